@@ -1,0 +1,76 @@
+# tarmac -- the only build. `make` builds build/release/tarmac; `make test`
+# runs every suite (release, then again under ASan+UBSan, then the fuzzers for
+# a bounded time); `make fuzz`, `make check`, `make bench`. Fragments: mk/.
+
+MODE ?= release
+OUT  := build/$(MODE)
+
+include mk/deps.mk
+include mk/flags.mk
+
+SRC      := $(shell find src -name '*.c' | sort)
+LIB_SRC  := $(filter-out src/main.c,$(SRC))
+LIB_OBJ  := $(LIB_SRC:src/%.c=$(OUT)/obj/%.o)
+MAIN_OBJ := $(OUT)/obj/main.o
+UNIT_SRC := $(shell find tests/unit -name 'test_*.c' | sort)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(OUT)/unit/%)
+
+.PHONY: all unit test check fuzz fuzz-build bench clean deps format
+.DEFAULT_GOAL := all
+
+all: $(OUT)/tarmac
+
+$(OUT)/tarmac: $(MAIN_OBJ) $(OUT)/libtarmac.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(OUT)/libtarmac.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(OUT)/obj/%.o: src/%.c | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+# Unit tests include the module's .c when they need its statics (allowed by
+# STYLE.md §7), so they link against the library for everything else.
+$(OUT)/unit/%: tests/unit/%.c $(OUT)/libtarmac.a | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(TEST_CFLAGS) -o $@ $< $(OUT)/libtarmac.a $(LDLIBS) $(TEST_LDLIBS)
+
+unit: $(UNIT_BIN)
+
+# The test command of the README: every suite, one summary line at the end.
+test:
+	$(MAKE) MODE=release all unit
+	$(MAKE) MODE=asan all unit
+	$(MAKE) fuzz-build
+	tests/run
+
+FUZZ_SRC := $(shell find tests/fuzz -maxdepth 1 -name 'fuzz_*.c' | sort)
+FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
+FUZZ_LIB := src/base/alloc.c src/base/str.c src/base/buf.c src/base/arena.c src/base/utf8.c \
+            src/base/jsonw.c src/base/rc.c src/http/parse.c src/http/chunked.c src/http/query.c
+
+build/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB) | deps
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_LIB)
+
+fuzz-build: $(FUZZ_BIN)
+
+# Fuzz every target for FUZZ_SECONDS each (default 60).
+fuzz: fuzz-build
+	tests/fuzz/run $(FUZZ_SECONDS)
+
+check:
+	scripts/check.sh
+
+format:
+	clang-format -i $$(find src tests/unit tests/fuzz -name '*.[ch]')
+
+bench: all
+	bench/run-health.sh
+
+clean:
+	rm -rf build
+
+-include $(LIB_OBJ:.o=.d) $(MAIN_OBJ:.o=.d)

@@ -1,0 +1,9 @@
+# Dependencies: Debian 12 packages found with pkg-config. When one is missing,
+# scripts/install-deps.sh installs them (apt-get as root) or prints the command.
+PKGS      := libuv
+TEST_PKGS := cmocka
+
+deps:
+	@pkg-config --exists $(PKGS) $(TEST_PKGS) || scripts/install-deps.sh
+	@pkg-config --exists $(PKGS) $(TEST_PKGS) || { echo "missing: $(PKGS) $(TEST_PKGS)"; exit 1; }
+.PHONY: deps

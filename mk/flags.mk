@@ -1,0 +1,24 @@
+# Compiler flags per build mode: release (-O2) and asan (ASan + UBSan).
+CC     ?= cc
+WARN   := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+          -Wno-missing-field-initializers
+CFLAGS := -std=c17 -D_GNU_SOURCE -pthread -g $(WARN) -Isrc -MMD -MP \
+          $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LDLIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -pthread -lm
+TEST_CFLAGS := $(shell pkg-config --cflags $(TEST_PKGS) 2>/dev/null) -Wno-unused-parameter
+TEST_LDLIBS := $(shell pkg-config --libs $(TEST_PKGS) 2>/dev/null)
+
+ifeq ($(MODE),release)
+CFLAGS += -O2
+else ifeq ($(MODE),asan)
+SAN    := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+CFLAGS += -O1 $(SAN)
+LDFLAGS += $(SAN)
+else
+$(error MODE must be release or asan)
+endif
+
+# Fuzzers: clang's libFuzzer (Debian clang-14 + libclang-rt-14-dev).
+FUZZ_CC     ?= $(shell command -v clang-14 || command -v clang)
+FUZZ_CFLAGS := -std=c17 -D_GNU_SOURCE -g -O1 -Isrc -fsanitize=fuzzer,address,undefined \
+               -fno-sanitize-recover=all

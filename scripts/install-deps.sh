@@ -1,0 +1,17 @@
+#!/bin/sh
+# Installs the Debian 12 packages tarmac's build and tests need. As root it
+# runs apt-get; otherwise it prints the exact command to run.
+set -eu
+PACKAGES="build-essential pkg-config clang-14 libclang-rt-14-dev \
+libuv1-dev libsqlite3-dev libpq-dev libhiredis-dev libsodium-dev libjansson-dev \
+libcurl4-openssl-dev libvips-dev libwslay-dev libcmocka-dev \
+python3 curl socat wrk"
+if [ "$(id -u)" -ne 0 ]; then
+    echo "tarmac needs these Debian packages; run:" >&2
+    echo "  sudo apt-get update && sudo apt-get install -y $PACKAGES" >&2
+    exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+# shellcheck disable=SC2086
+apt-get install -y -q --no-install-recommends $PACKAGES

@@ -1,0 +1,21 @@
+/* errors.h -- enum rc and statuses -> the contract's error JSON (layer: api).
+ *
+ * Every non-2xx response is {"status":N,"message":"...","data":{}} (spec §1.3).
+ * This is the one place that maps return codes to HTTP statuses and writes
+ * that body. 5xx bodies are generic; details belong in the log. */
+#ifndef TARMAC_API_ERRORS_H
+#define TARMAC_API_ERRORS_H
+
+#include "base/rc.h"
+
+struct http_req;
+
+/* The HTTP status for a return code (RC_NOT_FOUND -> 404, ...). */
+int api_error_status(enum rc rc);
+/* Writes the error response: status, message (NULL: the status's default
+ * message), data {}. Matches http_error_fn, so http/server uses it too. */
+void api_error_write(struct http_req *req, int status, const char *message);
+/* Writes the error for rc with an optional message. */
+void api_error_write_rc(struct http_req *req, enum rc rc, const char *message);
+
+#endif

@@ -1,0 +1,17 @@
+/* chrono.h -- clocks and date formats (layer: base). Pure but for the clock reads. */
+#ifndef TARMAC_BASE_CHRONO_H
+#define TARMAC_BASE_CHRONO_H
+
+#include <stdint.h>
+
+/* Wall-clock milliseconds since the Unix epoch. */
+int64_t chrono_real_ms(void);
+/* Monotonic nanoseconds from an arbitrary origin; for durations only. */
+uint64_t chrono_mono_ns(void);
+/* Writes the IMF-fixdate of RFC 9110 §5.6.7 ("Sun, 06 Nov 1994 08:49:37 GMT")
+ * for unix seconds t into out (30 bytes incl. NUL); returns the length (29). */
+int chrono_format_http_date(int64_t t, char out[30]);
+/* Writes "2006-01-02T15:04:05.000Z" for epoch ms into out (32 bytes); returns the length. */
+int chrono_format_rfc3339_ms(int64_t ms, char out[32]);
+
+#endif

@@ -1,0 +1,239 @@
+/* jsonw.c -- see jsonw.h. */
+#include "base/jsonw.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "base/utf8.h"
+
+void jsonw_init(struct jsonw *w, struct buf *out)
+{
+    w->out = out;
+    w->err = RC_OK;
+    w->depth = 0;
+    w->after_key = false;
+    w->has_items = 0;
+}
+
+static void put(struct jsonw *w, const char *p, size_t len)
+{
+    if (w->err)
+        return;
+    w->err = buf_append(w->out, p, len);
+}
+
+/* Writes the comma that separates this value from the previous sibling. */
+static void before_value(struct jsonw *w)
+{
+    if (w->after_key) {
+        w->after_key = false;
+        return;
+    }
+    if (w->depth == 0)
+        return;
+    uint64_t bit = 1ULL << (w->depth - 1);
+    if (w->has_items & bit)
+        put(w, ",", 1);
+    w->has_items |= bit;
+}
+
+static void open_container(struct jsonw *w, char c)
+{
+    before_value(w);
+    if (w->depth >= JSONW_MAX_DEPTH) {
+        if (!w->err)
+            w->err = RC_TOO_LARGE;
+        return;
+    }
+    put(w, &c, 1);
+    w->depth++;
+    w->has_items &= ~(1ULL << (w->depth - 1));
+}
+
+static void close_container(struct jsonw *w, char c)
+{
+    if (w->depth == 0) {
+        if (!w->err)
+            w->err = RC_INVALID;
+        return;
+    }
+    w->depth--;
+    put(w, &c, 1);
+}
+
+void jsonw_object_begin(struct jsonw *w)
+{
+    open_container(w, '{');
+}
+
+void jsonw_object_end(struct jsonw *w)
+{
+    close_container(w, '}');
+}
+
+void jsonw_array_begin(struct jsonw *w)
+{
+    open_container(w, '[');
+}
+
+void jsonw_array_end(struct jsonw *w)
+{
+    close_container(w, ']');
+}
+
+enum rc jsonw_escape_into(struct buf *out, struct str s)
+{
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *p = (const unsigned char *)s.ptr;
+    size_t i = 0, run = 0; /* run: start of bytes that need no escaping */
+    enum rc rc = RC_OK;
+    while (i < s.len && !rc) {
+        unsigned char c = p[i];
+        if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
+            i++;
+            continue;
+        }
+        char esc[8];
+        size_t esc_len = 0;
+        size_t used = 1;
+        if (c < 0x80) {
+            esc[0] = '\\';
+            esc_len = 2;
+            switch (c) {
+            case '"': esc[1] = '"'; break;
+            case '\\': esc[1] = '\\'; break;
+            case '\n': esc[1] = 'n'; break;
+            case '\r': esc[1] = 'r'; break;
+            case '\t': esc[1] = 't'; break;
+            case '\b': esc[1] = 'b'; break;
+            case '\f': esc[1] = 'f'; break;
+            default:
+                esc[1] = 'u';
+                esc[2] = '0';
+                esc[3] = '0';
+                esc[4] = hex[c >> 4];
+                esc[5] = hex[c & 15];
+                esc_len = 6;
+            }
+        } else {
+            uint32_t cp;
+            used = utf8_decode(p + i, s.len - i, &cp);
+            if (used && cp != 0x2028 && cp != 0x2029) {
+                i += used;
+                continue;
+            }
+            if (used) {
+                esc[0] = '\\';
+                esc[1] = 'u';
+                esc[2] = '2';
+                esc[3] = '0';
+                esc[4] = '2';
+                esc[5] = cp == 0x2028 ? '8' : '9';
+                esc_len = 6;
+            } else {
+                used = 1;
+                esc_len = utf8_encode(0xFFFD, esc);
+            }
+        }
+        rc = buf_append(out, s.ptr + run, i - run);
+        if (!rc)
+            rc = buf_append(out, esc, esc_len);
+        i += used;
+        run = i;
+    }
+    if (!rc)
+        rc = buf_append(out, s.ptr + run, i - run);
+    return rc;
+}
+
+static void put_string(struct jsonw *w, struct str s)
+{
+    put(w, "\"", 1);
+    if (!w->err)
+        w->err = jsonw_escape_into(w->out, s);
+    put(w, "\"", 1);
+}
+
+void jsonw_key(struct jsonw *w, struct str key)
+{
+    before_value(w);
+    put_string(w, key);
+    put(w, ":", 1);
+    w->after_key = true;
+}
+
+void jsonw_key_cstr(struct jsonw *w, const char *key)
+{
+    jsonw_key(w, str_from_cstr(key));
+}
+
+void jsonw_string(struct jsonw *w, struct str s)
+{
+    before_value(w);
+    put_string(w, s);
+}
+
+void jsonw_string_cstr(struct jsonw *w, const char *s)
+{
+    jsonw_string(w, str_from_cstr(s));
+}
+
+void jsonw_int(struct jsonw *w, int64_t v)
+{
+    char tmp[24];
+    int n = snprintf(tmp, sizeof(tmp), "%" PRId64, v);
+    before_value(w);
+    put(w, tmp, (size_t)n);
+}
+
+void jsonw_double(struct jsonw *w, double v)
+{
+    if (!isfinite(v)) {
+        jsonw_null(w);
+        return;
+    }
+    if (v == floor(v) && fabs(v) < 9007199254740992.0) {
+        jsonw_int(w, (int64_t)v);
+        return;
+    }
+    char tmp[40];
+    int n = 0;
+    /* Shortest precision that round-trips; 17 digits always does. */
+    for (int prec = 15; prec <= 17; prec++) {
+        n = snprintf(tmp, sizeof(tmp), "%.*g", prec, v);
+        if (strtod(tmp, NULL) == v)
+            break;
+    }
+    before_value(w);
+    put(w, tmp, (size_t)n);
+}
+
+void jsonw_bool(struct jsonw *w, bool v)
+{
+    before_value(w);
+    if (v)
+        put(w, "true", 4);
+    else
+        put(w, "false", 5);
+}
+
+void jsonw_null(struct jsonw *w)
+{
+    before_value(w);
+    put(w, "null", 4);
+}
+
+void jsonw_raw(struct jsonw *w, struct str json)
+{
+    before_value(w);
+    put(w, json.ptr, json.len);
+}
+
+enum rc jsonw_finish(struct jsonw *w)
+{
+    if (w->err)
+        return w->err;
+    return w->depth ? RC_INVALID : RC_OK;
+}

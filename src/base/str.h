@@ -1,0 +1,41 @@
+/* str.h -- (pointer, length) string slices (layer: base).
+ *
+ * A slice never owns its bytes and is passed by value. Slices into a read
+ * buffer die with that buffer: copy what must live longer. */
+#ifndef TARMAC_BASE_STR_H
+#define TARMAC_BASE_STR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct str {
+    const char *ptr;
+    size_t len;
+};
+
+/* Builds a slice over a C string literal; the length is computed at compile time. */
+#define STR_LIT(s) ((struct str){(s), sizeof(s) - 1})
+
+/* Returns a slice over the NUL-terminated s (which must outlive the slice). */
+struct str str_from_cstr(const char *s);
+/* True when a and b hold the same bytes. */
+bool str_eq(struct str a, struct str b);
+/* True when a and b are equal ignoring ASCII case. */
+bool str_eq_nocase(struct str a, struct str b);
+/* True when a equals the C string b ignoring ASCII case. */
+bool str_eq_cstr_nocase(struct str a, const char *b);
+/* True when s starts with prefix. */
+bool str_has_prefix(struct str s, struct str prefix);
+/* Returns s without leading and trailing spaces and tabs. */
+struct str str_trim_ows(struct str s);
+/* Parses s as a non-empty run of decimal digits into *out. Fails (false) on any
+ * other byte, on an empty slice, and on overflow of UINT64_MAX. */
+bool str_to_u64(struct str s, uint64_t *out);
+/* ASCII lower-case of c. */
+static inline char ascii_lower(char c)
+{
+    return (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c;
+}
+
+#endif

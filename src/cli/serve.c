@@ -1,0 +1,312 @@
+/* serve.c -- `tarmac serve`: read the flags, build the route table, start the
+ * workers, wait for SIGTERM/SIGINT, drain, exit 0. */
+#include "cli/cli.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <uv.h>
+
+#include "api/errors.h"
+#include "api/routes.h"
+#include "base/alloc.h"
+#include "base/log.h"
+#include "http/cors.h"
+#include "http/router.h"
+#include "http/server.h"
+#include "net/conn.h"
+#include "net/logsink.h"
+#include "net/worker.h"
+
+struct serve_options {
+    const char *http;
+    const char *dir;
+    uint64_t workers;
+    const char *log_level;
+    bool is_access_log;
+    const char *cors;
+    uint64_t max_body;
+    uint64_t max_header;
+    uint64_t max_target;
+    uint64_t header_timeout_ms;
+    uint64_t body_timeout_ms;
+    uint64_t idle_timeout_ms;
+    uint64_t write_timeout_ms;
+    uint64_t grace_ms;
+};
+
+/* Splits "host:port", "[v6]:port" or ":port". */
+static bool split_host_port(const char *s, char *host, size_t host_cap, int *port)
+{
+    const char *colon;
+    const char *h = s;
+    size_t hl;
+    if (s[0] == '[') {
+        const char *close = strchr(s, ']');
+        if (!close || close[1] != ':')
+            return false;
+        h = s + 1;
+        hl = (size_t)(close - h);
+        colon = close + 1;
+    } else {
+        colon = strrchr(s, ':');
+        if (!colon)
+            return false;
+        hl = (size_t)(colon - s);
+    }
+    if (hl >= host_cap)
+        return false;
+    memcpy(host, h, hl);
+    host[hl] = '\0';
+    uint64_t p;
+    if (!str_to_u64(str_from_cstr(colon + 1), &p) || p > 65535)
+        return false;
+    *port = (int)p;
+    return true;
+}
+
+static int make_dir(const char *dir)
+{
+    char path[4096];
+    size_t n = strlen(dir);
+    if (n == 0 || n >= sizeof(path))
+        return -1;
+    memcpy(path, dir, n + 1);
+    for (size_t i = 1; i <= n; i++) {
+        if (path[i] == '/' || path[i] == '\0') {
+            char c = path[i];
+            path[i] = '\0';
+            if (mkdir(path, 0755) != 0 && errno != EEXIST)
+                return -1;
+            path[i] = c;
+        }
+    }
+    return 0;
+}
+
+/* Per-process wiring shared by the worker hooks (read-only once workers run). */
+struct serve_app {
+    struct http_server_config http;
+};
+
+static void hook_start(struct net_worker *w, void *ctx)
+{
+    struct serve_app *app = ctx;
+    w->user = http_server_new(w, &app->http);
+}
+
+static void hook_conn(struct net_worker *w, struct net_conn *c, void *ctx)
+{
+    (void)ctx;
+    http_server_take_conn(w->user, c);
+}
+
+static void hook_tick(struct net_worker *w, void *ctx)
+{
+    (void)ctx;
+    http_server_tick(w->user);
+}
+
+static void hook_stop(struct net_worker *w, void *ctx)
+{
+    (void)ctx;
+    http_server_drain(w->user);
+}
+
+static void hook_exit(struct net_worker *w, void *ctx)
+{
+    (void)ctx;
+    http_server_free(w->user);
+    w->user = NULL;
+}
+
+struct signal_state {
+    uv_signal_t term;
+    uv_signal_t intr;
+    struct net_workers *workers;
+};
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+    struct signal_state *st = h->data;
+    log_info("msg=\"stopping\" signal=%s", signum == SIGTERM ? "SIGTERM" : "SIGINT");
+    net_workers_stop(st->workers);
+    uv_close((uv_handle_t *)&st->term, NULL);
+    uv_close((uv_handle_t *)&st->intr, NULL);
+}
+
+int cli_serve(int argc, char **argv)
+{
+    struct serve_options o = {
+        .http = "127.0.0.1:8090",
+        .dir = "./tarmac_data",
+        .workers = 0,
+        .log_level = "info",
+        .is_access_log = true,
+        .cors = "*",
+        .max_body = 32u << 20,
+        .max_header = 64u << 10,
+        .max_target = 8u << 10,
+        .header_timeout_ms = 10000,
+        .body_timeout_ms = 30000,
+        .idle_timeout_ms = 60000,
+        .write_timeout_ms = 30000,
+        .grace_ms = 10000,
+    };
+    const struct cli_flag flags[] = {
+        {"http", CLI_FLAG_STRING, &o.http, "ADDR", "listen address host:port (default 127.0.0.1:8090; port 0 picks a free one)"},
+        {"dir", CLI_FLAG_STRING, &o.dir, "DIR", "data directory (default ./tarmac_data)"},
+        {"workers", CLI_FLAG_UINT, &o.workers, "N", "worker threads, one loop each (default: CPUs available)"},
+        {"log-level", CLI_FLAG_STRING, &o.log_level, "LEVEL", "debug, info, warn or error (default info)"},
+        {"access-log", CLI_FLAG_BOOL, &o.is_access_log, "BOOL", "one log line per request at info level (default true)"},
+        {"cors", CLI_FLAG_STRING, &o.cors, "ORIGINS", "allowed origins, comma-separated, or * (default *)"},
+        {"max-body", CLI_FLAG_SIZE, &o.max_body, "SIZE", "largest request body (default 32MiB)"},
+        {"max-header", CLI_FLAG_SIZE, &o.max_header, "SIZE", "largest request head (default 64KiB)"},
+        {"max-target", CLI_FLAG_SIZE, &o.max_target, "SIZE", "longest request target (default 8KiB)"},
+        {"header-timeout", CLI_FLAG_DURATION, &o.header_timeout_ms, "DUR", "time to send a request head (default 10s)"},
+        {"body-timeout", CLI_FLAG_DURATION, &o.body_timeout_ms, "DUR", "longest pause inside a request body (default 30s)"},
+        {"idle-timeout", CLI_FLAG_DURATION, &o.idle_timeout_ms, "DUR", "keep-alive wait for the next request (default 60s)"},
+        {"write-timeout", CLI_FLAG_DURATION, &o.write_timeout_ms, "DUR", "longest stall of a response write (default 30s)"},
+        {"grace", CLI_FLAG_DURATION, &o.grace_ms, "DUR", "on SIGTERM, time for in-flight requests (default 10s)"},
+    };
+    const int nflags = (int)(sizeof(flags) / sizeof(flags[0]));
+    bool wants_help = false;
+    int code = cli_parse_flags("serve", flags, nflags, argc - 1, argv + 1, &wants_help);
+    if (code)
+        return code;
+    if (wants_help) {
+        printf("Usage: tarmac serve [flags]\n\nStarts the HTTP server.\n\nFlags:\n");
+        cli_print_flags(flags, nflags);
+        return CLI_EXIT_OK;
+    }
+    enum log_level level;
+    if (!log_level_parse(o.log_level, &level)) {
+        fprintf(stderr, "tarmac serve: invalid --log-level \"%s\" (debug, info, warn, error)\n",
+                o.log_level);
+        return CLI_EXIT_USAGE;
+    }
+    char host[256];
+    int port;
+    if (!split_host_port(o.http, host, sizeof(host), &port)) {
+        fprintf(stderr, "tarmac serve: invalid --http \"%s\" (expected host:port)\n", o.http);
+        return CLI_EXIT_USAGE;
+    }
+    if (o.workers > 1024) {
+        fprintf(stderr, "tarmac serve: --workers must be at most 1024\n");
+        return CLI_EXIT_USAGE;
+    }
+    if (o.max_target < 64 || o.max_header < 256 || o.max_target > o.max_header) {
+        fprintf(stderr, "tarmac serve: need 64 <= --max-target <= --max-header, --max-header >= 256\n");
+        return CLI_EXIT_USAGE;
+    }
+    if (o.max_header > (1u << 20) - 65536) {
+        fprintf(stderr, "tarmac serve: --max-header must be below 960KiB\n");
+        return CLI_EXIT_USAGE;
+    }
+    if (!o.header_timeout_ms || !o.body_timeout_ms || !o.idle_timeout_ms || !o.write_timeout_ms) {
+        fprintf(stderr, "tarmac serve: timeouts must be greater than zero\n");
+        return CLI_EXIT_USAGE;
+    }
+    struct http_cors cors;
+    if (http_cors_parse(&cors, o.cors) != RC_OK) {
+        fprintf(stderr, "tarmac serve: invalid --cors \"%s\" (* or scheme://host[:port],...)\n",
+                o.cors);
+        return CLI_EXIT_USAGE;
+    }
+    log_set_level(level);
+    unsigned nworkers = o.workers ? (unsigned)o.workers : net_cpu_count();
+
+    if (make_dir(o.dir) != 0) {
+        fprintf(stderr, "tarmac serve: cannot create the data directory \"%s\": %s\n", o.dir,
+                strerror(errno));
+        http_cors_cleanup(&cors);
+        return CLI_EXIT_FAILURE;
+    }
+    signal(SIGPIPE, SIG_IGN); /* a peer that went away is an error return, not a death */
+    uint64_t fd_limit = net_raise_fd_limit();
+
+    int *fds = xcalloc(nworkers, sizeof(int));
+    int bound_port = 0;
+    const char *err = NULL;
+    if (net_workers_listen(host, port, nworkers, fds, &bound_port, &err) != RC_OK) {
+        fprintf(stderr, "tarmac serve: cannot listen on %s: %s\n", o.http, err);
+        xfree(fds);
+        http_cors_cleanup(&cors);
+        return CLI_EXIT_FAILURE;
+    }
+
+    struct http_router *router = http_router_new();
+    api_routes_register(router);
+    struct serve_app app = {
+        .http = {
+            .limits = {.max_target = o.max_target, .max_header_bytes = o.max_header},
+            .max_body = o.max_body,
+            .header_timeout_ms = o.header_timeout_ms,
+            .body_timeout_ms = o.body_timeout_ms,
+            .idle_timeout_ms = o.idle_timeout_ms,
+            .router = router,
+            .cors = &cors,
+            .write_error = api_error_write,
+            .status_of = api_error_status,
+            .is_access_log = o.is_access_log && log_enabled(LOG_INFO),
+        },
+    };
+    /* Timeouts are checked on a tick; a tenth of the shortest keeps them close. */
+    uint64_t shortest = o.header_timeout_ms;
+    if (o.body_timeout_ms < shortest)
+        shortest = o.body_timeout_ms;
+    if (o.idle_timeout_ms < shortest)
+        shortest = o.idle_timeout_ms;
+    struct net_worker_config wcfg = {
+        .count = nworkers,
+        .tick_ms = shortest / 10 < 10 ? 10 : (shortest / 10 > 1000 ? 1000 : shortest / 10),
+        .write_timeout_ms = o.write_timeout_ms,
+        .grace_ms = o.grace_ms,
+        .backlog = 4096,
+    };
+    struct net_worker_hooks hooks = {
+        .on_start = hook_start,
+        .on_conn = hook_conn,
+        .on_tick = hook_tick,
+        .on_stop = hook_stop,
+        .on_exit = hook_exit,
+        .ctx = &app,
+    };
+
+    const char *shown_host = host[0] ? host : "0.0.0.0";
+    bool is_v6 = strchr(shown_host, ':') != NULL;
+    printf("tarmac %s: server started at http://%s%s%s:%d\n", TARMAC_VERSION, is_v6 ? "[" : "",
+           shown_host, is_v6 ? "]" : "", bound_port);
+    printf("  REST API: http://%s%s%s:%d/api/\n", is_v6 ? "[" : "", shown_host, is_v6 ? "]" : "",
+           bound_port);
+    fflush(stdout);
+
+    net_logsink_start();
+    log_info("msg=\"server started\" addr=%s port=%d workers=%u dir=%s fd_limit=%llu", shown_host,
+             bound_port, nworkers, o.dir, (unsigned long long)fd_limit);
+
+    uv_loop_t main_loop;
+    uv_loop_init(&main_loop);
+    struct signal_state sig = {0};
+    uv_signal_init(&main_loop, &sig.term);
+    uv_signal_init(&main_loop, &sig.intr);
+    sig.term.data = &sig;
+    sig.intr.data = &sig;
+    /* Install the handlers before the workers run so a SIGTERM is never lost. */
+    uv_signal_start(&sig.term, on_signal, SIGTERM);
+    uv_signal_start(&sig.intr, on_signal, SIGINT);
+    sig.workers = net_workers_start(&wcfg, &hooks, fds);
+    uv_run(&main_loop, UV_RUN_DEFAULT);
+    net_workers_join(sig.workers);
+    uv_loop_close(&main_loop);
+    log_info("msg=\"stopped\"");
+    net_logsink_stop();
+
+    http_router_free(router);
+    http_cors_cleanup(&cors);
+    xfree(fds);
+    return CLI_EXIT_OK;
+}

@@ -1,0 +1,177 @@
+/* chunked.c -- see chunked.h.
+ *
+ *   chunked-body = *chunk last-chunk trailer-section CRLF
+ *   chunk        = chunk-size [ chunk-ext ] CRLF chunk-data CRLF
+ *   last-chunk   = 1*("0") [ chunk-ext ] CRLF
+ * Line ends must be CRLF; a bare LF or CR is malformed (no leniency, so a
+ * proxy in front cannot read the body differently). */
+#include "http/chunked.h"
+
+enum {
+    ST_SIZE,        /* reading hex digits */
+    ST_EXT,         /* after ';' or whitespace, until CR */
+    ST_SIZE_LF,     /* CR seen after the size line */
+    ST_DATA,        /* chunk data */
+    ST_DATA_CR,     /* expecting CR after data */
+    ST_DATA_LF,     /* expecting LF after data */
+    ST_TRAILER,     /* at the start of a trailer line (or the final CRLF) */
+    ST_TRAILER_LINE,/* inside a trailer line */
+    ST_TRAILER_LF,  /* CR seen at end of a trailer line */
+    ST_FINAL_LF,    /* CR of the final empty line seen */
+    ST_DONE,
+};
+
+void http_chunked_init(struct http_chunked *d)
+{
+    d->state = ST_SIZE;
+    d->remaining = 0;
+    d->digits = 0;
+    d->line_len = 0;
+    d->trailer_len = 0;
+}
+
+static int hex_value(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+enum http_chunked_result http_chunked_decode(struct http_chunked *d, const char *in, size_t len,
+                                             size_t *used, struct buf *out)
+{
+    size_t i = 0;
+    enum http_chunked_result result = HTTP_CHUNKED_PARTIAL;
+    while (i < len && d->state != ST_DONE) {
+        char c = in[i];
+        switch (d->state) {
+        case ST_SIZE: {
+            int h = hex_value(c);
+            if (h >= 0) {
+                /* 15 hex digits are already past any body limit we allow. */
+                if (d->digits == 15)
+                    goto bad;
+                d->remaining = d->remaining * 16 + (uint64_t)h;
+                d->digits++;
+                i++;
+                break;
+            }
+            if (d->digits == 0)
+                goto bad;
+            if (c == ';' || c == ' ' || c == '\t') {
+                d->state = ST_EXT;
+                d->line_len = d->digits;
+                break; /* ST_EXT reads this byte */
+            }
+            if (c != '\r')
+                goto bad;
+            d->state = ST_SIZE_LF;
+            i++;
+            break;
+        }
+        case ST_EXT:
+            /* BWS ";" ext-name [ "=" ext-val ]: any visible text up to CR. */
+            if (c == '\r') {
+                d->state = ST_SIZE_LF;
+            } else if ((unsigned char)c < 0x20 && c != '\t') {
+                goto bad;
+            } else if (c == 0x7F || ++d->line_len > HTTP_CHUNKED_MAX_LINE) {
+                goto bad;
+            }
+            i++;
+            break;
+        case ST_SIZE_LF:
+            if (c != '\n')
+                goto bad;
+            i++;
+            if (d->remaining == 0) {
+                d->state = ST_TRAILER;
+            } else {
+                if (d->remaining > out->max - out->len) {
+                    result = HTTP_CHUNKED_TOO_LARGE;
+                    goto out;
+                }
+                d->state = ST_DATA;
+            }
+            break;
+        case ST_DATA: {
+            size_t n = len - i;
+            if (n > d->remaining)
+                n = (size_t)d->remaining;
+            enum rc rc = buf_append(out, in + i, n);
+            if (rc) {
+                result = rc == RC_TOO_LARGE ? HTTP_CHUNKED_TOO_LARGE : HTTP_CHUNKED_NOMEM;
+                goto out;
+            }
+            i += n;
+            d->remaining -= n;
+            if (d->remaining == 0)
+                d->state = ST_DATA_CR;
+            break;
+        }
+        case ST_DATA_CR:
+            if (c != '\r')
+                goto bad;
+            d->state = ST_DATA_LF;
+            i++;
+            break;
+        case ST_DATA_LF:
+            if (c != '\n')
+                goto bad;
+            d->state = ST_SIZE;
+            d->digits = 0;
+            d->remaining = 0;
+            i++;
+            break;
+        case ST_TRAILER:
+            if (c == '\r') {
+                d->state = ST_FINAL_LF;
+                i++;
+                break;
+            }
+            /* A trailer field starts with a token character; anything else
+             * (incl. obs-fold whitespace) is refused. */
+            if (c == ' ' || c == '\t' || c == ':' || (unsigned char)c < 0x21 || c == 0x7F)
+                goto bad;
+            d->state = ST_TRAILER_LINE;
+            d->line_len = 0;
+            break;
+        case ST_TRAILER_LINE:
+            if (c == '\r') {
+                d->state = ST_TRAILER_LF;
+            } else if (((unsigned char)c < 0x20 && c != '\t') || c == 0x7F) {
+                goto bad;
+            } else if (++d->line_len > HTTP_CHUNKED_MAX_LINE) {
+                goto bad;
+            }
+            if (++d->trailer_len > HTTP_CHUNKED_MAX_TRAILERS)
+                goto bad;
+            i++;
+            break;
+        case ST_TRAILER_LF:
+            if (c != '\n')
+                goto bad;
+            d->state = ST_TRAILER;
+            i++;
+            break;
+        case ST_FINAL_LF:
+            if (c != '\n')
+                goto bad;
+            d->state = ST_DONE;
+            i++;
+            break;
+        }
+    }
+    if (d->state == ST_DONE)
+        result = HTTP_CHUNKED_DONE;
+out:
+    *used = i;
+    return result;
+bad:
+    *used = i;
+    return HTTP_CHUNKED_BAD;
+}

@@ -1,0 +1,588 @@
+/* server.c -- see server.h.
+ *
+ * Connection states: HEAD (waiting for or reading a head), BODY (reading the
+ * body of a parsed head), CLOSED (a response that ends the connection was
+ * queued; input is ignored). A request runs inside on_data, synchronously: its
+ * response is queued before the next pipelined request is looked at, which
+ * keeps responses in request order without a queue. */
+#include "http/server.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "base/alloc.h"
+#include "base/chrono.h"
+#include "base/log.h"
+#include "http/chunked.h"
+#include "net/conn.h"
+#include "net/worker.h"
+
+#define ARENA_BLOCK 4096
+/* Output past this much pending pauses reading (a pipelining client that does
+ * not read its responses must not make us buffer without bound). */
+#define OUTPUT_HIGH_WATER (1u << 20)
+/* After a response that closes the connection, how long to discard input. */
+#define LINGER_MS 2000
+#define ACCESS_LOG_FLUSH_BYTES 16384
+
+enum conn_state { CONN_HEAD, CONN_BODY, CONN_CLOSED };
+
+struct http_conn {
+    struct net_conn *nc;
+    struct http_server *server;
+    enum conn_state state;
+    size_t head_scanned;     /* http_find_head_end's progress over the pending head */
+    bool is_head_started;    /* bytes of the next head have arrived */
+    bool is_keep_alive;      /* of the current request */
+    bool has_served;         /* at least one response was queued */
+    bool is_chunked;
+    uint64_t body_remaining; /* Content-Length bytes still to read */
+    struct http_chunked chunked;
+    struct arena arena;
+    struct buf body;
+    struct buf resp_body;
+    struct http_req req;
+};
+
+struct http_server {
+    struct net_worker *worker;
+    const struct http_server_config *cfg;
+    bool is_draining;
+    uint64_t request_seq;    /* request ids: random start, then counting */
+    int64_t date_second;     /* the second date_header was made for */
+    char date_header[40];    /* "Date: ...\r\n" */
+    size_t date_header_len;
+    int64_t log_second;
+    char log_time[24];       /* "2026-11-25T07:50:08." */
+    struct buf access_log;
+};
+
+/* -------------------------------------------------------------------------
+ * Server state
+ * ------------------------------------------------------------------------- */
+
+struct http_server *http_server_new(struct net_worker *w, const struct http_server_config *cfg)
+{
+    struct http_server *s = xcalloc(1, sizeof(*s));
+    s->worker = w;
+    s->cfg = cfg;
+    s->date_second = -1;
+    s->log_second = -1;
+    /* Request ids need only be unique, not secret: time and worker id suffice. */
+    s->request_seq = ((uint64_t)chrono_real_ms() << 20) ^ ((uint64_t)w->id << 60);
+    buf_init(&s->access_log, 1u << 20);
+    return s;
+}
+
+static void flush_access_log(struct http_server *s)
+{
+    if (s->access_log.len) {
+        log_emit(s->access_log.data, s->access_log.len);
+        buf_reset(&s->access_log);
+    }
+}
+
+void http_server_free(struct http_server *s)
+{
+    if (!s)
+        return;
+    flush_access_log(s);
+    buf_cleanup(&s->access_log);
+    xfree(s);
+}
+
+void http_server_tick(struct http_server *s)
+{
+    flush_access_log(s);
+}
+
+static void refresh_clock(struct http_server *s, int64_t now_ms)
+{
+    int64_t sec = now_ms / 1000;
+    if (sec == s->date_second)
+        return;
+    s->date_second = sec;
+    char d[30];
+    int n = chrono_format_http_date(sec, d);
+    s->date_header_len = (size_t)snprintf(s->date_header, sizeof(s->date_header), "Date: %.*s\r\n",
+                                          n, d);
+}
+
+/* -------------------------------------------------------------------------
+ * Request set-up and teardown
+ * ------------------------------------------------------------------------- */
+
+static struct str rebase(struct str s, const char *from, size_t len, const char *to)
+{
+    if (s.ptr >= from && s.ptr <= from + len)
+        s.ptr = to + (s.ptr - from);
+    return s;
+}
+
+static bool is_request_id_char(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '-' || c == '_' || c == '.';
+}
+
+static void assign_request_id(struct http_conn *hc)
+{
+    struct http_req *req = &hc->req;
+    struct str given = http_req_header(req, "x-request-id");
+    bool ok = given.ptr && given.len > 0 && given.len < sizeof(req->request_id);
+    for (size_t i = 0; ok && i < given.len; i++)
+        ok = is_request_id_char(given.ptr[i]);
+    if (ok) {
+        memcpy(req->request_id, given.ptr, given.len);
+        req->request_id[given.len] = '\0';
+        return;
+    }
+    snprintf(req->request_id, sizeof(req->request_id), "%016llx",
+             (unsigned long long)++hc->server->request_seq);
+}
+
+/* A blank request, for errors found before a head could be read. */
+static void init_request(struct http_conn *hc)
+{
+    struct http_req *req = &hc->req;
+    memset(req, 0, sizeof(*req));
+    req->arena = &hc->arena;
+    req->method = HTTP_METHOD_GET;
+    req->method_name = STR_LIT("-");
+    req->path = STR_LIT("-");
+    req->version_minor = 1;
+    req->resp.body = &hc->resp_body;
+    req->start_ns = chrono_mono_ns();
+}
+
+/* Copies the head into the arena so the request outlives the read buffer. */
+static void setup_request(struct http_conn *hc, const char *data, const struct http_parsed *p)
+{
+    init_request(hc);
+    struct http_req *req = &hc->req;
+    char *copy = arena_alloc(&hc->arena, p->head_len);
+    memcpy(copy, data, p->head_len);
+    size_t n = p->head_len;
+    req->method = p->method_id;
+    req->method_name = rebase(p->method, data, n, copy);
+    req->target = rebase(p->target, data, n, copy);
+    req->path = rebase(p->path, data, n, copy);
+    req->query_string = rebase(p->query, data, n, copy);
+    req->version_minor = p->version_minor;
+    req->header_count = p->header_count;
+    req->headers = arena_alloc(&hc->arena, (p->header_count ? p->header_count : 1) *
+                                               sizeof(struct http_header));
+    for (size_t i = 0; i < p->header_count; i++) {
+        req->headers[i].name = rebase(p->headers[i].name, data, n, copy);
+        req->headers[i].value = rebase(p->headers[i].value, data, n, copy);
+    }
+    assign_request_id(hc);
+    hc->is_keep_alive = p->is_keep_alive;
+}
+
+static void finish_request(struct http_conn *hc)
+{
+    arena_reset(&hc->arena);
+    /* Give back memory a large body or response took; keep small buffers. */
+    if (hc->body.cap > 65536)
+        buf_cleanup(&hc->body);
+    else
+        buf_reset(&hc->body);
+    if (hc->resp_body.cap > 65536)
+        buf_cleanup(&hc->resp_body);
+    else
+        buf_reset(&hc->resp_body);
+    memset(&hc->req, 0, sizeof(hc->req));
+}
+
+/* -------------------------------------------------------------------------
+ * Responses
+ * ------------------------------------------------------------------------- */
+
+static bool status_has_body(int status)
+{
+    return status >= 200 && status != 204 && status != 304;
+}
+
+static void log_request(struct http_conn *hc, size_t body_bytes)
+{
+    struct http_server *s = hc->server;
+    struct http_req *req = &hc->req;
+    if (!s->cfg->is_access_log)
+        return;
+    int64_t now = chrono_real_ms();
+    if (now / 1000 != s->log_second) {
+        s->log_second = now / 1000;
+        char full[32];
+        chrono_format_rfc3339_ms(now, full);
+        memcpy(s->log_time, full, 20); /* up to and including the '.' */
+        s->log_time[20] = '\0';
+    }
+    uint64_t us = (chrono_mono_ns() - req->start_ns) / 1000;
+    char line[512];
+    int n = snprintf(line, sizeof(line),
+                     "t=%s%03dZ level=info msg=request method=%.*s path=%.*s status=%d bytes=%zu "
+                     "us=%llu rid=%s\n",
+                     s->log_time, (int)(now % 1000), (int)req->method_name.len,
+                     req->method_name.ptr, (int)(req->path.len > 256 ? 256 : req->path.len),
+                     req->path.ptr, req->resp.status, body_bytes, (unsigned long long)us,
+                     req->request_id);
+    if (n <= 0)
+        return;
+    size_t len = (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1;
+    if (s->access_log.len + len > ACCESS_LOG_FLUSH_BYTES)
+        flush_access_log(s);
+    (void)buf_append(&s->access_log, line, len);
+}
+
+/* Serializes the response into the connection's output. */
+static void write_response(struct http_conn *hc, bool is_close)
+{
+    struct http_server *s = hc->server;
+    struct http_req *req = &hc->req;
+    struct http_resp *resp = &req->resp;
+    struct net_conn *nc = hc->nc;
+    refresh_clock(s, chrono_real_ms());
+    if (s->cfg->cors)
+        http_cors_add_headers(s->cfg->cors, req);
+
+    char head[1024];
+    size_t h = 0;
+    const char *text = http_status_text(resp->status);
+    h += (size_t)snprintf(head, sizeof(head), "HTTP/1.1 %d %s\r\n", resp->status, text);
+    memcpy(head + h, s->date_header, s->date_header_len);
+    h += s->date_header_len;
+    bool has_body = status_has_body(resp->status);
+    size_t body_len = has_body ? resp->body->len : 0;
+    if (resp->content_type.len && has_body)
+        h += (size_t)snprintf(head + h, sizeof(head) - h, "Content-Type: %.*s\r\n",
+                              (int)resp->content_type.len, resp->content_type.ptr);
+    if (has_body)
+        h += (size_t)snprintf(head + h, sizeof(head) - h, "Content-Length: %zu\r\n", body_len);
+    h += (size_t)snprintf(head + h, sizeof(head) - h, "Vary: Origin\r\nX-Request-Id: %s\r\n",
+                          req->request_id);
+    if (is_close)
+        h += (size_t)snprintf(head + h, sizeof(head) - h, "Connection: close\r\n");
+    else if (req->version_minor == 0)
+        h += (size_t)snprintf(head + h, sizeof(head) - h, "Connection: keep-alive\r\n");
+    enum rc rc = net_conn_write(nc, head, h);
+    for (size_t i = 0; i < resp->header_count && !rc; i++) {
+        const struct http_header *hd = &resp->headers[i];
+        rc = net_conn_write(nc, hd->name.ptr, hd->name.len);
+        if (!rc)
+            rc = net_conn_write(nc, ": ", 2);
+        if (!rc)
+            rc = net_conn_write(nc, hd->value.ptr, hd->value.len);
+        if (!rc)
+            rc = net_conn_write(nc, "\r\n", 2);
+    }
+    if (!rc)
+        rc = net_conn_write(nc, "\r\n", 2);
+    if (!rc && body_len && req->method != HTTP_METHOD_HEAD)
+        rc = net_conn_write(nc, resp->body->data, body_len);
+    if (rc) {
+        log_warn("msg=\"response dropped: out of memory\" rid=%s", req->request_id);
+        net_conn_close(nc);
+        return;
+    }
+    log_request(hc, body_len);
+}
+
+/* Ends the current request: the response is queued; decide what comes next. */
+static void complete_request(struct http_conn *hc)
+{
+    struct http_req *req = &hc->req;
+    bool is_close = !hc->is_keep_alive || req->resp.is_close || hc->server->is_draining;
+    write_response(hc, is_close);
+    finish_request(hc);
+    hc->has_served = true;
+    hc->head_scanned = 0;
+    hc->is_head_started = false;
+    if (is_close) {
+        hc->state = CONN_CLOSED;
+        net_conn_set_deadline(hc->nc, 0);
+        net_conn_close_after_write(hc->nc, LINGER_MS);
+        return;
+    }
+    hc->state = CONN_HEAD;
+    net_conn_set_deadline(hc->nc, hc->server->cfg->idle_timeout_ms);
+}
+
+/* Answers with an error and closes: the framing can no longer be trusted. */
+static void fail_connection(struct http_conn *hc, int status, const char *message)
+{
+    if (hc->state == CONN_HEAD)
+        init_request(hc);
+    hc->req.resp.header_count = 0;
+    buf_reset(&hc->resp_body);
+    hc->server->cfg->write_error(&hc->req, status, message);
+    hc->is_keep_alive = false;
+    complete_request(hc);
+}
+
+/* -------------------------------------------------------------------------
+ * Dispatch
+ * ------------------------------------------------------------------------- */
+
+static void dispatch(struct http_conn *hc)
+{
+    struct http_req *req = &hc->req;
+    const struct http_server_config *cfg = hc->server->cfg;
+    req->body = buf_str(&hc->body);
+    if (req->method == HTTP_METHOD_OPTIONS) {
+        http_cors_preflight(cfg->cors, req);
+        complete_request(hc);
+        return;
+    }
+    struct http_route_match m;
+    enum http_route_result r = http_router_match(cfg->router, req->method, req->path, req->arena, &m);
+    switch (r) {
+    case HTTP_ROUTE_FOUND: {
+        memcpy(req->params, m.params, m.param_count * sizeof(m.params[0]));
+        req->param_count = m.param_count;
+        enum rc rc = m.handler(req, m.ctx);
+        if (!http_resp_is_started(req)) {
+            int status = rc && cfg->status_of ? cfg->status_of(rc) : 500;
+            if (status >= 500)
+                log_error("msg=\"handler failed\" rc=%s rid=%s", rc_name(rc), req->request_id);
+            cfg->write_error(req, status, NULL);
+        } else if (rc) {
+            /* Responded and failed afterwards (e.g. the body could not grow). */
+            buf_reset(req->resp.body);
+            req->resp.header_count = 0;
+            cfg->write_error(req, cfg->status_of ? cfg->status_of(rc) : 500, NULL);
+        }
+        break;
+    }
+    case HTTP_ROUTE_NOT_FOUND:
+        cfg->write_error(req, 404, NULL);
+        break;
+    case HTTP_ROUTE_METHOD_NOT_ALLOWED: {
+        char allow[96];
+        size_t n = http_router_format_allow(m.allowed, allow);
+        cfg->write_error(req, 405, "Method not allowed.");
+        http_resp_add_header(req, "Allow", (struct str){allow, n});
+        break;
+    }
+    case HTTP_ROUTE_BAD_PATH:
+        cfg->write_error(req, 400, "Malformed percent-encoding in the path.");
+        break;
+    }
+    complete_request(hc);
+}
+
+/* -------------------------------------------------------------------------
+ * Reading
+ * ------------------------------------------------------------------------- */
+
+/* Starts the body of a parsed head; returns false when the connection failed. */
+static bool start_body(struct http_conn *hc, const struct http_parsed *p, bool has_more_input)
+{
+    const struct http_server_config *cfg = hc->server->cfg;
+    if (p->has_content_length && p->content_length > cfg->max_body) {
+        fail_connection(hc, 413, NULL);
+        return false;
+    }
+    buf_init(&hc->body, cfg->max_body);
+    hc->is_chunked = p->is_chunked;
+    if (p->is_chunked) {
+        http_chunked_init(&hc->chunked);
+    } else {
+        hc->body_remaining = p->content_length;
+        /* Reserve once; client-chosen size, so a failure is a 503, not an abort. */
+        if (buf_reserve(&hc->body, (size_t)p->content_length) != RC_OK) {
+            fail_connection(hc, 503, "Not enough memory for the request body.");
+            return false;
+        }
+    }
+    if (p->expects_continue && !has_more_input) {
+        static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+        (void)net_conn_write(hc->nc, cont, sizeof(cont) - 1);
+        net_conn_flush(hc->nc);
+    }
+    hc->state = CONN_BODY;
+    net_conn_set_deadline(hc->nc, cfg->body_timeout_ms);
+    return true;
+}
+
+/* Reads body bytes; returns bytes used. Dispatches when the body is complete. */
+static size_t read_body(struct http_conn *hc, const char *data, size_t len)
+{
+    if (hc->is_chunked) {
+        size_t used = 0;
+        enum http_chunked_result r = http_chunked_decode(&hc->chunked, data, len, &used, &hc->body);
+        switch (r) {
+        case HTTP_CHUNKED_DONE:
+            dispatch(hc);
+            break;
+        case HTTP_CHUNKED_PARTIAL:
+            net_conn_set_deadline(hc->nc, hc->server->cfg->body_timeout_ms);
+            break;
+        case HTTP_CHUNKED_BAD:
+            fail_connection(hc, 400, "Malformed chunked body.");
+            break;
+        case HTTP_CHUNKED_TOO_LARGE:
+            fail_connection(hc, 413, NULL);
+            break;
+        case HTTP_CHUNKED_NOMEM:
+            fail_connection(hc, 503, "Not enough memory for the request body.");
+            break;
+        }
+        return used;
+    }
+    size_t n = len < hc->body_remaining ? len : (size_t)hc->body_remaining;
+    (void)buf_append(&hc->body, data, n); /* reserved in start_body */
+    hc->body_remaining -= n;
+    if (hc->body_remaining == 0)
+        dispatch(hc);
+    else
+        net_conn_set_deadline(hc->nc, hc->server->cfg->body_timeout_ms);
+    return n;
+}
+
+/* Reads one head; returns bytes used, 0 when it is not complete yet. */
+static size_t read_head(struct http_conn *hc, const char *data, size_t len, bool *wait)
+{
+    const struct http_server_config *cfg = hc->server->cfg;
+    if (!hc->is_head_started) {
+        hc->is_head_started = true;
+        net_conn_set_deadline(hc->nc, cfg->header_timeout_ms);
+    }
+    size_t end = http_find_head_end(data, len, &hc->head_scanned);
+    struct http_parsed p;
+    const char *why = NULL;
+    if (!end) {
+        /* Only a long partial head can already break a limit. */
+        if (len > cfg->limits.max_target) {
+            enum http_parse_result r = http_parse_request(data, len, &cfg->limits, &p, &why);
+            if (r != HTTP_PARSE_PARTIAL && r != HTTP_PARSE_DONE) {
+                fail_connection(hc, http_parse_status(r), why);
+                return 0;
+            }
+        }
+        *wait = true;
+        return 0;
+    }
+    enum http_parse_result r = http_parse_request(data, end, &cfg->limits, &p, &why);
+    if (r != HTTP_PARSE_DONE) {
+        fail_connection(hc, r == HTTP_PARSE_PARTIAL ? 400 : http_parse_status(r),
+                        why ? why : "Malformed request.");
+        return 0;
+    }
+    setup_request(hc, data, &p);
+    if (p.is_chunked || p.content_length > 0) {
+        if (!start_body(hc, &p, len > p.head_len))
+            return 0;
+        return p.head_len;
+    }
+    dispatch(hc);
+    return p.head_len;
+}
+
+static size_t on_data(struct net_conn *nc, const char *data, size_t len)
+{
+    struct http_conn *hc = nc->owner;
+    size_t off = 0;
+    while (off < len && !nc->is_closing && hc->state != CONN_CLOSED) {
+        if (net_conn_pending_output(nc) > OUTPUT_HIGH_WATER) {
+            /* Resume when the peer has read what we wrote. */
+            net_conn_pause(nc);
+            net_conn_want_drain(nc);
+            break;
+        }
+        if (hc->state == CONN_HEAD) {
+            bool wait = false;
+            size_t used = read_head(hc, data + off, len - off, &wait);
+            if (wait || used == 0)
+                break;
+            off += used;
+        } else {
+            off += read_body(hc, data + off, len - off);
+            if (hc->state == CONN_BODY)
+                break;
+        }
+    }
+    if (hc->state == CONN_CLOSED)
+        return len; /* nothing more will be read from it */
+    return off;
+}
+
+static void on_drain(struct net_conn *nc)
+{
+    net_conn_resume(nc);
+}
+
+static void on_eof(struct net_conn *nc)
+{
+    /* Every complete request was answered inside on_data; what is left is
+     * output still queued. A half-closed peer may still read it. */
+    net_conn_close_after_write(nc, 1);
+}
+
+static void on_timeout(struct net_conn *nc)
+{
+    struct http_conn *hc = nc->owner;
+    if (hc->state == CONN_HEAD && nc->in.len == 0) {
+        net_conn_close(nc); /* no byte of a request came: nothing to answer */
+        return;
+    }
+    if (hc->state == CONN_CLOSED) {
+        net_conn_close(nc);
+        return;
+    }
+    fail_connection(hc, 408, "Request timed out.");
+    net_conn_flush(nc);
+}
+
+static void on_close(struct net_conn *nc)
+{
+    struct http_conn *hc = nc->owner;
+    arena_cleanup(&hc->arena);
+    buf_cleanup(&hc->body);
+    buf_cleanup(&hc->resp_body);
+    xfree(hc);
+}
+
+static const struct net_conn_ops http_conn_ops = {
+    .on_data = on_data,
+    .on_eof = on_eof,
+    .on_drain = on_drain,
+    .on_timeout = on_timeout,
+    .on_close = on_close,
+};
+
+void http_server_take_conn(struct http_server *s, struct net_conn *nc)
+{
+    struct http_conn *hc = xcalloc(1, sizeof(*hc));
+    hc->nc = nc;
+    hc->server = s;
+    hc->state = CONN_HEAD;
+    arena_init(&hc->arena, ARENA_BLOCK);
+    buf_init(&hc->body, s->cfg->max_body);
+    buf_init(&hc->resp_body, (size_t)1 << 34);
+    nc->owner = hc;
+    nc->ops = &http_conn_ops;
+    /* A new connection must send its first request within the header timeout. */
+    hc->is_head_started = true;
+    net_conn_set_deadline(nc, s->cfg->header_timeout_ms);
+    if (s->is_draining)
+        hc->is_keep_alive = false;
+}
+
+void http_server_drain(struct http_server *s)
+{
+    s->is_draining = true;
+    struct net_worker *w = s->worker;
+    for (struct list_node *n = w->conns.next; n != &w->conns; n = n->next) {
+        struct net_conn *nc = list_entry(n, struct net_conn, link);
+        struct http_conn *hc = nc->owner;
+        if (!hc || nc->is_closing)
+            continue;
+        /* Between requests with nothing buffered: safe to close now. A
+         * connection that has not sent its first request yet (perhaps just
+         * accepted from the backlog) is given the chance to. */
+        if (hc->has_served && hc->state == CONN_HEAD && nc->in.len == 0 &&
+            net_conn_pending_output(nc) == 0)
+            net_conn_close(nc);
+    }
+}

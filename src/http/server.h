@@ -1,0 +1,58 @@
+/* server.h -- HTTP/1.1 over net/conn: framing, limits, routing, responses (layer: http).
+ *
+ * One struct http_server per worker. For each connection it finds a complete
+ * head (http/parse), reads the body (Content-Length or chunked, answering
+ * Expect: 100-continue), routes, runs the handler, and writes the response.
+ * Pipelined requests are handled in order from the same read, and their
+ * responses go out in one write. Limits: 414/431/413 from http_limits and
+ * max_body; timeouts: header (from a request's first byte, so a slowloris
+ * cannot extend it), body stall, idle keep-alive, and net/'s write stall.
+ * Everything here runs on the worker's thread. */
+#ifndef TARMAC_HTTP_SERVER_H
+#define TARMAC_HTTP_SERVER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/rc.h"
+#include "http/cors.h"
+#include "http/parse.h"
+#include "http/req.h"
+#include "http/router.h"
+
+struct net_conn;
+struct net_worker;
+
+/* Renders an error response (the API contract's JSON shape) into req. */
+typedef void http_error_fn(struct http_req *req, int status, const char *message);
+
+/* The HTTP status for a handler's error return (the API's mapping). */
+typedef int http_status_of_fn(enum rc rc);
+
+struct http_server_config {
+    struct http_limits limits;
+    uint64_t max_body;          /* bytes; more -> 413 */
+    uint64_t header_timeout_ms; /* from a request's first byte to its complete head */
+    uint64_t body_timeout_ms;   /* longest wait for the next body bytes */
+    uint64_t idle_timeout_ms;   /* keep-alive wait for the next request */
+    const struct http_router *router;
+    const struct http_cors *cors;
+    http_error_fn *write_error;
+    http_status_of_fn *status_of; /* for a handler that returns an error unanswered */
+    bool is_access_log;
+};
+
+struct http_server;
+
+/* Creates the server state of worker w. cfg must outlive it. */
+struct http_server *http_server_new(struct net_worker *w, const struct http_server_config *cfg);
+/* Frees s; its connections must be closed already. Accepts NULL. */
+void http_server_free(struct http_server *s);
+/* Takes a new connection: sets its ops and owner. */
+void http_server_take_conn(struct http_server *s, struct net_conn *c);
+/* Periodic work: flush the access log. */
+void http_server_tick(struct http_server *s);
+/* Begins a drain: idle connections close now, busy ones after their response. */
+void http_server_drain(struct http_server *s);
+
+#endif

@@ -1,0 +1,26 @@
+/* mailbox.h -- the only way threads talk to a loop (layer: net).
+ *
+ * A locked FIFO of (fn, arg) messages plus a uv_async_t to wake the owning
+ * loop, the one libuv call that is safe from another thread. A message carries
+ * ownership of arg to fn, which runs on the owning loop. */
+#ifndef TARMAC_NET_MAILBOX_H
+#define TARMAC_NET_MAILBOX_H
+
+#include <uv.h>
+
+typedef void net_mail_fn(void *arg);
+
+struct net_mailbox;
+
+/* Creates a mailbox for loop; call on the thread that owns loop, or before it
+ * runs. Returns a new mailbox; close it with net_mailbox_close() on that thread. */
+struct net_mailbox *net_mailbox_new(uv_loop_t *loop);
+/* Queues fn(arg) to run on the owner's loop; any thread. Never fails. Messages
+ * posted after net_mailbox_close() began are run with arg by nobody: the
+ * caller must stop posting before closing. */
+void net_mailbox_post(struct net_mailbox *mb, net_mail_fn *fn, void *arg);
+/* Runs what is queued, then closes the async handle and frees the mailbox
+ * once libuv is done with it. Owner thread only. */
+void net_mailbox_close(struct net_mailbox *mb);
+
+#endif
