@@ -36,6 +36,5 @@ int chrono_format_rfc3339_ms(int64_t ms, char out[32])
     struct tm tm;
     gmtime_r(&tt, &tm);
     return snprintf(out, 32, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                    tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                    (int)(ms % 1000));
+                    tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
 }

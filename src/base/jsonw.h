@@ -19,11 +19,11 @@
 #define JSONW_MAX_DEPTH 64
 
 struct jsonw {
-    struct buf *out;          /* borrowed */
-    enum rc err;              /* first error, sticky */
-    unsigned depth;           /* open objects/arrays */
-    bool after_key;           /* a key was written; the next value needs no comma */
-    uint64_t has_items;       /* bit d: container at depth d has an element */
+    struct buf *out;    /* borrowed */
+    enum rc err;        /* first error, sticky */
+    unsigned depth;     /* open objects/arrays */
+    bool after_key;     /* a key was written; the next value needs no comma */
+    uint64_t has_items; /* bit d: container at depth d has an element */
 };
 
 /* Starts writing into out (appending; out is borrowed for the writer's life). */

@@ -28,8 +28,7 @@ void log_set_sink(log_sink_fn *fn, void *ctx);
 /* Hands complete lines (already formatted) to the sink. */
 void log_emit(const char *text, size_t len);
 /* Formats and writes one line; fmt gives the key=value pairs after level. */
-void log_write(enum log_level level, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+void log_write(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* The level test comes first so arguments are not evaluated for a disabled
  * level (as Redis serverLog). */

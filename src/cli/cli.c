@@ -9,11 +9,12 @@
 
 static void print_usage(FILE *to)
 {
-    fprintf(to, "tarmac %s -- a mobile-app backend in one binary (PocketBase-compatible API)\n\n"
-                "Usage:\n"
-                "  tarmac serve [flags]    start the server (tarmac serve --help for its flags)\n"
-                "  tarmac --version        print the version\n"
-                "  tarmac help             print this help\n",
+    fprintf(to,
+            "tarmac %s -- a mobile-app backend in one binary (PocketBase-compatible API)\n\n"
+            "Usage:\n"
+            "  tarmac serve [flags]    start the server (tarmac serve --help for its flags)\n"
+            "  tarmac --version        print the version\n"
+            "  tarmac help             print this help\n",
             TARMAC_VERSION);
 }
 
@@ -113,9 +114,7 @@ bool cli_parse_bool(const char *s, bool *out)
 static bool apply(const struct cli_flag *f, const char *value)
 {
     switch (f->kind) {
-    case CLI_FLAG_STRING:
-        *(const char **)f->target = value;
-        return true;
+    case CLI_FLAG_STRING: *(const char **)f->target = value; return true;
     case CLI_FLAG_UINT: {
         uint64_t v;
         if (!str_to_u64(str_from_cstr(value), &v))
@@ -123,12 +122,9 @@ static bool apply(const struct cli_flag *f, const char *value)
         *(uint64_t *)f->target = v;
         return true;
     }
-    case CLI_FLAG_SIZE:
-        return cli_parse_size(value, f->target);
-    case CLI_FLAG_DURATION:
-        return cli_parse_duration_ms(value, f->target);
-    case CLI_FLAG_BOOL:
-        return cli_parse_bool(value, f->target);
+    case CLI_FLAG_SIZE: return cli_parse_size(value, f->target);
+    case CLI_FLAG_DURATION: return cli_parse_duration_ms(value, f->target);
+    case CLI_FLAG_BOOL: return cli_parse_bool(value, f->target);
     }
     return false;
 }

@@ -26,7 +26,7 @@ enum cli_flag_kind {
 };
 
 struct cli_flag {
-    const char *name;   /* without "--" */
+    const char *name; /* without "--" */
     enum cli_flag_kind kind;
     void *target;
     const char *value_name; /* for help: "ADDR", "DIR", "N" */

@@ -157,20 +157,32 @@ int cli_serve(int argc, char **argv)
         .grace_ms = 10000,
     };
     const struct cli_flag flags[] = {
-        {"http", CLI_FLAG_STRING, &o.http, "ADDR", "listen address host:port (default 127.0.0.1:8090; port 0 picks a free one)"},
+        {"http", CLI_FLAG_STRING, &o.http, "ADDR",
+         "listen address host:port (default 127.0.0.1:8090; port 0 picks a free one)"},
         {"dir", CLI_FLAG_STRING, &o.dir, "DIR", "data directory (default ./tarmac_data)"},
-        {"workers", CLI_FLAG_UINT, &o.workers, "N", "worker threads, one loop each (default: CPUs available)"},
-        {"log-level", CLI_FLAG_STRING, &o.log_level, "LEVEL", "debug, info, warn or error (default info)"},
-        {"access-log", CLI_FLAG_BOOL, &o.is_access_log, "BOOL", "one log line per request at info level (default true)"},
-        {"cors", CLI_FLAG_STRING, &o.cors, "ORIGINS", "allowed origins, comma-separated, or * (default *)"},
+        {"workers", CLI_FLAG_UINT, &o.workers, "N",
+         "worker threads, one loop each (default: CPUs available)"},
+        {"log-level", CLI_FLAG_STRING, &o.log_level, "LEVEL",
+         "debug, info, warn or error (default info)"},
+        {"access-log", CLI_FLAG_BOOL, &o.is_access_log, "BOOL",
+         "one log line per request at info level (default true)"},
+        {"cors", CLI_FLAG_STRING, &o.cors, "ORIGINS",
+         "allowed origins, comma-separated, or * (default *)"},
         {"max-body", CLI_FLAG_SIZE, &o.max_body, "SIZE", "largest request body (default 32MiB)"},
-        {"max-header", CLI_FLAG_SIZE, &o.max_header, "SIZE", "largest request head (default 64KiB)"},
-        {"max-target", CLI_FLAG_SIZE, &o.max_target, "SIZE", "longest request target (default 8KiB)"},
-        {"header-timeout", CLI_FLAG_DURATION, &o.header_timeout_ms, "DUR", "time to send a request head (default 10s)"},
-        {"body-timeout", CLI_FLAG_DURATION, &o.body_timeout_ms, "DUR", "longest pause inside a request body (default 30s)"},
-        {"idle-timeout", CLI_FLAG_DURATION, &o.idle_timeout_ms, "DUR", "keep-alive wait for the next request (default 60s)"},
-        {"write-timeout", CLI_FLAG_DURATION, &o.write_timeout_ms, "DUR", "longest stall of a response write (default 30s)"},
-        {"grace", CLI_FLAG_DURATION, &o.grace_ms, "DUR", "on SIGTERM, time for in-flight requests (default 10s)"},
+        {"max-header", CLI_FLAG_SIZE, &o.max_header, "SIZE",
+         "largest request head (default 64KiB)"},
+        {"max-target", CLI_FLAG_SIZE, &o.max_target, "SIZE",
+         "longest request target (default 8KiB)"},
+        {"header-timeout", CLI_FLAG_DURATION, &o.header_timeout_ms, "DUR",
+         "time to send a request head (default 10s)"},
+        {"body-timeout", CLI_FLAG_DURATION, &o.body_timeout_ms, "DUR",
+         "longest pause inside a request body (default 30s)"},
+        {"idle-timeout", CLI_FLAG_DURATION, &o.idle_timeout_ms, "DUR",
+         "keep-alive wait for the next request (default 60s)"},
+        {"write-timeout", CLI_FLAG_DURATION, &o.write_timeout_ms, "DUR",
+         "longest stall of a response write (default 30s)"},
+        {"grace", CLI_FLAG_DURATION, &o.grace_ms, "DUR",
+         "on SIGTERM, time for in-flight requests (default 10s)"},
     };
     const int nflags = (int)(sizeof(flags) / sizeof(flags[0]));
     bool wants_help = false;
@@ -199,7 +211,8 @@ int cli_serve(int argc, char **argv)
         return CLI_EXIT_USAGE;
     }
     if (o.max_target < 64 || o.max_header < 256 || o.max_target > o.max_header) {
-        fprintf(stderr, "tarmac serve: need 64 <= --max-target <= --max-header, --max-header >= 256\n");
+        fprintf(stderr,
+                "tarmac serve: need 64 <= --max-target <= --max-header, --max-header >= 256\n");
         return CLI_EXIT_USAGE;
     }
     if (o.max_header > (1u << 20) - 65536) {
@@ -241,18 +254,19 @@ int cli_serve(int argc, char **argv)
     struct http_router *router = http_router_new();
     api_routes_register(router);
     struct serve_app app = {
-        .http = {
-            .limits = {.max_target = o.max_target, .max_header_bytes = o.max_header},
-            .max_body = o.max_body,
-            .header_timeout_ms = o.header_timeout_ms,
-            .body_timeout_ms = o.body_timeout_ms,
-            .idle_timeout_ms = o.idle_timeout_ms,
-            .router = router,
-            .cors = &cors,
-            .write_error = api_error_write,
-            .status_of = api_error_status,
-            .is_access_log = o.is_access_log && log_enabled(LOG_INFO),
-        },
+        .http =
+            {
+                .limits = {.max_target = o.max_target, .max_header_bytes = o.max_header},
+                .max_body = o.max_body,
+                .header_timeout_ms = o.header_timeout_ms,
+                .body_timeout_ms = o.body_timeout_ms,
+                .idle_timeout_ms = o.idle_timeout_ms,
+                .router = router,
+                .cors = &cors,
+                .write_error = api_error_write,
+                .status_of = api_error_status,
+                .is_access_log = o.is_access_log && log_enabled(LOG_INFO),
+            },
     };
     /* Timeouts are checked on a tick; a tenth of the shortest keeps them close. */
     uint64_t shortest = o.header_timeout_ms;

@@ -8,16 +8,16 @@
 #include "http/chunked.h"
 
 enum {
-    ST_SIZE,        /* reading hex digits */
-    ST_EXT,         /* after ';' or whitespace, until CR */
-    ST_SIZE_LF,     /* CR seen after the size line */
-    ST_DATA,        /* chunk data */
-    ST_DATA_CR,     /* expecting CR after data */
-    ST_DATA_LF,     /* expecting LF after data */
-    ST_TRAILER,     /* at the start of a trailer line (or the final CRLF) */
-    ST_TRAILER_LINE,/* inside a trailer line */
-    ST_TRAILER_LF,  /* CR seen at end of a trailer line */
-    ST_FINAL_LF,    /* CR of the final empty line seen */
+    ST_SIZE,         /* reading hex digits */
+    ST_EXT,          /* after ';' or whitespace, until CR */
+    ST_SIZE_LF,      /* CR seen after the size line */
+    ST_DATA,         /* chunk data */
+    ST_DATA_CR,      /* expecting CR after data */
+    ST_DATA_LF,      /* expecting LF after data */
+    ST_TRAILER,      /* at the start of a trailer line (or the final CRLF) */
+    ST_TRAILER_LINE, /* inside a trailer line */
+    ST_TRAILER_LF,   /* CR seen at end of a trailer line */
+    ST_FINAL_LF,     /* CR of the final empty line seen */
     ST_DONE,
 };
 

@@ -17,10 +17,10 @@
 
 struct http_chunked {
     int state;
-    uint64_t remaining;  /* bytes left in the current chunk */
-    unsigned digits;     /* hex digits read of the current size */
-    size_t line_len;     /* bytes of the current size or trailer line */
-    size_t trailer_len;  /* bytes of trailer section so far */
+    uint64_t remaining; /* bytes left in the current chunk */
+    unsigned digits;    /* hex digits read of the current size */
+    size_t line_len;    /* bytes of the current size or trailer line */
+    size_t trailer_len; /* bytes of trailer section so far */
 };
 
 enum http_chunked_result {

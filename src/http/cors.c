@@ -89,8 +89,9 @@ static bool is_header_list(struct str s)
 {
     for (size_t i = 0; i < s.len; i++) {
         char ch = s.ptr[i];
-        bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-                  ch == '-' || ch == '_' || ch == ',' || ch == ' ' || ch == '.';
+        bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+                  (ch >= '0' && ch <= '9') || ch == '-' || ch == '_' || ch == ',' || ch == ' ' ||
+                  ch == '.';
         if (!ok)
             return false;
     }

@@ -17,8 +17,8 @@
 struct http_req;
 
 struct http_cors {
-    bool is_any;          /* "*": every origin */
-    char **origins;       /* exact origins ("https://app.example.com") when !is_any */
+    bool is_any;    /* "*": every origin */
+    char **origins; /* exact origins ("https://app.example.com") when !is_any */
     size_t origin_count;
 };
 

@@ -53,8 +53,8 @@ static const struct {
     const char *name;
     enum http_method id;
 } methods[] = {
-    {"GET", HTTP_METHOD_GET},     {"HEAD", HTTP_METHOD_HEAD},     {"POST", HTTP_METHOD_POST},
-    {"PUT", HTTP_METHOD_PUT},     {"PATCH", HTTP_METHOD_PATCH},   {"DELETE", HTTP_METHOD_DELETE},
+    {"GET", HTTP_METHOD_GET},         {"HEAD", HTTP_METHOD_HEAD},   {"POST", HTTP_METHOD_POST},
+    {"PUT", HTTP_METHOD_PUT},         {"PATCH", HTTP_METHOD_PATCH}, {"DELETE", HTTP_METHOD_DELETE},
     {"OPTIONS", HTTP_METHOD_OPTIONS},
 };
 
@@ -131,7 +131,8 @@ static bool te_item(struct str item, void *ctx)
     struct te_state *st = ctx;
     /* A coding may carry parameters: "gzip;q=1" names gzip. */
     const char *semi = memchr(item.ptr, ';', item.len);
-    struct str name = str_trim_ows((struct str){item.ptr, semi ? (size_t)(semi - item.ptr) : item.len});
+    struct str name =
+        str_trim_ows((struct str){item.ptr, semi ? (size_t)(semi - item.ptr) : item.len});
     if (st->last_is_chunked)
         st->chunked_seen_before_last = true;
     st->count++;
@@ -371,8 +372,8 @@ static enum http_parse_result derive_framing(struct http_parsed *p, const char *
 }
 
 enum http_parse_result http_parse_request(const char *buf, size_t len,
-                                          const struct http_limits *limits,
-                                          struct http_parsed *out, const char **why)
+                                          const struct http_limits *limits, struct http_parsed *out,
+                                          const char **why)
 {
     *why = NULL;
     memset(out, 0, offsetof(struct http_parsed, headers));

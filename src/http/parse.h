@@ -43,19 +43,19 @@ struct http_limits {
 struct http_parsed {
     struct str method;
     enum http_method method_id;
-    struct str target;      /* as sent: origin-form "/p?q", absolute-form or "*" */
-    struct str path;        /* the path part of target, still percent-encoded */
-    struct str query;       /* after '?', without it; empty when absent */
-    int version_minor;      /* 0 or 1 (HTTP/1.x) */
+    struct str target; /* as sent: origin-form "/p?q", absolute-form or "*" */
+    struct str path;   /* the path part of target, still percent-encoded */
+    struct str query;  /* after '?', without it; empty when absent */
+    int version_minor; /* 0 or 1 (HTTP/1.x) */
     struct http_header headers[HTTP_MAX_HEADERS];
     size_t header_count;
     struct str host;
     bool has_content_length;
     uint64_t content_length;
     bool is_chunked;
-    bool is_keep_alive;     /* after Connection and version defaults */
-    bool expects_continue;  /* Expect: 100-continue */
-    size_t head_len;        /* bytes of input the head used, incl. the final CRLF */
+    bool is_keep_alive;    /* after Connection and version defaults */
+    bool expects_continue; /* Expect: 100-continue */
+    size_t head_len;       /* bytes of input the head used, incl. the final CRLF */
 };
 
 enum http_parse_result {
@@ -73,8 +73,8 @@ enum http_parse_result {
  * buf). On an error result sets *why to a static, human sentence. Bytes after
  * the head (a body, a pipelined request) are not looked at. */
 enum http_parse_result http_parse_request(const char *buf, size_t len,
-                                          const struct http_limits *limits,
-                                          struct http_parsed *out, const char **why);
+                                          const struct http_limits *limits, struct http_parsed *out,
+                                          const char **why);
 
 /* Returns the offset just past the blank line ending a head in buf[0..len), or
  * 0 when there is none yet. *scanned remembers how far the search got so that

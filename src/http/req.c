@@ -23,7 +23,8 @@ struct str http_req_param(const struct http_req *req, const char *name)
 enum rc http_req_query(struct http_req *req, const char *key, struct str *value)
 {
     if (!req->is_query_parsed) {
-        enum rc rc = http_query_parse(req->query_string, req->arena, &req->query, &req->query_count);
+        enum rc rc =
+            http_query_parse(req->query_string, req->arena, &req->query, &req->query_count);
         if (rc)
             return rc;
         req->is_query_parsed = true;

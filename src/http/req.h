@@ -21,32 +21,32 @@
 #define HTTP_RESP_MAX_HEADERS 16
 
 struct http_resp {
-    int status;                 /* 0 until a response is set */
-    struct str content_type;    /* empty: no Content-Type */
+    int status;                                        /* 0 until a response is set */
+    struct str content_type;                           /* empty: no Content-Type */
     struct http_header headers[HTTP_RESP_MAX_HEADERS]; /* extra headers, values in the arena */
     size_t header_count;
-    struct buf *body;           /* borrowed from the connection, reused across requests */
-    bool is_close;              /* send Connection: close and close after it */
+    struct buf *body; /* borrowed from the connection, reused across requests */
+    bool is_close;    /* send Connection: close and close after it */
 };
 
 struct http_req {
-    struct arena *arena;        /* borrowed from the connection; reset after the response */
+    struct arena *arena; /* borrowed from the connection; reset after the response */
     enum http_method method;
     struct str method_name;
-    struct str target;          /* raw request-target */
-    struct str path;            /* raw path, still %-encoded */
-    struct str query_string;    /* raw, after '?' */
+    struct str target;       /* raw request-target */
+    struct str path;         /* raw path, still %-encoded */
+    struct str query_string; /* raw, after '?' */
     int version_minor;
     struct http_header *headers; /* in the arena */
     size_t header_count;
-    struct str body;            /* decoded body (chunked already undone); empty when none */
+    struct str body; /* decoded body (chunked already undone); empty when none */
     struct http_route_param params[HTTP_MAX_PARAMS];
     size_t param_count;
     struct http_query_param *query; /* parsed on first use */
     size_t query_count;
     bool is_query_parsed;
-    char request_id[65];        /* X-Request-Id, NUL-terminated */
-    uint64_t start_ns;          /* monotonic time the head was complete */
+    char request_id[65]; /* X-Request-Id, NUL-terminated */
+    uint64_t start_ns;   /* monotonic time the head was complete */
     struct http_resp resp;
 };
 

@@ -9,9 +9,9 @@
 #include "http/query.h"
 
 struct route_node {
-    char *literal;             /* NULL for the parameter node */
+    char *literal; /* NULL for the parameter node */
     size_t literal_len;
-    char *param_name;          /* for the parameter node */
+    char *param_name;             /* for the parameter node */
     struct route_node **children; /* literal children */
     size_t child_count;
     struct route_node *param_child;
@@ -139,8 +139,7 @@ static unsigned allowed_bits(const struct route_node *n)
 /* Depth-first match: literal children first, then the parameter child, so
  * "/records/{id}" and "/records/stats" can live side by side. */
 static const struct route_node *match_node(const struct route_node *n, struct str rest,
-                                           struct arena *a, struct http_route_match *m,
-                                           bool *bad)
+                                           struct arena *a, struct http_route_match *m, bool *bad)
 {
     /* rest starts just after a '/'; an empty rest is an empty last segment,
      * so "/api/health/" does not match "/api/health". */

@@ -31,10 +31,10 @@ struct http_conn {
     struct net_conn *nc;
     struct http_server *server;
     enum conn_state state;
-    size_t head_scanned;     /* http_find_head_end's progress over the pending head */
-    bool is_head_started;    /* bytes of the next head have arrived */
-    bool is_keep_alive;      /* of the current request */
-    bool has_served;         /* at least one response was queued */
+    size_t head_scanned;  /* http_find_head_end's progress over the pending head */
+    bool is_head_started; /* bytes of the next head have arrived */
+    bool is_keep_alive;   /* of the current request */
+    bool has_served;      /* at least one response was queued */
     bool is_chunked;
     uint64_t body_remaining; /* Content-Length bytes still to read */
     struct http_chunked chunked;
@@ -48,12 +48,12 @@ struct http_server {
     struct net_worker *worker;
     const struct http_server_config *cfg;
     bool is_draining;
-    uint64_t request_seq;    /* request ids: random start, then counting */
-    int64_t date_second;     /* the second date_header was made for */
-    char date_header[40];    /* "Date: ...\r\n" */
+    uint64_t request_seq; /* request ids: random start, then counting */
+    int64_t date_second;  /* the second date_header was made for */
+    char date_header[40]; /* "Date: ...\r\n" */
     size_t date_header_len;
     int64_t log_second;
-    char log_time[24];       /* "2026-11-25T07:50:08." */
+    char log_time[24]; /* "2026-11-25T07:50:08." */
     struct buf access_log;
 };
 
@@ -104,8 +104,8 @@ static void refresh_clock(struct http_server *s, int64_t now_ms)
     s->date_second = sec;
     char d[30];
     int n = chrono_format_http_date(sec, d);
-    s->date_header_len = (size_t)snprintf(s->date_header, sizeof(s->date_header), "Date: %.*s\r\n",
-                                          n, d);
+    s->date_header_len =
+        (size_t)snprintf(s->date_header, sizeof(s->date_header), "Date: %.*s\r\n", n, d);
 }
 
 /* -------------------------------------------------------------------------
@@ -121,8 +121,8 @@ static struct str rebase(struct str s, const char *from, size_t len, const char 
 
 static bool is_request_id_char(char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '-' || c == '_' || c == '.';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_' || c == '.';
 }
 
 static void assign_request_id(struct http_conn *hc)
@@ -220,13 +220,13 @@ static void log_request(struct http_conn *hc, size_t body_bytes)
     }
     uint64_t us = (chrono_mono_ns() - req->start_ns) / 1000;
     char line[512];
-    int n = snprintf(line, sizeof(line),
-                     "t=%s%03dZ level=info msg=request method=%.*s path=%.*s status=%d bytes=%zu "
-                     "us=%llu rid=%s\n",
-                     s->log_time, (int)(now % 1000), (int)req->method_name.len,
-                     req->method_name.ptr, (int)(req->path.len > 256 ? 256 : req->path.len),
-                     req->path.ptr, req->resp.status, body_bytes, (unsigned long long)us,
-                     req->request_id);
+    int n =
+        snprintf(line, sizeof(line),
+                 "t=%s%03dZ level=info msg=request method=%.*s path=%.*s status=%d bytes=%zu "
+                 "us=%llu rid=%s\n",
+                 s->log_time, (int)(now % 1000), (int)req->method_name.len, req->method_name.ptr,
+                 (int)(req->path.len > 256 ? 256 : req->path.len), req->path.ptr, req->resp.status,
+                 body_bytes, (unsigned long long)us, req->request_id);
     if (n <= 0)
         return;
     size_t len = (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1;
@@ -335,7 +335,8 @@ static void dispatch(struct http_conn *hc)
         return;
     }
     struct http_route_match m;
-    enum http_route_result r = http_router_match(cfg->router, req->method, req->path, req->arena, &m);
+    enum http_route_result r =
+        http_router_match(cfg->router, req->method, req->path, req->arena, &m);
     switch (r) {
     case HTTP_ROUTE_FOUND: {
         memcpy(req->params, m.params, m.param_count * sizeof(m.params[0]));
@@ -354,9 +355,7 @@ static void dispatch(struct http_conn *hc)
         }
         break;
     }
-    case HTTP_ROUTE_NOT_FOUND:
-        cfg->write_error(req, 404, NULL);
-        break;
+    case HTTP_ROUTE_NOT_FOUND: cfg->write_error(req, 404, NULL); break;
     case HTTP_ROUTE_METHOD_NOT_ALLOWED: {
         char allow[96];
         size_t n = http_router_format_allow(m.allowed, allow);
@@ -412,18 +411,12 @@ static size_t read_body(struct http_conn *hc, const char *data, size_t len)
         size_t used = 0;
         enum http_chunked_result r = http_chunked_decode(&hc->chunked, data, len, &used, &hc->body);
         switch (r) {
-        case HTTP_CHUNKED_DONE:
-            dispatch(hc);
-            break;
+        case HTTP_CHUNKED_DONE: dispatch(hc); break;
         case HTTP_CHUNKED_PARTIAL:
             net_conn_set_deadline(hc->nc, hc->server->cfg->body_timeout_ms);
             break;
-        case HTTP_CHUNKED_BAD:
-            fail_connection(hc, 400, "Malformed chunked body.");
-            break;
-        case HTTP_CHUNKED_TOO_LARGE:
-            fail_connection(hc, 413, NULL);
-            break;
+        case HTTP_CHUNKED_BAD: fail_connection(hc, 400, "Malformed chunked body."); break;
+        case HTTP_CHUNKED_TOO_LARGE: fail_connection(hc, 413, NULL); break;
         case HTTP_CHUNKED_NOMEM:
             fail_connection(hc, 503, "Not enough memory for the request body.");
             break;

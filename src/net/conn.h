@@ -39,25 +39,25 @@ struct net_conn_ops {
 };
 
 struct net_conn {
-    uv_tcp_t tcp;               /* first: handle->data is the conn */
+    uv_tcp_t tcp; /* first: handle->data is the conn */
     struct net_worker *worker;
     const struct net_conn_ops *ops;
-    void *owner;                /* the protocol's state */
-    uint64_t id;                /* unique per worker: a continuation compares it */
-    struct list_node link;      /* in worker->conns */
-    struct buf in;              /* unconsumed input */
-    struct buf out;             /* output collected, not yet handed to the socket */
-    struct buf wbuf;            /* output the socket is writing (uv_write) */
+    void *owner;           /* the protocol's state */
+    uint64_t id;           /* unique per worker: a continuation compares it */
+    struct list_node link; /* in worker->conns */
+    struct buf in;         /* unconsumed input */
+    struct buf out;        /* output collected, not yet handed to the socket */
+    struct buf wbuf;       /* output the socket is writing (uv_write) */
     uv_write_t wreq;
     uv_shutdown_t sreq;
-    uint64_t deadline_ms;       /* read-side deadline in uv_now() ms; 0 = none */
-    uint64_t write_since_ms;    /* when the pending write last made progress */
-    size_t write_queue_seen;    /* libuv write queue size at that time */
-    uint64_t linger_ms;         /* how long to discard input after our FIN */
+    uint64_t deadline_ms;    /* read-side deadline in uv_now() ms; 0 = none */
+    uint64_t write_since_ms; /* when the pending write last made progress */
+    size_t write_queue_seen; /* libuv write queue size at that time */
+    uint64_t linger_ms;      /* how long to discard input after our FIN */
     bool is_writing;
     bool is_closing;
-    bool is_paused;             /* reading stopped by the owner */
-    bool is_lingering;          /* output done, FIN sent, discarding input until EOF */
+    bool is_paused;    /* reading stopped by the owner */
+    bool is_lingering; /* output done, FIN sent, discarding input until EOF */
     bool wants_drain;
     bool close_after_write;
 };

@@ -24,9 +24,9 @@ struct net_worker;
 struct net_worker_hooks {
     void (*on_start)(struct net_worker *w, void *ctx); /* before the first accept */
     void (*on_conn)(struct net_worker *w, struct net_conn *c, void *ctx); /* set c->ops */
-    void (*on_tick)(struct net_worker *w, void *ctx);  /* every tick_ms */
-    void (*on_stop)(struct net_worker *w, void *ctx);  /* listener closed, drain begins */
-    void (*on_exit)(struct net_worker *w, void *ctx);  /* every connection is gone */
+    void (*on_tick)(struct net_worker *w, void *ctx);                     /* every tick_ms */
+    void (*on_stop)(struct net_worker *w, void *ctx); /* listener closed, drain begins */
+    void (*on_exit)(struct net_worker *w, void *ctx); /* every connection is gone */
     void *ctx;
 };
 
@@ -47,15 +47,15 @@ struct net_worker {
     uv_timer_t tick;
     uv_timer_t grace;
     struct net_mailbox *mailbox;
-    struct list_node conns;    /* every open struct net_conn */
+    struct list_node conns; /* every open struct net_conn */
     size_t conn_count;
     uint64_t next_conn_id;
     const struct net_worker_hooks *hooks;
     const struct net_worker_config *config;
-    void *user;                /* the upper layer's per-worker state */
+    void *user; /* the upper layer's per-worker state */
     bool is_stopping;
     bool is_exiting;
-    char read_buf[64 * 1024];  /* shared by all connections of this worker */
+    char read_buf[64 * 1024]; /* shared by all connections of this worker */
 };
 
 struct net_workers;
