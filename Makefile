@@ -15,7 +15,7 @@ MAIN_OBJ := $(OUT)/obj/main.o
 UNIT_SRC := $(shell find tests/unit -name 'test_*.c' | sort)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(OUT)/unit/%)
 
-.PHONY: all unit test check fuzz fuzz-build bench clean deps format
+.PHONY: all unit test check fuzz fuzz-build bench clean deps format serve
 .DEFAULT_GOAL := all
 
 all: $(OUT)/tarmac
@@ -38,6 +38,10 @@ $(OUT)/unit/%: tests/unit/%.c $(OUT)/libtarmac.a | deps
 	$(CC) $(CFLAGS) $(TEST_CFLAGS) -o $@ $< $(OUT)/libtarmac.a $(LDLIBS) $(TEST_LDLIBS)
 
 unit: $(UNIT_BIN)
+
+# The quick start: build, then run the server in the foreground (ARGS for flags).
+serve: all
+	exec $(OUT)/tarmac serve $(ARGS)
 
 # The test command of the README: every suite, one summary line at the end.
 test:

@@ -2,17 +2,19 @@
 CC     ?= cc
 WARN   := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
           -Wno-missing-field-initializers
-CFLAGS := -std=c17 -D_GNU_SOURCE -pthread -g $(WARN) -Isrc -MMD -MP \
+# pkg-config runs when a rule uses these ('=' not ':='), so a first build
+# that had to install the packages (the deps target) still finds them.
+CFLAGS  = -std=c17 -D_GNU_SOURCE -pthread -g $(WARN) -Isrc -MMD -MP $(MODE_CFLAGS) \
           $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LDLIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -pthread -lm
-TEST_CFLAGS := $(shell pkg-config --cflags $(TEST_PKGS) 2>/dev/null) -Wno-unused-parameter
-TEST_LDLIBS := $(shell pkg-config --libs $(TEST_PKGS) 2>/dev/null)
+LDLIBS  = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -pthread -lm
+TEST_CFLAGS = $(shell pkg-config --cflags $(TEST_PKGS) 2>/dev/null) -Wno-unused-parameter
+TEST_LDLIBS = $(shell pkg-config --libs $(TEST_PKGS) 2>/dev/null)
 
 ifeq ($(MODE),release)
-CFLAGS += -O2
+MODE_CFLAGS := -O2
 else ifeq ($(MODE),asan)
 SAN    := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
-CFLAGS += -O1 $(SAN)
+MODE_CFLAGS := -O1 $(SAN)
 LDFLAGS += $(SAN)
 else
 $(error MODE must be release or asan)
