@@ -19,7 +19,7 @@ for _ in $(seq 100); do
     sleep 0.1
 done
 rss_before=$(awk '/VmRSS/ {print $2}' /proc/$pid/status)
-ulimit -n 65536
+ulimit -n "$(ulimit -Hn)"  # wrk needs one descriptor per connection
 echo "# $(date -u '+%Y-%m-%d %H:%M UTC') bench/conn10k.sh: wrk -t1 -c$conns -d${duration}s"
 taskset -c 1 wrk -t1 -c"$conns" -d"${duration}s" --timeout 10s --latency \
     "http://127.0.0.1:$port/api/health"

@@ -33,6 +33,7 @@ struct http_conn {
     enum conn_state state;
     size_t head_scanned;  /* http_find_head_end's progress over the pending head */
     bool is_head_started; /* bytes of the next head have arrived */
+    bool is_target_checked; /* the pending head was checked for a 414 */
     bool is_keep_alive;   /* of the current request */
     bool has_served;      /* at least one response was queued */
     bool is_chunked;
@@ -298,6 +299,7 @@ static void complete_request(struct http_conn *hc)
     hc->has_served = true;
     hc->head_scanned = 0;
     hc->is_head_started = false;
+    hc->is_target_checked = false;
     if (is_close) {
         hc->state = CONN_CLOSED;
         net_conn_set_deadline(hc->nc, 0);
@@ -378,11 +380,11 @@ static void dispatch(struct http_conn *hc)
 static bool start_body(struct http_conn *hc, const struct http_parsed *p, bool has_more_input)
 {
     const struct http_server_config *cfg = hc->server->cfg;
+    hc->state = CONN_BODY; /* from here on, errors keep the request for the log */
     if (p->has_content_length && p->content_length > cfg->max_body) {
         fail_connection(hc, 413, NULL);
         return false;
     }
-    buf_init(&hc->body, cfg->max_body);
     hc->is_chunked = p->is_chunked;
     if (p->is_chunked) {
         http_chunked_init(&hc->chunked);
@@ -399,7 +401,6 @@ static bool start_body(struct http_conn *hc, const struct http_parsed *p, bool h
         (void)net_conn_write(hc->nc, cont, sizeof(cont) - 1);
         net_conn_flush(hc->nc);
     }
-    hc->state = CONN_BODY;
     net_conn_set_deadline(hc->nc, cfg->body_timeout_ms);
     return true;
 }
@@ -445,11 +446,19 @@ static size_t read_head(struct http_conn *hc, const char *data, size_t len, bool
     struct http_parsed p;
     const char *why = NULL;
     if (!end) {
-        /* Only a long partial head can already break a limit. */
-        if (len > cfg->limits.max_target) {
+        /* A partial head can already break a limit. Each check scans the
+         * input, so each runs once per head, not once per read. */
+        if (len > cfg->limits.max_header_bytes) {
             enum http_parse_result r = http_parse_request(data, len, &cfg->limits, &p, &why);
-            if (r != HTTP_PARSE_PARTIAL && r != HTTP_PARSE_DONE) {
-                fail_connection(hc, http_parse_status(r), why);
+            fail_connection(hc, r == HTTP_PARSE_URI_TOO_LONG ? 414 : 431,
+                            r == HTTP_PARSE_URI_TOO_LONG ? why
+                                                         : "Request header section too large.");
+            return 0;
+        }
+        if (len > cfg->limits.max_target + 64 && !hc->is_target_checked) {
+            hc->is_target_checked = true;
+            if (!memchr(data, '\n', len)) {
+                fail_connection(hc, 414, "Request target too long.");
                 return 0;
             }
         }

@@ -1,0 +1,1352 @@
+#!/usr/bin/python3
+"""HTTP integration suite for tarmac.
+
+    /usr/bin/python3 tests/http/run.py [--bin build/release/tarmac] [--only SUBSTR]
+
+Prints `ok - name` / `FAIL - name: reason` per test and, last, exactly one
+line `N passed, N failed`.  Exit code 1 if anything failed.
+
+Servers are shared: a handful of processes with different flags are started
+lazily and reused by every test that needs those flags.  Tests that kill or
+signal the server start their own.  All socket reads have timeouts (scaled by
+TARMAC_TEST_SLOW, see tests/lib/tarmac.py) so a hang is a failure, not a
+stuck suite.  The only timing assertions are generous upper bounds.
+"""
+
+import argparse
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import traceback
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(ROOT, "tests", "lib"))
+
+import tarmac  # noqa: E402
+from tarmac import (Server, Conn, build_request, run_cli, Closed,  # noqa: E402
+                    HarnessError, SLOW)
+
+HEALTH_BODY = b'{"message":"API is healthy.","code":200,"data":{}}'
+NOT_FOUND_MSG = "The requested resource wasn't found."
+IMF_FIXDATE = re.compile(
+    r"^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} "
+    r"(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} "
+    r"\d{2}:\d{2}:\d{2} GMT$")
+RID_GENERATED = re.compile(r"^[0-9a-fA-F]{16}$")
+ALLOW_METHODS = "GET,HEAD,PUT,PATCH,POST,DELETE"
+
+# Generous upper bounds (seconds) for "should happen soon".
+SOON = 8.0 * SLOW
+
+
+# --------------------------------------------------------------------------
+# Runner
+# --------------------------------------------------------------------------
+
+class Fail(Exception):
+    pass
+
+
+def check(cond, msg="check failed"):
+    if not cond:
+        raise Fail(msg)
+
+
+def eq(got, want, what="value"):
+    if got != want:
+        raise Fail("%s: got %r, want %r" % (what, got, want))
+
+
+TESTS = []
+
+
+def test(server=None):
+    """Register a test.  server: key into SERVER_FLAGS (shared server passed
+    as the only argument) or None (the test gets the Suite)."""
+    def deco(fn):
+        TESTS.append((fn.__name__, fn, server))
+        return fn
+    return deco
+
+
+SERVER_FLAGS = {
+    "default": [],
+    "limits": ["--max-body=1KiB", "--max-target=1KiB", "--max-header=4KiB"],
+    "timeouts": ["--header-timeout=1s", "--body-timeout=1s",
+                 "--idle-timeout=2s"],
+    "cors": ["--cors=https://app.example"],
+}
+
+
+class Suite:
+    def __init__(self, binary):
+        self.binary = binary
+        self.servers = {}
+        self.extra = []  # servers started by individual tests
+
+    def shared(self, key):
+        s = self.servers.get(key)
+        if s is None or not s.alive():
+            if s is not None:
+                s.cleanup(keep=True)
+            s = Server(self.binary, SERVER_FLAGS[key], name=key)
+            s.start()
+            self.servers[key] = s
+        return s
+
+    def new_server(self, flags=(), env=None, name="private"):
+        s = Server(self.binary, flags, env=env, name=name)
+        self.extra.append(s)
+        return s.start()
+
+    def teardown(self):
+        for s in list(self.servers.values()) + self.extra:
+            s.cleanup(keep=getattr(s, "keep", False))
+            if getattr(s, "keep", False):
+                print("# kept %s logs: %s" % (s.name, s.stderr_path))
+
+
+# --------------------------------------------------------------------------
+# Helpers
+# --------------------------------------------------------------------------
+
+def req(method, target, headers=None, body=b"", version="HTTP/1.1",
+        host="test"):
+    """Build request bytes.  headers: list of (name, value); Host first
+    unless host is None."""
+    h = []
+    if host is not None:
+        h.append(("Host", host))
+    h += list(headers or [])
+    return build_request(method, target, h, body, version)
+
+
+def get(path="/api/health", headers=None, **kw):
+    return req("GET", path, headers, **kw)
+
+
+def json_error(r, status):
+    """Assert r is a JSON error body {status, message, data:{}}."""
+    ct = r.header("Content-Type", "")
+    check(ct.startswith("application/json"),
+          "status %d: Content-Type %r" % (r.status, ct))
+    try:
+        j = r.json()
+    except Exception as e:
+        raise Fail("status %d: body not JSON (%s): %r" % (r.status, e, r.body))
+    check(isinstance(j, dict), "JSON body not an object: %r" % (j,))
+    eq(j.get("status"), status, "JSON status")
+    check(isinstance(j.get("message"), str) and j["message"],
+          "JSON message missing: %r" % (j,))
+    eq(j.get("data"), {}, "JSON data")
+    return j
+
+
+def common_headers(r):
+    d = r.header("Date")
+    check(d is not None, "no Date header in %r" % (r,))
+    check(IMF_FIXDATE.match(d), "Date not IMF-fixdate: %r" % d)
+    vary = r.header_all("Vary")
+    check(any("origin" in [x.strip().lower() for x in v.split(",")]
+              for v in vary), "no Vary: Origin in %r" % (r.headers,))
+    rid = r.header("X-Request-Id")
+    check(rid is not None, "no X-Request-Id in %r" % (r.headers,))
+    if r.has("Content-Length"):
+        eq(len(r.body), int(r.header("Content-Length")), "body length")
+    return rid
+
+
+def is_close(r):
+    v = r.header("Connection", "")
+    return "close" in [x.strip().lower() for x in v.split(",")]
+
+
+def expect_closed(c, what="connection", timeout=SOON):
+    check(c.is_closed(timeout=timeout),
+          "%s not closed by the server within %.0fs" % (what, timeout))
+    check(c.buf == b"", "%s: unexpected bytes before close: %r"
+          % (what, c.buf[:200]))
+
+
+def one(srv, data, head=False, allow_1xx=False):
+    """Send raw bytes on a fresh connection, return (response, conn)."""
+    c = srv.connect()
+    c.send(data)
+    return c.read_response(head=head, allow_1xx=allow_1xx), c
+
+
+# --------------------------------------------------------------------------
+# Basic routes
+# --------------------------------------------------------------------------
+
+@test("default")
+def health_get(srv):
+    r, c = one(srv, get(headers=[("Connection", "close")]))
+    c.close()
+    eq(r.status, 200, "status")
+    eq(r.version, "HTTP/1.1", "version")
+    check(r.header("Content-Type", "").startswith("application/json"),
+          "Content-Type %r" % r.header("Content-Type"))
+    eq(r.body, HEALTH_BODY, "body")
+    eq(r.header("Content-Length"), str(len(HEALTH_BODY)), "Content-Length")
+    common_headers(r)
+
+
+@test("default")
+def health_head(srv):
+    with srv.connect() as c:
+        c.send(req("HEAD", "/api/health"))
+        r = c.read_response(head=True)
+        eq(r.status, 200, "status")
+        eq(r.header("Content-Length"), "50", "Content-Length")
+        common_headers(r)
+        # No body may follow: the next response must start right away.
+        c.send(get())
+        r2 = c.read_response()
+        eq(r2.status, 200, "status after HEAD")
+        eq(r2.body, HEALTH_BODY, "body after HEAD")
+
+
+@test("default")
+def not_found(srv):
+    for path in ("/api/nope", "/", "/api/health/", "/api/healthz",
+                 "/API/health", "/api/health/x"):
+        r, c = one(srv, get(path, [("Connection", "close")]))
+        c.close()
+        eq(r.status, 404, "status for %s" % path)
+        j = json_error(r, 404)
+        eq(j.get("message"), NOT_FOUND_MSG, "message for %s" % path)
+        eq(set(j), {"status", "message", "data"}, "keys for %s" % path)
+        common_headers(r)
+
+
+@test("default")
+def health_trailing_slash_404(srv):
+    r, c = one(srv, get("/api/health/", [("Connection", "close")]))
+    c.close()
+    eq(r.status, 404, "status")
+    json_error(r, 404)
+
+
+@test("default")
+def health_query_string(srv):
+    r, c = one(srv, get("/api/health?x=1&y=%20", [("Connection", "close")]))
+    c.close()
+    eq(r.status, 200, "status")
+    eq(r.body, HEALTH_BODY, "body")
+
+
+@test("default")
+def method_not_allowed(srv):
+    for m in ("POST", "PUT", "DELETE", "PATCH"):
+        r, c = one(srv, req(m, "/api/health",
+                            [("Content-Length", "0"), ("Connection", "close")]))
+        c.close()
+        eq(r.status, 405, "%s status" % m)
+        eq(r.header("Allow"), "GET, HEAD", "%s Allow" % m)
+        json_error(r, 405)
+        common_headers(r)
+
+
+# --------------------------------------------------------------------------
+# Common headers / request id
+# --------------------------------------------------------------------------
+
+@test("default")
+def date_vary_requestid_everywhere(srv):
+    with srv.connect() as c:
+        c.send(get())
+        r = c.read_response()
+        rid1 = common_headers(r)
+        check(RID_GENERATED.match(rid1), "generated id %r" % rid1)
+        c.send(get("/api/nope"))
+        r = c.read_response()
+        rid2 = common_headers(r)
+        check(RID_GENERATED.match(rid2), "generated id %r" % rid2)
+        check(rid1 != rid2, "request ids repeat: %r" % rid1)
+        c.send(req("OPTIONS", "/api/health"))
+        r = c.read_response()
+        common_headers(r)
+        c.send(req("POST", "/api/health", [("Content-Length", "0")]))
+        r = c.read_response()
+        common_headers(r)
+
+
+@test("default")
+def request_id_echo(srv):
+    good = ["abc", "r1", "A.b_c-9", "x" * 64, "0123456789abcdef", "-", "."]
+    with srv.connect() as c:
+        for rid in good:
+            c.send(get(headers=[("X-Request-Id", rid)]))
+            r = c.read_response()
+            eq(r.status, 200, "status")
+            eq(r.header("X-Request-Id"), rid, "echoed id")
+        # also on a 404
+        c.send(get("/api/nope", [("X-Request-Id", "nf-1")]))
+        r = c.read_response()
+        eq(r.header("X-Request-Id"), "nf-1", "echoed id on 404")
+
+
+@test("default")
+def request_id_invalid_replaced(srv):
+    bad = ["has space", 'quo"te', "x" * 65, "semi;colon", "a/b", "a,b",
+           "caf\xe9", "tab\there"]
+    with srv.connect() as c:
+        for rid in bad:
+            c.send(get(headers=[("X-Request-Id", rid)]))
+            r = c.read_response()
+            eq(r.status, 200, "status for id %r" % rid)
+            got = r.header("X-Request-Id")
+            check(got is not None and got != rid.strip(),
+                  "invalid id %r echoed: %r" % (rid, got))
+            check(RID_GENERATED.match(got or ""),
+                  "replacement for %r not 16 hex: %r" % (rid, got))
+
+
+@test("default")
+def request_id_empty_replaced(srv):
+    with srv.connect() as c:
+        c.send(get(headers=[("X-Request-Id", "")]))
+        r = c.read_response()
+        eq(r.status, 200, "status")
+        check(RID_GENERATED.match(r.header("X-Request-Id", "")),
+              "empty id not replaced: %r" % r.header("X-Request-Id"))
+
+
+# --------------------------------------------------------------------------
+# CORS
+# --------------------------------------------------------------------------
+
+@test("default")
+def cors_wildcard(srv):
+    with srv.connect() as c:
+        c.send(get(headers=[("Origin", "http://a.example")]))
+        r = c.read_response()
+        eq(r.status, 200, "status")
+        eq(r.header("Access-Control-Allow-Origin"), "*", "ACAO")
+        c.send(get())
+        r = c.read_response()
+        eq(r.header("Access-Control-Allow-Origin"), None, "ACAO without Origin")
+        c.send(get("/api/nope", [("Origin", "http://a.example")]))
+        r = c.read_response()
+        eq(r.status, 404, "status")
+        eq(r.header("Access-Control-Allow-Origin"), "*", "ACAO on 404")
+
+
+@test("default")
+def cors_preflight(srv):
+    with srv.connect() as c:
+        for path in ("/api/health", "/api/does-not-exist", "/"):
+            c.send(req("OPTIONS", path, [
+                ("Origin", "http://a.example"),
+                ("Access-Control-Request-Method", "POST"),
+                ("Access-Control-Request-Headers", "content-type,x-custom")]))
+            r = c.read_response()
+            eq(r.status, 204, "OPTIONS %s status" % path)
+            eq(r.body, b"", "OPTIONS body")
+            check(r.header("Content-Length") in (None, "0"),
+                  "204 with Content-Length %r" % r.header("Content-Length"))
+            eq(r.header("Access-Control-Allow-Methods"), ALLOW_METHODS, "ACAM")
+            eq(r.header("Access-Control-Allow-Headers"), "content-type,x-custom",
+               "ACAH")
+            eq(r.header("Access-Control-Allow-Origin"), "*", "ACAO")
+            common_headers(r)
+        # connection still in sync after 204s
+        c.send(get())
+        r = c.read_response()
+        eq(r.body, HEALTH_BODY, "body after preflights")
+
+
+@test("default")
+def cors_preflight_no_origin(srv):
+    # "Any OPTIONS" -> 204, even without an Origin header.
+    with srv.connect() as c:
+        c.send(req("OPTIONS", "/api/nope"))
+        r = c.read_response()
+        eq(r.status, 204, "status")
+        eq(r.body, b"", "body")
+        eq(r.header("Access-Control-Allow-Methods"), ALLOW_METHODS, "ACAM")
+
+
+@test("cors")
+def cors_restricted(srv):
+    with srv.connect() as c:
+        c.send(get(headers=[("Origin", "https://app.example")]))
+        r = c.read_response()
+        eq(r.status, 200, "status")
+        eq(r.header("Access-Control-Allow-Origin"), "https://app.example",
+           "ACAO for the allowed origin")
+        common_headers(r)
+        for o in ("http://a.example", "https://app.example.evil",
+                  "https://evil.example", "http://app.example"):
+            c.send(get(headers=[("Origin", o)]))
+            r = c.read_response()
+            eq(r.status, 200, "status")
+            eq(r.header("Access-Control-Allow-Origin"), None,
+               "ACAO for origin %s" % o)
+            common_headers(r)
+        c.send(get())
+        r = c.read_response()
+        eq(r.header("Access-Control-Allow-Origin"), None, "ACAO without Origin")
+        c.send(req("OPTIONS", "/api/health", [
+            ("Origin", "https://app.example"),
+            ("Access-Control-Request-Method", "GET")]))
+        r = c.read_response()
+        eq(r.status, 204, "preflight status")
+        eq(r.header("Access-Control-Allow-Origin"), "https://app.example",
+           "preflight ACAO")
+
+
+# --------------------------------------------------------------------------
+# Connection management
+# --------------------------------------------------------------------------
+
+@test("default")
+def keepalive_many(srv):
+    with srv.connect() as c:
+        for i in range(50):
+            c.send(get(headers=[("X-Request-Id", "ka%d" % i)]))
+            r = c.read_response()
+            eq(r.status, 200, "status #%d" % i)
+            eq(r.body, HEALTH_BODY, "body #%d" % i)
+            eq(r.header("X-Request-Id"), "ka%d" % i, "id #%d" % i)
+            check(not is_close(r), "Connection: close on keep-alive #%d" % i)
+
+
+@test("default")
+def http10_close(srv):
+    with srv.connect() as c:
+        c.send(b"GET /api/health HTTP/1.0\r\n\r\n")
+        r = c.read_response()
+        eq(r.status, 200, "status")
+        eq(r.body, HEALTH_BODY, "body")
+        check(is_close(r), "HTTP/1.0 response without Connection: close: %r"
+              % r.header("Connection"))
+        expect_closed(c, "HTTP/1.0 connection")
+
+
+@test("default")
+def http10_keepalive(srv):
+    with srv.connect() as c:
+        for i in range(3):
+            c.send(b"GET /api/health HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+            r = c.read_response()
+            eq(r.status, 200, "status #%d" % i)
+            eq(r.body, HEALTH_BODY, "body #%d" % i)
+            eq((r.header("Connection") or "").lower(), "keep-alive",
+               "Connection #%d" % i)
+        c.send(b"GET /api/health HTTP/1.0\r\n\r\n")
+        r = c.read_response()
+        check(is_close(r), "final HTTP/1.0 response lacks Connection: close")
+        expect_closed(c)
+
+
+@test("default")
+def http11_connection_close(srv):
+    with srv.connect() as c:
+        c.send(get(headers=[("Connection", "close")]))
+        r = c.read_response()
+        eq(r.status, 200, "status")
+        check(is_close(r), "no Connection: close in response")
+        expect_closed(c)
+
+
+@test("default")
+def http11_connection_close_token_list(srv):
+    with srv.connect() as c:
+        c.send(get(headers=[("Connection", "foo, Close")]))
+        r = c.read_response()
+        eq(r.status, 200, "status")
+        check(is_close(r), "no Connection: close in response")
+        expect_closed(c)
+
+
+@test("default")
+def pipelining(srv):
+    batch = []
+    kinds = []
+    for i in range(1, 17):
+        rid = "r%d" % i
+        k = i % 4
+        if k == 0:
+            batch.append(get(headers=[("X-Request-Id", rid)]))
+        elif k == 1:
+            batch.append(get("/api/nope", [("X-Request-Id", rid)]))
+        elif k == 2:
+            batch.append(req("HEAD", "/api/health", [("X-Request-Id", rid)]))
+        else:
+            batch.append(req("HEAD", "/api/nope", [("X-Request-Id", rid)]))
+        kinds.append(k)
+    with srv.connect() as c:
+        c.send(b"".join(batch))
+        for i, k in enumerate(kinds, 1):
+            r = c.read_response(head=(k in (2, 3)))
+            eq(r.header("X-Request-Id"), "r%d" % i, "response order at #%d" % i)
+            want = {0: 200, 1: 404, 2: 200, 3: 404}[k]
+            eq(r.status, want, "status #%d" % i)
+            if k == 0:
+                eq(r.body, HEALTH_BODY, "body #%d" % i)
+            if k == 1:
+                json_error(r, 404)
+        c.send(get(headers=[("X-Request-Id", "after")]))
+        r = c.read_response()
+        eq(r.header("X-Request-Id"), "after", "id after pipeline")
+        check(c.buf == b"", "stray bytes: %r" % c.buf[:100])
+
+
+# --------------------------------------------------------------------------
+# Request bodies
+# --------------------------------------------------------------------------
+
+@test("default")
+def body_content_length_then_pipelined(srv):
+    body = b'{"hello":"world","pad":"' + b"x" * 3000 + b'"}'
+    with srv.connect() as c:
+        c.send(req("POST", "/api/health", [
+            ("Content-Type", "application/json"),
+            ("Content-Length", str(len(body))),
+            ("X-Request-Id", "post1")], body)
+            + get(headers=[("X-Request-Id", "next1")]))
+        r = c.read_response()
+        eq(r.status, 405, "POST status")
+        eq(r.header("X-Request-Id"), "post1", "POST id")
+        json_error(r, 405)
+        check(not is_close(r), "POST response closed the connection")
+        r = c.read_response()
+        eq(r.header("X-Request-Id"), "next1", "next id")
+        eq(r.status, 200, "next status")
+        eq(r.body, HEALTH_BODY, "next body")
+
+
+@test("default")
+def body_content_length_zero_and_get_with_body(srv):
+    with srv.connect() as c:
+        # GET with a body: the body must be consumed, not parsed as a request
+        c.send(req("GET", "/api/health", [("Content-Length", "18")],
+                   b"GET /evil HTTP/1.1") + get(headers=[("X-Request-Id", "n2")]))
+        r = c.read_response()
+        eq(r.status, 200, "GET-with-body status")
+        r = c.read_response()
+        eq(r.header("X-Request-Id"), "n2", "next id")
+        eq(r.status, 200, "next status")
+
+
+CHUNKED_BODY = (b"5\r\nhello\r\n"
+                b"6;name=value;other=\"quoted;str\"\r\n world\r\n"
+                b"A\r\n0123456789\r\n"
+                b"1a\r\nabcdefghijklmnopqrstuvwxyz\r\n"
+                b"0;last=1\r\n"
+                b"X-Trailer: yes\r\n"
+                b"X-Other: 2\r\n"
+                b"\r\n")
+
+
+@test("default")
+def body_chunked_then_pipelined(srv):
+    with srv.connect() as c:
+        c.send(req("POST", "/api/health", [
+            ("Transfer-Encoding", "chunked"),
+            ("X-Request-Id", "chunk1")]) + CHUNKED_BODY
+            + get(headers=[("X-Request-Id", "next2")]))
+        r = c.read_response()
+        eq(r.status, 405, "POST status")
+        eq(r.header("X-Request-Id"), "chunk1", "POST id")
+        check(not is_close(r), "chunked POST response closed the connection")
+        r = c.read_response()
+        eq(r.header("X-Request-Id"), "next2", "next id")
+        eq(r.status, 200, "next status")
+        eq(r.body, HEALTH_BODY, "next body")
+
+
+@test("default")
+def body_chunked_uppercase_hex_no_trailers(srv):
+    with srv.connect() as c:
+        c.send(req("POST", "/api/nope", [("Transfer-Encoding", "chunked")])
+               + b"1F\r\n" + b"y" * 31 + b"\r\n0\r\n\r\n"
+               + get(headers=[("X-Request-Id", "next3")]))
+        r = c.read_response()
+        eq(r.status, 404, "POST /api/nope status")
+        r = c.read_response()
+        eq(r.header("X-Request-Id"), "next3", "next id")
+        eq(r.status, 200, "next status")
+
+
+@test("default")
+def body_chunked_tiny_pieces(srv):
+    with srv.connect() as c:
+        c.send(req("POST", "/api/health", [
+            ("Transfer-Encoding", "chunked"), ("X-Request-Id", "slow1")]))
+        c.send_slowly(CHUNKED_BODY, piece=3, delay=0.005)
+        c.send(get(headers=[("X-Request-Id", "next4")]))
+        r = c.read_response()
+        eq(r.status, 405, "status")
+        eq(r.header("X-Request-Id"), "slow1", "id")
+        r = c.read_response()
+        eq(r.header("X-Request-Id"), "next4", "next id")
+        eq(r.status, 200, "next status")
+
+
+@test("default")
+def body_content_length_tiny_pieces(srv):
+    body = b"z" * 200
+    with srv.connect() as c:
+        c.send(req("POST", "/api/health", [
+            ("Content-Length", str(len(body))), ("X-Request-Id", "slow2")]))
+        c.send_slowly(body, piece=7, delay=0.003)
+        c.send(get(headers=[("X-Request-Id", "next5")]))
+        r = c.read_response()
+        eq(r.status, 405, "status")
+        r = c.read_response()
+        eq(r.header("X-Request-Id"), "next5", "next id")
+        eq(r.status, 200, "next status")
+
+
+@test("default")
+def head_sent_byte_by_byte(srv):
+    with srv.connect() as c:
+        c.send_slowly(get(headers=[("X-Request-Id", "bytewise")]), piece=1,
+                      delay=0.002)
+        r = c.read_response()
+        eq(r.status, 200, "status")
+        eq(r.header("X-Request-Id"), "bytewise", "id")
+
+
+@test("default")
+def expect_100_continue(srv):
+    with srv.connect() as c:
+        c.send(req("POST", "/api/health", [
+            ("Content-Length", "5"), ("Expect", "100-continue"),
+            ("X-Request-Id", "exp1")]))
+        r = c.read_interim()
+        eq(r.status, 100, "interim status (got %r)" % (r.raw_head,))
+        eq(r.version, "HTTP/1.1", "interim version")
+        c.send(b"hello")
+        r = c.read_response()
+        eq(r.status, 405, "final status")
+        eq(r.header("X-Request-Id"), "exp1", "id")
+        c.send(get(headers=[("X-Request-Id", "exp2")]))
+        r = c.read_response()
+        eq(r.status, 200, "next status")
+        eq(r.header("X-Request-Id"), "exp2", "next id")
+
+
+@test("default")
+def expect_100_continue_case_insensitive(srv):
+    with srv.connect() as c:
+        c.send(req("POST", "/api/health", [
+            ("Content-Length", "3"), ("Expect", "100-Continue")]))
+        r = c.read_interim()
+        eq(r.status, 100, "interim status")
+        c.send(b"abc")
+        r = c.read_response()
+        eq(r.status, 405, "final status")
+
+
+@test("default")
+def expect_unknown_417(srv):
+    r, c = one(srv, req("POST", "/api/health", [
+        ("Content-Length", "5"), ("Expect", "something")]))
+    with c:
+        eq(r.status, 417, "status")
+        json_error(r, 417)
+        check(is_close(r), "417 without Connection: close")
+        expect_closed(c)
+
+
+@test("limits")
+def expect_100_over_limit_413(srv):
+    with srv.connect() as c:
+        c.send(req("POST", "/api/health", [
+            ("Content-Length", "5000"), ("Expect", "100-continue")]))
+        try:
+            r = c.read_response(allow_1xx=True)
+        except Closed as e:
+            raise Fail("closed without a response: %s" % e)
+        check(not r.interim, "got interim %r before 413" %
+              [x.raw_head for x in r.interim])
+        eq(r.status, 413, "status")
+        json_error(r, 413)
+        check(is_close(r), "413 without Connection: close")
+
+
+@test("limits")
+def body_too_large_413(srv):
+    with srv.connect() as c:
+        c.send(req("POST", "/api/health", [("Content-Length", "2048")]))
+        c.try_send(b"q" * 2048)
+        r = c.read_response()
+        eq(r.status, 413, "status")
+        json_error(r, 413)
+        check(is_close(r), "413 without Connection: close")
+        common_headers(r)
+        check(c.is_closed(timeout=SOON), "not closed after 413")
+
+
+@test("limits")
+def body_at_limit_ok(srv):
+    with srv.connect() as c:
+        c.send(req("POST", "/api/health", [("Content-Length", "1024")],
+                   b"q" * 1024) + get(headers=[("X-Request-Id", "lim")]))
+        r = c.read_response()
+        eq(r.status, 405, "status for exactly --max-body")
+        r = c.read_response()
+        eq(r.header("X-Request-Id"), "lim", "next id")
+
+
+@test("limits")
+def body_chunked_too_large_413(srv):
+    with srv.connect() as c:
+        c.send(req("POST", "/api/health", [("Transfer-Encoding", "chunked")]))
+        ok = True
+        for _ in range(6):
+            ok = c.try_send(b"100\r\n" + b"c" * 256 + b"\r\n")
+            if not ok:
+                break
+        if ok:
+            c.try_send(b"0\r\n\r\n")
+        r = c.read_response()
+        eq(r.status, 413, "status")
+        json_error(r, 413)
+        check(is_close(r), "413 without Connection: close")
+
+
+# --------------------------------------------------------------------------
+# Malformed requests
+# --------------------------------------------------------------------------
+
+def malformed(srv, data, status, name):
+    c = srv.connect()
+    with c:
+        c.send(data)
+        try:
+            r = c.read_response()
+        except Closed as e:
+            raise Fail("%s: closed without a response (%s)" % (name, e))
+        except socket.timeout:
+            raise Fail("%s: no response (timeout)" % name)
+        eq(r.status, status, "%s: status" % name)
+        json_error(r, status)
+        check(is_close(r), "%s: no Connection: close (%r)"
+              % (name, r.header("Connection")))
+        expect_closed(c, name)
+    return r
+
+
+MALFORMED = [
+    ("cl_and_te", b"POST /api/health HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+     b"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400),
+    ("te_and_cl", b"POST /api/health HTTP/1.1\r\nHost: x\r\n"
+     b"Transfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n0\r\n\r\n", 400),
+    ("repeated_content_length", b"POST /api/health HTTP/1.1\r\nHost: x\r\n"
+     b"Content-Length: 5\r\nContent-Length: 5\r\n\r\nhello", 400),
+    ("content_length_list", b"POST /api/health HTTP/1.1\r\nHost: x\r\n"
+     b"Content-Length: 5, 5\r\n\r\nhello", 400),
+    ("content_length_abc", b"POST /api/health HTTP/1.1\r\nHost: x\r\n"
+     b"Content-Length: abc\r\n\r\n", 400),
+    ("content_length_negative", b"POST /api/health HTTP/1.1\r\nHost: x\r\n"
+     b"Content-Length: -1\r\n\r\n", 400),
+    ("content_length_plus", b"POST /api/health HTTP/1.1\r\nHost: x\r\n"
+     b"Content-Length: +5\r\n\r\nhello", 400),
+    ("te_gzip_chunked_501", b"POST /api/health HTTP/1.1\r\nHost: x\r\n"
+     b"Transfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n", 501),
+    ("te_chunked_gzip_400", b"POST /api/health HTTP/1.1\r\nHost: x\r\n"
+     b"Transfer-Encoding: chunked, gzip\r\n\r\n0\r\n\r\n", 400),
+    ("obs_fold", b"GET /api/health HTTP/1.1\r\nHost: x\r\nX-A: a\r\n"
+     b" folded\r\n\r\n", 400),
+    ("obs_fold_tab", b"GET /api/health HTTP/1.1\r\nHost: x\r\nX-A: a\r\n"
+     b"\tfolded\r\n\r\n", 400),
+    ("space_before_colon", b"GET /api/health HTTP/1.1\r\nHost : x\r\n\r\n", 400),
+    ("bare_cr_in_value", b"GET /api/health HTTP/1.1\r\nHost: x\r\n"
+     b"X-A: a\rb\r\n\r\n", 400),
+    ("nul_in_header", b"GET /api/health HTTP/1.1\r\nHost: x\r\n"
+     b"X-A: a\x00b\r\n\r\n", 400),
+    ("missing_host", b"GET /api/health HTTP/1.1\r\nX-A: 1\r\n\r\n", 400),
+    ("two_hosts", b"GET /api/health HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n", 400),
+    ("http2_version", b"GET /api/health HTTP/2.0\r\nHost: x\r\n\r\n", 505),
+    ("bad_chunk_size", b"POST /api/health HTTP/1.1\r\nHost: x\r\n"
+     b"Transfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n", 400),
+    ("bad_percent_escape", b"GET /api/%zz HTTP/1.1\r\nHost: x\r\n\r\n", 400),
+    ("bad_percent_escape_short", b"GET /api/health%4 HTTP/1.1\r\nHost: x\r\n\r\n",
+     400),
+    ("garbage_request_line", b"HELLO\r\n\r\n", 400),
+    ("header_without_colon", b"GET /api/health HTTP/1.1\r\nHost: x\r\n"
+     b"NoColonHere\r\n\r\n", 400),
+]
+
+
+def _make_malformed(name, data, status):
+    def fn(srv):
+        malformed(srv, data, status, name)
+    fn.__name__ = "malformed_" + name
+    return fn
+
+
+for _n, _d, _s in MALFORMED:
+    test("default")(_make_malformed(_n, _d, _s))
+
+
+@test("default")
+def malformed_response_has_common_headers(srv):
+    c = srv.connect()
+    with c:
+        c.send(b"GET /api/health HTTP/1.1\r\nHost : x\r\n\r\n")
+        r = c.read_response()
+        eq(r.status, 400, "status")
+        common_headers(r)
+
+
+@test("default")
+def malformed_after_good_request(srv):
+    # A good request, then a malformed one pipelined: the first is answered
+    # normally, the second gets 400 + close.
+    with srv.connect() as c:
+        c.send(get(headers=[("X-Request-Id", "good")])
+               + b"GET /api/health HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n")
+        r = c.read_response()
+        eq(r.status, 200, "first status")
+        eq(r.header("X-Request-Id"), "good", "first id")
+        r = c.read_response()
+        eq(r.status, 400, "second status")
+        check(is_close(r), "no Connection: close")
+        expect_closed(c)
+
+
+@test("limits")
+def target_too_long_414(srv):
+    malformed(srv, get("/api/" + "a" * 1100), 414, "414")
+
+
+@test("limits")
+def target_at_limit_not_414(srv):
+    # A target of exactly 1024 bytes is allowed (it 404s).
+    path = "/api/" + "a" * (1024 - 5)
+    r, c = one(srv, get(path, [("Connection", "close")]))
+    c.close()
+    eq(r.status, 404, "status")
+
+
+@test("limits")
+def header_too_large_431(srv):
+    malformed(srv, get(headers=[("X-Big", "b" * 5000)]), 431, "431 one header")
+    malformed(srv, get(headers=[("X-H%d" % i, "v" * 90) for i in range(60)]),
+              431, "431 many headers")
+
+
+@test("limits")
+def limits_server_still_serves(srv):
+    r, c = one(srv, get(headers=[("Connection", "close")]))
+    c.close()
+    eq(r.status, 200, "status")
+    eq(r.body, HEALTH_BODY, "body")
+
+
+# --------------------------------------------------------------------------
+# Timeouts
+# --------------------------------------------------------------------------
+
+def expect_408_or_close(c, what, timeout=SOON):
+    """Stalled client: server answers 408 (then closes) or just closes."""
+    t0 = time.monotonic()
+    try:
+        r = c.read_response(timeout=timeout)
+    except Closed:
+        return None
+    except socket.timeout:
+        raise Fail("%s: neither 408 nor close within %.0fs" % (what, timeout))
+    except ConnectionResetError:
+        return None
+    eq(r.status, 408, "%s: status" % what)
+    json_error(r, 408)
+    check(is_close(r), "%s: 408 without Connection: close" % what)
+    left = max(1.0, timeout - (time.monotonic() - t0))
+    expect_closed(c, what, timeout=left)
+    return r
+
+
+@test("timeouts")
+def timeout_half_head(srv):
+    with srv.connect() as c:
+        c.send(b"GET /api/health HTTP/1.1\r\nHo")
+        expect_408_or_close(c, "half head")
+
+
+@test("timeouts")
+def timeout_slowloris(srv):
+    # One byte every 300 ms; the whole head would take ~20 s.  The header
+    # timeout (1 s) runs from the first byte, so the server must cut us off
+    # long before that.
+    data = get(headers=[("X-Slow", "s" * 40)])
+    check(len(data) * 0.3 > 3 * SOON, "slowloris head too short")
+    with srv.connect() as c:
+        t0 = time.monotonic()
+        cut = False
+        for b in data:
+            if time.monotonic() - t0 > SOON:
+                break
+            if not c.try_send(bytes([b])):
+                cut = True
+                break
+            # anything readable (a 408 or EOF) means we were cut off
+            c.sock.settimeout(0.3)
+            try:
+                chunk = c.sock.recv(65536)
+                c.buf += chunk
+                if not chunk:
+                    c.eof = True
+                cut = True
+                break
+            except socket.timeout:
+                pass
+            except OSError:
+                cut = True
+                break
+        check(cut, "slowloris not cut off after %.1fs" % (time.monotonic() - t0))
+        if c.buf:
+            try:
+                r = c.read_response(timeout=SOON)
+                eq(r.status, 408, "status")
+            except Closed:
+                pass  # partial or no response before close is acceptable
+
+
+@test("timeouts")
+def timeout_idle_keepalive(srv):
+    with srv.connect() as c:
+        c.send(get())
+        r = c.read_response()
+        eq(r.status, 200, "status")
+        check(c.is_closed(timeout=SOON),
+              "idle keep-alive connection not closed within %.0fs" % SOON)
+        # An idle close sends nothing (no unsolicited 408 is required, but if
+        # one was sent it must be a 408).
+        if c.buf:
+            check(c.buf.startswith(b"HTTP/1.1 408"), "unexpected bytes on idle "
+                  "close: %r" % c.buf[:200])
+
+
+@test("timeouts")
+def timeout_idle_before_first_request(srv):
+    with srv.connect() as c:
+        check(c.is_closed(timeout=SOON),
+              "silent connection not closed within %.0fs" % SOON)
+
+
+@test("timeouts")
+def timeout_body_stall(srv):
+    with srv.connect() as c:
+        c.send(req("POST", "/api/health", [("Content-Length", "10")], b"12345"))
+        expect_408_or_close(c, "stalled body")
+
+
+@test("timeouts")
+def timeout_chunked_body_stall(srv):
+    with srv.connect() as c:
+        c.send(req("POST", "/api/health", [("Transfer-Encoding", "chunked")],
+                   b"5\r\nhel"))
+        expect_408_or_close(c, "stalled chunked body")
+
+
+@test("timeouts")
+def timeout_server_still_fine(srv):
+    # Requests that are quick are not affected by the short timeouts; a
+    # keep-alive connection used promptly keeps working.
+    with srv.connect() as c:
+        for i in range(5):
+            c.send(get(headers=[("X-Request-Id", "t%d" % i)]))
+            r = c.read_response()
+            eq(r.status, 200, "status")
+            eq(r.header("X-Request-Id"), "t%d" % i, "id")
+
+
+@test("default")
+def slow_clients_do_not_block(srv):
+    slow = []
+    try:
+        for i in range(100):
+            c = srv.connect(timeout=SOON)
+            c.send(b"GET /api/health HTTP/1.1\r\nHost: x\r\nX-Slow-%d: " % i)
+            slow.append(c)
+        t0 = time.monotonic()
+        c = srv.connect(timeout=5.0 * SLOW)
+        with c:
+            c.send(get(headers=[("Connection", "close")]))
+            try:
+                r = c.read_response(timeout=5.0 * SLOW)
+            except socket.timeout:
+                raise Fail("normal client starved by 100 slow clients")
+            eq(r.status, 200, "status")
+            eq(r.body, HEALTH_BODY, "body")
+        _ = time.monotonic() - t0
+        # The slow clients are still connected (not collateral damage) and
+        # can finish their requests.
+        for c in slow[:5]:
+            c.send(b"1\r\n\r\n")
+            r = c.read_response()
+            eq(r.status, 200, "slow client status")
+    finally:
+        for c in slow:
+            c.close()
+
+
+# --------------------------------------------------------------------------
+# SIGTERM drain
+# --------------------------------------------------------------------------
+
+def wait_refused(srv, timeout=SOON):
+    """True once connect() to the server's port is refused."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            s = socket.create_connection((srv.host, srv.port), timeout=1)
+        except ConnectionRefusedError:
+            return True
+        except OSError:
+            return True
+        s.close()
+        time.sleep(0.05)
+    return False
+
+
+@test()
+def drain_inflight_request(suite):
+    srv = suite.new_server(["--grace=5s"], name="drain1")
+    with srv.connect() as c:
+        # make sure the connection is established and served
+        c.send(get(headers=[("X-Request-Id", "pre")]))
+        eq(c.read_response().status, 200, "pre status")
+        c.send(req("POST", "/api/health", [
+            ("Content-Length", "10"), ("X-Request-Id", "inflight")], b"12345"))
+        time.sleep(0.3)
+        srv.signal(signal.SIGTERM)
+        check(srv.wait_stderr(r"SIGTERM|stopping|shutting", timeout=SOON)
+              or True, "")
+        check(wait_refused(srv), "new connections still accepted after SIGTERM")
+        check(srv.alive(), "server exited before the in-flight request ended")
+        c.send(b"67890")
+        try:
+            r = c.read_response()
+        except Closed as e:
+            raise Fail("in-flight request dropped: %s" % e)
+        eq(r.status, 405, "status")
+        eq(r.header("X-Request-Id"), "inflight", "id")
+        check(is_close(r), "drained response without Connection: close: %r"
+              % r.header("Connection"))
+        expect_closed(c, "drained connection")
+    rc = srv.wait(SOON)
+    eq(rc, 0, "exit code after drain")
+
+
+@test()
+def drain_idle_connections_closed(suite):
+    srv = suite.new_server(["--grace=30s"], name="drain2")
+    conns = []
+    try:
+        for i in range(3):
+            c = srv.connect()
+            c.send(get())
+            eq(c.read_response().status, 200, "status")
+            conns.append(c)
+        extra = srv.connect()  # connected, never sent a byte
+        conns.append(extra)
+        time.sleep(0.1)
+        t0 = time.monotonic()
+        srv.signal(signal.SIGTERM)
+        for i, c in enumerate(conns):
+            check(c.is_closed(timeout=SOON),
+                  "idle connection #%d not closed on SIGTERM" % i)
+        rc = srv.wait(SOON)
+        check(rc is not None, "server did not exit within %.0fs of SIGTERM "
+              "with only idle connections (grace 30s)" % SOON)
+        eq(rc, 0, "exit code")
+        _ = time.monotonic() - t0
+        try:
+            s = socket.create_connection((srv.host, srv.port), timeout=2)
+            s.close()
+            raise Fail("connection accepted after exit")
+        except OSError:
+            pass
+    finally:
+        for c in conns:
+            c.close()
+
+
+@test()
+def drain_no_connections_exit0(suite):
+    srv = suite.new_server(["--grace=30s"], name="drain3")
+    r, c = one(srv, get(headers=[("Connection", "close")]))
+    c.close()
+    eq(r.status, 200, "status")
+    eq(srv.stop(timeout=SOON), 0, "exit code on SIGTERM")
+
+
+@test()
+def drain_sigint_exit0(suite):
+    srv = suite.new_server(["--grace=30s"], name="drain4")
+    srv.signal(signal.SIGINT)
+    eq(srv.wait(SOON), 0, "exit code on SIGINT")
+
+
+@test()
+def drain_grace_expires(suite):
+    # A request that never completes does not hold the process forever: after
+    # --grace the server exits anyway (exit code not asserted).
+    srv = suite.new_server(["--grace=1s", "--body-timeout=60s"], name="drain5")
+    with srv.connect() as c:
+        c.send(req("POST", "/api/health", [("Content-Length", "10")], b"12"))
+        time.sleep(0.2)
+        srv.signal(signal.SIGTERM)
+        rc = srv.wait(SOON)
+        check(rc is not None, "server still running %.0fs after SIGTERM "
+              "with --grace=1s" % SOON)
+
+
+# --------------------------------------------------------------------------
+# CLI
+# --------------------------------------------------------------------------
+
+@test()
+def cli_version(suite):
+    rc, out, err = run_cli(suite.binary, ["--version"])
+    eq(rc, 0, "exit code")
+    check(out.startswith("tarmac version "), "stdout %r" % out)
+
+
+@test()
+def cli_help(suite):
+    rc, out, err = run_cli(suite.binary, ["help"])
+    eq(rc, 0, "exit code")
+    check("serve" in out, "help does not mention serve: %r" % out)
+
+
+@test()
+def cli_serve_help(suite):
+    rc, out, err = run_cli(suite.binary, ["serve", "--help"])
+    eq(rc, 0, "exit code")
+    check("--http" in out + err, "serve --help does not mention --http")
+
+
+@test()
+def cli_unknown_flag(suite):
+    rc, out, err = run_cli(suite.binary, ["serve", "--bogus"])
+    eq(rc, 2, "exit code")
+    check(err.strip(), "no message on stderr")
+    check("bogus" in err, "stderr does not name the flag: %r" % err)
+
+
+@test()
+def cli_bad_workers(suite):
+    rc, out, err = run_cli(suite.binary, ["serve", "--workers=abc"])
+    eq(rc, 2, "exit code")
+    check(err.strip(), "no message on stderr")
+
+
+@test()
+def cli_bad_values(suite):
+    for args in (["serve", "--max-body=lots"], ["serve", "--grace=forever"],
+                 ["serve", "--header-timeout=-1s"], ["serve", "--workers=0"],
+                 ["serve", "--http=127.0.0.1:99999"]):
+        rc, out, err = run_cli(suite.binary, args)
+        eq(rc, 2, "exit code for %s" % " ".join(args))
+        check(err.strip(), "no message on stderr for %s" % " ".join(args))
+
+
+@test()
+def cli_unknown_command(suite):
+    rc, out, err = run_cli(suite.binary, ["frobnicate"])
+    eq(rc, 2, "exit code")
+    check(err.strip(), "no message on stderr")
+
+
+@test()
+def cli_bad_env_http(suite):
+    rc, out, err = run_cli(suite.binary, ["serve"],
+                           env={"TARMAC_HTTP": "nonsense"})
+    eq(rc, 2, "exit code")
+    check(err.strip(), "no message on stderr")
+
+
+@test()
+def cli_port_in_use(suite):
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", 0))
+        s.listen(1)
+        port = s.getsockname()[1]
+        rc, out, err = run_cli(suite.binary, [
+            "serve", "--http=127.0.0.1:%d" % port, "--dir=data"])
+        eq(rc, 1, "exit code")
+        check(err.strip(), "no message on stderr")
+    finally:
+        s.close()
+
+
+@test()
+def cli_env_workers(suite):
+    srv = suite.new_server([], env={"TARMAC_WORKERS": "1"}, name="workers1")
+    r, c = one(srv, get(headers=[("Connection", "close")]))
+    c.close()
+    eq(r.status, 200, "status")
+    m = srv.wait_stderr(r"workers=(\d+)", timeout=1)
+    if m:
+        eq(m.group(1), "1", "workers in log")
+    eq(srv.stop(timeout=SOON), 0, "exit code")
+
+
+@test()
+def cli_env_flags(suite):
+    # Settings from the environment apply (here: a CORS allow-list).
+    srv = suite.new_server([], env={"TARMAC_CORS": "https://env.example"},
+                           name="envcors")
+    with srv.connect() as c:
+        c.send(get(headers=[("Origin", "https://env.example")]))
+        r = c.read_response()
+        eq(r.header("Access-Control-Allow-Origin"), "https://env.example", "ACAO")
+        c.send(get(headers=[("Origin", "https://other.example")]))
+        r = c.read_response()
+        eq(r.header("Access-Control-Allow-Origin"), None, "ACAO other")
+    eq(srv.stop(timeout=SOON), 0, "exit code")
+
+
+# --------------------------------------------------------------------------
+# Access log
+# --------------------------------------------------------------------------
+
+@test("default")
+def access_log(srv):
+    with srv.connect() as c:
+        c.send(get(headers=[("X-Request-Id", "log-check-1")]))
+        eq(c.read_response().status, 200, "status")
+        c.send(get("/api/nope", [("X-Request-Id", "log-check-2")]))
+        eq(c.read_response().status, 404, "status")
+    m = srv.wait_stderr(r"(?m)^.*rid=\"?log-check-1\b.*$")
+    check(m, "no access-log line with rid=log-check-1 in stderr")
+    line = m.group(0)
+    check("msg=request method=GET path=/api/health status=200" in line,
+          "access-log line: %r" % line)
+    m = srv.wait_stderr(r"(?m)^.*rid=\"?log-check-2\b.*$")
+    check(m, "no access-log line with rid=log-check-2")
+    check("method=GET path=/api/nope status=404" in m.group(0),
+          "access-log line: %r" % m.group(0))
+
+
+@test("default")
+def access_log_one_line_per_request(srv):
+    with srv.connect() as c:
+        for i in range(5):
+            c.send(get(headers=[("X-Request-Id", "once-%d" % i)]))
+            eq(c.read_response().status, 200, "status")
+    srv.wait_stderr(r"rid=\"?once-4\b")
+    text = srv.stderr_text()
+    for i in range(5):
+        n = len(re.findall(r"msg=request .*rid=\"?once-%d\b" % i, text))
+        eq(n, 1, "access-log lines for once-%d" % i)
+
+
+# --------------------------------------------------------------------------
+# Last: shared servers shut down cleanly, no sanitizer reports.
+# --------------------------------------------------------------------------
+
+SANITIZER = re.compile(r"ERROR: (Address|Leak|Thread|Memory)Sanitizer|"
+                       r"runtime error:|SUMMARY: \w+Sanitizer")
+
+
+@test()
+def zz_shared_servers_exit_clean(suite):
+    problems = []
+    for key, srv in sorted(suite.servers.items()):
+        rc = srv.stop(timeout=SOON)
+        if rc != 0:
+            problems.append("%s: exit code %r" % (key, rc))
+        m = SANITIZER.search(srv.stderr_text())
+        if m:
+            problems.append("%s: sanitizer report (%s) in %s"
+                            % (key, m.group(0), srv.stderr_path))
+            srv.keep = True
+    for srv in suite.extra:
+        srv.kill()
+        m = SANITIZER.search(srv.stderr_text())
+        if m:
+            problems.append("%s: sanitizer report (%s) in %s"
+                            % (srv.name, m.group(0), srv.stderr_path))
+            srv.keep = True
+    check(not problems, "; ".join(problems))
+
+
+# --------------------------------------------------------------------------
+# main
+# --------------------------------------------------------------------------
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bin", default=os.path.join(ROOT, "build", "release",
+                                                  "tarmac"))
+    ap.add_argument("--only", default=None)
+    ap.add_argument("--keep", action="store_true",
+                    help="keep server temp dirs (stderr logs)")
+    args = ap.parse_args()
+    binary = os.path.abspath(args.bin)
+
+    suite = Suite(binary)
+    passed = failed = 0
+    t_start = time.monotonic()
+    per_test_limit = 120.0 * SLOW
+    try:
+        if not os.access(binary, os.X_OK):
+            print("FAIL - setup: %s is not executable" % binary)
+            failed += 1
+            tests = []
+        else:
+            tests = [t for t in TESTS
+                     if args.only is None or args.only in t[0]
+                     or t[0] == "zz_shared_servers_exit_clean"]
+        for name, fn, key in tests:
+            result = {}
+
+            def body():
+                try:
+                    arg = suite.shared(key) if key else suite
+                    fn(arg)
+                    result["ok"] = True
+                except Fail as e:
+                    result["err"] = str(e)
+                except Exception as e:
+                    result["err"] = "%s: %s" % (type(e).__name__, e)
+                    if os.environ.get("TARMAC_TEST_TRACE"):
+                        traceback.print_exc()
+            th = threading.Thread(target=body, daemon=True)
+            t0 = time.monotonic()
+            th.start()
+            th.join(per_test_limit)
+            if th.is_alive():
+                result = {"err": "test hung for %.0fs" % per_test_limit}
+            dt = time.monotonic() - t0
+            if result.get("ok"):
+                passed += 1
+                print("ok - %s" % name + ("  (%.1fs)" % dt if dt > 2 else ""))
+            else:
+                failed += 1
+                msg = result.get("err", "unknown error").replace("\n", " ")
+                print("FAIL - %s: %s" % (name, msg[:1000]))
+            sys.stdout.flush()
+    finally:
+        if args.keep:
+            for s in list(suite.servers.values()) + suite.extra:
+                s.kill()
+                print("# kept %s: %s" % (s.name, s.tmpdir))
+        else:
+            suite.teardown()
+    sys.stdout.flush()
+    _ = time.monotonic() - t_start
+    print("%d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
