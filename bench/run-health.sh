@@ -31,4 +31,4 @@ json="$root/bench/results/health-$(date -u +%Y%m%dT%H%M%SZ).json"
 echo "# $(date -u '+%Y-%m-%d %H:%M UTC') bench/run-health.sh: tarmac $(git -C "$root" rev-parse --short HEAD)"
 "$shared/run" --scenarios health --repeat "$repeat" --duration "$duration" --conns "$conns" \
     --json "$json" "url=http://127.0.0.1:$port" "${peers[@]}"
-/usr/bin/python3 "$root/bench/summarize.py" "$json" "url=http://127.0.0.1:$port"
+/usr/bin/python3 "$root/bench/summarize.py" "$json" "http://127.0.0.1:$port"

@@ -23,7 +23,7 @@
 #define OUTPUT_HIGH_WATER (1u << 20)
 /* After a response that closes the connection, how long to discard input. */
 #define LINGER_MS 2000
-#define ACCESS_LOG_FLUSH_BYTES 16384
+#define ACCESS_LOG_FLUSH_BYTES 65536
 
 enum conn_state { CONN_HEAD, CONN_BODY, CONN_CLOSED };
 
@@ -138,8 +138,13 @@ static void assign_request_id(struct http_conn *hc)
         req->request_id[given.len] = '\0';
         return;
     }
-    snprintf(req->request_id, sizeof(req->request_id), "%016llx",
-             (unsigned long long)++hc->server->request_seq);
+    static const char hex[] = "0123456789abcdef";
+    uint64_t v = ++hc->server->request_seq;
+    for (int i = 15; i >= 0; i--) {
+        req->request_id[i] = hex[v & 15];
+        v >>= 4;
+    }
+    req->request_id[16] = '\0';
 }
 
 /* A blank request, for errors found before a head could be read. */
@@ -205,6 +210,44 @@ static bool status_has_body(int status)
     return status >= 200 && status != 204 && status != 304;
 }
 
+/* A fixed-capacity line being assembled with plain copies: the hot path
+ * formats every response head and log line, and snprintf's format parsing was
+ * a visible share of a request's CPU time in perf. */
+struct line {
+    char *p;
+    size_t len;
+    size_t cap;
+};
+
+static void put_bytes(struct line *l, const char *s, size_t n)
+{
+    if (n > l->cap - l->len)
+        n = l->cap - l->len; /* cut, never overflow; callers size lines generously */
+    memcpy(l->p + l->len, s, n);
+    l->len += n;
+}
+
+static void put_cstr(struct line *l, const char *s)
+{
+    put_bytes(l, s, strlen(s));
+}
+
+static void put_str(struct line *l, struct str s)
+{
+    put_bytes(l, s.ptr, s.len);
+}
+
+static void put_u64(struct line *l, uint64_t v)
+{
+    char tmp[20];
+    size_t i = sizeof(tmp);
+    do {
+        tmp[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    put_bytes(l, tmp + i, sizeof(tmp) - i);
+}
+
 static void log_request(struct http_conn *hc, size_t body_bytes)
 {
     struct http_server *s = hc->server;
@@ -220,20 +263,30 @@ static void log_request(struct http_conn *hc, size_t body_bytes)
         s->log_time[20] = '\0';
     }
     uint64_t us = (chrono_mono_ns() - req->start_ns) / 1000;
-    char line[512];
-    int n =
-        snprintf(line, sizeof(line),
-                 "t=%s%03dZ level=info msg=request method=%.*s path=%.*s status=%d bytes=%zu "
-                 "us=%llu rid=%s\n",
-                 s->log_time, (int)(now % 1000), (int)req->method_name.len, req->method_name.ptr,
-                 (int)(req->path.len > 256 ? 256 : req->path.len), req->path.ptr, req->resp.status,
-                 body_bytes, (unsigned long long)us, req->request_id);
-    if (n <= 0)
-        return;
-    size_t len = (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1;
-    if (s->access_log.len + len > ACCESS_LOG_FLUSH_BYTES)
+    char buf[512];
+    struct line l = {buf, 0, sizeof(buf)};
+    char ms[3] = {(char)('0' + now % 1000 / 100), (char)('0' + now % 100 / 10),
+                  (char)('0' + now % 10)};
+    put_cstr(&l, "t=");
+    put_bytes(&l, s->log_time, 20);
+    put_bytes(&l, ms, 3);
+    put_cstr(&l, "Z level=info msg=request method=");
+    put_str(&l, req->method_name);
+    put_cstr(&l, " path=");
+    /* The path holds only visible ASCII (the parser saw to it); cap its length. */
+    put_bytes(&l, req->path.ptr, req->path.len > 256 ? 256 : req->path.len);
+    put_cstr(&l, " status=");
+    put_u64(&l, (uint64_t)req->resp.status);
+    put_cstr(&l, " bytes=");
+    put_u64(&l, body_bytes);
+    put_cstr(&l, " us=");
+    put_u64(&l, us);
+    put_cstr(&l, " rid=");
+    put_cstr(&l, req->request_id);
+    put_bytes(&l, "\n", 1);
+    if (s->access_log.len + l.len > ACCESS_LOG_FLUSH_BYTES)
         flush_access_log(s);
-    (void)buf_append(&s->access_log, line, len);
+    (void)buf_append(&s->access_log, l.p, l.len);
 }
 
 /* Serializes the response into the connection's output. */
@@ -248,45 +301,63 @@ static void write_response(struct http_conn *hc, bool is_close)
         http_cors_add_headers(s->cfg->cors, req);
 
     char head[1024];
-    size_t h = 0;
-    const char *text = http_status_text(resp->status);
-    h += (size_t)snprintf(head, sizeof(head), "HTTP/1.1 %d %s\r\n", resp->status, text);
-    memcpy(head + h, s->date_header, s->date_header_len);
-    h += s->date_header_len;
+    struct line l = {head, 0, sizeof(head)};
+    put_cstr(&l, "HTTP/1.1 ");
+    put_u64(&l, (uint64_t)resp->status);
+    put_bytes(&l, " ", 1);
+    put_cstr(&l, http_status_text(resp->status));
+    put_bytes(&l, "\r\n", 2);
+    put_bytes(&l, s->date_header, s->date_header_len);
     bool has_body = status_has_body(resp->status);
     size_t body_len = has_body ? resp->body->len : 0;
-    if (resp->content_type.len && has_body)
-        h += (size_t)snprintf(head + h, sizeof(head) - h, "Content-Type: %.*s\r\n",
-                              (int)resp->content_type.len, resp->content_type.ptr);
-    if (has_body)
-        h += (size_t)snprintf(head + h, sizeof(head) - h, "Content-Length: %zu\r\n", body_len);
-    h += (size_t)snprintf(head + h, sizeof(head) - h, "Vary: Origin\r\nX-Request-Id: %s\r\n",
-                          req->request_id);
+    if (resp->content_type.len && has_body) {
+        put_cstr(&l, "Content-Type: ");
+        put_str(&l, resp->content_type);
+        put_bytes(&l, "\r\n", 2);
+    }
+    if (has_body) {
+        put_cstr(&l, "Content-Length: ");
+        put_u64(&l, body_len);
+        put_bytes(&l, "\r\n", 2);
+    }
+    put_cstr(&l, "Vary: Origin\r\nX-Request-Id: ");
+    put_cstr(&l, req->request_id);
+    put_bytes(&l, "\r\n", 2);
     if (is_close)
-        h += (size_t)snprintf(head + h, sizeof(head) - h, "Connection: close\r\n");
+        put_cstr(&l, "Connection: close\r\n");
     else if (req->version_minor == 0)
-        h += (size_t)snprintf(head + h, sizeof(head) - h, "Connection: keep-alive\r\n");
-    enum rc rc = net_conn_write(nc, head, h);
-    for (size_t i = 0; i < resp->header_count && !rc; i++) {
+        put_cstr(&l, "Connection: keep-alive\r\n");
+    for (size_t i = 0; i < resp->header_count; i++) {
         const struct http_header *hd = &resp->headers[i];
-        rc = net_conn_write(nc, hd->name.ptr, hd->name.len);
-        if (!rc)
-            rc = net_conn_write(nc, ": ", 2);
-        if (!rc)
-            rc = net_conn_write(nc, hd->value.ptr, hd->value.len);
-        if (!rc)
-            rc = net_conn_write(nc, "\r\n", 2);
+        /* Handler headers can be long (a CORS header list): write them
+         * straight to the connection rather than through the fixed line. */
+        if (hd->name.len + hd->value.len + 4 > l.cap - l.len - 2) {
+            if (net_conn_write(nc, l.p, l.len) != RC_OK)
+                goto nomem;
+            l.len = 0;
+        }
+        if (hd->name.len + hd->value.len + 4 > l.cap - 2) {
+            if (net_conn_write(nc, hd->name.ptr, hd->name.len) || net_conn_write(nc, ": ", 2) ||
+                net_conn_write(nc, hd->value.ptr, hd->value.len) || net_conn_write(nc, "\r\n", 2))
+                goto nomem;
+            continue;
+        }
+        put_str(&l, hd->name);
+        put_bytes(&l, ": ", 2);
+        put_str(&l, hd->value);
+        put_bytes(&l, "\r\n", 2);
     }
-    if (!rc)
-        rc = net_conn_write(nc, "\r\n", 2);
-    if (!rc && body_len && req->method != HTTP_METHOD_HEAD)
-        rc = net_conn_write(nc, resp->body->data, body_len);
-    if (rc) {
-        log_warn("msg=\"response dropped: out of memory\" rid=%s", req->request_id);
-        net_conn_close(nc);
-        return;
-    }
+    put_bytes(&l, "\r\n", 2);
+    if (net_conn_write(nc, l.p, l.len) != RC_OK)
+        goto nomem;
+    if (body_len && req->method != HTTP_METHOD_HEAD &&
+        net_conn_write(nc, resp->body->data, body_len) != RC_OK)
+        goto nomem;
     log_request(hc, body_len);
+    return;
+nomem:
+    log_warn("msg=\"response dropped: out of memory\" rid=%s", req->request_id);
+    net_conn_close(nc);
 }
 
 /* Ends the current request: the response is queued; decide what comes next. */

@@ -44,6 +44,20 @@ def default_bin():
     return os.path.join(root, "build", "release", "tarmac")
 
 
+def sigterm_caught(pid):
+    """True/False: does pid have a handler for SIGTERM (Linux /proc);
+    None if that cannot be told."""
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith("SigCgt:"):
+                    mask = int(line.split()[1], 16)
+                    return bool(mask & (1 << (signal.SIGTERM - 1)))
+    except (OSError, ValueError):
+        return None
+    return None
+
+
 # --------------------------------------------------------------------------
 # Server process
 # --------------------------------------------------------------------------
@@ -75,7 +89,13 @@ class Server:
 
     # -- lifecycle ---------------------------------------------------------
 
-    def start(self, timeout=START_TIMEOUT):
+    def start(self, timeout=START_TIMEOUT, wait_ready=True):
+        """Start and parse the port from the startup line.
+
+        wait_ready: after the line, also wait until the port accepts a
+        connection and SIGTERM is caught, so a server that announces itself
+        a little early does not fail unrelated tests (the tests that check
+        the announcement itself pass wait_ready=False)."""
         argv = [self.binary, "serve", "--http=127.0.0.1:0",
                 "--dir=" + self.datadir] + self.flags
         env = dict(os.environ)
@@ -99,18 +119,44 @@ class Server:
                     if m:
                         self.host = m.group(1).decode()
                         self.port = int(m.group(2))
-                        return self
+                        break
+                if self.port is not None:
+                    break
                 if self._stdout_eof:
                     break
                 left = deadline - time.monotonic()
                 if left <= 0:
                     break
                 self._stdout_cv.wait(left)
+        if self.port is not None:
+            if not wait_ready:
+                return self
+            if self._wait_ready(deadline):
+                return self
         rc = self.proc.poll()
         self.kill()
         raise HarnessError("%s did not start (rc=%r); stdout=%r stderr=%r" % (
             self.name, rc, b"".join(self.stdout_lines)[-2000:],
             self.stderr_text()[-2000:]))
+
+    def _wait_ready(self, deadline):
+        self.refused_at_start = 0
+        while time.monotonic() < deadline and self.alive():
+            try:
+                s = socket.create_connection((self.host, self.port), timeout=2)
+                s.close()
+                break
+            except OSError:
+                self.refused_at_start += 1
+                time.sleep(0.005)
+        else:
+            return False
+        while time.monotonic() < deadline and self.alive():
+            caught = sigterm_caught(self.proc.pid)
+            if caught is None or caught:
+                return True
+            time.sleep(0.005)
+        return False
 
     def _read_stdout(self):
         f = self.proc.stdout
@@ -243,6 +289,8 @@ class Response:
         self.headers = headers          # list of (name, value), wire order
         self.body = body
         self.raw_head = raw_head
+        self.head = False               # response to a HEAD request
+        self.interim = []               # 1xx responses skipped before it
 
     def header(self, name, default=None):
         name = name.lower()
@@ -388,6 +436,7 @@ class Conn:
             version, status, reason, headers, raw = self.read_head(
                 timeout=max(0.001, deadline - time.monotonic()))
             r = Response(version, status, reason, headers, b"", raw)
+            r.head = head
             if 100 <= status < 200:
                 if not allow_1xx:
                     raise HarnessError("unexpected interim response %r" % raw)
