@@ -52,12 +52,14 @@ test:
 
 FUZZ_SRC := $(shell find tests/fuzz -maxdepth 1 -name 'fuzz_*.c' | sort)
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
-FUZZ_LIB := src/base/alloc.c src/base/str.c src/base/buf.c src/base/arena.c src/base/utf8.c \
-            src/base/jsonw.c src/base/rc.c src/http/parse.c src/http/chunked.c src/http/query.c
+# Fuzzers link the pure parts: base, the HTTP parsers, the filter compiler.
+FUZZ_LIB  = $(sort $(wildcard src/base/*.c) src/http/parse.c src/http/chunked.c src/http/query.c \
+            $(wildcard src/core/collection.c src/core/filter_*.c src/core/sqlgen.c))
+FUZZ_LIBS = $(shell pkg-config --libs sqlite3 jansson 2>/dev/null) -lm
 
 build/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB) | deps
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_LIB)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_LIB) $(FUZZ_LIBS)
 
 fuzz-build: $(FUZZ_BIN)
 

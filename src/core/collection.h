@@ -1,0 +1,135 @@
+/* collection.h -- the schema: collections and their fields (layer: core).
+ *
+ * A struct core_schema is an immutable snapshot of every collection. Workers
+ * read it without locks; a schema change builds a new snapshot and swaps it
+ * in (the old one is freed when its last reader drops it). Storage follows
+ * PocketBase's (spec §5.3): one table per collection named after it, one
+ * column per field named after the field; multiple select/relation/file
+ * values are stored as a JSON array text ('[]' when empty), json fields as
+ * JSON text or NULL, bools as 0/1, numbers as NUMERIC, everything else TEXT
+ * with '' for empty. */
+#ifndef TARMAC_CORE_COLLECTION_H
+#define TARMAC_CORE_COLLECTION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/str.h"
+
+enum core_collection_type {
+    CORE_COLLECTION_BASE,
+    CORE_COLLECTION_AUTH,
+    CORE_COLLECTION_VIEW,
+};
+
+enum core_field_type {
+    CORE_FIELD_TEXT,
+    CORE_FIELD_NUMBER,
+    CORE_FIELD_BOOL,
+    CORE_FIELD_EMAIL,
+    CORE_FIELD_URL,
+    CORE_FIELD_EDITOR,
+    CORE_FIELD_DATE,
+    CORE_FIELD_AUTODATE,
+    CORE_FIELD_SELECT,
+    CORE_FIELD_JSON,
+    CORE_FIELD_RELATION,
+    CORE_FIELD_PASSWORD,
+    CORE_FIELD_FILE,
+    CORE_FIELD_GEOPOINT,
+};
+
+/* The API rules of spec §4, in this order. */
+enum core_rule_kind {
+    CORE_RULE_LIST,
+    CORE_RULE_VIEW,
+    CORE_RULE_CREATE,
+    CORE_RULE_UPDATE,
+    CORE_RULE_DELETE,
+    CORE_RULE_COUNT
+};
+
+struct core_field {
+    char *id;
+    char *name;
+    enum core_field_type type;
+    bool is_system;
+    bool is_hidden;
+    bool is_presentable;
+    bool is_required;
+    bool is_primary_key;  /* only the id field */
+    /* text/password: length in characters; number: value; 0/false = not set */
+    bool has_min;
+    bool has_max;
+    double min;
+    double max;
+    char *min_date;       /* date fields: "" when not set */
+    char *max_date;
+    char *pattern;        /* text/password regex, "" when none */
+    char *autogenerate_pattern;
+    bool only_int;        /* number */
+    int min_select;       /* select/relation */
+    int max_select;       /* select/relation/file: >1 means multiple */
+    char **values;        /* select: allowed values */
+    size_t value_count;
+    char *collection_id;  /* relation: the target collection's id */
+    bool cascade_delete;  /* relation */
+    bool on_create;       /* autodate */
+    bool on_update;       /* autodate */
+    int64_t max_size;     /* json/editor/file bytes; 0 = the type's default */
+    char **mime_types;    /* file */
+    size_t mime_type_count;
+    char **thumbs;        /* file: "100x100", "0x300", ... */
+    size_t thumb_count;
+    bool is_protected;    /* file */
+    char **only_domains;  /* email/url */
+    size_t only_domain_count;
+    char **except_domains;
+    size_t except_domain_count;
+};
+
+struct core_collection {
+    char *id;
+    char *name;
+    enum core_collection_type type;
+    bool is_system;
+    char *rules[CORE_RULE_COUNT]; /* NULL = superusers only; "" = anyone; else a filter */
+    char *auth_rule;              /* auth collections; NULL = superusers only */
+    char *manage_rule;
+    struct core_field *fields;
+    size_t field_count;
+    char **indexes;               /* raw CREATE [UNIQUE] INDEX statements */
+    size_t index_count;
+    char *view_query;             /* view collections */
+    char *created;
+    char *updated;
+    /* auth options */
+    int64_t auth_token_duration_s;
+    bool is_password_auth;
+    char **identity_fields;
+    size_t identity_field_count;
+};
+
+struct core_schema {
+    struct core_collection **items;
+    size_t count;
+    uint64_t version; /* grows with every change */
+};
+
+/* True for multiple select/relation/file fields (stored as a JSON array). */
+bool core_field_is_multi(const struct core_field *f);
+/* Finds a collection by id (exact) or name (ASCII case-insensitive), as URL
+ * paths address them (spec conventions); NULL when there is none. */
+const struct core_collection *core_schema_find(const struct core_schema *s, struct str name_or_id);
+/* Finds a collection by id or name, both exactly (realtime topics, relations). */
+const struct core_collection *core_schema_find_exact(const struct core_schema *s,
+                                                     struct str name_or_id);
+/* Finds a field by name (exact); NULL when there is none. */
+const struct core_field *core_collection_field(const struct core_collection *c, struct str name);
+/* Frees a collection and everything it owns; accepts NULL. */
+void core_collection_free(struct core_collection *c);
+/* Frees a schema snapshot and its collections; accepts NULL. */
+void core_schema_free(struct core_schema *s);
+
+#endif

@@ -1,0 +1,180 @@
+/* sqlite.c -- see sqlite.h. The statement cache is an open-addressing hash
+ * table keyed by SQL text; it grows by doubling and holds at most a few
+ * hundred statements (the queries a collection set needs), so no eviction. */
+#include "store/sqlite.h"
+
+#include <string.h>
+
+#include "base/alloc.h"
+#include "base/log.h"
+
+struct cached_stmt {
+    char *sql; /* NULL: empty slot */
+    size_t sql_len;
+    uint64_t hash;
+    sqlite3_stmt *stmt;
+};
+
+struct store_sqlite {
+    sqlite3 *db;
+    struct cached_stmt *slots;
+    size_t slot_count; /* a power of two */
+    size_t used;
+};
+
+static uint64_t hash_sql(struct str s)
+{
+    uint64_t h = 1469598103934665603ull; /* FNV-1a */
+    for (size_t i = 0; i < s.len; i++) {
+        h ^= (unsigned char)s.ptr[i];
+        h *= 1099511628211ull;
+    }
+    return h;
+}
+
+enum rc store_sqlite_rc(int rc)
+{
+    switch (rc & 0xff) {
+    case SQLITE_OK:
+    case SQLITE_DONE:
+    case SQLITE_ROW: return RC_OK;
+    case SQLITE_CONSTRAINT: return RC_CONFLICT;
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED: return RC_BUSY;
+    case SQLITE_NOMEM: return RC_NOMEM;
+    case SQLITE_FULL:
+    case SQLITE_IOERR:
+    case SQLITE_CANTOPEN:
+    case SQLITE_READONLY: return RC_IO;
+    case SQLITE_TOOBIG: return RC_TOO_LARGE;
+    }
+    return RC_INTERNAL;
+}
+
+enum rc store_sqlite_exec(struct store_sqlite *db, const char *sql)
+{
+    char *msg = NULL;
+    int rc = sqlite3_exec(db->db, sql, NULL, NULL, &msg);
+    if (rc != SQLITE_OK) {
+        log_warn("msg=\"sqlite exec failed\" rc=%d error=\"%s\"", rc, msg ? msg : "");
+        sqlite3_free(msg);
+        return store_sqlite_rc(rc) == RC_INTERNAL ? RC_IO : store_sqlite_rc(rc);
+    }
+    return RC_OK;
+}
+
+enum rc store_sqlite_open(const char *path, enum store_sqlite_mode mode, struct store_sqlite **out)
+{
+    int flags = SQLITE_OPEN_NOMUTEX | (mode == STORE_SQLITE_WRITE
+                                           ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
+                                           : SQLITE_OPEN_READWRITE);
+    sqlite3 *h = NULL;
+    int rc = sqlite3_open_v2(path, &h, flags, NULL);
+    if (rc != SQLITE_OK) {
+        log_error("msg=\"cannot open database\" path=%s error=\"%s\"", path,
+                  h ? sqlite3_errmsg(h) : sqlite3_errstr(rc));
+        sqlite3_close(h);
+        return RC_IO;
+    }
+    struct store_sqlite *db = xcalloc(1, sizeof(*db));
+    db->db = h;
+    db->slot_count = 64;
+    db->slots = xcalloc(db->slot_count, sizeof(*db->slots));
+    /* Waiting on a lock blocks the thread: readers never wait in WAL mode,
+     * and the writer is alone, so this only covers checkpoints and other
+     * processes (a backup tool). */
+    sqlite3_busy_timeout(h, 5000);
+    const char *pragmas = mode == STORE_SQLITE_WRITE
+                              ? "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+                                "PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;"
+                                "PRAGMA cache_size=-16000;"
+                              : "PRAGMA foreign_keys=ON; PRAGMA query_only=ON;"
+                                "PRAGMA temp_store=MEMORY; PRAGMA cache_size=-16000;";
+    if (store_sqlite_exec(db, pragmas) != RC_OK) {
+        store_sqlite_close(db);
+        return RC_IO;
+    }
+    *out = db;
+    return RC_OK;
+}
+
+void store_sqlite_close(struct store_sqlite *db)
+{
+    if (!db)
+        return;
+    for (size_t i = 0; i < db->slot_count; i++) {
+        if (db->slots[i].sql) {
+            sqlite3_finalize(db->slots[i].stmt);
+            xfree(db->slots[i].sql);
+        }
+    }
+    xfree(db->slots);
+    sqlite3_close_v2(db->db);
+    xfree(db);
+}
+
+sqlite3 *store_sqlite_handle(struct store_sqlite *db)
+{
+    return db->db;
+}
+
+static void grow(struct store_sqlite *db)
+{
+    size_t n = db->slot_count * 2;
+    struct cached_stmt *slots = xcalloc(n, sizeof(*slots));
+    for (size_t i = 0; i < db->slot_count; i++) {
+        struct cached_stmt *c = &db->slots[i];
+        if (!c->sql)
+            continue;
+        size_t j = c->hash & (n - 1);
+        while (slots[j].sql)
+            j = (j + 1) & (n - 1);
+        slots[j] = *c;
+    }
+    xfree(db->slots);
+    db->slots = slots;
+    db->slot_count = n;
+}
+
+enum rc store_sqlite_prepare(struct store_sqlite *db, struct str sql, sqlite3_stmt **out)
+{
+    uint64_t h = hash_sql(sql);
+    size_t mask = db->slot_count - 1;
+    size_t j = h & mask;
+    while (db->slots[j].sql) {
+        struct cached_stmt *c = &db->slots[j];
+        if (c->hash == h && c->sql_len == sql.len && memcmp(c->sql, sql.ptr, sql.len) == 0) {
+            *out = c->stmt;
+            return RC_OK;
+        }
+        j = (j + 1) & mask;
+    }
+    sqlite3_stmt *stmt = NULL;
+    int rc = sqlite3_prepare_v3(db->db, sql.ptr, (int)sql.len, SQLITE_PREPARE_PERSISTENT, &stmt,
+                                NULL);
+    if (rc != SQLITE_OK) {
+        log_warn("msg=\"sqlite prepare failed\" error=\"%s\" sql=\"%.*s\"", sqlite3_errmsg(db->db),
+                 (int)(sql.len > 300 ? 300 : sql.len), sql.ptr);
+        return rc == SQLITE_NOMEM ? RC_NOMEM : RC_INVALID;
+    }
+    if ((db->used + 1) * 4 > db->slot_count * 3) {
+        grow(db);
+        mask = db->slot_count - 1;
+        j = h & mask;
+        while (db->slots[j].sql)
+            j = (j + 1) & mask;
+    }
+    db->slots[j].sql = xstrndup(sql.ptr, sql.len);
+    db->slots[j].sql_len = sql.len;
+    db->slots[j].hash = h;
+    db->slots[j].stmt = stmt;
+    db->used++;
+    *out = stmt;
+    return RC_OK;
+}
+
+void store_sqlite_done(sqlite3_stmt *stmt)
+{
+    sqlite3_reset(stmt);
+    sqlite3_clear_bindings(stmt);
+}

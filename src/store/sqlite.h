@@ -1,0 +1,46 @@
+/* sqlite.h -- SQLite connections with a prepared-statement cache (layer: store).
+ *
+ * One struct store_sqlite per thread that uses the database: each worker has a
+ * read connection, the writer thread has the write connection (writer.h).
+ * WAL lets readers run beside the one writer. Statements are prepared once per
+ * connection and reused, keyed by their SQL text. Not thread-safe: a
+ * connection belongs to the thread that opened it. */
+#ifndef TARMAC_STORE_SQLITE_H
+#define TARMAC_STORE_SQLITE_H
+
+#include <sqlite3.h>
+#include <stdbool.h>
+
+#include "base/rc.h"
+#include "base/str.h"
+
+struct store_sqlite;
+
+enum store_sqlite_mode {
+    STORE_SQLITE_READ,  /* query_only: a worker's reads */
+    STORE_SQLITE_WRITE, /* the writer thread's connection */
+};
+
+/* Opens path (creating it in WRITE mode) with WAL, foreign keys on,
+ * synchronous=FULL (an acknowledged commit survives power loss) and a busy
+ * timeout. RC_IO on failure (the reason goes to the log). */
+enum rc store_sqlite_open(const char *path, enum store_sqlite_mode mode, struct store_sqlite **out);
+/* Finalizes every cached statement and closes; accepts NULL. */
+void store_sqlite_close(struct store_sqlite *db);
+/* The raw handle, for sqlite3_* calls on statements from store_sqlite_prepare. */
+sqlite3 *store_sqlite_handle(struct store_sqlite *db);
+/* Returns a reset statement for sql from the cache, preparing it on first
+ * use. The statement stays owned by the cache: reset it (store_sqlite_done)
+ * when finished with it; never finalize it. RC_INVALID if sql does not prepare
+ * (the SQLite message goes to the log), RC_NOMEM. */
+enum rc store_sqlite_prepare(struct store_sqlite *db, struct str sql, sqlite3_stmt **out);
+/* Resets stmt and clears its bindings so the cache can hand it out again. */
+void store_sqlite_done(sqlite3_stmt *stmt);
+/* Runs one or more statements without results (schema, pragmas). RC_IO or
+ * RC_CONFLICT (a constraint) on failure; the message goes to the log. */
+enum rc store_sqlite_exec(struct store_sqlite *db, const char *sql);
+/* Maps a SQLite result code to enum rc: CONSTRAINT -> RC_CONFLICT, BUSY/LOCKED
+ * -> RC_BUSY, NOMEM -> RC_NOMEM, FULL/IOERR -> RC_IO, others RC_INTERNAL. */
+enum rc store_sqlite_rc(int sqlite_rc);
+
+#endif

@@ -1,0 +1,39 @@
+/* writer.h -- the single writer thread: queue, group commit, replies by mailbox
+ * (layer: store).
+ *
+ * SQLite has one writer. Every write of the process goes through this thread:
+ * workers queue a job and return to their loop; the thread takes everything
+ * queued, runs each job inside one transaction (each in its own savepoint, so
+ * one failing job does not undo the others), commits once (one fsync for the
+ * whole group), and only then posts each job's result back to the loop that
+ * asked. An acknowledged write is therefore durable. */
+#ifndef TARMAC_STORE_WRITER_H
+#define TARMAC_STORE_WRITER_H
+
+#include "base/rc.h"
+#include "store/sqlite.h"
+
+struct net_mailbox;
+struct store_writer;
+
+/* Runs on the writer thread inside the group's transaction. A non-OK return
+ * rolls back this job's changes only. */
+typedef enum rc store_write_apply_fn(struct store_sqlite *db, void *ctx);
+/* Runs after the transaction committed (rc = what apply returned) or failed
+ * (rc = RC_IO for every job): on the loop of reply_to, or on the writer thread
+ * when reply_to is NULL. */
+typedef void store_write_done_fn(enum rc rc, void *ctx);
+
+/* Opens the write connection to path and starts the thread. RC_IO when the
+ * database cannot be opened. */
+enum rc store_writer_start(const char *path, struct store_writer **out);
+/* Queues a job; any thread. ctx is borrowed until done runs. */
+void store_writer_submit(struct store_writer *w, struct net_mailbox *reply_to,
+                         store_write_apply_fn *apply, store_write_done_fn *done, void *ctx);
+/* Queues a job and waits for its commit; for threads that are not loops
+ * (start-up, the CLI). Returns what apply returned, or RC_IO if the commit failed. */
+enum rc store_writer_run(struct store_writer *w, store_write_apply_fn *apply, void *ctx);
+/* Runs what is queued, stops the thread, closes the connection; accepts NULL. */
+void store_writer_stop(struct store_writer *w);
+
+#endif
