@@ -290,18 +290,7 @@ int cli_serve(int argc, char **argv)
         .ctx = &app,
     };
 
-    const char *shown_host = host[0] ? host : "0.0.0.0";
-    bool is_v6 = strchr(shown_host, ':') != NULL;
-    printf("tarmac %s: server started at http://%s%s%s:%d\n", TARMAC_VERSION, is_v6 ? "[" : "",
-           shown_host, is_v6 ? "]" : "", bound_port);
-    printf("  REST API: http://%s%s%s:%d/api/\n", is_v6 ? "[" : "", shown_host, is_v6 ? "]" : "",
-           bound_port);
-    fflush(stdout);
-
     net_logsink_start();
-    log_info("msg=\"server started\" addr=%s port=%d workers=%u dir=%s fd_limit=%llu", shown_host,
-             bound_port, nworkers, o.dir, (unsigned long long)fd_limit);
-
     uv_loop_t main_loop;
     uv_loop_init(&main_loop);
     struct signal_state sig = {0};
@@ -309,10 +298,21 @@ int cli_serve(int argc, char **argv)
     uv_signal_init(&main_loop, &sig.intr);
     sig.term.data = &sig;
     sig.intr.data = &sig;
-    /* Install the handlers before the workers run so a SIGTERM is never lost. */
+    /* Handlers first, then workers, then the start-up line: once a script sees
+     * the line, the port accepts and a SIGTERM is a clean stop. */
     uv_signal_start(&sig.term, on_signal, SIGTERM);
     uv_signal_start(&sig.intr, on_signal, SIGINT);
     sig.workers = net_workers_start(&wcfg, &hooks, fds);
+
+    const char *shown_host = host[0] ? host : "0.0.0.0";
+    bool is_v6 = strchr(shown_host, ':') != NULL;
+    printf("tarmac %s: server started at http://%s%s%s:%d\n", TARMAC_VERSION, is_v6 ? "[" : "",
+           shown_host, is_v6 ? "]" : "", bound_port);
+    printf("  REST API: http://%s%s%s:%d/api/\n", is_v6 ? "[" : "", shown_host, is_v6 ? "]" : "",
+           bound_port);
+    fflush(stdout);
+    log_info("msg=\"server started\" addr=%s port=%d workers=%u dir=%s fd_limit=%llu", shown_host,
+             bound_port, nworkers, o.dir, (unsigned long long)fd_limit);
     uv_run(&main_loop, UV_RUN_DEFAULT);
     net_workers_join(sig.workers);
     uv_loop_close(&main_loop);

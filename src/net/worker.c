@@ -102,6 +102,13 @@ enum rc net_workers_listen(const char *host, int port, unsigned count, int *fds,
             actual = ss.ss_family == AF_INET ? ntohs(((struct sockaddr_in *)&ss)->sin_port)
                                              : ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
         }
+        /* Listen here, not in the worker: connections queue from the moment
+         * the start-up line says the server is up. */
+        if (listen(fd, 4096) != 0) {
+            *err = "cannot listen";
+            close(fd);
+            break;
+        }
         fds[opened++] = fd;
     }
     freeaddrinfo(res);

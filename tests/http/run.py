@@ -19,7 +19,6 @@ import os
 import re
 import signal
 import socket
-import subprocess
 import sys
 import threading
 import time
@@ -28,10 +27,10 @@ import traceback
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "tests", "lib"))
+sys.dont_write_bytecode = True  # no __pycache__ litter in the work tree
 
-import tarmac  # noqa: E402
-from tarmac import (Server, Conn, build_request, run_cli, Closed,  # noqa: E402
-                    HarnessError, SLOW)
+from tarmac import (Server, build_request, run_cli, Closed,  # noqa: E402
+                    SLOW)
 
 HEALTH_BODY = b'{"message":"API is healthy.","code":200,"data":{}}'
 NOT_FOUND_MSG = "The requested resource wasn't found."
@@ -772,9 +771,6 @@ MALFORMED = [
     ("http2_version", b"GET /api/health HTTP/2.0\r\nHost: x\r\n\r\n", 505),
     ("bad_chunk_size", b"POST /api/health HTTP/1.1\r\nHost: x\r\n"
      b"Transfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n", 400),
-    ("bad_percent_escape", b"GET /api/%zz HTTP/1.1\r\nHost: x\r\n\r\n", 400),
-    ("bad_percent_escape_short", b"GET /api/health%4 HTTP/1.1\r\nHost: x\r\n\r\n",
-     400),
     ("garbage_request_line", b"HELLO\r\n\r\n", 400),
     ("header_without_colon", b"GET /api/health HTTP/1.1\r\nHost: x\r\n"
      b"NoColonHere\r\n\r\n", 400),
@@ -790,6 +786,22 @@ def _make_malformed(name, data, status):
 
 for _n, _d, _s in MALFORMED:
     test("default")(_make_malformed(_n, _d, _s))
+
+
+@test("default")
+def bad_percent_escape_400_keeps_connection(srv):
+    # A malformed %-escape is a routing error, not a framing error: 400 with
+    # the contract's JSON, and the connection stays usable.
+    for target in ("/api/%zz", "/api/health%4", "/api/%00"):
+        with srv.connect() as c:
+            c.send(("GET %s HTTP/1.1\r\nHost: x\r\n\r\n" % target).encode() + get())
+            r = c.read_response()
+            eq(r.status, 400, target + " status")
+            body = json.loads(r.body)
+            eq(body.get("status"), 400, target + " body status")
+            eq(body.get("data"), {}, target + " body data")
+            r = c.read_response()
+            eq(r.status, 200, target + " next request")
 
 
 @test("default")
@@ -1064,8 +1076,6 @@ def drain_inflight_request(suite):
             ("Content-Length", "10"), ("X-Request-Id", "inflight")], b"12345"))
         time.sleep(0.3)
         srv.signal(signal.SIGTERM)
-        check(srv.wait_stderr(r"SIGTERM|stopping|shutting", timeout=SOON)
-              or True, "")
         check(wait_refused(srv), "new connections still accepted after SIGTERM")
         check(srv.alive(), "server exited before the in-flight request ended")
         c.send(b"67890")
