@@ -116,6 +116,12 @@ static void hook_stop(struct net_worker *w, void *ctx)
     http_server_drain(w->user);
 }
 
+static bool hook_is_busy(struct net_worker *w, void *ctx)
+{
+    (void)ctx;
+    return http_server_is_busy(w->user);
+}
+
 static void hook_exit(struct net_worker *w, void *ctx)
 {
     (void)ctx;
@@ -287,6 +293,7 @@ int cli_serve(int argc, char **argv)
         .on_tick = hook_tick,
         .on_stop = hook_stop,
         .on_exit = hook_exit,
+        .is_busy = hook_is_busy,
         .ctx = &app,
     };
 

@@ -25,7 +25,10 @@
 #define LINGER_MS 2000
 #define ACCESS_LOG_FLUSH_BYTES 65536
 
-enum conn_state { CONN_HEAD, CONN_BODY, CONN_CLOSED };
+/* HEAD: waiting for or reading a head; BODY: reading a body; WAITING: a
+ * handler deferred its response (http_req_defer); CLOSED: the response that
+ * ends the connection is queued. */
+enum conn_state { CONN_HEAD, CONN_BODY, CONN_WAITING, CONN_CLOSED };
 
 struct http_conn {
     struct net_conn *nc;
@@ -37,6 +40,7 @@ struct http_conn {
     bool is_keep_alive;   /* of the current request */
     bool has_served;      /* at least one response was queued */
     bool is_chunked;
+    bool is_deferred;        /* the handler called http_req_defer() */
     uint64_t body_remaining; /* Content-Length bytes still to read */
     struct http_chunked chunked;
     struct arena arena;
@@ -49,6 +53,7 @@ struct http_server {
     struct net_worker *worker;
     const struct http_server_config *cfg;
     bool is_draining;
+    size_t deferred_count;   /* requests waiting for http_req_resume() */
     uint64_t request_seq; /* request ids: random start, then counting */
     int64_t date_second;  /* the second date_header was made for */
     char date_header[40]; /* "Date: ...\r\n" */
@@ -415,6 +420,16 @@ static void dispatch(struct http_conn *hc)
         memcpy(req->params, m.params, m.param_count * sizeof(m.params[0]));
         req->param_count = m.param_count;
         enum rc rc = m.handler(req, m.ctx);
+        if (hc->is_deferred && rc == RC_OK) {
+            /* The response comes later, from http_req_resume(); meanwhile
+             * nothing more is read, which keeps pipelined responses in order. */
+            hc->state = CONN_WAITING;
+            hc->server->deferred_count++;
+            net_conn_set_deadline(hc->nc, 0);
+            net_conn_pause(hc->nc);
+            return;
+        }
+        hc->is_deferred = false;
         if (!http_resp_is_started(req)) {
             int status = rc && cfg->status_of ? cfg->status_of(rc) : 500;
             if (status >= 500)
@@ -556,7 +571,8 @@ static size_t on_data(struct net_conn *nc, const char *data, size_t len)
 {
     struct http_conn *hc = nc->owner;
     size_t off = 0;
-    while (off < len && !nc->is_closing && hc->state != CONN_CLOSED) {
+    while (off < len && !nc->is_closing && hc->state != CONN_CLOSED &&
+           hc->state != CONN_WAITING) {
         if (net_conn_pending_output(nc) > OUTPUT_HIGH_WATER) {
             /* Resume when the peer has read what we wrote. */
             net_conn_pause(nc);
@@ -569,9 +585,11 @@ static size_t on_data(struct net_conn *nc, const char *data, size_t len)
             if (wait || used == 0)
                 break;
             off += used;
+            if (hc->state == CONN_WAITING)
+                break;
         } else {
             off += read_body(hc, data + off, len - off);
-            if (hc->state == CONN_BODY)
+            if (hc->state != CONN_HEAD)
                 break;
         }
     }
@@ -607,13 +625,68 @@ static void on_timeout(struct net_conn *nc)
     net_conn_flush(nc);
 }
 
-static void on_close(struct net_conn *nc)
+static void free_conn(struct http_conn *hc)
 {
-    struct http_conn *hc = nc->owner;
     arena_cleanup(&hc->arena);
     buf_cleanup(&hc->body);
     buf_cleanup(&hc->resp_body);
     xfree(hc);
+}
+
+static void on_close(struct net_conn *nc)
+{
+    struct http_conn *hc = nc->owner;
+    if (hc->state == CONN_WAITING) {
+        /* A deferred request still holds hc: http_req_resume() frees it. */
+        hc->nc = NULL;
+        return;
+    }
+    free_conn(hc);
+}
+
+static struct http_conn *conn_of(struct http_req *req)
+{
+    return list_entry(req, struct http_conn, req);
+}
+
+void http_req_defer(struct http_req *req)
+{
+    conn_of(req)->is_deferred = true;
+}
+
+struct net_worker *http_req_worker(struct http_req *req)
+{
+    return conn_of(req)->server->worker;
+}
+
+bool http_req_is_gone(struct http_req *req)
+{
+    return conn_of(req)->nc == NULL;
+}
+
+void http_req_resume(struct http_req *req)
+{
+    struct http_conn *hc = conn_of(req);
+    struct http_server *s = hc->server;
+    s->deferred_count--;
+    hc->is_deferred = false;
+    if (!hc->nc) {
+        free_conn(hc); /* the client left while we worked */
+        return;
+    }
+    if (!http_resp_is_started(req))
+        s->cfg->write_error(req, 500, NULL);
+    hc->state = CONN_HEAD;
+    complete_request(hc);
+    struct net_conn *nc = hc->nc;
+    net_conn_flush(nc);
+    if (hc->state == CONN_HEAD)
+        net_conn_resume(nc); /* hands over pipelined bytes that wait */
+}
+
+bool http_server_is_busy(const struct http_server *s)
+{
+    return s->deferred_count > 0;
 }
 
 static const struct net_conn_ops http_conn_ops = {

@@ -54,5 +54,20 @@ void http_server_take_conn(struct http_server *s, struct net_conn *c);
 void http_server_tick(struct http_server *s);
 /* Begins a drain: idle connections close now, busy ones after their response. */
 void http_server_drain(struct http_server *s);
+/* True while a deferred request waits for http_req_resume(): the worker must
+ * not end its loop before (the reply is on its way to its mailbox). */
+bool http_server_is_busy(const struct http_server *s);
+
+/* Deferred responses. A handler that must wait (for the writer thread, the
+ * thread pool) calls http_req_defer(req) and returns RC_OK without
+ * responding; later, on the same worker's loop, it builds the response into
+ * req and calls http_req_resume(req), exactly once. Until then req stays
+ * valid even if the client disconnects (http_req_is_gone() tells), and no
+ * later pipelined request is read. */
+void http_req_defer(struct http_req *req);
+void http_req_resume(struct http_req *req);
+bool http_req_is_gone(struct http_req *req);
+/* The worker whose loop runs req (for its mailbox). */
+struct net_worker *http_req_worker(struct http_req *req);
 
 #endif

@@ -193,7 +193,7 @@ static void maybe_exit(struct net_worker *w)
 {
     if (w->is_exiting || !w->is_stopping)
         return;
-    if (w->conn_count)
+    if (w->conn_count || (w->hooks->is_busy && w->hooks->is_busy(w, w->hooks->ctx)))
         return; /* the next tick looks again; closes complete asynchronously */
     w->is_exiting = true;
     if (w->hooks->on_exit)

@@ -27,6 +27,7 @@ struct net_worker_hooks {
     void (*on_tick)(struct net_worker *w, void *ctx);                     /* every tick_ms */
     void (*on_stop)(struct net_worker *w, void *ctx); /* listener closed, drain begins */
     void (*on_exit)(struct net_worker *w, void *ctx); /* every connection is gone */
+    bool (*is_busy)(struct net_worker *w, void *ctx); /* pending work keeps the loop alive */
     void *ctx;
 };
 
