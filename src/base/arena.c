@@ -76,6 +76,12 @@ void arena_cleanup(struct arena *a)
 
 static void *alloc_in(struct arena *a, size_t size, int may_fail)
 {
+    if (size > SIZE_MAX - sizeof(struct arena_block) - alignof(max_align_t)) {
+        /* Aligning would wrap around: no such allocation can succeed. */
+        if (may_fail)
+            return NULL;
+        return xmalloc(SIZE_MAX); /* aborts with the OOM message */
+    }
     size = ALIGN_UP(size ? size : 1);
     struct arena_block *b = a->head;
     if (b && b->cap - b->used >= size) {

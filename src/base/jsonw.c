@@ -1,6 +1,7 @@
 /* jsonw.c -- see jsonw.h. */
 #include "base/jsonw.h"
 
+#include <float.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -194,17 +195,25 @@ void jsonw_double(struct jsonw *w, double v)
         jsonw_null(w);
         return;
     }
-    if (v == floor(v) && fabs(v) < 9007199254740992.0) {
-        jsonw_int(w, (int64_t)v);
-        return;
-    }
-    char tmp[40];
+    char tmp[48];
     int n = 0;
-    /* Shortest precision that round-trips; 17 digits always does. */
-    for (int prec = 15; prec <= 17; prec++) {
-        n = snprintf(tmp, sizeof(tmp), "%.*g", prec, v);
-        if (strtod(tmp, NULL) == v)
-            break;
+    if (v == floor(v) && fabs(v) < 1e21) {
+        /* Integral values are written without a fraction or exponent below
+         * 1e21, as Go and JavaScript do. */
+        if (fabs(v) < 9.2e18) {
+            jsonw_int(w, (int64_t)v);
+            return;
+        }
+        n = snprintf(tmp, sizeof(tmp), "%.0f", v);
+    } else {
+        /* The shortest precision that reads back as v. 15 digits suffice for
+         * most doubles; subnormals can need fewer, so they start at 1. */
+        int prec = fabs(v) < DBL_MIN ? 1 : 15;
+        for (; prec <= 17; prec++) {
+            n = snprintf(tmp, sizeof(tmp), "%.*g", prec, v);
+            if (strtod(tmp, NULL) == v)
+                break;
+        }
     }
     before_value(w);
     put(w, tmp, (size_t)n);

@@ -65,6 +65,7 @@ enum http_chunked_result http_chunked_decode(struct http_chunked *d, const char 
             if (c == ';' || c == ' ' || c == '\t') {
                 d->state = ST_EXT;
                 d->line_len = d->digits;
+                d->has_semicolon = false;
                 break; /* ST_EXT reads this byte */
             }
             if (c != '\r')
@@ -74,7 +75,13 @@ enum http_chunked_result http_chunked_decode(struct http_chunked *d, const char 
             break;
         }
         case ST_EXT:
-            /* BWS ";" ext-name [ "=" ext-val ]: any visible text up to CR. */
+            /* BWS ";" ext-name [ "=" ext-val ]: only whitespace may come
+             * before the first ';', then any visible text up to CR. */
+            if (!d->has_semicolon && c != ';' && c != ' ' && c != '\t') {
+                goto bad;
+            }
+            if (c == ';')
+                d->has_semicolon = true;
             if (c == '\r') {
                 d->state = ST_SIZE_LF;
             } else if ((unsigned char)c < 0x20 && c != '\t') {
@@ -139,9 +146,15 @@ enum http_chunked_result http_chunked_decode(struct http_chunked *d, const char 
                 goto bad;
             d->state = ST_TRAILER_LINE;
             d->line_len = 0;
+            d->has_colon = false;
             break;
         case ST_TRAILER_LINE:
+            if (c == ':')
+                d->has_colon = true;
             if (c == '\r') {
+                /* A trailer is a field line: name ":" value (RFC 9112 §7.1.2). */
+                if (!d->has_colon)
+                    goto bad;
                 d->state = ST_TRAILER_LF;
             } else if (((unsigned char)c < 0x20 && c != '\t') || c == 0x7F) {
                 goto bad;

@@ -7,6 +7,7 @@
 #ifndef TARMAC_HTTP_CHUNKED_H
 #define TARMAC_HTTP_CHUNKED_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -21,6 +22,8 @@ struct http_chunked {
     unsigned digits;    /* hex digits read of the current size */
     size_t line_len;    /* bytes of the current size or trailer line */
     size_t trailer_len; /* bytes of trailer section so far */
+    bool has_semicolon; /* the size line's extension began with ';' */
+    bool has_colon;     /* the current trailer line has its ':' */
 };
 
 enum http_chunked_result {

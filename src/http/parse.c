@@ -19,9 +19,21 @@ static bool is_field_char(unsigned char c)
     return c == '\t' || (c >= 0x20 && c != 0x7F);
 }
 
+/* RFC 9112 §2.2: a server SHOULD ignore at least one empty line before the
+ * request line. We skip up to four, here and in the parser alike. */
+static size_t skip_leading_empty_lines(const char *buf, size_t len)
+{
+    size_t skip = 0;
+    while (skip + 1 < len && buf[skip] == '\r' && buf[skip + 1] == '\n' && skip < 8)
+        skip += 2;
+    return skip;
+}
+
 size_t http_find_head_end(const char *buf, size_t len, size_t *scanned)
 {
     size_t i = *scanned;
+    if (i == 0)
+        i = skip_leading_empty_lines(buf, len);
     while (i < len) {
         const char *nl = memchr(buf + i, '\n', len - i);
         if (!nl) {
@@ -193,18 +205,20 @@ static bool split_target(struct http_parsed *p)
     }
     if (t.ptr[0] != '/') {
         size_t skip;
-        if (t.len > 7 && memcmp(t.ptr, "http://", 7) == 0)
+        if (t.len > 7 && str_eq_nocase((struct str){t.ptr, 7}, STR_LIT("http://")))
             skip = 7;
-        else if (t.len > 8 && memcmp(t.ptr, "https://", 8) == 0)
+        else if (t.len > 8 && str_eq_nocase((struct str){t.ptr, 8}, STR_LIT("https://")))
             skip = 8;
         else
             return false;
         const char *slash = memchr(t.ptr + skip, '/', t.len - skip);
-        if (!slash) {
-            /* "http://host" means the path "/". */
+        const char *qmark = memchr(t.ptr + skip, '?', t.len - skip);
+        if (!slash || (qmark && qmark < slash)) {
+            /* "http://host" and "http://host?q" mean the path "/". */
             p->path = STR_LIT("/");
-            p->query = (struct str){t.ptr + t.len, 0};
-            return memchr(t.ptr + skip, '?', t.len - skip) == NULL;
+            p->query = qmark ? (struct str){qmark + 1, t.len - (size_t)(qmark - t.ptr) - 1}
+                             : (struct str){t.ptr + t.len, 0};
+            return memchr(t.ptr, '#', t.len) == NULL;
         }
         t.len -= (size_t)(slash - t.ptr);
         t.ptr = slash;
@@ -385,20 +399,16 @@ enum http_parse_result http_parse_request(const char *buf, size_t len,
     out->is_keep_alive = false;
     out->expects_continue = false;
 
-    /* RFC 9112 §2.2: a server SHOULD ignore at least one empty line before the request line. */
-    size_t skip = 0;
-    while (skip + 1 < len && buf[skip] == '\r' && buf[skip + 1] == '\n' && skip < 8)
-        skip += 2;
-
+    size_t skip = skip_leading_empty_lines(buf, len);
     size_t scanned = skip;
     size_t end = http_find_head_end(buf, len, &scanned);
     if (!end) {
-        if (len > limits->max_header_bytes)
-            FAIL(HTTP_PARSE_HEADERS_TOO_LARGE, "Request header section too large.");
         /* No LF yet, so the request line is still arriving: past the target
          * limit plus room for method and version, it cannot end well. */
-        if (!memchr(buf + skip, '\n', len - skip) && len - skip > limits->max_target + 64)
+        if (len - skip > limits->max_target + 64 && !memchr(buf + skip, '\n', len - skip))
             FAIL(HTTP_PARSE_URI_TOO_LONG, "Request target too long.");
+        if (len > limits->max_header_bytes)
+            FAIL(HTTP_PARSE_HEADERS_TOO_LARGE, "Request header section too large.");
         return HTTP_PARSE_PARTIAL;
     }
     if (end > limits->max_header_bytes + skip) {

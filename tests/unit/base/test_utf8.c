@@ -117,7 +117,7 @@ static void test_utf8_rejects_truncated_sequences(void **state)
 
 static void test_utf8_rejects_broken_continuations(void **state)
 {
-    assert_refused("\x80");         /* lone continuation */
+    assert_refused("\x80"); /* lone continuation */
     assert_refused("\xbf");
     assert_refused("\xc3\x41");     /* ASCII where a continuation belongs */
     assert_refused("\xc3\xc3");     /* a lead byte instead */
@@ -137,9 +137,9 @@ static void test_utf8_is_valid_checks_whole_string(void **state)
     /* One bad byte anywhere spoils it. */
     static const char bad_end[] = "caf\xc3\xa9\xc3";
     assert_false(utf8_is_valid(bad_end, sizeof(bad_end) - 1));
-    static const char bad_mid[] = "ab\xed\xa0\x80" "cd";
+    static const char bad_mid[] = "ab\355\240\200cd";
     assert_false(utf8_is_valid(bad_mid, sizeof(bad_mid) - 1));
-    static const char bad_start[] = "\x80" "abc";
+    static const char bad_start[] = "\200abc";
     assert_false(utf8_is_valid(bad_start, sizeof(bad_start) - 1));
     /* A shorter len stops before the bad byte. */
     assert_true(utf8_is_valid(bad_end, sizeof(bad_end) - 2));

@@ -1,0 +1,41 @@
+/* dialect.c -- see dialect.h (SQLite). */
+#include "store/dialect.h"
+
+enum rc store_dialect_ident(struct buf *out, struct str name)
+{
+    enum rc rc = buf_append(out, "\"", 1);
+    for (size_t i = 0; i < name.len && !rc; i++) {
+        if (name.ptr[i] == '"')
+            rc = buf_append(out, "\"\"", 2);
+        else
+            rc = buf_append(out, name.ptr + i, 1);
+    }
+    return rc ? rc : buf_append(out, "\"", 1);
+}
+
+enum rc store_dialect_column(struct buf *out, struct str name, enum store_column_kind kind)
+{
+    enum rc rc = store_dialect_ident(out, name);
+    if (rc)
+        return rc;
+    const char *type = "";
+    switch (kind) {
+    case STORE_COLUMN_ID:
+        /* The default only matters for rows inserted outside the API. */
+        type = " TEXT PRIMARY KEY DEFAULT ('r'||lower(hex(randomblob(7)))) NOT NULL";
+        break;
+    case STORE_COLUMN_TEXT: type = " TEXT DEFAULT '' NOT NULL"; break;
+    case STORE_COLUMN_NUMBER: type = " NUMERIC DEFAULT 0 NOT NULL"; break;
+    case STORE_COLUMN_BOOL: type = " BOOLEAN DEFAULT FALSE NOT NULL"; break;
+    case STORE_COLUMN_JSON: type = " JSON DEFAULT NULL"; break;
+    case STORE_COLUMN_JSON_ARRAY: type = " JSON DEFAULT '[]' NOT NULL"; break;
+    case STORE_COLUMN_JSON_POINT: type = " JSON DEFAULT '{\"lon\":0,\"lat\":0}' NOT NULL"; break;
+    }
+    return buf_append_cstr(out, type);
+}
+
+enum rc store_dialect_param(struct buf *out, unsigned n)
+{
+    enum rc rc = buf_append(out, "?", 1);
+    return rc ? rc : buf_append_u64(out, n);
+}

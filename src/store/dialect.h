@@ -1,0 +1,33 @@
+/* dialect.h -- SQL text for one database engine (layer: store).
+ *
+ * Handlers and core never write engine-specific SQL by hand: identifiers are
+ * quoted here and column types chosen here, so a PostgreSQL dialect can
+ * produce its own text for the same schema. Today: SQLite only. Identifiers
+ * passed in must already be validated names (core checks ^\w+$); quoting is
+ * the second wall, not the first. */
+#ifndef TARMAC_STORE_DIALECT_H
+#define TARMAC_STORE_DIALECT_H
+
+#include "base/buf.h"
+#include "base/rc.h"
+#include "base/str.h"
+
+/* How a column stores its values (spec §5.3's storage column). */
+enum store_column_kind {
+    STORE_COLUMN_ID,         /* TEXT primary key */
+    STORE_COLUMN_TEXT,       /* TEXT NOT NULL DEFAULT '' */
+    STORE_COLUMN_NUMBER,     /* NUMERIC NOT NULL DEFAULT 0 */
+    STORE_COLUMN_BOOL,       /* BOOLEAN NOT NULL DEFAULT FALSE (0/1) */
+    STORE_COLUMN_JSON,       /* JSON DEFAULT NULL */
+    STORE_COLUMN_JSON_ARRAY, /* JSON NOT NULL DEFAULT '[]' */
+    STORE_COLUMN_JSON_POINT, /* JSON NOT NULL DEFAULT '{"lon":0,"lat":0}' */
+};
+
+/* Appends name as a quoted identifier ("name", inner quotes doubled). */
+enum rc store_dialect_ident(struct buf *out, struct str name);
+/* Appends a column definition: quoted name and type with its default. */
+enum rc store_dialect_column(struct buf *out, struct str name, enum store_column_kind kind);
+/* Appends the numbered placeholder for parameter n (1-based): ?n in SQLite. */
+enum rc store_dialect_param(struct buf *out, unsigned n);
+
+#endif
