@@ -12,6 +12,8 @@
 
 #include "api/errors.h"
 #include "api/routes.h"
+#include "api/worker.h"
+#include "core/app.h"
 #include "base/alloc.h"
 #include "base/log.h"
 #include "http/cors.h"
@@ -68,64 +70,58 @@ static bool split_host_port(const char *s, char *host, size_t host_cap, int *por
     return true;
 }
 
-static int make_dir(const char *dir)
-{
-    char path[4096];
-    size_t n = strlen(dir);
-    if (n == 0 || n >= sizeof(path))
-        return -1;
-    memcpy(path, dir, n + 1);
-    for (size_t i = 1; i <= n; i++) {
-        if (path[i] == '/' || path[i] == '\0') {
-            char c = path[i];
-            path[i] = '\0';
-            if (mkdir(path, 0755) != 0 && errno != EEXIST)
-                return -1;
-            path[i] = c;
-        }
-    }
-    return 0;
-}
-
 /* Per-process wiring shared by the worker hooks (read-only once workers run). */
 struct serve_app {
     struct http_server_config http;
+    struct core_app *core;
 };
+
+static struct api_worker *api_worker(struct net_worker *w)
+{
+    return w->user;
+}
 
 static void hook_start(struct net_worker *w, void *ctx)
 {
     struct serve_app *app = ctx;
-    w->user = http_server_new(w, &app->http);
+    struct api_worker *aw = xcalloc(1, sizeof(*aw));
+    aw->http = http_server_new(w, &app->http);
+    if (core_worker_init(&aw->core, app->core, w->mailbox) != RC_OK)
+        log_error("msg=\"worker cannot open the database\" worker=%u", w->id);
+    w->user = aw;
 }
 
 static void hook_conn(struct net_worker *w, struct net_conn *c, void *ctx)
 {
     (void)ctx;
-    http_server_take_conn(w->user, c);
+    http_server_take_conn(api_worker(w)->http, c);
 }
 
 static void hook_tick(struct net_worker *w, void *ctx)
 {
     (void)ctx;
-    http_server_tick(w->user);
+    http_server_tick(api_worker(w)->http);
 }
 
 static void hook_stop(struct net_worker *w, void *ctx)
 {
     (void)ctx;
-    http_server_drain(w->user);
+    http_server_drain(api_worker(w)->http);
 }
 
 static bool hook_is_busy(struct net_worker *w, void *ctx)
 {
     (void)ctx;
-    return http_server_is_busy(w->user);
+    return http_server_is_busy(api_worker(w)->http);
 }
 
 static void hook_exit(struct net_worker *w, void *ctx)
 {
     (void)ctx;
-    http_server_free(w->user);
+    struct api_worker *aw = api_worker(w);
+    http_server_free(aw->http);
+    core_worker_cleanup(&aw->core);
+    xfree(aw);
     w->user = NULL;
 }
 
@@ -238,9 +234,10 @@ int cli_serve(int argc, char **argv)
     log_set_level(level);
     unsigned nworkers = o.workers ? (unsigned)o.workers : net_cpu_count();
 
-    if (make_dir(o.dir) != 0) {
-        fprintf(stderr, "tarmac serve: cannot create the data directory \"%s\": %s\n", o.dir,
-                strerror(errno));
+    struct core_app *core = NULL;
+    if (core_app_open(o.dir, &core) != RC_OK) {
+        fprintf(stderr, "tarmac serve: cannot open the data directory \"%s\" (see the log above)\n",
+                o.dir);
         http_cors_cleanup(&cors);
         return CLI_EXIT_FAILURE;
     }
@@ -253,6 +250,7 @@ int cli_serve(int argc, char **argv)
     if (net_workers_listen(host, port, nworkers, fds, &bound_port, &err) != RC_OK) {
         fprintf(stderr, "tarmac serve: cannot listen on %s: %s\n", o.http, err);
         xfree(fds);
+        core_app_close(core);
         http_cors_cleanup(&cors);
         return CLI_EXIT_FAILURE;
     }
@@ -260,6 +258,7 @@ int cli_serve(int argc, char **argv)
     struct http_router *router = http_router_new();
     api_routes_register(router);
     struct serve_app app = {
+        .core = core,
         .http =
             {
                 .limits = {.max_target = o.max_target, .max_header_bytes = o.max_header},
@@ -326,6 +325,7 @@ int cli_serve(int argc, char **argv)
     log_info("msg=\"stopped\"");
     net_logsink_stop();
 
+    core_app_close(core);
     http_router_free(router);
     http_cors_cleanup(&cors);
     xfree(fds);

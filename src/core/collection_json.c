@@ -304,7 +304,7 @@ static void check_fields(struct core_collection *c, const struct core_schema *sc
             snprintf(path, sizeof(path), "fields.%zu.values", i);
             core_problem_field(p, path, "validation_required", "Cannot be blank.", NULL);
         }
-        if (f->type == CORE_FIELD_RELATION) {
+        if (f->type == CORE_FIELD_RELATION && schema) { /* no schema: loading, trusted */
             const struct core_collection *target =
                 schema ? core_schema_find_exact(schema, str_from_cstr(f->collection_id)) : NULL;
             bool self = strcmp(f->collection_id, c->id) == 0 || strcmp(f->collection_id, c->name) == 0;

@@ -1,0 +1,20 @@
+/* worker.h -- what the API keeps per worker thread (layer: api).
+ *
+ * net_worker->user points at one of these on every worker: the HTTP server
+ * state and the product's per-worker context (read connection, mailbox). The
+ * CLI creates and frees it; handlers reach it through http_req_worker(). */
+#ifndef TARMAC_API_WORKER_H
+#define TARMAC_API_WORKER_H
+
+#include "core/app.h"
+#include "http/server.h"
+
+struct api_worker {
+    struct http_server *http;
+    struct core_worker core;
+};
+
+/* The api_worker of the worker running req. */
+struct api_worker *api_worker_of(struct http_req *req);
+
+#endif

@@ -1,0 +1,217 @@
+/* app.c -- see app.h. */
+#include "core/app.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "base/alloc.h"
+#include "base/chrono.h"
+#include "base/log.h"
+#include "core/collection_ddl.h"
+#include "core/collection_json.h"
+
+void core_now(char out[32])
+{
+    int64_t ms = chrono_real_ms();
+    char tmp[32];
+    chrono_format_rfc3339_ms(ms, tmp);
+    tmp[10] = ' '; /* "2006-01-02 15:04:05.000Z", spec §1.4 */
+    memcpy(out, tmp, 32);
+}
+
+const struct core_schema *core_app_schema(struct core_app *app)
+{
+    return atomic_load_explicit(&app->schema, memory_order_acquire);
+}
+
+void core_app_swap_schema(struct core_app *app, struct core_schema *s)
+{
+    s->version = ++app->next_schema_version;
+    struct core_schema *old = atomic_exchange_explicit(&app->schema, s, memory_order_acq_rel);
+    if (old) {
+        app->old_schemas =
+            xrealloc(app->old_schemas, (app->old_schema_count + 1) * sizeof(*app->old_schemas));
+        app->old_schemas[app->old_schema_count++] = old;
+    }
+}
+
+/* What the bootstrap and load jobs work on, on the writer thread. */
+struct load_job {
+    struct core_app *app;
+    struct core_schema *schema;
+    bool is_fresh;
+};
+
+static enum rc load_collections(struct store_sqlite *db, struct core_schema *s)
+{
+    sqlite3_stmt *st;
+    enum rc rc = store_sqlite_prepare(
+        db, STR_LIT("SELECT data, system, created, updated FROM _collections ORDER BY rowid"), &st);
+    if (rc)
+        return rc;
+    int step;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *text = (const char *)sqlite3_column_text(st, 0);
+        json_error_t jerr;
+        json_t *j = json_loads(text ? text : "", 0, &jerr);
+        struct core_problem p;
+        core_problem_init(&p);
+        struct core_collection *c = NULL;
+        rc = core_collection_from_json(j, NULL, NULL, "", &c, &p);
+        json_decref(j);
+        core_problem_cleanup(&p);
+        if (rc) {
+            log_error("msg=\"stored collection does not load\" line=%d", jerr.line);
+            break;
+        }
+        c->is_system = sqlite3_column_int(st, 1) != 0;
+        xfree(c->created);
+        c->created = xstrdup((const char *)sqlite3_column_text(st, 2));
+        xfree(c->updated);
+        c->updated = xstrdup((const char *)sqlite3_column_text(st, 3));
+        s->items = xrealloc(s->items, (s->count + 1) * sizeof(*s->items));
+        s->items[s->count++] = c;
+    }
+    store_sqlite_done(st);
+    if (!rc && step != SQLITE_DONE)
+        rc = store_sqlite_rc(step);
+    return rc;
+}
+
+/* The collections a fresh data directory starts with (spec §5.5). */
+static const char *const bootstrap[] = {
+    "{\"id\":\"pbc_3142635823\",\"name\":\"_superusers\",\"type\":\"auth\","
+    "\"listRule\":null,\"viewRule\":null,\"createRule\":null,\"updateRule\":null,"
+    "\"deleteRule\":null,\"authRule\":\"\",\"manageRule\":null,"
+    "\"authToken\":{\"duration\":86400},"
+    "\"fields\":[{\"name\":\"created\",\"type\":\"autodate\",\"onCreate\":true},"
+    "{\"name\":\"updated\",\"type\":\"autodate\",\"onCreate\":true,\"onUpdate\":true}]}",
+    "{\"id\":\"_pb_users_auth_\",\"name\":\"users\",\"type\":\"auth\","
+    "\"listRule\":\"id = @request.auth.id\",\"viewRule\":\"id = @request.auth.id\","
+    "\"createRule\":\"\",\"updateRule\":\"id = @request.auth.id\","
+    "\"deleteRule\":\"id = @request.auth.id\",\"authRule\":\"\",\"manageRule\":null,"
+    "\"fields\":[{\"name\":\"name\",\"type\":\"text\",\"max\":255},"
+    "{\"name\":\"avatar\",\"type\":\"file\",\"maxSelect\":1,\"mimeTypes\":[\"image/jpeg\","
+    "\"image/png\",\"image/svg+xml\",\"image/gif\",\"image/webp\"]},"
+    "{\"name\":\"created\",\"type\":\"autodate\",\"onCreate\":true},"
+    "{\"name\":\"updated\",\"type\":\"autodate\",\"onCreate\":true,\"onUpdate\":true}]}",
+};
+
+static enum rc bootstrap_collections(struct store_sqlite *db, struct core_schema *s)
+{
+    char now[32];
+    core_now(now);
+    for (size_t i = 0; i < sizeof(bootstrap) / sizeof(bootstrap[0]); i++) {
+        json_error_t jerr;
+        json_t *j = json_loads(bootstrap[i], 0, &jerr);
+        struct core_problem p;
+        core_problem_init(&p);
+        struct core_collection *c = NULL;
+        enum rc rc = core_collection_from_json(j, NULL, s, now, &c, &p);
+        json_decref(j);
+        core_problem_cleanup(&p);
+        if (rc)
+            return RC_INTERNAL;
+        c->is_system = strcmp(c->name, "_superusers") == 0;
+        rc = core_ddl_create(db, c);
+        if (rc) {
+            core_collection_free(c);
+            return rc;
+        }
+        s->items = xrealloc(s->items, (s->count + 1) * sizeof(*s->items));
+        s->items[s->count++] = c;
+    }
+    return RC_OK;
+}
+
+static enum rc open_job(struct store_sqlite *db, void *ctx)
+{
+    struct load_job *job = ctx;
+    enum rc rc = core_ddl_system_tables(db);
+    if (!rc)
+        rc = load_collections(db, job->schema);
+    if (!rc && job->schema->count == 0) {
+        job->is_fresh = true;
+        rc = bootstrap_collections(db, job->schema);
+    }
+    return rc;
+}
+
+static int make_dirs(const char *dir)
+{
+    char path[4096];
+    size_t n = strlen(dir);
+    if (n == 0 || n >= sizeof(path))
+        return -1;
+    memcpy(path, dir, n + 1);
+    for (size_t i = 1; i <= n; i++) {
+        if (path[i] == '/' || path[i] == '\0') {
+            char c = path[i];
+            path[i] = '\0';
+            if (mkdir(path, 0755) != 0 && errno != EEXIST)
+                return -1;
+            path[i] = c;
+        }
+    }
+    return 0;
+}
+
+enum rc core_app_open(const char *dir, struct core_app **out)
+{
+    if (make_dirs(dir) != 0) {
+        log_error("msg=\"cannot create the data directory\" dir=%s error=\"%s\"", dir,
+                  strerror(errno));
+        return RC_IO;
+    }
+    struct core_app *app = xcalloc(1, sizeof(*app));
+    app->dir = xstrdup(dir);
+    size_t n = strlen(dir) + 16;
+    app->db_path = xmalloc(n);
+    snprintf(app->db_path, n, "%s/data.db", dir);
+    enum rc rc = store_writer_start(app->db_path, &app->writer);
+    if (rc) {
+        core_app_close(app);
+        return rc;
+    }
+    struct load_job job = {.app = app, .schema = xcalloc(1, sizeof(struct core_schema))};
+    rc = store_writer_run(app->writer, open_job, &job);
+    if (rc) {
+        core_schema_free(job.schema);
+        core_app_close(app);
+        return rc;
+    }
+    core_app_swap_schema(app, job.schema);
+    if (job.is_fresh)
+        log_info("msg=\"new data directory\" dir=%s collections=%zu", dir, job.schema->count);
+    *out = app;
+    return RC_OK;
+}
+
+void core_app_close(struct core_app *app)
+{
+    if (!app)
+        return;
+    store_writer_stop(app->writer);
+    core_schema_free(atomic_load(&app->schema));
+    for (size_t i = 0; i < app->old_schema_count; i++)
+        core_schema_free(app->old_schemas[i]);
+    xfree(app->old_schemas);
+    xfree(app->db_path);
+    xfree(app->dir);
+    xfree(app);
+}
+
+enum rc core_worker_init(struct core_worker *cw, struct core_app *app, struct net_mailbox *mailbox)
+{
+    cw->app = app;
+    cw->mailbox = mailbox;
+    return store_sqlite_open(app->db_path, STORE_SQLITE_READ, &cw->db);
+}
+
+void core_worker_cleanup(struct core_worker *cw)
+{
+    store_sqlite_close(cw->db);
+    cw->db = NULL;
+}

@@ -1,0 +1,60 @@
+/* app.h -- the root object of the product (layer: core).
+ *
+ * One struct core_app per process: the data directory, the writer thread, the
+ * current schema snapshot, the settings. Workers each hold a struct
+ * core_worker: their own read connection to SQLite and their mailbox, so a
+ * read never leaves the loop and a write's answer comes back to it.
+ *
+ * Schema snapshots are immutable. A change builds a new snapshot and swaps the
+ * app's pointer; readers load the pointer once per request and use that
+ * snapshot for the whole request. Old snapshots are kept until the app closes
+ * (schema changes are rare admin actions, a snapshot is a few KiB), which
+ * spares every read a reference count. */
+#ifndef TARMAC_CORE_APP_H
+#define TARMAC_CORE_APP_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "base/rc.h"
+#include "core/collection.h"
+#include "store/sqlite.h"
+#include "store/writer.h"
+
+struct net_mailbox;
+
+struct core_app {
+    char *dir;
+    char *db_path;
+    struct store_writer *writer;
+    _Atomic(struct core_schema *) schema; /* the current snapshot */
+    struct core_schema **old_schemas;     /* freed at close */
+    size_t old_schema_count;
+    uint64_t next_schema_version;
+};
+
+struct core_worker {
+    struct core_app *app;
+    struct store_sqlite *db;      /* this worker's read connection */
+    struct net_mailbox *mailbox;  /* the worker loop's, for writer replies */
+};
+
+/* Opens (creating if needed) the data directory's database, migrates the
+ * system tables, loads the schema, and on a fresh directory creates the
+ * `_superusers` and `users` collections. Blocking: call before workers start.
+ * RC_IO when the directory or database cannot be used. */
+enum rc core_app_open(const char *dir, struct core_app **out);
+/* Stops the writer (after its queue) and frees everything; accepts NULL. */
+void core_app_close(struct core_app *app);
+/* The current schema snapshot; valid until the app closes. Any thread. */
+const struct core_schema *core_app_schema(struct core_app *app);
+/* Installs s as the current snapshot (takes ownership). Writer thread only:
+ * schema changes are writes. */
+void core_app_swap_schema(struct core_app *app, struct core_schema *s);
+/* Opens a worker's read connection. Call on the worker thread. */
+enum rc core_worker_init(struct core_worker *cw, struct core_app *app, struct net_mailbox *mailbox);
+void core_worker_cleanup(struct core_worker *cw);
+/* The current time as "YYYY-MM-DD HH:MM:SS.mmmZ" (spec §1.4) into out (32 bytes). */
+void core_now(char out[32]);
+
+#endif
