@@ -10,4 +10,26 @@ struct http_req;
 /* GET /api/health */
 enum rc api_health(struct http_req *req, void *ctx);
 
+/* /api/collections/{collection}/records[/{id}] (records.c) */
+enum rc api_records_list(struct http_req *req, void *ctx);
+enum rc api_records_view(struct http_req *req, void *ctx);
+enum rc api_records_create(struct http_req *req, void *ctx);
+enum rc api_records_update(struct http_req *req, void *ctx);
+enum rc api_records_delete(struct http_req *req, void *ctx);
+
+/* /api/collections[/{collection}] (collections.c), superusers only */
+enum rc api_collections_list(struct http_req *req, void *ctx);
+enum rc api_collections_view(struct http_req *req, void *ctx);
+enum rc api_collections_create(struct http_req *req, void *ctx);
+enum rc api_collections_update(struct http_req *req, void *ctx);
+enum rc api_collections_delete(struct http_req *req, void *ctx);
+enum rc api_collections_truncate(struct http_req *req, void *ctx);
+enum rc api_collections_import(struct http_req *req, void *ctx);
+enum rc api_collections_scaffolds(struct http_req *req, void *ctx);
+
+/* /api/collections/{collection}/auth-* (auth.c) */
+enum rc api_auth_methods(struct http_req *req, void *ctx);
+enum rc api_auth_with_password(struct http_req *req, void *ctx);
+enum rc api_auth_refresh(struct http_req *req, void *ctx);
+
 #endif

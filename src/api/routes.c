@@ -8,4 +8,39 @@
 void api_routes_register(struct http_router *r)
 {
     http_router_add(r, HTTP_METHOD_GET, "/api/health", api_health, NULL);
+
+    /* Collections (superusers). The literal segments win over {collection}. */
+    http_router_add(r, HTTP_METHOD_GET, "/api/collections", api_collections_list, NULL);
+    http_router_add(r, HTTP_METHOD_POST, "/api/collections", api_collections_create, NULL);
+    http_router_add(r, HTTP_METHOD_PUT, "/api/collections/import", api_collections_import, NULL);
+    http_router_add(r, HTTP_METHOD_GET, "/api/collections/meta/scaffolds",
+                    api_collections_scaffolds, NULL);
+    http_router_add(r, HTTP_METHOD_GET, "/api/collections/{collection}", api_collections_view,
+                    NULL);
+    http_router_add(r, HTTP_METHOD_PATCH, "/api/collections/{collection}", api_collections_update,
+                    NULL);
+    http_router_add(r, HTTP_METHOD_DELETE, "/api/collections/{collection}",
+                    api_collections_delete, NULL);
+    http_router_add(r, HTTP_METHOD_DELETE, "/api/collections/{collection}/truncate",
+                    api_collections_truncate, NULL);
+
+    /* Records. */
+    http_router_add(r, HTTP_METHOD_GET, "/api/collections/{collection}/records", api_records_list,
+                    NULL);
+    http_router_add(r, HTTP_METHOD_POST, "/api/collections/{collection}/records",
+                    api_records_create, NULL);
+    http_router_add(r, HTTP_METHOD_GET, "/api/collections/{collection}/records/{id}",
+                    api_records_view, NULL);
+    http_router_add(r, HTTP_METHOD_PATCH, "/api/collections/{collection}/records/{id}",
+                    api_records_update, NULL);
+    http_router_add(r, HTTP_METHOD_DELETE, "/api/collections/{collection}/records/{id}",
+                    api_records_delete, NULL);
+
+    /* Auth. */
+    http_router_add(r, HTTP_METHOD_GET, "/api/collections/{collection}/auth-methods",
+                    api_auth_methods, NULL);
+    http_router_add(r, HTTP_METHOD_POST, "/api/collections/{collection}/auth-with-password",
+                    api_auth_with_password, NULL);
+    http_router_add(r, HTTP_METHOD_POST, "/api/collections/{collection}/auth-refresh",
+                    api_auth_refresh, NULL);
 }

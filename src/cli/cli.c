@@ -5,7 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/alloc.h"
+#include "base/secure.h"
 #include "base/str.h"
+
+#include <jansson.h>
 
 static void print_usage(FILE *to)
 {
@@ -37,8 +41,17 @@ int cli_main(int argc, char **argv)
         print_usage(stdout);
         return CLI_EXIT_OK;
     }
+    if (secure_init() != RC_OK) {
+        fprintf(stderr, "tarmac: libsodium failed to initialise\n");
+        return CLI_EXIT_FAILURE;
+    }
+    /* jansson allocates through our allocator, so what it returns is freed
+     * with xfree() and an out-of-memory aborts the same way everywhere. */
+    json_set_alloc_funcs(xmalloc, xfree);
     if (strcmp(cmd, "serve") == 0)
         return cli_serve(argc - 1, argv + 1);
+    if (strcmp(cmd, "superuser") == 0)
+        return cli_superuser(argc - 1, argv + 1);
     fprintf(stderr, "tarmac: unknown command \"%s\"\n\n", cmd);
     print_usage(stderr);
     return CLI_EXIT_USAGE;

@@ -51,5 +51,7 @@ bool cli_parse_bool(const char *s, bool *out);
 
 /* `tarmac serve` */
 int cli_serve(int argc, char **argv);
+/* `tarmac superuser upsert|delete ...` */
+int cli_superuser(int argc, char **argv);
 
 #endif

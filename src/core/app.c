@@ -11,6 +11,8 @@
 #include "base/log.h"
 #include "core/collection_ddl.h"
 #include "core/collection_json.h"
+#include "core/password.h"
+#include "net/offload.h"
 
 void core_now(char out[32])
 {
@@ -167,6 +169,11 @@ enum rc core_app_open(const char *dir, struct core_app **out)
     }
     struct core_app *app = xcalloc(1, sizeof(*app));
     app->dir = xstrdup(dir);
+    app->password_m_kib = CORE_PASSWORD_DEFAULT_M_KIB;
+    app->password_t = CORE_PASSWORD_DEFAULT_T;
+    /* A queue deep enough for a login storm on every core, bounded so it
+     * answers 503 rather than growing (each queued login holds a request). */
+    app->offload = net_offload_start(0, 4096);
     size_t n = strlen(dir) + 16;
     app->db_path = xmalloc(n);
     snprintf(app->db_path, n, "%s/data.db", dir);
@@ -193,6 +200,7 @@ void core_app_close(struct core_app *app)
 {
     if (!app)
         return;
+    net_offload_stop(app->offload);
     store_writer_stop(app->writer);
     core_schema_free(atomic_load(&app->schema));
     for (size_t i = 0; i < app->old_schema_count; i++)

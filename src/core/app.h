@@ -23,8 +23,13 @@
 
 struct net_mailbox;
 
+struct net_offload;
+
 struct core_app {
     char *dir;
+    struct net_offload *offload;          /* argon2id and other slow work */
+    uint32_t password_m_kib;              /* argon2id cost for new hashes */
+    uint32_t password_t;
     char *db_path;
     struct store_writer *writer;
     _Atomic(struct core_schema *) schema; /* the current snapshot */

@@ -84,6 +84,7 @@ void core_collection_free(struct core_collection *c)
     xfree(c->created);
     xfree(c->updated);
     free_list(c->identity_fields, c->identity_field_count);
+    xfree(c->token_secret);
     xfree(c);
 }
 

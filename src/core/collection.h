@@ -105,6 +105,8 @@ struct core_collection {
     char *created;
     char *updated;
     /* auth options */
+    char *token_secret;           /* signs auth tokens with each record's tokenKey; never
+                                   * shown by the API, only stored */
     int64_t auth_token_duration_s;
     bool is_password_auth;
     char **identity_fields;

@@ -108,7 +108,7 @@ static enum rc save_meta(struct store_sqlite *db, const struct core_collection *
     buf_init(&json, 1 << 22);
     struct jsonw w;
     jsonw_init(&w, &json);
-    core_collection_write_json(&w, c);
+    core_collection_write_json(&w, c, true);
     enum rc rc = jsonw_finish(&w);
     if (rc) {
         buf_cleanup(&json);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "base/alloc.h"
+#include "base/secure.h"
 
 /* -------------------------------------------------------------------------
  * Names and ids
@@ -351,6 +352,7 @@ static struct core_collection *copy_collection(const struct core_collection *b)
     c->created = xstrdup(b->created ? b->created : "");
     c->updated = xstrdup(b->updated ? b->updated : "");
     c->identity_fields = copy_list(b->identity_fields, b->identity_field_count);
+    c->token_secret = b->token_secret ? xstrdup(b->token_secret) : NULL;
     return c;
 }
 
@@ -469,6 +471,21 @@ enum rc core_collection_from_json(json_t *in, const struct core_collection *base
         json_t *tok = json_object_get(json_object_get(in, "authToken"), "duration");
         if (json_is_integer(tok) && json_integer_value(tok) > 0)
             c->auth_token_duration_s = json_integer_value(tok);
+        if (!schema) {
+            /* Loading from storage: the secret is only ever there. */
+            json_t *secret = json_object_get(json_object_get(in, "authToken"), "secret");
+            if (json_is_string(secret)) {
+                xfree(c->token_secret);
+                c->token_secret = xstrdup(json_string_value(secret));
+            }
+        }
+        if (!c->token_secret) {
+            char secret[51];
+            secure_random_string(STR_LIT("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"),
+                                 secret, 50);
+            secret[50] = '\0';
+            c->token_secret = xstrdup(secret);
+        }
         json_t *pa = json_object_get(in, "passwordAuth");
         if (json_is_object(pa)) {
             c->is_password_auth = get_bool(pa, "enabled", c->is_password_auth);
@@ -702,7 +719,8 @@ static void write_field(struct jsonw *w, const struct core_field *f)
     jsonw_object_end(w);
 }
 
-void core_collection_write_json(struct jsonw *w, const struct core_collection *c)
+void core_collection_write_json(struct jsonw *w, const struct core_collection *c,
+                                bool with_secrets)
 {
     jsonw_object_begin(w);
     jsonw_key_cstr(w, "id");
@@ -732,6 +750,10 @@ void core_collection_write_json(struct jsonw *w, const struct core_collection *c
         jsonw_object_begin(w);
         jsonw_key_cstr(w, "duration");
         jsonw_int(w, c->auth_token_duration_s);
+        if (with_secrets && c->token_secret) {
+            jsonw_key_cstr(w, "secret");
+            jsonw_string_cstr(w, c->token_secret);
+        }
         jsonw_object_end(w);
         jsonw_key_cstr(w, "passwordAuth");
         jsonw_object_begin(w);

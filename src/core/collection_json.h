@@ -26,8 +26,10 @@
 enum rc core_collection_from_json(json_t *in, const struct core_collection *base,
                                   const struct core_schema *schema, const char *now,
                                   struct core_collection **out, struct core_problem *p);
-/* Writes the collection's JSON (§5.2). */
-void core_collection_write_json(struct jsonw *w, const struct core_collection *c);
+/* Writes the collection's JSON (§5.2). with_secrets adds the token secret:
+ * for storage only, never for an API response. */
+void core_collection_write_json(struct jsonw *w, const struct core_collection *c,
+                                bool with_secrets);
 /* The IEEE CRC-32 of s, as Go's crc32.ChecksumIEEE (ids are derived from it). */
 uint32_t core_crc32(const char *s, size_t len);
 /* The type's name ("base", "auth", "view"), and the field type's ("text", ...). */

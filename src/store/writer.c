@@ -15,6 +15,7 @@
 struct job {
     struct job *next;
     store_write_apply_fn *apply;
+    store_write_after_fn *after;
     store_write_done_fn *done;
     void *ctx;
     struct net_mailbox *reply_to;
@@ -59,6 +60,10 @@ static void run_group(struct store_writer *w, struct job *first)
         (void)store_sqlite_exec(w->db, "ROLLBACK");
         for (struct job *j = first; j; j = j->next)
             j->rc = RC_IO; /* nothing of the group is durable */
+    }
+    for (struct job *a = first; a; a = a->next) {
+        if (a->after)
+            a->after(a->rc, a->ctx);
     }
     struct job *j = first;
     while (j) {
@@ -124,8 +129,16 @@ enum rc store_writer_start(const char *path, struct store_writer **out)
 void store_writer_submit(struct store_writer *w, struct net_mailbox *reply_to,
                          store_write_apply_fn *apply, store_write_done_fn *done, void *ctx)
 {
+    store_writer_submit_after(w, reply_to, apply, NULL, done, ctx);
+}
+
+void store_writer_submit_after(struct store_writer *w, struct net_mailbox *reply_to,
+                               store_write_apply_fn *apply, store_write_after_fn *after,
+                               store_write_done_fn *done, void *ctx)
+{
     struct job *j = xcalloc(1, sizeof(*j));
     j->apply = apply;
+    j->after = after;
     j->done = done;
     j->ctx = ctx;
     j->reply_to = reply_to;

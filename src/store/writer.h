@@ -27,9 +27,18 @@ typedef void store_write_done_fn(enum rc rc, void *ctx);
 /* Opens the write connection to path and starts the thread. RC_IO when the
  * database cannot be opened. */
 enum rc store_writer_start(const char *path, struct store_writer **out);
+/* Runs on the writer thread right after the group's commit (or its failure),
+ * before done is posted: for state that must change in commit order (the
+ * schema snapshot). */
+typedef void store_write_after_fn(enum rc rc, void *ctx);
+
 /* Queues a job; any thread. ctx is borrowed until done runs. */
 void store_writer_submit(struct store_writer *w, struct net_mailbox *reply_to,
                          store_write_apply_fn *apply, store_write_done_fn *done, void *ctx);
+/* As store_writer_submit, with an after-commit step on the writer thread. */
+void store_writer_submit_after(struct store_writer *w, struct net_mailbox *reply_to,
+                               store_write_apply_fn *apply, store_write_after_fn *after,
+                               store_write_done_fn *done, void *ctx);
 /* Queues a job and waits for its commit; for threads that are not loops
  * (start-up, the CLI). Returns what apply returned, or RC_IO if the commit failed. */
 enum rc store_writer_run(struct store_writer *w, store_write_apply_fn *apply, void *ctx);

@@ -1,0 +1,280 @@
+/* auth.c -- the auth endpoints of spec §6: auth-methods, auth-with-password,
+ * auth-refresh. Password checks run on the offload pool; an unknown identity
+ * burns the same argon2id time on a dummy hash and gets the same answer as a
+ * wrong password, so neither timing nor message tells which accounts exist. */
+#include "api/handlers.h"
+
+#include <string.h>
+
+#include "api/call.h"
+#include "api/errors.h"
+#include "base/alloc.h"
+#include "base/chrono.h"
+#include "base/jsonw.h"
+#include "core/password.h"
+#include "core/record_out.h"
+#include "core/record_write.h"
+#include "net/offload.h"
+#include "store/dialect.h"
+
+static enum rc auth_collection_or_fail(struct api_call *c, const struct core_collection **out)
+{
+    const struct core_collection *col;
+    if (api_call_collection_or_fail(c, "Missing or invalid auth collection context.", &col))
+        return RC_NOT_FOUND;
+    if (col->type != CORE_COLLECTION_AUTH) {
+        api_error_write(c->req, 404, "Missing or invalid auth collection context.");
+        return RC_NOT_FOUND;
+    }
+    *out = col;
+    return RC_OK;
+}
+
+enum rc api_auth_methods(struct http_req *req, void *ctx)
+{
+    (void)ctx;
+    struct api_call *c = api_call_new(req);
+    const struct core_collection *col;
+    if (auth_collection_or_fail(c, &col))
+        return RC_OK;
+    http_resp_start(req, 200, "application/json");
+    struct jsonw w;
+    jsonw_init(&w, http_resp_body(req));
+    jsonw_object_begin(&w);
+    jsonw_key_cstr(&w, "password");
+    jsonw_object_begin(&w);
+    jsonw_key_cstr(&w, "enabled");
+    jsonw_bool(&w, col->is_password_auth);
+    jsonw_key_cstr(&w, "identityFields");
+    jsonw_array_begin(&w);
+    for (size_t i = 0; col->is_password_auth && i < col->identity_field_count; i++)
+        jsonw_string_cstr(&w, col->identity_fields[i]);
+    jsonw_array_end(&w);
+    jsonw_object_end(&w);
+    jsonw_key_cstr(&w, "oauth2");
+    jsonw_raw(&w, STR_LIT("{\"enabled\":false,\"providers\":[]}"));
+    jsonw_key_cstr(&w, "mfa");
+    jsonw_raw(&w, STR_LIT("{\"enabled\":false,\"duration\":0}"));
+    jsonw_key_cstr(&w, "otp");
+    jsonw_raw(&w, STR_LIT("{\"enabled\":false,\"duration\":0}"));
+    jsonw_object_end(&w);
+    enum rc rc = jsonw_finish(&w);
+    if (!rc && api_call_query(c, "fields").len)
+        rc = core_fields_apply(http_resp_body(req), api_call_query(c, "fields"), false);
+    return rc;
+}
+
+/* Writes {"token": ..., "record": ...} for record (all fields) of col; the
+ * requester for visibility and expand is the record itself (spec §6). */
+static enum rc write_auth_response(struct api_call *c, const struct core_collection *col,
+                                   json_t *record)
+{
+    struct buf token;
+    buf_init(&token, 8192);
+    enum rc rc = core_auth_issue(col, record, chrono_real_ms() / 1000, true, &token);
+    if (rc) {
+        buf_cleanup(&token);
+        return api_call_fail(c, RC_INTERNAL);
+    }
+    core_auth_cleanup(&c->auth);
+    c->auth.collection = col;
+    c->auth.record = json_incref(record);
+    c->auth.id = json_string_value(json_object_get(record, "id"));
+    c->auth.is_superuser = strcmp(col->id, "pbc_3142635823") == 0;
+    c->core.filter_request.auth_collection = col;
+    c->core.filter_request.auth = record;
+    struct core_output_opts o = {0};
+    o.expand = api_call_query(c, "expand");
+    o.ignore_view_rule = true;
+    struct buf rec;
+    buf_init(&rec, 1 << 24);
+    rc = core_record_view(&c->core, col, str_from_cstr(c->auth.id), &o, &rec, &c->problem);
+    if (!rc) {
+        http_resp_start(c->req, 200, "application/json");
+        struct jsonw w;
+        jsonw_init(&w, http_resp_body(c->req));
+        jsonw_object_begin(&w);
+        jsonw_key_cstr(&w, "token");
+        jsonw_string(&w, buf_str(&token));
+        jsonw_key_cstr(&w, "record");
+        jsonw_raw(&w, buf_str(&rec));
+        jsonw_object_end(&w);
+        rc = jsonw_finish(&w);
+        struct str fields = api_call_query(c, "fields");
+        if (!rc && fields.len)
+            rc = core_fields_apply(http_resp_body(c->req), fields, false);
+    }
+    buf_cleanup(&rec);
+    buf_cleanup(&token);
+    return rc ? api_call_fail(c, rc) : RC_OK;
+}
+
+/* A login in flight. */
+struct login {
+    struct api_call *call;
+    const struct core_collection *col;
+    json_t *record;     /* NULL: unknown identity */
+    char *password;
+    char *phc;
+    enum rc result;
+};
+
+static void login_release(void *ctx)
+{
+    struct login *l = ctx;
+    json_decref(l->record);
+    if (l->password) {
+        memset(l->password, 0, strlen(l->password));
+        xfree(l->password);
+    }
+    xfree(l->phc);
+}
+
+static void login_work(void *ctx)
+{
+    struct login *l = ctx;
+    struct core_app *app = l->call->aw->core.app;
+    struct core_password_params params = {.m_kib = app->password_m_kib, .t = app->password_t};
+    if (l->phc)
+        l->result = core_password_verify(str_from_cstr(l->password), str_from_cstr(l->phc));
+    else
+        l->result = core_password_verify_dummy(str_from_cstr(l->password), params);
+}
+
+static void login_done(void *ctx)
+{
+    struct login *l = ctx;
+    struct api_call *c = l->call;
+    if (!http_req_is_gone(c->req)) {
+        if (l->result == RC_OK && l->record) {
+            write_auth_response(c, l->col, l->record);
+        } else {
+            core_problem_message(&c->problem, "Failed to authenticate.");
+            api_call_fail(c, RC_INVALID);
+        }
+    }
+    http_req_resume(c->req);
+}
+
+/* Finds the record whose identity field equals identity. */
+static json_t *find_identity(struct api_call *c, const struct core_collection *col,
+                             const char *field, const char *identity)
+{
+    const struct core_field *f = core_collection_field(col, str_from_cstr(field));
+    if (!f)
+        return NULL;
+    struct buf sql;
+    buf_init(&sql, 4096);
+    enum rc rc = buf_append_cstr(&sql, "SELECT \"id\" FROM ");
+    if (!rc)
+        rc = store_dialect_ident(&sql, str_from_cstr(col->name));
+    if (!rc)
+        rc = buf_append_cstr(&sql, " WHERE ");
+    if (!rc)
+        rc = store_dialect_ident(&sql, str_from_cstr(field));
+    /* email's unique index is COLLATE NOCASE, so its lookup is too (spec §6.3). */
+    if (!rc)
+        rc = buf_append_cstr(&sql, strcmp(field, "email") == 0 ? " = ?1 COLLATE NOCASE LIMIT 1"
+                                                                 : " = ?1 LIMIT 1");
+    sqlite3_stmt *st = NULL;
+    if (!rc)
+        rc = store_sqlite_prepare(c->aw->core.db, buf_str(&sql), &st);
+    buf_cleanup(&sql);
+    if (rc)
+        return NULL;
+    sqlite3_bind_text(st, 1, identity, -1, SQLITE_STATIC);
+    char id[256] = "";
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        const char *v = (const char *)sqlite3_column_text(st, 0);
+        size_t n = v ? strlen(v) : 0;
+        if (n < sizeof(id)) {
+            memcpy(id, v ? v : "", n);
+            id[n] = '\0';
+        }
+    }
+    store_sqlite_done(st);
+    json_t *record = NULL;
+    if (id[0])
+        (void)core_record_load(c->aw->core.db, col, str_from_cstr(id), &record);
+    return record;
+}
+
+enum rc api_auth_with_password(struct http_req *req, void *ctx)
+{
+    (void)ctx;
+    struct api_call *c = api_call_new(req);
+    const struct core_collection *col;
+    if (auth_collection_or_fail(c, &col))
+        return RC_OK;
+    if (!col->is_password_auth) {
+        api_error_write(req, 403, "The collection is not configured to allow password authentication.");
+        return RC_OK;
+    }
+    if (api_call_body_or_fail(c, "An error occurred while loading the submitted data."))
+        return RC_OK;
+    json_t *identity = json_object_get(c->body, "identity");
+    json_t *password = json_object_get(c->body, "password");
+    if (!json_is_string(identity) || json_string_length(identity) == 0 ||
+        json_string_length(identity) > 255)
+        core_problem_field(&c->problem, "identity", "validation_required", "Cannot be blank.", NULL);
+    if (!json_is_string(password) || json_string_length(password) == 0 ||
+        json_string_length(password) > 255)
+        core_problem_field(&c->problem, "password", "validation_required", "Cannot be blank.", NULL);
+    if (core_problem_has_fields(&c->problem)) {
+        core_problem_message(&c->problem, "An error occurred while validating the submitted data.");
+        return api_call_fail(c, RC_INVALID);
+    }
+    const char *id_text = json_string_value(identity);
+    const char *only = json_string_value(json_object_get(c->body, "identityField"));
+    struct login *l = arena_alloc(req->arena, sizeof(*l));
+    memset(l, 0, sizeof(*l));
+    l->call = c;
+    l->col = col;
+    arena_defer(req->arena, login_release, l);
+    for (size_t i = 0; i < col->identity_field_count && !l->record; i++) {
+        const char *field = col->identity_fields[i];
+        if (only && strcmp(only, field) != 0)
+            continue;
+        if (strcmp(field, "email") == 0 && !strchr(id_text, '@'))
+            continue;
+        l->record = find_identity(c, col, field, id_text);
+    }
+    if (l->record) {
+        const char *phc = json_string_value(json_object_get(l->record, "password"));
+        l->phc = phc && phc[0] ? xstrdup(phc) : NULL;
+        if (!l->phc) {
+            json_decref(l->record); /* an account without a password cannot log in with one */
+            l->record = NULL;
+        }
+    }
+    l->password = xstrdup(json_string_value(password));
+    http_req_defer(req);
+    if (net_offload_submit(c->aw->core.app->offload, c->aw->core.mailbox, login_work, login_done,
+                           l) != RC_OK) {
+        api_call_fail(c, RC_BUSY);
+        http_req_resume(req);
+    }
+    return RC_OK;
+}
+
+enum rc api_auth_refresh(struct http_req *req, void *ctx)
+{
+    (void)ctx;
+    struct api_call *c = api_call_new(req);
+    const struct core_collection *col;
+    if (auth_collection_or_fail(c, &col))
+        return RC_OK;
+    if (api_call_require_auth_or_fail(c, false))
+        return RC_OK;
+    if (c->auth.collection != col) {
+        char msg[160];
+        snprintf(msg, sizeof(msg), "The request requires auth record from %s collection.",
+                 c->auth.collection->name);
+        api_error_write(req, 403, msg);
+        return RC_OK;
+    }
+    json_t *record = json_incref(c->auth.record);
+    enum rc rc = write_auth_response(c, col, record);
+    json_decref(record);
+    return rc;
+}

@@ -1,0 +1,240 @@
+/* call.c -- see call.h. */
+#include "api/call.h"
+
+#include <string.h>
+
+#include "api/errors.h"
+#include "base/alloc.h"
+#include "base/chrono.h"
+#include "base/jsonw.h"
+#include "http/query.h"
+
+static void release(void *ctx)
+{
+    struct api_call *c = ctx;
+    core_auth_cleanup(&c->auth);
+    core_problem_cleanup(&c->problem);
+    json_decref(c->body);
+    json_decref(c->query_json);
+    json_decref(c->headers_json);
+}
+
+struct api_call *api_call_new(struct http_req *req)
+{
+    struct api_call *c = arena_alloc(req->arena, sizeof(*c));
+    memset(c, 0, sizeof(*c));
+    c->req = req;
+    c->aw = api_worker_of(req);
+    core_problem_init(&c->problem);
+    arena_defer(req->arena, release, c);
+    const struct core_schema *schema = core_app_schema(c->aw->core.app);
+    struct str authz = http_req_header(req, "authorization");
+    if (authz.ptr && authz.len)
+        core_auth_load(&c->aw->core, schema, authz, chrono_real_ms() / 1000, &c->auth);
+    c->core.cw = &c->aw->core;
+    c->core.schema = schema;
+    c->core.arena = req->arena;
+    c->core.auth = &c->auth;
+    c->core.filter_request.method = http_method_name(req->method);
+    c->core.filter_request.context = "default";
+    if (c->auth.collection) {
+        c->core.filter_request.auth_collection = c->auth.collection;
+        c->core.filter_request.auth = c->auth.record;
+    }
+    return c;
+}
+
+void api_call_request_data(struct api_call *c, const char *context)
+{
+    c->core.filter_request.context = context;
+    if (!c->query_json) {
+        c->query_json = json_object();
+        struct str dummy;
+        if (http_req_query(c->req, "", &dummy) != RC_INVALID) {
+            for (size_t i = 0; i < c->req->query_count; i++) {
+                const struct http_query_param *qp = &c->req->query[i];
+                char key[256];
+                if (qp->key.len >= sizeof(key))
+                    continue;
+                memcpy(key, qp->key.ptr, qp->key.len);
+                key[qp->key.len] = '\0';
+                if (!json_object_get(c->query_json, key))
+                    json_object_set_new(c->query_json, key,
+                                        json_stringn(qp->value.ptr, qp->value.len));
+            }
+        }
+    }
+    if (!c->headers_json) {
+        /* Keys in snake_case lower case: X-Token -> x_token (spec §3.4). */
+        c->headers_json = json_object();
+        for (size_t i = 0; i < c->req->header_count; i++) {
+            const struct http_header *h = &c->req->headers[i];
+            char key[256];
+            if (h->name.len >= sizeof(key))
+                continue;
+            for (size_t k = 0; k < h->name.len; k++) {
+                char ch = ascii_lower(h->name.ptr[k]);
+                key[k] = ch == '-' ? '_' : ch;
+            }
+            key[h->name.len] = '\0';
+            if (!json_object_get(c->headers_json, key))
+                json_object_set_new(c->headers_json, key, json_stringn(h->value.ptr, h->value.len));
+        }
+    }
+    c->core.filter_request.query = c->query_json;
+    c->core.filter_request.headers = c->headers_json;
+    c->core.filter_request.body = c->body;
+}
+
+enum rc api_call_fail(struct api_call *c, enum rc rc)
+{
+    int status = api_error_status(rc);
+    const char *message = c->problem.message[0] ? c->problem.message : NULL;
+    if (status >= 500)
+        message = NULL;
+    api_error_write(c->req, status, message);
+    if (status < 500 && c->problem.data && json_object_size(c->problem.data)) {
+        /* Re-render with the field errors in data. */
+        struct buf *out = http_resp_body(c->req);
+        buf_reset(out);
+        char *data = json_dumps(c->problem.data, JSON_COMPACT);
+        struct jsonw w;
+        jsonw_init(&w, out);
+        jsonw_object_begin(&w);
+        jsonw_key_cstr(&w, "data");
+        jsonw_raw(&w, str_from_cstr(data ? data : "{}"));
+        jsonw_key_cstr(&w, "message");
+        jsonw_string_cstr(&w, message ? message : "Something went wrong while processing your request.");
+        jsonw_key_cstr(&w, "status");
+        jsonw_int(&w, status);
+        jsonw_object_end(&w);
+        (void)jsonw_finish(&w);
+        xfree(data);
+    }
+    return RC_OK; /* responded */
+}
+
+enum rc api_call_collection_or_fail(struct api_call *c, const char *message,
+                                    const struct core_collection **out)
+{
+    struct str name = http_req_param(c->req, "collection");
+    const struct core_collection *col = core_schema_find(c->core.schema, name);
+    if (!col) {
+        api_error_write(c->req, 404, message);
+        return RC_NOT_FOUND;
+    }
+    *out = col;
+    return RC_OK;
+}
+
+/* Form values: "" stays "", true/false become booleans, canonical decimal
+ * numbers become numbers, the rest stays text (spec §1.6). */
+static json_t *infer(struct str v)
+{
+    if (str_eq(v, STR_LIT("true")))
+        return json_true();
+    if (str_eq(v, STR_LIT("false")))
+        return json_false();
+    if (v.len && v.len < 32) {
+        char tmp[32];
+        memcpy(tmp, v.ptr, v.len);
+        tmp[v.len] = '\0';
+        json_t *n = json_loads(tmp, JSON_DECODE_ANY, NULL);
+        if (json_is_number(n)) {
+            char *back = json_dumps(n, JSON_ENCODE_ANY);
+            bool canonical = back && strcmp(back, tmp) == 0;
+            xfree(back);
+            if (canonical)
+                return n;
+        }
+        json_decref(n);
+    }
+    return json_stringn(v.ptr, v.len);
+}
+
+enum rc api_call_body_or_fail(struct api_call *c, const char *message)
+{
+    struct str body = c->req->body;
+    struct str type = http_req_header(c->req, "content-type");
+    struct str media = type;
+    if (type.ptr) {
+        const char *semi = memchr(type.ptr, ';', type.len);
+        if (semi)
+            media.len = (size_t)(semi - type.ptr);
+        media = str_trim_ows(media);
+    }
+    if (body.len == 0) {
+        c->body = json_object();
+    } else if (!type.ptr || str_eq_cstr_nocase(media, "application/json")) {
+        json_error_t err;
+        c->body = json_loadb(body.ptr, body.len, 0, &err);
+        if (!json_is_object(c->body)) {
+            json_decref(c->body);
+            c->body = NULL;
+        }
+    } else if (str_eq_cstr_nocase(media, "application/x-www-form-urlencoded")) {
+        struct http_query_param *params;
+        size_t n;
+        if (http_query_parse(body, c->req->arena, &params, &n) == RC_OK) {
+            c->body = json_object();
+            for (size_t i = 0; i < n; i++) {
+                char key[256];
+                if (params[i].key.len >= sizeof(key))
+                    continue;
+                memcpy(key, params[i].key.ptr, params[i].key.len);
+                key[params[i].key.len] = '\0';
+                json_t *v = infer(params[i].value);
+                json_t *prev = json_object_get(c->body, key);
+                if (json_is_array(prev)) {
+                    json_array_append_new(prev, v);
+                } else if (prev) {
+                    json_object_set_new(c->body, key, json_pack("[O,o]", prev, v));
+                } else {
+                    json_object_set_new(c->body, key, v);
+                }
+            }
+        }
+    } else {
+        api_error_write(c->req, 400, "Unsupported Content-Type.");
+        return RC_INVALID;
+    }
+    if (!c->body) {
+        api_error_write(c->req, 400, message);
+        return RC_INVALID;
+    }
+    c->core.filter_request.body = c->body;
+    return RC_OK;
+}
+
+struct str api_call_query(struct api_call *c, const char *key)
+{
+    struct str v;
+    if (http_req_query(c->req, key, &v) != RC_OK)
+        return (struct str){"", 0};
+    return v;
+}
+
+void api_call_output_opts(struct api_call *c, struct core_output_opts *o)
+{
+    o->expand = api_call_query(c, "expand");
+    o->fields = api_call_query(c, "fields");
+}
+
+enum rc api_call_json(struct api_call *c, int status, struct buf *body)
+{
+    http_resp_start(c->req, status, "application/json");
+    return buf_append(http_resp_body(c->req), body->data, body->len);
+}
+
+enum rc api_call_require_auth_or_fail(struct api_call *c, bool want_superuser)
+{
+    if (!c->auth.collection) {
+        api_error_write(c->req, 401, "The request requires valid record authorization token.");
+        return RC_UNAUTHORIZED;
+    }
+    if (want_superuser && !c->auth.is_superuser) {
+        api_error_write(c->req, 403, "The authorized record is not allowed to perform this action.");
+        return RC_FORBIDDEN;
+    }
+    return RC_OK;
+}

@@ -1,0 +1,53 @@
+/* call.h -- one API request as the handlers see it (layer: api).
+ *
+ * Wraps the HTTP request with what every handler needs: the requester (from
+ * the Authorization header), the schema snapshot, the decoded body, the
+ * problem to report, and core's view of the request. Allocated in the request
+ * arena; its JSON references are released by an arena cleanup, so a handler
+ * never frees it, even when it defers its response. The `_or_fail` helpers
+ * write the error response and return the error, so handlers stay flat. */
+#ifndef TARMAC_API_CALL_H
+#define TARMAC_API_CALL_H
+
+#include <jansson.h>
+
+#include "api/worker.h"
+#include "core/auth.h"
+#include "core/problem.h"
+#include "core/record.h"
+#include "http/req.h"
+
+struct api_call {
+    struct http_req *req;
+    struct api_worker *aw;
+    struct core_auth auth;
+    struct core_problem problem;
+    struct core_request core;
+    json_t *body;         /* decoded body object, or NULL before api_call_body_or_fail */
+    json_t *query_json;   /* @request.query */
+    json_t *headers_json; /* @request.headers */
+};
+
+/* Creates the call for req: loads the requester from Authorization. */
+struct api_call *api_call_new(struct http_req *req);
+/* Fills @request.* data for rules (query, headers, method, context). */
+void api_call_request_data(struct api_call *c, const char *context);
+/* Writes the error for rc with the call's problem (message, field errors). Returns rc. */
+enum rc api_call_fail(struct api_call *c, enum rc rc);
+/* Finds the path's {collection}; on failure writes 404 with message. */
+enum rc api_call_collection_or_fail(struct api_call *c, const char *message,
+                                    const struct core_collection **out);
+/* Decodes the body (JSON object, urlencoded form; empty = {}); on failure
+ * writes 400 with message. */
+enum rc api_call_body_or_fail(struct api_call *c, const char *message);
+/* A query parameter (decoded), or "" when absent. */
+struct str api_call_query(struct api_call *c, const char *key);
+/* Reads expand and fields into o. */
+void api_call_output_opts(struct api_call *c, struct core_output_opts *o);
+/* Answers 200 with the JSON in body (copied). */
+enum rc api_call_json(struct api_call *c, int status, struct buf *body);
+/* 401 with the contract's message unless the requester is authenticated;
+ * with want_superuser, 403 for a non-superuser. */
+enum rc api_call_require_auth_or_fail(struct api_call *c, bool want_superuser);
+
+#endif

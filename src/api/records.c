@@ -1,0 +1,328 @@
+/* records.c -- /api/collections/{collection}/records (spec §2). Parses input,
+ * calls core, writes JSON. Writes defer their response until the writer
+ * thread has committed (and, for auth records with a new password, until the
+ * offload pool has hashed it). */
+#include "api/handlers.h"
+
+#include <string.h>
+
+#include "api/call.h"
+#include "api/errors.h"
+#include "base/alloc.h"
+#include "base/log.h"
+#include "core/password.h"
+#include "core/record_input.h"
+#include "core/record_write.h"
+#include "net/offload.h"
+
+/* -------------------------------------------------------------------------
+ * Reads
+ * ------------------------------------------------------------------------- */
+
+static bool parse_int(struct str s, int64_t *out)
+{
+    bool neg = s.len && s.ptr[0] == '-';
+    uint64_t v;
+    if (!str_to_u64(neg ? (struct str){s.ptr + 1, s.len - 1} : s, &v) || v > INT32_MAX)
+        return false;
+    *out = neg ? -(int64_t)v : (int64_t)v;
+    return true;
+}
+
+static bool parse_bool(struct str s, bool *out)
+{
+    static const char *const yes[] = {"1", "t", "T", "true", "TRUE", "True"};
+    static const char *const no[] = {"0", "f", "F", "false", "FALSE", "False"};
+    for (int i = 0; i < 6; i++) {
+        if (str_eq(s, str_from_cstr(yes[i]))) {
+            *out = true;
+            return true;
+        }
+        if (str_eq(s, str_from_cstr(no[i]))) {
+            *out = false;
+            return true;
+        }
+    }
+    return false;
+}
+
+enum rc api_records_list(struct http_req *req, void *ctx)
+{
+    (void)ctx;
+    struct api_call *c = api_call_new(req);
+    const struct core_collection *col;
+    if (api_call_collection_or_fail(c, "Missing collection context.", &col))
+        return RC_OK;
+    struct core_list_opts lo = {.page = 1, .per_page = CORE_LIST_DEFAULT_PER_PAGE};
+    struct str v = api_call_query(c, "page");
+    if (v.len && !parse_int(v, &lo.page))
+        return api_call_fail(c, RC_INVALID);
+    v = api_call_query(c, "perPage");
+    if (v.len && !parse_int(v, &lo.per_page))
+        return api_call_fail(c, RC_INVALID);
+    v = api_call_query(c, "skipTotal");
+    if (v.len && !parse_bool(v, &lo.skip_total))
+        return api_call_fail(c, RC_INVALID);
+    if (lo.page <= 0)
+        lo.page = 1;
+    if (lo.per_page <= 0)
+        lo.per_page = CORE_LIST_DEFAULT_PER_PAGE;
+    if (lo.per_page > CORE_LIST_MAX_PER_PAGE)
+        lo.per_page = CORE_LIST_MAX_PER_PAGE;
+    lo.filter = api_call_query(c, "filter");
+    lo.sort = api_call_query(c, "sort");
+    struct core_output_opts o = {0};
+    api_call_output_opts(c, &o);
+    if (lo.filter.len || (col->rules[CORE_RULE_LIST] && col->rules[CORE_RULE_LIST][0]))
+        api_call_request_data(c, "default");
+    http_resp_start(req, 200, "application/json");
+    enum rc rc = core_record_list(&c->core, col, &lo, &o, http_resp_body(req), &c->problem);
+    return rc ? api_call_fail(c, rc) : RC_OK;
+}
+
+enum rc api_records_view(struct http_req *req, void *ctx)
+{
+    (void)ctx;
+    struct api_call *c = api_call_new(req);
+    const struct core_collection *col;
+    if (api_call_collection_or_fail(c, "Missing collection context.", &col))
+        return RC_OK;
+    struct core_output_opts o = {0};
+    api_call_output_opts(c, &o);
+    if (col->rules[CORE_RULE_VIEW] && col->rules[CORE_RULE_VIEW][0])
+        api_call_request_data(c, "default");
+    http_resp_start(req, 200, "application/json");
+    enum rc rc = core_record_view(&c->core, col, http_req_param(req, "id"), &o,
+                                  http_resp_body(req), &c->problem);
+    if (rc == RC_NOT_FOUND)
+        c->problem.message[0] = '\0';
+    return rc ? api_call_fail(c, rc) : RC_OK;
+}
+
+/* -------------------------------------------------------------------------
+ * Writes
+ * ------------------------------------------------------------------------- */
+
+/* A write in flight: lives in the request arena until the response. */
+struct pending_write {
+    struct api_call *call;
+    const struct core_collection *col;
+    struct core_write_job job;
+    struct core_record_input input;
+    struct buf hash;   /* the new password's PHC string */
+    enum rc hash_rc;
+};
+
+static void pending_release(void *ctx)
+{
+    struct pending_write *w = ctx;
+    core_write_job_cleanup(&w->job);
+    core_record_input_cleanup(&w->input);
+    buf_cleanup(&w->hash);
+}
+
+static void write_done(struct core_write_job *job);
+
+static struct pending_write *pending_new(struct api_call *c, const struct core_collection *col,
+                                         enum core_write_kind kind)
+{
+    struct pending_write *w = arena_alloc(c->req->arena, sizeof(*w));
+    memset(w, 0, sizeof(*w));
+    w->call = c;
+    w->col = col;
+    w->job.kind = kind;
+    w->job.schema = c->core.schema;
+    w->job.c = col;
+    w->job.request = &c->core;
+    w->job.done = write_done;
+    core_problem_init(&w->job.problem);
+    buf_init(&w->hash, 256);
+    arena_defer(c->req->arena, pending_release, w);
+    return w;
+}
+
+/* The record just written, as the response. */
+static void respond_record(struct pending_write *w)
+{
+    struct api_call *c = w->call;
+    struct core_output_opts o = {0};
+    api_call_output_opts(c, &o);
+    o.ignore_view_rule = true;
+    http_resp_start(c->req, 200, "application/json");
+    enum rc rc = core_record_view(&c->core, w->col, str_from_cstr(w->job.id), &o,
+                                  http_resp_body(c->req), &c->problem);
+    if (rc)
+        api_call_fail(c, rc);
+}
+
+static void write_done(struct core_write_job *job)
+{
+    struct pending_write *w = (struct pending_write *)((char *)job - offsetof(struct pending_write, job));
+    struct api_call *c = w->call;
+    if (http_req_is_gone(c->req)) {
+        http_req_resume(c->req);
+        return;
+    }
+    if (job->rc) {
+        core_problem_cleanup(&c->problem);
+        c->problem = job->problem;
+        core_problem_init(&job->problem);
+        if (job->rc == RC_NOT_FOUND)
+            c->problem.message[0] = '\0';
+        api_call_fail(c, job->rc);
+    } else if (job->kind == CORE_WRITE_DELETE) {
+        http_resp_start(c->req, 204, NULL);
+    } else {
+        respond_record(w);
+    }
+    http_req_resume(c->req);
+}
+
+static void hash_work(void *ctx)
+{
+    struct pending_write *w = ctx;
+    struct core_app *app = w->call->aw->core.app;
+    struct core_password_params params = {.m_kib = app->password_m_kib, .t = app->password_t};
+    w->hash_rc = core_password_hash(str_from_cstr(w->input.password), params, &w->hash);
+}
+
+static void submit(struct pending_write *w)
+{
+    if (w->hash.len) {
+        w->job.password_hash = xstrndup(w->hash.data, w->hash.len);
+        if (w->job.values)
+            json_object_set_new(w->job.values, "password", json_string(w->job.password_hash));
+    }
+    core_record_submit(&w->call->aw->core, &w->job);
+}
+
+static void hash_done(void *ctx)
+{
+    struct pending_write *w = ctx;
+    if (w->hash_rc) {
+        w->job.rc = w->hash_rc;
+        write_done(&w->job);
+        return;
+    }
+    submit(w);
+}
+
+/* Hashes a new password first when there is one; the loop never hashes. */
+static enum rc start_write(struct pending_write *w)
+{
+    struct api_call *c = w->call;
+    http_req_defer(c->req);
+    if (w->input.password) {
+        enum rc rc = net_offload_submit(c->aw->core.app->offload, c->aw->core.mailbox, hash_work,
+                                        hash_done, w);
+        if (rc) {
+            /* The pool is full: answer now instead of deferring. */
+            api_call_fail(c, rc);
+            http_req_resume(c->req);
+        }
+        return RC_OK;
+    }
+    submit(w);
+    return RC_OK;
+}
+
+/* Compiles rule for the job (?1 = the record id). */
+static enum rc compile_rule(struct api_call *c, const struct core_collection *col,
+                            enum core_rule_kind kind, struct core_write_job *job)
+{
+    const char *rule = col->rules[kind];
+    if (c->auth.is_superuser || !rule || !rule[0])
+        return RC_OK;
+    job->has_rule = true;
+    return core_compile_filter(&c->core, col, str_from_cstr(rule), true, 1, &job->rule, NULL);
+}
+
+static enum rc check_write_access(struct api_call *c, const struct core_collection *col,
+                                  enum core_rule_kind kind)
+{
+    if (col->type == CORE_COLLECTION_VIEW) {
+        core_problem_message(&c->problem, "Unsupported collection type.");
+        api_call_fail(c, RC_INVALID);
+        return RC_INVALID;
+    }
+    if (!col->rules[kind] && !c->auth.is_superuser) {
+        core_problem_message(&c->problem, "Only superusers can perform this action.");
+        api_call_fail(c, RC_FORBIDDEN);
+        return RC_FORBIDDEN;
+    }
+    return RC_OK;
+}
+
+enum rc api_records_create(struct http_req *req, void *ctx)
+{
+    (void)ctx;
+    struct api_call *c = api_call_new(req);
+    const struct core_collection *col;
+    if (api_call_collection_or_fail(c, "Missing or invalid collection context.", &col))
+        return RC_OK;
+    if (check_write_access(c, col, CORE_RULE_CREATE))
+        return RC_OK;
+    if (api_call_body_or_fail(c, "Failed to load the submitted data due to invalid formatting."))
+        return RC_OK;
+    struct pending_write *w = pending_new(c, col, CORE_WRITE_CREATE);
+    enum rc rc = core_record_input_build(&c->core, col, c->body, NULL, &w->input, &c->problem);
+    if (rc)
+        return api_call_fail(c, rc);
+    api_call_request_data(c, "default");
+    c->core.filter_request.body = w->input.body;
+    w->job.id = xstrdup(json_string_value(json_object_get(w->input.values, "id")));
+    w->job.values = json_incref(w->input.values);
+    if (compile_rule(c, col, CORE_RULE_CREATE, &w->job)) {
+        core_problem_message(&c->problem, "Failed to create record.");
+        return api_call_fail(c, RC_INVALID);
+    }
+    return start_write(w);
+}
+
+enum rc api_records_update(struct http_req *req, void *ctx)
+{
+    (void)ctx;
+    struct api_call *c = api_call_new(req);
+    const struct core_collection *col;
+    if (api_call_collection_or_fail(c, "Missing or invalid collection context.", &col))
+        return RC_OK;
+    if (check_write_access(c, col, CORE_RULE_UPDATE))
+        return RC_OK;
+    if (api_call_body_or_fail(c, "Failed to load the submitted data due to invalid formatting."))
+        return RC_OK;
+    struct str id = http_req_param(req, "id");
+    json_t *current = NULL;
+    enum rc rc = core_record_load(c->aw->core.db, col, id, &current);
+    if (rc)
+        return api_call_fail(c, rc);
+    struct pending_write *w = pending_new(c, col, CORE_WRITE_UPDATE);
+    rc = core_record_input_build(&c->core, col, c->body, current, &w->input, &c->problem);
+    json_decref(current);
+    if (rc)
+        return api_call_fail(c, rc);
+    api_call_request_data(c, "default");
+    c->core.filter_request.body = w->input.body;
+    w->job.id = xstrndup(id.ptr, id.len);
+    w->job.body = json_incref(c->body);
+    if (compile_rule(c, col, CORE_RULE_UPDATE, &w->job))
+        return api_call_fail(c, RC_NOT_FOUND);
+    return start_write(w);
+}
+
+enum rc api_records_delete(struct http_req *req, void *ctx)
+{
+    (void)ctx;
+    struct api_call *c = api_call_new(req);
+    const struct core_collection *col;
+    if (api_call_collection_or_fail(c, "Missing collection context.", &col))
+        return RC_OK;
+    if (check_write_access(c, col, CORE_RULE_DELETE))
+        return RC_OK;
+    api_call_request_data(c, "default");
+    struct pending_write *w = pending_new(c, col, CORE_WRITE_DELETE);
+    struct str id = http_req_param(req, "id");
+    w->job.id = xstrndup(id.ptr, id.len);
+    if (compile_rule(c, col, CORE_RULE_DELETE, &w->job))
+        return api_call_fail(c, RC_NOT_FOUND);
+    return start_write(w);
+}

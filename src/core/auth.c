@@ -1,0 +1,90 @@
+/* auth.c -- see auth.h. */
+#include "core/auth.h"
+
+#include <string.h>
+
+#include "base/alloc.h"
+#include "base/buf.h"
+#include "core/app.h"
+#include "core/record_write.h"
+#include "core/token.h"
+
+#define SUPERUSERS_ID "pbc_3142635823"
+
+/* The signing key of a record's auth tokens: tokenKey + the collection's secret. */
+static enum rc signing_key(const struct core_collection *c, json_t *record, struct buf *key)
+{
+    const char *token_key = json_string_value(json_object_get(record, "tokenKey"));
+    if (!token_key || !token_key[0] || !c->token_secret)
+        return RC_UNAUTHORIZED;
+    enum rc rc = buf_append_cstr(key, token_key);
+    return rc ? rc : buf_append_cstr(key, c->token_secret);
+}
+
+void core_auth_load(struct core_worker *cw, const struct core_schema *s, struct str header,
+                    int64_t now, struct core_auth *out)
+{
+    memset(out, 0, sizeof(*out));
+    struct str token = str_trim_ows(header);
+    if (token.len > 7 && str_eq_nocase((struct str){token.ptr, 7}, STR_LIT("Bearer ")))
+        token = str_trim_ows((struct str){token.ptr + 7, token.len - 7});
+    if (token.len == 0)
+        return;
+    struct core_token_claims peek = {0};
+    if (core_token_peek(token, &peek) != RC_OK)
+        return;
+    const struct core_collection *c = NULL;
+    if (core_token_claims_is_type(&peek, "auth"))
+        c = core_schema_find_exact(s, peek.collection_id);
+    json_t *record = NULL;
+    if (c && c->type == CORE_COLLECTION_AUTH && str_eq(str_from_cstr(c->id), peek.collection_id))
+        (void)core_record_load(cw->db, c, peek.id, &record);
+    core_token_claims_cleanup(&peek);
+    if (!record)
+        return;
+    struct buf key;
+    buf_init(&key, 1024);
+    struct core_token_claims claims = {0};
+    bool ok = signing_key(c, record, &key) == RC_OK &&
+              core_token_verify(token, buf_str(&key), now, &claims) == RC_OK &&
+              core_token_claims_is_type(&claims, "auth") &&
+              str_eq(claims.collection_id, str_from_cstr(c->id)) &&
+              str_eq(claims.id, str_from_cstr(json_string_value(json_object_get(record, "id"))));
+    core_token_claims_cleanup(&claims);
+    buf_cleanup(&key);
+    if (!ok) {
+        json_decref(record);
+        return;
+    }
+    out->collection = c;
+    out->record = record;
+    out->id = json_string_value(json_object_get(record, "id"));
+    out->is_superuser = strcmp(c->id, SUPERUSERS_ID) == 0;
+}
+
+void core_auth_cleanup(struct core_auth *a)
+{
+    json_decref(a->record);
+    memset(a, 0, sizeof(*a));
+}
+
+enum rc core_auth_issue(const struct core_collection *c, json_t *record, int64_t now,
+                        bool is_refreshable, struct buf *out)
+{
+    struct buf key;
+    buf_init(&key, 1024);
+    enum rc rc = signing_key(c, record, &key);
+    if (!rc) {
+        const char *id = json_string_value(json_object_get(record, "id"));
+        struct core_token_claims claims = {
+            .type = STR_LIT("auth"),
+            .id = str_from_cstr(id ? id : ""),
+            .collection_id = str_from_cstr(c->id),
+            .exp = now + c->auth_token_duration_s,
+            .is_refreshable = is_refreshable,
+        };
+        rc = core_token_sign(&claims, buf_str(&key), out);
+    }
+    buf_cleanup(&key);
+    return rc;
+}

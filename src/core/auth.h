@@ -1,0 +1,41 @@
+/* auth.h -- who is asking (layer: core).
+ *
+ * The requester of an operation: a guest, a record of an auth collection, or
+ * a superuser (a record of _superusers). api/ fills it from the request's
+ * token; core reads it for rules (@request.auth.*) and visibility. */
+#ifndef TARMAC_CORE_AUTH_H
+#define TARMAC_CORE_AUTH_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/str.h"
+
+#include "core/collection.h"
+
+struct core_auth {
+    const struct core_collection *collection; /* NULL: a guest */
+    json_t *record;                           /* all its fields; borrowed; NULL for a guest */
+    const char *id;                           /* the record's id; NULL for a guest */
+    bool is_superuser;
+};
+
+struct core_worker;
+struct buf;
+
+/* Resolves an Authorization header value (a bare token, or "Bearer <token>"
+ * with any case of "Bearer") into *out. Anything wrong with the token (bad
+ * signature, alg other than HS256, expired, not an auth token, unknown record
+ * or collection, a changed tokenKey) leaves a guest: the contract downgrades,
+ * it does not fail (spec §1.2). out->record is owned: core_auth_cleanup(). */
+void core_auth_load(struct core_worker *cw, const struct core_schema *s, struct str header,
+                    int64_t now, struct core_auth *out);
+/* Releases what core_auth_load() filled; leaves a guest. */
+void core_auth_cleanup(struct core_auth *a);
+/* Appends a new auth token for record (all its fields, incl. tokenKey) of the
+ * auth collection c, valid for c's token duration from now. */
+enum rc core_auth_issue(const struct core_collection *c, json_t *record, int64_t now,
+                        bool is_refreshable, struct buf *out);
+
+#endif

@@ -1,0 +1,323 @@
+/* record_read.c -- view and list (see record.h). */
+#include "core/record.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "base/alloc.h"
+#include "base/jsonw.h"
+#include "base/log.h"
+#include "core/record_expand.h"
+#include "core/record_out.h"
+#include "store/dialect.h"
+
+void core_bind_params(sqlite3_stmt *stmt, const struct core_sql_fragment *f, size_t base)
+{
+    for (size_t i = 0; i < f->param_count; i++) {
+        const struct core_sql_param *p = &f->params[i];
+        int n = (int)(base + i + 1);
+        switch (p->type) {
+        case CORE_SQL_NULL: sqlite3_bind_null(stmt, n); break;
+        case CORE_SQL_INT: sqlite3_bind_int64(stmt, n, p->i); break;
+        case CORE_SQL_DOUBLE: sqlite3_bind_double(stmt, n, p->d); break;
+        case CORE_SQL_TEXT:
+            sqlite3_bind_text(stmt, n, p->text.ptr, (int)p->text.len, SQLITE_STATIC);
+            break;
+        }
+    }
+}
+
+/* Compiles an API rule (or a client filter) for c, aliased "r". */
+enum rc core_compile_filter(struct core_request *r, const struct core_collection *c,
+                            struct str text, bool is_rule, size_t param_base,
+                            struct core_sql_fragment *out, struct core_problem *p)
+{
+    struct core_filter_options fo = {
+        .schema = r->schema,
+        .collection = c,
+        .alias = "r",
+        .request = &r->filter_request,
+        .allow_hidden = is_rule || (r->auth && r->auth->is_superuser),
+        .param_base = param_base,
+    };
+    char err[256];
+    enum rc rc = core_filter_compile(&fo, text, r->arena, out, err, sizeof(err));
+    if (rc && p) {
+        if (is_rule)
+            log_warn("msg=\"rule does not compile\" collection=%s error=\"%s\"", c->name, err);
+        else
+            core_problem_message(p, err);
+    }
+    return rc;
+}
+
+/* The SELECT head: SELECT <columns> FROM "name" "r" */
+static enum rc select_head(const struct core_collection *c, struct buf *sql)
+{
+    enum rc rc = buf_append_cstr(sql, "SELECT ");
+    if (!rc)
+        rc = core_record_columns(c, "r", sql);
+    if (!rc)
+        rc = buf_append_cstr(sql, " FROM ");
+    if (!rc)
+        rc = store_dialect_ident(sql, str_from_cstr(c->name));
+    if (!rc)
+        rc = buf_append_cstr(sql, " \"r\"");
+    return rc;
+}
+
+static bool is_superuser(const struct core_request *r)
+{
+    return r->auth && r->auth->is_superuser;
+}
+
+enum rc core_record_view(struct core_request *r, const struct core_collection *c, struct str id,
+                         const struct core_output_opts *o, struct buf *out, struct core_problem *p)
+{
+    const char *rule = o->ignore_view_rule ? "" : c->rules[CORE_RULE_VIEW];
+    if (!rule && !is_superuser(r)) {
+        core_problem_message(p, "Only superusers can perform this action.");
+        return RC_FORBIDDEN;
+    }
+    struct core_sql_fragment frag = {0};
+    if (rule && rule[0] && !is_superuser(r)) {
+        if (core_compile_filter(r, c, str_from_cstr(rule), true, 1, &frag, p))
+            return RC_NOT_FOUND; /* a broken rule grants nothing */
+    }
+    struct buf sql;
+    buf_init(&sql, 1 << 20);
+    enum rc rc = select_head(c, &sql);
+    if (!rc)
+        rc = buf_append_cstr(&sql, " WHERE \"r\".\"id\" = ?1");
+    if (!rc && frag.sql.len) {
+        rc = buf_append_cstr(&sql, " AND (");
+        if (!rc)
+            rc = buf_append_str(&sql, frag.sql);
+        if (!rc)
+            rc = buf_append_cstr(&sql, ")");
+    }
+    sqlite3_stmt *st = NULL;
+    if (!rc)
+        rc = store_sqlite_prepare(r->cw->db, buf_str(&sql), &st);
+    buf_cleanup(&sql);
+    if (rc)
+        return rc == RC_INVALID ? RC_INTERNAL : rc;
+    sqlite3_bind_text(st, 1, id.ptr, (int)id.len, SQLITE_STATIC);
+    core_bind_params(st, &frag, 1);
+    int step = sqlite3_step(st);
+    if (step != SQLITE_ROW) {
+        store_sqlite_done(st);
+        return step == SQLITE_DONE ? RC_NOT_FOUND : store_sqlite_rc(step);
+    }
+    struct core_expand *ex = NULL;
+    if (o->expand.len)
+        ex = core_expand_parse(r, c, o->expand);
+    struct jsonw w;
+    jsonw_init(&w, out);
+    core_record_write_open(&w, c, st, 0, r->auth);
+    if (ex)
+        core_expand_write(r, c, ex, st, 0, &w);
+    jsonw_object_end(&w);
+    store_sqlite_done(st);
+    rc = jsonw_finish(&w);
+    if (!rc && o->fields.len)
+        rc = core_fields_apply(out, o->fields, false);
+    return rc;
+}
+
+/* Builds WHERE (rule) AND (filter) into sql, compiling both; params go to
+ * rule_frag and filter_frag with consecutive numbers after base. */
+static enum rc build_where(struct core_request *r, const struct core_collection *c,
+                           struct str filter, size_t base, struct core_sql_fragment *rule_frag,
+                           struct core_sql_fragment *filter_frag, struct buf *sql,
+                           struct core_problem *p)
+{
+    const char *rule = c->rules[CORE_RULE_LIST];
+    memset(rule_frag, 0, sizeof(*rule_frag));
+    memset(filter_frag, 0, sizeof(*filter_frag));
+    if (rule && rule[0] && !is_superuser(r)) {
+        if (core_compile_filter(r, c, str_from_cstr(rule), true, base, rule_frag, p)) {
+            core_problem_message(p, "");
+            return RC_NOT_FOUND; /* a rule that does not compile shows nothing */
+        }
+    }
+    if (filter.len) {
+        enum rc rc = core_compile_filter(r, c, filter, false, base + rule_frag->param_count,
+                                         filter_frag, p);
+        if (rc)
+            return RC_INVALID;
+    }
+    enum rc rc = RC_OK;
+    if (rule_frag->sql.len || filter_frag->sql.len)
+        rc = buf_append_cstr(sql, " WHERE ");
+    if (!rc && rule_frag->sql.len) {
+        rc = buf_append_cstr(sql, "(");
+        if (!rc)
+            rc = buf_append_str(sql, rule_frag->sql);
+        if (!rc)
+            rc = buf_append_cstr(sql, ")");
+    }
+    if (!rc && rule_frag->sql.len && filter_frag->sql.len)
+        rc = buf_append_cstr(sql, " AND ");
+    if (!rc && filter_frag->sql.len) {
+        rc = buf_append_cstr(sql, "(");
+        if (!rc)
+            rc = buf_append_str(sql, filter_frag->sql);
+        if (!rc)
+            rc = buf_append_cstr(sql, ")");
+    }
+    return rc;
+}
+
+static enum rc count_rows(struct core_request *r, const struct core_collection *c,
+                          struct str where, const struct core_sql_fragment *rule_frag,
+                          const struct core_sql_fragment *filter_frag, int64_t *total)
+{
+    struct buf sql;
+    buf_init(&sql, 1 << 20);
+    enum rc rc = buf_append_cstr(&sql, "SELECT COUNT(*) FROM ");
+    if (!rc)
+        rc = store_dialect_ident(&sql, str_from_cstr(c->name));
+    if (!rc)
+        rc = buf_append_cstr(&sql, " \"r\"");
+    if (!rc)
+        rc = buf_append_str(&sql, where);
+    sqlite3_stmt *st = NULL;
+    if (!rc)
+        rc = store_sqlite_prepare(r->cw->db, buf_str(&sql), &st);
+    buf_cleanup(&sql);
+    if (rc)
+        return rc == RC_INVALID ? RC_INTERNAL : rc;
+    core_bind_params(st, rule_frag, 0);
+    core_bind_params(st, filter_frag, rule_frag->param_count);
+    int step = sqlite3_step(st);
+    *total = step == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    store_sqlite_done(st);
+    return step == SQLITE_ROW ? RC_OK : store_sqlite_rc(step);
+}
+
+static bool mentions_request_data(struct str s)
+{
+    for (size_t i = 0; i + 9 <= s.len; i++) {
+        if (memcmp(s.ptr + i, "@request.", 9) == 0)
+            return true;
+        if (i + 12 <= s.len && memcmp(s.ptr + i, "@collection.", 12) == 0)
+            return true;
+    }
+    return false;
+}
+
+enum rc core_record_list(struct core_request *r, const struct core_collection *c,
+                         const struct core_list_opts *lo, const struct core_output_opts *o,
+                         struct buf *out, struct core_problem *p)
+{
+    if (!c->rules[CORE_RULE_LIST] && !is_superuser(r)) {
+        core_problem_message(p, "Only superusers can perform this action.");
+        return RC_FORBIDDEN;
+    }
+    if (!is_superuser(r) && (mentions_request_data(lo->filter) || mentions_request_data(lo->sort))) {
+        core_problem_message(p, "Only superusers can filter by @request. or @collection. fields.");
+        return RC_FORBIDDEN;
+    }
+    struct core_sql_fragment rule_frag, filter_frag, sort_params = {0};
+    struct buf where;
+    buf_init(&where, 1 << 20);
+    enum rc rc = build_where(r, c, lo->filter, 0, &rule_frag, &filter_frag, &where, p);
+    struct str order_by = {"", 0};
+    size_t nparams = rule_frag.param_count + filter_frag.param_count;
+    if (!rc && lo->sort.len) {
+        struct core_filter_options fo = {
+            .schema = r->schema,
+            .collection = c,
+            .alias = "r",
+            .request = &r->filter_request,
+            .allow_hidden = is_superuser(r),
+            .param_base = nparams,
+        };
+        char err[256];
+        if (core_sort_compile(&fo, lo->sort, r->arena, &order_by, &sort_params, err,
+                              sizeof(err))) {
+            core_problem_message(p, err);
+            rc = RC_INVALID;
+        }
+        nparams += sort_params.param_count;
+    }
+    if (rc == RC_NOT_FOUND) {
+        rc = RC_OK; /* the list rule does not compile: an empty page */
+        buf_reset(&where);
+        buf_append_cstr(&where, " WHERE 0");
+        memset(&rule_frag, 0, sizeof(rule_frag));
+        memset(&filter_frag, 0, sizeof(filter_frag));
+        nparams = sort_params.param_count = 0;
+        order_by = (struct str){"", 0};
+    }
+    int64_t total = -1;
+    if (!rc && !lo->skip_total)
+        rc = count_rows(r, c, buf_str(&where), &rule_frag, &filter_frag, &total);
+    struct buf sql;
+    buf_init(&sql, 1 << 20);
+    if (!rc)
+        rc = select_head(c, &sql);
+    if (!rc)
+        rc = buf_append_str(&sql, buf_str(&where));
+    if (!rc && order_by.len) {
+        rc = buf_append_cstr(&sql, " ORDER BY ");
+        if (!rc)
+            rc = buf_append_str(&sql, order_by);
+    }
+    if (!rc) {
+        rc = buf_append_cstr(&sql, " LIMIT ");
+        if (!rc)
+            rc = store_dialect_param(&sql, (unsigned)nparams + 1);
+        if (!rc)
+            rc = buf_append_cstr(&sql, " OFFSET ");
+        if (!rc)
+            rc = store_dialect_param(&sql, (unsigned)nparams + 2);
+    }
+    sqlite3_stmt *st = NULL;
+    if (!rc) {
+        rc = store_sqlite_prepare(r->cw->db, buf_str(&sql), &st);
+        if (rc == RC_INVALID)
+            rc = RC_INTERNAL;
+    }
+    buf_cleanup(&sql);
+    buf_cleanup(&where);
+    if (rc)
+        return rc;
+    core_bind_params(st, &rule_frag, 0);
+    core_bind_params(st, &filter_frag, rule_frag.param_count);
+    core_bind_params(st, &sort_params, rule_frag.param_count + filter_frag.param_count);
+    sqlite3_bind_int64(st, (int)nparams + 1, lo->per_page);
+    sqlite3_bind_int64(st, (int)nparams + 2, (lo->page - 1) * lo->per_page);
+
+    struct core_expand *ex = o->expand.len ? core_expand_parse(r, c, o->expand) : NULL;
+    struct jsonw w;
+    jsonw_init(&w, out);
+    jsonw_object_begin(&w);
+    jsonw_key(&w, STR_LIT("page"));
+    jsonw_int(&w, lo->page);
+    jsonw_key(&w, STR_LIT("perPage"));
+    jsonw_int(&w, lo->per_page);
+    jsonw_key(&w, STR_LIT("totalItems"));
+    jsonw_int(&w, total);
+    jsonw_key(&w, STR_LIT("totalPages"));
+    jsonw_int(&w, total < 0 ? -1 : (total + lo->per_page - 1) / lo->per_page);
+    jsonw_key(&w, STR_LIT("items"));
+    jsonw_array_begin(&w);
+    int step;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        core_record_write_open(&w, c, st, 0, r->auth);
+        if (ex)
+            core_expand_write(r, c, ex, st, 0, &w);
+        jsonw_object_end(&w);
+    }
+    store_sqlite_done(st);
+    jsonw_array_end(&w);
+    jsonw_object_end(&w);
+    if (step != SQLITE_DONE)
+        return store_sqlite_rc(step);
+    rc = jsonw_finish(&w);
+    if (!rc && o->fields.len)
+        rc = core_fields_apply(out, o->fields, true);
+    return rc;
+}

@@ -1,0 +1,54 @@
+/* record_write.h -- creates, updates and deletes on the writer thread (layer: core).
+ *
+ * A worker builds a job (values already decoded and validated, passwords
+ * already hashed on the offload pool, rules compiled with the request's
+ * @request data), submits it, and gets it back on its own loop after the
+ * commit. Inside the writer's transaction the job checks what needs the
+ * database: the rule against the stored (update/delete) or would-be (create)
+ * record, relation targets, unique indexes, required references on delete
+ * (with cascades). A failed check rolls back that job only. */
+#ifndef TARMAC_CORE_RECORD_WRITE_H
+#define TARMAC_CORE_RECORD_WRITE_H
+
+#include <jansson.h>
+
+#include "core/record.h"
+#include "core/record_input.h"
+
+enum core_write_kind { CORE_WRITE_CREATE, CORE_WRITE_UPDATE, CORE_WRITE_DELETE };
+
+struct core_write_job;
+typedef void core_write_done_fn(struct core_write_job *job);
+
+struct core_write_job {
+    enum core_write_kind kind;
+    const struct core_schema *schema;
+    const struct core_collection *c;
+    char *id;                      /* the record (create: the new id) */
+    json_t *values;                /* create: every field; update: NULL (rebuilt from body) */
+    json_t *body;                  /* update: the request body */
+    char *password_hash;           /* update/create: the new hash, or NULL */
+    struct core_request *request;  /* update: to rebuild the input; borrowed */
+    struct core_sql_fragment rule; /* compiled with ?1 = the id; sql.len 0 = no rule */
+    bool has_rule;
+    /* results */
+    enum rc rc;
+    struct core_problem problem;
+    /* completion on the submitting loop */
+    core_write_done_fn *done;
+    void *ctx;
+};
+
+/* Submits job to the app's writer; job->done runs on cw's loop afterwards. */
+void core_record_submit(struct core_worker *cw, struct core_write_job *job);
+/* Runs job on the writer and waits for its commit: for threads without a loop
+ * (the CLI). Returns job->rc. */
+enum rc core_record_run(struct core_app *app, struct core_write_job *job);
+/* Frees what the job owns (not the job itself, nor ctx). */
+void core_write_job_cleanup(struct core_write_job *job);
+/* Reads every field of record id of c (no visibility rules) as JSON, from the
+ * given connection. RC_NOT_FOUND when absent. */
+enum rc core_record_load(struct store_sqlite *db, const struct core_collection *c, struct str id,
+                         json_t **out);
+
+#endif

@@ -1,0 +1,307 @@
+/* schema_change.c -- see schema_change.h. */
+#include "core/schema_change.h"
+
+#include <string.h>
+
+#include "base/alloc.h"
+#include "base/buf.h"
+#include "base/jsonw.h"
+#include "base/log.h"
+#include "core/collection_ddl.h"
+#include "core/collection_json.h"
+#include "core/record.h"
+#include "store/dialect.h"
+#include "store/writer.h"
+
+/* A deep copy through the stored JSON form: schema changes are rare, and this
+ * keeps one way of building a collection. */
+static struct core_collection *clone_collection(const struct core_collection *c)
+{
+    struct buf b;
+    buf_init(&b, 1 << 24);
+    struct jsonw w;
+    jsonw_init(&w, &b);
+    core_collection_write_json(&w, c, true);
+    json_t *j = jsonw_finish(&w) ? NULL : json_loadb(b.data, b.len, 0, NULL);
+    buf_cleanup(&b);
+    struct core_problem p;
+    core_problem_init(&p);
+    struct core_collection *out = NULL;
+    if (core_collection_from_json(j, NULL, NULL, "", &out, &p) == RC_OK) {
+        out->is_system = c->is_system;
+        xfree(out->created);
+        out->created = xstrdup(c->created ? c->created : "");
+        xfree(out->updated);
+        out->updated = xstrdup(c->updated ? c->updated : "");
+    }
+    core_problem_cleanup(&p);
+    json_decref(j);
+    return out;
+}
+
+/* The next snapshot: every collection of cur except skip_id, replaced by
+ * with (if it has the same id) or followed by it. Takes ownership of with. */
+static struct core_schema *next_schema(const struct core_schema *cur, const char *skip_id,
+                                       struct core_collection *with)
+{
+    struct core_schema *s = xcalloc(1, sizeof(*s));
+    s->items = xcalloc(cur->count + 1, sizeof(*s->items));
+    bool placed = false;
+    for (size_t i = 0; i < cur->count; i++) {
+        const struct core_collection *c = cur->items[i];
+        if (skip_id && strcmp(c->id, skip_id) == 0)
+            continue;
+        if (with && strcmp(c->id, with->id) == 0) {
+            s->items[s->count++] = with;
+            placed = true;
+            continue;
+        }
+        struct core_collection *copy = clone_collection(c);
+        if (copy)
+            s->items[s->count++] = copy;
+    }
+    if (with && !placed)
+        s->items[s->count++] = with;
+    return s;
+}
+
+static const char *const rule_names[CORE_RULE_COUNT] = {"listRule", "viewRule", "createRule",
+                                                        "updateRule", "deleteRule"};
+
+/* Every rule must compile against the schema the change produces. */
+static enum rc check_rules(const struct core_schema *s, const struct core_collection *c,
+                           struct core_problem *p)
+{
+    struct arena a;
+    arena_init(&a, 4096);
+    struct core_auth guest = {0};
+    struct core_request r = {.schema = s, .arena = &a, .auth = &guest};
+    r.filter_request.method = "GET";
+    r.filter_request.context = "default";
+    for (int i = 0; i < CORE_RULE_COUNT; i++) {
+        if (!c->rules[i] || !c->rules[i][0])
+            continue;
+        struct core_sql_fragment f;
+        struct core_problem tmp;
+        core_problem_init(&tmp);
+        if (core_compile_filter(&r, c, str_from_cstr(c->rules[i]), false, 1, &f, &tmp) != RC_OK)
+            core_problem_field(p, rule_names[i], "validation_invalid_rule",
+                               tmp.message[0] ? tmp.message : "Invalid rule.", NULL);
+        core_problem_cleanup(&tmp);
+    }
+    arena_cleanup(&a);
+    return core_problem_has_fields(p) ? RC_INVALID : RC_OK;
+}
+
+/* Validates and applies one create or update against *cur (which it advances). */
+static enum rc upsert(struct store_sqlite *db, struct core_schema **cur, bool owns_cur, json_t *in,
+                      const struct core_collection *old, struct core_problem *p, char **id_out)
+{
+    char now[32];
+    core_now(now);
+    struct core_collection *c = NULL;
+    enum rc rc = core_collection_from_json(in, old, *cur, now, &c, p);
+    if (!rc)
+        rc = core_ddl_check_indexes(c, p);
+    if (!rc) {
+        /* Rules are checked against the schema as it will be. */
+        struct core_schema probe = **cur;
+        probe.items = xcalloc((*cur)->count + 1, sizeof(*probe.items));
+        probe.count = 0;
+        for (size_t i = 0; i < (*cur)->count; i++) {
+            if (!old || strcmp((*cur)->items[i]->id, old->id) != 0)
+                probe.items[probe.count++] = (*cur)->items[i];
+        }
+        probe.items[probe.count++] = c;
+        rc = check_rules(&probe, c, p);
+        xfree(probe.items);
+    }
+    if (!rc)
+        rc = old ? core_ddl_update(db, old, c) : core_ddl_create(db, c);
+    if (rc) {
+        core_collection_free(c);
+        return rc;
+    }
+    xfree(*id_out);
+    *id_out = xstrdup(c->id);
+    struct core_schema *next = next_schema(*cur, NULL, c);
+    if (owns_cur)
+        core_schema_free(*cur);
+    *cur = next;
+    return RC_OK;
+}
+
+static bool is_referenced(const struct core_schema *s, const struct core_collection *c)
+{
+    for (size_t i = 0; i < s->count; i++) {
+        const struct core_collection *x = s->items[i];
+        if (x == c)
+            continue;
+        for (size_t k = 0; k < x->field_count; k++) {
+            if (x->fields[k].type == CORE_FIELD_RELATION &&
+                strcmp(x->fields[k].collection_id, c->id) == 0)
+                return true;
+        }
+    }
+    return false;
+}
+
+static enum rc remove_collection(struct store_sqlite *db, struct core_schema **cur, bool owns_cur,
+                                 const struct core_collection *old, struct core_problem *p)
+{
+    if (old->is_system) {
+        core_problem_message(p, "System collections cannot be deleted.");
+        return RC_INVALID;
+    }
+    if (is_referenced(*cur, old)) {
+        core_problem_message(p, "The collection is referenced by another collection's relation.");
+        return RC_INVALID;
+    }
+    enum rc rc = core_ddl_drop(db, old);
+    if (rc)
+        return rc;
+    struct core_schema *next = next_schema(*cur, old->id, NULL);
+    if (owns_cur)
+        core_schema_free(*cur);
+    *cur = next;
+    return RC_OK;
+}
+
+static enum rc truncate_collection(struct store_sqlite *db, const struct core_collection *c,
+                                   struct core_problem *p)
+{
+    if (c->type == CORE_COLLECTION_VIEW) {
+        core_problem_message(p, "View collections cannot be truncated.");
+        return RC_INVALID;
+    }
+    struct buf sql;
+    buf_init(&sql, 4096);
+    enum rc rc = buf_append_cstr(&sql, "DELETE FROM ");
+    if (!rc)
+        rc = store_dialect_ident(&sql, str_from_cstr(c->name));
+    if (!rc)
+        rc = buf_append(&sql, "", 1);
+    if (!rc)
+        rc = store_sqlite_exec(db, sql.data);
+    buf_cleanup(&sql);
+    return rc;
+}
+
+static enum rc import(struct store_sqlite *db, struct core_schema **cur, json_t *body,
+                      struct core_problem *p)
+{
+    json_t *list = json_object_get(body, "collections");
+    if (!json_is_array(list)) {
+        core_problem_field(p, "collections", "validation_required", "Cannot be blank.", NULL);
+        return RC_INVALID;
+    }
+    bool owns = false;
+    enum rc rc = RC_OK;
+    char *id = NULL;
+    size_t i;
+    json_t *item;
+    json_array_foreach(list, i, item)
+    {
+        const char *want = json_string_value(json_object_get(item, "id"));
+        const char *name = json_string_value(json_object_get(item, "name"));
+        const struct core_collection *old =
+            want ? core_schema_find_exact(*cur, str_from_cstr(want)) : NULL;
+        if (!old && name)
+            old = core_schema_find(*cur, str_from_cstr(name));
+        rc = upsert(db, cur, owns, item, old, p, &id);
+        if (rc)
+            break;
+        owns = true;
+    }
+    if (!rc && json_is_true(json_object_get(body, "deleteMissing"))) {
+        for (size_t k = 0; k < (*cur)->count && !rc;) {
+            const struct core_collection *c = (*cur)->items[k];
+            bool listed = false;
+            json_array_foreach(list, i, item)
+            {
+                const char *want = json_string_value(json_object_get(item, "id"));
+                const char *name = json_string_value(json_object_get(item, "name"));
+                if ((want && strcmp(want, c->id) == 0) || (name && strcasecmp(name, c->name) == 0))
+                    listed = true;
+            }
+            if (listed || c->is_system) {
+                k++;
+                continue;
+            }
+            rc = remove_collection(db, cur, owns, c, p);
+            owns = true;
+        }
+    }
+    xfree(id);
+    if (rc && !p->message[0])
+        core_problem_message(p, "Failed to import collections.");
+    return rc;
+}
+
+static enum rc apply(struct store_sqlite *db, void *ctx)
+{
+    struct core_schema_job *job = ctx;
+    struct core_problem *p = &job->problem;
+    struct core_schema *cur = (struct core_schema *)core_app_schema(job->app);
+    const struct core_collection *old =
+        job->target_id ? core_schema_find_exact(cur, str_from_cstr(job->target_id)) : NULL;
+    enum rc rc = RC_OK;
+    if (job->op != CORE_SCHEMA_CREATE && job->op != CORE_SCHEMA_IMPORT && !old)
+        rc = RC_NOT_FOUND;
+    else {
+        switch (job->op) {
+        case CORE_SCHEMA_CREATE:
+        case CORE_SCHEMA_UPDATE:
+            rc = upsert(db, &cur, false, job->input, old, p, &job->result_id);
+            if (rc == RC_INVALID && !p->message[0])
+                core_problem_message(p, job->op == CORE_SCHEMA_CREATE
+                                            ? "Failed to create collection."
+                                            : "Failed to update collection.");
+            break;
+        case CORE_SCHEMA_DELETE: rc = remove_collection(db, &cur, false, old, p); break;
+        case CORE_SCHEMA_TRUNCATE: rc = truncate_collection(db, old, p); break;
+        case CORE_SCHEMA_IMPORT: rc = import(db, &cur, job->input, p); break;
+        }
+    }
+    if (!rc && cur != core_app_schema(job->app))
+        job->next = cur;
+    else if (cur != core_app_schema(job->app))
+        core_schema_free(cur);
+    return rc;
+}
+
+static void after_commit(enum rc rc, void *ctx)
+{
+    struct core_schema_job *job = ctx;
+    if (job->next) {
+        if (rc == RC_OK)
+            core_app_swap_schema(job->app, job->next);
+        else
+            core_schema_free(job->next);
+        job->next = NULL;
+    }
+}
+
+static void finished(enum rc rc, void *ctx)
+{
+    struct core_schema_job *job = ctx;
+    job->rc = rc;
+    job->done(job);
+}
+
+void core_schema_submit(struct core_app *app, struct core_worker *cw, struct core_schema_job *job)
+{
+    job->app = app;
+    store_writer_submit_after(app->writer, cw ? cw->mailbox : NULL, apply, after_commit, finished,
+                              job);
+}
+
+void core_schema_job_cleanup(struct core_schema_job *job)
+{
+    json_decref(job->input);
+    xfree(job->target_id);
+    xfree(job->result_id);
+    core_problem_cleanup(&job->problem);
+    job->input = NULL;
+    job->target_id = job->result_id = NULL;
+}
