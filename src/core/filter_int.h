@@ -37,7 +37,7 @@ struct core_fc {
     struct str row; /* the quoted outer alias, e.g. "r" */
     char *err;
     size_t err_cap;
-    size_t offset;  /* of the operand being resolved, for messages */
+    size_t offset; /* of the operand being resolved, for messages */
     int64_t now_ms;
 };
 
@@ -63,8 +63,7 @@ struct core_fc_val {
 struct str core_fc_fmt(struct core_fc *g, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* Sets the error message (with " at offset N" appended) and returns RC_INVALID. */
-enum rc core_fc_fail(struct core_fc *g, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+enum rc core_fc_fail(struct core_fc *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Adds a parameter (text copied into the arena); returns its internal number. */
 size_t core_fc_param(struct core_fc *g, struct core_sql_param p);
 /* An operand that is exactly the parameter p. */

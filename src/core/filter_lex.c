@@ -10,11 +10,11 @@
 #include "base/utf8.h"
 
 static const char *const fop_names[] = {
-    [CORE_FOP_EQ] = "=",          [CORE_FOP_NEQ] = "!=",      [CORE_FOP_LIKE] = "~",
-    [CORE_FOP_NLIKE] = "!~",      [CORE_FOP_LT] = "<",        [CORE_FOP_LTE] = "<=",
-    [CORE_FOP_GT] = ">",          [CORE_FOP_GTE] = ">=",      [CORE_FOP_ANY_EQ] = "?=",
-    [CORE_FOP_ANY_NEQ] = "?!=",   [CORE_FOP_ANY_LIKE] = "?~", [CORE_FOP_ANY_NLIKE] = "?!~",
-    [CORE_FOP_ANY_LT] = "?<",     [CORE_FOP_ANY_LTE] = "?<=", [CORE_FOP_ANY_GT] = "?>",
+    [CORE_FOP_EQ] = "=",        [CORE_FOP_NEQ] = "!=",      [CORE_FOP_LIKE] = "~",
+    [CORE_FOP_NLIKE] = "!~",    [CORE_FOP_LT] = "<",        [CORE_FOP_LTE] = "<=",
+    [CORE_FOP_GT] = ">",        [CORE_FOP_GTE] = ">=",      [CORE_FOP_ANY_EQ] = "?=",
+    [CORE_FOP_ANY_NEQ] = "?!=", [CORE_FOP_ANY_LIKE] = "?~", [CORE_FOP_ANY_NLIKE] = "?!~",
+    [CORE_FOP_ANY_LT] = "?<",   [CORE_FOP_ANY_LTE] = "?<=", [CORE_FOP_ANY_GT] = "?>",
     [CORE_FOP_ANY_GTE] = "?>=",
 };
 
@@ -142,24 +142,12 @@ static enum rc lex_text(struct core_flexer *lx, struct core_ftoken *t, char *err
         case '\\':
         case '"':
         case '\'':
-        case '/':
-            out[n++] = e;
-            break;
-        case 'n':
-            out[n++] = '\n';
-            break;
-        case 't':
-            out[n++] = '\t';
-            break;
-        case 'r':
-            out[n++] = '\r';
-            break;
-        case 'b':
-            out[n++] = '\b';
-            break;
-        case 'f':
-            out[n++] = '\f';
-            break;
+        case '/': out[n++] = e; break;
+        case 'n': out[n++] = '\n'; break;
+        case 't': out[n++] = '\t'; break;
+        case 'r': out[n++] = '\r'; break;
+        case 'b': out[n++] = '\b'; break;
+        case 'f': out[n++] = '\f'; break;
         case 'u': {
             long cp = read_hex4((struct str){s.ptr, end}, i + 1);
             if (cp < 0)
@@ -298,21 +286,18 @@ enum rc core_flex_next(struct core_flexer *lx, struct core_ftoken *t, char *err,
         lx->pos += 2;
         return RC_OK;
     case '\'':
-    case '"':
-        return lex_text(lx, t, err, err_cap);
+    case '"': return lex_text(lx, t, err, err_cap);
     case '=':
     case '!':
     case '~':
     case '<':
     case '>':
-    case '?':
-        return lex_sign(lx, t, err, err_cap);
+    case '?': return lex_sign(lx, t, err, err_cap);
     case '{':
         if (n == ':')
             return fail(err, err_cap, lx->pos, "unreplaced placeholder", '\0');
         return fail(err, err_cap, lx->pos, "unexpected", c);
-    default:
-        break;
+    default: break;
     }
     if (is_digit(c) || (c == '-' && is_digit(n)))
         return lex_number(lx, t, err, err_cap);

@@ -72,9 +72,9 @@ struct core_ftoken {
 };
 
 struct core_flexer {
-    struct str src;   /* borrowed for the lexer's life */
+    struct str src; /* borrowed for the lexer's life */
     size_t pos;
-    struct arena *a;  /* where decoded text goes */
+    struct arena *a; /* where decoded text goes */
 };
 
 /* Starts lexing src; src and a are borrowed. */

@@ -25,20 +25,14 @@ static enum rc advance(struct parser *p)
 static void describe(const struct core_ftoken *t, char *out, size_t cap)
 {
     switch (t->kind) {
-    case CORE_FTOK_EOF:
-        snprintf(out, cap, "end of filter");
-        break;
-    case CORE_FTOK_TEXT:
-        snprintf(out, cap, "text");
-        break;
+    case CORE_FTOK_EOF: snprintf(out, cap, "end of filter"); break;
+    case CORE_FTOK_TEXT: snprintf(out, cap, "text"); break;
     case CORE_FTOK_IDENT:
     case CORE_FTOK_NUMBER:
         snprintf(out, cap, "%s \"%.*s\"", t->kind == CORE_FTOK_IDENT ? "identifier" : "number",
                  (int)(t->text.len > 40 ? 40 : t->text.len), t->text.ptr);
         break;
-    default:
-        snprintf(out, cap, "'%.*s'", (int)t->text.len, t->text.ptr);
-        break;
+    default: snprintf(out, cap, "'%.*s'", (int)t->text.len, t->text.ptr); break;
     }
 }
 
@@ -60,16 +54,10 @@ static enum rc parse_operand(struct parser *p, int fdepth, struct core_foperand 
     o->offset = p->tok.offset;
     o->text = p->tok.text;
     switch (p->tok.kind) {
-    case CORE_FTOK_TEXT:
-        o->kind = CORE_FOPD_TEXT;
-        return advance(p);
-    case CORE_FTOK_NUMBER:
-        o->kind = CORE_FOPD_NUMBER;
-        return advance(p);
-    case CORE_FTOK_IDENT:
-        break;
-    default:
-        return unexpected(p, "an operand");
+    case CORE_FTOK_TEXT: o->kind = CORE_FOPD_TEXT; return advance(p);
+    case CORE_FTOK_NUMBER: o->kind = CORE_FOPD_NUMBER; return advance(p);
+    case CORE_FTOK_IDENT: break;
+    default: return unexpected(p, "an operand");
     }
     if (!p->tok.is_call) {
         o->kind = CORE_FOPD_IDENT;
@@ -173,9 +161,9 @@ static enum rc parse_chain(struct parser *p, int depth, enum core_ftok join,
                            enum core_fnode_kind kind, struct core_fnode **out)
 {
     struct core_fnode *first;
-    enum rc rc = join == CORE_FTOK_AND ? parse_term(p, depth, &first)
-                                       : parse_chain(p, depth, CORE_FTOK_AND, CORE_FNODE_AND,
-                                                     &first);
+    enum rc rc = join == CORE_FTOK_AND
+                     ? parse_term(p, depth, &first)
+                     : parse_chain(p, depth, CORE_FTOK_AND, CORE_FNODE_AND, &first);
     if (rc)
         return rc;
     if (p->tok.kind != join) {
@@ -192,9 +180,8 @@ static enum rc parse_chain(struct parser *p, int depth, enum core_ftok join,
         if (rc)
             return rc;
         struct core_fnode *next;
-        rc = join == CORE_FTOK_AND
-                 ? parse_term(p, depth, &next)
-                 : parse_chain(p, depth, CORE_FTOK_AND, CORE_FNODE_AND, &next);
+        rc = join == CORE_FTOK_AND ? parse_term(p, depth, &next)
+                                   : parse_chain(p, depth, CORE_FTOK_AND, CORE_FNODE_AND, &next);
         if (rc)
             return rc;
         if (n == cap) {

@@ -19,11 +19,12 @@
 #include "base/str.h"
 #include "core/filter_lex.h"
 
-#define CORE_FILTER_MAX_LEN 3500     /* bytes (spec §1.7) */
-#define CORE_FILTER_MAX_EXPRS 200    /* comparisons (spec §1.7) */
-#define CORE_FILTER_MAX_DEPTH 12     /* nested parentheses: SQLite 3.40 parses at most
-                                      * ~100 open constructs (YYSTACKDEPTH), and each
-                                      * level costs a few; 16 still fit in the worst case */
+#define CORE_FILTER_MAX_LEN 3500  /* bytes (spec §1.7) */
+#define CORE_FILTER_MAX_EXPRS 200 /* comparisons (spec §1.7) */
+/* Nested parentheses. The generated SQL nests about as deep, and SQLite 3.40
+ * parses at most ~100 open constructs (YYSTACKDEPTH): the worst case found
+ * still prepares at 16 levels and fails at 17, so 12 leaves room. */
+#define CORE_FILTER_MAX_DEPTH 12
 #define CORE_FILTER_MAX_FUNC_DEPTH 3 /* nested function calls (spec §3.1) */
 #define CORE_FILTER_MAX_ARGS 8       /* arguments of one call */
 
@@ -36,8 +37,8 @@ enum core_fopd_kind {
 
 struct core_foperand {
     enum core_fopd_kind kind;
-    struct str text; /* identifier, decoded text, number spelling, function name */
-    size_t offset;   /* in the filter */
+    struct str text;            /* identifier, decoded text, number spelling, function name */
+    size_t offset;              /* in the filter */
     struct core_foperand *args; /* CORE_FOPD_FUNC */
     size_t arg_count;
 };

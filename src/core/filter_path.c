@@ -22,7 +22,7 @@ struct cursor {
     struct str mm_joins; /* standalone joins so far */
     bool has_hops;
     bool multi;
-    bool check_hidden;   /* client filter of a non-superuser */
+    bool check_hidden; /* client filter of a non-superuser */
     int hops;
 };
 
@@ -90,9 +90,8 @@ static enum rc check_listable(struct core_fc *g, const struct cursor *c,
 
 /* Moves c onto the table registered (or now registered) under key. */
 static enum rc enter(struct core_fc *g, struct cursor *c, struct str key,
-                     const struct core_collection *target, struct str main_sql,
-                     struct str mm_sql, struct str main_alias, struct str mm_alias, bool multi,
-                     size_t tables)
+                     const struct core_collection *target, struct str main_sql, struct str mm_sql,
+                     struct str main_alias, struct str mm_alias, bool multi, size_t tables)
 {
     const struct core_fc_join *j = core_fc_find_join(g, key);
     if (j) {
@@ -133,15 +132,17 @@ static enum rc hop_relation(struct core_fc *g, struct cursor *c, const struct co
     if (multi) {
         struct str je = core_fc_alias(g, "_j"), me = core_fc_alias(g, "_m");
         struct str nm = core_fc_json_norm(g, src_main), nmm = core_fc_json_norm(g, src_mm);
-        main_sql = core_fc_fmt(g, " LEFT JOIN json_each(%.*s) %.*s ON 1 LEFT JOIN %.*s %.*s ON "
-                                  "%.*s.\"id\" = %.*s.value",
+        main_sql = core_fc_fmt(g,
+                               " LEFT JOIN json_each(%.*s) %.*s ON 1 LEFT JOIN %.*s %.*s ON "
+                               "%.*s.\"id\" = %.*s.value",
                                FC_S(nm), FC_S(je), FC_S(tq), FC_S(ja), FC_S(ja), FC_S(je));
-        mm_sql = core_fc_fmt(g, " JOIN json_each(%.*s) %.*s JOIN %.*s %.*s ON %.*s.\"id\" = "
-                                "%.*s.value",
+        mm_sql = core_fc_fmt(g,
+                             " JOIN json_each(%.*s) %.*s JOIN %.*s %.*s ON %.*s.\"id\" = "
+                             "%.*s.value",
                              FC_S(nmm), FC_S(me), FC_S(tq), FC_S(ma), FC_S(ma), FC_S(me));
     } else {
-        main_sql = core_fc_fmt(g, " LEFT JOIN %.*s %.*s ON %.*s.\"id\" = %.*s", FC_S(tq),
-                               FC_S(ja), FC_S(ja), FC_S(src_main));
+        main_sql = core_fc_fmt(g, " LEFT JOIN %.*s %.*s ON %.*s.\"id\" = %.*s", FC_S(tq), FC_S(ja),
+                               FC_S(ja), FC_S(src_main));
         mm_sql = core_fc_fmt(g, " JOIN %.*s %.*s ON %.*s.\"id\" = %.*s", FC_S(tq), FC_S(ma),
                              FC_S(ma), FC_S(src_mm));
     }
@@ -324,8 +325,8 @@ static enum rc field_value(struct core_fc *g, struct cursor *c, const struct cor
     } else if (f->type == CORE_FIELD_JSON) {
         /* PB reads a json field through json_extract(col, '$'): the JSON
          * value, not its text, and without '' == NULL coalescing. */
-        size_t k = core_fc_param(g, (struct core_sql_param){.type = CORE_SQL_TEXT,
-                                                             .text = STR_LIT("$")});
+        size_t k =
+            core_fc_param(g, (struct core_sql_param){.type = CORE_SQL_TEXT, .text = STR_LIT("$")});
         v_main = core_fc_fmt(g, "json_extract(%.*s, ?%zu)", FC_S(src_main), k);
         v_mm = core_fc_fmt(g, "json_extract(%.*s, ?%zu)", FC_S(src_mm), k);
         no_coalesce = true;
@@ -418,8 +419,8 @@ static enum rc walk(struct core_fc *g, struct cursor *c, const struct core_fc_se
     return core_fc_fail(g, "incomplete path");
 }
 
-static enum rc resolve_collection(struct core_fc *g, const struct core_fc_segs *s,
-                                  struct cursor *c, struct core_fc_val *out)
+static enum rc resolve_collection(struct core_fc *g, const struct core_fc_segs *s, struct cursor *c,
+                                  struct core_fc_val *out)
 {
     if (s->count < 3)
         return core_fc_fail(g, "@collection needs a collection and a field");
@@ -445,8 +446,8 @@ enum rc core_fc_resolve_path(struct core_fc *g, struct str ident, struct core_fc
     enum rc rc = core_fc_split(g, ident, &s);
     if (rc)
         return rc;
-    struct cursor c = {.col = g->o->collection, .main = g->row, .mm = g->row,
-                       .check_hidden = !g->o->allow_hidden};
+    struct cursor c = {
+        .col = g->o->collection, .main = g->row, .mm = g->row, .check_hidden = !g->o->allow_hidden};
     if (str_eq(s.seg[0], STR_LIT("@collection")))
         return resolve_collection(g, &s, &c, out);
     if (s.seg[0].ptr[0] == '@' || s.seg[0].ptr[0] == '#')

@@ -8,8 +8,7 @@
 #include <string.h>
 #include <time.h>
 
-static void text_param(struct core_fc *g, const char *s, struct str mods,
-                       struct core_fc_val *out)
+static void text_param(struct core_fc *g, const char *s, struct str mods, struct core_fc_val *out)
 {
     struct core_sql_param p = {.type = CORE_SQL_NULL};
     if (s)
@@ -49,8 +48,8 @@ enum rc core_fc_resolve_request(struct core_fc *g, struct str ident, struct core
         return core_fc_resolve_from_record(g, g->o->collection, r->body, CORE_FC_REC_BODY,
                                            "@request.body", &s, 2, out);
     if (str_eq(what, STR_LIT("query")))
-        return core_fc_resolve_from_record(g, NULL, r->query, CORE_FC_REC_OTHER,
-                                           "@request.query", &s, 2, out);
+        return core_fc_resolve_from_record(g, NULL, r->query, CORE_FC_REC_OTHER, "@request.query",
+                                           &s, 2, out);
     if (str_eq(what, STR_LIT("headers")))
         return core_fc_resolve_from_record(g, NULL, r->headers, CORE_FC_REC_OTHER,
                                            "@request.headers", &s, 2, out);
@@ -80,8 +79,9 @@ static struct utc utc_at(int64_t ms)
     time_t t = (time_t)secs;
     struct tm tm;
     gmtime_r(&t, &tm);
-    return (struct utc){tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-                        tm.tm_sec, (int)(ms - secs * 1000), tm.tm_wday};
+    return (struct utc){
+        tm.tm_year + 1900, tm.tm_mon + 1,           tm.tm_mday, tm.tm_hour, tm.tm_min,
+        tm.tm_sec,         (int)(ms - secs * 1000), tm.tm_wday};
 }
 
 static void date_param(struct core_fc *g, struct utc u, struct core_fc_val *out)

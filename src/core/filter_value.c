@@ -86,7 +86,7 @@ struct core_sql_param core_fc_json_param(struct core_fc *g, const json_t *v)
     case JSON_OBJECT:
     case JSON_ARRAY: {
         /* Compact, as stored multi-valued fields are (spec §3.7). json_dumpb
-         * writes into our memory, so there is nothing to free() afterwards. */
+         * writes into arena memory, so there is nothing to release afterwards. */
         size_t flags = JSON_COMPACT | JSON_ENCODE_ANY;
         size_t n = json_dumpb(v, NULL, 0, flags);
         char *buf = arena_alloc(g->a, n + 1);
@@ -96,8 +96,7 @@ struct core_sql_param core_fc_json_param(struct core_fc *g, const json_t *v)
         p.text = (struct str){buf, n};
         break;
     }
-    default:
-        break;
+    default: break;
     }
     return p;
 }

@@ -119,10 +119,8 @@ static struct str like_pattern(struct core_fc *g, struct str s)
 static struct str param_text(struct core_fc *g, const struct core_sql_param *p)
 {
     switch (p->type) {
-    case CORE_SQL_TEXT:
-        return p->text;
-    case CORE_SQL_INT:
-        return core_fc_fmt(g, "%" PRId64, p->i);
+    case CORE_SQL_TEXT: return p->text;
+    case CORE_SQL_INT: return core_fc_fmt(g, "%" PRId64, p->i);
     case CORE_SQL_DOUBLE:
         for (int prec = 1; prec <= 17; prec++) {
             struct str s = core_fc_fmt(g, "%.*g", prec, p->d);
@@ -130,8 +128,7 @@ static struct str param_text(struct core_fc *g, const struct core_sql_param *p)
                 return s;
         }
         return core_fc_fmt(g, "%.17g", p->d);
-    default:
-        return STR_LIT("");
+    default: return STR_LIT("");
     }
 }
 
@@ -151,17 +148,14 @@ static struct str like_sql(struct core_fc *g, bool neg, const struct core_fc_val
 static struct str sign_sql(struct core_fc *g, enum core_fop op, const struct core_fc_val *l,
                            const struct core_fc_val *r)
 {
-    static const char *const ord[] = {[CORE_FOP_LT] = "<", [CORE_FOP_LTE] = "<=",
-                                      [CORE_FOP_GT] = ">", [CORE_FOP_GTE] = ">="};
+    static const char *const ord[] = {
+        [CORE_FOP_LT] = "<", [CORE_FOP_LTE] = "<=", [CORE_FOP_GT] = ">", [CORE_FOP_GTE] = ">="};
     switch (op) {
     case CORE_FOP_EQ:
-    case CORE_FOP_NEQ:
-        return core_fc_equal_sql(g, op == CORE_FOP_EQ, l, r);
+    case CORE_FOP_NEQ: return core_fc_equal_sql(g, op == CORE_FOP_EQ, l, r);
     case CORE_FOP_LIKE:
-    case CORE_FOP_NLIKE:
-        return like_sql(g, op == CORE_FOP_NLIKE, l, r);
-    default:
-        return core_fc_fmt(g, "%.*s %s %.*s", FC_S(l->sql), ord[op], FC_S(r->sql));
+    case CORE_FOP_NLIKE: return like_sql(g, op == CORE_FOP_NLIKE, l, r);
+    default: return core_fc_fmt(g, "%.*s %s %.*s", FC_S(l->sql), ord[op], FC_S(r->sql));
     }
 }
 
@@ -257,12 +251,9 @@ static enum rc resolve_operand(struct core_fc *g, const struct core_foperand *o,
     case CORE_FOPD_TEXT:
         core_fc_param_val(g, (struct core_sql_param){.type = CORE_SQL_TEXT, .text = o->text}, out);
         return RC_OK;
-    case CORE_FOPD_NUMBER:
-        return resolve_number(g, o->text, out);
-    case CORE_FOPD_FUNC:
-        return resolve_func(g, o, out);
-    case CORE_FOPD_IDENT:
-        break;
+    case CORE_FOPD_NUMBER: return resolve_number(g, o->text, out);
+    case CORE_FOPD_FUNC: return resolve_func(g, o, out);
+    case CORE_FOPD_IDENT: break;
     }
     struct str id = o->text;
     if (str_has_prefix(id, STR_LIT("@request.")) || str_eq(id, STR_LIT("@request")))
@@ -308,8 +299,8 @@ static enum rc gen_cmp(struct core_fc *g, const struct core_fnode *n, struct str
             none = core_fc_fmt(g,
                                "NOT EXISTS (SELECT 1 FROM (SELECT %.*s AS v %.*s) _ml, "
                                "(SELECT %.*s AS v %.*s) _mr WHERE NOT (%.*s))",
-                               FC_S(l.mm_expr), FC_S(l.mm_from), FC_S(r.mm_expr),
-                               FC_S(r.mm_from), FC_S(c));
+                               FC_S(l.mm_expr), FC_S(l.mm_from), FC_S(r.mm_expr), FC_S(r.mm_from),
+                               FC_S(c));
         } else if (l.is_multi) {
             struct core_fc_val lv = mm_operand(&l, l.mm_expr);
             struct str c = sign_sql(g, op, &lv, &r);
@@ -428,9 +419,8 @@ static void renumber(struct core_fc *g, struct str sql, size_t base, struct str 
     *out_count = used;
 }
 
-enum rc core_filter_compile(const struct core_filter_options *o, struct str filter,
-                            struct arena *a, struct core_sql_fragment *out, char *err,
-                            size_t err_cap)
+enum rc core_filter_compile(const struct core_filter_options *o, struct str filter, struct arena *a,
+                            struct core_sql_fragment *out, char *err, size_t err_cap)
 {
     memset(out, 0, sizeof(*out));
     if (err_cap)
@@ -453,8 +443,8 @@ enum rc core_filter_compile(const struct core_filter_options *o, struct str filt
         struct str joins = STR_LIT("");
         for (size_t i = 0; i < g.join_count; i++)
             joins = core_fc_fmt(&g, "%.*s%.*s", FC_S(joins), FC_S(g.joins[i].sql));
-        expr = core_fc_fmt(&g, "EXISTS (SELECT 1 FROM (SELECT 1) _j0%.*s WHERE %.*s)",
-                           FC_S(joins), FC_S(expr));
+        expr = core_fc_fmt(&g, "EXISTS (SELECT 1 FROM (SELECT 1) _j0%.*s WHERE %.*s)", FC_S(joins),
+                           FC_S(expr));
     }
     renumber(&g, expr, o->param_base, &out->sql, &out->params, &out->param_count);
     return RC_OK;
@@ -509,8 +499,8 @@ static enum rc sort_term(struct core_fc *g, struct str term, struct str *out)
         /* A scalar subquery over the path's own joins; for several values
          * the first in the requested order, as a DISTINCT join would give. */
         if (v.is_multi)
-            expr = core_fc_fmt(g, "(SELECT %s(%.*s) %.*s)", desc ? "MAX" : "MIN",
-                               FC_S(v.mm_expr), FC_S(v.mm_from));
+            expr = core_fc_fmt(g, "(SELECT %s(%.*s) %.*s)", desc ? "MAX" : "MIN", FC_S(v.mm_expr),
+                               FC_S(v.mm_from));
         else
             expr = core_fc_fmt(g, "(SELECT %.*s %.*s)", FC_S(v.mm_expr), FC_S(v.mm_from));
     }

@@ -55,8 +55,8 @@ struct core_sql_param {
 };
 
 struct core_sql_fragment {
-    struct str sql; /* a boolean SQL expression usable after WHERE; placeholders are
-                     * ?N (1-based, SQLite numbered form), in the arena */
+    struct str sql;                /* a boolean SQL expression usable after WHERE; placeholders are
+                                    * ?N (1-based, SQLite numbered form), in the arena */
     struct core_sql_param *params; /* params[i] binds ?(param_base + i + 1), so with
                                     * param_base 0 params[N-1] binds ?N */
     size_t param_count;            /* every one of them appears in sql */
@@ -76,9 +76,9 @@ struct core_filter_request {
 
 struct core_filter_options {
     const struct core_schema *schema;
-    const struct core_collection *collection; /* the collection being filtered */
-    const char *alias;                        /* SQL alias of its table in the outer query,
-                                               * e.g. "r"; must not start with "_j"/"_m" */
+    const struct core_collection *collection;  /* the collection being filtered */
+    const char *alias;                         /* SQL alias of its table in the outer query,
+                                                * e.g. "r"; must not start with "_j"/"_m" */
     const struct core_filter_request *request; /* NULL = no @request data (all NULL) */
     bool allow_hidden; /* superuser filter or an API rule: hidden fields allowed */
     size_t param_base; /* first placeholder number - 1 (so fragments can be combined) */
@@ -93,9 +93,8 @@ struct core_filter_options {
  * in err for any syntax error (filter_parse.h), an unknown or non-filterable
  * field, an unknown modifier/macro/function, too many relation hops, or a
  * filter joining more than CORE_FILTER_MAX_JOINS tables. */
-enum rc core_filter_compile(const struct core_filter_options *o, struct str filter,
-                            struct arena *a, struct core_sql_fragment *out, char *err,
-                            size_t err_cap);
+enum rc core_filter_compile(const struct core_filter_options *o, struct str filter, struct arena *a,
+                            struct core_sql_fragment *out, char *err, size_t err_cap);
 
 /* Compiles a sort expression (spec §3.9: "-created,title,+author.name,@random")
  * into an ORDER BY list without the keywords, e.g. "r"."created" DESC,
