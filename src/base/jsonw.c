@@ -6,6 +6,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "base/utf8.h"
 
@@ -84,18 +85,32 @@ void jsonw_array_end(struct jsonw *w)
     close_container(w, ']');
 }
 
+/* Bytes that need more than a copy: controls, quote, backslash, and every
+ * byte of a multi-byte sequence (checked for validity and U+2028/9). */
+static const unsigned char needs_care[256] = {
+    [0x00] = 1, [0x01] = 1, [0x02] = 1, [0x03] = 1, [0x04] = 1, [0x05] = 1, [0x06] = 1,
+    [0x07] = 1, [0x08] = 1, [0x09] = 1, [0x0A] = 1, [0x0B] = 1, [0x0C] = 1, [0x0D] = 1,
+    [0x0E] = 1, [0x0F] = 1, [0x10] = 1, [0x11] = 1, [0x12] = 1, [0x13] = 1, [0x14] = 1,
+    [0x15] = 1, [0x16] = 1, [0x17] = 1, [0x18] = 1, [0x19] = 1, [0x1A] = 1, [0x1B] = 1,
+    [0x1C] = 1, [0x1D] = 1, [0x1E] = 1, [0x1F] = 1, ['"'] = 1,  ['\\'] = 1,
+    [0x80 ... 0xFF] = 1,
+};
+
 enum rc jsonw_escape_into(struct buf *out, struct str s)
 {
     static const char hex[] = "0123456789abcdef";
+    /* Most text needs no escaping: reserve once, copy runs in one go. */
+    enum rc rc = buf_reserve(out, s.len);
+    if (rc)
+        return rc;
     const unsigned char *p = (const unsigned char *)s.ptr;
     size_t i = 0, run = 0; /* run: start of bytes that need no escaping */
-    enum rc rc = RC_OK;
-    while (i < s.len && !rc) {
-        unsigned char c = p[i];
-        if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
+    while (i < s.len) {
+        if (!needs_care[p[i]]) {
             i++;
             continue;
         }
+        unsigned char c = p[i];
         char esc[8];
         size_t esc_len = 0;
         size_t used = 1;
@@ -126,12 +141,7 @@ enum rc jsonw_escape_into(struct buf *out, struct str s)
                 continue;
             }
             if (used) {
-                esc[0] = '\\';
-                esc[1] = 'u';
-                esc[2] = '2';
-                esc[3] = '0';
-                esc[4] = '2';
-                esc[5] = cp == 0x2028 ? '8' : '9';
+                memcpy(esc, cp == 0x2028 ? "\\u2028" : "\\u2029", 6);
                 esc_len = 6;
             } else {
                 used = 1;
@@ -141,12 +151,12 @@ enum rc jsonw_escape_into(struct buf *out, struct str s)
         rc = buf_append(out, s.ptr + run, i - run);
         if (!rc)
             rc = buf_append(out, esc, esc_len);
+        if (rc)
+            return rc;
         i += used;
         run = i;
     }
-    if (!rc)
-        rc = buf_append(out, s.ptr + run, i - run);
-    return rc;
+    return buf_append(out, s.ptr + run, i - run);
 }
 
 static void put_string(struct jsonw *w, struct str s)

@@ -115,6 +115,14 @@ static bool hook_is_busy(struct net_worker *w, void *ctx)
     return http_server_is_busy(api_worker(w)->http);
 }
 
+static void hook_iteration_end(struct net_worker *w, void *ctx)
+{
+    (void)ctx;
+    struct api_worker *aw = api_worker(w);
+    if (aw)
+        core_worker_end_read(&aw->core);
+}
+
 static void hook_exit(struct net_worker *w, void *ctx)
 {
     (void)ctx;
@@ -293,6 +301,7 @@ int cli_serve(int argc, char **argv)
         .on_stop = hook_stop,
         .on_exit = hook_exit,
         .is_busy = hook_is_busy,
+        .on_iteration_end = hook_iteration_end,
         .ctx = &app,
     };
 

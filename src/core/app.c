@@ -215,11 +215,41 @@ enum rc core_worker_init(struct core_worker *cw, struct core_app *app, struct ne
 {
     cw->app = app;
     cw->mailbox = mailbox;
+    cw->counts = xcalloc(1, sizeof(*cw->counts));
     return store_sqlite_open(app->db_path, STORE_SQLITE_READ, &cw->db);
+}
+
+void core_worker_begin_read(struct core_worker *cw)
+{
+    if (cw->in_read_tx || !cw->db)
+        return;
+    /* BEGIN alone takes no lock; the first SELECT starts the read. */
+    sqlite3_stmt *st;
+    if (store_sqlite_prepare(cw->db, STR_LIT("BEGIN"), &st) != RC_OK)
+        return;
+    cw->in_read_tx = sqlite3_step(st) == SQLITE_DONE;
+    store_sqlite_done(st);
+}
+
+void core_worker_end_read(struct core_worker *cw)
+{
+    if (!cw->in_read_tx)
+        return;
+    cw->in_read_tx = false;
+    sqlite3_stmt *st;
+    if (store_sqlite_prepare(cw->db, STR_LIT("COMMIT"), &st) != RC_OK)
+        return;
+    (void)sqlite3_step(st);
+    store_sqlite_done(st);
 }
 
 void core_worker_cleanup(struct core_worker *cw)
 {
+    core_worker_end_read(cw);
     store_sqlite_close(cw->db);
     cw->db = NULL;
+    if (cw->counts)
+        core_count_cache_cleanup(cw->counts);
+    xfree(cw->counts);
+    cw->counts = NULL;
 }

@@ -169,6 +169,31 @@ static enum rc build_where(struct core_request *r, const struct core_collection 
     return rc;
 }
 
+/* The cache key of a count: its SQL and every parameter, unambiguously. */
+static enum rc count_key(struct str sql, const struct core_sql_fragment *a,
+                         const struct core_sql_fragment *b, struct buf *key)
+{
+    enum rc rc = buf_append_str(key, sql);
+    const struct core_sql_fragment *frags[2] = {a, b};
+    for (int k = 0; k < 2 && !rc; k++) {
+        for (size_t i = 0; i < frags[k]->param_count && !rc; i++) {
+            const struct core_sql_param *p = &frags[k]->params[i];
+            char tag[40];
+            int n = 0;
+            switch (p->type) {
+            case CORE_SQL_NULL: n = snprintf(tag, sizeof(tag), "|n"); break;
+            case CORE_SQL_INT: n = snprintf(tag, sizeof(tag), "|i%lld", (long long)p->i); break;
+            case CORE_SQL_DOUBLE: n = snprintf(tag, sizeof(tag), "|d%.17g", p->d); break;
+            case CORE_SQL_TEXT: n = snprintf(tag, sizeof(tag), "|t%zu:", p->text.len); break;
+            }
+            rc = buf_append(key, tag, (size_t)n);
+            if (!rc && p->type == CORE_SQL_TEXT)
+                rc = buf_append_str(key, p->text);
+        }
+    }
+    return rc;
+}
+
 static enum rc count_rows(struct core_request *r, const struct core_collection *c,
                           struct str where, const struct core_sql_fragment *rule_frag,
                           const struct core_sql_fragment *filter_frag, int64_t *total)
@@ -182,17 +207,33 @@ static enum rc count_rows(struct core_request *r, const struct core_collection *
         rc = buf_append_cstr(&sql, " \"r\"");
     if (!rc)
         rc = buf_append_str(&sql, where);
+    struct buf key;
+    buf_init(&key, 1 << 21);
+    int64_t version = store_sqlite_data_version(r->cw->db);
+    if (!rc && version >= 0 && r->cw->counts && !count_key(buf_str(&sql), rule_frag, filter_frag, &key) &&
+        core_count_cache_get(r->cw->counts, buf_str(&key), version, total)) {
+        buf_cleanup(&sql);
+        buf_cleanup(&key);
+        return RC_OK;
+    }
     sqlite3_stmt *st = NULL;
     if (!rc)
         rc = store_sqlite_prepare(r->cw->db, buf_str(&sql), &st);
     buf_cleanup(&sql);
-    if (rc)
+    if (rc) {
+        buf_cleanup(&key);
         return rc == RC_INVALID ? RC_INTERNAL : rc;
+    }
     core_bind_params(st, rule_frag, 0);
     core_bind_params(st, filter_frag, rule_frag->param_count);
     int step = sqlite3_step(st);
     *total = step == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
     store_sqlite_done(st);
+    /* The version read before the count: a commit in between makes the
+     * entry look older than it is, never newer. */
+    if (step == SQLITE_ROW && version >= 0 && r->cw->counts && key.len)
+        core_count_cache_put(r->cw->counts, buf_str(&key), version, *total);
+    buf_cleanup(&key);
     return step == SQLITE_ROW ? RC_OK : store_sqlite_rc(step);
 }
 

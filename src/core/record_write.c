@@ -472,11 +472,16 @@ static void finished(enum rc rc, void *ctx)
 {
     struct core_write_job *job = ctx;
     job->rc = rc;
+    /* A read transaction begun earlier in this loop iteration predates the
+     * commit: end it so reading the record back sees the write. */
+    if (job->cw)
+        core_worker_end_read(job->cw);
     job->done(job);
 }
 
 void core_record_submit(struct core_worker *cw, struct core_write_job *job)
 {
+    job->cw = cw;
     store_writer_submit(cw->app->writer, cw->mailbox, apply, finished, job);
 }
 

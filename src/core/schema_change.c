@@ -286,12 +286,15 @@ static void finished(enum rc rc, void *ctx)
 {
     struct core_schema_job *job = ctx;
     job->rc = rc;
+    if (job->cw)
+        core_worker_end_read(job->cw); /* see record_write.c */
     job->done(job);
 }
 
 void core_schema_submit(struct core_app *app, struct core_worker *cw, struct core_schema_job *job)
 {
     job->app = app;
+    job->cw = cw;
     store_writer_submit_after(app->writer, cw ? cw->mailbox : NULL, apply, after_commit, finished,
                               job);
 }

@@ -35,6 +35,7 @@ struct core_schema_job {
     struct core_problem problem;
     char *result_id;        /* create/update: the collection's id (owned) */
     struct core_schema *next;
+    struct core_worker *cw;
     core_schema_done_fn *done;
     void *ctx;
 };

@@ -200,6 +200,7 @@ static void maybe_exit(struct net_worker *w)
         w->hooks->on_exit(w, w->hooks->ctx);
     uv_close((uv_handle_t *)&w->tick, NULL);
     uv_close((uv_handle_t *)&w->grace, NULL);
+    uv_close((uv_handle_t *)&w->check, NULL);
     net_mailbox_close(w->mailbox);
 }
 
@@ -225,6 +226,13 @@ static void tick_or_exit(uv_timer_t *t)
     on_tick(t);
     if (w->is_stopping)
         maybe_exit(w);
+}
+
+static void on_check(uv_check_t *h)
+{
+    struct net_worker *w = h->data;
+    if (w->hooks->on_iteration_end)
+        w->hooks->on_iteration_end(w, w->hooks->ctx);
 }
 
 static void run_worker(void *arg)
@@ -263,6 +271,10 @@ struct net_workers *net_workers_start(const struct net_worker_config *config,
         w->tick.data = w;
         uv_timer_init(&w->loop, &w->grace);
         w->grace.data = w;
+        uv_check_init(&w->loop, &w->check);
+        w->check.data = w;
+        uv_check_start(&w->check, on_check);
+        uv_unref((uv_handle_t *)&w->check); /* it must not keep the loop alive */
         w->mailbox = net_mailbox_new(&w->loop);
         ws->items[i] = w;
     }

@@ -28,6 +28,7 @@ struct net_worker_hooks {
     void (*on_stop)(struct net_worker *w, void *ctx); /* listener closed, drain begins */
     void (*on_exit)(struct net_worker *w, void *ctx); /* every connection is gone */
     bool (*is_busy)(struct net_worker *w, void *ctx); /* pending work keeps the loop alive */
+    void (*on_iteration_end)(struct net_worker *w, void *ctx); /* after each loop iteration's I/O */
     void *ctx;
 };
 
@@ -47,6 +48,7 @@ struct net_worker {
     int listen_fd;
     uv_timer_t tick;
     uv_timer_t grace;
+    uv_check_t check;          /* runs hooks->on_iteration_end */
     struct net_mailbox *mailbox;
     struct list_node conns; /* every open struct net_conn */
     size_t conn_count;

@@ -173,6 +173,19 @@ enum rc store_sqlite_prepare(struct store_sqlite *db, struct str sql, sqlite3_st
     return RC_OK;
 }
 
+int64_t store_sqlite_data_version(struct store_sqlite *db)
+{
+    /* The pragma runs in a read transaction of its own, so it sees every
+     * commit made before it (the file control would report the value the
+     * pager saw at its last transaction, possibly before a commit). */
+    sqlite3_stmt *st;
+    if (store_sqlite_prepare(db, STR_LIT("PRAGMA data_version"), &st) != RC_OK)
+        return -1;
+    int64_t v = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+    store_sqlite_done(st);
+    return v;
+}
+
 void store_sqlite_done(sqlite3_stmt *stmt)
 {
     sqlite3_reset(stmt);

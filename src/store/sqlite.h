@@ -10,6 +10,7 @@
 
 #include <sqlite3.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "base/rc.h"
 #include "base/str.h"
@@ -39,6 +40,9 @@ void store_sqlite_done(sqlite3_stmt *stmt);
 /* Runs one or more statements without results (schema, pragmas). RC_IO or
  * RC_CONFLICT (a constraint) on failure; the message goes to the log. */
 enum rc store_sqlite_exec(struct store_sqlite *db, const char *sql);
+/* The database's data version (PRAGMA data_version): it changes whenever
+ * another connection commits. About a microsecond; -1 on failure. */
+int64_t store_sqlite_data_version(struct store_sqlite *db);
 /* Maps a SQLite result code to enum rc: CONSTRAINT -> RC_CONFLICT, BUSY/LOCKED
  * -> RC_BUSY, NOMEM -> RC_NOMEM, FULL/IOERR -> RC_IO, others RC_INTERNAL. */
 enum rc store_sqlite_rc(int sqlite_rc);

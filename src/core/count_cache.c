@@ -1,0 +1,51 @@
+/* count_cache.c -- see count_cache.h. */
+#include "core/count_cache.h"
+
+#include <string.h>
+
+#include "base/alloc.h"
+
+static uint64_t hash_key(struct str s)
+{
+    uint64_t h = 1469598103934665603ull; /* FNV-1a */
+    for (size_t i = 0; i < s.len; i++) {
+        h ^= (unsigned char)s.ptr[i];
+        h *= 1099511628211ull;
+    }
+    return h;
+}
+
+bool core_count_cache_get(struct core_count_cache *cc, struct str key, int64_t data_version,
+                          int64_t *count)
+{
+    uint64_t h = hash_key(key);
+    struct core_count_entry *e = &cc->slots[h % CORE_COUNT_CACHE_SLOTS];
+    if (!e->key || e->hash != h || e->key_len != key.len || e->data_version != data_version ||
+        memcmp(e->key, key.ptr, key.len) != 0)
+        return false;
+    *count = e->count;
+    return true;
+}
+
+void core_count_cache_put(struct core_count_cache *cc, struct str key, int64_t data_version,
+                          int64_t count)
+{
+    uint64_t h = hash_key(key);
+    struct core_count_entry *e = &cc->slots[h % CORE_COUNT_CACHE_SLOTS];
+    if (!e->key || e->key_len != key.len || memcmp(e->key, key.ptr, key.len) != 0) {
+        xfree(e->key);
+        e->key = xstrndup(key.ptr, key.len);
+        e->key_len = key.len;
+    }
+    e->hash = h;
+    e->data_version = data_version;
+    e->count = count;
+}
+
+void core_count_cache_cleanup(struct core_count_cache *cc)
+{
+    for (size_t i = 0; i < CORE_COUNT_CACHE_SLOTS; i++) {
+        xfree(cc->slots[i].key);
+        cc->slots[i].key = NULL;
+    }
+}
