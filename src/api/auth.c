@@ -141,12 +141,14 @@ static void login_work(void *ctx)
         l->result = core_password_verify_dummy(str_from_cstr(l->password), params);
 }
 
-static void login_done(void *ctx)
+static void login_done(enum rc rc, void *ctx)
 {
     struct login *l = ctx;
     struct api_call *c = l->call;
     if (!http_req_is_gone(c->req)) {
-        if (l->result == RC_OK && l->record) {
+        if (rc) {
+            api_call_fail(c, rc); /* the pool was saturated: 503 */
+        } else if (l->result == RC_OK && l->record) {
             write_auth_response(c, l->col, l->record);
         } else {
             core_problem_message(&c->problem, "Failed to authenticate.");

@@ -196,9 +196,11 @@ static void submit(struct pending_write *w)
     core_record_submit(&w->call->aw->core, &w->job);
 }
 
-static void hash_done(void *ctx)
+static void hash_done(enum rc rc, void *ctx)
 {
     struct pending_write *w = ctx;
+    if (rc)
+        w->hash_rc = rc;
     if (w->hash_rc) {
         w->job.rc = w->hash_rc;
         write_done(&w->job);

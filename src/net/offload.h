@@ -19,8 +19,10 @@ struct net_offload;
 
 /* Runs on a pool thread; must not touch loop-owned state. */
 typedef void net_offload_work_fn(void *ctx);
-/* Runs on the submitting loop after work (or on the pool thread when reply_to is NULL). */
-typedef void net_offload_done_fn(void *ctx);
+/* Runs on the submitting loop after work (or on the pool thread when reply_to
+ * is NULL). rc is RC_OK when work ran, RC_BUSY when the job waited too long
+ * for a thread (the pool only uses idle CPU) and work did not run. */
+typedef void net_offload_done_fn(enum rc rc, void *ctx);
 
 /* Starts threads (0 = one per CPU) with a queue of at most max_queued jobs. */
 struct net_offload *net_offload_start(unsigned threads, size_t max_queued);
