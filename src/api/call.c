@@ -7,6 +7,7 @@
 #include "base/alloc.h"
 #include "base/chrono.h"
 #include "base/jsonw.h"
+#include "http/multipart.h"
 #include "http/query.h"
 
 static void release(void *ctx)
@@ -153,6 +154,66 @@ static json_t *infer(struct str v)
     return json_stringn(v.ptr, v.len);
 }
 
+/* Adds value under key; a repeated key becomes an array (spec §1.6). */
+static void add_value(json_t *obj, const char *key, json_t *v)
+{
+    json_t *prev = json_object_get(obj, key);
+    if (json_is_array(prev)) {
+        json_array_append_new(prev, v);
+    } else if (prev) {
+        json_object_set_new(obj, key, json_pack("[O,o]", prev, v));
+    } else {
+        json_object_set_new(obj, key, v);
+    }
+}
+
+/* multipart/form-data (spec §1.6): text parts become keys with inferred
+ * types; every @jsonPayload part is a JSON object merged over them. File
+ * parts are refused for now: uploads come with file storage. NULL on a
+ * malformed body. */
+static json_t *decode_multipart(struct api_call *c, struct str content_type)
+{
+    struct str boundary;
+    if (http_multipart_boundary(content_type, &boundary) != RC_OK)
+        return NULL;
+    struct http_multipart_part *parts;
+    size_t n;
+    const char *why = NULL;
+    if (http_multipart_parse(c->req->body, boundary, c->req->arena, &parts, &n, &why) != RC_OK)
+        return NULL;
+    json_t *body = json_object();
+    for (size_t i = 0; i < n; i++) {
+        const struct http_multipart_part *p = &parts[i];
+        char key[256];
+        if (p->name.len == 0 || p->name.len >= sizeof(key))
+            continue;
+        memcpy(key, p->name.ptr, p->name.len);
+        key[p->name.len] = '\0';
+        if (strcmp(key, "@jsonPayload") == 0)
+            continue;
+        if (p->has_filename) {
+            core_problem_field(&c->problem, key, "validation_invalid_file",
+                               "File uploads are not supported yet.", NULL);
+            continue;
+        }
+        add_value(body, key, infer(p->data));
+    }
+    for (size_t i = 0; i < n; i++) {
+        const struct http_multipart_part *p = &parts[i];
+        if (!str_eq(p->name, STR_LIT("@jsonPayload")))
+            continue;
+        json_t *payload = json_loadb(p->data.ptr, p->data.len, 0, NULL);
+        if (!json_is_object(payload)) {
+            json_decref(payload);
+            json_decref(body);
+            return NULL;
+        }
+        json_object_update(body, payload);
+        json_decref(payload);
+    }
+    return body;
+}
+
 enum rc api_call_body_or_fail(struct api_call *c, const char *message)
 {
     struct str body = c->req->body;
@@ -184,23 +245,22 @@ enum rc api_call_body_or_fail(struct api_call *c, const char *message)
                     continue;
                 memcpy(key, params[i].key.ptr, params[i].key.len);
                 key[params[i].key.len] = '\0';
-                json_t *v = infer(params[i].value);
-                json_t *prev = json_object_get(c->body, key);
-                if (json_is_array(prev)) {
-                    json_array_append_new(prev, v);
-                } else if (prev) {
-                    json_object_set_new(c->body, key, json_pack("[O,o]", prev, v));
-                } else {
-                    json_object_set_new(c->body, key, v);
-                }
+                add_value(c->body, key, infer(params[i].value));
             }
         }
+    } else if (str_eq_cstr_nocase(media, "multipart/form-data")) {
+        c->body = decode_multipart(c, type);
     } else {
         api_error_write(c->req, 400, "Unsupported Content-Type.");
         return RC_INVALID;
     }
     if (!c->body) {
         api_error_write(c->req, 400, message);
+        return RC_INVALID;
+    }
+    if (core_problem_has_fields(&c->problem)) {
+        core_problem_message(&c->problem, message);
+        api_call_fail(c, RC_INVALID);
         return RC_INVALID;
     }
     c->core.filter_request.body = c->body;
