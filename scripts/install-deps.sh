@@ -1,17 +1,27 @@
 #!/bin/sh
 # Installs the Debian 12 packages tarmac's build and tests need. As root it
-# runs apt-get; otherwise it prints the exact command to run.
+# runs apt-get; otherwise it prints the exact command to run. Node.js (for the
+# end-to-end suite with the PocketBase JS SDK) is installed from Debian only
+# when no node/npm is on the machine already.
 set -eu
 PACKAGES="build-essential pkg-config clang-14 libclang-rt-14-dev \
 libuv1-dev libsqlite3-dev libpq-dev libhiredis-dev libsodium-dev libjansson-dev \
 libcurl4-openssl-dev libvips-dev libwslay-dev libcmocka-dev \
-python3 curl socat wrk"
+python3 curl socat wrk sqlite3"
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    PACKAGES="$PACKAGES nodejs npm"
+fi
+missing=""
+for p in $PACKAGES; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
 if [ "$(id -u)" -ne 0 ]; then
     echo "tarmac needs these Debian packages; run:" >&2
-    echo "  sudo apt-get update && sudo apt-get install -y $PACKAGES" >&2
+    echo "  sudo apt-get update && sudo apt-get install -y$missing" >&2
     exit 1
 fi
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -q
 # shellcheck disable=SC2086
-apt-get install -y -q --no-install-recommends $PACKAGES
+apt-get install -y -q --no-install-recommends $missing
