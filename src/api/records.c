@@ -111,6 +111,9 @@ struct pending_write {
     struct core_record_input input;
     struct buf hash;   /* the new password's PHC string */
     enum rc hash_rc;
+    char *old_password; /* a user changing their own password must give the old one */
+    char *stored_phc;
+    bool is_old_password_wrong;
 };
 
 static void pending_release(void *ctx)
@@ -119,6 +122,11 @@ static void pending_release(void *ctx)
     core_write_job_cleanup(&w->job);
     core_record_input_cleanup(&w->input);
     buf_cleanup(&w->hash);
+    if (w->old_password) {
+        memset(w->old_password, 0, strlen(w->old_password));
+        xfree(w->old_password);
+    }
+    xfree(w->stored_phc);
 }
 
 static void write_done(struct core_write_job *job);
@@ -183,6 +191,12 @@ static void hash_work(void *ctx)
     struct pending_write *w = ctx;
     struct core_app *app = w->call->aw->core.app;
     struct core_password_params params = {.m_kib = app->password_m_kib, .t = app->password_t};
+    if (w->old_password &&
+        core_password_verify(str_from_cstr(w->old_password),
+                             str_from_cstr(w->stored_phc ? w->stored_phc : "")) != RC_OK) {
+        w->is_old_password_wrong = true;
+        return;
+    }
     w->hash_rc = core_password_hash(str_from_cstr(w->input.password), params, &w->hash);
 }
 
@@ -199,6 +213,17 @@ static void submit(struct pending_write *w)
 static void hash_done(enum rc rc, void *ctx)
 {
     struct pending_write *w = ctx;
+    if (w->is_old_password_wrong && !rc) {
+        struct api_call *c = w->call;
+        if (!http_req_is_gone(c->req)) {
+            core_problem_field(&c->problem, "oldPassword", "validation_invalid_old_password",
+                               "Missing or invalid old password.", NULL);
+            core_problem_message(&c->problem, "Failed to update record.");
+            api_call_fail(c, RC_INVALID);
+        }
+        http_req_resume(c->req);
+        return;
+    }
     if (rc)
         w->hash_rc = rc;
     if (w->hash_rc) {
@@ -299,6 +324,20 @@ enum rc api_records_update(struct http_req *req, void *ctx)
         return api_call_fail(c, rc);
     struct pending_write *w = pending_new(c, col, CORE_WRITE_UPDATE);
     rc = core_record_input_build(&c->core, col, c->body, current, &w->input, &c->problem);
+    if (!rc && w->input.password && !c->auth.is_superuser) {
+        /* spec §6.13: a non-manager changing a password proves the old one. */
+        json_t *old = json_object_get(c->body, "oldPassword");
+        if (!json_is_string(old) || json_string_length(old) == 0) {
+            core_problem_field(&c->problem, "oldPassword", "validation_required",
+                               "Cannot be blank.", NULL);
+            core_problem_message(&c->problem, "Failed to update record.");
+            rc = RC_INVALID;
+        } else {
+            w->old_password = xstrdup(json_string_value(old));
+            const char *phc = json_string_value(json_object_get(current, "password"));
+            w->stored_phc = xstrdup(phc ? phc : "");
+        }
+    }
     json_decref(current);
     if (rc)
         return api_call_fail(c, rc);
