@@ -293,6 +293,13 @@ enum rc api_records_create(struct http_req *req, void *ctx)
         return RC_OK;
     struct pending_write *w = pending_new(c, col, CORE_WRITE_CREATE);
     enum rc rc = core_record_input_build(&c->core, col, c->body, NULL, &w->input, &c->problem);
+    /* Missing relation targets are reported with the other field errors. */
+    if (w->input.values &&
+        core_record_check_relations(c->aw->core.db, c->core.schema, col, w->input.values,
+                                    &c->problem) != RC_OK && !rc) {
+        core_problem_message(&c->problem, "Failed to create record.");
+        rc = RC_INVALID;
+    }
     if (rc)
         return api_call_fail(c, rc);
     api_call_request_data(c, "default");
@@ -324,6 +331,12 @@ enum rc api_records_update(struct http_req *req, void *ctx)
         return api_call_fail(c, rc);
     struct pending_write *w = pending_new(c, col, CORE_WRITE_UPDATE);
     rc = core_record_input_build(&c->core, col, c->body, current, &w->input, &c->problem);
+    if (w->input.values &&
+        core_record_check_relations(c->aw->core.db, c->core.schema, col, w->input.values,
+                                    &c->problem) != RC_OK && !rc) {
+        core_problem_message(&c->problem, "Failed to update record.");
+        rc = RC_INVALID;
+    }
     if (!rc && w->input.password && !c->auth.is_superuser) {
         /* spec §6.13: a non-manager changing a password proves the old one. */
         json_t *old = json_object_get(c->body, "oldPassword");

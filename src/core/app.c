@@ -12,6 +12,7 @@
 #include "core/collection_ddl.h"
 #include "core/collection_json.h"
 #include "core/password.h"
+#include "core/record_input.h"
 #include "net/offload.h"
 
 void core_now(char out[32])
@@ -202,6 +203,7 @@ void core_app_close(struct core_app *app)
         return;
     net_offload_stop(app->offload);
     store_writer_stop(app->writer);
+    core_record_input_global_cleanup();
     core_schema_free(atomic_load(&app->schema));
     for (size_t i = 0; i < app->old_schema_count; i++)
         core_schema_free(app->old_schemas[i]);

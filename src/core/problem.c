@@ -40,18 +40,22 @@ void core_problem_field(struct core_problem *p, const char *path, const char *co
         memcpy(key, s, n);
         key[n] = '\0';
         if (!dot) {
-            if (json_object_get(node, key))
+            if (json_object_get(node, key)) {
+                json_decref(params);
                 return; /* the first error at a path is the one reported */
+            }
             json_t *err = json_pack("{s:s, s:s}", "code", code, "message", message);
             if (params)
-                json_object_set(err, "params", params);
+                json_object_set_new(err, "params", params);
             json_object_set_new(node, key, err);
             return;
         }
         json_t *child = json_object_get(node, key);
         if (!child || !json_is_object(child) || json_object_get(child, "code")) {
-            if (child)
+            if (child) {
+                json_decref(params);
                 return; /* a parent already has its own error */
+            }
             child = json_object();
             json_object_set_new(node, key, child);
         }

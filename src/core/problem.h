@@ -22,7 +22,8 @@ void core_problem_cleanup(struct core_problem *p);
 /* Sets the message (copied, cut at 159 bytes). */
 void core_problem_message(struct core_problem *p, const char *message);
 /* Adds an error at a dotted path ("title", "fields.2.name"). The first error
- * at a path wins. params may be NULL; it is borrowed and copied. */
+ * at a path wins. params may be NULL; the problem takes ownership of it (so
+ * json_pack(...) can be passed inline), also when the error is dropped. */
 void core_problem_field(struct core_problem *p, const char *path, const char *code,
                         const char *message, json_t *params);
 /* True when field errors were added. */

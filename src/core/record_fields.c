@@ -119,6 +119,27 @@ static void add_pick(struct pick_pool *pool, struct pick *root, struct str item)
         n->excerpt_max = parse_excerpt(mod, &n->excerpt_max, &n->excerpt_ellipsis) ? n->excerpt_max : 0;
 }
 
+static bool is_inline_tag(const char *tag, size_t len)
+{
+    static const char *const inline_tags[] = {"a",    "abbr", "b",   "bdi", "bdo",   "cite",
+                                              "code", "data", "dfn", "em",  "i",     "kbd",
+                                              "mark", "q",    "s",   "samp", "small", "span",
+                                              "strong", "sub", "sup", "time", "u",   "var"};
+    size_t i = 1;
+    if (i < len && tag[i] == '/')
+        i++;
+    size_t start = i;
+    while (i < len && ((tag[i] >= 'a' && tag[i] <= 'z') || (tag[i] >= 'A' && tag[i] <= 'Z') ||
+                       (tag[i] >= '0' && tag[i] <= '9')))
+        i++;
+    size_t n = i - start;
+    for (size_t k = 0; k < sizeof(inline_tags) / sizeof(inline_tags[0]); k++) {
+        if (strlen(inline_tags[k]) == n && strncasecmp(tag + start, inline_tags[k], n) == 0)
+            return true;
+    }
+    return false;
+}
+
 /* Text without HTML: tags dropped (with the content of the elements that are
  * not text), whitespace collapsed, trimmed, cut to max runes. */
 static json_t *excerpt(const char *s, size_t len, long max, bool ellipsis)
@@ -150,7 +171,10 @@ static json_t *excerpt(const char *s, size_t len, long max, bool ellipsis)
                 skip_until = NULL;
             }
             i += tag_len - 1;
-            space = true;
+            /* Block elements separate words; inline ones (<b>, <a>, <span>)
+             * do not: "Hello <b>world</b>," reads "Hello world,". */
+            if (!is_inline_tag(s + i - tag_len + 1, tag_len))
+                space = true;
             continue;
         }
         if (skip_until)

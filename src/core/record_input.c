@@ -2,6 +2,7 @@
 #include "core/record_input.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -331,21 +332,66 @@ static bool is_url(const char *s)
     return true;
 }
 
+/* Compiled patterns, shared by all threads: validation runs on workers and
+ * on the writer, and regcomp() cost more than the rest of a create's
+ * validation. glibc's regexec() may run on one regex_t from many threads. */
+#define PATTERN_CACHE 64
+static struct {
+    char *pattern;
+    regex_t re;
+    bool is_valid;
+} pattern_cache[PATTERN_CACHE];
+static unsigned pattern_next;
+static pthread_mutex_t pattern_lock = PTHREAD_MUTEX_INITIALIZER;
+
 static bool matches(const char *pattern, const char *s)
 {
-    regex_t re;
-    if (regcomp(&re, pattern, REG_EXTENDED | REG_NOSUB) != 0)
+    pthread_mutex_lock(&pattern_lock);
+    size_t k = 0;
+    for (; k < PATTERN_CACHE; k++) {
+        if (pattern_cache[k].pattern && strcmp(pattern_cache[k].pattern, pattern) == 0)
+            break;
+    }
+    if (k == PATTERN_CACHE) {
+        /* Evicting an entry another thread is using would be a use after
+         * free; a full cache compiles this one for this call only. */
+        if (pattern_next >= PATTERN_CACHE) {
+            pthread_mutex_unlock(&pattern_lock);
+            regex_t re;
+            if (regcomp(&re, pattern, REG_EXTENDED | REG_NOSUB) != 0)
+                return true;
+            bool ok = regexec(&re, s, 0, NULL, 0) == 0;
+            regfree(&re);
+            return ok;
+        }
+        k = pattern_next++;
+        pattern_cache[k].pattern = xstrdup(pattern);
+        pattern_cache[k].is_valid =
+            regcomp(&pattern_cache[k].re, pattern, REG_EXTENDED | REG_NOSUB) == 0;
+    }
+    pthread_mutex_unlock(&pattern_lock);
+    if (!pattern_cache[k].is_valid)
         return true; /* a pattern we cannot read does not reject input */
-    bool ok = regexec(&re, s, 0, NULL, 0) == 0;
-    regfree(&re);
-    return ok;
+    return regexec(&pattern_cache[k].re, s, 0, NULL, 0) == 0;
+}
+
+void core_record_input_global_cleanup(void)
+{
+    pthread_mutex_lock(&pattern_lock);
+    for (size_t k = 0; k < PATTERN_CACHE; k++) {
+        if (pattern_cache[k].pattern && pattern_cache[k].is_valid)
+            regfree(&pattern_cache[k].re);
+        xfree(pattern_cache[k].pattern);
+        pattern_cache[k].pattern = NULL;
+    }
+    pattern_next = 0;
+    pthread_mutex_unlock(&pattern_lock);
 }
 
 static void field_error(struct core_problem *p, const struct core_field *f, const char *code,
                         const char *message, json_t *params)
 {
-    core_problem_field(p, f->name, code, message, params);
-    json_decref(params);
+    core_problem_field(p, f->name, code, message, params); /* takes params */
 }
 
 static bool is_empty(const struct core_field *f, json_t *v)
@@ -594,8 +640,14 @@ enum rc core_record_input_build(struct core_request *r, const struct core_collec
                 continue;
             if (c->type == CORE_COLLECTION_AUTH && strcmp(f->name, "tokenKey") == 0 && !is_superuser(r))
                 continue;
-            if (f->is_primary_key && !is_create)
+            if (f->is_primary_key && !is_create) {
+                json_t *want = to_text(given);
+                if (!json_equal(want, json_object_get(current, f->name)))
+                    core_problem_field(p, f->name, "validation_pk_change",
+                                       "The record primary key cannot be changed.", NULL);
+                json_decref(want);
                 continue;
+            }
             json_t *v;
             if (mod)
                 v = apply_modifier(f, json_object_get(out->values, f->name), given, mod, prepend);

@@ -28,6 +28,9 @@ enum rc core_record_input_build(struct core_request *r, const struct core_collec
                                 json_t *body, json_t *current, struct core_record_input *out,
                                 struct core_problem *p);
 void core_record_input_cleanup(struct core_record_input *in);
+/* Frees the process's cache of compiled field patterns; call when no
+ * thread validates any more (the app closing). */
+void core_record_input_global_cleanup(void);
 /* Parses a date in any accepted form (spec §1.4) into the canonical
  * "YYYY-MM-DD HH:MM:SS.mmmZ" (out: 32 bytes); false when unparsable. */
 bool core_date_normalize(const char *s, char out[32]);

@@ -237,17 +237,6 @@ static enum rc count_rows(struct core_request *r, const struct core_collection *
     return step == SQLITE_ROW ? RC_OK : store_sqlite_rc(step);
 }
 
-static bool mentions_request_data(struct str s)
-{
-    for (size_t i = 0; i + 9 <= s.len; i++) {
-        if (memcmp(s.ptr + i, "@request.", 9) == 0)
-            return true;
-        if (i + 12 <= s.len && memcmp(s.ptr + i, "@collection.", 12) == 0)
-            return true;
-    }
-    return false;
-}
-
 enum rc core_record_list(struct core_request *r, const struct core_collection *c,
                          const struct core_list_opts *lo, const struct core_output_opts *o,
                          struct buf *out, struct core_problem *p)
@@ -256,9 +245,19 @@ enum rc core_record_list(struct core_request *r, const struct core_collection *c
         core_problem_message(p, "Only superusers can perform this action.");
         return RC_FORBIDDEN;
     }
-    if (!is_superuser(r) && (mentions_request_data(lo->filter) || mentions_request_data(lo->sort))) {
-        core_problem_message(p, "Only superusers can filter by @request. or @collection. fields.");
-        return RC_FORBIDDEN;
+    if (!is_superuser(r)) {
+        /* spec §2: a plain substring test on the raw parameters, as PocketBase does. */
+        const char *which = NULL;
+        if (memmem(lo->filter.ptr, lo->filter.len, "@request.", 9) ||
+            memmem(lo->sort.ptr, lo->sort.len, "@request.", 9))
+            which = "Only superusers can filter by @request.";
+        else if (memmem(lo->filter.ptr, lo->filter.len, "@collection.", 12) ||
+                 memmem(lo->sort.ptr, lo->sort.len, "@collection.", 12))
+            which = "Only superusers can filter by @collection.";
+        if (which) {
+            core_problem_message(p, which);
+            return RC_FORBIDDEN;
+        }
     }
     struct core_sql_fragment rule_frag, filter_frag, sort_params = {0};
     struct buf where;

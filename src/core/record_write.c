@@ -101,11 +101,10 @@ static void unique_errors(struct store_sqlite *db, struct core_problem *p)
 }
 
 
-/* Every id in relation fields must exist in its target collection. */
-static enum rc check_relation_targets(struct store_sqlite *db, const struct core_write_job *job,
-                                      json_t *values, struct core_problem *p)
+enum rc core_record_check_relations(struct store_sqlite *db, const struct core_schema *schema,
+                                    const struct core_collection *c, json_t *values,
+                                    struct core_problem *p)
 {
-    const struct core_collection *c = job->c;
     for (size_t i = 0; i < c->field_count; i++) {
         const struct core_field *f = &c->fields[i];
         if (f->type != CORE_FIELD_RELATION)
@@ -120,7 +119,7 @@ static enum rc check_relation_targets(struct store_sqlite *db, const struct core
             continue;
         }
         const struct core_collection *t =
-            core_schema_find_exact(job->schema, str_from_cstr(f->collection_id));
+            core_schema_find_exact(schema, str_from_cstr(f->collection_id));
         if (!t) {
             json_decref(ids);
             core_problem_field(p, f->name, "validation_missing_rel_collection",
@@ -423,7 +422,7 @@ static enum rc apply(struct store_sqlite *db, void *ctx)
     enum rc rc = RC_OK;
     switch (job->kind) {
     case CORE_WRITE_CREATE:
-        rc = check_relation_targets(db, job, job->values, p);
+        rc = core_record_check_relations(db, job->schema, job->c, job->values, p);
         if (!rc)
             rc = write_row(db, job, job->values, true, p);
         if (!rc && job->has_rule) {
@@ -447,7 +446,7 @@ static enum rc apply(struct store_sqlite *db, void *ctx)
         if (!rc && job->password_hash)
             json_object_set_new(in.values, "password", json_string(job->password_hash));
         if (!rc)
-            rc = check_relation_targets(db, job, in.values, p);
+            rc = core_record_check_relations(db, job->schema, job->c, in.values, p);
         if (!rc)
             rc = write_row(db, job, in.values, false, p);
         if (rc == RC_INVALID && !p->message[0])

@@ -45,6 +45,13 @@ void core_record_submit(struct core_worker *cw, struct core_write_job *job);
 /* Runs job on the writer and waits for its commit: for threads without a loop
  * (the CLI). Returns job->rc. */
 enum rc core_record_run(struct core_app *app, struct core_write_job *job);
+/* Checks that every id in c's relation fields of values exists in its target
+ * collection; adds validation_missing_rel_records errors to p. RC_INVALID
+ * when one is missing. Runs on any connection (the worker checks early so
+ * all field errors come in one answer; the write checks again). */
+enum rc core_record_check_relations(struct store_sqlite *db, const struct core_schema *schema,
+                                    const struct core_collection *c, json_t *values,
+                                    struct core_problem *p);
 /* Frees what the job owns (not the job itself, nor ctx). */
 void core_write_job_cleanup(struct core_write_job *job);
 /* Reads every field of record id of c (no visibility rules) as JSON, from the

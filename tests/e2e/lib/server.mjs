@@ -1,0 +1,152 @@
+// Test harness for the end-to-end suite: runs one tarmac process per call.
+//
+//   const srv = await startServer();            // fresh temp dir + superuser
+//   const pb = new PocketBase(srv.url);
+//   ...
+//   await srv.stop();                            // SIGTERM, asserts exit code 0
+//
+// The binary is $TARMAC_BIN, default build/release/tarmac of this checkout.
+// Timeouts scale with $TARMAC_TEST_SLOW (a float, default 1; raise it for
+// ASan/valgrind builds). A server whose exit code is not 0 on SIGTERM (an ASan
+// build exits non-zero on leaks or memory errors) makes stop() throw with the
+// tail of its stderr. Set TARMAC_E2E_KEEP=1 to keep every data directory,
+// TARMAC_E2E_ACCESS_LOG=1 to keep the server's access log in its stderr.
+
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, openSync, closeSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+export const SLOW = Number(process.env.TARMAC_TEST_SLOW || '1') || 1;
+export const RELEASE_BIN = resolve(join(here, '..', '..', '..', 'build', 'release', 'tarmac'));
+export const BIN = resolve(process.env.TARMAC_BIN || RELEASE_BIN);
+export const SUPERUSER = { email: 'admin@example.com', password: 'adminpass123' };
+
+const START_TIMEOUT_MS = 20000 * SLOW;
+const STOP_TIMEOUT_MS = 30000 * SLOW;
+const STARTED_RE = /server started at (http:\/\/[0-9.]+:(\d+))/;
+
+// The server reads TARMAC_* variables as flags: never let ours leak in.
+function childEnv() {
+    const env = {};
+    for (const [k, v] of Object.entries(process.env)) {
+        if (!k.startsWith('TARMAC_')) env[k] = v;
+    }
+    if (!env.ASAN_OPTIONS) env.ASAN_OPTIONS = 'detect_leaks=1:abort_on_error=1:halt_on_error=1';
+    if (!env.UBSAN_OPTIONS) env.UBSAN_OPTIONS = 'print_stacktrace=1:halt_on_error=1';
+    return env;
+}
+
+function tail(text, n = 4000) {
+    return text.length > n ? '…' + text.slice(-n) : text;
+}
+
+/** Create (or update) the superuser in dir with the CLI. */
+export function upsertSuperuser(dir, email = SUPERUSER.email, password = SUPERUSER.password, bin = BIN) {
+    const r = spawnSync(bin, ['superuser', 'upsert', email, password, '--dir=' + dir], {
+        env: childEnv(), encoding: 'utf8', timeout: START_TIMEOUT_MS,
+    });
+    if (r.error) throw new Error(`superuser upsert: ${r.error.message} (binary ${bin})`);
+    if (r.status !== 0) {
+        throw new Error(`superuser upsert exited ${r.status}\nstdout: ${r.stdout}\nstderr: ${tail(r.stderr)}`);
+    }
+}
+
+/**
+ * Start a server.
+ * opts.dir: reuse this data directory (no new superuser unless opts.superuser === true);
+ *           default a fresh temp dir with SUPERUSER.
+ * opts.flags: extra `serve` flags.
+ * opts.bin: the binary (default BIN).
+ * Returns {url, port, dir, proc, stop(), kill9(), stderr()}.
+ */
+export async function startServer(opts = {}) {
+    let ownDir = false;
+    let dir = opts.dir;
+    if (!dir) {
+        dir = mkdtempSync(join(tmpdir(), 'tarmac-e2e-'));
+        ownDir = true;
+    }
+    const bin = opts.bin || BIN;
+    if (ownDir || opts.superuser === true) upsertSuperuser(dir, SUPERUSER.email, SUPERUSER.password, bin);
+
+    const flags = [...(opts.flags || [])];
+    if (!process.env.TARMAC_E2E_ACCESS_LOG && !flags.some((f) => f.startsWith('--access-log'))) {
+        flags.push('--access-log=false');
+    }
+    // stderr goes to a file: it can be large (ASan reports) and must survive a crash.
+    const stderrPath = join(dir, `stderr-${Date.now()}-${process.pid}.log`);
+    const errFd = openSync(stderrPath, 'w');
+    const proc = spawn(bin, ['serve', '--http=127.0.0.1:0', '--dir=' + dir, ...flags], {
+        env: childEnv(), stdio: ['ignore', 'pipe', errFd],
+    });
+    closeSync(errFd);
+    const stderr = () => {
+        try { return readFileSync(stderrPath, 'utf8'); } catch { return ''; }
+    };
+
+    let exited = null; // {code, signal}
+    const exitPromise = new Promise((res) => {
+        proc.on('exit', (code, signal) => { exited = { code, signal }; res(exited); });
+    });
+    let stdout = '';
+    const url = await new Promise((res, rej) => {
+        const timer = setTimeout(() => {
+            proc.kill('SIGKILL');
+            rej(new Error(`server did not announce itself in ${START_TIMEOUT_MS} ms\nstdout: ${stdout}\nstderr: ${tail(stderr())}`));
+        }, START_TIMEOUT_MS);
+        proc.on('error', (e) => { clearTimeout(timer); rej(new Error(`cannot run ${bin}: ${e.message}`)); });
+        proc.stdout.setEncoding('utf8');
+        proc.stdout.on('data', (chunk) => {
+            stdout += chunk;
+            const m = STARTED_RE.exec(stdout);
+            if (m) { clearTimeout(timer); res(m[1]); }
+        });
+        exitPromise.then((e) => {
+            clearTimeout(timer);
+            rej(new Error(`server exited before starting (code ${e.code}, signal ${e.signal})\nstdout: ${stdout}\nstderr: ${tail(stderr())}`));
+        });
+    });
+    proc.stdout.resume(); // keep draining
+
+    const waitExit = (ms) => Promise.race([
+        exitPromise,
+        new Promise((res) => setTimeout(() => res(null), ms).unref()),
+    ]);
+
+    const server = {
+        url,
+        port: Number(new URL(url).port),
+        dir,
+        proc,
+        stderr,
+        get exited() { return exited; },
+        /** SIGTERM; resolves when the process exited with 0, throws otherwise. */
+        async stop() {
+            if (!exited) proc.kill('SIGTERM');
+            const e = await waitExit(STOP_TIMEOUT_MS);
+            if (!e) {
+                proc.kill('SIGKILL');
+                await exitPromise;
+                throw new Error(`server did not exit within ${STOP_TIMEOUT_MS} ms of SIGTERM\nstderr: ${tail(stderr())}`);
+            }
+            if (e.code !== 0) {
+                throw new Error(`server exited with code ${e.code} signal ${e.signal} (expected 0)\nstderr (${stderrPath}): ${tail(stderr(), 12000)}`);
+            }
+            if (ownDir && !process.env.TARMAC_E2E_KEEP) rmSync(dir, { recursive: true, force: true });
+        },
+        /** SIGKILL (simulated crash); resolves once the process is gone. Keeps the dir. */
+        async kill9() {
+            if (!exited) proc.kill('SIGKILL');
+            await exitPromise;
+        },
+        /** Remove the data directory (after kill9 / when done with a reused dir). */
+        cleanup() {
+            if (!process.env.TARMAC_E2E_KEEP) rmSync(dir, { recursive: true, force: true });
+        },
+    };
+    return server;
+}
