@@ -218,6 +218,7 @@ enum rc core_worker_init(struct core_worker *cw, struct core_app *app, struct ne
     cw->app = app;
     cw->mailbox = mailbox;
     cw->counts = xcalloc(1, sizeof(*cw->counts));
+    cw->pages = xcalloc(1, sizeof(*cw->pages));
     return store_sqlite_open(app->db_path, STORE_SQLITE_READ, &cw->db);
 }
 
@@ -254,4 +255,8 @@ void core_worker_cleanup(struct core_worker *cw)
         core_count_cache_cleanup(cw->counts);
     xfree(cw->counts);
     cw->counts = NULL;
+    if (cw->pages)
+        core_page_cache_cleanup(cw->pages);
+    xfree(cw->pages);
+    cw->pages = NULL;
 }

@@ -45,6 +45,7 @@ struct core_worker {
     struct store_sqlite *db;      /* this worker's read connection */
     struct net_mailbox *mailbox;  /* the worker loop's, for writer replies */
     struct core_count_cache *counts; /* list totals, see count_cache.h */
+    struct core_page_cache *pages;   /* whole list responses, same rule */
     bool in_read_tx;              /* a read transaction spans this loop iteration */
 };
 

@@ -237,7 +237,70 @@ static enum rc count_rows(struct core_request *r, const struct core_collection *
     return step == SQLITE_ROW ? RC_OK : store_sqlite_rc(step);
 }
 
+static enum rc list_page(struct core_request *r, const struct core_collection *c,
+                         const struct core_list_opts *lo, const struct core_output_opts *o,
+                         struct buf *out, struct core_problem *p);
+
+/* A list response depends on the request only through these (the rule's
+ * @request.auth data through the requester's identity, its fields through
+ * data_version); a rule reading other @request data, or a random order, is
+ * not cached. */
+static bool page_key(struct core_request *r, const struct core_collection *c,
+                     const struct core_list_opts *lo, const struct core_output_opts *o,
+                     struct buf *key)
+{
+    const char *rule = c->rules[CORE_RULE_LIST];
+    if (rule) {
+        for (const char *at = strstr(rule, "@request."); at; at = strstr(at + 1, "@request.")) {
+            if (strncmp(at, "@request.auth.", 14) != 0)
+                return false;
+        }
+    }
+    /* Expanded collections have rules of their own; keep it simple and exact. */
+    if (o->expand.len || memmem(lo->sort.ptr, lo->sort.len, "@random", 7) ||
+        memmem(lo->filter.ptr, lo->filter.len, "@request", 8))
+        return false;
+    char head[256];
+    int n = snprintf(head, sizeof(head), "%llu|%s|%s|%s|%d|%lld|%lld|%d|",
+                     (unsigned long long)r->schema->version, c->id,
+                     r->auth && r->auth->collection ? r->auth->collection->id : "",
+                     r->auth && r->auth->id ? r->auth->id : "", r->auth && r->auth->is_superuser,
+                     (long long)lo->page, (long long)lo->per_page, lo->skip_total);
+    const struct str parts[4] = {lo->filter, lo->sort, o->expand, o->fields};
+    enum rc rc = buf_append(key, head, (size_t)n);
+    for (int i = 0; i < 4 && !rc; i++) {
+        char len[24];
+        int k = snprintf(len, sizeof(len), "%zu:", parts[i].len);
+        rc = buf_append(key, len, (size_t)k);
+        if (!rc)
+            rc = buf_append_str(key, parts[i]);
+    }
+    return rc == RC_OK;
+}
+
 enum rc core_record_list(struct core_request *r, const struct core_collection *c,
+                         const struct core_list_opts *lo, const struct core_output_opts *o,
+                         struct buf *out, struct core_problem *p)
+{
+    struct buf key;
+    buf_init(&key, 1 << 20);
+    int64_t version = r->cw->pages ? store_sqlite_data_version(r->cw->db) : -1;
+    bool cacheable = version >= 0 && page_key(r, c, lo, o, &key);
+    struct str cached;
+    if (cacheable && core_page_cache_get(r->cw->pages, buf_str(&key), version, &cached)) {
+        buf_cleanup(&key);
+        return buf_append_str(out, cached);
+    }
+    size_t out_start = out->len;
+    enum rc rc = list_page(r, c, lo, o, out, p);
+    if (!rc && cacheable)
+        core_page_cache_put(r->cw->pages, buf_str(&key), version,
+                            (struct str){out->data + out_start, out->len - out_start});
+    buf_cleanup(&key);
+    return rc;
+}
+
+static enum rc list_page(struct core_request *r, const struct core_collection *c,
                          const struct core_list_opts *lo, const struct core_output_opts *o,
                          struct buf *out, struct core_problem *p)
 {
