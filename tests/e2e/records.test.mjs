@@ -559,6 +559,27 @@ describe('records API', () => {
         await su.collection('posts').delete(p.id);
     });
 
+    test('a repeated list reflects every write at once (cached pages and totals)', async () => {
+        // The same page asked twice, with a create, an update and a delete in
+        // between: each answer must show the write that preceded it.
+        const page = () => guest.collection('posts').getList(1, 200, { filter: 'views >= 0', sort: 'title' });
+        const before = await page();
+        const again = await page();
+        assert.equal(again.totalItems, before.totalItems);
+        const rec = await alice.pb.collection('posts').create({ title: 'Cache probe', author: alice.record.id, views: 1 });
+        const afterCreate = await page();
+        assert.equal(afterCreate.totalItems, before.totalItems + 1);
+        assert.ok(titles(afterCreate.items).includes('Cache probe'));
+        await alice.pb.collection('posts').update(rec.id, { title: 'Cache probe 2' });
+        const afterUpdate = await page();
+        assert.ok(titles(afterUpdate.items).includes('Cache probe 2'));
+        assert.ok(!titles(afterUpdate.items).includes('Cache probe'));
+        await alice.pb.collection('posts').delete(rec.id);
+        const afterDelete = await page();
+        assert.equal(afterDelete.totalItems, before.totalItems);
+        assert.ok(!titles(afterDelete.items).includes('Cache probe 2'));
+    });
+
     test('no response contained password or tokenKey', () => assertNoLeaks());
 
     test('server exits cleanly on SIGTERM', async () => {
