@@ -38,3 +38,10 @@ int chrono_format_rfc3339_ms(int64_t ms, char out[32])
     return snprintf(out, 32, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
                     tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
 }
+
+int chrono_format_db_ms(int64_t ms, char out[32])
+{
+    int n = chrono_format_rfc3339_ms(ms, out);
+    out[10] = ' ';
+    return n;
+}

@@ -14,4 +14,8 @@ int chrono_format_http_date(int64_t t, char out[30]);
 /* Writes "2006-01-02T15:04:05.000Z" for epoch ms into out (32 bytes); returns the length. */
 int chrono_format_rfc3339_ms(int64_t ms, char out[32]);
 
+/* Writes "2006-01-02 15:04:05.000Z" (the API's date format) for epoch ms
+ * into out (32 bytes); returns the length (24). */
+int chrono_format_db_ms(int64_t ms, char out[32]);
+
 #endif

@@ -17,11 +17,7 @@
 
 void core_now(char out[32])
 {
-    int64_t ms = chrono_real_ms();
-    char tmp[32];
-    chrono_format_rfc3339_ms(ms, tmp);
-    tmp[10] = ' '; /* "2006-01-02 15:04:05.000Z", spec §1.4 */
-    memcpy(out, tmp, 32);
+    chrono_format_db_ms(chrono_real_ms(), out); /* spec §1.4 */
 }
 
 const struct core_schema *core_app_schema(struct core_app *app)

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "base/alloc.h"
+#include "base/chrono.h"
 #include "base/secure.h"
 #include "base/utf8.h"
 
@@ -684,7 +685,7 @@ enum rc core_record_input_build(struct core_request *r, const struct core_collec
         }
     }
     char now[32];
-    core_now(now);
+    chrono_format_db_ms(chrono_real_ms(), now);
     for (size_t i = 0; i < c->field_count; i++) {
         const struct core_field *f = &c->fields[i];
         if (f->type == CORE_FIELD_AUTODATE && ((is_create && f->on_create) || f->on_update))
