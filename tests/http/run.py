@@ -894,7 +894,8 @@ def timeout_slowloris(srv):
     # One byte every 300 ms; the whole head would take ~20 s.  The header
     # timeout (1 s) runs from the first byte, so the server must cut us off
     # long before that.
-    data = get(headers=[("X-Slow", "s" * 40)])
+    # Long enough that sending it all takes well past SOON, however slow the build.
+    data = get(headers=[("X-Slow", "s" * int(10 * SOON))])
     check(len(data) * 0.3 > 3 * SOON, "slowloris head too short")
     with srv.connect() as c:
         t0 = time.monotonic()
