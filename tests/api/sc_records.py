@@ -439,7 +439,7 @@ UPDATE = [
       post_path("postA"), auth="A", raw=b"title=x", ctype="text/plain", status=400,
       exact=err(400, MSG_BAD_CTYPE)),
     S("records update: id cannot change", "PATCH", post_path("upd_pk"), auth="A",
-      setup=_setup_post("upd_pk", title="pk"), body={"id": "changedid123456"}, status=400,
+      setup=_setup_post("upd_pk", title="pkpk"), body={"id": "changedid123456"}, status=400,
       check=lambda c, r: want(r.json["message"] == MSG_UPDATE_FAIL and "id" in r.json["data"],
                               "message %r data %s" % (r.json["message"], short(r.json["data"])))),
 ]
