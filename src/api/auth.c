@@ -8,6 +8,7 @@
 
 #include "api/call.h"
 #include "api/errors.h"
+#include "api/ratelimit.h"
 #include "base/alloc.h"
 #include "base/chrono.h"
 #include "base/jsonw.h"
@@ -203,7 +204,7 @@ static json_t *find_identity(struct api_call *c, const struct core_collection *c
 
 enum rc api_auth_with_password(struct http_req *req, void *ctx)
 {
-    (void)ctx;
+    const struct api_limits *limits = ctx;
     struct api_call *c = api_call_new(req);
     const struct core_collection *col;
     if (auth_collection_or_fail(c, &col))
@@ -227,6 +228,8 @@ enum rc api_auth_with_password(struct http_req *req, void *ctx)
         return api_call_fail(c, RC_INVALID);
     }
     const char *id_text = json_string_value(identity);
+    if (api_ratelimit_identity(c, limits, col->id, id_text))
+        return RC_OK; /* 429 written */
     const char *only = json_string_value(json_object_get(c->body, "identityField"));
     struct login *l = arena_alloc(req->arena, sizeof(*l));
     memset(l, 0, sizeof(*l));

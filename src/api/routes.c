@@ -5,7 +5,7 @@
 #include "api/handlers.h"
 #include "http/router.h"
 
-void api_routes_register(struct http_router *r)
+void api_routes_register(struct http_router *r, struct api_limits *limits)
 {
     http_router_add(r, HTTP_METHOD_GET, "/api/health", api_health, NULL);
 
@@ -40,7 +40,7 @@ void api_routes_register(struct http_router *r)
     http_router_add(r, HTTP_METHOD_GET, "/api/collections/{collection}/auth-methods",
                     api_auth_methods, NULL);
     http_router_add(r, HTTP_METHOD_POST, "/api/collections/{collection}/auth-with-password",
-                    api_auth_with_password, NULL);
+                    api_auth_with_password, limits);
     http_router_add(r, HTTP_METHOD_POST, "/api/collections/{collection}/auth-refresh",
                     api_auth_refresh, NULL);
 }

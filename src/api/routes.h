@@ -3,8 +3,10 @@
 #define TARMAC_API_ROUTES_H
 
 struct http_router;
+struct api_limits;
 
-/* Registers every API route on r. Called once, before workers start. */
-void api_routes_register(struct http_router *r);
+/* Registers every API route on r. Called once, before workers start.
+ * limits (borrowed for the process's life) may be NULL: no rate limits. */
+void api_routes_register(struct http_router *r, struct api_limits *limits);
 
 #endif

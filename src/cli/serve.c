@@ -11,6 +11,7 @@
 #include <uv.h>
 
 #include "api/errors.h"
+#include "api/ratelimit.h"
 #include "api/routes.h"
 #include "api/worker.h"
 #include "core/app.h"
@@ -30,6 +31,7 @@ struct serve_options {
     const char *log_level;
     bool is_access_log;
     const char *cors;
+    const char *rate_limits;
     uint64_t max_body;
     uint64_t max_header;
     uint64_t max_target;
@@ -157,6 +159,7 @@ int cli_serve(int argc, char **argv)
         .log_level = "info",
         .is_access_log = true,
         .cors = "*",
+        .rate_limits = "",
         .max_body = 32u << 20,
         .max_header = 64u << 10,
         .max_target = 8u << 10,
@@ -178,6 +181,8 @@ int cli_serve(int argc, char **argv)
          "one log line per request at info level (default true)"},
         {"cors", CLI_FLAG_STRING, &o.cors, "ORIGINS",
          "allowed origins, comma-separated, or * (default *)"},
+        {"rate-limits", CLI_FLAG_STRING, &o.rate_limits, "RULES",
+         "e.g. auth-ip=1000/10s,auth-identity=20/60s,/api/=300/10s (0 turns one off)"},
         {"max-body", CLI_FLAG_SIZE, &o.max_body, "SIZE", "largest request body (default 32MiB)"},
         {"max-header", CLI_FLAG_SIZE, &o.max_header, "SIZE",
          "largest request head (default 64KiB)"},
@@ -233,6 +238,13 @@ int cli_serve(int argc, char **argv)
         fprintf(stderr, "tarmac serve: timeouts must be greater than zero\n");
         return CLI_EXIT_USAGE;
     }
+    struct api_limits limits;
+    core_ratelimit_defaults(&limits.cfg);
+    if (o.rate_limits[0] && core_ratelimit_parse(o.rate_limits, &limits.cfg) != RC_OK) {
+        fprintf(stderr, "tarmac serve: invalid --rate-limits \"%s\" (LABEL=N/DURATION,...)\n",
+                o.rate_limits);
+        return CLI_EXIT_USAGE;
+    }
     struct http_cors cors;
     if (http_cors_parse(&cors, o.cors) != RC_OK) {
         fprintf(stderr, "tarmac serve: invalid --cors \"%s\" (* or scheme://host[:port],...)\n",
@@ -263,8 +275,9 @@ int cli_serve(int argc, char **argv)
         return CLI_EXIT_FAILURE;
     }
 
+    limits.store = core_ratelimit_memory_store();
     struct http_router *router = http_router_new();
-    api_routes_register(router);
+    api_routes_register(router, &limits);
     struct serve_app app = {
         .core = core,
         .http =
@@ -278,6 +291,8 @@ int cli_serve(int argc, char **argv)
                 .cors = &cors,
                 .write_error = api_error_write,
                 .status_of = api_error_status,
+            .admit = api_ratelimit_admit,
+            .admit_ctx = &limits,
                 .is_access_log = o.is_access_log && log_enabled(LOG_INFO),
             },
     };
@@ -335,6 +350,7 @@ int cli_serve(int argc, char **argv)
     net_logsink_stop();
 
     core_app_close(core);
+    limits.store.free(limits.store.ctx);
     http_router_free(router);
     http_cors_cleanup(&cors);
     xfree(fds);

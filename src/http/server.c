@@ -37,6 +37,7 @@ struct http_conn {
     size_t head_scanned;  /* http_find_head_end's progress over the pending head */
     bool is_head_started; /* bytes of the next head have arrived */
     bool is_target_checked; /* the pending head was checked for a 414 */
+    char remote_addr[48];   /* the peer's IP, text */
     bool is_keep_alive;   /* of the current request */
     bool has_served;      /* at least one response was queued */
     bool is_chunked;
@@ -163,6 +164,7 @@ static void init_request(struct http_conn *hc)
     req->path = STR_LIT("-");
     req->version_minor = 1;
     req->resp.body = &hc->resp_body;
+    req->remote_addr = hc->remote_addr;
     req->start_ns = chrono_mono_ns();
 }
 
@@ -409,6 +411,10 @@ static void dispatch(struct http_conn *hc)
     req->body = buf_str(&hc->body);
     if (req->method == HTTP_METHOD_OPTIONS) {
         http_cors_preflight(cfg->cors, req);
+        complete_request(hc);
+        return;
+    }
+    if (cfg->admit && !cfg->admit(req, cfg->admit_ctx)) {
         complete_request(hc);
         return;
     }
@@ -708,6 +714,14 @@ void http_server_take_conn(struct http_server *s, struct net_conn *nc)
     buf_init(&hc->resp_body, (size_t)1 << 34);
     nc->owner = hc;
     nc->ops = &http_conn_ops;
+    struct sockaddr_storage ss;
+    int len = sizeof(ss);
+    if (uv_tcp_getpeername(&nc->tcp, (struct sockaddr *)&ss, &len) == 0) {
+        if (ss.ss_family == AF_INET)
+            uv_ip4_name((struct sockaddr_in *)&ss, hc->remote_addr, sizeof(hc->remote_addr));
+        else if (ss.ss_family == AF_INET6)
+            uv_ip6_name((struct sockaddr_in6 *)&ss, hc->remote_addr, sizeof(hc->remote_addr));
+    }
     /* A new connection must send its first request within the header timeout. */
     hc->is_head_started = true;
     net_conn_set_deadline(nc, s->cfg->header_timeout_ms);

@@ -26,6 +26,10 @@ struct net_worker;
 /* Renders an error response (the API contract's JSON shape) into req. */
 typedef void http_error_fn(struct http_req *req, int status, const char *message);
 
+/* Decides before routing whether a request may proceed (rate limits); when
+ * it may not, it writes the response into req and returns false. */
+typedef bool http_admit_fn(struct http_req *req, void *ctx);
+
 /* The HTTP status for a handler's error return (the API's mapping). */
 typedef int http_status_of_fn(enum rc rc);
 
@@ -39,6 +43,8 @@ struct http_server_config {
     const struct http_cors *cors;
     http_error_fn *write_error;
     http_status_of_fn *status_of; /* for a handler that returns an error unanswered */
+    http_admit_fn *admit;         /* NULL: everything is admitted */
+    void *admit_ctx;
     bool is_access_log;
 };
 

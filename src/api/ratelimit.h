@@ -1,0 +1,31 @@
+/* ratelimit.h -- rate limits applied to requests (layer: api).
+ *
+ * Process-wide: one struct api_limits, built by the CLI from the flags and
+ * read-only afterwards except for the counter store (thread-safe). Before
+ * routing, api_ratelimit_admit() applies the path-prefix rules and, on the
+ * auth endpoints, the per-IP rule; the auth handlers apply the per-identity
+ * rule themselves. Over the limit: 429 in the contract's shape with
+ * Retry-After. */
+#ifndef TARMAC_API_RATELIMIT_H
+#define TARMAC_API_RATELIMIT_H
+
+#include <stdbool.h>
+
+#include "core/ratelimit.h"
+
+struct http_req;
+struct api_call;
+
+struct api_limits {
+    struct core_ratelimit_config cfg;
+    struct core_ratelimit_store store;
+};
+
+/* http_admit_fn: ctx is the struct api_limits. */
+bool api_ratelimit_admit(struct http_req *req, void *ctx);
+/* Counts one attempt for identity on an auth collection; on RC_RATE_LIMITED
+ * the 429 is written. limits may be NULL (no limits). */
+enum rc api_ratelimit_identity(struct api_call *c, const struct api_limits *limits,
+                               const char *collection_id, const char *identity);
+
+#endif
