@@ -65,14 +65,58 @@ enum rc api_auth_methods(struct http_req *req, void *ctx)
     return rc;
 }
 
+/* The collection's authRule (spec §4/§6): null = superusers only, "" =
+ * anyone, else a filter over the authenticating record, with @request.auth
+ * the requester (a guest during a login). */
+static bool passes_auth_rule(struct api_call *c, const struct core_collection *col,
+                             const char *id)
+{
+    const char *rule = col->auth_rule;
+    if (!rule)
+        return strcmp(col->id, "pbc_3142635823") == 0; /* superusers may always log in */
+    if (!rule[0])
+        return true;
+    api_call_request_data(c, "password");
+    struct core_sql_fragment frag;
+    if (core_compile_filter(&c->core, col, str_from_cstr(rule), true, 1, &frag, NULL) != RC_OK)
+        return false;
+    struct buf sql;
+    buf_init(&sql, 1 << 20);
+    enum rc rc = buf_append_cstr(&sql, "SELECT 1 FROM ");
+    if (!rc)
+        rc = store_dialect_ident(&sql, str_from_cstr(col->name));
+    if (!rc)
+        rc = buf_append_cstr(&sql, " \"r\" WHERE \"r\".\"id\" = ?1 AND (");
+    if (!rc)
+        rc = buf_append_str(&sql, frag.sql);
+    if (!rc)
+        rc = buf_append_cstr(&sql, ")");
+    sqlite3_stmt *st = NULL;
+    if (!rc)
+        rc = store_sqlite_prepare(c->aw->core.db, buf_str(&sql), &st);
+    buf_cleanup(&sql);
+    if (rc)
+        return false;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+    core_bind_params(st, &frag, 1);
+    bool ok = sqlite3_step(st) == SQLITE_ROW;
+    store_sqlite_done(st);
+    return ok;
+}
+
 /* Writes {"token": ..., "record": ...} for record (all fields) of col; the
- * requester for visibility and expand is the record itself (spec §6). */
-static enum rc write_auth_response(struct api_call *c, const struct core_collection *col,
-                                   json_t *record)
+ * requester for visibility and expand is the record itself (spec §6).
+ * is_refreshable false: an impersonation token (spec §6.10), valid for
+ * duration_s seconds (0 = the collection's token duration). */
+static enum rc write_token_response(struct api_call *c, const struct core_collection *col,
+                                    json_t *record, bool is_refreshable, int64_t duration_s)
 {
     struct buf token;
     buf_init(&token, 8192);
-    enum rc rc = core_auth_issue(col, record, chrono_real_ms() / 1000, true, &token);
+    int64_t now = chrono_real_ms() / 1000;
+    if (duration_s > 0)
+        now += duration_s - col->auth_token_duration_s; /* core_auth_issue adds the default */
+    enum rc rc = core_auth_issue(col, record, now, is_refreshable, &token);
     if (rc) {
         buf_cleanup(&token);
         return api_call_fail(c, RC_INTERNAL);
@@ -107,6 +151,41 @@ static enum rc write_auth_response(struct api_call *c, const struct core_collect
     }
     buf_cleanup(&rec);
     buf_cleanup(&token);
+    return rc ? api_call_fail(c, rc) : RC_OK;
+}
+
+static enum rc write_auth_response(struct api_call *c, const struct core_collection *col,
+                                   json_t *record)
+{
+    return write_token_response(c, col, record, true, 0);
+}
+
+static enum rc write_same_token(struct api_call *c, const struct core_collection *col,
+                                json_t *record)
+{
+    struct str token = str_trim_ows(http_req_header(c->req, "authorization"));
+    if (token.len > 7 && str_eq_nocase((struct str){token.ptr, 7}, STR_LIT("Bearer ")))
+        token = str_trim_ows((struct str){token.ptr + 7, token.len - 7});
+    struct core_output_opts o = {0};
+    o.expand = api_call_query(c, "expand");
+    o.ignore_view_rule = true;
+    struct buf rec;
+    buf_init(&rec, 1 << 24);
+    enum rc rc = core_record_view(&c->core, col, str_from_cstr(c->auth.id), &o, &rec, &c->problem);
+    (void)record;
+    if (!rc) {
+        http_resp_start(c->req, 200, "application/json");
+        struct jsonw w;
+        jsonw_init(&w, http_resp_body(c->req));
+        jsonw_object_begin(&w);
+        jsonw_key_cstr(&w, "token");
+        jsonw_string(&w, token);
+        jsonw_key_cstr(&w, "record");
+        jsonw_raw(&w, buf_str(&rec));
+        jsonw_object_end(&w);
+        rc = jsonw_finish(&w);
+    }
+    buf_cleanup(&rec);
     return rc ? api_call_fail(c, rc) : RC_OK;
 }
 
@@ -149,7 +228,9 @@ static void login_done(enum rc rc, void *ctx)
     if (!http_req_is_gone(c->req)) {
         if (rc) {
             api_call_fail(c, rc); /* the pool was saturated: 503 */
-        } else if (l->result == RC_OK && l->record) {
+        } else if (l->result == RC_OK && l->record &&
+                   passes_auth_rule(c, l->col,
+                                    json_string_value(json_object_get(l->record, "id")))) {
             write_auth_response(c, l->col, l->record);
         } else {
             core_problem_message(&c->problem, "Failed to authenticate.");
@@ -278,8 +359,47 @@ enum rc api_auth_refresh(struct http_req *req, void *ctx)
         api_error_write(req, 403, msg);
         return RC_OK;
     }
+    if (!passes_auth_rule(c, col, c->auth.id)) {
+        api_error_write(req, 403, "The authenticated record is not allowed to use this auth method.");
+        return RC_OK;
+    }
     json_t *record = json_incref(c->auth.record);
-    enum rc rc = write_auth_response(c, col, record);
+    enum rc rc;
+    if (c->auth.is_refreshable) {
+        rc = write_auth_response(c, col, record);
+    } else {
+        /* spec §6.4: an impersonation token is not renewed; the same token
+         * comes back with the record as it is now. */
+        rc = write_same_token(c, col, record);
+    }
+    json_decref(record);
+    return rc;
+}
+
+enum rc api_auth_impersonate(struct http_req *req, void *ctx)
+{
+    (void)ctx;
+    struct api_call *c = api_call_new(req);
+    if (api_call_require_auth_or_fail(c, true))
+        return RC_OK;
+    const struct core_collection *col;
+    if (auth_collection_or_fail(c, &col))
+        return RC_OK;
+    if (api_call_body_or_fail(c, "An error occurred while loading the submitted data."))
+        return RC_OK;
+    json_t *duration = json_object_get(c->body, "duration");
+    int64_t seconds = json_is_integer(duration) ? json_integer_value(duration) : 0;
+    if (seconds < 0 || seconds > 10 * 365 * 86400) {
+        core_problem_field(&c->problem, "duration", "validation_min_greater_equal_than_required",
+                           "Must be no less than 0.", NULL);
+        core_problem_message(&c->problem, "An error occurred while validating the submitted data.");
+        return api_call_fail(c, RC_INVALID);
+    }
+    json_t *record = NULL;
+    if (core_record_load(c->aw->core.db, col, http_req_param(req, "id"), &record) != RC_OK)
+        return api_call_fail(c, RC_NOT_FOUND);
+    /* The response speaks as the impersonated record, not the superuser. */
+    enum rc rc = write_token_response(c, col, record, false, seconds);
     json_decref(record);
     return rc;
 }

@@ -43,4 +43,6 @@ void api_routes_register(struct http_router *r, struct api_limits *limits)
                     api_auth_with_password, limits);
     http_router_add(r, HTTP_METHOD_POST, "/api/collections/{collection}/auth-refresh",
                     api_auth_refresh, NULL);
+    http_router_add(r, HTTP_METHOD_POST, "/api/collections/{collection}/impersonate/{id}",
+                    api_auth_impersonate, NULL);
 }

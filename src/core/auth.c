@@ -50,6 +50,7 @@ void core_auth_load(struct core_worker *cw, const struct core_schema *s, struct 
               core_token_claims_is_type(&claims, "auth") &&
               str_eq(claims.collection_id, str_from_cstr(c->id)) &&
               str_eq(claims.id, str_from_cstr(json_string_value(json_object_get(record, "id"))));
+    bool is_refreshable = claims.is_refreshable;
     core_token_claims_cleanup(&claims);
     buf_cleanup(&key);
     if (!ok) {
@@ -60,6 +61,7 @@ void core_auth_load(struct core_worker *cw, const struct core_schema *s, struct 
     out->record = record;
     out->id = json_string_value(json_object_get(record, "id"));
     out->is_superuser = strcmp(c->id, SUPERUSERS_ID) == 0;
+    out->is_refreshable = is_refreshable;
 }
 
 void core_auth_cleanup(struct core_auth *a)

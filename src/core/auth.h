@@ -19,6 +19,7 @@ struct core_auth {
     json_t *record;                           /* all its fields; borrowed; NULL for a guest */
     const char *id;                           /* the record's id; NULL for a guest */
     bool is_superuser;
+    bool is_refreshable;                      /* the token's "refreshable" claim */
 };
 
 struct core_worker;
