@@ -312,6 +312,18 @@ enum rc api_auth_with_password(struct http_req *req, void *ctx)
     if (api_ratelimit_identity(c, limits, col->id, id_text))
         return RC_OK; /* 429 written */
     const char *only = json_string_value(json_object_get(c->body, "identityField"));
+    if (only) {
+        bool known = false;
+        for (size_t i = 0; i < col->identity_field_count && !known; i++)
+            known = strcmp(col->identity_fields[i], only) == 0;
+        if (!known) {
+            core_problem_field(&c->problem, "identityField", "validation_in_invalid",
+                               "Must be a valid value.", NULL);
+            core_problem_message(&c->problem,
+                                 "An error occurred while validating the submitted data.");
+            return api_call_fail(c, RC_INVALID);
+        }
+    }
     struct login *l = arena_alloc(req->arena, sizeof(*l));
     memset(l, 0, sizeof(*l));
     l->call = c;
@@ -347,12 +359,13 @@ enum rc api_auth_refresh(struct http_req *req, void *ctx)
 {
     (void)ctx;
     struct api_call *c = api_call_new(req);
-    const struct core_collection *col;
-    if (auth_collection_or_fail(c, &col))
-        return RC_OK;
     if (api_call_require_auth_or_fail(c, false))
         return RC_OK;
-    if (c->auth.collection != col) {
+    /* Appendix B: the token must belong to the path's collection; any other
+     * path (another, unknown or non-auth collection) names the holder's. */
+    const struct core_collection *col =
+        core_schema_find(c->core.schema, http_req_param(req, "collection"));
+    if (col != c->auth.collection) {
         char msg[160];
         snprintf(msg, sizeof(msg), "The request requires auth record from %s collection.",
                  c->auth.collection->name);

@@ -105,8 +105,12 @@ enum rc api_call_fail(struct api_call *c, enum rc rc)
         jsonw_object_begin(&w);
         jsonw_key_cstr(&w, "data");
         jsonw_raw(&w, str_from_cstr(data ? data : "{}"));
+        char sentence[256];
         jsonw_key_cstr(&w, "message");
-        jsonw_string_cstr(&w, message ? message : "Something went wrong while processing your request.");
+        jsonw_string_cstr(&w, api_error_sentence(message ? message
+                                                         : "Something went wrong while processing "
+                                                           "your request.",
+                                                 sentence));
         jsonw_key_cstr(&w, "status");
         jsonw_int(&w, status);
         jsonw_object_end(&w);

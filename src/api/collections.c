@@ -286,7 +286,10 @@ enum rc api_collections_scaffolds(struct http_req *req, void *ctx)
     jsonw_init(&w, http_resp_body(req));
     jsonw_object_begin(&w);
     for (int i = 0; i < 3; i++) {
-        json_t *in = json_pack("{s:s, s:s}", "type", types[i], "name", "scaffold");
+        /* A view's scaffold is a base one with the view's type: the template
+         * stands although view collections are not accepted yet. */
+        json_t *in = json_pack("{s:s, s:s}", "type", i == 2 ? "base" : types[i], "name",
+                               "scaffold");
         struct core_problem p;
         core_problem_init(&p);
         struct core_collection *col = NULL;
@@ -295,6 +298,10 @@ enum rc api_collections_scaffolds(struct http_req *req, void *ctx)
             col->id = xstrdup("");
             xfree(col->name);
             col->name = xstrdup("");
+            if (i == 2) {
+                col->type = CORE_COLLECTION_VIEW;
+                col->view_query = xstrdup("");
+            }
             jsonw_key_cstr(&w, types[i]);
             core_collection_write_json(&w, col, false);
         }

@@ -1,6 +1,7 @@
 /* errors.c -- see errors.h. */
 #include "api/errors.h"
 
+#include <stdbool.h>
 #include <string.h>
 
 #include "base/jsonw.h"
@@ -39,11 +40,31 @@ static const char *default_message(int status)
     return "Something went wrong while processing your request.";
 }
 
+const char *api_error_sentence(const char *message, char out[256])
+{
+    /* spec §1.3: a message is a sentence: capital first letter, final
+     * punctuation. Parser messages ("unknown field ...") come in lower case. */
+    size_t n = strlen(message);
+    bool lower = n && message[0] >= 'a' && message[0] <= 'z';
+    bool unpunctuated = n && message[n - 1] != '.' && message[n - 1] != '?' && message[n - 1] != '!';
+    if (!(lower || unpunctuated) || n >= 254)
+        return message;
+    memcpy(out, message, n);
+    if (lower)
+        out[0] = (char)(out[0] - 32);
+    if (unpunctuated)
+        out[n++] = '.';
+    out[n] = '\0';
+    return out;
+}
+
 void api_error_write(struct http_req *req, int status, const char *message)
 {
     /* Internal details never reach the client (spec §1.3). */
     if (!message || status == 500)
         message = default_message(status);
+    char sentence[256];
+    message = api_error_sentence(message, sentence);
     http_resp_start(req, status, "application/json");
     struct buf *out = http_resp_body(req);
     buf_reset(out);

@@ -15,6 +15,9 @@ int api_error_status(enum rc rc);
 /* Writes the error response: status, message (NULL: the status's default
  * message), data {}. Matches http_error_fn, so http/server uses it too. */
 void api_error_write(struct http_req *req, int status, const char *message);
+/* message as a sentence (capitalised, with final punctuation): message itself
+ * or a copy in out. */
+const char *api_error_sentence(const char *message, char out[256]);
 /* Writes the error for rc with an optional message. */
 void api_error_write_rc(struct http_req *req, enum rc rc, const char *message);
 

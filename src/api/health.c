@@ -2,6 +2,8 @@
  * the probe a load balancer polls, so it does no I/O and allocates nothing. */
 #include "api/handlers.h"
 
+#include "api/call.h"
+#include "base/jsonw.h"
 #include "http/req.h"
 
 enum rc api_health(struct http_req *req, void *ctx)
@@ -9,5 +11,28 @@ enum rc api_health(struct http_req *req, void *ctx)
     (void)ctx;
     static const char body[] = "{\"message\":\"API is healthy.\",\"code\":200,\"data\":{}}";
     http_resp_start(req, 200, "application/json");
-    return buf_append(http_resp_body(req), body, sizeof(body) - 1);
+    if (!http_req_header(req, "authorization").ptr)
+        return buf_append(http_resp_body(req), body, sizeof(body) - 1);
+    /* Superusers also get what an operator checks (spec §9.2). */
+    struct api_call *c = api_call_new(req);
+    if (!c->auth.is_superuser)
+        return buf_append(http_resp_body(req), body, sizeof(body) - 1);
+    struct jsonw w;
+    jsonw_init(&w, http_resp_body(req));
+    jsonw_object_begin(&w);
+    jsonw_key_cstr(&w, "message");
+    jsonw_string_cstr(&w, "API is healthy.");
+    jsonw_key_cstr(&w, "code");
+    jsonw_int(&w, 200);
+    jsonw_key_cstr(&w, "data");
+    jsonw_object_begin(&w);
+    jsonw_key_cstr(&w, "canBackup");
+    jsonw_bool(&w, false);
+    jsonw_key_cstr(&w, "realIP");
+    jsonw_string_cstr(&w, req->remote_addr ? req->remote_addr : "");
+    jsonw_key_cstr(&w, "possibleProxyHeader");
+    jsonw_string_cstr(&w, "");
+    jsonw_object_end(&w);
+    jsonw_object_end(&w);
+    return jsonw_finish(&w);
 }

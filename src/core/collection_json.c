@@ -393,6 +393,9 @@ enum rc core_collection_from_json(json_t *in, const struct core_collection *base
         }
         if (!ok)
             core_problem_field(p, "type", "validation_in_invalid", "Must be a valid value.", NULL);
+        else if (parsed == CORE_COLLECTION_VIEW)
+            core_problem_field(p, "type", "validation_in_invalid",
+                               "View collections are not supported yet.", NULL);
         else if (base && parsed != base->type)
             core_problem_field(p, "type", "validation_collection_type_change",
                                "Changing the collection type is not allowed.", NULL);

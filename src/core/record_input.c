@@ -389,6 +389,15 @@ void core_record_input_global_cleanup(void)
     pthread_mutex_unlock(&pattern_lock);
 }
 
+/* {"<key>": n}, with an integral n written as an integer (3, not 3.0). */
+static json_t *num_param(const char *key, double n)
+{
+    json_t *v = n == floor(n) && fabs(n) < 9e15 ? json_integer((json_int_t)n) : json_real(n);
+    json_t *o = json_object();
+    json_object_set_new(o, key, v);
+    return o;
+}
+
 static void field_error(struct core_problem *p, const struct core_field *f, const char *code,
                         const char *message, json_t *params)
 {
@@ -459,10 +468,10 @@ static void validate(const struct core_field *f, json_t *v, struct core_problem 
         double max = f->has_max && f->max > 0 ? f->max : TEXT_DEFAULT_MAX;
         if (f->has_min && f->min > 0 && runes < (size_t)f->min)
             field_error(p, f, "validation_min_text_constraint",
-                        "Must be at least the minimum length.", json_pack("{s:f}", "min", f->min));
+                        "Must be at least the minimum length.", num_param("min", f->min));
         else if (runes > (size_t)max)
             field_error(p, f, "validation_max_text_constraint", "Must be at most the maximum length.",
-                        json_pack("{s:f}", "max", max));
+                        num_param("max", max));
         else if (f->pattern && f->pattern[0] && !matches(f->pattern, s))
             field_error(p, f, "validation_invalid_format", "Invalid value format.", NULL);
         return;
@@ -473,10 +482,10 @@ static void validate(const struct core_field *f, json_t *v, struct core_problem 
             field_error(p, f, "validation_only_int_constraint", "Decimal numbers are not allowed.", NULL);
         else if (f->has_min && d < f->min)
             field_error(p, f, "validation_min_number_constraint", "Must be larger than the minimum.",
-                        json_pack("{s:f}", "min", f->min));
+                        num_param("min", f->min));
         else if (f->has_max && d > f->max)
             field_error(p, f, "validation_max_number_constraint", "Must be less than the maximum.",
-                        json_pack("{s:f}", "max", f->max));
+                        num_param("max", f->max));
         return;
     }
     case CORE_FIELD_DATE: {
@@ -700,17 +709,20 @@ enum rc core_record_input_build(struct core_request *r, const struct core_collec
             size_t runes = rune_count(s, strlen(s));
             double min = pf && pf->has_min && pf->min > 0 ? pf->min : 8;
             double max = pf && pf->has_max && pf->max > 0 ? pf->max : PASSWORD_DEFAULT_MAX;
-            if (!is_superuser(r) && (!confirm || !json_equal(confirm, pw)))
+            if (!is_superuser(r) && (!json_is_string(confirm) || !json_string_length(confirm)))
+                core_problem_field(p, "passwordConfirm", "validation_required",
+                                   "Cannot be blank.", NULL);
+            else if (!is_superuser(r) && !json_equal(confirm, pw))
                 core_problem_field(p, "passwordConfirm", "validation_values_mismatch",
                                    "Values don't match.", NULL);
             if (runes < (size_t)min)
                 core_problem_field(p, "password", "validation_min_text_constraint",
                                    "Must be at least the minimum length.",
-                                   json_pack("{s:f}", "min", min));
+                                   num_param("min", min));
             else if (runes > (size_t)max)
                 core_problem_field(p, "password", "validation_max_text_constraint",
                                    "Must be at most the maximum length.",
-                                   json_pack("{s:f}", "max", max));
+                                   num_param("max", max));
             out->password = xstrdup(s);
         } else if (is_create) {
             core_problem_field(p, "password", "validation_required", "Cannot be blank.", NULL);

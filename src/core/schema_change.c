@@ -191,7 +191,9 @@ static enum rc import(struct store_sqlite *db, struct core_schema **cur, json_t 
                       struct core_problem *p)
 {
     json_t *list = json_object_get(body, "collections");
-    if (!json_is_array(list)) {
+    if (!json_is_array(list) || json_array_size(list) == 0) {
+        /* An empty list would only delete (deleteMissing): refused, as PocketBase does. */
+        core_problem_message(p, "An error occurred while validating the submitted data.");
         core_problem_field(p, "collections", "validation_required", "Cannot be blank.", NULL);
         return RC_INVALID;
     }

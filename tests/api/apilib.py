@@ -183,6 +183,7 @@ class Ctx:
         self.ids = {}         # "A", "B", "su", "shorty" -> record id
         self.vars = {}        # free-form fixtures
         self.requests = 0
+        self.violations = []  # universal-check failures on any response
 
     # -- auth header ---------------------------------------------------------
 
@@ -198,7 +199,7 @@ class Ctx:
     # -- requests ------------------------------------------------------------
 
     def call(self, method, path, auth=None, body=NOBODY, raw=None, ctype=None,
-             headers=None):
+             headers=None, scenario=False):
         h = {}
         a = self.auth_header(auth)
         if a is not None:
@@ -217,8 +218,15 @@ class Ctx:
         if headers:
             h.update(headers)
         self.requests += 1
-        r = self.server.request(method, path, h, data)
-        return Resp(method, path, r)
+        r = Resp(method, path, self.server.request(method, path, h, data))
+        # fixture and follow-up responses get the universal checks too (a
+        # scenario's own response is checked and reported by the scenario)
+        if not scenario:
+            try:
+                universal_checks(r)
+            except Fail as e:
+                self.violations.append("%s (%s)" % (e, r.summary()))
+        return r
 
     def must(self, method, path, auth=None, body=NOBODY, status=200, **kw):
         """A fixture request: returns the parsed JSON, raises SetupError if the
@@ -390,6 +398,21 @@ def err(status, message):
     return {"status": status, "message": message, "data": {}}
 
 
+def says_where(*needles):
+    """A bad filter or sort: 400 with data {} and a message that says what is
+    wrong and where (the issue asks for that; the contract's generic message
+    would leave the developer guessing). Each needle must be in the message."""
+    def check(ctx, r):
+        j = r.json or {}
+        want(j.get("status") == 400, "status in body %r" % j.get("status"))
+        want(j.get("data") == {}, "data %r" % j.get("data"))
+        msg = j.get("message") or ""
+        want(msg and msg != MSG_400, "generic message %r" % msg)
+        for n in needles:
+            want(n in msg, "message %r lacks %r" % (msg, n))
+    return check
+
+
 def codes(message, expected, only=False):
     """Check for a validation error: exact message, and for each dotted path
     (with optional `*` wildcards) the data error's code is the given one (or
@@ -464,14 +487,13 @@ class Scenario:
         headers = resolve(self.headers, ctx)
         try:
             r = ctx.call(self.method, path, auth=self.auth, body=body, raw=raw,
-                         ctype=self.ctype, headers=headers)
+                         ctype=self.ctype, headers=headers, scenario=True)
         except Exception as e:  # socket error, timeout, connection closed
             return ("request failed: %s: %s" % (type(e).__name__, e), None)
         try:
             statuses = self.status if isinstance(self.status, tuple) else (self.status,)
             want(r.status in statuses, "status %d, want %s" % (
                 r.status, " or ".join(str(s) for s in statuses)))
-            universal_checks(r)
             if self.exact is not None:
                 exp = resolve(self.exact, ctx)
                 want(deep_equal(exp, r.json), "body != %s" % short(exp, 300))
@@ -480,6 +502,7 @@ class Scenario:
                 want(m is None, m)
             if self.check:
                 self.check(ctx, r)
+            universal_checks(r)
         except Fail as e:
             return (str(e), r)
         except SetupError as e:

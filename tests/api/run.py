@@ -112,6 +112,16 @@ def main():
             for s in last:
                 run_one(s)
 
+        # The fixture and follow-up responses (not the scenarios' own, which
+        # their scenarios report) must pass the universal checks too.
+        if ctx.violations:
+            failed += 1
+            print("FAIL - fixture and follow-up responses pass the universal checks: %d violation(s), first: %s" % (
+                len(ctx.violations), ctx.violations[0][:600]))
+        else:
+            passed += 1
+            print("ok - fixture and follow-up responses pass the universal checks")
+
         # The server must have survived everything, and (sanitizer builds)
         # must not have reported anything, including leaks at exit.
         if not server.alive():
@@ -136,7 +146,9 @@ def main():
         server.cleanup(keep=args.keep)
 
     elapsed = time.monotonic() - started
+    sys.stdout.flush()
     sys.stderr.write("api suite: %d requests in %.1fs\n" % (ctx.requests if ctx else 0, elapsed))
+    sys.stderr.flush()
     print("%d passed, %d failed" % (passed, failed))
     return 1 if failed else 0
 
