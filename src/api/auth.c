@@ -8,6 +8,7 @@
 
 #include "api/call.h"
 #include "api/errors.h"
+#include "api/auth_int.h"
 #include "api/ratelimit.h"
 #include "base/alloc.h"
 #include "base/chrono.h"
@@ -18,7 +19,7 @@
 #include "net/offload.h"
 #include "store/dialect.h"
 
-static enum rc auth_collection_or_fail(struct api_call *c, const struct core_collection **out)
+enum rc api_auth_collection_or_fail(struct api_call *c, const struct core_collection **out)
 {
     const struct core_collection *col;
     if (api_call_collection_or_fail(c, "Missing or invalid auth collection context.", &col))
@@ -36,7 +37,7 @@ enum rc api_auth_methods(struct http_req *req, void *ctx)
     (void)ctx;
     struct api_call *c = api_call_new(req);
     const struct core_collection *col;
-    if (auth_collection_or_fail(c, &col))
+    if (api_auth_collection_or_fail(c, &col))
         return RC_OK;
     http_resp_start(req, 200, "application/json");
     struct jsonw w;
@@ -57,7 +58,12 @@ enum rc api_auth_methods(struct http_req *req, void *ctx)
     jsonw_key_cstr(&w, "mfa");
     jsonw_raw(&w, STR_LIT("{\"enabled\":false,\"duration\":0}"));
     jsonw_key_cstr(&w, "otp");
-    jsonw_raw(&w, STR_LIT("{\"enabled\":false,\"duration\":0}"));
+    jsonw_object_begin(&w);
+    jsonw_key_cstr(&w, "enabled");
+    jsonw_bool(&w, col->is_otp);
+    jsonw_key_cstr(&w, "duration");
+    jsonw_int(&w, col->is_otp ? col->otp_duration_s : 0);
+    jsonw_object_end(&w);
     jsonw_object_end(&w);
     enum rc rc = jsonw_finish(&w);
     if (!rc && api_call_query(c, "fields").len)
@@ -154,8 +160,8 @@ static enum rc write_token_response(struct api_call *c, const struct core_collec
     return rc ? api_call_fail(c, rc) : RC_OK;
 }
 
-static enum rc write_auth_response(struct api_call *c, const struct core_collection *col,
-                                   json_t *record)
+enum rc api_auth_write_response(struct api_call *c, const struct core_collection *col,
+                                json_t *record)
 {
     return write_token_response(c, col, record, true, 0);
 }
@@ -231,7 +237,7 @@ static void login_done(enum rc rc, void *ctx)
         } else if (l->result == RC_OK && l->record &&
                    passes_auth_rule(c, l->col,
                                     json_string_value(json_object_get(l->record, "id")))) {
-            write_auth_response(c, l->col, l->record);
+            api_auth_write_response(c, l->col, l->record);
         } else {
             core_problem_message(&c->problem, "Failed to authenticate.");
             api_call_fail(c, RC_INVALID);
@@ -240,9 +246,8 @@ static void login_done(enum rc rc, void *ctx)
     http_req_resume(c->req);
 }
 
-/* Finds the record whose identity field equals identity. */
-static json_t *find_identity(struct api_call *c, const struct core_collection *col,
-                             const char *field, const char *identity)
+json_t *api_auth_find_identity(struct api_call *c, const struct core_collection *col,
+                               const char *field, const char *identity)
 {
     const struct core_field *f = core_collection_field(col, str_from_cstr(field));
     if (!f)
@@ -288,7 +293,7 @@ enum rc api_auth_with_password(struct http_req *req, void *ctx)
     const struct api_limits *limits = ctx;
     struct api_call *c = api_call_new(req);
     const struct core_collection *col;
-    if (auth_collection_or_fail(c, &col))
+    if (api_auth_collection_or_fail(c, &col))
         return RC_OK;
     if (!col->is_password_auth) {
         api_error_write(req, 403, "The collection is not configured to allow password authentication.");
@@ -335,7 +340,7 @@ enum rc api_auth_with_password(struct http_req *req, void *ctx)
             continue;
         if (strcmp(field, "email") == 0 && !strchr(id_text, '@'))
             continue;
-        l->record = find_identity(c, col, field, id_text);
+        l->record = api_auth_find_identity(c, col, field, id_text);
     }
     if (l->record) {
         const char *phc = json_string_value(json_object_get(l->record, "password"));
@@ -379,7 +384,7 @@ enum rc api_auth_refresh(struct http_req *req, void *ctx)
     json_t *record = json_incref(c->auth.record);
     enum rc rc;
     if (c->auth.is_refreshable) {
-        rc = write_auth_response(c, col, record);
+        rc = api_auth_write_response(c, col, record);
     } else {
         /* spec §6.4: an impersonation token is not renewed; the same token
          * comes back with the record as it is now. */
@@ -396,7 +401,7 @@ enum rc api_auth_impersonate(struct http_req *req, void *ctx)
     if (api_call_require_auth_or_fail(c, true))
         return RC_OK;
     const struct core_collection *col;
-    if (auth_collection_or_fail(c, &col))
+    if (api_auth_collection_or_fail(c, &col))
         return RC_OK;
     if (api_call_body_or_fail(c, "An error occurred while loading the submitted data."))
         return RC_OK;

@@ -33,4 +33,14 @@ enum rc api_auth_with_password(struct http_req *req, void *ctx);
 enum rc api_auth_refresh(struct http_req *req, void *ctx);
 enum rc api_auth_impersonate(struct http_req *req, void *ctx);
 
+/* Mail flows (auth_flows.c) and one-time passwords (auth_otp.c) */
+enum rc api_auth_request_verification(struct http_req *req, void *ctx);
+enum rc api_auth_confirm_verification(struct http_req *req, void *ctx);
+enum rc api_auth_request_password_reset(struct http_req *req, void *ctx);
+enum rc api_auth_confirm_password_reset(struct http_req *req, void *ctx);
+enum rc api_auth_request_email_change(struct http_req *req, void *ctx);
+enum rc api_auth_confirm_email_change(struct http_req *req, void *ctx);
+enum rc api_auth_request_otp(struct http_req *req, void *ctx);
+enum rc api_auth_with_otp(struct http_req *req, void *ctx);
+
 #endif

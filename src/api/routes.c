@@ -45,4 +45,20 @@ void api_routes_register(struct http_router *r, struct api_limits *limits)
                     api_auth_refresh, NULL);
     http_router_add(r, HTTP_METHOD_POST, "/api/collections/{collection}/impersonate/{id}",
                     api_auth_impersonate, NULL);
+    http_router_add(r, HTTP_METHOD_POST, "/api/collections/{collection}/request-verification",
+                    api_auth_request_verification, NULL);
+    http_router_add(r, HTTP_METHOD_POST, "/api/collections/{collection}/confirm-verification",
+                    api_auth_confirm_verification, NULL);
+    http_router_add(r, HTTP_METHOD_POST, "/api/collections/{collection}/request-password-reset",
+                    api_auth_request_password_reset, NULL);
+    http_router_add(r, HTTP_METHOD_POST, "/api/collections/{collection}/confirm-password-reset",
+                    api_auth_confirm_password_reset, NULL);
+    http_router_add(r, HTTP_METHOD_POST, "/api/collections/{collection}/request-email-change",
+                    api_auth_request_email_change, NULL);
+    http_router_add(r, HTTP_METHOD_POST, "/api/collections/{collection}/confirm-email-change",
+                    api_auth_confirm_email_change, NULL);
+    http_router_add(r, HTTP_METHOD_POST, "/api/collections/{collection}/request-otp",
+                    api_auth_request_otp, NULL);
+    http_router_add(r, HTTP_METHOD_POST, "/api/collections/{collection}/auth-with-otp",
+                    api_auth_with_otp, limits);
 }

@@ -22,6 +22,7 @@
 #include "http/server.h"
 #include "net/conn.h"
 #include "net/logsink.h"
+#include "net/mailer.h"
 #include "net/worker.h"
 
 struct serve_options {
@@ -32,6 +33,15 @@ struct serve_options {
     bool is_access_log;
     const char *cors;
     const char *rate_limits;
+    const char *app_name;
+    const char *app_url;
+    const char *smtp_host;
+    uint64_t smtp_port;
+    const char *smtp_username;
+    const char *smtp_password;
+    const char *smtp_sender;
+    const char *smtp_sender_name;
+    bool is_smtp_tls_required;
     uint64_t max_body;
     uint64_t max_header;
     uint64_t max_target;
@@ -160,6 +170,13 @@ int cli_serve(int argc, char **argv)
         .is_access_log = true,
         .cors = "*",
         .rate_limits = "",
+        .app_name = "tarmac",
+        .app_url = "",
+        .smtp_host = "",
+        .smtp_username = "",
+        .smtp_password = "",
+        .smtp_sender = "no-reply@example.com",
+        .smtp_sender_name = "",
         .max_body = 32u << 20,
         .max_header = 64u << 10,
         .max_target = 8u << 10,
@@ -183,6 +200,18 @@ int cli_serve(int argc, char **argv)
          "allowed origins, comma-separated, or * (default *)"},
         {"rate-limits", CLI_FLAG_STRING, &o.rate_limits, "RULES",
          "e.g. auth-ip=1000/10s,auth-identity=20/60s,/api/=300/10s (0 turns one off)"},
+        {"app-name", CLI_FLAG_STRING, &o.app_name, "NAME", "in mail subjects (default tarmac)"},
+        {"app-url", CLI_FLAG_STRING, &o.app_url, "URL",
+         "base of the links in mails (default http://<--http>)"},
+        {"smtp-host", CLI_FLAG_STRING, &o.smtp_host, "HOST",
+         "SMTP server; without it mails are written to the log"},
+        {"smtp-port", CLI_FLAG_UINT, &o.smtp_port, "PORT", "SMTP port (default 587, 465 for TLS)"},
+        {"smtp-username", CLI_FLAG_STRING, &o.smtp_username, "USER", "SMTP AUTH user"},
+        {"smtp-password", CLI_FLAG_STRING, &o.smtp_password, "PASS", "SMTP AUTH password"},
+        {"smtp-sender", CLI_FLAG_STRING, &o.smtp_sender, "ADDR", "From address"},
+        {"smtp-sender-name", CLI_FLAG_STRING, &o.smtp_sender_name, "NAME", "From name"},
+        {"smtp-tls", CLI_FLAG_BOOL, &o.is_smtp_tls_required, "BOOL",
+         "require STARTTLS (default: used when offered)"},
         {"max-body", CLI_FLAG_SIZE, &o.max_body, "SIZE", "largest request body (default 32MiB)"},
         {"max-header", CLI_FLAG_SIZE, &o.max_header, "SIZE",
          "largest request head (default 64KiB)"},
@@ -261,6 +290,29 @@ int cli_serve(int argc, char **argv)
         http_cors_cleanup(&cors);
         return CLI_EXIT_FAILURE;
     }
+    struct net_mailer_config mcfg = {
+        .host = o.smtp_host,
+        .port = (int)o.smtp_port,
+        .username = o.smtp_username,
+        .password = o.smtp_password,
+        .sender_address = o.smtp_sender,
+        .sender_name = o.smtp_sender_name,
+        .is_tls_required = o.is_smtp_tls_required,
+        .is_smtps = o.smtp_port == 465,
+    };
+    struct net_mailer *mailer = NULL;
+    if (o.smtp_port > 65535 || net_mailer_start(&mcfg, &mailer) != RC_OK) {
+        fprintf(stderr, "tarmac serve: invalid SMTP settings (--smtp-*)\n");
+        core_app_close(core);
+        http_cors_cleanup(&cors);
+        return CLI_EXIT_USAGE;
+    }
+    core->mailer = mailer;
+    snprintf(core->app_name, sizeof(core->app_name), "%s", o.app_name);
+    if (o.app_url[0])
+        snprintf(core->app_url, sizeof(core->app_url), "%s", o.app_url);
+    else
+        snprintf(core->app_url, sizeof(core->app_url), "http://%s", o.http);
     signal(SIGPIPE, SIG_IGN); /* a peer that went away is an error return, not a death */
     uint64_t fd_limit = net_raise_fd_limit();
 
@@ -271,6 +323,7 @@ int cli_serve(int argc, char **argv)
         fprintf(stderr, "tarmac serve: cannot listen on %s: %s\n", o.http, err);
         xfree(fds);
         core_app_close(core);
+        net_mailer_stop(mailer, NULL);
         http_cors_cleanup(&cors);
         return CLI_EXIT_FAILURE;
     }
@@ -349,7 +402,8 @@ int cli_serve(int argc, char **argv)
     log_info("msg=\"stopped\"");
     net_logsink_stop();
 
-    core_app_close(core);
+    core_app_close(core); /* workers are gone: nothing sends mail any more */
+    net_mailer_stop(mailer, NULL);
     limits.store.free(limits.store.ctx);
     http_router_free(router);
     http_cors_cleanup(&cors);

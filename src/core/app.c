@@ -166,6 +166,8 @@ enum rc core_app_open(const char *dir, struct core_app **out)
     }
     struct core_app *app = xcalloc(1, sizeof(*app));
     app->dir = xstrdup(dir);
+    snprintf(app->app_name, sizeof(app->app_name), "tarmac");
+    snprintf(app->app_url, sizeof(app->app_url), "http://127.0.0.1:8090");
     app->password_m_kib = CORE_PASSWORD_DEFAULT_M_KIB;
     app->password_t = CORE_PASSWORD_DEFAULT_T;
     /* A queue deep enough for a login storm on every core, bounded so it

@@ -26,9 +26,13 @@
 struct net_mailbox;
 
 struct net_offload;
+struct net_mailer;
 
 struct core_app {
     char *dir;
+    struct net_mailer *mailer;            /* borrowed; set by the CLI (NULL: no mail) */
+    char app_name[64];                    /* in mail subjects */
+    char app_url[256];                    /* base of the links in mails */
     struct net_offload *offload;          /* argon2id and other slow work */
     uint32_t password_m_kib;              /* argon2id cost for new hashes */
     uint32_t password_t;

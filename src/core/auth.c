@@ -11,14 +11,29 @@
 
 #define SUPERUSERS_ID "pbc_3142635823"
 
-/* The signing key of a record's auth tokens: tokenKey + the collection's secret. */
-static enum rc signing_key(const struct core_collection *c, json_t *record, struct buf *key)
+/* The signing key of a record's tokens: tokenKey + the collection's secret,
+ * and for kinds other than "auth" the kind too, so a token of one kind can
+ * never pass for another (PocketBase keeps one secret per kind). */
+static enum rc signing_key_of(const struct core_collection *c, json_t *record, const char *kind,
+                              struct buf *key)
 {
     const char *token_key = json_string_value(json_object_get(record, "tokenKey"));
     if (!token_key || !token_key[0] || !c->token_secret)
         return RC_UNAUTHORIZED;
     enum rc rc = buf_append_cstr(key, token_key);
-    return rc ? rc : buf_append_cstr(key, c->token_secret);
+    if (!rc)
+        rc = buf_append_cstr(key, c->token_secret);
+    if (!rc && strcmp(kind, "auth") != 0) {
+        rc = buf_append_cstr(key, ":");
+        if (!rc)
+            rc = buf_append_cstr(key, kind);
+    }
+    return rc;
+}
+
+static enum rc signing_key(const struct core_collection *c, json_t *record, struct buf *key)
+{
+    return signing_key_of(c, record, "auth", key);
 }
 
 void core_auth_load(struct core_worker *cw, const struct core_schema *s, struct str header,
@@ -89,4 +104,64 @@ enum rc core_auth_issue(const struct core_collection *c, json_t *record, int64_t
     }
     buf_cleanup(&key);
     return rc;
+}
+
+enum rc core_auth_issue_kind(const struct core_collection *c, json_t *record, const char *kind,
+                             int64_t exp, const char *email, const char *new_email,
+                             struct buf *out)
+{
+    struct buf key;
+    buf_init(&key, 1024);
+    enum rc rc = signing_key_of(c, record, kind, &key);
+    if (!rc) {
+        const char *id = json_string_value(json_object_get(record, "id"));
+        struct core_token_claims claims = {
+            .type = str_from_cstr(kind),
+            .id = str_from_cstr(id ? id : ""),
+            .collection_id = str_from_cstr(c->id),
+            .exp = exp,
+            .email = email ? str_from_cstr(email) : (struct str){NULL, 0},
+            .new_email = new_email ? str_from_cstr(new_email) : (struct str){NULL, 0},
+        };
+        rc = core_token_sign(&claims, buf_str(&key), out);
+    }
+    buf_cleanup(&key);
+    return rc;
+}
+
+enum rc core_auth_verify_kind(struct core_worker *cw, const struct core_schema *s,
+                              struct str token, const char *kind, int64_t now,
+                              const struct core_collection **col, json_t **record,
+                              struct core_token_claims *claims)
+{
+    *record = NULL;
+    memset(claims, 0, sizeof(*claims));
+    struct core_token_claims peek = {0};
+    if (core_token_peek(token, &peek) != RC_OK)
+        return RC_INVALID;
+    const struct core_collection *c = NULL;
+    if (core_token_claims_is_type(&peek, kind))
+        c = core_schema_find_exact(s, peek.collection_id);
+    json_t *rec = NULL;
+    if (c && c->type == CORE_COLLECTION_AUTH && str_eq(str_from_cstr(c->id), peek.collection_id))
+        (void)core_record_load(cw->db, c, peek.id, &rec);
+    core_token_claims_cleanup(&peek);
+    if (!rec)
+        return RC_INVALID;
+    struct buf key;
+    buf_init(&key, 1024);
+    bool ok = signing_key_of(c, rec, kind, &key) == RC_OK &&
+              core_token_verify(token, buf_str(&key), now, claims) == RC_OK &&
+              core_token_claims_is_type(claims, kind) &&
+              str_eq(claims->collection_id, str_from_cstr(c->id)) &&
+              str_eq(claims->id, str_from_cstr(json_string_value(json_object_get(rec, "id"))));
+    buf_cleanup(&key);
+    if (!ok) {
+        core_token_claims_cleanup(claims);
+        json_decref(rec);
+        return RC_INVALID;
+    }
+    *col = c;
+    *record = rec;
+    return RC_OK;
 }

@@ -39,4 +39,22 @@ void core_auth_cleanup(struct core_auth *a);
 enum rc core_auth_issue(const struct core_collection *c, json_t *record, int64_t now,
                         bool is_refreshable, struct buf *out);
 
+struct core_token_claims;
+
+/* Appends a token of another kind ("verification", "passwordReset",
+ * "emailChange") for record of c, expiring at exp (Unix seconds), with the
+ * email and newEmail claims when not NULL. Signed with the record's tokenKey,
+ * so it dies with a password or email change, and with the kind, so it never
+ * passes for another kind. */
+enum rc core_auth_issue_kind(const struct core_collection *c, json_t *record, const char *kind,
+                             int64_t exp, const char *email, const char *new_email,
+                             struct buf *out);
+/* Verifies a token of kind: on success *col is its collection, *record the
+ * record now (owned: json_decref) and *claims its claims (cleanup with
+ * core_token_claims_cleanup). RC_INVALID for any bad token. */
+enum rc core_auth_verify_kind(struct core_worker *cw, const struct core_schema *s,
+                              struct str token, const char *kind, int64_t now,
+                              const struct core_collection **col, json_t **record,
+                              struct core_token_claims *claims);
+
 #endif

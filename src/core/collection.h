@@ -109,6 +109,9 @@ struct core_collection {
                                    * shown by the API, only stored */
     int64_t auth_token_duration_s;
     bool is_password_auth;
+    bool is_otp;                  /* one-time passwords by email (spec §6.8) */
+    int64_t otp_duration_s;
+    int otp_length;
     char **identity_fields;
     size_t identity_field_count;
 };

@@ -376,6 +376,8 @@ enum rc core_collection_from_json(json_t *in, const struct core_collection *base
         c->created = xstrdup(now);
         c->auth_token_duration_s = 432000;
         c->is_password_auth = true;
+        c->otp_duration_s = 180;
+        c->otp_length = 8;
     }
     xfree(c->updated);
     c->updated = xstrdup(now);
@@ -489,6 +491,20 @@ enum rc core_collection_from_json(json_t *in, const struct core_collection *base
             secret[50] = '\0';
             c->token_secret = xstrdup(secret);
         }
+        json_t *otp = json_object_get(in, "otp");
+        if (json_is_object(otp)) {
+            c->is_otp = get_bool(otp, "enabled", c->is_otp);
+            json_t *d = json_object_get(otp, "duration");
+            if (json_is_integer(d) && json_integer_value(d) > 0 && json_integer_value(d) <= 86400)
+                c->otp_duration_s = json_integer_value(d);
+            json_t *l = json_object_get(otp, "length");
+            if (json_is_integer(l) && json_integer_value(l) >= 4 && json_integer_value(l) <= 20)
+                c->otp_length = (int)json_integer_value(l);
+        }
+        if (c->otp_duration_s <= 0)
+            c->otp_duration_s = 180;
+        if (c->otp_length <= 0)
+            c->otp_length = 8;
         json_t *pa = json_object_get(in, "passwordAuth");
         if (json_is_object(pa)) {
             c->is_password_auth = get_bool(pa, "enabled", c->is_password_auth);
@@ -763,6 +779,15 @@ void core_collection_write_json(struct jsonw *w, const struct core_collection *c
         jsonw_key_cstr(w, "enabled");
         jsonw_bool(w, c->is_password_auth);
         write_list(w, "identityFields", c->identity_fields, c->identity_field_count);
+        jsonw_object_end(w);
+        jsonw_key_cstr(w, "otp");
+        jsonw_object_begin(w);
+        jsonw_key_cstr(w, "enabled");
+        jsonw_bool(w, c->is_otp);
+        jsonw_key_cstr(w, "duration");
+        jsonw_int(w, c->otp_duration_s);
+        jsonw_key_cstr(w, "length");
+        jsonw_int(w, c->otp_length);
         jsonw_object_end(w);
     }
     if (c->type == CORE_COLLECTION_VIEW) {

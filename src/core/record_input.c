@@ -727,7 +727,11 @@ enum rc core_record_input_build(struct core_request *r, const struct core_collec
         } else if (is_create) {
             core_problem_field(p, "password", "validation_required", "Cannot be blank.", NULL);
         }
-        if (is_create || out->password)
+        /* A new password or email ends every token of the record (spec §6.1). */
+        bool email_changed = !is_create && json_object_get(body, "email") &&
+                             !json_equal(json_object_get(out->values, "email"),
+                                         json_object_get(current, "email"));
+        if (is_create || out->password || email_changed)
             json_object_set_new(out->values, "tokenKey", autogenerate("[a-zA-Z0-9]{50}"));
         if (!out->is_manager) {
             json_t *verified = json_object_get(body, "verified");

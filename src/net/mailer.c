@@ -16,10 +16,12 @@
  * are non-ASCII (QP spends 3 bytes on each, base64 4/3 on all). libcurl
  * dot-stuffs lines that start with '.' and adds the final ".".
  *
- * Threads: send and stats run on any thread; start and stop on the owner's.
- * Everything after the lock fields is the mailer thread's alone, but for the
- * counters (atomics) and the stop deadline, also read by curl's progress
- * callback on that thread. */
+ * Threads: send and stats run on any thread, start and stop on the owner's.
+ * The lists, counts and stop state are under `lock`; the curl handle is the
+ * mailer thread's alone; the counters and abort_at_ms (read by curl's
+ * progress callback, so a transfer cannot outlive stop's deadline) are
+ * atomics. The thread re-checks the state under the lock before every wait,
+ * so a signal sent while it was sending is never lost. */
 #include "net/mailer.h"
 
 #include <curl/curl.h>
@@ -37,9 +39,9 @@
 #include "base/secure.h"
 #include "base/utf8.h"
 
-#define MAX_SUBJECT 998           /* RFC 5322 §2.1.1 line limit, before encoding */
-#define MAX_ADDRESS 254           /* RFC 5321 path limit, less the brackets */
-#define MAX_MESSAGE (16u << 20)   /* headers + two parts at QP's worst (x3) */
+#define MAX_SUBJECT 998         /* RFC 5322 §2.1.1 line limit, before encoding */
+#define MAX_ADDRESS 254         /* RFC 5321 path limit, less the brackets */
+#define MAX_MESSAGE (16u << 20) /* headers + two parts at QP's worst (x3) */
 #define CONNECT_TIMEOUT_MS 10000L
 #define TOTAL_TIMEOUT_MS 30000L
 
@@ -54,6 +56,7 @@ struct msg {
     char *last_error;   /* why the last attempt failed; NULL before any */
     int64_t created_ms; /* wall clock, for the Date header */
     uint64_t due_ms;    /* monotonic time of the next attempt (retry list) */
+    size_t bytes;       /* held by the strings, for the queue's byte bound */
     unsigned attempts;  /* made so far */
 };
 
@@ -69,6 +72,7 @@ struct net_mailer {
     unsigned *retry_delays_ms;
     size_t retry_count;
     size_t max_queued;
+    size_t max_queued_bytes;
     unsigned stop_ms;
 
     uv_thread_t thread;
@@ -77,12 +81,13 @@ struct net_mailer {
     /* Under lock: */
     struct msg *head; /* new messages, FIFO */
     struct msg *tail;
-    struct msg *retry; /* failed once or more, by due_ms */
-    size_t queued;     /* in both lists or being sent */
+    struct msg *retry;   /* failed once or more, by due_ms */
+    size_t queued;       /* in both lists or being sent */
+    size_t queued_bytes; /* their msg.bytes */
     bool is_stopping;
     uint64_t stop_at_ms; /* monotonic; set when is_stopping */
 
-    CURL *curl; /* mailer thread only; NULL while idle */
+    CURL *curl;                   /* mailer thread only; NULL while idle */
     _Atomic uint64_t abort_at_ms; /* 0: none; set by stop, read by check_abort() */
     _Atomic uint64_t sent;        /* the counters: written by the mailer thread */
     _Atomic uint64_t logged;
@@ -171,19 +176,16 @@ static void put_cstr(struct out *o, const char *s)
     put(o, s, strlen(s));
 }
 
-static void put_hex_random(struct out *o, size_t bytes)
+/* Writes 2 * bytes random lowercase hex digits to dst (no NUL); bytes <= 16. */
+static void random_hex(char *dst, size_t bytes)
 {
     static const char hex[] = "0123456789abcdef";
     unsigned char r[16];
-    char h[32];
-    if (bytes > sizeof(r))
-        bytes = sizeof(r);
     secure_random_bytes(r, bytes);
     for (size_t i = 0; i < bytes; i++) {
-        h[2 * i] = hex[r[i] >> 4];
-        h[2 * i + 1] = hex[r[i] & 15];
+        dst[2 * i] = hex[r[i] >> 4];
+        dst[2 * i + 1] = hex[r[i] & 15];
     }
-    put(o, h, 2 * bytes);
 }
 
 /* ---- message ------------------------------------------------------------ */
@@ -295,8 +297,8 @@ static void put_qp(struct out *o, const char *s, size_t len)
             continue;
         }
         bool is_line_end = i + 1 == len || s[i + 1] == '\r';
-        bool is_plain = (c > 0x20 && c < 0x7f && c != '=') ||
-                        ((c == ' ' || c == '\t') && !is_line_end);
+        bool is_plain =
+            (c > 0x20 && c < 0x7f && c != '=') || ((c == ' ' || c == '\t') && !is_line_end);
         /* mbox tools turn a line's "From " into ">From ": escape its F. */
         if (c == 'F' && col == 0 && len - i >= 5 && memcmp(s + i, "From ", 5) == 0)
             is_plain = false;
@@ -313,9 +315,6 @@ static void put_qp(struct out *o, const char *s, size_t len)
         }
         col += width;
     }
-    /* In a multipart body this CRLF belongs to the next delimiter (RFC 2046
-     * §5.1.1), so the part decodes to exactly the text given. */
-    put_cstr(o, "\r\n");
 }
 
 static void put_base64(struct out *o, const char *s, size_t len)
@@ -332,7 +331,7 @@ static void put_base64(struct out *o, const char *s, size_t len)
 }
 
 /* A part's Content-Type and encoding headers, blank line and body. */
-static void put_part(struct out *o, const char *type, const char *text)
+static void put_part(struct out *o, const char *type, const char *text, bool is_in_multipart)
 {
     struct out canon = {.rc = RC_OK};
     buf_init(&canon.b, 2 * NET_MAILER_MAX_PART); /* a lone LF becomes two bytes */
@@ -351,6 +350,12 @@ static void put_part(struct out *o, const char *type, const char *text)
         put_base64(o, canon.b.data, canon.b.len);
     else
         put_qp(o, canon.b.data, canon.b.len);
+    /* The CRLF before a delimiter belongs to the delimiter (RFC 2046 §5.1.1):
+     * adding one keeps a part's text exact. A single part only needs the
+     * CRLF that ends every message. Base64 lines all end in CRLF already. */
+    bool has_crlf = canon.b.len >= 2 && canon.b.data[canon.b.len - 1] == '\n';
+    if (!is_base64 && (is_in_multipart || !has_crlf))
+        put_cstr(o, "\r\n");
     buf_cleanup(&canon.b);
 }
 
@@ -371,33 +376,31 @@ static enum rc build_message(const struct net_mailer *m, const struct msg *g, st
     put_cstr(&o, g->to);
     put_cstr(&o, "\r\n");
     put_subject(&o, g->subject);
+    char id[32];
+    random_hex(id, 16);
     put_cstr(&o, "Message-ID: <");
-    put_hex_random(&o, 16);
+    put(&o, id, sizeof(id));
     put_cstr(&o, strchr(m->sender_address, '@'));
     put_cstr(&o, ">\r\nMIME-Version: 1.0\r\n");
     if (!g->html) {
-        put_part(&o, "text/plain", g->text);
+        put_part(&o, "text/plain", g->text, false);
     } else {
         /* "=_" never occurs in quoted-printable ('=' is always followed by
          * two hex digits or a line break) nor in base64, so the delimiter
          * cannot collide with a body and needs no search. */
-        char boundary[40] = "=_";
-        struct out b = {.rc = RC_OK};
-        buf_init(&b.b, 64);
-        put_hex_random(&b, 16);
-        memcpy(boundary + 2, b.b.data, b.b.len);
-        boundary[2 + b.b.len] = '\0';
-        buf_cleanup(&b.b);
+        char boundary[35] = "=_";
+        random_hex(boundary + 2, 16);
+        boundary[34] = '\0';
         put_cstr(&o, "Content-Type: multipart/alternative; boundary=\"");
         put_cstr(&o, boundary);
         put_cstr(&o, "\"\r\n\r\n--");
         put_cstr(&o, boundary);
         put_cstr(&o, "\r\n");
-        put_part(&o, "text/plain", g->text);
+        put_part(&o, "text/plain", g->text, true);
         put_cstr(&o, "--");
         put_cstr(&o, boundary);
         put_cstr(&o, "\r\n");
-        put_part(&o, "text/html", g->html);
+        put_part(&o, "text/html", g->html, true);
         put_cstr(&o, "--");
         put_cstr(&o, boundary);
         put_cstr(&o, "--\r\n");
@@ -555,8 +558,6 @@ static enum attempt send_smtp(struct net_mailer *m, const struct msg *g, char *e
     char curl_err[CURL_ERROR_SIZE] = "";
     struct upload up = {text.data, text.len};
     CURL *c = m->curl;
-    /* reset keeps the live connection: the next message reuses it */
-    curl_easy_reset(c);
     curl_easy_setopt(c, CURLOPT_URL, m->url);
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
     curl_easy_setopt(c, CURLOPT_MAIL_FROM, from);
@@ -565,7 +566,8 @@ static enum attempt send_smtp(struct net_mailer *m, const struct msg *g, char *e
     curl_easy_setopt(c, CURLOPT_READFUNCTION, read_upload);
     curl_easy_setopt(c, CURLOPT_READDATA, &up);
     curl_easy_setopt(c, CURLOPT_USE_SSL,
-                     m->is_tls_required || m->is_smtps ? (long)CURLUSESSL_ALL : (long)CURLUSESSL_TRY);
+                     m->is_tls_required || m->is_smtps ? (long)CURLUSESSL_ALL
+                                                       : (long)CURLUSESSL_TRY);
     if (m->username) {
         curl_easy_setopt(c, CURLOPT_USERNAME, m->username);
         curl_easy_setopt(c, CURLOPT_PASSWORD, m->password ? m->password : "");
@@ -580,7 +582,7 @@ static enum attempt send_smtp(struct net_mailer *m, const struct msg *g, char *e
     CURLcode cc = curl_easy_perform(c);
     long code = 0;
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
-    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, NULL); /* curl_err dies here */
+    curl_easy_reset(c); /* forget curl_err, rcpt and up, which die here; keeps the connection */
     curl_slist_free_all(rcpt);
     buf_cleanup(&text);
     if (cc == CURLE_OK)
@@ -633,6 +635,7 @@ static void finish(struct net_mailer *m, struct msg *g, _Atomic uint64_t *counte
 {
     uv_mutex_lock(&m->lock);
     m->queued--;
+    m->queued_bytes -= g->bytes;
     uv_mutex_unlock(&m->lock);
     if (why)
         log_failed(g, why);
@@ -687,9 +690,8 @@ static void run(void *arg)
         uint64_t now = now_ms();
         /* Stopping ends when the queue is empty, the deadline has passed, or
          * only retries due after the deadline are left. */
-        if (m->is_stopping &&
-            (now >= m->stop_at_ms ||
-             (!m->head && (!m->retry || m->retry->due_ms >= m->stop_at_ms))))
+        if (m->is_stopping && (now >= m->stop_at_ms ||
+                               (!m->head && (!m->retry || m->retry->due_ms >= m->stop_at_ms))))
             break;
         struct msg *g = take_due(m, now);
         if (g) {
@@ -772,6 +774,8 @@ enum rc net_mailer_start(const struct net_mailer_config *cfg, struct net_mailer 
     if (m->retry_count)
         memcpy(m->retry_delays_ms, delays, m->retry_count * sizeof(unsigned));
     m->max_queued = cfg->max_queued ? cfg->max_queued : NET_MAILER_MAX_QUEUED;
+    m->max_queued_bytes =
+        cfg->max_queued_bytes ? cfg->max_queued_bytes : NET_MAILER_MAX_QUEUED_BYTES;
     m->stop_ms = cfg->stop_ms ? cfg->stop_ms : NET_MAILER_STOP_MS;
     if (has_host) {
         int port = cfg->port ? cfg->port : cfg->is_smtps ? 465 : 587;
@@ -784,7 +788,9 @@ enum rc net_mailer_start(const struct net_mailer_config *cfg, struct net_mailer 
                  is_ipv6 ? "[" : "", m->host, is_ipv6 ? "]" : "", port, ehlo);
         curl_global_init(CURL_GLOBAL_DEFAULT);
         log_info("msg=\"mailer started\" host=%s port=%d tls=%s auth=%s", m->host, port,
-                 m->is_smtps ? "implicit" : m->is_tls_required ? "required" : "starttls-if-offered",
+                 m->is_smtps          ? "implicit"
+                 : m->is_tls_required ? "required"
+                                      : "starttls-if-offered",
                  m->username ? "yes" : "no");
     } else {
         log_info("msg=\"mailer started without an SMTP host: mails go to this log\"");
@@ -796,8 +802,8 @@ enum rc net_mailer_start(const struct net_mailer_config *cfg, struct net_mailer 
     return RC_OK;
 }
 
-enum rc net_mailer_send(struct net_mailer *m, const char *to, const char *subject,
-                        const char *text, const char *html)
+enum rc net_mailer_send(struct net_mailer *m, const char *to, const char *subject, const char *text,
+                        const char *html)
 {
     if (!is_valid_address(to) || !subject || !text)
         return RC_INVALID;
@@ -816,13 +822,16 @@ enum rc net_mailer_send(struct net_mailer *m, const char *to, const char *subjec
     g->text = xstrdup(text);
     g->html = html ? xstrdup(html) : NULL;
     g->created_ms = chrono_real_ms();
+    g->bytes = strlen(to) + strlen(subject) + strlen(text) + (html ? strlen(html) : 0);
     uv_mutex_lock(&m->lock);
-    if (m->queued >= m->max_queued || m->is_stopping) {
+    if (m->queued >= m->max_queued || g->bytes > m->max_queued_bytes - m->queued_bytes ||
+        m->is_stopping) {
         uv_mutex_unlock(&m->lock);
         msg_free(g);
         return RC_BUSY;
     }
     m->queued++;
+    m->queued_bytes += g->bytes;
     if (m->tail)
         m->tail->next = g;
     else

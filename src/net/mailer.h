@@ -5,7 +5,8 @@
  * quoted-printable or base64 bodies) and sends it with libcurl, retrying with
  * backoff. Without an SMTP host the thread writes each message to the log
  * (level info) instead, so a developer can follow the links in it. The queue
- * is bounded: a full queue answers RC_BUSY rather than growing memory. */
+ * is bounded in messages and in bytes: a full queue answers RC_BUSY rather
+ * than growing memory. */
 #ifndef TARMAC_NET_MAILER_H
 #define TARMAC_NET_MAILER_H
 
@@ -15,9 +16,10 @@
 
 #include "base/rc.h"
 
-#define NET_MAILER_MAX_QUEUED 10000      /* default queue bound, messages */
-#define NET_MAILER_STOP_MS 10000         /* default delivery deadline at stop */
-#define NET_MAILER_MAX_PART (1024 * 1024) /* bytes of text, and of html, per message */
+#define NET_MAILER_MAX_QUEUED 10000             /* default queue bound, messages */
+#define NET_MAILER_STOP_MS 10000                /* default delivery deadline at stop */
+#define NET_MAILER_MAX_PART (1024 * 1024)       /* bytes of text, and of html, per message */
+#define NET_MAILER_MAX_QUEUED_BYTES (64u << 20) /* default bound of queued text, bytes */
 
 /* Borrowed by net_mailer_start(), which copies what it keeps. */
 struct net_mailer_config {
@@ -33,9 +35,10 @@ struct net_mailer_config {
     /* Waits before each retry, ms; NULL: 1000, 5000, 25000 (four attempts in
      * all). A non-NULL pointer with retry_count 0 disables retries. */
     const unsigned *retry_delays_ms;
-    size_t retry_count;         /* entries in retry_delays_ms */
-    size_t max_queued;          /* 0: NET_MAILER_MAX_QUEUED */
-    unsigned stop_ms;           /* 0: NET_MAILER_STOP_MS */
+    size_t retry_count;      /* entries in retry_delays_ms */
+    size_t max_queued;       /* 0: NET_MAILER_MAX_QUEUED */
+    size_t max_queued_bytes; /* subjects and bodies; 0: NET_MAILER_MAX_QUEUED_BYTES */
+    unsigned stop_ms;        /* 0: NET_MAILER_STOP_MS */
 };
 
 /* Counters since start; each message ends in exactly one of them. */
@@ -62,10 +65,11 @@ enum rc net_mailer_start(const struct net_mailer_config *cfg, struct net_mailer 
  * brackets, commas, controls), when subject holds a control character (so
  * CR/LF cannot inject a header) or is not UTF-8, when a body is not UTF-8, or
  * when text is NULL. RC_TOO_LARGE past 998 subject bytes or NET_MAILER_MAX_PART
- * body bytes. RC_BUSY when the queue is full or the mailer is stopping.
+ * body bytes. RC_BUSY when the queue would pass max_queued messages or
+ * max_queued_bytes, or the mailer is stopping.
  * Nothing is queued on error. */
-enum rc net_mailer_send(struct net_mailer *m, const char *to, const char *subject,
-                        const char *text, const char *html);
+enum rc net_mailer_send(struct net_mailer *m, const char *to, const char *subject, const char *text,
+                        const char *html);
 
 /* Copies the counters so far into *out; any thread. */
 void net_mailer_stats(struct net_mailer *m, struct net_mailer_stats *out);

@@ -1,0 +1,20 @@
+/* auth_int.h -- helpers shared by the auth handlers (auth.c, auth_flows.c);
+ * private to src/api. */
+#ifndef TARMAC_API_AUTH_INT_H
+#define TARMAC_API_AUTH_INT_H
+
+#include <jansson.h>
+
+#include "api/call.h"
+
+/* The path's auth collection; 404 `Missing or invalid auth collection context.` otherwise. */
+enum rc api_auth_collection_or_fail(struct api_call *c, const struct core_collection **out);
+/* The record of col whose identity field equals identity (email: without
+ * case), every field, or NULL. */
+json_t *api_auth_find_identity(struct api_call *c, const struct core_collection *col,
+                               const char *field, const char *identity);
+/* Writes the auth response {token, record} for record of col. */
+enum rc api_auth_write_response(struct api_call *c, const struct core_collection *col,
+                                json_t *record);
+
+#endif

@@ -1,0 +1,290 @@
+/* auth_otp.c -- one-time passwords by email (spec §6.8): request-otp and
+ * auth-with-otp.
+ *
+ * A code is a few random digits mailed to the account's address and kept
+ * in _otps only as an HMAC (keyed by the collection's secret), so the table
+ * alone does not give the codes away. A request for an unknown email gets an
+ * otpId too (never stored): the answer does not reveal accounts. A code
+ * works once, until the collection's OTP duration passes; attempts count
+ * against the per-identity rate limit, keyed by the otpId. */
+#include "api/handlers.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "api/auth_int.h"
+#include "api/errors.h"
+#include "api/ratelimit.h"
+#include "base/alloc.h"
+#include "base/chrono.h"
+#include "base/log.h"
+#include "base/secure.h"
+#include "core/exec_job.h"
+#include "core/record_write.h"
+#include "net/mailer.h"
+
+/* hex(HMAC-SHA256(secret, otpId ":" code)) into out (65 bytes). */
+static void code_digest(const struct core_collection *col, const char *otp_id, const char *code,
+                        char out[65])
+{
+    struct secure_hmac h;
+    secure_hmac_init(&h, str_from_cstr(col->token_secret ? col->token_secret : ""));
+    secure_hmac_update(&h, otp_id, strlen(otp_id));
+    secure_hmac_update(&h, ":", 1);
+    secure_hmac_update(&h, code, strlen(code));
+    unsigned char mac[SECURE_HMAC_SHA256_BYTES];
+    secure_hmac_final(&h, mac);
+    static const char hex[] = "0123456789abcdef";
+    for (int i = 0; i < SECURE_HMAC_SHA256_BYTES; i++) {
+        out[2 * i] = hex[mac[i] >> 4];
+        out[2 * i + 1] = hex[mac[i] & 15];
+    }
+    out[64] = '\0';
+}
+
+struct otp_request {
+    struct api_call *call;
+    struct core_exec_job exec;
+    char otp_id[16];
+    char code[24];
+    char to[256];
+};
+
+static void otp_release(void *ctx)
+{
+    struct otp_request *o = ctx;
+    core_exec_job_cleanup(&o->exec);
+    secure_zero(o->code, sizeof(o->code));
+}
+
+static void write_otp_id(struct api_call *c, const char *otp_id)
+{
+    http_resp_start(c->req, 200, "application/json");
+    struct buf *out = http_resp_body(c->req);
+    (void)buf_append_cstr(out, "{\"otpId\":\"");
+    (void)buf_append_cstr(out, otp_id);
+    (void)buf_append_cstr(out, "\"}");
+}
+
+static void otp_stored(struct core_exec_job *job)
+{
+    struct otp_request *o = (struct otp_request *)((char *)job - offsetof(struct otp_request, exec));
+    struct api_call *c = o->call;
+    if (job->rc == RC_OK) {
+        struct core_app *app = c->aw->core.app;
+        char subject[160], text[1024];
+        snprintf(subject, sizeof(subject), "OTP for %s", app->app_name);
+        snprintf(text, sizeof(text),
+                 "Hello,\n\nYour one-time password is: %s\n\nIf you didn't ask for it, you can "
+                 "ignore this email.\n\nThanks,\n%s team\n",
+                 o->code, app->app_name);
+        if (app->mailer)
+            (void)net_mailer_send(app->mailer, o->to, subject, text, NULL);
+        else
+            log_info("msg=\"mail (no mailer)\" to=%s subject=\"%s\"", o->to, subject);
+    }
+    if (!http_req_is_gone(c->req)) {
+        if (job->rc)
+            api_call_fail(c, job->rc);
+        else
+            write_otp_id(c, o->otp_id);
+    }
+    http_req_resume(c->req);
+}
+
+enum rc api_auth_request_otp(struct http_req *req, void *ctx)
+{
+    (void)ctx;
+    struct api_call *c = api_call_new(req);
+    const struct core_collection *col;
+    if (api_auth_collection_or_fail(c, &col))
+        return RC_OK;
+    if (!col->is_otp) {
+        api_error_write(req, 403, "The collection is not configured to allow OTP authentication.");
+        return RC_OK;
+    }
+    if (api_call_body_or_fail(c, "An error occurred while loading the submitted data."))
+        return RC_OK;
+    const char *email = json_string_value(json_object_get(c->body, "email"));
+    if (!email || !strchr(email, '@')) {
+        core_problem_field(&c->problem, "email", email ? "validation_is_email" : "validation_required",
+                           email ? "Must be a valid email address." : "Cannot be blank.", NULL);
+        core_problem_message(&c->problem, "An error occurred while validating the submitted data.");
+        return api_call_fail(c, RC_INVALID);
+    }
+    struct otp_request *o = arena_alloc(req->arena, sizeof(*o));
+    memset(o, 0, sizeof(*o));
+    o->call = c;
+    arena_defer(req->arena, otp_release, o);
+    secure_random_string(STR_LIT("abcdefghijklmnopqrstuvwxyz0123456789"), o->otp_id, 15);
+    json_t *record = api_auth_find_identity(c, col, "email", email);
+    if (!record) {
+        write_otp_id(c, o->otp_id); /* the same answer as for an account */
+        return RC_OK;
+    }
+    int len = col->otp_length > 0 && col->otp_length < 20 ? col->otp_length : 8;
+    secure_random_string(STR_LIT("0123456789"), o->code, (size_t)len);
+    snprintf(o->to, sizeof(o->to), "%s", json_string_value(json_object_get(record, "email")));
+    char digest[65], now[32];
+    code_digest(col, o->otp_id, o->code, digest);
+    chrono_format_db_ms(chrono_real_ms(), now);
+    o->exec.sql = "INSERT INTO _otps (id, collectionRef, recordRef, password, sentTo, created) "
+                  "VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+    o->exec.params[0] = xstrdup(o->otp_id);
+    o->exec.params[1] = xstrdup(col->id);
+    o->exec.params[2] = xstrdup(json_string_value(json_object_get(record, "id")));
+    o->exec.params[3] = xstrdup(digest);
+    o->exec.params[4] = xstrdup(o->to);
+    o->exec.params[5] = xstrdup(now);
+    o->exec.param_count = 6;
+    o->exec.done = otp_stored;
+    json_decref(record);
+    http_req_defer(req);
+    core_exec_submit(&c->aw->core, &o->exec);
+    return RC_OK;
+}
+
+/* The login: the code is checked on the loop (an HMAC, microseconds), the
+ * OTP deleted by the writer, then the auth response written. */
+struct otp_login {
+    struct api_call *call;
+    const struct core_collection *col;
+    struct core_exec_job exec;
+    json_t *record;
+    bool is_email_proven;
+    struct core_write_job verify;
+    struct core_auth root;
+    struct core_request as_root;
+};
+
+static void login_release(void *ctx)
+{
+    struct otp_login *l = ctx;
+    core_exec_job_cleanup(&l->exec);
+    core_write_job_cleanup(&l->verify);
+    json_decref(l->record);
+}
+
+static void respond(struct otp_login *l)
+{
+    struct api_call *c = l->call;
+    if (!http_req_is_gone(c->req)) {
+        json_t *fresh = NULL;
+        const char *id = json_string_value(json_object_get(l->record, "id"));
+        if (core_record_load(c->aw->core.db, l->col, str_from_cstr(id ? id : ""), &fresh) == RC_OK) {
+            api_auth_write_response(c, l->col, fresh);
+            json_decref(fresh);
+        } else {
+            api_call_fail(c, RC_INTERNAL);
+        }
+    }
+    http_req_resume(c->req);
+}
+
+static void verified_done(struct core_write_job *job)
+{
+    respond((struct otp_login *)((char *)job - offsetof(struct otp_login, verify)));
+}
+
+static void otp_deleted(struct core_exec_job *job)
+{
+    struct otp_login *l = (struct otp_login *)((char *)job - offsetof(struct otp_login, exec));
+    if (job->rc || job->changes != 1) {
+        /* Used by a concurrent login in the meantime: a code works once. */
+        core_problem_message(&l->call->problem, "Failed to authenticate.");
+        if (!http_req_is_gone(l->call->req))
+            api_call_fail(l->call, RC_INVALID);
+        http_req_resume(l->call->req);
+        return;
+    }
+    if (l->is_email_proven && !json_is_true(json_object_get(l->record, "verified"))) {
+        /* The code reached the account's address: it is verified (as PocketBase). */
+        l->root.is_superuser = true;
+        l->as_root = l->call->core;
+        l->as_root.auth = &l->root;
+        l->verify.kind = CORE_WRITE_UPDATE;
+        l->verify.schema = l->call->core.schema;
+        l->verify.c = l->col;
+        l->verify.request = &l->as_root;
+        l->verify.id = xstrdup(json_string_value(json_object_get(l->record, "id")));
+        l->verify.body = json_pack("{s:b}", "verified", 1);
+        l->verify.done = verified_done;
+        core_problem_init(&l->verify.problem);
+        core_record_submit(&l->call->aw->core, &l->verify);
+        return;
+    }
+    respond(l);
+}
+
+enum rc api_auth_with_otp(struct http_req *req, void *ctx)
+{
+    const struct api_limits *limits = ctx;
+    struct api_call *c = api_call_new(req);
+    const struct core_collection *col;
+    if (api_auth_collection_or_fail(c, &col))
+        return RC_OK;
+    if (!col->is_otp) {
+        api_error_write(req, 403, "The collection is not configured to allow OTP authentication.");
+        return RC_OK;
+    }
+    if (api_call_body_or_fail(c, "An error occurred while loading the submitted data."))
+        return RC_OK;
+    const char *otp_id = json_string_value(json_object_get(c->body, "otpId"));
+    const char *code = json_string_value(json_object_get(c->body, "password"));
+    if (!otp_id || !otp_id[0])
+        core_problem_field(&c->problem, "otpId", "validation_required", "Cannot be blank.", NULL);
+    if (!code || !code[0])
+        core_problem_field(&c->problem, "password", "validation_required", "Cannot be blank.", NULL);
+    if (core_problem_has_fields(&c->problem)) {
+        core_problem_message(&c->problem, "An error occurred while validating the submitted data.");
+        return api_call_fail(c, RC_INVALID);
+    }
+    if (api_ratelimit_identity(c, limits, col->id, otp_id))
+        return RC_OK; /* 429 written */
+    sqlite3_stmt *st;
+    if (store_sqlite_prepare(c->aw->core.db,
+                             STR_LIT("SELECT collectionRef, recordRef, password, sentTo, created "
+                                     "FROM _otps WHERE id = ?1"),
+                             &st) != RC_OK)
+        return api_call_fail(c, RC_INTERNAL);
+    sqlite3_bind_text(st, 1, otp_id, -1, SQLITE_TRANSIENT);
+    bool ok = false;
+    char record_id[64] = "", sent_to[256] = "";
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        const char *coll = (const char *)sqlite3_column_text(st, 0);
+        const char *rid = (const char *)sqlite3_column_text(st, 1);
+        const char *stored = (const char *)sqlite3_column_text(st, 2);
+        const char *to = (const char *)sqlite3_column_text(st, 3);
+        const char *created = (const char *)sqlite3_column_text(st, 4);
+        char digest[65], oldest[32];
+        code_digest(col, otp_id, code, digest);
+        chrono_format_db_ms(chrono_real_ms() - col->otp_duration_s * 1000, oldest);
+        ok = coll && strcmp(coll, col->id) == 0 && stored && strlen(stored) == 64 &&
+             secure_equal(stored, digest, 64) && created && strcmp(created, oldest) > 0;
+        snprintf(record_id, sizeof(record_id), "%s", rid ? rid : "");
+        snprintf(sent_to, sizeof(sent_to), "%s", to ? to : "");
+    }
+    store_sqlite_done(st);
+    json_t *record = NULL;
+    if (ok)
+        ok = core_record_load(c->aw->core.db, col, str_from_cstr(record_id), &record) == RC_OK;
+    if (!ok) {
+        core_problem_message(&c->problem, "Failed to authenticate.");
+        return api_call_fail(c, RC_INVALID);
+    }
+    struct otp_login *l = arena_alloc(req->arena, sizeof(*l));
+    memset(l, 0, sizeof(*l));
+    l->call = c;
+    l->col = col;
+    l->record = record;
+    const char *email = json_string_value(json_object_get(record, "email"));
+    l->is_email_proven = email && strcasecmp(email, sent_to) == 0;
+    arena_defer(req->arena, login_release, l);
+    l->exec.sql = "DELETE FROM _otps WHERE id = ?1";
+    l->exec.params[0] = xstrdup(otp_id);
+    l->exec.param_count = 1;
+    l->exec.done = otp_deleted;
+    http_req_defer(req);
+    core_exec_submit(&c->aw->core, &l->exec);
+    return RC_OK;
+}

@@ -1,0 +1,118 @@
+// The mail flows (issue: auth) through the official SDK and a real SMTP sink:
+// email verification, password reset, email change and OTP login, each
+// followed from the link, token or code in the mail that arrived.
+
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startServer } from './lib/server.mjs';
+import { startSmtpSink, waitForMail } from './lib/smtp.mjs';
+import { client, superuserClient, makeUser, expectError } from './lib/util.mjs';
+
+const TOKEN_RE = /use this token: ([A-Za-z0-9._-]+)/;
+
+describe('mail flows', () => {
+    let srv;
+    let sink;
+    let su;
+
+    before(async () => {
+        sink = await startSmtpSink();
+        srv = await startServer({ flags: [`--smtp-host=127.0.0.1`, `--smtp-port=${sink.port}`,
+            '--smtp-sender=app@example.com', '--app-name=Tarmac Test'] });
+        su = await superuserClient(srv.url);
+    });
+
+    after(async () => {
+        if (srv && !srv.exited) await srv.kill9();
+        if (sink) await sink.stop();
+    });
+
+    test('verification: the token from the mail verifies the account', async () => {
+        const u = await makeUser(su, srv.url, { name: 'Vera' });
+        const pb = client(srv.url);
+        assert.equal(await pb.collection('users').requestVerification(u.email), true);
+        const token = await waitForMail(sink, u.email, TOKEN_RE);
+        assert.equal(await pb.collection('users').confirmVerification(token), true);
+        const rec = await su.collection('users').getOne(u.record.id);
+        assert.equal(rec.verified, true);
+        // A verification token is no auth token.
+        const probe = client(srv.url);
+        probe.authStore.save(token, null);
+        const list = await probe.collection('users').getList(1, 10);
+        assert.equal(list.totalItems, 0);
+    });
+
+    test('verification request for an unknown email answers the same', async () => {
+        const pb = client(srv.url);
+        assert.equal(await pb.collection('users').requestVerification('nobody-here@example.com'), true);
+    });
+
+    test('a bad token is refused with data.token', async () => {
+        const pb = client(srv.url);
+        const e = await expectError(pb.collection('users').confirmVerification('not.a.token'), 400);
+        assert.ok(e.data.token, JSON.stringify(e));
+    });
+
+    test('password reset: the token sets a new password; old tokens die', async () => {
+        const u = await makeUser(su, srv.url, { name: 'Rita' });
+        const oldToken = u.pb.authStore.token;
+        const pb = client(srv.url);
+        assert.equal(await pb.collection('users').requestPasswordReset(u.email), true);
+        const token = await waitForMail(sink, u.email, TOKEN_RE);
+        await expectError(pb.collection('users').confirmPasswordReset(token, 'newpass1234', 'different1'), 400);
+        assert.equal(await pb.collection('users').confirmPasswordReset(token, 'newpass1234', 'newpass1234'), true);
+        const auth = await client(srv.url).collection('users').authWithPassword(u.email, 'newpass1234');
+        assert.ok(auth.token);
+        await expectError(client(srv.url).collection('users').authWithPassword(u.email, u.password), 400);
+        const stale = client(srv.url);
+        stale.authStore.save(oldToken, null);
+        await expectError(stale.collection('users').authRefresh(), 401);
+        // The reset token worked once: the password change rotated its key.
+        await expectError(pb.collection('users').confirmPasswordReset(token, 'again12345', 'again12345'), 400);
+    });
+
+    test('email change: confirmed with the password, to the new address', async () => {
+        const u = await makeUser(su, srv.url, { name: 'Emil' });
+        const newEmail = `changed-${Date.now()}@example.com`;
+        assert.equal(await u.pb.collection('users').requestEmailChange(newEmail), true);
+        const token = await waitForMail(sink, newEmail, TOKEN_RE);
+        const pb = client(srv.url);
+        const e = await expectError(pb.collection('users').confirmEmailChange(token, 'wrong-password'), 400);
+        assert.ok(e.data.password, JSON.stringify(e));
+        assert.equal(await pb.collection('users').confirmEmailChange(token, u.password), true);
+        const auth = await client(srv.url).collection('users').authWithPassword(newEmail, u.password);
+        assert.equal(auth.record.email, newEmail);
+        assert.equal(auth.record.verified, true);
+    });
+
+    test('email change to a taken address is refused', async () => {
+        const a = await makeUser(su, srv.url, { name: 'A' });
+        const b = await makeUser(su, srv.url, { name: 'B' });
+        const e = await expectError(a.pb.collection('users').requestEmailChange(b.email), 400);
+        assert.ok(e.data.newEmail, JSON.stringify(e));
+    });
+
+    test('OTP: disabled by default, then a mailed code logs in once', async () => {
+        const u = await makeUser(su, srv.url, { name: 'Otto' });
+        const pb = client(srv.url);
+        await expectError(pb.collection('users').requestOTP(u.email), 403);
+        await su.collections.update('users', { otp: { enabled: true, duration: 120, length: 6 } });
+        const methods = await pb.collection('users').listAuthMethods();
+        assert.equal(methods.otp.enabled, true);
+        const { otpId } = await pb.collection('users').requestOTP(u.email);
+        assert.match(otpId, /^[a-z0-9]{15}$/);
+        const code = await waitForMail(sink, u.email, /one-time password is: (\d+)/);
+        assert.equal(code.length, 6);
+        await expectError(pb.collection('users').authWithOTP(otpId, '000000' === code ? '111111' : '000000'), 400);
+        const auth = await pb.collection('users').authWithOTP(otpId, code);
+        assert.equal(auth.record.id, u.record.id);
+        assert.equal(auth.record.verified, true);
+        await expectError(client(srv.url).collection('users').authWithOTP(otpId, code), 400);
+        const ghost = await pb.collection('users').requestOTP('ghost-account@example.com');
+        assert.match(ghost.otpId, /^[a-z0-9]{15}$/, 'unknown emails get an otpId too');
+    });
+
+    test('server exits cleanly on SIGTERM', async () => {
+        await srv.stop();
+    });
+});
