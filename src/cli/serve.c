@@ -15,6 +15,7 @@
 #include "api/routes.h"
 #include "api/worker.h"
 #include "core/app.h"
+#include "core/password.h"
 #include "base/alloc.h"
 #include "base/log.h"
 #include "http/cors.h"
@@ -42,6 +43,8 @@ struct serve_options {
     const char *smtp_sender;
     const char *smtp_sender_name;
     bool is_smtp_tls_required;
+    uint64_t argon2_memory;
+    uint64_t argon2_time;
     uint64_t max_body;
     uint64_t max_header;
     uint64_t max_target;
@@ -177,6 +180,8 @@ int cli_serve(int argc, char **argv)
         .smtp_password = "",
         .smtp_sender = "no-reply@example.com",
         .smtp_sender_name = "",
+        .argon2_memory = 19456u * 1024u,
+        .argon2_time = 2,
         .max_body = 32u << 20,
         .max_header = 64u << 10,
         .max_target = 8u << 10,
@@ -212,6 +217,9 @@ int cli_serve(int argc, char **argv)
         {"smtp-sender-name", CLI_FLAG_STRING, &o.smtp_sender_name, "NAME", "From name"},
         {"smtp-tls", CLI_FLAG_BOOL, &o.is_smtp_tls_required, "BOOL",
          "require STARTTLS (default: used when offered)"},
+        {"argon2-memory", CLI_FLAG_SIZE, &o.argon2_memory, "SIZE",
+         "argon2id memory per password hash (default 19MiB, OWASP's minimum)"},
+        {"argon2-time", CLI_FLAG_UINT, &o.argon2_time, "N", "argon2id passes (default 2)"},
         {"max-body", CLI_FLAG_SIZE, &o.max_body, "SIZE", "largest request body (default 32MiB)"},
         {"max-header", CLI_FLAG_SIZE, &o.max_header, "SIZE",
          "largest request head (default 64KiB)"},
@@ -308,6 +316,18 @@ int cli_serve(int argc, char **argv)
         return CLI_EXIT_USAGE;
     }
     core->mailer = mailer;
+    struct core_password_params pw = {.m_kib = (uint32_t)(o.argon2_memory / 1024),
+                                      .t = (uint32_t)o.argon2_time};
+    if (o.argon2_memory / 1024 > UINT32_MAX || o.argon2_time > UINT32_MAX ||
+        !core_password_params_are_valid(pw)) {
+        fprintf(stderr, "tarmac serve: --argon2-memory must be 8KiB..1GiB, --argon2-time 1..64\n");
+        net_mailer_stop(mailer, NULL);
+        core_app_close(core);
+        http_cors_cleanup(&cors);
+        return CLI_EXIT_USAGE;
+    }
+    core->password_m_kib = pw.m_kib;
+    core->password_t = pw.t;
     snprintf(core->app_name, sizeof(core->app_name), "%s", o.app_name);
     if (o.app_url[0])
         snprintf(core->app_url, sizeof(core->app_url), "%s", o.app_url);
@@ -396,6 +416,12 @@ int cli_serve(int argc, char **argv)
     fflush(stdout);
     log_info("msg=\"server started\" addr=%s port=%d workers=%u dir=%s fd_limit=%llu", shown_host,
              bound_port, nworkers, o.dir, (unsigned long long)fd_limit);
+    if (core_app_superuser_count(core) == 0) {
+        printf("  No superuser yet: create one with\n    tarmac superuser upsert EMAIL PASSWORD "
+               "--dir=%s\n",
+               o.dir);
+        fflush(stdout);
+    }
     uv_run(&main_loop, UV_RUN_DEFAULT);
     net_workers_join(sig.workers);
     uv_loop_close(&main_loop);

@@ -258,3 +258,19 @@ void core_worker_cleanup(struct core_worker *cw)
     xfree(cw->pages);
     cw->pages = NULL;
 }
+
+int64_t core_app_superuser_count(struct core_app *app)
+{
+    struct store_sqlite *db;
+    if (store_sqlite_open(app->db_path, STORE_SQLITE_READ, &db) != RC_OK)
+        return -1;
+    sqlite3_stmt *st;
+    int64_t n = -1;
+    if (store_sqlite_prepare(db, STR_LIT("SELECT COUNT(*) FROM \"_superusers\""), &st) == RC_OK) {
+        if (sqlite3_step(st) == SQLITE_ROW)
+            n = sqlite3_column_int64(st, 0);
+        store_sqlite_done(st);
+    }
+    store_sqlite_close(db);
+    return n;
+}

@@ -75,6 +75,9 @@ void core_worker_cleanup(struct core_worker *cw);
 void core_worker_begin_read(struct core_worker *cw);
 /* Ends it; the worker calls this after each loop iteration. */
 void core_worker_end_read(struct core_worker *cw);
+/* The number of superusers (records of _superusers); -1 when it cannot be read.
+ * Blocking (opens a read connection): start-up only. */
+int64_t core_app_superuser_count(struct core_app *app);
 /* The current time as "YYYY-MM-DD HH:MM:SS.mmmZ" (spec §1.4) into out (32 bytes). */
 void core_now(char out[32]);
 
