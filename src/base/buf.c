@@ -39,7 +39,7 @@ enum rc buf_reserve(struct buf *b, size_t extra)
     return RC_OK;
 }
 
-enum rc buf_append(struct buf *b, const void *p, size_t len)
+enum rc buf_append_slow(struct buf *b, const void *p, size_t len)
 {
     if (len == 0)
         return RC_OK;

@@ -8,6 +8,7 @@
 #define TARMAC_BASE_BUF_H
 
 #include <stddef.h>
+#include <string.h>
 
 #include "base/rc.h"
 #include "base/str.h"
@@ -25,8 +26,21 @@ void buf_init(struct buf *b, size_t max);
 void buf_cleanup(struct buf *b);
 /* Makes room for extra more bytes. RC_TOO_LARGE past max, RC_NOMEM. */
 enum rc buf_reserve(struct buf *b, size_t extra);
-/* Appends len bytes of p. RC_TOO_LARGE past max (b unchanged), RC_NOMEM. */
-enum rc buf_append(struct buf *b, const void *p, size_t len);
+/* Appends len bytes of p. RC_TOO_LARGE past max (b unchanged), RC_NOMEM.
+ * The common case (room already there) is inline: response writers append
+ * many small pieces, and a call per piece showed in profiles. */
+enum rc buf_append_slow(struct buf *b, const void *p, size_t len);
+static inline enum rc buf_append(struct buf *b, const void *p, size_t len)
+{
+    if (len <= 4096 && len <= b->cap - b->len && len <= b->max - b->len) {
+        if (len) {
+            memcpy(b->data + b->len, p, len);
+            b->len += len;
+        }
+        return RC_OK;
+    }
+    return buf_append_slow(b, p, len);
+}
 /* Appends a slice. */
 enum rc buf_append_str(struct buf *b, struct str s);
 /* Appends a NUL-terminated string (without its NUL). */

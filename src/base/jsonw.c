@@ -106,6 +106,23 @@ enum rc jsonw_escape_into(struct buf *out, struct str s)
     const unsigned char *p = (const unsigned char *)s.ptr;
     size_t i = 0, run = 0; /* run: start of bytes that need no escaping */
     while (i < s.len) {
+        /* Eight bytes at a time while none needs care: no byte below 0x20,
+         * none with the high bit, no '"' (0x22) and no '\\' (0x5C). */
+        while (i + 8 <= s.len) {
+            uint64_t w;
+            memcpy(&w, p + i, 8);
+            const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+            uint64_t below20 = (w - ones * 0x20) & ~w;
+            uint64_t quote = w ^ (ones * 0x22);
+            uint64_t slash = w ^ (ones * 0x5C);
+            uint64_t is_quote = (quote - ones) & ~quote;
+            uint64_t is_slash = (slash - ones) & ~slash;
+            if (((below20 | is_quote | is_slash) & highs) || (w & highs))
+                break;
+            i += 8;
+        }
+        if (i >= s.len)
+            break;
         if (!needs_care[p[i]]) {
             i++;
             continue;
