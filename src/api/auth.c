@@ -17,7 +17,6 @@
 #include "core/record_out.h"
 #include "core/record_write.h"
 #include "net/offload.h"
-#include "store/dialect.h"
 
 enum rc api_auth_collection_or_fail(struct api_call *c, const struct core_collection **out)
 {
@@ -74,40 +73,11 @@ enum rc api_auth_methods(struct http_req *req, void *ctx)
 /* The collection's authRule (spec §4/§6): null = superusers only, "" =
  * anyone, else a filter over the authenticating record, with @request.auth
  * the requester (a guest during a login). */
-static bool passes_auth_rule(struct api_call *c, const struct core_collection *col,
-                             const char *id)
+static bool passes_auth_rule(struct api_call *c, const struct core_collection *col, const char *id)
 {
-    const char *rule = col->auth_rule;
-    if (!rule)
-        return strcmp(col->id, "pbc_3142635823") == 0; /* superusers may always log in */
-    if (!rule[0])
-        return true;
-    api_call_request_data(c, "password");
-    struct core_sql_fragment frag;
-    if (core_compile_filter(&c->core, col, str_from_cstr(rule), true, 1, &frag, NULL) != RC_OK)
-        return false;
-    struct buf sql;
-    buf_init(&sql, 1 << 20);
-    enum rc rc = buf_append_cstr(&sql, "SELECT 1 FROM ");
-    if (!rc)
-        rc = store_dialect_ident(&sql, str_from_cstr(col->name));
-    if (!rc)
-        rc = buf_append_cstr(&sql, " \"r\" WHERE \"r\".\"id\" = ?1 AND (");
-    if (!rc)
-        rc = buf_append_str(&sql, frag.sql);
-    if (!rc)
-        rc = buf_append_cstr(&sql, ")");
-    sqlite3_stmt *st = NULL;
-    if (!rc)
-        rc = store_sqlite_prepare(c->aw->core.db, buf_str(&sql), &st);
-    buf_cleanup(&sql);
-    if (rc)
-        return false;
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
-    core_bind_params(st, &frag, 1);
-    bool ok = sqlite3_step(st) == SQLITE_ROW;
-    store_sqlite_done(st);
-    return ok;
+    if (col->auth_rule && col->auth_rule[0])
+        api_call_request_data(c, "password");
+    return core_auth_rule_passes(&c->core, col, id);
 }
 
 /* Writes {"token": ..., "record": ...} for record (all fields) of col; the
@@ -199,7 +169,7 @@ static enum rc write_same_token(struct api_call *c, const struct core_collection
 struct login {
     struct api_call *call;
     const struct core_collection *col;
-    json_t *record;     /* NULL: unknown identity */
+    json_t *record; /* NULL: unknown identity */
     char *password;
     char *phc;
     enum rc result;
@@ -249,43 +219,7 @@ static void login_done(enum rc rc, void *ctx)
 json_t *api_auth_find_identity(struct api_call *c, const struct core_collection *col,
                                const char *field, const char *identity)
 {
-    const struct core_field *f = core_collection_field(col, str_from_cstr(field));
-    if (!f)
-        return NULL;
-    struct buf sql;
-    buf_init(&sql, 4096);
-    enum rc rc = buf_append_cstr(&sql, "SELECT \"id\" FROM ");
-    if (!rc)
-        rc = store_dialect_ident(&sql, str_from_cstr(col->name));
-    if (!rc)
-        rc = buf_append_cstr(&sql, " WHERE ");
-    if (!rc)
-        rc = store_dialect_ident(&sql, str_from_cstr(field));
-    /* email's unique index is COLLATE NOCASE, so its lookup is too (spec §6.3). */
-    if (!rc)
-        rc = buf_append_cstr(&sql, strcmp(field, "email") == 0 ? " = ?1 COLLATE NOCASE LIMIT 1"
-                                                                 : " = ?1 LIMIT 1");
-    sqlite3_stmt *st = NULL;
-    if (!rc)
-        rc = store_sqlite_prepare(c->aw->core.db, buf_str(&sql), &st);
-    buf_cleanup(&sql);
-    if (rc)
-        return NULL;
-    sqlite3_bind_text(st, 1, identity, -1, SQLITE_STATIC);
-    char id[256] = "";
-    if (sqlite3_step(st) == SQLITE_ROW) {
-        const char *v = (const char *)sqlite3_column_text(st, 0);
-        size_t n = v ? strlen(v) : 0;
-        if (n < sizeof(id)) {
-            memcpy(id, v ? v : "", n);
-            id[n] = '\0';
-        }
-    }
-    store_sqlite_done(st);
-    json_t *record = NULL;
-    if (id[0])
-        (void)core_record_load(c->aw->core.db, col, str_from_cstr(id), &record);
-    return record;
+    return core_auth_find_identity(&c->aw->core, col, field, identity);
 }
 
 enum rc api_auth_with_password(struct http_req *req, void *ctx)
@@ -296,7 +230,8 @@ enum rc api_auth_with_password(struct http_req *req, void *ctx)
     if (api_auth_collection_or_fail(c, &col))
         return RC_OK;
     if (!col->is_password_auth) {
-        api_error_write(req, 403, "The collection is not configured to allow password authentication.");
+        api_error_write(req, 403,
+                        "The collection is not configured to allow password authentication.");
         return RC_OK;
     }
     if (api_call_body_or_fail(c, "An error occurred while loading the submitted data."))
@@ -305,10 +240,12 @@ enum rc api_auth_with_password(struct http_req *req, void *ctx)
     json_t *password = json_object_get(c->body, "password");
     if (!json_is_string(identity) || json_string_length(identity) == 0 ||
         json_string_length(identity) > 255)
-        core_problem_field(&c->problem, "identity", "validation_required", "Cannot be blank.", NULL);
+        core_problem_field(&c->problem, "identity", "validation_required", "Cannot be blank.",
+                           NULL);
     if (!json_is_string(password) || json_string_length(password) == 0 ||
         json_string_length(password) > 255)
-        core_problem_field(&c->problem, "password", "validation_required", "Cannot be blank.", NULL);
+        core_problem_field(&c->problem, "password", "validation_required", "Cannot be blank.",
+                           NULL);
     if (core_problem_has_fields(&c->problem)) {
         core_problem_message(&c->problem, "An error occurred while validating the submitted data.");
         return api_call_fail(c, RC_INVALID);
@@ -378,7 +315,8 @@ enum rc api_auth_refresh(struct http_req *req, void *ctx)
         return RC_OK;
     }
     if (!passes_auth_rule(c, col, c->auth.id)) {
-        api_error_write(req, 403, "The authenticated record is not allowed to use this auth method.");
+        api_error_write(req, 403,
+                        "The authenticated record is not allowed to use this auth method.");
         return RC_OK;
     }
     json_t *record = json_incref(c->auth.record);

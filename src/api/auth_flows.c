@@ -80,16 +80,16 @@ static void no_content(struct api_call *c)
 struct flow {
     struct api_call *call;
     const struct core_collection *col;
-    json_t *record;            /* the record the token/code names, every field */
+    json_t *record; /* the record the token/code names, every field */
     struct core_auth root;
     struct core_request as_root;
     struct core_write_job job;
     struct core_exec_job exec;
-    char *secret;              /* a password to hash or check (wiped) */
+    char *secret; /* a password to hash or check (wiped) */
     char *stored_phc;
     struct buf hash;
     enum rc work_rc;
-    int step;                  /* what the completion does next */
+    int step; /* what the completion does next */
     char otp_id[16];
 };
 
@@ -155,21 +155,23 @@ static void submit_update(struct flow *f, json_t *body)
     core_record_submit(&f->call->aw->core, &f->job);
 }
 
-static enum rc token_or_fail(struct api_call *c, const char *kind, const struct core_collection *col,
-                             json_t **record, struct core_token_claims *claims)
+static enum rc token_or_fail(struct api_call *c, const char *kind,
+                             const struct core_collection *col, json_t **record,
+                             struct core_token_claims *claims)
 {
     const char *token = json_string_value(json_object_get(c->body, "token"));
     const struct core_collection *tcol = NULL;
-    if (!token || core_auth_verify_kind(&c->aw->core, c->core.schema, str_from_cstr(token), kind,
-                                        chrono_real_ms() / 1000, &tcol, record, claims) != RC_OK ||
+    if (!token ||
+        core_auth_verify_kind(&c->aw->core, c->core.schema, str_from_cstr(token), kind,
+                              chrono_real_ms() / 1000, &tcol, record, claims) != RC_OK ||
         tcol != col) {
         if (*record) {
             json_decref(*record);
             *record = NULL;
             core_token_claims_cleanup(claims);
         }
-        core_problem_field(&c->problem, "token", token ? "validation_invalid_token"
-                                                       : "validation_required",
+        core_problem_field(&c->problem, "token",
+                           token ? "validation_invalid_token" : "validation_required",
                            token ? "Invalid or expired token." : "Cannot be blank.", NULL);
         core_problem_message(&c->problem, "An error occurred while validating the submitted data.");
         api_call_fail(c, RC_INVALID);
@@ -465,8 +467,8 @@ enum rc api_auth_confirm_email_change(struct http_req *req, void *ctx)
     struct core_token_claims claims;
     if (token_or_fail(c, "emailChange", col, &record, &claims))
         return RC_OK;
-    bool matches = email_claim_matches(&claims, record) && claims.new_email.ptr &&
-                   claims.new_email.len;
+    bool matches =
+        email_claim_matches(&claims, record) && claims.new_email.ptr && claims.new_email.len;
     if (matches)
         json_object_set_new(record, "_newEmail",
                             json_stringn(claims.new_email.ptr, claims.new_email.len));

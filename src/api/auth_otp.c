@@ -20,27 +20,9 @@
 #include "base/log.h"
 #include "base/secure.h"
 #include "core/exec_job.h"
+#include "core/otp.h"
 #include "core/record_write.h"
 #include "net/mailer.h"
-
-/* hex(HMAC-SHA256(secret, otpId ":" code)) into out (65 bytes). */
-static void code_digest(const struct core_collection *col, const char *otp_id, const char *code,
-                        char out[65])
-{
-    struct secure_hmac h;
-    secure_hmac_init(&h, str_from_cstr(col->token_secret ? col->token_secret : ""));
-    secure_hmac_update(&h, otp_id, strlen(otp_id));
-    secure_hmac_update(&h, ":", 1);
-    secure_hmac_update(&h, code, strlen(code));
-    unsigned char mac[SECURE_HMAC_SHA256_BYTES];
-    secure_hmac_final(&h, mac);
-    static const char hex[] = "0123456789abcdef";
-    for (int i = 0; i < SECURE_HMAC_SHA256_BYTES; i++) {
-        out[2 * i] = hex[mac[i] >> 4];
-        out[2 * i + 1] = hex[mac[i] & 15];
-    }
-    out[64] = '\0';
-}
 
 struct otp_request {
     struct api_call *call;
@@ -68,7 +50,8 @@ static void write_otp_id(struct api_call *c, const char *otp_id)
 
 static void otp_stored(struct core_exec_job *job)
 {
-    struct otp_request *o = (struct otp_request *)((char *)job - offsetof(struct otp_request, exec));
+    struct otp_request *o =
+        (struct otp_request *)((char *)job - offsetof(struct otp_request, exec));
     struct api_call *c = o->call;
     if (job->rc == RC_OK) {
         struct core_app *app = c->aw->core.app;
@@ -107,7 +90,8 @@ enum rc api_auth_request_otp(struct http_req *req, void *ctx)
         return RC_OK;
     const char *email = json_string_value(json_object_get(c->body, "email"));
     if (!email || !strchr(email, '@')) {
-        core_problem_field(&c->problem, "email", email ? "validation_is_email" : "validation_required",
+        core_problem_field(&c->problem, "email",
+                           email ? "validation_is_email" : "validation_required",
                            email ? "Must be a valid email address." : "Cannot be blank.", NULL);
         core_problem_message(&c->problem, "An error occurred while validating the submitted data.");
         return api_call_fail(c, RC_INVALID);
@@ -126,7 +110,7 @@ enum rc api_auth_request_otp(struct http_req *req, void *ctx)
     secure_random_string(STR_LIT("0123456789"), o->code, (size_t)len);
     snprintf(o->to, sizeof(o->to), "%s", json_string_value(json_object_get(record, "email")));
     char digest[65], now[32];
-    code_digest(col, o->otp_id, o->code, digest);
+    core_otp_digest(col, o->otp_id, o->code, digest);
     chrono_format_db_ms(chrono_real_ms(), now);
     o->exec.sql = "INSERT INTO _otps (id, collectionRef, recordRef, password, sentTo, created) "
                   "VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
@@ -171,7 +155,8 @@ static void respond(struct otp_login *l)
     if (!http_req_is_gone(c->req)) {
         json_t *fresh = NULL;
         const char *id = json_string_value(json_object_get(l->record, "id"));
-        if (core_record_load(c->aw->core.db, l->col, str_from_cstr(id ? id : ""), &fresh) == RC_OK) {
+        if (core_record_load(c->aw->core.db, l->col, str_from_cstr(id ? id : ""), &fresh) ==
+            RC_OK) {
             api_auth_write_response(c, l->col, fresh);
             json_decref(fresh);
         } else {
@@ -234,37 +219,16 @@ enum rc api_auth_with_otp(struct http_req *req, void *ctx)
     if (!otp_id || !otp_id[0])
         core_problem_field(&c->problem, "otpId", "validation_required", "Cannot be blank.", NULL);
     if (!code || !code[0])
-        core_problem_field(&c->problem, "password", "validation_required", "Cannot be blank.", NULL);
+        core_problem_field(&c->problem, "password", "validation_required", "Cannot be blank.",
+                           NULL);
     if (core_problem_has_fields(&c->problem)) {
         core_problem_message(&c->problem, "An error occurred while validating the submitted data.");
         return api_call_fail(c, RC_INVALID);
     }
     if (api_ratelimit_identity(c, limits, col->id, otp_id))
         return RC_OK; /* 429 written */
-    sqlite3_stmt *st;
-    if (store_sqlite_prepare(c->aw->core.db,
-                             STR_LIT("SELECT collectionRef, recordRef, password, sentTo, created "
-                                     "FROM _otps WHERE id = ?1"),
-                             &st) != RC_OK)
-        return api_call_fail(c, RC_INTERNAL);
-    sqlite3_bind_text(st, 1, otp_id, -1, SQLITE_TRANSIENT);
-    bool ok = false;
     char record_id[64] = "", sent_to[256] = "";
-    if (sqlite3_step(st) == SQLITE_ROW) {
-        const char *coll = (const char *)sqlite3_column_text(st, 0);
-        const char *rid = (const char *)sqlite3_column_text(st, 1);
-        const char *stored = (const char *)sqlite3_column_text(st, 2);
-        const char *to = (const char *)sqlite3_column_text(st, 3);
-        const char *created = (const char *)sqlite3_column_text(st, 4);
-        char digest[65], oldest[32];
-        code_digest(col, otp_id, code, digest);
-        chrono_format_db_ms(chrono_real_ms() - col->otp_duration_s * 1000, oldest);
-        ok = coll && strcmp(coll, col->id) == 0 && stored && strlen(stored) == 64 &&
-             secure_equal(stored, digest, 64) && created && strcmp(created, oldest) > 0;
-        snprintf(record_id, sizeof(record_id), "%s", rid ? rid : "");
-        snprintf(sent_to, sizeof(sent_to), "%s", to ? to : "");
-    }
-    store_sqlite_done(st);
+    bool ok = core_otp_check(&c->aw->core, col, otp_id, code, record_id, sent_to);
     json_t *record = NULL;
     if (ok)
         ok = core_record_load(c->aw->core.db, col, str_from_cstr(record_id), &record) == RC_OK;

@@ -298,7 +298,8 @@ enum rc api_call_require_auth_or_fail(struct api_call *c, bool want_superuser)
         return RC_UNAUTHORIZED;
     }
     if (want_superuser && !c->auth.is_superuser) {
-        api_error_write(c->req, 403, "The authorized record is not allowed to perform this action.");
+        api_error_write(c->req, 403,
+                        "The authorized record is not allowed to perform this action.");
         return RC_FORBIDDEN;
     }
     return RC_OK;

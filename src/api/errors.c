@@ -46,7 +46,8 @@ const char *api_error_sentence(const char *message, char out[256])
      * punctuation. Parser messages ("unknown field ...") come in lower case. */
     size_t n = strlen(message);
     bool lower = n && message[0] >= 'a' && message[0] <= 'z';
-    bool unpunctuated = n && message[n - 1] != '.' && message[n - 1] != '?' && message[n - 1] != '!';
+    bool unpunctuated =
+        n && message[n - 1] != '.' && message[n - 1] != '?' && message[n - 1] != '!';
     if (!(lower || unpunctuated) || n >= 254)
         return message;
     memcpy(out, message, n);

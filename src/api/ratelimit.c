@@ -12,10 +12,11 @@
 /* The endpoints PocketBase groups under its "*:auth" label. */
 static bool is_auth_endpoint(struct str path)
 {
-    static const char *const tails[] = {
-        "/auth-with-password", "/auth-with-otp", "/auth-with-oauth2", "/request-otp",
-        "/request-password-reset", "/confirm-password-reset", "/request-verification",
-        "/confirm-verification", "/request-email-change", "/confirm-email-change"};
+    static const char *const tails[] = {"/auth-with-password",     "/auth-with-otp",
+                                        "/auth-with-oauth2",       "/request-otp",
+                                        "/request-password-reset", "/confirm-password-reset",
+                                        "/request-verification",   "/confirm-verification",
+                                        "/request-email-change",   "/confirm-email-change"};
     if (!str_has_prefix(path, STR_LIT("/api/collections/")))
         return false;
     for (size_t i = 0; i < sizeof(tails) / sizeof(tails[0]); i++) {
@@ -57,8 +58,7 @@ bool api_ratelimit_admit(struct http_req *req, void *ctx)
     int64_t now = chrono_real_ms();
     for (size_t i = 0; i < l->cfg.rule_count; i++) {
         const struct core_ratelimit_rule *r = &l->cfg.rules[i];
-        if (str_has_prefix(req->path, str_from_cstr(r->prefix)) &&
-            !admit_one(l, r, "ip", req, now))
+        if (str_has_prefix(req->path, str_from_cstr(r->prefix)) && !admit_one(l, r, "ip", req, now))
             return false;
     }
     if (req->method == HTTP_METHOD_POST && is_auth_endpoint(req->path))

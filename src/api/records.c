@@ -92,8 +92,8 @@ enum rc api_records_view(struct http_req *req, void *ctx)
     if (col->rules[CORE_RULE_VIEW] && col->rules[CORE_RULE_VIEW][0])
         api_call_request_data(c, "default");
     http_resp_start(req, 200, "application/json");
-    enum rc rc = core_record_view(&c->core, col, http_req_param(req, "id"), &o,
-                                  http_resp_body(req), &c->problem);
+    enum rc rc = core_record_view(&c->core, col, http_req_param(req, "id"), &o, http_resp_body(req),
+                                  &c->problem);
     if (rc == RC_NOT_FOUND)
         c->problem.message[0] = '\0';
     return rc ? api_call_fail(c, rc) : RC_OK;
@@ -109,7 +109,7 @@ struct pending_write {
     const struct core_collection *col;
     struct core_write_job job;
     struct core_record_input input;
-    struct buf hash;   /* the new password's PHC string */
+    struct buf hash; /* the new password's PHC string */
     enum rc hash_rc;
     char *old_password; /* a user changing their own password must give the old one */
     char *stored_phc;
@@ -165,7 +165,8 @@ static void respond_record(struct pending_write *w)
 
 static void write_done(struct core_write_job *job)
 {
-    struct pending_write *w = (struct pending_write *)((char *)job - offsetof(struct pending_write, job));
+    struct pending_write *w =
+        (struct pending_write *)((char *)job - offsetof(struct pending_write, job));
     struct api_call *c = w->call;
     if (http_req_is_gone(c->req)) {
         http_req_resume(c->req);
@@ -296,7 +297,8 @@ enum rc api_records_create(struct http_req *req, void *ctx)
     /* Missing relation targets are reported with the other field errors. */
     if (w->input.values &&
         core_record_check_relations(c->aw->core.db, c->core.schema, col, w->input.values,
-                                    &c->problem) != RC_OK && !rc) {
+                                    &c->problem) != RC_OK &&
+        !rc) {
         core_problem_message(&c->problem, "Failed to create record.");
         rc = RC_INVALID;
     }
@@ -333,7 +335,8 @@ enum rc api_records_update(struct http_req *req, void *ctx)
     rc = core_record_input_build(&c->core, col, c->body, current, &w->input, &c->problem);
     if (w->input.values &&
         core_record_check_relations(c->aw->core.db, c->core.schema, col, w->input.values,
-                                    &c->problem) != RC_OK && !rc) {
+                                    &c->problem) != RC_OK &&
+        !rc) {
         core_problem_message(&c->problem, "Failed to update record.");
         rc = RC_INVALID;
     }

@@ -19,8 +19,8 @@ void api_routes_register(struct http_router *r, struct api_limits *limits)
                     NULL);
     http_router_add(r, HTTP_METHOD_PATCH, "/api/collections/{collection}", api_collections_update,
                     NULL);
-    http_router_add(r, HTTP_METHOD_DELETE, "/api/collections/{collection}",
-                    api_collections_delete, NULL);
+    http_router_add(r, HTTP_METHOD_DELETE, "/api/collections/{collection}", api_collections_delete,
+                    NULL);
     http_router_add(r, HTTP_METHOD_DELETE, "/api/collections/{collection}/truncate",
                     api_collections_truncate, NULL);
 

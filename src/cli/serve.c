@@ -364,8 +364,8 @@ int cli_serve(int argc, char **argv)
                 .cors = &cors,
                 .write_error = api_error_write,
                 .status_of = api_error_status,
-            .admit = api_ratelimit_admit,
-            .admit_ctx = &limits,
+                .admit = api_ratelimit_admit,
+                .admit_ctx = &limits,
                 .is_access_log = o.is_access_log && log_enabled(LOG_INFO),
             },
     };
@@ -430,7 +430,7 @@ int cli_serve(int argc, char **argv)
 
     core_app_close(core); /* workers are gone: nothing sends mail any more */
     net_mailer_stop(mailer, NULL);
-    limits.store.free(limits.store.ctx);
+    limits.store.release(limits.store.ctx);
     http_router_free(router);
     http_cors_cleanup(&cors);
     xfree(fds);

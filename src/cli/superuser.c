@@ -26,8 +26,9 @@ static void find_by_email(struct core_app *app, const char *email, char out[64])
     if (store_sqlite_open(app->db_path, STORE_SQLITE_READ, &db) != RC_OK)
         return;
     sqlite3_stmt *st;
-    if (store_sqlite_prepare(db, STR_LIT("SELECT id FROM \"_superusers\" WHERE email = ?1 COLLATE NOCASE"),
-                             &st) == RC_OK) {
+    if (store_sqlite_prepare(
+            db, STR_LIT("SELECT id FROM \"_superusers\" WHERE email = ?1 COLLATE NOCASE"), &st) ==
+        RC_OK) {
         sqlite3_bind_text(st, 1, email, -1, SQLITE_STATIC);
         if (sqlite3_step(st) == SQLITE_ROW) {
             const char *id = (const char *)sqlite3_column_text(st, 0);

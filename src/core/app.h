@@ -30,11 +30,11 @@ struct net_mailer;
 
 struct core_app {
     char *dir;
-    struct net_mailer *mailer;            /* borrowed; set by the CLI (NULL: no mail) */
-    char app_name[64];                    /* in mail subjects */
-    char app_url[256];                    /* base of the links in mails */
-    struct net_offload *offload;          /* argon2id and other slow work */
-    uint32_t password_m_kib;              /* argon2id cost for new hashes */
+    struct net_mailer *mailer;   /* borrowed; set by the CLI (NULL: no mail) */
+    char app_name[64];           /* in mail subjects */
+    char app_url[256];           /* base of the links in mails */
+    struct net_offload *offload; /* argon2id and other slow work */
+    uint32_t password_m_kib;     /* argon2id cost for new hashes */
     uint32_t password_t;
     char *db_path;
     struct store_writer *writer;
@@ -46,11 +46,11 @@ struct core_app {
 
 struct core_worker {
     struct core_app *app;
-    struct store_sqlite *db;      /* this worker's read connection */
-    struct net_mailbox *mailbox;  /* the worker loop's, for writer replies */
+    struct store_sqlite *db;         /* this worker's read connection */
+    struct net_mailbox *mailbox;     /* the worker loop's, for writer replies */
     struct core_count_cache *counts; /* list totals, see count_cache.h */
     struct core_page_cache *pages;   /* whole list responses, same rule */
-    bool in_read_tx;              /* a read transaction spans this loop iteration */
+    bool in_read_tx;                 /* a read transaction spans this loop iteration */
 };
 
 /* Opens (creating if needed) the data directory's database, migrates the

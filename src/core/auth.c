@@ -7,7 +7,9 @@
 #include "base/buf.h"
 #include "core/app.h"
 #include "core/record_write.h"
+#include "core/record.h"
 #include "core/token.h"
+#include "store/dialect.h"
 
 #define SUPERUSERS_ID "pbc_3142635823"
 
@@ -107,8 +109,7 @@ enum rc core_auth_issue(const struct core_collection *c, json_t *record, int64_t
 }
 
 enum rc core_auth_issue_kind(const struct core_collection *c, json_t *record, const char *kind,
-                             int64_t exp, const char *email, const char *new_email,
-                             struct buf *out)
+                             int64_t exp, const char *email, const char *new_email, struct buf *out)
 {
     struct buf key;
     buf_init(&key, 1024);
@@ -129,10 +130,9 @@ enum rc core_auth_issue_kind(const struct core_collection *c, json_t *record, co
     return rc;
 }
 
-enum rc core_auth_verify_kind(struct core_worker *cw, const struct core_schema *s,
-                              struct str token, const char *kind, int64_t now,
-                              const struct core_collection **col, json_t **record,
-                              struct core_token_claims *claims)
+enum rc core_auth_verify_kind(struct core_worker *cw, const struct core_schema *s, struct str token,
+                              const char *kind, int64_t now, const struct core_collection **col,
+                              json_t **record, struct core_token_claims *claims)
 {
     *record = NULL;
     memset(claims, 0, sizeof(*claims));
@@ -164,4 +164,80 @@ enum rc core_auth_verify_kind(struct core_worker *cw, const struct core_schema *
     *col = c;
     *record = rec;
     return RC_OK;
+}
+
+bool core_auth_rule_passes(struct core_request *r, const struct core_collection *col,
+                           const char *id)
+{
+    const char *rule = col->auth_rule;
+    if (!rule)
+        return strcmp(col->id, "pbc_3142635823") == 0; /* superusers may always log in */
+    if (!rule[0])
+        return true;
+    struct core_sql_fragment frag;
+    if (core_compile_filter(r, col, str_from_cstr(rule), true, 1, &frag, NULL) != RC_OK)
+        return false;
+    struct buf sql;
+    buf_init(&sql, 1 << 20);
+    enum rc rc = buf_append_cstr(&sql, "SELECT 1 FROM ");
+    if (!rc)
+        rc = store_dialect_ident(&sql, str_from_cstr(col->name));
+    if (!rc)
+        rc = buf_append_cstr(&sql, " \"r\" WHERE \"r\".\"id\" = ?1 AND (");
+    if (!rc)
+        rc = buf_append_str(&sql, frag.sql);
+    if (!rc)
+        rc = buf_append_cstr(&sql, ")");
+    sqlite3_stmt *st = NULL;
+    if (!rc)
+        rc = store_sqlite_prepare(r->cw->db, buf_str(&sql), &st);
+    buf_cleanup(&sql);
+    if (rc)
+        return false;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+    core_bind_params(st, &frag, 1);
+    bool ok = sqlite3_step(st) == SQLITE_ROW;
+    store_sqlite_done(st);
+    return ok;
+}
+
+json_t *core_auth_find_identity(struct core_worker *cw, const struct core_collection *col,
+                                const char *field, const char *identity)
+{
+    if (!core_collection_field(col, str_from_cstr(field)))
+        return NULL;
+    struct buf sql;
+    buf_init(&sql, 4096);
+    enum rc rc = buf_append_cstr(&sql, "SELECT \"id\" FROM ");
+    if (!rc)
+        rc = store_dialect_ident(&sql, str_from_cstr(col->name));
+    if (!rc)
+        rc = buf_append_cstr(&sql, " WHERE ");
+    if (!rc)
+        rc = store_dialect_ident(&sql, str_from_cstr(field));
+    /* email's unique index is COLLATE NOCASE, so its lookup is too (spec §6.3). */
+    if (!rc)
+        rc = buf_append_cstr(&sql, strcmp(field, "email") == 0 ? " = ?1 COLLATE NOCASE LIMIT 1"
+                                                               : " = ?1 LIMIT 1");
+    sqlite3_stmt *st = NULL;
+    if (!rc)
+        rc = store_sqlite_prepare(cw->db, buf_str(&sql), &st);
+    buf_cleanup(&sql);
+    if (rc)
+        return NULL;
+    sqlite3_bind_text(st, 1, identity, -1, SQLITE_STATIC);
+    char id[256] = "";
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        const char *v = (const char *)sqlite3_column_text(st, 0);
+        size_t n = v ? strlen(v) : 0;
+        if (n < sizeof(id)) {
+            memcpy(id, v ? v : "", n);
+            id[n] = '\0';
+        }
+    }
+    store_sqlite_done(st);
+    json_t *record = NULL;
+    if (id[0])
+        (void)core_record_load(cw->db, col, str_from_cstr(id), &record);
+    return record;
 }

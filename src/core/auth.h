@@ -19,7 +19,7 @@ struct core_auth {
     json_t *record;                           /* all its fields; borrowed; NULL for a guest */
     const char *id;                           /* the record's id; NULL for a guest */
     bool is_superuser;
-    bool is_refreshable;                      /* the token's "refreshable" claim */
+    bool is_refreshable; /* the token's "refreshable" claim */
 };
 
 struct core_worker;
@@ -40,6 +40,18 @@ enum rc core_auth_issue(const struct core_collection *c, json_t *record, int64_t
                         bool is_refreshable, struct buf *out);
 
 struct core_token_claims;
+struct core_request;
+
+/* The record of the auth collection col whose identity field equals
+ * identity (email: without case, as its unique index), every field; NULL
+ * when there is none. Runs on cw's read connection. */
+json_t *core_auth_find_identity(struct core_worker *cw, const struct core_collection *col,
+                                const char *field, const char *identity);
+/* Whether record id of col passes the collection's authRule (spec §4/§6):
+ * null = superusers only, "" = anyone, else a filter over the record with
+ * r's @request data (a guest during a login). */
+bool core_auth_rule_passes(struct core_request *r, const struct core_collection *col,
+                           const char *id);
 
 /* Appends a token of another kind ("verification", "passwordReset",
  * "emailChange") for record of c, expiring at exp (Unix seconds), with the
@@ -52,9 +64,8 @@ enum rc core_auth_issue_kind(const struct core_collection *c, json_t *record, co
 /* Verifies a token of kind: on success *col is its collection, *record the
  * record now (owned: json_decref) and *claims its claims (cleanup with
  * core_token_claims_cleanup). RC_INVALID for any bad token. */
-enum rc core_auth_verify_kind(struct core_worker *cw, const struct core_schema *s,
-                              struct str token, const char *kind, int64_t now,
-                              const struct core_collection **col, json_t **record,
-                              struct core_token_claims *claims);
+enum rc core_auth_verify_kind(struct core_worker *cw, const struct core_schema *s, struct str token,
+                              const char *kind, int64_t now, const struct core_collection **col,
+                              json_t **record, struct core_token_claims *claims);
 
 #endif

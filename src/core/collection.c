@@ -5,9 +5,8 @@
 
 bool core_field_is_multi(const struct core_field *f)
 {
-    return f->max_select > 1 &&
-           (f->type == CORE_FIELD_SELECT || f->type == CORE_FIELD_RELATION ||
-            f->type == CORE_FIELD_FILE);
+    return f->max_select > 1 && (f->type == CORE_FIELD_SELECT || f->type == CORE_FIELD_RELATION ||
+                                 f->type == CORE_FIELD_FILE);
 }
 
 const struct core_collection *core_schema_find(const struct core_schema *s, struct str name_or_id)

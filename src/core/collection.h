@@ -58,32 +58,32 @@ struct core_field {
     bool is_hidden;
     bool is_presentable;
     bool is_required;
-    bool is_primary_key;  /* only the id field */
+    bool is_primary_key; /* only the id field */
     /* text/password: length in characters; number: value; 0/false = not set */
     bool has_min;
     bool has_max;
     double min;
     double max;
-    char *min_date;       /* date fields: "" when not set */
+    char *min_date; /* date fields: "" when not set */
     char *max_date;
-    char *pattern;        /* text/password regex, "" when none */
+    char *pattern; /* text/password regex, "" when none */
     char *autogenerate_pattern;
-    bool only_int;        /* number */
-    int min_select;       /* select/relation */
-    int max_select;       /* select/relation/file: >1 means multiple */
-    char **values;        /* select: allowed values */
+    bool only_int;  /* number */
+    int min_select; /* select/relation */
+    int max_select; /* select/relation/file: >1 means multiple */
+    char **values;  /* select: allowed values */
     size_t value_count;
-    char *collection_id;  /* relation: the target collection's id */
-    bool cascade_delete;  /* relation */
-    bool on_create;       /* autodate */
-    bool on_update;       /* autodate */
-    int64_t max_size;     /* json/editor/file bytes; 0 = the type's default */
-    char **mime_types;    /* file */
+    char *collection_id; /* relation: the target collection's id */
+    bool cascade_delete; /* relation */
+    bool on_create;      /* autodate */
+    bool on_update;      /* autodate */
+    int64_t max_size;    /* json/editor/file bytes; 0 = the type's default */
+    char **mime_types;   /* file */
     size_t mime_type_count;
-    char **thumbs;        /* file: "100x100", "0x300", ... */
+    char **thumbs; /* file: "100x100", "0x300", ... */
     size_t thumb_count;
-    bool is_protected;    /* file */
-    char **only_domains;  /* email/url */
+    bool is_protected;   /* file */
+    char **only_domains; /* email/url */
     size_t only_domain_count;
     char **except_domains;
     size_t except_domain_count;
@@ -99,17 +99,17 @@ struct core_collection {
     char *manage_rule;
     struct core_field *fields;
     size_t field_count;
-    char **indexes;               /* raw CREATE [UNIQUE] INDEX statements */
+    char **indexes; /* raw CREATE [UNIQUE] INDEX statements */
     size_t index_count;
-    char *view_query;             /* view collections */
+    char *view_query; /* view collections */
     char *created;
     char *updated;
     /* auth options */
-    char *token_secret;           /* signs auth tokens with each record's tokenKey; never
-                                   * shown by the API, only stored */
+    char *token_secret; /* signs auth tokens with each record's tokenKey; never
+                         * shown by the API, only stored */
     int64_t auth_token_duration_s;
     bool is_password_auth;
-    bool is_otp;                  /* one-time passwords by email (spec §6.8) */
+    bool is_otp; /* one-time passwords by email (spec §6.8) */
     int64_t otp_duration_s;
     int otp_length;
     char **identity_fields;

@@ -20,7 +20,8 @@ enum store_column_kind core_field_column_kind(const struct core_field *f)
     case CORE_FIELD_GEOPOINT: return STORE_COLUMN_JSON_POINT;
     case CORE_FIELD_SELECT:
     case CORE_FIELD_RELATION:
-    case CORE_FIELD_FILE: return core_field_is_multi(f) ? STORE_COLUMN_JSON_ARRAY : STORE_COLUMN_TEXT;
+    case CORE_FIELD_FILE:
+        return core_field_is_multi(f) ? STORE_COLUMN_JSON_ARRAY : STORE_COLUMN_TEXT;
     default: return STORE_COLUMN_TEXT;
     }
 }

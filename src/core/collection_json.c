@@ -24,8 +24,8 @@ uint32_t core_crc32(const char *s, size_t len)
 
 static const char *const type_names[] = {"base", "auth", "view"};
 static const char *const field_type_names[] = {
-    "text",   "number", "bool",     "email",    "url",  "editor",  "date",
-    "autodate", "select", "json", "relation", "password", "file", "geoPoint"};
+    "text",     "number", "bool", "email",    "url",      "editor", "date",
+    "autodate", "select", "json", "relation", "password", "file",   "geoPoint"};
 
 const char *core_collection_type_name(enum core_collection_type t)
 {
@@ -45,7 +45,8 @@ static bool is_word(const char *s, size_t max)
         return false;
     for (size_t i = 0; i < n; i++) {
         char c = s[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_'))
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_'))
             return false;
     }
     return true;
@@ -53,8 +54,8 @@ static bool is_word(const char *s, size_t max)
 
 static bool is_reserved_field_name(const char *name, enum core_collection_type type)
 {
-    static const char *const reserved[] = {"null", "true", "false", "_rowid_", "collectionId",
-                                           "collectionName", "expand"};
+    static const char *const reserved[] = {"null",         "true",           "false", "_rowid_",
+                                           "collectionId", "collectionName", "expand"};
     for (size_t i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++) {
         if (strcasecmp(name, reserved[i]) == 0)
             return true;
@@ -308,7 +309,8 @@ static void check_fields(struct core_collection *c, const struct core_schema *sc
         if (f->type == CORE_FIELD_RELATION && schema) { /* no schema: loading, trusted */
             const struct core_collection *target =
                 schema ? core_schema_find_exact(schema, str_from_cstr(f->collection_id)) : NULL;
-            bool self = strcmp(f->collection_id, c->id) == 0 || strcmp(f->collection_id, c->name) == 0;
+            bool self =
+                strcmp(f->collection_id, c->id) == 0 || strcmp(f->collection_id, c->name) == 0;
             if (!target && !self) {
                 snprintf(path, sizeof(path), "fields.%zu.collectionId", i);
                 core_problem_field(p, path, "validation_missing_rel_collection",
@@ -409,9 +411,10 @@ enum rc core_collection_from_json(json_t *in, const struct core_collection *base
         xfree(c->name);
         c->name = dup_string(name, "");
         if (!is_word(c->name, 255)) {
-            core_problem_field(p, "name", json_is_string(name) && json_string_length(name)
-                                              ? "validation_collection_name_invalid"
-                                              : "validation_required",
+            core_problem_field(p, "name",
+                               json_is_string(name) && json_string_length(name)
+                                   ? "validation_collection_name_invalid"
+                                   : "validation_required",
                                "Invalid collection name.", NULL);
         } else if (base && base->is_system && strcmp(base->name, c->name) != 0) {
             core_problem_field(p, "name", "validation_collection_system_name_change",
@@ -486,8 +489,9 @@ enum rc core_collection_from_json(json_t *in, const struct core_collection *base
         }
         if (!c->token_secret) {
             char secret[51];
-            secure_random_string(STR_LIT("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"),
-                                 secret, 50);
+            secure_random_string(
+                STR_LIT("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"), secret,
+                50);
             secret[50] = '\0';
             c->token_secret = xstrdup(secret);
         }
@@ -738,8 +742,7 @@ static void write_field(struct jsonw *w, const struct core_field *f)
     jsonw_object_end(w);
 }
 
-void core_collection_write_json(struct jsonw *w, const struct core_collection *c,
-                                bool with_secrets)
+void core_collection_write_json(struct jsonw *w, const struct core_collection *c, bool with_secrets)
 {
     jsonw_object_begin(w);
     jsonw_key_cstr(w, "id");

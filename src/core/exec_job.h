@@ -14,11 +14,11 @@ struct core_exec_job;
 typedef void core_exec_done_fn(struct core_exec_job *job);
 
 struct core_exec_job {
-    const char *sql;                         /* a constant; ?1..?n */
-    char *params[CORE_EXEC_MAX_PARAMS];      /* owned; NULL binds NULL */
+    const char *sql;                    /* a constant; ?1..?n */
+    char *params[CORE_EXEC_MAX_PARAMS]; /* owned; NULL binds NULL */
     size_t param_count;
     enum rc rc;
-    int changes;                             /* rows changed */
+    int changes; /* rows changed */
     struct core_worker *cw;
     core_exec_done_fn *done;
     void *ctx;

@@ -51,8 +51,8 @@ static enum rc memory_hit(void *ctx, struct str key, uint32_t max, uint32_t wind
     struct entry *slot = NULL, *free_slot = NULL;
     for (size_t i = 0; i < 8; i++) {
         struct entry *e = &m->entries[(h + i) % BUCKETS];
-        bool expired = e->window_start_ms == 0 ||
-                       e->window_start_ms + (int64_t)e->window_s * 1000 <= now_ms;
+        bool expired =
+            e->window_start_ms == 0 || e->window_start_ms + (int64_t)e->window_s * 1000 <= now_ms;
         if (!expired && e->key_len == key.len && memcmp(e->key, key.ptr, key.len) == 0) {
             slot = e;
             break;
@@ -94,7 +94,7 @@ struct core_ratelimit_store core_ratelimit_memory_store(void)
 {
     struct memory_store *m = xcalloc(1, sizeof(*m));
     uv_mutex_init(&m->lock);
-    return (struct core_ratelimit_store){.hit = memory_hit, .free = memory_free, .ctx = m};
+    return (struct core_ratelimit_store){.hit = memory_hit, .release = memory_free, .ctx = m};
 }
 
 void core_ratelimit_defaults(struct core_ratelimit_config *cfg)

@@ -21,11 +21,11 @@
 struct core_ratelimit_store {
     enum rc (*hit)(void *ctx, struct str key, uint32_t max, uint32_t window_s, int64_t now_ms,
                    uint32_t *retry_after_s);
-    void (*free)(void *ctx);
+    void (*release)(void *ctx);
     void *ctx;
 };
 
-/* A new in-memory store; free it with store->free(store->ctx). */
+/* A new in-memory store; release it with store->release(store->ctx). */
 struct core_ratelimit_store core_ratelimit_memory_store(void);
 
 /* One rule: a request whose path starts with `prefix` (or, for the labels

@@ -32,14 +32,14 @@ struct core_request {
 
 /* Output options shared by every operation that returns records. */
 struct core_output_opts {
-    struct str expand; /* the raw `expand` parameter, "" when absent */
-    struct str fields; /* the raw `fields` parameter, "" when absent */
+    struct str expand;     /* the raw `expand` parameter, "" when absent */
+    struct str fields;     /* the raw `fields` parameter, "" when absent */
     bool ignore_view_rule; /* the record a create/update just wrote is returned as is */
 };
 
 struct core_list_opts {
-    int64_t page;      /* >= 1 */
-    int64_t per_page;  /* 1..1000 */
+    int64_t page;     /* >= 1 */
+    int64_t per_page; /* 1..1000 */
     bool skip_total;
     struct str filter; /* "" = none */
     struct str sort;   /* "" = storage order */

@@ -16,8 +16,8 @@ static bool is_superuser(const struct core_request *r)
 }
 
 /* Resolves one segment of a path below collection c. */
-static bool resolve_segment(struct core_request *r, const struct core_collection *c,
-                            struct str seg, struct core_expand *out)
+static bool resolve_segment(struct core_request *r, const struct core_collection *c, struct str seg,
+                            struct core_expand *out)
 {
     memset(out, 0, sizeof(*out));
     out->name = seg;
@@ -200,8 +200,8 @@ static json_t *expand_node(struct core_request *r, const struct core_expand *n, 
         if (!rc)
             rc = store_dialect_ident(&sql, str_from_cstr(n->field->name));
         if (!rc)
-            rc = buf_append_cstr(&sql, core_field_is_multi(n->field) ? ") WHERE value = ?1)"
-                                                                      : " = ?1");
+            rc = buf_append_cstr(&sql,
+                                 core_field_is_multi(n->field) ? ") WHERE value = ?1)" : " = ?1");
     }
     if (!rc && frag.sql.len) {
         rc = buf_append_cstr(&sql, " AND (");
@@ -250,15 +250,15 @@ static json_t *expand_node(struct core_request *r, const struct core_expand *n, 
 }
 
 void core_expand_write(struct core_request *r, const struct core_collection *c,
-                       const struct core_expand *root, sqlite3_stmt *st, int col0,
-                       struct jsonw *w)
+                       const struct core_expand *root, sqlite3_stmt *st, int col0, struct jsonw *w)
 {
     /* Copy what the children need out of the row before any other query runs. */
     json_t *values = json_object();
     const char *id = NULL;
     for (size_t i = 0; i < c->field_count; i++) {
         if (strcmp(c->fields[i].name, "id") == 0) {
-            json_object_set_new(values, "id", core_record_column_json(&c->fields[i], st, col0 + (int)i));
+            json_object_set_new(values, "id",
+                                core_record_column_json(&c->fields[i], st, col0 + (int)i));
             id = json_string_value(json_object_get(values, "id"));
         }
     }

@@ -14,12 +14,12 @@
 
 /* One expand path segment and what hangs below it. */
 struct core_expand {
-    struct str name;                         /* the key under "expand" */
-    const struct core_collection *target;    /* the expanded records' collection */
-    const struct core_field *field;          /* forward: the relation field of the parent;
-                                              * back: the relation field of target */
-    bool is_back;                            /* a <collection>_via_<field> segment */
-    bool is_single;                          /* one object rather than an array */
+    struct str name;                      /* the key under "expand" */
+    const struct core_collection *target; /* the expanded records' collection */
+    const struct core_field *field;       /* forward: the relation field of the parent;
+                                           * back: the relation field of target */
+    bool is_back;                         /* a <collection>_via_<field> segment */
+    bool is_single;                       /* one object rather than an array */
     struct core_expand *children;
     size_t child_count;
 };
@@ -32,7 +32,6 @@ struct core_expand *core_expand_parse(struct core_request *r, const struct core_
                                       struct str expand);
 /* Writes "expand":{...} for the current row of st (c's columns from col0). */
 void core_expand_write(struct core_request *r, const struct core_collection *c,
-                       const struct core_expand *root, sqlite3_stmt *st, int col0,
-                       struct jsonw *w);
+                       const struct core_expand *root, sqlite3_stmt *st, int col0, struct jsonw *w);
 
 #endif

@@ -14,9 +14,9 @@ struct pick {
     struct str key;
     struct pick *children;
     size_t child_count;
-    bool has_star;        /* "*" at this level */
-    bool is_leaf;         /* keep the whole value */
-    long excerpt_max;     /* > 0: :excerpt(max, ellipsis) on this leaf */
+    bool has_star;    /* "*" at this level */
+    bool is_leaf;     /* keep the whole value */
+    long excerpt_max; /* > 0: :excerpt(max, ellipsis) on this leaf */
     bool excerpt_ellipsis;
 };
 
@@ -82,7 +82,8 @@ static bool parse_excerpt(struct str mod, long *max, bool *ellipsis)
     *ellipsis = false;
     if (i < args.len && args.ptr[i] == ',') {
         struct str b = str_trim_ows((struct str){args.ptr + i + 1, args.len - i - 1});
-        *ellipsis = str_eq(b, STR_LIT("true")) || str_eq(b, STR_LIT("1")) || str_eq(b, STR_LIT("t"));
+        *ellipsis =
+            str_eq(b, STR_LIT("true")) || str_eq(b, STR_LIT("1")) || str_eq(b, STR_LIT("t"));
         i = args.len;
     }
     if (i != args.len)
@@ -116,15 +117,15 @@ static void add_pick(struct pick_pool *pool, struct pick *root, struct str item)
     }
     n->is_leaf = true;
     if (mod.len)
-        n->excerpt_max = parse_excerpt(mod, &n->excerpt_max, &n->excerpt_ellipsis) ? n->excerpt_max : 0;
+        n->excerpt_max =
+            parse_excerpt(mod, &n->excerpt_max, &n->excerpt_ellipsis) ? n->excerpt_max : 0;
 }
 
 static bool is_inline_tag(const char *tag, size_t len)
 {
-    static const char *const inline_tags[] = {"a",    "abbr", "b",   "bdi", "bdo",   "cite",
-                                              "code", "data", "dfn", "em",  "i",     "kbd",
-                                              "mark", "q",    "s",   "samp", "small", "span",
-                                              "strong", "sub", "sup", "time", "u",   "var"};
+    static const char *const inline_tags[] = {
+        "a",    "abbr", "b", "bdi",  "bdo",   "cite", "code",   "data", "dfn", "em",   "i", "kbd",
+        "mark", "q",    "s", "samp", "small", "span", "strong", "sub",  "sup", "time", "u", "var"};
     size_t i = 1;
     if (i < len && tag[i] == '/')
         i++;
@@ -144,9 +145,9 @@ static bool is_inline_tag(const char *tag, size_t len)
  * not text), whitespace collapsed, trimmed, cut to max runes. */
 static json_t *excerpt(const char *s, size_t len, long max, bool ellipsis)
 {
-    static const char *const skip_content[] = {"script", "style", "svg", "img", "iframe",
-                                               "form", "input", "button", "textarea", "select",
-                                               "noscript", "object", "video", "audio"};
+    static const char *const skip_content[] = {"script",   "style",  "svg",    "img",      "iframe",
+                                               "form",     "input",  "button", "textarea", "select",
+                                               "noscript", "object", "video",  "audio"};
     struct buf out;
     buf_init(&out, len + 4);
     const char *skip_until = NULL;
@@ -167,7 +168,8 @@ static json_t *excerpt(const char *s, size_t len, long max, bool ellipsis)
                 }
                 if (skip_until && s[i + tag_len - 2] == '/')
                     skip_until = NULL; /* self-closing */
-            } else if (s[i + 1] == '/' && strncasecmp(s + i + 2, skip_until, strlen(skip_until)) == 0) {
+            } else if (s[i + 1] == '/' &&
+                       strncasecmp(s + i + 2, skip_until, strlen(skip_until)) == 0) {
                 skip_until = NULL;
             }
             i += tag_len - 1;

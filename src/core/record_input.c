@@ -203,11 +203,13 @@ static json_t *coerce(const struct core_field *f, json_t *v)
     case CORE_FIELD_NUMBER: return to_number(v);
     case CORE_FIELD_BOOL: return to_bool(v);
     case CORE_FIELD_JSON: return to_json_value(v);
-    case CORE_FIELD_GEOPOINT: return json_is_object(v) ? json_incref(v) : json_pack("{s:i,s:i}", "lon", 0, "lat", 0);
+    case CORE_FIELD_GEOPOINT:
+        return json_is_object(v) ? json_incref(v) : json_pack("{s:i,s:i}", "lon", 0, "lat", 0);
     case CORE_FIELD_DATE: {
         json_t *t = to_text(v);
         char out[32];
-        json_t *r = core_date_normalize(json_string_value(t), out) ? json_string(out) : json_string("");
+        json_t *r =
+            core_date_normalize(json_string_value(t), out) ? json_string(out) : json_string("");
         json_decref(t);
         return r;
     }
@@ -218,8 +220,9 @@ static json_t *coerce(const struct core_field *f, json_t *v)
         if (core_field_is_multi(f))
             return list;
         /* A single-valued field keeps the last value given. */
-        json_t *last = json_array_size(list) ? json_incref(json_array_get(list, json_array_size(list) - 1))
-                                             : json_string("");
+        json_t *last = json_array_size(list)
+                           ? json_incref(json_array_get(list, json_array_size(list) - 1))
+                           : json_string("");
         json_decref(list);
         return last;
     }
@@ -431,9 +434,11 @@ static void validate(const struct core_field *f, json_t *v, struct core_problem 
         double lat = json_number_value(json_object_get(v, "lat"));
         empty = lon == 0 && lat == 0;
         if (lat < -90 || lat > 90)
-            field_error(p, f, "validation_invalid_latitude", "Latitude must be between -90 and 90.", NULL);
+            field_error(p, f, "validation_invalid_latitude", "Latitude must be between -90 and 90.",
+                        NULL);
         if (lon < -180 || lon > 180)
-            field_error(p, f, "validation_invalid_longitude", "Longitude must be between -180 and 180.", NULL);
+            field_error(p, f, "validation_invalid_longitude",
+                        "Longitude must be between -180 and 180.", NULL);
     }
     if (empty) {
         if (f->is_required)
@@ -470,8 +475,8 @@ static void validate(const struct core_field *f, json_t *v, struct core_problem 
             field_error(p, f, "validation_min_text_constraint",
                         "Must be at least the minimum length.", num_param("min", f->min));
         else if (runes > (size_t)max)
-            field_error(p, f, "validation_max_text_constraint", "Must be at most the maximum length.",
-                        num_param("max", max));
+            field_error(p, f, "validation_max_text_constraint",
+                        "Must be at most the maximum length.", num_param("max", max));
         else if (f->pattern && f->pattern[0] && !matches(f->pattern, s))
             field_error(p, f, "validation_invalid_format", "Invalid value format.", NULL);
         return;
@@ -479,10 +484,11 @@ static void validate(const struct core_field *f, json_t *v, struct core_problem 
     case CORE_FIELD_NUMBER: {
         double d = json_number_value(v);
         if (f->only_int && d != floor(d))
-            field_error(p, f, "validation_only_int_constraint", "Decimal numbers are not allowed.", NULL);
+            field_error(p, f, "validation_only_int_constraint", "Decimal numbers are not allowed.",
+                        NULL);
         else if (f->has_min && d < f->min)
-            field_error(p, f, "validation_min_number_constraint", "Must be larger than the minimum.",
-                        num_param("min", f->min));
+            field_error(p, f, "validation_min_number_constraint",
+                        "Must be larger than the minimum.", num_param("min", f->min));
         else if (f->has_max && d > f->max)
             field_error(p, f, "validation_max_number_constraint", "Must be less than the maximum.",
                         num_param("max", f->max));
@@ -491,9 +497,11 @@ static void validate(const struct core_field *f, json_t *v, struct core_problem 
     case CORE_FIELD_DATE: {
         const char *s = json_string_value(v);
         if (f->min_date && f->min_date[0] && strcmp(s, f->min_date) < 0)
-            field_error(p, f, "validation_min_date_constraint", "Must be after the minimum date.", NULL);
+            field_error(p, f, "validation_min_date_constraint", "Must be after the minimum date.",
+                        NULL);
         else if (f->max_date && f->max_date[0] && strcmp(s, f->max_date) > 0)
-            field_error(p, f, "validation_max_date_constraint", "Must be before the maximum date.", NULL);
+            field_error(p, f, "validation_max_date_constraint", "Must be before the maximum date.",
+                        NULL);
         return;
     }
     case CORE_FIELD_SELECT:
@@ -645,10 +653,12 @@ enum rc core_record_input_build(struct core_request *r, const struct core_collec
                 continue;
             if (f->type == CORE_FIELD_AUTODATE)
                 continue;
-            bool is_auth_secret = c->type == CORE_COLLECTION_AUTH && strcmp(f->name, "password") == 0;
+            bool is_auth_secret =
+                c->type == CORE_COLLECTION_AUTH && strcmp(f->name, "password") == 0;
             if (f->is_hidden && !is_superuser(r) && !is_auth_secret)
                 continue;
-            if (c->type == CORE_COLLECTION_AUTH && strcmp(f->name, "tokenKey") == 0 && !is_superuser(r))
+            if (c->type == CORE_COLLECTION_AUTH && strcmp(f->name, "tokenKey") == 0 &&
+                !is_superuser(r))
                 continue;
             if (f->is_primary_key && !is_create) {
                 json_t *want = to_text(given);
@@ -710,27 +720,25 @@ enum rc core_record_input_build(struct core_request *r, const struct core_collec
             double min = pf && pf->has_min && pf->min > 0 ? pf->min : 8;
             double max = pf && pf->has_max && pf->max > 0 ? pf->max : PASSWORD_DEFAULT_MAX;
             if (!is_superuser(r) && (!json_is_string(confirm) || !json_string_length(confirm)))
-                core_problem_field(p, "passwordConfirm", "validation_required",
-                                   "Cannot be blank.", NULL);
+                core_problem_field(p, "passwordConfirm", "validation_required", "Cannot be blank.",
+                                   NULL);
             else if (!is_superuser(r) && !json_equal(confirm, pw))
                 core_problem_field(p, "passwordConfirm", "validation_values_mismatch",
                                    "Values don't match.", NULL);
             if (runes < (size_t)min)
                 core_problem_field(p, "password", "validation_min_text_constraint",
-                                   "Must be at least the minimum length.",
-                                   num_param("min", min));
+                                   "Must be at least the minimum length.", num_param("min", min));
             else if (runes > (size_t)max)
                 core_problem_field(p, "password", "validation_max_text_constraint",
-                                   "Must be at most the maximum length.",
-                                   num_param("max", max));
+                                   "Must be at most the maximum length.", num_param("max", max));
             out->password = xstrdup(s);
         } else if (is_create) {
             core_problem_field(p, "password", "validation_required", "Cannot be blank.", NULL);
         }
         /* A new password or email ends every token of the record (spec §6.1). */
-        bool email_changed = !is_create && json_object_get(body, "email") &&
-                             !json_equal(json_object_get(out->values, "email"),
-                                         json_object_get(current, "email"));
+        bool email_changed =
+            !is_create && json_object_get(body, "email") &&
+            !json_equal(json_object_get(out->values, "email"), json_object_get(current, "email"));
         if (is_create || out->password || email_changed)
             json_object_set_new(out->values, "tokenKey", autogenerate("[a-zA-Z0-9]{50}"));
         if (!out->is_manager) {
@@ -750,7 +758,8 @@ enum rc core_record_input_build(struct core_request *r, const struct core_collec
     for (size_t i = 0; i < c->field_count; i++)
         validate(&c->fields[i], json_object_get(out->values, c->fields[i].name), p);
     if (core_problem_has_fields(p)) {
-        core_problem_message(p, is_create ? "Failed to create record." : "Failed to update record.");
+        core_problem_message(p,
+                             is_create ? "Failed to create record." : "Failed to update record.");
         return RC_INVALID;
     }
     return RC_OK;

@@ -15,11 +15,11 @@
 #include "core/record.h"
 
 struct core_record_input {
-    json_t *values;      /* field name -> final value, every field of the record (owned) */
-    json_t *changed;     /* field names set by this request (array, owned) */
-    json_t *body;        /* the resolved body for @request.body.* (owned) */
-    char *password;      /* auth: a new plain password to hash, or NULL (owned, zeroed on free) */
-    bool is_manager;     /* superuser (manageRule later): may set email/verified freely */
+    json_t *values;  /* field name -> final value, every field of the record (owned) */
+    json_t *changed; /* field names set by this request (array, owned) */
+    json_t *body;    /* the resolved body for @request.body.* (owned) */
+    char *password;  /* auth: a new plain password to hash, or NULL (owned, zeroed on free) */
+    bool is_manager; /* superuser (manageRule later): may set email/verified freely */
 };
 
 /* Builds the input for a create (current NULL) or update (current = the stored

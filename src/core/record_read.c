@@ -142,8 +142,8 @@ static enum rc build_where(struct core_request *r, const struct core_collection 
         }
     }
     if (filter.len) {
-        enum rc rc = core_compile_filter(r, c, filter, false, base + rule_frag->param_count,
-                                         filter_frag, p);
+        enum rc rc =
+            core_compile_filter(r, c, filter, false, base + rule_frag->param_count, filter_frag, p);
         if (rc)
             return RC_INVALID;
     }
@@ -194,8 +194,8 @@ static enum rc count_key(struct str sql, const struct core_sql_fragment *a,
     return rc;
 }
 
-static enum rc count_rows(struct core_request *r, const struct core_collection *c,
-                          struct str where, const struct core_sql_fragment *rule_frag,
+static enum rc count_rows(struct core_request *r, const struct core_collection *c, struct str where,
+                          const struct core_sql_fragment *rule_frag,
                           const struct core_sql_fragment *filter_frag, int64_t *total)
 {
     struct buf sql;
@@ -210,7 +210,8 @@ static enum rc count_rows(struct core_request *r, const struct core_collection *
     struct buf key;
     buf_init(&key, 1 << 21);
     int64_t version = store_sqlite_data_version(r->cw->db);
-    if (!rc && version >= 0 && r->cw->counts && !count_key(buf_str(&sql), rule_frag, filter_frag, &key) &&
+    if (!rc && version >= 0 && r->cw->counts &&
+        !count_key(buf_str(&sql), rule_frag, filter_frag, &key) &&
         core_count_cache_get(r->cw->counts, buf_str(&key), version, total)) {
         buf_cleanup(&sql);
         buf_cleanup(&key);
@@ -338,8 +339,7 @@ static enum rc list_page(struct core_request *r, const struct core_collection *c
             .param_base = nparams,
         };
         char err[256];
-        if (core_sort_compile(&fo, lo->sort, r->arena, &order_by, &sort_params, err,
-                              sizeof(err))) {
+        if (core_sort_compile(&fo, lo->sort, r->arena, &order_by, &sort_params, err, sizeof(err))) {
             core_problem_message(p, err);
             rc = RC_INVALID;
         }

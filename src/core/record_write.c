@@ -100,7 +100,6 @@ static void unique_errors(struct store_sqlite *db, struct core_problem *p)
     }
 }
 
-
 enum rc core_record_check_relations(struct store_sqlite *db, const struct core_schema *schema,
                                     const struct core_collection *c, json_t *values,
                                     struct core_problem *p)

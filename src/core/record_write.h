@@ -35,7 +35,7 @@ struct core_write_job {
     enum rc rc;
     struct core_problem problem;
     /* completion on the submitting loop */
-    struct core_worker *cw;        /* set by core_record_submit */
+    struct core_worker *cw; /* set by core_record_submit */
     core_write_done_fn *done;
     void *ctx;
 };

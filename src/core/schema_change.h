@@ -28,12 +28,12 @@ typedef void core_schema_done_fn(struct core_schema_job *job);
 struct core_schema_job {
     enum core_schema_op op;
     struct core_app *app;
-    json_t *input;          /* create/update: collection JSON; import: the request body (owned) */
-    char *target_id;        /* update/delete/truncate: the collection's id (owned) */
+    json_t *input;   /* create/update: collection JSON; import: the request body (owned) */
+    char *target_id; /* update/delete/truncate: the collection's id (owned) */
     /* results */
     enum rc rc;
     struct core_problem problem;
-    char *result_id;        /* create/update: the collection's id (owned) */
+    char *result_id; /* create/update: the collection's id (owned) */
     struct core_schema *next;
     struct core_worker *cw;
     core_schema_done_fn *done;

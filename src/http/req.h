@@ -45,9 +45,9 @@ struct http_req {
     struct http_query_param *query; /* parsed on first use */
     size_t query_count;
     bool is_query_parsed;
-    char request_id[65]; /* X-Request-Id, NUL-terminated */
+    char request_id[65];     /* X-Request-Id, NUL-terminated */
     const char *remote_addr; /* the peer's IP address ("" when unknown); the connection's */
-    uint64_t start_ns;   /* monotonic time the head was complete */
+    uint64_t start_ns;       /* monotonic time the head was complete */
     struct http_resp resp;
 };
 

@@ -34,12 +34,12 @@ struct http_conn {
     struct net_conn *nc;
     struct http_server *server;
     enum conn_state state;
-    size_t head_scanned;  /* http_find_head_end's progress over the pending head */
-    bool is_head_started; /* bytes of the next head have arrived */
+    size_t head_scanned;    /* http_find_head_end's progress over the pending head */
+    bool is_head_started;   /* bytes of the next head have arrived */
     bool is_target_checked; /* the pending head was checked for a 414 */
     char remote_addr[48];   /* the peer's IP, text */
-    bool is_keep_alive;   /* of the current request */
-    bool has_served;      /* at least one response was queued */
+    bool is_keep_alive;     /* of the current request */
+    bool has_served;        /* at least one response was queued */
     bool is_chunked;
     bool is_deferred;        /* the handler called http_req_defer() */
     uint64_t body_remaining; /* Content-Length bytes still to read */
@@ -54,10 +54,10 @@ struct http_server {
     struct net_worker *worker;
     const struct http_server_config *cfg;
     bool is_draining;
-    size_t deferred_count;   /* requests waiting for http_req_resume() */
-    uint64_t request_seq; /* request ids: random start, then counting */
-    int64_t date_second;  /* the second date_header was made for */
-    char date_header[40]; /* "Date: ...\r\n" */
+    size_t deferred_count; /* requests waiting for http_req_resume() */
+    uint64_t request_seq;  /* request ids: random start, then counting */
+    int64_t date_second;   /* the second date_header was made for */
+    char date_header[40];  /* "Date: ...\r\n" */
     size_t date_header_len;
     int64_t log_second;
     char log_time[24]; /* "2026-11-25T07:50:08." */
@@ -577,8 +577,7 @@ static size_t on_data(struct net_conn *nc, const char *data, size_t len)
 {
     struct http_conn *hc = nc->owner;
     size_t off = 0;
-    while (off < len && !nc->is_closing && hc->state != CONN_CLOSED &&
-           hc->state != CONN_WAITING) {
+    while (off < len && !nc->is_closing && hc->state != CONN_CLOSED && hc->state != CONN_WAITING) {
         if (net_conn_pending_output(nc) > OUTPUT_HIGH_WATER) {
             /* Resume when the peer has read what we wrote. */
             net_conn_pause(nc);

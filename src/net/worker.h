@@ -48,7 +48,7 @@ struct net_worker {
     int listen_fd;
     uv_timer_t tick;
     uv_timer_t grace;
-    uv_check_t check;          /* runs hooks->on_iteration_end */
+    uv_check_t check; /* runs hooks->on_iteration_end */
     struct net_mailbox *mailbox;
     struct list_node conns; /* every open struct net_conn */
     size_t conn_count;

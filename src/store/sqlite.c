@@ -65,9 +65,9 @@ enum rc store_sqlite_exec(struct store_sqlite *db, const char *sql)
 
 enum rc store_sqlite_open(const char *path, enum store_sqlite_mode mode, struct store_sqlite **out)
 {
-    int flags = SQLITE_OPEN_NOMUTEX | (mode == STORE_SQLITE_WRITE
-                                           ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
-                                           : SQLITE_OPEN_READWRITE);
+    int flags = SQLITE_OPEN_NOMUTEX |
+                (mode == STORE_SQLITE_WRITE ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
+                                            : SQLITE_OPEN_READWRITE);
     sqlite3 *h = NULL;
     int rc = sqlite3_open_v2(path, &h, flags, NULL);
     if (rc != SQLITE_OK) {
@@ -150,8 +150,8 @@ enum rc store_sqlite_prepare(struct store_sqlite *db, struct str sql, sqlite3_st
         j = (j + 1) & mask;
     }
     sqlite3_stmt *stmt = NULL;
-    int rc = sqlite3_prepare_v3(db->db, sql.ptr, (int)sql.len, SQLITE_PREPARE_PERSISTENT, &stmt,
-                                NULL);
+    int rc =
+        sqlite3_prepare_v3(db->db, sql.ptr, (int)sql.len, SQLITE_PREPARE_PERSISTENT, &stmt, NULL);
     if (rc != SQLITE_OK) {
         log_warn("msg=\"sqlite prepare failed\" error=\"%s\" sql=\"%.*s\"", sqlite3_errmsg(db->db),
                  (int)(sql.len > 300 ? 300 : sql.len), sql.ptr);
