@@ -45,6 +45,7 @@ serve: all
 
 # The test command of the README: every suite, one summary line at the end.
 test:
+	scripts/check.sh
 	$(MAKE) MODE=release all unit
 	$(MAKE) MODE=asan all unit
 	$(MAKE) fuzz-build

@@ -40,7 +40,8 @@ static int teardown(void **state)
 static enum rc create_table(struct store_sqlite *db, void *ctx)
 {
     (void)ctx;
-    return store_sqlite_exec(db, "CREATE TABLE IF NOT EXISTS t (id INTEGER PRIMARY KEY, v TEXT NOT NULL)");
+    return store_sqlite_exec(
+        db, "CREATE TABLE IF NOT EXISTS t (id INTEGER PRIMARY KEY, v TEXT NOT NULL)");
 }
 
 struct insert {
