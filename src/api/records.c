@@ -332,6 +332,17 @@ enum rc api_records_update(struct http_req *req, void *ctx)
     if (rc)
         return api_call_fail(c, rc);
     struct pending_write *w = pending_new(c, col, CORE_WRITE_UPDATE);
+    if (col->type == CORE_COLLECTION_AUTH && col->manage_rule && c->auth.collection &&
+        !c->auth.is_superuser) {
+        /* spec §6.13: a requester passing manageRule for this record changes
+         * email, verified and password as a superuser would. */
+        api_call_request_data(c, "default");
+        char idz[256];
+        size_t n = id.len < sizeof(idz) - 1 ? id.len : sizeof(idz) - 1;
+        memcpy(idz, id.ptr, n);
+        idz[n] = '\0';
+        c->core.is_manager = core_rule_passes(&c->core, col, col->manage_rule, idz);
+    }
     rc = core_record_input_build(&c->core, col, c->body, current, &w->input, &c->problem);
     if (w->input.values &&
         core_record_check_relations(c->aw->core.db, c->core.schema, col, w->input.values,
@@ -340,7 +351,7 @@ enum rc api_records_update(struct http_req *req, void *ctx)
         core_problem_message(&c->problem, "Failed to update record.");
         rc = RC_INVALID;
     }
-    if (!rc && w->input.password && !c->auth.is_superuser) {
+    if (!rc && w->input.password && !c->auth.is_superuser && !c->core.is_manager) {
         /* spec §6.13: a non-manager changing a password proves the old one. */
         json_t *old = json_object_get(c->body, "oldPassword");
         if (!json_is_string(old) || json_string_length(old) == 0) {

@@ -172,6 +172,14 @@ bool core_auth_rule_passes(struct core_request *r, const struct core_collection 
     const char *rule = col->auth_rule;
     if (!rule)
         return strcmp(col->id, "pbc_3142635823") == 0; /* superusers may always log in */
+    return core_rule_passes(r, col, rule, id);
+}
+
+bool core_rule_passes(struct core_request *r, const struct core_collection *col, const char *rule,
+                      const char *id)
+{
+    if (!rule)
+        return false;
     if (!rule[0])
         return true;
     struct core_sql_fragment frag;

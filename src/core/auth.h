@@ -52,6 +52,10 @@ json_t *core_auth_find_identity(struct core_worker *cw, const struct core_collec
  * r's @request data (a guest during a login). */
 bool core_auth_rule_passes(struct core_request *r, const struct core_collection *col,
                            const char *id);
+/* Whether record id of col passes rule (NULL: no; "": yes; else a filter
+ * with r's @request data). For authRule, manageRule. */
+bool core_rule_passes(struct core_request *r, const struct core_collection *col, const char *rule,
+                      const char *id);
 
 /* Appends a token of another kind ("verification", "passwordReset",
  * "emailChange") for record of c, expiring at exp (Unix seconds), with the

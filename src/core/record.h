@@ -28,6 +28,7 @@ struct core_request {
     struct arena *arena;
     const struct core_auth *auth;
     struct core_filter_request filter_request; /* @request.* for rules */
+    bool is_manager; /* the requester passes the auth collection's manageRule for the record */
 };
 
 /* Output options shared by every operation that returns records. */

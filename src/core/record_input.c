@@ -629,7 +629,7 @@ enum rc core_record_input_build(struct core_request *r, const struct core_collec
                                 struct core_problem *p)
 {
     memset(out, 0, sizeof(*out));
-    out->is_manager = is_superuser(r);
+    out->is_manager = is_superuser(r) || r->is_manager;
     out->values = json_object();
     out->changed = json_array();
     out->body = json_object();
