@@ -216,6 +216,25 @@ static void login_done(enum rc rc, void *ctx)
     http_req_resume(c->req);
 }
 
+enum rc api_auth_same_collection_or_fail(struct api_call *c, const struct core_collection **out)
+{
+    if (api_call_require_auth_or_fail(c, false))
+        return RC_UNAUTHORIZED;
+    /* The token must belong to the path's collection; any other path
+     * (another, unknown or non-auth collection) names the holder's. */
+    const struct core_collection *col =
+        core_schema_find(c->core.schema, http_req_param(c->req, "collection"));
+    if (col != c->auth.collection) {
+        char msg[160];
+        snprintf(msg, sizeof(msg), "The request requires auth record from %s collection.",
+                 c->auth.collection->name);
+        api_error_write(c->req, 403, msg);
+        return RC_FORBIDDEN;
+    }
+    *out = col;
+    return RC_OK;
+}
+
 json_t *api_auth_find_identity(struct api_call *c, const struct core_collection *col,
                                const char *field, const char *identity)
 {
@@ -301,19 +320,9 @@ enum rc api_auth_refresh(struct http_req *req, void *ctx)
 {
     (void)ctx;
     struct api_call *c = api_call_new(req);
-    if (api_call_require_auth_or_fail(c, false))
+    const struct core_collection *col;
+    if (api_auth_same_collection_or_fail(c, &col))
         return RC_OK;
-    /* Appendix B: the token must belong to the path's collection; any other
-     * path (another, unknown or non-auth collection) names the holder's. */
-    const struct core_collection *col =
-        core_schema_find(c->core.schema, http_req_param(req, "collection"));
-    if (col != c->auth.collection) {
-        char msg[160];
-        snprintf(msg, sizeof(msg), "The request requires auth record from %s collection.",
-                 c->auth.collection->name);
-        api_error_write(req, 403, msg);
-        return RC_OK;
-    }
     if (!passes_auth_rule(c, col, c->auth.id)) {
         api_error_write(req, 403,
                         "The authenticated record is not allowed to use this auth method.");

@@ -47,6 +47,23 @@ static void send_mail(struct api_call *c, const char *to, const char *subject, c
         log_warn("msg=\"mail not queued\" rc=%s to=%s", rc_name(rc), to);
 }
 
+/* Mails a link with a token: the subject names the app; intro says what
+ * the link does, route is the admin UI's page for it, outro what to do when
+ * the mail was not asked for. */
+static void mail_token(struct api_call *c, const char *to, const char *subject_head,
+                       const char *intro, const char *route, struct buf *token, const char *outro)
+{
+    struct core_app *app = c->aw->core.app;
+    char subject[160], text[2048];
+    snprintf(subject, sizeof(subject), subject_head, app->app_name);
+    snprintf(text, sizeof(text),
+             "Hello,\n\n%s\n%s/_/#/auth/%s/%.*s\n\nOr use this token: %.*s\n\n%s\n\n"
+             "Thanks,\n%s team\n",
+             intro, app->app_url, route, (int)token->len, token->data, (int)token->len, token->data,
+             outro, app->app_name);
+    send_mail(c, to, subject, text);
+}
+
 static bool is_email(const char *s)
 {
     const char *at = s ? strchr(s, '@') : NULL;
@@ -129,9 +146,7 @@ static void update_done(struct core_write_job *job)
     struct api_call *c = f->call;
     if (!http_req_is_gone(c->req)) {
         if (job->rc) {
-            core_problem_cleanup(&c->problem);
-            c->problem = job->problem;
-            core_problem_init(&job->problem);
+            api_call_take_problem(c, &job->problem);
             api_call_fail(c, job->rc);
         } else {
             no_content(c);
@@ -210,16 +225,10 @@ enum rc api_auth_request_verification(struct http_req *req, void *ctx)
         if (core_auth_issue_kind(col, record, "verification",
                                  chrono_real_ms() / 1000 + VERIFICATION_TTL_S, to, NULL,
                                  &token) == RC_OK) {
-            struct core_app *app = c->aw->core.app;
-            char subject[160], text[2048];
-            snprintf(subject, sizeof(subject), "Verify your %s email", app->app_name);
-            snprintf(text, sizeof(text),
-                     "Hello,\n\nThank you for joining us at %s.\n\nClick on the link below to "
-                     "verify your email address:\n%s/_/#/auth/confirm-verification/%.*s\n\n"
-                     "Or use this token: %.*s\n\nThanks,\n%s team\n",
-                     app->app_name, app->app_url, (int)token.len, token.data, (int)token.len,
-                     token.data, app->app_name);
-            send_mail(c, to, subject, text);
+            mail_token(
+                c, to, "Verify your %s email",
+                "Click on the link below to verify your email address:", "confirm-verification",
+                &token, "If you didn't create an account, you can ignore this email.");
         }
         buf_cleanup(&token);
     }
@@ -283,17 +292,10 @@ enum rc api_auth_request_password_reset(struct http_req *req, void *ctx)
         if (core_auth_issue_kind(col, record, "passwordReset",
                                  chrono_real_ms() / 1000 + PASSWORD_RESET_TTL_S, to, NULL,
                                  &token) == RC_OK) {
-            struct core_app *app = c->aw->core.app;
-            char subject[160], text[2048];
-            snprintf(subject, sizeof(subject), "Reset your %s password", app->app_name);
-            snprintf(text, sizeof(text),
-                     "Hello,\n\nClick on the link below to reset your password:\n"
-                     "%s/_/#/auth/confirm-password-reset/%.*s\n\nOr use this token: %.*s\n\n"
-                     "If you didn't ask to reset your password, you can ignore this email.\n\n"
-                     "Thanks,\n%s team\n",
-                     app->app_url, (int)token.len, token.data, (int)token.len, token.data,
-                     app->app_name);
-            send_mail(c, to, subject, text);
+            mail_token(c, to, "Reset your %s password",
+                       "Click on the link below to reset your password:", "confirm-password-reset",
+                       &token,
+                       "If you didn't ask to reset your password, you can ignore this email.");
         }
         buf_cleanup(&token);
     }
@@ -378,17 +380,9 @@ enum rc api_auth_request_email_change(struct http_req *req, void *ctx)
 {
     (void)ctx;
     struct api_call *c = api_call_new(req);
-    if (api_call_require_auth_or_fail(c, false))
+    const struct core_collection *col;
+    if (api_auth_same_collection_or_fail(c, &col))
         return RC_OK;
-    const struct core_collection *col =
-        core_schema_find(c->core.schema, http_req_param(req, "collection"));
-    if (col != c->auth.collection) {
-        char msg[160];
-        snprintf(msg, sizeof(msg), "The request requires auth record from %s collection.",
-                 c->auth.collection->name);
-        api_error_write(req, 403, msg);
-        return RC_OK;
-    }
     if (api_call_body_or_fail(c, "An error occurred while loading the submitted data."))
         return RC_OK;
     const char *new_email = email_or_fail(c, "newEmail");
@@ -408,17 +402,10 @@ enum rc api_auth_request_email_change(struct http_req *req, void *ctx)
     if (core_auth_issue_kind(col, c->auth.record, "emailChange",
                              chrono_real_ms() / 1000 + EMAIL_CHANGE_TTL_S, current ? current : "",
                              new_email, &token) == RC_OK) {
-        struct core_app *app = c->aw->core.app;
-        char subject[160], text[2048];
-        snprintf(subject, sizeof(subject), "Confirm your %s new email address", app->app_name);
-        snprintf(text, sizeof(text),
-                 "Hello,\n\nClick on the link below to confirm your new email address:\n"
-                 "%s/_/#/auth/confirm-email-change/%.*s\n\nOr use this token: %.*s\n\n"
-                 "If you didn't ask to change your email address, you can ignore this email.\n\n"
-                 "Thanks,\n%s team\n",
-                 app->app_url, (int)token.len, token.data, (int)token.len, token.data,
-                 app->app_name);
-        send_mail(c, new_email, subject, text);
+        mail_token(
+            c, new_email, "Confirm your %s new email address",
+            "Click on the link below to confirm your new email address:", "confirm-email-change",
+            &token, "If you didn't ask to change your email address, you can ignore this email.");
     }
     buf_cleanup(&token);
     no_content(c);

@@ -9,6 +9,9 @@
 
 /* The path's auth collection; 404 `Missing or invalid auth collection context.` otherwise. */
 enum rc api_auth_collection_or_fail(struct api_call *c, const struct core_collection **out);
+/* The requester must be an auth record of the path's collection: 401
+ * without auth, 403 naming the holder's collection otherwise (Appendix B). */
+enum rc api_auth_same_collection_or_fail(struct api_call *c, const struct core_collection **out);
 /* The record of col whose identity field equals identity (email: without
  * case), every field, or NULL. */
 json_t *api_auth_find_identity(struct api_call *c, const struct core_collection *col,

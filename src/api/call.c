@@ -120,6 +120,13 @@ enum rc api_call_fail(struct api_call *c, enum rc rc)
     return RC_OK; /* responded */
 }
 
+void api_call_take_problem(struct api_call *c, struct core_problem *from)
+{
+    core_problem_cleanup(&c->problem);
+    c->problem = *from;
+    core_problem_init(from);
+}
+
 enum rc api_call_collection_or_fail(struct api_call *c, const char *message,
                                     const struct core_collection **out)
 {

@@ -34,6 +34,8 @@ struct api_call *api_call_new(struct http_req *req);
 void api_call_request_data(struct api_call *c, const char *context);
 /* Writes the error for rc with the call's problem (message, field errors). Returns rc. */
 enum rc api_call_fail(struct api_call *c, enum rc rc);
+/* Moves the problem of a finished job into the call's (leaving from empty). */
+void api_call_take_problem(struct api_call *c, struct core_problem *from);
 /* Finds the path's {collection}; on failure writes 404 with message. */
 enum rc api_call_collection_or_fail(struct api_call *c, const char *message,
                                     const struct core_collection **out);

@@ -103,9 +103,7 @@ static void change_done(struct core_schema_job *job)
         return;
     }
     if (job->rc) {
-        core_problem_cleanup(&c->problem);
-        c->problem = job->problem;
-        core_problem_init(&job->problem);
+        api_call_take_problem(c, &job->problem);
         api_call_fail(c, job->rc);
     } else if (job->op == CORE_SCHEMA_CREATE || job->op == CORE_SCHEMA_UPDATE) {
         const struct core_collection *col =

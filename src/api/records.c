@@ -173,9 +173,7 @@ static void write_done(struct core_write_job *job)
         return;
     }
     if (job->rc) {
-        core_problem_cleanup(&c->problem);
-        c->problem = job->problem;
-        core_problem_init(&job->problem);
+        api_call_take_problem(c, &job->problem);
         if (job->rc == RC_NOT_FOUND)
             c->problem.message[0] = '\0';
         api_call_fail(c, job->rc);
