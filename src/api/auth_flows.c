@@ -202,6 +202,31 @@ static bool email_claim_matches(const struct core_token_claims *claims, json_t *
     return claims->email.ptr && email && str_eq_nocase(claims->email, str_from_cstr(email));
 }
 
+/* The start every confirm-* shares: the auth collection, the body and a
+ * valid token of kind. *email_ok: the token's email claim is still the
+ * record's; new_email (may be NULL) gets the newEmail claim. RC_OK, or the
+ * error response is written. */
+static enum rc confirm_start(struct http_req *req, const char *kind, struct api_call **cp,
+                             const struct core_collection **col, json_t **record, bool *email_ok,
+                             json_t **new_email)
+{
+    struct api_call *c = api_call_new(req);
+    *cp = c;
+    if (api_auth_collection_or_fail(c, col) ||
+        api_call_body_or_fail(c, "An error occurred while loading the submitted data."))
+        return RC_INVALID;
+    struct core_token_claims claims;
+    if (token_or_fail(c, kind, *col, record, &claims))
+        return RC_INVALID;
+    *email_ok = email_claim_matches(&claims, *record);
+    if (new_email)
+        *new_email = claims.new_email.ptr && claims.new_email.len
+                         ? json_stringn(claims.new_email.ptr, claims.new_email.len)
+                         : NULL;
+    core_token_claims_cleanup(&claims);
+    return RC_OK;
+}
+
 /* -------------------------------------------------------------------------
  * Verification (§6.5)
  * ------------------------------------------------------------------------- */
@@ -240,17 +265,12 @@ enum rc api_auth_request_verification(struct http_req *req, void *ctx)
 enum rc api_auth_confirm_verification(struct http_req *req, void *ctx)
 {
     (void)ctx;
-    struct api_call *c = api_call_new(req);
+    struct api_call *c;
     const struct core_collection *col;
-    if (api_auth_collection_or_fail(c, &col) ||
-        api_call_body_or_fail(c, "An error occurred while loading the submitted data."))
-        return RC_OK;
     json_t *record = NULL;
-    struct core_token_claims claims;
-    if (token_or_fail(c, "verification", col, &record, &claims))
+    bool matches;
+    if (confirm_start(req, "verification", &c, &col, &record, &matches, NULL))
         return RC_OK;
-    bool matches = email_claim_matches(&claims, record);
-    core_token_claims_cleanup(&claims);
     if (!matches) {
         json_decref(record);
         core_problem_field(&c->problem, "token", "validation_token_email_mismatch",
@@ -330,17 +350,12 @@ static void hash_work(void *ctx)
 enum rc api_auth_confirm_password_reset(struct http_req *req, void *ctx)
 {
     (void)ctx;
-    struct api_call *c = api_call_new(req);
+    struct api_call *c;
     const struct core_collection *col;
-    if (api_auth_collection_or_fail(c, &col) ||
-        api_call_body_or_fail(c, "An error occurred while loading the submitted data."))
-        return RC_OK;
     json_t *record = NULL;
-    struct core_token_claims claims;
-    if (token_or_fail(c, "passwordReset", col, &record, &claims))
+    bool matches;
+    if (confirm_start(req, "passwordReset", &c, &col, &record, &matches, NULL))
         return RC_OK;
-    bool matches = email_claim_matches(&claims, record);
-    core_token_claims_cleanup(&claims);
     /* Validate the new password as a create would (length, confirmation). */
     json_t *body = json_pack("{s:O?, s:O?}", "password", json_object_get(c->body, "password"),
                              "passwordConfirm", json_object_get(c->body, "passwordConfirm"));
@@ -445,21 +460,16 @@ static void email_change_checked(enum rc rc, void *ctx)
 enum rc api_auth_confirm_email_change(struct http_req *req, void *ctx)
 {
     (void)ctx;
-    struct api_call *c = api_call_new(req);
+    struct api_call *c;
     const struct core_collection *col;
-    if (api_auth_collection_or_fail(c, &col) ||
-        api_call_body_or_fail(c, "An error occurred while loading the submitted data."))
-        return RC_OK;
     json_t *record = NULL;
-    struct core_token_claims claims;
-    if (token_or_fail(c, "emailChange", col, &record, &claims))
+    json_t *new_email = NULL;
+    bool matches;
+    if (confirm_start(req, "emailChange", &c, &col, &record, &matches, &new_email))
         return RC_OK;
-    bool matches =
-        email_claim_matches(&claims, record) && claims.new_email.ptr && claims.new_email.len;
-    if (matches)
-        json_object_set_new(record, "_newEmail",
-                            json_stringn(claims.new_email.ptr, claims.new_email.len));
-    core_token_claims_cleanup(&claims);
+    matches = matches && new_email;
+    if (new_email)
+        json_object_set_new(record, "_newEmail", new_email);
     const char *password = json_string_value(json_object_get(c->body, "password"));
     if (!matches || !password || !password[0]) {
         json_decref(record);
