@@ -12,6 +12,7 @@
 #include "base/log.h"
 #include "core/password.h"
 #include "core/record_input.h"
+#include "core/record_out.h"
 #include "core/record_write.h"
 #include "net/offload.h"
 
@@ -157,6 +158,15 @@ static void respond_record(struct pending_write *w)
     api_call_output_opts(c, &o);
     o.ignore_view_rule = true;
     http_resp_start(c->req, 200, "application/json");
+    if (w->job.kind == CORE_WRITE_CREATE && w->job.values && !o.expand.len && !o.fields.len) {
+        /* The row is what was inserted: answer from it, no read back. */
+        struct jsonw jw;
+        jsonw_init(&jw, http_resp_body(c->req));
+        core_record_write_values(&jw, w->col, w->job.values, c->core.auth);
+        if (jsonw_finish(&jw) != RC_OK)
+            api_call_fail(c, RC_NOMEM);
+        return;
+    }
     enum rc rc = core_record_view(&c->core, w->col, str_from_cstr(w->job.id), &o,
                                   http_resp_body(c->req), &c->problem);
     if (rc)

@@ -692,12 +692,14 @@ enum rc core_record_input_build(struct core_request *r, const struct core_collec
         else
             json_object_set(out->body, key, given);
     }
+    bool is_id_generated = false;
     if (is_create) {
         json_t *id = json_object_get(out->values, "id");
         if (json_string_length(id) == 0) {
             const struct core_field *idf = core_collection_field(c, STR_LIT("id"));
             json_object_set_new(out->values, "id",
                                 autogenerate(idf ? idf->autogenerate_pattern : NULL));
+            is_id_generated = true;
         } else if (!is_valid_record_id(json_string_value(id))) {
             core_problem_field(p, "id", "validation_forbidden_pk_character",
                                "The record id contains forbidden characters.", NULL);
@@ -755,8 +757,12 @@ enum rc core_record_input_build(struct core_request *r, const struct core_collec
                                    "Use the email change flow.", NULL);
         }
     }
-    for (size_t i = 0; i < c->field_count; i++)
+    for (size_t i = 0; i < c->field_count; i++) {
+        /* A generated id matches its own pattern by construction: skip the regex. */
+        if (is_id_generated && c->fields[i].is_primary_key)
+            continue;
         validate(&c->fields[i], json_object_get(out->values, c->fields[i].name), p);
+    }
     if (core_problem_has_fields(p)) {
         core_problem_message(p,
                              is_create ? "Failed to create record." : "Failed to update record.");

@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "base/alloc.h"
 #include "store/dialect.h"
 
 enum rc core_record_columns(const struct core_collection *c, const char *alias, struct buf *out)
@@ -151,4 +152,55 @@ json_t *core_record_to_json(const struct core_collection *c, sqlite3_stmt *st, i
         json_object_set_new(o, f->name, core_record_column_json(f, st, col0 + (int)i));
     }
     return o;
+}
+
+void core_record_write_values(struct jsonw *w, const struct core_collection *c, json_t *values,
+                              const struct core_auth *auth)
+{
+    bool show_email = false;
+    if (c->type == CORE_COLLECTION_AUTH) {
+        const char *id = json_string_value(json_object_get(values, "id"));
+        show_email = (auth && auth->is_superuser) ||
+                     json_is_true(json_object_get(values, "emailVisibility")) ||
+                     (auth && auth->collection == c && auth->id && id && strcmp(auth->id, id) == 0);
+    }
+    jsonw_object_begin(w);
+    jsonw_key(w, STR_LIT("collectionId"));
+    jsonw_string_cstr(w, c->id);
+    jsonw_key(w, STR_LIT("collectionName"));
+    jsonw_string_cstr(w, c->name);
+    for (size_t i = 0; i < c->field_count; i++) {
+        const struct core_field *f = &c->fields[i];
+        if (is_left_out(c, f, auth, show_email))
+            continue;
+        json_t *v = json_object_get(values, f->name);
+        jsonw_key_cstr(w, f->name);
+        if (!v || json_is_null(v)) {
+            if (f->type == CORE_FIELD_JSON)
+                jsonw_null(w);
+            else if (core_field_is_multi(f))
+                jsonw_raw(w, STR_LIT("[]"));
+            else if (f->type == CORE_FIELD_NUMBER)
+                jsonw_int(w, 0);
+            else if (f->type == CORE_FIELD_BOOL)
+                jsonw_bool(w, false);
+            else
+                jsonw_string(w, STR_LIT(""));
+            continue;
+        }
+        if (json_is_string(v)) {
+            jsonw_string(w, (struct str){json_string_value(v), json_string_length(v)});
+        } else if (json_is_integer(v)) {
+            jsonw_int(w, json_integer_value(v));
+        } else if (json_is_real(v)) {
+            jsonw_double(w, json_real_value(v));
+        } else if (json_is_boolean(v)) {
+            jsonw_bool(w, json_is_true(v));
+        } else {
+            char *text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+            jsonw_raw(w, str_from_cstr(text ? text : "null"));
+            xfree(text);
+        }
+    }
+    jsonw_object_end(w);
 }

@@ -25,6 +25,11 @@ void core_record_write_open(struct jsonw *w, const struct core_collection *c, sq
 /* The same row as a new JSON object (for expanded records). */
 json_t *core_record_to_json(const struct core_collection *c, sqlite3_stmt *st, int col0,
                             const struct core_auth *auth);
+/* Writes a record from its field values (as a write stored them) with the
+ * same visibility rules as a row: the answer to a create, without reading
+ * the row back. */
+void core_record_write_values(struct jsonw *w, const struct core_collection *c, json_t *values,
+                              const struct core_auth *auth);
 /* A row's value of field i as JSON (all fields, no visibility rules); new reference. */
 json_t *core_record_column_json(const struct core_field *f, sqlite3_stmt *st, int col);
 
