@@ -1,8 +1,8 @@
 /* mailbox.h -- the only way threads talk to a loop (layer: net).
  *
- * A locked FIFO of (fn, arg) messages plus a uv_async_t to wake the owning
- * loop, the one libuv call that is safe from another thread. A message carries
- * ownership of arg to fn, which runs on the owning loop. */
+ * A locked FIFO of (fn, arg) messages plus an eventfd the owning loop polls
+ * (mailbox.c says why not uv_async_t). A message carries ownership of arg to
+ * fn, which runs on the owning loop. */
 #ifndef TARMAC_NET_MAILBOX_H
 #define TARMAC_NET_MAILBOX_H
 
