@@ -19,7 +19,7 @@ struct net_mailbox *net_mailbox_new(uv_loop_t *loop);
  * posted after net_mailbox_close() began are run with arg by nobody: the
  * caller must stop posting before closing. */
 void net_mailbox_post(struct net_mailbox *mb, net_mail_fn *fn, void *arg);
-/* Runs what is queued, then closes the async handle and frees the mailbox
+/* Runs what is queued, then closes the poll handle and frees the mailbox
  * once libuv is done with it. Owner thread only. */
 void net_mailbox_close(struct net_mailbox *mb);
 
