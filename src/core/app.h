@@ -44,8 +44,20 @@ struct core_app {
     uint64_t next_schema_version;
 };
 
+/* The worker's statements for "record by id, no rule" (public or superuser
+ * reads), found by collection without building and hashing their SQL: the
+ * most frequent query of a mobile backend. Entries of an older schema
+ * snapshot miss and are replaced. */
+#define CORE_VIEW_CACHE 16
+struct core_view_stmt {
+    const struct core_collection *c;
+    uint64_t schema_version;
+    sqlite3_stmt *stmt; /* owned by the connection's statement cache */
+};
+
 struct core_worker {
     struct core_app *app;
+    struct core_view_stmt views[CORE_VIEW_CACHE];
     struct store_sqlite *db;         /* this worker's read connection */
     struct net_mailbox *mailbox;     /* the worker loop's, for writer replies */
     struct core_count_cache *counts; /* list totals, see count_cache.h */

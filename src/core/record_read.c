@@ -84,24 +84,37 @@ enum rc core_record_view(struct core_request *r, const struct core_collection *c
         if (core_compile_filter(r, c, str_from_cstr(rule), true, 1, &frag, p))
             return RC_NOT_FOUND; /* a broken rule grants nothing */
     }
-    struct buf sql;
-    buf_init(&sql, 1 << 20);
-    enum rc rc = select_head(c, &sql);
-    if (!rc)
-        rc = buf_append_cstr(&sql, " WHERE \"r\".\"id\" = ?1");
-    if (!rc && frag.sql.len) {
-        rc = buf_append_cstr(&sql, " AND (");
-        if (!rc)
-            rc = buf_append_str(&sql, frag.sql);
-        if (!rc)
-            rc = buf_append_cstr(&sql, ")");
-    }
     sqlite3_stmt *st = NULL;
-    if (!rc)
-        rc = store_sqlite_prepare(r->cw->db, buf_str(&sql), &st);
-    buf_cleanup(&sql);
-    if (rc)
-        return rc == RC_INVALID ? RC_INTERNAL : rc;
+    struct core_view_stmt *slot = NULL;
+    if (!frag.sql.len) {
+        slot = &r->cw->views[((uintptr_t)c >> 4) % CORE_VIEW_CACHE];
+        if (slot->c == c && slot->schema_version == r->schema->version)
+            st = slot->stmt;
+    }
+    if (!st) {
+        struct buf sql;
+        buf_init(&sql, 1 << 20);
+        enum rc rc = select_head(c, &sql);
+        if (!rc)
+            rc = buf_append_cstr(&sql, " WHERE \"r\".\"id\" = ?1");
+        if (!rc && frag.sql.len) {
+            rc = buf_append_cstr(&sql, " AND (");
+            if (!rc)
+                rc = buf_append_str(&sql, frag.sql);
+            if (!rc)
+                rc = buf_append_cstr(&sql, ")");
+        }
+        if (!rc)
+            rc = store_sqlite_prepare(r->cw->db, buf_str(&sql), &st);
+        buf_cleanup(&sql);
+        if (rc)
+            return rc == RC_INVALID ? RC_INTERNAL : rc;
+        if (slot) {
+            slot->c = c;
+            slot->schema_version = r->schema->version;
+            slot->stmt = st;
+        }
+    }
     sqlite3_bind_text(st, 1, id.ptr, (int)id.len, SQLITE_STATIC);
     core_bind_params(st, &frag, 1);
     int step = sqlite3_step(st);
@@ -119,7 +132,7 @@ enum rc core_record_view(struct core_request *r, const struct core_collection *c
         core_expand_write(r, c, ex, st, 0, &w);
     jsonw_object_end(&w);
     store_sqlite_done(st);
-    rc = jsonw_finish(&w);
+    enum rc rc = jsonw_finish(&w);
     if (!rc && o->fields.len)
         rc = core_fields_apply(out, o->fields, false);
     return rc;
