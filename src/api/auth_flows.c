@@ -35,7 +35,7 @@
  * Shared pieces
  * ------------------------------------------------------------------------- */
 
-static void send_mail(struct api_call *c, const char *to, const char *subject, const char *text)
+void api_auth_send_mail(struct api_call *c, const char *to, const char *subject, const char *text)
 {
     struct core_app *app = c->aw->core.app;
     if (!app->mailer) {
@@ -61,7 +61,7 @@ static void mail_token(struct api_call *c, const char *to, const char *subject_h
              "Thanks,\n%s team\n",
              intro, app->app_url, route, (int)token->len, token->data, (int)token->len, token->data,
              outro, app->app_name);
-    send_mail(c, to, subject, text);
+    api_auth_send_mail(c, to, subject, text);
 }
 
 static bool is_email(const char *s)
@@ -70,8 +70,7 @@ static bool is_email(const char *s)
     return at && at != s && strchr(at + 1, '.') && !strchr(at + 1, '@') && !strpbrk(s, " \r\n\t");
 }
 
-/* Reads {"<key>": "<email>"} from the body; 400 with data.<key> otherwise. */
-static const char *email_or_fail(struct api_call *c, const char *key)
+const char *api_auth_email_or_fail(struct api_call *c, const char *key)
 {
     const char *email = json_string_value(json_object_get(c->body, key));
     if (!email || !email[0]) {
@@ -227,6 +226,42 @@ static enum rc confirm_start(struct http_req *req, const char *kind, struct api_
     return RC_OK;
 }
 
+/* A token mail request as request-verification and request-password-reset
+ * share it: find the account by the body's email and, when it exists (and,
+ * with only_unverified, is not verified yet), mail it a token of kind. The
+ * answer is 204 either way, so accounts are not revealed. */
+struct token_mail {
+    const char *kind;
+    long ttl_s;
+    bool only_unverified;
+    const char *subject_head, *intro, *route, *outro; /* as mail_token takes them */
+};
+
+static enum rc request_token_mail(struct http_req *req, const struct token_mail *m)
+{
+    struct api_call *c = api_call_new(req);
+    const struct core_collection *col;
+    if (api_auth_collection_or_fail(c, &col) ||
+        api_call_body_or_fail(c, "An error occurred while loading the submitted data."))
+        return RC_OK;
+    const char *email = api_auth_email_or_fail(c, "email");
+    if (!email)
+        return RC_OK;
+    json_t *record = api_auth_find_identity(c, col, "email", email);
+    if (record && !(m->only_unverified && json_is_true(json_object_get(record, "verified")))) {
+        struct buf token;
+        buf_init(&token, 8192);
+        const char *to = json_string_value(json_object_get(record, "email"));
+        if (core_auth_issue_kind(col, record, m->kind, chrono_real_ms() / 1000 + m->ttl_s, to, NULL,
+                                 &token) == RC_OK)
+            mail_token(c, to, m->subject_head, m->intro, m->route, &token, m->outro);
+        buf_cleanup(&token);
+    }
+    json_decref(record);
+    no_content(c);
+    return RC_OK;
+}
+
 /* -------------------------------------------------------------------------
  * Verification (§6.5)
  * ------------------------------------------------------------------------- */
@@ -234,32 +269,16 @@ static enum rc confirm_start(struct http_req *req, const char *kind, struct api_
 enum rc api_auth_request_verification(struct http_req *req, void *ctx)
 {
     (void)ctx;
-    struct api_call *c = api_call_new(req);
-    const struct core_collection *col;
-    if (api_auth_collection_or_fail(c, &col) ||
-        api_call_body_or_fail(c, "An error occurred while loading the submitted data."))
-        return RC_OK;
-    const char *email = email_or_fail(c, "email");
-    if (!email)
-        return RC_OK;
-    json_t *record = api_auth_find_identity(c, col, "email", email);
-    if (record && !json_is_true(json_object_get(record, "verified"))) {
-        struct buf token;
-        buf_init(&token, 8192);
-        const char *to = json_string_value(json_object_get(record, "email"));
-        if (core_auth_issue_kind(col, record, "verification",
-                                 chrono_real_ms() / 1000 + VERIFICATION_TTL_S, to, NULL,
-                                 &token) == RC_OK) {
-            mail_token(
-                c, to, "Verify your %s email",
-                "Click on the link below to verify your email address:", "confirm-verification",
-                &token, "If you didn't create an account, you can ignore this email.");
-        }
-        buf_cleanup(&token);
-    }
-    json_decref(record);
-    no_content(c);
-    return RC_OK;
+    static const struct token_mail verification = {
+        .kind = "verification",
+        .ttl_s = VERIFICATION_TTL_S,
+        .only_unverified = true,
+        .subject_head = "Verify your %s email",
+        .intro = "Click on the link below to verify your email address:",
+        .route = "confirm-verification",
+        .outro = "If you didn't create an account, you can ignore this email.",
+    };
+    return request_token_mail(req, &verification);
 }
 
 enum rc api_auth_confirm_verification(struct http_req *req, void *ctx)
@@ -296,32 +315,16 @@ enum rc api_auth_confirm_verification(struct http_req *req, void *ctx)
 enum rc api_auth_request_password_reset(struct http_req *req, void *ctx)
 {
     (void)ctx;
-    struct api_call *c = api_call_new(req);
-    const struct core_collection *col;
-    if (api_auth_collection_or_fail(c, &col) ||
-        api_call_body_or_fail(c, "An error occurred while loading the submitted data."))
-        return RC_OK;
-    const char *email = email_or_fail(c, "email");
-    if (!email)
-        return RC_OK;
-    json_t *record = api_auth_find_identity(c, col, "email", email);
-    if (record) {
-        struct buf token;
-        buf_init(&token, 8192);
-        const char *to = json_string_value(json_object_get(record, "email"));
-        if (core_auth_issue_kind(col, record, "passwordReset",
-                                 chrono_real_ms() / 1000 + PASSWORD_RESET_TTL_S, to, NULL,
-                                 &token) == RC_OK) {
-            mail_token(c, to, "Reset your %s password",
-                       "Click on the link below to reset your password:", "confirm-password-reset",
-                       &token,
-                       "If you didn't ask to reset your password, you can ignore this email.");
-        }
-        buf_cleanup(&token);
-    }
-    json_decref(record);
-    no_content(c);
-    return RC_OK;
+    static const struct token_mail password_reset = {
+        .kind = "passwordReset",
+        .ttl_s = PASSWORD_RESET_TTL_S,
+        .only_unverified = false,
+        .subject_head = "Reset your %s password",
+        .intro = "Click on the link below to reset your password:",
+        .route = "confirm-password-reset",
+        .outro = "If you didn't ask to reset your password, you can ignore this email.",
+    };
+    return request_token_mail(req, &password_reset);
 }
 
 static void reset_hashed(enum rc rc, void *ctx)
@@ -400,7 +403,7 @@ enum rc api_auth_request_email_change(struct http_req *req, void *ctx)
         return RC_OK;
     if (api_call_body_or_fail(c, "An error occurred while loading the submitted data."))
         return RC_OK;
-    const char *new_email = email_or_fail(c, "newEmail");
+    const char *new_email = api_auth_email_or_fail(c, "newEmail");
     if (!new_email)
         return RC_OK;
     json_t *taken = api_auth_find_identity(c, col, "email", new_email);

@@ -1,4 +1,5 @@
-/* auth_int.h -- helpers shared by the auth handlers (auth.c, auth_flows.c);
+/* auth_int.h -- helpers shared by the auth handlers (auth.c, auth_flows.c,
+ * auth_otp.c);
  * private to src/api. */
 #ifndef TARMAC_API_AUTH_INT_H
 #define TARMAC_API_AUTH_INT_H
@@ -19,5 +20,13 @@ json_t *api_auth_find_identity(struct api_call *c, const struct core_collection 
 /* Writes the auth response {token, record} for record of col. */
 enum rc api_auth_write_response(struct api_call *c, const struct core_collection *col,
                                 json_t *record);
+
+/* Sends a plain-text mail through the app's mailer, or logs it when no
+ * SMTP host is set; a mail that cannot be queued is logged, not an error
+ * (the flows answer the same either way). */
+void api_auth_send_mail(struct api_call *c, const char *to, const char *subject, const char *text);
+/* Reads {"<key>": "<email>"} from the body; writes 400 with data.<key> and
+ * returns NULL when it is blank or not an email address. */
+const char *api_auth_email_or_fail(struct api_call *c, const char *key);
 
 #endif

@@ -17,12 +17,10 @@
 #include "api/ratelimit.h"
 #include "base/alloc.h"
 #include "base/chrono.h"
-#include "base/log.h"
 #include "base/secure.h"
 #include "core/exec_job.h"
 #include "core/otp.h"
 #include "core/record_write.h"
-#include "net/mailer.h"
 
 struct otp_request {
     struct api_call *call;
@@ -37,6 +35,21 @@ static void otp_release(void *ctx)
     struct otp_request *o = ctx;
     core_exec_job_cleanup(&o->exec);
     secure_zero(o->code, sizeof(o->code));
+}
+
+/* The start both OTP endpoints share: the path's auth collection, which
+ * must allow OTP (403 otherwise), and the body. RC_OK, or the error
+ * response is written. */
+static enum rc otp_collection_or_fail(struct api_call *c, const struct core_collection **col)
+{
+    if (api_auth_collection_or_fail(c, col))
+        return RC_INVALID;
+    if (!(*col)->is_otp) {
+        api_error_write(c->req, 403,
+                        "The collection is not configured to allow OTP authentication.");
+        return RC_INVALID;
+    }
+    return api_call_body_or_fail(c, "An error occurred while loading the submitted data.");
 }
 
 static void write_otp_id(struct api_call *c, const char *otp_id)
@@ -61,10 +74,7 @@ static void otp_stored(struct core_exec_job *job)
                  "Hello,\n\nYour one-time password is: %s\n\nIf you didn't ask for it, you can "
                  "ignore this email.\n\nThanks,\n%s team\n",
                  o->code, app->app_name);
-        if (app->mailer)
-            (void)net_mailer_send(app->mailer, o->to, subject, text, NULL);
-        else
-            log_info("msg=\"mail (no mailer)\" to=%s subject=\"%s\"", o->to, subject);
+        api_auth_send_mail(c, o->to, subject, text);
     }
     if (!http_req_is_gone(c->req)) {
         if (job->rc)
@@ -80,22 +90,11 @@ enum rc api_auth_request_otp(struct http_req *req, void *ctx)
     (void)ctx;
     struct api_call *c = api_call_new(req);
     const struct core_collection *col;
-    if (api_auth_collection_or_fail(c, &col))
+    if (otp_collection_or_fail(c, &col))
         return RC_OK;
-    if (!col->is_otp) {
-        api_error_write(req, 403, "The collection is not configured to allow OTP authentication.");
+    const char *email = api_auth_email_or_fail(c, "email");
+    if (!email)
         return RC_OK;
-    }
-    if (api_call_body_or_fail(c, "An error occurred while loading the submitted data."))
-        return RC_OK;
-    const char *email = json_string_value(json_object_get(c->body, "email"));
-    if (!email || !strchr(email, '@')) {
-        core_problem_field(&c->problem, "email",
-                           email ? "validation_is_email" : "validation_required",
-                           email ? "Must be a valid email address." : "Cannot be blank.", NULL);
-        core_problem_message(&c->problem, "An error occurred while validating the submitted data.");
-        return api_call_fail(c, RC_INVALID);
-    }
     struct otp_request *o = arena_alloc(req->arena, sizeof(*o));
     memset(o, 0, sizeof(*o));
     o->call = c;
@@ -206,13 +205,7 @@ enum rc api_auth_with_otp(struct http_req *req, void *ctx)
     const struct api_limits *limits = ctx;
     struct api_call *c = api_call_new(req);
     const struct core_collection *col;
-    if (api_auth_collection_or_fail(c, &col))
-        return RC_OK;
-    if (!col->is_otp) {
-        api_error_write(req, 403, "The collection is not configured to allow OTP authentication.");
-        return RC_OK;
-    }
-    if (api_call_body_or_fail(c, "An error occurred while loading the submitted data."))
+    if (otp_collection_or_fail(c, &col))
         return RC_OK;
     const char *otp_id = json_string_value(json_object_get(c->body, "otpId"));
     const char *code = json_string_value(json_object_get(c->body, "password"));

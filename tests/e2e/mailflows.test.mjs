@@ -112,6 +112,20 @@ describe('mail flows', () => {
         assert.match(ghost.otpId, /^[a-z0-9]{15}$/, 'unknown emails get an otpId too');
     });
 
+    test('bad emails are 400 with the field named, on every request-*', async () => {
+        const pb = client(srv.url);
+        const users = pb.collection('users');
+        for (const ask of [(e) => users.requestVerification(e), (e) => users.requestPasswordReset(e),
+                           (e) => users.requestOTP(e)]) {
+            let e = await expectError(ask(''), 400);
+            assert.equal(e.data.email.code, 'validation_required', JSON.stringify(e));
+            for (const bad of ['nope', 'a@b', 'two@at@example.com', 'sp ace@example.com']) {
+                e = await expectError(ask(bad), 400);
+                assert.equal(e.data.email.code, 'validation_is_email', `${bad}: ${JSON.stringify(e)}`);
+            }
+        }
+    });
+
     test('server exits cleanly on SIGTERM', async () => {
         await srv.stop();
     });
