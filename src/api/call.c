@@ -51,19 +51,20 @@ void api_call_request_data(struct api_call *c, const char *context)
     c->core.filter_request.context = context;
     if (!c->query_json) {
         c->query_json = json_object();
-        struct str dummy;
-        if (http_req_query(c->req, "", &dummy) != RC_INVALID) {
-            for (size_t i = 0; i < c->req->query_count; i++) {
-                const struct http_query_param *qp = &c->req->query[i];
-                char key[256];
-                if (qp->key.len >= sizeof(key))
-                    continue;
-                memcpy(key, qp->key.ptr, qp->key.len);
-                key[qp->key.len] = '\0';
-                if (!json_object_get(c->query_json, key))
-                    json_object_set_new(c->query_json, key,
-                                        json_stringn(qp->value.ptr, qp->value.len));
-            }
+        const struct http_query_param *params;
+        size_t count;
+        /* A malformed query gives no parameters; the handlers that read
+         * one answer 400 for it themselves. */
+        (void)http_req_query_all(c->req, &params, &count);
+        for (size_t i = 0; i < count; i++) {
+            const struct http_query_param *qp = &params[i];
+            char key[256];
+            if (qp->key.len >= sizeof(key))
+                continue;
+            memcpy(key, qp->key.ptr, qp->key.len);
+            key[qp->key.len] = '\0';
+            if (!json_object_get(c->query_json, key))
+                json_object_set_new(c->query_json, key, json_stringn(qp->value.ptr, qp->value.len));
         }
     }
     if (!c->headers_json) {

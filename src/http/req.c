@@ -20,19 +20,32 @@ struct str http_req_param(const struct http_req *req, const char *name)
     return (struct str){NULL, 0};
 }
 
-enum rc http_req_query(struct http_req *req, const char *key, struct str *value)
+enum rc http_req_query_all(struct http_req *req, const struct http_query_param **params,
+                           size_t *count)
 {
     if (!req->is_query_parsed) {
-        enum rc rc =
+        req->query_rc =
             http_query_parse(req->query_string, req->arena, &req->query, &req->query_count);
-        if (rc)
-            return rc;
+        if (req->query_rc)
+            req->query_count = 0;
         req->is_query_parsed = true;
     }
+    *params = req->query;
+    *count = req->query_count;
+    return req->query_rc;
+}
+
+enum rc http_req_query(struct http_req *req, const char *key, struct str *value)
+{
+    const struct http_query_param *params;
+    size_t count;
+    enum rc rc = http_req_query_all(req, &params, &count);
+    if (rc)
+        return rc;
     struct str k = str_from_cstr(key);
-    for (size_t i = 0; i < req->query_count; i++) {
-        if (str_eq(req->query[i].key, k)) {
-            *value = req->query[i].value;
+    for (size_t i = 0; i < count; i++) {
+        if (str_eq(params[i].key, k)) {
+            *value = params[i].value;
             return RC_OK;
         }
     }

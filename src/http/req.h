@@ -42,9 +42,10 @@ struct http_req {
     struct str body; /* decoded body (chunked already undone); empty when none */
     struct http_route_param params[HTTP_MAX_PARAMS];
     size_t param_count;
-    struct http_query_param *query; /* parsed on first use */
+    struct http_query_param *query; /* parsed on first use (http_req_query_all) */
     size_t query_count;
     bool is_query_parsed;
+    enum rc query_rc;        /* the parse's outcome, kept so a bad query is parsed once */
     char request_id[65];     /* X-Request-Id, NUL-terminated */
     const char *remote_addr; /* the peer's IP address ("" when unknown); the connection's */
     uint64_t start_ns;       /* monotonic time the head was complete */
@@ -58,6 +59,10 @@ struct str http_req_param(const struct http_req *req, const char *name);
 /* Finds the first query parameter key (decoded). RC_NOT_FOUND when absent,
  * RC_INVALID for a malformed query string, RC_TOO_LARGE for too many pairs. */
 enum rc http_req_query(struct http_req *req, const char *key, struct str *value);
+/* Every query parameter (decoded, in order, repeats kept); parsed once per
+ * request. RC_INVALID / RC_TOO_LARGE as http_req_query, *count 0 then. */
+enum rc http_req_query_all(struct http_req *req, const struct http_query_param **params,
+                           size_t *count);
 
 /* Sets the status and content type of the response; the body goes into
  * http_resp_body(). content_type may be NULL (no body type). */

@@ -1,6 +1,8 @@
 /* test_query.c -- unit tests of http/query.h: percent-decoding ('+' as a
  * space only when asked), malformed escapes, and query-string splitting
- * (order, repeats, empty pairs, keys without '=', the parameter limit). */
+ * (order, repeats, empty pairs, keys without '=', the parameter limit);
+ * and http/req.h's per-request view of it (parsed once, a bad query is
+ * an error on every call, never a partial list). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -11,6 +13,7 @@
 #include <string.h>
 
 #include "http/query.h"
+#include "http/req.h"
 
 /* Fails the test unless the slice s holds exactly the C string lit. */
 #define assert_slice_equal(s, lit)                                                                 \
@@ -246,6 +249,44 @@ static void test_query_parse_rejects_too_many_params(void **state)
     assert_int_equal(http_query_parse(make_query(q, sizeof(q), 1000), a, &p, &n), RC_TOO_LARGE);
 }
 
+static void test_req_query_all_lists_params_and_finds_first(void **state)
+{
+    struct http_req req;
+    memset(&req, 0, sizeof(req));
+    req.arena = *state;
+    req.query_string = STR_LIT("a=1&b=two&a=3");
+    const struct http_query_param *p = NULL;
+    size_t n = 0;
+    assert_int_equal(http_req_query_all(&req, &p, &n), RC_OK);
+    assert_int_equal(n, 3);
+    assert_slice_equal(p[2].value, "3");
+    struct str v;
+    assert_int_equal(http_req_query(&req, "a", &v), RC_OK);
+    assert_slice_equal(v, "1");
+    assert_int_equal(http_req_query(&req, "missing", &v), RC_NOT_FOUND);
+    /* The second call reuses the first parse. */
+    const struct http_query_param *again = NULL;
+    assert_int_equal(http_req_query_all(&req, &again, &n), RC_OK);
+    assert_ptr_equal(again, p);
+}
+
+static void test_req_query_all_bad_query_is_an_error_every_time(void **state)
+{
+    struct http_req req;
+    memset(&req, 0, sizeof(req));
+    req.arena = *state;
+    req.query_string = STR_LIT("a=1&b=%zz");
+    const struct http_query_param *p = NULL;
+    size_t n = 99;
+    assert_int_equal(http_req_query_all(&req, &p, &n), RC_INVALID);
+    assert_int_equal(n, 0);
+    struct str v;
+    assert_int_equal(http_req_query(&req, "a", &v), RC_INVALID);
+    n = 99;
+    assert_int_equal(http_req_query_all(&req, &p, &n), RC_INVALID);
+    assert_int_equal(n, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -269,6 +310,10 @@ int main(void)
                                         teardown_arena),
         cmocka_unit_test_setup_teardown(test_query_parse_rejects_too_many_params, setup_arena,
                                         teardown_arena),
+        cmocka_unit_test_setup_teardown(test_req_query_all_lists_params_and_finds_first,
+                                        setup_arena, teardown_arena),
+        cmocka_unit_test_setup_teardown(test_req_query_all_bad_query_is_an_error_every_time,
+                                        setup_arena, teardown_arena),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
