@@ -16,17 +16,7 @@
 
 #include "base/jsonw.h"
 #include "base/utf8.h"
-
-/* Fails the test unless the slice s holds exactly the C string lit. */
-#define assert_slice_equal(s, lit)                                                                 \
-    do {                                                                                           \
-        struct str s_ = (s);                                                                       \
-        const char *l_ = (lit);                                                                    \
-        size_t n_ = strlen(l_);                                                                    \
-        if (s_.len != n_ || (n_ && memcmp(s_.ptr, l_, n_) != 0))                                   \
-            fail_msg("got \"%.*s\" (%zu bytes), want \"%s\" (%zu bytes)", (int)s_.len,             \
-                     s_.ptr ? s_.ptr : "", s_.len, l_, n_);                                        \
-    } while (0)
+#include "slice_assert.h"
 
 /* Writes one string value with a fresh writer and returns the JSON text in b. */
 static void write_string(struct buf *b, struct str s)

@@ -10,17 +10,7 @@
 #include <string.h>
 
 #include "http/chunked.h"
-
-/* Fails the test unless the slice s holds exactly the C string lit. */
-#define assert_slice_equal(s, lit)                                                                 \
-    do {                                                                                           \
-        struct str s_ = (s);                                                                       \
-        const char *l_ = (lit);                                                                    \
-        size_t n_ = strlen(l_);                                                                    \
-        if (s_.len != n_ || (n_ && memcmp(s_.ptr, l_, n_) != 0))                                   \
-            fail_msg("got \"%.*s\" (%zu bytes), want \"%s\" (%zu bytes)", (int)s_.len,             \
-                     s_.ptr ? s_.ptr : "", s_.len, l_, n_);                                        \
-    } while (0)
+#include "slice_assert.h"
 
 /* Decodes all of in[0..len) in one call into out (max bytes). */
 static enum http_chunked_result decode_all(const char *in, size_t len, size_t max, struct buf *out,

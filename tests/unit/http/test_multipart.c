@@ -18,17 +18,7 @@
 #include "base/alloc.h"
 #include "base/buf.h"
 #include "http/multipart.h"
-
-/* Fails the test unless the slice s holds exactly the C string lit. */
-#define assert_slice_equal(s, lit)                                                                 \
-    do {                                                                                           \
-        struct str s_ = (s);                                                                       \
-        const char *l_ = (lit);                                                                    \
-        size_t n_ = strlen(l_);                                                                    \
-        if (s_.len != n_ || (n_ && memcmp(s_.ptr, l_, n_) != 0))                                   \
-            fail_msg("got \"%.*s\" (%zu bytes), want \"%s\" (%zu bytes)", (int)s_.len,             \
-                     s_.ptr ? s_.ptr : "", s_.len, l_, n_);                                        \
-    } while (0)
+#include "slice_assert.h"
 
 /* Fails the test unless the slice s holds exactly the n bytes at p. */
 #define assert_slice_bytes(s, p, n)                                                                \

@@ -14,17 +14,7 @@
 
 #include "http/query.h"
 #include "http/req.h"
-
-/* Fails the test unless the slice s holds exactly the C string lit. */
-#define assert_slice_equal(s, lit)                                                                 \
-    do {                                                                                           \
-        struct str s_ = (s);                                                                       \
-        const char *l_ = (lit);                                                                    \
-        size_t n_ = strlen(l_);                                                                    \
-        if (s_.len != n_ || (n_ && memcmp(s_.ptr, l_, n_) != 0))                                   \
-            fail_msg("got \"%.*s\" (%zu bytes), want \"%s\" (%zu bytes)", (int)s_.len,             \
-                     s_.ptr ? s_.ptr : "", s_.len, l_, n_);                                        \
-    } while (0)
+#include "slice_assert.h"
 
 /* Decodes the C string in; checks the result is the C string want. */
 #define assert_decodes(in, plus, want)                                                             \
