@@ -1,9 +1,11 @@
 # Dependencies: Debian 12 packages found with pkg-config. When one is missing,
 # scripts/install-deps.sh installs them (apt-get as root) or prints the command.
-PKGS      := libuv sqlite3 jansson libsodium libcurl
+PKGS      := libuv sqlite3 jansson libsodium libcurl vips
+# Debian's libwslay-dev ships no .pc file: linked by name, checked by header.
+NOPC_LIBS := -lwslay
 TEST_PKGS := cmocka
 
 deps:
-	@pkg-config --exists $(PKGS) $(TEST_PKGS) || scripts/install-deps.sh
+	@{ pkg-config --exists $(PKGS) $(TEST_PKGS) && test -f /usr/include/wslay/wslay.h; } || scripts/install-deps.sh
 	@pkg-config --exists $(PKGS) $(TEST_PKGS) || { echo "missing: $(PKGS) $(TEST_PKGS)"; exit 1; }
 .PHONY: deps

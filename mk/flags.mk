@@ -6,7 +6,7 @@ WARN   := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototype
 # that had to install the packages (the deps target) still finds them.
 CFLAGS  = -std=c17 -D_GNU_SOURCE -pthread -g $(WARN) -Isrc -MMD -MP $(MODE_CFLAGS) \
           $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LDLIBS  = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -pthread -lm
+LDLIBS  = $(shell pkg-config --libs $(PKGS) 2>/dev/null) $(NOPC_LIBS) -pthread -lm
 TEST_CFLAGS = $(shell pkg-config --cflags $(TEST_PKGS) 2>/dev/null) -Wno-unused-parameter -Itests/unit
 TEST_LDLIBS = $(shell pkg-config --libs $(TEST_PKGS) 2>/dev/null)
 
