@@ -10,6 +10,11 @@ struct http_req;
 /* GET /api/health */
 enum rc api_health(struct http_req *req, void *ctx);
 
+/* /api/realtime (realtime.c, realtime_ws.c) */
+enum rc api_realtime_connect(struct http_req *req, void *ctx);
+enum rc api_realtime_subscribe(struct http_req *req, void *ctx);
+enum rc api_realtime_ws(struct http_req *req, void *ctx);
+
 /* /api/collections/{collection}/records[/{id}] (records.c) */
 enum rc api_records_list(struct http_req *req, void *ctx);
 enum rc api_records_view(struct http_req *req, void *ctx);

@@ -61,4 +61,9 @@ void api_routes_register(struct http_router *r, struct api_limits *limits)
                     api_auth_request_otp, NULL);
     http_router_add(r, HTTP_METHOD_POST, "/api/collections/{collection}/auth-with-otp",
                     api_auth_with_otp, limits);
+
+    /* Realtime. */
+    http_router_add(r, HTTP_METHOD_GET, "/api/realtime", api_realtime_connect, NULL);
+    http_router_add(r, HTTP_METHOD_POST, "/api/realtime", api_realtime_subscribe, NULL);
+    http_router_add(r, HTTP_METHOD_GET, "/api/realtime/ws", api_realtime_ws, NULL);
 }

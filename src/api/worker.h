@@ -6,12 +6,15 @@
 #ifndef TARMAC_API_WORKER_H
 #define TARMAC_API_WORKER_H
 
+#include "base/list.h"
 #include "core/app.h"
 #include "http/server.h"
 
 struct api_worker {
     struct http_server *http;
     struct core_worker core;
+    struct list_node rt_conns; /* realtime connections (api/realtime.h) */
+    uint64_t rt_last_sweep_ms;
 };
 
 /* The api_worker of the worker running req. */

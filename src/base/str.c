@@ -62,3 +62,37 @@ bool str_to_u64(struct str s, uint64_t *out)
     *out = v;
     return true;
 }
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+long str_percent_decode(struct str in, char *out, bool plus_is_space)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < in.len; i++) {
+        char c = in.ptr[i];
+        if (c == '%') {
+            if (in.len - i < 3)
+                return -1;
+            int hi = hexval(in.ptr[i + 1]);
+            int lo = hexval(in.ptr[i + 2]);
+            if (hi < 0 || lo < 0)
+                return -1;
+            out[o++] = (char)(hi * 16 + lo);
+            i += 2;
+        } else if (c == '+' && plus_is_space) {
+            out[o++] = ' ';
+        } else {
+            out[o++] = c;
+        }
+    }
+    return (long)o;
+}

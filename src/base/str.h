@@ -38,4 +38,10 @@ static inline char ascii_lower(char c)
     return (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c;
 }
 
+/* Decodes %XX escapes of in into out (room for in.len bytes); with
+ * plus_is_space, '+' becomes ' ' (form encoding, query strings only). Returns
+ * the decoded length, or -1 for a malformed escape ('%' not followed by two hex
+ * digits). Never writes past in.len bytes. */
+long str_percent_decode(struct str in, char *out, bool plus_is_space);
+
 #endif

@@ -12,6 +12,7 @@
 
 #include "api/errors.h"
 #include "api/ratelimit.h"
+#include "api/realtime.h"
 #include "api/routes.h"
 #include "api/worker.h"
 #include "core/app.h"
@@ -53,6 +54,9 @@ struct serve_options {
     uint64_t idle_timeout_ms;
     uint64_t write_timeout_ms;
     uint64_t grace_ms;
+    uint64_t realtime_idle_ms;
+    uint64_t realtime_max_age_ms;
+    uint64_t realtime_ping_ms;
 };
 
 /* Splits "host:port", "[v6]:port" or ":port". */
@@ -101,6 +105,7 @@ static void hook_start(struct net_worker *w, void *ctx)
     struct serve_app *app = ctx;
     struct api_worker *aw = xcalloc(1, sizeof(*aw));
     aw->http = http_server_new(w, &app->http);
+    list_init(&aw->rt_conns);
     if (core_worker_init(&aw->core, app->core, w->mailbox) != RC_OK)
         log_error("msg=\"worker cannot open the database\" worker=%u", w->id);
     w->user = aw;
@@ -116,18 +121,20 @@ static void hook_tick(struct net_worker *w, void *ctx)
 {
     (void)ctx;
     http_server_tick(api_worker(w)->http);
+    api_realtime_tick(api_worker(w), uv_now(&w->loop));
 }
 
 static void hook_stop(struct net_worker *w, void *ctx)
 {
     (void)ctx;
+    core_worker_stop(&api_worker(w)->core);
     http_server_drain(api_worker(w)->http);
 }
 
 static bool hook_is_busy(struct net_worker *w, void *ctx)
 {
     (void)ctx;
-    return http_server_is_busy(api_worker(w)->http);
+    return http_server_is_busy(api_worker(w)->http) || core_worker_is_busy(&api_worker(w)->core);
 }
 
 static void hook_iteration_end(struct net_worker *w, void *ctx)
@@ -190,6 +197,9 @@ int cli_serve(int argc, char **argv)
         .idle_timeout_ms = 60000,
         .write_timeout_ms = 30000,
         .grace_ms = 10000,
+        .realtime_idle_ms = 5 * 60 * 1000,
+        .realtime_max_age_ms = 30 * 60 * 1000,
+        .realtime_ping_ms = 25 * 1000,
     };
     const struct cli_flag flags[] = {
         {"http", CLI_FLAG_STRING, &o.http, "ADDR",
@@ -235,6 +245,12 @@ int cli_serve(int argc, char **argv)
          "longest stall of a response write (default 30s)"},
         {"grace", CLI_FLAG_DURATION, &o.grace_ms, "DUR",
          "on SIGTERM, time for in-flight requests (default 10s)"},
+        {"realtime-idle", CLI_FLAG_DURATION, &o.realtime_idle_ms, "DUR",
+         "close a realtime stream without a message this long (default 5m)"},
+        {"realtime-max-age", CLI_FLAG_DURATION, &o.realtime_max_age_ms, "DUR",
+         "close any realtime stream this old (default 30m)"},
+        {"realtime-ping", CLI_FLAG_DURATION, &o.realtime_ping_ms, "DUR",
+         "keep-alive on a quiet realtime stream (default 25s)"},
     };
     const int nflags = (int)(sizeof(flags) / sizeof(flags[0]));
     bool wants_help = false;
@@ -348,6 +364,11 @@ int cli_serve(int argc, char **argv)
         return CLI_EXIT_FAILURE;
     }
 
+    api_realtime_configure(&(struct api_realtime_config){
+        .idle_ms = o.realtime_idle_ms,
+        .max_age_ms = o.realtime_max_age_ms,
+        .ping_ms = o.realtime_ping_ms,
+    });
     limits.store = core_ratelimit_memory_store();
     struct http_router *router = http_router_new();
     api_routes_register(router, &limits);

@@ -165,6 +165,7 @@ enum rc core_app_open(const char *dir, struct core_app **out)
         return RC_IO;
     }
     struct core_app *app = xcalloc(1, sizeof(*app));
+    app->realtime = core_realtime_new();
     app->dir = xstrdup(dir);
     snprintf(app->app_name, sizeof(app->app_name), "tarmac");
     snprintf(app->app_url, sizeof(app->app_url), "http://127.0.0.1:8090");
@@ -202,6 +203,7 @@ void core_app_close(struct core_app *app)
     net_offload_stop(app->offload);
     store_writer_stop(app->writer);
     core_record_input_global_cleanup();
+    core_realtime_free(app->realtime);
     core_schema_free(atomic_load(&app->schema));
     for (size_t i = 0; i < app->old_schema_count; i++)
         core_schema_free(app->old_schemas[i]);
@@ -217,7 +219,18 @@ enum rc core_worker_init(struct core_worker *cw, struct core_app *app, struct ne
     cw->mailbox = mailbox;
     cw->counts = xcalloc(1, sizeof(*cw->counts));
     cw->pages = xcalloc(1, sizeof(*cw->pages));
+    core_realtime_attach(cw);
     return store_sqlite_open(app->db_path, STORE_SQLITE_READ, &cw->db);
+}
+
+void core_worker_stop(struct core_worker *cw)
+{
+    core_realtime_detach(cw);
+}
+
+bool core_worker_is_busy(struct core_worker *cw)
+{
+    return core_realtime_is_busy(cw);
 }
 
 void core_worker_begin_read(struct core_worker *cw)
@@ -246,6 +259,7 @@ void core_worker_end_read(struct core_worker *cw)
 
 void core_worker_cleanup(struct core_worker *cw)
 {
+    core_realtime_detach(cw); /* a worker that failed to start never stopped */
     core_worker_end_read(cw);
     store_sqlite_close(cw->db);
     cw->db = NULL;

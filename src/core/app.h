@@ -20,6 +20,7 @@
 #include "base/rc.h"
 #include "core/collection.h"
 #include "core/count_cache.h"
+#include "core/realtime.h"
 #include "store/sqlite.h"
 #include "store/writer.h"
 
@@ -38,6 +39,7 @@ struct core_app {
     uint32_t password_t;
     char *db_path;
     struct store_writer *writer;
+    struct core_realtime *realtime;       /* clients and subscriptions */
     _Atomic(struct core_schema *) schema; /* the current snapshot */
     struct core_schema **old_schemas;     /* freed at close */
     size_t old_schema_count;
@@ -63,6 +65,7 @@ struct core_worker {
     struct core_count_cache *counts; /* list totals, see count_cache.h */
     struct core_page_cache *pages;   /* whole list responses, same rule */
     bool in_read_tx;                 /* a read transaction spans this loop iteration */
+    struct core_rt_local rt;         /* this worker's realtime clients */
 };
 
 /* Opens (creating if needed) the data directory's database, migrates the
@@ -80,6 +83,10 @@ void core_app_swap_schema(struct core_app *app, struct core_schema *s);
 /* Opens a worker's read connection. Call on the worker thread. */
 enum rc core_worker_init(struct core_worker *cw, struct core_app *app, struct net_mailbox *mailbox);
 void core_worker_cleanup(struct core_worker *cw);
+/* The worker begins to stop: no more realtime events are sent to it. */
+void core_worker_stop(struct core_worker *cw);
+/* True while work posted to the worker (realtime fan-out) is pending. */
+bool core_worker_is_busy(struct core_worker *cw);
 /* Starts (once per loop iteration) a read transaction on the worker's
  * connection, so the requests of one iteration share one snapshot and one
  * round of SQLite's file locks (fcntl calls were ~12% of a record read).

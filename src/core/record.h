@@ -60,6 +60,14 @@ enum rc core_record_view(struct core_request *r, const struct core_collection *c
 enum rc core_record_list(struct core_request *r, const struct core_collection *c,
                          const struct core_list_opts *lo, const struct core_output_opts *o,
                          struct buf *out, struct core_problem *p);
+/* Writes a record of c given by its stored values (a realtime event's, the
+ * row perhaps already deleted) as r's requester may see it, when it passes
+ * rule ("" = anyone; NULL is the caller's to refuse) and the client filter
+ * (may be empty), with expand and fields from o. RC_NOT_FOUND when it does
+ * not pass or either does not compile. Runs on r->cw's connection. */
+enum rc core_record_render_values(struct core_request *r, const struct core_collection *c,
+                                  json_t *values, const char *rule, struct str filter,
+                                  const struct core_output_opts *o, struct buf *out);
 /* Prunes the JSON in out to the `fields` picker (spec §2.7); a no-op for an
  * empty picker. is_list applies it to each element of "items". */
 enum rc core_fields_apply(struct buf *out, struct str fields, bool is_list);

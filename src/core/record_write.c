@@ -48,7 +48,7 @@ enum rc core_record_load(struct store_sqlite *db, const struct core_collection *
     return rc;
 }
 
-static void bind_value(sqlite3_stmt *st, int n, const struct core_field *f, json_t *v)
+void core_record_bind_value(sqlite3_stmt *st, int n, const struct core_field *f, json_t *v)
 {
     if (f->type == CORE_FIELD_JSON || f->type == CORE_FIELD_GEOPOINT || core_field_is_multi(f)) {
         if (f->type == CORE_FIELD_JSON && (!v || json_is_null(v))) {
@@ -245,7 +245,8 @@ static enum rc write_row(struct store_sqlite *db, const struct core_write_job *j
     if (rc)
         return rc == RC_INVALID ? RC_INTERNAL : rc;
     for (size_t i = 0; i < c->field_count; i++)
-        bind_value(st, (int)i + 1, &c->fields[i], json_object_get(values, c->fields[i].name));
+        core_record_bind_value(st, (int)i + 1, &c->fields[i],
+                               json_object_get(values, c->fields[i].name));
     if (!is_insert)
         sqlite3_bind_text(st, (int)c->field_count + 1, job->id, -1, SQLITE_STATIC);
     int step = sqlite3_step(st);
@@ -269,12 +270,13 @@ static enum rc write_row(struct store_sqlite *db, const struct core_write_job *j
 
 static enum rc delete_record(struct store_sqlite *db, const struct core_schema *schema,
                              const struct core_collection *c, const char *id, int depth,
-                             struct core_problem *p);
+                             struct core_problem *p, struct core_rt_event **events);
 
 /* Handles every record that references (c, id) through relation field f of x. */
 static enum rc release_references(struct store_sqlite *db, const struct core_schema *schema,
                                   const struct core_collection *x, const struct core_field *f,
-                                  const char *id, int depth, struct core_problem *p)
+                                  const char *id, int depth, struct core_problem *p,
+                                  struct core_rt_event **events)
 {
     bool multi = core_field_is_multi(f);
     struct buf sql;
@@ -325,7 +327,7 @@ static enum rc release_references(struct store_sqlite *db, const struct core_sch
         }
         size_t remaining = json_array_size(left);
         if (f->cascade_delete && remaining == 0) {
-            rc = delete_record(db, schema, x, ref_id, depth + 1, p);
+            rc = delete_record(db, schema, x, ref_id, depth + 1, p, events);
         } else if (f->is_required && remaining == 0) {
             core_problem_message(p, "Failed to delete record. Make sure that the record is not "
                                     "part of a required relation reference.");
@@ -367,14 +369,30 @@ static enum rc release_references(struct store_sqlite *db, const struct core_sch
     return rc;
 }
 
+/* Adds a delete event with the record as it is now (spec §7.4: the payload
+ * and the checks use the record before its removal). */
+static void note_delete(struct store_sqlite *db, const struct core_schema *schema,
+                        const struct core_collection *c, const char *id,
+                        struct core_rt_event **events)
+{
+    json_t *values = NULL;
+    if (!events || core_record_load(db, c, str_from_cstr(id), &values) != RC_OK)
+        return;
+    struct core_rt_event *ev = core_rt_event_new("delete", schema, c, values);
+    json_decref(values);
+    ev->next = *events;
+    *events = ev;
+}
+
 static enum rc delete_record(struct store_sqlite *db, const struct core_schema *schema,
                              const struct core_collection *c, const char *id, int depth,
-                             struct core_problem *p)
+                             struct core_problem *p, struct core_rt_event **events)
 {
     if (depth > CASCADE_MAX_DEPTH) {
         core_problem_message(p, "Failed to delete record: the cascade is too deep.");
         return RC_INVALID;
     }
+    note_delete(db, schema, c, id, events);
     struct buf sql;
     buf_init(&sql, 4096);
     enum rc rc = buf_append_cstr(&sql, "DELETE FROM ");
@@ -403,7 +421,7 @@ static enum rc delete_record(struct store_sqlite *db, const struct core_schema *
         for (size_t k = 0; k < x->field_count && !rc; k++) {
             const struct core_field *f = &x->fields[k];
             if (f->type == CORE_FIELD_RELATION && strcmp(f->collection_id, c->id) == 0)
-                rc = release_references(db, schema, x, f, id, depth, p);
+                rc = release_references(db, schema, x, f, id, depth, p, events);
         }
     }
     return rc;
@@ -412,6 +430,13 @@ static enum rc delete_record(struct store_sqlite *db, const struct core_schema *
 /* -------------------------------------------------------------------------
  * The job
  * ------------------------------------------------------------------------- */
+
+static void add_event(struct core_write_job *job, const char *action, json_t *values)
+{
+    struct core_rt_event *ev = core_rt_event_new(action, job->schema, job->c, values);
+    ev->next = job->events;
+    job->events = ev;
+}
 
 static enum rc apply(struct store_sqlite *db, void *ctx)
 {
@@ -431,6 +456,8 @@ static enum rc apply(struct store_sqlite *db, void *ctx)
         }
         if (rc == RC_INVALID && !p->message[0])
             core_problem_message(p, "Failed to create record.");
+        if (!rc && job->wants_events)
+            add_event(job, "create", job->values);
         break;
     case CORE_WRITE_UPDATE: {
         rc = passes_rule(db, job, &ok);
@@ -450,6 +477,8 @@ static enum rc apply(struct store_sqlite *db, void *ctx)
             rc = write_row(db, job, in.values, false, p);
         if (rc == RC_INVALID && !p->message[0])
             core_problem_message(p, "Failed to update record.");
+        if (!rc && job->wants_events)
+            add_event(job, "update", in.values);
         core_record_input_cleanup(&in);
         json_decref(current);
         break;
@@ -459,8 +488,14 @@ static enum rc apply(struct store_sqlite *db, void *ctx)
         if (!rc && !ok)
             rc = RC_NOT_FOUND;
         if (!rc)
-            rc = delete_record(db, job->schema, job->c, job->id, 0, p);
+            rc = delete_record(db, job->schema, job->c, job->id, 0, p,
+                               job->wants_events ? &job->events : NULL);
         break;
+    }
+    if (rc) {
+        /* The savepoint is rolled back: nothing happened to announce. */
+        core_rt_event_list_free(job->events);
+        job->events = NULL;
     }
     job->rc = rc;
     return rc;
@@ -474,12 +509,19 @@ static void finished(enum rc rc, void *ctx)
      * commit: end it so reading the record back sees the write. */
     if (job->cw)
         core_worker_end_read(job->cw);
+    struct core_rt_event *events = job->events;
+    job->events = NULL;
+    if (rc || !job->cw)
+        core_rt_event_list_free(events);
+    else
+        core_realtime_publish(job->cw->app, events); /* after the commit (spec §7.4) */
     job->done(job);
 }
 
 void core_record_submit(struct core_worker *cw, struct core_write_job *job)
 {
     job->cw = cw;
+    job->wants_events = core_realtime_client_count(cw->app) > 0;
     store_writer_submit(cw->app->writer, cw->mailbox, apply, finished, job);
 }
 
@@ -496,6 +538,8 @@ void core_write_job_cleanup(struct core_write_job *job)
     json_decref(job->body);
     xfree(job->password_hash);
     core_problem_cleanup(&job->problem);
+    core_rt_event_list_free(job->events);
+    job->events = NULL;
     job->id = NULL;
     job->values = NULL;
     job->body = NULL;

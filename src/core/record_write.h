@@ -31,7 +31,9 @@ struct core_write_job {
     struct core_request *request;  /* update: to rebuild the input; borrowed */
     struct core_sql_fragment rule; /* compiled with ?1 = the id; sql.len 0 = no rule */
     bool has_rule;
+    bool wants_events; /* realtime clients exist: collect events (deletes load the row) */
     /* results */
+    struct core_rt_event *events; /* made inside the write, published after the commit */
     enum rc rc;
     struct core_problem problem;
     /* completion on the submitting loop */

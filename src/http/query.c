@@ -3,40 +3,6 @@
 
 #include <string.h>
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-long http_percent_decode(struct str in, char *out, bool plus_is_space)
-{
-    size_t o = 0;
-    for (size_t i = 0; i < in.len; i++) {
-        char c = in.ptr[i];
-        if (c == '%') {
-            if (in.len - i < 3)
-                return -1;
-            int hi = hexval(in.ptr[i + 1]);
-            int lo = hexval(in.ptr[i + 2]);
-            if (hi < 0 || lo < 0)
-                return -1;
-            out[o++] = (char)(hi * 16 + lo);
-            i += 2;
-        } else if (c == '+' && plus_is_space) {
-            out[o++] = ' ';
-        } else {
-            out[o++] = c;
-        }
-    }
-    return (long)o;
-}
-
 static enum rc decode_into(struct str in, struct arena *a, struct str *out)
 {
     if (!memchr(in.ptr, '%', in.len) && !memchr(in.ptr, '+', in.len)) {
@@ -44,7 +10,7 @@ static enum rc decode_into(struct str in, struct arena *a, struct str *out)
         return RC_OK;
     }
     char *p = arena_alloc(a, in.len + 1);
-    long n = http_percent_decode(in, p, true);
+    long n = str_percent_decode(in, p, true);
     if (n < 0)
         return RC_INVALID;
     p[n] = '\0';

@@ -19,12 +19,6 @@ struct http_query_param {
     struct str value; /* decoded; empty when the pair had no '=' */
 };
 
-/* Decodes %XX escapes of in into out (room for in.len bytes); with
- * plus_is_space, '+' becomes ' ' (form encoding, query strings only). Returns
- * the decoded length, or -1 for a malformed escape ('%' not followed by two hex
- * digits). Never writes past in.len bytes. */
-long http_percent_decode(struct str in, char *out, bool plus_is_space);
-
 /* Parses "a=1&b=2" into params allocated in a. Empty pairs ("a=1&&b") are
  * skipped. RC_INVALID for a malformed escape, RC_TOO_LARGE past
  * HTTP_QUERY_MAX_PARAMS pairs. *out and its strings are valid until a resets. */

@@ -116,7 +116,7 @@ static bool decode_segment(struct str seg, struct arena *a, struct str *out)
         return true;
     }
     char *buf = arena_alloc(a, seg.len + 1);
-    long n = http_percent_decode(seg, buf, false);
+    long n = str_percent_decode(seg, buf, false);
     if (n < 0 || memchr(buf, '\0', (size_t)n))
         return false;
     buf[n] = '\0';

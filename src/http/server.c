@@ -27,8 +27,9 @@
 
 /* HEAD: waiting for or reading a head; BODY: reading a body; WAITING: a
  * handler deferred its response (http_req_defer); CLOSED: the response that
- * ends the connection is queued. */
-enum conn_state { CONN_HEAD, CONN_BODY, CONN_WAITING, CONN_CLOSED };
+ * ends the connection is queued; STREAM: the connection was handed to a
+ * stream owner (http_req_stream). */
+enum conn_state { CONN_HEAD, CONN_BODY, CONN_WAITING, CONN_CLOSED, CONN_STREAM };
 
 struct http_conn {
     struct net_conn *nc;
@@ -41,7 +42,9 @@ struct http_conn {
     bool is_keep_alive;     /* of the current request */
     bool has_served;        /* at least one response was queued */
     bool is_chunked;
-    bool is_deferred;        /* the handler called http_req_defer() */
+    bool is_deferred;                         /* the handler called http_req_defer() */
+    const struct http_stream_ops *stream_ops; /* set by http_req_stream() */
+    void *stream_ctx;
     uint64_t body_remaining; /* Content-Length bytes still to read */
     struct http_chunked chunked;
     struct arena arena;
@@ -322,7 +325,7 @@ static void write_response(struct http_conn *hc, bool is_close)
         put_str(&l, resp->content_type);
         put_bytes(&l, "\r\n", 2);
     }
-    if (has_body) {
+    if (has_body && !hc->stream_ops) {
         put_cstr(&l, "Content-Length: ");
         put_u64(&l, body_len);
         put_bytes(&l, "\r\n", 2);
@@ -401,6 +404,77 @@ static void fail_connection(struct http_conn *hc, int status, const char *messag
 }
 
 /* -------------------------------------------------------------------------
+ * Streams
+ * ------------------------------------------------------------------------- */
+
+/* Writes the stream's head (and first bytes), then drops everything the
+ * request held: an idle subscriber should cost little more than its socket. */
+static void start_stream(struct http_conn *hc)
+{
+    write_response(hc, false);
+    finish_request(hc);
+    arena_cleanup(&hc->arena);
+    buf_cleanup(&hc->body);
+    buf_cleanup(&hc->resp_body);
+    hc->has_served = true;
+    hc->state = CONN_STREAM;
+    net_conn_set_deadline(hc->nc, 0);
+    if (hc->stream_ops->on_start)
+        hc->stream_ops->on_start(hc->stream_ctx);
+    net_conn_flush(hc->nc);
+}
+
+struct http_stream *http_req_stream(struct http_req *req, const struct http_stream_ops *ops,
+                                    void *ctx)
+{
+    struct http_conn *hc = list_entry(req, struct http_conn, req);
+    hc->stream_ops = ops;
+    hc->stream_ctx = ctx;
+    return (struct http_stream *)hc;
+}
+
+enum rc http_stream_write(struct http_stream *s, const void *p, size_t len)
+{
+    struct http_conn *hc = (struct http_conn *)s;
+    if (!hc->nc || hc->nc->is_closing)
+        return RC_IO;
+    enum rc rc = net_conn_write(hc->nc, p, len);
+    if (!rc)
+        net_conn_flush(hc->nc);
+    return rc;
+}
+
+size_t http_stream_pending(const struct http_stream *s)
+{
+    const struct http_conn *hc = (const struct http_conn *)s;
+    return hc->nc ? net_conn_pending_output(hc->nc) : 0;
+}
+
+void http_stream_close(struct http_stream *s)
+{
+    struct http_conn *hc = (struct http_conn *)s;
+    if (hc->nc && !hc->nc->is_closing)
+        net_conn_close_after_write(hc->nc, LINGER_MS);
+}
+
+void http_stream_abort(struct http_stream *s)
+{
+    struct http_conn *hc = (struct http_conn *)s;
+    if (hc->nc)
+        net_conn_close(hc->nc);
+}
+
+struct net_worker *http_stream_worker(const struct http_stream *s)
+{
+    return ((const struct http_conn *)s)->server->worker;
+}
+
+const char *http_stream_remote_addr(const struct http_stream *s)
+{
+    return ((const struct http_conn *)s)->remote_addr;
+}
+
+/* -------------------------------------------------------------------------
  * Dispatch
  * ------------------------------------------------------------------------- */
 
@@ -436,6 +510,11 @@ static void dispatch(struct http_conn *hc)
             return;
         }
         hc->is_deferred = false;
+        if (hc->stream_ops && rc == RC_OK && http_resp_is_started(req)) {
+            start_stream(hc);
+            return;
+        }
+        hc->stream_ops = NULL;
         if (!http_resp_is_started(req)) {
             int status = rc && cfg->status_of ? cfg->status_of(rc) : 500;
             if (status >= 500)
@@ -576,6 +655,8 @@ static size_t read_head(struct http_conn *hc, const char *data, size_t len, bool
 static size_t on_data(struct net_conn *nc, const char *data, size_t len)
 {
     struct http_conn *hc = nc->owner;
+    if (hc->state == CONN_STREAM)
+        return hc->stream_ops->on_data ? hc->stream_ops->on_data(hc->stream_ctx, data, len) : len;
     size_t off = 0;
     while (off < len && !nc->is_closing && hc->state != CONN_CLOSED && hc->state != CONN_WAITING) {
         if (net_conn_pending_output(nc) > OUTPUT_HIGH_WATER) {
@@ -610,6 +691,11 @@ static void on_drain(struct net_conn *nc)
 
 static void on_eof(struct net_conn *nc)
 {
+    struct http_conn *hc = nc->owner;
+    if (hc->state == CONN_STREAM) {
+        net_conn_close(nc); /* a stream's reader left: nobody reads the rest */
+        return;
+    }
     /* Every complete request was answered inside on_data; what is left is
      * output still queued. A half-closed peer may still read it. */
     net_conn_close_after_write(nc, 1);
@@ -641,6 +727,12 @@ static void free_conn(struct http_conn *hc)
 static void on_close(struct net_conn *nc)
 {
     struct http_conn *hc = nc->owner;
+    if (hc->state == CONN_STREAM) {
+        hc->nc = NULL;
+        hc->stream_ops->on_close(hc->stream_ctx);
+        free_conn(hc);
+        return;
+    }
     if (hc->state == CONN_WAITING) {
         /* A deferred request still holds hc: http_req_resume() frees it. */
         hc->nc = NULL;
@@ -737,6 +829,10 @@ void http_server_drain(struct http_server *s)
         struct http_conn *hc = nc->owner;
         if (!hc || nc->is_closing)
             continue;
+        if (hc->state == CONN_STREAM) {
+            net_conn_close_after_write(nc, LINGER_MS); /* streams never end on their own */
+            continue;
+        }
         /* Between requests with nothing buffered: safe to close now. A
          * connection that has not sent its first request yet (perhaps just
          * accepted from the backlog) is given the chance to. */

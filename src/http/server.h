@@ -76,4 +76,38 @@ bool http_req_is_gone(struct http_req *req);
 /* The worker whose loop runs req (for its mailbox). */
 struct net_worker *http_req_worker(struct http_req *req);
 
+/* Long-lived streams (server-sent events, WebSocket). A handler calls
+ * http_req_stream() and returns RC_OK after setting the status and headers
+ * (and, optionally, the first bytes in http_resp_body()). The head is then
+ * written without Content-Length (the body ends with the connection; a 101
+ * has none), the request's buffers are released, and the connection belongs
+ * to the stream: no timeouts, no more HTTP parsing. Its owner writes with
+ * http_stream_write() and learns of the end through ops->on_close, after
+ * which the stream pointer is dead. All on the worker's thread. */
+struct http_stream;
+struct http_stream_ops {
+    /* Bytes from the peer; returns how many it consumed (the rest is kept
+     * for the next call). NULL: input is discarded. */
+    size_t (*on_data)(void *ctx, const char *data, size_t len);
+    /* The head is written; the owner may write now. NULL: nothing to do. */
+    void (*on_start)(void *ctx);
+    /* The connection is gone (peer closed, error, server stop, or
+     * http_stream_close finished). Called exactly once. */
+    void (*on_close)(void *ctx);
+};
+struct http_stream *http_req_stream(struct http_req *req, const struct http_stream_ops *ops,
+                                    void *ctx);
+/* Queues bytes and starts sending them. RC_NOMEM when the output cannot grow. */
+enum rc http_stream_write(struct http_stream *s, const void *p, size_t len);
+/* Bytes queued but not yet taken by the socket (a slow reader's backlog). */
+size_t http_stream_pending(const struct http_stream *s);
+/* Sends what is queued, then closes; on_close follows. */
+void http_stream_close(struct http_stream *s);
+/* Closes at once, dropping queued output (a reader too slow to keep). */
+void http_stream_abort(struct http_stream *s);
+/* The worker running the stream. */
+struct net_worker *http_stream_worker(const struct http_stream *s);
+/* The peer's IP address ("" when unknown). */
+const char *http_stream_remote_addr(const struct http_stream *s);
+
 #endif

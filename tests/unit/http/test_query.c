@@ -21,7 +21,7 @@
     do {                                                                                           \
         const char *in_ = (in);                                                                    \
         char out_[256];                                                                            \
-        long dn_ = http_percent_decode(str_from_cstr(in_), out_, (plus));                          \
+        long dn_ = str_percent_decode(str_from_cstr(in_), out_, (plus));                           \
         if (dn_ < 0)                                                                               \
             fail_msg("\"%s\" refused", in_);                                                       \
         assert_slice_equal(((struct str){out_, (size_t)dn_}), (want));                             \
@@ -30,7 +30,7 @@
 #define assert_decode_refused(in, plus)                                                            \
     do {                                                                                           \
         char out_[256];                                                                            \
-        long n_ = http_percent_decode(str_from_cstr(in), out_, (plus));                            \
+        long n_ = str_percent_decode(str_from_cstr(in), out_, (plus));                             \
         if (n_ != -1)                                                                              \
             fail_msg("\"%s\" decoded (%ld bytes), want -1", (in), n_);                             \
     } while (0)
@@ -75,7 +75,7 @@ static void test_percent_decode_plus_is_space_only_when_asked(void **state)
 static void test_percent_decode_keeps_encoded_nul(void **state)
 {
     char out[8];
-    long n = http_percent_decode(STR_LIT("a%00b"), out, false);
+    long n = str_percent_decode(STR_LIT("a%00b"), out, false);
     assert_int_equal(n, 3);
     assert_memory_equal(out, "a\0b", 3);
 }
@@ -103,7 +103,7 @@ static void test_percent_decode_never_writes_past_input_length(void **state)
         struct str in = str_from_cstr(inputs[i]);
         char out[64];
         memset(out, '#', sizeof(out));
-        long n = http_percent_decode(in, out, true);
+        long n = str_percent_decode(in, out, true);
         assert_true(n <= (long)in.len);
         for (size_t k = in.len; k < sizeof(out); k++)
             assert_int_equal(out[k], '#');
@@ -114,8 +114,8 @@ static void test_percent_decode_reads_only_the_slice(void **state)
 {
     /* The slice ends before the escape's digits: a truncated escape. */
     char out[8];
-    assert_int_equal(http_percent_decode((struct str){"ab%41", 4}, out, false), -1);
-    assert_int_equal(http_percent_decode((struct str){"ab%41", 2}, out, false), 2);
+    assert_int_equal(str_percent_decode((struct str){"ab%41", 4}, out, false), -1);
+    assert_int_equal(str_percent_decode((struct str){"ab%41", 2}, out, false), 2);
 }
 
 static void test_query_parse_splits_pairs_in_order(void **state)

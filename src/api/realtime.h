@@ -1,0 +1,55 @@
+/* realtime.h -- the realtime transports: SSE and WebSocket (layer: api).
+ *
+ * Both turn an HTTP connection into a core realtime client (core/realtime.h)
+ * and frame what it delivers. The bookkeeping they share lives here: each
+ * worker keeps its realtime connections in a list, swept once a second to
+ * send keep-alive pings and to close streams idle (no message delivered) or
+ * old past the configured limits, after which clients reconnect (spec §7.1). */
+#ifndef TARMAC_API_REALTIME_H
+#define TARMAC_API_REALTIME_H
+#include <stdbool.h>
+#include <stdint.h>
+#include "api/worker.h"
+#include "base/list.h"
+#include "core/realtime.h"
+#include "http/server.h"
+
+struct api_call;
+
+struct api_realtime_config {
+    uint64_t idle_ms;    /* close after this long without a delivered message */
+    uint64_t max_age_ms; /* close any stream this old */
+    uint64_t ping_ms;    /* keep-alive after this long without a write */
+};
+
+/* Sets the limits for every worker; call before workers start. */
+void api_realtime_configure(const struct api_realtime_config *c);
+const struct api_realtime_config *api_realtime_config(void);
+
+/* One realtime connection, embedded first in the transport's own state. */
+struct api_rt_conn {
+    struct api_worker *aw;
+    struct http_stream *stream;
+    struct core_rt_client *client; /* NULL until connected (WebSocket: after the handshake) */
+    struct list_node link;         /* in aw->rt_conns */
+    uint64_t connected_ms;
+    uint64_t last_message_ms; /* last delivered message (the idle limit) */
+    uint64_t last_write_ms;   /* last bytes of any kind (pings) */
+    bool is_closing;
+    void (*ping)(struct api_rt_conn *rc);
+    void (*close)(struct api_rt_conn *rc); /* graceful */
+};
+
+void api_rt_conn_attach(struct api_rt_conn *rc, struct api_worker *aw, struct http_stream *s);
+/* Disconnects the client and leaves the list; from the stream's on_close. */
+void api_rt_conn_detach(struct api_rt_conn *rc);
+/* Writes bytes to the stream; a reader too far behind is dropped. */
+void api_rt_conn_send(struct api_rt_conn *rc, const void *p, size_t len);
+
+/* The once-a-second sweep; from the worker's tick. */
+void api_realtime_tick(struct api_worker *aw, uint64_t now_ms);
+
+/* Answers a subscribe outcome of core_realtime_subscribe*() per spec §7.2. */
+enum rc api_realtime_answer(struct api_call *c, enum rc rc);
+
+#endif

@@ -1,0 +1,622 @@
+/* realtime.c -- see realtime.h. */
+#include "core/realtime.h"
+
+#include <string.h>
+
+#include "base/alloc.h"
+#include "base/arena.h"
+#include "base/buf.h"
+#include "base/jsonw.h"
+#include "base/log.h"
+#include "base/secure.h"
+#include "core/app.h"
+#include "core/record.h"
+#include "core/record_write.h"
+#include "net/mailbox.h"
+
+#define BUCKETS 4096 /* power of two */
+#define MAX_WORKERS 256
+/* Clients served per loop turn of a fan-out: a slice costs well under a
+ * millisecond when subscribers share their renderings. */
+#define SLICE 256
+#define SUPERUSERS_ID "pbc_3142635823"
+
+struct core_realtime {
+    uv_mutex_t lock;
+    struct core_rt_client *buckets[BUCKETS];
+    size_t client_count;
+    struct core_worker *workers[MAX_WORKERS];
+    size_t worker_count;
+};
+
+struct core_realtime *core_realtime_new(void)
+{
+    struct core_realtime *rt = xcalloc(1, sizeof(*rt));
+    uv_mutex_init(&rt->lock);
+    return rt;
+}
+
+void core_realtime_free(struct core_realtime *rt)
+{
+    if (!rt)
+        return;
+    uv_mutex_destroy(&rt->lock);
+    xfree(rt);
+}
+
+static uint32_t hash_id(const char *id)
+{
+    uint32_t h = 2166136261u; /* FNV-1a: ids are random already */
+    for (; *id; id++)
+        h = (h ^ (uint8_t)*id) * 16777619u;
+    return h & (BUCKETS - 1);
+}
+
+/* -------------------------------------------------------------------------
+ * Subscriptions
+ * ------------------------------------------------------------------------- */
+
+static void subs_release(struct core_rt_subs *s)
+{
+    if (!s || atomic_fetch_sub(&s->refs, 1) != 1)
+        return;
+    for (size_t i = 0; i < s->count; i++) {
+        struct core_rt_sub *sub = &s->items[i];
+        xfree(sub->raw);
+        xfree(sub->collection);
+        xfree(sub->record_id);
+        xfree(sub->options);
+        json_decref(sub->query);
+        json_decref(sub->headers);
+    }
+    xfree(s);
+}
+
+/* options.query values as the rules see them: strings (others stringified). */
+static json_t *stringify_values(json_t *o, bool snake_keys)
+{
+    json_t *out = json_object();
+    const char *k;
+    json_t *v;
+    json_object_foreach(o, k, v)
+    {
+        char key[256];
+        size_t n = strlen(k);
+        if (n >= sizeof(key))
+            continue;
+        for (size_t i = 0; i <= n; i++)
+            key[i] = snake_keys ? (k[i] == '-' ? '_' : ascii_lower(k[i])) : k[i];
+        if (json_is_string(v)) {
+            json_object_set(out, key, v);
+        } else {
+            char *text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+            json_object_set_new(out, key, json_string(text ? text : ""));
+            xfree(text);
+        }
+    }
+    return out;
+}
+
+/* Reads `options=<urlencoded JSON>` from the text after '?'; anything
+ * undecodable is ignored (spec §7.3: the subscription stays, no options). */
+static void parse_options(struct core_rt_sub *sub, const char *qs)
+{
+    static const char key[] = "options=";
+    const char *p = qs;
+    while (*p && strncmp(p, key, sizeof(key) - 1) != 0) {
+        p = strchr(p, '&');
+        if (!p)
+            return;
+        p++;
+    }
+    if (!*p)
+        return;
+    p += sizeof(key) - 1;
+    size_t len = strcspn(p, "&");
+    char *text = xcalloc(1, len + 1);
+    long n = str_percent_decode((struct str){p, len}, text, true);
+    json_t *o = n < 0 ? NULL : json_loadb(text, (size_t)n, 0, NULL);
+    xfree(text);
+    if (json_is_object(o)) {
+        json_t *q = json_object_get(o, "query");
+        json_t *h = json_object_get(o, "headers");
+        if (json_is_object(q))
+            sub->query = stringify_values(q, false);
+        if (json_is_object(h))
+            sub->headers = stringify_values(h, true);
+    }
+    json_decref(o);
+}
+
+static void parse_sub(struct core_rt_sub *sub, const char *text)
+{
+    sub->raw = xstrdup(text);
+    const char *q = strchr(text, '?');
+    size_t topic_len = q ? (size_t)(q - text) : strlen(text);
+    sub->options = xstrdup(q ? q + 1 : "");
+    const char *slash = memchr(text, '/', topic_len);
+    if (slash) {
+        sub->collection = xstrndup(text, (size_t)(slash - text));
+        size_t rest = topic_len - (size_t)(slash - text) - 1;
+        if (!(rest == 1 && slash[1] == '*'))
+            sub->record_id = xstrndup(slash + 1, rest);
+    } else {
+        sub->collection = xstrndup(text, topic_len);
+    }
+    if (q)
+        parse_options(sub, q + 1);
+}
+
+/* Validates the list (spec §7.2) and builds the set; NULL with p's errors. */
+static struct core_rt_subs *build_subs(json_t *list, struct core_problem *p, bool *ok)
+{
+    *ok = true;
+    if (list && !json_is_null(list) && !json_is_array(list)) {
+        core_problem_field(p, "subscriptions", "validation_invalid_value", "Must be a list.", NULL);
+        *ok = false;
+        return NULL;
+    }
+    size_t n = json_array_size(list);
+    if (n > CORE_RT_MAX_SUBS) {
+        core_problem_field(p, "subscriptions", "validation_length_too_long",
+                           "The length must be no more than 1000.", NULL);
+        *ok = false;
+        return NULL;
+    }
+    size_t kept = 0;
+    for (size_t i = 0; i < n; i++) {
+        json_t *v = json_array_get(list, i);
+        if (!json_is_string(v) || json_string_length(v) > CORE_RT_MAX_SUB_LEN) {
+            char path[64];
+            snprintf(path, sizeof(path), "subscriptions.%zu", i);
+            core_problem_field(
+                p, path,
+                json_is_string(v) ? "validation_length_too_long" : "validation_invalid_value",
+                json_is_string(v) ? "The length must be no more than 2500." : "Must be a string.",
+                NULL);
+            *ok = false;
+        } else if (json_string_length(v) > 0) {
+            kept++;
+        }
+    }
+    if (!*ok || kept == 0)
+        return NULL;
+    struct core_rt_subs *s = xcalloc(1, sizeof(*s) + kept * sizeof(struct core_rt_sub));
+    atomic_init(&s->refs, 1);
+    for (size_t i = 0; i < n; i++) {
+        const char *text = json_string_value(json_array_get(list, i));
+        if (text[0])
+            parse_sub(&s->items[s->count++], text);
+    }
+    return s;
+}
+
+/* -------------------------------------------------------------------------
+ * Clients
+ * ------------------------------------------------------------------------- */
+
+void core_realtime_attach(struct core_worker *cw)
+{
+    struct core_realtime *rt = cw->app->realtime;
+    list_init(&cw->rt.clients);
+    uv_mutex_lock(&rt->lock);
+    if (rt->worker_count < MAX_WORKERS)
+        rt->workers[rt->worker_count++] = cw;
+    uv_mutex_unlock(&rt->lock);
+}
+
+void core_realtime_detach(struct core_worker *cw)
+{
+    struct core_realtime *rt = cw->app->realtime;
+    uv_mutex_lock(&rt->lock);
+    for (size_t i = 0; i < rt->worker_count; i++) {
+        if (rt->workers[i] == cw) {
+            rt->workers[i] = rt->workers[--rt->worker_count];
+            break;
+        }
+    }
+    uv_mutex_unlock(&rt->lock);
+}
+
+struct core_rt_client *core_realtime_connect(struct core_worker *cw, const char *remote_addr,
+                                             core_rt_deliver_fn *deliver, void *deliver_ctx)
+{
+    struct core_realtime *rt = cw->app->realtime;
+    struct core_rt_client *client = xcalloc(1, sizeof(*client));
+    static const char alnum[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    (void)secure_random_string(STR_LIT(alnum), client->id, CORE_RT_CLIENT_ID_LEN);
+    client->id[CORE_RT_CLIENT_ID_LEN] = '\0';
+    client->owner = cw;
+    snprintf(client->remote_addr, sizeof(client->remote_addr), "%s", remote_addr);
+    client->deliver = deliver;
+    client->deliver_ctx = deliver_ctx;
+    list_push_back(&cw->rt.clients, &client->link);
+    cw->rt.client_count++;
+    uint32_t h = hash_id(client->id);
+    uv_mutex_lock(&rt->lock);
+    client->next_id = rt->buckets[h];
+    rt->buckets[h] = client;
+    rt->client_count++;
+    uv_mutex_unlock(&rt->lock);
+    return client;
+}
+
+void core_realtime_disconnect(struct core_rt_client *client)
+{
+    struct core_worker *cw = client->owner;
+    struct core_realtime *rt = cw->app->realtime;
+    uint32_t h = hash_id(client->id);
+    uv_mutex_lock(&rt->lock);
+    for (struct core_rt_client **pp = &rt->buckets[h]; *pp; pp = &(*pp)->next_id) {
+        if (*pp == client) {
+            *pp = client->next_id;
+            rt->client_count--;
+            break;
+        }
+    }
+    struct core_rt_subs *subs = client->subs;
+    client->subs = NULL;
+    uv_mutex_unlock(&rt->lock);
+    subs_release(subs);
+    list_remove(&client->link);
+    cw->rt.client_count--;
+    xfree(client);
+}
+
+bool core_realtime_is_busy(struct core_worker *cw)
+{
+    return atomic_load(&cw->rt.fanouts) > 0;
+}
+
+size_t core_realtime_client_count(struct core_app *app)
+{
+    uv_mutex_lock(&app->realtime->lock);
+    size_t n = app->realtime->client_count;
+    uv_mutex_unlock(&app->realtime->lock);
+    return n;
+}
+
+static struct core_rt_client *find_locked(struct core_realtime *rt, const char *id)
+{
+    for (struct core_rt_client *c = rt->buckets[hash_id(id)]; c; c = c->next_id)
+        if (strcmp(c->id, id) == 0)
+            return c;
+    return NULL;
+}
+
+/* The identity check and the new set, with the registry locked. */
+static enum rc apply_locked(struct core_rt_client *client, const struct core_auth *auth,
+                            struct core_rt_subs *subs)
+{
+    struct core_rt_identity *idn = &client->identity;
+    if (idn->is_set) {
+        bool same = auth && auth->collection && auth->id &&
+                    strcmp(idn->collection_id, auth->collection->id) == 0 &&
+                    strcmp(idn->record_id, auth->id) == 0;
+        if (!same)
+            return RC_FORBIDDEN;
+    } else if (auth && auth->collection && auth->id) {
+        /* A guest's client may be upgraded once (spec §7.2). */
+        idn->is_set = true;
+        snprintf(idn->collection_id, sizeof(idn->collection_id), "%s", auth->collection->id);
+        snprintf(idn->record_id, sizeof(idn->record_id), "%s", auth->id);
+        const char *tk = json_string_value(json_object_get(auth->record, "tokenKey"));
+        snprintf(idn->token_key, sizeof(idn->token_key), "%s", tk ? tk : "");
+    }
+    struct core_rt_subs *old = client->subs;
+    client->subs = subs;
+    subs_release(old);
+    return RC_OK;
+}
+
+enum rc core_realtime_subscribe(struct core_app *app, const char *client_id,
+                                const char *remote_addr, const struct core_auth *auth,
+                                json_t *subs_json, struct core_problem *p)
+{
+    bool ok;
+    struct core_rt_subs *subs = build_subs(subs_json, p, &ok);
+    if (!ok)
+        return RC_INVALID;
+    struct core_realtime *rt = app->realtime;
+    uv_mutex_lock(&rt->lock);
+    struct core_rt_client *client = find_locked(rt, client_id);
+    enum rc rc;
+    if (!client)
+        rc = RC_NOT_FOUND;
+    else if (strcmp(client->remote_addr, remote_addr) != 0)
+        rc = RC_CONFLICT;
+    else
+        rc = apply_locked(client, auth, subs);
+    uv_mutex_unlock(&rt->lock);
+    if (rc)
+        subs_release(subs);
+    return rc;
+}
+
+enum rc core_realtime_subscribe_client(struct core_app *app, struct core_rt_client *client,
+                                       const struct core_auth *auth, json_t *subs_json,
+                                       struct core_problem *p)
+{
+    bool ok;
+    struct core_rt_subs *subs = build_subs(subs_json, p, &ok);
+    if (!ok)
+        return RC_INVALID;
+    uv_mutex_lock(&app->realtime->lock);
+    enum rc rc = apply_locked(client, auth, subs);
+    uv_mutex_unlock(&app->realtime->lock);
+    if (rc)
+        subs_release(subs);
+    return rc;
+}
+
+/* -------------------------------------------------------------------------
+ * Events
+ * ------------------------------------------------------------------------- */
+
+struct core_rt_event *core_rt_event_new(const char *action, const struct core_schema *schema,
+                                        const struct core_collection *c, json_t *values)
+{
+    struct core_rt_event *ev = xcalloc(1, sizeof(*ev));
+    atomic_init(&ev->refs, 1);
+    ev->action = action;
+    ev->schema = schema;
+    ev->c = c;
+    ev->values = json_incref(values);
+    return ev;
+}
+
+static void event_release(struct core_rt_event *ev)
+{
+    if (atomic_fetch_sub(&ev->refs, 1) != 1)
+        return;
+    json_decref(ev->values); /* the last holder: no other thread reads it now */
+    xfree(ev);
+}
+
+void core_rt_event_list_free(struct core_rt_event *list)
+{
+    while (list) {
+        struct core_rt_event *next = list->next;
+        event_release(list);
+        list = next;
+    }
+}
+
+/* One event's fan-out on one worker: a bookmark in the worker's client list
+ * and the renderings made so far, keyed by what decides them. */
+struct fanout {
+    struct core_rt_event *ev;
+    struct core_worker *cw;
+    struct core_rt_client cursor;
+    json_t *memo;  /* key -> data line (string), or null: not for them */
+    json_t *auths; /* identity key -> integer index into the auths below */
+    struct core_auth *auth_list;
+    size_t auth_count;
+    struct arena arena;
+};
+
+static void fanout_free(struct fanout *f)
+{
+    if (list_is_linked(&f->cursor.link))
+        list_remove(&f->cursor.link);
+    for (size_t i = 0; i < f->auth_count; i++)
+        core_auth_cleanup(&f->auth_list[i]);
+    xfree(f->auth_list);
+    json_decref(f->memo);
+    json_decref(f->auths);
+    arena_cleanup(&f->arena);
+    event_release(f->ev);
+    atomic_fetch_sub(&f->cw->rt.fanouts, 1);
+    xfree(f);
+}
+
+static bool topic_matches(const struct core_rt_sub *sub, const struct core_rt_event *ev)
+{
+    if (strcmp(sub->collection, ev->c->name) != 0 && strcmp(sub->collection, ev->c->id) != 0)
+        return false;
+    if (!sub->record_id)
+        return true;
+    const char *id = json_string_value(json_object_get(ev->values, "id"));
+    return id && strcmp(sub->record_id, id) == 0;
+}
+
+/* The requester a client's checks run as, loaded once per fan-out. */
+static const struct core_auth *load_identity(struct fanout *f, const struct core_rt_identity *idn,
+                                             const char *key)
+{
+    json_t *slot = json_object_get(f->auths, key);
+    if (slot)
+        return &f->auth_list[json_integer_value(slot)];
+    f->auth_list = xrealloc(f->auth_list, (f->auth_count + 1) * sizeof(*f->auth_list));
+    struct core_auth *a = &f->auth_list[f->auth_count];
+    memset(a, 0, sizeof(*a));
+    const struct core_collection *col =
+        core_schema_find_exact(f->ev->schema, str_from_cstr(idn->collection_id));
+    json_t *rec = NULL;
+    if (col && core_record_load(f->cw->db, col, str_from_cstr(idn->record_id), &rec) == RC_OK) {
+        const char *tk = json_string_value(json_object_get(rec, "tokenKey"));
+        if (tk && strcmp(tk, idn->token_key) == 0) {
+            a->collection = col;
+            a->record = rec;
+            a->id = json_string_value(json_object_get(rec, "id"));
+            a->is_superuser = strcmp(col->id, SUPERUSERS_ID) == 0;
+            rec = NULL;
+        }
+    }
+    json_decref(rec); /* gone or a changed tokenKey: a guest now (spec §7.2) */
+    json_object_set_new_nocheck(f->auths, key, json_integer((json_int_t)f->auth_count));
+    f->auth_count++;
+    return a;
+}
+
+static bool names_request_data(const char *filter)
+{
+    return strstr(filter, "@request.") || strstr(filter, "@collection.");
+}
+
+/* The data line for sub as auth sees it; NULL when it must not be sent. */
+static json_t *render(struct fanout *f, const struct core_rt_sub *sub, const struct core_auth *auth)
+{
+    const struct core_collection *c = f->ev->c;
+    const char *rule = c->rules[sub->record_id ? CORE_RULE_VIEW : CORE_RULE_LIST];
+    bool su = auth->is_superuser;
+    if (!rule && !su)
+        return NULL;
+    const char *filter = json_string_value(json_object_get(sub->query, "filter"));
+    if (filter && !su && names_request_data(filter))
+        return NULL;
+    struct core_request r = {
+        .cw = f->cw,
+        .schema = f->ev->schema,
+        .arena = &f->arena,
+        .auth = auth,
+        .filter_request =
+            {
+                .auth_collection = auth->collection,
+                .auth = auth->record,
+                .query = sub->query,
+                .headers = sub->headers,
+                .method = "GET",
+                .context = "realtime",
+            },
+    };
+    struct core_output_opts o = {0};
+    const char *expand = json_string_value(json_object_get(sub->query, "expand"));
+    const char *fields = json_string_value(json_object_get(sub->query, "fields"));
+    o.expand = str_from_cstr(expand ? expand : "");
+    o.fields = str_from_cstr(fields ? fields : "");
+    struct buf out;
+    buf_init(&out, 1u << 26);
+    enum rc rc = buf_append_cstr(&out, "{\"action\":\"");
+    if (!rc)
+        rc = buf_append_cstr(&out, f->ev->action);
+    if (!rc)
+        rc = buf_append_cstr(&out, "\",\"record\":");
+    if (!rc)
+        rc = core_record_render_values(&r, c, f->ev->values, su ? "" : rule,
+                                       str_from_cstr(filter ? filter : ""), &o, &out);
+    if (!rc)
+        rc = buf_append_cstr(&out, "}");
+    json_t *line = rc ? NULL : json_stringn(out.data, out.len);
+    buf_cleanup(&out);
+    return line;
+}
+
+static void deliver_to(struct fanout *f, struct core_rt_client *client)
+{
+    struct core_realtime *rt = f->cw->app->realtime;
+    uv_mutex_lock(&rt->lock);
+    struct core_rt_subs *subs = client->subs;
+    if (subs)
+        atomic_fetch_add(&subs->refs, 1);
+    struct core_rt_identity idn = client->identity;
+    uv_mutex_unlock(&rt->lock);
+    if (!subs)
+        return;
+    char who[200];
+    if (idn.is_set)
+        snprintf(who, sizeof(who), "%s/%s", idn.collection_id, idn.record_id);
+    else
+        who[0] = '\0';
+    for (size_t i = 0; i < subs->count; i++) {
+        const struct core_rt_sub *sub = &subs->items[i];
+        if (!topic_matches(sub, f->ev))
+            continue;
+        struct buf key;
+        buf_init(&key, 1u << 16);
+        (void)buf_append_cstr(&key, sub->record_id ? "v|" : "l|");
+        (void)buf_append_cstr(&key, who);
+        (void)buf_append_cstr(&key, "|");
+        (void)buf_append_cstr(&key, sub->options);
+        (void)buf_append(&key, "", 1);
+        json_t *line = key.data ? json_object_get(f->memo, key.data) : NULL;
+        if (!line && key.data) {
+            static const struct core_auth guest = {0};
+            const struct core_auth *auth = idn.is_set ? load_identity(f, &idn, who) : &guest;
+            line = render(f, sub, auth);
+            json_object_set_new_nocheck(f->memo, key.data, line ? line : json_null());
+            arena_reset(&f->arena);
+        }
+        buf_cleanup(&key);
+        if (json_is_string(line))
+            client->deliver(client->deliver_ctx, str_from_cstr(sub->raw),
+                            (struct str){json_string_value(line), json_string_length(line)});
+    }
+    subs_release(subs);
+}
+
+static void fanout_run(void *arg)
+{
+    struct fanout *f = arg;
+    struct core_worker *cw = f->cw;
+    /* A read transaction begun earlier in this iteration predates the commit. */
+    core_worker_end_read(cw);
+    core_worker_begin_read(cw);
+    size_t served = 0;
+    while (f->cursor.link.next != &cw->rt.clients && served < SLICE) {
+        struct list_node *n = f->cursor.link.next;
+        list_remove(&f->cursor.link);
+        /* Move the bookmark past n first: delivery may not free n, but keep
+         * the walk independent of what a callback does. */
+        f->cursor.link.prev = n;
+        f->cursor.link.next = n->next;
+        n->next->prev = &f->cursor.link;
+        n->next = &f->cursor.link;
+        struct core_rt_client *client = list_entry(n, struct core_rt_client, link);
+        if (client->is_cursor)
+            continue;
+        deliver_to(f, client);
+        served++;
+    }
+    if (f->cursor.link.next == &cw->rt.clients) {
+        fanout_free(f);
+        return;
+    }
+    net_mailbox_post(cw->mailbox, fanout_run, f); /* the rest on a later turn */
+}
+
+static void fanout_start(void *arg)
+{
+    struct fanout *f = arg;
+    struct core_worker *cw = f->cw;
+    if (list_is_empty(&cw->rt.clients)) {
+        fanout_free(f);
+        return;
+    }
+    /* The bookmark goes first; clients arriving later are appended after it
+     * and get the event too, which is harmless. */
+    struct list_node *head = &cw->rt.clients;
+    f->cursor.link.prev = head;
+    f->cursor.link.next = head->next;
+    head->next->prev = &f->cursor.link;
+    head->next = &f->cursor.link;
+    fanout_run(f);
+}
+
+void core_realtime_publish(struct core_app *app, struct core_rt_event *list)
+{
+    struct core_realtime *rt = app->realtime;
+    while (list) {
+        struct core_rt_event *ev = list;
+        list = list->next;
+        ev->next = NULL;
+        uv_mutex_lock(&rt->lock);
+        if (rt->client_count > 0) {
+            for (size_t i = 0; i < rt->worker_count; i++) {
+                struct core_worker *cw = rt->workers[i];
+                struct fanout *f = xcalloc(1, sizeof(*f));
+                atomic_fetch_add(&ev->refs, 1);
+                atomic_fetch_add(&cw->rt.fanouts, 1);
+                f->ev = ev;
+                f->cw = cw;
+                f->cursor.is_cursor = true;
+                f->memo = json_object();
+                f->auths = json_object();
+                arena_init(&f->arena, 16384);
+                net_mailbox_post(cw->mailbox, fanout_start, f);
+            }
+        }
+        uv_mutex_unlock(&rt->lock);
+        event_release(ev);
+    }
+}

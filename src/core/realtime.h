@@ -1,0 +1,147 @@
+/* realtime.h -- realtime clients, their subscriptions, and record events (layer: core).
+ *
+ * A client is one realtime connection (an SSE stream or a WebSocket). It is
+ * owned by the worker whose loop holds the connection: only that loop
+ * delivers to it and frees it. A client's subscriptions and auth identity
+ * may be changed from any worker (the subscriptions POST arrives on another
+ * connection, often another worker), so they sit behind the registry's lock;
+ * the owner reads them under the same lock, briefly, once per event.
+ *
+ * Events (spec §7.4) are made by the writer's jobs while the data is at hand
+ * and published after the commit: the event is handed to every worker's
+ * mailbox, and each worker fans it out to its own clients in slices of a few
+ * hundred, so one event to ten thousand subscribers never holds a loop for
+ * long. Per event and worker, subscribers that would see the same thing
+ * (same rule kind, same identity, same options) share one rule check and one
+ * rendering. Delivery is a callback of the layer above, which formats SSE or
+ * WebSocket frames. */
+#ifndef TARMAC_CORE_REALTIME_H
+#define TARMAC_CORE_REALTIME_H
+#include <jansson.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+#include "base/list.h"
+#include "base/rc.h"
+#include "base/str.h"
+#include "core/auth.h"
+#include "core/collection.h"
+#include "core/problem.h"
+
+#define CORE_RT_CLIENT_ID_LEN 40
+#define CORE_RT_MAX_SUBS 1000
+#define CORE_RT_MAX_SUB_LEN 2500
+#define CORE_RT_MAX_CLIENT_ID 255
+
+struct core_app;
+struct core_worker;
+
+/* One parsed subscription; every string owned. */
+struct core_rt_sub {
+    char *raw;        /* verbatim, the event name of its messages */
+    char *collection; /* name or id before the '/' (or the whole bare topic) */
+    char *record_id;  /* NULL for "*" and bare topics */
+    char *options;    /* the raw text after the first '?', "" when none (memo key) */
+    json_t *query;    /* options.query (values stringified), NULL when none */
+    json_t *headers;  /* options.headers, snake_cased keys, NULL when none */
+};
+
+/* An immutable set of subscriptions, shared by reference count so the owner
+ * can use it outside the lock while a POST installs a new one. */
+struct core_rt_subs {
+    atomic_int refs;
+    size_t count;
+    struct core_rt_sub items[];
+};
+
+/* Who a client's later rule checks run as (spec §7.2): stored at the first
+ * authenticated POST, reloaded at every event so record changes apply. */
+struct core_rt_identity {
+    bool is_set;
+    char collection_id[64];
+    char record_id[64];
+    char token_key[128]; /* a changed tokenKey drops the identity */
+};
+
+typedef void core_rt_deliver_fn(void *ctx, struct str topic, struct str data);
+
+struct core_rt_client {
+    char id[CORE_RT_CLIENT_ID_LEN + 1];
+    struct core_worker *owner;
+    struct list_node link;          /* in the owner's client list; owner's thread only */
+    struct core_rt_client *next_id; /* registry bucket chain; under the registry lock */
+    bool is_cursor;                 /* a fan-out's bookmark in the list, not a client */
+    char remote_addr[48];
+    core_rt_deliver_fn *deliver; /* owner's thread */
+    void *deliver_ctx;
+    /* under the registry lock */
+    struct core_rt_subs *subs; /* NULL: none */
+    struct core_rt_identity identity;
+};
+
+/* The process-wide registry (one per core_app). */
+struct core_realtime;
+
+struct core_realtime *core_realtime_new(void);
+void core_realtime_free(struct core_realtime *rt);
+
+/* Per-worker state, inside struct core_worker. */
+struct core_rt_local {
+    struct list_node clients; /* clients and fan-out cursors, in arrival order */
+    size_t client_count;
+    atomic_size_t fanouts; /* events posted to this worker and not done yet */
+};
+
+/* Registers a worker (its mailbox receives events) / stops sending it any
+ * (when it begins to stop). Worker's thread. */
+void core_realtime_attach(struct core_worker *cw);
+void core_realtime_detach(struct core_worker *cw);
+/* True while events posted to cw are still being fanned out: the worker
+ * must not exit before. */
+bool core_realtime_is_busy(struct core_worker *cw);
+
+/* Creates a client on cw with a new random id, registered so POSTs find it.
+ * Owner's thread. */
+struct core_rt_client *core_realtime_connect(struct core_worker *cw, const char *remote_addr,
+                                             core_rt_deliver_fn *deliver, void *deliver_ctx);
+/* Unregisters and frees a client (its connection is gone). Owner's thread. */
+void core_realtime_disconnect(struct core_rt_client *client);
+
+/* Replaces the subscriptions of client id (spec §7.2), any worker. Checks in
+ * the contract's order: RC_INVALID with field errors in p for a malformed
+ * body (subs must be a JSON array of strings or NULL), RC_NOT_FOUND for an
+ * unknown id, RC_CONFLICT for another IP, RC_FORBIDDEN for an identity
+ * other than the stored one. auth is the request's requester. */
+enum rc core_realtime_subscribe(struct core_app *app, const char *client_id,
+                                const char *remote_addr, const struct core_auth *auth, json_t *subs,
+                                struct core_problem *p);
+
+/* Same, for a client the caller owns (a WebSocket's in-band message). */
+enum rc core_realtime_subscribe_client(struct core_app *app, struct core_rt_client *client,
+                                       const struct core_auth *auth, json_t *subs,
+                                       struct core_problem *p);
+
+/* A record change, made inside a write and published after its commit. */
+struct core_rt_event {
+    atomic_int refs;
+    const char *action; /* "create", "update", "delete" */
+    const struct core_schema *schema;
+    const struct core_collection *c;
+    json_t *values;             /* every field as stored; read-only once published */
+    struct core_rt_event *next; /* a job's list of events */
+};
+
+/* A new event (values: a new reference is taken). */
+struct core_rt_event *core_rt_event_new(const char *action, const struct core_schema *schema,
+                                        const struct core_collection *c, json_t *values);
+/* Frees a list of events that will not be published (rollback). */
+void core_rt_event_list_free(struct core_rt_event *list);
+/* Hands a list of events to every worker and releases the caller's hold.
+ * Any thread. Nothing is done (and the list freed) when no client exists. */
+void core_realtime_publish(struct core_app *app, struct core_rt_event *list);
+
+/* Counters for tests and benchmarks: clients registered. */
+size_t core_realtime_client_count(struct core_app *app);
+
+#endif
