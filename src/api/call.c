@@ -180,9 +180,10 @@ static void add_value(json_t *obj, const char *key, json_t *v)
 }
 
 /* multipart/form-data (spec §1.6): text parts become keys with inferred
- * types; every @jsonPayload part is a JSON object merged over them. File
- * parts are refused for now: uploads come with file storage. NULL on a
- * malformed body. */
+ * types; every @jsonPayload part is a JSON object merged over them. Parts
+ * with a non-empty filename are uploads, kept in c->uploads for the handler
+ * (a part with filename="" is a text value, as Go's reader makes it). NULL
+ * on a malformed body. */
 static json_t *decode_multipart(struct api_call *c, struct str content_type)
 {
     struct str boundary;
@@ -194,6 +195,13 @@ static json_t *decode_multipart(struct api_call *c, struct str content_type)
     if (http_multipart_parse(c->req->body, boundary, c->req->arena, &parts, &n, &why) != RC_OK)
         return NULL;
     json_t *body = json_object();
+    size_t files = 0;
+    for (size_t i = 0; i < n; i++)
+        files += parts[i].has_filename && parts[i].filename.len ? 1 : 0;
+    if (files) {
+        c->uploads = arena_alloc(c->req->arena, files * sizeof(*c->uploads));
+        c->upload_count = 0;
+    }
     for (size_t i = 0; i < n; i++) {
         const struct http_multipart_part *p = &parts[i];
         char key[256];
@@ -203,9 +211,9 @@ static json_t *decode_multipart(struct api_call *c, struct str content_type)
         key[p->name.len] = '\0';
         if (strcmp(key, "@jsonPayload") == 0)
             continue;
-        if (p->has_filename) {
-            core_problem_field(&c->problem, key, "validation_invalid_file",
-                               "File uploads are not supported yet.", NULL);
+        if (p->has_filename && p->filename.len) {
+            c->uploads[c->upload_count++] =
+                (struct core_upload){.key = p->name, .filename = p->filename, .data = p->data};
             continue;
         }
         add_value(body, key, infer(p->data));
@@ -275,6 +283,7 @@ enum rc api_call_body_or_fail(struct api_call *c, const char *message)
         api_call_fail(c, RC_INVALID);
         return RC_INVALID;
     }
+    core_files_strip(c->body);
     c->core.filter_request.body = c->body;
     return RC_OK;
 }

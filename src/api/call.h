@@ -13,6 +13,7 @@
 
 #include "api/worker.h"
 #include "core/auth.h"
+#include "core/files.h"
 #include "core/problem.h"
 #include "core/record.h"
 #include "http/req.h"
@@ -26,6 +27,9 @@ struct api_call {
     json_t *body;         /* decoded body object, or NULL before api_call_body_or_fail */
     json_t *query_json;   /* @request.query */
     json_t *headers_json; /* @request.headers */
+    /* multipart file parts (spec §8.1), in body order; slices into the body */
+    struct core_upload *uploads; /* in the arena; NULL when none */
+    size_t upload_count;
 };
 
 /* Creates the call for req: loads the requester from Authorization. */
@@ -39,8 +43,8 @@ void api_call_take_problem(struct api_call *c, struct core_problem *from);
 /* Finds the path's {collection}; on failure writes 404 with message. */
 enum rc api_call_collection_or_fail(struct api_call *c, const char *message,
                                     const struct core_collection **out);
-/* Decodes the body (JSON object, urlencoded form; empty = {}); on failure
- * writes 400 with message. */
+/* Decodes the body (JSON object, urlencoded form, multipart form with its
+ * file parts in c->uploads; empty = {}); on failure writes 400 with message. */
 enum rc api_call_body_or_fail(struct api_call *c, const char *message);
 /* A query parameter (decoded), or "" when absent. */
 struct str api_call_query(struct api_call *c, const char *key);

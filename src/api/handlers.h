@@ -48,4 +48,8 @@ enum rc api_auth_confirm_email_change(struct http_req *req, void *ctx);
 enum rc api_auth_request_otp(struct http_req *req, void *ctx);
 enum rc api_auth_with_otp(struct http_req *req, void *ctx);
 
+/* /api/files (files.c) */
+enum rc api_files_download(struct http_req *req, void *ctx);
+enum rc api_files_token(struct http_req *req, void *ctx);
+
 #endif

@@ -10,6 +10,7 @@
 #include "api/errors.h"
 #include "base/alloc.h"
 #include "base/log.h"
+#include "core/files.h"
 #include "core/password.h"
 #include "core/record_input.h"
 #include "core/record_out.h"
@@ -115,6 +116,9 @@ struct pending_write {
     char *old_password; /* a user changing their own password must give the old one */
     char *stored_phc;
     bool is_old_password_wrong;
+    struct core_file_set files; /* uploads to write before the DB write */
+    enum rc files_rc;
+    json_t *before; /* update: the stored record, to find the files it drops */
 };
 
 static void pending_release(void *ctx)
@@ -128,6 +132,8 @@ static void pending_release(void *ctx)
         xfree(w->old_password);
     }
     xfree(w->stored_phc);
+    core_files_set_cleanup(&w->files);
+    json_decref(w->before);
 }
 
 static void write_done(struct core_write_job *job);
@@ -173,11 +179,51 @@ static void respond_record(struct pending_write *w)
         api_call_fail(c, rc);
 }
 
+/* Removes the uploads written for a write that did not happen. */
+static void discard_files(struct pending_write *w)
+{
+    json_t *names = json_array();
+    for (size_t i = 0; i < w->files.count; i++) {
+        if (w->files.items[i].is_written)
+            json_array_append_new(names, json_string(w->files.items[i].name));
+        w->files.items[i].is_written = false;
+    }
+    struct core_app *app = w->call->aw->core.app;
+    if (w->job.id)
+        core_files_remove_async(app->offload, app->dir, w->col, w->job.id, names);
+    json_decref(names);
+}
+
+/* After a commit: deletes what the record no longer uses (spec §8.1, §2.5). */
+static void release_files(struct pending_write *w)
+{
+    struct api_call *c = w->call;
+    struct core_app *app = c->aw->core.app;
+    if (w->job.kind == CORE_WRITE_DELETE) {
+        if (core_files_has_field(w->col))
+            core_files_remove_record_async(app->offload, app->dir, w->col, w->job.id);
+        return;
+    }
+    if (w->job.kind != CORE_WRITE_UPDATE || !w->before)
+        return;
+    json_t *after = NULL;
+    if (core_record_load(c->aw->core.db, w->col, str_from_cstr(w->job.id), &after) != RC_OK)
+        return;
+    json_t *gone = core_files_removed(w->col, w->before, after);
+    core_files_remove_async(app->offload, app->dir, w->col, w->job.id, gone);
+    json_decref(gone);
+    json_decref(after);
+}
+
 static void write_done(struct core_write_job *job)
 {
     struct pending_write *w =
         (struct pending_write *)((char *)job - offsetof(struct pending_write, job));
     struct api_call *c = w->call;
+    if (job->rc)
+        discard_files(w);
+    else
+        release_files(w);
     if (http_req_is_gone(c->req)) {
         http_req_resume(c->req);
         return;
@@ -195,10 +241,18 @@ static void write_done(struct core_write_job *job)
     http_req_resume(c->req);
 }
 
-static void hash_work(void *ctx)
+/* On the pool: writes the uploads, then hashes a new password. */
+static void prepare_work(void *ctx)
 {
     struct pending_write *w = ctx;
     struct core_app *app = w->call->aw->core.app;
+    if (w->files.count) {
+        w->files_rc = core_files_write(&w->files);
+        if (w->files_rc)
+            return;
+    }
+    if (!w->input.password)
+        return;
     struct core_password_params params = {.m_kib = app->password_m_kib, .t = app->password_t};
     if (w->old_password &&
         core_password_verify(str_from_cstr(w->old_password),
@@ -219,11 +273,14 @@ static void submit(struct pending_write *w)
     core_record_submit(&w->call->aw->core, &w->job);
 }
 
-static void hash_done(enum rc rc, void *ctx)
+static void prepare_done(enum rc rc, void *ctx)
 {
     struct pending_write *w = ctx;
+    if (!rc && w->files_rc)
+        rc = w->files_rc;
     if (w->is_old_password_wrong && !rc) {
         struct api_call *c = w->call;
+        discard_files(w);
         if (!http_req_is_gone(c->req)) {
             core_problem_field(&c->problem, "oldPassword", "validation_invalid_old_password",
                                "Missing or invalid old password.", NULL);
@@ -243,14 +300,15 @@ static void hash_done(enum rc rc, void *ctx)
     submit(w);
 }
 
-/* Hashes a new password first when there is one; the loop never hashes. */
+/* Writes uploads and hashes a new password first when there are any; the
+ * loop never hashes nor touches files. */
 static enum rc start_write(struct pending_write *w)
 {
     struct api_call *c = w->call;
     http_req_defer(c->req);
-    if (w->input.password) {
-        enum rc rc = net_offload_submit(c->aw->core.app->offload, c->aw->core.mailbox, hash_work,
-                                        hash_done, w);
+    if (w->input.password || w->files.count) {
+        enum rc rc = net_offload_submit(c->aw->core.app->offload, c->aw->core.mailbox, prepare_work,
+                                        prepare_done, w);
         if (rc) {
             /* The pool is full: answer now instead of deferring. */
             api_call_fail(c, rc);
@@ -260,6 +318,24 @@ static enum rc start_write(struct pending_write *w)
     }
     submit(w);
     return RC_OK;
+}
+
+/* Keeps the uploads the resolved record uses and places them under its
+ * directory. RC_INVALID (with the problem set) for an id that cannot be a
+ * path segment. */
+static enum rc attach_files(struct pending_write *w)
+{
+    if (!w->files.count)
+        return RC_OK;
+    core_files_keep_used(&w->files, w->col, w->input.values);
+    if (!w->files.count)
+        return RC_OK;
+    enum rc rc = core_files_set_dir(&w->files, w->call->aw->core.app->dir, w->col, w->job.id);
+    if (rc)
+        core_problem_message(&w->call->problem, w->job.kind == CORE_WRITE_CREATE
+                                                    ? "Failed to create record."
+                                                    : "Failed to update record.");
+    return rc;
 }
 
 /* Compiles rule for the job (?1 = the record id). */
@@ -301,7 +377,13 @@ enum rc api_records_create(struct http_req *req, void *ctx)
     if (api_call_body_or_fail(c, "Failed to load the submitted data due to invalid formatting."))
         return RC_OK;
     struct pending_write *w = pending_new(c, col, CORE_WRITE_CREATE);
+    enum rc files_rc =
+        core_files_intake(col, c->uploads, c->upload_count, c->body, &w->files, &c->problem);
     enum rc rc = core_record_input_build(&c->core, col, c->body, NULL, &w->input, &c->problem);
+    if (files_rc && !rc) {
+        core_problem_message(&c->problem, "Failed to create record.");
+        rc = files_rc;
+    }
     /* Missing relation targets are reported with the other field errors. */
     if (w->input.values &&
         core_record_check_relations(c->aw->core.db, c->core.schema, col, w->input.values,
@@ -316,6 +398,8 @@ enum rc api_records_create(struct http_req *req, void *ctx)
     c->core.filter_request.body = w->input.body;
     w->job.id = xstrdup(json_string_value(json_object_get(w->input.values, "id")));
     w->job.values = json_incref(w->input.values);
+    if (attach_files(w))
+        return api_call_fail(c, RC_INVALID);
     if (compile_rule(c, col, CORE_RULE_CREATE, &w->job)) {
         core_problem_message(&c->problem, "Failed to create record.");
         return api_call_fail(c, RC_INVALID);
@@ -351,7 +435,13 @@ enum rc api_records_update(struct http_req *req, void *ctx)
         idz[n] = '\0';
         c->core.is_manager = core_rule_passes(&c->core, col, col->manage_rule, idz);
     }
+    enum rc files_rc =
+        core_files_intake(col, c->uploads, c->upload_count, c->body, &w->files, &c->problem);
     rc = core_record_input_build(&c->core, col, c->body, current, &w->input, &c->problem);
+    if (files_rc && !rc) {
+        core_problem_message(&c->problem, "Failed to update record.");
+        rc = files_rc;
+    }
     if (w->input.values &&
         core_record_check_relations(c->aw->core.db, c->core.schema, col, w->input.values,
                                     &c->problem) != RC_OK &&
@@ -373,13 +463,15 @@ enum rc api_records_update(struct http_req *req, void *ctx)
             w->stored_phc = xstrdup(phc ? phc : "");
         }
     }
-    json_decref(current);
+    w->before = current;
     if (rc)
         return api_call_fail(c, rc);
     api_call_request_data(c, "default");
     c->core.filter_request.body = w->input.body;
     w->job.id = xstrndup(id.ptr, id.len);
     w->job.body = json_incref(c->body);
+    if (attach_files(w))
+        return api_call_fail(c, RC_INVALID);
     if (compile_rule(c, col, CORE_RULE_UPDATE, &w->job))
         return api_call_fail(c, RC_NOT_FOUND);
     return start_write(w);

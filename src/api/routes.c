@@ -36,6 +36,11 @@ void api_routes_register(struct http_router *r, struct api_limits *limits)
     http_router_add(r, HTTP_METHOD_DELETE, "/api/collections/{collection}/records/{id}",
                     api_records_delete, NULL);
 
+    /* Files. */
+    http_router_add(r, HTTP_METHOD_GET, "/api/files/{collection}/{recordId}/{filename}",
+                    api_files_download, NULL);
+    http_router_add(r, HTTP_METHOD_POST, "/api/files/token", api_files_token, NULL);
+
     /* Auth. */
     http_router_add(r, HTTP_METHOD_GET, "/api/collections/{collection}/auth-methods",
                     api_auth_methods, NULL);

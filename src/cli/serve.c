@@ -17,6 +17,7 @@
 #include "api/worker.h"
 #include "core/app.h"
 #include "core/password.h"
+#include "core/thumb.h"
 #include "base/alloc.h"
 #include "base/log.h"
 #include "http/cors.h"
@@ -307,6 +308,11 @@ int cli_serve(int argc, char **argv)
     log_set_level(level);
     unsigned nworkers = o.workers ? (unsigned)o.workers : net_cpu_count();
 
+    if (core_thumb_init(argv[0]) != RC_OK) {
+        fprintf(stderr, "tarmac serve: cannot start libvips\n");
+        http_cors_cleanup(&cors);
+        return CLI_EXIT_FAILURE;
+    }
     struct core_app *core = NULL;
     if (core_app_open(o.dir, &core) != RC_OK) {
         fprintf(stderr, "tarmac serve: cannot open the data directory \"%s\" (see the log above)\n",
@@ -450,6 +456,8 @@ int cli_serve(int argc, char **argv)
     net_logsink_stop();
 
     core_app_close(core); /* workers are gone: nothing sends mail any more */
+    /* After the offload pool (closed with the app), the last user of libvips. */
+    core_thumb_shutdown();
     net_mailer_stop(mailer, NULL);
     limits.store.release(limits.store.ctx);
     http_router_free(router);

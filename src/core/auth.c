@@ -249,3 +249,29 @@ json_t *core_auth_find_identity(struct core_worker *cw, const struct core_collec
         (void)core_record_load(cw->db, col, str_from_cstr(id), &record);
     return record;
 }
+
+void core_auth_load_file(struct core_worker *cw, const struct core_schema *s, struct str token,
+                         int64_t now, struct core_auth *out)
+{
+    memset(out, 0, sizeof(*out));
+    token = str_trim_ows(token);
+    if (token.len == 0)
+        return;
+    const struct core_collection *c = NULL;
+    json_t *record = NULL;
+    struct core_token_claims claims;
+    if (core_auth_verify_kind(cw, s, token, "file", now, &c, &record, &claims) != RC_OK)
+        return;
+    core_token_claims_cleanup(&claims);
+    out->collection = c;
+    out->record = record;
+    out->id = json_string_value(json_object_get(record, "id"));
+    out->is_superuser = strcmp(c->id, SUPERUSERS_ID) == 0;
+}
+
+enum rc core_auth_issue_file(const struct core_collection *c, json_t *record, int64_t now,
+                             struct buf *out)
+{
+    return core_auth_issue_kind(c, record, "file", now + CORE_FILE_TOKEN_DURATION_S, NULL, NULL,
+                                out);
+}

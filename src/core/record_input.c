@@ -13,6 +13,8 @@
 #include "base/chrono.h"
 #include "base/secure.h"
 #include "base/utf8.h"
+#include "core/file_input.h"
+#include "core/files.h"
 
 #define TEXT_DEFAULT_MAX 5000
 #define EDITOR_DEFAULT_MAX (5 << 20)
@@ -660,6 +662,8 @@ enum rc core_record_input_build(struct core_request *r, const struct core_collec
             if (c->type == CORE_COLLECTION_AUTH && strcmp(f->name, "tokenKey") == 0 &&
                 !is_superuser(r))
                 continue;
+            if (f->type == CORE_FIELD_FILE)
+                continue; /* below, with the uploads */
             if (f->is_primary_key && !is_create) {
                 json_t *want = to_text(given);
                 if (!json_equal(want, json_object_get(current, f->name)))
@@ -679,6 +683,18 @@ enum rc core_record_input_build(struct core_request *r, const struct core_collec
             json_array_append_new(out->changed, json_string(f->name));
         }
     }
+    /* File fields: names, modifiers and uploads together (spec §8.1). */
+    for (size_t i = 0; i < c->field_count; i++) {
+        const struct core_field *f = &c->fields[i];
+        if (f->type != CORE_FIELD_FILE || (f->is_hidden && !is_superuser(r)))
+            continue;
+        json_t *v = core_file_input_resolve(f, body, json_object_get(out->values, f->name), p);
+        if (!v)
+            continue;
+        json_object_set_new(out->values, f->name, v);
+        json_array_append_new(out->changed, json_string(f->name));
+        json_object_set(out->body, f->name, v);
+    }
     /* The resolved body that rules see as @request.body (plain names). */
     const char *key;
     json_t *given;
@@ -686,6 +702,8 @@ enum rc core_record_input_build(struct core_request *r, const struct core_collec
     {
         char mod;
         bool prepend;
+        if (strcmp(key, CORE_FILES_BODY_KEY) == 0)
+            continue;
         const struct core_field *f = field_for_key(c, key, &mod, &prepend);
         if (f)
             json_object_set(out->body, f->name, json_object_get(out->values, f->name));

@@ -1,0 +1,333 @@
+/* files.c -- /api/files (spec §8.2, §8.3): downloads, thumbnails, protected
+ * files and file tokens. The handler checks everything that needs the
+ * schema and the database on the loop (a record by id is a few
+ * microseconds), then reads the file (and makes the thumbnail) on the
+ * offload pool, straight into the response buffer, and resumes. */
+#include "api/handlers.h"
+
+#include <string.h>
+#include <time.h>
+
+#include "api/call.h"
+#include "api/errors.h"
+#include "base/chrono.h"
+#include "base/jsonw.h"
+#include "core/file_name.h"
+#include "core/file_read.h"
+#include "core/files.h"
+#include "core/record_write.h"
+#include "core/thumb.h"
+#include "core/token.h"
+#include "net/offload.h"
+
+#define PATH_BYTES 4096
+
+struct download {
+    struct api_call *call;
+    struct core_file_read r;
+    struct str name;
+    bool is_attachment; /* download=1 */
+    enum rc rc;
+};
+
+/* The file field of record that holds name, or NULL. */
+static const struct core_field *field_holding(const struct core_collection *col, json_t *record,
+                                              struct str name)
+{
+    for (size_t i = 0; i < col->field_count; i++) {
+        const struct core_field *f = &col->fields[i];
+        if (f->type != CORE_FIELD_FILE)
+            continue;
+        json_t *v = json_object_get(record, f->name);
+        if (json_is_string(v) && str_eq(str_from_cstr(json_string_value(v)), name))
+            return f;
+        size_t k;
+        json_t *x;
+        json_array_foreach(v, k, x)
+        {
+            if (json_is_string(x) && str_eq(str_from_cstr(json_string_value(x)), name))
+                return f;
+        }
+    }
+    return NULL;
+}
+
+/* spec §8.3: the viewRule with @request.auth = the file token's record; the
+ * Authorization header does not count. */
+static bool may_read_protected(struct api_call *c, const struct core_collection *col,
+                               const char *id)
+{
+    core_auth_cleanup(&c->auth);
+    struct str token = api_call_query(c, "token");
+    core_auth_load_file(&c->aw->core, c->core.schema, token, chrono_real_ms() / 1000, &c->auth);
+    c->core.filter_request.auth_collection = c->auth.collection;
+    c->core.filter_request.auth = c->auth.record;
+    if (c->auth.is_superuser)
+        return true;
+    const char *rule = col->rules[CORE_RULE_VIEW];
+    if (rule && rule[0])
+        api_call_request_data(c, "protectedFile");
+    return core_rule_passes(&c->core, col, rule, id);
+}
+
+/* "bytes=a-b", "bytes=a-", "bytes=-n"; anything else (several ranges, bad
+ * syntax) is ignored and the whole file served. */
+static void parse_range(struct str h, struct core_file_read *r)
+{
+    h = str_trim_ows(h);
+    if (!str_has_prefix(h, STR_LIT("bytes=")))
+        return;
+    struct str spec = str_trim_ows((struct str){h.ptr + 6, h.len - 6});
+    if (memchr(spec.ptr, ',', spec.len))
+        return;
+    const char *dash = memchr(spec.ptr, '-', spec.len);
+    if (!dash)
+        return;
+    struct str a = {spec.ptr, (size_t)(dash - spec.ptr)};
+    struct str b = {dash + 1, spec.len - a.len - 1};
+    uint64_t x, y;
+    if (a.len == 0) {
+        if (!str_to_u64(b, &y))
+            return;
+        r->is_suffix = true;
+        r->first = y;
+    } else {
+        if (!str_to_u64(a, &x))
+            return;
+        r->first = x;
+        r->last = UINT64_MAX;
+        if (b.len) {
+            if (!str_to_u64(b, &y) || y < x)
+                return;
+            r->last = y;
+        }
+    }
+    r->has_range = true;
+}
+
+/* An IMF-fixdate ("Sun, 06 Nov 1994 08:49:37 GMT") in Unix seconds; -1 when
+ * absent or unreadable. */
+static int64_t parse_http_date(struct str h)
+{
+    char tmp[64];
+    if (!h.ptr || h.len == 0 || h.len >= sizeof(tmp))
+        return -1;
+    memcpy(tmp, h.ptr, h.len);
+    tmp[h.len] = '\0';
+    struct tm tm;
+    memset(&tm, 0, sizeof(tm));
+    const char *end = strptime(tmp, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    if (!end || *end)
+        return -1;
+    return (int64_t)timegm(&tm);
+}
+
+static bool is_inline_type(const char *mime)
+{
+    struct str m = str_from_cstr(mime);
+    if (str_has_prefix(m, STR_LIT("image/")))
+        return !str_has_prefix(m, STR_LIT("image/svg"));
+    return str_has_prefix(m, STR_LIT("video/")) || str_has_prefix(m, STR_LIT("audio/")) ||
+           str_has_prefix(m, STR_LIT("application/pdf"));
+}
+
+/* spec §8.2: types a browser must not guess from the bytes. */
+static const char *type_by_extension(struct str name, const char *sniffed)
+{
+    static const char *const map[][2] = {{".svg", "image/svg+xml"},
+                                         {".css", "text/css"},
+                                         {".js", "text/javascript"},
+                                         {".mjs", "text/javascript"}};
+    for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
+        size_t n = strlen(map[i][0]);
+        if (name.len > n &&
+            str_eq_nocase((struct str){name.ptr + name.len - n, n}, str_from_cstr(map[i][0])))
+            return map[i][1];
+    }
+    return sniffed;
+}
+
+static void add_content_range(struct http_req *req, const struct core_file_read *r)
+{
+    char v[96];
+    int n = snprintf(v, sizeof(v), "bytes %llu-%llu/%llu", (unsigned long long)r->start,
+                     (unsigned long long)r->end, (unsigned long long)r->size);
+    if (n > 0 && (size_t)n < sizeof(v))
+        http_resp_add_header(req, "Content-Range", (struct str){v, (size_t)n});
+}
+
+static void read_work(void *ctx)
+{
+    struct download *d = ctx;
+    d->rc = core_file_read(&d->r, http_resp_body(d->call->req));
+}
+
+static void read_done(enum rc rc, void *ctx)
+{
+    struct download *d = ctx;
+    struct api_call *c = d->call;
+    struct http_req *req = c->req;
+    if (!rc)
+        rc = d->rc;
+    if (http_req_is_gone(req)) {
+        http_req_resume(req);
+        return;
+    }
+    if (!rc && d->r.status == 404)
+        rc = RC_NOT_FOUND;
+    if (rc) {
+        buf_reset(http_resp_body(req));
+        api_error_write(req, api_error_status(rc), NULL);
+        http_req_resume(req);
+        return;
+    }
+    struct core_file_read *r = &d->r;
+    char date[30];
+    chrono_format_http_date(r->mtime, date);
+    if (r->status == 304) {
+        http_resp_start(req, 304, NULL);
+        http_resp_add_header(req, "Last-Modified", str_from_cstr(date));
+        http_req_resume(req);
+        return;
+    }
+    if (r->status == 416) {
+        buf_reset(http_resp_body(req));
+        http_resp_start(req, 416, NULL);
+        {
+            char v[48];
+            int n = snprintf(v, sizeof(v), "bytes */%llu", (unsigned long long)r->size);
+            http_resp_add_header(req, "Content-Range", (struct str){v, (size_t)n});
+        }
+        http_req_resume(req);
+        return;
+    }
+    const char *type = r->is_thumb ? r->mime : type_by_extension(d->name, r->mime);
+    http_resp_start(req, r->status, type);
+    char disp[CORE_FILE_NAME_MAX + 64];
+    bool quote = memchr(d->name.ptr, '=', d->name.len) != NULL;
+    int n = snprintf(disp, sizeof(disp), "%s; filename=%s%.*s%s",
+                     d->is_attachment || !is_inline_type(type) ? "attachment" : "inline",
+                     quote ? "\"" : "", (int)d->name.len, d->name.ptr, quote ? "\"" : "");
+    if (n > 0 && (size_t)n < sizeof(disp))
+        http_resp_add_header(req, "Content-Disposition", (struct str){disp, (size_t)n});
+    http_resp_add_header(
+        req, "Content-Security-Policy",
+        STR_LIT("default-src 'none'; media-src 'self'; style-src 'unsafe-inline'; sandbox"));
+    http_resp_add_header(req, "Cache-Control",
+                         STR_LIT("max-age=2592000, stale-while-revalidate=86400"));
+    http_resp_add_header(req, "Last-Modified", str_from_cstr(date));
+    http_resp_add_header(req, "Accept-Ranges", STR_LIT("bytes"));
+    if (r->status == 206)
+        add_content_range(req, r);
+    http_req_resume(req);
+}
+
+enum rc api_files_download(struct http_req *req, void *ctx)
+{
+    (void)ctx;
+    struct api_call *c = api_call_new(req);
+    const struct core_collection *col;
+    if (api_call_collection_or_fail(c, NULL, &col))
+        return RC_OK;
+    struct str id = http_req_param(req, "recordId");
+    struct str name = http_req_param(req, "filename");
+    if (!core_file_segment_is_safe(id) || !core_file_name_is_safe(name)) {
+        api_error_write(req, 404, NULL);
+        return RC_OK;
+    }
+    json_t *record = NULL;
+    if (core_record_load(c->aw->core.db, col, id, &record) != RC_OK) {
+        api_error_write(req, 404, NULL);
+        return RC_OK;
+    }
+    const struct core_field *f = field_holding(col, record, name);
+    json_decref(record);
+    char idz[256];
+    memcpy(idz, id.ptr, id.len);
+    idz[id.len] = '\0';
+    if (!f || (f->is_protected && !may_read_protected(c, col, idz))) {
+        api_error_write(req, 404, NULL);
+        return RC_OK;
+    }
+    struct core_app *app = c->aw->core.app;
+    struct buf path;
+    buf_init(&path, PATH_BYTES);
+    enum rc rc = core_files_path(&path, app->dir, col->id, id, name);
+    struct download *d = arena_alloc(req->arena, sizeof(*d));
+    memset(d, 0, sizeof(*d));
+    d->call = c;
+    d->name = name;
+    d->r.if_modified = -1;
+    if (!rc)
+        d->r.path = arena_strdup(req->arena, buf_str(&path)).ptr;
+    struct str thumb = api_call_query(c, "thumb");
+    if (!rc && thumb.len && core_thumb_parse(thumb, &d->r.thumb) &&
+        core_thumb_is_allowed(f, thumb)) {
+        /* <dir>/thumbs_<name>/<size>_<name>; size is digits, 'x' and a mode letter. */
+        buf_reset(&path);
+        rc = core_files_path(&path, app->dir, col->id, id, (struct str){NULL, 0});
+        if (!rc)
+            rc = buf_append_cstr(&path, "/thumbs_");
+        if (!rc)
+            rc = buf_append_str(&path, name);
+        if (!rc)
+            rc = buf_append_cstr(&path, "/");
+        if (!rc)
+            rc = buf_append_str(&path, thumb);
+        if (!rc)
+            rc = buf_append_cstr(&path, "_");
+        if (!rc)
+            rc = buf_append_str(&path, name);
+        if (!rc)
+            d->r.thumb_path = arena_strdup(req->arena, buf_str(&path)).ptr;
+    }
+    buf_cleanup(&path);
+    if (rc) {
+        api_error_write(req, 404, NULL);
+        return RC_OK;
+    }
+    struct str download = api_call_query(c, "download");
+    d->is_attachment = str_eq(download, STR_LIT("1")) || str_eq_cstr_nocase(download, "true") ||
+                       str_eq_cstr_nocase(download, "t");
+    struct str range = http_req_header(req, "range");
+    if (range.ptr)
+        parse_range(range, &d->r);
+    d->r.if_modified = parse_http_date(http_req_header(req, "if-modified-since"));
+    buf_reset(http_resp_body(req));
+    http_req_defer(req);
+    rc = net_offload_submit(app->offload, c->aw->core.mailbox, read_work, read_done, d);
+    if (rc) {
+        api_error_write(req, api_error_status(rc), NULL);
+        http_req_resume(req);
+    }
+    return RC_OK;
+}
+
+enum rc api_files_token(struct http_req *req, void *ctx)
+{
+    (void)ctx;
+    struct api_call *c = api_call_new(req);
+    if (api_call_require_auth_or_fail(c, false))
+        return RC_OK;
+    struct buf token;
+    buf_init(&token, CORE_TOKEN_MAX_LEN);
+    enum rc rc =
+        core_auth_issue_file(c->auth.collection, c->auth.record, chrono_real_ms() / 1000, &token);
+    if (rc) {
+        buf_cleanup(&token);
+        api_error_write(req, 500, NULL);
+        return RC_OK;
+    }
+    http_resp_start(req, 200, "application/json");
+    struct jsonw w;
+    jsonw_init(&w, http_resp_body(req));
+    jsonw_object_begin(&w);
+    jsonw_key_cstr(&w, "token");
+    jsonw_string(&w, buf_str(&token));
+    jsonw_object_end(&w);
+    rc = jsonw_finish(&w);
+    buf_cleanup(&token);
+    if (rc)
+        api_error_write(req, 503, NULL);
+    return RC_OK;
+}
