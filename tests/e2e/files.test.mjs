@@ -1,0 +1,318 @@
+// File uploads, downloads, ranges, thumbnails and protected files (§8)
+// through the official JS SDK: FormData creates and updates, pb.files.getURL,
+// pb.files.getToken, and plain fetch for the bytes and headers.
+//
+// Test images are PNGs made here with node's zlib (no image tools needed).
+
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { deflateSync, crc32 } from 'node:zlib';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { startServer } from './lib/server.mjs';
+import {
+    client, superuserClient, expectError, assertFieldCode, assertNoLeaks, makeUser, rawFetch,
+    REQUEST_TIMEOUT_MS, SLOW,
+} from './lib/util.mjs';
+
+const RAND = '[a-z0-9]{10}';
+
+/** A w x h RGB PNG. */
+function png(w, h) {
+    const rows = [];
+    for (let y = 0; y < h; y++) {
+        const row = Buffer.alloc(1 + 3 * w);
+        for (let x = 0; x < w; x++) {
+            row[1 + 3 * x] = (x * 7) & 255;
+            row[2 + 3 * x] = (y * 5) & 255;
+            row[3 + 3 * x] = 128;
+        }
+        rows.push(row);
+    }
+    const chunk = (type, data) => {
+        const len = Buffer.alloc(4);
+        len.writeUInt32BE(data.length);
+        const td = Buffer.concat([Buffer.from(type, 'ascii'), data]);
+        const crc = Buffer.alloc(4);
+        crc.writeUInt32BE(crc32(td) >>> 0);
+        return Buffer.concat([len, td, crc]);
+    };
+    const ihdr = Buffer.alloc(13);
+    ihdr.writeUInt32BE(w, 0);
+    ihdr.writeUInt32BE(h, 4);
+    ihdr[8] = 8; // bit depth
+    ihdr[9] = 2; // RGB
+    return Buffer.concat([
+        Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+        chunk('IHDR', ihdr), chunk('IDAT', deflateSync(Buffer.concat(rows))), chunk('IEND', Buffer.alloc(0)),
+    ]);
+}
+
+/** [width, height] from a PNG or JPEG header. */
+function imageSize(buf) {
+    if (buf.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))) {
+        return [buf.readUInt32BE(16), buf.readUInt32BE(20)];
+    }
+    if (buf[0] === 0xff && buf[1] === 0xd8) {
+        let i = 2;
+        while (i + 9 < buf.length) {
+            const marker = buf[i + 1];
+            const len = buf.readUInt16BE(i + 2);
+            if (marker >= 0xc0 && marker <= 0xc3) return [buf.readUInt16BE(i + 7), buf.readUInt16BE(i + 5)];
+            i += 2 + len;
+        }
+    }
+    throw new Error(`not a PNG/JPEG: ${buf.subarray(0, 8).toString('hex')}`);
+}
+
+const PNG = png(200, 100);
+const TEXT = Buffer.from('hello from the e2e suite\n');
+
+const blob = (buf, type = 'application/octet-stream') => new Blob([buf], { type });
+
+async function fetchBytes(url, headers = {}) {
+    const res = await fetch(url, { headers, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+    return { status: res.status, headers: res.headers, bytes: Buffer.from(await res.arrayBuffer()) };
+}
+
+async function waitGone(path) {
+    const end = Date.now() + 3000 * SLOW;
+    while (Date.now() < end) {
+        if (!existsSync(path)) return true;
+        await new Promise((r) => setTimeout(r, 50));
+    }
+    return false;
+}
+
+describe('files API', () => {
+    let srv;
+    let su;
+    let guest;
+    let alice;
+    let bob;
+    let docs; // collection model
+    let seed; // record with files
+
+    const stored = (rec, name) => join(srv.dir, 'storage', rec.collectionId, rec.id, ...(name ? [name] : []));
+
+    before(async () => {
+        srv = await startServer();
+        su = await superuserClient(srv.url);
+        guest = client(srv.url);
+        alice = await makeUser(su, srv.url, { name: 'Alice' });
+        bob = await makeUser(su, srv.url, { name: 'Bob' });
+        docs = await su.collections.create({
+            name: 'docs',
+            listRule: '', viewRule: '', createRule: '', updateRule: '', deleteRule: '',
+            fields: [
+                { name: 'title', type: 'text' },
+                { name: 'one', type: 'file', maxSelect: 1 },
+                { name: 'many', type: 'file', maxSelect: 3, maxSize: 50000 },
+                { name: 'img', type: 'file', maxSelect: 1, mimeTypes: ['image/png', 'image/jpeg'], thumbs: ['50x20', '0x40'] },
+            ],
+        });
+        await su.collections.create({
+            name: 'vault',
+            listRule: 'owner = @request.auth.id',
+            viewRule: 'owner = @request.auth.id',
+            createRule: '@request.auth.id != ""',
+            fields: [
+                { name: 'owner', type: 'relation', collectionId: '_pb_users_auth_', maxSelect: 1 },
+                { name: 'doc', type: 'file', maxSelect: 1, protected: true },
+            ],
+        });
+        const fd = new FormData();
+        fd.append('title', 'seed');
+        fd.append('one', blob(TEXT, 'text/plain'), 'Read Me.txt');
+        fd.append('many', blob(TEXT), 'first.txt');
+        fd.append('many', blob(PNG, 'image/png'), 'second.png');
+        fd.append('img', blob(PNG, 'image/png'), 'Photo 1.png');
+        seed = await guest.collection('docs').create(fd);
+    });
+
+    after(async () => {
+        if (srv && !srv.exited) await srv.kill9();
+    });
+
+    test('create with FormData stores files under spec names', () => {
+        assert.match(seed.one, new RegExp(`^read_me_${RAND}\\.txt$`));
+        assert.equal(seed.many.length, 2);
+        assert.match(seed.many[0], new RegExp(`^first_${RAND}\\.txt$`));
+        assert.match(seed.img, new RegExp(`^photo_1_${RAND}\\.png$`));
+        for (const n of [seed.one, seed.img, ...seed.many]) assert.ok(existsSync(stored(seed, n)), n);
+    });
+
+    test('SDK plain object with a Blob uploads too', async () => {
+        const r = await guest.collection('docs').create({ title: 'obj', one: new File([TEXT], 'obj.txt') });
+        assert.match(r.one, new RegExp(`^obj_${RAND}\\.txt$`));
+    });
+
+    test('download returns the bytes with the contract headers', async () => {
+        const url = guest.files.getURL(seed, seed.one);
+        assert.ok(url.includes(`/api/files/${seed.collectionId}/${seed.id}/${seed.one}`), url);
+        const r = await fetchBytes(url);
+        assert.equal(r.status, 200);
+        assert.deepEqual(r.bytes, TEXT);
+        assert.equal(r.headers.get('content-type'), 'text/plain; charset=utf-8');
+        assert.equal(r.headers.get('content-disposition'), `attachment; filename=${seed.one}`);
+        assert.equal(r.headers.get('content-security-policy'),
+            "default-src 'none'; media-src 'self'; style-src 'unsafe-inline'; sandbox");
+        assert.equal(r.headers.get('cache-control'), 'max-age=2592000, stale-while-revalidate=86400');
+        const img = await fetchBytes(guest.files.getURL(seed, seed.img));
+        assert.deepEqual(img.bytes, PNG);
+        assert.equal(img.headers.get('content-type'), 'image/png');
+        assert.match(img.headers.get('content-disposition'), /^inline; /);
+        const dl = await fetchBytes(guest.files.getURL(seed, seed.img, { download: true }));
+        assert.match(dl.headers.get('content-disposition'), /^attachment; /);
+    });
+
+    test('by collection name, Range, 416, If-Modified-Since', async () => {
+        const url = `${srv.url}/api/files/docs/${seed.id}/${seed.one}`;
+        const part = await fetchBytes(url, { Range: 'bytes=6-9' });
+        assert.equal(part.status, 206);
+        assert.deepEqual(part.bytes, TEXT.subarray(6, 10));
+        assert.equal(part.headers.get('content-range'), `bytes 6-9/${TEXT.length}`);
+        const bad = await fetchBytes(url, { Range: `bytes=${TEXT.length}-` });
+        assert.equal(bad.status, 416);
+        const full = await fetchBytes(url);
+        const lm = full.headers.get('last-modified');
+        assert.ok(lm);
+        const again = await fetchBytes(url, { 'If-Modified-Since': lm });
+        assert.equal(again.status, 304);
+        assert.equal(again.bytes.length, 0);
+    });
+
+    test('thumbnails: 100x100, listed sizes, ratio, unlisted -> original', async () => {
+        const size = async (thumb) => imageSize((await fetchBytes(guest.files.getURL(seed, seed.img, { thumb }))).bytes);
+        assert.deepEqual(await size('100x100'), [100, 100]);
+        assert.deepEqual(await size('50x20'), [50, 20]);
+        assert.deepEqual(await size('0x40'), [80, 40]);
+        assert.deepEqual(await size('30x30'), [200, 100]);
+        assert.ok(existsSync(stored(seed, `thumbs_${seed.img}/100x100_${seed.img}`)));
+        const txt = await fetchBytes(guest.files.getURL(seed, seed.one, { thumb: '100x100' }));
+        assert.deepEqual(txt.bytes, TEXT);
+    });
+
+    test('404s: unknown record, unknown name, traversal', async () => {
+        const base = `${srv.url}/api/files/${seed.collectionId}`;
+        for (const path of [`${base}/nope00000000000/${seed.one}`, `${base}/${seed.id}/x_1234567890.txt`,
+            `${base}/${seed.id}/..%2F..%2Fdata.db`, `${srv.url}/api/files/nope/${seed.id}/${seed.one}`]) {
+            const r = await rawFetch(path);
+            assert.equal(r.status, 404, path);
+            assert.deepEqual(r.body, { status: 404, message: "The requested resource wasn't found.", data: {} });
+        }
+    });
+
+    test('bad uploads: wrong mime, too big, too many, unknown name', async () => {
+        let fd = new FormData();
+        fd.append('img', blob(TEXT, 'image/png'), 'fake.png');
+        let body = await expectError(guest.collection('docs').create(fd), 400, 'mime');
+        assertFieldCode(body, 'img', 'validation_invalid_mime_type');
+        fd = new FormData();
+        fd.append('many', blob(Buffer.alloc(50001, 1)), 'big.bin');
+        body = await expectError(guest.collection('docs').create(fd), 400, 'size');
+        assertFieldCode(body, 'many', 'validation_file_size_limit');
+        fd = new FormData();
+        for (let i = 0; i < 4; i++) fd.append('many', blob(TEXT), `f${i}.txt`);
+        body = await expectError(guest.collection('docs').create(fd), 400, 'count');
+        assertFieldCode(body, 'many', 'validation_too_many_files');
+        body = await expectError(guest.collection('docs').update(seed.id, { one: 'nope_1234567890.txt' }), 400, 'name');
+        assertFieldCode(body, 'one', 'validation_invalid_file');
+    });
+
+    test('update: append, prepend, delete, replace, and removed files go away', async () => {
+        const fd = new FormData();
+        fd.append('one', blob(TEXT), 'aaa.txt');
+        fd.append('many', blob(TEXT), 'bbb.txt');
+        let r = await guest.collection('docs').create(fd);
+        const first = r.many[0];
+        const oldOne = r.one;
+
+        const add = new FormData();
+        add.append('many+', blob(TEXT), 'ccc.txt');
+        r = await guest.collection('docs').update(r.id, add);
+        assert.equal(r.many.length, 2);
+        assert.equal(r.many[0], first);
+        assert.match(r.many[1], /^ccc_/);
+
+        const pre = new FormData();
+        pre.append('+many', blob(TEXT), 'ddd.txt');
+        r = await guest.collection('docs').update(r.id, pre);
+        assert.match(r.many[0], /^ddd_/);
+        assert.equal(r.many.length, 3);
+
+        r = await guest.collection('docs').update(r.id, { 'many-': first });
+        assert.ok(!r.many.includes(first));
+        assert.ok(await waitGone(stored(r, first)), 'deleted file still stored');
+
+        const rep = new FormData();
+        rep.append('one', blob(TEXT), 'eee.txt');
+        r = await guest.collection('docs').update(r.id, rep);
+        assert.match(r.one, /^eee_/);
+        assert.ok(await waitGone(stored(r, oldOne)), 'replaced file still stored');
+
+        const dl = await fetchBytes(guest.files.getURL(r, oldOne));
+        assert.equal(dl.status, 404);
+
+        r = await guest.collection('docs').update(r.id, { one: '', many: [] });
+        assert.equal(r.one, '');
+        assert.deepEqual(r.many, []);
+        const left = await (async () => {
+            const end = Date.now() + 3000 * SLOW;
+            for (;;) {
+                const names = readdirSync(stored(r));
+                if (names.length === 0 || Date.now() > end) return names;
+                await new Promise((res) => setTimeout(res, 50));
+            }
+        })();
+        assert.deepEqual(left, []);
+
+        await guest.collection('docs').delete(r.id);
+        assert.ok(await waitGone(stored(r)), 'record directory still there after delete');
+    });
+
+    test('protected files need a file token of a record passing viewRule', async () => {
+        const fd = new FormData();
+        fd.append('owner', alice.record.id);
+        fd.append('doc', blob(Buffer.from('top secret')), 'secret.txt');
+        const rec = await alice.pb.collection('vault').create(fd);
+
+        await expectError(guest.files.getToken(), 401, 'guest token');
+
+        const plain = await fetchBytes(alice.pb.files.getURL(rec, rec.doc));
+        assert.equal(plain.status, 404, 'no token');
+        const withHeader = await fetchBytes(alice.pb.files.getURL(rec, rec.doc),
+            { Authorization: alice.pb.authStore.token });
+        assert.equal(withHeader.status, 404, 'Authorization header is ignored');
+
+        const token = await alice.pb.files.getToken();
+        const payload = JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString());
+        assert.equal(payload.type, 'file');
+        const ok = await fetchBytes(alice.pb.files.getURL(rec, rec.doc, { token }));
+        assert.equal(ok.status, 200);
+        assert.equal(ok.bytes.toString(), 'top secret');
+
+        const bobToken = await bob.pb.files.getToken();
+        assert.equal((await fetchBytes(bob.pb.files.getURL(rec, rec.doc, { token: bobToken }))).status, 404);
+        const authAsFile = await fetchBytes(alice.pb.files.getURL(rec, rec.doc, { token: alice.pb.authStore.token }));
+        assert.equal(authAsFile.status, 404, 'auth token is not a file token');
+        const suToken = await su.files.getToken();
+        assert.equal((await fetchBytes(su.files.getURL(rec, rec.doc, { token: suToken }))).status, 200);
+    });
+
+    test('deleting a record removes its files', async () => {
+        const fd = new FormData();
+        fd.append('one', blob(TEXT), 'gone.txt');
+        const r = await guest.collection('docs').create(fd);
+        assert.ok(existsSync(stored(r, r.one)));
+        await guest.collection('docs').delete(r.id);
+        assert.ok(await waitGone(stored(r)));
+        assert.equal((await fetchBytes(guest.files.getURL(r, r.one))).status, 404);
+    });
+
+    test('no response contained password or tokenKey', () => assertNoLeaks());
+
+    test('server exits cleanly', async () => {
+        await srv.stop();
+    });
+});
