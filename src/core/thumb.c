@@ -130,14 +130,15 @@ static int resize(VipsImage *in, const struct core_thumb_spec *spec, VipsImage *
     return rc;
 }
 
+/* Metadata (EXIF with its GPS position, comments) is not copied. */
 static int save(VipsImage *img, const char *path, struct str mime)
 {
     struct str base = core_sniff_base(mime);
     if (str_eq_cstr_nocase(base, "image/jpeg") || str_eq_cstr_nocase(base, "image/jpg"))
-        return vips_jpegsave(img, path, "Q", 90, NULL);
-    if (str_eq_cstr_nocase(base, "image/gif") && vips_gifsave(img, path, NULL) == 0)
+        return vips_jpegsave(img, path, "Q", 90, "strip", TRUE, NULL);
+    if (str_eq_cstr_nocase(base, "image/gif") && vips_gifsave(img, path, "strip", TRUE, NULL) == 0)
         return 0;
-    return vips_pngsave(img, path, NULL);
+    return vips_pngsave(img, path, "strip", TRUE, NULL);
 }
 
 enum rc core_thumb_make(const char *src, const char *dst, struct str mime,
@@ -158,9 +159,12 @@ enum rc core_thumb_make(const char *src, const char *dst, struct str mime,
     if (snprintf(tmp, sizeof(tmp), "%s.%s.tmp", dst, rnd) >= (int)sizeof(tmp))
         return RC_INVALID;
     enum rc rc = RC_IO;
-    VipsImage *in = vips_image_new_from_file(src, NULL);
+    VipsImage *raw = vips_image_new_from_file(src, NULL);
+    VipsImage *in = NULL;
     VipsImage *out = NULL;
-    if (in && resize(in, spec, &out) == 0 && save(out, tmp, mime) == 0) {
+    /* Upright first (EXIF orientation), as a viewer shows the original. */
+    if (raw && vips_autorot(raw, &in, NULL) == 0 && resize(in, spec, &out) == 0 &&
+        save(out, tmp, mime) == 0) {
         rc = rename(tmp, dst) == 0 ? RC_OK : RC_IO;
     }
     if (rc) {
@@ -173,5 +177,7 @@ enum rc core_thumb_make(const char *src, const char *dst, struct str mime,
         g_object_unref(out);
     if (in)
         g_object_unref(in);
+    if (raw)
+        g_object_unref(raw);
     return rc;
 }
