@@ -50,7 +50,7 @@ timeout_ms=$(awk -v s="$slow" 'BEGIN { printf "%d", 180000 * s }')
 out="$(mktemp)"
 trap 'rm -f "$out"' EXIT
 start=$(date +%s)
-node --test --test-concurrency=1 --test-timeout="$timeout_ms" --test-reporter=tap "${files[@]}" 2>&1 | tee "$out"
+node --experimental-websocket --test --test-concurrency=1 --test-timeout="$timeout_ms" --test-reporter=tap "${files[@]}" 2>&1 | tee "$out"
 rc=${PIPESTATUS[0]}
 end=$(date +%s)
 
