@@ -10,6 +10,7 @@
 #include "api/errors.h"
 #include "base/alloc.h"
 #include "base/log.h"
+#include "core/file_cascade.h"
 #include "core/files.h"
 #include "core/password.h"
 #include "core/record_input.h"
@@ -118,7 +119,8 @@ struct pending_write {
     bool is_old_password_wrong;
     struct core_file_set files; /* uploads to write before the DB write */
     enum rc files_rc;
-    json_t *before; /* update: the stored record, to find the files it drops */
+    json_t *before;  /* update: the stored record, to find the files it drops */
+    json_t *cascade; /* delete: [collectionId, id] pairs it may cascade to */
 };
 
 static void pending_release(void *ctx)
@@ -134,6 +136,7 @@ static void pending_release(void *ctx)
     xfree(w->stored_phc);
     core_files_set_cleanup(&w->files);
     json_decref(w->before);
+    json_decref(w->cascade);
 }
 
 static void write_done(struct core_write_job *job);
@@ -202,6 +205,22 @@ static void release_files(struct pending_write *w)
     if (w->job.kind == CORE_WRITE_DELETE) {
         if (core_files_has_field(w->col))
             core_files_remove_record_async(app->offload, app->dir, w->col, w->job.id);
+        size_t i;
+        json_t *pair;
+        json_array_foreach(w->cascade, i, pair)
+        {
+            const char *col_id = json_string_value(json_array_get(pair, 0));
+            const char *id = json_string_value(json_array_get(pair, 1));
+            const struct core_collection *x =
+                core_schema_find_exact(c->core.schema, str_from_cstr(col_id));
+            json_t *still = NULL;
+            if (!x || !core_files_has_field(x) ||
+                core_record_load(c->aw->core.db, x, str_from_cstr(id), &still) != RC_NOT_FOUND) {
+                json_decref(still);
+                continue;
+            }
+            core_files_remove_record_async(app->offload, app->dir, x, id);
+        }
         return;
     }
     if (w->job.kind != CORE_WRITE_UPDATE || !w->before)
@@ -490,6 +509,9 @@ enum rc api_records_delete(struct http_req *req, void *ctx)
     struct pending_write *w = pending_new(c, col, CORE_WRITE_DELETE);
     struct str id = http_req_param(req, "id");
     w->job.id = xstrndup(id.ptr, id.len);
+    /* Records the delete cascades to lose their files too (spec §2.5). */
+    if (core_file_cascade_reaches_files(c->core.schema, col))
+        w->cascade = core_file_cascade_candidates(c->aw->core.db, c->core.schema, col, w->job.id);
     if (compile_rule(c, col, CORE_RULE_DELETE, &w->job))
         return api_call_fail(c, RC_NOT_FOUND);
     return start_write(w);

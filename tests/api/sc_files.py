@@ -321,6 +321,28 @@ def _thumb_dir_made(ctx, r):
     want(os.path.isfile(p), "thumb not cached at %s" % p)
 
 
+def _cascade_setup(ctx):
+    ensure(ctx)
+    if "fparents" not in ctx.vars:
+        parents = ctx.new_collection({"name": "fparents", "listRule": "", "viewRule": "",
+                                      "createRule": "", "deleteRule": "",
+                                      "fields": [{"name": "t", "type": "text"}]})
+        ctx.new_collection({"name": "fkids", "listRule": "", "viewRule": "", "createRule": "",
+                            "fields": [{"name": "parent", "type": "relation", "maxSelect": 1,
+                                        "collectionId": parents["id"], "cascadeDelete": True},
+                                       {"name": "att", "type": "file", "maxSelect": 1}]})
+        ctx.vars["fparents"] = parents["id"]
+    ctx.vars["fparent"] = ctx.must("POST", "/api/collections/fparents/records", body={"t": "p"})
+    ctx.vars["fkid"] = upload(ctx, "/api/collections/fkids/records",
+                              [("parent", ctx.vars["fparent"]["id"]), ("att", "kid.txt", TEXT)])
+    if not os.path.isfile(storage_path(ctx, ctx.vars["fkid"], ctx.vars["fkid"]["att"])):
+        raise SetupError("child file not stored")
+
+
+def _kid_dir_gone(ctx, r):
+    want(wait_gone(storage_path(ctx, ctx.vars["fkid"])), "cascade-deleted record kept its files")
+
+
 # -- the table ------------------------------------------------------------------
 
 def _seed_view(ctx):
@@ -379,6 +401,9 @@ SCENARIOS = [
       check=_failed_update_keeps_files),
     S("files: delete removes the record directory", "DELETE", _rec_path, setup=_fresh,
       status=204, check=_record_dir_gone),
+    S("files: a cascade delete removes the files of the deleted children", "DELETE",
+      lambda ctx: "/api/collections/fparents/records/" + ctx.vars["fparent"]["id"],
+      setup=_cascade_setup, status=204, check=_kid_dir_gone),
     # 8.2 downloads
     S("files: download by collection name", "GET", file_url("name", "fdoc", "one"),
       check=_body(TEXT, "text/plain; charset=utf-8", "attachment")),
