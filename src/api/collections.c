@@ -11,6 +11,7 @@
 #include "base/jsonw.h"
 #include "core/collection_json.h"
 #include "core/collection_list.h"
+#include "core/files.h"
 #include "core/schema_change.h"
 
 static void write_collection(struct api_call *call, const struct core_collection *c)
@@ -98,6 +99,11 @@ static void change_done(struct core_schema_job *job)
     struct pending_change *pc =
         (struct pending_change *)((char *)job - offsetof(struct pending_change, job));
     struct api_call *c = pc->call;
+    if (!job->rc && (job->op == CORE_SCHEMA_DELETE || job->op == CORE_SCHEMA_TRUNCATE)) {
+        /* The collection's records are gone: so are their files (spec §2.5). */
+        struct core_app *app = c->aw->core.app;
+        core_files_remove_collection_async(app->offload, app->dir, job->target_id);
+    }
     if (http_req_is_gone(c->req)) {
         http_req_resume(c->req);
         return;

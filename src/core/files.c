@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -342,8 +343,18 @@ void core_files_set_cleanup(struct core_file_set *set)
 
 struct removal {
     char *dir;
-    json_t *names; /* NULL: the whole directory */
+    json_t *names;     /* NULL: the whole directory */
+    bool is_any_depth; /* a collection's directory: records, thumbs, anything */
 };
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    remove(path);
+    return 0;
+}
 
 /* Removes the record directory: its files and thumbs_* directories. */
 static void remove_tree(const char *dir)
@@ -368,6 +379,11 @@ static void remove_tree(const char *dir)
 static void removal_work(void *ctx)
 {
     struct removal *r = ctx;
+    if (r->is_any_depth) {
+        /* depth first, never following a symbolic link */
+        nftw(r->dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+        return;
+    }
     if (!r->names) {
         remove_tree(r->dir);
         return;
@@ -417,4 +433,20 @@ void core_files_remove_record_async(struct net_offload *o, const char *data_dir,
                                     const struct core_collection *c, const char *id)
 {
     submit_removal(o, data_dir, c, id, NULL);
+}
+
+void core_files_remove_collection_async(struct net_offload *o, const char *data_dir,
+                                        const char *collection_id)
+{
+    if (!collection_id || !core_file_segment_is_safe(str_from_cstr(collection_id)))
+        return;
+    char dir[PATH_MAX_BYTES];
+    int n = snprintf(dir, sizeof(dir), "%s/storage/%s", data_dir, collection_id);
+    if (n < 0 || (size_t)n >= sizeof(dir))
+        return;
+    struct removal *r = xcalloc(1, sizeof(*r));
+    r->dir = xstrdup(dir);
+    r->is_any_depth = true;
+    if (net_offload_submit(o, NULL, removal_work, removal_done, r) != RC_OK)
+        removal_done(RC_BUSY, r);
 }

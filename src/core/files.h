@@ -97,6 +97,11 @@ void core_files_remove_async(struct net_offload *o, const char *data_dir,
 /* Deletes record id's whole directory on the pool, fire and forget. */
 void core_files_remove_record_async(struct net_offload *o, const char *data_dir,
                                     const struct core_collection *c, const char *id);
+/* Deletes every file of collection collection_id (its whole storage
+ * directory) on the pool, fire and forget: after the collection was deleted
+ * or truncated. */
+void core_files_remove_collection_async(struct net_offload *o, const char *data_dir,
+                                        const char *collection_id);
 /* True when c has a file field. */
 bool core_files_has_field(const struct core_collection *c);
 /* Appends <data_dir>/storage/<collectionId>/<recordId>[/<name>] to out (name

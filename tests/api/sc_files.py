@@ -340,7 +340,7 @@ def _cascade_setup(ctx):
 
 
 def _kid_dir_gone(ctx, r):
-    want(wait_gone(storage_path(ctx, ctx.vars["fkid"])), "cascade-deleted record kept its files")
+    want(wait_gone(storage_path(ctx, ctx.vars["fkid"])), "deleted record kept its files")
 
 
 # -- the table ------------------------------------------------------------------
@@ -404,6 +404,13 @@ SCENARIOS = [
     S("files: a cascade delete removes the files of the deleted children", "DELETE",
       lambda ctx: "/api/collections/fparents/records/" + ctx.vars["fparent"]["id"],
       setup=_cascade_setup, status=204, check=_kid_dir_gone),
+    S("files: truncating a collection removes its files", "DELETE",
+      "/api/collections/fkids/truncate", auth="su", setup=_cascade_setup, status=204,
+      check=_kid_dir_gone),
+    S("files: deleting a collection removes its storage", "DELETE", "/api/collections/fkids",
+      auth="su", setup=_cascade_setup, status=204,
+      check=lambda ctx, r: want(wait_gone(os.path.dirname(storage_path(ctx, ctx.vars["fkid"]))),
+                                "collection storage still there")),
     # 8.2 downloads
     S("files: download by collection name", "GET", file_url("name", "fdoc", "one"),
       check=_body(TEXT, "text/plain; charset=utf-8", "attachment")),
