@@ -173,7 +173,8 @@ static void read_done(enum rc rc, void *ctx)
         http_req_resume(req);
         return;
     }
-    if (!rc && d->r.status == 404)
+    /* spec §8.2: a missing or unreadable file is a 404. */
+    if ((!rc && d->r.status == 404) || rc == RC_IO)
         rc = RC_NOT_FOUND;
     if (rc) {
         buf_reset(http_resp_body(req));
