@@ -20,6 +20,68 @@ static void release(void *ctx)
     json_decref(c->headers_json);
 }
 
+static void release_sub(void *ctx)
+{
+    struct api_call *c = ctx;
+    core_problem_cleanup(&c->problem);
+    json_decref(c->body);
+    json_decref(c->query_json);
+    json_decref(c->headers_json);
+}
+
+struct api_call *api_call_new_sub(struct api_call *outer, struct api_sub *sub, json_t *body)
+{
+    struct api_call *c = arena_alloc(outer->req->arena, sizeof(*c));
+    memset(c, 0, sizeof(*c));
+    c->req = outer->req;
+    c->aw = outer->aw;
+    c->sub = sub;
+    c->auth = outer->auth; /* borrowed: outer releases it */
+    core_problem_init(&c->problem);
+    arena_defer(outer->req->arena, release_sub, c);
+    c->core = outer->core;
+    c->core.auth = &c->auth;
+    c->core.is_manager = false;
+    c->body = json_incref(body);
+    c->core.filter_request.body = c->body;
+    return c;
+}
+
+struct buf *api_call_start(struct api_call *c, int status, const char *content_type)
+{
+    if (c->sub) {
+        c->sub->status = status;
+        buf_reset(&c->sub->body);
+        return &c->sub->body;
+    }
+    http_resp_start(c->req, status, content_type);
+    return http_resp_body(c->req);
+}
+
+void api_call_defer(struct api_call *c)
+{
+    if (c->sub)
+        c->sub->is_deferred = true;
+    else
+        http_req_defer(c->req);
+}
+
+void api_call_resume(struct api_call *c)
+{
+    if (!c->sub) {
+        http_req_resume(c->req);
+        return;
+    }
+    c->sub->is_finished = true;
+    if (c->sub->on_finished)
+        c->sub->on_finished(c);
+}
+
+bool api_call_is_gone(struct api_call *c)
+{
+    return !c->sub && http_req_is_gone(c->req);
+}
+
 struct api_call *api_call_new(struct http_req *req)
 {
     struct api_call *c = arena_alloc(req->arena, sizeof(*c));
@@ -46,8 +108,36 @@ struct api_call *api_call_new(struct http_req *req)
     return c;
 }
 
+/* @request.* of a batch sub-request: its own URL query and headers. */
+static void sub_request_data(struct api_call *c)
+{
+    c->core.filter_request.context = "batch";
+    if (!c->query_json) {
+        c->query_json = json_object();
+        for (size_t i = 0; i < c->sub->query_count; i++) {
+            const struct http_query_param *qp = &c->sub->query[i];
+            char key[256];
+            if (qp->key.len >= sizeof(key))
+                continue;
+            memcpy(key, qp->key.ptr, qp->key.len);
+            key[qp->key.len] = '\0';
+            if (!json_object_get(c->query_json, key))
+                json_object_set_new(c->query_json, key, json_stringn(qp->value.ptr, qp->value.len));
+        }
+    }
+    if (!c->headers_json)
+        c->headers_json = c->sub->headers ? json_incref(c->sub->headers) : json_object();
+    c->core.filter_request.query = c->query_json;
+    c->core.filter_request.headers = c->headers_json;
+    c->core.filter_request.body = c->body;
+}
+
 void api_call_request_data(struct api_call *c, const char *context)
 {
+    if (c->sub) {
+        sub_request_data(c);
+        return;
+    }
     c->core.filter_request.context = context;
     if (!c->query_json) {
         c->query_json = json_object();
@@ -95,29 +185,8 @@ enum rc api_call_fail(struct api_call *c, enum rc rc)
     const char *message = c->problem.message[0] ? c->problem.message : NULL;
     if (status >= 500)
         message = NULL;
-    api_error_write(c->req, status, message);
-    if (status < 500 && c->problem.data && json_object_size(c->problem.data)) {
-        /* Re-render with the field errors in data. */
-        struct buf *out = http_resp_body(c->req);
-        buf_reset(out);
-        char *data = json_dumps(c->problem.data, JSON_COMPACT);
-        struct jsonw w;
-        jsonw_init(&w, out);
-        jsonw_object_begin(&w);
-        jsonw_key_cstr(&w, "data");
-        jsonw_raw(&w, str_from_cstr(data ? data : "{}"));
-        char sentence[256];
-        jsonw_key_cstr(&w, "message");
-        jsonw_string_cstr(&w, api_error_sentence(message ? message
-                                                         : "Something went wrong while processing "
-                                                           "your request.",
-                                                 sentence));
-        jsonw_key_cstr(&w, "status");
-        jsonw_int(&w, status);
-        jsonw_object_end(&w);
-        (void)jsonw_finish(&w);
-        xfree(data);
-    }
+    struct buf *out = api_call_start(c, status, "application/json");
+    api_error_render(out, status, message, c->problem.data);
     return RC_OK; /* responded */
 }
 
@@ -290,6 +359,12 @@ enum rc api_call_body_or_fail(struct api_call *c, const char *message)
 
 struct str api_call_query(struct api_call *c, const char *key)
 {
+    if (c->sub) {
+        for (size_t i = 0; i < c->sub->query_count; i++)
+            if (str_eq(c->sub->query[i].key, str_from_cstr(key)))
+                return c->sub->query[i].value;
+        return (struct str){"", 0};
+    }
     struct str v;
     if (http_req_query(c->req, key, &v) != RC_OK)
         return (struct str){"", 0};

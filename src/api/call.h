@@ -30,10 +30,40 @@ struct api_call {
     /* multipart file parts (spec §8.1), in body order; slices into the body */
     struct core_upload *uploads; /* in the arena; NULL when none */
     size_t upload_count;
+    /* A batch sub-request (api/batch.c) has its own query, headers and
+     * answer: nothing is written to req for it. NULL for a plain request. */
+    struct api_sub *sub;
+};
+
+/* What a batch sub-request answered, and how far it got. */
+struct api_sub {
+    const struct http_query_param *query; /* its URL's parameters (arena) */
+    size_t query_count;
+    json_t *headers; /* its headers, snake_case keys (owned by the batch) */
+    int status;      /* 0 until answered */
+    struct buf body; /* the answer's JSON (empty for 204) */
+    bool is_deferred;
+    bool is_finished;                        /* answered after a deferral (api_call_resume) */
+    struct core_write_job *ready;            /* the prepared write, waiting for the batch */
+    void (*on_ready)(struct api_call *c);    /* the write is prepared */
+    void (*on_finished)(struct api_call *c); /* answered after a deferral */
+    void *ctx;
 };
 
 /* Creates the call for req: loads the requester from Authorization. */
 struct api_call *api_call_new(struct http_req *req);
+/* A sub-request of outer (same requester, same arena) with its own body
+ * (a new reference is taken) and sub (query, headers, where answers go). */
+struct api_call *api_call_new_sub(struct api_call *outer, struct api_sub *sub, json_t *body);
+
+/* The response helpers handlers use, so a batch can run them: a plain
+ * request goes to req, a sub-request to its api_sub. */
+/* Starts the answer; returns the body buffer to append to. */
+struct buf *api_call_start(struct api_call *c, int status, const char *content_type);
+/* http_req_defer / http_req_resume / http_req_is_gone for either kind. */
+void api_call_defer(struct api_call *c);
+void api_call_resume(struct api_call *c);
+bool api_call_is_gone(struct api_call *c);
 /* Fills @request.* data for rules (query, headers, method, context). */
 void api_call_request_data(struct api_call *c, const char *context);
 /* Writes the error for rc with the call's problem (message, field errors). Returns rc. */

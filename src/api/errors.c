@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "base/alloc.h"
 #include "base/jsonw.h"
 #include "http/req.h"
 
@@ -59,28 +60,38 @@ const char *api_error_sentence(const char *message, char out[256])
     return out;
 }
 
-void api_error_write(struct http_req *req, int status, const char *message)
+void api_error_render(struct buf *out, int status, const char *message, json_t *data)
 {
     /* Internal details never reach the client (spec §1.3). */
     if (!message || status == 500)
         message = default_message(status);
     char sentence[256];
     message = api_error_sentence(message, sentence);
-    http_resp_start(req, status, "application/json");
-    struct buf *out = http_resp_body(req);
     buf_reset(out);
     struct jsonw w;
     jsonw_init(&w, out);
     jsonw_object_begin(&w);
     jsonw_key_cstr(&w, "data");
-    jsonw_object_begin(&w);
-    jsonw_object_end(&w);
+    if (data && status < 500 && json_object_size(data)) {
+        char *text = json_dumps(data, JSON_COMPACT);
+        jsonw_raw(&w, str_from_cstr(text ? text : "{}"));
+        xfree(text);
+    } else {
+        jsonw_object_begin(&w);
+        jsonw_object_end(&w);
+    }
     jsonw_key_cstr(&w, "message");
     jsonw_string_cstr(&w, message);
     jsonw_key_cstr(&w, "status");
     jsonw_int(&w, status);
     jsonw_object_end(&w);
-    (void)jsonw_finish(&w); /* a few dozen bytes: cannot pass the buffer's maximum */
+    (void)jsonw_finish(&w); /* a failure leaves a truncated body: only on memory exhaustion */
+}
+
+void api_error_write(struct http_req *req, int status, const char *message)
+{
+    http_resp_start(req, status, "application/json");
+    api_error_render(http_resp_body(req), status, message, NULL);
 }
 
 void api_error_write_rc(struct http_req *req, enum rc rc, const char *message)

@@ -6,6 +6,9 @@
 #ifndef TARMAC_API_ERRORS_H
 #define TARMAC_API_ERRORS_H
 
+#include <jansson.h>
+
+#include "base/buf.h"
 #include "base/rc.h"
 
 struct http_req;
@@ -15,6 +18,9 @@ int api_error_status(enum rc rc);
 /* Writes the error response: status, message (NULL: the status's default
  * message), data {}. Matches http_error_fn, so http/server uses it too. */
 void api_error_write(struct http_req *req, int status, const char *message);
+/* Renders the error JSON into out (reset first) with data's field errors
+ * (NULL or empty: {}; never for 5xx). */
+void api_error_render(struct buf *out, int status, const char *message, json_t *data);
 /* message as a sentence (capitalised, with final punctuation): message itself
  * or a copy in out. */
 const char *api_error_sentence(const char *message, char out[256]);

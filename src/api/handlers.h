@@ -10,6 +10,9 @@ struct http_req;
 /* GET /api/health */
 enum rc api_health(struct http_req *req, void *ctx);
 
+/* POST /api/batch (batch.c) */
+enum rc api_batch(struct http_req *req, void *ctx);
+
 /* /api/realtime (realtime.c, realtime_ws.c) */
 enum rc api_realtime_connect(struct http_req *req, void *ctx);
 enum rc api_realtime_subscribe(struct http_req *req, void *ctx);

@@ -8,6 +8,7 @@
 
 #include "api/call.h"
 #include "api/errors.h"
+#include "api/records.h"
 #include "base/alloc.h"
 #include "base/log.h"
 #include "core/file_cascade.h"
@@ -166,18 +167,17 @@ static void respond_record(struct pending_write *w)
     struct core_output_opts o = {0};
     api_call_output_opts(c, &o);
     o.ignore_view_rule = true;
-    http_resp_start(c->req, 200, "application/json");
+    struct buf *out = api_call_start(c, 200, "application/json");
     if (w->job.kind == CORE_WRITE_CREATE && w->job.values && !o.expand.len && !o.fields.len) {
         /* The row is what was inserted: answer from it, no read back. */
         struct jsonw jw;
-        jsonw_init(&jw, http_resp_body(c->req));
+        jsonw_init(&jw, out);
         core_record_write_values(&jw, w->col, w->job.values, c->core.auth);
         if (jsonw_finish(&jw) != RC_OK)
             api_call_fail(c, RC_NOMEM);
         return;
     }
-    enum rc rc = core_record_view(&c->core, w->col, str_from_cstr(w->job.id), &o,
-                                  http_resp_body(c->req), &c->problem);
+    enum rc rc = core_record_view(&c->core, w->col, str_from_cstr(w->job.id), &o, out, &c->problem);
     if (rc)
         api_call_fail(c, rc);
 }
@@ -243,8 +243,8 @@ static void write_done(struct core_write_job *job)
         discard_files(w);
     else
         release_files(w);
-    if (http_req_is_gone(c->req)) {
-        http_req_resume(c->req);
+    if (api_call_is_gone(c)) {
+        api_call_resume(c);
         return;
     }
     if (job->rc) {
@@ -253,11 +253,11 @@ static void write_done(struct core_write_job *job)
             c->problem.message[0] = '\0';
         api_call_fail(c, job->rc);
     } else if (job->kind == CORE_WRITE_DELETE) {
-        http_resp_start(c->req, 204, NULL);
+        api_call_start(c, 204, NULL);
     } else {
         respond_record(w);
     }
-    http_req_resume(c->req);
+    api_call_resume(c);
 }
 
 /* On the pool: writes the uploads, then hashes a new password. */
@@ -289,7 +289,14 @@ static void submit(struct pending_write *w)
         if (w->job.values)
             json_object_set_new(w->job.values, "password", json_string(w->job.password_hash));
     }
-    core_record_submit(&w->call->aw->core, &w->job);
+    struct api_call *c = w->call;
+    if (c->sub) {
+        /* A batch item: the batch submits every write in one transaction. */
+        c->sub->ready = &w->job;
+        c->sub->on_ready(c);
+        return;
+    }
+    core_record_submit(&c->aw->core, &w->job);
 }
 
 static void prepare_done(enum rc rc, void *ctx)
@@ -300,13 +307,13 @@ static void prepare_done(enum rc rc, void *ctx)
     if (w->is_old_password_wrong && !rc) {
         struct api_call *c = w->call;
         discard_files(w);
-        if (!http_req_is_gone(c->req)) {
+        if (!api_call_is_gone(c)) {
             core_problem_field(&c->problem, "oldPassword", "validation_invalid_old_password",
                                "Missing or invalid old password.", NULL);
             core_problem_message(&c->problem, "Failed to update record.");
             api_call_fail(c, RC_INVALID);
         }
-        http_req_resume(c->req);
+        api_call_resume(c);
         return;
     }
     if (rc)
@@ -324,14 +331,14 @@ static void prepare_done(enum rc rc, void *ctx)
 static enum rc start_write(struct pending_write *w)
 {
     struct api_call *c = w->call;
-    http_req_defer(c->req);
+    api_call_defer(c);
     if (w->input.password || w->files.count) {
         enum rc rc = net_offload_submit(c->aw->core.app->offload, c->aw->core.mailbox, prepare_work,
                                         prepare_done, w);
         if (rc) {
             /* The pool is full: answer now instead of deferring. */
             api_call_fail(c, rc);
-            http_req_resume(c->req);
+            api_call_resume(c);
         }
         return RC_OK;
     }
@@ -384,17 +391,8 @@ static enum rc check_write_access(struct api_call *c, const struct core_collecti
     return RC_OK;
 }
 
-enum rc api_records_create(struct http_req *req, void *ctx)
+static enum rc create_record(struct api_call *c, const struct core_collection *col)
 {
-    (void)ctx;
-    struct api_call *c = api_call_new(req);
-    const struct core_collection *col;
-    if (api_call_collection_or_fail(c, "Missing or invalid collection context.", &col))
-        return RC_OK;
-    if (check_write_access(c, col, CORE_RULE_CREATE))
-        return RC_OK;
-    if (api_call_body_or_fail(c, "Failed to load the submitted data due to invalid formatting."))
-        return RC_OK;
     struct pending_write *w = pending_new(c, col, CORE_WRITE_CREATE);
     enum rc files_rc =
         core_files_intake(col, c->uploads, c->upload_count, c->body, &w->files, &c->problem);
@@ -403,8 +401,10 @@ enum rc api_records_create(struct http_req *req, void *ctx)
         core_problem_message(&c->problem, "Failed to create record.");
         rc = files_rc;
     }
-    /* Missing relation targets are reported with the other field errors. */
-    if (w->input.values &&
+    /* Missing relation targets are reported with the other field errors.
+     * A batch item may point at a record an earlier item creates: only
+     * the writer, inside the batch's transaction, can tell. */
+    if (w->input.values && !c->sub &&
         core_record_check_relations(c->aw->core.db, c->core.schema, col, w->input.values,
                                     &c->problem) != RC_OK &&
         !rc) {
@@ -426,18 +426,8 @@ enum rc api_records_create(struct http_req *req, void *ctx)
     return start_write(w);
 }
 
-enum rc api_records_update(struct http_req *req, void *ctx)
+static enum rc update_record(struct api_call *c, const struct core_collection *col, struct str id)
 {
-    (void)ctx;
-    struct api_call *c = api_call_new(req);
-    const struct core_collection *col;
-    if (api_call_collection_or_fail(c, "Missing or invalid collection context.", &col))
-        return RC_OK;
-    if (check_write_access(c, col, CORE_RULE_UPDATE))
-        return RC_OK;
-    if (api_call_body_or_fail(c, "Failed to load the submitted data due to invalid formatting."))
-        return RC_OK;
-    struct str id = http_req_param(req, "id");
     json_t *current = NULL;
     enum rc rc = core_record_load(c->aw->core.db, col, id, &current);
     if (rc)
@@ -461,7 +451,7 @@ enum rc api_records_update(struct http_req *req, void *ctx)
         core_problem_message(&c->problem, "Failed to update record.");
         rc = files_rc;
     }
-    if (w->input.values &&
+    if (w->input.values && !c->sub &&
         core_record_check_relations(c->aw->core.db, c->core.schema, col, w->input.values,
                                     &c->problem) != RC_OK &&
         !rc) {
@@ -496,18 +486,10 @@ enum rc api_records_update(struct http_req *req, void *ctx)
     return start_write(w);
 }
 
-enum rc api_records_delete(struct http_req *req, void *ctx)
+static enum rc delete_record(struct api_call *c, const struct core_collection *col, struct str id)
 {
-    (void)ctx;
-    struct api_call *c = api_call_new(req);
-    const struct core_collection *col;
-    if (api_call_collection_or_fail(c, "Missing collection context.", &col))
-        return RC_OK;
-    if (check_write_access(c, col, CORE_RULE_DELETE))
-        return RC_OK;
     api_call_request_data(c, "default");
     struct pending_write *w = pending_new(c, col, CORE_WRITE_DELETE);
-    struct str id = http_req_param(req, "id");
     w->job.id = xstrndup(id.ptr, id.len);
     /* Records the delete cascades to lose their files too (spec §2.5). */
     if (core_file_cascade_reaches_files(c->core.schema, col))
@@ -515,4 +497,59 @@ enum rc api_records_delete(struct http_req *req, void *ctx)
     if (compile_rule(c, col, CORE_RULE_DELETE, &w->job))
         return api_call_fail(c, RC_NOT_FOUND);
     return start_write(w);
+}
+
+enum rc api_records_write(struct api_call *c, const struct core_collection *col,
+                          enum core_write_kind kind, struct str id)
+{
+    static const enum core_rule_kind rule_of[] = {
+        [CORE_WRITE_CREATE] = CORE_RULE_CREATE,
+        [CORE_WRITE_UPDATE] = CORE_RULE_UPDATE,
+        [CORE_WRITE_DELETE] = CORE_RULE_DELETE,
+    };
+    if (check_write_access(c, col, rule_of[kind]))
+        return RC_OK;
+    switch (kind) {
+    case CORE_WRITE_CREATE: return create_record(c, col);
+    case CORE_WRITE_UPDATE: return update_record(c, col, id);
+    case CORE_WRITE_DELETE: return delete_record(c, col, id);
+    }
+    return RC_INTERNAL;
+}
+
+enum rc api_records_create(struct http_req *req, void *ctx)
+{
+    (void)ctx;
+    struct api_call *c = api_call_new(req);
+    const struct core_collection *col;
+    if (api_call_collection_or_fail(c, "Missing or invalid collection context.", &col))
+        return RC_OK;
+    if (check_write_access(c, col, CORE_RULE_CREATE) ||
+        api_call_body_or_fail(c, "Failed to load the submitted data due to invalid formatting."))
+        return RC_OK;
+    return create_record(c, col);
+}
+
+enum rc api_records_update(struct http_req *req, void *ctx)
+{
+    (void)ctx;
+    struct api_call *c = api_call_new(req);
+    const struct core_collection *col;
+    if (api_call_collection_or_fail(c, "Missing or invalid collection context.", &col))
+        return RC_OK;
+    if (check_write_access(c, col, CORE_RULE_UPDATE) ||
+        api_call_body_or_fail(c, "Failed to load the submitted data due to invalid formatting."))
+        return RC_OK;
+    return update_record(c, col, http_req_param(req, "id"));
+}
+
+enum rc api_records_delete(struct http_req *req, void *ctx)
+{
+    (void)ctx;
+    struct api_call *c = api_call_new(req);
+    const struct core_collection *col;
+    if (api_call_collection_or_fail(c, "Missing collection context.", &col) ||
+        check_write_access(c, col, CORE_RULE_DELETE))
+        return RC_OK;
+    return delete_record(c, col, http_req_param(req, "id"));
 }

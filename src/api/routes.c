@@ -67,6 +67,9 @@ void api_routes_register(struct http_router *r, struct api_limits *limits)
     http_router_add(r, HTTP_METHOD_POST, "/api/collections/{collection}/auth-with-otp",
                     api_auth_with_otp, limits);
 
+    /* Batch. */
+    http_router_add(r, HTTP_METHOD_POST, "/api/batch", api_batch, NULL);
+
     /* Realtime. */
     http_router_add(r, HTTP_METHOD_GET, "/api/realtime", api_realtime_connect, NULL);
     http_router_add(r, HTTP_METHOD_POST, "/api/realtime", api_realtime_subscribe, NULL);

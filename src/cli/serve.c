@@ -13,6 +13,7 @@
 #include "api/errors.h"
 #include "api/ratelimit.h"
 #include "api/realtime.h"
+#include "api/records.h"
 #include "api/routes.h"
 #include "api/worker.h"
 #include "core/app.h"
@@ -58,6 +59,7 @@ struct serve_options {
     uint64_t realtime_idle_ms;
     uint64_t realtime_max_age_ms;
     uint64_t realtime_ping_ms;
+    uint64_t batch_max_requests;
 };
 
 /* Splits "host:port", "[v6]:port" or ":port". */
@@ -201,6 +203,7 @@ int cli_serve(int argc, char **argv)
         .realtime_idle_ms = 5 * 60 * 1000,
         .realtime_max_age_ms = 30 * 60 * 1000,
         .realtime_ping_ms = 25 * 1000,
+        .batch_max_requests = 50,
     };
     const struct cli_flag flags[] = {
         {"http", CLI_FLAG_STRING, &o.http, "ADDR",
@@ -252,6 +255,8 @@ int cli_serve(int argc, char **argv)
          "close any realtime stream this old (default 30m)"},
         {"realtime-ping", CLI_FLAG_DURATION, &o.realtime_ping_ms, "DUR",
          "keep-alive on a quiet realtime stream (default 25s)"},
+        {"batch-max-requests", CLI_FLAG_UINT, &o.batch_max_requests, "N",
+         "most requests in one POST /api/batch; 0 turns batches off (default 50)"},
     };
     const int nflags = (int)(sizeof(flags) / sizeof(flags[0]));
     bool wants_help = false;
@@ -374,6 +379,10 @@ int cli_serve(int argc, char **argv)
         .idle_ms = o.realtime_idle_ms,
         .max_age_ms = o.realtime_max_age_ms,
         .ping_ms = o.realtime_ping_ms,
+    });
+    api_batch_configure(&(struct api_batch_config){
+        .is_enabled = o.batch_max_requests > 0,
+        .max_requests = (size_t)o.batch_max_requests,
     });
     limits.store = core_ratelimit_memory_store();
     struct http_router *router = http_router_new();

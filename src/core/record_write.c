@@ -525,6 +525,56 @@ void core_record_submit(struct core_worker *cw, struct core_write_job *job)
     store_writer_submit(cw->app->writer, cw->mailbox, apply, finished, job);
 }
 
+static enum rc apply_batch(struct store_sqlite *db, void *ctx)
+{
+    struct core_write_batch *b = ctx;
+    b->rc = RC_OK;
+    for (size_t i = 0; i < b->count; i++) {
+        enum rc rc = apply(db, b->jobs[i]);
+        if (rc) {
+            b->rc = rc;
+            b->failed = i;
+            return rc; /* the writer rolls the whole batch back */
+        }
+    }
+    return RC_OK;
+}
+
+static void finished_batch(enum rc rc, void *ctx)
+{
+    struct core_write_batch *b = ctx;
+    if (rc && !b->rc) {
+        b->rc = rc; /* the commit itself failed */
+        b->failed = 0;
+    }
+    core_worker_end_read(b->cw);
+    for (size_t i = 0; i < b->count; i++) {
+        struct core_write_job *job = b->jobs[i];
+        struct core_rt_event *events = job->events;
+        job->events = NULL;
+        if (b->rc) {
+            core_rt_event_list_free(events);
+            if (i != b->failed || !job->rc)
+                job->rc = RC_CONFLICT;
+        } else {
+            job->rc = RC_OK;
+            core_realtime_publish(b->cw->app, events);
+        }
+    }
+    b->done(b);
+}
+
+void core_record_submit_batch(struct core_worker *cw, struct core_write_batch *b)
+{
+    b->cw = cw;
+    bool wants_events = core_realtime_client_count(cw->app) > 0;
+    for (size_t i = 0; i < b->count; i++) {
+        b->jobs[i]->cw = cw;
+        b->jobs[i]->wants_events = wants_events;
+    }
+    store_writer_submit(cw->app->writer, cw->mailbox, apply_batch, finished_batch, b);
+}
+
 enum rc core_record_run(struct core_app *app, struct core_write_job *job)
 {
     job->rc = store_writer_run(app->writer, apply, job);

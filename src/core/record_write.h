@@ -44,6 +44,25 @@ struct core_write_job {
 
 /* Submits job to the app's writer; job->done runs on cw's loop afterwards. */
 void core_record_submit(struct core_worker *cw, struct core_write_job *job);
+/* Several jobs in one transaction (the batch API, spec §9.1): they run in
+ * order; the first failure rolls all of them back. */
+struct core_write_batch;
+typedef void core_write_batch_done_fn(struct core_write_batch *b);
+struct core_write_batch {
+    struct core_write_job **jobs; /* borrowed */
+    size_t count;
+    /* results */
+    enum rc rc;
+    size_t failed; /* the index of the job that failed, when rc != RC_OK */
+    struct core_worker *cw;
+    core_write_batch_done_fn *done; /* on cw's loop after the commit (or rollback) */
+    void *ctx;
+};
+/* Submits b; b->done runs on cw's loop afterwards. Each job's own done is
+ * not called: the batch's owner decides. On failure every job's rc is set
+ * (RC_CONFLICT for those rolled back with the failing one). */
+void core_record_submit_batch(struct core_worker *cw, struct core_write_batch *b);
+
 /* Runs job on the writer and waits for its commit: for threads without a loop
  * (the CLI). Returns job->rc. */
 enum rc core_record_run(struct core_app *app, struct core_write_job *job);
