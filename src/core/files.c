@@ -12,6 +12,7 @@
 
 #include "base/alloc.h"
 #include "base/log.h"
+#include "base/utf8.h"
 #include "core/file_name.h"
 #include "core/sniff.h"
 #include "net/offload.h"
@@ -76,6 +77,8 @@ enum rc core_files_intake(const struct core_collection *c, const struct core_upl
         size_t sn = u->filename.len < sizeof(shown) - 1 ? u->filename.len : sizeof(shown) - 1;
         memcpy(shown, u->filename.ptr, sn);
         shown[sn] = '\0';
+        if (!utf8_is_valid(shown, sn))
+            shown[0] = '\0'; /* a name that is not UTF-8 is left out of the error */
         int64_t max = f->max_size > 0 ? f->max_size : CORE_FILES_DEFAULT_MAX_SIZE;
         if ((int64_t)u->data.len > max) {
             core_problem_field(
