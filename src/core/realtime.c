@@ -17,8 +17,9 @@
 #define BUCKETS 4096 /* power of two */
 #define MAX_WORKERS 256
 /* Clients served per loop turn of a fan-out: a slice costs well under a
- * millisecond when subscribers share their renderings. */
-#define SLICE 256
+ * millisecond (a write to a socket costs a few microseconds) when
+ * subscribers share their renderings. */
+#define SLICE 128
 #define SUPERUSERS_ID "pbc_3142635823"
 
 struct core_realtime {

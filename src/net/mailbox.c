@@ -11,6 +11,7 @@
 #include "net/mailbox.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -34,23 +35,32 @@ struct net_mailbox {
     struct mail *tail;
 };
 
+/* Runs the mail queued now; false when there was none. Mail posted while it
+ * runs (a fan-out continuing itself) waits for the next loop iteration, so
+ * sockets are served in between. */
+static bool run_batch(struct net_mailbox *mb)
+{
+    uv_mutex_lock(&mb->lock);
+    struct mail *m = mb->head;
+    mb->head = NULL;
+    mb->tail = NULL;
+    uv_mutex_unlock(&mb->lock);
+    if (!m)
+        return false;
+    while (m) {
+        struct mail *next = m->next;
+        m->fn(m->arg);
+        xfree(m);
+        m = next;
+    }
+    return true;
+}
+
+/* Runs everything, including what the mail itself posts (closing). */
 static void drain(struct net_mailbox *mb)
 {
-    for (;;) {
-        uv_mutex_lock(&mb->lock);
-        struct mail *m = mb->head;
-        mb->head = NULL;
-        mb->tail = NULL;
-        uv_mutex_unlock(&mb->lock);
-        if (!m)
-            return;
-        while (m) {
-            struct mail *next = m->next;
-            m->fn(m->arg);
-            xfree(m);
-            m = next;
-        }
-    }
+    while (run_batch(mb))
+        ;
 }
 
 static void on_readable(uv_poll_t *h, int status, int events)
@@ -62,7 +72,7 @@ static void on_readable(uv_poll_t *h, int status, int events)
     /* Reset the counter first: mail posted after this read wakes us again. */
     while (read(mb->fd, &count, sizeof(count)) < 0 && errno == EINTR)
         ;
-    drain(mb);
+    (void)run_batch(mb); /* each post wrote the eventfd: later mail wakes us again */
 }
 
 struct net_mailbox *net_mailbox_new(uv_loop_t *loop)

@@ -1,0 +1,47 @@
+#!/bin/bash
+# Realtime fan-out and idle subscribers: tarmac on CPU 0 (one worker), the
+# client (bench/rt_fanout.mjs, raw SSE sockets in one node process) on CPU 1.
+#   1. fan-out: SUBS (default 10000) guests subscribe to feed/*; EVENTS
+#      (default 50) records are created 100 ms apart; prints delivery latency
+#      percentiles over every (subscriber, event) pair.
+#   2. idle: IDLE (default 50000) SSE subscribers stay connected; prints the
+#      server's RSS growth per subscriber.
+# Both processes need a descriptor per connection: IDLE is capped to the hard
+# RLIMIT_NOFILE minus 1000 when that is lower (a container may forbid raising it).
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+subs=${SUBS:-10000}
+events=${EVENTS:-50}
+idle=${IDLE:-50000}
+make -C "$root" -s all
+need=$(( (idle > subs ? idle : subs) + 4096 ))
+if (( $(ulimit -n) < need )); then
+    ulimit -n "$need" 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+fi
+if (( $(ulimit -n) < idle + 1000 )); then
+    echo "# RLIMIT_NOFILE is $(ulimit -n) (hard $(ulimit -Hn)): IDLE lowered from $idle to $(( $(ulimit -n) - 1000 ))"
+    idle=$(( $(ulimit -n) - 1000 ))
+fi
+work="$(mktemp -d)"
+port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+"$root/build/release/tarmac" superuser upsert bench@example.com benchpass123 --dir="$work/data" >/dev/null
+taskset -c 0 "$root/build/release/tarmac" serve --http="0.0.0.0:$port" --dir="$work/data" \
+    --workers=1 --access-log=false >"$work/stdout" 2>"$work/stderr" &
+pid=$!
+trap 'kill -TERM $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$work"' EXIT
+for _ in $(seq 100); do
+    curl -sf "http://127.0.0.1:$port/api/health" >/dev/null && break
+    sleep 0.1
+done
+url="http://127.0.0.1:$port"
+token=$(curl -sf -X POST "$url/api/collections/_superusers/auth-with-password" \
+    -H 'Content-Type: application/json' \
+    -d '{"identity":"bench@example.com","password":"benchpass123"}' |
+    /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
+curl -sf -X POST "$url/api/collections" -H "Authorization: $token" -H 'Content-Type: application/json' \
+    -d '{"name":"feed","listRule":"","viewRule":"","fields":[{"name":"title","type":"text"},{"name":"sent","type":"number"},{"name":"seq","type":"number"}]}' >/dev/null
+echo "# $(date -u '+%Y-%m-%d %H:%M UTC') bench/realtime.sh: SUBS=$subs EVENTS=$events IDLE=$idle"
+taskset -c 1 node "$root/bench/rt_fanout.mjs" fanout "$url" "$token" "$subs" "$events" "$pid"
+sleep 1
+taskset -c 1 node "$root/bench/rt_fanout.mjs" idle "$url" "$token" "$idle" "$pid"
+echo "server peak RSS: $(awk '/VmHWM/ {print $2}' /proc/$pid/status) KiB"
