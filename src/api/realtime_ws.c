@@ -98,7 +98,7 @@ static void reply_status(struct ws_conn *wc, int status, const char *message, js
     if (message) {
         jsonw_key_cstr(&w, "message");
         jsonw_string_cstr(&w, message);
-        char *d = json_dumps(data ? data : json_object(), JSON_COMPACT);
+        char *d = data ? json_dumps(data, JSON_COMPACT) : NULL;
         jsonw_key_cstr(&w, "data");
         jsonw_raw(&w, str_from_cstr(d ? d : "{}"));
         xfree(d);
