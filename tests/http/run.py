@@ -1321,6 +1321,187 @@ def access_log_one_line_per_request(srv):
 
 
 # --------------------------------------------------------------------------
+# Realtime wire format: SSE (spec §7.1) and the WebSocket endpoint
+# --------------------------------------------------------------------------
+
+SERVER_FLAGS["realtime"] = ["--realtime-ping=1s", "--realtime-idle=3s"]
+
+
+def read_sse_event(c, timeout=SOON):
+    """One SSE block ("...\n\n") as a list of lines."""
+    block = c.read_until(b"\n\n", timeout=timeout)
+    return block[:-2].decode().split("\n")
+
+
+@test("default")
+def sse_head_and_connect_event(srv):
+    c = srv.connect()
+    c.send(get("/api/realtime"))
+    version, status, _, headers, _ = c.read_head()
+    h = {k.lower(): v for k, v in headers}
+    eq(status, 200, "status")
+    eq(h.get("content-type"), "text/event-stream", "Content-Type")
+    eq(h.get("cache-control"), "no-store", "Cache-Control")
+    eq(h.get("x-accel-buffering"), "no", "X-Accel-Buffering")
+    check("content-length" not in h, "a stream has no Content-Length: %r" % h)
+    lines = read_sse_event(c)
+    eq(len(lines), 3, "PB_CONNECT lines")
+    check(re.match(r"^id:[A-Za-z0-9]{40}$", lines[0]), "id line %r" % lines[0])
+    eq(lines[1], "event:PB_CONNECT", "event line")
+    cid = lines[0][3:]
+    eq(json.loads(lines[2][5:]), {"clientId": cid}, "data")
+    # Subscribing from the same address works; the stream stays open.
+    body = json.dumps({"clientId": cid, "subscriptions": ["x/*"]}).encode()
+    r = srv.request("POST", "/api/realtime",
+                    [("Content-Type", "application/json"),
+                     ("Content-Length", str(len(body)))], body)
+    eq(r.status, 204, "subscribe")
+    c.close()
+    # A dropped stream's client is gone: its id no longer subscribes.
+    deadline = time.monotonic() + SOON
+    while True:
+        r = srv.request("POST", "/api/realtime",
+                        [("Content-Type", "application/json"),
+                         ("Content-Length", str(len(body)))], body)
+        if r.status == 404 or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    eq(r.status, 404, "subscribe after the stream closed")
+
+
+@test("realtime")
+def sse_ping_then_idle_close(srv):
+    c = srv.connect()
+    c.send(get("/api/realtime"))
+    c.read_head()
+    read_sse_event(c)
+    eq(read_sse_event(c, timeout=SOON), [":ping"], "keep-alive comment")
+    # --realtime-idle=3s: no message delivered, so the server ends the stream.
+    rest = c.read_to_close(timeout=SOON)
+    check(all(b == b":ping" for b in rest.split(b"\n\n") if b),
+          "only pings before the close: %r" % rest[:200])
+
+
+WS_KEY = "dGhlIHNhbXBsZSBub25jZQ=="  # RFC 6455 §1.3's example
+
+
+def ws_upgrade(srv, extra=(), key=WS_KEY, version="13"):
+    c = srv.connect()
+    hs = [("Upgrade", "websocket"), ("Connection", "keep-alive, Upgrade")]
+    if key is not None:
+        hs.append(("Sec-WebSocket-Key", key))
+    if version is not None:
+        hs.append(("Sec-WebSocket-Version", version))
+    c.send(get("/api/realtime/ws", hs + list(extra)))
+    return c
+
+
+def ws_frame(opcode, payload, masked=True, fin=True):
+    head = bytes([(0x80 if fin else 0) | opcode])
+    n = len(payload)
+    mbit = 0x80 if masked else 0
+    if n < 126:
+        head += bytes([mbit | n])
+    elif n < 65536:
+        head += bytes([mbit | 126]) + n.to_bytes(2, "big")
+    else:
+        head += bytes([mbit | 127]) + n.to_bytes(8, "big")
+    if not masked:
+        return head + payload
+    mask = os.urandom(4)
+    return head + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+
+
+def ws_read(c, timeout=SOON):
+    """One server frame: (opcode, payload). Server frames are never masked."""
+    b0, b1 = c.read_exact(2, timeout=timeout)
+    check(not b1 & 0x80, "server frame is masked")
+    n = b1 & 0x7F
+    if n == 126:
+        n = int.from_bytes(c.read_exact(2, timeout=timeout), "big")
+    elif n == 127:
+        n = int.from_bytes(c.read_exact(8, timeout=timeout), "big")
+    return b0 & 0x0F, c.read_exact(n, timeout=timeout)
+
+
+@test("default")
+def ws_handshake_and_connect_message(srv):
+    c = ws_upgrade(srv)
+    version, status, _, headers, _ = c.read_head()
+    h = {k.lower(): v for k, v in headers}
+    eq(status, 101, "status")
+    eq(h.get("upgrade", "").lower(), "websocket", "Upgrade")
+    eq(h.get("connection", "").lower(), "upgrade", "Connection")
+    eq(h.get("sec-websocket-accept"), "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=", "accept")
+    op, data = ws_read(c)
+    eq(op, 1, "text frame")
+    msg = json.loads(data)
+    eq(msg["event"], "PB_CONNECT", "event")
+    check(re.match(r"^[A-Za-z0-9]{40}$", msg["clientId"]), "clientId")
+    c.send(ws_frame(9, b"hi"))  # ping
+    eq(ws_read(c), (10, b"hi"), "pong")
+    c.send(ws_frame(1, b"{not json"))
+    op, data = ws_read(c)
+    eq(json.loads(data)["status"], 400, "bad message answer")
+    c.send(ws_frame(1, json.dumps({"subscriptions": ["a/*", 7]}).encode()))
+    ans = json.loads(ws_read(c)[1])
+    eq(ans["status"], 400, "bad list answer")
+    check("subscriptions" in ans["data"], "field errors: %r" % ans)
+    c.send(ws_frame(1, json.dumps({"subscriptions": ["a/*"]}).encode()))
+    eq(json.loads(ws_read(c)[1])["status"], 204, "subscribe answer")
+    c.send(ws_frame(8, (1000).to_bytes(2, "big")))
+    op, data = ws_read(c)
+    eq(op, 8, "close echoed")
+    c.read_to_close(timeout=SOON)
+
+
+@test("default")
+def ws_bad_handshakes(srv):
+    for extra, key, version, want in [
+            ((), WS_KEY, "8", 426),
+            ((), "short", "13", 400),
+            ((), "AAAAAAAAAAAAAAAAAAAAAAAAAAAA", "13", 400),
+            ((), None, "13", 400),
+    ]:
+        c = ws_upgrade(srv, extra, key, version)
+        r = c.read_response()
+        eq(r.status, want, "status for key=%r version=%r" % (key, version))
+        json_error(r, want)
+        if want == 426:
+            eq(r.header("Sec-WebSocket-Version"), "13", "advertised version")
+        c.close()
+    r, c = one(srv, get("/api/realtime/ws"))
+    eq(r.status, 400, "plain GET")
+    c.close()
+
+
+@test("default")
+def ws_protocol_violations_close(srv):
+    # RFC 6455 §5.1: a client frame must be masked.
+    c = ws_upgrade(srv)
+    c.read_head()
+    ws_read(c)
+    c.send(ws_frame(1, b'{"subscriptions":[]}', masked=False))
+    op, data = ws_read(c)
+    eq(op, 8, "close frame")
+    eq(int.from_bytes(data[:2], "big"), 1002, "protocol error")
+    c.read_to_close(timeout=SOON)
+    # A message over the limit: 1009.
+    c = ws_upgrade(srv)
+    c.read_head()
+    ws_read(c)
+    c.send(ws_frame(1, b"[" + b" " * (300 * 1024) + b"]"))
+    op, data = ws_read(c)
+    eq(op, 8, "close frame")
+    eq(int.from_bytes(data[:2], "big"), 1009, "message too big")
+    c.read_to_close(timeout=SOON)
+    # The server is fine afterwards.
+    r, c = one(srv, get())
+    eq(r.status, 200, "health")
+    c.close()
+
+
+# --------------------------------------------------------------------------
 # Last: shared servers shut down cleanly, no sanitizer reports.
 # --------------------------------------------------------------------------
 
