@@ -253,31 +253,12 @@ static void item_uploads(struct api_call *outer, struct api_call *sub, size_t i)
     }
 }
 
-/* Headers as rules see them: snake_case keys, string values; the
- * Authorization of an item is ignored (the batch's requester counts). */
+/* Headers as rules see them; an item's Authorization is ignored (the
+ * batch's requester counts). */
 static json_t *item_headers(json_t *headers)
 {
-    json_t *out = json_object();
-    const char *k;
-    json_t *v;
-    json_object_foreach(headers, k, v)
-    {
-        char key[256];
-        size_t n = strlen(k);
-        if (n >= sizeof(key))
-            continue;
-        for (size_t i = 0; i <= n; i++)
-            key[i] = k[i] == '-' ? '_' : ascii_lower(k[i]);
-        if (strcmp(key, "authorization") == 0)
-            continue;
-        if (json_is_string(v)) {
-            json_object_set(out, key, v);
-        } else {
-            char *text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
-            json_object_set_new(out, key, json_string(text ? text : ""));
-            xfree(text);
-        }
-    }
+    json_t *out = core_request_strings(headers, true);
+    json_object_del(out, "authorization");
     return out;
 }
 

@@ -4,6 +4,8 @@
  * never reaches the SQL text, and a guest's @request.auth.* is NULL. */
 #include "core/filter_int.h"
 
+#include "base/alloc.h"
+
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -148,4 +150,28 @@ enum rc core_fc_resolve_macro(struct core_fc *g, struct str ident, struct core_f
         return RC_NOT_FOUND;
     }
     return RC_OK;
+}
+
+json_t *core_request_strings(json_t *o, bool header_keys)
+{
+    json_t *out = json_object();
+    const char *k;
+    json_t *v;
+    json_object_foreach(o, k, v)
+    {
+        char key[256];
+        size_t n = strlen(k);
+        if (n >= sizeof(key))
+            continue;
+        for (size_t i = 0; i <= n; i++)
+            key[i] = header_keys ? (k[i] == '-' ? '_' : ascii_lower(k[i])) : k[i];
+        if (json_is_string(v)) {
+            json_object_set(out, key, v);
+        } else {
+            char *text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+            json_object_set_new(out, key, json_string(text ? text : ""));
+            xfree(text);
+        }
+    }
+    return out;
 }

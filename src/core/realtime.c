@@ -54,145 +54,6 @@ static uint32_t hash_id(const char *id)
 }
 
 /* -------------------------------------------------------------------------
- * Subscriptions
- * ------------------------------------------------------------------------- */
-
-static void subs_release(struct core_rt_subs *s)
-{
-    if (!s || atomic_fetch_sub(&s->refs, 1) != 1)
-        return;
-    for (size_t i = 0; i < s->count; i++) {
-        struct core_rt_sub *sub = &s->items[i];
-        xfree(sub->raw);
-        xfree(sub->collection);
-        xfree(sub->record_id);
-        xfree(sub->options);
-        json_decref(sub->query);
-        json_decref(sub->headers);
-    }
-    xfree(s);
-}
-
-/* options.query values as the rules see them: strings (others stringified). */
-static json_t *stringify_values(json_t *o, bool snake_keys)
-{
-    json_t *out = json_object();
-    const char *k;
-    json_t *v;
-    json_object_foreach(o, k, v)
-    {
-        char key[256];
-        size_t n = strlen(k);
-        if (n >= sizeof(key))
-            continue;
-        for (size_t i = 0; i <= n; i++)
-            key[i] = snake_keys ? (k[i] == '-' ? '_' : ascii_lower(k[i])) : k[i];
-        if (json_is_string(v)) {
-            json_object_set(out, key, v);
-        } else {
-            char *text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
-            json_object_set_new(out, key, json_string(text ? text : ""));
-            xfree(text);
-        }
-    }
-    return out;
-}
-
-/* Reads `options=<urlencoded JSON>` from the text after '?'; anything
- * undecodable is ignored (spec §7.3: the subscription stays, no options). */
-static void parse_options(struct core_rt_sub *sub, const char *qs)
-{
-    static const char key[] = "options=";
-    const char *p = qs;
-    while (*p && strncmp(p, key, sizeof(key) - 1) != 0) {
-        p = strchr(p, '&');
-        if (!p)
-            return;
-        p++;
-    }
-    if (!*p)
-        return;
-    p += sizeof(key) - 1;
-    size_t len = strcspn(p, "&");
-    char *text = xcalloc(1, len + 1);
-    long n = str_percent_decode((struct str){p, len}, text, true);
-    json_t *o = n < 0 ? NULL : json_loadb(text, (size_t)n, 0, NULL);
-    xfree(text);
-    if (json_is_object(o)) {
-        json_t *q = json_object_get(o, "query");
-        json_t *h = json_object_get(o, "headers");
-        if (json_is_object(q))
-            sub->query = stringify_values(q, false);
-        if (json_is_object(h))
-            sub->headers = stringify_values(h, true);
-    }
-    json_decref(o);
-}
-
-static void parse_sub(struct core_rt_sub *sub, const char *text)
-{
-    sub->raw = xstrdup(text);
-    const char *q = strchr(text, '?');
-    size_t topic_len = q ? (size_t)(q - text) : strlen(text);
-    sub->options = xstrdup(q ? q + 1 : "");
-    const char *slash = memchr(text, '/', topic_len);
-    if (slash) {
-        sub->collection = xstrndup(text, (size_t)(slash - text));
-        size_t rest = topic_len - (size_t)(slash - text) - 1;
-        if (!(rest == 1 && slash[1] == '*'))
-            sub->record_id = xstrndup(slash + 1, rest);
-    } else {
-        sub->collection = xstrndup(text, topic_len);
-    }
-    if (q)
-        parse_options(sub, q + 1);
-}
-
-/* Validates the list (spec §7.2) and builds the set; NULL with p's errors. */
-static struct core_rt_subs *build_subs(json_t *list, struct core_problem *p, bool *ok)
-{
-    *ok = true;
-    if (list && !json_is_null(list) && !json_is_array(list)) {
-        core_problem_field(p, "subscriptions", "validation_invalid_value", "Must be a list.", NULL);
-        *ok = false;
-        return NULL;
-    }
-    size_t n = json_array_size(list);
-    if (n > CORE_RT_MAX_SUBS) {
-        core_problem_field(p, "subscriptions", "validation_length_too_long",
-                           "The length must be no more than 1000.", NULL);
-        *ok = false;
-        return NULL;
-    }
-    size_t kept = 0;
-    for (size_t i = 0; i < n; i++) {
-        json_t *v = json_array_get(list, i);
-        if (!json_is_string(v) || json_string_length(v) > CORE_RT_MAX_SUB_LEN) {
-            char path[64];
-            snprintf(path, sizeof(path), "subscriptions.%zu", i);
-            core_problem_field(
-                p, path,
-                json_is_string(v) ? "validation_length_too_long" : "validation_invalid_value",
-                json_is_string(v) ? "The length must be no more than 2500." : "Must be a string.",
-                NULL);
-            *ok = false;
-        } else if (json_string_length(v) > 0) {
-            kept++;
-        }
-    }
-    if (!*ok || kept == 0)
-        return NULL;
-    struct core_rt_subs *s = xcalloc(1, sizeof(*s) + kept * sizeof(struct core_rt_sub));
-    atomic_init(&s->refs, 1);
-    for (size_t i = 0; i < n; i++) {
-        const char *text = json_string_value(json_array_get(list, i));
-        if (text[0])
-            parse_sub(&s->items[s->count++], text);
-    }
-    return s;
-}
-
-/* -------------------------------------------------------------------------
  * Clients
  * ------------------------------------------------------------------------- */
 
@@ -258,7 +119,7 @@ void core_realtime_disconnect(struct core_rt_client *client)
     struct core_rt_subs *subs = client->subs;
     client->subs = NULL;
     uv_mutex_unlock(&rt->lock);
-    subs_release(subs);
+    core_rt_subs_release(subs);
     list_remove(&client->link);
     cw->rt.client_count--;
     xfree(client);
@@ -306,7 +167,7 @@ static enum rc apply_locked(struct core_rt_client *client, const struct core_aut
     }
     struct core_rt_subs *old = client->subs;
     client->subs = subs;
-    subs_release(old);
+    core_rt_subs_release(old);
     return RC_OK;
 }
 
@@ -315,7 +176,7 @@ enum rc core_realtime_subscribe(struct core_app *app, const char *client_id,
                                 json_t *subs_json, struct core_problem *p)
 {
     bool ok;
-    struct core_rt_subs *subs = build_subs(subs_json, p, &ok);
+    struct core_rt_subs *subs = core_rt_subs_parse(subs_json, p, &ok);
     if (!ok)
         return RC_INVALID;
     struct core_realtime *rt = app->realtime;
@@ -330,7 +191,7 @@ enum rc core_realtime_subscribe(struct core_app *app, const char *client_id,
         rc = apply_locked(client, auth, subs);
     uv_mutex_unlock(&rt->lock);
     if (rc)
-        subs_release(subs);
+        core_rt_subs_release(subs);
     return rc;
 }
 
@@ -339,14 +200,14 @@ enum rc core_realtime_subscribe_client(struct core_app *app, struct core_rt_clie
                                        struct core_problem *p)
 {
     bool ok;
-    struct core_rt_subs *subs = build_subs(subs_json, p, &ok);
+    struct core_rt_subs *subs = core_rt_subs_parse(subs_json, p, &ok);
     if (!ok)
         return RC_INVALID;
     uv_mutex_lock(&app->realtime->lock);
     enum rc rc = apply_locked(client, auth, subs);
     uv_mutex_unlock(&app->realtime->lock);
     if (rc)
-        subs_release(subs);
+        core_rt_subs_release(subs);
     return rc;
 }
 
@@ -509,7 +370,7 @@ static void deliver_to(struct fanout *f, struct core_rt_client *client)
     uv_mutex_lock(&rt->lock);
     struct core_rt_subs *subs = client->subs;
     if (subs)
-        atomic_fetch_add(&subs->refs, 1);
+        core_rt_subs_retain(subs);
     struct core_rt_identity idn = client->identity;
     uv_mutex_unlock(&rt->lock);
     if (!subs)
@@ -543,7 +404,7 @@ static void deliver_to(struct fanout *f, struct core_rt_client *client)
             client->deliver(client->deliver_ctx, str_from_cstr(sub->raw),
                             (struct str){json_string_value(line), json_string_length(line)});
     }
-    subs_release(subs);
+    core_rt_subs_release(subs);
 }
 
 static void fanout_run(void *arg)

@@ -28,32 +28,13 @@
 #include "core/auth.h"
 #include "core/collection.h"
 #include "core/problem.h"
+#include "core/realtime_sub.h"
 
 #define CORE_RT_CLIENT_ID_LEN 40
-#define CORE_RT_MAX_SUBS 1000
-#define CORE_RT_MAX_SUB_LEN 2500
 #define CORE_RT_MAX_CLIENT_ID 255
 
 struct core_app;
 struct core_worker;
-
-/* One parsed subscription; every string owned. */
-struct core_rt_sub {
-    char *raw;        /* verbatim, the event name of its messages */
-    char *collection; /* name or id before the '/' (or the whole bare topic) */
-    char *record_id;  /* NULL for "*" and bare topics */
-    char *options;    /* the raw text after the first '?', "" when none (memo key) */
-    json_t *query;    /* options.query (values stringified), NULL when none */
-    json_t *headers;  /* options.headers, snake_cased keys, NULL when none */
-};
-
-/* An immutable set of subscriptions, shared by reference count so the owner
- * can use it outside the lock while a POST installs a new one. */
-struct core_rt_subs {
-    atomic_int refs;
-    size_t count;
-    struct core_rt_sub items[];
-};
 
 /* Who a client's later rule checks run as (spec §7.2): stored at the first
  * authenticated POST, reloaded at every event so record changes apply. */

@@ -74,6 +74,11 @@ struct core_filter_request {
     const char *context; /* "default", "realtime", ... */
 };
 
+/* An object's values as @request.query / @request.headers hold them: strings
+ * (other JSON stringified); with header_keys, keys in snake_case lower case
+ * (X-Token -> x_token). A new object. */
+json_t *core_request_strings(json_t *o, bool header_keys);
+
 struct core_filter_options {
     const struct core_schema *schema;
     const struct core_collection *collection;  /* the collection being filtered */
