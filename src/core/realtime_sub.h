@@ -4,8 +4,8 @@
  * carries. Each string is kept verbatim (it names the messages it gets);
  * the topic before the first '?' is a collection name or id, alone or
  * followed by "/<recordId>" or "/" + "*"; an `options=<urlencoded JSON>`
- * parameter after it carries {query, headers} for the rule checks. Undecodable options are ignored, not refused. Pure
- * over JSON; any thread. */
+ * parameter after it carries {query, headers} for the rule checks. Undecodable options are ignored,
+ * not refused. Pure over JSON; any thread. */
 #ifndef TARMAC_CORE_REALTIME_SUB_H
 #define TARMAC_CORE_REALTIME_SUB_H
 #include <jansson.h>
