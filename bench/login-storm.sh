@@ -13,15 +13,8 @@ duration=${DURATION:-20}
 users=${USERS:-200}
 "$shared/setup" >/dev/null
 make -C "$root" -s all
-work="$(mktemp -d)"
-port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-bin="$root/build/release/tarmac"
-"$bin" superuser upsert bench@example.com bench-pass-123 --dir="$work/data" >/dev/null
-taskset -c 0 "$bin" serve --http="127.0.0.1:$port" --dir="$work/data" --workers=1 \
-    >"$work/stdout" 2>"$work/stderr" &
-pid=$!
-trap 'kill -TERM $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$work"' EXIT
-for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/api/health" >/dev/null && break; sleep 0.1; done
+source "$root/bench/lib.sh"
+BENCH_SUPERUSER=bench@example.com:bench-pass-123 start_tarmac 127.0.0.1
 # Load the data set (the health scenario is only there to trigger the load).
 "$shared/run" --pb-superuser bench@example.com:bench-pass-123 --pb-users "$users" \
     --scenarios health --duration 1 --warmup 0 "pb=http://127.0.0.1:$port" >/dev/null

@@ -22,18 +22,8 @@ if (( $(ulimit -n) < idle + 1000 )); then
     echo "# RLIMIT_NOFILE is $(ulimit -n) (hard $(ulimit -Hn)): IDLE lowered from $idle to $(( $(ulimit -n) - 1000 ))"
     idle=$(( $(ulimit -n) - 1000 ))
 fi
-work="$(mktemp -d)"
-port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-"$root/build/release/tarmac" superuser upsert bench@example.com benchpass123 --dir="$work/data" >/dev/null
-taskset -c 0 "$root/build/release/tarmac" serve --http="0.0.0.0:$port" --dir="$work/data" \
-    --workers=1 --access-log=false >"$work/stdout" 2>"$work/stderr" &
-pid=$!
-trap 'kill -TERM $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$work"' EXIT
-for _ in $(seq 100); do
-    curl -sf "http://127.0.0.1:$port/api/health" >/dev/null && break
-    sleep 0.1
-done
-url="http://127.0.0.1:$port"
+source "$root/bench/lib.sh"
+BENCH_SUPERUSER=bench@example.com:benchpass123 start_tarmac 0.0.0.0 --access-log=false
 token=$(curl -sf -X POST "$url/api/collections/_superusers/auth-with-password" \
     -H 'Content-Type: application/json' \
     -d '{"identity":"bench@example.com","password":"benchpass123"}' |

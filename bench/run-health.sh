@@ -17,16 +17,8 @@ conns=${CONNS:-64}
 "$shared/setup" >/dev/null
 make -C "$root" -s all
 mkdir -p "$root/bench/results"
-work="$(mktemp -d)"
-port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-taskset -c 0 "$root/build/release/tarmac" serve --http="127.0.0.1:$port" --dir="$work/data" \
-    --workers=1 >"$work/stdout" 2>"$work/stderr" &
-pid=$!
-trap 'kill -TERM $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$work"' EXIT
-for _ in $(seq 100); do
-    curl -sf "http://127.0.0.1:$port/api/health" >/dev/null && break
-    sleep 0.1
-done
+source "$root/bench/lib.sh"
+start_tarmac 127.0.0.1
 json="$root/bench/results/health-$(date -u +%Y%m%dT%H%M%SZ).json"
 echo "# $(date -u '+%Y-%m-%d %H:%M UTC') bench/run-health.sh: tarmac $(git -C "$root" rev-parse --short HEAD)"
 "$shared/run" --scenarios health --repeat "$repeat" --duration "$duration" --conns "$conns" \

@@ -108,23 +108,29 @@ struct api_call *api_call_new(struct http_req *req)
     return c;
 }
 
+/* @request.query: the first value of each key. */
+static json_t *query_object(const struct http_query_param *params, size_t count)
+{
+    json_t *o = json_object();
+    for (size_t i = 0; i < count; i++) {
+        const struct http_query_param *qp = &params[i];
+        char key[256];
+        if (qp->key.len >= sizeof(key))
+            continue;
+        memcpy(key, qp->key.ptr, qp->key.len);
+        key[qp->key.len] = '\0';
+        if (!json_object_get(o, key))
+            json_object_set_new(o, key, json_stringn(qp->value.ptr, qp->value.len));
+    }
+    return o;
+}
+
 /* @request.* of a batch sub-request: its own URL query and headers. */
 static void sub_request_data(struct api_call *c)
 {
     c->core.filter_request.context = "batch";
-    if (!c->query_json) {
-        c->query_json = json_object();
-        for (size_t i = 0; i < c->sub->query_count; i++) {
-            const struct http_query_param *qp = &c->sub->query[i];
-            char key[256];
-            if (qp->key.len >= sizeof(key))
-                continue;
-            memcpy(key, qp->key.ptr, qp->key.len);
-            key[qp->key.len] = '\0';
-            if (!json_object_get(c->query_json, key))
-                json_object_set_new(c->query_json, key, json_stringn(qp->value.ptr, qp->value.len));
-        }
-    }
+    if (!c->query_json)
+        c->query_json = query_object(c->sub->query, c->sub->query_count);
     if (!c->headers_json)
         c->headers_json = c->sub->headers ? json_incref(c->sub->headers) : json_object();
     c->core.filter_request.query = c->query_json;
@@ -140,22 +146,12 @@ void api_call_request_data(struct api_call *c, const char *context)
     }
     c->core.filter_request.context = context;
     if (!c->query_json) {
-        c->query_json = json_object();
         const struct http_query_param *params;
         size_t count;
         /* A malformed query gives no parameters; the handlers that read
          * one answer 400 for it themselves. */
         (void)http_req_query_all(c->req, &params, &count);
-        for (size_t i = 0; i < count; i++) {
-            const struct http_query_param *qp = &params[i];
-            char key[256];
-            if (qp->key.len >= sizeof(key))
-                continue;
-            memcpy(key, qp->key.ptr, qp->key.len);
-            key[qp->key.len] = '\0';
-            if (!json_object_get(c->query_json, key))
-                json_object_set_new(c->query_json, key, json_stringn(qp->value.ptr, qp->value.len));
-        }
+        c->query_json = query_object(params, count);
     }
     if (!c->headers_json) {
         /* Keys in snake_case lower case: X-Token -> x_token (spec §3.4). */

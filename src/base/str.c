@@ -63,7 +63,7 @@ bool str_to_u64(struct str s, uint64_t *out)
     return true;
 }
 
-static int hexval(char c)
+int str_hex_value(char c)
 {
     if (c >= '0' && c <= '9')
         return c - '0';
@@ -82,8 +82,8 @@ long str_percent_decode(struct str in, char *out, bool plus_is_space)
         if (c == '%') {
             if (in.len - i < 3)
                 return -1;
-            int hi = hexval(in.ptr[i + 1]);
-            int lo = hexval(in.ptr[i + 2]);
+            int hi = str_hex_value(in.ptr[i + 1]);
+            int lo = str_hex_value(in.ptr[i + 2]);
             if (hi < 0 || lo < 0)
                 return -1;
             out[o++] = (char)(hi * 16 + lo);

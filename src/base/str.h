@@ -38,6 +38,9 @@ static inline char ascii_lower(char c)
     return (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c;
 }
 
+/* The value of a hex digit (0-9, a-f, A-F), or -1. */
+int str_hex_value(char c);
+
 /* Decodes %XX escapes of in into out (room for in.len bytes); with
  * plus_is_space, '+' becomes ' ' (form encoding, query strings only). Returns
  * the decoded length, or -1 for a malformed escape ('%' not followed by two hex

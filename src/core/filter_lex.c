@@ -2,6 +2,7 @@
  * current token. Text escapes follow JSON (what the SDKs' pb.filter() emits
  * through JSON.stringify); an unknown escape such as `\%` keeps both bytes so
  * LIKE escaping written by hand survives (spec §3.1, §3.2). */
+#include "base/str.h"
 #include "core/filter_lex.h"
 
 #include <stdio.h>
@@ -77,17 +78,6 @@ static void skip_space(struct core_flexer *lx)
     }
 }
 
-static int hex_value(char c)
-{
-    if (is_digit(c))
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Reads 4 hex digits at s[i..]; -1 when they are not there. */
 static long read_hex4(struct str s, size_t i)
 {
@@ -95,7 +85,7 @@ static long read_hex4(struct str s, size_t i)
         return -1;
     long v = 0;
     for (size_t k = 0; k < 4; k++) {
-        int h = hex_value(s.ptr[i + k]);
+        int h = str_hex_value(s.ptr[i + k]);
         if (h < 0)
             return -1;
         v = v * 16 + h;

@@ -76,9 +76,7 @@ enum rc core_record_render_values(struct core_request *r, const struct core_coll
     buf_cleanup(&sql);
     if (rc)
         return rc == RC_INVALID ? RC_INTERNAL : rc;
-    for (size_t i = 0; i < c->field_count; i++)
-        core_record_bind_value(st, (int)i + 1, &c->fields[i],
-                               json_object_get(values, c->fields[i].name));
+    core_record_bind_values(st, c, values);
     core_bind_params(st, &rule_frag, base);
     core_bind_params(st, &filter_frag, base + rule_frag.param_count);
     int step = sqlite3_step(st);

@@ -30,8 +30,9 @@ json_t *core_record_to_json(const struct core_collection *c, sqlite3_stmt *st, i
  * the row back. */
 void core_record_write_values(struct jsonw *w, const struct core_collection *c, json_t *values,
                               const struct core_auth *auth);
-/* Binds a field's stored value (from a write's values) to placeholder n. */
-void core_record_bind_value(sqlite3_stmt *st, int n, const struct core_field *f, json_t *v);
+/* Binds c's field values (as a write stores them) to placeholders 1..n in
+ * field order. */
+void core_record_bind_values(sqlite3_stmt *st, const struct core_collection *c, json_t *values);
 /* A row's value of field i as JSON (all fields, no visibility rules); new reference. */
 json_t *core_record_column_json(const struct core_field *f, sqlite3_stmt *st, int col);
 

@@ -48,7 +48,7 @@ enum rc core_record_load(struct store_sqlite *db, const struct core_collection *
     return rc;
 }
 
-void core_record_bind_value(sqlite3_stmt *st, int n, const struct core_field *f, json_t *v)
+static void bind_value(sqlite3_stmt *st, int n, const struct core_field *f, json_t *v)
 {
     if (f->type == CORE_FIELD_JSON || f->type == CORE_FIELD_GEOPOINT || core_field_is_multi(f)) {
         if (f->type == CORE_FIELD_JSON && (!v || json_is_null(v))) {
@@ -72,6 +72,12 @@ void core_record_bind_value(sqlite3_stmt *st, int n, const struct core_field *f,
         sqlite3_bind_text(st, n, json_is_string(v) ? json_string_value(v) : "",
                           json_is_string(v) ? (int)json_string_length(v) : 0, SQLITE_TRANSIENT);
     }
+}
+
+void core_record_bind_values(sqlite3_stmt *st, const struct core_collection *c, json_t *values)
+{
+    for (size_t i = 0; i < c->field_count; i++)
+        bind_value(st, (int)i + 1, &c->fields[i], json_object_get(values, c->fields[i].name));
 }
 
 /* Maps "UNIQUE constraint failed: posts.slug, posts.x" to field errors. */
@@ -244,9 +250,7 @@ static enum rc write_row(struct store_sqlite *db, const struct core_write_job *j
     buf_cleanup(&sql);
     if (rc)
         return rc == RC_INVALID ? RC_INTERNAL : rc;
-    for (size_t i = 0; i < c->field_count; i++)
-        core_record_bind_value(st, (int)i + 1, &c->fields[i],
-                               json_object_get(values, c->fields[i].name));
+    core_record_bind_values(st, c, values);
     if (!is_insert)
         sqlite3_bind_text(st, (int)c->field_count + 1, job->id, -1, SQLITE_STATIC);
     int step = sqlite3_step(st);

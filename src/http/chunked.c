@@ -7,6 +7,8 @@
  * proxy in front cannot read the body differently). */
 #include "http/chunked.h"
 
+#include "base/str.h"
+
 enum {
     ST_SIZE,         /* reading hex digits */
     ST_EXT,          /* after ';' or whitespace, until CR */
@@ -30,17 +32,6 @@ void http_chunked_init(struct http_chunked *d)
     d->trailer_len = 0;
 }
 
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 enum http_chunked_result http_chunked_decode(struct http_chunked *d, const char *in, size_t len,
                                              size_t *used, struct buf *out)
 {
@@ -50,7 +41,7 @@ enum http_chunked_result http_chunked_decode(struct http_chunked *d, const char 
         char c = in[i];
         switch (d->state) {
         case ST_SIZE: {
-            int h = hex_value(c);
+            int h = str_hex_value(c);
             if (h >= 0) {
                 /* 15 hex digits are already past any body limit we allow. */
                 if (d->digits == 15)

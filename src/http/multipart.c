@@ -60,6 +60,8 @@
 
 #include <string.h>
 
+#include "base/str.h"
+
 /* Sets *why, when the caller asked for it, and returns rc. */
 static enum rc fail(const char **why, enum rc rc, const char *msg)
 {
@@ -169,17 +171,6 @@ static enum param_result next_param(struct str *s, struct param *p)
     return PARAM_NEXT;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* The byte a browser escape at p[0..2) ("22", "0D", "0A") stands for, or -1. */
 static int browser_escape(const char *p)
 {
@@ -264,8 +255,8 @@ static enum rc decode_ext_value(struct param p, struct arena *a, struct str *out
         }
         if (n - i < 3)
             return RC_OK;
-        int hi = hexval(buf[i + 1]);
-        int lo = hexval(buf[i + 2]);
+        int hi = str_hex_value(buf[i + 1]);
+        int lo = str_hex_value(buf[i + 2]);
         if (hi < 0 || lo < 0)
             return RC_OK;
         buf[o++] = (char)(hi * 16 + lo);
