@@ -4,7 +4,10 @@
 #   1. fan-out: SUBS (default 10000) guests subscribe to feed/*; EVENTS
 #      (default 50) records are created 100 ms apart; prints delivery latency
 #      percentiles over every (subscriber, event) pair.
-#   2. idle: IDLE (default 50000) SSE subscribers stay connected; prints the
+#   2. owners: OWNERS (default 10000) users subscribe to orders/* under the
+#      listRule owner = @request.auth.id, one identity each; every event is
+#      checked for every subscriber and reaches one (the worst case).
+#   3. idle: IDLE (default 50000) SSE subscribers stay connected; prints the
 #      server's RSS growth per subscriber.
 # Both processes need a descriptor per connection: IDLE is capped to the hard
 # RLIMIT_NOFILE minus 1000 when that is lower (a container may forbid raising it).
@@ -12,6 +15,7 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 subs=${SUBS:-10000}
 events=${EVENTS:-50}
+owners=${OWNERS:-10000}
 idle=${IDLE:-50000}
 make -C "$root" -s all
 need=$(( (idle > subs ? idle : subs) + 4096 ))
@@ -23,15 +27,20 @@ if (( $(ulimit -n) < idle + 1000 )); then
     idle=$(( $(ulimit -n) - 1000 ))
 fi
 source "$root/bench/lib.sh"
-BENCH_SUPERUSER=bench@example.com:benchpass123 start_tarmac 0.0.0.0 --access-log=false
+BENCH_SUPERUSER=bench@example.com:benchpass123 start_tarmac 0.0.0.0 --access-log=false \
+    --argon2-memory=8KiB --argon2-time=1 --rate-limits=auth-ip=0/1s,auth-identity=0/1s
 token=$(curl -sf -X POST "$url/api/collections/_superusers/auth-with-password" \
     -H 'Content-Type: application/json' \
     -d '{"identity":"bench@example.com","password":"benchpass123"}' |
     /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
 curl -sf -X POST "$url/api/collections" -H "Authorization: $token" -H 'Content-Type: application/json' \
     -d '{"name":"feed","listRule":"","viewRule":"","fields":[{"name":"title","type":"text"},{"name":"sent","type":"number"},{"name":"seq","type":"number"}]}' >/dev/null
-echo "# $(date -u '+%Y-%m-%d %H:%M UTC') bench/realtime.sh: SUBS=$subs EVENTS=$events IDLE=$idle"
+curl -sf -X POST "$url/api/collections" -H "Authorization: $token" -H 'Content-Type: application/json' \
+    -d '{"name":"orders","listRule":"owner = @request.auth.id","viewRule":"owner = @request.auth.id","fields":[{"name":"owner","type":"relation","collectionId":"_pb_users_auth_","maxSelect":1},{"name":"sent","type":"number"}]}' >/dev/null
+echo "# $(date -u '+%Y-%m-%d %H:%M UTC') bench/realtime.sh: SUBS=$subs EVENTS=$events OWNERS=$owners IDLE=$idle"
 taskset -c 1 node "$root/bench/rt_fanout.mjs" fanout "$url" "$token" "$subs" "$events" "$pid"
+sleep 1
+taskset -c 1 node "$root/bench/rt_fanout.mjs" owners "$url" "$token" "$owners" 20 "$pid"
 sleep 1
 taskset -c 1 node "$root/bench/rt_fanout.mjs" idle "$url" "$token" "$idle" "$pid"
 echo "server peak RSS: $(awk '/VmHWM/ {print $2}' /proc/$pid/status) KiB"

@@ -6,6 +6,12 @@
 //     `sent`), 100 ms apart; every subscriber notes when each event arrives.
 //     Prints delivery latency percentiles over all (subscriber, event)
 //     pairs and the time until the last subscriber had each event.
+//   node bench/rt_fanout.mjs owners URL TOKEN SUBS EVENTS PID
+//     SUBS users (made here through the batch API, tokens by impersonation)
+//     each subscribe to orders/* on their own stream, with the listRule
+//     `owner = @request.auth.id`: every event is checked against every
+//     subscriber and reaches one. Prints the owner's delivery latency and the
+//     server CPU per event (the cost of SUBS rule checks).
 //   node bench/rt_fanout.mjs idle URL TOKEN SUBS PID
 //     SUBS SSE connections subscribe and stay idle; prints the server's RSS
 //     (from /proc/PID/status) before and after, and the bytes per subscriber.
@@ -93,7 +99,7 @@ function openStream(i, onEvent) {
     });
 }
 
-async function connectAll(onEvent) {
+async function connectAll(onEvent, tokens = null, topic = 'feed/*') {
     const streams = [];
     const batch = 500;
     for (let i = 0; i < SUBS; i += batch) {
@@ -108,8 +114,8 @@ async function connectAll(onEvent) {
     async function worker() {
         while (next < streams.length) {
             const s = streams[next++];
-            const r = await request('POST', '/api/realtime', { clientId: s.id, subscriptions: ['feed/*'] },
-                undefined, s.source);
+            const r = await request('POST', '/api/realtime', { clientId: s.id, subscriptions: [topic] },
+                tokens ? tokens[s.source] : undefined, s.source);
             if (r.status !== 204) throw new Error(`subscribe: ${r.status} ${r.text}`);
         }
     }
@@ -189,6 +195,61 @@ if (mode === 'fanout') {
     if (serverPid) {
         console.log(`server CPU during the events: ${cpu.toFixed(2)} s = ` +
             `${((cpu * 1e6) / lat.length).toFixed(2)} us per delivery (incl. ${EVENTS} creates)`);
+    }
+    for (const s of streams) s.sock.destroy();
+} else if (mode === 'owners') {
+    const EVENTS = Number(fifth);
+    const serverPid = Number(process.argv[7] || 0);
+    const t0 = Date.now();
+    // Users, 50 per batch request (the server runs with cheap argon2 settings).
+    const ids = [];
+    for (let i = 0; i < SUBS; i += 50) {
+        const requests = [];
+        for (let k = i; k < Math.min(SUBS, i + 50); k++) {
+            const id = `u${String(k).padStart(14, '0')}`;
+            ids.push(id);
+            requests.push({
+                method: 'POST', url: '/api/collections/users/records',
+                body: { id, email: `${id}@example.com`, password: 'password123', passwordConfirm: 'password123' },
+            });
+        }
+        const r = await request('POST', '/api/batch', { requests }, token);
+        if (r.status !== 200) throw new Error(`users: ${r.status} ${r.text.slice(0, 300)}`);
+    }
+    const tokens = [];
+    let next = 0;
+    await Promise.all(Array.from({ length: 32 }, async () => {
+        while (next < ids.length) {
+            const k = next++;
+            const r = await request('POST', `/api/collections/users/impersonate/${ids[k]}`, { duration: 3600 }, token);
+            if (r.status !== 200) throw new Error(`impersonate: ${r.status} ${r.text}`);
+            tokens[k] = JSON.parse(r.text).token;
+        }
+    }));
+    console.log(`${SUBS} users and tokens in ${Date.now() - t0} ms`);
+    const lat = [];
+    const streams = await connectAll((event, data) => {
+        const rec = JSON.parse(data).record;
+        lat.push(now() - rec.sent);
+    }, tokens, 'orders/*');
+    console.log(`${streams.length} subscribers, one identity each, subscribed`);
+    const cpu0 = serverPid ? cpuSeconds(serverPid) : 0;
+    for (let e = 0; e < EVENTS; e++) {
+        const owner = ids[(e * 7919) % ids.length];
+        const r = await request('POST', '/api/collections/orders/records', { owner, sent: now() }, token);
+        if (r.status !== 200) throw new Error(`create: ${r.status} ${r.text}`);
+        await new Promise((res) => setTimeout(res, 200));
+    }
+    const end = Date.now() + 30000;
+    while (lat.length < EVENTS && Date.now() < end) await new Promise((res) => setTimeout(res, 50));
+    const cpu = serverPid ? cpuSeconds(serverPid) - cpu0 : 0;
+    lat.sort((a, b) => a - b);
+    console.log(`deliveries: ${lat.length} of ${EVENTS} (each event reaches its owner only)`);
+    console.log(`owner's delivery latency ms: p50 ${pct(lat, 50).toFixed(2)}, p99 ${pct(lat, 99).toFixed(2)}, ` +
+        `max ${lat[lat.length - 1].toFixed(2)}`);
+    if (serverPid) {
+        console.log(`server CPU per event (${SUBS} rule checks): ${((cpu * 1000) / EVENTS).toFixed(1)} ms = ` +
+            `${((cpu * 1e6) / EVENTS / SUBS).toFixed(2)} us per subscriber checked`);
     }
     for (const s of streams) s.sock.destroy();
 } else if (mode === 'idle') {
