@@ -15,6 +15,7 @@
 #include "api/handlers.h"
 #include "api/records.h"
 #include "base/alloc.h"
+#include "base/chrono.h"
 #include "base/jsonw.h"
 #include "base/log.h"
 #include "core/files.h"
@@ -24,7 +25,8 @@
 
 #define MAX_URL 2000
 
-static struct api_batch_config config = {.is_enabled = true, .max_requests = 50};
+static struct api_batch_config config = {
+    .is_enabled = true, .max_requests = 50, .timeout_ms = 3000};
 
 void api_batch_configure(const struct api_batch_config *c)
 {
@@ -42,10 +44,11 @@ struct batch {
     struct api_call *c;
     struct batch_item *items;
     size_t count;
-    size_t next;      /* the item being prepared */
-    bool in_loop;     /* inside run_next: callbacks only leave marks */
-    bool is_deferred; /* the outer request waits */
-    bool is_done;     /* answered: later callbacks are ignored */
+    size_t next;          /* the item being prepared */
+    bool in_loop;         /* inside run_next: callbacks only leave marks */
+    bool is_deferred;     /* the outer request waits */
+    bool is_done;         /* answered: later callbacks are ignored */
+    uint64_t deadline_ns; /* 0: no timeout */
     struct core_write_job **jobs;
     struct core_write_batch wb;
 };
@@ -140,9 +143,16 @@ static void answer_ok(struct batch *b)
         api_error_write(req, 500, NULL);
 }
 
-/* Item i failed before anything was written: the prepared items before it
- * give back what they hold (uploaded files), then the batch fails. */
-static void fail_at(struct batch *b, size_t i)
+/* 400 "Batch transaction failed." with no details: the timeout (spec §9.1). */
+static void answer_timed_out(struct batch *b)
+{
+    api_error_write(b->c->req, 400, "Batch transaction failed.");
+}
+
+/* Item i failed (or, with timed_out, the time ran out before it) before
+ * anything was written: the prepared items give back what they hold
+ * (uploaded files), then the batch fails. */
+static void fail_at(struct batch *b, size_t i, bool timed_out)
 {
     b->is_done = true; /* the releases below call back: ignore them */
     for (size_t k = 0; k < i; k++) {
@@ -152,9 +162,17 @@ static void fail_at(struct batch *b, size_t i)
             job->done(job);
         }
     }
-    answer_failed(b, i);
+    if (timed_out)
+        answer_timed_out(b);
+    else
+        answer_failed(b, i);
     b->is_done = false;
     finish(b);
+}
+
+static bool is_late(const struct batch *b)
+{
+    return b->deadline_ns && chrono_mono_ns() > b->deadline_ns;
 }
 
 /* -------------------------------------------------------------------------
@@ -167,7 +185,9 @@ static void batch_done(struct core_write_batch *wb)
     b->is_done = true;
     for (size_t i = 0; i < b->count; i++)
         b->jobs[i]->done(b->jobs[i]); /* builds each item's answer */
-    if (wb->rc)
+    if (wb->is_timed_out)
+        answer_timed_out(b);
+    else if (wb->rc)
         answer_failed(b, wb->failed);
     else
         answer_ok(b);
@@ -184,6 +204,7 @@ static void submit_all(struct batch *b)
     b->wb.count = b->count;
     b->wb.done = batch_done;
     b->wb.ctx = b;
+    b->wb.deadline_ns = b->deadline_ns;
     if (!b->is_deferred) {
         b->is_deferred = true;
         http_req_defer(b->c->req);
@@ -349,7 +370,7 @@ static void on_finished(struct api_call *c)
     struct batch *b = it->batch;
     if (b->in_loop || b->is_done)
         return;
-    fail_at(b, it->index); /* answered after waiting: it failed */
+    fail_at(b, it->index, false); /* answered after waiting: it failed */
 }
 
 static void run_next(struct batch *b)
@@ -357,6 +378,11 @@ static void run_next(struct batch *b)
     json_t *requests = json_object_get(b->c->body, "requests");
     b->in_loop = true;
     while (b->next < b->count) {
+        if (is_late(b)) {
+            b->in_loop = false;
+            fail_at(b, b->next, true);
+            return;
+        }
         struct batch_item *it = &b->items[b->next];
         start_item(b, it, json_array_get(requests, b->next));
         if (it->sub.ready) {
@@ -372,7 +398,7 @@ static void run_next(struct batch *b)
             return;
         }
         b->in_loop = false;
-        fail_at(b, b->next);
+        fail_at(b, b->next, false);
         return;
     }
     b->in_loop = false;
@@ -455,6 +481,8 @@ enum rc api_batch(struct http_req *req, void *ctx)
     memset(b, 0, sizeof(*b));
     b->c = c;
     b->count = json_array_size(requests);
+    if (config.timeout_ms)
+        b->deadline_ns = chrono_mono_ns() + config.timeout_ms * 1000000u;
     b->items = xcalloc(b->count, sizeof(*b->items));
     for (size_t i = 0; i < b->count; i++) {
         struct batch_item *it = &b->items[i];

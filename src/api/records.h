@@ -18,6 +18,7 @@ enum rc api_records_write(struct api_call *c, const struct core_collection *col,
 struct api_batch_config {
     bool is_enabled;
     size_t max_requests;
+    uint64_t timeout_ms; /* a batch not done by then fails; 0 = no limit */
 };
 void api_batch_configure(const struct api_batch_config *c);
 

@@ -60,6 +60,7 @@ struct serve_options {
     uint64_t realtime_max_age_ms;
     uint64_t realtime_ping_ms;
     uint64_t batch_max_requests;
+    uint64_t batch_timeout_ms;
 };
 
 /* Splits "host:port", "[v6]:port" or ":port". */
@@ -204,6 +205,7 @@ int cli_serve(int argc, char **argv)
         .realtime_max_age_ms = 30 * 60 * 1000,
         .realtime_ping_ms = 25 * 1000,
         .batch_max_requests = 50,
+        .batch_timeout_ms = 3000,
     };
     const struct cli_flag flags[] = {
         {"http", CLI_FLAG_STRING, &o.http, "ADDR",
@@ -257,6 +259,8 @@ int cli_serve(int argc, char **argv)
          "keep-alive on a quiet realtime stream (default 25s)"},
         {"batch-max-requests", CLI_FLAG_UINT, &o.batch_max_requests, "N",
          "most requests in one POST /api/batch; 0 turns batches off (default 50)"},
+        {"batch-timeout", CLI_FLAG_DURATION, &o.batch_timeout_ms, "DUR",
+         "a batch not done by then fails and rolls back; 0 = no limit (default 3s)"},
     };
     const int nflags = (int)(sizeof(flags) / sizeof(flags[0]));
     bool wants_help = false;
@@ -383,6 +387,7 @@ int cli_serve(int argc, char **argv)
     api_batch_configure(&(struct api_batch_config){
         .is_enabled = o.batch_max_requests > 0,
         .max_requests = (size_t)o.batch_max_requests,
+        .timeout_ms = o.batch_timeout_ms,
     });
     limits.store = core_ratelimit_memory_store();
     struct http_router *router = http_router_new();

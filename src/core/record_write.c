@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "base/alloc.h"
+#include "base/chrono.h"
 #include "base/log.h"
 #include "core/record_out.h"
 #include "store/dialect.h"
@@ -534,6 +535,12 @@ static enum rc apply_batch(struct store_sqlite *db, void *ctx)
     struct core_write_batch *b = ctx;
     b->rc = RC_OK;
     for (size_t i = 0; i < b->count; i++) {
+        if (b->deadline_ns && chrono_mono_ns() > b->deadline_ns) {
+            b->rc = RC_BUSY;
+            b->failed = i;
+            b->is_timed_out = true;
+            return RC_BUSY;
+        }
         enum rc rc = apply(db, b->jobs[i]);
         if (rc) {
             b->rc = rc;

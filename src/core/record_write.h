@@ -51,9 +51,11 @@ typedef void core_write_batch_done_fn(struct core_write_batch *b);
 struct core_write_batch {
     struct core_write_job **jobs; /* borrowed */
     size_t count;
+    uint64_t deadline_ns; /* chrono_mono_ns() past which the batch gives up; 0 = none */
     /* results */
     enum rc rc;
-    size_t failed; /* the index of the job that failed, when rc != RC_OK */
+    size_t failed;     /* the index of the job that failed, when rc != RC_OK */
+    bool is_timed_out; /* rc is RC_BUSY: the deadline passed between jobs */
     struct core_worker *cw;
     core_write_batch_done_fn *done; /* on cw's loop after the commit (or rollback) */
     void *ctx;

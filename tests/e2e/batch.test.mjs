@@ -187,3 +187,26 @@ describe('batch turned off', () => {
         await srv.stop();
     });
 });
+
+describe('batch timeout', () => {
+    let srv;
+    // 1 ms: the first item's password hash alone takes longer, so the batch
+    // runs out of time before its second item.
+    before(async () => { srv = await startServer({ flags: ['--batch-timeout=1ms'] }); });
+    after(async () => { if (srv && !srv.exited) await srv.kill9(); });
+    test('400 Batch transaction failed. with data {}, nothing written', async () => {
+        const su = await superuserClient(srv.url);
+        const b = su.createBatch();
+        for (const n of [1, 2]) {
+            b.collection('users').create({
+                email: `late${n}@example.com`, password: 'password123', passwordConfirm: 'password123',
+            });
+        }
+        const err = await expectError(b.send(), 400);
+        assert.equal(err.message, 'Batch transaction failed.');
+        assert.deepEqual(err.data, {});
+        const left = await su.collection('users').getFullList({ filter: 'email ~ "late"' });
+        assert.equal(left.length, 0);
+        await srv.stop();
+    });
+});
