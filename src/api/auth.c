@@ -354,6 +354,13 @@ enum rc api_auth_impersonate(struct http_req *req, void *ctx)
         return RC_OK;
     json_t *duration = json_object_get(c->body, "duration");
     int64_t seconds = json_is_integer(duration) ? json_integer_value(duration) : 0;
+    if (duration && !json_is_null(duration) && !json_is_integer(duration)) {
+        /* A number of seconds, nothing else (PocketBase fails to decode it). */
+        core_problem_field(&c->problem, "duration", "validation_invalid_value",
+                           "Must be a whole number of seconds.", NULL);
+        core_problem_message(&c->problem, "An error occurred while loading the submitted data.");
+        return api_call_fail(c, RC_INVALID);
+    }
     if (seconds < 0 || seconds > 10 * 365 * 86400) {
         core_problem_field(&c->problem, "duration", "validation_min_greater_equal_than_required",
                            "Must be no less than 0.", NULL);

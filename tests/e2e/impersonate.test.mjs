@@ -71,7 +71,7 @@ describe('impersonate', () => {
         await expectError(su.collection(name).impersonate(rec.id, 60), 404);
     });
 
-    test('a negative or absurd duration is 400 on the field', async () => {
+    test('a negative, absurd or non-integer duration is 400 on the field', async () => {
         const u = await makeUser(su, srv.url);
         for (const duration of [-1, 400 * 365 * 86400]) {
             const res = await rawFetch(`${srv.url}/api/collections/users/impersonate/${u.record.id}`, {
@@ -79,6 +79,13 @@ describe('impersonate', () => {
             });
             assert.equal(res.status, 400, `${duration}: ${res.text}`);
             assertFieldCode(res.body, 'duration', 'validation_min_greater_equal_than_required');
+        }
+        for (const duration of ['3600', 1.5, true, [60], { s: 1 }]) {
+            const res = await rawFetch(`${srv.url}/api/collections/users/impersonate/${u.record.id}`, {
+                method: 'POST', headers: { Authorization: su.authStore.token }, json: { duration },
+            });
+            assert.equal(res.status, 400, `${JSON.stringify(duration)}: ${res.text}`);
+            assertFieldCode(res.body, 'duration', 'validation_invalid_value');
         }
         const bad = await rawFetch(`${srv.url}/api/collections/users/impersonate/${u.record.id}`, {
             method: 'POST', headers: { Authorization: su.authStore.token, 'Content-Type': 'application/json' },
