@@ -426,10 +426,29 @@ static enum rc create_record(struct api_call *c, const struct core_collection *c
     return start_write(w);
 }
 
+/* A batch item updating a record that an earlier item of the batch creates:
+ * it is not committed yet, so the worker cannot read it. The writer, inside
+ * the batch's transaction, loads it, rebuilds and validates the input and
+ * checks the rule as for any update. Uploads and a new password need the
+ * worker's preparation (files written, hash made first): not on this path. */
+static enum rc update_uncommitted(struct api_call *c, const struct core_collection *col,
+                                  struct str id)
+{
+    struct pending_write *w = pending_new(c, col, CORE_WRITE_UPDATE);
+    api_call_request_data(c, "default");
+    w->job.id = xstrndup(id.ptr, id.len);
+    w->job.body = json_incref(c->body);
+    if (compile_rule(c, col, CORE_RULE_UPDATE, &w->job))
+        return api_call_fail(c, RC_NOT_FOUND);
+    return start_write(w);
+}
+
 static enum rc update_record(struct api_call *c, const struct core_collection *col, struct str id)
 {
     json_t *current = NULL;
     enum rc rc = core_record_load(c->aw->core.db, col, id, &current);
+    if (rc == RC_NOT_FOUND && c->sub && !c->upload_count && !json_object_get(c->body, "password"))
+        return update_uncommitted(c, col, id);
     if (rc)
         return api_call_fail(c, rc);
     struct pending_write *w = pending_new(c, col, CORE_WRITE_UPDATE);

@@ -62,8 +62,12 @@ describe('batch', () => {
         b.collection('notes').upsert({ id: keep.id, title: 'kept' });
         b.collection('notes').upsert({ id: 'batchupsert0001', owner: alice.record.id, title: 'new by upsert' });
         b.collection('notes').delete(gone.id);
+        // updates the record the first item creates, before it is committed
+        b.collection('notes').update('batchparent0001', { 'n+': 7 });
         const res = await b.send();
-        assert.deepEqual(res.map((r) => r.status), [200, 200, 200, 200, 200, 204]);
+        assert.deepEqual(res.map((r) => r.status), [200, 200, 200, 200, 200, 204, 200]);
+        assert.equal(res[6].body.n, 7);
+        assert.equal(res[6].body.title, 'p');
         assert.equal(res[0].body.id, 'batchparent0001');
         assert.equal(res[1].body.expand.parent.title, 'p', 'item query (?expand) shapes its body');
         assert.equal(res[2].body.n, 5);
@@ -107,6 +111,13 @@ describe('batch', () => {
         c.collection('notes').create({ owner: bob.record.id, title: 'for bob' }); // createRule fails
         const e2 = await expectError(c.send(), 400);
         assert.equal(e2.data.requests['1'].response.status, 400);
+
+        // An update of a record that exists nowhere, even in the batch: 404.
+        const d = alice.pb.createBatch();
+        d.collection('notes').create({ owner: alice.record.id, title: 'y' });
+        d.collection('notes').update('nosuchrecord000', { title: 'z' });
+        const e3 = await expectError(d.send(), 400);
+        assert.equal(e3.data.requests['1'].response.status, 404);
     });
 
     test('rules see @request.context = "batch"', async () => {
