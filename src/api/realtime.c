@@ -4,6 +4,7 @@
  * WebSocket variant (realtime_ws.c) shares the connection bookkeeping here. */
 #include "api/realtime.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "api/call.h"
@@ -11,6 +12,7 @@
 #include "api/handlers.h"
 #include "base/alloc.h"
 #include "base/log.h"
+#include "http/sse.h"
 #include "net/worker.h"
 
 /* A reader this far behind is dropped rather than buffered for (its SDK
@@ -55,23 +57,21 @@ void api_rt_conn_detach(struct api_rt_conn *rc)
     list_remove(&rc->link);
 }
 
-/* Writes bytes; drops the reader when it has fallen too far behind. */
-void api_rt_conn_send(struct api_rt_conn *rc, const void *p, size_t len)
+bool api_rt_conn_keeps_up(struct api_rt_conn *rc)
 {
     if (rc->is_closing)
-        return;
-    if (http_stream_pending(rc->stream) > MAX_BACKLOG) {
-        log_warn("msg=\"realtime reader too slow, dropped\" client=%s",
-                 rc->client ? rc->client->id : "-");
-        rc->is_closing = true;
-        http_stream_abort(rc->stream);
-        return;
-    }
-    if (http_stream_write(rc->stream, p, len) != RC_OK) {
-        rc->is_closing = true;
-        http_stream_abort(rc->stream);
-        return;
-    }
+        return false;
+    if (http_stream_pending(rc->stream) <= MAX_BACKLOG)
+        return true;
+    log_warn("msg=\"realtime reader too slow, dropped\" client=%s",
+             rc->client ? rc->client->id : "-");
+    rc->is_closing = true;
+    rc->abort(rc);
+    return false;
+}
+
+void api_rt_conn_wrote(struct api_rt_conn *rc)
+{
     rc->last_write_ms = uv_now(&http_stream_worker(rc->stream)->loop);
 }
 
@@ -104,43 +104,50 @@ struct sse_conn {
     struct api_rt_conn base;
 };
 
-/* id:<client>\nevent:<topic>\ndata:<one line>\n\n (spec §7.1). */
+/* Writes bytes to an SSE stream; drops the reader when it has fallen too far behind. */
+static void sse_send(struct api_rt_conn *rc, const void *p, size_t len)
+{
+    if (!api_rt_conn_keeps_up(rc))
+        return;
+    if (http_stream_write(rc->stream, p, len) != RC_OK) {
+        rc->is_closing = true;
+        http_stream_abort(rc->stream);
+        return;
+    }
+    api_rt_conn_wrote(rc);
+}
+
+/* One message per event (spec §7.1); the client id rides in every id: line. */
 static void sse_deliver(void *ctx, struct str topic, struct str data)
 {
     struct sse_conn *sc = ctx;
     struct api_rt_conn *rc = &sc->base;
     struct buf msg;
     buf_init(&msg, (size_t)1 << 30);
-    enum rc r = buf_append_cstr(&msg, "id:");
-    if (!r)
-        r = buf_append_cstr(&msg, rc->client->id);
-    if (!r)
-        r = buf_append_cstr(&msg, "\nevent:");
-    if (!r)
-        r = buf_append_str(&msg, topic);
-    if (!r)
-        r = buf_append_cstr(&msg, "\ndata:");
-    if (!r)
-        r = buf_append_str(&msg, data);
-    if (!r)
-        r = buf_append_cstr(&msg, "\n\n");
-    if (!r) {
-        api_rt_conn_send(rc, msg.data, msg.len);
+    enum rc r = http_sse_format(&msg, str_from_cstr(rc->client->id), topic, data);
+    if (r == RC_OK) {
+        sse_send(rc, msg.data, msg.len);
         rc->last_message_ms = rc->last_write_ms;
+    } else {
+        /* A subscription string with a line break would forge lines. */
+        log_debug("msg=\"realtime event not framable, skipped\" client=%s", rc->client->id);
     }
     buf_cleanup(&msg);
 }
 
 static void sse_ping(struct api_rt_conn *rc)
 {
-    /* A comment line: EventSource parsers skip it; it keeps proxies from
-     * timing the stream out and finds dead peers. */
-    api_rt_conn_send(rc, ":ping\n\n", 7);
+    sse_send(rc, HTTP_SSE_PING, sizeof(HTTP_SSE_PING) - 1);
 }
 
 static void sse_close(struct api_rt_conn *rc)
 {
     http_stream_close(rc->stream);
+}
+
+static void sse_abort(struct api_rt_conn *rc)
+{
+    http_stream_abort(rc->stream);
 }
 
 static void sse_on_close(void *ctx)
@@ -162,25 +169,17 @@ enum rc api_realtime_connect(struct http_req *req, void *ctx)
     struct sse_conn *sc = xcalloc(1, sizeof(*sc));
     sc->base.ping = sse_ping;
     sc->base.close = sse_close;
+    sc->base.abort = sse_abort;
     struct http_stream *s = http_req_stream(req, &sse_ops, sc);
     api_rt_conn_attach(&sc->base, aw, s);
     sc->base.client = core_realtime_connect(&aw->core, req->remote_addr, sse_deliver, sc);
-    http_resp_start(req, 200, "text/event-stream");
-    http_resp_add_header(req, "Cache-Control", STR_LIT("no-store"));
-    http_resp_add_header(req, "X-Accel-Buffering", STR_LIT("no"));
+    http_sse_start(req);
     /* The first event goes out with the head. */
-    const char *id = sc->base.client->id;
-    struct buf *b = http_resp_body(req);
-    enum rc rc = buf_append_cstr(b, "id:");
-    if (!rc)
-        rc = buf_append_cstr(b, id);
-    if (!rc)
-        rc = buf_append_cstr(b, "\nevent:PB_CONNECT\ndata:{\"clientId\":\"");
-    if (!rc)
-        rc = buf_append_cstr(b, id);
-    if (!rc)
-        rc = buf_append_cstr(b, "\"}\n\n");
-    return rc;
+    struct str id = str_from_cstr(sc->base.client->id);
+    char data[CORE_RT_MAX_CLIENT_ID + 32];
+    int n = snprintf(data, sizeof(data), "{\"clientId\":\"%s\"}", sc->base.client->id);
+    return http_sse_format(http_resp_body(req), id, STR_LIT("PB_CONNECT"),
+                           (struct str){data, (size_t)n});
 }
 
 /* -------------------------------------------------------------------------

@@ -38,13 +38,17 @@ struct api_rt_conn {
     bool is_closing;
     void (*ping)(struct api_rt_conn *rc);
     void (*close)(struct api_rt_conn *rc); /* graceful */
+    void (*abort)(struct api_rt_conn *rc); /* at once, dropping queued output */
 };
 
 void api_rt_conn_attach(struct api_rt_conn *rc, struct api_worker *aw, struct http_stream *s);
 /* Disconnects the client and leaves the list; from the stream's on_close. */
 void api_rt_conn_detach(struct api_rt_conn *rc);
-/* Writes bytes to the stream; a reader too far behind is dropped. */
-void api_rt_conn_send(struct api_rt_conn *rc, const void *p, size_t len);
+/* False when rc is closing, or when its reader has fallen too far behind:
+ * then it is dropped (aborted) rather than buffered for. Check before a message. */
+bool api_rt_conn_keeps_up(struct api_rt_conn *rc);
+/* Notes that bytes went out now (the ping timer). */
+void api_rt_conn_wrote(struct api_rt_conn *rc);
 
 /* The once-a-second sweep; from the worker's tick. */
 void api_realtime_tick(struct api_worker *aw, uint64_t now_ms);

@@ -1,7 +1,8 @@
 /* realtime_ws.c -- GET /api/realtime/ws: realtime over a WebSocket (beyond the
  * PocketBase contract; docs/realtime.md describes the protocol).
  *
- * RFC 6455 handshake here, framing by wslay. Messages are JSON text frames:
+ * http/ws does the handshake and the framing; this file is the protocol on
+ * top. Messages are JSON text frames:
  *   server -> client  {"event":"PB_CONNECT","clientId":"..."}
  *                     {"event":"<subscription>","clientId":"...","data":{action,record}}
  *                     {"event":"PB_SUBSCRIBE","status":204}   (or status 4xx, message, data)
@@ -10,78 +11,31 @@
  * the list replaces the previous one, the first authenticated message sets
  * the identity, another identity later is refused with 403. Clients may also
  * subscribe through POST /api/realtime with the clientId. */
+#include <stdio.h>
 #include <string.h>
-#include <wslay/wslay.h>
 
 #include "api/errors.h"
 #include "api/handlers.h"
 #include "api/realtime.h"
 #include "base/alloc.h"
-#include "base/b64.h"
 #include "base/buf.h"
 #include "base/chrono.h"
 #include "base/jsonw.h"
-#include "base/log.h"
-#include "base/sha1.h"
+#include "http/ws.h"
 #include "net/worker.h"
 
 #define MAX_MESSAGE (256u * 1024u) /* a 1000-topic subscribe list fits */
-#define WS_GUID "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+#define WS_CLOSE_GOING_AWAY 1001   /* RFC 6455 §7.4.1: the client reconnects */
 
 struct ws_conn {
     struct api_rt_conn base;
-    wslay_event_context_ptr ws;
-    const char *in; /* the bytes on_data is handing to wslay */
-    size_t in_len;
+    struct http_ws *ws;
 };
 
-/* -------------------------------------------------------------------------
- * wslay callbacks
- * ------------------------------------------------------------------------- */
-
-static ssize_t ws_recv(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, int flags, void *user)
+static void send_text(struct ws_conn *wc, const char *p, size_t len)
 {
-    (void)flags;
-    struct ws_conn *wc = user;
-    if (wc->in_len == 0) {
-        wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
-        return -1;
-    }
-    size_t n = len < wc->in_len ? len : wc->in_len;
-    memcpy(buf, wc->in, n);
-    wc->in += n;
-    wc->in_len -= n;
-    return (ssize_t)n;
-}
-
-static ssize_t ws_send(wslay_event_context_ptr ctx, const uint8_t *data, size_t len, int flags,
-                       void *user)
-{
-    (void)flags;
-    struct ws_conn *wc = user;
-    api_rt_conn_send(&wc->base, data, len);
-    if (wc->base.is_closing) {
-        wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE);
-        return -1;
-    }
-    return (ssize_t)len;
-}
-
-static void queue_text(struct ws_conn *wc, const char *p, size_t len)
-{
-    struct wslay_event_msg msg = {
-        .opcode = WSLAY_TEXT_FRAME, .msg = (const uint8_t *)p, .msg_length = len};
-    if (wslay_event_queue_msg(wc->ws, &msg) == 0)
-        (void)wslay_event_send(wc->ws);
-}
-
-/* Closes the stream once wslay has nothing left to say or hear. */
-static void maybe_finish(struct ws_conn *wc)
-{
-    if (!wslay_event_want_read(wc->ws) && !wslay_event_want_write(wc->ws) && !wc->base.is_closing) {
-        wc->base.is_closing = true;
-        http_stream_close(wc->base.stream);
-    }
+    http_ws_send_text(wc->ws, p, len);
+    api_rt_conn_wrote(&wc->base);
 }
 
 static void reply_status(struct ws_conn *wc, int status, const char *message, json_t *data)
@@ -105,7 +59,7 @@ static void reply_status(struct ws_conn *wc, int status, const char *message, js
     }
     jsonw_object_end(&w);
     if (jsonw_finish(&w) == RC_OK)
-        queue_text(wc, b.data, b.len);
+        send_text(wc, b.data, b.len);
     buf_cleanup(&b);
 }
 
@@ -135,14 +89,10 @@ static void on_subscribe(struct ws_conn *wc, json_t *msg)
     core_auth_cleanup(&auth);
 }
 
-static void ws_on_msg(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_recv_arg *arg,
-                      void *user)
+static void ws_on_text(void *ctx, const char *text, size_t len)
 {
-    (void)ctx;
-    struct ws_conn *wc = user;
-    if (arg->opcode != WSLAY_TEXT_FRAME)
-        return; /* pings are answered by wslay; binary frames mean nothing here */
-    json_t *msg = json_loadb((const char *)arg->msg, arg->msg_length, 0, NULL);
+    struct ws_conn *wc = ctx;
+    json_t *msg = json_loadb(text, len, 0, NULL);
     if (!json_is_object(msg))
         reply_status(wc, 400, "Invalid message: expected a JSON object.", NULL);
     else
@@ -150,19 +100,17 @@ static void ws_on_msg(wslay_event_context_ptr ctx, const struct wslay_event_on_m
     json_decref(msg);
 }
 
-static const struct wslay_event_callbacks ws_callbacks = {
-    .recv_callback = ws_recv,
-    .send_callback = ws_send,
-    .on_msg_recv_callback = ws_on_msg,
-};
-
 /* -------------------------------------------------------------------------
- * Stream callbacks
+ * Connection callbacks
  * ------------------------------------------------------------------------- */
 
+/* One event for the client (core's deliver callback); a reader too far
+ * behind is dropped, as on SSE. */
 static void ws_deliver(void *ctx, struct str topic, struct str data)
 {
     struct ws_conn *wc = ctx;
+    if (!api_rt_conn_keeps_up(&wc->base))
+        return;
     struct buf b;
     buf_init(&b, (size_t)1 << 30);
     struct jsonw w;
@@ -176,135 +124,72 @@ static void ws_deliver(void *ctx, struct str topic, struct str data)
     jsonw_raw(&w, data);
     jsonw_object_end(&w);
     if (jsonw_finish(&w) == RC_OK) {
-        queue_text(wc, b.data, b.len);
+        send_text(wc, b.data, b.len);
         wc->base.last_message_ms = wc->base.last_write_ms;
     }
     buf_cleanup(&b);
 }
 
-static size_t ws_on_data(void *ctx, const char *data, size_t len)
+static void ws_on_open(void *ctx)
 {
     struct ws_conn *wc = ctx;
-    wc->in = data;
-    wc->in_len = len;
-    if (wslay_event_recv(wc->ws) != 0 || wslay_event_send(wc->ws) != 0) {
-        wc->base.is_closing = true;
-        http_stream_abort(wc->base.stream);
-        return len;
-    }
-    maybe_finish(wc);
-    wc->in_len = 0;
-    return len; /* wslay keeps partial frames itself */
-}
-
-static void ws_on_start(void *ctx)
-{
-    struct ws_conn *wc = ctx;
-    char msg[128];
+    char msg[CORE_RT_MAX_CLIENT_ID + 64];
     int n = snprintf(msg, sizeof(msg), "{\"event\":\"PB_CONNECT\",\"clientId\":\"%s\"}",
                      wc->base.client->id);
-    queue_text(wc, msg, (size_t)n);
+    send_text(wc, msg, (size_t)n);
 }
 
 static void ws_on_close(void *ctx)
 {
     struct ws_conn *wc = ctx;
     api_rt_conn_detach(&wc->base);
-    wslay_event_context_free(wc->ws);
     xfree(wc);
 }
 
 static void ws_ping(struct api_rt_conn *rc)
 {
     struct ws_conn *wc = (struct ws_conn *)rc;
-    struct wslay_event_msg msg = {.opcode = WSLAY_PING, .msg = NULL, .msg_length = 0};
-    if (wslay_event_queue_msg(wc->ws, &msg) == 0)
-        (void)wslay_event_send(wc->ws);
+    http_ws_ping(wc->ws);
+    api_rt_conn_wrote(rc);
 }
 
 static void ws_close(struct api_rt_conn *rc)
 {
-    struct ws_conn *wc = (struct ws_conn *)rc;
-    /* 1001 "going away": the client reconnects as after an SSE close. */
-    (void)wslay_event_queue_close(wc->ws, 1001, NULL, 0);
-    (void)wslay_event_send(wc->ws);
-    http_stream_close(rc->stream);
+    http_ws_close(((struct ws_conn *)rc)->ws, WS_CLOSE_GOING_AWAY);
 }
 
-static const struct http_stream_ops ws_ops = {
-    .on_data = ws_on_data,
-    .on_start = ws_on_start,
+static void ws_abort(struct api_rt_conn *rc)
+{
+    http_ws_abort(((struct ws_conn *)rc)->ws);
+}
+
+static const struct http_ws_ops ws_ops = {
+    .on_open = ws_on_open,
+    .on_text = ws_on_text,
     .on_close = ws_on_close,
 };
 
 /* -------------------------------------------------------------------------
- * Handshake (RFC 6455 §4.2)
+ * The upgrade
  * ------------------------------------------------------------------------- */
-
-/* True when the comma-separated header value lists token (any case). */
-static bool header_has_token(struct str value, const char *token)
-{
-    size_t i = 0;
-    while (i < value.len) {
-        size_t start = i;
-        while (i < value.len && value.ptr[i] != ',')
-            i++;
-        struct str item = str_trim_ows((struct str){value.ptr + start, i - start});
-        if (str_eq_cstr_nocase(item, token))
-            return true;
-        i++;
-    }
-    return false;
-}
 
 enum rc api_realtime_ws(struct http_req *req, void *ctx)
 {
     (void)ctx;
-    struct str upgrade = http_req_header(req, "upgrade");
-    struct str connection = http_req_header(req, "connection");
-    struct str version = http_req_header(req, "sec-websocket-version");
-    struct str key = http_req_header(req, "sec-websocket-key");
-    if (!upgrade.ptr || !header_has_token(upgrade, "websocket") || !connection.ptr ||
-        !header_has_token(connection, "upgrade")) {
-        api_error_write(req, 400, "Expected a WebSocket upgrade request.");
+    struct http_ws_handshake h;
+    if (http_ws_check(req, &h) != RC_OK) {
+        api_error_write(req, h.status, h.message);
+        if (h.status == 426)
+            http_resp_add_header(req, "Sec-WebSocket-Version", STR_LIT("13"));
         return RC_OK;
     }
-    if (!version.ptr || !str_eq(str_trim_ows(version), STR_LIT("13"))) {
-        api_error_write(req, 426, "Unsupported WebSocket version: use 13.");
-        http_resp_add_header(req, "Sec-WebSocket-Version", STR_LIT("13"));
-        return RC_OK;
-    }
-    uint8_t nonce[32];
-    size_t nonce_len = 0;
-    key = key.ptr ? str_trim_ows(key) : key;
-    if (!key.ptr || b64_decode(B64_STD_PAD, key, nonce, sizeof(nonce), &nonce_len) != RC_OK ||
-        nonce_len != 16) {
-        api_error_write(req, 400, "Invalid Sec-WebSocket-Key.");
-        return RC_OK;
-    }
-    char joined[64];
-    memcpy(joined, key.ptr, key.len);
-    memcpy(joined + key.len, WS_GUID, sizeof(WS_GUID) - 1);
-    uint8_t digest[20];
-    sha1_digest(joined, key.len + sizeof(WS_GUID) - 1, digest);
-    char accept[32];
-    size_t accept_len = b64_encode(B64_STD_PAD, digest, sizeof(digest), accept);
-
     struct api_worker *aw = api_worker_of(req);
     struct ws_conn *wc = xcalloc(1, sizeof(*wc));
-    if (wslay_event_context_server_init(&wc->ws, &ws_callbacks, wc) != 0) {
-        xfree(wc);
-        return RC_NOMEM;
-    }
-    wslay_event_config_set_max_recv_msg_length(wc->ws, MAX_MESSAGE);
     wc->base.ping = ws_ping;
     wc->base.close = ws_close;
-    struct http_stream *s = http_req_stream(req, &ws_ops, wc);
-    api_rt_conn_attach(&wc->base, aw, s);
+    wc->base.abort = ws_abort;
+    wc->ws = http_ws_accept(req, &h, &ws_ops, wc, MAX_MESSAGE);
+    api_rt_conn_attach(&wc->base, aw, http_ws_stream(wc->ws));
     wc->base.client = core_realtime_connect(&aw->core, req->remote_addr, ws_deliver, wc);
-    http_resp_start(req, 101, NULL);
-    http_resp_add_header(req, "Upgrade", STR_LIT("websocket"));
-    http_resp_add_header(req, "Connection", STR_LIT("Upgrade"));
-    http_resp_add_header(req, "Sec-WebSocket-Accept", (struct str){accept, accept_len});
     return RC_OK;
 }

@@ -336,6 +336,24 @@ describe('realtime', () => {
         assert.equal(plain.status, 400);
     });
 
+    test('a subscription string with a line break forges no SSE lines', async () => {
+        const st = await rawStream(srv.url);
+        try {
+            // Its topic matches feed/*; the text after "?" would add an event: line.
+            const forged = 'feed/*?x\nevent:forged\ndata:{"action":"forged"}';
+            const r = await post(srv.url, { clientId: st.clientId, subscriptions: [forged, 'feed/*'] });
+            assert.equal(r.status, 204);
+            await su.collection('feed').create({ title: 'line-break' });
+            await su.collection('feed').create({ title: 'marker' }); // after anything of the first
+            await waitFor(st.events, (l) => l.filter((e) => e.event === 'feed/*').length >= 2, 'the plain events');
+            assert.deepEqual(st.events.map((e) => e.event), ['PB_CONNECT', 'feed/*', 'feed/*']);
+            assert.equal(st.events[1].id, st.clientId);
+            assert.equal(JSON.parse(st.events[1].data).record.title, 'line-break');
+        } finally {
+            st.close();
+        }
+    });
+
     test('the server is healthy after all that', async () => {
         const r = await rawFetch(`${srv.url}/api/health`);
         assert.equal(r.status, 200);

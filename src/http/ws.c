@@ -1,0 +1,259 @@
+/* ws.c -- WebSocket handshake and the wslay glue (see ws.h).
+ *
+ * wslay is driven without its own I/O: on_data hands it the bytes the
+ * stream read (recv callback), and its send callback queues frames on the
+ * stream, which always takes them whole (its output queue grows; the owner
+ * watches http_ws_pending() for a reader that falls behind). */
+#include "http/ws.h"
+
+#include <string.h>
+#include <wslay/wslay.h>
+
+#include "base/alloc.h"
+#include "base/b64.h"
+#include "base/sha1.h"
+
+#define WS_GUID "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+#define WS_KEY_MAX 24 /* base64 of 16 bytes, padded */
+
+struct http_ws {
+    wslay_event_context_ptr ctx;
+    struct http_stream *stream;
+    const struct http_ws_ops *ops;
+    void *owner;
+    const char *in; /* the bytes on_data is handing to wslay */
+    size_t in_len;
+    bool is_closing; /* no more writes: the stream is closing or aborted */
+};
+
+/* -------------------------------------------------------------------------
+ * Handshake (RFC 6455 §4.2)
+ * ------------------------------------------------------------------------- */
+
+/* True when the comma-separated header value lists token (any case). */
+static bool header_has_token(struct str value, const char *token)
+{
+    size_t i = 0;
+    while (i < value.len) {
+        size_t start = i;
+        while (i < value.len && value.ptr[i] != ',')
+            i++;
+        struct str item = str_trim_ows((struct str){value.ptr + start, i - start});
+        if (str_eq_cstr_nocase(item, token))
+            return true;
+        i++;
+    }
+    return false;
+}
+
+void http_ws_accept_key(struct str key, char out[29])
+{
+    char joined[WS_KEY_MAX + sizeof(WS_GUID)];
+    size_t n = key.len < WS_KEY_MAX ? key.len : WS_KEY_MAX;
+    memcpy(joined, key.ptr, n);
+    memcpy(joined + n, WS_GUID, sizeof(WS_GUID) - 1);
+    uint8_t digest[20];
+    sha1_digest(joined, n + sizeof(WS_GUID) - 1, digest);
+    size_t len = b64_encode(B64_STD_PAD, digest, sizeof(digest), out);
+    out[len] = '\0';
+}
+
+static enum rc refuse(struct http_ws_handshake *h, int status, const char *message)
+{
+    h->status = status;
+    h->message = message;
+    return RC_INVALID;
+}
+
+enum rc http_ws_check(const struct http_req *req, struct http_ws_handshake *h)
+{
+    memset(h, 0, sizeof(*h));
+    struct str upgrade = http_req_header(req, "upgrade");
+    struct str connection = http_req_header(req, "connection");
+    struct str version = http_req_header(req, "sec-websocket-version");
+    struct str key = http_req_header(req, "sec-websocket-key");
+    if (!upgrade.ptr || !header_has_token(upgrade, "websocket") || !connection.ptr ||
+        !header_has_token(connection, "upgrade")) {
+        return refuse(h, 400, "Expected a WebSocket upgrade request.");
+    }
+    if (!version.ptr || !str_eq(str_trim_ows(version), STR_LIT("13")))
+        return refuse(h, 426, "Unsupported WebSocket version: use 13.");
+    uint8_t nonce[32];
+    size_t nonce_len = 0;
+    if (key.ptr)
+        key = str_trim_ows(key);
+    if (!key.ptr || key.len > WS_KEY_MAX ||
+        b64_decode(B64_STD_PAD, key, nonce, sizeof(nonce), &nonce_len) != RC_OK ||
+        nonce_len != 16) {
+        return refuse(h, 400, "Invalid Sec-WebSocket-Key.");
+    }
+    http_ws_accept_key(key, h->accept);
+    return RC_OK;
+}
+
+/* -------------------------------------------------------------------------
+ * wslay callbacks
+ * ------------------------------------------------------------------------- */
+
+static ssize_t on_wslay_recv(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, int flags,
+                             void *user)
+{
+    (void)flags;
+    struct http_ws *ws = user;
+    if (ws->in_len == 0) {
+        wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
+        return -1;
+    }
+    size_t n = len < ws->in_len ? len : ws->in_len;
+    memcpy(buf, ws->in, n);
+    ws->in += n;
+    ws->in_len -= n;
+    return (ssize_t)n;
+}
+
+static ssize_t on_wslay_send(wslay_event_context_ptr ctx, const uint8_t *data, size_t len,
+                             int flags, void *user)
+{
+    (void)flags;
+    struct http_ws *ws = user;
+    if (!ws->is_closing && http_stream_write(ws->stream, data, len) != RC_OK)
+        http_ws_abort(ws);
+    if (ws->is_closing) {
+        wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE);
+        return -1;
+    }
+    return (ssize_t)len;
+}
+
+static void on_wslay_msg(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_recv_arg *arg,
+                         void *user)
+{
+    (void)ctx;
+    struct http_ws *ws = user;
+    if (arg->opcode != WSLAY_TEXT_FRAME || ws->is_closing)
+        return; /* pings are answered by wslay; binary frames mean nothing here */
+    ws->ops->on_text(ws->owner, (const char *)arg->msg, arg->msg_length);
+}
+
+static const struct wslay_event_callbacks wslay_callbacks = {
+    .recv_callback = on_wslay_recv,
+    .send_callback = on_wslay_send,
+    .on_msg_recv_callback = on_wslay_msg,
+};
+
+/* -------------------------------------------------------------------------
+ * Stream callbacks
+ * ------------------------------------------------------------------------- */
+
+static size_t on_stream_data(void *ctx, const char *data, size_t len)
+{
+    struct http_ws *ws = ctx;
+    if (ws->is_closing)
+        return len;
+    ws->in = data;
+    ws->in_len = len;
+    if (wslay_event_recv(ws->ctx) != 0 || wslay_event_send(ws->ctx) != 0) {
+        http_ws_abort(ws);
+        return len;
+    }
+    ws->in_len = 0;
+    /* Both sides have sent their close frames: the connection is done. */
+    if (!wslay_event_want_read(ws->ctx) && !wslay_event_want_write(ws->ctx) && !ws->is_closing) {
+        ws->is_closing = true;
+        http_stream_close(ws->stream);
+    }
+    return len; /* wslay keeps partial frames itself */
+}
+
+static void on_stream_start(void *ctx)
+{
+    struct http_ws *ws = ctx;
+    if (ws->ops->on_open)
+        ws->ops->on_open(ws->owner);
+}
+
+static void on_stream_close(void *ctx)
+{
+    struct http_ws *ws = ctx;
+    ws->ops->on_close(ws->owner);
+    wslay_event_context_free(ws->ctx);
+    xfree(ws);
+}
+
+static const struct http_stream_ops stream_ops = {
+    .on_data = on_stream_data,
+    .on_start = on_stream_start,
+    .on_close = on_stream_close,
+};
+
+/* -------------------------------------------------------------------------
+ * Owner's side
+ * ------------------------------------------------------------------------- */
+
+struct http_ws *http_ws_accept(struct http_req *req, const struct http_ws_handshake *h,
+                               const struct http_ws_ops *ops, void *ctx, size_t max_message)
+{
+    struct http_ws *ws = xcalloc(1, sizeof(*ws));
+    if (wslay_event_context_server_init(&ws->ctx, &wslay_callbacks, ws) != 0)
+        abort(); /* wslay fails only to allocate; as xmalloc does, give up */
+    wslay_event_config_set_max_recv_msg_length(ws->ctx, max_message);
+    ws->ops = ops;
+    ws->owner = ctx;
+    ws->stream = http_req_stream(req, &stream_ops, ws);
+    http_resp_start(req, 101, NULL);
+    http_resp_add_header(req, "Upgrade", STR_LIT("websocket"));
+    http_resp_add_header(req, "Connection", STR_LIT("Upgrade"));
+    http_resp_add_header(req, "Sec-WebSocket-Accept", str_from_cstr(h->accept));
+    return ws;
+}
+
+static void queue(struct http_ws *ws, const struct wslay_event_msg *msg)
+{
+    if (ws->is_closing)
+        return;
+    if (wslay_event_queue_msg(ws->ctx, msg) == 0)
+        (void)wslay_event_send(ws->ctx);
+}
+
+void http_ws_send_text(struct http_ws *ws, const char *p, size_t len)
+{
+    struct wslay_event_msg msg = {
+        .opcode = WSLAY_TEXT_FRAME, .msg = (const uint8_t *)p, .msg_length = len};
+    queue(ws, &msg);
+}
+
+void http_ws_ping(struct http_ws *ws)
+{
+    struct wslay_event_msg msg = {.opcode = WSLAY_PING, .msg = NULL, .msg_length = 0};
+    queue(ws, &msg);
+}
+
+void http_ws_close(struct http_ws *ws, uint16_t code)
+{
+    if (ws->is_closing)
+        return;
+    if (wslay_event_queue_close(ws->ctx, code, NULL, 0) == 0)
+        (void)wslay_event_send(ws->ctx);
+    if (ws->is_closing)
+        return; /* the send failed and aborted */
+    ws->is_closing = true;
+    http_stream_close(ws->stream);
+}
+
+void http_ws_abort(struct http_ws *ws)
+{
+    if (ws->is_closing)
+        return;
+    ws->is_closing = true;
+    http_stream_abort(ws->stream);
+}
+
+size_t http_ws_pending(const struct http_ws *ws)
+{
+    return http_stream_pending(ws->stream);
+}
+
+struct http_stream *http_ws_stream(struct http_ws *ws)
+{
+    return ws->stream;
+}
