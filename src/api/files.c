@@ -2,15 +2,21 @@
  * files and file tokens. The handler checks everything that needs the
  * schema and the database on the loop (a record by id is a few
  * microseconds), then reads the file (and makes the thumbnail) on the
- * offload pool, straight into the response buffer, and resumes. */
+ * offload pool, straight into the response buffer, and resumes. A body over
+ * CORE_FILE_INLINE_MAX goes out by chunks instead (struct file_stream): one
+ * chunk read on the pool per pull of the HTTP server, so a large download
+ * holds a chunk of memory, not the file. */
 #include "api/handlers.h"
 
+#include <stddef.h>
 #include <string.h>
 #include <time.h>
 
 #include "api/call.h"
 #include "api/errors.h"
+#include "base/alloc.h"
 #include "base/chrono.h"
+#include "base/log.h"
 #include "base/jsonw.h"
 #include "core/file_name.h"
 #include "core/file_read.h"
@@ -156,6 +162,115 @@ static void add_content_range(struct http_req *req, const struct core_file_read 
         http_resp_add_header(req, "Content-Range", (struct str){v, (size_t)n});
 }
 
+/* -------------------------------------------------------------------------
+ * Large bodies by chunks
+ * ------------------------------------------------------------------------- */
+
+/* Owned by itself: freed once the server has ended the source and no chunk
+ * read is out (whichever comes last), since a read may outlive the
+ * connection. */
+struct file_stream {
+    struct net_offload *offload;
+    struct net_mailbox *mailbox;
+    struct http_body_source *src;
+    int fd;
+    uint64_t offset; /* of the next chunk in the file */
+    size_t chunk_len;
+    enum rc read_rc;
+    bool is_reading;
+    bool is_ended;
+    bool has_retried; /* one resubmission after RC_BUSY */
+    char chunk[CORE_FILE_CHUNK];
+};
+
+static void stream_free(struct file_stream *fs)
+{
+    core_file_read_close(fs->fd);
+    xfree(fs);
+}
+
+static void chunk_work(void *ctx)
+{
+    struct file_stream *fs = ctx;
+    fs->read_rc = core_file_read_chunk(fs->fd, fs->offset, fs->chunk, fs->chunk_len);
+}
+
+static void chunk_done(enum rc rc, void *ctx);
+
+static void stream_read(struct file_stream *fs)
+{
+    fs->is_reading = true;
+    if (net_offload_submit(fs->offload, fs->mailbox, chunk_work, chunk_done, fs) != RC_OK) {
+        fs->is_reading = false;
+        http_body_fail(fs->src); /* on_end follows and frees */
+    }
+}
+
+static void chunk_done(enum rc rc, void *ctx)
+{
+    struct file_stream *fs = ctx;
+    fs->is_reading = false;
+    if (fs->is_ended) {
+        stream_free(fs);
+        return;
+    }
+    if (rc == RC_BUSY && !fs->has_retried) {
+        fs->has_retried = true; /* the pool was saturated: wait once more */
+        stream_read(fs);
+        return;
+    }
+    if (rc || fs->read_rc) {
+        log_warn("msg=\"file read failed mid-download\" rc=%s", rc_name(rc ? rc : fs->read_rc));
+        http_body_fail(fs->src);
+        return;
+    }
+    fs->has_retried = false;
+    fs->offset += fs->chunk_len;
+    /* May end the source (the last chunk), which frees fs: touch it no more. */
+    http_body_push(fs->src, fs->chunk, fs->chunk_len);
+}
+
+static void stream_pull(void *ctx, struct http_body_source *src)
+{
+    struct file_stream *fs = ctx;
+    fs->src = src;
+    uint64_t left = http_body_remaining(src);
+    fs->chunk_len = left < CORE_FILE_CHUNK ? (size_t)left : CORE_FILE_CHUNK;
+    stream_read(fs);
+}
+
+static void stream_end(void *ctx, bool is_complete)
+{
+    (void)is_complete;
+    struct file_stream *fs = ctx;
+    fs->is_ended = true;
+    fs->src = NULL;
+    if (!fs->is_reading)
+        stream_free(fs);
+}
+
+static const struct http_body_ops stream_ops = {
+    .pull = stream_pull,
+    .on_end = stream_end,
+};
+
+/* Hands r's open file to the HTTP server as the body source of req. */
+static void start_stream(struct api_call *c, struct core_file_read *r)
+{
+    struct file_stream *fs = xmalloc(sizeof(*fs));
+    memset(fs, 0, offsetof(struct file_stream, chunk));
+    fs->offload = c->aw->core.app->offload;
+    fs->mailbox = c->aw->core.mailbox;
+    fs->fd = r->fd;
+    fs->offset = r->start;
+    r->fd = -1;
+    http_req_body_source(c->req, r->end - r->start + 1, &stream_ops, fs);
+}
+
+/* -------------------------------------------------------------------------
+ * Downloads
+ * ------------------------------------------------------------------------- */
+
 static void read_work(void *ctx)
 {
     struct download *d = ctx;
@@ -169,6 +284,10 @@ static void read_done(enum rc rc, void *ctx)
     struct http_req *req = c->req;
     if (!rc)
         rc = d->rc;
+    if (http_req_is_gone(req) || rc) {
+        core_file_read_close(d->r.fd);
+        d->r.fd = -1;
+    }
     if (http_req_is_gone(req)) {
         http_req_resume(req);
         return;
@@ -220,6 +339,8 @@ static void read_done(enum rc rc, void *ctx)
     http_resp_add_header(req, "Accept-Ranges", STR_LIT("bytes"));
     if (r->status == 206)
         add_content_range(req, r);
+    if (r->fd >= 0)
+        start_stream(c, r);
     http_req_resume(req);
 }
 
@@ -259,6 +380,7 @@ enum rc api_files_download(struct http_req *req, void *ctx)
     d->call = c;
     d->name = name;
     d->r.if_modified = -1;
+    d->r.fd = -1;
     if (!rc)
         d->r.path = arena_strdup(req->arena, buf_str(&path)).ptr;
     struct str thumb = api_call_query(c, "thumb");

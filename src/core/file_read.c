@@ -38,8 +38,21 @@ static int open_regular(const char *path, struct stat *st)
     return fd;
 }
 
+enum rc core_file_read_chunk(int fd, uint64_t off, char *dst, size_t len)
+{
+    ssize_t n = read_at(fd, dst, len, off);
+    return n >= 0 && (size_t)n == len ? RC_OK : RC_IO;
+}
+
+void core_file_read_close(int fd)
+{
+    if (fd >= 0)
+        close(fd);
+}
+
 enum rc core_file_read(struct core_file_read *r, struct buf *out)
 {
+    r->fd = -1;
     struct stat st;
     int fd = open_regular(r->path, &st);
     if (fd < 0) {
@@ -104,9 +117,9 @@ enum rc core_file_read(struct core_file_read *r, struct buf *out)
         return RC_OK;
     }
     uint64_t len = end - start + 1;
-    if (len > CORE_FILE_READ_MAX) {
-        close(fd);
-        return RC_TOO_LARGE;
+    if (len > CORE_FILE_INLINE_MAX) {
+        r->fd = fd; /* the caller reads it by chunks */
+        return RC_OK;
     }
     enum rc rc = buf_reserve(out, (size_t)len);
     if (!rc) {

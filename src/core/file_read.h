@@ -4,7 +4,9 @@
  * thumbnail when one was asked for and the original is an image (making and
  * caching it on first use; any failure serves the original), sniffs the MIME
  * type, answers If-Modified-Since and a single byte range, and reads the
- * bytes to send into a buffer. */
+ * bytes to send into a buffer, or, past CORE_FILE_INLINE_MAX, leaves the
+ * file open for core_file_read_chunk() calls, so a large download holds one
+ * chunk in memory at a time instead of the whole file. */
 #ifndef TARMAC_CORE_FILE_READ_H
 #define TARMAC_CORE_FILE_READ_H
 
@@ -15,8 +17,10 @@
 #include "base/rc.h"
 #include "core/thumb.h"
 
-/* Largest file served (the body is built in memory). */
-#define CORE_FILE_READ_MAX ((uint64_t)256 << 20)
+/* Bodies up to this size are read whole; larger ones go by chunks. */
+#define CORE_FILE_INLINE_MAX ((uint64_t)1 << 20)
+/* The chunk a large download reads at a time. */
+#define CORE_FILE_CHUNK (256u * 1024u)
 
 struct core_file_read {
     /* in (owned by the caller) */
@@ -37,11 +41,20 @@ struct core_file_read {
     uint64_t start;   /* 206: the range sent */
     uint64_t end;     /* inclusive */
     bool is_thumb;    /* the thumbnail was served */
+    int fd;           /* >= 0: open for chunks (the body was not read); close it */
 };
 
 /* Fills r's outputs and, for 200 and 206 (except HEAD), appends the bytes to
- * out. RC_OK with r->status 404 for a missing file; RC_TOO_LARGE past
- * CORE_FILE_READ_MAX or out's maximum; RC_NOMEM; RC_IO. Blocking. */
+ * out, or, when they are more than CORE_FILE_INLINE_MAX, sets r->fd instead
+ * (the caller reads them with core_file_read_chunk() and closes r->fd).
+ * RC_OK with r->status 404 for a missing file; RC_TOO_LARGE past out's
+ * maximum; RC_NOMEM; RC_IO. Blocking. */
 enum rc core_file_read(struct core_file_read *r, struct buf *out);
+
+/* Reads len bytes at offset off of fd into dst. RC_IO on a read error or a
+ * file that became shorter (changed under us). Blocking. */
+enum rc core_file_read_chunk(int fd, uint64_t off, char *dst, size_t len);
+/* Closes a descriptor core_file_read() left open (r->fd); accepts -1. */
+void core_file_read_close(int fd);
 
 #endif

@@ -26,10 +26,11 @@
 #define ACCESS_LOG_FLUSH_BYTES 65536
 
 /* HEAD: waiting for or reading a head; BODY: reading a body; WAITING: a
- * handler deferred its response (http_req_defer); CLOSED: the response that
- * ends the connection is queued; STREAM: the connection was handed to a
- * stream owner (http_req_stream). */
-enum conn_state { CONN_HEAD, CONN_BODY, CONN_WAITING, CONN_CLOSED, CONN_STREAM };
+ * handler deferred its response (http_req_defer); SENDING: a response head
+ * is queued and its body is pulled from a source (http_req_body_source),
+ * reading paused; CLOSED: the response that ends the connection is queued;
+ * STREAM: the connection was handed to a stream owner (http_req_stream). */
+enum conn_state { CONN_HEAD, CONN_BODY, CONN_WAITING, CONN_SENDING, CONN_CLOSED, CONN_STREAM };
 
 struct http_conn {
     struct net_conn *nc;
@@ -45,7 +46,13 @@ struct http_conn {
     bool is_deferred;                         /* the handler called http_req_defer() */
     const struct http_stream_ops *stream_ops; /* set by http_req_stream() */
     void *stream_ctx;
-    uint64_t body_remaining; /* Content-Length bytes still to read */
+    const struct http_body_ops *source_ops; /* set by http_req_body_source() */
+    void *source_ctx;
+    uint64_t source_length;    /* the Content-Length of a sourced body */
+    uint64_t source_remaining; /* bytes still to push */
+    bool is_pulling;           /* a pull is out, not answered yet */
+    bool is_source_close;      /* close once the sourced body is sent */
+    uint64_t body_remaining;   /* Content-Length bytes still to read */
     struct http_chunked chunked;
     struct arena arena;
     struct buf body;
@@ -258,7 +265,7 @@ static void put_u64(struct line *l, uint64_t v)
     put_bytes(l, tmp + i, sizeof(tmp) - i);
 }
 
-static void log_request(struct http_conn *hc, size_t body_bytes)
+static void log_request(struct http_conn *hc, uint64_t body_bytes)
 {
     struct http_server *s = hc->server;
     struct http_req *req = &hc->req;
@@ -319,7 +326,8 @@ static void write_response(struct http_conn *hc, bool is_close)
     put_bytes(&l, "\r\n", 2);
     put_bytes(&l, s->date_header, s->date_header_len);
     bool has_body = status_has_body(resp->status);
-    size_t body_len = has_body ? resp->body->len : 0;
+    /* A sourced body is written later, by http_body_push(). */
+    uint64_t body_len = !has_body ? 0 : hc->source_ops ? hc->source_length : resp->body->len;
     if (resp->content_type.len && has_body) {
         put_cstr(&l, "Content-Type: ");
         put_str(&l, resp->content_type);
@@ -360,8 +368,8 @@ static void write_response(struct http_conn *hc, bool is_close)
     put_bytes(&l, "\r\n", 2);
     if (net_conn_write(nc, l.p, l.len) != RC_OK)
         goto nomem;
-    if (body_len && req->method != HTTP_METHOD_HEAD &&
-        net_conn_write(nc, resp->body->data, body_len) != RC_OK)
+    if (body_len && req->method != HTTP_METHOD_HEAD && !hc->source_ops &&
+        net_conn_write(nc, resp->body->data, (size_t)body_len) != RC_OK)
         goto nomem;
     log_request(hc, body_len);
     return;
@@ -389,6 +397,125 @@ static void complete_request(struct http_conn *hc)
     }
     hc->state = CONN_HEAD;
     net_conn_set_deadline(hc->nc, hc->server->cfg->idle_timeout_ms);
+}
+
+/* -------------------------------------------------------------------------
+ * Sourced bodies (see server.h)
+ * ------------------------------------------------------------------------- */
+
+/* Tells the owner the source is done with and forgets it. */
+static void end_source(struct http_conn *hc, bool is_complete)
+{
+    const struct http_body_ops *ops = hc->source_ops;
+    void *ctx = hc->source_ctx;
+    hc->source_ops = NULL;
+    hc->source_ctx = NULL;
+    hc->is_pulling = false;
+    if (ops)
+        ops->on_end(ctx, is_complete);
+}
+
+static void pull_body(struct http_conn *hc)
+{
+    if (hc->is_pulling || !hc->source_ops || !hc->nc || hc->nc->is_closing)
+        return;
+    hc->is_pulling = true;
+    hc->source_ops->pull(hc->source_ctx, (struct http_body_source *)hc);
+}
+
+/* Queues the head, frees the request, and asks for the first bytes. Reading
+ * stays paused until the body is sent, which keeps pipelined responses in
+ * order. */
+static void start_source(struct http_conn *hc)
+{
+    struct http_req *req = &hc->req;
+    hc->is_source_close = !hc->is_keep_alive || req->resp.is_close || hc->server->is_draining;
+    hc->source_remaining = hc->source_length;
+    hc->state = CONN_SENDING;
+    write_response(hc, hc->is_source_close);
+    finish_request(hc);
+    hc->has_served = true;
+    hc->head_scanned = 0;
+    hc->is_head_started = false;
+    hc->is_target_checked = false;
+    net_conn_set_deadline(hc->nc, 0); /* net/'s write-stall timeout still applies */
+    net_conn_pause(hc->nc);
+    net_conn_flush(hc->nc);
+    pull_body(hc);
+}
+
+/* The whole body is queued: the request is over. */
+static void finish_source(struct http_conn *hc)
+{
+    end_source(hc, true);
+    if (hc->is_source_close || hc->server->is_draining) {
+        hc->state = CONN_CLOSED;
+        net_conn_close_after_write(hc->nc, LINGER_MS);
+        return;
+    }
+    hc->state = CONN_HEAD;
+    net_conn_set_deadline(hc->nc, hc->server->cfg->idle_timeout_ms);
+    net_conn_resume(hc->nc); /* hands over pipelined bytes that wait */
+}
+
+/* Ends a request whose response is set: queues it whole, or its head when a
+ * body source follows. */
+static void respond(struct http_conn *hc)
+{
+    struct http_req *req = &hc->req;
+    if (hc->source_ops && req->method != HTTP_METHOD_HEAD && status_has_body(req->resp.status) &&
+        hc->source_length > 0) {
+        start_source(hc);
+        return;
+    }
+    complete_request(hc); /* a HEAD still gets the source's Content-Length */
+    end_source(hc, true);
+}
+
+void http_req_body_source(struct http_req *req, uint64_t length, const struct http_body_ops *ops,
+                          void *ctx)
+{
+    struct http_conn *hc = list_entry(req, struct http_conn, req);
+    hc->source_ops = ops;
+    hc->source_ctx = ctx;
+    hc->source_length = length;
+    buf_reset(&hc->resp_body);
+}
+
+uint64_t http_body_remaining(const struct http_body_source *src)
+{
+    return ((const struct http_conn *)src)->source_remaining;
+}
+
+void http_body_push(struct http_body_source *src, const void *p, size_t len)
+{
+    struct http_conn *hc = (struct http_conn *)src;
+    hc->is_pulling = false;
+    if (!hc->nc || hc->nc->is_closing)
+        return; /* on_close comes and ends the source */
+    if (len > hc->source_remaining)
+        len = (size_t)hc->source_remaining; /* never more than Content-Length said */
+    if (net_conn_write(hc->nc, p, len) != RC_OK) {
+        log_warn("msg=\"response body dropped: out of memory\"");
+        net_conn_close(hc->nc);
+        return;
+    }
+    hc->source_remaining -= len;
+    net_conn_flush(hc->nc);
+    if (hc->source_remaining == 0) {
+        finish_source(hc);
+        return;
+    }
+    /* The next pull once the socket took this: at most one piece is held. */
+    net_conn_want_drain(hc->nc);
+}
+
+void http_body_fail(struct http_body_source *src)
+{
+    struct http_conn *hc = (struct http_conn *)src;
+    hc->is_pulling = false;
+    if (hc->nc)
+        net_conn_close(hc->nc); /* a short body must not pass for a whole one */
 }
 
 /* Answers with an error and closes: the framing can no longer be trusted. */
@@ -515,6 +642,8 @@ static void dispatch(struct http_conn *hc)
             return;
         }
         hc->stream_ops = NULL;
+        if (rc && hc->source_ops)
+            end_source(hc, false);
         if (!http_resp_is_started(req)) {
             int status = rc && cfg->status_of ? cfg->status_of(rc) : 500;
             if (status >= 500)
@@ -540,7 +669,7 @@ static void dispatch(struct http_conn *hc)
         cfg->write_error(req, 400, "Malformed percent-encoding in the path.");
         break;
     }
-    complete_request(hc);
+    respond(hc);
 }
 
 /* -------------------------------------------------------------------------
@@ -658,7 +787,8 @@ static size_t on_data(struct net_conn *nc, const char *data, size_t len)
     if (hc->state == CONN_STREAM)
         return hc->stream_ops->on_data ? hc->stream_ops->on_data(hc->stream_ctx, data, len) : len;
     size_t off = 0;
-    while (off < len && !nc->is_closing && hc->state != CONN_CLOSED && hc->state != CONN_WAITING) {
+    while (off < len && !nc->is_closing && hc->state != CONN_CLOSED && hc->state != CONN_WAITING &&
+           hc->state != CONN_SENDING) {
         if (net_conn_pending_output(nc) > OUTPUT_HIGH_WATER) {
             /* Resume when the peer has read what we wrote. */
             net_conn_pause(nc);
@@ -671,7 +801,7 @@ static size_t on_data(struct net_conn *nc, const char *data, size_t len)
             if (wait || used == 0)
                 break;
             off += used;
-            if (hc->state == CONN_WAITING)
+            if (hc->state == CONN_WAITING || hc->state == CONN_SENDING)
                 break;
         } else {
             off += read_body(hc, data + off, len - off);
@@ -686,6 +816,11 @@ static size_t on_data(struct net_conn *nc, const char *data, size_t len)
 
 static void on_drain(struct net_conn *nc)
 {
+    struct http_conn *hc = nc->owner;
+    if (hc->state == CONN_SENDING) {
+        pull_body(hc); /* the last piece is written: the next one */
+        return;
+    }
     net_conn_resume(nc);
 }
 
@@ -738,6 +873,8 @@ static void on_close(struct net_conn *nc)
         hc->nc = NULL;
         return;
     }
+    hc->nc = NULL;
+    end_source(hc, false); /* a body cut short (SENDING) */
     free_conn(hc);
 }
 
@@ -768,13 +905,18 @@ void http_req_resume(struct http_req *req)
     s->deferred_count--;
     hc->is_deferred = false;
     if (!hc->nc) {
+        end_source(hc, false);
         free_conn(hc); /* the client left while we worked */
         return;
     }
-    if (!http_resp_is_started(req))
+    if (!http_resp_is_started(req)) {
+        end_source(hc, false);
         s->cfg->write_error(req, 500, NULL);
+    }
     hc->state = CONN_HEAD;
-    complete_request(hc);
+    respond(hc);
+    if (hc->state == CONN_SENDING)
+        return; /* finish_source() resumes reading */
     struct net_conn *nc = hc->nc;
     net_conn_flush(nc);
     if (hc->state == CONN_HEAD)

@@ -76,6 +76,33 @@ bool http_req_is_gone(struct http_req *req);
 /* The worker whose loop runs req (for its mailbox). */
 struct net_worker *http_req_worker(struct http_req *req);
 
+/* Response bodies too large to hold in memory (a big file download). After
+ * setting the status and headers of a GET response, a handler, or a deferred
+ * request just before http_req_resume(), calls http_req_body_source(req,
+ * length, ops, ctx) instead of filling http_resp_body(). The head goes out
+ * with Content-Length: length; then the server calls ops->pull whenever it
+ * can take more (its output is written), one pull at a time, and the owner
+ * answers each, later on the same loop, with http_body_push() (1..remaining
+ * bytes, copied) or http_body_fail() (the body cannot be finished: the
+ * connection is closed, as a client must not take a short body for whole).
+ * Once length bytes are pushed the request is complete, and the connection
+ * goes on to its next (pipelined) request. ops->on_end(ctx, is_complete) is
+ * called exactly once: from the last push, or when the connection is gone
+ * (peer left, write stall, failure, server stop); after it the source
+ * pointer is dead and the owner may not push. A HEAD request, or a status
+ * without a body, ends the source at once (is_complete true). */
+struct http_body_source;
+struct http_body_ops {
+    void (*pull)(void *ctx, struct http_body_source *src);
+    void (*on_end)(void *ctx, bool is_complete);
+};
+void http_req_body_source(struct http_req *req, uint64_t length, const struct http_body_ops *ops,
+                          void *ctx);
+/* Bytes of the body still to push. */
+uint64_t http_body_remaining(const struct http_body_source *src);
+void http_body_push(struct http_body_source *src, const void *p, size_t len);
+void http_body_fail(struct http_body_source *src);
+
 /* Long-lived streams (server-sent events, WebSocket). A handler calls
  * http_req_stream() and returns RC_OK after setting the status and headers
  * (and, optionally, the first bytes in http_resp_body()). The head is then

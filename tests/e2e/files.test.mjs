@@ -8,6 +8,8 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { deflateSync, crc32 } from 'node:zlib';
 import { existsSync, readdirSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import net from 'node:net';
 import { join } from 'node:path';
 import { startServer } from './lib/server.mjs';
 import {
@@ -109,6 +111,7 @@ describe('files API', () => {
                 { name: 'one', type: 'file', maxSelect: 1 },
                 { name: 'many', type: 'file', maxSelect: 3, maxSize: 50000 },
                 { name: 'img', type: 'file', maxSelect: 1, mimeTypes: ['image/png', 'image/jpeg'], thumbs: ['50x20', '0x40'] },
+                { name: 'big', type: 'file', maxSelect: 1, maxSize: 16 * 1024 * 1024 },
             ],
         });
         await su.collections.create({
@@ -180,6 +183,68 @@ describe('files API', () => {
         const again = await fetchBytes(url, { 'If-Modified-Since': lm });
         assert.equal(again.status, 304);
         assert.equal(again.bytes.length, 0);
+    });
+
+    test('a large file goes out by chunks: whole, ranges, HEAD, pipelined, cut off', async () => {
+        // Over the 1 MiB inline limit and not a multiple of the 256 KiB chunk.
+        const BIG = randomBytes(6 * 1024 * 1024 + 17);
+        const fd = new FormData();
+        fd.append('title', 'big');
+        fd.append('big', blob(BIG), 'movie.bin');
+        const rec = await guest.collection('docs').create(fd);
+        const path = `/api/files/docs/${rec.id}/${rec.big}`;
+        const url = `${srv.url}${path}`;
+        const whole = await fetchBytes(url);
+        assert.equal(whole.status, 200);
+        assert.equal(whole.headers.get('content-length'), String(BIG.length));
+        assert.ok(whole.bytes.equals(BIG), 'whole body');
+        const mid = await fetchBytes(url, { Range: 'bytes=262000-2000000' });
+        assert.equal(mid.status, 206);
+        assert.equal(mid.headers.get('content-range'), `bytes 262000-2000000/${BIG.length}`);
+        assert.ok(mid.bytes.equals(BIG.subarray(262000, 2000001)), 'range body');
+        const tail = await fetchBytes(url, { Range: 'bytes=-1048577' });
+        assert.ok(tail.bytes.equals(BIG.subarray(BIG.length - 1048577)), 'suffix body');
+        const head = await fetch(url, { method: 'HEAD' });
+        assert.equal(head.status, 200);
+        assert.equal(head.headers.get('content-length'), String(BIG.length));
+
+        // Two requests in one write: the big body whole, then the next answer.
+        const { port } = new URL(srv.url);
+        const raw = await new Promise((resolve, reject) => {
+            const sock = net.connect(Number(port), '127.0.0.1');
+            const parts = [];
+            sock.on('data', (d) => parts.push(d));
+            sock.on('error', reject);
+            sock.on('end', () => resolve(Buffer.concat(parts)));
+            sock.write(`GET ${path} HTTP/1.1\r\nHost: x\r\n\r\n` +
+                'GET /api/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+        });
+        const headEnd = raw.indexOf('\r\n\r\n');
+        assert.match(raw.subarray(0, headEnd).toString(), /^HTTP\/1\.1 200 OK\r\n/);
+        const bodyStart = headEnd + 4;
+        assert.ok(raw.subarray(bodyStart, bodyStart + BIG.length).equals(BIG), 'pipelined big body');
+        const second = raw.subarray(bodyStart + BIG.length).toString();
+        assert.match(second, /^HTTP\/1\.1 200 OK\r\n/);
+        assert.ok(second.endsWith('"API is healthy.","code":200,"data":{}}'), second.slice(-80));
+
+        // A reader that leaves mid-body: the server drops the rest and goes on.
+        for (let i = 0; i < 5; i++) {
+            await new Promise((resolve) => {
+                const sock = net.connect(Number(port), '127.0.0.1');
+                let got = 0;
+                sock.on('data', (d) => {
+                    got += d.length;
+                    if (got > 300000) sock.destroy();
+                });
+                sock.on('close', resolve);
+                sock.on('error', resolve);
+                sock.write(`GET ${path} HTTP/1.1\r\nHost: x\r\n\r\n`);
+            });
+        }
+        const after = await fetchBytes(url, { Range: 'bytes=0-99' });
+        assert.ok(after.bytes.equals(BIG.subarray(0, 100)));
+        const health = await rawFetch(`${srv.url}/api/health`);
+        assert.equal(health.status, 200);
     });
 
     test('thumbnails: 100x100, listed sizes, ratio, unlisted -> original', async () => {
