@@ -1,6 +1,6 @@
 # lib.sh -- sourced by the bench scripts: a fresh tarmac pinned to CPU 0.
 #
-# start_tarmac HOST [serve flags...] starts build/release/tarmac with one
+# start_tarmac HOST [serve flags...] starts build/release/tarmac (or $TARMAC_BIN) with one
 # worker on a free port of HOST and a new data directory, waits until it
 # answers, and stops it (and removes the directory) when the script exits.
 # With BENCH_SUPERUSER="email:password" a superuser is created first. Sets
@@ -11,7 +11,7 @@ start_tarmac() {
     work="$(mktemp -d)"
     port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
     url="http://127.0.0.1:$port"
-    local bin="$root/build/release/tarmac"
+    local bin="${TARMAC_BIN:-$root/build/release/tarmac}"
     if [[ -n ${BENCH_SUPERUSER:-} ]]; then
         "$bin" superuser upsert "${BENCH_SUPERUSER%%:*}" "${BENCH_SUPERUSER#*:}" \
             --dir="$work/data" >/dev/null

@@ -20,7 +20,7 @@
 /* Bodies up to this size are read whole; larger ones go by chunks. */
 #define CORE_FILE_INLINE_MAX ((uint64_t)1 << 20)
 /* The chunk a large download reads at a time. */
-#define CORE_FILE_CHUNK (256u * 1024u)
+#define CORE_FILE_CHUNK (64u * 1024u)
 
 struct core_file_read {
     /* in (owned by the caller) */

@@ -186,7 +186,7 @@ describe('files API', () => {
     });
 
     test('a large file goes out by chunks: whole, ranges, HEAD, pipelined, cut off', async () => {
-        // Over the 1 MiB inline limit and not a multiple of the 256 KiB chunk.
+        // Over the 1 MiB inline limit and not a multiple of the 64 KiB chunk.
         const BIG = randomBytes(6 * 1024 * 1024 + 17);
         const fd = new FormData();
         fd.append('title', 'big');
