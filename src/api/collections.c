@@ -104,6 +104,12 @@ static void change_done(struct core_schema_job *job)
         struct core_app *app = c->aw->core.app;
         core_files_remove_collection_async(app->offload, app->dir, job->target_id);
     }
+    if (!job->rc && job->op == CORE_SCHEMA_UPDATE && job->dropped_files) {
+        /* A file field was removed: its files go with it. */
+        struct core_app *app = c->aw->core.app;
+        core_files_remove_many_async(app->offload, app->dir, job->target_id, job->dropped_files);
+        job->dropped_files = NULL;
+    }
     if (http_req_is_gone(c->req)) {
         http_req_resume(c->req);
         return;

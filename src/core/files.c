@@ -347,6 +347,7 @@ void core_files_set_cleanup(struct core_file_set *set)
 struct removal {
     char *dir;
     json_t *names;     /* NULL: the whole directory */
+    json_t *pairs;     /* [[recordId, [names]]]: dir is the collection's directory */
     bool is_any_depth; /* a collection's directory: records, thumbs, anything */
 };
 
@@ -387,11 +388,28 @@ static void removal_work(void *ctx)
         nftw(r->dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
         return;
     }
+    size_t i;
+    if (r->pairs) {
+        json_t *pair;
+        json_array_foreach(r->pairs, i, pair)
+        {
+            const char *id = json_string_value(json_array_get(pair, 0));
+            char rec_dir[PATH_MAX_BYTES];
+            if (!id || !core_file_segment_is_safe(str_from_cstr(id)) ||
+                join(rec_dir, sizeof(rec_dir), r->dir, id))
+                continue;
+            size_t k;
+            json_t *v;
+            json_array_foreach(json_array_get(pair, 1), k, v)
+                remove_name(rec_dir, json_string_value(v));
+            rmdir(rec_dir); /* only when empty */
+        }
+        return;
+    }
     if (!r->names) {
         remove_tree(r->dir);
         return;
     }
-    size_t i;
     json_t *v;
     json_array_foreach(r->names, i, v) remove_name(r->dir, json_string_value(v));
 }
@@ -403,6 +421,7 @@ static void removal_done(enum rc rc, void *ctx)
         log_warn("msg=\"file removal skipped\" dir=\"%s\" rc=%s", r->dir, rc_name(rc));
     xfree(r->dir);
     json_decref(r->names);
+    json_decref(r->pairs);
     xfree(r);
 }
 
@@ -436,6 +455,25 @@ void core_files_remove_record_async(struct net_offload *o, const char *data_dir,
                                     const struct core_collection *c, const char *id)
 {
     submit_removal(o, data_dir, c, id, NULL);
+}
+
+void core_files_remove_many_async(struct net_offload *o, const char *data_dir,
+                                  const char *collection_id, json_t *pairs)
+{
+    char dir[PATH_MAX_BYTES];
+    int n =
+        snprintf(dir, sizeof(dir), "%s/storage/%s", data_dir, collection_id ? collection_id : "");
+    if (!json_array_size(pairs) || !collection_id ||
+        !core_file_segment_is_safe(str_from_cstr(collection_id)) || n < 0 ||
+        (size_t)n >= sizeof(dir)) {
+        json_decref(pairs);
+        return;
+    }
+    struct removal *r = xcalloc(1, sizeof(*r));
+    r->dir = xstrdup(dir);
+    r->pairs = pairs;
+    if (net_offload_submit(o, NULL, removal_work, removal_done, r) != RC_OK)
+        removal_done(RC_BUSY, r);
 }
 
 void core_files_remove_collection_async(struct net_offload *o, const char *data_dir,

@@ -97,6 +97,11 @@ void core_files_remove_async(struct net_offload *o, const char *data_dir,
 /* Deletes record id's whole directory on the pool, fire and forget. */
 void core_files_remove_record_async(struct net_offload *o, const char *data_dir,
                                     const struct core_collection *c, const char *id);
+/* Deletes, in one job on the pool, files of many records of collection
+ * collection_id: pairs is [[recordId, [name, ...]], ...] and is taken
+ * (released by this call). Fire and forget. */
+void core_files_remove_many_async(struct net_offload *o, const char *data_dir,
+                                  const char *collection_id, json_t *pairs);
 /* Deletes every file of collection collection_id (its whole storage
  * directory) on the pool, fire and forget: after the collection was deleted
  * or truncated. */

@@ -93,9 +93,86 @@ static enum rc check_rules(const struct core_schema *s, const struct core_collec
     return core_problem_has_fields(p) ? RC_INVALID : RC_OK;
 }
 
-/* Validates and applies one create or update against *cur (which it advances). */
+static bool keeps_file_field(const struct core_collection *c, const struct core_field *f)
+{
+    for (size_t i = 0; i < c->field_count; i++) {
+        if (strcmp(c->fields[i].id, f->id) == 0)
+            return c->fields[i].type == CORE_FIELD_FILE;
+    }
+    return false;
+}
+
+/* Appends [recordId, [names]] of file field f's stored files to out, at
+ * most CORE_SCHEMA_DROPPED_MAX records in all. Reads before the rebuild. */
+static void list_field_files(struct store_sqlite *db, const struct core_collection *old,
+                             const struct core_field *f, json_t *out)
+{
+    struct buf sql;
+    buf_init(&sql, 4096);
+    enum rc rc = buf_append_cstr(&sql, "SELECT \"id\", ");
+    if (!rc)
+        rc = store_dialect_ident(&sql, str_from_cstr(f->name));
+    if (!rc)
+        rc = buf_append_cstr(&sql, " FROM ");
+    if (!rc)
+        rc = store_dialect_ident(&sql, str_from_cstr(old->name));
+    if (!rc)
+        rc = buf_append_cstr(&sql, " WHERE ");
+    if (!rc)
+        rc = store_dialect_ident(&sql, str_from_cstr(f->name));
+    if (!rc)
+        rc = buf_append_cstr(&sql, " NOT IN ('', '[]')");
+    sqlite3_stmt *st = NULL;
+    if (!rc)
+        rc = store_sqlite_prepare(db, buf_str(&sql), &st);
+    buf_cleanup(&sql);
+    if (rc)
+        return;
+    bool is_multi = core_field_is_multi(f);
+    while (json_array_size(out) < CORE_SCHEMA_DROPPED_MAX && sqlite3_step(st) == SQLITE_ROW) {
+        const char *id = (const char *)sqlite3_column_text(st, 0);
+        const char *v = (const char *)sqlite3_column_text(st, 1);
+        if (!id || !v)
+            continue;
+        json_t *names = is_multi ? json_loads(v, 0, NULL) : json_pack("[s]", v);
+        if (json_is_array(names))
+            json_array_append_new(out, json_pack("[s,O]", id, names));
+        json_decref(names);
+    }
+    if (json_array_size(out) >= CORE_SCHEMA_DROPPED_MAX)
+        log_warn("msg=\"dropped file field: files of more records are left on disk\" "
+                 "collection=%s field=%s max=%d",
+                 old->name, f->name, CORE_SCHEMA_DROPPED_MAX);
+    store_sqlite_done(st);
+}
+
+/* The stored files of old's file fields that c drops: a new array for
+ * core_files_remove_many_async() after the commit, or NULL when none. */
+static json_t *dropped_files(struct store_sqlite *db, const struct core_collection *old,
+                             const struct core_collection *c)
+{
+    json_t *out = NULL;
+    for (size_t i = 0; i < old->field_count; i++) {
+        const struct core_field *f = &old->fields[i];
+        if (f->type != CORE_FIELD_FILE || keeps_file_field(c, f))
+            continue;
+        if (!out)
+            out = json_array();
+        list_field_files(db, old, f, out);
+    }
+    if (out && !json_array_size(out)) {
+        json_decref(out);
+        out = NULL;
+    }
+    return out;
+}
+
+/* Validates and applies one create or update against *cur (which it
+ * advances). An update that drops file fields lists their files in
+ * *dropped (when dropped is not NULL). */
 static enum rc upsert(struct store_sqlite *db, struct core_schema **cur, bool owns_cur, json_t *in,
-                      const struct core_collection *old, struct core_problem *p, char **id_out)
+                      const struct core_collection *old, struct core_problem *p, char **id_out,
+                      json_t **dropped)
 {
     char now[32];
     core_now(now);
@@ -115,6 +192,10 @@ static enum rc upsert(struct store_sqlite *db, struct core_schema **cur, bool ow
         probe.items[probe.count++] = c;
         rc = check_rules(&probe, c, p);
         xfree(probe.items);
+    }
+    if (!rc && old && dropped) {
+        json_decref(*dropped);
+        *dropped = dropped_files(db, old, c);
     }
     if (!rc)
         rc = old ? core_ddl_update(db, old, c) : core_ddl_create(db, c);
@@ -210,7 +291,7 @@ static enum rc import(struct store_sqlite *db, struct core_schema **cur, json_t 
             want ? core_schema_find_exact(*cur, str_from_cstr(want)) : NULL;
         if (!old && name)
             old = core_schema_find(*cur, str_from_cstr(name));
-        rc = upsert(db, cur, owns, item, old, p, &id);
+        rc = upsert(db, cur, owns, item, old, p, &id, NULL);
         if (rc)
             break;
         owns = true;
@@ -254,7 +335,7 @@ static enum rc apply(struct store_sqlite *db, void *ctx)
         switch (job->op) {
         case CORE_SCHEMA_CREATE:
         case CORE_SCHEMA_UPDATE:
-            rc = upsert(db, &cur, false, job->input, old, p, &job->result_id);
+            rc = upsert(db, &cur, false, job->input, old, p, &job->result_id, &job->dropped_files);
             if (rc == RC_INVALID && !p->message[0])
                 core_problem_message(p, job->op == CORE_SCHEMA_CREATE
                                             ? "Failed to create collection."
@@ -304,6 +385,8 @@ void core_schema_submit(struct core_app *app, struct core_worker *cw, struct cor
 void core_schema_job_cleanup(struct core_schema_job *job)
 {
     json_decref(job->input);
+    json_decref(job->dropped_files);
+    job->dropped_files = NULL;
     xfree(job->target_id);
     xfree(job->result_id);
     core_problem_cleanup(&job->problem);

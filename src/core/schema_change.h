@@ -22,6 +22,10 @@ enum core_schema_op {
     CORE_SCHEMA_IMPORT,
 };
 
+/* Most records whose files an update dropping a file field removes (the
+ * rest stay on disk, unreachable, and a warning is logged). */
+#define CORE_SCHEMA_DROPPED_MAX 100000
+
 struct core_schema_job;
 typedef void core_schema_done_fn(struct core_schema_job *job);
 
@@ -34,6 +38,9 @@ struct core_schema_job {
     enum rc rc;
     struct core_problem problem;
     char *result_id; /* create/update: the collection's id (owned) */
+    /* update: [[recordId, [names]]] of the file fields it dropped (owned),
+     * for core_files_remove_many_async() after the commit; NULL when none */
+    json_t *dropped_files;
     struct core_schema *next;
     struct core_worker *cw;
     core_schema_done_fn *done;

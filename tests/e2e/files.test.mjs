@@ -375,6 +375,47 @@ describe('files API', () => {
         assert.equal((await fetchBytes(guest.files.getURL(r, r.one))).status, 404);
     });
 
+    test('removing a file field from the collection removes its files', async () => {
+        const col = await su.collections.create({
+            name: 'dropme',
+            listRule: '', viewRule: '', createRule: '',
+            fields: [
+                { name: 'keep', type: 'file', maxSelect: 1 },
+                { name: 'att', type: 'file', maxSelect: 2 },
+                { name: 'solo', type: 'file', maxSelect: 1 },
+            ],
+        });
+        const recs = [];
+        for (let i = 0; i < 3; i++) {
+            const fd = new FormData();
+            fd.append('keep', blob(TEXT), `keep${i}.txt`);
+            fd.append('att', blob(TEXT), `a${i}.txt`);
+            fd.append('att', blob(PNG, 'image/png'), `b${i}.png`);
+            fd.append('solo', blob(TEXT), `s${i}.txt`);
+            recs.push(await guest.collection('dropme').create(fd));
+        }
+        // A thumbnail of a dropped file goes too.
+        const th = await fetchBytes(guest.files.getURL(recs[0], recs[0].att[1], { thumb: '100x100' }));
+        assert.equal(th.status, 200);
+        const thumbs = stored(recs[0], `thumbs_${recs[0].att[1]}`);
+        assert.ok(existsSync(thumbs));
+        const now = await su.collections.getOne(col.id);
+        await su.collections.update(col.id, {
+            fields: now.fields.filter((f) => f.name !== 'att' && f.name !== 'solo'),
+        });
+        for (const r of recs) {
+            for (const n of [...r.att, r.solo]) assert.ok(await waitGone(stored(r, n)), n);
+            assert.ok(existsSync(stored(r, r.keep)), 'the kept field keeps its file');
+            const got = await fetchBytes(guest.files.getURL(r, r.keep));
+            assert.deepEqual(got.bytes, TEXT);
+        }
+        assert.ok(await waitGone(thumbs), 'thumbnails');
+        // A failed update (bad rule) removes nothing.
+        const r = recs[0];
+        await expectError(su.collections.update(col.id, { fields: [], listRule: 'nosuch = 1' }), 400);
+        assert.ok(existsSync(stored(r, r.keep)));
+    });
+
     test('no response contained password or tokenKey', () => assertNoLeaks());
 
     test('server exits cleanly', async () => {
