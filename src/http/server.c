@@ -788,7 +788,7 @@ static size_t on_data(struct net_conn *nc, const char *data, size_t len)
         return hc->stream_ops->on_data ? hc->stream_ops->on_data(hc->stream_ctx, data, len) : len;
     size_t off = 0;
     while (off < len && !nc->is_closing && hc->state != CONN_CLOSED && hc->state != CONN_WAITING &&
-           hc->state != CONN_SENDING) {
+           hc->state != CONN_SENDING && hc->state != CONN_STREAM) {
         if (net_conn_pending_output(nc) > OUTPUT_HIGH_WATER) {
             /* Resume when the peer has read what we wrote. */
             net_conn_pause(nc);
@@ -801,7 +801,8 @@ static size_t on_data(struct net_conn *nc, const char *data, size_t len)
             if (wait || used == 0)
                 break;
             off += used;
-            if (hc->state == CONN_WAITING || hc->state == CONN_SENDING)
+            if (hc->state == CONN_WAITING || hc->state == CONN_SENDING ||
+                hc->state == CONN_STREAM)
                 break;
         } else {
             off += read_body(hc, data + off, len - off);
@@ -811,6 +812,13 @@ static size_t on_data(struct net_conn *nc, const char *data, size_t len)
     }
     if (hc->state == CONN_CLOSED)
         return len; /* nothing more will be read from it */
+    if (hc->state == CONN_STREAM && off < len && !nc->is_closing) {
+        /* Bytes that came with the request that started the stream (a
+         * WebSocket client's first frames) are the stream's, not HTTP's. */
+        const struct http_stream_ops *ops = hc->stream_ops;
+        return off + (ops->on_data ? ops->on_data(hc->stream_ctx, data + off, len - off)
+                                   : len - off);
+    }
     return off;
 }
 

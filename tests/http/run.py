@@ -1501,6 +1501,33 @@ def ws_protocol_violations_close(srv):
     c.close()
 
 
+@test("default")
+def stream_requests_with_bytes_behind_them(srv):
+    # Bytes after a request that starts a stream belong to the stream: an
+    # SSE stream ignores them (they once crashed the server), a WebSocket
+    # takes them as frames (a client that sends its first frame at once).
+    c = srv.connect()
+    c.send(get("/api/realtime") + get() + b"garbage\r\n\r\n")
+    _, status, _, _, _ = c.read_head()
+    eq(status, 200, "SSE status")
+    eq(read_sse_event(c)[1], "event:PB_CONNECT", "connect event")
+    c.close()
+    c = srv.connect()
+    hs = [("Upgrade", "websocket"), ("Connection", "Upgrade"),
+          ("Sec-WebSocket-Key", WS_KEY), ("Sec-WebSocket-Version", "13")]
+    c.send(get("/api/realtime/ws", hs) + ws_frame(9, b"early") +
+           ws_frame(1, json.dumps({"subscriptions": ["a/*"]}).encode()))
+    _, status, _, _, _ = c.read_head()
+    eq(status, 101, "WebSocket status")
+    eq(json.loads(ws_read(c)[1])["event"], "PB_CONNECT", "connect message")
+    eq(ws_read(c), (10, b"early"), "pong to the early ping")
+    eq(json.loads(ws_read(c)[1])["status"], 204, "early subscribe answered")
+    c.close()
+    r, c = one(srv, get())
+    eq(r.status, 200, "server still up")
+    c.close()
+
+
 # --------------------------------------------------------------------------
 # Last: shared servers shut down cleanly, no sanitizer reports.
 # --------------------------------------------------------------------------
