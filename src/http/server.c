@@ -801,8 +801,7 @@ static size_t on_data(struct net_conn *nc, const char *data, size_t len)
             if (wait || used == 0)
                 break;
             off += used;
-            if (hc->state == CONN_WAITING || hc->state == CONN_SENDING ||
-                hc->state == CONN_STREAM)
+            if (hc->state == CONN_WAITING || hc->state == CONN_SENDING || hc->state == CONN_STREAM)
                 break;
         } else {
             off += read_body(hc, data + off, len - off);
@@ -816,8 +815,8 @@ static size_t on_data(struct net_conn *nc, const char *data, size_t len)
         /* Bytes that came with the request that started the stream (a
          * WebSocket client's first frames) are the stream's, not HTTP's. */
         const struct http_stream_ops *ops = hc->stream_ops;
-        return off + (ops->on_data ? ops->on_data(hc->stream_ctx, data + off, len - off)
-                                   : len - off);
+        return off +
+               (ops->on_data ? ops->on_data(hc->stream_ctx, data + off, len - off) : len - off);
     }
     return off;
 }
