@@ -43,9 +43,8 @@ struct http_conn {
     bool is_keep_alive;     /* of the current request */
     bool has_served;        /* at least one response was queued */
     bool is_chunked;
-    bool is_deferred;                         /* the handler called http_req_defer() */
-    const struct http_stream_ops *stream_ops; /* set by http_req_stream() */
-    void *stream_ctx;
+    bool is_deferred;                       /* the handler called http_req_defer() */
+    struct http_stream *stream;             /* set by http_req_stream(), until the stream starts */
     const struct http_body_ops *source_ops; /* set by http_req_body_source() */
     void *source_ctx;
     uint64_t source_length;    /* the Content-Length of a sourced body */
@@ -218,6 +217,14 @@ static void finish_request(struct http_conn *hc)
     memset(&hc->req, 0, sizeof(hc->req));
 }
 
+static void free_conn(struct http_conn *hc)
+{
+    arena_cleanup(&hc->arena);
+    buf_cleanup(&hc->body);
+    buf_cleanup(&hc->resp_body);
+    xfree(hc);
+}
+
 /* -------------------------------------------------------------------------
  * Responses
  * ------------------------------------------------------------------------- */
@@ -333,7 +340,7 @@ static void write_response(struct http_conn *hc, bool is_close)
         put_str(&l, resp->content_type);
         put_bytes(&l, "\r\n", 2);
     }
-    if (has_body && !hc->stream_ops) {
+    if (has_body && !hc->stream) {
         put_cstr(&l, "Content-Length: ");
         put_u64(&l, body_len);
         put_bytes(&l, "\r\n", 2);
@@ -534,71 +541,130 @@ static void fail_connection(struct http_conn *hc, int status, const char *messag
  * Streams
  * ------------------------------------------------------------------------- */
 
-/* Writes the stream's head (and first bytes), then drops everything the
- * request held: an idle subscriber should cost little more than its socket. */
+/* A connection handed to a stream owner. It replaces the connection's
+ * struct http_conn (over a kilobyte of request state an idle subscriber does
+ * not need) as the net_conn's owner once the head is queued. */
+struct http_stream {
+    struct net_conn *nc; /* NULL once the connection is closed */
+    struct http_server *server;
+    const struct http_stream_ops *ops;
+    void *ctx;
+    char remote_addr[48];
+};
+
+static size_t on_stream_data(struct net_conn *nc, const char *data, size_t len)
+{
+    struct http_stream *st = nc->owner;
+    return st->ops->on_data ? st->ops->on_data(st->ctx, data, len) : len;
+}
+
+static void on_stream_eof(struct net_conn *nc)
+{
+    net_conn_close(nc); /* a stream's reader left: nobody reads the rest */
+}
+
+static void on_stream_timeout(struct net_conn *nc)
+{
+    net_conn_close(nc); /* streams set no deadline; be safe */
+}
+
+static void on_stream_close(struct net_conn *nc)
+{
+    struct http_stream *st = nc->owner;
+    st->nc = NULL;
+    st->ops->on_close(st->ctx);
+    xfree(st);
+}
+
+static const struct net_conn_ops stream_conn_ops = {
+    .on_data = on_stream_data,
+    .on_eof = on_stream_eof,
+    .on_timeout = on_stream_timeout,
+    .on_close = on_stream_close,
+};
+
+/* Writes the stream's head (and first bytes) and hands the connection to
+ * the stream. hc is retired (CONN_STREAM, no nc): on_data, on whose stack
+ * this runs, frees it when it returns. */
 static void start_stream(struct http_conn *hc)
 {
+    struct http_stream *st = hc->stream;
+    struct net_conn *nc = hc->nc;
     write_response(hc, false);
     finish_request(hc);
-    arena_cleanup(&hc->arena);
-    buf_cleanup(&hc->body);
-    buf_cleanup(&hc->resp_body);
-    hc->has_served = true;
     hc->state = CONN_STREAM;
-    net_conn_set_deadline(hc->nc, 0);
-    if (hc->stream_ops->on_start)
-        hc->stream_ops->on_start(hc->stream_ctx);
-    net_conn_flush(hc->nc);
+    hc->stream = NULL;
+    hc->nc = NULL;
+    nc->owner = st;
+    nc->ops = &stream_conn_ops;
+    net_conn_set_deadline(nc, 0);
+    if (st->ops->on_start)
+        st->ops->on_start(st->ctx);
+    net_conn_flush(nc);
+    net_conn_trim(nc); /* most subscribers then wait long for their first event */
+}
+
+/* The handler asked for a stream but did not answer: its owner is told the
+ * connection is not its, and the request is answered as usual. */
+static void drop_stream(struct http_conn *hc)
+{
+    struct http_stream *st = hc->stream;
+    hc->stream = NULL;
+    if (!st)
+        return;
+    st->ops->on_close(st->ctx);
+    xfree(st);
 }
 
 struct http_stream *http_req_stream(struct http_req *req, const struct http_stream_ops *ops,
                                     void *ctx)
 {
     struct http_conn *hc = list_entry(req, struct http_conn, req);
-    hc->stream_ops = ops;
-    hc->stream_ctx = ctx;
-    return (struct http_stream *)hc;
+    struct http_stream *st = xcalloc(1, sizeof(*st));
+    st->nc = hc->nc;
+    st->server = hc->server;
+    st->ops = ops;
+    st->ctx = ctx;
+    memcpy(st->remote_addr, hc->remote_addr, sizeof(st->remote_addr));
+    hc->stream = st;
+    return st;
 }
 
-enum rc http_stream_write(struct http_stream *s, const void *p, size_t len)
+enum rc http_stream_write(struct http_stream *st, const void *p, size_t len)
 {
-    struct http_conn *hc = (struct http_conn *)s;
-    if (!hc->nc || hc->nc->is_closing)
+    if (!st->nc || st->nc->is_closing)
         return RC_IO;
-    enum rc rc = net_conn_write(hc->nc, p, len);
+    enum rc rc = net_conn_write(st->nc, p, len);
     if (!rc)
-        net_conn_flush(hc->nc);
+        net_conn_flush(st->nc);
     return rc;
 }
 
-size_t http_stream_pending(const struct http_stream *s)
+size_t http_stream_pending(const struct http_stream *st)
 {
-    const struct http_conn *hc = (const struct http_conn *)s;
-    return hc->nc ? net_conn_pending_output(hc->nc) : 0;
+    return st->nc ? net_conn_pending_output(st->nc) : 0;
 }
 
-void http_stream_close(struct http_stream *s)
+void http_stream_close(struct http_stream *st)
 {
-    struct http_conn *hc = (struct http_conn *)s;
-    if (hc->nc && !hc->nc->is_closing)
-        net_conn_close_after_write(hc->nc, LINGER_MS);
+    if (st->nc && !st->nc->is_closing)
+        net_conn_close_after_write(st->nc, LINGER_MS);
 }
 
-void http_stream_abort(struct http_stream *s)
+void http_stream_abort(struct http_stream *st)
 {
-    struct http_conn *hc = (struct http_conn *)s;
-    if (hc->nc)
-        net_conn_close(hc->nc);
+    if (st->nc)
+        net_conn_close(st->nc);
 }
 
-struct net_worker *http_stream_worker(const struct http_stream *s)
+struct net_worker *http_stream_worker(const struct http_stream *st)
 {
-    return ((const struct http_conn *)s)->server->worker;
+    return st->server->worker;
 }
 
-const char *http_stream_remote_addr(const struct http_stream *s)
+const char *http_stream_remote_addr(const struct http_stream *st)
 {
-    return ((const struct http_conn *)s)->remote_addr;
+    return st->remote_addr;
 }
 
 /* -------------------------------------------------------------------------
@@ -637,11 +703,11 @@ static void dispatch(struct http_conn *hc)
             return;
         }
         hc->is_deferred = false;
-        if (hc->stream_ops && rc == RC_OK && http_resp_is_started(req)) {
+        if (hc->stream && rc == RC_OK && http_resp_is_started(req)) {
             start_stream(hc);
             return;
         }
-        hc->stream_ops = NULL;
+        drop_stream(hc);
         if (rc && hc->source_ops)
             end_source(hc, false);
         if (!http_resp_is_started(req)) {
@@ -784,8 +850,6 @@ static size_t read_head(struct http_conn *hc, const char *data, size_t len, bool
 static size_t on_data(struct net_conn *nc, const char *data, size_t len)
 {
     struct http_conn *hc = nc->owner;
-    if (hc->state == CONN_STREAM)
-        return hc->stream_ops->on_data ? hc->stream_ops->on_data(hc->stream_ctx, data, len) : len;
     size_t off = 0;
     while (off < len && !nc->is_closing && hc->state != CONN_CLOSED && hc->state != CONN_WAITING &&
            hc->state != CONN_SENDING && hc->state != CONN_STREAM) {
@@ -811,12 +875,14 @@ static size_t on_data(struct net_conn *nc, const char *data, size_t len)
     }
     if (hc->state == CONN_CLOSED)
         return len; /* nothing more will be read from it */
-    if (hc->state == CONN_STREAM && off < len && !nc->is_closing) {
-        /* Bytes that came with the request that started the stream (a
-         * WebSocket client's first frames) are the stream's, not HTTP's. */
-        const struct http_stream_ops *ops = hc->stream_ops;
-        return off +
-               (ops->on_data ? ops->on_data(hc->stream_ctx, data + off, len - off) : len - off);
+    if (hc->state == CONN_STREAM) {
+        /* The connection is the stream's now (start_stream). Bytes that came
+         * with the request that started it (a WebSocket client's first
+         * frames) are the stream's too, not HTTP's. */
+        free_conn(hc);
+        if (off < len && !nc->is_closing)
+            off += nc->ops->on_data(nc, data + off, len - off);
+        return off;
     }
     return off;
 }
@@ -833,11 +899,6 @@ static void on_drain(struct net_conn *nc)
 
 static void on_eof(struct net_conn *nc)
 {
-    struct http_conn *hc = nc->owner;
-    if (hc->state == CONN_STREAM) {
-        net_conn_close(nc); /* a stream's reader left: nobody reads the rest */
-        return;
-    }
     /* Every complete request was answered inside on_data; what is left is
      * output still queued. A half-closed peer may still read it. */
     net_conn_close_after_write(nc, 1);
@@ -858,23 +919,9 @@ static void on_timeout(struct net_conn *nc)
     net_conn_flush(nc);
 }
 
-static void free_conn(struct http_conn *hc)
-{
-    arena_cleanup(&hc->arena);
-    buf_cleanup(&hc->body);
-    buf_cleanup(&hc->resp_body);
-    xfree(hc);
-}
-
 static void on_close(struct net_conn *nc)
 {
     struct http_conn *hc = nc->owner;
-    if (hc->state == CONN_STREAM) {
-        hc->nc = NULL;
-        hc->stream_ops->on_close(hc->stream_ctx);
-        free_conn(hc);
-        return;
-    }
     if (hc->state == CONN_WAITING) {
         /* A deferred request still holds hc: http_req_resume() frees it. */
         hc->nc = NULL;
@@ -882,6 +929,7 @@ static void on_close(struct net_conn *nc)
     }
     hc->nc = NULL;
     end_source(hc, false); /* a body cut short (SENDING) */
+    drop_stream(hc);
     free_conn(hc);
 }
 
@@ -975,13 +1023,13 @@ void http_server_drain(struct http_server *s)
     struct net_worker *w = s->worker;
     for (struct list_node *n = w->conns.next; n != &w->conns; n = n->next) {
         struct net_conn *nc = list_entry(n, struct net_conn, link);
-        struct http_conn *hc = nc->owner;
-        if (!hc || nc->is_closing)
+        if (!nc->owner || nc->is_closing)
             continue;
-        if (hc->state == CONN_STREAM) {
+        if (nc->ops == &stream_conn_ops) {
             net_conn_close_after_write(nc, LINGER_MS); /* streams never end on their own */
             continue;
         }
+        struct http_conn *hc = nc->owner;
         /* Between requests with nothing buffered: safe to close now. A
          * connection that has not sent its first request yet (perhaps just
          * accepted from the backlog) is given the chance to. */

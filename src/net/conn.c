@@ -200,6 +200,14 @@ void net_conn_flush(struct net_conn *c)
     }
 }
 
+void net_conn_trim(struct net_conn *c)
+{
+    if (c->is_writing || c->out.len || c->wbuf.len)
+        return;
+    buf_cleanup(&c->out);
+    buf_cleanup(&c->wbuf);
+}
+
 void net_conn_want_drain(struct net_conn *c)
 {
     c->wants_drain = true;

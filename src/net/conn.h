@@ -69,6 +69,10 @@ enum rc net_conn_write(struct net_conn *c, const void *p, size_t len);
 void net_conn_flush(struct net_conn *c);
 /* Bytes queued or being written. */
 size_t net_conn_pending_output(const struct net_conn *c);
+/* Frees the output buffers' memory when nothing is queued, so a connection
+ * that will be idle for long (a realtime stream) holds none; writing
+ * allocates again. */
+void net_conn_trim(struct net_conn *c);
 /* Asks for ops->on_drain once all output is written (at once if it is). */
 void net_conn_want_drain(struct net_conn *c);
 /* Sets the read deadline ms from now; 0 clears it. Checked by the worker's
