@@ -119,7 +119,9 @@ struct http_stream_ops {
     /* The head is written; the owner may write now. NULL: nothing to do. */
     void (*on_start)(void *ctx);
     /* The connection is gone (peer closed, error, server stop, or
-     * http_stream_close finished). Called exactly once. */
+     * http_stream_close finished), or the handler that asked for the stream
+     * answered without starting it (then the stream never was). Called
+     * exactly once; the stream pointer is dead after it. */
     void (*on_close)(void *ctx);
 };
 struct http_stream *http_req_stream(struct http_req *req, const struct http_stream_ops *ops,
