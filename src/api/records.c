@@ -177,6 +177,16 @@ static void respond_record(struct pending_write *w)
             api_call_fail(c, RC_NOMEM);
         return;
     }
+    json_t *row = w->job.kind == CORE_WRITE_CREATE ? w->job.values : w->job.written;
+    if (c->sub && row) {
+        /* A batch item answers with the record as this item left it: a
+         * later item of the batch may have changed or deleted it since. */
+        enum rc rc =
+            core_record_render_values(&c->core, w->col, row, "", (struct str){NULL, 0}, &o, out);
+        if (rc)
+            api_call_fail(c, rc);
+        return;
+    }
     enum rc rc = core_record_view(&c->core, w->col, str_from_cstr(w->job.id), &o, out, &c->problem);
     if (rc)
         api_call_fail(c, rc);

@@ -484,6 +484,10 @@ static enum rc apply(struct store_sqlite *db, void *ctx)
             core_problem_message(p, "Failed to update record.");
         if (!rc && job->wants_events)
             add_event(job, "update", in.values);
+        if (!rc) {
+            json_decref(job->written);
+            job->written = json_incref(in.values);
+        }
         core_record_input_cleanup(&in);
         json_decref(current);
         break;
@@ -597,6 +601,8 @@ void core_write_job_cleanup(struct core_write_job *job)
     xfree(job->id);
     json_decref(job->values);
     json_decref(job->body);
+    json_decref(job->written);
+    job->written = NULL;
     xfree(job->password_hash);
     core_problem_cleanup(&job->problem);
     core_rt_event_list_free(job->events);

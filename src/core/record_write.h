@@ -34,6 +34,8 @@ struct core_write_job {
     bool wants_events; /* realtime clients exist: collect events (deletes load the row) */
     /* results */
     struct core_rt_event *events; /* made inside the write, published after the commit */
+    json_t *written; /* update: the row as written (a batch item answers from it: a later
+                        item of the same batch may change or delete the record) */
     enum rc rc;
     struct core_problem problem;
     /* completion on the submitting loop */

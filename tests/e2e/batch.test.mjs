@@ -79,6 +79,32 @@ describe('batch', () => {
         assert.equal((await alice.pb.collection('notes').getOne('batchupsert0001')).title, 'new by upsert');
     });
 
+    test('each item answers with the record as it left it, not as the batch ended', async () => {
+        const r = await alice.pb.collection('notes').create({ owner: alice.record.id, title: 'base', n: 1 });
+        const b = alice.pb.createBatch();
+        b.collection('notes').update(r.id, { 'n+': 10 });
+        b.collection('notes').update(r.id, { 'n+': 100, title: 'second' }, { fields: 'id,title,n' });
+        b.collection('notes').delete(r.id);
+        b.collection('notes').create({ id: r.id, owner: alice.record.id, title: 'reborn' });
+        const res = await b.send();
+        assert.deepEqual(res.map((x) => x.status), [200, 200, 204, 200]);
+        assert.equal(res[0].body.n, 11);
+        assert.equal(res[0].body.title, 'base');
+        assert.deepEqual(res[1].body, { id: r.id, title: 'second', n: 111 }, '?fields on an item');
+        assert.equal(res[3].body.title, 'reborn');
+        assert.equal(res[3].body.n, 0);
+        // An update of a record a later item deletes still answers 200 with it.
+        const g = await alice.pb.collection('notes').create({ owner: alice.record.id, title: 'short-lived' });
+        const b2 = alice.pb.createBatch();
+        b2.collection('notes').update(g.id, { title: 'changed' }, { expand: 'owner' });
+        b2.collection('notes').delete(g.id);
+        const res2 = await b2.send();
+        assert.deepEqual(res2.map((x) => x.status), [200, 204]);
+        assert.equal(res2[0].body.title, 'changed');
+        assert.equal(res2[0].body.expand.owner.id, alice.record.id);
+        await expectError(alice.pb.collection('notes').getOne(g.id), 404);
+    });
+
     test('the first failure rolls everything back (400 Batch transaction failed.)', async () => {
         const before = await alice.pb.collection('notes').getFullList();
         const b = alice.pb.createBatch();
