@@ -223,7 +223,7 @@ enum rc api_realtime_subscribe(struct http_req *req, void *ctx)
     if (core_problem_has_fields(&c->problem))
         return api_call_fail(c, RC_INVALID);
     enum rc rc =
-        core_realtime_subscribe(c->aw->core.app, json_string_value(id), req->remote_addr, &c->auth,
+        core_realtime_subscribe(&c->aw->core, json_string_value(id), req->remote_addr, &c->auth,
                                 json_object_get(c->body, "subscriptions"), &c->problem);
     return api_realtime_answer(c, rc);
 }

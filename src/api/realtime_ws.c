@@ -75,7 +75,7 @@ static void on_subscribe(struct ws_conn *wc, json_t *msg)
         core_auth_load(&aw->core, schema, str_from_cstr(token), chrono_real_ms() / 1000, &auth);
     struct core_problem p;
     core_problem_init(&p);
-    enum rc rc = core_realtime_subscribe_client(aw->core.app, wc->base.client, &auth,
+    enum rc rc = core_realtime_subscribe_client(&aw->core, wc->base.client, &auth,
                                                 json_object_get(msg, "subscriptions"), &p);
     switch (rc) {
     case RC_OK: reply_status(wc, 204, NULL, NULL); break;

@@ -146,19 +146,55 @@ static struct core_rt_client *find_locked(struct core_realtime *rt, const char *
     return NULL;
 }
 
-/* The identity check and the new set, with the registry locked. */
+static bool has_identity(const struct core_auth *auth)
+{
+    return auth && auth->collection && auth->id;
+}
+
+static bool is_same_identity(const struct core_rt_identity *idn, const struct core_auth *auth)
+{
+    return has_identity(auth) && strcmp(idn->collection_id, auth->collection->id) == 0 &&
+           strcmp(idn->record_id, auth->id) == 0;
+}
+
+/* True when idn still names an existing record with the tokenKey it was
+ * stored with (spec §7.2: a deleted record or a changed tokenKey drops the
+ * stored auth). Reads on cw's connection. */
+static bool is_identity_live(struct core_worker *cw, const struct core_rt_identity *idn)
+{
+    const struct core_collection *col =
+        core_schema_find_exact(core_app_schema(cw->app), str_from_cstr(idn->collection_id));
+    json_t *rec = NULL;
+    bool is_live = false;
+    if (col && core_record_load(cw->db, col, str_from_cstr(idn->record_id), &rec) == RC_OK) {
+        const char *tk = json_string_value(json_object_get(rec, "tokenKey"));
+        is_live = tk && strcmp(tk, idn->token_key) == 0;
+    }
+    json_decref(rec);
+    return is_live;
+}
+
+static bool is_same_stored(const struct core_rt_identity *a, const struct core_rt_identity *b)
+{
+    return a->is_set == b->is_set && strcmp(a->collection_id, b->collection_id) == 0 &&
+           strcmp(a->record_id, b->record_id) == 0 && strcmp(a->token_key, b->token_key) == 0;
+}
+
+/* The identity check and the new set, with the registry locked. dropped is
+ * the stored identity as the caller found it no longer live, or NULL. */
 static enum rc apply_locked(struct core_rt_client *client, const struct core_auth *auth,
-                            struct core_rt_subs *subs)
+                            struct core_rt_subs *subs, const struct core_rt_identity *dropped)
 {
     struct core_rt_identity *idn = &client->identity;
-    if (idn->is_set) {
-        bool same = auth && auth->collection && auth->id &&
-                    strcmp(idn->collection_id, auth->collection->id) == 0 &&
-                    strcmp(idn->record_id, auth->id) == 0;
-        if (!same)
-            return RC_FORBIDDEN;
-    } else if (auth && auth->collection && auth->id) {
-        /* A guest's client may be upgraded once (spec §7.2). */
+    if (idn->is_set && !is_same_identity(idn, auth)) {
+        if (!dropped || !is_same_stored(idn, dropped))
+            return RC_FORBIDDEN;      /* changed meanwhile, or live */
+        memset(idn, 0, sizeof(*idn)); /* dropped: the client is a guest again */
+    }
+    if (has_identity(auth)) {
+        /* A guest's client is upgraded once (spec §7.2); the same identity
+         * again refreshes the stored tokenKey (a new login after a
+         * password change must not leave the client a guest). */
         idn->is_set = true;
         snprintf(idn->collection_id, sizeof(idn->collection_id), "%s", auth->collection->id);
         snprintf(idn->record_id, sizeof(idn->record_id), "%s", auth->id);
@@ -171,44 +207,71 @@ static enum rc apply_locked(struct core_rt_client *client, const struct core_aut
     return RC_OK;
 }
 
-enum rc core_realtime_subscribe(struct core_app *app, const char *client_id,
-                                const char *remote_addr, const struct core_auth *auth,
-                                json_t *subs_json, struct core_problem *p)
+/* With the registry locked: the client of id (or the given one), after
+ * the contract's checks; RC_OK and *out set, or the failure. */
+static enum rc find_checked_locked(struct core_realtime *rt, const char *client_id,
+                                   const char *remote_addr, struct core_rt_client *given,
+                                   struct core_rt_client **out)
+{
+    if (given) {
+        *out = given;
+        return RC_OK;
+    }
+    struct core_rt_client *client = find_locked(rt, client_id);
+    if (!client)
+        return RC_NOT_FOUND;
+    if (strcmp(client->remote_addr, remote_addr) != 0)
+        return RC_CONFLICT;
+    *out = client;
+    return RC_OK;
+}
+
+/* A subscribe in three steps, so no database read happens under the
+ * registry lock: look the client up; when another identity than the stored
+ * one asks, check whether the stored one was dropped; apply. */
+static enum rc subscribe(struct core_worker *cw, const char *client_id, const char *remote_addr,
+                         struct core_rt_client *given, const struct core_auth *auth,
+                         json_t *subs_json, struct core_problem *p)
 {
     bool ok;
     struct core_rt_subs *subs = core_rt_subs_parse(subs_json, p, &ok);
     if (!ok)
         return RC_INVALID;
-    struct core_realtime *rt = app->realtime;
+    struct core_realtime *rt = cw->app->realtime;
+    struct core_rt_client *client = NULL;
+    struct core_rt_identity stored = {0};
     uv_mutex_lock(&rt->lock);
-    struct core_rt_client *client = find_locked(rt, client_id);
-    enum rc rc;
-    if (!client)
-        rc = RC_NOT_FOUND;
-    else if (strcmp(client->remote_addr, remote_addr) != 0)
-        rc = RC_CONFLICT;
-    else
-        rc = apply_locked(client, auth, subs);
+    enum rc rc = find_checked_locked(rt, client_id, remote_addr, given, &client);
+    if (!rc)
+        stored = client->identity;
     uv_mutex_unlock(&rt->lock);
+    bool is_dropped = false;
+    if (!rc && stored.is_set && !is_same_identity(&stored, auth))
+        is_dropped = !is_identity_live(cw, &stored);
+    if (!rc) {
+        uv_mutex_lock(&rt->lock);
+        rc = find_checked_locked(rt, client_id, remote_addr, given, &client);
+        if (!rc)
+            rc = apply_locked(client, auth, subs, is_dropped ? &stored : NULL);
+        uv_mutex_unlock(&rt->lock);
+    }
     if (rc)
         core_rt_subs_release(subs);
     return rc;
 }
 
-enum rc core_realtime_subscribe_client(struct core_app *app, struct core_rt_client *client,
+enum rc core_realtime_subscribe(struct core_worker *cw, const char *client_id,
+                                const char *remote_addr, const struct core_auth *auth,
+                                json_t *subs_json, struct core_problem *p)
+{
+    return subscribe(cw, client_id, remote_addr, NULL, auth, subs_json, p);
+}
+
+enum rc core_realtime_subscribe_client(struct core_worker *cw, struct core_rt_client *client,
                                        const struct core_auth *auth, json_t *subs_json,
                                        struct core_problem *p)
 {
-    bool ok;
-    struct core_rt_subs *subs = core_rt_subs_parse(subs_json, p, &ok);
-    if (!ok)
-        return RC_INVALID;
-    uv_mutex_lock(&app->realtime->lock);
-    enum rc rc = apply_locked(client, auth, subs);
-    uv_mutex_unlock(&app->realtime->lock);
-    if (rc)
-        core_rt_subs_release(subs);
-    return rc;
+    return subscribe(cw, NULL, NULL, client, auth, subs_json, p);
 }
 
 /* -------------------------------------------------------------------------

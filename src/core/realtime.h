@@ -89,18 +89,21 @@ struct core_rt_client *core_realtime_connect(struct core_worker *cw, const char 
 /* Unregisters and frees a client (its connection is gone). Owner's thread. */
 void core_realtime_disconnect(struct core_rt_client *client);
 
-/* Replaces the subscriptions of client id (spec §7.2), any worker. Checks in
- * the contract's order: RC_INVALID with field errors in p for a malformed
- * body (subs must be a JSON array of strings or NULL), RC_NOT_FOUND for an
- * unknown id, RC_CONFLICT for another IP, RC_FORBIDDEN for an identity
- * other than the stored one. auth is the request's requester. */
-enum rc core_realtime_subscribe(struct core_app *app, const char *client_id,
+/* Replaces the subscriptions of client id (spec §7.2), from any worker cw.
+ * Checks in the contract's order: RC_INVALID with field errors in p for a
+ * malformed body (subs must be a JSON array of strings or NULL),
+ * RC_NOT_FOUND for an unknown id, RC_CONFLICT for another IP, RC_FORBIDDEN
+ * for an identity other than the stored one while that one is live (its
+ * record exists with the same tokenKey; reads on cw's connection). auth is
+ * the request's requester: the same identity again refreshes the stored
+ * tokenKey. */
+enum rc core_realtime_subscribe(struct core_worker *cw, const char *client_id,
                                 const char *remote_addr, const struct core_auth *auth, json_t *subs,
                                 struct core_problem *p);
 
 /* Same, for a client the caller owns (a WebSocket's in-band message). */
-enum rc core_realtime_subscribe_client(struct core_app *app, struct core_rt_client *client,
-                                       const struct core_auth *auth, json_t *subs,
+enum rc core_realtime_subscribe_client(struct core_worker *cw, struct core_rt_client *client,
+                                       const struct core_auth *auth, json_t *subs_json,
                                        struct core_problem *p);
 
 /* A record change, made inside a write and published after its commit. */

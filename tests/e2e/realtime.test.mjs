@@ -336,6 +336,43 @@ describe('realtime', () => {
         assert.equal(plain.status, 400);
     });
 
+    test('stored auth: a new tokenKey needs a new login; a deleted user frees the client', async () => {
+        await su.collections.create({
+            name: 'members', listRule: '@request.auth.id != ""', viewRule: '@request.auth.id != ""',
+            fields: [{ name: 't', type: 'text' }],
+        });
+        const carol = await makeUser(su, srv.url, { name: 'Carol' });
+        const st = await rawStream(srv.url);
+        const count = () => st.events.filter((e) => e.event === 'members/*').length;
+        try {
+            let r = await post(srv.url, { clientId: st.clientId, subscriptions: ['members/*'] }, carol.pb.authStore.token);
+            assert.equal(r.status, 204);
+            await su.collection('members').create({ t: 'one' });
+            await waitFor(st.events, () => count() === 1, 'the first event');
+            // A password change rotates the tokenKey: the stored auth is dropped...
+            await su.collection('users').update(carol.record.id, { password: 'newpass1234', passwordConfirm: 'newpass1234' });
+            await su.collection('members').create({ t: 'unseen' });
+            // ...until the same user logs in again and resubscribes.
+            await carol.pb.collection('users').authWithPassword(carol.email, 'newpass1234');
+            r = await post(srv.url, { clientId: st.clientId, subscriptions: ['members/*'] }, carol.pb.authStore.token);
+            assert.equal(r.status, 204);
+            await su.collection('members').create({ t: 'two' });
+            await waitFor(st.events, () => count() === 2, 'the event after the new login');
+            assert.deepEqual(st.events.filter((e) => e.event === 'members/*').map((e) => JSON.parse(e.data).record.t),
+                ['one', 'two']);
+            // Once the user is deleted, the client's auth is gone: another user may take it.
+            await su.collection('users').delete(carol.record.id);
+            r = await post(srv.url, { clientId: st.clientId, subscriptions: ['members/*'] }, bob.pb.authStore.token);
+            assert.equal(r.status, 204, 'another identity after the stored one was deleted');
+            r = await post(srv.url, { clientId: st.clientId, subscriptions: ['members/*'] });
+            assert.equal(r.status, 403, 'bob is stored now: a guest may not replace him');
+            await su.collection('members').create({ t: 'three' });
+            await waitFor(st.events, () => count() === 3, 'the event as bob');
+        } finally {
+            st.close();
+        }
+    });
+
     test('a subscription string with a line break forges no SSE lines', async () => {
         const st = await rawStream(srv.url);
         try {
