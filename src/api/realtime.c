@@ -165,6 +165,10 @@ static const struct http_stream_ops sse_ops = {
 enum rc api_realtime_connect(struct http_req *req, void *ctx)
 {
     (void)ctx;
+    if (req->method == HTTP_METHOD_HEAD) {
+        http_sse_start(req); /* the head only: no stream, no client */
+        return RC_OK;
+    }
     struct api_worker *aw = api_worker_of(req);
     struct sse_conn *sc = xcalloc(1, sizeof(*sc));
     sc->base.ping = sse_ping;

@@ -350,8 +350,8 @@ static void write_response(struct http_conn *hc, bool is_close)
     put_bytes(&l, "\r\n", 2);
     if (is_close)
         put_cstr(&l, "Connection: close\r\n");
-    else if (req->version_minor == 0)
-        put_cstr(&l, "Connection: keep-alive\r\n");
+    else if (req->version_minor == 0 && !hc->stream)
+        put_cstr(&l, "Connection: keep-alive\r\n"); /* a stream ends with the connection */
     for (size_t i = 0; i < resp->header_count; i++) {
         const struct http_header *hd = &resp->headers[i];
         /* Handler headers can be long (a CORS header list): write them

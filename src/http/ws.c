@@ -72,6 +72,10 @@ enum rc http_ws_check(const struct http_req *req, struct http_ws_handshake *h)
     struct str connection = http_req_header(req, "connection");
     struct str version = http_req_header(req, "sec-websocket-version");
     struct str key = http_req_header(req, "sec-websocket-key");
+    /* RFC 6455 §4.1: a GET of HTTP/1.1 or later (a HEAD cannot become a
+     * connection, and HTTP/1.0 has no Upgrade). */
+    if (req->method != HTTP_METHOD_GET || req->version_minor < 1)
+        return refuse(h, 400, "Expected a WebSocket upgrade request.");
     if (!upgrade.ptr || !header_has_token(upgrade, "websocket") || !connection.ptr ||
         !header_has_token(connection, "upgrade")) {
         return refuse(h, 400, "Expected a WebSocket upgrade request.");
@@ -152,7 +156,23 @@ static size_t on_stream_data(void *ctx, const char *data, size_t len)
         return len;
     ws->in = data;
     ws->in_len = len;
-    if (wslay_event_recv(ws->ctx) != 0 || wslay_event_send(ws->ctx) != 0) {
+    if (wslay_event_recv(ws->ctx) != 0) {
+        /* A frame wslay refuses (a control frame over 125 bytes, a length
+         * past 2^63, ...) leaves its context failed: write the close frame
+         * with 1002 ourselves (unmasked, as a server's; wslay's send
+         * callback takes whole frames, so none is half written), then close
+         * once it is out (RFC 6455 §7.1.7). */
+        static const char close_1002[] = {(char)0x88, 0x02, 0x03, (char)0xea};
+        ws->in_len = 0;
+        if (!wslay_event_get_close_sent(ws->ctx) && !ws->is_closing)
+            (void)http_stream_write(ws->stream, close_1002, sizeof(close_1002));
+        if (!ws->is_closing) {
+            ws->is_closing = true;
+            http_stream_close(ws->stream);
+        }
+        return len;
+    }
+    if (wslay_event_send(ws->ctx) != 0) {
         http_ws_abort(ws);
         return len;
     }

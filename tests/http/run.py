@@ -1502,6 +1502,57 @@ def ws_protocol_violations_close(srv):
 
 
 @test("default")
+def stream_endpoints_other_methods_and_versions(srv):
+    hs = [("Upgrade", "websocket"), ("Connection", "Upgrade"),
+          ("Sec-WebSocket-Key", WS_KEY), ("Sec-WebSocket-Version", "13")]
+    # RFC 6455 §4.1: only a GET of HTTP/1.1 becomes a WebSocket.
+    for method, version in [("HEAD", "HTTP/1.1"), ("GET", "HTTP/1.0")]:
+        r, c = one(srv, req(method, "/api/realtime/ws", hs, version=version),
+                   head=(method == "HEAD"))
+        eq(r.status, 400, "%s %s upgrade" % (method, version))
+        c.close()
+    # A HEAD of the event stream is its head alone, and the connection
+    # goes on with the next request.
+    c = srv.connect()
+    c.send(req("HEAD", "/api/realtime") + get())
+    r = c.read_response(head=True)
+    eq(r.status, 200, "HEAD status")
+    eq(r.header("Content-Type"), "text/event-stream", "HEAD Content-Type")
+    r = c.read_response()
+    eq(r.status, 200, "the request after the HEAD")
+    check(b"API is healthy" in r.body, "health body: %r" % r.body[:80])
+    c.close()
+    # An HTTP/1.0 stream says nothing of keep-alive: it ends with the connection.
+    c = srv.connect()
+    c.send(get("/api/realtime", version="HTTP/1.0"))
+    _, status, _, headers, _ = c.read_head()
+    eq(status, 200, "HTTP/1.0 stream")
+    check(all(k.lower() != "connection" for k, _ in headers), "headers: %r" % headers)
+    c.close()
+    # The reason phrase of a 426.
+    c = srv.connect()
+    c.send(get("/api/realtime/ws", hs[:3] + [("Sec-WebSocket-Version", "8")]))
+    line = c.read_until(b"\r\n")
+    eq(line, b"HTTP/1.1 426 Upgrade Required\r\n", "status line")
+    c.close()
+
+
+@test("default")
+def ws_frames_wslay_refuses_get_1002(srv):
+    for bad in [ws_frame(9, b"x" * 126),            # a control frame over 125 bytes
+                ws_frame(9, b"hi", fin=False),       # a fragmented control frame
+                bytes([0x81, 0xFF]) + (1 << 63).to_bytes(8, "big") + b"mask"]:  # 2^63 bytes
+        c = ws_upgrade(srv)
+        c.read_head()
+        ws_read(c)
+        c.send(bad)
+        op, data = ws_read(c)
+        eq(op, 8, "close frame for %r" % bad[:12])
+        eq(int.from_bytes(data[:2], "big"), 1002, "protocol error code")
+        c.read_to_close(timeout=SOON)
+
+
+@test("default")
 def stream_requests_with_bytes_behind_them(srv):
     # Bytes after a request that starts a stream belong to the stream: an
     # SSE stream ignores them (they once crashed the server), a WebSocket
