@@ -163,11 +163,21 @@ enum rc core_thumb_make(const char *src, const char *dst, struct str mime,
     VipsImage *in = NULL;
     VipsImage *out = NULL;
     /* Upright first (EXIF orientation), as a viewer shows the original. */
-    if (raw && vips_autorot(raw, &in, NULL) == 0 && resize(in, spec, &out) == 0 &&
-        save(out, tmp, mime) == 0) {
-        rc = rename(tmp, dst) == 0 ? RC_OK : RC_IO;
+    if (raw && vips_autorot(raw, &in, NULL) == 0 && resize(in, spec, &out) == 0) {
+        /* vips is lazy: nothing is decoded yet. A thumbnail whose free side
+         * grows past the largest size a spec can name (0x20 of a
+         * 100000x1 image is 2000000x20) is not made: the original is
+         * served, as for any thumbnail that cannot be made (spec §8.2). */
+        if (vips_image_get_width(out) > CORE_THUMB_MAX_SIDE ||
+            vips_image_get_height(out) > CORE_THUMB_MAX_SIDE) {
+            rc = RC_TOO_LARGE;
+        } else if (save(out, tmp, mime) == 0) {
+            rc = rename(tmp, dst) == 0 ? RC_OK : RC_IO;
+        }
     }
-    if (rc) {
+    if (rc == RC_TOO_LARGE) {
+        log_debug("msg=\"thumbnail too large, original served\" src=\"%s\"", src);
+    } else if (rc) {
         const char *why = vips_error_buffer();
         log_warn("msg=\"thumbnail failed\" src=\"%s\" why=\"%.200s\"", src, why ? why : "");
         vips_error_clear();

@@ -26,6 +26,9 @@ struct core_thumb_spec {
 enum rc core_thumb_init(const char *argv0);
 /* Shuts libvips down at exit. */
 void core_thumb_shutdown(void);
+/* The largest side a thumbnail may have: what four digits name. */
+#define CORE_THUMB_MAX_SIDE 9999
+
 /* Parses "WxH", "WxHt", "WxHb", "WxHf" (W, H up to 4 digits; not both 0). */
 bool core_thumb_parse(struct str s, struct core_thumb_spec *out);
 /* True when s is "100x100" or one of f's thumbs (exactly). */
@@ -33,7 +36,9 @@ bool core_thumb_is_allowed(const struct core_field *f, struct str s);
 /* True for the MIME types thumbnails are made of (png, jpeg, gif, webp). */
 bool core_thumb_is_image(struct str mime);
 /* Makes the thumbnail of src (of MIME type mime) into dst (whose directory
- * is created when missing). RC_IO when the image cannot be read or written. */
+ * is created when missing). RC_IO when the image cannot be read or written;
+ * RC_TOO_LARGE when a side would exceed CORE_THUMB_MAX_SIDE (0xH of a very
+ * wide image). */
 enum rc core_thumb_make(const char *src, const char *dst, struct str mime,
                         const struct core_thumb_spec *spec);
 

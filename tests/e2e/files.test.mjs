@@ -258,6 +258,19 @@ describe('files API', () => {
         assert.deepEqual(txt.bytes, TEXT);
     });
 
+    test('a thumbnail whose free side would pass 9999 px is not made: the original is served', async () => {
+        const WIDE = png(20000, 1); // 0x40 of it would be 800000 x 40
+        const fd = new FormData();
+        fd.append('img', blob(WIDE, 'image/png'), 'wide.png');
+        const r = await guest.collection('docs').create(fd);
+        const t = await fetchBytes(guest.files.getURL(r, r.img, { thumb: '0x40' }));
+        assert.equal(t.status, 200);
+        assert.deepEqual(imageSize(t.bytes), [20000, 1]);
+        assert.ok(t.bytes.equals(WIDE));
+        const ok = await fetchBytes(guest.files.getURL(r, r.img, { thumb: '50x20' }));
+        assert.deepEqual(imageSize(ok.bytes), [50, 20], 'a bounded thumbnail of it is made');
+    });
+
     test('404s: unknown record, unknown name, traversal', async () => {
         const base = `${srv.url}/api/files/${seed.collectionId}`;
         for (const path of [`${base}/nope00000000000/${seed.one}`, `${base}/${seed.id}/x_1234567890.txt`,
