@@ -83,6 +83,16 @@ void core_file_name_make_with(struct str original, struct str mime, const char *
                               char out[CORE_FILE_NAME_MAX])
 {
     struct str name = original;
+    /* The last path segment only, as Go's multipart does (filepath.Base):
+     * "../../etc/x.txt" is "x.txt", and an old browser's "C:\\Users\\me\\a.jpg"
+     * is "a.jpg". */
+    for (size_t i = name.len; i > 0; i--) {
+        if (name.ptr[i - 1] == '/' || name.ptr[i - 1] == '\\') {
+            name.ptr += i;
+            name.len -= i;
+            break;
+        }
+    }
     if (name.len > NAME_MAX_INPUT) {
         name.ptr += name.len - NAME_MAX_INPUT;
         name.len = NAME_MAX_INPUT;

@@ -362,7 +362,7 @@ SCENARIOS = [
       raw=multipart([("one", "фото.png", PNG)]), check=_name("one", "%s_%s\\.png" % (RAND, RAND))),
     S("files: traversal name is neutralised", "POST", DOCS, ctype=MP,
       raw=multipart([("one", "../../etc/passwd", TEXT)]),
-      check=_name("one", "%s_%s\\.\\.etcpasswd" % (RAND, RAND))),
+      check=_name("one", "passwd_%s\\.txt" % RAND)),
     S("files: name without extension gets the sniffed one", "POST", DOCS, ctype=MP,
       raw=multipart([("img", "picture", PNG)]), check=_name("img", "picture_%s\\.png" % RAND)),
     S("files: maxSize -> validation_file_size_limit", "POST", DOCS, ctype=MP,

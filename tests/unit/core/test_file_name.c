@@ -63,16 +63,19 @@ static void test_hostile_names(void **state)
 {
     (void)state;
     char out[CORE_FILE_NAME_MAX];
-    /* traversal: slashes never survive, the result is one safe segment */
+    /* traversal: only the last segment counts (Go's filepath.Base), and the
+     * result is one safe segment */
     make("../../etc/passwd", 16, "text/plain", out);
-    assert_string_equal(out, "abcdefghij_0123456789..etcpasswd");
+    assert_string_equal(out, "passwd_abcdefghij.txt");
     assert_true(core_file_name_is_safe(str_from_cstr(out)));
+    assert_name("C:\\Users\\me\\Photo 1.JPG", "image/jpeg", "photo_1_abcdefghij.JPG");
+    assert_name("dir/", "image/png", "abcdefghij_0123456789.png");
     make("..", 2, "text/plain", out);
     assert_true(core_file_name_is_safe(str_from_cstr(out)));
     make("/", 1, "", out);
     assert_true(core_file_name_is_safe(str_from_cstr(out)));
     /* NUL and control bytes */
-    make("a\0b/c\r\n.txt", 11, "text/plain", out);
+    make("a\0b\r\nc.txt", 11, "text/plain", out);
     assert_string_equal(out, "a_b_c_abcdefghij.txt");
     /* empty */
     make("", 0, "application/octet-stream", out);
