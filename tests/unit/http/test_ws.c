@@ -1,6 +1,7 @@
 /* test_ws.c -- unit tests of http/ws.h's handshake check: the RFC 6455
- * §1.3 example key, what makes a request an upgrade (token lists, any case),
- * the version (426), and keys that are not the base64 of 16 bytes. */
+ * §1.3 example key, what makes a request an upgrade (token lists, any case,
+ * a GET of HTTP/1.1), the version (426), and keys that are not the base64 of
+ * 16 bytes. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -30,6 +31,7 @@ static struct http_req make_req(struct http_header h[4], const char *upgrade,
         n++;
     }
     req.method = HTTP_METHOD_GET;
+    req.version_minor = 1;
     req.headers = h;
     req.header_count = n;
     return req;
@@ -73,6 +75,16 @@ static void test_version(void **state)
 {
     (void)state;
     struct http_ws_handshake hs;
+    /* RFC 6455 §4.1: a GET of HTTP/1.1 or later */
+    struct http_header h[4];
+    struct http_req req = make_req(h, "websocket", "Upgrade", "13", SAMPLE_KEY);
+    req.method = HTTP_METHOD_HEAD;
+    assert_int_equal(http_ws_check(&req, &hs), RC_INVALID);
+    assert_int_equal(hs.status, 400);
+    req.method = HTTP_METHOD_GET;
+    req.version_minor = 0;
+    assert_int_equal(http_ws_check(&req, &hs), RC_INVALID);
+    assert_int_equal(hs.status, 400);
     assert_int_equal(check("websocket", "Upgrade", "8", SAMPLE_KEY, &hs), 426);
     assert_int_equal(check("websocket", "Upgrade", NULL, SAMPLE_KEY, &hs), 426);
     assert_int_equal(check("websocket", "Upgrade", "13, 8", SAMPLE_KEY, &hs), 426);
