@@ -317,6 +317,7 @@ struct fanout {
     json_t *auths; /* identity key -> integer index into the auths below */
     struct core_auth *auth_list;
     size_t auth_count;
+    size_t auth_cap;
     struct arena arena;
 };
 
@@ -352,7 +353,11 @@ static const struct core_auth *load_identity(struct fanout *f, const struct core
     json_t *slot = json_object_get(f->auths, key);
     if (slot)
         return &f->auth_list[json_integer_value(slot)];
-    f->auth_list = xrealloc(f->auth_list, (f->auth_count + 1) * sizeof(*f->auth_list));
+    if (f->auth_count == f->auth_cap) {
+        /* Doubling: one identity per subscriber makes ten thousand here. */
+        f->auth_cap = f->auth_cap ? 2 * f->auth_cap : 16;
+        f->auth_list = xrealloc(f->auth_list, f->auth_cap * sizeof(*f->auth_list));
+    }
     struct core_auth *a = &f->auth_list[f->auth_count];
     memset(a, 0, sizeof(*a));
     const struct core_collection *col =
