@@ -51,6 +51,10 @@ struct batch {
     uint64_t deadline_ns; /* 0: no timeout */
     struct core_write_job **jobs;
     struct core_write_batch wb;
+    /* "<collectionId>/<id>" -> true when an earlier item creates that
+     * record, false when one deletes it: what an upsert must see, and the
+     * worker's reads cannot (the batch is not committed). */
+    json_t *known;
 };
 
 static void release(void *ctx)
@@ -62,6 +66,7 @@ static void release(void *ctx)
     }
     xfree(b->items);
     xfree(b->jobs);
+    json_decref(b->known);
 }
 
 /* -------------------------------------------------------------------------
@@ -334,12 +339,23 @@ static void start_item(struct batch *b, struct batch_item *it, json_t *spec)
         api_call_fail(sc, RC_NOT_FOUND);
         return;
     }
+    const char *given = json_string_value(json_object_get(sc->body, "id"));
+    char key[512];
+    const char *key_id = kind == CORE_WRITE_DELETE ? NULL : given;
+    snprintf(key, sizeof(key), "%s/%.*s", col->id, key_id ? (int)strlen(key_id) : (int)id.len,
+             key_id ? key_id : id.ptr);
     if (is_upsert) {
-        /* spec §9.1: PUT updates when body.id names a record, else creates. */
-        const char *given = json_string_value(json_object_get(sc->body, "id"));
+        /* spec §9.1: PUT updates when body.id names a record, else creates;
+         * a record an earlier item creates or deletes counts as the batch
+         * left it. */
+        json_t *seen = json_object_get(b->known, key);
         json_t *current = NULL;
-        if (given && given[0] &&
-            core_record_load(c->aw->core.db, col, str_from_cstr(given), &current) == RC_OK) {
+        bool exists = false;
+        if (given && given[0])
+            exists = seen ? json_is_true(seen)
+                          : core_record_load(c->aw->core.db, col, str_from_cstr(given), &current) ==
+                                RC_OK;
+        if (exists) {
             kind = CORE_WRITE_UPDATE;
             size_t n = strlen(given);
             char *copy = arena_alloc(a, n + 1);
@@ -349,6 +365,10 @@ static void start_item(struct batch *b, struct batch_item *it, json_t *spec)
         }
         json_decref(current);
     }
+    if (kind == CORE_WRITE_CREATE && given && given[0])
+        json_object_set_new(b->known, key, json_true());
+    else if (kind == CORE_WRITE_DELETE)
+        json_object_set_new(b->known, key, json_false());
     (void)api_records_write(sc, col, kind, id);
 }
 
@@ -484,6 +504,7 @@ enum rc api_batch(struct http_req *req, void *ctx)
     if (config.timeout_ms)
         b->deadline_ns = chrono_mono_ns() + config.timeout_ms * 1000000u;
     b->items = xcalloc(b->count, sizeof(*b->items));
+    b->known = json_object();
     for (size_t i = 0; i < b->count; i++) {
         struct batch_item *it = &b->items[i];
         it->batch = b;

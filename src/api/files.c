@@ -170,6 +170,7 @@ static void add_content_range(struct http_req *req, const struct core_file_read 
  * read is out (whichever comes last), since a read may outlive the
  * connection. */
 struct file_stream {
+    struct api_worker *aw; /* counts the reads out (aw->file_reads) */
     struct net_offload *offload;
     struct net_mailbox *mailbox;
     struct http_body_source *src;
@@ -200,8 +201,10 @@ static void chunk_done(enum rc rc, void *ctx);
 static void stream_read(struct file_stream *fs)
 {
     fs->is_reading = true;
+    fs->aw->file_reads++;
     if (net_offload_submit(fs->offload, fs->mailbox, chunk_work, chunk_done, fs) != RC_OK) {
         fs->is_reading = false;
+        fs->aw->file_reads--;
         http_body_fail(fs->src); /* on_end follows and frees */
     }
 }
@@ -210,6 +213,7 @@ static void chunk_done(enum rc rc, void *ctx)
 {
     struct file_stream *fs = ctx;
     fs->is_reading = false;
+    fs->aw->file_reads--;
     if (fs->is_ended) {
         stream_free(fs);
         return;
@@ -259,6 +263,7 @@ static void start_stream(struct api_call *c, struct core_file_read *r)
 {
     struct file_stream *fs = xmalloc(sizeof(*fs));
     memset(fs, 0, offsetof(struct file_stream, chunk));
+    fs->aw = c->aw;
     fs->offload = c->aw->core.app->offload;
     fs->mailbox = c->aw->core.mailbox;
     fs->fd = r->fd;

@@ -15,7 +15,15 @@ struct api_worker {
     struct core_worker core;
     struct list_node rt_conns; /* realtime connections (api/realtime.h) */
     uint64_t rt_last_sweep_ms;
+    /* Chunk reads of large downloads (api/files.c) out on the offload pool:
+     * their answers come by this worker's mailbox, which must outlive them,
+     * so the worker does not stop while any is out, even with no
+     * connection left. */
+    size_t file_reads;
 };
+
+/* True while work of this worker's api layer is out (file_reads). */
+bool api_worker_is_busy(const struct api_worker *aw);
 
 /* The api_worker of the worker running req. */
 struct api_worker *api_worker_of(struct http_req *req);

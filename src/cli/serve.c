@@ -138,7 +138,9 @@ static void hook_stop(struct net_worker *w, void *ctx)
 static bool hook_is_busy(struct net_worker *w, void *ctx)
 {
     (void)ctx;
-    return http_server_is_busy(api_worker(w)->http) || core_worker_is_busy(&api_worker(w)->core);
+    struct api_worker *aw = api_worker(w);
+    return http_server_is_busy(aw->http) || core_worker_is_busy(&aw->core) ||
+           api_worker_is_busy(aw);
 }
 
 static void hook_iteration_end(struct net_worker *w, void *ctx)

@@ -105,6 +105,25 @@ describe('batch', () => {
         await expectError(alice.pb.collection('notes').getOne(g.id), 404);
     });
 
+    test('an upsert sees what earlier items of the batch created or deleted', async () => {
+        const b = alice.pb.createBatch();
+        b.collection('notes').create({ id: 'upsertsame00001', owner: alice.record.id, title: 'created', n: 1 });
+        b.collection('notes').upsert({ id: 'upsertsame00001', title: 'then upserted', 'n+': 2 });
+        const res = await b.send();
+        assert.deepEqual(res.map((x) => x.status), [200, 200]);
+        assert.equal(res[1].body.title, 'then upserted');
+        assert.equal(res[1].body.n, 3, 'the upsert updated the record the first item created');
+        const old = await alice.pb.collection('notes').create({ owner: alice.record.id, title: 'old', n: 5 });
+        const b2 = alice.pb.createBatch();
+        b2.collection('notes').delete(old.id);
+        b2.collection('notes').upsert({ id: old.id, owner: alice.record.id, title: 'recreated' });
+        const res2 = await b2.send();
+        assert.deepEqual(res2.map((x) => x.status), [204, 200]);
+        assert.equal(res2[1].body.title, 'recreated');
+        assert.equal(res2[1].body.n, 0, 'a create: nothing of the deleted record survives');
+        assert.equal((await alice.pb.collection('notes').getOne(old.id)).title, 'recreated');
+    });
+
     test('the first failure rolls everything back (400 Batch transaction failed.)', async () => {
         const before = await alice.pb.collection('notes').getFullList();
         const b = alice.pb.createBatch();
