@@ -104,11 +104,21 @@ static void change_done(struct core_schema_job *job)
         struct core_app *app = c->aw->core.app;
         core_files_remove_collection_async(app->offload, app->dir, job->target_id);
     }
-    if (!job->rc && job->op == CORE_SCHEMA_UPDATE && job->dropped_files) {
-        /* A file field was removed: its files go with it. */
+    if (!job->rc) {
+        /* Removed file fields and collections take their files along. */
         struct core_app *app = c->aw->core.app;
-        core_files_remove_many_async(app->offload, app->dir, job->target_id, job->dropped_files);
-        job->dropped_files = NULL;
+        const char *col_id;
+        json_t *pairs;
+        json_object_foreach(job->dropped_files, col_id, pairs)
+        {
+            core_files_remove_many_async(app->offload, app->dir, col_id, json_incref(pairs));
+        }
+        size_t i;
+        json_t *gone;
+        json_array_foreach(job->removed_collections, i, gone)
+        {
+            core_files_remove_collection_async(app->offload, app->dir, json_string_value(gone));
+        }
     }
     if (http_req_is_gone(c->req)) {
         http_req_resume(c->req);

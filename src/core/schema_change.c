@@ -168,11 +168,11 @@ static json_t *dropped_files(struct store_sqlite *db, const struct core_collecti
 }
 
 /* Validates and applies one create or update against *cur (which it
- * advances). An update that drops file fields lists their files in
- * *dropped (when dropped is not NULL). */
+ * advances). An update that drops file fields lists their files in dropped
+ * (an object: collection id -> the pairs of dropped_files()). */
 static enum rc upsert(struct store_sqlite *db, struct core_schema **cur, bool owns_cur, json_t *in,
                       const struct core_collection *old, struct core_problem *p, char **id_out,
-                      json_t **dropped)
+                      json_t *dropped)
 {
     char now[32];
     core_now(now);
@@ -193,9 +193,10 @@ static enum rc upsert(struct store_sqlite *db, struct core_schema **cur, bool ow
         rc = check_rules(&probe, c, p);
         xfree(probe.items);
     }
-    if (!rc && old && dropped) {
-        json_decref(*dropped);
-        *dropped = dropped_files(db, old, c);
+    if (!rc && old) {
+        json_t *pairs = dropped_files(db, old, c);
+        if (pairs)
+            json_object_set_new(dropped, old->id, pairs);
     }
     if (!rc)
         rc = old ? core_ddl_update(db, old, c) : core_ddl_create(db, c);
@@ -269,7 +270,7 @@ static enum rc truncate_collection(struct store_sqlite *db, const struct core_co
 }
 
 static enum rc import(struct store_sqlite *db, struct core_schema **cur, json_t *body,
-                      struct core_problem *p)
+                      struct core_problem *p, json_t *dropped, json_t *removed)
 {
     json_t *list = json_object_get(body, "collections");
     if (!json_is_array(list) || json_array_size(list) == 0) {
@@ -291,7 +292,7 @@ static enum rc import(struct store_sqlite *db, struct core_schema **cur, json_t 
             want ? core_schema_find_exact(*cur, str_from_cstr(want)) : NULL;
         if (!old && name)
             old = core_schema_find(*cur, str_from_cstr(name));
-        rc = upsert(db, cur, owns, item, old, p, &id, NULL);
+        rc = upsert(db, cur, owns, item, old, p, &id, dropped);
         if (rc)
             break;
         owns = true;
@@ -311,7 +312,11 @@ static enum rc import(struct store_sqlite *db, struct core_schema **cur, json_t 
                 k++;
                 continue;
             }
+            json_t *gone = json_string(c->id); /* c goes with the old snapshot */
             rc = remove_collection(db, cur, owns, c, p);
+            if (!rc)
+                json_array_append(removed, gone);
+            json_decref(gone);
             owns = true;
         }
     }
@@ -326,6 +331,10 @@ static enum rc apply(struct store_sqlite *db, void *ctx)
     struct core_schema_job *job = ctx;
     struct core_problem *p = &job->problem;
     struct core_schema *cur = (struct core_schema *)core_app_schema(job->app);
+    json_decref(job->dropped_files);
+    json_decref(job->removed_collections);
+    job->dropped_files = json_object();
+    job->removed_collections = json_array();
     const struct core_collection *old =
         job->target_id ? core_schema_find_exact(cur, str_from_cstr(job->target_id)) : NULL;
     enum rc rc = RC_OK;
@@ -335,7 +344,7 @@ static enum rc apply(struct store_sqlite *db, void *ctx)
         switch (job->op) {
         case CORE_SCHEMA_CREATE:
         case CORE_SCHEMA_UPDATE:
-            rc = upsert(db, &cur, false, job->input, old, p, &job->result_id, &job->dropped_files);
+            rc = upsert(db, &cur, false, job->input, old, p, &job->result_id, job->dropped_files);
             if (rc == RC_INVALID && !p->message[0])
                 core_problem_message(p, job->op == CORE_SCHEMA_CREATE
                                             ? "Failed to create collection."
@@ -343,7 +352,9 @@ static enum rc apply(struct store_sqlite *db, void *ctx)
             break;
         case CORE_SCHEMA_DELETE: rc = remove_collection(db, &cur, false, old, p); break;
         case CORE_SCHEMA_TRUNCATE: rc = truncate_collection(db, old, p); break;
-        case CORE_SCHEMA_IMPORT: rc = import(db, &cur, job->input, p); break;
+        case CORE_SCHEMA_IMPORT:
+            rc = import(db, &cur, job->input, p, job->dropped_files, job->removed_collections);
+            break;
         }
     }
     if (!rc && cur != core_app_schema(job->app))
@@ -386,7 +397,9 @@ void core_schema_job_cleanup(struct core_schema_job *job)
 {
     json_decref(job->input);
     json_decref(job->dropped_files);
+    json_decref(job->removed_collections);
     job->dropped_files = NULL;
+    job->removed_collections = NULL;
     xfree(job->target_id);
     xfree(job->result_id);
     core_problem_cleanup(&job->problem);

@@ -38,9 +38,12 @@ struct core_schema_job {
     enum rc rc;
     struct core_problem problem;
     char *result_id; /* create/update: the collection's id (owned) */
-    /* update: [[recordId, [names]]] of the file fields it dropped (owned),
-     * for core_files_remove_many_async() after the commit; NULL when none */
+    /* update/import: {collectionId: [[recordId, [names]]]} of the file
+     * fields dropped, and import: [collectionId] of the collections it
+     * deleted (deleteMissing); both owned, for removing their files after
+     * the commit */
     json_t *dropped_files;
+    json_t *removed_collections;
     struct core_schema *next;
     struct core_worker *cw;
     core_schema_done_fn *done;

@@ -429,6 +429,32 @@ describe('files API', () => {
         assert.ok(existsSync(stored(r, r.keep)));
     });
 
+    test('an import that drops a file field or a collection removes their files', async () => {
+        const keep = await su.collections.create({
+            name: 'imp_keep', listRule: '', viewRule: '', createRule: '',
+            fields: [{ name: 'a', type: 'file', maxSelect: 1 }, { name: 'b', type: 'file', maxSelect: 1 }],
+        });
+        await su.collections.create({
+            name: 'imp_gone', listRule: '', viewRule: '', createRule: '',
+            fields: [{ name: 'f', type: 'file', maxSelect: 1 }],
+        });
+        const fd = new FormData();
+        fd.append('a', blob(TEXT), 'a.txt');
+        fd.append('b', blob(TEXT), 'b.txt');
+        const k = await guest.collection('imp_keep').create(fd);
+        const fd2 = new FormData();
+        fd2.append('f', blob(TEXT), 'f.txt');
+        const g = await guest.collection('imp_gone').create(fd2);
+        assert.ok(existsSync(stored(k, k.b)) && existsSync(stored(g, g.f)));
+        const all = await su.collections.getFullList();
+        const list = all.filter((c) => c.name !== 'imp_gone').map((c) => (c.id === keep.id
+            ? { ...c, fields: c.fields.filter((f) => f.name !== 'b') } : c));
+        assert.equal(await su.collections.import(list, true), true);
+        assert.ok(await waitGone(stored(k, k.b)), 'the dropped field\'s file');
+        assert.ok(await waitGone(join(srv.dir, 'storage', g.collectionId)), 'the deleted collection\'s storage');
+        assert.ok(existsSync(stored(k, k.a)), 'the kept field keeps its file');
+    });
+
     test('no response contained password or tokenKey', () => assertNoLeaks());
 
     test('server exits cleanly', async () => {
