@@ -74,6 +74,21 @@ static int open_one(const struct addrinfo *ai, int port, const char **err)
     return fd;
 }
 
+/* True when something already listens on the address. SO_REUSEPORT would
+ * let a second server (another tarmac started by mistake) bind it too and
+ * take half of the connections: a socket bound without it finds out first. */
+static bool is_taken(const struct addrinfo *ai)
+{
+    int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return false;
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    bool taken = bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 && errno == EADDRINUSE;
+    close(fd);
+    return taken;
+}
+
 enum rc net_workers_listen(const char *host, int port, unsigned count, int *fds, int *bound_port,
                            const char **err)
 {
@@ -86,6 +101,11 @@ enum rc net_workers_listen(const char *host, int port, unsigned count, int *fds,
     snprintf(portstr, sizeof(portstr), "%d", port);
     if (getaddrinfo(host[0] ? host : NULL, portstr, &hints, &res) != 0 || !res) {
         *err = "cannot resolve the host";
+        return RC_IO;
+    }
+    if (port != 0 && is_taken(res)) {
+        *err = "address already in use";
+        freeaddrinfo(res);
         return RC_IO;
     }
     unsigned opened = 0;

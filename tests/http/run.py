@@ -19,6 +19,7 @@ import os
 import re
 import signal
 import socket
+import subprocess
 import sys
 import threading
 import time
@@ -1045,6 +1046,33 @@ def startup_listening_when_announced(suite):
         srv.kill()
     check(refused == 0, "connection refused right after the startup line "
           "in %d of %d starts" % (refused, tries))
+
+
+@test()
+def second_server_refused_on_port_and_data_dir(suite):
+    # SO_REUSEPORT would let a second tarmac share the port and take half
+    # of the connections; two on one data directory would share a database
+    # but not its realtime clients. Both are refused, exit code 1.
+    first = Server(suite.binary, [], name="first")
+    suite.extra.append(first)
+    first.start()
+    try:
+        for flags, want in [
+                (["--http=127.0.0.1:%d" % first.port], "address already in use"),
+                (["--http=127.0.0.1:0", "--dir=" + first.datadir], "in use by another tarmac"),
+        ]:
+            argv = [suite.binary, "serve"] + flags
+            if not any(f.startswith("--dir=") for f in flags):
+                argv.append("--dir=" + first.datadir + "-other")
+            p = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True,
+                               timeout=SOON * 4)
+            eq(p.returncode, 1, "exit code of %r" % flags)
+            check(want.encode() in p.stderr, "stderr of %r: %r" % (flags, p.stderr[-300:]))
+        r, c = one(first, get())
+        eq(r.status, 200, "the first server still answers")
+        c.close()
+    finally:
+        first.kill()
 
 
 @test()
