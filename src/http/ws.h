@@ -1,8 +1,9 @@
 /* ws.h -- WebSocket (RFC 6455) over an http_stream (layer: http).
  *
- * This module owns the protocol, not what the messages mean: it checks the
- * opening handshake (§4.2.1), answers it with 101 and Sec-WebSocket-Accept
- * (§4.2.2), and hands the connection to wslay for framing. wslay enforces
+ * This module owns the protocol, not what the messages mean: after the
+ * handshake check of ws_handshake.h (§4.2.1) it answers with 101 and
+ * Sec-WebSocket-Accept (§4.2.2) and hands the connection to wslay for
+ * framing. wslay enforces
  * the framing rules (client frames masked, control frames short and whole,
  * valid close codes, UTF-8 in text messages) and answers pings; this module
  * caps message size and reports each complete text message to its owner.
@@ -21,25 +22,7 @@
 #include "base/str.h"
 #include "http/req.h"
 #include "http/server.h"
-
-/* The outcome of checking an opening handshake. On failure, status (400 or
- * 426) and message say what to answer; a 426 must also carry the header
- * "Sec-WebSocket-Version: 13" (§4.4). */
-struct http_ws_handshake {
-    int status;
-    const char *message;
-    char accept[32]; /* Sec-WebSocket-Accept, NUL-terminated (28 characters) */
-};
-
-/* Checks that req asks for a WebSocket: GET with Upgrade: websocket,
- * Connection: upgrade, Sec-WebSocket-Version: 13 and a key that is the
- * base64 of 16 bytes. Returns RC_OK with h->accept set, or RC_INVALID with
- * h->status and h->message. Borrows req. */
-enum rc http_ws_check(const struct http_req *req, struct http_ws_handshake *h);
-
-/* Computes Sec-WebSocket-Accept for a key (base64(SHA-1(key + GUID)),
- * §4.2.2) into out (29 bytes with the NUL). key must be at most 24 bytes. */
-void http_ws_accept_key(struct str key, char out[29]);
+#include "http/ws_handshake.h"
 
 struct http_ws;
 struct http_ws_ops {

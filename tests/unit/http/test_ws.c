@@ -1,4 +1,4 @@
-/* test_ws.c -- unit tests of http/ws.h's handshake check: the RFC 6455
+/* test_ws.c -- unit tests of http/ws_handshake.h: the RFC 6455
  * §1.3 example key, what makes a request an upgrade (token lists, any case,
  * a GET of HTTP/1.1), the version (426), and keys that are not the base64 of
  * 16 bytes. */
@@ -10,7 +10,7 @@
 
 #include <string.h>
 
-#include "http/ws.h"
+#include "http/ws_handshake.h"
 
 #define SAMPLE_KEY "dGhlIHNhbXBsZSBub25jZQ=="
 
