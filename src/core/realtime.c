@@ -313,11 +313,7 @@ struct fanout {
     struct core_rt_event *ev;
     struct core_worker *cw;
     struct core_rt_client cursor;
-    json_t *memo;  /* key -> data line (string), or null: not for them */
-    json_t *auths; /* identity key -> integer index into the auths below */
-    struct core_auth *auth_list;
-    size_t auth_count;
-    size_t auth_cap;
+    json_t *memo; /* key -> data line (string), or null: not for them */
     struct arena arena;
 };
 
@@ -325,11 +321,7 @@ static void fanout_free(struct fanout *f)
 {
     if (list_is_linked(&f->cursor.link))
         list_remove(&f->cursor.link);
-    for (size_t i = 0; i < f->auth_count; i++)
-        core_auth_cleanup(&f->auth_list[i]);
-    xfree(f->auth_list);
     json_decref(f->memo);
-    json_decref(f->auths);
     arena_cleanup(&f->arena);
     event_release(f->ev);
     atomic_fetch_sub(&f->cw->rt.fanouts, 1);
@@ -346,19 +338,13 @@ static bool topic_matches(const struct core_rt_sub *sub, const struct core_rt_ev
     return id && strcmp(sub->record_id, id) == 0;
 }
 
-/* The requester a client's checks run as, loaded once per fan-out. */
-static const struct core_auth *load_identity(struct fanout *f, const struct core_rt_identity *idn,
-                                             const char *key)
+/* Loads the requester a client's checks run as into a (cleaned up by the
+ * caller), from the worker's connection: a deleted record or a changed
+ * tokenKey leaves a a guest (spec §7.2). Loaded per client and dropped
+ * right after it, so a fan-out to many identities holds one at a time
+ * (subscribers with the same identity and options share the memo's line). */
+static void load_identity(struct fanout *f, const struct core_rt_identity *idn, struct core_auth *a)
 {
-    json_t *slot = json_object_get(f->auths, key);
-    if (slot)
-        return &f->auth_list[json_integer_value(slot)];
-    if (f->auth_count == f->auth_cap) {
-        /* Doubling: one identity per subscriber makes ten thousand here. */
-        f->auth_cap = f->auth_cap ? 2 * f->auth_cap : 16;
-        f->auth_list = xrealloc(f->auth_list, f->auth_cap * sizeof(*f->auth_list));
-    }
-    struct core_auth *a = &f->auth_list[f->auth_count];
     memset(a, 0, sizeof(*a));
     const struct core_collection *col =
         core_schema_find_exact(f->ev->schema, str_from_cstr(idn->collection_id));
@@ -373,10 +359,7 @@ static const struct core_auth *load_identity(struct fanout *f, const struct core
             rec = NULL;
         }
     }
-    json_decref(rec); /* gone or a changed tokenKey: a guest now (spec §7.2) */
-    json_object_set_new_nocheck(f->auths, key, json_integer((json_int_t)f->auth_count));
-    f->auth_count++;
-    return a;
+    json_decref(rec);
 }
 
 static bool names_request_data(const char *filter)
@@ -448,6 +431,9 @@ static void deliver_to(struct fanout *f, struct core_rt_client *client)
         snprintf(who, sizeof(who), "%s/%s", idn.collection_id, idn.record_id);
     else
         who[0] = '\0';
+    static const struct core_auth guest = {0};
+    struct core_auth loaded;
+    bool is_loaded = false;
     for (size_t i = 0; i < subs->count; i++) {
         const struct core_rt_sub *sub = &subs->items[i];
         if (!topic_matches(sub, f->ev))
@@ -461,9 +447,11 @@ static void deliver_to(struct fanout *f, struct core_rt_client *client)
         (void)buf_append(&key, "", 1);
         json_t *line = key.data ? json_object_get(f->memo, key.data) : NULL;
         if (!line && key.data) {
-            static const struct core_auth guest = {0};
-            const struct core_auth *auth = idn.is_set ? load_identity(f, &idn, who) : &guest;
-            line = render(f, sub, auth);
+            if (idn.is_set && !is_loaded) {
+                load_identity(f, &idn, &loaded);
+                is_loaded = true;
+            }
+            line = render(f, sub, idn.is_set ? &loaded : &guest);
             json_object_set_new_nocheck(f->memo, key.data, line ? line : json_null());
             arena_reset(&f->arena);
         }
@@ -472,6 +460,8 @@ static void deliver_to(struct fanout *f, struct core_rt_client *client)
             client->deliver(client->deliver_ctx, str_from_cstr(sub->raw),
                             (struct str){json_string_value(line), json_string_length(line)});
     }
+    if (is_loaded)
+        core_auth_cleanup(&loaded);
     core_rt_subs_release(subs);
 }
 
@@ -541,7 +531,6 @@ void core_realtime_publish(struct core_app *app, struct core_rt_event *list)
                 f->cw = cw;
                 f->cursor.is_cursor = true;
                 f->memo = json_object();
-                f->auths = json_object();
                 arena_init(&f->arena, 16384);
                 net_mailbox_post(cw->mailbox, fanout_start, f);
             }
