@@ -385,8 +385,10 @@ nomem:
     net_conn_close(nc);
 }
 
-/* Ends the current request: the response is queued; decide what comes next. */
-static void complete_request(struct http_conn *hc)
+/* Queues the current response's head (and its body unless a source
+ * follows) and frees the request. Returns whether the connection must close
+ * once the response is out. */
+static bool queue_response(struct http_conn *hc)
 {
     struct http_req *req = &hc->req;
     bool is_close = !hc->is_keep_alive || req->resp.is_close || hc->server->is_draining;
@@ -396,6 +398,12 @@ static void complete_request(struct http_conn *hc)
     hc->head_scanned = 0;
     hc->is_head_started = false;
     hc->is_target_checked = false;
+    return is_close;
+}
+
+/* The response is queued whole: close after it, or wait for the next head. */
+static void await_next_request(struct http_conn *hc, bool is_close)
+{
     if (is_close) {
         hc->state = CONN_CLOSED;
         net_conn_set_deadline(hc->nc, 0);
@@ -404,6 +412,12 @@ static void complete_request(struct http_conn *hc)
     }
     hc->state = CONN_HEAD;
     net_conn_set_deadline(hc->nc, hc->server->cfg->idle_timeout_ms);
+}
+
+/* Ends the current request: the response is queued; decide what comes next. */
+static void complete_request(struct http_conn *hc)
+{
+    await_next_request(hc, queue_response(hc));
 }
 
 /* -------------------------------------------------------------------------
@@ -435,16 +449,9 @@ static void pull_body(struct http_conn *hc)
  * order. */
 static void start_source(struct http_conn *hc)
 {
-    struct http_req *req = &hc->req;
-    hc->is_source_close = !hc->is_keep_alive || req->resp.is_close || hc->server->is_draining;
     hc->source_remaining = hc->source_length;
     hc->state = CONN_SENDING;
-    write_response(hc, hc->is_source_close);
-    finish_request(hc);
-    hc->has_served = true;
-    hc->head_scanned = 0;
-    hc->is_head_started = false;
-    hc->is_target_checked = false;
+    hc->is_source_close = queue_response(hc);
     net_conn_set_deadline(hc->nc, 0); /* net/'s write-stall timeout still applies */
     net_conn_pause(hc->nc);
     net_conn_flush(hc->nc);
@@ -455,14 +462,9 @@ static void start_source(struct http_conn *hc)
 static void finish_source(struct http_conn *hc)
 {
     end_source(hc, true);
-    if (hc->is_source_close || hc->server->is_draining) {
-        hc->state = CONN_CLOSED;
-        net_conn_close_after_write(hc->nc, LINGER_MS);
-        return;
-    }
-    hc->state = CONN_HEAD;
-    net_conn_set_deadline(hc->nc, hc->server->cfg->idle_timeout_ms);
-    net_conn_resume(hc->nc); /* hands over pipelined bytes that wait */
+    await_next_request(hc, hc->is_source_close || hc->server->is_draining);
+    if (hc->state == CONN_HEAD)
+        net_conn_resume(hc->nc); /* hands over pipelined bytes that wait */
 }
 
 /* Ends a request whose response is set: queues it whole, or its head when a
@@ -847,12 +849,18 @@ static size_t read_head(struct http_conn *hc, const char *data, size_t len, bool
     return p.head_len;
 }
 
+/* HEAD and BODY read requests; WAITING and SENDING hold the rest until the
+ * response is out, CLOSED ignores it, and a STREAM's bytes are not HTTP. */
+static bool is_reading_requests(const struct http_conn *hc)
+{
+    return hc->state == CONN_HEAD || hc->state == CONN_BODY;
+}
+
 static size_t on_data(struct net_conn *nc, const char *data, size_t len)
 {
     struct http_conn *hc = nc->owner;
     size_t off = 0;
-    while (off < len && !nc->is_closing && hc->state != CONN_CLOSED && hc->state != CONN_WAITING &&
-           hc->state != CONN_SENDING && hc->state != CONN_STREAM) {
+    while (off < len && !nc->is_closing && is_reading_requests(hc)) {
         if (net_conn_pending_output(nc) > OUTPUT_HIGH_WATER) {
             /* Resume when the peer has read what we wrote. */
             net_conn_pause(nc);
@@ -865,7 +873,7 @@ static size_t on_data(struct net_conn *nc, const char *data, size_t len)
             if (wait || used == 0)
                 break;
             off += used;
-            if (hc->state == CONN_WAITING || hc->state == CONN_SENDING || hc->state == CONN_STREAM)
+            if (!is_reading_requests(hc))
                 break;
         } else {
             off += read_body(hc, data + off, len - off);
