@@ -22,6 +22,15 @@ struct http_ws {
     bool is_closing; /* no more writes: the stream is closing or aborted */
 };
 
+/* Stops writing and closes the stream once what is queued is out. */
+static void finish(struct http_ws *ws)
+{
+    if (ws->is_closing)
+        return;
+    ws->is_closing = true;
+    http_stream_close(ws->stream);
+}
+
 /* -------------------------------------------------------------------------
  * wslay callbacks
  * ------------------------------------------------------------------------- */
@@ -93,10 +102,7 @@ static size_t on_stream_data(void *ctx, const char *data, size_t len)
         ws->in_len = 0;
         if (!wslay_event_get_close_sent(ws->ctx) && !ws->is_closing)
             (void)http_stream_write(ws->stream, close_1002, sizeof(close_1002));
-        if (!ws->is_closing) {
-            ws->is_closing = true;
-            http_stream_close(ws->stream);
-        }
+        finish(ws);
         return len;
     }
     if (wslay_event_send(ws->ctx) != 0) {
@@ -105,10 +111,8 @@ static size_t on_stream_data(void *ctx, const char *data, size_t len)
     }
     ws->in_len = 0;
     /* Both sides have sent their close frames: the connection is done. */
-    if (!wslay_event_want_read(ws->ctx) && !wslay_event_want_write(ws->ctx) && !ws->is_closing) {
-        ws->is_closing = true;
-        http_stream_close(ws->stream);
-    }
+    if (!wslay_event_want_read(ws->ctx) && !wslay_event_want_write(ws->ctx))
+        finish(ws);
     return len; /* wslay keeps partial frames itself */
 }
 
@@ -180,11 +184,8 @@ void http_ws_close(struct http_ws *ws, uint16_t code)
     if (ws->is_closing)
         return;
     if (wslay_event_queue_close(ws->ctx, code, NULL, 0) == 0)
-        (void)wslay_event_send(ws->ctx);
-    if (ws->is_closing)
-        return; /* the send failed and aborted */
-    ws->is_closing = true;
-    http_stream_close(ws->stream);
+        (void)wslay_event_send(ws->ctx); /* a failed send aborts: finish() sees it */
+    finish(ws);
 }
 
 void http_ws_abort(struct http_ws *ws)
