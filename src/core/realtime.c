@@ -157,20 +157,36 @@ static bool is_same_identity(const struct core_rt_identity *idn, const struct co
            strcmp(idn->record_id, auth->id) == 0;
 }
 
-/* True when idn still names an existing record with the tokenKey it was
- * stored with (spec §7.2: a deleted record or a changed tokenKey drops the
- * stored auth). Reads on cw's connection. */
+/* Loads the requester a client's checks run as into a (the caller cleans
+ * it up), from cw's connection and schema. Returns false, leaving a a
+ * guest, when the stored identity was dropped: its record is gone or its
+ * tokenKey changed (spec §7.2). */
+static bool load_identity(struct core_worker *cw, const struct core_schema *schema,
+                          const struct core_rt_identity *idn, struct core_auth *a)
+{
+    memset(a, 0, sizeof(*a));
+    const struct core_collection *col =
+        core_schema_find_exact(schema, str_from_cstr(idn->collection_id));
+    json_t *rec = NULL;
+    if (!col || core_record_load(cw->db, col, str_from_cstr(idn->record_id), &rec) != RC_OK)
+        return false;
+    const char *tk = json_string_value(json_object_get(rec, "tokenKey"));
+    if (!tk || strcmp(tk, idn->token_key) != 0) {
+        json_decref(rec);
+        return false;
+    }
+    a->collection = col;
+    a->record = rec;
+    a->id = json_string_value(json_object_get(rec, "id"));
+    a->is_superuser = strcmp(col->id, SUPERUSERS_ID) == 0;
+    return true;
+}
+
 static bool is_identity_live(struct core_worker *cw, const struct core_rt_identity *idn)
 {
-    const struct core_collection *col =
-        core_schema_find_exact(core_app_schema(cw->app), str_from_cstr(idn->collection_id));
-    json_t *rec = NULL;
-    bool is_live = false;
-    if (col && core_record_load(cw->db, col, str_from_cstr(idn->record_id), &rec) == RC_OK) {
-        const char *tk = json_string_value(json_object_get(rec, "tokenKey"));
-        is_live = tk && strcmp(tk, idn->token_key) == 0;
-    }
-    json_decref(rec);
+    struct core_auth a;
+    bool is_live = load_identity(cw, core_app_schema(cw->app), idn, &a);
+    core_auth_cleanup(&a);
     return is_live;
 }
 
@@ -338,30 +354,6 @@ static bool topic_matches(const struct core_rt_sub *sub, const struct core_rt_ev
     return id && strcmp(sub->record_id, id) == 0;
 }
 
-/* Loads the requester a client's checks run as into a (cleaned up by the
- * caller), from the worker's connection: a deleted record or a changed
- * tokenKey leaves a a guest (spec §7.2). Loaded per client and dropped
- * right after it, so a fan-out to many identities holds one at a time
- * (subscribers with the same identity and options share the memo's line). */
-static void load_identity(struct fanout *f, const struct core_rt_identity *idn, struct core_auth *a)
-{
-    memset(a, 0, sizeof(*a));
-    const struct core_collection *col =
-        core_schema_find_exact(f->ev->schema, str_from_cstr(idn->collection_id));
-    json_t *rec = NULL;
-    if (col && core_record_load(f->cw->db, col, str_from_cstr(idn->record_id), &rec) == RC_OK) {
-        const char *tk = json_string_value(json_object_get(rec, "tokenKey"));
-        if (tk && strcmp(tk, idn->token_key) == 0) {
-            a->collection = col;
-            a->record = rec;
-            a->id = json_string_value(json_object_get(rec, "id"));
-            a->is_superuser = strcmp(col->id, SUPERUSERS_ID) == 0;
-            rec = NULL;
-        }
-    }
-    json_decref(rec);
-}
-
 static bool names_request_data(const char *filter)
 {
     return strstr(filter, "@request.") || strstr(filter, "@collection.");
@@ -448,7 +440,10 @@ static void deliver_to(struct fanout *f, struct core_rt_client *client)
         json_t *line = key.data ? json_object_get(f->memo, key.data) : NULL;
         if (!line && key.data) {
             if (idn.is_set && !is_loaded) {
-                load_identity(f, &idn, &loaded);
+                /* Loaded per client and dropped after it: a fan-out to many
+                 * identities holds one at a time (the memo shares lines
+                 * between subscribers with the same identity and options). */
+                (void)load_identity(f->cw, f->ev->schema, &idn, &loaded);
                 is_loaded = true;
             }
             line = render(f, sub, idn.is_set ? &loaded : &guest);
