@@ -289,6 +289,12 @@ static json_t *item_headers(json_t *headers)
 }
 
 /* Starts item i: routes it and runs its write up to the parked job. */
+/* The key of b->known for record id of col. */
+static void known_key(char out[512], const struct core_collection *col, struct str id)
+{
+    snprintf(out, 512, "%s/%.*s", col->id, (int)id.len, id.ptr ? id.ptr : "");
+}
+
 static void start_item(struct batch *b, struct batch_item *it, json_t *spec)
 {
     struct api_call *c = b->c;
@@ -339,11 +345,10 @@ static void start_item(struct batch *b, struct batch_item *it, json_t *spec)
         api_call_fail(sc, RC_NOT_FOUND);
         return;
     }
+    /* The record a create (body.id) or a delete (the URL's id) names. */
     const char *given = json_string_value(json_object_get(sc->body, "id"));
     char key[512];
-    const char *key_id = kind == CORE_WRITE_DELETE ? NULL : given;
-    snprintf(key, sizeof(key), "%s/%.*s", col->id, key_id ? (int)strlen(key_id) : (int)id.len,
-             key_id ? key_id : id.ptr);
+    known_key(key, col, kind == CORE_WRITE_DELETE ? id : str_from_cstr(given ? given : ""));
     if (is_upsert) {
         /* spec §9.1: PUT updates when body.id names a record, else creates;
          * a record an earlier item creates or deletes counts as the batch
@@ -351,10 +356,10 @@ static void start_item(struct batch *b, struct batch_item *it, json_t *spec)
         json_t *seen = json_object_get(b->known, key);
         json_t *current = NULL;
         bool exists = false;
-        if (given && given[0])
-            exists = seen ? json_is_true(seen)
-                          : core_record_load(c->aw->core.db, col, str_from_cstr(given), &current) ==
-                                RC_OK;
+        if (given && given[0] && seen)
+            exists = json_is_true(seen);
+        else if (given && given[0])
+            exists = core_record_load(c->aw->core.db, col, str_from_cstr(given), &current) == RC_OK;
         if (exists) {
             kind = CORE_WRITE_UPDATE;
             size_t n = strlen(given);
