@@ -99,13 +99,9 @@ static void change_done(struct core_schema_job *job)
     struct pending_change *pc =
         (struct pending_change *)((char *)job - offsetof(struct pending_change, job));
     struct api_call *c = pc->call;
-    if (!job->rc && (job->op == CORE_SCHEMA_DELETE || job->op == CORE_SCHEMA_TRUNCATE)) {
-        /* The collection's records are gone: so are their files (spec §2.5). */
-        struct core_app *app = c->aw->core.app;
-        core_files_remove_collection_async(app->offload, app->dir, job->target_id);
-    }
     if (!job->rc) {
-        /* Removed file fields and collections take their files along. */
+        /* Files go with their records (spec §2.5): of removed file fields,
+         * and of deleted or truncated collections. */
         struct core_app *app = c->aw->core.app;
         const char *col_id;
         json_t *pairs;
@@ -115,7 +111,7 @@ static void change_done(struct core_schema_job *job)
         }
         size_t i;
         json_t *gone;
-        json_array_foreach(job->removed_collections, i, gone)
+        json_array_foreach(job->emptied_collections, i, gone)
         {
             core_files_remove_collection_async(app->offload, app->dir, json_string_value(gone));
         }

@@ -270,7 +270,7 @@ static enum rc truncate_collection(struct store_sqlite *db, const struct core_co
 }
 
 static enum rc import(struct store_sqlite *db, struct core_schema **cur, json_t *body,
-                      struct core_problem *p, json_t *dropped, json_t *removed)
+                      struct core_problem *p, json_t *dropped, json_t *emptied)
 {
     json_t *list = json_object_get(body, "collections");
     if (!json_is_array(list) || json_array_size(list) == 0) {
@@ -315,7 +315,7 @@ static enum rc import(struct store_sqlite *db, struct core_schema **cur, json_t 
             json_t *gone = json_string(c->id); /* c goes with the old snapshot */
             rc = remove_collection(db, cur, owns, c, p);
             if (!rc)
-                json_array_append(removed, gone);
+                json_array_append(emptied, gone);
             json_decref(gone);
             owns = true;
         }
@@ -332,9 +332,9 @@ static enum rc apply(struct store_sqlite *db, void *ctx)
     struct core_problem *p = &job->problem;
     struct core_schema *cur = (struct core_schema *)core_app_schema(job->app);
     json_decref(job->dropped_files);
-    json_decref(job->removed_collections);
+    json_decref(job->emptied_collections);
     job->dropped_files = json_object();
-    job->removed_collections = json_array();
+    job->emptied_collections = json_array();
     const struct core_collection *old =
         job->target_id ? core_schema_find_exact(cur, str_from_cstr(job->target_id)) : NULL;
     enum rc rc = RC_OK;
@@ -350,10 +350,18 @@ static enum rc apply(struct store_sqlite *db, void *ctx)
                                             ? "Failed to create collection."
                                             : "Failed to update collection.");
             break;
-        case CORE_SCHEMA_DELETE: rc = remove_collection(db, &cur, false, old, p); break;
-        case CORE_SCHEMA_TRUNCATE: rc = truncate_collection(db, old, p); break;
+        case CORE_SCHEMA_DELETE:
+            rc = remove_collection(db, &cur, false, old, p);
+            if (!rc)
+                json_array_append_new(job->emptied_collections, json_string(job->target_id));
+            break;
+        case CORE_SCHEMA_TRUNCATE:
+            rc = truncate_collection(db, old, p);
+            if (!rc)
+                json_array_append_new(job->emptied_collections, json_string(job->target_id));
+            break;
         case CORE_SCHEMA_IMPORT:
-            rc = import(db, &cur, job->input, p, job->dropped_files, job->removed_collections);
+            rc = import(db, &cur, job->input, p, job->dropped_files, job->emptied_collections);
             break;
         }
     }
@@ -397,9 +405,9 @@ void core_schema_job_cleanup(struct core_schema_job *job)
 {
     json_decref(job->input);
     json_decref(job->dropped_files);
-    json_decref(job->removed_collections);
+    json_decref(job->emptied_collections);
     job->dropped_files = NULL;
-    job->removed_collections = NULL;
+    job->emptied_collections = NULL;
     xfree(job->target_id);
     xfree(job->result_id);
     core_problem_cleanup(&job->problem);

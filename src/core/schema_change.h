@@ -38,12 +38,12 @@ struct core_schema_job {
     enum rc rc;
     struct core_problem problem;
     char *result_id; /* create/update: the collection's id (owned) */
-    /* update/import: {collectionId: [[recordId, [names]]]} of the file
-     * fields dropped, and import: [collectionId] of the collections it
-     * deleted (deleteMissing); both owned, for removing their files after
-     * the commit */
+    /* {collectionId: [[recordId, [names]]]} of the file fields dropped
+     * (update, import), and [collectionId] of the collections left without
+     * records (delete, truncate, an import's deleteMissing); both owned,
+     * for removing their files after the commit */
     json_t *dropped_files;
-    json_t *removed_collections;
+    json_t *emptied_collections;
     struct core_schema *next;
     struct core_worker *cw;
     core_schema_done_fn *done;
