@@ -170,9 +170,7 @@ static void add_content_range(struct http_req *req, const struct core_file_read 
  * read is out (whichever comes last), since a read may outlive the
  * connection. */
 struct file_stream {
-    struct api_worker *aw; /* counts the reads out (aw->file_reads) */
-    struct net_offload *offload;
-    struct net_mailbox *mailbox;
+    struct api_worker *aw; /* its pool and mailbox; counts the reads out (aw->file_reads) */
     struct http_body_source *src;
     int fd;
     uint64_t offset; /* of the next chunk in the file */
@@ -202,7 +200,8 @@ static void stream_read(struct file_stream *fs)
 {
     fs->is_reading = true;
     fs->aw->file_reads++;
-    if (net_offload_submit(fs->offload, fs->mailbox, chunk_work, chunk_done, fs) != RC_OK) {
+    if (net_offload_submit(fs->aw->core.app->offload, fs->aw->core.mailbox, chunk_work, chunk_done,
+                           fs) != RC_OK) {
         fs->is_reading = false;
         fs->aw->file_reads--;
         http_body_fail(fs->src); /* on_end follows and frees */
@@ -264,8 +263,6 @@ static void start_stream(struct api_call *c, struct core_file_read *r)
     struct file_stream *fs = xmalloc(sizeof(*fs));
     memset(fs, 0, offsetof(struct file_stream, chunk));
     fs->aw = c->aw;
-    fs->offload = c->aw->core.app->offload;
-    fs->mailbox = c->aw->core.mailbox;
     fs->fd = r->fd;
     fs->offset = r->start;
     r->fd = -1;
@@ -290,7 +287,7 @@ static void read_done(enum rc rc, void *ctx)
     if (!rc)
         rc = d->rc;
     if (http_req_is_gone(req) || rc) {
-        core_file_read_close(d->r.fd);
+        core_file_read_close(d->r.fd); /* no body will be sent from it */
         d->r.fd = -1;
     }
     if (http_req_is_gone(req)) {
