@@ -7,10 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <fcntl.h>
-#include <sys/file.h>
 #include <sys/stat.h>
-#include <unistd.h>
 #include <uv.h>
 
 #include "api/errors.h"
@@ -136,27 +133,6 @@ static void hook_stop(struct net_worker *w, void *ctx)
     (void)ctx;
     core_worker_stop(&api_worker(w)->core);
     http_server_drain(api_worker(w)->http);
-}
-
-/* One server per data directory: a second one would share the database but
- * not the realtime clients, the rate limits or the writer's ordering. The
- * lock is held (the descriptor left open) until the process exits; the
- * kernel drops it even after a crash. `tarmac superuser` does not take it,
- * so a superuser can be set while the server runs. */
-static bool lock_data_dir(const char *dir)
-{
-    char path[4096];
-    if (snprintf(path, sizeof(path), "%s/serve.lock", dir) >= (int)sizeof(path))
-        return true; /* no room for the name: do without the guard */
-    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (fd < 0)
-        return true; /* a read-only directory fails later, with its own message */
-    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-        bool is_held = errno == EWOULDBLOCK;
-        close(fd);
-        return !is_held;
-    }
-    return true;
 }
 
 static bool hook_is_busy(struct net_worker *w, void *ctx)
@@ -348,18 +324,17 @@ int cli_serve(int argc, char **argv)
         http_cors_cleanup(&cors);
         return CLI_EXIT_FAILURE;
     }
-    struct core_app *core = NULL;
-    if (core_app_open(o.dir, &core) != RC_OK) {
-        fprintf(stderr, "tarmac serve: cannot open the data directory \"%s\" (see the log above)\n",
+    if (core_app_lock_dir(o.dir) != RC_OK) {
+        fprintf(stderr,
+                "tarmac serve: the data directory \"%s\" is in use by another tarmac serve\n",
                 o.dir);
         http_cors_cleanup(&cors);
         return CLI_EXIT_FAILURE;
     }
-    if (!lock_data_dir(o.dir)) {
-        fprintf(stderr,
-                "tarmac serve: the data directory \"%s\" is in use by another tarmac serve\n",
+    struct core_app *core = NULL;
+    if (core_app_open(o.dir, &core) != RC_OK) {
+        fprintf(stderr, "tarmac serve: cannot open the data directory \"%s\" (see the log above)\n",
                 o.dir);
-        core_app_close(core);
         http_cors_cleanup(&cors);
         return CLI_EXIT_FAILURE;
     }

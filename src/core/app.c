@@ -4,7 +4,10 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "base/alloc.h"
 #include "base/chrono.h"
@@ -155,6 +158,22 @@ static int make_dirs(const char *dir)
         }
     }
     return 0;
+}
+
+enum rc core_app_lock_dir(const char *dir)
+{
+    char path[4096];
+    if (make_dirs(dir) != 0 ||
+        snprintf(path, sizeof(path), "%s/serve.lock", dir) >= (int)sizeof(path))
+        return RC_OK;
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return RC_OK;
+    if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+        return RC_OK; /* fd stays open: it holds the lock */
+    bool is_held = errno == EWOULDBLOCK;
+    close(fd);
+    return is_held ? RC_CONFLICT : RC_OK;
 }
 
 enum rc core_app_open(const char *dir, struct core_app **out)

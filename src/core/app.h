@@ -68,6 +68,16 @@ struct core_worker {
     struct core_rt_local rt;         /* this worker's realtime clients */
 };
 
+/* Takes the data directory for one server (creating it when missing): a
+ * second server would share the database but not the realtime clients,
+ * the rate limits or the writer's ordering. An advisory lock on
+ * <dir>/serve.lock, held until the process exits (the kernel drops it even
+ * after a crash). RC_CONFLICT when another process holds it; RC_OK when the
+ * lock cannot be made at all (core_app_open reports a directory it cannot
+ * use). Call before core_app_open(); `tarmac superuser` does not, so a
+ * superuser can be set while the server runs. */
+enum rc core_app_lock_dir(const char *dir);
+
 /* Opens (creating if needed) the data directory's database, migrates the
  * system tables, loads the schema, and on a fresh directory creates the
  * `_superusers` and `users` collections. Blocking: call before workers start.
