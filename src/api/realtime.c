@@ -111,7 +111,7 @@ static void sse_send(struct api_rt_conn *rc, const void *p, size_t len)
         return;
     if (http_stream_write(rc->stream, p, len) != RC_OK) {
         rc->is_closing = true;
-        http_stream_abort(rc->stream);
+        rc->abort(rc);
         return;
     }
     api_rt_conn_wrote(rc);
