@@ -117,6 +117,12 @@ enum rc core_fc_resolve_from_record(struct core_fc *g, const struct core_collect
 struct str core_fc_equal_sql(struct core_fc *g, bool eq, const struct core_fc_val *l,
                              const struct core_fc_val *r);
 
+/* sqlgen.c: for a non-superuser's filter, " AND (<t's listRule on alias>)"
+ * to append to the ON clause of a hop into t ("" when there is nothing to
+ * add: a rule, a superuser, an empty listRule). */
+enum rc core_fc_list_rule(struct core_fc *g, const struct core_collection *t, struct str alias,
+                          struct str *out);
+
 /* filter_request.c: @request.* (RC_INVALID for unknown shapes) and macros
  * (RC_NOT_FOUND when ident is not a macro). */
 enum rc core_fc_resolve_request(struct core_fc *g, struct str ident, struct core_fc_val *out);

@@ -88,6 +88,27 @@ static enum rc check_listable(struct core_fc *g, const struct cursor *c,
     return RC_OK;
 }
 
+/* A non-superuser's hop into t sees only what t's listRule lets them list:
+ * the rule goes into the hop's ON clauses (main_sql and mm_sql end with the
+ * ON clause of t's table). The shared join is built once per key. */
+static enum rc guard_hop(struct core_fc *g, const struct cursor *c, const struct core_collection *t,
+                         struct str key, struct str ja, struct str ma, struct str *main_sql,
+                         struct str *mm_sql)
+{
+    if (!c->check_hidden)
+        return RC_OK;
+    struct str rule;
+    enum rc rc = RC_OK;
+    if (!core_fc_find_join(g, key)) {
+        rc = core_fc_list_rule(g, t, ja, &rule);
+        *main_sql = core_fc_fmt(g, "%.*s%.*s", FC_S(*main_sql), FC_S(rule));
+    }
+    if (!rc)
+        rc = core_fc_list_rule(g, t, ma, &rule);
+    *mm_sql = core_fc_fmt(g, "%.*s%.*s", FC_S(*mm_sql), FC_S(rule));
+    return rc;
+}
+
 /* Moves c onto the table registered (or now registered) under key. */
 static enum rc enter(struct core_fc *g, struct cursor *c, struct str key,
                      const struct core_collection *target, struct str main_sql, struct str mm_sql,
@@ -146,6 +167,9 @@ static enum rc hop_relation(struct core_fc *g, struct cursor *c, const struct co
         mm_sql = core_fc_fmt(g, " JOIN %.*s %.*s ON %.*s.\"id\" = %.*s", FC_S(tq), FC_S(ma),
                              FC_S(ma), FC_S(src_mm));
     }
+    rc = guard_hop(g, c, t, key, ja, ma, &main_sql, &mm_sql);
+    if (rc)
+        return rc;
     return enter(g, c, key, t, main_sql, mm_sql, ja, ma, multi, multi ? 2 : 1);
 }
 
@@ -230,6 +254,9 @@ static enum rc hop_back(struct core_fc *g, struct cursor *c, struct str seg, str
     struct str main_sql =
         core_fc_fmt(g, " LEFT JOIN %.*s %.*s ON %.*s", FC_S(bq), FC_S(ja), FC_S(on_main));
     struct str mm_sql = core_fc_fmt(g, " JOIN %.*s %.*s ON %.*s", FC_S(bq), FC_S(ma), FC_S(on_mm));
+    rc = guard_hop(g, c, b, key, ja, ma, &main_sql, &mm_sql);
+    if (rc)
+        return rc;
     return enter(g, c, key, b, main_sql, mm_sql, ja, ma, multi, 1);
 }
 
@@ -433,8 +460,11 @@ static enum rc resolve_collection(struct core_fc *g, const struct core_fc_segs *
     struct str key = core_fc_fmt(g, "@collection.%s:%.*s", t->name, FC_S(s->mod[1]));
     struct str tq = core_fc_quote(g, t->name);
     struct str ja = core_fc_alias(g, "_j"), ma = core_fc_alias(g, "_m");
-    rc = enter(g, c, key, t, core_fc_fmt(g, " LEFT JOIN %.*s %.*s ON 1", FC_S(tq), FC_S(ja)),
-               core_fc_fmt(g, " JOIN %.*s %.*s", FC_S(tq), FC_S(ma)), ja, ma, true, 1);
+    struct str main_sql = core_fc_fmt(g, " LEFT JOIN %.*s %.*s ON 1", FC_S(tq), FC_S(ja));
+    struct str mm_sql = core_fc_fmt(g, " JOIN %.*s %.*s ON 1", FC_S(tq), FC_S(ma));
+    rc = guard_hop(g, c, t, key, ja, ma, &main_sql, &mm_sql);
+    if (!rc)
+        rc = enter(g, c, key, t, main_sql, mm_sql, ja, ma, true, 1);
     if (rc)
         return rc;
     return walk(g, c, s, 2, out);
@@ -494,7 +524,8 @@ enum rc core_fc_resolve_from_record(struct core_fc *g, const struct core_collect
         else if (str_eq(seg, STR_LIT("collectionName")))
             p = (struct core_sql_param){.type = CORE_SQL_TEXT, .text = str_from_cstr(col->name)};
     }
-    struct cursor c = {.col = col, .key = str_from_cstr(prefix)};
+    struct cursor c = {
+        .col = col, .key = str_from_cstr(prefix), .check_hidden = !g->o->allow_hidden};
     if (!last && f && f->type == CORE_FIELD_RELATION && rec) {
         core_fc_param_val(g, p, out);
         struct str src = out->sql;

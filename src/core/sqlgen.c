@@ -354,6 +354,55 @@ static enum rc gen_node(struct core_fc *g, const struct core_fnode *n, struct st
     return RC_OK;
 }
 
+/* PB >= v0.32 (core/record_field_resolver.go): a non-superuser's filter or
+ * sort that hops into collection t only sees t's records that t's listRule
+ * lets the requester list. The rule is compiled here as the requester, on
+ * the hop's alias, as a rule (hidden fields allowed, no further checks, so
+ * this never recurses), and the caller ANDs it into the hop's ON clause: a
+ * record the requester may not list looks like a missing one, in the shared
+ * joins, the "all values" half and sort subqueries alike. Its own paths get
+ * their own EXISTS wrapper; its parameters join g's. A rule that no longer
+ * compiles hides every record (fail closed). */
+enum rc core_fc_list_rule(struct core_fc *g, const struct core_collection *t, struct str alias,
+                          struct str *out)
+{
+    *out = STR_LIT("");
+    const char *rule = t->rules[CORE_RULE_LIST];
+    if (g->o->allow_hidden || !rule || !rule[0])
+        return RC_OK;
+    struct core_filter_options o = *g->o;
+    o.collection = t;
+    o.allow_hidden = true;
+    struct core_fc saved = *g;
+    g->o = &o;
+    g->row = alias;
+    g->joins = NULL;
+    g->join_count = g->join_cap = g->table_count = 0;
+    struct core_fnode *root;
+    struct str expr;
+    enum rc rc = core_filter_parse(str_from_cstr(rule), g->a, &root, g->err, g->err_cap);
+    if (!rc)
+        rc = gen_node(g, root, &expr);
+    if (!rc && g->join_count) {
+        struct str joins = STR_LIT("");
+        for (size_t i = 0; i < g->join_count; i++)
+            joins = core_fc_fmt(g, "%.*s%.*s", FC_S(joins), FC_S(g->joins[i].sql));
+        struct str z = core_fc_alias(g, "_j");
+        expr = core_fc_fmt(g, "EXISTS (SELECT 1 FROM (SELECT 1) %.*s%.*s WHERE %.*s)", FC_S(z),
+                           FC_S(joins), FC_S(expr));
+    }
+    /* Keep what the rule added to the shared state (parameters, aliases). */
+    saved.params = g->params;
+    saved.param_count = g->param_count;
+    saved.param_cap = g->param_cap;
+    saved.next_alias = g->next_alias;
+    *g = saved;
+    if (g->err_cap)
+        g->err[0] = '\0';
+    *out = rc ? STR_LIT(" AND 0") : core_fc_fmt(g, " AND (%.*s)", FC_S(expr));
+    return RC_OK;
+}
+
 /* From a quote at s[i], the index just past the quoted run (a doubled quote
  * inside is two runs back to back); i itself when s[i] is not a quote.
  * Schema names are quoted identifiers and could hold a '?'. */

@@ -135,7 +135,9 @@ static int setup(void **state)
         field("role", CORE_FIELD_SELECT),           relation("team", "pbc_teams", 1),
         hidden(field("secret", CORE_FIELD_TEXT)),
     };
-    add("_pb_users_auth_", "users", CORE_COLLECTION_AUTH, "id = @request.auth.id", users,
+    /* Listable by anyone, so the traversal tests see every user; the listRule
+     * of a hop is tested with a stricter rule set in the test itself. */
+    add("_pb_users_auth_", "users", CORE_COLLECTION_AUTH, "", users,
         sizeof(users) / sizeof(users[0]));
     struct core_field teams[] = {field("name", CORE_FIELD_TEXT),
                                  relation("members", "_pb_users_auth_", 10)};
@@ -596,6 +598,50 @@ static void test_relation_into_unlistable_collection_needs_superuser(void **stat
     assert_posts_as(&guest, "secrets_via_post.note ?= 'x'", "p1");
 }
 
+static const char *sorted(const char *collection, const char *sort, bool allow_hidden);
+
+/* PB >= v0.32: a non-superuser's hop sees only what the target's listRule
+ * lets them list; a rule (or a superuser) sees everything. */
+static void test_client_hops_see_only_listable_records(void **state)
+{
+    struct core_collection *users =
+        (struct core_collection *)core_schema_find(schema, STR_LIT("users"));
+    char *saved = users->rules[CORE_RULE_LIST];
+    users->rules[CORE_RULE_LIST] = "id = @request.auth.id || role = 'admin'";
+    /* Alice (u1) is an admin, so anyone lists her; Bob (u2) lists himself. */
+    assert_string_equal(query("posts", "author.name = 'Alice'", &guest, false), "p1,p5");
+    assert_string_equal(query("posts", "author.name = 'Bob'", &guest, false), "");
+    assert_string_equal(query("posts", "author.name ~ 'B%'", &guest, false), "");
+    assert_string_equal(query("posts", "author.name = 'Bob'", auth_as("u2"), false), "p2");
+    assert_string_equal(query("posts", "author.name = 'Bob'", auth_as("u3"), false), "");
+    /* A hidden record looks like a missing one. */
+    assert_string_equal(query("posts", "author.name = ''", &guest, false), "p2,p3,p4");
+    /* Multi-valued: hidden editors are neither a match nor a non-match. */
+    assert_string_equal(query("posts", "editors.name ?= 'Bob'", &guest, false), "");
+    assert_string_equal(query("posts", "editors.name = 'Alice'", &guest, false), "p3,p4");
+    assert_string_equal(query("posts", "editors.name ?= 'Bob'", auth_as("u2"), false), "p1,p4");
+    /* Back-relations, and the request's own relations. */
+    assert_string_equal(query("teams", "users_via_team.name ?= 'Bob'", &guest, false), "");
+    assert_string_equal(query("teams", "users_via_team.name ?= 'Alice'", &guest, false), "t1");
+    assert_string_equal(query("posts", "author.team.name = 'Red'", &guest, false), "p1,p5");
+    /* The rule's own paths and parameters combine with the filter's. */
+    users->rules[CORE_RULE_LIST] = "team.name = 'Blue' && @request.auth.id != ''";
+    assert_string_equal(query("posts", "author.name ?~ '%' && title != 'zz'", auth_as("u1"), false),
+                        "p2");
+    assert_string_equal(query("posts", "author.name ?~ '%'", &guest, false), "");
+    /* A rule that no longer compiles hides everything (fail closed). */
+    users->rules[CORE_RULE_LIST] = "nosuchfield = 1";
+    assert_string_equal(query("posts", "author.name != ''", &guest, false), "");
+    /* Superusers and rules keep full access. */
+    assert_string_equal(query("posts", "author.name = 'Bob'", &guest, true), "p2");
+    users->rules[CORE_RULE_LIST] = "id = @request.auth.id";
+    /* Sorting through a hidden relation orders as if it were empty. */
+    assert_string_equal(sorted("posts", "author.name,id", false), "p1,p2,p3,p4,p5");
+    assert_string_equal(sorted("posts", "-author.name,id", false), "p1,p2,p3,p4,p5");
+    assert_string_equal(sorted("posts", "author.name,id", true), "p3,p1,p5,p2,p4");
+    users->rules[CORE_RULE_LIST] = saved;
+}
+
 static void test_back_relation_with_unique_index_is_single_valued(void **state)
 {
     assert_string_equal(query("users", "profiles_via_user.bio = 'hi'", &guest, false), "u1");
@@ -815,6 +861,7 @@ int main(void)
         cmocka_unit_test(test_hidden_fields_need_superuser_or_rule),
         cmocka_unit_test(test_client_email_filter_needs_visibility),
         cmocka_unit_test(test_relation_into_unlistable_collection_needs_superuser),
+        cmocka_unit_test(test_client_hops_see_only_listable_records),
         cmocka_unit_test(test_back_relation_with_unique_index_is_single_valued),
         cmocka_unit_test(test_unknown_names_are_errors),
         cmocka_unit_test(test_relation_hops_are_limited_to_six),
