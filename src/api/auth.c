@@ -130,9 +130,22 @@ static enum rc write_token_response(struct api_call *c, const struct core_collec
     return rc ? api_call_fail(c, rc) : RC_OK;
 }
 
+/* spec §4: every auth method checks the authRule once the credentials
+ * succeeded; a miss is 403 (PocketBase's recordAuthResponse). */
+static bool auth_rule_or_fail(struct api_call *c, const struct core_collection *col, const char *id)
+{
+    if (passes_auth_rule(c, col, id))
+        return true;
+    api_error_write(c->req, 403,
+                    "The request doesn't satisfy the collection requirements to authenticate.");
+    return false;
+}
+
 enum rc api_auth_write_response(struct api_call *c, const struct core_collection *col,
                                 json_t *record)
 {
+    if (!auth_rule_or_fail(c, col, json_string_value(json_object_get(record, "id"))))
+        return RC_OK;
     return write_token_response(c, col, record, true, 0);
 }
 
@@ -204,9 +217,7 @@ static void login_done(enum rc rc, void *ctx)
     if (!http_req_is_gone(c->req)) {
         if (rc) {
             api_call_fail(c, rc); /* the pool was saturated: 503 */
-        } else if (l->result == RC_OK && l->record &&
-                   passes_auth_rule(c, l->col,
-                                    json_string_value(json_object_get(l->record, "id")))) {
+        } else if (l->result == RC_OK && l->record) {
             api_auth_write_response(c, l->col, l->record);
         } else {
             core_problem_message(&c->problem, "Failed to authenticate.");
@@ -323,15 +334,12 @@ enum rc api_auth_refresh(struct http_req *req, void *ctx)
     const struct core_collection *col;
     if (api_auth_same_collection_or_fail(c, &col))
         return RC_OK;
-    if (!passes_auth_rule(c, col, c->auth.id)) {
-        api_error_write(req, 403,
-                        "The authenticated record is not allowed to use this auth method.");
+    if (!auth_rule_or_fail(c, col, c->auth.id))
         return RC_OK;
-    }
     json_t *record = json_incref(c->auth.record);
     enum rc rc;
     if (c->auth.is_refreshable) {
-        rc = api_auth_write_response(c, col, record);
+        rc = write_token_response(c, col, record, true, 0);
     } else {
         /* spec §6.4: an impersonation token is not renewed; the same token
          * comes back with the record as it is now. */

@@ -112,6 +112,37 @@ describe('mail flows', () => {
         assert.match(ghost.otpId, /^[a-z0-9]{15}$/, 'unknown emails get an otpId too');
     });
 
+    test('authRule: checked after the credentials on password, OTP and refresh: 403', async () => {
+        const MSG = "The request doesn't satisfy the collection requirements to authenticate.";
+        const u = await makeUser(su, srv.url, { name: 'Rita' });
+        const other = await makeUser(su, srv.url, { name: 'Other' });
+        await su.collections.update('users', { authRule: "name = 'Rita'", otp: { enabled: true, duration: 120, length: 6 } });
+        try {
+            const pb = client(srv.url);
+            let e = await expectError(pb.collection('users').authWithPassword(other.email, other.password), 403);
+            assert.equal(e.message, MSG);
+            // Wrong credentials stay a 400 that says nothing about the rule.
+            e = await expectError(pb.collection('users').authWithPassword(other.email, 'wrong-password'), 400);
+            assert.equal(e.message, 'Failed to authenticate.');
+            assert.equal((await pb.collection('users').authWithPassword(u.email, u.password)).record.id, u.record.id);
+            // OTP: a valid code for a record the rule refuses.
+            const { otpId } = await pb.collection('users').requestOTP(other.email);
+            const code = await waitForMail(sink, other.email, /one-time password is: (\d+)/);
+            e = await expectError(client(srv.url).collection('users').authWithOTP(otpId, code), 403);
+            assert.equal(e.message, MSG);
+            // Refresh: the token is valid, the record no longer satisfies the rule.
+            e = await expectError(other.pb.collection('users').authRefresh(), 403);
+            assert.equal(e.message, MSG);
+            await u.pb.collection('users').authRefresh();
+            // null: nobody can authenticate.
+            await su.collections.update('users', { authRule: null });
+            e = await expectError(client(srv.url).collection('users').authWithPassword(u.email, u.password), 403);
+            assert.equal(e.message, MSG);
+        } finally {
+            await su.collections.update('users', { authRule: '' });
+        }
+    });
+
     test('bad emails are 400 with the field named, on every request-*', async () => {
         const pb = client(srv.url);
         const users = pb.collection('users');
