@@ -205,13 +205,24 @@ static bool email_claim_matches(const struct core_token_claims *claims, json_t *
  * valid token of kind. *email_ok: the token's email claim is still the
  * record's; new_email (may be NULL) gets the newEmail claim. RC_OK, or the
  * error response is written. */
+/* PocketBase: superusers are verified by definition, so both verification
+ * routes of _superusers are a 400 before anything else is looked at. */
+static bool superusers_verified_or_fail(struct api_call *c, const struct core_collection *col,
+                                        const char *kind)
+{
+    if (strcmp(kind, "verification") != 0 || strcmp(col->name, "_superusers") != 0)
+        return false;
+    api_error_write(c->req, 400, "All superusers are verified by default.");
+    return true;
+}
+
 static enum rc confirm_start(struct http_req *req, const char *kind, struct api_call **cp,
                              const struct core_collection **col, json_t **record, bool *email_ok,
                              json_t **new_email)
 {
     struct api_call *c = api_call_new(req);
     *cp = c;
-    if (api_auth_collection_or_fail(c, col) ||
+    if (api_auth_collection_or_fail(c, col) || superusers_verified_or_fail(c, *col, kind) ||
         api_call_body_or_fail(c, "An error occurred while loading the submitted data."))
         return RC_INVALID;
     struct core_token_claims claims;
@@ -241,7 +252,7 @@ static enum rc request_token_mail(struct http_req *req, const struct token_mail 
 {
     struct api_call *c = api_call_new(req);
     const struct core_collection *col;
-    if (api_auth_collection_or_fail(c, &col) ||
+    if (api_auth_collection_or_fail(c, &col) || superusers_verified_or_fail(c, col, m->kind) ||
         api_call_body_or_fail(c, "An error occurred while loading the submitted data."))
         return RC_OK;
     const char *email = api_auth_email_or_fail(c, "email");

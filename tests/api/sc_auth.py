@@ -398,5 +398,15 @@ SIGNUP = [
 ]
 
 
-SCENARIOS = METHODS + PASSWORD + REFRESH_SC + TOKENS + SIGNUP
+# PocketBase: superusers are verified by definition; both routes are a 400 first.
+SUPER_VERIFY = [
+    S("request-verification: _superusers 400", "POST",
+      "/api/collections/_superusers/request-verification", body={"email": "admin@example.com"},
+      status=400, exact=err(400, "All superusers are verified by default.")),
+    S("confirm-verification: _superusers 400 before the token", "POST",
+      "/api/collections/_superusers/confirm-verification", body={"token": "x"},
+      status=400, exact=err(400, "All superusers are verified by default.")),
+]
+
+SCENARIOS = METHODS + PASSWORD + REFRESH_SC + TOKENS + SIGNUP + SUPER_VERIFY
 LAST = EXPIRED
