@@ -345,6 +345,10 @@ static enum rc apply(struct store_sqlite *db, void *ctx)
         case CORE_SCHEMA_CREATE:
         case CORE_SCHEMA_UPDATE:
             rc = upsert(db, &cur, false, job->input, old, p, &job->result_id, job->dropped_files);
+            /* A unique index the stored rows break cannot be built: PocketBase
+             * answers that as a failed save (400), not a conflict. */
+            if (rc == RC_CONFLICT)
+                rc = RC_INVALID;
             if (rc == RC_INVALID && !p->message[0])
                 core_problem_message(p, job->op == CORE_SCHEMA_CREATE
                                             ? "Failed to create collection."

@@ -323,6 +323,19 @@ describe('collections API', () => {
         assert.equal((await su.collections.getOne('posts')).updateRule, 'author = @request.auth.id');
     });
 
+    test('a unique index the stored rows break: 400 "Failed to update collection.", nothing changed', async () => {
+        const c = await su.collections.create({ name: 'dupes', fields: [{ name: 'code', type: 'text' }] });
+        await su.collection('dupes').create({ code: 'same' });
+        await su.collection('dupes').create({ code: 'same' });
+        const body = await expectError(su.collections.update('dupes', {
+            indexes: ['CREATE UNIQUE INDEX idx_dupes_code ON dupes (code)'],
+        }), 400);
+        assert.equal(body.message, 'Failed to update collection.');
+        assert.deepEqual((await su.collections.getOne(c.id)).indexes, []);
+        assert.equal((await su.collection('dupes').getFullList()).length, 2);
+        await su.collections.delete('dupes');
+    });
+
     test('validation: invalid collection and field names', async () => {
         let body = await expectError(su.collections.create({ name: 'bad name!' }), 400);
         assert.ok(body.data.name?.code, JSON.stringify(body));
