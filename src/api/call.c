@@ -231,6 +231,29 @@ static json_t *infer(struct str v)
     return json_stringn(v.ptr, v.len);
 }
 
+/* A form value that is not UTF-8 cannot become JSON text: a 400 naming the
+ * field instead of dropping it. A part without a filename meant for a file
+ * field (Flutter's MultipartFile.fromBytes without one) is PocketBase's
+ * validation_invalid_file: a plain string is never a new file. */
+static void refuse_binary_value(struct api_call *c, const char *key)
+{
+    struct str name = str_from_cstr(key);
+    if (name.len &&
+        (name.ptr[0] == '+' || name.ptr[name.len - 1] == '+' || name.ptr[name.len - 1] == '-'))
+        name = name.ptr[0] == '+' ? (struct str){name.ptr + 1, name.len - 1}
+                                  : (struct str){name.ptr, name.len - 1};
+    const struct core_collection *col =
+        c->core.schema ? core_schema_find(c->core.schema, http_req_param(c->req, "collection"))
+                       : NULL;
+    const struct core_field *f = col ? core_collection_field(col, name) : NULL;
+    if (f && f->type == CORE_FIELD_FILE)
+        core_problem_field(&c->problem, key, "validation_invalid_file",
+                           "Invalid new file: a part without a filename is not an upload.", NULL);
+    else
+        core_problem_field(&c->problem, key, "validation_invalid_utf8", "Must be valid UTF-8 text.",
+                           NULL);
+}
+
 /* Adds value under key; a repeated key becomes an array (spec §1.6). */
 static void add_value(json_t *obj, const char *key, json_t *v)
 {
@@ -281,7 +304,11 @@ static json_t *decode_multipart(struct api_call *c, struct str content_type)
                 (struct core_upload){.key = p->name, .filename = p->filename, .data = p->data};
             continue;
         }
-        add_value(body, key, infer(p->data));
+        json_t *v = infer(p->data);
+        if (v)
+            add_value(body, key, v);
+        else
+            refuse_binary_value(c, key);
     }
     for (size_t i = 0; i < n; i++) {
         const struct http_multipart_part *p = &parts[i];
@@ -330,7 +357,11 @@ enum rc api_call_body_or_fail(struct api_call *c, const char *message)
                     continue;
                 memcpy(key, params[i].key.ptr, params[i].key.len);
                 key[params[i].key.len] = '\0';
-                add_value(c->body, key, infer(params[i].value));
+                json_t *v = infer(params[i].value);
+                if (v)
+                    add_value(c->body, key, v);
+                else
+                    refuse_binary_value(c, key);
             }
         }
     } else if (str_eq_cstr_nocase(media, "multipart/form-data")) {
