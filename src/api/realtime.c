@@ -21,7 +21,7 @@
 
 static struct api_realtime_config config = {
     .idle_ms = 5 * 60 * 1000,
-    .max_age_ms = 30 * 60 * 1000,
+    .max_age_ms = 0,
     .ping_ms = 25 * 1000,
 };
 
@@ -86,7 +86,7 @@ void api_realtime_tick(struct api_worker *aw, uint64_t now_ms)
         if (rc->is_closing)
             continue;
         if (now_ms - rc->last_message_ms >= config.idle_ms ||
-            now_ms - rc->connected_ms >= config.max_age_ms) {
+            (config.max_age_ms && now_ms - rc->connected_ms >= config.max_age_ms)) {
             /* spec §7.1: SDKs reconnect and resubscribe. */
             rc->is_closing = true;
             rc->close(rc);

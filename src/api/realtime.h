@@ -18,7 +18,7 @@ struct api_call;
 
 struct api_realtime_config {
     uint64_t idle_ms;    /* close after this long without a delivered message */
-    uint64_t max_age_ms; /* close any stream this old */
+    uint64_t max_age_ms; /* close any stream this old; 0 = never */
     uint64_t ping_ms;    /* keep-alive after this long without a write */
 };
 

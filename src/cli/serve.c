@@ -204,7 +204,7 @@ int cli_serve(int argc, char **argv)
         .write_timeout_ms = 30000,
         .grace_ms = 10000,
         .realtime_idle_ms = 5 * 60 * 1000,
-        .realtime_max_age_ms = 30 * 60 * 1000,
+        .realtime_max_age_ms = 0, /* off: PocketBase has no such limit */
         .realtime_ping_ms = 25 * 1000,
         .batch_max_requests = 50,
         .batch_timeout_ms = 3000,
@@ -256,7 +256,7 @@ int cli_serve(int argc, char **argv)
         {"realtime-idle", CLI_FLAG_DURATION, &o.realtime_idle_ms, "DUR",
          "close a realtime stream without a message this long (default 5m)"},
         {"realtime-max-age", CLI_FLAG_DURATION, &o.realtime_max_age_ms, "DUR",
-         "close any realtime stream this old (default 30m)"},
+         "close any realtime stream this old (default 0 = never)"},
         {"realtime-ping", CLI_FLAG_DURATION, &o.realtime_ping_ms, "DUR",
          "keep-alive on a quiet realtime stream (default 25s)"},
         {"batch-max-requests", CLI_FLAG_UINT, &o.batch_max_requests, "N",
