@@ -175,7 +175,7 @@ static void otp_deleted(struct core_exec_job *job)
     struct otp_login *l = (struct otp_login *)((char *)job - offsetof(struct otp_login, exec));
     if (job->rc || job->changes != 1) {
         /* Used by a concurrent login in the meantime: a code works once. */
-        core_problem_message(&l->call->problem, "Failed to authenticate.");
+        core_problem_message(&l->call->problem, "Invalid or expired OTP");
         if (!http_req_is_gone(l->call->req))
             api_call_fail(l->call, RC_INVALID);
         http_req_resume(l->call->req);
@@ -226,7 +226,8 @@ enum rc api_auth_with_otp(struct http_req *req, void *ctx)
     if (ok)
         ok = core_record_load(c->aw->core.db, col, str_from_cstr(record_id), &record) == RC_OK;
     if (!ok) {
-        core_problem_message(&c->problem, "Failed to authenticate.");
+        /* PocketBase's one answer for an unknown, expired, spent or wrong code. */
+        core_problem_message(&c->problem, "Invalid or expired OTP");
         return api_call_fail(c, RC_INVALID);
     }
     struct otp_login *l = arena_alloc(req->arena, sizeof(*l));

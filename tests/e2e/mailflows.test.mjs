@@ -103,11 +103,13 @@ describe('mail flows', () => {
         assert.match(otpId, /^[a-z0-9]{15}$/);
         const code = await waitForMail(sink, u.email, /one-time password is: (\d+)/);
         assert.equal(code.length, 6);
-        await expectError(pb.collection('users').authWithOTP(otpId, '000000' === code ? '111111' : '000000'), 400);
+        let e = await expectError(pb.collection('users').authWithOTP(otpId, '000000' === code ? '111111' : '000000'), 400);
+        assert.equal(e.message, 'Invalid or expired OTP.');
         const auth = await pb.collection('users').authWithOTP(otpId, code);
         assert.equal(auth.record.id, u.record.id);
         assert.equal(auth.record.verified, true);
-        await expectError(client(srv.url).collection('users').authWithOTP(otpId, code), 400);
+        e = await expectError(client(srv.url).collection('users').authWithOTP(otpId, code), 400);
+        assert.equal(e.message, 'Invalid or expired OTP.', 'a spent code');
         const ghost = await pb.collection('users').requestOTP('ghost-account@example.com');
         assert.match(ghost.otpId, /^[a-z0-9]{15}$/, 'unknown emails get an otpId too');
     });
