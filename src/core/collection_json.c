@@ -6,6 +6,7 @@
 
 #include "base/alloc.h"
 #include "base/secure.h"
+#include "core/index.h"
 
 /* -------------------------------------------------------------------------
  * Names and ids
@@ -332,6 +333,67 @@ static void check_fields(struct core_collection *c, const struct core_schema *sc
     }
 }
 
+/* PocketBase refuses to change a field's type in place (the stored values
+ * would not fit it): a field keeps its id, so a same-id field of another
+ * type is an error at "fields.N". A new field under an old name is a new id
+ * (the old column is dropped, as in PocketBase). */
+static void check_type_changes(const struct core_collection *c, const struct core_collection *base,
+                               struct core_problem *p)
+{
+    char path[64];
+    for (size_t i = 0; base && i < c->field_count; i++) {
+        for (size_t k = 0; k < base->field_count; k++) {
+            if (strcmp(base->fields[k].id, c->fields[i].id) == 0 &&
+                base->fields[k].type != c->fields[i].type) {
+                snprintf(path, sizeof(path), "fields.%zu", i);
+                core_problem_field(p, path, "validation_field_type_change",
+                                   "Field type cannot be changed.", NULL);
+            }
+        }
+    }
+}
+
+/* True when c has a single-column UNIQUE index on name: one of its own, or
+ * the built-in ones of auth collections (email, tokenKey). */
+static bool has_unique_index_on(const struct core_collection *c, const char *name)
+{
+    if (c->type == CORE_COLLECTION_AUTH &&
+        (strcmp(name, "email") == 0 || strcmp(name, "tokenKey") == 0))
+        return true;
+    for (size_t i = 0; i < c->index_count; i++) {
+        struct core_index ix;
+        const char *why;
+        if (core_index_parse(c->indexes[i], &ix, &why) == RC_OK &&
+            core_index_is_unique_on(&ix, name))
+            return true;
+    }
+    return false;
+}
+
+/* A password login looks an identity up by each identity field: each must
+ * exist and be unique, or two records could answer one identity. */
+static void check_identity_fields(const struct core_collection *c, struct core_problem *p)
+{
+    if (c->type != CORE_COLLECTION_AUTH || !c->is_password_auth)
+        return;
+    for (size_t i = 0; i < c->identity_field_count; i++) {
+        const char *name = c->identity_fields[i];
+        json_t *params = json_pack("{s:s}", "fieldName", name);
+        if (!core_collection_field(c, str_from_cstr(name))) {
+            core_problem_field(p, "passwordAuth.identityFields", "validation_missing_field",
+                               "Invalid or missing field.", params);
+            return;
+        }
+        if (!has_unique_index_on(c, name)) {
+            core_problem_field(p, "passwordAuth.identityFields",
+                               "validation_missing_unique_constraint",
+                               "The field doesn't have a UNIQUE constraint.", params);
+            return;
+        }
+        json_decref(params);
+    }
+}
+
 /* -------------------------------------------------------------------------
  * Collections
  * ------------------------------------------------------------------------- */
@@ -610,6 +672,8 @@ enum rc core_collection_from_json(json_t *in, const struct core_collection *base
         ensure_field(c, "verified", CORE_FIELD_BOOL, false, 5);
     }
     check_fields(c, schema, p);
+    check_type_changes(c, base, p);
+    check_identity_fields(c, p);
     if (core_problem_has_fields(p)) {
         core_collection_free(c);
         return RC_INVALID;

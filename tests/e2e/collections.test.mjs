@@ -336,6 +336,36 @@ describe('collections API', () => {
         await su.collections.delete('dupes');
     });
 
+    test('validation: a field keeps its type (validation_field_type_change)', async () => {
+        const c = await su.collections.create({ name: 'typed', fields: [{ name: 'n', type: 'number' }] });
+        const f = c.fields.find((x) => x.name === 'n');
+        const fields = c.fields.map((x) => (x.id === f.id ? { ...x, type: 'text' } : x));
+        const body = await expectError(su.collections.update('typed', { fields }), 400);
+        const i = fields.findIndex((x) => x.id === f.id);
+        assert.equal(body.data.fields[i].code, 'validation_field_type_change', JSON.stringify(body));
+        assert.equal((await su.collections.getOne('typed')).fields.find((x) => x.name === 'n').type, 'number');
+        await su.collections.delete('typed');
+    });
+
+    test('validation: identityFields need a UNIQUE index', async () => {
+        const fields = [{ name: 'username', type: 'text' }];
+        let body = await expectError(su.collections.create({
+            name: 'members', type: 'auth', fields, passwordAuth: { enabled: true, identityFields: ['email', 'username'] },
+        }), 400);
+        assert.equal(body.data.passwordAuth.identityFields.code, 'validation_missing_unique_constraint', JSON.stringify(body));
+        body = await expectError(su.collections.create({
+            name: 'members', type: 'auth', fields, passwordAuth: { enabled: true, identityFields: ['nosuch'] },
+        }), 400);
+        assert.equal(body.data.passwordAuth.identityFields.code, 'validation_missing_field', JSON.stringify(body));
+        const ok = await su.collections.create({
+            name: 'members', type: 'auth', fields,
+            indexes: ['CREATE UNIQUE INDEX idx_members_username ON members (username)'],
+            passwordAuth: { enabled: true, identityFields: ['email', 'username'] },
+        });
+        assert.deepEqual(ok.passwordAuth.identityFields, ['email', 'username']);
+        await su.collections.delete('members');
+    });
+
     test('validation: invalid collection and field names', async () => {
         let body = await expectError(su.collections.create({ name: 'bad name!' }), 400);
         assert.ok(body.data.name?.code, JSON.stringify(body));
