@@ -325,6 +325,12 @@ static void check_fields(struct core_collection *c, const struct core_schema *sc
                 f->collection_id = xstrdup(c->id);
             }
         }
+        if (f->only_domain_count && f->except_domain_count) {
+            /* PocketBase: one list or the other, never both. */
+            snprintf(path, sizeof(path), "fields.%zu.exceptDomains", i);
+            core_problem_field(p, path, "validation_empty", "Must be blank with onlyDomains set.",
+                               NULL);
+        }
         if (f->type == CORE_FIELD_AUTODATE && !f->on_create && !f->on_update)
             f->on_create = true;
         if (f->max_select < 1)

@@ -338,6 +338,45 @@ static bool is_url(const char *s)
     return true;
 }
 
+/* onlyDomains / exceptDomains of email and url fields (PocketBase's
+ * options), compared without case as DNS names are, so "EVIL.com" does not
+ * pass an exceptDomains of "evil.com". */
+static bool domain_allowed(const struct core_field *f, struct str host)
+{
+    bool listed = false;
+    for (size_t i = 0; i < f->only_domain_count && !listed; i++)
+        listed = str_eq_cstr_nocase(host, f->only_domains[i]);
+    if (f->only_domain_count && !listed)
+        return false;
+    for (size_t i = 0; i < f->except_domain_count; i++) {
+        if (str_eq_cstr_nocase(host, f->except_domains[i]))
+            return false;
+    }
+    return true;
+}
+
+/* The host of an http(s) URL is_url accepted: no userinfo, no port. */
+static struct str url_host(const char *s)
+{
+    const char *p = strstr(s, "://") + 3;
+    size_t n = strcspn(p, "/?#");
+    const char *at = NULL;
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] == '@')
+            at = p + i;
+    }
+    if (at) {
+        n -= (size_t)(at + 1 - p);
+        p = at + 1;
+    }
+    if (n && p[0] == '[') {
+        const char *close = memchr(p, ']', n);
+        return close ? (struct str){p, (size_t)(close - p) + 1} : (struct str){p, n};
+    }
+    const char *colon = memchr(p, ':', n);
+    return (struct str){p, colon ? (size_t)(colon - p) : n};
+}
+
 /* Compiled patterns, shared by all threads: validation runs on workers and
  * on the writer, and regcomp() cost more than the rest of a create's
  * validation. glibc's regexec() may run on one regex_t from many threads. */
@@ -464,11 +503,17 @@ static void validate(const struct core_field *f, json_t *v, struct core_problem 
         if (f->type == CORE_FIELD_EMAIL) {
             if (!is_email(s))
                 field_error(p, f, "validation_is_email", "Must be a valid email address.", NULL);
+            else if (!domain_allowed(f, str_from_cstr(strrchr(s, '@') + 1)))
+                field_error(p, f, "validation_email_domain_not_allowed",
+                            "Email domain is not allowed.", NULL);
             return;
         }
         if (f->type == CORE_FIELD_URL) {
             if (!is_url(s))
                 field_error(p, f, "validation_is_url", "Must be a valid URL.", NULL);
+            else if (!domain_allowed(f, url_host(s)))
+                field_error(p, f, "validation_url_domain_not_allowed", "Url domain is not allowed.",
+                            NULL);
             return;
         }
         size_t runes = rune_count(s, bytes);

@@ -517,6 +517,34 @@ describe('records API', () => {
         assertFieldCode(body, 'author', 'validation_missing_rel_records');
     });
 
+    test('email and url onlyDomains / exceptDomains are enforced (any case, any port)', async () => {
+        await su.collections.create({
+            name: 'contacts', listRule: '', createRule: '',
+            fields: [
+                { name: 'work', type: 'email', onlyDomains: ['corp.example'] },
+                { name: 'home', type: 'email', exceptDomains: ['spam.example'] },
+                { name: 'site', type: 'url', exceptDomains: ['evil.example'] },
+                { name: 'docs', type: 'url', onlyDomains: ['docs.example'] },
+            ],
+        });
+        const c = guest.collection('contacts');
+        const ok = await c.create({ work: 'a@corp.example', home: 'b@mail.example', site: 'https://good.example/x', docs: 'https://u@DOCS.example:8443/p?q' });
+        assert.equal(ok.work, 'a@corp.example');
+        const body = await expectError(c.create({
+            work: 'a@other.example', home: 'b@SPAM.example', site: 'http://evil.example:80/', docs: 'https://docs.example.evil/',
+        }), 400);
+        assert.equal(body.data.work.code, 'validation_email_domain_not_allowed');
+        assert.equal(body.data.home.code, 'validation_email_domain_not_allowed');
+        assert.equal(body.data.site.code, 'validation_url_domain_not_allowed');
+        assert.equal(body.data.docs.code, 'validation_url_domain_not_allowed');
+        const both = await expectError(su.collections.create({
+            name: 'contacts2', fields: [{ name: 'e', type: 'email', onlyDomains: ['a.example'], exceptDomains: ['b.example'] }],
+        }), 400);
+        const idx = Object.keys(both.data.fields)[0];
+        assert.equal(both.data.fields[idx].exceptDomains.code, 'validation_empty', JSON.stringify(both));
+        await su.collections.delete('contacts');
+    });
+
     test('unique index violation → 400 validation_not_unique', async () => {
         let body = await expectError(su.collection('posts').create({ title: 'dup slug', slug: 'alpha' }), 400);
         assertFieldCode(body, 'slug', 'validation_not_unique');
