@@ -19,6 +19,11 @@ void secure_random_bytes(void *dst, size_t len)
         randombytes_buf(dst, len);
 }
 
+uint32_t secure_random_uniform(uint32_t upper)
+{
+    return upper < 2 ? 0 : randombytes_uniform(upper);
+}
+
 enum rc secure_random_string(struct str alphabet, char *dst, size_t len)
 {
     if (alphabet.len == 0 || alphabet.len > 256)

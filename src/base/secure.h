@@ -13,6 +13,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <sodium.h>
 
@@ -43,6 +44,10 @@ void secure_random_bytes(void *dst, size_t len);
  * alphabet is empty or longer than 256 bytes. No NUL is written. Borrows
  * alphabet and dst; thread-safe. */
 enum rc secure_random_string(struct str alphabet, char *dst, size_t len);
+
+/* A uniform random integer in [0, upper) from the kernel CSPRNG (0 when
+ * upper < 2); unbiased (randombytes_uniform). Thread-safe. */
+uint32_t secure_random_uniform(uint32_t upper);
 
 /* One-shot HMAC-SHA256 (RFC 2104) of msg[0..len) under key, of any length
  * (a key longer than the 64-byte block is hashed first, as the RFC says), into
