@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "base/alloc.h"
+#include "base/randpat.h"
 #include "base/secure.h"
 #include "core/index.h"
 
@@ -324,6 +325,15 @@ static void check_fields(struct core_collection *c, const struct core_schema *sc
                 xfree(f->collection_id);
                 f->collection_id = xstrdup(c->id);
             }
+        }
+        const char *why;
+        if (f->type == CORE_FIELD_TEXT && f->autogenerate_pattern && f->autogenerate_pattern[0] &&
+            randpat_check(f->autogenerate_pattern, &why) != RC_OK) {
+            /* Generated or refused, never stored and ignored. */
+            snprintf(path, sizeof(path), "fields.%zu.autogeneratePattern", i);
+            char msg[160];
+            snprintf(msg, sizeof(msg), "Invalid or unsupported pattern: %s.", why);
+            core_problem_field(p, path, "validation_invalid_regex", msg, NULL);
         }
         if (f->only_domain_count && f->except_domain_count) {
             /* PocketBase: one list or the other, never both. */

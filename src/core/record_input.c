@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "base/alloc.h"
+#include "base/randpat.h"
 #include "base/chrono.h"
 #include "base/secure.h"
 #include "base/utf8.h"
@@ -596,36 +597,16 @@ static void validate(const struct core_field *f, json_t *v, struct core_problem 
  * Building the input
  * ------------------------------------------------------------------------- */
 
-/* "[a-z0-9]{15}"-style patterns: a character class and a count. Anything
- * else falls back to 15 lowercase alphanumerics. */
+/* A random value for an autogeneratePattern (base/randpat.h); collections
+ * refuse the patterns it cannot generate, so a pattern that fails here was
+ * stored before that check: the default id shape rather than nothing. */
 static json_t *autogenerate(const char *pattern)
 {
-    char alphabet[128];
-    size_t an = 0;
-    long count = 15;
-    const char *p = pattern;
-    if (p && *p == '[') {
-        p++;
-        while (*p && *p != ']' && an + 1 < sizeof(alphabet)) {
-            if (p[1] == '-' && p[2] && p[2] != ']') {
-                for (char c = p[0]; c <= p[2] && an + 1 < sizeof(alphabet); c++)
-                    alphabet[an++] = c;
-                p += 3;
-            } else {
-                alphabet[an++] = *p++;
-            }
-        }
-        if (*p == ']' && p[1] == '{')
-            count = strtol(p + 2, NULL, 10);
-    }
-    if (an == 0 || count <= 0 || count > 255) {
-        memcpy(alphabet, "abcdefghijklmnopqrstuvwxyz0123456789", 36);
-        an = 36;
-        count = 15;
-    }
-    char out[256];
-    secure_random_string((struct str){alphabet, an}, out, (size_t)count);
-    return json_stringn(out, (size_t)count);
+    char out[RANDPAT_MAX_OUT + 1];
+    size_t n;
+    if (!pattern || !pattern[0] || randpat_generate(pattern, out, &n) != RC_OK || n == 0)
+        randpat_generate("[a-z0-9]{15}", out, &n);
+    return json_stringn(out, n);
 }
 
 static bool is_valid_record_id(const char *id)
@@ -774,6 +755,12 @@ enum rc core_record_input_build(struct core_request *r, const struct core_collec
         const struct core_field *f = &c->fields[i];
         if (f->type == CORE_FIELD_AUTODATE && ((is_create && f->on_create) || f->on_update))
             json_object_set_new(out->values, f->name, json_string(now));
+        /* PocketBase: a text field's autogeneratePattern fills it on create
+         * when no value was given (the id is handled above). */
+        if (is_create && f->type == CORE_FIELD_TEXT && !f->is_primary_key &&
+            f->autogenerate_pattern && f->autogenerate_pattern[0] &&
+            is_empty(f, json_object_get(out->values, f->name)))
+            json_object_set_new(out->values, f->name, autogenerate(f->autogenerate_pattern));
     }
     if (c->type == CORE_COLLECTION_AUTH) {
         json_t *pw = json_object_get(body, "password");

@@ -545,6 +545,36 @@ describe('records API', () => {
         await su.collections.delete('contacts');
     });
 
+    test('autogeneratePattern fills text fields and ids; patterns it cannot generate are refused', async () => {
+        await su.collections.create({
+            name: 'invoices', listRule: '', createRule: '',
+            fields: [
+                { name: 'id', type: 'text', primaryKey: true, required: true, autogeneratePattern: 'inv_[a-f0-9]{12}', pattern: '^[a-z0-9_]+$', min: 1, max: 50 },
+                { name: 'number', type: 'text', autogeneratePattern: 'INV-[0-9]{6}' },
+                { name: 'code', type: 'text', autogeneratePattern: '(red|blue)-\\d{2}' },
+            ],
+        });
+        const seen = new Set();
+        for (let i = 0; i < 5; i++) {
+            const r = await guest.collection('invoices').create({});
+            assert.match(r.id, /^inv_[a-f0-9]{12}$/);
+            assert.match(r.number, /^INV-[0-9]{6}$/);
+            assert.match(r.code, /^(red|blue)-[0-9]{2}$/);
+            seen.add(r.number);
+        }
+        assert.ok(seen.size > 1, 'generated values differ');
+        const given = await guest.collection('invoices').create({ number: 'mine' });
+        assert.equal(given.number, 'mine');
+        for (const bad of ['a.b', '[^a]{3}', 'x{2,}']) {
+            const body = await expectError(su.collections.create({
+                name: 'badpat', fields: [{ name: 't', type: 'text', autogeneratePattern: bad }],
+            }), 400);
+            const idx = Object.keys(body.data.fields)[0];
+            assert.equal(body.data.fields[idx].autogeneratePattern.code, 'validation_invalid_regex', JSON.stringify(body));
+        }
+        await su.collections.delete('invoices');
+    });
+
     test('unique index violation → 400 validation_not_unique', async () => {
         let body = await expectError(su.collection('posts').create({ title: 'dup slug', slug: 'alpha' }), 400);
         assertFieldCode(body, 'slug', 'validation_not_unique');
