@@ -10,8 +10,9 @@ struct http_req;
 /* GET /api/health */
 enum rc api_health(struct http_req *req, void *ctx);
 
-/* GET /api/docs/openapi.json (openapi.c) */
+/* GET /api/docs/openapi.json, GET /api/docs/types?lang=ts|dart (openapi.c) */
 enum rc api_docs_openapi(struct http_req *req, void *ctx);
+enum rc api_docs_types(struct http_req *req, void *ctx);
 
 /* POST /api/batch (batch.c) */
 enum rc api_batch(struct http_req *req, void *ctx);

@@ -21,6 +21,7 @@
 #include "base/alloc.h"
 #include "core/app.h"
 #include "core/collection_json.h"
+#include "core/typegen.h"
 
 #define DATE_PATTERN "^\\d{4}-\\d{2}-\\d{2} \\d{2}:\\d{2}:\\d{2}\\.\\d{3}Z$"
 
@@ -663,4 +664,28 @@ enum rc api_docs_openapi(struct http_req *req, void *ctx)
     enum rc rc = buf_append(http_resp_body(req), text, strlen(text));
     xfree(text); /* jansson allocates with xmalloc (cli.c) */
     return rc;
+}
+
+/* GET /api/docs/types?lang=ts|dart: the typed models of core/typegen.h, as
+ * the requester may see the schema (the same text `tarmac gen types` writes
+ * for a superuser). */
+enum rc api_docs_types(struct http_req *req, void *ctx)
+{
+    (void)ctx;
+    struct api_call *c = api_call_new(req);
+    struct str lang = api_call_query(c, "lang");
+    enum core_typegen_lang l;
+    if (str_eq(lang, STR_LIT("ts"))) {
+        l = CORE_TYPEGEN_TS;
+    } else if (str_eq(lang, STR_LIT("dart"))) {
+        l = CORE_TYPEGEN_DART;
+    } else {
+        core_problem_field(&c->problem, "lang", "validation_in_invalid", "Must be ts or dart.",
+                           NULL);
+        core_problem_message(&c->problem, "Invalid lang.");
+        return api_call_fail(c, RC_INVALID);
+    }
+    http_resp_start(req, 200, "text/plain; charset=utf-8");
+    http_resp_add_header(req, "Cache-Control", STR_LIT("no-store"));
+    return core_typegen(c->core.schema, l, c->auth.is_superuser, http_resp_body(req));
 }

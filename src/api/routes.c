@@ -9,6 +9,7 @@ void api_routes_register(struct http_router *r, struct api_limits *limits)
 {
     http_router_add(r, HTTP_METHOD_GET, "/api/health", api_health, NULL);
     http_router_add(r, HTTP_METHOD_GET, "/api/docs/openapi.json", api_docs_openapi, NULL);
+    http_router_add(r, HTTP_METHOD_GET, "/api/docs/types", api_docs_types, NULL);
 
     /* Collections (superusers). The literal segments win over {collection}. */
     http_router_add(r, HTTP_METHOD_GET, "/api/collections", api_collections_list, NULL);
