@@ -242,15 +242,15 @@ static void add_record_schemas(json_t *schemas, const struct core_collection *c,
     json_object_set_new(props, "expand",
                         json_pack("{s:s,s:s}", "type", "object", "description",
                                   "the records asked for with ?expand=, by relation field name"));
-    snprintf(name, sizeof(name), "%sRecord", pn);
+    snprintf(name, sizeof(name), "%.200sRecord", pn);
     json_object_set_new(
         schemas, name,
         json_pack("{s:s,s:o,s:o}", "type", "object", "properties", props, "required", required));
-    snprintf(name, sizeof(name), "%sCreate", pn);
+    snprintf(name, sizeof(name), "%.200sCreate", pn);
     json_object_set_new(schemas, name,
                         json_pack("{s:s,s:O,s:o}", "type", "object", "properties", in_props,
                                   "required", in_required));
-    snprintf(name, sizeof(name), "%sUpdate", pn);
+    snprintf(name, sizeof(name), "%.200sUpdate", pn);
     json_object_set_new(schemas, name,
                         json_pack("{s:s,s:o}", "type", "object", "properties", in_props));
 }
@@ -300,7 +300,7 @@ static json_t *view_params(void)
 static json_t *create_body(const char *pn)
 {
     char name[300];
-    snprintf(name, sizeof(name), "%sCreate", pn);
+    snprintf(name, sizeof(name), "%.200sCreate", pn);
     return json_pack("{s:b,s:{s:{s:o},s:{s:o}}}", "required", 1, "content", "application/json",
                      "schema", ref(name), "multipart/form-data", "schema", ref(name));
 }
@@ -308,7 +308,7 @@ static json_t *create_body(const char *pn)
 static void add_auth_paths(json_t *paths, const struct core_collection *c, const char *pn)
 {
     char path[400], id[300], rec[300];
-    snprintf(rec, sizeof(rec), "%sRecord", pn);
+    snprintf(rec, sizeof(rec), "%.200sRecord", pn);
     json_t *auth_ok = json_pack("{s:{s:s},s:o}", "token", "type", "string", "record", ref(rec));
     json_t *auth_schema = json_pack("{s:s,s:o,s:[s,s]}", "type", "object", "properties", auth_ok,
                                     "required", "token", "record");
@@ -408,8 +408,8 @@ static void add_auth_paths(json_t *paths, const struct core_collection *c, const
 static void add_collection_paths(json_t *paths, const struct core_collection *c, const char *pn)
 {
     char path[400], id[300], rec[300], rule[512], upd[300];
-    snprintf(rec, sizeof(rec), "%sRecord", pn);
-    snprintf(upd, sizeof(upd), "%sUpdate", pn);
+    snprintf(rec, sizeof(rec), "%.200sRecord", pn);
+    snprintf(upd, sizeof(upd), "%.200sUpdate", pn);
     json_t *list_schema = json_pack(
         "{s:s,s:{s:{s:s},s:{s:s},s:{s:s},s:{s:s},s:{s:s,s:o}},s:[s,s,s,s,s]}", "type", "object",
         "properties", "page", "type", "integer", "perPage", "type", "integer", "totalItems", "type",
