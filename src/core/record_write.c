@@ -472,15 +472,19 @@ static enum rc apply_hashes(const struct core_write_job *job, const struct core_
     return RC_OK;
 }
 
-/* The last guard before a row is written: a password field holds "" or an
- * argon2id hash, never what a client sent. */
-static enum rc check_hashed(const struct core_collection *c, json_t *values)
+/* The last guard before a row is written: a password field the write sets
+ * (every one on a create; on an update, those that differ from stored) holds
+ * "" or an argon2id hash, never what a client sent. A stored value is
+ * written back as it is, so one odd row does not block its updates. */
+static enum rc check_hashed(const struct core_collection *c, json_t *values, json_t *stored)
 {
     for (size_t i = 0; i < c->field_count; i++) {
         const struct core_field *f = &c->fields[i];
         if (f->type != CORE_FIELD_PASSWORD)
             continue;
         json_t *v = json_object_get(values, f->name);
+        if (stored && json_equal(v, json_object_get(stored, f->name)))
+            continue;
         struct core_password_phc phc;
         if (json_string_length(v) &&
             core_password_parse((struct str){json_string_value(v), json_string_length(v)}, &phc)) {
@@ -512,7 +516,7 @@ static enum rc apply(struct store_sqlite *db, void *ctx)
     enum rc rc = RC_OK;
     switch (job->kind) {
     case CORE_WRITE_CREATE:
-        rc = check_hashed(job->c, job->values);
+        rc = check_hashed(job->c, job->values, NULL);
         if (!rc)
             rc = core_record_check_relations(db, job->schema, job->c, job->values, p);
         if (!rc)
@@ -540,7 +544,7 @@ static enum rc apply(struct store_sqlite *db, void *ctx)
         if (!rc)
             rc = apply_hashes(job, &in);
         if (!rc)
-            rc = check_hashed(job->c, in.values);
+            rc = check_hashed(job->c, in.values, current);
         if (!rc)
             rc = core_record_check_relations(db, job->schema, job->c, in.values, p);
         if (!rc)
