@@ -165,7 +165,7 @@ static void submit_update(struct flow *f, json_t *body)
     f->job.body = body; /* takes it */
     f->job.done = update_done;
     if (f->hash.len)
-        f->job.password_hash = xstrndup(f->hash.data, f->hash.len);
+        core_write_job_add_hash(&f->job, "password", buf_str(&f->hash));
     core_record_submit(&f->call->aw->core, &f->job);
 }
 

@@ -1,7 +1,7 @@
 /* records.c -- /api/collections/{collection}/records (spec §2). Parses input,
  * calls core, writes JSON. Writes defer their response until the writer
- * thread has committed (and, for auth records with a new password, until the
- * offload pool has hashed it). */
+ * thread has committed (and, for a new value of any password field, until
+ * the offload pool has hashed it). */
 #include "api/handlers.h"
 
 #include <string.h>
@@ -113,8 +113,7 @@ struct pending_write {
     const struct core_collection *col;
     struct core_write_job job;
     struct core_record_input input;
-    struct buf hash; /* the new password's PHC string */
-    enum rc hash_rc;
+    enum rc hash_rc;    /* hashing the input's secrets */
     char *old_password; /* a user changing their own password must give the old one */
     char *stored_phc;
     bool is_old_password_wrong;
@@ -129,7 +128,6 @@ static void pending_release(void *ctx)
     struct pending_write *w = ctx;
     core_write_job_cleanup(&w->job);
     core_record_input_cleanup(&w->input);
-    buf_cleanup(&w->hash);
     if (w->old_password) {
         memset(w->old_password, 0, strlen(w->old_password));
         xfree(w->old_password);
@@ -155,7 +153,6 @@ static struct pending_write *pending_new(struct api_call *c, const struct core_c
     w->job.request = &c->core;
     w->job.done = write_done;
     core_problem_init(&w->job.problem);
-    buf_init(&w->hash, 256);
     arena_defer(c->req->arena, pending_release, w);
     return w;
 }
@@ -270,7 +267,8 @@ static void write_done(struct core_write_job *job)
     api_call_resume(c);
 }
 
-/* On the pool: writes the uploads, then hashes a new password. */
+/* On the pool: writes the uploads, checks the old password, then hashes the
+ * new values of password fields. */
 static void prepare_work(void *ctx)
 {
     struct pending_write *w = ctx;
@@ -280,7 +278,7 @@ static void prepare_work(void *ctx)
         if (w->files_rc)
             return;
     }
-    if (!w->input.password)
+    if (!w->input.secret_count)
         return;
     struct core_password_params params = {.m_kib = app->password_m_kib, .t = app->password_t};
     if (w->old_password &&
@@ -289,16 +287,12 @@ static void prepare_work(void *ctx)
         w->is_old_password_wrong = true;
         return;
     }
-    w->hash_rc = core_password_hash(str_from_cstr(w->input.password), params, &w->hash);
+    w->hash_rc = core_record_input_hash(&w->input, params);
 }
 
 static void submit(struct pending_write *w)
 {
-    if (w->hash.len) {
-        w->job.password_hash = xstrndup(w->hash.data, w->hash.len);
-        if (w->job.values)
-            json_object_set_new(w->job.values, "password", json_string(w->job.password_hash));
-    }
+    core_write_job_set_hashes(&w->job, &w->input);
     struct api_call *c = w->call;
     if (c->sub) {
         /* A batch item: the batch submits every write in one transaction. */
@@ -336,13 +330,13 @@ static void prepare_done(enum rc rc, void *ctx)
     submit(w);
 }
 
-/* Writes uploads and hashes a new password first when there are any; the
+/* Writes uploads and hashes new passwords first when there are any; the
  * loop never hashes nor touches files. */
 static enum rc start_write(struct pending_write *w)
 {
     struct api_call *c = w->call;
     api_call_defer(c);
-    if (w->input.password || w->files.count) {
+    if (w->input.secret_count || w->files.count) {
         enum rc rc = net_offload_submit(c->aw->core.app->offload, c->aw->core.mailbox, prepare_work,
                                         prepare_done, w);
         if (rc) {
@@ -439,8 +433,9 @@ static enum rc create_record(struct api_call *c, const struct core_collection *c
 /* A batch item updating a record that an earlier item of the batch creates:
  * it is not committed yet, so the worker cannot read it. The writer, inside
  * the batch's transaction, loads it, rebuilds and validates the input and
- * checks the rule as for any update. Uploads and a new password need the
- * worker's preparation (files written, hash made first): not on this path. */
+ * checks the rule as for any update. Uploads and new password values need
+ * the worker's preparation (files written, hashes made first): not on this
+ * path (the writer refuses a password value it has no hash for). */
 static enum rc update_uncommitted(struct api_call *c, const struct core_collection *col,
                                   struct str id)
 {
@@ -457,7 +452,8 @@ static enum rc update_record(struct api_call *c, const struct core_collection *c
 {
     json_t *current = NULL;
     enum rc rc = core_record_load(c->aw->core.db, col, id, &current);
-    if (rc == RC_NOT_FOUND && c->sub && !c->upload_count && !json_object_get(c->body, "password"))
+    if (rc == RC_NOT_FOUND && c->sub && !c->upload_count &&
+        !core_record_input_has_secret(col, c->body))
         return update_uncommitted(c, col, id);
     if (rc)
         return api_call_fail(c, rc);

@@ -81,17 +81,13 @@ static int upsert(struct core_app *app, const char *email, const char *password)
         code = CLI_EXIT_USAGE;
         goto out;
     }
-    struct buf hash;
-    buf_init(&hash, 256);
+    /* No event loop here: the CLI thread may hash. */
     struct core_password_params params = {.m_kib = app->password_m_kib, .t = app->password_t};
-    if (core_password_hash(str_from_cstr(password), params, &hash) != RC_OK) {
+    if (core_record_input_hash(&in, params) != RC_OK) {
         fprintf(stderr, "tarmac superuser: cannot hash the password\n");
-        buf_cleanup(&hash);
         code = CLI_EXIT_FAILURE;
         goto out;
     }
-    job.password_hash = xstrndup(hash.data, hash.len);
-    buf_cleanup(&hash);
     if (id[0]) {
         job.kind = CORE_WRITE_UPDATE;
         job.id = xstrdup(id);
@@ -100,8 +96,8 @@ static int upsert(struct core_app *app, const char *email, const char *password)
         job.kind = CORE_WRITE_CREATE;
         job.id = xstrdup(json_string_value(json_object_get(in.values, "id")));
         job.values = json_incref(in.values);
-        json_object_set_new(job.values, "password", json_string(job.password_hash));
     }
+    core_write_job_set_hashes(&job, &in);
     if (core_record_run(app, &job) != RC_OK) {
         print_problem(&job.problem);
         code = CLI_EXIT_FAILURE;

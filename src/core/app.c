@@ -14,6 +14,7 @@
 #include "base/log.h"
 #include "core/collection_ddl.h"
 #include "core/collection_json.h"
+#include "core/data_upgrade.h"
 #include "core/password.h"
 #include "core/record_input.h"
 #include "net/offload.h"
@@ -138,6 +139,11 @@ static enum rc open_job(struct store_sqlite *db, void *ctx)
         job->is_fresh = true;
         rc = bootstrap_collections(db, job->schema);
     }
+    /* Before any worker reads: older versions may have stored plain text. */
+    struct core_password_params params = {.m_kib = job->app->password_m_kib,
+                                          .t = job->app->password_t};
+    if (!rc)
+        rc = core_data_upgrade(db, job->schema, params, job->is_fresh);
     return rc;
 }
 

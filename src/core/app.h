@@ -80,8 +80,10 @@ enum rc core_app_lock_dir(const char *dir);
 
 /* Opens (creating if needed) the data directory's database, migrates the
  * system tables, loads the schema, and on a fresh directory creates the
- * `_superusers` and `users` collections. Blocking: call before workers start.
- * RC_IO when the directory or database cannot be used. */
+ * `_superusers` and `users` collections; on an older one, upgrades the
+ * records it stored (core/data_upgrade.h: plain password field values are
+ * hashed once, with the default argon2id cost, ~25 ms each). Blocking: call
+ * before workers start. RC_IO when the directory or database cannot be used. */
 enum rc core_app_open(const char *dir, struct core_app **out);
 /* Stops the writer (after its queue) and frees everything; accepts NULL. */
 void core_app_close(struct core_app *app);

@@ -67,6 +67,8 @@ struct core_field {
     char *min_date; /* date fields: "" when not set */
     char *max_date;
     char *pattern; /* text/password regex, "" when none */
+    int64_t cost;  /* password: bcrypt cost as given; a schema change accepts only 0
+                      (argon2id's cost is the server's, core/password.h) */
     char *autogenerate_pattern;
     bool only_int;  /* number */
     int min_select; /* select/relation */

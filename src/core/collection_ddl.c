@@ -168,9 +168,13 @@ enum rc core_ddl_create(struct store_sqlite *db, const struct core_collection *c
 }
 
 /* True when an old column's values can move into the new field's column;
- * otherwise the new column starts at its default. */
+ * otherwise the new column starts at its default. Never into or out of a
+ * password field (a schema change refuses that already): plain text would
+ * land where hashes belong, or hashes where the API reads values. */
 static bool can_copy(const struct core_field *of, const struct core_field *nf)
 {
+    if ((of->type == CORE_FIELD_PASSWORD) != (nf->type == CORE_FIELD_PASSWORD))
+        return false;
     enum store_column_kind ok = core_field_column_kind(of);
     enum store_column_kind nk = core_field_column_kind(nf);
     return ok == nk || (ok == STORE_COLUMN_ID && nk == STORE_COLUMN_TEXT) ||

@@ -1,6 +1,7 @@
 /* collection_json.c -- see collection_json.h. */
 #include "core/collection_json.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -8,6 +9,11 @@
 #include "base/randpat.h"
 #include "base/secure.h"
 #include "core/index.h"
+#include "core/record_input.h"
+
+/* PocketBase's ceiling for a password field's min and max (bcrypt's 72-byte
+ * limit there, core/field_password.go), kept for the contract. */
+#define PASSWORD_MAX_RUNES 71
 
 /* -------------------------------------------------------------------------
  * Names and ids
@@ -184,6 +190,8 @@ static void parse_field(json_t *in, size_t index, struct core_field *f, struct c
         f->max = f->has_max ? json_number_value(max) : 0;
     }
     f->pattern = dup_string(json_object_get(in, "pattern"), "");
+    json_t *cost = json_object_get(in, "cost");
+    f->cost = json_is_integer(cost) ? json_integer_value(cost) : json_is_number(cost) ? -1 : 0;
     f->autogenerate_pattern = dup_string(json_object_get(in, "autogeneratePattern"), "");
     f->only_int = get_bool(in, "onlyInt", false);
     json_t *ms = json_object_get(in, "maxSelect");
@@ -284,6 +292,50 @@ static void ensure_field(struct core_collection *c, const char *name, enum core_
     }
 }
 
+/* Adds "fields.<i>.<key>" errors when v is outside lo..hi (0 always allowed:
+ * PocketBase's validation.Min/Max skip empty values). */
+static void check_range(struct core_problem *p, size_t i, const char *key, double v, double lo,
+                        double hi)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "fields.%zu.%s", i, key);
+    if (v != floor(v))
+        core_problem_field(p, path, "validation_invalid_value", "Must be a whole number.", NULL);
+    else if (v != 0 && v < lo)
+        core_problem_field(p, path, "validation_min_greater_equal_than_required",
+                           "Must be no less than the minimum.",
+                           json_pack("{s:i}", "threshold", (int)lo));
+    else if (v > hi)
+        core_problem_field(p, path, "validation_max_less_equal_than_required",
+                           "Must be no greater than the maximum.",
+                           json_pack("{s:i}", "threshold", (int)hi));
+}
+
+/* A password field's options (PocketBase's PasswordField.ValidateSettings,
+ * core/field_password.go): min 1..71, max min..71 (0 = unset), a pattern
+ * that compiles. cost is bcrypt's there; passwords here are argon2id with
+ * the server's parameters, so only 0 (the default) is accepted rather than
+ * a cost that would be ignored. */
+static void check_password_options(const struct core_field *f, size_t i, struct core_problem *p)
+{
+    char path[64];
+    check_range(p, i, "min", f->has_min ? f->min : 0, 1, PASSWORD_MAX_RUNES);
+    double min = f->has_min && f->min > 0 ? f->min : 1;
+    check_range(p, i, "max", f->has_max ? f->max : 0, min, PASSWORD_MAX_RUNES);
+    snprintf(path, sizeof(path), "fields.%zu.cost", i);
+    if (f->cost < 0)
+        core_problem_field(p, path, "validation_invalid_value", "Must be a whole number.", NULL);
+    else if (f->cost != 0)
+        core_problem_field(p, path, "validation_invalid_value",
+                           "Only 0 is supported: passwords are hashed with argon2id, whose cost "
+                           "is set for the whole server.",
+                           NULL);
+    snprintf(path, sizeof(path), "fields.%zu.pattern", i);
+    if (f->pattern[0] && !core_record_pattern_is_valid(f->pattern))
+        core_problem_field(p, path, "validation_invalid_regex", "Invalid regular expression.",
+                           NULL);
+}
+
 static void check_fields(struct core_collection *c, const struct core_schema *schema,
                          struct core_problem *p)
 {
@@ -341,6 +393,8 @@ static void check_fields(struct core_collection *c, const struct core_schema *sc
             core_problem_field(p, path, "validation_empty", "Must be blank with onlyDomains set.",
                                NULL);
         }
+        if (f->type == CORE_FIELD_PASSWORD && schema) /* no schema: loading, trusted */
+            check_password_options(f, i, p);
         if (f->type == CORE_FIELD_AUTODATE && !f->on_create && !f->on_update)
             f->on_create = true;
         if (f->max_select < 1)
@@ -748,6 +802,10 @@ static void write_field(struct jsonw *w, const struct core_field *f)
         jsonw_double(w, f->max);
         jsonw_key_cstr(w, "pattern");
         jsonw_string_cstr(w, f->pattern);
+        if (f->type == CORE_FIELD_PASSWORD) {
+            jsonw_key_cstr(w, "cost");
+            jsonw_int(w, f->cost);
+        }
         if (f->type == CORE_FIELD_TEXT) {
             jsonw_key_cstr(w, "autogeneratePattern");
             jsonw_string_cstr(w, f->autogenerate_pattern);

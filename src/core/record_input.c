@@ -469,7 +469,7 @@ static bool is_empty(const struct core_field *f, json_t *v)
 static void validate(const struct core_field *f, json_t *v, struct core_problem *p)
 {
     if (f->type == CORE_FIELD_AUTODATE || f->type == CORE_FIELD_PASSWORD)
-        return;
+        return; /* password: validate_password() */
     bool empty = is_empty(f, v);
     if (f->type == CORE_FIELD_GEOPOINT) {
         double lon = json_number_value(json_object_get(v, "lon"));
@@ -593,6 +593,119 @@ static void validate(const struct core_field *f, json_t *v, struct core_problem 
     }
 }
 
+bool core_record_pattern_is_valid(const char *pattern)
+{
+    regex_t re;
+    if (regcomp(&re, pattern, REG_EXTENDED | REG_NOSUB) != 0)
+        return false;
+    regfree(&re);
+    return true;
+}
+
+/* -------------------------------------------------------------------------
+ * Password fields
+ * ------------------------------------------------------------------------- */
+
+/* The auth login password: its form rules (passwordConfirm, oldPassword,
+ * required on create) are the auth block's in core_record_input_build(). */
+static bool is_auth_password(const struct core_collection *c, const struct core_field *f)
+{
+    return c->type == CORE_COLLECTION_AUTH && strcmp(f->name, "password") == 0;
+}
+
+static const struct core_record_secret *find_secret(const struct core_record_input *in,
+                                                    const struct core_field *f)
+{
+    for (size_t i = 0; i < in->secret_count; i++) {
+        if (in->secrets[i].field == f)
+            return &in->secrets[i];
+    }
+    return NULL;
+}
+
+/* Keeps given as f's new plain value when it is not empty (an empty value
+ * changes nothing); false when it is empty. */
+static bool add_secret(struct core_record_input *in, const struct core_field *f, json_t *given)
+{
+    json_t *text = to_text(given);
+    size_t len = json_string_length(text);
+    if (len) {
+        struct core_record_secret *s = (struct core_record_secret *)find_secret(in, f);
+        if (!s) {
+            in->secrets = xrealloc(in->secrets, (in->secret_count + 1) * sizeof(*in->secrets));
+            s = &in->secrets[in->secret_count++];
+            memset(s, 0, sizeof(*s));
+            s->field = f;
+        } else {
+            secure_zero(s->plain, strlen(s->plain));
+            xfree(s->plain);
+        }
+        s->plain = xstrndup(json_string_value(text), len);
+    }
+    json_decref(text);
+    return len > 0;
+}
+
+/* PocketBase's PasswordField.ValidateValue (core/field_password.go): the
+ * length in runes against min and max (0 = 71, bcrypt's limit there; kept
+ * for the contract although argon2id has none), then pattern; required is
+ * met by a new value or the stored hash. The auth login password keeps at
+ * least 8 when its min is 0 (spec §5.3's default; tarmac never allowed
+ * shorter ones). */
+static void validate_password(const struct core_collection *c, const struct core_field *f,
+                              const struct core_record_input *in, struct core_problem *p)
+{
+    const struct core_record_secret *s = find_secret(in, f);
+    if (!s) {
+        if (f->is_required && !is_auth_password(c, f) &&
+            is_empty(f, json_object_get(in->values, f->name)))
+            field_error(p, f, "validation_required", "Cannot be blank.", NULL);
+        return;
+    }
+    size_t runes = rune_count(s->plain, strlen(s->plain));
+    double min = f->has_min && f->min > 0 ? f->min : is_auth_password(c, f) ? 8 : 0;
+    double max = f->has_max && f->max > 0 ? f->max : PASSWORD_DEFAULT_MAX;
+    if (runes < (size_t)min)
+        field_error(p, f, "validation_min_text_constraint", "Must be at least the minimum length.",
+                    num_param("min", min));
+    else if (runes > (size_t)max)
+        field_error(p, f, "validation_max_text_constraint", "Must be at most the maximum length.",
+                    num_param("max", max));
+    else if (f->pattern && f->pattern[0] && !matches(f->pattern, s->plain))
+        field_error(p, f, "validation_invalid_format", "Invalid value format.", NULL);
+}
+
+enum rc core_record_input_hash(struct core_record_input *in, struct core_password_params params)
+{
+    for (size_t i = 0; i < in->secret_count; i++) {
+        struct buf phc;
+        buf_init(&phc, CORE_PASSWORD_PHC_MAX);
+        enum rc rc = core_password_hash(str_from_cstr(in->secrets[i].plain), params, &phc);
+        if (!rc) {
+            xfree(in->secrets[i].hash);
+            in->secrets[i].hash = xstrndup(phc.data, phc.len);
+        }
+        buf_cleanup(&phc);
+        if (rc) {
+            for (size_t k = 0; k < in->secret_count; k++) {
+                xfree(in->secrets[k].hash);
+                in->secrets[k].hash = NULL;
+            }
+            return rc;
+        }
+    }
+    return RC_OK;
+}
+
+bool core_record_input_has_secret(const struct core_collection *c, json_t *body)
+{
+    for (size_t i = 0; i < c->field_count; i++) {
+        if (c->fields[i].type == CORE_FIELD_PASSWORD && json_object_get(body, c->fields[i].name))
+            return true;
+    }
+    return false;
+}
+
 /* -------------------------------------------------------------------------
  * Building the input
  * ------------------------------------------------------------------------- */
@@ -681,15 +794,19 @@ enum rc core_record_input_build(struct core_request *r, const struct core_collec
                 continue;
             if (f->type == CORE_FIELD_AUTODATE)
                 continue;
-            bool is_auth_secret =
-                c->type == CORE_COLLECTION_AUTH && strcmp(f->name, "password") == 0;
-            if (f->is_hidden && !is_superuser(r) && !is_auth_secret)
+            if (f->is_hidden && !is_superuser(r) && !is_auth_password(c, f))
                 continue;
             if (c->type == CORE_COLLECTION_AUTH && strcmp(f->name, "tokenKey") == 0 &&
                 !is_superuser(r))
                 continue;
             if (f->type == CORE_FIELD_FILE)
                 continue; /* below, with the uploads */
+            if (f->type == CORE_FIELD_PASSWORD) {
+                /* values keeps the stored hash; modifiers mean nothing here. */
+                if (!mod && add_secret(out, f, given))
+                    json_array_append_new(out->changed, json_string(f->name));
+                continue;
+            }
             if (f->is_primary_key && !is_create) {
                 json_t *want = to_text(given);
                 if (!json_equal(want, json_object_get(current, f->name)))
@@ -701,8 +818,6 @@ enum rc core_record_input_build(struct core_request *r, const struct core_collec
             json_t *v;
             if (mod)
                 v = apply_modifier(f, json_object_get(out->values, f->name), given, mod, prepend);
-            else if (f->type == CORE_FIELD_PASSWORD)
-                v = to_text(given);
             else
                 v = coerce(f, given);
             json_object_set_new(out->values, f->name, v);
@@ -731,10 +846,14 @@ enum rc core_record_input_build(struct core_request *r, const struct core_collec
         if (strcmp(key, CORE_FILES_BODY_KEY) == 0)
             continue;
         const struct core_field *f = field_for_key(c, key, &mod, &prepend);
-        if (f)
+        if (f && f->type == CORE_FIELD_PASSWORD) {
+            if (!mod) /* as sent, never the stored hash */
+                json_object_set_new(out->body, f->name, to_text(given));
+        } else if (f) {
             json_object_set(out->body, f->name, json_object_get(out->values, f->name));
-        else
+        } else {
             json_object_set(out->body, key, given);
+        }
     }
     bool is_id_generated = false;
     if (is_create) {
@@ -763,27 +882,20 @@ enum rc core_record_input_build(struct core_request *r, const struct core_collec
             json_object_set_new(out->values, f->name, autogenerate(f->autogenerate_pattern));
     }
     if (c->type == CORE_COLLECTION_AUTH) {
-        json_t *pw = json_object_get(body, "password");
         json_t *confirm = json_object_get(body, "passwordConfirm");
         const struct core_field *pf = core_collection_field(c, STR_LIT("password"));
-        if (pw && json_string_length(pw) > 0) {
-            const char *s = json_string_value(pw);
-            size_t runes = rune_count(s, strlen(s));
-            double min = pf && pf->has_min && pf->min > 0 ? pf->min : 8;
-            double max = pf && pf->has_max && pf->max > 0 ? pf->max : PASSWORD_DEFAULT_MAX;
-            if (!is_superuser(r) && (!json_is_string(confirm) || !json_string_length(confirm)))
+        const struct core_record_secret *secret = pf ? find_secret(out, pf) : NULL;
+        if (secret) {
+            /* Length and pattern: validate_password(), as for any password field. */
+            json_t *confirm_text = confirm ? to_text(confirm) : NULL;
+            if (!is_superuser(r) && !json_string_length(confirm_text))
                 core_problem_field(p, "passwordConfirm", "validation_required", "Cannot be blank.",
                                    NULL);
-            else if (!is_superuser(r) && !json_equal(confirm, pw))
+            else if (!is_superuser(r) && strcmp(json_string_value(confirm_text), secret->plain))
                 core_problem_field(p, "passwordConfirm", "validation_values_mismatch",
                                    "Values don't match.", NULL);
-            if (runes < (size_t)min)
-                core_problem_field(p, "password", "validation_min_text_constraint",
-                                   "Must be at least the minimum length.", num_param("min", min));
-            else if (runes > (size_t)max)
-                core_problem_field(p, "password", "validation_max_text_constraint",
-                                   "Must be at most the maximum length.", num_param("max", max));
-            out->password = xstrdup(s);
+            json_decref(confirm_text);
+            out->password = secret->plain;
         } else if (is_create) {
             core_problem_field(p, "password", "validation_required", "Cannot be blank.", NULL);
         }
@@ -811,7 +923,10 @@ enum rc core_record_input_build(struct core_request *r, const struct core_collec
         /* A generated id matches its own pattern by construction: skip the regex. */
         if (is_id_generated && c->fields[i].is_primary_key)
             continue;
-        validate(&c->fields[i], json_object_get(out->values, c->fields[i].name), p);
+        if (c->fields[i].type == CORE_FIELD_PASSWORD)
+            validate_password(c, &c->fields[i], out, p);
+        else
+            validate(&c->fields[i], json_object_get(out->values, c->fields[i].name), p);
     }
     if (core_problem_has_fields(p)) {
         core_problem_message(p,
@@ -826,9 +941,11 @@ void core_record_input_cleanup(struct core_record_input *in)
     json_decref(in->values);
     json_decref(in->changed);
     json_decref(in->body);
-    if (in->password) {
-        secure_zero(in->password, strlen(in->password));
-        xfree(in->password);
+    for (size_t i = 0; i < in->secret_count; i++) {
+        secure_zero(in->secrets[i].plain, strlen(in->secrets[i].plain));
+        xfree(in->secrets[i].plain);
+        xfree(in->secrets[i].hash);
     }
+    xfree(in->secrets);
     memset(in, 0, sizeof(*in));
 }

@@ -7,6 +7,7 @@
 #include "base/alloc.h"
 #include "base/chrono.h"
 #include "base/log.h"
+#include "core/password.h"
 #include "core/record_out.h"
 #include "store/dialect.h"
 #include "store/writer.h"
@@ -433,6 +434,70 @@ static enum rc delete_record(struct store_sqlite *db, const struct core_schema *
 }
 
 /* -------------------------------------------------------------------------
+ * Password hashes
+ * ------------------------------------------------------------------------- */
+
+void core_write_job_add_hash(struct core_write_job *job, const char *field, struct str phc)
+{
+    if (!job->hashes)
+        job->hashes = json_object();
+    json_object_set_new(job->hashes, field, json_stringn(phc.ptr, phc.len));
+    if (job->values)
+        json_object_set_new(job->values, field, json_stringn(phc.ptr, phc.len));
+}
+
+void core_write_job_set_hashes(struct core_write_job *job, const struct core_record_input *in)
+{
+    for (size_t i = 0; i < in->secret_count; i++) {
+        if (in->secrets[i].hash)
+            core_write_job_add_hash(job, in->secrets[i].field->name,
+                                    str_from_cstr(in->secrets[i].hash));
+    }
+}
+
+/* Puts the job's hashes in the values an update rebuilt from its body: each
+ * secret the rebuild found must have been hashed by the worker. */
+static enum rc apply_hashes(const struct core_write_job *job, const struct core_record_input *in)
+{
+    for (size_t i = 0; i < in->secret_count; i++) {
+        const char *name = in->secrets[i].field->name;
+        json_t *phc = json_object_get(job->hashes, name);
+        if (!json_is_string(phc)) {
+            log_error("msg=\"password field value without its hash\" collection=%s field=%s",
+                      job->c->name, name);
+            return RC_INTERNAL;
+        }
+        json_object_set(in->values, name, phc);
+    }
+    return RC_OK;
+}
+
+/* The last guard before a row is written: a password field the write sets
+ * (every one on a create; on an update, those that differ from stored) holds
+ * "" or an argon2id hash, never what a client sent. A stored value is
+ * written back as it is, so one odd row does not block its updates. */
+static enum rc check_hashed(const struct core_collection *c, json_t *values, json_t *stored)
+{
+    for (size_t i = 0; i < c->field_count; i++) {
+        const struct core_field *f = &c->fields[i];
+        if (f->type != CORE_FIELD_PASSWORD)
+            continue;
+        json_t *v = json_object_get(values, f->name);
+        if (stored && json_equal(v, json_object_get(stored, f->name)))
+            continue;
+        struct core_password_phc phc;
+        if (json_string_length(v) &&
+            core_password_parse((struct str){json_string_value(v), json_string_length(v)}, &phc)) {
+            log_error("msg=\"password field value is not a hash: write refused\" "
+                      "collection=%s field=%s",
+                      c->name, f->name);
+            return RC_INTERNAL;
+        }
+    }
+    return RC_OK;
+}
+
+/* -------------------------------------------------------------------------
  * The job
  * ------------------------------------------------------------------------- */
 
@@ -451,7 +516,9 @@ static enum rc apply(struct store_sqlite *db, void *ctx)
     enum rc rc = RC_OK;
     switch (job->kind) {
     case CORE_WRITE_CREATE:
-        rc = core_record_check_relations(db, job->schema, job->c, job->values, p);
+        rc = check_hashed(job->c, job->values, NULL);
+        if (!rc)
+            rc = core_record_check_relations(db, job->schema, job->c, job->values, p);
         if (!rc)
             rc = write_row(db, job, job->values, true, p);
         if (!rc && job->has_rule) {
@@ -474,8 +541,10 @@ static enum rc apply(struct store_sqlite *db, void *ctx)
         struct core_record_input in = {0};
         if (!rc)
             rc = core_record_input_build(job->request, job->c, job->body, current, &in, p);
-        if (!rc && job->password_hash)
-            json_object_set_new(in.values, "password", json_string(job->password_hash));
+        if (!rc)
+            rc = apply_hashes(job, &in);
+        if (!rc)
+            rc = check_hashed(job->c, in.values, current);
         if (!rc)
             rc = core_record_check_relations(db, job->schema, job->c, in.values, p);
         if (!rc)
@@ -603,12 +672,12 @@ void core_write_job_cleanup(struct core_write_job *job)
     json_decref(job->body);
     json_decref(job->written);
     job->written = NULL;
-    xfree(job->password_hash);
+    json_decref(job->hashes);
     core_problem_cleanup(&job->problem);
     core_rt_event_list_free(job->events);
     job->events = NULL;
     job->id = NULL;
     job->values = NULL;
     job->body = NULL;
-    job->password_hash = NULL;
+    job->hashes = NULL;
 }

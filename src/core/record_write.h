@@ -27,7 +27,8 @@ struct core_write_job {
     char *id;                      /* the record (create: the new id) */
     json_t *values;                /* create: every field; update: NULL (rebuilt from body) */
     json_t *body;                  /* update: the request body */
-    char *password_hash;           /* update/create: the new hash, or NULL */
+    json_t *hashes;                /* password field name -> the new value's PHC string, or NULL
+                                      (owned); core_write_job_add_hash() fills it */
     struct core_request *request;  /* update: to rebuild the input; borrowed */
     struct core_sql_fragment rule; /* compiled with ?1 = the id; sql.len 0 = no rule */
     bool has_rule;
@@ -44,6 +45,13 @@ struct core_write_job {
     void *ctx;
 };
 
+/* Adds phc (borrowed, copied) as the new hash of c's password field named
+ * field: a create's values get it now; an update's rebuilt values get it on
+ * the writer. A write whose password field would hold anything but "" or a
+ * hash (a plain value without its hash) fails with RC_INTERNAL instead. */
+void core_write_job_add_hash(struct core_write_job *job, const char *field, struct str phc);
+/* Adds the hashes of in's secrets (core_record_input_hash() has run). */
+void core_write_job_set_hashes(struct core_write_job *job, const struct core_record_input *in);
 /* Submits job to the app's writer; job->done runs on cw's loop afterwards. */
 void core_record_submit(struct core_worker *cw, struct core_write_job *job);
 /* Several jobs in one transaction (the batch API, spec §9.1): they run in

@@ -5,7 +5,8 @@ of PocketBase's tests/api.go ApiScenario: method, URL, which token, body,
 expected status, and expectations on the JSON (an exact body, a subset
 match, and/or a check function).  Every response additionally goes through
 universal_checks(): JSON content type, no "password"/"tokenKey" key anywhere,
-and the {status,message,data} shape for every error.
+no argon2id hash anywhere in the body, and the {status,message,data} shape
+for every error.
 
 Anything that can depend on state made at run time (record ids, tokens) may
 be given as a callable taking the Ctx.
@@ -375,6 +376,8 @@ def universal_checks(r):
     want(r.json_error is None, "body is not JSON: %s" % r.json_error)
     leaks = find_leaks(r.json)
     want(not leaks, "secret key(s) in response: %s" % ", ".join(leaks))
+    # A password field of any name: its stored hash must never be answered.
+    want(b"$argon2" not in r.body, "a password hash in the response")
     if r.status >= 400:
         j = r.json
         want(isinstance(j, dict), "error body is not an object")

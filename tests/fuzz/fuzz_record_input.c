@@ -2,8 +2,9 @@
  * are parsed as JSON (jansson, as api/call.c does) and, when they form an
  * object, decoded into a record of a collection with every field type
  * (coercion, modifiers, validation, auth fields), for a create and for an
- * update, as a guest and as a superuser. Invariant: a successful build has a
- * value for every field. */
+ * update, as a guest and as a superuser. Invariants: a successful build has a
+ * value for every field; a password field's value is never what was sent
+ * (the stored one, "" here), and every secret is non-empty. */
 #include <jansson.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -34,7 +35,7 @@ static char *select_values[] = {"go", "c", "js"};
 
 static struct core_collection *make_collection(bool is_auth)
 {
-    static struct core_field fields[16];
+    static struct core_field fields[24];
     static struct core_collection c;
     size_t n = 0;
     fields[n] = field("id", CORE_FIELD_TEXT);
@@ -67,6 +68,11 @@ static struct core_collection *make_collection(bool is_auth)
     fields[n++] = field("loc", CORE_FIELD_GEOPOINT);
     fields[n] = field("created", CORE_FIELD_AUTODATE);
     fields[n++].on_create = true;
+    fields[n] = field("pin", CORE_FIELD_PASSWORD);
+    fields[n].has_min = fields[n].has_max = true;
+    fields[n].min = 4;
+    fields[n].max = 8;
+    fields[n++].pattern = (char *)"^[0-9]+$";
     if (is_auth) {
         fields[n] = field("password", CORE_FIELD_PASSWORD);
         fields[n++].is_hidden = true;
@@ -101,9 +107,16 @@ static void run(const struct core_collection *c, json_t *body, bool is_superuser
         enum rc rc = core_record_input_build(&r, c, body, current, &in, &p);
         if (rc == RC_OK) {
             for (size_t i = 0; i < c->field_count; i++) {
-                if (!json_object_get(in.values, c->fields[i].name))
+                json_t *v = json_object_get(in.values, c->fields[i].name);
+                if (!v)
+                    abort();
+                if (c->fields[i].type == CORE_FIELD_PASSWORD && json_string_length(v) != 0)
                     abort();
             }
+        }
+        for (size_t i = 0; i < in.secret_count; i++) {
+            if (!in.secrets[i].plain[0] || in.secrets[i].field->type != CORE_FIELD_PASSWORD)
+                abort();
         }
         core_record_input_cleanup(&in);
         core_problem_cleanup(&p);

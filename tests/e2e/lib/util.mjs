@@ -12,8 +12,8 @@ export const REQUEST_TIMEOUT_MS = 20000 * SLOW;
 
 /**
  * Every response body seen by any client of this process (SDK or rawFetch)
- * that contained a record with `password` or `tokenKey`. Each test file ends
- * with a test asserting it is empty (see assertNoLeaks).
+ * that contained a record with `password` or `tokenKey`, or a password hash.
+ * Each test file ends with a test asserting it is empty (see assertNoLeaks).
  */
 export const leaks = [];
 
@@ -39,7 +39,14 @@ export function findLeaks(body, where) {
     return found;
 }
 
+/** Password fields of any name: a stored (argon2id) hash must never be answered. */
+export function findHashes(body, where) {
+    const text = JSON.stringify(body ?? null);
+    return text.includes('$argon2') ? [`${where}: a password hash in ${text.slice(0, 300)}`] : [];
+}
+
 function checkBody(url, status, body) {
+    leaks.push(...findHashes(body, `${url} (${status})`));
     if (status >= 400) return; // error bodies carry field names such as data.password
     leaks.push(...findLeaks(body, `${url} (${status})`));
 }
@@ -123,7 +130,7 @@ export function assertFieldCode(body, field, code) {
 
 /** Final check of each test file. */
 export function assertNoLeaks() {
-    assert.deepEqual(leaks, [], 'responses must never contain password or tokenKey');
+    assert.deepEqual(leaks, [], 'responses must never contain password, tokenKey or a password hash');
 }
 
 let seq = 0;

@@ -1,0 +1,195 @@
+/* data_upgrade.c -- see data_upgrade.h.
+ *
+ * Why on open rather than refusing plain values when read: a plain value
+ * left in the file is the defect itself (anyone with a backup reads it), and
+ * no code path may treat it as a hash. Only values written through the bug
+ * need hashing, so the one-time cost is one argon2id per such value; the
+ * scan streams the column and keeps only those values. */
+#include "core/data_upgrade.h"
+
+#include <jansson.h>
+#include <string.h>
+
+#include "base/buf.h"
+#include "base/log.h"
+#include "base/secure.h"
+#include "store/dialect.h"
+
+#define VERSION_KEY "tarmac.dataVersion"
+
+static enum rc read_version(struct store_sqlite *db, int64_t *out)
+{
+    sqlite3_stmt *st;
+    enum rc rc = store_sqlite_prepare(
+        db, STR_LIT("SELECT value FROM _params WHERE id = '" VERSION_KEY "'"), &st);
+    if (rc)
+        return rc;
+    int step = sqlite3_step(st);
+    *out = step == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    store_sqlite_done(st);
+    return step == SQLITE_ROW || step == SQLITE_DONE ? RC_OK : store_sqlite_rc(step);
+}
+
+static enum rc write_version(struct store_sqlite *db, int64_t v)
+{
+    sqlite3_stmt *st;
+    enum rc rc = store_sqlite_prepare(
+        db,
+        STR_LIT("INSERT INTO _params (id, value, created, updated) VALUES ('" VERSION_KEY
+                "', ?1, strftime('%Y-%m-%d %H:%M:%fZ', 'now'), strftime('%Y-%m-%d %H:%M:%fZ', "
+                "'now')) ON CONFLICT (id) DO UPDATE SET value = excluded.value, updated = "
+                "excluded.updated"),
+        &st);
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(st, 1, v);
+    int step = sqlite3_step(st);
+    store_sqlite_done(st);
+    return step == SQLITE_DONE ? RC_OK : store_sqlite_rc(step);
+}
+
+/* Appends `SELECT "id", "<f>" FROM "<c>" WHERE "<f>" != ''` (select) or
+ * `UPDATE "<c>" SET "<f>" = ?1 WHERE "id" = ?2` to sql. */
+static enum rc build_sql(struct buf *sql, const struct core_collection *c,
+                         const struct core_field *f, bool is_select)
+{
+    struct str table = str_from_cstr(c->name), col = str_from_cstr(f->name);
+    enum rc rc = buf_append_cstr(sql, is_select ? "SELECT \"id\", " : "UPDATE ");
+    if (!rc)
+        rc = store_dialect_ident(sql, is_select ? col : table);
+    if (!rc)
+        rc = buf_append_cstr(sql, is_select ? " FROM " : " SET ");
+    if (!rc)
+        rc = store_dialect_ident(sql, is_select ? table : col);
+    if (!rc)
+        rc = buf_append_cstr(sql, is_select ? " WHERE " : " = ?1 WHERE \"id\" = ?2");
+    if (!rc && is_select)
+        rc = store_dialect_ident(sql, col);
+    if (!rc && is_select)
+        rc = buf_append_cstr(sql, " != ''");
+    return rc;
+}
+
+/* The rows of field f whose value is neither "" nor a hash: [[id, value], ...]. */
+static enum rc find_plain(struct store_sqlite *db, const struct core_collection *c,
+                          const struct core_field *f, json_t **out)
+{
+    struct buf sql;
+    buf_init(&sql, 4096);
+    enum rc rc = build_sql(&sql, c, f, true);
+    sqlite3_stmt *st = NULL;
+    if (!rc)
+        rc = store_sqlite_prepare(db, buf_str(&sql), &st);
+    buf_cleanup(&sql);
+    if (rc)
+        return rc;
+    json_t *rows = json_array();
+    int step;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *v = (const char *)sqlite3_column_text(st, 1);
+        size_t len = (size_t)sqlite3_column_bytes(st, 1);
+        struct core_password_phc phc;
+        if (!v || core_password_parse((struct str){v, len}, &phc) == RC_OK)
+            continue;
+        json_array_append_new(
+            rows, json_pack("[s, s%]", (const char *)sqlite3_column_text(st, 0), v, len));
+    }
+    store_sqlite_done(st);
+    if (step != SQLITE_DONE) {
+        json_decref(rows);
+        return store_sqlite_rc(step);
+    }
+    *out = rows;
+    return RC_OK;
+}
+
+/* Replaces each plain value of rows (find_plain()'s) by its hash, wiping the
+ * copies it made of them. secure_delete makes SQLite zero the space the old
+ * values leave, so they do not linger in free pages of the file. */
+static enum rc hash_rows(struct store_sqlite *db, const struct core_collection *c,
+                         const struct core_field *f, json_t *rows,
+                         struct core_password_params params)
+{
+    struct buf sql;
+    buf_init(&sql, 4096);
+    enum rc rc = build_sql(&sql, c, f, false);
+    sqlite3_stmt *st = NULL;
+    if (!rc)
+        rc = store_sqlite_prepare(db, buf_str(&sql), &st);
+    buf_cleanup(&sql);
+    if (!rc)
+        rc = store_sqlite_exec(db, "PRAGMA secure_delete = ON");
+    if (rc) {
+        store_sqlite_done(st);
+        return rc;
+    }
+    struct buf phc;
+    buf_init(&phc, CORE_PASSWORD_PHC_MAX);
+    size_t i;
+    json_t *row;
+    json_array_foreach(rows, i, row)
+    {
+        json_t *plain = json_array_get(row, 1);
+        buf_reset(&phc);
+        rc = core_password_hash((struct str){json_string_value(plain), json_string_length(plain)},
+                                params, &phc);
+        if (rc)
+            break;
+        sqlite3_bind_text(st, 1, phc.data, (int)phc.len, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 2, json_string_value(json_array_get(row, 0)), -1, SQLITE_TRANSIENT);
+        int step = sqlite3_step(st);
+        sqlite3_reset(st);
+        if (step != SQLITE_DONE) {
+            rc = store_sqlite_rc(step);
+            break;
+        }
+    }
+    store_sqlite_done(st);
+    buf_cleanup(&phc);
+    (void)store_sqlite_exec(db, "PRAGMA secure_delete = OFF");
+    json_array_foreach(rows, i, row)
+    {
+        json_t *plain = json_array_get(row, 1);
+        secure_zero((char *)json_string_value(plain), json_string_length(plain));
+    }
+    return rc;
+}
+
+static enum rc hash_plain_passwords(struct store_sqlite *db, const struct core_schema *s,
+                                    struct core_password_params params)
+{
+    enum rc rc = RC_OK;
+    for (size_t i = 0; i < s->count && !rc; i++) {
+        const struct core_collection *c = s->items[i];
+        if (c->type == CORE_COLLECTION_VIEW)
+            continue;
+        for (size_t k = 0; k < c->field_count && !rc; k++) {
+            const struct core_field *f = &c->fields[k];
+            if (f->type != CORE_FIELD_PASSWORD)
+                continue;
+            json_t *rows = NULL;
+            rc = find_plain(db, c, f, &rows);
+            if (!rc && json_array_size(rows)) {
+                rc = hash_rows(db, c, f, rows, params);
+                if (!rc)
+                    log_info("msg=\"hashed plain-text password field values\" collection=%s "
+                             "field=%s count=%zu",
+                             c->name, f->name, json_array_size(rows));
+            }
+            json_decref(rows);
+        }
+    }
+    return rc;
+}
+
+enum rc core_data_upgrade(struct store_sqlite *db, const struct core_schema *s,
+                          struct core_password_params params, bool is_fresh)
+{
+    int64_t version;
+    enum rc rc = read_version(db, &version);
+    if (rc || version >= CORE_DATA_VERSION)
+        return rc;
+    if (!is_fresh && version < 1)
+        rc = hash_plain_passwords(db, s, params);
+    return rc ? rc : write_version(db, CORE_DATA_VERSION);
+}

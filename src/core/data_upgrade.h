@@ -1,0 +1,30 @@
+/* data_upgrade.h -- upgrades of records older tarmac versions stored (layer: core).
+ *
+ * _params holds "tarmac.dataVersion" (an integer, absent = 0): the record
+ * data a database has been upgraded to. Opening the app runs what a database
+ * lacks, once, inside the open job on the writer thread, before any worker
+ * reads. Version 1: every password field holds "" or an argon2id hash
+ * (before it, a password field of a base collection, or one not named
+ * "password", stored what the client sent; issue #11). */
+#ifndef TARMAC_CORE_DATA_UPGRADE_H
+#define TARMAC_CORE_DATA_UPGRADE_H
+
+#include <stdbool.h>
+
+#include "base/rc.h"
+#include "core/collection.h"
+#include "core/password.h"
+#include "store/sqlite.h"
+
+#define CORE_DATA_VERSION 1
+
+/* Brings db's records of schema s up to CORE_DATA_VERSION and records it.
+ * is_fresh: the database was just made (nothing to upgrade). Version 1
+ * hashes, with params, each password field value that is not "" and does not
+ * parse as an argon2id PHC string, and logs how many per field. SLOW (one
+ * argon2id per value): call it where no event loop waits, inside a write
+ * transaction. RC_NOMEM, RC_IO and the like on failure (nothing recorded). */
+enum rc core_data_upgrade(struct store_sqlite *db, const struct core_schema *s,
+                          struct core_password_params params, bool is_fresh);
+
+#endif
