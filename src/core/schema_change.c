@@ -331,6 +331,11 @@ static enum rc apply(struct store_sqlite *db, void *ctx)
     struct core_schema_job *job = ctx;
     struct core_problem *p = &job->problem;
     struct core_schema *cur = (struct core_schema *)core_app_schema(job->app);
+    if (job->next) {
+        /* built by an earlier run the writer rolled back (writer.h) */
+        core_schema_free(job->next);
+        job->next = NULL;
+    }
     json_decref(job->dropped_files);
     json_decref(job->emptied_collections);
     job->dropped_files = json_object();
