@@ -176,6 +176,22 @@ enum rc store_sqlite_prepare(struct store_sqlite *db, struct str sql, sqlite3_st
     return RC_OK;
 }
 
+enum rc store_sqlite_has_object(struct store_sqlite *db, struct str name, bool *out)
+{
+    sqlite3_stmt *st;
+    enum rc rc = store_sqlite_prepare(
+        db, STR_LIT("SELECT 1 FROM sqlite_schema WHERE lower(name) = lower(?1) LIMIT 1"), &st);
+    if (rc)
+        return rc;
+    sqlite3_bind_text(st, 1, name.ptr, (int)name.len, SQLITE_STATIC);
+    int step = sqlite3_step(st);
+    store_sqlite_done(st);
+    if (step != SQLITE_ROW && step != SQLITE_DONE)
+        return store_sqlite_rc(step);
+    *out = step == SQLITE_ROW;
+    return RC_OK;
+}
+
 int64_t store_sqlite_data_version(struct store_sqlite *db)
 {
     /* The pragma runs in a read transaction of its own, so it sees every
