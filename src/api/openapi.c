@@ -216,7 +216,7 @@ static void pascal(const char *name, char *out, size_t cap)
 static void add_record_schemas(json_t *schemas, const struct core_collection *c, const char *pn,
                                bool superuser)
 {
-    char name[300];
+    char name[320]; /* pn (< 300) + a suffix */
     json_t *props = json_pack("{s:{s:s,s:s},s:{s:s,s:s}}", "collectionId", "type", "string",
                               "const", c->id, "collectionName", "type", "string", "const", c->name);
     json_t *required = json_pack("[s,s]", "collectionId", "collectionName");
@@ -299,7 +299,7 @@ static json_t *view_params(void)
 
 static json_t *create_body(const char *pn)
 {
-    char name[300];
+    char name[320];
     snprintf(name, sizeof(name), "%sCreate", pn);
     return json_pack("{s:b,s:{s:{s:o},s:{s:o}}}", "required", 1, "content", "application/json",
                      "schema", ref(name), "multipart/form-data", "schema", ref(name));
@@ -307,7 +307,7 @@ static json_t *create_body(const char *pn)
 
 static void add_auth_paths(json_t *paths, const struct core_collection *c, const char *pn)
 {
-    char path[400], id[300], rec[300];
+    char path[400], id[300], rec[320];
     snprintf(rec, sizeof(rec), "%sRecord", pn);
     json_t *auth_ok = json_pack("{s:{s:s},s:o}", "token", "type", "string", "record", ref(rec));
     json_t *auth_schema = json_pack("{s:s,s:o,s:[s,s]}", "type", "object", "properties", auth_ok,
@@ -407,7 +407,7 @@ static void add_auth_paths(json_t *paths, const struct core_collection *c, const
 
 static void add_collection_paths(json_t *paths, const struct core_collection *c, const char *pn)
 {
-    char path[400], id[300], rec[300], rule[512], upd[300];
+    char path[400], id[300], rec[320], rule[512], upd[320];
     snprintf(rec, sizeof(rec), "%sRecord", pn);
     snprintf(upd, sizeof(upd), "%sUpdate", pn);
     json_t *list_schema = json_pack(
