@@ -12,7 +12,9 @@
 #include "api/ratelimit.h"
 #include "base/alloc.h"
 #include "base/chrono.h"
+#include "base/email.h"
 #include "base/jsonw.h"
+#include "base/utf8.h"
 #include "core/password.h"
 #include "core/record_out.h"
 #include "core/record_write.h"
@@ -269,9 +271,15 @@ enum rc api_auth_with_password(struct http_req *req, void *ctx)
     json_t *identity = json_object_get(c->body, "identity");
     json_t *password = json_object_get(c->body, "password");
     if (!json_is_string(identity) || json_string_length(identity) == 0 ||
-        json_string_length(identity) > 255)
+        json_string_length(identity) > 255) {
         core_problem_field(&c->problem, "identity", "validation_required", "Cannot be blank.",
                            NULL);
+    } else if (!utf8_is_visible_text(json_string_value(identity), json_string_length(identity))) {
+        /* No identity holds an invisible character (record_input.c refuses
+         * them): a look-alike of an account is no way in. */
+        core_problem_field(&c->problem, "identity", "validation_match_invalid",
+                           "Must be in a valid format.", NULL);
+    }
     if (!json_is_string(password) || json_string_length(password) == 0 ||
         json_string_length(password) > 255)
         core_problem_field(&c->problem, "password", "validation_required", "Cannot be blank.",
@@ -305,8 +313,9 @@ enum rc api_auth_with_password(struct http_req *req, void *ctx)
         const char *field = col->identity_fields[i];
         if (only && strcmp(only, field) != 0)
             continue;
-        if (strcmp(field, "email") == 0 && !strchr(id_text, '@'))
-            continue;
+        if (strcmp(field, "email") == 0 &&
+            !email_is_valid((struct str){id_text, json_string_length(identity)}))
+            continue; /* not an address: no account has it as its email */
         l->record = api_auth_find_identity(c, col, field, id_text);
     }
     if (l->record) {

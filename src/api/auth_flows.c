@@ -18,6 +18,7 @@
 #include "api/ratelimit.h"
 #include "base/alloc.h"
 #include "base/chrono.h"
+#include "base/email.h"
 #include "base/log.h"
 #include "base/secure.h"
 #include "core/exec_job.h"
@@ -64,18 +65,13 @@ static void mail_token(struct api_call *c, const char *to, const char *subject_h
     api_auth_send_mail(c, to, subject, text);
 }
 
-static bool is_email(const char *s)
-{
-    const char *at = s ? strchr(s, '@') : NULL;
-    return at && at != s && strchr(at + 1, '.') && !strchr(at + 1, '@') && !strpbrk(s, " \r\n\t");
-}
-
 const char *api_auth_email_or_fail(struct api_call *c, const char *key)
 {
-    const char *email = json_string_value(json_object_get(c->body, key));
+    json_t *v = json_object_get(c->body, key);
+    const char *email = json_string_value(v);
     if (!email || !email[0]) {
         core_problem_field(&c->problem, key, "validation_required", "Cannot be blank.", NULL);
-    } else if (!is_email(email)) {
+    } else if (!email_is_valid((struct str){email, json_string_length(v)})) {
         core_problem_field(&c->problem, key, "validation_is_email",
                            "Must be a valid email address.", NULL);
     }

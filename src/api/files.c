@@ -153,6 +153,14 @@ static const char *type_by_extension(struct str name, const char *sniffed)
     return sniffed;
 }
 
+/* Every answer with a file's headers (200, 206, 304, 416; HEAD alike): the
+ * browser takes Content-Type as given and never sniffs a stored upload into
+ * something runnable. */
+static void add_nosniff(struct http_req *req)
+{
+    http_resp_add_header(req, "X-Content-Type-Options", STR_LIT("nosniff"));
+}
+
 static void add_content_range(struct http_req *req, const struct core_file_read *r)
 {
     char v[96];
@@ -308,6 +316,7 @@ static void read_done(enum rc rc, void *ctx)
     chrono_format_http_date(r->mtime, date);
     if (r->status == 304) {
         http_resp_start(req, 304, NULL);
+        add_nosniff(req);
         http_resp_add_header(req, "Last-Modified", str_from_cstr(date));
         http_req_resume(req);
         return;
@@ -315,6 +324,7 @@ static void read_done(enum rc rc, void *ctx)
     if (r->status == 416) {
         buf_reset(http_resp_body(req));
         http_resp_start(req, 416, NULL);
+        add_nosniff(req);
         {
             char v[48];
             int n = snprintf(v, sizeof(v), "bytes */%llu", (unsigned long long)r->size);
@@ -325,6 +335,7 @@ static void read_done(enum rc rc, void *ctx)
     }
     const char *type = r->is_thumb ? r->mime : type_by_extension(d->name, r->mime);
     http_resp_start(req, r->status, type);
+    add_nosniff(req);
     char disp[CORE_FILE_NAME_MAX + 64];
     bool quote = memchr(d->name.ptr, '=', d->name.len) != NULL;
     int n = snprintf(disp, sizeof(disp), "%s; filename=%s%.*s%s",

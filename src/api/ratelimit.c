@@ -6,7 +6,9 @@
 
 #include "api/call.h"
 #include "api/errors.h"
+#include "api/worker.h"
 #include "base/chrono.h"
+#include "core/collection.h"
 #include "http/req.h"
 
 /* The endpoints PocketBase groups under its "*:auth" label. */
@@ -25,6 +27,61 @@ static bool is_auth_endpoint(struct str path)
             return true;
     }
     return false;
+}
+
+/* Room a collection name may add over the segment it replaces (names are at
+ * most 255 bytes, spec §5.2). */
+#define NAME_ROOM 256
+
+/* Writes path into out (room for path.len + NAME_ROOM + 1 bytes) as the
+ * router and the handlers read it, so no spelling of a path escapes a rule
+ * written for it: each segment percent-decoded on its own, as the router
+ * does (a '/' it decodes to stays "%2F", keeping the segments apart), and a
+ * collection in /api/collections/{c}... or /api/files/{c}... named by id or
+ * by its name in any case (core_schema_find, the handlers' lookup) replaced
+ * by its name. Returns the length, or -1 for a malformed escape or an
+ * encoded NUL (the router answers those 400). */
+static long canonical_path(struct str path, const struct core_schema *schema, char *out)
+{
+    size_t len = 0;
+    size_t seg_no = 0;
+    size_t seg_start[4] = {0};
+    for (size_t i = 0; i < path.len; i++) {
+        char ch = path.ptr[i];
+        if (ch == '/') {
+            if (++seg_no < 4)
+                seg_start[seg_no] = len + 1;
+        } else if (ch == '%') {
+            int hi = i + 2 < path.len ? str_hex_value(path.ptr[i + 1]) : -1;
+            int lo = hi >= 0 ? str_hex_value(path.ptr[i + 2]) : -1;
+            if (lo < 0 || (hi == 0 && lo == 0))
+                return -1;
+            ch = (char)(hi * 16 + lo);
+            i += 2;
+            if (ch == '/') {
+                memcpy(out + len, "%2F", 3);
+                len += 3;
+                continue;
+            }
+        }
+        out[len++] = ch;
+    }
+    out[len] = '\0';
+    bool has_collection =
+        seg_no >= 3 && (str_has_prefix((struct str){out, len}, STR_LIT("/api/collections/")) ||
+                        str_has_prefix((struct str){out, len}, STR_LIT("/api/files/")));
+    if (!has_collection || !schema)
+        return (long)len;
+    size_t start = seg_start[3];
+    const char *end = memchr(out + start, '/', len - start);
+    size_t seg_len = end ? (size_t)(end - (out + start)) : len - start;
+    const struct core_collection *c = core_schema_find(schema, (struct str){out + start, seg_len});
+    size_t name_len = c ? strlen(c->name) : 0;
+    if (!c || name_len > seg_len + NAME_ROOM)
+        return (long)len;
+    memmove(out + start + name_len, out + start + seg_len, len - start - seg_len + 1);
+    memcpy(out + start, c->name, name_len);
+    return (long)(len - seg_len + name_len);
 }
 
 static void too_many(struct http_req *req, uint32_t retry_after_s)
@@ -56,12 +113,22 @@ bool api_ratelimit_admit(struct http_req *req, void *ctx)
 {
     struct api_limits *l = ctx;
     int64_t now = chrono_real_ms();
+    const struct core_schema *schema = core_app_schema(api_worker_of(req)->core.app);
+    char *buf = arena_alloc(req->arena, req->path.len + NAME_ROOM + 1);
+    long n = canonical_path(req->path, schema, buf);
+    if (n < 0)
+        return true; /* the router answers 400 */
+    struct str path = {buf, (size_t)n};
     for (size_t i = 0; i < l->cfg.rule_count; i++) {
         const struct core_ratelimit_rule *r = &l->cfg.rules[i];
-        if (str_has_prefix(req->path, str_from_cstr(r->prefix)) && !admit_one(l, r, "ip", req, now))
+        /* The rule's own path read the same way: it may name a collection by id. */
+        char prefix[sizeof(r->prefix) + NAME_ROOM];
+        long pn = canonical_path(str_from_cstr(r->prefix), schema, prefix);
+        struct str want = pn < 0 ? str_from_cstr(r->prefix) : (struct str){prefix, (size_t)pn};
+        if (str_has_prefix(path, want) && !admit_one(l, r, "ip", req, now))
             return false;
     }
-    if (req->method == HTTP_METHOD_POST && is_auth_endpoint(req->path))
+    if (req->method == HTTP_METHOD_POST && is_auth_endpoint(path))
         return admit_one(l, &l->cfg.auth_ip, "ip", req, now);
     return true;
 }

@@ -2,10 +2,13 @@
  *
  * Process-wide: one struct api_limits, built by the CLI from the flags and
  * read-only afterwards except for the counter store (thread-safe). Before
- * routing, api_ratelimit_admit() applies the path-prefix rules and, on the
- * auth endpoints, the per-IP rule; the auth handlers apply the per-identity
- * rule themselves. Over the limit: 429 in the contract's shape with
- * Retry-After. */
+ * routing (so unrouted paths count too), api_ratelimit_admit() applies the
+ * path-prefix rules and, on the auth endpoints, the per-IP rule, to the path
+ * as the router and the handlers read it: percent-decoded segment by segment,
+ * and a collection named by id or in another case replaced by its name; a
+ * rule's own path is read the same way. The auth handlers apply the
+ * per-identity rule themselves. Over the limit: 429 in the contract's shape
+ * with Retry-After. */
 #ifndef TARMAC_API_RATELIMIT_H
 #define TARMAC_API_RATELIMIT_H
 

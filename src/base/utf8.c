@@ -89,3 +89,39 @@ size_t utf8_encode(uint32_t cp, char *out)
     out[3] = (char)(0x80 | (cp & 0x3F));
     return 4;
 }
+
+/* Sorted, inclusive ranges (general categories from UnicodeData.txt,
+ * default-ignorables from DerivedCoreProperties.txt, Unicode 15). */
+static const uint32_t invisible[][2] = {
+    {0x0000, 0x001F},   {0x007F, 0x00A0},   {0x00AD, 0x00AD},   {0x034F, 0x034F},
+    {0x0600, 0x0605},   {0x061C, 0x061C},   {0x06DD, 0x06DD},   {0x070F, 0x070F},
+    {0x0890, 0x0891},   {0x08E2, 0x08E2},   {0x115F, 0x1160},   {0x1680, 0x1680},
+    {0x17B4, 0x17B5},   {0x180B, 0x180F},   {0x2000, 0x200F},   {0x2028, 0x202F},
+    {0x205F, 0x206F},   {0x3000, 0x3000},   {0x3164, 0x3164},   {0xFE00, 0xFE0F},
+    {0xFEFF, 0xFEFF},   {0xFFA0, 0xFFA0},   {0xFFF9, 0xFFFB},   {0x110BD, 0x110BD},
+    {0x110CD, 0x110CD}, {0x13430, 0x1343F}, {0x1BCA0, 0x1BCA3}, {0x1D173, 0x1D17A},
+    {0xE0000, 0xE0FFF},
+};
+
+bool utf8_is_invisible(uint32_t cp)
+{
+    for (size_t i = 0; i < sizeof(invisible) / sizeof(invisible[0]) && cp >= invisible[i][0]; i++) {
+        if (cp <= invisible[i][1])
+            return true;
+    }
+    return false;
+}
+
+bool utf8_is_visible_text(const char *s, size_t len)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0;
+    while (i < len) {
+        uint32_t cp;
+        size_t n = utf8_decode(p + i, len - i, &cp);
+        if (n == 0 || utf8_is_invisible(cp))
+            return false;
+        i += n;
+    }
+    return true;
+}

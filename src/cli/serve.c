@@ -28,6 +28,7 @@
 #include "net/logsink.h"
 #include "net/mailer.h"
 #include "net/worker.h"
+#include "store/fault.h"
 
 struct serve_options {
     const char *http;
@@ -310,6 +311,16 @@ int cli_serve(int argc, char **argv)
                 o.rate_limits);
         return CLI_EXIT_USAGE;
     }
+    /* Test hook (store/fault.h): the writer's reads and writes fail on purpose. */
+    const char *faults = getenv("TARMAC_TEST_IO_FAULTS");
+    struct store_fault_plan fault_plan = {0};
+    bool has_faults = faults && faults[0];
+    if (has_faults && (store_fault_parse(str_from_cstr(faults), &fault_plan) != RC_OK ||
+                       store_fault_install() != RC_OK)) {
+        fprintf(stderr, "tarmac serve: invalid TARMAC_TEST_IO_FAULTS \"%s\" (rate=0.03,seed=N)\n",
+                faults);
+        return CLI_EXIT_USAGE;
+    }
     struct http_cors cors;
     if (http_cors_parse(&cors, o.cors) != RC_OK) {
         fprintf(stderr, "tarmac serve: invalid --cors \"%s\" (* or scheme://host[:port],...)\n",
@@ -466,6 +477,12 @@ int cli_serve(int argc, char **argv)
     fflush(stdout);
     log_info("msg=\"server started\" addr=%s port=%d workers=%u dir=%s fd_limit=%llu", shown_host,
              bound_port, nworkers, o.dir, (unsigned long long)fd_limit);
+    if (has_faults) {
+        store_fault_arm(&fault_plan);
+        log_warn("msg=\"TARMAC_TEST_IO_FAULTS: the database's reads and writes fail on purpose\" "
+                 "spec=\"%s\"",
+                 faults);
+    }
     if (core_app_superuser_count(core) == 0) {
         printf("  No superuser yet: create one with\n    tarmac superuser upsert EMAIL PASSWORD "
                "--dir=%s\n",
@@ -475,6 +492,9 @@ int cli_serve(int argc, char **argv)
     uv_run(&main_loop, UV_RUN_DEFAULT);
     net_workers_join(sig.workers);
     uv_loop_close(&main_loop);
+    if (has_faults)
+        log_warn("msg=\"I/O faults injected\" count=%llu",
+                 (unsigned long long)store_fault_disarm());
     log_info("msg=\"stopped\"");
     net_logsink_stop();
 

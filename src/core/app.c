@@ -132,6 +132,12 @@ static enum rc bootstrap_collections(struct store_sqlite *db, struct core_schema
 static enum rc open_job(struct store_sqlite *db, void *ctx)
 {
     struct load_job *job = ctx;
+    if (job->schema->count) {
+        /* loaded by an earlier run the writer rolled back (writer.h) */
+        core_schema_free(job->schema);
+        job->schema = xcalloc(1, sizeof(struct core_schema));
+        job->is_fresh = false;
+    }
     enum rc rc = core_ddl_system_tables(db);
     if (!rc)
         rc = load_collections(db, job->schema);

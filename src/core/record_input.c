@@ -12,6 +12,7 @@
 #include "base/alloc.h"
 #include "base/randpat.h"
 #include "base/chrono.h"
+#include "base/email.h"
 #include "base/secure.h"
 #include "base/utf8.h"
 #include "core/file_input.h"
@@ -303,24 +304,6 @@ static size_t rune_count(const char *s, size_t len)
     return n;
 }
 
-static bool is_email(const char *s)
-{
-    const char *at = strchr(s, '@');
-    if (!at || at == s || strchr(at + 1, '@') || strlen(s) > 254)
-        return false;
-    const char *dom = at + 1;
-    const char *dot = strrchr(dom, '.');
-    if (!dot || dot == dom || !dot[1])
-        return false;
-    for (const char *p = s; *p; p++) {
-        unsigned char c = (unsigned char)*p;
-        if (c <= ' ' || c == '"' || c == '(' || c == ')' || c == ',' || c == ':' || c == ';' ||
-            c == '<' || c == '>' || c == '[' || c == ']' || c == '\\')
-            return false;
-    }
-    return true;
-}
-
 static bool is_url(const char *s)
 {
     const char *p;
@@ -466,7 +449,26 @@ static bool is_empty(const struct core_field *f, json_t *v)
     return false;
 }
 
-static void validate(const struct core_field *f, json_t *v, struct core_problem *p)
+/* True for a field an auth collection logs in by (passwordAuth.identityFields). */
+static bool is_identity_field(const struct core_collection *c, const struct core_field *f)
+{
+    for (size_t i = 0; c->type == CORE_COLLECTION_AUTH && i < c->identity_field_count; i++) {
+        if (strcmp(c->identity_fields[i], f->name) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* An identity must not have a look-alike: no invisible code point and no
+ * whitespace around it (email fields check this as part of their syntax). */
+static bool is_plain_identity(const char *s, size_t len)
+{
+    return len == 0 || (s[0] != ' ' && s[len - 1] != ' ' && utf8_is_visible_text(s, len));
+}
+
+/* is_identity: f is one of its auth collection's identity fields. */
+static void validate(const struct core_field *f, json_t *v, bool is_identity,
+                     struct core_problem *p)
 {
     if (f->type == CORE_FIELD_AUTODATE || f->type == CORE_FIELD_PASSWORD)
         return; /* password: validate_password() */
@@ -502,11 +504,15 @@ static void validate(const struct core_field *f, json_t *v, struct core_problem 
             return;
         }
         if (f->type == CORE_FIELD_EMAIL) {
-            if (!is_email(s))
+            if (!email_is_valid((struct str){s, bytes}))
                 field_error(p, f, "validation_is_email", "Must be a valid email address.", NULL);
             else if (!domain_allowed(f, str_from_cstr(strrchr(s, '@') + 1)))
                 field_error(p, f, "validation_email_domain_not_allowed",
                             "Email domain is not allowed.", NULL);
+            return;
+        }
+        if (is_identity && !is_plain_identity(s, bytes)) {
+            field_error(p, f, "validation_match_invalid", "Must be in a valid format.", NULL);
             return;
         }
         if (f->type == CORE_FIELD_URL) {
@@ -926,7 +932,8 @@ enum rc core_record_input_build(struct core_request *r, const struct core_collec
         if (c->fields[i].type == CORE_FIELD_PASSWORD)
             validate_password(c, &c->fields[i], out, p);
         else
-            validate(&c->fields[i], json_object_get(out->values, c->fields[i].name), p);
+            validate(&c->fields[i], json_object_get(out->values, c->fields[i].name),
+                     is_identity_field(c, &c->fields[i]), p);
     }
     if (core_problem_has_fields(p)) {
         core_problem_message(p,

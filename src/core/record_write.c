@@ -514,6 +514,10 @@ static enum rc apply(struct store_sqlite *db, void *ctx)
     struct core_problem *p = &job->problem;
     bool ok = true;
     enum rc rc = RC_OK;
+    /* The writer may run a job again after a rollback (writer.h): the events
+     * of an earlier run went with it. */
+    core_rt_event_list_free(job->events);
+    job->events = NULL;
     switch (job->kind) {
     case CORE_WRITE_CREATE:
         rc = check_hashed(job->c, job->values, NULL);

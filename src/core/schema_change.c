@@ -170,6 +170,32 @@ static json_t *dropped_files(struct store_sqlite *db, const struct core_collecti
 /* Validates and applies one create or update against *cur (which it
  * advances). An update that drops file fields lists their files in dropped
  * (an object: collection id -> the pairs of dropped_files()). */
+/* A collection's table is named after it, so a new name must not be an
+ * internal table's (PocketBase's validation_collection_name_invalid): SQLite
+ * reserves sqlite_*, the rebuild of a table uses _tmp_<id> scratch tables,
+ * and no table, view or index of the database may share it (our system
+ * tables _collections, _params, _otps, the auth collections' indexes). SQLite
+ * compares names without case, so this does too. */
+static enum rc check_internal_name(struct store_sqlite *db, const struct core_collection *c,
+                                   const struct core_collection *old, struct core_problem *p)
+{
+    if (old && strcasecmp(old->name, c->name) == 0)
+        return RC_OK; /* its own table */
+    struct str name = str_from_cstr(c->name);
+    bool is_taken =
+        strncasecmp(c->name, "sqlite_", 7) == 0 || strncasecmp(c->name, "_tmp_", 5) == 0;
+    if (!is_taken) {
+        enum rc rc = store_sqlite_has_object(db, name, &is_taken);
+        if (rc)
+            return rc;
+    }
+    if (!is_taken)
+        return RC_OK;
+    core_problem_field(p, "name", "validation_collection_name_invalid",
+                       "The name shouldn't match with an existing internal table.", NULL);
+    return RC_INVALID;
+}
+
 static enum rc upsert(struct store_sqlite *db, struct core_schema **cur, bool owns_cur, json_t *in,
                       const struct core_collection *old, struct core_problem *p, char **id_out,
                       json_t *dropped)
@@ -178,6 +204,8 @@ static enum rc upsert(struct store_sqlite *db, struct core_schema **cur, bool ow
     core_now(now);
     struct core_collection *c = NULL;
     enum rc rc = core_collection_from_json(in, old, *cur, now, &c, p);
+    if (!rc)
+        rc = check_internal_name(db, c, old, p);
     if (!rc)
         rc = core_ddl_check_indexes(c, p);
     if (!rc) {
@@ -331,6 +359,11 @@ static enum rc apply(struct store_sqlite *db, void *ctx)
     struct core_schema_job *job = ctx;
     struct core_problem *p = &job->problem;
     struct core_schema *cur = (struct core_schema *)core_app_schema(job->app);
+    if (job->next) {
+        /* built by an earlier run the writer rolled back (writer.h) */
+        core_schema_free(job->next);
+        job->next = NULL;
+    }
     json_decref(job->dropped_files);
     json_decref(job->emptied_collections);
     job->dropped_files = json_object();

@@ -3,25 +3,116 @@
  *   chunked-body = *chunk last-chunk trailer-section CRLF
  *   chunk        = chunk-size [ chunk-ext ] CRLF chunk-data CRLF
  *   last-chunk   = 1*("0") [ chunk-ext ] CRLF
- * Line ends must be CRLF; a bare LF or CR is malformed (no leniency, so a
- * proxy in front cannot read the body differently). */
+ *   chunk-ext    = *( BWS ";" BWS chunk-ext-name [ BWS "=" BWS chunk-ext-val ] )
+ *   chunk-ext-name = token;  chunk-ext-val = token / quoted-string
+ * Line ends must be CRLF; a bare LF or CR is malformed, and so is an
+ * extension off that grammar (an empty one, "5;", whitespace before the CR):
+ * no leniency, so a proxy in front cannot read the body differently. */
 #include "http/chunked.h"
+
+#include <string.h>
 
 #include "base/str.h"
 
 enum {
-    ST_SIZE,         /* reading hex digits */
-    ST_EXT,          /* after ';' or whitespace, until CR */
-    ST_SIZE_LF,      /* CR seen after the size line */
-    ST_DATA,         /* chunk data */
-    ST_DATA_CR,      /* expecting CR after data */
-    ST_DATA_LF,      /* expecting LF after data */
-    ST_TRAILER,      /* at the start of a trailer line (or the final CRLF) */
-    ST_TRAILER_LINE, /* inside a trailer line */
-    ST_TRAILER_LF,   /* CR seen at end of a trailer line */
-    ST_FINAL_LF,     /* CR of the final empty line seen */
+    ST_SIZE,          /* reading hex digits */
+    ST_EXT_SEMI,      /* BWS that must lead to ';' */
+    ST_EXT_NAME_BWS,  /* after ';': BWS, then the name's first tchar */
+    ST_EXT_NAME,      /* inside chunk-ext-name */
+    ST_EXT_NAME_END,  /* BWS after the name: '=' or ';' must follow */
+    ST_EXT_VAL_BWS,   /* after '=': BWS, then a token or a quoted-string */
+    ST_EXT_TOKEN,     /* inside a token value */
+    ST_EXT_QUOTED,    /* inside a quoted-string value */
+    ST_EXT_ESCAPE,    /* after '\\' in a quoted-string */
+    ST_EXT_QUOTE_END, /* after the closing '"': ';', BWS or CR */
+    ST_SIZE_LF,       /* CR seen after the size line */
+    ST_DATA,          /* chunk data */
+    ST_DATA_CR,       /* expecting CR after data */
+    ST_DATA_LF,       /* expecting LF after data */
+    ST_TRAILER,       /* at the start of a trailer line (or the final CRLF) */
+    ST_TRAILER_LINE,  /* inside a trailer line */
+    ST_TRAILER_LF,    /* CR seen at end of a trailer line */
+    ST_FINAL_LF,      /* CR of the final empty line seen */
     ST_DONE,
 };
+
+/* tchar (RFC 9110 §5.6.2): the characters of a token. */
+static bool is_tchar(unsigned char c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+           (c != 0 && memchr("!#$%&'*+-.^_`|~", c, 15) != NULL);
+}
+
+static bool is_bws(char c)
+{
+    return c == ' ' || c == '\t';
+}
+
+/* One byte of chunk-ext other than the CR that ends it: moves d to the next
+ * state, or returns false when the byte breaks the grammar. */
+static bool ext_step(struct http_chunked *d, char c)
+{
+    unsigned char u = (unsigned char)c;
+    switch (d->state) {
+    case ST_EXT_SEMI:
+        if (c == ';')
+            d->state = ST_EXT_NAME_BWS;
+        return c == ';' || is_bws(c);
+    case ST_EXT_NAME_BWS:
+        if (is_tchar(u))
+            d->state = ST_EXT_NAME;
+        return is_tchar(u) || is_bws(c);
+    case ST_EXT_NAME:
+    case ST_EXT_NAME_END:
+        if (c == '=')
+            d->state = ST_EXT_VAL_BWS;
+        else if (c == ';')
+            d->state = ST_EXT_NAME_BWS;
+        else if (is_bws(c))
+            d->state = ST_EXT_NAME_END;
+        else
+            return d->state == ST_EXT_NAME && is_tchar(u);
+        return true;
+    case ST_EXT_VAL_BWS:
+        if (c == '"')
+            d->state = ST_EXT_QUOTED;
+        else if (is_tchar(u))
+            d->state = ST_EXT_TOKEN;
+        else
+            return is_bws(c);
+        return true;
+    case ST_EXT_TOKEN:
+        if (c == ';')
+            d->state = ST_EXT_NAME_BWS;
+        else if (is_bws(c))
+            d->state = ST_EXT_SEMI;
+        else
+            return is_tchar(u);
+        return true;
+    case ST_EXT_QUOTED:
+        /* qdtext = HTAB / SP / %x21 / %x23-5B / %x5D-7E / obs-text */
+        if (c == '"')
+            d->state = ST_EXT_QUOTE_END;
+        else if (c == '\\')
+            d->state = ST_EXT_ESCAPE;
+        else
+            return c == '\t' || (u >= 0x20 && u != 0x7F);
+        return true;
+    case ST_EXT_ESCAPE:
+        /* quoted-pair = "\\" ( HTAB / SP / VCHAR / obs-text ) */
+        d->state = ST_EXT_QUOTED;
+        return c == '\t' || (u >= 0x20 && u != 0x7F);
+    case ST_EXT_QUOTE_END:
+        if (c == ';')
+            d->state = ST_EXT_NAME_BWS;
+        else if (is_bws(c))
+            d->state = ST_EXT_SEMI;
+        else
+            return false;
+        return true;
+    }
+    return false;
+}
 
 void http_chunked_init(struct http_chunked *d)
 {
@@ -54,10 +145,9 @@ enum http_chunked_result http_chunked_decode(struct http_chunked *d, const char 
             if (d->digits == 0)
                 goto bad;
             if (c == ';' || c == ' ' || c == '\t') {
-                d->state = ST_EXT;
+                d->state = ST_EXT_SEMI;
                 d->line_len = d->digits;
-                d->has_semicolon = false;
-                break; /* ST_EXT reads this byte */
+                break; /* ST_EXT_SEMI reads this byte */
             }
             if (c != '\r')
                 goto bad;
@@ -65,19 +155,22 @@ enum http_chunked_result http_chunked_decode(struct http_chunked *d, const char 
             i++;
             break;
         }
-        case ST_EXT:
-            /* BWS ";" ext-name [ "=" ext-val ]: only whitespace may come
-             * before the first ';', then any visible text up to CR. */
-            if (!d->has_semicolon && c != ';' && c != ' ' && c != '\t') {
-                goto bad;
-            }
-            if (c == ';')
-                d->has_semicolon = true;
+        case ST_EXT_SEMI:
+        case ST_EXT_NAME_BWS:
+        case ST_EXT_NAME:
+        case ST_EXT_NAME_END:
+        case ST_EXT_VAL_BWS:
+        case ST_EXT_TOKEN:
+        case ST_EXT_QUOTED:
+        case ST_EXT_ESCAPE:
+        case ST_EXT_QUOTE_END:
             if (c == '\r') {
+                /* The line may end only after a whole extension. */
+                if (d->state != ST_EXT_NAME && d->state != ST_EXT_TOKEN &&
+                    d->state != ST_EXT_QUOTE_END)
+                    goto bad;
                 d->state = ST_SIZE_LF;
-            } else if ((unsigned char)c < 0x20 && c != '\t') {
-                goto bad;
-            } else if (c == 0x7F || ++d->line_len > HTTP_CHUNKED_MAX_LINE) {
+            } else if (++d->line_len > HTTP_CHUNKED_MAX_LINE || !ext_step(d, c)) {
                 goto bad;
             }
             i++;

@@ -2,8 +2,9 @@
  *
  * RFC 9112 §7.1. Pure state machine over (ptr, len): feed it bytes as they
  * arrive, in any split, and it appends the payload to a struct buf whose
- * maximum is the body limit. Chunk extensions are checked and ignored; trailer
- * fields are checked and dropped (nothing here needs them). */
+ * maximum is the body limit. Chunk extensions are checked against RFC 9112's
+ * grammar (an empty one, "5;", is malformed) and ignored; trailer fields are
+ * checked and dropped (nothing here needs them). */
 #ifndef TARMAC_HTTP_CHUNKED_H
 #define TARMAC_HTTP_CHUNKED_H
 
@@ -22,7 +23,6 @@ struct http_chunked {
     unsigned digits;    /* hex digits read of the current size */
     size_t line_len;    /* bytes of the current size or trailer line */
     size_t trailer_len; /* bytes of trailer section so far */
-    bool has_semicolon; /* the size line's extension began with ';' */
     bool has_colon;     /* the current trailer line has its ':' */
 };
 

@@ -7,6 +7,7 @@
 
 #include "base/alloc.h"
 #include "base/log.h"
+#include "store/fault.h"
 
 struct cached_stmt {
     char *sql; /* NULL: empty slot */
@@ -69,7 +70,9 @@ enum rc store_sqlite_open(const char *path, enum store_sqlite_mode mode, struct 
                 (mode == STORE_SQLITE_WRITE ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
                                             : SQLITE_OPEN_READWRITE);
     sqlite3 *h = NULL;
-    int rc = sqlite3_open_v2(path, &h, flags, NULL);
+    /* Under a test's fault injection the writer's files fail on purpose (fault.h). */
+    const char *vfs = mode == STORE_SQLITE_WRITE ? store_fault_vfs_name() : NULL;
+    int rc = sqlite3_open_v2(path, &h, flags, vfs);
     if (rc != SQLITE_OK) {
         log_error("msg=\"cannot open database\" path=%s error=\"%s\"", path,
                   h ? sqlite3_errmsg(h) : sqlite3_errstr(rc));
@@ -170,6 +173,22 @@ enum rc store_sqlite_prepare(struct store_sqlite *db, struct str sql, sqlite3_st
     db->slots[j].stmt = stmt;
     db->used++;
     *out = stmt;
+    return RC_OK;
+}
+
+enum rc store_sqlite_has_object(struct store_sqlite *db, struct str name, bool *out)
+{
+    sqlite3_stmt *st;
+    enum rc rc = store_sqlite_prepare(
+        db, STR_LIT("SELECT 1 FROM sqlite_schema WHERE lower(name) = lower(?1) LIMIT 1"), &st);
+    if (rc)
+        return rc;
+    sqlite3_bind_text(st, 1, name.ptr, (int)name.len, SQLITE_STATIC);
+    int step = sqlite3_step(st);
+    store_sqlite_done(st);
+    if (step != SQLITE_ROW && step != SQLITE_DONE)
+        return store_sqlite_rc(step);
+    *out = step == SQLITE_ROW;
     return RC_OK;
 }
 

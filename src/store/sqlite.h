@@ -40,6 +40,10 @@ void store_sqlite_done(sqlite3_stmt *stmt);
 /* Runs one or more statements without results (schema, pragmas). RC_IO or
  * RC_CONFLICT (a constraint) on failure; the message goes to the log. */
 enum rc store_sqlite_exec(struct store_sqlite *db, const char *sql);
+/* Sets *out to whether the database holds a table, view, index or trigger
+ * named name, compared without ASCII case as SQLite compares names. RC_IO
+ * (or another store_sqlite_rc code) when the lookup fails. */
+enum rc store_sqlite_has_object(struct store_sqlite *db, struct str name, bool *out);
 /* The database's data version (PRAGMA data_version): it changes whenever
  * another connection commits. About a microsecond; -1 on failure. */
 int64_t store_sqlite_data_version(struct store_sqlite *db);

@@ -20,6 +20,7 @@ struct job {
     void *ctx;
     struct net_mailbox *reply_to;
     enum rc rc;
+    bool is_done; /* answered: committed, or failed for good */
 };
 
 struct store_writer {
@@ -39,42 +40,103 @@ static void deliver(void *arg)
     xfree(j);
 }
 
+static bool tx_is_open(struct store_sqlite *db)
+{
+    return !sqlite3_get_autocommit(store_sqlite_handle(db));
+}
+
+/* Runs j in a savepoint of the open transaction. False when the transaction
+ * did not survive it: after an I/O error (or a full disk, or no memory)
+ * SQLite may roll the whole transaction back by itself, and then the
+ * savepoint statements fail and the connection is back in autocommit, where
+ * a next "SAVEPOINT job" would silently start a transaction of its own. */
+static bool run_job(struct store_sqlite *db, struct job *j)
+{
+    if (store_sqlite_exec(db, "SAVEPOINT job") != RC_OK) {
+        j->rc = RC_IO;
+        return false;
+    }
+    j->rc = j->apply(db, j->ctx);
+    bool is_intact = true;
+    if (j->rc != RC_OK && store_sqlite_exec(db, "ROLLBACK TO job") != RC_OK)
+        is_intact = false;
+    if (store_sqlite_exec(db, "RELEASE job") != RC_OK)
+        is_intact = false;
+    return is_intact && tx_is_open(db);
+}
+
+/* Runs the group's jobs not yet done in one transaction. A job that fails
+ * rolls back its own savepoint and is done with its answer (it wrote
+ * nothing). Returns true when every job is done: committed, or all failed
+ * with RC_IO when BEGIN or COMMIT failed. Returns false when the transaction
+ * broke under a job: that job is done with RC_IO, and the jobs that had
+ * succeeded before it (their changes went with the transaction) stay to be
+ * run again, with the ones after it, by the next call. */
+static bool run_tx(struct store_writer *w, struct job **jobs, size_t n)
+{
+    if (tx_is_open(w->db)) {
+        log_error("msg=\"writer found a transaction open; rolling it back\"");
+        (void)store_sqlite_exec(w->db, "ROLLBACK");
+    }
+    bool is_open = store_sqlite_exec(w->db, "BEGIN IMMEDIATE") == RC_OK;
+    for (size_t i = 0; i < n && is_open; i++) {
+        struct job *j = jobs[i];
+        if (j->is_done)
+            continue;
+        if (!run_job(w->db, j)) {
+            j->rc = RC_IO;
+            j->is_done = true;
+            if (tx_is_open(w->db))
+                (void)store_sqlite_exec(w->db, "ROLLBACK");
+            log_warn("msg=\"write transaction broke; running the group's other jobs again\"");
+            return false;
+        }
+        if (j->rc != RC_OK)
+            j->is_done = true;
+    }
+    if (is_open && store_sqlite_exec(w->db, "COMMIT") != RC_OK) {
+        if (tx_is_open(w->db))
+            (void)store_sqlite_exec(w->db, "ROLLBACK");
+        is_open = false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (jobs[i]->is_done)
+            continue;
+        if (!is_open)
+            jobs[i]->rc = RC_IO; /* nothing of the transaction is durable */
+        jobs[i]->is_done = true;
+    }
+    return true;
+}
+
+/* Runs the group. Every answer comes from the transaction that committed
+ * (or from the job's own failure): no job is acknowledged whose changes a
+ * broken transaction took away. After a break the jobs that did not cause it
+ * run again together in a fresh transaction; each break ends one job, so
+ * this ends, and a rare fault costs the group one more transaction rather
+ * than failing writes that had nothing to do with it. */
 static void run_group(struct store_writer *w, struct job *first)
 {
-    bool in_tx = store_sqlite_exec(w->db, "BEGIN IMMEDIATE") == RC_OK;
-    for (struct job *j = first; j; j = j->next) {
-        if (!in_tx) {
-            j->rc = RC_IO;
-            continue;
-        }
-        if (store_sqlite_exec(w->db, "SAVEPOINT job") != RC_OK) {
-            j->rc = RC_IO;
-            continue;
-        }
-        j->rc = j->apply(w->db, j->ctx);
-        if (j->rc != RC_OK)
-            (void)store_sqlite_exec(w->db, "ROLLBACK TO job");
-        (void)store_sqlite_exec(w->db, "RELEASE job");
+    struct job *jobs[WRITER_MAX_GROUP];
+    size_t n = 0;
+    for (struct job *j = first; j; j = j->next)
+        jobs[n++] = j;
+    bool is_finished;
+    do {
+        is_finished = run_tx(w, jobs, n);
+    } while (!is_finished);
+    for (size_t i = 0; i < n; i++) {
+        if (jobs[i]->after)
+            jobs[i]->after(jobs[i]->rc, jobs[i]->ctx);
     }
-    if (in_tx && store_sqlite_exec(w->db, "COMMIT") != RC_OK) {
-        (void)store_sqlite_exec(w->db, "ROLLBACK");
-        for (struct job *j = first; j; j = j->next)
-            j->rc = RC_IO; /* nothing of the group is durable */
-    }
-    for (struct job *a = first; a; a = a->next) {
-        if (a->after)
-            a->after(a->rc, a->ctx);
-    }
-    struct job *j = first;
-    while (j) {
-        struct job *next = j->next;
+    for (size_t i = 0; i < n; i++) {
+        struct job *j = jobs[i];
         j->next = NULL;
         if (j->reply_to) {
             net_mailbox_post(j->reply_to, deliver, j);
         } else {
             deliver(j);
         }
-        j = next;
     }
 }
 

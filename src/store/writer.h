@@ -6,7 +6,14 @@
  * queued, runs each job inside one transaction (each in its own savepoint, so
  * one failing job does not undo the others), commits once (one fsync for the
  * whole group), and only then posts each job's result back to the loop that
- * asked. An acknowledged write is therefore durable. */
+ * asked. An acknowledged write is therefore durable.
+ *
+ * After an I/O error SQLite may roll the whole transaction back by itself.
+ * The writer checks every savepoint statement and the autocommit state after
+ * each job; when the transaction broke, the job it broke under fails with
+ * RC_IO and the group's other jobs that had succeeded run again in a fresh
+ * transaction (with those not yet run), so no answer claims a change that a
+ * rollback took away. */
 #ifndef TARMAC_STORE_WRITER_H
 #define TARMAC_STORE_WRITER_H
 
@@ -17,7 +24,9 @@ struct net_mailbox;
 struct store_writer;
 
 /* Runs on the writer thread inside the group's transaction. A non-OK return
- * rolls back this job's changes only. */
+ * rolls back this job's changes only. It may run more than once for the same
+ * job (see above): it must start from its inputs and replace, never add to,
+ * what an earlier run left in ctx. */
 typedef enum rc store_write_apply_fn(struct store_sqlite *db, void *ctx);
 /* Runs after the transaction committed (rc = what apply returned) or failed
  * (rc = RC_IO for every job): on the loop of reply_to, or on the writer thread

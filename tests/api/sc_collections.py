@@ -228,6 +228,20 @@ CREATE = [
     S("collections create: duplicate name is case-insensitive", "POST", "/api/collections",
       auth="su", body={"name": "USERS"}, status=400,
       check=codes(MSG_COLL_CREATE_FAIL, {"name": "validation_collection_name_exists"})),
+] + [
+    # A collection's table is named after it: an internal table's name (SQLite's
+    # sqlite_*, our system tables, scratch tables, indexes), in any case, is a 400
+    # on name as PocketBase answers, not a 500 from the DDL.
+    S("collections create: internal table name %s -> validation_collection_name_invalid" % n,
+      "POST", "/api/collections", auth="su", body={"name": n}, status=400,
+      check=codes(MSG_COLL_CREATE_FAIL, {"name": "validation_collection_name_invalid"}))
+    for n in ("sqlite_master", "sqlite_schema", "SQLITE_SEQUENCE", "sqlite_stat1", "Sqlite_x",
+              "_collections", "_params", "_otps", "_PARAMS", "_tmp_pbc_1",
+              "__pb_users_auth__email")
+] + [
+    S("collections create: a name merely containing sqlite_ is fine", "POST", "/api/collections",
+      auth="su", body={"name": "my_sqlite_notes"}, check=lambda c, r: c.must(
+          "DELETE", "/api/collections/my_sqlite_notes", auth="su", status=204)),
     S("collections create: bad collection type -> data.type validation_in_invalid", "POST",
       "/api/collections", auth="su", body={"name": "probe_badtype", "type": "bogus"},
       status=400, check=codes(MSG_COLL_CREATE_FAIL, {"type": "validation_in_invalid"})),
@@ -366,6 +380,9 @@ UPDATE = [
     S("collections update: rename onto an existing name rejected", "PATCH",
       "/api/collections/secrets", auth="su", body={"name": "notes"}, status=400,
       check=codes(MSG_COLL_UPDATE_FAIL, {"name": "validation_collection_name_exists"})),
+    S("collections update: rename onto an internal table rejected", "PATCH",
+      "/api/collections/secrets", auth="su", body={"name": "_Collections"}, status=400,
+      check=codes(MSG_COLL_UPDATE_FAIL, {"name": "validation_collection_name_invalid"})),
     S("collections update: failed updates left posts unchanged", "GET", "/api/collections/posts",
       auth="su", subset={"name": "posts", "type": "base", "listRule": ""}),
     S("collections update: unknown collection 404 exact", "PATCH", "/api/collections/nope_nope",
@@ -451,6 +468,13 @@ IMPORT = [
       body={"collections": [{"name": "bad name", "type": "base"}]}, status=400,
       check=lambda c, r: want(r.json["message"] == MSG_IMPORT_FAIL and r.json["data"],
                               "message %r data %s" % (r.json["message"], short(r.json["data"])))),
+    S("collections import: an internal table name -> 400, nothing imported", "PUT",
+      "/api/collections/import", auth="su",
+      body={"collections": [{"name": "imported_two", "type": "base"},
+                            {"name": "sqlite_sequence", "type": "base"}]}, status=400,
+      check=lambda c, r: (want(r.json["message"] == MSG_IMPORT_FAIL, r.json["message"]),
+                          c.must("GET", "/api/collections/imported_two", auth="su",
+                                 status=404))),
     S("collections import: empty collections list -> 400 data.collections validation_required [pb]",
       "PUT", "/api/collections/import", auth="su", body={"collections": []}, status=400,
       check=codes(MSG_FORM_INVALID, {"collections": "validation_required"})),

@@ -195,8 +195,15 @@ def _name(field, pattern):
     return check
 
 
+def _nosniff(r):
+    """Every file answer (200, 206, 304, 416, HEAD, thumbs) forbids MIME sniffing."""
+    want(r.header("X-Content-Type-Options") == "nosniff",
+         "X-Content-Type-Options %r" % r.header("X-Content-Type-Options"))
+
+
 def _body(data, ctype=None, disposition=None):
     def check(ctx, r):
+        _nosniff(r)
         want(r.body == data, "body %r, want %r" % (r.body[:40], data[:40]))
         if ctype:
             want(r.header("Content-Type") == ctype, "Content-Type %r" % r.header("Content-Type"))
@@ -213,6 +220,7 @@ def _body(data, ctype=None, disposition=None):
 
 def _range(start, end, size):
     def check(ctx, r):
+        _nosniff(r)
         want(r.body == TEXT[start:end + 1], "range body %r" % r.body)
         want(r.header("Content-Range") == "bytes %d-%d/%d" % (start, end, size),
              "Content-Range %r" % r.header("Content-Range"))
@@ -221,6 +229,7 @@ def _range(start, end, size):
 
 def _dims(w, h):
     def check(ctx, r):
+        _nosniff(r)
         got = png_size(r.body)
         want(got == (w, h), "thumb %dx%d, want %dx%d" % (got + (w, h)))
     return check
@@ -441,12 +450,17 @@ SCENARIOS = [
       headers={"Range": "bytes=-3"}, status=206, check=_range(len(TEXT) - 3, len(TEXT) - 1, len(TEXT))),
     S("files: unsatisfiable Range -> 416", "GET", file_url("name", "fdoc", "one"),
       headers={"Range": "bytes=999-"}, status=416,
-      check=lambda ctx, r: want(r.header("Content-Range") == "bytes */%d" % len(TEXT),
-                                "Content-Range %r" % r.header("Content-Range"))),
+      check=lambda ctx, r: (_nosniff(r),
+                            want(r.header("Content-Range") == "bytes */%d" % len(TEXT),
+                                 "Content-Range %r" % r.header("Content-Range")))),
     S("files: If-Modified-Since -> 304", "GET", file_url("name", "fdoc", "one"),
-      headers=_last_modified, status=304),
+      headers=_last_modified, status=304, check=lambda ctx, r: _nosniff(r)),
     S("files: HEAD", "HEAD", file_url("name", "fdoc", "one"),
-      check=lambda ctx, r: want(r.header("Content-Length") == str(len(TEXT)), "Content-Length")),
+      check=lambda ctx, r: (_nosniff(r), want(r.header("Content-Length") == str(len(TEXT)),
+                                               "Content-Length"))),
+    S("files: HEAD of a thumb", "HEAD", file_url("id", "fdoc", "img", query="?thumb=100x100"),
+      check=lambda ctx, r: (_nosniff(r), want(r.header("Content-Type") == "image/png",
+                                               "Content-Type %r" % r.header("Content-Type")))),
     S("files: unknown collection -> 404", "GET", "/api/files/nope/abc/x.txt", status=404, exact=E404),
     S("files: unknown record -> 404", "GET",
       lambda ctx: "/api/files/fdocs/zzzzzzzzzzzzzzz/" + ctx.vars["fdoc"]["one"], status=404, exact=E404),

@@ -161,9 +161,11 @@ describe('files API', () => {
         assert.equal(r.headers.get('content-security-policy'),
             "default-src 'none'; media-src 'self'; style-src 'unsafe-inline'; sandbox");
         assert.equal(r.headers.get('cache-control'), 'max-age=2592000, stale-while-revalidate=86400');
+        assert.equal(r.headers.get('x-content-type-options'), 'nosniff');
         const img = await fetchBytes(guest.files.getURL(seed, seed.img));
         assert.deepEqual(img.bytes, PNG);
         assert.equal(img.headers.get('content-type'), 'image/png');
+        assert.equal(img.headers.get('x-content-type-options'), 'nosniff');
         assert.match(img.headers.get('content-disposition'), /^inline; /);
         const dl = await fetchBytes(guest.files.getURL(seed, seed.img, { download: true }));
         assert.match(dl.headers.get('content-disposition'), /^attachment; /);
@@ -175,6 +177,7 @@ describe('files API', () => {
         assert.equal(part.status, 206);
         assert.deepEqual(part.bytes, TEXT.subarray(6, 10));
         assert.equal(part.headers.get('content-range'), `bytes 6-9/${TEXT.length}`);
+        assert.equal(part.headers.get('x-content-type-options'), 'nosniff');
         const bad = await fetchBytes(url, { Range: `bytes=${TEXT.length}-` });
         assert.equal(bad.status, 416);
         const full = await fetchBytes(url);
@@ -182,6 +185,7 @@ describe('files API', () => {
         assert.ok(lm);
         const again = await fetchBytes(url, { 'If-Modified-Since': lm });
         assert.equal(again.status, 304);
+        assert.equal(again.headers.get('x-content-type-options'), 'nosniff');
         assert.equal(again.bytes.length, 0);
     });
 
@@ -197,9 +201,11 @@ describe('files API', () => {
         const whole = await fetchBytes(url);
         assert.equal(whole.status, 200);
         assert.equal(whole.headers.get('content-length'), String(BIG.length));
+        assert.equal(whole.headers.get('x-content-type-options'), 'nosniff', 'a streamed body too');
         assert.ok(whole.bytes.equals(BIG), 'whole body');
         const mid = await fetchBytes(url, { Range: 'bytes=262000-2000000' });
         assert.equal(mid.status, 206);
+        assert.equal(mid.headers.get('x-content-type-options'), 'nosniff');
         assert.equal(mid.headers.get('content-range'), `bytes 262000-2000000/${BIG.length}`);
         assert.ok(mid.bytes.equals(BIG.subarray(262000, 2000001)), 'range body');
         const tail = await fetchBytes(url, { Range: 'bytes=-1048577' });
@@ -207,6 +213,7 @@ describe('files API', () => {
         const head = await fetch(url, { method: 'HEAD' });
         assert.equal(head.status, 200);
         assert.equal(head.headers.get('content-length'), String(BIG.length));
+        assert.equal(head.headers.get('x-content-type-options'), 'nosniff');
 
         // Two requests in one write: the big body whole, then the next answer.
         const { port } = new URL(srv.url);

@@ -152,7 +152,10 @@ describe('mail flows', () => {
                            (e) => users.requestOTP(e)]) {
             let e = await expectError(ask(''), 400);
             assert.equal(e.data.email.code, 'validation_required', JSON.stringify(e));
-            for (const bad of ['nope', 'a@b', 'two@at@example.com', 'sp ace@example.com']) {
+            // look-alikes of a real address: invisible characters, surrounding whitespace
+            for (const bad of ['nope', 'a@b', 'two@at@example.com', 'sp ace@example.com',
+                'a@example.com\u200b', '\u00ada@example.com', 'a@example.com\ufeff',
+                'a\u2060@example.com', ' a@example.com', 'a@example.com\t', 'a@example.com\u3000']) {
                 e = await expectError(ask(bad), 400);
                 assert.equal(e.data.email.code, 'validation_is_email', `${bad}: ${JSON.stringify(e)}`);
             }

@@ -61,3 +61,74 @@ describe('rate limits', () => {
         await srv.stop();
     });
 });
+
+// A rule written for a collection's path holds however a request spells the
+// collection (name in any case, id, percent-encoded), and a rule may name the
+// collection by id; the per-IP auth rule holds for a percent-encoded endpoint.
+describe('rate limits on the path as routed', () => {
+    let srv;
+    const POSTS_ID = 'pbc_rlposts001';
+    const NOTES_ID = 'pbc_rlnotes001';
+
+    before(async () => {
+        srv = await startServer({
+            flags: [`--rate-limits=/api/collections/posts=6/60s,/api/collections/${NOTES_ID}/records=3/60s,auth-ip=4/60s`],
+        });
+        const su = await superuserClient(srv.url); // auth-ip: 1 of 4
+        for (const [id, name] of [[POSTS_ID, 'posts'], [NOTES_ID, 'notes']]) {
+            await su.collections.create({ id, name, listRule: '', fields: [{ name: 'title', type: 'text' }] });
+        }
+    });
+
+    after(async () => {
+        if (srv && !srv.exited) await srv.kill9();
+    });
+
+    const get = async (path) => (await fetch(srv.url + path)).status;
+
+    test('name in any case, id and percent-encoding share the collection rule', async () => {
+        const spellings = [
+            '/api/collections/posts/records',
+            '/api/collections/POSTS/records',
+            `/api/collections/${POSTS_ID}/records`,
+            '/api/collections/p%6fsts/records',
+            '/api/collections/%50osts/records?page=1',
+            '/api/collections/Posts/records',
+        ];
+        const first = [];
+        for (const p of spellings) first.push(await get(p));
+        assert.deepEqual(first, [200, 200, 200, 200, 200, 200]);
+        const then = [];
+        for (const p of spellings) then.push(await get(p));
+        assert.deepEqual(then, [429, 429, 429, 429, 429, 429]);
+        assert.equal(await get('/api/collections/notes/records'), 200, 'another collection is not limited by it');
+    });
+
+    test('a rule naming the collection by id holds for its name', async () => {
+        const codes = [];
+        for (const p of ['/api/collections/notes/records', '/api/collections/NOTES/records', '/api/collections/n%6ftes/records',
+            `/api/collections/${NOTES_ID}/records`]) {
+            codes.push(await get(p));
+        }
+        // the previous test spent one request of this rule already
+        assert.deepEqual(codes, [200, 200, 429, 429]);
+    });
+
+    test('the per-IP auth rule holds for a percent-encoded endpoint', async () => {
+        const codes = [];
+        for (const tail of ['auth-with-p%61ssword', 'auth-with-password', 'auth%2Dwith-password', 'auth-with-password']) {
+            const res = await fetch(`${srv.url}/api/collections/users/${tail}`, {
+                method: 'POST',
+                headers: { 'Content-Type': 'application/json' },
+                body: JSON.stringify({ identity: 'nobody@example.com', password: 'wrong-password' }),
+            });
+            codes.push(res.status);
+        }
+        // the superuser login in before() was the first of 4
+        assert.deepEqual(codes, [400, 400, 400, 429]);
+    });
+
+    test('server exits cleanly on SIGTERM', async () => {
+        await srv.stop();
+    });
+});

@@ -772,6 +772,12 @@ MALFORMED = [
     ("http2_version", b"GET /api/health HTTP/2.0\r\nHost: x\r\n\r\n", 505),
     ("bad_chunk_size", b"POST /api/health HTTP/1.1\r\nHost: x\r\n"
      b"Transfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n", 400),
+    ("empty_chunk_ext", b"POST /api/health HTTP/1.1\r\nHost: x\r\n"
+     b"Transfer-Encoding: chunked\r\n\r\n2;\r\nhi\r\n0\r\n\r\n", 400),
+    ("empty_last_chunk_ext", b"POST /api/health HTTP/1.1\r\nHost: x\r\n"
+     b"Transfer-Encoding: chunked\r\n\r\n2;a=1\r\nhi\r\n0;\r\n\r\n", 400),
+    ("chunk_ext_trailing_space", b"POST /api/health HTTP/1.1\r\nHost: x\r\n"
+     b"Transfer-Encoding: chunked\r\n\r\n2;a \r\nhi\r\n0\r\n\r\n", 400),
     ("garbage_request_line", b"HELLO\r\n\r\n", 400),
     ("header_without_colon", b"GET /api/health HTTP/1.1\r\nHost: x\r\n"
      b"NoColonHere\r\n\r\n", 400),

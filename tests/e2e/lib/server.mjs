@@ -30,11 +30,13 @@ const STOP_TIMEOUT_MS = 30000 * SLOW;
 const STARTED_RE = /server started at (http:\/\/[0-9.]+:(\d+))/;
 
 // The server reads TARMAC_* variables as flags: never let ours leak in.
-function childEnv() {
+// extra: variables a test sets on purpose (TARMAC_TEST_IO_FAULTS).
+function childEnv(extra = {}) {
     const env = {};
     for (const [k, v] of Object.entries(process.env)) {
         if (!k.startsWith('TARMAC_')) env[k] = v;
     }
+    Object.assign(env, extra);
     if (!env.ASAN_OPTIONS) env.ASAN_OPTIONS = 'detect_leaks=1:abort_on_error=1:halt_on_error=1';
     if (!env.UBSAN_OPTIONS) env.UBSAN_OPTIONS = 'print_stacktrace=1:halt_on_error=1';
     return env;
@@ -61,6 +63,7 @@ export function upsertSuperuser(dir, email = SUPERUSER.email, password = SUPERUS
  *           default a fresh temp dir with SUPERUSER.
  * opts.flags: extra `serve` flags.
  * opts.bin: the binary (default BIN).
+ * opts.env: extra environment variables for the server.
  * Returns {url, port, dir, proc, stop(), kill9(), stderr()}.
  */
 export async function startServer(opts = {}) {
@@ -81,7 +84,7 @@ export async function startServer(opts = {}) {
     const stderrPath = join(dir, `stderr-${Date.now()}-${process.pid}.log`);
     const errFd = openSync(stderrPath, 'w');
     const proc = spawn(bin, ['serve', '--http=127.0.0.1:0', '--dir=' + dir, ...flags], {
-        env: childEnv(), stdio: ['ignore', 'pipe', errFd],
+        env: childEnv(opts.env), stdio: ['ignore', 'pipe', errFd],
     });
     closeSync(errFd);
     const stderr = () => {

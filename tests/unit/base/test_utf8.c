@@ -219,6 +219,44 @@ static void test_utf8_decode_refuses_every_invalid_two_byte_pair(void **state)
     }
 }
 
+static void test_utf8_invisible_covers_controls_format_and_separators(void **state)
+{
+    (void)state;
+    /* Cc, Cf (the ones look-alike names use), Zs/Zl/Zp but U+0020, and other
+     * default-ignorables (Hangul filler, variation selector, tags). */
+    static const uint32_t hidden[] = {
+        0x00,   0x09,   0x1F,   0x7F,   0x85,   0x9F,   0xA0,    0xAD,    0x34F,  0x61C,
+        0x180E, 0x200B, 0x200D, 0x200E, 0x200F, 0x2028, 0x2029,  0x202E,  0x2060, 0x2064,
+        0x2066, 0x3000, 0x3164, 0xFE0F, 0xFEFF, 0xFFA0, 0xE0001, 0xE007F, 0xE0100};
+    for (size_t i = 0; i < sizeof(hidden) / sizeof(hidden[0]); i++) {
+        if (!utf8_is_invisible(hidden[i]))
+            fail_msg("U+%04X should be invisible", (unsigned)hidden[i]);
+    }
+    static const uint32_t shown[] = {0x20,   'a',    '@',    0x7E,    0xA1,   0xAC,   0xAE,
+                                     0xE9,   0x3B1,  0x41F,  0x5D0,   0x627,  0x2020, 0x2070,
+                                     0x4E2D, 0xAC00, 0xFB01, 0x1F600, 0x10000};
+    for (size_t i = 0; i < sizeof(shown) / sizeof(shown[0]); i++) {
+        if (utf8_is_invisible(shown[i]))
+            fail_msg("U+%04X should be visible", (unsigned)shown[i]);
+    }
+}
+
+static void test_utf8_visible_text_refuses_invisible_and_invalid(void **state)
+{
+    (void)state;
+    assert_true(utf8_is_visible_text("", 0));
+    assert_true(utf8_is_visible_text("j\xc3\xbcrgen smith", 13));
+    assert_false(utf8_is_visible_text("bob\xe2\x80\x8b", 6)); /* U+200B */
+    assert_false(utf8_is_visible_text("\xc2\xad"
+                                      "bob",
+                                      5));                    /* U+00AD */
+    assert_false(utf8_is_visible_text("bob\xef\xbb\xbf", 6)); /* U+FEFF */
+    assert_false(utf8_is_visible_text("bob\n", 4));
+    assert_false(utf8_is_visible_text("b\0b", 3));
+    assert_false(utf8_is_visible_text("bob\xff", 4));     /* not UTF-8 */
+    assert_false(utf8_is_visible_text("bob\xe2\x80", 5)); /* truncated */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -234,6 +272,8 @@ int main(void)
         cmocka_unit_test(test_utf8_encode_refuses_surrogates_and_values_past_max),
         cmocka_unit_test(test_utf8_encode_decode_round_trip_every_scalar),
         cmocka_unit_test(test_utf8_decode_refuses_every_invalid_two_byte_pair),
+        cmocka_unit_test(test_utf8_invisible_covers_controls_format_and_separators),
+        cmocka_unit_test(test_utf8_visible_text_refuses_invisible_and_invalid),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -218,6 +218,43 @@ static void test_chunked_rejects_extension_without_semicolon(void **state)
     assert_bad("5 x\r\nhello\r\n0\r\n\r\n");
 }
 
+static void test_chunked_accepts_extensions_by_the_grammar(void **state)
+{
+    /* BWS around '=' and before ';' (RFC 9112 §7.1.1), an empty quoted value,
+     * a quoted value followed by more extensions. */
+    assert_body("2;a = b\r\nhi\r\n0\r\n\r\n", "hi");
+    assert_body("2 ; a\r\nhi\r\n0\r\n\r\n", "hi");
+    assert_body("2;a=\"\"\r\nhi\r\n0\r\n\r\n", "hi");
+    assert_body("2;a=\"x\" ;b;c=d\r\nhi\r\n0\r\n\r\n", "hi");
+    assert_body("2;!#$%&'*+-.^_`|~=~\r\nhi\r\n0\r\n\r\n", "hi");
+}
+
+static void test_chunked_rejects_empty_extension(void **state)
+{
+    /* chunk-ext-name is a token: at least one tchar after each ';'. */
+    assert_bad("2;\r\nhi\r\n0\r\n\r\n");
+    assert_bad("2; \r\nhi\r\n0\r\n\r\n");
+    assert_bad("2;;a\r\nhi\r\n0\r\n\r\n");
+    assert_bad("2;a;\r\nhi\r\n0\r\n\r\n");
+    assert_bad("2;=v\r\nhi\r\n0\r\n\r\n");
+    assert_bad("2\r\nhi\r\n0;\r\n\r\n");
+}
+
+static void test_chunked_rejects_extension_off_the_grammar(void **state)
+{
+    assert_bad("2;a=\r\nhi\r\n0\r\n\r\n");       /* no value after '=' */
+    assert_bad("2;a= \r\nhi\r\n0\r\n\r\n");      /* BWS, still no value */
+    assert_bad("2;a \r\nhi\r\n0\r\n\r\n");       /* whitespace before the CR */
+    assert_bad("2;a=b \r\nhi\r\n0\r\n\r\n");     /* ditto */
+    assert_bad("2;a b\r\nhi\r\n0\r\n\r\n");      /* two names without ';' */
+    assert_bad("2;a=b c\r\nhi\r\n0\r\n\r\n");    /* two values */
+    assert_bad("2;a@b\r\nhi\r\n0\r\n\r\n");      /* '@' is not a tchar */
+    assert_bad("2;a=b\"c\"\r\nhi\r\n0\r\n\r\n"); /* a quote inside a token */
+    assert_bad("2;a=\"x\r\nhi\r\n0\r\n\r\n");    /* unterminated quoted-string */
+    assert_bad("2;a=\"x\"y\r\nhi\r\n0\r\n\r\n"); /* text after the closing quote */
+    assert_bad("2;a=\"x\\\r\nhi\r\n0\r\n\r\n");  /* an escaped CR */
+}
+
 static void test_chunked_rejects_trailer_line_without_colon(void **state)
 {
     /* A trailer line is a field line: name ":" value. */
@@ -336,6 +373,9 @@ int main(void)
         cmocka_unit_test(test_chunked_rejects_size_overflow),
         cmocka_unit_test(test_chunked_rejects_controls_in_extension_and_trailer),
         cmocka_unit_test(test_chunked_rejects_extension_without_semicolon),
+        cmocka_unit_test(test_chunked_accepts_extensions_by_the_grammar),
+        cmocka_unit_test(test_chunked_rejects_empty_extension),
+        cmocka_unit_test(test_chunked_rejects_extension_off_the_grammar),
         cmocka_unit_test(test_chunked_rejects_trailer_line_without_colon),
         cmocka_unit_test(test_chunked_rejects_overlong_extension_line),
         cmocka_unit_test(test_chunked_body_over_max_is_too_large),

@@ -1,5 +1,6 @@
 /* test_writer.c -- the writer thread: group commit, per-job rollback,
- * durability of acknowledged jobs (read back through a second connection). */
+ * durability of acknowledged jobs (read back through a second connection),
+ * and what it answers when the disk fails (store/fault.h). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -12,6 +13,8 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "base/log.h"
+#include "store/fault.h"
 #include "store/sqlite.h"
 #include "store/writer.h"
 
@@ -144,6 +147,258 @@ static void test_writer_failing_job_rolls_back_only_itself(void **state)
     uv_mutex_destroy(&lock);
 }
 
+/* ---- faults --------------------------------------------------------------
+ * The writer's connection goes through the fault VFS; the table holds enough
+ * large rows, and the writer's page cache is small enough, that a job's own
+ * statements read and spill pages: a fault lands inside a job (where SQLite
+ * rolls the whole transaction back) as well as in BEGIN and COMMIT. */
+
+enum { FAULT_GROUP = 8, FAULT_FILL = 1500 };
+
+static enum rc prepare_faulty_table(struct store_sqlite *db, void *ctx)
+{
+    (void)ctx;
+    enum rc rc = store_sqlite_exec(db, "PRAGMA cache_size = 10;"
+                                       "CREATE TABLE IF NOT EXISTS t (id INTEGER PRIMARY KEY, "
+                                       "v TEXT NOT NULL)");
+    sqlite3_stmt *st;
+    if (!rc)
+        rc = store_sqlite_prepare(db, STR_LIT("INSERT INTO t (id, v) VALUES (?1, ?2)"), &st);
+    char pad[900];
+    memset(pad, 'p', sizeof(pad) - 1);
+    pad[sizeof(pad) - 1] = '\0';
+    for (int i = 0; i < FAULT_FILL && !rc; i++) {
+        /* spread over the key space so later inserts touch many pages */
+        sqlite3_bind_int(st, 1, 1000000 + i * 997);
+        sqlite3_bind_text(st, 2, pad, -1, SQLITE_STATIC);
+        int step = sqlite3_step(st);
+        sqlite3_reset(st);
+        if (step != SQLITE_DONE)
+            rc = store_sqlite_rc(step);
+    }
+    if (!rc)
+        store_sqlite_done(st);
+    return rc;
+}
+
+/* Holds the writer thread until released, so the jobs queued meanwhile run
+ * as one group. */
+struct gate {
+    uv_sem_t entered;
+    uv_sem_t released;
+};
+
+static enum rc wait_at_gate(struct store_sqlite *db, void *ctx)
+{
+    (void)db;
+    struct gate *g = ctx;
+    uv_sem_post(&g->entered);
+    uv_sem_wait(&g->released);
+    return RC_OK;
+}
+
+static void gate_passed(enum rc rc, void *ctx)
+{
+    (void)rc;
+    (void)ctx;
+}
+
+struct faulty_insert {
+    struct insert in;
+    char value[600];
+};
+
+static enum rc insert_faulty_row(struct store_sqlite *db, void *ctx)
+{
+    struct faulty_insert *fi = ctx;
+    sqlite3_stmt *st;
+    /* a read first, as record jobs check rules and relations before writing */
+    enum rc rc = store_sqlite_prepare(
+        db, STR_LIT("SELECT length(v) FROM t WHERE id < ?1 ORDER BY id DESC LIMIT 1"), &st);
+    if (rc)
+        return rc;
+    sqlite3_bind_int(st, 1, fi->in.id);
+    int step = sqlite3_step(st);
+    store_sqlite_done(st);
+    if (step != SQLITE_ROW)
+        return store_sqlite_rc(step);
+    return insert_row(db, &fi->in);
+}
+
+struct fault_tally {
+    int acked;
+    int failed;
+    int acked_lost;     /* acknowledged, not in the table: what must never happen */
+    int failed_present; /* answered failed, in the table: neither */
+};
+
+/* Queues FAULT_GROUP inserts with ids from first_id as one group and waits
+ * for every answer, then reads each row back through a fresh connection. */
+static void run_fault_round(struct store_writer *w, const struct store_fault_plan *plan,
+                            int first_id, struct fault_tally *t, uint64_t *fired)
+{
+    struct gate g;
+    uv_sem_init(&g.entered, 0);
+    uv_sem_init(&g.released, 0);
+    store_writer_submit(w, NULL, wait_at_gate, gate_passed, &g);
+    uv_sem_wait(&g.entered);
+    uv_mutex_t lock;
+    uv_mutex_init(&lock);
+    int done = 0;
+    static struct faulty_insert jobs[FAULT_GROUP];
+    for (int i = 0; i < FAULT_GROUP; i++) {
+        /* ids between the filled ones: every insert lands on another page */
+        jobs[i].in = (struct insert){.id = 1000000 + ((first_id + i) * 7919) % (FAULT_FILL * 997),
+                                     .lock = &lock,
+                                     .done_count = &done,
+                                     .result = RC_INTERNAL};
+        if ((jobs[i].in.id - 1000000) % 997 == 0)
+            jobs[i].in.id++;
+        jobs[i].in.value = jobs[i].value;
+        memset(jobs[i].value, 'a' + i % 26, sizeof(jobs[i].value) - 1);
+        jobs[i].value[sizeof(jobs[i].value) - 1] = '\0';
+        store_writer_submit(w, NULL, insert_faulty_row, insert_done, &jobs[i]);
+    }
+    store_fault_arm(plan);
+    uv_sem_post(&g.released);
+    for (;;) {
+        uv_mutex_lock(&lock);
+        int n = done;
+        uv_mutex_unlock(&lock);
+        if (n == FAULT_GROUP)
+            break;
+        usleep(200);
+    }
+    *fired += store_fault_disarm();
+    struct store_sqlite *rd;
+    assert_int_equal(store_sqlite_open(db_path, STORE_SQLITE_READ, &rd), RC_OK);
+    sqlite3_stmt *st;
+    assert_int_equal(store_sqlite_prepare(rd, STR_LIT("SELECT 1 FROM t WHERE id = ?1"), &st),
+                     RC_OK);
+    for (int i = 0; i < FAULT_GROUP; i++) {
+        sqlite3_bind_int(st, 1, jobs[i].in.id);
+        int step = sqlite3_step(st);
+        assert_true(step == SQLITE_ROW || step == SQLITE_DONE);
+        bool is_present = step == SQLITE_ROW;
+        store_sqlite_done(st);
+        if (jobs[i].in.result == RC_OK) {
+            t->acked++;
+            t->acked_lost += !is_present;
+        } else {
+            t->failed++;
+            t->failed_present += is_present;
+        }
+    }
+    store_sqlite_close(rd);
+    uv_mutex_destroy(&lock);
+    uv_sem_destroy(&g.entered);
+    uv_sem_destroy(&g.released);
+}
+
+/* Removes the rows a round wrote, so the next round's ids are free again. */
+static enum rc delete_round(struct store_sqlite *db, void *ctx)
+{
+    (void)ctx;
+    return store_sqlite_exec(db, "DELETE FROM t WHERE (id - 1000000) % 997 != 0");
+}
+
+static int integrity_ok(void)
+{
+    struct store_sqlite *rd;
+    assert_int_equal(store_sqlite_open(db_path, STORE_SQLITE_READ, &rd), RC_OK);
+    sqlite3_stmt *st;
+    assert_int_equal(store_sqlite_prepare(rd, STR_LIT("PRAGMA integrity_check"), &st), RC_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    int ok = strcmp((const char *)sqlite3_column_text(st, 0), "ok") == 0;
+    store_sqlite_done(st);
+    store_sqlite_close(rd);
+    return ok;
+}
+
+static struct store_writer *start_faulty_writer(void)
+{
+    assert_int_equal(store_fault_install(), RC_OK);
+    struct store_writer *w;
+    assert_int_equal(store_writer_start(db_path, &w), RC_OK);
+    assert_int_equal(store_writer_run(w, prepare_faulty_table, NULL), RC_OK);
+    return w;
+}
+
+/* As SQLite's fault tests: fail the 1st counted read or write of a round,
+ * then the 2nd, ... until a round ends without the fault firing. */
+static void test_writer_answers_match_the_disk_when_any_one_io_fails(void **state)
+{
+    (void)state;
+    struct store_writer *w = start_faulty_writer();
+    struct fault_tally t = {0};
+    uint64_t fired = 0;
+    int rounds = 0;
+    for (uint64_t nth = 1;; nth++) {
+        struct store_fault_plan plan = {.ops = STORE_FAULT_READ | STORE_FAULT_WRITE, .nth = nth};
+        uint64_t before = fired;
+        run_fault_round(w, &plan, (int)nth * FAULT_GROUP, &t, &fired);
+        assert_int_equal(store_writer_run(w, delete_round, NULL), RC_OK);
+        rounds++;
+        if (fired == before)
+            break;
+        assert_true(nth < 5000);
+    }
+    store_writer_stop(w);
+    print_message("%d rounds: %d acknowledged, %d failed; %d acknowledged lost, %d failed "
+                  "present\n",
+                  rounds, t.acked, t.failed, t.acked_lost, t.failed_present);
+    assert_true(rounds > 20); /* the faults did land inside the work */
+    assert_true(t.failed > 0);
+    assert_int_equal(t.acked_lost, 0);
+    assert_int_equal(t.failed_present, 0);
+    assert_true(integrity_ok());
+}
+
+/* Reads and writes failing at 3% (seeded, so repeatable), as a dying disk. */
+static void test_writer_never_acknowledges_a_lost_write_under_random_io_faults(void **state)
+{
+    (void)state;
+    struct store_writer *w = start_faulty_writer();
+    struct fault_tally t = {0};
+    uint64_t fired = 0;
+    for (int round = 0; round < 60; round++) {
+        struct store_fault_plan plan = {.ops = STORE_FAULT_READ | STORE_FAULT_WRITE,
+                                        .rate_ppm = 30000,
+                                        .seed = (uint64_t)round + 1};
+        run_fault_round(w, &plan, round * FAULT_GROUP, &t, &fired);
+        assert_int_equal(store_writer_run(w, delete_round, NULL), RC_OK);
+    }
+    store_writer_stop(w);
+    print_message("%llu faults: %d acknowledged, %d failed; %d acknowledged lost, %d failed "
+                  "present\n",
+                  (unsigned long long)fired, t.acked, t.failed, t.acked_lost, t.failed_present);
+    assert_true(fired > 0);
+    assert_true(t.acked > 0);
+    assert_int_equal(t.acked_lost, 0);
+    assert_int_equal(t.failed_present, 0);
+    assert_true(integrity_ok());
+}
+
+static void test_fault_spec_parses(void **state)
+{
+    (void)state;
+    struct store_fault_plan p;
+    assert_int_equal(store_fault_parse(STR_LIT("rate=0.03,seed=7,ops=rws"), &p), RC_OK);
+    assert_int_equal(p.rate_ppm, 30000);
+    assert_int_equal(p.seed, 7);
+    assert_int_equal(p.ops, STORE_FAULT_READ | STORE_FAULT_WRITE | STORE_FAULT_SYNC);
+    assert_int_equal(store_fault_parse(STR_LIT("nth=3"), &p), RC_OK);
+    assert_int_equal(p.nth, 3);
+    assert_int_equal(p.ops, STORE_FAULT_READ | STORE_FAULT_WRITE);
+    assert_int_equal(store_fault_parse(STR_LIT("rate=1"), &p), RC_OK);
+    assert_int_equal(p.rate_ppm, 1000000);
+    assert_int_equal(store_fault_parse(STR_LIT(""), &p), RC_INVALID);
+    assert_int_equal(store_fault_parse(STR_LIT("rate=2"), &p), RC_INVALID);
+    assert_int_equal(store_fault_parse(STR_LIT("rate=0.03,ops=x"), &p), RC_INVALID);
+    assert_int_equal(store_fault_parse(STR_LIT("rate=0.03,"), &p), RC_INVALID);
+    assert_int_equal(store_fault_parse(STR_LIT("speed=3"), &p), RC_INVALID);
+}
+
 static void test_sqlite_cache_returns_the_same_statement(void **state)
 {
     (void)state;
@@ -186,6 +441,7 @@ static void test_read_connection_refuses_writes(void **state)
 
 int main(void)
 {
+    log_set_level(LOG_ERROR); /* the fault tests make the writer warn on purpose */
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_writer_commits_every_queued_job, setup, teardown),
         cmocka_unit_test_setup_teardown(test_writer_failing_job_rolls_back_only_itself, setup,
@@ -193,6 +449,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_sqlite_cache_returns_the_same_statement, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_read_connection_refuses_writes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_writer_answers_match_the_disk_when_any_one_io_fails,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_writer_never_acknowledges_a_lost_write_under_random_io_faults, setup, teardown),
+        cmocka_unit_test(test_fault_spec_parses),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
