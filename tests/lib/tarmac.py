@@ -70,8 +70,11 @@ class Server:
     debugging; stdout is read by a background thread into self.stdout_lines.
     """
 
-    def __init__(self, binary, flags=(), env=None, name="server"):
+    def __init__(self, binary, flags=(), env=None, name="server", wrapper=()):
+        """wrapper: argv run in front of the binary, which it must exec
+        (e.g. prlimit), so proc.pid stays the server's."""
         self.binary = binary
+        self.wrapper = list(wrapper)
         self.flags = list(flags)
         self.env = env
         self.name = name
@@ -96,8 +99,8 @@ class Server:
         connection and SIGTERM is caught, so a server that announces itself
         a little early does not fail unrelated tests (the tests that check
         the announcement itself pass wait_ready=False)."""
-        argv = [self.binary, "serve", "--http=127.0.0.1:0",
-                "--dir=" + self.datadir] + self.flags
+        argv = self.wrapper + [self.binary, "serve", "--http=127.0.0.1:0",
+                               "--dir=" + self.datadir] + self.flags
         env = dict(os.environ)
         for k in list(env):  # a stray TARMAC_* in the caller's env must not leak in
             if k.startswith("TARMAC_") and k != "TARMAC_TEST_SLOW":
