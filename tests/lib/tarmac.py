@@ -256,8 +256,10 @@ class Server:
 
     # -- clients -------------------------------------------------------------
 
-    def connect(self, timeout=IO_TIMEOUT):
-        return Conn(self.host, self.port, timeout=timeout)
+    def connect(self, timeout=IO_TIMEOUT, source=None):
+        """source: the local IP to connect from (127.0.0.2, ... are loopback
+        addresses too on Linux), to look like another client."""
+        return Conn(self.host, self.port, timeout=timeout, source=source)
 
     def request(self, method, path, headers=None, body=b"", timeout=IO_TIMEOUT):
         """One request on a fresh connection (Connection: close)."""
@@ -321,9 +323,11 @@ class Response:
 class Conn:
     """A raw TCP connection with a read buffer."""
 
-    def __init__(self, host, port, timeout=IO_TIMEOUT):
+    def __init__(self, host, port, timeout=IO_TIMEOUT, source=None):
         self.timeout = timeout
-        self.sock = socket.create_connection((host, port), timeout=timeout)
+        self.sock = socket.create_connection(
+            (host, port), timeout=timeout,
+            source_address=(source, 0) if source else None)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.buf = b""
         self.eof = False
