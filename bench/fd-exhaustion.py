@@ -2,12 +2,12 @@
 """fd-exhaustion.py -- the descriptor-exhaustion attack of issue #20 item 2,
 with figures.
 
-    bench/fd-exhaustion.py [--bin BIN] [--nofile 256] [-- extra serve flags]
+    bench/fd-exhaustion.py [--bin BIN] [--nofile 256] [--per-ip 100] [-- extra serve flags]
 
 Starts BIN (default build/release/tarmac) under `prlimit --nofile=N:N` with
 two workers, --header-timeout=2s and --body-timeout=5s, opens 20 idle
-connections, then 300 slow-body connections from 127.0.0.2-4 (100 each,
-under the per-IP cap) trickling a byte every 0.5 s, and a connect flood from
+connections, then 300 slow-body connections from 127.0.0.2-4 (--per-ip 100
+each, under the default per-IP cap) trickling a byte every 0.5 s, and a connect flood from
 127.0.0.10-11 (4 threads). After 1 s it samples the server's CPU, open
 descriptors and /api/health; 5 s after the idle connections were opened it
 counts how many the server closed (header timeout: do timers run?). Then
@@ -47,6 +47,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", default=os.path.join(ROOT, "build", "release", "tarmac"))
     ap.add_argument("--nofile", type=int, default=256)
+    ap.add_argument("--per-ip", type=int, default=100)
     ap.add_argument("extra", nargs="*")
     a = ap.parse_args()
     srv = Server(os.path.abspath(a.bin),
@@ -62,7 +63,7 @@ def main():
             st, dt * 1000, 100 * fdflood.cpu_share(pid), fdflood.open_fds(pid)))
         idle = [socket.create_connection((host, port), timeout=1) for _ in range(20)]
         idle_at = time.monotonic()
-        atk = fdflood.Attack(host, port, ["127.0.0.2", "127.0.0.3", "127.0.0.4"], 100,
+        atk = fdflood.Attack(host, port, ["127.0.0.2", "127.0.0.3", "127.0.0.4"], a.per_ip,
                              ["127.0.0.10", "127.0.0.11"])
         atk.start()
         time.sleep(1)
