@@ -26,7 +26,6 @@ static void on_closed(uv_handle_t *h)
         net_conn_limit_put_addr(w->limit, &c->addr_key);
     if (c->holds_slot)
         net_conn_limit_put(w->limit);
-    net_worker_conn_freed(w);
     buf_cleanup(&c->in);
     buf_cleanup(&c->out);
     buf_cleanup(&c->wbuf);

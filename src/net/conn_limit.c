@@ -90,17 +90,25 @@ void net_conn_limit_free(struct net_conn_limit *l)
 
 bool net_conn_limit_take(struct net_conn_limit *l)
 {
-    uint64_t before = atomic_fetch_add_explicit(&l->open, 1, memory_order_relaxed);
-    if (l->max_conns && before >= l->max_conns) {
-        atomic_fetch_sub_explicit(&l->open, 1, memory_order_relaxed);
-        return false;
-    }
+    /* Compare-and-swap rather than add-then-undo: a refused take must not
+     * count for a moment, or a take elsewhere would fail with a slot free. */
+    uint64_t n = atomic_load_explicit(&l->open, memory_order_relaxed);
+    do {
+        if (l->max_conns && n >= l->max_conns)
+            return false;
+    } while (!atomic_compare_exchange_weak_explicit(&l->open, &n, n + 1, memory_order_relaxed,
+                                                    memory_order_relaxed));
     return true;
 }
 
 void net_conn_limit_put(struct net_conn_limit *l)
 {
     atomic_fetch_sub_explicit(&l->open, 1, memory_order_relaxed);
+}
+
+bool net_conn_limit_is_full(const struct net_conn_limit *l)
+{
+    return l->max_conns && atomic_load_explicit(&l->open, memory_order_relaxed) >= l->max_conns;
 }
 
 uint64_t net_conn_limit_open(const struct net_conn_limit *l)

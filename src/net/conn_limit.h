@@ -36,6 +36,9 @@ void net_conn_limit_free(struct net_conn_limit *l);
 bool net_conn_limit_take(struct net_conn_limit *l);
 /* Puts back a slot net_conn_limit_take() gave. */
 void net_conn_limit_put(struct net_conn_limit *l);
+/* True when every slot is taken (never without a cap). A hint: another
+ * thread may take or put one right after. */
+bool net_conn_limit_is_full(const struct net_conn_limit *l);
 /* Connections counted now (slots taken and not put back). */
 uint64_t net_conn_limit_open(const struct net_conn_limit *l);
 

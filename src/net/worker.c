@@ -168,15 +168,23 @@ enum rc net_workers_listen(const char *host, int port, unsigned count, int *fds,
  * close connections never gets back to its timers (issue #20: 200% CPU,
  * sockets left in CLOSE-WAIT, health down until kill -9). So we poll the
  * listening socket and call accept4() ourselves, as nginx does: on
- * EMFILE/ENFILE (or any error that is not about one connection), and at
- * max_conns, we stop watching the listener and try again after
- * ACCEPT_RETRY_MS, or as soon as one of this worker's connections is freed;
- * meanwhile the loop runs its timers and closes connections, which frees
- * descriptors. Connections wait in the kernel's queue until then.
+ * EMFILE/ENFILE (or any error that is not about one connection) we stop
+ * watching the listener and try again after ACCEPT_RETRY_MS; meanwhile the
+ * loop runs its timers and closes connections, which frees descriptors.
+ * Connections wait in the kernel's queue until then. At max_conns we stop
+ * the same way and look at the shared count every ACCEPT_FULL_RETRY_MS (an
+ * atomic load, no system call), so the queue drains at speed once slots
+ * free up (a flood leaves thousands of dead connections in it). A worker
+ * does not try again early when one of its own connections closes: it would
+ * take back every slot it frees, and a worker whose queue is longer (a
+ * flood) would starve the other workers' clients; with timers alone each
+ * paused worker gets its turn.
  * ------------------------------------------------------------------------- */
 
-/* How long accepting pauses on an error or at max_conns. */
+/* How long accepting pauses on an error; how often a worker at max_conns
+ * looks whether a slot is free. */
 #define ACCEPT_RETRY_MS 100
+#define ACCEPT_FULL_RETRY_MS 10
 /* Connections accepted per wake-up: a connect flood must not keep the loop
  * from its other sockets; the poll is level-triggered, so the rest of the
  * queue wakes us again in the next iteration. */
@@ -199,13 +207,17 @@ static bool warn_gate_open(struct net_warn_gate *g, uint64_t now, uint64_t *skip
 
 static void on_accept_retry(uv_timer_t *t);
 
-static void pause_accepting(struct net_worker *w)
+/* Stops watching the listener until on_accept_retry; is_full: paused at
+ * max_conns rather than by an error. */
+static void pause_accepting(struct net_worker *w, bool is_full)
 {
     if (w->is_accept_paused)
         return;
     w->is_accept_paused = true;
+    w->is_accept_full = is_full;
     uv_poll_stop(&w->listener);
-    uv_timer_start(&w->accept_retry, on_accept_retry, ACCEPT_RETRY_MS, 0);
+    uv_timer_start(&w->accept_retry, on_accept_retry,
+                   is_full ? ACCEPT_FULL_RETRY_MS : ACCEPT_RETRY_MS, 0);
 }
 
 static void warn_accept_error(struct net_worker *w, int err)
@@ -290,7 +302,7 @@ static void accept_some(struct net_worker *w, unsigned max)
     for (unsigned i = 0; i < max; i++) {
         if (!net_conn_limit_take(w->limit)) {
             warn_full(w);
-            pause_accepting(w);
+            pause_accepting(w, true);
             return;
         }
         struct sockaddr_storage ss;
@@ -305,7 +317,7 @@ static void accept_some(struct net_worker *w, unsigned max)
                 continue;
             /* EMFILE, ENFILE, ENOBUFS, ENOMEM, or worse: not this client's fault. */
             warn_accept_error(w, err);
-            pause_accepting(w);
+            pause_accepting(w, false);
             return;
         }
         struct net_ip_key key;
@@ -331,7 +343,7 @@ static void on_listener(uv_poll_t *p, int status, int events)
         return;
     if (status < 0) {
         warn_accept_error(w, -status);
-        pause_accepting(w);
+        pause_accepting(w, false);
         return;
     }
     accept_some(w, ACCEPT_BATCH);
@@ -342,18 +354,16 @@ static void on_accept_retry(uv_timer_t *t)
     struct net_worker *w = t->data;
     if (w->is_stopping || !w->is_accept_paused)
         return;
+    if (w->is_accept_full && net_conn_limit_is_full(w->limit)) {
+        uv_timer_start(&w->accept_retry, on_accept_retry, ACCEPT_FULL_RETRY_MS, 0);
+        return;
+    }
     w->is_accept_paused = false;
     if (uv_poll_start(&w->listener, UV_READABLE, on_listener) != 0) {
-        pause_accepting(w);
+        pause_accepting(w, false);
         return;
     }
     accept_some(w, ACCEPT_BATCH);
-}
-
-void net_worker_conn_freed(struct net_worker *w)
-{
-    if (w->is_accept_paused && !w->is_stopping)
-        uv_timer_start(&w->accept_retry, on_accept_retry, 0, 0);
 }
 
 static void on_listener_closed(uv_handle_t *h)

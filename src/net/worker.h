@@ -9,7 +9,7 @@
  *
  * Accepting is ours, not libuv's (worker.c says why): when descriptors run
  * out, or max_conns are open in all workers together, a worker stops watching
- * its listener and looks again after a short timer, while its loop goes on
+ * its listener and looks again on a short timer, while its loop goes on
  * timing out and closing connections. A client address over max_conns_per_ip
  * is closed as soon as it is accepted. All fields belong to the worker's
  * thread once it runs, except the shared limit (thread-safe). */
@@ -65,6 +65,7 @@ struct net_worker {
     uv_timer_t accept_retry;      /* runs while accepting is paused */
     struct net_conn_limit *limit; /* shared by every worker */
     bool is_accept_paused;
+    bool is_accept_full;                    /* paused at max_conns, not by an error */
     struct net_warn_gate warn_accept_error; /* out of descriptors (or another accept error) */
     struct net_warn_gate warn_full;         /* max_conns open */
     struct net_warn_gate warn_per_ip;       /* a client over max_conns_per_ip */
@@ -99,10 +100,6 @@ struct net_workers *net_workers_start(const struct net_worker_config *config,
 void net_workers_stop(struct net_workers *ws);
 /* Waits until every worker thread has ended, then frees ws. */
 void net_workers_join(struct net_workers *ws);
-
-/* Used by net/conn.c when a connection of w is freed: a worker whose
- * accepting is paused tries again at once (a slot and a descriptor are free). */
-void net_worker_conn_freed(struct net_worker *w);
 
 /* Raises RLIMIT_NOFILE's soft limit to the hard limit; returns the new soft limit. */
 uint64_t net_raise_fd_limit(void);

@@ -43,7 +43,9 @@ static void test_total_cap_refuses_past_max_and_counts_puts(void **state)
     assert_true(net_conn_limit_take(l));
     assert_false(net_conn_limit_take(l));
     assert_int_equal(net_conn_limit_open(l), 3); /* the refusal took nothing */
+    assert_true(net_conn_limit_is_full(l));
     net_conn_limit_put(l);
+    assert_false(net_conn_limit_is_full(l));
     assert_true(net_conn_limit_take(l));
     for (int i = 0; i < 3; i++)
         net_conn_limit_put(l);
@@ -60,6 +62,7 @@ static void test_zero_caps_count_but_never_refuse(void **state)
         assert_true(net_conn_limit_take_addr(l, &k));
     }
     assert_int_equal(net_conn_limit_open(l), 1000);
+    assert_false(net_conn_limit_is_full(l));
     assert_int_equal(net_conn_limit_addr_count(l, &k), 0); /* no table */
     for (int i = 0; i < 1000; i++) {
         net_conn_limit_put_addr(l, &k);
