@@ -16,6 +16,10 @@ start_tarmac() {
         "$bin" superuser upsert "${BENCH_SUPERUSER%%:*}" "${BENCH_SUPERUSER#*:}" \
             --dir="$work/data" >/dev/null
     fi
+    # Every benchmark client comes from loopback and some open up to 19,000
+    # connections: the connection caps are off unless the caller sets them (as
+    # variables, which a binary from before the caps ignores).
+    TARMAC_MAX_CONNS=${TARMAC_MAX_CONNS:-0} TARMAC_MAX_CONNS_PER_IP=${TARMAC_MAX_CONNS_PER_IP:-0} \
     taskset -c 0 "$bin" serve --http="$host:$port" --dir="$work/data" --workers=1 "$@" \
         >"$work/stdout" 2>"$work/stderr" &
     pid=$!

@@ -54,15 +54,21 @@ struct serve_options {
     uint64_t max_target;
     uint64_t header_timeout_ms;
     uint64_t body_timeout_ms;
+    uint64_t body_deadline_ms;
     uint64_t idle_timeout_ms;
     uint64_t write_timeout_ms;
     uint64_t grace_ms;
+    uint64_t max_conns; /* MAX_CONNS_AUTO: from the descriptor limit */
+    uint64_t max_conns_per_ip;
     uint64_t realtime_idle_ms;
     uint64_t realtime_max_age_ms;
     uint64_t realtime_ping_ms;
     uint64_t batch_max_requests;
     uint64_t batch_timeout_ms;
 };
+
+/* --max-conns not given: net_default_max_conns() picks it. */
+#define MAX_CONNS_AUTO UINT64_MAX
 
 /* Splits "host:port", "[v6]:port" or ":port". */
 static bool split_host_port(const char *s, char *host, size_t host_cap, int *port)
@@ -201,9 +207,12 @@ int cli_serve(int argc, char **argv)
         .max_target = 8u << 10,
         .header_timeout_ms = 10000,
         .body_timeout_ms = 30000,
+        .body_deadline_ms = 5 * 60 * 1000,
         .idle_timeout_ms = 60000,
         .write_timeout_ms = 30000,
         .grace_ms = 10000,
+        .max_conns = MAX_CONNS_AUTO,
+        .max_conns_per_ip = 256,
         .realtime_idle_ms = 5 * 60 * 1000,
         .realtime_max_age_ms = 0, /* off: PocketBase has no such limit */
         .realtime_ping_ms = 25 * 1000,
@@ -248,12 +257,20 @@ int cli_serve(int argc, char **argv)
          "time to send a request head (default 10s)"},
         {"body-timeout", CLI_FLAG_DURATION, &o.body_timeout_ms, "DUR",
          "longest pause inside a request body (default 30s)"},
+        {"body-deadline", CLI_FLAG_DURATION, &o.body_deadline_ms, "DUR",
+         "longest time for a whole request body, 408 after; 0 = no limit (default 5m)"},
         {"idle-timeout", CLI_FLAG_DURATION, &o.idle_timeout_ms, "DUR",
          "keep-alive wait for the next request (default 60s)"},
         {"write-timeout", CLI_FLAG_DURATION, &o.write_timeout_ms, "DUR",
          "longest stall of a response write (default 30s)"},
         {"grace", CLI_FLAG_DURATION, &o.grace_ms, "DUR",
          "on SIGTERM, time for in-flight requests (default 10s)"},
+        {"max-conns", CLI_FLAG_UINT, &o.max_conns, "N",
+         "most connections open at once, then accepting waits; 0 = no cap "
+         "(default: from the descriptor limit, logged at start)"},
+        {"max-conns-per-ip", CLI_FLAG_UINT, &o.max_conns_per_ip, "N",
+         "most connections from one IPv4 address or IPv6 /64, more are closed at once; "
+         "0 = no cap (default 256)"},
         {"realtime-idle", CLI_FLAG_DURATION, &o.realtime_idle_ms, "DUR",
          "close a realtime stream without a message this long (default 5m)"},
         {"realtime-max-age", CLI_FLAG_DURATION, &o.realtime_max_age_ms, "DUR",
@@ -386,6 +403,13 @@ int cli_serve(int argc, char **argv)
         snprintf(core->app_url, sizeof(core->app_url), "http://%s", o.http);
     signal(SIGPIPE, SIG_IGN); /* a peer that went away is an error return, not a death */
     uint64_t fd_limit = net_raise_fd_limit();
+    uint64_t safe_max_conns = net_default_max_conns(fd_limit, nworkers);
+    uint64_t max_conns = o.max_conns == MAX_CONNS_AUTO ? safe_max_conns : o.max_conns;
+    if (max_conns == 0 || max_conns > safe_max_conns)
+        log_warn("msg=\"--max-conns lets connections take the descriptors the server needs; "
+                 "accepting pauses when they run out\" max_conns=%llu fd_limit=%llu suggested=%llu",
+                 (unsigned long long)max_conns, (unsigned long long)fd_limit,
+                 (unsigned long long)safe_max_conns);
 
     int *fds = xcalloc(nworkers, sizeof(int));
     int bound_port = 0;
@@ -420,6 +444,7 @@ int cli_serve(int argc, char **argv)
                 .max_body = o.max_body,
                 .header_timeout_ms = o.header_timeout_ms,
                 .body_timeout_ms = o.body_timeout_ms,
+                .body_deadline_ms = o.body_deadline_ms,
                 .idle_timeout_ms = o.idle_timeout_ms,
                 .router = router,
                 .cors = &cors,
@@ -436,12 +461,15 @@ int cli_serve(int argc, char **argv)
         shortest = o.body_timeout_ms;
     if (o.idle_timeout_ms < shortest)
         shortest = o.idle_timeout_ms;
+    if (o.body_deadline_ms && o.body_deadline_ms < shortest)
+        shortest = o.body_deadline_ms;
     struct net_worker_config wcfg = {
         .count = nworkers,
         .tick_ms = shortest / 10 < 10 ? 10 : (shortest / 10 > 1000 ? 1000 : shortest / 10),
         .write_timeout_ms = o.write_timeout_ms,
         .grace_ms = o.grace_ms,
-        .backlog = 4096,
+        .max_conns = max_conns,
+        .max_conns_per_ip = o.max_conns_per_ip,
     };
     struct net_worker_hooks hooks = {
         .on_start = hook_start,
@@ -475,8 +503,10 @@ int cli_serve(int argc, char **argv)
     printf("  REST API: http://%s%s%s:%d/api/\n", is_v6 ? "[" : "", shown_host, is_v6 ? "]" : "",
            bound_port);
     fflush(stdout);
-    log_info("msg=\"server started\" addr=%s port=%d workers=%u dir=%s fd_limit=%llu", shown_host,
-             bound_port, nworkers, o.dir, (unsigned long long)fd_limit);
+    log_info("msg=\"server started\" addr=%s port=%d workers=%u dir=%s fd_limit=%llu "
+             "max_conns=%llu max_conns_per_ip=%llu",
+             shown_host, bound_port, nworkers, o.dir, (unsigned long long)fd_limit,
+             (unsigned long long)max_conns, (unsigned long long)o.max_conns_per_ip);
     if (has_faults) {
         store_fault_arm(&fault_plan);
         log_warn("msg=\"TARMAC_TEST_IO_FAULTS: the database's reads and writes fail on purpose\" "

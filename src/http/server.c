@@ -52,6 +52,7 @@ struct http_conn {
     bool is_pulling;           /* a pull is out, not answered yet */
     bool is_source_close;      /* close once the sourced body is sent */
     uint64_t body_remaining;   /* Content-Length bytes still to read */
+    uint64_t body_due_ms;      /* uv_now() by which the body must be in; 0 = no deadline */
     struct http_chunked chunked;
     struct arena arena;
     struct buf body;
@@ -744,6 +745,21 @@ static void dispatch(struct http_conn *hc)
  * Reading
  * ------------------------------------------------------------------------- */
 
+/* The next body bytes are due within the body timeout, and the whole body by
+ * its deadline: a client sending a byte just before each timeout would
+ * otherwise hold the connection for as long as it likes. */
+static void arm_body_timer(struct http_conn *hc)
+{
+    uint64_t ms = hc->server->cfg->body_timeout_ms;
+    if (hc->body_due_ms) {
+        uint64_t now = uv_now(&hc->nc->worker->loop);
+        uint64_t left = hc->body_due_ms > now ? hc->body_due_ms - now : 1;
+        if (left < ms)
+            ms = left;
+    }
+    net_conn_set_deadline(hc->nc, ms);
+}
+
 /* Starts the body of a parsed head; returns false when the connection failed. */
 static bool start_body(struct http_conn *hc, const struct http_parsed *p, bool has_more_input)
 {
@@ -769,7 +785,9 @@ static bool start_body(struct http_conn *hc, const struct http_parsed *p, bool h
         (void)net_conn_write(hc->nc, cont, sizeof(cont) - 1);
         net_conn_flush(hc->nc);
     }
-    net_conn_set_deadline(hc->nc, cfg->body_timeout_ms);
+    hc->body_due_ms =
+        cfg->body_deadline_ms ? uv_now(&hc->nc->worker->loop) + cfg->body_deadline_ms : 0;
+    arm_body_timer(hc);
     return true;
 }
 
@@ -781,9 +799,7 @@ static size_t read_body(struct http_conn *hc, const char *data, size_t len)
         enum http_chunked_result r = http_chunked_decode(&hc->chunked, data, len, &used, &hc->body);
         switch (r) {
         case HTTP_CHUNKED_DONE: dispatch(hc); break;
-        case HTTP_CHUNKED_PARTIAL:
-            net_conn_set_deadline(hc->nc, hc->server->cfg->body_timeout_ms);
-            break;
+        case HTTP_CHUNKED_PARTIAL: arm_body_timer(hc); break;
         case HTTP_CHUNKED_BAD: fail_connection(hc, 400, "Malformed chunked body."); break;
         case HTTP_CHUNKED_TOO_LARGE: fail_connection(hc, 413, NULL); break;
         case HTTP_CHUNKED_NOMEM:
@@ -798,7 +814,7 @@ static size_t read_body(struct http_conn *hc, const char *data, size_t len)
     if (hc->body_remaining == 0)
         dispatch(hc);
     else
-        net_conn_set_deadline(hc->nc, hc->server->cfg->body_timeout_ms);
+        arm_body_timer(hc);
     return n;
 }
 

@@ -6,7 +6,8 @@
  * Pipelined requests are handled in order from the same read, and their
  * responses go out in one write. Limits: 414/431/413 from http_limits and
  * max_body; timeouts: header (from a request's first byte, so a slowloris
- * cannot extend it), body stall, idle keep-alive, and net/'s write stall.
+ * cannot extend it), body stall, whole body (so a body trickled a byte per
+ * stall timeout cannot either), idle keep-alive, and net/'s write stall.
  * Everything here runs on the worker's thread. */
 #ifndef TARMAC_HTTP_SERVER_H
 #define TARMAC_HTTP_SERVER_H
@@ -38,6 +39,7 @@ struct http_server_config {
     uint64_t max_body;          /* bytes; more -> 413 */
     uint64_t header_timeout_ms; /* from a request's first byte to its complete head */
     uint64_t body_timeout_ms;   /* longest wait for the next body bytes */
+    uint64_t body_deadline_ms;  /* from a body's start to its last byte; 0 = no limit */
     uint64_t idle_timeout_ms;   /* keep-alive wait for the next request */
     const struct http_router *router;
     const struct http_cors *cors;

@@ -22,6 +22,10 @@ static void on_closed(uv_handle_t *h)
         c->ops->on_close(c);
     list_remove(&c->link);
     w->conn_count--;
+    if (c->holds_addr_slot)
+        net_conn_limit_put_addr(w->limit, &c->addr_key);
+    if (c->holds_slot)
+        net_conn_limit_put(w->limit);
     buf_cleanup(&c->in);
     buf_cleanup(&c->out);
     buf_cleanup(&c->wbuf);
@@ -92,6 +96,7 @@ static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
     if (c->is_closing)
         return;
     if (nread < 0) {
+        c->is_peer_done = true;
         if (c->is_lingering || !c->ops->on_eof) {
             net_conn_close(c);
         } else {
@@ -252,6 +257,13 @@ static void linger_start(struct net_conn *c)
 {
     if (c->is_closing)
         return;
+    if (c->is_peer_done) {
+        /* Nothing more can come to discard: close now rather than at the
+         * next tick, which matters when thousands of connections a flood
+         * left in the kernel's queue are accepted only to read their EOF. */
+        net_conn_close(c);
+        return;
+    }
     c->is_lingering = true;
     buf_cleanup(&c->in);
     if (c->is_paused) {

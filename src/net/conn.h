@@ -20,6 +20,7 @@
 #include "base/buf.h"
 #include "base/list.h"
 #include "base/rc.h"
+#include "net/conn_limit.h"
 
 struct net_conn;
 struct net_worker;
@@ -58,8 +59,12 @@ struct net_conn {
     bool is_closing;
     bool is_paused;    /* reading stopped by the owner */
     bool is_lingering; /* output done, FIN sent, discarding input until EOF */
+    bool is_peer_done; /* the peer's EOF (or a read error) came */
     bool wants_drain;
     bool close_after_write;
+    bool holds_slot;            /* of the worker's limit: put back when freed */
+    bool holds_addr_slot;       /* ... and of addr_key's per-address count */
+    struct net_ip_key addr_key; /* the peer's per-address key */
 };
 
 /* Appends output; it is sent by net_conn_flush() (called for you after on_data).

@@ -2,6 +2,7 @@
 #include "net/worker.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <sched.h>
@@ -14,11 +15,13 @@
 #include "base/alloc.h"
 #include "base/log.h"
 #include "net/conn.h"
+#include "net/conn_limit.h"
 #include "net/mailbox.h"
 
 struct net_workers {
     unsigned count;
     struct net_worker **items;
+    struct net_conn_limit *limit; /* every worker's */
 };
 
 uint64_t net_raise_fd_limit(void)
@@ -32,6 +35,18 @@ uint64_t net_raise_fd_limit(void)
             getrlimit(RLIMIT_NOFILE, &rl);
     }
     return (uint64_t)rl.rlim_cur;
+}
+
+uint64_t net_default_max_conns(uint64_t fd_limit, unsigned workers)
+{
+    /* Measured: a fresh server holds 15 descriptors plus 8 per worker (its
+     * database connection, loop, mailbox, libuv's reserve); the reserve
+     * leaves room over that for mail, the SQLite journal and temp files. */
+    uint64_t reserve = 64 + 16 * (uint64_t)workers;
+    if (reserve > fd_limit / 2)
+        reserve = fd_limit / 2;
+    uint64_t max = (fd_limit - reserve) / 4 * 3;
+    return max ? max : 1;
 }
 
 unsigned net_cpu_count(void)
@@ -141,14 +156,137 @@ enum rc net_workers_listen(const char *host, int port, unsigned count, int *fds,
     return RC_OK;
 }
 
-static void on_new_connection(uv_stream_t *listener, int status)
+/* -------------------------------------------------------------------------
+ * Accepting
+ *
+ * libuv's uv_listen() accepts in a loop inside its own callback and, on
+ * EMFILE, closes a reserve descriptor, accepts and drops what waits, and
+ * reopens the reserve. Our workers share one descriptor table, so another
+ * thread can take the freed descriptor first; the reserve is then gone and
+ * libuv calls back with UV_EMFILE and tries again, in that same loop, for as
+ * long as no descriptor frees -- and none does, since the loop that would
+ * close connections never gets back to its timers (issue #20: 200% CPU,
+ * sockets left in CLOSE-WAIT, health down until kill -9). So we poll the
+ * listening socket and call accept4() ourselves, as nginx does: on
+ * EMFILE/ENFILE (or any error that is not about one connection) we stop
+ * watching the listener and try again after ACCEPT_RETRY_MS; meanwhile the
+ * loop runs its timers and closes connections, which frees descriptors.
+ * Connections wait in the kernel's queue until then. At max_conns we stop
+ * the same way and look at the shared count every ACCEPT_FULL_RETRY_MS (an
+ * atomic load, no system call), so the queue drains at speed once slots
+ * free up (a flood leaves thousands of dead connections in it). A worker
+ * does not try again early when one of its own connections closes: it would
+ * take back every slot it frees, and a worker whose queue is longer (a
+ * flood) would starve the other workers' clients; with timers alone each
+ * paused worker gets its turn.
+ * ------------------------------------------------------------------------- */
+
+/* How long accepting pauses on an error; how often a worker at max_conns
+ * looks whether a slot is free. */
+#define ACCEPT_RETRY_MS 100
+#define ACCEPT_FULL_RETRY_MS 10
+/* Connections accepted per wake-up: a connect flood must not keep the loop
+ * from its other sockets; the poll is level-triggered, so the rest of the
+ * queue wakes us again in the next iteration. */
+#define ACCEPT_BATCH 64
+/* The accept warnings repeat at most this often per worker. */
+#define WARN_EVERY_MS 10000
+
+/* True when the line may be logged now; *skipped is how many were not since. */
+static bool warn_gate_open(struct net_warn_gate *g, uint64_t now, uint64_t *skipped)
 {
-    struct net_worker *w = listener->data;
-    if (status < 0 || w->is_stopping)
+    if (g->last_ms && now - g->last_ms < WARN_EVERY_MS) {
+        g->skipped++;
+        return false;
+    }
+    *skipped = g->skipped;
+    g->last_ms = now ? now : 1;
+    g->skipped = 0;
+    return true;
+}
+
+static void on_accept_retry(uv_timer_t *t);
+
+/* Stops watching the listener until on_accept_retry; is_full: paused at
+ * max_conns rather than by an error. */
+static void pause_accepting(struct net_worker *w, bool is_full)
+{
+    if (w->is_accept_paused)
         return;
-    /* libuv calls us once per accepted socket, looping while the backlog has more. */
+    w->is_accept_paused = true;
+    w->is_accept_full = is_full;
+    uv_poll_stop(&w->listener);
+    uv_timer_start(&w->accept_retry, on_accept_retry,
+                   is_full ? ACCEPT_FULL_RETRY_MS : ACCEPT_RETRY_MS, 0);
+}
+
+static void warn_accept_error(struct net_worker *w, int err)
+{
+    uint64_t skipped;
+    if (!warn_gate_open(&w->warn_accept_error, uv_now(&w->loop), &skipped))
+        return;
+    log_warn("msg=\"cannot accept, pausing %dms\" worker=%u error=%s open=%llu repeats=%llu",
+             ACCEPT_RETRY_MS, w->id, uv_err_name(uv_translate_sys_error(err)),
+             (unsigned long long)net_conn_limit_open(w->limit), (unsigned long long)skipped);
+}
+
+static void warn_full(struct net_worker *w)
+{
+    uint64_t skipped;
+    if (!warn_gate_open(&w->warn_full, uv_now(&w->loop), &skipped))
+        return;
+    log_warn(
+        "msg=\"connection cap reached, accepting paused\" worker=%u max_conns=%llu repeats=%llu",
+        w->id, (unsigned long long)w->config->max_conns, (unsigned long long)skipped);
+}
+
+static void warn_per_ip(struct net_worker *w, const struct sockaddr_storage *ss)
+{
+    uint64_t skipped;
+    if (!warn_gate_open(&w->warn_per_ip, uv_now(&w->loop), &skipped))
+        return;
+    char ip[INET6_ADDRSTRLEN] = "";
+    if (ss->ss_family == AF_INET)
+        uv_ip4_name((const struct sockaddr_in *)ss, ip, sizeof(ip));
+    else if (ss->ss_family == AF_INET6)
+        uv_ip6_name((const struct sockaddr_in6 *)ss, ip, sizeof(ip));
+    log_warn("msg=\"connection refused: per-IP cap\" worker=%u ip=%s max_conns_per_ip=%llu "
+             "repeats=%llu",
+             w->id, ip, (unsigned long long)w->config->max_conns_per_ip,
+             (unsigned long long)skipped);
+}
+
+/* Errors accept(2) returns for one connection that failed (Linux passes a
+ * pending network error of the new socket this way): the next may succeed. */
+static bool is_per_connection_error(int err)
+{
+    switch (err) {
+    case EINTR:
+    case ECONNABORTED:
+    case EPROTO:
+    case ENETDOWN:
+    case ENOPROTOOPT:
+    case EHOSTDOWN:
+    case ENONET:
+    case EHOSTUNREACH:
+    case EOPNOTSUPP:
+    case ENETUNREACH: return true;
+    default: return false;
+    }
+}
+
+/* Hands the accepted socket fd to a new connection and the layer above. The
+ * connection holds the slot (and address slot) taken for it; they are put
+ * back when it is freed. */
+static void start_conn(struct net_worker *w, int fd, const struct net_ip_key *key, bool has_key)
+{
     struct net_conn *c = net_conn_new(w);
-    if (uv_accept(listener, (uv_stream_t *)&c->tcp) != 0) {
+    c->holds_slot = true;
+    c->holds_addr_slot = has_key;
+    if (has_key)
+        c->addr_key = *key;
+    if (uv_tcp_open(&c->tcp, fd) != 0) {
+        close(fd);
         net_conn_close(c);
         return;
     }
@@ -157,24 +295,82 @@ static void on_new_connection(uv_stream_t *listener, int status)
         net_conn_close(c);
 }
 
-/* Accepts, without libuv, whatever waits in the kernel's queue: used once,
- * right before the listener closes. */
-static void accept_backlog(struct net_worker *w)
+/* Accepts up to max connections from the listener's queue. Returns early
+ * when the queue is empty; pauses accepting at max_conns or on an error. */
+static void accept_some(struct net_worker *w, unsigned max)
 {
-    for (;;) {
-        int fd = accept4(w->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (fd < 0)
+    for (unsigned i = 0; i < max; i++) {
+        if (!net_conn_limit_take(w->limit)) {
+            warn_full(w);
+            pause_accepting(w, true);
             return;
-        struct net_conn *c = net_conn_new(w);
-        if (uv_tcp_open(&c->tcp, fd) != 0) {
+        }
+        struct sockaddr_storage ss;
+        socklen_t sl = sizeof(ss);
+        int fd = accept4(w->listen_fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            int err = errno;
+            net_conn_limit_put(w->limit);
+            if (err == EAGAIN || err == EWOULDBLOCK)
+                return;
+            if (is_per_connection_error(err))
+                continue;
+            /* EMFILE, ENFILE, ENOBUFS, ENOMEM, or worse: not this client's fault. */
+            warn_accept_error(w, err);
+            pause_accepting(w, false);
+            return;
+        }
+        struct net_ip_key key;
+        bool has_key =
+            w->config->max_conns_per_ip && net_ip_key_of((struct sockaddr *)&ss, sl, &key);
+        if (has_key && !net_conn_limit_take_addr(w->limit, &key)) {
+            /* Closed before a byte is read: cheaper than an answer, and an
+             * answer would be reset by the request bytes we never read. */
             close(fd);
-            net_conn_close(c);
+            net_conn_limit_put(w->limit);
+            warn_per_ip(w, &ss);
             continue;
         }
-        w->hooks->on_conn(w, c, w->hooks->ctx);
-        if (!c->is_closing && net_conn_start(c) != RC_OK)
-            net_conn_close(c);
+        start_conn(w, fd, &key, has_key);
     }
+}
+
+static void on_listener(uv_poll_t *p, int status, int events)
+{
+    (void)events;
+    struct net_worker *w = p->data;
+    if (w->is_stopping)
+        return;
+    if (status < 0) {
+        warn_accept_error(w, -status);
+        pause_accepting(w, false);
+        return;
+    }
+    accept_some(w, ACCEPT_BATCH);
+}
+
+static void on_accept_retry(uv_timer_t *t)
+{
+    struct net_worker *w = t->data;
+    if (w->is_stopping || !w->is_accept_paused)
+        return;
+    if (w->is_accept_full && net_conn_limit_is_full(w->limit)) {
+        uv_timer_start(&w->accept_retry, on_accept_retry, ACCEPT_FULL_RETRY_MS, 0);
+        return;
+    }
+    w->is_accept_paused = false;
+    if (uv_poll_start(&w->listener, UV_READABLE, on_listener) != 0) {
+        pause_accepting(w, false);
+        return;
+    }
+    accept_some(w, ACCEPT_BATCH);
+}
+
+static void on_listener_closed(uv_handle_t *h)
+{
+    struct net_worker *w = h->data;
+    close(w->listen_fd);
+    w->listen_fd = -1;
 }
 
 static void on_tick(uv_timer_t *t)
@@ -220,6 +416,7 @@ static void maybe_exit(struct net_worker *w)
         w->hooks->on_exit(w, w->hooks->ctx);
     uv_close((uv_handle_t *)&w->tick, NULL);
     uv_close((uv_handle_t *)&w->grace, NULL);
+    uv_close((uv_handle_t *)&w->accept_retry, NULL);
     uv_close((uv_handle_t *)&w->check, NULL);
     net_mailbox_close(w->mailbox);
 }
@@ -230,10 +427,12 @@ static void stop_worker(void *arg)
     if (w->is_stopping)
         return;
     /* Accept what is queued on our listener before closing it: with
-     * SO_REUSEPORT, the kernel resets connections left in a closed listener's queue. */
-    accept_backlog(w);
+     * SO_REUSEPORT, the kernel resets connections left in a closed listener's
+     * queue. (Out of descriptors or at max_conns, the rest is reset anyway.) */
+    accept_some(w, UINT_MAX);
     w->is_stopping = true;
-    uv_close((uv_handle_t *)&w->listener, NULL);
+    uv_timer_stop(&w->accept_retry);
+    uv_close((uv_handle_t *)&w->listener, on_listener_closed);
     if (w->hooks->on_stop)
         w->hooks->on_stop(w, w->hooks->ctx);
     uv_timer_start(&w->grace, on_grace, w->config->grace_ms ? w->config->grace_ms : 1, 0);
@@ -264,8 +463,9 @@ static void run_worker(void *arg)
     if (w->hooks->on_start)
         w->hooks->on_start(w, w->hooks->ctx);
     uv_timer_start(&w->tick, tick_or_exit, w->config->tick_ms, w->config->tick_ms);
-    if (uv_listen((uv_stream_t *)&w->listener, w->config->backlog, on_new_connection) != 0)
-        log_error("msg=\"listen failed\" worker=%u", w->id);
+    /* The socket listens already (net_workers_listen); watch its queue. */
+    if (uv_poll_start(&w->listener, UV_READABLE, on_listener) != 0)
+        log_error("msg=\"cannot watch the listener\" worker=%u", w->id);
     uv_run(&w->loop, UV_RUN_DEFAULT);
     uv_loop_close(&w->loop);
 }
@@ -276,17 +476,20 @@ struct net_workers *net_workers_start(const struct net_worker_config *config,
     struct net_workers *ws = xcalloc(1, sizeof(*ws));
     ws->count = config->count;
     ws->items = xcalloc(config->count, sizeof(*ws->items));
+    ws->limit = net_conn_limit_new(config->max_conns, config->max_conns_per_ip);
     for (unsigned i = 0; i < config->count; i++) {
         struct net_worker *w = xcalloc(1, sizeof(*w));
         w->id = i;
         w->config = config;
         w->hooks = hooks;
         w->listen_fd = fds[i];
+        w->limit = ws->limit;
         list_init(&w->conns);
         uv_loop_init(&w->loop);
-        uv_tcp_init(&w->loop, &w->listener);
-        uv_tcp_open(&w->listener, fds[i]);
+        uv_poll_init_socket(&w->loop, &w->listener, fds[i]);
         w->listener.data = w;
+        uv_timer_init(&w->loop, &w->accept_retry);
+        w->accept_retry.data = w;
         uv_timer_init(&w->loop, &w->tick);
         w->tick.data = w;
         uv_timer_init(&w->loop, &w->grace);
@@ -315,6 +518,7 @@ void net_workers_join(struct net_workers *ws)
         uv_thread_join(&ws->items[i]->thread);
         xfree(ws->items[i]);
     }
+    net_conn_limit_free(ws->limit);
     xfree(ws->items);
     xfree(ws);
 }

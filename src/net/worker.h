@@ -5,7 +5,14 @@
  * nothing on the hot path. The cost: a busy worker cannot pass connections to
  * an idle one, and closing one listener resets the connections queued on it, so
  * on stop each worker first accepts what is queued, then closes its listener,
- * then drains. All fields belong to the worker's thread once it runs. */
+ * then drains.
+ *
+ * Accepting is ours, not libuv's (worker.c says why): when descriptors run
+ * out, or max_conns are open in all workers together, a worker stops watching
+ * its listener and looks again on a short timer, while its loop goes on
+ * timing out and closing connections. A client address over max_conns_per_ip
+ * is closed as soon as it is accepted. All fields belong to the worker's
+ * thread once it runs, except the shared limit (thread-safe). */
 #ifndef TARMAC_NET_WORKER_H
 #define TARMAC_NET_WORKER_H
 
@@ -17,6 +24,7 @@
 #include "base/rc.h"
 
 struct net_conn;
+struct net_conn_limit;
 struct net_mailbox;
 struct net_worker;
 
@@ -37,15 +45,30 @@ struct net_worker_config {
     uint64_t tick_ms;          /* timeout granularity */
     uint64_t write_timeout_ms; /* a write making no progress this long closes the connection */
     uint64_t grace_ms;         /* drain time on stop before connections are cut */
-    int backlog;
+    uint64_t max_conns;        /* open in all workers together; 0 = no cap */
+    uint64_t max_conns_per_ip; /* open from one IPv4 address or IPv6 /64; 0 = no cap */
+};
+
+/* A log line that may repeat at most once per period; the lines left out
+ * are counted and reported with the next one. */
+struct net_warn_gate {
+    uint64_t last_ms; /* uv_now() of the last line logged; 0 = none yet */
+    uint64_t skipped; /* occurrences not logged since */
 };
 
 struct net_worker {
     unsigned id;
     uv_loop_t loop;
     uv_thread_t thread;
-    uv_tcp_t listener;
+    uv_poll_t listener; /* readable: connections wait in the kernel's queue */
     int listen_fd;
+    uv_timer_t accept_retry;      /* runs while accepting is paused */
+    struct net_conn_limit *limit; /* shared by every worker */
+    bool is_accept_paused;
+    bool is_accept_full;                    /* paused at max_conns, not by an error */
+    struct net_warn_gate warn_accept_error; /* out of descriptors (or another accept error) */
+    struct net_warn_gate warn_full;         /* max_conns open */
+    struct net_warn_gate warn_per_ip;       /* a client over max_conns_per_ip */
     uv_timer_t tick;
     uv_timer_t grace;
     uv_check_t check; /* runs hooks->on_iteration_end */
@@ -80,6 +103,12 @@ void net_workers_join(struct net_workers *ws);
 
 /* Raises RLIMIT_NOFILE's soft limit to the hard limit; returns the new soft limit. */
 uint64_t net_raise_fd_limit(void);
+/* The default for max_conns under a descriptor limit of fd_limit with
+ * workers workers: three quarters of what is left after a reserve for the
+ * process's own descriptors (databases, loops, mailboxes, logs, mail), so
+ * files opened for requests (downloads, uploads, thumbnails) still find
+ * descriptors when every connection is open. At least 1. */
+uint64_t net_default_max_conns(uint64_t fd_limit, unsigned workers);
 /* Number of CPUs this process may run on (its affinity mask), at least 1. */
 unsigned net_cpu_count(void);
 

@@ -32,6 +32,7 @@ sys.dont_write_bytecode = True  # no __pycache__ litter in the work tree
 
 from tarmac import (Server, build_request, run_cli, Closed,  # noqa: E402
                     SLOW)
+import fdflood  # noqa: E402
 
 HEALTH_BODY = b'{"message":"API is healthy.","code":200,"data":{}}'
 NOT_FOUND_MSG = "The requested resource wasn't found."
@@ -101,8 +102,8 @@ class Suite:
             self.servers[key] = s
         return s
 
-    def new_server(self, flags=(), env=None, name="private"):
-        s = Server(self.binary, flags, env=env, name=name)
+    def new_server(self, flags=(), env=None, name="private", wrapper=()):
+        s = Server(self.binary, flags, env=env, name=name, wrapper=wrapper)
         self.extra.append(s)
         return s.start()
 
@@ -1016,6 +1017,232 @@ def slow_clients_do_not_block(srv):
 
 
 # --------------------------------------------------------------------------
+# Connection caps and descriptor exhaustion (issue #20 item 2)
+# --------------------------------------------------------------------------
+# The new settings come from the environment (TARMAC_*), which a binary from
+# before them ignores: it then runs the same test and fails on what it does,
+# not on an unknown flag. cli_conn_caps_from_env_and_flags checks the flags.
+
+FD_LIMIT = 256
+
+
+def fd_attack(suite, flags, name, env=None):
+    """bench/fd-exhaustion.py's attack against a server limited to FD_LIMIT
+    descriptors: 20 idle connections, then 300 slow-body holders from three
+    addresses and a connect flood from two more; then everybody leaves.
+    Returns (server, figures); the server is still running."""
+    srv = suite.new_server(["--workers=2", "--header-timeout=2s",
+                            "--body-timeout=5s"] + flags, name=name, env=env,
+                           wrapper=["prlimit", "--nofile=%d:%d" % (FD_LIMIT, FD_LIMIT),
+                                    "--"])
+    pid = srv.proc.pid
+    fig = {}
+    idle = [srv.connect(timeout=SOON) for _ in range(20)]
+    idle_at = time.monotonic()
+    atk = fdflood.Attack(srv.host, srv.port, ["127.0.0.2", "127.0.0.3", "127.0.0.4"], 100,
+                         ["127.0.0.10", "127.0.0.11"])
+    try:
+        atk.start()
+        fig["holders"] = len(atk.holders)
+        time.sleep(0.5)
+        fig["fds_attack"] = fdflood.open_fds(pid)
+        # Timers keep running meanwhile: the header timeout (2 s) closes
+        # the idle connections the server had accepted.
+        fig["idle_closed"] = 0
+        for c in idle:
+            if c.is_closed(timeout=max(0.01, idle_at + 2 + SOON - time.monotonic())):
+                fig["idle_closed"] += 1
+        fig["alive_attack"] = srv.alive()
+    finally:
+        atk.release()
+        for c in idle:
+            c.close()
+    fig["health_after"] = fdflood.first_health(srv.host, srv.port, 10 * SLOW)
+    time.sleep(0.2)
+    fig["cpu_after"] = fdflood.cpu_share(pid, 1.0)
+    return srv, fig
+
+
+def check_recovered(srv, fig):
+    eq(fig["idle_closed"], 20, "idle connections closed by the header timeout "
+       "while descriptors ran out (figures %r)" % fig)
+    check(fig["health_after"] is not None and fig["health_after"] < 1.0 * SLOW,
+          "/api/health after the attack: %r s (figures %r)" % (fig["health_after"], fig))
+    check(fig["cpu_after"] < 0.10, "server CPU once the attacker left: %.0f%% (figures %r)"
+          % (100 * fig["cpu_after"], fig))
+    r = srv.request("GET", "/api/health")
+    eq(r.status, 200, "health")
+    eq(srv.stop(timeout=SOON), 0, "exit code on SIGTERM")
+
+
+@test()
+def fd_exhaustion_accepting_pauses(suite):
+    # --max-conns=0: connections alone exhaust the descriptors, so accept4
+    # fails with EMFILE. Before the fix libuv's accept loop spun on it for
+    # good: no timer ran, nothing closed, health never came back.
+    # (The cap is set from the environment so that a binary from before the
+    # fix, which ignores it, runs the same attack and fails on its effects.)
+    srv, fig = fd_attack(suite, [], "fd-emfile", env={"TARMAC_MAX_CONNS": "0"})
+    check(fig["alive_attack"], "server died")
+    check(srv.wait_stderr(r"cannot accept.*error=EMFILE", timeout=1) or
+          fig["fds_attack"] >= FD_LIMIT - 1,
+          "descriptors were not exhausted (figures %r)" % fig)
+    check_recovered(srv, fig)
+    check(srv.wait_stderr(r"cannot accept.*error=EMFILE", timeout=1), "no log line")
+
+
+@test()
+def fd_exhaustion_default_cap(suite):
+    # The default --max-conns keeps connections below the descriptor limit:
+    # accepting waits at the cap, EMFILE never comes.
+    srv, fig = fd_attack(suite, [], "fd-cap")
+    check_recovered(srv, fig)
+    m = srv.wait_stderr(r"server started.* fd_limit=(\d+) max_conns=(\d+)", timeout=1)
+    check(m, "no max_conns in the start-up line")
+    eq(int(m.group(1)), FD_LIMIT, "fd_limit")
+    eq(int(m.group(2)), 120, "max_conns for 256 descriptors and 2 workers")
+    check(srv.wait_stderr(r"connection cap reached", timeout=1), "cap never reached")
+    check(not re.search(r"cannot accept", srv.stderr_text()), "accept failed: %s"
+          % srv.stderr_text()[-500:])
+    check(fig["fds_attack"] < FD_LIMIT - 40, "descriptors in use at the cap: %d"
+          % fig["fds_attack"])
+
+
+def is_refused(c, timeout=SOON):
+    """The server closed c without answering its request."""
+    c.try_send(get())
+    try:
+        return c.is_closed(timeout=timeout) and c.buf == b""
+    except OSError:
+        return True
+
+
+@test()
+def conn_cap_per_ip(suite):
+    srv = suite.new_server(["--workers=2"], env={"TARMAC_MAX_CONNS_PER_IP": "3"},
+                           name="per-ip")
+    held = []
+    try:
+        for _ in range(3):
+            c = srv.connect(source="127.0.0.2")
+            c.send(get())
+            eq(c.read_response().status, 200, "one of the first three")
+            held.append(c)
+        with srv.connect(source="127.0.0.2") as c:
+            check(is_refused(c), "a 4th connection from 127.0.0.2 was served")
+        check(srv.wait_stderr(r"per-IP cap.* ip=127\.0\.0\.2 ", timeout=SOON), "no log line")
+        with srv.connect(source="127.0.0.3") as c:  # another client is not affected
+            c.send(get())
+            eq(c.read_response().status, 200, "from 127.0.0.3")
+        for c in held:  # nor are the three
+            c.send(get())
+            eq(c.read_response().status, 200, "held connection")
+        held.pop().close()
+        deadline = time.monotonic() + SOON
+        while True:  # the slot comes back once the server has closed its side
+            with srv.connect(source="127.0.0.2") as c:
+                c.try_send(get())
+                try:
+                    if c.read_response(timeout=1).status == 200:
+                        break
+                except (Closed, OSError):
+                    pass
+            check(time.monotonic() < deadline, "slot of a closed connection not given back")
+            time.sleep(0.05)
+    finally:
+        for c in held:
+            c.close()
+    eq(srv.stop(timeout=SOON), 0, "exit code")
+
+
+@test()
+def conn_cap_total_waits(suite):
+    # Past --max-conns (all workers together) a connection waits in the
+    # kernel's queue until one closes, then is served.
+    srv = suite.new_server(["--workers=2"], env={"TARMAC_MAX_CONNS": "4"}, name="max-conns")
+    held = []
+    try:
+        for _ in range(4):
+            c = srv.connect()
+            c.send(get())
+            eq(c.read_response().status, 200, "one of the first four")
+            held.append(c)
+        extra = srv.connect()
+        extra.send(get())
+        try:
+            r = extra.read_response(timeout=1.0)
+            raise Fail("a 5th connection was served at once: %r" % r)
+        except socket.timeout:
+            pass
+        held.pop(0).close()
+        r = extra.read_response(timeout=SOON)
+        eq(r.status, 200, "the 5th, once one closed")
+        extra.close()
+    finally:
+        for c in held:
+            c.close()
+    check(srv.wait_stderr(r"connection cap reached.* max_conns=4", timeout=1), "no log line")
+    eq(srv.stop(timeout=SOON), 0, "exit code")
+
+
+def trickle_until_cut(c, data, every, limit):
+    """Sends data a byte per `every` seconds until the server answers or
+    closes; returns the seconds that took (None: not within limit)."""
+    t0 = time.monotonic()
+    for b in data:
+        if time.monotonic() - t0 > limit:
+            return None
+        if not c.try_send(bytes([b])):
+            return time.monotonic() - t0
+        c.sock.settimeout(every)
+        try:
+            chunk = c.sock.recv(65536)
+        except socket.timeout:
+            continue
+        except OSError:
+            return time.monotonic() - t0
+        c.buf += chunk
+        if not chunk:
+            c.eof = True
+        return time.monotonic() - t0
+    return None
+
+
+@test()
+def body_deadline_trickle(suite):
+    # A byte every 0.5 s never trips --body-timeout=2s; --body-deadline=3s
+    # ends the body anyway: 408 and close.
+    srv = suite.new_server(["--body-timeout=2s"], env={"TARMAC_BODY_DEADLINE": "3s"},
+                           name="body-deadline")
+    for head, body in [
+            ([("Content-Length", "1000")], b"x" * 1000),
+            ([("Transfer-Encoding", "chunked")], b"1\r\nx\r\n" * 200)]:
+        with srv.connect() as c:
+            c.send(req("POST", "/api/health", head))
+            dt = trickle_until_cut(c, body, 0.5, 3 + SOON)
+            check(dt is not None, "%s: trickled body not cut within %.0fs" % (head, 3 + SOON))
+            check(dt >= 2.5, "%s: cut after %.1fs, before the deadline" % (head, dt))
+            r = expect_408_or_close(c, "trickled body")
+            check(r is not None, "%s: closed without a 408" % (head,))
+    eq(srv.stop(timeout=SOON), 0, "exit code")
+
+
+@test()
+def body_deadline_off(suite):
+    # --body-deadline=0: only the pause between bytes counts (as before).
+    srv = suite.new_server(["--body-timeout=1s"], env={"TARMAC_BODY_DEADLINE": "0"},
+                           name="no-body-deadline")
+    with srv.connect() as c:
+        c.send(req("POST", "/api/health", [("Content-Length", "8")]))
+        for b in b"12345678":
+            time.sleep(0.4)
+            c.send(bytes([b]))
+        r = c.read_response()
+        eq(r.status, 405, "status of the whole request")
+    eq(srv.stop(timeout=SOON), 0, "exit code")
+
+
+# --------------------------------------------------------------------------
 # SIGTERM drain
 # --------------------------------------------------------------------------
 
@@ -1235,6 +1462,10 @@ def cli_serve_help(suite):
     rc, out, err = run_cli(suite.binary, ["serve", "--help"])
     eq(rc, 0, "exit code")
     check("--http" in out + err, "serve --help does not mention --http")
+    for flag, env in [("--max-conns=", "TARMAC_MAX_CONNS)"),
+                      ("--max-conns-per-ip=", "TARMAC_MAX_CONNS_PER_IP)"),
+                      ("--body-deadline=", "TARMAC_BODY_DEADLINE)")]:
+        check(flag in out and env in out, "serve --help lacks %s / %s" % (flag, env))
 
 
 @test()
@@ -1256,7 +1487,8 @@ def cli_bad_workers(suite):
 def cli_bad_values(suite):
     for args in (["serve", "--max-body=lots"], ["serve", "--grace=forever"],
                  ["serve", "--header-timeout=-1s"], ["serve", "--workers=-1"],
-                 ["serve", "--http=127.0.0.1:99999"]):
+                 ["serve", "--http=127.0.0.1:99999"], ["serve", "--max-conns=many"],
+                 ["serve", "--max-conns-per-ip=-1"], ["serve", "--body-deadline=soon"]):
         rc, out, err = run_cli(suite.binary, args)
         eq(rc, 2, "exit code for %s" % " ".join(args))
         check(err.strip(), "no message on stderr for %s" % " ".join(args))
@@ -1301,6 +1533,17 @@ def cli_env_workers(suite):
     m = srv.wait_stderr(r"workers=(\d+)", timeout=1)
     if m:
         eq(m.group(1), "1", "workers in log")
+    eq(srv.stop(timeout=SOON), 0, "exit code")
+
+
+@test()
+def cli_conn_caps_from_env_and_flags(suite):
+    srv = suite.new_server(["--max-conns-per-ip=5"], name="capsenv",
+                           env={"TARMAC_MAX_CONNS": "9", "TARMAC_MAX_CONNS_PER_IP": "7"})
+    m = srv.wait_stderr(r"server started.* max_conns=(\d+) max_conns_per_ip=(\d+)", timeout=1)
+    check(m, "no caps in the start-up line")
+    eq(m.group(1), "9", "max_conns from TARMAC_MAX_CONNS")
+    eq(m.group(2), "5", "max_conns_per_ip: the flag wins over the environment")
     eq(srv.stop(timeout=SOON), 0, "exit code")
 
 

@@ -70,8 +70,11 @@ class Server:
     debugging; stdout is read by a background thread into self.stdout_lines.
     """
 
-    def __init__(self, binary, flags=(), env=None, name="server"):
+    def __init__(self, binary, flags=(), env=None, name="server", wrapper=()):
+        """wrapper: argv run in front of the binary, which it must exec
+        (e.g. prlimit), so proc.pid stays the server's."""
         self.binary = binary
+        self.wrapper = list(wrapper)
         self.flags = list(flags)
         self.env = env
         self.name = name
@@ -96,8 +99,8 @@ class Server:
         connection and SIGTERM is caught, so a server that announces itself
         a little early does not fail unrelated tests (the tests that check
         the announcement itself pass wait_ready=False)."""
-        argv = [self.binary, "serve", "--http=127.0.0.1:0",
-                "--dir=" + self.datadir] + self.flags
+        argv = self.wrapper + [self.binary, "serve", "--http=127.0.0.1:0",
+                               "--dir=" + self.datadir] + self.flags
         env = dict(os.environ)
         for k in list(env):  # a stray TARMAC_* in the caller's env must not leak in
             if k.startswith("TARMAC_") and k != "TARMAC_TEST_SLOW":
@@ -253,8 +256,10 @@ class Server:
 
     # -- clients -------------------------------------------------------------
 
-    def connect(self, timeout=IO_TIMEOUT):
-        return Conn(self.host, self.port, timeout=timeout)
+    def connect(self, timeout=IO_TIMEOUT, source=None):
+        """source: the local IP to connect from (127.0.0.2, ... are loopback
+        addresses too on Linux), to look like another client."""
+        return Conn(self.host, self.port, timeout=timeout, source=source)
 
     def request(self, method, path, headers=None, body=b"", timeout=IO_TIMEOUT):
         """One request on a fresh connection (Connection: close)."""
@@ -318,9 +323,11 @@ class Response:
 class Conn:
     """A raw TCP connection with a read buffer."""
 
-    def __init__(self, host, port, timeout=IO_TIMEOUT):
+    def __init__(self, host, port, timeout=IO_TIMEOUT, source=None):
         self.timeout = timeout
-        self.sock = socket.create_connection((host, port), timeout=timeout)
+        self.sock = socket.create_connection(
+            (host, port), timeout=timeout,
+            source_address=(source, 0) if source else None)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.buf = b""
         self.eof = False
