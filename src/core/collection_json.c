@@ -378,6 +378,13 @@ static void check_fields(struct core_collection *c, const struct core_schema *sc
                 f->collection_id = xstrdup(c->id);
             }
         }
+        if (f->type == CORE_FIELD_TEXT && f->pattern && f->pattern[0] &&
+            !core_record_pattern_is_valid(f->pattern)) {
+            /* Checked, never stored and ignored (base/rx.h says what is read). */
+            snprintf(path, sizeof(path), "fields.%zu.pattern", i);
+            core_problem_field(p, path, "validation_invalid_regex",
+                               "Invalid or unsupported regular expression.", NULL);
+        }
         const char *why;
         if (f->type == CORE_FIELD_TEXT && f->autogenerate_pattern && f->autogenerate_pattern[0] &&
             randpat_check(f->autogenerate_pattern, &why) != RC_OK) {

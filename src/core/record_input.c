@@ -11,6 +11,7 @@
 
 #include "base/alloc.h"
 #include "base/randpat.h"
+#include "base/rx.h"
 #include "base/chrono.h"
 #include "base/email.h"
 #include "base/secure.h"
@@ -373,6 +374,16 @@ static struct {
 static unsigned pattern_next;
 static pthread_mutex_t pattern_lock = PTHREAD_MUTEX_INITIALIZER;
 
+/* Field patterns are PocketBase's (Go RE2): translated to an ERE first, so
+ * `\d` means a digit and not a `d` (base/rx.h). */
+static bool compile_pattern(regex_t *re, const char *pattern)
+{
+    char ere[2048];
+    if (rx_translate(pattern, ere, sizeof(ere), NULL) != RC_OK)
+        return false;
+    return regcomp(re, ere, REG_EXTENDED | REG_NOSUB) == 0;
+}
+
 static bool matches(const char *pattern, const char *s)
 {
     pthread_mutex_lock(&pattern_lock);
@@ -387,7 +398,7 @@ static bool matches(const char *pattern, const char *s)
         if (pattern_next >= PATTERN_CACHE) {
             pthread_mutex_unlock(&pattern_lock);
             regex_t re;
-            if (regcomp(&re, pattern, REG_EXTENDED | REG_NOSUB) != 0)
+            if (!compile_pattern(&re, pattern))
                 return true;
             bool ok = regexec(&re, s, 0, NULL, 0) == 0;
             regfree(&re);
@@ -395,8 +406,7 @@ static bool matches(const char *pattern, const char *s)
         }
         k = pattern_next++;
         pattern_cache[k].pattern = xstrdup(pattern);
-        pattern_cache[k].is_valid =
-            regcomp(&pattern_cache[k].re, pattern, REG_EXTENDED | REG_NOSUB) == 0;
+        pattern_cache[k].is_valid = compile_pattern(&pattern_cache[k].re, pattern);
     }
     pthread_mutex_unlock(&pattern_lock);
     if (!pattern_cache[k].is_valid)
@@ -602,7 +612,7 @@ static void validate(const struct core_field *f, json_t *v, bool is_identity,
 bool core_record_pattern_is_valid(const char *pattern)
 {
     regex_t re;
-    if (regcomp(&re, pattern, REG_EXTENDED | REG_NOSUB) != 0)
+    if (!compile_pattern(&re, pattern))
         return false;
     regfree(&re);
     return true;

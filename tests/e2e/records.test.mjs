@@ -575,6 +575,29 @@ describe('records API', () => {
         await su.collections.delete('invoices');
     });
 
+    test('text patterns are read as PocketBase (Go RE2) reads them; unsupported ones are refused', async () => {
+        await su.collections.create({
+            name: 'codes', listRule: '', createRule: '',
+            fields: [
+                { name: 'pin', type: 'text', pattern: '^\\d{6}$' },
+                { name: 'handle', type: 'text', pattern: '^[\\w.-]+$' },
+            ],
+        });
+        const c = guest.collection('codes');
+        assert.equal((await c.create({ pin: '123456', handle: 'a.b-c_9' })).pin, '123456');
+        const body = await expectError(c.create({ pin: 'dddddd', handle: 'a b' }), 400);
+        assert.equal(body.data.pin.code, 'validation_invalid_format');
+        assert.equal(body.data.handle.code, 'validation_invalid_format');
+        for (const bad of ['(?i)abc', 'a*?', '\\bword\\b', '(unclosed']) {
+            const e = await expectError(su.collections.create({
+                name: 'badre', fields: [{ name: 't', type: 'text', pattern: bad }],
+            }), 400);
+            const idx = Object.keys(e.data.fields)[0];
+            assert.equal(e.data.fields[idx].pattern.code, 'validation_invalid_regex', `${bad}: ${JSON.stringify(e)}`);
+        }
+        await su.collections.delete('codes');
+    });
+
     test('unique index violation → 400 validation_not_unique', async () => {
         let body = await expectError(su.collection('posts').create({ title: 'dup slug', slug: 'alpha' }), 400);
         assertFieldCode(body, 'slug', 'validation_not_unique');
