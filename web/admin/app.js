@@ -3,7 +3,7 @@
 // and the layout (sidebar of collections, main area). Screens are modules
 // loaded on first use, so the sign-in screen needs only dom.js, api.js and
 // login.js.
-import { h, clear, toast } from './dom.js';
+import { h, toast } from './dom.js';
 import { api, auth, collections } from './api.js';
 
 const root = document.getElementById('app');
@@ -14,50 +14,53 @@ function route() {
     return parts.filter((p, i) => p !== '' || i === 0);
 }
 
+let renderSeq = 0;
+
+// Builds the screen for the current hash off-document and swaps it in only if
+// no later navigation started meanwhile (screens load data asynchronously).
 async function render() {
+    const seq = ++renderSeq;
     if (cleanup) { try { cleanup(); } catch { /* the old screen is gone anyway */ } cleanup = null; }
     const [first, second, third] = route();
+    const show = (nodes, done) => {
+        if (seq !== renderSeq) { if (done) done(); return; }
+        root.replaceChildren(...nodes);
+        cleanup = done || null;
+    };
     if (first === 'auth') {
         const m = await import('./authpages.js');
-        clear(root);
-        root.append(m.authPage(second, third || ''));
+        show([m.authPage(second, third || '')]);
         return;
     }
     if (!auth.token || !auth.isValid()) {
         auth.clear();
         const m = await import('./login.js');
-        clear(root);
-        root.append(m.loginScreen(() => { location.hash = '#/collections'; render(); }));
         if (first !== 'login') history.replaceState(null, '', '#/login');
+        show([m.loginScreen(() => { location.hash = '#/collections'; })]);
         return;
     }
     if (first === 'login' || !first) { location.hash = '#/collections'; return; }
     const main = h('main', { id: 'main', tabindex: '-1' });
-    clear(root);
-    root.append(h('a', { class: 'skip', href: '#main', onclick: (e) => { e.preventDefault(); main.focus(); } }, 'Skip to content'),
-        await sidebar(first === 'records' ? second : first), main);
+    const side = await sidebar(first === 'records' ? second : first);
+    let done = null;
     try {
         if (first === 'collections') {
             const m = await import('./collections.js');
             if (second === 'new') main.append(await m.collectionEditor(null));
             else if (second && third === 'edit') main.append(await m.collectionEditor(second));
             else main.append(await m.collectionList());
-        } else if (first === 'records' && second) {
+        } else if ((first === 'records' && second) || first === 'superusers') {
             const m = await import('./records.js');
-            const r = await m.recordsScreen(second);
+            const r = await m.recordsScreen(first === 'superusers' ? '_superusers' : second);
             main.append(r.el);
-            cleanup = r.cleanup;
-        } else if (first === 'superusers') {
-            const m = await import('./records.js');
-            const r = await m.recordsScreen('_superusers');
-            main.append(r.el);
-            cleanup = r.cleanup;
+            done = r.cleanup;
         } else {
             main.append(h('h1', {}, 'Not found'), h('p', {}, 'No such page.'));
         }
     } catch (e) {
-        main.append(h('p', { class: 'err' }, e.message || String(e)));
+        main.append(h('p', { class: 'err', role: 'alert' }, e.message || String(e)));
     }
+    show([h('a', { class: 'skip', href: '#main', onclick: (e) => { e.preventDefault(); main.focus(); } }, 'Skip to content'), side, main], done);
 }
 
 async function sidebar(current) {

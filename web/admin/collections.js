@@ -296,6 +296,6 @@ export async function collectionEditor(name) {
             },
         }, 'Delete collection'),
         h('button', { type: 'submit', class: 'primary' }, isNew ? 'Create collection' : 'Save changes')));
-    queueMicrotask(() => { if (isNew) nameCtl.input.focus(); });
+    setTimeout(() => { if (isNew) nameCtl.input.focus(); });
     return form;
 }
