@@ -112,9 +112,9 @@ static void rewrite(struct file *f)
             size_t start = i + 3, end = start;
             while (end < f->len && f->data[end] != c && f->data[end] != '\n' && end - start < 200)
                 end++;
-            struct file *dep =
-                end < f->len && f->data[end] == c ? find((char *)f->data + start, end - start)
-                                                  : NULL;
+            struct file *dep = end < f->len && f->data[end] == c
+                                   ? find((char *)f->data + start, end - start)
+                                   : NULL;
             if (dep && dep != f) {
                 resolve(dep);
                 size_t hl = strlen(dep->hashed);
@@ -174,8 +174,7 @@ static void resolve(struct file *f)
     } else {
         const char *dot = strrchr(f->name, '.');
         int base = dot ? (int)(dot - f->name) : (int)strlen(f->name);
-        snprintf(f->hashed, sizeof(f->hashed), "%.*s.%s%s", base, f->name, f->hash,
-                 dot ? dot : "");
+        snprintf(f->hashed, sizeof(f->hashed), "%.*s.%s%s", base, f->name, f->hash, dot ? dot : "");
     }
     gzip(f);
     f->state = 2;
@@ -186,10 +185,14 @@ static const char *content_type(const char *name)
     static const struct {
         const char *ext, *type;
     } types[] = {
-        {".html", "text/html; charset=utf-8"},  {".js", "text/javascript; charset=utf-8"},
-        {".css", "text/css; charset=utf-8"},    {".svg", "image/svg+xml"},
-        {".png", "image/png"},                  {".ico", "image/x-icon"},
-        {".json", "application/json"},          {".txt", "text/plain; charset=utf-8"},
+        {".html", "text/html; charset=utf-8"},
+        {".js", "text/javascript; charset=utf-8"},
+        {".css", "text/css; charset=utf-8"},
+        {".svg", "image/svg+xml"},
+        {".png", "image/png"},
+        {".ico", "image/x-icon"},
+        {".json", "application/json"},
+        {".txt", "text/plain; charset=utf-8"},
         {".woff2", "font/woff2"},
     };
     const char *dot = strrchr(name, '.');
@@ -253,9 +256,8 @@ int main(int argc, char **argv)
     fprintf(out, "\nconst struct api_admin_asset api_admin_assets[] = {\n");
     for (int i = 0; i < nfiles; i++) {
         const struct file *f = &files[i];
-        fprintf(out,
-                "    {\"%s\", \"%s\", \"\\\"%s\\\"\", raw%d, %zu, gz%d, %zu, %s},\n", f->hashed,
-                content_type(f->name), f->hash, i, f->len, i, f->gz_len,
+        fprintf(out, "    {\"%s\", \"%s\", \"\\\"%s\\\"\", raw%d, %zu, gz%d, %zu, %s},\n",
+                f->hashed, content_type(f->name), f->hash, i, f->len, i, f->gz_len,
                 strcmp(f->name, "index.html") == 0 ? "true" : "false");
     }
     fprintf(out, "};\nconst size_t api_admin_asset_count = %d;\n", nfiles);

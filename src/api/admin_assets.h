@@ -16,8 +16,8 @@ struct api_admin_asset {
     const unsigned char *raw;
     size_t raw_len; /* bytes */
     const unsigned char *gz;
-    size_t gz_len;  /* bytes, gzip format */
-    bool is_index;  /* index.html: never cached, served at /_/ */
+    size_t gz_len; /* bytes, gzip format */
+    bool is_index; /* index.html: never cached, served at /_/ */
 };
 
 extern const struct api_admin_asset api_admin_assets[];

@@ -412,8 +412,8 @@ test('phone-sized screen: the menu and the records list work', async () => {
     const p = await phone.newPage();
     p.setDefaultTimeout(T);
     watch(p, 'phone');
-    await p.goto(srv.url + '/_/');
-    await p.evaluate(([t]) => localStorage.setItem('tarmac_admin', JSON.stringify({ token: t, record: { email: 'admin@example.com' } })), [token]);
+    // Signed in already: the token is in localStorage before the page's scripts run.
+    await phone.addInitScript(([t]) => localStorage.setItem('tarmac_admin', JSON.stringify({ token: t, record: { email: 'admin@example.com' } })), [token]);
     await p.goto(srv.url + '/_/#/records/posts');
     await p.getByRole('heading', { name: 'posts' }).waitFor();
     await p.getByRole('button', { name: 'Menu' }).click();

@@ -41,7 +41,7 @@ export async function recordsScreen(name) {
     const shown = col.fields.filter((f) => f.type !== 'password' && !(f.hidden && f.name === 'tokenKey'));
     let visible;
     try { visible = new Set(JSON.parse(localStorage.getItem(colsKey))); } catch { visible = null; }
-    if (!visible || !visible.size) visible = new Set(shown.slice(0, 7).map((f) => f.name));
+    if (!visible || !visible.size) visible = new Set(shown.filter((f) => !['json', 'editor'].includes(f.type) && !f.hidden).slice(0, 9).map((f) => f.name));
     const rels = col.fields.filter((f) => f.type === 'relation');
 
     const table = h('table', { class: 'records' });
