@@ -406,6 +406,40 @@ test('password reset from the mail link', async () => {
     assert.equal(r.status, 200);
 });
 
+test('relation picker with search, impersonate, superusers', async () => {
+    const email = `pick${Date.now()}@example.com`;
+    const user = await apiCall('POST', '/api/collections/users/records', { email, password: 'pickpass123', passwordConfirm: 'pickpass123', name: 'Picky' });
+    await page.locator('nav.side').getByRole('link', { name: 'posts', exact: true }).click();
+    await page.getByRole('heading', { name: 'posts' }).waitFor();
+    await page.getByRole('button', { name: 'New record' }).click();
+    const dlg = page.locator('dialog');
+    await dlg.getByLabel('title (required)').fill('With owner');
+    await dlg.getByRole('searchbox', { name: 'owner' }).fill('pick');
+    await dlg.getByRole('button', { name: `Picky (${user.id})` }).click();
+    await dlg.getByRole('list', { name: 'Selected owner' }).getByText('Picky').waitFor();
+    await dlg.getByRole('button', { name: 'Create' }).click();
+    await dlg.waitFor({ state: 'detached' });
+    const rows = await apiCall('GET', '/api/collections/posts/records', undefined);
+    assert.equal(rows.items.find((r) => r.title === 'With owner').owner, user.id);
+
+    await page.locator('nav.side').getByRole('link', { name: 'users', exact: true }).click();
+    await page.locator('tbody tr').filter({ hasText: email }).getByRole('button', { name: /^Edit / }).click();
+    await dlg.getByRole('button', { name: 'Mark verified' }).click();
+    await page.locator('.toast').filter({ hasText: 'Marked verified.' }).waitFor();
+    await dlg.getByRole('button', { name: 'Impersonate' }).click();
+    const tok = await page.locator('dialog').filter({ hasText: 'Impersonation token' }).getByLabel('Token').inputValue();
+    await page.locator('dialog').filter({ hasText: 'Impersonation token' }).getByRole('button', { name: 'Done' }).click();
+    const me = await fetch(srv.url + '/api/collections/users/records/' + user.id, { headers: { Authorization: tok } });
+    assert.equal(me.status, 200);
+    assert.equal((await me.json()).verified, true);
+    await dlg.getByRole('button', { name: 'Cancel' }).click();
+
+    await page.locator('nav.side').getByRole('link', { name: 'Superusers' }).click();
+    await page.getByRole('heading', { name: 'Superusers' }).waitFor();
+    await page.locator('tbody tr').filter({ hasText: SUPERUSER.email }).waitFor();
+    await axe(page, 'superusers');
+});
+
 test('phone-sized screen: the menu and the records list work', async () => {
     const phone = await browser.newContext({ viewport: { width: 390, height: 780 }, isMobile: true, hasTouch: true });
     await cspInit(phone);
