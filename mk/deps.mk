@@ -4,8 +4,10 @@ PKGS      := libuv sqlite3 jansson libsodium libcurl vips
 # Debian's libwslay-dev ships no .pc file: linked by name, checked by header.
 NOPC_LIBS := -lwslay
 TEST_PKGS := cmocka
+# Build tools only (tools/embed.c gzips the admin UI); not linked into tarmac.
+TOOL_PKGS := zlib
 
 deps:
-	@{ pkg-config --exists $(PKGS) $(TEST_PKGS) && test -f /usr/include/wslay/wslay.h; } || scripts/install-deps.sh
-	@pkg-config --exists $(PKGS) $(TEST_PKGS) || { echo "missing: $(PKGS) $(TEST_PKGS)"; exit 1; }
+	@{ pkg-config --exists $(PKGS) $(TEST_PKGS) $(TOOL_PKGS) && test -f /usr/include/wslay/wslay.h; } || scripts/install-deps.sh
+	@pkg-config --exists $(PKGS) $(TEST_PKGS) $(TOOL_PKGS) || { echo "missing: $(PKGS) $(TEST_PKGS) $(TOOL_PKGS)"; exit 1; }
 .PHONY: deps

@@ -55,6 +55,11 @@ enum rc api_auth_confirm_email_change(struct http_req *req, void *ctx);
 enum rc api_auth_request_otp(struct http_req *req, void *ctx);
 enum rc api_auth_with_otp(struct http_req *req, void *ctx);
 
+/* The admin dashboard's files: /_, /_/, /_/{asset} (admin.c) */
+enum rc api_admin_redirect(struct http_req *req, void *ctx);
+enum rc api_admin_index(struct http_req *req, void *ctx);
+enum rc api_admin_asset(struct http_req *req, void *ctx);
+
 /* /api/files (files.c) */
 enum rc api_files_download(struct http_req *req, void *ctx);
 enum rc api_files_token(struct http_req *req, void *ctx);

@@ -76,4 +76,9 @@ void api_routes_register(struct http_router *r, struct api_limits *limits)
     http_router_add(r, HTTP_METHOD_GET, "/api/realtime", api_realtime_connect, NULL);
     http_router_add(r, HTTP_METHOD_POST, "/api/realtime", api_realtime_subscribe, NULL);
     http_router_add(r, HTTP_METHOD_GET, "/api/realtime/ws", api_realtime_ws, NULL);
+
+    /* The admin dashboard (static files; it uses the routes above). */
+    http_router_add(r, HTTP_METHOD_GET, "/_", api_admin_redirect, NULL);
+    http_router_add(r, HTTP_METHOD_GET, "/_/", api_admin_index, NULL);
+    http_router_add(r, HTTP_METHOD_GET, "/_/{asset}", api_admin_asset, NULL);
 }

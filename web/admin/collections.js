@@ -1,0 +1,301 @@
+// collections.js -- the collections list and the collection editor: name and
+// type, every field type with its options, API rules checked as you type
+// (filter.js) with the server's validation errors shown on the rule they
+// concern, indexes, and the auth options of auth collections.
+import { h, field, setError, toast, confirmDialog } from './dom.js';
+import { api, collections, forgetCollections, enc } from './api.js';
+import { checkFilter } from './filter.js';
+
+export const FIELD_TYPES = ['text', 'number', 'bool', 'email', 'url', 'editor', 'date', 'autodate', 'select', 'json',
+    'file', 'relation', 'password', 'geoPoint'];
+
+// Per type: [key, kind, label]; kinds: int, num (nullable number), text, list (comma-separated), bool, collection.
+const OPTIONS = {
+    text: [['min', 'int', 'Min length'], ['max', 'int', 'Max length'], ['pattern', 'text', 'Pattern (regex)'],
+        ['autogeneratePattern', 'text', 'Autogenerate pattern']],
+    number: [['min', 'num', 'Min'], ['max', 'num', 'Max'], ['onlyInt', 'bool', 'Integers only']],
+    bool: [],
+    email: [['onlyDomains', 'list', 'Only domains'], ['exceptDomains', 'list', 'Except domains']],
+    url: [['onlyDomains', 'list', 'Only domains'], ['exceptDomains', 'list', 'Except domains']],
+    editor: [['maxSize', 'int', 'Max size (bytes)'], ['convertURLs', 'bool', 'Convert URLs']],
+    date: [['min', 'text', 'Min date'], ['max', 'text', 'Max date']],
+    autodate: [['onCreate', 'bool', 'Set on create'], ['onUpdate', 'bool', 'Set on update']],
+    select: [['values', 'list', 'Values'], ['maxSelect', 'int', 'Max selected']],
+    json: [['maxSize', 'int', 'Max size (bytes)']],
+    file: [['maxSelect', 'int', 'Max files'], ['maxSize', 'int', 'Max size (bytes)'], ['mimeTypes', 'list', 'MIME types'],
+        ['thumbs', 'list', 'Thumb sizes (WxH)'], ['protected', 'bool', 'Protected']],
+    relation: [['collectionId', 'collection', 'Related collection'], ['cascadeDelete', 'bool', 'Cascade delete'],
+        ['minSelect', 'int', 'Min selected'], ['maxSelect', 'int', 'Max selected']],
+    password: [['min', 'int', 'Min length'], ['max', 'int', 'Max length'], ['pattern', 'text', 'Pattern (regex)'],
+        ['cost', 'int', 'bcrypt cost']],
+    geoPoint: [],
+};
+const DEFAULTS = {
+    select: { values: [], maxSelect: 1 }, file: { maxSelect: 1, maxSize: 0, mimeTypes: [], thumbs: [], protected: false },
+    relation: { collectionId: '', cascadeDelete: false, minSelect: 0, maxSelect: 1 },
+    autodate: { onCreate: true, onUpdate: false }, number: { min: null, max: null, onlyInt: false },
+};
+const RULES = [['listRule', 'List/search'], ['viewRule', 'View'], ['createRule', 'Create'], ['updateRule', 'Update'],
+    ['deleteRule', 'Delete']];
+const AUTH_RULES = [['authRule', 'Authentication'], ['manageRule', 'Manage (other accounts)']];
+
+export async function collectionList() {
+    const list = await collections(true);
+    const rows = list.map((c) => h('tr', {},
+        h('th', { scope: 'row' }, h('a', { href: '#/records/' + enc(c.name) }, c.name)),
+        h('td', {}, c.type), h('td', {}, String(c.fields.length)),
+        h('td', {}, c.system ? 'system' : ''),
+        h('td', {}, h('a', { href: `#/collections/${enc(c.name)}/edit`, 'aria-label': 'Edit collection ' + c.name }, 'Edit'))));
+    return h('section', {},
+        h('div', { class: 'bar' }, h('h1', {}, 'Collections'),
+            h('a', { class: 'button primary', href: '#/collections/new' }, 'New collection')),
+        h('div', { class: 'table-wrap' }, h('table', {},
+            h('thead', {}, h('tr', {}, ['Name', 'Type', 'Fields', '', ''].map((t) => h('th', { scope: 'col' }, t)))),
+            h('tbody', {}, rows))));
+}
+
+function fieldRow(f, ctx) {
+    const isNew = !f.id;
+    const errs = {};
+    const ctl = (key, input, label, help) => {
+        const c = field(label, input, help);
+        errs[key] = c;
+        return c.wrap;
+    };
+    const title = h('legend', {}, `${f.name || 'new field'} `, h('span', { class: 'tag' }, f.type));
+    const name = h('input', {
+        type: 'text', value: f.name, disabled: f.system, required: true,
+        oninput: () => { f.name = name.value; title.firstChild.textContent = `${f.name || 'new field'} `; ctx.changed(); },
+    });
+    const check = (key, label) => {
+        const i = h('input', { type: 'checkbox', checked: !!f[key], onchange: () => { f[key] = i.checked; } });
+        return ctl(key, i, label);
+    };
+    const opts = (OPTIONS[f.type] || []).map(([key, kind, label]) => {
+        if (kind === 'bool') return check(key, label);
+        if (kind === 'collection') {
+            const sel = h('select', { disabled: !isNew, onchange: () => { f[key] = sel.value; } },
+                h('option', { value: '' }, '— choose —'),
+                ctx.all.map((c) => h('option', { value: c.id, selected: c.id === f[key] }, c.name)));
+            return ctl(key, sel, label);
+        }
+        const i = h('input', {
+            type: kind === 'int' || kind === 'num' ? 'number' : 'text', step: kind === 'num' ? 'any' : '1',
+            value: kind === 'list' ? (f[key] || []).join(', ') : f[key] ?? '',
+            oninput: () => {
+                const v = i.value.trim();
+                if (kind === 'list') f[key] = v ? v.split(',').map((s) => s.trim()).filter(Boolean) : [];
+                else if (kind === 'int') f[key] = v === '' ? 0 : parseInt(v, 10);
+                else if (kind === 'num') f[key] = v === '' ? null : Number(v);
+                else f[key] = i.value;
+            },
+        });
+        return ctl(key, i, label, kind === 'list' ? 'Comma-separated.' : null);
+    });
+    const fs = h('fieldset', { class: 'frow' }, title,
+        h('div', { class: 'grid' }, ctl('name', name, 'Name'),
+            f.type !== 'autodate' ? check('required', 'Required') : null,
+            check('hidden', 'Hidden'), check('presentable', 'Presentable'),
+            f.type !== 'autodate' ? ctl('help', h('input', { type: 'text', value: f.help || '', oninput: (e) => { f.help = e.target.value; } }), 'Help text') : null,
+            opts),
+        f.system ? null : h('div', { class: 'actions' }, h('button', {
+            type: 'button', class: 'danger', onclick: () => ctx.remove(f),
+        }, `Remove field ${f.name || ''}`.trim())));
+    return {
+        el: fs, f,
+        setErrors(data) {
+            for (const [k, c] of Object.entries(errs)) c.setError(data?.[k]?.message || '');
+            const other = data && Object.entries(data).filter(([k]) => !errs[k]);
+            if (other && other.length) errs.name.setError(other.map(([k, v]) => `${k}: ${v.message || JSON.stringify(v)}`).join(' '));
+        },
+    };
+}
+
+export async function collectionEditor(name) {
+    const all = await collections(true);
+    let col;
+    if (name) {
+        col = structuredClone(await api('GET', '/api/collections/' + enc(name)));
+    } else {
+        const sc = await api('GET', '/api/collections/meta/scaffolds');
+        col = structuredClone(sc.base);
+        col._scaffolds = sc;
+        col.listRule = col.viewRule = col.createRule = col.updateRule = col.deleteRule = null;
+    }
+    const isNew = !name;
+    const formError = h('p', { class: 'err', role: 'alert', hidden: true });
+    const fieldsBox = h('div', {});
+    let rows = [];
+    const ruleChecks = [];
+    const ctx = {
+        all,
+        changed: () => ruleChecks.forEach((fn) => fn()),
+        remove: (f) => { col.fields = col.fields.filter((x) => x !== f); drawFields(); ctx.changed(); },
+    };
+    function drawFields() {
+        rows = col.fields.map((f) => fieldRow(f, ctx));
+        fieldsBox.replaceChildren(...rows.map((r) => r.el));
+    }
+    drawFields();
+
+    const nameCtl = field('Name', h('input', { type: 'text', value: col.name, required: true, oninput: (e) => { col.name = e.target.value; } }));
+    const typeSel = h('select', {
+        disabled: !isNew,
+        onchange: () => {
+            const sc = col._scaffolds[typeSel.value];
+            const mine = col.fields.filter((f) => !f.system && !sc.fields.some((s) => s.name === f.name));
+            Object.assign(col, structuredClone(sc), { name: col.name, fields: [...structuredClone(sc.fields), ...mine], _scaffolds: col._scaffolds });
+            for (const [k] of RULES) col[k] = null;
+            drawFields(); drawAuth(); drawRules();
+        },
+    }, ['base', 'auth'].map((t) => h('option', { value: t, selected: col.type === t }, t)),
+    h('option', { value: 'view', disabled: true }, 'view (not available yet)'));
+    const typeCtl = field('Type', typeSel);
+
+    const newType = h('select', {}, FIELD_TYPES.map((t) => h('option', { value: t }, t)));
+    const addField = h('div', { class: 'inline' }, field('New field type', newType).wrap,
+        h('button', {
+            type: 'button', onclick: () => {
+                const t = newType.value;
+                const f = { name: '', type: t, required: false, hidden: false, presentable: false, system: false, ...structuredClone(DEFAULTS[t] || {}) };
+                col.fields.push(f);
+                drawFields();
+                rows[rows.length - 1].el.querySelector('input').focus();
+            },
+        }, 'Add field'));
+
+    // Rules: a lock (null = superusers only) or a filter expression.
+    const rulesBox = h('div', {});
+    const ruleErr = {};
+    function ruleCtl(key, label) {
+        const locked = col[key] === null || col[key] === undefined;
+        const ta = h('textarea', { rows: 2, value: locked ? '' : col[key], disabled: locked, spellcheck: false, class: 'code' });
+        const c = field(label + ' rule', ta, null);
+        const lock = h('input', {
+            type: 'checkbox', checked: locked, onchange: () => {
+                ta.disabled = lock.checked;
+                col[key] = lock.checked ? null : ta.value;
+                run();
+            },
+        });
+        const lockC = field('Superusers only', lock);
+        const run = () => {
+            if (lock.checked) { c.setError(''); return; }
+            const e = checkFilter(ta.value, col.fields.map((f) => f.name));
+            c.setError(e ? `${e.message} (at ${e.offset})` : '');
+        };
+        ta.addEventListener('input', () => { col[key] = ta.value; run(); });
+        ruleChecks.push(run);
+        ruleErr[key] = c;
+        return h('div', { class: 'rule' }, c.wrap, lockC.wrap);
+    }
+    function drawRules() {
+        ruleChecks.length = 0;
+        rulesBox.replaceChildren(...RULES.map(([k, l]) => ruleCtl(k, l)),
+            ...(col.type === 'auth' ? AUTH_RULES.map(([k, l]) => ruleCtl(k, l)) : []));
+    }
+    drawRules();
+
+    const idxBox = h('div', {});
+    let idxCtls = [];
+    function drawIndexes() {
+        idxCtls = (col.indexes || []).map((sql, i) => {
+            const ta = h('textarea', { rows: 2, value: sql, spellcheck: false, class: 'code', oninput: () => { col.indexes[i] = ta.value; } });
+            const c = field(`Index ${i + 1}`, ta);
+            c.wrap.append(h('button', { type: 'button', class: 'danger', onclick: () => { col.indexes.splice(i, 1); drawIndexes(); } }, `Remove index ${i + 1}`));
+            return c;
+        });
+        idxBox.replaceChildren(...idxCtls.map((c) => c.wrap),
+            h('button', {
+                type: 'button', onclick: () => {
+                    col.indexes = col.indexes || [];
+                    col.indexes.push(`CREATE INDEX \`idx_${col.name || 'name'}_\` ON \`${col.name || 'name'}\` (\`\`)`);
+                    drawIndexes();
+                },
+            }, 'Add index'));
+    }
+    drawIndexes();
+
+    const authBox = h('div', {});
+    function drawAuth() {
+        if (col.type !== 'auth') { authBox.replaceChildren(); return; }
+        col.passwordAuth = col.passwordAuth || { enabled: true, identityFields: ['email'] };
+        col.otp = col.otp || { enabled: false, duration: 180, length: 8 };
+        col.authToken = col.authToken || { duration: 432000 };
+        const cb = (obj, key, label) => field(label, h('input', { type: 'checkbox', checked: !!obj[key], onchange: (e) => { obj[key] = e.target.checked; } })).wrap;
+        const num = (obj, key, label) => field(label, h('input', { type: 'number', value: obj[key], oninput: (e) => { obj[key] = parseInt(e.target.value || '0', 10); } })).wrap;
+        authBox.replaceChildren(h('h2', {}, 'Auth options'), h('div', { class: 'grid' },
+            cb(col.passwordAuth, 'enabled', 'Password sign-in'),
+            field('Identity fields', h('input', {
+                type: 'text', value: (col.passwordAuth.identityFields || []).join(', '),
+                oninput: (e) => { col.passwordAuth.identityFields = e.target.value.split(',').map((s) => s.trim()).filter(Boolean); },
+            }), 'Comma-separated; each needs a UNIQUE index.').wrap,
+            cb(col.otp, 'enabled', 'One-time password by mail'),
+            num(col.otp, 'duration', 'OTP duration (s)'), num(col.otp, 'length', 'OTP length'),
+            num(col.authToken, 'duration', 'Auth token duration (s)')));
+    }
+    drawAuth();
+
+    function showErrors(err) {
+        const d = err.data || {};
+        nameCtl.setError(d.name?.message || '');
+        typeCtl.setError(d.type?.message || '');
+        rows.forEach((r, i) => r.setErrors(d.fields?.[i] || d.fields?.[String(i)]));
+        for (const [k, c] of Object.entries(ruleErr)) if (d[k]) c.setError(d[k].message);
+        idxCtls.forEach((c, i) => c.setError(d.indexes?.[i]?.message || ''));
+        const known = new Set(['name', 'type', 'fields', 'indexes', ...Object.keys(ruleErr)]);
+        const rest = Object.entries(d).filter(([k]) => !known.has(k));
+        const fieldsMsg = d.fields?.message ? ` fields: ${d.fields.message}` : '';
+        const idxMsg = d.indexes?.message ? ` indexes: ${d.indexes.message}` : '';
+        setError(null, formError, err.message + fieldsMsg + idxMsg + rest.map(([k, v]) => ` ${k}: ${v.message || JSON.stringify(v)}`).join(''));
+        const bad = document.querySelector('main [aria-invalid="true"]');
+        if (bad) bad.focus();
+    }
+
+    const form = h('form', {
+        class: 'editor', novalidate: true,
+        onsubmit: async (e) => {
+            e.preventDefault();
+            setError(null, formError, '');
+            const body = structuredClone(col);
+            delete body._scaffolds;
+            if (isNew) { delete body.id; delete body.created; delete body.updated; }
+            try {
+                const saved = isNew ? await api('POST', '/api/collections', { body })
+                    : await api('PATCH', '/api/collections/' + enc(name), { body });
+                forgetCollections();
+                toast(`Saved ${saved.name}.`);
+                const target = `#/collections/${enc(saved.name)}/edit`;
+                if (location.hash === target) window.dispatchEvent(new HashChangeEvent('hashchange'));
+                else location.hash = target;
+            } catch (err) {
+                showErrors(err);
+            }
+        },
+    },
+    h('div', { class: 'bar' }, h('h1', {}, isNew ? 'New collection' : `Edit ${name}`),
+        isNew ? null : h('a', { class: 'button', href: '#/records/' + enc(name) }, 'Records')),
+    h('div', { class: 'grid' }, nameCtl.wrap, typeCtl.wrap),
+    h('h2', {}, 'Fields'), fieldsBox, addField,
+    h('h2', {}, 'API rules'),
+    h('p', { class: 'help' }, 'Filter expressions, e.g. ', h('code', {}, "@request.auth.id != ''"),
+        '. Empty: anyone. Superusers only: locked.'),
+    rulesBox, authBox,
+    h('h2', {}, 'Indexes'), idxBox,
+    formError,
+    h('div', { class: 'actions sticky' },
+        isNew || col.system ? null : h('button', {
+            type: 'button', class: 'danger', onclick: async () => {
+                if (!await confirmDialog(`Delete the collection "${name}" and all its records?`)) return;
+                try {
+                    await api('DELETE', '/api/collections/' + enc(name));
+                    forgetCollections();
+                    toast(`Deleted ${name}.`);
+                    location.hash = '#/collections';
+                } catch (err) { toast(err.message, 'error'); }
+            },
+        }, 'Delete collection'),
+        h('button', { type: 'submit', class: 'primary' }, isNew ? 'Create collection' : 'Save changes')));
+    setTimeout(() => { if (isNew) nameCtl.input.focus(); });
+    return form;
+}
