@@ -89,6 +89,7 @@ static bool passes_auth_rule(struct api_call *c, const struct core_collection *c
 static enum rc write_token_response(struct api_call *c, const struct core_collection *col,
                                     json_t *record, bool is_refreshable, int64_t duration_s)
 {
+    api_call_enter(c); /* after a login's hashing, too: the answer may expand */
     struct buf token;
     buf_init(&token, 8192);
     int64_t now = chrono_real_ms() / 1000;
@@ -111,7 +112,8 @@ static enum rc write_token_response(struct api_call *c, const struct core_collec
     o.ignore_view_rule = true;
     struct buf rec;
     buf_init(&rec, 1 << 24);
-    rc = core_record_view(&c->core, col, str_from_cstr(c->auth.id), &o, &rec, &c->problem);
+    rc = api_call_cost_rc(
+        c, core_record_view(&c->core, col, str_from_cstr(c->auth.id), &o, &rec, &c->problem));
     if (!rc) {
         http_resp_start(c->req, 200, "application/json");
         struct jsonw w;
@@ -162,7 +164,8 @@ static enum rc write_same_token(struct api_call *c, const struct core_collection
     o.ignore_view_rule = true;
     struct buf rec;
     buf_init(&rec, 1 << 24);
-    enum rc rc = core_record_view(&c->core, col, str_from_cstr(c->auth.id), &o, &rec, &c->problem);
+    enum rc rc = api_call_cost_rc(
+        c, core_record_view(&c->core, col, str_from_cstr(c->auth.id), &o, &rec, &c->problem));
     (void)record;
     if (!rc) {
         http_resp_start(c->req, 200, "application/json");

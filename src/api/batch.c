@@ -123,10 +123,15 @@ static void answer_failed(struct batch *b, size_t i)
         api_error_write(req, 500, NULL);
 }
 
-/* 200 [{status, body}, ...]. */
+/* 200 [{status, body}, ...]; 400 when answering cost more than the batch's
+ * budget (its writes are committed: the answer alone could not be made). */
 static void answer_ok(struct batch *b)
 {
     struct http_req *req = b->c->req;
+    if (api_call_cost_rc(b->c, RC_OK)) {
+        api_call_fail(b->c, RC_OVER_BUDGET);
+        return;
+    }
     http_resp_start(req, 200, "application/json");
     struct jsonw w;
     jsonw_init(&w, http_resp_body(req));
@@ -187,6 +192,7 @@ static bool is_late(const struct batch *b)
 static void batch_done(struct core_write_batch *wb)
 {
     struct batch *b = wb->ctx;
+    api_call_enter(b->c); /* the items' answers may expand: one budget for the batch */
     b->is_done = true;
     for (size_t i = 0; i < b->count; i++)
         b->jobs[i]->done(b->jobs[i]); /* builds each item's answer */
@@ -212,7 +218,7 @@ static void submit_all(struct batch *b)
     b->wb.deadline_ns = b->deadline_ns;
     if (!b->is_deferred) {
         b->is_deferred = true;
-        http_req_defer(b->c->req);
+        api_call_defer(b->c);
     }
     core_record_submit_batch(&b->c->aw->core, &b->wb);
 }
@@ -418,7 +424,7 @@ static void run_next(struct batch *b)
             b->in_loop = false; /* on_ready or on_finished continues */
             if (!b->is_deferred) {
                 b->is_deferred = true;
-                http_req_defer(b->c->req);
+                api_call_defer(b->c);
             }
             return;
         }

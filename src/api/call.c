@@ -13,6 +13,7 @@
 static void release(void *ctx)
 {
     struct api_call *c = ctx;
+    core_cost_leave(&c->aw->core, &c->cost);
     core_auth_cleanup(&c->auth);
     core_problem_cleanup(&c->problem);
     json_decref(c->body);
@@ -60,6 +61,7 @@ struct buf *api_call_start(struct api_call *c, int status, const char *content_t
 
 void api_call_defer(struct api_call *c)
 {
+    core_cost_leave(&c->aw->core, c->core.cost);
     if (c->sub)
         c->sub->is_deferred = true;
     else
@@ -105,7 +107,21 @@ struct api_call *api_call_new(struct http_req *req)
         c->core.filter_request.auth_collection = c->auth.collection;
         c->core.filter_request.auth = c->auth.record;
     }
+    const struct core_limits *l = &c->aw->core.app->limits;
+    core_cost_init(&c->cost, l, c->auth.is_superuser ? l->superuser_budget_ns : l->budget_ns);
+    c->core.cost = &c->cost;
+    core_cost_enter(&c->aw->core, &c->cost);
     return c;
+}
+
+void api_call_enter(struct api_call *c)
+{
+    core_cost_enter(&c->aw->core, c->core.cost);
+}
+
+enum rc api_call_cost_rc(struct api_call *c, enum rc rc)
+{
+    return core_cost_check(c->core.cost) ? RC_OVER_BUDGET : rc;
 }
 
 /* @request.query: the first value of each key. */
@@ -179,6 +195,11 @@ enum rc api_call_fail(struct api_call *c, enum rc rc)
 {
     int status = api_error_status(rc);
     const char *message = c->problem.message[0] ? c->problem.message : NULL;
+    if (rc == RC_OVER_BUDGET && !message) {
+        message = core_cost_message(c->core.cost);
+        if (!message) /* an interrupted query we did not see coming */
+            message = "The request is too expensive; simplify the filter or lower perPage.";
+    }
     if (status >= 500)
         message = NULL;
     struct buf *out = api_call_start(c, status, "application/json");

@@ -24,8 +24,10 @@ struct api_call {
     struct core_auth auth;
     struct core_problem problem;
     struct core_request core;
-    json_t *body;         /* decoded body object, or NULL before api_call_body_or_fail */
-    json_t *query_json;   /* @request.query */
+    struct core_cost
+        cost;           /* the request's (core.cost points here; a sub-request's at its batch's) */
+    json_t *body;       /* decoded body object, or NULL before api_call_body_or_fail */
+    json_t *query_json; /* @request.query */
     json_t *headers_json; /* @request.headers */
     /* multipart file parts (spec §8.1), in body order; slices into the body */
     struct core_upload *uploads; /* in the arena; NULL when none */
@@ -50,8 +52,16 @@ struct api_sub {
     void *ctx;
 };
 
-/* Creates the call for req: loads the requester from Authorization. */
+/* Creates the call for req: loads the requester from Authorization and
+ * starts its cost (core/cost.h): the budget of a superuser or of anyone
+ * else, charged while the handler runs. */
 struct api_call *api_call_new(struct http_req *req);
+/* A deferred request's work goes on (a callback on its loop): its budget is
+ * charged again until it answers or defers again. */
+void api_call_enter(struct api_call *c);
+/* rc, or RC_OVER_BUDGET when the request passed a limit of its cost (then
+ * what core wrote is partial and must not be sent). */
+enum rc api_call_cost_rc(struct api_call *c, enum rc rc);
 /* A sub-request of outer (same requester, same arena) with its own body
  * (a new reference is taken) and sub (query, headers, where answers go). */
 struct api_call *api_call_new_sub(struct api_call *outer, struct api_sub *sub, json_t *body);
@@ -60,13 +70,16 @@ struct api_call *api_call_new_sub(struct api_call *outer, struct api_sub *sub, j
  * request goes to req, a sub-request to its api_sub. */
 /* Starts the answer; returns the body buffer to append to. */
 struct buf *api_call_start(struct api_call *c, int status, const char *content_type);
-/* http_req_defer / http_req_resume / http_req_is_gone for either kind. */
+/* http_req_defer / http_req_resume / http_req_is_gone for either kind;
+ * deferring stops charging the budget (api_call_enter resumes it). */
 void api_call_defer(struct api_call *c);
 void api_call_resume(struct api_call *c);
 bool api_call_is_gone(struct api_call *c);
 /* Fills @request.* data for rules (query, headers, method, context). */
 void api_call_request_data(struct api_call *c, const char *context);
-/* Writes the error for rc with the call's problem (message, field errors). Returns rc. */
+/* Writes the error for rc with the call's problem (message, field errors);
+ * RC_OVER_BUDGET without a message gets the sentence of the limit passed.
+ * Returns RC_OK (responded). */
 enum rc api_call_fail(struct api_call *c, enum rc rc);
 /* Moves the problem of a finished job into the call's (leaving from empty). */
 void api_call_take_problem(struct api_call *c, struct core_problem *from);

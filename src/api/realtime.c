@@ -206,6 +206,9 @@ enum rc api_realtime_answer(struct api_call *c, enum rc rc)
         core_problem_message(&c->problem,
                              "The current and the previous request authorization don't match.");
         return api_call_fail(c, RC_FORBIDDEN);
+    case RC_RATE_LIMITED:
+        core_problem_message(&c->problem, API_RT_TOO_MANY_FROM_IP);
+        return api_call_fail(c, RC_INVALID);
     default: return api_call_fail(c, rc);
     }
 }

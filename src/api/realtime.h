@@ -53,6 +53,11 @@ void api_rt_conn_wrote(struct api_rt_conn *rc);
 /* The once-a-second sweep; from the worker's tick. */
 void api_realtime_tick(struct api_worker *aw, uint64_t now_ms);
 
+/* The answer (400) to a subscribe that would pass --realtime-max-subs-ip. */
+#define API_RT_TOO_MANY_FROM_IP                                                                    \
+    "Too many realtime subscriptions from this IP address; close other clients or subscribe to "   \
+    "fewer topics."
+
 /* Answers a subscribe outcome of core_realtime_subscribe*() per spec §7.2. */
 enum rc api_realtime_answer(struct api_call *c, enum rc rc);
 

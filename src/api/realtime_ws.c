@@ -83,6 +83,7 @@ static void on_subscribe(struct ws_conn *wc, json_t *msg)
         reply_status(wc, 403, "The current and the previous request authorization don't match.",
                      NULL);
         break;
+    case RC_RATE_LIMITED: reply_status(wc, 400, API_RT_TOO_MANY_FROM_IP, NULL); break;
     default: reply_status(wc, 400, "Something went wrong while processing your request.", p.data);
     }
     core_problem_cleanup(&p);

@@ -4,6 +4,7 @@
  * the offload pool has hashed it). */
 #include "api/handlers.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "api/call.h"
@@ -17,7 +18,12 @@
 #include "core/record_input.h"
 #include "core/record_out.h"
 #include "core/record_write.h"
+#include "http/server.h"
+#include "net/mailbox.h"
 #include "net/offload.h"
+
+/* A page piece's buffer larger than this is freed after use. */
+#define PAGE_PIECE_KEEP ((size_t)1 << 20)
 
 /* -------------------------------------------------------------------------
  * Reads
@@ -50,6 +56,86 @@ static bool parse_bool(struct str s, bool *out)
     return false;
 }
 
+/* The rest of a large page (core_list_stream), sent as the reader takes it:
+ * a body of unknown length whose pieces are made one per pull. A pull only
+ * posts the piece to the worker's mailbox, so the piece is made on a later
+ * turn of the loop: a fast reader's page does not run as one long callback
+ * (nor recurse through the drain callback), and other connections are
+ * served between pieces. */
+struct page_body {
+    struct api_worker *aw;
+    struct core_list_stream *rest;
+    struct http_body_source *src;
+    struct buf piece;
+    bool is_posted; /* a piece is queued in the mailbox */
+    bool is_ended;  /* the server is done with the body */
+    char request_id[65];
+};
+
+static void page_body_free(struct page_body *pb)
+{
+    core_list_stream_free(pb->rest);
+    buf_cleanup(&pb->piece);
+    xfree(pb);
+}
+
+static void page_piece(void *arg)
+{
+    struct page_body *pb = arg;
+    pb->is_posted = false;
+    pb->aw->page_pieces--;
+    if (pb->is_ended) {
+        page_body_free(pb);
+        return;
+    }
+    buf_reset(&pb->piece);
+    bool is_done = false;
+    enum rc rc = core_list_stream_next(pb->rest, &pb->piece, &is_done);
+    if (rc) {
+        /* The head is out: a short body must not pass for a whole one. */
+        const char *why = core_list_stream_message(pb->rest);
+        log_warn("msg=\"streamed page cut short\" rc=%s reason=\"%s\" rid=%s", rc_name(rc),
+                 why ? why : "", pb->request_id);
+        http_body_fail(pb->src);
+    } else if (is_done) {
+        http_body_end(pb->src, pb->piece.data, pb->piece.len);
+    } else {
+        http_body_push(pb->src, pb->piece.data, pb->piece.len);
+    }
+    if (pb->piece.cap > PAGE_PIECE_KEEP)
+        buf_cleanup(&pb->piece); /* one large record made it grow: give it back */
+}
+
+static void page_pull(void *ctx, struct http_body_source *src)
+{
+    struct page_body *pb = ctx;
+    pb->src = src;
+    pb->is_posted = true;
+    pb->aw->page_pieces++;
+    net_mailbox_post(pb->aw->core.mailbox, page_piece, pb);
+}
+
+static void page_end(void *ctx, bool is_complete)
+{
+    (void)is_complete;
+    struct page_body *pb = ctx;
+    pb->is_ended = true;
+    if (!pb->is_posted)
+        page_body_free(pb);
+}
+
+static const struct http_body_ops page_ops = {.pull = page_pull, .on_end = page_end};
+
+static void stream_page(struct api_call *c, struct core_list_stream *rest)
+{
+    struct page_body *pb = xcalloc(1, sizeof(*pb));
+    pb->aw = c->aw;
+    pb->rest = rest;
+    buf_init(&pb->piece, (size_t)1 << 34);
+    snprintf(pb->request_id, sizeof(pb->request_id), "%s", c->req->request_id);
+    http_req_body_source(c->req, HTTP_BODY_LENGTH_UNKNOWN, &page_ops, pb);
+}
+
 enum rc api_records_list(struct http_req *req, void *ctx)
 {
     (void)ctx;
@@ -80,8 +166,18 @@ enum rc api_records_list(struct http_req *req, void *ctx)
     if (lo.filter.len || (col->rules[CORE_RULE_LIST] && col->rules[CORE_RULE_LIST][0]))
         api_call_request_data(c, "default");
     http_resp_start(req, 200, "application/json");
-    enum rc rc = core_record_list(&c->core, col, &lo, &o, http_resp_body(req), &c->problem);
-    return rc ? api_call_fail(c, rc) : RC_OK;
+    /* A HEAD needs the length and sends nothing: no stream for it. */
+    struct core_list_stream *rest = NULL;
+    enum rc rc = core_record_list(&c->core, col, &lo, &o, http_resp_body(req), &c->problem,
+                                  req->method == HTTP_METHOD_HEAD ? NULL : &rest);
+    rc = api_call_cost_rc(c, rc);
+    if (rc) {
+        core_list_stream_free(rest);
+        return api_call_fail(c, rc);
+    }
+    if (rest)
+        stream_page(c, rest);
+    return RC_OK;
 }
 
 enum rc api_records_view(struct http_req *req, void *ctx)
@@ -98,6 +194,7 @@ enum rc api_records_view(struct http_req *req, void *ctx)
     http_resp_start(req, 200, "application/json");
     enum rc rc = core_record_view(&c->core, col, http_req_param(req, "id"), &o, http_resp_body(req),
                                   &c->problem);
+    rc = api_call_cost_rc(c, rc);
     if (rc == RC_NOT_FOUND)
         c->problem.message[0] = '\0';
     return rc ? api_call_fail(c, rc) : RC_OK;
@@ -178,13 +275,14 @@ static void respond_record(struct pending_write *w)
     if (c->sub && row) {
         /* A batch item answers with the record as this item left it: a
          * later item of the batch may have changed or deleted it since. */
-        enum rc rc =
-            core_record_render_values(&c->core, w->col, row, "", (struct str){NULL, 0}, &o, out);
+        enum rc rc = api_call_cost_rc(c, core_record_render_values(&c->core, w->col, row, "",
+                                                                   (struct str){NULL, 0}, &o, out));
         if (rc)
             api_call_fail(c, rc);
         return;
     }
-    enum rc rc = core_record_view(&c->core, w->col, str_from_cstr(w->job.id), &o, out, &c->problem);
+    enum rc rc = api_call_cost_rc(
+        c, core_record_view(&c->core, w->col, str_from_cstr(w->job.id), &o, out, &c->problem));
     if (rc)
         api_call_fail(c, rc);
 }
@@ -246,6 +344,7 @@ static void write_done(struct core_write_job *job)
     struct pending_write *w =
         (struct pending_write *)((char *)job - offsetof(struct pending_write, job));
     struct api_call *c = w->call;
+    api_call_enter(c); /* the answer may expand (charged to the request) */
     if (job->rc)
         discard_files(w);
     else
@@ -306,6 +405,7 @@ static void submit(struct pending_write *w)
 static void prepare_done(enum rc rc, void *ctx)
 {
     struct pending_write *w = ctx;
+    api_call_enter(w->call);
     if (!rc && w->files_rc)
         rc = w->files_rc;
     if (w->is_old_password_wrong && !rc) {

@@ -10,5 +10,5 @@ struct api_worker *api_worker_of(struct http_req *req)
 
 bool api_worker_is_busy(const struct api_worker *aw)
 {
-    return aw->file_reads > 0;
+    return aw->file_reads > 0 || aw->page_pieces > 0;
 }

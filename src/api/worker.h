@@ -20,9 +20,12 @@ struct api_worker {
      * so the worker does not stop while any is out, even with no
      * connection left. */
     size_t file_reads;
+    /* Pieces of streamed pages posted to this worker's mailbox (records.c),
+     * for the same reason. */
+    size_t page_pieces;
 };
 
-/* True while work of this worker's api layer is out (file_reads). */
+/* True while work of this worker's api layer is out (file_reads, page_pieces). */
 bool api_worker_is_busy(const struct api_worker *aw);
 
 /* The api_worker of the worker running req. */

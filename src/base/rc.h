@@ -16,6 +16,7 @@
     X(RC_CONFLICT, "conflict")                                                                     \
     X(RC_TOO_LARGE, "too large")                                                                   \
     X(RC_RATE_LIMITED, "rate limited")                                                             \
+    X(RC_OVER_BUDGET, "over budget")                                                               \
     X(RC_BUSY, "busy")                                                                             \
     X(RC_NOMEM, "out of memory")                                                                   \
     X(RC_IO, "i/o error")                                                                          \

@@ -65,6 +65,13 @@ struct serve_options {
     uint64_t realtime_ping_ms;
     uint64_t batch_max_requests;
     uint64_t batch_timeout_ms;
+    uint64_t query_budget_ms;
+    uint64_t query_budget_superuser_ms;
+    uint64_t realtime_budget_ms;
+    uint64_t max_expand;
+    uint64_t max_expand_bytes;
+    uint64_t realtime_max_subs;
+    uint64_t realtime_max_subs_ip;
 };
 
 /* --max-conns not given: net_default_max_conns() picks it. */
@@ -154,8 +161,10 @@ static void hook_iteration_end(struct net_worker *w, void *ctx)
 {
     (void)ctx;
     struct api_worker *aw = api_worker(w);
-    if (aw)
+    if (aw) {
+        core_cost_leave_any(&aw->core);
         core_worker_end_read(&aw->core);
+    }
 }
 
 static void hook_exit(struct net_worker *w, void *ctx)
@@ -219,6 +228,15 @@ int cli_serve(int argc, char **argv)
         .batch_max_requests = 50,
         .batch_timeout_ms = 3000,
     };
+    struct core_limits limits_default;
+    core_limits_defaults(&limits_default);
+    o.query_budget_ms = limits_default.budget_ns / 1000000;
+    o.query_budget_superuser_ms = limits_default.superuser_budget_ns / 1000000;
+    o.realtime_budget_ms = limits_default.realtime_budget_ns / 1000000;
+    o.max_expand = limits_default.max_expand;
+    o.max_expand_bytes = limits_default.max_expand_bytes;
+    o.realtime_max_subs = limits_default.realtime_max_subs;
+    o.realtime_max_subs_ip = limits_default.realtime_max_subs_ip;
     const struct cli_flag flags[] = {
         {"http", CLI_FLAG_STRING, &o.http, "ADDR",
          "listen address host:port (default 127.0.0.1:8090; port 0 picks a free one)"},
@@ -281,6 +299,22 @@ int cli_serve(int argc, char **argv)
          "most requests in one POST /api/batch; 0 turns batches off (default 50)"},
         {"batch-timeout", CLI_FLAG_DURATION, &o.batch_timeout_ms, "DUR",
          "a batch not done by then fails and rolls back; 0 = no limit (default 3s)"},
+        {"query-budget", CLI_FLAG_DURATION, &o.query_budget_ms, "DUR",
+         "worker time one request of a guest or user may take (SQL and JSON), else 400; "
+         "0 = no limit (default 1s)"},
+        {"query-budget-superuser", CLI_FLAG_DURATION, &o.query_budget_superuser_ms, "DUR",
+         "the same for a superuser's request (default 5s)"},
+        {"realtime-budget", CLI_FLAG_DURATION, &o.realtime_budget_ms, "DUR",
+         "worker time one event's rule checks may take for the realtime clients of one IP; "
+         "0 = no limit (default 100ms)"},
+        {"max-expand", CLI_FLAG_UINT, &o.max_expand, "N",
+         "records expand may add to one response, else 400; 0 = no cap (default 10000)"},
+        {"max-expand-bytes", CLI_FLAG_SIZE, &o.max_expand_bytes, "SIZE",
+         "their size as stored, per response; 0 = no cap (default 32MiB)"},
+        {"realtime-max-subs", CLI_FLAG_UINT, &o.realtime_max_subs, "N",
+         "subscriptions of one realtime client, 1..1000 (default 1000)"},
+        {"realtime-max-subs-ip", CLI_FLAG_UINT, &o.realtime_max_subs_ip, "N",
+         "subscriptions of all the realtime clients of one IP; 0 = no cap (default 2000)"},
     };
     const int nflags = (int)(sizeof(flags) / sizeof(flags[0]));
     bool wants_help = false;
@@ -315,6 +349,16 @@ int cli_serve(int argc, char **argv)
     }
     if (o.max_header > (1u << 20) - 65536) {
         fprintf(stderr, "tarmac serve: --max-header must be below 960KiB\n");
+        return CLI_EXIT_USAGE;
+    }
+    if (o.realtime_max_subs < 1 || o.realtime_max_subs > CORE_RT_MAX_SUBS) {
+        fprintf(stderr, "tarmac serve: --realtime-max-subs must be 1..%d\n", CORE_RT_MAX_SUBS);
+        return CLI_EXIT_USAGE;
+    }
+    if (o.query_budget_ms > UINT64_MAX / 1000000 ||
+        o.query_budget_superuser_ms > UINT64_MAX / 1000000 ||
+        o.realtime_budget_ms > UINT64_MAX / 1000000) {
+        fprintf(stderr, "tarmac serve: a budget is too large\n");
         return CLI_EXIT_USAGE;
     }
     if (!o.header_timeout_ms || !o.body_timeout_ms || !o.idle_timeout_ms || !o.write_timeout_ms) {
@@ -396,6 +440,15 @@ int cli_serve(int argc, char **argv)
     }
     core->password_m_kib = pw.m_kib;
     core->password_t = pw.t;
+    core->limits = (struct core_limits){
+        .budget_ns = o.query_budget_ms * 1000000,
+        .superuser_budget_ns = o.query_budget_superuser_ms * 1000000,
+        .realtime_budget_ns = o.realtime_budget_ms * 1000000,
+        .max_expand = o.max_expand,
+        .max_expand_bytes = o.max_expand_bytes,
+        .realtime_max_subs = o.realtime_max_subs,
+        .realtime_max_subs_ip = o.realtime_max_subs_ip,
+    };
     snprintf(core->app_name, sizeof(core->app_name), "%s", o.app_name);
     if (o.app_url[0])
         snprintf(core->app_url, sizeof(core->app_url), "%s", o.app_url);

@@ -202,6 +202,7 @@ enum rc core_app_open(const char *dir, struct core_app **out)
     snprintf(app->app_url, sizeof(app->app_url), "http://127.0.0.1:8090");
     app->password_m_kib = CORE_PASSWORD_DEFAULT_M_KIB;
     app->password_t = CORE_PASSWORD_DEFAULT_T;
+    core_limits_defaults(&app->limits);
     /* A queue deep enough for a login storm on every core, bounded so it
      * answers 503 rather than growing (each queued login holds a request). */
     app->offload = net_offload_start(0, 4096);

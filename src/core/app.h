@@ -19,6 +19,7 @@
 
 #include "base/rc.h"
 #include "core/collection.h"
+#include "core/cost.h"
 #include "core/count_cache.h"
 #include "core/realtime.h"
 #include "store/sqlite.h"
@@ -37,6 +38,7 @@ struct core_app {
     struct net_offload *offload; /* argon2id and other slow work */
     uint32_t password_m_kib;     /* argon2id cost for new hashes */
     uint32_t password_t;
+    struct core_limits limits; /* what a request may cost (cost.h); set before workers start */
     char *db_path;
     struct store_writer *writer;
     struct core_realtime *realtime;       /* clients and subscriptions */

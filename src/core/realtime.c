@@ -6,6 +6,7 @@
 #include "base/alloc.h"
 #include "base/arena.h"
 #include "base/buf.h"
+#include "base/chrono.h"
 #include "base/jsonw.h"
 #include "base/log.h"
 #include "base/secure.h"
@@ -14,18 +15,31 @@
 #include "core/record_write.h"
 #include "net/mailbox.h"
 
-#define BUCKETS 4096 /* power of two */
+#define BUCKETS 4096    /* power of two */
+#define IP_BUCKETS 1024 /* power of two */
 #define MAX_WORKERS 256
 /* Clients served per loop turn of a fan-out: a slice costs well under a
  * millisecond (a write to a socket costs a few microseconds) when
- * subscribers share their renderings. */
+ * subscribers share their renderings. A slice also ends after SLICE_NS,
+ * for clients whose subscriptions cannot share theirs (distinct filters):
+ * then one client's checks, at most the realtime budget, are the longest a
+ * turn runs over. */
 #define SLICE 128
+#define SLICE_NS 2000000u
 #define SUPERUSERS_ID "pbc_3142635823"
+
+/* The subscriptions of the clients of one IP address (the per-IP cap). */
+struct ip_subs {
+    struct ip_subs *next;
+    size_t count;
+    char ip[48];
+};
 
 struct core_realtime {
     uv_mutex_t lock;
     struct core_rt_client *buckets[BUCKETS];
     size_t client_count;
+    struct ip_subs *ip_buckets[IP_BUCKETS];
     struct core_worker *workers[MAX_WORKERS];
     size_t worker_count;
 };
@@ -41,16 +55,66 @@ void core_realtime_free(struct core_realtime *rt)
 {
     if (!rt)
         return;
+    for (size_t i = 0; i < IP_BUCKETS; i++) {
+        while (rt->ip_buckets[i]) {
+            struct ip_subs *e = rt->ip_buckets[i];
+            rt->ip_buckets[i] = e->next;
+            xfree(e);
+        }
+    }
     uv_mutex_destroy(&rt->lock);
     xfree(rt);
 }
 
+static uint32_t fnv1a(const char *s)
+{
+    uint32_t h = 2166136261u;
+    for (; *s; s++)
+        h = (h ^ (uint8_t)*s) * 16777619u;
+    return h;
+}
+
 static uint32_t hash_id(const char *id)
 {
-    uint32_t h = 2166136261u; /* FNV-1a: ids are random already */
-    for (; *id; id++)
-        h = (h ^ (uint8_t)*id) * 16777619u;
-    return h & (BUCKETS - 1);
+    return fnv1a(id) & (BUCKETS - 1); /* ids are random already */
+}
+
+/* The link holding ip's entry (or the bucket's end). Under the lock. */
+static struct ip_subs **ip_slot_locked(struct core_realtime *rt, const char *ip)
+{
+    struct ip_subs **pp = &rt->ip_buckets[fnv1a(ip) & (IP_BUCKETS - 1)];
+    while (*pp && strcmp((*pp)->ip, ip) != 0)
+        pp = &(*pp)->next;
+    return pp;
+}
+
+static size_t ip_count_locked(struct core_realtime *rt, const char *ip)
+{
+    struct ip_subs *e = *ip_slot_locked(rt, ip);
+    return e ? e->count : 0;
+}
+
+/* Replaces was subscriptions of ip by now; an entry lives while it counts. */
+static void ip_recount_locked(struct core_realtime *rt, const char *ip, size_t was, size_t now)
+{
+    if (was == now)
+        return;
+    struct ip_subs **pp = ip_slot_locked(rt, ip);
+    if (!*pp) {
+        *pp = xcalloc(1, sizeof(**pp));
+        snprintf((*pp)->ip, sizeof((*pp)->ip), "%s", ip);
+    }
+    struct ip_subs *e = *pp;
+    e->count = e->count + now - (was < e->count ? was : e->count);
+    if (e->count == 0) {
+        *pp = e->next;
+        xfree(e);
+    }
+}
+
+static size_t subs_count(const struct core_rt_subs *s)
+{
+    return s ? s->count : 0;
 }
 
 /* -------------------------------------------------------------------------
@@ -118,6 +182,7 @@ void core_realtime_disconnect(struct core_rt_client *client)
     }
     struct core_rt_subs *subs = client->subs;
     client->subs = NULL;
+    ip_recount_locked(rt, client->remote_addr, subs_count(subs), 0);
     uv_mutex_unlock(&rt->lock);
     core_rt_subs_release(subs);
     list_remove(&client->link);
@@ -196,17 +261,26 @@ static bool is_same_stored(const struct core_rt_identity *a, const struct core_r
            strcmp(a->record_id, b->record_id) == 0 && strcmp(a->token_key, b->token_key) == 0;
 }
 
-/* The identity check and the new set, with the registry locked. dropped is
- * the stored identity as the caller found it no longer live, or NULL. */
-static enum rc apply_locked(struct core_rt_client *client, const struct core_auth *auth,
-                            struct core_rt_subs *subs, const struct core_rt_identity *dropped)
+/* The identity check, the per-IP cap and the new set, with the registry
+ * locked. dropped is the stored identity as the caller found it no longer
+ * live, or NULL. */
+static enum rc apply_locked(struct core_realtime *rt, struct core_rt_client *client,
+                            const struct core_auth *auth, struct core_rt_subs *subs,
+                            const struct core_rt_identity *dropped, size_t max_per_ip)
 {
     struct core_rt_identity *idn = &client->identity;
     if (idn->is_set && !is_same_identity(idn, auth)) {
         if (!dropped || !is_same_stored(idn, dropped))
-            return RC_FORBIDDEN;      /* changed meanwhile, or live */
-        memset(idn, 0, sizeof(*idn)); /* dropped: the client is a guest again */
+            return RC_FORBIDDEN; /* changed meanwhile, or live */
     }
+    size_t was = subs_count(client->subs);
+    size_t now = subs_count(subs);
+    if (max_per_ip && now > was &&
+        ip_count_locked(rt, client->remote_addr) - was + now > max_per_ip)
+        return RC_RATE_LIMITED;
+    ip_recount_locked(rt, client->remote_addr, was, now);
+    if (idn->is_set && !is_same_identity(idn, auth))
+        memset(idn, 0, sizeof(*idn)); /* dropped: the client is a guest again */
     if (has_identity(auth)) {
         /* A guest's client is upgraded once (spec §7.2); the same identity
          * again refreshes the stored tokenKey (a new login after a
@@ -253,6 +327,15 @@ static enum rc subscribe(struct core_worker *cw, const char *client_id, const ch
     struct core_rt_subs *subs = core_rt_subs_parse(subs_json, p, &ok);
     if (!ok)
         return RC_INVALID;
+    const struct core_limits *l = &cw->app->limits;
+    if (l->realtime_max_subs && subs_count(subs) > l->realtime_max_subs) {
+        char msg[64];
+        snprintf(msg, sizeof(msg), "The length must be no more than %llu.",
+                 (unsigned long long)l->realtime_max_subs);
+        core_problem_field(p, "subscriptions", "validation_length_too_long", msg, NULL);
+        core_rt_subs_release(subs);
+        return RC_INVALID;
+    }
     struct core_realtime *rt = cw->app->realtime;
     struct core_rt_client *client = NULL;
     struct core_rt_identity stored = {0};
@@ -268,7 +351,8 @@ static enum rc subscribe(struct core_worker *cw, const char *client_id, const ch
         uv_mutex_lock(&rt->lock);
         rc = find_checked_locked(rt, client_id, remote_addr, given, &client);
         if (!rc)
-            rc = apply_locked(client, auth, subs, is_dropped ? &stored : NULL);
+            rc = apply_locked(rt, client, auth, subs, is_dropped ? &stored : NULL,
+                              (size_t)l->realtime_max_subs_ip);
         uv_mutex_unlock(&rt->lock);
     }
     if (rc)
@@ -323,14 +407,27 @@ void core_rt_event_list_free(struct core_rt_event *list)
     }
 }
 
-/* One event's fan-out on one worker: a bookmark in the worker's client list
- * and the renderings made so far, keyed by what decides them. */
+/* What the checks of one event for the clients of one IP address have cost
+ * on this worker (issue #20: ten guests with a thousand distinct filters
+ * each made every write cost seconds). */
+struct ip_cost {
+    char ip[48]; /* "": a free slot */
+    struct core_cost cost;
+    bool is_logged;
+};
+
+/* One event's fan-out on one worker: a bookmark in the worker's client list,
+ * the renderings made so far, keyed by what decides them, and what each
+ * IP's clients have cost. */
 struct fanout {
     struct core_rt_event *ev;
     struct core_worker *cw;
     struct core_rt_client cursor;
     json_t *memo; /* key -> data line (string), or null: not for them */
     struct arena arena;
+    struct ip_cost *ips; /* open addressing, ip_cap a power of two */
+    size_t ip_cap;
+    size_t ip_used;
 };
 
 static void fanout_free(struct fanout *f)
@@ -338,6 +435,7 @@ static void fanout_free(struct fanout *f)
     if (list_is_linked(&f->cursor.link))
         list_remove(&f->cursor.link);
     json_decref(f->memo);
+    xfree(f->ips);
     arena_cleanup(&f->arena);
     event_release(f->ev);
     atomic_fetch_sub(&f->cw->rt.fanouts, 1);
@@ -359,8 +457,40 @@ static bool names_request_data(const char *filter)
     return strstr(filter, "@request.") || strstr(filter, "@collection.");
 }
 
+/* The slot of ip in f's table (found or new), the table grown at half full. */
+static struct ip_cost *ip_cost_of(struct fanout *f, const char *ip)
+{
+    if ((f->ip_used + 1) * 2 > f->ip_cap) {
+        size_t cap = f->ip_cap ? f->ip_cap * 2 : 16;
+        struct ip_cost *ips = xcalloc(cap, sizeof(*ips));
+        for (size_t i = 0; i < f->ip_cap; i++) {
+            if (!f->ips[i].ip[0])
+                continue;
+            size_t j = fnv1a(f->ips[i].ip) & (cap - 1);
+            while (ips[j].ip[0])
+                j = (j + 1) & (cap - 1);
+            ips[j] = f->ips[i];
+        }
+        xfree(f->ips);
+        f->ips = ips;
+        f->ip_cap = cap;
+    }
+    size_t j = fnv1a(ip) & (f->ip_cap - 1);
+    while (f->ips[j].ip[0] && strcmp(f->ips[j].ip, ip) != 0)
+        j = (j + 1) & (f->ip_cap - 1);
+    struct ip_cost *e = &f->ips[j];
+    if (!e->ip[0]) {
+        snprintf(e->ip, sizeof(e->ip), "%s", ip[0] ? ip : "-");
+        const struct core_limits *l = &f->cw->app->limits;
+        core_cost_init(&e->cost, l, l->realtime_budget_ns);
+        f->ip_used++;
+    }
+    return e;
+}
+
 /* The data line for sub as auth sees it; NULL when it must not be sent. */
-static json_t *render(struct fanout *f, const struct core_rt_sub *sub, const struct core_auth *auth)
+static json_t *render(struct fanout *f, const struct core_rt_sub *sub, const struct core_auth *auth,
+                      struct core_cost *cost)
 {
     const struct core_collection *c = f->ev->c;
     const char *rule = c->rules[sub->record_id ? CORE_RULE_VIEW : CORE_RULE_LIST];
@@ -375,6 +505,7 @@ static json_t *render(struct fanout *f, const struct core_rt_sub *sub, const str
         .schema = f->ev->schema,
         .arena = &f->arena,
         .auth = auth,
+        .cost = cost,
         .filter_request =
             {
                 .auth_collection = auth->collection,
@@ -407,6 +538,9 @@ static json_t *render(struct fanout *f, const struct core_rt_sub *sub, const str
     return line;
 }
 
+/* Sends the event to one client, for each subscription that matches; its
+ * checks and renderings are charged to the client's IP. Once an IP's
+ * budget for the event is spent, its remaining clients miss the event. */
 static void deliver_to(struct fanout *f, struct core_rt_client *client)
 {
     struct core_realtime *rt = f->cw->app->realtime;
@@ -418,6 +552,8 @@ static void deliver_to(struct fanout *f, struct core_rt_client *client)
     uv_mutex_unlock(&rt->lock);
     if (!subs)
         return;
+    struct ip_cost *ic = ip_cost_of(f, client->remote_addr);
+    core_cost_enter(f->cw, &ic->cost);
     char who[200];
     if (idn.is_set)
         snprintf(who, sizeof(who), "%s/%s", idn.collection_id, idn.record_id);
@@ -426,7 +562,7 @@ static void deliver_to(struct fanout *f, struct core_rt_client *client)
     static const struct core_auth guest = {0};
     struct core_auth loaded;
     bool is_loaded = false;
-    for (size_t i = 0; i < subs->count; i++) {
+    for (size_t i = 0; i < subs->count && !core_cost_check(&ic->cost); i++) {
         const struct core_rt_sub *sub = &subs->items[i];
         if (!topic_matches(sub, f->ev))
             continue;
@@ -446,8 +582,14 @@ static void deliver_to(struct fanout *f, struct core_rt_client *client)
                 (void)load_identity(f->cw, f->ev->schema, &idn, &loaded);
                 is_loaded = true;
             }
-            line = render(f, sub, idn.is_set ? &loaded : &guest);
-            json_object_set_new_nocheck(f->memo, key.data, line ? line : json_null());
+            line = render(f, sub, idn.is_set ? &loaded : &guest, &ic->cost);
+            if (core_cost_check(&ic->cost)) {
+                /* Cut short: no answer, for this client or for others. */
+                json_decref(line);
+                line = NULL;
+            } else {
+                json_object_set_new_nocheck(f->memo, key.data, line ? line : json_null());
+            }
             arena_reset(&f->arena);
         }
         buf_cleanup(&key);
@@ -458,6 +600,13 @@ static void deliver_to(struct fanout *f, struct core_rt_client *client)
     if (is_loaded)
         core_auth_cleanup(&loaded);
     core_rt_subs_release(subs);
+    core_cost_leave(f->cw, &ic->cost);
+    if (core_cost_check(&ic->cost) && !ic->is_logged) {
+        ic->is_logged = true;
+        log_warn("msg=\"realtime checks over budget: the rest of this IP's subscribers miss the "
+                 "event\" ip=%s collection=%s reason=\"%s\"",
+                 ic->ip, f->ev->c->name, core_cost_message(&ic->cost));
+    }
 }
 
 static void fanout_run(void *arg)
@@ -468,7 +617,9 @@ static void fanout_run(void *arg)
     core_worker_end_read(cw);
     core_worker_begin_read(cw);
     size_t served = 0;
-    while (f->cursor.link.next != &cw->rt.clients && served < SLICE) {
+    uint64_t started = chrono_mono_ns();
+    while (f->cursor.link.next != &cw->rt.clients && served < SLICE &&
+           chrono_mono_ns() - started < SLICE_NS) {
         struct list_node *n = f->cursor.link.next;
         list_remove(&f->cursor.link);
         /* Move the bookmark past n first: delivery may not free n, but keep

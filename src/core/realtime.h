@@ -91,12 +91,14 @@ void core_realtime_disconnect(struct core_rt_client *client);
 
 /* Replaces the subscriptions of client id (spec §7.2), from any worker cw.
  * Checks in the contract's order: RC_INVALID with field errors in p for a
- * malformed body (subs must be a JSON array of strings or NULL),
- * RC_NOT_FOUND for an unknown id, RC_CONFLICT for another IP, RC_FORBIDDEN
- * for an identity other than the stored one while that one is live (its
- * record exists with the same tokenKey; reads on cw's connection). auth is
- * the request's requester: the same identity again refreshes the stored
- * tokenKey. */
+ * malformed body (subs must be a JSON array of strings or NULL) or more
+ * than the limits' realtime_max_subs, RC_NOT_FOUND for an unknown id,
+ * RC_CONFLICT for another IP, RC_FORBIDDEN for an identity other than the
+ * stored one while that one is live (its record exists with the same
+ * tokenKey; reads on cw's connection), RC_RATE_LIMITED when the clients of
+ * the client's IP would hold more than realtime_max_subs_ip (a smaller or
+ * equal list always passes). auth is the request's requester: the same
+ * identity again refreshes the stored tokenKey. */
 enum rc core_realtime_subscribe(struct core_worker *cw, const char *client_id,
                                 const char *remote_addr, const struct core_auth *auth, json_t *subs,
                                 struct core_problem *p);

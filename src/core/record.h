@@ -29,6 +29,7 @@ struct core_request {
     const struct core_auth *auth;
     struct core_filter_request filter_request; /* @request.* for rules */
     bool is_manager; /* the requester passes the auth collection's manageRule for the record */
+    struct core_cost *cost; /* what the request may still spend (cost.h); NULL: no limit */
 };
 
 /* Output options shared by every operation that returns records. */
@@ -54,12 +55,31 @@ struct core_list_opts {
  * message in p) when the rule is null and the requester is no superuser. */
 enum rc core_record_view(struct core_request *r, const struct core_collection *c, struct str id,
                          const struct core_output_opts *o, struct buf *out, struct core_problem *p);
+/* The rest of a page too large to build whole (record_stream.c). */
+struct core_list_stream;
+
 /* Writes a page of c's records ({page, perPage, totalItems, totalPages, items}).
  * RC_INVALID with p for a bad filter or sort; RC_FORBIDDEN as for view and for
- * a guest's or user's filter naming @request./@collection. */
+ * a guest's or user's filter naming @request./@collection; RC_OVER_BUDGET
+ * when r->cost ran out (core_cost_message says which limit; out holds a
+ * partial page). With rest non-NULL, a page past about 1 MiB stops there
+ * and *rest takes the remaining records: out holds the page's beginning,
+ * and core_list_stream_next() writes the rest; otherwise *rest is NULL. */
 enum rc core_record_list(struct core_request *r, const struct core_collection *c,
                          const struct core_list_opts *lo, const struct core_output_opts *o,
-                         struct buf *out, struct core_problem *p);
+                         struct buf *out, struct core_problem *p, struct core_list_stream **rest);
+/* Appends the next records of the page (about 64 KiB, at least one) to out,
+ * and after the last one the page's end, setting *is_done. Each call is one
+ * piece of the request's work: it charges the request's cost, which it
+ * carries, and runs on the worker's read connection in the current loop
+ * iteration's read transaction. RC_OVER_BUDGET (core_list_stream_message),
+ * RC_INTERNAL, RC_NOMEM: the page cannot be finished; out may hold part of
+ * a record. Worker's thread. */
+enum rc core_list_stream_next(struct core_list_stream *s, struct buf *out, bool *is_done);
+/* The sentence for the limit a stream passed, NULL when none. */
+const char *core_list_stream_message(const struct core_list_stream *s);
+/* Frees s; accepts NULL. */
+void core_list_stream_free(struct core_list_stream *s);
 /* Writes a record of c given by its stored values (a realtime event's, the
  * row perhaps already deleted) as r's requester may see it, when it passes
  * rule ("" = anyone; NULL is the caller's to refuse) and the client filter

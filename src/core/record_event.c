@@ -97,6 +97,8 @@ enum rc core_record_render_values(struct core_request *r, const struct core_coll
     rc = jsonw_finish(&w);
     if (!rc && o->fields.len)
         rc = core_fields_apply(&rec, o->fields, false);
+    if (!rc && core_cost_check(r->cost))
+        rc = RC_OVER_BUDGET; /* the check or the expansion was cut short */
     if (!rc)
         rc = buf_append(out, rec.data, rec.len);
     buf_cleanup(&rec);

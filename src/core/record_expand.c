@@ -130,13 +130,26 @@ struct core_expand *core_expand_parse(struct core_request *r, const struct core_
 static json_t *expand_node(struct core_request *r, const struct core_expand *n, json_t *key_value,
                            const char *parent_id);
 
+/* A row's size as stored, for the expand caps: text and blobs by length
+ * (asking a number for its length would convert it). */
+static uint64_t stored_bytes(const struct core_collection *t, sqlite3_stmt *st)
+{
+    uint64_t n = 0;
+    for (size_t i = 0; i < t->field_count; i++) {
+        int type = sqlite3_column_type(st, (int)i);
+        n += type == SQLITE_TEXT || type == SQLITE_BLOB ? (uint64_t)sqlite3_column_bytes(st, (int)i)
+                                                        : 8;
+    }
+    return n;
+}
+
 /* Expands every child of node for one record given as JSON. */
 static void expand_json_record(struct core_request *r, const struct core_expand *node,
                                json_t *record)
 {
     json_t *ex = json_object();
     const char *id = json_string_value(json_object_get(record, "id"));
-    for (size_t i = 0; i < node->child_count; i++) {
+    for (size_t i = 0; i < node->child_count && !core_cost_check(r->cost); i++) {
         const struct core_expand *ch = &node->children[i];
         json_t *value = ch->is_back ? NULL : json_object_get(record, ch->field->name);
         json_t *got = expand_node(r, ch, value, id);
@@ -152,6 +165,8 @@ static json_t *expand_node(struct core_request *r, const struct core_expand *n, 
                            const char *parent_id)
 {
     const struct core_collection *t = n->target;
+    if (core_cost_check(r->cost))
+        return NULL; /* the caller answers 400 and drops what was made */
     struct core_request sub = *r;
     sub.filter_request.context = "expand";
     struct core_sql_fragment frag = {0};
@@ -228,8 +243,11 @@ static json_t *expand_node(struct core_request *r, const struct core_expand *n, 
     xfree(ids_text); /* jansson's allocation */
     core_bind_params(st, &frag, 1);
     json_t *list = json_array();
-    while (sqlite3_step(st) == SQLITE_ROW)
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        if (core_cost_expand(r->cost, stored_bytes(t, st)))
+            break;
         json_array_append_new(list, core_record_to_json(t, st, 0, r->auth));
+    }
     store_sqlite_done(st);
     /* Only now, with the statement reset, go one level deeper. */
     if (n->child_count) {
@@ -273,7 +291,7 @@ void core_expand_write(struct core_request *r, const struct core_collection *c,
         }
     }
     json_t *ex = json_object();
-    for (size_t k = 0; k < root->child_count; k++) {
+    for (size_t k = 0; k < root->child_count && !core_cost_check(r->cost); k++) {
         const struct core_expand *ch = &root->children[k];
         json_t *value = ch->is_back ? NULL : json_object_get(values, ch->field->name);
         json_t *got = expand_node(r, ch, value, id);

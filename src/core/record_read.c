@@ -8,6 +8,7 @@
 #include "base/jsonw.h"
 #include "base/log.h"
 #include "core/record_expand.h"
+#include "core/record_int.h"
 #include "core/record_out.h"
 #include "store/dialect.h"
 
@@ -51,8 +52,7 @@ enum rc core_compile_filter(struct core_request *r, const struct core_collection
     return rc;
 }
 
-/* The SELECT head: SELECT <columns> FROM "name" "r" */
-static enum rc select_head(const struct core_collection *c, struct buf *sql)
+enum rc core_record_select_head(const struct core_collection *c, struct buf *sql)
 {
     enum rc rc = buf_append_cstr(sql, "SELECT ");
     if (!rc)
@@ -94,7 +94,7 @@ enum rc core_record_view(struct core_request *r, const struct core_collection *c
     if (!st) {
         struct buf sql;
         buf_init(&sql, 1 << 20);
-        enum rc rc = select_head(c, &sql);
+        enum rc rc = core_record_select_head(c, &sql);
         if (!rc)
             rc = buf_append_cstr(&sql, " WHERE \"r\".\"id\" = ?1");
         if (!rc && frag.sql.len) {
@@ -127,14 +127,12 @@ enum rc core_record_view(struct core_request *r, const struct core_collection *c
         ex = core_expand_parse(r, c, o->expand);
     struct jsonw w;
     jsonw_init(&w, out);
-    core_record_write_open(&w, c, st, 0, r->auth);
-    if (ex)
-        core_expand_write(r, c, ex, st, 0, &w);
-    jsonw_object_end(&w);
+    enum rc rc = core_record_write_item(r, c, ex, st, o->fields, &w);
     store_sqlite_done(st);
-    enum rc rc = jsonw_finish(&w);
-    if (!rc && o->fields.len)
-        rc = core_fields_apply(out, o->fields, false);
+    if (!rc)
+        rc = jsonw_finish(&w);
+    if (!rc && core_cost_check(r->cost))
+        rc = RC_OVER_BUDGET; /* a cut expansion is not the record's */
     return rc;
 }
 
@@ -253,7 +251,7 @@ static enum rc count_rows(struct core_request *r, const struct core_collection *
 
 static enum rc list_page(struct core_request *r, const struct core_collection *c,
                          const struct core_list_opts *lo, const struct core_output_opts *o,
-                         struct buf *out, struct core_problem *p);
+                         struct buf *out, struct core_problem *p, struct core_list_stream **rest);
 
 /* A list response depends on the request only through these (the rule's
  * @request.auth data through the requester's identity, its fields through
@@ -294,8 +292,10 @@ static bool page_key(struct core_request *r, const struct core_collection *c,
 
 enum rc core_record_list(struct core_request *r, const struct core_collection *c,
                          const struct core_list_opts *lo, const struct core_output_opts *o,
-                         struct buf *out, struct core_problem *p)
+                         struct buf *out, struct core_problem *p, struct core_list_stream **rest)
 {
+    if (rest)
+        *rest = NULL;
     struct buf key;
     buf_init(&key, 1 << 20);
     int64_t version = r->cw->pages ? store_sqlite_data_version(r->cw->db) : -1;
@@ -306,8 +306,8 @@ enum rc core_record_list(struct core_request *r, const struct core_collection *c
         return buf_append_str(out, cached);
     }
     size_t out_start = out->len;
-    enum rc rc = list_page(r, c, lo, o, out, p);
-    if (!rc && cacheable)
+    enum rc rc = list_page(r, c, lo, o, out, p, rest);
+    if (!rc && cacheable && !(rest && *rest))
         core_page_cache_put(r->cw->pages, buf_str(&key), version,
                             (struct str){out->data + out_start, out->len - out_start});
     buf_cleanup(&key);
@@ -316,8 +316,9 @@ enum rc core_record_list(struct core_request *r, const struct core_collection *c
 
 static enum rc list_page(struct core_request *r, const struct core_collection *c,
                          const struct core_list_opts *lo, const struct core_output_opts *o,
-                         struct buf *out, struct core_problem *p)
+                         struct buf *out, struct core_problem *p, struct core_list_stream **rest)
 {
+    size_t out_start = out->len;
     if (!c->rules[CORE_RULE_LIST] && !is_superuser(r)) {
         core_problem_message(p, "Only superusers can perform this action.");
         return RC_FORBIDDEN;
@@ -373,7 +374,7 @@ static enum rc list_page(struct core_request *r, const struct core_collection *c
     struct buf sql;
     buf_init(&sql, 1 << 20);
     if (!rc)
-        rc = select_head(c, &sql);
+        rc = core_record_select_head(c, &sql);
     if (!rc)
         rc = buf_append_str(&sql, buf_str(&where));
     if (!rc && order_by.len) {
@@ -420,20 +421,64 @@ static enum rc list_page(struct core_request *r, const struct core_collection *c
     jsonw_int(&w, total < 0 ? -1 : (total + lo->per_page - 1) / lo->per_page);
     jsonw_key(&w, STR_LIT("items"));
     jsonw_array_begin(&w);
+    int id_col = -1;
+    for (size_t i = 0; i < c->field_count; i++) {
+        if (strcmp(c->fields[i].name, "id") == 0)
+            id_col = (int)i;
+    }
     int step;
     while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-        core_record_write_open(&w, c, st, 0, r->auth);
-        if (ex)
-            core_expand_write(r, c, ex, st, 0, &w);
-        jsonw_object_end(&w);
+        rc = core_record_write_item(r, c, ex, st, o->fields, &w);
+        if (!rc && core_cost_check(r->cost))
+            rc = RC_OVER_BUDGET;
+        if (rc)
+            break;
+        if (rest && id_col >= 0 && out->len - out_start >= CORE_LIST_STREAM_AT) {
+            /* Large: the rest goes out as the reader takes it (item 4 of
+             * issue #20: a reader that never reads pinned whole pages). */
+            rc = core_list_stream_new(r, c, lo->filter, o, &w, st, id_col, rest);
+            step = SQLITE_DONE;
+            break;
+        }
     }
     store_sqlite_done(st);
-    jsonw_array_end(&w);
-    jsonw_object_end(&w);
+    if (rc)
+        return rc;
     if (step != SQLITE_DONE)
         return store_sqlite_rc(step);
-    rc = jsonw_finish(&w);
-    if (!rc && o->fields.len)
-        rc = core_fields_apply(out, o->fields, true);
+    if (rest && *rest)
+        return RC_OK;
+    jsonw_array_end(&w);
+    jsonw_object_end(&w);
+    return jsonw_finish(&w);
+}
+
+enum rc core_record_write_item(struct core_request *r, const struct core_collection *c,
+                               const struct core_expand *ex, sqlite3_stmt *st, struct str fields,
+                               struct jsonw *w)
+{
+    if (!fields.len) {
+        core_record_write_open(w, c, st, 0, r->auth);
+        if (ex)
+            core_expand_write(r, c, ex, st, 0, w);
+        jsonw_object_end(w);
+        return RC_OK;
+    }
+    /* Each record is pruned on its own (what `fields` does to a page's
+     * items), so a page never has to be parsed back whole. */
+    struct buf item;
+    buf_init(&item, (size_t)1 << 34);
+    struct jsonw iw;
+    jsonw_init(&iw, &item);
+    core_record_write_open(&iw, c, st, 0, r->auth);
+    if (ex)
+        core_expand_write(r, c, ex, st, 0, &iw);
+    jsonw_object_end(&iw);
+    enum rc rc = jsonw_finish(&iw);
+    if (!rc)
+        rc = core_fields_apply(&item, fields, false);
+    if (!rc)
+        jsonw_raw(w, buf_str(&item));
+    buf_cleanup(&item);
     return rc;
 }

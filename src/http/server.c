@@ -51,6 +51,7 @@ struct http_conn {
     uint64_t source_remaining; /* bytes still to push */
     bool is_pulling;           /* a pull is out, not answered yet */
     bool is_source_close;      /* close once the sourced body is sent */
+    bool is_source_chunked;    /* HTTP_BODY_LENGTH_UNKNOWN to an HTTP/1.1 client */
     uint64_t body_remaining;   /* Content-Length bytes still to read */
     uint64_t body_due_ms;      /* uv_now() by which the body must be in; 0 = no deadline */
     struct http_chunked chunked;
@@ -314,6 +315,22 @@ static void log_request(struct http_conn *hc, uint64_t body_bytes)
     (void)buf_append(&s->access_log, l.p, l.len);
 }
 
+/* Queues bytes of a body of unknown length: one chunk (RFC 9112 §7.1), or
+ * the bytes as they are when the body ends with the connection. */
+static enum rc write_chunk(struct http_conn *hc, const void *p, size_t len)
+{
+    if (!hc->is_source_chunked || len == 0)
+        return len ? net_conn_write(hc->nc, p, len) : RC_OK;
+    char size[24];
+    int n = snprintf(size, sizeof(size), "%zx\r\n", len);
+    enum rc rc = net_conn_write(hc->nc, size, (size_t)n);
+    if (!rc)
+        rc = net_conn_write(hc->nc, p, len);
+    if (!rc)
+        rc = net_conn_write(hc->nc, "\r\n", 2);
+    return rc;
+}
+
 /* Serializes the response into the connection's output. */
 static void write_response(struct http_conn *hc, bool is_close)
 {
@@ -334,14 +351,22 @@ static void write_response(struct http_conn *hc, bool is_close)
     put_bytes(&l, "\r\n", 2);
     put_bytes(&l, s->date_header, s->date_header_len);
     bool has_body = status_has_body(resp->status);
-    /* A sourced body is written later, by http_body_push(). */
-    uint64_t body_len = !has_body ? 0 : hc->source_ops ? hc->source_length : resp->body->len;
+    bool is_unknown = hc->source_ops && hc->source_length == HTTP_BODY_LENGTH_UNKNOWN;
+    /* A sourced body is written later, by http_body_push(); one of unknown
+     * length starts with what the handler left in the body buffer. */
+    uint64_t body_len = !has_body        ? 0
+                        : is_unknown     ? resp->body->len
+                        : hc->source_ops ? hc->source_length
+                                         : resp->body->len;
     if (resp->content_type.len && has_body) {
         put_cstr(&l, "Content-Type: ");
         put_str(&l, resp->content_type);
         put_bytes(&l, "\r\n", 2);
     }
-    if (has_body && !hc->stream) {
+    if (has_body && is_unknown) {
+        if (hc->is_source_chunked)
+            put_cstr(&l, "Transfer-Encoding: chunked\r\n");
+    } else if (has_body && !hc->stream) {
         put_cstr(&l, "Content-Length: ");
         put_u64(&l, body_len);
         put_bytes(&l, "\r\n", 2);
@@ -376,6 +401,9 @@ static void write_response(struct http_conn *hc, bool is_close)
     put_bytes(&l, "\r\n", 2);
     if (net_conn_write(nc, l.p, l.len) != RC_OK)
         goto nomem;
+    if (body_len && req->method != HTTP_METHOD_HEAD && is_unknown &&
+        write_chunk(hc, resp->body->data, (size_t)body_len) != RC_OK)
+        goto nomem;
     if (body_len && req->method != HTTP_METHOD_HEAD && !hc->source_ops &&
         net_conn_write(nc, resp->body->data, (size_t)body_len) != RC_OK)
         goto nomem;
@@ -392,7 +420,10 @@ nomem:
 static bool queue_response(struct http_conn *hc)
 {
     struct http_req *req = &hc->req;
-    bool is_close = !hc->is_keep_alive || req->resp.is_close || hc->server->is_draining;
+    /* A body of unknown length to an HTTP/1.0 client ends with the connection. */
+    bool is_close = !hc->is_keep_alive || req->resp.is_close || hc->server->is_draining ||
+                    (hc->source_ops && hc->source_length == HTTP_BODY_LENGTH_UNKNOWN &&
+                     !hc->is_source_chunked && req->method != HTTP_METHOD_HEAD);
     write_response(hc, is_close);
     finish_request(hc);
     hc->has_served = true;
@@ -456,7 +487,10 @@ static void start_source(struct http_conn *hc)
     net_conn_set_deadline(hc->nc, 0); /* net/'s write-stall timeout still applies */
     net_conn_pause(hc->nc);
     net_conn_flush(hc->nc);
-    pull_body(hc);
+    if (hc->source_length == HTTP_BODY_LENGTH_UNKNOWN)
+        net_conn_want_drain(hc->nc); /* its first bytes are out with the head: more once read */
+    else
+        pull_body(hc);
 }
 
 /* The whole body is queued: the request is over. */
@@ -489,7 +523,9 @@ void http_req_body_source(struct http_req *req, uint64_t length, const struct ht
     hc->source_ops = ops;
     hc->source_ctx = ctx;
     hc->source_length = length;
-    buf_reset(&hc->resp_body);
+    hc->is_source_chunked = length == HTTP_BODY_LENGTH_UNKNOWN && req->version_minor >= 1;
+    if (length != HTTP_BODY_LENGTH_UNKNOWN)
+        buf_reset(&hc->resp_body); /* an unknown length starts with what it holds */
 }
 
 uint64_t http_body_remaining(const struct http_body_source *src)
@@ -503,6 +539,16 @@ void http_body_push(struct http_body_source *src, const void *p, size_t len)
     hc->is_pulling = false;
     if (!hc->nc || hc->nc->is_closing)
         return; /* on_close comes and ends the source */
+    if (hc->source_length == HTTP_BODY_LENGTH_UNKNOWN) {
+        if (write_chunk(hc, p, len) != RC_OK) {
+            log_warn("msg=\"response body dropped: out of memory\"");
+            net_conn_close(hc->nc);
+            return;
+        }
+        net_conn_flush(hc->nc);
+        net_conn_want_drain(hc->nc);
+        return;
+    }
     if (len > hc->source_remaining)
         len = (size_t)hc->source_remaining; /* never more than Content-Length said */
     if (net_conn_write(hc->nc, p, len) != RC_OK) {
@@ -518,6 +564,24 @@ void http_body_push(struct http_body_source *src, const void *p, size_t len)
     }
     /* The next pull once the socket took this: at most one piece is held. */
     net_conn_want_drain(hc->nc);
+}
+
+void http_body_end(struct http_body_source *src, const void *p, size_t len)
+{
+    struct http_conn *hc = (struct http_conn *)src;
+    hc->is_pulling = false;
+    if (!hc->nc || hc->nc->is_closing || hc->source_length != HTTP_BODY_LENGTH_UNKNOWN)
+        return;
+    if (write_chunk(hc, p, len) != RC_OK ||
+        (hc->is_source_chunked && net_conn_write(hc->nc, "0\r\n\r\n", 5) != RC_OK)) {
+        log_warn("msg=\"response body dropped: out of memory\"");
+        net_conn_close(hc->nc);
+        return;
+    }
+    net_conn_flush(hc->nc);
+    if (hc->nc->is_closing)
+        return; /* on_close ends the source */
+    finish_source(hc);
 }
 
 void http_body_fail(struct http_body_source *src)

@@ -94,6 +94,14 @@ struct net_worker *http_req_worker(struct http_req *req);
  * pointer is dead and the owner may not push. A HEAD request, or a status
  * without a body, ends the source at once (is_complete true). */
 struct http_body_source;
+/* The length of a body made as it goes (a large JSON page): the head says
+ * Transfer-Encoding: chunked (an HTTP/1.0 request gets the body delimited
+ * by the connection's close instead), whatever http_resp_body() holds when
+ * http_req_body_source() is called goes out right after the head as the
+ * first bytes, and the owner ends the body with http_body_end(). A body
+ * that fails (http_body_fail) then lacks its last chunk, which tells the
+ * client it is incomplete. */
+#define HTTP_BODY_LENGTH_UNKNOWN UINT64_MAX
 struct http_body_ops {
     void (*pull)(void *ctx, struct http_body_source *src);
     void (*on_end)(void *ctx, bool is_complete);
@@ -104,6 +112,11 @@ void http_req_body_source(struct http_req *req, uint64_t length, const struct ht
 uint64_t http_body_remaining(const struct http_body_source *src);
 void http_body_push(struct http_body_source *src, const void *p, size_t len);
 void http_body_fail(struct http_body_source *src);
+/* Completes a body of HTTP_BODY_LENGTH_UNKNOWN with its last len bytes (may
+ * be 0), answering a pull as http_body_push() does: they and the last chunk
+ * are queued and the request is over (on_end follows, is_complete true). A
+ * no-op once the connection is gone. */
+void http_body_end(struct http_body_source *src, const void *p, size_t len);
 
 /* Long-lived streams (server-sent events, WebSocket). A handler calls
  * http_req_stream() and returns RC_OK after setting the status and headers

@@ -21,6 +21,7 @@ struct store_sqlite {
     struct cached_stmt *slots;
     size_t slot_count; /* a power of two */
     size_t used;
+    struct budget *budget; /* NULL: none */
 };
 
 static uint64_t hash_sql(struct str s)
@@ -48,6 +49,7 @@ enum rc store_sqlite_rc(int rc)
     case SQLITE_CANTOPEN:
     case SQLITE_READONLY: return RC_IO;
     case SQLITE_TOOBIG: return RC_TOO_LARGE;
+    case SQLITE_INTERRUPT: return RC_OVER_BUDGET;
     }
     return RC_INTERNAL;
 }
@@ -62,6 +64,21 @@ enum rc store_sqlite_exec(struct store_sqlite *db, const char *sql)
         return store_sqlite_rc(rc) == RC_INTERNAL ? RC_IO : store_sqlite_rc(rc);
     }
     return RC_OK;
+}
+
+/* The progress handler: a non-zero return interrupts the running statement.
+ * It only reads the budget and the clock, never the connection. */
+static int on_progress(void *ctx)
+{
+    struct store_sqlite *db = ctx;
+    return db->budget && budget_is_over(db->budget);
+}
+
+struct budget *store_sqlite_set_budget(struct store_sqlite *db, struct budget *b)
+{
+    struct budget *old = db->budget;
+    db->budget = b;
+    return old;
 }
 
 enum rc store_sqlite_open(const char *path, enum store_sqlite_mode mode, struct store_sqlite **out)
@@ -87,6 +104,11 @@ enum rc store_sqlite_open(const char *path, enum store_sqlite_mode mode, struct 
      * and the writer is alone, so this only covers checkpoints and other
      * processes (a backup tool). */
     sqlite3_busy_timeout(h, 5000);
+    /* Installed once on read connections (budgets are for reads); it costs a
+     * call every STORE_SQLITE_PROGRESS_OPS instructions and answers at once
+     * while no budget is set. */
+    if (mode == STORE_SQLITE_READ)
+        sqlite3_progress_handler(h, STORE_SQLITE_PROGRESS_OPS, on_progress, db);
     const char *pragmas = mode == STORE_SQLITE_WRITE
                               ? "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
                                 "PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;"

@@ -12,8 +12,13 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "base/budget.h"
 #include "base/rc.h"
 #include "base/str.h"
+
+/* VM instructions between two looks at the connection's budget: a few
+ * microseconds of SQL, so a query overruns its budget by about that much. */
+#define STORE_SQLITE_PROGRESS_OPS 1000
 
 struct store_sqlite;
 
@@ -44,11 +49,22 @@ enum rc store_sqlite_exec(struct store_sqlite *db, const char *sql);
  * named name, compared without ASCII case as SQLite compares names. RC_IO
  * (or another store_sqlite_rc code) when the lookup fails. */
 enum rc store_sqlite_has_object(struct store_sqlite *db, struct str name, bool *out);
+/* Makes the statements run on db stop with SQLITE_INTERRUPT (RC_OVER_BUDGET
+ * through store_sqlite_rc) once b is over, looked at every
+ * STORE_SQLITE_PROGRESS_OPS VM instructions (sqlite3_progress_handler);
+ * NULL: no budget. b is borrowed until it is replaced. Returns the budget it
+ * replaces. A statement shorter than that interval is never stopped: callers
+ * that run many short ones ask budget_is_over() themselves. An interrupted
+ * read leaves the read transaction open and nothing half-done; never set a
+ * budget on the writer's connection (an interrupted write inside a
+ * transaction rolls back the whole transaction: every job of the group). */
+struct budget *store_sqlite_set_budget(struct store_sqlite *db, struct budget *b);
 /* The database's data version (PRAGMA data_version): it changes whenever
  * another connection commits. About a microsecond; -1 on failure. */
 int64_t store_sqlite_data_version(struct store_sqlite *db);
 /* Maps a SQLite result code to enum rc: CONSTRAINT -> RC_CONFLICT, BUSY/LOCKED
- * -> RC_BUSY, NOMEM -> RC_NOMEM, FULL/IOERR -> RC_IO, others RC_INTERNAL. */
+ * -> RC_BUSY, NOMEM -> RC_NOMEM, FULL/IOERR -> RC_IO, INTERRUPT (a budget ran
+ * out) -> RC_OVER_BUDGET, others RC_INTERNAL. */
 enum rc store_sqlite_rc(int sqlite_rc);
 
 #endif
