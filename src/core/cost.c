@@ -29,12 +29,13 @@ void core_cost_enter(struct core_worker *cw, struct core_cost *c)
 {
     if (!cw->db)
         return;
-    if (!c) {
-        store_sqlite_set_budget(cw->db, NULL);
-        return;
-    }
-    budget_resume(&c->time);
-    store_sqlite_set_budget(cw->db, &c->time);
+    struct budget *was = store_sqlite_set_budget(cw->db, c ? &c->time : NULL);
+    /* The one replaced (a request that deferred without leaving) stops
+     * being charged: its clock must not run while others work. */
+    if (was && (!c || was != &c->time))
+        budget_pause(was);
+    if (c)
+        budget_resume(&c->time);
 }
 
 void core_cost_leave(struct core_worker *cw, struct core_cost *c)

@@ -60,8 +60,9 @@ struct core_cost {
  * none), nothing spent. */
 void core_cost_init(struct core_cost *c, const struct core_limits *l, uint64_t budget_ns);
 /* Starts charging c's time and makes cw's read connection stop once it is
- * over; replaces whatever budget the connection had. c must stay valid
- * until core_cost_leave(cw, c) or another enter. Accepts NULL c (no budget). */
+ * over; the budget the connection had is replaced and stops being charged.
+ * c must stay valid until core_cost_leave(cw, c) or another enter. Accepts
+ * NULL c (no budget). */
 void core_cost_enter(struct core_worker *cw, struct core_cost *c);
 /* Stops charging c's time; when c is still the connection's budget, the
  * connection has none afterwards. Accepts NULL. */

@@ -1857,6 +1857,409 @@ def stream_requests_with_bytes_behind_them(srv):
 
 
 # --------------------------------------------------------------------------
+# Request costs (issue #20 items 3 and 4): budgets, expand caps, realtime
+# caps, large pages streamed with backpressure. Each test starts its own
+# server (--workers=1, so "the other requests of its worker" are all of
+# them) and builds its data set through the API.
+# --------------------------------------------------------------------------
+
+COST_SU = ("costs@example.com", "costs-pass-123")
+TOO_EXPENSIVE = "The request is too expensive; simplify the filter or lower perPage."
+TOO_MANY_EXPANDED = "The request expands too many records; expand less or lower perPage."
+TOO_MUCH_EXPANDED = "The request expands too much data; expand less or lower perPage."
+TOO_MANY_FROM_IP = ("Too many realtime subscriptions from this IP address; close other "
+                    "clients or subscribe to fewer topics.")
+
+
+def cost_server(suite, name, flags, env=None):
+    """A server of its own with a superuser (its token in srv.token)."""
+    s = Server(suite.binary, ["--workers=1", "--access-log=false"] + list(flags),
+               env=env, name=name)
+    suite.extra.append(s)
+    rc, out, err = run_cli(suite.binary, ["superuser", "upsert", COST_SU[0], COST_SU[1],
+                                          "--dir=" + s.datadir])
+    check(rc == 0, "superuser upsert: %s %s" % (out, err))
+    s.start()
+    st, j = api(s, "POST", "/api/collections/_superusers/auth-with-password",
+                {"identity": COST_SU[0], "password": COST_SU[1]})
+    eq(st, 200, "superuser login")
+    s.token = j["token"]
+    return s
+
+
+def api(srv, method, path, body=None, token=None, timeout=None, version="HTTP/1.1"):
+    """One JSON request on a fresh connection: (status, decoded body or None)."""
+    hs = [("Connection", "close")]
+    data = b""
+    if body is not None:
+        data = json.dumps(body).encode()
+        hs += [("Content-Type", "application/json"), ("Content-Length", str(len(data)))]
+    if token:
+        hs.append(("Authorization", token))
+    with srv.connect(timeout=timeout or SOON) as c:
+        c.send(req(method, path, hs, data, version=version))
+        r = c.read_response(timeout=timeout or SOON)
+    try:
+        return r.status, json.loads(r.body) if r.body else None
+    except ValueError:
+        raise Fail("%s %s: body is not JSON: %r" % (method, path, r.body[:200]))
+
+
+def batch_create(srv, collection, bodies):
+    """Creates the records 50 at a time (POST /api/batch); returns their ids."""
+    ids = []
+    for i in range(0, len(bodies), 50):
+        reqs = [{"method": "POST", "url": "/api/collections/%s/records" % collection, "body": b}
+                for b in bodies[i:i + 50]]
+        st, j = api(srv, "POST", "/api/batch", {"requests": reqs}, srv.token,
+                    timeout=60 * SLOW)
+        eq(st, 200, "batch insert into %s: %r" % (collection, j))
+        ids += [x["body"]["id"] for x in j]
+    return ids
+
+
+def tags_and_items(srv, ntags=1000, nitems=100):
+    """The review's data set: ntags tags, nitems items each related to every
+    tag, all public. A guest's back-relation filter over it costs a minute
+    of CPU without a budget. Returns the tag ids."""
+    st, tags = api(srv, "POST", "/api/collections", {
+        "name": "tags", "type": "base", "listRule": "", "viewRule": "",
+        "fields": [{"name": "name", "type": "text"}]}, srv.token)
+    eq(st, 200, "create tags")
+    st, _ = api(srv, "POST", "/api/collections", {
+        "name": "items", "type": "base", "listRule": "", "viewRule": "",
+        "fields": [{"name": "name", "type": "text"},
+                   {"name": "tags", "type": "relation", "collectionId": tags["id"],
+                    "maxSelect": ntags}]}, srv.token)
+    eq(st, 200, "create items")
+    tag_ids = batch_create(srv, "tags", [{"name": "tag%d" % i} for i in range(ntags)])
+    batch_create(srv, "items", [{"name": "item%d" % i, "tags": tag_ids} for i in range(nitems)])
+    return tag_ids
+
+
+def back_relation_filter(terms=20):
+    return " || ".join("items_via_tags.name ~ 'zz%d'" % i for i in range(terms))
+
+
+def quote(s):
+    from urllib.parse import quote as q
+    return q(s, safe="")
+
+
+def rss_kib(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise Fail("no VmRSS for %d" % pid)
+
+
+@test()
+def cost_expensive_filter_400_and_worker_keeps_serving(suite):
+    budget = 0.3
+    srv = cost_server(suite, "cost-filter", ["--query-budget=300ms"])
+    tags_and_items(srv)
+    path = "/api/collections/tags/records?filter=" + quote(back_relation_filter())
+    a = srv.connect(timeout=SOON)
+    b = srv.connect(timeout=SOON)
+    try:
+        t0 = time.monotonic()
+        a.send(get(path))
+        time.sleep(0.05)
+        t1 = time.monotonic()
+        b.send(get())
+        r = b.read_response(timeout=SOON)
+        waited = time.monotonic() - t1
+        eq(r.status, 200, "health beside the expensive filter")
+        check(waited < (budget + 1.0) * SLOW,
+              "health waited %.2fs beside a guest's filter (budget %.1fs)" % (waited, budget))
+        r = a.read_response(timeout=SOON)
+        took = time.monotonic() - t0
+        eq(r.status, 400, "the expensive filter")
+        eq(json_error(r, 400)["message"], TOO_EXPENSIVE, "message")
+        check(took < (budget + 1.0) * SLOW, "the 400 took %.2fs" % took)
+        check(not is_close(r), "a 400 for a cost keeps the connection")
+        # The interrupted query left the connection's read transaction usable.
+        a.send(get("/api/collections/tags/records?perPage=2&sort=name"))
+        r = a.read_response()
+        eq(r.status, 200, "the next request on the same connection")
+        eq([x["name"] for x in r.json()["items"]], ["tag0", "tag1"], "its items")
+    finally:
+        a.close()
+        b.close()
+    # A filter that costs what it should still answers.
+    st, j = api(srv, "GET", "/api/collections/tags/records?filter=" + quote("name = 'tag5'"))
+    eq((st, j["totalItems"]), (200, 1), "a cheap filter")
+
+
+@test()
+def cost_expand_caps_400(suite):
+    srv = cost_server(suite, "cost-expand", ["--max-expand=150", "--max-expand-bytes=1MiB"])
+    tag_ids = tags_and_items(srv)
+    st, j = api(srv, "GET", "/api/collections/items/records?perPage=1")
+    eq(st, 200, "items")
+    item = j["items"][0]["id"]
+    # 100 items of ~17 KB each: under 150 records, over 1 MiB.
+    st, j = api(srv, "GET", "/api/collections/tags/records/%s?expand=items_via_tags" % tag_ids[0])
+    eq((st, j and j.get("message")), (400, TOO_MUCH_EXPANDED), "view over the bytes cap")
+    eq(j["data"], {}, "data")
+    # 1000 tags: over 150 records.
+    st, j = api(srv, "GET", "/api/collections/items/records/%s?expand=tags" % item)
+    eq((st, j and j.get("message")), (400, TOO_MANY_EXPANDED), "view over the records cap")
+    st, j = api(srv, "GET", "/api/collections/items/records?perPage=2&expand=tags")
+    eq((st, j and j.get("message")), (400, TOO_MANY_EXPANDED), "list over the records cap")
+    # Within the caps: 100 small records.
+    st, j = api(srv, "GET", "/api/collections/items/records/%s?expand=tags&fields=id" % item)
+    eq(st, 400, "the caps count what is expanded, not what fields keeps")
+    st, j = api(srv, "GET", "/api/collections/tags/records?perPage=1&expand=items_via_tags"
+                "&fields=id,expand.items_via_tags.id", token=None)
+    eq(st, 400, "list of one tag over the bytes cap")
+    st, j = api(srv, "GET", "/api/collections/tags/records?perPage=100")
+    eq((st, len(j["items"])), (200, 100), "no expand: no cap")
+    # A batch counts as one response: its answer would expand too much.
+    st, j = api(srv, "POST", "/api/batch?expand=x", {"requests": [{
+        "method": "PATCH", "url": "/api/collections/tags/records/%s?expand=items_via_tags"
+        % tag_ids[1], "body": {"name": "renamed"}}]}, srv.token)
+    eq((st, j and j.get("message")), (400, TOO_MUCH_EXPANDED), "batch answer over the cap")
+    st, j = api(srv, "GET", "/api/collections/tags/records/%s" % tag_ids[1])
+    eq(j.get("name"), "renamed", "the batch's write itself is committed")
+
+
+@test()
+def cost_slow_readers_do_not_pin_pages(suite):
+    # No caps and no budget: only backpressure keeps the memory down. ASan's
+    # quarantine would hold what the server freed, so keep it small.
+    env = {"ASAN_OPTIONS": os.environ.get("ASAN_OPTIONS", "") + ":quarantine_size_mb=8"}
+    srv = cost_server(suite, "cost-slow", ["--query-budget=0", "--max-expand=0",
+                                           "--max-expand-bytes=0"], env=env)
+    tags_and_items(srv)
+    path = "/api/collections/tags/records?perPage=150&expand=items_via_tags"
+    before = rss_kib(srv.proc.pid)
+    socks = []
+    try:
+        for _ in range(4):
+            s = socket.socket()
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            s.settimeout(SOON)
+            s.connect((srv.host, srv.port))
+            s.sendall(get(path))
+            socks.append(s)
+        # Each page is ~270 MB: made whole, four of them took a gigabyte.
+        peak = before
+        deadline = time.monotonic() + 4.0 * SLOW
+        while time.monotonic() < deadline:
+            peak = max(peak, rss_kib(srv.proc.pid))
+            time.sleep(0.05)
+        check((peak - before) < 64 * 1024,
+              "RSS grew by %d MiB for four readers that do not read" % ((peak - before) // 1024))
+        r, c = one(srv, get())
+        c.close()
+        eq(r.status, 200, "health beside them")
+        # One of them starts reading: its page is framed as chunks.
+        head = b""
+        while b"\r\n\r\n" not in head:
+            head += socks[0].recv(4096)
+        check(b"Transfer-Encoding: chunked\r\n" in head, "chunked head: %r" % head[:300])
+        check(b"Content-Length" not in head.split(b"\r\n\r\n")[0], "no Content-Length")
+    finally:
+        for s in socks:
+            s.close()
+
+
+def docs_collection(srv, count, size):
+    """count public records of ~size bytes each in "docs" (titles doc000...)."""
+    st, _ = api(srv, "POST", "/api/collections", {
+        "name": "docs", "type": "base", "listRule": "", "viewRule": "",
+        "fields": [{"name": "title", "type": "text"},
+                   {"name": "body", "type": "text", "max": size + 100}]}, srv.token)
+    eq(st, 200, "create docs")
+    return batch_create(srv, "docs", [{"title": "doc%03d" % i, "body": ("%03d" % i) * (size // 3)}
+                                      for i in range(count)])
+
+
+@test()
+def cost_large_page_streams_whole(suite):
+    srv = cost_server(suite, "cost-stream", [])
+    docs_collection(srv, 40, 100000)  # 4 MB: past the 1 MiB a page is built whole
+    small = []
+    for page in range(1, 9):
+        st, j = api(srv, "GET", "/api/collections/docs/records?perPage=5&sort=title&page=%d" % page)
+        eq(st, 200, "page %d" % page)
+        small += j["items"]
+    eq(len(small), 40, "the small pages")
+    path = "/api/collections/docs/records?perPage=40&sort=title"
+    r, c = one(srv, get(path))
+    c.close()
+    eq(r.status, 200, "status")
+    eq(r.header("Transfer-Encoding"), "chunked", "Transfer-Encoding")
+    check(not r.has("Content-Length"), "no Content-Length")
+    j = r.json()
+    eq((j["page"], j["perPage"], j["totalItems"], j["totalPages"]), (1, 40, 40, 1), "page")
+    eq(j["items"], small, "the streamed items are the records")
+    # HEAD builds it whole: its Content-Length is the streamed body's size.
+    streamed = len(r.body)
+    r, c = one(srv, req("HEAD", path), head=True)
+    c.close()
+    eq(int(r.header("Content-Length")), streamed, "HEAD Content-Length")
+    # fields prunes each item, streamed or not.
+    r, c = one(srv, get(path + "&fields=id,title"))
+    c.close()
+    eq(r.status, 200, "with fields")
+    eq(r.json()["items"], [{"id": x["id"], "title": x["title"]} for x in small], "pruned items")
+    # HTTP/1.0 has no chunks: the body ends with the connection.
+    r, c = one(srv, get(path, version="HTTP/1.0"))
+    c.close()
+    check(not r.has("Transfer-Encoding") and not r.has("Content-Length"), "1.0 framing")
+    check(is_close(r), "Connection: close")
+    eq(r.json()["items"], small, "1.0 items")
+    # Pipelined behind a streamed page, a request is answered after it.
+    c = srv.connect()
+    try:
+        c.send(get(path) + get("/api/health"))
+        eq(c.read_response().json()["items"], small, "pipelined page")
+        eq(c.read_response().body, HEALTH_BODY, "the request behind it")
+    finally:
+        c.close()
+
+
+@test()
+def cost_streamed_page_reads_later_records_fresh(suite):
+    srv = cost_server(suite, "cost-fresh", [])
+    ids = docs_collection(srv, 100, 100000)  # 10 MB
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s.settimeout(SOON)
+    s.connect((srv.host, srv.port))
+    try:
+        s.sendall(get("/api/collections/docs/records?perPage=100&sort=title",
+                      [("Connection", "close")]))
+        got = s.recv(4096)
+        check(got.startswith(b"HTTP/1.1 200"), "head: %r" % got[:100])
+        # The server holds a piece at a time for this reader, so records near
+        # the end of the page are read when it gets there: as they are then.
+        st, _ = api(srv, "DELETE", "/api/collections/docs/records/%s" % ids[95], token=srv.token)
+        eq(st, 204, "delete doc095")
+        st, _ = api(srv, "PATCH", "/api/collections/docs/records/%s" % ids[90],
+                    {"title": "doc090 changed"}, srv.token)
+        eq(st, 200, "update doc090")
+        rest = [got]
+        deadline = time.monotonic() + 30 * SLOW
+        while time.monotonic() < deadline:
+            d = s.recv(1 << 16)
+            if not d:
+                break
+            rest.append(d)
+        raw = b"".join(rest)
+    finally:
+        s.close()
+    head, body = raw.split(b"\r\n\r\n", 1)
+    check(b"Transfer-Encoding: chunked" in head, "chunked")
+    data = b""
+    while True:
+        line, body = body.split(b"\r\n", 1)
+        n = int(line, 16)
+        if n == 0:
+            break
+        data += body[:n]
+        body = body[n + 2:]
+    titles = [x["title"] for x in json.loads(data)["items"]]
+    eq(len(titles), 99, "items (one deleted meanwhile)")
+    check("doc095" not in titles, "the deleted record is left out")
+    check("doc090 changed" in titles, "the updated record is as it is now")
+    eq(titles[:3], ["doc000", "doc001", "doc002"], "first items")
+
+
+def sse_client(srv):
+    c = srv.connect()
+    c.send(get("/api/realtime"))
+    c.read_head()
+    lines = read_sse_event(c)
+    return c, lines[0][3:]
+
+
+def rt_subscribe(srv, cid, subs):
+    st, j = api(srv, "POST", "/api/realtime", {"clientId": cid, "subscriptions": subs})
+    return st, j
+
+
+@test()
+def cost_realtime_subscription_caps(suite):
+    srv = cost_server(suite, "cost-rt-caps", ["--realtime-max-subs=5",
+                                              "--realtime-max-subs-ip=8"])
+    a, ida = sse_client(srv)
+    b, idb = sse_client(srv)
+    ws = None
+    try:
+        st, j = rt_subscribe(srv, ida, ["t%d/*" % i for i in range(6)])
+        eq(st, 400, "six for one client")
+        eq(j["data"]["subscriptions"]["code"], "validation_length_too_long", "field error")
+        eq(j["data"]["subscriptions"]["message"], "The length must be no more than 5.",
+           "field message")
+        eq(rt_subscribe(srv, ida, ["t%d/*" % i for i in range(5)])[0], 204, "five for a")
+        st, j = rt_subscribe(srv, idb, ["u%d/*" % i for i in range(4)])
+        eq((st, j and j["message"]), (400, TOO_MANY_FROM_IP), "nine from the IP")
+        eq(rt_subscribe(srv, idb, ["u%d/*" % i for i in range(3)])[0], 204, "eight from the IP")
+        eq(rt_subscribe(srv, ida, ["v%d/*" % i for i in range(5)])[0], 204,
+           "a list no longer than the one it replaces passes")
+        eq(rt_subscribe(srv, ida, ["w/*"])[0], 204, "a shorter list")
+        eq(rt_subscribe(srv, idb, ["x%d/*" % i for i in range(5)])[0], 204, "then more for b")
+        # The WebSocket subscribe message answers the same.
+        ws = ws_upgrade(srv)
+        eq(ws.read_head()[1], 101, "upgrade")
+        ws_read(ws)  # PB_CONNECT
+        msg = json.dumps({"subscriptions": ["y%d/*" % i for i in range(3)]}).encode()
+        ws.send(ws_frame(1, msg))
+        ans = json.loads(ws_read(ws)[1])
+        eq((ans["event"], ans["status"], ans["message"]), ("PB_SUBSCRIBE", 400, TOO_MANY_FROM_IP),
+           "WebSocket over the IP cap")
+        ws.send(ws_frame(1, json.dumps({"subscriptions": ["y%d/*" % i for i in range(6)]}).encode()))
+        ans = json.loads(ws_read(ws)[1])
+        eq((ans["status"], ans["data"]["subscriptions"]["code"]),
+           (400, "validation_length_too_long"), "WebSocket over the client cap")
+        # A client that leaves gives its subscriptions back.
+        a.close()
+        a = None
+        deadline = time.monotonic() + SOON
+        while True:
+            ws.send(ws_frame(1, msg))
+            ans = json.loads(ws_read(ws)[1])
+            if ans["status"] == 204 or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        eq(ans["status"], 204, "WebSocket subscribe once a's are given back")
+    finally:
+        for c in (a, b, ws):
+            if c:
+                c.close()
+
+
+@test()
+def cost_realtime_checks_budgeted_per_event(suite):
+    srv = cost_server(suite, "cost-rt-budget", ["--realtime-budget=200ms"])
+    tag_ids = tags_and_items(srv)
+    c, cid = sse_client(srv)
+    try:
+        # A guest's filter that joins 1000 tags x 100 items per term for
+        # every item written: seconds per event without a budget.
+        f = " || ".join("tags.items_via_tags.name ~ 'zz%d'" % i for i in range(20))
+        opts = quote(json.dumps({"query": {"filter": f}}))
+        eq(rt_subscribe(srv, cid, ["items/*?options=" + opts])[0], 204, "subscribe")
+        st, _ = api(srv, "POST", "/api/collections/items/records",
+                    {"name": "new", "tags": tag_ids}, srv.token)
+        eq(st, 200, "the write")
+        t0 = time.monotonic()
+        r, h = one(srv, get())
+        h.close()
+        waited = time.monotonic() - t0
+        eq(r.status, 200, "health after the write")
+        check(waited < (0.2 + 1.0) * SLOW, "health waited %.2fs behind the fan-out" % waited)
+        check(srv.wait_stderr(r"realtime checks over budget.* ip=127\.0\.0\.1 collection=items"),
+              "the cut is logged")
+    finally:
+        c.close()
+
+
+# --------------------------------------------------------------------------
 # Last: shared servers shut down cleanly, no sanitizer reports.
 # --------------------------------------------------------------------------
 
