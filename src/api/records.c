@@ -68,6 +68,7 @@ struct page_body {
     struct http_body_source *src;
     struct buf piece;
     bool is_posted; /* a piece is queued in the mailbox */
+    bool is_busy;   /* inside page_piece's call to the server, which may end the body */
     bool is_ended;  /* the server is done with the body */
     char request_id[65];
 };
@@ -91,6 +92,7 @@ static void page_piece(void *arg)
     buf_reset(&pb->piece);
     bool is_done = false;
     enum rc rc = core_list_stream_next(pb->rest, &pb->piece, &is_done);
+    pb->is_busy = true;
     if (rc) {
         /* The head is out: a short body must not pass for a whole one. */
         const char *why = core_list_stream_message(pb->rest);
@@ -100,7 +102,12 @@ static void page_piece(void *arg)
     } else if (is_done) {
         http_body_end(pb->src, pb->piece.data, pb->piece.len);
     } else {
-        http_body_push(pb->src, pb->piece.data, pb->piece.len);
+        http_body_push(pb->src, pb->piece.data, pb->piece.len); /* may pull again at once */
+    }
+    pb->is_busy = false;
+    if (pb->is_ended && !pb->is_posted) {
+        page_body_free(pb);
+        return;
     }
     if (pb->piece.cap > PAGE_PIECE_KEEP)
         buf_cleanup(&pb->piece); /* one large record made it grow: give it back */
@@ -120,7 +127,7 @@ static void page_end(void *ctx, bool is_complete)
     (void)is_complete;
     struct page_body *pb = ctx;
     pb->is_ended = true;
-    if (!pb->is_posted)
+    if (!pb->is_posted && !pb->is_busy)
         page_body_free(pb);
 }
 

@@ -64,7 +64,8 @@ struct core_list_stream;
  * when r->cost ran out (core_cost_message says which limit; out holds a
  * partial page). With rest non-NULL, a page past about 1 MiB stops there
  * and *rest takes the remaining records: out holds the page's beginning,
- * and core_list_stream_next() writes the rest; otherwise *rest is NULL. */
+ * and core_list_stream_next() writes the rest; otherwise *rest is NULL.
+ * Either way every limit was checked over the whole page. */
 enum rc core_record_list(struct core_request *r, const struct core_collection *c,
                          const struct core_list_opts *lo, const struct core_output_opts *o,
                          struct buf *out, struct core_problem *p, struct core_list_stream **rest);

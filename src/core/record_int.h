@@ -23,14 +23,16 @@ enum rc core_record_select_head(const struct core_collection *c, struct buf *sql
 enum rc core_record_write_item(struct core_request *r, const struct core_collection *c,
                                const struct core_expand *ex, sqlite3_stmt *st, struct str fields,
                                struct jsonw *w);
-/* Takes over a page being written: reads the ids of the rows st still holds
- * (column id_col) and returns in *out a stream that writes them later, each
- * read again (core_list_stream_next), continuing w, whose items array is
- * open. *out is NULL when no row is left. r, filter and o are copied; the
- * caller still resets st. RC_OVER_BUDGET when r's budget runs out meanwhile. */
+/* Takes over a page being written: makes every row st still holds (with
+ * expansion ex, pruned to o's fields) and drops it, charging r's cost, and
+ * keeps their ids (column id_col); then returns in *out a stream that
+ * writes them later, each read again (core_list_stream_next), continuing
+ * w, whose items array is open. *out is NULL when no row is left. r, filter
+ * and o are copied; the caller still resets st. RC_OVER_BUDGET (and no
+ * stream) when r's cost passes a limit. */
 enum rc core_list_stream_new(struct core_request *r, const struct core_collection *c,
                              struct str filter, const struct core_output_opts *o,
-                             const struct jsonw *w, sqlite3_stmt *st, int id_col,
-                             struct core_list_stream **out);
+                             const struct core_expand *ex, const struct jsonw *w, sqlite3_stmt *st,
+                             int id_col, struct core_list_stream **out);
 
 #endif

@@ -436,7 +436,7 @@ static enum rc list_page(struct core_request *r, const struct core_collection *c
         if (rest && id_col >= 0 && out->len - out_start >= CORE_LIST_STREAM_AT) {
             /* Large: the rest goes out as the reader takes it (item 4 of
              * issue #20: a reader that never reads pinned whole pages). */
-            rc = core_list_stream_new(r, c, lo->filter, o, &w, st, id_col, rest);
+            rc = core_list_stream_new(r, c, lo->filter, o, ex, &w, st, id_col, rest);
             step = SQLITE_DONE;
             break;
         }

@@ -9,7 +9,14 @@
  * would keep its read snapshot for as long as the reader dawdles, and a
  * pinned snapshot stops WAL checkpoints, so the WAL grows without bound.
  *
- * So each piece reads its rows anew, in the read transaction of the loop
+ * The ids are read by a measuring pass that makes every remaining record
+ * (and its expansion) and drops it: the request's limits are checked in
+ * full before the head is sent, so a page too expensive is a clean 400, not
+ * a body cut short. A streamed page thus costs twice the work past its first
+ * MiB; pages that large are rare in an app, and the reader's memory is what
+ * they buy.
+ *
+ * Each piece then reads its rows anew, in the read transaction of the loop
  * iteration it runs in, with the page's list rule and filter applied again:
  * a record changed since the page was chosen is written as it is now, and
  * one deleted, or no longer allowed or matching, is left out (the page then
@@ -56,17 +63,34 @@ static struct core_request piece_request(struct core_list_stream *s, struct aren
 
 enum rc core_list_stream_new(struct core_request *r, const struct core_collection *c,
                              struct str filter, const struct core_output_opts *o,
-                             const struct jsonw *w, sqlite3_stmt *st, int id_col,
-                             struct core_list_stream **out)
+                             const struct core_expand *ex, const struct jsonw *w, sqlite3_stmt *st,
+                             int id_col, struct core_list_stream **out)
 {
     *out = NULL;
     struct str *ids = NULL;
     size_t n = 0;
     size_t cap = 0;
-    int step;
+    int step = SQLITE_DONE;
     struct arena a;
     arena_init(&a, 16384);
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+    /* The measuring pass: every remaining record is made and dropped, so a
+     * limit is passed here, before the head goes out, rather than in the
+     * middle of the body (a client cannot tell a cut body from a whole one:
+     * the JS SDK reads a 200 whose JSON does not parse as an empty result). */
+    struct buf scratch;
+    buf_init(&scratch, (size_t)1 << 34);
+    enum rc rc = RC_OK;
+    while (!rc && (step = sqlite3_step(st)) == SQLITE_ROW) {
+        buf_reset(&scratch);
+        struct jsonw sw;
+        jsonw_init(&sw, &scratch);
+        rc = core_record_write_item(r, c, ex, st, o->fields, &sw);
+        if (!rc)
+            rc = jsonw_finish(&sw);
+        if (!rc && core_cost_check(r->cost))
+            rc = RC_OVER_BUDGET;
+        if (rc)
+            break;
         if (n == cap) {
             cap = cap ? cap * 2 : 64;
             ids = xrealloc(ids, cap * sizeof(*ids));
@@ -74,10 +98,13 @@ enum rc core_list_stream_new(struct core_request *r, const struct core_collectio
         const char *id = (const char *)sqlite3_column_text(st, id_col);
         ids[n++] = arena_strdup(&a, str_from_cstr(id ? id : ""));
     }
-    if (step != SQLITE_DONE || n == 0) {
+    buf_cleanup(&scratch);
+    if (!rc && step != SQLITE_DONE)
+        rc = store_sqlite_rc(step);
+    if (rc || n == 0) {
         xfree(ids);
         arena_cleanup(&a);
-        return step == SQLITE_DONE ? RC_OK : store_sqlite_rc(step);
+        return rc;
     }
     struct core_list_stream *s = xcalloc(1, sizeof(*s));
     s->arena = a;
@@ -100,11 +127,14 @@ enum rc core_list_stream_new(struct core_request *r, const struct core_collectio
     s->filter = arena_strdup(&s->arena, filter);
     s->fields = arena_strdup(&s->arena, o->fields);
     s->w = *w;
-    /* The time spent so far goes with the copy; it resumes with each piece. */
+    /* The pieces make again what the measuring pass made within the limits:
+     * they get the same limits afresh, which only data changed meanwhile
+     * (or a busier machine) can make them pass. */
     if (r->cost) {
         s->cost = *r->cost;
-        s->cost.time.spent_ns = budget_spent_ns(&r->cost->time);
-        s->cost.time.start_ns = 0;
+        budget_init(&s->cost.time, r->cost->time.limit_ns);
+        s->cost.expanded = 0;
+        s->cost.expanded_bytes = 0;
     }
     if (o->expand.len) {
         struct core_request pr = piece_request(s, &s->arena);
