@@ -538,9 +538,11 @@ static json_t *render(struct fanout *f, const struct core_rt_sub *sub, const str
     return line;
 }
 
-/* Sends the event to one client, for each subscription that matches; its
- * checks and renderings are charged to the client's IP. Once an IP's
- * budget for the event is spent, its remaining clients miss the event. */
+/* Sends the event to one client, for each subscription that matches. The
+ * checks and renderings it needs beyond what the memo holds are charged to
+ * the client's IP (looked up only then, so a memo hit reads no clock); once
+ * an IP's budget for the event is spent, its clients get only what others
+ * already paid for, and the rest of the event is lost to them. */
 static void deliver_to(struct fanout *f, struct core_rt_client *client)
 {
     struct core_realtime *rt = f->cw->app->realtime;
@@ -552,8 +554,6 @@ static void deliver_to(struct fanout *f, struct core_rt_client *client)
     uv_mutex_unlock(&rt->lock);
     if (!subs)
         return;
-    struct ip_cost *ic = ip_cost_of(f, client->remote_addr);
-    core_cost_enter(f->cw, &ic->cost);
     char who[200];
     if (idn.is_set)
         snprintf(who, sizeof(who), "%s/%s", idn.collection_id, idn.record_id);
@@ -562,7 +562,8 @@ static void deliver_to(struct fanout *f, struct core_rt_client *client)
     static const struct core_auth guest = {0};
     struct core_auth loaded;
     bool is_loaded = false;
-    for (size_t i = 0; i < subs->count && !core_cost_check(&ic->cost); i++) {
+    struct ip_cost *ic = NULL; /* charged from the first rendering on */
+    for (size_t i = 0; i < subs->count; i++) {
         const struct core_rt_sub *sub = &subs->items[i];
         if (!topic_matches(sub, f->ev))
             continue;
@@ -575,16 +576,21 @@ static void deliver_to(struct fanout *f, struct core_rt_client *client)
         (void)buf_append(&key, "", 1);
         json_t *line = key.data ? json_object_get(f->memo, key.data) : NULL;
         if (!line && key.data) {
-            if (idn.is_set && !is_loaded) {
+            if (!ic) {
+                ic = ip_cost_of(f, client->remote_addr);
+                core_cost_enter(f->cw, &ic->cost);
+            }
+            if (!core_cost_check(&ic->cost) && idn.is_set && !is_loaded) {
                 /* Loaded per client and dropped after it: a fan-out to many
                  * identities holds one at a time (the memo shares lines
                  * between subscribers with the same identity and options). */
                 (void)load_identity(f->cw, f->ev->schema, &idn, &loaded);
                 is_loaded = true;
             }
-            line = render(f, sub, idn.is_set ? &loaded : &guest, &ic->cost);
+            if (!core_cost_check(&ic->cost))
+                line = render(f, sub, idn.is_set ? &loaded : &guest, &ic->cost);
             if (core_cost_check(&ic->cost)) {
-                /* Cut short: no answer, for this client or for others. */
+                /* Cut short or not tried: no answer, for this client or others. */
                 json_decref(line);
                 line = NULL;
             } else {
@@ -600,11 +606,13 @@ static void deliver_to(struct fanout *f, struct core_rt_client *client)
     if (is_loaded)
         core_auth_cleanup(&loaded);
     core_rt_subs_release(subs);
+    if (!ic)
+        return;
     core_cost_leave(f->cw, &ic->cost);
     if (core_cost_check(&ic->cost) && !ic->is_logged) {
         ic->is_logged = true;
-        log_warn("msg=\"realtime checks over budget: the rest of this IP's subscribers miss the "
-                 "event\" ip=%s collection=%s reason=\"%s\"",
+        log_warn("msg=\"realtime checks over budget: this IP's subscribers miss the event\" "
+                 "ip=%s collection=%s reason=\"%s\"",
                  ic->ip, f->ev->c->name, core_cost_message(&ic->cost));
     }
 }
