@@ -4,7 +4,9 @@
  * to a slow reader is made piece by piece as the socket drains, so only the
  * time inside pieces counts, not the waits between them. budget_resume() and
  * budget_pause() bracket a piece; budget_is_over() reads the monotonic clock
- * and, once the limit is passed, stays true. The SQLite progress handler
+ * and, once the limit is passed, stays true. The clock is the coarse one (a
+ * timer tick, a few milliseconds): every request reads it twice, and budgets
+ * are tenths of seconds. The SQLite progress handler
  * (store/sqlite.h) and core's render loops both ask it. Not thread-safe: a
  * budget belongs to the thread doing the work. */
 #ifndef TARMAC_BASE_BUDGET_H

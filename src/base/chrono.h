@@ -8,6 +8,10 @@
 int64_t chrono_real_ms(void);
 /* Monotonic nanoseconds from an arbitrary origin; for durations only. */
 uint64_t chrono_mono_ns(void);
+/* The same clock read coarsely (CLOCK_MONOTONIC_COARSE: the last timer tick,
+ * a few milliseconds old at most) and about a third of the cost: for budgets
+ * read on every request. */
+uint64_t chrono_mono_coarse_ns(void);
 /* Writes the IMF-fixdate of RFC 9110 §5.6.7 ("Sun, 06 Nov 1994 08:49:37 GMT")
  * for unix seconds t into out (30 bytes incl. NUL); returns the length (29). */
 int chrono_format_http_date(int64_t t, char out[30]);

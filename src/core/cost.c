@@ -23,6 +23,7 @@ void core_cost_init(struct core_cost *c, const struct core_limits *l, uint64_t b
     c->expanded = 0;
     c->expanded_bytes = 0;
     c->hit = CORE_COST_WITHIN;
+    c->checks = 0;
 }
 
 void core_cost_enter(struct core_worker *cw, struct core_cost *c)
@@ -61,7 +62,11 @@ bool core_cost_check(struct core_cost *c)
 {
     if (!c)
         return false;
-    if (c->hit == CORE_COST_WITHIN && budget_is_over(&c->time))
+    if (c->hit != CORE_COST_WITHIN)
+        return true;
+    /* A query the progress handler stopped marked the budget already; the
+     * clock costs a little on every row of a page, so only now and then. */
+    if (c->time.is_over || ((++c->checks & 15) == 0 && budget_is_over(&c->time)))
         c->hit = CORE_COST_TIME;
     return c->hit != CORE_COST_WITHIN;
 }

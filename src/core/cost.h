@@ -54,6 +54,7 @@ struct core_cost {
     uint64_t expanded;         /* records expanded so far */
     uint64_t expanded_bytes;   /* their stored size so far */
     enum core_cost_limit hit;  /* the first limit passed */
+    uint32_t checks;           /* core_cost_check calls: the clock is read on every 16th */
 };
 
 /* Sets c up with the expand caps of l and a time budget of budget_ns (0:
@@ -71,8 +72,10 @@ void core_cost_leave(struct core_worker *cw, struct core_cost *c);
  * charged); the worker calls it after each loop iteration, so a piece left
  * open (a handler that deferred its answer) never outlives it. */
 void core_cost_leave_any(struct core_worker *cw);
-/* True once any limit was passed (reads the clock for the time budget).
- * Accepts NULL (never over). */
+/* True once any limit was passed. The time budget is seen at once when a
+ * query stopped on it, else the clock is read on every 16th call (a call
+ * follows a query or a rendered record: microseconds apart), so a loop may
+ * overrun by that much. Accepts NULL (never over). */
 bool core_cost_check(struct core_cost *c);
 /* Counts one expanded record of bytes stored bytes; true once a cap (or the
  * time budget) is passed: the record must not be added. Accepts NULL. */

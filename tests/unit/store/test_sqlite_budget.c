@@ -101,6 +101,22 @@ static void test_only_pieces_count(void **state)
     assert_true(budget_is_over(&b)); /* sticky */
 }
 
+static void test_fresh_piece_is_not_over(void **state)
+{
+    (void)state;
+    /* Read within the clock tick the piece started in (the coarse clock's
+     * ticks are milliseconds): nothing is spent yet. */
+    for (int i = 0; i < 1000; i++) {
+        struct budget b;
+        budget_init(&b, 1000000000ull);
+        budget_resume(&b);
+        assert_true(budget_spent_ns(&b) < 1000000000ull);
+        assert_false(budget_is_over(&b));
+        budget_pause(&b);
+        assert_false(budget_is_over(&b));
+    }
+}
+
 static void test_no_limit_never_over(void **state)
 {
     (void)state;
@@ -123,6 +139,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_query_past_budget_is_interrupted, setup, teardown),
         cmocka_unit_test(test_only_pieces_count),
+        cmocka_unit_test(test_fresh_piece_is_not_over),
         cmocka_unit_test_setup_teardown(test_no_limit_never_over, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
