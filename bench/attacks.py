@@ -30,7 +30,7 @@ import urllib.parse
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests", "lib"))
 from tarmac import Server, run_cli  # noqa
 
-BIN = sys.argv[1]
+BIN = os.path.abspath(sys.argv[1])
 WHAT = sys.argv[2] if len(sys.argv) > 2 else "all"
 EXTRA = sys.argv[3:]
 
