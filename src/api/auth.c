@@ -15,9 +15,9 @@
 #include "base/email.h"
 #include "base/jsonw.h"
 #include "base/utf8.h"
-#include "core/password.h"
-#include "core/record_out.h"
-#include "core/record_write.h"
+#include "core/auth/password.h"
+#include "core/record/record_out.h"
+#include "core/record/record_write.h"
 #include "net/offload.h"
 
 enum rc api_auth_collection_or_fail(struct api_call *c, const struct core_collection **out)

@@ -18,9 +18,9 @@
 #include "base/alloc.h"
 #include "base/chrono.h"
 #include "base/secure.h"
-#include "core/exec_job.h"
-#include "core/otp.h"
-#include "core/record_write.h"
+#include "core/record/exec_job.h"
+#include "core/auth/otp.h"
+#include "core/record/record_write.h"
 
 struct otp_request {
     struct api_call *call;

@@ -18,8 +18,8 @@
 #include "base/chrono.h"
 #include "base/jsonw.h"
 #include "base/log.h"
-#include "core/files.h"
-#include "core/record_write.h"
+#include "core/files/files.h"
+#include "core/record/record_write.h"
 #include "http/query.h"
 #include "http/server.h"
 

@@ -12,10 +12,10 @@
 #include <jansson.h>
 
 #include "api/worker.h"
-#include "core/auth.h"
-#include "core/files.h"
+#include "core/auth/auth.h"
+#include "core/files/files.h"
 #include "core/problem.h"
-#include "core/record.h"
+#include "core/record/record.h"
 #include "http/req.h"
 
 struct api_call {

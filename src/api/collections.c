@@ -9,9 +9,9 @@
 #include "api/errors.h"
 #include "base/alloc.h"
 #include "base/jsonw.h"
-#include "core/collection_json.h"
-#include "core/collection_list.h"
-#include "core/files.h"
+#include "core/schema/collection_json.h"
+#include "core/record/collection_list.h"
+#include "core/files/files.h"
 #include "core/schema_change.h"
 
 static void write_collection(struct api_call *call, const struct core_collection *c)

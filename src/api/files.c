@@ -18,12 +18,12 @@
 #include "base/chrono.h"
 #include "base/log.h"
 #include "base/jsonw.h"
-#include "core/file_name.h"
-#include "core/file_read.h"
-#include "core/files.h"
-#include "core/record_write.h"
-#include "core/thumb.h"
-#include "core/token.h"
+#include "core/files/file_name.h"
+#include "core/files/file_read.h"
+#include "core/files/files.h"
+#include "core/record/record_write.h"
+#include "core/files/thumb.h"
+#include "core/auth/token.h"
 #include "net/offload.h"
 
 #define PATH_BYTES 4096

@@ -20,8 +20,8 @@
 #include "api/call.h"
 #include "base/alloc.h"
 #include "core/app.h"
-#include "core/collection_json.h"
-#include "core/typegen.h"
+#include "core/schema/collection_json.h"
+#include "core/schema/typegen.h"
 
 #define DATE_PATTERN "^\\d{4}-\\d{2}-\\d{2} \\d{2}:\\d{2}:\\d{2}\\.\\d{3}Z$"
 

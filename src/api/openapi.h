@@ -7,7 +7,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 
-#include "core/collection.h"
+#include "core/schema/collection.h"
 
 /* The document (a new reference) as a superuser (every collection) or anyone
  * else (the collections whose listRule is not null) sees it. */

@@ -8,7 +8,7 @@
 #include "api/errors.h"
 #include "api/worker.h"
 #include "base/chrono.h"
-#include "core/collection.h"
+#include "core/schema/collection.h"
 #include "http/req.h"
 
 /* The endpoints PocketBase groups under its "*:auth" label. */

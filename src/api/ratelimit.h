@@ -14,7 +14,7 @@
 
 #include <stdbool.h>
 
-#include "core/ratelimit.h"
+#include "core/auth/ratelimit.h"
 
 struct http_req;
 struct api_call;

@@ -11,7 +11,7 @@
 #include <stdint.h>
 #include "api/worker.h"
 #include "base/list.h"
-#include "core/realtime.h"
+#include "core/realtime/realtime.h"
 #include "http/server.h"
 
 struct api_call;

@@ -5,7 +5,7 @@
 #ifndef TARMAC_API_RECORDS_H
 #define TARMAC_API_RECORDS_H
 #include "api/call.h"
-#include "core/record_write.h"
+#include "core/record/record_write.h"
 
 /* Checks access, then creates (id ignored), updates or deletes record id of
  * col for c, whose body is decoded. Answers through c (api_call_start /

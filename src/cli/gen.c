@@ -10,7 +10,7 @@
 
 #include "base/buf.h"
 #include "core/app.h"
-#include "core/typegen.h"
+#include "core/schema/typegen.h"
 
 static int usage(FILE *to, int code)
 {

@@ -8,9 +8,9 @@
 #include "base/alloc.h"
 #include "base/buf.h"
 #include "core/app.h"
-#include "core/password.h"
-#include "core/record_input.h"
-#include "core/record_write.h"
+#include "core/auth/password.h"
+#include "core/record/record_input.h"
+#include "core/record/record_write.h"
 #include "store/dialect.h"
 
 static const struct core_collection *superusers(struct core_app *app)

@@ -1,5 +1,6 @@
 /* app.c -- see app.h. */
 #include "core/app.h"
+#include "core/schema/field_pattern.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -12,11 +13,11 @@
 #include "base/alloc.h"
 #include "base/chrono.h"
 #include "base/log.h"
-#include "core/collection_ddl.h"
-#include "core/collection_json.h"
+#include "core/schema/collection_ddl.h"
+#include "core/schema/collection_json.h"
 #include "core/data_upgrade.h"
-#include "core/password.h"
-#include "core/record_input.h"
+#include "core/auth/password.h"
+#include "core/record/record_input.h"
 #include "net/offload.h"
 
 void core_now(char out[32])
@@ -234,7 +235,7 @@ void core_app_close(struct core_app *app)
         return;
     net_offload_stop(app->offload);
     store_writer_stop(app->writer);
-    core_record_input_global_cleanup();
+    core_field_pattern_cleanup();
     core_realtime_free(app->realtime);
     core_schema_free(atomic_load(&app->schema));
     for (size_t i = 0; i < app->old_schema_count; i++)

@@ -18,10 +18,10 @@
 #include <stdint.h>
 
 #include "base/rc.h"
-#include "core/collection.h"
-#include "core/cost.h"
-#include "core/count_cache.h"
-#include "core/realtime.h"
+#include "core/schema/collection.h"
+#include "core/record/cost.h"
+#include "core/record/count_cache.h"
+#include "core/realtime/realtime.h"
 #include "store/sqlite.h"
 #include "store/writer.h"
 

@@ -12,8 +12,8 @@
 #include <stdbool.h>
 
 #include "base/rc.h"
-#include "core/collection.h"
-#include "core/password.h"
+#include "core/schema/collection.h"
+#include "core/auth/password.h"
 #include "store/sqlite.h"
 
 #define CORE_DATA_VERSION 1

@@ -7,9 +7,9 @@
 #include "base/buf.h"
 #include "base/jsonw.h"
 #include "base/log.h"
-#include "core/collection_ddl.h"
-#include "core/collection_json.h"
-#include "core/record.h"
+#include "core/schema/collection_ddl.h"
+#include "core/schema/collection_json.h"
+#include "core/record/record.h"
 #include "store/dialect.h"
 #include "store/writer.h"
 

@@ -13,8 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/file_name.h"
-#include "core/sniff.h"
+#include "core/files/file_name.h"
+#include "core/files/sniff.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -14,7 +14,7 @@
 #include <sqlite3.h>
 
 #include "base/alloc.h"
-#include "core/sqlgen.h"
+#include "core/filter/sqlgen.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

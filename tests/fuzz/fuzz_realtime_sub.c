@@ -11,7 +11,7 @@
 
 #include <jansson.h>
 
-#include "core/realtime_sub.h"
+#include "core/realtime/realtime_sub.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

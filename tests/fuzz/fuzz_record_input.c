@@ -12,7 +12,7 @@
 
 #include "base/alloc.h"
 #include "base/secure.h"
-#include "core/record_input.h"
+#include "core/record/record_input.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

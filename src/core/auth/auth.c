@@ -1,0 +1,277 @@
+/* auth.c -- see auth.h. */
+#include "core/auth/auth.h"
+
+#include <string.h>
+
+#include "base/alloc.h"
+#include "base/buf.h"
+#include "core/app.h"
+#include "core/record/record_write.h"
+#include "core/record/record.h"
+#include "core/auth/token.h"
+#include "store/dialect.h"
+
+#define SUPERUSERS_ID "pbc_3142635823"
+
+/* The signing key of a record's tokens: tokenKey + the collection's secret,
+ * and for kinds other than "auth" the kind too, so a token of one kind can
+ * never pass for another (PocketBase keeps one secret per kind). */
+static enum rc signing_key_of(const struct core_collection *c, json_t *record, const char *kind,
+                              struct buf *key)
+{
+    const char *token_key = json_string_value(json_object_get(record, "tokenKey"));
+    if (!token_key || !token_key[0] || !c->token_secret)
+        return RC_UNAUTHORIZED;
+    enum rc rc = buf_append_cstr(key, token_key);
+    if (!rc)
+        rc = buf_append_cstr(key, c->token_secret);
+    if (!rc && strcmp(kind, "auth") != 0) {
+        rc = buf_append_cstr(key, ":");
+        if (!rc)
+            rc = buf_append_cstr(key, kind);
+    }
+    return rc;
+}
+
+static enum rc signing_key(const struct core_collection *c, json_t *record, struct buf *key)
+{
+    return signing_key_of(c, record, "auth", key);
+}
+
+void core_auth_load(struct core_worker *cw, const struct core_schema *s, struct str header,
+                    int64_t now, struct core_auth *out)
+{
+    memset(out, 0, sizeof(*out));
+    struct str token = str_trim_ows(header);
+    if (token.len > 7 && str_eq_nocase((struct str){token.ptr, 7}, STR_LIT("Bearer ")))
+        token = str_trim_ows((struct str){token.ptr + 7, token.len - 7});
+    if (token.len == 0)
+        return;
+    struct core_token_claims peek = {0};
+    if (core_token_peek(token, &peek) != RC_OK)
+        return;
+    const struct core_collection *c = NULL;
+    if (core_token_claims_is_type(&peek, "auth"))
+        c = core_schema_find_exact(s, peek.collection_id);
+    json_t *record = NULL;
+    if (c && c->type == CORE_COLLECTION_AUTH && str_eq(str_from_cstr(c->id), peek.collection_id))
+        (void)core_record_load(cw->db, c, peek.id, &record);
+    core_token_claims_cleanup(&peek);
+    if (!record)
+        return;
+    struct buf key;
+    buf_init(&key, 1024);
+    struct core_token_claims claims = {0};
+    bool ok = signing_key(c, record, &key) == RC_OK &&
+              core_token_verify(token, buf_str(&key), now, &claims) == RC_OK &&
+              core_token_claims_is_type(&claims, "auth") &&
+              str_eq(claims.collection_id, str_from_cstr(c->id)) &&
+              str_eq(claims.id, str_from_cstr(json_string_value(json_object_get(record, "id"))));
+    bool is_refreshable = claims.is_refreshable;
+    core_token_claims_cleanup(&claims);
+    buf_cleanup(&key);
+    if (!ok) {
+        json_decref(record);
+        return;
+    }
+    out->collection = c;
+    out->record = record;
+    out->id = json_string_value(json_object_get(record, "id"));
+    out->is_superuser = strcmp(c->id, SUPERUSERS_ID) == 0;
+    out->is_refreshable = is_refreshable;
+}
+
+void core_auth_cleanup(struct core_auth *a)
+{
+    json_decref(a->record);
+    memset(a, 0, sizeof(*a));
+}
+
+enum rc core_auth_issue(const struct core_collection *c, json_t *record, int64_t now,
+                        bool is_refreshable, struct buf *out)
+{
+    struct buf key;
+    buf_init(&key, 1024);
+    enum rc rc = signing_key(c, record, &key);
+    if (!rc) {
+        const char *id = json_string_value(json_object_get(record, "id"));
+        struct core_token_claims claims = {
+            .type = STR_LIT("auth"),
+            .id = str_from_cstr(id ? id : ""),
+            .collection_id = str_from_cstr(c->id),
+            .exp = now + c->auth_token_duration_s,
+            .is_refreshable = is_refreshable,
+        };
+        rc = core_token_sign(&claims, buf_str(&key), out);
+    }
+    buf_cleanup(&key);
+    return rc;
+}
+
+enum rc core_auth_issue_kind(const struct core_collection *c, json_t *record, const char *kind,
+                             int64_t exp, const char *email, const char *new_email, struct buf *out)
+{
+    struct buf key;
+    buf_init(&key, 1024);
+    enum rc rc = signing_key_of(c, record, kind, &key);
+    if (!rc) {
+        const char *id = json_string_value(json_object_get(record, "id"));
+        struct core_token_claims claims = {
+            .type = str_from_cstr(kind),
+            .id = str_from_cstr(id ? id : ""),
+            .collection_id = str_from_cstr(c->id),
+            .exp = exp,
+            .email = email ? str_from_cstr(email) : (struct str){NULL, 0},
+            .new_email = new_email ? str_from_cstr(new_email) : (struct str){NULL, 0},
+        };
+        rc = core_token_sign(&claims, buf_str(&key), out);
+    }
+    buf_cleanup(&key);
+    return rc;
+}
+
+enum rc core_auth_verify_kind(struct core_worker *cw, const struct core_schema *s, struct str token,
+                              const char *kind, int64_t now, const struct core_collection **col,
+                              json_t **record, struct core_token_claims *claims)
+{
+    *record = NULL;
+    memset(claims, 0, sizeof(*claims));
+    struct core_token_claims peek = {0};
+    if (core_token_peek(token, &peek) != RC_OK)
+        return RC_INVALID;
+    const struct core_collection *c = NULL;
+    if (core_token_claims_is_type(&peek, kind))
+        c = core_schema_find_exact(s, peek.collection_id);
+    json_t *rec = NULL;
+    if (c && c->type == CORE_COLLECTION_AUTH && str_eq(str_from_cstr(c->id), peek.collection_id))
+        (void)core_record_load(cw->db, c, peek.id, &rec);
+    core_token_claims_cleanup(&peek);
+    if (!rec)
+        return RC_INVALID;
+    struct buf key;
+    buf_init(&key, 1024);
+    bool ok = signing_key_of(c, rec, kind, &key) == RC_OK &&
+              core_token_verify(token, buf_str(&key), now, claims) == RC_OK &&
+              core_token_claims_is_type(claims, kind) &&
+              str_eq(claims->collection_id, str_from_cstr(c->id)) &&
+              str_eq(claims->id, str_from_cstr(json_string_value(json_object_get(rec, "id"))));
+    buf_cleanup(&key);
+    if (!ok) {
+        core_token_claims_cleanup(claims);
+        json_decref(rec);
+        return RC_INVALID;
+    }
+    *col = c;
+    *record = rec;
+    return RC_OK;
+}
+
+bool core_auth_rule_passes(struct core_request *r, const struct core_collection *col,
+                           const char *id)
+{
+    const char *rule = col->auth_rule;
+    if (!rule)
+        return strcmp(col->id, "pbc_3142635823") == 0; /* superusers may always log in */
+    return core_rule_passes(r, col, rule, id);
+}
+
+bool core_rule_passes(struct core_request *r, const struct core_collection *col, const char *rule,
+                      const char *id)
+{
+    if (!rule)
+        return false;
+    if (!rule[0])
+        return true;
+    struct core_sql_fragment frag;
+    if (core_compile_filter(r, col, str_from_cstr(rule), true, 1, &frag, NULL) != RC_OK)
+        return false;
+    struct buf sql;
+    buf_init(&sql, 1 << 20);
+    enum rc rc = buf_append_cstr(&sql, "SELECT 1 FROM ");
+    if (!rc)
+        rc = store_dialect_ident(&sql, str_from_cstr(col->name));
+    if (!rc)
+        rc = buf_append_cstr(&sql, " \"r\" WHERE \"r\".\"id\" = ?1 AND (");
+    if (!rc)
+        rc = buf_append_str(&sql, frag.sql);
+    if (!rc)
+        rc = buf_append_cstr(&sql, ")");
+    sqlite3_stmt *st = NULL;
+    if (!rc)
+        rc = store_sqlite_prepare(r->cw->db, buf_str(&sql), &st);
+    buf_cleanup(&sql);
+    if (rc)
+        return false;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+    core_bind_params(st, &frag, 1);
+    bool ok = sqlite3_step(st) == SQLITE_ROW;
+    store_sqlite_done(st);
+    return ok;
+}
+
+json_t *core_auth_find_identity(struct core_worker *cw, const struct core_collection *col,
+                                const char *field, const char *identity)
+{
+    if (!core_collection_field(col, str_from_cstr(field)))
+        return NULL;
+    struct buf sql;
+    buf_init(&sql, 4096);
+    enum rc rc = buf_append_cstr(&sql, "SELECT \"id\" FROM ");
+    if (!rc)
+        rc = store_dialect_ident(&sql, str_from_cstr(col->name));
+    if (!rc)
+        rc = buf_append_cstr(&sql, " WHERE ");
+    if (!rc)
+        rc = store_dialect_ident(&sql, str_from_cstr(field));
+    /* email's unique index is COLLATE NOCASE, so its lookup is too (spec §6.3). */
+    if (!rc)
+        rc = buf_append_cstr(&sql, strcmp(field, "email") == 0 ? " = ?1 COLLATE NOCASE LIMIT 1"
+                                                               : " = ?1 LIMIT 1");
+    sqlite3_stmt *st = NULL;
+    if (!rc)
+        rc = store_sqlite_prepare(cw->db, buf_str(&sql), &st);
+    buf_cleanup(&sql);
+    if (rc)
+        return NULL;
+    sqlite3_bind_text(st, 1, identity, -1, SQLITE_STATIC);
+    char id[256] = "";
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        const char *v = (const char *)sqlite3_column_text(st, 0);
+        size_t n = v ? strlen(v) : 0;
+        if (n < sizeof(id)) {
+            memcpy(id, v ? v : "", n);
+            id[n] = '\0';
+        }
+    }
+    store_sqlite_done(st);
+    json_t *record = NULL;
+    if (id[0])
+        (void)core_record_load(cw->db, col, str_from_cstr(id), &record);
+    return record;
+}
+
+void core_auth_load_file(struct core_worker *cw, const struct core_schema *s, struct str token,
+                         int64_t now, struct core_auth *out)
+{
+    memset(out, 0, sizeof(*out));
+    token = str_trim_ows(token);
+    if (token.len == 0)
+        return;
+    const struct core_collection *c = NULL;
+    json_t *record = NULL;
+    struct core_token_claims claims;
+    if (core_auth_verify_kind(cw, s, token, "file", now, &c, &record, &claims) != RC_OK)
+        return;
+    core_token_claims_cleanup(&claims);
+    out->collection = c;
+    out->record = record;
+    out->id = json_string_value(json_object_get(record, "id"));
+    out->is_superuser = strcmp(c->id, SUPERUSERS_ID) == 0;
+}
+
+enum rc core_auth_issue_file(const struct core_collection *c, json_t *record, int64_t now,
+                             struct buf *out)
+{
+    return core_auth_issue_kind(c, record, "file", now + CORE_FILE_TOKEN_DURATION_S, NULL, NULL,
+                                out);
+}

@@ -1,0 +1,86 @@
+/* auth.h -- who is asking (layer: core).
+ *
+ * The requester of an operation: a guest, a record of an auth collection, or
+ * a superuser (a record of _superusers). api/ fills it from the request's
+ * token; core reads it for rules (@request.auth.*) and visibility. */
+#ifndef TARMAC_CORE_AUTH_H
+#define TARMAC_CORE_AUTH_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/str.h"
+
+#include "core/schema/collection.h"
+
+struct core_auth {
+    const struct core_collection *collection; /* NULL: a guest */
+    json_t *record;                           /* all its fields; borrowed; NULL for a guest */
+    const char *id;                           /* the record's id; NULL for a guest */
+    bool is_superuser;
+    bool is_refreshable; /* the token's "refreshable" claim */
+};
+
+struct core_worker;
+struct buf;
+
+/* Resolves an Authorization header value (a bare token, or "Bearer <token>"
+ * with any case of "Bearer") into *out. Anything wrong with the token (bad
+ * signature, alg other than HS256, expired, not an auth token, unknown record
+ * or collection, a changed tokenKey) leaves a guest: the contract downgrades,
+ * it does not fail (spec §1.2). out->record is owned: core_auth_cleanup(). */
+void core_auth_load(struct core_worker *cw, const struct core_schema *s, struct str header,
+                    int64_t now, struct core_auth *out);
+/* Seconds a file token lives (spec §6.1). */
+#define CORE_FILE_TOKEN_DURATION_S 180
+/* Resolves a file token (the `?token=` of a protected file, spec §8.3) into
+ * *out as core_auth_load() does for auth tokens: anything wrong leaves a
+ * guest. out->record is owned: core_auth_cleanup(). */
+void core_auth_load_file(struct core_worker *cw, const struct core_schema *s, struct str token,
+                         int64_t now, struct core_auth *out);
+/* Appends a file token for record (every field, incl. tokenKey) of the auth
+ * collection c, valid CORE_FILE_TOKEN_DURATION_S from now. */
+enum rc core_auth_issue_file(const struct core_collection *c, json_t *record, int64_t now,
+                             struct buf *out);
+/* Releases what core_auth_load() filled; leaves a guest. */
+void core_auth_cleanup(struct core_auth *a);
+/* Appends a new auth token for record (all its fields, incl. tokenKey) of the
+ * auth collection c, valid for c's token duration from now. */
+enum rc core_auth_issue(const struct core_collection *c, json_t *record, int64_t now,
+                        bool is_refreshable, struct buf *out);
+
+struct core_token_claims;
+struct core_request;
+
+/* The record of the auth collection col whose identity field equals
+ * identity (email: without case, as its unique index), every field; NULL
+ * when there is none. Runs on cw's read connection. */
+json_t *core_auth_find_identity(struct core_worker *cw, const struct core_collection *col,
+                                const char *field, const char *identity);
+/* Whether record id of col passes the collection's authRule (spec §4/§6):
+ * null = superusers only, "" = anyone, else a filter over the record with
+ * r's @request data (a guest during a login). */
+bool core_auth_rule_passes(struct core_request *r, const struct core_collection *col,
+                           const char *id);
+/* Whether record id of col passes rule (NULL: no; "": yes; else a filter
+ * with r's @request data). For authRule, manageRule. */
+bool core_rule_passes(struct core_request *r, const struct core_collection *col, const char *rule,
+                      const char *id);
+
+/* Appends a token of another kind ("verification", "passwordReset",
+ * "emailChange") for record of c, expiring at exp (Unix seconds), with the
+ * email and newEmail claims when not NULL. Signed with the record's tokenKey,
+ * so it dies with a password or email change, and with the kind, so it never
+ * passes for another kind. */
+enum rc core_auth_issue_kind(const struct core_collection *c, json_t *record, const char *kind,
+                             int64_t exp, const char *email, const char *new_email,
+                             struct buf *out);
+/* Verifies a token of kind: on success *col is its collection, *record the
+ * record now (owned: json_decref) and *claims its claims (cleanup with
+ * core_token_claims_cleanup). RC_INVALID for any bad token. */
+enum rc core_auth_verify_kind(struct core_worker *cw, const struct core_schema *s, struct str token,
+                              const char *kind, int64_t now, const struct core_collection **col,
+                              json_t **record, struct core_token_claims *claims);
+
+#endif

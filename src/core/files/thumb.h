@@ -1,0 +1,45 @@
+/* thumb.h -- thumbnails of image files with libvips (layer: core; spec §8.2).
+ *
+ * `thumb=WxH` crops to fill around the centre, `WxHt` / `WxHb` keep the top /
+ * bottom, `WxHf` fits inside without cropping (never enlarging), `0xH` and
+ * `Wx0` resize to one side keeping the ratio. Only the first frame of an
+ * animation is used; JPEG and GIF originals give JPEG and GIF thumbnails,
+ * everything else PNG. Thumbnails are made once, cached on disk beside the
+ * original (thumbs_<name>/<size>_<name>), written to a temporary name and
+ * renamed, so a reader never sees half a file. Blocking: offload pool only. */
+#ifndef TARMAC_CORE_THUMB_H
+#define TARMAC_CORE_THUMB_H
+
+#include <stdbool.h>
+
+#include "base/rc.h"
+#include "base/str.h"
+#include "core/schema/collection.h"
+
+struct core_thumb_spec {
+    int width;  /* 0: from height, keeping the ratio */
+    int height; /* 0: from width, keeping the ratio */
+    char mode;  /* 'c' centre crop, 't' top, 'b' bottom, 'f' fit */
+};
+
+/* Starts libvips (once, before any thumbnail; argv0 may be NULL). */
+enum rc core_thumb_init(const char *argv0);
+/* Shuts libvips down at exit. */
+void core_thumb_shutdown(void);
+/* The largest side a thumbnail may have: what four digits name. */
+#define CORE_THUMB_MAX_SIDE 9999
+
+/* Parses "WxH", "WxHt", "WxHb", "WxHf" (W, H up to 4 digits; not both 0). */
+bool core_thumb_parse(struct str s, struct core_thumb_spec *out);
+/* True when s is "100x100" or one of f's thumbs (exactly). */
+bool core_thumb_is_allowed(const struct core_field *f, struct str s);
+/* True for the MIME types thumbnails are made of (png, jpeg, gif, webp). */
+bool core_thumb_is_image(struct str mime);
+/* Makes the thumbnail of src (of MIME type mime) into dst (whose directory
+ * is created when missing). RC_IO when the image cannot be read or written;
+ * RC_TOO_LARGE when a side would exceed CORE_THUMB_MAX_SIDE (0xH of a very
+ * wide image). */
+enum rc core_thumb_make(const char *src, const char *dst, struct str mime,
+                        const struct core_thumb_spec *spec);
+
+#endif

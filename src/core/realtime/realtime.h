@@ -1,0 +1,133 @@
+/* realtime.h -- realtime clients, their subscriptions, and record events (layer: core).
+ *
+ * A client is one realtime connection (an SSE stream or a WebSocket). It is
+ * owned by the worker whose loop holds the connection: only that loop
+ * delivers to it and frees it. A client's subscriptions and auth identity
+ * may be changed from any worker (the subscriptions POST arrives on another
+ * connection, often another worker), so they sit behind the registry's lock;
+ * the owner reads them under the same lock, briefly, once per event.
+ *
+ * Events (spec §7.4) are made by the writer's jobs while the data is at hand
+ * and published after the commit: the event is handed to every worker's
+ * mailbox, and each worker fans it out to its own clients in slices of a few
+ * hundred, so one event to ten thousand subscribers never holds a loop for
+ * long. Per event and worker, subscribers that would see the same thing
+ * (same rule kind, same identity, same options) share one rule check and one
+ * rendering. Delivery is a callback of the layer above, which formats SSE or
+ * WebSocket frames. */
+#ifndef TARMAC_CORE_REALTIME_H
+#define TARMAC_CORE_REALTIME_H
+#include <jansson.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+#include "base/list.h"
+#include "base/rc.h"
+#include "base/str.h"
+#include "core/auth/auth.h"
+#include "core/schema/collection.h"
+#include "core/problem.h"
+#include "core/realtime/realtime_sub.h"
+
+#define CORE_RT_CLIENT_ID_LEN 40
+#define CORE_RT_MAX_CLIENT_ID 255
+
+struct core_app;
+struct core_worker;
+
+/* Who a client's later rule checks run as (spec §7.2): stored at the first
+ * authenticated POST, reloaded at every event so record changes apply. */
+struct core_rt_identity {
+    bool is_set;
+    char collection_id[64];
+    char record_id[64];
+    char token_key[128]; /* a changed tokenKey drops the identity */
+};
+
+typedef void core_rt_deliver_fn(void *ctx, struct str topic, struct str data);
+
+struct core_rt_client {
+    char id[CORE_RT_CLIENT_ID_LEN + 1];
+    struct core_worker *owner;
+    struct list_node link;          /* in the owner's client list; owner's thread only */
+    struct core_rt_client *next_id; /* registry bucket chain; under the registry lock */
+    bool is_cursor;                 /* a fan-out's bookmark in the list, not a client */
+    char remote_addr[48];
+    core_rt_deliver_fn *deliver; /* owner's thread */
+    void *deliver_ctx;
+    /* under the registry lock */
+    struct core_rt_subs *subs; /* NULL: none */
+    struct core_rt_identity identity;
+};
+
+/* The process-wide registry (one per core_app). */
+struct core_realtime;
+
+struct core_realtime *core_realtime_new(void);
+void core_realtime_free(struct core_realtime *rt);
+
+/* Per-worker state, inside struct core_worker. */
+struct core_rt_local {
+    struct list_node clients; /* clients and fan-out cursors, in arrival order */
+    size_t client_count;
+    atomic_size_t fanouts; /* events posted to this worker and not done yet */
+};
+
+/* Registers a worker (its mailbox receives events) / stops sending it any
+ * (when it begins to stop). Worker's thread. */
+void core_realtime_attach(struct core_worker *cw);
+void core_realtime_detach(struct core_worker *cw);
+/* True while events posted to cw are still being fanned out: the worker
+ * must not exit before. */
+bool core_realtime_is_busy(struct core_worker *cw);
+
+/* Creates a client on cw with a new random id, registered so POSTs find it.
+ * Owner's thread. */
+struct core_rt_client *core_realtime_connect(struct core_worker *cw, const char *remote_addr,
+                                             core_rt_deliver_fn *deliver, void *deliver_ctx);
+/* Unregisters and frees a client (its connection is gone). Owner's thread. */
+void core_realtime_disconnect(struct core_rt_client *client);
+
+/* Replaces the subscriptions of client id (spec §7.2), from any worker cw.
+ * Checks in the contract's order: RC_INVALID with field errors in p for a
+ * malformed body (subs must be a JSON array of strings or NULL) or more
+ * than the limits' realtime_max_subs, RC_NOT_FOUND for an unknown id,
+ * RC_CONFLICT for another IP, RC_FORBIDDEN for an identity other than the
+ * stored one while that one is live (its record exists with the same
+ * tokenKey; reads on cw's connection), RC_RATE_LIMITED when the clients of
+ * the client's IP would hold more than realtime_max_subs_ip (a smaller or
+ * equal list always passes). auth is the request's requester: the same
+ * identity again refreshes the stored tokenKey. */
+enum rc core_realtime_subscribe(struct core_worker *cw, const char *client_id,
+                                const char *remote_addr, const struct core_auth *auth, json_t *subs,
+                                struct core_problem *p);
+
+/* Same, for a client the caller owns (a WebSocket's in-band message). */
+enum rc core_realtime_subscribe_client(struct core_worker *cw, struct core_rt_client *client,
+                                       const struct core_auth *auth, json_t *subs_json,
+                                       struct core_problem *p);
+
+/* A record change, made inside a write and published after its commit. */
+struct core_rt_event {
+    atomic_int refs;
+    const char *action; /* "create", "update", "delete" */
+    const struct core_schema *schema;
+    const struct core_collection *c;
+    json_t *values;             /* every field as stored; read-only once published */
+    struct core_rt_event *next; /* a job's list of events */
+};
+
+/* A new event (values: a new reference is taken). */
+struct core_rt_event *core_rt_event_new(const char *action, const struct core_schema *schema,
+                                        const struct core_collection *c, json_t *values);
+/* Frees a list of events that will not be published (rollback). */
+void core_rt_event_list_free(struct core_rt_event *list);
+/* Hands a list of events to every worker and releases the caller's hold.
+ * Any thread. Nothing is done (and the list freed) when no client exists. */
+void core_realtime_publish(struct core_app *app, struct core_rt_event *list);
+
+/* Counters for tests and benchmarks: clients registered. */
+size_t core_realtime_client_count(struct core_app *app);
+
+#endif

@@ -1,0 +1,105 @@
+/* record.h -- records of a collection: read, list, create, update, delete (layer: core).
+ *
+ * Reads run on the calling worker's loop through its own SQLite connection;
+ * a record by id is a prepared-statement lookup, a page is one SELECT plus a
+ * COUNT (or a cached count). Rows are written straight from the statement to
+ * JSON; `expand` materializes related records through extra queries, and a
+ * `fields` picker prunes the finished JSON. Every rule and filter goes
+ * through the one compiler in sqlgen.h. Writes (record_write.c) go to the
+ * writer thread. */
+#ifndef TARMAC_CORE_RECORD_H
+#define TARMAC_CORE_RECORD_H
+
+#include <stdint.h>
+
+#include "base/arena.h"
+#include "base/buf.h"
+#include "base/rc.h"
+#include "core/app.h"
+#include "core/auth/auth.h"
+#include "core/problem.h"
+#include "core/filter/sqlgen.h"
+
+/* What one record operation knows about its request; all borrowed and valid
+ * for the request's lifetime. */
+struct core_request {
+    struct core_worker *cw;
+    const struct core_schema *schema;
+    struct arena *arena;
+    const struct core_auth *auth;
+    struct core_filter_request filter_request; /* @request.* for rules */
+    bool is_manager; /* the requester passes the auth collection's manageRule for the record */
+    struct core_cost *cost; /* what the request may still spend (cost.h); NULL: no limit */
+};
+
+/* Output options shared by every operation that returns records. */
+struct core_output_opts {
+    struct str expand;     /* the raw `expand` parameter, "" when absent */
+    struct str fields;     /* the raw `fields` parameter, "" when absent */
+    bool ignore_view_rule; /* the record a create/update just wrote is returned as is */
+};
+
+struct core_list_opts {
+    int64_t page;     /* >= 1 */
+    int64_t per_page; /* 1..1000 */
+    bool skip_total;
+    struct str filter; /* "" = none */
+    struct str sort;   /* "" = storage order */
+};
+
+#define CORE_LIST_MAX_PER_PAGE 1000
+#define CORE_LIST_DEFAULT_PER_PAGE 30
+
+/* Writes the record id of c as the requester may see it into out. RC_NOT_FOUND
+ * when it does not exist or the view rule hides it; RC_FORBIDDEN (with a
+ * message in p) when the rule is null and the requester is no superuser. */
+enum rc core_record_view(struct core_request *r, const struct core_collection *c, struct str id,
+                         const struct core_output_opts *o, struct buf *out, struct core_problem *p);
+/* The rest of a page too large to build whole (record_stream.c). */
+struct core_list_stream;
+
+/* Writes a page of c's records ({page, perPage, totalItems, totalPages, items}).
+ * RC_INVALID with p for a bad filter or sort; RC_FORBIDDEN as for view and for
+ * a guest's or user's filter naming @request./@collection; RC_OVER_BUDGET
+ * when r->cost ran out (core_cost_message says which limit; out holds a
+ * partial page). With rest non-NULL, a page past about 1 MiB stops there
+ * and *rest takes the remaining records: out holds the page's beginning,
+ * and core_list_stream_next() writes the rest; otherwise *rest is NULL.
+ * Either way every limit was checked over the whole page. */
+enum rc core_record_list(struct core_request *r, const struct core_collection *c,
+                         const struct core_list_opts *lo, const struct core_output_opts *o,
+                         struct buf *out, struct core_problem *p, struct core_list_stream **rest);
+/* Appends the next records of the page (about 64 KiB, at least one) to out,
+ * and after the last one the page's end, setting *is_done. Each call is one
+ * piece of the request's work: it charges the request's cost, which it
+ * carries, and runs on the worker's read connection in the current loop
+ * iteration's read transaction. RC_OVER_BUDGET (core_list_stream_message),
+ * RC_INTERNAL, RC_NOMEM: the page cannot be finished; out may hold part of
+ * a record. Worker's thread. */
+enum rc core_list_stream_next(struct core_list_stream *s, struct buf *out, bool *is_done);
+/* The sentence for the limit a stream passed, NULL when none. */
+const char *core_list_stream_message(const struct core_list_stream *s);
+/* Frees s; accepts NULL. */
+void core_list_stream_free(struct core_list_stream *s);
+/* Writes a record of c given by its stored values (a realtime event's, the
+ * row perhaps already deleted) as r's requester may see it, when it passes
+ * rule ("" = anyone; NULL is the caller's to refuse) and the client filter
+ * (may be empty), with expand and fields from o. RC_NOT_FOUND when it does
+ * not pass or either does not compile. Runs on r->cw's connection. */
+enum rc core_record_render_values(struct core_request *r, const struct core_collection *c,
+                                  json_t *values, const char *rule, struct str filter,
+                                  const struct core_output_opts *o, struct buf *out);
+/* Prunes the JSON in out to the `fields` picker (spec §2.7); a no-op for an
+ * empty picker. is_list applies it to each element of "items". */
+enum rc core_fields_apply(struct buf *out, struct str fields, bool is_list);
+
+/* Compiles an API rule (is_rule: hidden fields allowed, errors only logged)
+ * or a client filter (errors into p) for c, whose table is aliased "r", with
+ * placeholders numbered after param_base. See sqlgen.h. */
+enum rc core_compile_filter(struct core_request *r, const struct core_collection *c,
+                            struct str text, bool is_rule, size_t param_base,
+                            struct core_sql_fragment *out, struct core_problem *p);
+/* Binds a fragment's parameters to stmt. */
+void core_bind_params(sqlite3_stmt *stmt, const struct core_sql_fragment *f, size_t base);
+
+#endif

@@ -1,0 +1,206 @@
+/* record_out.c -- see record_out.h. */
+#include "core/record/record_out.h"
+
+#include <string.h>
+
+#include "base/alloc.h"
+#include "store/dialect.h"
+
+enum rc core_record_columns(const struct core_collection *c, const char *alias, struct buf *out)
+{
+    enum rc rc = RC_OK;
+    for (size_t i = 0; i < c->field_count && !rc; i++) {
+        if (i)
+            rc = buf_append(out, ", ", 2);
+        if (!rc)
+            rc = store_dialect_ident(out, str_from_cstr(alias));
+        if (!rc)
+            rc = buf_append(out, ".", 1);
+        if (!rc)
+            rc = store_dialect_ident(out, str_from_cstr(c->fields[i].name));
+    }
+    return rc;
+}
+
+static bool is_secret(const struct core_collection *c, const struct core_field *f)
+{
+    return f->type == CORE_FIELD_PASSWORD ||
+           (c->type == CORE_COLLECTION_AUTH && strcmp(f->name, "tokenKey") == 0);
+}
+
+/* Whether the row's email may be shown to the requester. */
+static bool email_visible(const struct core_collection *c, sqlite3_stmt *st, int col0,
+                          const struct core_auth *auth)
+{
+    if (auth && auth->is_superuser)
+        return true;
+    int id_col = -1, vis_col = -1;
+    for (size_t i = 0; i < c->field_count; i++) {
+        if (strcmp(c->fields[i].name, "id") == 0)
+            id_col = col0 + (int)i;
+        else if (strcmp(c->fields[i].name, "emailVisibility") == 0)
+            vis_col = col0 + (int)i;
+    }
+    if (vis_col >= 0 && sqlite3_column_int(st, vis_col))
+        return true;
+    if (auth && auth->collection == c && auth->id && id_col >= 0) {
+        const char *id = (const char *)sqlite3_column_text(st, id_col);
+        return id && strcmp(id, auth->id) == 0;
+    }
+    return false;
+}
+
+/* True when field f is left out of the output for this requester. */
+static bool is_left_out(const struct core_collection *c, const struct core_field *f,
+                        const struct core_auth *auth, bool show_email)
+{
+    if (is_secret(c, f))
+        return true;
+    if (f->is_hidden && !(auth && auth->is_superuser))
+        return true;
+    return c->type == CORE_COLLECTION_AUTH && !show_email && strcmp(f->name, "email") == 0;
+}
+
+static struct str column_text(sqlite3_stmt *st, int col)
+{
+    const char *p = (const char *)sqlite3_column_text(st, col);
+    return (struct str){p ? p : "", p ? (size_t)sqlite3_column_bytes(st, col) : 0};
+}
+
+static void write_value(struct jsonw *w, const struct core_field *f, sqlite3_stmt *st, int col)
+{
+    switch (f->type) {
+    case CORE_FIELD_NUMBER:
+        if (sqlite3_column_type(st, col) == SQLITE_INTEGER)
+            jsonw_int(w, sqlite3_column_int64(st, col));
+        else
+            jsonw_double(w, sqlite3_column_double(st, col));
+        return;
+    case CORE_FIELD_BOOL: jsonw_bool(w, sqlite3_column_int(st, col) != 0); return;
+    case CORE_FIELD_JSON:
+    case CORE_FIELD_GEOPOINT:
+        if (sqlite3_column_type(st, col) == SQLITE_NULL)
+            jsonw_null(w);
+        else
+            jsonw_raw(w, column_text(st, col)); /* stored canonical by the writer */
+        return;
+    default: break;
+    }
+    if (core_field_is_multi(f)) {
+        struct str v = column_text(st, col);
+        jsonw_raw(w, v.len ? v : STR_LIT("[]"));
+        return;
+    }
+    jsonw_string(w, column_text(st, col));
+}
+
+void core_record_write_open(struct jsonw *w, const struct core_collection *c, sqlite3_stmt *st,
+                            int col0, const struct core_auth *auth)
+{
+    bool show_email = c->type == CORE_COLLECTION_AUTH && email_visible(c, st, col0, auth);
+    jsonw_object_begin(w);
+    jsonw_key(w, STR_LIT("collectionId"));
+    jsonw_string_cstr(w, c->id);
+    jsonw_key(w, STR_LIT("collectionName"));
+    jsonw_string_cstr(w, c->name);
+    for (size_t i = 0; i < c->field_count; i++) {
+        const struct core_field *f = &c->fields[i];
+        if (is_left_out(c, f, auth, show_email))
+            continue;
+        jsonw_key_cstr(w, f->name);
+        write_value(w, f, st, col0 + (int)i);
+    }
+}
+
+json_t *core_record_column_json(const struct core_field *f, sqlite3_stmt *st, int col)
+{
+    switch (f->type) {
+    case CORE_FIELD_NUMBER:
+        if (sqlite3_column_type(st, col) == SQLITE_INTEGER)
+            return json_integer(sqlite3_column_int64(st, col));
+        return json_real(sqlite3_column_double(st, col));
+    case CORE_FIELD_BOOL: return json_boolean(sqlite3_column_int(st, col) != 0);
+    case CORE_FIELD_JSON:
+    case CORE_FIELD_GEOPOINT: {
+        if (sqlite3_column_type(st, col) == SQLITE_NULL)
+            return json_null();
+        struct str v = column_text(st, col);
+        json_t *j = json_loadb(v.ptr, v.len, JSON_DECODE_ANY, NULL);
+        return j ? j : json_null();
+    }
+    default: break;
+    }
+    struct str v = column_text(st, col);
+    if (core_field_is_multi(f)) {
+        json_t *j = v.len ? json_loadb(v.ptr, v.len, 0, NULL) : NULL;
+        return json_is_array(j) ? j : (json_decref(j), json_array());
+    }
+    return json_stringn(v.ptr, v.len);
+}
+
+json_t *core_record_to_json(const struct core_collection *c, sqlite3_stmt *st, int col0,
+                            const struct core_auth *auth)
+{
+    bool show_email = c->type == CORE_COLLECTION_AUTH && email_visible(c, st, col0, auth);
+    json_t *o = json_object();
+    json_object_set_new(o, "collectionId", json_string(c->id));
+    json_object_set_new(o, "collectionName", json_string(c->name));
+    for (size_t i = 0; i < c->field_count; i++) {
+        const struct core_field *f = &c->fields[i];
+        if (is_left_out(c, f, auth, show_email))
+            continue;
+        json_object_set_new(o, f->name, core_record_column_json(f, st, col0 + (int)i));
+    }
+    return o;
+}
+
+void core_record_write_values(struct jsonw *w, const struct core_collection *c, json_t *values,
+                              const struct core_auth *auth)
+{
+    bool show_email = false;
+    if (c->type == CORE_COLLECTION_AUTH) {
+        const char *id = json_string_value(json_object_get(values, "id"));
+        show_email = (auth && auth->is_superuser) ||
+                     json_is_true(json_object_get(values, "emailVisibility")) ||
+                     (auth && auth->collection == c && auth->id && id && strcmp(auth->id, id) == 0);
+    }
+    jsonw_object_begin(w);
+    jsonw_key(w, STR_LIT("collectionId"));
+    jsonw_string_cstr(w, c->id);
+    jsonw_key(w, STR_LIT("collectionName"));
+    jsonw_string_cstr(w, c->name);
+    for (size_t i = 0; i < c->field_count; i++) {
+        const struct core_field *f = &c->fields[i];
+        if (is_left_out(c, f, auth, show_email))
+            continue;
+        json_t *v = json_object_get(values, f->name);
+        jsonw_key_cstr(w, f->name);
+        if (!v || json_is_null(v)) {
+            if (f->type == CORE_FIELD_JSON)
+                jsonw_null(w);
+            else if (core_field_is_multi(f))
+                jsonw_raw(w, STR_LIT("[]"));
+            else if (f->type == CORE_FIELD_NUMBER)
+                jsonw_int(w, 0);
+            else if (f->type == CORE_FIELD_BOOL)
+                jsonw_bool(w, false);
+            else
+                jsonw_string(w, STR_LIT(""));
+            continue;
+        }
+        if (json_is_string(v)) {
+            jsonw_string(w, (struct str){json_string_value(v), json_string_length(v)});
+        } else if (json_is_integer(v)) {
+            jsonw_int(w, json_integer_value(v));
+        } else if (json_is_real(v)) {
+            jsonw_double(w, json_real_value(v));
+        } else if (json_is_boolean(v)) {
+            jsonw_bool(w, json_is_true(v));
+        } else {
+            char *text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+            jsonw_raw(w, str_from_cstr(text ? text : "null"));
+            xfree(text);
+        }
+    }
+    jsonw_object_end(w);
+}

@@ -1,0 +1,39 @@
+/* record_out.h -- a record row to JSON, with the visibility rules (layer: core).
+ *
+ * Private to the record modules (record_*.c). A record is selected with its
+ * columns in field order ("r"."id", "r"."title", ...) so column i is field i.
+ * Visibility (spec §1.4): password and tokenKey never leave the server;
+ * hidden fields only for superusers; an auth record's email only when
+ * emailVisibility is true, or for the record itself or a superuser. */
+#ifndef TARMAC_CORE_RECORD_OUT_H
+#define TARMAC_CORE_RECORD_OUT_H
+
+#include <jansson.h>
+#include <sqlite3.h>
+
+#include "base/buf.h"
+#include "base/jsonw.h"
+#include "core/auth/auth.h"
+#include "core/schema/collection.h"
+
+/* Appends `"r"."f1", "r"."f2", ...` for c's fields. */
+enum rc core_record_columns(const struct core_collection *c, const char *alias, struct buf *out);
+/* Writes the current row of st (columns from col0 on, in field order) as a
+ * record object, leaving it open so the caller can add "expand". */
+void core_record_write_open(struct jsonw *w, const struct core_collection *c, sqlite3_stmt *st,
+                            int col0, const struct core_auth *auth);
+/* The same row as a new JSON object (for expanded records). */
+json_t *core_record_to_json(const struct core_collection *c, sqlite3_stmt *st, int col0,
+                            const struct core_auth *auth);
+/* Writes a record from its field values (as a write stored them) with the
+ * same visibility rules as a row: the answer to a create, without reading
+ * the row back. */
+void core_record_write_values(struct jsonw *w, const struct core_collection *c, json_t *values,
+                              const struct core_auth *auth);
+/* Binds c's field values (as a write stores them) to placeholders 1..n in
+ * field order. */
+void core_record_bind_values(sqlite3_stmt *st, const struct core_collection *c, json_t *values);
+/* A row's value of field i as JSON (all fields, no visibility rules); new reference. */
+json_t *core_record_column_json(const struct core_field *f, sqlite3_stmt *st, int col);
+
+#endif

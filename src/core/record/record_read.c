@@ -1,0 +1,484 @@
+/* record_read.c -- view and list (see record.h). */
+#include "core/record/record.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "base/alloc.h"
+#include "base/jsonw.h"
+#include "base/log.h"
+#include "core/record/record_expand.h"
+#include "core/record/record_int.h"
+#include "core/record/record_out.h"
+#include "store/dialect.h"
+
+void core_bind_params(sqlite3_stmt *stmt, const struct core_sql_fragment *f, size_t base)
+{
+    for (size_t i = 0; i < f->param_count; i++) {
+        const struct core_sql_param *p = &f->params[i];
+        int n = (int)(base + i + 1);
+        switch (p->type) {
+        case CORE_SQL_NULL: sqlite3_bind_null(stmt, n); break;
+        case CORE_SQL_INT: sqlite3_bind_int64(stmt, n, p->i); break;
+        case CORE_SQL_DOUBLE: sqlite3_bind_double(stmt, n, p->d); break;
+        case CORE_SQL_TEXT:
+            sqlite3_bind_text(stmt, n, p->text.ptr, (int)p->text.len, SQLITE_STATIC);
+            break;
+        }
+    }
+}
+
+/* Compiles an API rule (or a client filter) for c, aliased "r". */
+enum rc core_compile_filter(struct core_request *r, const struct core_collection *c,
+                            struct str text, bool is_rule, size_t param_base,
+                            struct core_sql_fragment *out, struct core_problem *p)
+{
+    struct core_filter_options fo = {
+        .schema = r->schema,
+        .collection = c,
+        .alias = "r",
+        .request = &r->filter_request,
+        .allow_hidden = is_rule || (r->auth && r->auth->is_superuser),
+        .param_base = param_base,
+    };
+    char err[256];
+    enum rc rc = core_filter_compile(&fo, text, r->arena, out, err, sizeof(err));
+    if (rc && p) {
+        if (is_rule)
+            log_warn("msg=\"rule does not compile\" collection=%s error=\"%s\"", c->name, err);
+        else
+            core_problem_message(p, err);
+    }
+    return rc;
+}
+
+enum rc core_record_select_head(const struct core_collection *c, struct buf *sql)
+{
+    enum rc rc = buf_append_cstr(sql, "SELECT ");
+    if (!rc)
+        rc = core_record_columns(c, "r", sql);
+    if (!rc)
+        rc = buf_append_cstr(sql, " FROM ");
+    if (!rc)
+        rc = store_dialect_ident(sql, str_from_cstr(c->name));
+    if (!rc)
+        rc = buf_append_cstr(sql, " \"r\"");
+    return rc;
+}
+
+static bool is_superuser(const struct core_request *r)
+{
+    return r->auth && r->auth->is_superuser;
+}
+
+enum rc core_record_view(struct core_request *r, const struct core_collection *c, struct str id,
+                         const struct core_output_opts *o, struct buf *out, struct core_problem *p)
+{
+    const char *rule = o->ignore_view_rule ? "" : c->rules[CORE_RULE_VIEW];
+    if (!rule && !is_superuser(r)) {
+        core_problem_message(p, "Only superusers can perform this action.");
+        return RC_FORBIDDEN;
+    }
+    struct core_sql_fragment frag = {0};
+    if (rule && rule[0] && !is_superuser(r)) {
+        if (core_compile_filter(r, c, str_from_cstr(rule), true, 1, &frag, p))
+            return RC_NOT_FOUND; /* a broken rule grants nothing */
+    }
+    sqlite3_stmt *st = NULL;
+    struct core_view_stmt *slot = NULL;
+    if (!frag.sql.len) {
+        slot = &r->cw->views[((uintptr_t)c >> 4) % CORE_VIEW_CACHE];
+        if (slot->c == c && slot->schema_version == r->schema->version)
+            st = slot->stmt;
+    }
+    if (!st) {
+        struct buf sql;
+        buf_init(&sql, 1 << 20);
+        enum rc rc = core_record_select_head(c, &sql);
+        if (!rc)
+            rc = buf_append_cstr(&sql, " WHERE \"r\".\"id\" = ?1");
+        if (!rc && frag.sql.len) {
+            rc = buf_append_cstr(&sql, " AND (");
+            if (!rc)
+                rc = buf_append_str(&sql, frag.sql);
+            if (!rc)
+                rc = buf_append_cstr(&sql, ")");
+        }
+        if (!rc)
+            rc = store_sqlite_prepare(r->cw->db, buf_str(&sql), &st);
+        buf_cleanup(&sql);
+        if (rc)
+            return rc == RC_INVALID ? RC_INTERNAL : rc;
+        if (slot) {
+            slot->c = c;
+            slot->schema_version = r->schema->version;
+            slot->stmt = st;
+        }
+    }
+    sqlite3_bind_text(st, 1, id.ptr, (int)id.len, SQLITE_STATIC);
+    core_bind_params(st, &frag, 1);
+    int step = sqlite3_step(st);
+    if (step != SQLITE_ROW) {
+        store_sqlite_done(st);
+        return step == SQLITE_DONE ? RC_NOT_FOUND : store_sqlite_rc(step);
+    }
+    struct core_expand *ex = NULL;
+    if (o->expand.len)
+        ex = core_expand_parse(r, c, o->expand);
+    struct jsonw w;
+    jsonw_init(&w, out);
+    enum rc rc = core_record_write_item(r, c, ex, st, o->fields, &w);
+    store_sqlite_done(st);
+    if (!rc)
+        rc = jsonw_finish(&w);
+    if (!rc && core_cost_check(r->cost))
+        rc = RC_OVER_BUDGET; /* a cut expansion is not the record's */
+    return rc;
+}
+
+/* Builds WHERE (rule) AND (filter) into sql, compiling both; params go to
+ * rule_frag and filter_frag with consecutive numbers after base. */
+static enum rc build_where(struct core_request *r, const struct core_collection *c,
+                           struct str filter, size_t base, struct core_sql_fragment *rule_frag,
+                           struct core_sql_fragment *filter_frag, struct buf *sql,
+                           struct core_problem *p)
+{
+    const char *rule = c->rules[CORE_RULE_LIST];
+    memset(rule_frag, 0, sizeof(*rule_frag));
+    memset(filter_frag, 0, sizeof(*filter_frag));
+    if (rule && rule[0] && !is_superuser(r)) {
+        if (core_compile_filter(r, c, str_from_cstr(rule), true, base, rule_frag, p)) {
+            core_problem_message(p, "");
+            return RC_NOT_FOUND; /* a rule that does not compile shows nothing */
+        }
+    }
+    if (filter.len) {
+        enum rc rc =
+            core_compile_filter(r, c, filter, false, base + rule_frag->param_count, filter_frag, p);
+        if (rc)
+            return RC_INVALID;
+    }
+    enum rc rc = RC_OK;
+    if (rule_frag->sql.len || filter_frag->sql.len)
+        rc = buf_append_cstr(sql, " WHERE ");
+    if (!rc && rule_frag->sql.len) {
+        rc = buf_append_cstr(sql, "(");
+        if (!rc)
+            rc = buf_append_str(sql, rule_frag->sql);
+        if (!rc)
+            rc = buf_append_cstr(sql, ")");
+    }
+    if (!rc && rule_frag->sql.len && filter_frag->sql.len)
+        rc = buf_append_cstr(sql, " AND ");
+    if (!rc && filter_frag->sql.len) {
+        rc = buf_append_cstr(sql, "(");
+        if (!rc)
+            rc = buf_append_str(sql, filter_frag->sql);
+        if (!rc)
+            rc = buf_append_cstr(sql, ")");
+    }
+    return rc;
+}
+
+/* The cache key of a count: its SQL and every parameter, unambiguously. */
+static enum rc count_key(struct str sql, const struct core_sql_fragment *a,
+                         const struct core_sql_fragment *b, struct buf *key)
+{
+    enum rc rc = buf_append_str(key, sql);
+    const struct core_sql_fragment *frags[2] = {a, b};
+    for (int k = 0; k < 2 && !rc; k++) {
+        for (size_t i = 0; i < frags[k]->param_count && !rc; i++) {
+            const struct core_sql_param *p = &frags[k]->params[i];
+            char tag[40];
+            int n = 0;
+            switch (p->type) {
+            case CORE_SQL_NULL: n = snprintf(tag, sizeof(tag), "|n"); break;
+            case CORE_SQL_INT: n = snprintf(tag, sizeof(tag), "|i%lld", (long long)p->i); break;
+            case CORE_SQL_DOUBLE: n = snprintf(tag, sizeof(tag), "|d%.17g", p->d); break;
+            case CORE_SQL_TEXT: n = snprintf(tag, sizeof(tag), "|t%zu:", p->text.len); break;
+            }
+            rc = buf_append(key, tag, (size_t)n);
+            if (!rc && p->type == CORE_SQL_TEXT)
+                rc = buf_append_str(key, p->text);
+        }
+    }
+    return rc;
+}
+
+static enum rc count_rows(struct core_request *r, const struct core_collection *c, struct str where,
+                          const struct core_sql_fragment *rule_frag,
+                          const struct core_sql_fragment *filter_frag, int64_t *total)
+{
+    struct buf sql;
+    buf_init(&sql, 1 << 20);
+    enum rc rc = buf_append_cstr(&sql, "SELECT COUNT(*) FROM ");
+    if (!rc)
+        rc = store_dialect_ident(&sql, str_from_cstr(c->name));
+    if (!rc)
+        rc = buf_append_cstr(&sql, " \"r\"");
+    if (!rc)
+        rc = buf_append_str(&sql, where);
+    struct buf key;
+    buf_init(&key, 1 << 21);
+    int64_t version = store_sqlite_data_version(r->cw->db);
+    if (!rc && version >= 0 && r->cw->counts &&
+        !count_key(buf_str(&sql), rule_frag, filter_frag, &key) &&
+        core_count_cache_get(r->cw->counts, buf_str(&key), version, total)) {
+        buf_cleanup(&sql);
+        buf_cleanup(&key);
+        return RC_OK;
+    }
+    sqlite3_stmt *st = NULL;
+    if (!rc)
+        rc = store_sqlite_prepare(r->cw->db, buf_str(&sql), &st);
+    buf_cleanup(&sql);
+    if (rc) {
+        buf_cleanup(&key);
+        return rc == RC_INVALID ? RC_INTERNAL : rc;
+    }
+    core_bind_params(st, rule_frag, 0);
+    core_bind_params(st, filter_frag, rule_frag->param_count);
+    int step = sqlite3_step(st);
+    *total = step == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    store_sqlite_done(st);
+    /* The version read before the count: a commit in between makes the
+     * entry look older than it is, never newer. */
+    if (step == SQLITE_ROW && version >= 0 && r->cw->counts && key.len)
+        core_count_cache_put(r->cw->counts, buf_str(&key), version, *total);
+    buf_cleanup(&key);
+    return step == SQLITE_ROW ? RC_OK : store_sqlite_rc(step);
+}
+
+static enum rc list_page(struct core_request *r, const struct core_collection *c,
+                         const struct core_list_opts *lo, const struct core_output_opts *o,
+                         struct buf *out, struct core_problem *p, struct core_list_stream **rest);
+
+/* A list response depends on the request only through these (the rule's
+ * @request.auth data through the requester's identity, its fields through
+ * data_version); a rule reading other @request data, or a random order, is
+ * not cached. */
+static bool page_key(struct core_request *r, const struct core_collection *c,
+                     const struct core_list_opts *lo, const struct core_output_opts *o,
+                     struct buf *key)
+{
+    const char *rule = c->rules[CORE_RULE_LIST];
+    if (rule) {
+        for (const char *at = strstr(rule, "@request."); at; at = strstr(at + 1, "@request.")) {
+            if (strncmp(at, "@request.auth.", 14) != 0)
+                return false;
+        }
+    }
+    /* Expanded collections have rules of their own; keep it simple and exact. */
+    if (o->expand.len || memmem(lo->sort.ptr, lo->sort.len, "@random", 7) ||
+        memmem(lo->filter.ptr, lo->filter.len, "@request", 8))
+        return false;
+    char head[256];
+    int n = snprintf(head, sizeof(head), "%llu|%s|%s|%s|%d|%lld|%lld|%d|",
+                     (unsigned long long)r->schema->version, c->id,
+                     r->auth && r->auth->collection ? r->auth->collection->id : "",
+                     r->auth && r->auth->id ? r->auth->id : "", r->auth && r->auth->is_superuser,
+                     (long long)lo->page, (long long)lo->per_page, lo->skip_total);
+    const struct str parts[4] = {lo->filter, lo->sort, o->expand, o->fields};
+    enum rc rc = buf_append(key, head, (size_t)n);
+    for (int i = 0; i < 4 && !rc; i++) {
+        char len[24];
+        int k = snprintf(len, sizeof(len), "%zu:", parts[i].len);
+        rc = buf_append(key, len, (size_t)k);
+        if (!rc)
+            rc = buf_append_str(key, parts[i]);
+    }
+    return rc == RC_OK;
+}
+
+enum rc core_record_list(struct core_request *r, const struct core_collection *c,
+                         const struct core_list_opts *lo, const struct core_output_opts *o,
+                         struct buf *out, struct core_problem *p, struct core_list_stream **rest)
+{
+    if (rest)
+        *rest = NULL;
+    struct buf key;
+    buf_init(&key, 1 << 20);
+    int64_t version = r->cw->pages ? store_sqlite_data_version(r->cw->db) : -1;
+    bool cacheable = version >= 0 && page_key(r, c, lo, o, &key);
+    struct str cached;
+    if (cacheable && core_page_cache_get(r->cw->pages, buf_str(&key), version, &cached)) {
+        buf_cleanup(&key);
+        return buf_append_str(out, cached);
+    }
+    size_t out_start = out->len;
+    enum rc rc = list_page(r, c, lo, o, out, p, rest);
+    if (!rc && cacheable && !(rest && *rest))
+        core_page_cache_put(r->cw->pages, buf_str(&key), version,
+                            (struct str){out->data + out_start, out->len - out_start});
+    buf_cleanup(&key);
+    return rc;
+}
+
+static enum rc list_page(struct core_request *r, const struct core_collection *c,
+                         const struct core_list_opts *lo, const struct core_output_opts *o,
+                         struct buf *out, struct core_problem *p, struct core_list_stream **rest)
+{
+    size_t out_start = out->len;
+    if (!c->rules[CORE_RULE_LIST] && !is_superuser(r)) {
+        core_problem_message(p, "Only superusers can perform this action.");
+        return RC_FORBIDDEN;
+    }
+    if (!is_superuser(r)) {
+        /* spec §2: a plain substring test on the raw parameters, as PocketBase does. */
+        const char *which = NULL;
+        if (memmem(lo->filter.ptr, lo->filter.len, "@request.", 9) ||
+            memmem(lo->sort.ptr, lo->sort.len, "@request.", 9))
+            which = "Only superusers can filter by @request.";
+        else if (memmem(lo->filter.ptr, lo->filter.len, "@collection.", 12) ||
+                 memmem(lo->sort.ptr, lo->sort.len, "@collection.", 12))
+            which = "Only superusers can filter by @collection.";
+        if (which) {
+            core_problem_message(p, which);
+            return RC_FORBIDDEN;
+        }
+    }
+    struct core_sql_fragment rule_frag, filter_frag, sort_params = {0};
+    struct buf where;
+    buf_init(&where, 1 << 20);
+    enum rc rc = build_where(r, c, lo->filter, 0, &rule_frag, &filter_frag, &where, p);
+    struct str order_by = {"", 0};
+    size_t nparams = rule_frag.param_count + filter_frag.param_count;
+    if (!rc && lo->sort.len) {
+        struct core_filter_options fo = {
+            .schema = r->schema,
+            .collection = c,
+            .alias = "r",
+            .request = &r->filter_request,
+            .allow_hidden = is_superuser(r),
+            .param_base = nparams,
+        };
+        char err[256];
+        if (core_sort_compile(&fo, lo->sort, r->arena, &order_by, &sort_params, err, sizeof(err))) {
+            core_problem_message(p, err);
+            rc = RC_INVALID;
+        }
+        nparams += sort_params.param_count;
+    }
+    if (rc == RC_NOT_FOUND) {
+        rc = RC_OK; /* the list rule does not compile: an empty page */
+        buf_reset(&where);
+        buf_append_cstr(&where, " WHERE 0");
+        memset(&rule_frag, 0, sizeof(rule_frag));
+        memset(&filter_frag, 0, sizeof(filter_frag));
+        nparams = sort_params.param_count = 0;
+        order_by = (struct str){"", 0};
+    }
+    int64_t total = -1;
+    if (!rc && !lo->skip_total)
+        rc = count_rows(r, c, buf_str(&where), &rule_frag, &filter_frag, &total);
+    struct buf sql;
+    buf_init(&sql, 1 << 20);
+    if (!rc)
+        rc = core_record_select_head(c, &sql);
+    if (!rc)
+        rc = buf_append_str(&sql, buf_str(&where));
+    if (!rc && order_by.len) {
+        rc = buf_append_cstr(&sql, " ORDER BY ");
+        if (!rc)
+            rc = buf_append_str(&sql, order_by);
+    }
+    if (!rc) {
+        rc = buf_append_cstr(&sql, " LIMIT ");
+        if (!rc)
+            rc = store_dialect_param(&sql, (unsigned)nparams + 1);
+        if (!rc)
+            rc = buf_append_cstr(&sql, " OFFSET ");
+        if (!rc)
+            rc = store_dialect_param(&sql, (unsigned)nparams + 2);
+    }
+    sqlite3_stmt *st = NULL;
+    if (!rc) {
+        rc = store_sqlite_prepare(r->cw->db, buf_str(&sql), &st);
+        if (rc == RC_INVALID)
+            rc = RC_INTERNAL;
+    }
+    buf_cleanup(&sql);
+    buf_cleanup(&where);
+    if (rc)
+        return rc;
+    core_bind_params(st, &rule_frag, 0);
+    core_bind_params(st, &filter_frag, rule_frag.param_count);
+    core_bind_params(st, &sort_params, rule_frag.param_count + filter_frag.param_count);
+    sqlite3_bind_int64(st, (int)nparams + 1, lo->per_page);
+    sqlite3_bind_int64(st, (int)nparams + 2, (lo->page - 1) * lo->per_page);
+
+    struct core_expand *ex = o->expand.len ? core_expand_parse(r, c, o->expand) : NULL;
+    struct jsonw w;
+    jsonw_init(&w, out);
+    jsonw_object_begin(&w);
+    jsonw_key(&w, STR_LIT("page"));
+    jsonw_int(&w, lo->page);
+    jsonw_key(&w, STR_LIT("perPage"));
+    jsonw_int(&w, lo->per_page);
+    jsonw_key(&w, STR_LIT("totalItems"));
+    jsonw_int(&w, total);
+    jsonw_key(&w, STR_LIT("totalPages"));
+    jsonw_int(&w, total < 0 ? -1 : (total + lo->per_page - 1) / lo->per_page);
+    jsonw_key(&w, STR_LIT("items"));
+    jsonw_array_begin(&w);
+    int id_col = -1;
+    for (size_t i = 0; i < c->field_count; i++) {
+        if (strcmp(c->fields[i].name, "id") == 0)
+            id_col = (int)i;
+    }
+    int step;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        rc = core_record_write_item(r, c, ex, st, o->fields, &w);
+        if (!rc && core_cost_check(r->cost))
+            rc = RC_OVER_BUDGET;
+        if (rc)
+            break;
+        if (rest && id_col >= 0 && out->len - out_start >= CORE_LIST_STREAM_AT) {
+            /* Large: the rest goes out as the reader takes it (item 4 of
+             * issue #20: a reader that never reads pinned whole pages). */
+            rc = core_list_stream_new(r, c, lo->filter, o, ex, &w, st, id_col, rest);
+            step = SQLITE_DONE;
+            break;
+        }
+    }
+    store_sqlite_done(st);
+    if (rc)
+        return rc;
+    if (step != SQLITE_DONE)
+        return store_sqlite_rc(step);
+    if (rest && *rest)
+        return RC_OK;
+    jsonw_array_end(&w);
+    jsonw_object_end(&w);
+    return jsonw_finish(&w);
+}
+
+enum rc core_record_write_item(struct core_request *r, const struct core_collection *c,
+                               const struct core_expand *ex, sqlite3_stmt *st, struct str fields,
+                               struct jsonw *w)
+{
+    if (!fields.len) {
+        core_record_write_open(w, c, st, 0, r->auth);
+        if (ex)
+            core_expand_write(r, c, ex, st, 0, w);
+        jsonw_object_end(w);
+        return RC_OK;
+    }
+    /* Each record is pruned on its own (what `fields` does to a page's
+     * items), so a page never has to be parsed back whole. */
+    struct buf item;
+    buf_init(&item, (size_t)1 << 34);
+    struct jsonw iw;
+    jsonw_init(&iw, &item);
+    core_record_write_open(&iw, c, st, 0, r->auth);
+    if (ex)
+        core_expand_write(r, c, ex, st, 0, &iw);
+    jsonw_object_end(&iw);
+    enum rc rc = jsonw_finish(&iw);
+    if (!rc)
+        rc = core_fields_apply(&item, fields, false);
+    if (!rc)
+        jsonw_raw(w, buf_str(&item));
+    buf_cleanup(&item);
+    return rc;
+}

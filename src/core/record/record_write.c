@@ -1,0 +1,687 @@
+/* record_write.c -- see record_write.h. */
+#include "core/record/record_write.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "base/alloc.h"
+#include "base/chrono.h"
+#include "base/log.h"
+#include "core/auth/password.h"
+#include "core/record/record_out.h"
+#include "store/dialect.h"
+#include "store/writer.h"
+
+#define CASCADE_MAX_DEPTH 16
+
+enum rc core_record_load(struct store_sqlite *db, const struct core_collection *c, struct str id,
+                         json_t **out)
+{
+    struct buf sql;
+    buf_init(&sql, 1 << 20);
+    enum rc rc = buf_append_cstr(&sql, "SELECT ");
+    if (!rc)
+        rc = core_record_columns(c, "r", &sql);
+    if (!rc)
+        rc = buf_append_cstr(&sql, " FROM ");
+    if (!rc)
+        rc = store_dialect_ident(&sql, str_from_cstr(c->name));
+    if (!rc)
+        rc = buf_append_cstr(&sql, " \"r\" WHERE \"r\".\"id\" = ?1");
+    sqlite3_stmt *st = NULL;
+    if (!rc)
+        rc = store_sqlite_prepare(db, buf_str(&sql), &st);
+    buf_cleanup(&sql);
+    if (rc)
+        return rc;
+    sqlite3_bind_text(st, 1, id.ptr, (int)id.len, SQLITE_TRANSIENT);
+    int step = sqlite3_step(st);
+    if (step == SQLITE_ROW) {
+        json_t *o = json_object();
+        for (size_t i = 0; i < c->field_count; i++)
+            json_object_set_new(o, c->fields[i].name,
+                                core_record_column_json(&c->fields[i], st, (int)i));
+        *out = o;
+        rc = RC_OK;
+    } else {
+        rc = step == SQLITE_DONE ? RC_NOT_FOUND : store_sqlite_rc(step);
+    }
+    store_sqlite_done(st);
+    return rc;
+}
+
+static void bind_value(sqlite3_stmt *st, int n, const struct core_field *f, json_t *v)
+{
+    if (f->type == CORE_FIELD_JSON || f->type == CORE_FIELD_GEOPOINT || core_field_is_multi(f)) {
+        if (f->type == CORE_FIELD_JSON && (!v || json_is_null(v))) {
+            sqlite3_bind_null(st, n);
+            return;
+        }
+        char *text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+        sqlite3_bind_text(st, n, text ? text : "[]", -1, SQLITE_TRANSIENT);
+        xfree(text);
+        return;
+    }
+    switch (f->type) {
+    case CORE_FIELD_NUMBER:
+        if (json_is_integer(v))
+            sqlite3_bind_int64(st, n, json_integer_value(v));
+        else
+            sqlite3_bind_double(st, n, json_number_value(v));
+        return;
+    case CORE_FIELD_BOOL: sqlite3_bind_int(st, n, json_is_true(v)); return;
+    default:
+        sqlite3_bind_text(st, n, json_is_string(v) ? json_string_value(v) : "",
+                          json_is_string(v) ? (int)json_string_length(v) : 0, SQLITE_TRANSIENT);
+    }
+}
+
+void core_record_bind_values(sqlite3_stmt *st, const struct core_collection *c, json_t *values)
+{
+    for (size_t i = 0; i < c->field_count; i++)
+        bind_value(st, (int)i + 1, &c->fields[i], json_object_get(values, c->fields[i].name));
+}
+
+/* Maps "UNIQUE constraint failed: posts.slug, posts.x" to field errors. */
+static void unique_errors(struct store_sqlite *db, struct core_problem *p)
+{
+    const char *msg = sqlite3_errmsg(store_sqlite_handle(db));
+    const char *s = strstr(msg, "failed: ");
+    if (!s)
+        return;
+    s += 8;
+    while (*s) {
+        const char *dot = strchr(s, '.');
+        if (!dot)
+            break;
+        const char *end = dot + 1;
+        while (*end && *end != ',')
+            end++;
+        char name[128];
+        size_t n = (size_t)(end - dot - 1);
+        if (n >= sizeof(name))
+            n = sizeof(name) - 1;
+        memcpy(name, dot + 1, n);
+        name[n] = '\0';
+        core_problem_field(p, name, "validation_not_unique", "Value must be unique.", NULL);
+        s = *end ? end + 2 : end;
+    }
+}
+
+enum rc core_record_check_relations(struct store_sqlite *db, const struct core_schema *schema,
+                                    const struct core_collection *c, json_t *values,
+                                    struct core_problem *p)
+{
+    for (size_t i = 0; i < c->field_count; i++) {
+        const struct core_field *f = &c->fields[i];
+        if (f->type != CORE_FIELD_RELATION)
+            continue;
+        json_t *v = json_object_get(values, f->name);
+        json_t *ids = json_is_array(v) ? json_incref(v) : json_array();
+        if (json_is_string(v) && json_string_length(v))
+            json_array_append(ids, v);
+        size_t n = json_array_size(ids);
+        if (n == 0) {
+            json_decref(ids);
+            continue;
+        }
+        const struct core_collection *t =
+            core_schema_find_exact(schema, str_from_cstr(f->collection_id));
+        if (!t) {
+            json_decref(ids);
+            core_problem_field(p, f->name, "validation_missing_rel_collection",
+                               "The related collection doesn't exist.", NULL);
+            continue;
+        }
+        struct buf sql;
+        buf_init(&sql, 4096);
+        enum rc rc = buf_append_cstr(&sql, "SELECT COUNT(*) FROM json_each(?1) \"je\" WHERE EXISTS "
+                                           "(SELECT 1 FROM ");
+        if (!rc)
+            rc = store_dialect_ident(&sql, str_from_cstr(t->name));
+        if (!rc)
+            rc = buf_append_cstr(&sql, " \"t\" WHERE \"t\".\"id\" = \"je\".\"value\")");
+        sqlite3_stmt *st = NULL;
+        if (!rc)
+            rc = store_sqlite_prepare(db, buf_str(&sql), &st);
+        buf_cleanup(&sql);
+        if (rc) {
+            json_decref(ids);
+            return rc;
+        }
+        char *text = json_dumps(ids, JSON_COMPACT);
+        sqlite3_bind_text(st, 1, text, -1, SQLITE_TRANSIENT);
+        xfree(text);
+        int step = sqlite3_step(st);
+        size_t found = step == SQLITE_ROW ? (size_t)sqlite3_column_int64(st, 0) : 0;
+        store_sqlite_done(st);
+        json_decref(ids);
+        if (found != n)
+            core_problem_field(p, f->name, "validation_missing_rel_records",
+                               "Failed to find all relation records with the provided ids.", NULL);
+    }
+    return core_problem_has_fields(p) ? RC_INVALID : RC_OK;
+}
+
+/* SELECT 1 FROM c r WHERE r.id = ?1 AND (rule): true when the record passes. */
+static enum rc passes_rule(struct store_sqlite *db, const struct core_write_job *job, bool *ok)
+{
+    struct buf sql;
+    buf_init(&sql, 1 << 20);
+    enum rc rc = buf_append_cstr(&sql, "SELECT 1 FROM ");
+    if (!rc)
+        rc = store_dialect_ident(&sql, str_from_cstr(job->c->name));
+    if (!rc)
+        rc = buf_append_cstr(&sql, " \"r\" WHERE \"r\".\"id\" = ?1");
+    if (!rc && job->has_rule && job->rule.sql.len) {
+        rc = buf_append_cstr(&sql, " AND (");
+        if (!rc)
+            rc = buf_append_str(&sql, job->rule.sql);
+        if (!rc)
+            rc = buf_append_cstr(&sql, ")");
+    }
+    sqlite3_stmt *st = NULL;
+    if (!rc)
+        rc = store_sqlite_prepare(db, buf_str(&sql), &st);
+    buf_cleanup(&sql);
+    if (rc)
+        return rc == RC_INVALID ? RC_INTERNAL : rc;
+    sqlite3_bind_text(st, 1, job->id, -1, SQLITE_STATIC);
+    core_bind_params(st, &job->rule, 1);
+    int step = sqlite3_step(st);
+    store_sqlite_done(st);
+    if (step != SQLITE_ROW && step != SQLITE_DONE)
+        return store_sqlite_rc(step);
+    *ok = step == SQLITE_ROW;
+    return RC_OK;
+}
+
+static enum rc write_row(struct store_sqlite *db, const struct core_write_job *job, json_t *values,
+                         bool is_insert, struct core_problem *p)
+{
+    const struct core_collection *c = job->c;
+    struct buf sql;
+    buf_init(&sql, 1 << 20);
+    enum rc rc = RC_OK;
+    if (is_insert) {
+        rc = buf_append_cstr(&sql, "INSERT INTO ");
+        if (!rc)
+            rc = store_dialect_ident(&sql, str_from_cstr(c->name));
+        if (!rc)
+            rc = buf_append_cstr(&sql, " (");
+        for (size_t i = 0; i < c->field_count && !rc; i++) {
+            if (i)
+                rc = buf_append_cstr(&sql, ", ");
+            if (!rc)
+                rc = store_dialect_ident(&sql, str_from_cstr(c->fields[i].name));
+        }
+        if (!rc)
+            rc = buf_append_cstr(&sql, ") VALUES (");
+        for (size_t i = 0; i < c->field_count && !rc; i++) {
+            if (i)
+                rc = buf_append_cstr(&sql, ", ");
+            if (!rc)
+                rc = store_dialect_param(&sql, (unsigned)i + 1);
+        }
+        if (!rc)
+            rc = buf_append_cstr(&sql, ")");
+    } else {
+        rc = buf_append_cstr(&sql, "UPDATE ");
+        if (!rc)
+            rc = store_dialect_ident(&sql, str_from_cstr(c->name));
+        if (!rc)
+            rc = buf_append_cstr(&sql, " SET ");
+        for (size_t i = 0; i < c->field_count && !rc; i++) {
+            if (i)
+                rc = buf_append_cstr(&sql, ", ");
+            if (!rc)
+                rc = store_dialect_ident(&sql, str_from_cstr(c->fields[i].name));
+            if (!rc)
+                rc = buf_append_cstr(&sql, " = ");
+            if (!rc)
+                rc = store_dialect_param(&sql, (unsigned)i + 1);
+        }
+        if (!rc)
+            rc = buf_append_cstr(&sql, " WHERE \"id\" = ");
+        if (!rc)
+            rc = store_dialect_param(&sql, (unsigned)c->field_count + 1);
+    }
+    sqlite3_stmt *st = NULL;
+    if (!rc)
+        rc = store_sqlite_prepare(db, buf_str(&sql), &st);
+    buf_cleanup(&sql);
+    if (rc)
+        return rc == RC_INVALID ? RC_INTERNAL : rc;
+    core_record_bind_values(st, c, values);
+    if (!is_insert)
+        sqlite3_bind_text(st, (int)c->field_count + 1, job->id, -1, SQLITE_STATIC);
+    int step = sqlite3_step(st);
+    if (step != SQLITE_DONE) {
+        int ext = sqlite3_extended_errcode(store_sqlite_handle(db));
+        if (ext == SQLITE_CONSTRAINT_UNIQUE || ext == SQLITE_CONSTRAINT_PRIMARYKEY) {
+            unique_errors(db, p);
+            store_sqlite_done(st);
+            return RC_INVALID;
+        }
+        store_sqlite_done(st);
+        return store_sqlite_rc(step);
+    }
+    store_sqlite_done(st);
+    return RC_OK;
+}
+
+/* -------------------------------------------------------------------------
+ * Delete with references (spec §2.5)
+ * ------------------------------------------------------------------------- */
+
+static enum rc delete_record(struct store_sqlite *db, const struct core_schema *schema,
+                             const struct core_collection *c, const char *id, int depth,
+                             struct core_problem *p, struct core_rt_event **events);
+
+/* Handles every record that references (c, id) through relation field f of x. */
+static enum rc release_references(struct store_sqlite *db, const struct core_schema *schema,
+                                  const struct core_collection *x, const struct core_field *f,
+                                  const char *id, int depth, struct core_problem *p,
+                                  struct core_rt_event **events)
+{
+    bool multi = core_field_is_multi(f);
+    struct buf sql;
+    buf_init(&sql, 4096);
+    enum rc rc = buf_append_cstr(&sql, "SELECT \"id\", ");
+    if (!rc)
+        rc = store_dialect_ident(&sql, str_from_cstr(f->name));
+    if (!rc)
+        rc = buf_append_cstr(&sql, " FROM ");
+    if (!rc)
+        rc = store_dialect_ident(&sql, str_from_cstr(x->name));
+    if (!rc)
+        rc = buf_append_cstr(&sql, multi ? " WHERE EXISTS (SELECT 1 FROM json_each(" : " WHERE ");
+    if (!rc)
+        rc = store_dialect_ident(&sql, str_from_cstr(f->name));
+    if (!rc)
+        rc = buf_append_cstr(&sql, multi ? ") WHERE value = ?1)" : " = ?1");
+    sqlite3_stmt *st = NULL;
+    if (!rc)
+        rc = store_sqlite_prepare(db, buf_str(&sql), &st);
+    buf_cleanup(&sql);
+    if (rc)
+        return rc;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+    /* Collect first: the changes below must not run under an open SELECT on the same rows. */
+    json_t *refs = json_array();
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        json_t *row = json_pack("{s:s, s:o}", "id", (const char *)sqlite3_column_text(st, 0),
+                                "value", core_record_column_json(f, st, 1));
+        json_array_append_new(refs, row);
+    }
+    store_sqlite_done(st);
+    size_t i;
+    json_t *row;
+    json_array_foreach(refs, i, row)
+    {
+        const char *ref_id = json_string_value(json_object_get(row, "id"));
+        json_t *value = json_object_get(row, "value");
+        json_t *left = json_array();
+        if (multi) {
+            size_t k;
+            json_t *v;
+            json_array_foreach(value, k, v)
+            {
+                if (strcmp(json_string_value(v), id) != 0)
+                    json_array_append(left, v);
+            }
+        }
+        size_t remaining = json_array_size(left);
+        if (f->cascade_delete && remaining == 0) {
+            rc = delete_record(db, schema, x, ref_id, depth + 1, p, events);
+        } else if (f->is_required && remaining == 0) {
+            core_problem_message(p, "Failed to delete record. Make sure that the record is not "
+                                    "part of a required relation reference.");
+            rc = RC_INVALID;
+        } else {
+            buf_init(&sql, 4096);
+            rc = buf_append_cstr(&sql, "UPDATE ");
+            if (!rc)
+                rc = store_dialect_ident(&sql, str_from_cstr(x->name));
+            if (!rc)
+                rc = buf_append_cstr(&sql, " SET ");
+            if (!rc)
+                rc = store_dialect_ident(&sql, str_from_cstr(f->name));
+            if (!rc)
+                rc = buf_append_cstr(&sql, " = ?1 WHERE \"id\" = ?2");
+            sqlite3_stmt *up = NULL;
+            if (!rc)
+                rc = store_sqlite_prepare(db, buf_str(&sql), &up);
+            buf_cleanup(&sql);
+            if (!rc) {
+                if (multi) {
+                    char *text = json_dumps(left, JSON_COMPACT);
+                    sqlite3_bind_text(up, 1, text, -1, SQLITE_TRANSIENT);
+                    xfree(text);
+                } else {
+                    sqlite3_bind_text(up, 1, "", 0, SQLITE_STATIC);
+                }
+                sqlite3_bind_text(up, 2, ref_id, -1, SQLITE_TRANSIENT);
+                int s = sqlite3_step(up);
+                store_sqlite_done(up);
+                rc = s == SQLITE_DONE ? RC_OK : store_sqlite_rc(s);
+            }
+        }
+        json_decref(left);
+        if (rc)
+            break;
+    }
+    json_decref(refs);
+    return rc;
+}
+
+/* Adds a delete event with the record as it is now (spec §7.4: the payload
+ * and the checks use the record before its removal). */
+static void note_delete(struct store_sqlite *db, const struct core_schema *schema,
+                        const struct core_collection *c, const char *id,
+                        struct core_rt_event **events)
+{
+    json_t *values = NULL;
+    if (!events || core_record_load(db, c, str_from_cstr(id), &values) != RC_OK)
+        return;
+    struct core_rt_event *ev = core_rt_event_new("delete", schema, c, values);
+    json_decref(values);
+    ev->next = *events;
+    *events = ev;
+}
+
+static enum rc delete_record(struct store_sqlite *db, const struct core_schema *schema,
+                             const struct core_collection *c, const char *id, int depth,
+                             struct core_problem *p, struct core_rt_event **events)
+{
+    if (depth > CASCADE_MAX_DEPTH) {
+        core_problem_message(p, "Failed to delete record: the cascade is too deep.");
+        return RC_INVALID;
+    }
+    note_delete(db, schema, c, id, events);
+    struct buf sql;
+    buf_init(&sql, 4096);
+    enum rc rc = buf_append_cstr(&sql, "DELETE FROM ");
+    if (!rc)
+        rc = store_dialect_ident(&sql, str_from_cstr(c->name));
+    if (!rc)
+        rc = buf_append_cstr(&sql, " WHERE \"id\" = ?1");
+    sqlite3_stmt *st = NULL;
+    if (!rc)
+        rc = store_sqlite_prepare(db, buf_str(&sql), &st);
+    buf_cleanup(&sql);
+    if (rc)
+        return rc;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+    int step = sqlite3_step(st);
+    int changes = sqlite3_changes(store_sqlite_handle(db));
+    store_sqlite_done(st);
+    if (step != SQLITE_DONE)
+        return store_sqlite_rc(step);
+    if (changes == 0)
+        return RC_OK; /* already gone (a cycle of cascades) */
+    for (size_t i = 0; i < schema->count && !rc; i++) {
+        const struct core_collection *x = schema->items[i];
+        if (x->type == CORE_COLLECTION_VIEW)
+            continue;
+        for (size_t k = 0; k < x->field_count && !rc; k++) {
+            const struct core_field *f = &x->fields[k];
+            if (f->type == CORE_FIELD_RELATION && strcmp(f->collection_id, c->id) == 0)
+                rc = release_references(db, schema, x, f, id, depth, p, events);
+        }
+    }
+    return rc;
+}
+
+/* -------------------------------------------------------------------------
+ * Password hashes
+ * ------------------------------------------------------------------------- */
+
+void core_write_job_add_hash(struct core_write_job *job, const char *field, struct str phc)
+{
+    if (!job->hashes)
+        job->hashes = json_object();
+    json_object_set_new(job->hashes, field, json_stringn(phc.ptr, phc.len));
+    if (job->values)
+        json_object_set_new(job->values, field, json_stringn(phc.ptr, phc.len));
+}
+
+void core_write_job_set_hashes(struct core_write_job *job, const struct core_record_input *in)
+{
+    for (size_t i = 0; i < in->secret_count; i++) {
+        if (in->secrets[i].hash)
+            core_write_job_add_hash(job, in->secrets[i].field->name,
+                                    str_from_cstr(in->secrets[i].hash));
+    }
+}
+
+/* Puts the job's hashes in the values an update rebuilt from its body: each
+ * secret the rebuild found must have been hashed by the worker. */
+static enum rc apply_hashes(const struct core_write_job *job, const struct core_record_input *in)
+{
+    for (size_t i = 0; i < in->secret_count; i++) {
+        const char *name = in->secrets[i].field->name;
+        json_t *phc = json_object_get(job->hashes, name);
+        if (!json_is_string(phc)) {
+            log_error("msg=\"password field value without its hash\" collection=%s field=%s",
+                      job->c->name, name);
+            return RC_INTERNAL;
+        }
+        json_object_set(in->values, name, phc);
+    }
+    return RC_OK;
+}
+
+/* The last guard before a row is written: a password field the write sets
+ * (every one on a create; on an update, those that differ from stored) holds
+ * "" or an argon2id hash, never what a client sent. A stored value is
+ * written back as it is, so one odd row does not block its updates. */
+static enum rc check_hashed(const struct core_collection *c, json_t *values, json_t *stored)
+{
+    for (size_t i = 0; i < c->field_count; i++) {
+        const struct core_field *f = &c->fields[i];
+        if (f->type != CORE_FIELD_PASSWORD)
+            continue;
+        json_t *v = json_object_get(values, f->name);
+        if (stored && json_equal(v, json_object_get(stored, f->name)))
+            continue;
+        struct core_password_phc phc;
+        if (json_string_length(v) &&
+            core_password_parse((struct str){json_string_value(v), json_string_length(v)}, &phc)) {
+            log_error("msg=\"password field value is not a hash: write refused\" "
+                      "collection=%s field=%s",
+                      c->name, f->name);
+            return RC_INTERNAL;
+        }
+    }
+    return RC_OK;
+}
+
+/* -------------------------------------------------------------------------
+ * The job
+ * ------------------------------------------------------------------------- */
+
+static void add_event(struct core_write_job *job, const char *action, json_t *values)
+{
+    struct core_rt_event *ev = core_rt_event_new(action, job->schema, job->c, values);
+    ev->next = job->events;
+    job->events = ev;
+}
+
+static enum rc apply(struct store_sqlite *db, void *ctx)
+{
+    struct core_write_job *job = ctx;
+    struct core_problem *p = &job->problem;
+    bool ok = true;
+    enum rc rc = RC_OK;
+    /* The writer may run a job again after a rollback (writer.h): the events
+     * of an earlier run went with it. */
+    core_rt_event_list_free(job->events);
+    job->events = NULL;
+    switch (job->kind) {
+    case CORE_WRITE_CREATE:
+        rc = check_hashed(job->c, job->values, NULL);
+        if (!rc)
+            rc = core_record_check_relations(db, job->schema, job->c, job->values, p);
+        if (!rc)
+            rc = write_row(db, job, job->values, true, p);
+        if (!rc && job->has_rule) {
+            rc = passes_rule(db, job, &ok);
+            if (!rc && !ok)
+                rc = RC_INVALID; /* spec §2.3: a failed create rule is a 400 */
+        }
+        if (rc == RC_INVALID && !p->message[0])
+            core_problem_message(p, "Failed to create record.");
+        if (!rc && job->wants_events)
+            add_event(job, "create", job->values);
+        break;
+    case CORE_WRITE_UPDATE: {
+        rc = passes_rule(db, job, &ok);
+        if (!rc && !ok)
+            rc = RC_NOT_FOUND;
+        json_t *current = NULL;
+        if (!rc)
+            rc = core_record_load(db, job->c, str_from_cstr(job->id), &current);
+        struct core_record_input in = {0};
+        if (!rc)
+            rc = core_record_input_build(job->request, job->c, job->body, current, &in, p);
+        if (!rc)
+            rc = apply_hashes(job, &in);
+        if (!rc)
+            rc = check_hashed(job->c, in.values, current);
+        if (!rc)
+            rc = core_record_check_relations(db, job->schema, job->c, in.values, p);
+        if (!rc)
+            rc = write_row(db, job, in.values, false, p);
+        if (rc == RC_INVALID && !p->message[0])
+            core_problem_message(p, "Failed to update record.");
+        if (!rc && job->wants_events)
+            add_event(job, "update", in.values);
+        if (!rc) {
+            json_decref(job->written);
+            job->written = json_incref(in.values);
+        }
+        core_record_input_cleanup(&in);
+        json_decref(current);
+        break;
+    }
+    case CORE_WRITE_DELETE:
+        rc = passes_rule(db, job, &ok);
+        if (!rc && !ok)
+            rc = RC_NOT_FOUND;
+        if (!rc)
+            rc = delete_record(db, job->schema, job->c, job->id, 0, p,
+                               job->wants_events ? &job->events : NULL);
+        break;
+    }
+    if (rc) {
+        /* The savepoint is rolled back: nothing happened to announce. */
+        core_rt_event_list_free(job->events);
+        job->events = NULL;
+    }
+    job->rc = rc;
+    return rc;
+}
+
+static void finished(enum rc rc, void *ctx)
+{
+    struct core_write_job *job = ctx;
+    job->rc = rc;
+    /* A read transaction begun earlier in this loop iteration predates the
+     * commit: end it so reading the record back sees the write. */
+    if (job->cw)
+        core_worker_end_read(job->cw);
+    struct core_rt_event *events = job->events;
+    job->events = NULL;
+    if (rc || !job->cw)
+        core_rt_event_list_free(events);
+    else
+        core_realtime_publish(job->cw->app, events); /* after the commit (spec §7.4) */
+    job->done(job);
+}
+
+void core_record_submit(struct core_worker *cw, struct core_write_job *job)
+{
+    job->cw = cw;
+    job->wants_events = core_realtime_client_count(cw->app) > 0;
+    store_writer_submit(cw->app->writer, cw->mailbox, apply, finished, job);
+}
+
+static enum rc apply_batch(struct store_sqlite *db, void *ctx)
+{
+    struct core_write_batch *b = ctx;
+    b->rc = RC_OK;
+    for (size_t i = 0; i < b->count; i++) {
+        if (b->deadline_ns && chrono_mono_ns() > b->deadline_ns) {
+            b->rc = RC_BUSY;
+            b->failed = i;
+            b->is_timed_out = true;
+            return RC_BUSY;
+        }
+        enum rc rc = apply(db, b->jobs[i]);
+        if (rc) {
+            b->rc = rc;
+            b->failed = i;
+            return rc; /* the writer rolls the whole batch back */
+        }
+    }
+    return RC_OK;
+}
+
+static void finished_batch(enum rc rc, void *ctx)
+{
+    struct core_write_batch *b = ctx;
+    if (rc && !b->rc) {
+        b->rc = rc; /* the commit itself failed */
+        b->failed = 0;
+    }
+    core_worker_end_read(b->cw);
+    for (size_t i = 0; i < b->count; i++) {
+        struct core_write_job *job = b->jobs[i];
+        struct core_rt_event *events = job->events;
+        job->events = NULL;
+        if (b->rc) {
+            core_rt_event_list_free(events);
+            if (i != b->failed || !job->rc)
+                job->rc = RC_CONFLICT;
+        } else {
+            job->rc = RC_OK;
+            core_realtime_publish(b->cw->app, events);
+        }
+    }
+    b->done(b);
+}
+
+void core_record_submit_batch(struct core_worker *cw, struct core_write_batch *b)
+{
+    b->cw = cw;
+    bool wants_events = core_realtime_client_count(cw->app) > 0;
+    for (size_t i = 0; i < b->count; i++) {
+        b->jobs[i]->cw = cw;
+        b->jobs[i]->wants_events = wants_events;
+    }
+    store_writer_submit(cw->app->writer, cw->mailbox, apply_batch, finished_batch, b);
+}
+
+enum rc core_record_run(struct core_app *app, struct core_write_job *job)
+{
+    job->rc = store_writer_run(app->writer, apply, job);
+    return job->rc;
+}
+
+void core_write_job_cleanup(struct core_write_job *job)
+{
+    xfree(job->id);
+    json_decref(job->values);
+    json_decref(job->body);
+    json_decref(job->written);
+    job->written = NULL;
+    json_decref(job->hashes);
+    core_problem_cleanup(&job->problem);
+    core_rt_event_list_free(job->events);
+    job->events = NULL;
+    job->id = NULL;
+    job->values = NULL;
+    job->body = NULL;
+    job->hashes = NULL;
+}

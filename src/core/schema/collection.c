@@ -1,0 +1,98 @@
+/* collection.c -- see collection.h. */
+#include "core/schema/collection.h"
+
+#include "base/alloc.h"
+
+bool core_field_is_multi(const struct core_field *f)
+{
+    return f->max_select > 1 && (f->type == CORE_FIELD_SELECT || f->type == CORE_FIELD_RELATION ||
+                                 f->type == CORE_FIELD_FILE);
+}
+
+const struct core_collection *core_schema_find(const struct core_schema *s, struct str name_or_id)
+{
+    for (size_t i = 0; i < s->count; i++) {
+        if (str_eq(str_from_cstr(s->items[i]->id), name_or_id))
+            return s->items[i];
+    }
+    for (size_t i = 0; i < s->count; i++) {
+        if (str_eq_nocase(str_from_cstr(s->items[i]->name), name_or_id))
+            return s->items[i];
+    }
+    return NULL;
+}
+
+const struct core_collection *core_schema_find_exact(const struct core_schema *s,
+                                                     struct str name_or_id)
+{
+    for (size_t i = 0; i < s->count; i++) {
+        if (str_eq(str_from_cstr(s->items[i]->id), name_or_id) ||
+            str_eq(str_from_cstr(s->items[i]->name), name_or_id))
+            return s->items[i];
+    }
+    return NULL;
+}
+
+const struct core_field *core_collection_field(const struct core_collection *c, struct str name)
+{
+    for (size_t i = 0; i < c->field_count; i++) {
+        if (str_eq(str_from_cstr(c->fields[i].name), name))
+            return &c->fields[i];
+    }
+    return NULL;
+}
+
+static void free_list(char **items, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        xfree(items[i]);
+    xfree(items);
+}
+
+static void field_cleanup(struct core_field *f)
+{
+    xfree(f->id);
+    xfree(f->name);
+    xfree(f->min_date);
+    xfree(f->max_date);
+    xfree(f->pattern);
+    xfree(f->autogenerate_pattern);
+    free_list(f->values, f->value_count);
+    xfree(f->collection_id);
+    free_list(f->mime_types, f->mime_type_count);
+    free_list(f->thumbs, f->thumb_count);
+    free_list(f->only_domains, f->only_domain_count);
+    free_list(f->except_domains, f->except_domain_count);
+}
+
+void core_collection_free(struct core_collection *c)
+{
+    if (!c)
+        return;
+    xfree(c->id);
+    xfree(c->name);
+    for (int i = 0; i < CORE_RULE_COUNT; i++)
+        xfree(c->rules[i]);
+    xfree(c->auth_rule);
+    xfree(c->manage_rule);
+    for (size_t i = 0; i < c->field_count; i++)
+        field_cleanup(&c->fields[i]);
+    xfree(c->fields);
+    free_list(c->indexes, c->index_count);
+    xfree(c->view_query);
+    xfree(c->created);
+    xfree(c->updated);
+    free_list(c->identity_fields, c->identity_field_count);
+    xfree(c->token_secret);
+    xfree(c);
+}
+
+void core_schema_free(struct core_schema *s)
+{
+    if (!s)
+        return;
+    for (size_t i = 0; i < s->count; i++)
+        core_collection_free(s->items[i]);
+    xfree(s->items);
+    xfree(s);
+}

@@ -1,0 +1,946 @@
+/* collection_json.c -- see collection_json.h. */
+#include "core/schema/collection_json.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "base/alloc.h"
+#include "base/randpat.h"
+#include "base/secure.h"
+#include "core/schema/index.h"
+#include "core/schema/field_pattern.h"
+
+/* PocketBase's ceiling for a password field's min and max (bcrypt's 72-byte
+ * limit there, core/field_password.go), kept for the contract. */
+#define PASSWORD_MAX_RUNES 71
+
+/* -------------------------------------------------------------------------
+ * Names and ids
+ * ------------------------------------------------------------------------- */
+
+uint32_t core_crc32(const char *s, size_t len)
+{
+    uint32_t crc = 0xFFFFFFFFu;
+    for (size_t i = 0; i < len; i++) {
+        crc ^= (unsigned char)s[i];
+        for (int k = 0; k < 8; k++)
+            crc = (crc >> 1) ^ (0xEDB88320u & (0u - (crc & 1u)));
+    }
+    return ~crc;
+}
+
+static const char *const type_names[] = {"base", "auth", "view"};
+static const char *const field_type_names[] = {
+    "text",     "number", "bool", "email",    "url",      "editor", "date",
+    "autodate", "select", "json", "relation", "password", "file",   "geoPoint"};
+
+const char *core_collection_type_name(enum core_collection_type t)
+{
+    return type_names[t];
+}
+
+const char *core_field_type_name(enum core_field_type t)
+{
+    return field_type_names[t];
+}
+
+/* ^\w+$ with a length limit (collection and field names, spec §5.2). */
+static bool is_word(const char *s, size_t max)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > max)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_'))
+            return false;
+    }
+    return true;
+}
+
+static bool is_reserved_field_name(const char *name, enum core_collection_type type)
+{
+    static const char *const reserved[] = {"null",         "true",           "false", "_rowid_",
+                                           "collectionId", "collectionName", "expand"};
+    for (size_t i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++) {
+        if (strcasecmp(name, reserved[i]) == 0)
+            return true;
+    }
+    if (strstr(name, "_via_"))
+        return true;
+    return type == CORE_COLLECTION_AUTH &&
+           (strcmp(name, "passwordConfirm") == 0 || strcmp(name, "oldPassword") == 0);
+}
+
+/* -------------------------------------------------------------------------
+ * JSON helpers
+ * ------------------------------------------------------------------------- */
+
+static char *dup_string(json_t *v, const char *fallback)
+{
+    if (json_is_string(v))
+        return xstrndup(json_string_value(v), json_string_length(v));
+    return fallback ? xstrdup(fallback) : NULL;
+}
+
+static char **dup_string_list(json_t *v, size_t *count)
+{
+    *count = 0;
+    if (!json_is_array(v) || json_array_size(v) == 0)
+        return NULL;
+    char **out = xcalloc(json_array_size(v), sizeof(char *));
+    size_t i;
+    json_t *item;
+    json_array_foreach(v, i, item)
+    {
+        if (json_is_string(item))
+            out[(*count)++] = xstrdup(json_string_value(item));
+    }
+    return out;
+}
+
+static char **copy_list(char *const *items, size_t n)
+{
+    if (!n)
+        return NULL;
+    char **out = xcalloc(n, sizeof(char *));
+    for (size_t i = 0; i < n; i++)
+        out[i] = xstrdup(items[i]);
+    return out;
+}
+
+static bool get_bool(json_t *obj, const char *key, bool fallback)
+{
+    json_t *v = json_object_get(obj, key);
+    return json_is_boolean(v) ? json_is_true(v) : fallback;
+}
+
+/* A rule: absent keeps the fallback, null means superusers only. */
+static char *get_rule(json_t *obj, const char *key, const char *fallback, bool *present)
+{
+    json_t *v = json_object_get(obj, key);
+    *present = v != NULL;
+    if (!v)
+        return fallback ? xstrdup(fallback) : NULL;
+    return json_is_string(v) ? xstrdup(json_string_value(v)) : NULL;
+}
+
+/* -------------------------------------------------------------------------
+ * Fields
+ * ------------------------------------------------------------------------- */
+
+static bool parse_field_type(const char *s, enum core_field_type *out)
+{
+    for (size_t i = 0; i < sizeof(field_type_names) / sizeof(field_type_names[0]); i++) {
+        if (strcmp(s, field_type_names[i]) == 0) {
+            *out = (enum core_field_type)i;
+            return true;
+        }
+    }
+    return false;
+}
+
+static void field_copy(struct core_field *dst, const struct core_field *src)
+{
+    *dst = *src;
+    dst->id = xstrdup(src->id);
+    dst->name = xstrdup(src->name);
+    dst->min_date = xstrdup(src->min_date ? src->min_date : "");
+    dst->max_date = xstrdup(src->max_date ? src->max_date : "");
+    dst->pattern = xstrdup(src->pattern ? src->pattern : "");
+    dst->autogenerate_pattern = xstrdup(src->autogenerate_pattern ? src->autogenerate_pattern : "");
+    dst->values = copy_list(src->values, src->value_count);
+    dst->collection_id = xstrdup(src->collection_id ? src->collection_id : "");
+    dst->mime_types = copy_list(src->mime_types, src->mime_type_count);
+    dst->thumbs = copy_list(src->thumbs, src->thumb_count);
+    dst->only_domains = copy_list(src->only_domains, src->only_domain_count);
+    dst->except_domains = copy_list(src->except_domains, src->except_domain_count);
+}
+
+/* Fills f from a field object. Errors go to p under "fields.<index>". */
+static void parse_field(json_t *in, size_t index, struct core_field *f, struct core_problem *p)
+{
+    char path[64];
+    const char *type = json_string_value(json_object_get(in, "type"));
+    if (!type || !parse_field_type(type, &f->type)) {
+        snprintf(path, sizeof(path), "fields.%zu.type", index);
+        core_problem_field(p, path, "validation_invalid_value", "Invalid field type.", NULL);
+        f->type = CORE_FIELD_TEXT;
+    }
+    f->name = dup_string(json_object_get(in, "name"), "");
+    f->id = dup_string(json_object_get(in, "id"), "");
+    f->is_system = get_bool(in, "system", false);
+    f->is_hidden = get_bool(in, "hidden", false);
+    f->is_presentable = get_bool(in, "presentable", false);
+    f->is_required = get_bool(in, "required", false);
+    f->is_primary_key = get_bool(in, "primaryKey", false);
+    json_t *min = json_object_get(in, "min");
+    json_t *max = json_object_get(in, "max");
+    if (f->type == CORE_FIELD_DATE) {
+        f->min_date = dup_string(min, "");
+        f->max_date = dup_string(max, "");
+    } else {
+        f->min_date = xstrdup("");
+        f->max_date = xstrdup("");
+        f->has_min = json_is_number(min);
+        f->min = f->has_min ? json_number_value(min) : 0;
+        f->has_max = json_is_number(max);
+        f->max = f->has_max ? json_number_value(max) : 0;
+    }
+    f->pattern = dup_string(json_object_get(in, "pattern"), "");
+    json_t *cost = json_object_get(in, "cost");
+    f->cost = json_is_integer(cost) ? json_integer_value(cost) : json_is_number(cost) ? -1 : 0;
+    f->autogenerate_pattern = dup_string(json_object_get(in, "autogeneratePattern"), "");
+    f->only_int = get_bool(in, "onlyInt", false);
+    json_t *ms = json_object_get(in, "maxSelect");
+    f->max_select = json_is_integer(ms) ? (int)json_integer_value(ms) : 1;
+    json_t *mn = json_object_get(in, "minSelect");
+    f->min_select = json_is_integer(mn) ? (int)json_integer_value(mn) : 0;
+    f->values = dup_string_list(json_object_get(in, "values"), &f->value_count);
+    f->collection_id = dup_string(json_object_get(in, "collectionId"), "");
+    f->cascade_delete = get_bool(in, "cascadeDelete", false);
+    f->on_create = get_bool(in, "onCreate", false);
+    f->on_update = get_bool(in, "onUpdate", false);
+    json_t *size = json_object_get(in, "maxSize");
+    f->max_size = json_is_integer(size) ? json_integer_value(size) : 0;
+    f->mime_types = dup_string_list(json_object_get(in, "mimeTypes"), &f->mime_type_count);
+    f->thumbs = dup_string_list(json_object_get(in, "thumbs"), &f->thumb_count);
+    f->is_protected = get_bool(in, "protected", false);
+    f->only_domains = dup_string_list(json_object_get(in, "onlyDomains"), &f->only_domain_count);
+    f->except_domains =
+        dup_string_list(json_object_get(in, "exceptDomains"), &f->except_domain_count);
+}
+
+static void make_field_id(struct core_field *f, const struct core_collection *c)
+{
+    if (f->id && f->id[0])
+        return;
+    xfree(f->id);
+    char id[64];
+    const char *type = core_field_type_name(f->type);
+    snprintf(id, sizeof(id), "%s%u", type, core_crc32(f->name, strlen(f->name)));
+    /* A numeric suffix on collision, as PocketBase does. */
+    for (int n = 2;; n++) {
+        bool taken = false;
+        for (size_t i = 0; i < c->field_count; i++) {
+            if (&c->fields[i] != f && c->fields[i].id && strcmp(c->fields[i].id, id) == 0)
+                taken = true;
+        }
+        if (!taken)
+            break;
+        snprintf(id, sizeof(id), "%s%u%d", type, core_crc32(f->name, strlen(f->name)), n);
+    }
+    f->id = xstrdup(id);
+}
+
+/* A system field the collection type requires, added when missing. */
+static void ensure_field(struct core_collection *c, const char *name, enum core_field_type type,
+                         bool hidden, size_t position)
+{
+    for (size_t i = 0; i < c->field_count; i++) {
+        if (strcmp(c->fields[i].name, name) == 0) {
+            c->fields[i].is_system = true;
+            c->fields[i].type = type;
+            if (hidden)
+                c->fields[i].is_hidden = true;
+            return;
+        }
+    }
+    c->fields = xrealloc(c->fields, (c->field_count + 1) * sizeof(struct core_field));
+    if (position > c->field_count)
+        position = c->field_count;
+    memmove(&c->fields[position + 1], &c->fields[position],
+            (c->field_count - position) * sizeof(struct core_field));
+    c->field_count++;
+    struct core_field *f = &c->fields[position];
+    memset(f, 0, sizeof(*f));
+    f->name = xstrdup(name);
+    f->id = xstrdup("");
+    f->type = type;
+    f->is_system = true;
+    f->is_hidden = hidden;
+    f->min_date = xstrdup("");
+    f->max_date = xstrdup("");
+    f->pattern = xstrdup("");
+    f->autogenerate_pattern = xstrdup("");
+    f->collection_id = xstrdup("");
+    f->max_select = 1;
+    if (strcmp(name, "id") == 0) {
+        f->is_primary_key = true;
+        f->is_required = true;
+        f->has_min = f->has_max = true;
+        f->min = f->max = 15;
+        xfree(f->pattern);
+        f->pattern = xstrdup("^[a-z0-9]+$");
+        xfree(f->autogenerate_pattern);
+        f->autogenerate_pattern = xstrdup("[a-z0-9]{15}");
+    } else if (strcmp(name, "password") == 0) {
+        f->is_required = true;
+        f->has_min = true;
+        f->min = 8;
+    } else if (strcmp(name, "tokenKey") == 0) {
+        f->is_required = true;
+        f->has_min = f->has_max = true;
+        f->min = f->max = 30;
+        xfree(f->autogenerate_pattern);
+        f->autogenerate_pattern = xstrdup("[a-zA-Z0-9]{50}");
+        f->max = 60;
+    } else if (strcmp(name, "email") == 0) {
+        f->is_required = true;
+    }
+}
+
+/* Adds "fields.<i>.<key>" errors when v is outside lo..hi (0 always allowed:
+ * PocketBase's validation.Min/Max skip empty values). */
+static void check_range(struct core_problem *p, size_t i, const char *key, double v, double lo,
+                        double hi)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "fields.%zu.%s", i, key);
+    if (v != floor(v))
+        core_problem_field(p, path, "validation_invalid_value", "Must be a whole number.", NULL);
+    else if (v != 0 && v < lo)
+        core_problem_field(p, path, "validation_min_greater_equal_than_required",
+                           "Must be no less than the minimum.",
+                           json_pack("{s:i}", "threshold", (int)lo));
+    else if (v > hi)
+        core_problem_field(p, path, "validation_max_less_equal_than_required",
+                           "Must be no greater than the maximum.",
+                           json_pack("{s:i}", "threshold", (int)hi));
+}
+
+/* A password field's options (PocketBase's PasswordField.ValidateSettings,
+ * core/field_password.go): min 1..71, max min..71 (0 = unset), a pattern
+ * that compiles. cost is bcrypt's there; passwords here are argon2id with
+ * the server's parameters, so only 0 (the default) is accepted rather than
+ * a cost that would be ignored. */
+static void check_password_options(const struct core_field *f, size_t i, struct core_problem *p)
+{
+    char path[64];
+    check_range(p, i, "min", f->has_min ? f->min : 0, 1, PASSWORD_MAX_RUNES);
+    double min = f->has_min && f->min > 0 ? f->min : 1;
+    check_range(p, i, "max", f->has_max ? f->max : 0, min, PASSWORD_MAX_RUNES);
+    snprintf(path, sizeof(path), "fields.%zu.cost", i);
+    if (f->cost < 0)
+        core_problem_field(p, path, "validation_invalid_value", "Must be a whole number.", NULL);
+    else if (f->cost != 0)
+        core_problem_field(p, path, "validation_invalid_value",
+                           "Only 0 is supported: passwords are hashed with argon2id, whose cost "
+                           "is set for the whole server.",
+                           NULL);
+    snprintf(path, sizeof(path), "fields.%zu.pattern", i);
+    if (f->pattern[0] && !core_field_pattern_is_valid(f->pattern))
+        core_problem_field(p, path, "validation_invalid_regex", "Invalid regular expression.",
+                           NULL);
+}
+
+static void check_fields(struct core_collection *c, const struct core_schema *schema,
+                         struct core_problem *p)
+{
+    char path[64];
+    for (size_t i = 0; i < c->field_count; i++) {
+        struct core_field *f = &c->fields[i];
+        if (!is_word(f->name, 100) || is_reserved_field_name(f->name, c->type)) {
+            snprintf(path, sizeof(path), "fields.%zu.name", i);
+            core_problem_field(p, path,
+                               is_word(f->name, 100) ? "validation_reserved_field_name"
+                                                     : "validation_invalid_value",
+                               "Invalid or reserved field name.", NULL);
+        }
+        for (size_t k = 0; k < i; k++) {
+            if (strcasecmp(c->fields[k].name, f->name) == 0) {
+                snprintf(path, sizeof(path), "fields.%zu.name", i);
+                core_problem_field(p, path, "validation_not_unique", "Duplicated field name.",
+                                   NULL);
+            }
+        }
+        if (f->type == CORE_FIELD_SELECT && f->value_count == 0) {
+            snprintf(path, sizeof(path), "fields.%zu.values", i);
+            core_problem_field(p, path, "validation_required", "Cannot be blank.", NULL);
+        }
+        if (f->type == CORE_FIELD_RELATION && schema) { /* no schema: loading, trusted */
+            const struct core_collection *target =
+                schema ? core_schema_find_exact(schema, str_from_cstr(f->collection_id)) : NULL;
+            bool self =
+                strcmp(f->collection_id, c->id) == 0 || strcmp(f->collection_id, c->name) == 0;
+            if (!target && !self) {
+                snprintf(path, sizeof(path), "fields.%zu.collectionId", i);
+                core_problem_field(p, path, "validation_missing_rel_collection",
+                                   "The related collection doesn't exist.", NULL);
+            } else if (target && strcmp(f->collection_id, target->id) != 0) {
+                /* Accept a name, store the id. */
+                xfree(f->collection_id);
+                f->collection_id = xstrdup(target->id);
+            } else if (self && strcmp(f->collection_id, c->id) != 0) {
+                xfree(f->collection_id);
+                f->collection_id = xstrdup(c->id);
+            }
+        }
+        if (f->type == CORE_FIELD_TEXT && f->pattern && f->pattern[0] &&
+            !core_field_pattern_is_valid(f->pattern)) {
+            /* Checked, never stored and ignored (base/rx.h says what is read). */
+            snprintf(path, sizeof(path), "fields.%zu.pattern", i);
+            core_problem_field(p, path, "validation_invalid_regex",
+                               "Invalid or unsupported regular expression.", NULL);
+        }
+        const char *why;
+        if (f->type == CORE_FIELD_TEXT && f->autogenerate_pattern && f->autogenerate_pattern[0] &&
+            randpat_check(f->autogenerate_pattern, &why) != RC_OK) {
+            /* Generated or refused, never stored and ignored. */
+            snprintf(path, sizeof(path), "fields.%zu.autogeneratePattern", i);
+            char msg[160];
+            snprintf(msg, sizeof(msg), "Invalid or unsupported pattern: %s.", why);
+            core_problem_field(p, path, "validation_invalid_regex", msg, NULL);
+        }
+        if (f->only_domain_count && f->except_domain_count) {
+            /* PocketBase: one list or the other, never both. */
+            snprintf(path, sizeof(path), "fields.%zu.exceptDomains", i);
+            core_problem_field(p, path, "validation_empty", "Must be blank with onlyDomains set.",
+                               NULL);
+        }
+        if (f->type == CORE_FIELD_PASSWORD && schema) /* no schema: loading, trusted */
+            check_password_options(f, i, p);
+        if (f->type == CORE_FIELD_AUTODATE && !f->on_create && !f->on_update)
+            f->on_create = true;
+        if (f->max_select < 1)
+            f->max_select = 1;
+        make_field_id(f, c);
+    }
+}
+
+/* PocketBase refuses to change a field's type in place (the stored values
+ * would not fit it): a field keeps its id, so a same-id field of another
+ * type is an error at "fields.N". A new field under an old name is a new id
+ * (the old column is dropped, as in PocketBase). */
+static void check_type_changes(const struct core_collection *c, const struct core_collection *base,
+                               struct core_problem *p)
+{
+    char path[64];
+    for (size_t i = 0; base && i < c->field_count; i++) {
+        for (size_t k = 0; k < base->field_count; k++) {
+            if (strcmp(base->fields[k].id, c->fields[i].id) == 0 &&
+                base->fields[k].type != c->fields[i].type) {
+                snprintf(path, sizeof(path), "fields.%zu", i);
+                core_problem_field(p, path, "validation_field_type_change",
+                                   "Field type cannot be changed.", NULL);
+            }
+        }
+    }
+}
+
+/* True when c has a single-column UNIQUE index on name: one of its own, or
+ * the built-in ones of auth collections (email, tokenKey). */
+static bool has_unique_index_on(const struct core_collection *c, const char *name)
+{
+    if (c->type == CORE_COLLECTION_AUTH &&
+        (strcmp(name, "email") == 0 || strcmp(name, "tokenKey") == 0))
+        return true;
+    for (size_t i = 0; i < c->index_count; i++) {
+        struct core_index ix;
+        const char *why;
+        if (core_index_parse(c->indexes[i], &ix, &why) == RC_OK &&
+            core_index_is_unique_on(&ix, name))
+            return true;
+    }
+    return false;
+}
+
+/* A password login looks an identity up by each identity field: each must
+ * exist and be unique, or two records could answer one identity. */
+static void check_identity_fields(const struct core_collection *c, struct core_problem *p)
+{
+    if (c->type != CORE_COLLECTION_AUTH || !c->is_password_auth)
+        return;
+    for (size_t i = 0; i < c->identity_field_count; i++) {
+        const char *name = c->identity_fields[i];
+        json_t *params = json_pack("{s:s}", "fieldName", name);
+        if (!core_collection_field(c, str_from_cstr(name))) {
+            core_problem_field(p, "passwordAuth.identityFields", "validation_missing_field",
+                               "Invalid or missing field.", params);
+            return;
+        }
+        if (!has_unique_index_on(c, name)) {
+            core_problem_field(p, "passwordAuth.identityFields",
+                               "validation_missing_unique_constraint",
+                               "The field doesn't have a UNIQUE constraint.", params);
+            return;
+        }
+        json_decref(params);
+    }
+}
+
+/* -------------------------------------------------------------------------
+ * Collections
+ * ------------------------------------------------------------------------- */
+
+static struct core_collection *copy_collection(const struct core_collection *b)
+{
+    struct core_collection *c = xcalloc(1, sizeof(*c));
+    *c = *b;
+    c->id = xstrdup(b->id);
+    c->name = xstrdup(b->name);
+    for (int i = 0; i < CORE_RULE_COUNT; i++)
+        c->rules[i] = b->rules[i] ? xstrdup(b->rules[i]) : NULL;
+    c->auth_rule = b->auth_rule ? xstrdup(b->auth_rule) : NULL;
+    c->manage_rule = b->manage_rule ? xstrdup(b->manage_rule) : NULL;
+    c->fields = xcalloc(b->field_count ? b->field_count : 1, sizeof(struct core_field));
+    for (size_t i = 0; i < b->field_count; i++)
+        field_copy(&c->fields[i], &b->fields[i]);
+    c->indexes = copy_list(b->indexes, b->index_count);
+    c->view_query = b->view_query ? xstrdup(b->view_query) : NULL;
+    c->created = xstrdup(b->created ? b->created : "");
+    c->updated = xstrdup(b->updated ? b->updated : "");
+    c->identity_fields = copy_list(b->identity_fields, b->identity_field_count);
+    c->token_secret = b->token_secret ? xstrdup(b->token_secret) : NULL;
+    return c;
+}
+
+static const char *const rule_keys[CORE_RULE_COUNT] = {"listRule", "viewRule", "createRule",
+                                                       "updateRule", "deleteRule"};
+
+enum rc core_collection_from_json(json_t *in, const struct core_collection *base,
+                                  const struct core_schema *schema, const char *now,
+                                  struct core_collection **out, struct core_problem *p)
+{
+    if (!json_is_object(in)) {
+        core_problem_message(p, "The collection must be a JSON object.");
+        return RC_INVALID;
+    }
+    struct core_collection *c;
+    if (base) {
+        c = copy_collection(base);
+    } else {
+        c = xcalloc(1, sizeof(*c));
+        c->type = CORE_COLLECTION_BASE;
+        c->created = xstrdup(now);
+        c->auth_token_duration_s = 432000;
+        c->is_password_auth = true;
+        c->otp_duration_s = 180;
+        c->otp_length = 8;
+    }
+    xfree(c->updated);
+    c->updated = xstrdup(now);
+
+    json_t *type = json_object_get(in, "type");
+    if (type) {
+        const char *t = json_string_value(type);
+        enum core_collection_type parsed = CORE_COLLECTION_BASE;
+        bool ok = false;
+        for (int i = 0; t && i < 3; i++) {
+            if (strcmp(t, type_names[i]) == 0) {
+                parsed = (enum core_collection_type)i;
+                ok = true;
+            }
+        }
+        if (!ok)
+            core_problem_field(p, "type", "validation_in_invalid", "Must be a valid value.", NULL);
+        else if (parsed == CORE_COLLECTION_VIEW)
+            core_problem_field(p, "type", "validation_in_invalid",
+                               "View collections are not supported yet.", NULL);
+        else if (base && parsed != base->type)
+            core_problem_field(p, "type", "validation_collection_type_change",
+                               "Changing the collection type is not allowed.", NULL);
+        else
+            c->type = parsed;
+    }
+    json_t *name = json_object_get(in, "name");
+    if (name || !base) {
+        xfree(c->name);
+        c->name = dup_string(name, "");
+        if (!is_word(c->name, 255)) {
+            core_problem_field(p, "name",
+                               json_is_string(name) && json_string_length(name)
+                                   ? "validation_collection_name_invalid"
+                                   : "validation_required",
+                               "Invalid collection name.", NULL);
+        } else if (base && base->is_system && strcmp(base->name, c->name) != 0) {
+            core_problem_field(p, "name", "validation_collection_system_name_change",
+                               "System collection name cannot be changed.", NULL);
+        } else if (schema) {
+            for (size_t i = 0; i < schema->count; i++) {
+                const struct core_collection *o = schema->items[i];
+                if (base && strcmp(o->id, base->id) == 0)
+                    continue;
+                if (strcasecmp(o->name, c->name) == 0 || strcmp(o->id, c->name) == 0)
+                    core_problem_field(p, "name", "validation_collection_name_exists",
+                                       "Collection name must be unique (case insensitive).", NULL);
+            }
+        }
+        if (c->name[0] == '_' && !base)
+            c->is_system = false; /* only bootstrap code makes system collections */
+    }
+    if (!base) {
+        json_t *id = json_object_get(in, "id");
+        if (json_is_string(id) && json_string_length(id)) {
+            c->id = xstrdup(json_string_value(id));
+            if (!is_word(c->id, 100))
+                core_problem_field(p, "id", "validation_invalid_value", "Invalid id.", NULL);
+            for (size_t i = 0; schema && i < schema->count; i++) {
+                if (strcmp(schema->items[i]->id, c->id) == 0 ||
+                    strcasecmp(schema->items[i]->name, c->id) == 0)
+                    core_problem_field(p, "id", "validation_not_unique", "The id is taken.", NULL);
+            }
+        } else {
+            char idbuf[64], seed[300];
+            int n = snprintf(seed, sizeof(seed), "%s%s", type_names[c->type], c->name);
+            snprintf(idbuf, sizeof(idbuf), "pbc_%u", core_crc32(seed, (size_t)n));
+            for (int k = 2; schema && core_schema_find_exact(schema, str_from_cstr(idbuf)); k++)
+                snprintf(idbuf, sizeof(idbuf), "pbc_%u%d", core_crc32(seed, (size_t)n), k);
+            c->id = xstrdup(idbuf);
+        }
+    }
+    for (int i = 0; i < CORE_RULE_COUNT; i++) {
+        bool present;
+        char *r = get_rule(in, rule_keys[i], NULL, &present);
+        if (present) {
+            xfree(c->rules[i]);
+            c->rules[i] = r;
+        }
+    }
+    if (c->type == CORE_COLLECTION_AUTH) {
+        bool present;
+        char *r = get_rule(in, "authRule", "", &present);
+        if (present || !base) {
+            xfree(c->auth_rule);
+            c->auth_rule = r;
+        } else {
+            xfree(r);
+        }
+        r = get_rule(in, "manageRule", NULL, &present);
+        if (present) {
+            xfree(c->manage_rule);
+            c->manage_rule = r;
+        } else {
+            xfree(r);
+        }
+        json_t *tok = json_object_get(json_object_get(in, "authToken"), "duration");
+        if (json_is_integer(tok) && json_integer_value(tok) > 0)
+            c->auth_token_duration_s = json_integer_value(tok);
+        if (!schema) {
+            /* Loading from storage: the secret is only ever there. */
+            json_t *secret = json_object_get(json_object_get(in, "authToken"), "secret");
+            if (json_is_string(secret)) {
+                xfree(c->token_secret);
+                c->token_secret = xstrdup(json_string_value(secret));
+            }
+        }
+        if (!c->token_secret) {
+            char secret[51];
+            secure_random_string(
+                STR_LIT("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"), secret,
+                50);
+            secret[50] = '\0';
+            c->token_secret = xstrdup(secret);
+        }
+        json_t *otp = json_object_get(in, "otp");
+        if (json_is_object(otp)) {
+            c->is_otp = get_bool(otp, "enabled", c->is_otp);
+            json_t *d = json_object_get(otp, "duration");
+            if (json_is_integer(d) && json_integer_value(d) > 0 && json_integer_value(d) <= 86400)
+                c->otp_duration_s = json_integer_value(d);
+            json_t *l = json_object_get(otp, "length");
+            if (json_is_integer(l) && json_integer_value(l) >= 4 && json_integer_value(l) <= 20)
+                c->otp_length = (int)json_integer_value(l);
+        }
+        if (c->otp_duration_s <= 0)
+            c->otp_duration_s = 180;
+        if (c->otp_length <= 0)
+            c->otp_length = 8;
+        json_t *pa = json_object_get(in, "passwordAuth");
+        if (json_is_object(pa)) {
+            c->is_password_auth = get_bool(pa, "enabled", c->is_password_auth);
+            json_t *ids = json_object_get(pa, "identityFields");
+            if (json_is_array(ids)) {
+                for (size_t i = 0; i < c->identity_field_count; i++)
+                    xfree(c->identity_fields[i]);
+                xfree(c->identity_fields);
+                c->identity_fields = dup_string_list(ids, &c->identity_field_count);
+            }
+        }
+        if (c->identity_field_count == 0) {
+            c->identity_fields = xcalloc(1, sizeof(char *));
+            c->identity_fields[0] = xstrdup("email");
+            c->identity_field_count = 1;
+        }
+    }
+    if (c->type == CORE_COLLECTION_VIEW) {
+        json_t *q = json_object_get(in, "viewQuery");
+        if (q) {
+            xfree(c->view_query);
+            c->view_query = dup_string(q, "");
+        }
+    }
+    json_t *indexes = json_object_get(in, "indexes");
+    if (json_is_array(indexes)) {
+        for (size_t i = 0; i < c->index_count; i++)
+            xfree(c->indexes[i]);
+        xfree(c->indexes);
+        c->indexes = dup_string_list(indexes, &c->index_count);
+    }
+    json_t *fields = json_object_get(in, "fields");
+    if (fields && !json_is_array(fields)) {
+        core_problem_field(p, "fields", "validation_invalid_value", "Must be an array.", NULL);
+    } else if (fields) {
+        size_t n = json_array_size(fields);
+        struct core_field *list = xcalloc(n ? n : 1, sizeof(struct core_field));
+        for (size_t i = 0; i < n; i++) {
+            json_t *fj = json_array_get(fields, i);
+            if (!json_is_object(fj)) {
+                char path[32];
+                snprintf(path, sizeof(path), "fields.%zu", i);
+                core_problem_field(p, path, "validation_invalid_value", "Invalid field.", NULL);
+                fj = json_object();
+                parse_field(fj, i, &list[i], p);
+                json_decref(fj);
+                continue;
+            }
+            parse_field(fj, i, &list[i], p);
+        }
+        for (size_t i = 0; i < c->field_count; i++) {
+            /* System fields cannot be removed: keep them when a patch omits them. */
+            bool kept = false;
+            for (size_t k = 0; k < n && !kept; k++)
+                kept = strcmp(list[k].id, c->fields[i].id) == 0 ||
+                       strcmp(list[k].name, c->fields[i].name) == 0;
+            if (!kept && c->fields[i].is_system) {
+                list = xrealloc(list, (n + 1) * sizeof(struct core_field));
+                field_copy(&list[n++], &c->fields[i]);
+            }
+        }
+        struct core_collection old = *c;
+        c->fields = list;
+        c->field_count = n;
+        old.fields = old.fields;
+        for (size_t i = 0; i < old.field_count; i++) {
+            struct core_field *f = &old.fields[i];
+            xfree(f->id);
+            xfree(f->name);
+            xfree(f->min_date);
+            xfree(f->max_date);
+            xfree(f->pattern);
+            xfree(f->autogenerate_pattern);
+            for (size_t k = 0; k < f->value_count; k++)
+                xfree(f->values[k]);
+            xfree(f->values);
+            xfree(f->collection_id);
+            for (size_t k = 0; k < f->mime_type_count; k++)
+                xfree(f->mime_types[k]);
+            xfree(f->mime_types);
+            for (size_t k = 0; k < f->thumb_count; k++)
+                xfree(f->thumbs[k]);
+            xfree(f->thumbs);
+            for (size_t k = 0; k < f->only_domain_count; k++)
+                xfree(f->only_domains[k]);
+            xfree(f->only_domains);
+            for (size_t k = 0; k < f->except_domain_count; k++)
+                xfree(f->except_domains[k]);
+            xfree(f->except_domains);
+        }
+        xfree(old.fields);
+    }
+    ensure_field(c, "id", CORE_FIELD_TEXT, false, 0);
+    if (c->type == CORE_COLLECTION_AUTH) {
+        ensure_field(c, "password", CORE_FIELD_PASSWORD, true, 1);
+        ensure_field(c, "tokenKey", CORE_FIELD_TEXT, true, 2);
+        ensure_field(c, "email", CORE_FIELD_EMAIL, false, 3);
+        ensure_field(c, "emailVisibility", CORE_FIELD_BOOL, false, 4);
+        ensure_field(c, "verified", CORE_FIELD_BOOL, false, 5);
+    }
+    check_fields(c, schema, p);
+    check_type_changes(c, base, p);
+    check_identity_fields(c, p);
+    if (core_problem_has_fields(p)) {
+        core_collection_free(c);
+        return RC_INVALID;
+    }
+    *out = c;
+    return RC_OK;
+}
+
+/* -------------------------------------------------------------------------
+ * Output
+ * ------------------------------------------------------------------------- */
+
+static void write_list(struct jsonw *w, const char *key, char *const *items, size_t n)
+{
+    jsonw_key_cstr(w, key);
+    jsonw_array_begin(w);
+    for (size_t i = 0; i < n; i++)
+        jsonw_string_cstr(w, items[i]);
+    jsonw_array_end(w);
+}
+
+static void write_rule(struct jsonw *w, const char *key, const char *rule)
+{
+    jsonw_key_cstr(w, key);
+    if (rule)
+        jsonw_string_cstr(w, rule);
+    else
+        jsonw_null(w);
+}
+
+static void write_field(struct jsonw *w, const struct core_field *f)
+{
+    jsonw_object_begin(w);
+    jsonw_key_cstr(w, "id");
+    jsonw_string_cstr(w, f->id);
+    jsonw_key_cstr(w, "name");
+    jsonw_string_cstr(w, f->name);
+    jsonw_key_cstr(w, "type");
+    jsonw_string_cstr(w, core_field_type_name(f->type));
+    jsonw_key_cstr(w, "system");
+    jsonw_bool(w, f->is_system);
+    jsonw_key_cstr(w, "hidden");
+    jsonw_bool(w, f->is_hidden);
+    jsonw_key_cstr(w, "presentable");
+    jsonw_bool(w, f->is_presentable);
+    if (f->type != CORE_FIELD_AUTODATE) {
+        jsonw_key_cstr(w, "required");
+        jsonw_bool(w, f->is_required);
+    }
+    switch (f->type) {
+    case CORE_FIELD_TEXT:
+    case CORE_FIELD_PASSWORD:
+        jsonw_key_cstr(w, "min");
+        jsonw_double(w, f->min);
+        jsonw_key_cstr(w, "max");
+        jsonw_double(w, f->max);
+        jsonw_key_cstr(w, "pattern");
+        jsonw_string_cstr(w, f->pattern);
+        if (f->type == CORE_FIELD_PASSWORD) {
+            jsonw_key_cstr(w, "cost");
+            jsonw_int(w, f->cost);
+        }
+        if (f->type == CORE_FIELD_TEXT) {
+            jsonw_key_cstr(w, "autogeneratePattern");
+            jsonw_string_cstr(w, f->autogenerate_pattern);
+            jsonw_key_cstr(w, "primaryKey");
+            jsonw_bool(w, f->is_primary_key);
+        }
+        break;
+    case CORE_FIELD_NUMBER:
+        jsonw_key_cstr(w, "min");
+        if (f->has_min)
+            jsonw_double(w, f->min);
+        else
+            jsonw_null(w);
+        jsonw_key_cstr(w, "max");
+        if (f->has_max)
+            jsonw_double(w, f->max);
+        else
+            jsonw_null(w);
+        jsonw_key_cstr(w, "onlyInt");
+        jsonw_bool(w, f->only_int);
+        break;
+    case CORE_FIELD_EMAIL:
+    case CORE_FIELD_URL:
+        write_list(w, "onlyDomains", f->only_domains, f->only_domain_count);
+        write_list(w, "exceptDomains", f->except_domains, f->except_domain_count);
+        break;
+    case CORE_FIELD_EDITOR:
+    case CORE_FIELD_JSON:
+        jsonw_key_cstr(w, "maxSize");
+        jsonw_int(w, f->max_size);
+        break;
+    case CORE_FIELD_DATE:
+        jsonw_key_cstr(w, "min");
+        jsonw_string_cstr(w, f->min_date);
+        jsonw_key_cstr(w, "max");
+        jsonw_string_cstr(w, f->max_date);
+        break;
+    case CORE_FIELD_AUTODATE:
+        jsonw_key_cstr(w, "onCreate");
+        jsonw_bool(w, f->on_create);
+        jsonw_key_cstr(w, "onUpdate");
+        jsonw_bool(w, f->on_update);
+        break;
+    case CORE_FIELD_SELECT:
+        write_list(w, "values", f->values, f->value_count);
+        jsonw_key_cstr(w, "maxSelect");
+        jsonw_int(w, f->max_select);
+        break;
+    case CORE_FIELD_RELATION:
+        jsonw_key_cstr(w, "collectionId");
+        jsonw_string_cstr(w, f->collection_id);
+        jsonw_key_cstr(w, "cascadeDelete");
+        jsonw_bool(w, f->cascade_delete);
+        jsonw_key_cstr(w, "minSelect");
+        jsonw_int(w, f->min_select);
+        jsonw_key_cstr(w, "maxSelect");
+        jsonw_int(w, f->max_select);
+        break;
+    case CORE_FIELD_FILE:
+        jsonw_key_cstr(w, "maxSelect");
+        jsonw_int(w, f->max_select);
+        jsonw_key_cstr(w, "maxSize");
+        jsonw_int(w, f->max_size);
+        write_list(w, "mimeTypes", f->mime_types, f->mime_type_count);
+        write_list(w, "thumbs", f->thumbs, f->thumb_count);
+        jsonw_key_cstr(w, "protected");
+        jsonw_bool(w, f->is_protected);
+        break;
+    case CORE_FIELD_BOOL:
+    case CORE_FIELD_GEOPOINT: break;
+    }
+    jsonw_object_end(w);
+}
+
+void core_collection_write_json(struct jsonw *w, const struct core_collection *c, bool with_secrets)
+{
+    jsonw_object_begin(w);
+    jsonw_key_cstr(w, "id");
+    jsonw_string_cstr(w, c->id);
+    jsonw_key_cstr(w, "name");
+    jsonw_string_cstr(w, c->name);
+    jsonw_key_cstr(w, "type");
+    jsonw_string_cstr(w, core_collection_type_name(c->type));
+    jsonw_key_cstr(w, "system");
+    jsonw_bool(w, c->is_system);
+    for (int i = 0; i < CORE_RULE_COUNT; i++)
+        write_rule(w, rule_keys[i], c->rules[i]);
+    jsonw_key_cstr(w, "fields");
+    jsonw_array_begin(w);
+    for (size_t i = 0; i < c->field_count; i++)
+        write_field(w, &c->fields[i]);
+    jsonw_array_end(w);
+    write_list(w, "indexes", c->indexes, c->index_count);
+    jsonw_key_cstr(w, "created");
+    jsonw_string_cstr(w, c->created ? c->created : "");
+    jsonw_key_cstr(w, "updated");
+    jsonw_string_cstr(w, c->updated ? c->updated : "");
+    if (c->type == CORE_COLLECTION_AUTH) {
+        write_rule(w, "authRule", c->auth_rule);
+        write_rule(w, "manageRule", c->manage_rule);
+        jsonw_key_cstr(w, "authToken");
+        jsonw_object_begin(w);
+        jsonw_key_cstr(w, "duration");
+        jsonw_int(w, c->auth_token_duration_s);
+        if (with_secrets && c->token_secret) {
+            jsonw_key_cstr(w, "secret");
+            jsonw_string_cstr(w, c->token_secret);
+        }
+        jsonw_object_end(w);
+        jsonw_key_cstr(w, "passwordAuth");
+        jsonw_object_begin(w);
+        jsonw_key_cstr(w, "enabled");
+        jsonw_bool(w, c->is_password_auth);
+        write_list(w, "identityFields", c->identity_fields, c->identity_field_count);
+        jsonw_object_end(w);
+        jsonw_key_cstr(w, "otp");
+        jsonw_object_begin(w);
+        jsonw_key_cstr(w, "enabled");
+        jsonw_bool(w, c->is_otp);
+        jsonw_key_cstr(w, "duration");
+        jsonw_int(w, c->otp_duration_s);
+        jsonw_key_cstr(w, "length");
+        jsonw_int(w, c->otp_length);
+        jsonw_object_end(w);
+    }
+    if (c->type == CORE_COLLECTION_VIEW) {
+        jsonw_key_cstr(w, "viewQuery");
+        jsonw_string_cstr(w, c->view_query ? c->view_query : "");
+    }
+    jsonw_object_end(w);
+}

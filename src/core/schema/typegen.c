@@ -1,0 +1,532 @@
+/* typegen.c -- see typegen.h. One pass per language over the collections;
+ * names are derived the same way in both (PascalCase of the collection name,
+ * then of the field name for select enums), and every string that came from
+ * the schema (select values, names) is written as an escaped literal. */
+#include "core/schema/typegen.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "base/alloc.h"
+
+/* A writer that keeps its first error (STYLE.md §1.4). */
+struct out {
+    struct buf *b;
+    enum rc rc;
+};
+
+static void emit(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void emit(struct out *o, const char *fmt, ...)
+{
+    if (o->rc)
+        return;
+    char small[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(small, sizeof(small), fmt, ap);
+    va_end(ap);
+    if (n < 0) {
+        o->rc = RC_INTERNAL;
+        return;
+    }
+    if ((size_t)n < sizeof(small)) {
+        o->rc = buf_append(o->b, small, (size_t)n);
+        return;
+    }
+    char *big = xmalloc((size_t)n + 1);
+    va_start(ap, fmt);
+    vsnprintf(big, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    o->rc = buf_append(o->b, big, (size_t)n);
+    xfree(big);
+}
+
+/* A string literal in single or double quotes; bytes outside printable ASCII
+ * become \uXXXX (both languages accept it), quotes and $ are escaped. */
+static void literal(struct out *o, const char *s, char quote)
+{
+    emit(o, "%c", quote);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == (unsigned char)quote || *p == '\\' || (*p == '$' && quote == '\''))
+            emit(o, "\\%c", *p);
+        else if (*p < 0x20 || *p == 0x7f)
+            emit(o, "\\u%04x", *p);
+        else
+            emit(o, "%c", *p);
+    }
+    emit(o, "%c", quote);
+}
+
+/* PascalCase of a snake_case (or any \w) name: "user_posts" -> "UserPosts". */
+static void pascal(const char *name, char *out, size_t cap)
+{
+    size_t n = 0;
+    bool up = true;
+    for (const char *p = name; *p && n + 1 < cap; p++) {
+        bool alnum =
+            (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9');
+        if (!alnum) {
+            up = true;
+            continue;
+        }
+        if (n == 0 && *p >= '0' && *p <= '9')
+            out[n++] = 'N';
+        out[n++] = up && *p >= 'a' && *p <= 'z' ? (char)(*p - 32) : *p;
+        up = false;
+    }
+    out[n] = '\0';
+    if (!n)
+        snprintf(out, cap, "X");
+}
+
+/* camelCase for Dart members: "created_at" -> "createdAt"; Dart keywords and
+ * names that would clash with the class's own members get a trailing '_'. */
+static void camel(const char *name, char *out, size_t cap)
+{
+    pascal(name, out, cap);
+    if (out[0] >= 'A' && out[0] <= 'Z')
+        out[0] = (char)(out[0] + 32);
+    static const char *const reserved[] = {
+        "abstract",
+        "as",
+        "assert",
+        "async",
+        "await",
+        "break",
+        "case",
+        "catch",
+        "class",
+        "const",
+        "continue",
+        "default",
+        "do",
+        "dynamic",
+        "else",
+        "enum",
+        "export",
+        "extends",
+        "extension",
+        "external",
+        "factory",
+        "false",
+        "final",
+        "finally",
+        "for",
+        "get",
+        "if",
+        "implements",
+        "import",
+        "in",
+        "is",
+        "late",
+        "library",
+        "new",
+        "null",
+        "operator",
+        "part",
+        "required",
+        "rethrow",
+        "return",
+        "set",
+        "static",
+        "super",
+        "switch",
+        "this",
+        "throw",
+        "true",
+        "try",
+        "typedef",
+        "var",
+        "void",
+        "while",
+        "with",
+        "yield",
+        "toJson",
+        "fromRecord",
+        "fileUrl",
+        "hashCode",
+        "toString",
+        "runtimeType",
+        "collectionName",
+        "collectionId",
+        "expand",
+        "values",
+        "index",
+        "name",
+    };
+    for (size_t i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++) {
+        if (strcmp(out, reserved[i]) == 0) {
+            size_t n = strlen(out);
+            if (n + 2 <= cap) {
+                out[n] = '_';
+                out[n + 1] = '\0';
+            }
+            return;
+        }
+    }
+}
+
+static bool visible(const struct core_collection *c, bool su)
+{
+    return su || c->rules[CORE_RULE_LIST];
+}
+
+/* In answers: passwords and tokenKey never, hidden fields for superusers. */
+static bool in_record(const struct core_field *f, bool su)
+{
+    if (f->type == CORE_FIELD_PASSWORD || strcmp(f->name, "tokenKey") == 0)
+        return false;
+    return su || !f->is_hidden;
+}
+
+static bool is_base_field(const struct core_collection *c, const struct core_field *f)
+{
+    if (f->is_primary_key)
+        return true;
+    return c->type == CORE_COLLECTION_AUTH &&
+           (strcmp(f->name, "email") == 0 || strcmp(f->name, "emailVisibility") == 0 ||
+            strcmp(f->name, "verified") == 0);
+}
+
+/* ---- TypeScript ------------------------------------------------------------ */
+
+static void ts_value_type(struct out *o, const struct core_collection *c,
+                          const struct core_field *f, bool is_input)
+{
+    char cn[200], fnm[200];
+    bool multi = core_field_is_multi(f);
+    switch (f->type) {
+    case CORE_FIELD_NUMBER: emit(o, "number"); return;
+    case CORE_FIELD_BOOL: emit(o, "boolean"); return;
+    case CORE_FIELD_JSON: emit(o, "unknown"); return;
+    case CORE_FIELD_GEOPOINT: emit(o, "GeoPoint"); return;
+    case CORE_FIELD_DATE:
+    case CORE_FIELD_AUTODATE: emit(o, "IsoDateString"); return;
+    case CORE_FIELD_RELATION: emit(o, multi ? "RecordIdString[]" : "RecordIdString"); return;
+    case CORE_FIELD_FILE:
+        if (is_input)
+            emit(o, multi ? "Array<File | Blob | string>" : "File | Blob | string");
+        else
+            emit(o, multi ? "string[]" : "string");
+        return;
+    case CORE_FIELD_SELECT:
+        pascal(c->name, cn, sizeof(cn));
+        pascal(f->name, fnm, sizeof(fnm));
+        emit(o, multi ? "%s%sOptions[]" : "%s%sOptions | \"\"", cn, fnm);
+        return;
+    default: emit(o, "string"); return;
+    }
+}
+
+static void ts_collection(struct out *o, const struct core_collection *c, bool su)
+{
+    char cn[200], fnm[200];
+    pascal(c->name, cn, sizeof(cn));
+    for (size_t i = 0; i < c->field_count; i++) {
+        const struct core_field *f = &c->fields[i];
+        if (f->type != CORE_FIELD_SELECT)
+            continue;
+        pascal(f->name, fnm, sizeof(fnm));
+        emit(o, "export enum %s%sOptions {\n", cn, fnm);
+        for (size_t k = 0; k < f->value_count; k++) {
+            emit(o, "    ");
+            literal(o, f->values[k], '"');
+            emit(o, " = ");
+            literal(o, f->values[k], '"');
+            emit(o, ",\n");
+        }
+        emit(o, "}\n\n");
+    }
+    emit(o, "/** What the API answers for a record of \"%s\". */\n", c->name);
+    emit(o, "export type %sRecord<TExpand = unknown> = %s<TExpand> & {\n", cn,
+         c->type == CORE_COLLECTION_AUTH ? "AuthSystemFields" : "BaseSystemFields");
+    for (size_t i = 0; i < c->field_count; i++) {
+        const struct core_field *f = &c->fields[i];
+        if (!in_record(f, su) || is_base_field(c, f))
+            continue;
+        emit(o, "    ");
+        literal(o, f->name, '"');
+        emit(o, "%s: ", f->is_hidden ? "?" : "");
+        ts_value_type(o, c, f, false);
+        emit(o, ";\n");
+    }
+    emit(o, "};\n\n");
+    emit(o, "/** What a create takes for \"%s\" (an update takes a Partial of it). */\n", c->name);
+    emit(o, "export type %sCreate = {\n", cn);
+    for (size_t i = 0; i < c->field_count; i++) {
+        const struct core_field *f = &c->fields[i];
+        if (f->type == CORE_FIELD_AUTODATE || strcmp(f->name, "tokenKey") == 0)
+            continue;
+        bool required = f->is_required && !f->is_primary_key;
+        emit(o, "    ");
+        literal(o, f->name, '"');
+        emit(o, "%s: ", required ? "" : "?");
+        ts_value_type(o, c, f, true);
+        emit(o, ";\n");
+    }
+    if (c->type == CORE_COLLECTION_AUTH)
+        emit(o, "    \"passwordConfirm\"?: string;\n");
+    emit(o, "};\n\n");
+}
+
+static void typegen_ts(struct out *o, const struct core_schema *s, bool su)
+{
+    char cn[200];
+    emit(o, "// Generated by tarmac (tarmac gen types --lang=ts) from the live schema.\n"
+            "// Do not edit: run the command again after changing a collection.\n\n"
+            "import type PocketBase from \"pocketbase\";\n"
+            "import type { RecordService } from \"pocketbase\";\n\n"
+            "/** \"2006-01-02 15:04:05.000Z\" in UTC, or \"\". */\n"
+            "export type IsoDateString = string;\n"
+            "export type RecordIdString = string;\n"
+            "export type GeoPoint = { lon: number; lat: number };\n\n"
+            "export enum Collections {\n");
+    for (size_t i = 0; i < s->count; i++) {
+        const struct core_collection *c = s->items[i];
+        if (!visible(c, su))
+            continue;
+        pascal(c->name, cn, sizeof(cn));
+        emit(o, "    %s = ", cn);
+        literal(o, c->name, '"');
+        emit(o, ",\n");
+    }
+    emit(o, "}\n\n"
+            "export type BaseSystemFields<TExpand = unknown> = {\n"
+            "    id: RecordIdString;\n"
+            "    collectionId: string;\n"
+            "    collectionName: Collections;\n"
+            "    expand?: TExpand;\n"
+            "};\n\n"
+            "export type AuthSystemFields<TExpand = unknown> = BaseSystemFields<TExpand> & {\n"
+            "    /** Present when emailVisibility is on, or for the record's owner. */\n"
+            "    email?: string;\n"
+            "    emailVisibility: boolean;\n"
+            "    verified: boolean;\n"
+            "};\n\n");
+    for (size_t i = 0; i < s->count; i++) {
+        if (visible(s->items[i], su))
+            ts_collection(o, s->items[i], su);
+    }
+    emit(o, "/** `new PocketBase(url) as TypedPocketBase` types pb.collection(name). */\n"
+            "export type TypedPocketBase = PocketBase & {\n");
+    for (size_t i = 0; i < s->count; i++) {
+        const struct core_collection *c = s->items[i];
+        if (!visible(c, su))
+            continue;
+        pascal(c->name, cn, sizeof(cn));
+        emit(o, "    collection(idOrName: ");
+        literal(o, c->name, '"');
+        emit(o, "): RecordService<%sRecord>;\n", cn);
+    }
+    emit(o, "    collection(idOrName: string): RecordService;\n};\n");
+}
+
+/* ---- Dart ----------------------------------------------------------------- */
+
+/* An identifier for a select value: its camelCase, "value<k>" when it has no
+ * letter or digit, numbered when two values collide. */
+static void dart_enum_member(const struct core_field *f, size_t k, char *out, size_t cap)
+{
+    bool has_alnum = false;
+    for (const char *p = f->values[k]; *p; p++) {
+        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9'))
+            has_alnum = true;
+    }
+    if (has_alnum)
+        camel(f->values[k], out, cap);
+    else
+        snprintf(out, cap, "value%zu", k);
+    for (size_t j = 0; j < k; j++) {
+        char other[200];
+        dart_enum_member(f, j, other, sizeof(other));
+        if (strcmp(other, out) == 0) {
+            size_t n = strlen(out);
+            snprintf(out + n, cap - n, "%zu", k);
+            return;
+        }
+    }
+}
+
+static void dart_type(struct out *o, const struct core_collection *c, const struct core_field *f)
+{
+    char cn[200], fnm[200];
+    bool multi = core_field_is_multi(f);
+    switch (f->type) {
+    case CORE_FIELD_NUMBER: emit(o, "num"); return;
+    case CORE_FIELD_BOOL: emit(o, "bool"); return;
+    case CORE_FIELD_JSON: emit(o, "dynamic"); return;
+    case CORE_FIELD_GEOPOINT: emit(o, "GeoPoint"); return;
+    case CORE_FIELD_SELECT:
+        pascal(c->name, cn, sizeof(cn));
+        pascal(f->name, fnm, sizeof(fnm));
+        emit(o, multi ? "List<%s%s>" : "%s%s?", cn, fnm);
+        return;
+    case CORE_FIELD_RELATION:
+    case CORE_FIELD_FILE: emit(o, multi ? "List<String>" : "String"); return;
+    default: emit(o, "String"); return;
+    }
+}
+
+/* The expression reading field f out of RecordModel r. */
+static void dart_read(struct out *o, const struct core_collection *c, const struct core_field *f)
+{
+    char cn[200], fnm[200];
+    bool multi = core_field_is_multi(f);
+    switch (f->type) {
+    case CORE_FIELD_NUMBER: emit(o, "r.getDoubleValue("); break;
+    case CORE_FIELD_BOOL: emit(o, "r.getBoolValue("); break;
+    case CORE_FIELD_JSON: emit(o, "r.data["); break;
+    case CORE_FIELD_GEOPOINT: emit(o, "GeoPoint.fromJson(r.data["); break;
+    case CORE_FIELD_SELECT:
+        pascal(c->name, cn, sizeof(cn));
+        pascal(f->name, fnm, sizeof(fnm));
+        if (multi)
+            emit(o, "r.getListValue<String>(");
+        else
+            emit(o, "%s%sValue.parse(r.getStringValue(", cn, fnm);
+        break;
+    case CORE_FIELD_RELATION:
+    case CORE_FIELD_FILE: emit(o, multi ? "r.getListValue<String>(" : "r.getStringValue("); break;
+    default: emit(o, "r.getStringValue("); break;
+    }
+    literal(o, f->name, '\'');
+    if (f->type == CORE_FIELD_JSON)
+        emit(o, "]");
+    else if (f->type == CORE_FIELD_GEOPOINT)
+        emit(o, "])");
+    else if (f->type == CORE_FIELD_SELECT && multi)
+        emit(o, ").map(%s%sValue.parse).whereType<%s%s>().toList()", cn, fnm, cn, fnm);
+    else if (f->type == CORE_FIELD_SELECT)
+        emit(o, "))");
+    else
+        emit(o, ")");
+}
+
+/* The JSON value of member m of field f for toJson(). */
+static void dart_write(struct out *o, const struct core_collection *c, const struct core_field *f,
+                       const char *m)
+{
+    (void)c;
+    if (f->type == CORE_FIELD_SELECT && core_field_is_multi(f))
+        emit(o, "%s.map((e) => e.value).toList()", m);
+    else if (f->type == CORE_FIELD_SELECT)
+        emit(o, "%s?.value ?? ''", m);
+    else if (f->type == CORE_FIELD_GEOPOINT)
+        emit(o, "%s.toJson()", m);
+    else
+        emit(o, "%s", m);
+}
+
+static void dart_collection(struct out *o, const struct core_collection *c, bool su)
+{
+    char cn[200], fnm[200], m[200];
+    pascal(c->name, cn, sizeof(cn));
+    for (size_t i = 0; i < c->field_count; i++) {
+        const struct core_field *f = &c->fields[i];
+        if (f->type != CORE_FIELD_SELECT)
+            continue;
+        pascal(f->name, fnm, sizeof(fnm));
+        emit(o, "enum %s%s {", cn, fnm);
+        for (size_t k = 0; k < f->value_count; k++) {
+            dart_enum_member(f, k, m, sizeof(m));
+            emit(o, "%s %s", k ? "," : "", m);
+        }
+        emit(o,
+             " }\n\nextension %s%sValue on %s%s {\n  /// The value on the wire.\n"
+             "  String get value {\n    switch (this) {\n",
+             cn, fnm, cn, fnm);
+        for (size_t k = 0; k < f->value_count; k++) {
+            dart_enum_member(f, k, m, sizeof(m));
+            emit(o, "      case %s%s.%s:\n        return ", cn, fnm, m);
+            literal(o, f->values[k], '\'');
+            emit(o, ";\n");
+        }
+        emit(o,
+             "    }\n  }\n\n  static %s%s? parse(Object? v) {\n"
+             "    for (final e in %s%s.values) {\n      if (e.value == v) return e;\n    }\n"
+             "    return null;\n  }\n}\n\n",
+             cn, fnm, cn, fnm);
+    }
+    emit(o, "/// A record of \"%s\" as the API answers it.\nclass %sRecord {\n", c->name, cn);
+    emit(o, "  static const collectionName = ");
+    literal(o, c->name, '\'');
+    emit(o, ";\n  static const collectionId = ");
+    literal(o, c->id, '\'');
+    emit(o, ";\n\n");
+    for (size_t i = 0; i < c->field_count; i++) {
+        const struct core_field *f = &c->fields[i];
+        if (!in_record(f, su))
+            continue;
+        camel(f->name, m, sizeof(m));
+        emit(o, "  final ");
+        dart_type(o, c, f);
+        emit(o, " %s;\n", m);
+    }
+    emit(o, "  final Map<String, dynamic> expand;\n\n  const %sRecord({\n", cn);
+    for (size_t i = 0; i < c->field_count; i++) {
+        const struct core_field *f = &c->fields[i];
+        if (!in_record(f, su))
+            continue;
+        camel(f->name, m, sizeof(m));
+        bool nullable = f->type == CORE_FIELD_SELECT && !core_field_is_multi(f);
+        emit(o, "    %sthis.%s,\n", nullable ? "" : "required ", m);
+    }
+    emit(o, "    this.expand = const {},\n  });\n\n");
+    emit(o, "  factory %sRecord.fromRecord(RecordModel r) => %sRecord(\n", cn, cn);
+    for (size_t i = 0; i < c->field_count; i++) {
+        const struct core_field *f = &c->fields[i];
+        if (!in_record(f, su))
+            continue;
+        camel(f->name, m, sizeof(m));
+        emit(o, "        %s: ", m);
+        if (f->is_primary_key)
+            emit(o, "r.id");
+        else
+            dart_read(o, c, f);
+        emit(o, ",\n");
+    }
+    emit(o, "        expand: r.expand,\n      );\n\n  Map<String, dynamic> toJson() => {\n");
+    for (size_t i = 0; i < c->field_count; i++) {
+        const struct core_field *f = &c->fields[i];
+        if (!in_record(f, su) || f->type == CORE_FIELD_AUTODATE)
+            continue;
+        camel(f->name, m, sizeof(m));
+        emit(o, "        ");
+        literal(o, f->name, '\'');
+        emit(o, ": ");
+        dart_write(o, c, f, m);
+        emit(o, ",\n");
+    }
+    emit(o, "      };\n\n  /// The path of one of this record's files (prefix the server's URL).\n"
+            "  String fileUrl(String filename) =>\n"
+            "      '/api/files/$collectionId/$id/${Uri.encodeComponent(filename)}';\n}\n\n");
+}
+
+static void typegen_dart(struct out *o, const struct core_schema *s, bool su)
+{
+    emit(o, "// Generated by tarmac (tarmac gen types --lang=dart) from the live schema.\n"
+            "// Do not edit: run the command again after changing a collection.\n\n"
+            "import 'package:pocketbase/pocketbase.dart';\n\n"
+            "class GeoPoint {\n  final num lon;\n  final num lat;\n\n"
+            "  const GeoPoint({required this.lon, required this.lat});\n\n"
+            "  factory GeoPoint.fromJson(Object? v) {\n"
+            "    final m = v is Map ? v : const {};\n"
+            "    return GeoPoint(lon: (m['lon'] as num?) ?? 0, lat: (m['lat'] as num?) ?? 0);\n"
+            "  }\n\n  Map<String, dynamic> toJson() => {'lon': lon, 'lat': lat};\n}\n\n");
+    for (size_t i = 0; i < s->count; i++) {
+        if (visible(s->items[i], su))
+            dart_collection(o, s->items[i], su);
+    }
+}
+
+enum rc core_typegen(const struct core_schema *schema, enum core_typegen_lang lang,
+                     bool for_superuser, struct buf *out)
+{
+    struct out o = {.b = out};
+    if (lang == CORE_TYPEGEN_TS)
+        typegen_ts(&o, schema, for_superuser);
+    else
+        typegen_dart(&o, schema, for_superuser);
+    return o.rc;
+}
