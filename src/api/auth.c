@@ -94,7 +94,7 @@ static enum rc write_token_response(struct api_call *c, const struct core_collec
     buf_init(&token, 8192);
     int64_t now = chrono_real_ms() / 1000;
     if (duration_s > 0)
-        now += duration_s - col->auth_token_duration_s; /* core_auth_issue adds the default */
+        now += duration_s - col->tokens[CORE_TOKEN_AUTH].duration_s; /* issue adds the default */
     enum rc rc = core_auth_issue(col, record, now, is_refreshable, &token);
     if (rc) {
         buf_cleanup(&token);

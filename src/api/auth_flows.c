@@ -28,10 +28,6 @@
 #include "net/mailer.h"
 #include "net/offload.h"
 
-#define VERIFICATION_TTL_S 86400
-#define PASSWORD_RESET_TTL_S 1800
-#define EMAIL_CHANGE_TTL_S 1800
-
 /* -------------------------------------------------------------------------
  * Shared pieces
  * ------------------------------------------------------------------------- */
@@ -239,7 +235,7 @@ static enum rc confirm_start(struct http_req *req, const char *kind, struct api_
  * answer is 204 either way, so accounts are not revealed. */
 struct token_mail {
     const char *kind;
-    long ttl_s;
+    enum core_token_kind token; /* its duration is the collection's option */
     bool only_unverified;
     const char *subject_head, *intro, *route, *outro; /* as mail_token takes them */
 };
@@ -259,8 +255,9 @@ static enum rc request_token_mail(struct http_req *req, const struct token_mail 
         struct buf token;
         buf_init(&token, 8192);
         const char *to = json_string_value(json_object_get(record, "email"));
-        if (core_auth_issue_kind(col, record, m->kind, chrono_real_ms() / 1000 + m->ttl_s, to, NULL,
-                                 &token) == RC_OK)
+        if (core_auth_issue_kind(col, record, m->kind,
+                                 chrono_real_ms() / 1000 + col->tokens[m->token].duration_s, to,
+                                 NULL, &token) == RC_OK)
             mail_token(c, to, m->subject_head, m->intro, m->route, &token, m->outro);
         buf_cleanup(&token);
     }
@@ -278,7 +275,7 @@ enum rc api_auth_request_verification(struct http_req *req, void *ctx)
     (void)ctx;
     static const struct token_mail verification = {
         .kind = "verification",
-        .ttl_s = VERIFICATION_TTL_S,
+        .token = CORE_TOKEN_VERIFICATION,
         .only_unverified = true,
         .subject_head = "Verify your %s email",
         .intro = "Click on the link below to verify your email address:",
@@ -324,7 +321,7 @@ enum rc api_auth_request_password_reset(struct http_req *req, void *ctx)
     (void)ctx;
     static const struct token_mail password_reset = {
         .kind = "passwordReset",
-        .ttl_s = PASSWORD_RESET_TTL_S,
+        .token = CORE_TOKEN_PASSWORD_RESET,
         .only_unverified = false,
         .subject_head = "Reset your %s password",
         .intro = "Click on the link below to reset your password:",
@@ -425,8 +422,9 @@ enum rc api_auth_request_email_change(struct http_req *req, void *ctx)
     buf_init(&token, 8192);
     const char *current = json_string_value(json_object_get(c->auth.record, "email"));
     if (core_auth_issue_kind(col, c->auth.record, "emailChange",
-                             chrono_real_ms() / 1000 + EMAIL_CHANGE_TTL_S, current ? current : "",
-                             new_email, &token) == RC_OK) {
+                             chrono_real_ms() / 1000 +
+                                 col->tokens[CORE_TOKEN_EMAIL_CHANGE].duration_s,
+                             current ? current : "", new_email, &token) == RC_OK) {
         mail_token(
             c, new_email, "Confirm your %s new email address",
             "Click on the link below to confirm your new email address:", "confirm-email-change",

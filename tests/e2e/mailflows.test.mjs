@@ -145,6 +145,47 @@ describe('mail flows', () => {
         }
     });
 
+    test('token options: a new secret revokes that kind of token, durations are honoured, secrets never shown', async () => {
+        const payload = (t) => JSON.parse(Buffer.from(t.split('.')[1], 'base64url').toString());
+        const u = await makeUser(su, srv.url, { name: 'Tess' });
+        await u.pb.collection('users').authRefresh();
+        const oldAuth = u.pb.authStore.token;
+        // A pending verification mail, then both secrets rotate.
+        const pb = client(srv.url);
+        await pb.collection('users').requestVerification(u.email);
+        const pending = await waitForMail(sink, u.email, TOKEN_RE);
+        try {
+            await su.collections.update('users', {
+                authToken: { secret: 'a'.repeat(40) },
+                verificationToken: { secret: 'b'.repeat(40) },
+                passwordResetToken: { duration: 60 },
+            });
+            const stale = client(srv.url);
+            stale.authStore.save(oldAuth, null);
+            await expectError(stale.collection('users').authRefresh(), 401);
+            const e = await expectError(pb.collection('users').confirmVerification(pending), 400);
+            assert.ok(e.data.token, JSON.stringify(e));
+            const fresh = await client(srv.url).collection('users').authWithPassword(u.email, u.password);
+            assert.ok(fresh.token);
+            await pb.collection('users').requestPasswordReset(u.email);
+            const reset = await waitForMail(sink, u.email, /confirm-password-reset\/([A-Za-z0-9._-]+)/);
+            const claims = payload(reset);
+            assert.ok(Math.abs(claims.exp - Date.now() / 1000 - 60) < 5, JSON.stringify(claims));
+            const view = await su.collections.getOne('users');
+            for (const k of ['authToken', 'passwordResetToken', 'emailChangeToken', 'verificationToken', 'fileToken']) {
+                assert.equal(typeof view[k].duration, 'number', k);
+                assert.equal(view[k].secret, undefined, `${k}.secret is shown`);
+            }
+            assert.equal(view.passwordResetToken.duration, 60);
+            let bad = await expectError(su.collections.update('users', { authToken: { secret: 'short' } }), 400);
+            assert.equal(bad.data.authToken.secret.code, 'validation_length_out_of_range', JSON.stringify(bad));
+            bad = await expectError(su.collections.update('users', { fileToken: { duration: 5 } }), 400);
+            assert.equal(bad.data.fileToken.duration.code, 'validation_invalid_value', JSON.stringify(bad));
+        } finally {
+            await su.collections.update('users', { passwordResetToken: { duration: 1800 } });
+        }
+    });
+
     test('bad emails are 400 with the field named, on every request-*', async () => {
         const pb = client(srv.url);
         const users = pb.collection('users');

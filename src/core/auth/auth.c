@@ -13,18 +13,20 @@
 
 #define SUPERUSERS_ID "pbc_3142635823"
 
-/* The signing key of a record's tokens: tokenKey + the collection's secret,
- * and for kinds other than "auth" the kind too, so a token of one kind can
- * never pass for another (PocketBase keeps one secret per kind). */
+/* The signing key of a record's tokens: tokenKey + the secret of the token's
+ * kind (the collection's authToken.secret, verificationToken.secret, ...), and
+ * for kinds other than "auth" the kind too, so a token of one kind can never
+ * pass for another even where two secrets were set alike. */
 static enum rc signing_key_of(const struct core_collection *c, json_t *record, const char *kind,
                               struct buf *key)
 {
     const char *token_key = json_string_value(json_object_get(record, "tokenKey"));
-    if (!token_key || !token_key[0] || !c->token_secret)
+    enum core_token_kind k = core_token_kind_of(kind);
+    if (!token_key || !token_key[0] || k == CORE_TOKEN_KIND_COUNT || !c->tokens[k].secret)
         return RC_UNAUTHORIZED;
     enum rc rc = buf_append_cstr(key, token_key);
     if (!rc)
-        rc = buf_append_cstr(key, c->token_secret);
+        rc = buf_append_cstr(key, c->tokens[k].secret);
     if (!rc && strcmp(kind, "auth") != 0) {
         rc = buf_append_cstr(key, ":");
         if (!rc)
@@ -99,7 +101,7 @@ enum rc core_auth_issue(const struct core_collection *c, json_t *record, int64_t
             .type = STR_LIT("auth"),
             .id = str_from_cstr(id ? id : ""),
             .collection_id = str_from_cstr(c->id),
-            .exp = now + c->auth_token_duration_s,
+            .exp = now + c->tokens[CORE_TOKEN_AUTH].duration_s,
             .is_refreshable = is_refreshable,
         };
         rc = core_token_sign(&claims, buf_str(&key), out);
@@ -272,6 +274,6 @@ void core_auth_load_file(struct core_worker *cw, const struct core_schema *s, st
 enum rc core_auth_issue_file(const struct core_collection *c, json_t *record, int64_t now,
                              struct buf *out)
 {
-    return core_auth_issue_kind(c, record, "file", now + CORE_FILE_TOKEN_DURATION_S, NULL, NULL,
-                                out);
+    return core_auth_issue_kind(c, record, "file", now + c->tokens[CORE_TOKEN_FILE].duration_s,
+                                NULL, NULL, out);
 }

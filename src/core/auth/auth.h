@@ -32,15 +32,13 @@ struct buf;
  * it does not fail (spec §1.2). out->record is owned: core_auth_cleanup(). */
 void core_auth_load(struct core_worker *cw, const struct core_schema *s, struct str header,
                     int64_t now, struct core_auth *out);
-/* Seconds a file token lives (spec §6.1). */
-#define CORE_FILE_TOKEN_DURATION_S 180
 /* Resolves a file token (the `?token=` of a protected file, spec §8.3) into
  * *out as core_auth_load() does for auth tokens: anything wrong leaves a
  * guest. out->record is owned: core_auth_cleanup(). */
 void core_auth_load_file(struct core_worker *cw, const struct core_schema *s, struct str token,
                          int64_t now, struct core_auth *out);
 /* Appends a file token for record (every field, incl. tokenKey) of the auth
- * collection c, valid CORE_FILE_TOKEN_DURATION_S from now. */
+ * collection c, valid for c's fileToken duration from now. */
 enum rc core_auth_issue_file(const struct core_collection *c, json_t *record, int64_t now,
                              struct buf *out);
 /* Releases what core_auth_load() filled; leaves a guest. */

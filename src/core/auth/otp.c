@@ -12,7 +12,8 @@ void core_otp_digest(const struct core_collection *col, const char *otp_id, cons
                      char out[65])
 {
     struct secure_hmac h;
-    secure_hmac_init(&h, str_from_cstr(col->token_secret ? col->token_secret : ""));
+    const char *secret = col->tokens[CORE_TOKEN_AUTH].secret;
+    secure_hmac_init(&h, str_from_cstr(secret ? secret : ""));
     secure_hmac_update(&h, otp_id, strlen(otp_id));
     secure_hmac_update(&h, ":", 1);
     secure_hmac_update(&h, code, strlen(code));

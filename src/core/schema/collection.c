@@ -1,6 +1,8 @@
 /* collection.c -- see collection.h. */
 #include "core/schema/collection.h"
 
+#include <string.h>
+
 #include "base/alloc.h"
 
 bool core_field_is_multi(const struct core_field *f)
@@ -83,7 +85,8 @@ void core_collection_free(struct core_collection *c)
     xfree(c->created);
     xfree(c->updated);
     free_list(c->identity_fields, c->identity_field_count);
-    xfree(c->token_secret);
+    for (int k = 0; k < CORE_TOKEN_KIND_COUNT; k++)
+        xfree(c->tokens[k].secret);
     xfree(c);
 }
 
@@ -95,4 +98,28 @@ void core_schema_free(struct core_schema *s)
         core_collection_free(s->items[i]);
     xfree(s->items);
     xfree(s);
+}
+
+static const struct {
+    const char *type, *option;
+} token_kinds[CORE_TOKEN_KIND_COUNT] = {
+    [CORE_TOKEN_AUTH] = {"auth", "authToken"},
+    [CORE_TOKEN_PASSWORD_RESET] = {"passwordReset", "passwordResetToken"},
+    [CORE_TOKEN_EMAIL_CHANGE] = {"emailChange", "emailChangeToken"},
+    [CORE_TOKEN_VERIFICATION] = {"verification", "verificationToken"},
+    [CORE_TOKEN_FILE] = {"file", "fileToken"},
+};
+
+enum core_token_kind core_token_kind_of(const char *type)
+{
+    for (int k = 0; type && k < CORE_TOKEN_KIND_COUNT; k++) {
+        if (strcmp(token_kinds[k].type, type) == 0)
+            return (enum core_token_kind)k;
+    }
+    return CORE_TOKEN_KIND_COUNT;
+}
+
+const char *core_token_option_name(enum core_token_kind k)
+{
+    return k < CORE_TOKEN_KIND_COUNT ? token_kinds[k].option : "";
 }

@@ -91,6 +91,30 @@ struct core_field {
     size_t except_domain_count;
 };
 
+/* The tokens an auth collection issues (PocketBase's authToken,
+ * passwordResetToken, emailChangeToken, verificationToken, fileToken): each
+ * kind is signed with its own secret (and the record's tokenKey), so a new
+ * secret revokes every token of that kind at once. */
+enum core_token_kind {
+    CORE_TOKEN_AUTH,
+    CORE_TOKEN_PASSWORD_RESET,
+    CORE_TOKEN_EMAIL_CHANGE,
+    CORE_TOKEN_VERIFICATION,
+    CORE_TOKEN_FILE,
+    CORE_TOKEN_KIND_COUNT
+};
+
+struct core_token_config {
+    char *secret; /* 30..255 characters; never shown by the API, only stored */
+    int64_t duration_s;
+};
+
+/* The kind a token's "type" claim names ("auth", "passwordReset",
+ * "emailChange", "verification", "file"); CORE_TOKEN_KIND_COUNT for none. */
+enum core_token_kind core_token_kind_of(const char *type);
+/* The option's key in a collection's JSON ("authToken", ...). */
+const char *core_token_option_name(enum core_token_kind k);
+
 struct core_collection {
     char *id;
     char *name;
@@ -107,9 +131,7 @@ struct core_collection {
     char *created;
     char *updated;
     /* auth options */
-    char *token_secret; /* signs auth tokens with each record's tokenKey; never
-                         * shown by the API, only stored */
-    int64_t auth_token_duration_s;
+    struct core_token_config tokens[CORE_TOKEN_KIND_COUNT];
     bool is_password_auth;
     bool is_otp; /* one-time passwords by email (spec §6.8) */
     int64_t otp_duration_s;

@@ -493,12 +493,83 @@ static struct core_collection *copy_collection(const struct core_collection *b)
     c->created = xstrdup(b->created ? b->created : "");
     c->updated = xstrdup(b->updated ? b->updated : "");
     c->identity_fields = copy_list(b->identity_fields, b->identity_field_count);
-    c->token_secret = b->token_secret ? xstrdup(b->token_secret) : NULL;
+    for (int k = 0; k < CORE_TOKEN_KIND_COUNT; k++) {
+        c->tokens[k].secret = b->tokens[k].secret ? xstrdup(b->tokens[k].secret) : NULL;
+        c->tokens[k].duration_s = b->tokens[k].duration_s;
+    }
     return c;
 }
 
 static const char *const rule_keys[CORE_RULE_COUNT] = {"listRule", "viewRule", "createRule",
                                                        "updateRule", "deleteRule"};
+
+/* PocketBase's defaults, in seconds, per token kind. */
+static const int64_t token_default_duration[CORE_TOKEN_KIND_COUNT] = {
+    [CORE_TOKEN_AUTH] = 432000,       [CORE_TOKEN_PASSWORD_RESET] = 1800,
+    [CORE_TOKEN_EMAIL_CHANGE] = 1800, [CORE_TOKEN_VERIFICATION] = 259200,
+    [CORE_TOKEN_FILE] = 180,
+};
+
+/* authToken, passwordResetToken, emailChangeToken, verificationToken and
+ * fileToken: {duration, secret}. A duration is 10 s to about 3 years; a
+ * secret sent by a superuser (30 to 255 characters) replaces the old one,
+ * which revokes every token of that kind (PocketBase's way to revoke a
+ * leaked token). Loading from storage (from_client false) trusts what is
+ * stored; a kind without a secret gets a random one. */
+static void parse_tokens(struct core_collection *c, json_t *in, bool from_client,
+                         struct core_problem *p)
+{
+    char path[64];
+    for (int k = 0; k < CORE_TOKEN_KIND_COUNT; k++) {
+        const char *name = core_token_option_name((enum core_token_kind)k);
+        json_t *o = json_object_get(in, name);
+        if (!c->tokens[k].duration_s)
+            c->tokens[k].duration_s = token_default_duration[k];
+        if (o && !json_is_object(o) && !json_is_null(o)) {
+            snprintf(path, sizeof(path), "%s", name);
+            core_problem_field(p, path, "validation_invalid_value", "Must be an object.", NULL);
+            continue;
+        }
+        json_t *d = json_object_get(o, "duration");
+        if (d && !json_is_null(d)) {
+            json_int_t v = json_is_integer(d) ? json_integer_value(d) : -1;
+            if (v < 10 || v > 94670856) {
+                snprintf(path, sizeof(path), "%s.duration", name);
+                core_problem_field(p, path, "validation_invalid_value",
+                                   "Must be a whole number of seconds from 10 to 94670856.", NULL);
+            } else {
+                c->tokens[k].duration_s = v;
+            }
+        }
+        json_t *secret = json_object_get(o, "secret");
+        if (secret && !json_is_null(secret) &&
+            !(from_client && json_is_string(secret) && json_string_length(secret) == 0)) {
+            size_t n = json_is_string(secret) ? json_string_length(secret) : 0;
+            if (from_client && (n < 30 || n > 255)) {
+                snprintf(path, sizeof(path), "%s.secret", name);
+                core_problem_field(p, path, "validation_length_out_of_range",
+                                   "Must be 30 to 255 characters.", NULL);
+            } else if (n) {
+                xfree(c->tokens[k].secret);
+                c->tokens[k].secret = xstrdup(json_string_value(secret));
+            }
+        }
+        if (!c->tokens[k].secret && !from_client && k != CORE_TOKEN_AUTH &&
+            c->tokens[CORE_TOKEN_AUTH].secret) {
+            /* Stored before each kind had its own: the auth secret, as it was
+             * signed with then (the kind is in every signing key anyway). */
+            c->tokens[k].secret = xstrdup(c->tokens[CORE_TOKEN_AUTH].secret);
+        }
+        if (!c->tokens[k].secret) {
+            char fresh[51];
+            secure_random_string(
+                STR_LIT("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"), fresh,
+                50);
+            fresh[50] = '\0';
+            c->tokens[k].secret = xstrdup(fresh);
+        }
+    }
+}
 
 enum rc core_collection_from_json(json_t *in, const struct core_collection *base,
                                   const struct core_schema *schema, const char *now,
@@ -515,7 +586,6 @@ enum rc core_collection_from_json(json_t *in, const struct core_collection *base
         c = xcalloc(1, sizeof(*c));
         c->type = CORE_COLLECTION_BASE;
         c->created = xstrdup(now);
-        c->auth_token_duration_s = 432000;
         c->is_password_auth = true;
         c->otp_duration_s = 180;
         c->otp_length = 8;
@@ -615,25 +685,7 @@ enum rc core_collection_from_json(json_t *in, const struct core_collection *base
         } else {
             xfree(r);
         }
-        json_t *tok = json_object_get(json_object_get(in, "authToken"), "duration");
-        if (json_is_integer(tok) && json_integer_value(tok) > 0)
-            c->auth_token_duration_s = json_integer_value(tok);
-        if (!schema) {
-            /* Loading from storage: the secret is only ever there. */
-            json_t *secret = json_object_get(json_object_get(in, "authToken"), "secret");
-            if (json_is_string(secret)) {
-                xfree(c->token_secret);
-                c->token_secret = xstrdup(json_string_value(secret));
-            }
-        }
-        if (!c->token_secret) {
-            char secret[51];
-            secure_random_string(
-                STR_LIT("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"), secret,
-                50);
-            secret[50] = '\0';
-            c->token_secret = xstrdup(secret);
-        }
+        parse_tokens(c, in, schema != NULL, p);
         json_t *otp = json_object_get(in, "otp");
         if (json_is_object(otp)) {
             c->is_otp = get_bool(otp, "enabled", c->is_otp);
@@ -913,15 +965,17 @@ void core_collection_write_json(struct jsonw *w, const struct core_collection *c
     if (c->type == CORE_COLLECTION_AUTH) {
         write_rule(w, "authRule", c->auth_rule);
         write_rule(w, "manageRule", c->manage_rule);
-        jsonw_key_cstr(w, "authToken");
-        jsonw_object_begin(w);
-        jsonw_key_cstr(w, "duration");
-        jsonw_int(w, c->auth_token_duration_s);
-        if (with_secrets && c->token_secret) {
-            jsonw_key_cstr(w, "secret");
-            jsonw_string_cstr(w, c->token_secret);
+        for (int k = 0; k < CORE_TOKEN_KIND_COUNT; k++) {
+            jsonw_key_cstr(w, core_token_option_name((enum core_token_kind)k));
+            jsonw_object_begin(w);
+            jsonw_key_cstr(w, "duration");
+            jsonw_int(w, c->tokens[k].duration_s);
+            if (with_secrets && c->tokens[k].secret) {
+                jsonw_key_cstr(w, "secret");
+                jsonw_string_cstr(w, c->tokens[k].secret);
+            }
+            jsonw_object_end(w);
         }
-        jsonw_object_end(w);
         jsonw_key_cstr(w, "passwordAuth");
         jsonw_object_begin(w);
         jsonw_key_cstr(w, "enabled");
