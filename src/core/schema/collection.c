@@ -51,7 +51,7 @@ static void free_list(char **items, size_t n)
     xfree(items);
 }
 
-static void field_cleanup(struct core_field *f)
+void core_field_cleanup(struct core_field *f)
 {
     xfree(f->id);
     xfree(f->name);
@@ -78,7 +78,7 @@ void core_collection_free(struct core_collection *c)
     xfree(c->auth_rule);
     xfree(c->manage_rule);
     for (size_t i = 0; i < c->field_count; i++)
-        field_cleanup(&c->fields[i]);
+        core_field_cleanup(&c->fields[i]);
     xfree(c->fields);
     free_list(c->indexes, c->index_count);
     xfree(c->view_query);

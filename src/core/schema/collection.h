@@ -148,6 +148,8 @@ struct core_schema {
 
 /* True for multiple select/relation/file fields (stored as a JSON array). */
 bool core_field_is_multi(const struct core_field *f);
+/* Frees what field f owns (its names, lists, options), not f itself. */
+void core_field_cleanup(struct core_field *f);
 /* Finds a collection by id (exact) or name (ASCII case-insensitive), as URL
  * paths address them (spec conventions); NULL when there is none. */
 const struct core_collection *core_schema_find(const struct core_schema *s, struct str name_or_id);

@@ -764,32 +764,8 @@ enum rc core_collection_from_json(json_t *in, const struct core_collection *base
         struct core_collection old = *c;
         c->fields = list;
         c->field_count = n;
-        old.fields = old.fields;
-        for (size_t i = 0; i < old.field_count; i++) {
-            struct core_field *f = &old.fields[i];
-            xfree(f->id);
-            xfree(f->name);
-            xfree(f->min_date);
-            xfree(f->max_date);
-            xfree(f->pattern);
-            xfree(f->autogenerate_pattern);
-            for (size_t k = 0; k < f->value_count; k++)
-                xfree(f->values[k]);
-            xfree(f->values);
-            xfree(f->collection_id);
-            for (size_t k = 0; k < f->mime_type_count; k++)
-                xfree(f->mime_types[k]);
-            xfree(f->mime_types);
-            for (size_t k = 0; k < f->thumb_count; k++)
-                xfree(f->thumbs[k]);
-            xfree(f->thumbs);
-            for (size_t k = 0; k < f->only_domain_count; k++)
-                xfree(f->only_domains[k]);
-            xfree(f->only_domains);
-            for (size_t k = 0; k < f->except_domain_count; k++)
-                xfree(f->except_domains[k]);
-            xfree(f->except_domains);
-        }
+        for (size_t i = 0; i < old.field_count; i++)
+            core_field_cleanup(&old.fields[i]);
         xfree(old.fields);
     }
     ensure_field(c, "id", CORE_FIELD_TEXT, false, 0);
