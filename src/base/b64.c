@@ -24,12 +24,9 @@
 static int sodium_variant(enum b64_variant v)
 {
     switch (v) {
-    case B64_URL:
-        return sodium_base64_VARIANT_URLSAFE_NO_PADDING;
-    case B64_STD:
-        return sodium_base64_VARIANT_ORIGINAL_NO_PADDING;
-    case B64_STD_PAD:
-        break;
+    case B64_URL: return sodium_base64_VARIANT_URLSAFE_NO_PADDING;
+    case B64_STD: return sodium_base64_VARIANT_ORIGINAL_NO_PADDING;
+    case B64_STD_PAD: break;
     }
     return sodium_base64_VARIANT_ORIGINAL;
 }
@@ -107,8 +104,8 @@ enum rc b64_decode(enum b64_variant v, struct str in, void *dst, size_t cap, siz
         size_t len = in.len - i;
         bool is_last = len <= CHUNK;
         size_t n = 0;
-        if (sodium_base642bin(tmp, sizeof(tmp), in.ptr + i, is_last ? len : CHUNK, NULL, &n,
-                              NULL, is_last ? last_variant : mid_variant) != 0) {
+        if (sodium_base642bin(tmp, sizeof(tmp), in.ptr + i, is_last ? len : CHUNK, NULL, &n, NULL,
+                              is_last ? last_variant : mid_variant) != 0) {
             rc = RC_INVALID;
             break;
         }

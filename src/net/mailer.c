@@ -5,8 +5,8 @@
  * thread takes one message at a time, builds its headers and a curl_mime
  * body in memory (messages are small and capped, so streaming would buy
  * nothing) and hands them to one reused curl easy handle, so a burst shares
- * one SMTP connection; the handle (and its connection, after QUIT) is dropped whenever
- * the queue runs dry, so no idle session is held open. A failed attempt goes
+ * one SMTP connection; the handle (and its connection, after QUIT) is
+ * dropped whenever the queue runs dry, so no idle session is held open. A failed attempt goes
  * to a retry list sorted by due time, so one bad recipient does not hold the
  * queue up for the whole backoff; replies 5xx are final and not retried.
  *
