@@ -1,36 +1,34 @@
-/* b64.c -- see b64.h. */
+/* b64.c -- see b64.h.
+ *
+ * libsodium's codec does the work, in constant time (sodium_bin2base64,
+ * sodium_base642bin). It is as strict as b64.h promises: it refuses foreign
+ * characters (the ignore list is NULL), '=' in the unpadded variants, missing
+ * or extra '=', a lone final character and non-zero unused bits, and with
+ * b64_end NULL it refuses anything left after the encoding, with one
+ * exception (below: bytes from 0x80 up). What stays here:
+ * - lengths: libsodium's ENCODED_LEN macros count a NUL and can overflow;
+ * - the NUL: sodium_bin2base64 ends with one, which b64_encode must not write;
+ * - decoding writes nothing on error and tells RC_INVALID from RC_TOO_LARGE:
+ *   libsodium writes as it goes and answers ERANGE for both a short buffer
+ *   and missing padding, so a first pass checks the input through a stack
+ *   buffer, and only a valid input that fits reaches dst. */
 #include "base/b64.h"
 
+#include <sodium.h>
 #include <stdint.h>
+#include <string.h>
 
-static const char ALPHABET_STD[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-static const char ALPHABET_URL[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+/* Characters checked per libsodium call in the first pass: whole groups. */
+#define CHUNK 256
 
-/* The 6-bit value of c in variant v, or -1. Arithmetic rather than a table
- * keeps the two alphabets in one place and costs nothing measurable for the
- * short inputs (tokens, salts) this module sees. */
-static int char_value(enum b64_variant v, unsigned char c)
+static int sodium_variant(enum b64_variant v)
 {
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (v == B64_URL) {
-        if (c == '-')
-            return 62;
-        if (c == '_')
-            return 63;
-        return -1;
+    switch (v) {
+    case B64_URL: return sodium_base64_VARIANT_URLSAFE_NO_PADDING;
+    case B64_STD: return sodium_base64_VARIANT_ORIGINAL_NO_PADDING;
+    case B64_STD_PAD: break;
     }
-    if (c == '+')
-        return 62;
-    if (c == '/')
-        return 63;
-    return -1;
+    return sodium_base64_VARIANT_ORIGINAL;
 }
 
 size_t b64_encoded_len(enum b64_variant v, size_t raw_len)
@@ -52,34 +50,20 @@ size_t b64_decoded_max(size_t enc_len)
 
 size_t b64_encode(enum b64_variant v, const void *src, size_t len, char *dst)
 {
-    const char *abc = v == B64_URL ? ALPHABET_URL : ALPHABET_STD;
+    if (len == 0)
+        return 0;
+    /* The groups before the last go straight to dst (their NUL lands where
+     * the last group goes); the last 1-3 bytes go through tail. */
     const unsigned char *s = src;
-    size_t o = 0;
-    size_t i = 0;
-    for (; len - i >= 3; i += 3) {
-        uint32_t w = (uint32_t)s[i] << 16 | (uint32_t)s[i + 1] << 8 | s[i + 2];
-        dst[o++] = abc[w >> 18];
-        dst[o++] = abc[(w >> 12) & 63];
-        dst[o++] = abc[(w >> 6) & 63];
-        dst[o++] = abc[w & 63];
-    }
-    if (len - i == 1) {
-        uint32_t w = (uint32_t)s[i] << 16;
-        dst[o++] = abc[w >> 18];
-        dst[o++] = abc[(w >> 12) & 63];
-        if (v == B64_STD_PAD) {
-            dst[o++] = '=';
-            dst[o++] = '=';
-        }
-    } else if (len - i == 2) {
-        uint32_t w = (uint32_t)s[i] << 16 | (uint32_t)s[i + 1] << 8;
-        dst[o++] = abc[w >> 18];
-        dst[o++] = abc[(w >> 12) & 63];
-        dst[o++] = abc[(w >> 6) & 63];
-        if (v == B64_STD_PAD)
-            dst[o++] = '=';
-    }
-    return o;
+    size_t head = (len - 1) / 3 * 3;
+    size_t head_enc = head / 3 * 4;
+    if (head)
+        sodium_bin2base64(dst, head_enc + 1, s, head, sodium_variant(v));
+    char tail[5];
+    sodium_bin2base64(tail, sizeof(tail), s + head, len - head, sodium_variant(v));
+    size_t n = b64_encoded_len(v, len);
+    memcpy(dst + head_enc, tail, n - head_enc);
+    return n;
 }
 
 enum rc b64_encode_buf(enum b64_variant v, const void *src, size_t len, struct buf *out)
@@ -96,53 +80,50 @@ enum rc b64_encode_buf(enum b64_variant v, const void *src, size_t len, struct b
 
 enum rc b64_decode(enum b64_variant v, struct str in, void *dst, size_t cap, size_t *out_len)
 {
-    const unsigned char *s = (const unsigned char *)in.ptr;
-    size_t n = in.len;
-    if (v == B64_STD_PAD) {
-        /* The padded form is always whole groups; one or two '=' end a
-         * partial group. A '=' anywhere else fails char_value below. */
-        if (n % 4)
-            return RC_INVALID;
-        if (n && s[n - 1] == '=')
-            n--;
-        if (n && s[n - 1] == '=')
-            n--;
+    if (in.len == 0) {
+        *out_len = 0;
+        return RC_OK;
     }
-    size_t rem = n % 4;
-    if (rem == 1) /* 6 bits cannot end a byte string */
+    /* libsodium (1.0.18, where char is signed) reads every byte from 0x80 up
+     * as the 63rd character ('/' or '_'), so "Zm\xffv" would re-spell
+     * "Zm_v": refuse them here, with an OR over the input (constant time). */
+    unsigned char high = 0;
+    for (size_t k = 0; k < in.len; k++)
+        high |= (unsigned char)in.ptr[k];
+    if (high & 0x80)
         return RC_INVALID;
-    int last = 0;
-    for (size_t i = 0; i < n; i++) {
-        last = char_value(v, s[i]);
-        if (last < 0)
-            return RC_INVALID;
-    }
-    /* Canonical form: the bits past the last whole byte must be zero, or
-     * "QQ" and "QR" would both decode to "A" (RFC 4648 §3.5). */
-    if ((rem == 2 && (last & 0x0F)) || (rem == 3 && (last & 0x03)))
-        return RC_INVALID;
-    size_t need = n / 4 * 3 + (rem ? rem - 1 : 0);
-    if (need > cap)
-        return RC_TOO_LARGE;
-
-    unsigned char *d = dst;
-    size_t o = 0;
+    /* First pass. Every chunk but the last is whole groups in the unpadded
+     * form of the alphabet, so '=' can only end the input. */
+    int last_variant = sodium_variant(v);
+    int mid_variant = v == B64_STD_PAD ? sodium_base64_VARIANT_ORIGINAL_NO_PADDING : last_variant;
+    unsigned char tmp[CHUNK / 4 * 3];
+    size_t total = 0;
     size_t i = 0;
-    for (; n - i >= 4; i += 4) {
-        uint32_t w = (uint32_t)char_value(v, s[i]) << 18 | (uint32_t)char_value(v, s[i + 1]) << 12 |
-                     (uint32_t)char_value(v, s[i + 2]) << 6 | (uint32_t)char_value(v, s[i + 3]);
-        d[o++] = (unsigned char)(w >> 16);
-        d[o++] = (unsigned char)(w >> 8);
-        d[o++] = (unsigned char)w;
+    enum rc rc = RC_OK;
+    for (;;) {
+        size_t len = in.len - i;
+        bool is_last = len <= CHUNK;
+        size_t n = 0;
+        if (sodium_base642bin(tmp, sizeof(tmp), in.ptr + i, is_last ? len : CHUNK, NULL, &n, NULL,
+                              is_last ? last_variant : mid_variant) != 0) {
+            rc = RC_INVALID;
+            break;
+        }
+        total += n;
+        if (is_last)
+            break;
+        i += CHUNK;
     }
-    if (rem) {
-        uint32_t w = (uint32_t)char_value(v, s[i]) << 18 | (uint32_t)char_value(v, s[i + 1]) << 12;
-        if (rem == 3)
-            w |= (uint32_t)char_value(v, s[i + 2]) << 6;
-        d[o++] = (unsigned char)(w >> 16);
-        if (rem == 3)
-            d[o++] = (unsigned char)(w >> 8);
+    if (!rc && total > cap)
+        rc = RC_TOO_LARGE;
+    if (!rc) {
+        size_t n = total;
+        if (i == 0)
+            memcpy(dst, tmp, total); /* one chunk: tmp holds it all */
+        else
+            (void)sodium_base642bin(dst, cap, in.ptr, in.len, NULL, &n, NULL, last_variant);
+        *out_len = n;
     }
-    *out_len = o;
-    return RC_OK;
+    sodium_memzero(tmp, sizeof(tmp)); /* it may hold a secret */
+    return rc;
 }

@@ -13,9 +13,10 @@
  * the last character (RFC 4648 §3.5, "canonical encoding") are refused.
  *
  * Pure functions over (ptr, len); no allocation except b64_encode_buf's
- * append to the caller's buffer. Thread-safe. Not constant-time: do not
- * decode secrets an attacker may time (compare encoded MACs with
- * secure_equal after decoding the attacker's side instead). */
+ * append to the caller's buffer. Thread-safe. libsodium's codec does the
+ * work: the time taken depends on the lengths and on whether the input is
+ * valid, not on the bytes' values, so secrets may be encoded and decoded
+ * (still compare MACs with secure_equal, never memcmp). */
 #ifndef TARMAC_BASE_B64_H
 #define TARMAC_BASE_B64_H
 

@@ -2,19 +2,20 @@
  *
  * Design. net_mailer_send() validates and copies a message into a FIFO under
  * a lock and signals the mailer thread; it never blocks on the network. The
- * thread takes one message at a time, builds the whole RFC 5322 text in
- * memory (messages are small and capped, so streaming would buy nothing) and
- * hands it to one reused curl easy handle, so a burst shares one SMTP
- * connection; the handle (and its connection, after QUIT) is dropped whenever
- * the queue runs dry, so no idle session is held open. A failed attempt goes
+ * thread takes one message at a time, builds its headers and a curl_mime
+ * body in memory (messages are small and capped, so streaming would buy
+ * nothing) and hands them to one reused curl easy handle, so a burst shares
+ * one SMTP connection; the handle (and its connection, after QUIT) is
+ * dropped whenever the queue runs dry, so no idle session is held open. A failed attempt goes
  * to a retry list sorted by due time, so one bad recipient does not hold the
  * queue up for the whole backoff; replies 5xx are final and not retried.
  *
  * Encoding keeps every message 7-bit, so no server needs 8BITMIME or SMTPUTF8:
- * header text that is not plain ASCII becomes RFC 2047 "B" encoded-words;
- * bodies are quoted-printable, or base64 when more than a fifth of the bytes
- * are non-ASCII (QP spends 3 bytes on each, base64 4/3 on all). libcurl
- * dot-stuffs lines that start with '.' and adds the final ".".
+ * header text that is not plain ASCII becomes RFC 2047 "B" encoded-words
+ * (ours: curl_mime does not encode headers); libcurl's MIME encoders make the
+ * bodies quoted-printable, or base64 when more than a fifth of the bytes are
+ * non-ASCII. libcurl dot-stuffs lines that start with '.' and adds the final
+ * ".".
  *
  * Threads: send and stats run on any thread, start and stop on the owner's.
  * The lists, counts and stop state are under `lock`; the curl handle is the
@@ -39,9 +40,8 @@
 #include "base/secure.h"
 #include "base/utf8.h"
 
-#define MAX_SUBJECT 998         /* RFC 5322 §2.1.1 line limit, before encoding */
-#define MAX_ADDRESS 254         /* RFC 5321 path limit, less the brackets */
-#define MAX_MESSAGE (16u << 20) /* headers + two parts at QP's worst (x3) */
+#define MAX_SUBJECT 998 /* RFC 5322 §2.1.1 line limit, before encoding */
+#define MAX_ADDRESS 254 /* RFC 5321 path limit, less the brackets */
 #define CONNECT_TIMEOUT_MS 10000L
 #define TOTAL_TIMEOUT_MS 30000L
 
@@ -190,6 +190,13 @@ static void random_hex(char *dst, size_t bytes)
 
 /* ---- message ------------------------------------------------------------ */
 
+/* libcurl writes the MIME structure from a curl_mime: the boundaries, each
+ * part's Content-Type and Content-Transfer-Encoding, and quoted-printable or
+ * base64 bodies in lines of at most 76 characters. Ours are the headers (RFC
+ * 2047 words, the From quoting, Date, Message-ID), the CRLF form of the text
+ * and the choice of encoding. curl's root part is always a multipart: a
+ * text-only message is multipart/mixed with one text/plain part. */
+
 /* Appends s as RFC 2047 "B" encoded-words of UTF-8, folded so that no line
  * passes 76 characters (§2) when col characters already sit on the current
  * line (col <= 56). Each word holds whole characters (§5), so a decoder never
@@ -237,7 +244,6 @@ static void put_subject(struct out *o, const char *subject)
         put_encoded_words(o, subject, strlen(subject), 9);
     else
         put_cstr(o, subject);
-    put_cstr(o, "\r\n");
 }
 
 static void put_from(struct out *o, const struct net_mailer *m)
@@ -263,7 +269,21 @@ static void put_from(struct out *o, const struct net_mailer *m)
         put_cstr(o, m->sender_address);
         put_cstr(o, ">");
     }
-    put_cstr(o, "\r\n");
+}
+
+/* Ends the header written into o: appends it to *list as one entry (curl
+ * writes each entry and a CRLF, so folded lines stay inside) and empties o. */
+static void end_header(struct out *o, struct curl_slist **list)
+{
+    put(o, "", 1);
+    if (!o->rc) {
+        struct curl_slist *l = curl_slist_append(*list, o->b.data);
+        if (l)
+            *list = l;
+        else
+            o->rc = RC_NOMEM;
+    }
+    buf_reset(&o->b);
 }
 
 /* Copies s with every line break (CRLF, LF, lone CR) made CRLF, the
@@ -281,57 +301,12 @@ static void put_crlf_text(struct out *o, const char *s)
     }
 }
 
-/* Quoted-printable (RFC 2045 §6.7) of CRLF text s: lines at most 76
- * characters with the soft break "=", '=' and non-ASCII as =XX, and a space
- * or tab before a line break encoded (rule 3: transports strip it). */
-static void put_qp(struct out *o, const char *s, size_t len)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    size_t col = 0;
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c == '\r' && i + 1 < len && s[i + 1] == '\n') {
-            put_cstr(o, "\r\n");
-            i++;
-            col = 0;
-            continue;
-        }
-        bool is_line_end = i + 1 == len || s[i + 1] == '\r';
-        bool is_plain =
-            (c > 0x20 && c < 0x7f && c != '=') || ((c == ' ' || c == '\t') && !is_line_end);
-        /* mbox tools turn a line's "From " into ">From ": escape its F. */
-        if (c == 'F' && col == 0 && len - i >= 5 && memcmp(s + i, "From ", 5) == 0)
-            is_plain = false;
-        size_t width = is_plain ? 1 : 3;
-        if (col + width > 75) {
-            put_cstr(o, "=\r\n");
-            col = 0;
-        }
-        if (is_plain) {
-            put(o, s + i, 1);
-        } else {
-            char e[3] = {'=', hex[c >> 4], hex[c & 15]};
-            put(o, e, 3);
-        }
-        col += width;
-    }
-}
-
-static void put_base64(struct out *o, const char *s, size_t len)
-{
-    char line[80];
-    for (size_t i = 0; i < len; i += 57) { /* 57 bytes: one 76-character line */
-        size_t n = len - i < 57 ? len - i : 57;
-        size_t e = b64_encode(B64_STD_PAD, s + i, n, line);
-        put(o, line, e);
-        put_cstr(o, "\r\n");
-    }
-    if (len == 0)
-        put_cstr(o, "\r\n");
-}
-
-/* A part's Content-Type and encoding headers, blank line and body. */
-static void put_part(struct out *o, const char *type, const char *text, bool is_in_multipart)
+/* Adds text as a part of type to mime: in CRLF form (curl's quoted-printable
+ * would escape a lone LF as =0A), quoted-printable, or base64 when more than
+ * a fifth of the bytes are not ASCII (QP spends 3 bytes on each, base64 4/3
+ * on all). The CRLF before a delimiter is the delimiter's (RFC 2046 §5.1.1),
+ * so a part's text arrives exact. */
+static enum rc add_part(curl_mime *mime, const char *type, const char *text)
 {
     struct out canon = {.rc = RC_OK};
     buf_init(&canon.b, 2 * NET_MAILER_MAX_PART); /* a lone LF becomes two bytes */
@@ -339,77 +314,70 @@ static void put_part(struct out *o, const char *type, const char *text, bool is_
     size_t non_ascii = 0;
     for (size_t i = 0; i < canon.b.len; i++)
         non_ascii += (unsigned char)canon.b.data[i] >= 0x80;
-    bool is_base64 = non_ascii * 5 > canon.b.len;
-    put_cstr(o, "Content-Type: ");
-    put_cstr(o, type);
-    put_cstr(o, "; charset=UTF-8\r\nContent-Transfer-Encoding: ");
-    put_cstr(o, is_base64 ? "base64\r\n\r\n" : "quoted-printable\r\n\r\n");
-    if (canon.rc && !o->rc)
-        o->rc = canon.rc;
-    else if (is_base64)
-        put_base64(o, canon.b.data, canon.b.len);
-    else
-        put_qp(o, canon.b.data, canon.b.len);
-    /* The CRLF before a delimiter belongs to the delimiter (RFC 2046 §5.1.1):
-     * adding one keeps a part's text exact. A single part only needs the
-     * CRLF that ends every message. Base64 lines all end in CRLF already. */
-    bool has_crlf = canon.b.len >= 2 && canon.b.data[canon.b.len - 1] == '\n';
-    if (!is_base64 && (is_in_multipart || !has_crlf))
-        put_cstr(o, "\r\n");
+    const char *encoding = non_ascii * 5 > canon.b.len ? "base64" : "quoted-printable";
+    enum rc rc = canon.rc;
+    curl_mimepart *part = rc ? NULL : curl_mime_addpart(mime);
+    if (!rc && (!part || curl_mime_type(part, type) || curl_mime_encoder(part, encoding) ||
+                curl_mime_data(part, canon.b.data ? canon.b.data : "", canon.b.len)))
+        rc = RC_NOMEM;
     buf_cleanup(&canon.b);
+    return rc;
 }
 
-/* Builds the whole message into *out (CRLF line ends, 7-bit). RC_TOO_LARGE or
- * RC_NOMEM when it does not fit; *out then holds nothing to free. */
-static enum rc build_message(const struct net_mailer *m, const struct msg *g, struct buf *out)
+/* Builds the message for curl handle c: its headers into *headers, one entry
+ * each, and its body into *mime. On error (RC_NOMEM) nothing is left to free;
+ * on success free both after the transfer (curl_easy_reset first). */
+static enum rc build_message(const struct net_mailer *m, const struct msg *g, CURL *c,
+                             struct curl_slist **headers, curl_mime **mime)
 {
     struct out o = {.rc = RC_OK};
-    buf_init(&o.b, MAX_MESSAGE);
+    buf_init(&o.b, 16384); /* the longest header, a 998-byte subject, encodes in ~1,700 */
+    struct curl_slist *list = NULL;
     /* RFC 5322 §3.3 wants a numeric zone; "GMT" is obsolete syntax there. */
     char date[30];
     chrono_format_http_date(g->created_ms / 1000, date);
     put_cstr(&o, "Date: ");
     put(&o, date, 26);
-    put_cstr(&o, "+0000\r\n");
+    put_cstr(&o, "+0000");
+    end_header(&o, &list);
     put_from(&o, m);
+    end_header(&o, &list);
     put_cstr(&o, "To: ");
     put_cstr(&o, g->to);
-    put_cstr(&o, "\r\n");
+    end_header(&o, &list);
     put_subject(&o, g->subject);
+    end_header(&o, &list);
     char id[32];
     random_hex(id, 16);
     put_cstr(&o, "Message-ID: <");
     put(&o, id, sizeof(id));
     put_cstr(&o, strchr(m->sender_address, '@'));
-    put_cstr(&o, ">\r\nMIME-Version: 1.0\r\n");
-    if (!g->html) {
-        put_part(&o, "text/plain", g->text, false);
-    } else {
-        /* "=_" never occurs in quoted-printable ('=' is always followed by
-         * two hex digits or a line break) nor in base64, so the delimiter
-         * cannot collide with a body and needs no search. */
-        char boundary[35] = "=_";
-        random_hex(boundary + 2, 16);
-        boundary[34] = '\0';
-        put_cstr(&o, "Content-Type: multipart/alternative; boundary=\"");
-        put_cstr(&o, boundary);
-        put_cstr(&o, "\"\r\n\r\n--");
-        put_cstr(&o, boundary);
-        put_cstr(&o, "\r\n");
-        put_part(&o, "text/plain", g->text, true);
-        put_cstr(&o, "--");
-        put_cstr(&o, boundary);
-        put_cstr(&o, "\r\n");
-        put_part(&o, "text/html", g->html, true);
-        put_cstr(&o, "--");
-        put_cstr(&o, boundary);
-        put_cstr(&o, "--\r\n");
+    put_cstr(&o, ">");
+    end_header(&o, &list);
+    put_cstr(&o, "MIME-Version: 1.0"); /* curl adds its own "Mime-Version" without it */
+    end_header(&o, &list);
+    if (g->html) {
+        /* curl gives the root part this type and its boundary; the parts
+         * go from plainest to richest (RFC 2046 §5.1.4). */
+        put_cstr(&o, "Content-Type: multipart/alternative");
+        end_header(&o, &list);
     }
-    if (o.rc) {
-        buf_cleanup(&o.b);
-        return o.rc;
+    buf_cleanup(&o.b);
+    enum rc rc = o.rc;
+    curl_mime *body = rc ? NULL : curl_mime_init(c);
+    if (!rc && !body)
+        rc = RC_NOMEM;
+    if (!rc)
+        rc = add_part(body, "text/plain; charset=UTF-8", g->text);
+    if (!rc && g->html)
+        rc = add_part(body, "text/html; charset=UTF-8", g->html);
+    if (rc) {
+        curl_mime_free(body);
+        curl_slist_free_all(list);
+        return rc;
     }
-    *out = o.b;
+    *headers = list;
+    *mime = body;
     return RC_OK;
 }
 
@@ -506,21 +474,6 @@ static void log_failed(const struct msg *g, const char *why)
 
 enum attempt { ATTEMPT_SENT, ATTEMPT_TRANSIENT, ATTEMPT_PERMANENT };
 
-struct upload {
-    const char *p;
-    size_t left;
-};
-
-static size_t read_upload(char *dst, size_t size, size_t count, void *ctx)
-{
-    struct upload *u = ctx;
-    size_t n = size * count < u->left ? size * count : u->left;
-    memcpy(dst, u->p, n);
-    u->p += n;
-    u->left -= n;
-    return n;
-}
-
 /* Ends a transfer still running at stop's deadline (curl calls this at least
  * once a second, connecting included). */
 static int check_abort(void *ctx, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
@@ -536,12 +489,6 @@ static int check_abort(void *ctx, curl_off_t dt, curl_off_t dn, curl_off_t ut, c
 
 static enum attempt send_smtp(struct net_mailer *m, const struct msg *g, char *err, size_t err_len)
 {
-    struct buf text;
-    enum rc rc = build_message(m, g, &text);
-    if (rc) {
-        snprintf(err, err_len, "cannot build the message: %s", rc_text(rc));
-        return ATTEMPT_PERMANENT;
-    }
     if (!m->curl)
         m->curl = curl_easy_init();
     char path[MAX_ADDRESS + 3];
@@ -549,22 +496,27 @@ static enum attempt send_smtp(struct net_mailer *m, const struct msg *g, char *e
     struct curl_slist *rcpt = curl_slist_append(NULL, path);
     if (!m->curl || !rcpt) {
         curl_slist_free_all(rcpt);
-        buf_cleanup(&text);
         snprintf(err, err_len, "libcurl: out of memory");
         return ATTEMPT_TRANSIENT;
+    }
+    struct curl_slist *headers;
+    curl_mime *mime;
+    enum rc rc = build_message(m, g, m->curl, &headers, &mime);
+    if (rc) {
+        curl_slist_free_all(rcpt);
+        snprintf(err, err_len, "cannot build the message: %s", rc_text(rc));
+        return ATTEMPT_PERMANENT;
     }
     char from[MAX_ADDRESS + 3];
     snprintf(from, sizeof(from), "<%s>", m->sender_address);
     char curl_err[CURL_ERROR_SIZE] = "";
-    struct upload up = {text.data, text.len};
     CURL *c = m->curl;
     curl_easy_setopt(c, CURLOPT_URL, m->url);
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
     curl_easy_setopt(c, CURLOPT_MAIL_FROM, from);
     curl_easy_setopt(c, CURLOPT_MAIL_RCPT, rcpt);
-    curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
-    curl_easy_setopt(c, CURLOPT_READFUNCTION, read_upload);
-    curl_easy_setopt(c, CURLOPT_READDATA, &up);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers); /* for SMTP: the message's headers */
+    curl_easy_setopt(c, CURLOPT_MIMEPOST, mime);
     curl_easy_setopt(c, CURLOPT_USE_SSL,
                      m->is_tls_required || m->is_smtps ? (long)CURLUSESSL_ALL
                                                        : (long)CURLUSESSL_TRY);
@@ -582,9 +534,10 @@ static enum attempt send_smtp(struct net_mailer *m, const struct msg *g, char *e
     CURLcode cc = curl_easy_perform(c);
     long code = 0;
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
-    curl_easy_reset(c); /* forget curl_err, rcpt and up, which die here; keeps the connection */
+    curl_easy_reset(c); /* forget curl_err, rcpt, headers, mime; keeps the connection */
     curl_slist_free_all(rcpt);
-    buf_cleanup(&text);
+    curl_slist_free_all(headers);
+    curl_mime_free(mime);
     if (cc == CURLE_OK)
         return ATTEMPT_SENT;
     snprintf(err, err_len, "%s (smtp %ld)", curl_err[0] ? curl_err : curl_easy_strerror(cc), code);

@@ -1,12 +1,13 @@
 /* mailer.h -- outbound e-mail over SMTP on a dedicated thread (layer: net).
  *
  * Callers on any thread queue a message and return at once; one thread owned
- * by the mailer builds each RFC 5322 message (MIME, RFC 2047 subject,
- * quoted-printable or base64 bodies) and sends it with libcurl, retrying with
- * backoff. Without an SMTP host the thread writes each message to the log
- * (level info) instead, so a developer can follow the links in it. The queue
- * is bounded in messages and in bytes: a full queue answers RC_BUSY rather
- * than growing memory. */
+ * by the mailer builds each RFC 5322 message (RFC 2047 subject and sender
+ * name; libcurl's MIME: multipart/alternative with html, else multipart/mixed
+ * with one text/plain part; quoted-printable or base64 bodies) and sends it
+ * with libcurl, retrying with backoff. Without an SMTP host the thread writes
+ * each message to the log (level info) instead, so a developer can follow the
+ * links in it. The queue is bounded in messages and in bytes: a full queue
+ * answers RC_BUSY rather than growing memory. */
 #ifndef TARMAC_NET_MAILER_H
 #define TARMAC_NET_MAILER_H
 

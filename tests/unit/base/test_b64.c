@@ -1,7 +1,9 @@
 /* test_b64.c -- unit tests of base/b64.h: the RFC 4648 §10 vectors in the
  * three variants, the alphabets kept apart, strict decoding (padding, foreign
  * characters, whitespace, lone final characters, non-canonical trailing bits,
- * proven exhaustively over short inputs), capacity and buffer limits, and
+ * proven exhaustively over short inputs), bytes from 0x80 up (which
+ * libsodium 1.0.18 reads as '/' or '_'), inputs longer than one of the
+ * decoder's 256-character checking chunks, capacity and buffer limits, and
  * round trips over every length up to 300 bytes. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -197,6 +199,72 @@ static void test_b64_decode_reports_too_large_and_writes_nothing(void **state)
     assert_memory_equal(out, "foobar", 6);
 }
 
+/* Every byte from 0x80 up, at each place of a group, in every variant. */
+static void test_b64_decode_refuses_every_byte_past_ascii(void **state)
+{
+    enum b64_variant variants[] = {B64_URL, B64_STD, B64_STD_PAD};
+    for (size_t v = 0; v < 3; v++) {
+        for (int c = 0x80; c < 0x100; c++) {
+            for (size_t at = 0; at < 4; at++) {
+                char in[4] = {'Z', 'm', '9', 'v'};
+                in[at] = (char)c;
+                check_refused_n(variants[v], in, 4);
+            }
+        }
+    }
+}
+
+/* Inputs past the decoder's 256-character chunks: a fault before, at or
+ * after a chunk's end is refused with nothing written, padding closes only
+ * the input, and an invalid input is RC_INVALID even when it would not fit. */
+static void test_b64_long_inputs_are_checked_whole_before_writing(void **state)
+{
+    unsigned char raw[300];
+    for (size_t i = 0; i < sizeof(raw); i++)
+        raw[i] = (unsigned char)(i * 31 + 3);
+    char enc[404];
+    size_t n = b64_encode(B64_STD_PAD, raw, sizeof(raw), enc); /* 400 characters */
+    assert_int_equal(n, 400);
+    const size_t faults[] = {0, 10, 255, 256, 257, 399};
+    for (size_t f = 0; f < sizeof(faults) / sizeof(faults[0]); f++) {
+        char bad[404];
+        memcpy(bad, enc, n);
+        bad[faults[f]] = '-';
+        unsigned char out[400];
+        memset(out, 0xA5, sizeof(out));
+        size_t got = 7;
+        assert_int_equal(b64_decode(B64_STD_PAD, (struct str){bad, n}, out, sizeof(out), &got),
+                         RC_INVALID);
+        assert_int_equal(got, 7);
+        for (size_t i = 0; i < sizeof(out); i++)
+            assert_int_equal(out[i], 0xA5);
+        assert_int_equal(b64_decode(B64_STD_PAD, (struct str){bad, n}, out, 1, &got), RC_INVALID);
+    }
+    /* "Zg==" ending the first chunk, then more groups: padding mid-input */
+    char padded[264];
+    memset(padded, 'A', sizeof(padded));
+    memcpy(padded + 252, "Zg==", 4);
+    unsigned char out[300];
+    size_t got = 7;
+    assert_int_equal(b64_decode(B64_STD_PAD, (struct str){padded, 256}, out, sizeof(out), &got),
+                     RC_OK);
+    assert_int_equal(got, 190);
+    got = 7;
+    assert_int_equal(
+        b64_decode(B64_STD_PAD, (struct str){padded, sizeof(padded)}, out, sizeof(out), &got),
+        RC_INVALID);
+    assert_int_equal(got, 7);
+    /* valid but one byte short of room: too large, nothing written */
+    memset(out, 0xA5, sizeof(out));
+    assert_int_equal(b64_decode(B64_STD_PAD, (struct str){enc, n}, out, 299, &got), RC_TOO_LARGE);
+    assert_int_equal(got, 7);
+    for (size_t i = 0; i < sizeof(out); i++)
+        assert_int_equal(out[i], 0xA5);
+    assert_int_equal(b64_decode(B64_STD_PAD, (struct str){enc, n}, out, 300, &got), RC_OK);
+    assert_int_equal(got, 300);
+    assert_memory_equal(out, raw, 300);
+}
+
 static void test_b64_empty_input_decodes_to_nothing(void **state)
 {
     size_t n = 5;
@@ -274,6 +342,8 @@ int main(void)
         cmocka_unit_test(test_b64_decode_refuses_nonzero_trailing_bits),
         cmocka_unit_test(test_b64_short_inputs_have_one_accepted_spelling_each),
         cmocka_unit_test(test_b64_decode_reports_too_large_and_writes_nothing),
+        cmocka_unit_test(test_b64_decode_refuses_every_byte_past_ascii),
+        cmocka_unit_test(test_b64_long_inputs_are_checked_whole_before_writing),
         cmocka_unit_test(test_b64_empty_input_decodes_to_nothing),
         cmocka_unit_test(test_b64_round_trips_every_length_in_every_variant),
         cmocka_unit_test(test_b64_encoded_len_matches_the_rfc),
