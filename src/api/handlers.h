@@ -9,6 +9,10 @@ struct http_req;
 
 /* GET /api/health */
 enum rc api_health(struct http_req *req, void *ctx);
+/* The trusted-proxy header health reports first when present (PocketBase's
+ * possibleProxyHeader); the string must outlive the server. Call before the
+ * workers start; NULL or "" for none. */
+void api_health_configure(const char *proxy_header);
 
 /* GET /api/docs/openapi.json, GET /api/docs/types?lang=ts|dart (openapi.c) */
 enum rc api_docs_openapi(struct http_req *req, void *ctx);

@@ -6,6 +6,29 @@
 #include "base/jsonw.h"
 #include "http/req.h"
 
+static const char *configured_header;
+
+void api_health_configure(const char *proxy_header)
+{
+    configured_header = proxy_header;
+}
+
+/* The first of the configured header and the usual proxy headers the request
+ * carries: a hint for an operator that the server sits behind a proxy it may
+ * not trust yet (PocketBase's dashboard shows it). */
+static const char *possible_proxy_header(const struct http_req *req)
+{
+    static const char *const common[] = {"CF-Connecting-IP", "Fly-Client-IP", "X-Forwarded-For",
+                                         "X-Real-IP", "Forwarded"};
+    if (configured_header && configured_header[0] && http_req_header(req, configured_header).ptr)
+        return configured_header;
+    for (size_t i = 0; i < sizeof(common) / sizeof(common[0]); i++) {
+        if (http_req_header(req, common[i]).ptr)
+            return common[i];
+    }
+    return "";
+}
+
 enum rc api_health(struct http_req *req, void *ctx)
 {
     (void)ctx;
@@ -31,7 +54,7 @@ enum rc api_health(struct http_req *req, void *ctx)
     jsonw_key_cstr(&w, "realIP");
     jsonw_string_cstr(&w, req->remote_addr ? req->remote_addr : "");
     jsonw_key_cstr(&w, "possibleProxyHeader");
-    jsonw_string_cstr(&w, "");
+    jsonw_string_cstr(&w, possible_proxy_header(req));
     jsonw_object_end(&w);
     jsonw_object_end(&w);
     return jsonw_finish(&w);

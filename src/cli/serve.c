@@ -2,6 +2,7 @@
  * workers, wait for SIGTERM/SIGINT, drain, exit 0. */
 #include "cli/cli.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -19,9 +20,12 @@
 #include "core/app.h"
 #include "core/auth/password.h"
 #include "core/files/thumb.h"
+#include "api/handlers.h"
 #include "base/alloc.h"
+#include "base/cidr.h"
 #include "base/log.h"
 #include "http/cors.h"
+#include "http/proxy.h"
 #include "http/router.h"
 #include "http/server.h"
 #include "net/conn.h"
@@ -72,6 +76,10 @@ struct serve_options {
     uint64_t max_expand_bytes;
     uint64_t realtime_max_subs;
     uint64_t realtime_max_subs_ip;
+    const char *trusted_proxies;
+    const char *proxy_header;
+    const char *proxy_ip;
+    const char *metrics_addr;
 };
 
 /* --max-conns not given: net_default_max_conns() picks it. */
@@ -104,6 +112,16 @@ static bool split_host_port(const char *s, char *host, size_t host_cap, int *por
     if (!str_to_u64(str_from_cstr(colon + 1), &p) || p > 65535)
         return false;
     *port = (int)p;
+    return true;
+}
+
+/* A header name: RFC 9110 token characters. */
+static bool is_header_name(const char *s)
+{
+    for (; *s; s++) {
+        if (!isalnum((unsigned char)*s) && !strchr("!#$%&'*+-.^_`|~", *s))
+            return false;
+    }
     return true;
 }
 
@@ -227,6 +245,10 @@ int cli_serve(int argc, char **argv)
         .realtime_ping_ms = 25 * 1000,
         .batch_max_requests = 50,
         .batch_timeout_ms = 3000,
+        .trusted_proxies = "",
+        .proxy_header = "X-Forwarded-For",
+        .proxy_ip = "rightmost",
+        .metrics_addr = "",
     };
     struct core_limits limits_default;
     core_limits_defaults(&limits_default);
@@ -315,6 +337,18 @@ int cli_serve(int argc, char **argv)
          "subscriptions of one realtime client, 1..1000 (default 1000)"},
         {"realtime-max-subs-ip", CLI_FLAG_UINT, &o.realtime_max_subs_ip, "N",
          "subscriptions of all the realtime clients of one IP; 0 = no cap (default 2000)"},
+        {"trusted-proxies", CLI_FLAG_STRING, &o.trusted_proxies, "CIDRS",
+         "reverse proxies whose --proxy-header names the client, e.g. 10.0.0.0/8,::1 "
+         "(default none: the TCP peer is the client)"},
+        {"proxy-header", CLI_FLAG_STRING, &o.proxy_header, "NAME",
+         "where a trusted proxy puts the client's address: X-Forwarded-For, X-Real-IP, "
+         "CF-Connecting-IP, ... (default X-Forwarded-For)"},
+        {"proxy-ip", CLI_FLAG_STRING, &o.proxy_ip, "WHICH",
+         "rightmost: the last address not a trusted proxy (safe); leftmost: the first, "
+         "for proxies that overwrite the header (default rightmost)"},
+        {"metrics-addr", CLI_FLAG_STRING, &o.metrics_addr, "ADDR",
+         "also serve GET /metrics (Prometheus, no auth) on this host:port "
+         "(default off; /api/metrics needs a superuser)"},
     };
     const int nflags = (int)(sizeof(flags) / sizeof(flags[0]));
     bool wants_help = false;
@@ -388,6 +422,28 @@ int cli_serve(int argc, char **argv)
                 o.cors);
         return CLI_EXIT_USAGE;
     }
+    struct http_proxy_config proxy = {.is_leftmost = strcmp(o.proxy_ip, "leftmost") == 0};
+    struct str bad_cidr = {0};
+    size_t header_len = strlen(o.proxy_header);
+    if (!cidr_list_parse(str_from_cstr(o.trusted_proxies), &proxy.trusted, &bad_cidr)) {
+        fprintf(stderr, "tarmac serve: invalid --trusted-proxies entry \"%.*s\" (CIDR or IP)\n",
+                (int)bad_cidr.len, bad_cidr.ptr);
+        http_cors_cleanup(&cors);
+        return CLI_EXIT_USAGE;
+    }
+    if ((!proxy.is_leftmost && strcmp(o.proxy_ip, "rightmost") != 0) || header_len == 0 ||
+        header_len >= sizeof(proxy.header) || !is_header_name(o.proxy_header)) {
+        fprintf(stderr, "tarmac serve: --proxy-ip must be leftmost or rightmost and "
+                        "--proxy-header a header name\n");
+        cidr_list_cleanup(&proxy.trusted);
+        http_cors_cleanup(&cors);
+        return CLI_EXIT_USAGE;
+    }
+    /* Parsed again right before the workers start: the error exits between
+     * here and there then have nothing of it to free. */
+    cidr_list_cleanup(&proxy.trusted);
+    memcpy(proxy.header, o.proxy_header, header_len + 1);
+    api_health_configure(proxy.header);
     log_set_level(level);
     unsigned nworkers = o.workers ? (unsigned)o.workers : net_cpu_count();
 
@@ -476,6 +532,7 @@ int cli_serve(int argc, char **argv)
         return CLI_EXIT_FAILURE;
     }
 
+    (void)cidr_list_parse(str_from_cstr(o.trusted_proxies), &proxy.trusted, &bad_cidr);
     api_realtime_configure(&(struct api_realtime_config){
         .idle_ms = o.realtime_idle_ms,
         .max_age_ms = o.realtime_max_age_ms,
@@ -506,6 +563,7 @@ int cli_serve(int argc, char **argv)
                 .admit = api_ratelimit_admit,
                 .admit_ctx = &limits,
                 .is_access_log = o.is_access_log && log_enabled(LOG_INFO),
+                .proxy = &proxy,
             },
     };
     /* Timeouts are checked on a tick; a tenth of the shortest keeps them close. */
@@ -523,6 +581,7 @@ int cli_serve(int argc, char **argv)
         .grace_ms = o.grace_ms,
         .max_conns = max_conns,
         .max_conns_per_ip = o.max_conns_per_ip,
+        .per_ip_exempt = &proxy.trusted,
     };
     struct net_worker_hooks hooks = {
         .on_start = hook_start,
@@ -557,9 +616,10 @@ int cli_serve(int argc, char **argv)
            bound_port);
     fflush(stdout);
     log_info("msg=\"server started\" addr=%s port=%d workers=%u dir=%s fd_limit=%llu "
-             "max_conns=%llu max_conns_per_ip=%llu",
+             "max_conns=%llu max_conns_per_ip=%llu trusted_proxies=%zu",
              shown_host, bound_port, nworkers, o.dir, (unsigned long long)fd_limit,
-             (unsigned long long)max_conns, (unsigned long long)o.max_conns_per_ip);
+             (unsigned long long)max_conns, (unsigned long long)o.max_conns_per_ip,
+             proxy.trusted.count);
     if (has_faults) {
         store_fault_arm(&fault_plan);
         log_warn("msg=\"TARMAC_TEST_IO_FAULTS: the database's reads and writes fail on purpose\" "
@@ -588,6 +648,7 @@ int cli_serve(int argc, char **argv)
     limits.store.release(limits.store.ctx);
     http_router_free(router);
     http_cors_cleanup(&cors);
+    cidr_list_cleanup(&proxy.trusted);
     xfree(fds);
     return CLI_EXIT_OK;
 }

@@ -47,7 +47,9 @@ struct http_req {
     bool is_query_parsed;
     enum rc query_rc;        /* the parse's outcome, kept so a bad query is parsed once */
     char request_id[65];     /* X-Request-Id, NUL-terminated */
-    const char *remote_addr; /* the peer's IP address ("" when unknown); the connection's */
+    const char *remote_addr; /* the client's IP ("" when unknown): the TCP peer's, or the one
+                              * its forwarding header names when the peer is a trusted proxy */
+    const char *peer_addr;   /* the TCP peer's IP, whoever it is ("" when unknown) */
     uint64_t start_ns;       /* monotonic time the head was complete */
     struct http_resp resp;
 };

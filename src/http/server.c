@@ -14,6 +14,7 @@
 #include "base/chrono.h"
 #include "base/log.h"
 #include "http/chunked.h"
+#include "http/proxy.h"
 #include "net/conn.h"
 #include "net/worker.h"
 
@@ -40,6 +41,8 @@ struct http_conn {
     bool is_head_started;   /* bytes of the next head have arrived */
     bool is_target_checked; /* the pending head was checked for a 414 */
     char remote_addr[48];   /* the peer's IP, text */
+    char client_addr[48];   /* the request's client behind a trusted proxy (http/proxy.h) */
+    bool is_peer_trusted;   /* the peer is a trusted proxy: its forwarding header is read */
     bool is_keep_alive;     /* of the current request */
     bool has_served;        /* at least one response was queued */
     bool is_chunked;
@@ -176,6 +179,7 @@ static void init_request(struct http_conn *hc)
     req->version_minor = 1;
     req->resp.body = &hc->resp_body;
     req->remote_addr = hc->remote_addr;
+    req->peer_addr = hc->remote_addr;
     req->start_ns = chrono_mono_ns();
 }
 
@@ -202,6 +206,8 @@ static void setup_request(struct http_conn *hc, const char *data, const struct h
     }
     assign_request_id(hc);
     hc->is_keep_alive = p->is_keep_alive;
+    if (hc->is_peer_trusted && http_proxy_client_ip(hc->server->cfg->proxy, req, hc->client_addr))
+        req->remote_addr = hc->client_addr;
 }
 
 static void finish_request(struct http_conn *hc)
@@ -307,6 +313,8 @@ static void log_request(struct http_conn *hc, uint64_t body_bytes)
     put_u64(&l, body_bytes);
     put_cstr(&l, " us=");
     put_u64(&l, us);
+    put_cstr(&l, " ip=");
+    put_cstr(&l, req->remote_addr && req->remote_addr[0] ? req->remote_addr : "-");
     put_cstr(&l, " rid=");
     put_cstr(&l, req->request_id);
     put_bytes(&l, "\n", 1);
@@ -692,7 +700,7 @@ struct http_stream *http_req_stream(struct http_req *req, const struct http_stre
     st->server = hc->server;
     st->ops = ops;
     st->ctx = ctx;
-    memcpy(st->remote_addr, hc->remote_addr, sizeof(st->remote_addr));
+    snprintf(st->remote_addr, sizeof(st->remote_addr), "%s", req->remote_addr);
     hc->stream = st;
     return st;
 }
@@ -1093,10 +1101,11 @@ void http_server_take_conn(struct http_server *s, struct net_conn *nc)
     struct sockaddr_storage ss;
     int len = sizeof(ss);
     if (uv_tcp_getpeername(&nc->tcp, (struct sockaddr *)&ss, &len) == 0) {
-        if (ss.ss_family == AF_INET)
-            uv_ip4_name((struct sockaddr_in *)&ss, hc->remote_addr, sizeof(hc->remote_addr));
-        else if (ss.ss_family == AF_INET6)
-            uv_ip6_name((struct sockaddr_in6 *)&ss, hc->remote_addr, sizeof(hc->remote_addr));
+        uint8_t a[16];
+        if (cidr_ip_of_sockaddr((struct sockaddr *)&ss, a)) {
+            cidr_format_ip(a, hc->remote_addr);
+            hc->is_peer_trusted = http_proxy_is_trusted(s->cfg->proxy, a);
+        }
     }
     /* A new connection must send its first request within the header timeout. */
     hc->is_head_started = true;

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "base/alloc.h"
+#include "base/cidr.h"
 #include "base/log.h"
 #include "net/conn.h"
 #include "net/conn_limit.h"
@@ -297,6 +298,16 @@ static void start_conn(struct net_worker *w, int fd, const struct net_ip_key *ke
 
 /* Accepts up to max connections from the listener's queue. Returns early
  * when the queue is empty; pauses accepting at max_conns or on an error. */
+/* A trusted proxy carries many clients' connections: the per-address cap
+ * would cut them all off together (the rate limits see the real clients). */
+static bool is_per_ip_exempt(const struct net_worker *w, const struct sockaddr_storage *ss)
+{
+    uint8_t a[16];
+    const struct cidr_list *l = w->config->per_ip_exempt;
+    return l && l->count && cidr_ip_of_sockaddr((const struct sockaddr *)ss, a) &&
+           cidr_list_contains(l, a);
+}
+
 static void accept_some(struct net_worker *w, unsigned max)
 {
     for (unsigned i = 0; i < max; i++) {
@@ -321,8 +332,8 @@ static void accept_some(struct net_worker *w, unsigned max)
             return;
         }
         struct net_ip_key key;
-        bool has_key =
-            w->config->max_conns_per_ip && net_ip_key_of((struct sockaddr *)&ss, sl, &key);
+        bool has_key = w->config->max_conns_per_ip &&
+                       net_ip_key_of((struct sockaddr *)&ss, sl, &key) && !is_per_ip_exempt(w, &ss);
         if (has_key && !net_conn_limit_take_addr(w->limit, &key)) {
             /* Closed before a byte is read: cheaper than an answer, and an
              * answer would be reset by the request bytes we never read. */

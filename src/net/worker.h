@@ -23,6 +23,7 @@
 #include "base/list.h"
 #include "base/rc.h"
 
+struct cidr_list;
 struct net_conn;
 struct net_conn_limit;
 struct net_mailbox;
@@ -47,6 +48,9 @@ struct net_worker_config {
     uint64_t grace_ms;         /* drain time on stop before connections are cut */
     uint64_t max_conns;        /* open in all workers together; 0 = no cap */
     uint64_t max_conns_per_ip; /* open from one IPv4 address or IPv6 /64; 0 = no cap */
+    /* Peers exempt from max_conns_per_ip (trusted reverse proxies, whose
+     * connections carry many clients); NULL: none. */
+    const struct cidr_list *per_ip_exempt;
 };
 
 /* A log line that may repeat at most once per period; the lines left out

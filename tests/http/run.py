@@ -2269,6 +2269,79 @@ def cost_realtime_checks_budgeted_per_event(suite):
               "the cut is logged")
     finally:
         c.close()
+# Trusted proxies (--trusted-proxies, --proxy-header, --proxy-ip)
+# --------------------------------------------------------------------------
+
+def status_from(srv, source, headers):
+    with srv.connect(source=source) as c:
+        c.send(get(headers=headers))
+        return c.read_response().status
+
+
+@test()
+def proxy_spoofed_header_ignored(suite):
+    """A forwarding header from a peer that is not a trusted proxy changes
+    nothing: every request still counts against the peer's own address."""
+    srv = suite.new_server(["--trusted-proxies=127.0.0.2", "--rate-limits=/api/health=2/60s"],
+                           name="proxy-spoof")
+    for i, want in enumerate((200, 200, 429, 429)):
+        got = status_from(srv, "127.0.0.5", [("X-Forwarded-For", "198.51.100.%d" % i),
+                                             ("X-Real-IP", "198.51.100.%d" % i)])
+        eq(got, want, "request %d from an untrusted peer with a fresh spoofed address" % i)
+    check(srv.wait_stderr(r"path=/api/health status=200 .* ip=127\.0\.0\.5 ", timeout=SOON),
+          "access log lacks the peer's own address")
+    # The trusted proxy's clients are unaffected by that peer's bucket.
+    eq(status_from(srv, "127.0.0.2", [("X-Forwarded-For", "198.51.100.9")]), 200, "via proxy")
+
+
+@test()
+def proxy_trusted_separates_clients(suite):
+    """Behind a trusted proxy, rate limits see the client the proxy names:
+    one client hitting the limit does not lock out another, and a client
+    cannot escape its bucket by prepending addresses (rightmost rule)."""
+    srv = suite.new_server(["--trusted-proxies=127.0.0.2,127.0.0.3/32,::1",
+                            "--rate-limits=/api/health=2/60s"], name="proxy-trusted")
+    a = [("X-Forwarded-For", "203.0.113.7")]
+    eq(status_from(srv, "127.0.0.2", a), 200, "client A, 1st")
+    eq(status_from(srv, "127.0.0.2", a), 200, "client A, 2nd")
+    eq(status_from(srv, "127.0.0.2", a), 429, "client A, 3rd (over the limit)")
+    # Client A again, pretending to be someone else on the left, through a
+    # chain of two trusted proxies: the rightmost untrusted address is still A.
+    eq(status_from(srv, "127.0.0.3", [("X-Forwarded-For", "192.0.2.1, 203.0.113.7, 127.0.0.2")]),
+       429, "client A with a forged left part")
+    b = [("X-Forwarded-For", "203.0.113.8")]
+    eq(status_from(srv, "127.0.0.2", b), 200, "client B behind the same proxy")
+    eq(status_from(srv, "127.0.0.2", [("X-Forwarded-For", "2001:db8::1"),
+                                      ("X-Forwarded-For", "203.0.113.9")]), 200, "client C")
+    check(srv.wait_stderr(r"status=429 .* ip=203\.0\.113\.7 ", timeout=SOON),
+          "access log lacks the resolved client address")
+    # The proxy's own connections are not capped per address.
+    # No header: the proxy itself is the client.
+    eq(status_from(srv, "127.0.0.2", []), 200, "the proxy itself")
+
+
+@test()
+def proxy_header_and_leftmost(suite):
+    """--proxy-header picks the header; --proxy-ip=leftmost takes the first
+    valid address."""
+    srv = suite.new_server(["--trusted-proxies=127.0.0.0/8", "--proxy-header=X-Real-IP",
+                            "--proxy-ip=leftmost", "--rate-limits=/api/health=1/60s"],
+                           name="proxy-left")
+    eq(status_from(srv, "127.0.0.9", [("X-Real-IP", "garbage, 198.51.100.1, 10.0.0.1")]), 200,
+       "first")
+    eq(status_from(srv, "127.0.0.9", [("X-Real-IP", "198.51.100.1")]), 429, "same leftmost client")
+    # X-Forwarded-For is not the configured header: the peer is the client.
+    eq(status_from(srv, "127.0.0.9", [("X-Forwarded-For", "198.51.100.2")]), 200, "peer bucket")
+    eq(status_from(srv, "127.0.0.9", [("X-Forwarded-For", "198.51.100.3")]), 429, "peer again")
+
+
+@test()
+def proxy_flags_rejected(suite):
+    for args in (["serve", "--trusted-proxies=10.0.0.0/33"], ["serve", "--trusted-proxies=nope"],
+                 ["serve", "--proxy-ip=middle"], ["serve", "--proxy-header=X Bad"]):
+        rc, out, err = run_cli(suite.binary, args)
+        eq(rc, 2, "exit code of %s" % args)
+        check("tarmac serve:" in err, "no message for %s: %r" % (args, err))
 
 
 # --------------------------------------------------------------------------
