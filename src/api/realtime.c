@@ -2,6 +2,7 @@
  * (spec §7). core/realtime keeps the clients and fans events out; this file
  * turns a connection into a client and frames what core delivers. The
  * WebSocket variant (realtime_ws.c) shares the connection bookkeeping here. */
+#include "api/metrics.h"
 #include "api/realtime.h"
 
 #include <stdio.h>
@@ -128,6 +129,7 @@ static void sse_deliver(void *ctx, struct str topic, struct str data)
     if (r == RC_OK) {
         sse_send(rc, msg.data, msg.len);
         rc->last_message_ms = rc->last_write_ms;
+        api_metrics_realtime_sent();
     } else {
         /* A subscription string with a line break would forge lines. */
         log_debug("msg=\"realtime event not framable, skipped\" client=%s", rc->client->id);

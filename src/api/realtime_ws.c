@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "api/metrics.h"
 #include "api/errors.h"
 #include "api/handlers.h"
 #include "api/realtime.h"
@@ -127,6 +128,7 @@ static void ws_deliver(void *ctx, struct str topic, struct str data)
     if (jsonw_finish(&w) == RC_OK) {
         send_text(wc, b.data, b.len);
         wc->base.last_message_ms = wc->base.last_write_ms;
+        api_metrics_realtime_sent();
     }
     buf_cleanup(&b);
 }

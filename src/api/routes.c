@@ -3,11 +3,13 @@
 #include "api/routes.h"
 
 #include "api/handlers.h"
+#include "api/metrics.h"
 #include "http/router.h"
 
 void api_routes_register(struct http_router *r, struct api_limits *limits)
 {
     http_router_add(r, HTTP_METHOD_GET, "/api/health", api_health, NULL);
+    http_router_add(r, HTTP_METHOD_GET, "/api/metrics", api_metrics, r);
     http_router_add(r, HTTP_METHOD_GET, "/api/docs/openapi.json", api_docs_openapi, NULL);
     http_router_add(r, HTTP_METHOD_GET, "/api/docs/types", api_docs_types, NULL);
 

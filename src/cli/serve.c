@@ -1,6 +1,7 @@
 /* serve.c -- `tarmac serve`: read the flags, build the route table, start the
  * workers, wait for SIGTERM/SIGINT, drain, exit 0. */
 #include "cli/cli.h"
+#include "cli/metrics_listen.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -25,6 +26,7 @@
 #include "base/cidr.h"
 #include "base/log.h"
 #include "http/cors.h"
+#include "http/metrics.h"
 #include "http/proxy.h"
 #include "http/router.h"
 #include "http/server.h"
@@ -199,6 +201,7 @@ struct signal_state {
     uv_signal_t term;
     uv_signal_t intr;
     struct net_workers *workers;
+    struct cli_metrics_listener *metrics; /* --metrics-addr; NULL when off */
 };
 
 static void on_signal(uv_signal_t *h, int signum)
@@ -206,6 +209,8 @@ static void on_signal(uv_signal_t *h, int signum)
     struct signal_state *st = h->data;
     log_info("msg=\"stopping\" signal=%s", signum == SIGTERM ? "SIGTERM" : "SIGINT");
     net_workers_stop(st->workers);
+    cli_metrics_close(st->metrics);
+    st->metrics = NULL;
     uv_close((uv_handle_t *)&st->term, NULL);
     uv_close((uv_handle_t *)&st->intr, NULL);
 }
@@ -370,6 +375,14 @@ int cli_serve(int argc, char **argv)
     int port;
     if (!split_host_port(o.http, host, sizeof(host), &port)) {
         fprintf(stderr, "tarmac serve: invalid --http \"%s\" (expected host:port)\n", o.http);
+        return CLI_EXIT_USAGE;
+    }
+    char metrics_host[256];
+    int metrics_port = 0;
+    if (o.metrics_addr[0] &&
+        !split_host_port(o.metrics_addr, metrics_host, sizeof(metrics_host), &metrics_port)) {
+        fprintf(stderr, "tarmac serve: invalid --metrics-addr \"%s\" (expected host:port)\n",
+                o.metrics_addr);
         return CLI_EXIT_USAGE;
     }
     if (o.workers > 1024) {
@@ -607,6 +620,10 @@ int cli_serve(int argc, char **argv)
     uv_signal_start(&sig.term, on_signal, SIGTERM);
     uv_signal_start(&sig.intr, on_signal, SIGINT);
     sig.workers = net_workers_start(&wcfg, &hooks, fds);
+    if (o.metrics_addr[0] &&
+        cli_metrics_listen(&main_loop, metrics_host[0] ? metrics_host : "0.0.0.0", metrics_port,
+                           router, core, &sig.metrics) != RC_OK)
+        log_error("msg=\"metrics listener not started\" addr=%s", o.metrics_addr);
 
     const char *shown_host = host[0] ? host : "0.0.0.0";
     bool is_v6 = strchr(shown_host, ':') != NULL;
@@ -614,6 +631,9 @@ int cli_serve(int argc, char **argv)
            shown_host, is_v6 ? "]" : "", bound_port);
     printf("  REST API: http://%s%s%s:%d/api/\n", is_v6 ? "[" : "", shown_host, is_v6 ? "]" : "",
            bound_port);
+    if (sig.metrics)
+        printf("  Metrics: http://%s:%d/metrics\n", metrics_host[0] ? metrics_host : "0.0.0.0",
+               cli_metrics_port(sig.metrics));
     fflush(stdout);
     log_info("msg=\"server started\" addr=%s port=%d workers=%u dir=%s fd_limit=%llu "
              "max_conns=%llu max_conns_per_ip=%llu trusted_proxies=%zu",
@@ -646,6 +666,7 @@ int cli_serve(int argc, char **argv)
     core_thumb_shutdown();
     net_mailer_stop(mailer, NULL);
     limits.store.release(limits.store.ctx);
+    http_metrics_free_all();
     http_router_free(router);
     http_cors_cleanup(&cors);
     cidr_list_cleanup(&proxy.trusted);

@@ -51,6 +51,7 @@ struct http_req {
                               * its forwarding header names when the peer is a trusted proxy */
     const char *peer_addr;   /* the TCP peer's IP, whoever it is ("" when unknown) */
     uint64_t start_ns;       /* monotonic time the head was complete */
+    unsigned route_id;       /* the router's id of the matched route; 0 before or without */
     struct http_resp resp;
 };
 

@@ -17,10 +17,14 @@ struct route_node {
     struct route_node *param_child;
     http_handler_fn *handlers[HTTP_METHOD_COUNT];
     void *ctxs[HTTP_METHOD_COUNT];
+    unsigned route_ids[HTTP_METHOD_COUNT];
 };
 
 struct http_router {
     struct route_node root;
+    char **patterns; /* [id - 1]: the pattern of route id, for metrics labels */
+    enum http_method *methods;
+    size_t route_count;
 };
 
 struct http_router *http_router_new(void)
@@ -48,6 +52,10 @@ void http_router_free(struct http_router *r)
     if (!r)
         return;
     node_free(&r->root);
+    for (size_t i = 0; i < r->route_count; i++)
+        xfree(r->patterns[i]);
+    xfree(r->patterns);
+    xfree(r->methods);
     xfree(r);
 }
 
@@ -105,6 +113,25 @@ void http_router_add(struct http_router *r, enum http_method method, const char 
         route_fatal(pattern, "registered twice");
     n->handlers[method] = fn;
     n->ctxs[method] = ctx;
+    r->patterns = xrealloc(r->patterns, (r->route_count + 1) * sizeof(*r->patterns));
+    r->methods = xrealloc(r->methods, (r->route_count + 1) * sizeof(*r->methods));
+    r->patterns[r->route_count] = xstrndup(pattern, strlen(pattern));
+    r->methods[r->route_count] = method;
+    n->route_ids[method] = (unsigned)++r->route_count;
+}
+
+size_t http_router_route_count(const struct http_router *r)
+{
+    return r->route_count;
+}
+
+const char *http_router_route_pattern(const struct http_router *r, unsigned id,
+                                      enum http_method *method)
+{
+    if (id == 0 || id > r->route_count)
+        return NULL;
+    *method = r->methods[id - 1];
+    return r->patterns[id - 1];
 }
 
 /* Decodes one path segment. Fails on a bad escape and on an encoded NUL,
@@ -183,6 +210,7 @@ enum http_route_result http_router_match(const struct http_router *r, enum http_
 {
     m->handler = NULL;
     m->ctx = NULL;
+    m->route_id = 0;
     m->param_count = 0;
     m->allowed = 0;
     if (path.len == 0 || path.ptr[0] != '/')
@@ -202,6 +230,7 @@ enum http_route_result http_router_match(const struct http_router *r, enum http_
         return HTTP_ROUTE_METHOD_NOT_ALLOWED;
     m->handler = n->handlers[use];
     m->ctx = n->ctxs[use];
+    m->route_id = n->route_ids[use];
     return HTTP_ROUTE_FOUND;
 }
 

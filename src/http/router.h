@@ -34,7 +34,8 @@ struct http_route_match {
     void *ctx;
     struct http_route_param params[HTTP_MAX_PARAMS];
     size_t param_count;
-    unsigned allowed; /* bit per enum http_method: methods the path has (for 405's Allow) */
+    unsigned allowed;  /* bit per enum http_method: methods the path has (for 405's Allow) */
+    unsigned route_id; /* 1..http_router_route_count(); 0 when nothing matched */
 };
 
 enum http_route_result {
@@ -59,6 +60,12 @@ void http_router_add(struct http_router *r, enum http_method method, const char 
 enum http_route_result http_router_match(const struct http_router *r, enum http_method method,
                                          struct str path, struct arena *a,
                                          struct http_route_match *m);
+/* Routes registered, numbered 1..count in the order added. */
+size_t http_router_route_count(const struct http_router *r);
+/* The pattern and method of route id (valid while r lives); NULL for an
+ * unknown id. A HEAD served by GET counts as the GET route. */
+const char *http_router_route_pattern(const struct http_router *r, unsigned id,
+                                      enum http_method *method);
 /* Writes the Allow header value for a bit set of methods ("GET, HEAD, POST")
  * into out (room for 64 bytes); returns its length. */
 size_t http_router_format_allow(unsigned allowed, char *out);

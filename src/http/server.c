@@ -14,6 +14,7 @@
 #include "base/chrono.h"
 #include "base/log.h"
 #include "http/chunked.h"
+#include "http/metrics.h"
 #include "http/proxy.h"
 #include "net/conn.h"
 #include "net/worker.h"
@@ -43,6 +44,7 @@ struct http_conn {
     char remote_addr[48];   /* the peer's IP, text */
     char client_addr[48];   /* the request's client behind a trusted proxy (http/proxy.h) */
     bool is_peer_trusted;   /* the peer is a trusted proxy: its forwarding header is read */
+    uint64_t head_len;      /* bytes of the current request's head, for metrics */
     bool is_keep_alive;     /* of the current request */
     bool has_served;        /* at least one response was queued */
     bool is_chunked;
@@ -76,6 +78,7 @@ struct http_server {
     int64_t log_second;
     char log_time[24]; /* "2026-11-25T07:50:08." */
     struct buf access_log;
+    struct http_metrics_shard *metrics; /* this worker's counters (http/metrics.h) */
 };
 
 /* -------------------------------------------------------------------------
@@ -92,6 +95,7 @@ struct http_server *http_server_new(struct net_worker *w, const struct http_serv
     /* Request ids need only be unique, not secret: time and worker id suffice. */
     s->request_seq = ((uint64_t)chrono_real_ms() << 20) ^ ((uint64_t)w->id << 60);
     buf_init(&s->access_log, 1u << 20);
+    s->metrics = http_metrics_shard_new(http_router_route_count(cfg->router));
     return s;
 }
 
@@ -205,6 +209,7 @@ static void setup_request(struct http_conn *hc, const char *data, const struct h
         req->headers[i].value = rebase(p->headers[i].value, data, n, copy);
     }
     assign_request_id(hc);
+    hc->head_len = p->head_len;
     hc->is_keep_alive = p->is_keep_alive;
     if (hc->is_peer_trusted && http_proxy_client_ip(hc->server->cfg->proxy, req, hc->client_addr))
         req->remote_addr = hc->client_addr;
@@ -416,6 +421,10 @@ static void write_response(struct http_conn *hc, bool is_close)
         net_conn_write(nc, resp->body->data, (size_t)body_len) != RC_OK)
         goto nomem;
     log_request(hc, body_len);
+    http_metrics_response(s->metrics, req->route_id, resp->status,
+                          (chrono_mono_ns() - req->start_ns) / 1000, hc->head_len + req->body.len,
+                          l.len + body_len);
+    hc->head_len = 0;
     return;
 nomem:
     log_warn("msg=\"response dropped: out of memory\" rid=%s", req->request_id);
@@ -646,6 +655,8 @@ static void on_stream_timeout(struct net_conn *nc)
 static void on_stream_close(struct net_conn *nc)
 {
     struct http_stream *st = nc->owner;
+    metrics_add(&st->server->metrics->conns_closed, 1);
+    metrics_add(&st->server->metrics->streams_closed, 1);
     st->nc = NULL;
     st->ops->on_close(st->ctx);
     xfree(st);
@@ -668,6 +679,7 @@ static void start_stream(struct http_conn *hc)
     write_response(hc, false);
     finish_request(hc);
     hc->state = CONN_STREAM;
+    metrics_add(&hc->server->metrics->streams_opened, 1);
     hc->stream = NULL;
     hc->nc = NULL;
     nc->owner = st;
@@ -710,8 +722,10 @@ enum rc http_stream_write(struct http_stream *st, const void *p, size_t len)
     if (!st->nc || st->nc->is_closing)
         return RC_IO;
     enum rc rc = net_conn_write(st->nc, p, len);
-    if (!rc)
+    if (!rc) {
+        metrics_add(&st->server->metrics->bytes_out, len);
         net_conn_flush(st->nc);
+    }
     return rc;
 }
 
@@ -766,6 +780,7 @@ static void dispatch(struct http_conn *hc)
     switch (r) {
     case HTTP_ROUTE_FOUND: {
         memcpy(req->params, m.params, m.param_count * sizeof(m.params[0]));
+        req->route_id = m.route_id;
         req->param_count = m.param_count;
         enum rc rc = m.handler(req, m.ctx);
         if (hc->is_deferred && rc == RC_OK) {
@@ -1018,6 +1033,7 @@ static void on_timeout(struct net_conn *nc)
 static void on_close(struct net_conn *nc)
 {
     struct http_conn *hc = nc->owner;
+    metrics_add(&hc->server->metrics->conns_closed, 1);
     if (hc->state == CONN_WAITING) {
         /* A deferred request still holds hc: http_req_resume() frees it. */
         hc->nc = NULL;
@@ -1093,6 +1109,7 @@ void http_server_take_conn(struct http_server *s, struct net_conn *nc)
     hc->nc = nc;
     hc->server = s;
     hc->state = CONN_HEAD;
+    metrics_add(&s->metrics->conns_opened, 1);
     arena_init(&hc->arena, ARENA_BLOCK);
     buf_init(&hc->body, s->cfg->max_body);
     buf_init(&hc->resp_body, (size_t)1 << 34);

@@ -136,3 +136,11 @@ void net_offload_stop(struct net_offload *o)
     uv_mutex_destroy(&o->lock);
     xfree(o);
 }
+
+size_t net_offload_queued(struct net_offload *o)
+{
+    uv_mutex_lock(&o->lock);
+    size_t n = o->queued;
+    uv_mutex_unlock(&o->lock);
+    return n;
+}

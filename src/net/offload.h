@@ -31,5 +31,7 @@ enum rc net_offload_submit(struct net_offload *o, struct net_mailbox *reply_to,
                            net_offload_work_fn *work, net_offload_done_fn *done, void *ctx);
 /* Runs what is queued, then stops the threads; accepts NULL. */
 void net_offload_stop(struct net_offload *o);
+/* Jobs waiting for a thread now (argon2id hashes, thumbnails, file I/O); any thread. */
+size_t net_offload_queued(struct net_offload *o);
 
 #endif

@@ -2,9 +2,11 @@
 #include "store/writer.h"
 
 #include <stdbool.h>
+#include <string.h>
 #include <uv.h>
 
 #include "base/alloc.h"
+#include "base/chrono.h"
 #include "base/log.h"
 #include "net/mailbox.h"
 
@@ -31,6 +33,10 @@ struct store_writer {
     struct job *head;
     struct job *tail;
     bool is_stopping;
+    size_t queued;               /* jobs waiting, under lock */
+    uint64_t commits;            /* transactions committed (writer thread; base/metrics.h) */
+    uint64_t jobs_done;          /* jobs answered */
+    struct metrics_hist tx_time; /* BEGIN to COMMIT of each group */
 };
 
 static void deliver(void *arg)
@@ -78,6 +84,7 @@ static bool run_tx(struct store_writer *w, struct job **jobs, size_t n)
         log_error("msg=\"writer found a transaction open; rolling it back\"");
         (void)store_sqlite_exec(w->db, "ROLLBACK");
     }
+    uint64_t start_ns = chrono_mono_ns();
     bool is_open = store_sqlite_exec(w->db, "BEGIN IMMEDIATE") == RC_OK;
     for (size_t i = 0; i < n && is_open; i++) {
         struct job *j = jobs[i];
@@ -98,6 +105,10 @@ static bool run_tx(struct store_writer *w, struct job **jobs, size_t n)
         if (tx_is_open(w->db))
             (void)store_sqlite_exec(w->db, "ROLLBACK");
         is_open = false;
+    }
+    if (is_open) {
+        metrics_add(&w->commits, 1);
+        metrics_hist_observe(&w->tx_time, (chrono_mono_ns() - start_ns) / 1000);
     }
     for (size_t i = 0; i < n; i++) {
         if (jobs[i]->is_done)
@@ -129,6 +140,7 @@ static void run_group(struct store_writer *w, struct job *first)
         if (jobs[i]->after)
             jobs[i]->after(jobs[i]->rc, jobs[i]->ctx);
     }
+    metrics_add(&w->jobs_done, n);
     for (size_t i = 0; i < n; i++) {
         struct job *j = jobs[i];
         j->next = NULL;
@@ -157,6 +169,7 @@ static void run(void *arg)
             n++;
         }
         w->head = last->next;
+        w->queued -= n;
         if (!w->head)
             w->tail = NULL;
         last->next = NULL;
@@ -210,6 +223,7 @@ void store_writer_submit_after(struct store_writer *w, struct net_mailbox *reply
     else
         w->head = j;
     w->tail = j;
+    w->queued++;
     uv_cond_signal(&w->cond);
     uv_mutex_unlock(&w->lock);
 }
@@ -268,4 +282,15 @@ void store_writer_stop(struct store_writer *w)
     uv_cond_destroy(&w->cond);
     uv_mutex_destroy(&w->lock);
     xfree(w);
+}
+
+void store_writer_stats(struct store_writer *w, struct store_writer_stats *out)
+{
+    memset(out, 0, sizeof(*out));
+    uv_mutex_lock(&w->lock);
+    out->queued = w->queued;
+    uv_mutex_unlock(&w->lock);
+    out->commits = metrics_read(&w->commits);
+    out->jobs_done = metrics_read(&w->jobs_done);
+    metrics_hist_sum(&out->tx_time, &w->tx_time);
 }

@@ -17,6 +17,7 @@
 #ifndef TARMAC_STORE_WRITER_H
 #define TARMAC_STORE_WRITER_H
 
+#include "base/metrics.h"
 #include "base/rc.h"
 #include "store/sqlite.h"
 
@@ -53,5 +54,15 @@ void store_writer_submit_after(struct store_writer *w, struct net_mailbox *reply
 enum rc store_writer_run(struct store_writer *w, store_write_apply_fn *apply, void *ctx);
 /* Runs what is queued, stops the thread, closes the connection; accepts NULL. */
 void store_writer_stop(struct store_writer *w);
+
+/* What /api/metrics reports of the writer. */
+struct store_writer_stats {
+    size_t queued;               /* jobs waiting for the writer now */
+    uint64_t commits;            /* transactions committed */
+    uint64_t jobs_done;          /* jobs answered (committed or failed) */
+    struct metrics_hist tx_time; /* per committed group: BEGIN to COMMIT, fsync included */
+};
+/* Fills *out; any thread (takes the queue's lock briefly). */
+void store_writer_stats(struct store_writer *w, struct store_writer_stats *out);
 
 #endif

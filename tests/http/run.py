@@ -17,6 +17,7 @@ import argparse
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -2342,6 +2343,176 @@ def proxy_flags_rejected(suite):
         rc, out, err = run_cli(suite.binary, args)
         eq(rc, 2, "exit code of %s" % args)
         check("tarmac serve:" in err, "no message for %s: %r" % (args, err))
+
+
+# --------------------------------------------------------------------------
+# Metrics (GET /api/metrics, --metrics-addr)
+# --------------------------------------------------------------------------
+
+PROM_SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? (\S+)$')
+PROM_LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\\n]|\\[\\"n])*)"(,|$)')
+
+
+def parse_prometheus(text):
+    """A strict reader of text exposition format 0.0.4: every sample belongs
+    to a family declared by # TYPE before it, names and labels are well
+    formed, no series repeats, histogram buckets are cumulative and end in
+    +Inf equal to _count. Returns {(name, frozenset(labels)): value}."""
+    check(text.endswith("\n"), "exposition does not end in a newline")
+    types, samples = {}, {}
+    for ln in text.split("\n")[:-1]:
+        if ln.startswith("# HELP "):
+            check(len(ln.split(" ", 3)) == 4, "bad HELP: %r" % ln)
+            continue
+        if ln.startswith("# TYPE "):
+            parts = ln.split(" ")
+            check(len(parts) == 4 and parts[3] in ("counter", "gauge", "histogram", "summary",
+                                                   "untyped"), "bad TYPE: %r" % ln)
+            check(parts[2] not in types, "family declared twice: %s" % parts[2])
+            types[parts[2]] = parts[3]
+            continue
+        check(not ln.startswith("#") and ln, "stray line: %r" % ln)
+        m = PROM_SAMPLE.match(ln)
+        check(m, "malformed sample: %r" % ln)
+        name, labels, value = m.group(1), m.group(3) or "", m.group(4)
+        fam = re.sub(r"_(bucket|sum|count)$", "", name)
+        check(name in types or (fam in types and types[fam] == "histogram"),
+              "sample without a TYPE: %r" % ln)
+        pairs, pos = [], 0
+        while pos < len(labels):
+            lm = PROM_LABEL.match(labels, pos)
+            check(lm, "malformed labels: %r" % ln)
+            pairs.append((lm.group(1), lm.group(2)))
+            pos = lm.end()
+        v = float(value)  # also accepts +Inf/NaN as the format does
+        key = (name, frozenset(pairs))
+        check(key not in samples, "series repeated: %r" % ln)
+        samples[key] = v
+        if name in types and types[name] == "counter":
+            check(v >= 0, "negative counter: %r" % ln)
+    for (name, labels), v in samples.items():
+        if not name.endswith("_count") or types.get(name[:-6]) != "histogram":
+            continue
+        base = name[:-6]
+        others = frozenset(kv for kv in labels)
+        buckets = sorted(((float(dict(l)["le"]), val) for (n, l), val in samples.items()
+                          if n == base + "_bucket" and
+                          frozenset(kv for kv in l if kv[0] != "le") == others),
+                         key=lambda b: b[0])
+        check(buckets and buckets[-1][0] == float("inf"), "%s lacks +Inf" % base)
+        check(all(a[1] <= b[1] for a, b in zip(buckets, buckets[1:])), "%s not cumulative" % base)
+        eq(buckets[-1][1], v, "%s +Inf bucket vs _count" % base)
+    return samples
+
+
+def metric(samples, name, **labels):
+    want = frozenset(labels.items())
+    return sum(v for (n, l), v in samples.items() if n == name and want <= l)
+
+
+def scrape(port):
+    with socket.create_connection(("127.0.0.1", port), timeout=SOON) as s:
+        s.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+        data = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    check(head.startswith(b"HTTP/1.1 200"), "scrape answered %r" % head[:40])
+    check(b"text/plain; version=0.0.4" in head, "content type: %r" % head)
+    return body.decode()
+
+
+def promtool_check(text):
+    """Debian's prometheus package's own checker, when installed."""
+    if not shutil.which("promtool"):
+        return
+    p = subprocess.run(["promtool", "check", "metrics"], input=text.encode(),
+                       capture_output=True, timeout=30)
+    eq(p.returncode, 0, "promtool check metrics: %s" % (p.stdout + p.stderr).decode()[:500])
+
+
+@test()
+def metrics_addr_counters_move(suite):
+    srv = suite.new_server(["--metrics-addr=127.0.0.1:0", "--workers=2"], name="metrics")
+    m = None
+    for ln in srv.stdout_lines:
+        ln = ln.decode() if isinstance(ln, bytes) else ln
+        m = re.search(r"Metrics: http://127\.0\.0\.1:(\d+)/metrics", ln) or m
+    check(m, "no Metrics line in %r" % srv.stdout_lines)
+    port = int(m.group(1))
+    text = scrape(port)
+    before = parse_prometheus(text)
+    promtool_check(text)
+    for fam in ("tarmac_http_requests_total", "tarmac_http_request_duration_seconds",
+                "tarmac_http_request_bytes_total", "tarmac_http_response_bytes_total",
+                "tarmac_http_connections_open", "tarmac_realtime_clients",
+                "tarmac_realtime_messages_total", "tarmac_writer_queue_length",
+                "tarmac_writer_commit_duration_seconds", "tarmac_offload_queue_length",
+                "tarmac_mails_total", "tarmac_thumbnails_total", "process_cpu_seconds_total",
+                "process_resident_memory_bytes"):
+        check("# TYPE %s " % fam in text, "family %s missing" % fam)
+    held = srv.connect()
+    for _ in range(3):
+        held.send(get())
+        eq(held.read_response().status, 200, "health")
+    held.send(get("/api/collections/x/records/y/nope"))
+    eq(held.read_response().status, 404, "unknown path")
+    after = parse_prometheus(scrape(port))
+    health = dict(route="/api/health", method="GET", code="2xx")
+    eq(metric(after, "tarmac_http_requests_total", **health) -
+       metric(before, "tarmac_http_requests_total", **health), 3, "health count moved")
+    eq(metric(after, "tarmac_http_request_duration_seconds_count", route="/api/health"), 3,
+       "health latency observations")
+    check(metric(after, "tarmac_http_requests_total", route="none", code="4xx") >= 1,
+          "404 not counted under route=none")
+    check(not any("nope" in v for (_, l), _x in after.items() for _k, v in l),
+          "a raw URL became a label")
+    check(metric(after, "tarmac_http_response_bytes_total") >
+          metric(before, "tarmac_http_response_bytes_total") + 3 * len(HEALTH_BODY),
+          "response bytes did not move")
+    check(metric(after, "tarmac_http_request_bytes_total") >
+          metric(before, "tarmac_http_request_bytes_total"), "request bytes did not move")
+    check(metric(after, "tarmac_http_connections_open") >= 1, "held connection not open")
+    check(metric(after, "process_resident_memory_bytes") > 1 << 20, "RSS")
+    held.close()
+    with socket.create_connection(("127.0.0.1", port), timeout=SOON) as s:
+        s.sendall(b"GET /other HTTP/1.1\r\nHost: x\r\n\r\n")
+        check(s.recv(100).startswith(b"HTTP/1.1 404"), "other path on the metrics port")
+
+
+@test()
+def metrics_api_needs_superuser(suite):
+    srv = Server(suite.binary, [], name="metrics-auth")
+    suite.extra.append(srv)
+    rc, out, err = run_cli(suite.binary, ["superuser", "upsert", "ops@example.com",
+                                          "password123", "--dir=" + srv.datadir])
+    eq(rc, 0, "superuser upsert: %s" % err)
+    srv.start()
+    eq(srv.request("GET", "/api/metrics").status, 401, "no token")
+    login = json.dumps({"identity": "ops@example.com", "password": "password123"}).encode()
+    r = srv.request("POST", "/api/collections/_superusers/auth-with-password",
+                    [("Content-Type", "application/json"), ("Content-Length", str(len(login)))],
+                    login)
+    eq(r.status, 200, "superuser login: %r" % r.body[:300])
+    tok = r.json()["token"]
+    r = srv.request("GET", "/api/metrics", [("Authorization", tok)])
+    eq(r.status, 200, "superuser metrics")
+    check(r.header("Content-Type").startswith("text/plain; version=0.0.4"), "content type")
+    text = r.body.decode()
+    samples = parse_prometheus(text)
+    promtool_check(text)
+    check(metric(samples, "tarmac_http_requests_total", route="/api/metrics", code="4xx") >= 1,
+          "the 401 was not counted")
+    check(metric(samples, "tarmac_writer_commits_total") >= 0, "writer commits")
+    # Health for a superuser: realIP and the proxy header it saw.
+    r = srv.request("GET", "/api/health", [("Authorization", tok),
+                                           ("X-Forwarded-For", "198.51.100.4")])
+    d = r.json()["data"]
+    eq(d["realIP"], "127.0.0.1", "realIP from an untrusted peer")
+    eq(d["possibleProxyHeader"], "X-Forwarded-For", "possibleProxyHeader")
 
 
 # --------------------------------------------------------------------------

@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include <vips/vips.h>
 
+#include "base/metrics.h"
 #include "base/log.h"
 #include "base/secure.h"
 #include "core/files/sniff.h"
@@ -141,6 +142,15 @@ static int save(VipsImage *img, const char *path, struct str mime)
     return vips_pngsave(img, path, "strip", TRUE, NULL);
 }
 
+static uint64_t thumbs_made;
+static uint64_t thumbs_failed;
+
+void core_thumb_counts(uint64_t *made, uint64_t *failed)
+{
+    *made = metrics_read(&thumbs_made);
+    *failed = metrics_read(&thumbs_failed);
+}
+
 enum rc core_thumb_make(const char *src, const char *dst, struct str mime,
                         const struct core_thumb_spec *spec)
 {
@@ -175,6 +185,7 @@ enum rc core_thumb_make(const char *src, const char *dst, struct str mime,
             rc = rename(tmp, dst) == 0 ? RC_OK : RC_IO;
         }
     }
+    metrics_add_shared(rc == RC_OK ? &thumbs_made : &thumbs_failed, 1);
     if (rc == RC_TOO_LARGE) {
         log_debug("msg=\"thumbnail too large, original served\" src=\"%s\"", src);
     } else if (rc) {

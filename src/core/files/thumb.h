@@ -42,4 +42,7 @@ bool core_thumb_is_image(struct str mime);
 enum rc core_thumb_make(const char *src, const char *dst, struct str mime,
                         const struct core_thumb_spec *spec);
 
+/* Thumbnails made and failed (too large included) since start; any thread. */
+void core_thumb_counts(uint64_t *made, uint64_t *failed);
+
 #endif
