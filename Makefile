@@ -16,7 +16,7 @@ MAIN_OBJ := $(OUT)/obj/main.o
 UNIT_SRC := $(shell find tests/unit -name 'test_*.c' | sort)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(OUT)/unit/%)
 
-.PHONY: all unit test check fuzz fuzz-build bench clean deps format serve
+.PHONY: all unit test check fuzz fuzz-build bench clean deps format serve deb
 .DEFAULT_GOAL := all
 
 all: $(OUT)/tarmac
@@ -74,6 +74,12 @@ fuzz: fuzz-build
 
 check:
 	scripts/check.sh
+
+# The Debian package (binary, man page, systemd unit, tarmac user) from the
+# release build: build/deb/tarmac_VERSION_ARCH.deb. See packaging/deb/.
+deb:
+	$(MAKE) MODE=release all
+	packaging/deb/build.sh build/release/tarmac build/deb
 
 format:
 	clang-format -i $$(find src tests/unit tests/fuzz -name '*.[ch]')

@@ -3,12 +3,16 @@
 # runs apt-get; otherwise it prints the exact command to run. Node.js (for the
 # end-to-end suite with the PocketBase JS SDK) is installed from Debian only
 # when no node/npm is on the machine already. chromium drives the admin
-# dashboard's browser suite (tests/browser, playwright-core).
+# dashboard's browser suite (tests/browser, playwright-core). dpkg-dev,
+# lintian, systemd (systemd-analyze) and man-db build and check the Debian
+# package (make deb, tests/pkg); prometheus brings promtool, which checks the
+# metrics exposition in tests/http.
 set -eu
 PACKAGES="build-essential pkg-config clang-14 libclang-rt-14-dev \
 libuv1-dev libsqlite3-dev libpq-dev libhiredis-dev libsodium-dev libjansson-dev \
 libcurl4-openssl-dev libvips-dev libwslay-dev libcmocka-dev zlib1g-dev \
-python3 python3-aiosmtpd curl socat wrk sqlite3 chromium"
+python3 python3-aiosmtpd curl socat wrk sqlite3 chromium \
+dpkg-dev lintian systemd man-db adduser prometheus"
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
     PACKAGES="$PACKAGES nodejs npm"
 fi
