@@ -82,6 +82,38 @@ if command -v lintian >/dev/null; then
 else
     fail "lintian not installed (scripts/install-deps.sh)"
 fi
+# The Grafana dashboard: valid JSON, and every query valid PromQL over
+# metric names the server exports (the names are checked against the source).
+if /usr/bin/python3 - deploy/grafana-tarmac.json "$tmp/rules.yml" "$tmp/names" <<'PY'
+import json, re, sys
+d = json.load(open(sys.argv[1]))
+exprs = [t["expr"] for p in d["panels"] for t in p["targets"]]
+with open(sys.argv[2], "w") as f:
+    f.write("groups:\n- name: dashboard\n  rules:\n")
+    for i, e in enumerate(exprs):
+        e = e.replace("$__rate_interval", "5m").replace("$job", ".*").replace("$instance", ".*")
+        f.write("  - record: dashboard:q%d\n    expr: %s\n" % (i, json.dumps(e)))
+names = set()
+for e in exprs:
+    names |= set(re.findall(r"\b((?:tarmac|process)_[a-z_]+)", e))
+open(sys.argv[3], "w").write("\n".join(sorted(names)) + "\n")
+PY
+then
+    ok "dashboard JSON parses"
+    missing=""
+    while read -r n; do
+        base=${n%_bucket}
+        grep -rqF "\"$base\"" src || missing="$missing $n"
+    done <"$tmp/names"
+    [[ -z $missing ]] && ok "dashboard queries only exported metrics" ||
+        fail "dashboard uses unknown metrics:$missing"
+    if command -v promtool >/dev/null; then
+        out=$(promtool check rules "$tmp/rules.yml" 2>&1) && ok "dashboard PromQL parses" ||
+            fail "dashboard PromQL: $out"
+    fi
+else
+    fail "dashboard JSON"
+fi
 sh -n "$tmp/ctl/postinst" && sh -n "$tmp/ctl/prerm" && sh -n "$tmp/ctl/postrm" &&
     ok "maintainer scripts parse" || fail "maintainer scripts"
 
