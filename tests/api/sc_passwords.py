@@ -84,7 +84,11 @@ def want_hash(ctx, table, rid, col, sent):
     v = db_value(ctx, table, rid, col)
     want(isinstance(v, str) and PHC_RE.match(v), "%s.%s stored %s, want an argon2id hash" % (
         table, col, short(v)))
-    want(not db_files_hold(ctx, sent), "the sent value %r is in the database file" % sent)
+    # A value too short to be unique (a PIN) can turn up in any file by chance
+    # (the digits of a date): only the long ones are looked for; the hash
+    # check above covers every value.
+    if len(sent) >= 12:
+        want(not db_files_hold(ctx, sent), "the sent value %r is in the database file" % sent)
     return v
 
 
@@ -198,7 +202,7 @@ def _member_with_copied_pin(ctx):
     _collections(ctx)
     email = "pin-%s@example.com" % secrets.token_hex(4)
     ctx.vars["m_email"] = email
-    ctx.vars["m_pin"] = str(1000 + secrets.randbelow(8999))
+    ctx.vars["m_pin"] = "pin-" + secrets.token_hex(8)
     rec = ctx.must("POST", MEMBERS, body={"email": email, "password": "memberpass1",
                                           "passwordConfirm": "memberpass1",
                                           "pin": ctx.vars["m_pin"]})
