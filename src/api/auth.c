@@ -4,6 +4,7 @@
  * wrong password, so neither timing nor message tells which accounts exist. */
 #include "api/handlers.h"
 
+#include <stddef.h>
 #include <string.h>
 
 #include "api/call.h"
@@ -11,11 +12,13 @@
 #include "api/auth_int.h"
 #include "api/ratelimit.h"
 #include "base/alloc.h"
+#include "base/log.h"
 #include "base/chrono.h"
 #include "base/email.h"
 #include "base/jsonw.h"
 #include "base/utf8.h"
 #include "core/auth/password.h"
+#include "core/record/exec_job.h"
 #include "core/record/record_out.h"
 #include "core/record/record_write.h"
 #include "net/offload.h"
@@ -191,6 +194,8 @@ struct login {
     char *password;
     char *phc;
     enum rc result;
+    char *rehash;                 /* a new argon2id hash to store: bcrypt or old parameters */
+    struct core_exec_job upgrade; /* storing it */
 };
 
 static void login_release(void *ctx)
@@ -202,6 +207,8 @@ static void login_release(void *ctx)
         xfree(l->password);
     }
     xfree(l->phc);
+    xfree(l->rehash);
+    core_exec_job_cleanup(&l->upgrade);
 }
 
 static void login_work(void *ctx)
@@ -213,6 +220,27 @@ static void login_work(void *ctx)
         l->result = core_password_verify(str_from_cstr(l->password), str_from_cstr(l->phc));
     else
         l->result = core_password_verify_dummy(str_from_cstr(l->password), params);
+    if (l->result == RC_OK && l->phc && core_password_needs_rehash(str_from_cstr(l->phc), params)) {
+        /* PocketBase's bcrypt, or argon2id with older parameters: replaced
+         * now that the password is known (here, off the loop). */
+        struct buf fresh;
+        buf_init(&fresh, CORE_PASSWORD_PHC_MAX);
+        if (core_password_hash(str_from_cstr(l->password), params, &fresh) == RC_OK)
+            l->rehash = xstrndup(fresh.data, fresh.len);
+        buf_cleanup(&fresh);
+    }
+}
+
+static void upgraded(struct core_exec_job *job)
+{
+    struct login *l = (struct login *)((char *)job - offsetof(struct login, upgrade));
+    struct api_call *c = l->call;
+    if (job->rc)
+        log_warn("msg=\"password hash upgrade failed\" collection=%s rc=%s", l->col->name,
+                 rc_name(job->rc));
+    if (!http_req_is_gone(c->req))
+        api_auth_write_response(c, l->col, l->record);
+    http_req_resume(c->req);
 }
 
 static void login_done(enum rc rc, void *ctx)
@@ -222,6 +250,12 @@ static void login_done(enum rc rc, void *ctx)
     if (!http_req_is_gone(c->req)) {
         if (rc) {
             api_call_fail(c, rc); /* the pool was saturated: 503 */
+        } else if (l->result == RC_OK && l->record && l->rehash &&
+                   core_auth_rehash_job(l->col, json_string_value(json_object_get(l->record, "id")),
+                                        l->phc, l->rehash, &l->upgrade) == RC_OK) {
+            l->upgrade.done = upgraded;
+            core_exec_submit(&c->aw->core, &l->upgrade);
+            return; /* answered (and resumed) once the new hash is stored */
         } else if (l->result == RC_OK && l->record) {
             api_auth_write_response(c, l->col, l->record);
         } else {

@@ -89,7 +89,8 @@ static enum rc find_plain(struct store_sqlite *db, const struct core_collection 
         const char *v = (const char *)sqlite3_column_text(st, 1);
         size_t len = (size_t)sqlite3_column_bytes(st, 1);
         struct core_password_phc phc;
-        if (!v || core_password_parse((struct str){v, len}, &phc) == RC_OK)
+        if (!v || core_password_parse((struct str){v, len}, &phc) == RC_OK ||
+            core_password_is_bcrypt((struct str){v, len}))
             continue;
         json_array_append_new(
             rows, json_pack("[s, s%]", (const char *)sqlite3_column_text(st, 0), v, len));

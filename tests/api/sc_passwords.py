@@ -487,4 +487,75 @@ OPTIONS = [
 ]
 
 
-SCENARIOS = CREATE + STORE + READ + SEARCH + UPDATE + OPTIONS
+# -- PocketBase's bcrypt hashes (users imported from PocketBase) -----------------
+
+def _bcrypt(password, cost=10):
+    """A $2b$ hash made by the system's libxcrypt, as PocketBase's Go bcrypt writes them."""
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import crypt
+    salt = crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=1 << cost)
+    h = crypt.crypt(password, salt)
+    want(h and h.startswith("$2b$%02d$" % cost), "libxcrypt made no bcrypt hash: %r" % h)
+    return h
+
+
+def _member_with_bcrypt(ctx):
+    """A members record whose password is, in the file, a bcrypt hash of a
+    known password (as an import from PocketBase leaves it)."""
+    _collections(ctx)
+    email = "bcrypt-%s@example.com" % secrets.token_hex(4)
+    ctx.vars["b_email"] = email
+    ctx.vars["b_pass"] = "imported-" + secrets.token_hex(6)
+    rec = ctx.must("POST", MEMBERS, body={"email": email, "password": "memberpass1",
+                                          "passwordConfirm": "memberpass1", "pin": "pin-1234"})
+    ctx.vars["b_id"] = rec["id"]
+    ctx.vars["b_hash"] = _bcrypt(ctx.vars["b_pass"])
+    con = sqlite3.connect(os.path.join(ctx.server.datadir, "data.db"), timeout=10 * SLOW)
+    try:
+        con.execute('UPDATE "members" SET "password" = ? WHERE id = ?',
+                    (ctx.vars["b_hash"], rec["id"]))
+        con.commit()
+    finally:
+        con.close()
+
+
+def _bcrypt_login_rehashes(ctx, r):
+    want("token" in r.json, "no token")
+    stored = db_value(ctx, "members", ctx.vars["b_id"], "password")
+    want(isinstance(stored, str) and PHC_RE.match(stored),
+         "after the login the password is still %s, want argon2id" % short(stored))
+    again = ctx.call("POST", MEMBERS_AWP,
+                     body={"identity": ctx.vars["b_email"], "password": ctx.vars["b_pass"]})
+    want(again.status == 200, "a second login with the same password: %s" % again.summary())
+    wrong = ctx.call("POST", MEMBERS_AWP,
+                     body={"identity": ctx.vars["b_email"], "password": "not-it-at-all"})
+    want(wrong.status == 400, "a wrong password after the upgrade: %s" % wrong.summary())
+    # The old token still works: the upgrade keeps the tokenKey.
+    me = ctx.call("POST", "/api/collections/members/auth-refresh", raw=b"",
+                  headers={"Authorization": r.json["token"]})
+    want(me.status == 200, "the first login's token after the upgrade: %s" % me.summary())
+
+
+def _member_with_bcrypt_wrong(ctx):
+    _member_with_bcrypt(ctx)
+
+
+def _bcrypt_kept_after_wrong_password(ctx, r):
+    stored = db_value(ctx, "members", ctx.vars["b_id"], "password")
+    want(stored == ctx.vars["b_hash"], "a failed login changed the stored hash")
+
+
+BCRYPT = [
+    S("passwords: a PocketBase bcrypt hash logs in and is replaced by argon2id",
+      "POST", MEMBERS_AWP, setup=_member_with_bcrypt,
+      body=lambda c: {"identity": c.vars["b_email"], "password": c.vars["b_pass"]},
+      check=_bcrypt_login_rehashes),
+    S("passwords: a wrong password against a bcrypt hash is 400 and changes nothing",
+      "POST", MEMBERS_AWP, setup=_member_with_bcrypt_wrong,
+      body=lambda c: {"identity": c.vars["b_email"], "password": "wrong-password-1"},
+      status=400, check=_bcrypt_kept_after_wrong_password),
+]
+
+SCENARIOS = CREATE + STORE + READ + SEARCH + UPDATE + OPTIONS + BCRYPT

@@ -6,6 +6,7 @@
 #include "base/alloc.h"
 #include "base/buf.h"
 #include "core/app.h"
+#include "core/record/exec_job.h"
 #include "core/record/record_write.h"
 #include "core/record/record.h"
 #include "core/auth/token.h"
@@ -276,4 +277,27 @@ enum rc core_auth_issue_file(const struct core_collection *c, json_t *record, in
 {
     return core_auth_issue_kind(c, record, "file", now + c->tokens[CORE_TOKEN_FILE].duration_s,
                                 NULL, NULL, out);
+}
+
+enum rc core_auth_rehash_job(const struct core_collection *c, const char *id, const char *old_phc,
+                             const char *new_phc, struct core_exec_job *job)
+{
+    struct buf sql;
+    buf_init(&sql, 4096);
+    enum rc rc = buf_append_cstr(&sql, "UPDATE ");
+    if (!rc)
+        rc = store_dialect_ident(&sql, str_from_cstr(c->name));
+    if (!rc)
+        rc =
+            buf_append_cstr(&sql, " SET \"password\" = ?1 WHERE \"id\" = ?2 AND \"password\" = ?3");
+    if (!rc) {
+        job->owned_sql = xstrndup(sql.data, sql.len);
+        job->sql = job->owned_sql;
+        job->params[0] = xstrdup(new_phc);
+        job->params[1] = xstrdup(id);
+        job->params[2] = xstrdup(old_phc);
+        job->param_count = 3;
+    }
+    buf_cleanup(&sql);
+    return rc;
 }

@@ -81,4 +81,13 @@ enum rc core_auth_verify_kind(struct core_worker *cw, const struct core_schema *
                               const char *kind, int64_t now, const struct core_collection **col,
                               json_t **record, struct core_token_claims *claims);
 
+struct core_exec_job;
+/* Fills job (core/record/exec_job.h) to replace the stored password hash
+ * old_phc of record id in the auth collection c by new_phc, only while the
+ * stored value is still old_phc (a password changed meanwhile wins): a login
+ * upgrading an imported bcrypt hash or older argon2id parameters. The
+ * record's tokenKey stays, so its tokens stay valid. */
+enum rc core_auth_rehash_job(const struct core_collection *c, const char *id, const char *old_phc,
+                             const char *new_phc, struct core_exec_job *job);
+
 #endif

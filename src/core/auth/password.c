@@ -7,10 +7,12 @@
  * writes, so its strings and ours are interchangeable (tested both ways). */
 #include "core/auth/password.h"
 
+#include <crypt.h>
 #include <string.h>
 
 #include <sodium.h>
 
+#include "base/alloc.h"
 #include "base/b64.h"
 #include "base/secure.h"
 
@@ -145,8 +147,45 @@ enum rc core_password_hash(struct str password, struct core_password_params para
     return rc;
 }
 
+/* A bcrypt hash in the modular crypt form: $2a$|$2b$|$2y$, two-digit cost,
+ * '$', 53 characters of salt and hash. */
+static bool bcrypt_cost(struct str phc, unsigned *cost)
+{
+    if (phc.len != 60 || phc.ptr[0] != '$' || phc.ptr[1] != '2' ||
+        (phc.ptr[2] != 'a' && phc.ptr[2] != 'b' && phc.ptr[2] != 'y') || phc.ptr[3] != '$' ||
+        phc.ptr[6] != '$' || phc.ptr[4] < '0' || phc.ptr[4] > '9' || phc.ptr[5] < '0' ||
+        phc.ptr[5] > '9')
+        return false;
+    *cost = (unsigned)(phc.ptr[4] - '0') * 10 + (unsigned)(phc.ptr[5] - '0');
+    return true;
+}
+
+static enum rc bcrypt_verify(struct str password, struct str phc, unsigned cost)
+{
+    if (cost < 4 || cost > CORE_PASSWORD_BCRYPT_MAX_COST || memchr(password.ptr, 0, password.len))
+        return RC_INVALID;
+    char *pw = xmalloc(password.len + 1), setting[61];
+    memcpy(pw, password.ptr, password.len);
+    pw[password.len] = '\0';
+    memcpy(setting, phc.ptr, phc.len);
+    setting[phc.len] = '\0';
+    struct crypt_data *data = xcalloc(1, sizeof(*data));
+    const char *got = crypt_rn(pw, setting, data, (int)sizeof(*data));
+    enum rc rc = got && strlen(got) == phc.len && secure_equal(got, phc.ptr, phc.len)
+                     ? RC_OK
+                     : (got && got[0] != '*' ? RC_UNAUTHORIZED : RC_INVALID);
+    secure_zero(pw, password.len);
+    secure_zero(data, sizeof(*data));
+    xfree(pw);
+    xfree(data);
+    return rc;
+}
+
 enum rc core_password_verify(struct str password, struct str phc)
 {
+    unsigned cost;
+    if (bcrypt_cost(phc, &cost))
+        return bcrypt_verify(password, phc, cost);
     struct core_password_phc stored;
     unsigned char got[CORE_PASSWORD_HASH_MAX_BYTES];
     if (core_password_parse(phc, &stored))
@@ -180,4 +219,10 @@ bool core_password_needs_rehash(struct str phc, struct core_password_params para
         return true;
     return stored.params.m_kib != params.m_kib || stored.params.t != params.t ||
            stored.hash_len != CORE_PASSWORD_HASH_BYTES;
+}
+
+bool core_password_is_bcrypt(struct str phc)
+{
+    unsigned cost;
+    return bcrypt_cost(phc, &cost);
 }

@@ -38,6 +38,9 @@
 #define CORE_PASSWORD_HASH_MAX_BYTES 64
 /* Longest PHC string core_password_hash() writes (with 10-digit m and t). */
 #define CORE_PASSWORD_PHC_MAX 128
+/* Highest bcrypt cost read (2^cost rounds): a planted $2b$31$ hash would
+ * otherwise hold a pool thread for days. PocketBase writes 10 to 12. */
+#define CORE_PASSWORD_BCRYPT_MAX_COST 16
 
 /* Cost parameters. */
 struct core_password_params {
@@ -74,8 +77,14 @@ enum rc core_password_hash(struct str password, struct core_password_params para
  * RC_UNAUTHORIZED when it does not; RC_INVALID when phc does not parse (a
  * stored value we cannot read: log it, answer as for a wrong password);
  * RC_NOMEM when the stored m KiB cannot be allocated. SLOW: thread pool only.
- * Borrows both. */
+ * Borrows both. Also reads PocketBase's bcrypt hashes ("$2a$", "$2b$",
+ * "$2y$", cost 4..CORE_PASSWORD_BCRYPT_MAX_COST, through libxcrypt's
+ * crypt_rn), so users imported from PocketBase keep their passwords;
+ * core_password_needs_rehash() is true for them, and the login replaces
+ * them with argon2id. */
 enum rc core_password_verify(struct str password, struct str phc);
+/* True when phc has the form of a bcrypt hash core_password_verify() reads. */
+bool core_password_is_bcrypt(struct str phc);
 
 /* Burns the time core_password_verify() takes for a hash made with params,
  * for logins whose identity does not exist, so that response times do not

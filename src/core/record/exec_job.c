@@ -40,6 +40,8 @@ void core_exec_submit(struct core_worker *cw, struct core_exec_job *job)
 
 void core_exec_job_cleanup(struct core_exec_job *job)
 {
+    xfree(job->owned_sql);
+    job->owned_sql = NULL;
     for (size_t i = 0; i < job->param_count; i++) {
         xfree(job->params[i]);
         job->params[i] = NULL;

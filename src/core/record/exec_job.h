@@ -14,7 +14,8 @@ struct core_exec_job;
 typedef void core_exec_done_fn(struct core_exec_job *job);
 
 struct core_exec_job {
-    const char *sql;                    /* a constant; ?1..?n */
+    const char *sql;                    /* a constant, or owned_sql; ?1..?n */
+    char *owned_sql;                    /* freed by core_exec_job_cleanup */
     char *params[CORE_EXEC_MAX_PARAMS]; /* owned; NULL binds NULL */
     size_t param_count;
     enum rc rc;

@@ -259,7 +259,9 @@ static void test_password_malformed_phc_strings_are_refused(void **state)
         struct core_password_phc parsed;
         if (core_password_parse(s, &parsed) != RC_INVALID)
             fail_msg("parsed: %s", MALFORMED[i]);
-        assert_int_equal(core_password_verify(STR_LIT("correct horse"), s), RC_INVALID);
+        /* bcrypt is no PHC string, but a hash verify reads (imports) */
+        assert_int_equal(core_password_verify(STR_LIT("correct horse"), s),
+                         core_password_is_bcrypt(s) ? RC_UNAUTHORIZED : RC_INVALID);
         assert_true(core_password_needs_rehash(s, FAST));
     }
     /* the base they are built from is valid */
@@ -354,6 +356,25 @@ static void test_password_random_byte_flips_never_crash(void **state)
     assert_true(parsed_count < 3000);
 }
 
+/* PocketBase's bcrypt hashes (imports): the OpenBSD test vector, a wrong
+ * password, a cost past the ceiling, and that they always ask for a rehash. */
+static void test_password_reads_bcrypt_hashes(void **state)
+{
+    (void)state;
+    const struct str phc = STR_LIT("$2a$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW");
+    assert_true(core_password_is_bcrypt(phc));
+    assert_int_equal(core_password_verify(STR_LIT("U*U"), phc), RC_OK);
+    assert_int_equal(core_password_verify(STR_LIT("U*V"), phc), RC_UNAUTHORIZED);
+    assert_int_equal(core_password_verify(STR_LIT("U*U"),
+                                          STR_LIT("$2b$31$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0Xou"
+                                                  "QYb4YMJKvyOeW")),
+                     RC_INVALID);
+    assert_false(core_password_is_bcrypt(STR_LIT("$2a$05$short")));
+    struct core_password_params p = {.m_kib = CORE_PASSWORD_DEFAULT_M_KIB,
+                                     .t = CORE_PASSWORD_DEFAULT_T};
+    assert_true(core_password_needs_rehash(phc, p));
+}
+
 int main(void)
 {
     if (secure_init()) {
@@ -361,6 +382,7 @@ int main(void)
         return 1;
     }
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_password_reads_bcrypt_hashes),
         cmocka_unit_test(test_password_hash_then_verify_matches),
         cmocka_unit_test(test_password_verify_refuses_wrong_passwords),
         cmocka_unit_test(test_password_hash_writes_the_bench_format),
