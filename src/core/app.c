@@ -197,6 +197,7 @@ enum rc core_app_open(const char *dir, struct core_app **out)
         return RC_IO;
     }
     struct core_app *app = xcalloc(1, sizeof(*app));
+    pthread_mutex_init(&app->schema_mu, NULL);
     app->realtime = core_realtime_new();
     app->dir = xstrdup(dir);
     snprintf(app->app_name, sizeof(app->app_name), "tarmac");
@@ -243,6 +244,7 @@ void core_app_close(struct core_app *app)
     xfree(app->old_schemas);
     xfree(app->db_path);
     xfree(app->dir);
+    pthread_mutex_destroy(&app->schema_mu);
     xfree(app);
 }
 

@@ -13,6 +13,7 @@
 #ifndef TARMAC_CORE_APP_H
 #define TARMAC_CORE_APP_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -46,6 +47,12 @@ struct core_app {
     struct core_schema **old_schemas;     /* freed at close */
     size_t old_schema_count;
     uint64_t next_schema_version;
+    /* Schema changes run one at a time (schema_change.c): each builds on the
+     * snapshot the previous one committed, never two on the same one. */
+    pthread_mutex_t schema_mu;
+    struct core_schema_job *schema_waiting; /* FIFO of jobs not yet on the writer */
+    struct core_schema_job *schema_waiting_tail;
+    bool is_schema_busy; /* one schema job is on the writer */
 };
 
 /* The worker's statements for "record by id, no rule" (public or superuser

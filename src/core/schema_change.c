@@ -409,16 +409,38 @@ static enum rc apply(struct store_sqlite *db, void *ctx)
     return rc;
 }
 
+static void submit_now(struct core_schema_job *job);
+
+/* The next waiting change goes to the writer, or nothing is busy any more. */
+static void start_next(struct core_app *app)
+{
+    pthread_mutex_lock(&app->schema_mu);
+    struct core_schema_job *next = app->schema_waiting;
+    if (next) {
+        app->schema_waiting = next->waiting_next;
+        if (!app->schema_waiting)
+            app->schema_waiting_tail = NULL;
+        next->waiting_next = NULL;
+    } else {
+        app->is_schema_busy = false;
+    }
+    pthread_mutex_unlock(&app->schema_mu);
+    if (next)
+        submit_now(next);
+}
+
 static void after_commit(enum rc rc, void *ctx)
 {
     struct core_schema_job *job = ctx;
+    struct core_app *app = job->app;
     if (job->next) {
         if (rc == RC_OK)
-            core_app_swap_schema(job->app, job->next);
+            core_app_swap_schema(app, job->next);
         else
             core_schema_free(job->next);
         job->next = NULL;
     }
+    start_next(app); /* job may be gone once its done has run: app read first */
 }
 
 static void finished(enum rc rc, void *ctx)
@@ -430,12 +452,30 @@ static void finished(enum rc rc, void *ctx)
     job->done(job);
 }
 
+static void submit_now(struct core_schema_job *job)
+{
+    store_writer_submit_after(job->app->writer, job->cw ? job->cw->mailbox : NULL, apply,
+                              after_commit, finished, job);
+}
+
 void core_schema_submit(struct core_app *app, struct core_worker *cw, struct core_schema_job *job)
 {
     job->app = app;
     job->cw = cw;
-    store_writer_submit_after(app->writer, cw ? cw->mailbox : NULL, apply, after_commit, finished,
-                              job);
+    job->waiting_next = NULL;
+    pthread_mutex_lock(&app->schema_mu);
+    bool is_now = !app->is_schema_busy;
+    if (is_now) {
+        app->is_schema_busy = true;
+    } else if (app->schema_waiting_tail) {
+        app->schema_waiting_tail->waiting_next = job;
+        app->schema_waiting_tail = job;
+    } else {
+        app->schema_waiting = app->schema_waiting_tail = job;
+    }
+    pthread_mutex_unlock(&app->schema_mu);
+    if (is_now)
+        submit_now(job);
 }
 
 void core_schema_job_cleanup(struct core_schema_job *job)

@@ -48,10 +48,14 @@ struct core_schema_job {
     struct core_worker *cw;
     core_schema_done_fn *done;
     void *ctx;
+    struct core_schema_job *waiting_next; /* the app's queue of schema changes */
 };
 
 /* Queues the change; job->done runs on cw's loop after the commit (cw NULL:
- * on the writer thread, for the CLI). */
+ * on the writer thread, for the CLI). Changes reach the writer one at a
+ * time, in submission order, each after the previous one's commit: two in
+ * one group commit would both build on the same snapshot, and the second
+ * swapped in would drop the first from memory. */
 void core_schema_submit(struct core_app *app, struct core_worker *cw, struct core_schema_job *job);
 /* Frees what the job owns. */
 void core_schema_job_cleanup(struct core_schema_job *job);

@@ -366,6 +366,25 @@ describe('collections API', () => {
         await su.collections.delete('members');
     });
 
+    test('concurrent schema changes are all kept (none lost from memory to a shared group commit)', async () => {
+        const names = Array.from({ length: 12 }, (_, i) => `burst_${i}`);
+        await Promise.all(names.map((name) => su.collections.create({
+            name, listRule: '', createRule: '', fields: [{ name: 't', type: 'text' }],
+        })));
+        const listed = (await su.collections.getFullList({ filter: "name ~ 'burst_'" })).map((c) => c.name).sort();
+        assert.deepEqual(listed, [...names].sort());
+        // And updates racing each other: every field added survives.
+        await Promise.all(names.map((name) => su.collections.update(name, {
+            fields: [{ name: 't', type: 'text' }, { name: 'extra', type: 'number' }],
+        })));
+        for (const name of names) {
+            const r = await su.collection(name).create({ t: 'x', extra: 2 });
+            assert.equal(r.extra, 2, name);
+        }
+        await Promise.all(names.map((name) => su.collections.delete(name)));
+        assert.equal((await su.collections.getFullList({ filter: "name ~ 'burst_'" })).length, 0);
+    });
+
     test('validation: invalid collection and field names', async () => {
         let body = await expectError(su.collections.create({ name: 'bad name!' }), 400);
         assert.ok(body.data.name?.code, JSON.stringify(body));
