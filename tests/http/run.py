@@ -1038,7 +1038,13 @@ def fd_attack(suite, flags, name, env=None):
                                     "--"])
     pid = srv.proc.pid
     fig = {}
+    before = fdflood.open_fds(pid)
     idle = [srv.connect(timeout=SOON) for _ in range(20)]
+    # Wait until the server has accepted them: one still in the kernel's
+    # backlog when the cap is reached is never seen, so never timed out.
+    until = time.monotonic() + SOON
+    while fdflood.open_fds(pid) < before + 20 and time.monotonic() < until:
+        time.sleep(0.02)
     idle_at = time.monotonic()
     atk = fdflood.Attack(srv.host, srv.port, ["127.0.0.2", "127.0.0.3", "127.0.0.4"], 100,
                          ["127.0.0.10", "127.0.0.11"])
