@@ -57,7 +57,7 @@ FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
 # Fuzzers link the pure parts: base, the HTTP parsers, the filter compiler.
 FUZZ_LIB  = $(sort $(wildcard src/base/*.c) src/http/parse.c src/http/chunked.c src/http/query.c \
             src/http/multipart.c src/http/req.c src/http/ws_handshake.c \
-            src/core/record/record_input.c src/core/schema/field_pattern.c src/core/auth/password.c src/core/problem.c \
+            src/core/record/record_input.c src/core/schema/field_pattern.c src/core/credential/password.c src/core/problem.c \
             src/core/files/file_input.c src/core/files/file_name.c src/core/files/sniff.c src/core/realtime/realtime_sub.c \
             $(wildcard src/core/schema/collection.c src/core/filter/filter_*.c src/core/filter/sqlgen.c))
 FUZZ_LIBS = $(shell pkg-config --libs sqlite3 jansson libsodium libcrypt 2>/dev/null) -lm

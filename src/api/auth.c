@@ -17,7 +17,7 @@
 #include "base/email.h"
 #include "base/jsonw.h"
 #include "base/utf8.h"
-#include "core/auth/password.h"
+#include "core/credential/password.h"
 #include "core/record/exec_job.h"
 #include "core/record/record_out.h"
 #include "core/record/record_write.h"

@@ -22,9 +22,9 @@
 #include "base/log.h"
 #include "base/secure.h"
 #include "core/record/exec_job.h"
-#include "core/auth/password.h"
+#include "core/credential/password.h"
 #include "core/record/record_write.h"
-#include "core/auth/token.h"
+#include "core/credential/token.h"
 #include "net/mailer.h"
 #include "net/offload.h"
 

@@ -23,7 +23,7 @@
 #include "core/files/files.h"
 #include "core/record/record_write.h"
 #include "core/files/thumb.h"
-#include "core/auth/token.h"
+#include "core/credential/token.h"
 #include "net/offload.h"
 
 #define PATH_BYTES 4096

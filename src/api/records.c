@@ -14,7 +14,7 @@
 #include "base/log.h"
 #include "core/files/file_cascade.h"
 #include "core/files/files.h"
-#include "core/auth/password.h"
+#include "core/credential/password.h"
 #include "core/record/record_input.h"
 #include "core/record/record_out.h"
 #include "core/record/record_write.h"

@@ -19,7 +19,7 @@
 #include "api/routes.h"
 #include "api/worker.h"
 #include "core/app.h"
-#include "core/auth/password.h"
+#include "core/credential/password.h"
 #include "core/files/thumb.h"
 #include "api/handlers.h"
 #include "base/alloc.h"

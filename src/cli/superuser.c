@@ -8,7 +8,7 @@
 #include "base/alloc.h"
 #include "base/buf.h"
 #include "core/app.h"
-#include "core/auth/password.h"
+#include "core/credential/password.h"
 #include "core/record/record_input.h"
 #include "core/record/record_write.h"
 #include "store/dialect.h"

@@ -16,7 +16,7 @@
 #include "core/schema/collection_ddl.h"
 #include "core/schema/collection_json.h"
 #include "core/data_upgrade.h"
-#include "core/auth/password.h"
+#include "core/credential/password.h"
 #include "core/record/record_input.h"
 #include "net/offload.h"
 

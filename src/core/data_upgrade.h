@@ -13,7 +13,7 @@
 
 #include "base/rc.h"
 #include "core/schema/collection.h"
-#include "core/auth/password.h"
+#include "core/credential/password.h"
 #include "store/sqlite.h"
 
 #define CORE_DATA_VERSION 1

@@ -9,7 +9,7 @@
 #include "core/record/exec_job.h"
 #include "core/record/record_write.h"
 #include "core/record/record.h"
-#include "core/auth/token.h"
+#include "core/credential/token.h"
 #include "store/dialect.h"
 
 #define SUPERUSERS_ID "pbc_3142635823"

@@ -1,8 +1,9 @@
-/* auth.h -- who is asking (layer: core).
+/* auth.h -- identities from tokens, and tokens for identities (layer: core).
  *
- * The requester of an operation: a guest, a record of an auth collection, or
- * a superuser (a record of _superusers). api/ fills it from the request's
- * token; core reads it for rules (@request.auth.*) and visibility. */
+ * Loads the requester (struct core_auth, credential/identity.h) from a
+ * request's token, issues auth, file and mail tokens, finds a record by an
+ * identity field and checks the authRule: the record-reading half of sign-in,
+ * above record/ in core's folder order. */
 #ifndef TARMAC_CORE_AUTH_H
 #define TARMAC_CORE_AUTH_H
 
@@ -12,15 +13,8 @@
 
 #include "base/str.h"
 
+#include "core/credential/identity.h"
 #include "core/schema/collection.h"
-
-struct core_auth {
-    const struct core_collection *collection; /* NULL: a guest */
-    json_t *record;                           /* all its fields; borrowed; NULL for a guest */
-    const char *id;                           /* the record's id; NULL for a guest */
-    bool is_superuser;
-    bool is_refreshable; /* the token's "refreshable" claim */
-};
 
 struct core_worker;
 struct buf;

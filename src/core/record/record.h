@@ -16,7 +16,7 @@
 #include "base/buf.h"
 #include "base/rc.h"
 #include "core/app.h"
-#include "core/auth/auth.h"
+#include "core/credential/identity.h"
 #include "core/problem.h"
 #include "core/filter/sqlgen.h"
 

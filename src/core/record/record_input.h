@@ -21,7 +21,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 
-#include "core/auth/password.h"
+#include "core/credential/password.h"
 #include "core/record/record.h"
 
 /* A new value for a password field, to be hashed before the write. */

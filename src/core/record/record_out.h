@@ -13,7 +13,7 @@
 
 #include "base/buf.h"
 #include "base/jsonw.h"
-#include "core/auth/auth.h"
+#include "core/credential/identity.h"
 #include "core/schema/collection.h"
 
 /* Appends `"r"."f1", "r"."f2", ...` for c's fields. */

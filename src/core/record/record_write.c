@@ -7,7 +7,7 @@
 #include "base/alloc.h"
 #include "base/chrono.h"
 #include "base/log.h"
-#include "core/auth/password.h"
+#include "core/credential/password.h"
 #include "core/record/record_out.h"
 #include "store/dialect.h"
 #include "store/writer.h"

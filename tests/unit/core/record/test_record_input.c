@@ -18,7 +18,7 @@
 #include "base/secure.h"
 #include "core/schema/field_pattern.h"
 #include "core/schema/collection_json.h"
-#include "core/auth/password.h"
+#include "core/credential/password.h"
 #include "core/record/record_input.h"
 #include "core/record/record_write.h"
 

@@ -5,7 +5,7 @@
  * NUL-terminated copy; parsing here bounds m and t first and then uses the
  * same crypto_pwhash the hashing side uses. The format is the one libsodium
  * writes, so its strings and ours are interchangeable (tested both ways). */
-#include "core/auth/password.h"
+#include "core/credential/password.h"
 
 #include <crypt.h>
 #include <string.h>

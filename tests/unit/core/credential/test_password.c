@@ -17,7 +17,7 @@
 #include <sodium.h>
 
 #include "base/secure.h"
-#include "core/auth/password.h"
+#include "core/credential/password.h"
 
 static const struct core_password_params FAST = {64, 1};
 

@@ -7,7 +7,7 @@
  * the MAC, which is safe because we compute HS256 whatever the header says:
  * a token claiming "none" or "HS512" can only match if it was HS256-signed
  * with our key, and it is then refused anyway. */
-#include "core/auth/token.h"
+#include "core/credential/token.h"
 
 #include <string.h>
 

@@ -16,7 +16,7 @@
 
 #include "base/b64.h"
 #include "base/secure.h"
-#include "core/auth/token.h"
+#include "core/credential/token.h"
 
 #define KEY STR_LIT("tarmac-unit-test-key")
 #define NOW INT64_C(1700000000)
