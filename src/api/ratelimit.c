@@ -109,13 +109,15 @@ static bool admit_one(struct api_limits *l, const struct core_ratelimit_rule *r,
     return true;
 }
 
-bool api_ratelimit_admit(struct http_req *req, void *ctx)
+/* The path rules (and the per-IP auth rule for a POST to an auth endpoint)
+ * for one request of req's client: req's own, or a batch's sub-request. */
+static bool admit_path(struct api_limits *l, struct http_req *req, bool is_post,
+                       struct str raw_path)
 {
-    struct api_limits *l = ctx;
     int64_t now = chrono_real_ms();
     const struct core_schema *schema = core_app_schema(api_worker_of(req)->core.app);
-    char *buf = arena_alloc(req->arena, req->path.len + NAME_ROOM + 1);
-    long n = canonical_path(req->path, schema, buf);
+    char *buf = arena_alloc(req->arena, raw_path.len + NAME_ROOM + 1);
+    long n = canonical_path(raw_path, schema, buf);
     if (n < 0)
         return true; /* the router answers 400 */
     struct str path = {buf, (size_t)n};
@@ -128,9 +130,22 @@ bool api_ratelimit_admit(struct http_req *req, void *ctx)
         if (str_has_prefix(path, want) && !admit_one(l, r, "ip", req, now))
             return false;
     }
-    if (req->method == HTTP_METHOD_POST && is_auth_endpoint(path))
+    if (is_post && is_auth_endpoint(path))
         return admit_one(l, &l->cfg.auth_ip, "ip", req, now);
     return true;
+}
+
+bool api_ratelimit_admit(struct http_req *req, void *ctx)
+{
+    return admit_path(ctx, req, req->method == HTTP_METHOD_POST, req->path);
+}
+
+bool api_ratelimit_admit_sub(struct http_req *req, const struct api_limits *limits,
+                             const char *method, struct str path)
+{
+    if (!limits)
+        return true;
+    return admit_path((struct api_limits *)limits, req, strcmp(method, "POST") == 0, path);
 }
 
 enum rc api_ratelimit_identity(struct api_call *c, const struct api_limits *limits,

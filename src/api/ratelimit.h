@@ -14,6 +14,8 @@
 
 #include <stdbool.h>
 
+#include "base/str.h"
+
 #include "core/auth/ratelimit.h"
 
 struct http_req;
@@ -26,6 +28,11 @@ struct api_limits {
 
 /* http_admit_fn: ctx is the struct api_limits. */
 bool api_ratelimit_admit(struct http_req *req, void *ctx);
+/* The same rules for a sub-request of req (a batch item: its method and URL
+ * path), counted for req's client; false when over a limit, with the 429
+ * written to req. limits may be NULL (no limits). */
+bool api_ratelimit_admit_sub(struct http_req *req, const struct api_limits *limits,
+                             const char *method, struct str path);
 /* Counts one attempt for identity on an auth collection; on RC_RATE_LIMITED
  * the 429 is written. limits may be NULL (no limits). */
 enum rc api_ratelimit_identity(struct api_call *c, const struct api_limits *limits,

@@ -72,7 +72,7 @@ void api_routes_register(struct http_router *r, struct api_limits *limits)
                     api_auth_with_otp, limits);
 
     /* Batch. */
-    http_router_add(r, HTTP_METHOD_POST, "/api/batch", api_batch, NULL);
+    http_router_add(r, HTTP_METHOD_POST, "/api/batch", api_batch, limits);
 
     /* Realtime. */
     http_router_add(r, HTTP_METHOD_GET, "/api/realtime", api_realtime_connect, NULL);

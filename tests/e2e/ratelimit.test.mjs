@@ -4,6 +4,7 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer } from './lib/server.mjs';
+import http from 'node:http';
 import { client, superuserClient, makeUser } from './lib/util.mjs';
 
 describe('rate limits', () => {
@@ -126,6 +127,54 @@ describe('rate limits on the path as routed', () => {
         }
         // the superuser login in before() was the first of 4
         assert.deepEqual(codes, [400, 400, 400, 429]);
+    });
+
+    test('server exits cleanly on SIGTERM', async () => {
+        await srv.stop();
+    });
+});
+
+describe('rate limits count the items of a batch', () => {
+    let srv;
+    let token;
+
+    before(async () => {
+        srv = await startServer({ flags: ['--rate-limits=/api/collections/posts/records=4/60s'] });
+        const su = await superuserClient(srv.url);
+        token = su.authStore.token;
+        await su.collections.create({ name: 'posts', listRule: '', createRule: '', fields: [{ name: 'title', type: 'text' }] });
+    });
+
+    after(async () => {
+        if (srv && !srv.exited) await srv.kill9();
+    });
+
+    const batch = async (n) => (await fetch(srv.url + '/api/batch', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({
+            requests: Array.from({ length: n }, (_, i) => ({
+                method: 'POST', url: '/api/collections/posts/records', body: { title: `t${i}` },
+            })),
+        }),
+    })).status;
+
+    /** The posts as a client on another address sees them (its own budget). */
+    const count = () => new Promise((resolve, reject) => {
+        const u = new URL(srv.url + '/api/collections/posts/records?perPage=50');
+        http.get({ host: u.hostname, port: u.port, path: u.pathname + u.search, localAddress: '127.0.0.2',
+            headers: { Authorization: token } }, (res) => {
+            let body = '';
+            res.on('data', (d) => { body += d; });
+            res.on('end', () => resolve(JSON.parse(body).totalItems));
+        }).on('error', reject);
+    });
+
+    test('a batch is no way around a path rule: over it, nothing runs', async () => {
+        assert.equal(await batch(2), 200);
+        assert.equal(await batch(3), 429, 'items 3 and 4 fit, the 5th does not');
+        assert.equal(await count(), 2, 'the refused batch wrote nothing');
+        assert.equal((await fetch(srv.url + '/api/collections/posts/records')).status, 429);
     });
 
     test('server exits cleanly on SIGTERM', async () => {
