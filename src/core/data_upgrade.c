@@ -24,10 +24,10 @@ static enum rc read_version(struct store_sqlite *db, int64_t *out)
         db, STR_LIT("SELECT value FROM _params WHERE id = '" VERSION_KEY "'"), &st);
     if (rc)
         return rc;
-    int step = sqlite3_step(st);
-    *out = step == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    rc = store_sqlite_step(st);
+    *out = rc == RC_OK ? store_sqlite_column_int64(st, 0) : 0;
     store_sqlite_done(st);
-    return step == SQLITE_ROW || step == SQLITE_DONE ? RC_OK : store_sqlite_rc(step);
+    return rc == RC_NOT_FOUND ? RC_OK : rc;
 }
 
 static enum rc write_version(struct store_sqlite *db, int64_t v)
@@ -42,10 +42,11 @@ static enum rc write_version(struct store_sqlite *db, int64_t v)
         &st);
     if (rc)
         return rc;
-    sqlite3_bind_int64(st, 1, v);
-    int step = sqlite3_step(st);
+    rc = store_sqlite_bind_int64(st, 1, v);
+    if (!rc)
+        rc = store_sqlite_step(st);
     store_sqlite_done(st);
-    return step == SQLITE_DONE ? RC_OK : store_sqlite_rc(step);
+    return rc == RC_NOT_FOUND ? RC_OK : rc;
 }
 
 /* Appends `SELECT "id", "<f>" FROM "<c>" WHERE "<f>" != ''` (select) or
@@ -84,21 +85,18 @@ static enum rc find_plain(struct store_sqlite *db, const struct core_collection 
     if (rc)
         return rc;
     json_t *rows = json_array();
-    int step;
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-        const char *v = (const char *)sqlite3_column_text(st, 1);
-        size_t len = (size_t)sqlite3_column_bytes(st, 1);
+    while ((rc = store_sqlite_step(st)) == RC_OK) {
+        struct str v = store_sqlite_column_text(st, 1);
         struct core_password_phc phc;
-        if (!v || core_password_parse((struct str){v, len}, &phc) == RC_OK ||
-            core_password_is_bcrypt((struct str){v, len}))
+        if (!v.len || core_password_parse(v, &phc) == RC_OK || core_password_is_bcrypt(v))
             continue;
-        json_array_append_new(
-            rows, json_pack("[s, s%]", (const char *)sqlite3_column_text(st, 0), v, len));
+        struct str id = store_sqlite_column_text(st, 0);
+        json_array_append_new(rows, json_pack("[s%, s%]", id.ptr, id.len, v.ptr, v.len));
     }
     store_sqlite_done(st);
-    if (step != SQLITE_DONE) {
+    if (rc != RC_NOT_FOUND) {
         json_decref(rows);
-        return store_sqlite_rc(step);
+        return rc;
     }
     *out = rows;
     return RC_OK;
@@ -136,14 +134,17 @@ static enum rc hash_rows(struct store_sqlite *db, const struct core_collection *
                                 params, &phc);
         if (rc)
             break;
-        sqlite3_bind_text(st, 1, phc.data, (int)phc.len, SQLITE_TRANSIENT);
-        sqlite3_bind_text(st, 2, json_string_value(json_array_get(row, 0)), -1, SQLITE_TRANSIENT);
-        int step = sqlite3_step(st);
-        sqlite3_reset(st);
-        if (step != SQLITE_DONE) {
-            rc = store_sqlite_rc(step);
+        json_t *id = json_array_get(row, 0);
+        rc = store_sqlite_bind_text(st, 1, buf_str(&phc));
+        if (!rc)
+            rc = store_sqlite_bind_text(
+                st, 2, (struct str){json_string_value(id), json_string_length(id)});
+        if (!rc)
+            rc = store_sqlite_step(st);
+        store_sqlite_reset(st);
+        if (rc != RC_NOT_FOUND)
             break;
-        }
+        rc = RC_OK;
     }
     store_sqlite_done(st);
     buf_cleanup(&phc);

@@ -232,3 +232,38 @@ void store_sqlite_done(sqlite3_stmt *stmt)
     sqlite3_reset(stmt);
     sqlite3_clear_bindings(stmt);
 }
+
+enum rc store_sqlite_bind_text(sqlite3_stmt *st, int index, struct str value)
+{
+    int rc =
+        sqlite3_bind_text(st, index, value.ptr ? value.ptr : "", (int)value.len, SQLITE_TRANSIENT);
+    return rc == SQLITE_OK ? RC_OK : store_sqlite_rc(rc);
+}
+
+enum rc store_sqlite_bind_int64(sqlite3_stmt *st, int index, int64_t value)
+{
+    int rc = sqlite3_bind_int64(st, index, value);
+    return rc == SQLITE_OK ? RC_OK : store_sqlite_rc(rc);
+}
+
+enum rc store_sqlite_step(sqlite3_stmt *st)
+{
+    int rc = sqlite3_step(st);
+    return rc == SQLITE_ROW ? RC_OK : rc == SQLITE_DONE ? RC_NOT_FOUND : store_sqlite_rc(rc);
+}
+
+struct str store_sqlite_column_text(sqlite3_stmt *st, int index)
+{
+    const char *p = (const char *)sqlite3_column_text(st, index);
+    return p ? (struct str){p, (size_t)sqlite3_column_bytes(st, index)} : (struct str){"", 0};
+}
+
+int64_t store_sqlite_column_int64(sqlite3_stmt *st, int index)
+{
+    return sqlite3_column_int64(st, index);
+}
+
+void store_sqlite_reset(sqlite3_stmt *st)
+{
+    sqlite3_reset(st);
+}

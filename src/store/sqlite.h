@@ -62,6 +62,18 @@ struct budget *store_sqlite_set_budget(struct store_sqlite *db, struct budget *b
 /* The database's data version (PRAGMA data_version): it changes whenever
  * another connection commits. About a microsecond; -1 on failure. */
 int64_t store_sqlite_data_version(struct store_sqlite *db);
+/* A row cursor over a statement from store_sqlite_prepare, so core reads
+ * rows without calling the engine (issue #9). Binding copies the value.
+ * store_sqlite_step: RC_OK with a row, RC_NOT_FOUND when none is left, any
+ * other code for an error (store_sqlite_rc). Column reads are valid until the
+ * next step or reset; a NULL reads as "" and 0. */
+enum rc store_sqlite_bind_text(sqlite3_stmt *st, int index, struct str value);
+enum rc store_sqlite_bind_int64(sqlite3_stmt *st, int index, int64_t value);
+enum rc store_sqlite_step(sqlite3_stmt *st);
+struct str store_sqlite_column_text(sqlite3_stmt *st, int index);
+int64_t store_sqlite_column_int64(sqlite3_stmt *st, int index);
+/* Resets st for another run with the same statement, keeping its bindings. */
+void store_sqlite_reset(sqlite3_stmt *st);
 /* Maps a SQLite result code to enum rc: CONSTRAINT -> RC_CONFLICT, BUSY/LOCKED
  * -> RC_BUSY, NOMEM -> RC_NOMEM, FULL/IOERR -> RC_IO, INTERRUPT (a budget ran
  * out) -> RC_OVER_BUDGET, others RC_INTERNAL. */

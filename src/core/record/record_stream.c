@@ -70,7 +70,7 @@ enum rc core_list_stream_new(struct core_request *r, const struct core_collectio
     struct str *ids = NULL;
     size_t n = 0;
     size_t cap = 0;
-    int step = SQLITE_DONE;
+    enum rc step = RC_NOT_FOUND;
     struct arena a;
     arena_init(&a, 16384);
     /* The measuring pass: every remaining record is made and dropped, so a
@@ -80,7 +80,7 @@ enum rc core_list_stream_new(struct core_request *r, const struct core_collectio
     struct buf scratch;
     buf_init(&scratch, (size_t)1 << 34);
     enum rc rc = RC_OK;
-    while (!rc && (step = sqlite3_step(st)) == SQLITE_ROW) {
+    while (!rc && (step = store_sqlite_step(st)) == RC_OK) {
         buf_reset(&scratch);
         struct jsonw sw;
         jsonw_init(&sw, &scratch);
@@ -95,12 +95,11 @@ enum rc core_list_stream_new(struct core_request *r, const struct core_collectio
             cap = cap ? cap * 2 : 64;
             ids = xrealloc(ids, cap * sizeof(*ids));
         }
-        const char *id = (const char *)sqlite3_column_text(st, id_col);
-        ids[n++] = arena_strdup(&a, str_from_cstr(id ? id : ""));
+        ids[n++] = arena_strdup(&a, store_sqlite_column_text(st, id_col));
     }
     buf_cleanup(&scratch);
-    if (!rc && step != SQLITE_DONE)
-        rc = store_sqlite_rc(step);
+    if (!rc && step != RC_NOT_FOUND)
+        rc = step;
     if (rc || n == 0) {
         xfree(ids);
         arena_cleanup(&a);
@@ -212,14 +211,14 @@ enum rc core_list_stream_next(struct core_list_stream *s, struct buf *out, bool 
     while (!rc && s->next < s->id_count &&
            (out->len == start || out->len - start < CORE_LIST_PIECE)) {
         struct str id = s->ids[s->next++];
-        sqlite3_bind_text(st, 1, id.ptr, (int)id.len, SQLITE_STATIC);
+        rc = store_sqlite_bind_text(st, 1, id);
         core_bind_params(st, &rule, 1);
         core_bind_params(st, &filter, 1 + rule.param_count);
-        int step = sqlite3_step(st);
-        if (step == SQLITE_ROW)
+        enum rc step = rc ? rc : store_sqlite_step(st);
+        if (step == RC_OK)
             rc = core_record_write_item(&r, s->c, s->ex, st, s->fields, &s->w);
-        else if (step != SQLITE_DONE)
-            rc = store_sqlite_rc(step);
+        else if (step != RC_NOT_FOUND)
+            rc = step;
         store_sqlite_done(st);
         if (!rc && core_cost_check(&s->cost))
             rc = RC_OVER_BUDGET;
