@@ -156,6 +156,17 @@ export async function use(): Promise<void> {
         assert.ok(!/\bpin\b/.test(dart), 'a password is never in a model');
     });
 
+    test('tarmac gen types refuses a bad --lang (2) and a missing data directory (1)', () => {
+        let r = spawnSync(BIN, ['gen', 'types', '--lang=cobol', `--dir=${srv.dir}`], { encoding: 'utf8' });
+        assert.equal(r.status, 2, r.stderr);
+        assert.match(r.stderr, /--lang must be ts or dart/);
+        r = spawnSync(BIN, ['gen', 'types', '--lang=ts', '--dir=/nonexistent/tarmac-data'], { encoding: 'utf8' });
+        assert.equal(r.status, 1, r.stderr);
+        assert.match(r.stderr, /no data directory/);
+        r = spawnSync(BIN, ['gen', 'stuff'], { encoding: 'utf8' });
+        assert.equal(r.status, 2);
+    });
+
     test('GET /api/docs/types?lang= serves the same text; a guest sees only listable collections', async () => {
         const su_ts = await rawFetch(`${srv.url}/api/docs/types?lang=ts`, { headers: { Authorization: su.authStore.token } });
         assert.equal(su_ts.status, 200);
