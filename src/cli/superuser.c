@@ -22,11 +22,11 @@ static const struct core_collection *superusers(struct core_app *app)
 static void find_by_email(struct core_app *app, const char *email, char out[64])
 {
     out[0] = '\0';
-    struct store_sqlite *db;
-    if (store_sqlite_open(app->db_path, STORE_SQLITE_READ, &db) != RC_OK)
+    struct store_conn *db;
+    if (store_open(app->db_path, STORE_OPEN_READ, &db) != RC_OK)
         return;
     sqlite3_stmt *st;
-    if (store_sqlite_prepare(
+    if (store_prepare_raw(
             db, STR_LIT("SELECT id FROM \"_superusers\" WHERE email = ?1 COLLATE NOCASE"), &st) ==
         RC_OK) {
         sqlite3_bind_text(st, 1, email, -1, SQLITE_STATIC);
@@ -38,9 +38,9 @@ static void find_by_email(struct core_app *app, const char *email, char out[64])
                 out[n] = '\0';
             }
         }
-        store_sqlite_done(st);
+        store_done_raw(st);
     }
-    store_sqlite_close(db);
+    store_close(db);
 }
 
 static void print_problem(const struct core_problem *p)
@@ -70,10 +70,10 @@ static int upsert(struct core_app *app, const char *email, const char *password)
     int code = CLI_EXIT_OK;
     json_t *current = NULL;
     if (id[0]) {
-        struct store_sqlite *db;
-        if (store_sqlite_open(app->db_path, STORE_SQLITE_READ, &db) == RC_OK) {
+        struct store_conn *db;
+        if (store_open(app->db_path, STORE_OPEN_READ, &db) == RC_OK) {
             (void)core_record_load(db, col, str_from_cstr(id), &current);
-            store_sqlite_close(db);
+            store_close(db);
         }
     }
     if (core_record_input_build(&r, col, body, current, &in, &p) != RC_OK) {

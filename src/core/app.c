@@ -48,10 +48,10 @@ struct load_job {
     bool is_fresh;
 };
 
-static enum rc load_collections(struct store_sqlite *db, struct core_schema *s)
+static enum rc load_collections(struct store_conn *db, struct core_schema *s)
 {
     sqlite3_stmt *st;
-    enum rc rc = store_sqlite_prepare(
+    enum rc rc = store_prepare_raw(
         db, STR_LIT("SELECT data, system, created, updated FROM _collections ORDER BY rowid"), &st);
     if (rc)
         return rc;
@@ -78,7 +78,7 @@ static enum rc load_collections(struct store_sqlite *db, struct core_schema *s)
         s->items = xrealloc(s->items, (s->count + 1) * sizeof(*s->items));
         s->items[s->count++] = c;
     }
-    store_sqlite_done(st);
+    store_done_raw(st);
     if (!rc && step != SQLITE_DONE)
         rc = store_sqlite_rc(step);
     return rc;
@@ -103,7 +103,7 @@ static const char *const bootstrap[] = {
     "{\"name\":\"updated\",\"type\":\"autodate\",\"onCreate\":true,\"onUpdate\":true}]}",
 };
 
-static enum rc bootstrap_collections(struct store_sqlite *db, struct core_schema *s)
+static enum rc bootstrap_collections(struct store_conn *db, struct core_schema *s)
 {
     char now[32];
     core_now(now);
@@ -130,7 +130,7 @@ static enum rc bootstrap_collections(struct store_sqlite *db, struct core_schema
     return RC_OK;
 }
 
-static enum rc open_job(struct store_sqlite *db, void *ctx)
+static enum rc open_job(struct store_conn *db, void *ctx)
 {
     struct load_job *job = ctx;
     if (job->schema->count) {
@@ -255,7 +255,7 @@ enum rc core_worker_init(struct core_worker *cw, struct core_app *app, struct ne
     cw->counts = xcalloc(1, sizeof(*cw->counts));
     cw->pages = xcalloc(1, sizeof(*cw->pages));
     core_realtime_attach(cw);
-    return store_sqlite_open(app->db_path, STORE_SQLITE_READ, &cw->db);
+    return store_open(app->db_path, STORE_OPEN_READ, &cw->db);
 }
 
 void core_worker_stop(struct core_worker *cw)
@@ -274,10 +274,10 @@ void core_worker_begin_read(struct core_worker *cw)
         return;
     /* BEGIN alone takes no lock; the first SELECT starts the read. */
     sqlite3_stmt *st;
-    if (store_sqlite_prepare(cw->db, STR_LIT("BEGIN"), &st) != RC_OK)
+    if (store_prepare_raw(cw->db, STR_LIT("BEGIN"), &st) != RC_OK)
         return;
     cw->in_read_tx = sqlite3_step(st) == SQLITE_DONE;
-    store_sqlite_done(st);
+    store_done_raw(st);
 }
 
 void core_worker_end_read(struct core_worker *cw)
@@ -286,17 +286,17 @@ void core_worker_end_read(struct core_worker *cw)
         return;
     cw->in_read_tx = false;
     sqlite3_stmt *st;
-    if (store_sqlite_prepare(cw->db, STR_LIT("COMMIT"), &st) != RC_OK)
+    if (store_prepare_raw(cw->db, STR_LIT("COMMIT"), &st) != RC_OK)
         return;
     (void)sqlite3_step(st);
-    store_sqlite_done(st);
+    store_done_raw(st);
 }
 
 void core_worker_cleanup(struct core_worker *cw)
 {
     core_realtime_detach(cw); /* a worker that failed to start never stopped */
     core_worker_end_read(cw);
-    store_sqlite_close(cw->db);
+    store_close(cw->db);
     cw->db = NULL;
     if (cw->counts)
         core_count_cache_cleanup(cw->counts);
@@ -310,16 +310,16 @@ void core_worker_cleanup(struct core_worker *cw)
 
 int64_t core_app_superuser_count(struct core_app *app)
 {
-    struct store_sqlite *db;
-    if (store_sqlite_open(app->db_path, STORE_SQLITE_READ, &db) != RC_OK)
+    struct store_conn *db;
+    if (store_open(app->db_path, STORE_OPEN_READ, &db) != RC_OK)
         return -1;
     sqlite3_stmt *st;
     int64_t n = -1;
-    if (store_sqlite_prepare(db, STR_LIT("SELECT COUNT(*) FROM \"_superusers\""), &st) == RC_OK) {
+    if (store_prepare_raw(db, STR_LIT("SELECT COUNT(*) FROM \"_superusers\""), &st) == RC_OK) {
         if (sqlite3_step(st) == SQLITE_ROW)
             n = sqlite3_column_int64(st, 0);
-        store_sqlite_done(st);
+        store_done_raw(st);
     }
-    store_sqlite_close(db);
+    store_close(db);
     return n;
 }

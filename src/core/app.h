@@ -69,7 +69,7 @@ struct core_view_stmt {
 struct core_worker {
     struct core_app *app;
     struct core_view_stmt views[CORE_VIEW_CACHE];
-    struct store_sqlite *db;         /* this worker's read connection */
+    struct store_conn *db;         /* this worker's read connection */
     struct net_mailbox *mailbox;     /* the worker loop's, for writer replies */
     struct core_count_cache *counts; /* list totals, see count_cache.h */
     struct core_page_cache *pages;   /* whole list responses, same rule */

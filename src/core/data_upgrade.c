@@ -17,23 +17,23 @@
 
 #define VERSION_KEY "tarmac.dataVersion"
 
-static enum rc read_version(struct store_sqlite *db, int64_t *out)
+static enum rc read_version(struct store_conn *db, int64_t *out)
 {
-    sqlite3_stmt *st;
-    enum rc rc = store_sqlite_prepare(
+    struct store_stmt *st;
+    enum rc rc = store_prepare(
         db, STR_LIT("SELECT value FROM _params WHERE id = '" VERSION_KEY "'"), &st);
     if (rc)
         return rc;
-    rc = store_sqlite_step(st);
-    *out = rc == RC_OK ? store_sqlite_column_int64(st, 0) : 0;
-    store_sqlite_done(st);
+    rc = store_step(st);
+    *out = rc == RC_OK ? store_column_int64(st, 0) : 0;
+    store_done(st);
     return rc == RC_NOT_FOUND ? RC_OK : rc;
 }
 
-static enum rc write_version(struct store_sqlite *db, int64_t v)
+static enum rc write_version(struct store_conn *db, int64_t v)
 {
-    sqlite3_stmt *st;
-    enum rc rc = store_sqlite_prepare(
+    struct store_stmt *st;
+    enum rc rc = store_prepare(
         db,
         STR_LIT("INSERT INTO _params (id, value, created, updated) VALUES ('" VERSION_KEY
                 "', ?1, strftime('%Y-%m-%d %H:%M:%fZ', 'now'), strftime('%Y-%m-%d %H:%M:%fZ', "
@@ -42,10 +42,10 @@ static enum rc write_version(struct store_sqlite *db, int64_t v)
         &st);
     if (rc)
         return rc;
-    rc = store_sqlite_bind_int64(st, 1, v);
+    rc = store_bind_int64(st, 1, v);
     if (!rc)
-        rc = store_sqlite_step(st);
-    store_sqlite_done(st);
+        rc = store_step(st);
+    store_done(st);
     return rc == RC_NOT_FOUND ? RC_OK : rc;
 }
 
@@ -72,28 +72,28 @@ static enum rc build_sql(struct buf *sql, const struct core_collection *c,
 }
 
 /* The rows of field f whose value is neither "" nor a hash: [[id, value], ...]. */
-static enum rc find_plain(struct store_sqlite *db, const struct core_collection *c,
+static enum rc find_plain(struct store_conn *db, const struct core_collection *c,
                           const struct core_field *f, json_t **out)
 {
     struct buf sql;
     buf_init(&sql, 4096);
     enum rc rc = build_sql(&sql, c, f, true);
-    sqlite3_stmt *st = NULL;
+    struct store_stmt *st = NULL;
     if (!rc)
-        rc = store_sqlite_prepare(db, buf_str(&sql), &st);
+        rc = store_prepare(db, buf_str(&sql), &st);
     buf_cleanup(&sql);
     if (rc)
         return rc;
     json_t *rows = json_array();
-    while ((rc = store_sqlite_step(st)) == RC_OK) {
-        struct str v = store_sqlite_column_text(st, 1);
+    while ((rc = store_step(st)) == RC_OK) {
+        struct str v = store_column_text(st, 1);
         struct core_password_phc phc;
         if (!v.len || core_password_parse(v, &phc) == RC_OK || core_password_is_bcrypt(v))
             continue;
-        struct str id = store_sqlite_column_text(st, 0);
+        struct str id = store_column_text(st, 0);
         json_array_append_new(rows, json_pack("[s%, s%]", id.ptr, id.len, v.ptr, v.len));
     }
-    store_sqlite_done(st);
+    store_done(st);
     if (rc != RC_NOT_FOUND) {
         json_decref(rows);
         return rc;
@@ -105,21 +105,21 @@ static enum rc find_plain(struct store_sqlite *db, const struct core_collection 
 /* Replaces each plain value of rows (find_plain()'s) by its hash, wiping the
  * copies it made of them. secure_delete makes SQLite zero the space the old
  * values leave, so they do not linger in free pages of the file. */
-static enum rc hash_rows(struct store_sqlite *db, const struct core_collection *c,
+static enum rc hash_rows(struct store_conn *db, const struct core_collection *c,
                          const struct core_field *f, json_t *rows,
                          struct core_password_params params)
 {
     struct buf sql;
     buf_init(&sql, 4096);
     enum rc rc = build_sql(&sql, c, f, false);
-    sqlite3_stmt *st = NULL;
+    struct store_stmt *st = NULL;
     if (!rc)
-        rc = store_sqlite_prepare(db, buf_str(&sql), &st);
+        rc = store_prepare(db, buf_str(&sql), &st);
     buf_cleanup(&sql);
     if (!rc)
-        rc = store_sqlite_exec(db, "PRAGMA secure_delete = ON");
+        rc = store_exec(db, "PRAGMA secure_delete = ON");
     if (rc) {
-        store_sqlite_done(st);
+        store_done(st);
         return rc;
     }
     struct buf phc;
@@ -135,20 +135,20 @@ static enum rc hash_rows(struct store_sqlite *db, const struct core_collection *
         if (rc)
             break;
         json_t *id = json_array_get(row, 0);
-        rc = store_sqlite_bind_text(st, 1, buf_str(&phc));
+        rc = store_bind_text_copy(st, 1, buf_str(&phc));
         if (!rc)
-            rc = store_sqlite_bind_text(
+            rc = store_bind_text_copy(
                 st, 2, (struct str){json_string_value(id), json_string_length(id)});
         if (!rc)
-            rc = store_sqlite_step(st);
-        store_sqlite_reset(st);
+            rc = store_step(st);
+        store_reset(st);
         if (rc != RC_NOT_FOUND)
             break;
         rc = RC_OK;
     }
-    store_sqlite_done(st);
+    store_done(st);
     buf_cleanup(&phc);
-    (void)store_sqlite_exec(db, "PRAGMA secure_delete = OFF");
+    (void)store_exec(db, "PRAGMA secure_delete = OFF");
     json_array_foreach(rows, i, row)
     {
         json_t *plain = json_array_get(row, 1);
@@ -157,7 +157,7 @@ static enum rc hash_rows(struct store_sqlite *db, const struct core_collection *
     return rc;
 }
 
-static enum rc hash_plain_passwords(struct store_sqlite *db, const struct core_schema *s,
+static enum rc hash_plain_passwords(struct store_conn *db, const struct core_schema *s,
                                     struct core_password_params params)
 {
     enum rc rc = RC_OK;
@@ -184,7 +184,7 @@ static enum rc hash_plain_passwords(struct store_sqlite *db, const struct core_s
     return rc;
 }
 
-enum rc core_data_upgrade(struct store_sqlite *db, const struct core_schema *s,
+enum rc core_data_upgrade(struct store_conn *db, const struct core_schema *s,
                           struct core_password_params params, bool is_fresh)
 {
     int64_t version;

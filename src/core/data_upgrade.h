@@ -14,7 +14,7 @@
 #include "base/rc.h"
 #include "core/schema/collection.h"
 #include "core/credential/password.h"
-#include "store/sqlite.h"
+#include "store/store.h"
 
 #define CORE_DATA_VERSION 1
 
@@ -24,7 +24,7 @@
  * parse as an argon2id PHC string, and logs how many per field. SLOW (one
  * argon2id per value): call it where no event loop waits, inside a write
  * transaction. RC_NOMEM, RC_IO and the like on failure (nothing recorded). */
-enum rc core_data_upgrade(struct store_sqlite *db, const struct core_schema *s,
+enum rc core_data_upgrade(struct store_conn *db, const struct core_schema *s,
                           struct core_password_params params, bool is_fresh);
 
 #endif

@@ -104,7 +104,7 @@ static bool keeps_file_field(const struct core_collection *c, const struct core_
 
 /* Appends [recordId, [names]] of file field f's stored files to out, at
  * most CORE_SCHEMA_DROPPED_MAX records in all. Reads before the rebuild. */
-static void list_field_files(struct store_sqlite *db, const struct core_collection *old,
+static void list_field_files(struct store_conn *db, const struct core_collection *old,
                              const struct core_field *f, json_t *out)
 {
     struct buf sql;
@@ -124,7 +124,7 @@ static void list_field_files(struct store_sqlite *db, const struct core_collecti
         rc = buf_append_cstr(&sql, " NOT IN ('', '[]')");
     sqlite3_stmt *st = NULL;
     if (!rc)
-        rc = store_sqlite_prepare(db, buf_str(&sql), &st);
+        rc = store_prepare_raw(db, buf_str(&sql), &st);
     buf_cleanup(&sql);
     if (rc)
         return;
@@ -143,12 +143,12 @@ static void list_field_files(struct store_sqlite *db, const struct core_collecti
         log_warn("msg=\"dropped file field: files of more records are left on disk\" "
                  "collection=%s field=%s max=%d",
                  old->name, f->name, CORE_SCHEMA_DROPPED_MAX);
-    store_sqlite_done(st);
+    store_done_raw(st);
 }
 
 /* The stored files of old's file fields that c drops: a new array for
  * core_files_remove_many_async() after the commit, or NULL when none. */
-static json_t *dropped_files(struct store_sqlite *db, const struct core_collection *old,
+static json_t *dropped_files(struct store_conn *db, const struct core_collection *old,
                              const struct core_collection *c)
 {
     json_t *out = NULL;
@@ -176,7 +176,7 @@ static json_t *dropped_files(struct store_sqlite *db, const struct core_collecti
  * and no table, view or index of the database may share it (our system
  * tables _collections, _params, _otps, the auth collections' indexes). SQLite
  * compares names without case, so this does too. */
-static enum rc check_internal_name(struct store_sqlite *db, const struct core_collection *c,
+static enum rc check_internal_name(struct store_conn *db, const struct core_collection *c,
                                    const struct core_collection *old, struct core_problem *p)
 {
     if (old && strcasecmp(old->name, c->name) == 0)
@@ -185,7 +185,7 @@ static enum rc check_internal_name(struct store_sqlite *db, const struct core_co
     bool is_taken =
         strncasecmp(c->name, "sqlite_", 7) == 0 || strncasecmp(c->name, "_tmp_", 5) == 0;
     if (!is_taken) {
-        enum rc rc = store_sqlite_has_object(db, name, &is_taken);
+        enum rc rc = store_has_object(db, name, &is_taken);
         if (rc)
             return rc;
     }
@@ -196,7 +196,7 @@ static enum rc check_internal_name(struct store_sqlite *db, const struct core_co
     return RC_INVALID;
 }
 
-static enum rc upsert(struct store_sqlite *db, struct core_schema **cur, bool owns_cur, json_t *in,
+static enum rc upsert(struct store_conn *db, struct core_schema **cur, bool owns_cur, json_t *in,
                       const struct core_collection *old, struct core_problem *p, char **id_out,
                       json_t *dropped)
 {
@@ -256,7 +256,7 @@ static bool is_referenced(const struct core_schema *s, const struct core_collect
     return false;
 }
 
-static enum rc remove_collection(struct store_sqlite *db, struct core_schema **cur, bool owns_cur,
+static enum rc remove_collection(struct store_conn *db, struct core_schema **cur, bool owns_cur,
                                  const struct core_collection *old, struct core_problem *p)
 {
     if (old->is_system) {
@@ -277,7 +277,7 @@ static enum rc remove_collection(struct store_sqlite *db, struct core_schema **c
     return RC_OK;
 }
 
-static enum rc truncate_collection(struct store_sqlite *db, const struct core_collection *c,
+static enum rc truncate_collection(struct store_conn *db, const struct core_collection *c,
                                    struct core_problem *p)
 {
     if (c->type == CORE_COLLECTION_VIEW) {
@@ -292,12 +292,12 @@ static enum rc truncate_collection(struct store_sqlite *db, const struct core_co
     if (!rc)
         rc = buf_append(&sql, "", 1);
     if (!rc)
-        rc = store_sqlite_exec(db, sql.data);
+        rc = store_exec(db, sql.data);
     buf_cleanup(&sql);
     return rc;
 }
 
-static enum rc import(struct store_sqlite *db, struct core_schema **cur, json_t *body,
+static enum rc import(struct store_conn *db, struct core_schema **cur, json_t *body,
                       struct core_problem *p, json_t *dropped, json_t *emptied)
 {
     json_t *list = json_object_get(body, "collections");
@@ -354,7 +354,7 @@ static enum rc import(struct store_sqlite *db, struct core_schema **cur, json_t 
     return rc;
 }
 
-static enum rc apply(struct store_sqlite *db, void *ctx)
+static enum rc apply(struct store_conn *db, void *ctx)
 {
     struct core_schema_job *job = ctx;
     struct core_problem *p = &job->problem;

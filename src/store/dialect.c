@@ -1,8 +1,14 @@
 /* dialect.c -- see dialect.h (SQLite). */
 #include "store/dialect.h"
 
-enum rc store_dialect_ident(struct buf *out, struct str name)
+enum store_dialect store_dialect_current(void)
 {
+    return STORE_DIALECT_SQLITE;
+}
+
+enum rc store_dialect_ident_as(struct buf *out, enum store_dialect d, struct str name)
+{
+    (void)d; /* SQLite and PostgreSQL quote identifiers alike */
     enum rc rc = buf_append(out, "\"", 1);
     for (size_t i = 0; i < name.len && !rc; i++) {
         if (name.ptr[i] == '"')
@@ -13,9 +19,10 @@ enum rc store_dialect_ident(struct buf *out, struct str name)
     return rc ? rc : buf_append(out, "\"", 1);
 }
 
-enum rc store_dialect_column(struct buf *out, struct str name, enum store_column_kind kind)
+enum rc store_dialect_column_as(struct buf *out, enum store_dialect d, struct str name,
+                                enum store_column_kind kind)
 {
-    enum rc rc = store_dialect_ident(out, name);
+    enum rc rc = store_dialect_ident_as(out, d, name);
     if (rc)
         return rc;
     const char *type = "";
@@ -34,8 +41,24 @@ enum rc store_dialect_column(struct buf *out, struct str name, enum store_column
     return buf_append_cstr(out, type);
 }
 
-enum rc store_dialect_param(struct buf *out, unsigned n)
+enum rc store_dialect_param_as(struct buf *out, enum store_dialect d, unsigned n)
 {
+    (void)d;
     enum rc rc = buf_append(out, "?", 1);
     return rc ? rc : buf_append_u64(out, n);
+}
+
+enum rc store_dialect_ident(struct buf *out, struct str name)
+{
+    return store_dialect_ident_as(out, store_dialect_current(), name);
+}
+
+enum rc store_dialect_column(struct buf *out, struct str name, enum store_column_kind kind)
+{
+    return store_dialect_column_as(out, store_dialect_current(), name, kind);
+}
+
+enum rc store_dialect_param(struct buf *out, unsigned n)
+{
+    return store_dialect_param_as(out, store_dialect_current(), n);
 }

@@ -2,7 +2,9 @@
  *
  * Handlers and core never write engine-specific SQL by hand: identifiers are
  * quoted here and column types chosen here, so a PostgreSQL dialect can
- * produce its own text for the same schema. Today: SQLite only. Identifiers
+ * produce its own text for the same schema. Today: SQLite only (PostgreSQL
+ * comes with issue #10). Core writes statements with store/sql.h, which calls
+ * the _as functions here with its dialect. Identifiers
  * passed in must already be validated names (core checks ^\w+$); quoting is
  * the second wall, not the first. */
 #ifndef TARMAC_STORE_DIALECT_H
@@ -11,6 +13,14 @@
 #include "base/buf.h"
 #include "base/rc.h"
 #include "base/str.h"
+
+/* The engines whose SQL text we write. */
+enum store_dialect {
+    STORE_DIALECT_SQLITE,
+};
+
+/* The dialect of the database the process opened (SQLite until #10). */
+enum store_dialect store_dialect_current(void);
 
 /* How a column stores its values (spec §5.3's storage column). */
 enum store_column_kind {
@@ -24,10 +34,16 @@ enum store_column_kind {
 };
 
 /* Appends name as a quoted identifier ("name", inner quotes doubled). */
-enum rc store_dialect_ident(struct buf *out, struct str name);
+enum rc store_dialect_ident_as(struct buf *out, enum store_dialect d, struct str name);
 /* Appends a column definition: quoted name and type with its default. */
-enum rc store_dialect_column(struct buf *out, struct str name, enum store_column_kind kind);
+enum rc store_dialect_column_as(struct buf *out, enum store_dialect d, struct str name,
+                                enum store_column_kind kind);
 /* Appends the numbered placeholder for parameter n (1-based): ?n in SQLite. */
+enum rc store_dialect_param_as(struct buf *out, enum store_dialect d, unsigned n);
+/* The same in the current dialect, for code that appends to a buffer
+ * itself (new code uses store/sql.h). */
+enum rc store_dialect_ident(struct buf *out, struct str name);
+enum rc store_dialect_column(struct buf *out, struct str name, enum store_column_kind kind);
 enum rc store_dialect_param(struct buf *out, unsigned n);
 
 #endif

@@ -3,7 +3,7 @@
  * A test hook, as SQLite's own tests make the OS layer fail (SimulateIOError):
  * a VFS that wraps the default one and makes reads, writes or syncs of the
  * files it opens fail on the nth call or at a rate. Once installed, the write
- * connection (store_sqlite_open in WRITE mode) is opened through it; read
+ * connection (store_open in WRITE mode) is opened through it; read
  * connections never are, so a test sees what the writer does with a failing
  * disk and reads the outcome back unharmed. Nothing is installed unless a
  * test calls store_fault_install() or tarmac serve finds
@@ -36,7 +36,7 @@ struct store_fault_plan {
 enum rc store_fault_install(void);
 /* True once store_fault_install() succeeded. */
 bool store_fault_is_installed(void);
-/* The VFS name for store_sqlite_open's WRITE connection: NULL (the default
+/* The VFS name for store_open's WRITE connection: NULL (the default
  * VFS) unless installed. */
 const char *store_fault_vfs_name(void);
 /* Starts failing calls by plan (copied); resets the counters. Any thread. */

@@ -3,6 +3,7 @@
  * hundred statements (the queries a collection set needs), so no eviction. */
 #include "store/sqlite.h"
 
+#include <limits.h>
 #include <string.h>
 
 #include "base/alloc.h"
@@ -16,12 +17,13 @@ struct cached_stmt {
     sqlite3_stmt *stmt;
 };
 
-struct store_sqlite {
+struct store_conn {
     sqlite3 *db;
     struct cached_stmt *slots;
     size_t slot_count; /* a power of two */
     size_t used;
     struct budget *budget; /* NULL: none */
+    char errbuf[256];      /* store_unique_columns' names */
 };
 
 static uint64_t hash_sql(struct str s)
@@ -54,7 +56,7 @@ enum rc store_sqlite_rc(int rc)
     return RC_INTERNAL;
 }
 
-enum rc store_sqlite_exec(struct store_sqlite *db, const char *sql)
+enum rc store_exec(struct store_conn *db, const char *sql)
 {
     char *msg = NULL;
     int rc = sqlite3_exec(db->db, sql, NULL, NULL, &msg);
@@ -70,25 +72,25 @@ enum rc store_sqlite_exec(struct store_sqlite *db, const char *sql)
  * It only reads the budget and the clock, never the connection. */
 static int on_progress(void *ctx)
 {
-    struct store_sqlite *db = ctx;
+    struct store_conn *db = ctx;
     return db->budget && budget_is_over(db->budget);
 }
 
-struct budget *store_sqlite_set_budget(struct store_sqlite *db, struct budget *b)
+struct budget *store_set_budget(struct store_conn *db, struct budget *b)
 {
     struct budget *old = db->budget;
     db->budget = b;
     return old;
 }
 
-enum rc store_sqlite_open(const char *path, enum store_sqlite_mode mode, struct store_sqlite **out)
+enum rc store_open(const char *path, enum store_open_mode mode, struct store_conn **out)
 {
     int flags = SQLITE_OPEN_NOMUTEX |
-                (mode == STORE_SQLITE_WRITE ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
+                (mode == STORE_OPEN_WRITE ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
                                             : SQLITE_OPEN_READWRITE);
     sqlite3 *h = NULL;
     /* Under a test's fault injection the writer's files fail on purpose (fault.h). */
-    const char *vfs = mode == STORE_SQLITE_WRITE ? store_fault_vfs_name() : NULL;
+    const char *vfs = mode == STORE_OPEN_WRITE ? store_fault_vfs_name() : NULL;
     int rc = sqlite3_open_v2(path, &h, flags, vfs);
     if (rc != SQLITE_OK) {
         log_error("msg=\"cannot open database\" path=%s error=\"%s\"", path,
@@ -96,7 +98,7 @@ enum rc store_sqlite_open(const char *path, enum store_sqlite_mode mode, struct 
         sqlite3_close(h);
         return RC_IO;
     }
-    struct store_sqlite *db = xcalloc(1, sizeof(*db));
+    struct store_conn *db = xcalloc(1, sizeof(*db));
     db->db = h;
     db->slot_count = 64;
     db->slots = xcalloc(db->slot_count, sizeof(*db->slots));
@@ -107,23 +109,23 @@ enum rc store_sqlite_open(const char *path, enum store_sqlite_mode mode, struct 
     /* Installed once on read connections (budgets are for reads); it costs a
      * call every STORE_SQLITE_PROGRESS_OPS instructions and answers at once
      * while no budget is set. */
-    if (mode == STORE_SQLITE_READ)
+    if (mode == STORE_OPEN_READ)
         sqlite3_progress_handler(h, STORE_SQLITE_PROGRESS_OPS, on_progress, db);
-    const char *pragmas = mode == STORE_SQLITE_WRITE
+    const char *pragmas = mode == STORE_OPEN_WRITE
                               ? "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
                                 "PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;"
                                 "PRAGMA cache_size=-16000;"
                               : "PRAGMA foreign_keys=ON; PRAGMA query_only=ON;"
                                 "PRAGMA temp_store=MEMORY; PRAGMA cache_size=-16000;";
-    if (store_sqlite_exec(db, pragmas) != RC_OK) {
-        store_sqlite_close(db);
+    if (store_exec(db, pragmas) != RC_OK) {
+        store_close(db);
         return RC_IO;
     }
     *out = db;
     return RC_OK;
 }
 
-void store_sqlite_close(struct store_sqlite *db)
+void store_close(struct store_conn *db)
 {
     if (!db)
         return;
@@ -138,12 +140,12 @@ void store_sqlite_close(struct store_sqlite *db)
     xfree(db);
 }
 
-sqlite3 *store_sqlite_handle(struct store_sqlite *db)
+sqlite3 *store_sqlite_handle(struct store_conn *db)
 {
     return db->db;
 }
 
-static void grow(struct store_sqlite *db)
+static void grow(struct store_conn *db)
 {
     size_t n = db->slot_count * 2;
     struct cached_stmt *slots = xcalloc(n, sizeof(*slots));
@@ -161,7 +163,7 @@ static void grow(struct store_sqlite *db)
     db->slot_count = n;
 }
 
-enum rc store_sqlite_prepare(struct store_sqlite *db, struct str sql, sqlite3_stmt **out)
+enum rc store_prepare_raw(struct store_conn *db, struct str sql, sqlite3_stmt **out)
 {
     uint64_t h = hash_sql(sql);
     size_t mask = db->slot_count - 1;
@@ -198,72 +200,170 @@ enum rc store_sqlite_prepare(struct store_sqlite *db, struct str sql, sqlite3_st
     return RC_OK;
 }
 
-enum rc store_sqlite_has_object(struct store_sqlite *db, struct str name, bool *out)
+enum rc store_has_object(struct store_conn *db, struct str name, bool *out)
 {
     sqlite3_stmt *st;
-    enum rc rc = store_sqlite_prepare(
+    enum rc rc = store_prepare_raw(
         db, STR_LIT("SELECT 1 FROM sqlite_schema WHERE lower(name) = lower(?1) LIMIT 1"), &st);
     if (rc)
         return rc;
     sqlite3_bind_text(st, 1, name.ptr, (int)name.len, SQLITE_STATIC);
     int step = sqlite3_step(st);
-    store_sqlite_done(st);
+    store_done_raw(st);
     if (step != SQLITE_ROW && step != SQLITE_DONE)
         return store_sqlite_rc(step);
     *out = step == SQLITE_ROW;
     return RC_OK;
 }
 
-int64_t store_sqlite_data_version(struct store_sqlite *db)
+int64_t store_data_version(struct store_conn *db)
 {
     /* The pragma runs in a read transaction of its own, so it sees every
      * commit made before it (the file control would report the value the
      * pager saw at its last transaction, possibly before a commit). */
     sqlite3_stmt *st;
-    if (store_sqlite_prepare(db, STR_LIT("PRAGMA data_version"), &st) != RC_OK)
+    if (store_prepare_raw(db, STR_LIT("PRAGMA data_version"), &st) != RC_OK)
         return -1;
     int64_t v = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
-    store_sqlite_done(st);
+    store_done_raw(st);
     return v;
 }
 
-void store_sqlite_done(sqlite3_stmt *stmt)
+void store_done_raw(sqlite3_stmt *stmt)
 {
     sqlite3_reset(stmt);
     sqlite3_clear_bindings(stmt);
 }
 
-enum rc store_sqlite_bind_text(sqlite3_stmt *st, int index, struct str value)
+enum rc store_prepare(struct store_conn *db, struct str sql, struct store_stmt **out)
 {
-    int rc =
-        sqlite3_bind_text(st, index, value.ptr ? value.ptr : "", (int)value.len, SQLITE_TRANSIENT);
+    sqlite3_stmt *st;
+    enum rc rc = store_prepare_raw(db, sql, &st);
+    if (rc == RC_OK)
+        *out = store_stmt_of(st);
+    return rc;
+}
+
+void store_done(struct store_stmt *st)
+{
+    store_done_raw(store_sqlite_stmt(st));
+}
+
+void store_reset(struct store_stmt *st)
+{
+    sqlite3_reset(store_sqlite_stmt(st));
+}
+
+static enum rc bind_rc(int rc)
+{
     return rc == SQLITE_OK ? RC_OK : store_sqlite_rc(rc);
 }
 
-enum rc store_sqlite_bind_int64(sqlite3_stmt *st, int index, int64_t value)
+static enum rc bind_text(struct store_stmt *st, int index, struct str v, sqlite3_destructor_type d)
 {
-    int rc = sqlite3_bind_int64(st, index, value);
-    return rc == SQLITE_OK ? RC_OK : store_sqlite_rc(rc);
+    if (v.len > INT_MAX)
+        return RC_TOO_LARGE;
+    return bind_rc(sqlite3_bind_text(store_sqlite_stmt(st), index, v.ptr ? v.ptr : "", (int)v.len, d));
 }
 
-enum rc store_sqlite_step(sqlite3_stmt *st)
+enum rc store_bind_text(struct store_stmt *st, int index, struct str value)
 {
-    int rc = sqlite3_step(st);
+    return bind_text(st, index, value, SQLITE_STATIC);
+}
+
+enum rc store_bind_text_copy(struct store_stmt *st, int index, struct str value)
+{
+    return bind_text(st, index, value, SQLITE_TRANSIENT);
+}
+
+enum rc store_bind_int64(struct store_stmt *st, int index, int64_t value)
+{
+    return bind_rc(sqlite3_bind_int64(store_sqlite_stmt(st), index, value));
+}
+
+enum rc store_bind_double(struct store_stmt *st, int index, double value)
+{
+    return bind_rc(sqlite3_bind_double(store_sqlite_stmt(st), index, value));
+}
+
+enum rc store_bind_null(struct store_stmt *st, int index)
+{
+    return bind_rc(sqlite3_bind_null(store_sqlite_stmt(st), index));
+}
+
+enum rc store_step(struct store_stmt *st)
+{
+    int rc = sqlite3_step(store_sqlite_stmt(st));
     return rc == SQLITE_ROW ? RC_OK : rc == SQLITE_DONE ? RC_NOT_FOUND : store_sqlite_rc(rc);
 }
 
-struct str store_sqlite_column_text(sqlite3_stmt *st, int index)
+int store_column_count(struct store_stmt *st)
 {
-    const char *p = (const char *)sqlite3_column_text(st, index);
-    return p ? (struct str){p, (size_t)sqlite3_column_bytes(st, index)} : (struct str){"", 0};
+    return sqlite3_column_count(store_sqlite_stmt(st));
 }
 
-int64_t store_sqlite_column_int64(sqlite3_stmt *st, int index)
+enum store_type store_column_type(struct store_stmt *st, int index)
 {
-    return sqlite3_column_int64(st, index);
+    switch (sqlite3_column_type(store_sqlite_stmt(st), index)) {
+    case SQLITE_INTEGER: return STORE_TYPE_INT;
+    case SQLITE_FLOAT: return STORE_TYPE_FLOAT;
+    case SQLITE_TEXT: return STORE_TYPE_TEXT;
+    case SQLITE_BLOB: return STORE_TYPE_BLOB;
+    default: return STORE_TYPE_NULL;
+    }
 }
 
-void store_sqlite_reset(sqlite3_stmt *st)
+struct str store_column_text(struct store_stmt *st, int index)
 {
-    sqlite3_reset(st);
+    sqlite3_stmt *s = store_sqlite_stmt(st);
+    const char *p = (const char *)sqlite3_column_text(s, index);
+    return p ? (struct str){p, (size_t)sqlite3_column_bytes(s, index)} : (struct str){"", 0};
+}
+
+int64_t store_column_int64(struct store_stmt *st, int index)
+{
+    return sqlite3_column_int64(store_sqlite_stmt(st), index);
+}
+
+double store_column_double(struct store_stmt *st, int index)
+{
+    return sqlite3_column_double(store_sqlite_stmt(st), index);
+}
+
+int64_t store_changes(struct store_conn *db)
+{
+    return sqlite3_changes64(db->db);
+}
+
+/* SQLite names the columns in its message: "UNIQUE constraint failed:
+ * posts.slug, posts.x". The names are copied into the connection's buffer. */
+size_t store_unique_columns(struct store_conn *db, struct str *cols, size_t max)
+{
+    int ext = sqlite3_extended_errcode(db->db);
+    if (ext != SQLITE_CONSTRAINT_UNIQUE && ext != SQLITE_CONSTRAINT_PRIMARYKEY)
+        return 0;
+    const char *msg = sqlite3_errmsg(db->db);
+    const char *s = strstr(msg, "failed: ");
+    if (!s)
+        return 0;
+    s += 8;
+    size_t len = strlen(s);
+    if (len >= sizeof(db->errbuf))
+        len = sizeof(db->errbuf) - 1;
+    memcpy(db->errbuf, s, len);
+    db->errbuf[len] = 0;
+    size_t n = 0;
+    char *p = db->errbuf;
+    while (*p && n < max) {
+        char *end = p;
+        while (*end && *end != ',')
+            end++;
+        char *dot = memchr(p, '.', (size_t)(end - p));
+        if (dot)
+            cols[n++] = (struct str){dot + 1, (size_t)(end - dot - 1)};
+        p = *end ? end + 1 : end;
+        while (*p == ' ')
+            p++;
+    }
+    return n;
 }

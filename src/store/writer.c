@@ -26,7 +26,7 @@ struct job {
 };
 
 struct store_writer {
-    struct store_sqlite *db;
+    struct store_conn *db;
     uv_thread_t thread;
     uv_mutex_t lock;
     uv_cond_t cond;
@@ -46,7 +46,7 @@ static void deliver(void *arg)
     xfree(j);
 }
 
-static bool tx_is_open(struct store_sqlite *db)
+static bool tx_is_open(struct store_conn *db)
 {
     return !sqlite3_get_autocommit(store_sqlite_handle(db));
 }
@@ -56,17 +56,17 @@ static bool tx_is_open(struct store_sqlite *db)
  * SQLite may roll the whole transaction back by itself, and then the
  * savepoint statements fail and the connection is back in autocommit, where
  * a next "SAVEPOINT job" would silently start a transaction of its own. */
-static bool run_job(struct store_sqlite *db, struct job *j)
+static bool run_job(struct store_conn *db, struct job *j)
 {
-    if (store_sqlite_exec(db, "SAVEPOINT job") != RC_OK) {
+    if (store_exec(db, "SAVEPOINT job") != RC_OK) {
         j->rc = RC_IO;
         return false;
     }
     j->rc = j->apply(db, j->ctx);
     bool is_intact = true;
-    if (j->rc != RC_OK && store_sqlite_exec(db, "ROLLBACK TO job") != RC_OK)
+    if (j->rc != RC_OK && store_exec(db, "ROLLBACK TO job") != RC_OK)
         is_intact = false;
-    if (store_sqlite_exec(db, "RELEASE job") != RC_OK)
+    if (store_exec(db, "RELEASE job") != RC_OK)
         is_intact = false;
     return is_intact && tx_is_open(db);
 }
@@ -82,10 +82,10 @@ static bool run_tx(struct store_writer *w, struct job **jobs, size_t n)
 {
     if (tx_is_open(w->db)) {
         log_error("msg=\"writer found a transaction open; rolling it back\"");
-        (void)store_sqlite_exec(w->db, "ROLLBACK");
+        (void)store_exec(w->db, "ROLLBACK");
     }
     uint64_t start_ns = chrono_mono_ns();
-    bool is_open = store_sqlite_exec(w->db, "BEGIN IMMEDIATE") == RC_OK;
+    bool is_open = store_exec(w->db, "BEGIN IMMEDIATE") == RC_OK;
     for (size_t i = 0; i < n && is_open; i++) {
         struct job *j = jobs[i];
         if (j->is_done)
@@ -94,16 +94,16 @@ static bool run_tx(struct store_writer *w, struct job **jobs, size_t n)
             j->rc = RC_IO;
             j->is_done = true;
             if (tx_is_open(w->db))
-                (void)store_sqlite_exec(w->db, "ROLLBACK");
+                (void)store_exec(w->db, "ROLLBACK");
             log_warn("msg=\"write transaction broke; running the group's other jobs again\"");
             return false;
         }
         if (j->rc != RC_OK)
             j->is_done = true;
     }
-    if (is_open && store_sqlite_exec(w->db, "COMMIT") != RC_OK) {
+    if (is_open && store_exec(w->db, "COMMIT") != RC_OK) {
         if (tx_is_open(w->db))
-            (void)store_sqlite_exec(w->db, "ROLLBACK");
+            (void)store_exec(w->db, "ROLLBACK");
         is_open = false;
     }
     if (is_open) {
@@ -182,8 +182,8 @@ static void run(void *arg)
 
 enum rc store_writer_start(const char *path, struct store_writer **out)
 {
-    struct store_sqlite *db;
-    enum rc rc = store_sqlite_open(path, STORE_SQLITE_WRITE, &db);
+    struct store_conn *db;
+    enum rc rc = store_open(path, STORE_OPEN_WRITE, &db);
     if (rc)
         return rc;
     struct store_writer *w = xcalloc(1, sizeof(*w));
@@ -191,7 +191,7 @@ enum rc store_writer_start(const char *path, struct store_writer **out)
     uv_mutex_init(&w->lock);
     uv_cond_init(&w->cond);
     if (uv_thread_create(&w->thread, run, w) != 0) {
-        store_sqlite_close(db);
+        store_close(db);
         uv_cond_destroy(&w->cond);
         uv_mutex_destroy(&w->lock);
         xfree(w);
@@ -238,7 +238,7 @@ struct waiter {
     enum rc rc;
 };
 
-static enum rc apply_for_waiter(struct store_sqlite *db, void *ctx)
+static enum rc apply_for_waiter(struct store_conn *db, void *ctx)
 {
     struct waiter *wt = ctx;
     return wt->apply(db, wt->ctx);
@@ -278,7 +278,7 @@ void store_writer_stop(struct store_writer *w)
     uv_cond_signal(&w->cond);
     uv_mutex_unlock(&w->lock);
     uv_thread_join(&w->thread);
-    store_sqlite_close(w->db);
+    store_close(w->db);
     uv_cond_destroy(&w->cond);
     uv_mutex_destroy(&w->lock);
     xfree(w);

@@ -28,7 +28,7 @@ struct store_writer;
  * rolls back this job's changes only. It may run more than once for the same
  * job (see above): it must start from its inputs and replace, never add to,
  * what an earlier run left in ctx. */
-typedef enum rc store_write_apply_fn(struct store_sqlite *db, void *ctx);
+typedef enum rc store_write_apply_fn(struct store_conn *db, void *ctx);
 /* Runs after the transaction committed (rc = what apply returned) or failed
  * (rc = RC_IO for every job): on the loop of reply_to, or on the writer thread
  * when reply_to is NULL. */

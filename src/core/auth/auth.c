@@ -201,14 +201,14 @@ bool core_rule_passes(struct core_request *r, const struct core_collection *col,
         rc = buf_append_cstr(&sql, ")");
     sqlite3_stmt *st = NULL;
     if (!rc)
-        rc = store_sqlite_prepare(r->cw->db, buf_str(&sql), &st);
+        rc = store_prepare_raw(r->cw->db, buf_str(&sql), &st);
     buf_cleanup(&sql);
     if (rc)
         return false;
     sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
     core_bind_params(st, &frag, 1);
     bool ok = sqlite3_step(st) == SQLITE_ROW;
-    store_sqlite_done(st);
+    store_done_raw(st);
     return ok;
 }
 
@@ -232,7 +232,7 @@ json_t *core_auth_find_identity(struct core_worker *cw, const struct core_collec
                                                                : " = ?1 LIMIT 1");
     sqlite3_stmt *st = NULL;
     if (!rc)
-        rc = store_sqlite_prepare(cw->db, buf_str(&sql), &st);
+        rc = store_prepare_raw(cw->db, buf_str(&sql), &st);
     buf_cleanup(&sql);
     if (rc)
         return NULL;
@@ -246,7 +246,7 @@ json_t *core_auth_find_identity(struct core_worker *cw, const struct core_collec
             id[n] = '\0';
         }
     }
-    store_sqlite_done(st);
+    store_done_raw(st);
     json_t *record = NULL;
     if (id[0])
         (void)core_record_load(cw->db, col, str_from_cstr(id), &record);

@@ -31,7 +31,7 @@ bool core_otp_check(struct core_worker *cw, const struct core_collection *col, c
                     const char *code, char record_id[64], char sent_to[256])
 {
     sqlite3_stmt *st;
-    if (store_sqlite_prepare(cw->db,
+    if (store_prepare_raw(cw->db,
                              STR_LIT("SELECT collectionRef, recordRef, password, sentTo, created "
                                      "FROM _otps WHERE id = ?1"),
                              &st) != RC_OK)
@@ -52,6 +52,6 @@ bool core_otp_check(struct core_worker *cw, const struct core_collection *col, c
         snprintf(record_id, 64, "%s", rid ? rid : "");
         snprintf(sent_to, 256, "%s", to ? to : "");
     }
-    store_sqlite_done(st);
+    store_done_raw(st);
     return ok;
 }

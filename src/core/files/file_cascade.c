@@ -47,7 +47,7 @@ static bool listed(json_t *out, const char *col_id, const char *id)
     return false;
 }
 
-static void collect(struct store_sqlite *db, const struct core_schema *s,
+static void collect(struct store_conn *db, const struct core_schema *s,
                     const struct core_collection *c, const char *id, int depth, json_t *out)
 {
     if (depth > MAX_DEPTH)
@@ -76,7 +76,7 @@ static void collect(struct store_sqlite *db, const struct core_schema *s,
                 rc = buf_append_cstr(&sql, multi ? ") WHERE value = ?1)" : " = ?1");
             sqlite3_stmt *st = NULL;
             if (!rc)
-                rc = store_sqlite_prepare(db, buf_str(&sql), &st);
+                rc = store_prepare_raw(db, buf_str(&sql), &st);
             buf_cleanup(&sql);
             if (rc)
                 continue;
@@ -88,7 +88,7 @@ static void collect(struct store_sqlite *db, const struct core_schema *s,
                     json_array_size(out) + json_array_size(found) < CORE_FILE_CASCADE_MAX)
                     json_array_append_new(found, json_string(ref));
             }
-            store_sqlite_done(st);
+            store_done_raw(st);
             size_t n;
             json_t *ref;
             json_array_foreach(found, n, ref)
@@ -101,7 +101,7 @@ static void collect(struct store_sqlite *db, const struct core_schema *s,
     }
 }
 
-json_t *core_file_cascade_candidates(struct store_sqlite *db, const struct core_schema *s,
+json_t *core_file_cascade_candidates(struct store_conn *db, const struct core_schema *s,
                                      const struct core_collection *c, const char *id)
 {
     json_t *out = json_array();

@@ -24,7 +24,7 @@
 bool core_file_cascade_reaches_files(const struct core_schema *s, const struct core_collection *c);
 /* Returns a new array of [collectionId, recordId] pairs that deleting record
  * id of c may cascade to, at most CORE_FILE_CASCADE_MAX. */
-json_t *core_file_cascade_candidates(struct store_sqlite *db, const struct core_schema *s,
+json_t *core_file_cascade_candidates(struct store_conn *db, const struct core_schema *s,
                                      const struct core_collection *c, const char *id);
 
 #endif

@@ -70,7 +70,7 @@ enum rc core_collection_list(struct core_request *r, struct str filter, struct s
         rc = store_dialect_param(&sql, base + 2);
     sqlite3_stmt *st = NULL;
     if (!rc)
-        rc = store_sqlite_prepare(r->cw->db, buf_str(&sql), &st);
+        rc = store_prepare_raw(r->cw->db, buf_str(&sql), &st);
     buf_cleanup(&sql);
     if (rc)
         return RC_INTERNAL;
@@ -86,7 +86,7 @@ enum rc core_collection_list(struct core_request *r, struct str filter, struct s
         if (col)
             core_collection_write_json(w, col, false);
     }
-    store_sqlite_done(st);
+    store_done_raw(st);
     jsonw_array_end(w);
     /* The total, without paging. */
     *total = 0;
@@ -94,11 +94,11 @@ enum rc core_collection_list(struct core_request *r, struct str filter, struct s
     rc = buf_append_cstr(&sql, "SELECT COUNT(*) FROM _collections \"r\"");
     if (!rc)
         rc = append_where(&sql, &where);
-    if (!rc && store_sqlite_prepare(r->cw->db, buf_str(&sql), &st) == RC_OK) {
+    if (!rc && store_prepare_raw(r->cw->db, buf_str(&sql), &st) == RC_OK) {
         core_bind_params(st, &where, 0);
         if (sqlite3_step(st) == SQLITE_ROW)
             *total = sqlite3_column_int64(st, 0);
-        store_sqlite_done(st);
+        store_done_raw(st);
     }
     buf_cleanup(&sql);
     return RC_OK;

@@ -30,7 +30,7 @@ void core_cost_enter(struct core_worker *cw, struct core_cost *c)
 {
     if (!cw->db)
         return;
-    struct budget *was = store_sqlite_set_budget(cw->db, c ? &c->time : NULL);
+    struct budget *was = store_set_budget(cw->db, c ? &c->time : NULL);
     /* The one replaced (a request that deferred without leaving) stops
      * being charged: its clock must not run while others work. */
     if (was && (!c || was != &c->time))
@@ -46,14 +46,14 @@ void core_cost_leave(struct core_worker *cw, struct core_cost *c)
     budget_pause(&c->time);
     if (!cw->db)
         return;
-    struct budget *was = store_sqlite_set_budget(cw->db, NULL);
+    struct budget *was = store_set_budget(cw->db, NULL);
     if (was != &c->time)
-        store_sqlite_set_budget(cw->db, was); /* another's: leave it */
+        store_set_budget(cw->db, was); /* another's: leave it */
 }
 
 void core_cost_leave_any(struct core_worker *cw)
 {
-    struct budget *b = cw->db ? store_sqlite_set_budget(cw->db, NULL) : NULL;
+    struct budget *b = cw->db ? store_set_budget(cw->db, NULL) : NULL;
     if (b)
         budget_pause(b);
 }

@@ -4,7 +4,7 @@
  * `expand` could make gigabytes of JSON, and every write could cost seconds
  * of realtime rule checks. Each unit of work now carries a struct core_cost:
  * a time budget for its work on the loop (SQL stops through the read
- * connection's progress handler, see store_sqlite_set_budget; render loops
+ * connection's progress handler, see store_set_budget; render loops
  * call core_cost_check) and caps on what `expand` adds to one response. The
  * first limit passed is kept: the work stops where it is, and the caller
  * answers 400 with core_cost_message() and nothing of the partial result.

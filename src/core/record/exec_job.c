@@ -4,11 +4,11 @@
 #include "base/alloc.h"
 #include "store/writer.h"
 
-static enum rc apply(struct store_sqlite *db, void *ctx)
+static enum rc apply(struct store_conn *db, void *ctx)
 {
     struct core_exec_job *job = ctx;
     sqlite3_stmt *st;
-    enum rc rc = store_sqlite_prepare(db, str_from_cstr(job->sql), &st);
+    enum rc rc = store_prepare_raw(db, str_from_cstr(job->sql), &st);
     if (rc)
         return rc;
     for (size_t i = 0; i < job->param_count; i++) {
@@ -19,7 +19,7 @@ static enum rc apply(struct store_sqlite *db, void *ctx)
     }
     int step = sqlite3_step(st);
     job->changes = sqlite3_changes(store_sqlite_handle(db));
-    store_sqlite_done(st);
+    store_done_raw(st);
     return step == SQLITE_DONE || step == SQLITE_ROW ? RC_OK : store_sqlite_rc(step);
 }
 

@@ -72,7 +72,7 @@ enum rc core_record_render_values(struct core_request *r, const struct core_coll
         rc = append_condition(&sql, &filter_frag, &first);
     sqlite3_stmt *st = NULL;
     if (!rc)
-        rc = store_sqlite_prepare(r->cw->db, buf_str(&sql), &st);
+        rc = store_prepare_raw(r->cw->db, buf_str(&sql), &st);
     buf_cleanup(&sql);
     if (rc)
         return rc == RC_INVALID ? RC_INTERNAL : rc;
@@ -81,7 +81,7 @@ enum rc core_record_render_values(struct core_request *r, const struct core_coll
     core_bind_params(st, &filter_frag, base + rule_frag.param_count);
     int step = sqlite3_step(st);
     if (step != SQLITE_ROW) {
-        store_sqlite_done(st);
+        store_done_raw(st);
         return step == SQLITE_DONE ? RC_NOT_FOUND : store_sqlite_rc(step);
     }
     struct core_expand *ex = o->expand.len ? core_expand_parse(r, c, o->expand) : NULL;
@@ -93,7 +93,7 @@ enum rc core_record_render_values(struct core_request *r, const struct core_coll
     if (ex)
         core_expand_write(r, c, ex, st, 0, &w);
     jsonw_object_end(&w);
-    store_sqlite_done(st);
+    store_done_raw(st);
     rc = jsonw_finish(&w);
     if (!rc && o->fields.len)
         rc = core_fields_apply(&rec, o->fields, false);

@@ -230,7 +230,7 @@ static json_t *expand_node(struct core_request *r, const struct core_expand *n, 
                                               : " ORDER BY \"je\".\"key\"");
     sqlite3_stmt *st = NULL;
     if (!rc)
-        rc = store_sqlite_prepare(r->cw->db, buf_str(&sql), &st);
+        rc = store_prepare_raw(r->cw->db, buf_str(&sql), &st);
     buf_cleanup(&sql);
     if (rc) {
         xfree(ids_text);
@@ -248,7 +248,7 @@ static json_t *expand_node(struct core_request *r, const struct core_expand *n, 
             break;
         json_array_append_new(list, core_record_to_json(t, st, 0, r->auth));
     }
-    store_sqlite_done(st);
+    store_done_raw(st);
     /* Only now, with the statement reset, go one level deeper. */
     if (n->child_count) {
         size_t i;

@@ -105,7 +105,7 @@ enum rc core_record_view(struct core_request *r, const struct core_collection *c
                 rc = buf_append_cstr(&sql, ")");
         }
         if (!rc)
-            rc = store_sqlite_prepare(r->cw->db, buf_str(&sql), &st);
+            rc = store_prepare_raw(r->cw->db, buf_str(&sql), &st);
         buf_cleanup(&sql);
         if (rc)
             return rc == RC_INVALID ? RC_INTERNAL : rc;
@@ -119,7 +119,7 @@ enum rc core_record_view(struct core_request *r, const struct core_collection *c
     core_bind_params(st, &frag, 1);
     int step = sqlite3_step(st);
     if (step != SQLITE_ROW) {
-        store_sqlite_done(st);
+        store_done_raw(st);
         return step == SQLITE_DONE ? RC_NOT_FOUND : store_sqlite_rc(step);
     }
     struct core_expand *ex = NULL;
@@ -128,7 +128,7 @@ enum rc core_record_view(struct core_request *r, const struct core_collection *c
     struct jsonw w;
     jsonw_init(&w, out);
     enum rc rc = core_record_write_item(r, c, ex, st, o->fields, &w);
-    store_sqlite_done(st);
+    store_done_raw(st);
     if (!rc)
         rc = jsonw_finish(&w);
     if (!rc && core_cost_check(r->cost))
@@ -220,7 +220,7 @@ static enum rc count_rows(struct core_request *r, const struct core_collection *
         rc = buf_append_str(&sql, where);
     struct buf key;
     buf_init(&key, 1 << 21);
-    int64_t version = store_sqlite_data_version(r->cw->db);
+    int64_t version = store_data_version(r->cw->db);
     if (!rc && version >= 0 && r->cw->counts &&
         !count_key(buf_str(&sql), rule_frag, filter_frag, &key) &&
         core_count_cache_get(r->cw->counts, buf_str(&key), version, total)) {
@@ -230,7 +230,7 @@ static enum rc count_rows(struct core_request *r, const struct core_collection *
     }
     sqlite3_stmt *st = NULL;
     if (!rc)
-        rc = store_sqlite_prepare(r->cw->db, buf_str(&sql), &st);
+        rc = store_prepare_raw(r->cw->db, buf_str(&sql), &st);
     buf_cleanup(&sql);
     if (rc) {
         buf_cleanup(&key);
@@ -240,7 +240,7 @@ static enum rc count_rows(struct core_request *r, const struct core_collection *
     core_bind_params(st, filter_frag, rule_frag->param_count);
     int step = sqlite3_step(st);
     *total = step == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-    store_sqlite_done(st);
+    store_done_raw(st);
     /* The version read before the count: a commit in between makes the
      * entry look older than it is, never newer. */
     if (step == SQLITE_ROW && version >= 0 && r->cw->counts && key.len)
@@ -298,7 +298,7 @@ enum rc core_record_list(struct core_request *r, const struct core_collection *c
         *rest = NULL;
     struct buf key;
     buf_init(&key, 1 << 20);
-    int64_t version = r->cw->pages ? store_sqlite_data_version(r->cw->db) : -1;
+    int64_t version = r->cw->pages ? store_data_version(r->cw->db) : -1;
     bool cacheable = version >= 0 && page_key(r, c, lo, o, &key);
     struct str cached;
     if (cacheable && core_page_cache_get(r->cw->pages, buf_str(&key), version, &cached)) {
@@ -393,7 +393,7 @@ static enum rc list_page(struct core_request *r, const struct core_collection *c
     }
     sqlite3_stmt *st = NULL;
     if (!rc) {
-        rc = store_sqlite_prepare(r->cw->db, buf_str(&sql), &st);
+        rc = store_prepare_raw(r->cw->db, buf_str(&sql), &st);
         if (rc == RC_INVALID)
             rc = RC_INTERNAL;
     }
@@ -441,7 +441,7 @@ static enum rc list_page(struct core_request *r, const struct core_collection *c
             break;
         }
     }
-    store_sqlite_done(st);
+    store_done_raw(st);
     if (rc)
         return rc;
     if (step != SQLITE_DONE)

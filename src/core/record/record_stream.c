@@ -80,7 +80,7 @@ enum rc core_list_stream_new(struct core_request *r, const struct core_collectio
     struct buf scratch;
     buf_init(&scratch, (size_t)1 << 34);
     enum rc rc = RC_OK;
-    while (!rc && (step = store_sqlite_step(st)) == RC_OK) {
+    while (!rc && (step = store_step(store_stmt_of(st))) == RC_OK) {
         buf_reset(&scratch);
         struct jsonw sw;
         jsonw_init(&sw, &scratch);
@@ -95,7 +95,7 @@ enum rc core_list_stream_new(struct core_request *r, const struct core_collectio
             cap = cap ? cap * 2 : 64;
             ids = xrealloc(ids, cap * sizeof(*ids));
         }
-        ids[n++] = arena_strdup(&a, store_sqlite_column_text(st, id_col));
+        ids[n++] = arena_strdup(&a, store_column_text(store_stmt_of(st), id_col));
     }
     buf_cleanup(&scratch);
     if (!rc && step != RC_NOT_FOUND)
@@ -188,7 +188,7 @@ static enum rc piece_statement(struct core_list_stream *s, struct core_request *
             rc = buf_append_cstr(&sql, ")");
     }
     if (!rc)
-        rc = store_sqlite_prepare(s->cw->db, buf_str(&sql), out);
+        rc = store_prepare_raw(s->cw->db, buf_str(&sql), out);
     buf_cleanup(&sql);
     return rc == RC_INVALID ? RC_INTERNAL : rc;
 }
@@ -211,15 +211,15 @@ enum rc core_list_stream_next(struct core_list_stream *s, struct buf *out, bool 
     while (!rc && s->next < s->id_count &&
            (out->len == start || out->len - start < CORE_LIST_PIECE)) {
         struct str id = s->ids[s->next++];
-        rc = store_sqlite_bind_text(st, 1, id);
+        rc = store_bind_text_copy(store_stmt_of(st), 1, id);
         core_bind_params(st, &rule, 1);
         core_bind_params(st, &filter, 1 + rule.param_count);
-        enum rc step = rc ? rc : store_sqlite_step(st);
+        enum rc step = rc ? rc : store_step(store_stmt_of(st));
         if (step == RC_OK)
             rc = core_record_write_item(&r, s->c, s->ex, st, s->fields, &s->w);
         else if (step != RC_NOT_FOUND)
             rc = step;
-        store_sqlite_done(st);
+        store_done_raw(st);
         if (!rc && core_cost_check(&s->cost))
             rc = RC_OVER_BUDGET;
     }

@@ -14,7 +14,7 @@
 
 #define CASCADE_MAX_DEPTH 16
 
-enum rc core_record_load(struct store_sqlite *db, const struct core_collection *c, struct str id,
+enum rc core_record_load(struct store_conn *db, const struct core_collection *c, struct str id,
                          json_t **out)
 {
     struct buf sql;
@@ -30,7 +30,7 @@ enum rc core_record_load(struct store_sqlite *db, const struct core_collection *
         rc = buf_append_cstr(&sql, " \"r\" WHERE \"r\".\"id\" = ?1");
     sqlite3_stmt *st = NULL;
     if (!rc)
-        rc = store_sqlite_prepare(db, buf_str(&sql), &st);
+        rc = store_prepare_raw(db, buf_str(&sql), &st);
     buf_cleanup(&sql);
     if (rc)
         return rc;
@@ -46,7 +46,7 @@ enum rc core_record_load(struct store_sqlite *db, const struct core_collection *
     } else {
         rc = step == SQLITE_DONE ? RC_NOT_FOUND : store_sqlite_rc(step);
     }
-    store_sqlite_done(st);
+    store_done_raw(st);
     return rc;
 }
 
@@ -83,7 +83,7 @@ void core_record_bind_values(sqlite3_stmt *st, const struct core_collection *c, 
 }
 
 /* Maps "UNIQUE constraint failed: posts.slug, posts.x" to field errors. */
-static void unique_errors(struct store_sqlite *db, struct core_problem *p)
+static void unique_errors(struct store_conn *db, struct core_problem *p)
 {
     const char *msg = sqlite3_errmsg(store_sqlite_handle(db));
     const char *s = strstr(msg, "failed: ");
@@ -108,7 +108,7 @@ static void unique_errors(struct store_sqlite *db, struct core_problem *p)
     }
 }
 
-enum rc core_record_check_relations(struct store_sqlite *db, const struct core_schema *schema,
+enum rc core_record_check_relations(struct store_conn *db, const struct core_schema *schema,
                                     const struct core_collection *c, json_t *values,
                                     struct core_problem *p)
 {
@@ -143,7 +143,7 @@ enum rc core_record_check_relations(struct store_sqlite *db, const struct core_s
             rc = buf_append_cstr(&sql, " \"t\" WHERE \"t\".\"id\" = \"je\".\"value\")");
         sqlite3_stmt *st = NULL;
         if (!rc)
-            rc = store_sqlite_prepare(db, buf_str(&sql), &st);
+            rc = store_prepare_raw(db, buf_str(&sql), &st);
         buf_cleanup(&sql);
         if (rc) {
             json_decref(ids);
@@ -154,7 +154,7 @@ enum rc core_record_check_relations(struct store_sqlite *db, const struct core_s
         xfree(text);
         int step = sqlite3_step(st);
         size_t found = step == SQLITE_ROW ? (size_t)sqlite3_column_int64(st, 0) : 0;
-        store_sqlite_done(st);
+        store_done_raw(st);
         json_decref(ids);
         if (found != n)
             core_problem_field(p, f->name, "validation_missing_rel_records",
@@ -164,7 +164,7 @@ enum rc core_record_check_relations(struct store_sqlite *db, const struct core_s
 }
 
 /* SELECT 1 FROM c r WHERE r.id = ?1 AND (rule): true when the record passes. */
-static enum rc passes_rule(struct store_sqlite *db, const struct core_write_job *job, bool *ok)
+static enum rc passes_rule(struct store_conn *db, const struct core_write_job *job, bool *ok)
 {
     struct buf sql;
     buf_init(&sql, 1 << 20);
@@ -182,21 +182,21 @@ static enum rc passes_rule(struct store_sqlite *db, const struct core_write_job 
     }
     sqlite3_stmt *st = NULL;
     if (!rc)
-        rc = store_sqlite_prepare(db, buf_str(&sql), &st);
+        rc = store_prepare_raw(db, buf_str(&sql), &st);
     buf_cleanup(&sql);
     if (rc)
         return rc == RC_INVALID ? RC_INTERNAL : rc;
     sqlite3_bind_text(st, 1, job->id, -1, SQLITE_STATIC);
     core_bind_params(st, &job->rule, 1);
     int step = sqlite3_step(st);
-    store_sqlite_done(st);
+    store_done_raw(st);
     if (step != SQLITE_ROW && step != SQLITE_DONE)
         return store_sqlite_rc(step);
     *ok = step == SQLITE_ROW;
     return RC_OK;
 }
 
-static enum rc write_row(struct store_sqlite *db, const struct core_write_job *job, json_t *values,
+static enum rc write_row(struct store_conn *db, const struct core_write_job *job, json_t *values,
                          bool is_insert, struct core_problem *p)
 {
     const struct core_collection *c = job->c;
@@ -248,7 +248,7 @@ static enum rc write_row(struct store_sqlite *db, const struct core_write_job *j
     }
     sqlite3_stmt *st = NULL;
     if (!rc)
-        rc = store_sqlite_prepare(db, buf_str(&sql), &st);
+        rc = store_prepare_raw(db, buf_str(&sql), &st);
     buf_cleanup(&sql);
     if (rc)
         return rc == RC_INVALID ? RC_INTERNAL : rc;
@@ -260,13 +260,13 @@ static enum rc write_row(struct store_sqlite *db, const struct core_write_job *j
         int ext = sqlite3_extended_errcode(store_sqlite_handle(db));
         if (ext == SQLITE_CONSTRAINT_UNIQUE || ext == SQLITE_CONSTRAINT_PRIMARYKEY) {
             unique_errors(db, p);
-            store_sqlite_done(st);
+            store_done_raw(st);
             return RC_INVALID;
         }
-        store_sqlite_done(st);
+        store_done_raw(st);
         return store_sqlite_rc(step);
     }
-    store_sqlite_done(st);
+    store_done_raw(st);
     return RC_OK;
 }
 
@@ -274,12 +274,12 @@ static enum rc write_row(struct store_sqlite *db, const struct core_write_job *j
  * Delete with references (spec §2.5)
  * ------------------------------------------------------------------------- */
 
-static enum rc delete_record(struct store_sqlite *db, const struct core_schema *schema,
+static enum rc delete_record(struct store_conn *db, const struct core_schema *schema,
                              const struct core_collection *c, const char *id, int depth,
                              struct core_problem *p, struct core_rt_event **events);
 
 /* Handles every record that references (c, id) through relation field f of x. */
-static enum rc release_references(struct store_sqlite *db, const struct core_schema *schema,
+static enum rc release_references(struct store_conn *db, const struct core_schema *schema,
                                   const struct core_collection *x, const struct core_field *f,
                                   const char *id, int depth, struct core_problem *p,
                                   struct core_rt_event **events)
@@ -302,7 +302,7 @@ static enum rc release_references(struct store_sqlite *db, const struct core_sch
         rc = buf_append_cstr(&sql, multi ? ") WHERE value = ?1)" : " = ?1");
     sqlite3_stmt *st = NULL;
     if (!rc)
-        rc = store_sqlite_prepare(db, buf_str(&sql), &st);
+        rc = store_prepare_raw(db, buf_str(&sql), &st);
     buf_cleanup(&sql);
     if (rc)
         return rc;
@@ -314,7 +314,7 @@ static enum rc release_references(struct store_sqlite *db, const struct core_sch
                                 "value", core_record_column_json(f, st, 1));
         json_array_append_new(refs, row);
     }
-    store_sqlite_done(st);
+    store_done_raw(st);
     size_t i;
     json_t *row;
     json_array_foreach(refs, i, row)
@@ -351,7 +351,7 @@ static enum rc release_references(struct store_sqlite *db, const struct core_sch
                 rc = buf_append_cstr(&sql, " = ?1 WHERE \"id\" = ?2");
             sqlite3_stmt *up = NULL;
             if (!rc)
-                rc = store_sqlite_prepare(db, buf_str(&sql), &up);
+                rc = store_prepare_raw(db, buf_str(&sql), &up);
             buf_cleanup(&sql);
             if (!rc) {
                 if (multi) {
@@ -363,7 +363,7 @@ static enum rc release_references(struct store_sqlite *db, const struct core_sch
                 }
                 sqlite3_bind_text(up, 2, ref_id, -1, SQLITE_TRANSIENT);
                 int s = sqlite3_step(up);
-                store_sqlite_done(up);
+                store_done_raw(up);
                 rc = s == SQLITE_DONE ? RC_OK : store_sqlite_rc(s);
             }
         }
@@ -377,7 +377,7 @@ static enum rc release_references(struct store_sqlite *db, const struct core_sch
 
 /* Adds a delete event with the record as it is now (spec §7.4: the payload
  * and the checks use the record before its removal). */
-static void note_delete(struct store_sqlite *db, const struct core_schema *schema,
+static void note_delete(struct store_conn *db, const struct core_schema *schema,
                         const struct core_collection *c, const char *id,
                         struct core_rt_event **events)
 {
@@ -390,7 +390,7 @@ static void note_delete(struct store_sqlite *db, const struct core_schema *schem
     *events = ev;
 }
 
-static enum rc delete_record(struct store_sqlite *db, const struct core_schema *schema,
+static enum rc delete_record(struct store_conn *db, const struct core_schema *schema,
                              const struct core_collection *c, const char *id, int depth,
                              struct core_problem *p, struct core_rt_event **events)
 {
@@ -408,14 +408,14 @@ static enum rc delete_record(struct store_sqlite *db, const struct core_schema *
         rc = buf_append_cstr(&sql, " WHERE \"id\" = ?1");
     sqlite3_stmt *st = NULL;
     if (!rc)
-        rc = store_sqlite_prepare(db, buf_str(&sql), &st);
+        rc = store_prepare_raw(db, buf_str(&sql), &st);
     buf_cleanup(&sql);
     if (rc)
         return rc;
     sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
     int step = sqlite3_step(st);
     int changes = sqlite3_changes(store_sqlite_handle(db));
-    store_sqlite_done(st);
+    store_done_raw(st);
     if (step != SQLITE_DONE)
         return store_sqlite_rc(step);
     if (changes == 0)
@@ -508,7 +508,7 @@ static void add_event(struct core_write_job *job, const char *action, json_t *va
     job->events = ev;
 }
 
-static enum rc apply(struct store_sqlite *db, void *ctx)
+static enum rc apply(struct store_conn *db, void *ctx)
 {
     struct core_write_job *job = ctx;
     struct core_problem *p = &job->problem;
@@ -607,7 +607,7 @@ void core_record_submit(struct core_worker *cw, struct core_write_job *job)
     store_writer_submit(cw->app->writer, cw->mailbox, apply, finished, job);
 }
 
-static enum rc apply_batch(struct store_sqlite *db, void *ctx)
+static enum rc apply_batch(struct store_conn *db, void *ctx)
 {
     struct core_write_batch *b = ctx;
     b->rc = RC_OK;

@@ -82,14 +82,14 @@ enum rc core_record_run(struct core_app *app, struct core_write_job *job);
  * collection; adds validation_missing_rel_records errors to p. RC_INVALID
  * when one is missing. Runs on any connection (the worker checks early so
  * all field errors come in one answer; the write checks again). */
-enum rc core_record_check_relations(struct store_sqlite *db, const struct core_schema *schema,
+enum rc core_record_check_relations(struct store_conn *db, const struct core_schema *schema,
                                     const struct core_collection *c, json_t *values,
                                     struct core_problem *p);
 /* Frees what the job owns (not the job itself, nor ctx). */
 void core_write_job_cleanup(struct core_write_job *job);
 /* Reads every field of record id of c (no visibility rules) as JSON, from the
  * given connection. RC_NOT_FOUND when absent. */
-enum rc core_record_load(struct store_sqlite *db, const struct core_collection *c, struct str id,
+enum rc core_record_load(struct store_conn *db, const struct core_collection *c, struct str id,
                          json_t **out);
 
 #endif

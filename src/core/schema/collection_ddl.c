@@ -41,16 +41,16 @@ enum rc core_ddl_check_indexes(const struct core_collection *c, struct core_prob
     return core_problem_has_fields(p) ? RC_INVALID : RC_OK;
 }
 
-static enum rc exec_buf(struct store_sqlite *db, struct buf *b)
+static enum rc exec_buf(struct store_conn *db, struct buf *b)
 {
     if (buf_append(b, "", 1)) /* NUL-terminate */
         return RC_NOMEM;
-    enum rc rc = store_sqlite_exec(db, b->data);
+    enum rc rc = store_exec(db, b->data);
     buf_reset(b);
     return rc;
 }
 
-static enum rc create_table(struct store_sqlite *db, const struct core_collection *c,
+static enum rc create_table(struct store_conn *db, const struct core_collection *c,
                             const char *table)
 {
     struct buf sql;
@@ -75,7 +75,7 @@ static enum rc create_table(struct store_sqlite *db, const struct core_collectio
     return rc;
 }
 
-static enum rc create_indexes(struct store_sqlite *db, const struct core_collection *c)
+static enum rc create_indexes(struct store_conn *db, const struct core_collection *c)
 {
     struct buf sql;
     buf_init(&sql, 1 << 16);
@@ -97,13 +97,13 @@ static enum rc create_indexes(struct store_sqlite *db, const struct core_collect
                  "CREATE UNIQUE INDEX \"_%s_email\" ON \"%s\" (\"email\" COLLATE NOCASE) "
                  "WHERE \"email\" != ''",
                  c->id, c->name, c->id, c->name);
-        rc = store_sqlite_exec(db, line);
+        rc = store_exec(db, line);
     }
     buf_cleanup(&sql);
     return rc;
 }
 
-static enum rc save_meta(struct store_sqlite *db, const struct core_collection *c)
+static enum rc save_meta(struct store_conn *db, const struct core_collection *c)
 {
     struct buf json;
     buf_init(&json, 1 << 22);
@@ -116,7 +116,7 @@ static enum rc save_meta(struct store_sqlite *db, const struct core_collection *
         return rc;
     }
     sqlite3_stmt *st;
-    rc = store_sqlite_prepare(db,
+    rc = store_prepare_raw(db,
                               STR_LIT("INSERT INTO _collections (id, name, type, system, data, "
                                       "created, updated) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "
                                       "ON CONFLICT(id) DO UPDATE SET name = ?2, data = ?5, "
@@ -132,15 +132,15 @@ static enum rc save_meta(struct store_sqlite *db, const struct core_collection *
         sqlite3_bind_text(st, 7, c->updated ? c->updated : "", -1, SQLITE_STATIC);
         int s = sqlite3_step(st);
         rc = s == SQLITE_DONE ? RC_OK : store_sqlite_rc(s);
-        store_sqlite_done(st);
+        store_done_raw(st);
     }
     buf_cleanup(&json);
     return rc;
 }
 
-enum rc core_ddl_system_tables(struct store_sqlite *db)
+enum rc core_ddl_system_tables(struct store_conn *db)
 {
-    return store_sqlite_exec(db, "CREATE TABLE IF NOT EXISTS _collections ("
+    return store_exec(db, "CREATE TABLE IF NOT EXISTS _collections ("
                                  "id TEXT PRIMARY KEY NOT NULL, "
                                  "name TEXT NOT NULL UNIQUE COLLATE NOCASE, "
                                  "type TEXT NOT NULL, system BOOLEAN NOT NULL DEFAULT FALSE, "
@@ -156,7 +156,7 @@ enum rc core_ddl_system_tables(struct store_sqlite *db)
                                  "updated TEXT NOT NULL DEFAULT '');");
 }
 
-enum rc core_ddl_create(struct store_sqlite *db, const struct core_collection *c)
+enum rc core_ddl_create(struct store_conn *db, const struct core_collection *c)
 {
     enum rc rc = RC_OK;
     if (c->type != CORE_COLLECTION_VIEW) {
@@ -213,7 +213,7 @@ static enum rc copy_expr(struct buf *sql, const struct core_field *of, const str
     return rc;
 }
 
-enum rc core_ddl_update(struct store_sqlite *db, const struct core_collection *old_c,
+enum rc core_ddl_update(struct store_conn *db, const struct core_collection *old_c,
                         const struct core_collection *new_c)
 {
     if (new_c->type == CORE_COLLECTION_VIEW)
@@ -288,7 +288,7 @@ enum rc core_ddl_update(struct store_sqlite *db, const struct core_collection *o
     return rc ? rc : save_meta(db, new_c);
 }
 
-enum rc core_ddl_drop(struct store_sqlite *db, const struct core_collection *c)
+enum rc core_ddl_drop(struct store_conn *db, const struct core_collection *c)
 {
     struct buf sql;
     buf_init(&sql, 4096);
@@ -304,11 +304,11 @@ enum rc core_ddl_drop(struct store_sqlite *db, const struct core_collection *c)
     if (rc)
         return rc;
     sqlite3_stmt *st;
-    rc = store_sqlite_prepare(db, STR_LIT("DELETE FROM _collections WHERE id = ?1"), &st);
+    rc = store_prepare_raw(db, STR_LIT("DELETE FROM _collections WHERE id = ?1"), &st);
     if (rc)
         return rc;
     sqlite3_bind_text(st, 1, c->id, -1, SQLITE_STATIC);
     int s = sqlite3_step(st);
-    store_sqlite_done(st);
+    store_done_raw(st);
     return s == SQLITE_DONE ? RC_OK : store_sqlite_rc(s);
 }

@@ -20,13 +20,13 @@ enum store_column_kind core_field_column_kind(const struct core_field *f);
 /* Checks c's index statements; fills p (data.indexes.N) and returns RC_INVALID on a bad one. */
 enum rc core_ddl_check_indexes(const struct core_collection *c, struct core_problem *p);
 /* Creates c's table and indexes and stores its definition in _collections. */
-enum rc core_ddl_create(struct store_sqlite *db, const struct core_collection *c);
+enum rc core_ddl_create(struct store_conn *db, const struct core_collection *c);
 /* Moves c's table from old_c's shape to new_c's, and stores the new definition. */
-enum rc core_ddl_update(struct store_sqlite *db, const struct core_collection *old_c,
+enum rc core_ddl_update(struct store_conn *db, const struct core_collection *old_c,
                         const struct core_collection *new_c);
 /* Drops c's table and its definition. */
-enum rc core_ddl_drop(struct store_sqlite *db, const struct core_collection *c);
+enum rc core_ddl_drop(struct store_conn *db, const struct core_collection *c);
 /* Creates the system tables if missing (_collections, _params). */
-enum rc core_ddl_system_tables(struct store_sqlite *db);
+enum rc core_ddl_system_tables(struct store_conn *db);
 
 #endif

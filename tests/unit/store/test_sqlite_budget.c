@@ -1,5 +1,5 @@
 /* test_sqlite_budget.c -- a read connection's budget (base/budget.h through
- * store_sqlite_set_budget): a query past it stops with RC_OVER_BUDGET, only
+ * store_set_budget): a query past it stops with RC_OVER_BUDGET, only
  * the time inside pieces counts, and the connection reads on afterwards. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -26,9 +26,9 @@ static int setup(void **state)
     (void)state;
     snprintf(db_path, sizeof(db_path), "/tmp/tarmac-test-budget-%d.db", (int)getpid());
     unlink(db_path);
-    struct store_sqlite *w;
-    assert_int_equal(store_sqlite_open(db_path, STORE_SQLITE_WRITE, &w), RC_OK);
-    store_sqlite_close(w);
+    struct store_conn *w;
+    assert_int_equal(store_open(db_path, STORE_OPEN_WRITE, &w), RC_OK);
+    store_close(w);
     return 0;
 }
 
@@ -45,28 +45,28 @@ static int teardown(void **state)
 }
 
 /* Runs the count to n; returns the step's outcome as enum rc. */
-static enum rc count_to(struct store_sqlite *db, int64_t n, int64_t *got)
+static enum rc count_to(struct store_conn *db, int64_t n, int64_t *got)
 {
     sqlite3_stmt *st;
-    enum rc rc = store_sqlite_prepare(db, STR_LIT(COUNT_SQL), &st);
+    enum rc rc = store_prepare_raw(db, STR_LIT(COUNT_SQL), &st);
     if (rc)
         return rc;
     sqlite3_bind_int64(st, 1, n);
     int step = sqlite3_step(st);
     *got = step == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
-    store_sqlite_done(st);
+    store_done_raw(st);
     return store_sqlite_rc(step);
 }
 
 static void test_query_past_budget_is_interrupted(void **state)
 {
     (void)state;
-    struct store_sqlite *db;
-    assert_int_equal(store_sqlite_open(db_path, STORE_SQLITE_READ, &db), RC_OK);
+    struct store_conn *db;
+    assert_int_equal(store_open(db_path, STORE_OPEN_READ, &db), RC_OK);
     struct budget b;
     budget_init(&b, 20 * 1000000ull); /* 20 ms */
     budget_resume(&b);
-    assert_null(store_sqlite_set_budget(db, &b));
+    assert_null(store_set_budget(db, &b));
     int64_t got;
     uint64_t t0 = chrono_mono_ns();
     /* Ten billion steps would take minutes. */
@@ -77,10 +77,10 @@ static void test_query_past_budget_is_interrupted(void **state)
      * to look (a few thousand instructions) stops too. */
     assert_int_equal(count_to(db, 100000, &got), RC_OVER_BUDGET);
     /* Without the budget the connection reads as before. */
-    assert_ptr_equal(store_sqlite_set_budget(db, NULL), &b);
+    assert_ptr_equal(store_set_budget(db, NULL), &b);
     assert_int_equal(count_to(db, 100000, &got), RC_OK);
     assert_int_equal(got, 100000);
-    store_sqlite_close(db);
+    store_close(db);
 }
 
 static void test_only_pieces_count(void **state)
@@ -120,18 +120,18 @@ static void test_fresh_piece_is_not_over(void **state)
 static void test_no_limit_never_over(void **state)
 {
     (void)state;
-    struct store_sqlite *db;
-    assert_int_equal(store_sqlite_open(db_path, STORE_SQLITE_READ, &db), RC_OK);
+    struct store_conn *db;
+    assert_int_equal(store_open(db_path, STORE_OPEN_READ, &db), RC_OK);
     struct budget b;
     budget_init(&b, 0);
     budget_resume(&b);
-    store_sqlite_set_budget(db, &b);
+    store_set_budget(db, &b);
     int64_t got;
     assert_int_equal(count_to(db, 1000000, &got), RC_OK);
     assert_int_equal(got, 1000000);
     assert_false(budget_is_over(&b));
-    store_sqlite_set_budget(db, NULL);
-    store_sqlite_close(db);
+    store_set_budget(db, NULL);
+    store_close(db);
 }
 
 int main(void)

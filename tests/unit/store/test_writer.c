@@ -40,10 +40,10 @@ static int teardown(void **state)
     return 0;
 }
 
-static enum rc create_table(struct store_sqlite *db, void *ctx)
+static enum rc create_table(struct store_conn *db, void *ctx)
 {
     (void)ctx;
-    return store_sqlite_exec(
+    return store_exec(
         db, "CREATE TABLE IF NOT EXISTS t (id INTEGER PRIMARY KEY, v TEXT NOT NULL)");
 }
 
@@ -55,11 +55,11 @@ struct insert {
     int *done_count;
 };
 
-static enum rc insert_row(struct store_sqlite *db, void *ctx)
+static enum rc insert_row(struct store_conn *db, void *ctx)
 {
     struct insert *in = ctx;
     sqlite3_stmt *st;
-    enum rc rc = store_sqlite_prepare(db, STR_LIT("INSERT INTO t (id, v) VALUES (?1, ?2)"), &st);
+    enum rc rc = store_prepare_raw(db, STR_LIT("INSERT INTO t (id, v) VALUES (?1, ?2)"), &st);
     if (rc)
         return rc;
     sqlite3_bind_int(st, 1, in->id);
@@ -68,7 +68,7 @@ static enum rc insert_row(struct store_sqlite *db, void *ctx)
     else
         sqlite3_bind_null(st, 2);
     int s = sqlite3_step(st);
-    store_sqlite_done(st);
+    store_done_raw(st);
     return s == SQLITE_DONE ? RC_OK : store_sqlite_rc(s);
 }
 
@@ -83,16 +83,16 @@ static void insert_done(enum rc rc, void *ctx)
 
 static int count_rows(const char *where)
 {
-    struct store_sqlite *rd;
-    assert_int_equal(store_sqlite_open(db_path, STORE_SQLITE_READ, &rd), RC_OK);
+    struct store_conn *rd;
+    assert_int_equal(store_open(db_path, STORE_OPEN_READ, &rd), RC_OK);
     char sql[128];
     snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM t %s", where);
     sqlite3_stmt *st;
-    assert_int_equal(store_sqlite_prepare(rd, str_from_cstr(sql), &st), RC_OK);
+    assert_int_equal(store_prepare_raw(rd, str_from_cstr(sql), &st), RC_OK);
     assert_int_equal(sqlite3_step(st), SQLITE_ROW);
     int n = sqlite3_column_int(st, 0);
-    store_sqlite_done(st);
-    store_sqlite_close(rd);
+    store_done_raw(st);
+    store_close(rd);
     return n;
 }
 
@@ -155,15 +155,15 @@ static void test_writer_failing_job_rolls_back_only_itself(void **state)
 
 enum { FAULT_GROUP = 8, FAULT_FILL = 1500 };
 
-static enum rc prepare_faulty_table(struct store_sqlite *db, void *ctx)
+static enum rc prepare_faulty_table(struct store_conn *db, void *ctx)
 {
     (void)ctx;
-    enum rc rc = store_sqlite_exec(db, "PRAGMA cache_size = 10;"
+    enum rc rc = store_exec(db, "PRAGMA cache_size = 10;"
                                        "CREATE TABLE IF NOT EXISTS t (id INTEGER PRIMARY KEY, "
                                        "v TEXT NOT NULL)");
     sqlite3_stmt *st;
     if (!rc)
-        rc = store_sqlite_prepare(db, STR_LIT("INSERT INTO t (id, v) VALUES (?1, ?2)"), &st);
+        rc = store_prepare_raw(db, STR_LIT("INSERT INTO t (id, v) VALUES (?1, ?2)"), &st);
     char pad[900];
     memset(pad, 'p', sizeof(pad) - 1);
     pad[sizeof(pad) - 1] = '\0';
@@ -177,7 +177,7 @@ static enum rc prepare_faulty_table(struct store_sqlite *db, void *ctx)
             rc = store_sqlite_rc(step);
     }
     if (!rc)
-        store_sqlite_done(st);
+        store_done_raw(st);
     return rc;
 }
 
@@ -188,7 +188,7 @@ struct gate {
     uv_sem_t released;
 };
 
-static enum rc wait_at_gate(struct store_sqlite *db, void *ctx)
+static enum rc wait_at_gate(struct store_conn *db, void *ctx)
 {
     (void)db;
     struct gate *g = ctx;
@@ -208,18 +208,18 @@ struct faulty_insert {
     char value[600];
 };
 
-static enum rc insert_faulty_row(struct store_sqlite *db, void *ctx)
+static enum rc insert_faulty_row(struct store_conn *db, void *ctx)
 {
     struct faulty_insert *fi = ctx;
     sqlite3_stmt *st;
     /* a read first, as record jobs check rules and relations before writing */
-    enum rc rc = store_sqlite_prepare(
+    enum rc rc = store_prepare_raw(
         db, STR_LIT("SELECT length(v) FROM t WHERE id < ?1 ORDER BY id DESC LIMIT 1"), &st);
     if (rc)
         return rc;
     sqlite3_bind_int(st, 1, fi->in.id);
     int step = sqlite3_step(st);
-    store_sqlite_done(st);
+    store_done_raw(st);
     if (step != SQLITE_ROW)
         return store_sqlite_rc(step);
     return insert_row(db, &fi->in);
@@ -270,17 +270,17 @@ static void run_fault_round(struct store_writer *w, const struct store_fault_pla
         usleep(200);
     }
     *fired += store_fault_disarm();
-    struct store_sqlite *rd;
-    assert_int_equal(store_sqlite_open(db_path, STORE_SQLITE_READ, &rd), RC_OK);
+    struct store_conn *rd;
+    assert_int_equal(store_open(db_path, STORE_OPEN_READ, &rd), RC_OK);
     sqlite3_stmt *st;
-    assert_int_equal(store_sqlite_prepare(rd, STR_LIT("SELECT 1 FROM t WHERE id = ?1"), &st),
+    assert_int_equal(store_prepare_raw(rd, STR_LIT("SELECT 1 FROM t WHERE id = ?1"), &st),
                      RC_OK);
     for (int i = 0; i < FAULT_GROUP; i++) {
         sqlite3_bind_int(st, 1, jobs[i].in.id);
         int step = sqlite3_step(st);
         assert_true(step == SQLITE_ROW || step == SQLITE_DONE);
         bool is_present = step == SQLITE_ROW;
-        store_sqlite_done(st);
+        store_done_raw(st);
         if (jobs[i].in.result == RC_OK) {
             t->acked++;
             t->acked_lost += !is_present;
@@ -289,29 +289,29 @@ static void run_fault_round(struct store_writer *w, const struct store_fault_pla
             t->failed_present += is_present;
         }
     }
-    store_sqlite_close(rd);
+    store_close(rd);
     uv_mutex_destroy(&lock);
     uv_sem_destroy(&g.entered);
     uv_sem_destroy(&g.released);
 }
 
 /* Removes the rows a round wrote, so the next round's ids are free again. */
-static enum rc delete_round(struct store_sqlite *db, void *ctx)
+static enum rc delete_round(struct store_conn *db, void *ctx)
 {
     (void)ctx;
-    return store_sqlite_exec(db, "DELETE FROM t WHERE (id - 1000000) % 997 != 0");
+    return store_exec(db, "DELETE FROM t WHERE (id - 1000000) % 997 != 0");
 }
 
 static int integrity_ok(void)
 {
-    struct store_sqlite *rd;
-    assert_int_equal(store_sqlite_open(db_path, STORE_SQLITE_READ, &rd), RC_OK);
+    struct store_conn *rd;
+    assert_int_equal(store_open(db_path, STORE_OPEN_READ, &rd), RC_OK);
     sqlite3_stmt *st;
-    assert_int_equal(store_sqlite_prepare(rd, STR_LIT("PRAGMA integrity_check"), &st), RC_OK);
+    assert_int_equal(store_prepare_raw(rd, STR_LIT("PRAGMA integrity_check"), &st), RC_OK);
     assert_int_equal(sqlite3_step(st), SQLITE_ROW);
     int ok = strcmp((const char *)sqlite3_column_text(st, 0), "ok") == 0;
-    store_sqlite_done(st);
-    store_sqlite_close(rd);
+    store_done_raw(st);
+    store_close(rd);
     return ok;
 }
 
@@ -402,28 +402,28 @@ static void test_fault_spec_parses(void **state)
 static void test_sqlite_cache_returns_the_same_statement(void **state)
 {
     (void)state;
-    struct store_sqlite *db;
-    assert_int_equal(store_sqlite_open(db_path, STORE_SQLITE_WRITE, &db), RC_OK);
+    struct store_conn *db;
+    assert_int_equal(store_open(db_path, STORE_OPEN_WRITE, &db), RC_OK);
     sqlite3_stmt *a, *b;
-    assert_int_equal(store_sqlite_prepare(db, STR_LIT("SELECT 1"), &a), RC_OK);
-    store_sqlite_done(a);
-    assert_int_equal(store_sqlite_prepare(db, STR_LIT("SELECT 1"), &b), RC_OK);
+    assert_int_equal(store_prepare_raw(db, STR_LIT("SELECT 1"), &a), RC_OK);
+    store_done_raw(a);
+    assert_int_equal(store_prepare_raw(db, STR_LIT("SELECT 1"), &b), RC_OK);
     assert_ptr_equal(a, b);
     /* Enough distinct statements to make the cache grow several times. */
     for (int i = 0; i < 300; i++) {
         char sql[32];
         snprintf(sql, sizeof(sql), "SELECT %d", i);
         sqlite3_stmt *s;
-        assert_int_equal(store_sqlite_prepare(db, str_from_cstr(sql), &s), RC_OK);
+        assert_int_equal(store_prepare_raw(db, str_from_cstr(sql), &s), RC_OK);
         assert_int_equal(sqlite3_step(s), SQLITE_ROW);
         assert_int_equal(sqlite3_column_int(s, 0), i);
-        store_sqlite_done(s);
+        store_done_raw(s);
     }
-    assert_int_equal(store_sqlite_prepare(db, STR_LIT("SELECT 1"), &b), RC_OK);
+    assert_int_equal(store_prepare_raw(db, STR_LIT("SELECT 1"), &b), RC_OK);
     assert_ptr_equal(a, b);
     sqlite3_stmt *bad;
-    assert_int_equal(store_sqlite_prepare(db, STR_LIT("SELEKT nonsense"), &bad), RC_INVALID);
-    store_sqlite_close(db);
+    assert_int_equal(store_prepare_raw(db, STR_LIT("SELEKT nonsense"), &bad), RC_INVALID);
+    store_close(db);
 }
 
 static void test_read_connection_refuses_writes(void **state)
@@ -433,10 +433,10 @@ static void test_read_connection_refuses_writes(void **state)
     assert_int_equal(store_writer_start(db_path, &w), RC_OK);
     assert_int_equal(store_writer_run(w, create_table, NULL), RC_OK);
     store_writer_stop(w);
-    struct store_sqlite *rd;
-    assert_int_equal(store_sqlite_open(db_path, STORE_SQLITE_READ, &rd), RC_OK);
-    assert_int_not_equal(store_sqlite_exec(rd, "INSERT INTO t (id, v) VALUES (9, 'x')"), RC_OK);
-    store_sqlite_close(rd);
+    struct store_conn *rd;
+    assert_int_equal(store_open(db_path, STORE_OPEN_READ, &rd), RC_OK);
+    assert_int_not_equal(store_exec(rd, "INSERT INTO t (id, v) VALUES (9, 'x')"), RC_OK);
+    store_close(rd);
 }
 
 int main(void)

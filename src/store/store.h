@@ -1,0 +1,124 @@
+/* store.h -- what core uses of a database, whichever engine holds it
+ * (layer: store).
+ *
+ * Core never calls an engine: it opens connections, prepares statements,
+ * binds, steps and reads columns through these functions, builds SQL text
+ * with store/sql.h, and writes through the writer queue (store/writer.h).
+ * Today the engine is SQLite (store/sqlite.c); PostgreSQL (issue #10) plugs
+ * in behind the same names.
+ *
+ * The shape is the one both engines can serve without blocking a loop:
+ * - A connection belongs to one thread. Each worker has a read connection,
+ *   the writer thread has the write connection. Nothing here assumes a single
+ *   writer beyond the queue itself: the writer queue is the one place writes
+ *   are ordered and grouped, whatever the engine does underneath.
+ * - Statements are prepared once per connection and cached by their SQL text
+ *   (a server-side prepared statement per connection in PostgreSQL). The
+ *   text comes from store/sql.h, so its parameters are numbered ($n, ?n) and
+ *   its identifiers quoted the engine's way.
+ * - Work that needs round trips is a job: a function over a connection run
+ *   where the connection lives (store_writer_submit for writes). SQLite runs
+ *   a read inline (microseconds); a networked engine runs the same function
+ *   on its connection's thread and posts the answer back, so core code reads
+ *   as straight-line calls either way.
+ * - store_data_version() is a change counter, not an engine feature: it
+ *   changes whenever anything committed; an engine without a cheap one
+ *   returns -1 ("unknown"), which turns caches keyed by it off.
+ *
+ * Errors are enum rc: RC_CONFLICT for a constraint, RC_BUSY, RC_IO, RC_NOMEM,
+ * RC_OVER_BUDGET when a budget stopped a read; the engine's message goes to
+ * the log, never to a client. */
+#ifndef TARMAC_STORE_STORE_H
+#define TARMAC_STORE_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/budget.h"
+#include "base/rc.h"
+#include "base/str.h"
+
+/* One connection; not thread-safe. */
+struct store_conn;
+/* A prepared statement owned by its connection's cache. */
+struct store_stmt;
+
+enum store_open_mode {
+    STORE_OPEN_READ,  /* read only: a worker's reads */
+    STORE_OPEN_WRITE, /* the writer thread's connection */
+};
+
+/* What a column of the current row holds. */
+enum store_type {
+    STORE_TYPE_NULL,
+    STORE_TYPE_INT,
+    STORE_TYPE_FLOAT,
+    STORE_TYPE_TEXT,
+    STORE_TYPE_BLOB,
+};
+
+/* Opens the database at path (creating it in WRITE mode) with durable
+ * commits (an acknowledged commit survives power loss) and foreign keys on.
+ * RC_IO on failure (the reason goes to the log). */
+enum rc store_open(const char *path, enum store_open_mode mode, struct store_conn **out);
+/* Releases every cached statement and closes; accepts NULL. */
+void store_close(struct store_conn *db);
+
+/* A reset statement for sql from the connection's cache, prepared on first
+ * use. Never free it: hand it back with store_done() when finished. RC_INVALID
+ * if sql does not prepare (the engine's message goes to the log), RC_NOMEM. */
+enum rc store_prepare(struct store_conn *db, struct str sql, struct store_stmt **out);
+/* Resets st and clears its bindings, handing it back to the cache. */
+void store_done(struct store_stmt *st);
+/* Resets st for another run, keeping its bindings. */
+void store_reset(struct store_stmt *st);
+
+/* Parameters are numbered from 1 (store_sql_param() hands out the numbers).
+ * store_bind_text borrows value until the statement is reset or done;
+ * store_bind_text_copy copies it. A NULL value.ptr binds "". */
+enum rc store_bind_text(struct store_stmt *st, int index, struct str value);
+enum rc store_bind_text_copy(struct store_stmt *st, int index, struct str value);
+enum rc store_bind_int64(struct store_stmt *st, int index, int64_t value);
+enum rc store_bind_double(struct store_stmt *st, int index, double value);
+enum rc store_bind_null(struct store_stmt *st, int index);
+
+/* Runs st to its next row: RC_OK with a row, RC_NOT_FOUND when none is left,
+ * any other code for an error (RC_CONFLICT: a constraint; see
+ * store_unique_columns). */
+enum rc store_step(struct store_stmt *st);
+/* Column reads of the current row, valid until the next step, reset or
+ * done. Columns are numbered from 0. A NULL reads as "", 0 and 0.0. */
+int store_column_count(struct store_stmt *st);
+enum store_type store_column_type(struct store_stmt *st, int index);
+struct str store_column_text(struct store_stmt *st, int index);
+int64_t store_column_int64(struct store_stmt *st, int index);
+double store_column_double(struct store_stmt *st, int index);
+
+/* Rows changed by the last INSERT, UPDATE or DELETE run on db. */
+int64_t store_changes(struct store_conn *db);
+/* After a step failed with RC_CONFLICT: fills cols (up to max, names
+ * borrowed from a buffer of db valid until its next statement) with the
+ * columns a unique index or the primary key refused, and returns their
+ * count; 0 when the conflict was another constraint. */
+size_t store_unique_columns(struct store_conn *db, struct str *cols, size_t max);
+
+/* Runs one or more statements without results or parameters (schema,
+ * transaction control). RC_IO or RC_CONFLICT on failure. */
+enum rc store_exec(struct store_conn *db, const char *sql);
+/* Sets *out to whether the database holds a table, view, index or trigger
+ * named name, compared without ASCII case. */
+enum rc store_has_object(struct store_conn *db, struct str name, bool *out);
+/* A value that changes whenever anything commits to the database, read in
+ * about a microsecond; -1 when unknown (caches keyed by it then never hit). */
+int64_t store_data_version(struct store_conn *db);
+
+/* Makes reads on db stop with RC_OVER_BUDGET once b is over (looked at every
+ * few microseconds of work); NULL: no budget. b is borrowed until replaced.
+ * Returns the budget it replaces. A statement shorter than that interval is
+ * never stopped: callers that run many short ones ask budget_is_over()
+ * themselves. Never set one on the writer's connection (an interrupted write
+ * rolls back the whole group). */
+struct budget *store_set_budget(struct store_conn *db, struct budget *b);
+
+#endif

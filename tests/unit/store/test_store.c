@@ -1,0 +1,207 @@
+/* test_store.c -- the engine-neutral interface (store.h) over SQLite, and the
+ * SQL builder (sql.h): parameters numbered for you, identifiers quoted, the
+ * first error kept; typed column reads; unique violations named by column. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "store/sql.h"
+#include "store/store.h"
+
+static char db_path[256];
+
+static bool str_is(struct str s, const char *want)
+{
+    return s.len == strlen(want) && memcmp(s.ptr, want, s.len) == 0;
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    snprintf(db_path, sizeof(db_path), "/tmp/tarmac-test-store-%d.db", (int)getpid());
+    unlink(db_path);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    char p[300];
+    unlink(db_path);
+    snprintf(p, sizeof(p), "%s-wal", db_path);
+    unlink(p);
+    snprintf(p, sizeof(p), "%s-shm", db_path);
+    unlink(p);
+    return 0;
+}
+
+static void test_sql_numbers_parameters_and_quotes_names(void **state)
+{
+    (void)state;
+    struct buf b;
+    buf_init(&b, 1024);
+    struct store_sql q;
+    store_sql_begin_as(&q, &b, STORE_DIALECT_SQLITE);
+    store_sql_add(&q, "SELECT ");
+    store_sql_ident2(&q, STR_LIT("t"), STR_LIT("we\"ird"));
+    store_sql_add(&q, " FROM ");
+    store_sql_ident(&q, STR_LIT("posts"));
+    store_sql_add(&q, " WHERE a = ");
+    unsigned a = store_sql_param(&q);
+    store_sql_add(&q, " OR b = ");
+    unsigned p2 = store_sql_param(&q);
+    store_sql_add(&q, " OR c = ");
+    store_sql_param_at(&q, a);
+    store_sql_add(&q, " LIMIT ");
+    store_sql_int(&q, -5);
+    assert_int_equal(store_sql_end(&q), RC_OK);
+    assert_int_equal(a, 1);
+    assert_int_equal(p2, 2);
+    assert_int_equal(q.params, 2);
+    assert_true(str_is(buf_str(&b), "SELECT \"t\".\"we\"\"ird\" FROM \"posts\" WHERE a = ?1 OR "
+                                    "b = ?2 OR c = ?1 LIMIT -5"));
+    buf_cleanup(&b);
+}
+
+static void test_sql_keeps_the_first_error(void **state)
+{
+    (void)state;
+    struct buf b;
+    buf_init(&b, 16); /* too small for what follows */
+    struct store_sql q;
+    store_sql_begin(&q, &b);
+    store_sql_add(&q, "SELECT 1 FROM ");
+    store_sql_ident(&q, STR_LIT("a_long_table_name"));
+    size_t len = b.len;
+    store_sql_fail(&q, RC_INVALID); /* later errors do not replace the first */
+    store_sql_add(&q, "x");
+    assert_int_equal(store_sql_end(&q), RC_TOO_LARGE);
+    assert_int_equal(b.len, len);
+    buf_cleanup(&b);
+
+    buf_init(&b, 1024);
+    store_sql_begin(&q, &b);
+    store_sql_fail(&q, RC_INVALID);
+    store_sql_add(&q, "SELECT 1");
+    assert_int_equal(store_sql_end(&q), RC_INVALID);
+    assert_int_equal(b.len, 0);
+    buf_cleanup(&b);
+}
+
+static void test_cursor_reads_typed_columns(void **state)
+{
+    (void)state;
+    struct store_conn *db;
+    assert_int_equal(store_open(db_path, STORE_OPEN_WRITE, &db), RC_OK);
+    assert_int_equal(store_exec(db, "CREATE TABLE t (id TEXT PRIMARY KEY, n INTEGER, f REAL, "
+                                    "s TEXT UNIQUE, z TEXT)"),
+                     RC_OK);
+    struct store_stmt *st;
+    assert_int_equal(store_prepare(db, STR_LIT("INSERT INTO t VALUES (?1, ?2, ?3, ?4, ?5)"), &st),
+                     RC_OK);
+    char id[] = "r1";
+    assert_int_equal(store_bind_text(st, 1, (struct str){id, 2}), RC_OK);
+    assert_int_equal(store_bind_int64(st, 2, 42), RC_OK);
+    assert_int_equal(store_bind_double(st, 3, 2.5), RC_OK);
+    assert_int_equal(store_bind_text_copy(st, 4, STR_LIT("one")), RC_OK);
+    assert_int_equal(store_bind_null(st, 5), RC_OK);
+    assert_int_equal(store_step(st), RC_NOT_FOUND); /* done: no row */
+    assert_int_equal(store_changes(db), 1);
+    store_done(st);
+
+    assert_int_equal(store_prepare(db, STR_LIT("SELECT id, n, f, s, z FROM t WHERE n = ?1"), &st),
+                     RC_OK);
+    assert_int_equal(store_bind_int64(st, 1, 42), RC_OK);
+    assert_int_equal(store_step(st), RC_OK);
+    assert_int_equal(store_column_count(st), 5);
+    assert_int_equal(store_column_type(st, 0), STORE_TYPE_TEXT);
+    assert_int_equal(store_column_type(st, 1), STORE_TYPE_INT);
+    assert_int_equal(store_column_type(st, 2), STORE_TYPE_FLOAT);
+    assert_int_equal(store_column_type(st, 4), STORE_TYPE_NULL);
+    assert_true(str_is(store_column_text(st, 0), "r1"));
+    assert_int_equal(store_column_int64(st, 1), 42);
+    assert_true(store_column_double(st, 2) == 2.5);
+    assert_true(str_is(store_column_text(st, 4), "")); /* NULL reads as "" */
+    assert_int_equal(store_step(st), RC_NOT_FOUND);
+    /* reset keeps the binding: the same row comes again */
+    store_reset(st);
+    assert_int_equal(store_step(st), RC_OK);
+    assert_true(str_is(store_column_text(st, 3), "one"));
+    store_done(st);
+
+    /* the cache hands the same statement back for the same text */
+    struct store_stmt *again;
+    assert_int_equal(store_prepare(db, STR_LIT("SELECT id, n, f, s, z FROM t WHERE n = ?1"), &again),
+                     RC_OK);
+    assert_ptr_equal(again, st);
+    store_done(again);
+
+    assert_int_equal(store_prepare(db, STR_LIT("SELEC nothing"), &st), RC_INVALID);
+    bool has = false;
+    assert_int_equal(store_has_object(db, STR_LIT("T"), &has), RC_OK);
+    assert_true(has);
+    assert_int_equal(store_has_object(db, STR_LIT("nope"), &has), RC_OK);
+    assert_false(has);
+    store_close(db);
+}
+
+static void test_unique_violation_names_its_columns(void **state)
+{
+    (void)state;
+    struct store_conn *db;
+    assert_int_equal(store_open(db_path, STORE_OPEN_WRITE, &db), RC_OK);
+    assert_int_equal(store_exec(db, "CREATE TABLE u (id TEXT PRIMARY KEY, a TEXT, b TEXT, c TEXT "
+                                    "CHECK (c <> 'bad'));"
+                                    "CREATE UNIQUE INDEX u_ab ON u (a, b);"
+                                    "INSERT INTO u VALUES ('x', '1', '2', '')"),
+                     RC_OK);
+    struct store_stmt *st;
+    assert_int_equal(store_prepare(db, STR_LIT("INSERT INTO u VALUES (?1, ?2, ?3, ?4)"), &st),
+                     RC_OK);
+    store_bind_text(st, 1, STR_LIT("y"));
+    store_bind_text(st, 2, STR_LIT("1"));
+    store_bind_text(st, 3, STR_LIT("2"));
+    store_bind_text(st, 4, STR_LIT(""));
+    assert_int_equal(store_step(st), RC_CONFLICT);
+    struct str cols[4];
+    assert_int_equal(store_unique_columns(db, cols, 4), 2);
+    assert_true(str_is(cols[0], "a"));
+    assert_true(str_is(cols[1], "b"));
+    assert_int_equal(store_unique_columns(db, cols, 1), 1); /* max is kept */
+    store_done(st);
+
+    store_bind_text(st, 1, STR_LIT("x"));
+    store_bind_text(st, 2, STR_LIT("9"));
+    store_bind_text(st, 3, STR_LIT("9"));
+    store_bind_text(st, 4, STR_LIT(""));
+    assert_int_equal(store_step(st), RC_CONFLICT);
+    assert_int_equal(store_unique_columns(db, cols, 4), 1);
+    assert_true(str_is(cols[0], "id"));
+    store_done(st);
+
+    store_bind_text(st, 1, STR_LIT("z"));
+    store_bind_text(st, 2, STR_LIT("8"));
+    store_bind_text(st, 3, STR_LIT("8"));
+    store_bind_text(st, 4, STR_LIT("bad"));
+    assert_int_equal(store_step(st), RC_CONFLICT);
+    assert_int_equal(store_unique_columns(db, cols, 4), 0); /* a CHECK, not a unique index */
+    store_done(st);
+    store_close(db);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_sql_numbers_parameters_and_quotes_names),
+        cmocka_unit_test(test_sql_keeps_the_first_error),
+        cmocka_unit_test_setup_teardown(test_cursor_reads_typed_columns, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unique_violation_names_its_columns, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
