@@ -66,27 +66,37 @@ static bool class_escape(char c, bool set[128])
     return false;
 }
 
-static bool emit_from(struct rp *r, const bool set[128])
+/* The characters of set, in order, into alphabet (128 bytes); their count. */
+static size_t alphabet_of(const bool set[128], char alphabet[128])
 {
-    char alphabet[128];
     size_t n = 0;
     for (int k = 0; k < 128; k++) {
         if (set[k])
             alphabet[n++] = (char)k;
     }
-    if (!n)
-        return fail(r, "an empty character class");
-    if (!r->out)
-        return true;
-    char c;
-    secure_random_string((struct str){alphabet, n}, &c, 1);
-    return put(r, c);
+    return n;
 }
 
-/* [...] after its '['. */
-static bool char_class(struct rp *r)
+/* Emits count characters drawn from set (one draw of the random pool for
+ * them all). */
+static bool emit_from(struct rp *r, const bool set[128], size_t count)
 {
-    bool set[128] = {false};
+    char alphabet[128];
+    size_t n = alphabet_of(set, alphabet);
+    if (!n)
+        return fail(r, "an empty character class");
+    if (!r->out || !count)
+        return true;
+    if (count > RANDPAT_MAX_OUT - r->n)
+        return fail(r, "the pattern generates strings longer than 255 characters");
+    secure_random_string((struct str){alphabet, n}, r->out + r->n, count);
+    r->n += count;
+    return true;
+}
+
+/* [...] after its '[': its characters into set. */
+static bool parse_class(struct rp *r, bool set[128])
+{
     const char *s = r->s;
     if (s[r->i] == '^')
         return fail(r, "negated character classes are not supported");
@@ -126,7 +136,13 @@ static bool char_class(struct rp *r)
     if (s[r->i] != ']')
         return fail(r, "a character class without its ']'");
     r->i++;
-    return emit_from(r, set);
+    return true;
+}
+
+static bool char_class(struct rp *r, size_t count)
+{
+    bool set[128] = {false};
+    return parse_class(r, set) && emit_from(r, set, count);
 }
 
 static bool alternation(struct rp *r, bool emit, size_t *max);
@@ -157,13 +173,13 @@ static bool atom(struct rp *r, bool emit, size_t *max)
         r->depth--;
     } else if (c == '[') {
         r->i++;
-        ok = char_class(r);
+        ok = char_class(r, 1);
     } else if (c == '\\') {
         bool set[128] = {false};
         char e = s[r->i + 1];
         r->i += 2;
         if (class_escape(e, set))
-            ok = emit_from(r, set);
+            ok = emit_from(r, set, 1);
         else if (is_punct(e))
             ok = !r->out || put(r, e);
         else
@@ -248,6 +264,16 @@ static bool sequence(struct rp *r, bool emit, size_t *max)
             return fail(r, "the pattern generates strings longer than 255 characters");
         if (emit && r->out) {
             size_t count = lo + secure_random_uniform((uint32_t)(hi - lo + 1));
+            bool set[128] = {false};
+            if (r->s[start] == '[') {
+                /* A class repeated: its alphabet once, its characters in one draw
+                 * (a record id's [a-z0-9]{15}). */
+                r->i = start + 1;
+                if (!parse_class(r, set) || !emit_from(r, set, count))
+                    return false;
+                r->i = end;
+                continue;
+            }
             for (size_t k = 0; k < count; k++) {
                 r->i = start;
                 if (!atom(r, true, &one))

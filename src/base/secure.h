@@ -33,12 +33,13 @@ struct secure_hmac {
  * initialise (no usable RNG): the process must not go on. */
 enum rc secure_init(void);
 
-/* Fills dst[0..len) with bytes from the kernel CSPRNG. Cannot fail (libsodium
+/* Fills dst[0..len) with bytes from the kernel CSPRNG (small draws through a
+ * per-thread pool of its output, each byte used once). Cannot fail (libsodium
  * aborts if the RNG breaks). Borrows dst; thread-safe. */
 void secure_random_bytes(void *dst, size_t len);
 
 /* Fills dst[0..len) with characters drawn uniformly and independently from
- * alphabet (randombytes_uniform rejects the values that would bias a modulo,
+ * alphabet (rejection sampling drops the bytes that would bias a modulo,
  * so every character has probability exactly 1/alphabet.len; repeated
  * characters in alphabet weigh more). RC_INVALID, dst untouched, when the
  * alphabet is empty or longer than 256 bytes. No NUL is written. Borrows
@@ -46,7 +47,8 @@ void secure_random_bytes(void *dst, size_t len);
 enum rc secure_random_string(struct str alphabet, char *dst, size_t len);
 
 /* A uniform random integer in [0, upper) from the kernel CSPRNG (0 when
- * upper < 2); unbiased (randombytes_uniform). Thread-safe. */
+ * upper < 2); unbiased (values that would bias a modulo are drawn again).
+ * Thread-safe. */
 uint32_t secure_random_uniform(uint32_t upper);
 
 /* One-shot HMAC-SHA256 (RFC 2104) of msg[0..len) under key, of any length

@@ -175,6 +175,40 @@ static void test_secure_random_string_spreads_evenly(void **state)
     }
 }
 
+static void test_secure_random_uniform_stays_in_range_and_spreads(void **state)
+{
+    (void)state;
+    assert_int_equal(secure_random_uniform(0), 0);
+    assert_int_equal(secure_random_uniform(1), 0);
+    /* 3 does not divide 2^32: a plain modulo would favour 0; with 30,000
+     * draws each value lands within a few percent of 10,000. Enough draws to
+     * cross the per-thread pool many times. */
+    unsigned counts[3] = {0};
+    for (int i = 0; i < 30000; i++) {
+        uint32_t v = secure_random_uniform(3);
+        assert_true(v < 3);
+        counts[v]++;
+    }
+    for (int k = 0; k < 3; k++)
+        assert_in_range(counts[k], 9400, 10600);
+    uint32_t big = 0;
+    for (int i = 0; i < 64; i++)
+        big |= secure_random_uniform(0x80000001u);
+    assert_true(big > 0x10000000u); /* the high bits are reached */
+}
+
+static void test_secure_random_bytes_small_and_large_draws_differ(void **state)
+{
+    (void)state;
+    unsigned char a[16], b[16], big1[300], big2[300];
+    secure_random_bytes(a, sizeof(a));
+    secure_random_bytes(b, sizeof(b));
+    assert_memory_not_equal(a, b, sizeof(a));
+    secure_random_bytes(big1, sizeof(big1));
+    secure_random_bytes(big2, sizeof(big2));
+    assert_memory_not_equal(big1, big2, sizeof(big1));
+}
+
 static void test_secure_random_string_refuses_bad_alphabets(void **state)
 {
     char out[4] = {'x', 'x', 'x', 'x'};
@@ -208,6 +242,8 @@ int main(void)
         cmocka_unit_test(test_secure_random_string_stays_in_alphabet),
         cmocka_unit_test(test_secure_random_string_spreads_evenly),
         cmocka_unit_test(test_secure_random_string_refuses_bad_alphabets),
+        cmocka_unit_test(test_secure_random_uniform_stays_in_range_and_spreads),
+        cmocka_unit_test(test_secure_random_bytes_small_and_large_draws_differ),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
