@@ -16,6 +16,7 @@
 
 #include "base/alloc.h"
 #include "base/log.h"
+#include "base/secure.h"
 #include "core/app.h"
 #include "core/record/record_write.h"
 #include "core/schema_change.h"
@@ -39,6 +40,7 @@ static inline int fixture_rm_entry(const char *path, const struct stat *st, int 
 static inline void fixture_open(struct fixture *fx)
 {
     log_set_level(LOG_ERROR); /* expected failures log warnings */
+    assert_int_equal(secure_init(), RC_OK); /* what main() does first */
     snprintf(fx->dir, sizeof(fx->dir), "/tmp/tarmac-unit-XXXXXX");
     assert_non_null(mkdtemp(fx->dir));
     assert_int_equal(core_app_open(fx->dir, &fx->app), RC_OK);
