@@ -175,7 +175,8 @@ static void parse_field(json_t *in, size_t index, struct core_field *f, struct c
     f->is_hidden = get_bool(in, "hidden", false);
     f->is_presentable = get_bool(in, "presentable", false);
     f->is_required = get_bool(in, "required", false);
-    f->is_primary_key = get_bool(in, "primaryKey", false);
+    /* Only text fields have the option (PocketBase's TextField.PrimaryKey). */
+    f->is_primary_key = f->type == CORE_FIELD_TEXT && get_bool(in, "primaryKey", false);
     json_t *min = json_object_get(in, "min");
     json_t *max = json_object_get(in, "max");
     if (f->type == CORE_FIELD_DATE) {
@@ -241,10 +242,22 @@ static void ensure_field(struct core_collection *c, const char *name, enum core_
 {
     for (size_t i = 0; i < c->field_count; i++) {
         if (strcmp(c->fields[i].name, name) == 0) {
-            c->fields[i].is_system = true;
-            c->fields[i].type = type;
+            struct core_field *f = &c->fields[i];
+            f->is_system = true;
+            f->type = type;
             if (hidden)
-                c->fields[i].is_hidden = true;
+                f->is_hidden = true;
+            if (strcmp(name, "id") == 0) {
+                /* The table's primary key whatever was sent, as PocketBase's
+                 * initIdField enforces: without it ids would not be unique. */
+                f->is_primary_key = true;
+                f->is_required = true;
+                f->is_hidden = false;
+                if (!f->pattern[0]) {
+                    xfree(f->pattern);
+                    f->pattern = xstrdup("^[a-z0-9]+$");
+                }
+            }
             return;
         }
     }
@@ -355,6 +368,14 @@ static void check_fields(struct core_collection *c, const struct core_schema *sc
                 core_problem_field(p, path, "validation_not_unique", "Duplicated field name.",
                                    NULL);
             }
+        }
+        if (f->is_primary_key && strcmp(f->name, "id") != 0) {
+            if (schema) {
+                snprintf(path, sizeof(path), "fields.%zu.name", i);
+                core_problem_field(p, path, "validation_invalid_primary_key",
+                                   "The primary key must be named \"id\".", NULL);
+            }
+            f->is_primary_key = false; /* loading: the id field is the key */
         }
         if (f->type == CORE_FIELD_SELECT && f->value_count == 0) {
             snprintf(path, sizeof(path), "fields.%zu.values", i);

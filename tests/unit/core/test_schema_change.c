@@ -109,6 +109,30 @@ static void test_created_collection_is_loaded_again_after_a_restart(void **state
     xfree(id);
 }
 
+static void test_given_id_field_keeps_record_ids_unique(void **state)
+{
+    struct fixture *fx = *state;
+    /* The id field sent without "primaryKey" (and a patch sending it so). */
+    char *id = fixture_schema_ok(fx->app, CORE_SCHEMA_CREATE,
+                                 "{\"name\":\"notes\",\"fields\":[{\"name\":\"id\","
+                                 "\"type\":\"text\"},{\"name\":\"t\",\"type\":\"text\"}]}",
+                                 NULL);
+    assert_int_equal(fixture_insert(fx->app, "notes", "{\"id\":\"same\",\"t\":\"a\"}"), RC_OK);
+    assert_int_equal(fixture_insert(fx->app, "notes", "{\"id\":\"same\",\"t\":\"b\"}"),
+                     RC_INVALID);
+    const struct core_collection *c = fixture_collection(fx->app, "notes");
+    char text[256];
+    snprintf(text, sizeof(text),
+             "{\"fields\":[{\"id\":\"%s\",\"name\":\"id\",\"type\":\"text\"},"
+             "{\"id\":\"%s\",\"name\":\"t\",\"type\":\"text\"}]}",
+             field_id(c, "id"), field_id(c, "t"));
+    xfree(fixture_schema_ok(fx->app, CORE_SCHEMA_UPDATE, text, id));
+    assert_int_equal(fixture_insert(fx->app, "notes", "{\"id\":\"same\",\"t\":\"c\"}"),
+                     RC_INVALID);
+    assert_int_equal(fixture_query_int(fx->app, "SELECT COUNT(*) FROM notes"), 1);
+    xfree(id);
+}
+
 static void test_invalid_create_changes_nothing(void **state)
 {
     struct fixture *fx = *state;
@@ -572,6 +596,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         T(test_create_makes_table_indexes_and_next_snapshot),
         T(test_created_collection_is_loaded_again_after_a_restart),
+        T(test_given_id_field_keeps_record_ids_unique),
         T(test_invalid_create_changes_nothing),
         T(test_create_refuses_internal_table_names),
         T(test_rule_that_does_not_compile_is_refused),

@@ -130,6 +130,20 @@ static const char *field_name(const struct core_collection *c, size_t i)
     return c->fields[i].name;
 }
 
+/* The output object of the field named name. */
+static json_t *field_json(json_t *collection, const char *name)
+{
+    size_t i;
+    json_t *f;
+    json_array_foreach(json_object_get(collection, "fields"), i, f)
+    {
+        if (strcmp(json_string_value(json_object_get(f, "name")), name) == 0)
+            return f;
+    }
+    fail_msg("no field %s in the output", name);
+    return NULL;
+}
+
 /* ---- ids ---------------------------------------------------------------- */
 
 static void test_crc32_matches_the_ieee_check_value(void **state)
@@ -250,6 +264,52 @@ static void test_a_given_system_field_is_forced_to_its_type(void **state)
     core_collection_free(c);
 }
 
+static void test_a_given_id_field_is_made_the_primary_key(void **state)
+{
+    /* As PocketBase's initIdField: the system defaults are enforced. */
+    struct core_collection *c = parse_ok(
+        "{\"name\":\"x\",\"fields\":[{\"name\":\"id\",\"type\":\"text\",\"hidden\":true},"
+        "{\"name\":\"t\",\"type\":\"text\"}]}",
+        NULL, NULL);
+    const struct core_field *id = &c->fields[0];
+    assert_string_equal(id->name, "id");
+    assert_true(id->is_primary_key && id->is_required && id->is_system);
+    assert_false(id->is_hidden);
+    assert_string_equal(id->pattern, "^[a-z0-9]+$");
+    json_t *j = write_json(c, false);
+    assert_true(json_is_true(json_object_get(field_json(j, "id"), "primaryKey")));
+    json_decref(j);
+    core_collection_free(c);
+    /* A pattern of its own is kept. */
+    c = parse_ok("{\"name\":\"x\",\"fields\":[{\"name\":\"id\",\"type\":\"text\","
+                 "\"pattern\":\"^[a-f0-9]+$\"}]}",
+                 NULL, NULL);
+    assert_string_equal(c->fields[0].pattern, "^[a-f0-9]+$");
+    assert_true(c->fields[0].is_primary_key);
+    core_collection_free(c);
+}
+
+static void test_only_the_id_field_may_be_the_primary_key(void **state)
+{
+    struct core_schema empty = {0};
+    expect_error("{\"name\":\"x\",\"fields\":[{\"name\":\"title\",\"type\":\"text\","
+                 "\"primaryKey\":true}]}",
+                 NULL, &empty, "fields.1.name", "validation_invalid_primary_key");
+    /* Loading from storage: the id field stays the only key. */
+    struct core_collection *c = parse_ok(
+        "{\"name\":\"x\",\"fields\":[{\"name\":\"title\",\"type\":\"text\",\"primaryKey\":true}]}",
+        NULL, NULL);
+    assert_false(core_collection_field(c, STR_LIT("title"))->is_primary_key);
+    assert_true(core_collection_field(c, STR_LIT("id"))->is_primary_key);
+    core_collection_free(c);
+    /* Only text fields have the option: elsewhere it is ignored. */
+    c = parse_ok(
+        "{\"name\":\"x\",\"fields\":[{\"name\":\"n\",\"type\":\"number\",\"primaryKey\":true}]}",
+        NULL, NULL);
+    assert_false(core_collection_field(c, STR_LIT("n"))->is_primary_key);
+    core_collection_free(c);
+}
+
 /* ---- round trips -------------------------------------------------------- */
 
 static const char EVERY_TYPE[] =
@@ -275,20 +335,6 @@ static const char EVERY_TYPE[] =
     "\"mimeTypes\":[\"image/png\"],\"thumbs\":[\"100x100\",\"0x300\"],\"protected\":true},"
     "{\"name\":\"where\",\"type\":\"geoPoint\"}"
     "]}";
-
-/* The output object of the field named name. */
-static json_t *field_json(json_t *collection, const char *name)
-{
-    size_t i;
-    json_t *f;
-    json_array_foreach(json_object_get(collection, "fields"), i, f)
-    {
-        if (strcmp(json_string_value(json_object_get(f, "name")), name) == 0)
-            return f;
-    }
-    fail_msg("no field %s in the output", name);
-    return NULL;
-}
 
 static void test_every_field_type_writes_its_options(void **state)
 {
@@ -755,6 +801,8 @@ int main(void)
         cmocka_unit_test(test_base_collection_gets_the_id_field_first),
         cmocka_unit_test(test_auth_collection_gets_its_system_fields_in_order),
         cmocka_unit_test(test_a_given_system_field_is_forced_to_its_type),
+        cmocka_unit_test(test_a_given_id_field_is_made_the_primary_key),
+        cmocka_unit_test(test_only_the_id_field_may_be_the_primary_key),
         cmocka_unit_test(test_every_field_type_writes_its_options),
         cmocka_unit_test(test_written_json_parses_back_to_the_same_json),
         cmocka_unit_test(test_auth_round_trip_keeps_secrets_and_options),
