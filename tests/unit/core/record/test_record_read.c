@@ -266,6 +266,32 @@ static void test_view_applies_fields_and_expand(void **state)
     read_cleanup(&rd);
 }
 
+static void test_view_after_a_schema_change_reads_the_new_shape(void **state)
+{
+    struct state *s = *state;
+    /* The first view caches its statement for this collection. */
+    struct read rd = view(s, &GUEST, "posts", "p1aaaaaaaaaaaaa", NULL);
+    assert_string_equal(json_string_value(json_object_get(rd.json, "title")), "alpha");
+    read_cleanup(&rd);
+    const struct core_collection *c = fixture_collection(s->fx.app, "posts");
+    char text[1024];
+    snprintf(text, sizeof(text),
+             "{\"fields\":[{\"id\":\"%s\",\"name\":\"headline\",\"type\":\"text\"},"
+             "{\"id\":\"%s\",\"name\":\"status\",\"type\":\"text\"},"
+             "{\"id\":\"%s\",\"name\":\"owner\",\"type\":\"relation\","
+             "\"collectionId\":\"users\"}],\"viewRule\":\"status = 'public'\"}",
+             core_collection_field(c, STR_LIT("title"))->id,
+             core_collection_field(c, STR_LIT("status"))->id,
+             core_collection_field(c, STR_LIT("owner"))->id);
+    xfree(fixture_schema_ok(s->fx.app, CORE_SCHEMA_UPDATE, text, c->id));
+    rd = view(s, &GUEST, "posts", "p1aaaaaaaaaaaaa", NULL);
+    assert_int_equal(rd.rc, RC_OK);
+    assert_string_equal(json_string_value(json_object_get(rd.json, "headline")), "alpha");
+    assert_null(json_object_get(rd.json, "title"));
+    assert_null(json_object_get(rd.json, "views"));
+    read_cleanup(&rd);
+}
+
 /* ---- list --------------------------------------------------------------- */
 
 static void test_list_pages_through_the_sort_order(void **state)
@@ -495,6 +521,7 @@ int main(void)
         T(test_view_rule_hides_the_record_from_whom_it_fails),
         T(test_view_with_a_null_rule_is_for_superusers_only),
         T(test_view_applies_fields_and_expand),
+        T(test_view_after_a_schema_change_reads_the_new_shape),
         T(test_list_pages_through_the_sort_order),
         T(test_list_rule_limits_rows_and_totals),
         T(test_list_filter_narrows_within_the_rule),
