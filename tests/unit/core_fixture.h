@@ -39,7 +39,7 @@ static inline int fixture_rm_entry(const char *path, const struct stat *st, int 
 /* A fresh data directory (with _superusers and users) and its app. */
 static inline void fixture_open(struct fixture *fx)
 {
-    log_set_level(LOG_ERROR); /* expected failures log warnings */
+    log_set_level(LOG_ERROR);               /* expected failures log warnings */
     assert_int_equal(secure_init(), RC_OK); /* what main() does first */
     snprintf(fx->dir, sizeof(fx->dir), "/tmp/tarmac-unit-XXXXXX");
     assert_non_null(mkdtemp(fx->dir));

@@ -118,8 +118,7 @@ static void test_given_id_field_keeps_record_ids_unique(void **state)
                                  "\"type\":\"text\"},{\"name\":\"t\",\"type\":\"text\"}]}",
                                  NULL);
     assert_int_equal(fixture_insert(fx->app, "notes", "{\"id\":\"same\",\"t\":\"a\"}"), RC_OK);
-    assert_int_equal(fixture_insert(fx->app, "notes", "{\"id\":\"same\",\"t\":\"b\"}"),
-                     RC_INVALID);
+    assert_int_equal(fixture_insert(fx->app, "notes", "{\"id\":\"same\",\"t\":\"b\"}"), RC_INVALID);
     const struct core_collection *c = fixture_collection(fx->app, "notes");
     char text[256];
     snprintf(text, sizeof(text),
@@ -127,8 +126,7 @@ static void test_given_id_field_keeps_record_ids_unique(void **state)
              "{\"id\":\"%s\",\"name\":\"t\",\"type\":\"text\"}]}",
              field_id(c, "id"), field_id(c, "t"));
     xfree(fixture_schema_ok(fx->app, CORE_SCHEMA_UPDATE, text, id));
-    assert_int_equal(fixture_insert(fx->app, "notes", "{\"id\":\"same\",\"t\":\"c\"}"),
-                     RC_INVALID);
+    assert_int_equal(fixture_insert(fx->app, "notes", "{\"id\":\"same\",\"t\":\"c\"}"), RC_INVALID);
     assert_int_equal(fixture_query_int(fx->app, "SELECT COUNT(*) FROM notes"), 1);
     xfree(id);
 }
@@ -159,8 +157,7 @@ static void test_create_refuses_internal_table_names(void **state)
         char text[128];
         snprintf(text, sizeof(text), "{\"name\":\"%s\"}", names[i]);
         struct core_schema_job job;
-        assert_int_equal(fixture_schema(fx->app, CORE_SCHEMA_CREATE, text, NULL, &job),
-                         RC_INVALID);
+        assert_int_equal(fixture_schema(fx->app, CORE_SCHEMA_CREATE, text, NULL, &job), RC_INVALID);
         assert_string_equal(error_code(&job.problem, "name", NULL),
                             "validation_collection_name_invalid");
         core_schema_job_cleanup(&job);
@@ -168,9 +165,9 @@ static void test_create_refuses_internal_table_names(void **state)
     /* An index name is a database object too. */
     char *posts = make_posts(fx->app);
     struct core_schema_job job;
-    assert_int_equal(fixture_schema(fx->app, CORE_SCHEMA_CREATE, "{\"name\":\"IDX_VIEWS\"}", NULL,
-                                    &job),
-                     RC_INVALID);
+    assert_int_equal(
+        fixture_schema(fx->app, CORE_SCHEMA_CREATE, "{\"name\":\"IDX_VIEWS\"}", NULL, &job),
+        RC_INVALID);
     assert_string_equal(error_code(&job.problem, "name", NULL),
                         "validation_collection_name_invalid");
     core_schema_job_cleanup(&job);
@@ -360,15 +357,16 @@ static void test_update_changing_a_field_type_is_refused(void **state)
     char *id = make_posts(fx->app);
     const struct core_collection *old = fixture_collection(fx->app, "posts");
     char text[256];
-    snprintf(text, sizeof(text), "{\"fields\":[{\"id\":\"%s\",\"name\":\"views\",\"type\":\"text\"}]}",
+    snprintf(text, sizeof(text),
+             "{\"fields\":[{\"id\":\"%s\",\"name\":\"views\",\"type\":\"text\"}]}",
              field_id(old, "views"));
     struct core_schema_job job;
     assert_int_equal(fixture_schema(fx->app, CORE_SCHEMA_UPDATE, text, id, &job), RC_INVALID);
     assert_string_equal(error_code(&job.problem, "fields", "0"), "validation_field_type_change");
     core_schema_job_cleanup(&job);
-    assert_int_equal(core_collection_field(fixture_collection(fx->app, "posts"), STR_LIT("views"))
-                         ->type,
-                     CORE_FIELD_NUMBER);
+    assert_int_equal(
+        core_collection_field(fixture_collection(fx->app, "posts"), STR_LIT("views"))->type,
+        CORE_FIELD_NUMBER);
     xfree(id);
 }
 
@@ -390,7 +388,8 @@ static void test_update_dropping_a_file_field_lists_its_files(void **state)
     const struct core_collection *old = fixture_collection(fx->app, "albums");
     char text[256];
     /* Keeps title, drops both file fields. */
-    snprintf(text, sizeof(text), "{\"fields\":[{\"id\":\"%s\",\"name\":\"title\",\"type\":\"text\"}]}",
+    snprintf(text, sizeof(text),
+             "{\"fields\":[{\"id\":\"%s\",\"name\":\"title\",\"type\":\"text\"}]}",
              field_id(old, "title"));
     struct core_schema_job job;
     assert_int_equal(fixture_schema(fx->app, CORE_SCHEMA_UPDATE, text, id, &job), RC_OK);
@@ -413,11 +412,9 @@ static void test_update_of_an_unknown_collection_is_not_found(void **state)
 {
     struct fixture *fx = *state;
     struct core_schema_job job;
-    assert_int_equal(fixture_schema(fx->app, CORE_SCHEMA_UPDATE, "{}", "nope", &job),
-                     RC_NOT_FOUND);
+    assert_int_equal(fixture_schema(fx->app, CORE_SCHEMA_UPDATE, "{}", "nope", &job), RC_NOT_FOUND);
     core_schema_job_cleanup(&job);
-    assert_int_equal(fixture_schema(fx->app, CORE_SCHEMA_DELETE, NULL, "nope", &job),
-                     RC_NOT_FOUND);
+    assert_int_equal(fixture_schema(fx->app, CORE_SCHEMA_DELETE, NULL, "nope", &job), RC_NOT_FOUND);
     core_schema_job_cleanup(&job);
 }
 
@@ -531,9 +528,9 @@ static void test_import_failing_item_rolls_back_the_whole_import(void **state)
     core_schema_job_cleanup(&job);
     assert_ptr_equal(core_app_schema(fx->app), before);
     assert_false(fixture_has_object(fx->app, "good"));
-    assert_int_equal(fixture_schema(fx->app, CORE_SCHEMA_IMPORT, "{\"collections\":[]}", NULL,
-                                    &job),
-                     RC_INVALID);
+    assert_int_equal(
+        fixture_schema(fx->app, CORE_SCHEMA_IMPORT, "{\"collections\":[]}", NULL, &job),
+        RC_INVALID);
     assert_string_equal(error_code(&job.problem, "collections", NULL), "validation_required");
     core_schema_job_cleanup(&job);
 }

@@ -40,7 +40,8 @@ static void deliver(void *ctx, struct str topic, struct str data)
     struct inbox *in = ctx;
     json_t *d = json_loadb(data.ptr, data.len, 0, NULL);
     assert_non_null(d);
-    json_array_append_new(in->msgs, json_pack("{s:s%, s:o}", "topic", topic.ptr, topic.len, "data", d));
+    json_array_append_new(in->msgs,
+                          json_pack("{s:s%, s:o}", "topic", topic.ptr, topic.len, "data", d));
 }
 
 static void must_schema(struct core_app *app, const char *text)
@@ -64,13 +65,16 @@ static int setup(void **state)
                      "\"type\":\"text\"}]}");
     must_schema(app, "{\"name\":\"locked\",\"fields\":[{\"name\":\"text\",\"type\":\"text\"}]}");
     assert_int_equal(fixture_insert(app, "users",
-                                    "{\"id\":\"" USER_A "\",\"email\":\"a@x.io\",\"tokenKey\":\"tka\"}"),
+                                    "{\"id\":\"" USER_A
+                                    "\",\"email\":\"a@x.io\",\"tokenKey\":\"tka\"}"),
                      RC_OK);
     assert_int_equal(fixture_insert(app, "users",
-                                    "{\"id\":\"" USER_B "\",\"email\":\"b@x.io\",\"tokenKey\":\"tkb\"}"),
+                                    "{\"id\":\"" USER_B
+                                    "\",\"email\":\"b@x.io\",\"tokenKey\":\"tkb\"}"),
                      RC_OK);
     assert_int_equal(fixture_insert(app, "_superusers",
-                                    "{\"id\":\"" ROOT "\",\"email\":\"r@x.io\",\"tokenKey\":\"tkr\"}"),
+                                    "{\"id\":\"" ROOT
+                                    "\",\"email\":\"r@x.io\",\"tokenKey\":\"tkr\"}"),
                      RC_OK);
     assert_int_equal(uv_loop_init(&t->loop), 0);
     t->mb = net_mailbox_new(&t->loop);
@@ -128,8 +132,8 @@ static enum rc subscribe(struct rt *t, size_t i, const struct core_auth *auth, c
     assert_non_null(list);
     struct core_problem p;
     core_problem_init(&p);
-    enum rc rc = core_realtime_subscribe(&t->cw, t->clients[i]->id, IP, auth ? auth : &guest,
-                                         list, &p);
+    enum rc rc =
+        core_realtime_subscribe(&t->cw, t->clients[i]->id, IP, auth ? auth : &guest, list, &p);
     core_problem_cleanup(&p);
     json_decref(list);
     return rc;
@@ -281,8 +285,10 @@ static void test_rule_on_the_identity_sends_each_user_only_their_records(void **
     assert_int_equal(subscribe(t, ca, &a, "[\"diary/*\"]"), RC_OK);
     assert_int_equal(subscribe(t, cb, &b, "[\"diary/*\"]"), RC_OK);
     assert_int_equal(subscribe(t, guest, NULL, "[\"diary/*\"]"), RC_OK);
-    publish(t, "create", "diary", "{\"id\":\"d1aaaaaaaaaaaaa\",\"owner\":\"" USER_A "\",\"text\":\"mine\"}");
-    publish(t, "create", "diary", "{\"id\":\"d2aaaaaaaaaaaaa\",\"owner\":\"" USER_B "\",\"text\":\"b's\"}");
+    publish(t, "create", "diary",
+            "{\"id\":\"d1aaaaaaaaaaaaa\",\"owner\":\"" USER_A "\",\"text\":\"mine\"}");
+    publish(t, "create", "diary",
+            "{\"id\":\"d2aaaaaaaaaaaaa\",\"owner\":\"" USER_B "\",\"text\":\"b's\"}");
     assert_int_equal(count(t, ca), 1);
     assert_string_equal(json_string_value(json_object_get(msg_record(t, ca, 0), "id")),
                         "d1aaaaaaaaaaaaa");
@@ -308,7 +314,8 @@ static void test_identity_whose_record_is_gone_is_checked_as_a_guest(void **stat
     core_problem_init(&del.problem);
     assert_int_equal(core_record_run(t->fx.app, &del), RC_OK);
     core_write_job_cleanup(&del);
-    publish(t, "create", "diary", "{\"id\":\"d1aaaaaaaaaaaaa\",\"owner\":\"" USER_A "\",\"text\":\"x\"}");
+    publish(t, "create", "diary",
+            "{\"id\":\"d1aaaaaaaaaaaaa\",\"owner\":\"" USER_A "\",\"text\":\"x\"}");
     assert_int_equal(count(t, ca), 0);
 }
 
@@ -335,10 +342,11 @@ static void test_guest_filter_naming_request_data_gets_nothing(void **state)
     struct rt *t = *state;
     size_t c = connect_from(t, IP);
     /* options={"query":{"filter":"@request.auth.id = ''"}} */
-    assert_int_equal(subscribe(t, c, NULL,
-                               "[\"posts/*?options=%7B%22query%22%3A%7B%22filter%22%3A%22%40request."
-                               "auth.id+%3D+''%22%7D%7D\"]"),
-                     RC_OK);
+    assert_int_equal(
+        subscribe(t, c, NULL,
+                  "[\"posts/*?options=%7B%22query%22%3A%7B%22filter%22%3A%22%40request."
+                  "auth.id+%3D+''%22%7D%7D\"]"),
+        RC_OK);
     publish(t, "create", "posts", PUBLIC_POST);
     assert_int_equal(count(t, c), 0);
 }
@@ -444,9 +452,9 @@ static void test_subscribe_refuses_unknown_clients_and_other_addresses(void **st
     static const struct core_auth guest = {0};
     assert_int_equal(core_realtime_subscribe(&t->cw, "nosuchclient", IP, &guest, list, &p),
                      RC_NOT_FOUND);
-    assert_int_equal(core_realtime_subscribe(&t->cw, t->clients[c]->id, "10.9.9.9", &guest, list,
-                                             &p),
-                     RC_CONFLICT);
+    assert_int_equal(
+        core_realtime_subscribe(&t->cw, t->clients[c]->id, "10.9.9.9", &guest, list, &p),
+        RC_CONFLICT);
     json_t *bad = json_loads("[\"posts/*\", 5]", 0, NULL);
     assert_int_equal(core_realtime_subscribe(&t->cw, t->clients[c]->id, IP, &guest, bad, &p),
                      RC_INVALID);
@@ -475,7 +483,8 @@ static void test_another_identity_is_refused_while_the_stored_one_lives(void **s
     assert_int_equal(core_record_run(t->fx.app, &del), RC_OK);
     core_write_job_cleanup(&del);
     assert_int_equal(subscribe(t, c, &b, "[\"diary/*\"]"), RC_OK);
-    publish(t, "create", "diary", "{\"id\":\"d2aaaaaaaaaaaaa\",\"owner\":\"" USER_B "\",\"text\":\"b\"}");
+    publish(t, "create", "diary",
+            "{\"id\":\"d2aaaaaaaaaaaaa\",\"owner\":\"" USER_B "\",\"text\":\"b\"}");
     assert_int_equal(count(t, c), 1);
     core_auth_cleanup(&a);
     core_auth_cleanup(&b);
@@ -506,9 +515,8 @@ static void test_subscription_caps_per_client_and_per_address(void **state)
     assert_int_equal(subscribe(t, c2, NULL, "[\"posts/*\"]"), RC_OK);
     json_t *two = json_loads("[\"posts/*\",\"diary/*\"]", 0, NULL);
     core_problem_init(&p);
-    assert_int_equal(core_realtime_subscribe(&t->cw, t->clients[other]->id, "10.0.0.2", &guest,
-                                             two, &p),
-                     RC_OK);
+    assert_int_equal(
+        core_realtime_subscribe(&t->cw, t->clients[other]->id, "10.0.0.2", &guest, two, &p), RC_OK);
     core_problem_cleanup(&p);
     json_decref(two);
     /* A smaller or equal list always passes; a client's leaving frees its share. */

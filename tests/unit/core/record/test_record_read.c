@@ -151,8 +151,7 @@ static struct read list(struct state *s, const struct core_auth *auth, const cha
     return rd;
 }
 
-static struct core_list_opts page(int64_t n, int64_t per_page, const char *filter,
-                                  const char *sort)
+static struct core_list_opts page(int64_t n, int64_t per_page, const char *filter, const char *sort)
 {
     return (struct core_list_opts){.page = n,
                                    .per_page = per_page,
@@ -190,10 +189,11 @@ static void test_view_writes_the_record_as_json(void **state)
     struct state *s = *state;
     struct read rd = view(s, &GUEST, "posts", "p1aaaaaaaaaaaaa", NULL);
     assert_int_equal(rd.rc, RC_OK);
-    json_t *want = json_loads("{\"collectionId\":\"\",\"collectionName\":\"posts\","
-                              "\"id\":\"p1aaaaaaaaaaaaa\",\"title\":\"alpha\",\"status\":\"public\","
-                              "\"views\":1,\"owner\":\"\",\"author\":\"au1aaaaaaaaaaaa\"}",
-                              0, NULL);
+    json_t *want =
+        json_loads("{\"collectionId\":\"\",\"collectionName\":\"posts\","
+                   "\"id\":\"p1aaaaaaaaaaaaa\",\"title\":\"alpha\",\"status\":\"public\","
+                   "\"views\":1,\"owner\":\"\",\"author\":\"au1aaaaaaaaaaaa\"}",
+                   0, NULL);
     json_object_set_new(want, "collectionId",
                         json_string(fixture_collection(s->fx.app, "posts")->id));
     if (!json_equal(rd.json, want))
@@ -441,8 +441,9 @@ static void test_list_after_a_write_sees_it_despite_the_caches(void **state)
         assert_int_equal(int_of(rd.json, "totalItems"), 3);
         read_cleanup(&rd);
     }
-    must_insert(s->fx.app, "posts",
-                "{\"id\":\"p7aaaaaaaaaaaaa\",\"title\":\"golf\",\"status\":\"public\",\"views\":7}");
+    must_insert(
+        s->fx.app, "posts",
+        "{\"id\":\"p7aaaaaaaaaaaaa\",\"title\":\"golf\",\"status\":\"public\",\"views\":7}");
     struct read rd = list(s, &GUEST, "posts", &lo, NULL);
     assert_int_equal(int_of(rd.json, "totalItems"), 4);
     char ids[128];
@@ -479,13 +480,13 @@ static void test_large_page_is_handed_over_as_a_stream(void **state)
     buf_init(&out, 1 << 26);
     static const struct core_output_opts none = {0};
     struct core_list_stream *rest = NULL;
-    assert_int_equal(core_record_list(&r, fixture_collection(s->fx.app, "posts"), &lo, &none, &out,
-                                      &p, &rest),
-                     RC_OK);
+    assert_int_equal(
+        core_record_list(&r, fixture_collection(s->fx.app, "posts"), &lo, &none, &out, &p, &rest),
+        RC_OK);
     assert_non_null(rest);
     size_t head = out.len;
     assert_true(head >= CORE_LIST_STREAM_MIN); /* the head holds the first MiB */
-    arena_reset(&s->arena); /* the stream owns what it needs */
+    arena_reset(&s->arena);                    /* the stream owns what it needs */
     bool is_done = false;
     int pieces = 0;
     while (!is_done) {
@@ -503,8 +504,8 @@ static void test_large_page_is_handed_over_as_a_stream(void **state)
     for (int i = 0; i < N; i++) {
         char id[16];
         snprintf(id, sizeof(id), "big%012d", N - 1 - i);
-        assert_string_equal(json_string_value(json_object_get(json_array_get(items, (size_t)i), "id")),
-                            id);
+        assert_string_equal(
+            json_string_value(json_object_get(json_array_get(items, (size_t)i), "id")), id);
     }
     json_decref(j);
     buf_cleanup(&out);

@@ -62,8 +62,9 @@ static int setup(void **state)
                      "\"indexes\":[\"CREATE UNIQUE INDEX idx_ab ON pairs (a, b)\"]}");
     must_schema(app, "{\"name\":\"comments\",\"fields\":[{\"name\":\"post\",\"type\":\"relation\","
                      "\"collectionId\":\"posts\",\"required\":true,\"cascadeDelete\":true}]}");
-    must_schema(app, "{\"name\":\"replies\",\"fields\":[{\"name\":\"comment\",\"type\":\"relation\","
-                     "\"collectionId\":\"comments\",\"required\":true,\"cascadeDelete\":true}]}");
+    must_schema(app,
+                "{\"name\":\"replies\",\"fields\":[{\"name\":\"comment\",\"type\":\"relation\","
+                "\"collectionId\":\"comments\",\"required\":true,\"cascadeDelete\":true}]}");
     must_schema(app, "{\"name\":\"likes\",\"fields\":[{\"name\":\"post\",\"type\":\"relation\","
                      "\"collectionId\":\"posts\"}]}");
     must_schema(app, "{\"name\":\"saves\",\"fields\":[{\"name\":\"posts\",\"type\":\"relation\","
@@ -307,9 +308,9 @@ static void test_composite_unique_index_names_every_column(void **state)
     create_ok(s, "pairs", "{\"id\":\"pa1aaaaaaaaaaaa\",\"a\":\"x\",\"b\":\"y\"}");
     create_ok(s, "pairs", "{\"id\":\"pa2aaaaaaaaaaaa\",\"a\":\"x\",\"b\":\"z\"}");
     struct core_write_job job;
-    assert_int_equal(create(s, "pairs", "{\"id\":\"pa3aaaaaaaaaaaa\",\"a\":\"x\",\"b\":\"y\"}",
-                            NULL, &job),
-                     RC_INVALID);
+    assert_int_equal(
+        create(s, "pairs", "{\"id\":\"pa3aaaaaaaaaaaa\",\"a\":\"x\",\"b\":\"y\"}", NULL, &job),
+        RC_INVALID);
     assert_string_equal(code_of(&job.problem, "a"), "validation_not_unique");
     assert_string_equal(code_of(&job.problem, "b"), "validation_not_unique");
     core_write_job_cleanup(&job);
@@ -328,7 +329,8 @@ static void test_create_with_missing_relation_targets_is_refused(void **state)
     assert_string_equal(code_of(&job.problem, "editors"), "validation_missing_rel_records");
     assert_null(json_object_get(job.problem.data, "author"));
     core_write_job_cleanup(&job);
-    assert_int_equal(create(s, "posts", "{\"id\":\"" POST "\",\"title\":\"x\",\"author\":\"" AUTHOR2 "\"}",
+    assert_int_equal(create(s, "posts",
+                            "{\"id\":\"" POST "\",\"title\":\"x\",\"author\":\"" AUTHOR2 "\"}",
                             NULL, &job),
                      RC_INVALID);
     assert_string_equal(code_of(&job.problem, "author"), "validation_missing_rel_records");
@@ -340,7 +342,8 @@ static void test_create_rule_is_checked_on_the_new_record(void **state)
 {
     struct state *s = *state;
     struct core_write_job job;
-    assert_int_equal(create(s, "posts", "{\"id\":\"" POST "\",\"title\":\"x\",\"status\":\"closed\"}",
+    assert_int_equal(create(s, "posts",
+                            "{\"id\":\"" POST "\",\"title\":\"x\",\"status\":\"closed\"}",
                             "status = 'open'", &job),
                      RC_INVALID);
     assert_string_equal(job.problem.message, "Failed to create record.");
@@ -377,8 +380,9 @@ static void test_password_field_takes_only_a_hash(void **state)
 static void test_update_applies_the_body_to_the_stored_record(void **state)
 {
     struct state *s = *state;
-    create_ok(s, "posts", "{\"id\":\"" POST "\",\"title\":\"Old\",\"slug\":\"s\",\"views\":2,"
-                          "\"tags\":[\"a\",\"c\"]}");
+    create_ok(s, "posts",
+              "{\"id\":\"" POST "\",\"title\":\"Old\",\"slug\":\"s\",\"views\":2,"
+              "\"tags\":[\"a\",\"c\"]}");
     struct core_write_job job;
     assert_int_equal(update(s, "posts", POST,
                             "{\"title\":\"New\",\"views+\":3,\"tags-\":\"a\",\"ignored\":1}", NULL,
@@ -504,12 +508,10 @@ static void test_delete_removes_the_record_under_its_rule(void **state)
     struct state *s = *state;
     make_post(s, POST, "a", "closed");
     struct core_write_job job;
-    assert_int_equal(delete_record(s, "posts", POST, "status = 'open'", false, &job),
-                     RC_NOT_FOUND);
+    assert_int_equal(delete_record(s, "posts", POST, "status = 'open'", false, &job), RC_NOT_FOUND);
     core_write_job_cleanup(&job);
     assert_int_equal(rows(s, "posts"), 1);
-    assert_int_equal(delete_record(s, "posts", "nosuchrecord123", NULL, false, &job),
-                     RC_NOT_FOUND);
+    assert_int_equal(delete_record(s, "posts", "nosuchrecord123", NULL, false, &job), RC_NOT_FOUND);
     core_write_job_cleanup(&job);
     assert_int_equal(delete_record(s, "posts", POST, NULL, false, &job), RC_OK);
     assert_null(job.events); /* not asked for */
@@ -593,7 +595,8 @@ static void test_check_relations_reads_on_any_connection(void **state)
     assert_int_equal(core_record_check_relations(db, core_app_schema(s->fx.app), posts, ok, &p),
                      RC_OK);
     assert_null(p.data);
-    json_t *bad = parse_json("{\"author\":\"\",\"editors\":[\"" AUTHOR "\",\"" AUTHOR "\",\"zz\"]}");
+    json_t *bad =
+        parse_json("{\"author\":\"\",\"editors\":[\"" AUTHOR "\",\"" AUTHOR "\",\"zz\"]}");
     assert_int_equal(core_record_check_relations(db, core_app_schema(s->fx.app), posts, bad, &p),
                      RC_INVALID);
     assert_string_equal(code_of(&p, "editors"), "validation_missing_rel_records");

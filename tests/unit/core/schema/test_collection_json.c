@@ -154,9 +154,8 @@ static void test_crc32_matches_the_ieee_check_value(void **state)
 
 static void test_create_derives_pocketbase_collection_and_field_ids(void **state)
 {
-    struct core_collection *c =
-        parse_ok("{\"name\":\"posts\",\"fields\":[{\"name\":\"title\",\"type\":\"text\"}]}", NULL,
-                 NULL);
+    struct core_collection *c = parse_ok(
+        "{\"name\":\"posts\",\"fields\":[{\"name\":\"title\",\"type\":\"text\"}]}", NULL, NULL);
     /* PocketBase's ids for the same definition. */
     assert_string_equal(c->id, "pbc_1125843985");
     assert_string_equal(field_name(c, 1), "title");
@@ -190,10 +189,10 @@ static void test_field_id_collision_gets_a_numeric_suffix(void **state)
 {
     /* Two fields whose derived ids collide: the second one's given id is
      * the first one's derived id. */
-    struct core_collection *c = parse_ok(
-        "{\"name\":\"posts\",\"fields\":[{\"name\":\"title\",\"type\":\"text\"},"
-        "{\"name\":\"other\",\"type\":\"text\",\"id\":\"text724990059\"}]}",
-        NULL, NULL);
+    struct core_collection *c =
+        parse_ok("{\"name\":\"posts\",\"fields\":[{\"name\":\"title\",\"type\":\"text\"},"
+                 "{\"name\":\"other\",\"type\":\"text\",\"id\":\"text724990059\"}]}",
+                 NULL, NULL);
     assert_string_equal(c->fields[2].id, "text724990059");
     assert_string_equal(c->fields[1].id, "text7249900592");
     core_collection_free(c);
@@ -203,9 +202,8 @@ static void test_field_id_collision_gets_a_numeric_suffix(void **state)
 
 static void test_base_collection_gets_the_id_field_first(void **state)
 {
-    struct core_collection *c =
-        parse_ok("{\"name\":\"posts\",\"fields\":[{\"name\":\"title\",\"type\":\"text\"}]}", NULL,
-                 NULL);
+    struct core_collection *c = parse_ok(
+        "{\"name\":\"posts\",\"fields\":[{\"name\":\"title\",\"type\":\"text\"}]}", NULL, NULL);
     assert_int_equal(c->field_count, 2);
     const struct core_field *id = &c->fields[0];
     assert_string_equal(id->name, "id");
@@ -221,11 +219,11 @@ static void test_base_collection_gets_the_id_field_first(void **state)
 
 static void test_auth_collection_gets_its_system_fields_in_order(void **state)
 {
-    struct core_collection *c = parse_ok(
-        "{\"name\":\"members\",\"type\":\"auth\",\"fields\":[{\"name\":\"nick\",\"type\":\"text\"}]}",
-        NULL, NULL);
-    static const char *const want[] = {"id",    "password",        "tokenKey",
-                                       "email", "emailVisibility", "verified", "nick"};
+    struct core_collection *c = parse_ok("{\"name\":\"members\",\"type\":\"auth\",\"fields\":[{"
+                                         "\"name\":\"nick\",\"type\":\"text\"}]}",
+                                         NULL, NULL);
+    static const char *const want[] = {
+        "id", "password", "tokenKey", "email", "emailVisibility", "verified", "nick"};
     assert_int_equal(c->field_count, 7);
     for (size_t i = 0; i < 7; i++)
         assert_string_equal(field_name(c, i), want[i]);
@@ -254,9 +252,9 @@ static void test_auth_collection_gets_its_system_fields_in_order(void **state)
 static void test_a_given_system_field_is_forced_to_its_type(void **state)
 {
     /* "email" given as text in an auth collection stays in place as email. */
-    struct core_collection *c = parse_ok(
-        "{\"name\":\"members\",\"type\":\"auth\",\"fields\":[{\"name\":\"email\",\"type\":\"text\"}]}",
-        NULL, NULL);
+    struct core_collection *c = parse_ok("{\"name\":\"members\",\"type\":\"auth\",\"fields\":[{"
+                                         "\"name\":\"email\",\"type\":\"text\"}]}",
+                                         NULL, NULL);
     const struct core_field *f = core_collection_field(c, STR_LIT("email"));
     assert_non_null(f);
     assert_int_equal(f->type, CORE_FIELD_EMAIL);
@@ -267,10 +265,10 @@ static void test_a_given_system_field_is_forced_to_its_type(void **state)
 static void test_a_given_id_field_is_made_the_primary_key(void **state)
 {
     /* As PocketBase's initIdField: the system defaults are enforced. */
-    struct core_collection *c = parse_ok(
-        "{\"name\":\"x\",\"fields\":[{\"name\":\"id\",\"type\":\"text\",\"hidden\":true},"
-        "{\"name\":\"t\",\"type\":\"text\"}]}",
-        NULL, NULL);
+    struct core_collection *c =
+        parse_ok("{\"name\":\"x\",\"fields\":[{\"name\":\"id\",\"type\":\"text\",\"hidden\":true},"
+                 "{\"name\":\"t\",\"type\":\"text\"}]}",
+                 NULL, NULL);
     const struct core_field *id = &c->fields[0];
     assert_string_equal(id->name, "id");
     assert_true(id->is_primary_key && id->is_required && id->is_system);
@@ -370,9 +368,9 @@ static void test_every_field_type_writes_its_options(void **state)
     f = field_json(j, "mail");
     assert_int_equal(json_array_size(json_object_get(f, "onlyDomains")), 2);
     assert_int_equal(json_array_size(json_object_get(f, "exceptDomains")), 0);
-    assert_string_equal(
-        json_string_value(json_array_get(json_object_get(field_json(j, "site"), "exceptDomains"), 0)),
-        "bad.io");
+    assert_string_equal(json_string_value(json_array_get(
+                            json_object_get(field_json(j, "site"), "exceptDomains"), 0)),
+                        "bad.io");
     assert_int_equal(json_integer_value(json_object_get(field_json(j, "body"), "maxSize")), 2048);
     f = field_json(j, "when");
     assert_string_equal(json_string_value(json_object_get(f, "min")), "2020-01-01 00:00:00.000Z");
@@ -457,9 +455,9 @@ static void test_secrets_are_written_only_for_storage(void **state)
         assert_null(json_object_get(a, "secret"));
         assert_int_equal(json_integer_value(json_object_get(a, "duration")),
                          c->tokens[k].duration_s);
-        assert_string_equal(json_string_value(json_object_get(json_object_get(stored, name),
-                                                              "secret")),
-                            c->tokens[k].secret);
+        assert_string_equal(
+            json_string_value(json_object_get(json_object_get(stored, name), "secret")),
+            c->tokens[k].secret);
     }
     /* A base collection has no auth options at all. */
     struct core_collection *b = parse_ok("{\"name\":\"posts\"}", NULL, NULL);
@@ -490,10 +488,10 @@ static void test_new_auth_token_secret_from_a_client_replaces_only_its_kind(void
     struct core_schema empty = {0};
     struct core_collection *old =
         parse_ok("{\"name\":\"members\",\"type\":\"auth\"}", NULL, &empty);
-    struct core_collection *c = parse_ok(
-        "{\"authToken\":{\"secret\":\"abcdefghijabcdefghijabcdefghij\"},"
-        "\"fileToken\":{\"secret\":\"\"}}",
-        old, &empty);
+    struct core_collection *c =
+        parse_ok("{\"authToken\":{\"secret\":\"abcdefghijabcdefghijabcdefghij\"},"
+                 "\"fileToken\":{\"secret\":\"\"}}",
+                 old, &empty);
     assert_string_equal(c->tokens[CORE_TOKEN_AUTH].secret, "abcdefghijabcdefghijabcdefghij");
     /* An empty secret from a client keeps the stored one. */
     assert_string_equal(c->tokens[CORE_TOKEN_FILE].secret, old->tokens[CORE_TOKEN_FILE].secret);
@@ -507,10 +505,10 @@ static void test_new_auth_token_secret_from_a_client_replaces_only_its_kind(void
 
 static void test_update_without_fields_keeps_fields_and_unsent_rules(void **state)
 {
-    struct core_collection *old = parse_ok(
-        "{\"name\":\"posts\",\"listRule\":\"\",\"viewRule\":\"id != ''\",\"fields\":"
-        "[{\"name\":\"title\",\"type\":\"text\"}]}",
-        NULL, NULL);
+    struct core_collection *old =
+        parse_ok("{\"name\":\"posts\",\"listRule\":\"\",\"viewRule\":\"id != ''\",\"fields\":"
+                 "[{\"name\":\"title\",\"type\":\"text\"}]}",
+                 NULL, NULL);
     xfree(old->created);
     old->created = xstrdup("2000-01-01 00:00:00.000Z");
     struct core_collection *c = parse_ok("{\"viewRule\":null,\"deleteRule\":\"\"}", old, NULL);
@@ -531,10 +529,10 @@ static void test_update_without_fields_keeps_fields_and_unsent_rules(void **stat
 
 static void test_update_fields_replace_the_list_but_keep_system_fields(void **state)
 {
-    struct core_collection *old = parse_ok(
-        "{\"name\":\"members\",\"type\":\"auth\",\"fields\":"
-        "[{\"name\":\"nick\",\"type\":\"text\"},{\"name\":\"age\",\"type\":\"number\"}]}",
-        NULL, NULL);
+    struct core_collection *old =
+        parse_ok("{\"name\":\"members\",\"type\":\"auth\",\"fields\":"
+                 "[{\"name\":\"nick\",\"type\":\"text\"},{\"name\":\"age\",\"type\":\"number\"}]}",
+                 NULL, NULL);
     /* Only "age" (renamed "years", matched by id) is sent. */
     char text[256];
     const struct core_field *age = core_collection_field(old, STR_LIT("age"));
@@ -560,10 +558,10 @@ static void test_update_fields_replace_the_list_but_keep_system_fields(void **st
 
 static void test_autodate_without_triggers_sets_on_create(void **state)
 {
-    struct core_collection *c = parse_ok(
-        "{\"name\":\"posts\",\"fields\":[{\"name\":\"at\",\"type\":\"autodate\"},"
-        "{\"name\":\"pick\",\"type\":\"select\",\"values\":[\"a\"],\"maxSelect\":0}]}",
-        NULL, NULL);
+    struct core_collection *c =
+        parse_ok("{\"name\":\"posts\",\"fields\":[{\"name\":\"at\",\"type\":\"autodate\"},"
+                 "{\"name\":\"pick\",\"type\":\"select\",\"values\":[\"a\"],\"maxSelect\":0}]}",
+                 NULL, NULL);
     const struct core_field *at = core_collection_field(c, STR_LIT("at"));
     assert_true(at->on_create);
     assert_false(at->on_update);
@@ -573,9 +571,9 @@ static void test_autodate_without_triggers_sets_on_create(void **state)
 
 static void test_out_of_range_otp_options_keep_the_defaults(void **state)
 {
-    struct core_collection *c = parse_ok(
-        "{\"name\":\"members\",\"type\":\"auth\",\"otp\":{\"duration\":0,\"length\":3}}", NULL,
-        NULL);
+    struct core_collection *c =
+        parse_ok("{\"name\":\"members\",\"type\":\"auth\",\"otp\":{\"duration\":0,\"length\":3}}",
+                 NULL, NULL);
     assert_int_equal(c->otp_duration_s, 180);
     assert_int_equal(c->otp_length, 8);
     core_collection_free(c);
@@ -620,8 +618,7 @@ static void test_collection_type_errors(void **state)
 {
     expect_error("{\"name\":\"x\",\"type\":\"table\"}", NULL, NULL, "type",
                  "validation_in_invalid");
-    expect_error("{\"name\":\"x\",\"type\":\"view\"}", NULL, NULL, "type",
-                 "validation_in_invalid");
+    expect_error("{\"name\":\"x\",\"type\":\"view\"}", NULL, NULL, "type", "validation_in_invalid");
     struct core_collection *old = parse_ok("{\"name\":\"x\"}", NULL, NULL);
     expect_error("{\"type\":\"auth\"}", old, NULL, "type", "validation_collection_type_change");
     core_collection_free(old);
@@ -661,9 +658,9 @@ static void test_reserved_and_duplicated_field_names(void **state)
                  "[{\"name\":\"passwordConfirm\",\"type\":\"text\"}]}",
                  NULL, NULL, "fields.6.name", "validation_reserved_field_name");
     /* Allowed outside auth collections. */
-    struct core_collection *c = parse_ok(
-        "{\"name\":\"x\",\"fields\":[{\"name\":\"passwordConfirm\",\"type\":\"text\"}]}", NULL,
-        NULL);
+    struct core_collection *c =
+        parse_ok("{\"name\":\"x\",\"fields\":[{\"name\":\"passwordConfirm\",\"type\":\"text\"}]}",
+                 NULL, NULL);
     core_collection_free(c);
     /* The id field is put first: "title" is at 1, "TITLE" at 2. */
     expect_error("{\"name\":\"x\",\"fields\":[{\"name\":\"title\",\"type\":\"text\"},"
@@ -722,9 +719,9 @@ static void test_password_field_option_errors(void **state)
                  "\"pattern\":\"(\"}]}",
                  NULL, &empty, "fields.1.pattern", "validation_invalid_regex");
     /* Loading from storage (no schema) trusts the stored options. */
-    struct core_collection *c = parse_ok(
-        "{\"name\":\"x\",\"fields\":[{\"name\":\"p\",\"type\":\"password\",\"cost\":10}]}", NULL,
-        NULL);
+    struct core_collection *c =
+        parse_ok("{\"name\":\"x\",\"fields\":[{\"name\":\"p\",\"type\":\"password\",\"cost\":10}]}",
+                 NULL, NULL);
     assert_int_equal(core_collection_field(c, STR_LIT("p"))->cost, 10);
     core_collection_free(c);
 }
@@ -766,8 +763,7 @@ static void test_identity_fields_must_exist_and_be_unique(void **state)
                  NULL, NULL, "passwordAuth.identityFields", "validation_missing_field");
     expect_error("{\"name\":\"m\",\"type\":\"auth\",\"fields\":[{\"name\":\"nick\","
                  "\"type\":\"text\"}],\"passwordAuth\":{\"identityFields\":[\"nick\"]}}",
-                 NULL, NULL, "passwordAuth.identityFields",
-                 "validation_missing_unique_constraint");
+                 NULL, NULL, "passwordAuth.identityFields", "validation_missing_unique_constraint");
     struct core_collection *c = parse_ok(
         "{\"name\":\"m\",\"type\":\"auth\",\"fields\":[{\"name\":\"nick\",\"type\":\"text\"}],"
         "\"indexes\":[\"CREATE UNIQUE INDEX idx_nick ON m (nick)\"],"
