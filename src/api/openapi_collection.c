@@ -1,0 +1,463 @@
+/* openapi_collection.c -- the part of the OpenAPI document (openapi.c) that
+ * comes from the schema: each collection's record schemas and its paths, and
+ * the same routes for "{collection}", which every collection answers.
+ *
+ * A listed collection gets <Name>Record (what the API answers: hidden fields
+ * only in a superuser's document, never a password or tokenKey), <Name>Create
+ * and <Name>Update (what it accepts), and concrete paths
+ * (/api/collections/posts/records, ...) whose operations name the API rule
+ * that guards them. The {collection} paths use the generic Record and
+ * RecordInput schemas; concrete paths win over them (OpenAPI matches concrete
+ * paths first), so a client or a validating proxy checks a listed collection
+ * strictly and any other one (by id, created later, not listable) against the
+ * contract every record keeps. */
+#include "api/openapi_int.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "core/schema/collection_json.h"
+
+#define DATE_PATTERN "^\\d{4}-\\d{2}-\\d{2} \\d{2}:\\d{2}:\\d{2}\\.\\d{3}Z$"
+
+/* Whose paths are being written: a collection, or any ({collection}). */
+struct target {
+    const char *path;                /* "posts" or "{collection}" */
+    const char *op_id;               /* operationId prefix: "posts", "any-collection" */
+    const char *tag;                 /* "posts", API_OPENAPI_ANY_TAG */
+    char record[300];                /* schema names: "PostsRecord", "Record" */
+    char create[300];                /* "PostsCreate", "RecordInput" */
+    char update[300];                /* "PostsUpdate", "RecordInput" */
+    const struct core_collection *c; /* NULL for any collection */
+    bool is_auth;
+};
+
+/* ---- record schemas ----------------------------------------------------- */
+
+static json_t *string_list(char *const *items, size_t n, bool with_empty)
+{
+    json_t *a = json_array();
+    if (with_empty)
+        json_array_append_new(a, json_string(""));
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(a, json_string(items[i]));
+    return a;
+}
+
+/* One value of field f as JSON Schema (the single item for multi fields). */
+static json_t *field_item_schema(const struct core_field *f, bool is_input)
+{
+    switch (f->type) {
+    case CORE_FIELD_NUMBER: {
+        json_t *s = json_pack("{s:s}", "type", f->only_int ? "integer" : "number");
+        if (f->has_min)
+            json_object_set_new(s, "minimum", json_real(f->min));
+        if (f->has_max)
+            json_object_set_new(s, "maximum", json_real(f->max));
+        return s;
+    }
+    case CORE_FIELD_BOOL: return json_pack("{s:s}", "type", "boolean");
+    case CORE_FIELD_JSON: return json_pack("{s:s}", "description", "any JSON value");
+    case CORE_FIELD_GEOPOINT:
+        return json_pack("{s:s,s:{s:{s:s,s:i,s:i},s:{s:s,s:i,s:i}},s:[s,s]}", "type", "object",
+                         "properties", "lon", "type", "number", "minimum", -180, "maximum", 180,
+                         "lat", "type", "number", "minimum", -90, "maximum", 90, "required", "lon",
+                         "lat");
+    case CORE_FIELD_SELECT:
+        return json_pack("{s:s,s:o}", "type", "string", "enum",
+                         string_list(f->values, f->value_count, true));
+    case CORE_FIELD_DATE:
+    case CORE_FIELD_AUTODATE:
+        return json_pack("{s:s,s:s,s:s}", "type", "string", "description",
+                         "a UTC date as \"2006-01-02 15:04:05.000Z\", or \"\"", "pattern",
+                         "^$|" DATE_PATTERN);
+    case CORE_FIELD_FILE:
+        if (is_input)
+            return json_pack("{s:s,s:s}", "type", "string", "format", "binary");
+        return json_pack("{s:s,s:s}", "type", "string", "description",
+                         "a stored file name; its URL is /api/files/{collectionId}/{id}/{name}");
+    case CORE_FIELD_RELATION:
+        return json_pack("{s:s,s:s}", "type", "string", "description", "a record id");
+    case CORE_FIELD_EMAIL: return json_pack("{s:s,s:s}", "type", "string", "format", "email");
+    case CORE_FIELD_URL: return json_pack("{s:s,s:s}", "type", "string", "format", "uri");
+    case CORE_FIELD_TEXT:
+    case CORE_FIELD_EDITOR:
+    case CORE_FIELD_PASSWORD: {
+        json_t *s = json_pack("{s:s}", "type", "string");
+        if (f->type != CORE_FIELD_EDITOR && f->has_min && f->min > 0)
+            json_object_set_new(s, "minLength", json_integer((json_int_t)f->min));
+        if (f->type != CORE_FIELD_EDITOR && f->has_max && f->max > 0)
+            json_object_set_new(s, "maxLength", json_integer((json_int_t)f->max));
+        if (f->pattern && f->pattern[0])
+            json_object_set_new(s, "pattern", json_string(f->pattern));
+        return s;
+    }
+    }
+    return json_object();
+}
+
+/* A field that is not required may hold its empty value ("" or 0), which no
+ * constraint applies to (record_input.c validates only non-empty values). */
+static json_t *or_empty(const struct core_field *f, json_t *s)
+{
+    bool constrained = json_object_get(s, "format") || json_object_get(s, "minLength") ||
+                       json_object_get(s, "pattern") || json_object_get(s, "minimum") ||
+                       json_object_get(s, "maximum");
+    if (f->is_required || !constrained || f->type == CORE_FIELD_DATE ||
+        f->type == CORE_FIELD_AUTODATE)
+        return s;
+    json_t *empty = f->type == CORE_FIELD_NUMBER ? json_integer(0) : json_string("");
+    return json_pack("{s:[{s:o},o]}", "anyOf", "const", empty, s);
+}
+
+static json_t *field_schema(const struct core_field *f, bool is_input)
+{
+    json_t *s = field_item_schema(f, is_input);
+    if (!core_field_is_multi(f) && !(is_input && f->type == CORE_FIELD_FILE))
+        s = or_empty(f, s);
+    if (core_field_is_multi(f)) {
+        json_t *a = json_pack("{s:s,s:o}", "type", "array", "items", s);
+        if (f->max_select > 1 && f->type != CORE_FIELD_FILE)
+            json_object_set_new(a, "maxItems", json_integer(f->max_select));
+        s = a;
+    }
+    char desc[200];
+    snprintf(desc, sizeof(desc), "%s field%s%s", core_field_type_name(f->type),
+             f->is_hidden ? "; hidden: only superusers see it" : "",
+             f->type == CORE_FIELD_PASSWORD ? "; write-only, stored as a hash" : "");
+    if (!json_object_get(s, "description"))
+        json_object_set_new(s, "description", json_string(desc));
+    if (f->type == CORE_FIELD_AUTODATE || (f->is_system && strcmp(f->name, "tokenKey") == 0))
+        json_object_set_new(s, "readOnly", json_true());
+    if (f->type == CORE_FIELD_PASSWORD)
+        json_object_set_new(s, "writeOnly", json_true());
+    return s;
+}
+
+/* PascalCase of a collection name, for schema names ("user_posts" -> "UserPosts"). */
+static void pascal(const char *name, char *out, size_t cap)
+{
+    size_t n = 0;
+    bool up = true;
+    for (const char *p = name; *p && n + 1 < cap; p++) {
+        if (*p == '_') {
+            up = true;
+            continue;
+        }
+        out[n++] = up && *p >= 'a' && *p <= 'z' ? (char)(*p - 32) : *p;
+        up = false;
+    }
+    out[n] = '\0';
+    if (!n)
+        snprintf(out, cap, "Collection");
+}
+
+static void add_record_schemas(json_t *schemas, const struct core_collection *c, const char *pn,
+                               bool superuser)
+{
+    char name[300];
+    json_t *props = json_pack("{s:{s:s,s:s},s:{s:s,s:s}}", "collectionId", "type", "string",
+                              "const", c->id, "collectionName", "type", "string", "const", c->name);
+    json_t *required = json_pack("[s,s]", "collectionId", "collectionName");
+    json_t *in_props = json_object(), *in_required = json_array();
+    for (size_t i = 0; i < c->field_count; i++) {
+        const struct core_field *f = &c->fields[i];
+        bool secret = f->type == CORE_FIELD_PASSWORD || strcmp(f->name, "tokenKey") == 0;
+        if (!secret && (!f->is_hidden || superuser)) {
+            json_object_set_new(props, f->name, field_schema(f, false));
+            if (!f->is_hidden &&
+                !(c->type == CORE_COLLECTION_AUTH && strcmp(f->name, "email") == 0))
+                json_array_append_new(required, json_string(f->name));
+        }
+        if (f->type != CORE_FIELD_AUTODATE && strcmp(f->name, "tokenKey") != 0) {
+            json_object_set_new(in_props, f->name, field_schema(f, true));
+            if (f->is_required && !f->is_primary_key)
+                json_array_append_new(in_required, json_string(f->name));
+        }
+    }
+    if (c->type == CORE_COLLECTION_AUTH)
+        json_object_set_new(in_props, "passwordConfirm",
+                            json_pack("{s:s,s:b}", "type", "string", "writeOnly", 1));
+    json_object_set_new(props, "expand",
+                        json_pack("{s:s,s:s}", "type", "object", "description",
+                                  "the records asked for with ?expand=, by relation field name"));
+    snprintf(name, sizeof(name), "%.200sRecord", pn);
+    json_object_set_new(
+        schemas, name,
+        json_pack("{s:s,s:o,s:o}", "type", "object", "properties", props, "required", required));
+    snprintf(name, sizeof(name), "%.200sCreate", pn);
+    json_object_set_new(schemas, name,
+                        json_pack("{s:s,s:O,s:o}", "type", "object", "properties", in_props,
+                                  "required", in_required));
+    snprintf(name, sizeof(name), "%.200sUpdate", pn);
+    json_object_set_new(schemas, name,
+                        json_pack("{s:s,s:o}", "type", "object", "properties", in_props));
+}
+
+/* A generic record: what every record of every collection has. */
+static void add_any_schemas(json_t *schemas)
+{
+    json_object_set_new(
+        schemas, "Record",
+        json_pack("{s:s,s:s,s:{s:{s:s},s:{s:s},s:{s:s},s:{s:s,s:s}},s:[s,s,s]}", "type", "object",
+                  "description", "a record of any collection: its fields, and these", "properties",
+                  "id", "type", "string", "collectionId", "type", "string", "collectionName",
+                  "type", "string", "expand", "type", "object", "description",
+                  "the records asked for with ?expand=, by relation field name", "required", "id",
+                  "collectionId", "collectionName"));
+    json_object_set_new(
+        schemas, "RecordInput",
+        json_pack("{s:s,s:s}", "type", "object", "description",
+                  "field values by name; see the collection's <Name>Create schema"));
+}
+
+/* ---- paths ---------------------------------------------------------------- */
+
+static const char *rule_text(const struct target *t, enum core_rule_kind kind, const char *name,
+                             char *buf, size_t cap)
+{
+    const char *rule =
+        t->c ? (kind == CORE_RULE_COUNT ? t->c->auth_rule : t->c->rules[kind]) : NULL;
+    if (!t->c)
+        snprintf(buf, cap, "API rule: the collection's %s (superusers pass every rule).", name);
+    else if (!rule)
+        snprintf(buf, cap, "API rule: null (superusers only).");
+    else if (!rule[0])
+        snprintf(buf, cap, "API rule: \"\" (anyone, guests included).");
+    else
+        snprintf(buf, cap, "API rule: `%s` (superusers pass every rule).", rule);
+    return buf;
+}
+
+static json_t *str_schema(void)
+{
+    return json_pack("{s:s}", "type", "string");
+}
+
+static json_t *list_params(void)
+{
+    return json_pack(
+        "[o,o,o,o,o,o,o]",
+        api_openapi_param("page", "query", "page number, from 1",
+                          json_pack("{s:s,s:i}", "type", "integer", "minimum", 1), false),
+        api_openapi_param(
+            "perPage", "query", "records per page (1-1000, default 30)",
+            json_pack("{s:s,s:i,s:i}", "type", "integer", "minimum", 1, "maximum", 1000), false),
+        api_openapi_param("sort", "query", "e.g. -created,title; @random", str_schema(), false),
+        api_openapi_param("filter", "query",
+                          "the filter language, e.g. title ~ 'abc' && created > @now", str_schema(),
+                          false),
+        api_openapi_param("expand", "query", "relations to expand, e.g. author,comments_via_post",
+                          str_schema(), false),
+        api_openapi_param("fields", "query", "fields to return, e.g. id,title,expand.author.name",
+                          str_schema(), false),
+        api_openapi_param("skipTotal", "query", "skip the count (totalItems and totalPages are -1)",
+                          json_pack("{s:s}", "type", "boolean"), false));
+}
+
+static json_t *view_params(void)
+{
+    return json_pack(
+        "[o,o]", api_openapi_param("expand", "query", "relations to expand", str_schema(), false),
+        api_openapi_param("fields", "query", "fields to return", str_schema(), false));
+}
+
+/* A JSON or multipart body of schema NAME. */
+static json_t *input_body(const char *name)
+{
+    return json_pack("{s:b,s:{s:{s:o},s:{s:o}}}", "required", 1, "content", "application/json",
+                     "schema", api_openapi_ref(name), "multipart/form-data", "schema",
+                     api_openapi_ref(name));
+}
+
+static void add_auth_paths(json_t *paths, const struct target *t)
+{
+    char path[400], id[300];
+    json_t *auth_ok =
+        json_pack("{s:{s:s},s:o}", "token", "type", "string", "record", api_openapi_ref(t->record));
+    json_t *auth_schema = json_pack("{s:s,s:o,s:[s,s]}", "type", "object", "properties", auth_ok,
+                                    "required", "token", "record");
+    char desc[600];
+    char rule[512];
+    snprintf(desc, sizeof(desc), "Checked after the credentials: the authRule. %s",
+             rule_text(t, CORE_RULE_COUNT, "authRule", rule, sizeof(rule)));
+    struct {
+        const char *route, *suffix, *summary;
+        json_t *body; /* request body schema, or NULL */
+        bool token_answer, is_limited;
+    } routes[] = {
+        {"auth-with-password", "authWithPassword", "Sign in with an identity and a password",
+         json_pack("{s:s,s:{s:{s:s},s:{s:s}},s:[s,s]}", "type", "object", "properties", "identity",
+                   "type", "string", "password", "type", "string", "required", "identity",
+                   "password"),
+         true, true},
+        {"auth-refresh", "authRefresh", "A new token for the current one", NULL, true, false},
+        {"request-otp", "requestOtp", "Mail a one-time password",
+         json_pack("{s:s,s:{s:{s:s,s:s}},s:[s]}", "type", "object", "properties", "email", "type",
+                   "string", "format", "email", "required", "email"),
+         false, true},
+        {"auth-with-otp", "authWithOtp", "Sign in with a mailed one-time password",
+         json_pack("{s:s,s:{s:{s:s},s:{s:s}},s:[s,s]}", "type", "object", "properties", "otpId",
+                   "type", "string", "password", "type", "string", "required", "otpId", "password"),
+         true, true},
+        {"request-verification", "requestVerification", "Mail an email verification link",
+         json_pack("{s:s,s:{s:{s:s,s:s}},s:[s]}", "type", "object", "properties", "email", "type",
+                   "string", "format", "email", "required", "email"),
+         false, false},
+        {"confirm-verification", "confirmVerification", "Confirm an email address",
+         json_pack("{s:s,s:{s:{s:s}},s:[s]}", "type", "object", "properties", "token", "type",
+                   "string", "required", "token"),
+         false, false},
+        {"request-password-reset", "requestPasswordReset", "Mail a password reset link",
+         json_pack("{s:s,s:{s:{s:s,s:s}},s:[s]}", "type", "object", "properties", "email", "type",
+                   "string", "format", "email", "required", "email"),
+         false, false},
+        {"confirm-password-reset", "confirmPasswordReset", "Set a new password from a mailed token",
+         json_pack("{s:s,s:{s:{s:s},s:{s:s},s:{s:s}},s:[s,s,s]}", "type", "object", "properties",
+                   "token", "type", "string", "password", "type", "string", "passwordConfirm",
+                   "type", "string", "required", "token", "password", "passwordConfirm"),
+         false, false},
+        {"request-email-change", "requestEmailChange", "Mail a link to confirm a new email",
+         json_pack("{s:s,s:{s:{s:s,s:s}},s:[s]}", "type", "object", "properties", "newEmail",
+                   "type", "string", "format", "email", "required", "newEmail"),
+         false, false},
+        {"confirm-email-change", "confirmEmailChange", "Confirm a new email with the password",
+         json_pack("{s:s,s:{s:{s:s},s:{s:s}},s:[s,s]}", "type", "object", "properties", "token",
+                   "type", "string", "password", "type", "string", "required", "token", "password"),
+         false, false},
+    };
+    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+        snprintf(path, sizeof(path), "/api/collections/%s/%s", t->path, routes[i].route);
+        snprintf(id, sizeof(id), "%s_%s", t->op_id, routes[i].suffix);
+        json_t *responses;
+        if (routes[i].token_answer)
+            responses = json_pack(
+                "{s:o}", "200",
+                api_openapi_ok_json("the token and the record", json_incref(auth_schema)));
+        else if (strcmp(routes[i].route, "request-otp") != 0)
+            responses =
+                json_pack("{s:{s:s}}", "204", "description", "done (also for unknown addresses)");
+        else
+            responses =
+                json_pack("{s:o}", "200",
+                          api_openapi_ok_json("the id of the one-time password",
+                                              json_pack("{s:s,s:{s:{s:s}}}", "type", "object",
+                                                        "properties", "otpId", "type", "string")));
+        json_t *o = api_openapi_op(
+            id, t->tag, routes[i].summary, routes[i].token_answer ? desc : NULL, responses,
+            routes[i].is_limited ? "400 401 403 404 429" : "400 401 403 404");
+        if (routes[i].body)
+            json_object_set_new(o, "requestBody", api_openapi_json_body(routes[i].body));
+        if (strcmp(routes[i].route, "auth-refresh") == 0)
+            json_object_set_new(o, "security", json_pack("[{s:[]}]", "token"));
+        api_openapi_set_op(paths, path, "post", o);
+    }
+    snprintf(path, sizeof(path), "/api/collections/%s/auth-methods", t->path);
+    snprintf(id, sizeof(id), "%s_authMethods", t->op_id);
+    api_openapi_set_op(
+        paths, path, "get",
+        api_openapi_op(
+            id, t->tag, "The sign-in methods this collection offers", NULL,
+            json_pack("{s:o}", "200",
+                      api_openapi_ok_json("the methods", api_openapi_ref("AuthMethods"))),
+            "404"));
+    snprintf(path, sizeof(path), "/api/collections/%s/impersonate/{id}", t->path);
+    snprintf(id, sizeof(id), "%s_impersonate", t->op_id);
+    json_t *imp = api_openapi_op(
+        id, t->tag, "A non-refreshable token for a record (superusers)", NULL,
+        json_pack("{s:o}", "200", api_openapi_ok_json("the token and the record", auth_schema)),
+        "400 401 403 404");
+    json_object_set_new(imp, "requestBody",
+                        api_openapi_json_body(json_pack(
+                            "{s:s,s:{s:{s:s,s:s}}}", "type", "object", "properties", "duration",
+                            "type", "integer", "description", "seconds; 0 = the default")));
+    json_object_set_new(imp, "security", json_pack("[{s:[]}]", "token"));
+    api_openapi_set_op(paths, path, "post", imp);
+}
+
+static void add_paths(json_t *paths, const struct target *t)
+{
+    char path[400], id[300], rule[512];
+    json_t *list_schema =
+        json_pack("{s:s,s:{s:{s:s},s:{s:s},s:{s:s},s:{s:s},s:{s:s,s:o}},s:[s,s,s,s,s]}", "type",
+                  "object", "properties", "page", "type", "integer", "perPage", "type", "integer",
+                  "totalItems", "type", "integer", "totalPages", "type", "integer", "items", "type",
+                  "array", "items", api_openapi_ref(t->record), "required", "page", "perPage",
+                  "totalItems", "totalPages", "items");
+    snprintf(path, sizeof(path), "/api/collections/%s/records", t->path);
+    snprintf(id, sizeof(id), "%s_list", t->op_id);
+    json_t *o = api_openapi_op(
+        id, t->tag, "List records", rule_text(t, CORE_RULE_LIST, "listRule", rule, sizeof(rule)),
+        json_pack("{s:o}", "200", api_openapi_ok_json("a page of records", list_schema)),
+        "400 403");
+    json_object_set_new(o, "parameters", list_params());
+    api_openapi_set_op(paths, path, "get", o);
+    snprintf(id, sizeof(id), "%s_create", t->op_id);
+    o = api_openapi_op(id, t->tag, "Create a record",
+                       rule_text(t, CORE_RULE_CREATE, "createRule", rule, sizeof(rule)),
+                       json_pack("{s:o}", "200",
+                                 api_openapi_ok_json("the new record", api_openapi_ref(t->record))),
+                       "400 403 413");
+    json_object_set_new(o, "requestBody", input_body(t->create));
+    json_object_set_new(o, "parameters", view_params());
+    api_openapi_set_op(paths, path, "post", o);
+
+    snprintf(path, sizeof(path), "/api/collections/%s/records/{id}", t->path);
+    snprintf(id, sizeof(id), "%s_view", t->op_id);
+    o = api_openapi_op(
+        id, t->tag, "View a record", rule_text(t, CORE_RULE_VIEW, "viewRule", rule, sizeof(rule)),
+        json_pack("{s:o}", "200", api_openapi_ok_json("the record", api_openapi_ref(t->record))),
+        "403 404");
+    json_object_set_new(o, "parameters", view_params());
+    api_openapi_set_op(paths, path, "get", o);
+    snprintf(id, sizeof(id), "%s_update", t->op_id);
+    o = api_openapi_op(
+        id, t->tag, "Update a record (field+, +field and field- modify lists)",
+        rule_text(t, CORE_RULE_UPDATE, "updateRule", rule, sizeof(rule)),
+        json_pack("{s:o}", "200",
+                  api_openapi_ok_json("the record as saved", api_openapi_ref(t->record))),
+        "400 403 404 413");
+    json_object_set_new(o, "requestBody", input_body(t->update));
+    json_object_set_new(o, "parameters", view_params());
+    api_openapi_set_op(paths, path, "patch", o);
+    snprintf(id, sizeof(id), "%s_delete", t->op_id);
+    api_openapi_set_op(
+        paths, path, "delete",
+        api_openapi_op(id, t->tag, "Delete a record (and its cascades)",
+                       rule_text(t, CORE_RULE_DELETE, "deleteRule", rule, sizeof(rule)),
+                       json_pack("{s:{s:s}}", "204", "description", "deleted"), "400 403 404"));
+    if (t->is_auth)
+        add_auth_paths(paths, t);
+}
+
+void api_openapi_add_collection(json_t *paths, json_t *schemas, const struct core_collection *c,
+                                bool superuser)
+{
+    struct target t = {.path = c->name,
+                       .op_id = c->name,
+                       .tag = c->name,
+                       .c = c,
+                       .is_auth = c->type == CORE_COLLECTION_AUTH};
+    char pn[256];
+    pascal(c->name, pn, sizeof(pn));
+    add_record_schemas(schemas, c, pn, superuser);
+    snprintf(t.record, sizeof(t.record), "%sRecord", pn);
+    snprintf(t.create, sizeof(t.create), "%sCreate", pn);
+    snprintf(t.update, sizeof(t.update), "%sUpdate", pn);
+    add_paths(paths, &t);
+}
+
+void api_openapi_add_any_collection(json_t *paths, json_t *schemas)
+{
+    /* A collection name is a word ([A-Za-z0-9_]): "any-collection_list" is
+     * no collection's operationId. */
+    struct target t = {.path = "{collection}",
+                       .op_id = "any-collection",
+                       .tag = API_OPENAPI_ANY_TAG,
+                       .record = "Record",
+                       .create = "RecordInput",
+                       .update = "RecordInput",
+                       .is_auth = true};
+    add_any_schemas(schemas);
+    add_paths(paths, &t);
+}
