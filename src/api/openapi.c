@@ -243,17 +243,33 @@ static void add_fixed_paths(json_t *paths)
                                       "Delete every record (superusers)", NULL,
                                       json_pack("{s:{s:s}}", "204", "description", "emptied"),
                                       "400 401 403 404"));
-    api_openapi_set_op(
-        paths, "/api/batch", "post",
-        api_openapi_op("batch", "batch", "Several record writes in one transaction",
-                       "Each request runs under its collection's rules; all or nothing.",
-                       json_pack("{s:o}", "200",
-                                 api_openapi_ok_json(
-                                     "one answer per request, in order",
-                                     json_pack("{s:s,s:{s:s,s:{s:{s:s},s:{s:s}}}}", "type", "array",
-                                               "items", "type", "object", "properties", "status",
-                                               "type", "integer", "body", "type", "object"))),
-                       "400 403 413"));
+    json_t *batch = api_openapi_op(
+        "batch", "batch", "Several record writes in one transaction",
+        "Each request runs under its collection's rules; all or nothing.",
+        json_pack("{s:o}", "200",
+                  api_openapi_ok_json("one answer per request, in order",
+                                      json_pack("{s:s,s:{s:s,s:{s:{s:s},s:{s:[s,s],s:s}},s:[s,s]}}",
+                                                "type", "array", "items", "type", "object",
+                                                "properties", "status", "type", "integer", "body",
+                                                "type", "object", "null", "description",
+                                                "the record, or null for a delete (204)",
+                                                "required", "status", "body"))),
+        "400 403 413");
+    json_t *item = json_pack(
+        "{s:s,s:{s:{s:s,s:[s,s,s,s]},s:{s:s,s:s},s:{s:s},s:{s:s}},s:[s,s]}", "type", "object",
+        "properties", "method", "type", "string", "enum", "POST", "PATCH", "PUT", "DELETE", "url",
+        "type", "string", "description", "a record route, e.g. /api/collections/posts/records",
+        "body", "type", "object", "headers", "type", "object", "required", "method", "url");
+    json_t *batch_body =
+        json_pack("{s:s,s:{s:{s:s,s:o}},s:[s]}", "type", "object", "properties", "requests", "type",
+                  "array", "items", item, "required", "requests");
+    json_object_set_new(
+        batch, "requestBody",
+        json_pack("{s:b,s:{s:{s:o},s:{s:{s:s,s:s}}}}", "required", 1, "content", "application/json",
+                  "schema", batch_body, "multipart/form-data", "schema", "type", "object",
+                  "description",
+                  "@jsonPayload: the same object as JSON; files as requests.<i>.<field> parts"));
+    api_openapi_set_op(paths, "/api/batch", "post", batch);
     api_openapi_set_op(
         paths, "/api/realtime", "get",
         api_openapi_op(

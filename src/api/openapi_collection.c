@@ -20,6 +20,12 @@
 
 #define DATE_PATTERN "^\\d{4}-\\d{2}-\\d{2} \\d{2}:\\d{2}:\\d{2}\\.\\d{3}Z$"
 
+/* No key of a record is required in the document: ?fields= answers only the
+ * keys it names (for every operation that returns records). */
+#define RECORD_KEYS                                                                                \
+    "Every key is present (a hidden field only for superusers; email when visible) unless "        \
+    "?fields= picks some."
+
 /* Whose paths are being written: a collection, or any ({collection}). */
 struct target {
     const char *path;                /* "posts" or "{collection}" */
@@ -158,17 +164,12 @@ static void add_record_schemas(json_t *schemas, const struct core_collection *c,
     char name[300];
     json_t *props = json_pack("{s:{s:s,s:s},s:{s:s,s:s}}", "collectionId", "type", "string",
                               "const", c->id, "collectionName", "type", "string", "const", c->name);
-    json_t *required = json_pack("[s,s]", "collectionId", "collectionName");
     json_t *in_props = json_object(), *in_required = json_array();
     for (size_t i = 0; i < c->field_count; i++) {
         const struct core_field *f = &c->fields[i];
         bool secret = f->type == CORE_FIELD_PASSWORD || strcmp(f->name, "tokenKey") == 0;
-        if (!secret && (!f->is_hidden || superuser)) {
+        if (!secret && (!f->is_hidden || superuser))
             json_object_set_new(props, f->name, field_schema(f, false));
-            if (!f->is_hidden &&
-                !(c->type == CORE_COLLECTION_AUTH && strcmp(f->name, "email") == 0))
-                json_array_append_new(required, json_string(f->name));
-        }
         if (f->type != CORE_FIELD_AUTODATE && strcmp(f->name, "tokenKey") != 0) {
             json_object_set_new(in_props, f->name, field_schema(f, true));
             if (f->is_required && !f->is_primary_key)
@@ -182,9 +183,9 @@ static void add_record_schemas(json_t *schemas, const struct core_collection *c,
                         json_pack("{s:s,s:s}", "type", "object", "description",
                                   "the records asked for with ?expand=, by relation field name"));
     snprintf(name, sizeof(name), "%.200sRecord", pn);
-    json_object_set_new(
-        schemas, name,
-        json_pack("{s:s,s:o,s:o}", "type", "object", "properties", props, "required", required));
+    json_object_set_new(schemas, name,
+                        json_pack("{s:s,s:s,s:o}", "type", "object", "description", RECORD_KEYS,
+                                  "properties", props));
     snprintf(name, sizeof(name), "%.200sCreate", pn);
     json_object_set_new(schemas, name,
                         json_pack("{s:s,s:O,s:o}", "type", "object", "properties", in_props,
@@ -199,12 +200,11 @@ static void add_any_schemas(json_t *schemas)
 {
     json_object_set_new(
         schemas, "Record",
-        json_pack("{s:s,s:s,s:{s:{s:s},s:{s:s},s:{s:s},s:{s:s,s:s}},s:[s,s,s]}", "type", "object",
-                  "description", "a record of any collection: its fields, and these", "properties",
-                  "id", "type", "string", "collectionId", "type", "string", "collectionName",
-                  "type", "string", "expand", "type", "object", "description",
-                  "the records asked for with ?expand=, by relation field name", "required", "id",
-                  "collectionId", "collectionName"));
+        json_pack("{s:s,s:s,s:{s:{s:s},s:{s:s},s:{s:s},s:{s:s,s:s}}}", "type", "object",
+                  "description", "a record of any collection: its fields and these. " RECORD_KEYS,
+                  "properties", "id", "type", "string", "collectionId", "type", "string",
+                  "collectionName", "type", "string", "expand", "type", "object", "description",
+                  "the records asked for with ?expand=, by relation field name"));
     json_object_set_new(
         schemas, "RecordInput",
         json_pack("{s:s,s:s}", "type", "object", "description",
@@ -389,7 +389,7 @@ static void add_paths(json_t *paths, const struct target *t)
     json_t *o = api_openapi_op(
         id, t->tag, "List records", rule_text(t, CORE_RULE_LIST, "listRule", rule, sizeof(rule)),
         json_pack("{s:o}", "200", api_openapi_ok_json("a page of records", list_schema)),
-        "400 403");
+        "400 403 404");
     json_object_set_new(o, "parameters", list_params());
     api_openapi_set_op(paths, path, "get", o);
     snprintf(id, sizeof(id), "%s_create", t->op_id);
@@ -397,7 +397,7 @@ static void add_paths(json_t *paths, const struct target *t)
                        rule_text(t, CORE_RULE_CREATE, "createRule", rule, sizeof(rule)),
                        json_pack("{s:o}", "200",
                                  api_openapi_ok_json("the new record", api_openapi_ref(t->record))),
-                       "400 403 413");
+                       "400 403 404 413");
     json_object_set_new(o, "requestBody", input_body(t->create));
     json_object_set_new(o, "parameters", view_params());
     api_openapi_set_op(paths, path, "post", o);

@@ -109,6 +109,17 @@ describe('OpenAPI document', () => {
         assert.equal(d.paths['/api/collections/every_type/records/auth-with-password'], undefined);
         assert.match(d.paths['/api/collections/members/records'].get.description, /id = @request\.auth\.id/);
         assert.match(d.paths['/api/collections/locked_away/records'].get.description, /superusers only/);
+        // Every collection, also one created after the document was read or
+        // named by id, answers the generic routes; concrete paths come first.
+        assert.ok(d.paths['/api/collections/{collection}/records'].get);
+        assert.ok(d.paths['/api/collections/{collection}/records/{id}'].delete);
+        assert.ok(d.paths['/api/collections/{collection}/auth-with-password'].post);
+        assert.equal(d.paths['/api/collections/{collection}/records'].parameters[0].name, 'collection');
+        assert.equal(d.components.schemas.Record.type, 'object');
+        assert.ok(d.paths['/api/docs'].get.responses['200'].content['text/html']);
+        assert.deepEqual(d.paths['/api/docs/types'].get.parameters[0].schema.enum, ['ts', 'dart']);
+        const ids = Object.values(d.paths).flatMap((item) => Object.values(item).map((o) => o.operationId)).filter(Boolean);
+        assert.equal(new Set(ids).size, ids.length, 'operationIds are unique');
     });
 
     test('a guest or a user sees only the collections they may list, no hidden fields', async () => {

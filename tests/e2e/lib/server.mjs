@@ -11,9 +11,19 @@
 // build exits non-zero on leaks or memory errors) makes stop() throw with the
 // tail of its stderr. Set TARMAC_E2E_KEEP=1 to keep every data directory,
 // TARMAC_E2E_ACCESS_LOG=1 to keep the server's access log in its stderr.
+//
+// TARMAC_E2E_PRISM=1 (tests/e2e/prism.sh) puts a validating proxy in front of
+// every server: npm @stoplight/prism-cli in proxy mode with --errors, reading
+// the server's own OpenAPI document (as a superuser sees it when the server
+// starts; collections created later are checked against its
+// /api/collections/{collection}/... routes). `url` is then the proxy's; a
+// response that departs from the document becomes a 500 from Prism, and
+// stop() throws with every violation Prism logged. `directUrl` is always the
+// server's own address.
 
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, openSync, closeSync, readFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, openSync, closeSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,6 +34,10 @@ export const SLOW = Number(process.env.TARMAC_TEST_SLOW || '1') || 1;
 export const RELEASE_BIN = resolve(join(here, '..', '..', '..', 'build', 'release', 'tarmac'));
 export const BIN = resolve(process.env.TARMAC_BIN || RELEASE_BIN);
 export const SUPERUSER = { email: 'admin@example.com', password: 'adminpass123' };
+export const PRISM = process.env.TARMAC_E2E_PRISM === '1';
+/** Under Prism: the proxy's URL -> the server's own (see directUrl). */
+export const DIRECT = new Map();
+const PRISM_BIN = join(here, '..', 'node_modules', '.bin', 'prism');
 
 const START_TIMEOUT_MS = 20000 * SLOW;
 const STOP_TIMEOUT_MS = 30000 * SLOW;
@@ -120,15 +134,30 @@ export async function startServer(opts = {}) {
         new Promise((res) => setTimeout(() => res(null), ms).unref()),
     ]);
 
+    let prism = null;
+    if (PRISM && opts.prism !== false) {
+        try {
+            prism = await startPrism(url, dir);
+        } catch (e) {
+            proc.kill('SIGKILL');
+            await exitPromise;
+            throw e;
+        }
+    }
+
+    if (prism) DIRECT.set(prism.url, url);
     const server = {
-        url,
-        port: Number(new URL(url).port),
+        url: prism ? prism.url : url,
+        directUrl: url,
+        port: Number(new URL(prism ? prism.url : url).port),
         dir,
         proc,
         stderr,
         get exited() { return exited; },
         /** SIGTERM; resolves when the process exited with 0, throws otherwise. */
         async stop() {
+            const violations = prism ? await prism.stop() : [];
+            prism = null;
             if (!exited) proc.kill('SIGTERM');
             const e = await waitExit(STOP_TIMEOUT_MS);
             if (!e) {
@@ -139,10 +168,15 @@ export async function startServer(opts = {}) {
             if (e.code !== 0) {
                 throw new Error(`server exited with code ${e.code} signal ${e.signal} (expected 0)\nstderr (${stderrPath}): ${tail(stderr(), 12000)}`);
             }
+            if (violations.length) {
+                throw new Error(`Prism: ${violations.length} answer(s) depart from the OpenAPI document:\n${violations.join('\n')}`);
+            }
             if (ownDir && !process.env.TARMAC_E2E_KEEP) rmSync(dir, { recursive: true, force: true });
         },
         /** SIGKILL (simulated crash); resolves once the process is gone. Keeps the dir. */
         async kill9() {
+            if (prism) await prism.stop();
+            prism = null;
             if (!exited) proc.kill('SIGKILL');
             await exitPromise;
         },
@@ -152,4 +186,86 @@ export async function startServer(opts = {}) {
         },
     };
     return server;
+}
+
+function freePort() {
+    return new Promise((res, rej) => {
+        const s = createServer();
+        s.on('error', rej);
+        s.listen(0, '127.0.0.1', () => {
+            const { port } = s.address();
+            s.close(() => res(port));
+        });
+    });
+}
+
+/**
+ * Prism in proxy mode with --errors in front of the server at upstream, with
+ * the document a superuser gets from it now. Requests are forwarded as they
+ * are (--validate-request=false, no security requirements: the suite sends
+ * invalid input on purpose to see the server's own 400s and 401s); every
+ * answer is checked against the document.
+ * Returns {url, stop()}; stop() resolves with the violations Prism logged.
+ */
+async function startPrism(upstream, dir) {
+    const login = await fetch(upstream + '/api/collections/_superusers/auth-with-password', {
+        method: 'POST', headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ identity: SUPERUSER.email, password: SUPERUSER.password }),
+    });
+    const token = login.ok ? (await login.json()).token : '';
+    const docRes = await fetch(upstream + '/api/docs/openapi.json', token ? { headers: { Authorization: token } } : {});
+    if (!docRes.ok) throw new Error(`prism: GET /api/docs/openapi.json answered ${docRes.status}`);
+    const spec = join(dir, `openapi-${Date.now()}-${process.pid}.json`);
+    // Prism checks security even with request validation off and answers
+    // 401 itself (also for an empty Authorization header, which the SDK sends
+    // as a guest): its copy has no security requirements, so the requests the
+    // suite sends without a token on purpose reach the server, whose own 401
+    // or 403 is then checked against the document.
+    const doc = await docRes.json();
+    delete doc.security;
+    for (const item of Object.values(doc.paths)) {
+        for (const op of Object.values(item)) {
+            if (op && typeof op === 'object') delete op.security;
+        }
+    }
+    writeFileSync(spec, JSON.stringify(doc));
+    const port = await freePort();
+    const logPath = join(dir, `prism-${port}.log`);
+    const logFd = openSync(logPath, 'w');
+    const proc = spawn(PRISM_BIN, ['proxy', '--errors', '--validate-request=false', '--cors=false',
+        '-h', '127.0.0.1', '-p', String(port), '-v', process.env.TARMAC_E2E_PRISM_LOG || 'warn', spec, upstream], {
+        stdio: ['ignore', logFd, logFd], env: { ...process.env, SCARF_ANALYTICS: 'false', DO_NOT_TRACK: '1' },
+    });
+    closeSync(logFd);
+    const log = () => { try { return readFileSync(logPath, 'utf8'); } catch { return ''; } };
+    let exited = false;
+    const exit = new Promise((res) => proc.on('exit', () => { exited = true; res(); }));
+    const url = `http://127.0.0.1:${port}`;
+    const deadline = Date.now() + START_TIMEOUT_MS;
+    for (;;) {
+        if (exited) throw new Error(`prism exited before listening:\n${tail(log())}`);
+        try {
+            const r = await fetch(url + '/api/health');
+            await r.arrayBuffer();
+            break;
+        } catch {
+            if (Date.now() > deadline) {
+                proc.kill('SIGKILL');
+                throw new Error(`prism did not listen in ${START_TIMEOUT_MS} ms:\n${tail(log())}`);
+            }
+            await new Promise((r) => setTimeout(r, 100));
+        }
+    }
+    return {
+        url,
+        async stop() {
+            if (!exited) proc.kill('SIGTERM');
+            await Promise.race([exit, new Promise((r) => setTimeout(r, 5000).unref())]);
+            if (!exited) proc.kill('SIGKILL');
+            // Lines such as "[VALIDATOR] ✖  error Violation: response.body ..." and
+            // "Request terminated with error: ... VIOLATIONS ...".
+            return log().split('\n').filter((l) => /Violation|VIOLATIONS|Request terminated/.test(l))
+                .map((l) => l.replace(/\x1b\[[0-9;]*m/g, '').trim());
+        },
+    };
 }
