@@ -7,11 +7,11 @@ OUT  := build/$(MODE)
 
 include mk/deps.mk
 include mk/flags.mk
-include mk/admin.mk
+include mk/web.mk
 
 SRC      := $(shell find src -name '*.c' | sort)
 LIB_SRC  := $(filter-out src/main.c,$(SRC))
-LIB_OBJ  := $(LIB_SRC:src/%.c=$(OUT)/obj/%.o) $(ADMIN_OBJ)
+LIB_OBJ  := $(LIB_SRC:src/%.c=$(OUT)/obj/%.o) $(WEB_OBJ)
 MAIN_OBJ := $(OUT)/obj/main.o
 UNIT_SRC := $(shell find tests/unit -name 'test_*.c' | sort)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(OUT)/unit/%)

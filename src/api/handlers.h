@@ -17,6 +17,9 @@ void api_health_configure(const char *proxy_header);
 /* GET /api/docs/openapi.json, GET /api/docs/types?lang=ts|dart (openapi.c) */
 enum rc api_docs_openapi(struct http_req *req, void *ctx);
 enum rc api_docs_types(struct http_req *req, void *ctx);
+/* GET /api/docs, GET /api/docs/{asset}: the docs page (docs.c) */
+enum rc api_docs_page(struct http_req *req, void *ctx);
+enum rc api_docs_asset(struct http_req *req, void *ctx);
 
 /* POST /api/batch (batch.c) */
 enum rc api_batch(struct http_req *req, void *ctx);

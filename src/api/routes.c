@@ -12,6 +12,9 @@ void api_routes_register(struct http_router *r, struct api_limits *limits)
     http_router_add(r, HTTP_METHOD_GET, "/api/metrics", api_metrics, r);
     http_router_add(r, HTTP_METHOD_GET, "/api/docs/openapi.json", api_docs_openapi, NULL);
     http_router_add(r, HTTP_METHOD_GET, "/api/docs/types", api_docs_types, NULL);
+    /* The docs page (static files; the two literal routes above win). */
+    http_router_add(r, HTTP_METHOD_GET, "/api/docs", api_docs_page, NULL);
+    http_router_add(r, HTTP_METHOD_GET, "/api/docs/{asset}", api_docs_asset, NULL);
 
     /* Collections (superusers). The literal segments win over {collection}. */
     http_router_add(r, HTTP_METHOD_GET, "/api/collections", api_collections_list, NULL);
