@@ -30,10 +30,10 @@
 #include "store/dialect.h"
 
 struct store_sql {
-    struct buf *out;              /* where the text goes (appended) */
-    enum store_dialect dialect;   /* whose quoting, placeholders and types */
-    unsigned params;              /* parameters numbered so far */
-    enum rc rc;                   /* the first error; RC_OK while none */
+    struct buf *out;            /* where the text goes (appended) */
+    enum store_dialect dialect; /* whose quoting, placeholders and types */
+    unsigned params;            /* parameters numbered so far */
+    enum rc rc;                 /* the first error; RC_OK while none */
 };
 
 /* Starts appending to out in the process's dialect (store_dialect_current),

@@ -85,9 +85,9 @@ struct budget *store_set_budget(struct store_conn *db, struct budget *b)
 
 enum rc store_open(const char *path, enum store_open_mode mode, struct store_conn **out)
 {
-    int flags = SQLITE_OPEN_NOMUTEX |
-                (mode == STORE_OPEN_WRITE ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
-                                            : SQLITE_OPEN_READWRITE);
+    int flags =
+        SQLITE_OPEN_NOMUTEX | (mode == STORE_OPEN_WRITE ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
+                                                        : SQLITE_OPEN_READWRITE);
     sqlite3 *h = NULL;
     /* Under a test's fault injection the writer's files fail on purpose (fault.h). */
     const char *vfs = mode == STORE_OPEN_WRITE ? store_fault_vfs_name() : NULL;
@@ -263,7 +263,8 @@ static enum rc bind_text(struct store_stmt *st, int index, struct str v, sqlite3
 {
     if (v.len > INT_MAX)
         return RC_TOO_LARGE;
-    return bind_rc(sqlite3_bind_text(store_sqlite_stmt(st), index, v.ptr ? v.ptr : "", (int)v.len, d));
+    return bind_rc(
+        sqlite3_bind_text(store_sqlite_stmt(st), index, v.ptr ? v.ptr : "", (int)v.len, d));
 }
 
 enum rc store_bind_text(struct store_stmt *st, int index, struct str value)

@@ -97,7 +97,8 @@ static void release_files(struct core_save *s)
         {
             const char *col_id = json_string_value(json_array_get(pair, 0));
             const char *id = json_string_value(json_array_get(pair, 1));
-            const struct core_collection *x = core_schema_find_exact(r->schema, str_from_cstr(col_id));
+            const struct core_collection *x =
+                core_schema_find_exact(r->schema, str_from_cstr(col_id));
             json_t *still = NULL;
             if (!x || !core_files_has_field(x) ||
                 core_record_load(r->cw->db, x, str_from_cstr(id), &still) != RC_NOT_FOUND) {
@@ -234,8 +235,8 @@ static enum rc build_input(struct core_save *s, json_t *current, struct core_pro
 {
     struct core_request *r = s->r;
     const struct core_collection *c = s->in.c;
-    enum rc files_rc = core_files_intake(c, s->in.uploads, s->in.upload_count, s->in.body,
-                                         &s->files, p);
+    enum rc files_rc =
+        core_files_intake(c, s->in.uploads, s->in.upload_count, s->in.body, &s->files, p);
     enum rc rc = core_record_input_build(r, c, s->in.body, current, &s->input, p);
     if (files_rc && !rc) {
         core_problem_message(p, failed_message(s->job.kind));
@@ -381,8 +382,7 @@ enum rc core_record_save_answer(struct core_save *s, const struct core_output_op
 {
     struct core_output_opts opts = *o;
     opts.ignore_view_rule = true;
-    if (s->job.kind == CORE_WRITE_CREATE && s->job.values && !opts.expand.len &&
-        !opts.fields.len) {
+    if (s->job.kind == CORE_WRITE_CREATE && s->job.values && !opts.expand.len && !opts.fields.len) {
         /* The row is what was inserted: answer from it, no read back. */
         struct jsonw jw;
         jsonw_init(&jw, out);
@@ -391,7 +391,6 @@ enum rc core_record_save_answer(struct core_save *s, const struct core_output_op
     }
     json_t *row = s->job.kind == CORE_WRITE_CREATE ? s->job.values : s->job.written;
     if (s->in.is_batch_item && row)
-        return core_record_render_values(s->r, s->in.c, row, "", (struct str){NULL, 0}, &opts,
-                                         out);
+        return core_record_render_values(s->r, s->in.c, row, "", (struct str){NULL, 0}, &opts, out);
     return core_record_view(s->r, s->in.c, str_from_cstr(s->job.id), &opts, out, p);
 }

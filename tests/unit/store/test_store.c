@@ -137,8 +137,8 @@ static void test_cursor_reads_typed_columns(void **state)
 
     /* the cache hands the same statement back for the same text */
     struct store_stmt *again;
-    assert_int_equal(store_prepare(db, STR_LIT("SELECT id, n, f, s, z FROM t WHERE n = ?1"), &again),
-                     RC_OK);
+    assert_int_equal(
+        store_prepare(db, STR_LIT("SELECT id, n, f, s, z FROM t WHERE n = ?1"), &again), RC_OK);
     assert_ptr_equal(again, st);
     store_done(again);
 

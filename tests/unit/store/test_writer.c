@@ -43,8 +43,7 @@ static int teardown(void **state)
 static enum rc create_table(struct store_conn *db, void *ctx)
 {
     (void)ctx;
-    return store_exec(
-        db, "CREATE TABLE IF NOT EXISTS t (id INTEGER PRIMARY KEY, v TEXT NOT NULL)");
+    return store_exec(db, "CREATE TABLE IF NOT EXISTS t (id INTEGER PRIMARY KEY, v TEXT NOT NULL)");
 }
 
 struct insert {
@@ -159,8 +158,8 @@ static enum rc prepare_faulty_table(struct store_conn *db, void *ctx)
 {
     (void)ctx;
     enum rc rc = store_exec(db, "PRAGMA cache_size = 10;"
-                                       "CREATE TABLE IF NOT EXISTS t (id INTEGER PRIMARY KEY, "
-                                       "v TEXT NOT NULL)");
+                                "CREATE TABLE IF NOT EXISTS t (id INTEGER PRIMARY KEY, "
+                                "v TEXT NOT NULL)");
     sqlite3_stmt *st;
     if (!rc)
         rc = store_prepare_raw(db, STR_LIT("INSERT INTO t (id, v) VALUES (?1, ?2)"), &st);
@@ -273,8 +272,7 @@ static void run_fault_round(struct store_writer *w, const struct store_fault_pla
     struct store_conn *rd;
     assert_int_equal(store_open(db_path, STORE_OPEN_READ, &rd), RC_OK);
     sqlite3_stmt *st;
-    assert_int_equal(store_prepare_raw(rd, STR_LIT("SELECT 1 FROM t WHERE id = ?1"), &st),
-                     RC_OK);
+    assert_int_equal(store_prepare_raw(rd, STR_LIT("SELECT 1 FROM t WHERE id = ?1"), &st), RC_OK);
     for (int i = 0; i < FAULT_GROUP; i++) {
         sqlite3_bind_int(st, 1, jobs[i].in.id);
         int step = sqlite3_step(st);
