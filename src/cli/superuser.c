@@ -11,7 +11,7 @@
 #include "core/credential/password.h"
 #include "core/record/record_input.h"
 #include "core/record/record_write.h"
-#include "store/dialect.h"
+#include "store/store.h"
 
 static const struct core_collection *superusers(struct core_app *app)
 {
@@ -25,20 +25,17 @@ static void find_by_email(struct core_app *app, const char *email, char out[64])
     struct store_conn *db;
     if (store_open(app->db_path, STORE_OPEN_READ, &db) != RC_OK)
         return;
-    sqlite3_stmt *st;
-    if (store_prepare_raw(
-            db, STR_LIT("SELECT id FROM \"_superusers\" WHERE email = ?1 COLLATE NOCASE"), &st) ==
-        RC_OK) {
-        sqlite3_bind_text(st, 1, email, -1, SQLITE_STATIC);
-        if (sqlite3_step(st) == SQLITE_ROW) {
-            const char *id = (const char *)sqlite3_column_text(st, 0);
-            size_t n = id ? strlen(id) : 0;
-            if (n < 64) {
-                memcpy(out, id, n);
-                out[n] = '\0';
+    struct store_stmt *st;
+    if (store_prepare(db, STR_LIT("SELECT id FROM \"_superusers\" WHERE email = ?1 COLLATE NOCASE"),
+                      &st) == RC_OK) {
+        if (store_bind_text(st, 1, str_from_cstr(email)) == RC_OK && store_step(st) == RC_OK) {
+            struct str id = store_column_text(st, 0);
+            if (id.len < 64) {
+                memcpy(out, id.ptr, id.len);
+                out[id.len] = '\0';
             }
         }
-        store_done_raw(st);
+        store_done(st);
     }
     store_close(db);
 }
@@ -98,7 +95,7 @@ static int upsert(struct core_app *app, const char *email, const char *password)
         job.values = json_incref(in.values);
     }
     core_write_job_set_hashes(&job, &in);
-    if (core_record_run(app, &job) != RC_OK) {
+    if (core_record_run(app->writer, &job) != RC_OK) {
         print_problem(&job.problem);
         code = CLI_EXIT_FAILURE;
         goto out;
@@ -130,7 +127,7 @@ static int delete_superuser(struct core_app *app, const char *email)
                                  .id = xstrdup(id)};
     core_problem_init(&job.problem);
     int code = CLI_EXIT_OK;
-    if (core_record_run(app, &job) != RC_OK) {
+    if (core_record_run(app->writer, &job) != RC_OK) {
         print_problem(&job.problem);
         code = CLI_EXIT_FAILURE;
     } else {

@@ -17,6 +17,7 @@
 #include "core/schema/collection_json.h"
 #include "core/data_upgrade.h"
 #include "core/credential/password.h"
+#include "core/record/count_cache.h"
 #include "core/record/record_input.h"
 #include "net/offload.h"
 
@@ -28,6 +29,12 @@ void core_now(char out[32])
 const struct core_schema *core_app_schema(struct core_app *app)
 {
     return atomic_load_explicit(&app->schema, memory_order_acquire);
+}
+
+/* The realtime registry's view of the schema (realtime.h). */
+static const struct core_schema *current_schema(void *ctx)
+{
+    return core_app_schema(ctx);
 }
 
 void core_app_swap_schema(struct core_app *app, struct core_schema *s)
@@ -50,38 +57,37 @@ struct load_job {
 
 static enum rc load_collections(struct store_conn *db, struct core_schema *s)
 {
-    sqlite3_stmt *st;
-    enum rc rc = store_prepare_raw(
+    struct store_stmt *st;
+    enum rc rc = store_prepare(
         db, STR_LIT("SELECT data, system, created, updated FROM _collections ORDER BY rowid"), &st);
     if (rc)
         return rc;
-    int step;
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-        const char *text = (const char *)sqlite3_column_text(st, 0);
+    while ((rc = store_step(st)) == RC_OK) {
+        struct str text = store_column_text(st, 0);
         json_error_t jerr;
-        json_t *j = json_loads(text ? text : "", 0, &jerr);
+        json_t *j = json_loadb(text.ptr, text.len, 0, &jerr);
         struct core_problem p;
         core_problem_init(&p);
         struct core_collection *c = NULL;
-        rc = core_collection_from_json(j, NULL, NULL, "", &c, &p);
+        enum rc loaded = core_collection_from_json(j, NULL, NULL, "", &c, &p);
         json_decref(j);
         core_problem_cleanup(&p);
-        if (rc) {
+        if (loaded) {
             log_error("msg=\"stored collection does not load\" line=%d", jerr.line);
-            break;
+            store_done(st);
+            return loaded;
         }
-        c->is_system = sqlite3_column_int(st, 1) != 0;
+        c->is_system = store_column_int64(st, 1) != 0;
+        struct str created = store_column_text(st, 2), updated = store_column_text(st, 3);
         xfree(c->created);
-        c->created = xstrdup((const char *)sqlite3_column_text(st, 2));
+        c->created = xstrndup(created.ptr, created.len);
         xfree(c->updated);
-        c->updated = xstrdup((const char *)sqlite3_column_text(st, 3));
+        c->updated = xstrndup(updated.ptr, updated.len);
         s->items = xrealloc(s->items, (s->count + 1) * sizeof(*s->items));
         s->items[s->count++] = c;
     }
-    store_done_raw(st);
-    if (!rc && step != SQLITE_DONE)
-        rc = store_sqlite_rc(step);
-    return rc;
+    store_done(st);
+    return rc == RC_NOT_FOUND ? RC_OK : rc;
 }
 
 /* The collections a fresh data directory starts with (spec §5.5). */
@@ -198,7 +204,7 @@ enum rc core_app_open(const char *dir, struct core_app **out)
     }
     struct core_app *app = xcalloc(1, sizeof(*app));
     pthread_mutex_init(&app->schema_mu, NULL);
-    app->realtime = core_realtime_new();
+    app->realtime = core_realtime_new(&app->limits, current_schema, app);
     app->dir = xstrdup(dir);
     snprintf(app->app_name, sizeof(app->app_name), "tarmac");
     snprintf(app->app_url, sizeof(app->app_url), "http://127.0.0.1:8090");
@@ -251,6 +257,8 @@ void core_app_close(struct core_app *app)
 enum rc core_worker_init(struct core_worker *cw, struct core_app *app, struct net_mailbox *mailbox)
 {
     cw->app = app;
+    cw->writer = app->writer;
+    cw->realtime = app->realtime;
     cw->mailbox = mailbox;
     cw->counts = xcalloc(1, sizeof(*cw->counts));
     cw->pages = xcalloc(1, sizeof(*cw->pages));
@@ -268,33 +276,9 @@ bool core_worker_is_busy(struct core_worker *cw)
     return core_realtime_is_busy(cw);
 }
 
-void core_worker_begin_read(struct core_worker *cw)
-{
-    if (cw->in_read_tx || !cw->db)
-        return;
-    /* BEGIN alone takes no lock; the first SELECT starts the read. */
-    sqlite3_stmt *st;
-    if (store_prepare_raw(cw->db, STR_LIT("BEGIN"), &st) != RC_OK)
-        return;
-    cw->in_read_tx = sqlite3_step(st) == SQLITE_DONE;
-    store_done_raw(st);
-}
-
-void core_worker_end_read(struct core_worker *cw)
-{
-    if (!cw->in_read_tx)
-        return;
-    cw->in_read_tx = false;
-    sqlite3_stmt *st;
-    if (store_prepare_raw(cw->db, STR_LIT("COMMIT"), &st) != RC_OK)
-        return;
-    (void)sqlite3_step(st);
-    store_done_raw(st);
-}
-
 void core_worker_cleanup(struct core_worker *cw)
 {
-    core_realtime_detach(cw); /* a worker that failed to start never stopped */
+    core_realtime_worker_free(cw); /* a worker that failed to start never stopped */
     core_worker_end_read(cw);
     store_close(cw->db);
     cw->db = NULL;
@@ -313,12 +297,12 @@ int64_t core_app_superuser_count(struct core_app *app)
     struct store_conn *db;
     if (store_open(app->db_path, STORE_OPEN_READ, &db) != RC_OK)
         return -1;
-    sqlite3_stmt *st;
+    struct store_stmt *st;
     int64_t n = -1;
-    if (store_prepare_raw(db, STR_LIT("SELECT COUNT(*) FROM \"_superusers\""), &st) == RC_OK) {
-        if (sqlite3_step(st) == SQLITE_ROW)
-            n = sqlite3_column_int64(st, 0);
-        store_done_raw(st);
+    if (store_prepare(db, STR_LIT("SELECT COUNT(*) FROM \"_superusers\""), &st) == RC_OK) {
+        if (store_step(st) == RC_OK)
+            n = store_column_int64(st, 0);
+        store_done(st);
     }
     store_close(db);
     return n;

@@ -2,8 +2,9 @@
  *
  * One struct core_app per process: the data directory, the writer thread, the
  * current schema snapshot, the settings. Workers each hold a struct
- * core_worker: their own read connection to SQLite and their mailbox, so a
- * read never leaves the loop and a write's answer comes back to it.
+ * core_worker (core/record/worker.h): their own read connection and their
+ * mailbox, so a read never leaves the loop and a write's answer comes back
+ * to it.
  *
  * Schema snapshots are immutable. A change builds a new snapshot and swaps the
  * app's pointer; readers load the pointer once per request and use that
@@ -21,9 +22,8 @@
 #include "base/rc.h"
 #include "core/schema/collection.h"
 #include "core/record/cost.h"
-#include "core/record/count_cache.h"
+#include "core/record/worker.h"
 #include "core/realtime/realtime.h"
-#include "store/sqlite.h"
 #include "store/writer.h"
 
 struct net_mailbox;
@@ -55,28 +55,6 @@ struct core_app {
     bool is_schema_busy; /* one schema job is on the writer */
 };
 
-/* The worker's statements for "record by id, no rule" (public or superuser
- * reads), found by collection without building and hashing their SQL: the
- * most frequent query of a mobile backend. Entries of an older schema
- * snapshot miss and are replaced. */
-#define CORE_VIEW_CACHE 16
-struct core_view_stmt {
-    const struct core_collection *c;
-    uint64_t schema_version;
-    sqlite3_stmt *stmt; /* owned by the connection's statement cache */
-};
-
-struct core_worker {
-    struct core_app *app;
-    struct core_view_stmt views[CORE_VIEW_CACHE];
-    struct store_conn *db;         /* this worker's read connection */
-    struct net_mailbox *mailbox;     /* the worker loop's, for writer replies */
-    struct core_count_cache *counts; /* list totals, see count_cache.h */
-    struct core_page_cache *pages;   /* whole list responses, same rule */
-    bool in_read_tx;                 /* a read transaction spans this loop iteration */
-    struct core_rt_local rt;         /* this worker's realtime clients */
-};
-
 /* Takes the data directory for one server (creating it when missing): a
  * second server would share the database but not the realtime clients,
  * the rate limits or the writer's ordering. An advisory lock on
@@ -101,20 +79,17 @@ const struct core_schema *core_app_schema(struct core_app *app);
 /* Installs s as the current snapshot (takes ownership). Writer thread only:
  * schema changes are writes. */
 void core_app_swap_schema(struct core_app *app, struct core_schema *s);
-/* Opens a worker's read connection. Call on the worker thread. */
+/* Sets cw up for app: opens its read connection and registers it for
+ * realtime events. Call on the worker thread; cw was zeroed. RC_IO when the
+ * connection cannot open (core_worker_cleanup() then still undoes the rest). */
 enum rc core_worker_init(struct core_worker *cw, struct core_app *app, struct net_mailbox *mailbox);
+/* Ends the read transaction, closes the connection and frees the caches;
+ * after its realtime clients are gone. Worker's thread. */
 void core_worker_cleanup(struct core_worker *cw);
 /* The worker begins to stop: no more realtime events are sent to it. */
 void core_worker_stop(struct core_worker *cw);
 /* True while work posted to the worker (realtime fan-out) is pending. */
 bool core_worker_is_busy(struct core_worker *cw);
-/* Starts (once per loop iteration) a read transaction on the worker's
- * connection, so the requests of one iteration share one snapshot and one
- * round of SQLite's file locks (fcntl calls were ~12% of a record read).
- * A write acknowledged in an earlier iteration is always visible. */
-void core_worker_begin_read(struct core_worker *cw);
-/* Ends it; the worker calls this after each loop iteration. */
-void core_worker_end_read(struct core_worker *cw);
 /* The number of superusers (records of _superusers); -1 when it cannot be read.
  * Blocking (opens a read connection): start-up only. */
 int64_t core_app_superuser_count(struct core_app *app);

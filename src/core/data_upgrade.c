@@ -13,15 +13,15 @@
 #include "base/buf.h"
 #include "base/log.h"
 #include "base/secure.h"
-#include "store/dialect.h"
+#include "store/sql.h"
 
 #define VERSION_KEY "tarmac.dataVersion"
 
 static enum rc read_version(struct store_conn *db, int64_t *out)
 {
     struct store_stmt *st;
-    enum rc rc = store_prepare(
-        db, STR_LIT("SELECT value FROM _params WHERE id = '" VERSION_KEY "'"), &st);
+    enum rc rc =
+        store_prepare(db, STR_LIT("SELECT value FROM _params WHERE id = '" VERSION_KEY "'"), &st);
     if (rc)
         return rc;
     rc = store_step(st);
@@ -55,20 +55,31 @@ static enum rc build_sql(struct buf *sql, const struct core_collection *c,
                          const struct core_field *f, bool is_select)
 {
     struct str table = str_from_cstr(c->name), col = str_from_cstr(f->name);
-    enum rc rc = buf_append_cstr(sql, is_select ? "SELECT \"id\", " : "UPDATE ");
-    if (!rc)
-        rc = store_dialect_ident(sql, is_select ? col : table);
-    if (!rc)
-        rc = buf_append_cstr(sql, is_select ? " FROM " : " SET ");
-    if (!rc)
-        rc = store_dialect_ident(sql, is_select ? table : col);
-    if (!rc)
-        rc = buf_append_cstr(sql, is_select ? " WHERE " : " = ?1 WHERE \"id\" = ?2");
-    if (!rc && is_select)
-        rc = store_dialect_ident(sql, col);
-    if (!rc && is_select)
-        rc = buf_append_cstr(sql, " != ''");
-    return rc;
+    struct store_sql q;
+    store_sql_begin(&q, sql);
+    if (is_select) {
+        store_sql_add(&q, "SELECT ");
+        store_sql_ident(&q, STR_LIT("id"));
+        store_sql_add(&q, ", ");
+        store_sql_ident(&q, col);
+        store_sql_add(&q, " FROM ");
+        store_sql_ident(&q, table);
+        store_sql_add(&q, " WHERE ");
+        store_sql_ident(&q, col);
+        store_sql_add(&q, " != ''");
+    } else {
+        store_sql_add(&q, "UPDATE ");
+        store_sql_ident(&q, table);
+        store_sql_add(&q, " SET ");
+        store_sql_ident(&q, col);
+        store_sql_add(&q, " = ");
+        store_sql_param(&q); /* 1: the hash */
+        store_sql_add(&q, " WHERE ");
+        store_sql_ident(&q, STR_LIT("id"));
+        store_sql_add(&q, " = ");
+        store_sql_param(&q); /* 2: the record */
+    }
+    return store_sql_end(&q);
 }
 
 /* The rows of field f whose value is neither "" nor a hash: [[id, value], ...]. */
@@ -137,8 +148,8 @@ static enum rc hash_rows(struct store_conn *db, const struct core_collection *c,
         json_t *id = json_array_get(row, 0);
         rc = store_bind_text_copy(st, 1, buf_str(&phc));
         if (!rc)
-            rc = store_bind_text_copy(
-                st, 2, (struct str){json_string_value(id), json_string_length(id)});
+            rc = store_bind_text_copy(st, 2,
+                                      (struct str){json_string_value(id), json_string_length(id)});
         if (!rc)
             rc = store_step(st);
         store_reset(st);

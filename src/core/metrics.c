@@ -119,6 +119,6 @@ void core_metrics_write(struct core_app *app, struct buf *out)
                             (const char *[]){"result", "failed", NULL}, failed);
 
     gauge(out, "tarmac_realtime_clients", "Realtime clients connected (SSE and WebSocket).",
-          (double)core_realtime_client_count(app));
+          (double)core_realtime_client_count(app->realtime));
     write_process(out);
 }

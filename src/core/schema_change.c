@@ -10,7 +10,7 @@
 #include "core/schema/collection_ddl.h"
 #include "core/schema/collection_json.h"
 #include "core/record/record.h"
-#include "store/dialect.h"
+#include "store/sql.h"
 #include "store/writer.h"
 
 /* A deep copy through the stored JSON form: schema changes are rare, and this
@@ -107,43 +107,45 @@ static bool keeps_file_field(const struct core_collection *c, const struct core_
 static void list_field_files(struct store_conn *db, const struct core_collection *old,
                              const struct core_field *f, json_t *out)
 {
+    struct str col = str_from_cstr(f->name);
     struct buf sql;
     buf_init(&sql, 4096);
-    enum rc rc = buf_append_cstr(&sql, "SELECT \"id\", ");
+    struct store_sql q;
+    store_sql_begin(&q, &sql);
+    store_sql_add(&q, "SELECT ");
+    store_sql_ident(&q, STR_LIT("id"));
+    store_sql_add(&q, ", ");
+    store_sql_ident(&q, col);
+    store_sql_add(&q, " FROM ");
+    store_sql_ident(&q, str_from_cstr(old->name));
+    store_sql_add(&q, " WHERE ");
+    store_sql_ident(&q, col);
+    store_sql_add(&q, " NOT IN ('', '[]')");
+    struct store_stmt *st = NULL;
+    enum rc rc = store_sql_end(&q);
     if (!rc)
-        rc = store_dialect_ident(&sql, str_from_cstr(f->name));
-    if (!rc)
-        rc = buf_append_cstr(&sql, " FROM ");
-    if (!rc)
-        rc = store_dialect_ident(&sql, str_from_cstr(old->name));
-    if (!rc)
-        rc = buf_append_cstr(&sql, " WHERE ");
-    if (!rc)
-        rc = store_dialect_ident(&sql, str_from_cstr(f->name));
-    if (!rc)
-        rc = buf_append_cstr(&sql, " NOT IN ('', '[]')");
-    sqlite3_stmt *st = NULL;
-    if (!rc)
-        rc = store_prepare_raw(db, buf_str(&sql), &st);
+        rc = store_prepare(db, buf_str(&sql), &st);
     buf_cleanup(&sql);
     if (rc)
         return;
     bool is_multi = core_field_is_multi(f);
-    while (json_array_size(out) < CORE_SCHEMA_DROPPED_MAX && sqlite3_step(st) == SQLITE_ROW) {
-        const char *id = (const char *)sqlite3_column_text(st, 0);
-        const char *v = (const char *)sqlite3_column_text(st, 1);
-        if (!id || !v)
+    while (json_array_size(out) < CORE_SCHEMA_DROPPED_MAX && store_step(st) == RC_OK) {
+        if (store_column_type(st, 0) == STORE_TYPE_NULL ||
+            store_column_type(st, 1) == STORE_TYPE_NULL)
             continue;
-        json_t *names = is_multi ? json_loads(v, 0, NULL) : json_pack("[s]", v);
+        struct str id = store_column_text(st, 0);
+        struct str v = store_column_text(st, 1);
+        json_t *names =
+            is_multi ? json_loadb(v.ptr, v.len, 0, NULL) : json_pack("[s%]", v.ptr, v.len);
         if (json_is_array(names))
-            json_array_append_new(out, json_pack("[s,O]", id, names));
+            json_array_append_new(out, json_pack("[s%,O]", id.ptr, id.len, names));
         json_decref(names);
     }
     if (json_array_size(out) >= CORE_SCHEMA_DROPPED_MAX)
         log_warn("msg=\"dropped file field: files of more records are left on disk\" "
                  "collection=%s field=%s max=%d",
                  old->name, f->name, CORE_SCHEMA_DROPPED_MAX);
-    store_done_raw(st);
+    store_done(st);
 }
 
 /* The stored files of old's file fields that c drops: a new array for
@@ -286,11 +288,12 @@ static enum rc truncate_collection(struct store_conn *db, const struct core_coll
     }
     struct buf sql;
     buf_init(&sql, 4096);
-    enum rc rc = buf_append_cstr(&sql, "DELETE FROM ");
-    if (!rc)
-        rc = store_dialect_ident(&sql, str_from_cstr(c->name));
-    if (!rc)
-        rc = buf_append(&sql, "", 1);
+    struct store_sql q;
+    store_sql_begin(&q, &sql);
+    store_sql_add(&q, "DELETE FROM ");
+    store_sql_ident(&q, str_from_cstr(c->name));
+    store_sql_addn(&q, (struct str){"", 1}); /* NUL-terminated for store_exec */
+    enum rc rc = store_sql_end(&q);
     if (!rc)
         rc = store_exec(db, sql.data);
     buf_cleanup(&sql);

@@ -229,6 +229,30 @@ int64_t store_data_version(struct store_conn *db)
     return v;
 }
 
+enum rc store_begin_read(struct store_conn *db)
+{
+    /* BEGIN alone takes no lock; the first SELECT starts the read. Cached,
+     * as every statement: a worker runs it once per loop iteration. */
+    sqlite3_stmt *st;
+    enum rc rc = store_prepare_raw(db, STR_LIT("BEGIN"), &st);
+    if (rc)
+        return rc;
+    int step = sqlite3_step(st);
+    store_done_raw(st);
+    if (step == SQLITE_DONE)
+        return RC_OK;
+    return step == SQLITE_ROW ? RC_INTERNAL : store_sqlite_rc(step);
+}
+
+void store_end_read(struct store_conn *db)
+{
+    sqlite3_stmt *st;
+    if (store_prepare_raw(db, STR_LIT("COMMIT"), &st) != RC_OK)
+        return;
+    (void)sqlite3_step(st);
+    store_done_raw(st);
+}
+
 void store_done_raw(sqlite3_stmt *stmt)
 {
     sqlite3_reset(stmt);

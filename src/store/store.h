@@ -103,6 +103,17 @@ int64_t store_changes(struct store_conn *db);
  * count; 0 when the conflict was another constraint. */
 size_t store_unique_columns(struct store_conn *db, struct str *cols, size_t max);
 
+/* Starts a read transaction on db: the statements that follow, until
+ * store_end_read(), read one snapshot of the database, and the engine's
+ * locks are taken once for all of them (SQLite: a deferred BEGIN, so the
+ * first read takes the snapshot and a write acknowledged before it is
+ * visible; PostgreSQL: BEGIN READ ONLY at REPEATABLE READ). Not nested: call
+ * it with no transaction open. RC_BUSY, RC_IO, RC_NOMEM: none was started. */
+enum rc store_begin_read(struct store_conn *db);
+/* Ends the read transaction store_begin_read() started. A read-only
+ * transaction has nothing to keep, so there is no result to act on. */
+void store_end_read(struct store_conn *db);
+
 /* Runs one or more statements without results or parameters (schema,
  * transaction control). RC_IO or RC_CONFLICT on failure. */
 enum rc store_exec(struct store_conn *db, const char *sql);

@@ -5,12 +5,11 @@
 
 #include "base/alloc.h"
 #include "base/buf.h"
-#include "core/app.h"
 #include "core/record/exec_job.h"
 #include "core/record/record_write.h"
 #include "core/record/record.h"
 #include "core/credential/token.h"
-#include "store/dialect.h"
+#include "store/sql.h"
 
 #define SUPERUSERS_ID "pbc_3142635823"
 
@@ -190,25 +189,31 @@ bool core_rule_passes(struct core_request *r, const struct core_collection *col,
         return false;
     struct buf sql;
     buf_init(&sql, 1 << 20);
-    enum rc rc = buf_append_cstr(&sql, "SELECT 1 FROM ");
+    struct store_sql q;
+    store_sql_begin(&q, &sql);
+    store_sql_add(&q, "SELECT 1 FROM ");
+    store_sql_ident(&q, str_from_cstr(col->name));
+    store_sql_add(&q, " ");
+    store_sql_ident(&q, STR_LIT("r"));
+    store_sql_add(&q, " WHERE ");
+    store_sql_ident2(&q, STR_LIT("r"), STR_LIT("id"));
+    store_sql_add(&q, " = ");
+    unsigned p_id = store_sql_param(&q); /* the fragment numbers its own from 2 */
+    store_sql_add(&q, " AND (");
+    store_sql_addn(&q, frag.sql);
+    store_sql_add(&q, ")");
+    struct store_stmt *st = NULL;
+    enum rc rc = store_sql_end(&q);
     if (!rc)
-        rc = store_dialect_ident(&sql, str_from_cstr(col->name));
-    if (!rc)
-        rc = buf_append_cstr(&sql, " \"r\" WHERE \"r\".\"id\" = ?1 AND (");
-    if (!rc)
-        rc = buf_append_str(&sql, frag.sql);
-    if (!rc)
-        rc = buf_append_cstr(&sql, ")");
-    sqlite3_stmt *st = NULL;
-    if (!rc)
-        rc = store_prepare_raw(r->cw->db, buf_str(&sql), &st);
+        rc = store_prepare(r->cw->db, buf_str(&sql), &st);
     buf_cleanup(&sql);
     if (rc)
         return false;
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
-    core_bind_params(st, &frag, 1);
-    bool ok = sqlite3_step(st) == SQLITE_ROW;
-    store_done_raw(st);
+    rc = store_bind_text(st, (int)p_id, str_from_cstr(id));
+    if (!rc)
+        rc = core_sql_fragment_bind(st, &frag, 1);
+    bool ok = !rc && store_step(st) == RC_OK;
+    store_done(st);
     return ok;
 }
 
@@ -219,34 +224,35 @@ json_t *core_auth_find_identity(struct core_worker *cw, const struct core_collec
         return NULL;
     struct buf sql;
     buf_init(&sql, 4096);
-    enum rc rc = buf_append_cstr(&sql, "SELECT \"id\" FROM ");
-    if (!rc)
-        rc = store_dialect_ident(&sql, str_from_cstr(col->name));
-    if (!rc)
-        rc = buf_append_cstr(&sql, " WHERE ");
-    if (!rc)
-        rc = store_dialect_ident(&sql, str_from_cstr(field));
+    struct store_sql q;
+    store_sql_begin(&q, &sql);
+    store_sql_add(&q, "SELECT ");
+    store_sql_ident(&q, STR_LIT("id"));
+    store_sql_add(&q, " FROM ");
+    store_sql_ident(&q, str_from_cstr(col->name));
+    store_sql_add(&q, " WHERE ");
+    store_sql_ident(&q, str_from_cstr(field));
+    store_sql_add(&q, " = ");
+    unsigned p_identity = store_sql_param(&q);
     /* email's unique index is COLLATE NOCASE, so its lookup is too (spec §6.3). */
+    store_sql_add(&q, strcmp(field, "email") == 0 ? " COLLATE NOCASE LIMIT 1" : " LIMIT 1");
+    struct store_stmt *st = NULL;
+    enum rc rc = store_sql_end(&q);
     if (!rc)
-        rc = buf_append_cstr(&sql, strcmp(field, "email") == 0 ? " = ?1 COLLATE NOCASE LIMIT 1"
-                                                               : " = ?1 LIMIT 1");
-    sqlite3_stmt *st = NULL;
-    if (!rc)
-        rc = store_prepare_raw(cw->db, buf_str(&sql), &st);
+        rc = store_prepare(cw->db, buf_str(&sql), &st);
     buf_cleanup(&sql);
     if (rc)
         return NULL;
-    sqlite3_bind_text(st, 1, identity, -1, SQLITE_STATIC);
     char id[256] = "";
-    if (sqlite3_step(st) == SQLITE_ROW) {
-        const char *v = (const char *)sqlite3_column_text(st, 0);
-        size_t n = v ? strlen(v) : 0;
-        if (n < sizeof(id)) {
-            memcpy(id, v ? v : "", n);
-            id[n] = '\0';
+    rc = store_bind_text(st, (int)p_identity, str_from_cstr(identity));
+    if (!rc && store_step(st) == RC_OK) {
+        struct str v = store_column_text(st, 0);
+        if (v.len < sizeof(id)) {
+            memcpy(id, v.ptr, v.len);
+            id[v.len] = '\0';
         }
     }
-    store_done_raw(st);
+    store_done(st);
     json_t *record = NULL;
     if (id[0])
         (void)core_record_load(cw->db, col, str_from_cstr(id), &record);
@@ -284,19 +290,31 @@ enum rc core_auth_rehash_job(const struct core_collection *c, const char *id, co
 {
     struct buf sql;
     buf_init(&sql, 4096);
-    enum rc rc = buf_append_cstr(&sql, "UPDATE ");
-    if (!rc)
-        rc = store_dialect_ident(&sql, str_from_cstr(c->name));
-    if (!rc)
-        rc =
-            buf_append_cstr(&sql, " SET \"password\" = ?1 WHERE \"id\" = ?2 AND \"password\" = ?3");
+    struct store_sql q;
+    store_sql_begin(&q, &sql);
+    store_sql_add(&q, "UPDATE ");
+    store_sql_ident(&q, str_from_cstr(c->name));
+    store_sql_add(&q, " SET ");
+    store_sql_ident(&q, STR_LIT("password"));
+    store_sql_add(&q, " = ");
+    unsigned p_new = store_sql_param(&q);
+    store_sql_add(&q, " WHERE ");
+    store_sql_ident(&q, STR_LIT("id"));
+    store_sql_add(&q, " = ");
+    unsigned p_id = store_sql_param(&q);
+    store_sql_add(&q, " AND ");
+    store_sql_ident(&q, STR_LIT("password"));
+    store_sql_add(&q, " = ");
+    unsigned p_old = store_sql_param(&q);
+    enum rc rc = store_sql_end(&q);
     if (!rc) {
+        /* exec_job binds params[i] to parameter i + 1 */
         job->owned_sql = xstrndup(sql.data, sql.len);
         job->sql = job->owned_sql;
-        job->params[0] = xstrdup(new_phc);
-        job->params[1] = xstrdup(id);
-        job->params[2] = xstrdup(old_phc);
-        job->param_count = 3;
+        job->params[p_new - 1] = xstrdup(new_phc);
+        job->params[p_id - 1] = xstrdup(id);
+        job->params[p_old - 1] = xstrdup(old_phc);
+        job->param_count = q.params;
     }
     buf_cleanup(&sql);
     return rc;

@@ -8,7 +8,8 @@
 
 #include <stdbool.h>
 
-#include "core/app.h"
+#include "core/record/worker.h"
+#include "core/schema/collection.h"
 
 /* hex(HMAC-SHA256(collection secret, otpId ":" code)) into out (65 bytes). */
 void core_otp_digest(const struct core_collection *col, const char *otp_id, const char *code,

@@ -5,7 +5,7 @@
 
 #include "base/buf.h"
 #include "core/files/files.h"
-#include "store/dialect.h"
+#include "store/sql.h"
 
 #define MAX_DEPTH 16
 
@@ -34,14 +34,15 @@ bool core_file_cascade_reaches_files(const struct core_schema *s, const struct c
     return reaches(s, c, 0);
 }
 
-static bool listed(json_t *out, const char *col_id, const char *id)
+static bool listed(json_t *out, const char *col_id, struct str id)
 {
     size_t i;
     json_t *pair;
     json_array_foreach(out, i, pair)
     {
+        json_t *rid = json_array_get(pair, 1);
         if (strcmp(json_string_value(json_array_get(pair, 0)), col_id) == 0 &&
-            strcmp(json_string_value(json_array_get(pair, 1)), id) == 0)
+            str_eq((struct str){json_string_value(rid), json_string_length(rid)}, id))
             return true;
     }
     return false;
@@ -64,31 +65,33 @@ static void collect(struct store_conn *db, const struct core_schema *s,
             bool multi = core_field_is_multi(f);
             struct buf sql;
             buf_init(&sql, 4096);
-            enum rc rc = buf_append_cstr(&sql, "SELECT \"id\" FROM ");
+            struct store_sql q;
+            store_sql_begin(&q, &sql);
+            store_sql_add(&q, "SELECT ");
+            store_sql_ident(&q, STR_LIT("id"));
+            store_sql_add(&q, " FROM ");
+            store_sql_ident(&q, str_from_cstr(x->name));
+            store_sql_add(&q, multi ? " WHERE EXISTS (SELECT 1 FROM json_each(" : " WHERE ");
+            store_sql_ident(&q, str_from_cstr(f->name));
+            store_sql_add(&q, multi ? ") WHERE value = " : " = ");
+            unsigned p_id = store_sql_param(&q);
+            store_sql_add(&q, multi ? ")" : "");
+            struct store_stmt *st = NULL;
+            enum rc rc = store_sql_end(&q);
             if (!rc)
-                rc = store_dialect_ident(&sql, str_from_cstr(x->name));
-            if (!rc)
-                rc = buf_append_cstr(&sql,
-                                     multi ? " WHERE EXISTS (SELECT 1 FROM json_each(" : " WHERE ");
-            if (!rc)
-                rc = store_dialect_ident(&sql, str_from_cstr(f->name));
-            if (!rc)
-                rc = buf_append_cstr(&sql, multi ? ") WHERE value = ?1)" : " = ?1");
-            sqlite3_stmt *st = NULL;
-            if (!rc)
-                rc = store_prepare_raw(db, buf_str(&sql), &st);
+                rc = store_prepare(db, buf_str(&sql), &st);
             buf_cleanup(&sql);
             if (rc)
                 continue;
-            sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
             json_t *found = json_array();
-            while (sqlite3_step(st) == SQLITE_ROW) {
-                const char *ref = (const char *)sqlite3_column_text(st, 0);
-                if (ref && !listed(out, x->id, ref) &&
+            rc = store_bind_text(st, (int)p_id, str_from_cstr(id));
+            while (!rc && (rc = store_step(st)) == RC_OK) {
+                struct str ref = store_column_text(st, 0);
+                if (store_column_type(st, 0) != STORE_TYPE_NULL && !listed(out, x->id, ref) &&
                     json_array_size(out) + json_array_size(found) < CORE_FILE_CASCADE_MAX)
-                    json_array_append_new(found, json_string(ref));
+                    json_array_append_new(found, json_stringn(ref.ptr, ref.len));
             }
-            store_done_raw(st);
+            store_done(st);
             size_t n;
             json_t *ref;
             json_array_foreach(found, n, ref)

@@ -14,7 +14,7 @@
 #include <stdbool.h>
 
 #include "core/schema/collection.h"
-#include "store/sqlite.h"
+#include "store/store.h"
 
 /* Most candidates listed (the rest keep their files). */
 #define CORE_FILE_CASCADE_MAX 1000

@@ -15,6 +15,7 @@
 
 #include "core/filter/filter_int.h"
 #include "core/filter/filter_parse.h"
+#include "store/sql.h"
 
 static const struct core_filter_request no_request;
 
@@ -418,10 +419,11 @@ static size_t skip_quoted(struct str s, size_t i)
 }
 
 /* Rewrites the internal ?N of sql to base+1, base+2, ... in order of first
- * use and keeps only the parameters used. Outside quotes only placeholders hold a
- * '?': every value is a parameter, never a literal. */
-static void renumber(struct core_fc *g, struct str sql, size_t base, struct str *out_sql,
-                     struct core_sql_param **out_params, size_t *out_count)
+ * use, in the dialect's placeholder form (store/sql.h), and keeps only the
+ * parameters used. Outside quotes only placeholders hold a '?': every value
+ * is a parameter, never a literal. RC_NOMEM, or RC_OK. */
+static enum rc renumber(struct core_fc *g, struct str sql, size_t base, struct str *out_sql,
+                        struct core_sql_param **out_params, size_t *out_count)
 {
     size_t *map = arena_alloc(g->a, (g->param_count + 1) * sizeof(*map));
     memset(map, 0, (g->param_count + 1) * sizeof(*map));
@@ -441,31 +443,35 @@ static void renumber(struct core_fc *g, struct str sql, size_t base, struct str 
             map[k] = ++used;
             params[used - 1] = g->params[k - 1];
         }
-        extra += 24; /* the new number is at most 20 digits */
+        extra += 24; /* a placeholder is a sign and at most 20 digits */
     }
-    char *p = arena_alloc(g->a, sql.len + extra + 1);
-    size_t n = 0;
+    struct buf b;
+    buf_init(&b, sql.len + extra);
+    struct store_sql q;
+    store_sql_begin(&q, &b);
     for (size_t i = 0; i < sql.len;) {
-        size_t q = skip_quoted(sql, i);
-        memcpy(p + n, sql.ptr + i, q - i);
-        n += q - i;
-        i = q;
+        size_t from = i;
+        while (i < sql.len && sql.ptr[i] != '?') {
+            size_t past = skip_quoted(sql, i);
+            i = past > i ? past : i + 1;
+        }
+        store_sql_addn(&q, (struct str){sql.ptr + from, i - from});
         if (i >= sql.len)
             break;
-        if (sql.ptr[i] != '?') {
-            p[n++] = sql.ptr[i++];
-            continue;
-        }
         size_t k = 0, j = i + 1;
         while (j < sql.len && sql.ptr[j] >= '0' && sql.ptr[j] <= '9')
             k = k * 10 + (size_t)(sql.ptr[j++] - '0');
-        n += (size_t)snprintf(p + n, 24, "?%zu", base + map[k]);
+        store_sql_param_at(&q, (unsigned)(base + map[k]));
         i = j;
     }
-    p[n] = '\0';
-    *out_sql = (struct str){p, n};
-    *out_params = used ? params : NULL;
-    *out_count = used;
+    enum rc rc = store_sql_end(&q);
+    if (!rc) {
+        *out_sql = arena_strdup(g->a, buf_str(&b));
+        *out_params = used ? params : NULL;
+        *out_count = used;
+    }
+    buf_cleanup(&b);
+    return rc;
 }
 
 enum rc core_filter_compile(const struct core_filter_options *o, struct str filter, struct arena *a,
@@ -495,8 +501,7 @@ enum rc core_filter_compile(const struct core_filter_options *o, struct str filt
         expr = core_fc_fmt(&g, "EXISTS (SELECT 1 FROM (SELECT 1) _j0%.*s WHERE %.*s)", FC_S(joins),
                            FC_S(expr));
     }
-    renumber(&g, expr, o->param_base, &out->sql, &out->params, &out->param_count);
-    return RC_OK;
+    return renumber(&g, expr, o->param_base, &out->sql, &out->params, &out->param_count);
 }
 
 /* ---- sort ---------------------------------------------------------------- */
@@ -594,7 +599,8 @@ enum rc core_sort_compile(const struct core_filter_options *o, struct str sort, 
         list = core_fc_fmt(&g, "%.*s%s%.*s", FC_S(list), terms > 1 ? ", " : "", FC_S(one));
         i = j + 1;
     }
-    renumber(&g, list, o->param_base, order_by, &params_out->params, &params_out->param_count);
+    enum rc rc =
+        renumber(&g, list, o->param_base, order_by, &params_out->params, &params_out->param_count);
     params_out->sql = *order_by;
-    return RC_OK;
+    return rc;
 }

@@ -1,4 +1,4 @@
-/* sqlgen.h -- filter language and sort expressions -> SQLite SQL (layer: core).
+/* sqlgen.h -- filter language and sort expressions -> SQL (layer: core).
  *
  * Compiles a filter (a client `filter` or an API rule, spec §3/§4) against the
  * schema into one boolean SQL expression plus bound parameters, for use as
@@ -21,9 +21,11 @@
  *  - A sort term through a relation is a scalar subquery over the path's own
  *    joins (MIN() for ascending, MAX() for descending when multi-valued).
  * Identifiers are always checked against the schema and double-quoted; every
- * value from the filter or the request is a ?N parameter, so no user byte
- * reaches the SQL text. `@request.*` values, datetime macros and literals are
- * parameters computed at compile time. Everything is allocated in the arena
+ * value from the filter or the request is a numbered parameter (?N in
+ * SQLite, written by store/sql.h), so no user byte reaches the SQL text. The
+ * functions used (json_each, json_extract, strftime) are SQLite's.
+ * `@request.*` values, datetime macros and literals are parameters computed
+ * at compile time. Everything is allocated in the arena
  * given; the compiler keeps no state between calls and is thread-safe as long
  * as the schema and the request JSON are not changed meanwhile. */
 #ifndef TARMAC_CORE_SQLGEN_H
@@ -39,6 +41,7 @@
 #include "base/rc.h"
 #include "base/str.h"
 #include "core/schema/collection.h"
+#include "store/store.h"
 
 #define CORE_SORT_MAX_TERMS 8
 #define CORE_SORT_MAX_TERM_LEN 255
@@ -56,11 +59,18 @@ struct core_sql_param {
 
 struct core_sql_fragment {
     struct str sql;                /* a boolean SQL expression usable after WHERE; placeholders are
-                                    * ?N (1-based, SQLite numbered form), in the arena */
+                                    * numbered, 1-based, in the dialect's form (store/sql.h:
+                                    * ?N in SQLite), in the arena */
     struct core_sql_param *params; /* params[i] binds ?(param_base + i + 1), so with
                                     * param_base 0 params[N-1] binds ?N */
     size_t param_count;            /* every one of them appears in sql */
 };
+
+/* Binds f's parameters to st: params[i] to parameter base + i + 1. Text is
+ * borrowed (it lives in the compiler's arena) until st is reset or done.
+ * The first bind error, or RC_OK. (sql_fragment.c) */
+enum rc core_sql_fragment_bind(struct store_stmt *st, const struct core_sql_fragment *f,
+                               size_t base);
 
 /* What @request.* resolves to (spec §3.4). All borrowed. */
 struct core_filter_request {

@@ -10,7 +10,6 @@
 #include "base/jsonw.h"
 #include "base/log.h"
 #include "base/secure.h"
-#include "core/app.h"
 #include "core/record/record.h"
 #include "core/record/record_write.h"
 #include "net/mailbox.h"
@@ -42,12 +41,19 @@ struct core_realtime {
     struct ip_subs *ip_buckets[IP_BUCKETS];
     struct core_worker *workers[MAX_WORKERS];
     size_t worker_count;
+    const struct core_limits *limits; /* the app's; read-only once workers run */
+    core_rt_schema_fn *schema_of;
+    void *schema_ctx;
 };
 
-struct core_realtime *core_realtime_new(void)
+struct core_realtime *core_realtime_new(const struct core_limits *limits,
+                                        core_rt_schema_fn *schema_of, void *schema_ctx)
 {
     struct core_realtime *rt = xcalloc(1, sizeof(*rt));
     uv_mutex_init(&rt->lock);
+    rt->limits = limits;
+    rt->schema_of = schema_of;
+    rt->schema_ctx = schema_ctx;
     return rt;
 }
 
@@ -123,8 +129,12 @@ static size_t subs_count(const struct core_rt_subs *s)
 
 void core_realtime_attach(struct core_worker *cw)
 {
-    struct core_realtime *rt = cw->app->realtime;
-    list_init(&cw->rt.clients);
+    struct core_realtime *rt = cw->realtime;
+    if (!cw->rt) {
+        cw->rt = xcalloc(1, sizeof(*cw->rt));
+        list_init(&cw->rt->clients);
+        atomic_init(&cw->rt->fanouts, 0);
+    }
     uv_mutex_lock(&rt->lock);
     if (rt->worker_count < MAX_WORKERS)
         rt->workers[rt->worker_count++] = cw;
@@ -133,7 +143,9 @@ void core_realtime_attach(struct core_worker *cw)
 
 void core_realtime_detach(struct core_worker *cw)
 {
-    struct core_realtime *rt = cw->app->realtime;
+    struct core_realtime *rt = cw->realtime;
+    if (!rt)
+        return; /* never attached */
     uv_mutex_lock(&rt->lock);
     for (size_t i = 0; i < rt->worker_count; i++) {
         if (rt->workers[i] == cw) {
@@ -144,10 +156,17 @@ void core_realtime_detach(struct core_worker *cw)
     uv_mutex_unlock(&rt->lock);
 }
 
+void core_realtime_worker_free(struct core_worker *cw)
+{
+    core_realtime_detach(cw);
+    xfree(cw->rt);
+    cw->rt = NULL;
+}
+
 struct core_rt_client *core_realtime_connect(struct core_worker *cw, const char *remote_addr,
                                              core_rt_deliver_fn *deliver, void *deliver_ctx)
 {
-    struct core_realtime *rt = cw->app->realtime;
+    struct core_realtime *rt = cw->realtime;
     struct core_rt_client *client = xcalloc(1, sizeof(*client));
     static const char alnum[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
     (void)secure_random_string(STR_LIT(alnum), client->id, CORE_RT_CLIENT_ID_LEN);
@@ -156,8 +175,8 @@ struct core_rt_client *core_realtime_connect(struct core_worker *cw, const char 
     snprintf(client->remote_addr, sizeof(client->remote_addr), "%s", remote_addr);
     client->deliver = deliver;
     client->deliver_ctx = deliver_ctx;
-    list_push_back(&cw->rt.clients, &client->link);
-    cw->rt.client_count++;
+    list_push_back(&cw->rt->clients, &client->link);
+    cw->rt->client_count++;
     uint32_t h = hash_id(client->id);
     uv_mutex_lock(&rt->lock);
     client->next_id = rt->buckets[h];
@@ -170,7 +189,7 @@ struct core_rt_client *core_realtime_connect(struct core_worker *cw, const char 
 void core_realtime_disconnect(struct core_rt_client *client)
 {
     struct core_worker *cw = client->owner;
-    struct core_realtime *rt = cw->app->realtime;
+    struct core_realtime *rt = cw->realtime;
     uint32_t h = hash_id(client->id);
     uv_mutex_lock(&rt->lock);
     for (struct core_rt_client **pp = &rt->buckets[h]; *pp; pp = &(*pp)->next_id) {
@@ -186,20 +205,20 @@ void core_realtime_disconnect(struct core_rt_client *client)
     uv_mutex_unlock(&rt->lock);
     core_rt_subs_release(subs);
     list_remove(&client->link);
-    cw->rt.client_count--;
+    cw->rt->client_count--;
     xfree(client);
 }
 
 bool core_realtime_is_busy(struct core_worker *cw)
 {
-    return atomic_load(&cw->rt.fanouts) > 0;
+    return cw->rt && atomic_load(&cw->rt->fanouts) > 0;
 }
 
-size_t core_realtime_client_count(struct core_app *app)
+size_t core_realtime_client_count(struct core_realtime *rt)
 {
-    uv_mutex_lock(&app->realtime->lock);
-    size_t n = app->realtime->client_count;
-    uv_mutex_unlock(&app->realtime->lock);
+    uv_mutex_lock(&rt->lock);
+    size_t n = rt->client_count;
+    uv_mutex_unlock(&rt->lock);
     return n;
 }
 
@@ -250,7 +269,7 @@ static bool load_identity(struct core_worker *cw, const struct core_schema *sche
 static bool is_identity_live(struct core_worker *cw, const struct core_rt_identity *idn)
 {
     struct core_auth a;
-    bool is_live = load_identity(cw, core_app_schema(cw->app), idn, &a);
+    bool is_live = load_identity(cw, cw->realtime->schema_of(cw->realtime->schema_ctx), idn, &a);
     core_auth_cleanup(&a);
     return is_live;
 }
@@ -327,7 +346,7 @@ static enum rc subscribe(struct core_worker *cw, const char *client_id, const ch
     struct core_rt_subs *subs = core_rt_subs_parse(subs_json, p, &ok);
     if (!ok)
         return RC_INVALID;
-    const struct core_limits *l = &cw->app->limits;
+    const struct core_limits *l = cw->realtime->limits;
     if (l->realtime_max_subs && subs_count(subs) > l->realtime_max_subs) {
         char msg[64];
         snprintf(msg, sizeof(msg), "The length must be no more than %llu.",
@@ -336,7 +355,7 @@ static enum rc subscribe(struct core_worker *cw, const char *client_id, const ch
         core_rt_subs_release(subs);
         return RC_INVALID;
     }
-    struct core_realtime *rt = cw->app->realtime;
+    struct core_realtime *rt = cw->realtime;
     struct core_rt_client *client = NULL;
     struct core_rt_identity stored = {0};
     uv_mutex_lock(&rt->lock);
@@ -438,7 +457,7 @@ static void fanout_free(struct fanout *f)
     xfree(f->ips);
     arena_cleanup(&f->arena);
     event_release(f->ev);
-    atomic_fetch_sub(&f->cw->rt.fanouts, 1);
+    atomic_fetch_sub(&f->cw->rt->fanouts, 1);
     xfree(f);
 }
 
@@ -481,7 +500,7 @@ static struct ip_cost *ip_cost_of(struct fanout *f, const char *ip)
     struct ip_cost *e = &f->ips[j];
     if (!e->ip[0]) {
         snprintf(e->ip, sizeof(e->ip), "%s", ip[0] ? ip : "-");
-        const struct core_limits *l = &f->cw->app->limits;
+        const struct core_limits *l = f->cw->realtime->limits;
         core_cost_init(&e->cost, l, l->realtime_budget_ns);
         f->ip_used++;
     }
@@ -545,7 +564,7 @@ static json_t *render(struct fanout *f, const struct core_rt_sub *sub, const str
  * already paid for, and the rest of the event is lost to them. */
 static void deliver_to(struct fanout *f, struct core_rt_client *client)
 {
-    struct core_realtime *rt = f->cw->app->realtime;
+    struct core_realtime *rt = f->cw->realtime;
     uv_mutex_lock(&rt->lock);
     struct core_rt_subs *subs = client->subs;
     if (subs)
@@ -626,7 +645,7 @@ static void fanout_run(void *arg)
     core_worker_begin_read(cw);
     size_t served = 0;
     uint64_t started = chrono_mono_ns();
-    while (f->cursor.link.next != &cw->rt.clients && served < SLICE &&
+    while (f->cursor.link.next != &cw->rt->clients && served < SLICE &&
            chrono_mono_ns() - started < SLICE_NS) {
         struct list_node *n = f->cursor.link.next;
         list_remove(&f->cursor.link);
@@ -642,7 +661,7 @@ static void fanout_run(void *arg)
         deliver_to(f, client);
         served++;
     }
-    if (f->cursor.link.next == &cw->rt.clients) {
+    if (f->cursor.link.next == &cw->rt->clients) {
         fanout_free(f);
         return;
     }
@@ -653,13 +672,13 @@ static void fanout_start(void *arg)
 {
     struct fanout *f = arg;
     struct core_worker *cw = f->cw;
-    if (list_is_empty(&cw->rt.clients)) {
+    if (list_is_empty(&cw->rt->clients)) {
         fanout_free(f);
         return;
     }
     /* The bookmark goes first; clients arriving later are appended after it
      * and get the event too, which is harmless. */
-    struct list_node *head = &cw->rt.clients;
+    struct list_node *head = &cw->rt->clients;
     f->cursor.link.prev = head;
     f->cursor.link.next = head->next;
     head->next->prev = &f->cursor.link;
@@ -667,9 +686,8 @@ static void fanout_start(void *arg)
     fanout_run(f);
 }
 
-void core_realtime_publish(struct core_app *app, struct core_rt_event *list)
+void core_realtime_publish(struct core_realtime *rt, struct core_rt_event *list)
 {
-    struct core_realtime *rt = app->realtime;
     while (list) {
         struct core_rt_event *ev = list;
         list = list->next;
@@ -680,7 +698,7 @@ void core_realtime_publish(struct core_app *app, struct core_rt_event *list)
                 struct core_worker *cw = rt->workers[i];
                 struct fanout *f = xcalloc(1, sizeof(*f));
                 atomic_fetch_add(&ev->refs, 1);
-                atomic_fetch_add(&cw->rt.fanouts, 1);
+                atomic_fetch_add(&cw->rt->fanouts, 1);
                 f->ev = ev;
                 f->cw = cw;
                 f->cursor.is_cursor = true;

@@ -29,12 +29,11 @@
 #include "core/schema/collection.h"
 #include "core/problem.h"
 #include "core/realtime/realtime_sub.h"
+#include "core/record/cost.h"
+#include "core/record/worker.h"
 
 #define CORE_RT_CLIENT_ID_LEN 40
 #define CORE_RT_MAX_CLIENT_ID 255
-
-struct core_app;
-struct core_worker;
 
 /* Who a client's later rule checks run as (spec §7.2): stored at the first
  * authenticated POST, reloaded at every event so record changes apply. */
@@ -64,20 +63,31 @@ struct core_rt_client {
 /* The process-wide registry (one per core_app). */
 struct core_realtime;
 
-struct core_realtime *core_realtime_new(void);
+/* The current schema snapshot, from whoever owns it (the app). Any thread. */
+typedef const struct core_schema *core_rt_schema_fn(void *ctx);
+
+/* A new registry. limits (borrowed, read at each subscribe and event) caps
+ * subscriptions and the cost of checks; schema_of(schema_ctx) gives the
+ * snapshot a stored identity is looked up in. */
+struct core_realtime *core_realtime_new(const struct core_limits *limits,
+                                        core_rt_schema_fn *schema_of, void *schema_ctx);
 void core_realtime_free(struct core_realtime *rt);
 
-/* Per-worker state, inside struct core_worker. */
+/* Per-worker state, made by core_realtime_attach() (cw->rt). */
 struct core_rt_local {
     struct list_node clients; /* clients and fan-out cursors, in arrival order */
     size_t client_count;
     atomic_size_t fanouts; /* events posted to this worker and not done yet */
 };
 
-/* Registers a worker (its mailbox receives events) / stops sending it any
- * (when it begins to stop). Worker's thread. */
+/* Registers a worker with its registry, cw->realtime (its mailbox receives
+ * events; the first attach makes cw->rt) / stops sending it any (when it
+ * begins to stop). Worker's thread. */
 void core_realtime_attach(struct core_worker *cw);
 void core_realtime_detach(struct core_worker *cw);
+/* Detaches cw and frees its realtime state, once its clients are gone.
+ * Accepts a worker that was never attached. Worker's thread. */
+void core_realtime_worker_free(struct core_worker *cw);
 /* True while events posted to cw are still being fanned out: the worker
  * must not exit before. */
 bool core_realtime_is_busy(struct core_worker *cw);
@@ -125,9 +135,9 @@ struct core_rt_event *core_rt_event_new(const char *action, const struct core_sc
 void core_rt_event_list_free(struct core_rt_event *list);
 /* Hands a list of events to every worker and releases the caller's hold.
  * Any thread. Nothing is done (and the list freed) when no client exists. */
-void core_realtime_publish(struct core_app *app, struct core_rt_event *list);
+void core_realtime_publish(struct core_realtime *rt, struct core_rt_event *list);
 
 /* Counters for tests and benchmarks: clients registered. */
-size_t core_realtime_client_count(struct core_app *app);
+size_t core_realtime_client_count(struct core_realtime *rt);
 
 #endif

@@ -1,8 +1,8 @@
 /* cost.c -- see cost.h. */
 #include "core/record/cost.h"
 
-#include "core/app.h"
-#include "store/sqlite.h"
+#include "core/record/worker.h"
+#include "store/store.h"
 
 void core_limits_defaults(struct core_limits *l)
 {

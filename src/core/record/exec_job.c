@@ -2,6 +2,7 @@
 #include "core/record/exec_job.h"
 
 #include "base/alloc.h"
+#include "store/sqlite.h"
 #include "store/writer.h"
 
 static enum rc apply(struct store_conn *db, void *ctx)
@@ -35,7 +36,7 @@ static void finished(enum rc rc, void *ctx)
 void core_exec_submit(struct core_worker *cw, struct core_exec_job *job)
 {
     job->cw = cw;
-    store_writer_submit(cw->app->writer, cw->mailbox, apply, finished, job);
+    store_writer_submit(cw->writer, cw->mailbox, apply, finished, job);
 }
 
 void core_exec_job_cleanup(struct core_exec_job *job)

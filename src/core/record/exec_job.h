@@ -6,7 +6,7 @@
 #ifndef TARMAC_CORE_EXEC_JOB_H
 #define TARMAC_CORE_EXEC_JOB_H
 
-#include "core/app.h"
+#include "core/record/worker.h"
 
 #define CORE_EXEC_MAX_PARAMS 8
 

@@ -15,10 +15,12 @@
 #include "base/arena.h"
 #include "base/buf.h"
 #include "base/rc.h"
-#include "core/app.h"
+#include "core/record/cost.h"
+#include "core/record/worker.h"
 #include "core/credential/identity.h"
 #include "core/problem.h"
 #include "core/filter/sqlgen.h"
+#include "store/sqlite.h" /* TODO(#9): until record/ reads through store.h */
 
 /* What one record operation knows about its request; all borrowed and valid
  * for the request's lifetime. */

@@ -7,6 +7,7 @@
 #include "base/alloc.h"
 #include "base/jsonw.h"
 #include "base/log.h"
+#include "core/record/count_cache.h"
 #include "core/record/record_expand.h"
 #include "core/record/record_int.h"
 #include "core/record/record_out.h"
@@ -89,7 +90,7 @@ enum rc core_record_view(struct core_request *r, const struct core_collection *c
     if (!frag.sql.len) {
         slot = &r->cw->views[((uintptr_t)c >> 4) % CORE_VIEW_CACHE];
         if (slot->c == c && slot->schema_version == r->schema->version)
-            st = slot->stmt;
+            st = store_sqlite_stmt(slot->stmt);
     }
     if (!st) {
         struct buf sql;
@@ -112,7 +113,7 @@ enum rc core_record_view(struct core_request *r, const struct core_collection *c
         if (slot) {
             slot->c = c;
             slot->schema_version = r->schema->version;
-            slot->stmt = st;
+            slot->stmt = store_stmt_of(st);
         }
     }
     sqlite3_bind_text(st, 1, id.ptr, (int)id.len, SQLITE_STATIC);

@@ -9,6 +9,7 @@
 #include "base/log.h"
 #include "core/credential/password.h"
 #include "core/record/record_out.h"
+#include "core/realtime/realtime.h"
 #include "store/dialect.h"
 #include "store/writer.h"
 
@@ -596,15 +597,15 @@ static void finished(enum rc rc, void *ctx)
     if (rc || !job->cw)
         core_rt_event_list_free(events);
     else
-        core_realtime_publish(job->cw->app, events); /* after the commit (spec §7.4) */
+        core_realtime_publish(job->cw->realtime, events); /* after the commit (spec §7.4) */
     job->done(job);
 }
 
 void core_record_submit(struct core_worker *cw, struct core_write_job *job)
 {
     job->cw = cw;
-    job->wants_events = core_realtime_client_count(cw->app) > 0;
-    store_writer_submit(cw->app->writer, cw->mailbox, apply, finished, job);
+    job->wants_events = core_realtime_client_count(cw->realtime) > 0;
+    store_writer_submit(cw->writer, cw->mailbox, apply, finished, job);
 }
 
 static enum rc apply_batch(struct store_conn *db, void *ctx)
@@ -646,7 +647,7 @@ static void finished_batch(enum rc rc, void *ctx)
                 job->rc = RC_CONFLICT;
         } else {
             job->rc = RC_OK;
-            core_realtime_publish(b->cw->app, events);
+            core_realtime_publish(b->cw->realtime, events);
         }
     }
     b->done(b);
@@ -655,17 +656,17 @@ static void finished_batch(enum rc rc, void *ctx)
 void core_record_submit_batch(struct core_worker *cw, struct core_write_batch *b)
 {
     b->cw = cw;
-    bool wants_events = core_realtime_client_count(cw->app) > 0;
+    bool wants_events = core_realtime_client_count(cw->realtime) > 0;
     for (size_t i = 0; i < b->count; i++) {
         b->jobs[i]->cw = cw;
         b->jobs[i]->wants_events = wants_events;
     }
-    store_writer_submit(cw->app->writer, cw->mailbox, apply_batch, finished_batch, b);
+    store_writer_submit(cw->writer, cw->mailbox, apply_batch, finished_batch, b);
 }
 
-enum rc core_record_run(struct core_app *app, struct core_write_job *job)
+enum rc core_record_run(struct store_writer *writer, struct core_write_job *job)
 {
-    job->rc = store_writer_run(app->writer, apply, job);
+    job->rc = store_writer_run(writer, apply, job);
     return job->rc;
 }
 

@@ -75,9 +75,9 @@ struct core_write_batch {
  * (RC_CONFLICT for those rolled back with the failing one). */
 void core_record_submit_batch(struct core_worker *cw, struct core_write_batch *b);
 
-/* Runs job on the writer and waits for its commit: for threads without a loop
- * (the CLI). Returns job->rc. */
-enum rc core_record_run(struct core_app *app, struct core_write_job *job);
+/* Runs job on writer (the app's) and waits for its commit: for threads
+ * without a loop (the CLI). Returns job->rc. */
+enum rc core_record_run(struct store_writer *writer, struct core_write_job *job);
 /* Checks that every id in c's relation fields of values exists in its target
  * collection; adds validation_missing_rel_records errors to p. RC_INVALID
  * when one is missing. Runs on any connection (the worker checks early so

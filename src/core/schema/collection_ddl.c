@@ -8,6 +8,7 @@
 #include "base/log.h"
 #include "core/schema/collection_json.h"
 #include "core/schema/index.h"
+#include "store/sql.h"
 
 enum store_column_kind core_field_column_kind(const struct core_field *f)
 {
@@ -50,29 +51,66 @@ static enum rc exec_buf(struct store_conn *db, struct buf *b)
     return rc;
 }
 
+/* Runs the statements q built, or returns the first error met building
+ * them; q's buffer is emptied either way, for the next. */
+static enum rc exec_sql(struct store_conn *db, struct store_sql *q)
+{
+    enum rc rc = store_sql_end(q);
+    if (rc) {
+        buf_reset(q->out);
+        return rc;
+    }
+    return exec_buf(db, q->out);
+}
+
 static enum rc create_table(struct store_conn *db, const struct core_collection *c,
                             const char *table)
 {
     struct buf sql;
     buf_init(&sql, 1 << 20);
-    enum rc rc = buf_append_cstr(&sql, "CREATE TABLE ");
-    if (!rc)
-        rc = store_dialect_ident(&sql, str_from_cstr(table));
-    if (!rc)
-        rc = buf_append_cstr(&sql, " (");
-    for (size_t i = 0; i < c->field_count && !rc; i++) {
+    struct store_sql q;
+    store_sql_begin(&q, &sql);
+    store_sql_add(&q, "CREATE TABLE ");
+    store_sql_ident(&q, str_from_cstr(table));
+    store_sql_add(&q, " (");
+    for (size_t i = 0; i < c->field_count; i++) {
         if (i)
-            rc = buf_append_cstr(&sql, ", ");
-        if (!rc)
-            rc = store_dialect_column(&sql, str_from_cstr(c->fields[i].name),
-                                      core_field_column_kind(&c->fields[i]));
+            store_sql_add(&q, ", ");
+        store_sql_column(&q, str_from_cstr(c->fields[i].name),
+                         core_field_column_kind(&c->fields[i]));
     }
-    if (!rc)
-        rc = buf_append_cstr(&sql, ")");
-    if (!rc)
-        rc = exec_buf(db, &sql);
+    store_sql_add(&q, ")");
+    enum rc rc = exec_sql(db, &q);
     buf_cleanup(&sql);
     return rc;
+}
+
+/* The auth system indexes (spec §5.1): tokens and emails are unique. */
+static enum rc create_auth_indexes(struct store_conn *db, const struct core_collection *c,
+                                   struct buf *sql)
+{
+    char token_key[128], email[128]; /* ids are at most 100 word characters */
+    snprintf(token_key, sizeof(token_key), "_%s_tokenKey", c->id);
+    snprintf(email, sizeof(email), "_%s_email", c->id);
+    struct str table = str_from_cstr(c->name);
+    struct store_sql q;
+    store_sql_begin(&q, sql);
+    store_sql_add(&q, "CREATE UNIQUE INDEX ");
+    store_sql_ident(&q, str_from_cstr(token_key));
+    store_sql_add(&q, " ON ");
+    store_sql_ident(&q, table);
+    store_sql_add(&q, " (");
+    store_sql_ident(&q, STR_LIT("tokenKey"));
+    store_sql_add(&q, ");CREATE UNIQUE INDEX ");
+    store_sql_ident(&q, str_from_cstr(email));
+    store_sql_add(&q, " ON ");
+    store_sql_ident(&q, table);
+    store_sql_add(&q, " (");
+    store_sql_ident(&q, STR_LIT("email"));
+    store_sql_add(&q, " COLLATE NOCASE) WHERE ");
+    store_sql_ident(&q, STR_LIT("email"));
+    store_sql_add(&q, " != ''");
+    return exec_sql(db, &q);
 }
 
 static enum rc create_indexes(struct store_conn *db, const struct core_collection *c)
@@ -89,16 +127,8 @@ static enum rc create_indexes(struct store_conn *db, const struct core_collectio
         if (!rc)
             rc = exec_buf(db, &sql);
     }
-    if (!rc && c->type == CORE_COLLECTION_AUTH) {
-        /* The auth system indexes (spec §5.1): tokens and emails are unique. */
-        char line[512];
-        snprintf(line, sizeof(line),
-                 "CREATE UNIQUE INDEX \"_%s_tokenKey\" ON \"%s\" (\"tokenKey\");"
-                 "CREATE UNIQUE INDEX \"_%s_email\" ON \"%s\" (\"email\" COLLATE NOCASE) "
-                 "WHERE \"email\" != ''",
-                 c->id, c->name, c->id, c->name);
-        rc = store_exec(db, line);
-    }
+    if (!rc && c->type == CORE_COLLECTION_AUTH)
+        rc = create_auth_indexes(db, c, &sql);
     buf_cleanup(&sql);
     return rc;
 }
@@ -115,24 +145,32 @@ static enum rc save_meta(struct store_conn *db, const struct core_collection *c)
         buf_cleanup(&json);
         return rc;
     }
-    sqlite3_stmt *st;
-    rc = store_prepare_raw(db,
-                              STR_LIT("INSERT INTO _collections (id, name, type, system, data, "
-                                      "created, updated) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "
-                                      "ON CONFLICT(id) DO UPDATE SET name = ?2, data = ?5, "
-                                      "updated = ?7"),
-                              &st);
+    struct store_stmt *st;
+    rc = store_prepare(db,
+                       STR_LIT("INSERT INTO _collections (id, name, type, system, data, "
+                               "created, updated) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "
+                               "ON CONFLICT(id) DO UPDATE SET name = ?2, data = ?5, "
+                               "updated = ?7"),
+                       &st);
     if (!rc) {
-        sqlite3_bind_text(st, 1, c->id, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, c->name, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 3, core_collection_type_name(c->type), -1, SQLITE_STATIC);
-        sqlite3_bind_int(st, 4, c->is_system);
-        sqlite3_bind_text(st, 5, json.data, (int)json.len, SQLITE_STATIC);
-        sqlite3_bind_text(st, 6, c->created ? c->created : "", -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 7, c->updated ? c->updated : "", -1, SQLITE_STATIC);
-        int s = sqlite3_step(st);
-        rc = s == SQLITE_DONE ? RC_OK : store_sqlite_rc(s);
-        store_done_raw(st);
+        rc = store_bind_text(st, 1, str_from_cstr(c->id));
+        if (!rc)
+            rc = store_bind_text(st, 2, str_from_cstr(c->name));
+        if (!rc)
+            rc = store_bind_text(st, 3, str_from_cstr(core_collection_type_name(c->type)));
+        if (!rc)
+            rc = store_bind_int64(st, 4, c->is_system);
+        if (!rc)
+            rc = store_bind_text(st, 5, buf_str(&json));
+        if (!rc)
+            rc = store_bind_text(st, 6, str_from_cstr(c->created ? c->created : ""));
+        if (!rc)
+            rc = store_bind_text(st, 7, str_from_cstr(c->updated ? c->updated : ""));
+        if (!rc)
+            rc = store_step(st);
+        if (rc == RC_NOT_FOUND)
+            rc = RC_OK; /* done: an INSERT returns no row */
+        store_done(st);
     }
     buf_cleanup(&json);
     return rc;
@@ -141,19 +179,19 @@ static enum rc save_meta(struct store_conn *db, const struct core_collection *c)
 enum rc core_ddl_system_tables(struct store_conn *db)
 {
     return store_exec(db, "CREATE TABLE IF NOT EXISTS _collections ("
-                                 "id TEXT PRIMARY KEY NOT NULL, "
-                                 "name TEXT NOT NULL UNIQUE COLLATE NOCASE, "
-                                 "type TEXT NOT NULL, system BOOLEAN NOT NULL DEFAULT FALSE, "
-                                 "data JSON NOT NULL, created TEXT NOT NULL DEFAULT '', "
-                                 "updated TEXT NOT NULL DEFAULT '');"
-                                 "CREATE TABLE IF NOT EXISTS _otps ("
-                                 "id TEXT PRIMARY KEY NOT NULL, collectionRef TEXT NOT NULL, "
-                                 "recordRef TEXT NOT NULL, password TEXT NOT NULL, "
-                                 "sentTo TEXT NOT NULL DEFAULT '', created TEXT NOT NULL);"
-                                 "CREATE TABLE IF NOT EXISTS _params ("
-                                 "id TEXT PRIMARY KEY NOT NULL, value JSON DEFAULT NULL, "
-                                 "created TEXT NOT NULL DEFAULT '', "
-                                 "updated TEXT NOT NULL DEFAULT '');");
+                          "id TEXT PRIMARY KEY NOT NULL, "
+                          "name TEXT NOT NULL UNIQUE COLLATE NOCASE, "
+                          "type TEXT NOT NULL, system BOOLEAN NOT NULL DEFAULT FALSE, "
+                          "data JSON NOT NULL, created TEXT NOT NULL DEFAULT '', "
+                          "updated TEXT NOT NULL DEFAULT '');"
+                          "CREATE TABLE IF NOT EXISTS _otps ("
+                          "id TEXT PRIMARY KEY NOT NULL, collectionRef TEXT NOT NULL, "
+                          "recordRef TEXT NOT NULL, password TEXT NOT NULL, "
+                          "sentTo TEXT NOT NULL DEFAULT '', created TEXT NOT NULL);"
+                          "CREATE TABLE IF NOT EXISTS _params ("
+                          "id TEXT PRIMARY KEY NOT NULL, value JSON DEFAULT NULL, "
+                          "created TEXT NOT NULL DEFAULT '', "
+                          "updated TEXT NOT NULL DEFAULT '');");
 }
 
 enum rc core_ddl_create(struct store_conn *db, const struct core_collection *c)
@@ -182,35 +220,27 @@ static bool can_copy(const struct core_field *of, const struct core_field *nf)
            (ok == STORE_COLUMN_JSON_ARRAY && nk == STORE_COLUMN_TEXT);
 }
 
-/* The expression that moves an old column's values into the new field:
- * single <-> multiple conversions wrap or unwrap the JSON array (keeping the
- * last item, as PocketBase does). */
-static enum rc copy_expr(struct buf *sql, const struct core_field *of, const struct core_field *nf)
+/* Appends the expression that moves an old column's values into the new
+ * field: single <-> multiple conversions wrap or unwrap the JSON array
+ * (keeping the last item, as PocketBase does). */
+static void copy_expr(struct store_sql *q, const struct core_field *of, const struct core_field *nf)
 {
     enum store_column_kind ok = core_field_column_kind(of);
     enum store_column_kind nk = core_field_column_kind(nf);
     struct str col = str_from_cstr(of->name);
-    enum rc rc = RC_OK;
     if (ok == STORE_COLUMN_TEXT && nk == STORE_COLUMN_JSON_ARRAY) {
-        rc = buf_append_cstr(sql, "CASE WHEN ");
-        if (!rc)
-            rc = store_dialect_ident(sql, col);
-        if (!rc)
-            rc = buf_append_cstr(sql, " = '' THEN '[]' ELSE json_array(");
-        if (!rc)
-            rc = store_dialect_ident(sql, col);
-        if (!rc)
-            rc = buf_append_cstr(sql, ") END");
+        store_sql_add(q, "CASE WHEN ");
+        store_sql_ident(q, col);
+        store_sql_add(q, " = '' THEN '[]' ELSE json_array(");
+        store_sql_ident(q, col);
+        store_sql_add(q, ") END");
     } else if (ok == STORE_COLUMN_JSON_ARRAY && nk == STORE_COLUMN_TEXT) {
-        rc = buf_append_cstr(sql, "COALESCE(json_extract(");
-        if (!rc)
-            rc = store_dialect_ident(sql, col);
-        if (!rc)
-            rc = buf_append_cstr(sql, ", '$[#-1]'), '')");
+        store_sql_add(q, "COALESCE(json_extract(");
+        store_sql_ident(q, col);
+        store_sql_add(q, ", '$[#-1]'), '')");
     } else {
-        rc = store_dialect_ident(sql, col);
+        store_sql_ident(q, col);
     }
-    return rc;
 }
 
 enum rc core_ddl_update(struct store_conn *db, const struct core_collection *old_c,
@@ -223,11 +253,15 @@ enum rc core_ddl_update(struct store_conn *db, const struct core_collection *old
     enum rc rc = create_table(db, new_c, tmp);
     if (rc)
         return rc;
+    /* The columns kept, and the expressions that fill them from the old table. */
     struct buf sql, cols, vals;
     buf_init(&sql, 1 << 20);
     buf_init(&cols, 1 << 20);
     buf_init(&vals, 1 << 20);
-    for (size_t i = 0; i < new_c->field_count && !rc; i++) {
+    struct store_sql qc, qv, q;
+    store_sql_begin(&qc, &cols);
+    store_sql_begin(&qv, &vals);
+    for (size_t i = 0; i < new_c->field_count; i++) {
         const struct core_field *nf = &new_c->fields[i];
         const struct core_field *of = NULL;
         for (size_t k = 0; k < old_c->field_count; k++) {
@@ -237,48 +271,36 @@ enum rc core_ddl_update(struct store_conn *db, const struct core_collection *old
         if (!of || !can_copy(of, nf))
             continue;
         if (cols.len) {
-            rc = buf_append_cstr(&cols, ", ");
-            if (!rc)
-                rc = buf_append_cstr(&vals, ", ");
+            store_sql_add(&qc, ", ");
+            store_sql_add(&qv, ", ");
         }
-        if (!rc)
-            rc = store_dialect_ident(&cols, str_from_cstr(nf->name));
-        if (!rc)
-            rc = copy_expr(&vals, of, nf);
+        store_sql_ident(&qc, str_from_cstr(nf->name));
+        copy_expr(&qv, of, nf);
     }
+    rc = store_sql_end(&qc);
+    if (!rc)
+        rc = store_sql_end(&qv);
     if (!rc && cols.len) {
-        rc = buf_append_cstr(&sql, "INSERT INTO ");
-        if (!rc)
-            rc = store_dialect_ident(&sql, str_from_cstr(tmp));
-        if (!rc)
-            rc = buf_append_cstr(&sql, " (");
-        if (!rc)
-            rc = buf_append(&sql, cols.data, cols.len);
-        if (!rc)
-            rc = buf_append_cstr(&sql, ") SELECT ");
-        if (!rc)
-            rc = buf_append(&sql, vals.data, vals.len);
-        if (!rc)
-            rc = buf_append_cstr(&sql, " FROM ");
-        if (!rc)
-            rc = store_dialect_ident(&sql, str_from_cstr(old_c->name));
-        if (!rc)
-            rc = exec_buf(db, &sql);
+        store_sql_begin(&q, &sql);
+        store_sql_add(&q, "INSERT INTO ");
+        store_sql_ident(&q, str_from_cstr(tmp));
+        store_sql_add(&q, " (");
+        store_sql_addn(&q, buf_str(&cols));
+        store_sql_add(&q, ") SELECT ");
+        store_sql_addn(&q, buf_str(&vals));
+        store_sql_add(&q, " FROM ");
+        store_sql_ident(&q, str_from_cstr(old_c->name));
+        rc = exec_sql(db, &q);
     }
     if (!rc) {
-        rc = buf_append_cstr(&sql, "DROP TABLE ");
-        if (!rc)
-            rc = store_dialect_ident(&sql, str_from_cstr(old_c->name));
-        if (!rc)
-            rc = buf_append_cstr(&sql, "; ALTER TABLE ");
-        if (!rc)
-            rc = store_dialect_ident(&sql, str_from_cstr(tmp));
-        if (!rc)
-            rc = buf_append_cstr(&sql, " RENAME TO ");
-        if (!rc)
-            rc = store_dialect_ident(&sql, str_from_cstr(new_c->name));
-        if (!rc)
-            rc = exec_buf(db, &sql);
+        store_sql_begin(&q, &sql);
+        store_sql_add(&q, "DROP TABLE ");
+        store_sql_ident(&q, str_from_cstr(old_c->name));
+        store_sql_add(&q, "; ALTER TABLE ");
+        store_sql_ident(&q, str_from_cstr(tmp));
+        store_sql_add(&q, " RENAME TO ");
+        store_sql_ident(&q, str_from_cstr(new_c->name));
+        rc = exec_sql(db, &q);
     }
     buf_cleanup(&sql);
     buf_cleanup(&cols);
@@ -290,25 +312,26 @@ enum rc core_ddl_update(struct store_conn *db, const struct core_collection *old
 
 enum rc core_ddl_drop(struct store_conn *db, const struct core_collection *c)
 {
-    struct buf sql;
-    buf_init(&sql, 4096);
     enum rc rc = RC_OK;
     if (c->type != CORE_COLLECTION_VIEW) {
-        rc = buf_append_cstr(&sql, "DROP TABLE IF EXISTS ");
-        if (!rc)
-            rc = store_dialect_ident(&sql, str_from_cstr(c->name));
-        if (!rc)
-            rc = exec_buf(db, &sql);
+        struct buf sql;
+        buf_init(&sql, 4096);
+        struct store_sql q;
+        store_sql_begin(&q, &sql);
+        store_sql_add(&q, "DROP TABLE IF EXISTS ");
+        store_sql_ident(&q, str_from_cstr(c->name));
+        rc = exec_sql(db, &q);
+        buf_cleanup(&sql);
     }
-    buf_cleanup(&sql);
     if (rc)
         return rc;
-    sqlite3_stmt *st;
-    rc = store_prepare_raw(db, STR_LIT("DELETE FROM _collections WHERE id = ?1"), &st);
+    struct store_stmt *st;
+    rc = store_prepare(db, STR_LIT("DELETE FROM _collections WHERE id = ?1"), &st);
     if (rc)
         return rc;
-    sqlite3_bind_text(st, 1, c->id, -1, SQLITE_STATIC);
-    int s = sqlite3_step(st);
-    store_done_raw(st);
-    return s == SQLITE_DONE ? RC_OK : store_sqlite_rc(s);
+    rc = store_bind_text(st, 1, str_from_cstr(c->id));
+    if (!rc)
+        rc = store_step(st);
+    store_done(st);
+    return rc == RC_NOT_FOUND ? RC_OK : rc;
 }

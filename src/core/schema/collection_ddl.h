@@ -13,7 +13,7 @@
 #include "core/schema/collection.h"
 #include "core/problem.h"
 #include "store/dialect.h"
-#include "store/sqlite.h"
+#include "store/store.h"
 
 /* How field f is stored. */
 enum store_column_kind core_field_column_kind(const struct core_field *f);

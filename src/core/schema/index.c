@@ -9,7 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "store/dialect.h"
+#include "store/sql.h"
 
 struct cursor {
     const char *s;
@@ -151,35 +151,29 @@ enum rc core_index_check(const struct core_index *ix, const struct core_collecti
 
 enum rc core_index_format(const struct core_index *ix, const char *table, struct buf *out)
 {
-    enum rc rc = buf_append_cstr(out, ix->is_unique ? "CREATE UNIQUE INDEX " : "CREATE INDEX ");
-    if (!rc)
-        rc = store_dialect_ident(out, str_from_cstr(ix->name));
-    if (!rc)
-        rc = buf_append_cstr(out, " ON ");
-    if (!rc)
-        rc = store_dialect_ident(out, str_from_cstr(table));
-    if (!rc)
-        rc = buf_append_cstr(out, " (");
-    for (size_t i = 0; i < ix->column_count && !rc; i++) {
+    struct store_sql q;
+    store_sql_begin(&q, out);
+    store_sql_add(&q, ix->is_unique ? "CREATE UNIQUE INDEX " : "CREATE INDEX ");
+    store_sql_ident(&q, str_from_cstr(ix->name));
+    store_sql_add(&q, " ON ");
+    store_sql_ident(&q, str_from_cstr(table));
+    store_sql_add(&q, " (");
+    for (size_t i = 0; i < ix->column_count; i++) {
         if (i)
-            rc = buf_append_cstr(out, ", ");
-        if (!rc)
-            rc = store_dialect_ident(out, str_from_cstr(ix->columns[i].name));
-        if (!rc && ix->columns[i].is_nocase)
-            rc = buf_append_cstr(out, " COLLATE NOCASE");
-        if (!rc && ix->columns[i].is_desc)
-            rc = buf_append_cstr(out, " DESC");
+            store_sql_add(&q, ", ");
+        store_sql_ident(&q, str_from_cstr(ix->columns[i].name));
+        if (ix->columns[i].is_nocase)
+            store_sql_add(&q, " COLLATE NOCASE");
+        if (ix->columns[i].is_desc)
+            store_sql_add(&q, " DESC");
     }
-    if (!rc)
-        rc = buf_append_cstr(out, ")");
-    if (!rc && ix->where_column[0]) {
-        rc = buf_append_cstr(out, " WHERE ");
-        if (!rc)
-            rc = store_dialect_ident(out, str_from_cstr(ix->where_column));
-        if (!rc)
-            rc = buf_append_cstr(out, " != ''");
+    store_sql_add(&q, ")");
+    if (ix->where_column[0]) {
+        store_sql_add(&q, " WHERE ");
+        store_sql_ident(&q, str_from_cstr(ix->where_column));
+        store_sql_add(&q, " != ''");
     }
-    return rc;
+    return store_sql_end(&q);
 }
 
 bool core_index_is_unique_on(const struct core_index *ix, const char *column)

@@ -195,6 +195,42 @@ static void test_unique_violation_names_its_columns(void **state)
     store_close(db);
 }
 
+static int64_t count_rows(struct store_conn *db)
+{
+    struct store_stmt *st;
+    assert_int_equal(store_prepare(db, STR_LIT("SELECT COUNT(*) FROM r"), &st), RC_OK);
+    assert_int_equal(store_step(st), RC_OK);
+    int64_t n = store_column_int64(st, 0);
+    store_done(st);
+    return n;
+}
+
+static void test_read_transaction_reads_one_snapshot(void **state)
+{
+    (void)state;
+    struct store_conn *w, *r;
+    assert_int_equal(store_open(db_path, STORE_OPEN_WRITE, &w), RC_OK);
+    assert_int_equal(store_exec(w, "CREATE TABLE r (id INTEGER); INSERT INTO r VALUES (1)"), RC_OK);
+    assert_int_equal(store_open(db_path, STORE_OPEN_READ, &r), RC_OK);
+
+    /* a write committed before the first read is visible to it */
+    assert_int_equal(store_begin_read(r), RC_OK);
+    assert_int_equal(store_exec(w, "INSERT INTO r VALUES (2)"), RC_OK);
+    assert_int_equal(count_rows(r), 2);
+    /* one committed after it is not, until the transaction ends */
+    assert_int_equal(store_exec(w, "INSERT INTO r VALUES (3)"), RC_OK);
+    assert_int_equal(count_rows(r), 2);
+    store_end_read(r);
+    assert_int_equal(count_rows(r), 3);
+
+    /* the transaction can start again (the statements are cached) */
+    assert_int_equal(store_begin_read(r), RC_OK);
+    assert_int_equal(count_rows(r), 3);
+    store_end_read(r);
+    store_close(r);
+    store_close(w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -202,6 +238,7 @@ int main(void)
         cmocka_unit_test(test_sql_keeps_the_first_error),
         cmocka_unit_test_setup_teardown(test_cursor_reads_typed_columns, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unique_violation_names_its_columns, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_read_transaction_reads_one_snapshot, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

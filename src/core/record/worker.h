@@ -1,0 +1,62 @@
+/* worker.h -- what one worker thread holds for core (layer: core).
+ *
+ * Each worker thread has a struct core_worker: its own read connection (so a
+ * read never leaves the loop), the caches on that connection, and its
+ * mailbox (so a write's answer comes back to the loop). Reads, writes, auth
+ * and realtime take it. core/app.h's core_worker_init() fills it in; what it
+ * holds of the app (the writer, the realtime registry) are pointers copied
+ * there, so the folders that take a worker never include core/app.h.
+ * Worker's thread only, except where a field says otherwise. */
+#ifndef TARMAC_CORE_RECORD_WORKER_H
+#define TARMAC_CORE_RECORD_WORKER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "store/store.h"
+
+struct core_app;
+struct core_collection;
+struct core_count_cache;
+struct core_page_cache;
+struct core_realtime;
+struct core_rt_local;
+struct net_mailbox;
+struct store_writer;
+
+/* The worker's statements for "record by id, no rule" (public or superuser
+ * reads), found by collection without building and hashing their SQL: the
+ * most frequent query of a mobile backend. Entries of an older schema
+ * snapshot miss and are replaced. */
+#define CORE_VIEW_CACHE 16
+struct core_view_stmt {
+    const struct core_collection *c;
+    uint64_t schema_version;
+    struct store_stmt *stmt; /* owned by the connection's statement cache */
+};
+
+struct core_worker {
+    struct core_app *app; /* the owner (core/app.h), for what composes folders */
+    struct core_view_stmt views[CORE_VIEW_CACHE];
+    struct store_conn *db;           /* this worker's read connection */
+    struct store_writer *writer;     /* the app's writer thread */
+    struct net_mailbox *mailbox;     /* the worker loop's, for writer replies */
+    struct core_count_cache *counts; /* list totals, see count_cache.h */
+    struct core_page_cache *pages;   /* whole list responses, same rule */
+    bool in_read_tx;                 /* a read transaction spans this loop iteration */
+    struct core_realtime *realtime;  /* the app's registry of realtime clients */
+    struct core_rt_local *rt;        /* this worker's realtime clients (realtime.c) */
+};
+
+/* Starts (once per loop iteration) a read transaction on the worker's
+ * connection, so the requests of one iteration share one snapshot and one
+ * round of the engine's locks (SQLite's fcntl calls were ~12% of a record
+ * read). A write acknowledged in an earlier iteration is always visible.
+ * Nothing happens when one is open already or the worker has no connection;
+ * when it cannot start, reads run in transactions of their own. */
+void core_worker_begin_read(struct core_worker *cw);
+/* Ends it. The worker calls this after each loop iteration, and a write's
+ * completion before handing the result on, so the next read sees the write. */
+void core_worker_end_read(struct core_worker *cw);
+
+#endif
