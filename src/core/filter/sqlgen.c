@@ -449,6 +449,7 @@ static enum rc renumber(struct core_fc *g, struct str sql, size_t base, struct s
     buf_init(&b, sql.len + extra);
     struct store_sql q;
     store_sql_begin(&q, &b);
+    store_sql_fail(&q, buf_reserve(&b, sql.len + extra)); /* one allocation */
     for (size_t i = 0; i < sql.len;) {
         size_t from = i;
         while (i < sql.len && sql.ptr[i] != '?') {
