@@ -258,6 +258,10 @@ enum rc core_worker_init(struct core_worker *cw, struct core_app *app, struct ne
 {
     cw->app = app;
     cw->writer = app->writer;
+    cw->offload = app->offload;
+    cw->dir = app->dir;
+    cw->password =
+        (struct core_password_params){.m_kib = app->password_m_kib, .t = app->password_t};
     cw->realtime = app->realtime;
     cw->mailbox = mailbox;
     cw->counts = xcalloc(1, sizeof(*cw->counts));

@@ -79,7 +79,8 @@ const struct core_schema *core_app_schema(struct core_app *app);
 /* Installs s as the current snapshot (takes ownership). Writer thread only:
  * schema changes are writes. */
 void core_app_swap_schema(struct core_app *app, struct core_schema *s);
-/* Sets cw up for app: opens its read connection and registers it for
+/* Sets cw up for app: copies what it uses of the app (worker.h; set the
+ * password cost before), opens its read connection and registers it for
  * realtime events. Call on the worker thread; cw was zeroed. RC_IO when the
  * connection cannot open (core_worker_cleanup() then still undoes the rest). */
 enum rc core_worker_init(struct core_worker *cw, struct core_app *app, struct net_mailbox *mailbox);

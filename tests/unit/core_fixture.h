@@ -153,7 +153,7 @@ static inline enum rc fixture_insert(struct core_app *app, const char *name, con
                                  .id = xstrdup(json_string_value(json_object_get(v, "id"))),
                                  .values = v};
     core_problem_init(&job.problem);
-    enum rc rc = core_record_run(app, &job);
+    enum rc rc = core_record_run(app->writer, &job);
     core_write_job_cleanup(&job);
     return rc;
 }

@@ -77,9 +77,9 @@ static void discard_files(struct core_save *s)
             json_array_append_new(names, json_string(s->files.items[i].name));
         s->files.items[i].is_written = false;
     }
-    struct core_app *app = s->r->cw->app;
+    struct core_worker *cw = s->r->cw;
     if (s->job.id)
-        core_files_remove_async(app->offload, app->dir, s->in.c, s->job.id, names);
+        core_files_remove_async(cw->offload, cw->dir, s->in.c, s->job.id, names);
     json_decref(names);
 }
 
@@ -87,10 +87,10 @@ static void discard_files(struct core_save *s)
 static void release_files(struct core_save *s)
 {
     struct core_request *r = s->r;
-    struct core_app *app = r->cw->app;
+    struct core_worker *cw = r->cw;
     if (s->job.kind == CORE_WRITE_DELETE) {
         if (core_files_has_field(s->in.c))
-            core_files_remove_record_async(app->offload, app->dir, s->in.c, s->job.id);
+            core_files_remove_record_async(cw->offload, cw->dir, s->in.c, s->job.id);
         size_t i;
         json_t *pair;
         json_array_foreach(s->cascade, i, pair)
@@ -105,7 +105,7 @@ static void release_files(struct core_save *s)
                 json_decref(still);
                 continue;
             }
-            core_files_remove_record_async(app->offload, app->dir, x, id);
+            core_files_remove_record_async(cw->offload, cw->dir, x, id);
         }
         return;
     }
@@ -115,7 +115,7 @@ static void release_files(struct core_save *s)
     if (core_record_load(r->cw->db, s->in.c, str_from_cstr(s->job.id), &after) != RC_OK)
         return;
     json_t *gone = core_files_removed(s->in.c, s->before, after);
-    core_files_remove_async(app->offload, app->dir, s->in.c, s->job.id, gone);
+    core_files_remove_async(cw->offload, cw->dir, s->in.c, s->job.id, gone);
     json_decref(gone);
     json_decref(after);
 }
@@ -137,7 +137,6 @@ static void write_done(struct core_write_job *job)
 static void prepare_work(void *ctx)
 {
     struct core_save *s = ctx;
-    struct core_app *app = s->r->cw->app;
     if (s->files.count) {
         s->files_rc = core_files_write(&s->files);
         if (s->files_rc)
@@ -145,14 +144,13 @@ static void prepare_work(void *ctx)
     }
     if (!s->input.secret_count)
         return;
-    struct core_password_params params = {.m_kib = app->password_m_kib, .t = app->password_t};
     if (s->old_password &&
         core_password_verify(str_from_cstr(s->old_password),
                              str_from_cstr(s->stored_phc ? s->stored_phc : "")) != RC_OK) {
         s->is_old_password_wrong = true;
         return;
     }
-    s->hash_rc = core_record_input_hash(&s->input, params);
+    s->hash_rc = core_record_input_hash(&s->input, s->r->cw->password);
 }
 
 static void submit(struct core_save *s)
@@ -196,7 +194,7 @@ enum rc core_record_save_start(struct core_save *s, core_save_done_fn *done,
     s->ctx = ctx;
     if (s->input.secret_count || s->files.count) {
         struct core_worker *cw = s->r->cw;
-        return net_offload_submit(cw->app->offload, cw->mailbox, prepare_work, prepare_done, s);
+        return net_offload_submit(cw->offload, cw->mailbox, prepare_work, prepare_done, s);
     }
     submit(s);
     return RC_OK;
@@ -212,7 +210,7 @@ static enum rc attach_files(struct core_save *s, struct core_problem *p)
     core_files_keep_used(&s->files, s->in.c, s->input.values);
     if (!s->files.count)
         return RC_OK;
-    enum rc rc = core_files_set_dir(&s->files, s->r->cw->app->dir, s->in.c, s->job.id);
+    enum rc rc = core_files_set_dir(&s->files, s->r->cw->dir, s->in.c, s->job.id);
     if (rc)
         core_problem_message(p, failed_message(s->job.kind));
     return rc;

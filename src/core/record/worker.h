@@ -4,8 +4,9 @@
  * read never leaves the loop), the caches on that connection, and its
  * mailbox (so a write's answer comes back to the loop). Reads, writes, auth
  * and realtime take it. core/app.h's core_worker_init() fills it in; what it
- * holds of the app (the writer, the realtime registry) are pointers copied
- * there, so the folders that take a worker never include core/app.h.
+ * holds of the app (its directory, writer, offload pool, realtime registry,
+ * password cost) is copied there, so the folders that take a worker never
+ * include core/app.h.
  * Worker's thread only, except where a field says otherwise. */
 #ifndef TARMAC_CORE_RECORD_WORKER_H
 #define TARMAC_CORE_RECORD_WORKER_H
@@ -13,6 +14,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "core/credential/password.h"
 #include "store/store.h"
 
 struct core_app;
@@ -22,6 +24,7 @@ struct core_page_cache;
 struct core_realtime;
 struct core_rt_local;
 struct net_mailbox;
+struct net_offload;
 struct store_writer;
 
 /* The worker's statements for "record by id, no rule" (public or superuser
@@ -38,14 +41,17 @@ struct core_view_stmt {
 struct core_worker {
     struct core_app *app; /* the owner (core/app.h), for what composes folders */
     struct core_view_stmt views[CORE_VIEW_CACHE];
-    struct store_conn *db;           /* this worker's read connection */
-    struct store_writer *writer;     /* the app's writer thread */
-    struct net_mailbox *mailbox;     /* the worker loop's, for writer replies */
-    struct core_count_cache *counts; /* list totals, see count_cache.h */
-    struct core_page_cache *pages;   /* whole list responses, same rule */
-    bool in_read_tx;                 /* a read transaction spans this loop iteration */
-    struct core_realtime *realtime;  /* the app's registry of realtime clients */
-    struct core_rt_local *rt;        /* this worker's realtime clients (realtime.c) */
+    struct store_conn *db;                /* this worker's read connection */
+    struct store_writer *writer;          /* the app's writer thread */
+    struct net_offload *offload;          /* the app's pool for slow work (hashes, files) */
+    const char *dir;                      /* the app's data directory (files live under it) */
+    struct core_password_params password; /* the app's cost for new hashes */
+    struct net_mailbox *mailbox;          /* the worker loop's, for writer replies */
+    struct core_count_cache *counts;      /* list totals, see count_cache.h */
+    struct core_page_cache *pages;        /* whole list responses, same rule */
+    bool in_read_tx;                      /* a read transaction spans this loop iteration */
+    struct core_realtime *realtime;       /* the app's registry of realtime clients */
+    struct core_rt_local *rt;             /* this worker's realtime clients (realtime.c) */
 };
 
 /* Starts (once per loop iteration) a read transaction on the worker's

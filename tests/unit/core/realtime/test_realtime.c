@@ -153,7 +153,7 @@ static void publish(struct rt *t, const char *action, const char *collection, co
     struct core_rt_event *ev = core_rt_event_new(action, core_app_schema(t->fx.app),
                                                  fixture_collection(t->fx.app, collection), v);
     json_decref(v);
-    core_realtime_publish(t->fx.app, ev);
+    core_realtime_publish(t->fx.app->realtime, ev);
     pump(t);
 }
 
@@ -312,7 +312,7 @@ static void test_identity_whose_record_is_gone_is_checked_as_a_guest(void **stat
                                  .c = fixture_collection(t->fx.app, "users"),
                                  .id = xstrdup(USER_A)};
     core_problem_init(&del.problem);
-    assert_int_equal(core_record_run(t->fx.app, &del), RC_OK);
+    assert_int_equal(core_record_run(t->fx.app->writer, &del), RC_OK);
     core_write_job_cleanup(&del);
     publish(t, "create", "diary",
             "{\"id\":\"d1aaaaaaaaaaaaa\",\"owner\":\"" USER_A "\",\"text\":\"x\"}");
@@ -395,7 +395,7 @@ static void test_client_without_subscriptions_gets_nothing(void **state)
 static void test_publish_without_clients_drops_the_events(void **state)
 {
     struct rt *t = *state;
-    assert_int_equal(core_realtime_client_count(t->fx.app), 0);
+    assert_int_equal(core_realtime_client_count(t->fx.app->realtime), 0);
     publish(t, "create", "posts", PUBLIC_POST); /* ASan: nothing leaks */
     assert_false(core_realtime_is_busy(&t->cw));
 }
@@ -480,7 +480,7 @@ static void test_another_identity_is_refused_while_the_stored_one_lives(void **s
                                  .c = fixture_collection(t->fx.app, "users"),
                                  .id = xstrdup(USER_A)};
     core_problem_init(&del.problem);
-    assert_int_equal(core_record_run(t->fx.app, &del), RC_OK);
+    assert_int_equal(core_record_run(t->fx.app->writer, &del), RC_OK);
     core_write_job_cleanup(&del);
     assert_int_equal(subscribe(t, c, &b, "[\"diary/*\"]"), RC_OK);
     publish(t, "create", "diary",
@@ -526,7 +526,7 @@ static void test_subscription_caps_per_client_and_per_address(void **state)
     core_realtime_disconnect(t->clients[c2]);
     t->clients[c2] = NULL;
     assert_int_equal(subscribe(t, c1, NULL, "[\"locked/*\",\"posts/*\"]"), RC_OK);
-    assert_int_equal(core_realtime_client_count(t->fx.app), 2);
+    assert_int_equal(core_realtime_client_count(t->fx.app->realtime), 2);
 }
 
 int main(void)

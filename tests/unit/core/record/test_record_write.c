@@ -144,7 +144,7 @@ static enum rc create(struct state *s, const char *name, const char *body, const
 {
     build_create(s, name, body, job);
     set_rule(s, job, rule);
-    return core_record_run(s->fx.app, job);
+    return core_record_run(s->fx.app->writer, job);
 }
 
 static void create_ok(struct state *s, const char *name, const char *body)
@@ -194,7 +194,7 @@ static enum rc update(struct state *s, const char *name, const char *id, const c
     struct core_request r = request(s);
     build_update(s, &r, name, id, body, false, job);
     set_rule(s, job, rule);
-    return core_record_run(s->fx.app, job);
+    return core_record_run(s->fx.app->writer, job);
 }
 
 static enum rc delete_record(struct state *s, const char *name, const char *id, const char *rule,
@@ -207,7 +207,7 @@ static enum rc delete_record(struct state *s, const char *name, const char *id, 
                                    .wants_events = wants_events};
     core_problem_init(&job->problem);
     set_rule(s, job, rule);
-    return core_record_run(s->fx.app, job);
+    return core_record_run(s->fx.app->writer, job);
 }
 
 static const char *code_of(const struct core_problem *p, const char *field)
@@ -370,7 +370,7 @@ static void test_password_field_takes_only_a_hash(void **state)
     struct core_write_job job;
     build_create(s, "posts", "{\"id\":\"" POST2 "\",\"title\":\"x\"}", &job);
     json_object_set_new(job.values, "secret", json_string("plain text"));
-    assert_int_equal(core_record_run(s->fx.app, &job), RC_INTERNAL);
+    assert_int_equal(core_record_run(s->fx.app->writer, &job), RC_INTERNAL);
     core_write_job_cleanup(&job);
     assert_null(fixture_load(s->fx.app, "posts", POST2));
 }
@@ -446,7 +446,7 @@ static void test_update_of_a_password_needs_its_hash(void **state)
     struct core_request r = request(s);
     struct core_write_job job;
     build_update(s, &r, "posts", POST, "{\"secret\":\"n3w secret\"}", true, &job);
-    assert_int_equal(core_record_run(s->fx.app, &job), RC_INTERNAL);
+    assert_int_equal(core_record_run(s->fx.app->writer, &job), RC_INTERNAL);
     core_write_job_cleanup(&job);
     json_t *row = fixture_load(s->fx.app, "posts", POST);
     assert_string_equal(str_field(row, "secret"), "");
@@ -476,7 +476,7 @@ static void test_writes_make_events_only_when_asked(void **state)
     struct core_write_job job;
     build_create(s, "posts", "{\"id\":\"" POST "\",\"title\":\"a\"}", &job);
     job.wants_events = true;
-    assert_int_equal(core_record_run(s->fx.app, &job), RC_OK);
+    assert_int_equal(core_record_run(s->fx.app->writer, &job), RC_OK);
     assert_non_null(job.events);
     assert_null(job.events->next);
     assert_string_equal(job.events->action, "create");
@@ -486,14 +486,14 @@ static void test_writes_make_events_only_when_asked(void **state)
     struct core_request r = request(s);
     build_update(s, &r, "posts", POST, "{\"title\":\"b\"}", false, &job);
     job.wants_events = true;
-    assert_int_equal(core_record_run(s->fx.app, &job), RC_OK);
+    assert_int_equal(core_record_run(s->fx.app->writer, &job), RC_OK);
     assert_string_equal(job.events->action, "update");
     assert_string_equal(str_field(job.events->values, "title"), "b");
     core_write_job_cleanup(&job);
     /* A failed write has nothing to announce. */
     build_create(s, "posts", "{\"id\":\"" POST "\",\"title\":\"a\"}", &job);
     job.wants_events = true;
-    assert_int_equal(core_record_run(s->fx.app, &job), RC_INVALID);
+    assert_int_equal(core_record_run(s->fx.app->writer, &job), RC_INVALID);
     assert_null(job.events);
     core_write_job_cleanup(&job);
     assert_int_equal(update(s, "posts", POST, "{\"title\":\"c\"}", NULL, &job), RC_OK);
