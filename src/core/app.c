@@ -17,6 +17,7 @@
 #include "core/schema/collection_json.h"
 #include "core/data_upgrade.h"
 #include "core/credential/password.h"
+#include "core/credential/token_cache.h"
 #include "core/record/count_cache.h"
 #include "core/record/record_input.h"
 #include "net/offload.h"
@@ -266,6 +267,7 @@ enum rc core_worker_init(struct core_worker *cw, struct core_app *app, struct ne
     cw->mailbox = mailbox;
     cw->counts = xcalloc(1, sizeof(*cw->counts));
     cw->pages = xcalloc(1, sizeof(*cw->pages));
+    cw->tokens = core_token_cache_new();
     core_realtime_attach(cw);
     return store_open(app->db_path, STORE_OPEN_READ, &cw->db);
 }
@@ -294,6 +296,8 @@ void core_worker_cleanup(struct core_worker *cw)
         core_page_cache_cleanup(cw->pages);
     xfree(cw->pages);
     cw->pages = NULL;
+    core_token_cache_free(cw->tokens);
+    cw->tokens = NULL;
 }
 
 int64_t core_app_superuser_count(struct core_app *app)

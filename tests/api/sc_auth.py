@@ -491,3 +491,38 @@ LOOKALIKE = [
 
 SCENARIOS = METHODS + PASSWORD + REFRESH_SC + TOKENS + SIGNUP + SUPER_VERIFY + LOOKALIKE
 LAST = EXPIRED
+
+
+def _rotation_setup(ctx):
+    """An auth collection of its own (rotating its secret must not touch the
+    other scenarios' tokens) with one user, logged in; the token is used a few
+    times so every worker's verified-token cache may hold it."""
+    name = "tokrot"
+    ctx.must("POST", "/api/collections", auth="su",
+             body={"name": name, "type": "auth", "authRule": "", "fields": []})
+    base = "/api/collections/" + name
+    email = fresh_email()
+    ctx.must("POST", base + "/records", auth="su",
+             body={"email": email, "password": USER_PASS, "passwordConfirm": USER_PASS})
+    tok = ctx.must("POST", base + "/auth-with-password",
+                   body={"identity": email, "password": USER_PASS})["token"]
+    for _ in range(4):
+        ctx.must("POST", base + "/auth-refresh", auth=lambda c: tok)
+    ctx.vars["rot"] = {"token": tok, "base": base}
+
+
+def _rotated_token_dies(ctx, r):
+    base = ctx.vars["rot"]["base"]
+    for _ in range(4):
+        old = ctx.call("POST", base + "/auth-refresh", auth=lambda c: c.vars["rot"]["token"])
+        want(old.status == 401,
+             "a token verified before still works after the secret changed: %d" % old.status)
+
+
+AUTH_TOKEN_CACHE = [
+    S("auth tokens: a token verified before dies when its collection's secret changes", "PATCH",
+      "/api/collections/tokrot", auth="su", setup=_rotation_setup,
+      body={"authToken": {"secret": "x" * 32 + "rotated-secret-value"}},
+      check=_rotated_token_dies),
+]
+SCENARIOS = SCENARIOS + AUTH_TOKEN_CACHE

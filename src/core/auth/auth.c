@@ -9,6 +9,7 @@
 #include "core/record/record_write.h"
 #include "core/record/record.h"
 #include "core/credential/token.h"
+#include "core/credential/token_cache.h"
 #include "store/sql.h"
 
 #define SUPERUSERS_ID "pbc_3142635823"
@@ -40,6 +41,39 @@ static enum rc signing_key(const struct core_collection *c, json_t *record, stru
     return signing_key_of(c, record, "auth", key);
 }
 
+/* The requester from a token seen before (token_cache.h): its record is
+ * loaded as always, and the remembered signature check stands only when the
+ * record's signing key is still the one it was made with. */
+static bool load_remembered(struct core_worker *cw, const struct core_schema *s, struct str token,
+                            int64_t now, struct core_auth *out)
+{
+    struct core_token_memo m;
+    if (!core_token_cache_get(cw->tokens, token, now, &m))
+        return false;
+    const struct core_collection *c = core_schema_find_exact(s, m.collection_id);
+    if (!c || c->type != CORE_COLLECTION_AUTH || !str_eq(str_from_cstr(c->id), m.collection_id))
+        return false;
+    json_t *record = NULL;
+    if (core_record_load(cw->db, c, m.id, &record) != RC_OK)
+        return false;
+    struct buf key;
+    buf_init(&key, 1024);
+    bool ok = signing_key(c, record, &key) == RC_OK &&
+              core_token_cache_key_matches(&m, buf_str(&key)) &&
+              str_eq(m.id, str_from_cstr(json_string_value(json_object_get(record, "id"))));
+    buf_cleanup(&key);
+    if (!ok) {
+        json_decref(record);
+        return false;
+    }
+    out->collection = c;
+    out->record = record;
+    out->id = json_string_value(json_object_get(record, "id"));
+    out->is_superuser = strcmp(c->id, SUPERUSERS_ID) == 0;
+    out->is_refreshable = m.is_refreshable;
+    return true;
+}
+
 void core_auth_load(struct core_worker *cw, const struct core_schema *s, struct str header,
                     int64_t now, struct core_auth *out)
 {
@@ -48,6 +82,8 @@ void core_auth_load(struct core_worker *cw, const struct core_schema *s, struct 
     if (token.len > 7 && str_eq_nocase((struct str){token.ptr, 7}, STR_LIT("Bearer ")))
         token = str_trim_ows((struct str){token.ptr + 7, token.len - 7});
     if (token.len == 0)
+        return;
+    if (load_remembered(cw, s, token, now, out))
         return;
     struct core_token_claims peek = {0};
     if (core_token_peek(token, &peek) != RC_OK)
@@ -69,6 +105,8 @@ void core_auth_load(struct core_worker *cw, const struct core_schema *s, struct 
               core_token_claims_is_type(&claims, "auth") &&
               str_eq(claims.collection_id, str_from_cstr(c->id)) &&
               str_eq(claims.id, str_from_cstr(json_string_value(json_object_get(record, "id"))));
+    if (ok)
+        core_token_cache_put(cw->tokens, token, buf_str(&key), &claims);
     bool is_refreshable = claims.is_refreshable;
     core_token_claims_cleanup(&claims);
     buf_cleanup(&key);

@@ -38,6 +38,8 @@ struct core_view_stmt {
     struct store_stmt *stmt; /* owned by the connection's statement cache */
 };
 
+struct core_token_cache;
+
 struct core_worker {
     struct core_app *app; /* the owner (core/app.h), for what composes folders */
     struct core_view_stmt views[CORE_VIEW_CACHE];
@@ -49,6 +51,7 @@ struct core_worker {
     struct net_mailbox *mailbox;          /* the worker loop's, for writer replies */
     struct core_count_cache *counts;      /* list totals, see count_cache.h */
     struct core_page_cache *pages;        /* whole list responses, same rule */
+    struct core_token_cache *tokens;      /* auth tokens verified lately (token_cache.h) */
     bool in_read_tx;                      /* a read transaction spans this loop iteration */
     struct core_realtime *realtime;       /* the app's registry of realtime clients */
     struct core_rt_local *rt;             /* this worker's realtime clients (realtime.c) */
