@@ -206,6 +206,9 @@ enum rc core_app_open(const char *dir, struct core_app **out)
     struct core_app *app = xcalloc(1, sizeof(*app));
     pthread_mutex_init(&app->schema_mu, NULL);
     app->realtime = core_realtime_new(&app->limits, current_schema, app);
+    /* Record writes announce their changes to these (core/event/event.h). */
+    struct core_event_listener realtime = core_realtime_listener(app->realtime);
+    (void)core_event_listen(&app->events, &realtime);
     app->dir = xstrdup(dir);
     snprintf(app->app_name, sizeof(app->app_name), "tarmac");
     snprintf(app->app_url, sizeof(app->app_url), "http://127.0.0.1:8090");
@@ -263,6 +266,7 @@ enum rc core_worker_init(struct core_worker *cw, struct core_app *app, struct ne
     cw->dir = app->dir;
     cw->password =
         (struct core_password_params){.m_kib = app->password_m_kib, .t = app->password_t};
+    cw->events = &app->events;
     cw->realtime = app->realtime;
     cw->mailbox = mailbox;
     cw->counts = xcalloc(1, sizeof(*cw->counts));

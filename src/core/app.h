@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "base/rc.h"
+#include "core/event/event.h"
 #include "core/schema/collection.h"
 #include "core/record/cost.h"
 #include "core/record/worker.h"
@@ -43,6 +44,7 @@ struct core_app {
     char *db_path;
     struct store_writer *writer;
     struct core_realtime *realtime;       /* clients and subscriptions */
+    struct core_event_bus events;         /* record changes' listeners; filled by core_app_open */
     _Atomic(struct core_schema *) schema; /* the current snapshot */
     struct core_schema **old_schemas;     /* freed at close */
     size_t old_schema_count;

@@ -397,35 +397,6 @@ enum rc core_realtime_subscribe_client(struct core_worker *cw, struct core_rt_cl
  * Events
  * ------------------------------------------------------------------------- */
 
-struct core_rt_event *core_rt_event_new(const char *action, const struct core_schema *schema,
-                                        const struct core_collection *c, json_t *values)
-{
-    struct core_rt_event *ev = xcalloc(1, sizeof(*ev));
-    atomic_init(&ev->refs, 1);
-    ev->action = action;
-    ev->schema = schema;
-    ev->c = c;
-    ev->values = json_incref(values);
-    return ev;
-}
-
-static void event_release(struct core_rt_event *ev)
-{
-    if (atomic_fetch_sub(&ev->refs, 1) != 1)
-        return;
-    json_decref(ev->values); /* the last holder: no other thread reads it now */
-    xfree(ev);
-}
-
-void core_rt_event_list_free(struct core_rt_event *list)
-{
-    while (list) {
-        struct core_rt_event *next = list->next;
-        event_release(list);
-        list = next;
-    }
-}
-
 /* What the checks of one event for the clients of one IP address have cost
  * on this worker (issue #20: ten guests with a thousand distinct filters
  * each made every write cost seconds). */
@@ -439,7 +410,7 @@ struct ip_cost {
  * the renderings made so far, keyed by what decides them, and what each
  * IP's clients have cost. */
 struct fanout {
-    struct core_rt_event *ev;
+    struct core_event *ev;
     struct core_worker *cw;
     struct core_rt_client cursor;
     json_t *memo; /* key -> data line (string), or null: not for them */
@@ -456,19 +427,18 @@ static void fanout_free(struct fanout *f)
     json_decref(f->memo);
     xfree(f->ips);
     arena_cleanup(&f->arena);
-    event_release(f->ev);
+    core_event_unref(f->ev);
     atomic_fetch_sub(&f->cw->rt->fanouts, 1);
     xfree(f);
 }
 
-static bool topic_matches(const struct core_rt_sub *sub, const struct core_rt_event *ev)
+static bool topic_matches(const struct core_rt_sub *sub, const struct core_event *ev)
 {
     if (strcmp(sub->collection, ev->c->name) != 0 && strcmp(sub->collection, ev->c->id) != 0)
         return false;
     if (!sub->record_id)
         return true;
-    const char *id = json_string_value(json_object_get(ev->values, "id"));
-    return id && strcmp(sub->record_id, id) == 0;
+    return strcmp(sub->record_id, ev->id) == 0;
 }
 
 static bool names_request_data(const char *filter)
@@ -544,7 +514,7 @@ static json_t *render(struct fanout *f, const struct core_rt_sub *sub, const str
     buf_init(&out, 1u << 26);
     enum rc rc = buf_append_cstr(&out, "{\"action\":\"");
     if (!rc)
-        rc = buf_append_cstr(&out, f->ev->action);
+        rc = buf_append_cstr(&out, core_event_action_name(f->ev->action));
     if (!rc)
         rc = buf_append_cstr(&out, "\",\"record\":");
     if (!rc)
@@ -686,28 +656,34 @@ static void fanout_start(void *arg)
     fanout_run(f);
 }
 
-void core_realtime_publish(struct core_realtime *rt, struct core_rt_event *list)
+/* The bus listener's on_commit: one event to every worker. */
+static void on_commit(void *ctx, struct core_event *ev)
 {
-    while (list) {
-        struct core_rt_event *ev = list;
-        list = list->next;
-        ev->next = NULL;
-        uv_mutex_lock(&rt->lock);
-        if (rt->client_count > 0) {
-            for (size_t i = 0; i < rt->worker_count; i++) {
-                struct core_worker *cw = rt->workers[i];
-                struct fanout *f = xcalloc(1, sizeof(*f));
-                atomic_fetch_add(&ev->refs, 1);
-                atomic_fetch_add(&cw->rt->fanouts, 1);
-                f->ev = ev;
-                f->cw = cw;
-                f->cursor.is_cursor = true;
-                f->memo = json_object();
-                arena_init(&f->arena, 16384);
-                net_mailbox_post(cw->mailbox, fanout_start, f);
-            }
+    struct core_realtime *rt = ctx;
+    uv_mutex_lock(&rt->lock);
+    if (rt->client_count > 0) {
+        for (size_t i = 0; i < rt->worker_count; i++) {
+            struct core_worker *cw = rt->workers[i];
+            struct fanout *f = xcalloc(1, sizeof(*f));
+            core_event_ref(ev);
+            atomic_fetch_add(&cw->rt->fanouts, 1);
+            f->ev = ev;
+            f->cw = cw;
+            f->cursor.is_cursor = true;
+            f->memo = json_object();
+            arena_init(&f->arena, 16384);
+            net_mailbox_post(cw->mailbox, fanout_start, f);
         }
-        uv_mutex_unlock(&rt->lock);
-        event_release(ev);
     }
+    uv_mutex_unlock(&rt->lock);
+}
+
+static bool wants_events(void *ctx)
+{
+    return core_realtime_client_count(ctx) > 0;
+}
+
+struct core_event_listener core_realtime_listener(struct core_realtime *rt)
+{
+    return (struct core_event_listener){.wants = wants_events, .on_commit = on_commit, .ctx = rt};
 }

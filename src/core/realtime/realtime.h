@@ -8,7 +8,8 @@
  * the owner reads them under the same lock, briefly, once per event.
  *
  * Events (spec §7.4) are made by the writer's jobs while the data is at hand
- * and published after the commit: the event is handed to every worker's
+ * and come to realtime after the commit as a listener of the app's event bus
+ * (core/event/event.h): the event is handed to every worker's
  * mailbox, and each worker fans it out to its own clients in slices of a few
  * hundred, so one event to ten thousand subscribers never holds a loop for
  * long. Per event and worker, subscribers that would see the same thing
@@ -26,6 +27,7 @@
 #include "base/rc.h"
 #include "base/str.h"
 #include "core/auth/auth.h"
+#include "core/event/event.h"
 #include "core/schema/collection.h"
 #include "core/problem.h"
 #include "core/realtime/realtime_sub.h"
@@ -118,24 +120,11 @@ enum rc core_realtime_subscribe_client(struct core_worker *cw, struct core_rt_cl
                                        const struct core_auth *auth, json_t *subs_json,
                                        struct core_problem *p);
 
-/* A record change, made inside a write and published after its commit. */
-struct core_rt_event {
-    atomic_int refs;
-    const char *action; /* "create", "update", "delete" */
-    const struct core_schema *schema;
-    const struct core_collection *c;
-    json_t *values;             /* every field as stored; read-only once published */
-    struct core_rt_event *next; /* a job's list of events */
-};
-
-/* A new event (values: a new reference is taken). */
-struct core_rt_event *core_rt_event_new(const char *action, const struct core_schema *schema,
-                                        const struct core_collection *c, json_t *values);
-/* Frees a list of events that will not be published (rollback). */
-void core_rt_event_list_free(struct core_rt_event *list);
-/* Hands a list of events to every worker and releases the caller's hold.
- * Any thread. Nothing is done (and the list freed) when no client exists. */
-void core_realtime_publish(struct core_realtime *rt, struct core_rt_event *list);
+/* Realtime as a listener of the app's event bus, for app.c to register: it
+ * wants events while any client is connected (core_realtime_client_count),
+ * and hands each committed one to every worker, which fans it out to its
+ * own clients. Nothing is posted when no client exists. */
+struct core_event_listener core_realtime_listener(struct core_realtime *rt);
 
 /* Counters for tests and benchmarks: clients registered. */
 size_t core_realtime_client_count(struct core_realtime *rt);

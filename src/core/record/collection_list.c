@@ -2,7 +2,8 @@
 #include "core/record/collection_list.h"
 
 #include "core/schema/collection_json.h"
-#include "store/dialect.h"
+#include "store/sql.h"
+#include "store/store.h"
 
 /* _collections as the filter compiler sees it: the columns a collections
  * list may filter and sort on. */
@@ -18,12 +19,12 @@ static struct core_collection meta_collection = {
     .field_count = sizeof(meta_fields) / sizeof(meta_fields[0]),
 };
 
-static enum rc append_where(struct buf *sql, const struct core_sql_fragment *where)
+static void append_where(struct store_sql *q, const struct core_sql_fragment *where)
 {
     if (!where->sql.len)
-        return RC_OK;
-    enum rc rc = buf_append_cstr(sql, " WHERE ");
-    return rc ? rc : buf_append_str(sql, where->sql);
+        return;
+    store_sql_add(q, " WHERE ");
+    store_sql_addn(q, where->sql);
 }
 
 enum rc core_collection_list(struct core_request *r, struct str filter, struct str sort,
@@ -47,58 +48,56 @@ enum rc core_collection_list(struct core_request *r, struct str filter, struct s
             return RC_INVALID;
         }
     }
+    /* LIMIT and OFFSET follow the filter's and the sort's parameters. */
     unsigned base = (unsigned)(where.param_count + order_params.param_count);
     struct buf sql;
     buf_init(&sql, 1 << 20);
-    enum rc rc = buf_append_cstr(&sql, "SELECT \"r\".\"id\" FROM _collections \"r\"");
-    if (!rc)
-        rc = append_where(&sql, &where);
-    if (!rc)
-        rc = buf_append_cstr(&sql, " ORDER BY ");
-    if (!rc && order_by.len) {
-        rc = buf_append_str(&sql, order_by);
-        if (!rc)
-            rc = buf_append_cstr(&sql, ", ");
+    struct store_sql q;
+    store_sql_begin(&q, &sql);
+    store_sql_add(&q, "SELECT \"r\".\"id\" FROM _collections \"r\"");
+    append_where(&q, &where);
+    store_sql_add(&q, " ORDER BY ");
+    if (order_by.len) {
+        store_sql_addn(&q, order_by);
+        store_sql_add(&q, ", ");
     }
+    store_sql_add(&q, "\"r\".\"rowid\" LIMIT ");
+    store_sql_param_at(&q, base + 1);
+    store_sql_add(&q, " OFFSET ");
+    store_sql_param_at(&q, base + 2);
+    struct store_stmt *st = NULL;
+    enum rc rc = store_sql_end(&q);
     if (!rc)
-        rc = buf_append_cstr(&sql, "\"r\".\"rowid\" LIMIT ");
-    if (!rc)
-        rc = store_dialect_param(&sql, base + 1);
-    if (!rc)
-        rc = buf_append_cstr(&sql, " OFFSET ");
-    if (!rc)
-        rc = store_dialect_param(&sql, base + 2);
-    sqlite3_stmt *st = NULL;
-    if (!rc)
-        rc = store_prepare_raw(r->cw->db, buf_str(&sql), &st);
+        rc = store_prepare(r->cw->db, buf_str(&sql), &st);
     buf_cleanup(&sql);
     if (rc)
         return RC_INTERNAL;
-    core_bind_params(st, &where, 0);
-    core_bind_params(st, &order_params, where.param_count);
-    sqlite3_bind_int64(st, (int)base + 1, per_page);
-    sqlite3_bind_int64(st, (int)base + 2, (page - 1) * per_page);
+    rc = core_sql_fragment_bind(st, &where, 0);
+    if (!rc)
+        rc = core_sql_fragment_bind(st, &order_params, where.param_count);
+    if (!rc)
+        rc = store_bind_int64(st, (int)base + 1, per_page);
+    if (!rc)
+        rc = store_bind_int64(st, (int)base + 2, (page - 1) * per_page);
     jsonw_array_begin(w);
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        const char *id = (const char *)sqlite3_column_text(st, 0);
+    while (!rc && store_step(st) == RC_OK) {
         const struct core_collection *col =
-            core_schema_find_exact(r->schema, str_from_cstr(id ? id : ""));
+            core_schema_find_exact(r->schema, store_column_text(st, 0));
         if (col)
             core_collection_write_json(w, col, false);
     }
-    store_done_raw(st);
+    store_done(st);
     jsonw_array_end(w);
     /* The total, without paging. */
     *total = 0;
     buf_init(&sql, 1 << 20);
-    rc = buf_append_cstr(&sql, "SELECT COUNT(*) FROM _collections \"r\"");
-    if (!rc)
-        rc = append_where(&sql, &where);
-    if (!rc && store_prepare_raw(r->cw->db, buf_str(&sql), &st) == RC_OK) {
-        core_bind_params(st, &where, 0);
-        if (sqlite3_step(st) == SQLITE_ROW)
-            *total = sqlite3_column_int64(st, 0);
-        store_done_raw(st);
+    store_sql_begin(&q, &sql);
+    store_sql_add(&q, "SELECT COUNT(*) FROM _collections \"r\"");
+    append_where(&q, &where);
+    if (!store_sql_end(&q) && store_prepare(r->cw->db, buf_str(&sql), &st) == RC_OK) {
+        if (!core_sql_fragment_bind(st, &where, 0) && store_step(st) == RC_OK)
+            *total = store_column_int64(st, 0);
+        store_done(st);
     }
     buf_cleanup(&sql);
     return RC_OK;

@@ -2,26 +2,28 @@
 #include "core/record/exec_job.h"
 
 #include "base/alloc.h"
-#include "store/sqlite.h"
+#include "store/store.h"
 #include "store/writer.h"
 
 static enum rc apply(struct store_conn *db, void *ctx)
 {
     struct core_exec_job *job = ctx;
-    sqlite3_stmt *st;
-    enum rc rc = store_prepare_raw(db, str_from_cstr(job->sql), &st);
+    struct store_stmt *st;
+    enum rc rc = store_prepare(db, str_from_cstr(job->sql), &st);
     if (rc)
         return rc;
-    for (size_t i = 0; i < job->param_count; i++) {
+    /* The job owns its parameters until cleanup: bound borrowed. */
+    for (size_t i = 0; i < job->param_count && !rc; i++) {
         if (job->params[i])
-            sqlite3_bind_text(st, (int)i + 1, job->params[i], -1, SQLITE_STATIC);
+            rc = store_bind_text(st, (int)i + 1, str_from_cstr(job->params[i]));
         else
-            sqlite3_bind_null(st, (int)i + 1);
+            rc = store_bind_null(st, (int)i + 1);
     }
-    int step = sqlite3_step(st);
-    job->changes = sqlite3_changes(store_sqlite_handle(db));
-    store_done_raw(st);
-    return step == SQLITE_DONE || step == SQLITE_ROW ? RC_OK : store_sqlite_rc(step);
+    if (!rc)
+        rc = store_step(st);
+    job->changes = (int)store_changes(db);
+    store_done(st);
+    return rc == RC_NOT_FOUND ? RC_OK : rc; /* a row or done: either ran */
 }
 
 static void finished(enum rc rc, void *ctx)

@@ -1,6 +1,6 @@
 /* record.h -- records of a collection: read, list, create, update, delete (layer: core).
  *
- * Reads run on the calling worker's loop through its own SQLite connection;
+ * Reads run on the calling worker's loop through its own read connection;
  * a record by id is a prepared-statement lookup, a page is one SELECT plus a
  * COUNT (or a cached count). Rows are written straight from the statement to
  * JSON; `expand` materializes related records through extra queries, and a
@@ -20,7 +20,7 @@
 #include "core/credential/identity.h"
 #include "core/problem.h"
 #include "core/filter/sqlgen.h"
-#include "store/sqlite.h" /* TODO(#9): until record/ reads through store.h */
+#include "store/store.h"
 
 /* What one record operation knows about its request; all borrowed and valid
  * for the request's lifetime. */
@@ -101,7 +101,5 @@ enum rc core_fields_apply(struct buf *out, struct str fields, bool is_list);
 enum rc core_compile_filter(struct core_request *r, const struct core_collection *c,
                             struct str text, bool is_rule, size_t param_base,
                             struct core_sql_fragment *out, struct core_problem *p);
-/* Binds a fragment's parameters to stmt. */
-void core_bind_params(sqlite3_stmt *stmt, const struct core_sql_fragment *f, size_t base);
 
 #endif

@@ -12,42 +12,33 @@
 #include "base/jsonw.h"
 #include "core/record/record_expand.h"
 #include "core/record/record_out.h"
-#include "store/dialect.h"
+#include "store/sql.h"
+#include "store/store.h"
 
 /* SELECT "r"."f1", ... FROM (SELECT ?1 AS "f1", ?2 AS "f2", ...) "r" */
-static enum rc values_head(const struct core_collection *c, struct buf *sql)
+static void values_head(struct store_sql *q, const struct core_collection *c)
 {
-    enum rc rc = buf_append_cstr(sql, "SELECT ");
-    if (!rc)
-        rc = core_record_columns(c, "r", sql);
-    if (!rc)
-        rc = buf_append_cstr(sql, " FROM (SELECT ");
-    for (size_t i = 0; i < c->field_count && !rc; i++) {
+    store_sql_add(q, "SELECT ");
+    core_record_columns(q, c, "r");
+    store_sql_add(q, " FROM (SELECT ");
+    for (size_t i = 0; i < c->field_count; i++) {
         if (i)
-            rc = buf_append_cstr(sql, ", ");
-        if (!rc)
-            rc = store_dialect_param(sql, (unsigned)i + 1);
-        if (!rc)
-            rc = buf_append_cstr(sql, " AS ");
-        if (!rc)
-            rc = store_dialect_ident(sql, str_from_cstr(c->fields[i].name));
+            store_sql_add(q, ", ");
+        store_sql_param(q); /* field i binds i + 1 (core_record_bind_values) */
+        store_sql_add(q, " AS ");
+        store_sql_ident(q, str_from_cstr(c->fields[i].name));
     }
-    if (!rc)
-        rc = buf_append_cstr(sql, ") \"r\"");
-    return rc;
+    store_sql_add(q, ") \"r\"");
 }
 
-static enum rc append_condition(struct buf *sql, const struct core_sql_fragment *f, bool *first)
+static void append_condition(struct store_sql *q, const struct core_sql_fragment *f, bool *first)
 {
     if (!f->sql.len)
-        return RC_OK;
-    enum rc rc = buf_append_cstr(sql, *first ? " WHERE (" : " AND (");
+        return;
+    store_sql_add(q, *first ? " WHERE (" : " AND (");
     *first = false;
-    if (!rc)
-        rc = buf_append_str(sql, f->sql);
-    if (!rc)
-        rc = buf_append_cstr(sql, ")");
-    return rc;
+    store_sql_addn(q, f->sql);
+    store_sql_add(q, ")");
 }
 
 enum rc core_record_render_values(struct core_request *r, const struct core_collection *c,
@@ -64,25 +55,29 @@ enum rc core_record_render_values(struct core_request *r, const struct core_coll
         return RC_NOT_FOUND;
     struct buf sql;
     buf_init(&sql, 1 << 20);
+    struct store_sql q;
+    store_sql_begin(&q, &sql);
     bool first = true;
-    enum rc rc = values_head(c, &sql);
+    values_head(&q, c);
+    append_condition(&q, &rule_frag, &first);
+    append_condition(&q, &filter_frag, &first);
+    struct store_stmt *st = NULL;
+    enum rc rc = store_sql_end(&q);
     if (!rc)
-        rc = append_condition(&sql, &rule_frag, &first);
-    if (!rc)
-        rc = append_condition(&sql, &filter_frag, &first);
-    sqlite3_stmt *st = NULL;
-    if (!rc)
-        rc = store_prepare_raw(r->cw->db, buf_str(&sql), &st);
+        rc = store_prepare(r->cw->db, buf_str(&sql), &st);
     buf_cleanup(&sql);
     if (rc)
         return rc == RC_INVALID ? RC_INTERNAL : rc;
-    core_record_bind_values(st, c, values);
-    core_bind_params(st, &rule_frag, base);
-    core_bind_params(st, &filter_frag, base + rule_frag.param_count);
-    int step = sqlite3_step(st);
-    if (step != SQLITE_ROW) {
-        store_done_raw(st);
-        return step == SQLITE_DONE ? RC_NOT_FOUND : store_sqlite_rc(step);
+    rc = core_record_bind_values(st, c, values);
+    if (!rc)
+        rc = core_sql_fragment_bind(st, &rule_frag, base);
+    if (!rc)
+        rc = core_sql_fragment_bind(st, &filter_frag, base + rule_frag.param_count);
+    if (!rc)
+        rc = store_step(st);
+    if (rc) {
+        store_done(st);
+        return rc; /* RC_NOT_FOUND: it does not pass */
     }
     struct core_expand *ex = o->expand.len ? core_expand_parse(r, c, o->expand) : NULL;
     struct buf rec;
@@ -93,7 +88,7 @@ enum rc core_record_render_values(struct core_request *r, const struct core_coll
     if (ex)
         core_expand_write(r, c, ex, st, 0, &w);
     jsonw_object_end(&w);
-    store_done_raw(st);
+    store_done(st);
     rc = jsonw_finish(&w);
     if (!rc && o->fields.len)
         rc = core_fields_apply(&rec, o->fields, false);

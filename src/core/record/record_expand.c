@@ -8,7 +8,7 @@
 #include "base/alloc.h"
 #include "core/schema/index.h"
 #include "core/record/record_out.h"
-#include "store/dialect.h"
+#include "store/sql.h"
 
 static bool is_superuser(const struct core_request *r)
 {
@@ -132,13 +132,14 @@ static json_t *expand_node(struct core_request *r, const struct core_expand *n, 
 
 /* A row's size as stored, for the expand caps: text and blobs by length
  * (asking a number for its length would convert it). */
-static uint64_t stored_bytes(const struct core_collection *t, sqlite3_stmt *st)
+static uint64_t stored_bytes(const struct core_collection *t, struct store_stmt *st)
 {
     uint64_t n = 0;
     for (size_t i = 0; i < t->field_count; i++) {
-        int type = sqlite3_column_type(st, (int)i);
-        n += type == SQLITE_TEXT || type == SQLITE_BLOB ? (uint64_t)sqlite3_column_bytes(st, (int)i)
-                                                        : 8;
+        enum store_type type = store_column_type(st, (int)i);
+        n += type == STORE_TYPE_TEXT || type == STORE_TYPE_BLOB
+                 ? (uint64_t)store_column_text(st, (int)i).len
+                 : 8;
     }
     return n;
 }
@@ -176,11 +177,6 @@ static json_t *expand_node(struct core_request *r, const struct core_expand *n, 
     if (rule && rule[0] && !is_superuser(r) &&
         core_compile_filter(&sub, t, str_from_cstr(rule), true, 1, &frag, NULL))
         return NULL;
-    struct buf sql;
-    buf_init(&sql, 1 << 20);
-    enum rc rc = buf_append_cstr(&sql, "SELECT ");
-    if (!rc)
-        rc = core_record_columns(t, "r", &sql);
     char *ids_text = NULL;
     if (!n->is_back) {
         json_t *ids = json_is_array(key_value) ? json_incref(key_value) : json_array();
@@ -188,67 +184,67 @@ static json_t *expand_node(struct core_request *r, const struct core_expand *n, 
             json_array_append(ids, key_value);
         if (json_array_size(ids) == 0) {
             json_decref(ids);
-            buf_cleanup(&sql);
             return NULL;
         }
         ids_text = json_dumps(ids, JSON_COMPACT);
         json_decref(ids);
-        if (!rc)
-            rc = buf_append_cstr(&sql, " FROM json_each(?1) \"je\" JOIN ");
-        if (!rc)
-            rc = store_dialect_ident(&sql, str_from_cstr(t->name));
-        if (!rc)
-            rc = buf_append_cstr(&sql, " \"r\" ON \"r\".\"id\" = \"je\".\"value\" WHERE 1");
+    } else if (!parent_id) {
+        return NULL;
+    }
+    struct buf sql;
+    buf_init(&sql, 1 << 20);
+    struct store_sql q;
+    store_sql_begin(&q, &sql);
+    store_sql_add(&q, "SELECT ");
+    core_record_columns(&q, t, "r");
+    unsigned p_key;
+    if (!n->is_back) {
+        store_sql_add(&q, " FROM json_each(");
+        p_key = store_sql_param(&q);
+        store_sql_add(&q, ") \"je\" JOIN ");
+        store_sql_ident(&q, str_from_cstr(t->name));
+        store_sql_add(&q, " \"r\" ON \"r\".\"id\" = \"je\".\"value\" WHERE 1");
     } else {
-        if (!parent_id) {
-            buf_cleanup(&sql);
-            return NULL;
-        }
-        if (!rc)
-            rc = buf_append_cstr(&sql, " FROM ");
-        if (!rc)
-            rc = store_dialect_ident(&sql, str_from_cstr(t->name));
-        if (!rc)
-            rc = buf_append_cstr(&sql, core_field_is_multi(n->field)
-                                           ? " \"r\" WHERE EXISTS (SELECT 1 FROM json_each(\"r\"."
-                                           : " \"r\" WHERE \"r\".");
-        if (!rc)
-            rc = store_dialect_ident(&sql, str_from_cstr(n->field->name));
-        if (!rc)
-            rc = buf_append_cstr(&sql,
-                                 core_field_is_multi(n->field) ? ") WHERE value = ?1)" : " = ?1");
+        bool multi = core_field_is_multi(n->field);
+        store_sql_add(&q, " FROM ");
+        store_sql_ident(&q, str_from_cstr(t->name));
+        store_sql_add(&q, multi ? " \"r\" WHERE EXISTS (SELECT 1 FROM json_each(\"r\"."
+                                : " \"r\" WHERE \"r\".");
+        store_sql_ident(&q, str_from_cstr(n->field->name));
+        store_sql_add(&q, multi ? ") WHERE value = " : " = ");
+        p_key = store_sql_param(&q);
+        if (multi)
+            store_sql_add(&q, ")");
     }
-    if (!rc && frag.sql.len) {
-        rc = buf_append_cstr(&sql, " AND (");
-        if (!rc)
-            rc = buf_append_str(&sql, frag.sql);
-        if (!rc)
-            rc = buf_append_cstr(&sql, ")");
+    if (frag.sql.len) { /* compiled with its numbers after ?1 */
+        store_sql_add(&q, " AND (");
+        store_sql_addn(&q, frag.sql);
+        store_sql_add(&q, ")");
     }
+    store_sql_add(&q,
+                  n->is_back ? " ORDER BY \"r\".\"rowid\" LIMIT 1000" : " ORDER BY \"je\".\"key\"");
+    struct store_stmt *st = NULL;
+    enum rc rc = store_sql_end(&q);
     if (!rc)
-        rc = buf_append_cstr(&sql, n->is_back ? " ORDER BY \"r\".\"rowid\" LIMIT 1000"
-                                              : " ORDER BY \"je\".\"key\"");
-    sqlite3_stmt *st = NULL;
-    if (!rc)
-        rc = store_prepare_raw(r->cw->db, buf_str(&sql), &st);
+        rc = store_prepare(r->cw->db, buf_str(&sql), &st);
     buf_cleanup(&sql);
     if (rc) {
         xfree(ids_text);
         return NULL;
     }
-    if (ids_text)
-        sqlite3_bind_text(st, 1, ids_text, -1, SQLITE_TRANSIENT);
-    else
-        sqlite3_bind_text(st, 1, parent_id, -1, SQLITE_TRANSIENT);
-    xfree(ids_text); /* jansson's allocation */
-    core_bind_params(st, &frag, 1);
+    /* Both keys outlive the statement's run: bound borrowed. */
+    const char *key = ids_text ? ids_text : parent_id;
+    rc = store_bind_text(st, (int)p_key, str_from_cstr(key ? key : ""));
+    if (!rc)
+        rc = core_sql_fragment_bind(st, &frag, p_key);
     json_t *list = json_array();
-    while (sqlite3_step(st) == SQLITE_ROW) {
+    while (!rc && store_step(st) == RC_OK) {
         if (core_cost_expand(r->cost, stored_bytes(t, st)))
             break;
         json_array_append_new(list, core_record_to_json(t, st, 0, r->auth));
     }
-    store_done_raw(st);
+    store_done(st);
+    xfree(ids_text); /* jansson's allocation */
     /* Only now, with the statement reset, go one level deeper. */
     if (n->child_count) {
         size_t i;
@@ -268,7 +264,8 @@ static json_t *expand_node(struct core_request *r, const struct core_expand *n, 
 }
 
 void core_expand_write(struct core_request *r, const struct core_collection *c,
-                       const struct core_expand *root, sqlite3_stmt *st, int col0, struct jsonw *w)
+                       const struct core_expand *root, struct store_stmt *st, int col0,
+                       struct jsonw *w)
 {
     /* Copy what the children need out of the row before any other query runs. */
     json_t *values = json_object();

@@ -4,10 +4,10 @@
 #define TARMAC_CORE_RECORD_EXPAND_H
 
 #include <jansson.h>
-#include <sqlite3.h>
 
 #include "base/jsonw.h"
 #include "core/record/record.h"
+#include "store/store.h"
 
 #define CORE_EXPAND_MAX_DEPTH 6
 #define CORE_EXPAND_MAX_BACK 1000
@@ -32,6 +32,7 @@ struct core_expand *core_expand_parse(struct core_request *r, const struct core_
                                       struct str expand);
 /* Writes "expand":{...} for the current row of st (c's columns from col0). */
 void core_expand_write(struct core_request *r, const struct core_collection *c,
-                       const struct core_expand *root, sqlite3_stmt *st, int col0, struct jsonw *w);
+                       const struct core_expand *root, struct store_stmt *st, int col0,
+                       struct jsonw *w);
 
 #endif

@@ -3,11 +3,11 @@
 #ifndef TARMAC_CORE_RECORD_INT_H
 #define TARMAC_CORE_RECORD_INT_H
 
-#include <sqlite3.h>
-
 #include "base/jsonw.h"
 #include "core/record/record.h"
 #include "core/record/record_expand.h"
+#include "store/sql.h"
+#include "store/store.h"
 
 /* A list response past this many bytes is not built whole: the rest of the
  * page goes out piece by piece as the reader takes it (core_list_stream). */
@@ -15,14 +15,14 @@
 /* What one piece of a streamed page aims at (at least one record). */
 #define CORE_LIST_PIECE ((size_t)64 << 10)
 
-/* Appends SELECT <columns of c> FROM "<c>" "r" to sql. */
-enum rc core_record_select_head(const struct core_collection *c, struct buf *sql);
+/* Appends SELECT <columns of c> FROM "<c>" "r" to q. */
+void core_record_select_head(struct store_sql *q, const struct core_collection *c);
 /* Writes the row st holds (columns of c from 0) as the next value of w: the
  * record as r's requester sees it, its expansion ex (may be NULL), pruned to
  * fields (may be empty). */
 enum rc core_record_write_item(struct core_request *r, const struct core_collection *c,
-                               const struct core_expand *ex, sqlite3_stmt *st, struct str fields,
-                               struct jsonw *w);
+                               const struct core_expand *ex, struct store_stmt *st,
+                               struct str fields, struct jsonw *w);
 /* Takes over a page being written: makes every row st still holds (with
  * expansion ex, pruned to o's fields) and drops it, charging r's cost, and
  * keeps their ids (column id_col); then returns in *out a stream that
@@ -32,7 +32,7 @@ enum rc core_record_write_item(struct core_request *r, const struct core_collect
  * stream) when r's cost passes a limit. */
 enum rc core_list_stream_new(struct core_request *r, const struct core_collection *c,
                              struct str filter, const struct core_output_opts *o,
-                             const struct core_expand *ex, const struct jsonw *w, sqlite3_stmt *st,
-                             int id_col, struct core_list_stream **out);
+                             const struct core_expand *ex, const struct jsonw *w,
+                             struct store_stmt *st, int id_col, struct core_list_stream **out);
 
 #endif

@@ -4,22 +4,15 @@
 #include <string.h>
 
 #include "base/alloc.h"
-#include "store/dialect.h"
 
-enum rc core_record_columns(const struct core_collection *c, const char *alias, struct buf *out)
+void core_record_columns(struct store_sql *q, const struct core_collection *c, const char *alias)
 {
-    enum rc rc = RC_OK;
-    for (size_t i = 0; i < c->field_count && !rc; i++) {
+    struct str a = str_from_cstr(alias);
+    for (size_t i = 0; i < c->field_count; i++) {
         if (i)
-            rc = buf_append(out, ", ", 2);
-        if (!rc)
-            rc = store_dialect_ident(out, str_from_cstr(alias));
-        if (!rc)
-            rc = buf_append(out, ".", 1);
-        if (!rc)
-            rc = store_dialect_ident(out, str_from_cstr(c->fields[i].name));
+            store_sql_add(q, ", ");
+        store_sql_ident2(q, a, str_from_cstr(c->fields[i].name));
     }
-    return rc;
 }
 
 static bool is_secret(const struct core_collection *c, const struct core_field *f)
@@ -29,7 +22,7 @@ static bool is_secret(const struct core_collection *c, const struct core_field *
 }
 
 /* Whether the row's email may be shown to the requester. */
-static bool email_visible(const struct core_collection *c, sqlite3_stmt *st, int col0,
+static bool email_visible(const struct core_collection *c, struct store_stmt *st, int col0,
                           const struct core_auth *auth)
 {
     if (auth && auth->is_superuser)
@@ -41,12 +34,11 @@ static bool email_visible(const struct core_collection *c, sqlite3_stmt *st, int
         else if (strcmp(c->fields[i].name, "emailVisibility") == 0)
             vis_col = col0 + (int)i;
     }
-    if (vis_col >= 0 && sqlite3_column_int(st, vis_col))
+    if (vis_col >= 0 && store_column_int64(st, vis_col))
         return true;
-    if (auth && auth->collection == c && auth->id && id_col >= 0) {
-        const char *id = (const char *)sqlite3_column_text(st, id_col);
-        return id && strcmp(id, auth->id) == 0;
-    }
+    if (auth && auth->collection == c && auth->id && id_col >= 0 &&
+        store_column_type(st, id_col) != STORE_TYPE_NULL)
+        return str_eq(store_column_text(st, id_col), str_from_cstr(auth->id));
     return false;
 }
 
@@ -61,40 +53,34 @@ static bool is_left_out(const struct core_collection *c, const struct core_field
     return c->type == CORE_COLLECTION_AUTH && !show_email && strcmp(f->name, "email") == 0;
 }
 
-static struct str column_text(sqlite3_stmt *st, int col)
-{
-    const char *p = (const char *)sqlite3_column_text(st, col);
-    return (struct str){p ? p : "", p ? (size_t)sqlite3_column_bytes(st, col) : 0};
-}
-
-static void write_value(struct jsonw *w, const struct core_field *f, sqlite3_stmt *st, int col)
+static void write_value(struct jsonw *w, const struct core_field *f, struct store_stmt *st, int col)
 {
     switch (f->type) {
     case CORE_FIELD_NUMBER:
-        if (sqlite3_column_type(st, col) == SQLITE_INTEGER)
-            jsonw_int(w, sqlite3_column_int64(st, col));
+        if (store_column_type(st, col) == STORE_TYPE_INT)
+            jsonw_int(w, store_column_int64(st, col));
         else
-            jsonw_double(w, sqlite3_column_double(st, col));
+            jsonw_double(w, store_column_double(st, col));
         return;
-    case CORE_FIELD_BOOL: jsonw_bool(w, sqlite3_column_int(st, col) != 0); return;
+    case CORE_FIELD_BOOL: jsonw_bool(w, store_column_int64(st, col) != 0); return;
     case CORE_FIELD_JSON:
     case CORE_FIELD_GEOPOINT:
-        if (sqlite3_column_type(st, col) == SQLITE_NULL)
+        if (store_column_type(st, col) == STORE_TYPE_NULL)
             jsonw_null(w);
         else
-            jsonw_raw(w, column_text(st, col)); /* stored canonical by the writer */
+            jsonw_raw(w, store_column_text(st, col)); /* stored canonical by the writer */
         return;
     default: break;
     }
     if (core_field_is_multi(f)) {
-        struct str v = column_text(st, col);
+        struct str v = store_column_text(st, col);
         jsonw_raw(w, v.len ? v : STR_LIT("[]"));
         return;
     }
-    jsonw_string(w, column_text(st, col));
+    jsonw_string(w, store_column_text(st, col));
 }
 
-void core_record_write_open(struct jsonw *w, const struct core_collection *c, sqlite3_stmt *st,
+void core_record_write_open(struct jsonw *w, const struct core_collection *c, struct store_stmt *st,
                             int col0, const struct core_auth *auth)
 {
     bool show_email = c->type == CORE_COLLECTION_AUTH && email_visible(c, st, col0, auth);
@@ -112,25 +98,25 @@ void core_record_write_open(struct jsonw *w, const struct core_collection *c, sq
     }
 }
 
-json_t *core_record_column_json(const struct core_field *f, sqlite3_stmt *st, int col)
+json_t *core_record_column_json(const struct core_field *f, struct store_stmt *st, int col)
 {
     switch (f->type) {
     case CORE_FIELD_NUMBER:
-        if (sqlite3_column_type(st, col) == SQLITE_INTEGER)
-            return json_integer(sqlite3_column_int64(st, col));
-        return json_real(sqlite3_column_double(st, col));
-    case CORE_FIELD_BOOL: return json_boolean(sqlite3_column_int(st, col) != 0);
+        if (store_column_type(st, col) == STORE_TYPE_INT)
+            return json_integer(store_column_int64(st, col));
+        return json_real(store_column_double(st, col));
+    case CORE_FIELD_BOOL: return json_boolean(store_column_int64(st, col) != 0);
     case CORE_FIELD_JSON:
     case CORE_FIELD_GEOPOINT: {
-        if (sqlite3_column_type(st, col) == SQLITE_NULL)
+        if (store_column_type(st, col) == STORE_TYPE_NULL)
             return json_null();
-        struct str v = column_text(st, col);
+        struct str v = store_column_text(st, col);
         json_t *j = json_loadb(v.ptr, v.len, JSON_DECODE_ANY, NULL);
         return j ? j : json_null();
     }
     default: break;
     }
-    struct str v = column_text(st, col);
+    struct str v = store_column_text(st, col);
     if (core_field_is_multi(f)) {
         json_t *j = v.len ? json_loadb(v.ptr, v.len, 0, NULL) : NULL;
         return json_is_array(j) ? j : (json_decref(j), json_array());
@@ -138,7 +124,7 @@ json_t *core_record_column_json(const struct core_field *f, sqlite3_stmt *st, in
     return json_stringn(v.ptr, v.len);
 }
 
-json_t *core_record_to_json(const struct core_collection *c, sqlite3_stmt *st, int col0,
+json_t *core_record_to_json(const struct core_collection *c, struct store_stmt *st, int col0,
                             const struct core_auth *auth)
 {
     bool show_email = c->type == CORE_COLLECTION_AUTH && email_visible(c, st, col0, auth);

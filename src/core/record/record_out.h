@@ -9,21 +9,21 @@
 #define TARMAC_CORE_RECORD_OUT_H
 
 #include <jansson.h>
-#include <sqlite3.h>
 
-#include "base/buf.h"
 #include "base/jsonw.h"
 #include "core/credential/identity.h"
 #include "core/schema/collection.h"
+#include "store/sql.h"
+#include "store/store.h"
 
-/* Appends `"r"."f1", "r"."f2", ...` for c's fields. */
-enum rc core_record_columns(const struct core_collection *c, const char *alias, struct buf *out);
+/* Appends `"r"."f1", "r"."f2", ...` for c's fields to q (alias "r"). */
+void core_record_columns(struct store_sql *q, const struct core_collection *c, const char *alias);
 /* Writes the current row of st (columns from col0 on, in field order) as a
  * record object, leaving it open so the caller can add "expand". */
-void core_record_write_open(struct jsonw *w, const struct core_collection *c, sqlite3_stmt *st,
+void core_record_write_open(struct jsonw *w, const struct core_collection *c, struct store_stmt *st,
                             int col0, const struct core_auth *auth);
 /* The same row as a new JSON object (for expanded records). */
-json_t *core_record_to_json(const struct core_collection *c, sqlite3_stmt *st, int col0,
+json_t *core_record_to_json(const struct core_collection *c, struct store_stmt *st, int col0,
                             const struct core_auth *auth);
 /* Writes a record from its field values (as a write stored them) with the
  * same visibility rules as a row: the answer to a create, without reading
@@ -31,9 +31,12 @@ json_t *core_record_to_json(const struct core_collection *c, sqlite3_stmt *st, i
 void core_record_write_values(struct jsonw *w, const struct core_collection *c, json_t *values,
                               const struct core_auth *auth);
 /* Binds c's field values (as a write stores them) to placeholders 1..n in
- * field order. */
-void core_record_bind_values(sqlite3_stmt *st, const struct core_collection *c, json_t *values);
+ * field order. Strings are bound borrowed: values must stay unchanged until
+ * st is reset or done. RC_NOMEM, RC_TOO_LARGE (a value past the engine's
+ * limit). */
+enum rc core_record_bind_values(struct store_stmt *st, const struct core_collection *c,
+                                json_t *values);
 /* A row's value of field i as JSON (all fields, no visibility rules); new reference. */
-json_t *core_record_column_json(const struct core_field *f, sqlite3_stmt *st, int col);
+json_t *core_record_column_json(const struct core_field *f, struct store_stmt *st, int col);
 
 #endif

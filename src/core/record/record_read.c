@@ -11,23 +11,7 @@
 #include "core/record/record_expand.h"
 #include "core/record/record_int.h"
 #include "core/record/record_out.h"
-#include "store/dialect.h"
-
-void core_bind_params(sqlite3_stmt *stmt, const struct core_sql_fragment *f, size_t base)
-{
-    for (size_t i = 0; i < f->param_count; i++) {
-        const struct core_sql_param *p = &f->params[i];
-        int n = (int)(base + i + 1);
-        switch (p->type) {
-        case CORE_SQL_NULL: sqlite3_bind_null(stmt, n); break;
-        case CORE_SQL_INT: sqlite3_bind_int64(stmt, n, p->i); break;
-        case CORE_SQL_DOUBLE: sqlite3_bind_double(stmt, n, p->d); break;
-        case CORE_SQL_TEXT:
-            sqlite3_bind_text(stmt, n, p->text.ptr, (int)p->text.len, SQLITE_STATIC);
-            break;
-        }
-    }
-}
+#include "store/sql.h"
 
 /* Compiles an API rule (or a client filter) for c, aliased "r". */
 enum rc core_compile_filter(struct core_request *r, const struct core_collection *c,
@@ -53,18 +37,23 @@ enum rc core_compile_filter(struct core_request *r, const struct core_collection
     return rc;
 }
 
-enum rc core_record_select_head(const struct core_collection *c, struct buf *sql)
+void core_record_select_head(struct store_sql *q, const struct core_collection *c)
 {
-    enum rc rc = buf_append_cstr(sql, "SELECT ");
-    if (!rc)
-        rc = core_record_columns(c, "r", sql);
-    if (!rc)
-        rc = buf_append_cstr(sql, " FROM ");
-    if (!rc)
-        rc = store_dialect_ident(sql, str_from_cstr(c->name));
-    if (!rc)
-        rc = buf_append_cstr(sql, " \"r\"");
-    return rc;
+    store_sql_add(q, "SELECT ");
+    core_record_columns(q, c, "r");
+    store_sql_add(q, " FROM ");
+    store_sql_ident(q, str_from_cstr(c->name));
+    store_sql_add(q, " \"r\"");
+}
+
+/* Appends " AND (<f's SQL>)" when f has any. */
+static void and_fragment(struct store_sql *q, const struct core_sql_fragment *f)
+{
+    if (!f->sql.len)
+        return;
+    store_sql_add(q, " AND (");
+    store_sql_addn(q, f->sql);
+    store_sql_add(q, ")");
 }
 
 static bool is_superuser(const struct core_request *r)
@@ -85,51 +74,51 @@ enum rc core_record_view(struct core_request *r, const struct core_collection *c
         if (core_compile_filter(r, c, str_from_cstr(rule), true, 1, &frag, p))
             return RC_NOT_FOUND; /* a broken rule grants nothing */
     }
-    sqlite3_stmt *st = NULL;
+    struct store_stmt *st = NULL;
     struct core_view_stmt *slot = NULL;
     if (!frag.sql.len) {
         slot = &r->cw->views[((uintptr_t)c >> 4) % CORE_VIEW_CACHE];
         if (slot->c == c && slot->schema_version == r->schema->version)
-            st = store_sqlite_stmt(slot->stmt);
+            st = slot->stmt;
     }
     if (!st) {
         struct buf sql;
         buf_init(&sql, 1 << 20);
-        enum rc rc = core_record_select_head(c, &sql);
+        struct store_sql q;
+        store_sql_begin(&q, &sql);
+        core_record_select_head(&q, c);
+        store_sql_add(&q, " WHERE \"r\".\"id\" = ");
+        store_sql_param(&q); /* ?1, the id; the rule's numbers follow */
+        and_fragment(&q, &frag);
+        enum rc rc = store_sql_end(&q);
         if (!rc)
-            rc = buf_append_cstr(&sql, " WHERE \"r\".\"id\" = ?1");
-        if (!rc && frag.sql.len) {
-            rc = buf_append_cstr(&sql, " AND (");
-            if (!rc)
-                rc = buf_append_str(&sql, frag.sql);
-            if (!rc)
-                rc = buf_append_cstr(&sql, ")");
-        }
-        if (!rc)
-            rc = store_prepare_raw(r->cw->db, buf_str(&sql), &st);
+            rc = store_prepare(r->cw->db, buf_str(&sql), &st);
         buf_cleanup(&sql);
         if (rc)
             return rc == RC_INVALID ? RC_INTERNAL : rc;
         if (slot) {
             slot->c = c;
             slot->schema_version = r->schema->version;
-            slot->stmt = store_stmt_of(st);
+            slot->stmt = st;
         }
     }
-    sqlite3_bind_text(st, 1, id.ptr, (int)id.len, SQLITE_STATIC);
-    core_bind_params(st, &frag, 1);
-    int step = sqlite3_step(st);
-    if (step != SQLITE_ROW) {
-        store_done_raw(st);
-        return step == SQLITE_DONE ? RC_NOT_FOUND : store_sqlite_rc(step);
+    /* id and the rule's texts live past the step: bound borrowed. */
+    enum rc rc = store_bind_text(st, 1, id);
+    if (!rc)
+        rc = core_sql_fragment_bind(st, &frag, 1);
+    if (!rc)
+        rc = store_step(st);
+    if (rc) {
+        store_done(st);
+        return rc; /* RC_NOT_FOUND: no such record, or hidden by the rule */
     }
     struct core_expand *ex = NULL;
     if (o->expand.len)
         ex = core_expand_parse(r, c, o->expand);
     struct jsonw w;
     jsonw_init(&w, out);
-    enum rc rc = core_record_write_item(r, c, ex, st, o->fields, &w);
-    store_done_raw(st);
+    rc = core_record_write_item(r, c, ex, st, o->fields, &w);
+    store_done(st);
     if (!rc)
         rc = jsonw_finish(&w);
     if (!rc && core_cost_check(r->cost))
@@ -137,11 +126,11 @@ enum rc core_record_view(struct core_request *r, const struct core_collection *c
     return rc;
 }
 
-/* Builds WHERE (rule) AND (filter) into sql, compiling both; params go to
+/* Builds WHERE (rule) AND (filter) into q, compiling both; params go to
  * rule_frag and filter_frag with consecutive numbers after base. */
 static enum rc build_where(struct core_request *r, const struct core_collection *c,
                            struct str filter, size_t base, struct core_sql_fragment *rule_frag,
-                           struct core_sql_fragment *filter_frag, struct buf *sql,
+                           struct core_sql_fragment *filter_frag, struct store_sql *q,
                            struct core_problem *p)
 {
     const char *rule = c->rules[CORE_RULE_LIST];
@@ -159,26 +148,21 @@ static enum rc build_where(struct core_request *r, const struct core_collection 
         if (rc)
             return RC_INVALID;
     }
-    enum rc rc = RC_OK;
     if (rule_frag->sql.len || filter_frag->sql.len)
-        rc = buf_append_cstr(sql, " WHERE ");
-    if (!rc && rule_frag->sql.len) {
-        rc = buf_append_cstr(sql, "(");
-        if (!rc)
-            rc = buf_append_str(sql, rule_frag->sql);
-        if (!rc)
-            rc = buf_append_cstr(sql, ")");
+        store_sql_add(q, " WHERE ");
+    if (rule_frag->sql.len) {
+        store_sql_add(q, "(");
+        store_sql_addn(q, rule_frag->sql);
+        store_sql_add(q, ")");
     }
-    if (!rc && rule_frag->sql.len && filter_frag->sql.len)
-        rc = buf_append_cstr(sql, " AND ");
-    if (!rc && filter_frag->sql.len) {
-        rc = buf_append_cstr(sql, "(");
-        if (!rc)
-            rc = buf_append_str(sql, filter_frag->sql);
-        if (!rc)
-            rc = buf_append_cstr(sql, ")");
+    if (rule_frag->sql.len && filter_frag->sql.len)
+        store_sql_add(q, " AND ");
+    if (filter_frag->sql.len) {
+        store_sql_add(q, "(");
+        store_sql_addn(q, filter_frag->sql);
+        store_sql_add(q, ")");
     }
-    return rc;
+    return store_sql_end(q);
 }
 
 /* The cache key of a count: its SQL and every parameter, unambiguously. */
@@ -212,13 +196,13 @@ static enum rc count_rows(struct core_request *r, const struct core_collection *
 {
     struct buf sql;
     buf_init(&sql, 1 << 20);
-    enum rc rc = buf_append_cstr(&sql, "SELECT COUNT(*) FROM ");
-    if (!rc)
-        rc = store_dialect_ident(&sql, str_from_cstr(c->name));
-    if (!rc)
-        rc = buf_append_cstr(&sql, " \"r\"");
-    if (!rc)
-        rc = buf_append_str(&sql, where);
+    struct store_sql q;
+    store_sql_begin(&q, &sql);
+    store_sql_add(&q, "SELECT COUNT(*) FROM ");
+    store_sql_ident(&q, str_from_cstr(c->name));
+    store_sql_add(&q, " \"r\"");
+    store_sql_addn(&q, where);
+    enum rc rc = store_sql_end(&q);
     struct buf key;
     buf_init(&key, 1 << 21);
     int64_t version = store_data_version(r->cw->db);
@@ -229,25 +213,27 @@ static enum rc count_rows(struct core_request *r, const struct core_collection *
         buf_cleanup(&key);
         return RC_OK;
     }
-    sqlite3_stmt *st = NULL;
+    struct store_stmt *st = NULL;
     if (!rc)
-        rc = store_prepare_raw(r->cw->db, buf_str(&sql), &st);
+        rc = store_prepare(r->cw->db, buf_str(&sql), &st);
     buf_cleanup(&sql);
     if (rc) {
         buf_cleanup(&key);
         return rc == RC_INVALID ? RC_INTERNAL : rc;
     }
-    core_bind_params(st, rule_frag, 0);
-    core_bind_params(st, filter_frag, rule_frag->param_count);
-    int step = sqlite3_step(st);
-    *total = step == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-    store_done_raw(st);
+    rc = core_sql_fragment_bind(st, rule_frag, 0);
+    if (!rc)
+        rc = core_sql_fragment_bind(st, filter_frag, rule_frag->param_count);
+    if (!rc)
+        rc = store_step(st);
+    *total = rc == RC_OK ? store_column_int64(st, 0) : 0;
+    store_done(st);
     /* The version read before the count: a commit in between makes the
      * entry look older than it is, never newer. */
-    if (step == SQLITE_ROW && version >= 0 && r->cw->counts && key.len)
+    if (rc == RC_OK && version >= 0 && r->cw->counts && key.len)
         core_count_cache_put(r->cw->counts, buf_str(&key), version, *total);
     buf_cleanup(&key);
-    return step == SQLITE_ROW ? RC_OK : store_sqlite_rc(step);
+    return rc == RC_NOT_FOUND ? RC_OK : rc; /* no row: the total stays 0 */
 }
 
 static enum rc list_page(struct core_request *r, const struct core_collection *c,
@@ -341,7 +327,9 @@ static enum rc list_page(struct core_request *r, const struct core_collection *c
     struct core_sql_fragment rule_frag, filter_frag, sort_params = {0};
     struct buf where;
     buf_init(&where, 1 << 20);
-    enum rc rc = build_where(r, c, lo->filter, 0, &rule_frag, &filter_frag, &where, p);
+    struct store_sql wq;
+    store_sql_begin(&wq, &where);
+    enum rc rc = build_where(r, c, lo->filter, 0, &rule_frag, &filter_frag, &wq, p);
     struct str order_by = {"", 0};
     size_t nparams = rule_frag.param_count + filter_frag.param_count;
     if (!rc && lo->sort.len) {
@@ -374,27 +362,25 @@ static enum rc list_page(struct core_request *r, const struct core_collection *c
         rc = count_rows(r, c, buf_str(&where), &rule_frag, &filter_frag, &total);
     struct buf sql;
     buf_init(&sql, 1 << 20);
-    if (!rc)
-        rc = core_record_select_head(c, &sql);
-    if (!rc)
-        rc = buf_append_str(&sql, buf_str(&where));
-    if (!rc && order_by.len) {
-        rc = buf_append_cstr(&sql, " ORDER BY ");
-        if (!rc)
-            rc = buf_append_str(&sql, order_by);
+    struct store_sql q;
+    store_sql_begin(&q, &sql);
+    core_record_select_head(&q, c);
+    store_sql_addn(&q, buf_str(&where));
+    if (order_by.len) {
+        store_sql_add(&q, " ORDER BY ");
+        store_sql_addn(&q, order_by);
     }
+    /* LIMIT and OFFSET follow the fragments' parameters. */
+    unsigned p_limit = (unsigned)nparams + 1, p_offset = (unsigned)nparams + 2;
+    store_sql_add(&q, " LIMIT ");
+    store_sql_param_at(&q, p_limit);
+    store_sql_add(&q, " OFFSET ");
+    store_sql_param_at(&q, p_offset);
+    struct store_stmt *st = NULL;
+    if (!rc)
+        rc = store_sql_end(&q);
     if (!rc) {
-        rc = buf_append_cstr(&sql, " LIMIT ");
-        if (!rc)
-            rc = store_dialect_param(&sql, (unsigned)nparams + 1);
-        if (!rc)
-            rc = buf_append_cstr(&sql, " OFFSET ");
-        if (!rc)
-            rc = store_dialect_param(&sql, (unsigned)nparams + 2);
-    }
-    sqlite3_stmt *st = NULL;
-    if (!rc) {
-        rc = store_prepare_raw(r->cw->db, buf_str(&sql), &st);
+        rc = store_prepare(r->cw->db, buf_str(&sql), &st);
         if (rc == RC_INVALID)
             rc = RC_INTERNAL;
     }
@@ -402,11 +388,19 @@ static enum rc list_page(struct core_request *r, const struct core_collection *c
     buf_cleanup(&where);
     if (rc)
         return rc;
-    core_bind_params(st, &rule_frag, 0);
-    core_bind_params(st, &filter_frag, rule_frag.param_count);
-    core_bind_params(st, &sort_params, rule_frag.param_count + filter_frag.param_count);
-    sqlite3_bind_int64(st, (int)nparams + 1, lo->per_page);
-    sqlite3_bind_int64(st, (int)nparams + 2, (lo->page - 1) * lo->per_page);
+    rc = core_sql_fragment_bind(st, &rule_frag, 0);
+    if (!rc)
+        rc = core_sql_fragment_bind(st, &filter_frag, rule_frag.param_count);
+    if (!rc)
+        rc = core_sql_fragment_bind(st, &sort_params, rule_frag.param_count + filter_frag.param_count);
+    if (!rc)
+        rc = store_bind_int64(st, (int)p_limit, lo->per_page);
+    if (!rc)
+        rc = store_bind_int64(st, (int)p_offset, (lo->page - 1) * lo->per_page);
+    if (rc) {
+        store_done(st);
+        return rc;
+    }
 
     struct core_expand *ex = o->expand.len ? core_expand_parse(r, c, o->expand) : NULL;
     struct jsonw w;
@@ -427,8 +421,8 @@ static enum rc list_page(struct core_request *r, const struct core_collection *c
         if (strcmp(c->fields[i].name, "id") == 0)
             id_col = (int)i;
     }
-    int step;
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+    enum rc step;
+    while ((step = store_step(st)) == RC_OK) {
         rc = core_record_write_item(r, c, ex, st, o->fields, &w);
         if (!rc && core_cost_check(r->cost))
             rc = RC_OVER_BUDGET;
@@ -438,15 +432,15 @@ static enum rc list_page(struct core_request *r, const struct core_collection *c
             /* Large: the rest goes out as the reader takes it (item 4 of
              * issue #20: a reader that never reads pinned whole pages). */
             rc = core_list_stream_new(r, c, lo->filter, o, ex, &w, st, id_col, rest);
-            step = SQLITE_DONE;
+            step = RC_NOT_FOUND;
             break;
         }
     }
-    store_done_raw(st);
+    store_done(st);
     if (rc)
         return rc;
-    if (step != SQLITE_DONE)
-        return store_sqlite_rc(step);
+    if (step != RC_NOT_FOUND)
+        return step;
     if (rest && *rest)
         return RC_OK;
     jsonw_array_end(&w);
@@ -455,8 +449,8 @@ static enum rc list_page(struct core_request *r, const struct core_collection *c
 }
 
 enum rc core_record_write_item(struct core_request *r, const struct core_collection *c,
-                               const struct core_expand *ex, sqlite3_stmt *st, struct str fields,
-                               struct jsonw *w)
+                               const struct core_expand *ex, struct store_stmt *st,
+                               struct str fields, struct jsonw *w)
 {
     if (!fields.len) {
         core_record_write_open(w, c, st, 0, r->auth);

@@ -28,7 +28,8 @@
 #include <string.h>
 
 #include "base/alloc.h"
-#include "store/sqlite.h"
+#include "store/sql.h"
+#include "store/store.h"
 
 struct core_list_stream {
     struct core_worker *cw;
@@ -63,8 +64,8 @@ static struct core_request piece_request(struct core_list_stream *s, struct aren
 
 enum rc core_list_stream_new(struct core_request *r, const struct core_collection *c,
                              struct str filter, const struct core_output_opts *o,
-                             const struct core_expand *ex, const struct jsonw *w, sqlite3_stmt *st,
-                             int id_col, struct core_list_stream **out)
+                             const struct core_expand *ex, const struct jsonw *w,
+                             struct store_stmt *st, int id_col, struct core_list_stream **out)
 {
     *out = NULL;
     struct str *ids = NULL;
@@ -80,7 +81,7 @@ enum rc core_list_stream_new(struct core_request *r, const struct core_collectio
     struct buf scratch;
     buf_init(&scratch, (size_t)1 << 34);
     enum rc rc = RC_OK;
-    while (!rc && (step = store_step(store_stmt_of(st))) == RC_OK) {
+    while (!rc && (step = store_step(st)) == RC_OK) {
         buf_reset(&scratch);
         struct jsonw sw;
         jsonw_init(&sw, &scratch);
@@ -95,7 +96,7 @@ enum rc core_list_stream_new(struct core_request *r, const struct core_collectio
             cap = cap ? cap * 2 : 64;
             ids = xrealloc(ids, cap * sizeof(*ids));
         }
-        ids[n++] = arena_strdup(&a, store_column_text(store_stmt_of(st), id_col));
+        ids[n++] = arena_strdup(&a, store_column_text(st, id_col));
     }
     buf_cleanup(&scratch);
     if (!rc && step != RC_NOT_FOUND)
@@ -159,7 +160,7 @@ void core_list_stream_free(struct core_list_stream *s)
  * the list rule skipped for superusers as on the page; RC_NOT_FOUND when the
  * rule does not compile (the page showed nothing then, so no row can come). */
 static enum rc piece_statement(struct core_list_stream *s, struct core_request *r,
-                               sqlite3_stmt **out, struct core_sql_fragment *rule,
+                               struct store_stmt **out, struct core_sql_fragment *rule,
                                struct core_sql_fragment *filter)
 {
     const char *text = s->c->rules[CORE_RULE_LIST];
@@ -174,21 +175,22 @@ static enum rc piece_statement(struct core_list_stream *s, struct core_request *
         return RC_NOT_FOUND;
     struct buf sql;
     buf_init(&sql, 1 << 20);
-    enum rc rc = core_record_select_head(s->c, &sql);
-    if (!rc)
-        rc = buf_append_cstr(&sql, " WHERE \"r\".\"id\" = ?1");
+    struct store_sql q;
+    store_sql_begin(&q, &sql);
+    core_record_select_head(&q, s->c);
+    store_sql_add(&q, " WHERE \"r\".\"id\" = ");
+    store_sql_param(&q); /* ?1, the id; the fragments' numbers follow */
     const struct core_sql_fragment *frags[2] = {rule, filter};
-    for (int i = 0; i < 2 && !rc; i++) {
+    for (int i = 0; i < 2; i++) {
         if (!frags[i]->sql.len)
             continue;
-        rc = buf_append_cstr(&sql, " AND (");
-        if (!rc)
-            rc = buf_append_str(&sql, frags[i]->sql);
-        if (!rc)
-            rc = buf_append_cstr(&sql, ")");
+        store_sql_add(&q, " AND (");
+        store_sql_addn(&q, frags[i]->sql);
+        store_sql_add(&q, ")");
     }
+    enum rc rc = store_sql_end(&q);
     if (!rc)
-        rc = store_prepare_raw(s->cw->db, buf_str(&sql), out);
+        rc = store_prepare(s->cw->db, buf_str(&sql), out);
     buf_cleanup(&sql);
     return rc == RC_INVALID ? RC_INTERNAL : rc;
 }
@@ -199,7 +201,7 @@ enum rc core_list_stream_next(struct core_list_stream *s, struct buf *out, bool 
     core_worker_begin_read(s->cw);
     core_cost_enter(s->cw, &s->cost);
     struct core_request r = piece_request(s, &s->scratch);
-    sqlite3_stmt *st = NULL;
+    struct store_stmt *st = NULL;
     struct core_sql_fragment rule, filter;
     enum rc rc = piece_statement(s, &r, &st, &rule, &filter);
     if (rc == RC_NOT_FOUND) {
@@ -210,19 +212,25 @@ enum rc core_list_stream_next(struct core_list_stream *s, struct buf *out, bool 
     size_t start = out->len;
     while (!rc && s->next < s->id_count &&
            (out->len == start || out->len - start < CORE_LIST_PIECE)) {
+        /* The id (in the stream's arena) and the fragments' texts (in the
+         * scratch arena) outlive the step: bound borrowed. */
         struct str id = s->ids[s->next++];
-        rc = store_bind_text_copy(store_stmt_of(st), 1, id);
-        core_bind_params(st, &rule, 1);
-        core_bind_params(st, &filter, 1 + rule.param_count);
-        enum rc step = rc ? rc : store_step(store_stmt_of(st));
+        rc = store_bind_text(st, 1, id);
+        if (!rc)
+            rc = core_sql_fragment_bind(st, &rule, 1);
+        if (!rc)
+            rc = core_sql_fragment_bind(st, &filter, 1 + rule.param_count);
+        enum rc step = rc ? rc : store_step(st);
         if (step == RC_OK)
             rc = core_record_write_item(&r, s->c, s->ex, st, s->fields, &s->w);
         else if (step != RC_NOT_FOUND)
             rc = step;
-        store_done_raw(st);
+        store_reset(st);
         if (!rc && core_cost_check(&s->cost))
             rc = RC_OVER_BUDGET;
     }
+    if (st)
+        store_done(st);
     if (!rc && s->next == s->id_count) {
         jsonw_array_end(&s->w);
         jsonw_object_end(&s->w);

@@ -8,9 +8,10 @@
 #include "base/chrono.h"
 #include "base/log.h"
 #include "core/credential/password.h"
+#include "core/schema/index.h"
 #include "core/record/record_out.h"
-#include "core/realtime/realtime.h"
-#include "store/dialect.h"
+#include "store/sql.h"
+#include "store/store.h"
 #include "store/writer.h"
 
 #define CASCADE_MAX_DEPTH 16
@@ -20,93 +21,83 @@ enum rc core_record_load(struct store_conn *db, const struct core_collection *c,
 {
     struct buf sql;
     buf_init(&sql, 1 << 20);
-    enum rc rc = buf_append_cstr(&sql, "SELECT ");
+    struct store_sql q;
+    store_sql_begin(&q, &sql);
+    store_sql_add(&q, "SELECT ");
+    core_record_columns(&q, c, "r");
+    store_sql_add(&q, " FROM ");
+    store_sql_ident(&q, str_from_cstr(c->name));
+    store_sql_add(&q, " \"r\" WHERE \"r\".\"id\" = ");
+    unsigned p_id = store_sql_param(&q);
+    struct store_stmt *st = NULL;
+    enum rc rc = store_sql_end(&q);
     if (!rc)
-        rc = core_record_columns(c, "r", &sql);
-    if (!rc)
-        rc = buf_append_cstr(&sql, " FROM ");
-    if (!rc)
-        rc = store_dialect_ident(&sql, str_from_cstr(c->name));
-    if (!rc)
-        rc = buf_append_cstr(&sql, " \"r\" WHERE \"r\".\"id\" = ?1");
-    sqlite3_stmt *st = NULL;
-    if (!rc)
-        rc = store_prepare_raw(db, buf_str(&sql), &st);
+        rc = store_prepare(db, buf_str(&sql), &st);
     buf_cleanup(&sql);
     if (rc)
         return rc;
-    sqlite3_bind_text(st, 1, id.ptr, (int)id.len, SQLITE_TRANSIENT);
-    int step = sqlite3_step(st);
-    if (step == SQLITE_ROW) {
+    rc = store_bind_text(st, (int)p_id, id);
+    if (!rc)
+        rc = store_step(st);
+    if (rc == RC_OK) {
         json_t *o = json_object();
         for (size_t i = 0; i < c->field_count; i++)
             json_object_set_new(o, c->fields[i].name,
                                 core_record_column_json(&c->fields[i], st, (int)i));
         *out = o;
-        rc = RC_OK;
-    } else {
-        rc = step == SQLITE_DONE ? RC_NOT_FOUND : store_sqlite_rc(step);
     }
-    store_done_raw(st);
+    store_done(st);
     return rc;
 }
 
-static void bind_value(sqlite3_stmt *st, int n, const struct core_field *f, json_t *v)
+static enum rc bind_value(struct store_stmt *st, int n, const struct core_field *f, json_t *v)
 {
     if (f->type == CORE_FIELD_JSON || f->type == CORE_FIELD_GEOPOINT || core_field_is_multi(f)) {
-        if (f->type == CORE_FIELD_JSON && (!v || json_is_null(v))) {
-            sqlite3_bind_null(st, n);
-            return;
-        }
+        if (f->type == CORE_FIELD_JSON && (!v || json_is_null(v)))
+            return store_bind_null(st, n);
         char *text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
-        sqlite3_bind_text(st, n, text ? text : "[]", -1, SQLITE_TRANSIENT);
+        enum rc rc = store_bind_text_copy(st, n, str_from_cstr(text ? text : "[]"));
         xfree(text);
-        return;
+        return rc;
     }
     switch (f->type) {
     case CORE_FIELD_NUMBER:
         if (json_is_integer(v))
-            sqlite3_bind_int64(st, n, json_integer_value(v));
-        else
-            sqlite3_bind_double(st, n, json_number_value(v));
-        return;
-    case CORE_FIELD_BOOL: sqlite3_bind_int(st, n, json_is_true(v)); return;
+            return store_bind_int64(st, n, json_integer_value(v));
+        return store_bind_double(st, n, json_number_value(v));
+    case CORE_FIELD_BOOL: return store_bind_int64(st, n, json_is_true(v));
     default:
-        sqlite3_bind_text(st, n, json_is_string(v) ? json_string_value(v) : "",
-                          json_is_string(v) ? (int)json_string_length(v) : 0, SQLITE_TRANSIENT);
+        return store_bind_text(st, n,
+                               json_is_string(v)
+                                   ? (struct str){json_string_value(v), json_string_length(v)}
+                                   : STR_LIT(""));
     }
 }
 
-void core_record_bind_values(sqlite3_stmt *st, const struct core_collection *c, json_t *values)
+enum rc core_record_bind_values(struct store_stmt *st, const struct core_collection *c,
+                                json_t *values)
 {
-    for (size_t i = 0; i < c->field_count; i++)
-        bind_value(st, (int)i + 1, &c->fields[i], json_object_get(values, c->fields[i].name));
+    enum rc rc = RC_OK;
+    for (size_t i = 0; i < c->field_count && !rc; i++)
+        rc = bind_value(st, (int)i + 1, &c->fields[i], json_object_get(values, c->fields[i].name));
+    return rc;
 }
 
-/* Maps "UNIQUE constraint failed: posts.slug, posts.x" to field errors. */
-static void unique_errors(struct store_conn *db, struct core_problem *p)
+/* Adds a validation_not_unique error for each column a unique index refused
+ * (the step that failed was st's on db); false when the conflict was another
+ * constraint. */
+static bool unique_errors(struct store_conn *db, struct core_problem *p)
 {
-    const char *msg = sqlite3_errmsg(store_sqlite_handle(db));
-    const char *s = strstr(msg, "failed: ");
-    if (!s)
-        return;
-    s += 8;
-    while (*s) {
-        const char *dot = strchr(s, '.');
-        if (!dot)
-            break;
-        const char *end = dot + 1;
-        while (*end && *end != ',')
-            end++;
+    struct str cols[2 * CORE_INDEX_MAX_COLUMNS];
+    size_t n = store_unique_columns(db, cols, sizeof(cols) / sizeof(cols[0]));
+    for (size_t i = 0; i < n; i++) {
         char name[128];
-        size_t n = (size_t)(end - dot - 1);
-        if (n >= sizeof(name))
-            n = sizeof(name) - 1;
-        memcpy(name, dot + 1, n);
-        name[n] = '\0';
+        size_t len = cols[i].len < sizeof(name) ? cols[i].len : sizeof(name) - 1;
+        memcpy(name, cols[i].ptr, len);
+        name[len] = '\0';
         core_problem_field(p, name, "validation_not_unique", "Value must be unique.", NULL);
-        s = *end ? end + 2 : end;
     }
+    return n > 0;
 }
 
 enum rc core_record_check_relations(struct store_conn *db, const struct core_schema *schema,
@@ -136,26 +127,30 @@ enum rc core_record_check_relations(struct store_conn *db, const struct core_sch
         }
         struct buf sql;
         buf_init(&sql, 4096);
-        enum rc rc = buf_append_cstr(&sql, "SELECT COUNT(*) FROM json_each(?1) \"je\" WHERE EXISTS "
-                                           "(SELECT 1 FROM ");
+        struct store_sql q;
+        store_sql_begin(&q, &sql);
+        store_sql_add(&q, "SELECT COUNT(*) FROM json_each(");
+        unsigned p_ids = store_sql_param(&q);
+        store_sql_add(&q, ") \"je\" WHERE EXISTS (SELECT 1 FROM ");
+        store_sql_ident(&q, str_from_cstr(t->name));
+        store_sql_add(&q, " \"t\" WHERE \"t\".\"id\" = \"je\".\"value\")");
+        struct store_stmt *st = NULL;
+        enum rc rc = store_sql_end(&q);
         if (!rc)
-            rc = store_dialect_ident(&sql, str_from_cstr(t->name));
-        if (!rc)
-            rc = buf_append_cstr(&sql, " \"t\" WHERE \"t\".\"id\" = \"je\".\"value\")");
-        sqlite3_stmt *st = NULL;
-        if (!rc)
-            rc = store_prepare_raw(db, buf_str(&sql), &st);
+            rc = store_prepare(db, buf_str(&sql), &st);
         buf_cleanup(&sql);
         if (rc) {
             json_decref(ids);
             return rc;
         }
         char *text = json_dumps(ids, JSON_COMPACT);
-        sqlite3_bind_text(st, 1, text, -1, SQLITE_TRANSIENT);
+        /* text outlives the step: borrowed */
+        size_t found = 0;
+        if (store_bind_text(st, (int)p_ids, str_from_cstr(text ? text : "")) == RC_OK &&
+            store_step(st) == RC_OK)
+            found = (size_t)store_column_int64(st, 0);
+        store_done(st);
         xfree(text);
-        int step = sqlite3_step(st);
-        size_t found = step == SQLITE_ROW ? (size_t)sqlite3_column_int64(st, 0) : 0;
-        store_done_raw(st);
         json_decref(ids);
         if (found != n)
             core_problem_field(p, f->name, "validation_missing_rel_records",
@@ -169,31 +164,33 @@ static enum rc passes_rule(struct store_conn *db, const struct core_write_job *j
 {
     struct buf sql;
     buf_init(&sql, 1 << 20);
-    enum rc rc = buf_append_cstr(&sql, "SELECT 1 FROM ");
-    if (!rc)
-        rc = store_dialect_ident(&sql, str_from_cstr(job->c->name));
-    if (!rc)
-        rc = buf_append_cstr(&sql, " \"r\" WHERE \"r\".\"id\" = ?1");
-    if (!rc && job->has_rule && job->rule.sql.len) {
-        rc = buf_append_cstr(&sql, " AND (");
-        if (!rc)
-            rc = buf_append_str(&sql, job->rule.sql);
-        if (!rc)
-            rc = buf_append_cstr(&sql, ")");
+    struct store_sql q;
+    store_sql_begin(&q, &sql);
+    store_sql_add(&q, "SELECT 1 FROM ");
+    store_sql_ident(&q, str_from_cstr(job->c->name));
+    store_sql_add(&q, " \"r\" WHERE \"r\".\"id\" = ");
+    unsigned p_id = store_sql_param(&q); /* the rule's numbers follow */
+    if (job->has_rule && job->rule.sql.len) {
+        store_sql_add(&q, " AND (");
+        store_sql_addn(&q, job->rule.sql);
+        store_sql_add(&q, ")");
     }
-    sqlite3_stmt *st = NULL;
+    struct store_stmt *st = NULL;
+    enum rc rc = store_sql_end(&q);
     if (!rc)
-        rc = store_prepare_raw(db, buf_str(&sql), &st);
+        rc = store_prepare(db, buf_str(&sql), &st);
     buf_cleanup(&sql);
     if (rc)
         return rc == RC_INVALID ? RC_INTERNAL : rc;
-    sqlite3_bind_text(st, 1, job->id, -1, SQLITE_STATIC);
-    core_bind_params(st, &job->rule, 1);
-    int step = sqlite3_step(st);
-    store_done_raw(st);
-    if (step != SQLITE_ROW && step != SQLITE_DONE)
-        return store_sqlite_rc(step);
-    *ok = step == SQLITE_ROW;
+    rc = store_bind_text(st, (int)p_id, str_from_cstr(job->id));
+    if (!rc && job->has_rule && job->rule.sql.len)
+        rc = core_sql_fragment_bind(st, &job->rule, p_id);
+    if (!rc)
+        rc = store_step(st);
+    store_done(st);
+    if (rc && rc != RC_NOT_FOUND)
+        return rc;
+    *ok = rc == RC_OK;
     return RC_OK;
 }
 
@@ -203,72 +200,55 @@ static enum rc write_row(struct store_conn *db, const struct core_write_job *job
     const struct core_collection *c = job->c;
     struct buf sql;
     buf_init(&sql, 1 << 20);
-    enum rc rc = RC_OK;
+    struct store_sql q;
+    store_sql_begin(&q, &sql);
+    unsigned p_id = 0;
     if (is_insert) {
-        rc = buf_append_cstr(&sql, "INSERT INTO ");
-        if (!rc)
-            rc = store_dialect_ident(&sql, str_from_cstr(c->name));
-        if (!rc)
-            rc = buf_append_cstr(&sql, " (");
-        for (size_t i = 0; i < c->field_count && !rc; i++) {
+        store_sql_add(&q, "INSERT INTO ");
+        store_sql_ident(&q, str_from_cstr(c->name));
+        store_sql_add(&q, " (");
+        for (size_t i = 0; i < c->field_count; i++) {
             if (i)
-                rc = buf_append_cstr(&sql, ", ");
-            if (!rc)
-                rc = store_dialect_ident(&sql, str_from_cstr(c->fields[i].name));
+                store_sql_add(&q, ", ");
+            store_sql_ident(&q, str_from_cstr(c->fields[i].name));
         }
-        if (!rc)
-            rc = buf_append_cstr(&sql, ") VALUES (");
-        for (size_t i = 0; i < c->field_count && !rc; i++) {
+        store_sql_add(&q, ") VALUES (");
+        for (size_t i = 0; i < c->field_count; i++) {
             if (i)
-                rc = buf_append_cstr(&sql, ", ");
-            if (!rc)
-                rc = store_dialect_param(&sql, (unsigned)i + 1);
+                store_sql_add(&q, ", ");
+            store_sql_param(&q); /* field i binds i + 1 (core_record_bind_values) */
         }
-        if (!rc)
-            rc = buf_append_cstr(&sql, ")");
+        store_sql_add(&q, ")");
     } else {
-        rc = buf_append_cstr(&sql, "UPDATE ");
-        if (!rc)
-            rc = store_dialect_ident(&sql, str_from_cstr(c->name));
-        if (!rc)
-            rc = buf_append_cstr(&sql, " SET ");
-        for (size_t i = 0; i < c->field_count && !rc; i++) {
+        store_sql_add(&q, "UPDATE ");
+        store_sql_ident(&q, str_from_cstr(c->name));
+        store_sql_add(&q, " SET ");
+        for (size_t i = 0; i < c->field_count; i++) {
             if (i)
-                rc = buf_append_cstr(&sql, ", ");
-            if (!rc)
-                rc = store_dialect_ident(&sql, str_from_cstr(c->fields[i].name));
-            if (!rc)
-                rc = buf_append_cstr(&sql, " = ");
-            if (!rc)
-                rc = store_dialect_param(&sql, (unsigned)i + 1);
+                store_sql_add(&q, ", ");
+            store_sql_ident(&q, str_from_cstr(c->fields[i].name));
+            store_sql_add(&q, " = ");
+            store_sql_param(&q);
         }
-        if (!rc)
-            rc = buf_append_cstr(&sql, " WHERE \"id\" = ");
-        if (!rc)
-            rc = store_dialect_param(&sql, (unsigned)c->field_count + 1);
+        store_sql_add(&q, " WHERE \"id\" = ");
+        p_id = store_sql_param(&q);
     }
-    sqlite3_stmt *st = NULL;
+    struct store_stmt *st = NULL;
+    enum rc rc = store_sql_end(&q);
     if (!rc)
-        rc = store_prepare_raw(db, buf_str(&sql), &st);
+        rc = store_prepare(db, buf_str(&sql), &st);
     buf_cleanup(&sql);
     if (rc)
         return rc == RC_INVALID ? RC_INTERNAL : rc;
-    core_record_bind_values(st, c, values);
-    if (!is_insert)
-        sqlite3_bind_text(st, (int)c->field_count + 1, job->id, -1, SQLITE_STATIC);
-    int step = sqlite3_step(st);
-    if (step != SQLITE_DONE) {
-        int ext = sqlite3_extended_errcode(store_sqlite_handle(db));
-        if (ext == SQLITE_CONSTRAINT_UNIQUE || ext == SQLITE_CONSTRAINT_PRIMARYKEY) {
-            unique_errors(db, p);
-            store_done_raw(st);
-            return RC_INVALID;
-        }
-        store_done_raw(st);
-        return store_sqlite_rc(step);
-    }
-    store_done_raw(st);
-    return RC_OK;
+    rc = core_record_bind_values(st, c, values);
+    if (!rc && p_id)
+        rc = store_bind_text(st, (int)p_id, str_from_cstr(job->id));
+    if (!rc)
+        rc = store_step(st);
+    if (rc == RC_CONFLICT && unique_errors(db, p))
+        rc = RC_INVALID;
+    store_done(st);
+    return rc == RC_NOT_FOUND ? RC_OK : rc; /* RC_NOT_FOUND: done, no row */
 }
 
 /* -------------------------------------------------------------------------
@@ -277,45 +257,51 @@ static enum rc write_row(struct store_conn *db, const struct core_write_job *job
 
 static enum rc delete_record(struct store_conn *db, const struct core_schema *schema,
                              const struct core_collection *c, const char *id, int depth,
-                             struct core_problem *p, struct core_rt_event **events);
+                             struct core_problem *p, struct core_event **events);
 
 /* Handles every record that references (c, id) through relation field f of x. */
 static enum rc release_references(struct store_conn *db, const struct core_schema *schema,
                                   const struct core_collection *x, const struct core_field *f,
                                   const char *id, int depth, struct core_problem *p,
-                                  struct core_rt_event **events)
+                                  struct core_event **events)
 {
     bool multi = core_field_is_multi(f);
+    struct str column = str_from_cstr(f->name);
     struct buf sql;
     buf_init(&sql, 4096);
-    enum rc rc = buf_append_cstr(&sql, "SELECT \"id\", ");
+    struct store_sql q;
+    store_sql_begin(&q, &sql);
+    store_sql_add(&q, "SELECT \"id\", ");
+    store_sql_ident(&q, column);
+    store_sql_add(&q, " FROM ");
+    store_sql_ident(&q, str_from_cstr(x->name));
+    store_sql_add(&q, multi ? " WHERE EXISTS (SELECT 1 FROM json_each(" : " WHERE ");
+    store_sql_ident(&q, column);
+    store_sql_add(&q, multi ? ") WHERE value = " : " = ");
+    unsigned p_id = store_sql_param(&q);
+    if (multi)
+        store_sql_add(&q, ")");
+    struct store_stmt *st = NULL;
+    enum rc rc = store_sql_end(&q);
     if (!rc)
-        rc = store_dialect_ident(&sql, str_from_cstr(f->name));
-    if (!rc)
-        rc = buf_append_cstr(&sql, " FROM ");
-    if (!rc)
-        rc = store_dialect_ident(&sql, str_from_cstr(x->name));
-    if (!rc)
-        rc = buf_append_cstr(&sql, multi ? " WHERE EXISTS (SELECT 1 FROM json_each(" : " WHERE ");
-    if (!rc)
-        rc = store_dialect_ident(&sql, str_from_cstr(f->name));
-    if (!rc)
-        rc = buf_append_cstr(&sql, multi ? ") WHERE value = ?1)" : " = ?1");
-    sqlite3_stmt *st = NULL;
-    if (!rc)
-        rc = store_prepare_raw(db, buf_str(&sql), &st);
+        rc = store_prepare(db, buf_str(&sql), &st);
     buf_cleanup(&sql);
     if (rc)
         return rc;
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+    rc = store_bind_text(st, (int)p_id, str_from_cstr(id));
+    if (rc) {
+        store_done(st);
+        return rc;
+    }
     /* Collect first: the changes below must not run under an open SELECT on the same rows. */
     json_t *refs = json_array();
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        json_t *row = json_pack("{s:s, s:o}", "id", (const char *)sqlite3_column_text(st, 0),
-                                "value", core_record_column_json(f, st, 1));
+    while (store_step(st) == RC_OK) {
+        struct str ref = store_column_text(st, 0);
+        json_t *row = json_pack("{s:s%, s:o}", "id", ref.ptr, ref.len, "value",
+                                core_record_column_json(f, st, 1));
         json_array_append_new(refs, row);
     }
-    store_done_raw(st);
+    store_done(st);
     size_t i;
     json_t *row;
     json_array_foreach(refs, i, row)
@@ -341,31 +327,32 @@ static enum rc release_references(struct store_conn *db, const struct core_schem
             rc = RC_INVALID;
         } else {
             buf_init(&sql, 4096);
-            rc = buf_append_cstr(&sql, "UPDATE ");
+            store_sql_begin(&q, &sql);
+            store_sql_add(&q, "UPDATE ");
+            store_sql_ident(&q, str_from_cstr(x->name));
+            store_sql_add(&q, " SET ");
+            store_sql_ident(&q, column);
+            store_sql_add(&q, " = ");
+            unsigned p_value = store_sql_param(&q);
+            store_sql_add(&q, " WHERE \"id\" = ");
+            unsigned p_ref = store_sql_param(&q);
+            struct store_stmt *up = NULL;
+            rc = store_sql_end(&q);
             if (!rc)
-                rc = store_dialect_ident(&sql, str_from_cstr(x->name));
-            if (!rc)
-                rc = buf_append_cstr(&sql, " SET ");
-            if (!rc)
-                rc = store_dialect_ident(&sql, str_from_cstr(f->name));
-            if (!rc)
-                rc = buf_append_cstr(&sql, " = ?1 WHERE \"id\" = ?2");
-            sqlite3_stmt *up = NULL;
-            if (!rc)
-                rc = store_prepare_raw(db, buf_str(&sql), &up);
+                rc = store_prepare(db, buf_str(&sql), &up);
             buf_cleanup(&sql);
             if (!rc) {
-                if (multi) {
-                    char *text = json_dumps(left, JSON_COMPACT);
-                    sqlite3_bind_text(up, 1, text, -1, SQLITE_TRANSIENT);
-                    xfree(text);
-                } else {
-                    sqlite3_bind_text(up, 1, "", 0, SQLITE_STATIC);
-                }
-                sqlite3_bind_text(up, 2, ref_id, -1, SQLITE_TRANSIENT);
-                int s = sqlite3_step(up);
-                store_done_raw(up);
-                rc = s == SQLITE_DONE ? RC_OK : store_sqlite_rc(s);
+                /* Both values outlive the step: bound borrowed. */
+                char *text = multi ? json_dumps(left, JSON_COMPACT) : NULL;
+                rc = store_bind_text(up, (int)p_value, str_from_cstr(text ? text : ""));
+                if (!rc)
+                    rc = store_bind_text(up, (int)p_ref, str_from_cstr(ref_id));
+                if (!rc)
+                    rc = store_step(up);
+                store_done(up);
+                xfree(text);
+                if (rc == RC_NOT_FOUND)
+                    rc = RC_OK; /* done: an UPDATE has no rows */
             }
         }
         json_decref(left);
@@ -379,13 +366,12 @@ static enum rc release_references(struct store_conn *db, const struct core_schem
 /* Adds a delete event with the record as it is now (spec §7.4: the payload
  * and the checks use the record before its removal). */
 static void note_delete(struct store_conn *db, const struct core_schema *schema,
-                        const struct core_collection *c, const char *id,
-                        struct core_rt_event **events)
+                        const struct core_collection *c, const char *id, struct core_event **events)
 {
     json_t *values = NULL;
     if (!events || core_record_load(db, c, str_from_cstr(id), &values) != RC_OK)
         return;
-    struct core_rt_event *ev = core_rt_event_new("delete", schema, c, values);
+    struct core_event *ev = core_event_new(CORE_EVENT_DELETE, schema, c, values);
     json_decref(values);
     ev->next = *events;
     *events = ev;
@@ -393,7 +379,7 @@ static void note_delete(struct store_conn *db, const struct core_schema *schema,
 
 static enum rc delete_record(struct store_conn *db, const struct core_schema *schema,
                              const struct core_collection *c, const char *id, int depth,
-                             struct core_problem *p, struct core_rt_event **events)
+                             struct core_problem *p, struct core_event **events)
 {
     if (depth > CASCADE_MAX_DEPTH) {
         core_problem_message(p, "Failed to delete record: the cascade is too deep.");
@@ -402,25 +388,29 @@ static enum rc delete_record(struct store_conn *db, const struct core_schema *sc
     note_delete(db, schema, c, id, events);
     struct buf sql;
     buf_init(&sql, 4096);
-    enum rc rc = buf_append_cstr(&sql, "DELETE FROM ");
+    struct store_sql q;
+    store_sql_begin(&q, &sql);
+    store_sql_add(&q, "DELETE FROM ");
+    store_sql_ident(&q, str_from_cstr(c->name));
+    store_sql_add(&q, " WHERE \"id\" = ");
+    unsigned p_id = store_sql_param(&q);
+    struct store_stmt *st = NULL;
+    enum rc rc = store_sql_end(&q);
     if (!rc)
-        rc = store_dialect_ident(&sql, str_from_cstr(c->name));
-    if (!rc)
-        rc = buf_append_cstr(&sql, " WHERE \"id\" = ?1");
-    sqlite3_stmt *st = NULL;
-    if (!rc)
-        rc = store_prepare_raw(db, buf_str(&sql), &st);
+        rc = store_prepare(db, buf_str(&sql), &st);
     buf_cleanup(&sql);
     if (rc)
         return rc;
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
-    int step = sqlite3_step(st);
-    int changes = sqlite3_changes(store_sqlite_handle(db));
-    store_done_raw(st);
-    if (step != SQLITE_DONE)
-        return store_sqlite_rc(step);
+    rc = store_bind_text(st, (int)p_id, str_from_cstr(id));
+    if (!rc)
+        rc = store_step(st);
+    int64_t changes = store_changes(db);
+    store_done(st);
+    if (rc != RC_NOT_FOUND)
+        return rc; /* RC_NOT_FOUND is done: a DELETE returns no row */
     if (changes == 0)
         return RC_OK; /* already gone (a cycle of cascades) */
+    rc = RC_OK;
     for (size_t i = 0; i < schema->count && !rc; i++) {
         const struct core_collection *x = schema->items[i];
         if (x->type == CORE_COLLECTION_VIEW)
@@ -502,9 +492,9 @@ static enum rc check_hashed(const struct core_collection *c, json_t *values, jso
  * The job
  * ------------------------------------------------------------------------- */
 
-static void add_event(struct core_write_job *job, const char *action, json_t *values)
+static void add_event(struct core_write_job *job, enum core_event_action action, json_t *values)
 {
-    struct core_rt_event *ev = core_rt_event_new(action, job->schema, job->c, values);
+    struct core_event *ev = core_event_new(action, job->schema, job->c, values);
     ev->next = job->events;
     job->events = ev;
 }
@@ -517,7 +507,7 @@ static enum rc apply(struct store_conn *db, void *ctx)
     enum rc rc = RC_OK;
     /* The writer may run a job again after a rollback (writer.h): the events
      * of an earlier run went with it. */
-    core_rt_event_list_free(job->events);
+    core_event_list_free(job->events);
     job->events = NULL;
     switch (job->kind) {
     case CORE_WRITE_CREATE:
@@ -534,7 +524,7 @@ static enum rc apply(struct store_conn *db, void *ctx)
         if (rc == RC_INVALID && !p->message[0])
             core_problem_message(p, "Failed to create record.");
         if (!rc && job->wants_events)
-            add_event(job, "create", job->values);
+            add_event(job, CORE_EVENT_CREATE, job->values);
         break;
     case CORE_WRITE_UPDATE: {
         rc = passes_rule(db, job, &ok);
@@ -557,7 +547,7 @@ static enum rc apply(struct store_conn *db, void *ctx)
         if (rc == RC_INVALID && !p->message[0])
             core_problem_message(p, "Failed to update record.");
         if (!rc && job->wants_events)
-            add_event(job, "update", in.values);
+            add_event(job, CORE_EVENT_UPDATE, in.values);
         if (!rc) {
             json_decref(job->written);
             job->written = json_incref(in.values);
@@ -577,7 +567,7 @@ static enum rc apply(struct store_conn *db, void *ctx)
     }
     if (rc) {
         /* The savepoint is rolled back: nothing happened to announce. */
-        core_rt_event_list_free(job->events);
+        core_event_list_free(job->events);
         job->events = NULL;
     }
     job->rc = rc;
@@ -592,19 +582,19 @@ static void finished(enum rc rc, void *ctx)
      * commit: end it so reading the record back sees the write. */
     if (job->cw)
         core_worker_end_read(job->cw);
-    struct core_rt_event *events = job->events;
+    struct core_event *events = job->events;
     job->events = NULL;
     if (rc || !job->cw)
-        core_rt_event_list_free(events);
+        core_event_list_free(events);
     else
-        core_realtime_publish(job->cw->realtime, events); /* after the commit (spec §7.4) */
+        core_event_emit(job->cw->events, events); /* after the commit (spec §7.4) */
     job->done(job);
 }
 
 void core_record_submit(struct core_worker *cw, struct core_write_job *job)
 {
     job->cw = cw;
-    job->wants_events = core_realtime_client_count(cw->realtime) > 0;
+    job->wants_events = core_event_is_wanted(cw->events);
     store_writer_submit(cw->writer, cw->mailbox, apply, finished, job);
 }
 
@@ -639,15 +629,15 @@ static void finished_batch(enum rc rc, void *ctx)
     core_worker_end_read(b->cw);
     for (size_t i = 0; i < b->count; i++) {
         struct core_write_job *job = b->jobs[i];
-        struct core_rt_event *events = job->events;
+        struct core_event *events = job->events;
         job->events = NULL;
         if (b->rc) {
-            core_rt_event_list_free(events);
+            core_event_list_free(events);
             if (i != b->failed || !job->rc)
                 job->rc = RC_CONFLICT;
         } else {
             job->rc = RC_OK;
-            core_realtime_publish(b->cw->realtime, events);
+            core_event_emit(b->cw->events, events);
         }
     }
     b->done(b);
@@ -656,7 +646,7 @@ static void finished_batch(enum rc rc, void *ctx)
 void core_record_submit_batch(struct core_worker *cw, struct core_write_batch *b)
 {
     b->cw = cw;
-    bool wants_events = core_realtime_client_count(cw->realtime) > 0;
+    bool wants_events = core_event_is_wanted(cw->events);
     for (size_t i = 0; i < b->count; i++) {
         b->jobs[i]->cw = cw;
         b->jobs[i]->wants_events = wants_events;
@@ -679,7 +669,7 @@ void core_write_job_cleanup(struct core_write_job *job)
     job->written = NULL;
     json_decref(job->hashes);
     core_problem_cleanup(&job->problem);
-    core_rt_event_list_free(job->events);
+    core_event_list_free(job->events);
     job->events = NULL;
     job->id = NULL;
     job->values = NULL;

@@ -12,6 +12,7 @@
 
 #include <jansson.h>
 
+#include "core/event/event.h"
 #include "core/record/record.h"
 #include "core/record/record_input.h"
 
@@ -32,11 +33,11 @@ struct core_write_job {
     struct core_request *request;  /* update: to rebuild the input; borrowed */
     struct core_sql_fragment rule; /* compiled with ?1 = the id; sql.len 0 = no rule */
     bool has_rule;
-    bool wants_events; /* realtime clients exist: collect events (deletes load the row) */
+    bool wants_events; /* a listener wants events: make them (deletes load the row) */
     /* results */
-    struct core_rt_event *events; /* made inside the write, published after the commit */
-    json_t *written; /* update: the row as written (a batch item answers from it: a later
-                        item of the same batch may change or delete the record) */
+    struct core_event *events; /* made inside the write, emitted after the commit */
+    json_t *written;           /* update: the row as written (a batch item answers from it: a later
+                                  item of the same batch may change or delete the record) */
     enum rc rc;
     struct core_problem problem;
     /* completion on the submitting loop */

@@ -19,6 +19,7 @@
 
 struct core_app;
 struct core_collection;
+struct core_event_bus;
 struct core_count_cache;
 struct core_page_cache;
 struct core_realtime;
@@ -53,6 +54,7 @@ struct core_worker {
     struct core_page_cache *pages;        /* whole list responses, same rule */
     struct core_token_cache *tokens;      /* auth tokens verified lately (token_cache.h) */
     bool in_read_tx;                      /* a read transaction spans this loop iteration */
+    const struct core_event_bus *events;  /* the app's listeners of record changes */
     struct core_realtime *realtime;       /* the app's registry of realtime clients */
     struct core_rt_local *rt;             /* this worker's realtime clients (realtime.c) */
 };

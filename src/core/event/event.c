@@ -1,0 +1,83 @@
+/* event.c -- see event.h. */
+#include "core/event/event.h"
+
+#include "base/alloc.h"
+
+const char *core_event_action_name(enum core_event_action action)
+{
+    switch (action) {
+    case CORE_EVENT_CREATE: return "create";
+    case CORE_EVENT_UPDATE: return "update";
+    case CORE_EVENT_DELETE: return "delete";
+    }
+    return "";
+}
+
+struct core_event *core_event_new(enum core_event_action action, const struct core_schema *schema,
+                                  const struct core_collection *c, json_t *values)
+{
+    struct core_event *ev = xcalloc(1, sizeof(*ev));
+    atomic_init(&ev->refs, 1);
+    ev->action = action;
+    ev->schema = schema;
+    ev->c = c;
+    ev->values = json_incref(values);
+    const char *id = json_string_value(json_object_get(values, "id"));
+    ev->id = id ? id : "";
+    return ev;
+}
+
+void core_event_ref(struct core_event *ev)
+{
+    atomic_fetch_add(&ev->refs, 1);
+}
+
+void core_event_unref(struct core_event *ev)
+{
+    if (atomic_fetch_sub(&ev->refs, 1) != 1)
+        return;
+    json_decref(ev->values); /* the last holder: no other thread reads it now */
+    xfree(ev);
+}
+
+void core_event_list_free(struct core_event *list)
+{
+    while (list) {
+        struct core_event *next = list->next;
+        core_event_unref(list);
+        list = next;
+    }
+}
+
+enum rc core_event_listen(struct core_event_bus *bus, const struct core_event_listener *l)
+{
+    if (bus->count == CORE_EVENT_MAX_LISTENERS)
+        return RC_TOO_LARGE;
+    bus->listeners[bus->count++] = *l;
+    return RC_OK;
+}
+
+bool core_event_is_wanted(const struct core_event_bus *bus)
+{
+    if (!bus)
+        return false;
+    for (size_t i = 0; i < bus->count; i++) {
+        const struct core_event_listener *l = &bus->listeners[i];
+        if (!l->wants || l->wants(l->ctx))
+            return true;
+    }
+    return false;
+}
+
+void core_event_emit(const struct core_event_bus *bus, struct core_event *list)
+{
+    while (list) {
+        struct core_event *ev = list;
+        list = list->next;
+        /* A listener that keeps ev sees it alone, not the rest of the write's list. */
+        ev->next = NULL;
+        for (size_t i = 0; bus && i < bus->count; i++)
+            bus->listeners[i].on_commit(bus->listeners[i].ctx, ev);
+        core_event_unref(ev);
+    }
+}

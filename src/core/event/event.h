@@ -1,0 +1,90 @@
+/* event.h -- record changes and the listeners that hear of them (layer: core,
+ * below record/ in core's folder order).
+ *
+ * Every record a write creates, updates or deletes makes one event, inside
+ * the write's transaction while the data is at hand (DESIGN.md, "Events").
+ * The write holds its events until the transaction ends: after a commit it
+ * hands them to the app's bus, which calls each listener in the order they
+ * were registered; after a rollback it frees them unannounced. The writer
+ * names no consumer: the app registers them at start-up (realtime today;
+ * jobs, hooks and logs later), so record/ depends on none of them.
+ *
+ * The bus is a fixed table filled before the workers start and read-only
+ * afterwards, so emitting takes no lock. An event is reference-counted and
+ * read-only once emitted: a listener that keeps it past its call (realtime
+ * hands it to every worker) takes a reference. */
+#ifndef TARMAC_CORE_EVENT_H
+#define TARMAC_CORE_EVENT_H
+
+#include <jansson.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "base/rc.h"
+#include "core/schema/collection.h"
+
+enum core_event_action {
+    CORE_EVENT_CREATE,
+    CORE_EVENT_UPDATE,
+    CORE_EVENT_DELETE,
+};
+
+/* One record change. */
+struct core_event {
+    atomic_int refs;
+    enum core_event_action action;
+    /* the snapshot the write ran on; lives until the app closes */
+    const struct core_schema *schema;
+    const struct core_collection *c; /* in schema */
+    const char *id;                  /* the record's id, inside values */
+    json_t *values;                  /* every field as stored (a delete: before its removal) */
+    struct core_event *next;         /* a write's list of events */
+};
+
+/* "create", "update" or "delete" (the realtime protocol's words). */
+const char *core_event_action_name(enum core_event_action action);
+
+/* A new event holding one reference, made on any thread; takes a new
+ * reference to values. */
+struct core_event *core_event_new(enum core_event_action action, const struct core_schema *schema,
+                                  const struct core_collection *c, json_t *values);
+/* Takes / drops a reference; the last drop frees the event. Any thread. */
+void core_event_ref(struct core_event *ev);
+void core_event_unref(struct core_event *ev);
+/* Drops the caller's reference to every event of list; accepts NULL. */
+void core_event_list_free(struct core_event *list);
+
+/* Whether the listener wants events now; making them costs (a delete reads
+ * its row first), so a write makes none when no listener wants any. Called
+ * on a worker's thread as each write is submitted. */
+typedef bool core_event_wants_fn(void *ctx);
+/* One committed change. Runs on the thread of the worker whose write
+ * committed, after the commit; ev is borrowed for the call. */
+typedef void core_event_fn(void *ctx, struct core_event *ev);
+
+struct core_event_listener {
+    core_event_wants_fn *wants; /* NULL: always */
+    core_event_fn *on_commit;
+    void *ctx;
+};
+
+#define CORE_EVENT_MAX_LISTENERS 8
+
+/* The app's listeners (one bus per struct core_app). */
+struct core_event_bus {
+    struct core_event_listener listeners[CORE_EVENT_MAX_LISTENERS];
+    size_t count;
+};
+
+/* Adds l to bus (copied). Call before the workers start: the bus is read
+ * without a lock. RC_TOO_LARGE when CORE_EVENT_MAX_LISTENERS are there. */
+enum rc core_event_listen(struct core_event_bus *bus, const struct core_event_listener *l);
+/* True when some listener of bus wants events now. Accepts NULL (false). */
+bool core_event_is_wanted(const struct core_event_bus *bus);
+/* Hands each event of list, in order, to every listener, then drops the
+ * caller's reference to each (takes ownership of the list). Accepts a NULL
+ * bus (the events are freed) and a NULL list. */
+void core_event_emit(const struct core_event_bus *bus, struct core_event *list);
+
+#endif
