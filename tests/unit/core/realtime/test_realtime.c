@@ -145,15 +145,19 @@ static void pump(struct rt *t)
         uv_run(&t->loop, UV_RUN_ONCE);
 }
 
-/* Publishes a made-up event of collection name with values (JSON text). */
+/* Emits a made-up committed event of collection name with values (JSON
+ * text) on the app's event bus, where app.c registered realtime. */
 static void publish(struct rt *t, const char *action, const char *collection, const char *values)
 {
     json_t *v = json_loads(values, 0, NULL);
     assert_non_null(v);
-    struct core_rt_event *ev = core_rt_event_new(action, core_app_schema(t->fx.app),
-                                                 fixture_collection(t->fx.app, collection), v);
+    enum core_event_action a = strcmp(action, "create") == 0   ? CORE_EVENT_CREATE
+                               : strcmp(action, "update") == 0 ? CORE_EVENT_UPDATE
+                                                               : CORE_EVENT_DELETE;
+    struct core_event *ev =
+        core_event_new(a, core_app_schema(t->fx.app), fixture_collection(t->fx.app, collection), v);
     json_decref(v);
-    core_realtime_publish(t->fx.app->realtime, ev);
+    core_event_emit(&t->fx.app->events, ev);
     pump(t);
 }
 

@@ -479,7 +479,7 @@ static void test_writes_make_events_only_when_asked(void **state)
     assert_int_equal(core_record_run(s->fx.app->writer, &job), RC_OK);
     assert_non_null(job.events);
     assert_null(job.events->next);
-    assert_string_equal(job.events->action, "create");
+    assert_int_equal(job.events->action, CORE_EVENT_CREATE);
     assert_ptr_equal(job.events->c, fixture_collection(s->fx.app, "posts"));
     assert_string_equal(str_field(job.events->values, "title"), "a");
     core_write_job_cleanup(&job);
@@ -487,7 +487,7 @@ static void test_writes_make_events_only_when_asked(void **state)
     build_update(s, &r, "posts", POST, "{\"title\":\"b\"}", false, &job);
     job.wants_events = true;
     assert_int_equal(core_record_run(s->fx.app->writer, &job), RC_OK);
-    assert_string_equal(job.events->action, "update");
+    assert_int_equal(job.events->action, CORE_EVENT_UPDATE);
     assert_string_equal(str_field(job.events->values, "title"), "b");
     core_write_job_cleanup(&job);
     /* A failed write has nothing to announce. */
@@ -533,10 +533,9 @@ static void test_delete_cascades_and_releases_references(void **state)
     assert_int_equal(delete_record(s, "posts", POST, NULL, true, &job), RC_OK);
     /* A delete event for the post and for each record the cascade removed. */
     json_t *gone = json_object();
-    for (struct core_rt_event *ev = job.events; ev; ev = ev->next) {
-        assert_string_equal(ev->action, "delete");
-        json_object_set_new(gone, json_string_value(json_object_get(ev->values, "id")),
-                            json_string(ev->c->name));
+    for (struct core_event *ev = job.events; ev; ev = ev->next) {
+        assert_int_equal(ev->action, CORE_EVENT_DELETE);
+        json_object_set_new(gone, ev->id, json_string(ev->c->name));
     }
     json_t *want = parse_json("{\"" POST "\":\"posts\",\"co1aaaaaaaaaaaa\":\"comments\","
                               "\"re1aaaaaaaaaaaa\":\"replies\"}");
