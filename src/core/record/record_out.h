@@ -16,7 +16,7 @@
 #include "store/sql.h"
 #include "store/store.h"
 
-/* Appends `"r"."f1", "r"."f2", ...` for c's fields to q (alias "r"). */
+/* Appends `"r"."f1", "r"."f2", ...` for c's fields to q, with alias in place of r. */
 void core_record_columns(struct store_sql *q, const struct core_collection *c, const char *alias);
 /* Writes the current row of st (columns from col0 on, in field order) as a
  * record object, leaving it open so the caller can add "expand". */

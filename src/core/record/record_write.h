@@ -6,7 +6,10 @@
  * commit. Inside the writer's transaction the job checks what needs the
  * database: the rule against the stored (update/delete) or would-be (create)
  * record, relation targets, unique indexes, required references on delete
- * (with cascades). A failed check rolls back that job only. */
+ * (with cascades). A failed check rolls back that job only. When a listener
+ * of the app's event bus wants them, each change makes an event inside the
+ * transaction (core/event/event.h); the job emits them on the submitting
+ * loop after the commit and drops them after a rollback. */
 #ifndef TARMAC_CORE_RECORD_WRITE_H
 #define TARMAC_CORE_RECORD_WRITE_H
 
@@ -53,7 +56,8 @@ struct core_write_job {
 void core_write_job_add_hash(struct core_write_job *job, const char *field, struct str phc);
 /* Adds the hashes of in's secrets (core_record_input_hash() has run). */
 void core_write_job_set_hashes(struct core_write_job *job, const struct core_record_input *in);
-/* Submits job to the app's writer; job->done runs on cw's loop afterwards. */
+/* Submits job to the app's writer; job->done runs on cw's loop afterwards,
+ * after the job's events (if any) went to the app's event bus. */
 void core_record_submit(struct core_worker *cw, struct core_write_job *job);
 /* Several jobs in one transaction (the batch API, spec §9.1): they run in
  * order; the first failure rolls all of them back. */
