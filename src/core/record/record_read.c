@@ -392,7 +392,8 @@ static enum rc list_page(struct core_request *r, const struct core_collection *c
     if (!rc)
         rc = core_sql_fragment_bind(st, &filter_frag, rule_frag.param_count);
     if (!rc)
-        rc = core_sql_fragment_bind(st, &sort_params, rule_frag.param_count + filter_frag.param_count);
+        rc = core_sql_fragment_bind(st, &sort_params,
+                                    rule_frag.param_count + filter_frag.param_count);
     if (!rc)
         rc = store_bind_int64(st, (int)p_limit, lo->per_page);
     if (!rc)
