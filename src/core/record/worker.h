@@ -4,9 +4,9 @@
  * read never leaves the loop), the caches on that connection, and its
  * mailbox (so a write's answer comes back to the loop). Reads, writes, auth
  * and realtime take it. core/app.h's core_worker_init() fills it in; what it
- * holds of the app (its directory, writer, offload pool, realtime registry,
- * password cost) is copied there, so the folders that take a worker never
- * include core/app.h.
+ * holds of the app (its directory, writer, offload pool, event bus, realtime
+ * registry, password cost) is copied there, so the folders that take a
+ * worker never include core/app.h.
  * Worker's thread only, except where a field says otherwise. */
 #ifndef TARMAC_CORE_RECORD_WORKER_H
 #define TARMAC_CORE_RECORD_WORKER_H
