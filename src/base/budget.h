@@ -7,7 +7,7 @@
  * and, once the limit is passed, stays true. The clock is the coarse one (a
  * timer tick, a few milliseconds): every request reads it twice, and budgets
  * are tenths of seconds. The SQLite progress handler
- * (store/sqlite.h) and core's render loops both ask it. Not thread-safe: a
+ * (store/store.h) and core's render loops both ask it. Not thread-safe: a
  * budget belongs to the thread doing the work. */
 #ifndef TARMAC_BASE_BUDGET_H
 #define TARMAC_BASE_BUDGET_H

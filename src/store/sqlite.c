@@ -23,7 +23,7 @@ struct store_conn {
     size_t slot_count; /* a power of two */
     size_t used;
     struct budget *budget; /* NULL: none */
-    char errbuf[256];      /* store_unique_columns' names */
+    char errbuf[4096];     /* store_unique_columns' names */
 };
 
 static uint64_t hash_sql(struct str s)

@@ -37,9 +37,9 @@ static inline struct store_stmt *store_stmt_of(sqlite3_stmt *st)
 {
     return (struct store_stmt *)(void *)st;
 }
-/* Transitional (issue #9): a cached statement as the engine's type, for the
- * core code not yet moved to store_prepare. Removed once nothing outside
- * src/store/ calls the engine. */
+/* A cached statement as the engine's type, for the store layer's own code
+ * and tests (nothing outside src/store/ and tests/unit/store/ may call the
+ * engine: scripts/check-layers.sh). */
 enum rc store_prepare_raw(struct store_conn *db, struct str sql, sqlite3_stmt **out);
 void store_done_raw(sqlite3_stmt *stmt);
 /* Maps a SQLite result code to enum rc: CONSTRAINT -> RC_CONFLICT, BUSY/LOCKED
