@@ -16,7 +16,7 @@ MAIN_OBJ := $(OUT)/obj/main.o
 UNIT_SRC := $(shell find tests/unit -name 'test_*.c' | sort)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(OUT)/unit/%)
 
-.PHONY: all unit test check fuzz fuzz-build bench clean deps format serve deb
+.PHONY: all unit test check fuzz fuzz-build bench clean deps format serve deb FORCE
 .DEFAULT_GOAL := all
 
 all: $(OUT)/tarmac
@@ -28,7 +28,14 @@ $(OUT)/libtarmac.a: $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(OUT)/obj/%.o: src/%.c | deps
+# The flags a build used: objects are rebuilt when they change (a -D such as
+# the asan build's TARMAC_FAULTS changes what a file compiles to).
+FLAGS_STAMP := $(OUT)/flags.txt
+$(FLAGS_STAMP): FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(CC) $(CFLAGS) $(LDLIBS)' | cmp -s - $@ || echo '$(CC) $(CFLAGS) $(LDLIBS)' > $@
+
+$(OUT)/obj/%.o: src/%.c $(FLAGS_STAMP) | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
 

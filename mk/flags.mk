@@ -6,7 +6,7 @@ WARN   := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototype
 # that had to install the packages (the deps target) still finds them.
 CFLAGS  = -std=c17 -D_GNU_SOURCE -pthread -g $(WARN) -Isrc -MMD -MP $(MODE_CFLAGS) \
           $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LDLIBS  = $(shell pkg-config --libs $(PKGS) 2>/dev/null) $(NOPC_LIBS) -pthread -lm
+LDLIBS  = $(shell pkg-config --libs $(PKGS) 2>/dev/null) $(NOPC_LIBS) -pthread -lm $(MODE_LDLIBS)
 TEST_CFLAGS = $(shell pkg-config --cflags $(TEST_PKGS) 2>/dev/null) -Wno-unused-parameter -Itests/unit
 TEST_LDLIBS = $(shell pkg-config --libs $(TEST_PKGS) 2>/dev/null)
 
@@ -14,7 +14,10 @@ ifeq ($(MODE),release)
 MODE_CFLAGS := -O2
 else ifeq ($(MODE),asan)
 SAN    := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
-MODE_CFLAGS := -O1 $(SAN)
+# The test build carries the fault points (src/base/fault.h) and the route
+# that arms them; every sqlite3_step goes through store/sqlite.c's wrapper.
+MODE_CFLAGS := -O1 $(SAN) -DTARMAC_FAULTS
+MODE_LDLIBS := -Wl,--wrap=sqlite3_step
 LDFLAGS += $(SAN)
 else
 $(error MODE must be release or asan)

@@ -21,6 +21,12 @@ enum rc api_docs_types(struct http_req *req, void *ctx);
 enum rc api_docs_page(struct http_req *req, void *ctx);
 enum rc api_docs_asset(struct http_req *req, void *ctx);
 
+#ifdef TARMAC_FAULTS
+/* POST, DELETE /api/_test/fault (fault.c): test builds only */
+enum rc api_fault_arm(struct http_req *req, void *ctx);
+enum rc api_fault_disarm(struct http_req *req, void *ctx);
+#endif
+
 /* POST /api/batch (batch.c) */
 enum rc api_batch(struct http_req *req, void *ctx);
 

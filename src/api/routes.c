@@ -82,6 +82,12 @@ void api_routes_register(struct http_router *r, struct api_limits *limits)
     http_router_add(r, HTTP_METHOD_POST, "/api/realtime", api_realtime_subscribe, NULL);
     http_router_add(r, HTTP_METHOD_GET, "/api/realtime/ws", api_realtime_ws, NULL);
 
+#ifdef TARMAC_FAULTS
+    /* Test builds only (base/fault.h): arm and disarm fault points. */
+    http_router_add(r, HTTP_METHOD_POST, "/api/_test/fault", api_fault_arm, NULL);
+    http_router_add(r, HTTP_METHOD_DELETE, "/api/_test/fault", api_fault_disarm, NULL);
+#endif
+
     /* The admin dashboard (static files; it uses the routes above). */
     http_router_add(r, HTTP_METHOD_GET, "/_", api_admin_redirect, NULL);
     http_router_add(r, HTTP_METHOD_GET, "/_/", api_admin_index, NULL);

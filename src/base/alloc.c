@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/fault.h"
+
 static void oom(size_t size)
 {
     /* No allocation here: we are out of memory. */
@@ -59,10 +61,14 @@ void xfree(void *p)
 
 void *try_malloc(size_t size)
 {
+    if (fault_hit(FAULT_ALLOC))
+        return NULL;
     return malloc(size ? size : 1);
 }
 
 void *try_realloc(void *p, size_t size)
 {
+    if (fault_hit(FAULT_ALLOC))
+        return NULL;
     return realloc(p, size ? size : 1);
 }

@@ -3,7 +3,8 @@
  * xmalloc & co. abort with a log line on out-of-memory: under overcommit a failed
  * small allocation means the process is lost anyway (as Redis zmalloc, h2o).
  * Sizes a client controls use try_malloc() after an explicit limit check, so a
- * hostile size becomes RC_NOMEM -> 503 instead of an abort. Thread-safe. */
+ * hostile size becomes RC_NOMEM -> 503 instead of an abort. In test builds the
+ * try_ functions are base/fault.h's alloc point. Thread-safe. */
 #ifndef TARMAC_BASE_ALLOC_H
 #define TARMAC_BASE_ALLOC_H
 

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "base/alloc.h"
+#include "base/fault.h"
 
 struct arena_block {
     struct arena_block *next;
@@ -115,6 +116,8 @@ void *arena_alloc(struct arena *a, size_t size)
 
 void *arena_try_alloc(struct arena *a, size_t size)
 {
+    if (fault_hit(FAULT_ALLOC))
+        return NULL;
     return alloc_in(a, size, 1);
 }
 

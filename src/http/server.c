@@ -12,6 +12,7 @@
 
 #include "base/alloc.h"
 #include "base/chrono.h"
+#include "base/fault.h"
 #include "base/log.h"
 #include "http/chunked.h"
 #include "http/metrics.h"
@@ -762,6 +763,7 @@ const char *http_stream_remote_addr(const struct http_stream *st)
 
 static void dispatch(struct http_conn *hc)
 {
+    fault_request_begin(); /* test builds: a fault armed for the next request (base/fault.h) */
     struct http_req *req = &hc->req;
     const struct http_server_config *cfg = hc->server->cfg;
     req->body = buf_str(&hc->body);

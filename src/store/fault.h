@@ -8,7 +8,9 @@
  * disk and reads the outcome back unharmed. Nothing is installed unless a
  * test calls store_fault_install() or tarmac serve finds
  * TARMAC_TEST_IO_FAULTS (armed once the server has started, so start-up
- * never fails by it); disarmed, every call goes straight through. */
+ * never fails by it); disarmed, every call goes straight through. Test
+ * builds (-DTARMAC_FAULTS) always install it: base/fault.h's write and sync
+ * points fail the writer's xWrite and xSync here too. */
 #ifndef TARMAC_STORE_FAULT_H
 #define TARMAC_STORE_FAULT_H
 

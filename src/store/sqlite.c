@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "base/alloc.h"
+#include "base/fault.h"
 #include "base/log.h"
 #include "store/fault.h"
 
@@ -56,8 +57,23 @@ enum rc store_sqlite_rc(int rc)
     return RC_INTERNAL;
 }
 
+#ifdef TARMAC_FAULTS
+/* Test builds link with -Wl,--wrap=sqlite3_step (mk/flags.mk), so every step
+ * in the program, wherever it is called, comes here first (FAULT_STEP). */
+int __real_sqlite3_step(sqlite3_stmt *st);
+int __wrap_sqlite3_step(sqlite3_stmt *st);
+int __wrap_sqlite3_step(sqlite3_stmt *st)
+{
+    if (fault_hit(FAULT_STEP))
+        return SQLITE_IOERR;
+    return __real_sqlite3_step(st);
+}
+#endif
+
 enum rc store_exec(struct store_conn *db, const char *sql)
 {
+    if (fault_hit(FAULT_STEP))
+        return RC_IO;
     char *msg = NULL;
     int rc = sqlite3_exec(db->db, sql, NULL, NULL, &msg);
     if (rc != SQLITE_OK) {

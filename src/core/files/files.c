@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "base/alloc.h"
+#include "base/fault.h"
 #include "base/log.h"
 #include "base/utf8.h"
 #include "core/files/file_name.h"
@@ -248,7 +249,8 @@ static enum rc write_file(const char *path, struct str data)
         return RC_IO;
     size_t off = 0;
     while (off < data.len) {
-        ssize_t w = write(fd, data.ptr + off, data.len - off);
+        ssize_t w =
+            fault_hit(FAULT_WRITE) ? (errno = EIO, -1) : write(fd, data.ptr + off, data.len - off);
         if (w < 0 && errno == EINTR)
             continue;
         if (w <= 0) {
