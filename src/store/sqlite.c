@@ -263,10 +263,14 @@ enum rc store_begin_read(struct store_conn *db)
 void store_end_read(struct store_conn *db)
 {
     sqlite3_stmt *st;
-    if (store_prepare_raw(db, STR_LIT("COMMIT"), &st) != RC_OK)
-        return;
-    (void)sqlite3_step(st);
-    store_done_raw(st);
+    if (store_prepare_raw(db, STR_LIT("COMMIT"), &st) == RC_OK) {
+        (void)sqlite3_step(st);
+        store_done_raw(st);
+    }
+    /* A read transaction left open would pin this connection to its
+     * snapshot for good: every later read would miss every later commit. */
+    if (!sqlite3_get_autocommit(db->db))
+        (void)store_exec(db, "ROLLBACK");
 }
 
 void store_done_raw(sqlite3_stmt *stmt)
