@@ -40,7 +40,10 @@ static struct core_collection *clone_collection(const struct core_collection *c)
 }
 
 /* The next snapshot: every collection of cur except skip_id, replaced by
- * with (if it has the same id) or followed by it. Takes ownership of with. */
+ * with (if it has the same id) or followed by it. Takes ownership of with.
+ * NULL when a copy could not be made (no memory for its JSON): a snapshot
+ * missing a collection would serve as if it had been deleted (a superuser
+ * token no longer verifies once _superusers is gone) until a restart. */
 static struct core_schema *next_schema(const struct core_schema *cur, const char *skip_id,
                                        struct core_collection *with)
 {
@@ -57,8 +60,13 @@ static struct core_schema *next_schema(const struct core_schema *cur, const char
             continue;
         }
         struct core_collection *copy = clone_collection(c);
-        if (copy)
-            s->items[s->count++] = copy;
+        if (!copy) {
+            if (with && !placed)
+                core_collection_free(with);
+            core_schema_free(s);
+            return NULL;
+        }
+        s->items[s->count++] = copy;
     }
     if (with && !placed)
         s->items[s->count++] = with;
@@ -237,6 +245,8 @@ static enum rc upsert(struct store_conn *db, struct core_schema **cur, bool owns
     xfree(*id_out);
     *id_out = xstrdup(c->id);
     struct core_schema *next = next_schema(*cur, NULL, c);
+    if (!next)
+        return RC_NOMEM; /* the savepoint goes back: the DDL with it */
     if (owns_cur)
         core_schema_free(*cur);
     *cur = next;
@@ -273,6 +283,8 @@ static enum rc remove_collection(struct store_conn *db, struct core_schema **cur
     if (rc)
         return rc;
     struct core_schema *next = next_schema(*cur, old->id, NULL);
+    if (!next)
+        return RC_NOMEM;
     if (owns_cur)
         core_schema_free(*cur);
     *cur = next;
