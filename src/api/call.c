@@ -38,6 +38,7 @@ struct api_call *api_call_new_sub(struct api_call *outer, struct api_sub *sub, j
     c->aw = outer->aw;
     c->sub = sub;
     c->auth = outer->auth; /* borrowed: outer releases it */
+    c->auth_rc = outer->auth_rc;
     core_problem_init(&c->problem);
     arena_defer(outer->req->arena, release_sub, c);
     c->core = outer->core;
@@ -96,7 +97,7 @@ struct api_call *api_call_new(struct http_req *req)
     const struct core_schema *schema = core_app_schema(c->aw->core.app);
     struct str authz = http_req_header(req, "authorization");
     if (authz.ptr && authz.len)
-        core_auth_load(&c->aw->core, schema, authz, chrono_real_ms() / 1000, &c->auth);
+        c->auth_rc = core_auth_load(&c->aw->core, schema, authz, chrono_real_ms() / 1000, &c->auth);
     c->core.cw = &c->aw->core;
     c->core.schema = schema;
     c->core.arena = req->arena;
@@ -217,6 +218,10 @@ void api_call_take_problem(struct api_call *c, struct core_problem *from)
 enum rc api_call_collection_or_fail(struct api_call *c, const char *message,
                                     const struct core_collection **out)
 {
+    if (c->auth_rc) {
+        api_call_fail(c, c->auth_rc);
+        return c->auth_rc;
+    }
     struct str name = http_req_param(c->req, "collection");
     const struct core_collection *col = core_schema_find(c->core.schema, name);
     if (!col) {
@@ -349,6 +354,10 @@ static json_t *decode_multipart(struct api_call *c, struct str content_type)
 
 enum rc api_call_body_or_fail(struct api_call *c, const char *message)
 {
+    if (c->auth_rc) {
+        api_call_fail(c, c->auth_rc);
+        return c->auth_rc;
+    }
     struct str body = c->req->body;
     struct str type = http_req_header(c->req, "content-type");
     struct str media = type;
@@ -433,6 +442,10 @@ enum rc api_call_json(struct api_call *c, int status, struct buf *body)
 
 enum rc api_call_require_auth_or_fail(struct api_call *c, bool want_superuser)
 {
+    if (c->auth_rc) {
+        api_call_fail(c, c->auth_rc);
+        return c->auth_rc;
+    }
     if (!c->auth.collection) {
         api_error_write(c->req, 401, "The request requires valid record authorization token.");
         return RC_UNAUTHORIZED;

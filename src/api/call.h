@@ -22,6 +22,8 @@ struct api_call {
     struct http_req *req;
     struct api_worker *aw;
     struct core_auth auth;
+    enum rc auth_rc; /* the token could not be checked (core_auth_load): the _or_fail
+                        helpers below fail the call with it */
     struct core_problem problem;
     struct core_request core;
     struct core_cost
@@ -54,7 +56,10 @@ struct api_sub {
 
 /* Creates the call for req: loads the requester from Authorization and
  * starts its cost (core/cost.h): the budget of a superuser or of anyone
- * else, charged while the handler runs. */
+ * else, charged while the handler runs. When the requester could not be
+ * loaded (auth_rc), api_call_collection_or_fail, api_call_body_or_fail and
+ * api_call_require_auth_or_fail answer that error instead of going on with
+ * a guest. */
 struct api_call *api_call_new(struct http_req *req);
 /* A deferred request's work goes on (a callback on its loop): its budget is
  * charged again until it answers or defers again. */

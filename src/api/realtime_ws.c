@@ -72,12 +72,15 @@ static void on_subscribe(struct ws_conn *wc, json_t *msg)
     struct core_auth auth = {0};
     const char *token = json_string_value(json_object_get(msg, "authorization"));
     core_worker_begin_read(&aw->core);
+    enum rc rc = RC_OK;
     if (token && token[0])
-        core_auth_load(&aw->core, schema, str_from_cstr(token), chrono_real_ms() / 1000, &auth);
+        rc =
+            core_auth_load(&aw->core, schema, str_from_cstr(token), chrono_real_ms() / 1000, &auth);
     struct core_problem p;
     core_problem_init(&p);
-    enum rc rc = core_realtime_subscribe_client(&aw->core, wc->base.client, &auth,
-                                                json_object_get(msg, "subscriptions"), &p);
+    if (!rc)
+        rc = core_realtime_subscribe_client(&aw->core, wc->base.client, &auth,
+                                            json_object_get(msg, "subscriptions"), &p);
     switch (rc) {
     case RC_OK: reply_status(wc, 204, NULL, NULL); break;
     case RC_FORBIDDEN:

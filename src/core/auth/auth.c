@@ -74,34 +74,40 @@ static bool load_remembered(struct core_worker *cw, const struct core_schema *s,
     return true;
 }
 
-void core_auth_load(struct core_worker *cw, const struct core_schema *s, struct str header,
-                    int64_t now, struct core_auth *out)
+enum rc core_auth_load(struct core_worker *cw, const struct core_schema *s, struct str header,
+                       int64_t now, struct core_auth *out)
 {
     memset(out, 0, sizeof(*out));
     struct str token = str_trim_ows(header);
     if (token.len > 7 && str_eq_nocase((struct str){token.ptr, 7}, STR_LIT("Bearer ")))
         token = str_trim_ows((struct str){token.ptr + 7, token.len - 7});
     if (token.len == 0)
-        return;
+        return RC_OK;
     if (load_remembered(cw, s, token, now, out))
-        return;
+        return RC_OK;
     struct core_token_claims peek = {0};
     if (core_token_peek(token, &peek) != RC_OK)
-        return;
+        return RC_OK;
     const struct core_collection *c = NULL;
     if (core_token_claims_is_type(&peek, "auth"))
         c = core_schema_find_exact(s, peek.collection_id);
     json_t *record = NULL;
+    enum rc rc = RC_OK;
     if (c && c->type == CORE_COLLECTION_AUTH && str_eq(str_from_cstr(c->id), peek.collection_id))
-        (void)core_record_load(cw->db, c, peek.id, &record);
+        rc = core_record_load(cw->db, c, peek.id, &record);
     core_token_claims_cleanup(&peek);
     if (!record)
-        return;
+        return rc == RC_NOT_FOUND || rc == RC_INVALID ? RC_OK : rc;
     struct buf key;
     buf_init(&key, 1024);
     struct core_token_claims claims = {0};
-    bool ok = signing_key(c, record, &key) == RC_OK &&
-              core_token_verify(token, buf_str(&key), now, &claims) == RC_OK &&
+    rc = signing_key(c, record, &key);
+    if (rc == RC_NOMEM) {
+        buf_cleanup(&key);
+        json_decref(record);
+        return rc;
+    }
+    bool ok = rc == RC_OK && core_token_verify(token, buf_str(&key), now, &claims) == RC_OK &&
               core_token_claims_is_type(&claims, "auth") &&
               str_eq(claims.collection_id, str_from_cstr(c->id)) &&
               str_eq(claims.id, str_from_cstr(json_string_value(json_object_get(record, "id"))));
@@ -112,13 +118,14 @@ void core_auth_load(struct core_worker *cw, const struct core_schema *s, struct 
     buf_cleanup(&key);
     if (!ok) {
         json_decref(record);
-        return;
+        return RC_OK;
     }
     out->collection = c;
     out->record = record;
     out->id = json_string_value(json_object_get(record, "id"));
     out->is_superuser = strcmp(c->id, SUPERUSERS_ID) == 0;
     out->is_refreshable = is_refreshable;
+    return RC_OK;
 }
 
 void core_auth_cleanup(struct core_auth *a)

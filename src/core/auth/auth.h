@@ -22,10 +22,14 @@ struct buf;
 /* Resolves an Authorization header value (a bare token, or "Bearer <token>"
  * with any case of "Bearer") into *out. Anything wrong with the token (bad
  * signature, alg other than HS256, expired, not an auth token, unknown record
- * or collection, a changed tokenKey) leaves a guest: the contract downgrades,
- * it does not fail (spec §1.2). out->record is owned: core_auth_cleanup(). */
-void core_auth_load(struct core_worker *cw, const struct core_schema *s, struct str header,
-                    int64_t now, struct core_auth *out);
+ * or collection, a changed tokenKey) leaves a guest and RC_OK: the contract
+ * downgrades, it does not fail (spec §1.2). When the token could not be
+ * checked at all (the record's read failed: RC_IO, RC_BUSY, RC_NOMEM, ...)
+ * *out is a guest too but that code is returned: the caller fails the
+ * request rather than serve a signed-in client as a guest (a 401 makes the
+ * SDKs drop a valid token). out->record is owned: core_auth_cleanup(). */
+enum rc core_auth_load(struct core_worker *cw, const struct core_schema *s, struct str header,
+                       int64_t now, struct core_auth *out);
 /* Resolves a file token (the `?token=` of a protected file, spec §8.3) into
  * *out as core_auth_load() does for auth tokens: anything wrong leaves a
  * guest. out->record is owned: core_auth_cleanup(). */
