@@ -430,16 +430,15 @@ static void removal_done(enum rc rc, void *ctx)
 static void submit_removal(struct net_offload *o, const char *data_dir,
                            const struct core_collection *c, const char *id, json_t *names)
 {
-    struct buf b;
-    buf_init(&b, PATH_MAX_BYTES);
-    enum rc rc = core_files_path(&b, data_dir, c->id, str_from_cstr(id), (struct str){NULL, 0});
-    if (rc) {
-        buf_cleanup(&b);
+    /* A fixed buffer, not core_files_path's growable one: a removal skipped
+     * because a buffer could not grow leaves files that no record names. */
+    char dir[PATH_MAX_BYTES];
+    int n = snprintf(dir, sizeof(dir), "%s/storage/%s/%s", data_dir, c->id, id);
+    if (!core_file_segment_is_safe(str_from_cstr(c->id)) ||
+        !core_file_segment_is_safe(str_from_cstr(id)) || n < 0 || (size_t)n >= sizeof(dir))
         return;
-    }
     struct removal *r = xcalloc(1, sizeof(*r));
-    r->dir = xstrndup(b.data, b.len);
-    buf_cleanup(&b);
+    r->dir = xstrdup(dir);
     r->names = names ? json_deep_copy(names) : NULL;
     if (net_offload_submit(o, NULL, removal_work, removal_done, r) != RC_OK)
         removal_done(RC_BUSY, r);

@@ -23,7 +23,6 @@ struct core_save {
     bool is_old_password_wrong;
     struct core_file_set files; /* uploads to write before the DB write */
     enum rc files_rc;
-    json_t *before;  /* update: the stored record, to find the files it drops */
     json_t *cascade; /* delete: [collectionId, id] pairs it may cascade to */
     core_save_done_fn *done;
     core_save_ready_fn *ready;
@@ -41,7 +40,6 @@ static void save_release(void *ctx)
     }
     xfree(s->stored_phc);
     core_files_set_cleanup(&s->files);
-    json_decref(s->before);
     json_decref(s->cascade);
 }
 
@@ -109,15 +107,14 @@ static void release_files(struct core_save *s)
         }
         return;
     }
-    if (s->job.kind != CORE_WRITE_UPDATE || !s->before)
+    if (s->job.kind != CORE_WRITE_UPDATE || !s->job.previous || !s->job.written)
         return;
-    json_t *after = NULL;
-    if (core_record_load(r->cw->db, s->in.c, str_from_cstr(s->job.id), &after) != RC_OK)
-        return;
-    json_t *gone = core_files_removed(s->in.c, s->before, after);
+    /* Both rows come from the writer's transaction: no read after the
+     * commit (one that failed left the replaced files behind for good), and
+     * no stale "before" when another update got in first. */
+    json_t *gone = core_files_removed(s->in.c, s->job.previous, s->job.written);
     core_files_remove_async(cw->offload, cw->dir, s->in.c, s->job.id, gone);
     json_decref(gone);
-    json_decref(after);
 }
 
 static void write_done(struct core_write_job *job)
@@ -301,7 +298,7 @@ static enum rc prepare_update(struct core_save *s, struct core_problem *p)
             s->stored_phc = xstrdup(phc ? phc : "");
         }
     }
-    s->before = current;
+    json_decref(current);
     if (rc)
         return rc;
     r->filter_request.body = s->input.body;

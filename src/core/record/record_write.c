@@ -551,6 +551,8 @@ static enum rc apply(struct store_conn *db, void *ctx)
         if (!rc) {
             json_decref(job->written);
             job->written = json_incref(in.values);
+            json_decref(job->previous);
+            job->previous = json_incref(current);
         }
         core_record_input_cleanup(&in);
         json_decref(current);
@@ -667,6 +669,8 @@ void core_write_job_cleanup(struct core_write_job *job)
     json_decref(job->body);
     json_decref(job->written);
     job->written = NULL;
+    json_decref(job->previous);
+    job->previous = NULL;
     json_decref(job->hashes);
     core_problem_cleanup(&job->problem);
     core_event_list_free(job->events);

@@ -41,6 +41,8 @@ struct core_write_job {
     struct core_event *events; /* made inside the write, emitted after the commit */
     json_t *written;           /* update: the row as written (a batch item answers from it: a later
                                   item of the same batch may change or delete the record) */
+    json_t *previous;          /* update: the row as the write found it, in its transaction (the
+                                  files it named that written no longer names are deleted) */
     enum rc rc;
     struct core_problem problem;
     /* completion on the submitting loop */
