@@ -377,14 +377,15 @@ enum rc core_record_save_answer(struct core_save *s, const struct core_output_op
 {
     struct core_output_opts opts = *o;
     opts.ignore_view_rule = true;
-    if (s->job.kind == CORE_WRITE_CREATE && s->job.values && !opts.expand.len && !opts.fields.len) {
-        /* The row is what was inserted: answer from it, no read back. */
+    json_t *row = s->job.kind == CORE_WRITE_CREATE ? s->job.values : s->job.written;
+    if (row && !opts.expand.len && !opts.fields.len) {
+        /* The row is what was written: answer from it, no read back (a read
+         * that failed would answer an error for a committed write). */
         struct jsonw jw;
         jsonw_init(&jw, out);
-        core_record_write_values(&jw, s->in.c, s->job.values, s->r->auth);
+        core_record_write_values(&jw, s->in.c, row, s->r->auth);
         return jsonw_finish(&jw) ? RC_NOMEM : RC_OK;
     }
-    json_t *row = s->job.kind == CORE_WRITE_CREATE ? s->job.values : s->job.written;
     if (s->in.is_batch_item && row)
         return core_record_render_values(s->r, s->in.c, row, "", (struct str){NULL, 0}, &opts, out);
     return core_record_view(s->r, s->in.c, str_from_cstr(s->job.id), &opts, out, p);
