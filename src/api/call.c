@@ -297,8 +297,8 @@ static void add_value(json_t *obj, const char *key, json_t *v)
  * types; every @jsonPayload part is a JSON object merged over them. Parts
  * with a non-empty filename are uploads, kept in c->uploads for the handler
  * (a part with filename="" is a text value, as Go's reader makes it). NULL
- * on a malformed body. */
-static json_t *decode_multipart(struct api_call *c, struct str content_type)
+ * on a malformed body, or with *parse_rc RC_NOMEM when memory ran out. */
+static json_t *decode_multipart(struct api_call *c, struct str content_type, enum rc *parse_rc)
 {
     struct str boundary;
     if (http_multipart_boundary(content_type, &boundary) != RC_OK)
@@ -306,7 +306,8 @@ static json_t *decode_multipart(struct api_call *c, struct str content_type)
     struct http_multipart_part *parts;
     size_t n;
     const char *why = NULL;
-    if (http_multipart_parse(c->req->body, boundary, c->req->arena, &parts, &n, &why) != RC_OK)
+    *parse_rc = http_multipart_parse(c->req->body, boundary, c->req->arena, &parts, &n, &why);
+    if (*parse_rc)
         return NULL;
     json_t *body = json_object();
     size_t files = 0;
@@ -367,6 +368,7 @@ enum rc api_call_body_or_fail(struct api_call *c, const char *message)
             media.len = (size_t)(semi - type.ptr);
         media = str_trim_ows(media);
     }
+    enum rc parse_rc = RC_OK;
     if (body.len == 0) {
         c->body = json_object();
     } else if (!type.ptr || str_eq_cstr_nocase(media, "application/json")) {
@@ -379,7 +381,8 @@ enum rc api_call_body_or_fail(struct api_call *c, const char *message)
     } else if (str_eq_cstr_nocase(media, "application/x-www-form-urlencoded")) {
         struct http_query_param *params;
         size_t n;
-        if (http_query_parse(body, c->req->arena, &params, &n) == RC_OK) {
+        parse_rc = http_query_parse(body, c->req->arena, &params, &n);
+        if (parse_rc == RC_OK) {
             c->body = json_object();
             for (size_t i = 0; i < n; i++) {
                 char key[256];
@@ -395,10 +398,15 @@ enum rc api_call_body_or_fail(struct api_call *c, const char *message)
             }
         }
     } else if (str_eq_cstr_nocase(media, "multipart/form-data")) {
-        c->body = decode_multipart(c, type);
+        c->body = decode_multipart(c, type, &parse_rc);
     } else {
         api_error_write(c->req, 400, "Unsupported Content-Type.");
         return RC_INVALID;
+    }
+    if (!c->body && parse_rc == RC_NOMEM) {
+        /* A body we could not take apart for want of memory is no client error. */
+        api_call_fail(c, RC_NOMEM);
+        return RC_NOMEM;
     }
     if (!c->body) {
         api_error_write(c->req, 400, message);

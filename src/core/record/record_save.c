@@ -199,7 +199,7 @@ enum rc core_record_save_start(struct core_save *s, core_save_done_fn *done,
 
 /* Keeps the uploads the resolved record uses and places them under its
  * directory. RC_INVALID (with the problem set) for an id that cannot be a
- * path segment. */
+ * path segment, RC_NOMEM. */
 static enum rc attach_files(struct core_save *s, struct core_problem *p)
 {
     if (!s->files.count)
@@ -223,6 +223,13 @@ static enum rc compile_rule(struct core_save *s, enum core_rule_kind kind)
     return core_compile_filter(s->r, s->in.c, str_from_cstr(rule), true, 1, &s->job.rule, NULL);
 }
 
+/* An update or delete rule that does not compile hides the record (404);
+ * running out of memory while compiling it is no verdict on the rule. */
+static enum rc rule_rc(enum rc rc)
+{
+    return rc == RC_NOMEM ? rc : rc ? RC_NOT_FOUND : RC_OK;
+}
+
 /* Builds and validates the input of a create or update (current NULL for a
  * create), with the uploads, and checks relation targets: every field error
  * in one answer. */
@@ -239,10 +246,13 @@ static enum rc build_input(struct core_save *s, json_t *current, struct core_pro
     }
     /* A batch item may point at a record an earlier item creates: only the
      * writer, inside the batch's transaction, can tell. */
-    if (s->input.values && !s->in.is_batch_item &&
-        core_record_check_relations(r->cw->db, r->schema, c, s->input.values, p) != RC_OK && !rc) {
-        core_problem_message(p, failed_message(s->job.kind));
-        rc = RC_INVALID;
+    enum rc rel_rc = s->input.values && !s->in.is_batch_item
+                         ? core_record_check_relations(r->cw->db, r->schema, c, s->input.values, p)
+                         : RC_OK;
+    if (rel_rc && !rc) {
+        if (rel_rc == RC_INVALID)
+            core_problem_message(p, failed_message(s->job.kind));
+        rc = rel_rc; /* a read that failed is no missing record */
     }
     return rc;
 }
@@ -255,13 +265,15 @@ static enum rc prepare_create(struct core_save *s, struct core_problem *p)
     s->r->filter_request.body = s->input.body;
     s->job.id = xstrdup(json_string_value(json_object_get(s->input.values, "id")));
     s->job.values = json_incref(s->input.values);
-    if (attach_files(s, p))
-        return RC_INVALID;
-    if (compile_rule(s, CORE_RULE_CREATE)) {
+    rc = attach_files(s, p);
+    if (rc)
+        return rc;
+    rc = compile_rule(s, CORE_RULE_CREATE);
+    if (rc == RC_NOMEM)
+        return rc;
+    if (rc)
         core_problem_message(p, "Failed to create record.");
-        return RC_INVALID;
-    }
-    return RC_OK;
+    return rc ? RC_INVALID : RC_OK;
 }
 
 static enum rc prepare_update(struct core_save *s, struct core_problem *p)
@@ -280,7 +292,7 @@ static enum rc prepare_update(struct core_save *s, struct core_problem *p)
          * refuses a password value it has no hash for). */
         s->job.id = xstrndup(s->in.id.ptr, s->in.id.len);
         s->job.body = json_incref(s->in.body);
-        return compile_rule(s, CORE_RULE_UPDATE) ? RC_NOT_FOUND : RC_OK;
+        return rule_rc(compile_rule(s, CORE_RULE_UPDATE));
     }
     if (rc)
         return rc;
@@ -304,9 +316,10 @@ static enum rc prepare_update(struct core_save *s, struct core_problem *p)
     r->filter_request.body = s->input.body;
     s->job.id = xstrndup(s->in.id.ptr, s->in.id.len);
     s->job.body = json_incref(s->in.body);
-    if (attach_files(s, p))
-        return RC_INVALID;
-    return compile_rule(s, CORE_RULE_UPDATE) ? RC_NOT_FOUND : RC_OK;
+    rc = attach_files(s, p);
+    if (rc)
+        return rc;
+    return rule_rc(compile_rule(s, CORE_RULE_UPDATE));
 }
 
 static enum rc prepare_delete(struct core_save *s)
@@ -316,7 +329,7 @@ static enum rc prepare_delete(struct core_save *s)
     /* Records the delete cascades to lose their files too (spec §2.5). */
     if (core_file_cascade_reaches_files(r->schema, s->in.c))
         s->cascade = core_file_cascade_candidates(r->cw->db, r->schema, s->in.c, s->job.id);
-    return compile_rule(s, CORE_RULE_DELETE) ? RC_NOT_FOUND : RC_OK;
+    return rule_rc(compile_rule(s, CORE_RULE_DELETE));
 }
 
 enum rc core_record_save_access(const struct core_request *r, const struct core_collection *c,

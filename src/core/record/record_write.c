@@ -146,12 +146,16 @@ enum rc core_record_check_relations(struct store_conn *db, const struct core_sch
         char *text = json_dumps(ids, JSON_COMPACT);
         /* text outlives the step: borrowed */
         size_t found = 0;
-        if (store_bind_text(st, (int)p_ids, str_from_cstr(text ? text : "")) == RC_OK &&
-            store_step(st) == RC_OK)
+        rc = store_bind_text(st, (int)p_ids, str_from_cstr(text ? text : ""));
+        if (!rc)
+            rc = store_step(st);
+        if (!rc)
             found = (size_t)store_column_int64(st, 0);
         store_done(st);
         xfree(text);
         json_decref(ids);
+        if (rc) /* a read that failed is no missing record (a 400); COUNT(*) has a row */
+            return rc == RC_NOT_FOUND ? RC_INTERNAL : rc;
         if (found != n)
             core_problem_field(p, f->name, "validation_missing_rel_records",
                                "Failed to find all relation records with the provided ids.", NULL);
