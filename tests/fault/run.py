@@ -1,0 +1,654 @@
+#!/usr/bin/python3
+"""Fault-injection walk over the write path (STYLE.md §7, issue #9 item 6).
+
+    /usr/bin/python3 tests/fault/run.py [--bin build/asan/tarmac] [--only SUBSTR]
+                                        [--max-alloc N] [--verbose]
+
+As SQLite's do_faultsim_test: for each operation and each fault point of
+src/base/fault.h (alloc, step, write, sync), for n = 1, 2, ...: arm "the nth
+hit of the point fails" (POST /api/_test/fault, a route only test builds
+have), run the operation, disarm (DELETE /api/_test/fault says whether the
+fault fired), then check
+
+  - the answer is a success or a clean JSON error: 4xx/5xx with the
+    {status, message, data} shape, on a connection that still works -- never
+    a crash, a hang or a dropped connection;
+  - PRAGMA integrity_check on data.db (opened read-only from here) is ok;
+  - the data is all or nothing: a failed create left no row, a failed batch
+    none of its writes, a failed schema change the schema and the table as
+    they were (read through the API and in the file), a failed upload no
+    file in storage; a success is complete;
+  - the server still answers a read.
+
+The walk of an operation and point ends with the first run whose fault did
+not fire: every hit has been failed once. The operations: a record create,
+an update with an upload (multipart), a collection update adding a field, a
+collection create, and a batch (two creates and an update). After a
+successful run the state is put back (unfaulted), so every run does the same
+work. At the end the server must exit 0 on SIGTERM with no sanitizer report
+(no leak under ASan).
+
+Given a binary without the fault route (the release build), the suite checks
+that the route is absent and stops there. Prints `ok - ...` / `FAIL - ...`
+lines and, last, exactly one `N passed, N failed` line.
+"""
+
+import argparse
+import json
+import os
+import signal
+import sqlite3
+import sys
+import time
+import traceback
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.join(ROOT, "tests", "lib"))
+
+SU_EMAIL = "fault@example.com"
+SU_PASS = "fault-walk-password"
+BOUNDARY = "tarmacFaultWalkBoundary3q8a"
+POINTS = ("alloc", "step", "write", "sync")
+# A walk that has not converged by then is a failure of its own: the hits
+# of one run must not grow with n.
+MAX_RUNS = 5000
+VERBOSE = False
+
+
+class Fail(Exception):
+    pass
+
+
+def want(cond, msg):
+    if not cond:
+        raise Fail(msg)
+
+
+def parse_args():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--bin", default=os.path.join(ROOT, "build", "asan", "tarmac"))
+    ap.add_argument("--only", default=None, help="walks whose name contains this")
+    ap.add_argument("--max-alloc", type=int, default=0,
+                    help="stop an alloc walk after this many runs (0: no bound)")
+    ap.add_argument("--keep", action="store_true", help="keep the server's temp dir")
+    ap.add_argument("--verbose", action="store_true")
+    return ap.parse_args()
+
+
+def multipart(parts):
+    """parts: (name, value) for text, (name, filename, bytes) for files."""
+    out = []
+    for p in parts:
+        out.append(("--%s\r\n" % BOUNDARY).encode())
+        if len(p) == 2:
+            out.append(('Content-Disposition: form-data; name="%s"\r\n\r\n' % p[0]).encode())
+            out.append(p[1].encode())
+        else:
+            out.append(('Content-Disposition: form-data; name="%s"; filename="%s"\r\n'
+                        'Content-Type: text/plain\r\n\r\n' % (p[0], p[1])).encode())
+            out.append(p[2])
+        out.append(b"\r\n")
+    out.append(("--%s--\r\n" % BOUNDARY).encode())
+    return b"".join(out)
+
+
+class Client:
+    """One keep-alive connection; reconnects when the server closed it after
+    an answer (an error may close the connection: that is allowed)."""
+
+    def __init__(self, server, timeout):
+        self.server = server
+        self.timeout = timeout
+        self.conn = None
+        self.token = None       # the superuser's
+        self.user_token = None  # a user's: record writes go through rules and relations
+
+    def close(self):
+        if self.conn:
+            self.conn.close()
+            self.conn = None
+
+    def call(self, method, path, body=None, ctype=None, auth=True, user=False):
+        from tarmac import build_request
+        if self.conn is None or self.conn.eof:
+            self.close()
+            self.conn = self.server.connect(timeout=self.timeout)
+        h = {"Host": "fault", "Connection": "keep-alive"}
+        if auth and (self.user_token if user else self.token):
+            h["Authorization"] = self.user_token if user else self.token
+        if body is not None:
+            if not isinstance(body, bytes):
+                body = json.dumps(body).encode()
+                ctype = ctype or "application/json"
+            h["Content-Type"] = ctype
+            h["Content-Length"] = str(len(body))
+        self.conn.send(build_request(method, path, h, body or b""))
+        r = self.conn.read_response(head=(method == "HEAD"))
+        if (r.header("Connection") or "").lower() == "close":
+            self.close()
+        return r
+
+    def json(self, method, path, body=None, status=200, **kw):
+        r = self.call(method, path, body, **kw)
+        if r.status != status:
+            raise Fail("%s %s -> %d %r (wanted %d)" % (method, path, r.status, r.body[:300], status))
+        return r.json() if r.body else None
+
+
+def check_answer(r):
+    """A success, or a clean error in PocketBase's shape."""
+    if 200 <= r.status < 300:
+        if r.status != 204:
+            try:
+                r.json()
+            except ValueError:
+                raise Fail("success with a body that is not JSON: %r" % r.body[:200])
+        return True
+    want(400 <= r.status < 600, "status %d" % r.status)
+    want((r.header("Content-Type") or "").startswith("application/json"),
+         "error without a JSON content type: %r" % r.body[:200])
+    try:
+        b = r.json()
+    except ValueError:
+        raise Fail("error body is not JSON: %r" % r.body[:200])
+    want(isinstance(b, dict) and b.get("status") == r.status and
+         isinstance(b.get("message"), str) and isinstance(b.get("data"), dict),
+         "error body not in the {status, message, data} shape: %r" % r.body[:300])
+    return False
+
+
+class World:
+    """The server, its data directory and the fixtures the operations use."""
+
+    def __init__(self, server, client):
+        self.server = server
+        self.c = client
+        self.db_path = os.path.join(server.datadir, "data.db")
+        self.notes_id = None
+        self.upd_id = None
+        self.batch_upd_id = None
+        self.point = None  # the walk's: part of every title it writes
+
+    # -- direct reads of the file ------------------------------------------
+
+    def db(self):
+        con = sqlite3.connect("file:%s?mode=ro" % self.db_path, uri=True, timeout=10)
+        con.execute("PRAGMA query_only=ON")
+        return con
+
+    def integrity(self):
+        con = self.db()
+        try:
+            rows = con.execute("PRAGMA integrity_check").fetchall()
+            fk = con.execute("PRAGMA foreign_key_check").fetchall()
+        finally:
+            con.close()
+        want(rows == [("ok",)], "integrity_check: %r" % rows[:5])
+        want(fk == [], "foreign_key_check: %r" % fk[:5])
+
+    def sql(self, q, *args):
+        con = self.db()
+        try:
+            return con.execute(q, args).fetchall()
+        finally:
+            con.close()
+
+    def columns(self, table):
+        return [r[1] for r in self.sql("SELECT * FROM pragma_table_info(?)", table)]
+
+    def storage(self, coll_id, rec_id):
+        d = os.path.join(self.server.datadir, "storage", coll_id, rec_id)
+        try:
+            return sorted(n for n in os.listdir(d) if not n.startswith("thumbs_"))
+        except FileNotFoundError:
+            return []
+
+    def wait_storage(self, coll_id, rec_id, names, timeout=5.0):
+        """Storage of a record equals names: removals run after the answer,
+        on the pool, so give them a moment."""
+        deadline = time.monotonic() + timeout
+        while True:
+            now = self.storage(coll_id, rec_id)
+            if now == sorted(names):
+                return
+            if time.monotonic() > deadline:
+                raise Fail("storage of %s holds %r, the record names %r" % (rec_id, now, sorted(names)))
+            time.sleep(0.02)
+
+    def storage_matches_records(self, timeout=5.0):
+        """Every file under the notes collection's storage belongs to a record
+        that names it, and every name a record holds is a file: no upload
+        outlives a failed write, none the record uses is missing. Removals run
+        on the pool after the answer, so give them a moment. An empty
+        directory is no orphan file."""
+        root = os.path.join(self.server.datadir, "storage", self.notes_id)
+        deadline = time.monotonic() + timeout
+        while True:
+            want = {rid: sorted(json.loads(docs or "[]"))
+                    for rid, docs in self.sql('SELECT id, docs FROM "notes"')}
+            have = {}
+            for rid in (os.listdir(root) if os.path.isdir(root) else []):
+                names = self.storage(self.notes_id, rid)
+                if names:
+                    have[rid] = names
+            want = {k: v for k, v in want.items() if v}
+            if have == want:
+                return
+            if time.monotonic() > deadline:
+                extra = {k: v for k, v in have.items() if want.get(k) != v}
+                missing = {k: v for k, v in want.items() if have.get(k) != v}
+                raise Fail("storage does not match the records: on disk %r, named %r" % (
+                    extra, missing))
+            time.sleep(0.02)
+
+    # -- fixtures --------------------------------------------------------------
+
+    def setup(self):
+        c = self.c
+        auth = c.json("POST", "/api/collections/_superusers/auth-with-password",
+                      {"identity": SU_EMAIL, "password": SU_PASS}, auth=False)
+        c.token = auth["token"]
+        c.json("POST", "/api/collections/users/records", {
+            "email": "walker@example.com", "password": "walker-password",
+            "passwordConfirm": "walker-password"})
+        c.user_token = c.json("POST", "/api/collections/users/auth-with-password",
+                              {"identity": "walker@example.com", "password": "walker-password"},
+                              auth=False)["token"]
+        tags = c.json("POST", "/api/collections", {
+            "name": "tags", "listRule": "", "viewRule": "",
+            "fields": [{"name": "label", "type": "text"}],
+        })
+        self.tag_id = c.json("POST", "/api/collections/tags/records", {"label": "t"})["id"]
+        signed_in = "@request.auth.id != ''"
+        notes = c.json("POST", "/api/collections", {
+            "name": "notes",
+            "listRule": "", "viewRule": "", "createRule": signed_in, "updateRule": signed_in,
+            "deleteRule": "",
+            "fields": [
+                {"name": "title", "type": "text", "required": True},
+                {"name": "n", "type": "number"},
+                {"name": "docs", "type": "file", "maxSelect": 3, "maxSize": 100000},
+                {"name": "tag", "type": "relation", "collectionId": tags["id"], "maxSelect": 1},
+            ],
+        })
+        self.notes_id = notes["id"]
+        body = multipart([("title", "upd"), ("docs", "first.txt", b"first version\n")])
+        rec = c.json("POST", "/api/collections/notes/records", body,
+                     ctype="multipart/form-data; boundary=" + BOUNDARY)
+        self.upd_id = rec["id"]
+        self.batch_upd_id = c.json("POST", "/api/collections/notes/records", {"title": "b0"})["id"]
+
+    def record(self, rec_id):
+        return self.c.json("GET", "/api/collections/notes/records/" + rec_id)
+
+
+# --------------------------------------------------------------------------
+# Operations: snapshot, run, check (ok: did the answer say success), restore
+# --------------------------------------------------------------------------
+
+class Create:
+    name = "create"
+
+    def snapshot(self, w, n):
+        return None
+
+    def run(self, w, n):
+        return w.c.call("POST", "/api/collections/notes/records",
+                        {"title": "%s-c%d" % (w.point, n), "n": n, "tag": w.tag_id}, user=True)
+
+    def check(self, w, n, ok, r, before):
+        rows = w.sql('SELECT id, title, n FROM "notes" WHERE title = ?', "%s-c%d" % (w.point, n))
+        if ok:
+            rec = r.json()
+            want(len(rows) == 1 and rows[0][0] == rec["id"] and rows[0][2] == n and
+                 rec["tag"] == w.tag_id,
+                 "acknowledged create not stored as answered: %r vs %r" % (rows, rec))
+            api = w.record(rec["id"])
+            want(api["title"] == "%s-c%d" % (w.point, n), "read back %r" % api)
+        else:
+            want(rows == [], "failed create left rows %r" % rows)
+
+    def restore(self, w, n, ok, r):
+        if ok:
+            w.c.json("DELETE", "/api/collections/notes/records/" + r.json()["id"], status=204)
+
+
+class CreateFiles:
+    name = "create-files"
+
+    def snapshot(self, w, n):
+        return None
+
+    def run(self, w, n):
+        body = multipart([("title", "%s-f%d" % (w.point, n)), ("tag", w.tag_id),
+                          ("docs", "a%d.txt" % n, b"a %d\n" % n),
+                          ("docs", "b%d.txt" % n, b"b %d\n" % n)])
+        return w.c.call("POST", "/api/collections/notes/records", body,
+                        ctype="multipart/form-data; boundary=" + BOUNDARY, user=True)
+
+    def check(self, w, n, ok, r, before):
+        rows = w.sql('SELECT id, docs FROM "notes" WHERE title = ?', "%s-f%d" % (w.point, n))
+        if ok:
+            rec = r.json()
+            want(len(rows) == 1 and rows[0][0] == rec["id"] and len(rec["docs"]) == 2 and
+                 sorted(json.loads(rows[0][1])) == sorted(rec["docs"]),
+                 "acknowledged create not stored as answered: %r vs %r" % (rows, rec))
+        else:
+            want(rows == [], "failed create left rows %r" % rows)
+
+    def restore(self, w, n, ok, r):
+        if ok:
+            w.c.json("DELETE", "/api/collections/notes/records/" + r.json()["id"], status=204)
+
+
+class UpdateFiles:
+    name = "update-files"
+
+    def snapshot(self, w, n):
+        rec = w.record(w.upd_id)
+        w.wait_storage(w.notes_id, w.upd_id, rec["docs"])
+        return rec
+
+    def run(self, w, n):
+        body = multipart([("title", "%s-u%d" % (w.point, n)), ("n", str(n)), ("tag", w.tag_id),
+                          ("docs", "v%d.txt" % n, b"version %d\n" % n)])
+        return w.c.call("PATCH", "/api/collections/notes/records/" + w.upd_id, body,
+                        ctype="multipart/form-data; boundary=" + BOUNDARY, user=True)
+
+    def check(self, w, n, ok, r, before):
+        rec = w.record(w.upd_id)
+        if ok:
+            want(rec["title"] == "%s-u%d" % (w.point, n) and len(rec["docs"]) == 1 and
+                 rec["docs"] != before["docs"] and rec["tag"] == w.tag_id,
+                 "acknowledged update not stored: %r" % rec)
+            path = os.path.join(w.server.datadir, "storage", w.notes_id, w.upd_id, rec["docs"][0])
+            with open(path, "rb") as f:
+                want(f.read() == b"version %d\n" % n, "stored file %s has other bytes" % path)
+            want(r.json()["docs"] == rec["docs"], "answer %r, stored %r" % (r.json(), rec))
+        else:
+            keep = ("title", "n", "docs", "tag")
+            want({k: rec[k] for k in keep} == {k: before[k] for k in keep},
+                 "failed update changed the record: %r -> %r" % (before, rec))
+        w.wait_storage(w.notes_id, w.upd_id, rec["docs"])
+
+    def restore(self, w, n, ok, r):
+        pass
+
+
+def fields_of(coll):
+    return [(f["name"], f["type"]) for f in coll["fields"]]
+
+
+class CollectionUpdate:
+    name = "collection-update"
+
+    def snapshot(self, w, n):
+        return {"api": w.c.json("GET", "/api/collections/notes"), "cols": w.columns("notes")}
+
+    def run(self, w, n):
+        fields = self.base_fields + [{"name": "extra", "type": "text"}]
+        return w.c.call("PATCH", "/api/collections/notes", {"fields": fields})
+
+    def check(self, w, n, ok, r, before):
+        coll = w.c.json("GET", "/api/collections/notes")
+        cols = w.columns("notes")
+        if ok:
+            want("extra" in [f["name"] for f in coll["fields"]], "field missing after success")
+            want("extra" in cols, "column missing after success: %r" % cols)
+        else:
+            want(coll == before["api"], "failed schema change changed the collection:\n%r\n%r" % (
+                before["api"], coll))
+            want(cols == before["cols"], "failed schema change changed the table: %r -> %r" % (
+                before["cols"], cols))
+        # The record API still works with the schema it reports.
+        w.c.json("GET", "/api/collections/notes/records?perPage=1")
+
+    def restore(self, w, n, ok, r):
+        if ok:
+            w.c.json("PATCH", "/api/collections/notes", {"fields": self.base_fields})
+            want("extra" not in w.columns("notes"), "restore left the column")
+
+
+class CollectionCreate:
+    name = "collection-create"
+
+    def snapshot(self, w, n):
+        return w.c.json("GET", "/api/collections?perPage=500")["totalItems"]
+
+    def run(self, w, n):
+        return w.c.call("POST", "/api/collections", {
+            "name": "made", "listRule": "",
+            "fields": [{"name": "label", "type": "text"}, {"name": "size", "type": "number"}],
+        })
+
+    def check(self, w, n, ok, r, before):
+        tables = [t[0] for t in w.sql("SELECT name FROM sqlite_schema WHERE name = 'made'")]
+        got = w.c.call("GET", "/api/collections/made")
+        if ok:
+            want(tables == ["made"] and got.status == 200, "created collection incomplete: %r %d" % (
+                tables, got.status))
+            want(w.columns("made")[:1] == ["id"], "table columns %r" % w.columns("made"))
+            w.c.json("GET", "/api/collections/made/records")
+        else:
+            want(tables == [] and got.status == 404,
+                 "failed collection create left table %r / API %d" % (tables, got.status))
+            total = w.c.json("GET", "/api/collections?perPage=500")["totalItems"]
+            want(total == before, "collections %d -> %d" % (before, total))
+
+    def restore(self, w, n, ok, r):
+        if ok:
+            w.c.json("DELETE", "/api/collections/made", status=204)
+
+
+class Batch:
+    name = "batch"
+
+    @staticmethod
+    def titles(w, n):
+        return ["%s-b%da" % (w.point, n), "%s-b%db" % (w.point, n)]
+
+    def snapshot(self, w, n):
+        return w.record(w.batch_upd_id)
+
+    def run(self, w, n):
+        a, b = self.titles(w, n)
+        url = "/api/collections/notes/records"
+        return w.c.call("POST", "/api/batch", {"requests": [
+            {"method": "POST", "url": url, "body": {"title": a, "tag": w.tag_id}},
+            {"method": "POST", "url": url, "body": {"title": b}},
+            {"method": "PATCH", "url": url + "/" + w.batch_upd_id,
+             "body": {"title": "%s-b%d" % (w.point, n), "n": n}},
+        ]}, user=True)
+
+    def made(self, w, n):
+        return w.sql('SELECT id, title FROM "notes" WHERE title IN (?, ?) ORDER BY title',
+                     *self.titles(w, n))
+
+    def check(self, w, n, ok, r, before):
+        made = [t for _, t in self.made(w, n)]
+        rec = w.record(w.batch_upd_id)
+        if ok:
+            want(made == self.titles(w, n), "acknowledged batch stored %r" % made)
+            want(rec["title"] == "%s-b%d" % (w.point, n) and rec["n"] == n,
+                 "acknowledged batch update not stored: %r" % rec)
+            items = r.json()
+            want(len(items) == 3, "batch answer %r" % r.body[:300])
+            for x in items:
+                # Committed: an item whose answer could not be made after the
+                # commit says so in the error shape (the batch is still a 200).
+                want(x["status"] == 200 or (x["status"] >= 500 and isinstance(x["body"], dict) and
+                                            x["body"].get("status") == x["status"]),
+                     "batch item answer %r" % x)
+        else:
+            want(made == [], "failed batch left %r" % made)
+            want(rec["title"] == before["title"] and rec["n"] == before["n"],
+                 "failed batch changed the record: %r -> %r" % (before, rec))
+
+    def restore(self, w, n, ok, r):
+        if ok:
+            for rec_id, _ in self.made(w, n):
+                w.c.json("DELETE", "/api/collections/notes/records/" + rec_id, status=204)
+
+
+OPS = (Create(), CreateFiles(), UpdateFiles(), CollectionUpdate(), CollectionCreate(), Batch())
+
+
+# --------------------------------------------------------------------------
+# The walk
+# --------------------------------------------------------------------------
+
+def walk(w, op, point, max_runs, stats):
+    """Returns (runs, fired, errors, bounded)."""
+    errors = 0
+    n = 0
+    w.point = point
+    while True:
+        n += 1
+        if n > max_runs:
+            return n - 1, n - 1, errors, True
+        before = op.snapshot(w, n)
+        w.c.json("POST", "/api/_test/fault?point=%s&nth=%d" % (point, n), status=204)
+        try:
+            r = op.run(w, n)
+        except Exception as e:  # no answer: a crash, a hang or a dropped connection
+            raise Fail("run %d: no answer (%s: %s); server alive=%s" % (
+                n, type(e).__name__, e, w.server.alive()))
+        d = w.c.json("DELETE", "/api/_test/fault")
+        if VERBOSE:
+            print("#   %s/%s n=%d fired=%s hits=%d -> %d %s" % (
+                op.name, point, n, d["fired"], d["hits"], r.status, r.body[:160]))
+        try:
+            ok = check_answer(r)
+            if not ok:
+                errors += 1
+                stats.setdefault(r.status, 0)
+                stats[r.status] += 1
+            w.integrity()
+            op.check(w, n, ok, r, before)
+            op.restore(w, n, ok, r)
+            w.storage_matches_records()
+        except Fail as e:
+            raise Fail("run %d (fault %s, %s): %s; answer %d %r" % (
+                n, "fired" if d["fired"] else "not fired", "hits=%d" % d["hits"], e,
+                r.status, r.body[:300]))
+        if not d["fired"]:
+            want(ok, "run %d: no fault fired, yet the answer was %d %r" % (n, r.status, r.body[:300]))
+            return n, n - 1, errors, False
+
+
+def main():
+    global VERBOSE
+    args = parse_args()
+    VERBOSE = args.verbose
+    binary = os.path.abspath(args.bin)
+    if "asan" in binary and not os.environ.get("TARMAC_TEST_SLOW"):
+        os.environ["TARMAC_TEST_SLOW"] = "3"
+    from tarmac import Server, SLOW, run_cli
+
+    passed = failed = 0
+    started = time.monotonic()
+
+    def report(ok, name, why=""):
+        nonlocal passed, failed
+        if ok:
+            passed += 1
+            print("ok - %s" % name)
+        else:
+            failed += 1
+            print("FAIL - %s: %s" % (name, why))
+        sys.stdout.flush()
+
+    if not os.access(binary, os.X_OK):
+        print("FAIL - setup: binary %s not found" % binary)
+        print("0 passed, 1 failed")
+        return 1
+
+    env = {"TARMAC_FAULT_TRACE": "1"} if args.verbose else None
+    server = Server(binary, flags=["--workers=2"], env=env, name="fault")
+    try:
+        os.makedirs(server.tmpdir, exist_ok=True)
+        rc, out, err = run_cli(binary, ["superuser", "upsert", SU_EMAIL, SU_PASS,
+                                        "--dir=" + server.datadir])
+        if rc != 0:
+            raise Fail("superuser upsert: %d %s %s" % (rc, out, err))
+        server.start()
+        client = Client(server, timeout=20.0 * SLOW)
+        probe = client.call("DELETE", "/api/_test/fault")
+        if probe.status == 404:
+            # A release build: the route must not exist, and that is all.
+            report(True, "the binary has no fault route (not a test build)")
+            print("%d passed, %d failed" % (passed, failed))
+            return 0
+        want(probe.status == 200, "fault route answers %d" % probe.status)
+        w = World(server, client)
+        w.setup()
+        CollectionUpdate.base_fields = client.json("GET", "/api/collections/notes")["fields"]
+    except Exception as e:
+        print("FAIL - setup: %s: %s" % (type(e).__name__, e))
+        if args.verbose:
+            traceback.print_exc()
+            sys.stdout.write(server.stderr_text()[-3000:])
+        server.cleanup(keep=args.keep)
+        print("%d passed, %d failed" % (passed, failed + 1))
+        return 1
+
+    total_runs = 0
+    try:
+        for op in OPS:
+            for point in POINTS:
+                name = "%s/%s" % (op.name, point)
+                if args.only and args.only not in name:
+                    continue
+                if not server.alive():
+                    report(False, name, "server is gone")
+                    continue
+                bound = args.max_alloc if (point == "alloc" and args.max_alloc) else MAX_RUNS
+                stats = {}
+                t0 = time.monotonic()
+                try:
+                    runs, fired, errors, bounded = walk(w, op, point, bound, stats)
+                    total_runs += runs
+                    if bounded and bound == MAX_RUNS:
+                        report(False, name, "no run without a fault after %d runs" % runs)
+                    else:
+                        report(True, "%s: %d faults%s, %d answered an error %s, %.1fs" % (
+                            name, fired, " (bounded)" if bounded else "", errors,
+                            json.dumps(stats, sort_keys=True), time.monotonic() - t0))
+                except Fail as e:
+                    report(False, name, str(e))
+                except Exception as e:
+                    report(False, name, "%s: %s" % (type(e).__name__, e))
+                    if args.verbose:
+                        traceback.print_exc()
+                if not server.alive():
+                    tail = server.stderr_text()[-3000:]
+                    report(False, name + " (server survived)",
+                           "exited rc=%r; stderr tail: %s" % (server.proc.poll(),
+                                                              tail.replace("\n", " | ")))
+        client.close()
+        if server.alive() and not args.only:
+            rc = server.stop()
+            text = server.stderr_text()
+            marks = [m for m in ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
+                                 "runtime error:", "SUMMARY: UndefinedBehaviorSanitizer")
+                     if m in text]
+            if rc == 0 and not marks:
+                report(True, "server exits 0 on SIGTERM with no sanitizer report")
+            else:
+                i = min(text.find(m) for m in marks) if marks else max(0, len(text) - 1500)
+                report(False, "server exits 0 on SIGTERM with no sanitizer report",
+                       "rc=%r %s %s" % (rc, marks, text[i:i + 3000].replace("\n", " | ")))
+        if failed and args.verbose:
+            sys.stdout.write(server.stderr_text()[-6000:])
+    finally:
+        server.cleanup(keep=args.keep)
+    sys.stderr.write("fault walk: %d runs in %.1fs\n" % (total_runs, time.monotonic() - started))
+    print("%d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    sys.exit(main())
