@@ -629,7 +629,9 @@ static void finished_batch(enum rc rc, void *ctx)
 {
     struct core_write_batch *b = ctx;
     if (rc && !b->rc) {
-        b->rc = rc; /* the commit itself failed */
+        /* The commit itself failed (or the transaction broke): every job
+         * succeeded, and the first one carries the reason. */
+        b->rc = rc;
         b->failed = 0;
     }
     core_worker_end_read(b->cw);
@@ -639,7 +641,9 @@ static void finished_batch(enum rc rc, void *ctx)
         job->events = NULL;
         if (b->rc) {
             core_event_list_free(events);
-            if (i != b->failed || !job->rc)
+            if (i == b->failed && !job->rc)
+                job->rc = b->rc;
+            else if (i != b->failed)
                 job->rc = RC_CONFLICT;
         } else {
             job->rc = RC_OK;
