@@ -27,7 +27,7 @@ enum rc api_fault_arm(struct http_req *req, void *ctx)
     uint64_t nth = 0;
     if (http_req_query(req, "point", &point) != RC_OK || !fault_point_parse(point, &p) ||
         http_req_query(req, "nth", &nth_text) != RC_OK || !str_to_u64(nth_text, &nth) || nth == 0) {
-        api_error_write(req, 400, "Give point=alloc|step|write|sync and nth >= 1.");
+        api_error_write(req, 400, "Give point=alloc|step|write|sync|db_alloc and nth >= 1.");
         return RC_OK;
     }
     fault_arm_at_next_request(p, nth);

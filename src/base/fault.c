@@ -17,12 +17,9 @@
 #include <sanitizer/common_interface_defs.h>
 #endif
 
-static const char *const point_names[FAULT_POINT_COUNT] = {
-    [FAULT_ALLOC] = "alloc",
-    [FAULT_STEP] = "step",
-    [FAULT_WRITE] = "write",
-    [FAULT_SYNC] = "sync",
-};
+/* In enum fault_point's order. */
+static const char *const point_names[FAULT_POINT_COUNT] = {"alloc", "step", "write", "sync",
+                                                           "db_alloc"};
 
 static atomic_int active = -1;
 static atomic_int pending = -1;
@@ -31,12 +28,17 @@ static atomic_uint_fast64_t pending_nth;
 static atomic_uint_fast64_t hits;
 static atomic_bool has_fired;
 
-static void trace(enum fault_point p, uint64_t n)
+static bool is_tracing(void)
 {
     static int wanted = -1; /* racy first read is harmless: getenv is stable */
     if (wanted < 0)
         wanted = getenv("TARMAC_FAULT_TRACE") != NULL;
-    if (!wanted)
+    return wanted;
+}
+
+static void trace(enum fault_point p, uint64_t n)
+{
+    if (!is_tracing())
         return;
     fprintf(stderr, "fault: %s #%llu fails here\n", point_names[p], (unsigned long long)n);
 #if defined(__SANITIZE_ADDRESS__)
@@ -73,6 +75,8 @@ void fault_arm(enum fault_point p, uint64_t n)
 
 void fault_arm_at_next_request(enum fault_point p, uint64_t n)
 {
+    if (is_tracing())
+        fprintf(stderr, "fault: armed %s #%llu\n", point_names[p], (unsigned long long)n);
     atomic_store(&active, -1);
     atomic_store(&hits, 0);
     atomic_store(&has_fired, false);

@@ -23,15 +23,19 @@
  *                jansson and SQLite allocate through their own paths
  *                (jansson through xmalloc, cli.c) and are not counted either.
  *   FAULT_STEP   a database statement fails with an I/O error before it runs:
- *                every sqlite3_step (store/sqlite.c wraps it at link time in
- *                test builds) and store_exec (BEGIN, COMMIT, SAVEPOINT, DDL).
- *                Reads on a worker's connection count too.
+ *                every step of the engine's (store/sqlite.c wraps the
+ *                engine's step function at link time in test builds) and
+ *                store_exec (BEGIN, COMMIT, SAVEPOINT, DDL). Reads on a
+ *                worker's connection count too.
  *   FAULT_WRITE  a file write fails: the writer connection's database and WAL
- *                writes (store/fault.c's VFS: SQLITE_IOERR_WRITE, which SQLite
+ *                writes (store/fault.c's VFS: a write I/O error, which SQLite
  *                may answer by rolling the transaction back) and uploaded
  *                files (core/files/files.c: EIO). One counter for both.
- *   FAULT_SYNC   an fsync of the writer connection's files fails
- *                (SQLITE_IOERR_FSYNC).
+ *   FAULT_SYNC   an fsync of the writer connection's files fails (an fsync
+ *                I/O error from store/fault.c's VFS).
+ *   FAULT_DB_ALLOC  SQLite's own allocations fail (store/sqlite.c installs
+ *                a counting allocator before main): a prepare, step, bind
+ *                or column read runs out of memory on any connection.
  *
  * The counters are process-wide atomics: a hit on any thread counts, because
  * one request's work spans its worker, the offload pool and the writer
@@ -45,10 +49,11 @@
 #include "base/str.h"
 
 enum fault_point {
-    FAULT_ALLOC, /* "alloc": try_malloc, try_realloc, arena_try_alloc give NULL */
-    FAULT_STEP,  /* "step": a statement fails with SQLITE_IOERR before it runs */
-    FAULT_WRITE, /* "write": a database or uploaded-file write fails */
-    FAULT_SYNC,  /* "sync": an fsync of the writer's files fails */
+    FAULT_ALLOC,    /* "alloc": try_malloc, try_realloc, arena_try_alloc give NULL */
+    FAULT_STEP,     /* "step": a statement fails with an I/O error before it runs */
+    FAULT_WRITE,    /* "write": a database or uploaded-file write fails */
+    FAULT_SYNC,     /* "sync": an fsync of the writer's files fails */
+    FAULT_DB_ALLOC, /* "db_alloc": SQLite's own malloc or realloc gives NULL */
     FAULT_POINT_COUNT
 };
 
@@ -69,7 +74,8 @@ void fault_request_begin(void);
 /* Stops counting (and drops a pending arm). Returns whether the armed hit
  * failed; *hits (may be NULL) gets the hits counted while armed. */
 bool fault_disarm(uint64_t *hits);
-/* "alloc", "step", "write", "sync" -> the point; false for anything else. */
+/* "alloc", "step", "write", "sync", "db_alloc" -> the point; false for
+ * anything else. */
 bool fault_point_parse(struct str name, enum fault_point *out);
 /* The point's name, as fault_point_parse reads it. */
 const char *fault_point_name(enum fault_point p);

@@ -68,6 +68,31 @@ int __wrap_sqlite3_step(sqlite3_stmt *st)
         return SQLITE_IOERR;
     return __real_sqlite3_step(st);
 }
+
+/* SQLite's own allocations (FAULT_DB_ALLOC), as its tests swap in a failing
+ * allocator (src/test_malloc.c): installed before main, so before SQLite
+ * initialises; its lookaside slots are not counted. */
+static sqlite3_mem_methods real_mem;
+
+static void *db_malloc(int n)
+{
+    return fault_hit(FAULT_DB_ALLOC) ? NULL : real_mem.xMalloc(n);
+}
+
+static void *db_realloc(void *p, int n)
+{
+    return fault_hit(FAULT_DB_ALLOC) ? NULL : real_mem.xRealloc(p, n);
+}
+
+__attribute__((constructor)) static void install_db_malloc(void)
+{
+    if (sqlite3_config(SQLITE_CONFIG_GETMALLOC, &real_mem) != SQLITE_OK)
+        return;
+    sqlite3_mem_methods m = real_mem;
+    m.xMalloc = db_malloc;
+    m.xRealloc = db_realloc;
+    (void)sqlite3_config(SQLITE_CONFIG_MALLOC, &m);
+}
 #endif
 
 enum rc store_exec(struct store_conn *db, const char *sql)
