@@ -86,18 +86,24 @@ static enum rc check_rules(const struct core_schema *s, const struct core_collec
     struct core_request r = {.schema = s, .arena = &a, .auth = &guest};
     r.filter_request.method = "GET";
     r.filter_request.context = "default";
-    for (int i = 0; i < CORE_RULE_COUNT; i++) {
+    enum rc failed = RC_OK; /* a compile that failed for want of memory: no verdict on the rule */
+    for (int i = 0; i < CORE_RULE_COUNT && !failed; i++) {
         if (!c->rules[i] || !c->rules[i][0])
             continue;
         struct core_sql_fragment f;
         struct core_problem tmp;
         core_problem_init(&tmp);
-        if (core_compile_filter(&r, c, str_from_cstr(c->rules[i]), false, 1, &f, &tmp) != RC_OK)
+        enum rc rc = core_compile_filter(&r, c, str_from_cstr(c->rules[i]), false, 1, &f, &tmp);
+        if (rc == RC_NOMEM)
+            failed = rc;
+        else if (rc)
             core_problem_field(p, rule_names[i], "validation_invalid_rule",
                                tmp.message[0] ? tmp.message : "Invalid rule.", NULL);
         core_problem_cleanup(&tmp);
     }
     arena_cleanup(&a);
+    if (failed)
+        return failed;
     return core_problem_has_fields(p) ? RC_INVALID : RC_OK;
 }
 
