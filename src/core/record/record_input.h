@@ -58,8 +58,5 @@ enum rc core_record_input_hash(struct core_record_input *in, struct core_passwor
 /* True when body (a create or update body) sets a password field of c by its
  * plain name: the write needs core_record_input_hash() first. */
 bool core_record_input_has_secret(const struct core_collection *c, json_t *body);
-/* Parses a date in any accepted form (spec §1.4) into the canonical
- * "YYYY-MM-DD HH:MM:SS.mmmZ" (out: 32 bytes); false when unparsable. */
-bool core_date_normalize(const char *s, char out[32]);
 
 #endif

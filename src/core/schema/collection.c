@@ -4,11 +4,11 @@
 #include <string.h>
 
 #include "base/alloc.h"
+#include "core/schema/field_type.h"
 
 bool core_field_is_multi(const struct core_field *f)
 {
-    return f->max_select > 1 && (f->type == CORE_FIELD_SELECT || f->type == CORE_FIELD_RELATION ||
-                                 f->type == CORE_FIELD_FILE);
+    return f->max_select > 1 && core_field_kind(f)->is_list;
 }
 
 const struct core_collection *core_schema_find(const struct core_schema *s, struct str name_or_id)

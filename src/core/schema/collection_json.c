@@ -6,14 +6,8 @@
 #include <string.h>
 
 #include "base/alloc.h"
-#include "base/randpat.h"
 #include "base/secure.h"
 #include "core/schema/index.h"
-#include "core/schema/field_pattern.h"
-
-/* PocketBase's ceiling for a password field's min and max (bcrypt's 72-byte
- * limit there, core/field_password.go), kept for the contract. */
-#define PASSWORD_MAX_RUNES 71
 
 /* -------------------------------------------------------------------------
  * Names and ids
@@ -31,18 +25,10 @@ uint32_t core_crc32(const char *s, size_t len)
 }
 
 static const char *const type_names[] = {"base", "auth", "view"};
-static const char *const field_type_names[] = {
-    "text",     "number", "bool", "email",    "url",      "editor", "date",
-    "autodate", "select", "json", "relation", "password", "file",   "geoPoint"};
 
 const char *core_collection_type_name(enum core_collection_type t)
 {
     return type_names[t];
-}
-
-const char *core_field_type_name(enum core_field_type t)
-{
-    return field_type_names[t];
 }
 
 /* ^\w+$ with a length limit (collection and field names, spec §5.2). */
@@ -131,17 +117,6 @@ static char *get_rule(json_t *obj, const char *key, const char *fallback, bool *
  * Fields
  * ------------------------------------------------------------------------- */
 
-static bool parse_field_type(const char *s, enum core_field_type *out)
-{
-    for (size_t i = 0; i < sizeof(field_type_names) / sizeof(field_type_names[0]); i++) {
-        if (strcmp(s, field_type_names[i]) == 0) {
-            *out = (enum core_field_type)i;
-            return true;
-        }
-    }
-    return false;
-}
-
 static void field_copy(struct core_field *dst, const struct core_field *src)
 {
     *dst = *src;
@@ -159,12 +134,13 @@ static void field_copy(struct core_field *dst, const struct core_field *src)
     dst->except_domains = copy_list(src->except_domains, src->except_domain_count);
 }
 
-/* Fills f from a field object. Errors go to p under "fields.<index>". */
+/* Fills f from a field object: every option key into f's union of options,
+ * then what its kind reads differently. Errors go to p under "fields.<index>". */
 static void parse_field(json_t *in, size_t index, struct core_field *f, struct core_problem *p)
 {
     char path[64];
     const char *type = json_string_value(json_object_get(in, "type"));
-    if (!type || !parse_field_type(type, &f->type)) {
+    if (!type || !core_field_type_parse(type, &f->type)) {
         snprintf(path, sizeof(path), "fields.%zu.type", index);
         core_problem_field(p, path, "validation_invalid_value", "Invalid field type.", NULL);
         f->type = CORE_FIELD_TEXT;
@@ -175,21 +151,14 @@ static void parse_field(json_t *in, size_t index, struct core_field *f, struct c
     f->is_hidden = get_bool(in, "hidden", false);
     f->is_presentable = get_bool(in, "presentable", false);
     f->is_required = get_bool(in, "required", false);
-    /* Only text fields have the option (PocketBase's TextField.PrimaryKey). */
-    f->is_primary_key = f->type == CORE_FIELD_TEXT && get_bool(in, "primaryKey", false);
     json_t *min = json_object_get(in, "min");
     json_t *max = json_object_get(in, "max");
-    if (f->type == CORE_FIELD_DATE) {
-        f->min_date = dup_string(min, "");
-        f->max_date = dup_string(max, "");
-    } else {
-        f->min_date = xstrdup("");
-        f->max_date = xstrdup("");
-        f->has_min = json_is_number(min);
-        f->min = f->has_min ? json_number_value(min) : 0;
-        f->has_max = json_is_number(max);
-        f->max = f->has_max ? json_number_value(max) : 0;
-    }
+    f->min_date = xstrdup("");
+    f->max_date = xstrdup("");
+    f->has_min = json_is_number(min);
+    f->min = f->has_min ? json_number_value(min) : 0;
+    f->has_max = json_is_number(max);
+    f->max = f->has_max ? json_number_value(max) : 0;
     f->pattern = dup_string(json_object_get(in, "pattern"), "");
     json_t *cost = json_object_get(in, "cost");
     f->cost = json_is_integer(cost) ? json_integer_value(cost) : json_is_number(cost) ? -1 : 0;
@@ -212,6 +181,9 @@ static void parse_field(json_t *in, size_t index, struct core_field *f, struct c
     f->only_domains = dup_string_list(json_object_get(in, "onlyDomains"), &f->only_domain_count);
     f->except_domains =
         dup_string_list(json_object_get(in, "exceptDomains"), &f->except_domain_count);
+    const struct core_field_kind *k = core_field_kind(f);
+    if (k->parse)
+        k->parse(f, in);
 }
 
 static void make_field_id(struct core_field *f, const struct core_collection *c)
@@ -305,50 +277,6 @@ static void ensure_field(struct core_collection *c, const char *name, enum core_
     }
 }
 
-/* Adds "fields.<i>.<key>" errors when v is outside lo..hi (0 always allowed:
- * PocketBase's validation.Min/Max skip empty values). */
-static void check_range(struct core_problem *p, size_t i, const char *key, double v, double lo,
-                        double hi)
-{
-    char path[64];
-    snprintf(path, sizeof(path), "fields.%zu.%s", i, key);
-    if (v != floor(v))
-        core_problem_field(p, path, "validation_invalid_value", "Must be a whole number.", NULL);
-    else if (v != 0 && v < lo)
-        core_problem_field(p, path, "validation_min_greater_equal_than_required",
-                           "Must be no less than the minimum.",
-                           json_pack("{s:i}", "threshold", (int)lo));
-    else if (v > hi)
-        core_problem_field(p, path, "validation_max_less_equal_than_required",
-                           "Must be no greater than the maximum.",
-                           json_pack("{s:i}", "threshold", (int)hi));
-}
-
-/* A password field's options (PocketBase's PasswordField.ValidateSettings,
- * core/field_password.go): min 1..71, max min..71 (0 = unset), a pattern
- * that compiles. cost is bcrypt's there; passwords here are argon2id with
- * the server's parameters, so only 0 (the default) is accepted rather than
- * a cost that would be ignored. */
-static void check_password_options(const struct core_field *f, size_t i, struct core_problem *p)
-{
-    char path[64];
-    check_range(p, i, "min", f->has_min ? f->min : 0, 1, PASSWORD_MAX_RUNES);
-    double min = f->has_min && f->min > 0 ? f->min : 1;
-    check_range(p, i, "max", f->has_max ? f->max : 0, min, PASSWORD_MAX_RUNES);
-    snprintf(path, sizeof(path), "fields.%zu.cost", i);
-    if (f->cost < 0)
-        core_problem_field(p, path, "validation_invalid_value", "Must be a whole number.", NULL);
-    else if (f->cost != 0)
-        core_problem_field(p, path, "validation_invalid_value",
-                           "Only 0 is supported: passwords are hashed with argon2id, whose cost "
-                           "is set for the whole server.",
-                           NULL);
-    snprintf(path, sizeof(path), "fields.%zu.pattern", i);
-    if (f->pattern[0] && !core_field_pattern_is_valid(f->pattern))
-        core_problem_field(p, path, "validation_invalid_regex", "Invalid regular expression.",
-                           NULL);
-}
-
 static void check_fields(struct core_collection *c, const struct core_schema *schema,
                          struct core_problem *p)
 {
@@ -377,54 +305,16 @@ static void check_fields(struct core_collection *c, const struct core_schema *sc
             }
             f->is_primary_key = false; /* loading: the id field is the key */
         }
-        if (f->type == CORE_FIELD_SELECT && f->value_count == 0) {
-            snprintf(path, sizeof(path), "fields.%zu.values", i);
-            core_problem_field(p, path, "validation_required", "Cannot be blank.", NULL);
-        }
-        if (f->type == CORE_FIELD_RELATION && schema) { /* no schema: loading, trusted */
-            const struct core_collection *target =
-                schema ? core_schema_find_exact(schema, str_from_cstr(f->collection_id)) : NULL;
-            bool self =
-                strcmp(f->collection_id, c->id) == 0 || strcmp(f->collection_id, c->name) == 0;
-            if (!target && !self) {
-                snprintf(path, sizeof(path), "fields.%zu.collectionId", i);
-                core_problem_field(p, path, "validation_missing_rel_collection",
-                                   "The related collection doesn't exist.", NULL);
-            } else if (target && strcmp(f->collection_id, target->id) != 0) {
-                /* Accept a name, store the id. */
-                xfree(f->collection_id);
-                f->collection_id = xstrdup(target->id);
-            } else if (self && strcmp(f->collection_id, c->id) != 0) {
-                xfree(f->collection_id);
-                f->collection_id = xstrdup(c->id);
-            }
-        }
-        if (f->type == CORE_FIELD_TEXT && f->pattern && f->pattern[0] &&
-            !core_field_pattern_is_valid(f->pattern)) {
-            /* Checked, never stored and ignored (base/rx.h says what is read). */
-            snprintf(path, sizeof(path), "fields.%zu.pattern", i);
-            core_problem_field(p, path, "validation_invalid_regex",
-                               "Invalid or unsupported regular expression.", NULL);
-        }
-        const char *why;
-        if (f->type == CORE_FIELD_TEXT && f->autogenerate_pattern && f->autogenerate_pattern[0] &&
-            randpat_check(f->autogenerate_pattern, &why) != RC_OK) {
-            /* Generated or refused, never stored and ignored. */
-            snprintf(path, sizeof(path), "fields.%zu.autogeneratePattern", i);
-            char msg[160];
-            snprintf(msg, sizeof(msg), "Invalid or unsupported pattern: %s.", why);
-            core_problem_field(p, path, "validation_invalid_regex", msg, NULL);
-        }
+        const struct core_field_kind *k = core_field_kind(f);
+        if (k->check)
+            k->check(f, &(struct core_field_check){.collection = c, .schema = schema, .index = i},
+                     p);
         if (f->only_domain_count && f->except_domain_count) {
             /* PocketBase: one list or the other, never both. */
             snprintf(path, sizeof(path), "fields.%zu.exceptDomains", i);
             core_problem_field(p, path, "validation_empty", "Must be blank with onlyDomains set.",
                                NULL);
         }
-        if (f->type == CORE_FIELD_PASSWORD && schema) /* no schema: loading, trusted */
-            check_password_options(f, i, p);
-        if (f->type == CORE_FIELD_AUTODATE && !f->on_create && !f->on_update)
-            f->on_create = true;
         if (f->max_select < 1)
             f->max_select = 1;
         make_field_id(f, c);
@@ -845,94 +735,13 @@ static void write_field(struct jsonw *w, const struct core_field *f)
     jsonw_bool(w, f->is_hidden);
     jsonw_key_cstr(w, "presentable");
     jsonw_bool(w, f->is_presentable);
-    if (f->type != CORE_FIELD_AUTODATE) {
+    const struct core_field_kind *k = core_field_kind(f);
+    if (k->input != CORE_FIELD_INPUT_AUTO) {
         jsonw_key_cstr(w, "required");
         jsonw_bool(w, f->is_required);
     }
-    switch (f->type) {
-    case CORE_FIELD_TEXT:
-    case CORE_FIELD_PASSWORD:
-        jsonw_key_cstr(w, "min");
-        jsonw_double(w, f->min);
-        jsonw_key_cstr(w, "max");
-        jsonw_double(w, f->max);
-        jsonw_key_cstr(w, "pattern");
-        jsonw_string_cstr(w, f->pattern);
-        if (f->type == CORE_FIELD_PASSWORD) {
-            jsonw_key_cstr(w, "cost");
-            jsonw_int(w, f->cost);
-        }
-        if (f->type == CORE_FIELD_TEXT) {
-            jsonw_key_cstr(w, "autogeneratePattern");
-            jsonw_string_cstr(w, f->autogenerate_pattern);
-            jsonw_key_cstr(w, "primaryKey");
-            jsonw_bool(w, f->is_primary_key);
-        }
-        break;
-    case CORE_FIELD_NUMBER:
-        jsonw_key_cstr(w, "min");
-        if (f->has_min)
-            jsonw_double(w, f->min);
-        else
-            jsonw_null(w);
-        jsonw_key_cstr(w, "max");
-        if (f->has_max)
-            jsonw_double(w, f->max);
-        else
-            jsonw_null(w);
-        jsonw_key_cstr(w, "onlyInt");
-        jsonw_bool(w, f->only_int);
-        break;
-    case CORE_FIELD_EMAIL:
-    case CORE_FIELD_URL:
-        write_list(w, "onlyDomains", f->only_domains, f->only_domain_count);
-        write_list(w, "exceptDomains", f->except_domains, f->except_domain_count);
-        break;
-    case CORE_FIELD_EDITOR:
-    case CORE_FIELD_JSON:
-        jsonw_key_cstr(w, "maxSize");
-        jsonw_int(w, f->max_size);
-        break;
-    case CORE_FIELD_DATE:
-        jsonw_key_cstr(w, "min");
-        jsonw_string_cstr(w, f->min_date);
-        jsonw_key_cstr(w, "max");
-        jsonw_string_cstr(w, f->max_date);
-        break;
-    case CORE_FIELD_AUTODATE:
-        jsonw_key_cstr(w, "onCreate");
-        jsonw_bool(w, f->on_create);
-        jsonw_key_cstr(w, "onUpdate");
-        jsonw_bool(w, f->on_update);
-        break;
-    case CORE_FIELD_SELECT:
-        write_list(w, "values", f->values, f->value_count);
-        jsonw_key_cstr(w, "maxSelect");
-        jsonw_int(w, f->max_select);
-        break;
-    case CORE_FIELD_RELATION:
-        jsonw_key_cstr(w, "collectionId");
-        jsonw_string_cstr(w, f->collection_id);
-        jsonw_key_cstr(w, "cascadeDelete");
-        jsonw_bool(w, f->cascade_delete);
-        jsonw_key_cstr(w, "minSelect");
-        jsonw_int(w, f->min_select);
-        jsonw_key_cstr(w, "maxSelect");
-        jsonw_int(w, f->max_select);
-        break;
-    case CORE_FIELD_FILE:
-        jsonw_key_cstr(w, "maxSelect");
-        jsonw_int(w, f->max_select);
-        jsonw_key_cstr(w, "maxSize");
-        jsonw_int(w, f->max_size);
-        write_list(w, "mimeTypes", f->mime_types, f->mime_type_count);
-        write_list(w, "thumbs", f->thumbs, f->thumb_count);
-        jsonw_key_cstr(w, "protected");
-        jsonw_bool(w, f->is_protected);
-        break;
-    case CORE_FIELD_BOOL:
-    case CORE_FIELD_GEOPOINT: break;
-    }
+    if (k->write)
+        k->write(w, f);
     jsonw_object_end(w);
 }
 

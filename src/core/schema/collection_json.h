@@ -15,6 +15,7 @@
 #include "base/jsonw.h"
 #include "base/rc.h"
 #include "core/schema/collection.h"
+#include "core/schema/field_type.h"
 #include "core/problem.h"
 
 /* Builds a collection from in. For an update, base is the stored collection
@@ -32,8 +33,7 @@ void core_collection_write_json(struct jsonw *w, const struct core_collection *c
                                 bool with_secrets);
 /* The IEEE CRC-32 of s, as Go's crc32.ChecksumIEEE (ids are derived from it). */
 uint32_t core_crc32(const char *s, size_t len);
-/* The type's name ("base", "auth", "view"), and the field type's ("text", ...). */
+/* The type's name ("base", "auth", "view"); a field type's is core_field_type_name(). */
 const char *core_collection_type_name(enum core_collection_type t);
-const char *core_field_type_name(enum core_field_type t);
 
 #endif
