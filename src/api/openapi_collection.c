@@ -17,8 +17,8 @@
 #include <string.h>
 
 #include "core/schema/collection_json.h"
-
-#define DATE_PATTERN "^\\d{4}-\\d{2}-\\d{2} \\d{2}:\\d{2}:\\d{2}\\.\\d{3}Z$"
+#include "core/schema/field_type.h"
+#include "core/schema/field_value.h"
 
 /* No key of a record is required in the document: ?fields= answers only the
  * keys it names (for every operation that returns records). */
@@ -40,68 +40,6 @@ struct target {
 
 /* ---- record schemas ----------------------------------------------------- */
 
-static json_t *string_list(char *const *items, size_t n, bool with_empty)
-{
-    json_t *a = json_array();
-    if (with_empty)
-        json_array_append_new(a, json_string(""));
-    for (size_t i = 0; i < n; i++)
-        json_array_append_new(a, json_string(items[i]));
-    return a;
-}
-
-/* One value of field f as JSON Schema (the single item for multi fields). */
-static json_t *field_item_schema(const struct core_field *f, bool is_input)
-{
-    switch (f->type) {
-    case CORE_FIELD_NUMBER: {
-        json_t *s = json_pack("{s:s}", "type", f->only_int ? "integer" : "number");
-        if (f->has_min)
-            json_object_set_new(s, "minimum", json_real(f->min));
-        if (f->has_max)
-            json_object_set_new(s, "maximum", json_real(f->max));
-        return s;
-    }
-    case CORE_FIELD_BOOL: return json_pack("{s:s}", "type", "boolean");
-    case CORE_FIELD_JSON: return json_pack("{s:s}", "description", "any JSON value");
-    case CORE_FIELD_GEOPOINT:
-        return json_pack("{s:s,s:{s:{s:s,s:i,s:i},s:{s:s,s:i,s:i}},s:[s,s]}", "type", "object",
-                         "properties", "lon", "type", "number", "minimum", -180, "maximum", 180,
-                         "lat", "type", "number", "minimum", -90, "maximum", 90, "required", "lon",
-                         "lat");
-    case CORE_FIELD_SELECT:
-        return json_pack("{s:s,s:o}", "type", "string", "enum",
-                         string_list(f->values, f->value_count, true));
-    case CORE_FIELD_DATE:
-    case CORE_FIELD_AUTODATE:
-        return json_pack("{s:s,s:s,s:s}", "type", "string", "description",
-                         "a UTC date as \"2006-01-02 15:04:05.000Z\", or \"\"", "pattern",
-                         "^$|" DATE_PATTERN);
-    case CORE_FIELD_FILE:
-        if (is_input)
-            return json_pack("{s:s,s:s}", "type", "string", "format", "binary");
-        return json_pack("{s:s,s:s}", "type", "string", "description",
-                         "a stored file name; its URL is /api/files/{collectionId}/{id}/{name}");
-    case CORE_FIELD_RELATION:
-        return json_pack("{s:s,s:s}", "type", "string", "description", "a record id");
-    case CORE_FIELD_EMAIL: return json_pack("{s:s,s:s}", "type", "string", "format", "email");
-    case CORE_FIELD_URL: return json_pack("{s:s,s:s}", "type", "string", "format", "uri");
-    case CORE_FIELD_TEXT:
-    case CORE_FIELD_EDITOR:
-    case CORE_FIELD_PASSWORD: {
-        json_t *s = json_pack("{s:s}", "type", "string");
-        if (f->type != CORE_FIELD_EDITOR && f->has_min && f->min > 0)
-            json_object_set_new(s, "minLength", json_integer((json_int_t)f->min));
-        if (f->type != CORE_FIELD_EDITOR && f->has_max && f->max > 0)
-            json_object_set_new(s, "maxLength", json_integer((json_int_t)f->max));
-        if (f->pattern && f->pattern[0])
-            json_object_set_new(s, "pattern", json_string(f->pattern));
-        return s;
-    }
-    }
-    return json_object();
-}
-
 /* A field that is not required may hold its empty value ("" or 0), which no
  * constraint applies to (record_input.c validates only non-empty values). */
 static json_t *or_empty(const struct core_field *f, json_t *s)
@@ -109,33 +47,36 @@ static json_t *or_empty(const struct core_field *f, json_t *s)
     bool constrained = json_object_get(s, "format") || json_object_get(s, "minLength") ||
                        json_object_get(s, "pattern") || json_object_get(s, "minimum") ||
                        json_object_get(s, "maximum");
-    if (f->is_required || !constrained || f->type == CORE_FIELD_DATE ||
-        f->type == CORE_FIELD_AUTODATE)
+    if (f->is_required || !constrained || core_field_kind(f)->openapi_has_empty)
         return s;
-    json_t *empty = f->type == CORE_FIELD_NUMBER ? json_integer(0) : json_string("");
-    return json_pack("{s:[{s:o},o]}", "anyOf", "const", empty, s);
+    return json_pack("{s:[{s:o},o]}", "anyOf", "const", core_field_value_empty(f), s);
 }
 
+/* Field f as JSON Schema: its kind's schema of one value (api reads the
+ * kinds, core/schema/field_type.h), an array of them for a list. */
 static json_t *field_schema(const struct core_field *f, bool is_input)
 {
-    json_t *s = field_item_schema(f, is_input);
-    if (!core_field_is_multi(f) && !(is_input && f->type == CORE_FIELD_FILE))
+    const struct core_field_kind *k = core_field_kind(f);
+    bool is_upload = k->input == CORE_FIELD_INPUT_UPLOAD;
+    json_t *s = k->openapi(f, is_input);
+    if (!core_field_is_multi(f) && !(is_input && is_upload))
         s = or_empty(f, s);
     if (core_field_is_multi(f)) {
         json_t *a = json_pack("{s:s,s:o}", "type", "array", "items", s);
-        if (f->max_select > 1 && f->type != CORE_FIELD_FILE)
+        if (f->max_select > 1 && !is_upload)
             json_object_set_new(a, "maxItems", json_integer(f->max_select));
         s = a;
     }
+    bool is_secret = k->input == CORE_FIELD_INPUT_SECRET;
     char desc[200];
-    snprintf(desc, sizeof(desc), "%s field%s%s", core_field_type_name(f->type),
+    snprintf(desc, sizeof(desc), "%s field%s%s", k->name,
              f->is_hidden ? "; hidden: only superusers see it" : "",
-             f->type == CORE_FIELD_PASSWORD ? "; write-only, stored as a hash" : "");
+             is_secret ? "; write-only, stored as a hash" : "");
     if (!json_object_get(s, "description"))
         json_object_set_new(s, "description", json_string(desc));
-    if (f->type == CORE_FIELD_AUTODATE || (f->is_system && strcmp(f->name, "tokenKey") == 0))
+    if (k->input == CORE_FIELD_INPUT_AUTO || (f->is_system && strcmp(f->name, "tokenKey") == 0))
         json_object_set_new(s, "readOnly", json_true());
-    if (f->type == CORE_FIELD_PASSWORD)
+    if (is_secret)
         json_object_set_new(s, "writeOnly", json_true());
     return s;
 }
@@ -167,10 +108,11 @@ static void add_record_schemas(json_t *schemas, const struct core_collection *c,
     json_t *in_props = json_object(), *in_required = json_array();
     for (size_t i = 0; i < c->field_count; i++) {
         const struct core_field *f = &c->fields[i];
-        bool secret = f->type == CORE_FIELD_PASSWORD || strcmp(f->name, "tokenKey") == 0;
+        enum core_field_input input = core_field_kind(f)->input;
+        bool secret = input == CORE_FIELD_INPUT_SECRET || strcmp(f->name, "tokenKey") == 0;
         if (!secret && (!f->is_hidden || superuser))
             json_object_set_new(props, f->name, field_schema(f, false));
-        if (f->type != CORE_FIELD_AUTODATE && strcmp(f->name, "tokenKey") != 0) {
+        if (input != CORE_FIELD_INPUT_AUTO && strcmp(f->name, "tokenKey") != 0) {
             json_object_set_new(in_props, f->name, field_schema(f, true));
             if (f->is_required && !f->is_primary_key)
                 json_array_append_new(in_required, json_string(f->name));

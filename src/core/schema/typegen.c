@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "base/alloc.h"
+#include "core/schema/field_type.h"
 
 /* A writer that keeps its first error (STYLE.md §1.4). */
 struct out {
@@ -175,7 +176,7 @@ static bool visible(const struct core_collection *c, bool su)
 /* In answers: passwords and tokenKey never, hidden fields for superusers. */
 static bool in_record(const struct core_field *f, bool su)
 {
-    if (f->type == CORE_FIELD_PASSWORD || strcmp(f->name, "tokenKey") == 0)
+    if (core_field_kind(f)->input == CORE_FIELD_INPUT_SECRET || strcmp(f->name, "tokenKey") == 0)
         return false;
     return su || !f->is_hidden;
 }
@@ -191,32 +192,21 @@ static bool is_base_field(const struct core_collection *c, const struct core_fie
 
 /* ---- TypeScript ------------------------------------------------------------ */
 
+/* What the kind's model says; an enum kind's type is named after its field. */
 static void ts_value_type(struct out *o, const struct core_collection *c,
                           const struct core_field *f, bool is_input)
 {
-    char cn[200], fnm[200];
+    const struct core_field_kind *k = core_field_kind(f);
     bool multi = core_field_is_multi(f);
-    switch (f->type) {
-    case CORE_FIELD_NUMBER: emit(o, "number"); return;
-    case CORE_FIELD_BOOL: emit(o, "boolean"); return;
-    case CORE_FIELD_JSON: emit(o, "unknown"); return;
-    case CORE_FIELD_GEOPOINT: emit(o, "GeoPoint"); return;
-    case CORE_FIELD_DATE:
-    case CORE_FIELD_AUTODATE: emit(o, "IsoDateString"); return;
-    case CORE_FIELD_RELATION: emit(o, multi ? "RecordIdString[]" : "RecordIdString"); return;
-    case CORE_FIELD_FILE:
-        if (is_input)
-            emit(o, multi ? "Array<File | Blob | string>" : "File | Blob | string");
-        else
-            emit(o, multi ? "string[]" : "string");
-        return;
-    case CORE_FIELD_SELECT:
+    if (k->is_enum) {
+        char cn[200], fnm[200];
         pascal(c->name, cn, sizeof(cn));
         pascal(f->name, fnm, sizeof(fnm));
         emit(o, multi ? "%s%sOptions[]" : "%s%sOptions | \"\"", cn, fnm);
         return;
-    default: emit(o, "string"); return;
     }
+    const struct core_field_model *m = multi ? &k->many : &k->model;
+    emit(o, "%s", is_input && m->ts_input ? m->ts_input : m->ts);
 }
 
 static void ts_collection(struct out *o, const struct core_collection *c, bool su)
@@ -225,7 +215,7 @@ static void ts_collection(struct out *o, const struct core_collection *c, bool s
     pascal(c->name, cn, sizeof(cn));
     for (size_t i = 0; i < c->field_count; i++) {
         const struct core_field *f = &c->fields[i];
-        if (f->type != CORE_FIELD_SELECT)
+        if (!core_field_kind(f)->is_enum)
             continue;
         pascal(f->name, fnm, sizeof(fnm));
         emit(o, "export enum %s%sOptions {\n", cn, fnm);
@@ -256,7 +246,7 @@ static void ts_collection(struct out *o, const struct core_collection *c, bool s
     emit(o, "export type %sCreate = {\n", cn);
     for (size_t i = 0; i < c->field_count; i++) {
         const struct core_field *f = &c->fields[i];
-        if (f->type == CORE_FIELD_AUTODATE || strcmp(f->name, "tokenKey") == 0)
+        if (core_field_kind(f)->input == CORE_FIELD_INPUT_AUTO || strcmp(f->name, "tokenKey") == 0)
             continue;
         bool required = f->is_required && !f->is_primary_key;
         emit(o, "    ");
@@ -350,70 +340,55 @@ static void dart_enum_member(const struct core_field *f, size_t k, char *out, si
 
 static void dart_type(struct out *o, const struct core_collection *c, const struct core_field *f)
 {
-    char cn[200], fnm[200];
+    const struct core_field_kind *k = core_field_kind(f);
     bool multi = core_field_is_multi(f);
-    switch (f->type) {
-    case CORE_FIELD_NUMBER: emit(o, "num"); return;
-    case CORE_FIELD_BOOL: emit(o, "bool"); return;
-    case CORE_FIELD_JSON: emit(o, "dynamic"); return;
-    case CORE_FIELD_GEOPOINT: emit(o, "GeoPoint"); return;
-    case CORE_FIELD_SELECT:
+    if (k->is_enum) {
+        char cn[200], fnm[200];
         pascal(c->name, cn, sizeof(cn));
         pascal(f->name, fnm, sizeof(fnm));
         emit(o, multi ? "List<%s%s>" : "%s%s?", cn, fnm);
         return;
-    case CORE_FIELD_RELATION:
-    case CORE_FIELD_FILE: emit(o, multi ? "List<String>" : "String"); return;
-    default: emit(o, "String"); return;
     }
+    emit(o, "%s", (multi ? &k->many : &k->model)->dart);
 }
 
 /* The expression reading field f out of RecordModel r. */
 static void dart_read(struct out *o, const struct core_collection *c, const struct core_field *f)
 {
-    char cn[200], fnm[200];
+    const struct core_field_kind *k = core_field_kind(f);
     bool multi = core_field_is_multi(f);
-    switch (f->type) {
-    case CORE_FIELD_NUMBER: emit(o, "r.getDoubleValue("); break;
-    case CORE_FIELD_BOOL: emit(o, "r.getBoolValue("); break;
-    case CORE_FIELD_JSON: emit(o, "r.data["); break;
-    case CORE_FIELD_GEOPOINT: emit(o, "GeoPoint.fromJson(r.data["); break;
-    case CORE_FIELD_SELECT:
+    if (k->is_enum) {
+        char cn[200], fnm[200];
         pascal(c->name, cn, sizeof(cn));
         pascal(f->name, fnm, sizeof(fnm));
         if (multi)
             emit(o, "r.getListValue<String>(");
         else
             emit(o, "%s%sValue.parse(r.getStringValue(", cn, fnm);
-        break;
-    case CORE_FIELD_RELATION:
-    case CORE_FIELD_FILE: emit(o, multi ? "r.getListValue<String>(" : "r.getStringValue("); break;
-    default: emit(o, "r.getStringValue("); break;
+        literal(o, f->name, '\'');
+        if (multi)
+            emit(o, ").map(%s%sValue.parse).whereType<%s%s>().toList()", cn, fnm, cn, fnm);
+        else
+            emit(o, "))");
+        return;
     }
+    const struct core_field_model *m = multi ? &k->many : &k->model;
+    emit(o, "%s", m->dart_get);
     literal(o, f->name, '\'');
-    if (f->type == CORE_FIELD_JSON)
-        emit(o, "]");
-    else if (f->type == CORE_FIELD_GEOPOINT)
-        emit(o, "])");
-    else if (f->type == CORE_FIELD_SELECT && multi)
-        emit(o, ").map(%s%sValue.parse).whereType<%s%s>().toList()", cn, fnm, cn, fnm);
-    else if (f->type == CORE_FIELD_SELECT)
-        emit(o, "))");
-    else
-        emit(o, ")");
+    emit(o, "%s", m->dart_get_end);
 }
 
 /* The JSON value of member m of field f for toJson(). */
-static void dart_write(struct out *o, const struct core_collection *c, const struct core_field *f,
-                       const char *m)
+static void dart_write(struct out *o, const struct core_field *f, const char *m)
 {
-    (void)c;
-    if (f->type == CORE_FIELD_SELECT && core_field_is_multi(f))
+    const struct core_field_kind *k = core_field_kind(f);
+    bool multi = core_field_is_multi(f);
+    if (k->is_enum && multi)
         emit(o, "%s.map((e) => e.value).toList()", m);
-    else if (f->type == CORE_FIELD_SELECT)
+    else if (k->is_enum)
         emit(o, "%s?.value ?? ''", m);
-    else if (f->type == CORE_FIELD_GEOPOINT)
-        emit(o, "%s.toJson()", m);
+    else if ((multi ? &k->many : &k->model)->dart_put)
+        emit(o, "%s%s", m, (multi ? &k->many : &k->model)->dart_put);
     else
         emit(o, "%s", m);
 }
@@ -424,7 +399,7 @@ static void dart_collection(struct out *o, const struct core_collection *c, bool
     pascal(c->name, cn, sizeof(cn));
     for (size_t i = 0; i < c->field_count; i++) {
         const struct core_field *f = &c->fields[i];
-        if (f->type != CORE_FIELD_SELECT)
+        if (!core_field_kind(f)->is_enum)
             continue;
         pascal(f->name, fnm, sizeof(fnm));
         emit(o, "enum %s%s {", cn, fnm);
@@ -469,7 +444,7 @@ static void dart_collection(struct out *o, const struct core_collection *c, bool
         if (!in_record(f, su))
             continue;
         camel(f->name, m, sizeof(m));
-        bool nullable = f->type == CORE_FIELD_SELECT && !core_field_is_multi(f);
+        bool nullable = core_field_kind(f)->is_enum && !core_field_is_multi(f);
         emit(o, "    %sthis.%s,\n", nullable ? "" : "required ", m);
     }
     emit(o, "    this.expand = const {},\n  });\n\n");
@@ -489,13 +464,13 @@ static void dart_collection(struct out *o, const struct core_collection *c, bool
     emit(o, "        expand: r.expand,\n      );\n\n  Map<String, dynamic> toJson() => {\n");
     for (size_t i = 0; i < c->field_count; i++) {
         const struct core_field *f = &c->fields[i];
-        if (!in_record(f, su) || f->type == CORE_FIELD_AUTODATE)
+        if (!in_record(f, su) || core_field_kind(f)->input == CORE_FIELD_INPUT_AUTO)
             continue;
         camel(f->name, m, sizeof(m));
         emit(o, "        ");
         literal(o, f->name, '\'');
         emit(o, ": ");
-        dart_write(o, c, f, m);
+        dart_write(o, f, m);
         emit(o, ",\n");
     }
     emit(o, "      };\n\n  /// The path of one of this record's files (prefix the server's URL).\n"
