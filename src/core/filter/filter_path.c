@@ -14,6 +14,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/schema/field_type.h"
+
 struct cursor {
     const struct core_collection *col;
     struct str main;     /* alias in the wrapper scope */
@@ -67,14 +69,14 @@ static struct str column(struct core_fc *g, struct str alias, const struct core_
 
 static bool is_list_field(const struct core_field *f)
 {
-    return f->type == CORE_FIELD_SELECT || f->type == CORE_FIELD_RELATION ||
-           f->type == CORE_FIELD_FILE;
+    return core_field_kind(f)->is_list;
 }
 
 static enum rc check_field(struct core_fc *g, const struct cursor *c, const struct core_field *f)
 {
     if (c->check_hidden &&
-        (f->is_hidden || f->type == CORE_FIELD_PASSWORD || strcmp(f->name, "tokenKey") == 0))
+        (f->is_hidden || core_field_kind(f)->input == CORE_FIELD_INPUT_SECRET ||
+         strcmp(f->name, "tokenKey") == 0))
         return core_fc_fail(g, "non-filterable field \"%s\"", f->name);
     return RC_OK;
 }
@@ -224,7 +226,7 @@ static enum rc hop_back(struct core_fc *g, struct cursor *c, struct str seg, str
     struct str bname = {seg.ptr, at}, fname = {seg.ptr + at + 5, seg.len - at - 5};
     const struct core_collection *b = core_schema_find_exact(g->o->schema, bname);
     const struct core_field *bf = b ? core_collection_field(b, fname) : NULL;
-    if (!bf || bf->type != CORE_FIELD_RELATION || !c->col ||
+    if (!bf || core_field_kind(bf)->filter != CORE_FIELD_FILTER_RELATION || !c->col ||
         strcmp(bf->collection_id, c->col->id) != 0)
         return core_fc_fail(g, "invalid back-relation \"%.*s\"", FC_S(seg));
     enum rc rc = check_field(g, c, bf);
@@ -349,7 +351,7 @@ static enum rc field_value(struct core_fc *g, struct cursor *c, const struct cor
         rc = hop_each(g, c, key, src_main, src_mm, &v_main, &v_mm);
         if (rc)
             return rc;
-    } else if (f->type == CORE_FIELD_JSON) {
+    } else if (core_field_kind(f)->filter == CORE_FIELD_FILTER_JSON) {
         /* PB reads a json field through json_extract(col, '$'): the JSON
          * value, not its text, and without '' == NULL coalescing. */
         size_t k =
@@ -415,7 +417,8 @@ static enum rc walk(struct core_fc *g, struct cursor *c, const struct core_fc_se
         struct str v_main = column(g, c->main, f), v_mm = column(g, c->mm, f);
         if (last)
             return field_value(g, c, f, v_main, v_mm, s->mod[i], out);
-        if (f->type == CORE_FIELD_RELATION) {
+        enum core_field_filter reads = core_field_kind(f)->filter;
+        if (reads == CORE_FIELD_FILTER_RELATION) {
             /* rel.id on a single relation is the column itself: no join. */
             if (!core_field_is_multi(f) && i + 2 == s->count &&
                 str_eq(s->seg[i + 1], STR_LIT("id")))
@@ -425,8 +428,8 @@ static enum rc walk(struct core_fc *g, struct cursor *c, const struct core_fc_se
                 return rc;
             continue;
         }
-        if (f->type == CORE_FIELD_JSON || f->type == CORE_FIELD_GEOPOINT) {
-            if (f->type == CORE_FIELD_GEOPOINT &&
+        if (reads == CORE_FIELD_FILTER_JSON || reads == CORE_FIELD_FILTER_POINT) {
+            if (reads == CORE_FIELD_FILTER_POINT &&
                 (i + 2 != s->count || (!str_eq(s->seg[i + 1], STR_LIT("lon")) &&
                                        !str_eq(s->seg[i + 1], STR_LIT("lat")))))
                 return core_fc_fail(g, "geoPoint field \"%s\" has only .lon and .lat", f->name);
@@ -526,7 +529,7 @@ enum rc core_fc_resolve_from_record(struct core_fc *g, const struct core_collect
     }
     struct cursor c = {
         .col = col, .key = str_from_cstr(prefix), .check_hidden = !g->o->allow_hidden};
-    if (!last && f && f->type == CORE_FIELD_RELATION && rec) {
+    if (!last && f && core_field_kind(f)->filter == CORE_FIELD_FILTER_RELATION && rec) {
         core_fc_param_val(g, p, out);
         struct str src = out->sql;
         if (!core_field_is_multi(f) && first + 2 == s->count &&
