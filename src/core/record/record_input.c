@@ -38,8 +38,8 @@ static bool is_identity_field(const struct core_collection *c, const struct core
 
 /* A field's value: required when empty, else its kind's checks. Fields the
  * server sets have none; secrets are validate_password()'s. */
-static void validate(const struct core_field *f, json_t *v,
-                     const struct core_field_value_ctx *ctx, struct core_problem *p)
+static void validate(const struct core_field *f, json_t *v, const struct core_field_value_ctx *ctx,
+                     struct core_problem *p)
 {
     const struct core_field_kind *k = core_field_kind(f);
     if (k->input == CORE_FIELD_INPUT_AUTO || k->input == CORE_FIELD_INPUT_SECRET)
@@ -307,8 +307,9 @@ enum rc core_record_input_build(struct core_request *r, const struct core_collec
         /* What the server sets: autodates, autogeneratePattern on create. */
         const struct core_field *f = &c->fields[i];
         const struct core_field_kind *k = core_field_kind(f);
-        json_t *v = k->on_save ? k->on_save(f, json_object_get(out->values, f->name), is_create, now)
-                               : NULL;
+        json_t *v = k->on_save
+                        ? k->on_save(f, json_object_get(out->values, f->name), is_create, now)
+                        : NULL;
         if (v)
             json_object_set_new(out->values, f->name, v);
     }

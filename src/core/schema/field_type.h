@@ -83,8 +83,7 @@ struct core_field_kind {
      * "fields.<i>.<key>" and may normalise an option. All optional. */
     void (*parse)(struct core_field *f, json_t *in);
     void (*write)(struct jsonw *w, const struct core_field *f);
-    void (*check)(struct core_field *f, const struct core_field_check *ctx,
-                  struct core_problem *p);
+    void (*check)(struct core_field *f, const struct core_field_check *ctx, struct core_problem *p);
 
     /* Input (record_input.c). coerce (required) turns a body value into the
      * field's value, leniently (spec §1.4); modify applies "field+",

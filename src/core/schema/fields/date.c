@@ -126,8 +126,8 @@ static void validate(const struct core_field *f, json_t *v, const struct core_fi
     (void)ctx;
     const char *s = json_string_value(v);
     if (f->min_date && f->min_date[0] && strcmp(s, f->min_date) < 0)
-        core_fields_error(p, f, "validation_min_date_constraint",
-                          "Must be after the minimum date.", NULL);
+        core_fields_error(p, f, "validation_min_date_constraint", "Must be after the minimum date.",
+                          NULL);
     else if (f->max_date && f->max_date[0] && strcmp(s, f->max_date) > 0)
         core_fields_error(p, f, "validation_max_date_constraint",
                           "Must be before the maximum date.", NULL);

@@ -83,7 +83,8 @@ void core_fields_check_length(const struct core_field *f, const char *s, size_t 
     size_t runes = core_fields_rune_count(s, bytes);
     if (runes < (size_t)min)
         core_fields_error(p, f, "validation_min_text_constraint",
-                          "Must be at least the minimum length.", core_fields_num_param("min", min));
+                          "Must be at least the minimum length.",
+                          core_fields_num_param("min", min));
     else if (runes > (size_t)max)
         core_fields_error(p, f, "validation_max_text_constraint",
                           "Must be at most the maximum length.", core_fields_num_param("max", max));

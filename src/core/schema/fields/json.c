@@ -60,8 +60,5 @@ const struct core_field_kind core_field_kind_json = {
     .coerce = coerce,
     .validate = validate,
     .openapi = openapi,
-    .model = {.ts = "unknown",
-              .dart = "dynamic",
-              .dart_get = "r.data[",
-              .dart_get_end = "]"},
+    .model = {.ts = "unknown", .dart = "dynamic", .dart_get = "r.data[", .dart_get_end = "]"},
 };

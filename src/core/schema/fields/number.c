@@ -75,8 +75,5 @@ const struct core_field_kind core_field_kind_number = {
     .modify = modify,
     .validate = validate,
     .openapi = openapi,
-    .model = {.ts = "number",
-              .dart = "num",
-              .dart_get = "r.getDoubleValue(",
-              .dart_get_end = ")"},
+    .model = {.ts = "number", .dart = "num", .dart_get = "r.getDoubleValue(", .dart_get_end = ")"},
 };

@@ -29,8 +29,8 @@ static void write_options(struct jsonw *w, const struct core_field *f)
 
 /* Adds "fields.<i>.<key>" errors when v is outside lo..hi (0 always allowed:
  * PocketBase's validation.Min/Max skip empty values). */
-static void check_range(struct core_problem *p, const struct core_field_check *ctx,
-                        const char *key, double v, double lo, double hi)
+static void check_range(struct core_problem *p, const struct core_field_check *ctx, const char *key,
+                        double v, double lo, double hi)
 {
     if (v != floor(v))
         core_fields_option_error(p, ctx, key, "validation_invalid_value", "Must be a whole number.",
@@ -76,7 +76,9 @@ static void check_options(struct core_field *f, const struct core_field_check *c
 static void validate(const struct core_field *f, json_t *v, const struct core_field_value_ctx *ctx,
                      struct core_problem *p)
 {
-    double min = f->has_min && f->min > 0 ? f->min : ctx->is_login_password ? LOGIN_PASSWORD_MIN : 0;
+    double min = f->has_min && f->min > 0 ? f->min
+                 : ctx->is_login_password ? LOGIN_PASSWORD_MIN
+                                          : 0;
     double max = f->has_max && f->max > 0 ? f->max : PASSWORD_MAX_RUNES;
     core_fields_check_length(f, json_string_value(v), json_string_length(v), min, max, p);
 }

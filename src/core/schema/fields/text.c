@@ -69,8 +69,8 @@ static void validate(const struct core_field *f, json_t *v, const struct core_fi
 static json_t *on_save(const struct core_field *f, json_t *v, bool is_create, const char *now)
 {
     (void)now;
-    if (is_create && !f->is_primary_key && f->autogenerate_pattern &&
-        f->autogenerate_pattern[0] && core_field_value_is_empty(f, v))
+    if (is_create && !f->is_primary_key && f->autogenerate_pattern && f->autogenerate_pattern[0] &&
+        core_field_value_is_empty(f, v))
         return core_field_value_generate(f->autogenerate_pattern);
     return NULL;
 }
