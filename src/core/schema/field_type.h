@@ -77,8 +77,9 @@ struct core_field_kind {
     enum core_field_input input;
     enum core_field_filter filter;
 
-    /* Options. Every option key is read into the field's union of options
-     * (collection_json.c); parse reads what this kind reads differently.
+    /* Options. collection_json.c reads the shared option keys into the
+     * field's union of options (a key the kind does not use is kept, never
+     * written); parse reads what only this kind has or reads differently.
      * write appends its options after "required"; check adds errors at
      * "fields.<i>.<key>" and may normalise an option. All optional. */
     void (*parse)(struct core_field *f, json_t *in);
