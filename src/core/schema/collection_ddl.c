@@ -7,25 +7,9 @@
 #include "base/jsonw.h"
 #include "base/log.h"
 #include "core/schema/collection_json.h"
+#include "core/schema/field_type.h"
 #include "core/schema/index.h"
 #include "store/sql.h"
-
-enum store_column_kind core_field_column_kind(const struct core_field *f)
-{
-    if (f->is_primary_key)
-        return STORE_COLUMN_ID;
-    switch (f->type) {
-    case CORE_FIELD_NUMBER: return STORE_COLUMN_NUMBER;
-    case CORE_FIELD_BOOL: return STORE_COLUMN_BOOL;
-    case CORE_FIELD_JSON: return STORE_COLUMN_JSON;
-    case CORE_FIELD_GEOPOINT: return STORE_COLUMN_JSON_POINT;
-    case CORE_FIELD_SELECT:
-    case CORE_FIELD_RELATION:
-    case CORE_FIELD_FILE:
-        return core_field_is_multi(f) ? STORE_COLUMN_JSON_ARRAY : STORE_COLUMN_TEXT;
-    default: return STORE_COLUMN_TEXT;
-    }
-}
 
 enum rc core_ddl_check_indexes(const struct core_collection *c, struct core_problem *p)
 {
@@ -76,8 +60,7 @@ static enum rc create_table(struct store_conn *db, const struct core_collection 
     for (size_t i = 0; i < c->field_count; i++) {
         if (i)
             store_sql_add(&q, ", ");
-        store_sql_column(&q, str_from_cstr(c->fields[i].name),
-                         core_field_column_kind(&c->fields[i]));
+        store_sql_column(&q, str_from_cstr(c->fields[i].name), core_field_column(&c->fields[i]));
     }
     store_sql_add(&q, ")");
     enum rc rc = exec_sql(db, &q);
@@ -211,10 +194,11 @@ enum rc core_ddl_create(struct store_conn *db, const struct core_collection *c)
  * land where hashes belong, or hashes where the API reads values. */
 static bool can_copy(const struct core_field *of, const struct core_field *nf)
 {
-    if ((of->type == CORE_FIELD_PASSWORD) != (nf->type == CORE_FIELD_PASSWORD))
+    if ((core_field_kind(of)->input == CORE_FIELD_INPUT_SECRET) !=
+        (core_field_kind(nf)->input == CORE_FIELD_INPUT_SECRET))
         return false;
-    enum store_column_kind ok = core_field_column_kind(of);
-    enum store_column_kind nk = core_field_column_kind(nf);
+    enum store_column_kind ok = core_field_column(of);
+    enum store_column_kind nk = core_field_column(nf);
     return ok == nk || (ok == STORE_COLUMN_ID && nk == STORE_COLUMN_TEXT) ||
            (ok == STORE_COLUMN_TEXT && nk == STORE_COLUMN_JSON_ARRAY) ||
            (ok == STORE_COLUMN_JSON_ARRAY && nk == STORE_COLUMN_TEXT);
@@ -225,8 +209,8 @@ static bool can_copy(const struct core_field *of, const struct core_field *nf)
  * (keeping the last item, as PocketBase does). */
 static void copy_expr(struct store_sql *q, const struct core_field *of, const struct core_field *nf)
 {
-    enum store_column_kind ok = core_field_column_kind(of);
-    enum store_column_kind nk = core_field_column_kind(nf);
+    enum store_column_kind ok = core_field_column(of);
+    enum store_column_kind nk = core_field_column(nf);
     struct str col = str_from_cstr(of->name);
     if (ok == STORE_COLUMN_TEXT && nk == STORE_COLUMN_JSON_ARRAY) {
         store_sql_add(q, "CASE WHEN ");

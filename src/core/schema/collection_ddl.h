@@ -15,8 +15,6 @@
 #include "store/dialect.h"
 #include "store/store.h"
 
-/* How field f is stored. */
-enum store_column_kind core_field_column_kind(const struct core_field *f);
 /* Checks c's index statements; fills p (data.indexes.N) and returns RC_INVALID on a bad one. */
 enum rc core_ddl_check_indexes(const struct core_collection *c, struct core_problem *p);
 /* Creates c's table and indexes and stores its definition in _collections. */
