@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "base/alloc.h"
+#include "core/schema/field_type.h"
 
 void core_record_columns(struct store_sql *q, const struct core_collection *c, const char *alias)
 {
@@ -17,7 +18,7 @@ void core_record_columns(struct store_sql *q, const struct core_collection *c, c
 
 static bool is_secret(const struct core_collection *c, const struct core_field *f)
 {
-    return f->type == CORE_FIELD_PASSWORD ||
+    return core_field_kind(f)->input == CORE_FIELD_INPUT_SECRET ||
            (c->type == CORE_COLLECTION_AUTH && strcmp(f->name, "tokenKey") == 0);
 }
 
@@ -53,29 +54,31 @@ static bool is_left_out(const struct core_collection *c, const struct core_field
     return c->type == CORE_COLLECTION_AUTH && !show_email && strcmp(f->name, "email") == 0;
 }
 
+/* A value as its field's shape holds it (field_type.h). */
 static void write_value(struct jsonw *w, const struct core_field *f, struct store_stmt *st, int col)
 {
-    switch (f->type) {
-    case CORE_FIELD_NUMBER:
+    switch (core_field_shape(f)) {
+    case STORE_COLUMN_NUMBER:
         if (store_column_type(st, col) == STORE_TYPE_INT)
             jsonw_int(w, store_column_int64(st, col));
         else
             jsonw_double(w, store_column_double(st, col));
         return;
-    case CORE_FIELD_BOOL: jsonw_bool(w, store_column_int64(st, col) != 0); return;
-    case CORE_FIELD_JSON:
-    case CORE_FIELD_GEOPOINT:
+    case STORE_COLUMN_BOOL: jsonw_bool(w, store_column_int64(st, col) != 0); return;
+    case STORE_COLUMN_JSON:
+    case STORE_COLUMN_JSON_POINT:
         if (store_column_type(st, col) == STORE_TYPE_NULL)
             jsonw_null(w);
         else
             jsonw_raw(w, store_column_text(st, col)); /* stored canonical by the writer */
         return;
-    default: break;
-    }
-    if (core_field_is_multi(f)) {
+    case STORE_COLUMN_JSON_ARRAY: {
         struct str v = store_column_text(st, col);
         jsonw_raw(w, v.len ? v : STR_LIT("[]"));
         return;
+    }
+    case STORE_COLUMN_ID:
+    case STORE_COLUMN_TEXT: break;
     }
     jsonw_string(w, store_column_text(st, col));
 }
@@ -100,27 +103,29 @@ void core_record_write_open(struct jsonw *w, const struct core_collection *c, st
 
 json_t *core_record_column_json(const struct core_field *f, struct store_stmt *st, int col)
 {
-    switch (f->type) {
-    case CORE_FIELD_NUMBER:
+    switch (core_field_shape(f)) {
+    case STORE_COLUMN_NUMBER:
         if (store_column_type(st, col) == STORE_TYPE_INT)
             return json_integer(store_column_int64(st, col));
         return json_real(store_column_double(st, col));
-    case CORE_FIELD_BOOL: return json_boolean(store_column_int64(st, col) != 0);
-    case CORE_FIELD_JSON:
-    case CORE_FIELD_GEOPOINT: {
+    case STORE_COLUMN_BOOL: return json_boolean(store_column_int64(st, col) != 0);
+    case STORE_COLUMN_JSON:
+    case STORE_COLUMN_JSON_POINT: {
         if (store_column_type(st, col) == STORE_TYPE_NULL)
             return json_null();
         struct str v = store_column_text(st, col);
         json_t *j = json_loadb(v.ptr, v.len, JSON_DECODE_ANY, NULL);
         return j ? j : json_null();
     }
-    default: break;
-    }
-    struct str v = store_column_text(st, col);
-    if (core_field_is_multi(f)) {
+    case STORE_COLUMN_JSON_ARRAY: {
+        struct str v = store_column_text(st, col);
         json_t *j = v.len ? json_loadb(v.ptr, v.len, 0, NULL) : NULL;
         return json_is_array(j) ? j : (json_decref(j), json_array());
     }
+    case STORE_COLUMN_ID:
+    case STORE_COLUMN_TEXT: break;
+    }
+    struct str v = store_column_text(st, col);
     return json_stringn(v.ptr, v.len);
 }
 
@@ -162,13 +167,14 @@ void core_record_write_values(struct jsonw *w, const struct core_collection *c, 
         json_t *v = json_object_get(values, f->name);
         jsonw_key_cstr(w, f->name);
         if (!v || json_is_null(v)) {
-            if (f->type == CORE_FIELD_JSON)
+            enum store_column_kind shape = core_field_shape(f);
+            if (shape == STORE_COLUMN_JSON)
                 jsonw_null(w);
-            else if (core_field_is_multi(f))
+            else if (shape == STORE_COLUMN_JSON_ARRAY)
                 jsonw_raw(w, STR_LIT("[]"));
-            else if (f->type == CORE_FIELD_NUMBER)
+            else if (shape == STORE_COLUMN_NUMBER)
                 jsonw_int(w, 0);
-            else if (f->type == CORE_FIELD_BOOL)
+            else if (shape == STORE_COLUMN_BOOL)
                 jsonw_bool(w, false);
             else
                 jsonw_string(w, STR_LIT(""));

@@ -8,6 +8,7 @@
 #include "base/chrono.h"
 #include "base/log.h"
 #include "core/credential/password.h"
+#include "core/schema/field_type.h"
 #include "core/schema/index.h"
 #include "core/record/record_out.h"
 #include "store/sql.h"
@@ -50,28 +51,30 @@ enum rc core_record_load(struct store_conn *db, const struct core_collection *c,
     return rc;
 }
 
+/* A value as its field's shape stores it (field_type.h). */
 static enum rc bind_value(struct store_stmt *st, int n, const struct core_field *f, json_t *v)
 {
-    if (f->type == CORE_FIELD_JSON || f->type == CORE_FIELD_GEOPOINT || core_field_is_multi(f)) {
-        if (f->type == CORE_FIELD_JSON && (!v || json_is_null(v)))
+    enum store_column_kind shape = core_field_shape(f);
+    if (shape == STORE_COLUMN_JSON || shape == STORE_COLUMN_JSON_POINT ||
+        shape == STORE_COLUMN_JSON_ARRAY) {
+        if (shape == STORE_COLUMN_JSON && (!v || json_is_null(v)))
             return store_bind_null(st, n);
         char *text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
         enum rc rc = store_bind_text_copy(st, n, str_from_cstr(text ? text : "[]"));
         xfree(text);
         return rc;
     }
-    switch (f->type) {
-    case CORE_FIELD_NUMBER:
+    if (shape == STORE_COLUMN_NUMBER) {
         if (json_is_integer(v))
             return store_bind_int64(st, n, json_integer_value(v));
         return store_bind_double(st, n, json_number_value(v));
-    case CORE_FIELD_BOOL: return store_bind_int64(st, n, json_is_true(v));
-    default:
-        return store_bind_text(st, n,
-                               json_is_string(v)
-                                   ? (struct str){json_string_value(v), json_string_length(v)}
-                                   : STR_LIT(""));
     }
+    if (shape == STORE_COLUMN_BOOL)
+        return store_bind_int64(st, n, json_is_true(v));
+    return store_bind_text(st, n,
+                           json_is_string(v)
+                               ? (struct str){json_string_value(v), json_string_length(v)}
+                               : STR_LIT(""));
 }
 
 enum rc core_record_bind_values(struct store_stmt *st, const struct core_collection *c,
