@@ -96,3 +96,13 @@ long str_percent_decode(struct str in, char *out, bool plus_is_space)
     }
     return (long)o;
 }
+
+uint64_t str_hash(struct str s)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < s.len; i++) {
+        h ^= (unsigned char)s.ptr[i];
+        h *= 1099511628211ull;
+    }
+    return h;
+}

@@ -21,6 +21,10 @@ struct str {
 struct str str_from_cstr(const char *s);
 /* True when a and b hold the same bytes. */
 bool str_eq(struct str a, struct str b);
+/* FNV-1a over the bytes: a fast hash for tables keyed by trusted text
+ * (statement caches, cache keys); not for keys a client can choose freely
+ * against a table it can fill (use a keyed hash there). */
+uint64_t str_hash(struct str s);
 /* True when a and b are equal ignoring ASCII case. */
 bool str_eq_nocase(struct str a, struct str b);
 /* True when a equals the C string b ignoring ASCII case. */

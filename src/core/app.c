@@ -19,6 +19,7 @@
 #include "core/credential/password.h"
 #include "core/credential/token_cache.h"
 #include "core/record/count_cache.h"
+#include "core/record/page_cache.h"
 #include "core/record/record_input.h"
 #include "net/offload.h"
 

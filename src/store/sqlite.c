@@ -27,16 +27,6 @@ struct store_conn {
     char errbuf[4096];     /* store_unique_columns' names */
 };
 
-static uint64_t hash_sql(struct str s)
-{
-    uint64_t h = 1469598103934665603ull; /* FNV-1a */
-    for (size_t i = 0; i < s.len; i++) {
-        h ^= (unsigned char)s.ptr[i];
-        h *= 1099511628211ull;
-    }
-    return h;
-}
-
 enum rc store_sqlite_rc(int rc)
 {
     switch (rc & 0xff) {
@@ -206,7 +196,7 @@ static void grow(struct store_conn *db)
 
 enum rc store_prepare_raw(struct store_conn *db, struct str sql, sqlite3_stmt **out)
 {
-    uint64_t h = hash_sql(sql);
+    uint64_t h = str_hash(sql);
     size_t mask = db->slot_count - 1;
     size_t j = h & mask;
     while (db->slots[j].sql) {

@@ -26,16 +26,6 @@ struct memory_store {
     struct entry entries[BUCKETS];
 };
 
-static uint64_t hash(struct str s)
-{
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < s.len; i++) {
-        h ^= (unsigned char)s.ptr[i];
-        h *= 1099511628211ull;
-    }
-    return h;
-}
-
 static enum rc memory_hit(void *ctx, struct str key, uint32_t max, uint32_t window_s,
                           int64_t now_ms, uint32_t *retry_after_s)
 {
@@ -44,7 +34,7 @@ static enum rc memory_hit(void *ctx, struct str key, uint32_t max, uint32_t wind
         key.len = MAX_KEY; /* keys are ours (IP or identity): cut, never overflow */
     int64_t window_ms = (int64_t)window_s * 1000;
     int64_t start = now_ms - now_ms % window_ms;
-    uint64_t h = hash(key);
+    uint64_t h = str_hash(key);
     enum rc rc = RC_OK;
     uv_mutex_lock(&m->lock);
     /* Linear probing over a few slots; an expired slot is reused. */

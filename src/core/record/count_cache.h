@@ -3,8 +3,8 @@
  * A page's totalItems is a COUNT(*) over every matching row: for a filter
  * matching thousands of rows it costs more than the page itself. Each worker
  * keeps the counts it computed, keyed by the exact COUNT statement and its
- * parameters, together with SQLite's data_version of its read connection at
- * that time. data_version changes whenever any connection commits, so an
+ * parameters, together with the store's data version of its read connection
+ * at that time (store_data_version). It changes whenever any connection commits, so an
  * entry is reused only while the database is unchanged since it was counted:
  * never a stale total, and a read-mostly app counts once per filter.
  * Direct-mapped, fixed size; belongs to one worker thread. */
@@ -29,37 +29,6 @@ struct core_count_entry {
 struct core_count_cache {
     struct core_count_entry slots[CORE_COUNT_CACHE_SLOTS];
 };
-
-/* Whole list responses, by the same rule: keyed by everything the response
- * depends on (collection and schema version, requester, every list
- * parameter) and valid only while data_version is unchanged. A read-mostly
- * app serves a repeated page by copying bytes. Bounded in entries and bytes. */
-#define CORE_PAGE_CACHE_SLOTS 512
-#define CORE_PAGE_CACHE_MAX_ENTRY (64 * 1024)
-#define CORE_PAGE_CACHE_MAX_BYTES (16 * 1024 * 1024)
-
-struct core_page_entry {
-    char *key; /* owned; NULL = empty */
-    size_t key_len;
-    uint64_t hash;
-    int64_t data_version;
-    char *body; /* owned */
-    size_t body_len;
-};
-
-struct core_page_cache {
-    struct core_page_entry slots[CORE_PAGE_CACHE_SLOTS];
-    size_t bytes; /* keys and bodies held */
-};
-
-/* The cached body for key at data_version, or false. The body is valid
- * until the next put. */
-bool core_page_cache_get(struct core_page_cache *pc, struct str key, int64_t data_version,
-                         struct str *body);
-/* Remembers body for key (skipped when too large or the cache is full). */
-void core_page_cache_put(struct core_page_cache *pc, struct str key, int64_t data_version,
-                         struct str body);
-void core_page_cache_cleanup(struct core_page_cache *pc);
 
 /* Looks key up; true with *count when present for this data_version. */
 bool core_count_cache_get(struct core_count_cache *cc, struct str key, int64_t data_version,

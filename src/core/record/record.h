@@ -102,4 +102,9 @@ enum rc core_compile_filter(struct core_request *r, const struct core_collection
                             struct str text, bool is_rule, size_t param_base,
                             struct core_sql_fragment *out, struct core_problem *p);
 
+/* Reads every field of record id of c (no visibility rules) as JSON, from the
+ * given connection. RC_NOT_FOUND when absent. */
+enum rc core_record_load(struct store_conn *db, const struct core_collection *c, struct str id,
+                         json_t **out);
+
 #endif

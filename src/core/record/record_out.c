@@ -196,3 +196,38 @@ void core_record_write_values(struct jsonw *w, const struct core_collection *c, 
     }
     jsonw_object_end(w);
 }
+
+/* A value as its field's shape stores it (field_type.h). */
+static enum rc bind_value(struct store_stmt *st, int n, const struct core_field *f, json_t *v)
+{
+    enum store_column_kind shape = core_field_shape(f);
+    if (shape == STORE_COLUMN_JSON || shape == STORE_COLUMN_JSON_POINT ||
+        shape == STORE_COLUMN_JSON_ARRAY) {
+        if (shape == STORE_COLUMN_JSON && (!v || json_is_null(v)))
+            return store_bind_null(st, n);
+        char *text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+        enum rc rc = store_bind_text_copy(st, n, str_from_cstr(text ? text : "[]"));
+        xfree(text);
+        return rc;
+    }
+    if (shape == STORE_COLUMN_NUMBER) {
+        if (json_is_integer(v))
+            return store_bind_int64(st, n, json_integer_value(v));
+        return store_bind_double(st, n, json_number_value(v));
+    }
+    if (shape == STORE_COLUMN_BOOL)
+        return store_bind_int64(st, n, json_is_true(v));
+    return store_bind_text(st, n,
+                           json_is_string(v)
+                               ? (struct str){json_string_value(v), json_string_length(v)}
+                               : STR_LIT(""));
+}
+
+enum rc core_record_bind_values(struct store_stmt *st, const struct core_collection *c,
+                                json_t *values)
+{
+    enum rc rc = RC_OK;
+    for (size_t i = 0; i < c->field_count && !rc; i++)
+        rc = bind_value(st, (int)i + 1, &c->fields[i], json_object_get(values, c->fields[i].name));
+    return rc;
+}

@@ -8,6 +8,7 @@
 #include "base/jsonw.h"
 #include "base/log.h"
 #include "core/record/count_cache.h"
+#include "core/record/page_cache.h"
 #include "core/record/record_expand.h"
 #include "core/record/record_int.h"
 #include "core/record/record_out.h"
@@ -476,5 +477,39 @@ enum rc core_record_write_item(struct core_request *r, const struct core_collect
     if (!rc)
         jsonw_raw(w, buf_str(&item));
     buf_cleanup(&item);
+    return rc;
+}
+
+enum rc core_record_load(struct store_conn *db, const struct core_collection *c, struct str id,
+                         json_t **out)
+{
+    struct buf sql;
+    buf_init(&sql, 1 << 20);
+    struct store_sql q;
+    store_sql_begin(&q, &sql);
+    store_sql_add(&q, "SELECT ");
+    core_record_columns(&q, c, "r");
+    store_sql_add(&q, " FROM ");
+    store_sql_ident(&q, str_from_cstr(c->name));
+    store_sql_add(&q, " \"r\" WHERE \"r\".\"id\" = ");
+    unsigned p_id = store_sql_param(&q);
+    struct store_stmt *st = NULL;
+    enum rc rc = store_sql_end(&q);
+    if (!rc)
+        rc = store_prepare(db, buf_str(&sql), &st);
+    buf_cleanup(&sql);
+    if (rc)
+        return rc;
+    rc = store_bind_text(st, (int)p_id, id);
+    if (!rc)
+        rc = store_step(st);
+    if (rc == RC_OK) {
+        json_t *o = json_object();
+        for (size_t i = 0; i < c->field_count; i++)
+            json_object_set_new(o, c->fields[i].name,
+                                core_record_column_json(&c->fields[i], st, (int)i));
+        *out = o;
+    }
+    store_done(st);
     return rc;
 }

@@ -94,9 +94,5 @@ enum rc core_record_check_relations(struct store_conn *db, const struct core_sch
                                     struct core_problem *p);
 /* Frees what the job owns (not the job itself, nor ctx). */
 void core_write_job_cleanup(struct core_write_job *job);
-/* Reads every field of record id of c (no visibility rules) as JSON, from the
- * given connection. RC_NOT_FOUND when absent. */
-enum rc core_record_load(struct store_conn *db, const struct core_collection *c, struct str id,
-                         json_t **out);
 
 #endif

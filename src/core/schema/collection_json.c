@@ -6,23 +6,13 @@
 #include <string.h>
 
 #include "base/alloc.h"
+#include "base/crc32.h"
 #include "base/secure.h"
 #include "core/schema/index.h"
 
 /* -------------------------------------------------------------------------
  * Names and ids
  * ------------------------------------------------------------------------- */
-
-uint32_t core_crc32(const char *s, size_t len)
-{
-    uint32_t crc = 0xFFFFFFFFu;
-    for (size_t i = 0; i < len; i++) {
-        crc ^= (unsigned char)s[i];
-        for (int k = 0; k < 8; k++)
-            crc = (crc >> 1) ^ (0xEDB88320u & (0u - (crc & 1u)));
-    }
-    return ~crc;
-}
 
 static const char *const type_names[] = {"base", "auth", "view"};
 
@@ -193,7 +183,7 @@ static void make_field_id(struct core_field *f, const struct core_collection *c)
     xfree(f->id);
     char id[64];
     const char *type = core_field_type_name(f->type);
-    snprintf(id, sizeof(id), "%s%u", type, core_crc32(f->name, strlen(f->name)));
+    snprintf(id, sizeof(id), "%s%u", type, crc32_ieee(f->name, strlen(f->name)));
     /* A numeric suffix on collision, as PocketBase does. */
     for (int n = 2;; n++) {
         bool taken = false;
@@ -203,7 +193,7 @@ static void make_field_id(struct core_field *f, const struct core_collection *c)
         }
         if (!taken)
             break;
-        snprintf(id, sizeof(id), "%s%u%d", type, core_crc32(f->name, strlen(f->name)), n);
+        snprintf(id, sizeof(id), "%s%u%d", type, crc32_ieee(f->name, strlen(f->name)), n);
     }
     f->id = xstrdup(id);
 }
@@ -566,9 +556,9 @@ enum rc core_collection_from_json(json_t *in, const struct core_collection *base
         } else {
             char idbuf[64], seed[300];
             int n = snprintf(seed, sizeof(seed), "%s%s", type_names[c->type], c->name);
-            snprintf(idbuf, sizeof(idbuf), "pbc_%u", core_crc32(seed, (size_t)n));
+            snprintf(idbuf, sizeof(idbuf), "pbc_%u", crc32_ieee(seed, (size_t)n));
             for (int k = 2; schema && core_schema_find_exact(schema, str_from_cstr(idbuf)); k++)
-                snprintf(idbuf, sizeof(idbuf), "pbc_%u%d", core_crc32(seed, (size_t)n), k);
+                snprintf(idbuf, sizeof(idbuf), "pbc_%u%d", crc32_ieee(seed, (size_t)n), k);
             c->id = xstrdup(idbuf);
         }
     }

@@ -31,8 +31,6 @@ enum rc core_collection_from_json(json_t *in, const struct core_collection *base
  * for storage only, never for an API response. */
 void core_collection_write_json(struct jsonw *w, const struct core_collection *c,
                                 bool with_secrets);
-/* The IEEE CRC-32 of s, as Go's crc32.ChecksumIEEE (ids are derived from it). */
-uint32_t core_crc32(const char *s, size_t len);
 /* The type's name ("base", "auth", "view"); a field type's is core_field_type_name(). */
 const char *core_collection_type_name(enum core_collection_type t);
 

@@ -146,12 +146,6 @@ static json_t *field_json(json_t *collection, const char *name)
 
 /* ---- ids ---------------------------------------------------------------- */
 
-static void test_crc32_matches_the_ieee_check_value(void **state)
-{
-    assert_int_equal(core_crc32("123456789", 9), 0xCBF43926u);
-    assert_int_equal(core_crc32("", 0), 0u);
-}
-
 static void test_create_derives_pocketbase_collection_and_field_ids(void **state)
 {
     struct core_collection *c = parse_ok(
@@ -789,7 +783,6 @@ static void test_type_names(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_crc32_matches_the_ieee_check_value),
         cmocka_unit_test(test_create_derives_pocketbase_collection_and_field_ids),
         cmocka_unit_test(test_create_keeps_a_given_id),
         cmocka_unit_test(test_generated_id_taken_gets_a_numeric_suffix),

@@ -1,4 +1,4 @@
-/* record_event.c -- a record from its values, for realtime events (see record.h).
+/* record_render.c -- a record from its values, for realtime events (see record.h).
  *
  * The rule and filter compilers address the record's table as "r". Here "r"
  * is a one-row derived table made of the event's values, so the same
