@@ -72,4 +72,10 @@ json_t *core_fields_string_schema(const struct core_field *f, bool with_length);
 /* A date as JSON Schema (date and autodate). */
 json_t *core_fields_date_schema(const struct core_field *f, bool is_input);
 
+/* The typed-model strings of a kind whose value is one string. */
+#define CORE_FIELD_MODEL_STRING                                                                    \
+    {                                                                                              \
+        .ts = "string", .dart = "String", .dart_get = "r.getStringValue(", .dart_get_end = ")"     \
+    }
+
 #endif

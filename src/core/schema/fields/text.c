@@ -93,8 +93,5 @@ const struct core_field_kind core_field_kind_text = {
     .validate = validate,
     .on_save = on_save,
     .openapi = openapi,
-    .model = {.ts = "string",
-              .dart = "String",
-              .dart_get = "r.getStringValue(",
-              .dart_get_end = ")"},
+    .model = CORE_FIELD_MODEL_STRING,
 };

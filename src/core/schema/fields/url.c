@@ -78,8 +78,5 @@ const struct core_field_kind core_field_kind_url = {
     .coerce = core_fields_coerce_text,
     .validate = validate,
     .openapi = openapi,
-    .model = {.ts = "string",
-              .dart = "String",
-              .dart_get = "r.getStringValue(",
-              .dart_get_end = ")"},
+    .model = CORE_FIELD_MODEL_STRING,
 };
