@@ -136,9 +136,7 @@ static void list_field_files(struct store_conn *db, const struct core_collection
     store_sql_ident(&q, col);
     store_sql_add(&q, " NOT IN ('', '[]')");
     struct store_stmt *st = NULL;
-    enum rc rc = store_sql_end(&q);
-    if (!rc)
-        rc = store_prepare(db, buf_str(&sql), &st);
+    enum rc rc = store_sql_prepare(&q, db, &st);
     buf_cleanup(&sql);
     if (rc)
         return;

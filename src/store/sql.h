@@ -28,6 +28,7 @@
 #include "base/rc.h"
 #include "base/str.h"
 #include "store/dialect.h"
+#include "store/store.h"
 
 struct store_sql {
     struct buf *out;            /* where the text goes (appended) */
@@ -61,5 +62,10 @@ void store_sql_column(struct store_sql *q, struct str name, enum store_column_ki
 void store_sql_fail(struct store_sql *q, enum rc rc);
 /* The first error met, or RC_OK: the text in *q->out is then complete. */
 enum rc store_sql_end(const struct store_sql *q);
+/* store_sql_end, then the statement for the text from db's cache
+ * (store_prepare): the first error of either. The buffer stays the
+ * caller's. */
+enum rc store_sql_prepare(const struct store_sql *q, struct store_conn *db,
+                          struct store_stmt **out);
 
 #endif

@@ -248,9 +248,7 @@ bool core_rule_passes(struct core_request *r, const struct core_collection *col,
     store_sql_addn(&q, frag.sql);
     store_sql_add(&q, ")");
     struct store_stmt *st = NULL;
-    enum rc rc = store_sql_end(&q);
-    if (!rc)
-        rc = store_prepare(r->cw->db, buf_str(&sql), &st);
+    enum rc rc = store_sql_prepare(&q, r->cw->db, &st);
     buf_cleanup(&sql);
     if (rc)
         return false;
@@ -282,9 +280,7 @@ json_t *core_auth_find_identity(struct core_worker *cw, const struct core_collec
     /* email's unique index is COLLATE NOCASE, so its lookup is too (spec §6.3). */
     store_sql_add(&q, strcmp(field, "email") == 0 ? " COLLATE NOCASE LIMIT 1" : " LIMIT 1");
     struct store_stmt *st = NULL;
-    enum rc rc = store_sql_end(&q);
-    if (!rc)
-        rc = store_prepare(cw->db, buf_str(&sql), &st);
+    enum rc rc = store_sql_prepare(&q, cw->db, &st);
     buf_cleanup(&sql);
     if (rc)
         return NULL;

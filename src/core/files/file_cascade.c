@@ -77,9 +77,7 @@ static void collect(struct store_conn *db, const struct core_schema *s,
             unsigned p_id = store_sql_param(&q);
             store_sql_add(&q, multi ? ")" : "");
             struct store_stmt *st = NULL;
-            enum rc rc = store_sql_end(&q);
-            if (!rc)
-                rc = store_prepare(db, buf_str(&sql), &st);
+            enum rc rc = store_sql_prepare(&q, db, &st);
             buf_cleanup(&sql);
             if (rc)
                 continue;

@@ -66,9 +66,7 @@ enum rc core_collection_list(struct core_request *r, struct str filter, struct s
     store_sql_add(&q, " OFFSET ");
     store_sql_param_at(&q, base + 2);
     struct store_stmt *st = NULL;
-    enum rc rc = store_sql_end(&q);
-    if (!rc)
-        rc = store_prepare(r->cw->db, buf_str(&sql), &st);
+    enum rc rc = store_sql_prepare(&q, r->cw->db, &st);
     buf_cleanup(&sql);
     if (rc)
         return RC_INTERNAL;

@@ -224,9 +224,7 @@ static json_t *expand_node(struct core_request *r, const struct core_expand *n, 
     store_sql_add(&q,
                   n->is_back ? " ORDER BY \"r\".\"rowid\" LIMIT 1000" : " ORDER BY \"je\".\"key\"");
     struct store_stmt *st = NULL;
-    enum rc rc = store_sql_end(&q);
-    if (!rc)
-        rc = store_prepare(r->cw->db, buf_str(&sql), &st);
+    enum rc rc = store_sql_prepare(&q, r->cw->db, &st);
     buf_cleanup(&sql);
     if (rc) {
         xfree(ids_text);

@@ -91,9 +91,7 @@ enum rc core_record_view(struct core_request *r, const struct core_collection *c
         store_sql_add(&q, " WHERE \"r\".\"id\" = ");
         store_sql_param(&q); /* ?1, the id; the rule's numbers follow */
         and_fragment(&q, &frag);
-        enum rc rc = store_sql_end(&q);
-        if (!rc)
-            rc = store_prepare(r->cw->db, buf_str(&sql), &st);
+        enum rc rc = store_sql_prepare(&q, r->cw->db, &st);
         buf_cleanup(&sql);
         if (rc)
             return rc == RC_INVALID ? RC_INTERNAL : rc;
@@ -494,9 +492,7 @@ enum rc core_record_load(struct store_conn *db, const struct core_collection *c,
     store_sql_add(&q, " \"r\" WHERE \"r\".\"id\" = ");
     unsigned p_id = store_sql_param(&q);
     struct store_stmt *st = NULL;
-    enum rc rc = store_sql_end(&q);
-    if (!rc)
-        rc = store_prepare(db, buf_str(&sql), &st);
+    enum rc rc = store_sql_prepare(&q, db, &st);
     buf_cleanup(&sql);
     if (rc)
         return rc;

@@ -62,9 +62,7 @@ enum rc core_record_render_values(struct core_request *r, const struct core_coll
     append_condition(&q, &rule_frag, &first);
     append_condition(&q, &filter_frag, &first);
     struct store_stmt *st = NULL;
-    enum rc rc = store_sql_end(&q);
-    if (!rc)
-        rc = store_prepare(r->cw->db, buf_str(&sql), &st);
+    enum rc rc = store_sql_prepare(&q, r->cw->db, &st);
     buf_cleanup(&sql);
     if (rc)
         return rc == RC_INVALID ? RC_INTERNAL : rc;

@@ -69,9 +69,7 @@ enum rc core_record_check_relations(struct store_conn *db, const struct core_sch
         store_sql_ident(&q, str_from_cstr(t->name));
         store_sql_add(&q, " \"t\" WHERE \"t\".\"id\" = \"je\".\"value\")");
         struct store_stmt *st = NULL;
-        enum rc rc = store_sql_end(&q);
-        if (!rc)
-            rc = store_prepare(db, buf_str(&sql), &st);
+        enum rc rc = store_sql_prepare(&q, db, &st);
         buf_cleanup(&sql);
         if (rc) {
             json_decref(ids);
@@ -114,9 +112,7 @@ static enum rc passes_rule(struct store_conn *db, const struct core_write_job *j
         store_sql_add(&q, ")");
     }
     struct store_stmt *st = NULL;
-    enum rc rc = store_sql_end(&q);
-    if (!rc)
-        rc = store_prepare(db, buf_str(&sql), &st);
+    enum rc rc = store_sql_prepare(&q, db, &st);
     buf_cleanup(&sql);
     if (rc)
         return rc == RC_INVALID ? RC_INTERNAL : rc;
@@ -172,9 +168,7 @@ static enum rc write_row(struct store_conn *db, const struct core_write_job *job
         p_id = store_sql_param(&q);
     }
     struct store_stmt *st = NULL;
-    enum rc rc = store_sql_end(&q);
-    if (!rc)
-        rc = store_prepare(db, buf_str(&sql), &st);
+    enum rc rc = store_sql_prepare(&q, db, &st);
     buf_cleanup(&sql);
     if (rc)
         return rc == RC_INVALID ? RC_INTERNAL : rc;
@@ -220,9 +214,7 @@ static enum rc release_references(struct store_conn *db, const struct core_schem
     if (multi)
         store_sql_add(&q, ")");
     struct store_stmt *st = NULL;
-    enum rc rc = store_sql_end(&q);
-    if (!rc)
-        rc = store_prepare(db, buf_str(&sql), &st);
+    enum rc rc = store_sql_prepare(&q, db, &st);
     buf_cleanup(&sql);
     if (rc)
         return rc;
@@ -275,9 +267,7 @@ static enum rc release_references(struct store_conn *db, const struct core_schem
             store_sql_add(&q, " WHERE \"id\" = ");
             unsigned p_ref = store_sql_param(&q);
             struct store_stmt *up = NULL;
-            rc = store_sql_end(&q);
-            if (!rc)
-                rc = store_prepare(db, buf_str(&sql), &up);
+            rc = store_sql_prepare(&q, db, &up);
             buf_cleanup(&sql);
             if (!rc) {
                 /* Both values outlive the step: bound borrowed. */
@@ -333,9 +323,7 @@ static enum rc delete_record(struct store_conn *db, const struct core_schema *sc
     store_sql_add(&q, " WHERE \"id\" = ");
     unsigned p_id = store_sql_param(&q);
     struct store_stmt *st = NULL;
-    enum rc rc = store_sql_end(&q);
-    if (!rc)
-        rc = store_prepare(db, buf_str(&sql), &st);
+    enum rc rc = store_sql_prepare(&q, db, &st);
     buf_cleanup(&sql);
     if (rc)
         return rc;

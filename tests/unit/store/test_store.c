@@ -231,6 +231,34 @@ static void test_read_transaction_reads_one_snapshot(void **state)
     store_close(w);
 }
 
+static void test_sql_prepare_keeps_the_builders_error(void **state)
+{
+    (void)state;
+    struct store_conn *db;
+    assert_int_equal(store_open(db_path, STORE_OPEN_WRITE, &db), RC_OK);
+    struct buf b;
+    buf_init(&b, 1024);
+    struct store_sql q;
+    store_sql_begin(&q, &b);
+    store_sql_add(&q, "SELECT ");
+    unsigned p = store_sql_param(&q);
+    store_sql_add(&q, " + 1");
+    struct store_stmt *st = NULL;
+    assert_int_equal(store_sql_prepare(&q, db, &st), RC_OK);
+    assert_int_equal(store_bind_int64(st, (int)p, 41), RC_OK);
+    assert_int_equal(store_step(st), RC_OK);
+    assert_int_equal(store_column_int64(st, 0), 42);
+    store_done(st);
+    buf_reset(&b);
+    store_sql_begin(&q, &b);
+    store_sql_fail(&q, RC_NOMEM);
+    st = NULL;
+    assert_int_equal(store_sql_prepare(&q, db, &st), RC_NOMEM);
+    assert_null(st);
+    buf_cleanup(&b);
+    store_close(db);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -238,6 +266,7 @@ int main(void)
         cmocka_unit_test(test_sql_keeps_the_first_error),
         cmocka_unit_test_setup_teardown(test_cursor_reads_typed_columns, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unique_violation_names_its_columns, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sql_prepare_keeps_the_builders_error, setup, teardown),
         cmocka_unit_test_setup_teardown(test_read_transaction_reads_one_snapshot, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
