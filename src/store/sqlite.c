@@ -1,6 +1,9 @@
 /* sqlite.c -- see sqlite.h. The statement cache is an open-addressing hash
- * table keyed by SQL text; it grows by doubling and holds at most a few
- * hundred statements (the queries a collection set needs), so no eviction. */
+ * table keyed by SQL text that grows by doubling. An app's queries are a few
+ * hundred texts, but filters a client writes each have a text of their own
+ * (their values are parameters, their shapes are not), so the cache is
+ * bounded: at STORE_STMT_CACHE_MAX statements, every one not in use is
+ * finalized and the hot ones are prepared again on their next use. */
 #include "store/sqlite.h"
 
 #include <limits.h>
@@ -11,17 +14,21 @@
 #include "base/log.h"
 #include "store/fault.h"
 
-struct cached_stmt {
-    char *sql; /* NULL: empty slot */
+/* A cached statement: owned by its connection's cache, handed out by
+ * store_prepare and back by store_done. */
+struct store_stmt {
+    sqlite3_stmt *st;
+    char *sql;
     size_t sql_len;
     uint64_t hash;
-    sqlite3_stmt *stmt;
+    bool in_use;    /* handed out and not yet done: never finalized meanwhile */
+    unsigned keeps; /* store_keep minus store_unkeep: never finalized while > 0 */
 };
 
 struct store_conn {
     sqlite3 *db;
-    struct cached_stmt *slots;
-    size_t slot_count; /* a power of two */
+    struct store_stmt **slots; /* NULL: empty slot */
+    size_t slot_count;         /* a power of two */
     size_t used;
     struct budget *budget; /* NULL: none */
     char errbuf[4096];     /* store_unique_columns' names */
@@ -156,16 +163,21 @@ enum rc store_open(const char *path, enum store_open_mode mode, struct store_con
     return RC_OK;
 }
 
+static void stmt_free(struct store_stmt *st)
+{
+    if (!st)
+        return;
+    sqlite3_finalize(st->st);
+    xfree(st->sql);
+    xfree(st);
+}
+
 void store_close(struct store_conn *db)
 {
     if (!db)
         return;
-    for (size_t i = 0; i < db->slot_count; i++) {
-        if (db->slots[i].sql) {
-            sqlite3_finalize(db->slots[i].stmt);
-            xfree(db->slots[i].sql);
-        }
-    }
+    for (size_t i = 0; i < db->slot_count; i++)
+        stmt_free(db->slots[i]);
     xfree(db->slots);
     sqlite3_close_v2(db->db);
     xfree(db);
@@ -176,36 +188,48 @@ sqlite3 *store_sqlite_handle(struct store_conn *db)
     return db->db;
 }
 
-static void grow(struct store_conn *db)
+/* Places st in a table of n slots (a power of two) that has room. */
+static void place(struct store_stmt **slots, size_t n, struct store_stmt *st)
 {
-    size_t n = db->slot_count * 2;
-    struct cached_stmt *slots = xcalloc(n, sizeof(*slots));
+    size_t j = st->hash & (n - 1);
+    while (slots[j])
+        j = (j + 1) & (n - 1);
+    slots[j] = st;
+}
+
+/* Rebuilds the table with n slots, keeping the statements keep says. */
+static void rebuild(struct store_conn *db, size_t n, bool keep_idle)
+{
+    struct store_stmt **slots = xcalloc(n, sizeof(*slots));
+    size_t used = 0;
     for (size_t i = 0; i < db->slot_count; i++) {
-        struct cached_stmt *c = &db->slots[i];
-        if (!c->sql)
+        struct store_stmt *st = db->slots[i];
+        if (!st)
             continue;
-        size_t j = c->hash & (n - 1);
-        while (slots[j].sql)
-            j = (j + 1) & (n - 1);
-        slots[j] = *c;
+        if (!keep_idle && !st->in_use && !st->keeps) {
+            stmt_free(st);
+            continue;
+        }
+        place(slots, n, st);
+        used++;
     }
     xfree(db->slots);
     db->slots = slots;
     db->slot_count = n;
+    db->used = used;
 }
 
-enum rc store_prepare_raw(struct store_conn *db, struct str sql, sqlite3_stmt **out)
+enum rc store_prepare(struct store_conn *db, struct str sql, struct store_stmt **out)
 {
     uint64_t h = str_hash(sql);
     size_t mask = db->slot_count - 1;
-    size_t j = h & mask;
-    while (db->slots[j].sql) {
-        struct cached_stmt *c = &db->slots[j];
+    for (size_t j = h & mask; db->slots[j]; j = (j + 1) & mask) {
+        struct store_stmt *c = db->slots[j];
         if (c->hash == h && c->sql_len == sql.len && memcmp(c->sql, sql.ptr, sql.len) == 0) {
-            *out = c->stmt;
+            c->in_use = true;
+            *out = c;
             return RC_OK;
         }
-        j = (j + 1) & mask;
     }
     sqlite3_stmt *stmt = NULL;
     int rc =
@@ -215,32 +239,45 @@ enum rc store_prepare_raw(struct store_conn *db, struct str sql, sqlite3_stmt **
                  (int)(sql.len > 300 ? 300 : sql.len), sql.ptr);
         return rc == SQLITE_NOMEM ? RC_NOMEM : RC_INVALID;
     }
-    if ((db->used + 1) * 4 > db->slot_count * 3) {
-        grow(db);
-        mask = db->slot_count - 1;
-        j = h & mask;
-        while (db->slots[j].sql)
-            j = (j + 1) & mask;
+    if (db->used >= STORE_STMT_CACHE_MAX) {
+        size_t before = db->used;
+        rebuild(db, db->slot_count, false);
+        log_info("msg=\"statement cache flushed\" statements=%zu kept=%zu", before, db->used);
     }
-    db->slots[j].sql = xstrndup(sql.ptr, sql.len);
-    db->slots[j].sql_len = sql.len;
-    db->slots[j].hash = h;
-    db->slots[j].stmt = stmt;
+    if ((db->used + 1) * 4 > db->slot_count * 3)
+        rebuild(db, db->slot_count * 2, true);
+    struct store_stmt *st = xcalloc(1, sizeof(*st));
+    st->st = stmt;
+    st->sql = xstrndup(sql.ptr, sql.len);
+    st->sql_len = sql.len;
+    st->hash = h;
+    st->in_use = true;
+    place(db->slots, db->slot_count, st);
     db->used++;
-    *out = stmt;
+    *out = st;
     return RC_OK;
+}
+
+sqlite3_stmt *store_sqlite_stmt(struct store_stmt *st)
+{
+    return st->st;
+}
+
+size_t store_stmt_cache_size(const struct store_conn *db)
+{
+    return db->used;
 }
 
 enum rc store_has_object(struct store_conn *db, struct str name, bool *out)
 {
-    sqlite3_stmt *st;
-    enum rc rc = store_prepare_raw(
+    struct store_stmt *st;
+    enum rc rc = store_prepare(
         db, STR_LIT("SELECT 1 FROM sqlite_schema WHERE lower(name) = lower(?1) LIMIT 1"), &st);
     if (rc)
         return rc;
-    sqlite3_bind_text(st, 1, name.ptr, (int)name.len, SQLITE_STATIC);
-    int step = sqlite3_step(st);
-    store_done_raw(st);
+    sqlite3_bind_text(st->st, 1, name.ptr, (int)name.len, SQLITE_STATIC);
+    int step = sqlite3_step(st->st);
+    store_done(st);
     if (step != SQLITE_ROW && step != SQLITE_DONE)
         return store_sqlite_rc(step);
     *out = step == SQLITE_ROW;
@@ -252,11 +289,11 @@ int64_t store_data_version(struct store_conn *db)
     /* The pragma runs in a read transaction of its own, so it sees every
      * commit made before it (the file control would report the value the
      * pager saw at its last transaction, possibly before a commit). */
-    sqlite3_stmt *st;
-    if (store_prepare_raw(db, STR_LIT("PRAGMA data_version"), &st) != RC_OK)
+    struct store_stmt *st;
+    if (store_prepare(db, STR_LIT("PRAGMA data_version"), &st) != RC_OK)
         return -1;
-    int64_t v = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
-    store_done_raw(st);
+    int64_t v = sqlite3_step(st->st) == SQLITE_ROW ? sqlite3_column_int64(st->st, 0) : -1;
+    store_done(st);
     return v;
 }
 
@@ -264,12 +301,12 @@ enum rc store_begin_read(struct store_conn *db)
 {
     /* BEGIN alone takes no lock; the first SELECT starts the read. Cached,
      * as every statement: a worker runs it once per loop iteration. */
-    sqlite3_stmt *st;
-    enum rc rc = store_prepare_raw(db, STR_LIT("BEGIN"), &st);
+    struct store_stmt *st;
+    enum rc rc = store_prepare(db, STR_LIT("BEGIN"), &st);
     if (rc)
         return rc;
-    int step = sqlite3_step(st);
-    store_done_raw(st);
+    int step = sqlite3_step(st->st);
+    store_done(st);
     if (step == SQLITE_DONE)
         return RC_OK;
     return step == SQLITE_ROW ? RC_INTERNAL : store_sqlite_rc(step);
@@ -277,10 +314,10 @@ enum rc store_begin_read(struct store_conn *db)
 
 void store_end_read(struct store_conn *db)
 {
-    sqlite3_stmt *st;
-    if (store_prepare_raw(db, STR_LIT("COMMIT"), &st) == RC_OK) {
-        (void)sqlite3_step(st);
-        store_done_raw(st);
+    struct store_stmt *st;
+    if (store_prepare(db, STR_LIT("COMMIT"), &st) == RC_OK) {
+        (void)sqlite3_step(st->st);
+        store_done(st);
     }
     /* A read transaction left open would pin this connection to its
      * snapshot for good: every later read would miss every later commit. */
@@ -288,29 +325,27 @@ void store_end_read(struct store_conn *db)
         (void)store_exec(db, "ROLLBACK");
 }
 
-void store_done_raw(sqlite3_stmt *stmt)
+void store_keep(struct store_stmt *st)
 {
-    sqlite3_reset(stmt);
-    sqlite3_clear_bindings(stmt);
+    st->keeps++;
 }
 
-enum rc store_prepare(struct store_conn *db, struct str sql, struct store_stmt **out)
+void store_unkeep(struct store_stmt *st)
 {
-    sqlite3_stmt *st;
-    enum rc rc = store_prepare_raw(db, sql, &st);
-    if (rc == RC_OK)
-        *out = store_stmt_of(st);
-    return rc;
+    if (st->keeps)
+        st->keeps--;
 }
 
 void store_done(struct store_stmt *st)
 {
-    store_done_raw(store_sqlite_stmt(st));
+    sqlite3_reset(st->st);
+    sqlite3_clear_bindings(st->st);
+    st->in_use = false;
 }
 
 void store_reset(struct store_stmt *st)
 {
-    sqlite3_reset(store_sqlite_stmt(st));
+    sqlite3_reset(st->st);
 }
 
 static enum rc bind_rc(int rc)
@@ -322,8 +357,7 @@ static enum rc bind_text(struct store_stmt *st, int index, struct str v, sqlite3
 {
     if (v.len > INT_MAX)
         return RC_TOO_LARGE;
-    return bind_rc(
-        sqlite3_bind_text(store_sqlite_stmt(st), index, v.ptr ? v.ptr : "", (int)v.len, d));
+    return bind_rc(sqlite3_bind_text(st->st, index, v.ptr ? v.ptr : "", (int)v.len, d));
 }
 
 enum rc store_bind_text(struct store_stmt *st, int index, struct str value)
@@ -338,33 +372,33 @@ enum rc store_bind_text_copy(struct store_stmt *st, int index, struct str value)
 
 enum rc store_bind_int64(struct store_stmt *st, int index, int64_t value)
 {
-    return bind_rc(sqlite3_bind_int64(store_sqlite_stmt(st), index, value));
+    return bind_rc(sqlite3_bind_int64(st->st, index, value));
 }
 
 enum rc store_bind_double(struct store_stmt *st, int index, double value)
 {
-    return bind_rc(sqlite3_bind_double(store_sqlite_stmt(st), index, value));
+    return bind_rc(sqlite3_bind_double(st->st, index, value));
 }
 
 enum rc store_bind_null(struct store_stmt *st, int index)
 {
-    return bind_rc(sqlite3_bind_null(store_sqlite_stmt(st), index));
+    return bind_rc(sqlite3_bind_null(st->st, index));
 }
 
 enum rc store_step(struct store_stmt *st)
 {
-    int rc = sqlite3_step(store_sqlite_stmt(st));
+    int rc = sqlite3_step(st->st);
     return rc == SQLITE_ROW ? RC_OK : rc == SQLITE_DONE ? RC_NOT_FOUND : store_sqlite_rc(rc);
 }
 
 int store_column_count(struct store_stmt *st)
 {
-    return sqlite3_column_count(store_sqlite_stmt(st));
+    return sqlite3_column_count(st->st);
 }
 
 enum store_type store_column_type(struct store_stmt *st, int index)
 {
-    switch (sqlite3_column_type(store_sqlite_stmt(st), index)) {
+    switch (sqlite3_column_type(st->st, index)) {
     case SQLITE_INTEGER: return STORE_TYPE_INT;
     case SQLITE_FLOAT: return STORE_TYPE_FLOAT;
     case SQLITE_TEXT: return STORE_TYPE_TEXT;
@@ -375,19 +409,19 @@ enum store_type store_column_type(struct store_stmt *st, int index)
 
 struct str store_column_text(struct store_stmt *st, int index)
 {
-    sqlite3_stmt *s = store_sqlite_stmt(st);
+    sqlite3_stmt *s = st->st;
     const char *p = (const char *)sqlite3_column_text(s, index);
     return p ? (struct str){p, (size_t)sqlite3_column_bytes(s, index)} : (struct str){"", 0};
 }
 
 int64_t store_column_int64(struct store_stmt *st, int index)
 {
-    return sqlite3_column_int64(store_sqlite_stmt(st), index);
+    return sqlite3_column_int64(st->st, index);
 }
 
 double store_column_double(struct store_stmt *st, int index)
 {
-    return sqlite3_column_double(store_sqlite_stmt(st), index);
+    return sqlite3_column_double(st->st, index);
 }
 
 int64_t store_changes(struct store_conn *db)

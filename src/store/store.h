@@ -73,6 +73,12 @@ enum rc store_prepare(struct store_conn *db, struct str sql, struct store_stmt *
 void store_done(struct store_stmt *st);
 /* Resets st for another run, keeping its bindings. */
 void store_reset(struct store_stmt *st);
+/* The cache may finalize a statement that is done (it is bounded); a caller
+ * that holds on to one between uses (a per-worker table of hot statements)
+ * keeps it: a kept statement stays prepared until store_unkeep. Counted:
+ * each keep needs its unkeep. */
+void store_keep(struct store_stmt *st);
+void store_unkeep(struct store_stmt *st);
 
 /* Parameters are numbered from 1 (store_sql_param() hands out the numbers).
  * store_bind_text borrows value until the statement is reset or done;

@@ -96,6 +96,11 @@ enum rc core_record_view(struct core_request *r, const struct core_collection *c
         if (rc)
             return rc == RC_INVALID ? RC_INTERNAL : rc;
         if (slot) {
+            /* The slot holds its statement between requests: kept, so the
+             * bounded statement cache never finalizes it under the slot. */
+            if (slot->stmt)
+                store_unkeep(slot->stmt);
+            store_keep(st);
             slot->c = c;
             slot->schema_version = r->schema->version;
             slot->stmt = st;

@@ -36,7 +36,7 @@ struct store_writer;
 struct core_view_stmt {
     const struct core_collection *c;
     uint64_t schema_version;
-    struct store_stmt *stmt; /* owned by the connection's statement cache */
+    struct store_stmt *stmt; /* the connection cache's, kept (store_keep) while here */
 };
 
 struct core_token_cache;

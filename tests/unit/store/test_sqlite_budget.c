@@ -47,14 +47,14 @@ static int teardown(void **state)
 /* Runs the count to n; returns the step's outcome as enum rc. */
 static enum rc count_to(struct store_conn *db, int64_t n, int64_t *got)
 {
-    sqlite3_stmt *st;
-    enum rc rc = store_prepare_raw(db, STR_LIT(COUNT_SQL), &st);
+    struct store_stmt *st;
+    enum rc rc = store_prepare(db, STR_LIT(COUNT_SQL), &st);
     if (rc)
         return rc;
-    sqlite3_bind_int64(st, 1, n);
-    int step = sqlite3_step(st);
-    *got = step == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
-    store_done_raw(st);
+    sqlite3_bind_int64(store_sqlite_stmt(st), 1, n);
+    int step = sqlite3_step(store_sqlite_stmt(st));
+    *got = step == SQLITE_ROW ? sqlite3_column_int64(store_sqlite_stmt(st), 0) : -1;
+    store_done(st);
     return store_sqlite_rc(step);
 }
 

@@ -57,17 +57,17 @@ struct insert {
 static enum rc insert_row(struct store_conn *db, void *ctx)
 {
     struct insert *in = ctx;
-    sqlite3_stmt *st;
-    enum rc rc = store_prepare_raw(db, STR_LIT("INSERT INTO t (id, v) VALUES (?1, ?2)"), &st);
+    struct store_stmt *st;
+    enum rc rc = store_prepare(db, STR_LIT("INSERT INTO t (id, v) VALUES (?1, ?2)"), &st);
     if (rc)
         return rc;
-    sqlite3_bind_int(st, 1, in->id);
+    sqlite3_bind_int(store_sqlite_stmt(st), 1, in->id);
     if (in->value)
-        sqlite3_bind_text(st, 2, in->value, -1, SQLITE_STATIC);
+        sqlite3_bind_text(store_sqlite_stmt(st), 2, in->value, -1, SQLITE_STATIC);
     else
-        sqlite3_bind_null(st, 2);
-    int s = sqlite3_step(st);
-    store_done_raw(st);
+        sqlite3_bind_null(store_sqlite_stmt(st), 2);
+    int s = sqlite3_step(store_sqlite_stmt(st));
+    store_done(st);
     return s == SQLITE_DONE ? RC_OK : store_sqlite_rc(s);
 }
 
@@ -86,11 +86,11 @@ static int count_rows(const char *where)
     assert_int_equal(store_open(db_path, STORE_OPEN_READ, &rd), RC_OK);
     char sql[128];
     snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM t %s", where);
-    sqlite3_stmt *st;
-    assert_int_equal(store_prepare_raw(rd, str_from_cstr(sql), &st), RC_OK);
-    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    int n = sqlite3_column_int(st, 0);
-    store_done_raw(st);
+    struct store_stmt *st;
+    assert_int_equal(store_prepare(rd, str_from_cstr(sql), &st), RC_OK);
+    assert_int_equal(sqlite3_step(store_sqlite_stmt(st)), SQLITE_ROW);
+    int n = sqlite3_column_int(store_sqlite_stmt(st), 0);
+    store_done(st);
     store_close(rd);
     return n;
 }
@@ -160,23 +160,23 @@ static enum rc prepare_faulty_table(struct store_conn *db, void *ctx)
     enum rc rc = store_exec(db, "PRAGMA cache_size = 10;"
                                 "CREATE TABLE IF NOT EXISTS t (id INTEGER PRIMARY KEY, "
                                 "v TEXT NOT NULL)");
-    sqlite3_stmt *st;
+    struct store_stmt *st;
     if (!rc)
-        rc = store_prepare_raw(db, STR_LIT("INSERT INTO t (id, v) VALUES (?1, ?2)"), &st);
+        rc = store_prepare(db, STR_LIT("INSERT INTO t (id, v) VALUES (?1, ?2)"), &st);
     char pad[900];
     memset(pad, 'p', sizeof(pad) - 1);
     pad[sizeof(pad) - 1] = '\0';
     for (int i = 0; i < FAULT_FILL && !rc; i++) {
         /* spread over the key space so later inserts touch many pages */
-        sqlite3_bind_int(st, 1, 1000000 + i * 997);
-        sqlite3_bind_text(st, 2, pad, -1, SQLITE_STATIC);
-        int step = sqlite3_step(st);
-        sqlite3_reset(st);
+        sqlite3_bind_int(store_sqlite_stmt(st), 1, 1000000 + i * 997);
+        sqlite3_bind_text(store_sqlite_stmt(st), 2, pad, -1, SQLITE_STATIC);
+        int step = sqlite3_step(store_sqlite_stmt(st));
+        sqlite3_reset(store_sqlite_stmt(st));
         if (step != SQLITE_DONE)
             rc = store_sqlite_rc(step);
     }
     if (!rc)
-        store_done_raw(st);
+        store_done(st);
     return rc;
 }
 
@@ -210,15 +210,15 @@ struct faulty_insert {
 static enum rc insert_faulty_row(struct store_conn *db, void *ctx)
 {
     struct faulty_insert *fi = ctx;
-    sqlite3_stmt *st;
+    struct store_stmt *st;
     /* a read first, as record jobs check rules and relations before writing */
-    enum rc rc = store_prepare_raw(
+    enum rc rc = store_prepare(
         db, STR_LIT("SELECT length(v) FROM t WHERE id < ?1 ORDER BY id DESC LIMIT 1"), &st);
     if (rc)
         return rc;
-    sqlite3_bind_int(st, 1, fi->in.id);
-    int step = sqlite3_step(st);
-    store_done_raw(st);
+    sqlite3_bind_int(store_sqlite_stmt(st), 1, fi->in.id);
+    int step = sqlite3_step(store_sqlite_stmt(st));
+    store_done(st);
     if (step != SQLITE_ROW)
         return store_sqlite_rc(step);
     return insert_row(db, &fi->in);
@@ -271,14 +271,14 @@ static void run_fault_round(struct store_writer *w, const struct store_fault_pla
     *fired += store_fault_disarm();
     struct store_conn *rd;
     assert_int_equal(store_open(db_path, STORE_OPEN_READ, &rd), RC_OK);
-    sqlite3_stmt *st;
-    assert_int_equal(store_prepare_raw(rd, STR_LIT("SELECT 1 FROM t WHERE id = ?1"), &st), RC_OK);
+    struct store_stmt *st;
+    assert_int_equal(store_prepare(rd, STR_LIT("SELECT 1 FROM t WHERE id = ?1"), &st), RC_OK);
     for (int i = 0; i < FAULT_GROUP; i++) {
-        sqlite3_bind_int(st, 1, jobs[i].in.id);
-        int step = sqlite3_step(st);
+        sqlite3_bind_int(store_sqlite_stmt(st), 1, jobs[i].in.id);
+        int step = sqlite3_step(store_sqlite_stmt(st));
         assert_true(step == SQLITE_ROW || step == SQLITE_DONE);
         bool is_present = step == SQLITE_ROW;
-        store_done_raw(st);
+        store_done(st);
         if (jobs[i].in.result == RC_OK) {
             t->acked++;
             t->acked_lost += !is_present;
@@ -304,11 +304,11 @@ static int integrity_ok(void)
 {
     struct store_conn *rd;
     assert_int_equal(store_open(db_path, STORE_OPEN_READ, &rd), RC_OK);
-    sqlite3_stmt *st;
-    assert_int_equal(store_prepare_raw(rd, STR_LIT("PRAGMA integrity_check"), &st), RC_OK);
-    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    int ok = strcmp((const char *)sqlite3_column_text(st, 0), "ok") == 0;
-    store_done_raw(st);
+    struct store_stmt *st;
+    assert_int_equal(store_prepare(rd, STR_LIT("PRAGMA integrity_check"), &st), RC_OK);
+    assert_int_equal(sqlite3_step(store_sqlite_stmt(st)), SQLITE_ROW);
+    int ok = strcmp((const char *)sqlite3_column_text(store_sqlite_stmt(st), 0), "ok") == 0;
+    store_done(st);
     store_close(rd);
     return ok;
 }
@@ -402,25 +402,57 @@ static void test_sqlite_cache_returns_the_same_statement(void **state)
     (void)state;
     struct store_conn *db;
     assert_int_equal(store_open(db_path, STORE_OPEN_WRITE, &db), RC_OK);
-    sqlite3_stmt *a, *b;
-    assert_int_equal(store_prepare_raw(db, STR_LIT("SELECT 1"), &a), RC_OK);
-    store_done_raw(a);
-    assert_int_equal(store_prepare_raw(db, STR_LIT("SELECT 1"), &b), RC_OK);
+    struct store_stmt *a, *b;
+    assert_int_equal(store_prepare(db, STR_LIT("SELECT 1"), &a), RC_OK);
+    store_done(a);
+    assert_int_equal(store_prepare(db, STR_LIT("SELECT 1"), &b), RC_OK);
     assert_ptr_equal(a, b);
-    /* Enough distinct statements to make the cache grow several times. */
-    for (int i = 0; i < 300; i++) {
+    /* Enough distinct statements to make the cache grow (release build). */
+    int n = STORE_STMT_CACHE_MAX > 300 ? 300 : STORE_STMT_CACHE_MAX - 4; /* no flush */
+    for (int i = 0; i < n; i++) {
         char sql[32];
         snprintf(sql, sizeof(sql), "SELECT %d", i);
-        sqlite3_stmt *s;
-        assert_int_equal(store_prepare_raw(db, str_from_cstr(sql), &s), RC_OK);
-        assert_int_equal(sqlite3_step(s), SQLITE_ROW);
-        assert_int_equal(sqlite3_column_int(s, 0), i);
-        store_done_raw(s);
+        struct store_stmt *s;
+        assert_int_equal(store_prepare(db, str_from_cstr(sql), &s), RC_OK);
+        assert_int_equal(sqlite3_step(store_sqlite_stmt(s)), SQLITE_ROW);
+        assert_int_equal(sqlite3_column_int(store_sqlite_stmt(s), 0), i);
+        store_done(s);
     }
-    assert_int_equal(store_prepare_raw(db, STR_LIT("SELECT 1"), &b), RC_OK);
+    assert_int_equal(store_prepare(db, STR_LIT("SELECT 1"), &b), RC_OK);
     assert_ptr_equal(a, b);
-    sqlite3_stmt *bad;
-    assert_int_equal(store_prepare_raw(db, STR_LIT("SELEKT nonsense"), &bad), RC_INVALID);
+    struct store_stmt *bad;
+    assert_int_equal(store_prepare(db, STR_LIT("SELEKT nonsense"), &bad), RC_INVALID);
+    store_close(db);
+}
+
+static void test_sqlite_cache_is_bounded_and_keeps_statements_in_use(void **state)
+{
+    (void)state;
+    struct store_conn *db;
+    assert_int_equal(store_open(db_path, STORE_OPEN_WRITE, &db), RC_OK);
+    /* Held across the flush (as a streamed page holds its statement). */
+    struct store_stmt *held;
+    assert_int_equal(store_prepare(db, STR_LIT("SELECT ?1 * 2"), &held), RC_OK);
+    assert_int_equal(store_bind_int64(held, 1, 21), RC_OK);
+    for (int i = 0; i < STORE_STMT_CACHE_MAX + 200; i++) {
+        char sql[48];
+        snprintf(sql, sizeof(sql), "SELECT %d AS distinct_shape", i);
+        struct store_stmt *s;
+        assert_int_equal(store_prepare(db, str_from_cstr(sql), &s), RC_OK);
+        assert_int_equal(store_step(s), RC_OK);
+        assert_int_equal(store_column_int64(s, 0), i);
+        store_done(s);
+        assert_true(store_stmt_cache_size(db) <= STORE_STMT_CACHE_MAX);
+    }
+    /* a flush happened (each text was new) and the held statement survived it */
+    assert_true(store_stmt_cache_size(db) < STORE_STMT_CACHE_MAX);
+    assert_int_equal(store_step(held), RC_OK);
+    assert_int_equal(store_column_int64(held, 0), 42);
+    store_done(held);
+    struct store_stmt *again;
+    assert_int_equal(store_prepare(db, STR_LIT("SELECT ?1 * 2"), &again), RC_OK);
+    assert_ptr_equal(again, held); /* still cached */
+    store_done(again);
     store_close(db);
 }
 
@@ -444,6 +476,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_writer_commits_every_queued_job, setup, teardown),
         cmocka_unit_test_setup_teardown(test_writer_failing_job_rolls_back_only_itself, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_sqlite_cache_is_bounded_and_keeps_statements_in_use,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(test_sqlite_cache_returns_the_same_statement, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_read_connection_refuses_writes, setup, teardown),
