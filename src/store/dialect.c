@@ -47,18 +47,3 @@ enum rc store_dialect_param_as(struct buf *out, enum store_dialect d, unsigned n
     enum rc rc = buf_append(out, "?", 1);
     return rc ? rc : buf_append_u64(out, n);
 }
-
-enum rc store_dialect_ident(struct buf *out, struct str name)
-{
-    return store_dialect_ident_as(out, store_dialect_current(), name);
-}
-
-enum rc store_dialect_column(struct buf *out, struct str name, enum store_column_kind kind)
-{
-    return store_dialect_column_as(out, store_dialect_current(), name, kind);
-}
-
-enum rc store_dialect_param(struct buf *out, unsigned n)
-{
-    return store_dialect_param_as(out, store_dialect_current(), n);
-}

@@ -40,10 +40,5 @@ enum rc store_dialect_column_as(struct buf *out, enum store_dialect d, struct st
                                 enum store_column_kind kind);
 /* Appends the numbered placeholder for parameter n (1-based): ?n in SQLite. */
 enum rc store_dialect_param_as(struct buf *out, enum store_dialect d, unsigned n);
-/* The same in the current dialect, for code that appends to a buffer
- * itself (new code uses store/sql.h). */
-enum rc store_dialect_ident(struct buf *out, struct str name);
-enum rc store_dialect_column(struct buf *out, struct str name, enum store_column_kind kind);
-enum rc store_dialect_param(struct buf *out, unsigned n);
 
 #endif
