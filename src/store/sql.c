@@ -78,8 +78,3 @@ enum rc store_sql_end(const struct store_sql *q)
 {
     return q->rc;
 }
-
-enum rc store_sql_prepare(const struct store_sql *q, struct store_conn *db, struct store_stmt **out)
-{
-    return q->rc ? q->rc : store_prepare(db, buf_str(q->out), out);
-}

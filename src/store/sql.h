@@ -65,7 +65,10 @@ enum rc store_sql_end(const struct store_sql *q);
 /* store_sql_end, then the statement for the text from db's cache
  * (store_prepare): the first error of either. The buffer stays the
  * caller's. */
-enum rc store_sql_prepare(const struct store_sql *q, struct store_conn *db,
-                          struct store_stmt **out);
+static inline enum rc store_sql_prepare(const struct store_sql *q, struct store_conn *db,
+                                        struct store_stmt **out)
+{
+    return q->rc ? q->rc : store_prepare(db, buf_str(q->out), out);
+}
 
 #endif
