@@ -104,6 +104,7 @@ static const char *const bootstrap[] = {
     "\"listRule\":\"id = @request.auth.id\",\"viewRule\":\"id = @request.auth.id\","
     "\"createRule\":\"\",\"updateRule\":\"id = @request.auth.id\","
     "\"deleteRule\":\"id = @request.auth.id\",\"authRule\":\"\",\"manageRule\":null,"
+    "\"oauth2\":{\"mappedFields\":{\"name\":\"name\",\"avatarURL\":\"avatar\"}},"
     "\"fields\":[{\"name\":\"name\",\"type\":\"text\",\"max\":255},"
     "{\"name\":\"avatar\",\"type\":\"file\",\"maxSelect\":1,\"mimeTypes\":[\"image/jpeg\","
     "\"image/png\",\"image/svg+xml\",\"image/gif\",\"image/webp\"]},"
