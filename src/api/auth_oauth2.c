@@ -1,0 +1,348 @@
+/* auth_oauth2.c -- OAuth2 sign-in (spec §6.2 providers, §6.11): the
+ * providers of auth-methods and POST .../auth-with-oauth2.
+ *
+ * A sign-in runs in four steps, each on the thread it may block: the body is
+ * checked on the loop; the code exchange and user-info read run on the
+ * offload pool (core_oauth2_exchange_run: network waits); the record is found
+ * on the loop (link, then the requester, then a verified email), or created
+ * through the ordinary record save (createRule with @request.context
+ * "oauth2"); the link is written by the writer; then the auth response with
+ * `meta` is answered. */
+#include <stdio.h>
+#include <string.h>
+
+#include "api/auth_int.h"
+#include "api/call.h"
+#include "api/errors.h"
+#include "api/handlers.h"
+#include "base/alloc.h"
+#include "base/chrono.h"
+#include "base/jsonw.h"
+#include "base/secure.h"
+#include "core/auth/oauth2.h"
+#include "core/record/record_save.h"
+#include "core/record/record_write.h"
+#include "net/offload.h"
+
+void api_auth_oauth2_methods(struct jsonw *w, const struct core_collection *col)
+{
+    const struct core_oauth2_options *o = &col->oauth2;
+    jsonw_key_cstr(w, "oauth2");
+    jsonw_object_begin(w);
+    jsonw_key_cstr(w, "enabled");
+    jsonw_bool(w, o->is_enabled);
+    jsonw_key_cstr(w, "providers");
+    jsonw_array_begin(w);
+    for (size_t i = 0; o->is_enabled && i < o->provider_count; i++) {
+        const struct core_oauth2_config *cfg = &o->providers[i];
+        const struct core_oauth2_provider *p = core_oauth2_provider_find(cfg->name);
+        if (!p)
+            continue;
+        char state[31], verifier[CORE_OAUTH2_VERIFIER_LEN + 1], challenge[44];
+        core_oauth2_pkce_new(state, verifier, challenge);
+        bool is_pkce = core_oauth2_config_is_pkce(cfg);
+        struct buf url;
+        buf_init(&url, 16384);
+        (void)core_oauth2_auth_url(cfg, state, challenge, &url);
+        jsonw_object_begin(w);
+        jsonw_key_cstr(w, "name");
+        jsonw_string_cstr(w, cfg->name);
+        jsonw_key_cstr(w, "displayName");
+        jsonw_string_cstr(w, cfg->display_name[0] ? cfg->display_name : p->display_name);
+        jsonw_key_cstr(w, "state");
+        jsonw_string_cstr(w, state);
+        jsonw_key_cstr(w, "authURL");
+        jsonw_string(w, buf_str(&url));
+        jsonw_key_cstr(w, "codeVerifier");
+        jsonw_string_cstr(w, is_pkce ? verifier : "");
+        jsonw_key_cstr(w, "codeChallenge");
+        jsonw_string_cstr(w, is_pkce ? challenge : "");
+        jsonw_key_cstr(w, "codeChallengeMethod");
+        jsonw_string_cstr(w, is_pkce ? "S256" : "");
+        jsonw_object_end(w);
+        buf_cleanup(&url);
+    }
+    jsonw_array_end(w);
+    jsonw_object_end(w);
+}
+
+/* A sign-in in flight; in the request's arena. */
+struct signin {
+    struct api_call *call;
+    const struct core_collection *col;
+    char *code, *verifier, *redirect_url;
+    json_t *create_data; /* owned */
+    struct core_oauth2_exchange x;
+    json_t *record; /* owned */
+    bool is_new;
+    struct core_exec_job link;
+};
+
+static void signin_release(void *ctx)
+{
+    struct signin *s = ctx;
+    xfree(s->code);
+    xfree(s->verifier);
+    xfree(s->redirect_url);
+    json_decref(s->create_data);
+    json_decref(s->record);
+    core_oauth2_exchange_cleanup(&s->x);
+    core_exec_job_cleanup(&s->link);
+}
+
+static void write_meta(struct signin *s, struct buf *out)
+{
+    const struct core_oauth2_user *u = &s->x.user;
+    struct jsonw w;
+    jsonw_init(&w, out);
+    jsonw_object_begin(&w);
+    jsonw_key_cstr(&w, "id");
+    jsonw_string_cstr(&w, u->id);
+    jsonw_key_cstr(&w, "name");
+    jsonw_string_cstr(&w, u->name);
+    jsonw_key_cstr(&w, "username");
+    jsonw_string_cstr(&w, u->username);
+    jsonw_key_cstr(&w, "email");
+    jsonw_string_cstr(&w, u->email);
+    jsonw_key_cstr(&w, "avatarURL");
+    jsonw_string_cstr(&w, u->avatar_url);
+    jsonw_key_cstr(&w, "avatarUrl"); /* legacy key the older SDKs read */
+    jsonw_string_cstr(&w, u->avatar_url);
+    jsonw_key_cstr(&w, "accessToken");
+    jsonw_string_cstr(&w, s->x.access_token);
+    jsonw_key_cstr(&w, "refreshToken");
+    jsonw_string_cstr(&w, s->x.refresh_token);
+    char expiry[32] = "";
+    if (s->x.expiry)
+        chrono_format_db_ms(s->x.expiry * 1000, expiry);
+    jsonw_key_cstr(&w, "expiry");
+    jsonw_string_cstr(&w, expiry);
+    jsonw_key_cstr(&w, "isNew");
+    jsonw_bool(&w, s->is_new);
+    jsonw_key_cstr(&w, "rawUser");
+    char *raw = json_dumps(u->raw, JSON_COMPACT);
+    jsonw_raw(&w, str_from_cstr(raw ? raw : "{}"));
+    xfree(raw);
+    jsonw_object_end(&w);
+    (void)jsonw_finish(&w);
+}
+
+static void answer(struct signin *s)
+{
+    struct buf meta;
+    buf_init(&meta, 1 << 20);
+    write_meta(s, &meta);
+    api_auth_write_response_meta(s->call, s->col, s->record, buf_str(&meta));
+    buf_cleanup(&meta);
+}
+
+static void linked(struct core_exec_job *job)
+{
+    struct signin *s = (struct signin *)((char *)job - offsetof(struct signin, link));
+    struct api_call *c = s->call;
+    api_call_enter(c);
+    if (!api_call_is_gone(c)) {
+        if (job->rc)
+            api_call_fail(c, job->rc);
+        else
+            answer(s);
+    }
+    api_call_resume(c);
+}
+
+/* The record is known: link it (a new link is harmless when it exists),
+ * then answer. */
+static void link_and_answer(struct signin *s)
+{
+    core_oauth2_link_job(s->col, json_string_value(json_object_get(s->record, "id")),
+                         s->x.cfg->name, s->x.user.id, &s->link);
+    s->link.done = linked;
+    core_exec_submit(&s->call->aw->core, &s->link);
+}
+
+static void created(struct core_save *save, void *ctx)
+{
+    struct signin *s = ctx;
+    struct api_call *c = s->call;
+    api_call_enter(c);
+    if (api_call_is_gone(c)) {
+        api_call_resume(c);
+        return;
+    }
+    enum rc rc = core_record_save_rc(save);
+    if (rc) {
+        api_call_take_problem(c, core_record_save_problem(save));
+        api_call_fail(c, rc);
+        api_call_resume(c);
+        return;
+    }
+    struct core_output_opts o = {0};
+    o.ignore_view_rule = true;
+    struct buf out;
+    buf_init(&out, 1 << 24);
+    struct core_problem p;
+    core_problem_init(&p);
+    rc = core_record_save_answer(save, &o, &out, &p);
+    core_problem_cleanup(&p);
+    json_t *saved = rc ? NULL : json_loadb(out.data, out.len, 0, NULL);
+    buf_cleanup(&out);
+    const char *id = json_string_value(json_object_get(saved, "id"));
+    if (id)
+        (void)core_record_load(c->aw->core.db, s->col, str_from_cstr(id), &s->record);
+    json_decref(saved);
+    if (!s->record) {
+        api_call_fail(c, RC_INTERNAL);
+        api_call_resume(c);
+        return;
+    }
+    s->is_new = true;
+    link_and_answer(s); /* resumes */
+}
+
+static void set_if_unset(json_t *body, const char *field, const char *value)
+{
+    if (field && field[0] && value && value[0] && !json_object_get(body, field))
+        json_object_set_new(body, field, json_string(value));
+}
+
+/* First sign-in: a new record from createData and the provider's identity,
+ * saved as a create (createRule, validation) with a random password. */
+static void create_record(struct signin *s)
+{
+    struct api_call *c = s->call;
+    const struct core_oauth2_user *u = &s->x.user;
+    const struct core_oauth2_options *o = &s->col->oauth2;
+    json_t *body = s->create_data ? json_deep_copy(s->create_data) : json_object();
+    json_object_del(body, "verified"); /* only the provider vouches for an address */
+    if (u->email[0] && !json_object_get(body, "email")) {
+        json_object_set_new(body, "email", json_string(u->email));
+        json_object_set_new(body, "verified", json_true());
+    }
+    set_if_unset(body, o->mapped_id, u->id);
+    set_if_unset(body, o->mapped_name, u->name);
+    set_if_unset(body, o->mapped_username, u->username);
+    /* TODO(#11): download avatarURL into o->mapped_avatar (a file field). */
+    char password[31];
+    secure_random_string(STR_LIT("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"),
+                         password, 30);
+    password[30] = '\0';
+    json_object_set_new(body, "password", json_string(password));
+    json_object_set_new(body, "passwordConfirm", json_string(password));
+    secure_zero(password, sizeof(password));
+    json_decref(c->body);
+    c->body = body;
+    api_call_request_data(c, "oauth2");
+    c->core.is_manager = true; /* the verified state above is the server's */
+    struct core_save_input in = {.kind = CORE_WRITE_CREATE, .c = s->col, .body = c->body};
+    struct core_save *save;
+    enum rc rc = core_record_save_prepare(&c->core, &in, &c->problem, &save);
+    if (!rc)
+        rc = core_record_save_start(save, created, NULL, s);
+    if (rc) {
+        api_call_fail(c, rc);
+        api_call_resume(c);
+    }
+}
+
+static void exchanged(enum rc rc, void *ctx)
+{
+    struct signin *s = ctx;
+    struct api_call *c = s->call;
+    api_call_enter(c);
+    if (api_call_is_gone(c)) {
+        api_call_resume(c);
+        return;
+    }
+    if (rc) {
+        api_call_fail(c, rc); /* the pool was saturated: 503 */
+        api_call_resume(c);
+        return;
+    }
+    if (s->x.rc) {
+        core_problem_message(&c->problem, s->x.access_token ? "Failed to fetch OAuth2 user."
+                                                            : "Failed to fetch OAuth2 token.");
+        api_call_fail(c, RC_INVALID);
+        api_call_resume(c);
+        return;
+    }
+    struct core_worker *cw = &c->aw->core;
+    s->record = core_oauth2_find_linked(cw, s->col, s->x.cfg->name, s->x.user.id);
+    if (!s->record && c->auth.collection == s->col && c->auth.record)
+        s->record = json_incref(c->auth.record); /* the signed-in requester links it */
+    if (!s->record && s->x.user.email[0])
+        s->record = api_auth_find_identity(c, s->col, "email", s->x.user.email);
+    if (s->record)
+        link_and_answer(s);
+    else
+        create_record(s);
+}
+
+static void exchange_work(void *ctx)
+{
+    struct signin *s = ctx;
+    core_oauth2_exchange_run(&s->x);
+}
+
+static char *dup_body_string(json_t *body, const char *key, const char *legacy)
+{
+    json_t *v = json_object_get(body, key);
+    if (!v && legacy)
+        v = json_object_get(body, legacy);
+    return xstrdup(json_is_string(v) ? json_string_value(v) : "");
+}
+
+enum rc api_auth_with_oauth2(struct http_req *req, void *ctx)
+{
+    (void)ctx;
+    struct api_call *c = api_call_new(req);
+    const struct core_collection *col;
+    if (api_auth_collection_or_fail(c, &col))
+        return RC_OK;
+    if (!col->oauth2.is_enabled) {
+        api_error_write(req, 403, "The collection is not configured to allow OAuth2 authentication.");
+        return RC_OK;
+    }
+    if (api_call_body_or_fail(c, "An error occurred while loading the submitted data."))
+        return RC_OK;
+    struct signin *s = arena_alloc(req->arena, sizeof(*s));
+    memset(s, 0, sizeof(*s));
+    s->call = c;
+    s->col = col;
+    arena_defer(req->arena, signin_release, s);
+    const char *provider = json_string_value(json_object_get(c->body, "provider"));
+    s->code = dup_body_string(c->body, "code", NULL);
+    s->verifier = dup_body_string(c->body, "codeVerifier", NULL);
+    s->redirect_url = dup_body_string(c->body, "redirectURL", "redirectUrl");
+    json_t *create_data = json_object_get(c->body, "createData");
+    if (json_is_object(create_data))
+        s->create_data = json_incref(create_data);
+    s->x.cfg = core_oauth2_config_find(&col->oauth2, provider);
+    if (!provider || !provider[0])
+        core_problem_field(&c->problem, "provider", "validation_required", "Cannot be blank.",
+                           NULL);
+    else if (!s->x.cfg || !core_oauth2_provider_find(provider))
+        core_problem_field(&c->problem, "provider", "validation_invalid_provider",
+                           "Provider is missing or is not enabled.", NULL);
+    if (!s->code[0])
+        core_problem_field(&c->problem, "code", "validation_required", "Cannot be blank.", NULL);
+    if (!s->redirect_url[0])
+        core_problem_field(&c->problem, "redirectURL", "validation_required", "Cannot be blank.",
+                           NULL);
+    if (create_data && !json_is_null(create_data) && !json_is_object(create_data))
+        core_problem_field(&c->problem, "createData", "validation_invalid_value",
+                           "Must be an object.", NULL);
+    if (core_problem_has_fields(&c->problem)) {
+        core_problem_message(&c->problem, "An error occurred while validating the submitted data.");
+        return api_call_fail(c, RC_INVALID);
+    }
+    s->x.code = s->code;
+    s->x.code_verifier = s->verifier;
+    s->x.redirect_url = s->redirect_url;
+    api_call_defer(c);
+    if (net_offload_submit(c->aw->core.app->offload, c->aw->core.mailbox, exchange_work,
+                           exchanged, s) != RC_OK) {
+        api_call_fail(c, RC_BUSY);
+        api_call_resume(c);
+    }
+    return RC_OK;
+}
