@@ -299,7 +299,8 @@ enum rc api_auth_with_oauth2(struct http_req *req, void *ctx)
     if (api_auth_collection_or_fail(c, &col))
         return RC_OK;
     if (!col->oauth2.is_enabled) {
-        api_error_write(req, 403, "The collection is not configured to allow OAuth2 authentication.");
+        api_error_write(req, 403,
+                        "The collection is not configured to allow OAuth2 authentication.");
         return RC_OK;
     }
     if (api_call_body_or_fail(c, "An error occurred while loading the submitted data."))
@@ -339,8 +340,8 @@ enum rc api_auth_with_oauth2(struct http_req *req, void *ctx)
     s->x.code_verifier = s->verifier;
     s->x.redirect_url = s->redirect_url;
     api_call_defer(c);
-    if (net_offload_submit(c->aw->core.app->offload, c->aw->core.mailbox, exchange_work,
-                           exchanged, s) != RC_OK) {
+    if (net_offload_submit(c->aw->core.app->offload, c->aw->core.mailbox, exchange_work, exchanged,
+                           s) != RC_OK) {
         api_call_fail(c, RC_BUSY);
         api_call_resume(c);
     }

@@ -16,8 +16,8 @@
 
 struct net_fetch_request {
     const char *url;
-    const char *post_body; /* NULL: GET; else POST with this body */
-    const char *post_type; /* Content-Type of the POST body */
+    const char *post_body;                      /* NULL: GET; else POST with this body */
+    const char *post_type;                      /* Content-Type of the POST body */
     const char *headers[NET_FETCH_MAX_HEADERS]; /* "Name: value"; NULL ends the list */
     long timeout_ms;                            /* 0: 15000 */
 };

@@ -276,8 +276,7 @@ json_t *core_oauth2_find_linked(struct core_worker *cw, const struct core_collec
 }
 
 void core_oauth2_link_job(const struct core_collection *col, const char *record_id,
-                          const char *provider, const char *provider_id,
-                          struct core_exec_job *job)
+                          const char *provider, const char *provider_id, struct core_exec_job *job)
 {
     char id[16], now[32];
     secure_random_string(STR_LIT("abcdefghijklmnopqrstuvwxyz0123456789"), id, 15);

@@ -61,7 +61,6 @@ json_t *core_oauth2_find_linked(struct core_worker *cw, const struct core_collec
 /* Fills job to insert the link of record_id of col to (provider,
  * provider_id); a link that exists already is left as it is. */
 void core_oauth2_link_job(const struct core_collection *col, const char *record_id,
-                          const char *provider, const char *provider_id,
-                          struct core_exec_job *job);
+                          const char *provider, const char *provider_id, struct core_exec_job *job);
 
 #endif

@@ -403,7 +403,7 @@ static struct core_collection *copy_collection(const struct core_collection *b)
 }
 
 struct field_lookup {
-    json_t *in;                    /* the collection JSON being applied */
+    json_t *in;                      /* the collection JSON being applied */
     const struct core_collection *c; /* its fields before this change */
 };
 

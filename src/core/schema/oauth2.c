@@ -44,8 +44,8 @@ static void map_oidc(json_t *info, struct core_oauth2_user *u)
     u->id = key_text(info, "sub");
     u->name = key_text(info, "name");
     u->username = key_text(info, "preferred_username");
-    u->email = is_true(json_object_get(info, "email_verified")) ? key_text(info, "email")
-                                                                : xstrdup("");
+    u->email =
+        is_true(json_object_get(info, "email_verified")) ? key_text(info, "email") : xstrdup("");
     u->avatar_url = key_text(info, "picture");
 }
 
@@ -211,8 +211,8 @@ void core_oauth2_options_copy(struct core_oauth2_options *to,
 {
     to->is_enabled = from->is_enabled;
     to->provider_count = from->provider_count;
-    to->providers = xcalloc(from->provider_count ? from->provider_count : 1,
-                            sizeof(struct core_oauth2_config));
+    to->providers =
+        xcalloc(from->provider_count ? from->provider_count : 1, sizeof(struct core_oauth2_config));
     for (size_t i = 0; i < from->provider_count; i++)
         config_copy(&to->providers[i], &from->providers[i]);
     to->mapped_id = xstrdup(from->mapped_id ? from->mapped_id : "");
@@ -319,8 +319,8 @@ void core_oauth2_options_parse(json_t *in, struct core_oauth2_options *o,
             if (vals[k][0] && !field_exists(ctx, vals[k])) {
                 char path[64];
                 snprintf(path, sizeof(path), "oauth2.mappedFields.%s", keys[k]);
-                core_problem_field(p, path, "validation_missing_field",
-                                   "Missing collection field.", NULL);
+                core_problem_field(p, path, "validation_missing_field", "Missing collection field.",
+                                   NULL);
             }
         }
     }
