@@ -20,6 +20,7 @@
 #include "base/jsonw.h"
 #include "base/secure.h"
 #include "core/auth/oauth2.h"
+#include "core/realtime/realtime.h"
 #include "core/record/record_save.h"
 #include "core/record/record_write.h"
 #include "net/offload.h"
@@ -345,5 +346,64 @@ enum rc api_auth_with_oauth2(struct http_req *req, void *ctx)
         api_call_fail(c, RC_BUSY);
         api_call_resume(c);
     }
+    return RC_OK;
+}
+
+/* -------------------------------------------------------------------------
+ * The redirect handoff of the one-call flow (spec §6.11)
+ * ------------------------------------------------------------------------- */
+
+/* Where the browser goes after the handoff: PocketBase's relative paths into
+ * the dashboard, resolved against /api/oauth2-redirect. */
+#define REDIRECT_SUCCESS "../_/#/auth/oauth2-redirect-success"
+#define REDIRECT_FAILURE "../_/#/auth/oauth2-redirect-failure"
+
+static struct str param_of(struct api_call *c, bool is_post, const char *key)
+{
+    if (is_post) {
+        const char *v = json_string_value(json_object_get(c->body, key));
+        return v ? str_from_cstr(v) : (struct str){"", 0};
+    }
+    return api_call_query(c, key);
+}
+
+enum rc api_oauth2_redirect(struct http_req *req, void *ctx)
+{
+    (void)ctx;
+    struct api_call *c = api_call_new(req);
+    bool is_post = req->method == HTTP_METHOD_POST;
+    /* a provider posting the answer (Apple's response_mode=form_post) sends a form */
+    if (is_post && api_call_body_or_fail(c, "An error occurred while loading the submitted data."))
+        return RC_OK;
+    struct str state = param_of(c, is_post, "state");
+    struct str code = param_of(c, is_post, "code");
+    struct str error = param_of(c, is_post, "error");
+    bool is_ok = false;
+    if (state.len && state.len <= CORE_RT_MAX_CLIENT_ID) {
+        struct buf data;
+        buf_init(&data, 64 * 1024);
+        struct jsonw w;
+        jsonw_init(&w, &data);
+        jsonw_object_begin(&w);
+        jsonw_key_cstr(&w, "state");
+        jsonw_string(&w, state);
+        jsonw_key_cstr(&w, "code");
+        jsonw_string(&w, code);
+        jsonw_key_cstr(&w, "error");
+        jsonw_string(&w, error);
+        jsonw_object_end(&w);
+        char id[CORE_RT_MAX_CLIENT_ID + 1];
+        memcpy(id, state.ptr, state.len);
+        id[state.len] = '\0';
+        if (jsonw_finish(&w) == RC_OK && buf_append(&data, "", 1) == RC_OK)
+            is_ok = core_realtime_send(c->aw->core.realtime, id, req->remote_addr, "@oauth2",
+                                       data.data) == RC_OK &&
+                    !error.len;
+        buf_cleanup(&data);
+    }
+    /* 307 keeps a GET a GET; after a POST, 303 makes the browser GET the page */
+    http_resp_start(req, is_post ? 303 : 307, NULL);
+    http_resp_add_header(req, "Location",
+                         is_ok ? STR_LIT(REDIRECT_SUCCESS) : STR_LIT(REDIRECT_FAILURE));
     return RC_OK;
 }

@@ -53,6 +53,8 @@ void api_routes_register(struct http_router *r, struct api_limits *limits)
                     api_auth_methods, NULL);
     http_router_add(r, HTTP_METHOD_POST, "/api/collections/{collection}/auth-with-password",
                     api_auth_with_password, limits);
+    http_router_add(r, HTTP_METHOD_GET, "/api/oauth2-redirect", api_oauth2_redirect, NULL);
+    http_router_add(r, HTTP_METHOD_POST, "/api/oauth2-redirect", api_oauth2_redirect, NULL);
     http_router_add(r, HTTP_METHOD_POST, "/api/collections/{collection}/auth-with-oauth2",
                     api_auth_with_oauth2, NULL);
     http_router_add(r, HTTP_METHOD_POST, "/api/collections/{collection}/auth-refresh",

@@ -6,11 +6,14 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { EventSource } from 'eventsource';
 import { startServer } from './lib/server.mjs';
 import { startFakeProvider } from './lib/fake_oauth2.mjs';
 import {
     client, superuserClient, expectError, assertFieldCode, assertNoLeaks, rawFetch, uniq,
 } from './lib/util.mjs';
+
+globalThis.EventSource = EventSource; // the SDK's realtime client under node
 
 const CLIENT_ID = 'tarmac-test-client';
 const CLIENT_SECRET = 'fake-secret-' + 'x'.repeat(20);
@@ -227,6 +230,61 @@ describe('oauth2', () => {
         const c = await su.collections.getOne('users');
         assert.equal(c.oauth2.providers[0].name, 'oidc');
         assert.equal(c.oauth2.mappedFields.name, 'name');
+    });
+
+    test('the one-call flow: realtime @oauth2 relays the redirect to the SDK', async () => {
+        const email = `${uniq('rt')}@example.com`;
+        fake.nextUser = { sub: uniq('sub'), email, email_verified: true, name: 'Realtime' };
+        const pb = client(srv.url);
+        const visited = [];
+        const auth = await pb.collection('users').authWithOAuth2({
+            provider: 'oidc',
+            // the "browser": the provider's login page answers with a redirect
+            // to tarmac's /api/oauth2-redirect, which answers with its own page
+            urlCallback: async (url) => {
+                visited.push(url);
+                const toProvider = await fetch(url, { redirect: 'manual' });
+                assert.equal(toProvider.status, 302);
+                const back = toProvider.headers.get('location');
+                visited.push(back);
+                const page = await fetch(back, { redirect: 'manual' });
+                assert.equal(page.status, 307);
+                visited.push(page.headers.get('location'));
+            },
+        });
+        assert.equal(auth.record.email, email);
+        assert.equal(auth.meta.isNew, true);
+        assert.ok(pb.authStore.isValid);
+        const authorize = new URL(visited[0]);
+        assert.equal(authorize.searchParams.get('redirect_uri'), `${srv.url}/api/oauth2-redirect`);
+        assert.match(authorize.searchParams.get('state'), /^[A-Za-z0-9]{40}$/); // the realtime clientId
+        assert.ok(visited[1].startsWith(`${srv.url}/api/oauth2-redirect?`), visited[1]);
+        assert.ok(visited[2].endsWith('oauth2-redirect-success'), visited[2]);
+        pb.realtime.unsubscribe();
+    });
+
+    test('the redirect with an unknown state, no state or an error goes to the failure page', async () => {
+        for (const q of ['state=nosuchclient&code=c', 'code=c', '']) {
+            const res = await fetch(`${srv.url}/api/oauth2-redirect?${q}`, { redirect: 'manual' });
+            assert.equal(res.status, 307);
+            assert.ok(res.headers.get('location').endsWith('oauth2-redirect-failure'));
+        }
+        const post = await fetch(`${srv.url}/api/oauth2-redirect`, {
+            method: 'POST', redirect: 'manual',
+            headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: 'state=x&code=y',
+        });
+        assert.equal(post.status, 303);
+        assert.ok(post.headers.get('location').endsWith('oauth2-redirect-failure'));
+        // an error from the provider reaches the SDK, which rejects
+        const pb = client(srv.url);
+        await assert.rejects(pb.collection('users').authWithOAuth2({
+            provider: 'oidc',
+            urlCallback: async (url) => {
+                const state = new URL(url).searchParams.get('state');
+                const page = await fetch(`${srv.url}/api/oauth2-redirect?state=${state}&error=access_denied`, { redirect: 'manual' });
+                assert.ok(page.headers.get('location').endsWith('oauth2-redirect-failure'));
+            },
+        }), (err) => /access_denied/.test(err?.originalError?.message ?? ''));
     });
 
     test('a non-auth collection has no auth-with-oauth2', async () => {
