@@ -314,6 +314,19 @@ static void add_fixed_paths(json_t *paths)
         "401");
     json_object_set_new(tok, "security", json_pack("[{s:[]}]", "token"));
     api_openapi_set_op(paths, "/api/files/token", "post", tok);
+    /* OAuth2's one-call flow: the provider sends the browser back here */
+    const char *const redirect_methods[] = {"get", "post"};
+    for (int i = 0; i < 2; i++) {
+        char op_id[32];
+        snprintf(op_id, sizeof(op_id), "oauth2Redirect_%s", redirect_methods[i]);
+        api_openapi_set_op(
+            paths, "/api/oauth2-redirect", redirect_methods[i],
+            api_openapi_op(op_id, "realtime",
+                           "Hands an OAuth2 code to the realtime client named by state", NULL,
+                           json_pack("{s:{s:s}}", i ? "303" : "307", "description",
+                                     "to the success or failure page"),
+                           ""));
+    }
     /* Collection management is for superusers: say so on each operation. */
     const char *const admin[] = {"/api/collections", "/api/collections/import",
                                  "/api/collections/meta/scaffolds", cp,
