@@ -10,6 +10,7 @@
  * `meta` is answered. */
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "api/auth_int.h"
 #include "api/call.h"
@@ -77,6 +78,10 @@ struct signin {
     json_t *record; /* owned */
     bool is_new;
     struct core_exec_job link;
+    /* an existing record the provider vouches for: verified, maybe its email */
+    struct core_auth root;
+    struct core_request as_root;
+    struct core_write_job update;
 };
 
 static void signin_release(void *ctx)
@@ -89,6 +94,7 @@ static void signin_release(void *ctx)
     json_decref(s->record);
     core_oauth2_exchange_cleanup(&s->x);
     core_exec_job_cleanup(&s->link);
+    core_write_job_cleanup(&s->update);
 }
 
 static void write_meta(struct signin *s, struct buf *out)
@@ -245,6 +251,79 @@ static void create_record(struct signin *s)
     }
 }
 
+static void updated(struct core_write_job *job)
+{
+    struct signin *s = (struct signin *)((char *)job - offsetof(struct signin, update));
+    struct api_call *c = s->call;
+    api_call_enter(c);
+    if (api_call_is_gone(c)) {
+        api_call_resume(c);
+        return;
+    }
+    const char *id = json_string_value(json_object_get(s->record, "id"));
+    json_t *now = NULL;
+    if (!job->rc)
+        (void)core_record_load(c->aw->core.db, s->col, str_from_cstr(id), &now);
+    if (!now) {
+        api_call_take_problem(c, &job->problem);
+        api_call_fail(c, job->rc ? job->rc : RC_INTERNAL);
+        api_call_resume(c);
+        return;
+    }
+    json_decref(s->record);
+    s->record = now;
+    link_and_answer(s);
+}
+
+/* PocketBase's rules for an existing record the provider's verified email
+ * vouches for: an empty email takes the provider's, and a matching one
+ * becomes verified. When the record was found by that email alone and was
+ * not verified, whoever registered it never proved the address: its
+ * password is cleared and its tokenKey renewed, so a look-alike account
+ * registered in advance does not keep a way into the verified one. Returns
+ * false when nothing needs writing. */
+static bool vouch(struct signin *s, bool is_found_by_email)
+{
+    const char *email = json_string_value(json_object_get(s->record, "email"));
+    const char *given = s->x.user.email;
+    if (!given[0])
+        return false;
+    json_t *body = NULL;
+    if (!email || !email[0]) {
+        body = json_pack("{s:s,s:b}", "email", given, "verified", 1);
+    } else if (!json_is_true(json_object_get(s->record, "verified")) &&
+               strcasecmp(email, given) == 0) {
+        body = json_pack("{s:b}", "verified", 1);
+    }
+    if (!body)
+        return false;
+    struct api_call *c = s->call;
+    s->root.is_superuser = true;
+    s->as_root = c->core;
+    s->as_root.auth = &s->root;
+    core_problem_init(&s->update.problem);
+    s->update.kind = CORE_WRITE_UPDATE;
+    s->update.schema = c->core.schema;
+    s->update.c = s->col;
+    s->update.request = &s->as_root;
+    s->update.id = xstrdup(json_string_value(json_object_get(s->record, "id")));
+    if (is_found_by_email && json_object_get(body, "verified") && email && email[0]) {
+        /* a new password value renews the tokenKey; its "hash" is "" (none) */
+        char random[31];
+        secure_random_string(STR_LIT("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"),
+                             random, 30);
+        random[30] = '\0';
+        json_object_set_new(body, "password", json_string(random));
+        json_object_set_new(body, "passwordConfirm", json_string(random));
+        secure_zero(random, sizeof(random));
+        core_write_job_add_hash(&s->update, "password", STR_LIT(""));
+    }
+    s->update.body = body; /* takes it */
+    s->update.done = updated;
+    core_record_submit(&c->aw->core, &s->update);
+    return true;
+}
+
 static void exchanged(enum rc rc, void *ctx)
 {
     struct signin *s = ctx;
@@ -270,12 +349,15 @@ static void exchanged(enum rc rc, void *ctx)
     s->record = core_oauth2_find_linked(cw, s->col, s->x.cfg->name, s->x.user.id);
     if (!s->record && c->auth.collection == s->col && c->auth.record)
         s->record = json_incref(c->auth.record); /* the signed-in requester links it */
-    if (!s->record && s->x.user.email[0])
+    bool is_found_by_email = false;
+    if (!s->record && s->x.user.email[0]) {
         s->record = api_auth_find_identity(c, s->col, "email", s->x.user.email);
-    if (s->record)
-        link_and_answer(s);
-    else
+        is_found_by_email = s->record != NULL;
+    }
+    if (!s->record)
         create_record(s);
+    else if (!vouch(s, is_found_by_email))
+        link_and_answer(s);
 }
 
 static void exchange_work(void *ctx)

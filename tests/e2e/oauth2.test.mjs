@@ -145,18 +145,37 @@ describe('oauth2', () => {
         assert.equal((await pb.collection('_externalAuths').getFullList()).length, 1);
     });
 
-    test('a verified email links the existing account', async () => {
+    test('a verified email links the existing account and verifies it', async () => {
         const email = `${uniq('link')}@example.com`;
         const existing = await su.collection('users').create({
             email, password: 'userpass123', passwordConfirm: 'userpass123', name: 'Existing',
         });
+        // whoever registered the unverified account has a session...
+        const squatter = client(srv.url);
+        await squatter.collection('users').authWithPassword(email, 'userpass123');
         const { auth, pb } = await signIn({ sub: uniq('sub'), email, email_verified: true, name: 'From IdP' });
         assert.equal(auth.meta.isNew, false);
         assert.equal(auth.record.id, existing.id);
         assert.equal(auth.record.name, 'Existing');
+        assert.equal(auth.record.verified, true);
         const links = await pb.collection('_externalAuths').getFullList();
         assert.equal(links.length, 1);
         assert.equal(links[0].recordRef, existing.id);
+        // ...which ends: the password it set no longer logs in, its token is dead
+        await expectError(client(srv.url).collection('users').authWithPassword(email, 'userpass123'), 400);
+        await expectError(squatter.collection('users').authRefresh(), 401);
+        // the provider's user keeps working
+        assert.equal((await pb.collection('users').authRefresh()).record.id, existing.id);
+    });
+
+    test('a verified account keeps its password when a provider links to it', async () => {
+        const email = `${uniq('kept')}@example.com`;
+        const existing = await su.collection('users').create({
+            email, password: 'userpass123', passwordConfirm: 'userpass123', verified: true,
+        });
+        const { auth } = await signIn({ sub: uniq('sub'), email, email_verified: true });
+        assert.equal(auth.record.id, existing.id);
+        await client(srv.url).collection('users').authWithPassword(email, 'userpass123');
     });
 
     test('an unverified email does not link; without an address no account is made', async () => {
