@@ -21,6 +21,8 @@
 #include "base/jsonw.h"
 #include "base/secure.h"
 #include "core/auth/oauth2.h"
+#include "core/files/sniff.h"
+#include "net/fetch.h"
 #include "core/realtime/realtime.h"
 #include "core/record/record_save.h"
 #include "core/record/record_write.h"
@@ -82,6 +84,12 @@ struct signin {
     struct core_auth root;
     struct core_request as_root;
     struct core_write_job update;
+    /* a new record's avatar, fetched from the provider's avatarURL */
+    const struct core_field *avatar_field;
+    struct buf avatar;
+    enum rc avatar_rc;
+    char avatar_name[32];
+    struct core_upload avatar_upload;
 };
 
 static void signin_release(void *ctx)
@@ -95,6 +103,7 @@ static void signin_release(void *ctx)
     core_oauth2_exchange_cleanup(&s->x);
     core_exec_job_cleanup(&s->link);
     core_write_job_cleanup(&s->update);
+    buf_cleanup(&s->avatar);
 }
 
 static void write_meta(struct signin *s, struct buf *out)
@@ -228,7 +237,15 @@ static void create_record(struct signin *s)
     set_if_unset(body, o->mapped_id, u->id);
     set_if_unset(body, o->mapped_name, u->name);
     set_if_unset(body, o->mapped_username, u->username);
-    /* TODO(#11): download avatarURL into o->mapped_avatar (a file field). */
+    struct core_save_input in = {.kind = CORE_WRITE_CREATE, .c = s->col};
+    if (s->avatar_field && s->avatar_rc == RC_OK && s->avatar.len &&
+        !json_object_get(body, s->avatar_field->name)) {
+        s->avatar_upload.key = str_from_cstr(s->avatar_field->name);
+        s->avatar_upload.filename = str_from_cstr(s->avatar_name);
+        s->avatar_upload.data = buf_str(&s->avatar);
+        in.uploads = &s->avatar_upload;
+        in.upload_count = 1;
+    }
     char password[31];
     secure_random_string(STR_LIT("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"),
                          password, 30);
@@ -240,7 +257,7 @@ static void create_record(struct signin *s)
     c->body = body;
     api_call_request_data(c, "oauth2");
     c->core.is_manager = true; /* the verified state above is the server's */
-    struct core_save_input in = {.kind = CORE_WRITE_CREATE, .c = s->col, .body = c->body};
+    in.body = c->body;
     struct core_save *save;
     enum rc rc = core_record_save_prepare(&c->core, &in, &c->problem, &save);
     if (!rc)
@@ -324,6 +341,66 @@ static bool vouch(struct signin *s, bool is_found_by_email)
     return true;
 }
 
+/* On the pool: the avatar, capped at the field's size. A failure only means
+ * no avatar (PocketBase signs the user in without one). */
+static void avatar_work(void *ctx)
+{
+    struct signin *s = ctx;
+    struct net_fetch_request r = {.url = s->x.user.avatar_url, .timeout_ms = 10000};
+    long status = 0;
+    s->avatar_rc = net_fetch(&r, &s->avatar, &status);
+    if (!s->avatar_rc && (status < 200 || status > 299))
+        s->avatar_rc = RC_IO;
+    if (s->avatar_rc)
+        return;
+    /* the type is the bytes', as for any upload; one the field refuses is dropped */
+    const char *mime = core_sniff_mime(s->avatar.data, s->avatar.len);
+    bool is_allowed = s->avatar_field->mime_type_count == 0;
+    for (size_t i = 0; i < s->avatar_field->mime_type_count && !is_allowed; i++)
+        is_allowed =
+            core_sniff_mime_is(str_from_cstr(mime), str_from_cstr(s->avatar_field->mime_types[i]));
+    if (!is_allowed) {
+        s->avatar_rc = RC_INVALID;
+        return;
+    }
+    snprintf(s->avatar_name, sizeof(s->avatar_name), "avatar%s",
+             core_sniff_ext(str_from_cstr(mime)));
+}
+
+static void avatar_done(enum rc rc, void *ctx)
+{
+    struct signin *s = ctx;
+    struct api_call *c = s->call;
+    api_call_enter(c);
+    if (api_call_is_gone(c)) {
+        api_call_resume(c);
+        return;
+    }
+    if (rc)
+        s->avatar_rc = rc;
+    create_record(s);
+}
+
+/* First sign-in: fetch the avatar first when a file field is mapped to it. */
+static void create_or_fetch_avatar(struct signin *s)
+{
+    const struct core_oauth2_options *o = &s->col->oauth2;
+    const struct core_field *f =
+        o->mapped_avatar[0] ? core_collection_field(s->col, str_from_cstr(o->mapped_avatar)) : NULL;
+    if (!f || f->type != CORE_FIELD_FILE || !s->x.user.avatar_url[0]) {
+        create_record(s);
+        return;
+    }
+    s->avatar_field = f;
+    buf_init(&s->avatar, f->max_size > 0 ? (size_t)f->max_size : 5u << 20);
+    struct api_call *c = s->call;
+    if (net_offload_submit(c->aw->core.app->offload, c->aw->core.mailbox, avatar_work, avatar_done,
+                           s) != RC_OK) {
+        s->avatar_field = NULL;
+        create_record(s);
+    }
+}
+
 static void exchanged(enum rc rc, void *ctx)
 {
     struct signin *s = ctx;
@@ -355,7 +432,7 @@ static void exchanged(enum rc rc, void *ctx)
         is_found_by_email = s->record != NULL;
     }
     if (!s->record)
-        create_record(s);
+        create_or_fetch_avatar(s);
     else if (!vouch(s, is_found_by_email))
         link_and_answer(s);
 }

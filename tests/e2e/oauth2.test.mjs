@@ -145,6 +145,29 @@ describe('oauth2', () => {
         assert.equal((await pb.collection('_externalAuths').getFullList()).length, 1);
     });
 
+    test('a new record gets the provider\'s picture as its avatar (mappedFields)', async () => {
+        const { auth } = await signIn({
+            sub: uniq('sub'), email: `${uniq('av')}@example.com`, email_verified: true,
+            picture: `${fake.url}/avatar.png`,
+        });
+        assert.equal(auth.meta.avatarURL, `${fake.url}/avatar.png`);
+        assert.match(auth.record.avatar, /^avatar\w*\.png$/);
+        const file = await fetch(`${srv.url}/api/files/users/${auth.record.id}/${auth.record.avatar}`);
+        assert.equal(file.status, 200);
+        assert.equal(file.headers.get('content-type'), 'image/png');
+        // a picture that is no image is left out; the sign-in still works
+        const other = await signIn({
+            sub: uniq('sub'), email: `${uniq('av')}@example.com`, email_verified: true,
+            picture: `${fake.url}/not-an-image`,
+        });
+        assert.equal(other.auth.record.avatar, '');
+        const gone = await signIn({
+            sub: uniq('sub'), email: `${uniq('av')}@example.com`, email_verified: true,
+            picture: `${fake.url}/no-such-picture`,
+        });
+        assert.equal(gone.auth.record.avatar, '');
+    });
+
     test('a verified email links the existing account and verifies it', async () => {
         const email = `${uniq('link')}@example.com`;
         const existing = await su.collection('users').create({

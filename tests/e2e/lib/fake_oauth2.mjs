@@ -25,6 +25,11 @@ function sameText(a, b) {
     return x.length === y.length && timingSafeEqual(x, y);
 }
 
+// a 1x1 PNG for the users' avatar (GET /avatar.png); /not-an-image lies about its type
+const PNG_1X1 = Buffer.from(
+    'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==',
+    'base64');
+
 export async function startFakeProvider({ clientId, clientSecret }) {
     const codes = new Map(); // code -> {redirectUri, challenge, method, user, clientId, exp}
     const tokens = new Map(); // access token -> user
@@ -121,6 +126,14 @@ export async function startFakeProvider({ clientId, clientSecret }) {
                     return json(res, 401, { error: 'invalid_token' }, { 'WWW-Authenticate': 'Bearer error="invalid_token"' });
                 }
                 return json(res, 200, user);
+            }
+            if (url.pathname === '/avatar.png' && req.method === 'GET') {
+                res.writeHead(200, { 'Content-Type': 'image/png' });
+                return res.end(PNG_1X1);
+            }
+            if (url.pathname === '/not-an-image' && req.method === 'GET') {
+                res.writeHead(200, { 'Content-Type': 'image/png' });
+                return res.end('just text');
             }
             json(res, 404, { error: 'not_found' });
         });
