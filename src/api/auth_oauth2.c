@@ -346,7 +346,10 @@ static bool vouch(struct signin *s, bool is_found_by_email)
 static void avatar_work(void *ctx)
 {
     struct signin *s = ctx;
-    struct net_fetch_request r = {.url = s->x.user.avatar_url, .timeout_ms = 10000};
+    /* the picture's URL is the user's to choose (an OIDC claim): public addresses only */
+    struct net_fetch_request r = {.url = s->x.user.avatar_url,
+                                  .timeout_ms = 10000,
+                                  .is_public_only = !s->call->aw->core.app->is_private_fetch_ok};
     long status = 0;
     s->avatar_rc = net_fetch(&r, &s->avatar, &status);
     if (!s->avatar_rc && (status < 200 || status > 299))

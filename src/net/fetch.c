@@ -3,9 +3,12 @@
  * lock for nothing. */
 #include "net/fetch.h"
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <string.h>
+#include <sys/socket.h>
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 
@@ -14,6 +17,51 @@ static void init_curl(void)
     /* Thread-safe since curl 7.84 when built with atomics (Debian 12's is);
      * the once keeps older ones right too. */
     curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+static bool is_public_v4(uint32_t a)
+{
+    return !((a >> 24) == 0 ||                 /* 0.0.0.0/8 */
+             (a >> 24) == 10 ||                /* 10/8 */
+             (a >> 24) == 127 ||               /* loopback */
+             (a >> 22) == (100u << 2 | 1) ||   /* 100.64/10 CGNAT */
+             (a >> 16) == (169u << 8 | 254) || /* link-local, cloud metadata */
+             (a >> 20) == (172u << 4 | 1) ||   /* 172.16/12 */
+             (a >> 16) == (192u << 8 | 168) || /* 192.168/16 */
+             (a >> 28) >= 14);                 /* multicast, reserved, broadcast */
+}
+
+bool net_fetch_is_public(const struct sockaddr *addr)
+{
+    if (addr->sa_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)addr;
+        return is_public_v4(ntohl(in->sin_addr.s_addr));
+    }
+    if (addr->sa_family != AF_INET6)
+        return false;
+    const unsigned char *b = ((const struct sockaddr_in6 *)addr)->sin6_addr.s6_addr;
+    static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    if (memcmp(b, mapped, 12) == 0)
+        return is_public_v4((uint32_t)b[12] << 24 | (uint32_t)b[13] << 16 | (uint32_t)b[14] << 8 |
+                            b[15]);
+    static const unsigned char zero[15] = {0};
+    if (memcmp(b, zero, 15) == 0)
+        return false;          /* :: and ::1 */
+    if ((b[0] & 0xfe) == 0xfc) /* fc00::/7 unique local */
+        return false;
+    if (b[0] == 0xfe && (b[1] & 0xc0) == 0x80) /* fe80::/10 link-local */
+        return false;
+    return b[0] != 0xff; /* multicast */
+}
+
+/* curl asks before each connect: a refused address fails the transfer with
+ * CURLE_COULDNT_CONNECT (and curl tries the name's other addresses). */
+static curl_socket_t open_public(void *ctx, curlsocktype purpose, struct curl_sockaddr *a)
+{
+    (void)ctx;
+    if (purpose != CURLSOCKTYPE_IPCXN || !net_fetch_is_public(&a->addr))
+        return CURL_SOCKET_BAD;
+    return socket(a->family, a->socktype, a->protocol);
 }
 
 struct sink {
@@ -59,6 +107,10 @@ enum rc net_fetch(const struct net_fetch_request *r, struct buf *body, long *sta
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &s);
     if (headers)
         curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
+    if (r->is_public_only) {
+        curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, open_public);
+        curl_easy_setopt(h, CURLOPT_PROXY, ""); /* the check must see the real peer */
+    }
     if (r->post_body) {
         curl_easy_setopt(h, CURLOPT_POSTFIELDS, r->post_body);
         curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(r->post_body));

@@ -7,6 +7,7 @@
 #ifndef TARMAC_NET_FETCH_H
 #define TARMAC_NET_FETCH_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "base/buf.h"
@@ -20,7 +21,17 @@ struct net_fetch_request {
     const char *post_type;                      /* Content-Type of the POST body */
     const char *headers[NET_FETCH_MAX_HEADERS]; /* "Name: value"; NULL ends the list */
     long timeout_ms;                            /* 0: 15000 */
+    /* A URL someone other than the operator chose (an OAuth2 picture):
+     * refuse to connect to loopback, private, link-local, CGNAT, multicast
+     * and unspecified addresses, checked on the address curl resolved (so a
+     * name that resolves inward is refused too). */
+    bool is_public_only;
 };
+
+/* Whether a connection to addr would leave the host's networks: false for
+ * the ranges is_public_only refuses (IPv4, IPv6 and IPv4-mapped IPv6). */
+struct sockaddr;
+bool net_fetch_is_public(const struct sockaddr *addr);
 
 /* Performs r and appends the response body to body (initialised by the
  * caller; its maximum caps the body: RC_TOO_LARGE past it). *status gets the

@@ -54,7 +54,8 @@ describe('oauth2', () => {
 
     before(async () => {
         fake = await startFakeProvider({ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET });
-        srv = await startServer();
+        // the fake provider, and so the pictures it serves, are on loopback
+        srv = await startServer({ flags: ['--allow-private-fetch=true'] });
         su = await superuserClient(srv.url);
         const users = await su.collections.update('users', { oauth2: { enabled: true, providers: [providerConfig()] } });
         assert.equal(users.oauth2.enabled, true);
@@ -166,6 +167,25 @@ describe('oauth2', () => {
             picture: `${fake.url}/no-such-picture`,
         });
         assert.equal(gone.auth.record.avatar, '');
+    });
+
+    test('without --allow-private-fetch a picture on a private address is not fetched', async () => {
+        const plain = await startServer();
+        try {
+            const su2 = await superuserClient(plain.url);
+            await su2.collections.update('users', { oauth2: { enabled: true, providers: [providerConfig()] } });
+            const pb = client(plain.url);
+            const p = (await pb.collection('users').listAuthMethods()).oauth2.providers[0];
+            const code = fake.issueCode({
+                redirectUri: REDIRECT, codeChallenge: p.codeChallenge, codeChallengeMethod: 'S256',
+                user: { sub: uniq('sub'), email: `${uniq('pv')}@example.com`, email_verified: true, picture: `${fake.url}/avatar.png` },
+            });
+            const auth = await pb.collection('users').authWithOAuth2Code('oidc', code, p.codeVerifier, REDIRECT);
+            assert.equal(auth.meta.isNew, true);
+            assert.equal(auth.record.avatar, '');
+        } finally {
+            await plain.stop();
+        }
     });
 
     test('a verified email links the existing account and verifies it', async () => {
