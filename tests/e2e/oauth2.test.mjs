@@ -211,6 +211,29 @@ describe('oauth2', () => {
         assert.equal((await pb.collection('users').authRefresh()).record.id, existing.id);
     });
 
+    test('a user sees and unlinks only their own links; after unlinking a sign-in links again', async () => {
+        const email = `${uniq('ul')}@example.com`;
+        const user = { sub: uniq('sub'), email, email_verified: true };
+        const { pb, auth } = await signIn(user);
+        const other = await signIn({ sub: uniq('sub'), email: `${uniq('ul')}@example.com`, email_verified: true });
+        const mine = await pb.collection('_externalAuths').getFullList();
+        assert.equal(mine.length, 1);
+        // another user's link is invisible: 404, not 403
+        await expectError(other.pb.collection('_externalAuths').delete(mine[0].id), 404);
+        await expectError(pb.collection('_externalAuths').create({
+            collectionRef: auth.record.collectionId, recordRef: auth.record.id, provider: 'oidc', providerId: 'forged',
+        }), 403);
+        await pb.collection('_externalAuths').delete(mine[0].id);
+        assert.equal((await pb.collection('_externalAuths').getFullList()).length, 0);
+        // the verified email still finds the account, and links it again
+        const again = await signIn(user);
+        assert.equal(again.auth.record.id, auth.record.id);
+        assert.equal(again.auth.meta.isNew, false);
+        assert.equal((await pb.collection('_externalAuths').getFullList()).length, 1);
+        // a guest sees none
+        assert.equal((await client(srv.url).collection('_externalAuths').getFullList()).length, 0);
+    });
+
     test('a verified account keeps its password when a provider links to it', async () => {
         const email = `${uniq('kept')}@example.com`;
         const existing = await su.collection('users').create({
