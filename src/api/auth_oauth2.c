@@ -70,6 +70,31 @@ void api_auth_oauth2_methods(struct jsonw *w, const struct core_collection *col)
     jsonw_object_end(w);
 }
 
+enum rc api_oauth2_providers(struct http_req *req, void *ctx)
+{
+    (void)ctx;
+    struct api_call *c = api_call_new(req);
+    if (api_call_require_auth_or_fail(c, true))
+        return RC_OK;
+    http_resp_start(req, 200, "application/json");
+    struct jsonw w;
+    jsonw_init(&w, http_resp_body(req));
+    jsonw_array_begin(&w);
+    const struct core_oauth2_provider *p;
+    for (size_t i = 0; (p = core_oauth2_provider_at(i)) != NULL; i++) {
+        jsonw_object_begin(&w);
+        jsonw_key_cstr(&w, "name");
+        jsonw_string_cstr(&w, p->name);
+        jsonw_key_cstr(&w, "displayName");
+        jsonw_string_cstr(&w, p->display_name);
+        jsonw_key_cstr(&w, "logo"); /* PocketBase >= 0.37 sends an inline SVG; none yet */
+        jsonw_string_cstr(&w, "");
+        jsonw_object_end(&w);
+    }
+    jsonw_array_end(&w);
+    return jsonw_finish(&w);
+}
+
 /* A sign-in in flight; in the request's arena. */
 struct signin {
     struct api_call *call;

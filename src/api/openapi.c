@@ -219,6 +219,15 @@ static void add_fixed_paths(json_t *paths)
                        NULL,
                        json_pack("{s:o}", "200", api_openapi_ok_json("by type", json_incref(any))),
                        "401 403"));
+    api_openapi_set_op(
+        paths, "/api/collections/meta/oauth2-providers", "get",
+        api_openapi_op("collections_oauth2Providers", "collections",
+                       "The OAuth2 providers an auth collection may name", NULL,
+                       json_pack("{s:o}", "200",
+                                 api_openapi_ok_json("name, displayName, logo",
+                                                     json_pack("{s:s,s:{s:s}}", "type", "array",
+                                                               "items", "type", "object"))),
+                       "401 403"));
     const char *cp = "/api/collections/{collection}";
     api_openapi_set_op(
         paths, cp, "get",
@@ -328,8 +337,11 @@ static void add_fixed_paths(json_t *paths)
                            ""));
     }
     /* Collection management is for superusers: say so on each operation. */
-    const char *const admin[] = {"/api/collections", "/api/collections/import",
-                                 "/api/collections/meta/scaffolds", cp,
+    const char *const admin[] = {"/api/collections",
+                                 "/api/collections/import",
+                                 "/api/collections/meta/scaffolds",
+                                 "/api/collections/meta/oauth2-providers",
+                                 cp,
                                  "/api/collections/{collection}/truncate"};
     for (size_t i = 0; i < sizeof(admin) / sizeof(admin[0]); i++) {
         const char *method;

@@ -372,6 +372,14 @@ describe('oauth2', () => {
         }), (err) => /access_denied/.test(err?.originalError?.message ?? ''));
     });
 
+    test('meta/oauth2-providers lists the provider table (superusers)', async () => {
+        const list = await su.collections.getAllOAuth2Providers();
+        const names = list.map((p) => p.name);
+        for (const n of ['oidc', 'google', 'github', 'microsoft', 'facebook']) assert.ok(names.includes(n), names.join());
+        assert.equal(list.find((p) => p.name === 'github').displayName, 'GitHub');
+        await expectError(client(srv.url).collections.getAllOAuth2Providers(), 401);
+    });
+
     test('a non-auth collection has no auth-with-oauth2', async () => {
         const res = await rawFetch(`${srv.url}/api/collections/_externalAuths/auth-with-oauth2`, {
             method: 'POST', json: { provider: 'oidc', code: 'c', redirectURL: REDIRECT },

@@ -125,6 +125,11 @@ const struct core_oauth2_provider *core_oauth2_provider_find(const char *name)
     return NULL;
 }
 
+const struct core_oauth2_provider *core_oauth2_provider_at(size_t i)
+{
+    return i < sizeof(providers) / sizeof(providers[0]) ? &providers[i] : NULL;
+}
+
 const struct core_oauth2_config *core_oauth2_config_find(const struct core_oauth2_options *o,
                                                          const char *name)
 {

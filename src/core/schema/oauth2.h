@@ -70,6 +70,8 @@ struct core_oauth2_options {
 
 /* The provider named name, NULL when there is none. */
 const struct core_oauth2_provider *core_oauth2_provider_find(const char *name);
+/* The i-th provider of the table, NULL past the last (listing them all). */
+const struct core_oauth2_provider *core_oauth2_provider_at(size_t i);
 /* The configured provider named name of o, NULL when there is none. */
 const struct core_oauth2_config *core_oauth2_config_find(const struct core_oauth2_options *o,
                                                          const char *name);
