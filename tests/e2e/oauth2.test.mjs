@@ -234,6 +234,28 @@ describe('oauth2', () => {
         assert.equal((await client(srv.url).collection('_externalAuths').getFullList()).length, 0);
     });
 
+    test('a signed-in user links the provider to their own account', async () => {
+        const email = `${uniq('me')}@example.com`;
+        const me = await su.collection('users').create({
+            email, password: 'userpass123', passwordConfirm: 'userpass123', verified: true,
+        });
+        const pb = client(srv.url);
+        await pb.collection('users').authWithPassword(email, 'userpass123');
+        const m = await pb.collection('users').listAuthMethods();
+        const p = m.oauth2.providers[0];
+        const sub = uniq('sub');
+        const code = fake.issueCode({
+            redirectUri: REDIRECT, codeChallenge: p.codeChallenge, codeChallengeMethod: 'S256',
+            user: { sub, email: `${uniq('elsewhere')}@example.com`, email_verified: true },
+        });
+        const auth = await pb.collection('users').authWithOAuth2Code('oidc', code, p.codeVerifier, REDIRECT);
+        assert.equal(auth.record.id, me.id);
+        assert.equal(auth.record.email, email);
+        assert.equal(auth.meta.isNew, false);
+        const links = await pb.collection('_externalAuths').getFullList();
+        assert.deepEqual(links.map((l) => l.providerId), [sub]);
+    });
+
     test('a verified account keeps its password when a provider links to it', async () => {
         const email = `${uniq('kept')}@example.com`;
         const existing = await su.collection('users').create({
