@@ -256,6 +256,45 @@ describe('oauth2', () => {
         assert.deepEqual(links.map((l) => l.providerId), [sub]);
     });
 
+    test('GitHub: the user endpoint, then its emails endpoint for the primary verified address', async () => {
+        const c = await su.collections.getOne('users');
+        await su.collections.update('users', {
+            oauth2: {
+                providers: [...c.oauth2.providers, {
+                    name: 'github', clientId: CLIENT_ID, clientSecret: CLIENT_SECRET,
+                    authURL: `${fake.url}/authorize`, tokenURL: `${fake.url}/token`, userInfoURL: `${fake.url}/userinfo`,
+                }],
+            },
+        });
+        try {
+            const pb = client(srv.url);
+            const m = await pb.collection('users').listAuthMethods();
+            const p = m.oauth2.providers.find((x) => x.name === 'github');
+            assert.equal(p.displayName, 'GitHub');
+            assert.equal(new URL(p.authURL).searchParams.get('scope'), 'read:user user:email');
+            const email = `${uniq('gh')}@example.com`;
+            const code = fake.issueCode({
+                redirectUri: REDIRECT, codeChallenge: p.codeChallenge, codeChallengeMethod: 'S256',
+                user: {
+                    id: 4242, login: 'octocat', name: 'The Octocat', email: null,
+                    emails: [
+                        { email: `${uniq('other')}@example.com`, primary: false, verified: true },
+                        { email, primary: true, verified: true },
+                    ],
+                },
+            });
+            const auth = await pb.collection('users').authWithOAuth2Code('github', code, p.codeVerifier, REDIRECT);
+            assert.equal(auth.meta.id, '4242');
+            assert.equal(auth.meta.username, 'octocat');
+            assert.equal(auth.meta.email, email);
+            assert.equal(auth.record.email, email);
+            assert.equal(auth.record.verified, true);
+            assert.equal(auth.record.name, 'The Octocat');
+        } finally {
+            await su.collections.update('users', { oauth2: { providers: c.oauth2.providers } });
+        }
+    });
+
     test('a verified account keeps its password when a provider links to it', async () => {
         const email = `${uniq('kept')}@example.com`;
         const existing = await su.collection('users').create({

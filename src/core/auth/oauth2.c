@@ -150,12 +150,19 @@ static char *dup_key(json_t *obj, const char *key)
     return xstrdup(v ? v : "");
 }
 
-/* GitHub: the primary verified address when the profile shows none. */
-static void fetch_github_email(const struct core_oauth2_provider *p, const char *auth_header,
+/* GitHub: the primary verified address when the profile shows none. The
+ * emails endpoint sits under the user endpoint (/user/emails), so an
+ * overridden userInfoURL (GitHub Enterprise, a test double) moves it too. */
+static void fetch_github_email(const struct core_oauth2_provider *p,
+                               const struct core_oauth2_config *cfg, const char *auth_header,
                                struct core_oauth2_user *u)
 {
-    struct net_fetch_request r = {.url = p->emails_url,
-                                  .headers = {auth_header, "Accept: application/json"}};
+    char url[2048];
+    if (cfg->user_info_url[0])
+        snprintf(url, sizeof(url), "%s/emails", cfg->user_info_url);
+    else
+        snprintf(url, sizeof(url), "%s", p->emails_url);
+    struct net_fetch_request r = {.url = url, .headers = {auth_header, "Accept: application/json"}};
     json_t *list = fetch_json(&r);
     for (size_t i = 0; i < json_array_size(list); i++) {
         json_t *e = json_array_get(list, i);
@@ -222,7 +229,7 @@ void core_oauth2_exchange_run(struct core_oauth2_exchange *x)
         p->map(info, &x->user);
         x->user.raw = info;
         if (!x->user.email[0] && p->emails_url)
-            fetch_github_email(p, auth_header, &x->user);
+            fetch_github_email(p, x->cfg, auth_header, &x->user);
         if (x->user.id[0])
             x->rc = RC_OK;
     } else {

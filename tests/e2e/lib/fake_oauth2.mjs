@@ -118,6 +118,13 @@ export async function startFakeProvider({ clientId, clientSecret }) {
                     refresh_token: b64url(randomBytes(24)),
                 });
             }
+            if (url.pathname === '/userinfo/emails' && req.method === 'GET') {
+                // GitHub's GET /user/emails shape: [{email, primary, verified, visibility}]
+                const m = /^Bearer (.+)$/.exec(req.headers.authorization || '');
+                const user = m && tokens.get(m[1]);
+                if (!user) return json(res, 401, { message: 'Bad credentials' });
+                return json(res, 200, user.emails || []);
+            }
             if (url.pathname === '/userinfo' && req.method === 'GET') {
                 fake.userinfoRequests += 1;
                 const m = /^Bearer (.+)$/.exec(req.headers.authorization || '');
@@ -125,7 +132,8 @@ export async function startFakeProvider({ clientId, clientSecret }) {
                 if (!user) {
                     return json(res, 401, { error: 'invalid_token' }, { 'WWW-Authenticate': 'Bearer error="invalid_token"' });
                 }
-                return json(res, 200, user);
+                const { emails, ...profile } = user; // eslint-disable-line no-unused-vars
+                return json(res, 200, profile);
             }
             if (url.pathname === '/avatar.png' && req.method === 'GET') {
                 res.writeHead(200, { 'Content-Type': 'image/png' });
