@@ -57,8 +57,7 @@ enum rc api_auth_methods(struct http_req *req, void *ctx)
         jsonw_string_cstr(&w, col->identity_fields[i]);
     jsonw_array_end(&w);
     jsonw_object_end(&w);
-    jsonw_key_cstr(&w, "oauth2");
-    jsonw_raw(&w, STR_LIT("{\"enabled\":false,\"providers\":[]}"));
+    api_auth_oauth2_methods(&w, col);
     jsonw_key_cstr(&w, "mfa");
     jsonw_raw(&w, STR_LIT("{\"enabled\":false,\"duration\":0}"));
     jsonw_key_cstr(&w, "otp");
@@ -90,7 +89,8 @@ static bool passes_auth_rule(struct api_call *c, const struct core_collection *c
  * is_refreshable false: an impersonation token (spec §6.10), valid for
  * duration_s seconds (0 = the collection's token duration). */
 static enum rc write_token_response(struct api_call *c, const struct core_collection *col,
-                                    json_t *record, bool is_refreshable, int64_t duration_s)
+                                    json_t *record, bool is_refreshable, int64_t duration_s,
+                                    struct str meta)
 {
     api_call_enter(c); /* after a login's hashing, too: the answer may expand */
     struct buf token;
@@ -126,6 +126,10 @@ static enum rc write_token_response(struct api_call *c, const struct core_collec
         jsonw_string(&w, buf_str(&token));
         jsonw_key_cstr(&w, "record");
         jsonw_raw(&w, buf_str(&rec));
+        if (meta.len) { /* OAuth2 only: every other method omits the key (spec §6) */
+            jsonw_key_cstr(&w, "meta");
+            jsonw_raw(&w, meta);
+        }
         jsonw_object_end(&w);
         rc = jsonw_finish(&w);
         struct str fields = api_call_query(c, "fields");
@@ -153,7 +157,15 @@ enum rc api_auth_write_response(struct api_call *c, const struct core_collection
 {
     if (!auth_rule_or_fail(c, col, json_string_value(json_object_get(record, "id"))))
         return RC_OK;
-    return write_token_response(c, col, record, true, 0);
+    return write_token_response(c, col, record, true, 0, (struct str){0});
+}
+
+enum rc api_auth_write_response_meta(struct api_call *c, const struct core_collection *col,
+                                     json_t *record, struct str meta)
+{
+    if (!auth_rule_or_fail(c, col, json_string_value(json_object_get(record, "id"))))
+        return RC_OK;
+    return write_token_response(c, col, record, true, 0, meta);
 }
 
 static enum rc write_same_token(struct api_call *c, const struct core_collection *col,
@@ -385,7 +397,7 @@ enum rc api_auth_refresh(struct http_req *req, void *ctx)
     json_t *record = json_incref(c->auth.record);
     enum rc rc;
     if (c->auth.is_refreshable) {
-        rc = write_token_response(c, col, record, true, 0);
+        rc = write_token_response(c, col, record, true, 0, (struct str){0});
     } else {
         /* spec §6.4: an impersonation token is not renewed; the same token
          * comes back with the record as it is now. */
@@ -425,7 +437,7 @@ enum rc api_auth_impersonate(struct http_req *req, void *ctx)
     if (core_record_load(c->aw->core.db, col, http_req_param(req, "id"), &record) != RC_OK)
         return api_call_fail(c, RC_NOT_FOUND);
     /* The response speaks as the impersonated record, not the superuser. */
-    enum rc rc = write_token_response(c, col, record, false, seconds);
+    enum rc rc = write_token_response(c, col, record, false, seconds, (struct str){0});
     json_decref(record);
     return rc;
 }

@@ -21,6 +21,13 @@ json_t *api_auth_find_identity(struct api_call *c, const struct core_collection 
 enum rc api_auth_write_response(struct api_call *c, const struct core_collection *col,
                                 json_t *record);
 
+/* The same with the OAuth2 `meta` object (JSON text) after the record. */
+enum rc api_auth_write_response_meta(struct api_call *c, const struct core_collection *col,
+                                     json_t *record, struct str meta);
+struct jsonw;
+/* Writes auth-methods' "oauth2" key: each enabled provider with a fresh
+ * state, PKCE pair and authorization URL (auth_oauth2.c). */
+void api_auth_oauth2_methods(struct jsonw *w, const struct core_collection *col);
 /* Sends a plain-text mail through the app's mailer, or logs it when no
  * SMTP host is set; a mail that cannot be queued is logged, not an error
  * (the flows answer the same either way). */

@@ -55,6 +55,9 @@ enum rc api_collections_scaffolds(struct http_req *req, void *ctx);
 /* /api/collections/{collection}/auth-* (auth.c) */
 enum rc api_auth_methods(struct http_req *req, void *ctx);
 enum rc api_auth_with_password(struct http_req *req, void *ctx);
+enum rc api_auth_with_oauth2(struct http_req *req, void *ctx);
+enum rc api_oauth2_redirect(struct http_req *req, void *ctx);
+enum rc api_oauth2_providers(struct http_req *req, void *ctx);
 enum rc api_auth_refresh(struct http_req *req, void *ctx);
 enum rc api_auth_impersonate(struct http_req *req, void *ctx);
 

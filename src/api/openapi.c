@@ -219,6 +219,15 @@ static void add_fixed_paths(json_t *paths)
                        NULL,
                        json_pack("{s:o}", "200", api_openapi_ok_json("by type", json_incref(any))),
                        "401 403"));
+    api_openapi_set_op(
+        paths, "/api/collections/meta/oauth2-providers", "get",
+        api_openapi_op("collections_oauth2Providers", "collections",
+                       "The OAuth2 providers an auth collection may name", NULL,
+                       json_pack("{s:o}", "200",
+                                 api_openapi_ok_json("name, displayName, logo",
+                                                     json_pack("{s:s,s:{s:s}}", "type", "array",
+                                                               "items", "type", "object"))),
+                       "401 403"));
     const char *cp = "/api/collections/{collection}";
     api_openapi_set_op(
         paths, cp, "get",
@@ -314,9 +323,25 @@ static void add_fixed_paths(json_t *paths)
         "401");
     json_object_set_new(tok, "security", json_pack("[{s:[]}]", "token"));
     api_openapi_set_op(paths, "/api/files/token", "post", tok);
+    /* OAuth2's one-call flow: the provider sends the browser back here */
+    const char *const redirect_methods[] = {"get", "post"};
+    for (int i = 0; i < 2; i++) {
+        char op_id[32];
+        snprintf(op_id, sizeof(op_id), "oauth2Redirect_%s", redirect_methods[i]);
+        api_openapi_set_op(
+            paths, "/api/oauth2-redirect", redirect_methods[i],
+            api_openapi_op(op_id, "realtime",
+                           "Hands an OAuth2 code to the realtime client named by state", NULL,
+                           json_pack("{s:{s:s}}", i ? "303" : "307", "description",
+                                     "to the success or failure page"),
+                           ""));
+    }
     /* Collection management is for superusers: say so on each operation. */
-    const char *const admin[] = {"/api/collections", "/api/collections/import",
-                                 "/api/collections/meta/scaffolds", cp,
+    const char *const admin[] = {"/api/collections",
+                                 "/api/collections/import",
+                                 "/api/collections/meta/scaffolds",
+                                 "/api/collections/meta/oauth2-providers",
+                                 cp,
                                  "/api/collections/{collection}/truncate"};
     for (size_t i = 0; i < sizeof(admin) / sizeof(admin[0]); i++) {
         const char *method;

@@ -20,6 +20,8 @@ void api_routes_register(struct http_router *r, struct api_limits *limits)
     http_router_add(r, HTTP_METHOD_GET, "/api/collections", api_collections_list, NULL);
     http_router_add(r, HTTP_METHOD_POST, "/api/collections", api_collections_create, NULL);
     http_router_add(r, HTTP_METHOD_PUT, "/api/collections/import", api_collections_import, NULL);
+    http_router_add(r, HTTP_METHOD_GET, "/api/collections/meta/oauth2-providers",
+                    api_oauth2_providers, NULL);
     http_router_add(r, HTTP_METHOD_GET, "/api/collections/meta/scaffolds",
                     api_collections_scaffolds, NULL);
     http_router_add(r, HTTP_METHOD_GET, "/api/collections/{collection}", api_collections_view,
@@ -53,6 +55,10 @@ void api_routes_register(struct http_router *r, struct api_limits *limits)
                     api_auth_methods, NULL);
     http_router_add(r, HTTP_METHOD_POST, "/api/collections/{collection}/auth-with-password",
                     api_auth_with_password, limits);
+    http_router_add(r, HTTP_METHOD_GET, "/api/oauth2-redirect", api_oauth2_redirect, NULL);
+    http_router_add(r, HTTP_METHOD_POST, "/api/oauth2-redirect", api_oauth2_redirect, NULL);
+    http_router_add(r, HTTP_METHOD_POST, "/api/collections/{collection}/auth-with-oauth2",
+                    api_auth_with_oauth2, NULL);
     http_router_add(r, HTTP_METHOD_POST, "/api/collections/{collection}/auth-refresh",
                     api_auth_refresh, NULL);
     http_router_add(r, HTTP_METHOD_POST, "/api/collections/{collection}/impersonate/{id}",

@@ -125,3 +125,8 @@ void secure_zero(void *p, size_t len)
     if (len)
         sodium_memzero(p, len);
 }
+
+void secure_sha256(const void *p, size_t len, unsigned char out[32])
+{
+    crypto_hash_sha256(out, p, len);
+}

@@ -51,6 +51,10 @@ enum rc secure_random_string(struct str alphabet, char *dst, size_t len);
  * Thread-safe. */
 uint32_t secure_random_uniform(uint32_t upper);
 
+/* SHA-256 of p[0..len) into out (32 bytes); thread-safe. PKCE's S256
+ * challenge (RFC 7636 §4.2) is one. */
+void secure_sha256(const void *p, size_t len, unsigned char out[32]);
+
 /* One-shot HMAC-SHA256 (RFC 2104) of msg[0..len) under key, of any length
  * (a key longer than the 64-byte block is hashed first, as the RFC says), into
  * out. Borrows everything; thread-safe. */

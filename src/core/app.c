@@ -13,6 +13,7 @@
 #include "base/alloc.h"
 #include "base/chrono.h"
 #include "base/log.h"
+#include "core/auth/oauth2.h"
 #include "core/schema/collection_ddl.h"
 #include "core/schema/collection_json.h"
 #include "core/data_upgrade.h"
@@ -104,6 +105,7 @@ static const char *const bootstrap[] = {
     "\"listRule\":\"id = @request.auth.id\",\"viewRule\":\"id = @request.auth.id\","
     "\"createRule\":\"\",\"updateRule\":\"id = @request.auth.id\","
     "\"deleteRule\":\"id = @request.auth.id\",\"authRule\":\"\",\"manageRule\":null,"
+    "\"oauth2\":{\"mappedFields\":{\"name\":\"name\",\"avatarURL\":\"avatar\"}},"
     "\"fields\":[{\"name\":\"name\",\"type\":\"text\",\"max\":255},"
     "{\"name\":\"avatar\",\"type\":\"file\",\"maxSelect\":1,\"mimeTypes\":[\"image/jpeg\","
     "\"image/png\",\"image/svg+xml\",\"image/gif\",\"image/webp\"]},"
@@ -138,6 +140,34 @@ static enum rc bootstrap_collections(struct store_conn *db, struct core_schema *
     return RC_OK;
 }
 
+/* System collections added after a data directory was made (spec §5.5):
+ * created on the first start that lacks them. */
+static enum rc add_missing_system(struct store_conn *db, struct core_schema *s)
+{
+    if (core_schema_find_exact(s, STR_LIT(CORE_EXTERNAL_AUTHS_ID)))
+        return RC_OK;
+    char now[32];
+    core_now(now);
+    json_t *j = json_loads(core_oauth2_external_auths_json, 0, NULL);
+    struct core_problem p;
+    core_problem_init(&p);
+    struct core_collection *c = NULL;
+    enum rc rc = core_collection_from_json(j, NULL, s, now, &c, &p);
+    json_decref(j);
+    core_problem_cleanup(&p);
+    if (rc)
+        return RC_INTERNAL;
+    c->is_system = true;
+    rc = core_ddl_create(db, c);
+    if (rc) {
+        core_collection_free(c);
+        return rc;
+    }
+    s->items = xrealloc(s->items, (s->count + 1) * sizeof(*s->items));
+    s->items[s->count++] = c;
+    return RC_OK;
+}
+
 static enum rc open_job(struct store_conn *db, void *ctx)
 {
     struct load_job *job = ctx;
@@ -154,6 +184,8 @@ static enum rc open_job(struct store_conn *db, void *ctx)
         job->is_fresh = true;
         rc = bootstrap_collections(db, job->schema);
     }
+    if (!rc)
+        rc = add_missing_system(db, job->schema);
     /* Before any worker reads: older versions may have stored plain text. */
     struct core_password_params params = {.m_kib = job->app->password_m_kib,
                                           .t = job->app->password_t};

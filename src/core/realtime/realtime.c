@@ -687,3 +687,62 @@ struct core_event_listener core_realtime_listener(struct core_realtime *rt)
 {
     return (struct core_event_listener){.wants = wants_events, .on_commit = on_commit, .ctx = rt};
 }
+
+/* -------------------------------------------------------------------------
+ * Direct messages (the OAuth2 redirect's handoff)
+ * ------------------------------------------------------------------------- */
+
+struct direct {
+    struct core_realtime *rt;
+    struct core_worker *owner;
+    char id[CORE_RT_CLIENT_ID_LEN + 1];
+    char *topic;
+    char *data;
+};
+
+/* On the owner's loop: the client, if still there, is the owner's to use. */
+static void direct_run(void *arg)
+{
+    struct direct *d = arg;
+    uv_mutex_lock(&d->rt->lock);
+    struct core_rt_client *client = find_locked(d->rt, d->id);
+    uv_mutex_unlock(&d->rt->lock);
+    if (client)
+        client->deliver(client->deliver_ctx, str_from_cstr(d->topic), str_from_cstr(d->data));
+    atomic_fetch_sub(&d->owner->rt->fanouts, 1);
+    xfree(d->topic);
+    xfree(d->data);
+    xfree(d);
+}
+
+enum rc core_realtime_send(struct core_realtime *rt, const char *client_id, const char *remote_addr,
+                           const char *topic, const char *data)
+{
+    if (strlen(client_id) != CORE_RT_CLIENT_ID_LEN)
+        return RC_NOT_FOUND;
+    uv_mutex_lock(&rt->lock);
+    struct core_rt_client *client = find_locked(rt, client_id);
+    bool is_subscribed = false;
+    for (size_t i = 0; client && client->subs && i < client->subs->count && !is_subscribed; i++)
+        is_subscribed = strcmp(client->subs->items[i].raw, topic) == 0;
+    struct core_worker *owner = NULL;
+    for (size_t i = 0; is_subscribed && i < rt->worker_count; i++) {
+        if (rt->workers[i] == client->owner) /* still attached: its mailbox is open */
+            owner = client->owner;
+    }
+    if (owner && strcmp(client->remote_addr, remote_addr) != 0)
+        owner = NULL;
+    if (owner) /* the worker does not exit before the message ran (is_busy) */
+        atomic_fetch_add(&owner->rt->fanouts, 1);
+    uv_mutex_unlock(&rt->lock);
+    if (!owner)
+        return RC_NOT_FOUND;
+    struct direct *d = xcalloc(1, sizeof(*d));
+    d->rt = rt;
+    d->owner = owner;
+    memcpy(d->id, client_id, CORE_RT_CLIENT_ID_LEN + 1);
+    d->topic = xstrdup(topic);
+    d->data = xstrdup(data);
+    net_mailbox_post(owner->mailbox, direct_run, d);
+    return RC_OK;
+}

@@ -126,6 +126,14 @@ enum rc core_realtime_subscribe_client(struct core_worker *cw, struct core_rt_cl
  * own clients. Nothing is posted when no client exists. */
 struct core_event_listener core_realtime_listener(struct core_realtime *rt);
 
+/* Sends one message named topic with data (JSON text) to the client id,
+ * from any worker, when that client is connected from remote_addr and
+ * subscribed to exactly topic (the OAuth2 redirect's "@oauth2", spec
+ * §6.11): it is delivered on the client's own loop a moment later (not at
+ * all when the client goes in between). RC_NOT_FOUND otherwise. Copies its
+ * arguments. */
+enum rc core_realtime_send(struct core_realtime *rt, const char *client_id, const char *remote_addr,
+                           const char *topic, const char *data);
 /* Counters for tests and benchmarks: clients registered. */
 size_t core_realtime_client_count(struct core_realtime *rt);
 

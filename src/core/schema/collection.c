@@ -87,6 +87,7 @@ void core_collection_free(struct core_collection *c)
     free_list(c->identity_fields, c->identity_field_count);
     for (int k = 0; k < CORE_TOKEN_KIND_COUNT; k++)
         xfree(c->tokens[k].secret);
+    core_oauth2_options_cleanup(&c->oauth2);
     xfree(c);
 }
 

@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "base/str.h"
+#include "core/schema/oauth2.h"
 
 enum core_collection_type {
     CORE_COLLECTION_BASE,
@@ -138,6 +139,7 @@ struct core_collection {
     int otp_length;
     char **identity_fields;
     size_t identity_field_count;
+    struct core_oauth2_options oauth2; /* sign-in with OAuth2 providers (schema/oauth2.h) */
 };
 
 struct core_schema {

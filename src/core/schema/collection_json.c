@@ -398,7 +398,34 @@ static struct core_collection *copy_collection(const struct core_collection *b)
         c->tokens[k].secret = b->tokens[k].secret ? xstrdup(b->tokens[k].secret) : NULL;
         c->tokens[k].duration_s = b->tokens[k].duration_s;
     }
+    core_oauth2_options_copy(&c->oauth2, &b->oauth2);
     return c;
+}
+
+struct field_lookup {
+    json_t *in;                      /* the collection JSON being applied */
+    const struct core_collection *c; /* its fields before this change */
+};
+
+/* oauth2.mappedFields may name the auth system fields, a field of the input
+ * or one the collection has. */
+static bool has_field_named(const void *ctx, const char *name)
+{
+    const struct field_lookup *l = ctx;
+    if (core_collection_field(l->c, str_from_cstr(name)))
+        return true;
+    static const char *const system[] = {"id", "email", "emailVisibility", "verified"};
+    for (size_t i = 0; i < sizeof(system) / sizeof(system[0]); i++) {
+        if (strcmp(system[i], name) == 0)
+            return true;
+    }
+    json_t *fields = json_object_get(l->in, "fields");
+    for (size_t i = 0; i < json_array_size(fields); i++) {
+        const char *n = json_string_value(json_object_get(json_array_get(fields, i), "name"));
+        if (n && strcmp(n, name) == 0)
+            return true;
+    }
+    return false;
 }
 
 static const char *const rule_keys[CORE_RULE_COUNT] = {"listRule", "viewRule", "createRule",
@@ -612,6 +639,9 @@ enum rc core_collection_from_json(json_t *in, const struct core_collection *base
                 c->identity_fields = dup_string_list(ids, &c->identity_field_count);
             }
         }
+        struct field_lookup fl = {in, c};
+        core_oauth2_options_parse(json_object_get(in, "oauth2"), &c->oauth2, has_field_named, &fl,
+                                  p);
         if (c->identity_field_count == 0) {
             c->identity_fields = xcalloc(1, sizeof(char *));
             c->identity_fields[0] = xstrdup("email");
@@ -787,6 +817,7 @@ void core_collection_write_json(struct jsonw *w, const struct core_collection *c
         jsonw_key_cstr(w, "length");
         jsonw_int(w, c->otp_length);
         jsonw_object_end(w);
+        core_oauth2_options_write(w, &c->oauth2, with_secrets);
     }
     if (c->type == CORE_COLLECTION_VIEW) {
         jsonw_key_cstr(w, "viewQuery");

@@ -115,6 +115,55 @@ class UsersRecord {
       '/api/files/$collectionId/$id/${Uri.encodeComponent(filename)}';
 }
 
+/// A record of "_externalAuths" as the API answers it.
+class ExternalAuthsRecord {
+  static const collectionName = '_externalAuths';
+  static const collectionId = 'pbc_2281828961';
+
+  final String id;
+  final String collectionRef;
+  final String recordRef;
+  final String provider;
+  final String providerId;
+  final String created;
+  final String updated;
+  final Map<String, dynamic> expand;
+
+  const ExternalAuthsRecord({
+    required this.id,
+    required this.collectionRef,
+    required this.recordRef,
+    required this.provider,
+    required this.providerId,
+    required this.created,
+    required this.updated,
+    this.expand = const {},
+  });
+
+  factory ExternalAuthsRecord.fromRecord(RecordModel r) => ExternalAuthsRecord(
+        id: r.id,
+        collectionRef: r.getStringValue('collectionRef'),
+        recordRef: r.getStringValue('recordRef'),
+        provider: r.getStringValue('provider'),
+        providerId: r.getStringValue('providerId'),
+        created: r.getStringValue('created'),
+        updated: r.getStringValue('updated'),
+        expand: r.expand,
+      );
+
+  Map<String, dynamic> toJson() => {
+        'id': id,
+        'collectionRef': collectionRef,
+        'recordRef': recordRef,
+        'provider': provider,
+        'providerId': providerId,
+      };
+
+  /// The path of one of this record's files (prefix the server's URL).
+  String fileUrl(String filename) =>
+      '/api/files/$collectionId/$id/${Uri.encodeComponent(filename)}';
+}
+
 enum EveryTypeTags { a, bC, n9lives, class_ }
 
 extension EveryTypeTagsValue on EveryTypeTags {

@@ -12,6 +12,7 @@ export type GeoPoint = { lon: number; lat: number };
 export enum Collections {
     Superusers = "_superusers",
     Users = "users",
+    ExternalAuths = "_externalAuths",
     EveryType = "every_type",
     Members = "members",
 }
@@ -64,6 +65,25 @@ export type UsersCreate = {
     "name"?: string;
     "avatar"?: File | Blob | string;
     "passwordConfirm"?: string;
+};
+
+/** What the API answers for a record of "_externalAuths". */
+export type ExternalAuthsRecord<TExpand = unknown> = BaseSystemFields<TExpand> & {
+    "collectionRef": string;
+    "recordRef": string;
+    "provider": string;
+    "providerId": string;
+    "created": IsoDateString;
+    "updated": IsoDateString;
+};
+
+/** What a create takes for "_externalAuths" (an update takes a Partial of it). */
+export type ExternalAuthsCreate = {
+    "id"?: string;
+    "collectionRef": string;
+    "recordRef": string;
+    "provider": string;
+    "providerId": string;
 };
 
 export enum EveryTypeTagsOptions {
@@ -141,6 +161,7 @@ export type MembersCreate = {
 export type TypedPocketBase = PocketBase & {
     collection(idOrName: "_superusers"): RecordService<SuperusersRecord>;
     collection(idOrName: "users"): RecordService<UsersRecord>;
+    collection(idOrName: "_externalAuths"): RecordService<ExternalAuthsRecord>;
     collection(idOrName: "every_type"): RecordService<EveryTypeRecord>;
     collection(idOrName: "members"): RecordService<MembersRecord>;
     collection(idOrName: string): RecordService;

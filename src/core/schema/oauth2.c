@@ -1,0 +1,424 @@
+/* oauth2.c -- see oauth2.h. Endpoints, scopes and user-info shapes are the
+ * providers' documented ones, as PocketBase's tools/auth uses them. */
+#include "core/schema/oauth2.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "base/alloc.h"
+#include "base/jsonw.h"
+#include "core/problem.h"
+
+/* -------------------------------------------------------------------------
+ * User-info shapes
+ * ------------------------------------------------------------------------- */
+
+/* A string, or a number as text (GitHub and Facebook ids are numbers). */
+static char *text_of(json_t *v)
+{
+    if (json_is_string(v))
+        return xstrdup(json_string_value(v));
+    if (json_is_integer(v)) {
+        char n[32];
+        snprintf(n, sizeof(n), "%lld", (long long)json_integer_value(v));
+        return xstrdup(n);
+    }
+    return xstrdup("");
+}
+
+static char *key_text(json_t *info, const char *key)
+{
+    return text_of(json_object_get(info, key));
+}
+
+static bool is_true(json_t *v)
+{
+    /* Some providers send "true" as a string (Apple, older Google). */
+    return json_is_true(v) || (json_is_string(v) && strcmp(json_string_value(v), "true") == 0);
+}
+
+/* OpenID Connect standard claims (OIDC Core §5.1): an email counts only
+ * when email_verified says so. */
+static void map_oidc(json_t *info, struct core_oauth2_user *u)
+{
+    u->id = key_text(info, "sub");
+    u->name = key_text(info, "name");
+    u->username = key_text(info, "preferred_username");
+    u->email =
+        is_true(json_object_get(info, "email_verified")) ? key_text(info, "email") : xstrdup("");
+    u->avatar_url = key_text(info, "picture");
+}
+
+/* Google's userinfo v3 is OIDC shaped; v1/v2 say id and verified_email. */
+static void map_google(json_t *info, struct core_oauth2_user *u)
+{
+    map_oidc(info, u);
+    if (!u->id[0]) {
+        xfree(u->id);
+        u->id = key_text(info, "id");
+    }
+    if (!u->email[0] && is_true(json_object_get(info, "verified_email"))) {
+        xfree(u->email);
+        u->email = key_text(info, "email");
+    }
+}
+
+/* GitHub's /user: the public email, if any, is verified; else the emails
+ * endpoint is asked (core/auth/oauth2.c). */
+static void map_github(json_t *info, struct core_oauth2_user *u)
+{
+    u->id = key_text(info, "id");
+    u->name = key_text(info, "name");
+    u->username = key_text(info, "login");
+    u->email = key_text(info, "email");
+    u->avatar_url = key_text(info, "avatar_url");
+}
+
+/* Microsoft Graph /me. */
+static void map_microsoft(json_t *info, struct core_oauth2_user *u)
+{
+    u->id = key_text(info, "id");
+    u->name = key_text(info, "displayName");
+    u->username = xstrdup("");
+    u->email = key_text(info, "mail");
+    u->avatar_url = xstrdup("");
+}
+
+/* Facebook Graph /me?fields=name,email,picture.type(large). */
+static void map_facebook(json_t *info, struct core_oauth2_user *u)
+{
+    u->id = key_text(info, "id");
+    u->name = key_text(info, "name");
+    u->username = xstrdup("");
+    u->email = key_text(info, "email");
+    json_t *pic = json_object_get(json_object_get(info, "picture"), "data");
+    u->avatar_url = key_text(pic, "url");
+}
+
+static const struct core_oauth2_provider providers[] = {
+    {"oidc", "OpenID Connect", "", "", "", "openid email profile", true, NULL, map_oidc},
+    {"oidc2", "OpenID Connect 2", "", "", "", "openid email profile", true, NULL, map_oidc},
+    {"oidc3", "OpenID Connect 3", "", "", "", "openid email profile", true, NULL, map_oidc},
+    {"google", "Google", "https://accounts.google.com/o/oauth2/v2/auth",
+     "https://oauth2.googleapis.com/token", "https://www.googleapis.com/oauth2/v3/userinfo",
+     "https://www.googleapis.com/auth/userinfo.profile "
+     "https://www.googleapis.com/auth/userinfo.email",
+     true, NULL, map_google},
+    {"github", "GitHub", "https://github.com/login/oauth/authorize",
+     "https://github.com/login/oauth/access_token", "https://api.github.com/user",
+     "read:user user:email", true, "https://api.github.com/user/emails", map_github},
+    {"microsoft", "Microsoft", "https://login.microsoftonline.com/common/oauth2/v2.0/authorize",
+     "https://login.microsoftonline.com/common/oauth2/v2.0/token",
+     "https://graph.microsoft.com/v1.0/me", "User.Read", true, NULL, map_microsoft},
+    {"facebook", "Facebook", "https://www.facebook.com/v3.2/dialog/oauth",
+     "https://graph.facebook.com/v3.2/oauth/access_token",
+     "https://graph.facebook.com/me?fields=name,email,picture.type(large)", "email", true, NULL,
+     map_facebook},
+};
+
+const struct core_oauth2_provider *core_oauth2_provider_find(const char *name)
+{
+    for (size_t i = 0; name && i < sizeof(providers) / sizeof(providers[0]); i++) {
+        if (strcmp(providers[i].name, name) == 0)
+            return &providers[i];
+    }
+    return NULL;
+}
+
+const struct core_oauth2_provider *core_oauth2_provider_at(size_t i)
+{
+    return i < sizeof(providers) / sizeof(providers[0]) ? &providers[i] : NULL;
+}
+
+const struct core_oauth2_config *core_oauth2_config_find(const struct core_oauth2_options *o,
+                                                         const char *name)
+{
+    for (size_t i = 0; name && i < o->provider_count; i++) {
+        if (strcmp(o->providers[i].name, name) == 0)
+            return &o->providers[i];
+    }
+    return NULL;
+}
+
+bool core_oauth2_config_is_pkce(const struct core_oauth2_config *cfg)
+{
+    if (cfg->pkce >= 0)
+        return cfg->pkce == 1;
+    const struct core_oauth2_provider *p = core_oauth2_provider_find(cfg->name);
+    return p && p->is_pkce;
+}
+
+void core_oauth2_user_cleanup(struct core_oauth2_user *u)
+{
+    xfree(u->id);
+    xfree(u->name);
+    xfree(u->username);
+    xfree(u->email);
+    xfree(u->avatar_url);
+    json_decref(u->raw);
+    memset(u, 0, sizeof(*u));
+}
+
+/* -------------------------------------------------------------------------
+ * Options
+ * ------------------------------------------------------------------------- */
+
+static void config_cleanup(struct core_oauth2_config *c)
+{
+    xfree(c->name);
+    xfree(c->client_id);
+    if (c->client_secret)
+        memset(c->client_secret, 0, strlen(c->client_secret));
+    xfree(c->client_secret);
+    xfree(c->auth_url);
+    xfree(c->token_url);
+    xfree(c->user_info_url);
+    xfree(c->display_name);
+    xfree(c->extra);
+}
+
+static void config_copy(struct core_oauth2_config *to, const struct core_oauth2_config *from)
+{
+    to->name = xstrdup(from->name);
+    to->client_id = xstrdup(from->client_id);
+    to->client_secret = xstrdup(from->client_secret);
+    to->auth_url = xstrdup(from->auth_url);
+    to->token_url = xstrdup(from->token_url);
+    to->user_info_url = xstrdup(from->user_info_url);
+    to->display_name = xstrdup(from->display_name);
+    to->pkce = from->pkce;
+    to->extra = xstrdup(from->extra);
+}
+
+void core_oauth2_options_init(struct core_oauth2_options *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->mapped_id = xstrdup("");
+    o->mapped_name = xstrdup("");
+    o->mapped_username = xstrdup("");
+    o->mapped_avatar = xstrdup("");
+}
+
+void core_oauth2_options_cleanup(struct core_oauth2_options *o)
+{
+    for (size_t i = 0; i < o->provider_count; i++)
+        config_cleanup(&o->providers[i]);
+    xfree(o->providers);
+    xfree(o->mapped_id);
+    xfree(o->mapped_name);
+    xfree(o->mapped_username);
+    xfree(o->mapped_avatar);
+    memset(o, 0, sizeof(*o));
+}
+
+void core_oauth2_options_copy(struct core_oauth2_options *to,
+                              const struct core_oauth2_options *from)
+{
+    to->is_enabled = from->is_enabled;
+    to->provider_count = from->provider_count;
+    to->providers =
+        xcalloc(from->provider_count ? from->provider_count : 1, sizeof(struct core_oauth2_config));
+    for (size_t i = 0; i < from->provider_count; i++)
+        config_copy(&to->providers[i], &from->providers[i]);
+    to->mapped_id = xstrdup(from->mapped_id ? from->mapped_id : "");
+    to->mapped_name = xstrdup(from->mapped_name ? from->mapped_name : "");
+    to->mapped_username = xstrdup(from->mapped_username ? from->mapped_username : "");
+    to->mapped_avatar = xstrdup(from->mapped_avatar ? from->mapped_avatar : "");
+}
+
+static char *str_or(json_t *obj, const char *key, const char *fallback)
+{
+    json_t *v = json_object_get(obj, key);
+    return xstrdup(json_is_string(v) ? json_string_value(v) : fallback);
+}
+
+/* An http(s) URL or "" (a provider's default). */
+static bool is_url_or_empty(const char *s)
+{
+    return !s[0] || strncmp(s, "https://", 8) == 0 || strncmp(s, "http://", 7) == 0;
+}
+
+static void parse_provider(json_t *pj, size_t i, const struct core_oauth2_options *old,
+                           struct core_oauth2_config *c, struct core_problem *p)
+{
+    char path[96];
+    c->name = str_or(pj, "name", "");
+    c->client_id = str_or(pj, "clientId", "");
+    const struct core_oauth2_config *prev = core_oauth2_config_find(old, c->name);
+    json_t *secret = json_object_get(pj, "clientSecret");
+    if (json_is_string(secret) && json_string_length(secret))
+        c->client_secret = xstrdup(json_string_value(secret));
+    else
+        c->client_secret = xstrdup(prev ? prev->client_secret : "");
+    c->auth_url = str_or(pj, "authURL", "");
+    c->token_url = str_or(pj, "tokenURL", "");
+    c->user_info_url = str_or(pj, "userInfoURL", "");
+    c->display_name = str_or(pj, "displayName", "");
+    json_t *pkce = json_object_get(pj, "pkce");
+    c->pkce = json_is_boolean(pkce) ? json_is_true(pkce) : -1;
+    json_t *extra = json_object_get(pj, "extra");
+    /* jansson allocates through xmalloc (cli.c sets its functions) */
+    c->extra = json_is_object(extra) ? json_dumps(extra, JSON_COMPACT) : NULL;
+    if (!c->extra)
+        c->extra = xstrdup("");
+    const struct core_oauth2_provider *known = core_oauth2_provider_find(c->name);
+    if (!known) {
+        snprintf(path, sizeof(path), "oauth2.providers.%zu.name", i);
+        core_problem_field(p, path, "validation_invalid_provider", "Unknown OAuth2 provider.",
+                           NULL);
+        return;
+    }
+    if (!c->client_id[0]) {
+        snprintf(path, sizeof(path), "oauth2.providers.%zu.clientId", i);
+        core_problem_field(p, path, "validation_required", "Cannot be blank.", NULL);
+    }
+    if (!c->client_secret[0]) {
+        snprintf(path, sizeof(path), "oauth2.providers.%zu.clientSecret", i);
+        core_problem_field(p, path, "validation_required", "Cannot be blank.", NULL);
+    }
+    const char *keys[3] = {"authURL", "tokenURL", "userInfoURL"};
+    const char *vals[3] = {c->auth_url, c->token_url, c->user_info_url};
+    const char *defaults[3] = {known->auth_url, known->token_url, known->user_info_url};
+    for (int k = 0; k < 3; k++) {
+        snprintf(path, sizeof(path), "oauth2.providers.%zu.%s", i, keys[k]);
+        if (!is_url_or_empty(vals[k]))
+            core_problem_field(p, path, "validation_is_url", "Must be a valid url.", NULL);
+        else if (!vals[k][0] && !defaults[k][0])
+            core_problem_field(p, path, "validation_required", "Cannot be blank.", NULL);
+    }
+}
+
+static void replace(char **slot, json_t *obj, const char *key)
+{
+    json_t *v = json_object_get(obj, key);
+    if (!json_is_string(v))
+        return;
+    xfree(*slot);
+    *slot = xstrdup(json_string_value(v));
+}
+
+void core_oauth2_options_parse(json_t *in, struct core_oauth2_options *o,
+                               bool (*field_exists)(const void *ctx, const char *name),
+                               const void *ctx, struct core_problem *p)
+{
+    if (!o->mapped_id)
+        core_oauth2_options_init(o);
+    if (!in || json_is_null(in))
+        return;
+    if (!json_is_object(in)) {
+        core_problem_field(p, "oauth2", "validation_invalid_value", "Must be an object.", NULL);
+        return;
+    }
+    json_t *enabled = json_object_get(in, "enabled");
+    if (json_is_boolean(enabled))
+        o->is_enabled = json_is_true(enabled);
+    json_t *mf = json_object_get(in, "mappedFields");
+    if (json_is_object(mf)) {
+        replace(&o->mapped_id, mf, "id");
+        replace(&o->mapped_name, mf, "name");
+        replace(&o->mapped_username, mf, "username");
+        replace(&o->mapped_avatar, mf, "avatarURL");
+        const char *keys[4] = {"id", "name", "username", "avatarURL"};
+        const char *vals[4] = {o->mapped_id, o->mapped_name, o->mapped_username, o->mapped_avatar};
+        for (int k = 0; k < 4; k++) {
+            if (vals[k][0] && !field_exists(ctx, vals[k])) {
+                char path[64];
+                snprintf(path, sizeof(path), "oauth2.mappedFields.%s", keys[k]);
+                core_problem_field(p, path, "validation_missing_field", "Missing collection field.",
+                                   NULL);
+            }
+        }
+    }
+    json_t *list = json_object_get(in, "providers");
+    if (list && !json_is_null(list) && !json_is_array(list)) {
+        core_problem_field(p, "oauth2.providers", "validation_invalid_value", "Must be an array.",
+                           NULL);
+        return;
+    }
+    if (!json_is_array(list))
+        return;
+    size_t n = json_array_size(list);
+    struct core_oauth2_options fresh = {0};
+    fresh.providers = xcalloc(n ? n : 1, sizeof(struct core_oauth2_config));
+    for (size_t i = 0; i < n; i++) {
+        json_t *pj = json_array_get(list, i);
+        if (!json_is_object(pj)) {
+            char path[64];
+            snprintf(path, sizeof(path), "oauth2.providers.%zu", i);
+            core_problem_field(p, path, "validation_invalid_value", "Must be an object.", NULL);
+            pj = NULL;
+        }
+        json_t *empty = pj ? NULL : json_object();
+        parse_provider(pj ? pj : empty, i, o, &fresh.providers[fresh.provider_count], p);
+        json_decref(empty);
+        for (size_t k = 0; k < fresh.provider_count; k++) {
+            if (strcmp(fresh.providers[k].name, fresh.providers[fresh.provider_count].name) == 0) {
+                char path[64];
+                snprintf(path, sizeof(path), "oauth2.providers.%zu.name", i);
+                core_problem_field(p, path, "validation_duplicated_provider",
+                                   "The provider is already registered.", NULL);
+            }
+        }
+        fresh.provider_count++;
+    }
+    for (size_t i = 0; i < o->provider_count; i++)
+        config_cleanup(&o->providers[i]);
+    xfree(o->providers);
+    o->providers = fresh.providers;
+    o->provider_count = fresh.provider_count;
+}
+
+void core_oauth2_options_write(struct jsonw *w, const struct core_oauth2_options *o,
+                               bool with_secrets)
+{
+    jsonw_key_cstr(w, "oauth2");
+    jsonw_object_begin(w);
+    jsonw_key_cstr(w, "enabled");
+    jsonw_bool(w, o->is_enabled);
+    jsonw_key_cstr(w, "mappedFields");
+    jsonw_object_begin(w);
+    jsonw_key_cstr(w, "id");
+    jsonw_string_cstr(w, o->mapped_id ? o->mapped_id : "");
+    jsonw_key_cstr(w, "name");
+    jsonw_string_cstr(w, o->mapped_name ? o->mapped_name : "");
+    jsonw_key_cstr(w, "username");
+    jsonw_string_cstr(w, o->mapped_username ? o->mapped_username : "");
+    jsonw_key_cstr(w, "avatarURL");
+    jsonw_string_cstr(w, o->mapped_avatar ? o->mapped_avatar : "");
+    jsonw_object_end(w);
+    jsonw_key_cstr(w, "providers");
+    jsonw_array_begin(w);
+    for (size_t i = 0; i < o->provider_count; i++) {
+        const struct core_oauth2_config *c = &o->providers[i];
+        jsonw_object_begin(w);
+        jsonw_key_cstr(w, "name");
+        jsonw_string_cstr(w, c->name);
+        jsonw_key_cstr(w, "clientId");
+        jsonw_string_cstr(w, c->client_id);
+        if (with_secrets) {
+            jsonw_key_cstr(w, "clientSecret");
+            jsonw_string_cstr(w, c->client_secret);
+        }
+        jsonw_key_cstr(w, "authURL");
+        jsonw_string_cstr(w, c->auth_url);
+        jsonw_key_cstr(w, "tokenURL");
+        jsonw_string_cstr(w, c->token_url);
+        jsonw_key_cstr(w, "userInfoURL");
+        jsonw_string_cstr(w, c->user_info_url);
+        jsonw_key_cstr(w, "displayName");
+        jsonw_string_cstr(w, c->display_name);
+        jsonw_key_cstr(w, "pkce");
+        if (c->pkce < 0)
+            jsonw_null(w);
+        else
+            jsonw_bool(w, c->pkce == 1);
+        jsonw_key_cstr(w, "extra");
+        if (c->extra[0])
+            jsonw_raw(w, str_from_cstr(c->extra));
+        else
+            jsonw_null(w);
+        jsonw_object_end(w);
+    }
+    jsonw_array_end(w);
+    jsonw_object_end(w);
+}

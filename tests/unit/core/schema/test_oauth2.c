@@ -1,0 +1,199 @@
+/* test_oauth2.c -- unit tests of core/schema/oauth2.h: the provider table,
+ * the `oauth2` options of an auth collection parsed, validated at their
+ * field paths, written without the client secret except for storage, and a
+ * secret kept when an update omits it; the user-info shapes of each
+ * provider. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <string.h>
+
+#include "base/alloc.h"
+#include "base/buf.h"
+#include "base/jsonw.h"
+#include "core/problem.h"
+#include "core/schema/oauth2.h"
+
+static bool has_name_or_avatar(const void *ctx, const char *name)
+{
+    (void)ctx;
+    return strcmp(name, "name") == 0 || strcmp(name, "avatar") == 0;
+}
+
+static void parse(struct core_oauth2_options *o, const char *text, struct core_problem *p)
+{
+    json_t *in = json_loads(text, 0, NULL);
+    assert_non_null(in);
+    core_problem_init(p);
+    core_oauth2_options_parse(in, o, has_name_or_avatar, NULL, p);
+    json_decref(in);
+}
+
+static char *write_text(const struct core_oauth2_options *o, bool with_secrets)
+{
+    struct buf b;
+    buf_init(&b, 1 << 16);
+    struct jsonw w;
+    jsonw_init(&w, &b);
+    jsonw_object_begin(&w);
+    core_oauth2_options_write(&w, o, with_secrets);
+    jsonw_object_end(&w);
+    assert_int_equal(jsonw_finish(&w), RC_OK);
+    char *s = xstrndup(b.data, b.len);
+    buf_cleanup(&b);
+    return s;
+}
+
+static bool has_field_error(const struct core_problem *p, const char *path, const char *code)
+{
+    /* data is nested: {"oauth2": {"providers": {"0": {"name": {...}}}}} */
+    json_t *at = p->data;
+    char copy[128];
+    snprintf(copy, sizeof(copy), "%s", path);
+    for (char *save = NULL, *part = strtok_r(copy, ".", &save); part && at;
+         part = strtok_r(NULL, ".", &save))
+        at = json_object_get(at, part);
+    const char *got = json_string_value(json_object_get(at, "code"));
+    return got && strcmp(got, code) == 0;
+}
+
+static void test_provider_table(void **state)
+{
+    (void)state;
+    const char *names[] = {"oidc", "google", "github", "microsoft", "facebook"};
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        const struct core_oauth2_provider *p = core_oauth2_provider_find(names[i]);
+        assert_non_null(p);
+        assert_string_equal(p->name, names[i]);
+        assert_non_null(p->map);
+    }
+    assert_null(core_oauth2_provider_find("nosuch"));
+    assert_null(core_oauth2_provider_find(NULL));
+    assert_string_equal(core_oauth2_provider_find("oidc")->auth_url, ""); /* configured */
+}
+
+static void test_parse_write_and_secret(void **state)
+{
+    (void)state;
+    struct core_oauth2_options o = {0};
+    struct core_problem p;
+    parse(&o,
+          "{\"enabled\":true,\"mappedFields\":{\"name\":\"name\",\"avatarURL\":\"avatar\"},"
+          "\"providers\":[{\"name\":\"google\",\"clientId\":\"cid\",\"clientSecret\":\"S3CRET\","
+          "\"pkce\":false,\"extra\":{\"a\":1}}]}",
+          &p);
+    assert_false(core_problem_has_fields(&p));
+    core_problem_cleanup(&p);
+    assert_true(o.is_enabled);
+    assert_int_equal(o.provider_count, 1);
+    const struct core_oauth2_config *g = core_oauth2_config_find(&o, "google");
+    assert_non_null(g);
+    assert_false(core_oauth2_config_is_pkce(g));
+    char *pub = write_text(&o, false);
+    assert_null(strstr(pub, "S3CRET"));
+    assert_null(strstr(pub, "clientSecret"));
+    assert_non_null(strstr(pub, "\"pkce\":false"));
+    assert_non_null(strstr(pub, "\"extra\":{\"a\":1}"));
+    assert_non_null(strstr(pub, "\"avatarURL\":\"avatar\""));
+    char *stored = write_text(&o, true);
+    assert_non_null(strstr(stored, "\"clientSecret\":\"S3CRET\""));
+    /* an update that omits the secret keeps it */
+    parse(&o, "{\"providers\":[{\"name\":\"google\",\"clientId\":\"cid2\"}]}", &p);
+    assert_false(core_problem_has_fields(&p));
+    core_problem_cleanup(&p);
+    g = core_oauth2_config_find(&o, "google");
+    assert_string_equal(g->client_secret, "S3CRET");
+    assert_string_equal(g->client_id, "cid2");
+    assert_true(core_oauth2_config_is_pkce(g)); /* null again: google's default */
+    /* a copy is deep */
+    struct core_oauth2_options copy = {0};
+    core_oauth2_options_copy(&copy, &o);
+    core_oauth2_options_cleanup(&o);
+    assert_string_equal(core_oauth2_config_find(&copy, "google")->client_secret, "S3CRET");
+    core_oauth2_options_cleanup(&copy);
+    xfree(pub);
+    xfree(stored);
+}
+
+static void test_validation_errors(void **state)
+{
+    (void)state;
+    struct core_oauth2_options o = {0};
+    struct core_problem p;
+    parse(&o,
+          "{\"mappedFields\":{\"name\":\"nosuch\"},\"providers\":[{\"name\":\"nosuch\"},"
+          "{\"name\":\"github\",\"clientId\":\"\",\"clientSecret\":\"x\"},"
+          "{\"name\":\"oidc\",\"clientId\":\"a\",\"clientSecret\":\"b\",\"authURL\":\"ftp://x\"},"
+          "{\"name\":\"github\",\"clientId\":\"a\",\"clientSecret\":\"b\"}]}",
+          &p);
+    assert_true(has_field_error(&p, "oauth2.mappedFields.name", "validation_missing_field"));
+    assert_true(has_field_error(&p, "oauth2.providers.0.name", "validation_invalid_provider"));
+    assert_true(has_field_error(&p, "oauth2.providers.1.clientId", "validation_required"));
+    assert_true(has_field_error(&p, "oauth2.providers.2.authURL", "validation_is_url"));
+    assert_true(has_field_error(&p, "oauth2.providers.2.tokenURL", "validation_required"));
+    assert_true(has_field_error(&p, "oauth2.providers.3.name", "validation_duplicated_provider"));
+    core_problem_cleanup(&p);
+    core_oauth2_options_cleanup(&o);
+    parse(&o, "{\"providers\":{}}", &p);
+    assert_true(has_field_error(&p, "oauth2.providers", "validation_invalid_value"));
+    core_problem_cleanup(&p);
+    core_oauth2_options_cleanup(&o);
+}
+
+static void map(const char *provider, const char *info_text, struct core_oauth2_user *u)
+{
+    json_t *info = json_loads(info_text, 0, NULL);
+    assert_non_null(info);
+    memset(u, 0, sizeof(*u));
+    core_oauth2_provider_find(provider)->map(info, u);
+    json_decref(info);
+}
+
+static void test_user_shapes(void **state)
+{
+    (void)state;
+    struct core_oauth2_user u;
+    map("oidc",
+        "{\"sub\":\"s1\",\"name\":\"N\",\"preferred_username\":\"nn\",\"email\":\"a@b.c\","
+        "\"email_verified\":true,\"picture\":\"https://p\"}",
+        &u);
+    assert_string_equal(u.id, "s1");
+    assert_string_equal(u.username, "nn");
+    assert_string_equal(u.email, "a@b.c");
+    assert_string_equal(u.avatar_url, "https://p");
+    core_oauth2_user_cleanup(&u);
+    map("oidc", "{\"sub\":\"s1\",\"email\":\"a@b.c\",\"email_verified\":false}", &u);
+    assert_string_equal(u.email, ""); /* unverified: not an identity */
+    core_oauth2_user_cleanup(&u);
+    map("github", "{\"id\":12345,\"login\":\"octo\",\"avatar_url\":\"https://a\"}", &u);
+    assert_string_equal(u.id, "12345");
+    assert_string_equal(u.username, "octo");
+    core_oauth2_user_cleanup(&u);
+    map("facebook", "{\"id\":\"9\",\"name\":\"F\",\"picture\":{\"data\":{\"url\":\"https://f\"}}}",
+        &u);
+    assert_string_equal(u.avatar_url, "https://f");
+    core_oauth2_user_cleanup(&u);
+    map("microsoft", "{\"id\":\"m\",\"displayName\":\"M S\",\"mail\":\"m@s.com\"}", &u);
+    assert_string_equal(u.name, "M S");
+    assert_string_equal(u.email, "m@s.com");
+    core_oauth2_user_cleanup(&u);
+    map("google", "{\"id\":\"g\",\"email\":\"g@x.com\",\"verified_email\":true}", &u);
+    assert_string_equal(u.id, "g");
+    assert_string_equal(u.email, "g@x.com");
+    core_oauth2_user_cleanup(&u);
+}
+
+int main(void)
+{
+    json_set_alloc_funcs(xmalloc, xfree);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_provider_table),
+        cmocka_unit_test(test_parse_write_and_secret),
+        cmocka_unit_test(test_validation_errors),
+        cmocka_unit_test(test_user_shapes),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
