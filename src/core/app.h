@@ -25,6 +25,8 @@
 #include "core/record/cost.h"
 #include "core/record/worker.h"
 #include "core/realtime/realtime.h"
+
+struct core_jobs;
 #include "store/writer.h"
 
 struct net_mailbox;
@@ -46,6 +48,7 @@ struct core_app {
     struct store_writer *writer;
     struct core_realtime *realtime;       /* clients and subscriptions */
     struct core_event_bus events;         /* record changes' listeners; filled by core_app_open */
+    struct core_jobs *jobs;               /* job runners (core/jobs/runner.h); the CLI starts them */
     _Atomic(struct core_schema *) schema; /* the current snapshot */
     struct core_schema **old_schemas;     /* freed at close */
     size_t old_schema_count;

@@ -493,6 +493,10 @@ static enum rc apply(struct store_conn *db, void *ctx)
                                job->wants_events ? &job->events : NULL);
         break;
     }
+    /* The outbox: listeners that write (jobs) do it in this transaction, so a
+     * rolled-back write leaves nothing behind. */
+    if (!rc && job->events && job->cw)
+        rc = core_event_in_tx(job->cw->events, db, job->events);
     if (rc) {
         /* The savepoint is rolled back: nothing happened to announce. */
         core_event_list_free(job->events);
