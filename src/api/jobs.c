@@ -120,9 +120,10 @@ static void action_done(struct core_jobs_action *a)
     json_t *out = NULL;
     enum rc rc = a->rc;
     if (rc == RC_CONFLICT)
-        core_problem_message(&c->problem, a->op == CORE_JOBS_RETRY
-                                              ? "Only a failed, dead or canceled job can be retried."
-                                              : "Only a queued or failed job can be canceled.");
+        core_problem_message(&c->problem,
+                             a->op == CORE_JOBS_RETRY
+                                 ? "Only a failed, dead or canceled job can be retried."
+                                 : "Only a queued or failed job can be canceled.");
     if (!rc)
         rc = core_jobs_get(&c->aw->core, str_from_cstr(a->id), &out);
     if (rc)

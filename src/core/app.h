@@ -46,9 +46,9 @@ struct core_app {
     struct core_limits limits; /* what a request may cost (cost.h); set before workers start */
     char *db_path;
     struct store_writer *writer;
-    struct core_realtime *realtime;       /* clients and subscriptions */
-    struct core_event_bus events;         /* record changes' listeners; filled by core_app_open */
-    struct core_jobs *jobs;               /* job runners (core/jobs/runner.h); the CLI starts them */
+    struct core_realtime *realtime; /* clients and subscriptions */
+    struct core_event_bus events;   /* record changes' listeners; filled by core_app_open */
+    struct core_jobs *jobs;         /* job runners (core/jobs/runner.h); the CLI starts them */
     _Atomic(struct core_schema *) schema; /* the current snapshot */
     struct core_schema **old_schemas;     /* freed at close */
     size_t old_schema_count;

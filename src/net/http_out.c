@@ -35,10 +35,10 @@ bool net_http_out_is_private(const uint8_t a[16])
     }
     static const uint8_t zero[16] = {0};
     if (memcmp(a, zero, 15) == 0 && (a[15] == 0 || a[15] == 1))
-        return true;                                 /* :: and ::1 */
-    return (a[0] & 0xfe) == 0xfc ||                  /* fc00::/7 */
+        return true;                                  /* :: and ::1 */
+    return (a[0] & 0xfe) == 0xfc ||                   /* fc00::/7 */
            (a[0] == 0xfe && (a[1] & 0xc0) == 0x80) || /* fe80::/10 */
-           a[0] == 0xff;                             /* multicast */
+           a[0] == 0xff;                              /* multicast */
 }
 
 struct call {

@@ -32,11 +32,11 @@ struct net_http_out_req {
 };
 
 enum net_http_out_fail {
-    NET_HTTP_OUT_OK,       /* a response came (any status) */
-    NET_HTTP_OUT_REFUSED,  /* the target address is private and not allowed */
-    NET_HTTP_OUT_TIMEOUT,  /* no complete response within the timeout */
-    NET_HTTP_OUT_NETWORK,  /* DNS, connect, TLS or protocol failure */
-    NET_HTTP_OUT_BAD_URL,  /* not an http(s) URL */
+    NET_HTTP_OUT_OK,      /* a response came (any status) */
+    NET_HTTP_OUT_REFUSED, /* the target address is private and not allowed */
+    NET_HTTP_OUT_TIMEOUT, /* no complete response within the timeout */
+    NET_HTTP_OUT_NETWORK, /* DNS, connect, TLS or protocol failure */
+    NET_HTTP_OUT_BAD_URL, /* not an http(s) URL */
 };
 
 struct net_http_out_resp {

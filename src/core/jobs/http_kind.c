@@ -94,8 +94,8 @@ void core_job_http_run(const struct core_job_env *env, const struct core_job *jo
         req.headers[req.header_count++] = "Content-Type: application/json";
     }
     size_t first = req.header_count;
-    core_job_http_headers(json_object_get(p, "headers"), req.headers, owned,
-                          &req.header_count, NET_HTTP_OUT_MAX_HEADERS);
+    core_job_http_headers(json_object_get(p, "headers"), req.headers, owned, &req.header_count,
+                          NET_HTTP_OUT_MAX_HEADERS);
     struct net_http_out_resp resp;
     net_http_out_send(&req, &resp);
     core_job_http_outcome(&resp, res);

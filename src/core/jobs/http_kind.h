@@ -21,6 +21,7 @@ bool core_job_http_outcome(const struct net_http_out_resp *resp, struct core_job
 /* Appends "Name: value" lines for a JSON object of headers to lines[*n..max),
  * allocating each in *owned (freed by the caller with xfree); skips names or
  * values holding CR, LF or ':' in the name. */
-void core_job_http_headers(json_t *headers, const char **lines, char **owned, size_t *n, size_t max);
+void core_job_http_headers(json_t *headers, const char **lines, char **owned, size_t *n,
+                           size_t max);
 
 #endif

@@ -108,8 +108,8 @@ enum rc core_job_enqueue(struct store_conn *db, const struct core_job_spec *spec
     return rc;
 }
 
-enum rc core_job_claim(struct store_conn *db, int64_t now_ms, int64_t lease_ms, struct core_job *out,
-                       size_t max, size_t *n)
+enum rc core_job_claim(struct store_conn *db, int64_t now_ms, int64_t lease_ms,
+                       struct core_job *out, size_t max, size_t *n)
 {
     *n = 0;
     char token[CORE_JOB_TOKEN_LEN + 1];

@@ -73,8 +73,8 @@ struct core_job {
 /* Claims up to max due jobs (queued/failed with runAt <= now, or running
  * with an expired lease), highest priority and oldest runAt first, leasing
  * each for lease_ms; writer thread. Fills out[0..*n). */
-enum rc core_job_claim(struct store_conn *db, int64_t now_ms, int64_t lease_ms, struct core_job *out,
-                       size_t max, size_t *n);
+enum rc core_job_claim(struct store_conn *db, int64_t now_ms, int64_t lease_ms,
+                       struct core_job *out, size_t max, size_t *n);
 void core_job_cleanup(struct core_job *job);
 
 enum core_job_outcome {

@@ -13,8 +13,8 @@
 
 static const char *const statuses[] = {"queued", "running", "failed", "done", "dead", "canceled"};
 #define STATUS_COUNT (sizeof(statuses) / sizeof(statuses[0]))
-static const char *const sort_fields[] = {"created",  "updated",  "runAt",      "priority",
-                                          "attempts", "status",   "kind",       "finishedAt",
+static const char *const sort_fields[] = {"created",  "updated",   "runAt",      "priority",
+                                          "attempts", "status",    "kind",       "finishedAt",
                                           "id",       "lastError", "maxAttempts"};
 
 static bool is_status(struct str s)
@@ -245,8 +245,8 @@ enum rc core_jobs_enqueue_parse(json_t *body, struct core_jobs_action *a, struct
     if (prio && !json_is_integer(prio))
         core_problem_field(p, "priority", "validation_invalid_value", "Must be an integer.", NULL);
     json_t *max = json_object_get(body, "maxAttempts");
-    if (max && (!json_is_integer(max) || json_integer_value(max) < 1 ||
-                json_integer_value(max) > 100))
+    if (max &&
+        (!json_is_integer(max) || json_integer_value(max) < 1 || json_integer_value(max) > 100))
         core_problem_field(p, "maxAttempts", "validation_invalid_value", "Must be 1..100.", NULL);
     if (core_problem_has_fields(p))
         return RC_INVALID;

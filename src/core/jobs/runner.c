@@ -167,9 +167,9 @@ static void run_one(struct core_jobs *j, const struct core_job_env *env, struct 
     *next_run = 0;
     if (res->outcome == CORE_JOB_RETRY && k) {
         double r = (double)secure_random_uniform(1u << 30) / (double)(1u << 30);
-        *next_run = chrono_real_ms() + core_job_backoff_ms(job->attempts, k->backoff_base_ms,
-                                                           k->backoff_cap_ms, res->retry_after_ms,
-                                                           r);
+        *next_run =
+            chrono_real_ms() + core_job_backoff_ms(job->attempts, k->backoff_base_ms,
+                                                   k->backoff_cap_ms, res->retry_after_ms, r);
     }
     if (res->outcome != CORE_JOB_DONE)
         log_info("msg=\"job attempt failed\" job=%s kind=%s attempt=%d/%d error=\"%s\"", job->id,

@@ -229,8 +229,8 @@ static enum rc load_hook(struct store_conn *db, const char *id, struct hook *h)
 static enum rc disable_hook(struct store_conn *db, void *ctx)
 {
     struct store_stmt *st;
-    enum rc rc = store_prepare(db, STR_LIT("UPDATE \"_webhooks\" SET active = 0 WHERE id = ?1"),
-                               &st);
+    enum rc rc =
+        store_prepare(db, STR_LIT("UPDATE \"_webhooks\" SET active = 0 WHERE id = ?1"), &st);
     if (rc)
         return rc;
     store_bind_text(st, 1, str_from_cstr(ctx));

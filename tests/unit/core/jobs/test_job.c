@@ -192,9 +192,9 @@ static void retries_until_dead(void **state)
     struct core_job jobs[1];
     size_t n;
     assert_int_equal(core_job_claim(fx->db, 10, 1000, jobs, 1, &n), RC_OK);
-    assert_int_equal(core_job_finish(fx->db, &jobs[0], CORE_JOB_RETRY, 20, 500, STR_LIT("HTTP 503"),
-                                     &is_stale),
-                     RC_OK);
+    assert_int_equal(
+        core_job_finish(fx->db, &jobs[0], CORE_JOB_RETRY, 20, 500, STR_LIT("HTTP 503"), &is_stale),
+        RC_OK);
     core_job_cleanup(&jobs[0]);
     assert_string_equal(status_of(fx->db, id), "failed");
     /* not due before its runAt */
@@ -203,9 +203,9 @@ static void retries_until_dead(void **state)
     assert_int_equal(core_job_claim(fx->db, 500, 1000, jobs, 1, &n), RC_OK);
     assert_int_equal(n, 1);
     assert_int_equal(jobs[0].attempts, 2);
-    assert_int_equal(core_job_finish(fx->db, &jobs[0], CORE_JOB_RETRY, 600, 900, STR_LIT("again"),
-                                     &is_stale),
-                     RC_OK);
+    assert_int_equal(
+        core_job_finish(fx->db, &jobs[0], CORE_JOB_RETRY, 600, 900, STR_LIT("again"), &is_stale),
+        RC_OK);
     core_job_cleanup(&jobs[0]);
     assert_string_equal(status_of(fx->db, id), "dead"); /* out of attempts: kept */
     assert_int_equal(core_job_claim(fx->db, 100000, 1000, jobs, 1, &n), RC_OK);
