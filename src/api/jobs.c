@@ -119,11 +119,13 @@ static void action_done(struct core_jobs_action *a)
     core_worker_end_read(&c->aw->core);
     json_t *out = NULL;
     enum rc rc = a->rc;
-    if (rc == RC_CONFLICT)
+    if (rc == RC_CONFLICT) {
+        rc = RC_INVALID; /* a 400, as PocketBase answers an action that does not apply */
         core_problem_message(&c->problem,
                              a->op == CORE_JOBS_RETRY
                                  ? "Only a failed, dead or canceled job can be retried."
                                  : "Only a queued or failed job can be canceled.");
+    }
     if (!rc)
         rc = core_jobs_get(&c->aw->core, str_from_cstr(a->id), &out);
     if (rc)
