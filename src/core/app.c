@@ -196,6 +196,8 @@ static enum rc open_job(struct store_conn *db, void *ctx)
         rc = core_job_ddl(db);
     if (!rc)
         rc = add_system_collection(db, job->schema, core_webhooks_collection_json);
+    if (!rc)
+        rc = core_webhooks_load(job->app->webhooks, db);
     /* Before any worker reads: older versions may have stored plain text. */
     struct core_password_params params = {.m_kib = job->app->password_m_kib,
                                           .t = job->app->password_t};
@@ -253,7 +255,8 @@ enum rc core_app_open(const char *dir, struct core_app **out)
     struct core_event_listener realtime = core_realtime_listener(app->realtime);
     (void)core_event_listen(&app->events, &realtime);
     /* Webhook deliveries are enqueued inside the write (the outbox). */
-    struct core_event_listener webhooks = core_webhook_listener();
+    app->webhooks = core_webhooks_new();
+    struct core_event_listener webhooks = core_webhook_listener(app->webhooks);
     (void)core_event_listen(&app->events, &webhooks);
     app->dir = xstrdup(dir);
     snprintf(app->app_name, sizeof(app->app_name), "tarmac");
@@ -298,6 +301,7 @@ void core_app_close(struct core_app *app)
     store_writer_stop(app->writer);
     core_field_pattern_cleanup();
     core_realtime_free(app->realtime);
+    core_webhooks_free(app->webhooks);
     core_schema_free(atomic_load(&app->schema));
     for (size_t i = 0; i < app->old_schema_count; i++)
         core_schema_free(app->old_schemas[i]);

@@ -57,13 +57,13 @@ enum rc core_event_listen(struct core_event_bus *bus, const struct core_event_li
     return RC_OK;
 }
 
-bool core_event_is_wanted(const struct core_event_bus *bus)
+bool core_event_is_wanted(const struct core_event_bus *bus, const struct core_collection *c)
 {
     if (!bus)
         return false;
     for (size_t i = 0; i < bus->count; i++) {
         const struct core_event_listener *l = &bus->listeners[i];
-        if (!l->wants || l->wants(l->ctx))
+        if (!l->wants || l->wants(l->ctx, c))
             return true;
     }
     return false;

@@ -1,6 +1,7 @@
 /* webhook.c -- see webhook.h. */
 #include "core/jobs/webhook.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -148,9 +149,51 @@ static enum rc enqueue_delivery(struct store_conn *db, const struct core_event *
     return rc;
 }
 
+struct core_webhooks {
+    atomic_bool may_have_hooks;
+};
+
+struct core_webhooks *core_webhooks_new(void)
+{
+    struct core_webhooks *w = xcalloc(1, sizeof(*w));
+    atomic_init(&w->may_have_hooks, true); /* until loaded */
+    return w;
+}
+
+void core_webhooks_free(struct core_webhooks *w)
+{
+    xfree(w);
+}
+
+enum rc core_webhooks_load(struct core_webhooks *w, struct store_conn *db)
+{
+    struct store_stmt *st;
+    enum rc rc = store_prepare(db, STR_LIT("SELECT EXISTS (SELECT 1 FROM \"_webhooks\")"), &st);
+    if (rc)
+        return rc;
+    rc = store_step(st);
+    if (rc == RC_OK)
+        atomic_store(&w->may_have_hooks, store_column_int64(st, 0) != 0);
+    store_done(st);
+    return rc == RC_NOT_FOUND ? RC_OK : rc;
+}
+
+static bool is_hooks(const struct core_collection *c)
+{
+    return strcmp(c->name, CORE_WEBHOOKS_COLLECTION) == 0;
+}
+
+static bool wants(void *ctx, const struct core_collection *c)
+{
+    struct core_webhooks *w = ctx;
+    return is_hooks(c) || atomic_load_explicit(&w->may_have_hooks, memory_order_relaxed);
+}
+
 static enum rc on_change(void *ctx, struct store_conn *db, const struct core_event *ev)
 {
-    (void)ctx;
+    struct core_webhooks *w = ctx;
+    if (is_hooks(ev->c))
+        atomic_store(&w->may_have_hooks, true);
     if (ev->c->name[0] == '_')
         return RC_OK; /* system collections (the hooks themselves) send nothing */
     struct store_stmt *st;
@@ -189,9 +232,9 @@ static enum rc on_change(void *ctx, struct store_conn *db, const struct core_eve
     return rc;
 }
 
-struct core_event_listener core_webhook_listener(void)
+struct core_event_listener core_webhook_listener(struct core_webhooks *w)
 {
-    return (struct core_event_listener){.in_tx = on_change};
+    return (struct core_event_listener){.wants = wants, .in_tx = on_change, .ctx = w};
 }
 
 /* -------------------------------------------------------------------------

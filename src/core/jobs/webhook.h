@@ -32,8 +32,18 @@
 /* The `_webhooks` collection's definition (JSON), created at start when missing. */
 extern const char core_webhooks_collection_json[];
 
-/* The listener app.c registers on its event bus (in_tx only). */
-struct core_event_listener core_webhook_listener(void);
+/* The listener's state: whether any hook may exist. While none does, it
+ * wants no events (a write then makes none), except of `_webhooks` itself:
+ * a write there sets the flag, which stays set until the next start reads
+ * the table again. */
+struct core_webhooks;
+struct core_webhooks *core_webhooks_new(void);
+void core_webhooks_free(struct core_webhooks *w);
+/* Sets the flag from the table (start-up, writer thread). */
+enum rc core_webhooks_load(struct core_webhooks *w, struct store_conn *db);
+/* The listener app.c registers on its event bus (wants + in_tx); w is
+ * borrowed for the bus's life. */
+struct core_event_listener core_webhook_listener(struct core_webhooks *w);
 
 /* The `webhook` kind's handler (registry.c). */
 void core_webhook_run(const struct core_job_env *env, const struct core_job *job,

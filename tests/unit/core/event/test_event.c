@@ -55,8 +55,9 @@ static void on_keep(void *ctx, struct core_event *ev)
     }
 }
 
-static bool wants(void *ctx)
+static bool wants(void *ctx, const struct core_collection *c)
 {
+    (void)c;
     return ((struct seen *)ctx)->wants;
 }
 
@@ -99,17 +100,17 @@ static void test_is_wanted(void **state)
     (void)state;
     struct seen s = {.wants = false};
     struct core_event_bus bus = {0};
-    assert_false(core_event_is_wanted(NULL));
-    assert_false(core_event_is_wanted(&bus)); /* nobody listens */
+    assert_false(core_event_is_wanted(NULL, &posts));
+    assert_false(core_event_is_wanted(&bus, &posts)); /* nobody listens */
     struct core_event_listener b = {.wants = wants, .on_commit = on_b, .ctx = &s};
     core_event_listen(&bus, &b);
-    assert_false(core_event_is_wanted(&bus));
+    assert_false(core_event_is_wanted(&bus, &posts));
     s.wants = true;
-    assert_true(core_event_is_wanted(&bus));
+    assert_true(core_event_is_wanted(&bus, &posts));
     s.wants = false;
     struct core_event_listener always = {.on_commit = on_a, .ctx = &s};
     core_event_listen(&bus, &always);
-    assert_true(core_event_is_wanted(&bus)); /* no wants function: always */
+    assert_true(core_event_is_wanted(&bus, &posts)); /* no wants function: always */
 }
 
 static void test_listener_keeps_a_reference(void **state)
