@@ -475,6 +475,15 @@ def main():
             continue
         try:
             fn()
+            for srv in SERVERS:  # a clean stop: exit 0, no sanitizer report
+                if not srv.alive():
+                    continue
+                rc = srv.stop()
+                text = srv.stderr_text()
+                text = text.decode("utf-8", "replace") if isinstance(text, bytes) else text
+                check("Sanitizer" not in text and "runtime error" not in text,
+                      "%s: sanitizer report: %s" % (srv.name, text[-2000:]))
+                check(rc == 0, "%s exits 0 on SIGTERM, got %r" % (srv.name, rc))
             passed += 1
             print("ok - %s" % fn.__name__)
         except Exception as e:
