@@ -67,6 +67,10 @@ static enum rc passes_filter(struct store_conn *db, const struct core_event *ev,
     struct core_sql_fragment f;
     char err[256];
     enum rc rc = core_filter_compile(&o, filter, &a, &f, err, sizeof(err));
+    if (rc && rc != RC_INVALID) {
+        arena_cleanup(&a);
+        return rc; /* out of memory: the write fails rather than lose its delivery */
+    }
     if (rc) {
         log_warn("msg=\"webhook filter does not compile: no delivery\" collection=%s error=\"%s\"",
                  c->name, err);
