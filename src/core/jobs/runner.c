@@ -243,6 +243,10 @@ void core_jobs_start(struct core_jobs *j, const struct core_jobs_config *cfg)
         j->cfg.poll_ms = 1000;
     if (j->cfg.lease_ms <= 0)
         j->cfg.lease_ms = CORE_JOBS_DEFAULT_LEASE_MS;
+    if (j->cfg.lease_ms <= 2 * j->cfg.http_timeout_ms)
+        log_warn("msg=\"--job-lease is not well above --job-http-timeout: a slow delivery may be "
+                 "claimed again and sent twice\" lease_ms=%lld http_timeout_ms=%lld",
+                 (long long)j->cfg.lease_ms, (long long)j->cfg.http_timeout_ms);
     net_http_out_global_init();
     j->threads = xcalloc(cfg->runners ? cfg->runners : 1, sizeof(*j->threads));
     for (size_t i = 0; i < cfg->runners; i++) {
