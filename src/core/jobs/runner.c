@@ -12,11 +12,13 @@
 #include "base/secure.h"
 #include "core/jobs/job.h"
 #include "core/jobs/registry.h"
+#include "core/jobs/schedule.h"
 #include "net/http_out.h"
 #include "store/store.h"
 
 #define CLAIM_MAX 8
 #define PRUNE_EVERY_MS (60 * 1000)
+#define SCHEDULE_EVERY_MS 1000
 
 struct core_jobs {
     const char *db_path;
@@ -192,6 +194,7 @@ static void *runner_main(void *arg)
                                .allow_private_network = j->cfg.allow_private_network,
                                .http_timeout_ms = j->cfg.http_timeout_ms};
     int64_t next_prune = chrono_real_ms() + (r->index == 0 ? 0 : INT64_MAX / 2);
+    int64_t next_schedules = r->index == 0 ? 0 : INT64_MAX;
     struct claim *c = xcalloc(1, sizeof(*c));
     c->j = j;
     for (;;) {
@@ -207,11 +210,23 @@ static void *runner_main(void *arg)
                 log_info("msg=\"finished jobs pruned\" count=%lld", (long long)p.n);
             next_prune = chrono_real_ms() + PRUNE_EVERY_MS;
         }
+        if (chrono_real_ms() >= next_schedules) {
+            size_t fired = 0;
+            enum rc src = core_schedules_tick(db, j->writer, chrono_real_ms(), &fired);
+            if (src)
+                log_warn("msg=\"schedules not looked at\" rc=%s", rc_name(src));
+            else if (fired)
+                log_info("msg=\"schedules fired\" count=%zu", fired);
+            next_schedules = chrono_real_ms() + SCHEDULE_EVERY_MS;
+        }
         enum rc rc = store_writer_run(j->writer, claim_apply, c);
         if (rc || c->n == 0) {
             if (rc)
                 log_warn("msg=\"job claim failed\" rc=%s", rc_name(rc));
-            if (!sleep_until_woken(j, seen, j->cfg.poll_ms))
+            int64_t nap = j->cfg.poll_ms;
+            if (r->index == 0 && nap > SCHEDULE_EVERY_MS)
+                nap = SCHEDULE_EVERY_MS;
+            if (!sleep_until_woken(j, seen, nap))
                 break;
             continue;
         }
