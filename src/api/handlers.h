@@ -34,6 +34,8 @@ enum rc api_jobs_view(struct http_req *req, void *ctx);
 enum rc api_jobs_enqueue(struct http_req *req, void *ctx);
 enum rc api_jobs_retry(struct http_req *req, void *ctx);
 enum rc api_jobs_cancel(struct http_req *req, void *ctx);
+enum rc api_crons_list(struct http_req *req, void *ctx);
+enum rc api_crons_run(struct http_req *req, void *ctx);
 
 /* POST /api/batch (batch.c) */
 enum rc api_batch(struct http_req *req, void *ctx);

@@ -8,6 +8,8 @@
  *                                  maxAttempts}
  *   POST   /api/jobs/{id}/retry    a failed, dead or canceled job runs again now
  *   POST   /api/jobs/{id}/cancel   a queued or failed job is canceled
+ *   GET    /api/crons              PocketBase's cron list: the _schedules records
+ *   POST   /api/crons/{id}         run the schedule named id now (204)
  * Handlers only translate: core/jobs/jobs_admin.h does the work. */
 #include <string.h>
 
@@ -126,6 +128,11 @@ static void action_done(struct core_jobs_action *a)
                                  ? "Only a failed, dead or canceled job can be retried."
                                  : "Only a queued or failed job can be canceled.");
     }
+    if (!rc && a->op == CORE_JOBS_RUN_SCHEDULE) {
+        http_resp_start(c->req, 204, NULL); /* PocketBase's answer to a cron run */
+        http_req_resume(c->req);
+        return;
+    }
     if (!rc)
         rc = core_jobs_get(&c->aw->core, str_from_cstr(a->id), &out);
     if (rc)
@@ -175,6 +182,36 @@ static enum rc start_action(struct http_req *req, enum core_jobs_op op)
     struct pending *pd = new_pending(c);
     pd->a.op = op;
     memcpy(pd->a.id, id.ptr, id.len);
+    http_req_defer(req);
+    core_jobs_action_submit(&c->aw->core, &pd->a);
+    return RC_OK;
+}
+
+enum rc api_crons_list(struct http_req *req, void *ctx)
+{
+    (void)ctx;
+    struct api_call *c = api_call_new(req);
+    if (api_call_require_auth_or_fail(c, true))
+        return RC_OK;
+    json_t *out = NULL;
+    enum rc rc = core_jobs_crons(&c->aw->core, &out);
+    if (rc)
+        return api_call_fail(c, rc);
+    return write_json(c, 200, out);
+}
+
+enum rc api_crons_run(struct http_req *req, void *ctx)
+{
+    (void)ctx;
+    struct api_call *c = api_call_new(req);
+    if (api_call_require_auth_or_fail(c, true))
+        return RC_OK;
+    struct str name = http_req_param(req, "id");
+    struct pending *pd = new_pending(c);
+    if (name.len == 0 || name.len >= sizeof(pd->a.schedule))
+        return api_call_fail(c, RC_NOT_FOUND);
+    pd->a.op = CORE_JOBS_RUN_SCHEDULE;
+    memcpy(pd->a.schedule, name.ptr, name.len);
     http_req_defer(req);
     core_jobs_action_submit(&c->aw->core, &pd->a);
     return RC_OK;

@@ -80,6 +80,18 @@ void api_openapi_add_jobs(json_t *paths, json_t *schemas, json_t *tags)
             "jobs_retry", "jobs", "Run a failed, dead or canceled job again now", NULL,
             json_pack("{s:o}", "200", api_openapi_ok_json("the job", api_openapi_ref("Job"))),
             "400 401 403 404"));
+    json_t *crons =
+        json_pack("{s:s,s:{s:s,s:{s:{s:s},s:{s:s}}}}", "type", "array", "items", "type", "object",
+                  "properties", "id", "type", "string", "expression", "type", "string");
+    api_openapi_set_op(
+        paths, "/api/crons", "get",
+        api_openapi_op("crons_list", "jobs", "The schedules (_schedules) as PocketBase's cron list",
+                       NULL, json_pack("{s:o}", "200", api_openapi_ok_json("the crons", crons)),
+                       "401 403"));
+    api_openapi_set_op(paths, "/api/crons/{id}", "post",
+                       api_openapi_op("crons_run", "jobs", "Run a schedule now, by name", NULL,
+                                      json_pack("{s:{s:s}}", "204", "description", "enqueued"),
+                                      "401 403 404"));
     api_openapi_set_op(
         paths, "/api/jobs/{id}/cancel", "post",
         api_openapi_op(

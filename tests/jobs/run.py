@@ -459,6 +459,59 @@ def thousand_jobs_drained_once_each():
         httpd.server_close()
 
 
+@test
+def schedule_missed_slots_run_once():
+    rec = Receiver()
+    try:
+        _, api = start(flags=FAST)
+        # hourly, half an hour from now: three slots missed, none due meanwhile
+        long_ago = int(time.time() * 1000) - 3 * 3600 * 1000
+        minute = (time.gmtime().tm_min + 30) % 60
+        sched = api.ok("POST", "/api/collections/_schedules/records", {
+            "name": "hourly", "cron": "%d * * * *" % minute, "kind": "http",
+            "payload": {"url": rec.url, "body": {"from": "schedule"}}, "active": True,
+            "lastRunAt": long_ago})
+        fresh = api.ok("POST", "/api/collections/_schedules/records", {
+            "name": "fresh", "cron": "@yearly", "kind": "http",
+            "payload": {"url": rec.url}, "active": True})
+        j = api.wait_jobs(lambda j: j["totalItems"] >= 1 and
+                          all(x["status"] == "done" for x in j["items"]), what="the schedule")
+        time.sleep(2.5)  # more looks of the scheduler: nothing more is due
+        j = api.jobs()
+        check(j["totalItems"] == 1, "missed slots run once: %d jobs" % j["totalItems"])
+        check(j["items"][0]["dedupeKey"] == "schedule:" + sched["id"], "dedupe key: %r" % j)
+        check(len(rec.accepted()) == 1, "one delivery")
+        s = api.ok("GET", "/api/collections/_schedules/records/" + sched["id"])
+        check(s["lastRunAt"] > long_ago, "lastRunAt moved: %r" % s)
+        f = api.ok("GET", "/api/collections/_schedules/records/" + fresh["id"])
+        check(f["lastRunAt"] > 0, "a new schedule is stamped, not run: %r" % f)
+    finally:
+        rec.close()
+
+
+@test
+def crons_api():
+    rec = Receiver()
+    try:
+        _, api = start(flags=FAST)
+        api.ok("POST", "/api/collections/_schedules/records", {
+            "name": "nightly", "cron": "@daily", "kind": "http",
+            "payload": {"url": rec.url}, "active": True})
+        st, _ = api.call("GET", "/api/crons", auth=False)
+        check(st == 401, "guests get 401: %d" % st)
+        lst = api.ok("GET", "/api/crons")
+        check(lst == [{"id": "nightly", "expression": "@daily"}], "list: %r" % lst)
+        st, _ = api.call("POST", "/api/crons/nightly")
+        check(st == 204, "run now: %d" % st)
+        st, _ = api.call("POST", "/api/crons/missing")
+        check(st == 404, "unknown cron: %d" % st)
+        api.wait_jobs(lambda j: j["totalItems"] == 1 and j["items"][0]["status"] == "done",
+                      what="the run")
+        check(len(rec.accepted()) == 1, "ran once")
+    finally:
+        rec.close()
+
+
 # --------------------------------------------------------------------------
 
 def main():

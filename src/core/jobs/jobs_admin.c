@@ -8,6 +8,7 @@
 #include "base/alloc.h"
 #include "base/chrono.h"
 #include "core/jobs/registry.h"
+#include "core/jobs/schedule.h"
 #include "store/sql.h"
 #include "store/writer.h"
 
@@ -196,6 +197,29 @@ enum rc core_jobs_stats(struct core_worker *cw, json_t **out)
     return RC_OK;
 }
 
+enum rc core_jobs_crons(struct core_worker *cw, json_t **out)
+{
+    core_worker_begin_read(cw);
+    struct store_stmt *st;
+    enum rc rc =
+        store_prepare(cw->db, STR_LIT("SELECT name, cron FROM \"_schedules\" ORDER BY name"), &st);
+    if (rc)
+        return rc;
+    json_t *a = json_array();
+    while ((rc = store_step(st)) == RC_OK) {
+        struct str name = store_column_text(st, 0), expr = store_column_text(st, 1);
+        json_array_append_new(a, json_pack("{s:s%,s:s%}", "id", name.ptr, name.len, "expression",
+                                           expr.ptr, expr.len));
+    }
+    store_done(st);
+    if (rc != RC_NOT_FOUND) {
+        json_decref(a);
+        return rc;
+    }
+    *out = a;
+    return RC_OK;
+}
+
 /* "2026-12-03 11:36:05.462Z", "2026-12-03T11:36:05Z": unix ms, or -1. */
 static int64_t parse_date(const char *s)
 {
@@ -268,6 +292,8 @@ static enum rc action_apply(struct store_conn *db, void *ctx)
     case CORE_JOBS_ENQUEUE: return core_job_enqueue(db, &a->spec, a->id, &a->is_folded);
     case CORE_JOBS_RETRY: return core_job_retry(db, str_from_cstr(a->id), now);
     case CORE_JOBS_CANCEL: return core_job_cancel(db, str_from_cstr(a->id), now);
+    case CORE_JOBS_RUN_SCHEDULE:
+        return core_schedule_run_now(db, str_from_cstr(a->schedule), now, a->id);
     }
     return RC_INTERNAL;
 }

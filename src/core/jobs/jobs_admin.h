@@ -31,14 +31,19 @@ enum rc core_jobs_get(struct core_worker *cw, struct str id, json_t **out);
  * queue depth by status and how long the oldest due job has waited. */
 enum rc core_jobs_stats(struct core_worker *cw, json_t **out);
 
-enum core_jobs_op { CORE_JOBS_ENQUEUE, CORE_JOBS_RETRY, CORE_JOBS_CANCEL };
+/* PocketBase's cron list: [{id: the schedule's name, expression}] of the
+ * `_schedules` records, by name. */
+enum rc core_jobs_crons(struct core_worker *cw, json_t **out);
+
+enum core_jobs_op { CORE_JOBS_ENQUEUE, CORE_JOBS_RETRY, CORE_JOBS_CANCEL, CORE_JOBS_RUN_SCHEDULE };
 
 struct core_jobs_action;
 typedef void core_jobs_action_done_fn(struct core_jobs_action *a);
 
 struct core_jobs_action {
     enum core_jobs_op op;
-    char id[CORE_JOB_ID_LEN + 1]; /* retry/cancel: the job; enqueue: the result */
+    char id[CORE_JOB_ID_LEN + 1]; /* retry/cancel: the job; enqueue, run: the result */
+    char schedule[256];           /* run: the schedule's name or id */
     /* enqueue (core_jobs_enqueue_parse fills these) */
     struct core_job_spec spec;
     json_t *payload; /* owned */

@@ -164,6 +164,63 @@ class ExternalAuthsRecord {
       '/api/files/$collectionId/$id/${Uri.encodeComponent(filename)}';
 }
 
+/// A record of "_schedules" as the API answers it.
+class SchedulesRecord {
+  static const collectionName = '_schedules';
+  static const collectionId = 'pbc_tarmac_schedules';
+
+  final String id;
+  final String name_;
+  final String cron;
+  final String kind;
+  final dynamic payload;
+  final bool active;
+  final num lastRunAt;
+  final String created;
+  final String updated;
+  final Map<String, dynamic> expand;
+
+  const SchedulesRecord({
+    required this.id,
+    required this.name_,
+    required this.cron,
+    required this.kind,
+    required this.payload,
+    required this.active,
+    required this.lastRunAt,
+    required this.created,
+    required this.updated,
+    this.expand = const {},
+  });
+
+  factory SchedulesRecord.fromRecord(RecordModel r) => SchedulesRecord(
+        id: r.id,
+        name_: r.getStringValue('name'),
+        cron: r.getStringValue('cron'),
+        kind: r.getStringValue('kind'),
+        payload: r.data['payload'],
+        active: r.getBoolValue('active'),
+        lastRunAt: r.getDoubleValue('lastRunAt'),
+        created: r.getStringValue('created'),
+        updated: r.getStringValue('updated'),
+        expand: r.expand,
+      );
+
+  Map<String, dynamic> toJson() => {
+        'id': id,
+        'name': name_,
+        'cron': cron,
+        'kind': kind,
+        'payload': payload,
+        'active': active,
+        'lastRunAt': lastRunAt,
+      };
+
+  /// The path of one of this record's files (prefix the server's URL).
+  String fileUrl(String filename) =>
+      '/api/files/$collectionId/$id/${Uri.encodeComponent(filename)}';
+}
+
 enum EveryTypeTags { a, bC, n9lives, class_ }
 
 extension EveryTypeTagsValue on EveryTypeTags {
