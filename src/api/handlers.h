@@ -36,6 +36,8 @@ enum rc api_jobs_retry(struct http_req *req, void *ctx);
 enum rc api_jobs_cancel(struct http_req *req, void *ctx);
 enum rc api_crons_list(struct http_req *req, void *ctx);
 enum rc api_crons_run(struct http_req *req, void *ctx);
+/* POST /api/webhooks/{name} (inbound.c): verified inbound webhooks */
+enum rc api_webhooks_inbound(struct http_req *req, void *ctx);
 
 /* POST /api/batch (batch.c) */
 enum rc api_batch(struct http_req *req, void *ctx);

@@ -56,8 +56,9 @@ static void add_errors(json_t *responses, const char *statuses)
     static const struct {
         char code[4];
         const char *name;
-    } known[] = {{"400", "BadRequest"}, {"401", "Unauthorized"}, {"403", "Forbidden"},
-                 {"404", "NotFound"},   {"413", "TooLarge"},     {"429", "TooManyRequests"}};
+    } known[] = {{"400", "BadRequest"},     {"401", "Unauthorized"}, {"403", "Forbidden"},
+                 {"404", "NotFound"},       {"409", "Conflict"},     {"413", "TooLarge"},
+                 {"429", "TooManyRequests"}};
     for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
         if (strstr(statuses, known[i].code))
             json_object_set_new(responses, known[i].code, response_ref(known[i].name));
@@ -138,6 +139,7 @@ static json_t *components(void)
                                            {"Unauthorized", "a token is required"},
                                            {"Forbidden", "not allowed for this requester"},
                                            {"NotFound", "no such resource (or hidden by a rule)"},
+                                           {"Conflict", "already done (a replayed event)"},
                                            {"TooLarge", "the body is over --max-body"},
                                            {"TooManyRequests", "over a rate limit"}};
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)

@@ -92,6 +92,18 @@ void api_openapi_add_jobs(json_t *paths, json_t *schemas, json_t *tags)
                        api_openapi_op("crons_run", "jobs", "Run a schedule now, by name", NULL,
                                       json_pack("{s:{s:s}}", "204", "description", "enqueued"),
                                       "401 403 404"));
+    json_t *inbound = api_openapi_op(
+        "webhooks_inbound", "jobs", "A verified inbound webhook (see _inboundWebhooks)",
+        "The signature is checked over the raw body (stripe, razorpay, github or hmac-sha256); "
+        "a valid event is stored as a record of the endpoint's collection and answered with it.",
+        json_pack("{s:o}", "200",
+                  api_openapi_ok_json("the stored record", json_pack("{s:s}", "type", "object"))),
+        "401 404 409");
+    json_object_set_new(inbound, "security", json_array());
+    json_object_set_new(inbound, "requestBody",
+                        json_pack("{s:b,s:{s:{s:{s:s}}}}", "required", 1, "content", "*/*",
+                                  "schema", "type", "string"));
+    api_openapi_set_op(paths, "/api/webhooks/{name}", "post", inbound);
     api_openapi_set_op(
         paths, "/api/jobs/{id}/cancel", "post",
         api_openapi_op(

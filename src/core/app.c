@@ -24,6 +24,7 @@
 #include "core/record/record_input.h"
 #include "core/jobs/job.h"
 #include "core/jobs/runner.h"
+#include "core/jobs/inbound.h"
 #include "core/jobs/schedule.h"
 #include "core/jobs/webhook.h"
 #include "net/offload.h"
@@ -199,6 +200,8 @@ static enum rc open_job(struct store_conn *db, void *ctx)
         rc = add_system_collection(db, job->schema, core_webhooks_collection_json);
     if (!rc)
         rc = add_system_collection(db, job->schema, core_schedules_collection_json);
+    if (!rc)
+        rc = add_system_collection(db, job->schema, core_inbound_collection_json);
     if (!rc)
         rc = core_webhooks_load(job->app->webhooks, db);
     /* Before any worker reads: older versions may have stored plain text. */

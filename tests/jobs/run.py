@@ -512,6 +512,74 @@ def crons_api():
         rec.close()
 
 
+def raw_post(api, path, body, headers):
+    req = urllib.request.Request(api.base + path, data=body, method="POST")
+    for k, v in headers.items():
+        req.add_header(k, v)
+    try:
+        with urllib.request.urlopen(req, timeout=10 * SLOW) as r:
+            return r.status, json.loads(r.read() or b"null")
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read() or b"null")
+
+
+def hexmac(secret, data):
+    return hmac.new(secret.encode(), data, hashlib.sha256).hexdigest()
+
+
+@test
+def inbound_webhooks():
+    _, api = start(flags=FAST)
+    api.ok("POST", "/api/collections", {
+        "name": "payments", "type": "base", "listRule": "", "viewRule": "",
+        "fields": [{"name": "payload", "type": "json"}, {"name": "eventId", "type": "text"},
+                   {"name": "source", "type": "text"}],
+        "indexes": ["CREATE UNIQUE INDEX idx_pay_event ON payments (eventId)"]})
+    for name, scheme, header in (("stripe", "stripe", ""), ("rzp", "razorpay", ""),
+                                 ("gh", "github", ""), ("partner", "hmac-sha256", "X-Sig")):
+        api.ok("POST", "/api/collections/_inboundWebhooks/records", {
+            "name": name, "scheme": scheme, "secret": "sec-" + name, "header": header,
+            "collection": "payments", "active": True})
+    body = json.dumps({"id": "evt_1", "type": "charge.succeeded", "amount": 500}).encode()
+    t = str(int(time.time()))
+    good = {"Stripe-Signature": "t=%s,v1=%s" % (t, hexmac("sec-stripe", t.encode() + b"." + body)),
+            "Content-Type": "application/json"}
+    st, j = raw_post(api, "/api/webhooks/stripe", body, good)
+    check(st == 200 and j["eventId"] == "evt_1" and j["payload"]["amount"] == 500 and
+          j["source"] == "stripe", "stripe valid: %d %r" % (st, j))
+    st, j = raw_post(api, "/api/webhooks/stripe", body, good)
+    check(st == 409, "replayed event id refused: %d %r" % (st, j))
+    bad = {"Stripe-Signature": "t=%s,v1=%s" % (t, "0" * 64)}
+    body2 = json.dumps({"id": "evt_2"}).encode()
+    st, _ = raw_post(api, "/api/webhooks/stripe", body2, bad)
+    check(st == 401, "bad signature: %d" % st)
+    old = str(int(time.time()) - 3600)
+    expired = {"Stripe-Signature": "t=%s,v1=%s" % (old, hexmac("sec-stripe", old.encode() + b"." + body2))}
+    st, _ = raw_post(api, "/api/webhooks/stripe", body2, expired)
+    check(st == 401, "expired timestamp: %d" % st)
+    # the right secret under another scheme's header: refused
+    st, _ = raw_post(api, "/api/webhooks/stripe", body2,
+                     {"X-Hub-Signature-256": "sha256=" + hexmac("sec-stripe", body2)})
+    check(st == 401, "wrong scheme: %d" % st)
+    b3 = b'{"event":"payment.captured"}'
+    st, j = raw_post(api, "/api/webhooks/rzp", b3, {"X-Razorpay-Signature": hexmac("sec-rzp", b3),
+                                                    "X-Razorpay-Event-Id": "rzp_1"})
+    check(st == 200 and j["eventId"] == "rzp_1", "razorpay: %d %r" % (st, j))
+    st, j = raw_post(api, "/api/webhooks/gh", b3, {"X-Hub-Signature-256": "sha256=" + hexmac("sec-gh", b3),
+                                                   "X-GitHub-Delivery": "gh-1"})
+    check(st == 200 and j["eventId"] == "gh-1", "github: %d %r" % (st, j))
+    b4 = b"plain text event"
+    st, j = raw_post(api, "/api/webhooks/partner", b4, {"X-Sig": hexmac("sec-partner", b4),
+                                                        "X-Event-Id": "p-1"})
+    check(st == 200 and j["payload"] == "plain text event", "generic: %d %r" % (st, j))
+    st, _ = raw_post(api, "/api/webhooks/partner", b4, {"X-Sig": hexmac("wrong", b4)})
+    check(st == 401, "generic bad signature: %d" % st)
+    st, _ = raw_post(api, "/api/webhooks/nope", b4, {})
+    check(st == 404, "unknown endpoint: %d" % st)
+    lst = api.ok("GET", "/api/collections/payments/records?perPage=50")
+    check(lst["totalItems"] == 4, "stored exactly the valid events: %r" % lst["totalItems"])
+
+
 # --------------------------------------------------------------------------
 
 def main():

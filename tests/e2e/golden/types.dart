@@ -221,6 +221,92 @@ class SchedulesRecord {
       '/api/files/$collectionId/$id/${Uri.encodeComponent(filename)}';
 }
 
+enum InboundWebhooksScheme { stripe, razorpay, github, hmacSha256 }
+
+extension InboundWebhooksSchemeValue on InboundWebhooksScheme {
+  /// The value on the wire.
+  String get value {
+    switch (this) {
+      case InboundWebhooksScheme.stripe:
+        return 'stripe';
+      case InboundWebhooksScheme.razorpay:
+        return 'razorpay';
+      case InboundWebhooksScheme.github:
+        return 'github';
+      case InboundWebhooksScheme.hmacSha256:
+        return 'hmac-sha256';
+    }
+  }
+
+  static InboundWebhooksScheme? parse(Object? v) {
+    for (final e in InboundWebhooksScheme.values) {
+      if (e.value == v) return e;
+    }
+    return null;
+  }
+}
+
+/// A record of "_inboundWebhooks" as the API answers it.
+class InboundWebhooksRecord {
+  static const collectionName = '_inboundWebhooks';
+  static const collectionId = 'pbc_tarmac_inbound';
+
+  final String id;
+  final String name_;
+  final InboundWebhooksScheme? scheme;
+  final String secret;
+  final String header;
+  final String collection;
+  final num tolerance;
+  final bool active;
+  final String created;
+  final String updated;
+  final Map<String, dynamic> expand;
+
+  const InboundWebhooksRecord({
+    required this.id,
+    required this.name_,
+    this.scheme,
+    required this.secret,
+    required this.header,
+    required this.collection,
+    required this.tolerance,
+    required this.active,
+    required this.created,
+    required this.updated,
+    this.expand = const {},
+  });
+
+  factory InboundWebhooksRecord.fromRecord(RecordModel r) => InboundWebhooksRecord(
+        id: r.id,
+        name_: r.getStringValue('name'),
+        scheme: InboundWebhooksSchemeValue.parse(r.getStringValue('scheme')),
+        secret: r.getStringValue('secret'),
+        header: r.getStringValue('header'),
+        collection: r.getStringValue('collection'),
+        tolerance: r.getDoubleValue('tolerance'),
+        active: r.getBoolValue('active'),
+        created: r.getStringValue('created'),
+        updated: r.getStringValue('updated'),
+        expand: r.expand,
+      );
+
+  Map<String, dynamic> toJson() => {
+        'id': id,
+        'name': name_,
+        'scheme': scheme?.value ?? '',
+        'secret': secret,
+        'header': header,
+        'collection': collection,
+        'tolerance': tolerance,
+        'active': active,
+      };
+
+  /// The path of one of this record's files (prefix the server's URL).
+  String fileUrl(String filename) =>
+      '/api/files/$collectionId/$id/${Uri.encodeComponent(filename)}';
+}
+
 enum EveryTypeTags { a, bC, n9lives, class_ }
 
 extension EveryTypeTagsValue on EveryTypeTags {
