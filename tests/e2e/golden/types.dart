@@ -164,6 +164,90 @@ class ExternalAuthsRecord {
       '/api/files/$collectionId/$id/${Uri.encodeComponent(filename)}';
 }
 
+enum WebhooksEvents { create, update, delete }
+
+extension WebhooksEventsValue on WebhooksEvents {
+  /// The value on the wire.
+  String get value {
+    switch (this) {
+      case WebhooksEvents.create:
+        return 'create';
+      case WebhooksEvents.update:
+        return 'update';
+      case WebhooksEvents.delete:
+        return 'delete';
+    }
+  }
+
+  static WebhooksEvents? parse(Object? v) {
+    for (final e in WebhooksEvents.values) {
+      if (e.value == v) return e;
+    }
+    return null;
+  }
+}
+
+/// A record of "_webhooks" as the API answers it.
+class WebhooksRecord {
+  static const collectionName = '_webhooks';
+  static const collectionId = 'pbc_tarmac_webhooks';
+
+  final String id;
+  final String collection;
+  final List<WebhooksEvents> events;
+  final String filter;
+  final String url;
+  final String secret;
+  final dynamic headers;
+  final bool active;
+  final String created;
+  final String updated;
+  final Map<String, dynamic> expand;
+
+  const WebhooksRecord({
+    required this.id,
+    required this.collection,
+    required this.events,
+    required this.filter,
+    required this.url,
+    required this.secret,
+    required this.headers,
+    required this.active,
+    required this.created,
+    required this.updated,
+    this.expand = const {},
+  });
+
+  factory WebhooksRecord.fromRecord(RecordModel r) => WebhooksRecord(
+        id: r.id,
+        collection: r.getStringValue('collection'),
+        events: r.getListValue<String>('events').map(WebhooksEventsValue.parse).whereType<WebhooksEvents>().toList(),
+        filter: r.getStringValue('filter'),
+        url: r.getStringValue('url'),
+        secret: r.getStringValue('secret'),
+        headers: r.data['headers'],
+        active: r.getBoolValue('active'),
+        created: r.getStringValue('created'),
+        updated: r.getStringValue('updated'),
+        expand: r.expand,
+      );
+
+  Map<String, dynamic> toJson() => {
+        'id': id,
+        'collection': collection,
+        'events': events.map((e) => e.value).toList(),
+        'filter': filter,
+        'url': url,
+        'secret': secret,
+        'headers': headers,
+        'active': active,
+      };
+
+  /// The path of one of this record's files (prefix the server's URL).
+  String fileUrl(String filename) =>
+      '/api/files/$collectionId/$id/${Uri.encodeComponent(filename)}';
+}
+
 /// A record of "_schedules" as the API answers it.
 class SchedulesRecord {
   static const collectionName = '_schedules';
