@@ -36,7 +36,7 @@ done
 # core/'s root (app, schema_change, data_upgrade) compose them and may include
 # any. A known upward edge still to be removed is listed below as
 # "file -> header"; the list only shrinks, and a new edge fails.
-core_order=(schema filter files credential event record auth realtime)
+core_order=(schema filter files credential event record auth realtime jobs)
 known_upward=(
 )
 for ((i = 0; i < ${#core_order[@]}; i++)); do

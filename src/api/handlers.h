@@ -27,6 +27,18 @@ enum rc api_fault_arm(struct http_req *req, void *ctx);
 enum rc api_fault_disarm(struct http_req *req, void *ctx);
 #endif
 
+/* /api/jobs (jobs.c): the job queue, superusers only */
+enum rc api_jobs_list(struct http_req *req, void *ctx);
+enum rc api_jobs_stats(struct http_req *req, void *ctx);
+enum rc api_jobs_view(struct http_req *req, void *ctx);
+enum rc api_jobs_enqueue(struct http_req *req, void *ctx);
+enum rc api_jobs_retry(struct http_req *req, void *ctx);
+enum rc api_jobs_cancel(struct http_req *req, void *ctx);
+enum rc api_crons_list(struct http_req *req, void *ctx);
+enum rc api_crons_run(struct http_req *req, void *ctx);
+/* POST /api/webhooks/{name} (inbound.c): verified inbound webhooks */
+enum rc api_webhooks_inbound(struct http_req *req, void *ctx);
+
 /* POST /api/batch (batch.c) */
 enum rc api_batch(struct http_req *req, void *ctx);
 

@@ -56,8 +56,9 @@ static void add_errors(json_t *responses, const char *statuses)
     static const struct {
         char code[4];
         const char *name;
-    } known[] = {{"400", "BadRequest"}, {"401", "Unauthorized"}, {"403", "Forbidden"},
-                 {"404", "NotFound"},   {"413", "TooLarge"},     {"429", "TooManyRequests"}};
+    } known[] = {{"400", "BadRequest"},     {"401", "Unauthorized"}, {"403", "Forbidden"},
+                 {"404", "NotFound"},       {"409", "Conflict"},     {"413", "TooLarge"},
+                 {"429", "TooManyRequests"}};
     for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
         if (strstr(statuses, known[i].code))
             json_object_set_new(responses, known[i].code, response_ref(known[i].name));
@@ -138,6 +139,7 @@ static json_t *components(void)
                                            {"Unauthorized", "a token is required"},
                                            {"Forbidden", "not allowed for this requester"},
                                            {"NotFound", "no such resource (or hidden by a rule)"},
+                                           {"Conflict", "already done (a replayed event)"},
                                            {"TooLarge", "the body is over --max-body"},
                                            {"TooManyRequests", "over a rate limit"}};
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
@@ -379,6 +381,7 @@ json_t *api_openapi_document(const struct core_schema *schema, const char *app_n
                                                   : "a base collection"));
     }
     api_openapi_add_any_collection(paths, schemas);
+    api_openapi_add_jobs(paths, schemas, tags);
     json_array_append_new(tags, json_pack("{s:s,s:s}", "name", API_OPENAPI_ANY_TAG, "description",
                                           "the record and auth routes of every collection, by "
                                           "name or id"));

@@ -18,6 +18,15 @@ void api_routes_register(struct http_router *r, struct api_limits *limits)
 
     /* Collections (superusers). The literal segments win over {collection}. */
     http_router_add(r, HTTP_METHOD_GET, "/api/collections", api_collections_list, NULL);
+    http_router_add(r, HTTP_METHOD_GET, "/api/jobs", api_jobs_list, NULL);
+    http_router_add(r, HTTP_METHOD_POST, "/api/jobs", api_jobs_enqueue, NULL);
+    http_router_add(r, HTTP_METHOD_GET, "/api/jobs/stats", api_jobs_stats, NULL);
+    http_router_add(r, HTTP_METHOD_GET, "/api/jobs/{id}", api_jobs_view, NULL);
+    http_router_add(r, HTTP_METHOD_POST, "/api/jobs/{id}/retry", api_jobs_retry, NULL);
+    http_router_add(r, HTTP_METHOD_POST, "/api/jobs/{id}/cancel", api_jobs_cancel, NULL);
+    http_router_add(r, HTTP_METHOD_GET, "/api/crons", api_crons_list, NULL);
+    http_router_add(r, HTTP_METHOD_POST, "/api/webhooks/{name}", api_webhooks_inbound, NULL);
+    http_router_add(r, HTTP_METHOD_POST, "/api/crons/{id}", api_crons_run, NULL);
     http_router_add(r, HTTP_METHOD_POST, "/api/collections", api_collections_create, NULL);
     http_router_add(r, HTTP_METHOD_PUT, "/api/collections/import", api_collections_import, NULL);
     http_router_add(r, HTTP_METHOD_GET, "/api/collections/meta/oauth2-providers",

@@ -33,6 +33,7 @@
 #include "net/conn.h"
 #include "net/logsink.h"
 #include "net/mailer.h"
+#include "core/jobs/runner.h"
 #include "net/worker.h"
 #include "store/fault.h"
 
@@ -83,6 +84,12 @@ struct serve_options {
     const char *proxy_header;
     const char *proxy_ip;
     const char *metrics_addr;
+    bool allow_private_network;
+    uint64_t job_runners;
+    uint64_t job_retention_ms;
+    uint64_t job_lease_ms;
+    uint64_t job_http_timeout_ms;
+    uint64_t job_poll_ms;
 };
 
 /* --max-conns not given: net_default_max_conns() picks it. */
@@ -265,6 +272,13 @@ int cli_serve(int argc, char **argv)
     o.max_expand_bytes = limits_default.max_expand_bytes;
     o.realtime_max_subs = limits_default.realtime_max_subs;
     o.realtime_max_subs_ip = limits_default.realtime_max_subs_ip;
+    struct core_jobs_config jobs_default;
+    core_jobs_config_defaults(&jobs_default);
+    o.job_runners = jobs_default.runners;
+    o.job_retention_ms = (uint64_t)jobs_default.retention_ms;
+    o.job_lease_ms = (uint64_t)jobs_default.lease_ms;
+    o.job_http_timeout_ms = (uint64_t)jobs_default.http_timeout_ms;
+    o.job_poll_ms = (uint64_t)jobs_default.poll_ms;
     const struct cli_flag flags[] = {
         {"http", CLI_FLAG_STRING, &o.http, "ADDR",
          "listen address host:port (default 127.0.0.1:8090; port 0 picks a free one)"},
@@ -358,6 +372,20 @@ int cli_serve(int argc, char **argv)
         {"metrics-addr", CLI_FLAG_STRING, &o.metrics_addr, "ADDR",
          "also serve GET /metrics (Prometheus, no auth) on this host:port "
          "(default off; /api/metrics needs a superuser)"},
+        {"allow-private-network", CLI_FLAG_BOOL, &o.allow_private_network, "BOOL",
+         "let webhook and http jobs reach loopback, private and link-local addresses "
+         "(default false)"},
+        {"job-runners", CLI_FLAG_UINT, &o.job_runners, "N",
+         "threads that run background jobs; 0 = none (default 2)"},
+        {"job-retention", CLI_FLAG_DURATION, &o.job_retention_ms, "DUR",
+         "keep finished jobs this long; 0 = forever (default 7d = 168h)"},
+        {"job-lease", CLI_FLAG_DURATION, &o.job_lease_ms, "DUR",
+         "a claimed job is claimed again when its runner has not finished it by then "
+         "(default 5m)"},
+        {"job-http-timeout", CLI_FLAG_DURATION, &o.job_http_timeout_ms, "DUR",
+         "timeout of one webhook or http job request (default 10s)"},
+        {"job-poll", CLI_FLAG_DURATION, &o.job_poll_ms, "DUR",
+         "longest sleep of an idle runner before it looks for due jobs (default 1s)"},
     };
     const int nflags = (int)(sizeof(flags) / sizeof(flags[0]));
     bool wants_help = false;
@@ -523,6 +551,15 @@ int cli_serve(int argc, char **argv)
         .realtime_max_subs = o.realtime_max_subs,
         .realtime_max_subs_ip = o.realtime_max_subs_ip,
     };
+    struct core_jobs_config jcfg = {
+        .runners = (size_t)o.job_runners,
+        .allow_private_network = o.allow_private_network,
+        .lease_ms = (int64_t)o.job_lease_ms,
+        .retention_ms = (int64_t)o.job_retention_ms,
+        .http_timeout_ms = (int64_t)o.job_http_timeout_ms,
+        .poll_ms = (int64_t)o.job_poll_ms,
+    };
+    core_jobs_start(core->jobs, &jcfg);
     snprintf(core->app_name, sizeof(core->app_name), "%s", o.app_name);
     if (o.app_url[0])
         snprintf(core->app_url, sizeof(core->app_url), "%s", o.app_url);

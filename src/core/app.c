@@ -22,6 +22,11 @@
 #include "core/record/count_cache.h"
 #include "core/record/page_cache.h"
 #include "core/record/record_input.h"
+#include "core/jobs/job.h"
+#include "core/jobs/runner.h"
+#include "core/jobs/inbound.h"
+#include "core/jobs/schedule.h"
+#include "core/jobs/webhook.h"
 #include "net/offload.h"
 
 void core_now(char out[32])
@@ -140,15 +145,18 @@ static enum rc bootstrap_collections(struct store_conn *db, struct core_schema *
     return RC_OK;
 }
 
-/* System collections added after a data directory was made (spec §5.5):
- * created on the first start that lacks them. */
-static enum rc add_missing_system(struct store_conn *db, struct core_schema *s)
+/* System collections later versions added: created in a directory that
+ * predates them (and in a fresh one). */
+static enum rc add_system_collection(struct store_conn *db, struct core_schema *s, const char *def)
 {
-    if (core_schema_find_exact(s, STR_LIT(CORE_EXTERNAL_AUTHS_ID)))
+    json_t *j = json_loads(def, 0, NULL);
+    const char *name = json_string_value(json_object_get(j, "name"));
+    if (!name || core_schema_find_exact(s, str_from_cstr(name))) {
+        json_decref(j);
         return RC_OK;
+    }
     char now[32];
     core_now(now);
-    json_t *j = json_loads(core_oauth2_external_auths_json, 0, NULL);
     struct core_problem p;
     core_problem_init(&p);
     struct core_collection *c = NULL;
@@ -185,7 +193,17 @@ static enum rc open_job(struct store_conn *db, void *ctx)
         rc = bootstrap_collections(db, job->schema);
     }
     if (!rc)
-        rc = add_missing_system(db, job->schema);
+        rc = add_system_collection(db, job->schema, core_oauth2_external_auths_json);
+    if (!rc)
+        rc = core_job_ddl(db);
+    if (!rc)
+        rc = add_system_collection(db, job->schema, core_webhooks_collection_json);
+    if (!rc)
+        rc = add_system_collection(db, job->schema, core_schedules_collection_json);
+    if (!rc)
+        rc = add_system_collection(db, job->schema, core_inbound_collection_json);
+    if (!rc)
+        rc = core_webhooks_load(job->app->webhooks, db);
     /* Before any worker reads: older versions may have stored plain text. */
     struct core_password_params params = {.m_kib = job->app->password_m_kib,
                                           .t = job->app->password_t};
@@ -242,6 +260,10 @@ enum rc core_app_open(const char *dir, struct core_app **out)
     /* Record writes announce their changes to these (core/event/event.h). */
     struct core_event_listener realtime = core_realtime_listener(app->realtime);
     (void)core_event_listen(&app->events, &realtime);
+    /* Webhook deliveries are enqueued inside the write (the outbox). */
+    app->webhooks = core_webhooks_new();
+    struct core_event_listener webhooks = core_webhook_listener(app->webhooks);
+    (void)core_event_listen(&app->events, &webhooks);
     app->dir = xstrdup(dir);
     snprintf(app->app_name, sizeof(app->app_name), "tarmac");
     snprintf(app->app_url, sizeof(app->app_url), "http://127.0.0.1:8090");
@@ -267,6 +289,9 @@ enum rc core_app_open(const char *dir, struct core_app **out)
         return rc;
     }
     core_app_swap_schema(app, job.schema);
+    app->jobs = core_jobs_new(app->db_path, app->writer);
+    struct core_event_listener wake = core_jobs_wake_listener(app->jobs);
+    (void)core_event_listen(&app->events, &wake);
     if (job.is_fresh)
         log_info("msg=\"new data directory\" dir=%s collections=%zu", dir, job.schema->count);
     *out = app;
@@ -278,9 +303,11 @@ void core_app_close(struct core_app *app)
     if (!app)
         return;
     net_offload_stop(app->offload);
+    core_jobs_free(app->jobs); /* its threads write through the writer */
     store_writer_stop(app->writer);
     core_field_pattern_cleanup();
     core_realtime_free(app->realtime);
+    core_webhooks_free(app->webhooks);
     core_schema_free(atomic_load(&app->schema));
     for (size_t i = 0; i < app->old_schema_count; i++)
         core_schema_free(app->old_schemas[i]);

@@ -25,6 +25,9 @@
 #include "core/record/cost.h"
 #include "core/record/worker.h"
 #include "core/realtime/realtime.h"
+
+struct core_jobs;
+struct core_webhooks;
 #include "store/writer.h"
 
 struct net_mailbox;
@@ -44,8 +47,10 @@ struct core_app {
     struct core_limits limits; /* what a request may cost (cost.h); set before workers start */
     char *db_path;
     struct store_writer *writer;
-    struct core_realtime *realtime;       /* clients and subscriptions */
-    struct core_event_bus events;         /* record changes' listeners; filled by core_app_open */
+    struct core_realtime *realtime; /* clients and subscriptions */
+    struct core_event_bus events;   /* record changes' listeners; filled by core_app_open */
+    struct core_jobs *jobs;         /* job runners (core/jobs/runner.h); the CLI starts them */
+    struct core_webhooks *webhooks; /* the webhook listener's state (core/jobs/webhook.h) */
     _Atomic(struct core_schema *) schema; /* the current snapshot */
     struct core_schema **old_schemas;     /* freed at close */
     size_t old_schema_count;

@@ -214,6 +214,26 @@ class World:
         finally:
             con.close()
 
+    def outbox(self):
+        """(note ids, record ids of the webhook jobs) as the file holds them."""
+        notes = {r[0] for r in self.sql('SELECT id FROM "notes"')}
+        jobs = [r[0] for r in self.sql(
+            "SELECT json_extract(payload, '$.body.record.id') FROM _jobs WHERE kind = 'webhook'")]
+        return notes, jobs
+
+    def check_outbox(self, before):
+        """The jobs a run added are exactly one per note it created: none for
+        a write that rolled back, none twice for a write the writer re-ran."""
+        notes0, jobs0 = before
+        notes1, jobs1 = self.outbox()
+        added = list(jobs1)
+        for j in jobs0:
+            if j in added:
+                added.remove(j)
+        created = notes1 - notes0
+        want(sorted(added) == sorted(created),
+             "outbox: jobs added for %r, notes created %r" % (sorted(added), sorted(created)))
+
     def columns(self, table):
         return [r[1] for r in self.sql("SELECT * FROM pragma_table_info(?)", table)]
 
@@ -294,6 +314,13 @@ class World:
             ],
         })
         self.notes_id = notes["id"]
+        # A webhook on every create of notes: each write runs the outbox
+        # listener under the faults, and check_outbox() holds its jobs to
+        # exactly the creates that committed. Its target is refused
+        # (loopback, no --allow-private-network): the jobs end dead at once.
+        c.json("POST", "/api/collections/_webhooks/records", {
+            "collection": "notes", "events": ["create"], "filter": "title != ''",
+            "url": "http://127.0.0.1:9/hook", "secret": "s", "active": True})
         body = multipart([("title", "upd"), ("keep", json.dumps(KEEP)),
                           ("docs", "first.txt", b"first version\n")])
         rec = c.json("POST", "/api/collections/notes/records", body,
@@ -533,6 +560,7 @@ def walk(w, op, point, max_runs, stats):
         if n > max_runs:
             return n - 1, n - 1, errors, True
         before = op.snapshot(w, n)
+        outbox_before = w.outbox()
         w.c.json("POST", "/api/_test/fault?point=%s&nth=%d" % (point, n), status=204)
         try:
             r = op.run(w, n)
@@ -550,6 +578,7 @@ def walk(w, op, point, max_runs, stats):
                 stats.setdefault(r.status, 0)
                 stats[r.status] += 1
             w.integrity()
+            w.check_outbox(outbox_before)
             op.check(w, n, ok, r, before)
             op.restore(w, n, ok, r)
             w.storage_matches_records()

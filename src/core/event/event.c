@@ -57,13 +57,13 @@ enum rc core_event_listen(struct core_event_bus *bus, const struct core_event_li
     return RC_OK;
 }
 
-bool core_event_is_wanted(const struct core_event_bus *bus)
+bool core_event_is_wanted(const struct core_event_bus *bus, const struct core_collection *c)
 {
     if (!bus)
         return false;
     for (size_t i = 0; i < bus->count; i++) {
         const struct core_event_listener *l = &bus->listeners[i];
-        if (!l->wants || l->wants(l->ctx))
+        if (!l->wants || l->wants(l->ctx, c))
             return true;
     }
     return false;
@@ -77,7 +77,24 @@ void core_event_emit(const struct core_event_bus *bus, struct core_event *list)
         /* A listener that keeps ev sees it alone, not the rest of the write's list. */
         ev->next = NULL;
         for (size_t i = 0; bus && i < bus->count; i++)
-            bus->listeners[i].on_commit(bus->listeners[i].ctx, ev);
+            if (bus->listeners[i].on_commit)
+                bus->listeners[i].on_commit(bus->listeners[i].ctx, ev);
         core_event_unref(ev);
     }
+}
+
+enum rc core_event_in_tx(const struct core_event_bus *bus, struct store_conn *db,
+                         const struct core_event *list)
+{
+    for (const struct core_event *ev = list; bus && ev; ev = ev->next) {
+        for (size_t i = 0; i < bus->count; i++) {
+            const struct core_event_listener *l = &bus->listeners[i];
+            if (!l->in_tx)
+                continue;
+            enum rc rc = l->in_tx(l->ctx, db, ev);
+            if (rc)
+                return rc;
+        }
+    }
+    return RC_OK;
 }

@@ -55,17 +55,25 @@ void core_event_unref(struct core_event *ev);
 /* Drops the caller's reference to every event of list; accepts NULL. */
 void core_event_list_free(struct core_event *list);
 
-/* Whether the listener wants events now; making them costs (a delete reads
- * its row first), so a write makes none when no listener wants any. Called
- * on a worker's thread as each write is submitted. */
-typedef bool core_event_wants_fn(void *ctx);
+/* Whether the listener wants events of collection c now; making them costs (a
+ * delete reads its row first), so a write makes none when no listener wants
+ * any. Called on a worker's thread as each write is submitted. */
+typedef bool core_event_wants_fn(void *ctx, const struct core_collection *c);
 /* One committed change. Runs on the thread of the worker whose write
  * committed, after the commit; ev is borrowed for the call. */
 typedef void core_event_fn(void *ctx, struct core_event *ev);
+/* One change, inside the write's transaction on the writer thread, after the
+ * write's own statements (the transactional outbox: jobs/ enqueues here). A
+ * non-OK return fails the write, which is rolled back with what the listener
+ * wrote; a write the writer runs again calls it again from a clean savepoint.
+ * ev is borrowed for the call. */
+struct store_conn;
+typedef enum rc core_event_in_tx_fn(void *ctx, struct store_conn *db, const struct core_event *ev);
 
 struct core_event_listener {
     core_event_wants_fn *wants; /* NULL: always */
-    core_event_fn *on_commit;
+    core_event_fn *on_commit;   /* NULL: none */
+    core_event_in_tx_fn *in_tx; /* NULL: none */
     void *ctx;
 };
 
@@ -80,8 +88,13 @@ struct core_event_bus {
 /* Adds l to bus (copied). Call before the workers start: the bus is read
  * without a lock. RC_TOO_LARGE when CORE_EVENT_MAX_LISTENERS are there. */
 enum rc core_event_listen(struct core_event_bus *bus, const struct core_event_listener *l);
-/* True when some listener of bus wants events now. Accepts NULL (false). */
-bool core_event_is_wanted(const struct core_event_bus *bus);
+/* True when some listener of bus wants events of c now. Accepts NULL (false). */
+bool core_event_is_wanted(const struct core_event_bus *bus, const struct core_collection *c);
+/* Calls every in_tx listener of bus for each event of list (borrowed), in
+ * order, on the writer thread inside the write's transaction; the first
+ * failure stops and is returned. Accepts a NULL bus and list (RC_OK). */
+enum rc core_event_in_tx(const struct core_event_bus *bus, struct store_conn *db,
+                         const struct core_event *list);
 /* Hands each event of list, in order, to every listener, then drops the
  * caller's reference to each (takes ownership of the list). Accepts a NULL
  * bus (the events are freed) and a NULL list. */

@@ -678,8 +678,9 @@ static void on_commit(void *ctx, struct core_event *ev)
     uv_mutex_unlock(&rt->lock);
 }
 
-static bool wants_events(void *ctx)
+static bool wants_events(void *ctx, const struct core_collection *c)
 {
+    (void)c;
     return core_realtime_client_count(ctx) > 0;
 }
 

@@ -493,6 +493,10 @@ static enum rc apply(struct store_conn *db, void *ctx)
                                job->wants_events ? &job->events : NULL);
         break;
     }
+    /* The outbox: listeners that write (jobs) do it in this transaction, so a
+     * rolled-back write leaves nothing behind. */
+    if (!rc && job->events && job->cw)
+        rc = core_event_in_tx(job->cw->events, db, job->events);
     if (rc) {
         /* The savepoint is rolled back: nothing happened to announce. */
         core_event_list_free(job->events);
@@ -522,7 +526,7 @@ static void finished(enum rc rc, void *ctx)
 void core_record_submit(struct core_worker *cw, struct core_write_job *job)
 {
     job->cw = cw;
-    job->wants_events = core_event_is_wanted(cw->events);
+    job->wants_events = core_event_is_wanted(cw->events, job->c);
     store_writer_submit(cw->writer, cw->mailbox, apply, finished, job);
 }
 
@@ -578,10 +582,9 @@ static void finished_batch(enum rc rc, void *ctx)
 void core_record_submit_batch(struct core_worker *cw, struct core_write_batch *b)
 {
     b->cw = cw;
-    bool wants_events = core_event_is_wanted(cw->events);
     for (size_t i = 0; i < b->count; i++) {
         b->jobs[i]->cw = cw;
-        b->jobs[i]->wants_events = wants_events;
+        b->jobs[i]->wants_events = core_event_is_wanted(cw->events, b->jobs[i]->c);
     }
     store_writer_submit(cw->writer, cw->mailbox, apply_batch, finished_batch, b);
 }

@@ -164,6 +164,233 @@ class ExternalAuthsRecord {
       '/api/files/$collectionId/$id/${Uri.encodeComponent(filename)}';
 }
 
+enum WebhooksEvents { create, update, delete }
+
+extension WebhooksEventsValue on WebhooksEvents {
+  /// The value on the wire.
+  String get value {
+    switch (this) {
+      case WebhooksEvents.create:
+        return 'create';
+      case WebhooksEvents.update:
+        return 'update';
+      case WebhooksEvents.delete:
+        return 'delete';
+    }
+  }
+
+  static WebhooksEvents? parse(Object? v) {
+    for (final e in WebhooksEvents.values) {
+      if (e.value == v) return e;
+    }
+    return null;
+  }
+}
+
+/// A record of "_webhooks" as the API answers it.
+class WebhooksRecord {
+  static const collectionName = '_webhooks';
+  static const collectionId = 'pbc_tarmac_webhooks';
+
+  final String id;
+  final String collection;
+  final List<WebhooksEvents> events;
+  final String filter;
+  final String url;
+  final String secret;
+  final dynamic headers;
+  final bool active;
+  final String created;
+  final String updated;
+  final Map<String, dynamic> expand;
+
+  const WebhooksRecord({
+    required this.id,
+    required this.collection,
+    required this.events,
+    required this.filter,
+    required this.url,
+    required this.secret,
+    required this.headers,
+    required this.active,
+    required this.created,
+    required this.updated,
+    this.expand = const {},
+  });
+
+  factory WebhooksRecord.fromRecord(RecordModel r) => WebhooksRecord(
+        id: r.id,
+        collection: r.getStringValue('collection'),
+        events: r.getListValue<String>('events').map(WebhooksEventsValue.parse).whereType<WebhooksEvents>().toList(),
+        filter: r.getStringValue('filter'),
+        url: r.getStringValue('url'),
+        secret: r.getStringValue('secret'),
+        headers: r.data['headers'],
+        active: r.getBoolValue('active'),
+        created: r.getStringValue('created'),
+        updated: r.getStringValue('updated'),
+        expand: r.expand,
+      );
+
+  Map<String, dynamic> toJson() => {
+        'id': id,
+        'collection': collection,
+        'events': events.map((e) => e.value).toList(),
+        'filter': filter,
+        'url': url,
+        'secret': secret,
+        'headers': headers,
+        'active': active,
+      };
+
+  /// The path of one of this record's files (prefix the server's URL).
+  String fileUrl(String filename) =>
+      '/api/files/$collectionId/$id/${Uri.encodeComponent(filename)}';
+}
+
+/// A record of "_schedules" as the API answers it.
+class SchedulesRecord {
+  static const collectionName = '_schedules';
+  static const collectionId = 'pbc_tarmac_schedules';
+
+  final String id;
+  final String name_;
+  final String cron;
+  final String kind;
+  final dynamic payload;
+  final bool active;
+  final num lastRunAt;
+  final String created;
+  final String updated;
+  final Map<String, dynamic> expand;
+
+  const SchedulesRecord({
+    required this.id,
+    required this.name_,
+    required this.cron,
+    required this.kind,
+    required this.payload,
+    required this.active,
+    required this.lastRunAt,
+    required this.created,
+    required this.updated,
+    this.expand = const {},
+  });
+
+  factory SchedulesRecord.fromRecord(RecordModel r) => SchedulesRecord(
+        id: r.id,
+        name_: r.getStringValue('name'),
+        cron: r.getStringValue('cron'),
+        kind: r.getStringValue('kind'),
+        payload: r.data['payload'],
+        active: r.getBoolValue('active'),
+        lastRunAt: r.getDoubleValue('lastRunAt'),
+        created: r.getStringValue('created'),
+        updated: r.getStringValue('updated'),
+        expand: r.expand,
+      );
+
+  Map<String, dynamic> toJson() => {
+        'id': id,
+        'name': name_,
+        'cron': cron,
+        'kind': kind,
+        'payload': payload,
+        'active': active,
+        'lastRunAt': lastRunAt,
+      };
+
+  /// The path of one of this record's files (prefix the server's URL).
+  String fileUrl(String filename) =>
+      '/api/files/$collectionId/$id/${Uri.encodeComponent(filename)}';
+}
+
+enum InboundWebhooksScheme { stripe, razorpay, github, hmacSha256 }
+
+extension InboundWebhooksSchemeValue on InboundWebhooksScheme {
+  /// The value on the wire.
+  String get value {
+    switch (this) {
+      case InboundWebhooksScheme.stripe:
+        return 'stripe';
+      case InboundWebhooksScheme.razorpay:
+        return 'razorpay';
+      case InboundWebhooksScheme.github:
+        return 'github';
+      case InboundWebhooksScheme.hmacSha256:
+        return 'hmac-sha256';
+    }
+  }
+
+  static InboundWebhooksScheme? parse(Object? v) {
+    for (final e in InboundWebhooksScheme.values) {
+      if (e.value == v) return e;
+    }
+    return null;
+  }
+}
+
+/// A record of "_inboundWebhooks" as the API answers it.
+class InboundWebhooksRecord {
+  static const collectionName = '_inboundWebhooks';
+  static const collectionId = 'pbc_tarmac_inbound';
+
+  final String id;
+  final String name_;
+  final InboundWebhooksScheme? scheme;
+  final String secret;
+  final String header;
+  final String collection;
+  final num tolerance;
+  final bool active;
+  final String created;
+  final String updated;
+  final Map<String, dynamic> expand;
+
+  const InboundWebhooksRecord({
+    required this.id,
+    required this.name_,
+    this.scheme,
+    required this.secret,
+    required this.header,
+    required this.collection,
+    required this.tolerance,
+    required this.active,
+    required this.created,
+    required this.updated,
+    this.expand = const {},
+  });
+
+  factory InboundWebhooksRecord.fromRecord(RecordModel r) => InboundWebhooksRecord(
+        id: r.id,
+        name_: r.getStringValue('name'),
+        scheme: InboundWebhooksSchemeValue.parse(r.getStringValue('scheme')),
+        secret: r.getStringValue('secret'),
+        header: r.getStringValue('header'),
+        collection: r.getStringValue('collection'),
+        tolerance: r.getDoubleValue('tolerance'),
+        active: r.getBoolValue('active'),
+        created: r.getStringValue('created'),
+        updated: r.getStringValue('updated'),
+        expand: r.expand,
+      );
+
+  Map<String, dynamic> toJson() => {
+        'id': id,
+        'name': name_,
+        'scheme': scheme?.value ?? '',
+        'secret': secret,
+        'header': header,
+        'collection': collection,
+        'tolerance': tolerance,
+        'active': active,
+      };
+
+  /// The path of one of this record's files (prefix the server's URL).
+  String fileUrl(String filename) =>
+      '/api/files/$collectionId/$id/${Uri.encodeComponent(filename)}';
+}
+
 enum EveryTypeTags { a, bC, n9lives, class_ }
 
 extension EveryTypeTagsValue on EveryTypeTags {

@@ -13,6 +13,9 @@ export enum Collections {
     Superusers = "_superusers",
     Users = "users",
     ExternalAuths = "_externalAuths",
+    Webhooks = "_webhooks",
+    Schedules = "_schedules",
+    InboundWebhooks = "_inboundWebhooks",
     EveryType = "every_type",
     Members = "members",
 }
@@ -84,6 +87,92 @@ export type ExternalAuthsCreate = {
     "recordRef": string;
     "provider": string;
     "providerId": string;
+};
+
+export enum WebhooksEventsOptions {
+    "create" = "create",
+    "update" = "update",
+    "delete" = "delete",
+}
+
+/** What the API answers for a record of "_webhooks". */
+export type WebhooksRecord<TExpand = unknown> = BaseSystemFields<TExpand> & {
+    "collection": string;
+    "events": WebhooksEventsOptions[];
+    "filter": string;
+    "url": string;
+    "secret": string;
+    "headers": unknown;
+    "active": boolean;
+    "created": IsoDateString;
+    "updated": IsoDateString;
+};
+
+/** What a create takes for "_webhooks" (an update takes a Partial of it). */
+export type WebhooksCreate = {
+    "id"?: string;
+    "collection": string;
+    "events"?: WebhooksEventsOptions[];
+    "filter"?: string;
+    "url": string;
+    "secret"?: string;
+    "headers"?: unknown;
+    "active"?: boolean;
+};
+
+/** What the API answers for a record of "_schedules". */
+export type SchedulesRecord<TExpand = unknown> = BaseSystemFields<TExpand> & {
+    "name": string;
+    "cron": string;
+    "kind": string;
+    "payload": unknown;
+    "active": boolean;
+    "lastRunAt": number;
+    "created": IsoDateString;
+    "updated": IsoDateString;
+};
+
+/** What a create takes for "_schedules" (an update takes a Partial of it). */
+export type SchedulesCreate = {
+    "id"?: string;
+    "name": string;
+    "cron": string;
+    "kind": string;
+    "payload"?: unknown;
+    "active"?: boolean;
+    "lastRunAt"?: number;
+};
+
+export enum InboundWebhooksSchemeOptions {
+    "stripe" = "stripe",
+    "razorpay" = "razorpay",
+    "github" = "github",
+    "hmac-sha256" = "hmac-sha256",
+}
+
+/** What the API answers for a record of "_inboundWebhooks". */
+export type InboundWebhooksRecord<TExpand = unknown> = BaseSystemFields<TExpand> & {
+    "name": string;
+    "scheme": InboundWebhooksSchemeOptions | "";
+    "secret": string;
+    "header": string;
+    "collection": string;
+    "tolerance": number;
+    "active": boolean;
+    "created": IsoDateString;
+    "updated": IsoDateString;
+};
+
+/** What a create takes for "_inboundWebhooks" (an update takes a Partial of it). */
+export type InboundWebhooksCreate = {
+    "id"?: string;
+    "name": string;
+    "scheme": InboundWebhooksSchemeOptions | "";
+    "secret": string;
+    "header"?: string;
+    "collection": string;
+    "tolerance"?: number;
+    "active"?: boolean;
 };
 
 export enum EveryTypeTagsOptions {
@@ -162,6 +251,9 @@ export type TypedPocketBase = PocketBase & {
     collection(idOrName: "_superusers"): RecordService<SuperusersRecord>;
     collection(idOrName: "users"): RecordService<UsersRecord>;
     collection(idOrName: "_externalAuths"): RecordService<ExternalAuthsRecord>;
+    collection(idOrName: "_webhooks"): RecordService<WebhooksRecord>;
+    collection(idOrName: "_schedules"): RecordService<SchedulesRecord>;
+    collection(idOrName: "_inboundWebhooks"): RecordService<InboundWebhooksRecord>;
     collection(idOrName: "every_type"): RecordService<EveryTypeRecord>;
     collection(idOrName: "members"): RecordService<MembersRecord>;
     collection(idOrName: string): RecordService;

@@ -55,8 +55,9 @@ static void on_keep(void *ctx, struct core_event *ev)
     }
 }
 
-static bool wants(void *ctx)
+static bool wants(void *ctx, const struct core_collection *c)
 {
+    (void)c;
     return ((struct seen *)ctx)->wants;
 }
 
@@ -99,17 +100,17 @@ static void test_is_wanted(void **state)
     (void)state;
     struct seen s = {.wants = false};
     struct core_event_bus bus = {0};
-    assert_false(core_event_is_wanted(NULL));
-    assert_false(core_event_is_wanted(&bus)); /* nobody listens */
+    assert_false(core_event_is_wanted(NULL, &posts));
+    assert_false(core_event_is_wanted(&bus, &posts)); /* nobody listens */
     struct core_event_listener b = {.wants = wants, .on_commit = on_b, .ctx = &s};
     core_event_listen(&bus, &b);
-    assert_false(core_event_is_wanted(&bus));
+    assert_false(core_event_is_wanted(&bus, &posts));
     s.wants = true;
-    assert_true(core_event_is_wanted(&bus));
+    assert_true(core_event_is_wanted(&bus, &posts));
     s.wants = false;
     struct core_event_listener always = {.on_commit = on_a, .ctx = &s};
     core_event_listen(&bus, &always);
-    assert_true(core_event_is_wanted(&bus)); /* no wants function: always */
+    assert_true(core_event_is_wanted(&bus, &posts)); /* no wants function: always */
 }
 
 static void test_listener_keeps_a_reference(void **state)
@@ -141,6 +142,42 @@ static void test_full_table_and_null_bus(void **state)
     assert_string_equal(s.log, "");
 }
 
+/* In-transaction listeners: each event of the list in order, only the
+ * listeners that have in_tx, the first failure stops; a listener with only
+ * in_tx is skipped by emit. */
+static enum rc in_tx_note(void *ctx, struct store_conn *db, const struct core_event *ev)
+{
+    (void)db;
+    struct seen *s = ctx;
+    size_t n = strlen(s->log);
+    snprintf(s->log + n, sizeof(s->log) - n, "t%s ", ev->id);
+    return strcmp(ev->id, "bad") == 0 ? RC_CONFLICT : RC_OK;
+}
+
+static void test_in_tx_listeners(void **state)
+{
+    (void)state;
+    struct core_event_bus bus = {0};
+    struct seen s = {0}, a = {0};
+    struct core_event_listener lt = {.in_tx = in_tx_note, .ctx = &s};
+    struct core_event_listener la = {.on_commit = on_a, .ctx = &a};
+    assert_int_equal(core_event_listen(&bus, &la), RC_OK);
+    assert_int_equal(core_event_listen(&bus, &lt), RC_OK);
+    struct core_event *e1 = make(CORE_EVENT_CREATE, "r1");
+    struct core_event *e2 = make(CORE_EVENT_UPDATE, "r2");
+    e1->next = e2;
+    assert_int_equal(core_event_in_tx(&bus, NULL, e1), RC_OK);
+    assert_string_equal(s.log, "tr1 tr2 ");
+    struct core_event *bad = make(CORE_EVENT_DELETE, "bad");
+    e2->next = bad;
+    s.log[0] = '\0';
+    assert_int_equal(core_event_in_tx(&bus, NULL, e1), RC_CONFLICT);
+    assert_string_equal(s.log, "tr1 tr2 tbad ");
+    assert_int_equal(core_event_in_tx(NULL, NULL, e1), RC_OK);
+    core_event_emit(&bus, e1); /* in_tx-only listener not called after the commit */
+    assert_string_equal(a.log, "acreate:r1 aupdate:r2 adelete:bad ");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -149,6 +186,7 @@ int main(void)
         cmocka_unit_test(test_is_wanted),
         cmocka_unit_test(test_listener_keeps_a_reference),
         cmocka_unit_test(test_full_table_and_null_bus),
+        cmocka_unit_test(test_in_tx_listeners),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,63 @@
+/* inbound.h -- verified inbound webhooks (layer: core, core/jobs/).
+ *
+ * `POST /api/webhooks/{name}` takes events from payment providers, SMS
+ * gateways and partners. Each name is a record of the system collection
+ * `_inboundWebhooks` (superusers only): name, scheme, secret, header (the
+ * generic scheme's header), collection (where events are stored),
+ * tolerance (seconds, default 300), active. A scheme is one entry of a
+ * table (STYLE.md §1.4):
+ *
+ *   stripe       Stripe-Signature: t=<unix>,v1=<hex HMAC of "t.body">[,v1=...];
+ *                |now - t| within the tolerance; event id: the body's "id"
+ *   razorpay     X-Razorpay-Signature: hex HMAC of the body; event id:
+ *                X-Razorpay-Event-Id
+ *   github       X-Hub-Signature-256: sha256=<hex HMAC of the body>; event
+ *                id: X-GitHub-Delivery
+ *   hmac-sha256  <header>: hex HMAC of the body (an optional "sha256="
+ *                prefix); event id: X-Event-Id, else the body's "id"
+ *
+ * Signatures are checked over the raw body, in constant time. */
+#ifndef TARMAC_CORE_JOBS_INBOUND_H
+#define TARMAC_CORE_JOBS_INBOUND_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/rc.h"
+#include "base/str.h"
+#include "core/record/worker.h"
+#include "core/schema/collection.h"
+
+#define CORE_INBOUND_COLLECTION "_inboundWebhooks"
+
+extern const char core_inbound_collection_json[];
+
+/* One endpoint's settings, as read from `_inboundWebhooks`. */
+struct core_inbound {
+    char scheme[32];
+    char secret[1024];
+    char header[128];
+    char collection[256];
+    int64_t tolerance_s;
+};
+
+/* Reads the active endpoint named name on cw's connection: RC_NOT_FOUND
+ * when none. */
+enum rc core_inbound_find(struct core_worker *cw, struct str name, struct core_inbound *out);
+/* Whether collection c holds a record whose eventId field is event_id (a
+ * replay); false when c has no such field. */
+bool core_inbound_is_seen(struct core_worker *cw, const struct core_collection *c,
+                          struct str event_id);
+
+/* A header of the request, by name (case-insensitive); len 0 when absent. */
+typedef struct str core_inbound_header_fn(void *ctx, const char *name);
+
+/* Checks the request's signature for cfg: RC_OK, RC_UNAUTHORIZED (missing or
+ * wrong signature, or a timestamp outside the tolerance: *why says which),
+ * RC_INVALID (an unknown scheme). The event id, when the scheme has one,
+ * goes to event_id ("" when none). */
+enum rc core_inbound_verify(const struct core_inbound *cfg, core_inbound_header_fn *header,
+                            void *ctx, struct str body, int64_t now_s, char event_id[256],
+                            const char **why);
+
+#endif

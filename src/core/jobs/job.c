@@ -1,0 +1,329 @@
+/* job.c -- see job.h. */
+#include "core/jobs/job.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "base/alloc.h"
+#include "base/chrono.h"
+#include "base/log.h"
+#include "base/secure.h"
+#include "core/jobs/registry.h"
+
+#define ID_ALPHABET STR_LIT("abcdefghijklmnopqrstuvwxyz0123456789")
+
+/* A queued or failed job is "pending": what a dedupe key folds into. */
+enum rc core_job_ddl(struct store_conn *db)
+{
+    return store_exec(db, "CREATE TABLE IF NOT EXISTS _jobs ("
+                          "id TEXT PRIMARY KEY NOT NULL, kind TEXT NOT NULL, "
+                          "payload JSON NOT NULL DEFAULT '{}', "
+                          "status TEXT NOT NULL DEFAULT 'queued', "
+                          "priority INTEGER NOT NULL DEFAULT 0, runAt INTEGER NOT NULL, "
+                          "attempts INTEGER NOT NULL DEFAULT 0, maxAttempts INTEGER NOT NULL, "
+                          "leaseUntil INTEGER NOT NULL DEFAULT 0, "
+                          "lockedBy TEXT NOT NULL DEFAULT '', dedupeKey TEXT DEFAULT NULL, "
+                          "lastError TEXT NOT NULL DEFAULT '', finishedAt INTEGER NOT NULL "
+                          "DEFAULT 0, created INTEGER NOT NULL, updated INTEGER NOT NULL);"
+                          "CREATE UNIQUE INDEX IF NOT EXISTS _jobs_dedupe ON _jobs (kind, "
+                          "dedupeKey) WHERE dedupeKey IS NOT NULL AND status IN "
+                          "('queued', 'failed');"
+                          "CREATE INDEX IF NOT EXISTS _jobs_due ON _jobs (status, runAt);"
+                          "CREATE INDEX IF NOT EXISTS _jobs_finished ON _jobs (finishedAt) "
+                          "WHERE finishedAt > 0;");
+}
+
+static void new_id(char out[CORE_JOB_ID_LEN + 1])
+{
+    (void)secure_random_string(ID_ALPHABET, out, CORE_JOB_ID_LEN);
+    out[CORE_JOB_ID_LEN] = '\0';
+}
+
+static enum rc find_pending(struct store_conn *db, struct str kind, struct str key,
+                            char id_out[CORE_JOB_ID_LEN + 1])
+{
+    struct store_stmt *st;
+    enum rc rc = store_prepare(db,
+                               STR_LIT("SELECT id FROM _jobs WHERE kind = ?1 AND dedupeKey = ?2 "
+                                       "AND status IN ('queued', 'failed')"),
+                               &st);
+    if (rc)
+        return rc;
+    store_bind_text(st, 1, kind);
+    store_bind_text(st, 2, key);
+    rc = store_step(st);
+    if (!rc) {
+        struct str id = store_column_text(st, 0);
+        size_t n = id.len < CORE_JOB_ID_LEN ? id.len : CORE_JOB_ID_LEN;
+        memcpy(id_out, id.ptr, n);
+        id_out[n] = '\0';
+    }
+    store_done(st);
+    return rc;
+}
+
+enum rc core_job_enqueue(struct store_conn *db, const struct core_job_spec *spec,
+                         char id_out[CORE_JOB_ID_LEN + 1], bool *is_folded)
+{
+    *is_folded = false;
+    const struct core_job_kind *k = core_job_kind_find(spec->kind);
+    if (!k || spec->dedupe_key.len > CORE_JOB_DEDUPE_MAX)
+        return RC_INVALID;
+    if (spec->dedupe_key.len && find_pending(db, spec->kind, spec->dedupe_key, id_out) == RC_OK) {
+        *is_folded = true;
+        return RC_OK;
+    }
+    char *text = spec->payload ? json_dumps(spec->payload, JSON_COMPACT) : NULL;
+    struct str payload = text ? str_from_cstr(text) : STR_LIT("{}");
+    if (payload.len > CORE_JOB_MAX_PAYLOAD) {
+        xfree(text);
+        return RC_INVALID;
+    }
+    int64_t now = chrono_real_ms();
+    new_id(id_out);
+    struct store_stmt *st;
+    enum rc rc = store_prepare(
+        db,
+        STR_LIT("INSERT INTO _jobs (id, kind, payload, priority, runAt, maxAttempts, dedupeKey, "
+                "created, updated) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)"),
+        &st);
+    if (!rc) {
+        store_bind_text(st, 1, (struct str){id_out, CORE_JOB_ID_LEN});
+        store_bind_text(st, 2, str_from_cstr(k->name));
+        store_bind_text(st, 3, payload);
+        store_bind_int64(st, 4, spec->priority);
+        store_bind_int64(st, 5, spec->run_at_ms ? spec->run_at_ms : now);
+        store_bind_int64(st, 6, spec->max_attempts > 0 ? spec->max_attempts : k->max_attempts);
+        if (spec->dedupe_key.len)
+            store_bind_text(st, 7, spec->dedupe_key);
+        else
+            store_bind_null(st, 7);
+        store_bind_int64(st, 8, now);
+        rc = store_step(st);
+        if (rc == RC_NOT_FOUND)
+            rc = RC_OK;
+        store_done(st);
+    }
+    xfree(text);
+    return rc;
+}
+
+enum rc core_job_claim(struct store_conn *db, int64_t now_ms, int64_t lease_ms,
+                       struct core_job *out, size_t max, size_t *n)
+{
+    *n = 0;
+    char token[CORE_JOB_TOKEN_LEN + 1];
+    (void)secure_random_string(ID_ALPHABET, token, CORE_JOB_TOKEN_LEN);
+    token[CORE_JOB_TOKEN_LEN] = '\0';
+    /* PostgreSQL: the inner SELECT gets FOR UPDATE SKIP LOCKED (dialect). */
+    struct store_stmt *st;
+    enum rc rc = store_prepare(
+        db,
+        STR_LIT("UPDATE _jobs SET status = 'running', attempts = attempts + 1, "
+                "leaseUntil = ?1 + ?2, lockedBy = ?3, updated = ?1 WHERE id IN ("
+                "SELECT id FROM _jobs WHERE (status IN ('queued', 'failed') AND runAt <= ?1) "
+                "OR (status = 'running' AND leaseUntil < ?1) "
+                "ORDER BY priority DESC, runAt, rowid LIMIT ?4) "
+                "RETURNING id, kind, payload, attempts, maxAttempts"),
+        &st);
+    if (rc)
+        return rc;
+    store_bind_int64(st, 1, now_ms);
+    store_bind_int64(st, 2, lease_ms);
+    store_bind_text(st, 3, (struct str){token, CORE_JOB_TOKEN_LEN});
+    store_bind_int64(st, 4, (int64_t)max);
+    while ((rc = store_step(st)) == RC_OK && *n < max) {
+        struct core_job *j = &out[*n];
+        memset(j, 0, sizeof(*j));
+        struct str id = store_column_text(st, 0), kind = store_column_text(st, 1);
+        struct str payload = store_column_text(st, 2);
+        snprintf(j->id, sizeof(j->id), "%.*s", (int)id.len, id.ptr);
+        snprintf(j->kind, sizeof(j->kind), "%.*s", (int)kind.len, kind.ptr);
+        memcpy(j->token, token, sizeof(token));
+        j->payload = json_loadb(payload.ptr, payload.len, 0, NULL);
+        if (!j->payload)
+            j->payload = json_object();
+        j->attempts = (int)store_column_int64(st, 3);
+        j->max_attempts = (int)store_column_int64(st, 4);
+        j->claimed_ms = now_ms;
+        (*n)++;
+    }
+    store_done(st);
+    return rc == RC_NOT_FOUND || rc == RC_OK ? RC_OK : rc;
+}
+
+void core_job_cleanup(struct core_job *job)
+{
+    json_decref(job->payload);
+    job->payload = NULL;
+}
+
+enum rc core_job_finish(struct store_conn *db, const struct core_job *job,
+                        enum core_job_outcome outcome, int64_t now_ms, int64_t next_run_ms,
+                        struct str error, bool *is_stale)
+{
+    *is_stale = false;
+    if (outcome == CORE_JOB_RETRY && job->attempts >= job->max_attempts)
+        outcome = CORE_JOB_DEAD;
+    const char *status = outcome == CORE_JOB_DONE    ? "done"
+                         : outcome == CORE_JOB_RETRY ? "failed"
+                                                     : "dead";
+    struct store_stmt *st;
+    enum rc rc = store_prepare(
+        db,
+        STR_LIT("UPDATE _jobs SET status = ?1, runAt = ?2, lastError = ?3, leaseUntil = 0, "
+                "lockedBy = '', finishedAt = ?4, updated = ?5 "
+                "WHERE id = ?6 AND status = 'running' AND lockedBy = ?7"),
+        &st);
+    if (rc)
+        return rc;
+    store_bind_text(st, 1, str_from_cstr(status));
+    store_bind_int64(st, 2, outcome == CORE_JOB_RETRY ? next_run_ms : now_ms);
+    store_bind_text(st, 3, error.len > 1000 ? (struct str){error.ptr, 1000} : error);
+    store_bind_int64(st, 4, outcome == CORE_JOB_RETRY ? 0 : now_ms);
+    store_bind_int64(st, 5, now_ms);
+    store_bind_text(st, 6, str_from_cstr(job->id));
+    store_bind_text(st, 7, str_from_cstr(job->token));
+    rc = store_step(st);
+    store_done(st);
+    if (rc == RC_NOT_FOUND)
+        rc = RC_OK;
+    if (!rc && store_changes(db) == 0)
+        *is_stale = true;
+    return rc;
+}
+
+int64_t core_job_backoff_ms(int attempts, int64_t base_ms, int64_t cap_ms, int64_t retry_after_ms,
+                            double r)
+{
+    if (attempts < 1)
+        attempts = 1;
+    if (base_ms < 1)
+        base_ms = 1;
+    int64_t d = base_ms;
+    for (int i = 1; i < attempts && d < cap_ms; i++)
+        d *= 2;
+    if (d > cap_ms)
+        d = cap_ms;
+    if (r < 0)
+        r = 0;
+    if (r >= 1)
+        r = 0.999999;
+    d = d / 2 + (int64_t)((double)(d - d / 2) * r);
+    if (d < retry_after_ms)
+        d = retry_after_ms;
+    int64_t top = cap_ms > retry_after_ms ? cap_ms : retry_after_ms;
+    return d > top ? top : d;
+}
+
+static enum rc run_update(struct store_conn *db, struct str sql, struct str id, int64_t now_ms)
+{
+    struct store_stmt *st;
+    enum rc rc = store_prepare(db, sql, &st);
+    if (rc)
+        return rc;
+    store_bind_text(st, 1, id);
+    store_bind_int64(st, 2, now_ms);
+    rc = store_step(st);
+    store_done(st);
+    if (rc == RC_NOT_FOUND)
+        rc = RC_OK;
+    if (rc)
+        return rc;
+    if (store_changes(db) > 0)
+        return RC_OK;
+    /* nothing changed: tell a missing job from one in the wrong status */
+    rc = store_prepare(db, STR_LIT("SELECT 1 FROM _jobs WHERE id = ?1"), &st);
+    if (rc)
+        return rc;
+    store_bind_text(st, 1, id);
+    rc = store_step(st);
+    store_done(st);
+    return rc == RC_OK ? RC_CONFLICT : rc;
+}
+
+enum rc core_job_retry(struct store_conn *db, struct str id, int64_t now_ms)
+{
+    return run_update(db,
+                      STR_LIT("UPDATE _jobs SET status = 'queued', attempts = 0, runAt = ?2, "
+                              "finishedAt = 0, lastError = '', updated = ?2 WHERE id = ?1 AND "
+                              "status IN ('failed', 'dead', 'canceled')"),
+                      id, now_ms);
+}
+
+enum rc core_job_cancel(struct store_conn *db, struct str id, int64_t now_ms)
+{
+    return run_update(db,
+                      STR_LIT("UPDATE _jobs SET status = 'canceled', finishedAt = ?2, updated = ?2 "
+                              "WHERE id = ?1 AND status IN ('queued', 'failed')"),
+                      id, now_ms);
+}
+
+enum rc core_job_prune(struct store_conn *db, int64_t before_ms, int64_t *n)
+{
+    *n = 0;
+    struct store_stmt *st;
+    enum rc rc = store_prepare(db,
+                               STR_LIT("DELETE FROM _jobs WHERE finishedAt > 0 AND finishedAt < ?1 "
+                                       "AND status IN ('done', 'dead', 'canceled')"),
+                               &st);
+    if (rc)
+        return rc;
+    store_bind_int64(st, 1, before_ms);
+    rc = store_step(st);
+    store_done(st);
+    if (rc == RC_NOT_FOUND)
+        rc = RC_OK;
+    if (!rc)
+        *n = store_changes(db);
+    return rc;
+}
+
+enum rc core_job_view(struct store_conn *db, struct str id, json_t **out)
+{
+    struct store_stmt *st;
+    enum rc rc = store_prepare(db, STR_LIT(CORE_JOB_SELECT " WHERE id = ?1"), &st);
+    if (rc)
+        return rc;
+    store_bind_text(st, 1, id);
+    rc = store_step(st);
+    if (!rc)
+        *out = core_job_row_json(st);
+    store_done(st);
+    return rc;
+}
+
+static json_t *ms_date(int64_t ms)
+{
+    if (ms <= 0)
+        return json_string("");
+    char t[32];
+    chrono_format_db_ms(ms, t);
+    return json_string(t);
+}
+
+json_t *core_job_row_json(struct store_stmt *st)
+{
+    json_t *o = json_object();
+    static const char *const text_cols[] = {"id", "kind", NULL, "status"};
+    for (int i = 0; i < 4; i++) {
+        if (!text_cols[i])
+            continue;
+        struct str s = store_column_text(st, i);
+        json_object_set_new(o, text_cols[i], json_stringn(s.ptr, s.len));
+    }
+    struct str payload = store_column_text(st, 2);
+    json_t *p = json_loadb(payload.ptr, payload.len, 0, NULL);
+    json_object_set_new(o, "payload", p ? p : json_object());
+    json_object_set_new(o, "priority", json_integer(store_column_int64(st, 4)));
+    json_object_set_new(o, "runAt", ms_date(store_column_int64(st, 5)));
+    json_object_set_new(o, "attempts", json_integer(store_column_int64(st, 6)));
+    json_object_set_new(o, "maxAttempts", json_integer(store_column_int64(st, 7)));
+    struct str key = store_column_text(st, 8), err = store_column_text(st, 9);
+    json_object_set_new(o, "dedupeKey", json_stringn(key.ptr, key.len));
+    json_object_set_new(o, "lastError", json_stringn(err.ptr, err.len));
+    json_object_set_new(o, "finishedAt", ms_date(store_column_int64(st, 10)));
+    json_object_set_new(o, "created", ms_date(store_column_int64(st, 11)));
+    json_object_set_new(o, "updated", ms_date(store_column_int64(st, 12)));
+    return o;
+}

@@ -1,0 +1,317 @@
+/* jobs_admin.c -- see jobs_admin.h. */
+#include "core/jobs/jobs_admin.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/alloc.h"
+#include "base/chrono.h"
+#include "core/jobs/registry.h"
+#include "core/jobs/schedule.h"
+#include "store/sql.h"
+#include "store/writer.h"
+
+static const char *const statuses[] = {"queued", "running", "failed", "done", "dead", "canceled"};
+#define STATUS_COUNT (sizeof(statuses) / sizeof(statuses[0]))
+static const char *const sort_fields[] = {"created",  "updated",   "runAt",      "priority",
+                                          "attempts", "status",    "kind",       "finishedAt",
+                                          "id",       "lastError", "maxAttempts"};
+
+static bool is_status(struct str s)
+{
+    for (size_t i = 0; i < STATUS_COUNT; i++) {
+        if (strlen(statuses[i]) == s.len && memcmp(statuses[i], s.ptr, s.len) == 0)
+            return true;
+    }
+    return false;
+}
+
+static const char *sort_field(struct str s)
+{
+    for (size_t i = 0; i < sizeof(sort_fields) / sizeof(sort_fields[0]); i++) {
+        if (strlen(sort_fields[i]) == s.len && memcmp(sort_fields[i], s.ptr, s.len) == 0)
+            return sort_fields[i];
+    }
+    return NULL;
+}
+
+/* Appends the WHERE clause; binds are numbered in order: statuses, kind. */
+static void add_where(struct store_sql *q, const struct core_jobs_list_opts *o, size_t nstatus)
+{
+    store_sql_add(q, " WHERE 1");
+    if (nstatus) {
+        store_sql_add(q, " AND status IN (");
+        for (size_t i = 0; i < nstatus; i++) {
+            if (i)
+                store_sql_add(q, ", ");
+            store_sql_param(q);
+        }
+        store_sql_add(q, ")");
+    }
+    if (o->kind.len) {
+        store_sql_add(q, " AND kind = ");
+        store_sql_param(q);
+    }
+}
+
+static void bind_where(struct store_stmt *st, const struct core_jobs_list_opts *o,
+                       const struct str *status, size_t nstatus)
+{
+    int n = 1;
+    for (size_t i = 0; i < nstatus; i++)
+        store_bind_text(st, n++, status[i]);
+    if (o->kind.len)
+        store_bind_text(st, n, o->kind);
+}
+
+enum rc core_jobs_list(struct core_worker *cw, const struct core_jobs_list_opts *o, json_t **out,
+                       struct core_problem *p)
+{
+    struct str status[STATUS_COUNT];
+    size_t nstatus = 0;
+    for (struct str rest = o->status; rest.len;) {
+        const char *comma = memchr(rest.ptr, ',', rest.len);
+        struct str one = {rest.ptr, comma ? (size_t)(comma - rest.ptr) : rest.len};
+        rest = comma ? (struct str){comma + 1, rest.len - one.len - 1} : (struct str){NULL, 0};
+        if (!is_status(one) || nstatus == STATUS_COUNT) {
+            core_problem_message(p, "Unknown job status in status.");
+            return RC_INVALID;
+        }
+        status[nstatus++] = one;
+    }
+    struct buf sql;
+    buf_init(&sql, 1 << 16);
+    struct store_sql q;
+    store_sql_begin(&q, &sql);
+    store_sql_add(&q, CORE_JOB_SELECT);
+    add_where(&q, o, nstatus);
+    store_sql_add(&q, " ORDER BY ");
+    struct str sort = o->sort.len ? o->sort : STR_LIT("-created");
+    int terms = 0;
+    for (struct str rest = sort; rest.len;) {
+        const char *comma = memchr(rest.ptr, ',', rest.len);
+        struct str one = {rest.ptr, comma ? (size_t)(comma - rest.ptr) : rest.len};
+        rest = comma ? (struct str){comma + 1, rest.len - one.len - 1} : (struct str){NULL, 0};
+        bool desc = one.len && one.ptr[0] == '-';
+        if (one.len && (one.ptr[0] == '-' || one.ptr[0] == '+')) {
+            one.ptr++;
+            one.len--;
+        }
+        const char *f = sort_field(one);
+        if (!f || terms == 4) {
+            buf_cleanup(&sql);
+            core_problem_message(p, "Invalid sort field.");
+            return RC_INVALID;
+        }
+        store_sql_ident(&q, str_from_cstr(f));
+        store_sql_add(&q, desc ? " DESC, " : " ASC, ");
+        terms++;
+    }
+    store_sql_add(&q, "rowid DESC LIMIT ");
+    store_sql_int(&q, o->per_page);
+    store_sql_add(&q, " OFFSET ");
+    store_sql_int(&q, (o->page - 1) * o->per_page);
+    core_worker_begin_read(cw);
+    struct store_stmt *st = NULL;
+    enum rc rc = store_sql_end(&q);
+    if (!rc)
+        rc = store_prepare(cw->db, buf_str(&sql), &st);
+    json_t *items = json_array();
+    if (!rc) {
+        bind_where(st, o, status, nstatus);
+        while ((rc = store_step(st)) == RC_OK)
+            json_array_append_new(items, core_job_row_json(st));
+        store_done(st);
+        if (rc == RC_NOT_FOUND)
+            rc = RC_OK;
+    }
+    int64_t total = 0;
+    if (!rc) {
+        buf_reset(&sql);
+        store_sql_begin(&q, &sql);
+        store_sql_add(&q, "SELECT COUNT(*) FROM _jobs");
+        add_where(&q, o, nstatus);
+        rc = store_sql_end(&q);
+        if (!rc)
+            rc = store_prepare(cw->db, buf_str(&sql), &st);
+        if (!rc) {
+            bind_where(st, o, status, nstatus);
+            rc = store_step(st);
+            total = rc == RC_OK ? store_column_int64(st, 0) : 0;
+            store_done(st);
+            rc = rc == RC_NOT_FOUND ? RC_OK : rc;
+        }
+    }
+    buf_cleanup(&sql);
+    if (rc) {
+        json_decref(items);
+        return rc;
+    }
+    *out = json_pack("{s:I, s:I, s:I, s:I, s:o}", "page", (json_int_t)o->page, "perPage",
+                     (json_int_t)o->per_page, "totalItems", (json_int_t)total, "totalPages",
+                     (json_int_t)((total + o->per_page - 1) / o->per_page), "items", items);
+    return RC_OK;
+}
+
+enum rc core_jobs_get(struct core_worker *cw, struct str id, json_t **out)
+{
+    core_worker_begin_read(cw);
+    return core_job_view(cw->db, id, out);
+}
+
+enum rc core_jobs_stats(struct core_worker *cw, json_t **out)
+{
+    core_worker_begin_read(cw);
+    struct store_stmt *st;
+    enum rc rc =
+        store_prepare(cw->db, STR_LIT("SELECT status, COUNT(*) FROM _jobs GROUP BY status"), &st);
+    if (rc)
+        return rc;
+    json_t *o = json_object();
+    for (size_t i = 0; i < STATUS_COUNT; i++)
+        json_object_set_new(o, statuses[i], json_integer(0));
+    while ((rc = store_step(st)) == RC_OK) {
+        struct str s = store_column_text(st, 0);
+        char name[16];
+        snprintf(name, sizeof(name), "%.*s", (int)s.len, s.ptr);
+        json_object_set_new(o, name, json_integer(store_column_int64(st, 1)));
+    }
+    store_done(st);
+    int64_t now = chrono_real_ms();
+    rc = store_prepare(cw->db,
+                       STR_LIT("SELECT COUNT(*), MIN(runAt) FROM _jobs WHERE status IN "
+                               "('queued', 'failed') AND runAt <= ?1"),
+                       &st);
+    if (!rc) {
+        store_bind_int64(st, 1, now);
+        if (store_step(st) == RC_OK) {
+            int64_t n = store_column_int64(st, 0);
+            json_object_set_new(o, "due", json_integer(n));
+            json_object_set_new(o, "oldestDueAgeMs",
+                                json_integer(n ? now - store_column_int64(st, 1) : 0));
+        }
+        store_done(st);
+    }
+    *out = o;
+    return RC_OK;
+}
+
+enum rc core_jobs_crons(struct core_worker *cw, json_t **out)
+{
+    core_worker_begin_read(cw);
+    struct store_stmt *st;
+    enum rc rc =
+        store_prepare(cw->db, STR_LIT("SELECT name, cron FROM \"_schedules\" ORDER BY name"), &st);
+    if (rc)
+        return rc;
+    json_t *a = json_array();
+    while ((rc = store_step(st)) == RC_OK) {
+        struct str name = store_column_text(st, 0), expr = store_column_text(st, 1);
+        json_array_append_new(a, json_pack("{s:s%,s:s%}", "id", name.ptr, name.len, "expression",
+                                           expr.ptr, expr.len));
+    }
+    store_done(st);
+    if (rc != RC_NOT_FOUND) {
+        json_decref(a);
+        return rc;
+    }
+    *out = a;
+    return RC_OK;
+}
+
+/* "2026-12-03 11:36:05.462Z", "2026-12-03T11:36:05Z": unix ms, or -1. */
+static int64_t parse_date(const char *s)
+{
+    struct tm tm = {0};
+    int ms = 0;
+    char sep;
+    int n = sscanf(s, "%4d-%2d-%2d%c%2d:%2d:%2d.%3d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &sep,
+                   &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &ms);
+    if (n < 7 || (sep != ' ' && sep != 'T'))
+        return -1;
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    time_t t = timegm(&tm);
+    return t < 0 ? -1 : (int64_t)t * 1000 + ms;
+}
+
+enum rc core_jobs_enqueue_parse(json_t *body, struct core_jobs_action *a, struct core_problem *p)
+{
+    a->op = CORE_JOBS_ENQUEUE;
+    const char *kind = json_string_value(json_object_get(body, "kind"));
+    if (!kind || !core_job_kind_find(str_from_cstr(kind)))
+        core_problem_field(p, "kind", "validation_invalid_value", "Unknown job kind.", NULL);
+    else
+        snprintf(a->kind, sizeof(a->kind), "%s", kind);
+    json_t *payload = json_object_get(body, "payload");
+    if (payload && !json_is_object(payload))
+        core_problem_field(p, "payload", "validation_invalid_value", "Must be an object.", NULL);
+    json_t *run_at = json_object_get(body, "runAt");
+    int64_t at = 0;
+    if (json_is_integer(run_at))
+        at = json_integer_value(run_at);
+    else if (json_is_string(run_at) && json_string_length(run_at))
+        at = parse_date(json_string_value(run_at));
+    else if (run_at && !json_is_null(run_at) && !json_is_string(run_at))
+        at = -1;
+    if (at < 0)
+        core_problem_field(p, "runAt", "validation_invalid_value",
+                           "Must be a date or unix milliseconds.", NULL);
+    json_t *key = json_object_get(body, "dedupeKey");
+    if (key && !json_is_null(key) &&
+        (!json_is_string(key) || json_string_length(key) > CORE_JOB_DEDUPE_MAX))
+        core_problem_field(p, "dedupeKey", "validation_invalid_value",
+                           "Must be a string of at most 255 bytes.", NULL);
+    else if (json_is_string(key))
+        snprintf(a->dedupe, sizeof(a->dedupe), "%s", json_string_value(key));
+    json_t *prio = json_object_get(body, "priority");
+    if (prio && !json_is_integer(prio))
+        core_problem_field(p, "priority", "validation_invalid_value", "Must be an integer.", NULL);
+    json_t *max = json_object_get(body, "maxAttempts");
+    if (max &&
+        (!json_is_integer(max) || json_integer_value(max) < 1 || json_integer_value(max) > 100))
+        core_problem_field(p, "maxAttempts", "validation_invalid_value", "Must be 1..100.", NULL);
+    if (core_problem_has_fields(p))
+        return RC_INVALID;
+    a->payload = payload ? json_incref(payload) : json_object();
+    a->spec = (struct core_job_spec){.kind = str_from_cstr(a->kind),
+                                     .payload = a->payload,
+                                     .priority = (int)json_integer_value(prio),
+                                     .run_at_ms = at,
+                                     .dedupe_key = str_from_cstr(a->dedupe),
+                                     .max_attempts = (int)json_integer_value(max)};
+    return RC_OK;
+}
+
+static enum rc action_apply(struct store_conn *db, void *ctx)
+{
+    struct core_jobs_action *a = ctx;
+    int64_t now = chrono_real_ms();
+    switch (a->op) {
+    case CORE_JOBS_ENQUEUE: return core_job_enqueue(db, &a->spec, a->id, &a->is_folded);
+    case CORE_JOBS_RETRY: return core_job_retry(db, str_from_cstr(a->id), now);
+    case CORE_JOBS_CANCEL: return core_job_cancel(db, str_from_cstr(a->id), now);
+    case CORE_JOBS_RUN_SCHEDULE:
+        return core_schedule_run_now(db, str_from_cstr(a->schedule), now, a->id);
+    }
+    return RC_INTERNAL;
+}
+
+static void action_done(enum rc rc, void *ctx)
+{
+    struct core_jobs_action *a = ctx;
+    a->rc = rc;
+    a->done(a);
+}
+
+void core_jobs_action_submit(struct core_worker *cw, struct core_jobs_action *a)
+{
+    store_writer_submit(cw->writer, cw->mailbox, action_apply, action_done, a);
+}
+
+void core_jobs_action_cleanup(struct core_jobs_action *a)
+{
+    json_decref(a->payload);
+    a->payload = NULL;
+}

@@ -1,0 +1,29 @@
+/* registry.c -- see registry.h. The table of kinds. */
+#include "core/jobs/registry.h"
+
+#include <string.h>
+
+#include "core/jobs/http_kind.h"
+#include "core/jobs/webhook.h"
+
+static const struct core_job_kind kinds[] = {
+    {.name = "webhook",
+     .max_attempts = 10,
+     .backoff_base_ms = 1000,
+     .backoff_cap_ms = 60 * 60 * 1000,
+     .run = core_webhook_run},
+    {.name = "http",
+     .max_attempts = 5,
+     .backoff_base_ms = 1000,
+     .backoff_cap_ms = 60 * 60 * 1000,
+     .run = core_job_http_run},
+};
+
+const struct core_job_kind *core_job_kind_find(struct str name)
+{
+    for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+        if (strlen(kinds[i].name) == name.len && memcmp(kinds[i].name, name.ptr, name.len) == 0)
+            return &kinds[i];
+    }
+    return NULL;
+}

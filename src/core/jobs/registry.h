@@ -1,0 +1,45 @@
+/* registry.h -- the kinds of job a runner knows (layer: core, core/jobs/).
+ *
+ * One entry per kind (STYLE.md §1.4, "one description per variant"): its
+ * name, retry policy and handler. Later issues add kinds (email, push,
+ * scripts) as entries here, never as a switch elsewhere. */
+#ifndef TARMAC_CORE_JOBS_REGISTRY_H
+#define TARMAC_CORE_JOBS_REGISTRY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/str.h"
+#include "core/jobs/job.h"
+
+/* What a handler can use: set by the runner (runner.h). */
+struct core_job_env {
+    struct store_conn *db;       /* the runner thread's own read connection */
+    struct store_writer *writer; /* for the handler's own writes (a 410 disables its hook) */
+    bool allow_private_network;  /* targets on private/loopback/link-local addresses allowed */
+    int64_t http_timeout_ms;
+};
+
+/* What one attempt came to. */
+struct core_job_result {
+    enum core_job_outcome outcome;
+    int64_t retry_after_ms; /* RETRY: the server's Retry-After, 0 = none */
+    char error[512];        /* RETRY/DEAD: why, kept as lastError */
+};
+
+/* Runs one attempt of job on a runner thread (may block: HTTP with a timeout). */
+typedef void core_job_run_fn(const struct core_job_env *env, const struct core_job *job,
+                             struct core_job_result *res);
+
+struct core_job_kind {
+    const char *name;
+    int max_attempts; /* default per job */
+    int64_t backoff_base_ms;
+    int64_t backoff_cap_ms;
+    core_job_run_fn *run;
+};
+
+/* The kind named name, or NULL. */
+const struct core_job_kind *core_job_kind_find(struct str name);
+
+#endif

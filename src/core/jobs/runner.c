@@ -1,0 +1,294 @@
+/* runner.c -- see runner.h. */
+#include "core/jobs/runner.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/alloc.h"
+#include "base/chrono.h"
+#include "base/log.h"
+#include "base/secure.h"
+#include "core/jobs/job.h"
+#include "core/jobs/registry.h"
+#include "core/jobs/schedule.h"
+#include "net/http_out.h"
+#include "store/store.h"
+
+#define CLAIM_MAX 8
+#define PRUNE_EVERY_MS (60 * 1000)
+#define SCHEDULE_EVERY_MS 1000
+
+struct core_jobs {
+    const char *db_path;
+    struct store_writer *writer;
+    struct core_jobs_config cfg;
+    pthread_t *threads;
+    size_t thread_count;
+    pthread_mutex_t mu;
+    pthread_cond_t cond;
+    bool is_stopping;
+    uint64_t wakes; /* bumped by core_jobs_wake */
+};
+
+struct runner {
+    struct core_jobs *j;
+    size_t index;
+};
+
+void core_jobs_config_defaults(struct core_jobs_config *cfg)
+{
+    *cfg = (struct core_jobs_config){.runners = 2,
+                                     .lease_ms = CORE_JOBS_DEFAULT_LEASE_MS,
+                                     .retention_ms = CORE_JOBS_DEFAULT_RETENTION_MS,
+                                     .http_timeout_ms = 10000,
+                                     .poll_ms = 1000};
+}
+
+struct core_jobs *core_jobs_new(const char *db_path, struct store_writer *writer)
+{
+    struct core_jobs *j = xcalloc(1, sizeof(*j));
+    j->db_path = db_path;
+    j->writer = writer;
+    core_jobs_config_defaults(&j->cfg);
+    pthread_mutex_init(&j->mu, NULL);
+    pthread_cond_init(&j->cond, NULL);
+    return j;
+}
+
+void core_jobs_wake(struct core_jobs *j)
+{
+    if (!j)
+        return;
+    pthread_mutex_lock(&j->mu);
+    j->wakes++;
+    pthread_cond_broadcast(&j->cond);
+    pthread_mutex_unlock(&j->mu);
+}
+
+static void wake_on_commit(void *ctx, struct core_event *ev)
+{
+    (void)ev;
+    core_jobs_wake(ctx);
+}
+
+struct core_event_listener core_jobs_wake_listener(struct core_jobs *j)
+{
+    return (struct core_event_listener){.on_commit = wake_on_commit, .ctx = j};
+}
+
+/* Sleeps until woken after seen, stopped, or ms passed. False when stopping. */
+static bool sleep_until_woken(struct core_jobs *j, uint64_t seen, int64_t ms)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += ms / 1000;
+    ts.tv_nsec += (ms % 1000) * 1000000;
+    if (ts.tv_nsec >= 1000000000) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000;
+    }
+    pthread_mutex_lock(&j->mu);
+    while (!j->is_stopping && j->wakes == seen) {
+        if (pthread_cond_timedwait(&j->cond, &j->mu, &ts) != 0)
+            break;
+    }
+    bool go_on = !j->is_stopping;
+    pthread_mutex_unlock(&j->mu);
+    return go_on;
+}
+
+/* The claim, as a writer job (re-runnable: it starts from nothing). */
+struct claim {
+    struct core_jobs *j;
+    struct core_job jobs[CLAIM_MAX];
+    size_t n;
+};
+
+static enum rc claim_apply(struct store_conn *db, void *ctx)
+{
+    struct claim *c = ctx;
+    for (size_t i = 0; i < c->n; i++)
+        core_job_cleanup(&c->jobs[i]);
+    c->n = 0;
+    return core_job_claim(db, chrono_real_ms(), c->j->cfg.lease_ms, c->jobs, CLAIM_MAX, &c->n);
+}
+
+struct finish {
+    struct core_job *jobs;
+    struct core_job_result *results;
+    int64_t *next_run;
+    size_t n;
+};
+
+static enum rc finish_apply(struct store_conn *db, void *ctx)
+{
+    struct finish *f = ctx;
+    int64_t now = chrono_real_ms();
+    for (size_t i = 0; i < f->n; i++) {
+        bool is_stale;
+        enum rc rc = core_job_finish(db, &f->jobs[i], f->results[i].outcome, now, f->next_run[i],
+                                     str_from_cstr(f->results[i].error), &is_stale);
+        if (rc)
+            return rc;
+        if (is_stale)
+            log_warn("msg=\"job outcome dropped: its lease expired and it was claimed again\" "
+                     "job=%s kind=%s",
+                     f->jobs[i].id, f->jobs[i].kind);
+    }
+    return RC_OK;
+}
+
+struct prune {
+    int64_t before;
+    int64_t n;
+};
+
+static enum rc prune_apply(struct store_conn *db, void *ctx)
+{
+    struct prune *p = ctx;
+    return core_job_prune(db, p->before, &p->n);
+}
+
+static void run_one(struct core_jobs *j, const struct core_job_env *env, struct core_job *job,
+                    struct core_job_result *res, int64_t *next_run)
+{
+    memset(res, 0, sizeof(*res));
+    const struct core_job_kind *k = core_job_kind_find(str_from_cstr(job->kind));
+    if (!k) {
+        res->outcome = CORE_JOB_DEAD;
+        snprintf(res->error, sizeof(res->error), "unknown job kind");
+    } else if (job->attempts > job->max_attempts) {
+        /* claimed again after its lease expired, past its attempts */
+        res->outcome = CORE_JOB_DEAD;
+        snprintf(res->error, sizeof(res->error), "lease expired on the last attempt");
+    } else {
+        k->run(env, job, res);
+    }
+    *next_run = 0;
+    if (res->outcome == CORE_JOB_RETRY && k) {
+        double r = (double)secure_random_uniform(1u << 30) / (double)(1u << 30);
+        *next_run =
+            chrono_real_ms() + core_job_backoff_ms(job->attempts, k->backoff_base_ms,
+                                                   k->backoff_cap_ms, res->retry_after_ms, r);
+    }
+    if (res->outcome != CORE_JOB_DONE)
+        log_info("msg=\"job attempt failed\" job=%s kind=%s attempt=%d/%d error=\"%s\"", job->id,
+                 job->kind, job->attempts, job->max_attempts, res->error);
+    (void)j;
+}
+
+static void *runner_main(void *arg)
+{
+    struct runner *r = arg;
+    struct core_jobs *j = r->j;
+    struct store_conn *db = NULL;
+    if (store_open(j->db_path, STORE_OPEN_READ, &db) != RC_OK) {
+        log_error("msg=\"job runner cannot open the database\" runner=%zu", r->index);
+        xfree(r);
+        return NULL;
+    }
+    struct core_job_env env = {.db = db,
+                               .writer = j->writer,
+                               .allow_private_network = j->cfg.allow_private_network,
+                               .http_timeout_ms = j->cfg.http_timeout_ms};
+    int64_t next_prune = chrono_real_ms() + (r->index == 0 ? 0 : INT64_MAX / 2);
+    int64_t next_schedules = r->index == 0 ? 0 : INT64_MAX;
+    struct claim *c = xcalloc(1, sizeof(*c));
+    c->j = j;
+    for (;;) {
+        pthread_mutex_lock(&j->mu);
+        uint64_t seen = j->wakes;
+        bool is_stopping = j->is_stopping;
+        pthread_mutex_unlock(&j->mu);
+        if (is_stopping)
+            break;
+        if (r->index == 0 && j->cfg.retention_ms > 0 && chrono_real_ms() >= next_prune) {
+            struct prune p = {.before = chrono_real_ms() - j->cfg.retention_ms};
+            if (store_writer_run(j->writer, prune_apply, &p) == RC_OK && p.n)
+                log_info("msg=\"finished jobs pruned\" count=%lld", (long long)p.n);
+            next_prune = chrono_real_ms() + PRUNE_EVERY_MS;
+        }
+        if (chrono_real_ms() >= next_schedules) {
+            size_t fired = 0;
+            enum rc src = core_schedules_tick(db, j->writer, chrono_real_ms(), &fired);
+            if (src)
+                log_warn("msg=\"schedules not looked at\" rc=%s", rc_name(src));
+            else if (fired)
+                log_info("msg=\"schedules fired\" count=%zu", fired);
+            next_schedules = chrono_real_ms() + SCHEDULE_EVERY_MS;
+        }
+        enum rc rc = store_writer_run(j->writer, claim_apply, c);
+        if (rc || c->n == 0) {
+            if (rc)
+                log_warn("msg=\"job claim failed\" rc=%s", rc_name(rc));
+            int64_t nap = j->cfg.poll_ms;
+            if (r->index == 0 && nap > SCHEDULE_EVERY_MS)
+                nap = SCHEDULE_EVERY_MS;
+            if (!sleep_until_woken(j, seen, nap))
+                break;
+            continue;
+        }
+        struct core_job_result results[CLAIM_MAX];
+        int64_t next_run[CLAIM_MAX];
+        for (size_t i = 0; i < c->n; i++)
+            run_one(j, &env, &c->jobs[i], &results[i], &next_run[i]);
+        struct finish f = {.jobs = c->jobs, .results = results, .next_run = next_run, .n = c->n};
+        rc = store_writer_run(j->writer, finish_apply, &f);
+        if (rc)
+            log_error("msg=\"job outcomes not recorded: the leases will expire\" rc=%s",
+                      rc_name(rc));
+        for (size_t i = 0; i < c->n; i++)
+            core_job_cleanup(&c->jobs[i]);
+        c->n = 0;
+    }
+    for (size_t i = 0; i < c->n; i++)
+        core_job_cleanup(&c->jobs[i]);
+    xfree(c);
+    store_close(db);
+    xfree(r);
+    return NULL;
+}
+
+void core_jobs_start(struct core_jobs *j, const struct core_jobs_config *cfg)
+{
+    j->cfg = *cfg;
+    if (j->cfg.poll_ms <= 0)
+        j->cfg.poll_ms = 1000;
+    if (j->cfg.lease_ms <= 0)
+        j->cfg.lease_ms = CORE_JOBS_DEFAULT_LEASE_MS;
+    if (j->cfg.lease_ms <= 2 * j->cfg.http_timeout_ms)
+        log_warn("msg=\"--job-lease is not well above --job-http-timeout: a slow delivery may be "
+                 "claimed again and sent twice\" lease_ms=%lld http_timeout_ms=%lld",
+                 (long long)j->cfg.lease_ms, (long long)j->cfg.http_timeout_ms);
+    net_http_out_global_init();
+    j->threads = xcalloc(cfg->runners ? cfg->runners : 1, sizeof(*j->threads));
+    for (size_t i = 0; i < cfg->runners; i++) {
+        struct runner *r = xcalloc(1, sizeof(*r));
+        r->j = j;
+        r->index = i;
+        if (pthread_create(&j->threads[j->thread_count], NULL, runner_main, r) != 0) {
+            xfree(r);
+            log_error("msg=\"job runner thread not started\" runner=%zu", i);
+            continue;
+        }
+        j->thread_count++;
+    }
+}
+
+void core_jobs_free(struct core_jobs *j)
+{
+    if (!j)
+        return;
+    pthread_mutex_lock(&j->mu);
+    j->is_stopping = true;
+    pthread_cond_broadcast(&j->cond);
+    pthread_mutex_unlock(&j->mu);
+    for (size_t i = 0; i < j->thread_count; i++)
+        pthread_join(j->threads[i], NULL);
+    xfree(j->threads);
+    pthread_cond_destroy(&j->cond);
+    pthread_mutex_destroy(&j->mu);
+    xfree(j);
+}

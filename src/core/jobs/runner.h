@@ -1,0 +1,51 @@
+/* runner.h -- the threads that run jobs (layer: core, core/jobs/).
+ *
+ * A few plain threads, never a worker loop (a handler may block on the
+ * network for its timeout). Each has its own read connection and loops:
+ * claim up to a handful of due jobs (one writer job: core_job_claim), run
+ * each through its kind's handler, record every outcome in one writer job
+ * (core_job_finish: done, failed with a backoff, or dead). When nothing is
+ * due a runner sleeps until woken (a commit that may have enqueued, an API
+ * enqueue) or for at most the poll interval, which also picks up delayed
+ * jobs and leases that expired. Runner 0 prunes finished jobs older than
+ * the retention once a minute. */
+#ifndef TARMAC_CORE_JOBS_RUNNER_H
+#define TARMAC_CORE_JOBS_RUNNER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/event/event.h"
+#include "store/writer.h"
+
+struct core_jobs_config {
+    size_t runners;             /* threads; 0 = none (jobs wait) */
+    bool allow_private_network; /* targets on private addresses allowed */
+    int64_t lease_ms;           /* how long a claim holds a job */
+    int64_t retention_ms;       /* finished jobs kept this long; 0 = forever */
+    int64_t http_timeout_ms;    /* per outbound request */
+    int64_t poll_ms;            /* longest sleep when idle */
+};
+
+#define CORE_JOBS_DEFAULT_LEASE_MS (5 * 60 * 1000)
+#define CORE_JOBS_DEFAULT_RETENTION_MS (7LL * 24 * 60 * 60 * 1000)
+
+struct core_jobs;
+
+/* A stopped set of runners for the database at db_path (borrowed until
+ * free) writing through writer (borrowed). */
+struct core_jobs *core_jobs_new(const char *db_path, struct store_writer *writer);
+/* Sets the defaults into *cfg. */
+void core_jobs_config_defaults(struct core_jobs_config *cfg);
+/* Starts cfg->runners threads; call once. */
+void core_jobs_start(struct core_jobs *j, const struct core_jobs_config *cfg);
+/* Wakes a sleeping runner; any thread, cheap. Accepts NULL. */
+void core_jobs_wake(struct core_jobs *j);
+/* A listener that wakes the runners after each committed change (app.c). */
+struct core_event_listener core_jobs_wake_listener(struct core_jobs *j);
+/* Stops the threads (each finishes the job in hand) and frees; accepts NULL.
+ * Call before the writer stops. */
+void core_jobs_free(struct core_jobs *j);
+
+#endif

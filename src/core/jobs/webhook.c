@@ -1,0 +1,355 @@
+/* webhook.c -- see webhook.h. */
+#include "core/jobs/webhook.h"
+
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "base/alloc.h"
+#include "base/arena.h"
+#include "base/chrono.h"
+#include "base/log.h"
+#include "base/secure.h"
+#include "core/filter/sqlgen.h"
+#include "core/jobs/http_kind.h"
+#include "core/jobs/job.h"
+#include "core/record/record_out.h"
+#include "net/http_out.h"
+#include "store/sql.h"
+#include "store/store.h"
+#include "store/writer.h"
+
+const char core_webhooks_collection_json[] =
+    "{\"id\":\"pbc_tarmac_webhooks\",\"name\":\"_webhooks\",\"type\":\"base\","
+    "\"listRule\":null,\"viewRule\":null,\"createRule\":null,\"updateRule\":null,"
+    "\"deleteRule\":null,"
+    "\"fields\":[{\"name\":\"collection\",\"type\":\"text\",\"required\":true,\"max\":255},"
+    "{\"name\":\"events\",\"type\":\"select\",\"maxSelect\":3,"
+    "\"values\":[\"create\",\"update\",\"delete\"]},"
+    "{\"name\":\"filter\",\"type\":\"text\",\"max\":4096},"
+    "{\"name\":\"url\",\"type\":\"url\",\"required\":true},"
+    "{\"name\":\"secret\",\"type\":\"text\",\"max\":1024},"
+    "{\"name\":\"headers\",\"type\":\"json\",\"maxSize\":65536},"
+    "{\"name\":\"active\",\"type\":\"bool\"},"
+    "{\"name\":\"created\",\"type\":\"autodate\",\"onCreate\":true},"
+    "{\"name\":\"updated\",\"type\":\"autodate\",\"onCreate\":true,\"onUpdate\":true}]}";
+
+/* Whether events (a JSON array text, "" or "[]" = all) lists action. */
+static bool wants_action(struct str events, const char *action)
+{
+    json_t *a = json_loadb(events.ptr, events.len, 0, NULL);
+    bool ok = !json_is_array(a) || json_array_size(a) == 0;
+    size_t i;
+    json_t *v;
+    json_array_foreach(a, i, v)
+    {
+        if (json_is_string(v) && strcmp(json_string_value(v), action) == 0)
+            ok = true;
+    }
+    json_decref(a);
+    return ok;
+}
+
+/* Whether ev's record (its values, so a delete is matched as it was)
+ * passes filter: SELECT 1 FROM (SELECT ?1 AS "f1", ...) "r" WHERE <filter>. */
+static enum rc passes_filter(struct store_conn *db, const struct core_event *ev, struct str filter,
+                             bool *ok)
+{
+    *ok = false;
+    const struct core_collection *c = ev->c;
+    struct arena a;
+    arena_init(&a, 4096);
+    struct core_filter_options o = {.schema = ev->schema,
+                                    .collection = c,
+                                    .alias = "r",
+                                    .allow_hidden = true,
+                                    .param_base = c->field_count};
+    struct core_sql_fragment f;
+    char err[256];
+    enum rc rc = core_filter_compile(&o, filter, &a, &f, err, sizeof(err));
+    if (rc && rc != RC_INVALID) {
+        arena_cleanup(&a);
+        return rc; /* out of memory: the write fails rather than lose its delivery */
+    }
+    if (rc) {
+        log_warn("msg=\"webhook filter does not compile: no delivery\" collection=%s error=\"%s\"",
+                 c->name, err);
+        arena_cleanup(&a);
+        return RC_OK;
+    }
+    struct buf sql;
+    buf_init(&sql, 1 << 20);
+    struct store_sql q;
+    store_sql_begin(&q, &sql);
+    store_sql_add(&q, "SELECT 1 FROM (SELECT ");
+    for (size_t i = 0; i < c->field_count; i++) {
+        if (i)
+            store_sql_add(&q, ", ");
+        store_sql_param(&q);
+        store_sql_add(&q, " AS ");
+        store_sql_ident(&q, str_from_cstr(c->fields[i].name));
+    }
+    store_sql_add(&q, ") \"r\" WHERE ");
+    store_sql_addn(&q, f.sql);
+    struct store_stmt *st = NULL;
+    rc = store_sql_end(&q);
+    if (!rc)
+        rc = store_prepare(db, buf_str(&sql), &st);
+    buf_cleanup(&sql);
+    if (!rc)
+        rc = core_record_bind_values(st, c, ev->values);
+    if (!rc)
+        rc = core_sql_fragment_bind(st, &f, c->field_count);
+    if (!rc) {
+        rc = store_step(st);
+        *ok = rc == RC_OK;
+        if (rc == RC_NOT_FOUND)
+            rc = RC_OK;
+    }
+    if (st)
+        store_done(st);
+    arena_cleanup(&a);
+    return rc;
+}
+
+/* The record as a superuser sees it: every field but passwords and tokenKey. */
+static json_t *record_json(const struct core_event *ev)
+{
+    json_t *r = json_object();
+    json_object_set_new(r, "collectionId", json_string(ev->c->id));
+    json_object_set_new(r, "collectionName", json_string(ev->c->name));
+    for (size_t i = 0; i < ev->c->field_count; i++) {
+        const struct core_field *f = &ev->c->fields[i];
+        if (f->type == CORE_FIELD_PASSWORD || strcmp(f->name, "tokenKey") == 0)
+            continue;
+        json_t *v = json_object_get(ev->values, f->name);
+        json_object_set(r, f->name, v ? v : json_null());
+    }
+    return r;
+}
+
+static enum rc enqueue_delivery(struct store_conn *db, const struct core_event *ev,
+                                struct str hook_id)
+{
+    char now[32];
+    chrono_format_db_ms(chrono_real_ms(), now);
+    char event_id[32] = "evt_";
+    (void)secure_random_string(STR_LIT("abcdefghijklmnopqrstuvwxyz0123456789"), event_id + 4, 20);
+    event_id[24] = '\0';
+    json_t *body = json_object();
+    json_object_set_new(body, "event", json_string(core_event_action_name(ev->action)));
+    json_object_set_new(body, "collection", json_string(ev->c->name));
+    json_object_set_new(body, "record", record_json(ev));
+    json_object_set_new(body, "time", json_string(now));
+    json_t *payload = json_object();
+    json_object_set_new(payload, "hook", json_stringn(hook_id.ptr, hook_id.len));
+    json_object_set_new(payload, "eventId", json_string(event_id));
+    json_object_set_new(payload, "body", body);
+    struct core_job_spec spec = {.kind = STR_LIT("webhook"), .payload = payload};
+    char id[CORE_JOB_ID_LEN + 1];
+    bool is_folded;
+    enum rc rc = core_job_enqueue(db, &spec, id, &is_folded);
+    json_decref(payload);
+    return rc;
+}
+
+struct core_webhooks {
+    atomic_bool may_have_hooks;
+};
+
+struct core_webhooks *core_webhooks_new(void)
+{
+    struct core_webhooks *w = xcalloc(1, sizeof(*w));
+    atomic_init(&w->may_have_hooks, true); /* until loaded */
+    return w;
+}
+
+void core_webhooks_free(struct core_webhooks *w)
+{
+    xfree(w);
+}
+
+enum rc core_webhooks_load(struct core_webhooks *w, struct store_conn *db)
+{
+    struct store_stmt *st;
+    enum rc rc = store_prepare(db, STR_LIT("SELECT EXISTS (SELECT 1 FROM \"_webhooks\")"), &st);
+    if (rc)
+        return rc;
+    rc = store_step(st);
+    if (rc == RC_OK)
+        atomic_store(&w->may_have_hooks, store_column_int64(st, 0) != 0);
+    store_done(st);
+    return rc == RC_NOT_FOUND ? RC_OK : rc;
+}
+
+static bool is_hooks(const struct core_collection *c)
+{
+    return strcmp(c->name, CORE_WEBHOOKS_COLLECTION) == 0;
+}
+
+static bool wants(void *ctx, const struct core_collection *c)
+{
+    struct core_webhooks *w = ctx;
+    return is_hooks(c) || atomic_load_explicit(&w->may_have_hooks, memory_order_relaxed);
+}
+
+static enum rc on_change(void *ctx, struct store_conn *db, const struct core_event *ev)
+{
+    struct core_webhooks *w = ctx;
+    if (is_hooks(ev->c))
+        atomic_store(&w->may_have_hooks, true);
+    if (ev->c->name[0] == '_')
+        return RC_OK; /* system collections (the hooks themselves) send nothing */
+    struct store_stmt *st;
+    enum rc rc = store_prepare(db,
+                               STR_LIT("SELECT id, events, filter FROM \"_webhooks\" WHERE "
+                                       "active = 1 AND (collection = ?1 OR collection = ?2)"),
+                               &st);
+    if (rc)
+        return rc == RC_INVALID ? RC_OK : rc; /* no _webhooks table (yet) */
+    store_bind_text(st, 1, str_from_cstr(ev->c->name));
+    store_bind_text(st, 2, str_from_cstr(ev->c->id));
+    /* Collect first: the statements below would reset this one's cursor. */
+    struct match {
+        char id[64];
+        char *filter;
+    } matches[32];
+    size_t n = 0;
+    while (n < 32 && (rc = store_step(st)) == RC_OK) {
+        if (!wants_action(store_column_text(st, 1), core_event_action_name(ev->action)))
+            continue;
+        struct str id = store_column_text(st, 0), filter = store_column_text(st, 2);
+        snprintf(matches[n].id, sizeof(matches[n].id), "%.*s", (int)id.len, id.ptr);
+        matches[n].filter = xstrndup(filter.ptr, filter.len);
+        n++;
+    }
+    store_done(st);
+    rc = rc == RC_NOT_FOUND || rc == RC_OK ? RC_OK : rc;
+    for (size_t i = 0; i < n; i++) {
+        bool ok = true;
+        if (!rc && matches[i].filter[0])
+            rc = passes_filter(db, ev, str_from_cstr(matches[i].filter), &ok);
+        if (!rc && ok)
+            rc = enqueue_delivery(db, ev, str_from_cstr(matches[i].id));
+        xfree(matches[i].filter);
+    }
+    return rc;
+}
+
+struct core_event_listener core_webhook_listener(struct core_webhooks *w)
+{
+    return (struct core_event_listener){.wants = wants, .in_tx = on_change, .ctx = w};
+}
+
+/* -------------------------------------------------------------------------
+ * Delivery
+ * ------------------------------------------------------------------------- */
+
+struct hook {
+    char *url;
+    char *secret;
+    json_t *headers;
+    bool is_active;
+};
+
+static enum rc load_hook(struct store_conn *db, const char *id, struct hook *h)
+{
+    struct store_stmt *st;
+    enum rc rc = store_prepare(
+        db, STR_LIT("SELECT url, secret, headers, active FROM \"_webhooks\" WHERE id = ?1"), &st);
+    if (rc)
+        return rc;
+    store_bind_text(st, 1, str_from_cstr(id));
+    rc = store_step(st);
+    if (!rc) {
+        struct str url = store_column_text(st, 0), secret = store_column_text(st, 1);
+        struct str headers = store_column_text(st, 2);
+        h->url = xstrndup(url.ptr, url.len);
+        h->secret = xstrndup(secret.ptr, secret.len);
+        h->headers = json_loadb(headers.ptr, headers.len, 0, NULL);
+        h->is_active = store_column_int64(st, 3) != 0;
+    }
+    store_done(st);
+    return rc;
+}
+
+static enum rc disable_hook(struct store_conn *db, void *ctx)
+{
+    struct store_stmt *st;
+    enum rc rc =
+        store_prepare(db, STR_LIT("UPDATE \"_webhooks\" SET active = 0 WHERE id = ?1"), &st);
+    if (rc)
+        return rc;
+    store_bind_text(st, 1, str_from_cstr(ctx));
+    rc = store_step(st);
+    store_done(st);
+    return rc == RC_NOT_FOUND ? RC_OK : rc;
+}
+
+void core_webhook_run(const struct core_job_env *env, const struct core_job *job,
+                      struct core_job_result *res)
+{
+    const char *hook_id = json_string_value(json_object_get(job->payload, "hook"));
+    const char *event_id = json_string_value(json_object_get(job->payload, "eventId"));
+    json_t *body = json_object_get(job->payload, "body");
+    struct hook h = {0};
+    if (!hook_id || !event_id || !body || load_hook(env->db, hook_id, &h) != RC_OK ||
+        !h.is_active) {
+        res->outcome = CORE_JOB_DEAD;
+        snprintf(res->error, sizeof(res->error), "the webhook is gone or inactive");
+        goto out;
+    }
+    char *text = json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS);
+    if (!text) {
+        res->outcome = CORE_JOB_DEAD;
+        snprintf(res->error, sizeof(res->error), "payload body does not encode");
+        goto out;
+    }
+    long long t = (long long)(chrono_real_ms() / 1000);
+    char prefix[32];
+    int plen = snprintf(prefix, sizeof(prefix), "%lld.", t);
+    struct secure_hmac mac;
+    secure_hmac_init(&mac, str_from_cstr(h.secret));
+    secure_hmac_update(&mac, prefix, (size_t)plen);
+    secure_hmac_update(&mac, text, strlen(text));
+    unsigned char sum[SECURE_HMAC_SHA256_BYTES];
+    secure_hmac_final(&mac, sum);
+    char sig[128];
+    int n = snprintf(sig, sizeof(sig), "X-Tarmac-Signature: t=%lld,v1=", t);
+    for (size_t i = 0; i < sizeof(sum); i++)
+        n += snprintf(sig + n, sizeof(sig) - (size_t)n, "%02x", sum[i]);
+    char evh[96], attempt[64];
+    snprintf(evh, sizeof(evh), "X-Tarmac-Event-Id: %s", event_id);
+    snprintf(attempt, sizeof(attempt), "X-Tarmac-Attempt: %d", job->attempts);
+    struct net_http_out_req req = {.method = "POST",
+                                   .url = h.url,
+                                   .body = str_from_cstr(text),
+                                   .timeout_ms = env->http_timeout_ms,
+                                   .allow_private_network = env->allow_private_network};
+    req.headers[req.header_count++] = "Content-Type: application/json";
+    req.headers[req.header_count++] = sig;
+    req.headers[req.header_count++] = evh;
+    req.headers[req.header_count++] = attempt;
+    char *owned[NET_HTTP_OUT_MAX_HEADERS] = {0};
+    size_t first = req.header_count;
+    core_job_http_headers(h.headers, req.headers, owned, &req.header_count,
+                          NET_HTTP_OUT_MAX_HEADERS);
+    struct net_http_out_resp resp;
+    net_http_out_send(&req, &resp);
+    core_job_http_outcome(&resp, res);
+    if (resp.fail == NET_HTTP_OUT_OK && resp.status == 410) {
+        (void)store_writer_run(env->writer, disable_hook, (void *)hook_id);
+        snprintf(res->error, sizeof(res->error), "HTTP 410: the webhook was disabled");
+        res->outcome = CORE_JOB_DEAD;
+    }
+    for (size_t i = first; i < req.header_count; i++)
+        xfree(owned[i]);
+    secure_zero(&mac, sizeof(mac));
+    xfree(text);
+out:
+    xfree(h.url);
+    if (h.secret)
+        secure_zero(h.secret, strlen(h.secret));
+    xfree(h.secret);
+    json_decref(h.headers);
+}

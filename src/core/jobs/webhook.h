@@ -1,0 +1,52 @@
+/* webhook.h -- outbound webhooks: the `_webhooks` collection, the listener
+ * that enqueues a delivery inside each matching write, and the `webhook`
+ * job kind that delivers it (layer: core, core/jobs/).
+ *
+ * `_webhooks` is a system collection (every rule null: superusers only)
+ * with fields collection (name or id), events (create/update/delete; none =
+ * all), filter (the filter language, over the record as written; for a
+ * delete, as it was), url, secret, headers (JSON object), active.
+ *
+ * Inside the write's transaction (core_event_in_tx) each change of a
+ * collection not starting with "_" is matched against the active hooks; each
+ * match enqueues one `webhook` job whose payload holds the hook's id, a
+ * fresh event id and the body: {"event","collection","record","time"}, the
+ * record as a superuser sees it (password and tokenKey never). The body is
+ * fixed at enqueue, so every attempt sends the same bytes and event id.
+ *
+ * A delivery POSTs the body with Content-Type: application/json,
+ * X-Tarmac-Event-Id, X-Tarmac-Signature: t=<unix>,v1=<hex HMAC-SHA256 under
+ * the secret of "<t>.<body>"> (Stripe's scheme) and the hook's headers.
+ * 2xx: done. 410: the hook is set inactive and the job is dead. 429, 5xx,
+ * timeouts and network errors: retry (Retry-After honoured). A refused
+ * private target and other statuses: dead. A hook deleted or made inactive
+ * meanwhile: dead, with that reason. */
+#ifndef TARMAC_CORE_JOBS_WEBHOOK_H
+#define TARMAC_CORE_JOBS_WEBHOOK_H
+
+#include "core/event/event.h"
+#include "core/jobs/registry.h"
+
+#define CORE_WEBHOOKS_COLLECTION "_webhooks"
+
+/* The `_webhooks` collection's definition (JSON), created at start when missing. */
+extern const char core_webhooks_collection_json[];
+
+/* The listener's state: whether any hook may exist. While none does, it
+ * wants no events (a write then makes none), except of `_webhooks` itself:
+ * a write there sets the flag, which stays set until the next start reads
+ * the table again. */
+struct core_webhooks;
+struct core_webhooks *core_webhooks_new(void);
+void core_webhooks_free(struct core_webhooks *w);
+/* Sets the flag from the table (start-up, writer thread). */
+enum rc core_webhooks_load(struct core_webhooks *w, struct store_conn *db);
+/* The listener app.c registers on its event bus (wants + in_tx); w is
+ * borrowed for the bus's life. */
+struct core_event_listener core_webhook_listener(struct core_webhooks *w);
+
+/* The `webhook` kind's handler (registry.c). */
+void core_webhook_run(const struct core_job_env *env, const struct core_job *job,
+                      struct core_job_result *res);
+
+#endif

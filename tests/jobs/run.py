@@ -1,0 +1,628 @@
+#!/usr/bin/python3
+"""Durable jobs and outbound webhooks (issue #12), against the built binary.
+
+Each test starts its own tarmac (fresh --dir, superuser made with the CLI)
+and, where it needs one, a local webhook receiver (http.server on a thread in
+this process) that can fail its first deliveries or hang. Ends with the
+"N passed, N failed" line tests/run reads.
+
+  /usr/bin/python3 tests/jobs/run.py [--bin build/release/tarmac] [--only NAME] [-v]
+"""
+import argparse
+import hashlib
+import hmac
+import http.server
+import json
+import os
+import sys
+import threading
+import time
+import traceback
+import urllib.error
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(ROOT, "tests", "lib"))
+sys.dont_write_bytecode = True
+
+from tarmac import Server, run_cli, SLOW  # noqa: E402
+
+SU_EMAIL, SU_PASS = "jobs@example.com", "jobs-pass-123456"
+SECRET = "whsec_test_secret"
+SOON = 15.0 * SLOW
+
+
+class Fail(Exception):
+    pass
+
+
+def check(cond, msg):
+    if not cond:
+        raise Fail(msg)
+
+
+# --------------------------------------------------------------------------
+# A webhook receiver
+# --------------------------------------------------------------------------
+
+class Receiver:
+    """Accepts POSTs; answers the first `fail` of them with `fail_status`
+    (and Retry-After when set), hangs `hang` seconds on the first one when
+    asked, then answers 200. Keeps every request seen."""
+
+    def __init__(self, fail=0, fail_status=503, retry_after=None, hang=0.0, status=200):
+        self.fail = fail
+        self.fail_status = fail_status
+        self.retry_after = retry_after
+        self.hang = hang
+        self.status = status
+        self.seen = []  # (time, headers dict, body bytes, answered status)
+        self.lock = threading.Lock()
+        rec = self
+
+        class H(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self):
+                n = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(n)
+                with rec.lock:
+                    k = len(rec.seen)
+                    status = rec.fail_status if k < rec.fail else rec.status
+                    rec.seen.append((time.monotonic(), {x.lower(): y for x, y in
+                                                        self.headers.items()}, body, status))
+                    hang = rec.hang if k == 0 else 0
+                if hang:
+                    time.sleep(hang)
+                    return  # the client is gone by then
+                self.send_response(status)
+                if status != 200 and rec.retry_after:
+                    self.send_header("Retry-After", str(rec.retry_after))
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *a):
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+        self.httpd.daemon_threads = True
+        self.port = self.httpd.server_address[1]
+        self.url = "http://127.0.0.1:%d/hook" % self.port
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def accepted(self):
+        with self.lock:
+            return [s for s in self.seen if s[3] == 200]
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def verify_signature(headers, body, secret=SECRET):
+    sig = headers.get("x-tarmac-signature", "")
+    parts = dict(p.split("=", 1) for p in sig.split(",") if "=" in p)
+    t, v1 = parts.get("t"), parts.get("v1")
+    if not t or not v1:
+        return False
+    want = hmac.new(secret.encode(), t.encode() + b"." + body, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(want, v1) and abs(time.time() - int(t)) < 600
+
+
+# --------------------------------------------------------------------------
+# A tarmac with a superuser
+# --------------------------------------------------------------------------
+
+class Api:
+    def __init__(self, server):
+        self.base = "http://127.0.0.1:%d" % server.port
+        self.token = None
+        r = self.call("POST", "/api/collections/_superusers/auth-with-password",
+                      {"identity": SU_EMAIL, "password": SU_PASS})
+        self.token = r[1]["token"]
+
+    def call(self, method, path, body=None, auth=True):
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request(self.base + path, data=data, method=method)
+        if data is not None:
+            req.add_header("Content-Type", "application/json")
+        if auth and self.token:
+            req.add_header("Authorization", self.token)
+        try:
+            with urllib.request.urlopen(req, timeout=10 * SLOW) as r:
+                raw = r.read()
+                return r.status, (json.loads(raw) if raw else None)
+        except urllib.error.HTTPError as e:
+            raw = e.read()
+            return e.code, (json.loads(raw) if raw else None)
+
+    def ok(self, method, path, body=None, want=(200, 201, 204)):
+        st, j = self.call(method, path, body)
+        check(st in want, "%s %s: %d %r" % (method, path, st, j))
+        return j
+
+    def jobs(self, query=""):
+        return self.ok("GET", "/api/jobs?perPage=1000" + query)
+
+    def wait_jobs(self, pred, query="", timeout=SOON, what="jobs"):
+        deadline = time.monotonic() + timeout
+        while True:
+            j = self.jobs(query)
+            if pred(j):
+                return j
+            if time.monotonic() > deadline:
+                raise Fail("timed out waiting for %s: %s" % (what, json.dumps(j)[:600]))
+            time.sleep(0.05)
+
+
+def start(datadir=None, flags=(), name="jobs"):
+    s = Server(BIN, list(flags), name=name)
+    if datadir:
+        s.datadir = datadir
+    else:
+        os.makedirs(s.tmpdir, exist_ok=True)
+        rc, out, err = run_cli(BIN, ["superuser", "upsert", SU_EMAIL, SU_PASS,
+                                     "--dir=" + s.datadir])
+        check(rc == 0, "superuser upsert: %s %s" % (out, err))
+    SERVERS.append(s)
+    s.start()
+    return s, Api(s)
+
+
+def setup_posts(api, url, events=("create",), flt="", extra=None):
+    api.ok("POST", "/api/collections", {
+        "name": "posts", "type": "base",
+        "listRule": "", "viewRule": "", "createRule": "", "updateRule": "", "deleteRule": "",
+        "fields": [{"name": "title", "type": "text"}]})
+    hook = {"collection": "posts", "events": list(events), "filter": flt, "url": url,
+            "secret": SECRET, "active": True}
+    hook.update(extra or {})
+    return api.ok("POST", "/api/collections/_webhooks/records", hook)
+
+
+FAST = ["--allow-private-network", "--job-poll=100ms"]
+TESTS = []
+SERVERS = []
+
+
+def test(fn):
+    TESTS.append(fn)
+    return fn
+
+
+# --------------------------------------------------------------------------
+# Tests
+# --------------------------------------------------------------------------
+
+@test
+def webhook_retried_until_accepted_once():
+    rec = Receiver(fail=2, fail_status=503)
+    try:
+        _, api = start(flags=FAST)
+        setup_posts(api, rec.url)
+        rec_id = api.ok("POST", "/api/collections/posts/records", {"title": "hello"})["id"]
+        api.wait_jobs(lambda j: j["totalItems"] == 1 and j["items"][0]["status"] == "done",
+                      "&kind=webhook", what="the delivery to finish")
+        seen = list(rec.seen)
+        check(len(seen) == 3, "want 2 failed + 1 accepted attempts, got %d" % len(seen))
+        check(len(rec.accepted()) == 1, "exactly one accepted delivery")
+        ids = {s[1].get("x-tarmac-event-id") for s in seen}
+        check(len(ids) == 1 and None not in ids, "same event id on every attempt: %r" % ids)
+        check(len({s[2] for s in seen}) == 1, "same body on every attempt")
+        for s in seen:
+            check(verify_signature(s[1], s[2]), "signature verifies: %r" % s[1])
+        body = json.loads(seen[-1][2])
+        check(body["event"] == "create" and body["collection"] == "posts", "body: %r" % body)
+        check(body["record"]["id"] == rec_id and body["record"]["title"] == "hello",
+              "record in body: %r" % body)
+        check("time" in body, "time in body")
+        job = api.jobs("&kind=webhook")["items"][0]
+        check(job["attempts"] == 3, "attempts recorded: %r" % job)
+    finally:
+        rec.close()
+
+
+@test
+def webhook_filter_and_events():
+    rec = Receiver()
+    try:
+        _, api = start(flags=FAST)
+        setup_posts(api, rec.url, events=("create", "delete"), flt='title != "skip"')
+        a = api.ok("POST", "/api/collections/posts/records", {"title": "one"})
+        api.ok("POST", "/api/collections/posts/records", {"title": "skip"})
+        api.ok("PATCH", "/api/collections/posts/records/" + a["id"], {"title": "two"})
+        api.ok("DELETE", "/api/collections/posts/records/" + a["id"])
+        api.wait_jobs(lambda j: j["totalItems"] == 2 and
+                      all(x["status"] == "done" for x in j["items"]), "&kind=webhook")
+        events = sorted(json.loads(s[2])["event"] for s in rec.accepted())
+        check(events == ["create", "delete"], "events delivered: %r" % events)
+    finally:
+        rec.close()
+
+
+@test
+def rolled_back_batch_enqueues_nothing():
+    rec = Receiver()
+    try:
+        _, api = start(flags=FAST)
+        setup_posts(api, rec.url)
+        st, j = api.call("POST", "/api/batch", {"requests": [
+            {"method": "POST", "url": "/api/collections/posts/records", "body": {"title": "a"}},
+            {"method": "POST", "url": "/api/collections/posts/records", "body": {"title": "b"}},
+            {"method": "POST", "url": "/api/collections/nope/records", "body": {}},
+        ]})
+        check(st >= 400, "the batch fails: %d %r" % (st, j))
+        # a write that commits afterwards proves the runners had their chance
+        api.ok("POST", "/api/collections/posts/records", {"title": "c"})
+        api.wait_jobs(lambda j: j["totalItems"] >= 1 and
+                      all(x["status"] == "done" for x in j["items"]), "&kind=webhook")
+        time.sleep(0.3)
+        j = api.jobs("&kind=webhook")
+        check(j["totalItems"] == 1, "only the committed write enqueued: %d" % j["totalItems"])
+        titles = [json.loads(s[2])["record"]["title"] for s in rec.seen]
+        check(titles == ["c"], "deliveries: %r" % titles)
+        st, _ = api.call("POST", "/api/batch", {"requests": [
+            {"method": "POST", "url": "/api/collections/posts/records", "body": {"title": "d"}},
+            {"method": "POST", "url": "/api/collections/posts/records", "body": {"title": "e"}},
+        ]})
+        check(st == 200, "a good batch passes: %d" % st)
+        api.wait_jobs(lambda j: j["totalItems"] == 3 and
+                      all(x["status"] == "done" for x in j["items"]), "&kind=webhook")
+    finally:
+        rec.close()
+
+
+@test
+def kill9_during_delivery_then_delivered_after_restart():
+    rec = Receiver(hang=3.0)
+    try:
+        s, api = start(flags=FAST + ["--job-lease=1s"])
+        setup_posts(api, rec.url)
+        api.ok("POST", "/api/collections/posts/records", {"title": "survives"})
+        deadline = time.monotonic() + SOON
+        while not rec.seen:
+            check(time.monotonic() < deadline, "the first delivery starts")
+            time.sleep(0.02)
+        s.kill()  # SIGKILL while the receiver holds the first attempt
+        datadir = s.datadir
+        s2, api2 = start(datadir=datadir, flags=FAST + ["--job-lease=1s"], name="restarted")
+        api2.wait_jobs(lambda j: j["totalItems"] == 1 and j["items"][0]["status"] == "done",
+                       "&kind=webhook", what="delivery after the restart")
+        acc = rec.accepted()
+        check(len(acc) >= 1, "delivered after restart")
+        ids = {x[1].get("x-tarmac-event-id") for x in rec.seen}
+        check(len(ids) == 1, "one event id across the crash: %r" % ids)
+        check(json.loads(acc[-1][2])["record"]["title"] == "survives", "the right record")
+    finally:
+        rec.close()
+
+
+@test
+def kill9_with_queued_delivery_and_no_runner():
+    rec = Receiver()
+    try:
+        s, api = start(flags=FAST + ["--job-runners=0"])
+        setup_posts(api, rec.url)
+        api.ok("POST", "/api/collections/posts/records", {"title": "queued"})
+        check(api.jobs("&status=queued")["totalItems"] == 1, "queued while no runner runs")
+        s.kill()
+        _, api2 = start(datadir=s.datadir, flags=FAST, name="restarted")
+        api2.wait_jobs(lambda j: j["totalItems"] == 1 and j["items"][0]["status"] == "done",
+                       "&kind=webhook")
+        check(len(rec.accepted()) == 1, "delivered once after the restart")
+    finally:
+        rec.close()
+
+
+@test
+def ssrf_refused_without_flag():
+    rec = Receiver()
+    try:
+        _, api = start(flags=["--job-poll=100ms"])
+        setup_posts(api, rec.url)
+        api.ok("POST", "/api/collections/posts/records", {"title": "x"})
+        api.ok("POST", "/api/jobs", {"kind": "http", "payload": {"url": rec.url}})
+        api.ok("POST", "/api/jobs", {"kind": "http",
+                                     "payload": {"url": "http://localhost:%d/x" % rec.port}})
+        j = api.wait_jobs(lambda j: j["totalItems"] == 3 and
+                          all(x["status"] == "dead" for x in j["items"]), what="refusals")
+        for x in j["items"]:
+            check("private" in x["lastError"], "reason: %r" % x["lastError"])
+            check(x["attempts"] == 1, "refused at once, no retry: %r" % x)
+        check(not rec.seen, "nothing reached the receiver")
+    finally:
+        rec.close()
+
+
+@test
+def gone_410_disables_the_hook():
+    rec = Receiver(fail=1, fail_status=410)
+    try:
+        _, api = start(flags=FAST)
+        hook = setup_posts(api, rec.url)
+        api.ok("POST", "/api/collections/posts/records", {"title": "x"})
+        api.wait_jobs(lambda j: j["totalItems"] == 1 and j["items"][0]["status"] == "dead",
+                      "&kind=webhook")
+        h = api.ok("GET", "/api/collections/_webhooks/records/" + hook["id"])
+        check(h["active"] is False, "the hook is inactive: %r" % h)
+        api.ok("POST", "/api/collections/posts/records", {"title": "y"})
+        time.sleep(0.3)
+        check(api.jobs("&kind=webhook")["totalItems"] == 1, "an inactive hook enqueues nothing")
+    finally:
+        rec.close()
+
+
+@test
+def retry_after_is_honoured():
+    rec = Receiver(fail=1, fail_status=429, retry_after=2)
+    try:
+        _, api = start(flags=FAST)
+        setup_posts(api, rec.url)
+        api.ok("POST", "/api/collections/posts/records", {"title": "x"})
+        api.wait_jobs(lambda j: j["totalItems"] == 1 and j["items"][0]["status"] == "done",
+                      "&kind=webhook")
+        check(len(rec.seen) == 2, "two attempts")
+        gap = rec.seen[1][0] - rec.seen[0][0]
+        check(gap >= 1.9, "second attempt after Retry-After: %.2fs" % gap)
+    finally:
+        rec.close()
+
+
+@test
+def jobs_api():
+    _, api = start(flags=["--job-runners=0"])
+    st, j = api.call("GET", "/api/jobs", auth=False)
+    check(st == 401, "guests get 401: %d" % st)
+    st, j = api.call("POST", "/api/jobs", {"kind": "nope"})
+    check(st == 400 and "kind" in j["data"], "unknown kind: %d %r" % (st, j))
+    st, j = api.call("POST", "/api/jobs", {"kind": "http", "runAt": "soon"})
+    check(st == 400 and "runAt" in j["data"], "bad runAt: %d %r" % (st, j))
+    a = api.ok("POST", "/api/jobs", {"kind": "http", "payload": {"url": "http://x.invalid/"},
+                                     "dedupeKey": "k", "priority": 5,
+                                     "runAt": "2030-01-01 00:00:00.000Z"}, want=(201,))
+    check(a["status"] == "queued" and a["runAt"].startswith("2030-01-01"), "queued: %r" % a)
+    st, b = api.call("POST", "/api/jobs", {"kind": "http", "dedupeKey": "k"})
+    check(st == 200 and b["id"] == a["id"], "a dedupe key folds: %d %r" % (st, b))
+    c = api.ok("POST", "/api/jobs", {"kind": "http", "payload": {"n": 1}}, want=(201,))
+    j = api.jobs("&sort=-priority")
+    check([x["id"] for x in j["items"]] == [a["id"], c["id"]], "sort by priority")
+    check(api.jobs("&status=dead")["totalItems"] == 0, "filter by status")
+    st, _ = api.call("GET", "/api/jobs?status=bogus")
+    check(st == 400, "unknown status is 400")
+    st, _ = api.call("GET", "/api/jobs?sort=payload")
+    check(st == 400, "unknown sort field is 400")
+    v = api.ok("GET", "/api/jobs/" + c["id"])
+    check(v["payload"] == {"n": 1}, "view: %r" % v)
+    st, _ = api.call("GET", "/api/jobs/aaaaaaaaaaaaaaa")
+    check(st == 404, "missing job is 404")
+    x = api.ok("POST", "/api/jobs/%s/cancel" % a["id"])
+    check(x["status"] == "canceled", "cancel: %r" % x)
+    st, _ = api.call("POST", "/api/jobs/%s/cancel" % a["id"])
+    check(st == 400, "cancel twice refused: %d" % st)
+    x = api.ok("POST", "/api/jobs/%s/retry" % a["id"])
+    check(x["status"] == "queued" and x["attempts"] == 0, "retry: %r" % x)
+    # with the first job queued again, the same dedupe key folds into it
+    st, b = api.call("POST", "/api/jobs", {"kind": "http", "dedupeKey": "k"})
+    check(st == 200 and b["id"] == a["id"], "folds into the retried job")
+    s = api.ok("GET", "/api/jobs/stats")
+    check(s["queued"] == 2 and "oldestDueAgeMs" in s, "stats: %r" % s)
+
+
+@test
+def thousand_jobs_drained_once_each():
+    got = {}
+    lock = threading.Lock()
+
+    class H(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self):
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            with lock:
+                k = self.headers.get("X-Tarmac-Job-Id")
+                got[k] = got.get(k, 0) + 1
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *a):
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+    httpd.daemon_threads = True
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    url = "http://127.0.0.1:%d/x" % httpd.server_address[1]
+    try:
+        _, api = start(flags=FAST + ["--job-runners=4"])
+        n = 1200
+        ids = set()
+        for i in range(n):
+            ids.add(api.ok("POST", "/api/jobs", {"kind": "http",
+                                                 "payload": {"url": url, "body": {"i": i}}})["id"])
+        check(len(ids) == n, "distinct ids")
+        deadline = time.monotonic() + 60 * SLOW
+        while True:
+            s = api.ok("GET", "/api/jobs/stats")
+            if s["done"] == n:
+                break
+            check(time.monotonic() < deadline, "drained in time: %r" % s)
+            time.sleep(0.2)
+        with lock:
+            check(set(got) == ids, "every job delivered (%d of %d)" % (len(got), n))
+            dup = [k for k, v in got.items() if v != 1]
+            check(not dup, "no job delivered twice: %r" % dup[:5])
+        check(s["dead"] == 0 and s["failed"] == 0 and s["running"] == 0, "stats: %r" % s)
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+@test
+def schedule_missed_slots_run_once():
+    rec = Receiver()
+    try:
+        _, api = start(flags=FAST)
+        # hourly, half an hour from now: three slots missed, none due meanwhile
+        long_ago = int(time.time() * 1000) - 3 * 3600 * 1000
+        minute = (time.gmtime().tm_min + 30) % 60
+        sched = api.ok("POST", "/api/collections/_schedules/records", {
+            "name": "hourly", "cron": "%d * * * *" % minute, "kind": "http",
+            "payload": {"url": rec.url, "body": {"from": "schedule"}}, "active": True,
+            "lastRunAt": long_ago})
+        fresh = api.ok("POST", "/api/collections/_schedules/records", {
+            "name": "fresh", "cron": "@yearly", "kind": "http",
+            "payload": {"url": rec.url}, "active": True})
+        j = api.wait_jobs(lambda j: j["totalItems"] >= 1 and
+                          all(x["status"] == "done" for x in j["items"]), what="the schedule")
+        time.sleep(2.5)  # more looks of the scheduler: nothing more is due
+        j = api.jobs()
+        check(j["totalItems"] == 1, "missed slots run once: %d jobs" % j["totalItems"])
+        check(j["items"][0]["dedupeKey"] == "schedule:" + sched["id"], "dedupe key: %r" % j)
+        check(len(rec.accepted()) == 1, "one delivery")
+        s = api.ok("GET", "/api/collections/_schedules/records/" + sched["id"])
+        check(s["lastRunAt"] > long_ago, "lastRunAt moved: %r" % s)
+        f = api.ok("GET", "/api/collections/_schedules/records/" + fresh["id"])
+        check(f["lastRunAt"] > 0, "a new schedule is stamped, not run: %r" % f)
+    finally:
+        rec.close()
+
+
+@test
+def crons_api():
+    rec = Receiver()
+    try:
+        _, api = start(flags=FAST)
+        api.ok("POST", "/api/collections/_schedules/records", {
+            "name": "nightly", "cron": "@daily", "kind": "http",
+            "payload": {"url": rec.url}, "active": True})
+        st, _ = api.call("GET", "/api/crons", auth=False)
+        check(st == 401, "guests get 401: %d" % st)
+        lst = api.ok("GET", "/api/crons")
+        check(lst == [{"id": "nightly", "expression": "@daily"}], "list: %r" % lst)
+        st, _ = api.call("POST", "/api/crons/nightly")
+        check(st == 204, "run now: %d" % st)
+        st, _ = api.call("POST", "/api/crons/missing")
+        check(st == 404, "unknown cron: %d" % st)
+        api.wait_jobs(lambda j: j["totalItems"] == 1 and j["items"][0]["status"] == "done",
+                      what="the run")
+        check(len(rec.accepted()) == 1, "ran once")
+    finally:
+        rec.close()
+
+
+def raw_post(api, path, body, headers):
+    req = urllib.request.Request(api.base + path, data=body, method="POST")
+    for k, v in headers.items():
+        req.add_header(k, v)
+    try:
+        with urllib.request.urlopen(req, timeout=10 * SLOW) as r:
+            return r.status, json.loads(r.read() or b"null")
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read() or b"null")
+
+
+def hexmac(secret, data):
+    return hmac.new(secret.encode(), data, hashlib.sha256).hexdigest()
+
+
+@test
+def inbound_webhooks():
+    _, api = start(flags=FAST)
+    api.ok("POST", "/api/collections", {
+        "name": "payments", "type": "base", "listRule": "", "viewRule": "",
+        "fields": [{"name": "payload", "type": "json"}, {"name": "eventId", "type": "text"},
+                   {"name": "source", "type": "text"}],
+        "indexes": ["CREATE UNIQUE INDEX idx_pay_event ON payments (eventId)"]})
+    for name, scheme, header in (("stripe", "stripe", ""), ("rzp", "razorpay", ""),
+                                 ("gh", "github", ""), ("partner", "hmac-sha256", "X-Sig")):
+        api.ok("POST", "/api/collections/_inboundWebhooks/records", {
+            "name": name, "scheme": scheme, "secret": "sec-" + name, "header": header,
+            "collection": "payments", "active": True})
+    body = json.dumps({"id": "evt_1", "type": "charge.succeeded", "amount": 500}).encode()
+    t = str(int(time.time()))
+    good = {"Stripe-Signature": "t=%s,v1=%s" % (t, hexmac("sec-stripe", t.encode() + b"." + body)),
+            "Content-Type": "application/json"}
+    st, j = raw_post(api, "/api/webhooks/stripe", body, good)
+    check(st == 200 and j["eventId"] == "evt_1" and j["payload"]["amount"] == 500 and
+          j["source"] == "stripe", "stripe valid: %d %r" % (st, j))
+    st, j = raw_post(api, "/api/webhooks/stripe", body, good)
+    check(st == 409, "replayed event id refused: %d %r" % (st, j))
+    bad = {"Stripe-Signature": "t=%s,v1=%s" % (t, "0" * 64)}
+    body2 = json.dumps({"id": "evt_2"}).encode()
+    st, _ = raw_post(api, "/api/webhooks/stripe", body2, bad)
+    check(st == 401, "bad signature: %d" % st)
+    old = str(int(time.time()) - 3600)
+    expired = {"Stripe-Signature": "t=%s,v1=%s" % (old, hexmac("sec-stripe", old.encode() + b"." + body2))}
+    st, _ = raw_post(api, "/api/webhooks/stripe", body2, expired)
+    check(st == 401, "expired timestamp: %d" % st)
+    # the right secret under another scheme's header: refused
+    st, _ = raw_post(api, "/api/webhooks/stripe", body2,
+                     {"X-Hub-Signature-256": "sha256=" + hexmac("sec-stripe", body2)})
+    check(st == 401, "wrong scheme: %d" % st)
+    b3 = b'{"event":"payment.captured"}'
+    st, j = raw_post(api, "/api/webhooks/rzp", b3, {"X-Razorpay-Signature": hexmac("sec-rzp", b3),
+                                                    "X-Razorpay-Event-Id": "rzp_1"})
+    check(st == 200 and j["eventId"] == "rzp_1", "razorpay: %d %r" % (st, j))
+    st, j = raw_post(api, "/api/webhooks/gh", b3, {"X-Hub-Signature-256": "sha256=" + hexmac("sec-gh", b3),
+                                                   "X-GitHub-Delivery": "gh-1"})
+    check(st == 200 and j["eventId"] == "gh-1", "github: %d %r" % (st, j))
+    b4 = b"plain text event"
+    st, j = raw_post(api, "/api/webhooks/partner", b4, {"X-Sig": hexmac("sec-partner", b4),
+                                                        "X-Event-Id": "p-1"})
+    check(st == 200 and j["payload"] == "plain text event", "generic: %d %r" % (st, j))
+    st, _ = raw_post(api, "/api/webhooks/partner", b4, {"X-Sig": hexmac("wrong", b4)})
+    check(st == 401, "generic bad signature: %d" % st)
+    st, _ = raw_post(api, "/api/webhooks/nope", b4, {})
+    check(st == 404, "unknown endpoint: %d" % st)
+    lst = api.ok("GET", "/api/collections/payments/records?perPage=50")
+    check(lst["totalItems"] == 4, "stored exactly the valid events: %r" % lst["totalItems"])
+
+
+# --------------------------------------------------------------------------
+
+def main():
+    global BIN
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bin", default=os.path.join(ROOT, "build", "release", "tarmac"))
+    ap.add_argument("--only")
+    ap.add_argument("-v", "--verbose", action="store_true")
+    args = ap.parse_args()
+    BIN = os.path.abspath(args.bin)
+    passed = failed = 0
+    for fn in TESTS:
+        if args.only and args.only not in fn.__name__:
+            continue
+        try:
+            fn()
+            for srv in SERVERS:  # a clean stop: exit 0, no sanitizer report
+                if not srv.alive():
+                    continue
+                rc = srv.stop()
+                text = srv.stderr_text()
+                text = text.decode("utf-8", "replace") if isinstance(text, bytes) else text
+                check("Sanitizer" not in text and "runtime error" not in text,
+                      "%s: sanitizer report: %s" % (srv.name, text[-2000:]))
+                check(rc == 0, "%s exits 0 on SIGTERM, got %r" % (srv.name, rc))
+            passed += 1
+            print("ok - %s" % fn.__name__)
+        except Exception as e:
+            failed += 1
+            print("FAIL - %s: %s: %s" % (fn.__name__, type(e).__name__, e))
+            if args.verbose:
+                traceback.print_exc()
+                for s in SERVERS[-2:]:
+                    sys.stdout.write(s.stderr_text()[-3000:])
+        finally:
+            for s in SERVERS:
+                s.cleanup()
+            SERVERS.clear()
+        sys.stdout.flush()
+    print("%d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
+
+
+BIN = None
+if __name__ == "__main__":
+    sys.exit(main())
