@@ -1,0 +1,26 @@
+#!/bin/bash
+# Two tarmac binaries side by side in one run of the shared bench harness
+# (../shared/bench), with Fastify as the peer: both servers start pinned to
+# CPU 0 with one worker, on fresh data directories, and the harness loads the
+# data set into each through the API (pb= targets) and alternates them pass
+# by pass, so old and new see the same machine.
+#   scripts/bench-ab.sh OLD_BIN NEW_BIN [extra bench/run options...]
+# e.g. scripts/bench-ab.sh /tmp/tarmac-old build/release/tarmac --repeat 3
+set -euo pipefail
+old=$(realpath "$1") new=$(realpath "$2"); shift 2
+bench="${BENCH_DIR:-$(cd "$(dirname "$0")/../.." && pwd)/shared/bench}"
+work=$(mktemp -d /tmp/tarmac-ab.XXXXXX)
+pids=()
+trap 'kill "${pids[@]}" 2>/dev/null; rm -rf "$work"' EXIT
+port=18101
+for bin in "$old" "$new"; do
+    d="$work/$port"; mkdir -p "$d"
+    "$bin" superuser upsert bench@example.com bench-pass-123 --dir="$d" >/dev/null
+    TARMAC_WORKERS=1 taskset -c 0 "$bin" serve --http="127.0.0.1:$port" --dir="$d" >"$d/log" 2>&1 &
+    pids+=($!)
+    port=$((port + 1))
+done
+sleep 1
+"$bench/run" --scenarios get,list,create,mixed --repeat 3 --duration 5 \
+    --pb-superuser bench@example.com:bench-pass-123 "$@" \
+    pb=http://127.0.0.1:18101 pb=http://127.0.0.1:18102 fastify
