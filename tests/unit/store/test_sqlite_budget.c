@@ -7,14 +7,14 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "db_file.h"
+
 #include <stdio.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "base/chrono.h"
 #include "store/sqlite.h"
-
-static char db_path[256];
 
 /* Counts to n in SQL: a long query made of one statement. */
 #define COUNT_SQL                                                                                  \
@@ -24,8 +24,7 @@ static char db_path[256];
 static int setup(void **state)
 {
     (void)state;
-    snprintf(db_path, sizeof(db_path), "/tmp/tarmac-test-budget-%d.db", (int)getpid());
-    unlink(db_path);
+    db_file_init("budget");
     struct store_conn *w;
     assert_int_equal(store_open(db_path, STORE_OPEN_WRITE, &w), RC_OK);
     store_close(w);
@@ -35,12 +34,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    char p[300];
-    unlink(db_path);
-    snprintf(p, sizeof(p), "%s-wal", db_path);
-    unlink(p);
-    snprintf(p, sizeof(p), "%s-shm", db_path);
-    unlink(p);
+    db_file_remove();
     return 0;
 }
 

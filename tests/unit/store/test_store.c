@@ -7,14 +7,14 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "db_file.h"
+
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "store/sql.h"
 #include "store/store.h"
-
-static char db_path[256];
 
 static bool str_is(struct str s, const char *want)
 {
@@ -24,20 +24,14 @@ static bool str_is(struct str s, const char *want)
 static int setup(void **state)
 {
     (void)state;
-    snprintf(db_path, sizeof(db_path), "/tmp/tarmac-test-store-%d.db", (int)getpid());
-    unlink(db_path);
+    db_file_init("store");
     return 0;
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    char p[300];
-    unlink(db_path);
-    snprintf(p, sizeof(p), "%s-wal", db_path);
-    unlink(p);
-    snprintf(p, sizeof(p), "%s-shm", db_path);
-    unlink(p);
+    db_file_remove();
     return 0;
 }
 

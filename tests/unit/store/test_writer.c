@@ -7,6 +7,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "db_file.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,25 +20,17 @@
 #include "store/sqlite.h"
 #include "store/writer.h"
 
-static char db_path[256];
-
 static int setup(void **state)
 {
     (void)state;
-    snprintf(db_path, sizeof(db_path), "/tmp/tarmac-test-writer-%d.db", (int)getpid());
-    unlink(db_path);
+    db_file_init("writer");
     return 0;
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    char p[300];
-    unlink(db_path);
-    snprintf(p, sizeof(p), "%s-wal", db_path);
-    unlink(p);
-    snprintf(p, sizeof(p), "%s-shm", db_path);
-    unlink(p);
+    db_file_remove();
     return 0;
 }
 

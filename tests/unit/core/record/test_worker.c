@@ -7,30 +7,24 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "db_file.h"
+
 #include <stdio.h>
 #include <unistd.h>
 
 #include "core/record/worker.h"
 
-static char db_path[256];
-
 static int setup(void **state)
 {
     (void)state;
-    snprintf(db_path, sizeof(db_path), "/tmp/tarmac-test-worker-%d.db", (int)getpid());
-    unlink(db_path);
+    db_file_init("worker");
     return 0;
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    char p[300];
-    unlink(db_path);
-    snprintf(p, sizeof(p), "%s-wal", db_path);
-    unlink(p);
-    snprintf(p, sizeof(p), "%s-shm", db_path);
-    unlink(p);
+    db_file_remove();
     return 0;
 }
 
