@@ -632,8 +632,10 @@ def main():
         if probe.status == 404:
             # A release build: the route must not exist, and that is all.
             report(True, "the binary has no fault route (not a test build)")
+            rc = server.stop()
+            report(rc == 0, "the server stops cleanly (exit %s)" % rc)
             print("%d passed, %d failed" % (passed, failed))
-            return 0
+            return 0 if failed == 0 else 1
         want(probe.status == 200, "fault route answers %d" % probe.status)
         w = World(server, client)
         w.setup()
