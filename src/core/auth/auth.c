@@ -41,37 +41,17 @@ static enum rc signing_key(const struct core_collection *c, json_t *record, stru
     return signing_key_of(c, record, "auth", key);
 }
 
-/* The requester from a token seen before (token_cache.h): its record is
- * loaded as always, and the remembered signature check stands only when the
- * record's signing key is still the one it was made with. */
-static bool load_remembered(struct core_worker *cw, const struct core_schema *s, struct str token,
-                            int64_t now, struct core_auth *out)
+/* The auth collection whose id is exactly id, or NULL. */
+static const struct core_collection *auth_collection(const struct core_schema *s, struct str id)
 {
-    struct core_token_memo m;
-    if (!core_token_cache_get(cw->tokens, token, now, &m))
-        return false;
-    const struct core_collection *c = core_schema_find_exact(s, m.collection_id);
-    if (!c || c->type != CORE_COLLECTION_AUTH || !str_eq(str_from_cstr(c->id), m.collection_id))
-        return false;
-    json_t *record = NULL;
-    if (core_record_load(cw->db, c, m.id, &record) != RC_OK)
-        return false;
-    struct buf key;
-    buf_init(&key, 1024);
-    bool ok = signing_key(c, record, &key) == RC_OK &&
-              core_token_cache_key_matches(&m, buf_str(&key)) &&
-              str_eq(m.id, str_from_cstr(json_string_value(json_object_get(record, "id"))));
-    buf_cleanup(&key);
-    if (!ok) {
-        json_decref(record);
-        return false;
-    }
-    out->collection = c;
-    out->record = record;
-    out->id = json_string_value(json_object_get(record, "id"));
-    out->is_superuser = strcmp(c->id, SUPERUSERS_ID) == 0;
-    out->is_refreshable = m.is_refreshable;
-    return true;
+    const struct core_collection *c = core_schema_find_exact(s, id);
+    return c && c->type == CORE_COLLECTION_AUTH && str_eq(str_from_cstr(c->id), id) ? c : NULL;
+}
+
+/* True when record is the one with this id. */
+static bool is_record(json_t *record, struct str id)
+{
+    return str_eq(id, str_from_cstr(json_string_value(json_object_get(record, "id"))));
 }
 
 enum rc core_auth_load(struct core_worker *cw, const struct core_schema *s, struct str header,
@@ -83,18 +63,21 @@ enum rc core_auth_load(struct core_worker *cw, const struct core_schema *s, stru
         token = str_trim_ows((struct str){token.ptr + 7, token.len - 7});
     if (token.len == 0)
         return RC_OK;
-    if (load_remembered(cw, s, token, now, out))
-        return RC_OK;
+    /* A token seen before (token_cache.h) names its record from memory, and
+     * its signature stands when the record's signing key is still the one it
+     * verified with; a changed key could not verify the same bytes either. */
+    struct core_token_memo m;
+    bool is_seen = core_token_cache_get(cw->tokens, token, now, &m);
     struct core_token_claims peek = {0};
-    if (core_token_peek(token, &peek) != RC_OK)
+    if (!is_seen && core_token_peek(token, &peek) != RC_OK)
         return RC_OK;
     const struct core_collection *c = NULL;
-    if (core_token_claims_is_type(&peek, "auth"))
-        c = core_schema_find_exact(s, peek.collection_id);
+    if (is_seen)
+        c = auth_collection(s, m.collection_id);
+    else if (core_token_claims_is_type(&peek, "auth"))
+        c = auth_collection(s, peek.collection_id);
     json_t *record = NULL;
-    enum rc rc = RC_OK;
-    if (c && c->type == CORE_COLLECTION_AUTH && str_eq(str_from_cstr(c->id), peek.collection_id))
-        rc = core_record_load(cw->db, c, peek.id, &record);
+    enum rc rc = c ? core_record_load(cw->db, c, is_seen ? m.id : peek.id, &record) : RC_OK;
     core_token_claims_cleanup(&peek);
     if (!record)
         return rc == RC_NOT_FOUND || rc == RC_INVALID ? RC_OK : rc;
@@ -102,23 +85,23 @@ enum rc core_auth_load(struct core_worker *cw, const struct core_schema *s, stru
     buf_init(&key, 1024);
     struct core_token_claims claims = {0};
     rc = signing_key(c, record, &key);
-    if (rc == RC_NOMEM) {
-        buf_cleanup(&key);
-        json_decref(record);
-        return rc;
+    bool ok = false, is_refreshable = false;
+    if (rc == RC_OK && is_seen) {
+        ok = core_token_cache_key_matches(&m, buf_str(&key)) && is_record(record, m.id);
+        is_refreshable = m.is_refreshable;
+    } else if (rc == RC_OK) {
+        ok = core_token_verify(token, buf_str(&key), now, &claims) == RC_OK &&
+             core_token_claims_is_type(&claims, "auth") &&
+             str_eq(claims.collection_id, str_from_cstr(c->id)) && is_record(record, claims.id);
+        if (ok)
+            core_token_cache_put(cw->tokens, token, buf_str(&key), &claims);
+        is_refreshable = claims.is_refreshable;
     }
-    bool ok = rc == RC_OK && core_token_verify(token, buf_str(&key), now, &claims) == RC_OK &&
-              core_token_claims_is_type(&claims, "auth") &&
-              str_eq(claims.collection_id, str_from_cstr(c->id)) &&
-              str_eq(claims.id, str_from_cstr(json_string_value(json_object_get(record, "id"))));
-    if (ok)
-        core_token_cache_put(cw->tokens, token, buf_str(&key), &claims);
-    bool is_refreshable = claims.is_refreshable;
     core_token_claims_cleanup(&claims);
     buf_cleanup(&key);
     if (!ok) {
         json_decref(record);
-        return RC_OK;
+        return rc == RC_NOMEM ? rc : RC_OK;
     }
     out->collection = c;
     out->record = record;
@@ -186,11 +169,10 @@ enum rc core_auth_verify_kind(struct core_worker *cw, const struct core_schema *
     struct core_token_claims peek = {0};
     if (core_token_peek(token, &peek) != RC_OK)
         return RC_INVALID;
-    const struct core_collection *c = NULL;
-    if (core_token_claims_is_type(&peek, kind))
-        c = core_schema_find_exact(s, peek.collection_id);
+    const struct core_collection *c =
+        core_token_claims_is_type(&peek, kind) ? auth_collection(s, peek.collection_id) : NULL;
     json_t *rec = NULL;
-    if (c && c->type == CORE_COLLECTION_AUTH && str_eq(str_from_cstr(c->id), peek.collection_id))
+    if (c)
         (void)core_record_load(cw->db, c, peek.id, &rec);
     core_token_claims_cleanup(&peek);
     if (!rec)
@@ -200,8 +182,7 @@ enum rc core_auth_verify_kind(struct core_worker *cw, const struct core_schema *
     bool ok = signing_key_of(c, rec, kind, &key) == RC_OK &&
               core_token_verify(token, buf_str(&key), now, claims) == RC_OK &&
               core_token_claims_is_type(claims, kind) &&
-              str_eq(claims->collection_id, str_from_cstr(c->id)) &&
-              str_eq(claims->id, str_from_cstr(json_string_value(json_object_get(rec, "id"))));
+              str_eq(claims->collection_id, str_from_cstr(c->id)) && is_record(rec, claims->id);
     buf_cleanup(&key);
     if (!ok) {
         core_token_claims_cleanup(claims);

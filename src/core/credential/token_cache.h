@@ -7,9 +7,10 @@
  * with the same token bytes still loads the record and rebuilds its signing
  * key (tokenKey + the collection's secret): when that key equals the
  * remembered one, the HMAC over the same bytes with the same key would give
- * the same answer, so the check is skipped; a changed tokenKey or secret
- * (a password change, a revocation) falls back to the full verification,
- * which then fails. Expiry is checked against the clock on every hit.
+ * the same answer, so the check is skipped; under a changed tokenKey or
+ * secret (a password change, a revocation) the same bytes could not verify
+ * either, so the token is refused. Expiry is checked against the clock on
+ * every hit.
  *
  * Slots are found by a keyed hash (SipHash, a key drawn at start), and
  * tokens and keys are compared in constant time, so timing tells a client
