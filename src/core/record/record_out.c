@@ -16,6 +16,20 @@ void core_record_columns(struct store_sql *q, const struct core_collection *c, c
     }
 }
 
+enum rc core_record_step_id(struct store_conn *db, struct store_sql *q, struct str id,
+                            struct store_stmt **st)
+{
+    unsigned p_id = store_sql_param(q);
+    *st = NULL;
+    enum rc rc = store_sql_prepare(q, db, st);
+    if (rc) {
+        *st = NULL; /* whatever a failed prepare left */
+        return rc;
+    }
+    rc = store_bind_text(*st, (int)p_id, id);
+    return rc ? rc : store_step(*st);
+}
+
 static bool is_secret(const struct core_collection *c, const struct core_field *f)
 {
     return core_field_kind(f)->input == CORE_FIELD_INPUT_SECRET ||

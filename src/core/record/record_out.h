@@ -18,6 +18,12 @@
 
 /* Appends `"r"."f1", "r"."f2", ...` for c's fields to q, with alias in place of r. */
 void core_record_columns(struct store_sql *q, const struct core_collection *c, const char *alias);
+/* Runs q's statement with a last parameter added for the record id: binds
+ * id to it and steps (RC_OK: a row, RC_NOT_FOUND: done, or the error). *st
+ * is the statement, to hand back with store_done(), or NULL when it could
+ * not be prepared. id is bound borrowed; q's buffer stays the caller's. */
+enum rc core_record_step_id(struct store_conn *db, struct store_sql *q, struct str id,
+                            struct store_stmt **st);
 /* Writes the current row of st (columns from col0 on, in field order) as a
  * record object, leaving it open so the caller can add "expand". */
 void core_record_write_open(struct jsonw *w, const struct core_collection *c, struct store_stmt *st,

@@ -490,20 +490,11 @@ enum rc core_record_load(struct store_conn *db, const struct core_collection *c,
     buf_init(&sql, 1 << 20);
     struct store_sql q;
     store_sql_begin(&q, &sql);
-    store_sql_add(&q, "SELECT ");
-    core_record_columns(&q, c, "r");
-    store_sql_add(&q, " FROM ");
-    store_sql_ident(&q, str_from_cstr(c->name));
-    store_sql_add(&q, " \"r\" WHERE \"r\".\"id\" = ");
-    unsigned p_id = store_sql_param(&q);
-    struct store_stmt *st = NULL;
-    enum rc rc = store_sql_prepare(&q, db, &st);
+    core_record_select_head(&q, c);
+    store_sql_add(&q, " WHERE \"r\".\"id\" = ");
+    struct store_stmt *st;
+    enum rc rc = core_record_step_id(db, &q, id, &st);
     buf_cleanup(&sql);
-    if (rc)
-        return rc;
-    rc = store_bind_text(st, (int)p_id, id);
-    if (!rc)
-        rc = store_step(st);
     if (rc == RC_OK) {
         json_t *o = json_object();
         for (size_t i = 0; i < c->field_count; i++)
@@ -511,6 +502,7 @@ enum rc core_record_load(struct store_conn *db, const struct core_collection *c,
                                 core_record_column_json(&c->fields[i], st, (int)i));
         *out = o;
     }
-    store_done(st);
+    if (st)
+        store_done(st);
     return rc;
 }

@@ -321,15 +321,11 @@ static enum rc delete_record(struct store_conn *db, const struct core_schema *sc
     store_sql_add(&q, "DELETE FROM ");
     store_sql_ident(&q, str_from_cstr(c->name));
     store_sql_add(&q, " WHERE \"id\" = ");
-    unsigned p_id = store_sql_param(&q);
-    struct store_stmt *st = NULL;
-    enum rc rc = store_sql_prepare(&q, db, &st);
+    struct store_stmt *st;
+    enum rc rc = core_record_step_id(db, &q, str_from_cstr(id), &st);
     buf_cleanup(&sql);
-    if (rc)
+    if (!st)
         return rc;
-    rc = store_bind_text(st, (int)p_id, str_from_cstr(id));
-    if (!rc)
-        rc = store_step(st);
     int64_t changes = store_changes(db);
     store_done(st);
     if (rc != RC_NOT_FOUND)
