@@ -7,7 +7,8 @@
  * at that time (store_data_version). It changes whenever any connection commits, so an
  * entry is reused only while the database is unchanged since it was counted:
  * never a stale total, and a read-mostly app counts once per filter.
- * Direct-mapped, fixed size; belongs to one worker thread. */
+ * Kept in a page cache (page_cache.h), a count as its 8-byte body: bounded
+ * the same way; belongs to one worker thread. */
 #ifndef TARMAC_CORE_COUNT_CACHE_H
 #define TARMAC_CORE_COUNT_CACHE_H
 
@@ -15,19 +16,11 @@
 #include <stdint.h>
 
 #include "base/str.h"
+#include "core/record/page_cache.h"
 
-#define CORE_COUNT_CACHE_SLOTS 256
-
-struct core_count_entry {
-    char *key; /* owned; NULL = empty */
-    size_t key_len;
-    uint64_t hash;
-    int64_t data_version;
-    int64_t count;
-};
-
+/* A page cache whose bodies are counts: the same slots, key check and bounds. */
 struct core_count_cache {
-    struct core_count_entry slots[CORE_COUNT_CACHE_SLOTS];
+    struct core_page_cache entries;
 };
 
 /* Looks key up; true with *count when present for this data_version. */
