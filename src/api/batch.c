@@ -295,13 +295,20 @@ static json_t *item_headers(json_t *headers)
     return out;
 }
 
-/* Starts item i: routes it and runs its write up to the parked job. */
 /* The key of b->known for record id of col. */
 static void known_key(char out[512], const struct core_collection *col, struct str id)
 {
     snprintf(out, 512, "%s/%.*s", col->id, (int)id.len, id.ptr ? id.ptr : "");
 }
 
+/* An item's url without its query. */
+static struct str url_path(const char *url)
+{
+    const char *q = strchr(url, '?');
+    return (struct str){url, q ? (size_t)(q - url) : strlen(url)};
+}
+
+/* Starts item i: routes it and runs its write up to the parked job. */
 static void start_item(struct batch *b, struct batch_item *it, json_t *spec)
 {
     struct api_call *c = b->c;
@@ -310,12 +317,11 @@ static void start_item(struct batch *b, struct batch_item *it, json_t *spec)
     const char *url = json_string_value(json_object_get(spec, "url"));
     json_t *body = json_object_get(spec, "body");
     it->sub.headers = item_headers(json_object_get(spec, "headers"));
-    const char *q = strchr(url, '?');
-    struct str path = {url, q ? (size_t)(q - url) : strlen(url)};
-    if (q) {
+    struct str path = url_path(url);
+    if (url[path.len] == '?') {
         struct http_query_param *params;
         size_t n;
-        if (http_query_parse(str_from_cstr(q + 1), a, &params, &n) == RC_OK) {
+        if (http_query_parse(str_from_cstr(url + path.len + 1), a, &params, &n) == RC_OK) {
             it->sub.query = params;
             it->sub.query_count = n;
         }
@@ -513,9 +519,7 @@ enum rc api_batch(struct http_req *req, void *ctx)
      * would: a batch is no way around a limit. Over one, nothing runs. */
     for (size_t i = 0; i < json_array_size(requests); i++) {
         json_t *r = json_array_get(requests, i);
-        const char *url = json_string_value(json_object_get(r, "url"));
-        const char *q = strchr(url, '?');
-        struct str path = {url, q ? (size_t)(q - url) : strlen(url)};
+        struct str path = url_path(json_string_value(json_object_get(r, "url")));
         if (!api_ratelimit_admit_sub(req, limits, json_string_value(json_object_get(r, "method")),
                                      path))
             return RC_OK; /* 429 written */
