@@ -194,9 +194,11 @@ static enum rc count_key(struct str sql, const struct core_sql_fragment *a,
     return rc;
 }
 
+/* version: the store's data version read before the count, or -1 (no caching). */
 static enum rc count_rows(struct core_request *r, const struct core_collection *c, struct str where,
                           const struct core_sql_fragment *rule_frag,
-                          const struct core_sql_fragment *filter_frag, int64_t *total)
+                          const struct core_sql_fragment *filter_frag, int64_t version,
+                          int64_t *total)
 {
     struct buf sql;
     buf_init(&sql, 1 << 20);
@@ -209,7 +211,6 @@ static enum rc count_rows(struct core_request *r, const struct core_collection *
     enum rc rc = store_sql_end(&q);
     struct buf key;
     buf_init(&key, 1 << 21);
-    int64_t version = store_data_version(r->cw->db);
     if (!rc && version >= 0 && r->cw->counts &&
         !count_key(buf_str(&sql), rule_frag, filter_frag, &key) &&
         core_count_cache_get(r->cw->counts, buf_str(&key), version, total)) {
@@ -242,7 +243,8 @@ static enum rc count_rows(struct core_request *r, const struct core_collection *
 
 static enum rc list_page(struct core_request *r, const struct core_collection *c,
                          const struct core_list_opts *lo, const struct core_output_opts *o,
-                         struct buf *out, struct core_problem *p, struct core_list_stream **rest);
+                         int64_t version, struct buf *out, struct core_problem *p,
+                         struct core_list_stream **rest);
 
 /* A list response depends on the request only through these (the rule's
  * @request.auth data through the requester's identity, its fields through
@@ -289,15 +291,16 @@ enum rc core_record_list(struct core_request *r, const struct core_collection *c
         *rest = NULL;
     struct buf key;
     buf_init(&key, 1 << 20);
-    int64_t version = r->cw->pages ? store_data_version(r->cw->db) : -1;
-    bool cacheable = version >= 0 && page_key(r, c, lo, o, &key);
+    /* One read of the data version keys both caches: the page's and its count's. */
+    int64_t version = r->cw->pages || r->cw->counts ? store_data_version(r->cw->db) : -1;
+    bool cacheable = version >= 0 && r->cw->pages && page_key(r, c, lo, o, &key);
     struct str cached;
     if (cacheable && core_page_cache_get(r->cw->pages, buf_str(&key), version, &cached)) {
         buf_cleanup(&key);
         return buf_append_str(out, cached);
     }
     size_t out_start = out->len;
-    enum rc rc = list_page(r, c, lo, o, out, p, rest);
+    enum rc rc = list_page(r, c, lo, o, version, out, p, rest);
     if (!rc && cacheable && !(rest && *rest))
         core_page_cache_put(r->cw->pages, buf_str(&key), version,
                             (struct str){out->data + out_start, out->len - out_start});
@@ -307,7 +310,8 @@ enum rc core_record_list(struct core_request *r, const struct core_collection *c
 
 static enum rc list_page(struct core_request *r, const struct core_collection *c,
                          const struct core_list_opts *lo, const struct core_output_opts *o,
-                         struct buf *out, struct core_problem *p, struct core_list_stream **rest)
+                         int64_t version, struct buf *out, struct core_problem *p,
+                         struct core_list_stream **rest)
 {
     size_t out_start = out->len;
     if (!c->rules[CORE_RULE_LIST] && !is_superuser(r)) {
@@ -363,7 +367,7 @@ static enum rc list_page(struct core_request *r, const struct core_collection *c
     }
     int64_t total = -1;
     if (!rc && !lo->skip_total)
-        rc = count_rows(r, c, buf_str(&where), &rule_frag, &filter_frag, &total);
+        rc = count_rows(r, c, buf_str(&where), &rule_frag, &filter_frag, version, &total);
     struct buf sql;
     buf_init(&sql, 1 << 20);
     struct store_sql q;
