@@ -367,12 +367,11 @@ static void start_item(struct batch *b, struct batch_item *it, json_t *spec)
          * a record an earlier item creates or deletes counts as the batch
          * left it. */
         json_t *seen = json_object_get(b->known, key);
-        json_t *current = NULL;
         bool exists = false;
         if (given && given[0] && seen)
             exists = json_is_true(seen);
         else if (given && given[0])
-            exists = core_record_load(c->aw->core.db, col, str_from_cstr(given), &current) == RC_OK;
+            exists = core_record_find(c->aw->core.db, col, str_from_cstr(given)) == RC_OK;
         if (exists) {
             kind = CORE_WRITE_UPDATE;
             size_t n = strlen(given);
@@ -381,7 +380,6 @@ static void start_item(struct batch *b, struct batch_item *it, json_t *spec)
             id = (struct str){copy, n};
             json_object_del(sc->body, "id"); /* frees given */
         }
-        json_decref(current);
     }
     if (kind == CORE_WRITE_CREATE && given && given[0])
         json_object_set_new(b->known, key, json_true());

@@ -106,5 +106,8 @@ enum rc core_compile_filter(struct core_request *r, const struct core_collection
  * given connection. RC_NOT_FOUND when absent. */
 enum rc core_record_load(struct store_conn *db, const struct core_collection *c, struct str id,
                          json_t **out);
+/* Whether record id of c exists, reading no field: RC_OK, RC_NOT_FOUND, or
+ * the read's error. */
+enum rc core_record_find(struct store_conn *db, const struct core_collection *c, struct str id);
 
 #endif

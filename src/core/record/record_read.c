@@ -510,3 +510,20 @@ enum rc core_record_load(struct store_conn *db, const struct core_collection *c,
         store_done(st);
     return rc;
 }
+
+enum rc core_record_find(struct store_conn *db, const struct core_collection *c, struct str id)
+{
+    struct buf sql;
+    buf_init(&sql, 4096);
+    struct store_sql q;
+    store_sql_begin(&q, &sql);
+    store_sql_add(&q, "SELECT 1 FROM ");
+    store_sql_ident(&q, str_from_cstr(c->name));
+    store_sql_add(&q, " WHERE \"id\" = ");
+    struct store_stmt *st;
+    enum rc rc = core_record_step_id(db, &q, id, &st);
+    buf_cleanup(&sql);
+    if (st)
+        store_done(st);
+    return rc;
+}

@@ -97,13 +97,9 @@ static void release_files(struct core_save *s)
             const char *id = json_string_value(json_array_get(pair, 1));
             const struct core_collection *x =
                 core_schema_find_exact(r->schema, str_from_cstr(col_id));
-            json_t *still = NULL;
-            if (!x || !core_files_has_field(x) ||
-                core_record_load(r->cw->db, x, str_from_cstr(id), &still) != RC_NOT_FOUND) {
-                json_decref(still);
-                continue;
-            }
-            core_files_remove_record_async(cw->offload, cw->dir, x, id);
+            if (x && core_files_has_field(x) &&
+                core_record_find(r->cw->db, x, str_from_cstr(id)) == RC_NOT_FOUND)
+                core_files_remove_record_async(cw->offload, cw->dir, x, id);
         }
         return;
     }

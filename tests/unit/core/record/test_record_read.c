@@ -219,6 +219,22 @@ static void test_view_of_a_missing_record_is_not_found(void **state)
     read_cleanup(&rd);
 }
 
+static void test_load_and_find_read_by_id_without_rules(void **state)
+{
+    struct state *s = *state;
+    const struct core_collection *c = fixture_collection(s->fx.app, "posts");
+    json_t *rec = NULL;
+    assert_int_equal(core_record_load(s->cw.db, c, STR_LIT("p1aaaaaaaaaaaaa"), &rec), RC_OK);
+    assert_string_equal(json_string_value(json_object_get(rec, "note")), "n1"); /* hidden too */
+    json_decref(rec);
+    rec = NULL;
+    assert_int_equal(core_record_load(s->cw.db, c, STR_LIT("nosuchrecord123"), &rec), RC_NOT_FOUND);
+    assert_null(rec);
+    assert_int_equal(core_record_find(s->cw.db, c, STR_LIT("p1aaaaaaaaaaaaa")), RC_OK);
+    assert_int_equal(core_record_find(s->cw.db, c, STR_LIT("nosuchrecord123")), RC_NOT_FOUND);
+    assert_int_equal(core_record_find(s->cw.db, c, STR_LIT("")), RC_NOT_FOUND);
+}
+
 static void test_view_rule_hides_the_record_from_whom_it_fails(void **state)
 {
     struct state *s = *state;
@@ -519,6 +535,7 @@ int main(void)
         T(test_view_writes_the_record_as_json),
         T(test_view_shows_hidden_fields_only_to_superusers),
         T(test_view_of_a_missing_record_is_not_found),
+        T(test_load_and_find_read_by_id_without_rules),
         T(test_view_rule_hides_the_record_from_whom_it_fails),
         T(test_view_with_a_null_rule_is_for_superusers_only),
         T(test_view_applies_fields_and_expand),
