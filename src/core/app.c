@@ -98,7 +98,42 @@ static enum rc load_collections(struct store_conn *db, struct core_schema *s)
     return rc == RC_NOT_FOUND ? RC_OK : rc;
 }
 
-/* The collections a fresh data directory starts with (spec §5.5). */
+/* Creates the built-in collection def (JSON, as the API takes it) in s and
+ * its table, unless s already has one of that name: the collections a fresh
+ * directory starts with and the system collections later versions added (made
+ * in a directory that predates them). RC_INTERNAL when def does not load. */
+static enum rc add_builtin_collection(struct store_conn *db, struct core_schema *s, const char *def,
+                                      bool is_system)
+{
+    json_t *j = json_loads(def, 0, NULL);
+    const char *name = json_string_value(json_object_get(j, "name"));
+    if (name && core_schema_find_exact(s, str_from_cstr(name))) {
+        json_decref(j);
+        return RC_OK;
+    }
+    char now[32];
+    core_now(now);
+    struct core_problem p;
+    core_problem_init(&p);
+    struct core_collection *c = NULL;
+    enum rc rc = core_collection_from_json(j, NULL, s, now, &c, &p);
+    json_decref(j);
+    core_problem_cleanup(&p);
+    if (rc)
+        return RC_INTERNAL;
+    c->is_system = is_system;
+    rc = core_ddl_create(db, c);
+    if (rc) {
+        core_collection_free(c);
+        return rc;
+    }
+    s->items = xrealloc(s->items, (s->count + 1) * sizeof(*s->items));
+    s->items[s->count++] = c;
+    return RC_OK;
+}
+
+/* The collections a fresh data directory starts with (spec §5.5); the first,
+ * _superusers, is the only system collection among them. */
 static const char *const bootstrap[] = {
     "{\"id\":\"pbc_3142635823\",\"name\":\"_superusers\",\"type\":\"auth\","
     "\"listRule\":null,\"viewRule\":null,\"createRule\":null,\"updateRule\":null,"
@@ -120,60 +155,10 @@ static const char *const bootstrap[] = {
 
 static enum rc bootstrap_collections(struct store_conn *db, struct core_schema *s)
 {
-    char now[32];
-    core_now(now);
-    for (size_t i = 0; i < sizeof(bootstrap) / sizeof(bootstrap[0]); i++) {
-        json_error_t jerr;
-        json_t *j = json_loads(bootstrap[i], 0, &jerr);
-        struct core_problem p;
-        core_problem_init(&p);
-        struct core_collection *c = NULL;
-        enum rc rc = core_collection_from_json(j, NULL, s, now, &c, &p);
-        json_decref(j);
-        core_problem_cleanup(&p);
-        if (rc)
-            return RC_INTERNAL;
-        c->is_system = strcmp(c->name, "_superusers") == 0;
-        rc = core_ddl_create(db, c);
-        if (rc) {
-            core_collection_free(c);
-            return rc;
-        }
-        s->items = xrealloc(s->items, (s->count + 1) * sizeof(*s->items));
-        s->items[s->count++] = c;
-    }
-    return RC_OK;
-}
-
-/* System collections later versions added: created in a directory that
- * predates them (and in a fresh one). */
-static enum rc add_system_collection(struct store_conn *db, struct core_schema *s, const char *def)
-{
-    json_t *j = json_loads(def, 0, NULL);
-    const char *name = json_string_value(json_object_get(j, "name"));
-    if (!name || core_schema_find_exact(s, str_from_cstr(name))) {
-        json_decref(j);
-        return RC_OK;
-    }
-    char now[32];
-    core_now(now);
-    struct core_problem p;
-    core_problem_init(&p);
-    struct core_collection *c = NULL;
-    enum rc rc = core_collection_from_json(j, NULL, s, now, &c, &p);
-    json_decref(j);
-    core_problem_cleanup(&p);
-    if (rc)
-        return RC_INTERNAL;
-    c->is_system = true;
-    rc = core_ddl_create(db, c);
-    if (rc) {
-        core_collection_free(c);
-        return rc;
-    }
-    s->items = xrealloc(s->items, (s->count + 1) * sizeof(*s->items));
-    s->items[s->count++] = c;
-    return RC_OK;
+    enum rc rc = RC_OK;
+    for (size_t i = 0; !rc && i < sizeof(bootstrap) / sizeof(bootstrap[0]); i++)
+        rc = add_builtin_collection(db, s, bootstrap[i], i == 0);
+    return rc;
 }
 
 static enum rc open_job(struct store_conn *db, void *ctx)
@@ -193,15 +178,15 @@ static enum rc open_job(struct store_conn *db, void *ctx)
         rc = bootstrap_collections(db, job->schema);
     }
     if (!rc)
-        rc = add_system_collection(db, job->schema, core_oauth2_external_auths_json);
+        rc = add_builtin_collection(db, job->schema, core_oauth2_external_auths_json, true);
     if (!rc)
         rc = core_job_ddl(db);
     if (!rc)
-        rc = add_system_collection(db, job->schema, core_webhooks_collection_json);
+        rc = add_builtin_collection(db, job->schema, core_webhooks_collection_json, true);
     if (!rc)
-        rc = add_system_collection(db, job->schema, core_schedules_collection_json);
+        rc = add_builtin_collection(db, job->schema, core_schedules_collection_json, true);
     if (!rc)
-        rc = add_system_collection(db, job->schema, core_inbound_collection_json);
+        rc = add_builtin_collection(db, job->schema, core_inbound_collection_json, true);
     if (!rc)
         rc = core_webhooks_load(job->app->webhooks, db);
     /* Before any worker reads: older versions may have stored plain text. */
