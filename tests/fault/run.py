@@ -684,17 +684,8 @@ def main():
                                                               tail.replace("\n", " | ")))
         client.close()
         if server.alive() and not args.only:
-            rc = server.stop()
-            text = server.stderr_text()
-            marks = [m for m in ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
-                                 "runtime error:", "SUMMARY: UndefinedBehaviorSanitizer")
-                     if m in text]
-            if rc == 0 and not marks:
-                report(True, "server exits 0 on SIGTERM with no sanitizer report")
-            else:
-                i = min(text.find(m) for m in marks) if marks else max(0, len(text) - 1500)
-                report(False, "server exits 0 on SIGTERM with no sanitizer report",
-                       "rc=%r %s %s" % (rc, marks, text[i:i + 3000].replace("\n", " | ")))
+            why = server.stop_clean(excerpt=3000)
+            report(not why, "server exits 0 on SIGTERM with no sanitizer report", why)
         if failed and args.verbose:
             sys.stdout.write(server.stderr_text()[-6000:])
     finally:

@@ -27,6 +27,10 @@ IO_TIMEOUT = 10.0 * SLOW
 # How long to wait for the "server started" line.
 START_TIMEOUT = 20.0 * SLOW
 
+# What a sanitizer build writes to stderr when it finds something.
+SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
+                   "SUMMARY: UndefinedBehaviorSanitizer")
+
 STARTED_RE = re.compile(rb"server started at http://([0-9.]+):(\d+)")
 
 
@@ -198,6 +202,19 @@ class Server:
         if rc is None:
             self.kill()
         return rc
+
+    def stop_clean(self, excerpt=1500):
+        """SIGTERM, wait; returns "" when the server exited 0 with no
+        sanitizer report on stderr (ASan, LeakSanitizer at exit, UBSan),
+        else why not: the exit code, the reports found and an excerpt of
+        stderr from the first report on (or its tail)."""
+        rc = self.stop()
+        text = self.stderr_text()
+        marks = [m for m in SANITIZER_MARKS if m in text]
+        if rc == 0 and not marks:
+            return ""
+        i = min(text.find(m) for m in marks) if marks else max(0, len(text) - 1500)
+        return "rc=%r %s %s" % (rc, marks, text[i:i + excerpt].replace("\n", " | "))
 
     def kill(self):
         """Always safe: SIGKILL if still running, reap, close files."""
