@@ -591,6 +591,32 @@ def walk(w, op, point, max_runs, stats):
             return n, n - 1, errors, False
 
 
+def fault_route_rejects(client):
+    """The route's own bad input: each is a 400 in the error shape that arms
+    nothing. Returns [(ok, name, why)]."""
+    out = []
+    bad = ["", "?point=alloc", "?nth=1", "?point=nope&nth=1", "?point=ALLOC&nth=1",
+           "?point=alloc&nth=0", "?point=alloc&nth=-1", "?point=alloc&nth=abc",
+           "?point=alloc&nth=", "?point=alloc&nth=1x", "?point=alloc&nth=+1",
+           "?point=alloc&nth=18446744073709551616"]
+    for q in bad:
+        name = "POST /api/_test/fault%s is refused" % q
+        r = client.call("POST", "/api/_test/fault" + q)
+        try:
+            want(r.status == 400, "answered %d %r" % (r.status, r.body[:200]))
+            b = r.json()
+            want(b.get("status") == 400 and isinstance(b.get("message"), str) and
+                 isinstance(b.get("data"), dict), "body %r" % r.body[:200])
+            d = client.json("DELETE", "/api/_test/fault")
+            want(d == {"fired": False, "hits": 0}, "it armed a fault: %r" % d)
+            out.append((True, name, ""))
+        except (Fail, ValueError) as e:
+            out.append((False, name, str(e)))
+    r = client.call("GET", "/api/_test/fault")
+    out.append((r.status == 405, "GET /api/_test/fault answers 405", "answered %d" % r.status))
+    return out
+
+
 def main():
     global VERBOSE
     args = parse_args()
@@ -637,6 +663,8 @@ def main():
             print("%d passed, %d failed" % (passed, failed))
             return 0 if failed == 0 else 1
         want(probe.status == 200, "fault route answers %d" % probe.status)
+        for ok, name, why in fault_route_rejects(client):
+            report(ok, name, why)
         w = World(server, client)
         w.setup()
         CollectionUpdate.base_fields = client.json("GET", "/api/collections/notes")["fields"]
