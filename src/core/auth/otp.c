@@ -27,43 +27,31 @@ void core_otp_digest(const struct core_collection *col, const char *otp_id, cons
     out[64] = '\0';
 }
 
-/* Copies s into out (cap bytes with its NUL), cut short when longer. */
-static void copy_text(char *out, size_t cap, struct str s)
-{
-    size_t n = s.len < cap ? s.len : cap - 1;
-    memcpy(out, s.ptr, n);
-    out[n] = '\0';
-}
-
-/* strcmp's order for slices. */
-static int compare_text(struct str a, struct str b)
-{
-    int c = memcmp(a.ptr, b.ptr, a.len < b.len ? a.len : b.len);
-    return c ? c : (a.len > b.len) - (a.len < b.len);
-}
-
 bool core_otp_check(struct core_worker *cw, const struct core_collection *col, const char *otp_id,
                     const char *code, char record_id[64], char sent_to[256])
 {
+    /* The collection and the expiry are matched by the query: only the
+     * code's digest is compared here, in constant time. */
     struct store_stmt *st;
     if (store_prepare(cw->db,
-                      STR_LIT("SELECT collectionRef, recordRef, password, sentTo, created "
-                              "FROM _otps WHERE id = ?1"),
+                      STR_LIT("SELECT recordRef, password, sentTo FROM _otps "
+                              "WHERE id = ?1 AND collectionRef = ?2 AND created > ?3"),
                       &st) != RC_OK)
         return false;
+    char oldest[32];
+    chrono_format_db_ms(chrono_real_ms() - col->otp_duration_s * 1000, oldest);
     bool ok = false;
-    if (store_bind_text(st, 1, str_from_cstr(otp_id)) == RC_OK && store_step(st) == RC_OK) {
-        struct str coll = store_column_text(st, 0);
-        struct str stored = store_column_text(st, 2);
-        struct str created = store_column_text(st, 4);
-        char digest[65], oldest[32];
+    if (store_bind_text(st, 1, str_from_cstr(otp_id)) == RC_OK &&
+        store_bind_text(st, 2, str_from_cstr(col->id)) == RC_OK &&
+        store_bind_text(st, 3, str_from_cstr(oldest)) == RC_OK && store_step(st) == RC_OK) {
+        struct str rid = store_column_text(st, 0);
+        struct str stored = store_column_text(st, 1);
+        struct str to = store_column_text(st, 2);
+        char digest[65];
         core_otp_digest(col, otp_id, code, digest);
-        chrono_format_db_ms(chrono_real_ms() - col->otp_duration_s * 1000, oldest);
-        ok = str_eq(coll, str_from_cstr(col->id)) && stored.len == 64 &&
-             secure_equal(stored.ptr, digest, 64) &&
-             compare_text(created, str_from_cstr(oldest)) > 0;
-        copy_text(record_id, 64, store_column_text(st, 1));
-        copy_text(sent_to, 256, store_column_text(st, 3));
+        ok = stored.len == 64 && secure_equal(stored.ptr, digest, 64);
+        snprintf(record_id, 64, "%.*s", (int)rid.len, rid.ptr);
+        snprintf(sent_to, 256, "%.*s", (int)to.len, to.ptr);
     }
     store_done(st);
     return ok;
