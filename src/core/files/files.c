@@ -182,22 +182,29 @@ json_t *core_files_removed(const struct core_collection *c, json_t *before, json
     return out;
 }
 
-enum rc core_files_path(struct buf *out, const char *data_dir, const char *collection_id,
-                        struct str id, struct str name)
+/* <data_dir>/storage/<collection_id>/<id> into out, with no allocation (a
+ * removal must not be skipped for want of memory: it would leave files no
+ * record names). RC_INVALID when a segment is unsafe, RC_TOO_LARGE when the
+ * path does not fit. */
+static enum rc record_dir(char out[PATH_MAX_BYTES], const char *data_dir, const char *collection_id,
+                          struct str id)
 {
     if (!core_file_segment_is_safe(str_from_cstr(collection_id)) || !core_file_segment_is_safe(id))
         return RC_INVALID;
+    int n = snprintf(out, PATH_MAX_BYTES, "%s/storage/%s/%.*s", data_dir, collection_id,
+                     (int)id.len, id.ptr);
+    return n < 0 || n >= PATH_MAX_BYTES ? RC_TOO_LARGE : RC_OK;
+}
+
+enum rc core_files_path(struct buf *out, const char *data_dir, const char *collection_id,
+                        struct str id, struct str name)
+{
     if (name.ptr && !core_file_name_is_safe(name))
         return RC_INVALID;
-    enum rc rc = buf_append_cstr(out, data_dir);
+    char dir[PATH_MAX_BYTES];
+    enum rc rc = record_dir(dir, data_dir, collection_id, id);
     if (!rc)
-        rc = buf_append_cstr(out, "/storage/");
-    if (!rc)
-        rc = buf_append_cstr(out, collection_id);
-    if (!rc)
-        rc = buf_append_cstr(out, "/");
-    if (!rc)
-        rc = buf_append_str(out, id);
+        rc = buf_append_cstr(out, dir);
     if (!rc && name.ptr) {
         rc = buf_append_cstr(out, "/");
         if (!rc)
@@ -209,15 +216,13 @@ enum rc core_files_path(struct buf *out, const char *data_dir, const char *colle
 enum rc core_files_set_dir(struct core_file_set *set, const char *data_dir,
                            const struct core_collection *c, const char *id)
 {
-    struct buf b;
-    buf_init(&b, PATH_MAX_BYTES);
-    enum rc rc = core_files_path(&b, data_dir, c->id, str_from_cstr(id), (struct str){NULL, 0});
-    if (!rc) {
-        xfree(set->dir);
-        set->dir = xstrndup(b.data, b.len);
-    }
-    buf_cleanup(&b);
-    return rc;
+    char dir[PATH_MAX_BYTES];
+    enum rc rc = record_dir(dir, data_dir, c->id, str_from_cstr(id));
+    if (rc)
+        return rc;
+    xfree(set->dir);
+    set->dir = xstrdup(dir);
+    return RC_OK;
 }
 
 /* mkdir -p for the last three segments (storage, collection, record). */
@@ -430,12 +435,8 @@ static void removal_done(enum rc rc, void *ctx)
 static void submit_removal(struct net_offload *o, const char *data_dir,
                            const struct core_collection *c, const char *id, json_t *names)
 {
-    /* A fixed buffer, not core_files_path's growable one: a removal skipped
-     * because a buffer could not grow leaves files that no record names. */
     char dir[PATH_MAX_BYTES];
-    int n = snprintf(dir, sizeof(dir), "%s/storage/%s/%s", data_dir, c->id, id);
-    if (!core_file_segment_is_safe(str_from_cstr(c->id)) ||
-        !core_file_segment_is_safe(str_from_cstr(id)) || n < 0 || (size_t)n >= sizeof(dir))
+    if (record_dir(dir, data_dir, c->id, str_from_cstr(id)))
         return;
     struct removal *r = xcalloc(1, sizeof(*r));
     r->dir = xstrdup(dir);
