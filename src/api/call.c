@@ -215,13 +215,20 @@ void api_call_take_problem(struct api_call *c, struct core_problem *from)
     core_problem_init(from);
 }
 
+/* True, the error written, when the requester could not be loaded
+ * (auth_rc): the _or_fail helpers answer that rather than go on as a guest. */
+static bool auth_failed(struct api_call *c)
+{
+    if (c->auth_rc)
+        api_call_fail(c, c->auth_rc);
+    return c->auth_rc != RC_OK;
+}
+
 enum rc api_call_collection_or_fail(struct api_call *c, const char *message,
                                     const struct core_collection **out)
 {
-    if (c->auth_rc) {
-        api_call_fail(c, c->auth_rc);
+    if (auth_failed(c))
         return c->auth_rc;
-    }
     struct str name = http_req_param(c->req, "collection");
     const struct core_collection *col = core_schema_find(c->core.schema, name);
     if (!col) {
@@ -355,10 +362,8 @@ static json_t *decode_multipart(struct api_call *c, struct str content_type, enu
 
 enum rc api_call_body_or_fail(struct api_call *c, const char *message)
 {
-    if (c->auth_rc) {
-        api_call_fail(c, c->auth_rc);
+    if (auth_failed(c))
         return c->auth_rc;
-    }
     struct str body = c->req->body;
     struct str type = http_req_header(c->req, "content-type");
     struct str media = type;
@@ -450,10 +455,8 @@ enum rc api_call_json(struct api_call *c, int status, struct buf *body)
 
 enum rc api_call_require_auth_or_fail(struct api_call *c, bool want_superuser)
 {
-    if (c->auth_rc) {
-        api_call_fail(c, c->auth_rc);
+    if (auth_failed(c))
         return c->auth_rc;
-    }
     if (!c->auth.collection) {
         api_error_write(c->req, 401, "The request requires valid record authorization token.");
         return RC_UNAUTHORIZED;
