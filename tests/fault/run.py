@@ -337,11 +337,20 @@ class World:
 # Operations: snapshot, run, check (ok: did the answer say success), restore
 # --------------------------------------------------------------------------
 
-class Create:
-    name = "create"
+class RecordCreate:
+    """A create of a notes record: nothing to snapshot, and a success is
+    deleted again."""
 
     def snapshot(self, w, n):
         return None
+
+    def restore(self, w, n, ok, r):
+        if ok:
+            w.c.json("DELETE", "/api/collections/notes/records/" + r.json()["id"], status=204)
+
+
+class Create(RecordCreate):
+    name = "create"
 
     def run(self, w, n):
         return w.c.call("POST", "/api/collections/notes/records",
@@ -359,16 +368,9 @@ class Create:
         else:
             want(rows == [], "failed create left rows %r" % rows)
 
-    def restore(self, w, n, ok, r):
-        if ok:
-            w.c.json("DELETE", "/api/collections/notes/records/" + r.json()["id"], status=204)
 
-
-class CreateFiles:
+class CreateFiles(RecordCreate):
     name = "create-files"
-
-    def snapshot(self, w, n):
-        return None
 
     def run(self, w, n):
         body = multipart([("title", "%s-f%d" % (w.point, n)), ("tag", w.tag_id),
@@ -386,10 +388,6 @@ class CreateFiles:
                  "acknowledged create not stored as answered: %r vs %r" % (rows, rec))
         else:
             want(rows == [], "failed create left rows %r" % rows)
-
-    def restore(self, w, n, ok, r):
-        if ok:
-            w.c.json("DELETE", "/api/collections/notes/records/" + r.json()["id"], status=204)
 
 
 class UpdateFiles:
