@@ -10,7 +10,7 @@ set -euo pipefail
 old=$(realpath "$1") new=$(realpath "$2"); shift 2
 bench="${BENCH_DIR:-$(cd "$(dirname "$0")/../.." && pwd)/shared/bench}"
 work=$(mktemp -d /tmp/tarmac-ab.XXXXXX)
-pids=()
+pids=() targets=()
 trap 'kill "${pids[@]}" 2>/dev/null; rm -rf "$work"' EXIT
 port=18101
 for bin in "$old" "$new"; do
@@ -18,9 +18,12 @@ for bin in "$old" "$new"; do
     "$bin" superuser upsert bench@example.com bench-pass-123 --dir="$d" >/dev/null
     TARMAC_WORKERS=1 taskset -c 0 "$bin" serve --http="127.0.0.1:$port" --dir="$d" >"$d/log" 2>&1 &
     pids+=($!)
+    targets+=("pb=http://127.0.0.1:$port")
     port=$((port + 1))
 done
-sleep 1
+# Each server answers before the harness starts (a fixed sleep raced a slow start).
+for t in "${targets[@]}"; do
+    for _ in $(seq 100); do curl -sf "${t#pb=}/api/health" >/dev/null && break; sleep 0.1; done
+done
 "$bench/run" --scenarios get,list,create,mixed --repeat 3 --duration 5 \
-    --pb-superuser bench@example.com:bench-pass-123 "$@" \
-    pb=http://127.0.0.1:18101 pb=http://127.0.0.1:18102 fastify
+    --pb-superuser bench@example.com:bench-pass-123 "$@" "${targets[@]}" fastify
