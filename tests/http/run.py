@@ -32,7 +32,7 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "lib"))
 sys.dont_write_bytecode = True  # no __pycache__ litter in the work tree
 
 from tarmac import (Server, build_request, run_cli, Closed,  # noqa: E402
-                    SLOW)
+                    SLOW, ws_frame, ws_read)
 import fdflood  # noqa: E402
 
 HEALTH_BODY = b'{"message":"API is healthy.","code":200,"data":{}}'
@@ -1678,34 +1678,6 @@ def ws_upgrade(srv, extra=(), key=WS_KEY, version="13"):
         hs.append(("Sec-WebSocket-Version", version))
     c.send(get("/api/realtime/ws", hs + list(extra)))
     return c
-
-
-def ws_frame(opcode, payload, masked=True, fin=True):
-    head = bytes([(0x80 if fin else 0) | opcode])
-    n = len(payload)
-    mbit = 0x80 if masked else 0
-    if n < 126:
-        head += bytes([mbit | n])
-    elif n < 65536:
-        head += bytes([mbit | 126]) + n.to_bytes(2, "big")
-    else:
-        head += bytes([mbit | 127]) + n.to_bytes(8, "big")
-    if not masked:
-        return head + payload
-    mask = os.urandom(4)
-    return head + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
-
-
-def ws_read(c, timeout=SOON):
-    """One server frame: (opcode, payload). Server frames are never masked."""
-    b0, b1 = c.read_exact(2, timeout=timeout)
-    check(not b1 & 0x80, "server frame is masked")
-    n = b1 & 0x7F
-    if n == 126:
-        n = int.from_bytes(c.read_exact(2, timeout=timeout), "big")
-    elif n == 127:
-        n = int.from_bytes(c.read_exact(8, timeout=timeout), "big")
-    return b0 & 0x0F, c.read_exact(n, timeout=timeout)
 
 
 @test("default")

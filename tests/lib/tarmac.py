@@ -292,6 +292,37 @@ class Server:
 # Raw connection
 # --------------------------------------------------------------------------
 
+def ws_frame(opcode, payload, masked=True, fin=True):
+    """A WebSocket frame (RFC 6455 §5.2); clients mask theirs."""
+    head = bytes([(0x80 if fin else 0) | opcode])
+    n = len(payload)
+    mbit = 0x80 if masked else 0
+    if n < 126:
+        head += bytes([mbit | n])
+    elif n < 65536:
+        head += bytes([mbit | 126]) + n.to_bytes(2, "big")
+    else:
+        head += bytes([mbit | 127]) + n.to_bytes(8, "big")
+    if not masked:
+        return head + payload
+    mask = os.urandom(4)
+    return head + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+
+
+def ws_read(c, timeout=None):
+    """One server frame from Conn c: (opcode, payload). Server frames are
+    never masked (HarnessError if one is)."""
+    b0, b1 = c.read_exact(2, timeout=timeout)
+    if b1 & 0x80:
+        raise HarnessError("server frame is masked")
+    n = b1 & 0x7F
+    if n == 126:
+        n = int.from_bytes(c.read_exact(2, timeout=timeout), "big")
+    elif n == 127:
+        n = int.from_bytes(c.read_exact(8, timeout=timeout), "big")
+    return b0 & 0x0F, c.read_exact(n, timeout=timeout)
+
+
 def build_request(method, target, headers=None, body=b"", version="HTTP/1.1"):
     """Serialize a request.  headers: dict or list of (name, value)."""
     if isinstance(body, str):
