@@ -21,7 +21,7 @@ int api_error_status(enum rc rc)
 }
 
 /* Default messages of spec §1.3, and sentences for the protocol-level codes. */
-static const char *default_message(int status)
+const char *api_error_message(int status)
 {
     switch (status) {
     case 400: return "Something went wrong while processing your request.";
@@ -65,7 +65,7 @@ void api_error_render(struct buf *out, int status, const char *message, json_t *
 {
     /* Internal details never reach the client (spec §1.3). */
     if (!message || status == 500)
-        message = default_message(status);
+        message = api_error_message(status);
     char sentence[256];
     message = api_error_sentence(message, sentence);
     buf_reset(out);

@@ -15,6 +15,8 @@ struct http_req;
 
 /* The HTTP status for a return code (RC_NOT_FOUND -> 404, ...). */
 int api_error_status(enum rc rc);
+/* The status's default message (spec §1.3): a static string. */
+const char *api_error_message(int status);
 /* Writes the error response: status, message (NULL: the status's default
  * message), data {}. Matches http_error_fn, so http/server uses it too. */
 void api_error_write(struct http_req *req, int status, const char *message);

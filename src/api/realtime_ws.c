@@ -88,7 +88,13 @@ static void on_subscribe(struct ws_conn *wc, json_t *msg)
                      NULL);
         break;
     case RC_RATE_LIMITED: reply_status(wc, 400, API_RT_TOO_MANY_FROM_IP, NULL); break;
-    default: reply_status(wc, 400, "Something went wrong while processing your request.", p.data);
+    default: {
+        /* A fault of the server's (the requester's record could not be read,
+         * no memory) is its 5xx with no detail, as POST /api/realtime answers
+         * it; anything else is the client's 400. */
+        int status = api_error_status(rc) >= 500 ? api_error_status(rc) : 400;
+        reply_status(wc, status, api_error_message(status), status < 500 ? p.data : NULL);
+    }
     }
     core_problem_cleanup(&p);
     core_auth_cleanup(&auth);

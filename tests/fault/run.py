@@ -589,6 +589,63 @@ def walk(w, op, point, max_runs, stats):
             return n, n - 1, errors, False
 
 
+def ws_subscribe(w, token):
+    """Subscribes over /api/realtime/ws with token; returns the answer's
+    status, the HTTP status when the upgrade failed, or None when the
+    connection dropped (allowed only where a fault fired: a 101 head or an
+    answer frame that cannot be written for want of memory cannot be sent)."""
+    from tarmac import Closed, build_request, ws_frame, ws_read
+    c = w.server.connect(timeout=w.c.timeout)
+    try:
+        c.send(build_request("GET", "/api/realtime/ws", {
+            "Host": "fault", "Upgrade": "websocket", "Connection": "Upgrade",
+            "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==", "Sec-WebSocket-Version": "13"}))
+        status = c.read_head()[1]
+        if status != 101:
+            return status
+        want(json.loads(ws_read(c)[1])["event"] == "PB_CONNECT", "no PB_CONNECT")
+        c.send(ws_frame(1, json.dumps({"subscriptions": ["notes/*"],
+                                       "authorization": token}).encode()))
+        op, data = ws_read(c)
+        want(op == 1, "answer frame opcode %d" % op)
+        return json.loads(data)["status"]
+    except Closed:
+        return None
+    finally:
+        c.close()
+
+
+def ws_subscribe_walk(w, point):
+    """A signed-in subscribe over the WebSocket under each fault: 204 or the
+    server's 5xx, never a 4xx blaming the client (POST /api/realtime answers
+    so too). Each run signs in a user of its own, so the worker has not seen
+    the token: the requester's record is read, and that read fails too.
+    Returns (runs, errors)."""
+    errors = 0
+    for n in range(1, MAX_RUNS + 1):
+        email = "ws-%s-%d@example.com" % (point, n)
+        user = w.c.json("POST", "/api/collections/users/records", {
+            "email": email, "password": "ws-walk-password", "passwordConfirm": "ws-walk-password"})
+        token = w.c.json("POST", "/api/collections/users/auth-with-password",
+                         {"identity": email, "password": "ws-walk-password"}, auth=False)["token"]
+        w.c.json("POST", "/api/_test/fault?point=%s&nth=%d" % (point, n), status=204)
+        try:
+            status = ws_subscribe(w, token)
+        except Exception as e:
+            raise Fail("run %d: no answer (%s: %s)" % (n, type(e).__name__, e))
+        d = w.c.json("DELETE", "/api/_test/fault")
+        w.c.json("DELETE", "/api/collections/users/records/" + user["id"], status=204)
+        fired = "fired" if d["fired"] else "not fired"
+        want(status is not None or d["fired"], "run %d (fault %s): dropped" % (n, fired))
+        want(status in (None, 204) or status >= 500,
+             "run %d (fault %s): answered %r" % (n, fired, status))
+        errors += status != 204
+        if not d["fired"]:
+            want(status == 204, "run %d: no fault fired, yet the answer was %r" % (n, status))
+            return n, errors
+    raise Fail("no run without a fault after %d runs" % MAX_RUNS)
+
+
 def fault_route_rejects(client):
     """The route's own bad input: each is a 400 in the error shape that arms
     nothing. Returns [(ok, name, why)]."""
@@ -708,6 +765,16 @@ def main():
                     report(False, name + " (server survived)",
                            "exited rc=%r; stderr tail: %s" % (server.proc.poll(),
                                                               tail.replace("\n", " | ")))
+        for point in POINTS:
+            name = "ws-subscribe/%s" % point
+            if args.only and args.only not in name:
+                continue
+            try:
+                runs, errors = ws_subscribe_walk(w, point)
+                total_runs += runs
+                report(True, "%s: %d faults, %d answered an error" % (name, runs - 1, errors))
+            except Fail as e:
+                report(False, name, str(e))
         client.close()
         if server.alive() and not args.only:
             why = server.stop_clean(excerpt=3000)
