@@ -30,6 +30,9 @@ not fire: every hit has been failed once. The operations: a record create,
 a create and an update with uploads (multipart), a collection update adding
 a field, a collection create, and a batch (two creates and an update);
 record writes run as a signed-in user through rules and a relation check.
+A signed-in realtime subscribe over the WebSocket walks the points too
+(204 or a 5xx; a connection may drop only where an answer could not be
+written for want of memory). The route's own bad input is refused first.
 After a successful run the state is put back (unfaulted), so every run does
 the same work. At the end the server must exit 0 on SIGTERM with no
 sanitizer report (no leak under ASan). About 4,500 runs, half a minute in
