@@ -130,3 +130,17 @@ void secure_sha256(const void *p, size_t len, unsigned char out[32])
 {
     crypto_hash_sha256(out, p, len);
 }
+
+void secure_hash_key_init(struct secure_hash_key *k)
+{
+    crypto_shorthash_keygen(k->_k);
+}
+
+uint64_t secure_hash64(const struct secure_hash_key *k, struct str s)
+{
+    unsigned char h[crypto_shorthash_BYTES];
+    crypto_shorthash(h, (const unsigned char *)s.ptr, s.len, k->_k);
+    uint64_t v;
+    memcpy(&v, h, sizeof(v));
+    return v;
+}

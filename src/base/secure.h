@@ -22,6 +22,12 @@
 
 #define SECURE_HMAC_SHA256_BYTES 32 /* crypto_auth_hmacsha256_BYTES */
 
+/* A secret key for secure_hash64: tables keyed by text a client chooses
+ * find their slots with it, so a client cannot aim keys at another's slot. */
+struct secure_hash_key {
+    unsigned char _k[crypto_shorthash_KEYBYTES];
+};
+
 /* A streaming HMAC-SHA256, held by the caller (stack or struct member). The
  * state embeds the key's inner and outer pads: secure_hmac_final() wipes it. */
 struct secure_hmac {
@@ -80,5 +86,10 @@ bool secure_str_equal(struct str a, struct str b);
 /* Overwrites p[0..len) with zeros in a way the compiler may not remove (plain
  * memset before the end of a variable's life is a dead store it may drop). */
 void secure_zero(void *p, size_t len);
+
+/* Fills k with a fresh random key. */
+void secure_hash_key_init(struct secure_hash_key *k);
+/* SipHash-2-4 of s under k (libsodium's crypto_shorthash). Thread-safe. */
+uint64_t secure_hash64(const struct secure_hash_key *k, struct str s);
 
 #endif

@@ -23,8 +23,7 @@ struct str str_from_cstr(const char *s);
 bool str_eq(struct str a, struct str b);
 /* FNV-1a over the bytes: a fast hash for tables keyed by trusted text
  * (statement caches, cache keys); not for keys a client can choose freely
- * against a table it can fill (a keyed hash there: crypto_shorthash, as
- * core/auth/ratelimit.c and core/credential/token_cache.c do). */
+ * against a table it can fill (a keyed hash there: secure_hash64). */
 uint64_t str_hash(struct str s);
 /* True when a and b are equal ignoring ASCII case. */
 bool str_eq_nocase(struct str a, struct str b);

@@ -6,10 +6,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sodium.h>
 #include <uv.h>
 
 #include "base/alloc.h"
+#include "base/secure.h"
 
 #define BUCKETS 4096
 #define MAX_KEY 160
@@ -28,7 +28,7 @@ struct memory_store {
      * are client-chosen (an address, an identity), and with a public hash a
      * client could pick keys that share a victim's slots and push its
      * counter out (a full probe evicts, erring towards admitting). */
-    unsigned char hash_key[crypto_shorthash_KEYBYTES];
+    struct secure_hash_key hash_key;
     struct entry entries[BUCKETS];
 };
 
@@ -40,10 +40,7 @@ static enum rc memory_hit(void *ctx, struct str key, uint32_t max, uint32_t wind
         key.len = MAX_KEY; /* keys are ours (IP or identity): cut, never overflow */
     int64_t window_ms = (int64_t)window_s * 1000;
     int64_t start = now_ms - now_ms % window_ms;
-    unsigned char hb[crypto_shorthash_BYTES];
-    crypto_shorthash(hb, (const unsigned char *)key.ptr, key.len, m->hash_key);
-    uint64_t h;
-    memcpy(&h, hb, sizeof(h));
+    uint64_t h = secure_hash64(&m->hash_key, key);
     enum rc rc = RC_OK;
     uv_mutex_lock(&m->lock);
     /* Linear probing over a few slots; an expired slot is reused. */
@@ -92,7 +89,7 @@ static void memory_free(void *ctx)
 struct core_ratelimit_store core_ratelimit_memory_store(void)
 {
     struct memory_store *m = xcalloc(1, sizeof(*m));
-    crypto_shorthash_keygen(m->hash_key);
+    secure_hash_key_init(&m->hash_key);
     uv_mutex_init(&m->lock);
     return (struct core_ratelimit_store){.hit = memory_hit, .release = memory_free, .ctx = m};
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "base/alloc.h"
+#include "base/secure.h"
 
 #define MAX_TOKEN 1024
 #define MAX_KEY 1024
@@ -23,7 +24,7 @@ struct entry {
 };
 
 struct core_token_cache {
-    unsigned char hash_key[crypto_shorthash_KEYBYTES];
+    struct secure_hash_key hash_key;
     struct entry slots[CORE_TOKEN_CACHE_SLOTS];
 };
 
@@ -47,7 +48,7 @@ static void entry_clear(struct entry *e)
 struct core_token_cache *core_token_cache_new(void)
 {
     struct core_token_cache *tc = xcalloc(1, sizeof(*tc));
-    crypto_shorthash_keygen(tc->hash_key);
+    secure_hash_key_init(&tc->hash_key);
     return tc;
 }
 
@@ -57,17 +58,8 @@ void core_token_cache_free(struct core_token_cache *tc)
         return;
     for (size_t i = 0; i < CORE_TOKEN_CACHE_SLOTS; i++)
         entry_clear(&tc->slots[i]);
-    sodium_memzero(tc->hash_key, sizeof(tc->hash_key));
+    sodium_memzero(&tc->hash_key, sizeof(tc->hash_key));
     xfree(tc);
-}
-
-static uint64_t hash_of(const struct core_token_cache *tc, struct str token)
-{
-    unsigned char h[crypto_shorthash_BYTES];
-    crypto_shorthash(h, (const unsigned char *)token.ptr, token.len, tc->hash_key);
-    uint64_t v;
-    memcpy(&v, h, sizeof(v));
-    return v;
 }
 
 /* Constant time in the length of a (the stored side's length is not secret:
@@ -82,7 +74,7 @@ bool core_token_cache_get(struct core_token_cache *tc, struct str token, int64_t
 {
     if (!tc || token.len == 0 || token.len > MAX_TOKEN)
         return false;
-    uint64_t h = hash_of(tc, token);
+    uint64_t h = secure_hash64(&tc->hash_key, token);
     struct entry *e = &tc->slots[h & (CORE_TOKEN_CACHE_SLOTS - 1)];
     if (!e->token || e->hash != h || !same_bytes(e->token, e->token_len, token))
         return false;
@@ -109,7 +101,7 @@ void core_token_cache_put(struct core_token_cache *tc, struct str token, struct 
 {
     if (!tc || token.len == 0 || token.len > MAX_TOKEN || key.len > MAX_KEY)
         return;
-    uint64_t h = hash_of(tc, token);
+    uint64_t h = secure_hash64(&tc->hash_key, token);
     struct entry *e = &tc->slots[h & (CORE_TOKEN_CACHE_SLOTS - 1)];
     entry_clear(e);
     e->hash = h;

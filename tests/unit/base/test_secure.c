@@ -223,6 +223,19 @@ static void test_secure_random_string_refuses_bad_alphabets(void **state)
     assert_int_equal(secure_random_string(STR_LIT("z"), out, 0), RC_OK);
 }
 
+static void test_secure_hash64_depends_on_key_and_text(void **state)
+{
+    (void)state;
+    struct secure_hash_key a, b;
+    secure_hash_key_init(&a);
+    secure_hash_key_init(&b);
+    uint64_t x = secure_hash64(&a, STR_LIT("127.0.0.1"));
+    assert_true(x == secure_hash64(&a, STR_LIT("127.0.0.1"))); /* stable under one key */
+    assert_true(x != secure_hash64(&a, STR_LIT("127.0.0.2")));
+    assert_true(x != secure_hash64(&b, STR_LIT("127.0.0.1"))); /* another key, another slot */
+    (void)secure_hash64(&a, (struct str){NULL, 0});
+}
+
 int main(void)
 {
     if (secure_init()) {
@@ -244,6 +257,7 @@ int main(void)
         cmocka_unit_test(test_secure_random_string_refuses_bad_alphabets),
         cmocka_unit_test(test_secure_random_uniform_stays_in_range_and_spreads),
         cmocka_unit_test(test_secure_random_bytes_small_and_large_draws_differ),
+        cmocka_unit_test(test_secure_hash64_depends_on_key_and_text),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
