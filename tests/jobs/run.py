@@ -182,7 +182,7 @@ def setup_posts(api, url, events=("create",), flt="", extra=None):
     return api.ok("POST", "/api/collections/_webhooks/records", hook)
 
 
-FAST = ["--allow-private-network", "--job-poll=100ms"]
+FAST = ["--allow-private-network"]  # no --job-poll: wakes and due times carry it
 TESTS = []
 SERVERS = []
 
@@ -320,7 +320,7 @@ def kill9_with_queued_delivery_and_no_runner():
 def ssrf_refused_without_flag():
     rec = Receiver()
     try:
-        _, api = start(flags=["--job-poll=100ms"])
+        _, api = start()
         setup_posts(api, rec.url)
         api.ok("POST", "/api/collections/posts/records", {"title": "x"})
         api.ok("POST", "/api/jobs", {"kind": "http", "payload": {"url": rec.url}})

@@ -118,9 +118,10 @@ static enum rc tick_apply(struct store_conn *db, void *ctx)
 }
 
 enum rc core_schedules_tick(struct store_conn *db, struct store_writer *writer, int64_t now_ms,
-                            size_t *fired)
+                            size_t *fired, int64_t *next_ms)
 {
     *fired = 0;
+    *next_ms = -1;
     struct store_stmt *st;
     enum rc rc = store_prepare(
         db, STR_LIT("SELECT id, cron, lastRunAt FROM \"_schedules\" WHERE active = 1"), &st);
@@ -134,6 +135,10 @@ enum rc core_schedules_tick(struct store_conn *db, struct store_writer *writer, 
         struct cron c;
         if (!cron_parse(expr, &c))
             continue;
+        /* Its next slot once this look has fired or stamped it. */
+        int64_t after = cron_next(&c, last > now_ms ? last : now_ms);
+        if (after >= 0 && (*next_ms < 0 || after < *next_ms))
+            *next_ms = after;
         struct due *d = &t->due[t->n];
         snprintf(d->id, sizeof(d->id), "%.*s", (int)id.len, id.ptr);
         d->last = last;
@@ -149,6 +154,8 @@ enum rc core_schedules_tick(struct store_conn *db, struct store_writer *writer, 
         }
     }
     store_done(st);
+    if (rc == RC_OK)
+        *next_ms = now_ms; /* MAX_PER_TICK reached: look again at once */
     rc = rc == RC_NOT_FOUND || rc == RC_OK ? RC_OK : rc;
     if (!rc && t->n) {
         rc = store_writer_run(writer, tick_apply, t);
