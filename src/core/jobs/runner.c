@@ -23,6 +23,7 @@
 struct core_jobs {
     const char *db_path;
     struct store_writer *writer;
+    struct core_webhooks *webhooks; /* what may enqueue on commit (the wake listener) */
     struct core_jobs_config cfg;
     pthread_t *threads;
     size_t thread_count;
@@ -67,15 +68,24 @@ void core_jobs_wake(struct core_jobs *j)
     pthread_mutex_unlock(&j->mu);
 }
 
-static void wake_on_commit(void *ctx, struct core_event *ev)
+static bool wake_wants(void *ctx, const struct core_collection *c)
 {
-    (void)ev;
-    core_jobs_wake(ctx);
+    struct core_jobs *j = ctx;
+    return strcmp(c->name, CORE_SCHEDULES_COLLECTION) == 0 ||
+           core_webhooks_may_enqueue(j->webhooks, c);
 }
 
-struct core_event_listener core_jobs_wake_listener(struct core_jobs *j)
+static void wake_on_commit(void *ctx, struct core_event *ev)
 {
-    return (struct core_event_listener){.on_commit = wake_on_commit, .ctx = j};
+    /* The bus calls every on_commit with every event: filter here too. */
+    if (wake_wants(ctx, ev->c))
+        core_jobs_wake(ctx);
+}
+
+struct core_event_listener core_jobs_wake_listener(struct core_jobs *j, struct core_webhooks *w)
+{
+    j->webhooks = w;
+    return (struct core_event_listener){.wants = wake_wants, .on_commit = wake_on_commit, .ctx = j};
 }
 
 /* Sleeps until woken after seen, stopped, or ms passed. False when stopping. */

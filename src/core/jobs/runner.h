@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "core/event/event.h"
+#include "core/jobs/webhook.h"
 #include "store/writer.h"
 
 struct core_jobs_config {
@@ -45,8 +46,11 @@ void core_jobs_config_defaults(struct core_jobs_config *cfg);
 void core_jobs_start(struct core_jobs *j, const struct core_jobs_config *cfg);
 /* Wakes a sleeping runner; any thread, cheap. Accepts NULL. */
 void core_jobs_wake(struct core_jobs *j);
-/* A listener that wakes the runners after each committed change (app.c). */
-struct core_event_listener core_jobs_wake_listener(struct core_jobs *j);
+/* A listener that wakes the runners after a committed change that may have
+ * enqueued (a change hooks in w may deliver) or may have changed a schedule
+ * (of `_schedules`); it wants no other events, so writes nobody listens to
+ * make none (app.c). j and w are borrowed for the bus's life. */
+struct core_event_listener core_jobs_wake_listener(struct core_jobs *j, struct core_webhooks *w);
 /* Stops the threads (each finishes the job in hand) and frees; accepts NULL.
  * Call before the writer stops. */
 void core_jobs_free(struct core_jobs *j);
