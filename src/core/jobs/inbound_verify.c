@@ -31,28 +31,6 @@ static bool hmac_matches(const char *secret, struct str prefix, struct str body,
     return secure_equal(want, got, sizeof(want));
 }
 
-/* Takes the next comma-separated item off the front of *rest; false at the end. */
-static bool next_item(struct str *rest, struct str *item)
-{
-    if (!rest->len)
-        return false;
-    const char *comma = memchr(rest->ptr, ',', rest->len);
-    size_t n = comma ? (size_t)(comma - rest->ptr) : rest->len;
-    *item = (struct str){rest->ptr, n};
-    *rest = comma ? (struct str){comma + 1, rest->len - n - 1} : (struct str){rest->ptr + n, 0};
-    return true;
-}
-
-/* Whether item is key followed by a value, which goes to *value. */
-static bool item_value(struct str item, const char *key, struct str *value)
-{
-    size_t n = strlen(key);
-    if (item.len <= n || memcmp(item.ptr, key, n) != 0)
-        return false;
-    *value = (struct str){item.ptr + n, item.len - n};
-    return true;
-}
-
 struct scheme;
 
 /* Checks sig, the value of the scheme's signature header, against body. */
@@ -76,33 +54,30 @@ static enum rc verify_stripe(const struct scheme *s, const struct core_inbound *
                              struct str body, int64_t now_s, const char **why)
 {
     (void)s;
-    struct str rest = sig, item, v, t = {0};
-    while (next_item(&rest, &item)) {
-        if (item_value(item, "t=", &v))
-            t = v;
+    struct str rest = sig, item, t = {0};
+    while (str_next_item(&rest, ',', &item)) {
+        if (item.len > 2 && str_has_prefix(item, STR_LIT("t=")))
+            t = (struct str){item.ptr + 2, item.len - 2};
     }
-    /* Digits only, short enough that the value cannot overflow. */
-    int64_t ts = 0;
-    bool is_time = t.len > 0 && t.len <= 18;
-    for (size_t i = 0; is_time && i < t.len; i++) {
-        is_time = t.ptr[i] >= '0' && t.ptr[i] <= '9';
-        ts = is_time ? ts * 10 + (t.ptr[i] - '0') : 0;
-    }
+    /* Digits only, short enough that |now - t| cannot overflow. */
+    uint64_t ts = 0;
+    bool is_time = t.len <= 18 && str_to_u64(t, &ts);
     bool ok = false;
     if (is_time) {
         char prefix[20];
         int n = snprintf(prefix, sizeof(prefix), "%.*s.", (int)t.len, t.ptr);
         rest = sig;
-        while (!ok && next_item(&rest, &item)) {
-            ok = item_value(item, "v1=", &v) &&
-                 hmac_matches(cfg->secret, (struct str){prefix, (size_t)n}, body, v);
+        while (!ok && str_next_item(&rest, ',', &item)) {
+            ok = str_has_prefix(item, STR_LIT("v1=")) &&
+                 hmac_matches(cfg->secret, (struct str){prefix, (size_t)n}, body,
+                              (struct str){item.ptr + 3, item.len - 3});
         }
     }
     if (!ok) {
         *why = "bad signature";
         return RC_UNAUTHORIZED;
     }
-    if (llabs(now_s - ts) > cfg->tolerance_s) {
+    if (llabs(now_s - (int64_t)ts) > cfg->tolerance_s) {
         *why = "timestamp outside the tolerance";
         return RC_UNAUTHORIZED;
     }
