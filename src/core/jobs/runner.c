@@ -161,7 +161,7 @@ static enum rc prune_apply(struct store_conn *db, void *ctx)
     return core_job_prune(db, p->before, &p->n);
 }
 
-static void run_one(struct core_jobs *j, const struct core_job_env *env, struct core_job *job,
+static void run_one(const struct core_job_env *env, struct core_job *job,
                     struct core_job_result *res, int64_t *next_run)
 {
     memset(res, 0, sizeof(*res));
@@ -186,7 +186,6 @@ static void run_one(struct core_jobs *j, const struct core_job_env *env, struct 
     if (res->outcome != CORE_JOB_DONE)
         log_info("msg=\"job attempt failed\" job=%s kind=%s attempt=%d/%d error=\"%s\"", job->id,
                  job->kind, job->attempts, job->max_attempts, res->error);
-    (void)j;
 }
 
 /* How long an idle runner sleeps: until the next job is due (a delayed
@@ -268,7 +267,7 @@ static void *runner_main(void *arg)
         struct core_job_result results[CLAIM_MAX];
         int64_t next_run[CLAIM_MAX];
         for (size_t i = 0; i < c->n; i++)
-            run_one(j, &env, &c->jobs[i], &results[i], &next_run[i]);
+            run_one(&env, &c->jobs[i], &results[i], &next_run[i]);
         struct finish f = {.jobs = c->jobs, .results = results, .next_run = next_run, .n = c->n};
         rc = store_writer_run(j->writer, finish_apply, &f);
         if (rc)

@@ -38,8 +38,7 @@ struct tick {
 };
 
 /* Enqueues the job of schedule id (writer connection). */
-static enum rc enqueue_for(struct store_conn *db, struct str id, int64_t now_ms,
-                           char job_id[CORE_JOB_ID_LEN + 1])
+static enum rc enqueue_for(struct store_conn *db, struct str id, char job_id[CORE_JOB_ID_LEN + 1])
 {
     struct store_stmt *st;
     enum rc rc = store_prepare(
@@ -72,7 +71,6 @@ static enum rc enqueue_for(struct store_conn *db, struct str id, int64_t now_ms,
                  key, kind_c);
         rc = RC_OK;
     }
-    (void)now_ms;
     return rc;
 }
 
@@ -109,7 +107,7 @@ static enum rc tick_apply(struct store_conn *db, void *ctx)
         if (!ok || !t->due[i].is_run)
             continue; /* someone else fired it, or a new schedule was stamped */
         char job_id[CORE_JOB_ID_LEN + 1];
-        rc = enqueue_for(db, id, t->now, job_id);
+        rc = enqueue_for(db, id, job_id);
         if (rc)
             return rc;
         t->fired++;
@@ -168,7 +166,7 @@ enum rc core_schedules_tick(struct store_conn *db, struct store_writer *writer, 
 enum rc core_schedule_run_now(struct store_conn *db, struct str name, int64_t now_ms,
                               char id_out[CORE_JOB_ID_LEN + 1])
 {
-    enum rc rc = enqueue_for(db, name, now_ms, id_out);
+    enum rc rc = enqueue_for(db, name, id_out);
     bool ok;
     if (!rc)
         rc = stamp(db, name, -1, now_ms, &ok);
