@@ -61,11 +61,13 @@ test:
 
 FUZZ_SRC := $(shell find tests/fuzz -maxdepth 1 -name 'fuzz_*.c' | sort)
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
-# Fuzzers link the pure parts: base, the HTTP parsers, the filter compiler.
+# Fuzzers link the pure parts: base, the HTTP parsers, the filter compiler,
+# the inbound webhook signature check.
 FUZZ_LIB  = $(sort $(wildcard src/base/*.c) src/http/parse.c src/http/chunked.c src/http/query.c \
             src/http/multipart.c src/http/req.c src/http/ws_handshake.c \
             src/core/record/record_input.c src/core/schema/field_pattern.c src/core/credential/password.c src/core/problem.c \
             src/core/files/file_input.c src/core/files/file_name.c src/core/files/sniff.c src/core/realtime/realtime_sub.c \
+            src/core/jobs/inbound_verify.c \
             $(wildcard src/core/schema/collection.c src/core/schema/oauth2.c src/core/schema/field_type.c \
                        src/core/schema/field_value.c src/core/schema/fields/*.c \
                        src/core/filter/filter_*.c src/core/filter/sqlgen.c) \

@@ -22,6 +22,14 @@ static json_t *query(const char *name, const char *description)
                              false);
 }
 
+/* An operation answering one job (200). */
+static json_t *job_op(const char *id, const char *summary, const char *errors)
+{
+    return api_openapi_op(
+        id, "jobs", summary, NULL,
+        json_pack("{s:o}", "200", api_openapi_ok_json("the job", api_openapi_ref("Job"))), errors);
+}
+
 void api_openapi_add_jobs(json_t *paths, json_t *schemas, json_t *tags)
 {
     json_object_set_new(schemas, "Job", job_schema());
@@ -68,18 +76,11 @@ void api_openapi_add_jobs(json_t *paths, json_t *schemas, json_t *tags)
         api_openapi_op("jobs_stats", "jobs", "Queue depth and the oldest due job's age", NULL,
                        json_pack("{s:o}", "200", api_openapi_ok_json("the counts", stats)),
                        "401 403"));
-    api_openapi_set_op(
-        paths, "/api/jobs/{id}", "get",
-        api_openapi_op(
-            "jobs_view", "jobs", "View a job (superusers)", NULL,
-            json_pack("{s:o}", "200", api_openapi_ok_json("the job", api_openapi_ref("Job"))),
-            "401 403 404"));
+    api_openapi_set_op(paths, "/api/jobs/{id}", "get",
+                       job_op("jobs_view", "View a job (superusers)", "401 403 404"));
     api_openapi_set_op(
         paths, "/api/jobs/{id}/retry", "post",
-        api_openapi_op(
-            "jobs_retry", "jobs", "Run a failed, dead or canceled job again now", NULL,
-            json_pack("{s:o}", "200", api_openapi_ok_json("the job", api_openapi_ref("Job"))),
-            "400 401 403 404"));
+        job_op("jobs_retry", "Run a failed, dead or canceled job again now", "400 401 403 404"));
     json_t *crons =
         json_pack("{s:s,s:{s:s,s:{s:{s:s},s:{s:s}}}}", "type", "array", "items", "type", "object",
                   "properties", "id", "type", "string", "expression", "type", "string");
@@ -104,10 +105,6 @@ void api_openapi_add_jobs(json_t *paths, json_t *schemas, json_t *tags)
                         json_pack("{s:b,s:{s:{s:{s:s}}}}", "required", 1, "content", "*/*",
                                   "schema", "type", "string"));
     api_openapi_set_op(paths, "/api/webhooks/{name}", "post", inbound);
-    api_openapi_set_op(
-        paths, "/api/jobs/{id}/cancel", "post",
-        api_openapi_op(
-            "jobs_cancel", "jobs", "Cancel a queued or failed job", NULL,
-            json_pack("{s:o}", "200", api_openapi_ok_json("the job", api_openapi_ref("Job"))),
-            "400 401 403 404"));
+    api_openapi_set_op(paths, "/api/jobs/{id}/cancel", "post",
+                       job_op("jobs_cancel", "Cancel a queued or failed job", "400 401 403 404"));
 }

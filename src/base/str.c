@@ -34,6 +34,17 @@ bool str_has_prefix(struct str s, struct str prefix)
     return s.len >= prefix.len && memcmp(s.ptr, prefix.ptr, prefix.len) == 0;
 }
 
+bool str_next_item(struct str *rest, char sep, struct str *item)
+{
+    if (!rest->len)
+        return false;
+    const char *at = memchr(rest->ptr, sep, rest->len);
+    size_t n = at ? (size_t)(at - rest->ptr) : rest->len;
+    *item = (struct str){rest->ptr, n};
+    *rest = at ? (struct str){at + 1, rest->len - n - 1} : (struct str){rest->ptr + n, 0};
+    return true;
+}
+
 struct str str_trim_ows(struct str s)
 {
     while (s.len && (s.ptr[0] == ' ' || s.ptr[0] == '\t')) {

@@ -31,6 +31,11 @@ bool str_eq_nocase(struct str a, struct str b);
 bool str_eq_cstr_nocase(struct str a, const char *b);
 /* True when s starts with prefix. */
 bool str_has_prefix(struct str s, struct str prefix);
+/* Takes the text before the first sep off the front of *rest into *item (all
+ * of *rest when there is no sep) and drops the sep; false, with *item
+ * untouched, when *rest is empty. "a,,b" gives "a", "", "b"; "a," gives only
+ * "a". For comma lists: `while (str_next_item(&rest, ',', &item))`. */
+bool str_next_item(struct str *rest, char sep, struct str *item);
 /* Returns s without leading and trailing spaces and tabs. */
 struct str str_trim_ows(struct str s);
 /* Parses s as a non-empty run of decimal digits into *out. Fails (false) on any

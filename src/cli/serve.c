@@ -385,7 +385,8 @@ int cli_serve(int argc, char **argv)
         {"job-http-timeout", CLI_FLAG_DURATION, &o.job_http_timeout_ms, "DUR",
          "timeout of one webhook or http job request (default 10s)"},
         {"job-poll", CLI_FLAG_DURATION, &o.job_poll_ms, "DUR",
-         "longest sleep of an idle runner before it looks for due jobs (default 1s)"},
+         "longest sleep of an idle runner (default 1m): commits and enqueues wake it, and it "
+         "sleeps only until the next delayed job, retry or expired lease"},
     };
     const int nflags = (int)(sizeof(flags) / sizeof(flags[0]));
     bool wants_help = false;

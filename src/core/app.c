@@ -275,7 +275,7 @@ enum rc core_app_open(const char *dir, struct core_app **out)
     }
     core_app_swap_schema(app, job.schema);
     app->jobs = core_jobs_new(app->db_path, app->writer);
-    struct core_event_listener wake = core_jobs_wake_listener(app->jobs);
+    struct core_event_listener wake = core_jobs_wake_listener(app->jobs, app->webhooks);
     (void)core_event_listen(&app->events, &wake);
     if (job.is_fresh)
         log_info("msg=\"new data directory\" dir=%s collections=%zu", dir, job.schema->count);

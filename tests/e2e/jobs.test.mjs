@@ -25,7 +25,7 @@ describe('jobs', () => {
             });
         });
         await new Promise((r) => receiver.listen(0, '127.0.0.1', r));
-        srv = await startServer({ flags: ['--allow-private-network', '--job-poll=100ms'] });
+        srv = await startServer({ flags: ['--allow-private-network'] });
         su = await superuserClient(srv.url);
     });
 

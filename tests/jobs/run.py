@@ -182,7 +182,7 @@ def setup_posts(api, url, events=("create",), flt="", extra=None):
     return api.ok("POST", "/api/collections/_webhooks/records", hook)
 
 
-FAST = ["--allow-private-network", "--job-poll=100ms"]
+FAST = ["--allow-private-network"]  # no --job-poll: wakes and due times carry it
 TESTS = []
 SERVERS = []
 
@@ -320,7 +320,7 @@ def kill9_with_queued_delivery_and_no_runner():
 def ssrf_refused_without_flag():
     rec = Receiver()
     try:
-        _, api = start(flags=["--job-poll=100ms"])
+        _, api = start()
         setup_posts(api, rec.url)
         api.ok("POST", "/api/collections/posts/records", {"title": "x"})
         api.ok("POST", "/api/jobs", {"kind": "http", "payload": {"url": rec.url}})
@@ -408,6 +408,66 @@ def jobs_api():
     check(st == 200 and b["id"] == a["id"], "folds into the retried job")
     s = api.ok("GET", "/api/jobs/stats")
     check(s["queued"] == 2 and "oldestDueAgeMs" in s, "stats: %r" % s)
+
+
+def user_token(api):
+    """A token of an ordinary (not superuser) auth record."""
+    api.ok("POST", "/api/collections", {"name": "members", "type": "auth", "createRule": ""})
+    api.ok("POST", "/api/collections/members/records",
+           {"email": "m@example.com", "password": "member-pass-1",
+            "passwordConfirm": "member-pass-1"})
+    return api.ok("POST", "/api/collections/members/auth-with-password",
+                  {"identity": "m@example.com", "password": "member-pass-1"})["token"]
+
+
+@test
+def jobs_api_error_paths():
+    _, api = start(flags=["--job-runners=0"])
+    # an ordinary user is authenticated but not a superuser: 403 everywhere
+    token = user_token(api)
+    for method, path in (("GET", "/api/jobs"), ("GET", "/api/jobs/stats"),
+                         ("GET", "/api/jobs/aaaaaaaaaaaaaaa"), ("POST", "/api/jobs"),
+                         ("POST", "/api/jobs/aaaaaaaaaaaaaaa/retry"),
+                         ("POST", "/api/jobs/aaaaaaaaaaaaaaa/cancel"),
+                         ("GET", "/api/crons"), ("POST", "/api/crons/nightly")):
+        st, _ = raw_post(api, path, b"{}" if method == "POST" else None,
+                         {"Authorization": token, "Content-Type": "application/json"},
+                         method=method)
+        check(st == 403, "a user on %s %s: %d" % (method, path, st))
+        st, _ = raw_post(api, path, b"{}" if method == "POST" else None,
+                         {"Content-Type": "application/json"}, method=method)
+        check(st == 401, "a guest on %s %s: %d" % (method, path, st))
+    # malformed enqueue bodies: 400, naming the field when there is one
+    su = {"Authorization": api.token, "Content-Type": "application/json"}
+    for raw in (b"not json", b"[1, 2]", b'"http"', b"{"):
+        st, j = raw_post(api, "/api/jobs", raw, su)
+        check(st == 400, "enqueue body %r: %d %r" % (raw, st, j))
+    for body, field in (({"kind": 7}, "kind"), ({}, "kind"),
+                        ({"kind": "http", "payload": [1]}, "payload"),
+                        ({"kind": "http", "payload": "x"}, "payload"),
+                        ({"kind": "http", "runAt": True}, "runAt"),
+                        ({"kind": "http", "runAt": -5}, "runAt"),
+                        ({"kind": "http", "priority": "high"}, "priority"),
+                        ({"kind": "http", "maxAttempts": 0}, "maxAttempts"),
+                        ({"kind": "http", "maxAttempts": 101}, "maxAttempts"),
+                        ({"kind": "http", "dedupeKey": "k" * 256}, "dedupeKey"),
+                        ({"kind": "http", "dedupeKey": 5}, "dedupeKey")):
+        st, j = api.call("POST", "/api/jobs", body)
+        check(st == 400 and field in (j.get("data") or {}),
+              "enqueue %r names %s: %d %r" % (body, field, st, j))
+    check(api.jobs()["totalItems"] == 0, "no malformed enqueue stored a job")
+    # bad list parameters
+    for query in ("status=queued,bogus", "status=,", "sort=-payload", "sort=created,nope",
+                  "page=abc", "page=-1", "perPage=1e3", "perPage=99999999999"):
+        st, j = api.call("GET", "/api/jobs?" + query)
+        check(st == 400, "list ?%s: %d %r" % (query, st, j))
+    # unknown or malformed ids
+    for method, path in (("GET", "/api/jobs/short"), ("GET", "/api/jobs/aaaaaaaaaaaaaaa"),
+                         ("POST", "/api/jobs/aaaaaaaaaaaaaaa/retry"),
+                         ("POST", "/api/jobs/aaaaaaaaaaaaaaa/cancel"),
+                         ("POST", "/api/jobs/short/retry"), ("POST", "/api/crons/nope")):
+        st, j = api.call(method, path)
+        check(st == 404, "%s %s: %d %r" % (method, path, st, j))
 
 
 @test
@@ -512,8 +572,8 @@ def crons_api():
         rec.close()
 
 
-def raw_post(api, path, body, headers):
-    req = urllib.request.Request(api.base + path, data=body, method="POST")
+def raw_post(api, path, body, headers, method="POST"):
+    req = urllib.request.Request(api.base + path, data=body, method=method)
     for k, v in headers.items():
         req.add_header(k, v)
     try:
@@ -578,6 +638,44 @@ def inbound_webhooks():
     check(st == 404, "unknown endpoint: %d" % st)
     lst = api.ok("GET", "/api/collections/payments/records?perPage=50")
     check(lst["totalItems"] == 4, "stored exactly the valid events: %r" % lst["totalItems"])
+
+
+@test
+def inbound_webhooks_error_paths():
+    _, api = start(flags=FAST)
+    api.ok("POST", "/api/collections", {
+        "name": "events", "type": "base", "fields": [{"name": "payload", "type": "json"}]})
+    for name, scheme, active in (("s", "stripe", True), ("g", "github", True),
+                                 ("off", "github", False)):
+        api.ok("POST", "/api/collections/_inboundWebhooks/records", {
+            "name": name, "scheme": scheme, "secret": "sec", "collection": "events",
+            "active": active})
+    body = b'{"id":"evt_1"}'
+    t = str(int(time.time()))
+    mac = hexmac("sec", t.encode() + b"." + body)
+    for headers, what in (({}, "no Stripe-Signature"),
+                          ({"Stripe-Signature": ""}, "an empty header"),
+                          ({"Stripe-Signature": "t=" + t}, "no v1"),
+                          ({"Stripe-Signature": "v1=" + mac}, "no t"),
+                          ({"Stripe-Signature": "t=%sx,v1=%s" % (t, mac)}, "a t with junk"),
+                          ({"Stripe-Signature": "t=%s,v1=%s" % (t, mac[:-1])}, "a short digest"),
+                          ({"Stripe-Signature": "t=%s,v1=%sg" % (t, mac[:-1])}, "a non-hex digit"),
+                          ({"Stripe-Signature": "t=%s;v1=%s" % (t, mac)}, "not comma-separated")):
+        st, j = raw_post(api, "/api/webhooks/s", body, headers)
+        check(st == 401, "stripe with %s: %d %r" % (what, st, j))
+    gh = "sha256=" + hexmac("sec", body)
+    st, _ = raw_post(api, "/api/webhooks/g", body, {})
+    check(st == 401, "github without X-Hub-Signature-256: %d" % st)
+    st, _ = raw_post(api, "/api/webhooks/g", body, {"X-Hub-Signature-256": gh[:-2]})
+    check(st == 401, "github with a short digest: %d" % st)
+    st, _ = raw_post(api, "/api/webhooks/off", body, {"X-Hub-Signature-256": gh})
+    check(st == 404, "an inactive endpoint is unknown: %d" % st)
+    st, _ = raw_post(api, "/api/webhooks/" + "x" * 300, body, {"X-Hub-Signature-256": gh})
+    check(st == 404, "a too long name: %d" % st)
+    lst = api.ok("GET", "/api/collections/events/records")
+    check(lst["totalItems"] == 0, "nothing stored: %r" % lst["totalItems"])
+    st, _ = raw_post(api, "/api/webhooks/g", body, {"X-Hub-Signature-256": gh})
+    check(st == 200, "the same request signed is taken: %d" % st)
 
 
 # --------------------------------------------------------------------------

@@ -16,7 +16,8 @@
  *   hmac-sha256  <header>: hex HMAC of the body (an optional "sha256="
  *                prefix); event id: X-Event-Id, else the body's "id"
  *
- * Signatures are checked over the raw body, in constant time. */
+ * Signatures are checked over the raw body, in constant time
+ * (inbound_verify.h). */
 #ifndef TARMAC_CORE_JOBS_INBOUND_H
 #define TARMAC_CORE_JOBS_INBOUND_H
 
@@ -25,21 +26,13 @@
 
 #include "base/rc.h"
 #include "base/str.h"
+#include "core/jobs/inbound_verify.h"
 #include "core/record/worker.h"
 #include "core/schema/collection.h"
 
 #define CORE_INBOUND_COLLECTION "_inboundWebhooks"
 
 extern const char core_inbound_collection_json[];
-
-/* One endpoint's settings, as read from `_inboundWebhooks`. */
-struct core_inbound {
-    char scheme[32];
-    char secret[1024];
-    char header[128];
-    char collection[256];
-    int64_t tolerance_s;
-};
 
 /* Reads the active endpoint named name on cw's connection: RC_NOT_FOUND
  * when none. */
@@ -48,16 +41,5 @@ enum rc core_inbound_find(struct core_worker *cw, struct str name, struct core_i
  * replay); false when c has no such field. */
 bool core_inbound_is_seen(struct core_worker *cw, const struct core_collection *c,
                           struct str event_id);
-
-/* A header of the request, by name (case-insensitive); len 0 when absent. */
-typedef struct str core_inbound_header_fn(void *ctx, const char *name);
-
-/* Checks the request's signature for cfg: RC_OK, RC_UNAUTHORIZED (missing or
- * wrong signature, or a timestamp outside the tolerance: *why says which),
- * RC_INVALID (an unknown scheme). The event id, when the scheme has one,
- * goes to event_id ("" when none). */
-enum rc core_inbound_verify(const struct core_inbound *cfg, core_inbound_header_fn *header,
-                            void *ctx, struct str body, int64_t now_s, char event_id[256],
-                            const char **why);
 
 #endif

@@ -152,6 +152,27 @@ enum rc core_job_claim(struct store_conn *db, int64_t now_ms, int64_t lease_ms,
     return rc == RC_NOT_FOUND || rc == RC_OK ? RC_OK : rc;
 }
 
+enum rc core_job_next_due(struct store_conn *db, int64_t *at_ms)
+{
+    *at_ms = -1;
+    /* One MIN per status, so each is a seek on _jobs_due (status, runAt). */
+    struct store_stmt *st;
+    enum rc rc =
+        store_prepare(db,
+                      STR_LIT("SELECT MIN(t) FROM ("
+                              "SELECT MIN(runAt) AS t FROM _jobs WHERE status = 'queued' UNION ALL "
+                              "SELECT MIN(runAt) FROM _jobs WHERE status = 'failed' UNION ALL "
+                              "SELECT MIN(leaseUntil) + 1 FROM _jobs WHERE status = 'running')"),
+                      &st);
+    if (rc)
+        return rc;
+    rc = store_step(st);
+    if (rc == RC_OK && store_column_type(st, 0) != STORE_TYPE_NULL)
+        *at_ms = store_column_int64(st, 0);
+    store_done(st);
+    return rc == RC_NOT_FOUND ? RC_OK : rc;
+}
+
 void core_job_cleanup(struct core_job *job)
 {
     json_decref(job->payload);

@@ -77,6 +77,12 @@ enum rc core_job_claim(struct store_conn *db, int64_t now_ms, int64_t lease_ms,
                        struct core_job *out, size_t max, size_t *n);
 void core_job_cleanup(struct core_job *job);
 
+/* When the next job becomes claimable (unix ms): the earliest runAt of a
+ * queued or failed job, or just past the earliest lease of a running one;
+ * -1 when no job is pending. A read: any connection, any thread that owns
+ * db. Lets an idle runner sleep until then instead of polling. */
+enum rc core_job_next_due(struct store_conn *db, int64_t *at_ms);
+
 enum core_job_outcome {
     CORE_JOB_DONE,  /* finished */
     CORE_JOB_RETRY, /* failed this time; again after a backoff, if attempts remain */

@@ -70,10 +70,7 @@ enum rc core_jobs_list(struct core_worker *cw, const struct core_jobs_list_opts 
 {
     struct str status[STATUS_COUNT];
     size_t nstatus = 0;
-    for (struct str rest = o->status; rest.len;) {
-        const char *comma = memchr(rest.ptr, ',', rest.len);
-        struct str one = {rest.ptr, comma ? (size_t)(comma - rest.ptr) : rest.len};
-        rest = comma ? (struct str){comma + 1, rest.len - one.len - 1} : (struct str){NULL, 0};
+    for (struct str rest = o->status, one; str_next_item(&rest, ',', &one);) {
         if (!is_status(one) || nstatus == STATUS_COUNT) {
             core_problem_message(p, "Unknown job status in status.");
             return RC_INVALID;
@@ -89,10 +86,7 @@ enum rc core_jobs_list(struct core_worker *cw, const struct core_jobs_list_opts 
     store_sql_add(&q, " ORDER BY ");
     struct str sort = o->sort.len ? o->sort : STR_LIT("-created");
     int terms = 0;
-    for (struct str rest = sort; rest.len;) {
-        const char *comma = memchr(rest.ptr, ',', rest.len);
-        struct str one = {rest.ptr, comma ? (size_t)(comma - rest.ptr) : rest.len};
-        rest = comma ? (struct str){comma + 1, rest.len - one.len - 1} : (struct str){NULL, 0};
+    for (struct str rest = sort, one; str_next_item(&rest, ',', &one);) {
         bool desc = one.len && one.ptr[0] == '-';
         if (one.len && (one.ptr[0] == '-' || one.ptr[0] == '+')) {
             one.ptr++;

@@ -23,6 +23,7 @@
 struct core_jobs {
     const char *db_path;
     struct store_writer *writer;
+    struct core_webhooks *webhooks; /* what may enqueue on commit (the wake listener) */
     struct core_jobs_config cfg;
     pthread_t *threads;
     size_t thread_count;
@@ -43,7 +44,7 @@ void core_jobs_config_defaults(struct core_jobs_config *cfg)
                                      .lease_ms = CORE_JOBS_DEFAULT_LEASE_MS,
                                      .retention_ms = CORE_JOBS_DEFAULT_RETENTION_MS,
                                      .http_timeout_ms = 10000,
-                                     .poll_ms = 1000};
+                                     .poll_ms = CORE_JOBS_DEFAULT_POLL_MS};
 }
 
 struct core_jobs *core_jobs_new(const char *db_path, struct store_writer *writer)
@@ -67,15 +68,24 @@ void core_jobs_wake(struct core_jobs *j)
     pthread_mutex_unlock(&j->mu);
 }
 
-static void wake_on_commit(void *ctx, struct core_event *ev)
+static bool wake_wants(void *ctx, const struct core_collection *c)
 {
-    (void)ev;
-    core_jobs_wake(ctx);
+    struct core_jobs *j = ctx;
+    return strcmp(c->name, CORE_SCHEDULES_COLLECTION) == 0 ||
+           core_webhooks_may_enqueue(j->webhooks, c);
 }
 
-struct core_event_listener core_jobs_wake_listener(struct core_jobs *j)
+static void wake_on_commit(void *ctx, struct core_event *ev)
 {
-    return (struct core_event_listener){.on_commit = wake_on_commit, .ctx = j};
+    /* The bus calls every on_commit with every event: filter here too. */
+    if (wake_wants(ctx, ev->c))
+        core_jobs_wake(ctx);
+}
+
+struct core_event_listener core_jobs_wake_listener(struct core_jobs *j, struct core_webhooks *w)
+{
+    j->webhooks = w;
+    return (struct core_event_listener){.wants = wake_wants, .on_commit = wake_on_commit, .ctx = j};
 }
 
 /* Sleeps until woken after seen, stopped, or ms passed. False when stopping. */
@@ -151,7 +161,7 @@ static enum rc prune_apply(struct store_conn *db, void *ctx)
     return core_job_prune(db, p->before, &p->n);
 }
 
-static void run_one(struct core_jobs *j, const struct core_job_env *env, struct core_job *job,
+static void run_one(const struct core_job_env *env, struct core_job *job,
                     struct core_job_result *res, int64_t *next_run)
 {
     memset(res, 0, sizeof(*res));
@@ -176,7 +186,25 @@ static void run_one(struct core_jobs *j, const struct core_job_env *env, struct 
     if (res->outcome != CORE_JOB_DONE)
         log_info("msg=\"job attempt failed\" job=%s kind=%s attempt=%d/%d error=\"%s\"", job->id,
                  job->kind, job->attempts, job->max_attempts, res->error);
-    (void)j;
+}
+
+/* How long an idle runner sleeps: until the next job is due (a delayed
+ * job, a retry, an expired lease), the next prune or schedule slot, and at
+ * most the poll interval. A new job needs no poll: the commit that enqueues
+ * it, and the API's enqueue, wake the runners (core_jobs_wake). The poll
+ * only catches what this process did not write (another instance sharing
+ * the table) and a failed claim. */
+static int64_t idle_ms(struct core_jobs *j, struct store_conn *db, enum rc claim_rc,
+                       int64_t next_prune, int64_t next_schedules)
+{
+    int64_t now = chrono_real_ms(), until = now + j->cfg.poll_ms, due = -1;
+    if (!claim_rc && core_job_next_due(db, &due) == RC_OK && due >= 0 && due < until)
+        until = due;
+    if (j->cfg.retention_ms > 0 && next_prune < until)
+        until = next_prune;
+    if (next_schedules < until)
+        until = next_schedules;
+    return until > now ? until - now : 1;
 }
 
 static void *runner_main(void *arg)
@@ -193,8 +221,10 @@ static void *runner_main(void *arg)
                                .writer = j->writer,
                                .allow_private_network = j->cfg.allow_private_network,
                                .http_timeout_ms = j->cfg.http_timeout_ms};
-    int64_t next_prune = chrono_real_ms() + (r->index == 0 ? 0 : INT64_MAX / 2);
-    int64_t next_schedules = r->index == 0 ? 0 : INT64_MAX;
+    bool is_first = r->index == 0; /* runner 0 also prunes and fires schedules */
+    int64_t next_prune = is_first ? chrono_real_ms() : INT64_MAX;
+    int64_t next_schedules = is_first ? 0 : INT64_MAX, last_look = 0;
+    uint64_t looked_at_wakes = 0;
     struct claim *c = xcalloc(1, sizeof(*c));
     c->j = j;
     for (;;) {
@@ -204,7 +234,11 @@ static void *runner_main(void *arg)
         pthread_mutex_unlock(&j->mu);
         if (is_stopping)
             break;
-        if (r->index == 0 && j->cfg.retention_ms > 0 && chrono_real_ms() >= next_prune) {
+        /* A commit since the last look may have added or changed a schedule:
+         * look again, at most once a SCHEDULE_EVERY_MS. */
+        if (is_first && seen != looked_at_wakes && next_schedules > last_look + SCHEDULE_EVERY_MS)
+            next_schedules = last_look + SCHEDULE_EVERY_MS;
+        if (is_first && j->cfg.retention_ms > 0 && chrono_real_ms() >= next_prune) {
             struct prune p = {.before = chrono_real_ms() - j->cfg.retention_ms};
             if (store_writer_run(j->writer, prune_apply, &p) == RC_OK && p.n)
                 log_info("msg=\"finished jobs pruned\" count=%lld", (long long)p.n);
@@ -212,28 +246,28 @@ static void *runner_main(void *arg)
         }
         if (chrono_real_ms() >= next_schedules) {
             size_t fired = 0;
-            enum rc src = core_schedules_tick(db, j->writer, chrono_real_ms(), &fired);
+            int64_t next_slot = -1;
+            last_look = chrono_real_ms();
+            looked_at_wakes = seen;
+            enum rc src = core_schedules_tick(db, j->writer, last_look, &fired, &next_slot);
             if (src)
                 log_warn("msg=\"schedules not looked at\" rc=%s", rc_name(src));
             else if (fired)
                 log_info("msg=\"schedules fired\" count=%zu", fired);
-            next_schedules = chrono_real_ms() + SCHEDULE_EVERY_MS;
+            next_schedules = src || next_slot < 0 ? last_look + j->cfg.poll_ms : next_slot;
         }
         enum rc rc = store_writer_run(j->writer, claim_apply, c);
         if (rc || c->n == 0) {
             if (rc)
                 log_warn("msg=\"job claim failed\" rc=%s", rc_name(rc));
-            int64_t nap = j->cfg.poll_ms;
-            if (r->index == 0 && nap > SCHEDULE_EVERY_MS)
-                nap = SCHEDULE_EVERY_MS;
-            if (!sleep_until_woken(j, seen, nap))
+            if (!sleep_until_woken(j, seen, idle_ms(j, db, rc, next_prune, next_schedules)))
                 break;
             continue;
         }
         struct core_job_result results[CLAIM_MAX];
         int64_t next_run[CLAIM_MAX];
         for (size_t i = 0; i < c->n; i++)
-            run_one(j, &env, &c->jobs[i], &results[i], &next_run[i]);
+            run_one(&env, &c->jobs[i], &results[i], &next_run[i]);
         struct finish f = {.jobs = c->jobs, .results = results, .next_run = next_run, .n = c->n};
         rc = store_writer_run(j->writer, finish_apply, &f);
         if (rc)
@@ -255,7 +289,7 @@ void core_jobs_start(struct core_jobs *j, const struct core_jobs_config *cfg)
 {
     j->cfg = *cfg;
     if (j->cfg.poll_ms <= 0)
-        j->cfg.poll_ms = 1000;
+        j->cfg.poll_ms = CORE_JOBS_DEFAULT_POLL_MS;
     if (j->cfg.lease_ms <= 0)
         j->cfg.lease_ms = CORE_JOBS_DEFAULT_LEASE_MS;
     if (j->cfg.lease_ms <= 2 * j->cfg.http_timeout_ms)

@@ -6,9 +6,11 @@
  * each through its kind's handler, record every outcome in one writer job
  * (core_job_finish: done, failed with a backoff, or dead). When nothing is
  * due a runner sleeps until woken (a commit that may have enqueued, an API
- * enqueue) or for at most the poll interval, which also picks up delayed
- * jobs and leases that expired. Runner 0 prunes finished jobs older than
- * the retention once a minute. */
+ * enqueue) or until the next delayed job, retry or lease expiry it read
+ * (core_job_next_due), so idle runners do not poll the database; the poll
+ * interval only bounds the sleep, for jobs another process wrote. Runner 0
+ * prunes finished jobs older than the retention once a minute and fires
+ * schedules at their next slot (a commit makes it look again). */
 #ifndef TARMAC_CORE_JOBS_RUNNER_H
 #define TARMAC_CORE_JOBS_RUNNER_H
 
@@ -17,6 +19,7 @@
 #include <stdint.h>
 
 #include "core/event/event.h"
+#include "core/jobs/webhook.h"
 #include "store/writer.h"
 
 struct core_jobs_config {
@@ -25,11 +28,12 @@ struct core_jobs_config {
     int64_t lease_ms;           /* how long a claim holds a job */
     int64_t retention_ms;       /* finished jobs kept this long; 0 = forever */
     int64_t http_timeout_ms;    /* per outbound request */
-    int64_t poll_ms;            /* longest sleep when idle */
+    int64_t poll_ms;            /* longest sleep when idle (see above) */
 };
 
 #define CORE_JOBS_DEFAULT_LEASE_MS (5 * 60 * 1000)
 #define CORE_JOBS_DEFAULT_RETENTION_MS (7LL * 24 * 60 * 60 * 1000)
+#define CORE_JOBS_DEFAULT_POLL_MS (60 * 1000)
 
 struct core_jobs;
 
@@ -42,8 +46,11 @@ void core_jobs_config_defaults(struct core_jobs_config *cfg);
 void core_jobs_start(struct core_jobs *j, const struct core_jobs_config *cfg);
 /* Wakes a sleeping runner; any thread, cheap. Accepts NULL. */
 void core_jobs_wake(struct core_jobs *j);
-/* A listener that wakes the runners after each committed change (app.c). */
-struct core_event_listener core_jobs_wake_listener(struct core_jobs *j);
+/* A listener that wakes the runners after a committed change that may have
+ * enqueued (a change hooks in w may deliver) or may have changed a schedule
+ * (of `_schedules`); it wants no other events, so writes nobody listens to
+ * make none (app.c). j and w are borrowed for the bus's life. */
+struct core_event_listener core_jobs_wake_listener(struct core_jobs *j, struct core_webhooks *w);
 /* Stops the threads (each finishes the job in hand) and frees; accepts NULL.
  * Call before the writer stops. */
 void core_jobs_free(struct core_jobs *j);

@@ -38,8 +38,7 @@ struct tick {
 };
 
 /* Enqueues the job of schedule id (writer connection). */
-static enum rc enqueue_for(struct store_conn *db, struct str id, int64_t now_ms,
-                           char job_id[CORE_JOB_ID_LEN + 1])
+static enum rc enqueue_for(struct store_conn *db, struct str id, char job_id[CORE_JOB_ID_LEN + 1])
 {
     struct store_stmt *st;
     enum rc rc = store_prepare(
@@ -72,7 +71,6 @@ static enum rc enqueue_for(struct store_conn *db, struct str id, int64_t now_ms,
                  key, kind_c);
         rc = RC_OK;
     }
-    (void)now_ms;
     return rc;
 }
 
@@ -109,7 +107,7 @@ static enum rc tick_apply(struct store_conn *db, void *ctx)
         if (!ok || !t->due[i].is_run)
             continue; /* someone else fired it, or a new schedule was stamped */
         char job_id[CORE_JOB_ID_LEN + 1];
-        rc = enqueue_for(db, id, t->now, job_id);
+        rc = enqueue_for(db, id, job_id);
         if (rc)
             return rc;
         t->fired++;
@@ -118,9 +116,10 @@ static enum rc tick_apply(struct store_conn *db, void *ctx)
 }
 
 enum rc core_schedules_tick(struct store_conn *db, struct store_writer *writer, int64_t now_ms,
-                            size_t *fired)
+                            size_t *fired, int64_t *next_ms)
 {
     *fired = 0;
+    *next_ms = -1;
     struct store_stmt *st;
     enum rc rc = store_prepare(
         db, STR_LIT("SELECT id, cron, lastRunAt FROM \"_schedules\" WHERE active = 1"), &st);
@@ -134,6 +133,10 @@ enum rc core_schedules_tick(struct store_conn *db, struct store_writer *writer, 
         struct cron c;
         if (!cron_parse(expr, &c))
             continue;
+        /* Its next slot once this look has fired or stamped it. */
+        int64_t after = cron_next(&c, last > now_ms ? last : now_ms);
+        if (after >= 0 && (*next_ms < 0 || after < *next_ms))
+            *next_ms = after;
         struct due *d = &t->due[t->n];
         snprintf(d->id, sizeof(d->id), "%.*s", (int)id.len, id.ptr);
         d->last = last;
@@ -149,6 +152,8 @@ enum rc core_schedules_tick(struct store_conn *db, struct store_writer *writer, 
         }
     }
     store_done(st);
+    if (rc == RC_OK)
+        *next_ms = now_ms; /* MAX_PER_TICK reached: look again at once */
     rc = rc == RC_NOT_FOUND || rc == RC_OK ? RC_OK : rc;
     if (!rc && t->n) {
         rc = store_writer_run(writer, tick_apply, t);
@@ -161,7 +166,7 @@ enum rc core_schedules_tick(struct store_conn *db, struct store_writer *writer, 
 enum rc core_schedule_run_now(struct store_conn *db, struct str name, int64_t now_ms,
                               char id_out[CORE_JOB_ID_LEN + 1])
 {
-    enum rc rc = enqueue_for(db, name, now_ms, id_out);
+    enum rc rc = enqueue_for(db, name, id_out);
     bool ok;
     if (!rc)
         rc = stamp(db, name, -1, now_ms, &ok);

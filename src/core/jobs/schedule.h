@@ -9,8 +9,9 @@
  * to now, guarded by the lastRunAt it read, so two looks never fire one slot
  * twice. After downtime a missed schedule therefore runs once, not once per
  * missed slot. A new schedule (lastRunAt 0) is stamped first and fires at
- * its first slot after that. An expression that does not parse never fires
- * (logged). */
+ * its first slot after that. An expression that does not parse never fires.
+ * Between looks the runner sleeps until the next slot, or until a commit
+ * (which may have changed a schedule) wakes it. */
 #ifndef TARMAC_CORE_JOBS_SCHEDULE_H
 #define TARMAC_CORE_JOBS_SCHEDULE_H
 
@@ -28,9 +29,10 @@
 extern const char core_schedules_collection_json[];
 
 /* One look: reads on db (a runner's), writes through writer. *fired counts
- * the jobs enqueued. */
+ * the jobs enqueued; *next_ms is the next slot of any active schedule after
+ * now (unix ms; -1 when none comes), so the runner can sleep until then. */
 enum rc core_schedules_tick(struct store_conn *db, struct store_writer *writer, int64_t now_ms,
-                            size_t *fired);
+                            size_t *fired, int64_t *next_ms);
 
 /* Enqueues the job of the schedule named name (or with that id) now, on the
  * writer's connection, and sets its lastRunAt; RC_NOT_FOUND. */

@@ -193,6 +193,11 @@ static bool wants(void *ctx, const struct core_collection *c)
     return is_hooks(c) || atomic_load_explicit(&w->may_have_hooks, memory_order_relaxed);
 }
 
+bool core_webhooks_may_enqueue(struct core_webhooks *w, const struct core_collection *c)
+{
+    return c->name[0] != '_' && atomic_load_explicit(&w->may_have_hooks, memory_order_relaxed);
+}
+
 static enum rc on_change(void *ctx, struct store_conn *db, const struct core_event *ev)
 {
     struct core_webhooks *w = ctx;

@@ -41,6 +41,9 @@ struct core_webhooks *core_webhooks_new(void);
 void core_webhooks_free(struct core_webhooks *w);
 /* Sets the flag from the table (start-up, writer thread). */
 enum rc core_webhooks_load(struct core_webhooks *w, struct store_conn *db);
+/* Whether a committed change of c may have enqueued a delivery: c is not a
+ * system collection and a hook may exist. Any thread. */
+bool core_webhooks_may_enqueue(struct core_webhooks *w, const struct core_collection *c);
 /* The listener app.c registers on its event bus (wants + in_tx); w is
  * borrowed for the bus's life. */
 struct core_event_listener core_webhook_listener(struct core_webhooks *w);

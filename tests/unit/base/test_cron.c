@@ -1,6 +1,8 @@
 /* test_cron.c -- unit tests of base/cron.h: what parses and what does not,
  * next times across minutes, hours, days, months and years, the two day
- * fields (either matches when both are restricted), macros. */
+ * fields (either matches when both are restricted), macros; malformed
+ * fields, lists, ranges, steps and numbers (tests/fuzz/fuzz_cron.c fuzzes
+ * the rest). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -45,6 +47,48 @@ static void parses(void **state)
         assert_false(cron_parse(str_from_cstr(bad[i]), &c));
 }
 
+static void refuses_malformed(void **state)
+{
+    (void)state;
+    const char *const bad[] = {
+        "*/ * * * *",    /* a step without a number */
+        "5/ * * * *",    /* idem after a start */
+        "1- * * * *",    /* a range without its end */
+        "-1 * * * *",    /* a sign */
+        "+1 * * * *",    /* idem */
+        ",1 * * * *",    /* a leading comma */
+        "1,,2 * * * *",  /* an empty item */
+        "*5 * * * *",    /* a star followed by a number */
+        "** * * * *",    /* two stars */
+        "*/5/5 * * * *", /* two steps */
+        "10000 * * * *", /* a number past the reader's cap */
+        "99999999999999999999 * * * *",
+        "0x1 * * * *",  /* not decimal */
+        "1.5 * * * *",  /* not an integer */
+        "* * * * *\n",  /* a newline is not a separator */
+        "* * * * * *",  /* six fields (seconds are not supported) */
+        "@daily x",     /* a macro with more */
+        "@DAILY",       /* macros are lower-case */
+        "@",            /* no macro name */
+        " ",            /* only blanks */
+        "* * 32 * *",   /* day past 31 */
+        "* * * 0 *",    /* month 0 */
+        "0-60 * * * *", /* a range past the field */
+        "60/5 * * * *", /* a start past the field */
+    };
+    struct cron c;
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        if (cron_parse(str_from_cstr(bad[i]), &c))
+            fail_msg("accepted \"%s\"", bad[i]);
+    }
+    /* and a few near-misses that are valid */
+    assert_true(cron_parse(str_from_cstr("*\t*\t*\t*\t*"), &c));   /* tabs separate */
+    assert_true(cron_parse(str_from_cstr("0-59/60 * * * *"), &c)); /* a step past the range */
+    assert_int_equal(c.minutes, 1);
+    assert_true(cron_parse(str_from_cstr("007 * * * *"), &c)); /* leading zeros */
+    assert_int_equal(c.minutes, (uint64_t)1 << 7);
+}
+
 static void next_times(void **state)
 {
     (void)state;
@@ -73,6 +117,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(parses),
+        cmocka_unit_test(refuses_malformed),
         cmocka_unit_test(next_times),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,19 +1,22 @@
 /* test_inbound.c -- unit tests of core/jobs/inbound.h's signature checks:
  * each scheme accepts its own signature and refuses a wrong one, another
  * scheme's header, a tampered body; stripe's tolerance and rotated secrets
- * (several v1); event ids. */
+ * (several v1); event ids; malformed headers (a missing or non-numeric t,
+ * a digest of the wrong length or with a non-hex character, a sign or a
+ * space where strtol would have skipped it). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
 #include "base/secure.h"
-#include "core/jobs/inbound.h"
+#include "core/jobs/inbound_verify.h"
 
 struct headers {
     const char *name[4];
@@ -101,12 +104,103 @@ static void plain_schemes(void **state)
     assert_int_equal(check("nope", "", &x, body, 0, ev), RC_INVALID);
 }
 
+static void upper(char *s)
+{
+    for (; *s; s++)
+        *s = (char)toupper((unsigned char)*s);
+}
+
+static void stripe_malformed(void **state)
+{
+    (void)state;
+    /* a body whose MAC starts with '0', so "+X" and " X" spell the same byte
+     * to strtol: they must still be refused */
+    char body[32], mac[65], ev[256];
+    for (int i = 0;; i++) {
+        snprintf(body, sizeof(body), "{\"id\":\"e%d\"}", i);
+        hex_hmac("topsecret", "1000.", body, mac);
+        if (mac[0] == '0')
+            break;
+    }
+    struct headers h = {.name = {"Stripe-Signature"}, .n = 1};
+    const char *const refused[] = {
+        "t=1000",                       /* no v1 */
+        "v1=%s",                        /* no t */
+        "t=,v1=%s",                     /* empty t */
+        "t=1000x,v1=%s",                /* t not a number */
+        "t=-1000,v1=%s",                /* a sign */
+        " t=1000,v1=%s",                /* a space before the key */
+        "t=1000,v1=%.63s",              /* one digit short */
+        "t=1000,v1=%s0",                /* one digit long */
+        "t=1000,v1= %s",                /* a space before the digest */
+        "t=1000,v0=%s",                 /* another version */
+        "t=1000;v1=%s",                 /* not comma-separated */
+        "t=10000000000000000000,v1=%s", /* past 18 digits */
+    };
+    for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+        snprintf(h.value[0], 256, refused[i], mac);
+        assert_int_equal(check("stripe", "", &h, body, 1000, ev), RC_UNAUTHORIZED);
+    }
+    char signed_mac[66];
+    snprintf(signed_mac, sizeof(signed_mac), "+%s", mac + 1);
+    snprintf(h.value[0], 256, "t=1000,v1=%s", signed_mac);
+    assert_int_equal(check("stripe", "", &h, body, 1000, ev), RC_UNAUTHORIZED);
+    signed_mac[0] = ' ';
+    snprintf(h.value[0], 256, "t=1000,v1=%s", signed_mac);
+    assert_int_equal(check("stripe", "", &h, body, 1000, ev), RC_UNAUTHORIZED);
+    char bad[65];
+    snprintf(bad, sizeof(bad), "%s", mac);
+    bad[10] = 'g';
+    snprintf(h.value[0], 256, "t=1000,v1=%s", bad);
+    assert_int_equal(check("stripe", "", &h, body, 1000, ev), RC_UNAUTHORIZED);
+    /* empty items, a v1 before t, upper-case hex: accepted */
+    char up[65];
+    snprintf(up, sizeof(up), "%s", mac);
+    upper(up);
+    snprintf(h.value[0], 256, ",,v1=%s,,t=1000,", up);
+    assert_int_equal(check("stripe", "", &h, body, 1000, ev), RC_OK);
+    /* no "id" in a body that is not JSON: no event id */
+    hex_hmac("topsecret", "1000.", "not json", mac);
+    snprintf(h.value[0], 256, "t=1000,v1=%s", mac);
+    assert_int_equal(check("stripe", "", &h, "not json", 1000, ev), RC_OK);
+    assert_string_equal(ev, "");
+}
+
+static void plain_malformed(void **state)
+{
+    (void)state;
+    const char *body = "{\"id\":\"b-1\"}";
+    char mac[65], ev[256];
+    hex_hmac("topsecret", "", body, mac);
+    struct headers g = {.name = {"X-Hub-Signature-256"}, .n = 1};
+    snprintf(g.value[0], 256, "SHA256=%s", mac); /* the prefix in any case */
+    assert_int_equal(check("github", "", &g, body, 0, ev), RC_OK);
+    assert_string_equal(ev, ""); /* no X-GitHub-Delivery: no id (not the body's) */
+    snprintf(g.value[0], 256, "sha256:%s", mac);
+    assert_int_equal(check("github", "", &g, body, 0, ev), RC_UNAUTHORIZED);
+    snprintf(g.value[0], 256, "sha256=");
+    assert_int_equal(check("github", "", &g, body, 0, ev), RC_UNAUTHORIZED);
+    struct headers r = {.name = {"X-Razorpay-Signature"}, .n = 1};
+    snprintf(r.value[0], 256, "sha256=%s", mac); /* razorpay takes no prefix */
+    assert_int_equal(check("razorpay", "", &r, body, 0, ev), RC_UNAUTHORIZED);
+    snprintf(r.value[0], 256, "%s ", mac);
+    assert_int_equal(check("razorpay", "", &r, body, 0, ev), RC_UNAUTHORIZED);
+    struct headers x = {.name = {"X-Sig"}, .n = 1};
+    snprintf(x.value[0], 256, "%s", mac);
+    assert_int_equal(check("hmac-sha256", "X-Sig", &x, body, 0, ev), RC_OK);
+    assert_string_equal(ev, "b-1"); /* no X-Event-Id: the body's id */
+    x.n = 0;
+    assert_int_equal(check("hmac-sha256", "X-Sig", &x, body, 0, ev), RC_UNAUTHORIZED);
+}
+
 int main(void)
 {
     secure_init();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(stripe),
         cmocka_unit_test(plain_schemes),
+        cmocka_unit_test(stripe_malformed),
+        cmocka_unit_test(plain_malformed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

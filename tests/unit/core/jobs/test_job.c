@@ -1,7 +1,8 @@
 /* test_job.c -- unit tests of core/jobs/job.h: the backoff (growth, cap,
  * jitter bounds, Retry-After) and the queue on a real database: enqueue and
  * dedupe, claim order and leases, a stale finish after a reclaim, retries
- * to dead, retry/cancel, pruning. */
+ * to dead, retry/cancel, pruning, the next due time an idle runner sleeps
+ * until. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -247,6 +248,38 @@ static void prune_keeps_pending_and_recent(void **state)
     core_job_cleanup(&jobs[1]);
 }
 
+static void next_due_is_the_earliest_claimable(void **state)
+{
+    struct fx *fx = *state;
+    int64_t at;
+    assert_int_equal(core_job_next_due(fx->db, &at), RC_OK);
+    assert_int_equal(at, -1); /* nothing pending */
+    char a[16], b[16];
+    bool folded, is_stale;
+    enqueue(fx->db, NULL, 0, 5000, 3, a, &folded);
+    enqueue(fx->db, NULL, 0, 3000, 3, b, &folded);
+    assert_int_equal(core_job_next_due(fx->db, &at), RC_OK);
+    assert_int_equal(at, 3000); /* the earlier runAt */
+    struct core_job jobs[1];
+    size_t n;
+    assert_int_equal(core_job_claim(fx->db, 3000, 1000, jobs, 1, &n), RC_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(core_job_next_due(fx->db, &at), RC_OK);
+    assert_int_equal(at, 4001); /* b's lease (3000 + 1000) expires first */
+    assert_int_equal(
+        core_job_finish(fx->db, &jobs[0], CORE_JOB_RETRY, 3100, 7000, STR_LIT("x"), &is_stale),
+        RC_OK);
+    core_job_cleanup(&jobs[0]);
+    assert_int_equal(core_job_next_due(fx->db, &at), RC_OK);
+    assert_int_equal(at, 5000); /* a, before b's retry at 7000 */
+    assert_int_equal(core_job_cancel(fx->db, str_from_cstr(a), 3200), RC_OK);
+    assert_int_equal(core_job_next_due(fx->db, &at), RC_OK);
+    assert_int_equal(at, 7000); /* the failed job's retry */
+    assert_int_equal(core_job_cancel(fx->db, str_from_cstr(b), 3300), RC_OK);
+    assert_int_equal(core_job_next_due(fx->db, &at), RC_OK);
+    assert_int_equal(at, -1); /* canceled jobs are not pending */
+}
+
 int main(void)
 {
     secure_init();
@@ -259,6 +292,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(claim_orders_and_leases, setup, teardown),
         cmocka_unit_test_setup_teardown(retries_until_dead, setup, teardown),
         cmocka_unit_test_setup_teardown(prune_keeps_pending_and_recent, setup, teardown),
+        cmocka_unit_test_setup_teardown(next_due_is_the_earliest_claimable, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
