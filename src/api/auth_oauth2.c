@@ -22,7 +22,7 @@
 #include "base/secure.h"
 #include "core/auth/oauth2.h"
 #include "core/files/sniff.h"
-#include "net/fetch.h"
+#include "net/http_out.h"
 #include "core/realtime/realtime.h"
 #include "core/record/record_save.h"
 #include "core/record/record_write.h"
@@ -372,15 +372,18 @@ static void avatar_work(void *ctx)
 {
     struct signin *s = ctx;
     /* the picture's URL is the user's to choose (an OIDC claim): public addresses only */
-    struct net_fetch_request r = {.url = s->x.user.avatar_url,
-                                  .timeout_ms = 10000,
-                                  .is_public_only = !s->call->aw->core.app->is_private_fetch_ok};
-    long status = 0;
-    s->avatar_rc = net_fetch(&r, &s->avatar, &status);
-    if (!s->avatar_rc && (status < 200 || status > 299))
+    struct net_http_out_req r = {.method = "GET",
+                                 .url = s->x.user.avatar_url,
+                                 .timeout_ms = 10000,
+                                 .allow_private_network =
+                                     s->call->aw->core.app->allow_private_network,
+                                 .response = &s->avatar};
+    struct net_http_out_resp resp;
+    net_http_out_send(&r, &resp);
+    if (resp.fail != NET_HTTP_OUT_OK || resp.status < 200 || resp.status > 299) {
         s->avatar_rc = RC_IO;
-    if (s->avatar_rc)
         return;
+    }
     /* the type is the bytes', as for any upload; one the field refuses is dropped */
     const char *mime = core_sniff_mime(s->avatar.data, s->avatar.len);
     bool is_allowed = s->avatar_field->mime_type_count == 0;

@@ -55,7 +55,7 @@ describe('oauth2', () => {
     before(async () => {
         fake = await startFakeProvider({ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET });
         // the fake provider, and so the pictures it serves, are on loopback
-        srv = await startServer({ flags: ['--allow-private-fetch=true'] });
+        srv = await startServer({ flags: ['--allow-private-network=true'] });
         su = await superuserClient(srv.url);
         const users = await su.collections.update('users', { oauth2: { enabled: true, providers: [providerConfig()] } });
         assert.equal(users.oauth2.enabled, true);
@@ -169,7 +169,7 @@ describe('oauth2', () => {
         assert.equal(gone.auth.record.avatar, '');
     });
 
-    test('without --allow-private-fetch a picture on a private address is not fetched', async () => {
+    test('without --allow-private-network a picture on a private address is not fetched', async () => {
         const plain = await startServer();
         try {
             const su2 = await superuserClient(plain.url);
