@@ -372,6 +372,11 @@ describe('oauth2', () => {
         body = await expectError(su.collections.update('users', { oauth2: { providers: [{ name: 'google', clientId: '' }] } }), 400);
         body = await expectError(su.collections.update('users', { oauth2: { providers: [{ name: 'oidc', clientId: 'a', clientSecret: 'b' }] } }), 400);
         body = await expectError(su.collections.update('users', { oauth2: { mappedFields: { name: 'nosuchfield' } } }), 400);
+        // extra settings no provider reads are refused, not stored and ignored
+        body = await expectError(su.collections.update('users', { oauth2: { providers: [providerConfig({ extra: { hd: 'example.com' } })] } }), 400);
+        assert.equal(body.data.oauth2?.providers?.['0']?.extra?.code, 'validation_unsupported', JSON.stringify(body));
+        body = await expectError(su.collections.update('users', { oauth2: { enabled: 'yes' } }), 400);
+        assert.equal(body.data.oauth2?.enabled?.code, 'validation_invalid_value', JSON.stringify(body));
         // nothing changed
         const c = await su.collections.getOne('users');
         assert.equal(c.oauth2.providers[0].name, 'oidc');

@@ -58,7 +58,6 @@ static void test_auth_url(void **state)
         .user_info_url = "",
         .display_name = "",
         .pkce = -1,
-        .extra = "",
     };
     struct buf b;
     buf_init(&b, 4096);
