@@ -366,6 +366,48 @@ describe('oauth2', () => {
         assertFieldCode(body, 'redirectURL', 'validation_required');
     });
 
+    test('auth-with-oauth2 refuses a body that is not JSON, a blank provider and a createData that is not an object', async () => {
+        const url = `${srv.url}/api/collections/users/auth-with-oauth2`;
+        let res = await rawFetch(url, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"provider":' });
+        assert.equal(res.status, 400);
+        res = await rawFetch(url, { method: 'POST', json: { code: 'c', codeVerifier: 'v', redirectURL: REDIRECT } });
+        assert.equal(res.status, 400);
+        assertFieldCode(res.body, 'provider', 'validation_required');
+        res = await rawFetch(url, { method: 'POST', json: { provider: 7, code: 'c', redirectURL: REDIRECT } });
+        assert.equal(res.status, 400);
+        res = await rawFetch(url, { method: 'POST', json: { provider: 'oidc', code: 'c', redirectURL: REDIRECT, createData: 'x' } });
+        assert.equal(res.status, 400);
+        assertFieldCode(res.body, 'createData', 'validation_invalid_value');
+        res = await rawFetch(`${srv.url}/api/collections/nosuch/auth-with-oauth2`, {
+            method: 'POST', json: { provider: 'oidc', code: 'c', redirectURL: REDIRECT },
+        });
+        assert.equal(res.status, 404);
+    });
+
+    test('a provider answering garbage is 400, never a crash or a half-made account', async () => {
+        const before = (await su.collection('users').getList(1, 1)).totalItems;
+        const cases = [
+            ['/token', { body: '<html>not json</html>', type: 'text/html' }, 'Failed to fetch OAuth2 token.'],
+            ['/token', { body: '{"token_type":"Bearer"}' }, 'Failed to fetch OAuth2 token.'],
+            ['/token', { body: '{"access_token":12345}' }, 'Failed to fetch OAuth2 token.'],
+            ['/token', { status: 500, body: '{"access_token":"canned"}' }, 'Failed to fetch OAuth2 token.'],
+            ['/token', { body: '{"access_token":"' + 'a'.repeat(2 << 20) + '"}' }, 'Failed to fetch OAuth2 token.'],
+            ['/userinfo', { body: 'not json' }, 'Failed to fetch OAuth2 user.'],
+            ['/userinfo', { body: '["sub"]' }, 'Failed to fetch OAuth2 user.'],
+            ['/userinfo', { body: '{"sub":{"id":1},"email":"x@example.com","email_verified":true}' }, 'Failed to fetch OAuth2 user.'],
+        ];
+        try {
+            for (const [path, answer, message] of cases) {
+                fake.answers = { [path]: answer };
+                const body = await expectError(signIn({ sub: uniq('sub'), email_verified: false }), 400, path);
+                assert.equal(body.message, message, `${path} ${answer.body.slice(0, 40)}`);
+            }
+        } finally {
+            fake.answers = {};
+        }
+        assert.equal((await su.collection('users').getList(1, 1)).totalItems, before);
+    });
+
     test('collection options are validated', async () => {
         let body = await expectError(su.collections.update('users', { oauth2: { providers: [{ name: 'nosuch', clientId: 'a', clientSecret: 'b' }] } }), 400);
         assert.ok(body.data.oauth2?.providers?.['0']?.name || body.data['oauth2.providers.0.name'], JSON.stringify(body));
