@@ -14,7 +14,7 @@
 #include "net/http_out.h"
 #include "store/sql.h"
 #include "store/store.h"
-#include "core/record/record_write.h"
+#include "core/auth/auth_int.h"
 
 #define MAX_RESPONSE (1u << 20) /* a token or user-info answer; real ones are < 10 KiB */
 #define TIMEOUT_MS 15000
@@ -276,24 +276,16 @@ json_t *core_oauth2_find_linked(struct core_worker *cw, const struct core_collec
                               "provider = ?2 AND providerId = ?3 LIMIT 1"),
                       &st))
         return NULL;
-    char id[256] = "";
     enum rc rc = store_bind_text(st, 1, str_from_cstr(col->id));
     if (!rc)
         rc = store_bind_text(st, 2, str_from_cstr(provider));
     if (!rc)
         rc = store_bind_text(st, 3, str_from_cstr(provider_id));
-    if (!rc && store_step(st) == RC_OK) {
-        struct str v = store_column_text(st, 0);
-        if (v.len < sizeof(id)) {
-            memcpy(id, v.ptr, v.len);
-            id[v.len] = '\0';
-        }
+    if (rc) {
+        store_done(st);
+        return NULL;
     }
-    store_done(st);
-    json_t *record = NULL;
-    if (id[0])
-        (void)core_record_load(cw->db, col, str_from_cstr(id), &record);
-    return record;
+    return core_auth_load_id_row(cw, col, st);
 }
 
 void core_oauth2_link_job(const struct core_collection *col, const char *record_id,
