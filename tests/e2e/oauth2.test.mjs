@@ -457,7 +457,7 @@ describe('oauth2', () => {
     });
 
     test('the redirect with an unknown state, no state or an error goes to the failure page', async () => {
-        for (const q of ['state=nosuchclient&code=c', 'code=c', '']) {
+        for (const q of ['state=nosuchclient&code=c', 'code=c', '', `state=${'x'.repeat(300)}&code=c`, 'state=&code=c']) {
             const res = await fetch(`${srv.url}/api/oauth2-redirect?${q}`, { redirect: 'manual' });
             assert.equal(res.status, 307);
             assert.ok(res.headers.get('location').endsWith('oauth2-redirect-failure'));
@@ -468,6 +468,11 @@ describe('oauth2', () => {
         });
         assert.equal(post.status, 303);
         assert.ok(post.headers.get('location').endsWith('oauth2-redirect-failure'));
+        // a POST whose body does not decode is a 400, not a redirect
+        const bad = await rawFetch(`${srv.url}/api/oauth2-redirect`, {
+            method: 'POST', redirect: 'manual', headers: { 'Content-Type': 'application/json' }, body: '{"state":',
+        });
+        assert.equal(bad.status, 400);
         // an error from the provider reaches the SDK, which rejects
         const pb = client(srv.url);
         await assert.rejects(pb.collection('users').authWithOAuth2({
