@@ -22,7 +22,7 @@
 #include "base/secure.h"
 #include "core/auth/oauth2.h"
 #include "core/files/sniff.h"
-#include "net/fetch.h"
+#include "net/http_out.h"
 #include "core/realtime/realtime.h"
 #include "core/record/record_save.h"
 #include "core/record/record_write.h"
@@ -131,6 +131,24 @@ static void signin_release(void *ctx)
     buf_cleanup(&s->avatar);
 }
 
+/* Back on the loop after a deferral: true when the client is still there
+ * (go on), false when it left (the call is released; stop). */
+static bool enter(struct api_call *c)
+{
+    api_call_enter(c);
+    if (!api_call_is_gone(c))
+        return true;
+    api_call_resume(c);
+    return false;
+}
+
+/* Answers the error rc of a deferred call and releases it. */
+static void fail_resumed(struct api_call *c, enum rc rc)
+{
+    api_call_fail(c, rc);
+    api_call_resume(c);
+}
+
 static void write_meta(struct signin *s, struct buf *out)
 {
     const struct core_oauth2_user *u = &s->x.user;
@@ -181,13 +199,12 @@ static void linked(struct core_exec_job *job)
 {
     struct signin *s = (struct signin *)((char *)job - offsetof(struct signin, link));
     struct api_call *c = s->call;
-    api_call_enter(c);
-    if (!api_call_is_gone(c)) {
-        if (job->rc)
-            api_call_fail(c, job->rc);
-        else
-            answer(s);
-    }
+    if (!enter(c))
+        return;
+    if (job->rc)
+        api_call_fail(c, job->rc);
+    else
+        answer(s);
     api_call_resume(c);
 }
 
@@ -205,22 +222,19 @@ static void created(struct core_save *save, void *ctx)
 {
     struct signin *s = ctx;
     struct api_call *c = s->call;
-    api_call_enter(c);
-    if (api_call_is_gone(c)) {
-        api_call_resume(c);
+    if (!enter(c))
         return;
-    }
     enum rc rc = core_record_save_rc(save);
     if (rc) {
         api_call_take_problem(c, core_record_save_problem(save));
-        api_call_fail(c, rc);
-        api_call_resume(c);
+        fail_resumed(c, rc);
         return;
     }
-    struct core_output_opts o = {0};
-    o.ignore_view_rule = true;
+    /* only the new id: the record is read back whole below, as the auth
+     * response needs it (the save's answer rendered every field for nothing) */
+    struct core_output_opts o = {.fields = STR_LIT("id"), .ignore_view_rule = true};
     struct buf out;
-    buf_init(&out, 1 << 24);
+    buf_init(&out, 4096);
     struct core_problem p;
     core_problem_init(&p);
     rc = core_record_save_answer(save, &o, &out, &p);
@@ -232,8 +246,7 @@ static void created(struct core_save *save, void *ctx)
         (void)core_record_load(c->aw->core.db, s->col, str_from_cstr(id), &s->record);
     json_decref(saved);
     if (!s->record) {
-        api_call_fail(c, RC_INTERNAL);
-        api_call_resume(c);
+        fail_resumed(c, RC_INTERNAL);
         return;
     }
     s->is_new = true;
@@ -287,29 +300,23 @@ static void create_record(struct signin *s)
     enum rc rc = core_record_save_prepare(&c->core, &in, &c->problem, &save);
     if (!rc)
         rc = core_record_save_start(save, created, NULL, s);
-    if (rc) {
-        api_call_fail(c, rc);
-        api_call_resume(c);
-    }
+    if (rc)
+        fail_resumed(c, rc);
 }
 
 static void updated(struct core_write_job *job)
 {
     struct signin *s = (struct signin *)((char *)job - offsetof(struct signin, update));
     struct api_call *c = s->call;
-    api_call_enter(c);
-    if (api_call_is_gone(c)) {
-        api_call_resume(c);
+    if (!enter(c))
         return;
-    }
     const char *id = json_string_value(json_object_get(s->record, "id"));
     json_t *now = NULL;
     if (!job->rc)
         (void)core_record_load(c->aw->core.db, s->col, str_from_cstr(id), &now);
     if (!now) {
         api_call_take_problem(c, &job->problem);
-        api_call_fail(c, job->rc ? job->rc : RC_INTERNAL);
-        api_call_resume(c);
+        fail_resumed(c, job->rc ? job->rc : RC_INTERNAL);
         return;
     }
     json_decref(s->record);
@@ -372,15 +379,18 @@ static void avatar_work(void *ctx)
 {
     struct signin *s = ctx;
     /* the picture's URL is the user's to choose (an OIDC claim): public addresses only */
-    struct net_fetch_request r = {.url = s->x.user.avatar_url,
-                                  .timeout_ms = 10000,
-                                  .is_public_only = !s->call->aw->core.app->is_private_fetch_ok};
-    long status = 0;
-    s->avatar_rc = net_fetch(&r, &s->avatar, &status);
-    if (!s->avatar_rc && (status < 200 || status > 299))
+    struct net_http_out_req r = {.method = "GET",
+                                 .url = s->x.user.avatar_url,
+                                 .timeout_ms = 10000,
+                                 .allow_private_network =
+                                     s->call->aw->core.app->allow_private_network,
+                                 .response = &s->avatar};
+    struct net_http_out_resp resp;
+    net_http_out_send(&r, &resp);
+    if (resp.fail != NET_HTTP_OUT_OK || resp.status < 200 || resp.status > 299) {
         s->avatar_rc = RC_IO;
-    if (s->avatar_rc)
         return;
+    }
     /* the type is the bytes', as for any upload; one the field refuses is dropped */
     const char *mime = core_sniff_mime(s->avatar.data, s->avatar.len);
     bool is_allowed = s->avatar_field->mime_type_count == 0;
@@ -399,11 +409,8 @@ static void avatar_done(enum rc rc, void *ctx)
 {
     struct signin *s = ctx;
     struct api_call *c = s->call;
-    api_call_enter(c);
-    if (api_call_is_gone(c)) {
-        api_call_resume(c);
+    if (!enter(c))
         return;
-    }
     if (rc)
         s->avatar_rc = rc;
     create_record(s);
@@ -433,21 +440,16 @@ static void exchanged(enum rc rc, void *ctx)
 {
     struct signin *s = ctx;
     struct api_call *c = s->call;
-    api_call_enter(c);
-    if (api_call_is_gone(c)) {
-        api_call_resume(c);
+    if (!enter(c))
         return;
-    }
     if (rc) {
-        api_call_fail(c, rc); /* the pool was saturated: 503 */
-        api_call_resume(c);
+        fail_resumed(c, rc); /* the pool was saturated: 503 */
         return;
     }
     if (s->x.rc) {
         core_problem_message(&c->problem, s->x.access_token ? "Failed to fetch OAuth2 user."
                                                             : "Failed to fetch OAuth2 token.");
-        api_call_fail(c, RC_INVALID);
-        api_call_resume(c);
+        fail_resumed(c, RC_INVALID);
         return;
     }
     struct core_worker *cw = &c->aw->core;
@@ -529,10 +531,8 @@ enum rc api_auth_with_oauth2(struct http_req *req, void *ctx)
     s->x.redirect_url = s->redirect_url;
     api_call_defer(c);
     if (net_offload_submit(c->aw->core.app->offload, c->aw->core.mailbox, exchange_work, exchanged,
-                           s) != RC_OK) {
-        api_call_fail(c, RC_BUSY);
-        api_call_resume(c);
-    }
+                           s) != RC_OK)
+        fail_resumed(c, RC_BUSY);
     return RC_OK;
 }
 

@@ -54,7 +54,6 @@ struct serve_options {
     const char *smtp_sender;
     const char *smtp_sender_name;
     bool is_smtp_tls_required;
-    bool is_private_fetch_ok;
     uint64_t argon2_memory;
     uint64_t argon2_time;
     uint64_t max_body;
@@ -296,9 +295,6 @@ int cli_serve(int argc, char **argv)
         {"app-name", CLI_FLAG_STRING, &o.app_name, "NAME", "in mail subjects (default tarmac)"},
         {"app-url", CLI_FLAG_STRING, &o.app_url, "URL",
          "base of the links in mails (default http://<--http>)"},
-        {"allow-private-fetch", CLI_FLAG_BOOL, &o.is_private_fetch_ok, "BOOL",
-         "let URLs users choose (OAuth2 pictures) reach loopback and private addresses "
-         "(default false; for tests)"},
         {"smtp-host", CLI_FLAG_STRING, &o.smtp_host, "HOST",
          "SMTP server; without it mails are written to the log"},
         {"smtp-port", CLI_FLAG_UINT, &o.smtp_port, "PORT", "SMTP port (default 587, 465 for TLS)"},
@@ -373,8 +369,8 @@ int cli_serve(int argc, char **argv)
          "also serve GET /metrics (Prometheus, no auth) on this host:port "
          "(default off; /api/metrics needs a superuser)"},
         {"allow-private-network", CLI_FLAG_BOOL, &o.allow_private_network, "BOOL",
-         "let webhook and http jobs reach loopback, private and link-local addresses "
-         "(default false)"},
+         "let webhook and http jobs and OAuth2 pictures reach loopback, private and "
+         "link-local addresses (default false)"},
         {"job-runners", CLI_FLAG_UINT, &o.job_runners, "N",
          "threads that run background jobs; 0 = none (default 2)"},
         {"job-retention", CLI_FLAG_DURATION, &o.job_retention_ms, "DUR",
@@ -541,7 +537,7 @@ int cli_serve(int argc, char **argv)
         return CLI_EXIT_USAGE;
     }
     core->password_m_kib = pw.m_kib;
-    core->is_private_fetch_ok = o.is_private_fetch_ok;
+    core->allow_private_network = o.allow_private_network;
     core->password_t = pw.t;
     core->limits = (struct core_limits){
         .budget_ns = o.query_budget_ms * 1000000,

@@ -41,7 +41,7 @@ struct core_app {
     char app_name[64];           /* in mail subjects */
     char app_url[256];           /* base of the links in mails */
     struct net_offload *offload; /* argon2id and other slow work */
-    bool is_private_fetch_ok;    /* URLs users choose may reach private addresses (tests) */
+    bool allow_private_network;  /* outbound HTTP may reach private addresses (tests) */
     uint32_t password_m_kib;     /* argon2id cost for new hashes */
     uint32_t password_t;
     struct core_limits limits; /* what a request may cost (cost.h); set before workers start */

@@ -1,4 +1,7 @@
-/* http_out.c -- see http_out.h. */
+/* http_out.c -- see http_out.h. Two helpers once wrote a module each for
+ * this (net/fetch.c for OAuth2, this one for jobs); fetch.c's parts that
+ * were better live on here: the caller's response buffer, and the proxy
+ * turned off while the address check is on. */
 #include "net/http_out.h"
 
 #include <curl/curl.h>
@@ -33,9 +36,9 @@ bool net_http_out_is_private(const uint8_t a[16])
                (v4[0] == 172 && (v4[1] & 0xf0) == 16) || (v4[0] == 192 && v4[1] == 168) ||
                v4[0] >= 224;
     }
-    static const uint8_t zero[16] = {0};
-    if (memcmp(a, zero, 15) == 0 && (a[15] == 0 || a[15] == 1))
-        return true;                                  /* :: and ::1 */
+    static const uint8_t zero[15] = {0};
+    if (memcmp(a, zero, 15) == 0)
+        return true;                                  /* ::, ::1 and the rest of ::/120 */
     return (a[0] & 0xfe) == 0xfc ||                   /* fc00::/7 */
            (a[0] == 0xfe && (a[1] & 0xc0) == 0x80) || /* fe80::/10 */
            a[0] == 0xff;                              /* multicast */
@@ -45,6 +48,7 @@ struct call {
     const struct net_http_out_req *req;
     struct net_http_out_resp *resp;
     size_t received;
+    bool is_too_large; /* req->response refused an append */
 };
 
 static curl_socket_t open_socket(void *clientp, curlsocktype purpose, struct curl_sockaddr *addr)
@@ -62,12 +66,17 @@ static curl_socket_t open_socket(void *clientp, curlsocktype purpose, struct cur
     return socket(addr->family, addr->socktype | SOCK_CLOEXEC, addr->protocol);
 }
 
+/* Returning less than given makes curl stop with CURLE_WRITE_ERROR. */
 static size_t on_body(char *ptr, size_t size, size_t n, void *ud)
 {
     struct call *c = ud;
-    (void)ptr;
-    c->received += size * n;
-    return c->received > NET_HTTP_OUT_MAX_RESPONSE ? 0 : size * n;
+    size_t len = size * n;
+    if (c->req->response) {
+        c->is_too_large = buf_append(c->req->response, ptr, len) != RC_OK;
+        return c->is_too_large ? 0 : len;
+    }
+    c->received += len;
+    return c->received > NET_HTTP_OUT_MAX_RESPONSE ? 0 : len;
 }
 
 static size_t on_header(char *ptr, size_t size, size_t n, void *ud)
@@ -110,28 +119,42 @@ void net_http_out_send(const struct net_http_out_req *req, struct net_http_out_r
     for (size_t i = 0; i < req->header_count; i++)
         hl = curl_slist_append(hl, req->headers[i]);
     hl = curl_slist_append(hl, "Expect:");
+    const char *method = req->method ? req->method : "POST";
     curl_easy_setopt(h, CURLOPT_URL, req->url);
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, req->method ? req->method : "POST");
-    curl_easy_setopt(h, CURLOPT_POSTFIELDS, req->body.ptr ? req->body.ptr : "");
-    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body.len);
+    if (strcmp(method, "GET") == 0 && !req->body.len) {
+        /* a plain GET: no Content-Length and no form Content-Type */
+        curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+    } else {
+        curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, req->body.ptr ? req->body.ptr : "");
+        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body.len);
+    }
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, hl);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)(req->timeout_ms > 0 ? req->timeout_ms : 10000));
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS,
+                     (long)(req->timeout_ms > 0 ? req->timeout_ms : NET_HTTP_OUT_TIMEOUT_MS));
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
-    curl_easy_setopt(h, CURLOPT_USERAGENT, "tarmac-webhooks/1");
+    curl_easy_setopt(h, CURLOPT_USERAGENT, "tarmac");
     curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, open_socket);
     curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, &c);
+    if (!req->allow_private_network)
+        curl_easy_setopt(h, CURLOPT_PROXY, ""); /* a proxy's address would be checked instead */
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &c);
     curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(h, CURLOPT_HEADERDATA, &c);
     CURLcode rc = curl_easy_perform(h);
-    if (resp->fail == NET_HTTP_OUT_REFUSED) {
-        /* set by open_socket */
+    if (c.is_too_large) {
+        resp->fail = NET_HTTP_OUT_TOO_LARGE;
+        snprintf(resp->error, sizeof(resp->error), "response body too large");
     } else if (rc == CURLE_OK || rc == CURLE_WRITE_ERROR) {
+        /* a refused address may have been followed by an allowed one of the same name */
         curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp->status);
         resp->fail = NET_HTTP_OUT_OK;
+        resp->error[0] = '\0';
+    } else if (resp->fail == NET_HTTP_OUT_REFUSED) {
+        /* set by open_socket */
     } else {
         resp->fail = rc == CURLE_OPERATION_TIMEDOUT ? NET_HTTP_OUT_TIMEOUT : NET_HTTP_OUT_NETWORK;
         snprintf(resp->error, sizeof(resp->error), "%s", curl_easy_strerror(rc));

@@ -39,6 +39,7 @@
 #include "base/log.h"
 #include "base/secure.h"
 #include "base/utf8.h"
+#include "net/http_out.h"
 
 #define MAX_SUBJECT 998 /* RFC 5322 §2.1.1 line limit, before encoding */
 #define MAX_ADDRESS 254 /* RFC 5321 path limit, less the brackets */
@@ -739,7 +740,7 @@ enum rc net_mailer_start(const struct net_mailer_config *cfg, struct net_mailer 
         /* The URL's path is the name curl gives in EHLO. */
         snprintf(m->url, len, "%s://%s%s%s:%d/%s", cfg->is_smtps ? "smtps" : "smtp",
                  is_ipv6 ? "[" : "", m->host, is_ipv6 ? "]" : "", port, ehlo);
-        curl_global_init(CURL_GLOBAL_DEFAULT);
+        net_http_out_global_init(); /* the one curl_global_init, however many callers */
         log_info("msg=\"mailer started\" host=%s port=%d tls=%s auth=%s", m->host, port,
                  m->is_smtps          ? "implicit"
                  : m->is_tls_required ? "required"

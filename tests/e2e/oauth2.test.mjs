@@ -55,7 +55,7 @@ describe('oauth2', () => {
     before(async () => {
         fake = await startFakeProvider({ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET });
         // the fake provider, and so the pictures it serves, are on loopback
-        srv = await startServer({ flags: ['--allow-private-fetch=true'] });
+        srv = await startServer({ flags: ['--allow-private-network=true'] });
         su = await superuserClient(srv.url);
         const users = await su.collections.update('users', { oauth2: { enabled: true, providers: [providerConfig()] } });
         assert.equal(users.oauth2.enabled, true);
@@ -169,7 +169,7 @@ describe('oauth2', () => {
         assert.equal(gone.auth.record.avatar, '');
     });
 
-    test('without --allow-private-fetch a picture on a private address is not fetched', async () => {
+    test('without --allow-private-network a picture on a private address is not fetched', async () => {
         const plain = await startServer();
         try {
             const su2 = await superuserClient(plain.url);
@@ -366,12 +366,59 @@ describe('oauth2', () => {
         assertFieldCode(body, 'redirectURL', 'validation_required');
     });
 
+    test('auth-with-oauth2 refuses a body that is not JSON, a blank provider and a createData that is not an object', async () => {
+        const url = `${srv.url}/api/collections/users/auth-with-oauth2`;
+        let res = await rawFetch(url, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"provider":' });
+        assert.equal(res.status, 400);
+        res = await rawFetch(url, { method: 'POST', json: { code: 'c', codeVerifier: 'v', redirectURL: REDIRECT } });
+        assert.equal(res.status, 400);
+        assertFieldCode(res.body, 'provider', 'validation_required');
+        res = await rawFetch(url, { method: 'POST', json: { provider: 7, code: 'c', redirectURL: REDIRECT } });
+        assert.equal(res.status, 400);
+        res = await rawFetch(url, { method: 'POST', json: { provider: 'oidc', code: 'c', redirectURL: REDIRECT, createData: 'x' } });
+        assert.equal(res.status, 400);
+        assertFieldCode(res.body, 'createData', 'validation_invalid_value');
+        res = await rawFetch(`${srv.url}/api/collections/nosuch/auth-with-oauth2`, {
+            method: 'POST', json: { provider: 'oidc', code: 'c', redirectURL: REDIRECT },
+        });
+        assert.equal(res.status, 404);
+    });
+
+    test('a provider answering garbage is 400, never a crash or a half-made account', async () => {
+        const before = (await su.collection('users').getList(1, 1)).totalItems;
+        const cases = [
+            ['/token', { body: '<html>not json</html>', type: 'text/html' }, 'Failed to fetch OAuth2 token.'],
+            ['/token', { body: '{"token_type":"Bearer"}' }, 'Failed to fetch OAuth2 token.'],
+            ['/token', { body: '{"access_token":12345}' }, 'Failed to fetch OAuth2 token.'],
+            ['/token', { status: 500, body: '{"access_token":"canned"}' }, 'Failed to fetch OAuth2 token.'],
+            ['/token', { body: '{"access_token":"' + 'a'.repeat(2 << 20) + '"}' }, 'Failed to fetch OAuth2 token.'],
+            ['/userinfo', { body: 'not json' }, 'Failed to fetch OAuth2 user.'],
+            ['/userinfo', { body: '["sub"]' }, 'Failed to fetch OAuth2 user.'],
+            ['/userinfo', { body: '{"sub":{"id":1},"email":"x@example.com","email_verified":true}' }, 'Failed to fetch OAuth2 user.'],
+        ];
+        try {
+            for (const [path, answer, message] of cases) {
+                fake.answers = { [path]: answer };
+                const body = await expectError(signIn({ sub: uniq('sub'), email_verified: false }), 400, path);
+                assert.equal(body.message, message, `${path} ${answer.body.slice(0, 40)}`);
+            }
+        } finally {
+            fake.answers = {};
+        }
+        assert.equal((await su.collection('users').getList(1, 1)).totalItems, before);
+    });
+
     test('collection options are validated', async () => {
         let body = await expectError(su.collections.update('users', { oauth2: { providers: [{ name: 'nosuch', clientId: 'a', clientSecret: 'b' }] } }), 400);
         assert.ok(body.data.oauth2?.providers?.['0']?.name || body.data['oauth2.providers.0.name'], JSON.stringify(body));
         body = await expectError(su.collections.update('users', { oauth2: { providers: [{ name: 'google', clientId: '' }] } }), 400);
         body = await expectError(su.collections.update('users', { oauth2: { providers: [{ name: 'oidc', clientId: 'a', clientSecret: 'b' }] } }), 400);
         body = await expectError(su.collections.update('users', { oauth2: { mappedFields: { name: 'nosuchfield' } } }), 400);
+        // extra settings no provider reads are refused, not stored and ignored
+        body = await expectError(su.collections.update('users', { oauth2: { providers: [providerConfig({ extra: { hd: 'example.com' } })] } }), 400);
+        assert.equal(body.data.oauth2?.providers?.['0']?.extra?.code, 'validation_unsupported', JSON.stringify(body));
+        body = await expectError(su.collections.update('users', { oauth2: { enabled: 'yes' } }), 400);
+        assert.equal(body.data.oauth2?.enabled?.code, 'validation_invalid_value', JSON.stringify(body));
         // nothing changed
         const c = await su.collections.getOne('users');
         assert.equal(c.oauth2.providers[0].name, 'oidc');
@@ -410,7 +457,7 @@ describe('oauth2', () => {
     });
 
     test('the redirect with an unknown state, no state or an error goes to the failure page', async () => {
-        for (const q of ['state=nosuchclient&code=c', 'code=c', '']) {
+        for (const q of ['state=nosuchclient&code=c', 'code=c', '', `state=${'x'.repeat(300)}&code=c`, 'state=&code=c']) {
             const res = await fetch(`${srv.url}/api/oauth2-redirect?${q}`, { redirect: 'manual' });
             assert.equal(res.status, 307);
             assert.ok(res.headers.get('location').endsWith('oauth2-redirect-failure'));
@@ -421,6 +468,11 @@ describe('oauth2', () => {
         });
         assert.equal(post.status, 303);
         assert.ok(post.headers.get('location').endsWith('oauth2-redirect-failure'));
+        // a POST whose body does not decode is a 400, not a redirect
+        const bad = await rawFetch(`${srv.url}/api/oauth2-redirect`, {
+            method: 'POST', redirect: 'manual', headers: { 'Content-Type': 'application/json' }, body: '{"state":',
+        });
+        assert.equal(bad.status, 400);
         // an error from the provider reaches the SDK, which rejects
         const pb = client(srv.url);
         await assert.rejects(pb.collection('users').authWithOAuth2({

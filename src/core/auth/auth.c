@@ -10,6 +10,7 @@
 #include "core/record/record.h"
 #include "core/credential/token.h"
 #include "core/credential/token_cache.h"
+#include "core/auth/auth_int.h"
 #include "store/sql.h"
 
 #define SUPERUSERS_ID "pbc_3142635823"
@@ -265,9 +266,18 @@ json_t *core_auth_find_identity(struct core_worker *cw, const struct core_collec
     buf_cleanup(&sql);
     if (rc)
         return NULL;
+    if (store_bind_text(st, (int)p_identity, str_from_cstr(identity))) {
+        store_done(st);
+        return NULL;
+    }
+    return core_auth_load_id_row(cw, col, st);
+}
+
+json_t *core_auth_load_id_row(struct core_worker *cw, const struct core_collection *col,
+                              struct store_stmt *st)
+{
     char id[256] = "";
-    rc = store_bind_text(st, (int)p_identity, str_from_cstr(identity));
-    if (!rc && store_step(st) == RC_OK) {
+    if (store_step(st) == RC_OK) {
         struct str v = store_column_text(st, 0);
         if (v.len < sizeof(id)) {
             memcpy(id, v.ptr, v.len);

@@ -11,12 +11,13 @@
 #include "base/b64.h"
 #include "base/chrono.h"
 #include "base/secure.h"
-#include "net/fetch.h"
+#include "net/http_out.h"
 #include "store/sql.h"
 #include "store/store.h"
-#include "core/record/record_write.h"
+#include "core/auth/auth_int.h"
 
 #define MAX_RESPONSE (1u << 20) /* a token or user-info answer; real ones are < 10 KiB */
+#define TIMEOUT_MS 15000
 
 const char *const core_oauth2_external_auths_json =
     "{\"id\":\"" CORE_EXTERNAL_AUTHS_ID "\",\"name\":\"_externalAuths\",\"type\":\"base\","
@@ -132,13 +133,21 @@ enum rc core_oauth2_auth_url(const struct core_oauth2_config *cfg, const char *s
  * The exchange (offload pool)
  * ------------------------------------------------------------------------- */
 
-static json_t *fetch_json(const struct net_fetch_request *r)
+/* The JSON a provider answered r with (a 2xx), else NULL. The endpoints
+ * are the superuser's to choose, so they may be private (a company's own
+ * identity provider): only the picture, the user's to choose, is checked
+ * (api/auth_oauth2.c). */
+static json_t *fetch_json(struct net_http_out_req *r)
 {
     struct buf body;
     buf_init(&body, MAX_RESPONSE);
-    long status = 0;
+    r->response = &body;
+    r->timeout_ms = TIMEOUT_MS;
+    r->allow_private_network = true;
+    struct net_http_out_resp resp;
+    net_http_out_send(r, &resp);
     json_t *j = NULL;
-    if (net_fetch(r, &body, &status) == RC_OK && status >= 200 && status < 300)
+    if (resp.fail == NET_HTTP_OUT_OK && resp.status >= 200 && resp.status < 300)
         j = json_loadb(body.data ? body.data : "", body.len, 0, NULL);
     buf_cleanup(&body);
     return j;
@@ -162,7 +171,10 @@ static void fetch_github_email(const struct core_oauth2_provider *p,
         snprintf(url, sizeof(url), "%s/emails", cfg->user_info_url);
     else
         snprintf(url, sizeof(url), "%s", p->emails_url);
-    struct net_fetch_request r = {.url = url, .headers = {auth_header, "Accept: application/json"}};
+    struct net_http_out_req r = {.method = "GET",
+                                 .url = url,
+                                 .headers = {auth_header, "Accept: application/json"},
+                                 .header_count = 2};
     json_t *list = fetch_json(&r);
     for (size_t i = 0; i < json_array_size(list); i++) {
         json_t *e = json_array_get(list, i);
@@ -195,14 +207,14 @@ void core_oauth2_exchange_run(struct core_oauth2_exchange *x)
         rc = append_param(&form, "client_secret", x->cfg->client_secret);
     if (!rc && x->code_verifier && x->code_verifier[0] && core_oauth2_config_is_pkce(x->cfg))
         rc = append_param(&form, "code_verifier", x->code_verifier);
-    if (!rc)
-        rc = buf_append(&form, "", 1); /* NUL for curl */
     json_t *token = NULL;
     if (!rc) {
-        struct net_fetch_request r = {.url = endpoint(x->cfg->token_url, p->token_url),
-                                      .post_body = form.data,
-                                      .post_type = "application/x-www-form-urlencoded",
-                                      .headers = {"Accept: application/json"}};
+        struct net_http_out_req r = {.method = "POST",
+                                     .url = endpoint(x->cfg->token_url, p->token_url),
+                                     .body = buf_str(&form),
+                                     .headers = {"Content-Type: application/x-www-form-urlencoded",
+                                                 "Accept: application/json"},
+                                     .header_count = 2};
         token = fetch_json(&r);
     }
     secure_zero(form.data, form.len);
@@ -222,8 +234,10 @@ void core_oauth2_exchange_run(struct core_oauth2_exchange *x)
     size_t n = strlen(x->access_token) + 32;
     char *auth_header = xmalloc(n);
     snprintf(auth_header, n, "Authorization: Bearer %s", x->access_token);
-    struct net_fetch_request r = {.url = endpoint(x->cfg->user_info_url, p->user_info_url),
-                                  .headers = {auth_header, "Accept: application/json"}};
+    struct net_http_out_req r = {.method = "GET",
+                                 .url = endpoint(x->cfg->user_info_url, p->user_info_url),
+                                 .headers = {auth_header, "Accept: application/json"},
+                                 .header_count = 2};
     json_t *info = fetch_json(&r);
     if (json_is_object(info)) {
         p->map(info, &x->user);
@@ -262,24 +276,16 @@ json_t *core_oauth2_find_linked(struct core_worker *cw, const struct core_collec
                               "provider = ?2 AND providerId = ?3 LIMIT 1"),
                       &st))
         return NULL;
-    char id[256] = "";
     enum rc rc = store_bind_text(st, 1, str_from_cstr(col->id));
     if (!rc)
         rc = store_bind_text(st, 2, str_from_cstr(provider));
     if (!rc)
         rc = store_bind_text(st, 3, str_from_cstr(provider_id));
-    if (!rc && store_step(st) == RC_OK) {
-        struct str v = store_column_text(st, 0);
-        if (v.len < sizeof(id)) {
-            memcpy(id, v.ptr, v.len);
-            id[v.len] = '\0';
-        }
+    if (rc) {
+        store_done(st);
+        return NULL;
     }
-    store_done(st);
-    json_t *record = NULL;
-    if (id[0])
-        (void)core_record_load(cw->db, col, str_from_cstr(id), &record);
-    return record;
+    return core_auth_load_id_row(cw, col, st);
 }
 
 void core_oauth2_link_job(const struct core_collection *col, const char *record_id,

@@ -2,6 +2,7 @@
  * providers' documented ones, as PocketBase's tools/auth uses them. */
 #include "core/schema/oauth2.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -174,7 +175,6 @@ static void config_cleanup(struct core_oauth2_config *c)
     xfree(c->token_url);
     xfree(c->user_info_url);
     xfree(c->display_name);
-    xfree(c->extra);
 }
 
 static void config_copy(struct core_oauth2_config *to, const struct core_oauth2_config *from)
@@ -187,7 +187,6 @@ static void config_copy(struct core_oauth2_config *to, const struct core_oauth2_
     to->user_info_url = xstrdup(from->user_info_url);
     to->display_name = xstrdup(from->display_name);
     to->pkce = from->pkce;
-    to->extra = xstrdup(from->extra);
 }
 
 void core_oauth2_options_init(struct core_oauth2_options *o)
@@ -226,10 +225,40 @@ void core_oauth2_options_copy(struct core_oauth2_options *to,
     to->mapped_avatar = xstrdup(from->mapped_avatar ? from->mapped_avatar : "");
 }
 
-static char *str_or(json_t *obj, const char *key, const char *fallback)
+/* Adds an error at the path printf formats from fmt. */
+static void field_error(struct core_problem *p, const char *code, const char *message,
+                        const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static void field_error(struct core_problem *p, const char *code, const char *message,
+                        const char *fmt, ...)
+{
+    char path[128];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(path, sizeof(path), fmt, ap);
+    va_end(ap);
+    core_problem_field(p, path, code, message, NULL);
+}
+
+/* Whether key of obj is absent, null or of type want (JSON_TRUE: a boolean);
+ * else an error at prefix.key (a value of the wrong type is refused, not
+ * ignored). */
+static bool is_typed(json_t *obj, const char *key, json_type want, const char *what,
+                     const char *prefix, struct core_problem *p)
 {
     json_t *v = json_object_get(obj, key);
-    return xstrdup(json_is_string(v) ? json_string_value(v) : fallback);
+    if (!v || json_is_null(v) || json_typeof(v) == want ||
+        (want == JSON_TRUE && json_is_boolean(v)))
+        return true;
+    field_error(p, "validation_invalid_value", what, "%s.%s", prefix, key);
+    return false;
+}
+
+/* The string at key of obj, "" when absent, null or not a string (refused). */
+static char *string_at(json_t *obj, const char *key, const char *prefix, struct core_problem *p)
+{
+    (void)is_typed(obj, key, JSON_STRING, "Must be a string.", prefix, p);
+    json_t *v = json_object_get(obj, key);
+    return xstrdup(json_is_string(v) ? json_string_value(v) : "");
 }
 
 /* An http(s) URL or "" (a provider's default). */
@@ -241,55 +270,53 @@ static bool is_url_or_empty(const char *s)
 static void parse_provider(json_t *pj, size_t i, const struct core_oauth2_options *old,
                            struct core_oauth2_config *c, struct core_problem *p)
 {
-    char path[96];
-    c->name = str_or(pj, "name", "");
-    c->client_id = str_or(pj, "clientId", "");
+    char at[48];
+    snprintf(at, sizeof(at), "oauth2.providers.%zu", i);
+    c->name = string_at(pj, "name", at, p);
+    c->client_id = string_at(pj, "clientId", at, p);
     const struct core_oauth2_config *prev = core_oauth2_config_find(old, c->name);
-    json_t *secret = json_object_get(pj, "clientSecret");
-    if (json_is_string(secret) && json_string_length(secret))
-        c->client_secret = xstrdup(json_string_value(secret));
-    else
-        c->client_secret = xstrdup(prev ? prev->client_secret : "");
-    c->auth_url = str_or(pj, "authURL", "");
-    c->token_url = str_or(pj, "tokenURL", "");
-    c->user_info_url = str_or(pj, "userInfoURL", "");
-    c->display_name = str_or(pj, "displayName", "");
+    char *secret = string_at(pj, "clientSecret", at, p);
+    if (secret[0] || !prev) {
+        c->client_secret = secret;
+    } else {
+        c->client_secret = xstrdup(prev->client_secret);
+        xfree(secret);
+    }
+    c->auth_url = string_at(pj, "authURL", at, p);
+    c->token_url = string_at(pj, "tokenURL", at, p);
+    c->user_info_url = string_at(pj, "userInfoURL", at, p);
+    c->display_name = string_at(pj, "displayName", at, p);
     json_t *pkce = json_object_get(pj, "pkce");
+    (void)is_typed(pj, "pkce", JSON_TRUE, "Must be a boolean.", at, p);
     c->pkce = json_is_boolean(pkce) ? json_is_true(pkce) : -1;
     json_t *extra = json_object_get(pj, "extra");
-    /* jansson allocates through xmalloc (cli.c sets its functions) */
-    c->extra = json_is_object(extra) ? json_dumps(extra, JSON_COMPACT) : NULL;
-    if (!c->extra)
-        c->extra = xstrdup("");
+    if (extra && !json_is_null(extra) && !(json_is_object(extra) && !json_object_size(extra)))
+        field_error(p, "validation_unsupported", "No provider reads extra settings yet: send null.",
+                    "%s.extra", at);
     const struct core_oauth2_provider *known = core_oauth2_provider_find(c->name);
     if (!known) {
-        snprintf(path, sizeof(path), "oauth2.providers.%zu.name", i);
-        core_problem_field(p, path, "validation_invalid_provider", "Unknown OAuth2 provider.",
-                           NULL);
+        field_error(p, "validation_invalid_provider", "Unknown OAuth2 provider.", "%s.name", at);
         return;
     }
-    if (!c->client_id[0]) {
-        snprintf(path, sizeof(path), "oauth2.providers.%zu.clientId", i);
-        core_problem_field(p, path, "validation_required", "Cannot be blank.", NULL);
-    }
-    if (!c->client_secret[0]) {
-        snprintf(path, sizeof(path), "oauth2.providers.%zu.clientSecret", i);
-        core_problem_field(p, path, "validation_required", "Cannot be blank.", NULL);
-    }
+    if (!c->client_id[0])
+        field_error(p, "validation_required", "Cannot be blank.", "%s.clientId", at);
+    if (!c->client_secret[0])
+        field_error(p, "validation_required", "Cannot be blank.", "%s.clientSecret", at);
     const char *keys[3] = {"authURL", "tokenURL", "userInfoURL"};
     const char *vals[3] = {c->auth_url, c->token_url, c->user_info_url};
     const char *defaults[3] = {known->auth_url, known->token_url, known->user_info_url};
     for (int k = 0; k < 3; k++) {
-        snprintf(path, sizeof(path), "oauth2.providers.%zu.%s", i, keys[k]);
         if (!is_url_or_empty(vals[k]))
-            core_problem_field(p, path, "validation_is_url", "Must be a valid url.", NULL);
+            field_error(p, "validation_is_url", "Must be a valid url.", "%s.%s", at, keys[k]);
         else if (!vals[k][0] && !defaults[k][0])
-            core_problem_field(p, path, "validation_required", "Cannot be blank.", NULL);
+            field_error(p, "validation_required", "Cannot be blank.", "%s.%s", at, keys[k]);
     }
 }
 
-static void replace(char **slot, json_t *obj, const char *key)
+static void replace(char **slot, json_t *obj, const char *key, struct core_problem *p)
 {
+    if (!is_typed(obj, key, JSON_STRING, "Must be a string.", "oauth2.mappedFields", p))
+        return;
     json_t *v = json_object_get(obj, key);
     if (!json_is_string(v))
         return;
@@ -310,54 +337,53 @@ void core_oauth2_options_parse(json_t *in, struct core_oauth2_options *o,
         return;
     }
     json_t *enabled = json_object_get(in, "enabled");
-    if (json_is_boolean(enabled))
+    if (is_typed(in, "enabled", JSON_TRUE, "Must be a boolean.", "oauth2", p) &&
+        json_is_boolean(enabled))
         o->is_enabled = json_is_true(enabled);
     json_t *mf = json_object_get(in, "mappedFields");
-    if (json_is_object(mf)) {
-        replace(&o->mapped_id, mf, "id");
-        replace(&o->mapped_name, mf, "name");
-        replace(&o->mapped_username, mf, "username");
-        replace(&o->mapped_avatar, mf, "avatarURL");
+    if (is_typed(in, "mappedFields", JSON_OBJECT, "Must be an object.", "oauth2", p) &&
+        json_is_object(mf)) {
+        replace(&o->mapped_id, mf, "id", p);
+        replace(&o->mapped_name, mf, "name", p);
+        replace(&o->mapped_username, mf, "username", p);
+        replace(&o->mapped_avatar, mf, "avatarURL", p);
         const char *keys[4] = {"id", "name", "username", "avatarURL"};
         const char *vals[4] = {o->mapped_id, o->mapped_name, o->mapped_username, o->mapped_avatar};
         for (int k = 0; k < 4; k++) {
-            if (vals[k][0] && !field_exists(ctx, vals[k])) {
-                char path[64];
-                snprintf(path, sizeof(path), "oauth2.mappedFields.%s", keys[k]);
-                core_problem_field(p, path, "validation_missing_field", "Missing collection field.",
-                                   NULL);
-            }
+            if (vals[k][0] && !field_exists(ctx, vals[k]))
+                field_error(p, "validation_missing_field", "Missing collection field.",
+                            "oauth2.mappedFields.%s", keys[k]);
         }
     }
     json_t *list = json_object_get(in, "providers");
-    if (list && !json_is_null(list) && !json_is_array(list)) {
-        core_problem_field(p, "oauth2.providers", "validation_invalid_value", "Must be an array.",
-                           NULL);
-        return;
-    }
-    if (!json_is_array(list))
+    if (!is_typed(in, "providers", JSON_ARRAY, "Must be an array.", "oauth2", p) ||
+        !json_is_array(list))
         return;
     size_t n = json_array_size(list);
+    /* each name may appear once and must be in the table: a longer list is
+     * wrong, and refusing it early bounds the work below (n^2 name checks) */
+    if (n > sizeof(providers) / sizeof(providers[0])) {
+        core_problem_field(p, "oauth2.providers", "validation_length_too_long",
+                           "More providers than there are.", NULL);
+        return;
+    }
     struct core_oauth2_options fresh = {0};
     fresh.providers = xcalloc(n ? n : 1, sizeof(struct core_oauth2_config));
     for (size_t i = 0; i < n; i++) {
         json_t *pj = json_array_get(list, i);
+        json_t *empty = NULL;
         if (!json_is_object(pj)) {
-            char path[64];
-            snprintf(path, sizeof(path), "oauth2.providers.%zu", i);
-            core_problem_field(p, path, "validation_invalid_value", "Must be an object.", NULL);
-            pj = NULL;
+            field_error(p, "validation_invalid_value", "Must be an object.", "oauth2.providers.%zu",
+                        i);
+            pj = empty = json_object();
         }
-        json_t *empty = pj ? NULL : json_object();
-        parse_provider(pj ? pj : empty, i, o, &fresh.providers[fresh.provider_count], p);
+        struct core_oauth2_config *c = &fresh.providers[fresh.provider_count];
+        parse_provider(pj, i, o, c, p);
         json_decref(empty);
         for (size_t k = 0; k < fresh.provider_count; k++) {
-            if (strcmp(fresh.providers[k].name, fresh.providers[fresh.provider_count].name) == 0) {
-                char path[64];
-                snprintf(path, sizeof(path), "oauth2.providers.%zu.name", i);
-                core_problem_field(p, path, "validation_duplicated_provider",
-                                   "The provider is already registered.", NULL);
-            }
+            if (strcmp(fresh.providers[k].name, c->name) == 0)
+                field_error(p, "validation_duplicated_provider",
+                            "The provider is already registered.", "oauth2.providers.%zu.name", i);
         }
         fresh.provider_count++;
     }
@@ -413,10 +439,7 @@ void core_oauth2_options_write(struct jsonw *w, const struct core_oauth2_options
         else
             jsonw_bool(w, c->pkce == 1);
         jsonw_key_cstr(w, "extra");
-        if (c->extra[0])
-            jsonw_raw(w, str_from_cstr(c->extra));
-        else
-            jsonw_null(w);
+        jsonw_null(w);
         jsonw_object_end(w);
     }
     jsonw_array_end(w);

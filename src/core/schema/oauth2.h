@@ -53,8 +53,10 @@ struct core_oauth2_config {
     char *token_url;
     char *user_info_url;
     char *display_name;
-    int pkce;    /* -1 null (the provider's default), 0 false, 1 true */
-    char *extra; /* JSON text of an object, or "" for null */
+    int pkce; /* -1 null (the provider's default), 0 false, 1 true */
+    /* PocketBase's per-provider `extra` settings: no provider here reads
+     * any, so a non-empty `extra` is refused (never accepted and ignored)
+     * and it is always written as null. */
 };
 
 struct core_oauth2_options {
@@ -81,7 +83,8 @@ bool core_oauth2_config_is_pkce(const struct core_oauth2_config *cfg);
 /* Applies the `oauth2` object in (borrowed; NULL or absent: nothing changes)
  * to o. A provider named again keeps its stored clientSecret when the input
  * omits it (the collection JSON never shows it). field_exists tells whether
- * the collection has a field of that name (mappedFields must name one).
+ * the collection has a field of that name (mappedFields must name one). A
+ * provider's `extra` other than null or {} is refused (none is read yet).
  * Problems go to p under "oauth2.…"; o is then in some valid state. */
 void core_oauth2_options_parse(json_t *in, struct core_oauth2_options *o,
                                bool (*field_exists)(const void *ctx, const char *name),

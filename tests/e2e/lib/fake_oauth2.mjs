@@ -11,6 +11,8 @@
 //   fake.nextUser = { sub, email, email_verified, name, ... };   // who "logs in"
 //   GET fake.url + '/authorize?...'  -> 302 to redirect_uri?code&state
 //   fake.requests: what reached the token endpoint (for assertions)
+//   fake.answers['/token'] = { status, type, body }: answer a path with these
+//       bytes instead (a provider gone wrong); delete it to restore
 //   await fake.close();
 
 import { createServer } from 'node:http';
@@ -38,6 +40,7 @@ export async function startFakeProvider({ clientId, clientSecret }) {
         nextUser: null,
         tokenRequests: [],
         userinfoRequests: 0,
+        answers: {},
     };
 
     const json = (res, status, body, headers = {}) => {
@@ -61,6 +64,11 @@ export async function startFakeProvider({ clientId, clientSecret }) {
         req.setEncoding('utf8');
         req.on('data', (c) => { body += c; });
         req.on('end', () => {
+            const canned = fake.answers[url.pathname];
+            if (canned && url.pathname !== '/authorize') {
+                res.writeHead(canned.status ?? 200, { 'Content-Type': canned.type ?? 'application/json' });
+                return res.end(canned.body);
+            }
             if (url.pathname === '/authorize' && req.method === 'GET') {
                 const q = url.searchParams;
                 const redirectUri = q.get('redirect_uri');

@@ -1,14 +1,23 @@
 /* test_http_out.c -- unit tests of net/http_out.h: which addresses the SSRF
- * guard refuses (loopback, private, CGNAT, link-local, unspecified,
- * multicast, ULA, in IPv4, IPv6 and IPv4-mapped forms) and which it lets by;
- * a refused target is reported without a connection. */
+ * guard refuses (loopback, private, CGNAT, link-local and cloud metadata,
+ * unspecified, multicast, ULA, in IPv4, IPv6 and IPv4-mapped forms) and
+ * which it lets by; a refused target is reported without a connection; with
+ * private networks allowed, a one-shot server on loopback answers a GET into
+ * the caller's buffer, capped by its maximum. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "base/cidr.h"
 #include "net/http_out.h"
@@ -33,20 +42,28 @@ static void private_addresses(void **state)
                                    "100.64.0.1",
                                    "0.0.0.0",
                                    "224.0.0.1",
+                                   "255.255.255.255",
                                    "::1",
                                    "::",
+                                   "::2",
                                    "fe80::1",
                                    "fc00::1",
+                                   "fd00::1",
                                    "fd12::1",
                                    "ff02::1",
                                    "::ffff:127.0.0.1",
                                    "::ffff:10.0.0.1"};
-    for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
-        assert_true(private_ip(refused[i]));
-    const char *const allowed[] = {"8.8.8.8",     "172.32.0.1",      "192.169.0.1",
-                                   "100.128.0.1", "2606:4700::1111", "::ffff:1.1.1.1"};
-    for (size_t i = 0; i < sizeof(allowed) / sizeof(allowed[0]); i++)
-        assert_false(private_ip(allowed[i]));
+    for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+        if (!private_ip(refused[i]))
+            fail_msg("%s counted as public", refused[i]);
+    }
+    const char *const allowed[] = {"8.8.8.8",        "172.32.0.1",          "192.169.0.1",
+                                   "100.128.0.1",    "2606:4700::1111",     "::ffff:1.1.1.1",
+                                   "::ffff:8.8.4.4", "2001:4860:4860::8888"};
+    for (size_t i = 0; i < sizeof(allowed) / sizeof(allowed[0]); i++) {
+        if (private_ip(allowed[i]))
+            fail_msg("%s counted as private", allowed[i]);
+    }
 }
 
 static void refused_before_connecting(void **state)
@@ -62,12 +79,153 @@ static void refused_before_connecting(void **state)
     assert_int_equal(resp.fail, NET_HTTP_OUT_BAD_URL);
 }
 
+/* -------------------------------------------------------------------------
+ * A one-shot server on loopback
+ * ------------------------------------------------------------------------- */
+
+struct server {
+    int fd;
+    int port;
+    const char *answer; /* written after the request head */
+    char head[4096];    /* the request head received */
+    pthread_t thread;
+};
+
+/* Whether head holds a whole request: its head and Content-Length bytes. */
+static bool is_whole(const char *head, size_t n)
+{
+    const char *end = strstr(head, "\r\n\r\n");
+    if (!end)
+        return false;
+    const char *cl = strstr(head, "Content-Length: ");
+    size_t want = cl && cl < end ? (size_t)atoi(cl + 16) : 0;
+    return n >= (size_t)(end + 4 - head) + want;
+}
+
+static void *serve_once(void *ctx)
+{
+    struct server *s = ctx;
+    int c = accept(s->fd, NULL, NULL);
+    if (c < 0)
+        return NULL;
+    size_t n = 0;
+    while (n < sizeof(s->head) - 1 && !is_whole(s->head, n)) {
+        ssize_t r = read(c, s->head + n, sizeof(s->head) - 1 - n);
+        if (r <= 0)
+            break;
+        n += (size_t)r;
+        s->head[n] = '\0';
+    }
+    (void)!write(c, s->answer, strlen(s->answer));
+    close(c);
+    return NULL;
+}
+
+static void server_start(struct server *s, const char *answer)
+{
+    memset(s, 0, sizeof(*s));
+    s->answer = answer;
+    s->fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(s->fd >= 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    assert_int_equal(bind(s->fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    assert_int_equal(listen(s->fd, 1), 0);
+    socklen_t len = sizeof(a);
+    assert_int_equal(getsockname(s->fd, (struct sockaddr *)&a, &len), 0);
+    s->port = ntohs(a.sin_port);
+    assert_int_equal(pthread_create(&s->thread, NULL, serve_once, s), 0);
+}
+
+static void server_stop(struct server *s)
+{
+    pthread_join(s->thread, NULL);
+    close(s->fd);
+}
+
+static void get_fills_the_callers_buffer(void **state)
+{
+    (void)state;
+    struct server s;
+    server_start(&s, "HTTP/1.1 200 OK\r\nContent-Length: 11\r\nRetry-After: 7\r\n"
+                     "Connection: close\r\n\r\n{\"ok\":true}");
+    char url[64];
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/me", s.port);
+    struct buf body;
+    buf_init(&body, 1024);
+    struct net_http_out_req req = {.method = "GET",
+                                   .url = url,
+                                   .headers = {"Accept: application/json"},
+                                   .header_count = 1,
+                                   .timeout_ms = 5000,
+                                   .allow_private_network = true,
+                                   .response = &body};
+    struct net_http_out_resp resp;
+    net_http_out_send(&req, &resp);
+    server_stop(&s);
+    assert_int_equal(resp.fail, NET_HTTP_OUT_OK);
+    assert_int_equal(resp.status, 200);
+    assert_int_equal(resp.retry_after_ms, 7000);
+    assert_int_equal(body.len, 11);
+    assert_memory_equal(body.data, "{\"ok\":true}", 11);
+    assert_non_null(strstr(s.head, "GET /me HTTP/1.1\r\n"));
+    assert_non_null(strstr(s.head, "Accept: application/json\r\n"));
+    /* a plain GET carries no body headers */
+    assert_null(strstr(s.head, "Content-Length"));
+    assert_null(strstr(s.head, "Content-Type"));
+    buf_cleanup(&body);
+}
+
+static void body_past_the_buffer_is_too_large(void **state)
+{
+    (void)state;
+    struct server s;
+    server_start(&s, "HTTP/1.1 200 OK\r\nContent-Length: 20\r\nConnection: close\r\n\r\n"
+                     "01234567890123456789");
+    char url[64];
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/", s.port);
+    struct buf body;
+    buf_init(&body, 8);
+    struct net_http_out_req req = {.method = "GET",
+                                   .url = url,
+                                   .timeout_ms = 5000,
+                                   .allow_private_network = true,
+                                   .response = &body};
+    struct net_http_out_resp resp;
+    net_http_out_send(&req, &resp);
+    server_stop(&s);
+    assert_int_equal(resp.fail, NET_HTTP_OUT_TOO_LARGE);
+    assert_true(body.len <= 8);
+    buf_cleanup(&body);
+}
+
+static void post_sends_the_body(void **state)
+{
+    (void)state;
+    struct server s;
+    server_start(&s, "HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n");
+    char url[64];
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/hook", s.port);
+    struct net_http_out_req req = {
+        .url = url, .body = STR_LIT("a=1"), .timeout_ms = 5000, .allow_private_network = true};
+    struct net_http_out_resp resp;
+    net_http_out_send(&req, &resp);
+    server_stop(&s);
+    assert_int_equal(resp.fail, NET_HTTP_OUT_OK);
+    assert_int_equal(resp.status, 204);
+    assert_non_null(strstr(s.head, "POST /hook HTTP/1.1\r\n"));
+    assert_non_null(strstr(s.head, "Content-Length: 3\r\n"));
+    assert_null(strstr(s.head, "Expect:"));
+}
+
 int main(void)
 {
     net_http_out_global_init();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(private_addresses),
         cmocka_unit_test(refused_before_connecting),
+        cmocka_unit_test(get_fills_the_callers_buffer),
+        cmocka_unit_test(body_past_the_buffer_is_too_large),
+        cmocka_unit_test(post_sends_the_body),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

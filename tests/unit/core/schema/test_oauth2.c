@@ -83,7 +83,7 @@ static void test_parse_write_and_secret(void **state)
     parse(&o,
           "{\"enabled\":true,\"mappedFields\":{\"name\":\"name\",\"avatarURL\":\"avatar\"},"
           "\"providers\":[{\"name\":\"google\",\"clientId\":\"cid\",\"clientSecret\":\"S3CRET\","
-          "\"pkce\":false,\"extra\":{\"a\":1}}]}",
+          "\"pkce\":false,\"extra\":{}}]}",
           &p);
     assert_false(core_problem_has_fields(&p));
     core_problem_cleanup(&p);
@@ -96,7 +96,7 @@ static void test_parse_write_and_secret(void **state)
     assert_null(strstr(pub, "S3CRET"));
     assert_null(strstr(pub, "clientSecret"));
     assert_non_null(strstr(pub, "\"pkce\":false"));
-    assert_non_null(strstr(pub, "\"extra\":{\"a\":1}"));
+    assert_non_null(strstr(pub, "\"extra\":null")); /* {} carries nothing */
     assert_non_null(strstr(pub, "\"avatarURL\":\"avatar\""));
     char *stored = write_text(&o, true);
     assert_non_null(strstr(stored, "\"clientSecret\":\"S3CRET\""));
@@ -141,6 +141,123 @@ static void test_validation_errors(void **state)
     assert_true(has_field_error(&p, "oauth2.providers", "validation_invalid_value"));
     core_problem_cleanup(&p);
     core_oauth2_options_cleanup(&o);
+}
+
+static void map(const char *provider, const char *info_text, struct core_oauth2_user *u);
+
+/* Wrong types are refused at their path, never taken as absent; a non-empty
+ * `extra` is refused (no provider reads it); a list longer than the table is
+ * refused before any work; non-objects in the list are refused. In every case
+ * the options keep a valid state. */
+static void test_bad_input_is_refused(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *in, *path, *code;
+    } cases[] = {
+        {"\"on\"", "oauth2", "validation_invalid_value"},
+        {"[]", "oauth2", "validation_invalid_value"},
+        {"{\"enabled\":\"yes\"}", "oauth2.enabled", "validation_invalid_value"},
+        {"{\"enabled\":1}", "oauth2.enabled", "validation_invalid_value"},
+        {"{\"mappedFields\":[]}", "oauth2.mappedFields", "validation_invalid_value"},
+        {"{\"mappedFields\":{\"name\":5}}", "oauth2.mappedFields.name", "validation_invalid_value"},
+        {"{\"providers\":\"google\"}", "oauth2.providers", "validation_invalid_value"},
+        {"{\"providers\":[7]}", "oauth2.providers.0", "validation_invalid_value"},
+        {"{\"providers\":[{\"name\":7}]}", "oauth2.providers.0.name", "validation_invalid_value"},
+        {"{\"providers\":[{\"name\":\"google\",\"clientId\":1,\"clientSecret\":\"s\"}]}",
+         "oauth2.providers.0.clientId", "validation_invalid_value"},
+        {"{\"providers\":[{\"name\":\"google\",\"clientId\":\"c\",\"clientSecret\":[]}]}",
+         "oauth2.providers.0.clientSecret", "validation_invalid_value"},
+        {"{\"providers\":[{\"name\":\"oidc\",\"clientId\":\"c\",\"clientSecret\":\"s\","
+         "\"authURL\":true,\"tokenURL\":\"https://t\",\"userInfoURL\":\"https://u\"}]}",
+         "oauth2.providers.0.authURL", "validation_invalid_value"},
+        {"{\"providers\":[{\"name\":\"google\",\"clientId\":\"c\",\"clientSecret\":\"s\","
+         "\"pkce\":\"false\"}]}",
+         "oauth2.providers.0.pkce", "validation_invalid_value"},
+        {"{\"providers\":[{\"name\":\"google\",\"clientId\":\"c\",\"clientSecret\":\"s\","
+         "\"extra\":{\"hd\":\"example.com\"}}]}",
+         "oauth2.providers.0.extra", "validation_unsupported"},
+        {"{\"providers\":[{\"name\":\"google\",\"clientId\":\"c\",\"clientSecret\":\"s\","
+         "\"extra\":\"x\"}]}",
+         "oauth2.providers.0.extra", "validation_unsupported"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct core_oauth2_options o = {0};
+        struct core_problem p;
+        char text[512];
+        snprintf(text, sizeof(text), "{\"oauth2\":%s}", cases[i].in);
+        json_t *doc = json_loads(text, 0, NULL);
+        assert_non_null(doc);
+        core_problem_init(&p);
+        core_oauth2_options_parse(json_object_get(doc, "oauth2"), &o, has_name_or_avatar, NULL, &p);
+        json_decref(doc);
+        if (!has_field_error(&p, cases[i].path, cases[i].code))
+            fail_msg("%s: no %s at %s", cases[i].in, cases[i].code, cases[i].path);
+        assert_false(o.is_enabled);
+        assert_non_null(o.mapped_name);
+        core_problem_cleanup(&p);
+        core_oauth2_options_cleanup(&o);
+    }
+    /* null and {} for extra carry nothing: accepted */
+    struct core_oauth2_options o = {0};
+    struct core_problem p;
+    parse(&o,
+          "{\"providers\":[{\"name\":\"google\",\"clientId\":\"c\",\"clientSecret\":\"s\","
+          "\"extra\":null},{\"name\":\"github\",\"clientId\":\"c\",\"clientSecret\":\"s\","
+          "\"extra\":{}}]}",
+          &p);
+    assert_false(core_problem_has_fields(&p));
+    core_problem_cleanup(&p);
+    core_oauth2_options_cleanup(&o);
+    /* a huge list: refused as a whole, without parsing each entry */
+    json_t *big = json_pack("{s:[]}", "providers");
+    json_t *list = json_object_get(big, "providers");
+    for (int i = 0; i < 100000; i++)
+        json_array_append_new(list, json_pack("{s:s}", "name", "google"));
+    core_problem_init(&p);
+    core_oauth2_options_parse(big, &o, has_name_or_avatar, NULL, &p);
+    assert_true(has_field_error(&p, "oauth2.providers", "validation_length_too_long"));
+    assert_int_equal(o.provider_count, 0);
+    core_problem_cleanup(&p);
+    core_oauth2_options_cleanup(&o);
+    json_decref(big);
+}
+
+/* User-info objects of the wrong shape give empty strings, never a crash
+ * or a non-string identity. */
+static void test_user_shapes_with_bad_input(void **state)
+{
+    (void)state;
+    const char *const infos[] = {
+        "{}",
+        "{\"sub\":{\"a\":1},\"name\":[1],\"email\":7,\"email_verified\":\"yes\","
+        "\"picture\":null}",
+        "{\"id\":1.5,\"login\":false,\"avatar_url\":{}}",
+        "{\"picture\":\"not an object\",\"id\":null}",
+        "{\"picture\":{\"data\":[]}}",
+        "{\"email\":\"a@b.c\",\"verified_email\":1}",
+    };
+    const char *const names[] = {"oidc", "google", "github", "microsoft", "facebook"};
+    for (size_t n = 0; n < sizeof(names) / sizeof(names[0]); n++) {
+        for (size_t i = 0; i < sizeof(infos) / sizeof(infos[0]); i++) {
+            struct core_oauth2_user u;
+            map(names[n], infos[i], &u);
+            assert_non_null(u.id);
+            assert_non_null(u.name);
+            assert_non_null(u.username);
+            assert_non_null(u.email);
+            assert_non_null(u.avatar_url);
+            assert_string_equal(u.id, "");
+            if (strcmp(names[n], "google") == 0 || strcmp(names[n], "oidc") == 0)
+                assert_string_equal(u.email, ""); /* not verified by a boolean */
+            core_oauth2_user_cleanup(&u);
+        }
+    }
+    /* an integer id is kept as text (GitHub, Facebook) */
+    struct core_oauth2_user u;
+    map("github", "{\"id\":-9223372036854775807}", &u);
+    assert_string_equal(u.id, "-9223372036854775807");
+    core_oauth2_user_cleanup(&u);
 }
 
 static void map(const char *provider, const char *info_text, struct core_oauth2_user *u)
@@ -194,6 +311,8 @@ int main(void)
         cmocka_unit_test(test_parse_write_and_secret),
         cmocka_unit_test(test_validation_errors),
         cmocka_unit_test(test_user_shapes),
+        cmocka_unit_test(test_bad_input_is_refused),
+        cmocka_unit_test(test_user_shapes_with_bad_input),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
