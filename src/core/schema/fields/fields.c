@@ -17,6 +17,12 @@ void core_fields_write_list(struct jsonw *w, const char *key, char *const *items
     jsonw_array_end(w);
 }
 
+void core_fields_write_domains(struct jsonw *w, const struct core_field *f)
+{
+    core_fields_write_list(w, "onlyDomains", f->only_domains, f->only_domain_count);
+    core_fields_write_list(w, "exceptDomains", f->except_domains, f->except_domain_count);
+}
+
 void core_fields_option_error(struct core_problem *p, const struct core_field_check *ctx,
                               const char *key, const char *code, const char *message,
                               json_t *params)

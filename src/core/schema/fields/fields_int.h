@@ -29,6 +29,8 @@ extern const struct core_field_kind core_field_kind_geopoint;
 
 /* Writes "<key>": [items...]. */
 void core_fields_write_list(struct jsonw *w, const char *key, char *const *items, size_t n);
+/* The write hook of email and url: onlyDomains and exceptDomains. */
+void core_fields_write_domains(struct jsonw *w, const struct core_field *f);
 /* Adds an option error at "fields.<ctx->index>.<key>"; takes params. */
 void core_fields_option_error(struct core_problem *p, const struct core_field_check *ctx,
                               const char *key, const char *code, const char *message,
