@@ -23,6 +23,16 @@ void core_fields_write_domains(struct jsonw *w, const struct core_field *f)
     core_fields_write_list(w, "exceptDomains", f->except_domains, f->except_domain_count);
 }
 
+void core_fields_write_length(struct jsonw *w, const struct core_field *f)
+{
+    jsonw_key_cstr(w, "min");
+    jsonw_double(w, f->min);
+    jsonw_key_cstr(w, "max");
+    jsonw_double(w, f->max);
+    jsonw_key_cstr(w, "pattern");
+    jsonw_string_cstr(w, f->pattern);
+}
+
 void core_fields_option_error(struct core_problem *p, const struct core_field_check *ctx,
                               const char *key, const char *code, const char *message,
                               json_t *params)
@@ -83,9 +93,11 @@ bool core_fields_domain_allowed(const struct core_field *f, struct str host)
     return true;
 }
 
-void core_fields_check_length(const struct core_field *f, const char *s, size_t bytes, double min,
-                              double max, struct core_problem *p)
+void core_fields_check_length(const struct core_field *f, const char *s, size_t bytes,
+                              double default_min, double default_max, struct core_problem *p)
 {
+    double min = f->has_min && f->min > 0 ? f->min : default_min;
+    double max = f->has_max && f->max > 0 ? f->max : default_max;
     size_t runes = core_fields_rune_count(s, bytes);
     if (runes < (size_t)min)
         core_fields_error(p, f, "validation_min_text_constraint",
