@@ -83,4 +83,11 @@ json_t *core_fields_date_schema(const struct core_field *f, bool is_input);
         .ts = "string", .dart = "String", .dart_get = "r.getStringValue(", .dart_get_end = ")"     \
     }
 
+/* ... and of a date (date and autodate): the SDK's IsoDateString in TypeScript. */
+#define CORE_FIELD_MODEL_DATE                                                                      \
+    {                                                                                              \
+        .ts = "IsoDateString", .dart = "String", .dart_get = "r.getStringValue(",                  \
+        .dart_get_end = ")"                                                                        \
+    }
+
 #endif
