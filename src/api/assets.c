@@ -5,6 +5,7 @@
 
 #include <string.h>
 
+#include "api/errors.h"
 #include "http/req.h"
 
 const struct api_asset *api_assets_find(const struct api_asset_set *set, struct str name)
@@ -77,6 +78,10 @@ static bool etag_item(struct str item, const void *arg)
 
 enum rc api_assets_serve(struct http_req *req, const struct api_asset *a, const char *csp)
 {
+    if (!a) {
+        api_error_write(req, 404, NULL);
+        return RC_OK;
+    }
     struct str inm = http_req_header(req, "if-none-match");
     bool is_fresh = inm.ptr && any_item(inm, etag_item, a->etag);
     struct str ae = http_req_header(req, "accept-encoding");
