@@ -1,5 +1,6 @@
 /* fields_int.h -- the field kinds and what they share (layer: core; private
- * to schema/: only field_type.c and the files of fields/ include it).
+ * to schema/: only field_type.c, collection_json.c and the files of fields/
+ * include it).
  *
  * One file per kind defines its struct core_field_kind; fields.c holds the
  * helpers two kinds or more use (prefix core_fields_). */
