@@ -1,7 +1,6 @@
 /* fields.c -- see fields_int.h. */
 #include "core/schema/fields/fields_int.h"
 
-#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -56,9 +55,8 @@ void core_fields_error(struct core_problem *p, const struct core_field *f, const
 
 json_t *core_fields_num_param(const char *key, double n)
 {
-    json_t *v = n == floor(n) && fabs(n) < 9e15 ? json_integer((json_int_t)n) : json_real(n);
     json_t *o = json_object();
-    json_object_set_new(o, key, v);
+    json_object_set_new(o, key, core_field_value_of_double(n));
     return o;
 }
 
