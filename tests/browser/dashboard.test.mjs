@@ -7,9 +7,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { deflateSync, gunzipSync } from 'node:zlib';
-import { chromium } from 'playwright-core';
 import { startServer, SUPERUSER, SLOW } from '../e2e/lib/server.mjs';
-import { CHROMIUM, axe, shot, rawGet, apiCall } from './lib.mjs';
+import { launchChromium, axe, shot, rawGet, apiCall } from './lib.mjs';
 import { startSmtpSink, waitForMail } from '../e2e/lib/smtp.mjs';
 
 const T = 15000 * SLOW;
@@ -80,16 +79,7 @@ function png(w, h) {
 before(async () => {
     sink = await startSmtpSink();
     srv = await startServer({ flags: ['--smtp-host=127.0.0.1', `--smtp-port=${sink.port}`, '--app-name=Tarmac Test'] });
-    try {
-        browser = await chromium.launch({
-            executablePath: CHROMIUM,
-            args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--disable-background-networking',
-                '--disable-component-update', '--disable-sync', '--no-first-run'],
-        });
-    } catch (e) {
-        // Never skip: a dashboard nobody ran is not a tested dashboard.
-        throw new Error(`chromium at ${CHROMIUM} cannot run: ${e.message}`);
-    }
+    browser = await launchChromium();
     context = await browser.newContext({ viewport: { width: 1200, height: 760 } });
     await cspInit(context);
     page = await context.newPage();

@@ -8,9 +8,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
-import { chromium } from 'playwright-core';
 import { startServer, SUPERUSER, SLOW } from '../e2e/lib/server.mjs';
-import { CHROMIUM, axe, shot, rawGet, apiCall } from './lib.mjs';
+import { launchChromium, axe, shot, rawGet, apiCall } from './lib.mjs';
 
 const T = 15000 * SLOW;
 
@@ -53,15 +52,7 @@ const operation = (page, tag, method, path) => group(page, tag).locator('details
 
 before(async () => {
     srv = await startServer();
-    try {
-        browser = await chromium.launch({
-            executablePath: CHROMIUM,
-            args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--disable-background-networking',
-                '--disable-component-update', '--disable-sync', '--no-first-run'],
-        });
-    } catch (e) {
-        throw new Error(`chromium at ${CHROMIUM} cannot run: ${e.message}`);
-    }
+    browser = await launchChromium();
     const r = await fetch(srv.url + '/api/collections/_superusers/auth-with-password', {
         method: 'POST', headers: { 'Content-Type': 'application/json' },
         body: JSON.stringify({ identity: SUPERUSER.email, password: SUPERUSER.password }),
