@@ -17,7 +17,6 @@
 #include "api/handlers.h"
 
 #include "api/assets.h"
-#include "api/errors.h"
 #include "http/req.h"
 
 static const char csp[] =
@@ -28,23 +27,14 @@ static const char csp[] =
 enum rc api_admin_index(struct http_req *req, void *ctx)
 {
     (void)ctx;
-    const struct api_asset *a = api_assets_index(&api_admin_assets);
-    if (!a) {
-        api_error_write(req, 404, NULL);
-        return RC_OK;
-    }
-    return api_assets_serve(req, a, csp);
+    return api_assets_serve(req, api_assets_index(&api_admin_assets), csp);
 }
 
 enum rc api_admin_asset(struct http_req *req, void *ctx)
 {
     (void)ctx;
-    const struct api_asset *a = api_assets_find(&api_admin_assets, http_req_param(req, "asset"));
-    if (!a) {
-        api_error_write(req, 404, NULL);
-        return RC_OK;
-    }
-    return api_assets_serve(req, a, csp);
+    return api_assets_serve(req, api_assets_find(&api_admin_assets, http_req_param(req, "asset")),
+                            csp);
 }
 
 enum rc api_admin_redirect(struct http_req *req, void *ctx)

@@ -5,6 +5,7 @@
 
 #include <string.h>
 
+#include "api/errors.h"
 #include "http/req.h"
 
 const struct api_asset *api_assets_find(const struct api_asset_set *set, struct str name)
@@ -26,22 +27,6 @@ const struct api_asset *api_assets_index(const struct api_asset_set *set)
     return NULL;
 }
 
-static bool is_space(char c)
-{
-    return c == ' ' || c == '\t';
-}
-
-static struct str trim(struct str s)
-{
-    while (s.len && is_space(s.ptr[0])) {
-        s.ptr++;
-        s.len--;
-    }
-    while (s.len && is_space(s.ptr[s.len - 1]))
-        s.len--;
-    return s;
-}
-
 /* Calls match(item) for each comma-separated item of a header value; true
  * when one matched. */
 static bool any_item(struct str value, bool (*match)(struct str item, const void *arg),
@@ -50,7 +35,7 @@ static bool any_item(struct str value, bool (*match)(struct str item, const void
     while (value.len) {
         const char *comma = memchr(value.ptr, ',', value.len);
         size_t n = comma ? (size_t)(comma - value.ptr) : value.len;
-        if (match(trim((struct str){value.ptr, n}), arg))
+        if (match(str_trim_ows((struct str){value.ptr, n}), arg))
             return true;
         value.ptr += comma ? n + 1 : n;
         value.len -= comma ? n + 1 : n;
@@ -63,12 +48,14 @@ static bool accepts_gzip_item(struct str item, const void *arg)
 {
     (void)arg;
     const char *semi = memchr(item.ptr, ';', item.len);
-    struct str coding = trim((struct str){item.ptr, semi ? (size_t)(semi - item.ptr) : item.len});
+    struct str coding =
+        str_trim_ows((struct str){item.ptr, semi ? (size_t)(semi - item.ptr) : item.len});
     if (!str_eq_nocase(coding, STR_LIT("gzip")) && !str_eq(coding, STR_LIT("*")))
         return false;
     if (!semi)
         return true;
-    struct str params = trim((struct str){semi + 1, item.len - (size_t)(semi + 1 - item.ptr)});
+    struct str params =
+        str_trim_ows((struct str){semi + 1, item.len - (size_t)(semi + 1 - item.ptr)});
     if (params.len < 2 || (params.ptr[0] != 'q' && params.ptr[0] != 'Q') || params.ptr[1] != '=')
         return true;
     for (size_t i = 2; i < params.len; i++) {
@@ -91,6 +78,10 @@ static bool etag_item(struct str item, const void *arg)
 
 enum rc api_assets_serve(struct http_req *req, const struct api_asset *a, const char *csp)
 {
+    if (!a) {
+        api_error_write(req, 404, NULL);
+        return RC_OK;
+    }
     struct str inm = http_req_header(req, "if-none-match");
     bool is_fresh = inm.ptr && any_item(inm, etag_item, a->etag);
     struct str ae = http_req_header(req, "accept-encoding");

@@ -42,10 +42,10 @@ const struct api_asset *api_assets_find(const struct api_asset_set *set, struct 
 /* The set's index.html, or NULL. */
 const struct api_asset *api_assets_index(const struct api_asset_set *set);
 
-/* Answers with asset a: 200, or 304 for a matching If-None-Match; gzip when
- * Accept-Encoding allows it; index.html revalidated on every load (no-cache),
- * any other file cached for a year (its name changes with its content); with
- * the Content-Security-Policy csp (a static string) and nosniff. */
+/* Answers with asset a: 404 when a is NULL (no such file in the set), 200, or 304 for a matching
+ * If-None-Match; gzip when Accept-Encoding allows it; index.html revalidated on every load
+ * (no-cache), any other file cached for a year (its name changes with its content); with the
+ * Content-Security-Policy csp (a static string) and nosniff. */
 enum rc api_assets_serve(struct http_req *req, const struct api_asset *a, const char *csp);
 
 #endif

@@ -11,7 +11,6 @@
 #include "api/handlers.h"
 
 #include "api/assets.h"
-#include "api/errors.h"
 #include "http/req.h"
 
 static const char csp[] =
@@ -22,21 +21,12 @@ static const char csp[] =
 enum rc api_docs_page(struct http_req *req, void *ctx)
 {
     (void)ctx;
-    const struct api_asset *a = api_assets_index(&api_docs_assets);
-    if (!a) {
-        api_error_write(req, 404, NULL);
-        return RC_OK;
-    }
-    return api_assets_serve(req, a, csp);
+    return api_assets_serve(req, api_assets_index(&api_docs_assets), csp);
 }
 
 enum rc api_docs_asset(struct http_req *req, void *ctx)
 {
     (void)ctx;
-    const struct api_asset *a = api_assets_find(&api_docs_assets, http_req_param(req, "asset"));
-    if (!a) {
-        api_error_write(req, 404, NULL);
-        return RC_OK;
-    }
-    return api_assets_serve(req, a, csp);
+    return api_assets_serve(req, api_assets_find(&api_docs_assets, http_req_param(req, "asset")),
+                            csp);
 }

@@ -50,6 +50,16 @@ json_t *api_openapi_ok_json(const char *description, json_t *schema)
     return r;
 }
 
+json_t *api_openapi_ok(const char *description, json_t *schema)
+{
+    return json_pack("{s:o}", "200", api_openapi_ok_json(description, schema));
+}
+
+json_t *api_openapi_no_content(const char *description)
+{
+    return json_pack("{s:{s:s}}", "204", "description", description);
+}
+
 /* The error answers an operation can give, by status. */
 static void add_errors(json_t *responses, const char *statuses)
 {
@@ -165,19 +175,14 @@ static void add_fixed_paths(json_t *paths)
                                "type", "integer", "data", "type", "object");
     api_openapi_set_op(
         paths, "/api/health", "get",
-        api_openapi_op(
-            "health", "system", "Health check", NULL,
-            json_pack("{s:o}", "200",
-                      api_openapi_ok_json("healthy", json_pack("{s:s,s:o}", "type", "object",
-                                                               "properties", health))),
-            ""));
+        api_openapi_op("health", "system", "Health check", NULL,
+                       api_openapi_ok("healthy", json_pack("{s:s,s:o}", "type", "object",
+                                                           "properties", health)),
+                       ""));
     api_openapi_set_op(
         paths, "/api/docs/openapi.json", "get",
-        api_openapi_op(
-            "openapi", "system", "This document", NULL,
-            json_pack("{s:o}", "200",
-                      api_openapi_ok_json("OpenAPI 3.1", json_pack("{s:s}", "type", "object"))),
-            ""));
+        api_openapi_op("openapi", "system", "This document", NULL,
+                       api_openapi_ok("OpenAPI 3.1", json_pack("{s:s}", "type", "object")), ""));
     api_openapi_set_op(paths, "/api/docs", "get",
                        api_openapi_op("docs_page", "system",
                                       "The docs page: this document as a browsable page", NULL,
@@ -202,69 +207,54 @@ static void add_fixed_paths(json_t *paths)
     api_openapi_set_op(
         paths, "/api/collections", "get",
         api_openapi_op("collections_list", "collections", "List collections (superusers)", NULL,
-                       json_pack("{s:o}", "200",
-                                 api_openapi_ok_json("a page of collections", json_incref(any))),
-                       "400 401 403"));
+                       api_openapi_ok("a page of collections", json_incref(any)), "400 401 403"));
     api_openapi_set_op(
         paths, "/api/collections", "post",
-        api_openapi_op(
-            "collections_create", "collections", "Create a collection (superusers)", NULL,
-            json_pack("{s:o}", "200", api_openapi_ok_json("the collection", json_incref(any))),
-            "400 401 403"));
-    api_openapi_set_op(
-        paths, "/api/collections/import", "put",
-        api_openapi_op("collections_import", "collections", "Import collections (superusers)", NULL,
-                       json_pack("{s:{s:s}}", "204", "description", "imported"), "400 401 403"));
-    api_openapi_set_op(
-        paths, "/api/collections/meta/scaffolds", "get",
-        api_openapi_op("collections_scaffolds", "collections", "Default collection definitions",
-                       NULL,
-                       json_pack("{s:o}", "200", api_openapi_ok_json("by type", json_incref(any))),
-                       "401 403"));
-    api_openapi_set_op(
-        paths, "/api/collections/meta/oauth2-providers", "get",
-        api_openapi_op("collections_oauth2Providers", "collections",
-                       "The OAuth2 providers an auth collection may name", NULL,
-                       json_pack("{s:o}", "200",
-                                 api_openapi_ok_json("name, displayName, logo",
+        api_openapi_op("collections_create", "collections", "Create a collection (superusers)",
+                       NULL, api_openapi_ok("the collection", json_incref(any)), "400 401 403"));
+    api_openapi_set_op(paths, "/api/collections/import", "put",
+                       api_openapi_op("collections_import", "collections",
+                                      "Import collections (superusers)", NULL,
+                                      api_openapi_no_content("imported"), "400 401 403"));
+    api_openapi_set_op(paths, "/api/collections/meta/scaffolds", "get",
+                       api_openapi_op("collections_scaffolds", "collections",
+                                      "Default collection definitions", NULL,
+                                      api_openapi_ok("by type", json_incref(any)), "401 403"));
+    api_openapi_set_op(paths, "/api/collections/meta/oauth2-providers", "get",
+                       api_openapi_op("collections_oauth2Providers", "collections",
+                                      "The OAuth2 providers an auth collection may name", NULL,
+                                      api_openapi_ok("name, displayName, logo",
                                                      json_pack("{s:s,s:{s:s}}", "type", "array",
-                                                               "items", "type", "object"))),
-                       "401 403"));
+                                                               "items", "type", "object")),
+                                      "401 403"));
     const char *cp = "/api/collections/{collection}";
     api_openapi_set_op(
         paths, cp, "get",
-        api_openapi_op(
-            "collections_view", "collections", "View a collection (superusers)", NULL,
-            json_pack("{s:o}", "200", api_openapi_ok_json("the collection", json_incref(any))),
-            "401 403 404"));
+        api_openapi_op("collections_view", "collections", "View a collection (superusers)", NULL,
+                       api_openapi_ok("the collection", json_incref(any)), "401 403 404"));
     api_openapi_set_op(
         paths, cp, "patch",
-        api_openapi_op(
-            "collections_update", "collections",
-            "Update a collection; the table is migrated in one transaction (superusers)", NULL,
-            json_pack("{s:o}", "200", api_openapi_ok_json("the collection", json_incref(any))),
-            "400 401 403 404"));
+        api_openapi_op("collections_update", "collections",
+                       "Update a collection; the table is migrated in one transaction (superusers)",
+                       NULL, api_openapi_ok("the collection", json_incref(any)),
+                       "400 401 403 404"));
     api_openapi_set_op(paths, cp, "delete",
                        api_openapi_op("collections_delete", "collections",
                                       "Delete a collection (superusers)", NULL,
-                                      json_pack("{s:{s:s}}", "204", "description", "deleted"),
-                                      "400 401 403 404"));
+                                      api_openapi_no_content("deleted"), "400 401 403 404"));
     api_openapi_set_op(paths, "/api/collections/{collection}/truncate", "delete",
                        api_openapi_op("collections_truncate", "collections",
                                       "Delete every record (superusers)", NULL,
-                                      json_pack("{s:{s:s}}", "204", "description", "emptied"),
-                                      "400 401 403 404"));
+                                      api_openapi_no_content("emptied"), "400 401 403 404"));
     json_t *batch = api_openapi_op(
         "batch", "batch", "Several record writes in one transaction",
         "Each request runs under its collection's rules; all or nothing.",
-        json_pack("{s:o}", "200",
-                  api_openapi_ok_json("one answer per request, in order",
-                                      json_pack("{s:s,s:{s:s,s:{s:{s:s},s:{s:[s,s],s:s}},s:[s,s]}}",
-                                                "type", "array", "items", "type", "object",
-                                                "properties", "status", "type", "integer", "body",
-                                                "type", "object", "null", "description",
-                                                "the record, or null for a delete (204)",
-                                                "required", "status", "body"))),
+        api_openapi_ok("one answer per request, in order",
+                       json_pack("{s:s,s:{s:s,s:{s:{s:s},s:{s:[s,s],s:s}},s:[s,s]}}", "type",
+                                 "array", "items", "type", "object", "properties", "status", "type",
+                                 "integer", "body", "type", "object", "null", "description",
+                                 "the record, or null for a delete (204)", "required", "status",
+                                 "body")),
         "400 403 413");
     json_t *item = json_pack(
         "{s:s,s:{s:{s:s,s:[s,s,s,s]},s:{s:s,s:s},s:{s:s},s:{s:s}},s:[s,s]}", "type", "object",
@@ -289,10 +279,10 @@ static void add_fixed_paths(json_t *paths)
             json_pack("{s:{s:s,s:{s:{s:{s:s}}}}}", "200", "description", "an event stream",
                       "content", "text/event-stream", "schema", "type", "string"),
             ""));
-    api_openapi_set_op(
-        paths, "/api/realtime", "post",
-        api_openapi_op("realtime_subscribe", "realtime", "Set a client's subscriptions", NULL,
-                       json_pack("{s:{s:s}}", "204", "description", "subscribed"), "400 403 404"));
+    api_openapi_set_op(paths, "/api/realtime", "post",
+                       api_openapi_op("realtime_subscribe", "realtime",
+                                      "Set a client's subscriptions", NULL,
+                                      api_openapi_no_content("subscribed"), "400 403 404"));
     api_openapi_set_op(
         paths, "/api/realtime/ws", "get",
         api_openapi_op(
@@ -318,10 +308,8 @@ static void add_fixed_paths(json_t *paths)
     api_openapi_set_op(paths, fp, "get", file_op);
     json_t *tok = api_openapi_op(
         "files_token", "files", "A short-lived token for protected files", NULL,
-        json_pack(
-            "{s:o}", "200",
-            api_openapi_ok_json("the token", json_pack("{s:s,s:{s:{s:s}}}", "type", "object",
-                                                       "properties", "token", "type", "string"))),
+        api_openapi_ok("the token", json_pack("{s:s,s:{s:{s:s}}}", "type", "object", "properties",
+                                              "token", "type", "string")),
         "401");
     json_object_set_new(tok, "security", json_pack("[{s:[]}]", "token"));
     api_openapi_set_op(paths, "/api/files/token", "post", tok);

@@ -280,18 +280,13 @@ static void add_auth_paths(json_t *paths, const struct target *t)
         snprintf(id, sizeof(id), "%s_%s", t->op_id, routes[i].suffix);
         json_t *responses;
         if (routes[i].token_answer)
-            responses = json_pack(
-                "{s:o}", "200",
-                api_openapi_ok_json("the token and the record", json_incref(auth_schema)));
+            responses = api_openapi_ok("the token and the record", json_incref(auth_schema));
         else if (strcmp(routes[i].route, "request-otp") != 0)
-            responses =
-                json_pack("{s:{s:s}}", "204", "description", "done (also for unknown addresses)");
+            responses = api_openapi_no_content("done (also for unknown addresses)");
         else
-            responses =
-                json_pack("{s:o}", "200",
-                          api_openapi_ok_json("the id of the one-time password",
-                                              json_pack("{s:s,s:{s:{s:s}}}", "type", "object",
-                                                        "properties", "otpId", "type", "string")));
+            responses = api_openapi_ok("the id of the one-time password",
+                                       json_pack("{s:s,s:{s:{s:s}}}", "type", "object",
+                                                 "properties", "otpId", "type", "string"));
         json_t *o = api_openapi_op(
             id, t->tag, routes[i].summary, routes[i].token_answer ? desc : NULL, responses,
             routes[i].is_limited ? "400 401 403 404 429" : "400 401 403 404");
@@ -305,17 +300,13 @@ static void add_auth_paths(json_t *paths, const struct target *t)
     snprintf(id, sizeof(id), "%s_authMethods", t->op_id);
     api_openapi_set_op(
         paths, path, "get",
-        api_openapi_op(
-            id, t->tag, "The sign-in methods this collection offers", NULL,
-            json_pack("{s:o}", "200",
-                      api_openapi_ok_json("the methods", api_openapi_ref("AuthMethods"))),
-            "404"));
+        api_openapi_op(id, t->tag, "The sign-in methods this collection offers", NULL,
+                       api_openapi_ok("the methods", api_openapi_ref("AuthMethods")), "404"));
     snprintf(path, sizeof(path), "/api/collections/%s/impersonate/{id}", t->path);
     snprintf(id, sizeof(id), "%s_impersonate", t->op_id);
-    json_t *imp = api_openapi_op(
-        id, t->tag, "A non-refreshable token for a record (superusers)", NULL,
-        json_pack("{s:o}", "200", api_openapi_ok_json("the token and the record", auth_schema)),
-        "400 401 403 404");
+    json_t *imp =
+        api_openapi_op(id, t->tag, "A non-refreshable token for a record (superusers)", NULL,
+                       api_openapi_ok("the token and the record", auth_schema), "400 401 403 404");
     json_object_set_new(imp, "requestBody",
                         api_openapi_json_body(json_pack(
                             "{s:s,s:{s:{s:s,s:s}}}", "type", "object", "properties", "duration",
@@ -335,17 +326,15 @@ static void add_paths(json_t *paths, const struct target *t)
                   "totalItems", "totalPages", "items");
     snprintf(path, sizeof(path), "/api/collections/%s/records", t->path);
     snprintf(id, sizeof(id), "%s_list", t->op_id);
-    json_t *o = api_openapi_op(
-        id, t->tag, "List records", rule_text(t, CORE_RULE_LIST, "listRule", rule, sizeof(rule)),
-        json_pack("{s:o}", "200", api_openapi_ok_json("a page of records", list_schema)),
-        "400 403 404");
+    json_t *o = api_openapi_op(id, t->tag, "List records",
+                               rule_text(t, CORE_RULE_LIST, "listRule", rule, sizeof(rule)),
+                               api_openapi_ok("a page of records", list_schema), "400 403 404");
     json_object_set_new(o, "parameters", list_params());
     api_openapi_set_op(paths, path, "get", o);
     snprintf(id, sizeof(id), "%s_create", t->op_id);
     o = api_openapi_op(id, t->tag, "Create a record",
                        rule_text(t, CORE_RULE_CREATE, "createRule", rule, sizeof(rule)),
-                       json_pack("{s:o}", "200",
-                                 api_openapi_ok_json("the new record", api_openapi_ref(t->record))),
+                       api_openapi_ok("the new record", api_openapi_ref(t->record)),
                        "400 403 404 413");
     json_object_set_new(o, "requestBody", input_body(t->create));
     json_object_set_new(o, "parameters", view_params());
@@ -353,19 +342,16 @@ static void add_paths(json_t *paths, const struct target *t)
 
     snprintf(path, sizeof(path), "/api/collections/%s/records/{id}", t->path);
     snprintf(id, sizeof(id), "%s_view", t->op_id);
-    o = api_openapi_op(
-        id, t->tag, "View a record", rule_text(t, CORE_RULE_VIEW, "viewRule", rule, sizeof(rule)),
-        json_pack("{s:o}", "200", api_openapi_ok_json("the record", api_openapi_ref(t->record))),
-        "403 404");
+    o = api_openapi_op(id, t->tag, "View a record",
+                       rule_text(t, CORE_RULE_VIEW, "viewRule", rule, sizeof(rule)),
+                       api_openapi_ok("the record", api_openapi_ref(t->record)), "403 404");
     json_object_set_new(o, "parameters", view_params());
     api_openapi_set_op(paths, path, "get", o);
     snprintf(id, sizeof(id), "%s_update", t->op_id);
-    o = api_openapi_op(
-        id, t->tag, "Update a record (field+, +field and field- modify lists)",
-        rule_text(t, CORE_RULE_UPDATE, "updateRule", rule, sizeof(rule)),
-        json_pack("{s:o}", "200",
-                  api_openapi_ok_json("the record as saved", api_openapi_ref(t->record))),
-        "400 403 404 413");
+    o = api_openapi_op(id, t->tag, "Update a record (field+, +field and field- modify lists)",
+                       rule_text(t, CORE_RULE_UPDATE, "updateRule", rule, sizeof(rule)),
+                       api_openapi_ok("the record as saved", api_openapi_ref(t->record)),
+                       "400 403 404 413");
     json_object_set_new(o, "requestBody", input_body(t->update));
     json_object_set_new(o, "parameters", view_params());
     api_openapi_set_op(paths, path, "patch", o);
@@ -374,7 +360,7 @@ static void add_paths(json_t *paths, const struct target *t)
         paths, path, "delete",
         api_openapi_op(id, t->tag, "Delete a record (and its cascades)",
                        rule_text(t, CORE_RULE_DELETE, "deleteRule", rule, sizeof(rule)),
-                       json_pack("{s:{s:s}}", "204", "description", "deleted"), "400 403 404"));
+                       api_openapi_no_content("deleted"), "400 403 404"));
     if (t->is_auth)
         add_auth_paths(paths, t);
 }

@@ -19,6 +19,13 @@ json_t *api_openapi_json_body(json_t *schema);
 /* A response object: the body above with a description. */
 json_t *api_openapi_ok_json(const char *description, json_t *schema);
 
+/* The responses of an operation answering 200 with schema as JSON:
+ * {"200": the response above}. */
+json_t *api_openapi_ok(const char *description, json_t *schema);
+
+/* The responses of an operation answering 204: {"204": {"description": ...}}. */
+json_t *api_openapi_no_content(const char *description);
+
 /* An operation; errors lists the error statuses it can answer ("400 403"),
  * each added as a reference to the shared responses. */
 json_t *api_openapi_op(const char *id, const char *tag, const char *summary,

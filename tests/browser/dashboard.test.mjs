@@ -6,19 +6,11 @@
 // each main screen. Screenshots go to docs/dashboard/ (TARMAC_SHOTS=0 skips).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { get } from 'node:http';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { deflateSync, gunzipSync } from 'node:zlib';
-import { chromium } from 'playwright-core';
-import { AxeBuilder } from '@axe-core/playwright';
 import { startServer, SUPERUSER, SLOW } from '../e2e/lib/server.mjs';
+import { launchChromium, axe, shot, rawGet, apiCall } from './lib.mjs';
 import { startSmtpSink, waitForMail } from '../e2e/lib/smtp.mjs';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const SHOTS = resolve(here, '..', '..', 'docs', 'dashboard');
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const T = 15000 * SLOW;
 
 let srv, sink, browser, context, page, token;
@@ -54,39 +46,7 @@ async function cspViolations(p) {
     return p.evaluate(() => window.__csp || []);
 }
 
-async function axe(p, what) {
-    const r = await new AxeBuilder({ page: p }).analyze();
-    const bad = r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-    assert.deepEqual(bad.map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`), [],
-        `accessibility violations on ${what}`);
-}
-
-async function shot(p, name, opts = {}) {
-    if (process.env.TARMAC_SHOTS === '0') return;
-    mkdirSync(SHOTS, { recursive: true });
-    await p.screenshot({ path: join(SHOTS, name + '.jpg'), type: 'jpeg', quality: 70, ...opts });
-}
-
-async function apiCall(method, path, body) {
-    const res = await fetch(srv.url + path, {
-        method, headers: { Authorization: token, ...(body ? { 'Content-Type': 'application/json' } : {}) },
-        body: body ? JSON.stringify(body) : undefined,
-    });
-    const text = await res.text();
-    if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
-    return text ? JSON.parse(text) : null;
-}
-
-// A raw GET that keeps the compressed bytes: {status, headers, body}.
-function rawGet(url, headers = {}) {
-    return new Promise((res, rej) => {
-        get(url, { headers }, (r) => {
-            const chunks = [];
-            r.on('data', (c) => chunks.push(c));
-            r.on('end', () => res({ status: r.statusCode, headers: r.headers, body: Buffer.concat(chunks) }));
-        }).on('error', rej);
-    });
-}
+const api = (method, path, body) => apiCall(srv.url, token, method, path, body);
 
 // A small valid PNG (w x h, a gradient) built with zlib, so no fixture file is needed.
 function png(w, h) {
@@ -119,16 +79,7 @@ function png(w, h) {
 before(async () => {
     sink = await startSmtpSink();
     srv = await startServer({ flags: ['--smtp-host=127.0.0.1', `--smtp-port=${sink.port}`, '--app-name=Tarmac Test'] });
-    try {
-        browser = await chromium.launch({
-            executablePath: CHROMIUM,
-            args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--disable-background-networking',
-                '--disable-component-update', '--disable-sync', '--no-first-run'],
-        });
-    } catch (e) {
-        // Never skip: a dashboard nobody ran is not a tested dashboard.
-        throw new Error(`chromium at ${CHROMIUM} cannot run: ${e.message}`);
-    }
+    browser = await launchChromium();
     context = await browser.newContext({ viewport: { width: 1200, height: 760 } });
     await cspInit(context);
     page = await context.newPage();
@@ -266,7 +217,7 @@ test('create a collection with several field types and rules; rule errors inline
     await page.getByRole('button', { name: 'Create collection' }).click();
     await page.getByRole('heading', { name: 'Edit posts' }).waitFor();
     await axe(page, 'collection editor');
-    const col = await apiCall('GET', '/api/collections/posts');
+    const col = await api('GET', '/api/collections/posts');
     assert.equal(col.viewRule, 'published = true');
     assert.equal(col.createRule, "@request.auth.id != ''");
     assert.equal(col.listRule, '');
@@ -301,7 +252,7 @@ test('records: create with a file and see its thumbnail, edit, delete', async ()
     await img.waitFor();
     assert.match(await img.getAttribute('src'), /\/api\/files\/.*cover_\w+\.png\?thumb=100x100$/);
     await page.waitForFunction((el) => el.complete && el.naturalWidth === 100, await img.elementHandle());
-    const [rec] = (await apiCall('GET', '/api/collections/posts/records')).items;
+    const [rec] = (await api('GET', '/api/collections/posts/records')).items;
     assert.equal(rec.views, 42);
     assert.equal(rec.status, 'live');
     assert.deepEqual(rec.meta, { tags: ['a', 'b'] });
@@ -316,7 +267,7 @@ test('records: create with a file and see its thumbnail, edit, delete', async ()
     await dlg.getByRole('button', { name: 'Save' }).click();
     await dlg.waitFor({ state: 'detached' });
     await page.locator('tbody tr').filter({ hasText: 'Hello again' }).waitFor();
-    assert.equal((await apiCall('GET', '/api/collections/posts/records/' + rec.id)).title, 'Hello again');
+    assert.equal((await api('GET', '/api/collections/posts/records/' + rec.id)).title, 'Hello again');
 
     // A required field left empty: the server's error shows on it.
     await page.getByRole('button', { name: 'New record' }).click();
@@ -331,27 +282,27 @@ test('records: create with a file and see its thumbnail, edit, delete', async ()
     await dlg.getByRole('button', { name: 'Delete' }).click();
     await page.locator('dialog').filter({ hasText: 'Confirm' }).getByRole('button', { name: 'Delete' }).click();
     await page.getByText('No records.').waitFor();
-    assert.equal((await apiCall('GET', '/api/collections/posts/records')).totalItems, 0);
+    assert.equal((await api('GET', '/api/collections/posts/records')).totalItems, 0);
 });
 
 test('live updates: records created through the API appear; bulk delete', async () => {
-    await apiCall('POST', '/api/collections/posts/records', { title: 'From the API', views: 7 });
+    await api('POST', '/api/collections/posts/records', { title: 'From the API', views: 7 });
     await page.locator('tbody tr').filter({ hasText: 'From the API' }).waitFor();
-    await apiCall('POST', '/api/collections/posts/records', { title: 'Second one', views: 8 });
+    await api('POST', '/api/collections/posts/records', { title: 'Second one', views: 8 });
     await page.locator('tbody tr').filter({ hasText: 'Second one' }).waitFor();
-    await apiCall('POST', '/api/collections/posts/records', { title: 'Keep me', views: 9 });
+    await api('POST', '/api/collections/posts/records', { title: 'Keep me', views: 9 });
     await page.locator('tbody tr').filter({ hasText: 'Keep me' }).waitFor();
     await page.locator('tbody tr').filter({ hasText: 'From the API' }).getByRole('checkbox').check();
     await page.locator('tbody tr').filter({ hasText: 'Second one' }).getByRole('checkbox').check();
     await page.getByRole('button', { name: 'Delete selected (2)' }).click();
     await page.locator('dialog').getByRole('button', { name: 'Delete' }).click();
     await page.locator('tbody tr').filter({ hasText: 'Second one' }).waitFor({ state: 'detached' });
-    const left = await apiCall('GET', '/api/collections/posts/records');
+    const left = await api('GET', '/api/collections/posts/records');
     assert.deepEqual(left.items.map((r) => r.title), ['Keep me']);
 });
 
 test('filter: an error shows under the box, the fixed filter applies; sort by column', async () => {
-    await apiCall('POST', '/api/collections/posts/records', { title: 'Another', views: 1 });
+    await api('POST', '/api/collections/posts/records', { title: 'Another', views: 1 });
     await page.locator('tbody tr').filter({ hasText: 'Another' }).waitFor();
     const box = page.getByLabel('Filter');
     await box.fill("titel ~ 'Keep'");
@@ -377,7 +328,7 @@ test('filter: an error shows under the box, the fixed filter applies; sort by co
 
 test('password reset from the mail link', async () => {
     const email = `reset${Date.now()}@example.com`;
-    await apiCall('POST', '/api/collections/users/records', { email, password: 'oldpass123', passwordConfirm: 'oldpass123', verified: true });
+    await api('POST', '/api/collections/users/records', { email, password: 'oldpass123', passwordConfirm: 'oldpass123', verified: true });
     await page.locator('nav.side').getByRole('link', { name: 'users', exact: true }).click();
     await page.getByRole('heading', { name: 'users' }).waitFor();
     await page.locator('tbody tr').filter({ hasText: email }).getByRole('button', { name: /^Edit / }).click();
@@ -408,7 +359,7 @@ test('password reset from the mail link', async () => {
 
 test('relation picker with search, impersonate, superusers', async () => {
     const email = `pick${Date.now()}@example.com`;
-    const user = await apiCall('POST', '/api/collections/users/records', { email, password: 'pickpass123', passwordConfirm: 'pickpass123', name: 'Picky' });
+    const user = await api('POST', '/api/collections/users/records', { email, password: 'pickpass123', passwordConfirm: 'pickpass123', name: 'Picky' });
     await page.locator('nav.side').getByRole('link', { name: 'posts', exact: true }).click();
     await page.getByRole('heading', { name: 'posts' }).waitFor();
     await page.getByRole('button', { name: 'New record' }).click();
@@ -419,7 +370,7 @@ test('relation picker with search, impersonate, superusers', async () => {
     await dlg.getByRole('list', { name: 'Selected owner' }).getByText('Picky').waitFor();
     await dlg.getByRole('button', { name: 'Create' }).click();
     await dlg.waitFor({ state: 'detached' });
-    const rows = await apiCall('GET', '/api/collections/posts/records', undefined);
+    const rows = await api('GET', '/api/collections/posts/records', undefined);
     assert.equal(rows.items.find((r) => r.title === 'With owner').owner, user.id);
 
     await page.locator('nav.side').getByRole('link', { name: 'users', exact: true }).click();

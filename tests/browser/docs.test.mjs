@@ -6,18 +6,11 @@
 // errors, uncaught exceptions and CSP violations; axe-core checks each view.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { get } from 'node:http';
-import { mkdirSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
-import { chromium } from 'playwright-core';
-import { AxeBuilder } from '@axe-core/playwright';
 import { startServer, SUPERUSER, SLOW } from '../e2e/lib/server.mjs';
+import { launchChromium, axe, shot, rawGet, apiCall } from './lib.mjs';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const SHOTS = resolve(here, '..', '..', 'docs', 'dashboard');
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const T = 15000 * SLOW;
 
 let srv, browser, token;
@@ -49,38 +42,7 @@ async function done(ctx, page) {
     await ctx.close();
 }
 
-async function axe(page, what) {
-    const r = await new AxeBuilder({ page }).analyze();
-    const bad = r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-    assert.deepEqual(bad.map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`), [],
-        `accessibility violations on ${what}`);
-}
-
-async function shot(page, name) {
-    if (process.env.TARMAC_SHOTS === '0') return;
-    mkdirSync(SHOTS, { recursive: true });
-    await page.screenshot({ path: join(SHOTS, name + '.jpg'), type: 'jpeg', quality: 70 });
-}
-
-function rawGet(url, headers = {}) {
-    return new Promise((res, rej) => {
-        get(url, { headers }, (r) => {
-            const chunks = [];
-            r.on('data', (c) => chunks.push(c));
-            r.on('end', () => res({ status: r.statusCode, headers: r.headers, body: Buffer.concat(chunks) }));
-        }).on('error', rej);
-    });
-}
-
-async function api(method, path, body) {
-    const res = await fetch(srv.url + path, {
-        method, headers: { Authorization: token, ...(body ? { 'Content-Type': 'application/json' } : {}) },
-        body: body ? JSON.stringify(body) : undefined,
-    });
-    const text = await res.text();
-    if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
-    return text ? JSON.parse(text) : null;
-}
+const api = (method, path, body) => apiCall(srv.url, token, method, path, body);
 
 // The group of a tag, and one operation in it (a <details>).
 const group = (page, tag) => page.locator(`section#tag-${tag}`);
@@ -90,15 +52,7 @@ const operation = (page, tag, method, path) => group(page, tag).locator('details
 
 before(async () => {
     srv = await startServer();
-    try {
-        browser = await chromium.launch({
-            executablePath: CHROMIUM,
-            args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--disable-background-networking',
-                '--disable-component-update', '--disable-sync', '--no-first-run'],
-        });
-    } catch (e) {
-        throw new Error(`chromium at ${CHROMIUM} cannot run: ${e.message}`);
-    }
+    browser = await launchChromium();
     const r = await fetch(srv.url + '/api/collections/_superusers/auth-with-password', {
         method: 'POST', headers: { 'Content-Type': 'application/json' },
         body: JSON.stringify({ identity: SUPERUSER.email, password: SUPERUSER.password }),

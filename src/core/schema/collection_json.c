@@ -8,6 +8,7 @@
 #include "base/alloc.h"
 #include "base/crc32.h"
 #include "base/secure.h"
+#include "core/schema/fields/fields_int.h"
 #include "core/schema/index.h"
 
 /* -------------------------------------------------------------------------
@@ -722,15 +723,6 @@ enum rc core_collection_from_json(json_t *in, const struct core_collection *base
  * Output
  * ------------------------------------------------------------------------- */
 
-static void write_list(struct jsonw *w, const char *key, char *const *items, size_t n)
-{
-    jsonw_key_cstr(w, key);
-    jsonw_array_begin(w);
-    for (size_t i = 0; i < n; i++)
-        jsonw_string_cstr(w, items[i]);
-    jsonw_array_end(w);
-}
-
 static void write_rule(struct jsonw *w, const char *key, const char *rule)
 {
     jsonw_key_cstr(w, key);
@@ -783,7 +775,7 @@ void core_collection_write_json(struct jsonw *w, const struct core_collection *c
     for (size_t i = 0; i < c->field_count; i++)
         write_field(w, &c->fields[i]);
     jsonw_array_end(w);
-    write_list(w, "indexes", c->indexes, c->index_count);
+    core_fields_write_list(w, "indexes", c->indexes, c->index_count);
     jsonw_key_cstr(w, "created");
     jsonw_string_cstr(w, c->created ? c->created : "");
     jsonw_key_cstr(w, "updated");
@@ -806,7 +798,7 @@ void core_collection_write_json(struct jsonw *w, const struct core_collection *c
         jsonw_object_begin(w);
         jsonw_key_cstr(w, "enabled");
         jsonw_bool(w, c->is_password_auth);
-        write_list(w, "identityFields", c->identity_fields, c->identity_field_count);
+        core_fields_write_list(w, "identityFields", c->identity_fields, c->identity_field_count);
         jsonw_object_end(w);
         jsonw_key_cstr(w, "otp");
         jsonw_object_begin(w);

@@ -28,6 +28,11 @@ json_t *core_field_value_text(json_t *v)
     return json_string("");
 }
 
+json_t *core_field_value_of_double(double d)
+{
+    return d == floor(d) && fabs(d) < 9e15 ? json_integer((json_int_t)d) : json_real(d);
+}
+
 json_t *core_field_value_number(json_t *v)
 {
     if (json_is_number(v))
@@ -38,11 +43,8 @@ json_t *core_field_value_number(json_t *v)
         const char *s = json_string_value(v);
         char *end;
         double d = strtod(s, &end);
-        if (end != s && *end == '\0' && isfinite(d)) {
-            if (d == floor(d) && fabs(d) < 9e15)
-                return json_integer((json_int_t)d);
-            return json_real(d);
-        }
+        if (end != s && *end == '\0' && isfinite(d))
+            return core_field_value_of_double(d);
     }
     return json_integer(0);
 }

@@ -18,6 +18,9 @@
 json_t *core_field_value_text(json_t *v);
 /* v as a number: numbers as they are, bools 0/1, numeric strings parsed, else 0. */
 json_t *core_field_value_number(json_t *v);
+/* d as a JSON number: an integer when d is integral and exact in a double
+ * (3, not 3.0), else a real. */
+json_t *core_field_value_of_double(double d);
 /* v as a bool: "true", "1", "t", "T", "TRUE", "True" and non-zero numbers are true. */
 json_t *core_field_value_bool(json_t *v);
 /* A list of unique non-empty strings from a scalar, an array, or a string

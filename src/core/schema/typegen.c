@@ -190,6 +190,14 @@ static bool is_base_field(const struct core_collection *c, const struct core_fie
             strcmp(f->name, "verified") == 0);
 }
 
+/* How the typed models write f's value: its kind's model, or its list model
+ * when f holds many (an enum kind's types are named after the field instead). */
+static const struct core_field_model *value_model(const struct core_field *f)
+{
+    const struct core_field_kind *k = core_field_kind(f);
+    return core_field_is_multi(f) ? &k->many : &k->model;
+}
+
 /* ---- TypeScript ------------------------------------------------------------ */
 
 /* What the kind's model says; an enum kind's type is named after its field. */
@@ -205,7 +213,7 @@ static void ts_value_type(struct out *o, const struct core_collection *c,
         emit(o, multi ? "%s%sOptions[]" : "%s%sOptions | \"\"", cn, fnm);
         return;
     }
-    const struct core_field_model *m = multi ? &k->many : &k->model;
+    const struct core_field_model *m = value_model(f);
     emit(o, "%s", is_input && m->ts_input ? m->ts_input : m->ts);
 }
 
@@ -349,7 +357,7 @@ static void dart_type(struct out *o, const struct core_collection *c, const stru
         emit(o, multi ? "List<%s%s>" : "%s%s?", cn, fnm);
         return;
     }
-    emit(o, "%s", (multi ? &k->many : &k->model)->dart);
+    emit(o, "%s", value_model(f)->dart);
 }
 
 /* The expression reading field f out of RecordModel r. */
@@ -372,7 +380,7 @@ static void dart_read(struct out *o, const struct core_collection *c, const stru
             emit(o, "))");
         return;
     }
-    const struct core_field_model *m = multi ? &k->many : &k->model;
+    const struct core_field_model *m = value_model(f);
     emit(o, "%s", m->dart_get);
     literal(o, f->name, '\'');
     emit(o, "%s", m->dart_get_end);
@@ -387,8 +395,8 @@ static void dart_write(struct out *o, const struct core_field *f, const char *m)
         emit(o, "%s.map((e) => e.value).toList()", m);
     else if (k->is_enum)
         emit(o, "%s?.value ?? ''", m);
-    else if ((multi ? &k->many : &k->model)->dart_put)
-        emit(o, "%s%s", m, (multi ? &k->many : &k->model)->dart_put);
+    else if (value_model(f)->dart_put)
+        emit(o, "%s%s", m, value_model(f)->dart_put);
     else
         emit(o, "%s", m);
 }

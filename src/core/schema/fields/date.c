@@ -153,8 +153,5 @@ const struct core_field_kind core_field_kind_date = {
     .validate = validate,
     .openapi = core_fields_date_schema,
     .openapi_has_empty = true,
-    .model = {.ts = "IsoDateString",
-              .dart = "String",
-              .dart_get = "r.getStringValue(",
-              .dart_get_end = ")"},
+    .model = CORE_FIELD_MODEL_DATE,
 };

@@ -5,12 +5,6 @@
 
 #include "base/email.h"
 
-static void write_options(struct jsonw *w, const struct core_field *f)
-{
-    core_fields_write_list(w, "onlyDomains", f->only_domains, f->only_domain_count);
-    core_fields_write_list(w, "exceptDomains", f->except_domains, f->except_domain_count);
-}
-
 /* An identity email needs no look-alike check: its syntax excludes them. */
 static void validate(const struct core_field *f, json_t *v, const struct core_field_value_ctx *ctx,
                      struct core_problem *p)
@@ -36,7 +30,7 @@ const struct core_field_kind core_field_kind_email = {
     .column = STORE_COLUMN_TEXT,
     .input = CORE_FIELD_INPUT_VALUE,
     .filter = CORE_FIELD_FILTER_COLUMN,
-    .write = write_options,
+    .write = core_fields_write_domains,
     .coerce = core_fields_coerce_text,
     .validate = validate,
     .openapi = openapi,

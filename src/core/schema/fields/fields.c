@@ -1,7 +1,6 @@
 /* fields.c -- see fields_int.h. */
 #include "core/schema/fields/fields_int.h"
 
-#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -15,6 +14,22 @@ void core_fields_write_list(struct jsonw *w, const char *key, char *const *items
     for (size_t i = 0; i < n; i++)
         jsonw_string_cstr(w, items[i]);
     jsonw_array_end(w);
+}
+
+void core_fields_write_domains(struct jsonw *w, const struct core_field *f)
+{
+    core_fields_write_list(w, "onlyDomains", f->only_domains, f->only_domain_count);
+    core_fields_write_list(w, "exceptDomains", f->except_domains, f->except_domain_count);
+}
+
+void core_fields_write_length(struct jsonw *w, const struct core_field *f)
+{
+    jsonw_key_cstr(w, "min");
+    jsonw_double(w, f->min);
+    jsonw_key_cstr(w, "max");
+    jsonw_double(w, f->max);
+    jsonw_key_cstr(w, "pattern");
+    jsonw_string_cstr(w, f->pattern);
 }
 
 void core_fields_option_error(struct core_problem *p, const struct core_field_check *ctx,
@@ -40,9 +55,8 @@ void core_fields_error(struct core_problem *p, const struct core_field *f, const
 
 json_t *core_fields_num_param(const char *key, double n)
 {
-    json_t *v = n == floor(n) && fabs(n) < 9e15 ? json_integer((json_int_t)n) : json_real(n);
     json_t *o = json_object();
-    json_object_set_new(o, key, v);
+    json_object_set_new(o, key, core_field_value_of_double(n));
     return o;
 }
 
@@ -77,9 +91,11 @@ bool core_fields_domain_allowed(const struct core_field *f, struct str host)
     return true;
 }
 
-void core_fields_check_length(const struct core_field *f, const char *s, size_t bytes, double min,
-                              double max, struct core_problem *p)
+void core_fields_check_length(const struct core_field *f, const char *s, size_t bytes,
+                              double default_min, double default_max, struct core_problem *p)
 {
+    double min = f->has_min && f->min > 0 ? f->min : default_min;
+    double max = f->has_max && f->max > 0 ? f->max : default_max;
     size_t runes = core_fields_rune_count(s, bytes);
     if (runes < (size_t)min)
         core_fields_error(p, f, "validation_min_text_constraint",

@@ -1,5 +1,6 @@
 /* fields_int.h -- the field kinds and what they share (layer: core; private
- * to schema/: only field_type.c and the files of fields/ include it).
+ * to schema/: only field_type.c, collection_json.c and the files of fields/
+ * include it).
  *
  * One file per kind defines its struct core_field_kind; fields.c holds the
  * helpers two kinds or more use (prefix core_fields_). */
@@ -29,6 +30,10 @@ extern const struct core_field_kind core_field_kind_geopoint;
 
 /* Writes "<key>": [items...]. */
 void core_fields_write_list(struct jsonw *w, const char *key, char *const *items, size_t n);
+/* The write hook of email and url: onlyDomains and exceptDomains. */
+void core_fields_write_domains(struct jsonw *w, const struct core_field *f);
+/* "min", "max" and "pattern": the options text and password write first. */
+void core_fields_write_length(struct jsonw *w, const struct core_field *f);
 /* Adds an option error at "fields.<ctx->index>.<key>"; takes params. */
 void core_fields_option_error(struct core_problem *p, const struct core_field_check *ctx,
                               const char *key, const char *code, const char *message,
@@ -51,10 +56,11 @@ bool core_fields_is_plain_identity(const char *s, size_t len);
 /* onlyDomains / exceptDomains of email and url fields, compared without case
  * as DNS names are. */
 bool core_fields_domain_allowed(const struct core_field *f, struct str host);
-/* The length, pattern and default maximum of text and password values:
+/* The length in runes against f's min and max (each, when unset or 0, the
+ * default given), then f's pattern, of text and password values:
  * validation_min/max_text_constraint, validation_invalid_format. */
-void core_fields_check_length(const struct core_field *f, const char *s, size_t bytes, double min,
-                              double max, struct core_problem *p);
+void core_fields_check_length(const struct core_field *f, const char *s, size_t bytes,
+                              double default_min, double default_max, struct core_problem *p);
 
 /* The hooks of the list kinds (select, relation, file): a list of unique
  * strings, the last one kept when the field holds one; modifiers add and
@@ -76,6 +82,13 @@ json_t *core_fields_date_schema(const struct core_field *f, bool is_input);
 #define CORE_FIELD_MODEL_STRING                                                                    \
     {                                                                                              \
         .ts = "string", .dart = "String", .dart_get = "r.getStringValue(", .dart_get_end = ")"     \
+    }
+
+/* ... and of a date (date and autodate): the SDK's IsoDateString in TypeScript. */
+#define CORE_FIELD_MODEL_DATE                                                                      \
+    {                                                                                              \
+        .ts = "IsoDateString", .dart = "String", .dart_get = "r.getStringValue(",                  \
+        .dart_get_end = ")"                                                                        \
     }
 
 #endif

@@ -34,8 +34,7 @@ static json_t *modify(const struct core_field *f, json_t *old, json_t *given, ch
     json_t *n = core_field_value_number(given);
     double a = json_number_value(old), b = json_number_value(n);
     json_decref(n);
-    double r = mod == '+' ? a + b : a - b;
-    return r == floor(r) && fabs(r) < 9e15 ? json_integer((json_int_t)r) : json_real(r);
+    return core_field_value_of_double(mod == '+' ? a + b : a - b);
 }
 
 static void validate(const struct core_field *f, json_t *v, const struct core_field_value_ctx *ctx,

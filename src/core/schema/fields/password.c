@@ -17,12 +17,7 @@
 
 static void write_options(struct jsonw *w, const struct core_field *f)
 {
-    jsonw_key_cstr(w, "min");
-    jsonw_double(w, f->min);
-    jsonw_key_cstr(w, "max");
-    jsonw_double(w, f->max);
-    jsonw_key_cstr(w, "pattern");
-    jsonw_string_cstr(w, f->pattern);
+    core_fields_write_length(w, f);
     jsonw_key_cstr(w, "cost");
     jsonw_int(w, f->cost);
 }
@@ -76,11 +71,9 @@ static void check_options(struct core_field *f, const struct core_field_check *c
 static void validate(const struct core_field *f, json_t *v, const struct core_field_value_ctx *ctx,
                      struct core_problem *p)
 {
-    double min = f->has_min && f->min > 0 ? f->min
-                 : ctx->is_login_password ? LOGIN_PASSWORD_MIN
-                                          : 0;
-    double max = f->has_max && f->max > 0 ? f->max : PASSWORD_MAX_RUNES;
-    core_fields_check_length(f, json_string_value(v), json_string_length(v), min, max, p);
+    core_fields_check_length(f, json_string_value(v), json_string_length(v),
+                             ctx->is_login_password ? LOGIN_PASSWORD_MIN : 0, PASSWORD_MAX_RUNES,
+                             p);
 }
 
 static json_t *openapi(const struct core_field *f, bool is_input)

@@ -19,12 +19,7 @@ static void parse_options(struct core_field *f, json_t *in)
 
 static void write_options(struct jsonw *w, const struct core_field *f)
 {
-    jsonw_key_cstr(w, "min");
-    jsonw_double(w, f->min);
-    jsonw_key_cstr(w, "max");
-    jsonw_double(w, f->max);
-    jsonw_key_cstr(w, "pattern");
-    jsonw_string_cstr(w, f->pattern);
+    core_fields_write_length(w, f);
     jsonw_key_cstr(w, "autogeneratePattern");
     jsonw_string_cstr(w, f->autogenerate_pattern);
     jsonw_key_cstr(w, "primaryKey");
@@ -59,9 +54,7 @@ static void validate(const struct core_field *f, json_t *v, const struct core_fi
         core_fields_error(p, f, "validation_match_invalid", "Must be in a valid format.", NULL);
         return;
     }
-    double min = f->has_min && f->min > 0 ? f->min : 0;
-    double max = f->has_max && f->max > 0 ? f->max : TEXT_DEFAULT_MAX;
-    core_fields_check_length(f, s, bytes, min, max, p);
+    core_fields_check_length(f, s, bytes, 0, TEXT_DEFAULT_MAX, p);
 }
 
 /* PocketBase: an autogeneratePattern fills the field on create when no value

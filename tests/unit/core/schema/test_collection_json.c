@@ -677,6 +677,46 @@ static void test_field_option_errors(void **state)
                  NULL, NULL, "fields.1.exceptDomains", "validation_empty");
 }
 
+/* Options of the wrong JSON type are read as unset, never as some value:
+ * a client's "min":"5" is no minimum, a list keeps only its strings, and a
+ * date field's numeric bounds are no bounds. */
+static void test_options_of_the_wrong_json_type_are_unset(void **state)
+{
+    struct core_schema empty = {0};
+    struct core_collection *c =
+        parse_ok("{\"name\":\"x\",\"fields\":["
+                 "{\"name\":\"t\",\"type\":\"text\",\"min\":\"5\",\"max\":[],\"pattern\":7,"
+                 "\"primaryKey\":\"yes\"},"
+                 "{\"name\":\"d\",\"type\":\"date\",\"min\":5,\"max\":{}},"
+                 "{\"name\":\"s\",\"type\":\"select\",\"values\":[1,\"a\",null],"
+                 "\"maxSelect\":\"9\",\"minSelect\":2.5},"
+                 "{\"name\":\"e\",\"type\":\"email\",\"onlyDomains\":[1,null,\"x.com\"],"
+                 "\"exceptDomains\":\"y.com\"},"
+                 "{\"name\":\"a\",\"type\":\"autodate\",\"onCreate\":\"true\"}]}",
+                 NULL, &empty);
+    const struct core_field *t = core_collection_field(c, STR_LIT("t"));
+    assert_false(t->has_min);
+    assert_false(t->has_max);
+    assert_string_equal(t->pattern, "");
+    assert_false(t->is_primary_key);
+    const struct core_field *d = core_collection_field(c, STR_LIT("d"));
+    assert_string_equal(d->min_date, "");
+    assert_string_equal(d->max_date, "");
+    const struct core_field *s = core_collection_field(c, STR_LIT("s"));
+    assert_int_equal(s->value_count, 1);
+    assert_string_equal(s->values[0], "a");
+    assert_int_equal(s->max_select, 1);
+    assert_int_equal(s->min_select, 0);
+    const struct core_field *e = core_collection_field(c, STR_LIT("e"));
+    assert_int_equal(e->only_domain_count, 1);
+    assert_string_equal(e->only_domains[0], "x.com");
+    assert_int_equal(e->except_domain_count, 0);
+    const struct core_field *a = core_collection_field(c, STR_LIT("a"));
+    assert_true(a->on_create); /* neither trigger set: onCreate */
+    assert_false(a->on_update);
+    core_collection_free(c);
+}
+
 static void test_relation_target_must_exist_and_is_stored_by_id(void **state)
 {
     struct core_collection *users = parse_ok("{\"name\":\"people\",\"id\":\"ppl\"}", NULL, NULL);
@@ -810,6 +850,7 @@ int main(void)
         cmocka_unit_test(test_field_errors_carry_their_index),
         cmocka_unit_test(test_reserved_and_duplicated_field_names),
         cmocka_unit_test(test_field_option_errors),
+        cmocka_unit_test(test_options_of_the_wrong_json_type_are_unset),
         cmocka_unit_test(test_relation_target_must_exist_and_is_stored_by_id),
         cmocka_unit_test(test_password_field_option_errors),
         cmocka_unit_test(test_field_type_cannot_change_in_place),
