@@ -130,6 +130,13 @@ static void sse_deliver(void *ctx, struct str topic, struct str data)
         sse_send(rc, msg.data, msg.len);
         rc->last_message_ms = rc->last_write_ms;
         api_metrics_realtime_sent();
+    } else if (r == RC_NOMEM) {
+        /* An event that cannot be sent would be missed unseen: closed, the
+         * SDK reconnects and resubscribes. */
+        log_warn("msg=\"realtime event not built (no memory), connection closed\" client=%s",
+                 rc->client->id);
+        rc->is_closing = true;
+        rc->close(rc);
     } else {
         /* A subscription string with a line break would forge lines. */
         log_debug("msg=\"realtime event not framable, skipped\" client=%s", rc->client->id);

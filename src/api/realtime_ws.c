@@ -27,6 +27,7 @@
 
 #define MAX_MESSAGE (256u * 1024u) /* a 1000-topic subscribe list fits */
 #define WS_CLOSE_GOING_AWAY 1001   /* RFC 6455 §7.4.1: the client reconnects */
+#define WS_CLOSE_SERVER_ERROR 1011 /* RFC 6455 §7.4.1: an unexpected condition */
 
 struct ws_conn {
     struct api_rt_conn base;
@@ -37,6 +38,20 @@ static void send_text(struct ws_conn *wc, const char *p, size_t len)
 {
     http_ws_send_text(wc->ws, p, len);
     api_rt_conn_wrote(&wc->base);
+}
+
+/* Sends the message w built into b. One that could not be built (no memory)
+ * closes the connection with 1011: a client waiting for an answer, or missing
+ * an event, would not know; closed, its SDK reconnects and resubscribes. */
+static bool send_built(struct ws_conn *wc, struct jsonw *w, struct buf *b)
+{
+    if (jsonw_finish(w) == RC_OK) {
+        send_text(wc, b->data, b->len);
+        return true;
+    }
+    wc->base.is_closing = true;
+    http_ws_close(wc->ws, WS_CLOSE_SERVER_ERROR);
+    return false;
 }
 
 static void reply_status(struct ws_conn *wc, int status, const char *message, json_t *data)
@@ -59,8 +74,7 @@ static void reply_status(struct ws_conn *wc, int status, const char *message, js
         xfree(d);
     }
     jsonw_object_end(&w);
-    if (jsonw_finish(&w) == RC_OK)
-        send_text(wc, b.data, b.len);
+    (void)send_built(wc, &w, &b);
     buf_cleanup(&b);
 }
 
@@ -134,8 +148,7 @@ static void ws_deliver(void *ctx, struct str topic, struct str data)
     jsonw_key_cstr(&w, "data");
     jsonw_raw(&w, data);
     jsonw_object_end(&w);
-    if (jsonw_finish(&w) == RC_OK) {
-        send_text(wc, b.data, b.len);
+    if (send_built(wc, &w, &b)) {
         wc->base.last_message_ms = wc->base.last_write_ms;
         api_metrics_realtime_sent();
     }
