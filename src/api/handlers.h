@@ -88,6 +88,13 @@ enum rc api_admin_redirect(struct http_req *req, void *ctx);
 enum rc api_admin_index(struct http_req *req, void *ctx);
 enum rc api_admin_asset(struct http_req *req, void *ctx);
 
+/* The routes of scripts (hooks.c): the server's fallback for a request no
+ * built-in route takes (RC_NOT_FOUND: none of theirs either). */
+enum rc api_hooks_fallback(struct http_req *req, void *ctx);
+struct api_worker;
+/* Frees the worker's router of script routes (the worker stops). */
+void api_hooks_worker_cleanup(struct api_worker *aw);
+
 /* /api/files (files.c) */
 enum rc api_files_download(struct http_req *req, void *ctx);
 enum rc api_files_token(struct http_req *req, void *ctx);

@@ -23,6 +23,10 @@ struct api_worker {
     /* Pieces of streamed pages posted to this worker's mailbox (records.c),
      * for the same reason. */
     size_t page_pieces;
+    /* The routes of this worker's scripts (api/hooks.c), built again when
+     * they were reloaded. */
+    struct http_router *hooks_router;
+    uint64_t hooks_generation;
 };
 
 /* True while work of this worker's api layer is out (file_reads, page_pieces). */

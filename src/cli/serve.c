@@ -21,6 +21,7 @@
 #include "core/app.h"
 #include "core/credential/password.h"
 #include "core/files/thumb.h"
+#include "core/hooks/hooks.h"
 #include "api/handlers.h"
 #include "base/alloc.h"
 #include "base/cidr.h"
@@ -89,6 +90,9 @@ struct serve_options {
     uint64_t job_lease_ms;
     uint64_t job_http_timeout_ms;
     uint64_t job_poll_ms;
+    const char *hooks_dir;
+    uint64_t hooks_budget_ms;
+    uint64_t hooks_memory;
 };
 
 /* --max-conns not given: net_default_max_conns() picks it. */
@@ -199,6 +203,7 @@ static void hook_exit(struct net_worker *w, void *ctx)
     (void)ctx;
     struct api_worker *aw = api_worker(w);
     http_server_free(aw->http);
+    api_hooks_worker_cleanup(aw);
     core_worker_cleanup(&aw->core);
     xfree(aw);
     w->user = NULL;
@@ -207,9 +212,23 @@ static void hook_exit(struct net_worker *w, void *ctx)
 struct signal_state {
     uv_signal_t term;
     uv_signal_t intr;
+    uv_signal_t hup;
+    struct core_app *core;
     struct net_workers *workers;
     struct cli_metrics_listener *metrics; /* --metrics-addr; NULL when off */
 };
+
+/* SIGHUP: the scripts load again; when they fail, the running ones stay. */
+static void on_hangup(uv_signal_t *h, int signum)
+{
+    (void)signum;
+    struct signal_state *st = h->data;
+    char err[512];
+    if (core_hooks_reload(st->core->hooks, err, sizeof(err)) != RC_OK)
+        log_error("msg=\"scripts not reloaded: the running ones stay\" error=\"%s\"", err);
+    else
+        log_info("msg=\"scripts reloaded\"");
+}
 
 static void on_signal(uv_signal_t *h, int signum)
 {
@@ -220,6 +239,7 @@ static void on_signal(uv_signal_t *h, int signum)
     st->metrics = NULL;
     uv_close((uv_handle_t *)&st->term, NULL);
     uv_close((uv_handle_t *)&st->intr, NULL);
+    uv_close((uv_handle_t *)&st->hup, NULL);
 }
 
 int cli_serve(int argc, char **argv)
@@ -278,6 +298,9 @@ int cli_serve(int argc, char **argv)
     o.job_lease_ms = (uint64_t)jobs_default.lease_ms;
     o.job_http_timeout_ms = (uint64_t)jobs_default.http_timeout_ms;
     o.job_poll_ms = (uint64_t)jobs_default.poll_ms;
+    o.hooks_dir = "";
+    o.hooks_budget_ms = 250;
+    o.hooks_memory = 64u << 20;
     const struct cli_flag flags[] = {
         {"http", CLI_FLAG_STRING, &o.http, "ADDR",
          "listen address host:port (default 127.0.0.1:8090; port 0 picks a free one)"},
@@ -383,6 +406,13 @@ int cli_serve(int argc, char **argv)
         {"job-poll", CLI_FLAG_DURATION, &o.job_poll_ms, "DUR",
          "longest sleep of an idle runner (default 1m): commits and enqueues wake it, and it "
          "sleeps only until the next delayed job, retry or expired lease"},
+        {"hooks-dir", CLI_FLAG_STRING, &o.hooks_dir, "DIR",
+         "the Lua scripts (*.lua): routes and record hooks; SIGHUP reloads them "
+         "(default DIR/../tarmac_hooks)"},
+        {"hooks-budget", CLI_FLAG_DURATION, &o.hooks_budget_ms, "DUR",
+         "CPU time one script call may take before it is stopped (default 250ms)"},
+        {"hooks-memory", CLI_FLAG_SIZE, &o.hooks_memory, "SIZE",
+         "memory one thread's scripts may hold (default 64MiB)"},
     };
     const int nflags = (int)(sizeof(flags) / sizeof(flags[0]));
     bool wants_help = false;
@@ -556,6 +586,27 @@ int cli_serve(int argc, char **argv)
         .http_timeout_ms = (int64_t)o.job_http_timeout_ms,
         .poll_ms = (int64_t)o.job_poll_ms,
     };
+    char hooks_dir[4096];
+    if (o.hooks_dir[0])
+        snprintf(hooks_dir, sizeof(hooks_dir), "%s", o.hooks_dir);
+    else
+        snprintf(hooks_dir, sizeof(hooks_dir), "%s/../tarmac_hooks", o.dir);
+    struct core_hooks_config hcfg = {.dir = hooks_dir,
+                                     .memory_max = (size_t)o.hooks_memory,
+                                     .budget_ns = o.hooks_budget_ms * 1000000};
+    char hooks_err[512];
+    if (!o.hooks_budget_ms || o.hooks_memory < (1u << 20) ||
+        core_app_start_hooks(core, &hcfg, hooks_err, sizeof(hooks_err)) != RC_OK) {
+        if (!o.hooks_budget_ms || o.hooks_memory < (1u << 20))
+            fprintf(stderr, "tarmac serve: --hooks-budget must be > 0 and --hooks-memory >= 1MiB\n");
+        else
+            fprintf(stderr, "tarmac serve: the scripts of %s do not load: %s\n", hooks_dir,
+                    hooks_err);
+        net_mailer_stop(mailer, NULL);
+        core_app_close(core);
+        http_cors_cleanup(&cors);
+        return CLI_EXIT_USAGE;
+    }
     core_jobs_start(core->jobs, &jcfg);
     snprintf(core->app_name, sizeof(core->app_name), "%s", o.app_name);
     if (o.app_url[0])
@@ -609,6 +660,7 @@ int cli_serve(int argc, char **argv)
                 .body_deadline_ms = o.body_deadline_ms,
                 .idle_timeout_ms = o.idle_timeout_ms,
                 .router = router,
+                .fallback = api_hooks_fallback,
                 .cors = &cors,
                 .write_error = api_error_write,
                 .status_of = api_error_status,
@@ -652,12 +704,16 @@ int cli_serve(int argc, char **argv)
     struct signal_state sig = {0};
     uv_signal_init(&main_loop, &sig.term);
     uv_signal_init(&main_loop, &sig.intr);
+    uv_signal_init(&main_loop, &sig.hup);
     sig.term.data = &sig;
     sig.intr.data = &sig;
+    sig.hup.data = &sig;
+    sig.core = core;
     /* Handlers first, then workers, then the start-up line: once a script sees
      * the line, the port accepts and a SIGTERM is a clean stop. */
     uv_signal_start(&sig.term, on_signal, SIGTERM);
     uv_signal_start(&sig.intr, on_signal, SIGINT);
+    uv_signal_start(&sig.hup, on_hangup, SIGHUP);
     sig.workers = net_workers_start(&wcfg, &hooks, fds);
     if (o.metrics_addr[0] &&
         cli_metrics_listen(&main_loop, metrics_host[0] ? metrics_host : "0.0.0.0", metrics_port,

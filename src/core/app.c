@@ -22,6 +22,7 @@
 #include "core/record/count_cache.h"
 #include "core/record/page_cache.h"
 #include "core/record/record_input.h"
+#include "core/hooks/hooks.h"
 #include "core/jobs/job.h"
 #include "core/jobs/runner.h"
 #include "core/jobs/inbound.h"
@@ -290,6 +291,7 @@ void core_app_close(struct core_app *app)
     net_offload_stop(app->offload);
     core_jobs_free(app->jobs); /* its threads write through the writer */
     store_writer_stop(app->writer);
+    core_hooks_free(app->hooks); /* the writer's and the workers' states */
     core_field_pattern_cleanup();
     core_realtime_free(app->realtime);
     core_webhooks_free(app->webhooks);
@@ -318,12 +320,29 @@ enum rc core_worker_init(struct core_worker *cw, struct core_app *app, struct ne
     cw->pages = xcalloc(1, sizeof(*cw->pages));
     cw->tokens = core_token_cache_new();
     core_realtime_attach(cw);
+    if (app->hooks)
+        core_hooks_attach(app->hooks, cw);
     return store_open(app->db_path, STORE_OPEN_READ, &cw->db);
 }
 
 void core_worker_stop(struct core_worker *cw)
 {
     core_realtime_detach(cw);
+}
+
+static const struct core_schema *hooks_schema_of(void *ctx)
+{
+    return core_app_schema(ctx);
+}
+
+enum rc core_app_start_hooks(struct core_app *app, const struct core_hooks_config *cfg, char *err,
+                             size_t errlen)
+{
+    enum rc rc = core_hooks_new(cfg, hooks_schema_of, app, &app->hooks, err, errlen);
+    if (rc)
+        return rc;
+    struct core_event_listener l = core_hooks_listener(app->hooks);
+    return core_event_listen(&app->events, &l);
 }
 
 bool core_worker_is_busy(struct core_worker *cw)
@@ -334,6 +353,8 @@ bool core_worker_is_busy(struct core_worker *cw)
 void core_worker_cleanup(struct core_worker *cw)
 {
     core_realtime_worker_free(cw); /* a worker that failed to start never stopped */
+    if (cw->app && cw->app->hooks)
+        core_hooks_detach();
     core_worker_end_read(cw);
     store_close(cw->db);
     cw->db = NULL;

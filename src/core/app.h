@@ -28,6 +28,8 @@
 
 struct core_jobs;
 struct core_webhooks;
+struct core_hooks;
+struct core_hooks_config;
 #include "store/writer.h"
 
 struct net_mailbox;
@@ -51,6 +53,7 @@ struct core_app {
     struct core_event_bus events;   /* record changes' listeners; filled by core_app_open */
     struct core_jobs *jobs;         /* job runners (core/jobs/runner.h); the CLI starts them */
     struct core_webhooks *webhooks; /* the webhook listener's state (core/jobs/webhook.h) */
+    struct core_hooks *hooks;       /* scripts (core/hooks/hooks.h); NULL until started */
     _Atomic(struct core_schema *) schema; /* the current snapshot */
     struct core_schema **old_schemas;     /* freed at close */
     size_t old_schema_count;
@@ -80,6 +83,11 @@ enum rc core_app_lock_dir(const char *dir);
  * hashed once, with the default argon2id cost, ~25 ms each). Blocking: call
  * before workers start. RC_IO when the directory or database cannot be used. */
 enum rc core_app_open(const char *dir, struct core_app **out);
+/* Loads the scripts of cfg->dir (core/hooks/hooks.h) and lets them hear
+ * record changes. Before the workers start. RC_INVALID with err when one
+ * fails to load. */
+enum rc core_app_start_hooks(struct core_app *app, const struct core_hooks_config *cfg, char *err,
+                             size_t errlen);
 /* Stops the writer (after its queue) and frees everything; accepts NULL. */
 void core_app_close(struct core_app *app);
 /* The current schema snapshot; valid until the app closes. Any thread. */

@@ -761,6 +761,44 @@ const char *http_stream_remote_addr(const struct http_stream *st)
  * Dispatch
  * ------------------------------------------------------------------------- */
 
+/* What a handler returned: a deferred response waits (true: nothing more
+ * to do now), a stream starts (true), anything else is the response,
+ * rendered here when the handler failed without one. */
+static bool run_handler(struct http_conn *hc, enum rc rc)
+{
+    struct http_req *req = &hc->req;
+    const struct http_server_config *cfg = hc->server->cfg;
+    if (hc->is_deferred && rc == RC_OK) {
+        /* The response comes later, from http_req_resume(); meanwhile
+         * nothing more is read, which keeps pipelined responses in order. */
+        hc->state = CONN_WAITING;
+        hc->server->deferred_count++;
+        net_conn_set_deadline(hc->nc, 0);
+        net_conn_pause(hc->nc);
+        return true;
+    }
+    hc->is_deferred = false;
+    if (hc->stream && rc == RC_OK && http_resp_is_started(req)) {
+        start_stream(hc);
+        return true;
+    }
+    drop_stream(hc);
+    if (rc && hc->source_ops)
+        end_source(hc, false);
+    if (!http_resp_is_started(req)) {
+        int status = rc && cfg->status_of ? cfg->status_of(rc) : 500;
+        if (status >= 500)
+            log_error("msg=\"handler failed\" rc=%s rid=%s", rc_name(rc), req->request_id);
+        cfg->write_error(req, status, NULL);
+    } else if (rc) {
+        /* Responded and failed afterwards (e.g. the body could not grow). */
+        buf_reset(req->resp.body);
+        req->resp.header_count = 0;
+        cfg->write_error(req, cfg->status_of ? cfg->status_of(rc) : 500, NULL);
+    }
+    return false;
+}
+
 static void dispatch(struct http_conn *hc)
 {
     fault_request_begin(); /* test builds: a fault armed for the next request (base/fault.h) */
@@ -779,40 +817,22 @@ static void dispatch(struct http_conn *hc)
     struct http_route_match m;
     enum http_route_result r =
         http_router_match(cfg->router, req->method, req->path, req->arena, &m);
+    if ((r == HTTP_ROUTE_NOT_FOUND || r == HTTP_ROUTE_METHOD_NOT_ALLOWED) && cfg->fallback) {
+        enum rc rc = cfg->fallback(req, NULL);
+        if (rc != RC_NOT_FOUND || hc->is_deferred || http_resp_is_started(req)) {
+            if (run_handler(hc, rc))
+                return;
+            respond(hc);
+            return;
+        }
+    }
     switch (r) {
     case HTTP_ROUTE_FOUND: {
         memcpy(req->params, m.params, m.param_count * sizeof(m.params[0]));
         req->route_id = m.route_id;
         req->param_count = m.param_count;
-        enum rc rc = m.handler(req, m.ctx);
-        if (hc->is_deferred && rc == RC_OK) {
-            /* The response comes later, from http_req_resume(); meanwhile
-             * nothing more is read, which keeps pipelined responses in order. */
-            hc->state = CONN_WAITING;
-            hc->server->deferred_count++;
-            net_conn_set_deadline(hc->nc, 0);
-            net_conn_pause(hc->nc);
+        if (run_handler(hc, m.handler(req, m.ctx)))
             return;
-        }
-        hc->is_deferred = false;
-        if (hc->stream && rc == RC_OK && http_resp_is_started(req)) {
-            start_stream(hc);
-            return;
-        }
-        drop_stream(hc);
-        if (rc && hc->source_ops)
-            end_source(hc, false);
-        if (!http_resp_is_started(req)) {
-            int status = rc && cfg->status_of ? cfg->status_of(rc) : 500;
-            if (status >= 500)
-                log_error("msg=\"handler failed\" rc=%s rid=%s", rc_name(rc), req->request_id);
-            cfg->write_error(req, status, NULL);
-        } else if (rc) {
-            /* Responded and failed afterwards (e.g. the body could not grow). */
-            buf_reset(req->resp.body);
-            req->resp.header_count = 0;
-            cfg->write_error(req, cfg->status_of ? cfg->status_of(rc) : 500, NULL);
-        }
         break;
     }
     case HTTP_ROUTE_NOT_FOUND: cfg->write_error(req, 404, NULL); break;

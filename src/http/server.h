@@ -43,6 +43,10 @@ struct http_server_config {
     uint64_t body_deadline_ms;  /* from a body's start to its last byte; 0 = no limit */
     uint64_t idle_timeout_ms;   /* keep-alive wait for the next request */
     const struct http_router *router;
+    /* Asked when router has no route for the request (a 404 or 405 to be):
+     * answers like a handler, or returns RC_NOT_FOUND unanswered to let the
+     * 404/405 go out. NULL: none. (The api layer's script routes.) */
+    http_handler_fn *fallback;
     const struct http_cors *cors;
     http_error_fn *write_error;
     http_status_of_fn *status_of; /* for a handler that returns an error unanswered */

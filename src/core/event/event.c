@@ -69,6 +69,31 @@ bool core_event_is_wanted(const struct core_event_bus *bus, const struct core_co
     return false;
 }
 
+bool core_event_has_before(const struct core_event_bus *bus, const struct core_collection *c)
+{
+    for (size_t i = 0; bus && i < bus->count; i++) {
+        const struct core_event_listener *l = &bus->listeners[i];
+        if (l->before && (!l->wants || l->wants(l->ctx, c)))
+            return true;
+    }
+    return false;
+}
+
+enum rc core_event_before(const struct core_event_bus *bus, struct store_conn *db,
+                          enum core_event_action action, const struct core_collection *c,
+                          json_t *values, json_t *current, struct core_problem *p)
+{
+    for (size_t i = 0; bus && i < bus->count; i++) {
+        const struct core_event_listener *l = &bus->listeners[i];
+        if (!l->before || (l->wants && !l->wants(l->ctx, c)))
+            continue;
+        enum rc rc = l->before(l->ctx, db, action, c, values, current, p);
+        if (rc)
+            return rc;
+    }
+    return RC_OK;
+}
+
 void core_event_emit(const struct core_event_bus *bus, struct core_event *list)
 {
     while (list) {

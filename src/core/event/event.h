@@ -70,10 +70,25 @@ typedef void core_event_fn(void *ctx, struct core_event *ev);
 struct store_conn;
 typedef enum rc core_event_in_tx_fn(void *ctx, struct store_conn *db, const struct core_event *ev);
 
+/* A change about to be written, inside the write's transaction on the writer
+ * thread, before the write's statements (the "before" hooks of scripts).
+ * values is the whole record as it will be stored (create, update; the
+ * listener may change it: the writer validates the changed fields again) or
+ * as stored (delete: changes are ignored); current is the stored record of
+ * an update or delete (NULL for a create). A non-OK return refuses the
+ * write with p filled (RC_INVALID: the client's 400 with p's field errors;
+ * RC_FORBIDDEN, RC_NOT_FOUND likewise; any other code is the server's). */
+struct core_problem;
+typedef enum rc core_event_before_fn(void *ctx, struct store_conn *db,
+                                     enum core_event_action action,
+                                     const struct core_collection *c, json_t *values,
+                                     json_t *current, struct core_problem *p);
+
 struct core_event_listener {
-    core_event_wants_fn *wants; /* NULL: always */
-    core_event_fn *on_commit;   /* NULL: none */
-    core_event_in_tx_fn *in_tx; /* NULL: none */
+    core_event_wants_fn *wants;   /* NULL: always */
+    core_event_fn *on_commit;     /* NULL: none */
+    core_event_in_tx_fn *in_tx;   /* NULL: none */
+    core_event_before_fn *before; /* NULL: none */
     void *ctx;
 };
 
@@ -95,6 +110,13 @@ bool core_event_is_wanted(const struct core_event_bus *bus, const struct core_co
  * failure stops and is returned. Accepts a NULL bus and list (RC_OK). */
 enum rc core_event_in_tx(const struct core_event_bus *bus, struct store_conn *db,
                          const struct core_event *list);
+/* True when some listener of bus has a before function and wants c now. */
+bool core_event_has_before(const struct core_event_bus *bus, const struct core_collection *c);
+/* Calls every before listener of bus that wants c, in order; the first
+ * failure stops and is returned. Accepts a NULL bus (RC_OK). */
+enum rc core_event_before(const struct core_event_bus *bus, struct store_conn *db,
+                          enum core_event_action action, const struct core_collection *c,
+                          json_t *values, json_t *current, struct core_problem *p);
 /* Hands each event of list, in order, to every listener, then drops the
  * caller's reference to each (takes ownership of the list). Accepts a NULL
  * bus (the events are freed) and a NULL list. */

@@ -421,6 +421,80 @@ static void add_event(struct core_write_job *job, enum core_event_action action,
     job->events = ev;
 }
 
+/* The fields a before listener changed in copy, against *values, go through
+ * the input's validation again, as a superuser's update of the record would;
+ * *values becomes the result. A listener may not change the id, nor set a
+ * password field (its value would need hashing off this thread). */
+static enum rc take_changes(const struct core_write_job *job, json_t **values, json_t *copy,
+                            struct core_problem *p)
+{
+    json_t *diff = json_object();
+    const char *key;
+    json_t *v;
+    json_object_foreach (copy, key, v) {
+        json_t *old = json_object_get(*values, key);
+        if (!old || !json_equal(old, v))
+            json_object_set(diff, key, v);
+    }
+    enum rc rc = RC_OK;
+    if (json_object_size(diff) && json_object_get(diff, "id")) {
+        log_error("msg=\"a before hook changed the record id: write refused\" collection=%s",
+                  job->c->name);
+        rc = RC_INTERNAL;
+    } else if (json_object_size(diff)) {
+        static const struct core_auth superuser = {.is_superuser = true};
+        struct core_request r = {.schema = job->schema, .auth = &superuser};
+        struct core_record_input in = {0};
+        rc = core_record_input_build(&r, job->c, diff, *values, &in, p);
+        if (!rc && in.secret_count) {
+            log_error("msg=\"a before hook set a password field: write refused\" "
+                      "collection=%s",
+                      job->c->name);
+            rc = RC_INTERNAL;
+        }
+        if (!rc) {
+            json_decref(*values);
+            *values = json_incref(in.values);
+        }
+        core_record_input_cleanup(&in);
+    }
+    json_decref(diff);
+    return rc;
+}
+
+/* The before listeners of the app's bus (scripts' hooks), when one wants
+ * job's collection: they see a copy of the record and may change it (create,
+ * update) or refuse the write. current: the stored record (update, delete). */
+static enum rc run_before(struct store_conn *db, const struct core_write_job *job,
+                          enum core_event_action action, json_t **values, json_t *current,
+                          struct core_problem *p)
+{
+    if (!job->cw || !core_event_has_before(job->cw->events, job->c))
+        return RC_OK;
+    json_t *copy = json_deep_copy(*values);
+    if (!copy)
+        return RC_NOMEM;
+    enum rc rc = core_event_before(job->cw->events, db, action, job->c, copy, current, p);
+    if (!rc && action != CORE_EVENT_DELETE)
+        rc = take_changes(job, values, copy, p);
+    json_decref(copy);
+    return rc;
+}
+
+/* A delete's before listeners see the stored record. */
+static enum rc run_before_delete(struct store_conn *db, const struct core_write_job *job,
+                                 struct core_problem *p)
+{
+    if (!job->cw || !core_event_has_before(job->cw->events, job->c))
+        return RC_OK;
+    json_t *current = NULL;
+    enum rc rc = core_record_load(db, job->c, str_from_cstr(job->id), &current);
+    if (!rc)
+        rc = run_before(db, job, CORE_EVENT_DELETE, &current, current, p);
+    json_decref(current);
+    return rc;
+}
+
 static enum rc apply(struct store_conn *db, void *ctx)
 {
     struct core_write_job *job = ctx;
@@ -433,7 +507,9 @@ static enum rc apply(struct store_conn *db, void *ctx)
     job->events = NULL;
     switch (job->kind) {
     case CORE_WRITE_CREATE:
-        rc = check_hashed(job->c, job->values, NULL);
+        rc = run_before(db, job, CORE_EVENT_CREATE, &job->values, NULL, p);
+        if (!rc)
+            rc = check_hashed(job->c, job->values, NULL);
         if (!rc)
             rc = core_record_check_relations(db, job->schema, job->c, job->values, p);
         if (!rc)
@@ -461,6 +537,8 @@ static enum rc apply(struct store_conn *db, void *ctx)
         if (!rc)
             rc = apply_hashes(job, &in);
         if (!rc)
+            rc = run_before(db, job, CORE_EVENT_UPDATE, &in.values, current, p);
+        if (!rc)
             rc = check_hashed(job->c, in.values, current);
         if (!rc)
             rc = core_record_check_relations(db, job->schema, job->c, in.values, p);
@@ -484,6 +562,8 @@ static enum rc apply(struct store_conn *db, void *ctx)
         rc = passes_rule(db, job, &ok);
         if (!rc && !ok)
             rc = RC_NOT_FOUND;
+        if (!rc)
+            rc = run_before_delete(db, job, p);
         if (!rc)
             rc = delete_record(db, job->schema, job->c, job->id, 0, p,
                                job->wants_events ? &job->events : NULL);

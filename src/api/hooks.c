@@ -1,0 +1,155 @@
+/* hooks.c -- the custom routes of scripts (tarmac.route, docs/hooks.md).
+ *
+ * The server asks api_hooks_fallback for a request no built-in route takes.
+ * Each worker matches it against a router of its scripts' routes, rebuilt
+ * when the scripts were reloaded; the script gets the request as a table
+ * and its answer (status, body, headers) goes back as the response. A script
+ * that waits (a records write) leaves the request deferred until it ends. */
+#include <stdint.h>
+#include <string.h>
+
+#include "api/call.h"
+#include "api/errors.h"
+#include "api/handlers.h"
+#include "base/alloc.h"
+#include "base/log.h"
+#include "core/hooks/hooks.h"
+#include "http/router.h"
+
+static void route_done(void *ctx, struct core_hooks_reply *reply)
+{
+    struct api_call *c = ctx;
+    api_call_enter(c);
+    if (api_call_is_gone(c)) {
+        api_call_resume(c);
+        return;
+    }
+    if (reply->is_error) {
+        struct buf *out = api_call_start(c, reply->status, "application/json");
+        api_error_render(out, reply->status,
+                         reply->problem.message[0] ? reply->problem.message : NULL,
+                         reply->problem.data);
+        api_call_resume(c);
+        return;
+    }
+    bool has_type = false;
+    const char *name;
+    json_t *v;
+    json_object_foreach (reply->headers, name, v)
+        has_type = has_type || !strcasecmp(name, "Content-Type");
+    const char *type = has_type       ? NULL
+                       : reply->json  ? "application/json"
+                       : reply->text  ? "text/plain; charset=utf-8"
+                                      : NULL;
+    struct buf *out = api_call_start(c, reply->status, type);
+    json_object_foreach (reply->headers, name, v)
+        http_resp_add_header(c->req, name,
+                             (struct str){json_string_value(v), json_string_length(v)});
+    enum rc rc = RC_OK;
+    if (reply->json) {
+        char *text = json_dumps(reply->json, JSON_COMPACT | JSON_ENCODE_ANY);
+        rc = text ? buf_append_cstr(out, text) : RC_NOMEM;
+        xfree(text);
+    } else if (reply->text) {
+        rc = buf_append(out, reply->text, reply->text_len);
+    }
+    if (rc)
+        api_call_fail(c, rc);
+    api_call_resume(c);
+}
+
+/* A script route matched: route index i of the worker's router's scripts. */
+static enum rc script_route(struct http_req *req, void *ctx)
+{
+    size_t i = (size_t)(uintptr_t)ctx;
+    struct api_call *c = api_call_new(req);
+    if (c->auth_rc)
+        return api_call_fail(c, c->auth_rc);
+    if (req->body.len &&
+        api_call_body_or_fail(c, "Failed to load the submitted data due to invalid formatting."))
+        return RC_OK;
+    api_call_request_data(c, "default");
+    json_t *params = json_object();
+    for (size_t k = 0; k < req->param_count; k++) {
+        char name[64];
+        size_t n = req->params[k].name.len < sizeof(name) - 1 ? req->params[k].name.len
+                                                               : sizeof(name) - 1;
+        memcpy(name, req->params[k].name.ptr, n);
+        name[n] = '\0';
+        json_object_set_new(params, name,
+                            json_stringn(req->params[k].value.ptr, req->params[k].value.len));
+    }
+    struct core_hooks_request in = {
+        .method = http_method_name(req->method),
+        .path = req->path,
+        .params = params,
+        .query = c->query_json,
+        .headers = c->headers_json,
+        .body = c->body,
+        .r = &c->core,
+    };
+    api_call_defer(c);
+    enum rc rc = core_hooks_route_call(i, c->aw->hooks_generation, &in, route_done, c);
+    json_decref(params);
+    if (rc) {
+        /* The scripts were reloaded between the match and the call. */
+        api_call_fail(c, RC_BUSY);
+        api_call_resume(c);
+    }
+    return RC_OK;
+}
+
+static bool method_of(const char *name, enum http_method *out)
+{
+    for (int m = 0; m < HTTP_METHOD_COUNT; m++) {
+        if (!strcmp(http_method_name((enum http_method)m), name)) {
+            *out = (enum http_method)m;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* The worker's router of its scripts' current routes. */
+static struct http_router *scripts_router(struct api_worker *aw)
+{
+    uint64_t generation;
+    size_t n = core_hooks_routes(&generation);
+    if (aw->hooks_router && aw->hooks_generation == generation)
+        return aw->hooks_router;
+    http_router_free(aw->hooks_router);
+    aw->hooks_router = NULL;
+    aw->hooks_generation = generation;
+    if (!n)
+        return NULL;
+    aw->hooks_router = http_router_new();
+    for (size_t i = 0; i < n; i++) {
+        const char *method, *pattern;
+        core_hooks_route(i, &method, &pattern);
+        enum http_method m;
+        if (method_of(method, &m))
+            http_router_add(aw->hooks_router, m, pattern, script_route, (void *)(uintptr_t)i);
+    }
+    return aw->hooks_router;
+}
+
+enum rc api_hooks_fallback(struct http_req *req, void *ctx)
+{
+    (void)ctx;
+    struct api_worker *aw = api_worker_of(req);
+    struct http_router *r = scripts_router(aw);
+    if (!r)
+        return RC_NOT_FOUND;
+    struct http_route_match m;
+    if (http_router_match(r, req->method, req->path, req->arena, &m) != HTTP_ROUTE_FOUND)
+        return RC_NOT_FOUND;
+    memcpy(req->params, m.params, m.param_count * sizeof(m.params[0]));
+    req->param_count = m.param_count;
+    return m.handler(req, m.ctx);
+}
+
+void api_hooks_worker_cleanup(struct api_worker *aw)
+{
+    http_router_free(aw->hooks_router);
+    aw->hooks_router = NULL;
+}

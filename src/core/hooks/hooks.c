@@ -1,0 +1,790 @@
+/* hooks.c -- see hooks.h. The registry a state's scripts fill while they
+ * load (routes, record hooks), the thread-local states and their
+ * generations, the event-bus listener, and the calls of routes and hooks. */
+#include "core/hooks/hooks.h"
+
+#include <lauxlib.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "base/alloc.h"
+#include "base/log.h"
+#include "core/hooks/run_int.h"
+#include "core/hooks/json.h"
+#include "core/hooks/vm.h"
+
+#define MAX_PATTERN 512
+#define MAX_PARAMS 8 /* http/router.h's HTTP_MAX_PARAMS: the api layer builds a router */
+
+enum hook_when { WHEN_BEFORE, WHEN_AFTER };
+
+struct hooks_route {
+    char method[8];
+    char *pattern;
+    int ref; /* the handler, in the registry */
+};
+
+struct hooks_hook {
+    enum hook_when when;
+    enum core_event_action action;
+    char *collection; /* NULL: every collection */
+    int ref;
+};
+
+/* One load of the scripts into one state. A thread swaps it for a newer one
+ * after a reload; calls still in flight on it keep it until they end. */
+struct hooks_gen {
+    struct core_hooks_vm *vm;
+    uint64_t generation;
+    struct hooks_route *routes;
+    size_t route_count;
+    struct hooks_hook *hooks;
+    size_t hook_count;
+    bool is_loading; /* tarmac.route and tarmac.on work only then */
+    int runs;        /* calls in flight */
+    bool is_retired; /* replaced: freed when runs reaches 0 */
+};
+
+/* A thread that runs scripts: a worker (cw) or the writer (cw NULL). */
+struct hooks_local {
+    struct core_hooks *h;
+    struct core_worker *cw;
+    struct hooks_gen *gen; /* NULL when the scripts could not be loaded */
+    uint64_t generation;   /* the generation gen was made for (or tried) */
+    struct hooks_local *next;
+};
+
+struct core_hooks {
+    char *dir;
+    struct core_hooks_vm_config vm;
+    core_hooks_schema_fn *schema_of;
+    void *schema_ctx;
+    _Atomic uint64_t generation;
+    atomic_bool has_record_hooks;
+    pthread_mutex_t mu;
+    struct hooks_local *locals; /* every thread's, freed with h */
+};
+
+static _Thread_local struct hooks_local *tl;
+/* The run whose call is starting: its owner is set once the call exists. */
+static _Thread_local struct hooks_run *tl_starting;
+
+static const struct core_auth superuser = {.is_superuser = true};
+
+const struct core_schema *hooks_schema(struct core_hooks *h)
+{
+    return h->schema_of(h->schema_ctx);
+}
+
+/* -------------------------------------------------------------------------
+ * Registration (while the scripts load)
+ * ------------------------------------------------------------------------- */
+
+static struct hooks_gen *loading_gen(lua_State *L, const char *fn)
+{
+    struct hooks_gen *g = lua_touserdata(L, lua_upvalueindex(1));
+    if (!g->is_loading)
+        luaL_error(L, "tarmac.%s: only while the scripts load", fn);
+    return g;
+}
+
+static const char *const route_methods[] = {"GET", "POST", "PUT", "PATCH", "DELETE", NULL};
+
+/* A pattern as the router takes it: '/' then segments, each literal text or
+ * a whole {name}; at most MAX_PARAMS. NULL when fine, else why not. */
+static const char *pattern_problem(const char *p)
+{
+    size_t len = strlen(p);
+    if (p[0] != '/' || len > MAX_PATTERN)
+        return "a route's path starts with / and has at most 512 bytes";
+    int params = 0;
+    for (const char *seg = p + 1; *seg;) {
+        const char *end = strchr(seg, '/');
+        size_t n = end ? (size_t)(end - seg) : strlen(seg);
+        if (n == 0 && end)
+            return "a route's path has an empty segment";
+        if (n && seg[0] == '{') {
+            if (n < 3 || seg[n - 1] != '}')
+                return "a {param} takes a whole segment";
+            for (size_t i = 1; i + 1 < n; i++)
+                if (!(seg[i] == '_' || (seg[i] >= 'a' && seg[i] <= 'z') ||
+                      (seg[i] >= 'A' && seg[i] <= 'Z') || (seg[i] >= '0' && seg[i] <= '9')))
+                    return "a {param} name is letters, digits and _";
+            if (++params > MAX_PARAMS)
+                return "a route has at most 8 {params}";
+        } else {
+            for (size_t i = 0; i < n; i++) {
+                unsigned char ch = (unsigned char)seg[i];
+                if (ch <= ' ' || ch >= 0x7f || strchr("{}?#\"<>\\^`|", ch))
+                    return "a route's path has a character it may not";
+            }
+        }
+        seg += n + (end ? 1 : 0);
+    }
+    return NULL;
+}
+
+/* The same route for the router: params compared by place, not name. */
+static bool same_route(const char *a, const char *b)
+{
+    while (*a && *b) {
+        if (*a == '{' && *b == '{') {
+            a = strchr(a, '}') + 1;
+            b = strchr(b, '}') + 1;
+            continue;
+        }
+        if (*a++ != *b++)
+            return false;
+    }
+    return *a == *b;
+}
+
+static int l_route(lua_State *L)
+{
+    struct hooks_gen *g = loading_gen(L, "route");
+    const char *method = luaL_checkstring(L, 1);
+    const char *pattern = luaL_checkstring(L, 2);
+    luaL_checktype(L, 3, LUA_TFUNCTION);
+    size_t m = 0;
+    while (route_methods[m] && strcmp(route_methods[m], method))
+        m++;
+    if (!route_methods[m])
+        return luaL_error(L, "tarmac.route: method %s is not one of GET, POST, PUT, PATCH, DELETE",
+                          method);
+    const char *why = pattern_problem(pattern);
+    if (why)
+        return luaL_error(L, "tarmac.route: %s (%s)", why, pattern);
+    for (size_t i = 0; i < g->route_count; i++)
+        if (!strcmp(g->routes[i].method, method) && same_route(g->routes[i].pattern, pattern))
+            return luaL_error(L, "tarmac.route: %s %s is registered twice", method, pattern);
+    lua_pushvalue(L, 3);
+    int ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    g->routes = xrealloc(g->routes, (g->route_count + 1) * sizeof(*g->routes));
+    struct hooks_route *r = &g->routes[g->route_count++];
+    snprintf(r->method, sizeof(r->method), "%s", method);
+    r->pattern = xstrdup(pattern);
+    r->ref = ref;
+    return 0;
+}
+
+static const struct {
+    const char *name;
+    enum hook_when when;
+    enum core_event_action action;
+} hook_names[] = {
+    {"before_create", WHEN_BEFORE, CORE_EVENT_CREATE},
+    {"before_update", WHEN_BEFORE, CORE_EVENT_UPDATE},
+    {"before_delete", WHEN_BEFORE, CORE_EVENT_DELETE},
+    {"after_create", WHEN_AFTER, CORE_EVENT_CREATE},
+    {"after_update", WHEN_AFTER, CORE_EVENT_UPDATE},
+    {"after_delete", WHEN_AFTER, CORE_EVENT_DELETE},
+};
+
+/* tarmac.on(name, [collection,] fn) */
+static int l_on(lua_State *L)
+{
+    struct hooks_gen *g = loading_gen(L, "on");
+    const char *name = luaL_checkstring(L, 1);
+    size_t k = 0;
+    while (k < sizeof(hook_names) / sizeof(hook_names[0]) && strcmp(hook_names[k].name, name))
+        k++;
+    if (k == sizeof(hook_names) / sizeof(hook_names[0]))
+        return luaL_error(L, "tarmac.on: no hook named %s", name);
+    const char *collection = NULL;
+    int fn = 2;
+    if (lua_type(L, 2) == LUA_TSTRING) {
+        collection = lua_tostring(L, 2);
+        fn = 3;
+    }
+    luaL_checktype(L, fn, LUA_TFUNCTION);
+    lua_pushvalue(L, fn);
+    int ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    g->hooks = xrealloc(g->hooks, (g->hook_count + 1) * sizeof(*g->hooks));
+    struct hooks_hook *hk = &g->hooks[g->hook_count++];
+    hk->when = hook_names[k].when;
+    hk->action = hook_names[k].action;
+    hk->collection = collection ? xstrdup(collection) : NULL;
+    hk->ref = ref;
+    return 0;
+}
+
+/* -------------------------------------------------------------------------
+ * Generations and threads
+ * ------------------------------------------------------------------------- */
+
+static void gen_free(struct hooks_gen *g)
+{
+    if (!g)
+        return;
+    core_hooks_vm_free(g->vm);
+    for (size_t i = 0; i < g->route_count; i++)
+        xfree(g->routes[i].pattern);
+    for (size_t i = 0; i < g->hook_count; i++)
+        xfree(g->hooks[i].collection);
+    xfree(g->routes);
+    xfree(g->hooks);
+    xfree(g);
+}
+
+static struct hooks_gen *gen_load(struct core_hooks *h, uint64_t generation, char *err,
+                                  size_t errlen)
+{
+    struct hooks_gen *g = xcalloc(1, sizeof(*g));
+    g->generation = generation;
+    g->vm = core_hooks_vm_new(&h->vm);
+    if (!g->vm) {
+        snprintf(err, errlen, "the Lua state could not be made (no memory)");
+        xfree(g);
+        return NULL;
+    }
+    lua_State *L = core_hooks_vm_lua(g->vm);
+    lua_getglobal(L, "tarmac");
+    lua_pushlightuserdata(L, g);
+    lua_pushcclosure(L, l_route, 1);
+    lua_setfield(L, -2, "route");
+    lua_pushlightuserdata(L, g);
+    lua_pushcclosure(L, l_on, 1);
+    lua_setfield(L, -2, "on");
+    lua_pop(L, 1);
+    enum rc rc = hooks_records_open(g->vm, err, errlen);
+    g->is_loading = true;
+    if (!rc)
+        rc = core_hooks_vm_load_dir(g->vm, h->dir, err, errlen);
+    g->is_loading = false;
+    if (rc == RC_NOT_FOUND)
+        rc = RC_OK; /* no folder: no scripts */
+    if (rc) {
+        gen_free(g);
+        return NULL;
+    }
+    return g;
+}
+
+static void retire(struct hooks_gen *g)
+{
+    if (g && g->runs)
+        g->is_retired = true;
+    else
+        gen_free(g);
+}
+
+/* The calling thread's scripts, made or made again when they were
+ * reloaded; NULL when the thread runs none or they cannot load. */
+static struct hooks_gen *current_gen(void)
+{
+    struct hooks_local *l = tl;
+    if (!l)
+        return NULL;
+    uint64_t want = atomic_load(&l->h->generation);
+    if (l->generation != want) {
+        char err[512];
+        struct hooks_gen *g = gen_load(l->h, want, err, sizeof(err));
+        if (g) {
+            retire(l->gen);
+            l->gen = g;
+        } else {
+            log_error("msg=\"scripts failed to load on this thread; the previous ones stay\" "
+                      "error=\"%s\"",
+                      err);
+        }
+        l->generation = want;
+    }
+    return l->gen;
+}
+
+static struct hooks_local *local_new(struct core_hooks *h, struct core_worker *cw)
+{
+    struct hooks_local *l = xcalloc(1, sizeof(*l));
+    l->h = h;
+    l->cw = cw;
+    pthread_mutex_lock(&h->mu);
+    l->next = h->locals;
+    h->locals = l;
+    pthread_mutex_unlock(&h->mu);
+    return l;
+}
+
+void core_hooks_attach(struct core_hooks *h, struct core_worker *cw)
+{
+    tl = local_new(h, cw);
+}
+
+void core_hooks_detach(void)
+{
+    tl = NULL; /* freed with the hooks, after every thread stopped */
+}
+
+/* Loads the scripts once on the calling thread to check them. */
+static enum rc check_load(struct core_hooks *h, uint64_t generation, char *err, size_t errlen)
+{
+    struct hooks_gen *g = gen_load(h, generation, err, errlen);
+    if (!g)
+        return RC_INVALID;
+    atomic_store(&h->has_record_hooks, g->hook_count > 0);
+    log_info("msg=\"scripts loaded\" dir=%s routes=%zu hooks=%zu", h->dir, g->route_count,
+             g->hook_count);
+    gen_free(g);
+    return RC_OK;
+}
+
+enum rc core_hooks_new(const struct core_hooks_config *cfg, core_hooks_schema_fn *schema_of,
+                       void *schema_ctx, struct core_hooks **out, char *err, size_t errlen)
+{
+    struct core_hooks *h = xcalloc(1, sizeof(*h));
+    h->dir = xstrdup(cfg->dir);
+    h->vm = (struct core_hooks_vm_config){.memory_max = cfg->memory_max,
+                                          .budget_ns = cfg->budget_ns};
+    h->schema_of = schema_of;
+    h->schema_ctx = schema_ctx;
+    atomic_init(&h->generation, 1);
+    pthread_mutex_init(&h->mu, NULL);
+    enum rc rc = check_load(h, 1, err, errlen);
+    if (rc) {
+        core_hooks_free(h);
+        return rc;
+    }
+    *out = h;
+    return RC_OK;
+}
+
+void core_hooks_free(struct core_hooks *h)
+{
+    if (!h)
+        return;
+    for (struct hooks_local *l = h->locals, *next; l; l = next) {
+        next = l->next;
+        gen_free(l->gen);
+        xfree(l);
+    }
+    pthread_mutex_destroy(&h->mu);
+    xfree(h->dir);
+    xfree(h);
+}
+
+enum rc core_hooks_reload(struct core_hooks *h, char *err, size_t errlen)
+{
+    uint64_t next = atomic_load(&h->generation) + 1;
+    enum rc rc = check_load(h, next, err, errlen);
+    if (!rc)
+        atomic_store(&h->generation, next);
+    return rc;
+}
+
+/* -------------------------------------------------------------------------
+ * Runs
+ * ------------------------------------------------------------------------- */
+
+static struct hooks_run *run_new(struct core_hooks *h, struct hooks_gen *g, const char *what)
+{
+    struct hooks_run *run = xcalloc(1, sizeof(*run));
+    run->h = h;
+    run->gen = g;
+    run->what = what;
+    g->runs++;
+    return run;
+}
+
+/* A run without a request of its own (a hook): its reads and writes run as
+ * a superuser, in an arena of its own. */
+static void run_as_system(struct hooks_run *run, struct core_worker *cw,
+                          const struct core_schema *schema)
+{
+    run->arena = xmalloc(sizeof(*run->arena));
+    arena_init(run->arena, 4096);
+    run->su = (struct core_request){.cw = cw, .schema = schema, .arena = run->arena};
+    run->su.auth = &superuser;
+    run->su.filter_request.context = "default";
+    run->su.filter_request.method = "POST";
+    run->r = &run->su;
+}
+
+static void run_free(struct hooks_run *run)
+{
+    if (run->call)
+        core_hooks_call_free(run->call);
+    if (run->arena) {
+        arena_cleanup(run->arena);
+        xfree(run->arena);
+    }
+    struct hooks_gen *g = run->gen;
+    xfree(run);
+    if (--g->runs == 0 && g->is_retired)
+        gen_free(g);
+}
+
+struct hooks_run *hooks_run_of(lua_State *L)
+{
+    struct core_hooks_call *call = core_hooks_call_of(L);
+    if (!call)
+        return NULL;
+    struct hooks_run *run = core_hooks_call_owner(call);
+    return run ? run : tl_starting;
+}
+
+/* Starts run's call with the function and nargs arguments on the state's
+ * stack. */
+static enum core_hooks_status run_start(struct hooks_run *run, int nargs)
+{
+    struct hooks_run *outer = tl_starting;
+    tl_starting = run;
+    enum core_hooks_status st;
+    run->call = core_hooks_call_start(run->gen->vm, nargs, &st);
+    core_hooks_call_set_owner(run->call, run);
+    tl_starting = outer;
+    return st;
+}
+
+static void route_finish(struct hooks_run *run, enum core_hooks_status st);
+
+/* A call ended or waits: an ended one answers (a route) or logs its error
+ * (a hook), and the run is freed. */
+static void run_settle(struct hooks_run *run, enum core_hooks_status st)
+{
+    if (st == CORE_HOOKS_YIELDED)
+        return; /* a tarmac.* function resumes it */
+    if (run->done)
+        route_finish(run, st);
+    else if (st == CORE_HOOKS_ERROR)
+        core_hooks_call_log(run->call, run->what);
+    run_free(run);
+}
+
+void hooks_run_resume(struct hooks_run *run, int nresults)
+{
+    run_settle(run, core_hooks_call_resume(run->call, nresults));
+}
+
+/* -------------------------------------------------------------------------
+ * Record hooks (the event bus listener)
+ * ------------------------------------------------------------------------- */
+
+static const char *const action_names[] = {
+    [CORE_EVENT_CREATE] = "create", [CORE_EVENT_UPDATE] = "update", [CORE_EVENT_DELETE] = "delete"};
+
+static bool hook_matches(const struct hooks_hook *hk, enum hook_when when,
+                         enum core_event_action action, const struct core_collection *c)
+{
+    return hk->when == when && hk->action == action &&
+           (!hk->collection || !strcmp(hk->collection, c->name));
+}
+
+/* Pushes the event table: {collection, action, record, original}. */
+static void push_event(lua_State *L, enum core_event_action action,
+                       const struct core_collection *c, json_t *values, json_t *current)
+{
+    lua_createtable(L, 0, 4);
+    lua_pushstring(L, c->name);
+    lua_setfield(L, -2, "collection");
+    lua_pushstring(L, action_names[action]);
+    lua_setfield(L, -2, "action");
+    if (core_hooks_push_json(L, values) == RC_OK)
+        lua_setfield(L, -2, "record");
+    if (current && core_hooks_push_json(L, current) == RC_OK)
+        lua_setfield(L, -2, "original");
+}
+
+/* A refusal's status as the code the write fails with. */
+static enum rc refusal_rc(int status)
+{
+    static const struct {
+        int status;
+        enum rc rc;
+    } map[] = {
+        {400, RC_INVALID},  {401, RC_UNAUTHORIZED}, {403, RC_FORBIDDEN},
+        {404, RC_NOT_FOUND}, {409, RC_CONFLICT},     {413, RC_TOO_LARGE},
+        {429, RC_RATE_LIMITED}, {503, RC_BUSY},
+    };
+    for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+        if (map[i].status == status)
+            return map[i].rc;
+    return status < 500 ? RC_INVALID : RC_INTERNAL;
+}
+
+/* One before hook on the writer thread: values may come back changed. */
+static enum rc before_one(struct core_hooks *h, struct hooks_gen *g, const struct hooks_hook *hk,
+                          struct store_conn *db, enum core_event_action action,
+                          const struct core_collection *c, json_t *values, json_t *current,
+                          struct core_problem *p)
+{
+    struct hooks_run *run = run_new(h, g, hook_names[hk->when * 3 + hk->action].name);
+    run_as_system(run, NULL, hooks_schema(h));
+    run->db = db;
+    lua_State *L = core_hooks_vm_lua(g->vm);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, hk->ref);
+    push_event(L, action, c, values, current);
+    lua_pushvalue(L, -1);
+    int ev_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    enum core_hooks_status st = run_start(run, 1);
+    enum rc rc = RC_OK;
+    if (st == CORE_HOOKS_DONE && action != CORE_EVENT_DELETE) {
+        lua_rawgeti(L, LUA_REGISTRYINDEX, ev_ref);
+        lua_getfield(L, -1, "record");
+        char err[256];
+        json_t *changed = core_hooks_to_json(L, -1, err, sizeof(err));
+        lua_pop(L, 2);
+        if (!json_is_object(changed)) {
+            log_error("msg=\"a before hook left e.record unusable: write refused\" hook=%s "
+                      "collection=%s error=\"%s\"",
+                      run->what, c->name, changed ? "not a table of fields" : err);
+            rc = RC_INTERNAL;
+        } else {
+            json_object_clear(values);
+            json_object_update(values, changed);
+        }
+        json_decref(changed);
+    } else if (st == CORE_HOOKS_YIELDED) {
+        log_error("msg=\"a before hook waited: write refused\" hook=%s collection=%s", run->what,
+                  c->name);
+        rc = RC_INTERNAL;
+    } else if (st == CORE_HOOKS_ERROR) {
+        const struct core_hooks_error *e = core_hooks_call_error(run->call);
+        if (e->kind == CORE_HOOKS_ERR_REFUSED) {
+            rc = refusal_rc(e->status);
+            if (e->message[0])
+                core_problem_message(p, e->message);
+            if (e->data && json_is_object(e->data)) {
+                json_decref(p->data);
+                p->data = json_deep_copy(e->data);
+            }
+        } else {
+            core_hooks_call_log(run->call, run->what);
+            rc = RC_INTERNAL;
+        }
+    }
+    luaL_unref(L, LUA_REGISTRYINDEX, ev_ref);
+    run_free(run);
+    return rc;
+}
+
+static enum rc on_before(void *ctx, struct store_conn *db, enum core_event_action action,
+                         const struct core_collection *c, json_t *values, json_t *current,
+                         struct core_problem *p)
+{
+    struct core_hooks *h = ctx;
+    if (!tl)
+        tl = local_new(h, NULL); /* the writer thread's state */
+    struct hooks_gen *g = current_gen();
+    for (size_t i = 0; g && i < g->hook_count; i++) {
+        if (!hook_matches(&g->hooks[i], WHEN_BEFORE, action, c))
+            continue;
+        enum rc rc = before_one(h, g, &g->hooks[i], db, action, c, values, current, p);
+        if (rc)
+            return rc;
+    }
+    return RC_OK;
+}
+
+static void on_commit(void *ctx, struct core_event *ev)
+{
+    struct core_hooks *h = ctx;
+    if (!tl || !tl->cw)
+        return; /* a thread without scripts (the CLI's writes) */
+    struct hooks_gen *g = current_gen();
+    for (size_t i = 0; g && i < g->hook_count; i++) {
+        const struct hooks_hook *hk = &g->hooks[i];
+        if (!hook_matches(hk, WHEN_AFTER, ev->action, ev->c))
+            continue;
+        struct hooks_run *run = run_new(h, g, hook_names[hk->when * 3 + hk->action].name);
+        run_as_system(run, tl->cw, ev->schema);
+        lua_State *L = core_hooks_vm_lua(g->vm);
+        lua_rawgeti(L, LUA_REGISTRYINDEX, hk->ref);
+        push_event(L, ev->action, ev->c, ev->values, NULL);
+        run_settle(run, run_start(run, 1));
+    }
+}
+
+static bool wants(void *ctx, const struct core_collection *c)
+{
+    (void)c;
+    struct core_hooks *h = ctx;
+    return atomic_load(&h->has_record_hooks);
+}
+
+struct core_event_listener core_hooks_listener(struct core_hooks *h)
+{
+    return (struct core_event_listener){
+        .wants = wants, .on_commit = on_commit, .before = on_before, .ctx = h};
+}
+
+/* -------------------------------------------------------------------------
+ * Routes
+ * ------------------------------------------------------------------------- */
+
+size_t core_hooks_routes(uint64_t *generation)
+{
+    struct hooks_gen *g = current_gen();
+    *generation = g ? g->generation : 0;
+    return g ? g->route_count : 0;
+}
+
+void core_hooks_route(size_t i, const char **method, const char **pattern)
+{
+    const struct hooks_route *r = &tl->gen->routes[i];
+    *method = r->method;
+    *pattern = r->pattern;
+}
+
+void core_hooks_reply_cleanup(struct core_hooks_reply *reply)
+{
+    json_decref(reply->json);
+    json_decref(reply->headers);
+    xfree(reply->text);
+    core_problem_cleanup(&reply->problem);
+    memset(reply, 0, sizeof(*reply));
+}
+
+static bool header_ok(const char *name, const char *value)
+{
+    size_t n = strlen(name);
+    if (n == 0 || n > 64 || strlen(value) > 4096)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char ch = name[i];
+        if (!(ch == '-' || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+              (ch >= '0' && ch <= '9')))
+            return false;
+    }
+    for (const char *v = value; *v; v++)
+        if ((unsigned char)*v < 0x20 && *v != '\t')
+            return false;
+    return true;
+}
+
+/* The route's return values (status, body, headers) into reply; false with
+ * why when they are not what a route returns. */
+static bool read_reply(lua_State *co, struct core_hooks_reply *reply, char *why, size_t whylen)
+{
+    int n = lua_gettop(co);
+    if (n == 0) {
+        reply->status = 204;
+        return true;
+    }
+    int base = 1;
+    if (!lua_isinteger(co, base) || lua_tointeger(co, base) < 100 ||
+        lua_tointeger(co, base) > 599) {
+        snprintf(why, whylen, "a route returns a status (an integer 100-599) first");
+        return false;
+    }
+    reply->status = (int)lua_tointeger(co, base);
+    if (n >= 2 && lua_type(co, base + 1) == LUA_TSTRING) {
+        size_t len;
+        const char *s = lua_tolstring(co, base + 1, &len);
+        reply->text = xmalloc(len + 1);
+        memcpy(reply->text, s, len + 1);
+        reply->text_len = len;
+    } else if (n >= 2 && lua_type(co, base + 1) == LUA_TTABLE) {
+        reply->json = core_hooks_to_json(co, base + 1, why, whylen);
+        if (!reply->json)
+            return false;
+    } else if (n >= 2 && !lua_isnil(co, base + 1)) {
+        snprintf(why, whylen, "a route's body is a table (JSON) or a string");
+        return false;
+    }
+    if (n >= 3 && !lua_isnil(co, base + 2)) {
+        json_t *hs = lua_type(co, base + 2) == LUA_TTABLE
+                         ? core_hooks_to_json(co, base + 2, why, whylen)
+                         : NULL;
+        const char *k;
+        json_t *v;
+        bool ok = json_is_object(hs);
+        json_object_foreach (hs, k, v)
+            ok = ok && json_is_string(v) && header_ok(k, json_string_value(v));
+        if (!ok) {
+            json_decref(hs);
+            snprintf(why, whylen, "a route's headers are a table of names to string values");
+            return false;
+        }
+        reply->headers = hs;
+    }
+    return true;
+}
+
+static void route_finish(struct hooks_run *run, enum core_hooks_status st)
+{
+    struct core_hooks_reply reply = {0};
+    core_problem_init(&reply.problem);
+    if (st == CORE_HOOKS_DONE) {
+        char why[256];
+        if (!read_reply(core_hooks_call_thread(run->call), &reply, why, sizeof(why))) {
+            log_error("msg=\"script route answered wrongly\" route=\"%s\" error=\"%s\"", run->what,
+                      why);
+            core_hooks_reply_cleanup(&reply);
+            reply.status = 500;
+            reply.is_error = true;
+        }
+    } else {
+        const struct core_hooks_error *e = core_hooks_call_error(run->call);
+        reply.is_error = true;
+        if (e->kind == CORE_HOOKS_ERR_REFUSED) {
+            reply.status = e->status;
+            if (e->message[0])
+                core_problem_message(&reply.problem, e->message);
+            if (e->data && json_is_object(e->data))
+                reply.problem.data = json_deep_copy(e->data);
+        } else {
+            core_hooks_call_log(run->call, run->what);
+            reply.status = 500;
+        }
+    }
+    run->done(run->done_ctx, &reply);
+    core_hooks_reply_cleanup(&reply);
+}
+
+/* Pushes the requester: {id, collection, record, superuser} or nil. */
+static void push_auth(lua_State *L, const struct core_auth *a)
+{
+    if (!a || (!a->collection && !a->is_superuser)) {
+        lua_pushnil(L);
+        return;
+    }
+    lua_createtable(L, 0, 4);
+    if (a->id) {
+        lua_pushstring(L, a->id);
+        lua_setfield(L, -2, "id");
+    }
+    if (a->collection) {
+        lua_pushstring(L, a->collection->name);
+        lua_setfield(L, -2, "collection");
+    }
+    if (a->record && core_hooks_push_json(L, a->record) == RC_OK)
+        lua_setfield(L, -2, "record");
+    lua_pushboolean(L, a->is_superuser);
+    lua_setfield(L, -2, "superuser");
+}
+
+static void push_json_field(lua_State *L, const char *key, const json_t *v)
+{
+    if (v && core_hooks_push_json(L, v) == RC_OK)
+        lua_setfield(L, -2, key);
+}
+
+enum rc core_hooks_route_call(size_t i, uint64_t generation, const struct core_hooks_request *in,
+                              core_hooks_route_done_fn *done, void *ctx)
+{
+    struct hooks_gen *g = current_gen();
+    if (!g || g->generation != generation || i >= g->route_count)
+        return RC_BUSY;
+    struct hooks_run *run = run_new(tl->h, g, g->routes[i].pattern);
+    run->r = in->r;
+    run->su = *in->r;
+    run->su.auth = &superuser;
+    run->done = done;
+    run->done_ctx = ctx;
+    lua_State *L = core_hooks_vm_lua(g->vm);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, g->routes[i].ref);
+    lua_createtable(L, 0, 8);
+    lua_pushstring(L, in->method);
+    lua_setfield(L, -2, "method");
+    lua_pushlstring(L, in->path.ptr, in->path.len);
+    lua_setfield(L, -2, "path");
+    push_json_field(L, "params", in->params);
+    push_json_field(L, "query", in->query);
+    push_json_field(L, "headers", in->headers);
+    push_json_field(L, "body", in->body);
+    push_auth(L, in->r->auth);
+    lua_setfield(L, -2, "auth");
+    run_settle(run, run_start(run, 1));
+    return RC_OK;
+}

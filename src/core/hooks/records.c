@@ -1,0 +1,513 @@
+/* records.c -- tarmac.records.*: the records API of scripts (docs/hooks.md).
+ *
+ * Reads run on the calling worker's read connection, as the REST API's do,
+ * and return at once; writes go through core's save path (record_save.h:
+ * validation, rules, files, the writer's transaction) and suspend the
+ * script's coroutine until the writer answered, so a script never blocks its
+ * loop. Both run as the call's requester (a route's), or as a superuser in
+ * hooks and with opts.superuser. A "before" hook runs inside a write on the
+ * writer thread: it may read records by id from that transaction, nothing
+ * else. Filters take {:name} placeholders bound from a table, as the SDKs'
+ * pb.filter() does: a value never becomes filter syntax. */
+#include <lauxlib.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "base/alloc.h"
+#include "base/buf.h"
+#include "core/hooks/run_int.h"
+#include "core/hooks/json.h"
+#include "core/record/record_save.h"
+
+#define MAX_FILTER (64u * 1024u)
+
+/* -------------------------------------------------------------------------
+ * Errors: the contract's statuses, raised as refusals
+ * ------------------------------------------------------------------------- */
+
+static int status_of(enum rc rc)
+{
+    static const struct {
+        enum rc rc;
+        int status;
+    } map[] = {
+        {RC_INVALID, 400},   {RC_OVER_BUDGET, 400}, {RC_UNAUTHORIZED, 401}, {RC_FORBIDDEN, 403},
+        {RC_NOT_FOUND, 404}, {RC_CONFLICT, 409},    {RC_TOO_LARGE, 413},    {RC_RATE_LIMITED, 429},
+        {RC_BUSY, 503},      {RC_NOMEM, 503},
+    };
+    for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+        if (map[i].rc == rc)
+            return map[i].status;
+    return 500;
+}
+
+/* Pushes {status, message, data} for rc and p. */
+static void push_problem(lua_State *L, enum rc rc, const struct core_problem *p)
+{
+    lua_createtable(L, 0, 3);
+    lua_pushinteger(L, status_of(rc));
+    lua_setfield(L, -2, "status");
+    lua_pushstring(L, p && p->message[0] ? p->message : "");
+    lua_setfield(L, -2, "message");
+    if (p && p->data && core_hooks_push_json(L, p->data) == RC_OK)
+        lua_setfield(L, -2, "data");
+}
+
+/* Raises rc as tarmac.refuse would: a script may catch it with pcall;
+ * uncaught, a route answers it (a 4xx is the client's). Frees p first (the
+ * raise does not return); the caller has freed its own memory. */
+static int raise_problem(lua_State *L, enum rc rc, struct core_problem *p)
+{
+    lua_getglobal(L, "tarmac");
+    lua_getfield(L, -1, "refuse");
+    lua_pushinteger(L, status_of(rc));
+    lua_pushstring(L, p && p->message[0] ? p->message : "");
+    if (!(p && p->data && core_hooks_push_json(L, p->data) == RC_OK))
+        lua_pushnil(L);
+    if (p)
+        core_problem_cleanup(p);
+    lua_call(L, 3, 0);
+    return 0; /* not reached: refuse raises */
+}
+
+/* -------------------------------------------------------------------------
+ * Arguments
+ * ------------------------------------------------------------------------- */
+
+static struct hooks_run *run_or_fail(lua_State *L, const char *fn)
+{
+    struct hooks_run *run = hooks_run_of(L);
+    if (!run)
+        luaL_error(L, "tarmac.records.%s: only inside a route or a hook", fn);
+    return run;
+}
+
+static bool opt_bool(lua_State *L, int opts, const char *key)
+{
+    if (lua_type(L, opts) != LUA_TTABLE)
+        return false;
+    lua_getfield(L, opts, key);
+    bool v = lua_toboolean(L, -1);
+    lua_pop(L, 1);
+    return v;
+}
+
+/* opts[key] as a string (in the state: valid while opts is), "" when absent. */
+static struct str opt_str(lua_State *L, int opts, const char *key)
+{
+    if (lua_type(L, opts) != LUA_TTABLE)
+        return (struct str){"", 0};
+    lua_getfield(L, opts, key);
+    struct str s = {"", 0};
+    if (lua_type(L, -1) == LUA_TSTRING)
+        s.ptr = lua_tolstring(L, -1, &s.len);
+    else if (!lua_isnil(L, -1))
+        luaL_error(L, "tarmac.records: opts.%s is a string", key);
+    lua_pop(L, 1); /* the string stays alive in opts */
+    return s;
+}
+
+static int64_t opt_int(lua_State *L, int opts, const char *key, int64_t def)
+{
+    if (lua_type(L, opts) != LUA_TTABLE)
+        return def;
+    lua_getfield(L, opts, key);
+    int64_t v = def;
+    if (lua_isinteger(L, -1))
+        v = lua_tointeger(L, -1);
+    else if (!lua_isnil(L, -1))
+        luaL_error(L, "tarmac.records: opts.%s is an integer", key);
+    lua_pop(L, 1);
+    return v;
+}
+
+static struct core_request *requester(struct hooks_run *run, lua_State *L, int opts)
+{
+    return opt_bool(L, opts, "superuser") ? &run->su : run->r;
+}
+
+static const struct core_collection *collection_or_fail(lua_State *L, struct core_request *r,
+                                                        const char *name)
+{
+    const struct core_collection *c = core_schema_find(r->schema, str_from_cstr(name));
+    if (!c) {
+        struct core_problem p;
+        core_problem_init(&p);
+        core_problem_message(&p, "Missing collection context.");
+        raise_problem(L, RC_NOT_FOUND, &p);
+    }
+    return c;
+}
+
+/* -------------------------------------------------------------------------
+ * Filters with {:name} parameters
+ * ------------------------------------------------------------------------- */
+
+/* Pops the Lua value on top and adds its filter literal (a JSON literal,
+ * which the filter language reads as is) to lb; false for a value that has
+ * none. */
+static bool add_literal(lua_State *L, luaL_Buffer *lb)
+{
+    int idx = lua_gettop(L);
+    json_t *v = NULL;
+    switch (lua_type(L, idx)) {
+    case LUA_TSTRING: {
+        size_t n;
+        const char *s = lua_tolstring(L, idx, &n);
+        v = json_stringn(s, n);
+        break;
+    }
+    case LUA_TNUMBER:
+        if (lua_isinteger(L, idx))
+            v = json_integer(lua_tointeger(L, idx));
+        else
+            v = json_real(lua_tonumber(L, idx));
+        break;
+    case LUA_TBOOLEAN: v = lua_toboolean(L, idx) ? json_true() : json_false(); break;
+    default: break;
+    }
+    lua_pop(L, 1);
+    char *text = v ? json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
+    json_decref(v);
+    if (!text)
+        return false; /* no literal, invalid UTF-8, NaN */
+    lua_pushstring(L, text);
+    xfree(text);
+    luaL_addvalue(lb);
+    return true;
+}
+
+static bool is_name_char(char ch)
+{
+    return ch == '_' || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+           (ch >= '0' && ch <= '9');
+}
+
+/* Pushes filter with its {:name} placeholders replaced by the values of the
+ * table at params (0: none). */
+static void push_bound_filter(lua_State *L, struct str filter, int params)
+{
+    if (filter.len > MAX_FILTER)
+        luaL_error(L, "tarmac.records: a filter has at most 64 KiB");
+    luaL_Buffer lb;
+    luaL_buffinit(L, &lb);
+    for (size_t i = 0; i < filter.len; i++) {
+        if (filter.ptr[i] != '{' || i + 1 >= filter.len || filter.ptr[i + 1] != ':') {
+            luaL_addchar(&lb, filter.ptr[i]);
+            continue;
+        }
+        size_t start = i + 2, end = start;
+        while (end < filter.len && is_name_char(filter.ptr[end]))
+            end++;
+        if (end == start || end >= filter.len || filter.ptr[end] != '}')
+            luaL_error(L, "tarmac.records: a filter placeholder is {:name}");
+        if (!params)
+            luaL_error(L, "tarmac.records: the filter has {:%s} and no params",
+                       lua_pushlstring(L, filter.ptr + start, end - start));
+        lua_pushlstring(L, filter.ptr + start, end - start);
+        lua_gettable(L, params);
+        if (!add_literal(L, &lb))
+            luaL_error(L, "tarmac.records: filter parameter {:%s} is not a string, number or "
+                          "boolean",
+                       lua_pushlstring(L, filter.ptr + start, end - start));
+        i = end;
+    }
+    luaL_pushresult(&lb);
+}
+
+/* tarmac.filter(expr, params): the filter text with its parameters bound. */
+static int l_filter(lua_State *L)
+{
+    size_t n;
+    const char *f = luaL_checklstring(L, 1, &n);
+    luaL_checktype(L, 2, LUA_TTABLE);
+    push_bound_filter(L, (struct str){f, n}, 2);
+    return 1;
+}
+
+/* -------------------------------------------------------------------------
+ * Reads
+ * ------------------------------------------------------------------------- */
+
+/* records.get(collection, id [, opts]): the record, or nil when it does not
+ * exist or the view rule hides it. */
+static int l_get(lua_State *L)
+{
+    struct hooks_run *run = run_or_fail(L, "get");
+    const char *name = luaL_checkstring(L, 1);
+    size_t idlen;
+    const char *id = luaL_checklstring(L, 2, &idlen);
+    struct core_request *r = requester(run, L, 3);
+    const struct core_collection *c = collection_or_fail(L, r, name);
+    if (run->db) {
+        /* A before hook: the write's transaction, no rule. */
+        json_t *v = NULL;
+        enum rc rc = core_record_load(run->db, c, (struct str){id, idlen}, &v);
+        if (rc == RC_NOT_FOUND) {
+            lua_pushnil(L);
+            return 1;
+        }
+        if (rc)
+            return raise_problem(L, rc, NULL);
+        rc = core_hooks_push_json(L, v);
+        json_decref(v);
+        if (rc)
+            return luaL_error(L, "tarmac.records.get: the record is too deep");
+        return 1;
+    }
+    struct core_output_opts o = {.expand = opt_str(L, 3, "expand"),
+                                 .fields = opt_str(L, 3, "fields")};
+    struct buf b;
+    buf_init(&b, 64u << 20);
+    struct core_problem p;
+    core_problem_init(&p);
+    core_worker_begin_read(r->cw);
+    enum rc rc = core_record_view(r, c, (struct str){id, idlen}, &o, &b, &p);
+    json_t *v = rc ? NULL : json_loadb(b.data, b.len, 0, NULL);
+    buf_cleanup(&b);
+    if (rc == RC_NOT_FOUND) {
+        core_problem_cleanup(&p);
+        lua_pushnil(L);
+        return 1;
+    }
+    if (rc || !v)
+        return raise_problem(L, rc ? rc : RC_INTERNAL, &p);
+    core_problem_cleanup(&p);
+    rc = core_hooks_push_json(L, v);
+    json_decref(v);
+    if (rc)
+        return luaL_error(L, "tarmac.records.get: the record is too deep");
+    return 1;
+}
+
+static int list(lua_State *L, const char *fn, struct core_list_opts *lo, int opts)
+{
+    struct hooks_run *run = run_or_fail(L, fn);
+    const char *name = luaL_checkstring(L, 1);
+    if (run->db)
+        return luaL_error(L, "tarmac.records.%s: not in a before hook (records.get works there)",
+                          fn);
+    struct core_request *r = requester(run, L, opts);
+    const struct core_collection *c = collection_or_fail(L, r, name);
+    struct str f = opt_str(L, opts, "filter");
+    int params = 0;
+    if (lua_type(L, opts) == LUA_TTABLE) {
+        lua_getfield(L, opts, "params");
+        params = lua_type(L, -1) == LUA_TTABLE ? lua_gettop(L) : 0;
+    }
+    push_bound_filter(L, f, params);
+    lo->filter.ptr = lua_tolstring(L, -1, &lo->filter.len); /* stays on the stack */
+    lo->sort = opt_str(L, opts, "sort");
+    struct core_output_opts o = {.expand = opt_str(L, opts, "expand"),
+                                 .fields = opt_str(L, opts, "fields")};
+    struct buf b;
+    buf_init(&b, 64u << 20);
+    struct core_problem p;
+    core_problem_init(&p);
+    core_worker_begin_read(r->cw);
+    enum rc rc = core_record_list(r, c, lo, &o, &b, &p, NULL);
+    json_t *v = rc ? NULL : json_loadb(b.data, b.len, 0, NULL);
+    buf_cleanup(&b);
+    if (rc || !v)
+        return raise_problem(L, rc ? rc : RC_INTERNAL, &p);
+    core_problem_cleanup(&p);
+    rc = core_hooks_push_json(L, v);
+    json_decref(v);
+    if (rc)
+        return luaL_error(L, "tarmac.records.%s: a record is too deep", fn);
+    return 1;
+}
+
+/* records.list(collection [, opts]): a page {page, perPage, totalItems,
+ * totalPages, items} as the REST list answers it. */
+static int l_list(lua_State *L)
+{
+    struct core_list_opts lo = {0};
+    lo.page = opt_int(L, 2, "page", 1);
+    lo.per_page = opt_int(L, 2, "perPage", CORE_LIST_DEFAULT_PER_PAGE);
+    lo.skip_total = opt_bool(L, 2, "skipTotal");
+    if (lo.page < 1 || lo.per_page < 1 || lo.per_page > CORE_LIST_MAX_PER_PAGE)
+        return luaL_error(L, "tarmac.records.list: page >= 1 and perPage 1..1000");
+    return list(L, "list", &lo, 2);
+}
+
+/* records.first(collection, filter, params [, opts]): the first record the
+ * filter matches, or nil. */
+static int l_first(lua_State *L)
+{
+    luaL_checkstring(L, 2);
+    /* the filter and params as list's opts: {filter=, params=, ...opts} */
+    lua_settop(L, 4);
+    lua_createtable(L, 0, 8);
+    if (lua_type(L, 4) == LUA_TTABLE) {
+        lua_pushnil(L);
+        while (lua_next(L, 4)) {
+            lua_pushvalue(L, -2);
+            lua_insert(L, -2);
+            lua_settable(L, 5);
+        }
+    }
+    lua_pushvalue(L, 2);
+    lua_setfield(L, 5, "filter");
+    lua_pushvalue(L, 3);
+    lua_setfield(L, 5, "params");
+    struct core_list_opts lo = {.page = 1, .per_page = 1, .skip_total = true};
+    list(L, "first", &lo, 5);
+    lua_getfield(L, -1, "items");
+    lua_geti(L, -1, 1);
+    return 1;
+}
+
+/* -------------------------------------------------------------------------
+ * Writes (suspend the call until the writer answered)
+ * ------------------------------------------------------------------------- */
+
+struct pending_save {
+    struct hooks_run *run;
+    json_t *body; /* kept until the save ends (the save borrows it) */
+};
+
+static void save_done(struct core_save *s, void *ctx)
+{
+    struct pending_save *ps = ctx;
+    struct hooks_run *run = ps->run;
+    lua_State *co = core_hooks_call_thread(run->call);
+    enum rc rc = core_record_save_rc(s);
+    if (!rc && core_record_save_kind(s) != CORE_WRITE_DELETE) {
+        struct buf b;
+        buf_init(&b, 64u << 20);
+        struct core_output_opts o = {0};
+        struct core_problem p;
+        core_problem_init(&p);
+        rc = core_record_save_answer(s, &o, &b, &p);
+        json_t *v = rc ? NULL : json_loadb(b.data, b.len, 0, NULL);
+        lua_pushboolean(co, v != NULL);
+        if (v && core_hooks_push_json(co, v) == RC_OK)
+            ;
+        else if (v)
+            lua_pushnil(co);
+        else
+            push_problem(co, rc ? rc : RC_INTERNAL, &p);
+        json_decref(v);
+        core_problem_cleanup(&p);
+        buf_cleanup(&b);
+    } else if (!rc) {
+        lua_pushboolean(co, 1);
+        lua_pushnil(co);
+    } else {
+        lua_pushboolean(co, 0);
+        push_problem(co, rc, core_record_save_problem(s));
+    }
+    json_decref(ps->body);
+    xfree(ps);
+    hooks_run_resume(run, 2);
+}
+
+/* _save(kind, collection, id, data, opts) -> ok, record-or-problem (after
+ * the writer answered). The Lua wrappers raise the problem. */
+static int l_save(lua_State *L)
+{
+    static const char *const kinds[] = {"create", "update", "delete", NULL};
+    int kind = luaL_checkoption(L, 1, NULL, kinds);
+    struct hooks_run *run = run_or_fail(L, kinds[kind]);
+    if (run->db)
+        return luaL_error(L,
+                          "tarmac.records.%s: not in a before hook (it runs inside a write: "
+                          "change e.record, or write from an after hook)",
+                          kinds[kind]);
+    if (!core_hooks_can_yield(L))
+        return luaL_error(L, "tarmac.records.%s: cannot wait here (inside a coroutine or a "
+                             "metamethod)",
+                          kinds[kind]);
+    const char *name = luaL_checkstring(L, 2);
+    size_t idlen = 0;
+    const char *id = kind == CORE_WRITE_CREATE ? NULL : luaL_checklstring(L, 3, &idlen);
+    json_t *body = NULL;
+    if (kind != CORE_WRITE_DELETE) {
+        luaL_checktype(L, 4, LUA_TTABLE);
+        char err[256];
+        body = core_hooks_to_json(L, 4, err, sizeof(err));
+        if (!json_is_object(body)) {
+            json_decref(body);
+            return luaL_error(L, "tarmac.records.%s: data: %s", kinds[kind],
+                              body ? "a table of fields" : err);
+        }
+    }
+    struct core_request *base = requester(run, L, 5);
+    const struct core_collection *c = core_schema_find(base->schema, str_from_cstr(name));
+    struct core_problem p;
+    core_problem_init(&p);
+    enum rc rc = RC_OK;
+    struct core_save *s = NULL;
+    struct pending_save *ps = NULL;
+    if (!c) {
+        core_problem_message(&p, "Missing collection context.");
+        rc = RC_NOT_FOUND;
+    } else {
+        /* The rules see this data as @request.body. */
+        struct core_request *r = arena_alloc(base->arena, sizeof(*r));
+        *r = *base;
+        r->filter_request.body = body;
+        r->filter_request.context = "default";
+        r->is_manager = false;
+        struct core_save_input in = {
+            .kind = (enum core_write_kind)kind,
+            .c = c,
+            .id = (struct str){id, idlen},
+            .body = body,
+        };
+        rc = core_record_save_access(r, c, in.kind, &p);
+        if (!rc)
+            rc = core_record_save_prepare(r, &in, &p, &s);
+        if (!rc) {
+            ps = xcalloc(1, sizeof(*ps));
+            ps->run = run;
+            ps->body = body;
+            rc = core_record_save_start(s, save_done, NULL, ps);
+            if (rc) {
+                xfree(ps);
+                ps = NULL;
+            }
+        }
+    }
+    if (ps)
+        return core_hooks_yield(L); /* save_done resumes with (ok, value) */
+    json_decref(body);
+    lua_pushboolean(L, 0);
+    push_problem(L, rc, &p);
+    core_problem_cleanup(&p);
+    return 2;
+}
+
+/* The public functions over _save: they raise a failed write's problem. */
+static const char wrappers[] =
+    "local save = tarmac.records._save\n"
+    "tarmac.records._save = nil\n"
+    "local function check(ok, v)\n"
+    "  if not ok then tarmac.refuse(v.status, v.message, v.data) end\n"
+    "  return v\n"
+    "end\n"
+    "function tarmac.records.create(collection, data, opts)\n"
+    "  return check(save('create', collection, nil, data, opts))\n"
+    "end\n"
+    "function tarmac.records.update(collection, id, data, opts)\n"
+    "  return check(save('update', collection, id, data, opts))\n"
+    "end\n"
+    "function tarmac.records.delete(collection, id, opts)\n"
+    "  check(save('delete', collection, id, nil, opts))\n"
+    "end\n";
+
+enum rc hooks_records_open(struct core_hooks_vm *vm, char *err, size_t errlen)
+{
+    static const luaL_Reg fns[] = {
+        {"get", l_get}, {"list", l_list}, {"first", l_first}, {"_save", l_save}, {NULL, NULL},
+    };
+    lua_State *L = core_hooks_vm_lua(vm);
+    lua_getglobal(L, "tarmac");
+    luaL_newlib(L, fns);
+    lua_setfield(L, -2, "records");
+    lua_pushcfunction(L, l_filter);
+    lua_setfield(L, -2, "filter");
+    lua_pop(L, 1);
+    return core_hooks_vm_load_string(vm, "=tarmac.records", str_from_cstr(wrappers), err, errlen);
+}

@@ -1,0 +1,540 @@
+#!/usr/bin/python3
+"""Lua hooks and custom routes (issue #13), against the built binary.
+
+Each test writes its scripts to the default hooks folder (<dir>/../tarmac_hooks),
+starts its own tarmac over a fresh data directory and talks to it over real
+sockets. Ends with the "N passed, N failed" line tests/run reads.
+
+  /usr/bin/python3 tests/hooks/run.py [--bin build/release/tarmac] [--only NAME] [-v]
+"""
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import traceback
+import urllib.error
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(ROOT, "tests", "lib"))
+sys.dont_write_bytecode = True
+
+from tarmac import Server, run_cli, SLOW  # noqa: E402
+
+SU_EMAIL, SU_PASS = "hooks@example.com", "hooks-pass-123456"
+
+
+class Fail(Exception):
+    pass
+
+
+def check(cond, msg):
+    if not cond:
+        raise Fail(msg)
+
+
+class Api:
+    def __init__(self, server, login=True):
+        self.base = "http://127.0.0.1:%d" % server.port
+        self.token = None
+        if login:
+            st, j, _ = self.call("POST", "/api/collections/_superusers/auth-with-password",
+                                 {"identity": SU_EMAIL, "password": SU_PASS})
+            check(st == 200, "superuser login: %d %r" % (st, j))
+            self.token = j["token"]
+
+    def call(self, method, path, body=None, token=None, auth=True, raw=False):
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request(self.base + path, data=data, method=method)
+        if data is not None:
+            req.add_header("Content-Type", "application/json")
+        tok = token if token is not None else (self.token if auth else None)
+        if tok:
+            req.add_header("Authorization", tok)
+        try:
+            with urllib.request.urlopen(req, timeout=20 * SLOW) as r:
+                body = r.read()
+                headers = dict(r.headers)
+                status = r.status
+        except urllib.error.HTTPError as e:
+            body = e.read()
+            headers = dict(e.headers)
+            status = e.code
+        if raw:
+            return status, body, headers
+        return status, (json.loads(body) if body else None), headers
+
+    def ok(self, method, path, body=None, want=(200, 204), **kw):
+        st, j, _ = self.call(method, path, body, **kw)
+        check(st in want, "%s %s: %d %r" % (method, path, st, j))
+        return j
+
+
+SERVERS = []
+
+
+def hooks_dir(server):
+    return os.path.join(server.tmpdir, "tarmac_hooks")
+
+
+def write_scripts(server, files):
+    d = hooks_dir(server)
+    os.makedirs(d, exist_ok=True)
+    for name, text in files.items():
+        with open(os.path.join(d, name), "w") as f:
+            f.write(text)
+
+
+def start(files, flags=(), name="hooks", expect_start=True):
+    s = Server(BIN, list(flags), name=name)
+    os.makedirs(s.tmpdir, exist_ok=True)
+    rc, out, err = run_cli(BIN, ["superuser", "upsert", SU_EMAIL, SU_PASS, "--dir=" + s.datadir])
+    check(rc == 0, "superuser upsert: %s %s" % (out, err))
+    write_scripts(s, files)
+    SERVERS.append(s)
+    if expect_start:
+        s.start()
+        return s, Api(s)
+    return s, None
+
+
+def make_collections(api):
+    api.ok("POST", "/api/collections", {
+        "name": "orders", "type": "base",
+        "listRule": "", "viewRule": "", "createRule": "", "updateRule": "", "deleteRule": "",
+        "fields": [{"name": "qty", "type": "number"}, {"name": "price", "type": "number"},
+                   {"name": "total", "type": "number"}, {"name": "status", "type": "text"},
+                   {"name": "note", "type": "text"}]})
+    api.ok("POST", "/api/collections", {
+        "name": "audit", "type": "base", "listRule": None, "viewRule": None,
+        "createRule": None, "updateRule": None, "deleteRule": None,
+        "fields": [{"name": "what", "type": "text"}, {"name": "ref", "type": "text"}]})
+
+
+def user_token(api, email="u1@example.com"):
+    api.ok("POST", "/api/collections/users/records",
+           {"email": email, "password": "user-pass-1234", "passwordConfirm": "user-pass-1234"})
+    j = api.ok("POST", "/api/collections/users/auth-with-password",
+               {"identity": email, "password": "user-pass-1234"}, auth=False)
+    return j["token"], j["record"]["id"]
+
+
+TESTS = []
+
+
+def test(fn):
+    TESTS.append(fn)
+    return fn
+
+
+# --------------------------------------------------------------------------
+# Custom routes
+# --------------------------------------------------------------------------
+
+ROUTES = r'''
+tarmac.route("GET", "/api/app/hello/{name}", function(req)
+  return 200, { hello = req.params.name, q = req.query.x, method = req.method,
+                agent = req.headers.x_test }
+end)
+tarmac.route("POST", "/api/app/echo", function(req)
+  return 201, { body = req.body, who = req.auth and req.auth.id or tarmac.null,
+                coll = req.auth and req.auth.collection or tarmac.null }
+end)
+tarmac.route("GET", "/api/app/text", function(req)
+  return 200, "plain words", { ["X-Extra"] = "yes" }
+end)
+tarmac.route("GET", "/api/app/empty", function(req) end)
+tarmac.route("GET", "/api/app/fail", function(req) error("secret detail") end)
+tarmac.route("GET", "/api/app/bad-return", function(req) return "nope" end)
+tarmac.route("POST", "/api/app/refuse", function(req)
+  tarmac.refuse(422, "Not like that.", { qty = { code = "too_many", message = "Too many." } })
+end)
+tarmac.route("GET", "/api/app/sandbox", function(req)
+  local out = {}
+  out.os_execute = os.execute == nil
+  out.io = io == nil
+  out.debug = debug == nil
+  out.loadlib = package == nil
+  out.dofile = dofile == nil
+  out.dump = string.dump == nil
+  out.binary = not pcall(load, "\27Lua", "x", "b")
+  return 200, out
+end)
+'''
+
+
+@test
+def routes_answer_with_status_body_and_headers():
+    s, api = start({"routes.lua": ROUTES})
+    st, j, _ = api.call("GET", "/api/app/hello/ada?x=1", auth=False)
+    check(st == 200 and j == {"hello": "ada", "q": "1", "method": "GET"}, "hello: %d %r" % (st, j))
+    tok, uid = user_token(api)
+    st, j, _ = api.call("POST", "/api/app/echo", {"a": [1, 2], "b": {}}, token=tok)
+    check(st == 201 and j["body"] == {"a": [1, 2], "b": {}} and j["who"] == uid and
+          j["coll"] == "users", "echo: %d %r" % (st, j))
+    st, j, _ = api.call("POST", "/api/app/echo", {"x": 1}, auth=False)
+    check(st == 201 and j["who"] is None, "echo as guest: %d %r" % (st, j))
+    st, body, h = api.call("GET", "/api/app/text", raw=True)
+    check(st == 200 and body == b"plain words" and h.get("X-Extra") == "yes" and
+          h.get("Content-Type", "").startswith("text/plain"), "text: %d %r %r" % (st, body, h))
+    st, body, _ = api.call("GET", "/api/app/empty", raw=True)
+    check(st == 204 and body == b"", "empty: %d %r" % (st, body))
+    st, j, _ = api.call("GET", "/api/app/fail")
+    check(st == 500 and "secret" not in json.dumps(j) and j["status"] == 500,
+          "an error is a 500 that reveals nothing: %d %r" % (st, j))
+    check("secret detail" in s.stderr_text(), "the error and its place are logged")
+    st, j, _ = api.call("GET", "/api/app/bad-return")
+    check(st == 500, "a bad return value is a 500: %d %r" % (st, j))
+    st, j, _ = api.call("POST", "/api/app/refuse", {})
+    check(st == 422 and j["message"] == "Not like that." and j["data"]["qty"]["code"] == "too_many",
+          "refuse: %d %r" % (st, j))
+    st, j, _ = api.call("GET", "/api/app/sandbox")
+    check(st == 200 and all(j.values()), "sandbox: %r" % j)
+    # Not a script route: the server's own 404 and 405 stay.
+    st, j, _ = api.call("GET", "/api/app/nothing")
+    check(st == 404, "unknown path: %d" % st)
+    st, j, _ = api.call("DELETE", "/api/app/echo")
+    check(st == 404, "unregistered method on a script path: %d" % st)
+    st, j, _ = api.call("GET", "/api/health")
+    check(st == 200, "built-in routes unaffected: %d" % st)
+    st, j, _ = api.call("POST", "/api/app/echo", token="garbage.token.here")
+    check(st in (200, 201, 401), "a bad token: %d" % st)
+
+
+@test
+def route_with_bad_body_is_a_400():
+    s, api = start({"routes.lua": ROUTES})
+    req = urllib.request.Request(api.base + "/api/app/echo", data=b"{nope", method="POST")
+    req.add_header("Content-Type", "application/json")
+    try:
+        urllib.request.urlopen(req, timeout=10)
+        raise Fail("accepted a broken body")
+    except urllib.error.HTTPError as e:
+        check(e.code == 400, "broken JSON body: %d" % e.code)
+
+
+# --------------------------------------------------------------------------
+# The records API from routes
+# --------------------------------------------------------------------------
+
+RECORDS = r'''
+tarmac.route("POST", "/api/app/orders", function(req)
+  local o = tarmac.records.create("orders", { qty = req.body.qty, price = 2, note = "via route" })
+  local again = tarmac.records.get("orders", o.id)
+  return 200, { created = o, again = again }
+end)
+tarmac.route("GET", "/api/app/orders/big", function(req)
+  local page = tarmac.records.list("orders", {
+    filter = "qty >= {:min} && note = {:note}",
+    params = { min = tonumber(req.query.min), note = req.query.note or "via route" },
+    sort = "-qty", perPage = 50 })
+  local first = tarmac.records.first("orders", "qty >= {:min}", { min = 1000000 })
+  return 200, { n = page.totalItems, first_qty = page.items[1] and page.items[1].qty or 0,
+                none = first == nil }
+end)
+tarmac.route("GET", "/api/app/missing", function(req)
+  return 200, { missing = tarmac.records.get("orders", "nosuchid1234567") == nil }
+end)
+tarmac.route("POST", "/api/app/audit", function(req)
+  -- audit's rules are null: only a superuser may write it
+  local ok, err = pcall(tarmac.records.create, "audit", { what = "as guest" })
+  local rec = tarmac.records.create("audit", { what = "as superuser" }, { superuser = true })
+  return 200, { guest_refused = not ok, status = type(err) == "table" and err.status or 0,
+                id = rec.id }
+end)
+tarmac.route("POST", "/api/app/invalid", function(req)
+  tarmac.records.create("orders", { qty = "many" })
+  return 200, {}
+end)
+tarmac.route("POST", "/api/app/inject", function(req)
+  local page = tarmac.records.list("orders", { filter = "note = {:n}", params = { n = req.body.n } })
+  return 200, { n = page.totalItems }
+end)
+'''
+
+
+@test
+def routes_read_and_write_records():
+    s, api = start({"records.lua": RECORDS})
+    make_collections(api)
+    st, j, _ = api.call("POST", "/api/app/orders", {"qty": 7}, auth=False)
+    check(st == 200 and j["created"]["qty"] == 7 and j["again"]["id"] == j["created"]["id"],
+          "create from a route: %d %r" % (st, j))
+    rec = api.ok("GET", "/api/collections/orders/records/" + j["created"]["id"])
+    check(rec["note"] == "via route", "stored: %r" % rec)
+    for q in (3, 12):
+        api.call("POST", "/api/app/orders", {"qty": q}, auth=False)
+    st, j, _ = api.call("GET", "/api/app/orders/big?min=5", auth=False)
+    check(st == 200 and j == {"n": 2, "first_qty": 12, "none": True}, "list: %d %r" % (st, j))
+    st, j, _ = api.call("GET", "/api/app/missing")
+    check(st == 200 and j["missing"] is True, "get of a missing record is nil: %r" % j)
+    st, j, _ = api.call("POST", "/api/app/audit", {}, auth=False)
+    check(st == 200 and j["guest_refused"] and j["status"] == 403 and j["id"],
+          "rules apply as the requester, superuser on request: %d %r" % (st, j))
+    st, j, _ = api.call("POST", "/api/app/invalid", {}, auth=False)
+    check(st == 400 and "qty" in j["data"], "a failed write's 400 propagates: %d %r" % (st, j))
+    # A parameter is a value, never filter syntax.
+    st, j, _ = api.call("POST", "/api/app/inject", {"n": "x' || note != '"}, auth=False)
+    check(st == 200 and j["n"] == 0, "bound parameter: %d %r" % (st, j))
+    st, j, _ = api.call("POST", "/api/app/inject", {"n": {"a": 1}}, auth=False)
+    check(st == 500, "a table as a filter parameter is the script's error: %d %r" % (st, j))
+
+
+# --------------------------------------------------------------------------
+# Record hooks
+# --------------------------------------------------------------------------
+
+HOOKS = r'''
+tarmac.on("before_create", "orders", function(e)
+  local r = e.record
+  r.total = (r.qty or 0) * (r.price or 0)
+  if r.total > 1000 then
+    tarmac.refuse(400, "Order too large.", { total = { code = "too_large",
+      message = "The total may be at most 1000." } })
+  end
+  r.status = "placed"
+end)
+tarmac.on("before_update", "orders", function(e)
+  if e.original.status == "delivered" then
+    tarmac.refuse(403, "A delivered order is final.")
+  end
+  e.record.total = (e.record.qty or 0) * (e.record.price or 0)
+end)
+tarmac.on("before_delete", "orders", function(e)
+  if e.record.status == "keep" then tarmac.refuse(400, "Kept.") end
+end)
+tarmac.on("before_create", "orders", function(e)
+  if e.record.note == "twin" then
+    -- reads inside the write's transaction
+    local other = tarmac.records.get("orders", e.record.ref or "none")
+    e.record.note = other and "twin of " .. other.id or "no twin"
+  end
+end)
+tarmac.on("after_create", "orders", function(e)
+  tarmac.records.create("audit", { what = "created", ref = e.record.id })
+end)
+tarmac.on("after_delete", function(e)
+  if e.collection == "orders" then
+    tarmac.records.create("audit", { what = "deleted", ref = e.record.id })
+  end
+end)
+tarmac.on("before_create", "audit", function(e)
+  if e.record.what == "bad-type" then e.record.ref = { 1, 2 } end
+  if e.record.what == "writes" then tarmac.records.create("orders", {}) end
+end)
+'''
+
+
+def audits(api, ref):
+    j = api.ok("GET", "/api/collections/audit/records?perPage=100&filter=" +
+               urllib.request.quote("ref='%s'" % ref))
+    return sorted(r["what"] for r in j["items"])
+
+
+def wait_for(pred, what, timeout=10 * SLOW):
+    deadline = time.monotonic() + timeout
+    while True:
+        v = pred()
+        if v:
+            return v
+        if time.monotonic() > deadline:
+            raise Fail("timed out waiting for " + what)
+        time.sleep(0.05)
+
+
+@test
+def before_hooks_change_and_refuse_after_hooks_write():
+    s, api = start({"hooks.lua": HOOKS})
+    make_collections(api)
+    st, j, _ = api.call("POST", "/api/collections/orders/records", {"qty": 3, "price": 5},
+                        auth=False)
+    check(st == 200 and j["total"] == 15 and j["status"] == "placed",
+          "before_create changed the record: %d %r" % (st, j))
+    oid = j["id"]
+    stored = api.ok("GET", "/api/collections/orders/records/" + oid)
+    check(stored["total"] == 15, "stored as changed: %r" % stored)
+    wait_for(lambda: audits(api, oid) == ["created"], "the after_create audit")
+    st, j, _ = api.call("POST", "/api/collections/orders/records", {"qty": 300, "price": 5},
+                        auth=False)
+    check(st == 400 and j["message"] == "Order too large." and
+          j["data"]["total"]["code"] == "too_large", "refused with field errors: %d %r" % (st, j))
+    n = api.ok("GET", "/api/collections/orders/records")["totalItems"]
+    check(n == 1, "a refused create wrote nothing: %d" % n)
+    st, j, _ = api.call("PATCH", "/api/collections/orders/records/" + oid, {"qty": 4}, auth=False)
+    check(st == 200 and j["total"] == 20, "before_update: %d %r" % (st, j))
+    api.ok("PATCH", "/api/collections/orders/records/" + oid, {"status": "delivered"})
+    st, j, _ = api.call("PATCH", "/api/collections/orders/records/" + oid, {"qty": 1}, auth=False)
+    check(st == 403 and j["message"] == "A delivered order is final.", "refused update: %d %r" %
+          (st, j))
+    api.ok("PATCH", "/api/collections/orders/records/" + oid, {"status": "keep"})
+    st, j, _ = api.call("DELETE", "/api/collections/orders/records/" + oid, auth=False)
+    check(st == 400 and j["message"] == "Kept.", "refused delete: %d %r" % (st, j))
+    api.ok("PATCH", "/api/collections/orders/records/" + oid, {"status": "x"})
+    api.ok("DELETE", "/api/collections/orders/records/" + oid)
+    wait_for(lambda: audits(api, oid) == ["created", "deleted"], "the after_delete audit")
+    # A before hook reads in the write's transaction.
+    st, j, _ = api.call("POST", "/api/collections/orders/records",
+                        {"qty": 1, "price": 1, "note": "twin"}, auth=False)
+    check(st == 200 and j["note"] == "no twin", "read in a before hook: %d %r" % (st, j))
+    # A value of the wrong type set by a hook is validated like input; a
+    # write from a before hook is refused (it runs inside a write).
+    st, j, _ = api.call("POST", "/api/collections/audit/records", {"what": "bad-type"})
+    check(st in (400, 500), "a hook's bad value: %d %r" % (st, j))
+    st, j, _ = api.call("POST", "/api/collections/audit/records", {"what": "writes"})
+    check(st == 500, "a write from a before hook: %d %r" % (st, j))
+    # Batch writes run the hooks too, all or nothing.
+    st, j, _ = api.call("POST", "/api/batch", {"requests": [
+        {"method": "POST", "url": "/api/collections/orders/records", "body": {"qty": 1, "price": 2}},
+        {"method": "POST", "url": "/api/collections/orders/records",
+         "body": {"qty": 999, "price": 9}}]})
+    check(st == 400, "a batch with a refused item: %d %r" % (st, j))
+    n = api.ok("GET", "/api/collections/orders/records")["totalItems"]
+    check(n == 1, "the batch wrote nothing: %d" % n)
+
+
+# --------------------------------------------------------------------------
+# Limits
+# --------------------------------------------------------------------------
+
+LIMITS = r'''
+tarmac.route("GET", "/api/app/spin", function(req) while true do end end)
+tarmac.route("GET", "/api/app/spin-pcall", function(req)
+  while true do pcall(function() while true do end end) end
+end)
+tarmac.route("GET", "/api/app/bomb", function(req)
+  local t = {}
+  for i = 1, 1e9 do t[i] = string.rep("x", 1024) .. i end
+end)
+tarmac.route("GET", "/api/app/rep", function(req) return 200, { n = #string.rep("x", 1 << 40) } end)
+tarmac.route("GET", "/api/app/ok", function(req) return 200, { ok = true } end)
+'''
+
+
+@test
+def budget_and_memory_stop_a_call_and_the_worker_stays_healthy():
+    s, api = start({"limits.lua": LIMITS}, flags=["--hooks-budget=100ms", "--hooks-memory=16MiB",
+                                                   "--workers=2"])
+    results = {}
+
+    def spin(path):
+        results[path] = api.call("GET", path)[0]
+
+    threads = [threading.Thread(target=spin, args=(p,)) for p in ("/api/app/spin",
+                                                                  "/api/app/spin-pcall")]
+    for t in threads:
+        t.start()
+    st, _, _ = api.call("GET", "/api/health")
+    check(st == 200, "health while scripts spin: %d" % st)
+    for t in threads:
+        t.join(30)
+    check(results == {"/api/app/spin": 500, "/api/app/spin-pcall": 500},
+          "a loop is stopped by the budget: %r" % results)
+    for path in ("/api/app/bomb", "/api/app/rep"):
+        st, j, _ = api.call("GET", path)
+        check(st == 500, "%s is stopped by the memory cap: %d %r" % (path, st, j))
+    for _ in range(4):
+        st, j, _ = api.call("GET", "/api/app/ok")
+        check(st == 200 and j == {"ok": True}, "the worker is healthy: %d %r" % (st, j))
+    log = s.stderr_text()
+    check("limits.lua" in log, "the log names the script")
+
+
+# --------------------------------------------------------------------------
+# Loading and reloading
+# --------------------------------------------------------------------------
+
+@test
+def reload_on_sighup_keeps_the_old_scripts_when_new_ones_fail():
+    v1 = 'tarmac.route("GET", "/api/app/v", function() return 200, { v = 1 } end)\n'
+    v2 = 'tarmac.route("GET", "/api/app/v", function() return 200, { v = 2 } end)\n'
+    s, api = start({"v.lua": v1}, flags=["--workers=2"])
+    check(api.ok("GET", "/api/app/v") == {"v": 1}, "v1")
+    write_scripts(s, {"v.lua": v2})
+    s.proc.send_signal(signal.SIGHUP)
+    wait_for(lambda: all(api.ok("GET", "/api/app/v") == {"v": 2} for _ in range(6)), "v2")
+    write_scripts(s, {"v.lua": "tarmac.route(\n"})
+    s.proc.send_signal(signal.SIGHUP)
+    wait_for(lambda: "scripts not reloaded" in s.stderr_text(), "the reload failure in the log")
+    for _ in range(6):
+        check(api.ok("GET", "/api/app/v") == {"v": 2}, "the previous scripts stay")
+    check("v.lua:" in s.stderr_text(), "the log says where")
+
+
+@test
+def a_script_that_fails_to_load_stops_the_start():
+    s, _ = start({"broken.lua": "local x = \n"}, expect_start=False)
+    p = subprocess.run([BIN, "serve", "--http=127.0.0.1:0", "--dir=" + s.datadir],
+                       capture_output=True, timeout=30 * SLOW)
+    err = p.stderr.decode()
+    check(p.returncode == 2 and "broken.lua:" in err, "start refused: %d %s" % (p.returncode, err))
+    p = subprocess.run([BIN, "serve", "--http=127.0.0.1:0", "--dir=" + s.datadir,
+                        "--hooks-dir=" + os.path.join(s.tmpdir, "nowhere"), "--hooks-budget=0"],
+                       capture_output=True, timeout=30 * SLOW)
+    check(p.returncode == 2 and "--hooks-budget" in p.stderr.decode(), "a zero budget is refused")
+
+
+@test
+def registration_errors_name_the_file():
+    cases = {
+        'tarmac.route("TRACE", "/x", function() end)': "method",
+        'tarmac.route("GET", "x", function() end)': "starts with /",
+        'tarmac.route("GET", "/a/{b/c}", function() end)': "whole segment",
+        'tarmac.route("GET", "/a", function() end) tarmac.route("GET", "/a", function() end)':
+            "twice",
+        'tarmac.on("before_anything", function() end)': "no hook named",
+        'tarmac.on("after_create", "x", 5)': "function",
+    }
+    for code, words in cases.items():
+        s, _ = start({"reg.lua": code + "\n"}, expect_start=False)
+        p = subprocess.run([BIN, "serve", "--http=127.0.0.1:0", "--dir=" + s.datadir],
+                           capture_output=True, timeout=30 * SLOW)
+        err = p.stderr.decode()
+        check(p.returncode == 2 and "reg.lua:" in err and words in err,
+              "%s: %d %s" % (code, p.returncode, err))
+
+
+def main():
+    global BIN
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bin", default=os.path.join(ROOT, "build", "release", "tarmac"))
+    ap.add_argument("--only")
+    ap.add_argument("-v", "--verbose", action="store_true")
+    args = ap.parse_args()
+    BIN = os.path.abspath(args.bin)
+    passed = failed = 0
+    for fn in TESTS:
+        if args.only and args.only not in fn.__name__:
+            continue
+        try:
+            fn()
+            for srv in SERVERS:  # a clean stop: exit 0, no sanitizer report
+                if srv.proc is None or not srv.alive():
+                    continue
+                why = srv.stop_clean(excerpt=2000)
+                check(not why, "%s: %s" % (srv.name, why))
+            passed += 1
+            print("ok - %s" % fn.__name__)
+        except Exception as e:
+            failed += 1
+            print("FAIL - %s: %s: %s" % (fn.__name__, type(e).__name__, e))
+            if args.verbose:
+                traceback.print_exc()
+                for s in SERVERS[-1:]:
+                    sys.stdout.write(s.stderr_text()[-3000:])
+        finally:
+            for s in SERVERS:
+                s.cleanup()
+            SERVERS.clear()
+        sys.stdout.flush()
+    print("%d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
+
+
+BIN = None
+if __name__ == "__main__":
+    sys.exit(main())
