@@ -662,12 +662,16 @@ static bool read_reply(lua_State *co, struct core_hooks_reply *reply, char *why,
         return true;
     }
     int base = 1;
-    if (!lua_isinteger(co, base) || lua_tointeger(co, base) < 100 ||
+    if (!lua_isinteger(co, base) || lua_tointeger(co, base) < 200 ||
         lua_tointeger(co, base) > 599) {
-        snprintf(why, whylen, "a route returns a status (an integer 100-599) first");
+        snprintf(why, whylen, "a route returns a status (an integer 200-599) first");
         return false;
     }
     reply->status = (int)lua_tointeger(co, base);
+    if ((reply->status == 204 || reply->status == 304) && n >= 2 && !lua_isnil(co, base + 1)) {
+        snprintf(why, whylen, "a %d answer has no body", reply->status);
+        return false;
+    }
     if (n >= 2 && lua_type(co, base + 1) == LUA_TSTRING) {
         size_t len;
         const char *s = lua_tolstring(co, base + 1, &len);
