@@ -16,35 +16,51 @@
 #include "core/hooks/hooks.h"
 #include "http/router.h"
 
+/* A route call: the handler defers the request only when the script
+ * waits, so a script that answers at once answers like any handler. */
+struct route_call {
+    struct api_call *c;
+    bool is_deferred; /* the script waited: the answer resumes the request */
+    bool is_answered;
+};
+
+static void answer(struct api_call *c, struct core_hooks_reply *reply);
+
 static void route_done(void *ctx, struct core_hooks_reply *reply)
 {
-    struct api_call *c = ctx;
-    api_call_enter(c);
-    if (api_call_is_gone(c)) {
-        api_call_resume(c);
+    struct route_call *rc = ctx;
+    rc->is_answered = true;
+    if (!rc->is_deferred) {
+        answer(rc->c, reply);
         return;
     }
+    api_call_enter(rc->c);
+    if (!api_call_is_gone(rc->c))
+        answer(rc->c, reply);
+    api_call_resume(rc->c);
+}
+
+static void answer(struct api_call *c, struct core_hooks_reply *reply)
+{
     if (reply->is_error) {
         struct buf *out = api_call_start(c, reply->status, "application/json");
         api_error_render(out, reply->status,
                          reply->problem.message[0] ? reply->problem.message : NULL,
                          reply->problem.data);
-        api_call_resume(c);
         return;
     }
     bool has_type = false;
     const char *name;
     json_t *v;
-    json_object_foreach (reply->headers, name, v)
-        has_type = has_type || !strcasecmp(name, "Content-Type");
-    const char *type = has_type       ? NULL
-                       : reply->json  ? "application/json"
-                       : reply->text  ? "text/plain; charset=utf-8"
-                                      : NULL;
+    json_object_foreach(reply->headers, name, v) has_type =
+        has_type || !strcasecmp(name, "Content-Type");
+    const char *type = has_type      ? NULL
+                       : reply->json ? "application/json"
+                       : reply->text ? "text/plain; charset=utf-8"
+                                     : NULL;
     struct buf *out = api_call_start(c, reply->status, type);
-    json_object_foreach (reply->headers, name, v)
-        http_resp_add_header(c->req, name,
-                             (struct str){json_string_value(v), json_string_length(v)});
+    json_object_foreach(reply->headers, name, v) http_resp_add_header(
+        c->req, name, (struct str){json_string_value(v), json_string_length(v)});
     enum rc rc = RC_OK;
     if (reply->json) {
         char *text = json_dumps(reply->json, JSON_COMPACT | JSON_ENCODE_ANY);
@@ -55,7 +71,6 @@ static void route_done(void *ctx, struct core_hooks_reply *reply)
     }
     if (rc)
         api_call_fail(c, rc);
-    api_call_resume(c);
 }
 
 /* A script route matched: route index i of the worker's router's scripts. */
@@ -72,8 +87,8 @@ static enum rc script_route(struct http_req *req, void *ctx)
     json_t *params = json_object();
     for (size_t k = 0; k < req->param_count; k++) {
         char name[64];
-        size_t n = req->params[k].name.len < sizeof(name) - 1 ? req->params[k].name.len
-                                                               : sizeof(name) - 1;
+        size_t n =
+            req->params[k].name.len < sizeof(name) - 1 ? req->params[k].name.len : sizeof(name) - 1;
         memcpy(name, req->params[k].name.ptr, n);
         name[n] = '\0';
         json_object_set_new(params, name,
@@ -88,13 +103,15 @@ static enum rc script_route(struct http_req *req, void *ctx)
         .body = c->body,
         .r = &c->core,
     };
-    api_call_defer(c);
-    enum rc rc = core_hooks_route_call(i, c->aw->hooks_generation, &in, route_done, c);
+    struct route_call *call = arena_alloc(req->arena, sizeof(*call));
+    *call = (struct route_call){.c = c};
+    enum rc rc = core_hooks_route_call(i, c->aw->hooks_generation, &in, route_done, call);
     json_decref(params);
-    if (rc) {
-        /* The scripts were reloaded between the match and the call. */
-        api_call_fail(c, RC_BUSY);
-        api_call_resume(c);
+    if (rc) /* the scripts were reloaded between the match and the call */
+        return api_call_fail(c, RC_BUSY);
+    if (!call->is_answered) {
+        call->is_deferred = true;
+        api_call_defer(c);
     }
     return RC_OK;
 }

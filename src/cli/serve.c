@@ -598,7 +598,8 @@ int cli_serve(int argc, char **argv)
     if (!o.hooks_budget_ms || o.hooks_memory < (1u << 20) ||
         core_app_start_hooks(core, &hcfg, hooks_err, sizeof(hooks_err)) != RC_OK) {
         if (!o.hooks_budget_ms || o.hooks_memory < (1u << 20))
-            fprintf(stderr, "tarmac serve: --hooks-budget must be > 0 and --hooks-memory >= 1MiB\n");
+            fprintf(stderr,
+                    "tarmac serve: --hooks-budget must be > 0 and --hooks-memory >= 1MiB\n");
         else
             fprintf(stderr, "tarmac serve: the scripts of %s do not load: %s\n", hooks_dir,
                     hooks_err);

@@ -80,9 +80,8 @@ typedef enum rc core_event_in_tx_fn(void *ctx, struct store_conn *db, const stru
  * RC_FORBIDDEN, RC_NOT_FOUND likewise; any other code is the server's). */
 struct core_problem;
 typedef enum rc core_event_before_fn(void *ctx, struct store_conn *db,
-                                     enum core_event_action action,
-                                     const struct core_collection *c, json_t *values,
-                                     json_t *current, struct core_problem *p);
+                                     enum core_event_action action, const struct core_collection *c,
+                                     json_t *values, json_t *current, struct core_problem *p);
 
 struct core_event_listener {
     core_event_wants_fn *wants;   /* NULL: always */

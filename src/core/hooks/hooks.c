@@ -334,8 +334,8 @@ enum rc core_hooks_new(const struct core_hooks_config *cfg, core_hooks_schema_fn
 {
     struct core_hooks *h = xcalloc(1, sizeof(*h));
     h->dir = xstrdup(cfg->dir);
-    h->vm = (struct core_hooks_vm_config){.memory_max = cfg->memory_max,
-                                          .budget_ns = cfg->budget_ns};
+    h->vm =
+        (struct core_hooks_vm_config){.memory_max = cfg->memory_max, .budget_ns = cfg->budget_ns};
     h->schema_of = schema_of;
     h->schema_ctx = schema_ctx;
     atomic_init(&h->generation, 1);
@@ -471,8 +471,8 @@ static bool hook_matches(const struct hooks_hook *hk, enum hook_when when,
 }
 
 /* Pushes the event table: {collection, action, record, original}. */
-static void push_event(lua_State *L, enum core_event_action action,
-                       const struct core_collection *c, json_t *values, json_t *current)
+static void push_event(lua_State *L, enum core_event_action action, const struct core_collection *c,
+                       json_t *values, json_t *current)
 {
     lua_createtable(L, 0, 4);
     lua_pushstring(L, c->name);
@@ -492,9 +492,8 @@ static enum rc refusal_rc(int status)
         int status;
         enum rc rc;
     } map[] = {
-        {400, RC_INVALID},  {401, RC_UNAUTHORIZED}, {403, RC_FORBIDDEN},
-        {404, RC_NOT_FOUND}, {409, RC_CONFLICT},     {413, RC_TOO_LARGE},
-        {429, RC_RATE_LIMITED}, {503, RC_BUSY},
+        {400, RC_INVALID},  {401, RC_UNAUTHORIZED}, {403, RC_FORBIDDEN},    {404, RC_NOT_FOUND},
+        {409, RC_CONFLICT}, {413, RC_TOO_LARGE},    {429, RC_RATE_LIMITED}, {503, RC_BUSY},
     };
     for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
         if (map[i].status == status)
@@ -693,8 +692,8 @@ static bool read_reply(lua_State *co, struct core_hooks_reply *reply, char *why,
         const char *k;
         json_t *v;
         bool ok = json_is_object(hs);
-        json_object_foreach (hs, k, v)
-            ok = ok && json_is_string(v) && header_ok(k, json_string_value(v));
+        json_object_foreach(hs, k, v) ok =
+            ok && json_is_string(v) && header_ok(k, json_string_value(v));
         if (!ok) {
             json_decref(hs);
             snprintf(why, whylen, "a route's headers are a table of names to string values");

@@ -31,8 +31,8 @@
 #include "core/record/record.h"
 
 struct core_hooks_config {
-    const char *dir;   /* the scripts' folder (need not exist: then no scripts) */
-    size_t memory_max; /* bytes one thread's Lua state may hold; 0 = 64 MiB */
+    const char *dir;    /* the scripts' folder (need not exist: then no scripts) */
+    size_t memory_max;  /* bytes one thread's Lua state may hold; 0 = 64 MiB */
     uint64_t budget_ns; /* CPU time one call may take; 0 = 1 s */
 };
 
@@ -85,8 +85,8 @@ struct core_hooks_request {
 /* What the route answered. */
 struct core_hooks_reply {
     int status;
-    json_t *json;    /* a table body, sent as JSON (owned), or NULL */
-    char *text;      /* a string body (owned), or NULL */
+    json_t *json; /* a table body, sent as JSON (owned), or NULL */
+    char *text;   /* a string body (owned), or NULL */
     size_t text_len;
     json_t *headers; /* {name: value} (owned), or NULL */
     /* an error: a refusal's message and data, or the server's own (500,

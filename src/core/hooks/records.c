@@ -207,8 +207,9 @@ static void push_bound_filter(lua_State *L, struct str filter, int params)
         lua_pushlstring(L, filter.ptr + start, end - start);
         lua_gettable(L, params);
         if (!add_literal(L, &lb))
-            luaL_error(L, "tarmac.records: filter parameter {:%s} is not a string, number or "
-                          "boolean",
+            luaL_error(L,
+                       "tarmac.records: filter parameter {:%s} is not a string, number or "
+                       "boolean",
                        lua_pushlstring(L, filter.ptr + start, end - start));
         i = end;
     }
@@ -416,8 +417,9 @@ static int l_save(lua_State *L)
                           "change e.record, or write from an after hook)",
                           kinds[kind]);
     if (!core_hooks_can_yield(L))
-        return luaL_error(L, "tarmac.records.%s: cannot wait here (inside a coroutine or a "
-                             "metamethod)",
+        return luaL_error(L,
+                          "tarmac.records.%s: cannot wait here (inside a coroutine or a "
+                          "metamethod)",
                           kinds[kind]);
     const char *name = luaL_checkstring(L, 2);
     size_t idlen = 0;
@@ -480,22 +482,21 @@ static int l_save(lua_State *L)
 }
 
 /* The public functions over _save: they raise a failed write's problem. */
-static const char wrappers[] =
-    "local save = tarmac.records._save\n"
-    "tarmac.records._save = nil\n"
-    "local function check(ok, v)\n"
-    "  if not ok then tarmac.refuse(v.status, v.message, v.data) end\n"
-    "  return v\n"
-    "end\n"
-    "function tarmac.records.create(collection, data, opts)\n"
-    "  return check(save('create', collection, nil, data, opts))\n"
-    "end\n"
-    "function tarmac.records.update(collection, id, data, opts)\n"
-    "  return check(save('update', collection, id, data, opts))\n"
-    "end\n"
-    "function tarmac.records.delete(collection, id, opts)\n"
-    "  check(save('delete', collection, id, nil, opts))\n"
-    "end\n";
+static const char wrappers[] = "local save = tarmac.records._save\n"
+                               "tarmac.records._save = nil\n"
+                               "local function check(ok, v)\n"
+                               "  if not ok then tarmac.refuse(v.status, v.message, v.data) end\n"
+                               "  return v\n"
+                               "end\n"
+                               "function tarmac.records.create(collection, data, opts)\n"
+                               "  return check(save('create', collection, nil, data, opts))\n"
+                               "end\n"
+                               "function tarmac.records.update(collection, id, data, opts)\n"
+                               "  return check(save('update', collection, id, data, opts))\n"
+                               "end\n"
+                               "function tarmac.records.delete(collection, id, opts)\n"
+                               "  check(save('delete', collection, id, nil, opts))\n"
+                               "end\n";
 
 enum rc hooks_records_open(struct core_hooks_vm *vm, char *err, size_t errlen)
 {

@@ -431,7 +431,8 @@ static enum rc take_changes(const struct core_write_job *job, json_t **values, j
     json_t *diff = json_object();
     const char *key;
     json_t *v;
-    json_object_foreach (copy, key, v) {
+    json_object_foreach(copy, key, v)
+    {
         json_t *old = json_object_get(*values, key);
         if (!old || !json_equal(old, v))
             json_object_set(diff, key, v);
