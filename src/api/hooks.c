@@ -52,15 +52,25 @@ static void answer(struct api_call *c, struct core_hooks_reply *reply)
     bool has_type = false;
     const char *name;
     json_t *v;
-    json_object_foreach(reply->headers, name, v) has_type =
-        has_type || !strcasecmp(name, "Content-Type");
+    json_object_foreach(reply->headers, name, v)
+    {
+        if (!strcasecmp(name, "Content-Type"))
+            has_type = true;
+    }
     const char *type = has_type      ? NULL
                        : reply->json ? "application/json"
                        : reply->text ? "text/plain; charset=utf-8"
                                      : NULL;
     struct buf *out = api_call_start(c, reply->status, type);
-    json_object_foreach(reply->headers, name, v) http_resp_add_header(
-        c->req, name, (struct str){json_string_value(v), json_string_length(v)});
+    /* The response keeps pointers: the names and values go to the request's
+     * arena (the reply is freed when this returns). */
+    json_object_foreach(reply->headers, name, v)
+    {
+        struct str n = arena_strdup(c->req->arena, str_from_cstr(name));
+        struct str val =
+            arena_strdup(c->req->arena, (struct str){json_string_value(v), json_string_length(v)});
+        http_resp_add_header(c->req, n.ptr, val);
+    }
     enum rc rc = RC_OK;
     if (reply->json) {
         char *text = json_dumps(reply->json, JSON_COMPACT | JSON_ENCODE_ANY);

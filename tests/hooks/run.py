@@ -245,11 +245,11 @@ tarmac.route("POST", "/api/app/audit", function(req)
   -- audit's rules are null: only a superuser may write it
   local ok, err = pcall(tarmac.records.create, "audit", { what = "as guest" })
   local rec = tarmac.records.create("audit", { what = "as superuser" }, { superuser = true })
-  return 200, { guest_refused = not ok, status = type(err) == "table" and err.status or 0,
+  return 200, { guest_refused = not ok, status = err.status or 0, msg = err.message,
                 id = rec.id }
 end)
 tarmac.route("POST", "/api/app/invalid", function(req)
-  tarmac.records.create("orders", { qty = "many" })
+  tarmac.records.create("users", { email = "not-an-email" })
   return 200, {}
 end)
 tarmac.route("POST", "/api/app/inject", function(req)
@@ -278,7 +278,7 @@ def routes_read_and_write_records():
     check(st == 200 and j["guest_refused"] and j["status"] == 403 and j["id"],
           "rules apply as the requester, superuser on request: %d %r" % (st, j))
     st, j, _ = api.call("POST", "/api/app/invalid", {}, auth=False)
-    check(st == 400 and "qty" in j["data"], "a failed write's 400 propagates: %d %r" % (st, j))
+    check(st == 400 and "email" in j["data"], "a failed write's 400 propagates: %d %r" % (st, j))
     # A parameter is a value, never filter syntax.
     st, j, _ = api.call("POST", "/api/app/inject", {"n": "x' || note != '"}, auth=False)
     check(st == 200 and j["n"] == 0, "bound parameter: %d %r" % (st, j))

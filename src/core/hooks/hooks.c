@@ -692,8 +692,11 @@ static bool read_reply(lua_State *co, struct core_hooks_reply *reply, char *why,
         const char *k;
         json_t *v;
         bool ok = json_is_object(hs);
-        json_object_foreach(hs, k, v) ok =
-            ok && json_is_string(v) && header_ok(k, json_string_value(v));
+        json_object_foreach(hs, k, v)
+        {
+            if (!json_is_string(v) || !header_ok(k, json_string_value(v)))
+                ok = false;
+        }
         if (!ok) {
             json_decref(hs);
             snprintf(why, whylen, "a route's headers are a table of names to string values");

@@ -336,9 +336,28 @@ static int refuse(lua_State *L)
     return lua_error(L);
 }
 
+/* A caught refusal reads as {status, message, data} (read-only: the fields
+ * live in the userdata). */
+static int refusal_index(lua_State *L)
+{
+    const char *message = "";
+    const struct core_hooks_refusal *r = core_hooks_refusal_test(L, 1, &message);
+    const char *key = luaL_checkstring(L, 2);
+    if (!strcmp(key, "status"))
+        lua_pushinteger(L, r->status);
+    else if (!strcmp(key, "message"))
+        lua_pushstring(L, message);
+    else if (!strcmp(key, "data") && r->data)
+        core_hooks_push_json(L, r->data);
+    else
+        lua_pushnil(L);
+    return 1;
+}
+
 static const luaL_Reg refusal_meta[] = {
     {"__gc", refusal_gc},
     {"__tostring", refusal_tostring},
+    {"__index", refusal_index},
     {NULL, NULL},
 };
 
