@@ -6,6 +6,8 @@
 # by pass, so old and new see the same machine.
 #   scripts/bench-ab.sh OLD_BIN NEW_BIN [extra bench/run options...]
 # e.g. scripts/bench-ab.sh /tmp/tarmac-old build/release/tarmac --repeat 3
+# NEW_HOOKS=DIR gives the second server those Lua scripts (--hooks-dir), the
+# first none: the same binary twice measures what the scripts cost.
 set -euo pipefail
 old=$(realpath "$1") new=$(realpath "$2"); shift 2
 bench="${BENCH_DIR:-$(cd "$(dirname "$0")/../.." && pwd)/shared/bench}"
@@ -13,10 +15,13 @@ work=$(mktemp -d /tmp/tarmac-ab.XXXXXX)
 pids=() targets=()
 trap 'kill "${pids[@]}" 2>/dev/null; rm -rf "$work"' EXIT
 port=18101
-for bin in "$old" "$new"; do
+hooks=("$work/none" "${NEW_HOOKS:-$work/none}")
+for i in 0 1; do
+    bin=$old; (( i )) && bin=$new
     d="$work/$port"; mkdir -p "$d"
     "$bin" superuser upsert bench@example.com bench-pass-123 --dir="$d" >/dev/null
-    TARMAC_WORKERS=1 taskset -c 0 "$bin" serve --http="127.0.0.1:$port" --dir="$d" >"$d/log" 2>&1 &
+    TARMAC_WORKERS=1 taskset -c 0 "$bin" serve --http="127.0.0.1:$port" --dir="$d" \
+        --hooks-dir="${hooks[$i]}" >"$d/log" 2>&1 &
     pids+=($!)
     targets+=("pb=http://127.0.0.1:$port")
     port=$((port + 1))

@@ -15,6 +15,7 @@
 
 #include "api/handlers.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -22,6 +23,7 @@
 #include "api/openapi_int.h"
 #include "base/alloc.h"
 #include "core/app.h"
+#include "core/hooks/hooks.h"
 #include "core/schema/typegen.h"
 
 json_t *api_openapi_ref(const char *schema_name)
@@ -345,6 +347,44 @@ static void add_fixed_paths(json_t *paths)
     json_decref(any);
 }
 
+/* The routes of the server's Lua scripts (api/hooks.c), as this worker's
+ * scripts registered them: what they answer is the script's to say. */
+static void add_script_routes(json_t *paths, json_t *tags)
+{
+    uint64_t generation;
+    size_t n = core_hooks_routes(&generation);
+    for (size_t i = 0; i < n; i++) {
+        const char *method, *pattern;
+        core_hooks_route(i, &method, &pattern);
+        char id[640], lower[8], summary[600];
+        size_t k = 0;
+        for (; method[k] && k < sizeof(lower) - 1; k++)
+            lower[k] = (char)(method[k] | 0x20);
+        lower[k] = '\0';
+        int len = snprintf(id, sizeof(id), "script_%s", lower);
+        for (const char *c = pattern; *c && len < (int)sizeof(id) - 1; c++)
+            id[len++] = (isalnum((unsigned char)*c) ? *c : '_');
+        id[len] = '\0';
+        snprintf(summary, sizeof(summary), "%s %s (a Lua route)", method, pattern);
+        json_t *responses = json_pack("{s:{s:s}}", "default", "description",
+                                      "what the script answers: its status, a JSON or text body "
+                                      "and headers, or an error in the contract's shape");
+        json_t *op = api_openapi_op(id, "custom routes", summary,
+                                    "Registered by the server's scripts with tarmac.route "
+                                    "(docs/hooks.md); the script sees the path parameters, the "
+                                    "query, the headers, the body and the requester.",
+                                    responses, "");
+        if (strcmp(method, "GET") && strcmp(method, "DELETE"))
+            json_object_set_new(op, "requestBody",
+                                json_pack("{s:b,s:{s:{s:{s:s}}}}", "required", false, "content",
+                                          "application/json", "schema", "type", "object"));
+        api_openapi_set_op(paths, pattern, lower, op);
+    }
+    if (n)
+        json_array_append_new(tags, json_pack("{s:s,s:s}", "name", "custom routes", "description",
+                                              "the routes of the server's Lua scripts"));
+}
+
 json_t *api_openapi_document(const struct core_schema *schema, const char *app_name, bool superuser)
 {
     json_t *paths = json_object();
@@ -370,6 +410,7 @@ json_t *api_openapi_document(const struct core_schema *schema, const char *app_n
     }
     api_openapi_add_any_collection(paths, schemas);
     api_openapi_add_jobs(paths, schemas, tags);
+    add_script_routes(paths, tags);
     json_array_append_new(tags, json_pack("{s:s,s:s}", "name", API_OPENAPI_ANY_TAG, "description",
                                           "the record and auth routes of every collection, by "
                                           "name or id"));

@@ -203,6 +203,12 @@ def routes_answer_with_status_body_and_headers():
     check(st == 404, "unregistered method on a script path: %d" % st)
     st, j, _ = api.call("GET", "/api/health")
     check(st == 200, "built-in routes unaffected: %d" % st)
+    doc = api.ok("GET", "/api/docs/openapi.json")
+    op = doc["paths"].get("/api/app/hello/{name}", {}).get("get")
+    check(op and op["tags"] == ["custom routes"] and
+          doc["paths"]["/api/app/hello/{name}"]["parameters"][0]["name"] == "name",
+          "the OpenAPI document lists the script routes: %r" % op)
+    check("requestBody" in doc["paths"]["/api/app/echo"]["post"], "a POST route takes a body")
     st, j, _ = api.call("POST", "/api/app/echo", token="garbage.token.here")
     check(st in (200, 201, 401), "a bad token: %d" % st)
 
