@@ -347,7 +347,7 @@ enum rc core_app_start_hooks(struct core_app *app, const struct core_hooks_confi
 
 bool core_worker_is_busy(struct core_worker *cw)
 {
-    return core_realtime_is_busy(cw);
+    return core_realtime_is_busy(cw) || (cw->app && cw->app->hooks && core_hooks_is_busy());
 }
 
 void core_worker_cleanup(struct core_worker *cw)

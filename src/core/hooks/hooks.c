@@ -53,6 +53,7 @@ struct hooks_local {
     struct core_worker *cw;
     struct hooks_gen *gen; /* NULL when the scripts could not be loaded */
     uint64_t generation;   /* the generation gen was made for (or tried) */
+    size_t runs;           /* calls in flight on this thread (a worker must not stop) */
     struct hooks_local *next;
 };
 
@@ -311,6 +312,11 @@ void core_hooks_attach(struct core_hooks *h, struct core_worker *cw)
     tl = local_new(h, cw);
 }
 
+bool core_hooks_is_busy(void)
+{
+    return tl && tl->runs > 0;
+}
+
 void core_hooks_detach(void)
 {
     tl = NULL; /* freed with the hooks, after every thread stopped */
@@ -383,6 +389,8 @@ static struct hooks_run *run_new(struct core_hooks *h, struct hooks_gen *g, cons
     run->gen = g;
     run->what = what;
     g->runs++;
+    if (tl)
+        tl->runs++;
     return run;
 }
 
@@ -410,6 +418,8 @@ static void run_free(struct hooks_run *run)
     }
     struct hooks_gen *g = run->gen;
     xfree(run);
+    if (tl)
+        tl->runs--;
     if (--g->runs == 0 && g->is_retired)
         gen_free(g);
 }

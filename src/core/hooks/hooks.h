@@ -56,6 +56,9 @@ struct core_event_listener core_hooks_listener(struct core_hooks *h);
 /* Makes cw's thread a worker that runs scripts (its state is made at first
  * use). Worker's thread. */
 void core_hooks_attach(struct core_hooks *h, struct core_worker *cw);
+/* True while a script call of the calling thread waits (an after hook's
+ * write): its worker must not stop before it ends. */
+bool core_hooks_is_busy(void);
 /* Frees the calling thread's state (a worker stopping). */
 void core_hooks_detach(void);
 
