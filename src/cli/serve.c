@@ -593,7 +593,8 @@ int cli_serve(int argc, char **argv)
         snprintf(hooks_dir, sizeof(hooks_dir), "%s/../tarmac_hooks", o.dir);
     struct core_hooks_config hcfg = {.dir = hooks_dir,
                                      .memory_max = (size_t)o.hooks_memory,
-                                     .budget_ns = o.hooks_budget_ms * 1000000};
+                                     .budget_ns = o.hooks_budget_ms * 1000000,
+                                     .allow_private_network = o.allow_private_network};
     char hooks_err[512];
     if (!o.hooks_budget_ms || o.hooks_memory < (1u << 20) ||
         core_app_start_hooks(core, &hcfg, hooks_err, sizeof(hooks_err)) != RC_OK) {

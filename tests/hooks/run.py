@@ -410,6 +410,107 @@ def before_hooks_change_and_refuse_after_hooks_write():
 
 
 # --------------------------------------------------------------------------
+# Outbound HTTP
+# --------------------------------------------------------------------------
+
+class SlowRemote:
+    """A local HTTP server answering {"got": <path>, "body": <request body>}
+    after `delay` seconds."""
+
+    def __init__(self, delay):
+        import http.server
+
+        outer = self
+
+        class H(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *a):
+                pass
+
+            def do_POST(self):
+                n = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(n).decode()
+                time.sleep(outer.delay)
+                out = json.dumps({"got": self.path, "body": body,
+                                  "auth": self.headers.get("X-Key")}).encode()
+                self.send_response(201)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(out)))
+                self.end_headers()
+                self.wfile.write(out)
+
+        self.delay = delay
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+        self.port = self.httpd.server_address[1]
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.httpd.shutdown()
+
+
+HTTP = r'''
+tarmac.route("POST", "/api/app/call", function(req)
+  local res, err = tarmac.http.request { method = "POST", url = req.body.url,
+    headers = { ["X-Key"] = "k1" }, body = { n = 5 }, timeout = 5000 }
+  if not res then return 502, { error = err } end
+  return 200, { status = res.status, got = res.json.got, sent = res.json.body, key = res.json.auth }
+end)
+tarmac.on("before_create", "orders", function(e)
+  if e.record.note == "call" then tarmac.http.request { url = "http://example.com" } end
+end)
+'''
+
+
+@test
+def http_calls_wait_without_blocking_the_loop():
+    remote = SlowRemote(1.0)
+    try:
+        s, api = start({"http.lua": HTTP}, flags=["--workers=1", "--allow-private-network"])
+        make_collections(api)
+        url = "http://127.0.0.1:%d/hook" % remote.port
+        out = {}
+
+        def slow():
+            out["r"] = api.call("POST", "/api/app/call", {"url": url})
+
+        t = threading.Thread(target=slow)
+        t0 = time.monotonic()
+        t.start()
+        time.sleep(0.2)
+        # One worker: while the script waits for the remote, it serves others.
+        lat = []
+        for _ in range(5):
+            a = time.monotonic()
+            st, _, _ = api.call("GET", "/api/health")
+            lat.append(time.monotonic() - a)
+            check(st == 200, "health while a script waits: %d" % st)
+        t.join(30)
+        took = time.monotonic() - t0
+        st, j, _ = out["r"]
+        check(st == 200 and j == {"status": 201, "got": "/hook", "sent": '{"n":5}', "key": "k1"},
+              "the call's answer: %d %r" % (st, j))
+        check(took >= 1.0, "the call waited for the remote (%.2fs)" % took)
+        check(max(lat) < 0.9, "other requests did not wait for it: %r" % lat)
+        st, j, _ = api.call("POST", "/api/app/call", {"url": "ftp://x"})
+        check(st == 502 and "http" in j["error"], "a bad URL: %d %r" % (st, j))
+        st, j, _ = api.call("POST", "/api/collections/orders/records", {"note": "call"})
+        check(st == 500, "no HTTP from a before hook: %d %r" % (st, j))
+    finally:
+        remote.close()
+
+
+@test
+def http_to_a_private_address_is_refused_without_the_flag():
+    remote = SlowRemote(0)
+    try:
+        s, api = start({"http.lua": HTTP})
+        st, j, _ = api.call("POST", "/api/app/call",
+                            {"url": "http://127.0.0.1:%d/x" % remote.port})
+        check(st == 502 and "refused" in j["error"], "private address: %d %r" % (st, j))
+    finally:
+        remote.close()
+
+
+# --------------------------------------------------------------------------
 # Limits
 # --------------------------------------------------------------------------
 

@@ -11,6 +11,7 @@
 
 #include "base/alloc.h"
 #include "base/log.h"
+#include "net/offload.h"
 #include "core/hooks/run_int.h"
 #include "core/hooks/json.h"
 #include "core/hooks/vm.h"
@@ -64,6 +65,8 @@ struct core_hooks {
     void *schema_ctx;
     _Atomic uint64_t generation;
     atomic_bool has_record_hooks;
+    bool allow_private_network;
+    struct net_offload *http_pool; /* tarmac.http's threads, made at first use (under mu) */
     pthread_mutex_t mu;
     struct hooks_local *locals; /* every thread's, freed with h */
 };
@@ -73,6 +76,23 @@ static _Thread_local struct hooks_local *tl;
 static _Thread_local struct hooks_run *tl_starting;
 
 static const struct core_auth superuser = {.is_superuser = true};
+
+#define HTTP_THREADS 16 /* blocking calls: threads wait, they do not compute */
+
+struct net_offload *hooks_http_pool(struct core_hooks *h)
+{
+    pthread_mutex_lock(&h->mu);
+    if (!h->http_pool)
+        h->http_pool = net_offload_start(HTTP_THREADS, 1024);
+    struct net_offload *pool = h->http_pool;
+    pthread_mutex_unlock(&h->mu);
+    return pool;
+}
+
+bool hooks_allow_private_network(const struct core_hooks *h)
+{
+    return h->allow_private_network;
+}
 
 const struct core_schema *hooks_schema(struct core_hooks *h)
 {
@@ -249,6 +269,7 @@ static struct hooks_gen *gen_load(struct core_hooks *h, uint64_t generation, cha
     lua_pushcclosure(L, l_on, 1);
     lua_setfield(L, -2, "on");
     lua_pop(L, 1);
+    hooks_http_open(L);
     enum rc rc = hooks_records_open(g->vm, err, errlen);
     g->is_loading = true;
     if (!rc)
@@ -344,6 +365,7 @@ enum rc core_hooks_new(const struct core_hooks_config *cfg, core_hooks_schema_fn
         (struct core_hooks_vm_config){.memory_max = cfg->memory_max, .budget_ns = cfg->budget_ns};
     h->schema_of = schema_of;
     h->schema_ctx = schema_ctx;
+    h->allow_private_network = cfg->allow_private_network;
     atomic_init(&h->generation, 1);
     pthread_mutex_init(&h->mu, NULL);
     enum rc rc = check_load(h, 1, err, errlen);
@@ -364,6 +386,7 @@ void core_hooks_free(struct core_hooks *h)
         gen_free(l->gen);
         xfree(l);
     }
+    net_offload_stop(h->http_pool);
     pthread_mutex_destroy(&h->mu);
     xfree(h->dir);
     xfree(h);

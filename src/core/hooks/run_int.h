@@ -34,6 +34,11 @@ struct hooks_run *hooks_run_of(lua_State *L);
 /* Resumes run's call with the nresults values pushed on its thread, and
  * finishes the run when it ends. */
 void hooks_run_resume(struct hooks_run *run, int nresults);
+/* Registers tarmac.http in the state of L (http.c). */
+void hooks_http_open(lua_State *L);
+/* The pool outbound HTTP calls of scripts run on (made at first use). */
+struct net_offload *hooks_http_pool(struct core_hooks *h);
+bool hooks_allow_private_network(const struct core_hooks *h);
 /* The schema the hooks' app has now. */
 const struct core_schema *hooks_schema(struct core_hooks *h);
 
