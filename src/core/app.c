@@ -335,10 +335,18 @@ static const struct core_schema *hooks_schema_of(void *ctx)
     return core_app_schema(ctx);
 }
 
+static void hooks_wake_jobs(void *ctx)
+{
+    core_jobs_wake(ctx);
+}
+
 enum rc core_app_start_hooks(struct core_app *app, const struct core_hooks_config *cfg, char *err,
                              size_t errlen)
 {
-    enum rc rc = core_hooks_new(cfg, hooks_schema_of, app, &app->hooks, err, errlen);
+    struct core_hooks_config c = *cfg;
+    c.wake_jobs = hooks_wake_jobs;
+    c.wake_ctx = app->jobs;
+    enum rc rc = core_hooks_new(&c, hooks_schema_of, app, &app->hooks, err, errlen);
     if (rc)
         return rc;
     struct core_event_listener l = core_hooks_listener(app->hooks);

@@ -69,7 +69,7 @@ class Api:
             return status, body, headers
         return status, (json.loads(body) if body else None), headers
 
-    def ok(self, method, path, body=None, want=(200, 204), **kw):
+    def ok(self, method, path, body=None, want=(200, 201, 204), **kw):
         st, j, _ = self.call(method, path, body, **kw)
         check(st in want, "%s %s: %d %r" % (method, path, st, j))
         return j
@@ -508,6 +508,73 @@ def http_to_a_private_address_is_refused_without_the_flag():
         check(st == 502 and "refused" in j["error"], "private address: %d %r" % (st, j))
     finally:
         remote.close()
+
+
+# --------------------------------------------------------------------------
+# Job handlers and schedules in Lua
+# --------------------------------------------------------------------------
+
+JOBS = r'''
+tarmac.job("audit.note", function(job)
+  tarmac.records.create("audit", { what = job.payload.what, ref = job.id })
+end)
+tarmac.job("always.fails", function(job) error("boom") end)
+tarmac.job("refuses", function(job) tarmac.refuse(400, "never") end)
+tarmac.route("POST", "/api/app/enqueue", function(req)
+  return 200, { id = tarmac.jobs.enqueue("audit.note", { what = req.body.what }) }
+end)
+tarmac.on("before_create", "orders", function(e)
+  if e.record.note == "enqueue" then
+    tarmac.jobs.enqueue("audit.note", { what = "from tx" })
+  elseif e.record.note == "enqueue-refuse" then
+    tarmac.jobs.enqueue("audit.note", { what = "rolled back" })
+    tarmac.refuse(400, "No.")
+  end
+end)
+'''
+
+
+def audit_whats(api):
+    j = api.ok("GET", "/api/collections/audit/records?perPage=200")
+    return sorted(r["what"] for r in j["items"])
+
+
+def wait_job(api, jid, status):
+    def done():
+        j = api.ok("GET", "/api/jobs/" + jid)
+        return j if j["status"] == status else None
+    return wait_for(done, "job %s %s" % (jid, status), timeout=30 * SLOW)
+
+
+@test
+def jobs_run_in_lua_from_routes_hooks_and_schedules():
+    s, api = start({"jobs.lua": JOBS})
+    make_collections(api)
+    st, j, _ = api.call("POST", "/api/app/enqueue", {"what": "routed"}, auth=False)
+    check(st == 200 and j["id"], "enqueue from a route: %d %r" % (st, j))
+    wait_job(api, j["id"], "done")
+    check("routed" in audit_whats(api), "the job wrote: %r" % audit_whats(api))
+    # Through the jobs API, with the outcomes of a raise and a refusal.
+    bad = api.ok("POST", "/api/jobs", {"kind": "always.fails", "maxAttempts": 1})
+    dead = wait_job(api, bad["id"], "dead")
+    check("boom" in (dead.get("lastError") or ""), "a raise is the error: %r" % dead)
+    ref = api.ok("POST", "/api/jobs", {"kind": "refuses", "maxAttempts": 5})
+    dead = wait_job(api, ref["id"], "dead")
+    check(dead["attempts"] == 1, "a refusal is dead at once: %r" % dead)
+    st, j, _ = api.call("POST", "/api/jobs", {"kind": "no.such.kind"})
+    check(st == 400, "an unknown kind: %d %r" % (st, j))
+    # Enqueued inside a write: only when the write commits.
+    api.ok("POST", "/api/collections/orders/records", {"note": "enqueue"})
+    st, j, _ = api.call("POST", "/api/collections/orders/records", {"note": "enqueue-refuse"})
+    check(st == 400, "the refused write: %d" % st)
+    wait_for(lambda: "from tx" in audit_whats(api), "the job enqueued in a write")
+    # A schedule names a Lua kind; running it now runs the script.
+    api.ok("POST", "/api/collections/_schedules/records", {
+        "name": "nightly", "cron": "0 3 * * *", "kind": "audit.note",
+        "payload": {"what": "cron"}, "active": True})
+    api.ok("POST", "/api/crons/nightly")
+    wait_for(lambda: "cron" in audit_whats(api), "the scheduled job")
+    check("rolled back" not in audit_whats(api), "a rolled-back write enqueued nothing")
 
 
 # --------------------------------------------------------------------------

@@ -34,6 +34,11 @@ struct hooks_hook {
     int ref;
 };
 
+struct hooks_job {
+    char *kind;
+    int ref;
+};
+
 /* One load of the scripts into one state. A thread swaps it for a newer one
  * after a reload; calls still in flight on it keep it until they end. */
 struct hooks_gen {
@@ -43,6 +48,8 @@ struct hooks_gen {
     size_t route_count;
     struct hooks_hook *hooks;
     size_t hook_count;
+    struct hooks_job *jobs; /* tarmac.job handlers */
+    size_t job_count;
     bool is_loading; /* tarmac.route and tarmac.on work only then */
     int runs;        /* calls in flight */
     bool is_retired; /* replaced: freed when runs reaches 0 */
@@ -55,6 +62,7 @@ struct hooks_local {
     struct hooks_gen *gen; /* NULL when the scripts could not be loaded */
     uint64_t generation;   /* the generation gen was made for (or tried) */
     size_t runs;           /* calls in flight on this thread (a worker must not stop) */
+    bool is_stopped;       /* detached: no job goes to it (under h->mu) */
     struct hooks_local *next;
 };
 
@@ -66,6 +74,10 @@ struct core_hooks {
     _Atomic uint64_t generation;
     atomic_bool has_record_hooks;
     bool allow_private_network;
+    void (*wake_jobs)(void *ctx);
+    void *wake_ctx;
+    atomic_bool pending_wake;      /* a before hook enqueued: wake after the commit */
+    atomic_uint next_worker;       /* round robin of job dispatch */
     struct net_offload *http_pool; /* tarmac.http's threads, made at first use (under mu) */
     pthread_mutex_t mu;
     struct hooks_local *locals; /* every thread's, freed with h */
@@ -231,6 +243,41 @@ static int l_on(lua_State *L)
     return 0;
 }
 
+/* tarmac.job(kind, fn): a job kind run by a script (jobs.c). */
+static int l_job(lua_State *L)
+{
+    struct hooks_gen *g = loading_gen(L, "job");
+    size_t n;
+    const char *kind = luaL_checklstring(L, 1, &n);
+    luaL_checktype(L, 2, LUA_TFUNCTION);
+    const char *why = hooks_job_kind_problem((struct str){kind, n});
+    if (why)
+        return luaL_error(L, "tarmac.job: %s (%s)", why, kind);
+    for (size_t i = 0; i < g->job_count; i++)
+        if (!strcmp(g->jobs[i].kind, kind))
+            return luaL_error(L, "tarmac.job: kind %s is registered twice", kind);
+    lua_pushvalue(L, 2);
+    int ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    g->jobs = xrealloc(g->jobs, (g->job_count + 1) * sizeof(*g->jobs));
+    g->jobs[g->job_count].kind = xstrdup(kind);
+    g->jobs[g->job_count].ref = ref;
+    g->job_count++;
+    return 0;
+}
+
+int hooks_gen_job_ref(const struct hooks_gen *g, const char *kind)
+{
+    for (size_t i = 0; g && i < g->job_count; i++)
+        if (!strcmp(g->jobs[i].kind, kind))
+            return g->jobs[i].ref;
+    return LUA_NOREF;
+}
+
+lua_State *hooks_gen_lua(struct hooks_gen *g)
+{
+    return core_hooks_vm_lua(g->vm);
+}
+
 /* -------------------------------------------------------------------------
  * Generations and threads
  * ------------------------------------------------------------------------- */
@@ -244,6 +291,9 @@ static void gen_free(struct hooks_gen *g)
         xfree(g->routes[i].pattern);
     for (size_t i = 0; i < g->hook_count; i++)
         xfree(g->hooks[i].collection);
+    for (size_t i = 0; i < g->job_count; i++)
+        xfree(g->jobs[i].kind);
+    xfree(g->jobs);
     xfree(g->routes);
     xfree(g->hooks);
     xfree(g);
@@ -268,9 +318,14 @@ static struct hooks_gen *gen_load(struct core_hooks *h, uint64_t generation, cha
     lua_pushlightuserdata(L, g);
     lua_pushcclosure(L, l_on, 1);
     lua_setfield(L, -2, "on");
+    lua_pushlightuserdata(L, g);
+    lua_pushcclosure(L, l_job, 1);
+    lua_setfield(L, -2, "job");
     lua_pop(L, 1);
     hooks_http_open(L);
     enum rc rc = hooks_records_open(g->vm, err, errlen);
+    if (!rc)
+        rc = hooks_jobs_open(g->vm, err, errlen);
     g->is_loading = true;
     if (!rc)
         rc = core_hooks_vm_load_dir(g->vm, h->dir, err, errlen);
@@ -294,7 +349,7 @@ static void retire(struct hooks_gen *g)
 
 /* The calling thread's scripts, made or made again when they were
  * reloaded; NULL when the thread runs none or they cannot load. */
-static struct hooks_gen *current_gen(void)
+struct hooks_gen *hooks_current_gen(void)
 {
     struct hooks_local *l = tl;
     if (!l)
@@ -340,7 +395,52 @@ bool core_hooks_is_busy(void)
 
 void core_hooks_detach(void)
 {
+    if (!tl)
+        return;
+    pthread_mutex_lock(&tl->h->mu);
+    tl->is_stopped = true; /* no more jobs are posted to it */
+    pthread_mutex_unlock(&tl->h->mu);
     tl = NULL; /* freed with the hooks, after every thread stopped */
+}
+
+struct core_worker *hooks_thread_worker(void)
+{
+    return tl ? tl->cw : NULL;
+}
+
+struct core_hooks *hooks_thread_hooks(void)
+{
+    return tl ? tl->h : NULL;
+}
+
+bool hooks_post_to_worker(struct core_hooks *h, net_mail_fn *fn, void *arg)
+{
+    pthread_mutex_lock(&h->mu);
+    size_t n = 0;
+    for (struct hooks_local *l = h->locals; l; l = l->next)
+        n += l->cw && !l->is_stopped;
+    struct hooks_local *pick = NULL;
+    if (n) {
+        size_t k = atomic_fetch_add(&h->next_worker, 1) % n;
+        for (struct hooks_local *l = h->locals; l && !pick; l = l->next)
+            if (l->cw && !l->is_stopped && k-- == 0)
+                pick = l;
+        /* under the lock: the worker cannot detach and close its mailbox meanwhile */
+        net_mailbox_post(pick->cw->mailbox, fn, arg);
+    }
+    pthread_mutex_unlock(&h->mu);
+    return pick != NULL;
+}
+
+void hooks_note_tx_enqueue(struct core_hooks *h)
+{
+    atomic_store(&h->pending_wake, true);
+}
+
+void hooks_jobs_wake(struct core_hooks *h)
+{
+    if (h->wake_jobs)
+        h->wake_jobs(h->wake_ctx);
 }
 
 /* Loads the scripts once on the calling thread to check them. */
@@ -350,8 +450,13 @@ static enum rc check_load(struct core_hooks *h, uint64_t generation, char *err, 
     if (!g)
         return RC_INVALID;
     atomic_store(&h->has_record_hooks, g->hook_count > 0);
-    log_info("msg=\"scripts loaded\" dir=%s routes=%zu hooks=%zu", h->dir, g->route_count,
-             g->hook_count);
+    const char *kinds[HOOKS_MAX_JOB_KINDS];
+    size_t nkinds = 0;
+    for (size_t i = 0; i < g->job_count && nkinds < HOOKS_MAX_JOB_KINDS; i++)
+        kinds[nkinds++] = g->jobs[i].kind;
+    hooks_jobs_publish(h, kinds, nkinds);
+    log_info("msg=\"scripts loaded\" dir=%s routes=%zu hooks=%zu jobs=%zu", h->dir, g->route_count,
+             g->hook_count, g->job_count);
     gen_free(g);
     return RC_OK;
 }
@@ -366,6 +471,8 @@ enum rc core_hooks_new(const struct core_hooks_config *cfg, core_hooks_schema_fn
     h->schema_of = schema_of;
     h->schema_ctx = schema_ctx;
     h->allow_private_network = cfg->allow_private_network;
+    h->wake_jobs = cfg->wake_jobs;
+    h->wake_ctx = cfg->wake_ctx;
     atomic_init(&h->generation, 1);
     pthread_mutex_init(&h->mu, NULL);
     enum rc rc = check_load(h, 1, err, errlen);
@@ -387,6 +494,7 @@ void core_hooks_free(struct core_hooks *h)
         xfree(l);
     }
     net_offload_stop(h->http_pool);
+    hooks_jobs_free();
     pthread_mutex_destroy(&h->mu);
     xfree(h->dir);
     xfree(h);
@@ -405,7 +513,7 @@ enum rc core_hooks_reload(struct core_hooks *h, char *err, size_t errlen)
  * Runs
  * ------------------------------------------------------------------------- */
 
-static struct hooks_run *run_new(struct core_hooks *h, struct hooks_gen *g, const char *what)
+struct hooks_run *hooks_run_new(struct core_hooks *h, struct hooks_gen *g, const char *what)
 {
     struct hooks_run *run = xcalloc(1, sizeof(*run));
     run->h = h;
@@ -419,8 +527,8 @@ static struct hooks_run *run_new(struct core_hooks *h, struct hooks_gen *g, cons
 
 /* A run without a request of its own (a hook): its reads and writes run as
  * a superuser, in an arena of its own. */
-static void run_as_system(struct hooks_run *run, struct core_worker *cw,
-                          const struct core_schema *schema)
+void hooks_run_as_system(struct hooks_run *run, struct core_worker *cw,
+                         const struct core_schema *schema)
 {
     run->arena = xmalloc(sizeof(*run->arena));
     arena_init(run->arena, 4096);
@@ -458,7 +566,7 @@ struct hooks_run *hooks_run_of(lua_State *L)
 
 /* Starts run's call with the function and nargs arguments on the state's
  * stack. */
-static enum core_hooks_status run_start(struct hooks_run *run, int nargs)
+enum core_hooks_status hooks_run_start(struct hooks_run *run, int nargs)
 {
     struct hooks_run *outer = tl_starting;
     tl_starting = run;
@@ -473,12 +581,14 @@ static void route_finish(struct hooks_run *run, enum core_hooks_status st);
 
 /* A call ended or waits: an ended one answers (a route) or logs its error
  * (a hook), and the run is freed. */
-static void run_settle(struct hooks_run *run, enum core_hooks_status st)
+void hooks_run_settle(struct hooks_run *run, enum core_hooks_status st)
 {
     if (st == CORE_HOOKS_YIELDED)
         return; /* a tarmac.* function resumes it */
     if (run->done)
         route_finish(run, st);
+    else if (run->job)
+        hooks_job_settled(run, st);
     else if (st == CORE_HOOKS_ERROR)
         core_hooks_call_log(run->call, run->what);
     run_free(run);
@@ -486,7 +596,7 @@ static void run_settle(struct hooks_run *run, enum core_hooks_status st)
 
 void hooks_run_resume(struct hooks_run *run, int nresults)
 {
-    run_settle(run, core_hooks_call_resume(run->call, nresults));
+    hooks_run_settle(run, core_hooks_call_resume(run->call, nresults));
 }
 
 /* -------------------------------------------------------------------------
@@ -540,15 +650,15 @@ static enum rc before_one(struct core_hooks *h, struct hooks_gen *g, const struc
                           const struct core_collection *c, json_t *values, json_t *current,
                           struct core_problem *p)
 {
-    struct hooks_run *run = run_new(h, g, hook_names[hk->when * 3 + hk->action].name);
-    run_as_system(run, NULL, hooks_schema(h));
+    struct hooks_run *run = hooks_run_new(h, g, hook_names[hk->when * 3 + hk->action].name);
+    hooks_run_as_system(run, NULL, hooks_schema(h));
     run->db = db;
     lua_State *L = core_hooks_vm_lua(g->vm);
     lua_rawgeti(L, LUA_REGISTRYINDEX, hk->ref);
     push_event(L, action, c, values, current);
     lua_pushvalue(L, -1);
     int ev_ref = luaL_ref(L, LUA_REGISTRYINDEX);
-    enum core_hooks_status st = run_start(run, 1);
+    enum core_hooks_status st = hooks_run_start(run, 1);
     enum rc rc = RC_OK;
     if (st == CORE_HOOKS_DONE && action != CORE_EVENT_DELETE) {
         lua_rawgeti(L, LUA_REGISTRYINDEX, ev_ref);
@@ -597,7 +707,7 @@ static enum rc on_before(void *ctx, struct store_conn *db, enum core_event_actio
     struct core_hooks *h = ctx;
     if (!tl)
         tl = local_new(h, NULL); /* the writer thread's state */
-    struct hooks_gen *g = current_gen();
+    struct hooks_gen *g = hooks_current_gen();
     for (size_t i = 0; g && i < g->hook_count; i++) {
         if (!hook_matches(&g->hooks[i], WHEN_BEFORE, action, c))
             continue;
@@ -611,19 +721,21 @@ static enum rc on_before(void *ctx, struct store_conn *db, enum core_event_actio
 static void on_commit(void *ctx, struct core_event *ev)
 {
     struct core_hooks *h = ctx;
+    if (atomic_exchange(&h->pending_wake, false))
+        hooks_jobs_wake(h);
     if (!tl || !tl->cw)
         return; /* a thread without scripts (the CLI's writes) */
-    struct hooks_gen *g = current_gen();
+    struct hooks_gen *g = hooks_current_gen();
     for (size_t i = 0; g && i < g->hook_count; i++) {
         const struct hooks_hook *hk = &g->hooks[i];
         if (!hook_matches(hk, WHEN_AFTER, ev->action, ev->c))
             continue;
-        struct hooks_run *run = run_new(h, g, hook_names[hk->when * 3 + hk->action].name);
-        run_as_system(run, tl->cw, ev->schema);
+        struct hooks_run *run = hooks_run_new(h, g, hook_names[hk->when * 3 + hk->action].name);
+        hooks_run_as_system(run, tl->cw, ev->schema);
         lua_State *L = core_hooks_vm_lua(g->vm);
         lua_rawgeti(L, LUA_REGISTRYINDEX, hk->ref);
         push_event(L, ev->action, ev->c, ev->values, NULL);
-        run_settle(run, run_start(run, 1));
+        hooks_run_settle(run, hooks_run_start(run, 1));
     }
 }
 
@@ -646,7 +758,7 @@ struct core_event_listener core_hooks_listener(struct core_hooks *h)
 
 size_t core_hooks_routes(uint64_t *generation)
 {
-    struct hooks_gen *g = current_gen();
+    struct hooks_gen *g = hooks_current_gen();
     *generation = g ? g->generation : 0;
     return g ? g->route_count : 0;
 }
@@ -802,10 +914,10 @@ static void push_json_field(lua_State *L, const char *key, const json_t *v)
 enum rc core_hooks_route_call(size_t i, uint64_t generation, const struct core_hooks_request *in,
                               core_hooks_route_done_fn *done, void *ctx)
 {
-    struct hooks_gen *g = current_gen();
+    struct hooks_gen *g = hooks_current_gen();
     if (!g || g->generation != generation || i >= g->route_count)
         return RC_BUSY;
-    struct hooks_run *run = run_new(tl->h, g, g->routes[i].pattern);
+    struct hooks_run *run = hooks_run_new(tl->h, g, g->routes[i].pattern);
     run->r = in->r;
     run->su = *in->r;
     run->su.auth = &superuser;
@@ -824,6 +936,6 @@ enum rc core_hooks_route_call(size_t i, uint64_t generation, const struct core_h
     push_json_field(L, "body", in->body);
     push_auth(L, in->r->auth);
     lua_setfield(L, -2, "auth");
-    run_settle(run, run_start(run, 1));
+    hooks_run_settle(run, hooks_run_start(run, 1));
     return RC_OK;
 }

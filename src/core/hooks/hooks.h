@@ -31,10 +31,12 @@
 #include "core/record/record.h"
 
 struct core_hooks_config {
-    const char *dir;            /* the scripts' folder (need not exist: then no scripts) */
-    size_t memory_max;          /* bytes one thread's Lua state may hold; 0 = 64 MiB */
-    uint64_t budget_ns;         /* CPU time one call may take; 0 = 1 s */
-    bool allow_private_network; /* tarmac.http may reach private addresses */
+    const char *dir;              /* the scripts' folder (need not exist: then no scripts) */
+    size_t memory_max;            /* bytes one thread's Lua state may hold; 0 = 64 MiB */
+    uint64_t budget_ns;           /* CPU time one call may take; 0 = 1 s */
+    bool allow_private_network;   /* tarmac.http may reach private addresses */
+    void (*wake_jobs)(void *ctx); /* wakes the job runners (a script enqueued) */
+    void *wake_ctx;
 };
 
 /* The app's current schema snapshot (the app's; any thread). */

@@ -6,9 +6,15 @@
 #include <lua.h>
 
 #include "base/arena.h"
+#include "net/mailbox.h"
 #include "core/hooks/hooks.h"
 #include "core/hooks/call.h"
 #include "core/hooks/vm.h"
+
+#define HOOKS_MAX_JOB_KINDS 64
+
+struct hooks_gen;
+struct hooks_job_wait;
 
 /* One script call in flight (a route, a hook) and what its tarmac.records
  * calls run as: the core_hooks_call's owner. */
@@ -16,15 +22,52 @@ struct hooks_run {
     struct core_hooks *h;
     struct hooks_gen *gen; /* the state it runs on (kept until the run ends) */
     struct core_hooks_call *call;
-    struct core_request *r; /* the requester: a route's, or su */
-    struct core_request su; /* the same as a superuser (hooks, opts.superuser) */
-    struct arena *arena;    /* owned when the run has no request of its own, else NULL */
-    struct store_conn *db;  /* a before hook: the write's transaction; else NULL */
-    const char *what;       /* "route POST /x", "after_create orders": for the log */
+    struct core_request *r;     /* the requester: a route's, or su */
+    struct core_request su;     /* the same as a superuser (hooks, opts.superuser) */
+    struct arena *arena;        /* owned when the run has no request of its own, else NULL */
+    struct store_conn *db;      /* a before hook: the write's transaction; else NULL */
+    const char *what;           /* "route POST /x", "after_create orders": for the log */
+    struct hooks_job_wait *job; /* a job's run: the runner waiting for its outcome */
     /* a route's answer */
     core_hooks_route_done_fn *done;
     void *done_ctx;
 };
+
+/* hooks.c: the calling thread's current scripts (NULL: none), made again
+ * after a reload; a job kind's handler there (LUA_NOREF: none). */
+struct hooks_gen *hooks_current_gen(void);
+int hooks_gen_job_ref(const struct hooks_gen *g, const char *kind);
+lua_State *hooks_gen_lua(struct hooks_gen *g);
+/* hooks.c: a run on g (what: for the log), as a superuser with an arena of
+ * its own, started with the function and nargs arguments on g's stack, and
+ * settled (answered, logged, freed) when it ended. */
+struct hooks_run *hooks_run_new(struct core_hooks *h, struct hooks_gen *g, const char *what);
+void hooks_run_as_system(struct hooks_run *run, struct core_worker *cw,
+                         const struct core_schema *schema);
+enum core_hooks_status hooks_run_start(struct hooks_run *run, int nargs);
+void hooks_run_settle(struct hooks_run *run, enum core_hooks_status st);
+/* hooks.c: the calling thread's worker and hooks (NULL off a worker). */
+struct core_worker *hooks_thread_worker(void);
+struct core_hooks *hooks_thread_hooks(void);
+/* hooks.c: posts fn(arg) to a worker that runs scripts, round robin; false
+ * when none does (none started, or all stopping). Any thread. */
+bool hooks_post_to_worker(struct core_hooks *h, net_mail_fn *fn, void *arg);
+/* hooks.c: a before hook enqueued a job in its write; the runners are woken
+ * after the commit. */
+void hooks_note_tx_enqueue(struct core_hooks *h);
+/* hooks.c: wakes the job runners now. */
+void hooks_jobs_wake(struct core_hooks *h);
+
+/* jobs.c: why kind cannot be a script's job kind, NULL when it can. */
+const char *hooks_job_kind_problem(struct str kind);
+/* jobs.c: the kinds the scripts registered become the queue's (replacing
+ * the previous ones). */
+void hooks_jobs_publish(struct core_hooks *h, const char *const *kinds, size_t n);
+void hooks_jobs_free(void);
+/* jobs.c: a job's run ended: its outcome goes to the waiting runner. */
+void hooks_job_settled(struct hooks_run *run, enum core_hooks_status st);
+/* jobs.c: registers tarmac.jobs in vm. */
+enum rc hooks_jobs_open(struct core_hooks_vm *vm, char *err, size_t errlen);
 
 /* Registers tarmac.records.* in vm (records.c). RC_INVALID with err when
  * its Lua part does not load. */

@@ -19,11 +19,24 @@ static const struct core_job_kind kinds[] = {
      .run = core_job_http_run},
 };
 
-const struct core_job_kind *core_job_kind_find(struct str name)
+static core_job_kind_fallback_fn *fallback;
+
+const struct core_job_kind *core_job_kind_builtin(struct str name)
 {
     for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
         if (strlen(kinds[i].name) == name.len && memcmp(kinds[i].name, name.ptr, name.len) == 0)
             return &kinds[i];
     }
     return NULL;
+}
+
+const struct core_job_kind *core_job_kind_find(struct str name)
+{
+    const struct core_job_kind *k = core_job_kind_builtin(name);
+    return k || !fallback ? k : fallback(name);
+}
+
+void core_job_kinds_set_fallback(core_job_kind_fallback_fn *fn)
+{
+    fallback = fn;
 }

@@ -39,7 +39,14 @@ struct core_job_kind {
     core_job_run_fn *run;
 };
 
-/* The kind named name, or NULL. */
+/* The kind named name, or NULL: the table's, then the fallback's. Any thread. */
 const struct core_job_kind *core_job_kind_find(struct str name);
+/* The table's kind named name, or NULL. */
+const struct core_job_kind *core_job_kind_builtin(struct str name);
+/* Kinds beyond the table (the job handlers of scripts, core/hooks): the
+ * kind named name, valid until the process ends, or NULL. Any thread. */
+typedef const struct core_job_kind *core_job_kind_fallback_fn(struct str name);
+/* Sets the fallback; once, before the threads that enqueue and run jobs start. */
+void core_job_kinds_set_fallback(core_job_kind_fallback_fn *fn);
 
 #endif
