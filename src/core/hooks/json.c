@@ -1,0 +1,486 @@
+/* json.c -- see json.h.
+ *
+ * Lua -> JSON walks the table twice: once to count and classify the keys
+ * (array, object, or neither), once to build. It calls no metamethod (raw
+ * access only) and allocates nothing in the state, so it cannot raise: a
+ * conversion the integrator starts outside a call, or from a C function
+ * holding C memory, never unwinds past its cleanup. JSON -> Lua runs inside
+ * lua_pcall for the same reason: the cap may refuse any push.
+ *
+ * tarmac.json.encode writes through base/jsonw so that numbers look as they
+ * do in the API's answers (the shortest decimal that reads back, integral
+ * floats without ".0"); object keys are sorted, so a script that signs a
+ * body it encoded gets the same text every time. */
+#include "core/hooks/json.h"
+
+#include <lauxlib.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/alloc.h"
+#include "base/buf.h"
+#include "base/jsonw.h"
+#include "base/utf8.h"
+#include "core/hooks/hooks_int.h"
+
+/* Only their addresses matter: the registry key of the array metatable, and
+ * the light userdata that is tarmac.null. */
+static const char array_mt_key = 'a';
+static const char null_sentinel = 'n';
+
+void core_hooks_push_null(lua_State *L)
+{
+    lua_pushlightuserdata(L, (void *)&null_sentinel);
+}
+
+bool core_hooks_is_null(lua_State *L, int idx)
+{
+    return lua_type(L, idx) == LUA_TLIGHTUSERDATA && lua_touserdata(L, idx) == &null_sentinel;
+}
+
+void core_hooks_mark_array(lua_State *L, int idx)
+{
+    idx = lua_absindex(L, idx);
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &array_mt_key);
+    lua_setmetatable(L, idx);
+}
+
+static bool is_array_marked(lua_State *L, int idx)
+{
+    if (!lua_getmetatable(L, idx))
+        return false;
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &array_mt_key);
+    bool is = lua_rawequal(L, -1, -2);
+    lua_pop(L, 2);
+    return is;
+}
+
+/* ---- JSON -> Lua ------------------------------------------------------ */
+
+struct push_ctx {
+    const json_t *v;
+    enum rc rc; /* set before raising a non-memory error */
+};
+
+static void push_fail(lua_State *L, struct push_ctx *c, enum rc rc)
+{
+    c->rc = rc;
+    lua_pushboolean(L, 0); /* allocates nothing: the error object */
+    lua_error(L);
+}
+
+static void push_value(lua_State *L, const json_t *v, int depth, struct push_ctx *c)
+{
+    if ((json_is_object(v) || json_is_array(v)) && depth >= CORE_HOOKS_JSON_DEPTH_MAX)
+        push_fail(L, c, RC_TOO_LARGE);
+    if (!lua_checkstack(L, 4))
+        push_fail(L, c, RC_NOMEM);
+    switch (json_typeof(v)) {
+    case JSON_OBJECT: {
+        lua_createtable(L, 0, (int)json_object_size(v));
+        const char *key;
+        json_t *item;
+        json_object_foreach((json_t *)v, key, item) {
+            lua_pushstring(L, key);
+            push_value(L, item, depth + 1, c);
+            lua_rawset(L, -3);
+        }
+        break;
+    }
+    case JSON_ARRAY: {
+        size_t n = json_array_size(v);
+        lua_createtable(L, n > INT32_MAX ? INT32_MAX : (int)n, 0);
+        for (size_t i = 0; i < n; i++) {
+            push_value(L, json_array_get(v, i), depth + 1, c);
+            lua_rawseti(L, -2, (lua_Integer)i + 1);
+        }
+        core_hooks_mark_array(L, -1);
+        break;
+    }
+    case JSON_STRING:
+        lua_pushlstring(L, json_string_value(v), json_string_length(v));
+        break;
+    case JSON_INTEGER:
+        lua_pushinteger(L, (lua_Integer)json_integer_value(v));
+        break;
+    case JSON_REAL:
+        lua_pushnumber(L, json_real_value(v));
+        break;
+    case JSON_TRUE:
+        lua_pushboolean(L, 1);
+        break;
+    case JSON_FALSE:
+        lua_pushboolean(L, 0);
+        break;
+    case JSON_NULL:
+        core_hooks_push_null(L);
+        break;
+    }
+}
+
+static int push_protected(lua_State *L)
+{
+    struct push_ctx *c = lua_touserdata(L, 1);
+    push_value(L, c->v, 0, c);
+    return 1;
+}
+
+/* Pushes v, or leaves the error object on the stack (a memory error's own
+ * message, to raise again as is) and returns the rc. */
+static enum rc push_or_error(lua_State *L, const json_t *v)
+{
+    struct push_ctx c = {v, RC_OK};
+    lua_pushcfunction(L, push_protected);
+    lua_pushlightuserdata(L, &c);
+    if (lua_pcall(L, 1, 1, 0) == LUA_OK)
+        return RC_OK;
+    return c.rc ? c.rc : RC_NOMEM;
+}
+
+enum rc core_hooks_push_json(lua_State *L, const json_t *v)
+{
+    if (!lua_checkstack(L, 3))
+        return RC_NOMEM;
+    enum rc rc = push_or_error(L, v);
+    if (rc)
+        lua_pop(L, 1);
+    return rc;
+}
+
+/* ---- Lua -> JSON ------------------------------------------------------ */
+
+struct to_ctx {
+    char path[256]; /* "value.items[3]", cut with "..." when longer */
+    size_t path_len;
+    char *err;
+    size_t errlen;
+};
+
+static json_t *fail(struct to_ctx *c, const char *what)
+{
+    if (c->err && c->errlen)
+        snprintf(c->err, c->errlen, "%s: %s", c->path, what);
+    return NULL;
+}
+
+/* Appends a path segment (".key" or "[i]"); returns the length to restore
+ * afterwards. */
+static size_t path_push(struct to_ctx *c, const char *key, lua_Integer i)
+{
+    size_t was = c->path_len;
+    size_t room = sizeof(c->path) - was;
+    int n;
+    if (key)
+        n = snprintf(c->path + was, room, ".%s", key);
+    else
+        n = snprintf(c->path + was, room, "[%lld]", (long long)i);
+    if (n < 0 || (size_t)n >= room) {
+        memcpy(c->path + sizeof(c->path) - 4, "...", 4);
+        c->path_len = sizeof(c->path) - 1;
+    } else {
+        c->path_len = was + (size_t)n;
+    }
+    return was;
+}
+
+static void path_pop(struct to_ctx *c, size_t was)
+{
+    c->path_len = was;
+    c->path[was] = '\0';
+}
+
+static json_t *to_value(lua_State *L, int idx, int depth, struct to_ctx *c);
+
+/* Counts the keys of the table at idx: n in all; is_seq when each is an
+ * integer in 1..n (so they are exactly 1..n); all_str when each is a string. */
+static void classify_keys(lua_State *L, int idx, lua_Integer *n, bool *is_seq, bool *all_str)
+{
+    lua_Integer count = 0;
+    bool ints_in_range = true;
+    bool strings = true;
+    lua_Integer max = 0;
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        count++;
+        if (lua_type(L, -2) == LUA_TNUMBER && lua_isinteger(L, -2)) {
+            lua_Integer k = lua_tointeger(L, -2);
+            if (k < 1)
+                ints_in_range = false;
+            else if (k > max)
+                max = k;
+            strings = false;
+        } else {
+            ints_in_range = false;
+            if (lua_type(L, -2) != LUA_TSTRING)
+                strings = false;
+        }
+        lua_pop(L, 1);
+    }
+    *n = count;
+    *is_seq = ints_in_range && max == count;
+    *all_str = strings;
+}
+
+static json_t *table_to_array(lua_State *L, int idx, lua_Integer n, int depth, struct to_ctx *c)
+{
+    json_t *arr = json_array();
+    for (lua_Integer i = 1; i <= n; i++) {
+        lua_rawgeti(L, idx, i);
+        size_t was = path_push(c, NULL, i);
+        json_t *item = to_value(L, lua_gettop(L), depth + 1, c);
+        lua_pop(L, 1);
+        if (!item) {
+            json_decref(arr);
+            return NULL;
+        }
+        path_pop(c, was);
+        json_array_append_new(arr, item);
+    }
+    return arr;
+}
+
+static json_t *table_to_object(lua_State *L, int idx, int depth, struct to_ctx *c)
+{
+    json_t *obj = json_object();
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        size_t klen;
+        const char *key = lua_tolstring(L, -2, &klen); /* a string: nothing converted */
+        size_t was = path_push(c, key, 0);
+        json_t *item = NULL;
+        if (!utf8_is_valid(key, klen) || memchr(key, '\0', klen))
+            fail(c, "the key is not UTF-8 text without NUL");
+        else
+            item = to_value(L, lua_gettop(L), depth + 1, c);
+        if (!item) {
+            lua_pop(L, 2);
+            json_decref(obj);
+            return NULL;
+        }
+        path_pop(c, was);
+        json_object_set_new_nocheck(obj, key, item);
+        lua_pop(L, 1);
+    }
+    return obj;
+}
+
+static json_t *table_to_json(lua_State *L, int idx, int depth, struct to_ctx *c)
+{
+    if (depth >= CORE_HOOKS_JSON_DEPTH_MAX)
+        return fail(c, "nested deeper than 64 tables (or a table inside itself)");
+    if (!lua_checkstack(L, 6))
+        return fail(c, "out of Lua stack");
+    lua_Integer n;
+    bool is_seq;
+    bool all_str;
+    classify_keys(L, idx, &n, &is_seq, &all_str);
+    if (is_array_marked(L, idx)) {
+        if (n && !is_seq)
+            return fail(c, "an array (tarmac.json.array) with keys other than 1..n");
+        return table_to_array(L, idx, n, depth, c);
+    }
+    if (n && is_seq)
+        return table_to_array(L, idx, n, depth, c);
+    if (!all_str)
+        return fail(c, "a table whose keys are neither 1..n nor all strings");
+    return table_to_object(L, idx, depth, c);
+}
+
+static json_t *to_value(lua_State *L, int idx, int depth, struct to_ctx *c)
+{
+    switch (lua_type(L, idx)) {
+    case LUA_TNIL:
+        return json_null();
+    case LUA_TBOOLEAN:
+        return json_boolean(lua_toboolean(L, idx));
+    case LUA_TNUMBER:
+        if (lua_isinteger(L, idx))
+            return json_integer((json_int_t)lua_tointeger(L, idx));
+        if (!isfinite(lua_tonumber(L, idx)))
+            return fail(c, "NaN and infinities are not JSON numbers");
+        return json_real(lua_tonumber(L, idx));
+    case LUA_TSTRING: {
+        size_t len;
+        const char *s = lua_tolstring(L, idx, &len);
+        if (!utf8_is_valid(s, len))
+            return fail(c, "not UTF-8 text");
+        return json_stringn_nocheck(s, len);
+    }
+    case LUA_TLIGHTUSERDATA:
+        if (core_hooks_is_null(L, idx))
+            return json_null();
+        return fail(c, "not a JSON value (userdata)");
+    case LUA_TTABLE:
+        return table_to_json(L, idx, depth, c);
+    default: {
+        char what[48];
+        snprintf(what, sizeof(what), "not a JSON value (%s)", lua_typename(L, lua_type(L, idx)));
+        return fail(c, what);
+    }
+    }
+}
+
+json_t *core_hooks_to_json_named(lua_State *L, int idx, const char *root, char *err,
+                                 size_t errlen)
+{
+    struct to_ctx c = {.err = err, .errlen = errlen};
+    snprintf(c.path, sizeof(c.path), "%s", root);
+    c.path_len = strlen(c.path);
+    if (err && errlen)
+        err[0] = '\0';
+    return to_value(L, lua_absindex(L, idx), 0, &c);
+}
+
+json_t *core_hooks_to_json(lua_State *L, int idx, char *err, size_t errlen)
+{
+    return core_hooks_to_json_named(L, idx, "value", err, errlen);
+}
+
+/* ---- tarmac.json ------------------------------------------------------ */
+
+static int compare_keys(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static void write_json(struct jsonw *w, const json_t *v)
+{
+    switch (json_typeof(v)) {
+    case JSON_OBJECT: {
+        size_t n = json_object_size(v);
+        const char **keys = xcalloc(n ? n : 1, sizeof(*keys));
+        size_t i = 0;
+        const char *key;
+        json_t *item;
+        json_object_foreach((json_t *)v, key, item) {
+            keys[i++] = key;
+        }
+        qsort(keys, n, sizeof(*keys), compare_keys);
+        jsonw_object_begin(w);
+        for (i = 0; i < n; i++) {
+            jsonw_key_cstr(w, keys[i]);
+            write_json(w, json_object_get(v, keys[i]));
+        }
+        jsonw_object_end(w);
+        xfree(keys);
+        break;
+    }
+    case JSON_ARRAY:
+        jsonw_array_begin(w);
+        for (size_t i = 0; i < json_array_size(v); i++)
+            write_json(w, json_array_get(v, i));
+        jsonw_array_end(w);
+        break;
+    case JSON_STRING:
+        jsonw_string(w, (struct str){json_string_value(v), json_string_length(v)});
+        break;
+    case JSON_INTEGER:
+        jsonw_int(w, json_integer_value(v));
+        break;
+    case JSON_REAL:
+        jsonw_double(w, json_real_value(v));
+        break;
+    case JSON_TRUE:
+    case JSON_FALSE:
+        jsonw_bool(w, json_is_true(v));
+        break;
+    case JSON_NULL:
+        jsonw_null(w);
+        break;
+    }
+}
+
+struct owned_text {
+    const char *p;
+    size_t len;
+};
+
+static int push_text_protected(lua_State *L)
+{
+    const struct owned_text *t = lua_touserdata(L, 1);
+    lua_pushlstring(L, t->p, t->len);
+    return 1;
+}
+
+/* tarmac.json.encode(v): compact JSON text, keys sorted. */
+static int json_encode(lua_State *L)
+{
+    luaL_checkany(L, 1);
+    char err[320];
+    json_t *j = core_hooks_to_json(L, 1, err, sizeof(err));
+    if (!j)
+        return luaL_error(L, "tarmac.json.encode: %s", err);
+    struct buf b;
+    buf_init(&b, core_hooks_vm_of(L)->memory_max);
+    struct jsonw w;
+    jsonw_init(&w, &b);
+    write_json(&w, j);
+    json_decref(j);
+    enum rc rc = jsonw_finish(&w);
+    if (rc) {
+        buf_cleanup(&b);
+        return luaL_error(L, "tarmac.json.encode: %s", rc_text(rc));
+    }
+    /* The text is C memory: push it where a refusal of the cap cannot skip
+     * the free below. */
+    struct owned_text t = {b.data ? b.data : "", b.len};
+    lua_pushcfunction(L, push_text_protected);
+    lua_pushlightuserdata(L, &t);
+    int st = lua_pcall(L, 1, 1, 0);
+    buf_cleanup(&b);
+    if (st != LUA_OK)
+        return lua_error(L);
+    return 1;
+}
+
+/* tarmac.json.decode(s): the value; raises on text that is not JSON. */
+static int json_decode(lua_State *L)
+{
+    size_t len;
+    const char *s = luaL_checklstring(L, 1, &len);
+    json_error_t e;
+    json_t *j = json_loadb(s, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &e);
+    if (!j)
+        return luaL_error(L, "tarmac.json.decode: %s (line %d, column %d)", e.text, e.line,
+                          e.column);
+    enum rc rc = push_or_error(L, j);
+    json_decref(j);
+    if (rc == RC_TOO_LARGE)
+        return luaL_error(L, "tarmac.json.decode: nested deeper than %d",
+                          CORE_HOOKS_JSON_DEPTH_MAX);
+    if (rc)
+        return lua_error(L); /* the memory error, as it came */
+    return 1;
+}
+
+/* tarmac.json.array(t): t, marked as an array (so {} encodes as []). */
+static int json_array_mark(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lua_settop(L, 1);
+    core_hooks_mark_array(L, 1);
+    return 1;
+}
+
+static const luaL_Reg json_funcs[] = {
+    {"encode", json_encode},
+    {"decode", json_decode},
+    {"array", json_array_mark},
+    {NULL, NULL},
+};
+
+void core_hooks_json_open(lua_State *L)
+{
+    /* The array metatable is protected: getmetatable() on an array gives its
+     * name, and a script can neither change nor replace it (one table serves
+     * every array of the state). */
+    lua_createtable(L, 0, 2);
+    lua_pushliteral(L, "tarmac.array");
+    lua_setfield(L, -2, "__metatable");
+    lua_pushliteral(L, "tarmac.array");
+    lua_setfield(L, -2, "__name");
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &array_mt_key);
+    luaL_newlib(L, json_funcs);
+}

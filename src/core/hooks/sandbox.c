@@ -1,0 +1,174 @@
+/* sandbox.c -- see sandbox.h.
+ *
+ * A wrapper checks its arguments and then calls the library's own function,
+ * kept as its upvalue, with all of them: error messages and results stay
+ * the library's. None of the wrapped functions yields, so calling them with
+ * lua_call (which a yield could not cross) takes nothing away. */
+#include "core/hooks/sandbox.h"
+
+#include <lauxlib.h>
+#include <lualib.h>
+#include <string.h>
+
+#include "core/hooks/hooks_int.h"
+
+/* Calls upvalue 1 with every argument; returns all its results. */
+static int call_original(lua_State *L)
+{
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
+    return lua_gettop(L);
+}
+
+/* Replaces t[name] (t on top of the stack) with fn closing over the old value. */
+static void wrap_field(lua_State *L, const char *name, lua_CFunction fn)
+{
+    lua_getfield(L, -1, name);
+    lua_pushcclosure(L, fn, 1);
+    lua_setfield(L, -2, name);
+}
+
+static int load_text_only(lua_State *L)
+{
+    /* load(chunk [, chunkname [, mode [, env]]]): the env argument counts
+     * when present, even as nil, so keep the argument count. */
+    int n = lua_gettop(L) >= 4 ? 4 : 3;
+    lua_settop(L, n);
+    lua_pushliteral(L, "t");
+    lua_replace(L, 3);
+    return call_original(L);
+}
+
+static int setmetatable_no_gc(lua_State *L)
+{
+    if (lua_type(L, 2) == LUA_TTABLE) {
+        /* Lua marks an object for finalization when its metatable has a
+         * __gc field at this moment (one added later is ignored), and
+         * looks it up raw: so do we. */
+        lua_pushliteral(L, "__gc");
+        if (lua_rawget(L, 2) != LUA_TNIL)
+            return luaL_error(L, "setmetatable: __gc is not available in hooks");
+        lua_pop(L, 1);
+    }
+    return call_original(L);
+}
+
+static int collectgarbage_count(lua_State *L)
+{
+    const char *opt = luaL_optstring(L, 1, "collect");
+    if (strcmp(opt, "count") != 0)
+        return luaL_error(L, "collectgarbage: only \"count\" is available in hooks");
+    int kb = lua_gc(L, LUA_GCCOUNT);
+    int bytes = lua_gc(L, LUA_GCCOUNTB);
+    lua_pushnumber(L, (lua_Number)kb + (lua_Number)bytes / 1024.0);
+    return 1;
+}
+
+static bool has_specials(const char *p, size_t len)
+{
+    /* lstrlib.c's SPECIALS: a pattern without them is matched as plain text */
+    for (size_t i = 0; i < len; i++) {
+        if (strchr("^$*+?.([%-", p[i]) && p[i] != '\0')
+            return true;
+    }
+    return false;
+}
+
+static int guard_subject(lua_State *L, bool can_be_plain)
+{
+    size_t slen;
+    size_t plen;
+    luaL_checklstring(L, 1, &slen);
+    const char *p = luaL_checklstring(L, 2, &plen);
+    bool is_plain = can_be_plain && lua_toboolean(L, 4);
+    if (slen > CORE_HOOKS_PATTERN_SUBJECT_MAX && !is_plain && has_specials(p, plen))
+        return luaL_error(L,
+                          "pattern matching on a subject over %d bytes is refused in hooks "
+                          "(use string.find with plain = true, or split the text)",
+                          CORE_HOOKS_PATTERN_SUBJECT_MAX);
+    return call_original(L);
+}
+
+static int guard_find(lua_State *L)
+{
+    return guard_subject(L, true);
+}
+
+static int guard_other(lua_State *L)
+{
+    return guard_subject(L, false);
+}
+
+static int guard_call_thread(lua_State *L)
+{
+    lua_State *co = lua_tothread(L, 1);
+    if (co && core_hooks_call_is_thread(L, co))
+        return luaL_error(L, "a hook call's own coroutine cannot be resumed or closed");
+    return call_original(L);
+}
+
+static void open_lib(lua_State *L, const char *name, lua_CFunction open)
+{
+    luaL_requiref(L, name, open, 1);
+    lua_pop(L, 1);
+}
+
+static void open_os(lua_State *L)
+{
+    static const char *const kept[] = {"time", "clock", "date", "difftime"};
+    lua_pushcfunction(L, luaopen_os);
+    lua_call(L, 0, 1);
+    lua_createtable(L, 0, 4);
+    for (size_t i = 0; i < sizeof(kept) / sizeof(kept[0]); i++) {
+        lua_getfield(L, -2, kept[i]);
+        lua_setfield(L, -2, kept[i]);
+    }
+    lua_setglobal(L, "os");
+    lua_pop(L, 1);
+}
+
+void core_hooks_sandbox_open(lua_State *L)
+{
+    open_lib(L, LUA_GNAME, luaopen_base);
+    open_lib(L, LUA_COLIBNAME, luaopen_coroutine);
+    open_lib(L, LUA_TABLIBNAME, luaopen_table);
+    open_lib(L, LUA_STRLIBNAME, luaopen_string);
+    open_lib(L, LUA_MATHLIBNAME, luaopen_math);
+    open_lib(L, LUA_UTF8LIBNAME, luaopen_utf8);
+    open_os(L);
+
+    lua_pushglobaltable(L);
+    static const char *const removed[] = {"dofile", "loadfile", "warn", "require"};
+    for (size_t i = 0; i < sizeof(removed) / sizeof(removed[0]); i++) {
+        lua_pushnil(L);
+        lua_setfield(L, -2, removed[i]);
+    }
+    wrap_field(L, "load", load_text_only);
+    wrap_field(L, "setmetatable", setmetatable_no_gc);
+    lua_pushcfunction(L, collectgarbage_count);
+    lua_setfield(L, -2, "collectgarbage");
+    lua_pop(L, 1);
+
+    lua_getglobal(L, LUA_STRLIBNAME);
+    lua_pushnil(L);
+    lua_setfield(L, -2, "dump");
+    wrap_field(L, "find", guard_find);
+    wrap_field(L, "match", guard_other);
+    wrap_field(L, "gmatch", guard_other);
+    wrap_field(L, "gsub", guard_other);
+    lua_pop(L, 1);
+    /* The strings' metatable: its __index is the string table above, but a
+     * script must neither read it (getmetatable("") is false) nor change
+     * what every string's methods are. */
+    lua_pushliteral(L, "");
+    lua_getmetatable(L, -1);
+    lua_pushboolean(L, 0);
+    lua_setfield(L, -2, "__metatable");
+    lua_pop(L, 2);
+
+    lua_getglobal(L, LUA_COLIBNAME);
+    wrap_field(L, "resume", guard_call_thread);
+    wrap_field(L, "close", guard_call_thread);
+    lua_pop(L, 1);
+}
