@@ -6,7 +6,11 @@
  * is spent, the hook raises on that thread at every instruction: a script
  * that catches the error (pcall, or an error object it keeps) cannot run a
  * single instruction more, so the error reaches the top whatever it
- * catches. The budget is the monotonic clock read coarsely (base/budget.h)
+ * catches. An error raised from a hook leaves hooks off on its thread
+ * until a pcall boundary restores them (Lua's allowhook), so once the
+ * budget is spent no message handler (xpcall) and no __close (a failed
+ * call's, a dead coroutine's) runs: see core/hooks/sandbox.c. The budget is
+ * the monotonic clock read coarsely (base/budget.h)
  * between resume and return: a thread CPU clock would need a system call
  * per look.
  *
@@ -168,9 +172,12 @@ static void record_error(struct core_hooks_call *call, int st)
 }
 
 /* Closes the to-be-closed variables of the coroutine left by an error or a
- * yield, as coroutine.close does: their __close runs under the budget. */
+ * yield, as coroutine.close does: their __close runs under the budget. Not
+ * once the budget is spent (see core_hooks_call_is_over). */
 static void close_thread(struct core_hooks_call *call)
 {
+    if (call->budget.is_over)
+        return;
     struct run_frame f;
     enter(call, &f);
     (void)lua_resetthread(call->co);
@@ -296,6 +303,12 @@ int core_hooks_yield(lua_State *L)
                              "coroutine, a function called from C, or a module's main chunk)");
     core_hooks_vm_of(L)->running->is_waiting = true;
     return lua_yield(L, 0);
+}
+
+bool core_hooks_call_is_over(lua_State *L)
+{
+    const struct core_hooks_call *call = core_hooks_vm_of(L)->running;
+    return call && call->budget.is_over;
 }
 
 struct core_hooks_call *core_hooks_call_of(lua_State *L)

@@ -76,6 +76,11 @@ enum core_hooks_status core_hooks_call_run(struct core_hooks_call *call, int nar
 /* True when co is the coroutine of a live call (a script must not resume or
  * close it, and coroutine.running() hands it out). (call.c) */
 bool core_hooks_call_is_thread(lua_State *L, lua_State *co);
+/* True when the running call's budget is spent. Lua code must then not run
+ * for the script's sake: the error the budget hook raised left hooks off
+ * (lua_State.allowhook) on the thread it hit until a pcall boundary, and a
+ * message handler or __close run there would not be stopped. (call.c) */
+bool core_hooks_call_is_over(lua_State *L);
 /* Closes the state if core_hooks_vm_free was called and no call is alive. (vm.c) */
 void core_hooks_vm_release(struct core_hooks_vm *vm);
 

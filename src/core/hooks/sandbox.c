@@ -108,6 +108,83 @@ static int guard_call_thread(lua_State *L)
     return call_original(L);
 }
 
+static int guard_close(lua_State *L)
+{
+    if (core_hooks_call_is_over(L))
+        return luaL_error(L, "time budget exceeded");
+    return guard_call_thread(L);
+}
+
+/* xpcall's message handler, in front of the script's (upvalue 1): skipped
+ * once the budget is spent, when Lua would run it with hooks off. */
+static int guarded_handler(lua_State *L)
+{
+    if (core_hooks_call_is_over(L)) {
+        lua_settop(L, 1);
+        return 1;
+    }
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    lua_call(L, lua_gettop(L) - 1, 1);
+    return 1;
+}
+
+static int xpcall_guarded(lua_State *L)
+{
+    luaL_checktype(L, 2, LUA_TFUNCTION);
+    lua_pushvalue(L, 2);
+    lua_pushcclosure(L, guarded_handler, 1);
+    lua_replace(L, 2);
+    return call_original(L);
+}
+
+/* coroutine.wrap's function, as lcorolib.c's auxwrap but for one thing: a
+ * coroutine that died of the spent budget is not reset, since resetting
+ * runs its __close with hooks off. Upvalue 1: the coroutine. */
+static int wrapped_resume(lua_State *L)
+{
+    lua_State *co = lua_tothread(L, lua_upvalueindex(1));
+    int narg = lua_gettop(L);
+    int st = lua_status(co);
+    if ((st == LUA_OK && lua_gettop(co) == 0) || (st != LUA_OK && st != LUA_YIELD))
+        return luaL_error(L, "cannot resume dead coroutine");
+    if (!lua_checkstack(co, narg))
+        return luaL_error(L, "too many arguments to resume");
+    lua_xmove(L, co, narg);
+    int nres;
+    st = lua_resume(co, L, narg, &nres);
+    if (st == LUA_OK || st == LUA_YIELD) {
+        if (!lua_checkstack(L, nres + 1)) {
+            lua_pop(co, nres);
+            return luaL_error(L, "too many results to resume");
+        }
+        lua_xmove(co, L, nres);
+        return nres;
+    }
+    lua_xmove(co, L, 1); /* the error object */
+    st = lua_status(co);
+    if (st != LUA_OK && st != LUA_YIELD && !core_hooks_call_is_over(L)) {
+        st = lua_resetthread(co); /* close its tbc variables */
+        lua_xmove(co, L, 1);
+    }
+    if (st != LUA_ERRMEM && lua_type(L, -1) == LUA_TSTRING) {
+        luaL_where(L, 1);
+        lua_insert(L, -2);
+        lua_concat(L, 2);
+    }
+    return lua_error(L);
+}
+
+static int coroutine_wrap(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TFUNCTION);
+    lua_State *co = lua_newthread(L);
+    lua_pushvalue(L, 1);
+    lua_xmove(L, co, 1);
+    lua_pushcclosure(L, wrapped_resume, 1);
+    return 1;
+}
+
 static void open_lib(lua_State *L, const char *name, lua_CFunction open)
 {
     luaL_requiref(L, name, open, 1);
@@ -146,6 +223,7 @@ void core_hooks_sandbox_open(lua_State *L)
     }
     wrap_field(L, "load", load_text_only);
     wrap_field(L, "setmetatable", setmetatable_no_gc);
+    wrap_field(L, "xpcall", xpcall_guarded);
     lua_pushcfunction(L, collectgarbage_count);
     lua_setfield(L, -2, "collectgarbage");
     lua_pop(L, 1);
@@ -169,6 +247,8 @@ void core_hooks_sandbox_open(lua_State *L)
 
     lua_getglobal(L, LUA_COLIBNAME);
     wrap_field(L, "resume", guard_call_thread);
-    wrap_field(L, "close", guard_call_thread);
+    wrap_field(L, "close", guard_close);
+    lua_pushcfunction(L, coroutine_wrap);
+    lua_setfield(L, -2, "wrap");
     lua_pop(L, 1);
 }
