@@ -266,8 +266,8 @@ void core_hooks_call_log(const struct core_hooks_call *call, const char *what)
         log_warn("msg=\"hook refused\" hook=%s kind=%s status=%d where=%s message=\"%s\"", what,
                  kind_name(e), e->status, e->where[0] ? e->where : "?", message);
     else
-        log_warn("msg=\"hook failed\" hook=%s kind=%s where=%s error=\"%s\" traceback=\"%s\"",
-                 what, kind_name(e), e->where[0] ? e->where : "?", message, traceback);
+        log_warn("msg=\"hook failed\" hook=%s kind=%s where=%s error=\"%s\" traceback=\"%s\"", what,
+                 kind_name(e), e->where[0] ? e->where : "?", message, traceback);
 }
 
 void core_hooks_call_free(struct core_hooks_call *call)

@@ -20,15 +20,15 @@
 
 struct core_hooks_vm {
     lua_State *L;
-    size_t memory_used;               /* bytes Lua holds, as its allocator calls report */
-    size_t memory_max;                /* the cap while a call runs */
-    uint64_t budget_ns;               /* each call's budget */
-    bool is_capped;                   /* a call runs: the cap applies, try_realloc */
-    bool is_starting;                 /* core_hooks_vm_new: try_realloc, no cap */
-    struct core_hooks_call *running;  /* innermost call running now, or NULL */
-    char *dir;                        /* for require(); NULL before load_dir */
-    unsigned calls_alive;             /* calls not yet freed */
-    bool is_freed;                    /* core_hooks_vm_free was called; close with the last call */
+    size_t memory_used;              /* bytes Lua holds, as its allocator calls report */
+    size_t memory_max;               /* the cap while a call runs */
+    uint64_t budget_ns;              /* each call's budget */
+    bool is_capped;                  /* a call runs: the cap applies, try_realloc */
+    bool is_starting;                /* core_hooks_vm_new: try_realloc, no cap */
+    struct core_hooks_call *running; /* innermost call running now, or NULL */
+    char *dir;                       /* for require(); NULL before load_dir */
+    unsigned calls_alive;            /* calls not yet freed */
+    bool is_freed;                   /* core_hooks_vm_free was called; close with the last call */
 };
 
 struct core_hooks_call {
@@ -36,9 +36,9 @@ struct core_hooks_call {
     lua_State *co;
     struct budget budget;
     enum core_hooks_status status;
-    bool is_load;    /* a script's main chunk (load_dir/load_string): cannot wait */
-    bool is_waiting; /* suspended by core_hooks_yield, not by coroutine.yield */
-    bool has_run;    /* started: status is meaningful */
+    bool is_load;           /* a script's main chunk (load_dir/load_string): cannot wait */
+    bool is_waiting;        /* suspended by core_hooks_yield, not by coroutine.yield */
+    bool has_run;           /* started: status is meaningful */
     bool is_memory_refused; /* the cap refused an allocation while it ran */
     void *owner;
     struct core_hooks_error error;

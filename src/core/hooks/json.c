@@ -82,7 +82,8 @@ static void push_value(lua_State *L, const json_t *v, int depth, struct push_ctx
         lua_createtable(L, 0, (int)json_object_size(v));
         const char *key;
         json_t *item;
-        json_object_foreach((json_t *)v, key, item) {
+        json_object_foreach((json_t *)v, key, item)
+        {
             lua_pushstring(L, key);
             push_value(L, item, depth + 1, c);
             lua_rawset(L, -3);
@@ -99,24 +100,12 @@ static void push_value(lua_State *L, const json_t *v, int depth, struct push_ctx
         core_hooks_mark_array(L, -1);
         break;
     }
-    case JSON_STRING:
-        lua_pushlstring(L, json_string_value(v), json_string_length(v));
-        break;
-    case JSON_INTEGER:
-        lua_pushinteger(L, (lua_Integer)json_integer_value(v));
-        break;
-    case JSON_REAL:
-        lua_pushnumber(L, json_real_value(v));
-        break;
-    case JSON_TRUE:
-        lua_pushboolean(L, 1);
-        break;
-    case JSON_FALSE:
-        lua_pushboolean(L, 0);
-        break;
-    case JSON_NULL:
-        core_hooks_push_null(L);
-        break;
+    case JSON_STRING: lua_pushlstring(L, json_string_value(v), json_string_length(v)); break;
+    case JSON_INTEGER: lua_pushinteger(L, (lua_Integer)json_integer_value(v)); break;
+    case JSON_REAL: lua_pushnumber(L, json_real_value(v)); break;
+    case JSON_TRUE: lua_pushboolean(L, 1); break;
+    case JSON_FALSE: lua_pushboolean(L, 0); break;
+    case JSON_NULL: core_hooks_push_null(L); break;
     }
 }
 
@@ -291,10 +280,8 @@ static json_t *table_to_json(lua_State *L, int idx, int depth, struct to_ctx *c)
 static json_t *to_value(lua_State *L, int idx, int depth, struct to_ctx *c)
 {
     switch (lua_type(L, idx)) {
-    case LUA_TNIL:
-        return json_null();
-    case LUA_TBOOLEAN:
-        return json_boolean(lua_toboolean(L, idx));
+    case LUA_TNIL: return json_null();
+    case LUA_TBOOLEAN: return json_boolean(lua_toboolean(L, idx));
     case LUA_TNUMBER:
         if (lua_isinteger(L, idx))
             return json_integer((json_int_t)lua_tointeger(L, idx));
@@ -312,8 +299,7 @@ static json_t *to_value(lua_State *L, int idx, int depth, struct to_ctx *c)
         if (core_hooks_is_null(L, idx))
             return json_null();
         return fail(c, "not a JSON value (userdata)");
-    case LUA_TTABLE:
-        return table_to_json(L, idx, depth, c);
+    case LUA_TTABLE: return table_to_json(L, idx, depth, c);
     default: {
         char what[48];
         snprintf(what, sizeof(what), "not a JSON value (%s)", lua_typename(L, lua_type(L, idx)));
@@ -322,8 +308,7 @@ static json_t *to_value(lua_State *L, int idx, int depth, struct to_ctx *c)
     }
 }
 
-json_t *core_hooks_to_json_named(lua_State *L, int idx, const char *root, char *err,
-                                 size_t errlen)
+json_t *core_hooks_to_json_named(lua_State *L, int idx, const char *root, char *err, size_t errlen)
 {
     struct to_ctx c = {.err = err, .errlen = errlen};
     snprintf(c.path, sizeof(c.path), "%s", root);
@@ -354,7 +339,8 @@ static void write_json(struct jsonw *w, const json_t *v)
         size_t i = 0;
         const char *key;
         json_t *item;
-        json_object_foreach((json_t *)v, key, item) {
+        json_object_foreach((json_t *)v, key, item)
+        {
             keys[i++] = key;
         }
         qsort(keys, n, sizeof(*keys), compare_keys);
@@ -376,19 +362,11 @@ static void write_json(struct jsonw *w, const json_t *v)
     case JSON_STRING:
         jsonw_string(w, (struct str){json_string_value(v), json_string_length(v)});
         break;
-    case JSON_INTEGER:
-        jsonw_int(w, json_integer_value(v));
-        break;
-    case JSON_REAL:
-        jsonw_double(w, json_real_value(v));
-        break;
+    case JSON_INTEGER: jsonw_int(w, json_integer_value(v)); break;
+    case JSON_REAL: jsonw_double(w, json_real_value(v)); break;
     case JSON_TRUE:
-    case JSON_FALSE:
-        jsonw_bool(w, json_is_true(v));
-        break;
-    case JSON_NULL:
-        jsonw_null(w);
-        break;
+    case JSON_FALSE: jsonw_bool(w, json_is_true(v)); break;
+    case JSON_NULL: jsonw_null(w); break;
     }
 }
 

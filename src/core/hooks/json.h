@@ -37,8 +37,7 @@ enum rc core_hooks_push_json(lua_State *L, const json_t *v);
  * and calls no metamethod. Borrows the value. */
 json_t *core_hooks_to_json(lua_State *L, int idx, char *err, size_t errlen);
 /* The same with the root named root in the path ("body.items[3]: ..."). */
-json_t *core_hooks_to_json_named(lua_State *L, int idx, const char *root, char *err,
-                                 size_t errlen);
+json_t *core_hooks_to_json_named(lua_State *L, int idx, const char *root, char *err, size_t errlen);
 
 /* Pushes tarmac.null. */
 void core_hooks_push_null(lua_State *L);

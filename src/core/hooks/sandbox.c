@@ -29,6 +29,22 @@ static void wrap_field(lua_State *L, const char *name, lua_CFunction fn)
     lua_setfield(L, -2, name);
 }
 
+/* load's reader function, in front of the script's (upvalue 1), counting
+ * the bytes it gave (upvalue 2) against CORE_HOOKS_LOAD_CHUNK_MAX. */
+static int counted_reader(lua_State *L)
+{
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_call(L, 0, 1);
+    if (lua_type(L, -1) == LUA_TSTRING) {
+        lua_Integer n = lua_tointeger(L, lua_upvalueindex(2)) + (lua_Integer)lua_rawlen(L, -1);
+        if (n > CORE_HOOKS_LOAD_CHUNK_MAX)
+            return luaL_error(L, "chunk over %d bytes", CORE_HOOKS_LOAD_CHUNK_MAX);
+        lua_pushinteger(L, n);
+        lua_replace(L, lua_upvalueindex(2));
+    }
+    return 1;
+}
+
 static int load_text_only(lua_State *L)
 {
     /* load(chunk [, chunkname [, mode [, env]]]): the env argument counts
@@ -37,6 +53,18 @@ static int load_text_only(lua_State *L)
     lua_settop(L, n);
     lua_pushliteral(L, "t");
     lua_replace(L, 3);
+    /* Compiling runs in C, where the budget's hook does not: bound it. */
+    if (lua_type(L, 1) == LUA_TSTRING && lua_rawlen(L, 1) > CORE_HOOKS_LOAD_CHUNK_MAX) {
+        lua_pushnil(L);
+        lua_pushfstring(L, "chunk over %d bytes", CORE_HOOKS_LOAD_CHUNK_MAX);
+        return 2;
+    }
+    if (lua_type(L, 1) == LUA_TFUNCTION) {
+        lua_pushvalue(L, 1);
+        lua_pushinteger(L, 0);
+        lua_pushcclosure(L, counted_reader, 2);
+        lua_replace(L, 1);
+    }
     return call_original(L);
 }
 
@@ -81,12 +109,17 @@ static int guard_subject(lua_State *L, bool can_be_plain)
     size_t plen;
     luaL_checklstring(L, 1, &slen);
     const char *p = luaL_checklstring(L, 2, &plen);
-    bool is_plain = can_be_plain && lua_toboolean(L, 4);
-    if (slen > CORE_HOOKS_PATTERN_SUBJECT_MAX && !is_plain && has_specials(p, plen))
+    bool is_literal = (can_be_plain && lua_toboolean(L, 4)) || !has_specials(p, plen);
+    if (slen > CORE_HOOKS_PATTERN_SUBJECT_MAX && !is_literal)
         return luaL_error(L,
                           "pattern matching on a subject over %d bytes is refused in hooks "
                           "(use string.find with plain = true, or split the text)",
                           CORE_HOOKS_PATTERN_SUBJECT_MAX);
+    /* Literal text is sought position by position, each compared up to the
+     * pattern's length: a long pattern in a long subject is slow too. */
+    if (slen > CORE_HOOKS_PATTERN_SUBJECT_MAX && plen > CORE_HOOKS_PATTERN_WORK_MAX / slen)
+        return luaL_error(L, "a %d-byte pattern in a %d-byte subject is refused in hooks",
+                          (int)plen, (int)(slen > INT32_MAX ? INT32_MAX : slen));
     return call_original(L);
 }
 
@@ -185,6 +218,18 @@ static int coroutine_wrap(lua_State *L)
     return 1;
 }
 
+/* table.move(a1, f, e, t [, a2]) copies e - f + 1 elements in C; more
+ * than the memory cap could hold are nils or a runaway count. */
+static int table_move_bounded(lua_State *L)
+{
+    lua_Integer f = luaL_checkinteger(L, 2);
+    lua_Integer e = luaL_checkinteger(L, 3);
+    lua_Integer max = (lua_Integer)(core_hooks_vm_of(L)->memory_max / 16);
+    if (e >= f && (f < 0 ? e >= max + f : e - f >= max))
+        return luaL_error(L, "table.move: more than %I elements", max);
+    return call_original(L);
+}
+
 static void open_lib(lua_State *L, const char *name, lua_CFunction open)
 {
     luaL_requiref(L, name, open, 1);
@@ -244,6 +289,10 @@ void core_hooks_sandbox_open(lua_State *L)
     lua_pushboolean(L, 0);
     lua_setfield(L, -2, "__metatable");
     lua_pop(L, 2);
+
+    lua_getglobal(L, LUA_TABLIBNAME);
+    wrap_field(L, "move", table_move_bounded);
+    lua_pop(L, 1);
 
     lua_getglobal(L, LUA_COLIBNAME);
     wrap_field(L, "resume", guard_call_thread);

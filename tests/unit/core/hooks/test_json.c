@@ -246,10 +246,9 @@ static void test_script_encode_decode(void **state)
         fail_msg("%s", e);
     assert_string_equal(run_string("local ok, e = pcall(tarmac.json.encode, {print}) return e"),
                         "tarmac.json.encode: value[1]: not a JSON value (function)");
-    assert_string_equal(
-        run_string("local ok, e = pcall(tarmac.json.decode, string.rep('[', 70) .. "
-                   "string.rep(']', 70)) return e"),
-        "tarmac.json.decode: nested deeper than 64");
+    assert_string_equal(run_string("local ok, e = pcall(tarmac.json.decode, string.rep('[', 70) .. "
+                                   "string.rep(']', 70)) return e"),
+                        "tarmac.json.decode: nested deeper than 64");
     assert_string_equal(
         run_string("local ok, e = pcall(setmetatable, tarmac.json.array({}), {}) return e"),
         "cannot change a protected metatable");

@@ -139,7 +139,8 @@ static void test_log(void **state)
                                      "text=\"careful \\\"quoted\\\"\\nnext line\"\n"));
     assert_non_null(strstr(captured, "level=info msg=\"hook log\" script=l.lua:1 "
                                      "text=\"n =\\t42\\tnil\"\n"));
-    assert_non_null(strstr(captured, "level=error msg=\"hook log\" script=l.lua:1 text=\"custom\""));
+    assert_non_null(
+        strstr(captured, "level=error msg=\"hook log\" script=l.lua:1 text=\"custom\""));
     assert_non_null(strstr(captured, "level=info msg=\"hook log\" script=l.lua:1 "
                                      "text=\"from print\""));
 }

@@ -304,6 +304,14 @@ static void test_sandbox_escapes_refused(void **state)
         {"return ('x'):rep(70000):match('(x*)y')", "over 65536 bytes"},
         {"return ('x'):rep(70000):gsub('x+', '')", "over 65536 bytes"},
         {"for w in ('x'):rep(70000):gmatch('%a+') do end", "over 65536 bytes"},
+        {"return ('a'):rep(1 << 20):find(('a'):rep(300) .. 'b', 1, true)", "301-byte pattern"},
+        {"return ('a'):rep(1 << 20):gsub(('a'):rep(300), '')", "300-byte pattern"},
+        {"table.move({}, 1, 1 << 40, 2)", "table.move: more than"},
+        {"table.move({}, -(1 << 62), 1 << 62, 2)", "table.move: more than"},
+        {"local f, e = load(('x = 1 '):rep(200000)) error(e)", "chunk over 1048576 bytes"},
+        {"local n = 0 local f, e = load(function() n = n + 1 if n < 300 then\n"
+         "  return ('x = 1 '):rep(1000) end end) error(e)",
+         "chunk over 1048576 bytes"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         const char *err = load_err(vm, cases[i].code);
@@ -322,6 +330,9 @@ static void test_sandbox_escapes_refused(void **state)
              "assert(('x'):rep(70000):find('xy', 1, true) == nil)\n"
              "assert(('x'):rep(70000):find('xx') == 1)\n"
              "assert(select(2, ('ab'):rep(10):gsub('a', '')) == 10)\n"
+             "assert(select(2, ('ab'):rep(40000):gsub('ab', '')) == 40000)\n"
+             "assert(#table.move({1, 2, 3}, 1, 3, 2) == 4)\n"
+             "assert(load(('x = 1 '):rep(1000)))\n"
              "assert(io == nil and debug == nil and package == nil and warn == nil)\n");
     core_hooks_vm_free(vm);
 }
@@ -431,8 +442,8 @@ static void test_refuse(void **state)
     assert_int_equal(e->status, 422);
     assert_string_equal(e->message, "Too big.");
     assert_string_equal(e->where, "t.lua:2");
-    json_t *want = json_pack("{s:{s:s,s:s}}", "total", "code", "too_large", "message",
-                             "At most 100.");
+    json_t *want =
+        json_pack("{s:{s:s,s:s}}", "total", "code", "too_large", "message", "At most 100.");
     assert_true(json_equal(e->data, want));
     json_decref(want);
     core_hooks_call_log(call, "test.refuse");
@@ -547,16 +558,17 @@ static void test_cannot_wait_here(void **state)
 {
     (void)state;
     struct core_hooks_vm *vm = vm_with_wait(0);
-    load(vm, "function in_co() coroutine.wrap(function() wait() end)() end\n"
-             "function in_resume() local ok, e = coroutine.resume(coroutine.create(wait))\n"
-             "  error(e, 0) end\n"
-             "function in_sort() table.sort({3, 2, 1}, function(a, b) wait() return a < b end) end\n"
-             "function in_gsub() return (('abc'):gsub('b', function() wait() end)) end\n"
-             "function in_meta() local t = setmetatable({}, { __tostring = function() wait()\n"
-             "  return 'x' end }) return tostring(t) end\n"
-             "function checks() return (can_wait() and 1 or 0) +\n"
-             "  (coroutine.wrap(can_wait)() and 10 or 0) end\n"
-             "function stray() coroutine.yield(1) end\n");
+    load(vm,
+         "function in_co() coroutine.wrap(function() wait() end)() end\n"
+         "function in_resume() local ok, e = coroutine.resume(coroutine.create(wait))\n"
+         "  error(e, 0) end\n"
+         "function in_sort() table.sort({3, 2, 1}, function(a, b) wait() return a < b end) end\n"
+         "function in_gsub() return (('abc'):gsub('b', function() wait() end)) end\n"
+         "function in_meta() local t = setmetatable({}, { __tostring = function() wait()\n"
+         "  return 'x' end }) return tostring(t) end\n"
+         "function checks() return (can_wait() and 1 or 0) +\n"
+         "  (coroutine.wrap(can_wait)() and 10 or 0) end\n"
+         "function stray() coroutine.yield(1) end\n");
     const char *const fns[] = {"in_co", "in_resume", "in_sort", "in_gsub", "in_meta"};
     for (size_t i = 0; i < sizeof(fns) / sizeof(fns[0]); i++)
         assert_contains(run_error(vm, fns[i], CORE_HOOKS_ERR_SCRIPT), "cannot wait here");
