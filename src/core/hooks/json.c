@@ -7,10 +7,11 @@
  * holding C memory, never unwinds past its cleanup. JSON -> Lua runs inside
  * lua_pcall for the same reason: the cap may refuse any push.
  *
- * tarmac.json.encode writes through base/jsonw so that numbers look as they
- * do in the API's answers (the shortest decimal that reads back, integral
- * floats without ".0"); object keys are sorted, so a script that signs a
- * body it encoded gets the same text every time. */
+ * tarmac.json.decode parses straight into the state (json_decode.c says
+ * why). tarmac.json.encode writes through base/jsonw so that numbers look
+ * as they do in the API's answers (the shortest decimal that reads back,
+ * integral floats without ".0"); object keys are sorted, so a script that
+ * signs a body it encoded gets the same text every time. */
 #include "core/hooks/json.h"
 
 #include <lauxlib.h>
@@ -24,6 +25,7 @@
 #include "base/jsonw.h"
 #include "base/utf8.h"
 #include "core/hooks/hooks_int.h"
+#include "core/hooks/json_decode.h"
 
 /* Only their addresses matter: the registry key of the array metatable, and
  * the light userdata that is tarmac.null. */
@@ -116,26 +118,17 @@ static int push_protected(lua_State *L)
     return 1;
 }
 
-/* Pushes v, or leaves the error object on the stack (a memory error's own
- * message, to raise again as is) and returns the rc. */
-static enum rc push_or_error(lua_State *L, const json_t *v)
+enum rc core_hooks_push_json(lua_State *L, const json_t *v)
 {
+    if (!lua_checkstack(L, 3))
+        return RC_NOMEM;
     struct push_ctx c = {v, RC_OK};
     lua_pushcfunction(L, push_protected);
     lua_pushlightuserdata(L, &c);
     if (lua_pcall(L, 1, 1, 0) == LUA_OK)
         return RC_OK;
+    lua_pop(L, 1);
     return c.rc ? c.rc : RC_NOMEM;
-}
-
-enum rc core_hooks_push_json(lua_State *L, const json_t *v)
-{
-    if (!lua_checkstack(L, 3))
-        return RC_NOMEM;
-    enum rc rc = push_or_error(L, v);
-    if (rc)
-        lua_pop(L, 1);
-    return rc;
 }
 
 /* ---- Lua -> JSON ------------------------------------------------------ */
@@ -145,7 +138,13 @@ struct to_ctx {
     size_t path_len;
     char *err;
     size_t errlen;
+    size_t bytes_left; /* of C memory the tree may take, roughly */
 };
+
+/* What a json_t costs in C memory, roughly (the struct, malloc's overhead,
+ * a slot in its container): the tree is bounded by the state's cap, so a
+ * script cannot turn its capped memory into several times as much C. */
+#define JSON_VALUE_COST 64
 
 static json_t *fail(struct to_ctx *c, const char *what)
 {
@@ -239,10 +238,14 @@ static json_t *table_to_object(lua_State *L, int idx, int depth, struct to_ctx *
         const char *key = lua_tolstring(L, -2, &klen); /* a string: nothing converted */
         size_t was = path_push(c, key, 0);
         json_t *item = NULL;
-        if (!utf8_is_valid(key, klen) || memchr(key, '\0', klen))
+        if (!utf8_is_valid(key, klen) || memchr(key, '\0', klen)) {
             fail(c, "the key is not UTF-8 text without NUL");
-        else
+        } else if (klen > c->bytes_left) {
+            fail(c, "too large to convert (past the memory limit)");
+        } else {
+            c->bytes_left -= klen;
             item = to_value(L, lua_gettop(L), depth + 1, c);
+        }
         if (!item) {
             lua_pop(L, 2);
             json_decref(obj);
@@ -279,6 +282,10 @@ static json_t *table_to_json(lua_State *L, int idx, int depth, struct to_ctx *c)
 
 static json_t *to_value(lua_State *L, int idx, int depth, struct to_ctx *c)
 {
+    size_t cost = JSON_VALUE_COST + (lua_type(L, idx) == LUA_TSTRING ? lua_rawlen(L, idx) : 0);
+    if (cost > c->bytes_left)
+        return fail(c, "too large to convert (past the memory limit)");
+    c->bytes_left -= cost;
     switch (lua_type(L, idx)) {
     case LUA_TNIL: return json_null();
     case LUA_TBOOLEAN: return json_boolean(lua_toboolean(L, idx));
@@ -311,6 +318,7 @@ static json_t *to_value(lua_State *L, int idx, int depth, struct to_ctx *c)
 json_t *core_hooks_to_json_named(lua_State *L, int idx, const char *root, char *err, size_t errlen)
 {
     struct to_ctx c = {.err = err, .errlen = errlen};
+    c.bytes_left = core_hooks_vm_of(L)->memory_max;
     snprintf(c.path, sizeof(c.path), "%s", root);
     c.path_len = strlen(c.path);
     if (err && errlen)
@@ -418,18 +426,7 @@ static int json_decode(lua_State *L)
 {
     size_t len;
     const char *s = luaL_checklstring(L, 1, &len);
-    json_error_t e;
-    json_t *j = json_loadb(s, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &e);
-    if (!j)
-        return luaL_error(L, "tarmac.json.decode: %s (line %d, column %d)", e.text, e.line,
-                          e.column);
-    enum rc rc = push_or_error(L, j);
-    json_decref(j);
-    if (rc == RC_TOO_LARGE)
-        return luaL_error(L, "tarmac.json.decode: nested deeper than %d",
-                          CORE_HOOKS_JSON_DEPTH_MAX);
-    if (rc)
-        return lua_error(L); /* the memory error, as it came */
+    core_hooks_json_decode(L, (struct str){s, len});
     return 1;
 }
 
