@@ -12,18 +12,17 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static const char script[] =
-    "function check(s)\n"
-    "  local ok, v = pcall(tarmac.json.decode, s)\n"
-    "  if not ok then\n"
-    "    assert(type(v) == 'string')\n"
-    "    return\n"
-    "  end\n"
-    "  local ok2, t = pcall(tarmac.json.encode, v)\n"
-    "  if not ok2 then return end -- a key with NUL, or past the cap\n"
-    "  local t2 = tarmac.json.encode(tarmac.json.decode(t))\n"
-    "  if t2 ~= t then error('unstable: ' .. t .. ' then ' .. t2) end\n"
-    "end\n";
+static const char script[] = "function check(s)\n"
+                             "  local ok, v = pcall(tarmac.json.decode, s)\n"
+                             "  if not ok then\n"
+                             "    assert(type(v) == 'string')\n"
+                             "    return\n"
+                             "  end\n"
+                             "  local ok2, t = pcall(tarmac.json.encode, v)\n"
+                             "  if not ok2 then return end -- a key with NUL, or past the cap\n"
+                             "  local t2 = tarmac.json.encode(tarmac.json.decode(t))\n"
+                             "  if t2 ~= t then error('unstable: ' .. t .. ' then ' .. t2) end\n"
+                             "end\n";
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
