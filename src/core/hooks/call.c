@@ -2,7 +2,7 @@
  *
  * The budget. A count hook on the call's coroutine (inherited by every
  * coroutine a script creates: lua_newthread copies the creator's hook)
- * looks at the call's budget every HOOKS_COUNT_STEP instructions. Once it
+ * looks at the call's budget every CORE_HOOKS_COUNT_STEP instructions. Once it
  * is spent, the hook raises on that thread at every instruction: a script
  * that catches the error (pcall, or an error object it keeps) cannot run a
  * single instruction more, so the error reaches the top whatever it
@@ -53,8 +53,8 @@ static void count_hook(lua_State *L, lua_Debug *ar)
     struct core_hooks_call *call = core_hooks_vm_of(L)->running;
     if (!call || !budget_is_over(&call->budget)) {
         /* A coroutine that ran when an earlier call's budget was spent */
-        if (lua_gethookcount(L) != HOOKS_COUNT_STEP)
-            lua_sethook(L, count_hook, LUA_MASKCOUNT, HOOKS_COUNT_STEP);
+        if (lua_gethookcount(L) != CORE_HOOKS_COUNT_STEP)
+            lua_sethook(L, count_hook, LUA_MASKCOUNT, CORE_HOOKS_COUNT_STEP);
         return;
     }
     lua_sethook(L, count_hook, LUA_MASKCOUNT, 1);
@@ -77,7 +77,7 @@ struct core_hooks_call *core_hooks_call_new(struct core_hooks_vm *vm, int nargs,
     lua_pushvalue(L, -2);
     lua_rawsetp(L, -2, co);
     lua_pop(L, 2);
-    lua_sethook(co, count_hook, LUA_MASKCOUNT, HOOKS_COUNT_STEP);
+    lua_sethook(co, count_hook, LUA_MASKCOUNT, CORE_HOOKS_COUNT_STEP);
     if (!lua_checkstack(co, nargs + 1)) {
         log_error("msg=\"hook call with too many arguments\" nargs=%d", nargs);
         abort();

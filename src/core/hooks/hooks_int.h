@@ -16,7 +16,7 @@
 
 /* Instructions between two looks at the clock: a look costs a coarse clock
  * read (tens of ns), 1000 instructions a few microseconds. */
-#define HOOKS_COUNT_STEP 1000
+#define CORE_HOOKS_COUNT_STEP 1000
 
 struct core_hooks_vm {
     lua_State *L;

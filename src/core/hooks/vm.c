@@ -297,9 +297,10 @@ static enum rc run_chunk(struct core_hooks_vm *vm, const char *name, struct str 
     char chunkname[300];
     snprintf(chunkname, sizeof(chunkname), "@%s", name);
     /* Compiling is memory a file chose: under the cap. */
+    bool was = vm->is_capped;
     vm->is_capped = true;
     int st = luaL_loadbufferx(L, code.ptr, code.len, chunkname, "t");
-    vm->is_capped = false;
+    vm->is_capped = was;
     if (st != LUA_OK) {
         const char *msg = lua_tostring(L, -1);
         msg = msg ? msg : "not enough memory";
