@@ -62,22 +62,22 @@ test:
 FUZZ_SRC := $(shell find tests/fuzz -maxdepth 1 -name 'fuzz_*.c' | sort)
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
 # Fuzzers link the pure parts: base, the HTTP parsers, the filter compiler,
-# the inbound webhook signature check.
+# the inbound webhook signature check, the hooks' Lua runtime.
 FUZZ_LIB  = $(sort $(wildcard src/base/*.c) src/http/parse.c src/http/chunked.c src/http/query.c \
             src/http/multipart.c src/http/req.c src/http/ws_handshake.c \
             src/core/record/record_input.c src/core/schema/field_pattern.c src/core/credential/password.c src/core/problem.c \
             src/core/files/file_input.c src/core/files/file_name.c src/core/files/sniff.c src/core/realtime/realtime_sub.c \
-            src/core/jobs/inbound_verify.c \
+            src/core/jobs/inbound_verify.c $(wildcard src/core/hooks/*.c) \
             $(wildcard src/core/schema/collection.c src/core/schema/collection_json.c src/core/schema/index.c \
                        src/core/schema/oauth2.c src/core/schema/field_type.c \
                        src/core/schema/field_value.c src/core/schema/fields/*.c \
                        src/core/filter/filter_*.c src/core/filter/sqlgen.c) \
             src/store/sql.c src/store/dialect.c)
-FUZZ_LIBS = $(shell pkg-config --libs sqlite3 jansson libsodium libcrypt 2>/dev/null) -lm
+FUZZ_LIBS = $(shell pkg-config --libs sqlite3 jansson libsodium libcrypt lua5.4 2>/dev/null) -lm
 
 build/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB) | deps
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_LIB) $(FUZZ_LIBS)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(shell pkg-config --cflags lua5.4 2>/dev/null) -o $@ $< $(FUZZ_LIB) $(FUZZ_LIBS)
 
 fuzz-build: $(FUZZ_BIN)
 

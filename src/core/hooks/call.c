@@ -2,11 +2,15 @@
  *
  * The budget. A count hook on the call's coroutine (inherited by every
  * coroutine a script creates: lua_newthread copies the creator's hook)
- * looks at the call's budget every HOOKS_COUNT_STEP instructions. Once it
+ * looks at the call's budget every CORE_HOOKS_COUNT_STEP instructions. Once it
  * is spent, the hook raises on that thread at every instruction: a script
  * that catches the error (pcall, or an error object it keeps) cannot run a
  * single instruction more, so the error reaches the top whatever it
- * catches. The budget is the monotonic clock read coarsely (base/budget.h)
+ * catches. An error raised from a hook leaves hooks off on its thread
+ * until a pcall boundary restores them (Lua's allowhook), so once the
+ * budget is spent no message handler (xpcall) and no __close (a failed
+ * call's, a dead coroutine's) runs: see core/hooks/sandbox.c. The budget is
+ * the monotonic clock read coarsely (base/budget.h)
  * between resume and return: a thread CPU clock would need a system call
  * per look.
  *
@@ -49,8 +53,8 @@ static void count_hook(lua_State *L, lua_Debug *ar)
     struct core_hooks_call *call = core_hooks_vm_of(L)->running;
     if (!call || !budget_is_over(&call->budget)) {
         /* A coroutine that ran when an earlier call's budget was spent */
-        if (lua_gethookcount(L) != HOOKS_COUNT_STEP)
-            lua_sethook(L, count_hook, LUA_MASKCOUNT, HOOKS_COUNT_STEP);
+        if (lua_gethookcount(L) != CORE_HOOKS_COUNT_STEP)
+            lua_sethook(L, count_hook, LUA_MASKCOUNT, CORE_HOOKS_COUNT_STEP);
         return;
     }
     lua_sethook(L, count_hook, LUA_MASKCOUNT, 1);
@@ -73,7 +77,7 @@ struct core_hooks_call *core_hooks_call_new(struct core_hooks_vm *vm, int nargs,
     lua_pushvalue(L, -2);
     lua_rawsetp(L, -2, co);
     lua_pop(L, 2);
-    lua_sethook(co, count_hook, LUA_MASKCOUNT, HOOKS_COUNT_STEP);
+    lua_sethook(co, count_hook, LUA_MASKCOUNT, CORE_HOOKS_COUNT_STEP);
     if (!lua_checkstack(co, nargs + 1)) {
         log_error("msg=\"hook call with too many arguments\" nargs=%d", nargs);
         abort();
@@ -168,9 +172,12 @@ static void record_error(struct core_hooks_call *call, int st)
 }
 
 /* Closes the to-be-closed variables of the coroutine left by an error or a
- * yield, as coroutine.close does: their __close runs under the budget. */
+ * yield, as coroutine.close does: their __close runs under the budget. Not
+ * once the budget is spent (see core_hooks_call_is_over). */
 static void close_thread(struct core_hooks_call *call)
 {
+    if (call->budget.is_over)
+        return;
     struct run_frame f;
     enter(call, &f);
     (void)lua_resetthread(call->co);
@@ -259,8 +266,8 @@ void core_hooks_call_log(const struct core_hooks_call *call, const char *what)
         log_warn("msg=\"hook refused\" hook=%s kind=%s status=%d where=%s message=\"%s\"", what,
                  kind_name(e), e->status, e->where[0] ? e->where : "?", message);
     else
-        log_warn("msg=\"hook failed\" hook=%s kind=%s where=%s error=\"%s\" traceback=\"%s\"",
-                 what, kind_name(e), e->where[0] ? e->where : "?", message, traceback);
+        log_warn("msg=\"hook failed\" hook=%s kind=%s where=%s error=\"%s\" traceback=\"%s\"", what,
+                 kind_name(e), e->where[0] ? e->where : "?", message, traceback);
 }
 
 void core_hooks_call_free(struct core_hooks_call *call)
@@ -296,6 +303,12 @@ int core_hooks_yield(lua_State *L)
                              "coroutine, a function called from C, or a module's main chunk)");
     core_hooks_vm_of(L)->running->is_waiting = true;
     return lua_yield(L, 0);
+}
+
+bool core_hooks_call_is_over(lua_State *L)
+{
+    const struct core_hooks_call *call = core_hooks_vm_of(L)->running;
+    return call && call->budget.is_over;
 }
 
 struct core_hooks_call *core_hooks_call_of(lua_State *L)

@@ -16,19 +16,19 @@
 
 /* Instructions between two looks at the clock: a look costs a coarse clock
  * read (tens of ns), 1000 instructions a few microseconds. */
-#define HOOKS_COUNT_STEP 1000
+#define CORE_HOOKS_COUNT_STEP 1000
 
 struct core_hooks_vm {
     lua_State *L;
-    size_t memory_used;               /* bytes Lua holds, as its allocator calls report */
-    size_t memory_max;                /* the cap while a call runs */
-    uint64_t budget_ns;               /* each call's budget */
-    bool is_capped;                   /* a call runs: the cap applies, try_realloc */
-    bool is_starting;                 /* core_hooks_vm_new: try_realloc, no cap */
-    struct core_hooks_call *running;  /* innermost call running now, or NULL */
-    char *dir;                        /* for require(); NULL before load_dir */
-    unsigned calls_alive;             /* calls not yet freed */
-    bool is_freed;                    /* core_hooks_vm_free was called; close with the last call */
+    size_t memory_used;              /* bytes Lua holds, as its allocator calls report */
+    size_t memory_max;               /* the cap while a call runs */
+    uint64_t budget_ns;              /* each call's budget */
+    bool is_capped;                  /* a call runs: the cap applies, try_realloc */
+    bool is_starting;                /* core_hooks_vm_new: try_realloc, no cap */
+    struct core_hooks_call *running; /* innermost call running now, or NULL */
+    char *dir;                       /* for require(); NULL before load_dir */
+    unsigned calls_alive;            /* calls not yet freed */
+    bool is_freed;                   /* core_hooks_vm_free was called; close with the last call */
 };
 
 struct core_hooks_call {
@@ -36,9 +36,9 @@ struct core_hooks_call {
     lua_State *co;
     struct budget budget;
     enum core_hooks_status status;
-    bool is_load;    /* a script's main chunk (load_dir/load_string): cannot wait */
-    bool is_waiting; /* suspended by core_hooks_yield, not by coroutine.yield */
-    bool has_run;    /* started: status is meaningful */
+    bool is_load;           /* a script's main chunk (load_dir/load_string): cannot wait */
+    bool is_waiting;        /* suspended by core_hooks_yield, not by coroutine.yield */
+    bool has_run;           /* started: status is meaningful */
     bool is_memory_refused; /* the cap refused an allocation while it ran */
     void *owner;
     struct core_hooks_error error;
@@ -76,6 +76,11 @@ enum core_hooks_status core_hooks_call_run(struct core_hooks_call *call, int nar
 /* True when co is the coroutine of a live call (a script must not resume or
  * close it, and coroutine.running() hands it out). (call.c) */
 bool core_hooks_call_is_thread(lua_State *L, lua_State *co);
+/* True when the running call's budget is spent. Lua code must then not run
+ * for the script's sake: the error the budget hook raised left hooks off
+ * (lua_State.allowhook) on the thread it hit until a pcall boundary, and a
+ * message handler or __close run there would not be stopped. (call.c) */
+bool core_hooks_call_is_over(lua_State *L);
 /* Closes the state if core_hooks_vm_free was called and no call is alive. (vm.c) */
 void core_hooks_vm_release(struct core_hooks_vm *vm);
 

@@ -7,10 +7,11 @@
  * holding C memory, never unwinds past its cleanup. JSON -> Lua runs inside
  * lua_pcall for the same reason: the cap may refuse any push.
  *
- * tarmac.json.encode writes through base/jsonw so that numbers look as they
- * do in the API's answers (the shortest decimal that reads back, integral
- * floats without ".0"); object keys are sorted, so a script that signs a
- * body it encoded gets the same text every time. */
+ * tarmac.json.decode parses straight into the state (json_decode.c says
+ * why). tarmac.json.encode writes through base/jsonw so that numbers look
+ * as they do in the API's answers (the shortest decimal that reads back,
+ * integral floats without ".0"); object keys are sorted, so a script that
+ * signs a body it encoded gets the same text every time. */
 #include "core/hooks/json.h"
 
 #include <lauxlib.h>
@@ -24,6 +25,7 @@
 #include "base/jsonw.h"
 #include "base/utf8.h"
 #include "core/hooks/hooks_int.h"
+#include "core/hooks/json_decode.h"
 
 /* Only their addresses matter: the registry key of the array metatable, and
  * the light userdata that is tarmac.null. */
@@ -82,7 +84,8 @@ static void push_value(lua_State *L, const json_t *v, int depth, struct push_ctx
         lua_createtable(L, 0, (int)json_object_size(v));
         const char *key;
         json_t *item;
-        json_object_foreach((json_t *)v, key, item) {
+        json_object_foreach((json_t *)v, key, item)
+        {
             lua_pushstring(L, key);
             push_value(L, item, depth + 1, c);
             lua_rawset(L, -3);
@@ -99,24 +102,12 @@ static void push_value(lua_State *L, const json_t *v, int depth, struct push_ctx
         core_hooks_mark_array(L, -1);
         break;
     }
-    case JSON_STRING:
-        lua_pushlstring(L, json_string_value(v), json_string_length(v));
-        break;
-    case JSON_INTEGER:
-        lua_pushinteger(L, (lua_Integer)json_integer_value(v));
-        break;
-    case JSON_REAL:
-        lua_pushnumber(L, json_real_value(v));
-        break;
-    case JSON_TRUE:
-        lua_pushboolean(L, 1);
-        break;
-    case JSON_FALSE:
-        lua_pushboolean(L, 0);
-        break;
-    case JSON_NULL:
-        core_hooks_push_null(L);
-        break;
+    case JSON_STRING: lua_pushlstring(L, json_string_value(v), json_string_length(v)); break;
+    case JSON_INTEGER: lua_pushinteger(L, (lua_Integer)json_integer_value(v)); break;
+    case JSON_REAL: lua_pushnumber(L, json_real_value(v)); break;
+    case JSON_TRUE: lua_pushboolean(L, 1); break;
+    case JSON_FALSE: lua_pushboolean(L, 0); break;
+    case JSON_NULL: core_hooks_push_null(L); break;
     }
 }
 
@@ -127,26 +118,17 @@ static int push_protected(lua_State *L)
     return 1;
 }
 
-/* Pushes v, or leaves the error object on the stack (a memory error's own
- * message, to raise again as is) and returns the rc. */
-static enum rc push_or_error(lua_State *L, const json_t *v)
+enum rc core_hooks_push_json(lua_State *L, const json_t *v)
 {
+    if (!lua_checkstack(L, 3))
+        return RC_NOMEM;
     struct push_ctx c = {v, RC_OK};
     lua_pushcfunction(L, push_protected);
     lua_pushlightuserdata(L, &c);
     if (lua_pcall(L, 1, 1, 0) == LUA_OK)
         return RC_OK;
+    lua_pop(L, 1);
     return c.rc ? c.rc : RC_NOMEM;
-}
-
-enum rc core_hooks_push_json(lua_State *L, const json_t *v)
-{
-    if (!lua_checkstack(L, 3))
-        return RC_NOMEM;
-    enum rc rc = push_or_error(L, v);
-    if (rc)
-        lua_pop(L, 1);
-    return rc;
 }
 
 /* ---- Lua -> JSON ------------------------------------------------------ */
@@ -156,7 +138,13 @@ struct to_ctx {
     size_t path_len;
     char *err;
     size_t errlen;
+    size_t bytes_left; /* of C memory the tree may take, roughly */
 };
+
+/* What a json_t costs in C memory, roughly (the struct, malloc's overhead,
+ * a slot in its container): the tree is bounded by the state's cap, so a
+ * script cannot turn its capped memory into several times as much C. */
+#define JSON_VALUE_COST 64
 
 static json_t *fail(struct to_ctx *c, const char *what)
 {
@@ -250,10 +238,14 @@ static json_t *table_to_object(lua_State *L, int idx, int depth, struct to_ctx *
         const char *key = lua_tolstring(L, -2, &klen); /* a string: nothing converted */
         size_t was = path_push(c, key, 0);
         json_t *item = NULL;
-        if (!utf8_is_valid(key, klen) || memchr(key, '\0', klen))
+        if (!utf8_is_valid(key, klen) || memchr(key, '\0', klen)) {
             fail(c, "the key is not UTF-8 text without NUL");
-        else
+        } else if (klen > c->bytes_left) {
+            fail(c, "too large to convert (past the memory limit)");
+        } else {
+            c->bytes_left -= klen;
             item = to_value(L, lua_gettop(L), depth + 1, c);
+        }
         if (!item) {
             lua_pop(L, 2);
             json_decref(obj);
@@ -290,11 +282,13 @@ static json_t *table_to_json(lua_State *L, int idx, int depth, struct to_ctx *c)
 
 static json_t *to_value(lua_State *L, int idx, int depth, struct to_ctx *c)
 {
+    size_t cost = JSON_VALUE_COST + (lua_type(L, idx) == LUA_TSTRING ? lua_rawlen(L, idx) : 0);
+    if (cost > c->bytes_left)
+        return fail(c, "too large to convert (past the memory limit)");
+    c->bytes_left -= cost;
     switch (lua_type(L, idx)) {
-    case LUA_TNIL:
-        return json_null();
-    case LUA_TBOOLEAN:
-        return json_boolean(lua_toboolean(L, idx));
+    case LUA_TNIL: return json_null();
+    case LUA_TBOOLEAN: return json_boolean(lua_toboolean(L, idx));
     case LUA_TNUMBER:
         if (lua_isinteger(L, idx))
             return json_integer((json_int_t)lua_tointeger(L, idx));
@@ -312,8 +306,7 @@ static json_t *to_value(lua_State *L, int idx, int depth, struct to_ctx *c)
         if (core_hooks_is_null(L, idx))
             return json_null();
         return fail(c, "not a JSON value (userdata)");
-    case LUA_TTABLE:
-        return table_to_json(L, idx, depth, c);
+    case LUA_TTABLE: return table_to_json(L, idx, depth, c);
     default: {
         char what[48];
         snprintf(what, sizeof(what), "not a JSON value (%s)", lua_typename(L, lua_type(L, idx)));
@@ -322,10 +315,10 @@ static json_t *to_value(lua_State *L, int idx, int depth, struct to_ctx *c)
     }
 }
 
-json_t *core_hooks_to_json_named(lua_State *L, int idx, const char *root, char *err,
-                                 size_t errlen)
+json_t *core_hooks_to_json_named(lua_State *L, int idx, const char *root, char *err, size_t errlen)
 {
     struct to_ctx c = {.err = err, .errlen = errlen};
+    c.bytes_left = core_hooks_vm_of(L)->memory_max;
     snprintf(c.path, sizeof(c.path), "%s", root);
     c.path_len = strlen(c.path);
     if (err && errlen)
@@ -354,7 +347,8 @@ static void write_json(struct jsonw *w, const json_t *v)
         size_t i = 0;
         const char *key;
         json_t *item;
-        json_object_foreach((json_t *)v, key, item) {
+        json_object_foreach((json_t *)v, key, item)
+        {
             keys[i++] = key;
         }
         qsort(keys, n, sizeof(*keys), compare_keys);
@@ -376,19 +370,11 @@ static void write_json(struct jsonw *w, const json_t *v)
     case JSON_STRING:
         jsonw_string(w, (struct str){json_string_value(v), json_string_length(v)});
         break;
-    case JSON_INTEGER:
-        jsonw_int(w, json_integer_value(v));
-        break;
-    case JSON_REAL:
-        jsonw_double(w, json_real_value(v));
-        break;
+    case JSON_INTEGER: jsonw_int(w, json_integer_value(v)); break;
+    case JSON_REAL: jsonw_double(w, json_real_value(v)); break;
     case JSON_TRUE:
-    case JSON_FALSE:
-        jsonw_bool(w, json_is_true(v));
-        break;
-    case JSON_NULL:
-        jsonw_null(w);
-        break;
+    case JSON_FALSE: jsonw_bool(w, json_is_true(v)); break;
+    case JSON_NULL: jsonw_null(w); break;
     }
 }
 
@@ -440,18 +426,7 @@ static int json_decode(lua_State *L)
 {
     size_t len;
     const char *s = luaL_checklstring(L, 1, &len);
-    json_error_t e;
-    json_t *j = json_loadb(s, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &e);
-    if (!j)
-        return luaL_error(L, "tarmac.json.decode: %s (line %d, column %d)", e.text, e.line,
-                          e.column);
-    enum rc rc = push_or_error(L, j);
-    json_decref(j);
-    if (rc == RC_TOO_LARGE)
-        return luaL_error(L, "tarmac.json.decode: nested deeper than %d",
-                          CORE_HOOKS_JSON_DEPTH_MAX);
-    if (rc)
-        return lua_error(L); /* the memory error, as it came */
+    core_hooks_json_decode(L, (struct str){s, len});
     return 1;
 }
 

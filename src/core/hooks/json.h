@@ -33,12 +33,13 @@ enum rc core_hooks_push_json(lua_State *L, const json_t *v);
  * ("value.items[3]: not a JSON value (function)"). Errors: a table with keys
  * other than exactly 1..n or only strings (mixed keys, holes, float keys),
  * functions, threads, userdata other than tarmac.null, NaN and infinities,
- * strings that are not UTF-8, nesting deeper than 64 (cycles). Never raises
- * and calls no metamethod. Borrows the value. */
+ * strings that are not UTF-8, nesting deeper than 64 (cycles), and a tree
+ * that would take more C memory than the state's cap, roughly ("too large
+ * to convert"). nil is null. Never raises and calls no metamethod. Borrows
+ * the value. */
 json_t *core_hooks_to_json(lua_State *L, int idx, char *err, size_t errlen);
 /* The same with the root named root in the path ("body.items[3]: ..."). */
-json_t *core_hooks_to_json_named(lua_State *L, int idx, const char *root, char *err,
-                                 size_t errlen);
+json_t *core_hooks_to_json_named(lua_State *L, int idx, const char *root, char *err, size_t errlen);
 
 /* Pushes tarmac.null. */
 void core_hooks_push_null(lua_State *L);

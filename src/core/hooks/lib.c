@@ -19,8 +19,8 @@
 
 static const char refusal_mt_key = 'r'; /* its address is the registry key */
 
-#define LOG_TEXT_MAX 1024   /* bytes of a script's log message kept */
-#define RANDOM_ID_MAX 255   /* tarmac.crypto.random_id(n) */
+#define LOG_TEXT_MAX 1024            /* bytes of a script's log message kept */
+#define RANDOM_ID_MAX 255            /* tarmac.crypto.random_id(n) */
 #define ISO_MS_MAX 253402300799999LL /* 9999-12-31 23:59:59.999 */
 
 char *core_hooks_log_escape(const char *s, size_t len, char *out, size_t outlen)
@@ -347,8 +347,8 @@ static int refusal_index(lua_State *L)
         lua_pushinteger(L, r->status);
     else if (!strcmp(key, "message"))
         lua_pushstring(L, message);
-    else if (!strcmp(key, "data") && r->data)
-        core_hooks_push_json(L, r->data);
+    else if (!strcmp(key, "data") && r->data && core_hooks_push_json(L, r->data) == RC_OK)
+        ; /* pushed */
     else
         lua_pushnil(L);
     return 1;

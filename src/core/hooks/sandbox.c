@@ -29,6 +29,22 @@ static void wrap_field(lua_State *L, const char *name, lua_CFunction fn)
     lua_setfield(L, -2, name);
 }
 
+/* load's reader function, in front of the script's (upvalue 1), counting
+ * the bytes it gave (upvalue 2) against CORE_HOOKS_LOAD_CHUNK_MAX. */
+static int counted_reader(lua_State *L)
+{
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_call(L, 0, 1);
+    if (lua_type(L, -1) == LUA_TSTRING) {
+        lua_Integer n = lua_tointeger(L, lua_upvalueindex(2)) + (lua_Integer)lua_rawlen(L, -1);
+        if (n > CORE_HOOKS_LOAD_CHUNK_MAX)
+            return luaL_error(L, "chunk over %d bytes", CORE_HOOKS_LOAD_CHUNK_MAX);
+        lua_pushinteger(L, n);
+        lua_replace(L, lua_upvalueindex(2));
+    }
+    return 1;
+}
+
 static int load_text_only(lua_State *L)
 {
     /* load(chunk [, chunkname [, mode [, env]]]): the env argument counts
@@ -37,6 +53,18 @@ static int load_text_only(lua_State *L)
     lua_settop(L, n);
     lua_pushliteral(L, "t");
     lua_replace(L, 3);
+    /* Compiling runs in C, where the budget's hook does not: bound it. */
+    if (lua_type(L, 1) == LUA_TSTRING && lua_rawlen(L, 1) > CORE_HOOKS_LOAD_CHUNK_MAX) {
+        lua_pushnil(L);
+        lua_pushfstring(L, "chunk over %d bytes", CORE_HOOKS_LOAD_CHUNK_MAX);
+        return 2;
+    }
+    if (lua_type(L, 1) == LUA_TFUNCTION) {
+        lua_pushvalue(L, 1);
+        lua_pushinteger(L, 0);
+        lua_pushcclosure(L, counted_reader, 2);
+        lua_replace(L, 1);
+    }
     return call_original(L);
 }
 
@@ -81,12 +109,17 @@ static int guard_subject(lua_State *L, bool can_be_plain)
     size_t plen;
     luaL_checklstring(L, 1, &slen);
     const char *p = luaL_checklstring(L, 2, &plen);
-    bool is_plain = can_be_plain && lua_toboolean(L, 4);
-    if (slen > CORE_HOOKS_PATTERN_SUBJECT_MAX && !is_plain && has_specials(p, plen))
+    bool is_literal = (can_be_plain && lua_toboolean(L, 4)) || !has_specials(p, plen);
+    if (slen > CORE_HOOKS_PATTERN_SUBJECT_MAX && !is_literal)
         return luaL_error(L,
                           "pattern matching on a subject over %d bytes is refused in hooks "
                           "(use string.find with plain = true, or split the text)",
                           CORE_HOOKS_PATTERN_SUBJECT_MAX);
+    /* Literal text is sought position by position, each compared up to the
+     * pattern's length: a long pattern in a long subject is slow too. */
+    if (slen > CORE_HOOKS_PATTERN_SUBJECT_MAX && plen > CORE_HOOKS_PATTERN_WORK_MAX / slen)
+        return luaL_error(L, "a %d-byte pattern in a %d-byte subject is refused in hooks",
+                          (int)plen, (int)(slen > INT32_MAX ? INT32_MAX : slen));
     return call_original(L);
 }
 
@@ -105,6 +138,95 @@ static int guard_call_thread(lua_State *L)
     lua_State *co = lua_tothread(L, 1);
     if (co && core_hooks_call_is_thread(L, co))
         return luaL_error(L, "a hook call's own coroutine cannot be resumed or closed");
+    return call_original(L);
+}
+
+static int guard_close(lua_State *L)
+{
+    if (core_hooks_call_is_over(L))
+        return luaL_error(L, "time budget exceeded");
+    return guard_call_thread(L);
+}
+
+/* xpcall's message handler, in front of the script's (upvalue 1): skipped
+ * once the budget is spent, when Lua would run it with hooks off. */
+static int guarded_handler(lua_State *L)
+{
+    if (core_hooks_call_is_over(L)) {
+        lua_settop(L, 1);
+        return 1;
+    }
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    lua_call(L, lua_gettop(L) - 1, 1);
+    return 1;
+}
+
+static int xpcall_guarded(lua_State *L)
+{
+    luaL_checktype(L, 2, LUA_TFUNCTION);
+    lua_pushvalue(L, 2);
+    lua_pushcclosure(L, guarded_handler, 1);
+    lua_replace(L, 2);
+    return call_original(L);
+}
+
+/* coroutine.wrap's function, as lcorolib.c's auxwrap but for one thing: a
+ * coroutine that died of the spent budget is not reset, since resetting
+ * runs its __close with hooks off. Upvalue 1: the coroutine. */
+static int wrapped_resume(lua_State *L)
+{
+    lua_State *co = lua_tothread(L, lua_upvalueindex(1));
+    int narg = lua_gettop(L);
+    int st = lua_status(co);
+    if ((st == LUA_OK && lua_gettop(co) == 0) || (st != LUA_OK && st != LUA_YIELD))
+        return luaL_error(L, "cannot resume dead coroutine");
+    if (!lua_checkstack(co, narg))
+        return luaL_error(L, "too many arguments to resume");
+    lua_xmove(L, co, narg);
+    int nres;
+    st = lua_resume(co, L, narg, &nres);
+    if (st == LUA_OK || st == LUA_YIELD) {
+        if (!lua_checkstack(L, nres + 1)) {
+            lua_pop(co, nres);
+            return luaL_error(L, "too many results to resume");
+        }
+        lua_xmove(co, L, nres);
+        return nres;
+    }
+    lua_xmove(co, L, 1); /* the error object */
+    st = lua_status(co);
+    if (st != LUA_OK && st != LUA_YIELD && !core_hooks_call_is_over(L)) {
+        st = lua_resetthread(co); /* close its tbc variables */
+        lua_xmove(co, L, 1);
+    }
+    if (st != LUA_ERRMEM && lua_type(L, -1) == LUA_TSTRING) {
+        luaL_where(L, 1);
+        lua_insert(L, -2);
+        lua_concat(L, 2);
+    }
+    return lua_error(L);
+}
+
+static int coroutine_wrap(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TFUNCTION);
+    lua_State *co = lua_newthread(L);
+    lua_pushvalue(L, 1);
+    lua_xmove(L, co, 1);
+    lua_pushcclosure(L, wrapped_resume, 1);
+    return 1;
+}
+
+/* table.move(a1, f, e, t [, a2]) copies e - f + 1 elements in C; more
+ * than the memory cap could hold are nils or a runaway count. */
+static int table_move_bounded(lua_State *L)
+{
+    lua_Integer f = luaL_checkinteger(L, 2);
+    lua_Integer e = luaL_checkinteger(L, 3);
+    lua_Integer max = (lua_Integer)(core_hooks_vm_of(L)->memory_max / 16);
+    if (e >= f && (f < 0 ? e >= max + f : e - f >= max))
+        return luaL_error(L, "table.move: more than %I elements", max);
     return call_original(L);
 }
 
@@ -146,6 +268,7 @@ void core_hooks_sandbox_open(lua_State *L)
     }
     wrap_field(L, "load", load_text_only);
     wrap_field(L, "setmetatable", setmetatable_no_gc);
+    wrap_field(L, "xpcall", xpcall_guarded);
     lua_pushcfunction(L, collectgarbage_count);
     lua_setfield(L, -2, "collectgarbage");
     lua_pop(L, 1);
@@ -167,8 +290,14 @@ void core_hooks_sandbox_open(lua_State *L)
     lua_setfield(L, -2, "__metatable");
     lua_pop(L, 2);
 
+    lua_getglobal(L, LUA_TABLIBNAME);
+    wrap_field(L, "move", table_move_bounded);
+    lua_pop(L, 1);
+
     lua_getglobal(L, LUA_COLIBNAME);
     wrap_field(L, "resume", guard_call_thread);
-    wrap_field(L, "close", guard_call_thread);
+    wrap_field(L, "close", guard_close);
+    lua_pushcfunction(L, coroutine_wrap);
+    lua_setfield(L, -2, "wrap");
     lua_pop(L, 1);
 }

@@ -4,7 +4,8 @@
  * Opens base, coroutine, table, string, math and utf8, then cuts them down:
  *   - no dofile, loadfile, warn; collectgarbage answers "count" only;
  *   - load compiles text only (mode "t" forced: a binary chunk, which the
- *     bytecode verifier-less VM would run as is, is refused);
+ *     VM, having no bytecode verifier, would run as is, is refused), of
+ *     1 MiB at most (compiling runs in C, out of the budget's reach);
  *   - setmetatable refuses a metatable with __gc: a finalizer would run Lua
  *     code whenever the collector happens to run, outside any call's budget;
  *   - string.dump is gone, and the strings' metatable is protected
@@ -12,7 +13,11 @@
  *   - string.find, match, gmatch and gsub refuse a subject longer than
  *     64 KiB when the pattern has special characters (find with plain =
  *     true is fine): matching runs in C where the budget's hook cannot stop
- *     it, and a backtracking pattern is quadratic or worse in the subject;
+ *     it, and a backtracking pattern is quadratic or worse in the subject.
+ *     On such a subject a literal pattern may be as long as keeps subject
+ *     length x pattern length under 256 Mi. Below 64 KiB a pattern with
+ *     several quantifiers (".-.-.-x") can still run for long: a known limit;
+ *   - table.move refuses to copy more elements than the cap could hold;
  *   - coroutine.resume and coroutine.close refuse a call's own coroutine
  *     (coroutine.running() hands it out; resuming it from another call would
  *     wake a C function waiting for the database);
@@ -25,7 +30,9 @@
 
 #include <lua.h>
 
-#define CORE_HOOKS_PATTERN_SUBJECT_MAX (64 * 1024) /* bytes */
+#define CORE_HOOKS_PATTERN_SUBJECT_MAX (64 * 1024)    /* bytes */
+#define CORE_HOOKS_PATTERN_WORK_MAX ((size_t)1 << 28) /* subject x literal pattern bytes */
+#define CORE_HOOKS_LOAD_CHUNK_MAX (1 << 20)           /* bytes load() compiles */
 
 /* Opens the cut-down libraries as globals of L. */
 void core_hooks_sandbox_open(lua_State *L);

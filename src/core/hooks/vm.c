@@ -139,8 +139,7 @@ static int require_module(lua_State *L)
     size_t len;
     const char *name = luaL_checklstring(L, 1, &len);
     if (!is_module_name(name, len))
-        return luaL_error(L, "require: '%s' is not a module name (letters, digits, _, dots)",
-                          name);
+        return luaL_error(L, "require: '%s' is not a module name (letters, digits, _, dots)", name);
     lua_settop(L, 1);
     lua_rawgetp(L, LUA_REGISTRYINDEX, &loaded_key); /* 2 */
     lua_pushvalue(L, 1);
@@ -298,9 +297,10 @@ static enum rc run_chunk(struct core_hooks_vm *vm, const char *name, struct str 
     char chunkname[300];
     snprintf(chunkname, sizeof(chunkname), "@%s", name);
     /* Compiling is memory a file chose: under the cap. */
+    bool was = vm->is_capped;
     vm->is_capped = true;
     int st = luaL_loadbufferx(L, code.ptr, code.len, chunkname, "t");
-    vm->is_capped = false;
+    vm->is_capped = was;
     if (st != LUA_OK) {
         const char *msg = lua_tostring(L, -1);
         msg = msg ? msg : "not enough memory";
@@ -410,8 +410,7 @@ static enum rc load_file(struct core_hooks_vm *vm, const char *file, char *err, 
     return RC_OK;
 }
 
-enum rc core_hooks_vm_load_dir(struct core_hooks_vm *vm, const char *dir, char *err,
-                               size_t errlen)
+enum rc core_hooks_vm_load_dir(struct core_hooks_vm *vm, const char *dir, char *err, size_t errlen)
 {
     set_err(err, errlen, NULL, "");
     DIR *d = opendir(dir);

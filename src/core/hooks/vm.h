@@ -25,7 +25,7 @@
 #include "core/hooks/call.h"
 
 #define CORE_HOOKS_MEMORY_MAX_DEFAULT ((size_t)64 << 20) /* bytes */
-#define CORE_HOOKS_BUDGET_NS_DEFAULT 1000000000u           /* 1 s */
+#define CORE_HOOKS_BUDGET_NS_DEFAULT 1000000000u         /* 1 s */
 
 struct core_hooks_vm_config {
     size_t memory_max;  /* bytes the state may hold; 0 = 64 MiB */
@@ -62,8 +62,7 @@ size_t core_hooks_vm_memory(const struct core_hooks_vm *vm);
  * run (the files before it ran: the caller then frees this vm and keeps its
  * previous one); RC_IO with err filled when dir or a file cannot be read.
  * Borrows dir; err (errlen bytes, NUL-terminated) may be NULL. */
-enum rc core_hooks_vm_load_dir(struct core_hooks_vm *vm, const char *dir, char *err,
-                               size_t errlen);
+enum rc core_hooks_vm_load_dir(struct core_hooks_vm *vm, const char *dir, char *err, size_t errlen);
 /* The same for one chunk given as text (tests, migrations): name is the chunk
  * name in messages ("orders.lua" gives "orders.lua:3: ..."). RC_OK or
  * RC_INVALID with err filled. Borrows name and code. */
