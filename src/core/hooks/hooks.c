@@ -80,7 +80,15 @@ struct core_hooks {
     atomic_uint next_worker;       /* round robin of job dispatch */
     struct net_offload *http_pool; /* tarmac.http's threads, made at first use (under mu) */
     pthread_mutex_t mu;
-    struct hooks_local *locals; /* every thread's, freed with h */
+    struct hooks_local *locals;        /* every thread's, freed with h */
+    struct hooks_source_node *sources; /* newest first: the current one and those before */
+};
+
+/* The scripts' text as one (re)load read it, for the threads to load. */
+struct hooks_source_node {
+    struct core_hooks_source *src;
+    uint64_t generation;
+    struct hooks_source_node *next;
 };
 
 static _Thread_local struct hooks_local *tl;
@@ -299,8 +307,8 @@ static void gen_free(struct hooks_gen *g)
     xfree(g);
 }
 
-static struct hooks_gen *gen_load(struct core_hooks *h, uint64_t generation, char *err,
-                                  size_t errlen)
+static struct hooks_gen *gen_load(struct core_hooks *h, const struct core_hooks_source *src,
+                                  uint64_t generation, char *err, size_t errlen)
 {
     struct hooks_gen *g = xcalloc(1, sizeof(*g));
     g->generation = generation;
@@ -328,10 +336,8 @@ static struct hooks_gen *gen_load(struct core_hooks *h, uint64_t generation, cha
         rc = hooks_jobs_open(g->vm, err, errlen);
     g->is_loading = true;
     if (!rc)
-        rc = core_hooks_vm_load_dir(g->vm, h->dir, err, errlen);
+        rc = core_hooks_vm_load_source(g->vm, src, err, errlen);
     g->is_loading = false;
-    if (rc == RC_NOT_FOUND)
-        rc = RC_OK; /* no folder: no scripts */
     if (rc) {
         gen_free(g);
         return NULL;
@@ -357,7 +363,11 @@ struct hooks_gen *hooks_current_gen(void)
     uint64_t want = atomic_load(&l->h->generation);
     if (l->generation != want) {
         char err[512];
-        struct hooks_gen *g = gen_load(l->h, want, err, sizeof(err));
+        pthread_mutex_lock(&l->h->mu);
+        const struct core_hooks_source *src = l->h->sources->src;
+        want = l->h->sources->generation; /* the source and its generation together */
+        pthread_mutex_unlock(&l->h->mu);
+        struct hooks_gen *g = gen_load(l->h, src, want, err, sizeof(err));
         if (g) {
             retire(l->gen);
             l->gen = g;
@@ -446,9 +456,26 @@ void hooks_jobs_wake(struct core_hooks *h)
 /* Loads the scripts once on the calling thread to check them. */
 static enum rc check_load(struct core_hooks *h, uint64_t generation, char *err, size_t errlen)
 {
-    struct hooks_gen *g = gen_load(h, generation, err, errlen);
-    if (!g)
+    struct core_hooks_source *src;
+    enum rc rc = core_hooks_source_read(h->dir, h->vm.memory_max ? h->vm.memory_max : 64u << 20,
+                                        &src, err, errlen);
+    if (rc && rc != RC_NOT_FOUND) {
+        core_hooks_source_free(src);
         return RC_INVALID;
+    }
+    struct hooks_gen *g = gen_load(h, src, generation, err, errlen);
+    if (!g) {
+        core_hooks_source_free(src);
+        return RC_INVALID;
+    }
+    /* Every thread makes its state from this very text from now on. */
+    struct hooks_source_node *node = xmalloc(sizeof(*node));
+    node->src = src;
+    node->generation = generation;
+    pthread_mutex_lock(&h->mu);
+    node->next = h->sources;
+    h->sources = node;
+    pthread_mutex_unlock(&h->mu);
     atomic_store(&h->has_record_hooks, g->hook_count > 0);
     const char *kinds[HOOKS_MAX_JOB_KINDS];
     size_t nkinds = 0;
@@ -495,6 +522,11 @@ void core_hooks_free(struct core_hooks *h)
     }
     net_offload_stop(h->http_pool);
     hooks_jobs_free();
+    for (struct hooks_source_node *n = h->sources, *next; n; n = next) {
+        next = n->next;
+        core_hooks_source_free(n->src);
+        xfree(n);
+    }
     pthread_mutex_destroy(&h->mu);
     xfree(h->dir);
     xfree(h);

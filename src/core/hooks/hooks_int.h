@@ -20,15 +20,16 @@
 
 struct core_hooks_vm {
     lua_State *L;
-    size_t memory_used;              /* bytes Lua holds, as its allocator calls report */
-    size_t memory_max;               /* the cap while a call runs */
-    uint64_t budget_ns;              /* each call's budget */
-    bool is_capped;                  /* a call runs: the cap applies, try_realloc */
-    bool is_starting;                /* core_hooks_vm_new: try_realloc, no cap */
-    struct core_hooks_call *running; /* innermost call running now, or NULL */
-    char *dir;                       /* for require(); NULL before load_dir */
-    unsigned calls_alive;            /* calls not yet freed */
-    bool is_freed;                   /* core_hooks_vm_free was called; close with the last call */
+    size_t memory_used;                     /* bytes Lua holds, as its allocator calls report */
+    size_t memory_max;                      /* the cap while a call runs */
+    uint64_t budget_ns;                     /* each call's budget */
+    bool is_capped;                         /* a call runs: the cap applies, try_realloc */
+    bool is_starting;                       /* core_hooks_vm_new: try_realloc, no cap */
+    struct core_hooks_call *running;        /* innermost call running now, or NULL */
+    char *dir;                              /* for require(); NULL before load_dir */
+    const struct core_hooks_source *source; /* the files as read once, or NULL (borrowed) */
+    unsigned calls_alive;                   /* calls not yet freed */
+    bool is_freed; /* core_hooks_vm_free was called; close with the last call */
 };
 
 struct core_hooks_call {

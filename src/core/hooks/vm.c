@@ -133,6 +133,34 @@ out:
     return rc;
 }
 
+/* The scripts of a folder as read once (vm.h). */
+struct core_hooks_source {
+    char *dir;
+    size_t count;
+    char **names; /* sorted */
+    char **texts;
+    size_t *lens;
+};
+
+/* The text of rel (a path under the hooks folder): from the vm's source when
+ * it holds it, else read from the folder. As read_file. */
+static enum rc file_text(struct core_hooks_vm *vm, const char *rel, char **out, size_t *len)
+{
+    const struct core_hooks_source *src = vm->source;
+    for (size_t i = 0; src && i < src->count; i++) {
+        if (strcmp(src->names[i], rel) == 0) {
+            *out = xmalloc(src->lens[i] + 1);
+            memcpy(*out, src->texts[i], src->lens[i] + 1);
+            *len = src->lens[i];
+            return RC_OK;
+        }
+    }
+    char path[4096];
+    if ((size_t)snprintf(path, sizeof(path), "%s/%s", vm->dir, rel) >= sizeof(path))
+        return RC_TOO_LARGE;
+    return read_file(path, vm->memory_max, out, len);
+}
+
 static int require_module(lua_State *L)
 {
     struct core_hooks_vm *vm = core_hooks_vm_of(L);
@@ -158,12 +186,9 @@ static int require_module(lua_State *L)
         if (*p == '.')
             *p = '/';
     }
-    char path[4096];
-    if ((size_t)snprintf(path, sizeof(path), "%s/%s", vm->dir, rel) >= sizeof(path))
-        return luaL_error(L, "require: module '%s': path too long", name);
     char *code;
     size_t code_len;
-    enum rc rc = read_file(path, vm->memory_max, &code, &code_len);
+    enum rc rc = file_text(vm, rel, &code, &code_len);
     if (rc == RC_NOT_FOUND)
         return luaL_error(L, "require: module '%s' not found (%s)", name, rel);
     if (rc)
@@ -373,14 +398,9 @@ static enum rc load_file(struct core_hooks_vm *vm, const char *file, char *err, 
         if (is_loaded)
             return RC_OK; /* a file before it required it */
     }
-    char path[4096];
-    if ((size_t)snprintf(path, sizeof(path), "%s/%s", vm->dir, file) >= sizeof(path)) {
-        set_err(err, errlen, file, "path too long");
-        return RC_IO;
-    }
     char *code;
     size_t len;
-    enum rc rc = read_file(path, vm->memory_max, &code, &len);
+    enum rc rc = file_text(vm, file, &code, &len);
     if (rc == RC_NOT_FOUND)
         return RC_OK; /* removed since listed, or a dangling link */
     if (rc) {
@@ -431,5 +451,81 @@ enum rc core_hooks_vm_load_dir(struct core_hooks_vm *vm, const char *dir, char *
         xfree(names[i]);
     }
     xfree(names);
+    return rc;
+}
+
+enum rc core_hooks_source_read(const char *dir, size_t max_bytes, struct core_hooks_source **out,
+                               char *err, size_t errlen)
+{
+    set_err(err, errlen, NULL, "");
+    struct core_hooks_source *src = xcalloc(1, sizeof(*src));
+    src->dir = xstrdup(dir);
+    *out = src;
+    DIR *d = opendir(dir);
+    if (!d) {
+        bool is_missing = errno == ENOENT;
+        set_err(err, errlen, dir, is_missing ? "no such directory" : strerror(errno));
+        return is_missing ? RC_NOT_FOUND : RC_IO;
+    }
+    size_t n;
+    char **names = list_scripts(d, &n);
+    closedir(d);
+    src->names = xcalloc(n ? n : 1, sizeof(*src->names));
+    src->texts = xcalloc(n ? n : 1, sizeof(*src->texts));
+    src->lens = xcalloc(n ? n : 1, sizeof(*src->lens));
+    enum rc rc = RC_OK;
+    for (size_t i = 0; i < n; i++) {
+        char path[4096];
+        char *code = NULL;
+        size_t len = 0;
+        enum rc r = RC_OK;
+        if (!rc && (size_t)snprintf(path, sizeof(path), "%s/%s", dir, names[i]) >= sizeof(path))
+            r = RC_TOO_LARGE;
+        else if (!rc)
+            r = read_file(path, max_bytes, &code, &len);
+        if (!rc && r && r != RC_NOT_FOUND) {
+            set_err(err, errlen, names[i], rc_text(r));
+            rc = r == RC_TOO_LARGE ? RC_INVALID : RC_IO;
+        }
+        if (!rc && !r) {
+            src->names[src->count] = names[i];
+            src->texts[src->count] = code;
+            src->lens[src->count] = len;
+            src->count++;
+            names[i] = NULL;
+        } else {
+            xfree(code);
+        }
+        xfree(names[i]);
+    }
+    xfree(names);
+    return rc;
+}
+
+void core_hooks_source_free(struct core_hooks_source *src)
+{
+    if (!src)
+        return;
+    for (size_t i = 0; i < src->count; i++) {
+        xfree(src->names[i]);
+        xfree(src->texts[i]);
+    }
+    xfree(src->names);
+    xfree(src->texts);
+    xfree(src->lens);
+    xfree(src->dir);
+    xfree(src);
+}
+
+enum rc core_hooks_vm_load_source(struct core_hooks_vm *vm, const struct core_hooks_source *src,
+                                  char *err, size_t errlen)
+{
+    set_err(err, errlen, NULL, "");
+    xfree(vm->dir);
+    vm->dir = xstrdup(src->dir);
+    vm->source = src;
+    enum rc rc = RC_OK;
+    for (size_t i = 0; i < src->count && !rc; i++)
+        rc = load_file(vm, src->names[i], err, errlen);
     return rc;
 }

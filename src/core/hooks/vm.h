@@ -69,4 +69,19 @@ enum rc core_hooks_vm_load_dir(struct core_hooks_vm *vm, const char *dir, char *
 enum rc core_hooks_vm_load_string(struct core_hooks_vm *vm, const char *name, struct str code,
                                   char *err, size_t errlen);
 
+/* The scripts of a folder as read once: every state made from one source
+ * runs the same text whenever it is made (a reload reads the folder once;
+ * each thread makes its state from it later). require() takes a module from
+ * it when it holds the file, else reads the folder. */
+struct core_hooks_source;
+/* Reads every *.lua file of dir (top level; names sorted; at most max_bytes
+ * each). *out is always set (free it): RC_NOT_FOUND for a missing dir (an
+ * empty source), RC_IO / RC_INVALID with err. */
+enum rc core_hooks_source_read(const char *dir, size_t max_bytes, struct core_hooks_source **out,
+                               char *err, size_t errlen);
+void core_hooks_source_free(struct core_hooks_source *src);
+/* As core_hooks_vm_load_dir, from src, which must outlive vm. */
+enum rc core_hooks_vm_load_source(struct core_hooks_vm *vm, const struct core_hooks_source *src,
+                                  char *err, size_t errlen);
+
 #endif

@@ -170,6 +170,34 @@ static void test_load_dir_sorted_and_skips_others(void **state)
     remove_dir();
 }
 
+/* A source is the text as read once: a state made from it later runs that
+ * text, not what the folder holds by then, and its require() takes the
+ * modules it holds. */
+static void test_source_is_read_once(void **state)
+{
+    (void)state;
+    make_dir();
+    write_file("a.lua", "V = require('util').v\n");
+    write_file("util.lua", "return { v = 1 }\n");
+    struct core_hooks_source *src;
+    char err[256];
+    assert_int_equal(core_hooks_source_read(tmp_dir, 1 << 20, &src, err, sizeof(err)), RC_OK);
+    write_file("a.lua", "error('changed on disk')\n");
+    write_file("util.lua", "return { v = 2 }\n");
+    struct core_hooks_vm *vm = new_vm(0, 0);
+    assert_int_equal(core_hooks_vm_load_source(vm, src, err, sizeof(err)), RC_OK);
+    lua_State *L = core_hooks_vm_lua(vm);
+    lua_getglobal(L, "V");
+    assert_int_equal(lua_tointeger(L, -1), 1);
+    lua_pop(L, 1);
+    core_hooks_vm_free(vm);
+    core_hooks_source_free(src);
+    remove_dir();
+    assert_int_equal(core_hooks_source_read(tmp_dir, 1 << 20, &src, err, sizeof(err)),
+                     RC_NOT_FOUND);
+    core_hooks_source_free(src);
+}
+
 static void test_load_dir_reports_file_and_line(void **state)
 {
     (void)state;
@@ -711,6 +739,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_load_dir_sorted_and_skips_others),
         cmocka_unit_test(test_load_dir_reports_file_and_line),
+        cmocka_unit_test(test_source_is_read_once),
         cmocka_unit_test(test_load_dir_missing_is_not_found),
         cmocka_unit_test(test_load_string_errors),
         cmocka_unit_test(test_require),
