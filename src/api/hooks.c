@@ -57,10 +57,10 @@ static void answer(struct api_call *c, struct core_hooks_reply *reply)
         if (!strcasecmp(name, "Content-Type"))
             has_type = true;
     }
-    const char *type = has_type      ? NULL
-                       : reply->json ? "application/json"
-                       : reply->text ? "text/plain; charset=utf-8"
-                                     : NULL;
+    const char *type = has_type         ? NULL
+                       : reply->is_json ? "application/json"
+                       : reply->text    ? "text/plain; charset=utf-8"
+                                        : NULL;
     struct buf *out = api_call_start(c, reply->status, type);
     /* The response keeps pointers: the names and values go to the request's
      * arena (the reply is freed when this returns). */
@@ -72,15 +72,16 @@ static void answer(struct api_call *c, struct core_hooks_reply *reply)
         http_resp_add_header(c->req, n.ptr, val);
     }
     enum rc rc = RC_OK;
-    if (reply->json) {
-        char *text = json_dumps(reply->json, JSON_COMPACT | JSON_ENCODE_ANY);
-        rc = text ? buf_append_cstr(out, text) : RC_NOMEM;
-        xfree(text);
-    } else if (reply->text) {
+    if (reply->text)
         rc = buf_append(out, reply->text, reply->text_len);
-    }
     if (rc)
         api_call_fail(c, rc);
+}
+
+/* The @request data of rules, for the script's first records call. */
+static void prepare(void *ctx)
+{
+    api_call_request_data(ctx, "default");
 }
 
 /* A script route matched: route index i of the worker's router's scripts. */
@@ -93,30 +94,40 @@ static enum rc script_route(struct http_req *req, void *ctx)
     if (req->body.len &&
         api_call_body_or_fail(c, "Failed to load the submitted data due to invalid formatting."))
         return RC_OK;
-    api_call_request_data(c, "default");
-    json_t *params = json_object();
-    for (size_t k = 0; k < req->param_count; k++) {
-        char name[64];
-        size_t n =
-            req->params[k].name.len < sizeof(name) - 1 ? req->params[k].name.len : sizeof(name) - 1;
-        memcpy(name, req->params[k].name.ptr, n);
-        name[n] = '\0';
-        json_object_set_new(params, name,
-                            json_stringn(req->params[k].value.ptr, req->params[k].value.len));
-    }
+    /* The script sees the request's parts as they came; rules of its
+     * records calls get them as @request data only when it makes one. */
+    struct core_hooks_pair *params =
+        arena_alloc(req->arena, (req->param_count + 1) * sizeof(*params));
+    for (size_t k = 0; k < req->param_count; k++)
+        params[k] = (struct core_hooks_pair){req->params[k].name, req->params[k].value};
+    const struct http_query_param *qp = NULL;
+    size_t qn = 0;
+    if (http_req_query_all(req, &qp, &qn) != RC_OK)
+        qn = 0;
+    struct core_hooks_pair *query = arena_alloc(req->arena, (qn + 1) * sizeof(*query));
+    for (size_t k = 0; k < qn; k++)
+        query[k] = (struct core_hooks_pair){qp[k].key, qp[k].value};
+    struct core_hooks_pair *headers =
+        arena_alloc(req->arena, (req->header_count + 1) * sizeof(*headers));
+    for (size_t k = 0; k < req->header_count; k++)
+        headers[k] = (struct core_hooks_pair){req->headers[k].name, req->headers[k].value};
     struct core_hooks_request in = {
         .method = http_method_name(req->method),
         .path = req->path,
         .params = params,
-        .query = c->query_json,
-        .headers = c->headers_json,
+        .param_count = req->param_count,
+        .query = query,
+        .query_count = qn,
+        .headers = headers,
+        .header_count = req->header_count,
         .body = c->body,
         .r = &c->core,
+        .prepare = prepare,
+        .prepare_ctx = c,
     };
     struct route_call *call = arena_alloc(req->arena, sizeof(*call));
     *call = (struct route_call){.c = c};
     enum rc rc = core_hooks_route_call(i, c->aw->hooks_generation, &in, route_done, call);
-    json_decref(params);
     if (rc) /* the scripts were reloaded between the match and the call */
         return api_call_fail(c, RC_BUSY);
     if (!call->is_answered) {

@@ -10,6 +10,8 @@
 #include <string.h>
 
 #include "base/alloc.h"
+#include "base/buf.h"
+#include "base/jsonw.h"
 #include "base/log.h"
 #include "net/offload.h"
 #include "core/hooks/run_int.h"
@@ -17,7 +19,8 @@
 #include "core/hooks/vm.h"
 
 #define MAX_PATTERN 512
-#define MAX_PARAMS 8 /* http/router.h's HTTP_MAX_PARAMS: the api layer builds a router */
+#define MAX_REPLY (16u << 20) /* bytes of a route's JSON body */
+#define MAX_PARAMS 8          /* http/router.h's HTTP_MAX_PARAMS: the api layer builds a router */
 
 enum hook_when { WHEN_BEFORE, WHEN_AFTER };
 
@@ -804,7 +807,6 @@ void core_hooks_route(size_t i, const char **method, const char **pattern)
 
 void core_hooks_reply_cleanup(struct core_hooks_reply *reply)
 {
-    json_decref(reply->json);
     json_decref(reply->headers);
     xfree(reply->text);
     core_problem_cleanup(&reply->problem);
@@ -855,9 +857,22 @@ static bool read_reply(lua_State *co, struct core_hooks_reply *reply, char *why,
         memcpy(reply->text, s, len + 1);
         reply->text_len = len;
     } else if (n >= 2 && lua_type(co, base + 1) == LUA_TTABLE) {
-        reply->json = core_hooks_to_json(co, base + 1, why, whylen);
-        if (!reply->json)
+        struct buf b;
+        buf_init(&b, MAX_REPLY);
+        struct jsonw w;
+        jsonw_init(&w, &b);
+        bool ok = core_hooks_write_json(co, base + 1, "body", &w, why, whylen);
+        if (ok && jsonw_finish(&w) != RC_OK) {
+            snprintf(why, whylen, "a route's body is at most 16 MiB of JSON");
+            ok = false;
+        }
+        if (!ok) {
+            buf_cleanup(&b);
             return false;
+        }
+        reply->text_len = b.len;
+        reply->text = b.data; /* the reply owns the buffer's memory now */
+        reply->is_json = true;
     } else if (n >= 2 && !lua_isnil(co, base + 1)) {
         snprintf(why, whylen, "a route's body is a table (JSON) or a string");
         return false;
@@ -937,10 +952,32 @@ static void push_auth(lua_State *L, const struct core_auth *a)
     lua_setfield(L, -2, "superuser");
 }
 
-static void push_json_field(lua_State *L, const char *key, const json_t *v)
+/* Pushes {name = value} of pairs; with snake, names as @request.headers has
+ * them (lower case, - as _). The first of a name wins. */
+static void push_pairs(lua_State *L, const struct core_hooks_pair *pairs, size_t n, bool snake)
 {
-    if (v && core_hooks_push_json(L, v) == RC_OK)
-        lua_setfield(L, -2, key);
+    lua_createtable(L, 0, (int)n);
+    for (size_t i = 0; i < n; i++) {
+        char key[256];
+        size_t len = pairs[i].name.len;
+        if (len >= sizeof(key))
+            continue;
+        for (size_t k = 0; k < len; k++) {
+            char ch = pairs[i].name.ptr[k];
+            if (snake)
+                ch = ch == '-' ? '_' : (ch >= 'A' && ch <= 'Z' ? (char)(ch | 0x20) : ch);
+            key[k] = ch;
+        }
+        lua_pushlstring(L, key, len);
+        if (lua_rawget(L, -2) != LUA_TNIL) {
+            lua_pop(L, 1);
+            continue;
+        }
+        lua_pop(L, 1);
+        lua_pushlstring(L, key, len);
+        lua_pushlstring(L, pairs[i].value.ptr, pairs[i].value.len);
+        lua_rawset(L, -3);
+    }
 }
 
 enum rc core_hooks_route_call(size_t i, uint64_t generation, const struct core_hooks_request *in,
@@ -955,6 +992,8 @@ enum rc core_hooks_route_call(size_t i, uint64_t generation, const struct core_h
     run->su.auth = &superuser;
     run->done = done;
     run->done_ctx = ctx;
+    run->prepare = in->prepare;
+    run->prepare_ctx = in->prepare_ctx;
     lua_State *L = core_hooks_vm_lua(g->vm);
     lua_rawgeti(L, LUA_REGISTRYINDEX, g->routes[i].ref);
     lua_createtable(L, 0, 8);
@@ -962,10 +1001,14 @@ enum rc core_hooks_route_call(size_t i, uint64_t generation, const struct core_h
     lua_setfield(L, -2, "method");
     lua_pushlstring(L, in->path.ptr, in->path.len);
     lua_setfield(L, -2, "path");
-    push_json_field(L, "params", in->params);
-    push_json_field(L, "query", in->query);
-    push_json_field(L, "headers", in->headers);
-    push_json_field(L, "body", in->body);
+    push_pairs(L, in->params, in->param_count, false);
+    lua_setfield(L, -2, "params");
+    push_pairs(L, in->query, in->query_count, false);
+    lua_setfield(L, -2, "query");
+    push_pairs(L, in->headers, in->header_count, true);
+    lua_setfield(L, -2, "headers");
+    if (in->body && core_hooks_push_json(L, in->body) == RC_OK)
+        lua_setfield(L, -2, "body");
     push_auth(L, in->r->auth);
     lua_setfield(L, -2, "auth");
     hooks_run_settle(run, hooks_run_start(run, 1));

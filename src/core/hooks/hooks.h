@@ -75,25 +75,38 @@ size_t core_hooks_routes(uint64_t *generation);
 /* Route i (0-based) of the calling worker's current scripts. */
 void core_hooks_route(size_t i, const char **method, const char **pattern);
 
+/* A name and a value of the request (borrowed). */
+struct core_hooks_pair {
+    struct str name;
+    struct str value;
+};
+
 /* What a route's script sees of the request (borrowed for the call). */
 struct core_hooks_request {
     const char *method;
     struct str path;
-    json_t *params;  /* {name: value} of the pattern's {params} */
-    json_t *query;   /* {name: value} */
-    json_t *headers; /* {lower_snake_name: value} */
-    json_t *body;    /* decoded JSON or form, or NULL */
+    const struct core_hooks_pair *params; /* the pattern's {params} */
+    size_t param_count;
+    const struct core_hooks_pair *query; /* decoded; the first of a name wins */
+    size_t query_count;
+    const struct core_hooks_pair *headers; /* as received (names become lower_snake) */
+    size_t header_count;
+    json_t *body; /* decoded JSON or form, or NULL */
     /* reads and writes of tarmac.records run as this request's requester
-     * (cw, schema, arena, auth, @request data); it must outlive the call */
+     * (cw, schema, arena, auth); it must outlive the call. prepare fills its
+     * @request data (query, headers, body) for rules, once, before the
+     * first of them. */
     struct core_request *r;
+    void (*prepare)(void *ctx);
+    void *prepare_ctx;
 };
 
 /* What the route answered. */
 struct core_hooks_reply {
     int status;
-    json_t *json; /* a table body, sent as JSON (owned), or NULL */
-    char *text;   /* a string body (owned), or NULL */
+    char *text; /* the body (owned), or NULL for none */
     size_t text_len;
+    bool is_json;    /* text is a table sent as JSON (else a string the script gave) */
     json_t *headers; /* {name: value} (owned), or NULL */
     /* an error: a refusal's message and data, or the server's own (500,
      * details only in the log) */

@@ -331,6 +331,112 @@ json_t *core_hooks_to_json(lua_State *L, int idx, char *err, size_t errlen)
     return core_hooks_to_json_named(L, idx, "value", err, errlen);
 }
 
+/* ---- Lua -> JSON text, with no tree in between (a route's answer) ------ */
+
+static bool write_value(lua_State *L, int idx, int depth, struct jsonw *w, struct to_ctx *c);
+
+static bool write_table(lua_State *L, int idx, int depth, struct jsonw *w, struct to_ctx *c)
+{
+    if (depth >= CORE_HOOKS_JSON_DEPTH_MAX)
+        return fail(c, "nested deeper than 64 tables (or a table inside itself)"), false;
+    if (!lua_checkstack(L, 6))
+        return fail(c, "out of Lua stack"), false;
+    lua_Integer n;
+    bool is_seq;
+    bool all_str;
+    classify_keys(L, idx, &n, &is_seq, &all_str);
+    bool is_marked = is_array_marked(L, idx);
+    if (is_marked && n && !is_seq)
+        return fail(c, "an array (tarmac.json.array) with keys other than 1..n"), false;
+    if (is_marked || (n && is_seq)) {
+        jsonw_array_begin(w);
+        for (lua_Integer i = 1; i <= n; i++) {
+            lua_rawgeti(L, idx, i);
+            size_t was = path_push(c, NULL, i);
+            bool ok = write_value(L, lua_gettop(L), depth + 1, w, c);
+            lua_pop(L, 1);
+            if (!ok)
+                return false;
+            path_pop(c, was);
+        }
+        jsonw_array_end(w);
+        return true;
+    }
+    if (!all_str)
+        return fail(c, "a table whose keys are neither 1..n nor all strings"), false;
+    jsonw_object_begin(w);
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        size_t klen;
+        const char *key = lua_tolstring(L, -2, &klen);
+        size_t was = path_push(c, key, 0);
+        if (!utf8_is_valid(key, klen) || memchr(key, '\0', klen)) {
+            lua_pop(L, 2);
+            return fail(c, "the key is not UTF-8 text without NUL"), false;
+        }
+        jsonw_key(w, (struct str){key, klen});
+        if (!write_value(L, lua_gettop(L), depth + 1, w, c)) {
+            lua_pop(L, 2);
+            return false;
+        }
+        path_pop(c, was);
+        lua_pop(L, 1);
+    }
+    jsonw_object_end(w);
+    return true;
+}
+
+static bool write_value(lua_State *L, int idx, int depth, struct jsonw *w, struct to_ctx *c)
+{
+    switch (lua_type(L, idx)) {
+    case LUA_TNIL: jsonw_null(w); return true;
+    case LUA_TBOOLEAN: jsonw_bool(w, lua_toboolean(L, idx)); return true;
+    case LUA_TNUMBER:
+        if (lua_isinteger(L, idx)) {
+            jsonw_int(w, (int64_t)lua_tointeger(L, idx));
+            return true;
+        }
+        if (!isfinite(lua_tonumber(L, idx)))
+            return fail(c, "NaN and infinities are not JSON numbers"), false;
+        jsonw_double(w, lua_tonumber(L, idx));
+        return true;
+    case LUA_TSTRING: {
+        size_t len;
+        const char *s = lua_tolstring(L, idx, &len);
+        if (!utf8_is_valid(s, len))
+            return fail(c, "not UTF-8 text"), false;
+        jsonw_string(w, (struct str){s, len});
+        return true;
+    }
+    case LUA_TLIGHTUSERDATA:
+        if (core_hooks_is_null(L, idx)) {
+            jsonw_null(w);
+            return true;
+        }
+        return fail(c, "not a JSON value (userdata)"), false;
+    case LUA_TTABLE: return write_table(L, idx, depth, w, c);
+    default: {
+        char what[48];
+        snprintf(what, sizeof(what), "not a JSON value (%s)", lua_typename(L, lua_type(L, idx)));
+        return fail(c, what), false;
+    }
+    }
+}
+
+bool core_hooks_write_json(lua_State *L, int idx, const char *root, struct jsonw *w, char *err,
+                           size_t errlen)
+{
+    struct to_ctx c = {.err = err, .errlen = errlen};
+    size_t n = strlen(root);
+    n = n < sizeof(c.path) - 1 ? n : sizeof(c.path) - 1;
+    memcpy(c.path, root, n); /* on every answer of a route: no printf */
+    c.path[n] = '\0';
+    c.path_len = n;
+    if (err && errlen)
+        err[0] = '\0';
+    return write_value(L, lua_absindex(L, idx), 0, w, &c);
+}
+
 /* ---- tarmac.json ------------------------------------------------------ */
 
 static int compare_keys(const void *a, const void *b)

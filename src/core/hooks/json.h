@@ -42,6 +42,13 @@ json_t *core_hooks_to_json(lua_State *L, int idx, char *err, size_t errlen);
 json_t *core_hooks_to_json_named(lua_State *L, int idx, const char *root, char *err, size_t errlen);
 
 /* Pushes tarmac.null. */
+/* Writes the Lua value at idx as JSON text to w, by the same rules as
+ * core_hooks_to_json but with no tree in between (object keys in table
+ * order). false with err ("root.items[3]: ...") when it is not JSON; w may
+ * then hold part of it. */
+struct jsonw;
+bool core_hooks_write_json(lua_State *L, int idx, const char *root, struct jsonw *w, char *err,
+                           size_t errlen);
 void core_hooks_push_null(lua_State *L);
 /* True when the value at idx is tarmac.null. */
 bool core_hooks_is_null(lua_State *L, int idx);

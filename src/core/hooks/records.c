@@ -79,6 +79,7 @@ static struct hooks_run *run_or_fail(lua_State *L, const char *fn)
     struct hooks_run *run = hooks_run_of(L);
     if (!run)
         luaL_error(L, "tarmac.records.%s: only inside a route or a hook", fn);
+    hooks_run_prepare(run); /* rules read the request's @request data */
     return run;
 }
 

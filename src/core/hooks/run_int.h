@@ -28,10 +28,26 @@ struct hooks_run {
     struct store_conn *db;      /* a before hook: the write's transaction; else NULL */
     const char *what;           /* "route POST /x", "after_create orders": for the log */
     struct hooks_job_wait *job; /* a job's run: the runner waiting for its outcome */
+    void (*prepare)(void *ctx); /* a route's: fills r's @request data, once (NULL: done) */
+    void *prepare_ctx;
     /* a route's answer */
     core_hooks_route_done_fn *done;
     void *done_ctx;
 };
+
+/* Fills the run's requester's @request data when it has not been (a route's,
+ * before its first records call). */
+static inline void hooks_run_prepare(struct hooks_run *run)
+{
+    if (run->prepare) {
+        run->prepare(run->prepare_ctx);
+        run->prepare = NULL;
+        /* the superuser's copy takes the same data */
+        const struct core_auth *su = run->su.auth;
+        run->su = *run->r;
+        run->su.auth = su;
+    }
+}
 
 /* hooks.c: the calling thread's current scripts (NULL: none), made again
  * after a reload; a job kind's handler there (LUA_NOREF: none). */
