@@ -145,6 +145,9 @@ tarmac.route("POST", "/api/app/echo", function(req)
   return 201, { body = req.body, who = req.auth and req.auth.id or tarmac.null,
                 coll = req.auth and req.auth.collection or tarmac.null }
 end)
+tarmac.route("GET", "/api/app/whoami", function(req)
+  return 200, { auth = req.auth or tarmac.null }
+end)
 tarmac.route("GET", "/api/app/text", function(req)
   return 200, "plain words", { ["X-Extra"] = "yes" }
 end)
@@ -179,6 +182,13 @@ def routes_answer_with_status_body_and_headers():
           j["coll"] == "users", "echo: %d %r" % (st, j))
     st, j, _ = api.call("POST", "/api/app/echo", {"x": 1}, auth=False)
     check(st == 201 and j["who"] is None, "echo as guest: %d %r" % (st, j))
+    # req.auth.record is the record as the REST API shows it: no password
+    # hash, no tokenKey (hidden fields), so answering it leaks nothing.
+    st, j, _ = api.call("GET", "/api/app/whoami", token=tok)
+    rec = (j.get("auth") or {}).get("record") or {}
+    check(st == 200 and rec.get("id") == uid and rec.get("email") == "u1@example.com" and
+          "password" not in rec and "tokenKey" not in rec and "$argon2" not in json.dumps(j),
+          "req.auth.record without hidden fields: %d %r" % (st, j))
     st, body, h = api.call("GET", "/api/app/text", raw=True)
     check(st == 200 and body == b"plain words" and h.get("X-Extra") == "yes" and
           h.get("Content-Type", "").startswith("text/plain"), "text: %d %r %r" % (st, body, h))

@@ -946,8 +946,18 @@ static void push_auth(lua_State *L, const struct core_auth *a)
         lua_pushstring(L, a->collection->name);
         lua_setfield(L, -2, "collection");
     }
-    if (a->record && core_hooks_push_json(L, a->record) == RC_OK)
-        lua_setfield(L, -2, "record");
+    if (a->record && a->collection) {
+        /* As the REST API renders it: hidden fields (the password hash,
+         * tokenKey) stay out, so a route that answers req.auth leaks none. */
+        json_t *shown = json_copy(a->record);
+        for (size_t i = 0; shown && i < a->collection->field_count; i++) {
+            if (a->collection->fields[i].is_hidden)
+                json_object_del(shown, a->collection->fields[i].name);
+        }
+        if (shown && core_hooks_push_json(L, shown) == RC_OK)
+            lua_setfield(L, -2, "record");
+        json_decref(shown);
+    }
     lua_pushboolean(L, a->is_superuser);
     lua_setfield(L, -2, "superuser");
 }
