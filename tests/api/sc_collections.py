@@ -359,6 +359,23 @@ def _rules_updated(ctx, r):
 
 
 UPDATE = [
+    # Dropping fields that oauth2.mappedFields still names is refused (it was
+    # stored, and every later schema change then failed, and the data
+    # directory no longer opened): PocketBase answers the same field error.
+    S("collections update: removing an oauth2-mapped field is refused", "PATCH",
+      "/api/collections/users", auth="su",
+      body={"fields": [{"name": "role", "type": "text"}]}, status=400,
+      check=codes(MSG_COLL_UPDATE_FAIL, {"oauth2.mappedFields.name": "validation_missing_field",
+                                         "oauth2.mappedFields.avatarURL":
+                                             "validation_missing_field"})),
+    S("collections update: with the mapping cleared the same fields go", "PATCH",
+      "/api/collections/oauthmap", auth="su",
+      setup=lambda ctx: ctx.new_collection({"name": "oauthmap", "type": "auth", "fields": [
+          {"name": "name", "type": "text"}, {"name": "avatar", "type": "text"}],
+          "oauth2": {"mappedFields": {"name": "name", "avatarURL": "avatar"}}}),
+      body={"fields": [{"name": "role", "type": "text"}],
+            "oauth2": {"mappedFields": {"name": "", "avatarURL": ""}}},
+      check=lambda ctx, r: want("name" not in field_names(r.json), "name kept")),
     S("collections update: rename a field keeps its data", "PATCH", "/api/collections/ren_src",
       auth="su", setup=_setup_rename, body=_rename_body, check=_renamed),
     S("collections update: rename the collection keeps records", "PATCH",

@@ -55,9 +55,9 @@ static void check_options(json_t *in)
     for (int round = 0; round < 2; round++) {
         struct core_problem p;
         core_problem_init(&p);
-        core_oauth2_options_parse(json_object_get(in, "oauth2") ? json_object_get(in, "oauth2")
-                                                                : in,
-                                  &o, has_field, NULL, &p);
+        core_oauth2_options_parse(
+            json_object_get(in, "oauth2") ? json_object_get(in, "oauth2") : in, &o, &p);
+        core_oauth2_check_mapped(&o, has_field, NULL, &p);
         if (!core_problem_has_fields(&p)) {
             size_t table = 0;
             while (core_oauth2_provider_at(table))

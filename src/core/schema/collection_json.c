@@ -403,30 +403,11 @@ static struct core_collection *copy_collection(const struct core_collection *b)
     return c;
 }
 
-struct field_lookup {
-    json_t *in;                      /* the collection JSON being applied */
-    const struct core_collection *c; /* its fields before this change */
-};
-
-/* oauth2.mappedFields may name the auth system fields, a field of the input
- * or one the collection has. */
+/* oauth2.mappedFields may name a field the collection has, as the change
+ * leaves it (the auth system fields are among them). */
 static bool has_field_named(const void *ctx, const char *name)
 {
-    const struct field_lookup *l = ctx;
-    if (core_collection_field(l->c, str_from_cstr(name)))
-        return true;
-    static const char *const system[] = {"id", "email", "emailVisibility", "verified"};
-    for (size_t i = 0; i < sizeof(system) / sizeof(system[0]); i++) {
-        if (strcmp(system[i], name) == 0)
-            return true;
-    }
-    json_t *fields = json_object_get(l->in, "fields");
-    for (size_t i = 0; i < json_array_size(fields); i++) {
-        const char *n = json_string_value(json_object_get(json_array_get(fields, i), "name"));
-        if (n && strcmp(n, name) == 0)
-            return true;
-    }
-    return false;
+    return core_collection_field(ctx, str_from_cstr(name)) != NULL;
 }
 
 static const char *const rule_keys[CORE_RULE_COUNT] = {"listRule", "viewRule", "createRule",
@@ -640,9 +621,7 @@ enum rc core_collection_from_json(json_t *in, const struct core_collection *base
                 c->identity_fields = dup_string_list(ids, &c->identity_field_count);
             }
         }
-        struct field_lookup fl = {in, c};
-        core_oauth2_options_parse(json_object_get(in, "oauth2"), &c->oauth2, has_field_named, &fl,
-                                  p);
+        core_oauth2_options_parse(json_object_get(in, "oauth2"), &c->oauth2, p);
         if (c->identity_field_count == 0) {
             c->identity_fields = xcalloc(1, sizeof(char *));
             c->identity_fields[0] = xstrdup("email");
@@ -711,6 +690,8 @@ enum rc core_collection_from_json(json_t *in, const struct core_collection *base
     check_fields(c, schema, p);
     check_type_changes(c, base, p);
     check_identity_fields(c, p);
+    if (c->type == CORE_COLLECTION_AUTH)
+        core_oauth2_check_mapped(&c->oauth2, has_field_named, c, p);
     if (core_problem_has_fields(p)) {
         core_collection_free(c);
         return RC_INVALID;

@@ -324,9 +324,20 @@ static void replace(char **slot, json_t *obj, const char *key, struct core_probl
     *slot = xstrdup(json_string_value(v));
 }
 
-void core_oauth2_options_parse(json_t *in, struct core_oauth2_options *o,
-                               bool (*field_exists)(const void *ctx, const char *name),
-                               const void *ctx, struct core_problem *p)
+void core_oauth2_check_mapped(const struct core_oauth2_options *o,
+                              bool (*field_exists)(const void *ctx, const char *name),
+                              const void *ctx, struct core_problem *p)
+{
+    const char *keys[4] = {"id", "name", "username", "avatarURL"};
+    const char *vals[4] = {o->mapped_id, o->mapped_name, o->mapped_username, o->mapped_avatar};
+    for (int k = 0; k < 4; k++) {
+        if (vals[k] && vals[k][0] && !field_exists(ctx, vals[k]))
+            field_error(p, "validation_missing_field", "Missing collection field.",
+                        "oauth2.mappedFields.%s", keys[k]);
+    }
+}
+
+void core_oauth2_options_parse(json_t *in, struct core_oauth2_options *o, struct core_problem *p)
 {
     if (!o->mapped_id)
         core_oauth2_options_init(o);
@@ -347,13 +358,6 @@ void core_oauth2_options_parse(json_t *in, struct core_oauth2_options *o,
         replace(&o->mapped_name, mf, "name", p);
         replace(&o->mapped_username, mf, "username", p);
         replace(&o->mapped_avatar, mf, "avatarURL", p);
-        const char *keys[4] = {"id", "name", "username", "avatarURL"};
-        const char *vals[4] = {o->mapped_id, o->mapped_name, o->mapped_username, o->mapped_avatar};
-        for (int k = 0; k < 4; k++) {
-            if (vals[k][0] && !field_exists(ctx, vals[k]))
-                field_error(p, "validation_missing_field", "Missing collection field.",
-                            "oauth2.mappedFields.%s", keys[k]);
-        }
     }
     json_t *list = json_object_get(in, "providers");
     if (!is_typed(in, "providers", JSON_ARRAY, "Must be an array.", "oauth2", p) ||

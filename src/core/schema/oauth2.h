@@ -82,13 +82,16 @@ bool core_oauth2_config_is_pkce(const struct core_oauth2_config *cfg);
 
 /* Applies the `oauth2` object in (borrowed; NULL or absent: nothing changes)
  * to o. A provider named again keeps its stored clientSecret when the input
- * omits it (the collection JSON never shows it). field_exists tells whether
- * the collection has a field of that name (mappedFields must name one). A
- * provider's `extra` other than null or {} is refused (none is read yet).
- * Problems go to p under "oauth2.…"; o is then in some valid state. */
-void core_oauth2_options_parse(json_t *in, struct core_oauth2_options *o,
-                               bool (*field_exists)(const void *ctx, const char *name),
-                               const void *ctx, struct core_problem *p);
+ * omits it (the collection JSON never shows it). A provider's `extra` other
+ * than null or {} is refused (none is read yet). Problems go to p under
+ * "oauth2.…"; o is then in some valid state. */
+void core_oauth2_options_parse(json_t *in, struct core_oauth2_options *o, struct core_problem *p);
+/* Checks that each of o's mappedFields names a field: field_exists tells
+ * whether the collection, as the change leaves it, has one of that name (so a
+ * change that removes a mapped field is refused rather than stored broken). */
+void core_oauth2_check_mapped(const struct core_oauth2_options *o,
+                              bool (*field_exists)(const void *ctx, const char *name),
+                              const void *ctx, struct core_problem *p);
 /* Writes the `oauth2` key and its object; the client secrets only with_secrets. */
 void core_oauth2_options_write(struct jsonw *w, const struct core_oauth2_options *o,
                                bool with_secrets);

@@ -28,7 +28,8 @@ static void parse(struct core_oauth2_options *o, const char *text, struct core_p
     json_t *in = json_loads(text, 0, NULL);
     assert_non_null(in);
     core_problem_init(p);
-    core_oauth2_options_parse(in, o, has_name_or_avatar, NULL, p);
+    core_oauth2_options_parse(in, o, p);
+    core_oauth2_check_mapped(o, has_name_or_avatar, NULL, p);
     json_decref(in);
 }
 
@@ -189,7 +190,8 @@ static void test_bad_input_is_refused(void **state)
         json_t *doc = json_loads(text, 0, NULL);
         assert_non_null(doc);
         core_problem_init(&p);
-        core_oauth2_options_parse(json_object_get(doc, "oauth2"), &o, has_name_or_avatar, NULL, &p);
+        core_oauth2_options_parse(json_object_get(doc, "oauth2"), &o, &p);
+        core_oauth2_check_mapped(&o, has_name_or_avatar, NULL, &p);
         json_decref(doc);
         if (!has_field_error(&p, cases[i].path, cases[i].code))
             fail_msg("%s: no %s at %s", cases[i].in, cases[i].code, cases[i].path);
@@ -215,7 +217,8 @@ static void test_bad_input_is_refused(void **state)
     for (int i = 0; i < 100000; i++)
         json_array_append_new(list, json_pack("{s:s}", "name", "google"));
     core_problem_init(&p);
-    core_oauth2_options_parse(big, &o, has_name_or_avatar, NULL, &p);
+    core_oauth2_options_parse(big, &o, &p);
+    core_oauth2_check_mapped(&o, has_name_or_avatar, NULL, &p);
     assert_true(has_field_error(&p, "oauth2.providers", "validation_length_too_long"));
     assert_int_equal(o.provider_count, 0);
     core_problem_cleanup(&p);
