@@ -37,6 +37,7 @@ void core_event_unref(struct core_event *ev)
     if (atomic_fetch_sub(&ev->refs, 1) != 1)
         return;
     json_decref(ev->values); /* the last holder: no other thread reads it now */
+    json_decref(ev->previous);
     xfree(ev);
 }
 

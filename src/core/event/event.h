@@ -39,6 +39,7 @@ struct core_event {
     const struct core_collection *c; /* in schema */
     const char *id;                  /* the record's id, inside values */
     json_t *values;                  /* every field as stored (a delete: before its removal) */
+    json_t *previous;                /* an update: every field as it was before; else NULL */
     struct core_event *next;         /* a write's list of events */
 };
 

@@ -769,7 +769,7 @@ static void on_commit(void *ctx, struct core_event *ev)
         hooks_run_as_system(run, tl->cw, ev->schema);
         lua_State *L = core_hooks_vm_lua(g->vm);
         lua_rawgeti(L, LUA_REGISTRYINDEX, hk->ref);
-        push_event(L, ev->action, ev->c, ev->values, NULL);
+        push_event(L, ev->action, ev->c, ev->values, ev->previous);
         hooks_run_settle(run, hooks_run_start(run, 1));
     }
 }

@@ -547,8 +547,10 @@ static enum rc apply(struct store_conn *db, void *ctx)
             rc = write_row(db, job, in.values, false, p);
         if (rc == RC_INVALID && !p->message[0])
             core_problem_message(p, "Failed to update record.");
-        if (!rc && job->wants_events)
+        if (!rc && job->wants_events) {
             add_event(job, CORE_EVENT_UPDATE, in.values);
+            job->events->previous = json_incref(current); /* after hooks' e.original */
+        }
         if (!rc) {
             json_decref(job->written);
             job->written = json_incref(in.values);
