@@ -18,6 +18,7 @@
 #include "base/jsonw.h"
 #include "base/utf8.h"
 #include "core/credential/password.h"
+#include "core/hooks/hooks.h"
 #include "core/record/exec_job.h"
 #include "core/record/record_out.h"
 #include "core/record/record_write.h"
@@ -152,20 +153,50 @@ static bool auth_rule_or_fail(struct api_call *c, const struct core_collection *
     return false;
 }
 
-enum rc api_auth_write_response(struct api_call *c, const struct core_collection *col,
-                                json_t *record)
+/* The scripts' before_auth hooks may refuse the sign-in (their status,
+ * message and field errors); false when they did and the answer is written. */
+static bool before_auth_or_fail(struct api_call *c, const struct core_collection *col,
+                                json_t *record, const char *method)
 {
-    if (!auth_rule_or_fail(c, col, json_string_value(json_object_get(record, "id"))))
+    struct core_problem p;
+    core_problem_init(&p);
+    int status = 500;
+    enum rc rc = core_hooks_auth(false, col, method, record, &p, &status);
+    if (rc) {
+        http_resp_start(c->req, status, "application/json");
+        api_error_render(http_resp_body(c->req), status, p.message[0] ? p.message : NULL, p.data);
+    }
+    core_problem_cleanup(&p);
+    return rc == RC_OK;
+}
+
+static enum rc respond_auth(struct api_call *c, const struct core_collection *col, json_t *record,
+                            const char *method, struct str meta)
+{
+    if (!auth_rule_or_fail(c, col, json_string_value(json_object_get(record, "id"))) ||
+        !before_auth_or_fail(c, col, record, method))
         return RC_OK;
-    return write_token_response(c, col, record, true, 0, (struct str){0});
+    enum rc rc = write_token_response(c, col, record, true, 0, meta);
+    if (!rc && http_resp_is_started(c->req)) {
+        struct core_problem p;
+        core_problem_init(&p);
+        int status;
+        (void)core_hooks_auth(true, col, method, record, &p, &status);
+        core_problem_cleanup(&p);
+    }
+    return rc;
+}
+
+enum rc api_auth_write_response(struct api_call *c, const struct core_collection *col,
+                                json_t *record, const char *method)
+{
+    return respond_auth(c, col, record, method, (struct str){0});
 }
 
 enum rc api_auth_write_response_meta(struct api_call *c, const struct core_collection *col,
                                      json_t *record, struct str meta)
 {
-    if (!auth_rule_or_fail(c, col, json_string_value(json_object_get(record, "id"))))
-        return RC_OK;
-    return write_token_response(c, col, record, true, 0, meta);
+    return respond_auth(c, col, record, "oauth2", meta);
 }
 
 static enum rc write_same_token(struct api_call *c, const struct core_collection *col,
@@ -251,7 +282,7 @@ static void upgraded(struct core_exec_job *job)
         log_warn("msg=\"password hash upgrade failed\" collection=%s rc=%s", l->col->name,
                  rc_name(job->rc));
     if (!http_req_is_gone(c->req))
-        api_auth_write_response(c, l->col, l->record);
+        api_auth_write_response(c, l->col, l->record, "password");
     http_req_resume(c->req);
 }
 
@@ -269,7 +300,7 @@ static void login_done(enum rc rc, void *ctx)
             core_exec_submit(&c->aw->core, &l->upgrade);
             return; /* answered (and resumed) once the new hash is stored */
         } else if (l->result == RC_OK && l->record) {
-            api_auth_write_response(c, l->col, l->record);
+            api_auth_write_response(c, l->col, l->record, "password");
         } else {
             core_problem_message(&c->problem, "Failed to authenticate.");
             api_call_fail(c, RC_INVALID);

@@ -17,9 +17,11 @@ enum rc api_auth_same_collection_or_fail(struct api_call *c, const struct core_c
  * case), every field, or NULL. */
 json_t *api_auth_find_identity(struct api_call *c, const struct core_collection *col,
                                const char *field, const char *identity);
-/* Writes the auth response {token, record} for record of col. */
+/* Writes the auth response {token, record} for record of col, once the
+ * authRule and the scripts' before_auth hooks let it (method: "password",
+ * "otp"; after_auth hooks run once it is written). */
 enum rc api_auth_write_response(struct api_call *c, const struct core_collection *col,
-                                json_t *record);
+                                json_t *record, const char *method);
 
 /* The same with the OAuth2 `meta` object (JSON text) after the record. */
 enum rc api_auth_write_response_meta(struct api_call *c, const struct core_collection *col,

@@ -156,7 +156,7 @@ static void respond(struct otp_login *l)
         const char *id = json_string_value(json_object_get(l->record, "id"));
         if (core_record_load(c->aw->core.db, l->col, str_from_cstr(id ? id : ""), &fresh) ==
             RC_OK) {
-            api_auth_write_response(c, l->col, fresh);
+            api_auth_write_response(c, l->col, fresh, "otp");
             json_decref(fresh);
         } else {
             api_call_fail(c, RC_INTERNAL);

@@ -426,6 +426,44 @@ def before_hooks_change_and_refuse_after_hooks_write():
     check(n2 == n_before_batch, "the batch wrote nothing: %d" % n2)
 
 
+AUTH = r'''
+tarmac.on("before_auth", "users", function(e)
+  if e.record.password ~= nil or e.record.tokenKey ~= nil then error("hidden fields shown") end
+  if e.record.email == "banned@example.com" then
+    tarmac.refuse(403, "Account suspended.", { email = { code = "suspended", message = "Ask us." } })
+  end
+end)
+tarmac.on("after_auth", function(e)
+  if e.collection == "users" then
+    tarmac.records.create("audit", { what = "login " .. e.method, ref = e.record.id })
+  end
+end)
+'''
+
+
+@test
+def auth_hooks_refuse_a_sign_in_and_see_it_done():
+    s, api = start({"auth.lua": AUTH})
+    make_collections(api)
+    for email in ("ok@example.com", "banned@example.com"):
+        api.ok("POST", "/api/collections/users/records", {
+            "email": email, "password": "user-pass-1234", "passwordConfirm": "user-pass-1234"})
+    st, j, _ = api.call("POST", "/api/collections/users/auth-with-password",
+                        {"identity": "ok@example.com", "password": "user-pass-1234"}, auth=False)
+    check(st == 200 and j["token"], "a sign-in: %d %r" % (st, j))
+    uid = j["record"]["id"]
+    wait_for(lambda: audits(api, uid) == ["login password"], "the after_auth audit")
+    st, j, _ = api.call("POST", "/api/collections/users/auth-with-password",
+                        {"identity": "banned@example.com", "password": "user-pass-1234"},
+                        auth=False)
+    check(st == 403 and j["message"] == "Account suspended." and
+          j["data"]["email"]["code"] == "suspended" and "token" not in j,
+          "a refused sign-in: %d %r" % (st, j))
+    st, j, _ = api.call("POST", "/api/collections/users/auth-with-password",
+                        {"identity": "ok@example.com", "password": "wrong-pass-1234"}, auth=False)
+    check(st == 400, "a bad password never reaches the hooks: %d %r" % (st, j))
+
+
 # --------------------------------------------------------------------------
 # Outbound HTTP
 # --------------------------------------------------------------------------

@@ -31,8 +31,10 @@ struct hooks_route {
 };
 
 struct hooks_hook {
+    const char *name; /* "before_create", ...: for the log */
     enum hook_when when;
     enum core_event_action action;
+    bool is_auth;     /* before_auth / after_auth: a sign-in, not a record change */
     char *collection; /* NULL: every collection */
     int ref;
 };
@@ -217,13 +219,16 @@ static const struct {
     const char *name;
     enum hook_when when;
     enum core_event_action action;
+    bool is_auth;
 } hook_names[] = {
-    {"before_create", WHEN_BEFORE, CORE_EVENT_CREATE},
-    {"before_update", WHEN_BEFORE, CORE_EVENT_UPDATE},
-    {"before_delete", WHEN_BEFORE, CORE_EVENT_DELETE},
-    {"after_create", WHEN_AFTER, CORE_EVENT_CREATE},
-    {"after_update", WHEN_AFTER, CORE_EVENT_UPDATE},
-    {"after_delete", WHEN_AFTER, CORE_EVENT_DELETE},
+    {"before_create", WHEN_BEFORE, CORE_EVENT_CREATE, false},
+    {"before_update", WHEN_BEFORE, CORE_EVENT_UPDATE, false},
+    {"before_delete", WHEN_BEFORE, CORE_EVENT_DELETE, false},
+    {"after_create", WHEN_AFTER, CORE_EVENT_CREATE, false},
+    {"after_update", WHEN_AFTER, CORE_EVENT_UPDATE, false},
+    {"after_delete", WHEN_AFTER, CORE_EVENT_DELETE, false},
+    {"before_auth", WHEN_BEFORE, CORE_EVENT_CREATE, true},
+    {"after_auth", WHEN_AFTER, CORE_EVENT_CREATE, true},
 };
 
 /* tarmac.on(name, [collection,] fn) */
@@ -247,8 +252,10 @@ static int l_on(lua_State *L)
     int ref = luaL_ref(L, LUA_REGISTRYINDEX);
     g->hooks = xrealloc(g->hooks, (g->hook_count + 1) * sizeof(*g->hooks));
     struct hooks_hook *hk = &g->hooks[g->hook_count++];
+    hk->name = hook_names[k].name;
     hk->when = hook_names[k].when;
     hk->action = hook_names[k].action;
+    hk->is_auth = hook_names[k].is_auth;
     hk->collection = collection ? xstrdup(collection) : NULL;
     hk->ref = ref;
     return 0;
@@ -479,7 +486,10 @@ static enum rc check_load(struct core_hooks *h, uint64_t generation, char *err, 
     node->next = h->sources;
     h->sources = node;
     pthread_mutex_unlock(&h->mu);
-    atomic_store(&h->has_record_hooks, g->hook_count > 0);
+    bool has_record_hooks = false;
+    for (size_t i = 0; i < g->hook_count; i++)
+        has_record_hooks = has_record_hooks || !g->hooks[i].is_auth;
+    atomic_store(&h->has_record_hooks, has_record_hooks);
     const char *kinds[HOOKS_MAX_JOB_KINDS];
     size_t nkinds = 0;
     for (size_t i = 0; i < g->job_count && nkinds < HOOKS_MAX_JOB_KINDS; i++)
@@ -644,7 +654,7 @@ static const char *const action_names[] = {
 static bool hook_matches(const struct hooks_hook *hk, enum hook_when when,
                          enum core_event_action action, const struct core_collection *c)
 {
-    return hk->when == when && hk->action == action &&
+    return !hk->is_auth && hk->when == when && hk->action == action &&
            (!hk->collection || !strcmp(hk->collection, c->name));
 }
 
@@ -685,7 +695,7 @@ static enum rc before_one(struct core_hooks *h, struct hooks_gen *g, const struc
                           const struct core_collection *c, json_t *values, json_t *current,
                           struct core_problem *p)
 {
-    struct hooks_run *run = hooks_run_new(h, g, hook_names[hk->when * 3 + hk->action].name);
+    struct hooks_run *run = hooks_run_new(h, g, hk->name);
     hooks_run_as_system(run, NULL, hooks_schema(h));
     run->db = db;
     lua_State *L = core_hooks_vm_lua(g->vm);
@@ -765,7 +775,7 @@ static void on_commit(void *ctx, struct core_event *ev)
         const struct hooks_hook *hk = &g->hooks[i];
         if (!hook_matches(hk, WHEN_AFTER, ev->action, ev->c))
             continue;
-        struct hooks_run *run = hooks_run_new(h, g, hook_names[hk->when * 3 + hk->action].name);
+        struct hooks_run *run = hooks_run_new(h, g, hk->name);
         hooks_run_as_system(run, tl->cw, ev->schema);
         lua_State *L = core_hooks_vm_lua(g->vm);
         lua_rawgeti(L, LUA_REGISTRYINDEX, hk->ref);
@@ -785,6 +795,75 @@ struct core_event_listener core_hooks_listener(struct core_hooks *h)
 {
     return (struct core_event_listener){
         .wants = wants, .on_commit = on_commit, .before = on_before, .ctx = h};
+}
+
+/* -------------------------------------------------------------------------
+ * Auth hooks
+ * ------------------------------------------------------------------------- */
+
+static void push_auth_event(lua_State *L, const struct core_collection *c, const char *method,
+                            json_t *record)
+{
+    lua_createtable(L, 0, 3);
+    lua_pushstring(L, c->name);
+    lua_setfield(L, -2, "collection");
+    lua_pushstring(L, method);
+    lua_setfield(L, -2, "method");
+    json_t *shown = json_copy(record); /* hidden fields (the hash, tokenKey) stay out */
+    for (size_t i = 0; shown && i < c->field_count; i++) {
+        if (c->fields[i].is_hidden)
+            json_object_del(shown, c->fields[i].name);
+    }
+    if (shown && core_hooks_push_json(L, shown) == RC_OK)
+        lua_setfield(L, -2, "record");
+    json_decref(shown);
+}
+
+enum rc core_hooks_auth(bool is_after, const struct core_collection *c, const char *method,
+                        json_t *record, struct core_problem *p, int *status)
+{
+    struct hooks_gen *g = hooks_current_gen();
+    enum rc rc = RC_OK;
+    for (size_t i = 0; g && i < g->hook_count && !rc; i++) {
+        const struct hooks_hook *hk = &g->hooks[i];
+        if (!hk->is_auth || hk->when != (is_after ? WHEN_AFTER : WHEN_BEFORE) ||
+            (hk->collection && strcmp(hk->collection, c->name)))
+            continue;
+        struct hooks_run *run = hooks_run_new(tl->h, g, hk->name);
+        hooks_run_as_system(run, tl->cw, hooks_schema(tl->h));
+        run->cannot_wait = !is_after; /* the sign-in's answer waits for it */
+        lua_State *L = core_hooks_vm_lua(g->vm);
+        lua_rawgeti(L, LUA_REGISTRYINDEX, hk->ref);
+        push_auth_event(L, c, method, record);
+        enum core_hooks_status st = hooks_run_start(run, 1);
+        if (is_after) {
+            hooks_run_settle(run, st); /* its errors are only logged */
+            continue;
+        }
+        if (st == CORE_HOOKS_ERROR) {
+            const struct core_hooks_error *e = core_hooks_call_error(run->call);
+            if (e->kind == CORE_HOOKS_ERR_REFUSED) {
+                *status = e->status;
+                rc = refusal_rc(e->status);
+                if (e->message[0])
+                    core_problem_message(p, e->message);
+                if (e->data && json_is_object(e->data)) {
+                    json_decref(p->data);
+                    p->data = json_deep_copy(e->data);
+                }
+            } else {
+                core_hooks_call_log(run->call, run->what);
+                *status = 500;
+                rc = RC_INTERNAL;
+            }
+        } else if (st == CORE_HOOKS_YIELDED) {
+            log_error("msg=\"a before_auth hook waited: sign-in refused\" collection=%s", c->name);
+            *status = 500;
+            rc = RC_INTERNAL;
+        }
+        run_free(run);
+    }
+    return rc;
 }
 
 /* -------------------------------------------------------------------------

@@ -65,6 +65,15 @@ bool core_hooks_is_busy(void);
 /* Frees the calling thread's state (a worker stopping). */
 void core_hooks_detach(void);
 
+/* A sign-in passed its checks (credentials, authRule): before_auth hooks run
+ * before its token is issued and may refuse it (RC_* with p and *status
+ * filled: the answer); after_auth hooks run after the answer is written (their
+ * errors are only logged). method: "password", "otp", "oauth2"; record: the
+ * identity with every field (hidden ones are not shown to scripts). A worker's
+ * thread; RC_OK when it runs no scripts. */
+enum rc core_hooks_auth(bool is_after, const struct core_collection *c, const char *method,
+                        json_t *record, struct core_problem *p, int *status);
+
 /* -------------------------------------------------------------------------
  * Custom routes (the api layer matches and answers them)
  * ------------------------------------------------------------------------- */

@@ -104,7 +104,7 @@ static int l_request(lua_State *L)
 {
     luaL_checktype(L, 1, LUA_TTABLE);
     struct hooks_run *run = hooks_run_of(L);
-    if (!run || run->db || !run->r || !run->r->cw)
+    if (!run || run->db || run->cannot_wait || !run->r || !run->r->cw)
         return luaL_error(L, "tarmac.http.request: only in a route or an after hook (a before "
                              "hook runs inside a write: enqueue the call from an after hook)");
     if (!core_hooks_can_yield(L))

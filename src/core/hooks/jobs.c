@@ -293,7 +293,7 @@ static int l_enqueue(lua_State *L)
     struct hooks_run *run = hooks_run_of(L);
     if (!run)
         return luaL_error(L, "tarmac.jobs.enqueue: only inside a route, a hook or a job");
-    if (!run->db && !core_hooks_can_yield(L))
+    if (!run->db && (run->cannot_wait || !core_hooks_can_yield(L)))
         return luaL_error(L, "tarmac.jobs.enqueue: cannot wait here (inside a coroutine or a "
                              "metamethod)");
     json_t *body = enqueue_body(L);

@@ -412,11 +412,12 @@ static int l_save(lua_State *L)
     static const char *const kinds[] = {"create", "update", "delete", NULL};
     int kind = luaL_checkoption(L, 1, NULL, kinds);
     struct hooks_run *run = run_or_fail(L, kinds[kind]);
-    if (run->db)
-        return luaL_error(L,
-                          "tarmac.records.%s: not in a before hook (it runs inside a write: "
-                          "change e.record, or write from an after hook)",
-                          kinds[kind]);
+    if (run->db || run->cannot_wait)
+        return luaL_error(
+            L,
+            "tarmac.records.%s: not in a before hook (it runs inside a write or a sign-in: "
+            "change e.record, or write from an after hook)",
+            kinds[kind]);
     if (!core_hooks_can_yield(L))
         return luaL_error(L,
                           "tarmac.records.%s: cannot wait here (inside a coroutine or a "

@@ -28,6 +28,7 @@ struct hooks_run {
     struct store_conn *db;      /* a before hook: the write's transaction; else NULL */
     const char *what;           /* "route POST /x", "after_create orders": for the log */
     struct hooks_job_wait *job; /* a job's run: the runner waiting for its outcome */
+    bool cannot_wait;           /* a before_auth hook: its sign-in answers when it returns */
     void (*prepare)(void *ctx); /* a route's: fills r's @request data, once (NULL: done) */
     void *prepare_ctx;
     /* a route's answer */
