@@ -689,6 +689,27 @@ static enum rc refusal_rc(int status)
     return status < 500 ? RC_INVALID : RC_INTERNAL;
 }
 
+/* A call that ended in error, as what the caller answers: a refusal's
+ * status (its code), message and field errors go to p; anything else is
+ * logged with its traceback and is the server's 500. */
+static enum rc failed_call(struct hooks_run *run, struct core_problem *p, int *status)
+{
+    const struct core_hooks_error *e = core_hooks_call_error(run->call);
+    if (e->kind != CORE_HOOKS_ERR_REFUSED) {
+        core_hooks_call_log(run->call, run->what);
+        *status = 500;
+        return RC_INTERNAL;
+    }
+    *status = e->status;
+    if (e->message[0])
+        core_problem_message(p, e->message);
+    if (e->data && json_is_object(e->data)) {
+        json_decref(p->data);
+        p->data = json_deep_copy(e->data);
+    }
+    return refusal_rc(e->status);
+}
+
 /* One before hook on the writer thread: values may come back changed. */
 static enum rc before_one(struct core_hooks *h, struct hooks_gen *g, const struct hooks_hook *hk,
                           struct store_conn *db, enum core_event_action action,
@@ -726,19 +747,8 @@ static enum rc before_one(struct core_hooks *h, struct hooks_gen *g, const struc
                   c->name);
         rc = RC_INTERNAL;
     } else if (st == CORE_HOOKS_ERROR) {
-        const struct core_hooks_error *e = core_hooks_call_error(run->call);
-        if (e->kind == CORE_HOOKS_ERR_REFUSED) {
-            rc = refusal_rc(e->status);
-            if (e->message[0])
-                core_problem_message(p, e->message);
-            if (e->data && json_is_object(e->data)) {
-                json_decref(p->data);
-                p->data = json_deep_copy(e->data);
-            }
-        } else {
-            core_hooks_call_log(run->call, run->what);
-            rc = RC_INTERNAL;
-        }
+        int status;
+        rc = failed_call(run, p, &status);
     }
     luaL_unref(L, LUA_REGISTRYINDEX, ev_ref);
     run_free(run);
@@ -841,21 +851,7 @@ enum rc core_hooks_auth(bool is_after, const struct core_collection *c, const ch
             continue;
         }
         if (st == CORE_HOOKS_ERROR) {
-            const struct core_hooks_error *e = core_hooks_call_error(run->call);
-            if (e->kind == CORE_HOOKS_ERR_REFUSED) {
-                *status = e->status;
-                rc = refusal_rc(e->status);
-                if (e->message[0])
-                    core_problem_message(p, e->message);
-                if (e->data && json_is_object(e->data)) {
-                    json_decref(p->data);
-                    p->data = json_deep_copy(e->data);
-                }
-            } else {
-                core_hooks_call_log(run->call, run->what);
-                *status = 500;
-                rc = RC_INTERNAL;
-            }
+            rc = failed_call(run, p, status);
         } else if (st == CORE_HOOKS_YIELDED) {
             log_error("msg=\"a before_auth hook waited: sign-in refused\" collection=%s", c->name);
             *status = 500;
@@ -992,18 +988,8 @@ static void route_finish(struct hooks_run *run, enum core_hooks_status st)
             reply.is_error = true;
         }
     } else {
-        const struct core_hooks_error *e = core_hooks_call_error(run->call);
         reply.is_error = true;
-        if (e->kind == CORE_HOOKS_ERR_REFUSED) {
-            reply.status = e->status;
-            if (e->message[0])
-                core_problem_message(&reply.problem, e->message);
-            if (e->data && json_is_object(e->data))
-                reply.problem.data = json_deep_copy(e->data);
-        } else {
-            core_hooks_call_log(run->call, run->what);
-            reply.status = 500;
-        }
+        (void)failed_call(run, &reply.problem, &reply.status);
     }
     run->done(run->done_ctx, &reply);
     core_hooks_reply_cleanup(&reply);

@@ -231,6 +231,23 @@ static int l_filter(lua_State *L)
  * Reads
  * ------------------------------------------------------------------------- */
 
+/* A read's outcome: the JSON core wrote to b as a Lua value, or its problem
+ * raised. Frees b and p. */
+static int push_answer(lua_State *L, const char *fn, enum rc rc, struct buf *b,
+                       struct core_problem *p)
+{
+    json_t *v = rc ? NULL : json_loadb(b->data, b->len, 0, NULL);
+    buf_cleanup(b);
+    if (rc || !v)
+        return raise_problem(L, rc ? rc : RC_INTERNAL, p);
+    core_problem_cleanup(p);
+    rc = core_hooks_push_json(L, v);
+    json_decref(v);
+    if (rc)
+        return luaL_error(L, "tarmac.records.%s: a record is too deep", fn);
+    return 1;
+}
+
 /* records.get(collection, id [, opts]): the record, or nil when it does not
  * exist or the view rule hides it. */
 static int l_get(lua_State *L)
@@ -265,21 +282,13 @@ static int l_get(lua_State *L)
     core_problem_init(&p);
     core_worker_begin_read(r->cw);
     enum rc rc = core_record_view(r, c, (struct str){id, idlen}, &o, &b, &p);
-    json_t *v = rc ? NULL : json_loadb(b.data, b.len, 0, NULL);
-    buf_cleanup(&b);
     if (rc == RC_NOT_FOUND) {
+        buf_cleanup(&b);
         core_problem_cleanup(&p);
         lua_pushnil(L);
         return 1;
     }
-    if (rc || !v)
-        return raise_problem(L, rc ? rc : RC_INTERNAL, &p);
-    core_problem_cleanup(&p);
-    rc = core_hooks_push_json(L, v);
-    json_decref(v);
-    if (rc)
-        return luaL_error(L, "tarmac.records.get: the record is too deep");
-    return 1;
+    return push_answer(L, "get", rc, &b, &p);
 }
 
 static int list(lua_State *L, const char *fn, struct core_list_opts *lo, int opts)
@@ -308,16 +317,7 @@ static int list(lua_State *L, const char *fn, struct core_list_opts *lo, int opt
     core_problem_init(&p);
     core_worker_begin_read(r->cw);
     enum rc rc = core_record_list(r, c, lo, &o, &b, &p, NULL);
-    json_t *v = rc ? NULL : json_loadb(b.data, b.len, 0, NULL);
-    buf_cleanup(&b);
-    if (rc || !v)
-        return raise_problem(L, rc ? rc : RC_INTERNAL, &p);
-    core_problem_cleanup(&p);
-    rc = core_hooks_push_json(L, v);
-    json_decref(v);
-    if (rc)
-        return luaL_error(L, "tarmac.records.%s: a record is too deep", fn);
-    return 1;
+    return push_answer(L, fn, rc, &b, &p);
 }
 
 /* records.list(collection [, opts]): a page {page, perPage, totalItems,
