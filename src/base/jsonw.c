@@ -209,10 +209,18 @@ void jsonw_string_cstr(struct jsonw *w, const char *s)
 
 void jsonw_int(struct jsonw *w, int64_t v)
 {
+    /* Digits from the right, no printf: every number of every answer. */
     char tmp[24];
-    int n = snprintf(tmp, sizeof(tmp), "%" PRId64, v);
+    char *end = tmp + sizeof(tmp), *p = end;
+    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    do {
+        *--p = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        *--p = '-';
     before_value(w);
-    put(w, tmp, (size_t)n);
+    put(w, p, (size_t)(end - p));
 }
 
 void jsonw_double(struct jsonw *w, double v)

@@ -72,12 +72,17 @@ struct core_hooks_call *core_hooks_call_new(struct core_hooks_vm *vm, int nargs,
     call->vm = vm;
     call->is_load = is_load;
     budget_init(&call->budget, vm->budget_ns);
-    lua_State *co = lua_newthread(L);
-    lua_rawgetp(L, LUA_REGISTRYINDEX, &calls_key);
-    lua_pushvalue(L, -2);
-    lua_rawsetp(L, -2, co);
-    lua_pop(L, 2);
-    lua_sethook(co, count_hook, LUA_MASKCOUNT, CORE_HOOKS_COUNT_STEP);
+    lua_State *co;
+    if (vm->spare_count) {
+        co = vm->spare[--vm->spare_count]; /* anchored still; its hook is set */
+    } else {
+        co = lua_newthread(L);
+        lua_rawgetp(L, LUA_REGISTRYINDEX, &calls_key);
+        lua_pushvalue(L, -2);
+        lua_rawsetp(L, -2, co);
+        lua_pop(L, 2);
+        lua_sethook(co, count_hook, LUA_MASKCOUNT, CORE_HOOKS_COUNT_STEP);
+    }
     if (!lua_checkstack(co, nargs + 1)) {
         log_error("msg=\"hook call with too many arguments\" nargs=%d", nargs);
         abort();
@@ -278,10 +283,17 @@ void core_hooks_call_free(struct core_hooks_call *call)
     if (call->has_run && call->status == CORE_HOOKS_YIELDED)
         close_thread(call);
     bool was = core_hooks_vm_uncap(vm);
-    lua_rawgetp(vm->L, LUA_REGISTRYINDEX, &calls_key);
-    lua_pushnil(vm->L);
-    lua_rawsetp(vm->L, -2, call->co);
-    lua_pop(vm->L, 1);
+    if (call->has_run && call->status == CORE_HOOKS_DONE && !vm->is_freed &&
+        lua_status(call->co) == LUA_OK && vm->spare_count < HOOKS_SPARE_THREADS) {
+        /* It returned: its stack holds only its results; the next call reuses it. */
+        lua_settop(call->co, 0);
+        vm->spare[vm->spare_count++] = call->co;
+    } else {
+        lua_rawgetp(vm->L, LUA_REGISTRYINDEX, &calls_key);
+        lua_pushnil(vm->L);
+        lua_rawsetp(vm->L, -2, call->co);
+        lua_pop(vm->L, 1);
+    }
     core_hooks_vm_recap(vm, was);
     json_decref(call->error.data);
     xfree(call->traceback);

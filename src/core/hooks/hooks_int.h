@@ -18,6 +18,8 @@
  * read (tens of ns), 1000 instructions a few microseconds. */
 #define CORE_HOOKS_COUNT_STEP 1000
 
+#define HOOKS_SPARE_THREADS 8
+
 struct core_hooks_vm {
     lua_State *L;
     size_t memory_used;                     /* bytes Lua holds, as its allocator calls report */
@@ -29,6 +31,10 @@ struct core_hooks_vm {
     char *dir;                              /* for require(); NULL before load_dir */
     const struct core_hooks_source *source; /* the files as read once, or NULL (borrowed) */
     unsigned calls_alive;                   /* calls not yet freed */
+    /* Coroutines of calls that returned, kept (anchored in the calls table)
+     * for the next calls: a new one costs a lua_State and its stack. */
+    lua_State *spare[HOOKS_SPARE_THREADS];
+    unsigned spare_count;
     bool is_freed; /* core_hooks_vm_free was called; close with the last call */
 };
 

@@ -159,17 +159,39 @@ static size_t path_push(struct to_ctx *c, const char *key, lua_Integer i)
 {
     size_t was = c->path_len;
     size_t room = sizeof(c->path) - was;
-    int n;
-    if (key)
-        n = snprintf(c->path + was, room, ".%s", key);
-    else
-        n = snprintf(c->path + was, room, "[%lld]", (long long)i);
-    if (n < 0 || (size_t)n >= room) {
-        memcpy(c->path + sizeof(c->path) - 4, "...", 4);
-        c->path_len = sizeof(c->path) - 1;
+    /* No printf: a path is kept for every key of every value converted. */
+    char seg[32];
+    const char *text = seg;
+    size_t n;
+    if (key) {
+        size_t klen = strlen(key);
+        if (klen + 1 < room) {
+            c->path[was] = '.';
+            memcpy(c->path + was + 1, key, klen + 1);
+            c->path_len = was + 1 + klen;
+            return was;
+        }
+        n = room; /* too long: cut below */
     } else {
-        c->path_len = was + (size_t)n;
+        char *end = seg + sizeof(seg) - 1, *q = end;
+        unsigned long long u = (unsigned long long)i;
+        *q-- = ']';
+        do {
+            *q-- = (char)('0' + u % 10);
+            u /= 10;
+        } while (u && q > seg);
+        *q = '[';
+        text = q;
+        n = (size_t)(end - q + 1);
     }
+    if (n < room) {
+        memcpy(c->path + was, text, n);
+        c->path[was + n] = '\0';
+        c->path_len = was + n;
+        return was;
+    }
+    memcpy(c->path + sizeof(c->path) - 4, "...", 4); /* cut, and says so */
+    c->path_len = sizeof(c->path) - 1;
     return was;
 }
 
