@@ -157,6 +157,15 @@ tarmac.route("GET", "/api/app/bad-return", function(req) return "nope" end)
 tarmac.route("POST", "/api/app/refuse", function(req)
   tarmac.refuse(422, "Not like that.", { qty = { code = "too_many", message = "Too many." } })
 end)
+tarmac.middleware("/api/app/admin/", function(req)
+  if not (req.auth and req.auth.superuser) then
+    return 403, { message = "superusers only" }
+  end
+  req.checked = true
+end)
+tarmac.route("GET", "/api/app/admin/stats", function(req)
+  return 200, { checked = req.checked == true }
+end)
 tarmac.route("GET", "/api/app/sandbox", function(req)
   local out = {}
   out.os_execute = os.execute == nil
@@ -204,6 +213,10 @@ def routes_answer_with_status_body_and_headers():
     st, j, _ = api.call("POST", "/api/app/refuse", {})
     check(st == 422 and j["message"] == "Not like that." and j["data"]["qty"]["code"] == "too_many",
           "refuse: %d %r" % (st, j))
+    st, j, _ = api.call("GET", "/api/app/admin/stats", auth=False)
+    check(st == 403 and j == {"message": "superusers only"}, "a middleware's answer: %d %r" % (st, j))
+    st, j, _ = api.call("GET", "/api/app/admin/stats")
+    check(st == 200 and j == {"checked": True}, "a middleware let through: %d %r" % (st, j))
     st, j, _ = api.call("GET", "/api/app/sandbox")
     check(st == 200 and all(j.values()), "sandbox: %r" % j)
     # Not a script route: the server's own 404 and 405 stay.

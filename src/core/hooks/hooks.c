@@ -55,6 +55,9 @@ struct hooks_gen {
     size_t hook_count;
     struct hooks_job *jobs; /* tarmac.job handlers */
     size_t job_count;
+    int middlewares; /* registry ref: {{prefix, fn}, ...} of tarmac.middleware */
+    size_t middleware_count;
+    int dispatch;    /* registry ref: runs the middlewares, then the route's handler */
     bool is_loading; /* tarmac.route and tarmac.on work only then */
     int runs;        /* calls in flight */
     bool is_retired; /* replaced: freed when runs reaches 0 */
@@ -261,6 +264,40 @@ static int l_on(lua_State *L)
     return 0;
 }
 
+/* tarmac.middleware(prefix, fn): runs before every script route whose path
+ * starts with prefix, in registration order; a middleware that returns a
+ * status answers in the route's place. */
+static int l_middleware(lua_State *L)
+{
+    struct hooks_gen *g = loading_gen(L, "middleware");
+    const char *prefix = luaL_checkstring(L, 1);
+    luaL_checktype(L, 2, LUA_TFUNCTION);
+    if (prefix[0] != '/')
+        return luaL_error(L, "tarmac.middleware: a prefix starts with / (%s)", prefix);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, g->middlewares);
+    lua_createtable(L, 2, 0);
+    lua_pushvalue(L, 1);
+    lua_rawseti(L, -2, 1);
+    lua_pushvalue(L, 2);
+    lua_rawseti(L, -2, 2);
+    lua_rawseti(L, -2, (lua_Integer)++g->middleware_count);
+    lua_pop(L, 1);
+    return 0;
+}
+
+/* The middlewares, then the handler, in one call (so either may wait). */
+static const char dispatch_code[] = "local sub = string.sub\n"
+                                    "return function(mws, handler, req)\n"
+                                    "  for i = 1, #mws do\n"
+                                    "    local m = mws[i]\n"
+                                    "    if sub(req.path, 1, #m[1]) == m[1] then\n"
+                                    "      local status, body, headers = m[2](req)\n"
+                                    "      if status ~= nil then return status, body, headers end\n"
+                                    "    end\n"
+                                    "  end\n"
+                                    "  return handler(req)\n"
+                                    "end\n";
+
 /* tarmac.job(kind, fn): a job kind run by a script (jobs.c). */
 static int l_job(lua_State *L)
 {
@@ -339,7 +376,20 @@ static struct hooks_gen *gen_load(struct core_hooks *h, const struct core_hooks_
     lua_pushlightuserdata(L, g);
     lua_pushcclosure(L, l_job, 1);
     lua_setfield(L, -2, "job");
+    lua_pushlightuserdata(L, g);
+    lua_pushcclosure(L, l_middleware, 1);
+    lua_setfield(L, -2, "middleware");
     lua_pop(L, 1);
+    lua_newtable(L);
+    g->middlewares = luaL_ref(L, LUA_REGISTRYINDEX);
+    if (luaL_loadbufferx(L, dispatch_code, sizeof(dispatch_code) - 1, "=tarmac.middleware", "t") ||
+        lua_pcall(L, 0, 1, 0)) {
+        snprintf(err, errlen, "the middleware dispatcher: %s", lua_tostring(L, -1));
+        lua_pop(L, 1);
+        gen_free(g);
+        return NULL;
+    }
+    g->dispatch = luaL_ref(L, LUA_REGISTRYINDEX);
     hooks_http_open(L);
     enum rc rc = hooks_records_open(g->vm, err, errlen);
     if (!rc)
@@ -1070,6 +1120,12 @@ enum rc core_hooks_route_call(size_t i, uint64_t generation, const struct core_h
     run->prepare = in->prepare;
     run->prepare_ctx = in->prepare_ctx;
     lua_State *L = core_hooks_vm_lua(g->vm);
+    int nargs = 1;
+    if (g->middleware_count) {
+        lua_rawgeti(L, LUA_REGISTRYINDEX, g->dispatch);
+        lua_rawgeti(L, LUA_REGISTRYINDEX, g->middlewares);
+        nargs = 3;
+    }
     lua_rawgeti(L, LUA_REGISTRYINDEX, g->routes[i].ref);
     lua_createtable(L, 0, 8);
     lua_pushstring(L, in->method);
@@ -1086,6 +1142,6 @@ enum rc core_hooks_route_call(size_t i, uint64_t generation, const struct core_h
         lua_setfield(L, -2, "body");
     push_auth(L, in->r->auth);
     lua_setfield(L, -2, "auth");
-    hooks_run_settle(run, hooks_run_start(run, 1));
+    hooks_run_settle(run, hooks_run_start(run, nargs));
     return RC_OK;
 }
