@@ -564,10 +564,12 @@ enum rc core_collection_from_json(json_t *in, const struct core_collection *base
             }
         } else {
             char idbuf[64], seed[300];
-            int n = snprintf(seed, sizeof(seed), "%s%s", type_names[c->type], c->name);
-            snprintf(idbuf, sizeof(idbuf), "pbc_%u", crc32_ieee(seed, (size_t)n));
+            int w = snprintf(seed, sizeof(seed), "%s%s", type_names[c->type], c->name);
+            /* A name too long for seed (refused below) is hashed as cut, not past it. */
+            size_t n = w < 0 ? 0 : (size_t)w < sizeof(seed) ? (size_t)w : sizeof(seed) - 1;
+            snprintf(idbuf, sizeof(idbuf), "pbc_%u", crc32_ieee(seed, n));
             for (int k = 2; schema && core_schema_find_exact(schema, str_from_cstr(idbuf)); k++)
-                snprintf(idbuf, sizeof(idbuf), "pbc_%u%d", crc32_ieee(seed, (size_t)n), k);
+                snprintf(idbuf, sizeof(idbuf), "pbc_%u%d", crc32_ieee(seed, n), k);
             c->id = xstrdup(idbuf);
         }
     }
