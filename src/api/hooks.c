@@ -16,28 +16,17 @@
 #include "core/hooks/hooks.h"
 #include "http/router.h"
 
-/* A route call: the handler defers the request only when the script
- * waits, so a script that answers at once answers like any handler. */
-struct route_call {
-    struct api_call *c;
-    bool is_deferred; /* the script waited: the answer resumes the request */
-    bool is_answered;
-};
-
 static void answer(struct api_call *c, struct core_hooks_reply *reply);
 
+/* The script's answer: at once, or after it waited (the request is deferred
+ * either way; a resume before the handler returned is allowed). */
 static void route_done(void *ctx, struct core_hooks_reply *reply)
 {
-    struct route_call *rc = ctx;
-    rc->is_answered = true;
-    if (!rc->is_deferred) {
-        answer(rc->c, reply);
-        return;
-    }
-    api_call_enter(rc->c);
-    if (!api_call_is_gone(rc->c))
-        answer(rc->c, reply);
-    api_call_resume(rc->c);
+    struct api_call *c = ctx;
+    api_call_enter(c);
+    if (!api_call_is_gone(c))
+        answer(c, reply);
+    api_call_resume(c);
 }
 
 static void answer(struct api_call *c, struct core_hooks_reply *reply)
@@ -125,14 +114,11 @@ static enum rc script_route(struct http_req *req, void *ctx)
         .prepare = prepare,
         .prepare_ctx = c,
     };
-    struct route_call *call = arena_alloc(req->arena, sizeof(*call));
-    *call = (struct route_call){.c = c};
-    enum rc rc = core_hooks_route_call(i, c->aw->hooks_generation, &in, route_done, call);
-    if (rc) /* the scripts were reloaded between the match and the call */
-        return api_call_fail(c, RC_BUSY);
-    if (!call->is_answered) {
-        call->is_deferred = true;
-        api_call_defer(c);
+    api_call_defer(c);
+    if (core_hooks_route_call(i, c->aw->hooks_generation, &in, route_done, c)) {
+        /* the scripts were reloaded between the match and the call */
+        api_call_fail(c, RC_BUSY);
+        api_call_resume(c);
     }
     return RC_OK;
 }

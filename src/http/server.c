@@ -50,6 +50,7 @@ struct http_conn {
     bool has_served;        /* at least one response was queued */
     bool is_chunked;
     bool is_deferred;                       /* the handler called http_req_defer() */
+    bool is_in_handler;                     /* a handler runs: a resume now only undoes its defer */
     struct http_stream *stream;             /* set by http_req_stream(), until the stream starts */
     const struct http_body_ops *source_ops; /* set by http_req_body_source() */
     void *source_ctx;
@@ -818,7 +819,9 @@ static void dispatch(struct http_conn *hc)
     enum http_route_result r =
         http_router_match(cfg->router, req->method, req->path, req->arena, &m);
     if ((r == HTTP_ROUTE_NOT_FOUND || r == HTTP_ROUTE_METHOD_NOT_ALLOWED) && cfg->fallback) {
+        hc->is_in_handler = true;
         enum rc rc = cfg->fallback(req, NULL);
+        hc->is_in_handler = false;
         if (rc != RC_NOT_FOUND || hc->is_deferred || http_resp_is_started(req)) {
             if (run_handler(hc, rc))
                 return;
@@ -831,7 +834,10 @@ static void dispatch(struct http_conn *hc)
         memcpy(req->params, m.params, m.param_count * sizeof(m.params[0]));
         req->route_id = m.route_id;
         req->param_count = m.param_count;
-        if (run_handler(hc, m.handler(req, m.ctx)))
+        hc->is_in_handler = true;
+        enum rc rc = m.handler(req, m.ctx);
+        hc->is_in_handler = false;
+        if (run_handler(hc, rc))
             return;
         break;
     }
@@ -1091,6 +1097,12 @@ void http_req_resume(struct http_req *req)
 {
     struct http_conn *hc = conn_of(req);
     struct http_server *s = hc->server;
+    if (hc->is_in_handler) {
+        /* Answered before its handler returned (the work it deferred for
+         * finished at once): the handler's return sends it as any other. */
+        hc->is_deferred = false;
+        return;
+    }
     s->deferred_count--;
     hc->is_deferred = false;
     if (!hc->nc) {

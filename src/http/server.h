@@ -77,7 +77,9 @@ bool http_server_is_busy(const struct http_server *s);
  * responding; later, on the same worker's loop, it builds the response into
  * req and calls http_req_resume(req), exactly once. Until then req stays
  * valid even if the client disconnects (http_req_is_gone() tells), and no
- * later pipelined request is read. */
+ * later pipelined request is read. A resume before the handler returned
+ * (the work finished at once) is allowed: the handler's return sends the
+ * response. */
 void http_req_defer(struct http_req *req);
 void http_req_resume(struct http_req *req);
 bool http_req_is_gone(struct http_req *req);
