@@ -281,6 +281,24 @@ tarmac.route("POST", "/api/app/invalid", function(req)
   tarmac.records.create("users", { email = "not-an-email" })
   return 200, {}
 end)
+tarmac.route("GET", "/api/app/bad-filters", function(req)
+  local out = {}
+  for _, case in ipairs({
+    { "qty > {:}", {} },              -- an empty name
+    { "qty > {:min", { min = 1 } },   -- not closed
+    { "qty > {:min}", nil },          -- no params
+    { "qty > {:min}", {} },           -- the parameter is missing
+    { "qty > {:m-n}", { ["m-n"] = 1 } },
+  }) do
+    local ok, err = pcall(tarmac.filter, case[1], case[2] or {})
+    if case[2] == nil then
+      ok, err = pcall(tarmac.records.list, "orders", { filter = case[1] })
+    end
+    out[#out + 1] = ok and "accepted" or tostring(err):match("tarmac%.records: (.*)")
+  end
+  out[#out + 1] = tarmac.filter("note = {:n} && qty = {:q}", { n = 'a"b', q = 2.5 })
+  return 200, out
+end)
 tarmac.route("POST", "/api/app/inject", function(req)
   local page = tarmac.records.list("orders", { filter = "note = {:n}", params = { n = req.body.n } })
   return 200, { n = page.totalItems }
@@ -308,6 +326,13 @@ def routes_read_and_write_records():
           "rules apply as the requester, superuser on request: %d %r" % (st, j))
     st, j, _ = api.call("POST", "/api/app/invalid", {}, auth=False)
     check(st == 400 and "email" in j["data"], "a failed write's 400 propagates: %d %r" % (st, j))
+    st, j, _ = api.call("GET", "/api/app/bad-filters")
+    check(st == 200 and j[:5] == [
+        "a filter placeholder is {:name}", "a filter placeholder is {:name}",
+        "the filter has {:min} and no params",
+        "filter parameter {:min} is not a string, number or boolean",
+        "a filter placeholder is {:name}"] and j[5] == 'note = "a\\"b" && qty = 2.5',
+          "bad filter placeholders: %d %r" % (st, j))
     # A parameter is a value, never filter syntax.
     st, j, _ = api.call("POST", "/api/app/inject", {"n": "x' || note != '"}, auth=False)
     check(st == 200 and j["n"] == 0, "bound parameter: %d %r" % (st, j))

@@ -366,19 +366,14 @@ static struct hooks_gen *gen_load(struct core_hooks *h, const struct core_hooks_
         return NULL;
     }
     lua_State *L = core_hooks_vm_lua(g->vm);
+    /* What scripts register with while they load; each finds g as its upvalue. */
+    static const luaL_Reg registrars[] = {
+        {"route", l_route},           {"on", l_on}, {"job", l_job},
+        {"middleware", l_middleware}, {NULL, NULL},
+    };
     lua_getglobal(L, "tarmac");
     lua_pushlightuserdata(L, g);
-    lua_pushcclosure(L, l_route, 1);
-    lua_setfield(L, -2, "route");
-    lua_pushlightuserdata(L, g);
-    lua_pushcclosure(L, l_on, 1);
-    lua_setfield(L, -2, "on");
-    lua_pushlightuserdata(L, g);
-    lua_pushcclosure(L, l_job, 1);
-    lua_setfield(L, -2, "job");
-    lua_pushlightuserdata(L, g);
-    lua_pushcclosure(L, l_middleware, 1);
-    lua_setfield(L, -2, "middleware");
+    luaL_setfuncs(L, registrars, 1);
     lua_pop(L, 1);
     lua_newtable(L);
     g->middlewares = luaL_ref(L, LUA_REGISTRYINDEX);
