@@ -739,6 +739,36 @@ def reload_on_sighup_keeps_the_old_scripts_when_new_ones_fail():
 
 
 @test
+def requests_during_reloads_are_answered_by_old_or_new_scripts():
+    """A reload that lands between a route's match and its call must not
+    turn the request into an error: every answer is v1 or v2, never a 503."""
+    v = 'tarmac.route("GET", "/api/app/v", function() return 200, { v = %d } end)\n'
+    s, api = start({"v.lua": v % 1}, flags=["--workers=2"])
+    stop = threading.Event()
+    seen = []
+
+    def hammer():
+        while not stop.is_set():
+            st, body, _ = api.call("GET", "/api/app/v")
+            seen.append((st, body))
+
+    threads = [threading.Thread(target=hammer) for _ in range(3)]
+    for t in threads:
+        t.start()
+    try:
+        for k in range(30):
+            write_scripts(s, {"v.lua": v % (k % 2 + 1)})
+            s.proc.send_signal(signal.SIGHUP)
+            time.sleep(0.03)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+    bad = [x for x in seen if x[0] != 200 or x[1] not in ({"v": 1}, {"v": 2})]
+    check(len(seen) > 50 and not bad, "%d answers, bad: %s" % (len(seen), bad[:3]))
+
+
+@test
 def a_script_that_fails_to_load_stops_the_start():
     s, _ = start({"broken.lua": "local x = \n"}, expect_start=False)
     p = subprocess.run([BIN, "serve", "--http=127.0.0.1:0", "--dir=" + s.datadir],

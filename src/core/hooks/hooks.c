@@ -1103,7 +1103,10 @@ static void push_pairs(lua_State *L, const struct core_hooks_pair *pairs, size_t
 enum rc core_hooks_route_call(size_t i, uint64_t generation, const struct core_hooks_request *in,
                               core_hooks_route_done_fn *done, void *ctx)
 {
-    struct hooks_gen *g = hooks_current_gen();
+    /* The scripts the router was just built from (core_hooks_routes made
+     * them current on this thread): a reload that lands in between is
+     * taken up by the next request, not turned into a 503 for this one. */
+    struct hooks_gen *g = tl ? tl->gen : NULL;
     if (!g || g->generation != generation || i >= g->route_count)
         return RC_BUSY;
     struct hooks_run *run = hooks_run_new(tl->h, g, g->routes[i].pattern);
