@@ -765,7 +765,7 @@ def requests_during_reloads_are_answered_by_old_or_new_scripts():
         for t in threads:
             t.join()
     bad = [x for x in seen if x[0] != 200 or x[1] not in ({"v": 1}, {"v": 2})]
-    check(len(seen) > 50 and not bad, "%d answers, bad: %s" % (len(seen), bad[:3]))
+    check(len(seen) > 50 and not bad, "%d answers, bad: %s %s" % (len(seen), bad[:3], "\n".join(l for l in s.stderr_text().splitlines() if "status=200" not in l)[-4000:]))
 
 
 @test
