@@ -28,6 +28,7 @@
 #include "core/jobs/inbound.h"
 #include "core/jobs/schedule.h"
 #include "core/jobs/webhook.h"
+#include "net/mailer.h"
 #include "net/offload.h"
 
 void core_now(char out[32])
@@ -340,12 +341,27 @@ static void hooks_wake_jobs(void *ctx)
     core_jobs_wake(ctx);
 }
 
+/* Scripts' mail goes the way the auth flows' does: to the app's mailer, or
+ * to the log when the app has none (a developer reads it there). */
+static enum rc hooks_send_mail(void *ctx, const char *to, const char *subject, const char *text,
+                               const char *html)
+{
+    struct core_app *app = ctx;
+    if (!app->mailer) {
+        log_info("msg=\"mail (no mailer)\" to=%s subject=\"%s\"", to, subject);
+        return RC_OK;
+    }
+    return net_mailer_send(app->mailer, to, subject, text, html);
+}
+
 enum rc core_app_start_hooks(struct core_app *app, const struct core_hooks_config *cfg, char *err,
                              size_t errlen)
 {
     struct core_hooks_config c = *cfg;
     c.wake_jobs = hooks_wake_jobs;
     c.wake_ctx = app->jobs;
+    c.send_mail = hooks_send_mail;
+    c.mail_ctx = app;
     enum rc rc = core_hooks_new(&c, hooks_schema_of, app, &app->hooks, err, errlen);
     if (rc)
         return rc;

@@ -24,7 +24,7 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "tests", "lib"))
 sys.dont_write_bytecode = True
 
-from tarmac import Server, run_cli, SLOW  # noqa: E402
+from tarmac import Server, build_request, run_cli, SLOW  # noqa: E402
 
 SU_EMAIL, SU_PASS = "hooks@example.com", "hooks-pass-123456"
 
@@ -766,6 +766,100 @@ def requests_during_reloads_are_answered_by_old_or_new_scripts():
             t.join()
     bad = [x for x in seen if x[0] != 200 or x[1] not in ({"v": 1}, {"v": 2})]
     check(len(seen) > 50 and not bad, "%d answers, bad: %s %s" % (len(seen), bad[:3], "\n".join(l for l in s.stderr_text().splitlines() if "status=200" not in l)[-4000:]))
+
+
+class Sse:
+    """A realtime client on its own connection: PB_CONNECT read, then
+    subscribe() and next() (one event as (name, data))."""
+
+    def __init__(self, s, api, token=None):
+        self.s, self.api, self.token = s, api, token
+        self.c = s.connect(timeout=10 * SLOW)
+        self.c.send(build_request("GET", "/api/realtime", {"Host": "t"}, b""))
+        self.c.read_head()
+        name, data = self.next()
+        check(name == "PB_CONNECT", "connect event: %r" % name)
+        self.id = data["clientId"]
+
+    def subscribe(self, subs):
+        st, j, _ = self.api.call("POST", "/api/realtime",
+                                 {"clientId": self.id, "subscriptions": subs},
+                                 token=self.token or "", auth=bool(self.token))
+        check(st == 204, "subscribe: %d %r" % (st, j))
+
+    def next(self, timeout=5 * SLOW):
+        while True:
+            block = self.c.read_until(b"\n\n", timeout=timeout)[:-2].decode()
+            lines = dict(ln.split(":", 1) for ln in block.split("\n") if ":" in ln)
+            if "event" in lines:
+                return lines["event"], json.loads(lines.get("data", "null"))
+
+    def nothing(self, timeout=0.5):
+        try:
+            ev = self.next(timeout=timeout)
+        except Exception:
+            return True
+        raise Fail("an unexpected event: %r" % (ev,))
+
+
+@test
+def mail_and_realtime_messages_go_out():
+    scripts = r"""
+tarmac.route("POST", "/api/app/notify", function(req)
+  local b = req.body
+  tarmac.realtime.publish(b.topic, { n = b.n }, b.to_me and { to = req.auth } or nil)
+  return 200, { ok = true }
+end)
+tarmac.route("POST", "/api/app/topic", function(req)
+  local ok, err = pcall(tarmac.realtime.publish, req.body.topic, {})
+  return 200, { ok = ok, err = tostring(err) }
+end)
+tarmac.route("POST", "/api/app/mail", function(req)
+  tarmac.mail.send({ to = req.body.to, subject = "Order shipped", text = "On its way." })
+  return 200, { ok = true }
+end)
+tarmac.on("before_create", "audit", function(e)
+  tarmac.mail.send({ to = "a@example.com", subject = "x", text = "y" })
+end)
+"""
+    s, api = start({"notify.lua": scripts}, flags=["--workers=2"])
+    make_collections(api)
+    tok, uid = user_token(api)
+    # mail: no SMTP host, so the mailer's stand-in writes it to the log
+    check(api.ok("POST", "/api/app/mail", {"to": "buyer@example.com"}) == {"ok": True}, "mail")
+    wait_for(lambda: 'to=buyer@example.com subject="Order shipped"' in s.stderr_text(),
+             "the mail in the log")
+    st, j, _ = api.call("POST", "/api/app/mail", {"to": "not an address"})
+    check(st == 400 and "not sent" in j["message"], "a bad address: %d %r" % (st, j))
+    st, j, _ = api.call("POST", "/api/collections/audit/records", {"what": "x"})
+    check(st == 500, "mail from a before hook is a script error: %d %r" % (st, j))
+    wait_for(lambda: "not in a before hook" in s.stderr_text(), "why, in the log")
+    # realtime: a guest on two topics, a signed-in user on one
+    guest, user = Sse(s, api), Sse(s, api, token=tok)
+    guest.subscribe(["chat/room1", "chat/room2?options=%7B%7D", "orders/*"])
+    user.subscribe(["chat/room1"])
+    def notify(body, **kw):
+        st, j, _ = api.call("POST", "/api/app/notify", body, **kw)
+        check(st == 200, "publish: %d %r %s" % (st, j, s.stderr_text()[-1500:]))
+
+    notify({"topic": "chat/room1", "n": 1})
+    check(guest.next() == ("chat/room1", {"n": 1}), "the guest gets room1")
+    check(user.next() == ("chat/room1", {"n": 1}), "the user gets room1")
+    notify({"topic": "chat/room2", "n": 2})
+    check(guest.next() == ("chat/room2?options=%7B%7D", {"n": 2}),
+          "named by the whole subscription")
+    user.nothing()
+    # to = req.auth: only the clients signed in as that record
+    notify({"topic": "chat/room1", "n": 3, "to_me": True}, token=tok)
+    check(user.next() == ("chat/room1", {"n": 3}), "the addressee gets it")
+    guest.nothing()
+    # topics that are not custom ones are refused
+    for topic in ["orders", "orders/abc", "@oauth2", "", "a?b"]:
+        j = api.ok("POST", "/api/app/topic", {"topic": topic})
+        check(j["ok"] is False and "tarmac.realtime.publish: the topic" in j["err"],
+              "%r refused: %r" % (topic, j))
+    j = api.ok("POST", "/api/app/topic", {"topic": "chat/room9"})
+    check(j["ok"] is True, "a custom topic nobody follows: %r" % j)
 
 
 @test

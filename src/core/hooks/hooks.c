@@ -84,6 +84,9 @@ struct core_hooks {
     bool allow_private_network;
     void (*wake_jobs)(void *ctx);
     void *wake_ctx;
+    enum rc (*send_mail)(void *ctx, const char *to, const char *subject, const char *text,
+                         const char *html);
+    void *mail_ctx;
     atomic_bool pending_wake;      /* a before hook enqueued: wake after the commit */
     atomic_uint next_worker;       /* round robin of job dispatch */
     struct net_offload *http_pool; /* tarmac.http's threads, made at first use (under mu) */
@@ -120,6 +123,12 @@ struct net_offload *hooks_http_pool(struct core_hooks *h)
 bool hooks_allow_private_network(const struct core_hooks *h)
 {
     return h->allow_private_network;
+}
+
+enum rc hooks_send_mail(struct core_hooks *h, const char *to, const char *subject, const char *text,
+                        const char *html)
+{
+    return h->send_mail ? h->send_mail(h->mail_ctx, to, subject, text, html) : RC_BUSY;
 }
 
 const struct core_schema *hooks_schema(struct core_hooks *h)
@@ -386,6 +395,7 @@ static struct hooks_gen *gen_load(struct core_hooks *h, const struct core_hooks_
     }
     g->dispatch = luaL_ref(L, LUA_REGISTRYINDEX);
     hooks_http_open(L);
+    hooks_notify_open(L);
     enum rc rc = hooks_records_open(g->vm, err, errlen);
     if (!rc)
         rc = hooks_jobs_open(g->vm, err, errlen);
@@ -558,6 +568,8 @@ enum rc core_hooks_new(const struct core_hooks_config *cfg, core_hooks_schema_fn
     h->allow_private_network = cfg->allow_private_network;
     h->wake_jobs = cfg->wake_jobs;
     h->wake_ctx = cfg->wake_ctx;
+    h->send_mail = cfg->send_mail;
+    h->mail_ctx = cfg->mail_ctx;
     atomic_init(&h->generation, 1);
     pthread_mutex_init(&h->mu, NULL);
     enum rc rc = check_load(h, 1, err, errlen);
@@ -1055,11 +1067,17 @@ static void push_auth(lua_State *L, const struct core_auth *a)
     if (a->collection) {
         lua_pushstring(L, a->collection->name);
         lua_setfield(L, -2, "collection");
+        lua_pushstring(L, a->collection->id);
+        lua_setfield(L, -2, "collectionId");
     }
     if (a->record && a->collection) {
         /* As the REST API renders it: hidden fields (the password hash,
          * tokenKey) stay out, so a route that answers req.auth leaks none. */
         json_t *shown = json_copy(a->record);
+        if (shown && !json_object_get(shown, "collectionId")) {
+            json_object_set_new(shown, "collectionId", json_string(a->collection->id));
+            json_object_set_new(shown, "collectionName", json_string(a->collection->name));
+        }
         for (size_t i = 0; shown && i < a->collection->field_count; i++) {
             if (a->collection->fields[i].is_hidden)
                 json_object_del(shown, a->collection->fields[i].name);

@@ -410,8 +410,11 @@ struct ip_cost {
  * the renderings made so far, keyed by what decides them, and what each
  * IP's clients have cost. */
 struct fanout {
-    struct core_event *ev;
+    struct core_event *ev; /* NULL: a message on a custom topic (below) */
     struct core_worker *cw;
+    char *topic; /* a message's topic, data (JSON text) and addressee (to.is_set) */
+    char *data;
+    struct core_rt_identity to;
     struct core_rt_client cursor;
     json_t *memo; /* key -> data line (string), or null: not for them */
     struct arena arena;
@@ -427,7 +430,10 @@ static void fanout_free(struct fanout *f)
     json_decref(f->memo);
     xfree(f->ips);
     arena_cleanup(&f->arena);
-    core_event_unref(f->ev);
+    if (f->ev)
+        core_event_unref(f->ev);
+    xfree(f->topic);
+    xfree(f->data);
     atomic_fetch_sub(&f->cw->rt->fanouts, 1);
     xfree(f);
 }
@@ -606,6 +612,37 @@ static void deliver_to(struct fanout *f, struct core_rt_client *client)
     }
 }
 
+/* A custom topic's message to one client: once per subscription whose
+ * text before '?' is the topic (the SDK dispatches by the whole text), when
+ * the client is the addressee, if there is one, signed in still. */
+static void deliver_message(struct fanout *f, struct core_rt_client *client)
+{
+    struct core_realtime *rt = f->cw->realtime;
+    uv_mutex_lock(&rt->lock);
+    struct core_rt_subs *subs = client->subs;
+    if (subs)
+        core_rt_subs_retain(subs);
+    struct core_rt_identity idn = client->identity;
+    uv_mutex_unlock(&rt->lock);
+    if (!subs)
+        return;
+    size_t tl = strlen(f->topic);
+    bool is_checked = false;
+    for (size_t i = 0; i < subs->count; i++) {
+        const char *raw = subs->items[i].raw;
+        if (strcspn(raw, "?") != tl || memcmp(raw, f->topic, tl) != 0)
+            continue;
+        if (f->to.is_set && !is_checked) {
+            if (!idn.is_set || strcmp(idn.collection_id, f->to.collection_id) != 0 ||
+                strcmp(idn.record_id, f->to.record_id) != 0 || !is_identity_live(f->cw, &idn))
+                break;
+            is_checked = true;
+        }
+        client->deliver(client->deliver_ctx, str_from_cstr(raw), str_from_cstr(f->data));
+    }
+    core_rt_subs_release(subs);
+}
+
 static void fanout_run(void *arg)
 {
     struct fanout *f = arg;
@@ -628,7 +665,10 @@ static void fanout_run(void *arg)
         struct core_rt_client *client = list_entry(n, struct core_rt_client, link);
         if (client->is_cursor)
             continue;
-        deliver_to(f, client);
+        if (f->ev)
+            deliver_to(f, client);
+        else
+            deliver_message(f, client);
         served++;
     }
     if (f->cursor.link.next == &cw->rt->clients) {
@@ -687,6 +727,31 @@ static bool wants_events(void *ctx, const struct core_collection *c)
 struct core_event_listener core_realtime_listener(struct core_realtime *rt)
 {
     return (struct core_event_listener){.wants = wants_events, .on_commit = on_commit, .ctx = rt};
+}
+
+void core_realtime_publish(struct core_realtime *rt, const char *topic, const char *data,
+                           const char *to_collection_id, const char *to_record_id)
+{
+    struct core_rt_identity to = {0};
+    if (to_collection_id && to_record_id) {
+        to.is_set = true;
+        snprintf(to.collection_id, sizeof(to.collection_id), "%s", to_collection_id);
+        snprintf(to.record_id, sizeof(to.record_id), "%s", to_record_id);
+    }
+    uv_mutex_lock(&rt->lock);
+    for (size_t i = 0; rt->client_count > 0 && i < rt->worker_count; i++) {
+        struct core_worker *cw = rt->workers[i];
+        struct fanout *f = xcalloc(1, sizeof(*f));
+        atomic_fetch_add(&cw->rt->fanouts, 1);
+        f->cw = cw;
+        f->topic = xstrdup(topic);
+        f->data = xstrdup(data);
+        f->to = to;
+        f->cursor.is_cursor = true;
+        arena_init(&f->arena, 256);
+        net_mailbox_post(cw->mailbox, fanout_start, f);
+    }
+    uv_mutex_unlock(&rt->lock);
 }
 
 /* -------------------------------------------------------------------------

@@ -126,6 +126,16 @@ enum rc core_realtime_subscribe_client(struct core_worker *cw, struct core_rt_cl
  * own clients. Nothing is posted when no client exists. */
 struct core_event_listener core_realtime_listener(struct core_realtime *rt);
 
+/* Publishes data (JSON text) on a custom topic (scripts' realtime
+ * messages): every client with a subscription whose text before '?' is
+ * topic gets it, named by that subscription, on its own loop a moment later,
+ * in slices as record events are. With to_collection_id and to_record_id,
+ * only the clients signed in as that record (still live) get it. The caller
+ * keeps topics apart from collections (their record events). Copies its
+ * arguments; any thread. */
+void core_realtime_publish(struct core_realtime *rt, const char *topic, const char *data,
+                           const char *to_collection_id, const char *to_record_id);
+
 /* Sends one message named topic with data (JSON text) to the client id,
  * from any worker, when that client is connected from remote_addr and
  * subscribed to exactly topic (the OAuth2 redirect's "@oauth2", spec

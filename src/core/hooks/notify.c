@@ -1,0 +1,160 @@
+/* notify.c -- tarmac.mail and tarmac.realtime: what scripts send out
+ * (docs/hooks.md).
+ *
+ * Both queue and return at once: a mail goes to the app's mailer thread (or
+ * to the log when no SMTP host is set), a realtime message to every worker,
+ * which hands it to its own clients subscribed to the topic. Neither is
+ * allowed in a before hook: its write may still roll back, and what went
+ * out cannot be taken back (enqueue a job there; it exists only if the
+ * write commits). */
+#include <lauxlib.h>
+#include <string.h>
+
+#include "base/alloc.h"
+#include "base/buf.h"
+#include "base/jsonw.h"
+#include "core/hooks/json.h"
+#include "core/hooks/run_int.h"
+#include "core/realtime/realtime.h"
+#include "core/schema/collection.h"
+
+#define MAX_TOPIC 2500 /* a subscription's length, CORE_RT_MAX_SUB_LEN */
+#define MAX_MESSAGE (1u << 20)
+
+/* The run of the call on L, refused where sending is not allowed. */
+static struct hooks_run *sender_run(lua_State *L, const char *fn)
+{
+    struct hooks_run *run = hooks_run_of(L);
+    if (!run)
+        luaL_error(L, "%s: only inside a route, a hook or a job", fn);
+    if (run->db)
+        luaL_error(L,
+                   "%s: not in a before hook (its write may still roll back): send it from an "
+                   "after hook, or enqueue a job there",
+                   fn);
+    return run;
+}
+
+/* Raises {status, message} as tarmac.refuse does (pcall catches it). */
+static int refuse(lua_State *L, int status, const char *message)
+{
+    lua_getglobal(L, "tarmac");
+    lua_getfield(L, -1, "refuse");
+    lua_pushinteger(L, status);
+    lua_pushstring(L, message);
+    lua_call(L, 2, 0);
+    return 0; /* not reached */
+}
+
+/* msg[key] as a string; NULL when absent and not required. */
+static const char *field(lua_State *L, int msg, const char *key, bool is_required)
+{
+    lua_getfield(L, msg, key);
+    const char *v = NULL;
+    if (lua_type(L, -1) == LUA_TSTRING)
+        v = lua_tostring(L, -1); /* alive in msg */
+    else if (!lua_isnil(L, -1) || is_required)
+        luaL_error(L, "tarmac.mail.send: msg.%s is a string", key);
+    lua_pop(L, 1);
+    return v;
+}
+
+/* tarmac.mail.send({to, subject, text [, html]}) */
+static int l_mail_send(lua_State *L)
+{
+    struct hooks_run *run = sender_run(L, "tarmac.mail.send");
+    luaL_checktype(L, 1, LUA_TTABLE);
+    const char *to = field(L, 1, "to", true);
+    const char *subject = field(L, 1, "subject", true);
+    const char *text = field(L, 1, "text", false);
+    const char *html = field(L, 1, "html", false);
+    if (!text && !html)
+        return luaL_error(L, "tarmac.mail.send: msg.text or msg.html is required");
+    switch (hooks_send_mail(run->h, to, subject, text ? text : "", html)) {
+    case RC_OK: return 0;
+    case RC_INVALID:
+        return refuse(L, 400, "The mail was not sent: the address, subject or body is not valid.");
+    case RC_TOO_LARGE: return refuse(L, 413, "The mail was not sent: it is too large.");
+    default: return refuse(L, 503, "The mail was not sent: the mail queue is full.");
+    }
+}
+
+/* Why topic cannot be a custom topic, NULL when it can: it must not be
+ * empty, hold '?' or a control character, start with '@' (the server's own
+ * topics) or begin with a collection's name or id (its record events). */
+static const char *topic_problem(const struct core_schema *schema, const char *topic, size_t len)
+{
+    if (len == 0 || len > MAX_TOPIC)
+        return "is empty or longer than 2500 bytes";
+    if (topic[0] == '@')
+        return "starts with @ (the server's own topics)";
+    for (size_t i = 0; i < len; i++) {
+        if (topic[i] == '?' || (unsigned char)topic[i] < 0x20 || topic[i] == 0x7f)
+            return "holds '?' or a control character";
+    }
+    size_t head = strcspn(topic, "/");
+    if (schema && core_schema_find(schema, (struct str){topic, head}))
+        return "begins with a collection's name or id (its record events use it)";
+    return NULL;
+}
+
+/* tarmac.realtime.publish(topic, data [, {to = record or req.auth}]) */
+static int l_publish(lua_State *L)
+{
+    struct hooks_run *run = sender_run(L, "tarmac.realtime.publish");
+    size_t len;
+    const char *topic = luaL_checklstring(L, 1, &len);
+    luaL_checkany(L, 2);
+    const char *problem = topic_problem(run->r->schema, topic, len);
+    if (problem)
+        return luaL_error(L, "tarmac.realtime.publish: the topic %s", problem);
+    const char *to_collection = NULL, *to_id = NULL;
+    if (!lua_isnoneornil(L, 3)) {
+        luaL_checktype(L, 3, LUA_TTABLE);
+        lua_getfield(L, 3, "to");
+        if (!lua_isnil(L, -1)) {
+            if (!lua_istable(L, -1))
+                return luaL_error(L, "tarmac.realtime.publish: opts.to is a record (a table "
+                                     "with collectionId and id)");
+            lua_getfield(L, -1, "collectionId");
+            lua_getfield(L, -2, "id");
+            if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING)
+                return luaL_error(L, "tarmac.realtime.publish: opts.to needs collectionId and id "
+                                     "(a record as the API renders it, or req.auth)");
+            to_collection = lua_tostring(L, -2); /* alive in opts.to */
+            to_id = lua_tostring(L, -1);
+            lua_pop(L, 2);
+        }
+        lua_pop(L, 1);
+    }
+    struct buf b;
+    buf_init(&b, MAX_MESSAGE);
+    struct jsonw w;
+    jsonw_init(&w, &b);
+    char err[256];
+    bool ok = core_hooks_write_json(L, 2, "data", &w, err, sizeof(err));
+    enum rc rc = ok ? jsonw_finish(&w) : RC_INVALID;
+    if (rc == RC_OK && buf_append(&b, "", 1) == RC_OK) {
+        struct core_worker *cw = run->r->cw;
+        if (cw && cw->realtime)
+            core_realtime_publish(cw->realtime, topic, b.data, to_collection, to_id);
+        buf_cleanup(&b);
+        return 0;
+    }
+    buf_cleanup(&b);
+    if (!ok)
+        return luaL_error(L, "tarmac.realtime.publish: %s", err);
+    return luaL_error(L, "tarmac.realtime.publish: data is larger than 1 MiB");
+}
+
+void hooks_notify_open(lua_State *L)
+{
+    static const luaL_Reg mail[] = {{"send", l_mail_send}, {NULL, NULL}};
+    static const luaL_Reg realtime[] = {{"publish", l_publish}, {NULL, NULL}};
+    lua_getglobal(L, "tarmac");
+    luaL_newlib(L, mail);
+    lua_setfield(L, -2, "mail");
+    luaL_newlib(L, realtime);
+    lua_setfield(L, -2, "realtime");
+    lua_pop(L, 1);
+}
