@@ -67,7 +67,7 @@ FUZZ_LIB  = $(sort $(wildcard src/base/*.c) src/http/parse.c src/http/chunked.c 
             src/http/multipart.c src/http/req.c src/http/ws_handshake.c \
             src/core/record/record_input.c src/core/schema/field_pattern.c src/core/credential/password.c src/core/problem.c \
             src/core/files/file_input.c src/core/files/file_name.c src/core/files/sniff.c src/core/realtime/realtime_sub.c \
-            src/core/jobs/inbound_verify.c $(filter-out src/core/hooks/hooks.c src/core/hooks/records.c src/core/hooks/http.c src/core/hooks/jobs.c,$(wildcard src/core/hooks/*.c)) \
+            src/core/jobs/inbound_verify.c $(addprefix src/core/hooks/,vm.c call.c sandbox.c lib.c json.c json_decode.c) \
             $(wildcard src/core/schema/collection.c src/core/schema/collection_json.c src/core/schema/index.c \
                        src/core/schema/oauth2.c src/core/schema/field_type.c \
                        src/core/schema/field_value.c src/core/schema/fields/*.c \
