@@ -863,6 +863,76 @@ end)
 
 
 @test
+def transactions_write_all_or_nothing():
+    scripts = r"""
+tarmac.route("POST", "/api/app/tx", function(req)
+  local ok, res = pcall(tarmac.records.transaction, req.body.writes,
+                        { superuser = req.body.superuser })
+  if ok then return 200, { ok = true, records = res } end
+  if type(res) ~= "string" then
+    return 200, { ok = false, status = res.status, message = res.message, data = res.data }
+  end
+  return 200, { ok = false, error = tostring(res) }
+end)
+"""
+    s, api = start({"tx.lua": scripts})
+    make_collections(api)
+    tok, _ = user_token(api)
+    oid = "txorder00000001"
+
+    def tx(writes, token=None, superuser=False):
+        return api.ok("POST", "/api/app/tx", {"writes": writes, "superuser": superuser},
+                      token=token)
+
+    j = tx([{"action": "create", "collection": "orders", "data": {"id": oid, "qty": 2}},
+            {"action": "update", "collection": "orders", "id": oid, "data": {"status": "paid"}},
+            {"action": "create", "collection": "orders", "data": {"qty": 5}}])
+    check(j["ok"] and [r["id"] for r in j["records"]][0] == oid, "three writes: %r" % j)
+    check(j["records"][1]["status"] == "paid" and j["records"][2]["qty"] == 5,
+          "each write's record as the transaction left it: %r" % j)
+    got = api.ok("GET", "/api/collections/orders/records/" + oid)
+    check(got["qty"] == 2 and got["status"] == "paid", "committed: %r" % got)
+    # a later write fails: nothing is written
+    j = tx([{"action": "create", "collection": "orders", "data": {"id": "txorder00000002"}},
+            {"action": "update", "collection": "orders", "id": "nosuchrecord000", "data": {}}])
+    check(not j["ok"] and j.get("status") == 404, "the failing write's error: %r" % j)
+    st, _, _ = api.call("GET", "/api/collections/orders/records/txorder00000002")
+    check(st == 404, "the first write rolled back: %d" % st)
+    # a bad value: the contract's field errors
+    j = tx([{"action": "create", "collection": "users", "data": {"email": "not-an-address"}}])
+    check(not j["ok"] and j["status"] == 400 and "email" in (j.get("data") or {}),
+          "field errors: %r" % j)
+    # rules apply as the requester: audit's createRule is null
+    j = tx([{"action": "create", "collection": "audit", "data": {"what": "x"}}], token=tok)
+    check(not j["ok"] and j["status"] in (400, 403), "a user may not write audit: %r" % j)
+    j = tx([{"action": "create", "collection": "audit", "data": {"what": "x"}},
+            {"action": "delete", "collection": "orders", "id": oid}], token=tok, superuser=True)
+    check(j["ok"] and j["records"][1] is True, "opts.superuser, and a delete: %r" % j)
+    st, _, _ = api.call("GET", "/api/collections/orders/records/" + oid)
+    check(st == 404, "deleted: %d" % st)
+    # a password is hashed off the loop before its write is parked
+    pw = {"password": "tx-pass-12345", "passwordConfirm": "tx-pass-12345"}
+    j = tx([{"action": "create", "collection": "users", "data": dict(email="t1@example.com", **pw)},
+            {"action": "update", "collection": "orders", "id": "nosuchrecord000", "data": {}}])
+    check(not j["ok"] and j.get("status") == 404, "after a hashed one: %r" % j)
+    j = tx([{"action": "create", "collection": "users", "data": dict(email="t2@example.com", **pw)},
+            {"action": "create", "collection": "users", "data": dict(email="t3@example.com", **pw)}])
+    check(j["ok"] and [r["email"] for r in j["records"]] == ["t2@example.com", "t3@example.com"],
+          "two hashed creates: %r" % j)
+    emails = [r["email"] for r in api.ok("GET", "/api/collections/users/records?perPage=50")["items"]]
+    check("t1@example.com" not in emails and "t3@example.com" in emails, "users: %r" % emails)
+    # malformed lists are script errors
+    for writes, words in [([], "1 to 100"), ([{"action": "upsert", "collection": "orders"}],
+                                               "action is create"),
+                          ([{"action": "update", "collection": "orders", "data": {}}], "id is"),
+                          ([{"action": "create", "collection": "orders"}], "data")]:
+        j = tx(writes)
+        check(not j["ok"] and words in j.get("error", ""), "%r: %r" % (writes, j))
+    j = tx([{"action": "create", "collection": "nope", "data": {}}])
+    check(not j["ok"] and j["status"] == 404, "an unknown collection: %r" % j)
+
+
+@test
 def a_script_that_fails_to_load_stops_the_start():
     s, _ = start({"broken.lua": "local x = \n"}, expect_start=False)
     p = subprocess.run([BIN, "serve", "--http=127.0.0.1:0", "--dir=" + s.datadir],

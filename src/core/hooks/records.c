@@ -369,37 +369,47 @@ struct pending_save {
     json_t *body; /* kept until the save ends (the save borrows it) */
 };
 
+/* The record a finished save left (NULL for a delete, or with *rc and p
+ * set when it failed or cannot be rendered). */
+static json_t *save_result(struct core_save *s, enum rc *rc, struct core_problem *p)
+{
+    *rc = core_record_save_rc(s);
+    if (*rc) {
+        struct core_problem *sp = core_record_save_problem(s);
+        core_problem_cleanup(p);
+        *p = *sp; /* taken: the save frees nothing of it now */
+        sp->data = NULL;
+        return NULL;
+    }
+    if (core_record_save_kind(s) == CORE_WRITE_DELETE)
+        return NULL;
+    struct buf b;
+    buf_init(&b, 64u << 20);
+    struct core_output_opts o = {0};
+    *rc = core_record_save_answer(s, &o, &b, p);
+    json_t *v = *rc ? NULL : json_loadb(b.data, b.len, 0, NULL);
+    if (!*rc && !v)
+        *rc = RC_INTERNAL;
+    buf_cleanup(&b);
+    return v;
+}
+
 static void save_done(struct core_save *s, void *ctx)
 {
     struct pending_save *ps = ctx;
     struct hooks_run *run = ps->run;
     lua_State *co = core_hooks_call_thread(run->call);
-    enum rc rc = core_record_save_rc(s);
-    if (!rc && core_record_save_kind(s) != CORE_WRITE_DELETE) {
-        struct buf b;
-        buf_init(&b, 64u << 20);
-        struct core_output_opts o = {0};
-        struct core_problem p;
-        core_problem_init(&p);
-        rc = core_record_save_answer(s, &o, &b, &p);
-        json_t *v = rc ? NULL : json_loadb(b.data, b.len, 0, NULL);
-        lua_pushboolean(co, v != NULL);
-        if (v && core_hooks_push_json(co, v) == RC_OK)
-            ;
-        else if (v)
-            lua_pushnil(co);
-        else
-            push_problem(co, rc ? rc : RC_INTERNAL, &p);
-        json_decref(v);
-        core_problem_cleanup(&p);
-        buf_cleanup(&b);
-    } else if (!rc) {
-        lua_pushboolean(co, 1);
+    enum rc rc;
+    struct core_problem p;
+    core_problem_init(&p);
+    json_t *v = save_result(s, &rc, &p);
+    lua_pushboolean(co, rc == RC_OK);
+    if (rc)
+        push_problem(co, rc, &p);
+    else if (!v || core_hooks_push_json(co, v) != RC_OK)
         lua_pushnil(co);
-    } else {
-        lua_pushboolean(co, 0);
-        push_problem(co, rc, core_record_save_problem(s));
-    }
+    json_decref(v);
+    core_problem_cleanup(&p);
     json_decref(ps->body);
     xfree(ps);
     hooks_run_resume(run, 2);
@@ -483,6 +493,308 @@ static int l_save(lua_State *L)
     return 2;
 }
 
+/* -------------------------------------------------------------------------
+ * Transactions: several writes, all or none (core's batch path)
+ * ------------------------------------------------------------------------- */
+
+#define TX_MAX_WRITES 100
+
+struct tx_item {
+    struct core_save_input in;
+    struct core_save *s;
+    struct core_write_job *job; /* parked by ready until the batch goes */
+    json_t *body;               /* owned until the transaction ends */
+    json_t *result;             /* the record as the transaction left it */
+    bool is_started;
+    bool is_done;
+};
+
+struct tx {
+    struct hooks_run *run;
+    struct core_request *base;
+    struct tx_item *items;
+    size_t count;
+    size_t next;  /* the item being prepared */
+    bool in_loop; /* start_items is on the stack: callbacks leave it to it */
+    bool in_call; /* l_transaction has not returned yet */
+    bool is_answered;
+    bool is_submitted;
+    bool is_failed; /* before the batch: failed_at says which */
+    size_t failed_at;
+    enum rc rc;
+    struct core_problem problem;
+    struct core_write_job **jobs;
+    struct core_write_batch wb;
+};
+
+static void tx_free(struct tx *tx)
+{
+    for (size_t i = 0; i < tx->count; i++) {
+        json_decref(tx->items[i].body);
+        json_decref(tx->items[i].result);
+    }
+    core_problem_cleanup(&tx->problem);
+    xfree(tx->items);
+    xfree(tx->jobs);
+    xfree(tx);
+}
+
+/* Pushes (true, {records}) or (false, problem) on co. */
+static void push_tx_result(lua_State *co, struct tx *tx)
+{
+    if (tx->rc) {
+        lua_pushboolean(co, 0);
+        push_problem(co, tx->rc, &tx->problem);
+        return;
+    }
+    lua_pushboolean(co, 1);
+    lua_createtable(co, (int)tx->count, 0);
+    for (size_t i = 0; i < tx->count; i++) {
+        if (!tx->items[i].result || core_hooks_push_json(co, tx->items[i].result) != RC_OK)
+            lua_pushboolean(co, 1); /* a delete: keeps the list without holes */
+        lua_rawseti(co, -2, (lua_Integer)i + 1);
+    }
+}
+
+/* The transaction ended: the script gets its result, now (when it ended
+ * before the call returned: l_transaction returns it) or by resuming. */
+static void tx_answer(struct tx *tx)
+{
+    if (tx->in_call) {
+        tx->is_answered = true;
+        return;
+    }
+    struct hooks_run *run = tx->run;
+    push_tx_result(core_hooks_call_thread(run->call), tx);
+    tx_free(tx);
+    hooks_run_resume(run, 2);
+}
+
+static void tx_fail(struct tx *tx, size_t i, enum rc rc, struct core_problem *p)
+{
+    if (tx->is_failed)
+        return;
+    tx->is_failed = true;
+    tx->failed_at = i;
+    tx->rc = rc;
+    core_problem_cleanup(&tx->problem);
+    tx->problem = *p;
+    core_problem_init(p);
+}
+
+static void start_items(struct tx *tx);
+
+static void tx_ready(struct core_save *s, struct core_write_job *job, void *ctx)
+{
+    (void)s;
+    struct tx *tx = ctx;
+    tx->items[tx->next].job = job;
+    tx->next++;
+    if (!tx->in_loop)
+        start_items(tx);
+}
+
+/* A save ended: after the batch (its result is kept), or before it (a
+ * failure while it was prepared, or a parked one given back). */
+static void tx_done(struct core_save *s, void *ctx)
+{
+    struct tx *tx = ctx;
+    size_t i = 0;
+    while (i < tx->count && tx->items[i].s != s)
+        i++;
+    struct tx_item *it = &tx->items[i];
+    it->is_done = true;
+    struct core_problem p;
+    core_problem_init(&p);
+    enum rc rc;
+    json_t *v = save_result(s, &rc, &p);
+    if (tx->is_submitted) {
+        it->result = v;
+    } else {
+        json_decref(v);
+        if (rc && !it->job) /* failed while it was prepared */
+            tx_fail(tx, i, rc, &p);
+    }
+    core_problem_cleanup(&p);
+    if (!tx->is_submitted && !tx->in_loop && tx->is_failed && i == tx->failed_at)
+        start_items(tx); /* goes on to give the parked ones back and answer */
+}
+
+static void tx_batch_done(struct core_write_batch *wb)
+{
+    struct tx *tx = wb->ctx;
+    for (size_t i = 0; i < tx->count; i++)
+        tx->jobs[i]->done(tx->jobs[i]); /* tx_done keeps each result */
+    if (wb->rc) {
+        struct core_save *s = tx->items[wb->failed].s;
+        struct core_problem p;
+        core_problem_init(&p);
+        struct core_problem *sp = core_record_save_problem(s);
+        p = *sp;
+        sp->data = NULL;
+        tx->rc = core_record_save_rc(s) ? core_record_save_rc(s) : wb->rc;
+        core_problem_cleanup(&tx->problem);
+        tx->problem = p;
+    }
+    tx_answer(tx);
+}
+
+/* Prepares the items in order, each parked by ready; then submits them as
+ * one batch. A failure gives the parked ones back and answers it. */
+static void start_items(struct tx *tx)
+{
+    tx->in_loop = true;
+    while (!tx->is_failed && tx->next < tx->count) {
+        size_t i = tx->next;
+        struct tx_item *it = &tx->items[i];
+        if (it->is_started) {
+            tx->in_loop = false;
+            return; /* waiting for its ready (the offload pool) */
+        }
+        it->is_started = true;
+        struct core_request *r = arena_alloc(tx->base->arena, sizeof(*r));
+        *r = *tx->base;
+        r->filter_request.body = it->body;
+        r->filter_request.context = "default";
+        r->is_manager = false;
+        struct core_problem p;
+        core_problem_init(&p);
+        enum rc rc = core_record_save_access(r, it->in.c, it->in.kind, &p);
+        if (!rc)
+            rc = core_record_save_prepare(r, &it->in, &p, &it->s);
+        if (!rc)
+            rc = core_record_save_start(it->s, tx_done, tx_ready, tx);
+        if (rc)
+            tx_fail(tx, i, rc, &p);
+        core_problem_cleanup(&p);
+    }
+    tx->in_loop = false;
+    if (tx->is_failed) {
+        for (size_t k = 0; k < tx->count; k++) {
+            struct core_write_job *job = tx->items[k].job;
+            if (job && !tx->items[k].is_done) {
+                job->rc = RC_CONFLICT; /* rolled back with the failing one */
+                job->done(job);
+            }
+        }
+        tx_answer(tx);
+        return;
+    }
+    tx->jobs = xcalloc(tx->count, sizeof(*tx->jobs));
+    for (size_t i = 0; i < tx->count; i++)
+        tx->jobs[i] = tx->items[i].job;
+    tx->is_submitted = true;
+    tx->wb.jobs = tx->jobs;
+    tx->wb.count = tx->count;
+    tx->wb.done = tx_batch_done;
+    tx->wb.ctx = tx;
+    core_record_submit_batch(tx->base->cw, &tx->wb);
+}
+
+/* Reads write i of the list at idx ({action, collection, id, data}) into
+ * it; raises a script error for a malformed one. */
+static void tx_read_item(lua_State *L, struct core_request *base, struct tx *tx, size_t i)
+{
+    static const char *const kinds[] = {"create", "update", "delete", NULL};
+    struct tx_item *it = &tx->items[i];
+    int t = lua_gettop(L);
+    if (!lua_istable(L, t)) {
+        tx_free(tx);
+        luaL_error(L, "tarmac.records.transaction: write %d is a table", (int)i + 1);
+    }
+    lua_getfield(L, t, "action");
+    lua_getfield(L, t, "collection");
+    lua_getfield(L, t, "id");
+    const char *action = lua_tostring(L, t + 1);
+    const char *name = lua_tostring(L, t + 2);
+    int kind = -1;
+    for (int k = 0; action && kinds[k]; k++)
+        if (!strcmp(action, kinds[k]))
+            kind = k;
+    const char *why = kind < 0 ? "action is create, update or delete"
+                      : !name  ? "collection is a name"
+                      : kind != CORE_WRITE_CREATE && !lua_isstring(L, t + 3) ? "id is a record id"
+                                                                             : NULL;
+    if (why) {
+        tx_free(tx);
+        luaL_error(L, "tarmac.records.transaction: write %d: %s", (int)i + 1, why);
+    }
+    it->in.kind = (enum core_write_kind)kind;
+    it->in.c = core_schema_find(base->schema, str_from_cstr(name));
+    it->in.is_batch_item = true;
+    if (kind != CORE_WRITE_CREATE) {
+        size_t n;
+        const char *id = lua_tolstring(L, t + 3, &n);
+        char *copy = arena_alloc(base->arena, n + 1);
+        memcpy(copy, id, n + 1);
+        it->in.id = (struct str){copy, n};
+    }
+    lua_pop(L, 3);
+    if (kind != CORE_WRITE_DELETE) {
+        lua_getfield(L, t, "data");
+        char err[256] = "a table of fields";
+        json_t *body = lua_istable(L, -1) ? core_hooks_to_json(L, -1, err, sizeof(err)) : NULL;
+        if (!json_is_object(body)) {
+            json_decref(body);
+            tx_free(tx);
+            luaL_error(L, "tarmac.records.transaction: write %d: data: %s", (int)i + 1, err);
+        }
+        it->body = body;
+        it->in.body = body;
+        lua_pop(L, 1);
+    }
+}
+
+/* _transaction(writes, opts) -> ok, records-or-problem (after the writer
+ * answered). */
+static int l_transaction(lua_State *L)
+{
+    struct hooks_run *run = run_or_fail(L, "transaction");
+    if (run->db || run->cannot_wait)
+        return luaL_error(L, "tarmac.records.transaction: not in a before hook (it runs inside a "
+                             "write or a sign-in)");
+    if (!core_hooks_can_yield(L))
+        return luaL_error(L, "tarmac.records.transaction: cannot wait here (inside a coroutine "
+                             "or a metamethod)");
+    luaL_checktype(L, 1, LUA_TTABLE);
+    size_t n = (size_t)lua_rawlen(L, 1);
+    if (n == 0 || n > TX_MAX_WRITES)
+        return luaL_error(L, "tarmac.records.transaction: 1 to %d writes", TX_MAX_WRITES);
+    struct core_request *base = requester(run, L, 2);
+    struct tx *tx = xcalloc(1, sizeof(*tx));
+    tx->run = run;
+    tx->base = base;
+    tx->count = n;
+    tx->items = xcalloc(n, sizeof(*tx->items));
+    core_problem_init(&tx->problem);
+    for (size_t i = 0; i < n; i++) {
+        lua_rawgeti(L, 1, (lua_Integer)i + 1);
+        tx_read_item(L, base, tx, i);
+        lua_pop(L, 1);
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (!tx->items[i].in.c) {
+            struct core_problem p;
+            core_problem_init(&p);
+            core_problem_message(&p, "Missing collection context.");
+            tx_free(tx);
+            lua_pushboolean(L, 0);
+            push_problem(L, RC_NOT_FOUND, &p);
+            core_problem_cleanup(&p);
+            return 2;
+        }
+    }
+    tx->in_call = true;
+    start_items(tx); /* answers through tx_answer, now or later */
+    tx->in_call = false;
+    if (tx->is_answered) { /* failed before anything went to the writer */
+        push_tx_result(L, tx);
+        tx_free(tx);
+        return 2;
+    }
+    return core_hooks_yield(L);
+}
+
 /* The public functions over _save: they raise a failed write's problem. */
 static const char wrappers[] = "local save = tarmac.records._save\n"
                                "tarmac.records._save = nil\n"
@@ -498,12 +810,22 @@ static const char wrappers[] = "local save = tarmac.records._save\n"
                                "end\n"
                                "function tarmac.records.delete(collection, id, opts)\n"
                                "  check(save('delete', collection, id, nil, opts))\n"
+                               "end\n"
+                               "local transaction = tarmac.records._transaction\n"
+                               "tarmac.records._transaction = nil\n"
+                               "function tarmac.records.transaction(writes, opts)\n"
+                               "  return check(transaction(writes, opts))\n"
                                "end\n";
 
 enum rc hooks_records_open(struct core_hooks_vm *vm, char *err, size_t errlen)
 {
     static const luaL_Reg fns[] = {
-        {"get", l_get}, {"list", l_list}, {"first", l_first}, {"_save", l_save}, {NULL, NULL},
+        {"get", l_get},
+        {"list", l_list},
+        {"first", l_first},
+        {"_save", l_save},
+        {"_transaction", l_transaction},
+        {NULL, NULL},
     };
     lua_State *L = core_hooks_vm_lua(vm);
     lua_getglobal(L, "tarmac");
