@@ -91,6 +91,7 @@ struct serve_options {
     uint64_t job_http_timeout_ms;
     uint64_t job_poll_ms;
     const char *hooks_dir;
+    bool dev;
     uint64_t hooks_budget_ms;
     uint64_t hooks_memory;
 };
@@ -213,21 +214,60 @@ struct signal_state {
     uv_signal_t term;
     uv_signal_t intr;
     uv_signal_t hup;
+    uv_fs_event_t watch; /* --dev: the hooks folder */
+    uv_timer_t settle;   /* a reload waits for a burst of changes to end */
+    bool is_watching;
     struct core_app *core;
     struct net_workers *workers;
     struct cli_metrics_listener *metrics; /* --metrics-addr; NULL when off */
 };
 
-/* SIGHUP: the scripts load again; when they fail, the running ones stay. */
-static void on_hangup(uv_signal_t *h, int signum)
+static void reload_scripts(struct signal_state *st)
 {
-    (void)signum;
-    struct signal_state *st = h->data;
     char err[512];
     if (core_hooks_reload(st->core->hooks, err, sizeof(err)) != RC_OK)
         log_error("msg=\"scripts not reloaded: the running ones stay\" error=\"%s\"", err);
     else
         log_info("msg=\"scripts reloaded\"");
+}
+
+/* SIGHUP: the scripts load again; when they fail, the running ones stay. */
+static void on_hangup(uv_signal_t *h, int signum)
+{
+    (void)signum;
+    reload_scripts(h->data);
+}
+
+/* --dev: a script changed. An editor's save is several events (a temporary
+ * file, a rename): the reload runs once they have been quiet for 150 ms. */
+static void on_settled(uv_timer_t *t)
+{
+    reload_scripts(t->data);
+}
+
+static void on_hooks_change(uv_fs_event_t *h, const char *name, int events, int status)
+{
+    (void)events;
+    struct signal_state *st = h->data;
+    size_t n = name ? strlen(name) : 0;
+    if (status == 0 && name && (n < 4 || strcmp(name + n - 4, ".lua") != 0))
+        return;
+    uv_timer_start(&st->settle, on_settled, 150, 0);
+}
+
+static void watch_scripts(uv_loop_t *loop, struct signal_state *st, const char *dir)
+{
+    uv_fs_event_init(loop, &st->watch);
+    uv_timer_init(loop, &st->settle);
+    st->watch.data = st;
+    st->settle.data = st;
+    st->is_watching = true;
+    int rc = uv_fs_event_start(&st->watch, on_hooks_change, dir, 0);
+    if (rc)
+        log_warn("msg=\"--dev: the scripts folder is not watched\" dir=%s error=\"%s\"", dir,
+                 uv_strerror(rc));
+    else
+        log_info("msg=\"--dev: scripts reload when a .lua file changes\" dir=%s", dir);
 }
 
 static void on_signal(uv_signal_t *h, int signum)
@@ -240,6 +280,10 @@ static void on_signal(uv_signal_t *h, int signum)
     uv_close((uv_handle_t *)&st->term, NULL);
     uv_close((uv_handle_t *)&st->intr, NULL);
     uv_close((uv_handle_t *)&st->hup, NULL);
+    if (st->is_watching) {
+        uv_close((uv_handle_t *)&st->watch, NULL);
+        uv_close((uv_handle_t *)&st->settle, NULL);
+    }
 }
 
 int cli_serve(int argc, char **argv)
@@ -409,6 +453,9 @@ int cli_serve(int argc, char **argv)
         {"hooks-dir", CLI_FLAG_STRING, &o.hooks_dir, "DIR",
          "the Lua scripts (*.lua): routes and record hooks; SIGHUP reloads them "
          "(default DIR/../tarmac_hooks)"},
+        {"dev", CLI_FLAG_BOOL, &o.dev, "BOOL",
+         "development: reload the scripts when a .lua file of --hooks-dir changes "
+         "(default false)"},
         {"hooks-budget", CLI_FLAG_DURATION, &o.hooks_budget_ms, "DUR",
          "CPU time one script call may take before it is stopped (default 250ms)"},
         {"hooks-memory", CLI_FLAG_SIZE, &o.hooks_memory, "SIZE",
@@ -716,6 +763,8 @@ int cli_serve(int argc, char **argv)
     uv_signal_start(&sig.term, on_signal, SIGTERM);
     uv_signal_start(&sig.intr, on_signal, SIGINT);
     uv_signal_start(&sig.hup, on_hangup, SIGHUP);
+    if (o.dev)
+        watch_scripts(&main_loop, &sig, hooks_dir);
     sig.workers = net_workers_start(&wcfg, &hooks, fds);
     if (o.metrics_addr[0] &&
         cli_metrics_listen(&main_loop, metrics_host[0] ? metrics_host : "0.0.0.0", metrics_port,

@@ -739,6 +739,22 @@ def reload_on_sighup_keeps_the_old_scripts_when_new_ones_fail():
 
 
 @test
+def dev_mode_reloads_when_a_script_changes():
+    v = 'tarmac.route("GET", "/api/app/v", function() return 200, { v = %d } end)\n'
+    s, api = start({"v.lua": v % 1}, flags=["--dev"])
+    check(api.ok("GET", "/api/app/v") == {"v": 1}, "v1")
+    write_scripts(s, {"v.lua": v % 2})
+    wait_for(lambda: api.ok("GET", "/api/app/v") == {"v": 2}, "v2 without a signal")
+    write_scripts(s, {"notes.txt": "not a script"})
+    write_scripts(s, {"w.lua": 'tarmac.route("GET", "/api/app/w", function() return 200, {} end)\n'})
+    wait_for(lambda: api.call("GET", "/api/app/w")[0] == 200, "a new file is loaded")
+    n = s.stderr_text().count("scripts reloaded")
+    write_scripts(s, {"notes.txt": "still not a script"})
+    time.sleep(0.5)
+    check(s.stderr_text().count("scripts reloaded") == n, "other files do not reload")
+
+
+@test
 def requests_during_reloads_are_answered_by_old_or_new_scripts():
     """A reload that lands between a route's match and its call must not
     turn the request into an error: every answer is v1 or v2, never a 503."""
