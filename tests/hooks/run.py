@@ -265,7 +265,9 @@ tarmac.route("GET", "/api/app/orders/big", function(req)
     sort = "-qty", perPage = 50 })
   local first = tarmac.records.first("orders", "qty >= {:min}", { min = 1000000 })
   return 200, { n = page.totalItems, first_qty = page.items[1] and page.items[1].qty or 0,
-                none = first == nil }
+                none = first == nil,
+                count = tarmac.records.count("orders", "qty >= {:min}", { min = tonumber(req.query.min) }),
+                all = tarmac.records.count("orders") }
 end)
 tarmac.route("GET", "/api/app/missing", function(req)
   return 200, { missing = tarmac.records.get("orders", "nosuchid1234567") == nil }
@@ -318,6 +320,8 @@ def routes_read_and_write_records():
     for q in (3, 12):
         api.call("POST", "/api/app/orders", {"qty": q}, auth=False)
     st, j, _ = api.call("GET", "/api/app/orders/big?min=5", auth=False)
+    check(st == 200 and j["count"] == 2 and j["all"] == 3, "count: %d %r" % (st, j))
+    del j["count"], j["all"]
     check(st == 200 and j == {"n": 2, "first_qty": 12, "none": True}, "list: %d %r" % (st, j))
     st, j, _ = api.call("GET", "/api/app/missing")
     check(st == 200 and j["missing"] is True, "get of a missing record is nil: %r" % j)

@@ -796,26 +796,32 @@ static int l_transaction(lua_State *L)
 }
 
 /* The public functions over _save: they raise a failed write's problem. */
-static const char wrappers[] = "local save = tarmac.records._save\n"
-                               "tarmac.records._save = nil\n"
-                               "local function check(ok, v)\n"
-                               "  if not ok then tarmac.refuse(v.status, v.message, v.data) end\n"
-                               "  return v\n"
-                               "end\n"
-                               "function tarmac.records.create(collection, data, opts)\n"
-                               "  return check(save('create', collection, nil, data, opts))\n"
-                               "end\n"
-                               "function tarmac.records.update(collection, id, data, opts)\n"
-                               "  return check(save('update', collection, id, data, opts))\n"
-                               "end\n"
-                               "function tarmac.records.delete(collection, id, opts)\n"
-                               "  check(save('delete', collection, id, nil, opts))\n"
-                               "end\n"
-                               "local transaction = tarmac.records._transaction\n"
-                               "tarmac.records._transaction = nil\n"
-                               "function tarmac.records.transaction(writes, opts)\n"
-                               "  return check(transaction(writes, opts))\n"
-                               "end\n";
+static const char wrappers[] =
+    "local save = tarmac.records._save\n"
+    "tarmac.records._save = nil\n"
+    "local function check(ok, v)\n"
+    "  if not ok then tarmac.refuse(v.status, v.message, v.data) end\n"
+    "  return v\n"
+    "end\n"
+    "function tarmac.records.create(collection, data, opts)\n"
+    "  return check(save('create', collection, nil, data, opts))\n"
+    "end\n"
+    "function tarmac.records.update(collection, id, data, opts)\n"
+    "  return check(save('update', collection, id, data, opts))\n"
+    "end\n"
+    "function tarmac.records.delete(collection, id, opts)\n"
+    "  check(save('delete', collection, id, nil, opts))\n"
+    "end\n"
+    "function tarmac.records.count(collection, filter, params, opts)\n"
+    "  local o = { filter = filter, params = params, perPage = 1,\n"
+    "              fields = 'id', superuser = opts and opts.superuser }\n"
+    "  return tarmac.records.list(collection, o).totalItems\n"
+    "end\n"
+    "local transaction = tarmac.records._transaction\n"
+    "tarmac.records._transaction = nil\n"
+    "function tarmac.records.transaction(writes, opts)\n"
+    "  return check(transaction(writes, opts))\n"
+    "end\n";
 
 enum rc hooks_records_open(struct core_hooks_vm *vm, char *err, size_t errlen)
 {
