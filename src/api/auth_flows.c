@@ -34,12 +34,7 @@
 
 void api_auth_send_mail(struct api_call *c, const char *to, const char *subject, const char *text)
 {
-    struct core_app *app = c->aw->core.app;
-    if (!app->mailer) {
-        log_info("msg=\"mail (no mailer)\" to=%s subject=\"%s\"", to, subject);
-        return;
-    }
-    enum rc rc = net_mailer_send(app->mailer, to, subject, text, NULL);
+    enum rc rc = core_app_queue_mail(&c->aw->core, to, subject, text, NULL);
     if (rc)
         log_warn("msg=\"mail not queued\" rc=%s to=%s", rc_name(rc), to);
 }

@@ -632,6 +632,7 @@ int cli_serve(int argc, char **argv)
         .retention_ms = (int64_t)o.job_retention_ms,
         .http_timeout_ms = (int64_t)o.job_http_timeout_ms,
         .poll_ms = (int64_t)o.job_poll_ms,
+        .mailer = mailer,
     };
     char hooks_dir[4096];
     if (o.hooks_dir[0])

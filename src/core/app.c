@@ -23,7 +23,9 @@
 #include "core/record/page_cache.h"
 #include "core/record/record_input.h"
 #include "core/hooks/hooks.h"
+#include "core/jobs/email_kind.h"
 #include "core/jobs/job.h"
+#include "core/jobs/jobs_admin.h"
 #include "core/jobs/runner.h"
 #include "core/jobs/inbound.h"
 #include "core/jobs/schedule.h"
@@ -341,17 +343,39 @@ static void hooks_wake_jobs(void *ctx)
     core_jobs_wake(ctx);
 }
 
-/* Scripts' mail goes the way the auth flows' does: to the app's mailer, or
- * to the log when the app has none (a developer reads it there). */
-static enum rc hooks_send_mail(void *ctx, const char *to, const char *subject, const char *text,
-                               const char *html)
+/* A mail of the app: an `email` job, enqueued by the writer (the runners are
+ * woken once it is committed). */
+struct queued_mail {
+    struct core_jobs_action a;
+    struct core_app *app;
+};
+
+static void mail_enqueued(struct core_jobs_action *a)
 {
-    struct core_app *app = ctx;
-    if (!app->mailer) {
-        log_info("msg=\"mail (no mailer)\" to=%s subject=\"%s\"", to, subject);
-        return RC_OK;
-    }
-    return net_mailer_send(app->mailer, to, subject, text, html);
+    struct queued_mail *m = (struct queued_mail *)a;
+    if (a->rc)
+        log_warn("msg=\"mail not queued\" rc=%s", rc_name(a->rc));
+    else
+        core_jobs_wake(m->app->jobs);
+    core_jobs_action_cleanup(a);
+    xfree(m);
+}
+
+enum rc core_app_queue_mail(struct core_worker *cw, const char *to, const char *subject,
+                            const char *text, const char *html)
+{
+    enum rc rc = net_mailer_check(to, subject, text, html);
+    if (rc)
+        return rc;
+    struct queued_mail *m = xcalloc(1, sizeof(*m));
+    m->app = cw->app;
+    m->a.op = CORE_JOBS_ENQUEUE;
+    snprintf(m->a.kind, sizeof(m->a.kind), "email");
+    m->a.payload = core_job_email_payload(to, subject, text, html);
+    m->a.spec = (struct core_job_spec){.kind = str_from_cstr(m->a.kind), .payload = m->a.payload};
+    m->a.done = mail_enqueued;
+    core_jobs_action_submit(cw, &m->a);
+    return RC_OK;
 }
 
 enum rc core_app_start_hooks(struct core_app *app, const struct core_hooks_config *cfg, char *err,
@@ -360,8 +384,6 @@ enum rc core_app_start_hooks(struct core_app *app, const struct core_hooks_confi
     struct core_hooks_config c = *cfg;
     c.wake_jobs = hooks_wake_jobs;
     c.wake_ctx = app->jobs;
-    c.send_mail = hooks_send_mail;
-    c.mail_ctx = app;
     enum rc rc = core_hooks_new(&c, hooks_schema_of, app, &app->hooks, err, errlen);
     if (rc)
         return rc;

@@ -88,6 +88,13 @@ enum rc core_app_open(const char *dir, struct core_app **out);
  * fails to load. */
 enum rc core_app_start_hooks(struct core_app *app, const struct core_hooks_config *cfg, char *err,
                              size_t errlen);
+/* Queues one mail of the app (the auth flows') as an `email` job
+ * (core/jobs/email_kind.h): it is sent by a job runner, retried through an
+ * SMTP outage and survives a restart. RC_INVALID / RC_TOO_LARGE (nothing
+ * queued) for what net_mailer_check refuses; a failure to enqueue is
+ * logged. cw's loop. */
+enum rc core_app_queue_mail(struct core_worker *cw, const char *to, const char *subject,
+                            const char *text, const char *html);
 /* Stops the writer (after its queue) and frees everything; accepts NULL. */
 void core_app_close(struct core_app *app);
 /* The current schema snapshot; valid until the app closes. Any thread. */

@@ -488,21 +488,21 @@ static int check_abort(void *ctx, curl_off_t dt, curl_off_t dn, curl_off_t ut, c
     return at && now_ms() >= at;
 }
 
-static enum attempt send_smtp(struct net_mailer *m, const struct msg *g, char *err, size_t err_len)
+/* One attempt on c (a handle of the calling thread's). */
+static enum attempt send_smtp(struct net_mailer *m, CURL *c, const struct msg *g, char *err,
+                              size_t err_len)
 {
-    if (!m->curl)
-        m->curl = curl_easy_init();
     char path[MAX_ADDRESS + 3];
     snprintf(path, sizeof(path), "<%s>", g->to);
     struct curl_slist *rcpt = curl_slist_append(NULL, path);
-    if (!m->curl || !rcpt) {
+    if (!c || !rcpt) {
         curl_slist_free_all(rcpt);
         snprintf(err, err_len, "libcurl: out of memory");
         return ATTEMPT_TRANSIENT;
     }
     struct curl_slist *headers;
     curl_mime *mime;
-    enum rc rc = build_message(m, g, m->curl, &headers, &mime);
+    enum rc rc = build_message(m, g, c, &headers, &mime);
     if (rc) {
         curl_slist_free_all(rcpt);
         snprintf(err, err_len, "cannot build the message: %s", rc_text(rc));
@@ -511,7 +511,6 @@ static enum attempt send_smtp(struct net_mailer *m, const struct msg *g, char *e
     char from[MAX_ADDRESS + 3];
     snprintf(from, sizeof(from), "<%s>", m->sender_address);
     char curl_err[CURL_ERROR_SIZE] = "";
-    CURL *c = m->curl;
     curl_easy_setopt(c, CURLOPT_URL, m->url);
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
     curl_easy_setopt(c, CURLOPT_MAIL_FROM, from);
@@ -606,7 +605,9 @@ static void deliver(struct net_mailer *m, struct msg *g)
         return;
     }
     char err[CURL_ERROR_SIZE + 64];
-    enum attempt a = send_smtp(m, g, err, sizeof(err));
+    if (!m->curl)
+        m->curl = curl_easy_init();
+    enum attempt a = send_smtp(m, m->curl, g, err, sizeof(err));
     if (a == ATTEMPT_SENT) {
         finish(m, g, &m->sent, NULL);
         return;
@@ -756,16 +757,53 @@ enum rc net_mailer_start(const struct net_mailer_config *cfg, struct net_mailer 
     return RC_OK;
 }
 
-enum rc net_mailer_send(struct net_mailer *m, const char *to, const char *subject, const char *text,
-                        const char *html)
+enum rc net_mailer_check(const char *to, const char *subject, const char *text, const char *html)
 {
-    if (!is_valid_address(to) || !subject || !text)
+    if (!to || !is_valid_address(to) || !subject || !text)
         return RC_INVALID;
     enum rc rc = check_header_text(subject, MAX_SUBJECT);
     if (!rc)
         rc = check_body(text);
     if (!rc && html)
         rc = check_body(html);
+    return rc;
+}
+
+enum net_mail_outcome net_mailer_deliver(struct net_mailer *m, const char *to, const char *subject,
+                                         const char *text, const char *html, char *err,
+                                         size_t err_len)
+{
+    err[0] = '\0';
+    if (net_mailer_check(to, subject, text, html) != RC_OK) {
+        snprintf(err, err_len, "not a mail: the address, subject or body is not valid");
+        return NET_MAIL_REFUSED;
+    }
+    /* const for the message's builder; nothing is written through them */
+    struct msg g = {.to = (char *)to,
+                    .subject = (char *)subject,
+                    .text = (char *)text,
+                    .html = (char *)html,
+                    .created_ms = chrono_real_ms(),
+                    .attempts = 1};
+    if (!m->host) {
+        log_unsent(&g);
+        atomic_fetch_add(&m->logged, 1);
+        return NET_MAIL_LOGGED;
+    }
+    CURL *c = curl_easy_init();
+    enum attempt a = send_smtp(m, c, &g, err, err_len);
+    curl_easy_cleanup(c);
+    if (a == ATTEMPT_SENT) {
+        atomic_fetch_add(&m->sent, 1);
+        return NET_MAIL_SENT;
+    }
+    return a == ATTEMPT_PERMANENT ? NET_MAIL_REFUSED : NET_MAIL_TRANSIENT;
+}
+
+enum rc net_mailer_send(struct net_mailer *m, const char *to, const char *subject, const char *text,
+                        const char *html)
+{
+    enum rc rc = net_mailer_check(to, subject, text, html);
     if (rc)
         return rc;
     /* Copied before taking the lock, so the lock is held for a few

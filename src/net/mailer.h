@@ -72,6 +72,23 @@ enum rc net_mailer_start(const struct net_mailer_config *cfg, struct net_mailer 
 enum rc net_mailer_send(struct net_mailer *m, const char *to, const char *subject, const char *text,
                         const char *html);
 
+/* What net_mailer_send checks of a message: RC_OK, RC_INVALID or
+ * RC_TOO_LARGE, by the same rules. Any thread. */
+enum rc net_mailer_check(const char *to, const char *subject, const char *text, const char *html);
+
+/* One attempt to deliver a message now, on the calling thread, with a
+ * connection of its own (the queue's `email` jobs: the job queue retries,
+ * not the mailer). Blocks up to the SMTP timeouts; never on a loop. */
+enum net_mail_outcome {
+    NET_MAIL_SENT,      /* the SMTP server accepted it */
+    NET_MAIL_LOGGED,    /* no SMTP host: written to the log, as the queue does */
+    NET_MAIL_TRANSIENT, /* network, timeout, 4xx: worth another attempt */
+    NET_MAIL_REFUSED,   /* 5xx, or not a valid message: never worth another */
+};
+enum net_mail_outcome net_mailer_deliver(struct net_mailer *m, const char *to, const char *subject,
+                                         const char *text, const char *html, char *err,
+                                         size_t err_len);
+
 /* Copies the counters so far into *out; any thread. */
 void net_mailer_stats(struct net_mailer *m, struct net_mailer_stats *out);
 

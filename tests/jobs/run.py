@@ -14,6 +14,8 @@ import hmac
 import http.server
 import json
 import os
+import socket
+import socketserver
 import sys
 import threading
 import time
@@ -99,6 +101,89 @@ class Receiver:
     def close(self):
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+class SmtpSink:
+    """A minimal SMTP server (RFC 5321: greeting, EHLO/HELO, MAIL, RCPT, DATA,
+    QUIT, RSET, NOOP) on a given or free port; answers 451 to MAIL for the
+    first `tempfail` messages and 554 to every MAIL when `reject`. Keeps each
+    message as (rcpt, data)."""
+
+    def __init__(self, port=0, tempfail=0, reject=False):
+        self.mails = []
+        self.tempfail = tempfail
+        self.reject = reject
+        self.lock = threading.Lock()
+        sink = self
+
+        class H(socketserver.StreamRequestHandler):
+            def reply(self, line):
+                self.wfile.write((line + "\r\n").encode())
+                self.wfile.flush()
+
+            def handle(self):
+                self.reply("220 sink ESMTP")
+                rcpt, failing = [], False
+                while True:
+                    line = self.rfile.readline()
+                    if not line:
+                        return
+                    cmd = line.decode("latin-1").strip()
+                    verb = cmd[:4].upper()
+                    if verb == "EHLO":
+                        self.reply("250-sink")
+                        self.reply("250 8BITMIME")
+                    elif verb == "HELO":
+                        self.reply("250 sink")
+                    elif verb == "MAIL":
+                        with sink.lock:
+                            failing = sink.tempfail > 0
+                            if failing:
+                                sink.tempfail -= 1
+                        self.reply("554 no" if sink.reject else
+                                   "451 try later" if failing else "250 ok")
+                    elif verb == "RCPT":
+                        rcpt.append(cmd.split(":", 1)[1].strip().strip("<>"))
+                        self.reply("250 ok")
+                    elif verb == "DATA":
+                        self.reply("354 go")
+                        data = b""
+                        while True:
+                            ln = self.rfile.readline()
+                            if not ln or ln in (b".\r\n", b".\n"):
+                                break
+                            data += ln
+                        with sink.lock:
+                            sink.mails.append((rcpt[:], data.decode("utf-8", "replace")))
+                        rcpt = []
+                        self.reply("250 queued")
+                    elif verb == "QUIT":
+                        self.reply("221 bye")
+                        return
+                    else:
+                        self.reply("250 ok")
+
+        socketserver.ThreadingTCPServer.allow_reuse_address = True
+        self.server = socketserver.ThreadingTCPServer(("127.0.0.1", port), H)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def to(self, addr):
+        with self.lock:
+            return [m for m in self.mails if addr in m[0]]
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
 
 
 def verify_signature(headers, body, secret=SECRET):
@@ -408,6 +493,54 @@ def jobs_api():
     check(st == 200 and b["id"] == a["id"], "folds into the retried job")
     s = api.ok("GET", "/api/jobs/stats")
     check(s["queued"] == 2 and "oldestDueAgeMs" in s, "stats: %r" % s)
+
+
+@test
+def email_jobs_survive_an_smtp_outage():
+    port = free_port()  # nothing listens there yet: the first attempts fail
+    s, api = start(flags=FAST + ["--smtp-host=127.0.0.1", "--smtp-port=%d" % port])
+    st, j = api.call("POST", "/api/jobs", {"kind": "email", "payload": {"to": "not an address"}})
+    check(st == 400 and "payload" in j["data"], "a payload that is no mail: %d %r" % (st, j))
+    # the server's own mails go through the queue: a password reset
+    api.ok("POST", "/api/collections/users/records",
+           {"email": "reset@example.com", "password": "pass-12345678",
+            "passwordConfirm": "pass-12345678"})
+    api.ok("POST", "/api/collections/users/request-password-reset",
+           {"email": "reset@example.com"}, want=(204,))
+    a = api.ok("POST", "/api/jobs", {"kind": "email", "payload": {
+        "to": "ops@example.com", "subject": "Nightly report", "text": "All good.",
+        "html": "<p>All good.</p>"}}, want=(201,))
+    api.wait_jobs(lambda j: sum(x["attempts"] >= 1 and x["status"] == "failed"
+                                and bool(x["lastError"]) for x in j["items"]) == 2,
+                  "&filter=kind='email'", what="both mails failed once (no SMTP server)")
+    sink = SmtpSink(port=port, tempfail=1)  # up now, with one more 4xx
+    try:
+        api.wait_jobs(lambda j: j["totalItems"] == 2 and
+                      all(x["status"] == "done" for x in j["items"]),
+                      "&filter=kind='email'", timeout=30 * SLOW, what="both mails sent")
+        check(len(sink.to("reset@example.com")) == 1, "one reset mail: %r" % sink.mails)
+        got = sink.to("ops@example.com")
+        check(len(got) == 1 and "Nightly report" in got[0][1] and "All good." in got[0][1]
+              and "text/html" in got[0][1], "the report mail, html and text: %r" % got)
+        n = sum(x["attempts"] for x in api.jobs("&filter=kind='email'")["items"])
+        check(n >= 5, "each failed once, one of them twice (the 451), then sent: %d" % n)
+    finally:
+        sink.close()
+
+
+@test
+def email_job_refused_for_good_is_dead():
+    sink = SmtpSink(reject=True)
+    try:
+        _, api = start(flags=FAST + ["--smtp-host=127.0.0.1", "--smtp-port=%d" % sink.port])
+        a = api.ok("POST", "/api/jobs", {"kind": "email", "payload": {
+            "to": "x@example.com", "subject": "s", "text": "t"}}, want=(201,))
+        j = api.wait_jobs(lambda j: j["items"] and j["items"][0]["status"] == "dead",
+                          "&filter=id='%s'" % a["id"], what="dead after a 554")
+        check(j["items"][0]["attempts"] == 1 and "554" in j["items"][0]["lastError"],
+              "one attempt, the 5xx kept: %r" % j["items"][0])
+    finally:
+        sink.close()
 
 
 def user_token(api):

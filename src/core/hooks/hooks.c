@@ -84,9 +84,6 @@ struct core_hooks {
     bool allow_private_network;
     void (*wake_jobs)(void *ctx);
     void *wake_ctx;
-    enum rc (*send_mail)(void *ctx, const char *to, const char *subject, const char *text,
-                         const char *html);
-    void *mail_ctx;
     atomic_bool pending_wake;      /* a before hook enqueued: wake after the commit */
     atomic_uint next_worker;       /* round robin of job dispatch */
     struct net_offload *http_pool; /* tarmac.http's threads, made at first use (under mu) */
@@ -123,12 +120,6 @@ struct net_offload *hooks_http_pool(struct core_hooks *h)
 bool hooks_allow_private_network(const struct core_hooks *h)
 {
     return h->allow_private_network;
-}
-
-enum rc hooks_send_mail(struct core_hooks *h, const char *to, const char *subject, const char *text,
-                        const char *html)
-{
-    return h->send_mail ? h->send_mail(h->mail_ctx, to, subject, text, html) : RC_BUSY;
 }
 
 const struct core_schema *hooks_schema(struct core_hooks *h)
@@ -395,10 +386,11 @@ static struct hooks_gen *gen_load(struct core_hooks *h, const struct core_hooks_
     }
     g->dispatch = luaL_ref(L, LUA_REGISTRYINDEX);
     hooks_http_open(L);
-    hooks_notify_open(L);
     enum rc rc = hooks_records_open(g->vm, err, errlen);
     if (!rc)
         rc = hooks_jobs_open(g->vm, err, errlen);
+    if (!rc)
+        rc = hooks_notify_open(g->vm, err, errlen);
     g->is_loading = true;
     if (!rc)
         rc = core_hooks_vm_load_source(g->vm, src, err, errlen);
@@ -568,8 +560,6 @@ enum rc core_hooks_new(const struct core_hooks_config *cfg, core_hooks_schema_fn
     h->allow_private_network = cfg->allow_private_network;
     h->wake_jobs = cfg->wake_jobs;
     h->wake_ctx = cfg->wake_ctx;
-    h->send_mail = cfg->send_mail;
-    h->mail_ctx = cfg->mail_ctx;
     atomic_init(&h->generation, 1);
     pthread_mutex_init(&h->mu, NULL);
     enum rc rc = check_load(h, 1, err, errlen);

@@ -37,10 +37,6 @@ struct core_hooks_config {
     bool allow_private_network;   /* tarmac.http may reach private addresses */
     void (*wake_jobs)(void *ctx); /* wakes the job runners (a script enqueued) */
     void *wake_ctx;
-    /* queues a mail (tarmac.mail.send; net_mailer_send's codes); NULL: none */
-    enum rc (*send_mail)(void *ctx, const char *to, const char *subject, const char *text,
-                         const char *html);
-    void *mail_ctx;
 };
 
 /* The app's current schema snapshot (the app's; any thread). */

@@ -1,12 +1,11 @@
 /* notify.c -- tarmac.mail and tarmac.realtime: what scripts send out
  * (docs/hooks.md).
  *
- * Both queue and return at once: a mail goes to the app's mailer thread (or
- * to the log when no SMTP host is set), a realtime message to every worker,
- * which hands it to its own clients subscribed to the topic. Neither is
- * allowed in a before hook: its write may still roll back, and what went
- * out cannot be taken back (enqueue a job there; it exists only if the
- * write commits). */
+ * A mail is an `email` job of the queue (sent by a runner, retried through
+ * an SMTP outage; in a before hook it is written in the write's transaction
+ * and goes out only if the write commits). A realtime message goes to every
+ * worker, which hands it to its own clients subscribed to the topic, at
+ * once: so it is refused in a before hook, whose write may still roll back. */
 #include <lauxlib.h>
 #include <string.h>
 
@@ -17,6 +16,7 @@
 #include "core/hooks/run_int.h"
 #include "core/realtime/realtime.h"
 #include "core/schema/collection.h"
+#include "net/mailer.h"
 
 #define MAX_TOPIC 2500 /* a subscription's length, CORE_RT_MAX_SUB_LEN */
 #define MAX_MESSAGE (1u << 20)
@@ -29,8 +29,8 @@ static struct hooks_run *sender_run(lua_State *L, const char *fn)
         luaL_error(L, "%s: only inside a route, a hook or a job", fn);
     if (run->db)
         luaL_error(L,
-                   "%s: not in a before hook (its write may still roll back): send it from an "
-                   "after hook, or enqueue a job there",
+                   "%s: not in a before hook (its write may still roll back): publish from an "
+                   "after hook",
                    fn);
     return run;
 }
@@ -59,10 +59,10 @@ static const char *field(lua_State *L, int msg, const char *key, bool is_require
     return v;
 }
 
-/* tarmac.mail.send({to, subject, text [, html]}) */
-static int l_mail_send(lua_State *L)
+/* _check(msg) -> the email job's payload, or a refusal (a 400 for a bad
+ * address, subject or body, a 413 past the sizes). */
+static int l_mail_check(lua_State *L)
 {
-    struct hooks_run *run = sender_run(L, "tarmac.mail.send");
     luaL_checktype(L, 1, LUA_TTABLE);
     const char *to = field(L, 1, "to", true);
     const char *subject = field(L, 1, "subject", true);
@@ -70,14 +70,34 @@ static int l_mail_send(lua_State *L)
     const char *html = field(L, 1, "html", false);
     if (!text && !html)
         return luaL_error(L, "tarmac.mail.send: msg.text or msg.html is required");
-    switch (hooks_send_mail(run->h, to, subject, text ? text : "", html)) {
-    case RC_OK: return 0;
-    case RC_INVALID:
-        return refuse(L, 400, "The mail was not sent: the address, subject or body is not valid.");
+    switch (net_mailer_check(to, subject, text ? text : "", html)) {
+    case RC_OK: break;
     case RC_TOO_LARGE: return refuse(L, 413, "The mail was not sent: it is too large.");
-    default: return refuse(L, 503, "The mail was not sent: the mail queue is full.");
+    default:
+        return refuse(L, 400, "The mail was not sent: the address, subject or body is not valid.");
     }
+    lua_createtable(L, 0, 4);
+    lua_pushstring(L, to);
+    lua_setfield(L, -2, "to");
+    lua_pushstring(L, subject);
+    lua_setfield(L, -2, "subject");
+    lua_pushstring(L, text ? text : "");
+    lua_setfield(L, -2, "text");
+    if (html) {
+        lua_pushstring(L, html);
+        lua_setfield(L, -2, "html");
+    }
+    return 1;
 }
+
+/* A mail is an `email` job (core/jobs/email_kind.h): durable, retried, and
+ * in a before hook written in the write's transaction, so it goes out only
+ * if the write commits. */
+static const char mail_wrapper[] = "local check = tarmac.mail._check\n"
+                                   "tarmac.mail._check = nil\n"
+                                   "function tarmac.mail.send(msg)\n"
+                                   "  return tarmac.jobs.enqueue('email', check(msg))\n"
+                                   "end\n";
 
 /* Why topic cannot be a custom topic, NULL when it can: it must not be
  * empty, hold '?' or a control character, start with '@' (the server's own
@@ -147,14 +167,16 @@ static int l_publish(lua_State *L)
     return luaL_error(L, "tarmac.realtime.publish: data is larger than 1 MiB");
 }
 
-void hooks_notify_open(lua_State *L)
+enum rc hooks_notify_open(struct core_hooks_vm *vm, char *err, size_t errlen)
 {
-    static const luaL_Reg mail[] = {{"send", l_mail_send}, {NULL, NULL}};
+    static const luaL_Reg mail[] = {{"_check", l_mail_check}, {NULL, NULL}};
     static const luaL_Reg realtime[] = {{"publish", l_publish}, {NULL, NULL}};
+    lua_State *L = core_hooks_vm_lua(vm);
     lua_getglobal(L, "tarmac");
     luaL_newlib(L, mail);
     lua_setfield(L, -2, "mail");
     luaL_newlib(L, realtime);
     lua_setfield(L, -2, "realtime");
     lua_pop(L, 1);
+    return core_hooks_vm_load_string(vm, "=tarmac.mail", str_from_cstr(mail_wrapper), err, errlen);
 }

@@ -99,12 +99,9 @@ void hooks_http_open(lua_State *L);
 /* The pool outbound HTTP calls of scripts run on (made at first use). */
 struct net_offload *hooks_http_pool(struct core_hooks *h);
 bool hooks_allow_private_network(const struct core_hooks *h);
-/* Registers tarmac.mail and tarmac.realtime in the state of L (notify.c). */
-void hooks_notify_open(lua_State *L);
-/* Queues a mail through the app's mailer (hooks.c; net_mailer_send's codes,
- * RC_BUSY when the app has no way to send). */
-enum rc hooks_send_mail(struct core_hooks *h, const char *to, const char *subject, const char *text,
-                        const char *html);
+/* Registers tarmac.mail and tarmac.realtime in vm (notify.c). RC_INVALID
+ * with err when its Lua part does not load. */
+enum rc hooks_notify_open(struct core_hooks_vm *vm, char *err, size_t errlen);
 /* The schema the hooks' app has now. */
 const struct core_schema *hooks_schema(struct core_hooks *h);
 

@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "core/jobs/email_kind.h"
 #include "core/jobs/http_kind.h"
 #include "core/jobs/webhook.h"
 
@@ -17,6 +18,13 @@ static const struct core_job_kind kinds[] = {
      .backoff_base_ms = 1000,
      .backoff_cap_ms = 60 * 60 * 1000,
      .run = core_job_http_run},
+    /* An SMTP outage of a day is survived: 1 s doubling to 1 h, 30 attempts. */
+    {.name = "email",
+     .max_attempts = 30,
+     .backoff_base_ms = 1000,
+     .backoff_cap_ms = 60 * 60 * 1000,
+     .run = core_job_email_run,
+     .check = core_job_email_check},
 };
 
 static core_job_kind_fallback_fn *fallback;

@@ -6,11 +6,14 @@
 #ifndef TARMAC_CORE_JOBS_REGISTRY_H
 #define TARMAC_CORE_JOBS_REGISTRY_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
 
 #include "base/str.h"
 #include "core/jobs/job.h"
+
+struct net_mailer;
 
 /* What a handler can use: set by the runner (runner.h). */
 struct core_job_env {
@@ -18,6 +21,7 @@ struct core_job_env {
     struct store_writer *writer; /* for the handler's own writes (a 410 disables its hook) */
     bool allow_private_network;  /* targets on private/loopback/link-local addresses allowed */
     int64_t http_timeout_ms;
+    struct net_mailer *mailer; /* the app's (email jobs); NULL: none */
 };
 
 /* What one attempt came to. */
@@ -31,12 +35,17 @@ struct core_job_result {
 typedef void core_job_run_fn(const struct core_job_env *env, const struct core_job *job,
                              struct core_job_result *res);
 
+/* Why a payload cannot be this kind's (a sentence), NULL when it can: the
+ * jobs API and scripts refuse it at enqueue instead of a dead job later. */
+typedef const char *core_job_check_fn(json_t *payload);
+
 struct core_job_kind {
     const char *name;
     int max_attempts; /* default per job */
     int64_t backoff_base_ms;
     int64_t backoff_cap_ms;
     core_job_run_fn *run;
+    core_job_check_fn *check; /* NULL: any object */
 };
 
 /* The kind named name, or NULL: the table's, then the fallback's. Any thread. */

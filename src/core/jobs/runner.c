@@ -220,7 +220,8 @@ static void *runner_main(void *arg)
     struct core_job_env env = {.db = db,
                                .writer = j->writer,
                                .allow_private_network = j->cfg.allow_private_network,
-                               .http_timeout_ms = j->cfg.http_timeout_ms};
+                               .http_timeout_ms = j->cfg.http_timeout_ms,
+                               .mailer = j->cfg.mailer};
     bool is_first = r->index == 0; /* runner 0 also prunes and fires schedules */
     int64_t next_prune = is_first ? chrono_real_ms() : INT64_MAX;
     int64_t next_schedules = is_first ? 0 : INT64_MAX, last_look = 0;

@@ -29,6 +29,7 @@ struct core_jobs_config {
     int64_t retention_ms;       /* finished jobs kept this long; 0 = forever */
     int64_t http_timeout_ms;    /* per outbound request */
     int64_t poll_ms;            /* longest sleep when idle (see above) */
+    struct net_mailer *mailer;  /* email jobs send through it (borrowed); NULL: none */
 };
 
 #define CORE_JOBS_DEFAULT_LEASE_MS (5 * 60 * 1000)
@@ -36,6 +37,7 @@ struct core_jobs_config {
 #define CORE_JOBS_DEFAULT_POLL_MS (60 * 1000)
 
 struct core_jobs;
+struct net_mailer;
 
 /* A stopped set of runners for the database at db_path (borrowed until
  * free) writing through writer (borrowed). */
