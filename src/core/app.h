@@ -88,6 +88,10 @@ enum rc core_app_open(const char *dir, struct core_app **out);
  * fails to load. */
 enum rc core_app_start_hooks(struct core_app *app, const struct core_hooks_config *cfg, char *err,
                              size_t errlen);
+/* Starts the C extensions linked into the binary (core/ext/ext.h) and lets
+ * their record hooks hear record changes, after the scripts' hooks. Before
+ * the workers start. RC_INVALID with err when one fails to start. */
+enum rc core_app_start_ext(struct core_app *app, char *err, size_t errlen);
 /* Stops the writer (after its queue) and frees everything; accepts NULL. */
 void core_app_close(struct core_app *app);
 /* The current schema snapshot; valid until the app closes. Any thread. */

@@ -25,27 +25,11 @@
  * Errors: the contract's statuses, raised as refusals
  * ------------------------------------------------------------------------- */
 
-static int status_of(enum rc rc)
-{
-    static const struct {
-        enum rc rc;
-        int status;
-    } map[] = {
-        {RC_INVALID, 400},   {RC_OVER_BUDGET, 400}, {RC_UNAUTHORIZED, 401}, {RC_FORBIDDEN, 403},
-        {RC_NOT_FOUND, 404}, {RC_CONFLICT, 409},    {RC_TOO_LARGE, 413},    {RC_RATE_LIMITED, 429},
-        {RC_BUSY, 503},      {RC_NOMEM, 503},
-    };
-    for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
-        if (map[i].rc == rc)
-            return map[i].status;
-    return 500;
-}
-
 /* Pushes {status, message, data} for rc and p. */
 static void push_problem(lua_State *L, enum rc rc, const struct core_problem *p)
 {
     lua_createtable(L, 0, 3);
-    lua_pushinteger(L, status_of(rc));
+    lua_pushinteger(L, core_problem_status(rc));
     lua_setfield(L, -2, "status");
     lua_pushstring(L, p && p->message[0] ? p->message : "");
     lua_setfield(L, -2, "message");
@@ -60,7 +44,7 @@ static int raise_problem(lua_State *L, enum rc rc, struct core_problem *p)
 {
     lua_getglobal(L, "tarmac");
     lua_getfield(L, -1, "refuse");
-    lua_pushinteger(L, status_of(rc));
+    lua_pushinteger(L, core_problem_status(rc));
     lua_pushstring(L, p && p->message[0] ? p->message : "");
     if (!(p && p->data && core_hooks_push_json(L, p->data) == RC_OK))
         lua_pushnil(L);
