@@ -39,11 +39,13 @@ enum rc core_filter_bind(struct str filter, json_t *params, struct buf *out, cha
         char *text = json_is_string(v) || json_is_number(v) || json_is_boolean(v)
                          ? json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT)
                          : NULL;
-        if (!text) {
-            snprintf(why, whylen, "filter parameter {:%.*s} is %s", n, filter.ptr + start,
-                     params ? "not a string, number or boolean" : "given without params");
+        if (!text && !params)
+            snprintf(why, whylen, "the filter has {:%.*s} and no params", n, filter.ptr + start);
+        else if (!text)
+            snprintf(why, whylen, "filter parameter {:%.*s} is not a string, number or boolean", n,
+                     filter.ptr + start);
+        if (!text)
             return RC_INVALID;
-        }
         rc = buf_append_cstr(out, text);
         xfree(text);
         i = end;
