@@ -28,6 +28,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define TARMAC_EXT_API_VERSION 1
 
 enum tarmac_code {
@@ -210,4 +214,7 @@ void tarmac_respond(struct tarmac_request *req, int status, const char *json);
 void tarmac_respond_error(struct tarmac_request *req, int code, const char *message,
                           const char *errors_json);
 
+#ifdef __cplusplus
+}
+#endif
 #endif
