@@ -1,6 +1,7 @@
 # tarmac -- the only build. `make` builds build/release/tarmac; `make test`
 # runs every suite (release, then again under ASan+UBSan, then the fuzzers for
 # a bounded time); `make fuzz`, `make check`, `make bench`. Fragments: mk/.
+# `make EXT=my_ext.c` links C extensions into build/ext-$(MODE)/tarmac (mk/ext.mk).
 
 MODE ?= release
 OUT  := build/$(MODE)
@@ -16,10 +17,12 @@ MAIN_OBJ := $(OUT)/obj/main.o
 UNIT_SRC := $(shell find tests/unit -name 'test_*.c' | sort)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(OUT)/unit/%)
 
+include mk/ext.mk
+
 .PHONY: all unit test check fuzz fuzz-build bench clean deps format serve deb FORCE
 .DEFAULT_GOAL := all
 
-all: $(OUT)/tarmac
+all: $(if $(strip $(EXT)),$(EXT_BIN),$(OUT)/tarmac)
 
 $(OUT)/tarmac: $(MAIN_OBJ) $(OUT)/libtarmac.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -49,7 +52,7 @@ unit: $(UNIT_BIN)
 
 # The quick start: build, then run the server in the foreground (ARGS for flags).
 serve: all
-	exec $(OUT)/tarmac serve $(ARGS)
+	exec $(if $(strip $(EXT)),$(EXT_BIN),$(OUT)/tarmac) serve $(ARGS)
 
 # The test command of the README: every suite, one summary line at the end.
 test:

@@ -4,7 +4,7 @@ WARN   := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototype
           -Wno-missing-field-initializers
 # pkg-config runs when a rule uses these ('=' not ':='), so a first build
 # that had to install the packages (the deps target) still finds them.
-CFLAGS  = -std=c17 -D_GNU_SOURCE -pthread -g $(WARN) -Isrc -MMD -MP $(MODE_CFLAGS) \
+CFLAGS  = -std=c17 -D_GNU_SOURCE -pthread -g $(WARN) -Isrc -Iinclude -MMD -MP $(MODE_CFLAGS) \
           $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS  = $(shell pkg-config --libs $(PKGS) 2>/dev/null) $(NOPC_LIBS) -pthread -lm $(MODE_LDLIBS)
 TEST_CFLAGS = $(shell pkg-config --cflags $(TEST_PKGS) 2>/dev/null) -Wno-unused-parameter -Itests/unit

@@ -95,6 +95,14 @@ struct api_worker;
 /* Frees the worker's router of script routes (the worker stops). */
 void api_hooks_worker_cleanup(struct api_worker *aw);
 
+/* The routes of C extensions (ext.c): the server's fallback; it asks
+ * api_hooks_fallback when none of theirs matches. api_ext_start builds their
+ * router after core_app_start_ext, before the workers start; api_ext_stop
+ * frees it after they stopped. */
+enum rc api_ext_fallback(struct http_req *req, void *ctx);
+void api_ext_start(void);
+void api_ext_stop(void);
+
 /* /api/files (files.c) */
 enum rc api_files_download(struct http_req *req, void *ctx);
 enum rc api_files_token(struct http_req *req, void *ctx);

@@ -657,6 +657,16 @@ int cli_serve(int argc, char **argv)
         http_cors_cleanup(&cors);
         return CLI_EXIT_USAGE;
     }
+    /* The C extensions linked into this binary (make EXT=...; none in a
+     * plain build): their hooks hear changes after the scripts' do. */
+    if (core_app_start_ext(core, hooks_err, sizeof(hooks_err)) != RC_OK) {
+        fprintf(stderr, "tarmac serve: %s\n", hooks_err);
+        net_mailer_stop(mailer, NULL);
+        core_app_close(core);
+        http_cors_cleanup(&cors);
+        return CLI_EXIT_USAGE;
+    }
+    api_ext_start();
     core_jobs_start(core->jobs, &jcfg);
     snprintf(core->app_name, sizeof(core->app_name), "%s", o.app_name);
     if (o.app_url[0])
@@ -710,7 +720,7 @@ int cli_serve(int argc, char **argv)
                 .body_deadline_ms = o.body_deadline_ms,
                 .idle_timeout_ms = o.idle_timeout_ms,
                 .router = router,
-                .fallback = api_hooks_fallback,
+                .fallback = api_ext_fallback,
                 .cors = &cors,
                 .write_error = api_error_write,
                 .status_of = api_error_status,
@@ -815,6 +825,7 @@ int cli_serve(int argc, char **argv)
     limits.store.release(limits.store.ctx);
     http_metrics_free_all();
     http_router_free(router);
+    api_ext_stop();
     http_cors_cleanup(&cors);
     cidr_list_cleanup(&proxy.trusted);
     xfree(fds);

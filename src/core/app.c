@@ -24,6 +24,7 @@
 #include "core/record/record_input.h"
 #include "core/hooks/hooks.h"
 #include "core/jobs/email_kind.h"
+#include "core/ext/ext.h"
 #include "core/jobs/job.h"
 #include "core/jobs/jobs_admin.h"
 #include "core/jobs/runner.h"
@@ -325,6 +326,7 @@ enum rc core_worker_init(struct core_worker *cw, struct core_app *app, struct ne
     core_realtime_attach(cw);
     if (app->hooks)
         core_hooks_attach(app->hooks, cw);
+    core_ext_attach(cw);
     return store_open(app->db_path, STORE_OPEN_READ, &cw->db);
 }
 
@@ -391,9 +393,19 @@ enum rc core_app_start_hooks(struct core_app *app, const struct core_hooks_confi
     return core_event_listen(&app->events, &l);
 }
 
+enum rc core_app_start_ext(struct core_app *app, char *err, size_t errlen)
+{
+    enum rc rc = core_ext_start(hooks_schema_of, app, err, errlen);
+    if (rc || !core_ext_count())
+        return rc;
+    struct core_event_listener l = core_ext_listener();
+    return core_event_listen(&app->events, &l);
+}
+
 bool core_worker_is_busy(struct core_worker *cw)
 {
-    return core_realtime_is_busy(cw) || (cw->app && cw->app->hooks && core_hooks_is_busy());
+    return core_realtime_is_busy(cw) || (cw->app && cw->app->hooks && core_hooks_is_busy()) ||
+           core_ext_is_busy();
 }
 
 void core_worker_cleanup(struct core_worker *cw)
@@ -401,6 +413,7 @@ void core_worker_cleanup(struct core_worker *cw)
     core_realtime_worker_free(cw); /* a worker that failed to start never stopped */
     if (cw->app && cw->app->hooks)
         core_hooks_detach();
+    core_ext_detach();
     core_worker_end_read(cw);
     store_close(cw->db);
     cw->db = NULL;

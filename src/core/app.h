@@ -95,6 +95,10 @@ enum rc core_app_start_hooks(struct core_app *app, const struct core_hooks_confi
  * logged. cw's loop. */
 enum rc core_app_queue_mail(struct core_worker *cw, const char *to, const char *subject,
                             const char *text, const char *html);
+/* Starts the C extensions linked into the binary (core/ext/ext.h) and lets
+ * their record hooks hear record changes, after the scripts' hooks. Before
+ * the workers start. RC_INVALID with err when one fails to start. */
+enum rc core_app_start_ext(struct core_app *app, char *err, size_t errlen);
 /* Stops the writer (after its queue) and frees everything; accepts NULL. */
 void core_app_close(struct core_app *app);
 /* The current schema snapshot; valid until the app closes. Any thread. */

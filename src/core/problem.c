@@ -68,3 +68,29 @@ bool core_problem_has_fields(const struct core_problem *p)
 {
     return p->data && json_object_size(p->data) > 0;
 }
+
+static const struct {
+    enum rc rc;
+    int status;
+} statuses[] = {
+    {RC_INVALID, 400},   {RC_OVER_BUDGET, 400}, {RC_UNAUTHORIZED, 401}, {RC_FORBIDDEN, 403},
+    {RC_NOT_FOUND, 404}, {RC_CONFLICT, 409},    {RC_TOO_LARGE, 413},    {RC_RATE_LIMITED, 429},
+    {RC_BUSY, 503},      {RC_NOMEM, 503},
+};
+
+int core_problem_status(enum rc rc)
+{
+    for (size_t i = 0; i < sizeof(statuses) / sizeof(statuses[0]); i++)
+        if (statuses[i].rc == rc)
+            return statuses[i].status;
+    return 500;
+}
+
+enum rc core_problem_rc(int status)
+{
+    /* the first entry of a status is its code (400: RC_INVALID, 503: RC_BUSY) */
+    for (size_t i = 0; i < sizeof(statuses) / sizeof(statuses[0]); i++)
+        if (statuses[i].status == status)
+            return statuses[i].rc;
+    return status < 500 ? RC_INVALID : RC_INTERNAL;
+}

@@ -10,6 +10,8 @@
 #include <jansson.h>
 #include <stdbool.h>
 
+#include "base/rc.h"
+
 struct core_problem {
     char message[160]; /* "" = the status's default message */
     json_t *data;      /* NULL or an object of field errors; owned */
@@ -28,5 +30,13 @@ void core_problem_field(struct core_problem *p, const char *path, const char *co
                         const char *message, json_t *params);
 /* True when field errors were added. */
 bool core_problem_has_fields(const struct core_problem *p);
+
+/* The contract's status of rc, as the scripts' and extensions' APIs speak
+ * it (tarmac.refuse, include/tarmac.h): 400, 401, 403, 404, 409, 413, 429,
+ * 503; anything else 500. api/errors.c answers the same statuses. */
+int core_problem_status(enum rc rc);
+/* The inverse for a refusal's status: the code a write fails with (an
+ * unlisted 4xx is RC_INVALID, an unlisted 5xx RC_INTERNAL). */
+enum rc core_problem_rc(int status);
 
 #endif

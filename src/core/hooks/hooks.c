@@ -141,9 +141,7 @@ static struct hooks_gen *loading_gen(lua_State *L, const char *fn)
 
 static const char *const route_methods[] = {"GET", "POST", "PUT", "PATCH", "DELETE", NULL};
 
-/* A pattern as the router takes it: '/' then segments, each literal text or
- * a whole {name}; at most MAX_PARAMS. NULL when fine, else why not. */
-static const char *pattern_problem(const char *p)
+const char *core_hooks_pattern_problem(const char *p)
 {
     size_t len = strlen(p);
     if (p[0] != '/' || len > MAX_PATTERN)
@@ -175,8 +173,7 @@ static const char *pattern_problem(const char *p)
     return NULL;
 }
 
-/* The same route for the router: params compared by place, not name. */
-static bool same_route(const char *a, const char *b)
+bool core_hooks_same_route(const char *a, const char *b)
 {
     while (*a && *b) {
         if (*a == '{' && *b == '{') {
@@ -202,11 +199,12 @@ static int l_route(lua_State *L)
     if (!route_methods[m])
         return luaL_error(L, "tarmac.route: method %s is not one of GET, POST, PUT, PATCH, DELETE",
                           method);
-    const char *why = pattern_problem(pattern);
+    const char *why = core_hooks_pattern_problem(pattern);
     if (why)
         return luaL_error(L, "tarmac.route: %s (%s)", why, pattern);
     for (size_t i = 0; i < g->route_count; i++)
-        if (!strcmp(g->routes[i].method, method) && same_route(g->routes[i].pattern, pattern))
+        if (!strcmp(g->routes[i].method, method) &&
+            core_hooks_same_route(g->routes[i].pattern, pattern))
             return luaL_error(L, "tarmac.route: %s %s is registered twice", method, pattern);
     lua_pushvalue(L, 3);
     int ref = luaL_ref(L, LUA_REGISTRYINDEX);
@@ -720,22 +718,6 @@ static void push_event(lua_State *L, enum core_event_action action, const struct
         lua_setfield(L, -2, "original");
 }
 
-/* A refusal's status as the code the write fails with. */
-static enum rc refusal_rc(int status)
-{
-    static const struct {
-        int status;
-        enum rc rc;
-    } map[] = {
-        {400, RC_INVALID},  {401, RC_UNAUTHORIZED}, {403, RC_FORBIDDEN},    {404, RC_NOT_FOUND},
-        {409, RC_CONFLICT}, {413, RC_TOO_LARGE},    {429, RC_RATE_LIMITED}, {503, RC_BUSY},
-    };
-    for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
-        if (map[i].status == status)
-            return map[i].rc;
-    return status < 500 ? RC_INVALID : RC_INTERNAL;
-}
-
 /* A call that ended in error, as what the caller answers: a refusal's
  * status (its code), message and field errors go to p; anything else is
  * logged with its traceback and is the server's 500. */
@@ -754,7 +736,7 @@ static enum rc failed_call(struct hooks_run *run, struct core_problem *p, int *s
         json_decref(p->data);
         p->data = json_deep_copy(e->data);
     }
-    return refusal_rc(e->status);
+    return core_problem_rc(e->status);
 }
 
 /* One before hook on the writer thread: values may come back changed. */

@@ -78,6 +78,15 @@ enum rc core_hooks_auth(bool is_after, const struct core_collection *c, const ch
  * Custom routes (the api layer matches and answers them)
  * ------------------------------------------------------------------------- */
 
+/* A route pattern as the router takes it: '/' then segments, each literal
+ * text or a whole {name} (letters, digits, _), at most 512 bytes and 8
+ * {params}. NULL when fine, else why not (a static sentence). Also checks
+ * the patterns of C extensions (core/ext). */
+const char *core_hooks_pattern_problem(const char *pattern);
+/* True when a and b are the same route for the router: {params} compared by
+ * place, not name. */
+bool core_hooks_same_route(const char *a, const char *b);
+
 /* The routes the calling worker's current scripts registered; *generation
  * changes whenever they may have. 0 routes when there are no scripts. */
 size_t core_hooks_routes(uint64_t *generation);

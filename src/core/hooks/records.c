@@ -17,35 +17,18 @@
 #include "base/buf.h"
 #include "core/hooks/run_int.h"
 #include "core/hooks/json.h"
+#include "core/filter/filter_bind.h"
 #include "core/record/record_save.h"
-
-#define MAX_FILTER (64u * 1024u)
 
 /* -------------------------------------------------------------------------
  * Errors: the contract's statuses, raised as refusals
  * ------------------------------------------------------------------------- */
 
-static int status_of(enum rc rc)
-{
-    static const struct {
-        enum rc rc;
-        int status;
-    } map[] = {
-        {RC_INVALID, 400},   {RC_OVER_BUDGET, 400}, {RC_UNAUTHORIZED, 401}, {RC_FORBIDDEN, 403},
-        {RC_NOT_FOUND, 404}, {RC_CONFLICT, 409},    {RC_TOO_LARGE, 413},    {RC_RATE_LIMITED, 429},
-        {RC_BUSY, 503},      {RC_NOMEM, 503},
-    };
-    for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
-        if (map[i].rc == rc)
-            return map[i].status;
-    return 500;
-}
-
 /* Pushes {status, message, data} for rc and p. */
 static void push_problem(lua_State *L, enum rc rc, const struct core_problem *p)
 {
     lua_createtable(L, 0, 3);
-    lua_pushinteger(L, status_of(rc));
+    lua_pushinteger(L, core_problem_status(rc));
     lua_setfield(L, -2, "status");
     lua_pushstring(L, p && p->message[0] ? p->message : "");
     lua_setfield(L, -2, "message");
@@ -60,7 +43,7 @@ static int raise_problem(lua_State *L, enum rc rc, struct core_problem *p)
 {
     lua_getglobal(L, "tarmac");
     lua_getfield(L, -1, "refuse");
-    lua_pushinteger(L, status_of(rc));
+    lua_pushinteger(L, core_problem_status(rc));
     lua_pushstring(L, p && p->message[0] ? p->message : "");
     if (!(p && p->data && core_hooks_push_json(L, p->data) == RC_OK))
         lua_pushnil(L);
@@ -144,77 +127,28 @@ static const struct core_collection *collection_or_fail(lua_State *L, struct cor
  * Filters with {:name} parameters
  * ------------------------------------------------------------------------- */
 
-/* Pops the Lua value on top and adds its filter literal (a JSON literal,
- * which the filter language reads as is) to lb; false for a value that has
- * none. */
-static bool add_literal(lua_State *L, luaL_Buffer *lb)
-{
-    int idx = lua_gettop(L);
-    json_t *v = NULL;
-    switch (lua_type(L, idx)) {
-    case LUA_TSTRING: {
-        size_t n;
-        const char *s = lua_tolstring(L, idx, &n);
-        v = json_stringn(s, n);
-        break;
-    }
-    case LUA_TNUMBER:
-        if (lua_isinteger(L, idx))
-            v = json_integer(lua_tointeger(L, idx));
-        else
-            v = json_real(lua_tonumber(L, idx));
-        break;
-    case LUA_TBOOLEAN: v = lua_toboolean(L, idx) ? json_true() : json_false(); break;
-    default: break;
-    }
-    lua_pop(L, 1);
-    char *text = v ? json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
-    json_decref(v);
-    if (!text)
-        return false; /* no literal, invalid UTF-8, NaN */
-    lua_pushstring(L, text);
-    xfree(text);
-    luaL_addvalue(lb);
-    return true;
-}
-
-static bool is_name_char(char ch)
-{
-    return ch == '_' || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-           (ch >= '0' && ch <= '9');
-}
-
-/* Pushes filter with its {:name} placeholders replaced by the values of the
- * table at params (0: none). */
+/* Pushes filter with its {:name} placeholders bound to the values of the
+ * table at params (0: none), as core/filter/filter_bind.h does for C
+ * extensions. */
 static void push_bound_filter(lua_State *L, struct str filter, int params)
 {
-    if (filter.len > MAX_FILTER)
-        luaL_error(L, "tarmac.records: a filter has at most 64 KiB");
-    luaL_Buffer lb;
-    luaL_buffinit(L, &lb);
-    for (size_t i = 0; i < filter.len; i++) {
-        if (filter.ptr[i] != '{' || i + 1 >= filter.len || filter.ptr[i + 1] != ':') {
-            luaL_addchar(&lb, filter.ptr[i]);
-            continue;
-        }
-        size_t start = i + 2, end = start;
-        while (end < filter.len && is_name_char(filter.ptr[end]))
-            end++;
-        if (end == start || end >= filter.len || filter.ptr[end] != '}')
-            luaL_error(L, "tarmac.records: a filter placeholder is {:name}");
-        if (!params)
-            luaL_error(L, "tarmac.records: the filter has {:%s} and no params",
-                       lua_pushlstring(L, filter.ptr + start, end - start));
-        lua_pushlstring(L, filter.ptr + start, end - start);
-        lua_gettable(L, params);
-        if (!add_literal(L, &lb))
-            luaL_error(L,
-                       "tarmac.records: filter parameter {:%s} is not a string, number or "
-                       "boolean",
-                       lua_pushlstring(L, filter.ptr + start, end - start));
-        i = end;
+    char why[160];
+    json_t *p = NULL;
+    if (params) {
+        p = core_hooks_to_json(L, params, why, sizeof(why));
+        if (!p)
+            luaL_error(L, "tarmac.records: filter params: %s", why);
     }
-    luaL_pushresult(&lb);
+    struct buf b;
+    buf_init(&b, 2 * CORE_FILTER_MAX_BOUND);
+    enum rc rc = core_filter_bind(filter, p, &b, why, sizeof(why));
+    json_decref(p);
+    if (rc) {
+        buf_cleanup(&b);
+        luaL_error(L, "tarmac.records: %s", rc == RC_INVALID ? why : "a bound filter is too large");
+    }
+    lua_pushlstring(L, b.data ? b.data : "", b.len);
+    buf_cleanup(&b);
 }
 
 /* tarmac.filter(expr, params): the filter text with its parameters bound. */
