@@ -186,7 +186,7 @@ static bool is_name_char(char ch)
 
 /* Pushes filter with its {:name} placeholders replaced by the values of the
  * table at params (0: none). */
-static void push_bound_filter(lua_State *L, struct str filter, int params)
+void hooks_push_bound_filter(lua_State *L, struct str filter, int params)
 {
     if (filter.len > MAX_FILTER)
         luaL_error(L, "tarmac.records: a filter has at most 64 KiB");
@@ -223,7 +223,7 @@ static int l_filter(lua_State *L)
     size_t n;
     const char *f = luaL_checklstring(L, 1, &n);
     luaL_checktype(L, 2, LUA_TTABLE);
-    push_bound_filter(L, (struct str){f, n}, 2);
+    hooks_push_bound_filter(L, (struct str){f, n}, 2);
     return 1;
 }
 
@@ -306,7 +306,7 @@ static int list(lua_State *L, const char *fn, struct core_list_opts *lo, int opt
         lua_getfield(L, opts, "params");
         params = lua_type(L, -1) == LUA_TTABLE ? lua_gettop(L) : 0;
     }
-    push_bound_filter(L, f, params);
+    hooks_push_bound_filter(L, f, params);
     lo->filter.ptr = lua_tolstring(L, -1, &lo->filter.len); /* stays on the stack */
     lo->sort = opt_str(L, opts, "sort");
     struct core_output_opts o = {.expand = opt_str(L, opts, "expand"),
