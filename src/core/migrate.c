@@ -584,6 +584,28 @@ static const char template_text[] =
     "  end,\n"
     "}\n";
 
+/* mkdir -p dir. */
+static int make_dirs(const char *dir)
+{
+    char path[4096];
+    size_t n = strlen(dir);
+    if (n == 0 || n >= sizeof(path)) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    memcpy(path, dir, n + 1);
+    for (size_t i = 1; i <= n; i++) {
+        if (path[i] != '/' && path[i] != '\0')
+            continue;
+        char c = path[i];
+        path[i] = '\0';
+        if (mkdir(path, 0755) != 0 && errno != EEXIST)
+            return -1;
+        path[i] = c;
+    }
+    return 0;
+}
+
 /* Writes text to dir/<now>_<name>.lua, never over an existing file. */
 static enum rc write_new(const char *dir, const char *name, struct str text, char *path,
                          size_t pathlen, char *err, size_t errlen)
@@ -593,7 +615,7 @@ static enum rc write_new(const char *dir, const char *name, struct str text, cha
                  CORE_MIGRATE_NAME_MAX);
         return RC_INVALID;
     }
-    if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+    if (make_dirs(dir) != 0) {
         snprintf(err, errlen, "cannot create %s: %s", dir, strerror(errno));
         return RC_IO;
     }
