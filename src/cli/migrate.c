@@ -25,8 +25,8 @@ static void print_usage(FILE *to)
 
 /* The command's words and its --flags apart: a flag without "=" takes the
  * next argument as its value (every flag here has one). */
-static void split_args(int argc, char **argv, const char **pos, int *npos, int maxpos,
-                       char **flags, int *nflags, bool *has_extra)
+static void split_args(int argc, char **argv, const char **pos, int *npos, int maxpos, char **flags,
+                       int *nflags, bool *has_extra)
 {
     *npos = *nflags = 0;
     *has_extra = false;
@@ -74,8 +74,7 @@ static int run(struct core_app *app, const char *dir, bool is_up, size_t n)
         return CLI_EXIT_FAILURE;
     }
     if (done)
-        printf("%s %zu migration%s.\n", is_up ? "Applied" : "Reverted", done,
-               done == 1 ? "" : "s");
+        printf("%s %zu migration%s.\n", is_up ? "Applied" : "Reverted", done, done == 1 ? "" : "s");
     else
         printf("%s\n", is_up ? "No pending migrations." : "No applied migrations to revert.");
     return CLI_EXIT_OK;

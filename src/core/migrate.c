@@ -203,7 +203,8 @@ static enum rc record_write(struct step *s, enum core_write_kind kind, struct st
         rc = core_record_input_hash(&in, password_params(s));
     char *new_id = NULL;
     if (!rc) {
-        struct core_write_job job = {.kind = kind, .schema = s->tx->cur, .c = rs.c, .request = &rs.r};
+        struct core_write_job job = {
+            .kind = kind, .schema = s->tx->cur, .c = rs.c, .request = &rs.r};
         core_problem_init(&job.problem);
         if (kind == CORE_WRITE_CREATE) {
             job.id = xstrdup(json_string_value(json_object_get(in.values, "id")));
@@ -286,11 +287,11 @@ static int64_t now_us(void)
 static enum rc write_row(struct store_conn *db, const char *file, bool is_up)
 {
     struct store_stmt *st;
-    enum rc rc = store_prepare(
-        db,
-        is_up ? STR_LIT("INSERT INTO _migrations (file, applied) VALUES (?1, ?2)")
-              : STR_LIT("DELETE FROM _migrations WHERE file = ?1"),
-        &st);
+    enum rc rc =
+        store_prepare(db,
+                      is_up ? STR_LIT("INSERT INTO _migrations (file, applied) VALUES (?1, ?2)")
+                            : STR_LIT("DELETE FROM _migrations WHERE file = ?1"),
+                      &st);
     if (rc)
         return rc;
     rc = store_bind_text(st, 1, str_from_cstr(file));
@@ -396,8 +397,7 @@ static struct core_migration *find_file(struct core_migrate_list *l, const char 
     return NULL;
 }
 
-static struct core_migration *add_file(struct core_migrate_list *l, const char *file,
-                                       size_t *cap)
+static struct core_migration *add_file(struct core_migrate_list *l, const char *file, size_t *cap)
 {
     if (l->count == *cap) {
         *cap = *cap ? *cap * 2 : 16;
@@ -568,7 +568,8 @@ static const char template_text[] =
     "-- `tarmac migrate up` runs up(m), `tarmac migrate down` runs down(m); each\n"
     "-- runs in one transaction: an error rolls all of it back.\n"
     "--   m.collections.get(nameOrId)                  -> the collection (JSON) or nil\n"
-    "--   m.collections.save(def)                      create, or update the one def.id/name names\n"
+    "--   m.collections.save(def)                      create, or update the one def.id/name "
+    "names\n"
     "--   m.collections.delete(nameOrId)\n"
     "--   m.collections.import(list, deleteMissing)\n"
     "--   m.records.create(collection, data)           -> the record\n"

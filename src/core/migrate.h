@@ -29,10 +29,10 @@
 
 /* A migration as the folder and _migrations know it. */
 struct core_migration {
-    char *file;          /* "1700000000_add_posts.lua" */
-    bool is_applied;     /* a row of _migrations names it */
-    bool is_on_disk;     /* the folder holds it */
-    int64_t applied_us;  /* when (unix microseconds); 0 when pending */
+    char *file;         /* "1700000000_add_posts.lua" */
+    bool is_applied;    /* a row of _migrations names it */
+    bool is_on_disk;    /* the folder holds it */
+    int64_t applied_us; /* when (unix microseconds); 0 when pending */
 };
 
 /* Every migration, in file-name order: the folder's and those recorded. */

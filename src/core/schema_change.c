@@ -381,7 +381,8 @@ static const struct core_collection *named_by(const struct core_schema *s, json_
 {
     const char *want = json_string_value(json_object_get(def, "id"));
     const char *name = json_string_value(json_object_get(def, "name"));
-    const struct core_collection *old = want ? core_schema_find_exact(s, str_from_cstr(want)) : NULL;
+    const struct core_collection *old =
+        want ? core_schema_find_exact(s, str_from_cstr(want)) : NULL;
     return !old && name ? core_schema_find(s, str_from_cstr(name)) : old;
 }
 
@@ -395,7 +396,8 @@ enum rc core_schema_tx_save(struct core_schema_tx *tx, json_t *def, struct core_
     if (rc == RC_CONFLICT)
         rc = RC_INVALID; /* as apply() answers it */
     if (rc == RC_INVALID && !p->message[0])
-        core_problem_message(p, old ? "Failed to update collection." : "Failed to create collection.");
+        core_problem_message(p,
+                             old ? "Failed to update collection." : "Failed to create collection.");
     return rc;
 }
 
@@ -595,7 +597,8 @@ static void run_done(struct core_schema_job *job)
 enum rc core_schema_run(struct core_app *app, core_schema_tx_fn *fn, void *ctx,
                         struct core_problem *p)
 {
-    struct run_wait w = {.job = {.op = CORE_SCHEMA_RUN, .run = fn, .run_ctx = ctx, .done = run_done}};
+    struct run_wait w = {
+        .job = {.op = CORE_SCHEMA_RUN, .run = fn, .run_ctx = ctx, .done = run_done}};
     core_problem_init(&w.job.problem);
     pthread_mutex_init(&w.mu, NULL);
     pthread_cond_init(&w.cond, NULL);

@@ -58,8 +58,8 @@ typedef void core_schema_done_fn(struct core_schema_job *job);
 struct core_schema_job {
     enum core_schema_op op;
     struct core_app *app;
-    json_t *input;   /* create/update: collection JSON; import: the request body (owned) */
-    char *target_id; /* update/delete/truncate: the collection's id (owned) */
+    json_t *input;          /* create/update: collection JSON; import: the request body (owned) */
+    char *target_id;        /* update/delete/truncate: the collection's id (owned) */
     core_schema_tx_fn *run; /* CORE_SCHEMA_RUN: the steps, on the writer thread */
     void *run_ctx;
     /* results */

@@ -21,7 +21,7 @@ struct migration {
     const struct core_hooks_migration_ops *ops;
     void *ctx;
     bool is_refused;
-    char refusal[1024];/* "file.lua:LINE: m.collections.save: message {data}" */
+    char refusal[1024]; /* "file.lua:LINE: m.collections.save: message {data}" */
 };
 
 static struct migration *migration_of(lua_State *L)
@@ -281,8 +281,7 @@ enum rc core_hooks_migration_run(const struct core_hooks_migration_ops *ops, voi
                      is_up ? "" : ": it cannot be reverted");
             rc = RC_NOT_FOUND;
         } else if (lua_type(L, -1) != LUA_TFUNCTION) {
-            snprintf(err, errlen, "%s: %s is a %s, not a function", name, fn,
-                     luaL_typename(L, -1));
+            snprintf(err, errlen, "%s: %s is a %s, not a function", name, fn, luaL_typename(L, -1));
             rc = RC_INVALID;
         }
     }
@@ -305,8 +304,7 @@ enum rc core_hooks_migration_run(const struct core_hooks_migration_ops *ops, voi
             snprintf(err, errlen, "%s: %s", e->where, e->message);
         rc = RC_INVALID;
     } else if (st == CORE_HOOKS_YIELDED) {
-        snprintf(err, errlen, "%s: %s waited for something a migration cannot wait for", name,
-                 fn);
+        snprintf(err, errlen, "%s: %s waited for something a migration cannot wait for", name, fn);
         rc = RC_INVALID;
     } else if (m.is_refused) {
         /* caught by the script, but the transaction may hold half of it */
