@@ -18,6 +18,8 @@ static void print_usage(FILE *to)
             "Usage:\n"
             "  tarmac serve [flags]    start the server (tarmac serve --help for its flags)\n"
             "  tarmac superuser upsert EMAIL PASSWORD | delete EMAIL   [--dir=DIR]\n"
+            "  tarmac migrate create NAME | up [N] | down [N] | snapshot [NAME] | history\n"
+            "                          schema migrations (tarmac migrate --help)\n"
             "  tarmac gen types --lang=ts|dart [--out=FILE] [--dir=DIR]   typed client models\n"
             "  tarmac --version        print the version\n"
             "  tarmac help             print this help\n",
@@ -54,6 +56,8 @@ int cli_main(int argc, char **argv)
         return cli_serve(argc - 1, argv + 1);
     if (strcmp(cmd, "superuser") == 0)
         return cli_superuser(argc - 1, argv + 1);
+    if (strcmp(cmd, "migrate") == 0)
+        return cli_migrate(argc - 1, argv + 1);
     if (strcmp(cmd, "gen") == 0)
         return cli_gen(argc - 1, argv + 1);
     fprintf(stderr, "tarmac: unknown command \"%s\"\n\n", cmd);

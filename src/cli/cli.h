@@ -53,6 +53,8 @@ bool cli_parse_bool(const char *s, bool *out);
 int cli_serve(int argc, char **argv);
 /* `tarmac superuser upsert|delete ...` */
 int cli_superuser(int argc, char **argv);
+/* `tarmac migrate create|up|down|snapshot|history ...` */
+int cli_migrate(int argc, char **argv);
 /* `tarmac gen types --lang=ts|dart ...` */
 int cli_gen(int argc, char **argv);
 

@@ -22,6 +22,7 @@
 #include "core/credential/password.h"
 #include "core/files/thumb.h"
 #include "core/hooks/hooks.h"
+#include "core/migrate.h"
 #include "api/handlers.h"
 #include "base/alloc.h"
 #include "base/cidr.h"
@@ -94,6 +95,8 @@ struct serve_options {
     bool dev;
     uint64_t hooks_budget_ms;
     uint64_t hooks_memory;
+    bool is_automigrate;
+    const char *migrations_dir;
 };
 
 /* --max-conns not given: net_default_max_conns() picks it. */
@@ -286,6 +289,41 @@ static void on_signal(uv_signal_t *h, int signum)
     }
 }
 
+static void log_applied(const char *file, bool is_up, void *ctx)
+{
+    (void)is_up;
+    (void)ctx;
+    log_info("msg=\"migration applied\" file=%s", file);
+}
+
+/* --automigrate: the pending migrations, before anything serves; without
+ * it, a line saying how many wait. */
+static int migrate_at_start(struct core_app *core, const struct serve_options *o)
+{
+    char dir[4096];
+    if (o->migrations_dir[0])
+        snprintf(dir, sizeof(dir), "%s", o->migrations_dir);
+    else
+        snprintf(dir, sizeof(dir), "%s/../tarmac_migrations", o->dir);
+    if (!o->is_automigrate) {
+        long pending = core_migrate_pending(core, dir);
+        if (pending > 0)
+            log_info("msg=\"migrations pending: tarmac migrate up, or serve --automigrate\" "
+                     "dir=%s count=%ld",
+                     dir, pending);
+        return CLI_EXIT_OK;
+    }
+    char err[1536];
+    size_t done = 0;
+    if (core_migrate_up(core, dir, 0, log_applied, NULL, &done, err, sizeof(err)) != RC_OK) {
+        fprintf(stderr, "tarmac serve: --automigrate: %s\n", err);
+        return CLI_EXIT_FAILURE;
+    }
+    if (done)
+        log_info("msg=\"migrations applied\" dir=%s count=%zu", dir, done);
+    return CLI_EXIT_OK;
+}
+
 int cli_serve(int argc, char **argv)
 {
     struct serve_options o = {
@@ -345,6 +383,7 @@ int cli_serve(int argc, char **argv)
     o.hooks_dir = "";
     o.hooks_budget_ms = 250;
     o.hooks_memory = 64u << 20;
+    o.migrations_dir = "";
     const struct cli_flag flags[] = {
         {"http", CLI_FLAG_STRING, &o.http, "ADDR",
          "listen address host:port (default 127.0.0.1:8090; port 0 picks a free one)"},
@@ -460,6 +499,11 @@ int cli_serve(int argc, char **argv)
          "CPU time one script call may take before it is stopped (default 250ms)"},
         {"hooks-memory", CLI_FLAG_SIZE, &o.hooks_memory, "SIZE",
          "memory one thread's scripts may hold (default 64MiB)"},
+        {"automigrate", CLI_FLAG_BOOL, &o.is_automigrate, "BOOL",
+         "apply the pending migrations before serving; one that fails stops the start "
+         "(default false)"},
+        {"migrations-dir", CLI_FLAG_STRING, &o.migrations_dir, "DIR",
+         "the migration files (tarmac migrate; default DIR/../tarmac_migrations)"},
     };
     const int nflags = (int)(sizeof(flags) / sizeof(flags[0]));
     bool wants_help = false;
@@ -625,6 +669,12 @@ int cli_serve(int argc, char **argv)
         .realtime_max_subs = o.realtime_max_subs,
         .realtime_max_subs_ip = o.realtime_max_subs_ip,
     };
+    if (migrate_at_start(core, &o) != CLI_EXIT_OK) {
+        net_mailer_stop(mailer, NULL);
+        core_app_close(core);
+        http_cors_cleanup(&cors);
+        return CLI_EXIT_FAILURE;
+    }
     struct core_jobs_config jcfg = {
         .runners = (size_t)o.job_runners,
         .allow_private_network = o.allow_private_network,

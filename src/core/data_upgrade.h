@@ -5,7 +5,9 @@
  * lacks, once, inside the open job on the writer thread, before any worker
  * reads. Version 1: every password field holds "" or an argon2id hash
  * (before it, a password field of a base collection, or one not named
- * "password", stored what the client sent; issue #11). */
+ * "password", stored what the client sent; issue #11). Whatever the
+ * version, the system table _migrations (file, applied) is made when missing
+ * (core/migrate.h records the migrations applied there). */
 #ifndef TARMAC_CORE_DATA_UPGRADE_H
 #define TARMAC_CORE_DATA_UPGRADE_H
 

@@ -10,6 +10,7 @@
 #include "core/schema/collection_ddl.h"
 #include "core/schema/collection_json.h"
 #include "core/record/record.h"
+#include "core/files/files.h"
 #include "store/sql.h"
 #include "store/writer.h"
 
@@ -316,7 +317,9 @@ static enum rc truncate_collection(struct store_conn *db, const struct core_coll
     return rc;
 }
 
-static enum rc import(struct store_conn *db, struct core_schema **cur, json_t *body,
+/* *owns: whether *cur is the caller's to free (it becomes true once a step
+ * made a new snapshot). */
+static enum rc import(struct store_conn *db, struct core_schema **cur, bool *owns, json_t *body,
                       struct core_problem *p, json_t *dropped, json_t *emptied)
 {
     json_t *list = json_object_get(body, "collections");
@@ -326,7 +329,6 @@ static enum rc import(struct store_conn *db, struct core_schema **cur, json_t *b
         core_problem_field(p, "collections", "validation_required", "Cannot be blank.", NULL);
         return RC_INVALID;
     }
-    bool owns = false;
     enum rc rc = RC_OK;
     char *id = NULL;
     size_t i;
@@ -339,10 +341,10 @@ static enum rc import(struct store_conn *db, struct core_schema **cur, json_t *b
             want ? core_schema_find_exact(*cur, str_from_cstr(want)) : NULL;
         if (!old && name)
             old = core_schema_find(*cur, str_from_cstr(name));
-        rc = upsert(db, cur, owns, item, old, p, &id, dropped);
+        rc = upsert(db, cur, *owns, item, old, p, &id, dropped);
         if (rc)
             break;
-        owns = true;
+        *owns = true;
     }
     if (!rc && json_is_true(json_object_get(body, "deleteMissing"))) {
         for (size_t k = 0; k < (*cur)->count && !rc;) {
@@ -360,17 +362,68 @@ static enum rc import(struct store_conn *db, struct core_schema **cur, json_t *b
                 continue;
             }
             json_t *gone = json_string(c->id); /* c goes with the old snapshot */
-            rc = remove_collection(db, cur, owns, c, p);
-            if (!rc)
+            rc = remove_collection(db, cur, *owns, c, p);
+            if (!rc) {
                 json_array_append(emptied, gone);
+                *owns = true;
+            }
             json_decref(gone);
-            owns = true;
         }
     }
     xfree(id);
     if (rc && !p->message[0])
         core_problem_message(p, "Failed to import collections.");
     return rc;
+}
+
+/* The collection a definition names: by its id, else by its name. */
+static const struct core_collection *named_by(const struct core_schema *s, json_t *def)
+{
+    const char *want = json_string_value(json_object_get(def, "id"));
+    const char *name = json_string_value(json_object_get(def, "name"));
+    const struct core_collection *old =
+        want ? core_schema_find_exact(s, str_from_cstr(want)) : NULL;
+    return !old && name ? core_schema_find(s, str_from_cstr(name)) : old;
+}
+
+enum rc core_schema_tx_save(struct core_schema_tx *tx, json_t *def, struct core_problem *p,
+                            char **id_out)
+{
+    const struct core_collection *old = named_by(tx->cur, def);
+    enum rc rc = upsert(tx->db, &tx->cur, tx->owns_cur, def, old, p, id_out, tx->dropped_files);
+    if (!rc)
+        tx->owns_cur = true;
+    if (rc == RC_CONFLICT)
+        rc = RC_INVALID; /* as apply() answers it */
+    if (rc == RC_INVALID && !p->message[0])
+        core_problem_message(p,
+                             old ? "Failed to update collection." : "Failed to create collection.");
+    return rc;
+}
+
+enum rc core_schema_tx_delete(struct core_schema_tx *tx, struct str name_or_id,
+                              struct core_problem *p)
+{
+    const struct core_collection *old = core_schema_find(tx->cur, name_or_id);
+    if (!old) {
+        core_problem_message(p, "The requested resource wasn't found.");
+        return RC_NOT_FOUND;
+    }
+    json_t *gone = json_string(old->id); /* old goes with the snapshot */
+    enum rc rc = remove_collection(tx->db, &tx->cur, tx->owns_cur, old, p);
+    if (!rc) {
+        tx->owns_cur = true;
+        json_array_append(tx->emptied_collections, gone);
+    }
+    json_decref(gone);
+    return rc;
+}
+
+enum rc core_schema_tx_import(struct core_schema_tx *tx, json_t *body, struct core_problem *p)
+{
+    enum rc rc = import(tx->db, &tx->cur, &tx->owns_cur, body, p, tx->dropped_files,
+                        tx->emptied_collections);
+    return rc == RC_CONFLICT ? RC_INVALID : rc;
 }
 
 static enum rc apply(struct store_conn *db, void *ctx)
@@ -390,7 +443,8 @@ static enum rc apply(struct store_conn *db, void *ctx)
     const struct core_collection *old =
         job->target_id ? core_schema_find_exact(cur, str_from_cstr(job->target_id)) : NULL;
     enum rc rc = RC_OK;
-    if (job->op != CORE_SCHEMA_CREATE && job->op != CORE_SCHEMA_IMPORT && !old)
+    if (job->op != CORE_SCHEMA_CREATE && job->op != CORE_SCHEMA_IMPORT &&
+        job->op != CORE_SCHEMA_RUN && !old)
         rc = RC_NOT_FOUND;
     else {
         switch (job->op) {
@@ -416,9 +470,21 @@ static enum rc apply(struct store_conn *db, void *ctx)
             if (!rc)
                 json_array_append_new(job->emptied_collections, json_string(job->target_id));
             break;
-        case CORE_SCHEMA_IMPORT:
-            rc = import(db, &cur, job->input, p, job->dropped_files, job->emptied_collections);
+        case CORE_SCHEMA_IMPORT: {
+            bool owns = false;
+            rc = import(db, &cur, &owns, job->input, p, job->dropped_files,
+                        job->emptied_collections);
             break;
+        }
+        case CORE_SCHEMA_RUN: {
+            struct core_schema_tx tx = {.db = db,
+                                        .cur = cur,
+                                        .dropped_files = job->dropped_files,
+                                        .emptied_collections = job->emptied_collections};
+            rc = job->run(&tx, job->run_ctx);
+            cur = tx.cur;
+            break;
+        }
         }
     }
     if (!rc && cur != core_app_schema(job->app))
@@ -509,4 +575,59 @@ void core_schema_job_cleanup(struct core_schema_job *job)
     core_problem_cleanup(&job->problem);
     job->input = NULL;
     job->target_id = job->result_id = NULL;
+}
+
+/* core_schema_run's wait for its job. */
+struct run_wait {
+    struct core_schema_job job;
+    pthread_mutex_t mu;
+    pthread_cond_t cond;
+    bool is_done;
+};
+
+static void run_done(struct core_schema_job *job)
+{
+    struct run_wait *w = (struct run_wait *)job; /* job is its first member */
+    pthread_mutex_lock(&w->mu);
+    w->is_done = true;
+    pthread_cond_signal(&w->cond);
+    pthread_mutex_unlock(&w->mu);
+}
+
+enum rc core_schema_run(struct core_app *app, core_schema_tx_fn *fn, void *ctx,
+                        struct core_problem *p)
+{
+    struct run_wait w = {
+        .job = {.op = CORE_SCHEMA_RUN, .run = fn, .run_ctx = ctx, .done = run_done}};
+    core_problem_init(&w.job.problem);
+    pthread_mutex_init(&w.mu, NULL);
+    pthread_cond_init(&w.cond, NULL);
+    core_schema_submit(app, NULL, &w.job);
+    pthread_mutex_lock(&w.mu);
+    while (!w.is_done)
+        pthread_cond_wait(&w.cond, &w.mu);
+    pthread_mutex_unlock(&w.mu);
+    pthread_cond_destroy(&w.cond);
+    pthread_mutex_destroy(&w.mu);
+    enum rc rc = w.job.rc;
+    if (!rc) {
+        /* Files go with their records, as after the REST API's changes. */
+        const char *col_id;
+        json_t *pairs;
+        json_object_foreach(w.job.dropped_files, col_id, pairs)
+        {
+            core_files_remove_many_async(app->offload, app->dir, col_id, json_incref(pairs));
+        }
+        size_t i;
+        json_t *gone;
+        json_array_foreach(w.job.emptied_collections, i, gone)
+        {
+            core_files_remove_collection_async(app->offload, app->dir, json_string_value(gone));
+        }
+    }
+    core_problem_cleanup(p);
+    *p = w.job.problem;
+    core_problem_init(&w.job.problem);
+    core_schema_job_cleanup(&w.job);
+    return rc;
 }

@@ -20,7 +20,33 @@ enum core_schema_op {
     CORE_SCHEMA_DELETE,
     CORE_SCHEMA_TRUNCATE,
     CORE_SCHEMA_IMPORT,
+    CORE_SCHEMA_RUN, /* the job's run function (core_schema_run) */
 };
+
+/* Changes chained inside one writer transaction (a migration): each step is
+ * checked as the REST API checks it, against the schema the previous steps
+ * left. A step that fails leaves cur as it was, but may have changed tables:
+ * the caller fails the whole transaction then. */
+struct core_schema_tx {
+    struct store_conn *db;
+    struct core_schema *cur; /* the schema as the steps left it */
+    bool owns_cur;           /* cur is a new snapshot (not the app's) */
+    json_t *dropped_files;   /* as core_schema_job's, borrowed */
+    json_t *emptied_collections;
+};
+typedef enum rc core_schema_tx_fn(struct core_schema_tx *tx, void *ctx);
+
+/* Creates def (a collection's JSON, as POST /api/collections takes it), or
+ * updates the collection its id, else its name, names (as PATCH). *id_out
+ * (freed first) takes the collection's id. RC_INVALID with p filled. */
+enum rc core_schema_tx_save(struct core_schema_tx *tx, json_t *def, struct core_problem *p,
+                            char **id_out);
+/* Deletes the collection of that id or name: RC_NOT_FOUND, RC_INVALID (a
+ * system collection, one a relation references) with p. */
+enum rc core_schema_tx_delete(struct core_schema_tx *tx, struct str name_or_id,
+                              struct core_problem *p);
+/* PUT /api/collections/import's body {collections, deleteMissing}. */
+enum rc core_schema_tx_import(struct core_schema_tx *tx, json_t *body, struct core_problem *p);
 
 /* Most records whose files an update dropping a file field removes (the
  * rest stay on disk, unreachable, and a warning is logged). */
@@ -32,8 +58,10 @@ typedef void core_schema_done_fn(struct core_schema_job *job);
 struct core_schema_job {
     enum core_schema_op op;
     struct core_app *app;
-    json_t *input;   /* create/update: collection JSON; import: the request body (owned) */
-    char *target_id; /* update/delete/truncate: the collection's id (owned) */
+    json_t *input;          /* create/update: collection JSON; import: the request body (owned) */
+    char *target_id;        /* update/delete/truncate: the collection's id (owned) */
+    core_schema_tx_fn *run; /* CORE_SCHEMA_RUN: the steps, on the writer thread */
+    void *run_ctx;
     /* results */
     enum rc rc;
     struct core_problem problem;
@@ -57,6 +85,15 @@ struct core_schema_job {
  * one group commit would both build on the same snapshot, and the second
  * swapped in would drop the first from memory. */
 void core_schema_submit(struct core_app *app, struct core_worker *cw, struct core_schema_job *job);
+/* Runs fn(tx, ctx) as one schema change (one transaction on the writer,
+ * queued after the changes before it; the snapshot installed after the
+ * commit) and waits for it: for threads without a loop (the CLI, start-up).
+ * fn may run more than once (store/writer.h). Returns what fn returned (or
+ * RC_IO when the commit failed); *p (initialised) takes the job's problem.
+ * After a commit, the files of dropped file fields and deleted collections
+ * are removed on the app's offload pool. */
+enum rc core_schema_run(struct core_app *app, core_schema_tx_fn *fn, void *ctx,
+                        struct core_problem *p);
 /* Frees what the job owns. */
 void core_schema_job_cleanup(struct core_schema_job *job);
 

@@ -130,7 +130,7 @@ static const struct core_collection *collection_or_fail(lua_State *L, struct cor
 /* Pushes filter with its {:name} placeholders bound to the values of the
  * table at params (0: none), as core/filter/filter_bind.h does for C
  * extensions. */
-static void push_bound_filter(lua_State *L, struct str filter, int params)
+void hooks_push_bound_filter(lua_State *L, struct str filter, int params)
 {
     char why[160];
     json_t *p = NULL;
@@ -157,7 +157,7 @@ static int l_filter(lua_State *L)
     size_t n;
     const char *f = luaL_checklstring(L, 1, &n);
     luaL_checktype(L, 2, LUA_TTABLE);
-    push_bound_filter(L, (struct str){f, n}, 2);
+    hooks_push_bound_filter(L, (struct str){f, n}, 2);
     return 1;
 }
 
@@ -240,7 +240,7 @@ static int list(lua_State *L, const char *fn, struct core_list_opts *lo, int opt
         lua_getfield(L, opts, "params");
         params = lua_type(L, -1) == LUA_TTABLE ? lua_gettop(L) : 0;
     }
-    push_bound_filter(L, f, params);
+    hooks_push_bound_filter(L, f, params);
     lo->filter.ptr = lua_tolstring(L, -1, &lo->filter.len); /* stays on the stack */
     lo->sort = opt_str(L, opts, "sort");
     struct core_output_opts o = {.expand = opt_str(L, opts, "expand"),

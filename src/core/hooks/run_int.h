@@ -89,6 +89,10 @@ enum rc hooks_jobs_open(struct core_hooks_vm *vm, char *err, size_t errlen);
 /* Registers tarmac.records.* in vm (records.c). RC_INVALID with err when
  * its Lua part does not load. */
 enum rc hooks_records_open(struct core_hooks_vm *vm, char *err, size_t errlen);
+/* records.c: pushes filter with its {:name} placeholders replaced by the
+ * filter literals of the values of the table at index params (0: none);
+ * raises for a bad placeholder or value. */
+void hooks_push_bound_filter(lua_State *L, struct str filter, int params);
 /* The run of the call running on L; NULL outside a call (loading). */
 struct hooks_run *hooks_run_of(lua_State *L);
 /* Resumes run's call with the nresults values pushed on its thread, and

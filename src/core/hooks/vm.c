@@ -356,6 +356,12 @@ enum rc core_hooks_vm_load_string(struct core_hooks_vm *vm, const char *name, st
     return run_chunk(vm, name, code, false, err, errlen);
 }
 
+enum rc core_hooks_vm_load_value(struct core_hooks_vm *vm, const char *name, struct str code,
+                                 char *err, size_t errlen)
+{
+    return run_chunk(vm, name, code, true, err, errlen);
+}
+
 static int compare_names(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);

@@ -69,6 +69,12 @@ enum rc core_hooks_vm_load_dir(struct core_hooks_vm *vm, const char *dir, char *
 enum rc core_hooks_vm_load_string(struct core_hooks_vm *vm, const char *name, struct str code,
                                   char *err, size_t errlen);
 
+/* As core_hooks_vm_load_string, leaving the chunk's first result (nil when
+ * none) on top of the main state's stack when it returns RC_OK (a
+ * migration file returns its table). */
+enum rc core_hooks_vm_load_value(struct core_hooks_vm *vm, const char *name, struct str code,
+                                 char *err, size_t errlen);
+
 /* The scripts of a folder as read once: every state made from one source
  * runs the same text whenever it is made (a reload reads the folder once;
  * each thread makes its state from it later). require() takes a module from

@@ -106,6 +106,13 @@ enum rc core_compile_filter(struct core_request *r, const struct core_collection
  * given connection. RC_NOT_FOUND when absent. */
 enum rc core_record_load(struct store_conn *db, const struct core_collection *c, struct str id,
                          json_t **out);
+/* The id of the first record of c (storage order) that filter matches ("":
+ * any), read from db with no rule; r (schema, arena, a superuser's auth)
+ * compiles the filter. *id_out is a new string (xfree). RC_NOT_FOUND when
+ * none matches; RC_INVALID with p for a filter that does not compile. */
+enum rc core_record_first_id(struct store_conn *db, struct core_request *r,
+                             const struct core_collection *c, struct str filter, char **id_out,
+                             struct core_problem *p);
 /* Whether record id of c exists, reading no field: RC_OK, RC_NOT_FOUND, or
  * the read's error. */
 enum rc core_record_find(struct store_conn *db, const struct core_collection *c, struct str id);

@@ -527,3 +527,42 @@ enum rc core_record_find(struct store_conn *db, const struct core_collection *c,
         store_done(st);
     return rc;
 }
+
+enum rc core_record_first_id(struct store_conn *db, struct core_request *r,
+                             const struct core_collection *c, struct str filter, char **id_out,
+                             struct core_problem *p)
+{
+    struct core_sql_fragment f = {0};
+    if (filter.len && core_compile_filter(r, c, filter, false, 0, &f, p) != RC_OK) {
+        if (!p->message[0])
+            core_problem_message(p, "Invalid filter.");
+        return RC_INVALID;
+    }
+    struct buf sql;
+    buf_init(&sql, 1 << 20);
+    struct store_sql q;
+    store_sql_begin(&q, &sql);
+    store_sql_add(&q, "SELECT \"r\".\"id\" FROM ");
+    store_sql_ident(&q, str_from_cstr(c->name));
+    store_sql_add(&q, " \"r\"");
+    if (f.sql.len) {
+        store_sql_add(&q, " WHERE (");
+        store_sql_addn(&q, f.sql);
+        store_sql_add(&q, ")");
+    }
+    store_sql_add(&q, " LIMIT 1");
+    struct store_stmt *st = NULL;
+    enum rc rc = store_sql_prepare(&q, db, &st);
+    buf_cleanup(&sql);
+    if (rc)
+        return rc == RC_INVALID ? RC_INTERNAL : rc;
+    rc = core_sql_fragment_bind(st, &f, 0);
+    if (!rc)
+        rc = store_step(st);
+    if (rc == RC_OK) {
+        struct str id = store_column_text(st, 0);
+        *id_out = xstrndup(id.ptr, id.len);
+    }
+    store_done(st);
+    return rc;
+}

@@ -668,6 +668,13 @@ void core_record_submit_batch(struct core_worker *cw, struct core_write_batch *b
     store_writer_submit(cw->writer, cw->mailbox, apply_batch, finished_batch, b);
 }
 
+enum rc core_record_apply(struct store_conn *db, struct core_write_job *job)
+{
+    job->cw = NULL;
+    job->wants_events = false;
+    return apply(db, job);
+}
+
 enum rc core_record_run(struct store_writer *writer, struct core_write_job *job)
 {
     job->rc = store_writer_run(writer, apply, job);

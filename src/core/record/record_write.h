@@ -85,6 +85,12 @@ void core_record_submit_batch(struct core_worker *cw, struct core_write_batch *b
 /* Runs job on writer (the app's) and waits for its commit: for threads
  * without a loop (the CLI). Returns job->rc. */
 enum rc core_record_run(struct store_writer *writer, struct core_write_job *job);
+/* Runs job inside the caller's transaction, on the writer thread (a
+ * migration's step): the same checks and write as a submitted job, with no
+ * before listener and no event (job->cw is cleared). A failure may leave
+ * part of the write behind: the caller rolls its transaction back. Returns
+ * job->rc. */
+enum rc core_record_apply(struct store_conn *db, struct core_write_job *job);
 /* Checks that every id in c's relation fields of values exists in its target
  * collection; adds validation_missing_rel_records errors to p. RC_INVALID
  * when one is missing. Runs on any connection (the worker checks early so
