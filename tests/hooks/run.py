@@ -237,6 +237,30 @@ def routes_answer_with_status_body_and_headers():
 
 
 @test
+def req_fields_are_made_at_first_use_and_die_with_the_request():
+    scripts = r"""
+tarmac.route("GET", "/api/app/keep/{x}", function(req)
+  kept = req
+  local before = rawget(req, "query")
+  return 200, { before = before == nil, q = req.query.a, x = req.params.x,
+                again = rawget(req, "query") ~= nil, guest = req.auth == nil,
+                nobody = req.nothing == nil }
+end)
+tarmac.route("GET", "/api/app/peek", function(req)
+  return 200, { kept = kept ~= nil, method = kept and kept.method,
+                headers = kept and kept.headers == nil, x = kept and kept.params.x }
+end)
+"""
+    s, api = start({"keep.lua": scripts}, flags=["--workers=1"])
+    st, j, _ = api.call("GET", "/api/app/keep/7?a=b", auth=False)
+    check(st == 200 and j == {"before": True, "q": "b", "x": "7", "again": True,
+                              "guest": True, "nobody": True}, "lazy fields: %d %r" % (st, j))
+    st, j, _ = api.call("GET", "/api/app/peek")
+    check(st == 200 and j == {"kept": True, "method": "GET", "headers": True, "x": "7"},
+          "a req kept past its request keeps what was read, the rest is nil: %d %r" % (st, j))
+
+
+@test
 def route_with_bad_body_is_a_400():
     s, api = start({"routes.lua": ROUTES})
     req = urllib.request.Request(api.base + "/api/app/echo", data=b"{nope", method="POST")

@@ -58,6 +58,8 @@ struct hooks_gen {
     int middlewares; /* registry ref: {{prefix, fn}, ...} of tarmac.middleware */
     size_t middleware_count;
     int dispatch;    /* registry ref: runs the middlewares, then the route's handler */
+    int req_mt;      /* registry ref: the metatable of a route's req (lazy fields) */
+    int req_runs;    /* registry ref: {req = its run (light userdata)} while it runs, weak */
     bool is_loading; /* tarmac.route and tarmac.on work only then */
     int runs;        /* calls in flight */
     bool is_retired; /* replaced: freed when runs reaches 0 */
@@ -352,6 +354,8 @@ static void gen_free(struct hooks_gen *g)
     xfree(g);
 }
 
+static int req_index(lua_State *L);
+
 static struct hooks_gen *gen_load(struct core_hooks *h, const struct core_hooks_source *src,
                                   uint64_t generation, char *err, size_t errlen)
 {
@@ -383,6 +387,18 @@ static struct hooks_gen *gen_load(struct core_hooks *h, const struct core_hooks_
         return NULL;
     }
     g->dispatch = luaL_ref(L, LUA_REGISTRYINDEX);
+    lua_newtable(L); /* req -> its run, while the run lasts */
+    lua_createtable(L, 0, 1);
+    lua_pushliteral(L, "k");
+    lua_setfield(L, -2, "__mode");
+    lua_setmetatable(L, -2);
+    lua_pushvalue(L, -1);
+    g->req_runs = luaL_ref(L, LUA_REGISTRYINDEX);
+    lua_createtable(L, 0, 1);
+    lua_insert(L, -2);
+    lua_pushcclosure(L, req_index, 1);
+    lua_setfield(L, -2, "__index");
+    g->req_mt = luaL_ref(L, LUA_REGISTRYINDEX);
     hooks_http_open(L);
     enum rc rc = hooks_records_open(g->vm, err, errlen);
     if (!rc)
@@ -631,6 +647,17 @@ void hooks_run_as_system(struct hooks_run *run, struct core_worker *cw,
 
 static void run_free(struct hooks_run *run)
 {
+    if (run->req_ref) {
+        /* A req kept past its run reads nil from now on, never the
+         * request's memory. Clearing and unref'ing allocate nothing. */
+        lua_State *L = core_hooks_vm_lua(run->gen->vm);
+        lua_rawgeti(L, LUA_REGISTRYINDEX, run->gen->req_runs);
+        lua_rawgeti(L, LUA_REGISTRYINDEX, run->req_ref);
+        lua_pushnil(L);
+        lua_rawset(L, -3);
+        lua_pop(L, 1);
+        luaL_unref(L, LUA_REGISTRYINDEX, run->req_ref);
+    }
     if (run->call)
         core_hooks_call_free(run->call);
     if (run->arena) {
@@ -1090,6 +1117,38 @@ static void push_pairs(lua_State *L, const struct core_hooks_pair *pairs, size_t
     }
 }
 
+/* The __index of a route's req: params, query, headers, body and auth are
+ * made from the run's request at their first use and kept in the table;
+ * a req whose run has ended (kept by a script) reads nil. */
+static int req_index(lua_State *L)
+{
+    lua_pushvalue(L, 1);
+    lua_rawget(L, lua_upvalueindex(1));
+    struct hooks_run *run = lua_touserdata(L, -1);
+    lua_pop(L, 1);
+    const char *k = lua_type(L, 2) == LUA_TSTRING ? lua_tostring(L, 2) : NULL;
+    if (!run || !k)
+        return 0;
+    const struct core_hooks_request *in = &run->in;
+    if (!strcmp(k, "params"))
+        push_pairs(L, in->params, in->param_count, false);
+    else if (!strcmp(k, "query"))
+        push_pairs(L, in->query, in->query_count, false);
+    else if (!strcmp(k, "headers"))
+        push_pairs(L, in->headers, in->header_count, true);
+    else if (!strcmp(k, "body")) {
+        if (!in->body || core_hooks_push_json(L, in->body) != RC_OK)
+            return 0;
+    } else if (!strcmp(k, "auth"))
+        push_auth(L, in->r->auth);
+    else
+        return 0;
+    lua_pushvalue(L, 2);
+    lua_pushvalue(L, -2);
+    lua_rawset(L, 1);
+    return 1;
+}
+
 enum rc core_hooks_route_call(size_t i, uint64_t generation, const struct core_hooks_request *in,
                               core_hooks_route_done_fn *done, void *ctx)
 {
@@ -1115,21 +1174,23 @@ enum rc core_hooks_route_call(size_t i, uint64_t generation, const struct core_h
         nargs = 3;
     }
     lua_rawgeti(L, LUA_REGISTRYINDEX, g->routes[i].ref);
-    lua_createtable(L, 0, 8);
+    /* req: method and path now, the other fields at their first use
+     * (req_index): most routes read one or two of them. */
+    run->in = *in;
+    lua_createtable(L, 0, 4);
     lua_pushstring(L, in->method);
     lua_setfield(L, -2, "method");
     lua_pushlstring(L, in->path.ptr, in->path.len);
     lua_setfield(L, -2, "path");
-    push_pairs(L, in->params, in->param_count, false);
-    lua_setfield(L, -2, "params");
-    push_pairs(L, in->query, in->query_count, false);
-    lua_setfield(L, -2, "query");
-    push_pairs(L, in->headers, in->header_count, true);
-    lua_setfield(L, -2, "headers");
-    if (in->body && core_hooks_push_json(L, in->body) == RC_OK)
-        lua_setfield(L, -2, "body");
-    push_auth(L, in->r->auth);
-    lua_setfield(L, -2, "auth");
+    lua_rawgeti(L, LUA_REGISTRYINDEX, g->req_mt);
+    lua_setmetatable(L, -2);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, g->req_runs);
+    lua_pushvalue(L, -2);
+    lua_pushlightuserdata(L, run);
+    lua_rawset(L, -3);
+    lua_pop(L, 1);
+    lua_pushvalue(L, -1);
+    run->req_ref = luaL_ref(L, LUA_REGISTRYINDEX);
     hooks_run_settle(run, hooks_run_start(run, nargs));
     return RC_OK;
 }

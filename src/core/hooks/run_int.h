@@ -34,6 +34,9 @@ struct hooks_run {
     /* a route's answer */
     core_hooks_route_done_fn *done;
     void *done_ctx;
+    /* a route's request, which its req table reads at first use of a field */
+    struct core_hooks_request in;
+    int req_ref; /* registry ref of the req table; 0: none */
 };
 
 /* Fills the run's requester's @request data when it has not been (a route's,
