@@ -911,6 +911,23 @@ end)
 
 
 @test
+def jobs_enqueued_by_a_before_hook_run_right_after_the_commit():
+    # Only a before hook: no after hook wants the write's events, and the
+    # runners sleep an hour unless the commit wakes them.
+    scripts = r"""
+tarmac.on("before_create", "audit", function(e)
+  tarmac.mail.send({ to = "b@example.com", subject = "woken " .. e.record.what, text = "y" })
+end)
+"""
+    s, api = start({"wake.lua": scripts}, flags=["--job-poll=1h"])
+    make_collections(api)
+    time.sleep(0.5)  # the runners are asleep
+    api.ok("POST", "/api/collections/audit/records", {"what": "now"})
+    wait_for(lambda: 'subject="woken now"' in s.stderr_text(), "the mail, without waiting the hour",
+             timeout=5 * SLOW)
+
+
+@test
 def transactions_write_all_or_nothing():
     scripts = r"""
 tarmac.route("POST", "/api/app/tx", function(req)

@@ -74,7 +74,8 @@ bool core_event_has_before(const struct core_event_bus *bus, const struct core_c
 {
     for (size_t i = 0; bus && i < bus->count; i++) {
         const struct core_event_listener *l = &bus->listeners[i];
-        if (l->before && (!l->wants || l->wants(l->ctx, c)))
+        core_event_wants_fn *w = l->wants_before ? l->wants_before : l->wants;
+        if (l->before && (!w || w(l->ctx, c)))
             return true;
     }
     return false;
@@ -86,13 +87,22 @@ enum rc core_event_before(const struct core_event_bus *bus, struct store_conn *d
 {
     for (size_t i = 0; bus && i < bus->count; i++) {
         const struct core_event_listener *l = &bus->listeners[i];
-        if (!l->before || (l->wants && !l->wants(l->ctx, c)))
+        core_event_wants_fn *w = l->wants_before ? l->wants_before : l->wants;
+        if (!l->before || (w && !w(l->ctx, c)))
             continue;
         enum rc rc = l->before(l->ctx, db, action, c, values, current, p);
         if (rc)
             return rc;
     }
     return RC_OK;
+}
+
+void core_event_committed(const struct core_event_bus *bus)
+{
+    for (size_t i = 0; bus && i < bus->count; i++) {
+        if (bus->listeners[i].committed)
+            bus->listeners[i].committed(bus->listeners[i].ctx);
+    }
 }
 
 void core_event_emit(const struct core_event_bus *bus, struct core_event *list)

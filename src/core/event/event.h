@@ -85,10 +85,15 @@ typedef enum rc core_event_before_fn(void *ctx, struct store_conn *db,
                                      json_t *values, json_t *current, struct core_problem *p);
 
 struct core_event_listener {
-    core_event_wants_fn *wants;   /* NULL: always */
-    core_event_fn *on_commit;     /* NULL: none */
-    core_event_in_tx_fn *in_tx;   /* NULL: none */
-    core_event_before_fn *before; /* NULL: none */
+    core_event_wants_fn *wants;        /* NULL: always */
+    core_event_wants_fn *wants_before; /* for before only; NULL: as wants */
+    core_event_fn *on_commit;          /* NULL: none */
+    core_event_in_tx_fn *in_tx;        /* NULL: none */
+    core_event_before_fn *before;      /* NULL: none */
+    /* after every committed record write, on the worker that submitted it,
+     * whether it made events or not (a before listener's side effects, such
+     * as jobs enqueued in the transaction, are known only then); NULL: none */
+    void (*committed)(void *ctx);
     void *ctx;
 };
 
@@ -117,6 +122,9 @@ bool core_event_has_before(const struct core_event_bus *bus, const struct core_c
 enum rc core_event_before(const struct core_event_bus *bus, struct store_conn *db,
                           enum core_event_action action, const struct core_collection *c,
                           json_t *values, json_t *current, struct core_problem *p);
+/* Tells every listener with a committed callback that a record write (or
+ * batch) committed. Accepts a NULL bus. */
+void core_event_committed(const struct core_event_bus *bus);
 /* Hands each event of list, in order, to every listener, then drops the
  * caller's reference to each (takes ownership of the list). Accepts a NULL
  * bus (the events are freed) and a NULL list. */

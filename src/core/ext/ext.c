@@ -262,13 +262,28 @@ static bool hook_matches(const struct ext_hook *hk, enum tarmac_hook hook,
     return hk->hook == hook && (!hk->collection || !strcmp(hk->collection, c->name));
 }
 
+/* Whether an extension hooks c before (is_after false) or after writes. */
+static bool has_hook_for(bool is_after, const struct core_collection *c)
+{
+    for (size_t i = 0; i < reg.hook_count; i++) {
+        bool hook_is_after = reg.hooks[i].hook >= TARMAC_AFTER_CREATE;
+        if (hook_is_after == is_after &&
+            (!reg.hooks[i].collection || !strcmp(reg.hooks[i].collection, c->name)))
+            return true;
+    }
+    return false;
+}
+
 static bool wants(void *ctx, const struct core_collection *c)
 {
     (void)ctx;
-    for (size_t i = 0; i < reg.hook_count; i++)
-        if (!reg.hooks[i].collection || !strcmp(reg.hooks[i].collection, c->name))
-            return true;
-    return false;
+    return has_hook_for(true, c);
+}
+
+static bool wants_before(void *ctx, const struct core_collection *c)
+{
+    (void)ctx;
+    return has_hook_for(false, c);
 }
 
 static enum rc on_before(void *ctx, struct store_conn *db, enum core_event_action action,
@@ -372,7 +387,7 @@ static void on_commit(void *ctx, struct core_event *ev)
 struct core_event_listener core_ext_listener(void)
 {
     return (struct core_event_listener){
-        .wants = wants, .on_commit = on_commit, .before = on_before};
+        .wants = wants, .wants_before = wants_before, .on_commit = on_commit, .before = on_before};
 }
 
 const char *tarmac_event_collection(const struct tarmac_event *ev)

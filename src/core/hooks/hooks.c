@@ -82,7 +82,8 @@ struct core_hooks {
     core_hooks_schema_fn *schema_of;
     void *schema_ctx;
     _Atomic uint64_t generation;
-    atomic_bool has_record_hooks;
+    atomic_bool has_before_hooks; /* the current scripts have record hooks of that kind */
+    atomic_bool has_after_hooks;
     bool allow_private_network;
     void (*wake_jobs)(void *ctx);
     void *wake_ctx;
@@ -547,10 +548,15 @@ static enum rc check_load(struct core_hooks *h, uint64_t generation, char *err, 
     node->next = h->sources;
     h->sources = node;
     pthread_mutex_unlock(&h->mu);
-    bool has_record_hooks = false;
-    for (size_t i = 0; i < g->hook_count; i++)
-        has_record_hooks = has_record_hooks || !g->hooks[i].is_auth;
-    atomic_store(&h->has_record_hooks, has_record_hooks);
+    bool has_before = false, has_after = false;
+    for (size_t i = 0; i < g->hook_count; i++) {
+        if (g->hooks[i].is_auth)
+            continue;
+        has_before = has_before || g->hooks[i].when == WHEN_BEFORE;
+        has_after = has_after || g->hooks[i].when == WHEN_AFTER;
+    }
+    atomic_store(&h->has_before_hooks, has_before);
+    atomic_store(&h->has_after_hooks, has_after);
     const char *kinds[HOOKS_MAX_JOB_KINDS];
     size_t nkinds = 0;
     for (size_t i = 0; i < g->job_count && nkinds < HOOKS_MAX_JOB_KINDS; i++)
@@ -829,11 +835,17 @@ static enum rc on_before(void *ctx, struct store_conn *db, enum core_event_actio
     return RC_OK;
 }
 
+/* A write committed: jobs a before hook enqueued in it are due now. */
+static void on_committed(void *ctx)
+{
+    struct core_hooks *h = ctx;
+    if (atomic_load(&h->pending_wake) && atomic_exchange(&h->pending_wake, false))
+        hooks_jobs_wake(h);
+}
+
 static void on_commit(void *ctx, struct core_event *ev)
 {
     struct core_hooks *h = ctx;
-    if (atomic_exchange(&h->pending_wake, false))
-        hooks_jobs_wake(h);
     if (!tl || !tl->cw)
         return; /* a thread without scripts (the CLI's writes) */
     struct hooks_gen *g = hooks_current_gen();
@@ -850,17 +862,44 @@ static void on_commit(void *ctx, struct core_event *ev)
     }
 }
 
+/* Whether the scripts have a record hook of when for c: the calling
+ * thread's scripts when it runs some (a worker, the writer), else any
+ * thread's (the flags of the last load). A write nobody listens to makes no
+ * event, and a before hook of one collection costs the others nothing. */
+static bool has_hook_for(struct core_hooks *h, enum hook_when when, const struct core_collection *c)
+{
+    if (!atomic_load(when == WHEN_BEFORE ? &h->has_before_hooks : &h->has_after_hooks))
+        return false;
+    struct hooks_gen *g = tl && tl->h == h ? hooks_current_gen() : NULL;
+    if (!g)
+        return true;
+    for (size_t i = 0; i < g->hook_count; i++) {
+        const struct hooks_hook *hk = &g->hooks[i];
+        if (!hk->is_auth && hk->when == when &&
+            (!hk->collection || !strcmp(hk->collection, c->name)))
+            return true;
+    }
+    return false;
+}
+
 static bool wants(void *ctx, const struct core_collection *c)
 {
-    (void)c;
-    struct core_hooks *h = ctx;
-    return atomic_load(&h->has_record_hooks);
+    return has_hook_for(ctx, WHEN_AFTER, c);
+}
+
+static bool wants_before(void *ctx, const struct core_collection *c)
+{
+    return has_hook_for(ctx, WHEN_BEFORE, c);
 }
 
 struct core_event_listener core_hooks_listener(struct core_hooks *h)
 {
-    return (struct core_event_listener){
-        .wants = wants, .on_commit = on_commit, .before = on_before, .ctx = h};
+    return (struct core_event_listener){.wants = wants,
+                                        .wants_before = wants_before,
+                                        .on_commit = on_commit,
+                                        .before = on_before,
+                                        .committed = on_committed,
+                                        .ctx = h};
 }
 
 /* -------------------------------------------------------------------------

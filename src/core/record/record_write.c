@@ -599,6 +599,8 @@ static void finished(enum rc rc, void *ctx)
         core_event_list_free(events);
     else
         core_event_emit(job->cw->events, events); /* after the commit (spec §7.4) */
+    if (!rc && job->cw)
+        core_event_committed(job->cw->events);
     job->done(job);
 }
 
@@ -655,6 +657,8 @@ static void finished_batch(enum rc rc, void *ctx)
             core_event_emit(b->cw->events, events);
         }
     }
+    if (!b->rc)
+        core_event_committed(b->cw->events);
     b->done(b);
 }
 
