@@ -150,6 +150,23 @@ static enum rc finish_apply(struct store_conn *db, void *ctx)
     return RC_OK;
 }
 
+/* A batch's outcomes and the next batch's claim in one transaction: one
+ * commit (one fsync) per batch instead of two. next NULL: no claim (the
+ * runner is stopping). */
+struct finish_claim {
+    struct finish f;
+    struct claim *next;
+};
+
+static enum rc finish_claim_apply(struct store_conn *db, void *ctx)
+{
+    struct finish_claim *fc = ctx;
+    enum rc rc = finish_apply(db, &fc->f);
+    if (!rc && fc->next)
+        rc = claim_apply(db, fc->next);
+    return rc;
+}
+
 struct prune {
     int64_t before;
     int64_t n;
@@ -226,15 +243,19 @@ static void *runner_main(void *arg)
     int64_t next_prune = is_first ? chrono_real_ms() : INT64_MAX;
     int64_t next_schedules = is_first ? 0 : INT64_MAX, last_look = 0;
     uint64_t looked_at_wakes = 0;
-    struct claim *c = xcalloc(1, sizeof(*c));
-    c->j = j;
+    /* Two claims, used in turn: the batch in hand and the next one, which
+     * the commit of the batch's outcomes claims. */
+    struct claim *claims[2] = {xcalloc(1, sizeof(struct claim)), xcalloc(1, sizeof(struct claim))};
+    claims[0]->j = claims[1]->j = j;
+    size_t cur = 0;
+    struct claim *c = claims[cur];
     for (;;) {
         pthread_mutex_lock(&j->mu);
         uint64_t seen = j->wakes;
         bool is_stopping = j->is_stopping;
         pthread_mutex_unlock(&j->mu);
-        if (is_stopping)
-            break;
+        if (is_stopping && c->n == 0)
+            break; /* a batch claimed with the last outcomes is run first */
         /* A commit since the last look may have added or changed a schedule:
          * look again, at most once a SCHEDULE_EVERY_MS. */
         if (is_first && seen != looked_at_wakes && next_schedules > last_look + SCHEDULE_EVERY_MS)
@@ -257,7 +278,9 @@ static void *runner_main(void *arg)
                 log_info("msg=\"schedules fired\" count=%zu", fired);
             next_schedules = src || next_slot < 0 ? last_look + j->cfg.poll_ms : next_slot;
         }
-        enum rc rc = store_writer_run(j->writer, claim_apply, c);
+        enum rc rc = RC_OK;
+        if (c->n == 0)
+            rc = store_writer_run(j->writer, claim_apply, c);
         if (rc || c->n == 0) {
             if (rc)
                 log_warn("msg=\"job claim failed\" rc=%s", rc_name(rc));
@@ -269,18 +292,34 @@ static void *runner_main(void *arg)
         int64_t next_run[CLAIM_MAX];
         for (size_t i = 0; i < c->n; i++)
             run_one(&env, &c->jobs[i], &results[i], &next_run[i]);
-        struct finish f = {.jobs = c->jobs, .results = results, .next_run = next_run, .n = c->n};
-        rc = store_writer_run(j->writer, finish_apply, &f);
-        if (rc)
+        pthread_mutex_lock(&j->mu);
+        bool is_stopping_now = j->is_stopping;
+        pthread_mutex_unlock(&j->mu);
+        struct claim *next = claims[1 - cur];
+        struct finish_claim fc = {
+            .f = {.jobs = c->jobs, .results = results, .next_run = next_run, .n = c->n},
+            .next = is_stopping_now ? NULL : next};
+        rc = store_writer_run(j->writer, finish_claim_apply, &fc);
+        if (rc) {
             log_error("msg=\"job outcomes not recorded: the leases will expire\" rc=%s",
                       rc_name(rc));
+            for (size_t i = 0; i < next->n; i++) /* rolled back with the outcomes */
+                core_job_cleanup(&next->jobs[i]);
+            next->n = 0;
+        }
         for (size_t i = 0; i < c->n; i++)
             core_job_cleanup(&c->jobs[i]);
         c->n = 0;
+        cur = 1 - cur;
+        c = claims[cur];
     }
-    for (size_t i = 0; i < c->n; i++)
-        core_job_cleanup(&c->jobs[i]);
-    xfree(c);
+    for (size_t k = 0; k < 2; k++) {
+        /* Claimed and not run (a stop between batches): their leases expire
+         * and another runner, or the next start, takes them. */
+        for (size_t i = 0; i < claims[k]->n; i++)
+            core_job_cleanup(&claims[k]->jobs[i]);
+        xfree(claims[k]);
+    }
     store_close(db);
     xfree(r);
     return NULL;
