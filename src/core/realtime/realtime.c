@@ -533,6 +533,20 @@ static json_t *render(struct fanout *f, const struct core_rt_sub *sub, const str
     return line;
 }
 
+/* A client's subscriptions (retained: release them) and identity, read
+ * under the lock; NULL when it has none. */
+static struct core_rt_subs *client_subs(struct core_realtime *rt, struct core_rt_client *client,
+                                        struct core_rt_identity *idn)
+{
+    uv_mutex_lock(&rt->lock);
+    struct core_rt_subs *subs = client->subs;
+    if (subs)
+        core_rt_subs_retain(subs);
+    *idn = client->identity;
+    uv_mutex_unlock(&rt->lock);
+    return subs;
+}
+
 /* Sends the event to one client, for each subscription that matches. The
  * checks and renderings it needs beyond what the memo holds are charged to
  * the client's IP (looked up only then, so a memo hit reads no clock); once
@@ -540,13 +554,8 @@ static json_t *render(struct fanout *f, const struct core_rt_sub *sub, const str
  * already paid for, and the rest of the event is lost to them. */
 static void deliver_to(struct fanout *f, struct core_rt_client *client)
 {
-    struct core_realtime *rt = f->cw->realtime;
-    uv_mutex_lock(&rt->lock);
-    struct core_rt_subs *subs = client->subs;
-    if (subs)
-        core_rt_subs_retain(subs);
-    struct core_rt_identity idn = client->identity;
-    uv_mutex_unlock(&rt->lock);
+    struct core_rt_identity idn;
+    struct core_rt_subs *subs = client_subs(f->cw->realtime, client, &idn);
     if (!subs)
         return;
     char who[200];
@@ -617,13 +626,8 @@ static void deliver_to(struct fanout *f, struct core_rt_client *client)
  * the client is the addressee, if there is one, signed in still. */
 static void deliver_message(struct fanout *f, struct core_rt_client *client)
 {
-    struct core_realtime *rt = f->cw->realtime;
-    uv_mutex_lock(&rt->lock);
-    struct core_rt_subs *subs = client->subs;
-    if (subs)
-        core_rt_subs_retain(subs);
-    struct core_rt_identity idn = client->identity;
-    uv_mutex_unlock(&rt->lock);
+    struct core_rt_identity idn;
+    struct core_rt_subs *subs = client_subs(f->cw->realtime, client, &idn);
     if (!subs)
         return;
     size_t tl = strlen(f->topic);
