@@ -1,6 +1,7 @@
 // app.js -- the dashboard's shell: a hash router (#/login, #/collections,
-// #/collections/NAME/edit, #/records/NAME, #/superusers, #/auth/confirm-*/TOKEN)
-// and the layout (sidebar of collections, main area). Screens are modules
+// #/collections/NAME/edit, #/records/NAME, #/superusers, #/jobs, #/webhooks,
+// #/inbound, #/schedules, #/auth/confirm-*/TOKEN) and the layout (sidebar of
+// collections and background work, main area). Screens are modules
 // loaded on first use, so the sign-in screen needs only dom.js, api.js and
 // login.js.
 import { h, toast } from './dom.js';
@@ -13,6 +14,14 @@ function route() {
     const parts = location.hash.replace(/^#\/?/, '').split('/').map(decodeURIComponent);
     return parts.filter((p, i) => p !== '' || i === 0);
 }
+
+// The background-work screens: path -> [menu label, load() -> {el, cleanup}].
+const WORK = {
+    jobs: ['Jobs', () => import('./jobs.js').then((m) => m.jobsScreen())],
+    webhooks: ['Outbound webhooks', () => import('./hooks.js').then((m) => m.hookScreen('webhooks'))],
+    inbound: ['Inbound webhooks', () => import('./hooks.js').then((m) => m.hookScreen('inbound'))],
+    schedules: ['Schedules', () => import('./hooks.js').then((m) => m.hookScreen('schedules'))],
+};
 
 let renderSeq = 0;
 
@@ -54,6 +63,10 @@ async function render() {
             const r = await m.recordsScreen(first === 'superusers' ? '_superusers' : second);
             main.append(r.el);
             done = r.cleanup;
+        } else if (Object.hasOwn(WORK, first) && !second) {
+            const r = await WORK[first][1]();
+            main.append(r.el);
+            done = r.cleanup;
         } else {
             main.append(h('h1', {}, 'Not found'), h('p', {}, 'No such page.'));
         }
@@ -66,7 +79,7 @@ async function render() {
 async function sidebar(current) {
     let list = [];
     try { list = await collections(); } catch (e) { toast(e.message, 'error'); }
-    const nav = h('nav', { class: 'side', 'aria-label': 'Collections' });
+    const nav = h('nav', { class: 'side', 'aria-label': 'Main' });
     const toggle = h('button', {
         type: 'button', class: 'menu-toggle', 'aria-expanded': 'false', 'aria-controls': 'side-list',
         onclick: () => {
@@ -80,7 +93,9 @@ async function sidebar(current) {
             link('#/collections', 'Collections', current === 'collections'),
             list.filter((c) => !c.system || c.name === 'users').map((c) =>
                 link('#/records/' + encodeURIComponent(c.name), c.name, current === c.name)),
-            link('#/superusers', 'Superusers', current === 'superusers' || current === '_superusers')),
+            link('#/superusers', 'Superusers', current === 'superusers' || current === '_superusers'),
+            h('li', { class: 'group' }, 'Background work'),
+            Object.entries(WORK).map(([path, [label]]) => link('#/' + path, label, current === path))),
         h('div', { class: 'me' }, h('span', { class: 'muted' }, auth.record?.email || ''),
             h('button', { type: 'button', onclick: logout }, 'Sign out')));
     return nav;

@@ -97,3 +97,31 @@ export function confirmDialog(message, okLabel = 'Delete') {
 export function fmtDate(s) {
     return s ? s.replace('T', ' ').replace(/\.\d+Z$/, 'Z') : '';
 }
+
+// A server's validation answer on a form: each message of err.data on the
+// control of that key (ctls: key -> {setError}), the rest in formError, and
+// the focus on the first field marked. clearErrors() before the next try.
+export function showErrors(err, ctls, formError) {
+    let shown = false;
+    for (const [k, v] of Object.entries(err.data || {})) {
+        if (ctls[k]) { ctls[k].setError(v.message || JSON.stringify(v)); shown = true; }
+    }
+    setError(null, formError, (err.message || String(err)) + (shown ? ' See the fields marked.' : ''));
+    const bad = formError.closest('form')?.querySelector('[aria-invalid="true"]');
+    if (bad) bad.focus();
+}
+
+export function clearErrors(ctls, formError) {
+    for (const c of Object.values(ctls)) c.setError('');
+    setError(null, formError, '');
+}
+
+// 1234567 ms -> "20 min"; for ages and durations shown to people.
+export function fmtAge(ms) {
+    const s = Math.round(ms / 1000);
+    if (s < 1) return `${ms} ms`;
+    if (s < 120) return `${s} s`;
+    if (s < 7200) return `${Math.round(s / 60)} min`;
+    if (s < 172800) return `${Math.round(s / 3600)} h`;
+    return `${Math.round(s / 86400)} days`;
+}

@@ -1,6 +1,8 @@
 // inputs.js -- one form control per field type for the record form. Each
 // returns {wrap, value(), setError(msg), files?} where value() gives what the
-// API takes for that field (or throws an Error with a message to show).
+// API takes for that field (or throws an Error with a message to show). A
+// field's optional `label` replaces its name as the label (the friendlier
+// forms of systable.js).
 import { h, field, nextId } from './dom.js';
 import { api, enc, fileUrl } from './api.js';
 
@@ -16,12 +18,27 @@ export function presentable(record, col) {
 }
 
 // "2025-01-02 03:04:05.678Z" <-> the datetime-local value "2025-01-02T03:04:05" (UTC).
-const toLocal = (s) => (s ? s.replace(' ', 'T').replace(/(\.\d+)?Z$/, '').slice(0, 19) : '');
-const fromLocal = (s) => (s ? (s.length === 16 ? s + ':00' : s).replace('T', ' ') + '.000Z' : '');
+export const toLocal = (s) => (s ? s.replace(' ', 'T').replace(/(\.\d+)?Z$/, '').slice(0, 19) : '');
+export const fromLocal = (s) => (s ? (s.length === 16 ? s + ':00' : s).replace('T', ' ') + '.000Z' : '');
+
+// A JSON textarea checked as you type; value() parses it (null when empty) or throws.
+export function jsonInput(label, v, help) {
+    const c = field(label, h('textarea', { rows: 5, class: 'code', spellcheck: false, value: v === undefined || v === null ? '' : JSON.stringify(v, null, 2) }), help);
+    const check = () => {
+        try { if (c.input.value.trim()) JSON.parse(c.input.value); c.setError(''); return true; } catch (e) { c.setError('Invalid JSON: ' + e.message); return false; }
+    };
+    c.input.addEventListener('input', check);
+    return {
+        ...c, value: () => {
+            if (!check()) throw new Error('Invalid JSON.');
+            return c.input.value.trim() ? JSON.parse(c.input.value) : null;
+        },
+    };
+}
 
 export function inputFor(f, record, ctx) {
     const v = record ? record[f.name] : undefined;
-    const label = f.name + (f.required ? ' (required)' : '');
+    const label = (f.label || f.name) + (f.required ? ' (required)' : '');
     const multi = (f.maxSelect || 0) > 1;
     switch (f.type) {
     case 'bool': {
@@ -53,19 +70,7 @@ export function inputFor(f, record, ctx) {
             record ? 'Leave empty to keep the current password.' : f.help);
         return { ...c, value: () => c.input.value || undefined };
     }
-    case 'json': {
-        const c = field(label, h('textarea', { rows: 5, class: 'code', spellcheck: false, value: v === undefined || v === null ? '' : JSON.stringify(v, null, 2) }), f.help || 'JSON.');
-        const check = () => {
-            try { if (c.input.value.trim()) JSON.parse(c.input.value); c.setError(''); return true; } catch (e) { c.setError('Invalid JSON: ' + e.message); return false; }
-        };
-        c.input.addEventListener('input', check);
-        return {
-            ...c, value: () => {
-                if (!check()) throw new Error('Invalid JSON.');
-                return c.input.value.trim() ? JSON.parse(c.input.value) : null;
-            },
-        };
-    }
+    case 'json': return jsonInput(label, v, f.help || 'JSON.');
     case 'geoPoint': {
         const pt = v || { lon: 0, lat: 0 };
         const lon = field('Longitude', h('input', { type: 'number', step: 'any', min: -180, max: 180, value: pt.lon }));
