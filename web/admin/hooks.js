@@ -150,10 +150,10 @@ const SPECS = {
         columns: [['Name', (r) => r.name], ['Cron', (r) => h('code', {}, r.cron)], ['Kind', (r) => r.kind],
             ['Active', (r) => yes(r.active)], ['Last run', (r) => (r.lastRunAt > 0 ? fmtDate(new Date(r.lastRunAt).toISOString()) : dash())]],
         rowActions: (r, ctx) => (ctx.crons?.has(r.name) ? h('button', {
-            type: 'button', class: 'small', 'aria-label': `Run ${r.name} now`, onclick: async () => {
+            type: 'button', class: 'small', 'aria-label': `Run now ${r.name}`, onclick: async () => {
                 try {
                     await api('POST', '/api/crons/' + enc(r.name));
-                    toast(`Ran ${r.name}: a ${r.kind} job is queued (see Jobs).`);
+                    toast(`Ran ${r.name}: its ${r.kind} job is queued (see Jobs).`);
                     ctx.reload();
                 } catch (e) { toast(e.message, 'error'); }
             },

@@ -19,7 +19,7 @@ import { inputFor } from './inputs.js';
 
 export async function sysScreen(spec) {
     const base = `/api/collections/${enc(spec.collection)}/records`;
-    const [col, all] = await Promise.all([api('GET', '/api/collections/' + enc(spec.collection)), collections()]);
+    const [col, all] = await Promise.all([api('GET', '/api/collections/' + enc(spec.collection)), collections(true)]);
     const ctx = { col, all, reload: load };
     const table = h('table', { class: 'stack' });
     const status = h('p', { class: 'muted', role: 'status' });
