@@ -459,10 +459,13 @@ test('jobs: a job due later stays queued; cancel, then retry it; status and kind
     const dlg = await enqueueJob('email', '{"to": "later@example.com", "subject": "Later", "text": "Not yet."}', { runAt: '2035-01-02T03:04:05' });
     const id = await enqueued(dlg);
     assert.equal((await api('GET', '/api/jobs/' + id)).runAt, '2035-01-02 03:04:05.000Z');
-    await page.getByRole('group', { name: 'Status' }).getByRole('button', { name: /^queued/ }).click();
+    const statusBtn = (name, pressed) => page.getByRole('group', { name: 'Status' }).getByRole('button', { name, pressed });
+    await statusBtn(/^queued/).click();
+    await statusBtn(/^queued/, true).waitFor(); // pressed once the filtered list is drawn
     await jobRow(id).getByText('queued', { exact: true }).waitFor();
     assert.equal(await page.locator('tbody tr').count(), 1);
-    await page.getByRole('group', { name: 'Status' }).getByRole('button', { name: /^all/ }).click();
+    await statusBtn(/^all/).click();
+    await statusBtn(/^all/, true).waitFor();
     await page.getByLabel('Kind', { exact: true }).fill('http');
     await page.getByRole('button', { name: 'Apply' }).click();
     await jobRow(id).waitFor({ state: 'detached' });
