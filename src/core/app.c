@@ -23,6 +23,7 @@
 #include "core/record/page_cache.h"
 #include "core/record/record_input.h"
 #include "core/hooks/hooks.h"
+#include "core/jobs/checks.h"
 #include "core/jobs/email_kind.h"
 #include "core/ext/ext.h"
 #include "core/jobs/job.h"
@@ -237,6 +238,12 @@ enum rc core_app_lock_dir(const char *dir)
     return is_held ? RC_CONFLICT : RC_OK;
 }
 
+/* The app's current schema, for listeners and scripts (any thread). */
+static const struct core_schema *schema_of(void *ctx)
+{
+    return core_app_schema(ctx);
+}
+
 enum rc core_app_open(const char *dir, struct core_app **out)
 {
     if (make_dirs(dir) != 0) {
@@ -282,6 +289,8 @@ enum rc core_app_open(const char *dir, struct core_app **out)
     app->jobs = core_jobs_new(app->db_path, app->writer);
     struct core_event_listener wake = core_jobs_wake_listener(app->jobs, app->webhooks);
     (void)core_event_listen(&app->events, &wake);
+    struct core_event_listener checks = core_jobs_check_listener(schema_of, app);
+    (void)core_event_listen(&app->events, &checks);
     if (job.is_fresh)
         log_info("msg=\"new data directory\" dir=%s collections=%zu", dir, job.schema->count);
     *out = app;
@@ -335,11 +344,6 @@ void core_worker_stop(struct core_worker *cw)
     core_realtime_detach(cw);
 }
 
-static const struct core_schema *hooks_schema_of(void *ctx)
-{
-    return core_app_schema(ctx);
-}
-
 static void hooks_wake_jobs(void *ctx)
 {
     core_jobs_wake(ctx);
@@ -386,7 +390,7 @@ enum rc core_app_start_hooks(struct core_app *app, const struct core_hooks_confi
     struct core_hooks_config c = *cfg;
     c.wake_jobs = hooks_wake_jobs;
     c.wake_ctx = app->jobs;
-    enum rc rc = core_hooks_new(&c, hooks_schema_of, app, &app->hooks, err, errlen);
+    enum rc rc = core_hooks_new(&c, schema_of, app, &app->hooks, err, errlen);
     if (rc)
         return rc;
     struct core_event_listener l = core_hooks_listener(app->hooks);
@@ -395,7 +399,7 @@ enum rc core_app_start_hooks(struct core_app *app, const struct core_hooks_confi
 
 enum rc core_app_start_ext(struct core_app *app, char *err, size_t errlen)
 {
-    enum rc rc = core_ext_start(hooks_schema_of, app, err, errlen);
+    enum rc rc = core_ext_start(schema_of, app, err, errlen);
     if (rc || !core_ext_count())
         return rc;
     struct core_event_listener l = core_ext_listener();

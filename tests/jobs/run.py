@@ -705,6 +705,36 @@ def crons_api():
         rec.close()
 
 
+@test
+def webhooks_and_schedules_are_checked_when_saved():
+    _, api = start(flags=FAST)
+    setup_posts(api, "http://127.0.0.1:9/hook")
+    hooks = "/api/collections/_webhooks/records"
+    base = {"collection": "posts", "events": ["create"], "url": "http://127.0.0.1:9/hook",
+            "secret": SECRET, "active": True}
+    for change, field in [({"filter": "title ~"}, "filter"),
+                          ({"filter": "nosuchfield = 1"}, "filter"),
+                          ({"collection": "nope"}, "collection"),
+                          ({"headers": {"X-A": 5}}, "headers"),
+                          ({"headers": {"X-A": "a\r\nEvil: 1"}}, "headers")]:
+        st, j = api.call("POST", hooks, dict(base, **change))
+        check(st == 400 and field in (j.get("data") or {}), "%r: %d %r" % (change, st, j))
+    ok = api.ok("POST", hooks, dict(base, filter="title != ''", headers={"X-A": "b"}))
+    st, j = api.call("PATCH", hooks + "/" + ok["id"], {"filter": "title ="})
+    check(st == 400 and "filter" in j["data"], "an update is checked too: %d %r" % (st, j))
+    scheds = "/api/collections/_schedules/records"
+    sbase = {"name": "s1", "cron": "*/5 * * * *", "kind": "email",
+             "payload": {"to": "a@example.com", "subject": "s", "text": "t"}, "active": True}
+    for change, field in [({"cron": "every day"}, "cron"), ({"cron": "61 * * * *"}, "cron"),
+                          ({"kind": "nope"}, "kind"), ({"payload": {"to": "x"}}, "payload")]:
+        st, j = api.call("POST", scheds, dict(sbase, **change))
+        check(st == 400 and field in (j.get("data") or {}), "%r: %d %r" % (change, st, j))
+    s = api.ok("POST", scheds, sbase)
+    st, j = api.call("PATCH", scheds + "/" + s["id"], {"cron": "@sometimes"})
+    check(st == 400 and "cron" in j["data"], "a schedule update is checked: %d %r" % (st, j))
+    check(len(api.ok("GET", scheds)["items"]) == 1, "only the good schedule was saved")
+
+
 def raw_post(api, path, body, headers, method="POST"):
     req = urllib.request.Request(api.base + path, data=body, method=method)
     for k, v in headers.items():

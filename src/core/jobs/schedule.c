@@ -6,6 +6,7 @@
 
 #include "base/alloc.h"
 #include "base/cron.h"
+#include "core/jobs/registry.h"
 #include "base/log.h"
 
 const char core_schedules_collection_json[] =
@@ -21,6 +22,32 @@ const char core_schedules_collection_json[] =
     "{\"name\":\"created\",\"type\":\"autodate\",\"onCreate\":true},"
     "{\"name\":\"updated\",\"type\":\"autodate\",\"onCreate\":true,\"onUpdate\":true}],"
     "\"indexes\":[\"CREATE UNIQUE INDEX `idx_schedules_name` ON `_schedules` (`name`)\"]}";
+
+enum rc core_schedule_check(json_t *values, struct core_problem *p)
+{
+    const char *cron = json_string_value(json_object_get(values, "cron"));
+    struct cron c;
+    if (!cron || !cron_parse(str_from_cstr(cron), &c))
+        core_problem_field(p, "cron", "validation_invalid_value",
+                           "Must be a cron expression: five fields (minute hour day month "
+                           "weekday) or @hourly, @daily, @weekly, @monthly, @yearly.",
+                           NULL);
+    const char *kind = json_string_value(json_object_get(values, "kind"));
+    const struct core_job_kind *k = kind ? core_job_kind_find(str_from_cstr(kind)) : NULL;
+    json_t *payload = json_object_get(values, "payload");
+    const char *why = NULL;
+    if (!k)
+        core_problem_field(p, "kind", "validation_invalid_value", "Unknown job kind.", NULL);
+    else if (payload && !json_is_null(payload) && !json_is_object(payload))
+        core_problem_field(p, "payload", "validation_invalid_value", "Must be an object.", NULL);
+    else if (k->check && (why = k->check(json_is_object(payload) ? payload : NULL)) != NULL)
+        core_problem_field(p, "payload", "validation_invalid_value", why, NULL);
+    if (core_problem_has_fields(p)) {
+        core_problem_message(p, "Failed to save the schedule.");
+        return RC_INVALID;
+    }
+    return RC_OK;
+}
 
 #define MAX_PER_TICK 64
 

@@ -18,15 +18,23 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "base/rc.h"
 #include "base/str.h"
 #include "core/jobs/job.h"
+#include "core/problem.h"
 #include "store/store.h"
 #include "store/writer.h"
 
 #define CORE_SCHEDULES_COLLECTION "_schedules"
 
 extern const char core_schedules_collection_json[];
+
+/* Checks a `_schedules` record's values before it is written: its cron
+ * parses, its kind is known and takes its payload. RC_INVALID with field
+ * errors in p. */
+enum rc core_schedule_check(json_t *values, struct core_problem *p);
 
 /* One look: reads on db (a runner's), writes through writer. *fired counts
  * the jobs enqueued; *next_ms is the next slot of any active schedule after

@@ -50,6 +50,62 @@ static bool wants_action(struct str events, const char *action)
     return ok;
 }
 
+/* Compiles a hook's filter over c's record (the select below names it r). */
+static enum rc compile_filter(const struct core_schema *schema, const struct core_collection *c,
+                              struct str filter, struct arena *a, struct core_sql_fragment *f,
+                              char *err, size_t errlen)
+{
+    struct core_filter_options o = {.schema = schema,
+                                    .collection = c,
+                                    .alias = "r",
+                                    .allow_hidden = true,
+                                    .param_base = c->field_count};
+    return core_filter_compile(&o, filter, a, f, err, errlen);
+}
+
+enum rc core_webhook_check(const struct core_schema *schema, json_t *values, struct core_problem *p)
+{
+    const char *name = json_string_value(json_object_get(values, "collection"));
+    const struct core_collection *target =
+        name ? core_schema_find(schema, str_from_cstr(name)) : NULL;
+    if (!target)
+        core_problem_field(p, "collection", "validation_invalid_value", "No such collection.",
+                           NULL);
+    const char *filter = json_string_value(json_object_get(values, "filter"));
+    enum rc rc = RC_OK;
+    if (target && filter && filter[0]) {
+        struct arena a;
+        arena_init(&a, 4096);
+        struct core_sql_fragment f;
+        char err[256], msg[320];
+        rc = compile_filter(schema, target, str_from_cstr(filter), &a, &f, err, sizeof(err));
+        arena_cleanup(&a);
+        if (rc == RC_INVALID) {
+            snprintf(msg, sizeof(msg), "Invalid filter: %s", err);
+            core_problem_field(p, "filter", "validation_invalid_filter", msg, NULL);
+        } else if (rc) {
+            return rc;
+        }
+    }
+    json_t *headers = json_object_get(values, "headers");
+    const char *k;
+    json_t *v;
+    bool are_strings = !headers || json_is_null(headers) || json_is_object(headers);
+    json_object_foreach(json_is_object(headers) ? headers : NULL, k, v)
+    {
+        are_strings = are_strings && json_is_string(v) && !strpbrk(k, "\r\n:") &&
+                      !strpbrk(json_string_value(v), "\r\n");
+    }
+    if (!are_strings)
+        core_problem_field(p, "headers", "validation_invalid_value",
+                           "Must be an object of header names and string values.", NULL);
+    if (core_problem_has_fields(p)) {
+        core_problem_message(p, "Failed to save the webhook.");
+        return RC_INVALID;
+    }
+    return RC_OK;
+}
+
 /* Whether ev's record (its values, so a delete is matched as it was)
  * passes filter: SELECT 1 FROM (SELECT ?1 AS "f1", ...) "r" WHERE <filter>. */
 static enum rc passes_filter(struct store_conn *db, const struct core_event *ev, struct str filter,
@@ -59,14 +115,9 @@ static enum rc passes_filter(struct store_conn *db, const struct core_event *ev,
     const struct core_collection *c = ev->c;
     struct arena a;
     arena_init(&a, 4096);
-    struct core_filter_options o = {.schema = ev->schema,
-                                    .collection = c,
-                                    .alias = "r",
-                                    .allow_hidden = true,
-                                    .param_base = c->field_count};
     struct core_sql_fragment f;
     char err[256];
-    enum rc rc = core_filter_compile(&o, filter, &a, &f, err, sizeof(err));
+    enum rc rc = compile_filter(ev->schema, c, filter, &a, &f, err, sizeof(err));
     if (rc && rc != RC_INVALID) {
         arena_cleanup(&a);
         return rc; /* out of memory: the write fails rather than lose its delivery */

@@ -25,6 +25,7 @@
 #define TARMAC_CORE_JOBS_WEBHOOK_H
 
 #include "core/event/event.h"
+#include "core/problem.h"
 #include "core/jobs/registry.h"
 
 #define CORE_WEBHOOKS_COLLECTION "_webhooks"
@@ -44,6 +45,11 @@ enum rc core_webhooks_load(struct core_webhooks *w, struct store_conn *db);
 /* Whether a committed change of c may have enqueued a delivery: c is not a
  * system collection and a hook may exist. Any thread. */
 bool core_webhooks_may_enqueue(struct core_webhooks *w, const struct core_collection *c);
+/* Checks a `_webhooks` record's values before it is written: its
+ * collection exists in schema, its filter compiles against it, its headers
+ * are an object of strings. RC_INVALID with field errors in p. */
+enum rc core_webhook_check(const struct core_schema *schema, json_t *values,
+                           struct core_problem *p);
 /* The listener app.c registers on its event bus (wants + in_tx); w is
  * borrowed for the bus's life. */
 struct core_event_listener core_webhook_listener(struct core_webhooks *w);
