@@ -325,9 +325,12 @@ static enum rc export_rows(struct export *x, FILE *f, struct core_job_result *re
         struct core_problem p;
         core_problem_init(&p);
         rc = core_record_list(&r, x->c, &lo, &o, &page, &p, NULL);
-        if (rc == RC_INVALID || rc == RC_FORBIDDEN)
+        if (rc == RC_INVALID)
             set_error(res, CORE_JOB_DEAD, "payload.filter/sort: %s%s",
-                      p.message[0] ? p.message : "refused", "");
+                      p.message[0] ? p.message : "does not compile", "");
+        else if (rc == RC_FORBIDDEN)
+            set_error(res, CORE_JOB_DEAD, "the requester may not list %s: %s", x->c->name,
+                      p.message[0] ? p.message : "refused");
         core_problem_cleanup(&p);
         if (rc)
             break;
