@@ -47,6 +47,11 @@ static const struct core_job_kind kinds[] = {
 
 static core_job_kind_fallback_fn *fallback;
 
+const struct core_job_kind *core_job_kind_builtin_at(size_t i)
+{
+    return i < sizeof(kinds) / sizeof(kinds[0]) ? &kinds[i] : NULL;
+}
+
 const struct core_job_kind *core_job_kind_builtin(struct str name)
 {
     for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {

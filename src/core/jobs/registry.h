@@ -58,6 +58,9 @@ struct core_job_kind {
 
 /* The kind named name, or NULL: the table's, then the fallback's. Any thread. */
 const struct core_job_kind *core_job_kind_find(struct str name);
+/* The table's i-th kind (0..), NULL past the last: what the OpenAPI
+ * document lists. */
+const struct core_job_kind *core_job_kind_builtin_at(size_t i);
 /* The table's kind named name, or NULL. */
 const struct core_job_kind *core_job_kind_builtin(struct str name);
 /* Kinds beyond the table (the job handlers of scripts, core/hooks): the
