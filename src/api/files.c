@@ -401,19 +401,7 @@ enum rc api_files_download(struct http_req *req, void *ctx)
         core_thumb_is_allowed(f, thumb)) {
         /* <dir>/thumbs_<name>/<size>_<name>; size is digits, 'x' and a mode letter. */
         buf_reset(&path);
-        rc = core_files_path(&path, app->dir, col->id, id, (struct str){NULL, 0});
-        if (!rc)
-            rc = buf_append_cstr(&path, "/thumbs_");
-        if (!rc)
-            rc = buf_append_str(&path, name);
-        if (!rc)
-            rc = buf_append_cstr(&path, "/");
-        if (!rc)
-            rc = buf_append_str(&path, thumb);
-        if (!rc)
-            rc = buf_append_cstr(&path, "_");
-        if (!rc)
-            rc = buf_append_str(&path, name);
+        rc = core_thumb_path(&path, app->dir, col->id, id, name, thumb);
         if (!rc)
             d->r.thumb_path = arena_strdup(req->arena, buf_str(&path)).ptr;
     }

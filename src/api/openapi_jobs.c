@@ -1,6 +1,7 @@
 /* openapi_jobs.c -- the /api/jobs operations in the OpenAPI document
  * (layer: api; see jobs.c for the routes). */
 #include "api/openapi_int.h"
+#include "core/jobs/registry.h"
 
 static json_t *job_schema(void)
 {
@@ -58,13 +59,17 @@ void api_openapi_add_jobs(json_t *paths, json_t *schemas, json_t *tags)
                   "200",
                   api_openapi_ok_json("the pending job it folded into", api_openapi_ref("Job"))),
         "400 401 403");
+    json_t *kinds = json_array();
+    for (size_t i = 0; core_job_kind_builtin_at(i); i++)
+        json_array_append_new(kinds, json_string(core_job_kind_builtin_at(i)->name));
     json_object_set_new(
         enqueue, "requestBody",
-        json_pack("{s:b,s:{s:{s:{s:s,s:{s:{s:s,s:[s,s]},s:{s:s},s:{s:s},s:{s:s},s:{s:s},"
+        json_pack("{s:b,s:{s:{s:{s:s,s:{s:{s:s,s:o,s:s},s:{s:s},s:{s:s},s:{s:s},s:{s:s},"
                   "s:{s:s}},s:[s]}}}}",
                   "required", 1, "content", "application/json", "schema", "type", "object",
-                  "properties", "kind", "type", "string", "enum", "webhook", "http", "payload",
-                  "type", "object", "runAt", "description",
+                  "properties", "kind", "type", "string", "examples", kinds, "description",
+                  "a built-in kind, or a job handler a script registers", "payload", "type",
+                  "object", "runAt", "description",
                   "a date (2026-12-03 10:00:00.000Z) or unix milliseconds", "priority", "type",
                   "integer", "dedupeKey", "type", "string", "maxAttempts", "type", "integer",
                   "required", "kind"));

@@ -717,12 +717,13 @@ int cli_serve(int argc, char **argv)
         return CLI_EXIT_USAGE;
     }
     api_ext_start();
-    core_jobs_start(core->jobs, &jcfg);
+    /* Before the runners start: their handlers read it (report mails). */
     snprintf(core->app_name, sizeof(core->app_name), "%s", o.app_name);
     if (o.app_url[0])
         snprintf(core->app_url, sizeof(core->app_url), "%s", o.app_url);
     else
         snprintf(core->app_url, sizeof(core->app_url), "http://%s", o.http);
+    core_jobs_start(core->jobs, &jcfg);
     signal(SIGPIPE, SIG_IGN); /* a peer that went away is an error return, not a death */
     uint64_t fd_limit = net_raise_fd_limit();
     uint64_t safe_max_conns = net_default_max_conns(fd_limit, nworkers);

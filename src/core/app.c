@@ -30,7 +30,9 @@
 #include "core/jobs/jobs_admin.h"
 #include "core/jobs/runner.h"
 #include "core/jobs/inbound.h"
+#include "core/jobs/report.h"
 #include "core/jobs/schedule.h"
+#include "core/jobs/thumbs_kind.h"
 #include "core/jobs/webhook.h"
 #include "net/mailer.h"
 #include "net/offload.h"
@@ -194,6 +196,8 @@ static enum rc open_job(struct store_conn *db, void *ctx)
     if (!rc)
         rc = add_builtin_collection(db, job->schema, core_inbound_collection_json, true);
     if (!rc)
+        rc = add_builtin_collection(db, job->schema, core_reports_collection_json, true);
+    if (!rc)
         rc = core_webhooks_load(job->app->webhooks, db);
     /* Before any worker reads: older versions may have stored plain text. */
     struct core_password_params params = {.m_kib = job->app->password_m_kib,
@@ -286,11 +290,17 @@ enum rc core_app_open(const char *dir, struct core_app **out)
         return rc;
     }
     core_app_swap_schema(app, job.schema);
-    app->jobs = core_jobs_new(app->db_path, app->writer);
+    struct core_jobs_host host = {
+        .schema = current_schema, .schema_ctx = app, .dir = app->dir, .app_url = app->app_url};
+    app->jobs = core_jobs_new(app->db_path, app->writer, &host);
     struct core_event_listener wake = core_jobs_wake_listener(app->jobs, app->webhooks);
     (void)core_event_listen(&app->events, &wake);
     struct core_event_listener checks = core_jobs_check_listener(schema_of, app);
     (void)core_event_listen(&app->events, &checks);
+    /* A write with new uploads to a field with thumbs enqueues a `thumbs`
+     * job in its transaction and wakes the runners at the commit. */
+    struct core_event_listener thumbs = core_thumbs_listener(app->jobs);
+    (void)core_event_listen(&app->events, &thumbs);
     if (job.is_fresh)
         log_info("msg=\"new data directory\" dir=%s collections=%zu", dir, job.schema->count);
     *out = app;

@@ -9,19 +9,24 @@ this process) that can fail its first deliveries or hang. Ends with the
   /usr/bin/python3 tests/jobs/run.py [--bin build/release/tarmac] [--only NAME] [-v]
 """
 import argparse
+import csv
+import email
 import hashlib
+import io
 import hmac
 import http.server
 import json
 import os
 import socket
 import socketserver
+import struct
 import sys
 import threading
 import time
 import traceback
 import urllib.error
 import urllib.request
+import zlib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -839,6 +844,332 @@ def inbound_webhooks_error_paths():
     check(lst["totalItems"] == 0, "nothing stored: %r" % lst["totalItems"])
     st, _ = raw_post(api, "/api/webhooks/g", body, {"X-Hub-Signature-256": gh})
     check(st == 200, "the same request signed is taken: %d" % st)
+
+
+# --------------------------------------------------------------------------
+# Built-in kinds: report (CSV export) and thumbs
+# --------------------------------------------------------------------------
+
+def raw_get(api, path, headers=None):
+    req = urllib.request.Request(api.base + path, method="GET")
+    for k, v in (headers or {}).items():
+        req.add_header(k, v)
+    try:
+        with urllib.request.urlopen(req, timeout=10 * SLOW) as r:
+            return r.status, dict((k.lower(), v) for k, v in r.headers.items()), r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, dict((k.lower(), v) for k, v in e.headers.items()), e.read()
+
+
+def call_as(api, token, method, path, body=None):
+    saved = api.token
+    api.token = token
+    try:
+        return api.call(method, path, body)
+    finally:
+        api.token = saved
+
+
+def make_member(api, mail, password="member-pass-1"):
+    """An auth record of "members" (created when missing): (record, token)."""
+    if api.call("GET", "/api/collections/members")[0] == 404:
+        api.ok("POST", "/api/collections", {"name": "members", "type": "auth",
+                                            "createRule": ""})
+    api.ok("POST", "/api/collections/members/records",
+           {"email": mail, "password": password, "passwordConfirm": password})
+    a = api.ok("POST", "/api/collections/members/auth-with-password",
+               {"identity": mail, "password": password})
+    return a["record"], a["token"]
+
+
+def file_token(api, token):
+    st, j = call_as(api, token, "POST", "/api/files/token")
+    check(st == 200 and j.get("token"), "file token: %d %r" % (st, j))
+    return j["token"]
+
+
+def wait_job(api, job_id, statuses=("done",), what="the job"):
+    j = api.wait_jobs(lambda j: j["items"] and j["items"][0]["status"] in
+                      statuses + ("dead",) if "dead" not in statuses else
+                      j["items"] and j["items"][0]["status"] in statuses,
+                      "&filter=id='%s'" % job_id, what=what)
+    job = j["items"][0]
+    check(job["status"] in statuses, "%s: %s (%s)" % (what, job["status"], job["lastError"]))
+    return job
+
+
+def mail_text(raw):
+    """The decoded text of every part of a raw message."""
+    msg = email.message_from_string(raw)
+    out = []
+    for part in msg.walk():
+        if part.get_content_maintype() == "text":
+            out.append(part.get_payload(decode=True).decode("utf-8", "replace"))
+    return "\n".join(out)
+
+
+# Cells that need quoting, unicode, and formula-looking ones (the guard).
+ITEMS = [
+    {"title": 'He said "hi", then left', "n": 1, "mine": True},
+    {"title": "line one\nline two\r\nline three", "n": 2, "mine": True},
+    {"title": "=HYPERLINK(\"http://x\",\"y\")", "n": 3, "mine": True},
+    {"title": "héllo, 日本 🚀", "n": 4, "mine": False},
+    {"title": "@cmd|' /C calc'!A0", "n": 5, "mine": False},
+    {"title": "-2+3", "n": 6, "mine": True},
+]
+
+
+def guarded(s):
+    return "'" + s if s[:1] in ("=", "+", "-", "@", "\t", "\r") else s
+
+
+def setup_items(api, owner_id, other_id):
+    api.ok("POST", "/api/collections", {
+        "name": "items", "type": "base",
+        "listRule": "owner = @request.auth.id", "viewRule": "owner = @request.auth.id",
+        "fields": [{"name": "title", "type": "text"},
+                   {"name": "n", "type": "number"},
+                   {"name": "tags", "type": "json"},
+                   {"name": "done", "type": "bool"},
+                   {"name": "owner", "type": "text"},
+                   {"name": "secret", "type": "text", "hidden": True}]})
+    for it in ITEMS:
+        api.ok("POST", "/api/collections/items/records", {
+            "title": it["title"], "n": it["n"], "tags": ["a", "b,c", {"k": "v"}],
+            "done": it["n"] % 2 == 0, "owner": owner_id if it["mine"] else other_id,
+            "secret": "s%d" % it["n"]})
+
+
+def report_of(api, job_id):
+    r = api.ok("GET", "/api/collections/_reports/records/" + job_id)
+    check(r["file"].endswith(".csv"), "a csv file: %r" % r)
+    return r
+
+
+def download(api, rec, token=None):
+    q = "?token=" + token if token is not None else ""
+    return raw_get(api, "/api/files/_reports/%s/%s%s" % (rec["id"], rec["file"], q))
+
+
+def parse_csv(body):
+    check(not body.startswith(b"\xef\xbb\xbf"), "no BOM")
+    text = body.decode("utf-8")
+    check(text.endswith("\r\n"), "rows end with CRLF")
+    return list(csv.reader(io.StringIO(text, newline="")))
+
+
+@test
+def report_csv_as_superuser_and_as_user():
+    sink = SmtpSink()
+    try:
+        _, api = start(flags=FAST + ["--smtp-host=127.0.0.1", "--smtp-port=%d" % sink.port,
+                                     "--app-url=https://app.example.com"])
+        me, me_token = make_member(api, "me@example.com")
+        other, other_token = make_member(api, "other@example.com")
+        setup_items(api, me["id"], other["id"])
+        # as a superuser, every row and the hidden field; a mail with the link
+        a = api.ok("POST", "/api/jobs", {"kind": "report", "payload": {
+            "collection": "items", "sort": "n", "mailTo": "boss@example.com"}}, want=(201,))
+        wait_job(api, a["id"], what="the superuser's report")
+        rec = report_of(api, a["id"])
+        check(rec["rows"] == len(ITEMS) and rec["truncated"] is False
+              and rec["owner"] == "" and rec["collection"] == "items", "record: %r" % rec)
+        st, h, body = download(api, rec, file_token(api, api.token))
+        check(st == 200, "the superuser downloads with a file token: %d" % st)
+        rows = parse_csv(body)
+        check(rows[0] == ["id", "title", "n", "tags", "done", "owner", "secret"],
+              "header: %r" % rows[0])
+        check(len(rows) == 1 + len(ITEMS), "one row per record: %d" % len(rows))
+        for it, row in zip(ITEMS, rows[1:]):
+            check(row[1] == guarded(it["title"]), "cell round trip: %r vs %r" % (row[1], it))
+            check(row[2] == str(it["n"]), "number cell: %r" % row[2])
+            check(json.loads(row[3]) == ["a", "b,c", {"k": "v"}], "json cell: %r" % row[3])
+            check(row[4] == ("true" if it["n"] % 2 == 0 else "false"), "bool: %r" % row[4])
+            check(row[6] == "s%d" % it["n"], "hidden field for a superuser: %r" % row[6])
+        check(rows[3][1].startswith("'=") and rows[5][1].startswith("'@")
+              and rows[6][1].startswith("'-"), "formula guard: %r" % [r[1] for r in rows])
+        check(b'"He said ""hi"", then left"' in body, "quotes doubled inside quotes")
+        link = "https://app.example.com/api/files/_reports/%s/%s" % (rec["id"], rec["file"])
+        deadline = time.monotonic() + SOON
+        while not sink.to("boss@example.com") and time.monotonic() < deadline:
+            time.sleep(0.05)
+        got = sink.to("boss@example.com")
+        check(len(got) == 1 and link in mail_text(got[0][1]),
+              "the mail has the link %s: %r" % (link, got))
+
+        # as a user: only what the listRule shows, no hidden field
+        b = api.ok("POST", "/api/jobs", {"kind": "report", "payload": {
+            "collection": "items", "sort": "-n",
+            "requester": {"collectionId": me["collectionId"], "id": me["id"]}}}, want=(201,))
+        wait_job(api, b["id"], what="the user's report")
+        rec = report_of(api, b["id"])
+        mine = [it for it in ITEMS if it["mine"]]
+        check(rec["rows"] == len(mine) and rec["owner"] == me["id"]
+              and rec["ownerCollection"] == me["collectionId"], "record: %r" % rec)
+        st, _, body = download(api, rec, file_token(api, me_token))
+        check(st == 200, "the owner downloads with a file token: %d %r" % (st, body[:200]))
+        rows = parse_csv(body)
+        check("secret" not in rows[0] and rows[0][:2] == ["id", "title"], "header: %r" % rows[0])
+        check([r[1] for r in rows[1:]] == [guarded(it["title"]) for it in reversed(mine)],
+              "only the user's rows, sorted: %r" % [r[1] for r in rows[1:]])
+        st, _, _ = download(api, rec)
+        check(st == 404, "no token: refused (%d)" % st)
+        st, _, _ = download(api, rec, file_token(api, other_token))
+        check(st == 404, "another user's token: refused (%d)" % st)
+        st, _, _ = download(api, rec, me_token)
+        check(st == 404, "an auth token is no file token: refused (%d)" % st)
+        # the owner sees the report record; the other user does not
+        st, _ = call_as(api, me_token, "GET", "/api/collections/_reports/records/" + b["id"])
+        check(st == 200, "the owner views the record: %d" % st)
+        st, _ = call_as(api, other_token, "GET", "/api/collections/_reports/records/" + b["id"])
+        check(st == 404, "another user does not: %d" % st)
+        st, j = call_as(api, other_token, "GET", "/api/collections/_reports/records")
+        check(st == 200 and j["totalItems"] == 0, "nor lists it: %d %r" % (st, j))
+    finally:
+        sink.close()
+
+
+@test
+def report_failures_and_limits():
+    s, api = start(flags=FAST)
+    me, _ = make_member(api, "me@example.com")
+    setup_items(api, me["id"], me["id"])
+    bad = [({"filter": "title ~"}, "collection"),
+           ({"collection": ""}, "collection"),
+           ({"collection": "items", "filter": 5}, "filter"),
+           ({"collection": "items", "fields": "title"}, "fields"),
+           ({"collection": "items", "requester": {"id": "x"}}, "requester"),
+           ({"collection": "items", "mailTo": "not an address"}, "mailTo"),
+           ({"collection": "items", "maxRows": 0}, "maxRows")]
+    for payload, field in bad:
+        st, j = api.call("POST", "/api/jobs", {"kind": "report", "payload": payload})
+        msg = json.dumps(j)
+        check(st == 400 and "payload" in j["data"] and "payload." + field in msg,
+              "invalid payload %r: 400 naming %s: %d %s" % (payload, field, st, msg))
+    dead = [({"collection": "items", "filter": "title ~~~ 'x"}, "filter"),
+            ({"collection": "items", "filter": "nosuchfield = 1"}, "filter"),
+            ({"collection": "nosuch"}, "no collection nosuch"),
+            ({"collection": "items", "fields": ["title", "nosuch"]}, "nosuch"),
+            ({"collection": "items", "requester": {"collectionId": "members",
+                                                   "id": "aaaaaaaaaaaaaaa"}}, "requester")]
+    for payload, words in dead:
+        a = api.ok("POST", "/api/jobs", {"kind": "report", "payload": payload}, want=(201,))
+        job = wait_job(api, a["id"], statuses=("dead",), what="dead: %r" % payload)
+        check(words in job["lastError"] and job["attempts"] == 1,
+              "lastError names %r: %r" % (words, job))
+        st, _ = api.call("GET", "/api/collections/_reports/records/" + a["id"])
+        check(st == 404, "no report record for a dead job")
+        check(not os.path.exists(os.path.join(s.datadir, "storage", "pbc_tarmac_reports",
+                                              a["id"])), "no file left behind")
+    # bounded: maxRows cuts the export and says so
+    a = api.ok("POST", "/api/jobs", {"kind": "report", "payload": {
+        "collection": "items", "sort": "n", "maxRows": 2, "fields": ["n", "title"]}},
+        want=(201,))
+    wait_job(api, a["id"], what="the cut report")
+    rec = report_of(api, a["id"])
+    check(rec["rows"] == 2 and rec["truncated"] is True, "cut at 2 rows: %r" % rec)
+    st, _, body = download(api, rec, file_token(api, api.token))
+    rows = parse_csv(body)
+    check(rows == [["n", "title"], ["1", ITEMS[0]["title"]], ["2", ITEMS[1]["title"]]],
+          "header and two rows: %r" % rows)
+    # a filter that matches nothing: a header alone
+    a = api.ok("POST", "/api/jobs", {"kind": "report", "payload": {
+        "collection": "items", "filter": "n > 100", "fields": ["n"]}}, want=(201,))
+    wait_job(api, a["id"], what="the empty report")
+    rec = report_of(api, a["id"])
+    st, _, body = download(api, rec, file_token(api, api.token))
+    check(rec["rows"] == 0 and body == b"n\r\n", "header only: %r %r" % (rec, body))
+
+
+def png(w, h):
+    """A w x h RGB PNG made with zlib only."""
+    raw = b"".join(b"\x00" + b"".join(bytes([(x * 7) % 256, (y * 5) % 256, 128])
+                                      for x in range(w)) for y in range(h))
+
+    def chunk(t, d):
+        return (struct.pack(">I", len(d)) + t + d +
+                struct.pack(">I", zlib.crc32(t + d) & 0xffffffff))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)) +
+            chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+
+
+def upload(api, path, fields, files, method="POST"):
+    boundary = "jobsBoundary7MA4YWxkTrZu0gW"
+    out = []
+    for k, v in fields.items():
+        out.append(('--%s\r\nContent-Disposition: form-data; name="%s"\r\n\r\n%s\r\n'
+                    % (boundary, k, v)).encode())
+    for k, name, data in files:
+        out.append(('--%s\r\nContent-Disposition: form-data; name="%s"; filename="%s"\r\n'
+                    'Content-Type: application/octet-stream\r\n\r\n'
+                    % (boundary, k, name)).encode() + data + b"\r\n")
+    out.append(("--%s--\r\n" % boundary).encode())
+    req = urllib.request.Request(api.base + path, data=b"".join(out), method=method)
+    req.add_header("Content-Type", "multipart/form-data; boundary=" + boundary)
+    req.add_header("Authorization", api.token)
+    with urllib.request.urlopen(req, timeout=10 * SLOW) as r:
+        return json.loads(r.read())
+
+
+@test
+def thumbs_made_ahead_of_the_first_view():
+    s, api = start(flags=FAST)
+    col = api.ok("POST", "/api/collections", {
+        "name": "photos", "type": "base", "listRule": "", "viewRule": "",
+        "fields": [{"name": "title", "type": "text"},
+                   {"name": "img", "type": "file", "maxSelect": 1, "thumbs": ["50x50", "0x20"]},
+                   {"name": "docs", "type": "file", "maxSelect": 2}]})
+    rec = upload(api, "/api/collections/photos/records", {"title": "a"},
+                 [("img", "pic.png", png(200, 100)), ("docs", "notes.txt", b"hello\n")])
+    j = api.wait_jobs(lambda j: j["totalItems"] == 1 and j["items"][0]["status"] == "done",
+                      "&kind=thumbs", what="the thumbs job")
+    job = j["items"][0]
+    check(job["payload"] == {"collection": col["id"], "record": rec["id"], "field": "img"},
+          "payload: %r" % job["payload"])
+    base = os.path.join(s.datadir, "storage", col["id"], rec["id"], "thumbs_" + rec["img"])
+    for size, want in (("50x50", (50, 50)), ("0x20", (40, 20))):
+        path = os.path.join(base, "%s_%s" % (size, rec["img"]))
+        check(os.path.isfile(path), "%s made before any view: %s" % (size, path))
+        with open(path, "rb") as f:
+            data = f.read()
+        check(struct.unpack(">II", data[16:24]) == want, "%s is %r" % (size, want))
+        mtime = os.stat(path).st_mtime_ns
+        st, h, body = raw_get(api, "/api/files/photos/%s/%s?thumb=%s" %
+                              (rec["id"], rec["img"], size))
+        check(st == 200 and body == data and h.get("content-type") == "image/png",
+              "the view answers the thumbnail made ahead: %d %r" % (st, h))
+        check(os.stat(path).st_mtime_ns == mtime, "served from the cache, not made again")
+    check(not os.path.exists(os.path.join(s.datadir, "storage", col["id"], rec["id"],
+                                          "thumbs_" + rec["docs"][0])),
+          "a field without thumbs: nothing made")
+    # an update without a new upload enqueues nothing; a new upload does
+    api.ok("PATCH", "/api/collections/photos/records/" + rec["id"], {"title": "b"})
+    time.sleep(0.3)
+    check(api.jobs("&kind=thumbs")["totalItems"] == 1, "no job for a write without uploads")
+    rec2 = upload(api, "/api/collections/photos/records/" + rec["id"], {},
+                  [("img", "pic2.png", png(30, 90))], method="PATCH")
+    api.wait_jobs(lambda j: j["totalItems"] == 2 and
+                  all(x["status"] == "done" for x in j["items"]),
+                  "&kind=thumbs", what="the second thumbs job")
+    check(os.path.isfile(os.path.join(s.datadir, "storage", col["id"], rec["id"],
+                                      "thumbs_" + rec2["img"], "50x50_" + rec2["img"])),
+          "the new upload's thumbnail")
+    # the kind as a superuser enqueues it: sizes the field does not declare are skipped
+    st, j = api.call("POST", "/api/jobs", {"kind": "thumbs", "payload": {
+        "collection": "photos", "record": rec["id"], "sizes": ["20x20f", "nope"]}})
+    check(st == 400 and "payload.sizes" in json.dumps(j), "bad size: %d %r" % (st, j))
+    a = api.ok("POST", "/api/jobs", {"kind": "thumbs", "payload": {
+        "collection": "photos", "record": rec["id"], "sizes": ["100x100", "20x20f"]}},
+        want=(201,))
+    wait_job(api, a["id"], what="the explicit thumbs job")
+    base2 = os.path.join(s.datadir, "storage", col["id"], rec["id"], "thumbs_" + rec2["img"])
+    check(os.path.isfile(os.path.join(base2, "100x100_" + rec2["img"])), "100x100 is allowed")
+    check(not os.path.exists(os.path.join(base2, "20x20f_" + rec2["img"])),
+          "a size the field does not declare is skipped")
+    a = api.ok("POST", "/api/jobs", {"kind": "thumbs", "payload": {
+        "collection": "photos", "record": rec["id"], "field": "title"}}, want=(201,))
+    job = wait_job(api, a["id"], statuses=("dead",), what="a field that is no file field")
+    check("payload.field" in job["lastError"], "lastError: %r" % job)
 
 
 # --------------------------------------------------------------------------

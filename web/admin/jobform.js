@@ -13,9 +13,11 @@ import { jsonInput, fromLocal } from './inputs.js';
 export const KINDS = {
     email: { to: 'someone@example.com', subject: 'Hello', text: 'Sent by tarmac.' },
     http: { url: 'https://example.com/hook', method: 'POST', headers: {}, body: {} },
+    report: { collection: 'posts', filter: '', sort: '-created', mailTo: 'someone@example.com' },
+    thumbs: { collection: 'posts', record: 'RECORD_ID' },
     webhook: null,
 };
-const KIND_HELP = 'email, http, webhook, or a kind a script registers (tarmac.job).';
+const KIND_HELP = 'email, http, report, thumbs, webhook, or a kind a script registers (tarmac.job).';
 
 // The kind input; when payloadOf() (the form's payload jsonInput) is given,
 // choosing a built-in kind fills in its example while the payload is empty
@@ -53,7 +55,7 @@ export function enqueueForm(close, seen) {
     const dedupeKey = field('Dedupe key', h('input', { type: 'text', spellcheck: false }),
         'A queued or failed job of the same kind and key takes this one\'s place.');
     const maxAttempts = field('Max attempts', h('input', { type: 'number', min: 1, max: 100, step: 1 }),
-        'Empty: the kind\'s own (webhook 10, http 5, email 30).');
+        'Empty: the kind\'s own (webhook 10, http 5, email 30, report 3, thumbs 3).');
     const ctls = {
         kind, payload,
         runAt: { ...runAt, value: () => fromLocal(runAt.input.value) || undefined },

@@ -2,6 +2,7 @@
 #include "core/files/thumb.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 #include "base/metrics.h"
 #include "base/log.h"
 #include "base/secure.h"
+#include "core/files/files.h"
 #include "core/files/sniff.h"
 
 enum rc core_thumb_init(const char *argv0)
@@ -200,5 +202,47 @@ enum rc core_thumb_make(const char *src, const char *dst, struct str mime,
         g_object_unref(in);
     if (raw)
         g_object_unref(raw);
+    return rc;
+}
+
+enum rc core_thumb_path(struct buf *out, const char *data_dir, const char *collection_id,
+                        struct str id, struct str name, struct str size)
+{
+    enum rc rc = core_files_path(out, data_dir, collection_id, id, (struct str){NULL, 0});
+    if (!rc)
+        rc = buf_append_cstr(out, "/thumbs_");
+    if (!rc)
+        rc = buf_append_str(out, name);
+    if (!rc)
+        rc = buf_append_cstr(out, "/");
+    if (!rc)
+        rc = buf_append_str(out, size);
+    if (!rc)
+        rc = buf_append_cstr(out, "_");
+    if (!rc)
+        rc = buf_append_str(out, name);
+    return rc;
+}
+
+enum rc core_thumb_ensure(const char *src, const char *dst, const struct core_thumb_spec *spec,
+                          bool *is_made)
+{
+    *is_made = false;
+    struct stat st;
+    if (stat(dst, &st) == 0 && S_ISREG(st.st_mode))
+        return RC_OK;
+    int fd = open(src, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0)
+        return RC_NOT_FOUND;
+    char head[CORE_SNIFF_BYTES];
+    ssize_t n = read(fd, head, sizeof(head));
+    close(fd);
+    if (n < 0)
+        return RC_IO;
+    const char *mime = core_sniff_mime(head, (size_t)n);
+    if (!core_thumb_is_image(str_from_cstr(mime)))
+        return RC_NOT_FOUND;
+    enum rc rc = core_thumb_make(src, dst, str_from_cstr(mime), spec);
+    *is_made = rc == RC_OK;
     return rc;
 }

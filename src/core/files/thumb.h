@@ -12,6 +12,7 @@
 
 #include <stdbool.h>
 
+#include "base/buf.h"
 #include "base/rc.h"
 #include "base/str.h"
 #include "core/schema/collection.h"
@@ -41,6 +42,21 @@ bool core_thumb_is_image(struct str mime);
  * wide image). */
 enum rc core_thumb_make(const char *src, const char *dst, struct str mime,
                         const struct core_thumb_spec *spec);
+
+/* Appends the cached thumbnail's path for size (a spec's text, "100x100")
+ * of stored file name of record id of collection collection_id to out:
+ * <data_dir>/storage/<collectionId>/<recordId>/thumbs_<name>/<size>_<name>.
+ * RC_INVALID when a segment is unsafe. The files route and the `thumbs` job
+ * kind both find the thumbnail here, so one makes what the other serves. */
+enum rc core_thumb_path(struct buf *out, const char *data_dir, const char *collection_id,
+                        struct str id, struct str name, struct str size);
+/* Makes the thumbnail dst of src, as the files route does on a first view,
+ * unless dst exists already (RC_OK either way; *is_made says which).
+ * RC_NOT_FOUND when src is missing or no image thumbnails are made of
+ * (core_thumb_is_image, by its sniffed bytes); else core_thumb_make's
+ * result. Blocking: offload pool or a job runner. */
+enum rc core_thumb_ensure(const char *src, const char *dst, const struct core_thumb_spec *spec,
+                          bool *is_made);
 
 /* Thumbnails made and failed (too large included) since start; any thread. */
 void core_thumb_counts(uint64_t *made, uint64_t *failed);

@@ -5,6 +5,8 @@
 
 #include "core/jobs/email_kind.h"
 #include "core/jobs/http_kind.h"
+#include "core/jobs/report.h"
+#include "core/jobs/thumbs_kind.h"
 #include "core/jobs/webhook.h"
 
 static const struct core_job_kind kinds[] = {
@@ -25,9 +27,30 @@ static const struct core_job_kind kinds[] = {
      .backoff_cap_ms = 60 * 60 * 1000,
      .run = core_job_email_run,
      .check = core_job_email_check},
+    /* A CSV export (report.h): a bad filter or field is dead at once; an
+     * I/O or database error is tried again a few times. */
+    {.name = "report",
+     .max_attempts = 3,
+     .backoff_base_ms = 10 * 1000,
+     .backoff_cap_ms = 10 * 60 * 1000,
+     .run = core_job_report_run,
+     .check = core_job_report_check},
+    /* Thumbnails ahead of the first view (thumbs_kind.h): the files route
+     * makes any that are missing anyway, so a few tries are enough. */
+    {.name = "thumbs",
+     .max_attempts = 3,
+     .backoff_base_ms = 5 * 1000,
+     .backoff_cap_ms = 5 * 60 * 1000,
+     .run = core_job_thumbs_run,
+     .check = core_job_thumbs_check},
 };
 
 static core_job_kind_fallback_fn *fallback;
+
+const struct core_job_kind *core_job_kind_builtin_at(size_t i)
+{
+    return i < sizeof(kinds) / sizeof(kinds[0]) ? &kinds[i] : NULL;
+}
 
 const struct core_job_kind *core_job_kind_builtin(struct str name)
 {

@@ -14,6 +14,10 @@
 #include "core/jobs/job.h"
 
 struct net_mailer;
+struct core_schema;
+
+/* The app's current schema snapshot (core/app.h's core_app_schema); any thread. */
+typedef const struct core_schema *core_job_schema_fn(void *ctx);
 
 /* What a handler can use: set by the runner (runner.h). */
 struct core_job_env {
@@ -21,7 +25,11 @@ struct core_job_env {
     struct store_writer *writer; /* for the handler's own writes (a 410 disables its hook) */
     bool allow_private_network;  /* targets on private/loopback/link-local addresses allowed */
     int64_t http_timeout_ms;
-    struct net_mailer *mailer; /* the app's (email jobs); NULL: none */
+    struct net_mailer *mailer;  /* the app's (email jobs); NULL: none */
+    core_job_schema_fn *schema; /* the current schema (report, thumbs); NULL: none */
+    void *schema_ctx;
+    const char *dir;     /* the data directory (files live under it) */
+    const char *app_url; /* the base of links in mails ("http://host:port") */
 };
 
 /* What one attempt came to. */
@@ -50,6 +58,9 @@ struct core_job_kind {
 
 /* The kind named name, or NULL: the table's, then the fallback's. Any thread. */
 const struct core_job_kind *core_job_kind_find(struct str name);
+/* The table's i-th kind (0..), NULL past the last: what the OpenAPI
+ * document lists. */
+const struct core_job_kind *core_job_kind_builtin_at(size_t i);
 /* The table's kind named name, or NULL. */
 const struct core_job_kind *core_job_kind_builtin(struct str name);
 /* Kinds beyond the table (the job handlers of scripts, core/hooks): the

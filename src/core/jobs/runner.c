@@ -23,6 +23,7 @@
 struct core_jobs {
     const char *db_path;
     struct store_writer *writer;
+    struct core_jobs_host host;
     struct core_webhooks *webhooks; /* what may enqueue on commit (the wake listener) */
     struct core_jobs_config cfg;
     pthread_t *threads;
@@ -47,11 +48,14 @@ void core_jobs_config_defaults(struct core_jobs_config *cfg)
                                      .poll_ms = CORE_JOBS_DEFAULT_POLL_MS};
 }
 
-struct core_jobs *core_jobs_new(const char *db_path, struct store_writer *writer)
+struct core_jobs *core_jobs_new(const char *db_path, struct store_writer *writer,
+                                const struct core_jobs_host *host)
 {
     struct core_jobs *j = xcalloc(1, sizeof(*j));
     j->db_path = db_path;
     j->writer = writer;
+    if (host)
+        j->host = *host;
     core_jobs_config_defaults(&j->cfg);
     pthread_mutex_init(&j->mu, NULL);
     pthread_cond_init(&j->cond, NULL);
@@ -238,7 +242,11 @@ static void *runner_main(void *arg)
                                .writer = j->writer,
                                .allow_private_network = j->cfg.allow_private_network,
                                .http_timeout_ms = j->cfg.http_timeout_ms,
-                               .mailer = j->cfg.mailer};
+                               .mailer = j->cfg.mailer,
+                               .schema = j->host.schema,
+                               .schema_ctx = j->host.schema_ctx,
+                               .dir = j->host.dir,
+                               .app_url = j->host.app_url};
     bool is_first = r->index == 0; /* runner 0 also prunes and fires schedules */
     int64_t next_prune = is_first ? chrono_real_ms() : INT64_MAX;
     int64_t next_schedules = is_first ? 0 : INT64_MAX, last_look = 0;

@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "core/event/event.h"
+#include "core/jobs/registry.h"
 #include "core/jobs/webhook.h"
 #include "store/writer.h"
 
@@ -39,9 +40,20 @@ struct core_jobs_config {
 struct core_jobs;
 struct net_mailer;
 
+/* What of the app the handlers see (registry.h's env), borrowed until free:
+ * the schema getter and its context, the data directory, the app's URL (a
+ * buffer the CLI fills before core_jobs_start). */
+struct core_jobs_host {
+    core_job_schema_fn *schema;
+    void *schema_ctx;
+    const char *dir;
+    const char *app_url;
+};
+
 /* A stopped set of runners for the database at db_path (borrowed until
  * free) writing through writer (borrowed). */
-struct core_jobs *core_jobs_new(const char *db_path, struct store_writer *writer);
+struct core_jobs *core_jobs_new(const char *db_path, struct store_writer *writer,
+                                const struct core_jobs_host *host);
 /* Sets the defaults into *cfg. */
 void core_jobs_config_defaults(struct core_jobs_config *cfg);
 /* Starts cfg->runners threads; call once. */
