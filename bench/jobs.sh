@@ -102,7 +102,8 @@ bench_tarmac() { # mode n rate
     "$bin" superuser upsert bench@example.com bench-pass-123 --dir="$dir" >/dev/null
     local pg
     pg=$(TARMAC_MAX_CONNS=0 TARMAC_MAX_CONNS_PER_IP=0 start_server_side "$bin" serve \
-        --http="127.0.0.1:$port" --dir="$dir" --workers=1 --access-log=false --allow-private-network)
+        --http="127.0.0.1:$port" --dir="$dir" --workers=1 --access-log=false --allow-private-network \
+        ${TARMAC_FLAGS:-})
     pids+=("$pg")
     local url="http://127.0.0.1:$port"
     for _ in $(seq 100); do curl -sf "$url/api/health" >/dev/null && break; sleep 0.1; done

@@ -12,13 +12,51 @@
 #include <strings.h>
 #include <sys/socket.h>
 
+#include "base/alloc.h"
 #include "base/cidr.h"
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
+/* Each thread's handles, one per allow_private_network value: a handle keeps
+ * its connections open between calls (a runner delivering to one receiver
+ * reuses one connection instead of a TCP handshake and teardown per job),
+ * and a connection opened with private addresses allowed is never reused by
+ * a call that refuses them. Freed when the thread ends. */
+static pthread_key_t handles_key;
+
+static void free_handles(void *p)
+{
+    CURL **h = p;
+    for (int i = 0; i < 2; i++) {
+        if (h[i])
+            curl_easy_cleanup(h[i]);
+    }
+    xfree(h);
+}
 
 static void do_init(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
+    (void)pthread_key_create(&handles_key, free_handles);
+}
+
+/* The calling thread's handle for allow_private, reset to no options (its
+ * connections kept); NULL when none can be made. */
+static CURL *thread_handle(bool allow_private)
+{
+    CURL **h = pthread_getspecific(handles_key);
+    if (!h) {
+        h = xcalloc(2, sizeof(*h));
+        if (pthread_setspecific(handles_key, h) != 0) {
+            xfree(h);
+            return NULL;
+        }
+    }
+    CURL **slot = &h[allow_private ? 1 : 0];
+    if (*slot)
+        curl_easy_reset(*slot);
+    else
+        *slot = curl_easy_init();
+    return *slot;
 }
 
 void net_http_out_global_init(void)
@@ -108,7 +146,7 @@ void net_http_out_send(const struct net_http_out_req *req, struct net_http_out_r
         return;
     }
     net_http_out_global_init();
-    CURL *h = curl_easy_init();
+    CURL *h = thread_handle(req->allow_private_network);
     if (!h) {
         resp->fail = NET_HTTP_OUT_NETWORK;
         snprintf(resp->error, sizeof(resp->error), "curl_easy_init failed");
@@ -160,5 +198,6 @@ void net_http_out_send(const struct net_http_out_req *req, struct net_http_out_r
         snprintf(resp->error, sizeof(resp->error), "%s", curl_easy_strerror(rc));
     }
     curl_slist_free_all(hl);
-    curl_easy_cleanup(h);
+    /* the options point at this call's memory: none may outlive it */
+    curl_easy_reset(h);
 }
