@@ -391,6 +391,71 @@ class InboundWebhooksRecord {
       '/api/files/$collectionId/$id/${Uri.encodeComponent(filename)}';
 }
 
+/// A record of "_reports" as the API answers it.
+class ReportsRecord {
+  static const collectionName = '_reports';
+  static const collectionId = 'pbc_tarmac_reports';
+
+  final String id;
+  final String collection;
+  final String filter;
+  final String sort;
+  final String file;
+  final num rows;
+  final bool truncated;
+  final String ownerCollection;
+  final String owner;
+  final String created;
+  final String updated;
+  final Map<String, dynamic> expand;
+
+  const ReportsRecord({
+    required this.id,
+    required this.collection,
+    required this.filter,
+    required this.sort,
+    required this.file,
+    required this.rows,
+    required this.truncated,
+    required this.ownerCollection,
+    required this.owner,
+    required this.created,
+    required this.updated,
+    this.expand = const {},
+  });
+
+  factory ReportsRecord.fromRecord(RecordModel r) => ReportsRecord(
+        id: r.id,
+        collection: r.getStringValue('collection'),
+        filter: r.getStringValue('filter'),
+        sort: r.getStringValue('sort'),
+        file: r.getStringValue('file'),
+        rows: r.getDoubleValue('rows'),
+        truncated: r.getBoolValue('truncated'),
+        ownerCollection: r.getStringValue('ownerCollection'),
+        owner: r.getStringValue('owner'),
+        created: r.getStringValue('created'),
+        updated: r.getStringValue('updated'),
+        expand: r.expand,
+      );
+
+  Map<String, dynamic> toJson() => {
+        'id': id,
+        'collection': collection,
+        'filter': filter,
+        'sort': sort,
+        'file': file,
+        'rows': rows,
+        'truncated': truncated,
+        'ownerCollection': ownerCollection,
+        'owner': owner,
+      };
+
+  /// The path of one of this record's files (prefix the server's URL).
+  String fileUrl(String filename) =>
+      '/api/files/$collectionId/$id/${Uri.encodeComponent(filename)}';
+}
+
 enum EveryTypeTags { a, bC, n9lives, class_ }
 
 extension EveryTypeTagsValue on EveryTypeTags {

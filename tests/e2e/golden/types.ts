@@ -16,6 +16,7 @@ export enum Collections {
     Webhooks = "_webhooks",
     Schedules = "_schedules",
     InboundWebhooks = "_inboundWebhooks",
+    Reports = "_reports",
     EveryType = "every_type",
     Members = "members",
 }
@@ -175,6 +176,33 @@ export type InboundWebhooksCreate = {
     "active"?: boolean;
 };
 
+/** What the API answers for a record of "_reports". */
+export type ReportsRecord<TExpand = unknown> = BaseSystemFields<TExpand> & {
+    "collection": string;
+    "filter": string;
+    "sort": string;
+    "file": string;
+    "rows": number;
+    "truncated": boolean;
+    "ownerCollection": string;
+    "owner": string;
+    "created": IsoDateString;
+    "updated": IsoDateString;
+};
+
+/** What a create takes for "_reports" (an update takes a Partial of it). */
+export type ReportsCreate = {
+    "id"?: string;
+    "collection"?: string;
+    "filter"?: string;
+    "sort"?: string;
+    "file"?: File | Blob | string;
+    "rows"?: number;
+    "truncated"?: boolean;
+    "ownerCollection"?: string;
+    "owner"?: string;
+};
+
 export enum EveryTypeTagsOptions {
     "a" = "a",
     "b-c" = "b-c",
@@ -254,6 +282,7 @@ export type TypedPocketBase = PocketBase & {
     collection(idOrName: "_webhooks"): RecordService<WebhooksRecord>;
     collection(idOrName: "_schedules"): RecordService<SchedulesRecord>;
     collection(idOrName: "_inboundWebhooks"): RecordService<InboundWebhooksRecord>;
+    collection(idOrName: "_reports"): RecordService<ReportsRecord>;
     collection(idOrName: "every_type"): RecordService<EveryTypeRecord>;
     collection(idOrName: "members"): RecordService<MembersRecord>;
     collection(idOrName: string): RecordService;
