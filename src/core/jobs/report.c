@@ -12,12 +12,14 @@
 #include "base/buf.h"
 #include "base/chrono.h"
 #include "base/email.h"
+#include "base/log.h"
 #include "core/files/file_name.h"
 #include "core/files/files.h"
 #include "core/jobs/email_kind.h"
 #include "core/jobs/job.h"
 #include "core/record/record.h"
 #include "core/record/record_out.h"
+#include "core/record/record_write.h"
 #include "store/sql.h"
 #include "store/store.h"
 #include "store/writer.h"
@@ -379,37 +381,19 @@ struct save {
 static enum rc save_apply(struct store_conn *db, void *ctx)
 {
     struct save *s = ctx;
-    const struct core_collection *c = s->x->reports;
-    struct buf sql;
-    buf_init(&sql, 1 << 16);
-    struct store_sql q;
-    store_sql_begin(&q, &sql);
-    store_sql_add(&q, "INSERT INTO ");
-    store_sql_ident(&q, str_from_cstr(c->name));
-    store_sql_add(&q, " (");
-    for (size_t i = 0; i < c->field_count; i++) {
-        if (i)
-            store_sql_add(&q, ", ");
-        store_sql_ident(&q, str_from_cstr(c->fields[i].name));
-    }
-    store_sql_add(&q, ") VALUES (");
-    for (size_t i = 0; i < c->field_count; i++) {
-        if (i)
-            store_sql_add(&q, ", ");
-        store_sql_param(&q);
-    }
-    store_sql_add(&q, ")");
-    struct store_stmt *st = NULL;
-    enum rc rc = store_sql_prepare(&q, db, &st);
-    buf_cleanup(&sql);
+    /* core's write of a record, in this transaction: no hooks, no events
+     * (the record is the system's, written once). */
+    struct core_write_job job = {.kind = CORE_WRITE_CREATE,
+                                 .schema = s->x->schema,
+                                 .c = s->x->reports,
+                                 .id = (char *)s->x->job->id,
+                                 .values = s->values};
+    core_problem_init(&job.problem);
+    enum rc rc = core_record_apply(db, &job);
     if (rc)
-        return rc;
-    rc = core_record_bind_values(st, c, s->values);
-    if (!rc)
-        rc = store_step(st);
-    store_done(st);
-    if (rc == RC_NOT_FOUND)
-        rc = RC_OK;
+        log_warn("msg=\"report record not written\" job=%s rc=%s message=\"%s\"", s->x->job->id,
+                 rc_name(rc), job.problem.message);
+    core_problem_cleanup(&job.problem);
     if (!rc && s->mail) {
         struct core_job_spec spec = {.kind = STR_LIT("email"), .payload = s->mail};
         char id[CORE_JOB_ID_LEN + 1];
