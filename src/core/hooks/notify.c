@@ -35,15 +35,13 @@ static struct hooks_run *sender_run(lua_State *L, const char *fn)
     return run;
 }
 
-/* Raises {status, message} as tarmac.refuse does (pcall catches it). */
-static int refuse(lua_State *L, int status, const char *message)
+/* Raises rc with message as tarmac.refuse does (pcall catches it). */
+static int refuse(lua_State *L, enum rc rc, const char *message)
 {
-    lua_getglobal(L, "tarmac");
-    lua_getfield(L, -1, "refuse");
-    lua_pushinteger(L, status);
-    lua_pushstring(L, message);
-    lua_call(L, 2, 0);
-    return 0; /* not reached */
+    struct core_problem p;
+    core_problem_init(&p);
+    core_problem_message(&p, message);
+    return hooks_raise_problem(L, rc, &p);
 }
 
 /* msg[key] as a string; NULL when absent and not required. */
@@ -72,9 +70,10 @@ static int l_mail_check(lua_State *L)
         return luaL_error(L, "tarmac.mail.send: msg.text or msg.html is required");
     switch (net_mailer_check(to, subject, text ? text : "", html)) {
     case RC_OK: break;
-    case RC_TOO_LARGE: return refuse(L, 413, "The mail was not sent: it is too large.");
+    case RC_TOO_LARGE: return refuse(L, RC_TOO_LARGE, "The mail was not sent: it is too large.");
     default:
-        return refuse(L, 400, "The mail was not sent: the address, subject or body is not valid.");
+        return refuse(L, RC_INVALID,
+                      "The mail was not sent: the address, subject or body is not valid.");
     }
     lua_createtable(L, 0, 4);
     lua_pushstring(L, to);

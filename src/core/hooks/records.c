@@ -39,7 +39,7 @@ static void push_problem(lua_State *L, enum rc rc, const struct core_problem *p)
 /* Raises rc as tarmac.refuse would: a script may catch it with pcall;
  * uncaught, a route answers it (a 4xx is the client's). Frees p first (the
  * raise does not return); the caller has freed its own memory. */
-static int raise_problem(lua_State *L, enum rc rc, struct core_problem *p)
+int hooks_raise_problem(lua_State *L, enum rc rc, struct core_problem *p)
 {
     lua_getglobal(L, "tarmac");
     lua_getfield(L, -1, "refuse");
@@ -118,7 +118,7 @@ static const struct core_collection *collection_or_fail(lua_State *L, struct cor
         struct core_problem p;
         core_problem_init(&p);
         core_problem_message(&p, "Missing collection context.");
-        raise_problem(L, RC_NOT_FOUND, &p);
+        hooks_raise_problem(L, RC_NOT_FOUND, &p);
     }
     return c;
 }
@@ -173,7 +173,7 @@ static int push_answer(lua_State *L, const char *fn, enum rc rc, struct buf *b,
     json_t *v = rc ? NULL : json_loadb(b->data, b->len, 0, NULL);
     buf_cleanup(b);
     if (rc || !v)
-        return raise_problem(L, rc ? rc : RC_INTERNAL, p);
+        return hooks_raise_problem(L, rc ? rc : RC_INTERNAL, p);
     core_problem_cleanup(p);
     rc = core_hooks_push_json(L, v);
     json_decref(v);
@@ -201,7 +201,7 @@ static int l_get(lua_State *L)
             return 1;
         }
         if (rc)
-            return raise_problem(L, rc, NULL);
+            return hooks_raise_problem(L, rc, NULL);
         rc = core_hooks_push_json(L, v);
         json_decref(v);
         if (rc)
@@ -303,16 +303,23 @@ struct pending_save {
     json_t *body; /* kept until the save ends (the save borrows it) */
 };
 
+/* Moves a finished save's problem into dst (freeing what dst held): the
+ * save frees nothing of it afterwards. */
+static void take_save_problem(struct core_problem *dst, struct core_save *s)
+{
+    struct core_problem *sp = core_record_save_problem(s);
+    core_problem_cleanup(dst);
+    *dst = *sp;
+    sp->data = NULL;
+}
+
 /* The record a finished save left (NULL for a delete, or with *rc and p
  * set when it failed or cannot be rendered). */
 static json_t *save_result(struct core_save *s, enum rc *rc, struct core_problem *p)
 {
     *rc = core_record_save_rc(s);
     if (*rc) {
-        struct core_problem *sp = core_record_save_problem(s);
-        core_problem_cleanup(p);
-        *p = *sp; /* taken: the save frees nothing of it now */
-        sp->data = NULL;
+        take_save_problem(p, s);
         return NULL;
     }
     if (core_record_save_kind(s) == CORE_WRITE_DELETE)
@@ -561,14 +568,8 @@ static void tx_batch_done(struct core_write_batch *wb)
         tx->jobs[i]->done(tx->jobs[i]); /* tx_done keeps each result */
     if (wb->rc) {
         struct core_save *s = tx->items[wb->failed].s;
-        struct core_problem p;
-        core_problem_init(&p);
-        struct core_problem *sp = core_record_save_problem(s);
-        p = *sp;
-        sp->data = NULL;
         tx->rc = core_record_save_rc(s) ? core_record_save_rc(s) : wb->rc;
-        core_problem_cleanup(&tx->problem);
-        tx->problem = p;
+        take_save_problem(&tx->problem, s);
     }
     tx_answer(tx);
 }

@@ -96,6 +96,10 @@ enum rc hooks_records_open(struct core_hooks_vm *vm, char *err, size_t errlen);
  * filter literals of the values of the table at index params (0: none);
  * raises for a bad placeholder or value. */
 void hooks_push_bound_filter(lua_State *L, struct str filter, int params);
+/* Raises rc's status with p's message and field errors as tarmac.refuse
+ * does (a script may catch it with pcall; uncaught, a route answers it).
+ * Frees p first (the raise does not return); p may be NULL. records.c. */
+int hooks_raise_problem(lua_State *L, enum rc rc, struct core_problem *p);
 /* The run of the call running on L; NULL outside a call (loading). */
 struct hooks_run *hooks_run_of(lua_State *L);
 /* Resumes run's call with the nresults values pushed on its thread, and
