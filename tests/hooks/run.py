@@ -858,6 +858,25 @@ tarmac.route("POST", "/api/app/topic", function(req)
   local ok, err = pcall(tarmac.realtime.publish, req.body.topic, {})
   return 200, { ok = ok, err = tostring(err) }
 end)
+tarmac.route("GET", "/api/app/bad-sends", function(req)
+  local out = {}
+  for _, case in ipairs({
+    function() tarmac.realtime.publish("chat/x", {}, { to = 5 }) end,
+    function() tarmac.realtime.publish("chat/x", {}, { to = { id = "a" } }) end,
+    function() tarmac.realtime.publish("chat/x", function() end) end,
+    function() tarmac.realtime.publish("chat/x", { string.rep("x", 2 * 1024 * 1024) }) end,
+    function() tarmac.mail.send("to someone") end,
+    function() tarmac.mail.send({ to = "a@example.com", text = "no subject" }) end,
+    function() tarmac.mail.send({ to = "a@example.com", subject = "s" }) end,
+    function() tarmac.mail.send({ to = "a@example.com", subject = "s", text = 5 }) end,
+    function() tarmac.mail.send({ to = "a@example.com", subject = "a\nBcc: x@example.com", text = "t" }) end,
+  }) do
+    local ok, err = pcall(case)
+    out[#out + 1] = ok and "accepted" or (type(err) == "string" and err:gsub("^[^:]*:%d+: ", "")
+                                          or ("refused " .. err.status))
+  end
+  return 200, out
+end)
 tarmac.route("POST", "/api/app/mail", function(req)
   tarmac.mail.send({ to = req.body.to, subject = "Order shipped", text = "On its way." })
   return 200, { ok = true }
@@ -874,6 +893,12 @@ end)
     check(api.ok("POST", "/api/app/mail", {"to": "buyer@example.com"}) == {"ok": True}, "mail")
     wait_for(lambda: 'to=buyer@example.com subject="Order shipped"' in s.stderr_text(),
              "the mail in the log")
+    j = api.ok("GET", "/api/app/bad-sends")
+    want = ["opts.to is a record", "opts.to needs collectionId and id", "not a JSON value",
+            "larger than 1 MiB", "table expected", "msg.subject is a string",
+            "msg.text or msg.html is required", "msg.text is a string", "refused 400"]
+    check(len(j) == len(want) and all(w in got for w, got in zip(want, j)),
+          "bad sends refused, each with its reason: %r" % j)
     st, j, _ = api.call("POST", "/api/app/mail", {"to": "not an address"})
     check(st == 400 and "not sent" in j["message"], "a bad address: %d %r" % (st, j))
     # in a before hook the mail is written in the write's transaction

@@ -509,6 +509,12 @@ def email_jobs_survive_an_smtp_outage():
     s, api = start(flags=FAST + ["--smtp-host=127.0.0.1", "--smtp-port=%d" % port])
     st, j = api.call("POST", "/api/jobs", {"kind": "email", "payload": {"to": "not an address"}})
     check(st == 400 and "payload" in j["data"], "a payload that is no mail: %d %r" % (st, j))
+    for bad in [{"to": "a@example.com", "subject": "s", "text": "t", "html": 5},
+                {"to": "a@example.com", "subject": "s\r\nBcc: b@example.com", "text": "t"},
+                {"to": "a@example.com, b@example.com", "subject": "s", "text": "t"},
+                {"to": "a@example.com", "subject": "s", "text": "x" * (2 << 20)}]:
+        st, j = api.call("POST", "/api/jobs", {"kind": "email", "payload": bad})
+        check(st == 400 and "payload" in j["data"], "%r: %d %r" % (str(bad)[:60], st, j))
     # the server's own mails go through the queue: a password reset
     api.ok("POST", "/api/collections/users/records",
            {"email": "reset@example.com", "password": "pass-12345678",
