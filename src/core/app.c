@@ -47,7 +47,7 @@ const struct core_schema *core_app_schema(struct core_app *app)
     return atomic_load_explicit(&app->schema, memory_order_acquire);
 }
 
-/* The realtime registry's view of the schema (realtime.h). */
+/* The app's current schema, for realtime, the jobs, scripts and extensions (any thread). */
 static const struct core_schema *current_schema(void *ctx)
 {
     return core_app_schema(ctx);
@@ -242,12 +242,6 @@ enum rc core_app_lock_dir(const char *dir)
     return is_held ? RC_CONFLICT : RC_OK;
 }
 
-/* The app's current schema, for listeners and scripts (any thread). */
-static const struct core_schema *schema_of(void *ctx)
-{
-    return core_app_schema(ctx);
-}
-
 enum rc core_app_open(const char *dir, struct core_app **out)
 {
     if (make_dirs(dir) != 0) {
@@ -295,7 +289,7 @@ enum rc core_app_open(const char *dir, struct core_app **out)
     app->jobs = core_jobs_new(app->db_path, app->writer, &host);
     struct core_event_listener wake = core_jobs_wake_listener(app->jobs, app->webhooks);
     (void)core_event_listen(&app->events, &wake);
-    struct core_event_listener checks = core_jobs_check_listener(schema_of, app);
+    struct core_event_listener checks = core_jobs_check_listener(current_schema, app);
     (void)core_event_listen(&app->events, &checks);
     /* A write with new uploads to a field with thumbs enqueues a `thumbs`
      * job in its transaction and wakes the runners at the commit. */
@@ -400,7 +394,7 @@ enum rc core_app_start_hooks(struct core_app *app, const struct core_hooks_confi
     struct core_hooks_config c = *cfg;
     c.wake_jobs = hooks_wake_jobs;
     c.wake_ctx = app->jobs;
-    enum rc rc = core_hooks_new(&c, schema_of, app, &app->hooks, err, errlen);
+    enum rc rc = core_hooks_new(&c, current_schema, app, &app->hooks, err, errlen);
     if (rc)
         return rc;
     struct core_event_listener l = core_hooks_listener(app->hooks);
@@ -409,7 +403,7 @@ enum rc core_app_start_hooks(struct core_app *app, const struct core_hooks_confi
 
 enum rc core_app_start_ext(struct core_app *app, char *err, size_t errlen)
 {
-    enum rc rc = core_ext_start(schema_of, app, err, errlen);
+    enum rc rc = core_ext_start(current_schema, app, err, errlen);
     if (rc || !core_ext_count())
         return rc;
     struct core_event_listener l = core_ext_listener();

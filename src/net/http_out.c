@@ -39,7 +39,7 @@ static void do_init(void)
     (void)pthread_key_create(&handles_key, free_handles);
 }
 
-/* The calling thread's handle for allow_private, reset to no options (its
+/* The calling thread's handle for allow_private, with no options set (its
  * connections kept); NULL when none can be made. */
 static CURL *thread_handle(bool allow_private)
 {
@@ -52,10 +52,8 @@ static CURL *thread_handle(bool allow_private)
         }
     }
     CURL **slot = &h[allow_private ? 1 : 0];
-    if (*slot)
-        curl_easy_reset(*slot);
-    else
-        *slot = curl_easy_init();
+    if (!*slot)
+        *slot = curl_easy_init(); /* a kept one was reset after its last call */
     return *slot;
 }
 

@@ -112,9 +112,11 @@ void core_event_emit(const struct core_event_bus *bus, struct core_event *list)
         list = list->next;
         /* A listener that keeps ev sees it alone, not the rest of the write's list. */
         ev->next = NULL;
-        for (size_t i = 0; bus && i < bus->count; i++)
-            if (bus->listeners[i].on_commit)
-                bus->listeners[i].on_commit(bus->listeners[i].ctx, ev);
+        for (size_t i = 0; bus && i < bus->count; i++) {
+            const struct core_event_listener *l = &bus->listeners[i];
+            if (l->on_commit && (!l->wants || l->wants(l->ctx, ev->c)))
+                l->on_commit(l->ctx, ev);
+        }
         core_event_unref(ev);
     }
 }
@@ -125,7 +127,7 @@ enum rc core_event_in_tx(const struct core_event_bus *bus, struct store_conn *db
     for (const struct core_event *ev = list; bus && ev; ev = ev->next) {
         for (size_t i = 0; i < bus->count; i++) {
             const struct core_event_listener *l = &bus->listeners[i];
-            if (!l->in_tx)
+            if (!l->in_tx || (l->wants && !l->wants(l->ctx, ev->c)))
                 continue;
             enum rc rc = l->in_tx(l->ctx, db, ev);
             if (rc)

@@ -125,8 +125,9 @@ enum rc core_event_before(const struct core_event_bus *bus, struct store_conn *d
 /* Tells every listener with a committed callback that a record write (or
  * batch) committed. Accepts a NULL bus. */
 void core_event_committed(const struct core_event_bus *bus);
-/* Hands each event of list, in order, to every listener, then drops the
- * caller's reference to each (takes ownership of the list). Accepts a NULL
+/* Hands each event of list, in order, to every listener that wants its
+ * collection, then drops the caller's reference to each (takes ownership of
+ * the list). Accepts a NULL
  * bus (the events are freed) and a NULL list. */
 void core_event_emit(const struct core_event_bus *bus, struct core_event *list);
 

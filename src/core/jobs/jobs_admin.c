@@ -234,17 +234,11 @@ enum rc core_jobs_enqueue_parse(json_t *body, struct core_jobs_action *a, struct
 {
     a->op = CORE_JOBS_ENQUEUE;
     const char *kind = json_string_value(json_object_get(body, "kind"));
-    const struct core_job_kind *k = kind ? core_job_kind_find(str_from_cstr(kind)) : NULL;
-    if (!k)
-        core_problem_field(p, "kind", "validation_invalid_value", "Unknown job kind.", NULL);
-    else
-        snprintf(a->kind, sizeof(a->kind), "%s", kind);
     json_t *payload = json_object_get(body, "payload");
-    const char *why = NULL;
-    if (payload && !json_is_object(payload))
-        core_problem_field(p, "payload", "validation_invalid_value", "Must be an object.", NULL);
-    else if (k && k->check && (why = k->check(payload)) != NULL)
-        core_problem_field(p, "payload", "validation_invalid_value", why, NULL);
+    if (core_job_kind_check(kind, payload, p))
+        snprintf(a->kind, sizeof(a->kind), "%s", kind);
+    if (!json_is_object(payload))
+        payload = NULL;
     json_t *run_at = json_object_get(body, "runAt");
     int64_t at = 0;
     if (json_is_integer(run_at))

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "core/jobs/email_kind.h"
+#include "core/problem.h"
 #include "core/jobs/http_kind.h"
 #include "core/jobs/report.h"
 #include "core/jobs/thumbs_kind.h"
@@ -70,4 +71,20 @@ const struct core_job_kind *core_job_kind_find(struct str name)
 void core_job_kinds_set_fallback(core_job_kind_fallback_fn *fn)
 {
     fallback = fn;
+}
+
+const struct core_job_kind *core_job_kind_check(const char *kind, json_t *payload,
+                                                struct core_problem *p)
+{
+    const struct core_job_kind *k = kind ? core_job_kind_find(str_from_cstr(kind)) : NULL;
+    if (json_is_null(payload))
+        payload = NULL;
+    const char *why = NULL;
+    if (!k)
+        core_problem_field(p, "kind", "validation_invalid_value", "Unknown job kind.", NULL);
+    if (payload && !json_is_object(payload))
+        core_problem_field(p, "payload", "validation_invalid_value", "Must be an object.", NULL);
+    else if (k && k->check && (why = k->check(payload)) != NULL)
+        core_problem_field(p, "payload", "validation_invalid_value", why, NULL);
+    return k;
 }

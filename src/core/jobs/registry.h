@@ -61,6 +61,13 @@ const struct core_job_kind *core_job_kind_find(struct str name);
 /* The table's i-th kind (0..), NULL past the last: what the OpenAPI
  * document lists. */
 const struct core_job_kind *core_job_kind_builtin_at(size_t i);
+/* The kind named kind with payload (NULL or JSON null: none), checked as
+ * an enqueue or a schedule takes them: field errors "kind" (unknown) and
+ * "payload" (not an object, or refused by the kind's check) go to p.
+ * Returns the kind, NULL when unknown. */
+struct core_problem;
+const struct core_job_kind *core_job_kind_check(const char *kind, json_t *payload,
+                                                struct core_problem *p);
 /* The table's kind named name, or NULL. */
 const struct core_job_kind *core_job_kind_builtin(struct str name);
 /* Kinds beyond the table (the job handlers of scripts, core/hooks): the

@@ -509,7 +509,11 @@ void core_job_report_run(const struct core_job_env *env, const struct core_job *
     if (!rc && !(f = fopen(tmp, "wbx")))
         rc = RC_IO;
     /* One snapshot for every page: offsets neither skip nor repeat a row. */
-    bool is_reading = !rc && store_begin_read(env->db) == RC_OK;
+    bool is_reading = false;
+    if (!rc) {
+        rc = store_begin_read(env->db); /* no snapshot, no export: retried */
+        is_reading = rc == RC_OK;
+    }
     if (!rc)
         rc = export_rows(x, f, res);
     if (is_reading)

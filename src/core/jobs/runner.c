@@ -81,9 +81,8 @@ static bool wake_wants(void *ctx, const struct core_collection *c)
 
 static void wake_on_commit(void *ctx, struct core_event *ev)
 {
-    /* The bus calls every on_commit with every event: filter here too. */
-    if (wake_wants(ctx, ev->c))
-        core_jobs_wake(ctx);
+    (void)ev; /* the bus hands only the events wake_wants asked for */
+    core_jobs_wake(ctx);
 }
 
 struct core_event_listener core_jobs_wake_listener(struct core_jobs *j, struct core_webhooks *w)
@@ -166,8 +165,11 @@ static enum rc finish_claim_apply(struct store_conn *db, void *ctx)
 {
     struct finish_claim *fc = ctx;
     enum rc rc = finish_apply(db, &fc->f);
-    if (!rc && fc->next)
-        rc = claim_apply(db, fc->next);
+    /* A failed claim must not take the outcomes down with it (the jobs would
+     * run again when their leases expire): what it took commits and is run,
+     * what it did not is claimed on the next turn. */
+    if (!rc && fc->next && claim_apply(db, fc->next) != RC_OK)
+        log_warn("msg=\"job claim failed; the outcomes are kept\" claimed=%zu", fc->next->n);
     return rc;
 }
 
@@ -290,8 +292,12 @@ static void *runner_main(void *arg)
         if (c->n == 0)
             rc = store_writer_run(j->writer, claim_apply, c);
         if (rc || c->n == 0) {
-            if (rc)
+            if (rc) {
                 log_warn("msg=\"job claim failed\" rc=%s", rc_name(rc));
+                for (size_t i = 0; i < c->n; i++) /* rolled back: none of them is ours */
+                    core_job_cleanup(&c->jobs[i]);
+                c->n = 0;
+            }
             if (!sleep_until_woken(j, seen, idle_ms(j, db, rc, next_prune, next_schedules)))
                 break;
             continue;

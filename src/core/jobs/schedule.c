@@ -32,16 +32,8 @@ enum rc core_schedule_check(json_t *values, struct core_problem *p)
                            "Must be a cron expression: five fields (minute hour day month "
                            "weekday) or @hourly, @daily, @weekly, @monthly, @yearly.",
                            NULL);
-    const char *kind = json_string_value(json_object_get(values, "kind"));
-    const struct core_job_kind *k = kind ? core_job_kind_find(str_from_cstr(kind)) : NULL;
-    json_t *payload = json_object_get(values, "payload");
-    const char *why = NULL;
-    if (!k)
-        core_problem_field(p, "kind", "validation_invalid_value", "Unknown job kind.", NULL);
-    else if (payload && !json_is_null(payload) && !json_is_object(payload))
-        core_problem_field(p, "payload", "validation_invalid_value", "Must be an object.", NULL);
-    else if (k->check && (why = k->check(json_is_object(payload) ? payload : NULL)) != NULL)
-        core_problem_field(p, "payload", "validation_invalid_value", why, NULL);
+    (void)core_job_kind_check(json_string_value(json_object_get(values, "kind")),
+                              json_object_get(values, "payload"), p);
     if (core_problem_has_fields(p)) {
         core_problem_message(p, "Failed to save the schedule.");
         return RC_INVALID;

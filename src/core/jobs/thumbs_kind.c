@@ -1,6 +1,7 @@
 /* thumbs_kind.c -- see thumbs_kind.h. */
 #include "core/jobs/thumbs_kind.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -230,6 +231,8 @@ static bool gained_files(const struct core_field *f, json_t *values, json_t *pre
     return false;
 }
 
+static atomic_bool has_enqueued; /* since the last commit's wake (wake_if_enqueued) */
+
 static enum rc on_change(void *ctx, struct store_conn *db, const struct core_event *ev)
 {
     (void)ctx;
@@ -252,19 +255,23 @@ static enum rc on_change(void *ctx, struct store_conn *db, const struct core_eve
         bool is_folded;
         rc = payload ? core_job_enqueue(db, &spec, id, &is_folded) : RC_NOMEM;
         json_decref(payload);
+        if (!rc)
+            atomic_store(&has_enqueued, true);
     }
     return rc;
 }
 
-static void wake_on_commit(void *ctx, struct core_event *ev)
+/* A write enqueued thumbnails: the runners are woken at its commit, not
+ * at every write to a collection with thumbs (an edit of a title queues
+ * nothing). */
+static void wake_if_enqueued(void *ctx)
 {
-    /* The bus calls every on_commit with every event: filter here too. */
-    if (ev->action != CORE_EVENT_DELETE && wants(NULL, ev->c))
+    if (atomic_load(&has_enqueued) && atomic_exchange(&has_enqueued, false))
         core_jobs_wake(ctx);
 }
 
 struct core_event_listener core_thumbs_listener(struct core_jobs *jobs)
 {
     return (struct core_event_listener){
-        .wants = wants, .in_tx = on_change, .on_commit = wake_on_commit, .ctx = jobs};
+        .wants = wants, .in_tx = on_change, .committed = wake_if_enqueued, .ctx = jobs};
 }
