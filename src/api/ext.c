@@ -91,23 +91,16 @@ static enum rc ext_route(struct http_req *req, void *ctx)
 
 void api_ext_start(void)
 {
-    static const struct {
-        const char *name;
-        enum http_method m;
-    } methods[] = {
-        {"GET", HTTP_METHOD_GET},     {"POST", HTTP_METHOD_POST},     {"PUT", HTTP_METHOD_PUT},
-        {"PATCH", HTTP_METHOD_PATCH}, {"DELETE", HTTP_METHOD_DELETE},
-    };
     size_t n = core_ext_routes();
     if (!n || router)
         return;
     router = http_router_new();
     for (size_t i = 0; i < n; i++) {
         const char *method, *pattern;
+        enum http_method m;
         core_ext_route(i, &method, &pattern);
-        for (size_t k = 0; k < sizeof(methods) / sizeof(methods[0]); k++)
-            if (!strcmp(methods[k].name, method))
-                http_router_add(router, methods[k].m, pattern, ext_route, (void *)(uintptr_t)i);
+        if (http_method_of_name(method, &m))
+            http_router_add(router, m, pattern, ext_route, (void *)(uintptr_t)i);
     }
 }
 
@@ -119,14 +112,8 @@ void api_ext_stop(void)
 
 enum rc api_ext_fallback(struct http_req *req, void *ctx)
 {
-    struct http_route_match m;
-    if (router &&
-        http_router_match(router, req->method, req->path, req->arena, &m) == HTTP_ROUTE_FOUND) {
-        memcpy(req->params, m.params, m.param_count * sizeof(m.params[0]));
-        req->param_count = m.param_count;
-        return m.handler(req, m.ctx);
-    }
-    return api_hooks_fallback(req, ctx);
+    enum rc rc;
+    return http_router_serve(router, req, &rc) ? rc : api_hooks_fallback(req, ctx);
 }
 
 /* -------------------------------------------------------------------------

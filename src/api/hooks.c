@@ -123,17 +123,6 @@ static enum rc script_route(struct http_req *req, void *ctx)
     return RC_OK;
 }
 
-static bool method_of(const char *name, enum http_method *out)
-{
-    for (int m = 0; m < HTTP_METHOD_COUNT; m++) {
-        if (!strcmp(http_method_name((enum http_method)m), name)) {
-            *out = (enum http_method)m;
-            return true;
-        }
-    }
-    return false;
-}
-
 /* The worker's router of its scripts' current routes. */
 static struct http_router *scripts_router(struct api_worker *aw)
 {
@@ -151,7 +140,7 @@ static struct http_router *scripts_router(struct api_worker *aw)
         const char *method, *pattern;
         core_hooks_route(i, &method, &pattern);
         enum http_method m;
-        if (method_of(method, &m))
+        if (http_method_of_name(method, &m))
             http_router_add(aw->hooks_router, m, pattern, script_route, (void *)(uintptr_t)i);
     }
     return aw->hooks_router;
@@ -161,15 +150,8 @@ enum rc api_hooks_fallback(struct http_req *req, void *ctx)
 {
     (void)ctx;
     struct api_worker *aw = api_worker_of(req);
-    struct http_router *r = scripts_router(aw);
-    if (!r)
-        return RC_NOT_FOUND;
-    struct http_route_match m;
-    if (http_router_match(r, req->method, req->path, req->arena, &m) != HTTP_ROUTE_FOUND)
-        return RC_NOT_FOUND;
-    memcpy(req->params, m.params, m.param_count * sizeof(m.params[0]));
-    req->param_count = m.param_count;
-    return m.handler(req, m.ctx);
+    enum rc rc;
+    return http_router_serve(scripts_router(aw), req, &rc) ? rc : RC_NOT_FOUND;
 }
 
 void api_hooks_worker_cleanup(struct api_worker *aw)

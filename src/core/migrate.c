@@ -432,7 +432,7 @@ enum rc core_migrate_list(struct core_app *app, const char *dir, struct core_mig
         }
         closedir(d);
     }
-    struct store_conn *db;
+    struct store_conn *db = NULL; /* store_open leaves it unset when it fails */
     enum rc rc = store_open(app->db_path, STORE_OPEN_READ, &db);
     struct store_stmt *st = NULL;
     if (!rc)

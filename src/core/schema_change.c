@@ -317,6 +317,16 @@ static enum rc truncate_collection(struct store_conn *db, const struct core_coll
     return rc;
 }
 
+/* The collection a definition names: by its id, else by its name. */
+static const struct core_collection *named_by(const struct core_schema *s, json_t *def)
+{
+    const char *want = json_string_value(json_object_get(def, "id"));
+    const char *name = json_string_value(json_object_get(def, "name"));
+    const struct core_collection *old =
+        want ? core_schema_find_exact(s, str_from_cstr(want)) : NULL;
+    return !old && name ? core_schema_find(s, str_from_cstr(name)) : old;
+}
+
 /* *owns: whether *cur is the caller's to free (it becomes true once a step
  * made a new snapshot). */
 static enum rc import(struct store_conn *db, struct core_schema **cur, bool *owns, json_t *body,
@@ -335,13 +345,7 @@ static enum rc import(struct store_conn *db, struct core_schema **cur, bool *own
     json_t *item;
     json_array_foreach(list, i, item)
     {
-        const char *want = json_string_value(json_object_get(item, "id"));
-        const char *name = json_string_value(json_object_get(item, "name"));
-        const struct core_collection *old =
-            want ? core_schema_find_exact(*cur, str_from_cstr(want)) : NULL;
-        if (!old && name)
-            old = core_schema_find(*cur, str_from_cstr(name));
-        rc = upsert(db, cur, *owns, item, old, p, &id, dropped);
+        rc = upsert(db, cur, *owns, item, named_by(*cur, item), p, &id, dropped);
         if (rc)
             break;
         *owns = true;
@@ -374,16 +378,6 @@ static enum rc import(struct store_conn *db, struct core_schema **cur, bool *own
     if (rc && !p->message[0])
         core_problem_message(p, "Failed to import collections.");
     return rc;
-}
-
-/* The collection a definition names: by its id, else by its name. */
-static const struct core_collection *named_by(const struct core_schema *s, json_t *def)
-{
-    const char *want = json_string_value(json_object_get(def, "id"));
-    const char *name = json_string_value(json_object_get(def, "name"));
-    const struct core_collection *old =
-        want ? core_schema_find_exact(s, str_from_cstr(want)) : NULL;
-    return !old && name ? core_schema_find(s, str_from_cstr(name)) : old;
 }
 
 enum rc core_schema_tx_save(struct core_schema_tx *tx, json_t *def, struct core_problem *p,

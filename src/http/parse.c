@@ -79,6 +79,17 @@ const char *http_method_name(enum http_method m)
     return "OTHER";
 }
 
+bool http_method_of_name(const char *name, enum http_method *out)
+{
+    for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
+        if (strcmp(methods[i].name, name) == 0) {
+            *out = methods[i].id;
+            return true;
+        }
+    }
+    return false;
+}
+
 static enum http_method method_id(struct str m)
 {
     /* Methods are case-sensitive (RFC 9110 §9.1): "get" is not GET. */

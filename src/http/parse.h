@@ -92,5 +92,7 @@ struct str http_header_find(const struct http_header *headers, size_t count, con
 
 /* The canonical name of a method ("GET"); "OTHER" for HTTP_METHOD_OTHER. */
 const char *http_method_name(enum http_method m);
+/* The method whose canonical name is name ("GET"); false for any other. */
+bool http_method_of_name(const char *name, enum http_method *out);
 
 #endif

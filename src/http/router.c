@@ -7,6 +7,7 @@
 #include "base/alloc.h"
 #include "base/log.h"
 #include "http/query.h"
+#include "http/req.h"
 
 struct route_node {
     char *literal; /* NULL for the parameter node */
@@ -251,4 +252,15 @@ size_t http_router_format_allow(unsigned allowed, char *out)
     }
     out[len] = '\0';
     return len;
+}
+
+bool http_router_serve(const struct http_router *r, struct http_req *req, enum rc *rc)
+{
+    struct http_route_match m;
+    if (!r || http_router_match(r, req->method, req->path, req->arena, &m) != HTTP_ROUTE_FOUND)
+        return false;
+    memcpy(req->params, m.params, m.param_count * sizeof(m.params[0]));
+    req->param_count = m.param_count;
+    *rc = m.handler(req, m.ctx);
+    return true;
 }

@@ -60,6 +60,10 @@ void http_router_add(struct http_router *r, enum http_method method, const char 
 enum http_route_result http_router_match(const struct http_router *r, enum http_method method,
                                          struct str path, struct arena *a,
                                          struct http_route_match *m);
+/* Serves req with r's route for it (its parameters copied into req), the
+ * handler's result in *rc; false when r (may be NULL) has none, for a
+ * caller that falls through to other routes. */
+bool http_router_serve(const struct http_router *r, struct http_req *req, enum rc *rc);
 /* Routes registered, numbered 1..count in the order added. */
 size_t http_router_route_count(const struct http_router *r);
 /* The pattern and method of route id (valid while r lives); NULL for an

@@ -225,6 +225,17 @@ def test_cancel_route_writes_asynchronously():
     check(st == 404, "another user cannot update it (rule): %d %r" % (st, j))
     st, j, _ = api.call("POST", path, token="")
     check(st in (401, 403, 404), "a guest cannot: %d %r" % (st, j))
+    # a malformed body is the client's 400 before the extension runs
+    req = urllib.request.Request(api.base + path, data=b'{"reason": ', method="POST")
+    req.add_header("Content-Type", "application/json")
+    req.add_header("Authorization", tok)
+    try:
+        urllib.request.urlopen(req, timeout=20 * SLOW)
+        check(False, "a malformed body was accepted")
+    except urllib.error.HTTPError as e:
+        check(e.code == 400 and b"invalid formatting" in e.read(), "malformed body: %d" % e.code)
+    st, j, _ = api.call("GET", path, token=tok)
+    check(st == 404, "a method the extension did not register: %d %r" % (st, j))
     j = api.ok("POST", path, token=tok)
     check(j["status"] == "cancelled" and j["total"] == 9, "cancelled: %r" % j)
     got = api.ok("GET", "/api/collections/orders/records/" + rec["id"])

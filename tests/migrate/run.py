@@ -438,6 +438,15 @@ def an_invalid_collection_rolls_back():
     check(rc == 1 and "200_bad.lua:4:" in err and "m.records.create" in err and "title" in err,
           "record: %d %r" % (rc, err))
     assert_untouched(s, t0, c0, a0)
+    # a filter that does not compile, and a placeholder without its parameter
+    for bad, words in [('m.records.first("posts", "title ~")', "m.records.first"),
+                       ('m.records.first("posts", "title = {:t}", {})', "{:t}")]:
+        s.write("200_bad.lua", "return { up = function(m)\n"
+                               "  m.collections.save({name = 'good', type = 'base'})\n"
+                               "  " + bad + "\nend }\n")
+        rc, out, err = s.cli("up")
+        check(rc == 1 and "200_bad.lua:3:" in err and words in err, "%s: %d %r" % (bad, rc, err))
+        assert_untouched(s, t0, c0, a0)
     # deleting a system collection is refused as the API refuses it
     s.write("200_bad.lua", "return { up = function(m) m.collections.delete('_superusers') end }\n")
     rc, out, err = s.cli("up")

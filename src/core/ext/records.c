@@ -54,8 +54,10 @@ static int set_value(struct tarmac_record *rec, const char *field, json_t *v)
         json_decref(v);
         return TARMAC_FORBIDDEN;
     }
-    if (!v || !field)
+    if (!v || !field) {
+        json_decref(v);
         return TARMAC_INVALID;
+    }
     return json_object_set_new(rec->v, field, v) ? TARMAC_INVALID : TARMAC_OK;
 }
 
