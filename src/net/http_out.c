@@ -16,21 +16,38 @@
 #include "base/cidr.h"
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
-/* Each thread's handles, one per allow_private_network value: a handle keeps
- * its connections open between calls (a runner delivering to one receiver
- * reuses one connection instead of a TCP handshake and teardown per job),
- * and a connection opened with private addresses allowed is never reused by
- * a call that refuses them. Freed when the thread ends. */
+/* Each thread's handles, one set per allow_private_network value: a multi
+ * handle whose connection cache keeps connections open between calls (a
+ * runner delivering to one receiver reuses its connections instead of a
+ * TCP handshake and teardown per job) and the easy handles of its last
+ * batch. A connection opened with private addresses allowed is never
+ * reused by a call that refuses them: the two sets share nothing. Freed
+ * when the thread ends. */
 static pthread_key_t handles_key;
+
+#define KEEP_CONNECTIONS 64 /* the connection cache of one multi handle */
+
+struct handle_set {
+    CURLM *multi;
+    CURL **easy;
+    size_t easy_count;
+};
+
+struct thread_handles {
+    struct handle_set set[2]; /* [allow_private] */
+};
 
 static void free_handles(void *p)
 {
-    CURL **h = p;
+    struct thread_handles *t = p;
     for (int i = 0; i < 2; i++) {
-        if (h[i])
-            curl_easy_cleanup(h[i]);
+        for (size_t k = 0; k < t->set[i].easy_count; k++)
+            curl_easy_cleanup(t->set[i].easy[k]);
+        xfree(t->set[i].easy);
+        if (t->set[i].multi)
+            curl_multi_cleanup(t->set[i].multi);
     }
-    xfree(h);
+    xfree(t);
 }
 
 static void do_init(void)
@@ -39,22 +56,35 @@ static void do_init(void)
     (void)pthread_key_create(&handles_key, free_handles);
 }
 
-/* The calling thread's handle for allow_private, with no options set (its
- * connections kept); NULL when none can be made. */
-static CURL *thread_handle(bool allow_private)
+/* The calling thread's handle set for allow_private with at least n easy
+ * handles (no options set), or NULL when they cannot be made. */
+static struct handle_set *thread_handles(bool allow_private, size_t n)
 {
-    CURL **h = pthread_getspecific(handles_key);
-    if (!h) {
-        h = xcalloc(2, sizeof(*h));
-        if (pthread_setspecific(handles_key, h) != 0) {
-            xfree(h);
+    struct thread_handles *t = pthread_getspecific(handles_key);
+    if (!t) {
+        t = xcalloc(1, sizeof(*t));
+        if (pthread_setspecific(handles_key, t) != 0) {
+            xfree(t);
             return NULL;
         }
     }
-    CURL **slot = &h[allow_private ? 1 : 0];
-    if (!*slot)
-        *slot = curl_easy_init(); /* a kept one was reset after its last call */
-    return *slot;
+    struct handle_set *s = &t->set[allow_private ? 1 : 0];
+    if (!s->multi) {
+        s->multi = curl_multi_init();
+        if (!s->multi)
+            return NULL;
+        curl_multi_setopt(s->multi, CURLMOPT_MAXCONNECTS, (long)KEEP_CONNECTIONS);
+    }
+    if (s->easy_count < n) {
+        s->easy = xrealloc(s->easy, n * sizeof(*s->easy));
+        while (s->easy_count < n) {
+            CURL *h = curl_easy_init();
+            if (!h)
+                return NULL;
+            s->easy[s->easy_count++] = h;
+        }
+    }
+    return s;
 }
 
 void net_http_out_global_init(void)
@@ -83,8 +113,11 @@ bool net_http_out_is_private(const uint8_t a[16])
 struct call {
     const struct net_http_out_req *req;
     struct net_http_out_resp *resp;
+    struct curl_slist *headers;
     size_t received;
     bool is_too_large; /* req->response refused an append */
+    bool is_added;     /* to the multi handle */
+    bool is_done;      /* its transfer ended */
 };
 
 static curl_socket_t open_socket(void *clientp, curlsocktype purpose, struct curl_sockaddr *addr)
@@ -135,26 +168,21 @@ static size_t on_header(char *ptr, size_t size, size_t n, void *ud)
     return len;
 }
 
-void net_http_out_send(const struct net_http_out_req *req, struct net_http_out_resp *resp)
+/* Sets h up for c's request; false (c's response says why) when it is not
+ * sent at all. */
+static bool setup(CURL *h, struct call *c)
 {
+    const struct net_http_out_req *req = c->req;
+    struct net_http_out_resp *resp = c->resp;
     memset(resp, 0, sizeof(*resp));
     if (strncasecmp(req->url, "http://", 7) != 0 && strncasecmp(req->url, "https://", 8) != 0) {
         resp->fail = NET_HTTP_OUT_BAD_URL;
         snprintf(resp->error, sizeof(resp->error), "not an http(s) URL");
-        return;
+        return false;
     }
-    net_http_out_global_init();
-    CURL *h = thread_handle(req->allow_private_network);
-    if (!h) {
-        resp->fail = NET_HTTP_OUT_NETWORK;
-        snprintf(resp->error, sizeof(resp->error), "curl_easy_init failed");
-        return;
-    }
-    struct call c = {.req = req, .resp = resp};
-    struct curl_slist *hl = NULL;
     for (size_t i = 0; i < req->header_count; i++)
-        hl = curl_slist_append(hl, req->headers[i]);
-    hl = curl_slist_append(hl, "Expect:");
+        c->headers = curl_slist_append(c->headers, req->headers[i]);
+    c->headers = curl_slist_append(c->headers, "Expect:");
     const char *method = req->method ? req->method : "POST";
     curl_easy_setopt(h, CURLOPT_URL, req->url);
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -166,22 +194,29 @@ void net_http_out_send(const struct net_http_out_req *req, struct net_http_out_r
         curl_easy_setopt(h, CURLOPT_POSTFIELDS, req->body.ptr ? req->body.ptr : "");
         curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body.len);
     }
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hl);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, c->headers);
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS,
                      (long)(req->timeout_ms > 0 ? req->timeout_ms : NET_HTTP_OUT_TIMEOUT_MS));
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(h, CURLOPT_USERAGENT, "tarmac");
     curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, open_socket);
-    curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, &c);
+    curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, c);
     if (!req->allow_private_network)
         curl_easy_setopt(h, CURLOPT_PROXY, ""); /* a proxy's address would be checked instead */
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &c);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, c);
     curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(h, CURLOPT_HEADERDATA, &c);
-    CURLcode rc = curl_easy_perform(h);
-    if (c.is_too_large) {
+    curl_easy_setopt(h, CURLOPT_HEADERDATA, c);
+    curl_easy_setopt(h, CURLOPT_PRIVATE, c);
+    return true;
+}
+
+/* Fills c's response from how h's transfer ended. */
+static void finish(CURL *h, struct call *c, CURLcode rc)
+{
+    struct net_http_out_resp *resp = c->resp;
+    if (c->is_too_large) {
         resp->fail = NET_HTTP_OUT_TOO_LARGE;
         snprintf(resp->error, sizeof(resp->error), "response body too large");
     } else if (rc == CURLE_OK || rc == CURLE_WRITE_ERROR) {
@@ -195,7 +230,91 @@ void net_http_out_send(const struct net_http_out_req *req, struct net_http_out_r
         resp->fail = rc == CURLE_OPERATION_TIMEDOUT ? NET_HTTP_OUT_TIMEOUT : NET_HTTP_OUT_NETWORK;
         snprintf(resp->error, sizeof(resp->error), "%s", curl_easy_strerror(rc));
     }
-    curl_slist_free_all(hl);
-    /* the options point at this call's memory: none may outlive it */
-    curl_easy_reset(h);
+}
+
+/* Sends the n calls whose requests share allow_private, at once. */
+static void send_set(struct call *calls, size_t n, bool allow_private)
+{
+    struct handle_set *s = thread_handles(allow_private, n);
+    if (!s) {
+        for (size_t i = 0; i < n; i++) {
+            memset(calls[i].resp, 0, sizeof(*calls[i].resp));
+            calls[i].resp->fail = NET_HTTP_OUT_NETWORK;
+            snprintf(calls[i].resp->error, sizeof(calls[i].resp->error), "curl init failed");
+        }
+        return;
+    }
+    size_t added = 0;
+    for (size_t i = 0; i < n; i++) {
+        CURL *h = s->easy[i];
+        if (!setup(h, &calls[i]))
+            continue;
+        if (curl_multi_add_handle(s->multi, h) != CURLM_OK) {
+            calls[i].resp->fail = NET_HTTP_OUT_NETWORK;
+            snprintf(calls[i].resp->error, sizeof(calls[i].resp->error), "curl_multi_add_handle");
+            continue;
+        }
+        calls[i].is_added = true;
+        added++;
+    }
+    /* Each transfer has its own timeout: the loop ends when the last one is
+     * done or timed out. */
+    int running = (int)added;
+    while (running > 0) {
+        if (curl_multi_perform(s->multi, &running) != CURLM_OK)
+            break;
+        if (running > 0 && curl_multi_poll(s->multi, NULL, 0, 1000, NULL) != CURLM_OK)
+            break;
+    }
+    CURLMsg *m;
+    int left;
+    while ((m = curl_multi_info_read(s->multi, &left))) {
+        if (m->msg != CURLMSG_DONE)
+            continue;
+        struct call *c = NULL;
+        curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&c);
+        if (c) {
+            finish(m->easy_handle, c, m->data.result);
+            c->is_done = true;
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (calls[i].is_added) {
+            if (!calls[i].is_done) { /* the multi loop failed under it */
+                calls[i].resp->fail = NET_HTTP_OUT_NETWORK;
+                snprintf(calls[i].resp->error, sizeof(calls[i].resp->error),
+                         "transfer did not complete");
+            }
+            curl_multi_remove_handle(s->multi, s->easy[i]);
+        }
+        curl_slist_free_all(calls[i].headers);
+        /* the options point at this call's memory: none may outlive it */
+        curl_easy_reset(s->easy[i]);
+    }
+}
+
+void net_http_out_send_many(const struct net_http_out_req *const *reqs,
+                            struct net_http_out_resp *const *resps, size_t n)
+{
+    if (n == 0)
+        return;
+    net_http_out_global_init();
+    struct call one, *calls = n == 1 ? &one : xcalloc(n, sizeof(*calls));
+    /* Grouped by allow_private_network: each group on its own handles. */
+    for (int allow = 0; allow < 2; allow++) {
+        size_t k = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (reqs[i]->allow_private_network == (allow == 1))
+                calls[k++] = (struct call){.req = reqs[i], .resp = resps[i]};
+        }
+        if (k)
+            send_set(calls, k, allow == 1);
+    }
+    if (calls != &one)
+        xfree(calls);
+}
+
+void net_http_out_send(const struct net_http_out_req *req, struct net_http_out_resp *resp)
+{
+    net_http_out_send_many(&req, &resp, 1);
 }

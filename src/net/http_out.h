@@ -10,7 +10,9 @@
  * on the second lookup is still caught), and proxies from the environment
  * are ignored (the check must see the real peer): loopback, private (RFC
  * 1918, CGNAT, ULA), link-local, unspecified and multicast addresses are
- * refused. One easy handle per call: calls are rare and on many threads. */
+ * refused. Each thread keeps its own libcurl handles (and their open
+ * connections) between calls; a batch of requests goes out at once
+ * (net_http_out_send_many), each with its own timeout. */
 #ifndef TARMAC_NET_HTTP_OUT_H
 #define TARMAC_NET_HTTP_OUT_H
 
@@ -56,6 +58,10 @@ struct net_http_out_resp {
 
 /* Sends req and fills *resp. Any thread but a loop's; blocks. */
 void net_http_out_send(const struct net_http_out_req *req, struct net_http_out_resp *resp);
+/* Sends the n requests concurrently and fills each resps[i]; returns when
+ * the last one has its answer or timed out. Any thread but a loop's. */
+void net_http_out_send_many(const struct net_http_out_req *const *reqs,
+                            struct net_http_out_resp *const *resps, size_t n);
 /* Whether addr (16 bytes, IPv4 mapped) is loopback, private, link-local,
  * unspecified or multicast. Pure. */
 bool net_http_out_is_private(const uint8_t addr[16]);

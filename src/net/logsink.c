@@ -1,6 +1,7 @@
 /* logsink.c -- see logsink.h. */
 #include "net/logsink.h"
 
+#include <pthread.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -48,6 +49,7 @@ static void sink_fn(const char *text, size_t len, void *ctx)
 static void run(void *arg)
 {
     (void)arg;
+    pthread_setname_np(pthread_self(), "tarmac-log");
     struct buf local;
     buf_init(&local, LOGSINK_MAX_QUEUED);
     uv_mutex_lock(&sink.lock);

@@ -1,6 +1,7 @@
 /* writer.c -- see writer.h. */
 #include "store/writer.h"
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <string.h>
 #include <uv.h>
@@ -155,6 +156,7 @@ static void run_group(struct store_writer *w, struct job *first)
 static void run(void *arg)
 {
     struct store_writer *w = arg;
+    pthread_setname_np(pthread_self(), "tarmac-writer");
     uv_mutex_lock(&w->lock);
     for (;;) {
         while (!w->head && !w->is_stopping)

@@ -63,43 +63,43 @@ void core_job_http_headers(json_t *headers, const char **lines, char **owned, si
     }
 }
 
-void core_job_http_run(const struct core_job_env *env, const struct core_job *job,
-                       struct core_job_result *res)
+bool core_job_http_prepare(const struct core_job_env *env, const struct core_job *job,
+                           struct core_job_call *call, struct core_job_result *res)
 {
     json_t *p = job->payload;
     const char *url = json_string_value(json_object_get(p, "url"));
     if (!url) {
         res->outcome = CORE_JOB_DEAD;
         snprintf(res->error, sizeof(res->error), "payload.url is missing");
-        return;
+        return false;
     }
     const char *method = json_string_value(json_object_get(p, "method"));
-    struct net_http_out_req req = {.method = method ? method : "POST",
-                                   .url = url,
-                                   .timeout_ms = env->http_timeout_ms,
-                                   .allow_private_network = env->allow_private_network};
-    char *owned[NET_HTTP_OUT_MAX_HEADERS] = {0};
-    char idem[64], jobid[64];
-    snprintf(idem, sizeof(idem), "Idempotency-Key: %s", job->id);
-    snprintf(jobid, sizeof(jobid), "X-Tarmac-Job-Id: %s", job->id);
-    req.headers[req.header_count++] = idem;
-    req.headers[req.header_count++] = jobid;
+    struct net_http_out_req *req = &call->req;
+    *req = (struct net_http_out_req){.method = method ? method : "POST",
+                                     .url = url,
+                                     .timeout_ms = env->http_timeout_ms,
+                                     .allow_private_network = env->allow_private_network};
+    snprintf(call->lines[0], sizeof(call->lines[0]), "Idempotency-Key: %s", job->id);
+    snprintf(call->lines[1], sizeof(call->lines[1]), "X-Tarmac-Job-Id: %s", job->id);
+    req->headers[req->header_count++] = call->lines[0];
+    req->headers[req->header_count++] = call->lines[1];
     json_t *body = json_object_get(p, "body");
-    char *text = NULL;
     if (json_is_string(body)) {
-        req.body = (struct str){json_string_value(body), json_string_length(body)};
+        req->body = (struct str){json_string_value(body), json_string_length(body)};
     } else if (body) {
-        text = json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY);
-        req.body = str_from_cstr(text ? text : "");
-        req.headers[req.header_count++] = "Content-Type: application/json";
+        call->body = json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY);
+        req->body = str_from_cstr(call->body ? call->body : "");
+        req->headers[req->header_count++] = "Content-Type: application/json";
     }
-    size_t first = req.header_count;
-    core_job_http_headers(json_object_get(p, "headers"), req.headers, owned, &req.header_count,
-                          NET_HTTP_OUT_MAX_HEADERS);
-    struct net_http_out_resp resp;
-    net_http_out_send(&req, &resp);
-    core_job_http_outcome(&resp, res);
-    for (size_t i = first; i < req.header_count; i++)
-        xfree(owned[i]);
-    xfree(text);
+    core_job_http_headers(json_object_get(p, "headers"), req->headers, call->owned,
+                          &req->header_count, NET_HTTP_OUT_MAX_HEADERS);
+    return true;
+}
+
+void core_job_http_complete(const struct core_job_env *env, const struct core_job *job,
+                            struct core_job_call *call, struct core_job_result *res)
+{
+    (void)env;
+    (void)job;
+    core_job_http_outcome(&call->resp, res);
 }

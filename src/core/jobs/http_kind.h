@@ -11,8 +11,11 @@
 
 #include "core/jobs/registry.h"
 
-void core_job_http_run(const struct core_job_env *env, const struct core_job *job,
-                       struct core_job_result *res);
+/* The kind's handlers (registry.c). */
+bool core_job_http_prepare(const struct core_job_env *env, const struct core_job *job,
+                           struct core_job_call *call, struct core_job_result *res);
+void core_job_http_complete(const struct core_job_env *env, const struct core_job *job,
+                            struct core_job_call *call, struct core_job_result *res);
 
 /* What an HTTP answer means for a job (shared with webhook.c): fills res
  * from resp; returns true when the status was 2xx. */

@@ -206,20 +206,26 @@ enum rc core_job_finish(struct store_conn *db, const struct core_job *job,
         outcome = CORE_JOB_DEAD;
     const char *status = outcome == CORE_JOB_DONE    ? "done"
                          : outcome == CORE_JOB_RETRY ? "failed"
-                                                     : "dead";
+                         : outcome == CORE_JOB_DEAD  ? "dead"
+                                                     : "queued";
     struct store_stmt *st;
     enum rc rc = store_prepare(
         db,
-        STR_LIT("UPDATE _jobs SET status = ?1, runAt = ?2, lastError = ?3, leaseUntil = 0, "
-                "lockedBy = '', finishedAt = ?4, updated = ?5 "
-                "WHERE id = ?6 AND status = 'running' AND lockedBy = ?7"),
+        outcome == CORE_JOB_RELEASE
+            ? STR_LIT("UPDATE _jobs SET status = ?1, runAt = ?2, "
+                      "lastError = COALESCE(NULLIF(?3, ''), lastError), leaseUntil = 0, "
+                      "lockedBy = '', attempts = MAX(attempts - 1, 0), finishedAt = ?4, "
+                      "updated = ?5 WHERE id = ?6 AND status = 'running' AND lockedBy = ?7")
+            : STR_LIT("UPDATE _jobs SET status = ?1, runAt = ?2, lastError = ?3, leaseUntil = 0, "
+                      "lockedBy = '', finishedAt = ?4, updated = ?5 "
+                      "WHERE id = ?6 AND status = 'running' AND lockedBy = ?7"),
         &st);
     if (rc)
         return rc;
     store_bind_text(st, 1, str_from_cstr(status));
     store_bind_int64(st, 2, outcome == CORE_JOB_RETRY ? next_run_ms : now_ms);
     store_bind_text(st, 3, error.len > 1000 ? (struct str){error.ptr, 1000} : error);
-    store_bind_int64(st, 4, outcome == CORE_JOB_RETRY ? 0 : now_ms);
+    store_bind_int64(st, 4, outcome == CORE_JOB_DONE || outcome == CORE_JOB_DEAD ? now_ms : 0);
     store_bind_int64(st, 5, now_ms);
     store_bind_text(st, 6, str_from_cstr(job->id));
     store_bind_text(st, 7, str_from_cstr(job->token));

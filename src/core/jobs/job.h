@@ -87,10 +87,14 @@ enum core_job_outcome {
     CORE_JOB_DONE,  /* finished */
     CORE_JOB_RETRY, /* failed this time; again after a backoff, if attempts remain */
     CORE_JOB_DEAD,  /* failed for good (no retry) */
+    /* not attempted: handed back to the queue as it was (its attempt not
+     * counted), for any runner to claim at once */
+    CORE_JOB_RELEASE,
 };
 
 /* Records the outcome of job's attempt (writer thread): done; failed with
- * runAt = next_run_ms; or dead (also RETRY with no attempt left). The update
+ * runAt = next_run_ms; or dead (also RETRY with no attempt left); or
+ * queued again as before the claim (RELEASE). The update
  * applies only while job's claim token still holds; *is_stale says it did not. */
 enum rc core_job_finish(struct store_conn *db, const struct core_job *job,
                         enum core_job_outcome outcome, int64_t now_ms, int64_t next_run_ms,

@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+#include "base/alloc.h"
+
 #include "core/jobs/email_kind.h"
 #include "core/problem.h"
 #include "core/jobs/http_kind.h"
@@ -15,12 +17,14 @@ static const struct core_job_kind kinds[] = {
      .max_attempts = 10,
      .backoff_base_ms = 1000,
      .backoff_cap_ms = 60 * 60 * 1000,
-     .run = core_webhook_run},
+     .prepare = core_webhook_prepare,
+     .complete = core_webhook_complete},
     {.name = "http",
      .max_attempts = 5,
      .backoff_base_ms = 1000,
      .backoff_cap_ms = 60 * 60 * 1000,
-     .run = core_job_http_run},
+     .prepare = core_job_http_prepare,
+     .complete = core_job_http_complete},
     /* An SMTP outage of a day is survived: 1 s doubling to 1 h, 30 attempts. */
     {.name = "email",
      .max_attempts = 30,
@@ -47,6 +51,15 @@ static const struct core_job_kind kinds[] = {
 };
 
 static core_job_kind_fallback_fn *fallback;
+
+void core_job_call_cleanup(struct core_job_call *call)
+{
+    for (size_t i = 0; i < NET_HTTP_OUT_MAX_HEADERS; i++)
+        xfree(call->owned[i]);
+    xfree(call->body);
+    call->body = NULL;
+    memset(call->owned, 0, sizeof(call->owned));
+}
 
 const struct core_job_kind *core_job_kind_builtin_at(size_t i)
 {

@@ -12,6 +12,7 @@
 
 #include "base/str.h"
 #include "core/jobs/job.h"
+#include "net/http_out.h"
 
 struct net_mailer;
 struct core_schema;
@@ -43,6 +44,28 @@ struct core_job_result {
 typedef void core_job_run_fn(const struct core_job_env *env, const struct core_job *job,
                              struct core_job_result *res);
 
+/* One outbound HTTP request, the whole of an attempt of a kind that gives
+ * prepare and complete (webhook, http): the runner sends a batch's calls
+ * at once instead of one after another. */
+struct core_job_call {
+    struct net_http_out_req req;
+    struct net_http_out_resp resp;
+    char lines[4][160];                    /* the kind's own header lines */
+    char *owned[NET_HTTP_OUT_MAX_HEADERS]; /* lines to free (core_job_http_headers) */
+    char *body;                            /* freed with the call */
+    void *state;                           /* the kind's own; complete frees it */
+};
+
+/* Builds job's request into call (zeroed). False: the attempt ended
+ * without one, and res says how (complete is not called). */
+typedef bool core_job_prepare_fn(const struct core_job_env *env, const struct core_job *job,
+                                 struct core_job_call *call, struct core_job_result *res);
+/* The attempt's outcome from call->resp; frees call->state. */
+typedef void core_job_complete_fn(const struct core_job_env *env, const struct core_job *job,
+                                  struct core_job_call *call, struct core_job_result *res);
+/* Frees what a call holds besides state (owned lines, body). */
+void core_job_call_cleanup(struct core_job_call *call);
+
 /* Why a payload cannot be this kind's (a sentence), NULL when it can: the
  * jobs API and scripts refuse it at enqueue instead of a dead job later. */
 typedef const char *core_job_check_fn(json_t *payload);
@@ -52,7 +75,10 @@ struct core_job_kind {
     int max_attempts; /* default per job */
     int64_t backoff_base_ms;
     int64_t backoff_cap_ms;
+    /* Either run, or prepare and complete (an attempt that is one HTTP request). */
     core_job_run_fn *run;
+    core_job_prepare_fn *prepare;
+    core_job_complete_fn *complete;
     core_job_check_fn *check; /* NULL: any object */
 };
 

@@ -16,7 +16,9 @@
 #include "net/http_out.h"
 #include "store/store.h"
 
-#define CLAIM_MAX 8
+/* A claim takes up to this many jobs: the HTTP ones among them go out at
+ * once, the others run one after another (see run_batch). */
+#define CLAIM_MAX 64
 #define PRUNE_EVERY_MS (60 * 1000)
 #define SCHEDULE_EVERY_MS 1000
 
@@ -184,21 +186,30 @@ static enum rc prune_apply(struct store_conn *db, void *ctx)
     return core_job_prune(db, p->before, &p->n);
 }
 
-static void run_one(const struct core_job_env *env, struct core_job *job,
-                    struct core_job_result *res, int64_t *next_run)
+/* The kind of job, or NULL with res filled (dead) when it cannot run. */
+static const struct core_job_kind *kind_to_run(const struct core_job *job,
+                                               struct core_job_result *res)
 {
     memset(res, 0, sizeof(*res));
     const struct core_job_kind *k = core_job_kind_find(str_from_cstr(job->kind));
     if (!k) {
         res->outcome = CORE_JOB_DEAD;
         snprintf(res->error, sizeof(res->error), "unknown job kind");
-    } else if (job->attempts > job->max_attempts) {
+        return NULL;
+    }
+    if (job->attempts > job->max_attempts) {
         /* claimed again after its lease expired, past its attempts */
         res->outcome = CORE_JOB_DEAD;
         snprintf(res->error, sizeof(res->error), "lease expired on the last attempt");
-    } else {
-        k->run(env, job, res);
+        return NULL;
     }
+    return k;
+}
+
+/* After an attempt: when to try again (0: not again) and the log line. */
+static void attempt_done(const struct core_job_kind *k, const struct core_job *job,
+                         struct core_job_result *res, int64_t *next_run)
+{
     *next_run = 0;
     if (res->outcome == CORE_JOB_RETRY && k) {
         double r = (double)secure_random_uniform(1u << 30) / (double)(1u << 30);
@@ -209,6 +220,56 @@ static void run_one(const struct core_job_env *env, struct core_job *job,
     if (res->outcome != CORE_JOB_DONE)
         log_info("msg=\"job attempt failed\" job=%s kind=%s attempt=%d/%d error=\"%s\"", job->id,
                  job->kind, job->attempts, job->max_attempts, res->error);
+}
+
+/* Runs a claimed batch. The jobs whose attempt is one HTTP request
+ * (prepare/complete kinds) go out at once, each with its own timeout,
+ * which --job-lease is warned to be well above; then the others run in
+ * turn. One of those whose turn comes after half its lease is handed back
+ * unrun (CORE_JOB_RELEASE), so a batch of slow jobs cannot outlive its
+ * lease and have its tail run twice. */
+static void run_batch(const struct core_job_env *env, int64_t lease_ms, struct core_job *jobs,
+                      size_t n, struct core_job_result *results, int64_t *next_run)
+{
+    const struct core_job_kind *kinds[CLAIM_MAX];
+    struct core_job_call *calls = xcalloc(n, sizeof(*calls));
+    const struct net_http_out_req *reqs[CLAIM_MAX];
+    struct net_http_out_resp *resps[CLAIM_MAX];
+    size_t idx[CLAIM_MAX], ncalls = 0;
+    for (size_t i = 0; i < n; i++) {
+        kinds[i] = kind_to_run(&jobs[i], &results[i]);
+        if (!kinds[i] || !kinds[i]->prepare)
+            continue;
+        struct core_job_call *c = &calls[ncalls];
+        if (!kinds[i]->prepare(env, &jobs[i], c, &results[i])) {
+            core_job_call_cleanup(c);
+            memset(c, 0, sizeof(*c));
+            continue;
+        }
+        reqs[ncalls] = &c->req;
+        resps[ncalls] = &c->resp;
+        idx[ncalls++] = i;
+    }
+    net_http_out_send_many(reqs, resps, ncalls);
+    for (size_t k = 0; k < ncalls; k++) {
+        size_t i = idx[k];
+        kinds[i]->complete(env, &jobs[i], &calls[k], &results[i]);
+        core_job_call_cleanup(&calls[k]);
+    }
+    xfree(calls);
+    for (size_t i = 0; i < n; i++) {
+        if (kinds[i] && !kinds[i]->prepare) {
+            if (chrono_real_ms() - jobs[i].claimed_ms > lease_ms / 2) {
+                results[i].outcome = CORE_JOB_RELEASE;
+                continue;
+            }
+            kinds[i]->run(env, &jobs[i], &results[i]);
+        }
+        if (results[i].outcome != CORE_JOB_RELEASE)
+            attempt_done(kinds[i], &jobs[i], &results[i], &next_run[i]);
+        else
+            next_run[i] = 0;
+    }
 }
 
 /* How long an idle runner sleeps: until the next job is due (a delayed
@@ -234,6 +295,7 @@ static void *runner_main(void *arg)
 {
     struct runner *r = arg;
     struct core_jobs *j = r->j;
+    pthread_setname_np(pthread_self(), "tarmac-jobs");
     struct store_conn *db = NULL;
     if (store_open(j->db_path, STORE_OPEN_READ, &db) != RC_OK) {
         log_error("msg=\"job runner cannot open the database\" runner=%zu", r->index);
@@ -304,8 +366,7 @@ static void *runner_main(void *arg)
         }
         struct core_job_result results[CLAIM_MAX];
         int64_t next_run[CLAIM_MAX];
-        for (size_t i = 0; i < c->n; i++)
-            run_one(&env, &c->jobs[i], &results[i], &next_run[i]);
+        run_batch(&env, j->cfg.lease_ms, c->jobs, c->n, results, next_run);
         pthread_mutex_lock(&j->mu);
         bool is_stopping_now = j->is_stopping;
         pthread_mutex_unlock(&j->mu);

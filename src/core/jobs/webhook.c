@@ -342,70 +342,79 @@ static enum rc disable_hook(struct store_conn *db, void *ctx)
     return rc == RC_NOT_FOUND ? RC_OK : rc;
 }
 
-void core_webhook_run(const struct core_job_env *env, const struct core_job *job,
-                      struct core_job_result *res)
+static void hook_free(struct hook *h)
+{
+    xfree(h->url);
+    if (h->secret)
+        secure_zero(h->secret, strlen(h->secret));
+    xfree(h->secret);
+    json_decref(h->headers);
+    xfree(h);
+}
+
+bool core_webhook_prepare(const struct core_job_env *env, const struct core_job *job,
+                          struct core_job_call *call, struct core_job_result *res)
 {
     const char *hook_id = json_string_value(json_object_get(job->payload, "hook"));
     const char *event_id = json_string_value(json_object_get(job->payload, "eventId"));
     json_t *body = json_object_get(job->payload, "body");
-    struct hook h = {0};
-    if (!hook_id || !event_id || !body || load_hook(env->db, hook_id, &h) != RC_OK ||
-        !h.is_active) {
+    struct hook *h = xcalloc(1, sizeof(*h));
+    if (!hook_id || !event_id || !body || load_hook(env->db, hook_id, h) != RC_OK ||
+        !h->is_active) {
         res->outcome = CORE_JOB_DEAD;
         snprintf(res->error, sizeof(res->error), "the webhook is gone or inactive");
-        goto out;
+        hook_free(h);
+        return false;
     }
-    char *text = json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS);
-    if (!text) {
+    call->body = json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS);
+    if (!call->body) {
         res->outcome = CORE_JOB_DEAD;
         snprintf(res->error, sizeof(res->error), "payload body does not encode");
-        goto out;
+        hook_free(h);
+        return false;
     }
     long long t = (long long)(chrono_real_ms() / 1000);
     char prefix[32];
     int plen = snprintf(prefix, sizeof(prefix), "%lld.", t);
     struct secure_hmac mac;
-    secure_hmac_init(&mac, str_from_cstr(h.secret));
+    secure_hmac_init(&mac, str_from_cstr(h->secret));
     secure_hmac_update(&mac, prefix, (size_t)plen);
-    secure_hmac_update(&mac, text, strlen(text));
+    secure_hmac_update(&mac, call->body, strlen(call->body));
     unsigned char sum[SECURE_HMAC_SHA256_BYTES];
     secure_hmac_final(&mac, sum);
-    char sig[128];
-    int n = snprintf(sig, sizeof(sig), "X-Tarmac-Signature: t=%lld,v1=", t);
+    secure_zero(&mac, sizeof(mac));
+    char *sig = call->lines[0];
+    size_t cap = sizeof(call->lines[0]);
+    int n = snprintf(sig, cap, "X-Tarmac-Signature: t=%lld,v1=", t);
     for (size_t i = 0; i < sizeof(sum); i++)
-        n += snprintf(sig + n, sizeof(sig) - (size_t)n, "%02x", sum[i]);
-    char evh[96], attempt[64];
-    snprintf(evh, sizeof(evh), "X-Tarmac-Event-Id: %s", event_id);
-    snprintf(attempt, sizeof(attempt), "X-Tarmac-Attempt: %d", job->attempts);
-    struct net_http_out_req req = {.method = "POST",
-                                   .url = h.url,
-                                   .body = str_from_cstr(text),
-                                   .timeout_ms = env->http_timeout_ms,
-                                   .allow_private_network = env->allow_private_network};
-    req.headers[req.header_count++] = "Content-Type: application/json";
-    req.headers[req.header_count++] = sig;
-    req.headers[req.header_count++] = evh;
-    req.headers[req.header_count++] = attempt;
-    char *owned[NET_HTTP_OUT_MAX_HEADERS] = {0};
-    size_t first = req.header_count;
-    core_job_http_headers(h.headers, req.headers, owned, &req.header_count,
+        n += snprintf(sig + n, cap - (size_t)n, "%02x", sum[i]);
+    snprintf(call->lines[1], sizeof(call->lines[1]), "X-Tarmac-Event-Id: %s", event_id);
+    snprintf(call->lines[2], sizeof(call->lines[2]), "X-Tarmac-Attempt: %d", job->attempts);
+    struct net_http_out_req *req = &call->req;
+    *req = (struct net_http_out_req){.method = "POST",
+                                     .url = h->url,
+                                     .body = str_from_cstr(call->body),
+                                     .timeout_ms = env->http_timeout_ms,
+                                     .allow_private_network = env->allow_private_network};
+    req->headers[req->header_count++] = "Content-Type: application/json";
+    for (int i = 0; i < 3; i++)
+        req->headers[req->header_count++] = call->lines[i];
+    core_job_http_headers(h->headers, req->headers, call->owned, &req->header_count,
                           NET_HTTP_OUT_MAX_HEADERS);
-    struct net_http_out_resp resp;
-    net_http_out_send(&req, &resp);
-    core_job_http_outcome(&resp, res);
-    if (resp.fail == NET_HTTP_OUT_OK && resp.status == 410) {
+    call->state = h;
+    return true;
+}
+
+void core_webhook_complete(const struct core_job_env *env, const struct core_job *job,
+                           struct core_job_call *call, struct core_job_result *res)
+{
+    core_job_http_outcome(&call->resp, res);
+    if (call->resp.fail == NET_HTTP_OUT_OK && call->resp.status == 410) {
+        const char *hook_id = json_string_value(json_object_get(job->payload, "hook"));
         (void)store_writer_run(env->writer, disable_hook, (void *)hook_id);
         snprintf(res->error, sizeof(res->error), "HTTP 410: the webhook was disabled");
         res->outcome = CORE_JOB_DEAD;
     }
-    for (size_t i = first; i < req.header_count; i++)
-        xfree(owned[i]);
-    secure_zero(&mac, sizeof(mac));
-    xfree(text);
-out:
-    xfree(h.url);
-    if (h.secret)
-        secure_zero(h.secret, strlen(h.secret));
-    xfree(h.secret);
-    json_decref(h.headers);
+    hook_free(call->state);
+    call->state = NULL;
 }

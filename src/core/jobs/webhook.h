@@ -54,8 +54,11 @@ enum rc core_webhook_check(const struct core_schema *schema, json_t *values,
  * borrowed for the bus's life. */
 struct core_event_listener core_webhook_listener(struct core_webhooks *w);
 
-/* The `webhook` kind's handler (registry.c). */
-void core_webhook_run(const struct core_job_env *env, const struct core_job *job,
-                      struct core_job_result *res);
+/* The `webhook` kind's handlers (registry.c): the signed POST, then its
+ * outcome (a 410 disables the hook). */
+bool core_webhook_prepare(const struct core_job_env *env, const struct core_job *job,
+                          struct core_job_call *call, struct core_job_result *res);
+void core_webhook_complete(const struct core_job_env *env, const struct core_job *job,
+                           struct core_job_call *call, struct core_job_result *res);
 
 #endif

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "base/cidr.h"
@@ -83,9 +84,12 @@ static void refused_before_connecting(void **state)
  * A one-shot server on loopback
  * ------------------------------------------------------------------------- */
 
+struct gate; /* a batch's servers answer together (send_many_is_concurrent) */
+
 struct server {
     int fd;
     int port;
+    struct gate *gate;  /* NULL: answer at once */
     const char *answer; /* written after the request head */
     char head[4096];    /* the request head received */
     pthread_t thread;
@@ -102,6 +106,29 @@ static bool is_whole(const char *head, size_t n)
     return n >= (size_t)(end + 4 - head) + want;
 }
 
+/* Waits until count servers have their requests (or 3 s passed). */
+struct gate {
+    pthread_mutex_t mu;
+    pthread_cond_t cond;
+    int arrived, count;
+};
+
+static void gate_pass(struct gate *g)
+{
+    if (!g)
+        return;
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 3;
+    pthread_mutex_lock(&g->mu);
+    g->arrived++;
+    pthread_cond_broadcast(&g->cond);
+    while (g->arrived < g->count)
+        if (pthread_cond_timedwait(&g->cond, &g->mu, &until) != 0)
+            break;
+    pthread_mutex_unlock(&g->mu);
+}
+
 static void *serve_once(void *ctx)
 {
     struct server *s = ctx;
@@ -116,14 +143,24 @@ static void *serve_once(void *ctx)
         n += (size_t)r;
         s->head[n] = '\0';
     }
+    gate_pass(s->gate);
     (void)!write(c, s->answer, strlen(s->answer));
     close(c);
     return NULL;
 }
 
+static void server_start_gated(struct server *s, const char *answer, struct gate *gate);
+
 static void server_start(struct server *s, const char *answer)
 {
     memset(s, 0, sizeof(*s));
+    server_start_gated(s, answer, NULL);
+}
+
+static void server_start_gated(struct server *s, const char *answer, struct gate *gate)
+{
+    memset(s, 0, sizeof(*s));
+    s->gate = gate;
     s->answer = answer;
     s->fd = socket(AF_INET, SOCK_STREAM, 0);
     assert_true(s->fd >= 0);
@@ -217,6 +254,59 @@ static void post_sends_the_body(void **state)
     assert_null(strstr(s.head, "Expect:"));
 }
 
+/* A batch goes out at once: each server answers only when all three have
+ * their requests, so requests sent one after another would time out.
+ * Each answer lands in its own request's response, and a refused or bad
+ * target in the same batch fails alone. */
+static void send_many_is_concurrent(void **state)
+{
+    (void)state;
+    struct gate g = {.count = 3};
+    pthread_mutex_init(&g.mu, NULL);
+    pthread_cond_init(&g.cond, NULL);
+    static const char *const answers[3] = {
+        "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+        "HTTP/1.1 503 Busy\r\nRetry-After: 9\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+        "HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n"};
+    struct server s[3];
+    char url[3][64];
+    struct net_http_out_req req[5];
+    struct net_http_out_resp resp[5];
+    const struct net_http_out_req *reqs[5];
+    struct net_http_out_resp *resps[5];
+    for (int i = 0; i < 3; i++) {
+        server_start_gated(&s[i], answers[i], &g);
+        snprintf(url[i], sizeof(url[i]), "http://127.0.0.1:%d/n%d", s[i].port, i);
+        req[i] = (struct net_http_out_req){
+            .url = url[i], .body = STR_LIT("x"), .timeout_ms = 2500, .allow_private_network = true};
+    }
+    req[3] = (struct net_http_out_req){.url = "http://127.0.0.1:9/", .timeout_ms = 2500};
+    req[4] = (struct net_http_out_req){.url = "gopher://example.com/", .timeout_ms = 2500};
+    for (int i = 0; i < 5; i++) {
+        reqs[i] = &req[i];
+        resps[i] = &resp[i];
+    }
+    net_http_out_send_many(reqs, resps, 5);
+    for (int i = 0; i < 3; i++)
+        server_stop(&s[i]);
+    assert_int_equal(resp[0].fail, NET_HTTP_OUT_OK);
+    assert_int_equal(resp[0].status, 200);
+    assert_int_equal(resp[1].fail, NET_HTTP_OUT_OK);
+    assert_int_equal(resp[1].status, 503);
+    assert_int_equal(resp[1].retry_after_ms, 9000);
+    assert_int_equal(resp[2].fail, NET_HTTP_OUT_OK);
+    assert_int_equal(resp[2].status, 204);
+    assert_int_equal(resp[3].fail, NET_HTTP_OUT_REFUSED);
+    assert_int_equal(resp[4].fail, NET_HTTP_OUT_BAD_URL);
+    for (int i = 0; i < 3; i++) {
+        char line[32];
+        snprintf(line, sizeof(line), "POST /n%d HTTP/1.1\r\n", i);
+        assert_non_null(strstr(s[i].head, line));
+    }
+    pthread_cond_destroy(&g.cond);
+    pthread_mutex_destroy(&g.mu);
+}
+
 int main(void)
 {
     net_http_out_global_init();
@@ -226,6 +316,7 @@ int main(void)
         cmocka_unit_test(get_fills_the_callers_buffer),
         cmocka_unit_test(body_past_the_buffer_is_too_large),
         cmocka_unit_test(post_sends_the_body),
+        cmocka_unit_test(send_many_is_concurrent),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
