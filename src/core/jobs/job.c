@@ -35,9 +35,20 @@ enum rc core_job_ddl(struct store_conn *db)
                           "WHERE finishedAt > 0;");
 }
 
+/* Time first (9 base-36 digits of the Unix time in ms, good for 3,000
+ * years), then 6 random characters: ids grow with time, so each new row
+ * goes at the right edge of the id index instead of a random leaf (a
+ * commit of 30 jobs dirtied about 30 of its pages), and sort as created. */
 static void new_id(char out[CORE_JOB_ID_LEN + 1])
 {
-    (void)secure_random_string(ID_ALPHABET, out, CORE_JOB_ID_LEN);
+    static const char digits[] = "0123456789abcdefghijklmnopqrstuvwxyz";
+    uint64_t t = (uint64_t)chrono_real_ms();
+    for (int i = CORE_JOB_ID_TIME_LEN - 1; i >= 0; i--) {
+        out[i] = digits[t % 36];
+        t /= 36;
+    }
+    (void)secure_random_string(ID_ALPHABET, out + CORE_JOB_ID_TIME_LEN,
+                               CORE_JOB_ID_LEN - CORE_JOB_ID_TIME_LEN);
     out[CORE_JOB_ID_LEN] = '\0';
 }
 

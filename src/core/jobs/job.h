@@ -33,6 +33,7 @@
 #include "store/store.h"
 
 #define CORE_JOB_ID_LEN 15
+#define CORE_JOB_ID_TIME_LEN 9 /* its first characters: the time it was made */
 #define CORE_JOB_TOKEN_LEN 16
 #define CORE_JOB_MAX_PAYLOAD (1 << 20)
 #define CORE_JOB_KIND_MAX 64

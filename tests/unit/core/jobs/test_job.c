@@ -184,6 +184,61 @@ static void claim_orders_and_leases(void **state)
     core_job_cleanup(&first);
 }
 
+/* A job handed back unrun (RELEASE) is queued again at once, its attempt
+ * not counted and its last error kept; a stale token releases nothing. */
+static void release_hands_back_unrun(void **state)
+{
+    struct fx *fx = *state;
+    char id[16];
+    bool folded, is_stale;
+    enqueue(fx->db, NULL, 0, 1, 3, id, &folded);
+    struct core_job jobs[1];
+    size_t n;
+    assert_int_equal(core_job_claim(fx->db, 10, 1000, jobs, 1, &n), RC_OK);
+    assert_int_equal(
+        core_job_finish(fx->db, &jobs[0], CORE_JOB_RETRY, 20, 30, STR_LIT("HTTP 503"), &is_stale),
+        RC_OK);
+    core_job_cleanup(&jobs[0]);
+    assert_int_equal(core_job_claim(fx->db, 40, 1000, jobs, 1, &n), RC_OK);
+    assert_int_equal(jobs[0].attempts, 2);
+    assert_int_equal(
+        core_job_finish(fx->db, &jobs[0], CORE_JOB_RELEASE, 50, 0, STR_LIT(""), &is_stale), RC_OK);
+    assert_false(is_stale);
+    assert_string_equal(status_of(fx->db, id), "queued");
+    json_t *j = NULL;
+    assert_int_equal(core_job_view(fx->db, str_from_cstr(id), &j), RC_OK);
+    assert_int_equal(json_integer_value(json_object_get(j, "attempts")), 1);
+    assert_string_equal(json_string_value(json_object_get(j, "lastError")), "HTTP 503");
+    json_decref(j);
+    /* released again with the old token: stale, nothing changes */
+    assert_int_equal(
+        core_job_finish(fx->db, &jobs[0], CORE_JOB_RELEASE, 60, 0, STR_LIT(""), &is_stale), RC_OK);
+    assert_true(is_stale);
+    core_job_cleanup(&jobs[0]);
+    /* claimable at once, as its second attempt */
+    assert_int_equal(core_job_claim(fx->db, 60, 1000, jobs, 1, &n), RC_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(jobs[0].attempts, 2);
+    core_job_cleanup(&jobs[0]);
+}
+
+/* Ids start with the time they were made: later ids sort after earlier ones. */
+static void ids_grow_with_time(void **state)
+{
+    struct fx *fx = *state;
+    char prev[16] = "", id[16];
+    bool folded;
+    for (int i = 0; i < 50; i++) {
+        enqueue(fx->db, NULL, 0, 1, 3, id, &folded);
+        assert_int_equal(strlen(id), CORE_JOB_ID_LEN);
+        if (i % 10 == 0)
+            usleep(2000);
+        /* the time part never goes back; within one ms the random part may */
+        assert_true(memcmp(prev, id, CORE_JOB_ID_TIME_LEN) <= 0);
+        memcpy(prev, id, sizeof(id));
+    }
+}
+
 static void retries_until_dead(void **state)
 {
     struct fx *fx = *state;
@@ -291,6 +346,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(dedupe_folds_while_pending, setup, teardown),
         cmocka_unit_test_setup_teardown(claim_orders_and_leases, setup, teardown),
         cmocka_unit_test_setup_teardown(retries_until_dead, setup, teardown),
+        cmocka_unit_test_setup_teardown(release_hands_back_unrun, setup, teardown),
+        cmocka_unit_test_setup_teardown(ids_grow_with_time, setup, teardown),
         cmocka_unit_test_setup_teardown(prune_keeps_pending_and_recent, setup, teardown),
         cmocka_unit_test_setup_teardown(next_due_is_the_earliest_claimable, setup, teardown),
     };
