@@ -1,6 +1,6 @@
 /* jobs.c -- /api/jobs: the durable job queue for superusers (layer: api).
  *
- *   GET    /api/jobs               list: ?status=queued,failed &kind= &sort=-created
+ *   GET    /api/jobs               list: ?status=queued,failed &kind= &filter= &sort=-created
  *                                  &page= &perPage= (records' paging shape)
  *   GET    /api/jobs/stats         depth by status, due count, oldest due age
  *   GET    /api/jobs/{id}          view
@@ -42,8 +42,8 @@ static bool parse_count(struct str s, int64_t *out)
 }
 
 /* The list's parameters; any other is refused with a 400 naming it rather
- * than ignored (a `filter` in the filter language is not taken here). */
-static const char *const list_params[] = {"page", "perPage", "status", "kind", "sort"};
+ * than ignored. */
+static const char *const list_params[] = {"page", "perPage", "status", "kind", "filter", "sort"};
 
 static bool has_only_list_params(struct api_call *c)
 {
@@ -61,7 +61,7 @@ static bool has_only_list_params(struct api_call *c)
                      qp[i].key.ptr);
             core_problem_field(&c->problem, path, "validation_unknown_parameter",
                                "Not a parameter of the jobs list (page, perPage, status, kind, "
-                               "sort).",
+                               "filter, sort).",
                                NULL);
             core_problem_message(&c->problem, "Unknown query parameter.");
             return false;
@@ -93,6 +93,7 @@ enum rc api_jobs_list(struct http_req *req, void *ctx)
         o.per_page = CORE_JOBS_MAX_PER_PAGE;
     o.status = api_call_query(c, "status");
     o.kind = api_call_query(c, "kind");
+    o.filter = api_call_query(c, "filter");
     o.sort = api_call_query(c, "sort");
     json_t *out = NULL;
     enum rc rc = core_jobs_list(&c->aw->core, &o, &out, &c->problem);

@@ -46,8 +46,11 @@ void api_openapi_add_jobs(json_t *paths, json_t *schemas, json_t *tags)
                                   "400 401 403");
     json_object_set_new(
         list, "parameters",
-        json_pack("[o,o,o,o,o]", query("status", "comma-separated statuses"),
+        json_pack("[o,o,o,o,o,o]", query("status", "comma-separated statuses"),
                   query("kind", "one kind"),
+                  query("filter", "the filter language over the fields shown (times as date "
+                                  "text, e.g. created > '2026-12-01 00:00:00.000Z'; payload.x "
+                                  "paths), e.g. attempts > 2 && lastError ~ 'timeout'"),
                   query("sort", "fields (created, updated, runAt, priority, attempts, status, "
                                 "kind, finishedAt), - for descending; default -created"),
                   query("page", "from 1"), query("perPage", "1..1000, default 30")));

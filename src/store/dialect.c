@@ -41,6 +41,21 @@ enum rc store_dialect_column_as(struct buf *out, enum store_dialect d, struct st
     return buf_append_cstr(out, type);
 }
 
+enum rc store_dialect_ms_date_as(struct buf *out, enum store_dialect d, struct str column)
+{
+    /* strftime's %f is seconds with three decimals: "05.000" */
+    enum rc rc = buf_append(out, "(CASE WHEN ", 11);
+    if (!rc)
+        rc = store_dialect_ident_as(out, d, column);
+    if (!rc)
+        rc = buf_append_cstr(out, " > 0 THEN strftime('%Y-%m-%d %H:%M:%f', ");
+    if (!rc)
+        rc = store_dialect_ident_as(out, d, column);
+    if (!rc)
+        rc = buf_append_cstr(out, " / 1000.0, 'unixepoch') || 'Z' ELSE '' END)");
+    return rc;
+}
+
 enum rc store_dialect_param_as(struct buf *out, enum store_dialect d, unsigned n)
 {
     (void)d;

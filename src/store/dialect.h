@@ -38,6 +38,10 @@ enum rc store_dialect_ident_as(struct buf *out, enum store_dialect d, struct str
 /* Appends a column definition: quoted name and type with its default. */
 enum rc store_dialect_column_as(struct buf *out, enum store_dialect d, struct str name,
                                 enum store_column_kind kind);
+/* Appends an expression for an integer column of Unix ms (column, a
+ * validated name) as the contract's date text "2006-01-02 15:04:05.000Z",
+ * '' when it is 0 or less. */
+enum rc store_dialect_ms_date_as(struct buf *out, enum store_dialect d, struct str column);
 /* Appends the numbered placeholder for parameter n (1-based): ?n in SQLite. */
 enum rc store_dialect_param_as(struct buf *out, enum store_dialect d, unsigned n);
 

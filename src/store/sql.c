@@ -68,6 +68,12 @@ void store_sql_int(struct store_sql *q, int64_t v)
     q->rc = buf_append_u64(q->out, v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v);
 }
 
+void store_sql_ms_date(struct store_sql *q, struct str column)
+{
+    if (!q->rc)
+        q->rc = store_dialect_ms_date_as(q->out, q->dialect, column);
+}
+
 void store_sql_column(struct store_sql *q, struct str name, enum store_column_kind kind)
 {
     if (!q->rc)

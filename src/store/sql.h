@@ -56,6 +56,8 @@ unsigned store_sql_param(struct store_sql *q);
 void store_sql_param_at(struct store_sql *q, unsigned n);
 /* Appends an integer literal (LIMIT, OFFSET, computed constants). */
 void store_sql_int(struct store_sql *q, int64_t v);
+/* Appends an integer column of Unix ms as date text (store_dialect_ms_date_as). */
+void store_sql_ms_date(struct store_sql *q, struct str column);
 /* Appends a column definition: quoted name, type and default for kind. */
 void store_sql_column(struct store_sql *q, struct str name, enum store_column_kind kind);
 /* Records an error found by the caller while building (the first one wins). */

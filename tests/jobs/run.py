@@ -25,6 +25,7 @@ import threading
 import time
 import traceback
 import urllib.error
+import urllib.parse
 import urllib.request
 import zlib
 
@@ -483,9 +484,25 @@ def jobs_api():
     check(st == 400, "unknown status is 400")
     st, _ = api.call("GET", "/api/jobs?sort=payload")
     check(st == 400, "unknown sort field is 400")
-    st, j = api.call("GET", "/api/jobs?filter=kind%3D%27http%27")
-    check(st == 400 and "filter" in j["data"], "an unknown parameter is refused, named: %d %r"
+    st, j = api.call("GET", "/api/jobs?bogus=1")
+    check(st == 400 and "bogus" in j["data"], "an unknown parameter is refused, named: %d %r"
           % (st, j))
+    # the filter language over the fields as shown: numbers, text, date text, payload paths
+    q = urllib.parse.quote
+    j = api.jobs("&filter=" + q("priority > 2 && dedupeKey = 'k'"))
+    check([x["id"] for x in j["items"]] == [a["id"]], "filter on numbers and text: %r" % j)
+    j = api.jobs("&filter=" + q("runAt >= '2030-01-01 00:00:00.000Z'"))
+    check([x["id"] for x in j["items"]] == [a["id"]], "filter on a time as date text: %r" % j)
+    j = api.jobs("&filter=" + q("payload.n = 1 && status = 'queued'") + "&kind=http")
+    check([x["id"] for x in j["items"]] == [c["id"]] and j["totalItems"] == 1,
+          "filter on a payload path, with kind: %r" % j)
+    j = api.jobs("&filter=" + q("created > @now") + "&status=queued")
+    check(j["totalItems"] == 0, "date macros: %r" % j)
+    st, j = api.call("GET", "/api/jobs?filter=" + q("nosuch = 1"))
+    check(st == 400 and "filter" in j["data"], "an unknown field in a filter is 400: %d %r"
+          % (st, j))
+    st, j = api.call("GET", "/api/jobs?filter=" + q("attempts >"))
+    check(st == 400 and "filter" in j["data"], "a broken filter is 400: %d %r" % (st, j))
     v = api.ok("GET", "/api/jobs/" + c["id"])
     check(v["payload"] == {"n": 1}, "view: %r" % v)
     st, _ = api.call("GET", "/api/jobs/aaaaaaaaaaaaaaa")

@@ -1,12 +1,17 @@
 /* jobs_admin.c -- see jobs_admin.h. */
 #include "core/jobs/jobs_admin.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
 #include "base/alloc.h"
+#include "base/arena.h"
 #include "base/chrono.h"
+#include "core/app.h"
+#include "core/filter/sqlgen.h"
+#include "core/schema/collection_json.h"
 #include "core/jobs/registry.h"
 #include "core/jobs/schedule.h"
 #include "store/sql.h"
@@ -36,8 +41,54 @@ static const char *sort_field(struct str s)
     return NULL;
 }
 
-/* Appends the WHERE clause; binds are numbered in order: statuses, kind. */
-static void add_where(struct store_sql *q, const struct core_jobs_list_opts *o, size_t nstatus)
+/* The jobs as the list's filter sees them: a collection whose fields are
+ * the API's, over the subquery jobs_view writes (times as date text). */
+static const char jobs_fields_json[] =
+    "{\"name\":\"_jobs\",\"type\":\"base\",\"fields\":["
+    "{\"name\":\"kind\",\"type\":\"text\"},{\"name\":\"payload\",\"type\":\"json\"},"
+    "{\"name\":\"status\",\"type\":\"text\"},{\"name\":\"priority\",\"type\":\"number\"},"
+    "{\"name\":\"runAt\",\"type\":\"date\"},{\"name\":\"attempts\",\"type\":\"number\"},"
+    "{\"name\":\"maxAttempts\",\"type\":\"number\"},{\"name\":\"dedupeKey\",\"type\":\"text\"},"
+    "{\"name\":\"lastError\",\"type\":\"text\"},{\"name\":\"finishedAt\",\"type\":\"date\"},"
+    "{\"name\":\"created\",\"type\":\"date\"},{\"name\":\"updated\",\"type\":\"date\"}]}";
+static struct core_collection *jobs_collection;
+static pthread_once_t jobs_collection_once = PTHREAD_ONCE_INIT;
+
+static void jobs_collection_load(void)
+{
+    json_t *j = json_loads(jobs_fields_json, 0, NULL);
+    struct core_problem p;
+    core_problem_init(&p);
+    if (core_collection_from_json(j, NULL, NULL, "", &jobs_collection, &p) != RC_OK)
+        jobs_collection = NULL;
+    core_problem_cleanup(&p);
+    json_decref(j);
+}
+
+/* The jobs' rows as the filter names them, aliased "r" (rowid as _rid). */
+static void jobs_view(struct store_sql *q)
+{
+    static const char *const plain[] = {"id",       "kind",     "payload",     "status",
+                                        "priority", "attempts", "maxAttempts", "lastError"};
+    static const char *const times[] = {"runAt", "finishedAt", "created", "updated"};
+    store_sql_add(q, "(SELECT rowid AS \"_rid\", COALESCE(\"dedupeKey\", '') AS \"dedupeKey\"");
+    for (size_t i = 0; i < sizeof(plain) / sizeof(plain[0]); i++) {
+        store_sql_add(q, ", ");
+        store_sql_ident(q, str_from_cstr(plain[i]));
+    }
+    for (size_t i = 0; i < sizeof(times) / sizeof(times[0]); i++) {
+        store_sql_add(q, ", ");
+        store_sql_ms_date(q, str_from_cstr(times[i]));
+        store_sql_add(q, " AS ");
+        store_sql_ident(q, str_from_cstr(times[i]));
+    }
+    store_sql_add(q, " FROM _jobs) AS \"r\"");
+}
+
+/* Appends the WHERE clause; binds are numbered in order: statuses, kind,
+ * then the filter's (compiled with that base). */
+static void add_where(struct store_sql *q, const struct core_jobs_list_opts *o, size_t nstatus,
+                      const struct core_sql_fragment *filter)
 {
     store_sql_add(q, " WHERE 1");
     if (nstatus) {
@@ -53,16 +104,54 @@ static void add_where(struct store_sql *q, const struct core_jobs_list_opts *o, 
         store_sql_add(q, " AND kind = ");
         store_sql_param(q);
     }
+    if (filter) {
+        store_sql_add(q, " AND rowid IN (SELECT \"r\".\"_rid\" FROM ");
+        jobs_view(q);
+        store_sql_add(q, " WHERE ");
+        store_sql_addn(q, filter->sql);
+        store_sql_add(q, ")");
+    }
 }
 
-static void bind_where(struct store_stmt *st, const struct core_jobs_list_opts *o,
-                       const struct str *status, size_t nstatus)
+static enum rc bind_where(struct store_stmt *st, const struct core_jobs_list_opts *o,
+                          const struct str *status, size_t nstatus,
+                          const struct core_sql_fragment *filter)
 {
     int n = 1;
     for (size_t i = 0; i < nstatus; i++)
         store_bind_text(st, n++, status[i]);
     if (o->kind.len)
-        store_bind_text(st, n, o->kind);
+        store_bind_text(st, n++, o->kind);
+    return filter ? core_sql_fragment_bind(st, filter, (size_t)n - 1) : RC_OK;
+}
+
+/* Compiles o's filter into *f (NULL when none); RC_INVALID with the
+ * compiler's message in p. */
+static enum rc compile_filter(struct core_worker *cw, const struct core_jobs_list_opts *o,
+                              size_t base, struct arena *a, struct core_sql_fragment *f,
+                              const struct core_sql_fragment **out, struct core_problem *p)
+{
+    *out = NULL;
+    if (!o->filter.len)
+        return RC_OK;
+    pthread_once(&jobs_collection_once, jobs_collection_load);
+    if (!jobs_collection)
+        return RC_NOMEM;
+    struct core_filter_options fo = {.schema = core_app_schema(cw->app),
+                                     .collection = jobs_collection,
+                                     .alias = "r",
+                                     .allow_hidden = true,
+                                     .param_base = base};
+    char err[256], msg[320];
+    enum rc rc = core_filter_compile(&fo, o->filter, a, f, err, sizeof(err));
+    if (rc == RC_INVALID) {
+        snprintf(msg, sizeof(msg), "Invalid filter: %s", err);
+        core_problem_field(p, "filter", "validation_invalid_filter", msg, NULL);
+        core_problem_message(p, "Invalid filter.");
+    }
+    if (!rc)
+        *out = f;
+    return rc;
 }
 
 enum rc core_jobs_list(struct core_worker *cw, const struct core_jobs_list_opts *o, json_t **out,
@@ -77,12 +166,21 @@ enum rc core_jobs_list(struct core_worker *cw, const struct core_jobs_list_opts 
         }
         status[nstatus++] = one;
     }
+    struct arena a;
+    arena_init(&a, 4096);
+    struct core_sql_fragment fragment;
+    const struct core_sql_fragment *filter;
+    enum rc rc = compile_filter(cw, o, nstatus + (o->kind.len ? 1 : 0), &a, &fragment, &filter, p);
+    if (rc) {
+        arena_cleanup(&a);
+        return rc;
+    }
     struct buf sql;
     buf_init(&sql, 1 << 16);
     struct store_sql q;
     store_sql_begin(&q, &sql);
     store_sql_add(&q, CORE_JOB_SELECT);
-    add_where(&q, o, nstatus);
+    add_where(&q, o, nstatus, filter);
     store_sql_add(&q, " ORDER BY ");
     struct str sort = o->sort.len ? o->sort : STR_LIT("-created");
     int terms = 0;
@@ -95,6 +193,7 @@ enum rc core_jobs_list(struct core_worker *cw, const struct core_jobs_list_opts 
         const char *f = sort_field(one);
         if (!f || terms == 4) {
             buf_cleanup(&sql);
+            arena_cleanup(&a);
             core_problem_message(p, "Invalid sort field.");
             return RC_INVALID;
         }
@@ -108,12 +207,13 @@ enum rc core_jobs_list(struct core_worker *cw, const struct core_jobs_list_opts 
     store_sql_int(&q, (o->page - 1) * o->per_page);
     core_worker_begin_read(cw);
     struct store_stmt *st = NULL;
-    enum rc rc = store_sql_end(&q);
+    rc = store_sql_end(&q);
     if (!rc)
         rc = store_prepare(cw->db, buf_str(&sql), &st);
     json_t *items = json_array();
+    if (!rc && (rc = bind_where(st, o, status, nstatus, filter)) != RC_OK)
+        store_done(st);
     if (!rc) {
-        bind_where(st, o, status, nstatus);
         while ((rc = store_step(st)) == RC_OK)
             json_array_append_new(items, core_job_row_json(st));
         store_done(st);
@@ -125,12 +225,13 @@ enum rc core_jobs_list(struct core_worker *cw, const struct core_jobs_list_opts 
         buf_reset(&sql);
         store_sql_begin(&q, &sql);
         store_sql_add(&q, "SELECT COUNT(*) FROM _jobs");
-        add_where(&q, o, nstatus);
+        add_where(&q, o, nstatus, filter);
         rc = store_sql_end(&q);
         if (!rc)
             rc = store_prepare(cw->db, buf_str(&sql), &st);
+        if (!rc && (rc = bind_where(st, o, status, nstatus, filter)) != RC_OK)
+            store_done(st);
         if (!rc) {
-            bind_where(st, o, status, nstatus);
             rc = store_step(st);
             total = rc == RC_OK ? store_column_int64(st, 0) : 0;
             store_done(st);
@@ -138,6 +239,7 @@ enum rc core_jobs_list(struct core_worker *cw, const struct core_jobs_list_opts 
         }
     }
     buf_cleanup(&sql);
+    arena_cleanup(&a);
     if (rc) {
         json_decref(items);
         return rc;

@@ -16,13 +16,15 @@
 struct core_jobs_list_opts {
     struct str status; /* comma-separated statuses; len 0 = any */
     struct str kind;   /* exact; len 0 = any */
+    struct str filter; /* the filter language over the jobs as the API shows them; len 0 = none */
     struct str sort;   /* e.g. "-created,priority"; len 0 = "-created" */
     int64_t page;      /* from 1 */
     int64_t per_page;  /* 1..CORE_JOBS_MAX_PER_PAGE */
 };
 
 /* {page, perPage, totalItems, totalPages, items}. RC_INVALID (message in p)
- * for an unknown status or sort field. */
+ * for an unknown status or sort field, or a filter that does not compile
+ * (times in a filter are date text, as the API shows them). */
 enum rc core_jobs_list(struct core_worker *cw, const struct core_jobs_list_opts *o, json_t **out,
                        struct core_problem *p);
 /* One job; RC_NOT_FOUND. */
