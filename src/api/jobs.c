@@ -94,6 +94,7 @@ enum rc api_jobs_list(struct http_req *req, void *ctx)
     o.status = api_call_query(c, "status");
     o.kind = api_call_query(c, "kind");
     o.filter = api_call_query(c, "filter");
+    o.schema = c->core.schema;
     o.sort = api_call_query(c, "sort");
     json_t *out = NULL;
     enum rc rc = core_jobs_list(&c->aw->core, &o, &out, &c->problem);

@@ -9,7 +9,6 @@
 #include "base/alloc.h"
 #include "base/arena.h"
 #include "base/chrono.h"
-#include "core/app.h"
 #include "core/filter/sqlgen.h"
 #include "core/schema/collection_json.h"
 #include "core/jobs/registry.h"
@@ -127,9 +126,9 @@ static enum rc bind_where(struct store_stmt *st, const struct core_jobs_list_opt
 
 /* Compiles o's filter into *f (NULL when none); RC_INVALID with the
  * compiler's message in p. */
-static enum rc compile_filter(struct core_worker *cw, const struct core_jobs_list_opts *o,
-                              size_t base, struct arena *a, struct core_sql_fragment *f,
-                              const struct core_sql_fragment **out, struct core_problem *p)
+static enum rc compile_filter(const struct core_jobs_list_opts *o, size_t base, struct arena *a,
+                              struct core_sql_fragment *f, const struct core_sql_fragment **out,
+                              struct core_problem *p)
 {
     *out = NULL;
     if (!o->filter.len)
@@ -137,7 +136,7 @@ static enum rc compile_filter(struct core_worker *cw, const struct core_jobs_lis
     pthread_once(&jobs_collection_once, jobs_collection_load);
     if (!jobs_collection)
         return RC_NOMEM;
-    struct core_filter_options fo = {.schema = core_app_schema(cw->app),
+    struct core_filter_options fo = {.schema = o->schema,
                                      .collection = jobs_collection,
                                      .alias = "r",
                                      .allow_hidden = true,
@@ -170,7 +169,7 @@ enum rc core_jobs_list(struct core_worker *cw, const struct core_jobs_list_opts 
     arena_init(&a, 4096);
     struct core_sql_fragment fragment;
     const struct core_sql_fragment *filter;
-    enum rc rc = compile_filter(cw, o, nstatus + (o->kind.len ? 1 : 0), &a, &fragment, &filter, p);
+    enum rc rc = compile_filter(o, nstatus + (o->kind.len ? 1 : 0), &a, &fragment, &filter, p);
     if (rc) {
         arena_cleanup(&a);
         return rc;

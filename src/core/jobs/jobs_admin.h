@@ -13,13 +13,16 @@
 
 #define CORE_JOBS_MAX_PER_PAGE 1000
 
+struct core_schema;
+
 struct core_jobs_list_opts {
     struct str status; /* comma-separated statuses; len 0 = any */
     struct str kind;   /* exact; len 0 = any */
     struct str filter; /* the filter language over the jobs as the API shows them; len 0 = none */
-    struct str sort;   /* e.g. "-created,priority"; len 0 = "-created" */
-    int64_t page;      /* from 1 */
-    int64_t per_page;  /* 1..CORE_JOBS_MAX_PER_PAGE */
+    const struct core_schema *schema; /* what @collection in filter reaches */
+    struct str sort;                  /* e.g. "-created,priority"; len 0 = "-created" */
+    int64_t page;                     /* from 1 */
+    int64_t per_page;                 /* 1..CORE_JOBS_MAX_PER_PAGE */
 };
 
 /* {page, perPage, totalItems, totalPages, items}. RC_INVALID (message in p)
