@@ -1,6 +1,6 @@
 # Dependencies: Debian 12 packages found with pkg-config. When one is missing,
 # scripts/install-deps.sh installs them (apt-get as root) or prints the command.
-PKGS      := libuv sqlite3 jansson libsodium libcurl vips libcrypt lua5.4
+PKGS      := libuv sqlite3 libpq jansson libsodium libcurl vips libcrypt lua5.4
 # Debian's libwslay-dev ships no .pc file: linked by name, checked by header.
 NOPC_LIBS := -lwslay
 TEST_PKGS := cmocka

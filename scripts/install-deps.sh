@@ -6,12 +6,13 @@
 # dashboard's browser suite (tests/browser, playwright-core). dpkg-dev,
 # lintian, systemd (systemd-analyze) and man-db build and check the Debian
 # package (make deb, tests/pkg); prometheus brings promtool, which checks the
-# metrics exposition in tests/http.
+# metrics exposition in tests/http. postgresql: the server the tests start a
+# throwaway cluster of (tests/lib/pgcluster.sh).
 set -eu
 PACKAGES="build-essential pkg-config clang-14 libclang-rt-14-dev \
 libuv1-dev libsqlite3-dev libpq-dev libhiredis-dev libsodium-dev libjansson-dev \
 libcurl4-openssl-dev libvips-dev libwslay-dev libcmocka-dev zlib1g-dev libcrypt-dev liblua5.4-dev \
-python3 python3-aiosmtpd curl socat wrk sqlite3 chromium \
+python3 python3-aiosmtpd curl socat wrk sqlite3 postgresql chromium \
 dpkg-dev lintian systemd man-db adduser prometheus"
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
     PACKAGES="$PACKAGES nodejs npm"

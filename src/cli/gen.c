@@ -38,11 +38,14 @@ static int write_all(const char *path, struct str text)
 
 int cli_gen(int argc, char **argv)
 {
-    const char *dir = "./tarmac_data", *lang = NULL, *out = NULL;
+    const char *dir = "./tarmac_data", *lang = NULL, *out = NULL, *db = "";
     const struct cli_flag flags[] = {
         {"lang", CLI_FLAG_STRING, &lang, "LANG", "ts or dart"},
         {"out", CLI_FLAG_STRING, &out, "FILE", "where to write (default stdout)"},
         {"dir", CLI_FLAG_STRING, &dir, "DIR", "data directory (default ./tarmac_data)"},
+        {"db", CLI_FLAG_STRING, &db, "URL",
+         "the database: empty = SQLite in the data directory (default); a PostgreSQL URL "
+         "(postgresql://user:pass@host:5432/app?sslmode=require) = PostgreSQL 15+"},
     };
     if (argc < 2 || strcmp(argv[1], "types") != 0) {
         bool help = argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0);
@@ -69,7 +72,7 @@ int cli_gen(int argc, char **argv)
         return CLI_EXIT_FAILURE;
     }
     struct core_app *app;
-    if (core_app_open(dir, &app) != RC_OK) {
+    if (core_app_open(dir, db, &app) != RC_OK) {
         fprintf(stderr, "tarmac gen types: cannot open the data directory \"%s\"\n", dir);
         return CLI_EXIT_FAILURE;
     }

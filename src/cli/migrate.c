@@ -110,10 +110,13 @@ static int history(struct core_app *app, const char *dir)
 
 int cli_migrate(int argc, char **argv)
 {
-    const char *dir = "./tarmac_data";
+    const char *dir = "./tarmac_data", *db = "";
     const char *migrations_dir = "";
     const struct cli_flag flags[] = {
         {"dir", CLI_FLAG_STRING, &dir, "DIR", "data directory (default ./tarmac_data)"},
+        {"db", CLI_FLAG_STRING, &db, "URL",
+         "the database: empty = SQLite in the data directory (default); a PostgreSQL URL "
+         "(postgresql://user:pass@host:5432/app?sslmode=require) = PostgreSQL 15+"},
         {"migrations-dir", CLI_FLAG_STRING, &migrations_dir, "DIR",
          "the migration files (default DIR/../tarmac_migrations)"},
     };
@@ -186,7 +189,7 @@ int cli_migrate(int argc, char **argv)
         return CLI_EXIT_FAILURE;
     }
     struct core_app *app;
-    if (core_app_open(dir, &app) != RC_OK) {
+    if (core_app_open(dir, db, &app) != RC_OK) {
         fprintf(stderr, "tarmac migrate: cannot open the data directory \"%s\"\n", dir);
         return CLI_EXIT_FAILURE;
     }

@@ -42,6 +42,7 @@
 struct serve_options {
     const char *http;
     const char *dir;
+    const char *db; /* "" = SQLite in dir */
     uint64_t workers;
     const char *log_level;
     bool is_access_log;
@@ -329,6 +330,7 @@ int cli_serve(int argc, char **argv)
     struct serve_options o = {
         .http = "127.0.0.1:8090",
         .dir = "./tarmac_data",
+        .db = "",
         .workers = 0,
         .log_level = "info",
         .is_access_log = true,
@@ -388,6 +390,9 @@ int cli_serve(int argc, char **argv)
         {"http", CLI_FLAG_STRING, &o.http, "ADDR",
          "listen address host:port (default 127.0.0.1:8090; port 0 picks a free one)"},
         {"dir", CLI_FLAG_STRING, &o.dir, "DIR", "data directory (default ./tarmac_data)"},
+        {"db", CLI_FLAG_STRING, &o.db, "URL",
+         "the database: empty = SQLite in the data directory (default); a PostgreSQL URL "
+         "(postgresql://user:pass@host:5432/app?sslmode=require) = PostgreSQL 15+"},
         {"workers", CLI_FLAG_UINT, &o.workers, "N",
          "worker threads, one loop each (default: CPUs available)"},
         {"log-level", CLI_FLAG_STRING, &o.log_level, "LEVEL",
@@ -623,9 +628,13 @@ int cli_serve(int argc, char **argv)
         return CLI_EXIT_FAILURE;
     }
     struct core_app *core = NULL;
-    if (core_app_open(o.dir, &core) != RC_OK) {
-        fprintf(stderr, "tarmac serve: cannot open the data directory \"%s\" (see the log above)\n",
-                o.dir);
+    if (core_app_open(o.dir, o.db, &core) != RC_OK) {
+        if (o.db && *o.db)
+            fprintf(stderr, "tarmac serve: cannot open the database (see the log above)\n");
+        else
+            fprintf(stderr,
+                    "tarmac serve: cannot open the data directory \"%s\" (see the log above)\n",
+                    o.dir);
         http_cors_cleanup(&cors);
         return CLI_EXIT_FAILURE;
     }

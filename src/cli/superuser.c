@@ -139,9 +139,12 @@ static int delete_superuser(struct core_app *app, const char *email)
 
 int cli_superuser(int argc, char **argv)
 {
-    const char *dir = "./tarmac_data";
+    const char *dir = "./tarmac_data", *db = "";
     const struct cli_flag flags[] = {
         {"dir", CLI_FLAG_STRING, &dir, "DIR", "data directory (default ./tarmac_data)"},
+        {"db", CLI_FLAG_STRING, &db, "URL",
+         "the database: empty = SQLite in the data directory (default); a PostgreSQL URL "
+         "(postgresql://user:pass@host:5432/app?sslmode=require) = PostgreSQL 15+"},
     };
     /* Positional arguments first, flags after them. */
     int npos = 0;
@@ -167,8 +170,9 @@ int cli_superuser(int argc, char **argv)
         return wants_help ? CLI_EXIT_OK : CLI_EXIT_USAGE;
     }
     struct core_app *app;
-    if (core_app_open(dir, &app) != RC_OK) {
-        fprintf(stderr, "tarmac superuser: cannot open the data directory \"%s\"\n", dir);
+    if (core_app_open(dir, db, &app) != RC_OK) {
+        fprintf(stderr, "tarmac superuser: cannot open the %s (see the log above)\n",
+                *db ? "database" : "data directory");
         return CLI_EXIT_FAILURE;
     }
     code = is_upsert ? upsert(app, pos[1], pos[2]) : delete_superuser(app, pos[1]);

@@ -242,7 +242,7 @@ enum rc core_app_lock_dir(const char *dir)
     return is_held ? RC_CONFLICT : RC_OK;
 }
 
-enum rc core_app_open(const char *dir, struct core_app **out)
+enum rc core_app_open(const char *dir, const char *db, struct core_app **out)
 {
     if (make_dirs(dir) != 0) {
         log_error("msg=\"cannot create the data directory\" dir=%s error=\"%s\"", dir,
@@ -268,9 +268,13 @@ enum rc core_app_open(const char *dir, struct core_app **out)
     /* A queue deep enough for a login storm on every core, bounded so it
      * answers 503 rather than growing (each queued login holds a request). */
     app->offload = net_offload_start(0, 4096);
-    size_t n = strlen(dir) + 16;
-    app->db_path = xmalloc(n);
-    snprintf(app->db_path, n, "%s/data.db", dir);
+    if (db && *db) {
+        app->db_path = xstrdup(db);
+    } else {
+        size_t n = strlen(dir) + 16;
+        app->db_path = xmalloc(n);
+        snprintf(app->db_path, n, "%s/data.db", dir);
+    }
     enum rc rc = store_writer_start(app->db_path, &app->writer);
     if (rc) {
         core_app_close(app);

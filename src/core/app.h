@@ -76,13 +76,16 @@ struct core_app {
  * superuser can be set while the server runs. */
 enum rc core_app_lock_dir(const char *dir);
 
-/* Opens (creating if needed) the data directory's database, migrates the
+/* Opens (creating if needed) the app's database, migrates the
  * system tables, loads the schema, and on a fresh directory creates the
  * `_superusers` and `users` collections; on an older one, upgrades the
  * records it stored (core/data_upgrade.h: plain password field values are
  * hashed once, with the default argon2id cost, ~25 ms each). Blocking: call
- * before workers start. RC_IO when the directory or database cannot be used. */
-enum rc core_app_open(const char *dir, struct core_app **out);
+ * before workers start. The database is db, a PostgreSQL URL (store_open),
+ * or, when db is NULL or "", the SQLite file <dir>/data.db; dir holds
+ * uploaded files and local state either way. RC_IO when the directory or
+ * database cannot be used (the reason is logged). */
+enum rc core_app_open(const char *dir, const char *db, struct core_app **out);
 /* Loads the scripts of cfg->dir (core/hooks/hooks.h) and lets them hear
  * record changes. Before the workers start. RC_INVALID with err when one
  * fails to load. */

@@ -1,10 +1,5 @@
-/* dialect.c -- see dialect.h (SQLite). */
+/* dialect.c -- see dialect.h. */
 #include "store/dialect.h"
-
-enum store_dialect store_dialect_current(void)
-{
-    return STORE_DIALECT_SQLITE;
-}
 
 enum rc store_dialect_ident_as(struct buf *out, enum store_dialect d, struct str name)
 {
@@ -19,34 +14,44 @@ enum rc store_dialect_ident_as(struct buf *out, enum store_dialect d, struct str
     return rc ? rc : buf_append(out, "\"", 1);
 }
 
+/* Each kind's type and default, per dialect (STYLE.md §1.4: a table). */
+static const char *const column_types[][2] = {
+    /* The id default only matters for rows inserted outside the API. */
+    [STORE_COLUMN_ID] = {" TEXT PRIMARY KEY DEFAULT ('r'||lower(hex(randomblob(7)))) NOT NULL",
+                         " TEXT PRIMARY KEY DEFAULT ('r'||substr(md5(random()::text), 1, 14)) "
+                         "NOT NULL"},
+    [STORE_COLUMN_TEXT] = {" TEXT DEFAULT '' NOT NULL", " TEXT DEFAULT '' NOT NULL"},
+    [STORE_COLUMN_NUMBER] = {" NUMERIC DEFAULT 0 NOT NULL", " NUMERIC DEFAULT 0 NOT NULL"},
+    [STORE_COLUMN_BOOL] = {" BOOLEAN DEFAULT FALSE NOT NULL", " BOOLEAN DEFAULT FALSE NOT NULL"},
+    [STORE_COLUMN_JSON] = {" JSON DEFAULT NULL", " JSONB DEFAULT NULL"},
+    [STORE_COLUMN_JSON_ARRAY] = {" JSON DEFAULT '[]' NOT NULL", " JSONB DEFAULT '[]' NOT NULL"},
+    [STORE_COLUMN_JSON_POINT] = {" JSON DEFAULT '{\"lon\":0,\"lat\":0}' NOT NULL",
+                                 " JSONB DEFAULT '{\"lon\":0,\"lat\":0}' NOT NULL"},
+};
+
 enum rc store_dialect_column_as(struct buf *out, enum store_dialect d, struct str name,
                                 enum store_column_kind kind)
 {
     enum rc rc = store_dialect_ident_as(out, d, name);
-    if (rc)
-        return rc;
-    const char *type = "";
-    switch (kind) {
-    case STORE_COLUMN_ID:
-        /* The default only matters for rows inserted outside the API. */
-        type = " TEXT PRIMARY KEY DEFAULT ('r'||lower(hex(randomblob(7)))) NOT NULL";
-        break;
-    case STORE_COLUMN_TEXT: type = " TEXT DEFAULT '' NOT NULL"; break;
-    case STORE_COLUMN_NUMBER: type = " NUMERIC DEFAULT 0 NOT NULL"; break;
-    case STORE_COLUMN_BOOL: type = " BOOLEAN DEFAULT FALSE NOT NULL"; break;
-    case STORE_COLUMN_JSON: type = " JSON DEFAULT NULL"; break;
-    case STORE_COLUMN_JSON_ARRAY: type = " JSON DEFAULT '[]' NOT NULL"; break;
-    case STORE_COLUMN_JSON_POINT: type = " JSON DEFAULT '{\"lon\":0,\"lat\":0}' NOT NULL"; break;
-    }
-    return buf_append_cstr(out, type);
+    return rc ? rc : buf_append_cstr(out, column_types[kind][d]);
 }
 
 enum rc store_dialect_ms_date_as(struct buf *out, enum store_dialect d, struct str column)
 {
-    /* strftime's %f is seconds with three decimals: "05.000" */
     enum rc rc = buf_append(out, "(CASE WHEN ", 11);
     if (!rc)
         rc = store_dialect_ident_as(out, d, column);
+    if (d == STORE_DIALECT_POSTGRES) {
+        if (!rc)
+            rc = buf_append_cstr(out, " > 0 THEN to_char(to_timestamp(");
+        if (!rc)
+            rc = store_dialect_ident_as(out, d, column);
+        if (!rc)
+            rc = buf_append_cstr(out, " / 1000.0) AT TIME ZONE 'UTC', "
+                                      "'YYYY-MM-DD HH24:MI:SS.MS') || 'Z' ELSE '' END)");
+        return rc;
+    }
+    /* strftime's %f is seconds with three decimals: "05.000" */
     if (!rc)
         rc = buf_append_cstr(out, " > 0 THEN strftime('%Y-%m-%d %H:%M:%f', ");
     if (!rc)
@@ -58,7 +63,6 @@ enum rc store_dialect_ms_date_as(struct buf *out, enum store_dialect d, struct s
 
 enum rc store_dialect_param_as(struct buf *out, enum store_dialect d, unsigned n)
 {
-    (void)d;
-    enum rc rc = buf_append(out, "?", 1);
+    enum rc rc = buf_append(out, d == STORE_DIALECT_POSTGRES ? "$" : "?", 1);
     return rc ? rc : buf_append_u64(out, n);
 }

@@ -17,9 +17,10 @@
 /* The engines whose SQL text we write. */
 enum store_dialect {
     STORE_DIALECT_SQLITE,
+    STORE_DIALECT_POSTGRES,
 };
 
-/* The dialect of the database the process opened (SQLite until #10). */
+/* The dialect of the database the process opened (store_open sets it). */
 enum store_dialect store_dialect_current(void);
 
 /* How a column stores its values (spec §5.3's storage column). */
@@ -42,7 +43,8 @@ enum rc store_dialect_column_as(struct buf *out, enum store_dialect d, struct st
  * validated name) as the contract's date text "2006-01-02 15:04:05.000Z",
  * '' when it is 0 or less. */
 enum rc store_dialect_ms_date_as(struct buf *out, enum store_dialect d, struct str column);
-/* Appends the numbered placeholder for parameter n (1-based): ?n in SQLite. */
+/* Appends the numbered placeholder for parameter n (1-based): ?n in SQLite,
+ * $n in PostgreSQL. */
 enum rc store_dialect_param_as(struct buf *out, enum store_dialect d, unsigned n);
 
 #endif

@@ -1,9 +1,4 @@
-/* sqlite.c -- see sqlite.h. The statement cache is an open-addressing hash
- * table keyed by SQL text that grows by doubling. An app's queries are a few
- * hundred texts, but filters a client writes each have a text of their own
- * (their values are parameters, their shapes are not), so the cache is
- * bounded: at STORE_STMT_CACHE_MAX statements, every one not in use is
- * finalized and the hot ones are prepared again on their next use. */
+/* sqlite.c -- see sqlite.h: the SQLite engine's table (engine.h). */
 #include "store/sqlite.h"
 
 #include <limits.h>
@@ -12,26 +7,14 @@
 #include "base/alloc.h"
 #include "base/fault.h"
 #include "base/log.h"
+#include "store/engine.h"
 #include "store/fault.h"
 
-/* A cached statement: owned by its connection's cache, handed out by
- * store_prepare and back by store_done. */
-struct store_stmt {
-    sqlite3_stmt *st;
-    char *sql;
-    size_t sql_len;
-    uint64_t hash;
-    bool in_use;    /* handed out and not yet done: never finalized meanwhile */
-    unsigned keeps; /* store_keep minus store_unkeep: never finalized while > 0 */
-};
-
-struct store_conn {
+/* A connection: the handle and the budget its progress handler reads. */
+struct sconn {
     sqlite3 *db;
-    struct store_stmt **slots; /* NULL: empty slot */
-    size_t slot_count;         /* a power of two */
-    size_t used;
-    struct budget *budget; /* NULL: none */
-    char errbuf[4096];     /* store_unique_columns' names */
+    struct budget *budget;   /* NULL: none */
+    sqlite3_stmt *data_vers; /* PRAGMA data_version, prepared on first use */
 };
 
 enum rc store_sqlite_rc(int rc)
@@ -92,12 +75,13 @@ __attribute__((constructor)) static void install_db_malloc(void)
 }
 #endif
 
-enum rc store_exec(struct store_conn *db, const char *sql)
+static enum rc s_exec(void *conn, const char *sql)
 {
+    struct sconn *c = conn;
     if (fault_hit(FAULT_STEP))
         return RC_IO;
     char *msg = NULL;
-    int rc = sqlite3_exec(db->db, sql, NULL, NULL, &msg);
+    int rc = sqlite3_exec(c->db, sql, NULL, NULL, &msg);
     if (rc != SQLITE_OK) {
         log_warn("msg=\"sqlite exec failed\" rc=%d error=\"%s\"", rc, msg ? msg : "");
         sqlite3_free(msg);
@@ -110,18 +94,27 @@ enum rc store_exec(struct store_conn *db, const char *sql)
  * It only reads the budget and the clock, never the connection. */
 static int on_progress(void *ctx)
 {
-    struct store_conn *db = ctx;
-    return db->budget && budget_is_over(db->budget);
+    struct sconn *c = ctx;
+    return c->budget && budget_is_over(c->budget);
 }
 
-struct budget *store_set_budget(struct store_conn *db, struct budget *b)
+static void s_set_budget(void *conn, struct budget *b)
 {
-    struct budget *old = db->budget;
-    db->budget = b;
-    return old;
+    struct sconn *c = conn;
+    c->budget = b;
 }
 
-enum rc store_open(const char *path, enum store_open_mode mode, struct store_conn **out)
+static void s_close(void *conn)
+{
+    struct sconn *c = conn;
+    if (!c)
+        return;
+    sqlite3_finalize(c->data_vers);
+    sqlite3_close_v2(c->db);
+    xfree(c);
+}
+
+static enum rc s_open(const char *path, enum store_open_mode mode, void **out)
 {
     int flags =
         SQLITE_OPEN_NOMUTEX | (mode == STORE_OPEN_WRITE ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
@@ -136,10 +129,8 @@ enum rc store_open(const char *path, enum store_open_mode mode, struct store_con
         sqlite3_close(h);
         return RC_IO;
     }
-    struct store_conn *db = xcalloc(1, sizeof(*db));
-    db->db = h;
-    db->slot_count = 64;
-    db->slots = xcalloc(db->slot_count, sizeof(*db->slots));
+    struct sconn *c = xcalloc(1, sizeof(*c));
+    c->db = h;
     /* Waiting on a lock blocks the thread: readers never wait in WAL mode,
      * and the writer is alone, so this only covers checkpoints and other
      * processes (a backup tool). */
@@ -148,204 +139,80 @@ enum rc store_open(const char *path, enum store_open_mode mode, struct store_con
      * call every STORE_SQLITE_PROGRESS_OPS instructions and answers at once
      * while no budget is set. */
     if (mode == STORE_OPEN_READ)
-        sqlite3_progress_handler(h, STORE_SQLITE_PROGRESS_OPS, on_progress, db);
+        sqlite3_progress_handler(h, STORE_SQLITE_PROGRESS_OPS, on_progress, c);
     const char *pragmas = mode == STORE_OPEN_WRITE
                               ? "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
                                 "PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;"
                                 "PRAGMA cache_size=-16000;"
                               : "PRAGMA foreign_keys=ON; PRAGMA query_only=ON;"
                                 "PRAGMA temp_store=MEMORY; PRAGMA cache_size=-16000;";
-    if (store_exec(db, pragmas) != RC_OK) {
-        store_close(db);
+    if (s_exec(c, pragmas) != RC_OK) {
+        s_close(c);
         return RC_IO;
     }
-    *out = db;
+    *out = c;
     return RC_OK;
-}
-
-static void stmt_free(struct store_stmt *st)
-{
-    if (!st)
-        return;
-    sqlite3_finalize(st->st);
-    xfree(st->sql);
-    xfree(st);
-}
-
-void store_close(struct store_conn *db)
-{
-    if (!db)
-        return;
-    for (size_t i = 0; i < db->slot_count; i++)
-        stmt_free(db->slots[i]);
-    xfree(db->slots);
-    sqlite3_close_v2(db->db);
-    xfree(db);
 }
 
 sqlite3 *store_sqlite_handle(struct store_conn *db)
 {
-    return db->db;
-}
-
-/* Places st in a table of n slots (a power of two) that has room. */
-static void place(struct store_stmt **slots, size_t n, struct store_stmt *st)
-{
-    size_t j = st->hash & (n - 1);
-    while (slots[j])
-        j = (j + 1) & (n - 1);
-    slots[j] = st;
-}
-
-/* Rebuilds the table with n slots, keeping the statements keep says. */
-static void rebuild(struct store_conn *db, size_t n, bool keep_idle)
-{
-    struct store_stmt **slots = xcalloc(n, sizeof(*slots));
-    size_t used = 0;
-    for (size_t i = 0; i < db->slot_count; i++) {
-        struct store_stmt *st = db->slots[i];
-        if (!st)
-            continue;
-        if (!keep_idle && !st->in_use && !st->keeps) {
-            stmt_free(st);
-            continue;
-        }
-        place(slots, n, st);
-        used++;
-    }
-    xfree(db->slots);
-    db->slots = slots;
-    db->slot_count = n;
-    db->used = used;
-}
-
-enum rc store_prepare(struct store_conn *db, struct str sql, struct store_stmt **out)
-{
-    uint64_t h = str_hash(sql);
-    size_t mask = db->slot_count - 1;
-    for (size_t j = h & mask; db->slots[j]; j = (j + 1) & mask) {
-        struct store_stmt *c = db->slots[j];
-        if (c->hash == h && c->sql_len == sql.len && memcmp(c->sql, sql.ptr, sql.len) == 0) {
-            c->in_use = true;
-            *out = c;
-            return RC_OK;
-        }
-    }
-    sqlite3_stmt *stmt = NULL;
-    int rc =
-        sqlite3_prepare_v3(db->db, sql.ptr, (int)sql.len, SQLITE_PREPARE_PERSISTENT, &stmt, NULL);
-    if (rc != SQLITE_OK) {
-        log_warn("msg=\"sqlite prepare failed\" error=\"%s\" sql=\"%.*s\"", sqlite3_errmsg(db->db),
-                 (int)(sql.len > 300 ? 300 : sql.len), sql.ptr);
-        return rc == SQLITE_NOMEM ? RC_NOMEM : RC_INVALID;
-    }
-    if (db->used >= STORE_STMT_CACHE_MAX) {
-        size_t before = db->used;
-        rebuild(db, db->slot_count, false);
-        log_info("msg=\"statement cache flushed\" statements=%zu kept=%zu", before, db->used);
-    }
-    if ((db->used + 1) * 4 > db->slot_count * 3)
-        rebuild(db, db->slot_count * 2, true);
-    struct store_stmt *st = xcalloc(1, sizeof(*st));
-    st->st = stmt;
-    st->sql = xstrndup(sql.ptr, sql.len);
-    st->sql_len = sql.len;
-    st->hash = h;
-    st->in_use = true;
-    place(db->slots, db->slot_count, st);
-    db->used++;
-    *out = st;
-    return RC_OK;
+    return ((struct sconn *)store_conn_handle(db))->db;
 }
 
 sqlite3_stmt *store_sqlite_stmt(struct store_stmt *st)
 {
-    return st->st;
+    return store_stmt_handle(st);
 }
 
-size_t store_stmt_cache_size(const struct store_conn *db)
+static enum rc s_prepare(void *conn, struct str sql, void **out)
 {
-    return db->used;
-}
-
-enum rc store_has_object(struct store_conn *db, struct str name, bool *out)
-{
-    struct store_stmt *st;
-    enum rc rc = store_prepare(
-        db, STR_LIT("SELECT 1 FROM sqlite_schema WHERE lower(name) = lower(?1) LIMIT 1"), &st);
-    if (rc)
-        return rc;
-    sqlite3_bind_text(st->st, 1, name.ptr, (int)name.len, SQLITE_STATIC);
-    int step = sqlite3_step(st->st);
-    store_done(st);
-    if (step != SQLITE_ROW && step != SQLITE_DONE)
-        return store_sqlite_rc(step);
-    *out = step == SQLITE_ROW;
+    struct sconn *c = conn;
+    sqlite3_stmt *stmt = NULL;
+    int rc =
+        sqlite3_prepare_v3(c->db, sql.ptr, (int)sql.len, SQLITE_PREPARE_PERSISTENT, &stmt, NULL);
+    if (rc != SQLITE_OK) {
+        log_warn("msg=\"sqlite prepare failed\" error=\"%s\" sql=\"%.*s\"", sqlite3_errmsg(c->db),
+                 (int)(sql.len > 300 ? 300 : sql.len), sql.ptr);
+        return rc == SQLITE_NOMEM ? RC_NOMEM : RC_INVALID;
+    }
+    *out = stmt;
     return RC_OK;
 }
 
-int64_t store_data_version(struct store_conn *db)
+static void s_finalize(void *st)
+{
+    sqlite3_finalize(st);
+}
+
+static int64_t s_data_version(void *conn)
 {
     /* The pragma runs in a read transaction of its own, so it sees every
      * commit made before it (the file control would report the value the
      * pager saw at its last transaction, possibly before a commit). */
-    struct store_stmt *st;
-    if (store_prepare(db, STR_LIT("PRAGMA data_version"), &st) != RC_OK)
+    struct sconn *c = conn;
+    if (!c->data_vers &&
+        sqlite3_prepare_v3(c->db, "PRAGMA data_version", -1, SQLITE_PREPARE_PERSISTENT,
+                           &c->data_vers, NULL) != SQLITE_OK)
         return -1;
-    int64_t v = sqlite3_step(st->st) == SQLITE_ROW ? sqlite3_column_int64(st->st, 0) : -1;
-    store_done(st);
+    int64_t v =
+        sqlite3_step(c->data_vers) == SQLITE_ROW ? sqlite3_column_int64(c->data_vers, 0) : -1;
+    sqlite3_reset(c->data_vers);
     return v;
 }
 
-enum rc store_begin_read(struct store_conn *db)
+static bool s_in_transaction(void *conn)
 {
-    /* BEGIN alone takes no lock; the first SELECT starts the read. Cached,
-     * as every statement: a worker runs it once per loop iteration. */
-    struct store_stmt *st;
-    enum rc rc = store_prepare(db, STR_LIT("BEGIN"), &st);
-    if (rc)
-        return rc;
-    int step = sqlite3_step(st->st);
-    store_done(st);
-    if (step == SQLITE_DONE)
-        return RC_OK;
-    return step == SQLITE_ROW ? RC_INTERNAL : store_sqlite_rc(step);
+    return !sqlite3_get_autocommit(((struct sconn *)conn)->db);
 }
 
-void store_end_read(struct store_conn *db)
+static void s_reset(void *st)
 {
-    struct store_stmt *st;
-    if (store_prepare(db, STR_LIT("COMMIT"), &st) == RC_OK) {
-        (void)sqlite3_step(st->st);
-        store_done(st);
-    }
-    /* A read transaction left open would pin this connection to its
-     * snapshot for good: every later read would miss every later commit. */
-    if (!sqlite3_get_autocommit(db->db))
-        (void)store_exec(db, "ROLLBACK");
+    sqlite3_reset(st);
 }
 
-void store_keep(struct store_stmt *st)
+static void s_clear(void *st)
 {
-    st->keeps++;
-}
-
-void store_unkeep(struct store_stmt *st)
-{
-    if (st->keeps)
-        st->keeps--;
-}
-
-void store_done(struct store_stmt *st)
-{
-    sqlite3_reset(st->st);
-    sqlite3_clear_bindings(st->st);
-    st->in_use = false;
-}
-
-void store_reset(struct store_stmt *st)
-{
-    sqlite3_reset(st->st);
+    sqlite3_clear_bindings(st);
 }
 
 static enum rc bind_rc(int rc)
@@ -353,52 +220,43 @@ static enum rc bind_rc(int rc)
     return rc == SQLITE_OK ? RC_OK : store_sqlite_rc(rc);
 }
 
-static enum rc bind_text(struct store_stmt *st, int index, struct str v, sqlite3_destructor_type d)
+static enum rc s_bind_text(void *st, int index, struct str v, bool copy)
 {
     if (v.len > INT_MAX)
         return RC_TOO_LARGE;
-    return bind_rc(sqlite3_bind_text(st->st, index, v.ptr ? v.ptr : "", (int)v.len, d));
+    return bind_rc(sqlite3_bind_text(st, index, v.ptr ? v.ptr : "", (int)v.len,
+                                     copy ? SQLITE_TRANSIENT : SQLITE_STATIC));
 }
 
-enum rc store_bind_text(struct store_stmt *st, int index, struct str value)
+static enum rc s_bind_int64(void *st, int index, int64_t value)
 {
-    return bind_text(st, index, value, SQLITE_STATIC);
+    return bind_rc(sqlite3_bind_int64(st, index, value));
 }
 
-enum rc store_bind_text_copy(struct store_stmt *st, int index, struct str value)
+static enum rc s_bind_double(void *st, int index, double value)
 {
-    return bind_text(st, index, value, SQLITE_TRANSIENT);
+    return bind_rc(sqlite3_bind_double(st, index, value));
 }
 
-enum rc store_bind_int64(struct store_stmt *st, int index, int64_t value)
+static enum rc s_bind_null(void *st, int index)
 {
-    return bind_rc(sqlite3_bind_int64(st->st, index, value));
+    return bind_rc(sqlite3_bind_null(st, index));
 }
 
-enum rc store_bind_double(struct store_stmt *st, int index, double value)
+static enum rc s_step(void *st)
 {
-    return bind_rc(sqlite3_bind_double(st->st, index, value));
-}
-
-enum rc store_bind_null(struct store_stmt *st, int index)
-{
-    return bind_rc(sqlite3_bind_null(st->st, index));
-}
-
-enum rc store_step(struct store_stmt *st)
-{
-    int rc = sqlite3_step(st->st);
+    int rc = sqlite3_step(st);
     return rc == SQLITE_ROW ? RC_OK : rc == SQLITE_DONE ? RC_NOT_FOUND : store_sqlite_rc(rc);
 }
 
-int store_column_count(struct store_stmt *st)
+static int s_column_count(void *st)
 {
-    return sqlite3_column_count(st->st);
+    return sqlite3_column_count(st);
 }
 
-enum store_type store_column_type(struct store_stmt *st, int index)
+static enum store_type s_column_type(void *st, int index)
 {
-    switch (sqlite3_column_type(st->st, index)) {
+    switch (sqlite3_column_type(st, index)) {
     case SQLITE_INTEGER: return STORE_TYPE_INT;
     case SQLITE_FLOAT: return STORE_TYPE_FLOAT;
     case SQLITE_TEXT: return STORE_TYPE_TEXT;
@@ -407,47 +265,47 @@ enum store_type store_column_type(struct store_stmt *st, int index)
     }
 }
 
-struct str store_column_text(struct store_stmt *st, int index)
+static struct str s_column_text(void *st, int index)
 {
-    sqlite3_stmt *s = st->st;
-    const char *p = (const char *)sqlite3_column_text(s, index);
-    return p ? (struct str){p, (size_t)sqlite3_column_bytes(s, index)} : (struct str){"", 0};
+    const char *p = (const char *)sqlite3_column_text(st, index);
+    return p ? (struct str){p, (size_t)sqlite3_column_bytes(st, index)} : (struct str){"", 0};
 }
 
-int64_t store_column_int64(struct store_stmt *st, int index)
+static int64_t s_column_int64(void *st, int index)
 {
-    return sqlite3_column_int64(st->st, index);
+    return sqlite3_column_int64(st, index);
 }
 
-double store_column_double(struct store_stmt *st, int index)
+static double s_column_double(void *st, int index)
 {
-    return sqlite3_column_double(st->st, index);
+    return sqlite3_column_double(st, index);
 }
 
-int64_t store_changes(struct store_conn *db)
+static int64_t s_changes(void *conn)
 {
-    return sqlite3_changes64(db->db);
+    return sqlite3_changes64(((struct sconn *)conn)->db);
 }
 
 /* SQLite names the columns in its message: "UNIQUE constraint failed:
- * posts.slug, posts.x". The names are copied into the connection's buffer. */
-size_t store_unique_columns(struct store_conn *db, struct str *cols, size_t max)
+ * posts.slug, posts.x". The names are copied into buf. */
+static size_t s_unique_columns(void *conn, char *buf, size_t buflen, struct str *cols, size_t max)
 {
-    int ext = sqlite3_extended_errcode(db->db);
+    sqlite3 *db = ((struct sconn *)conn)->db;
+    int ext = sqlite3_extended_errcode(db);
     if (ext != SQLITE_CONSTRAINT_UNIQUE && ext != SQLITE_CONSTRAINT_PRIMARYKEY)
         return 0;
-    const char *msg = sqlite3_errmsg(db->db);
+    const char *msg = sqlite3_errmsg(db);
     const char *s = strstr(msg, "failed: ");
     if (!s)
         return 0;
     s += 8;
     size_t len = strlen(s);
-    if (len >= sizeof(db->errbuf))
-        len = sizeof(db->errbuf) - 1;
-    memcpy(db->errbuf, s, len);
-    db->errbuf[len] = 0;
+    if (len >= buflen)
+        len = buflen - 1;
+    memcpy(buf, s, len);
+    buf[len] = 0;
     size_t n = 0;
-    char *p = db->errbuf;
+    char *p = buf;
     while (*p && n < max) {
         char *end = p;
         while (*end && *end != ',')
@@ -461,3 +319,34 @@ size_t store_unique_columns(struct store_conn *db, struct str *cols, size_t max)
     }
     return n;
 }
+
+const struct store_engine store_sqlite_engine = {
+    .name = "sqlite",
+    .dialect = STORE_DIALECT_SQLITE,
+    /* BEGIN alone takes no lock; the first SELECT starts the read. */
+    .begin_read_sql = "BEGIN",
+    .begin_write_sql = "BEGIN IMMEDIATE",
+    .open = s_open,
+    .close = s_close,
+    .prepare = s_prepare,
+    .finalize = s_finalize,
+    .reset = s_reset,
+    .clear = s_clear,
+    .bind_text = s_bind_text,
+    .bind_int64 = s_bind_int64,
+    .bind_double = s_bind_double,
+    .bind_null = s_bind_null,
+    .step = s_step,
+    .column_count = s_column_count,
+    .column_type = s_column_type,
+    .column_text = s_column_text,
+    .column_int64 = s_column_int64,
+    .column_double = s_column_double,
+    .changes = s_changes,
+    .unique_columns = s_unique_columns,
+    .exec = s_exec,
+    .has_object_sql = "SELECT 1 FROM sqlite_schema WHERE lower(name) = lower(?1) LIMIT 1",
+    .data_version = s_data_version,
+    .in_transaction = s_in_transaction,
+    .set_budget = s_set_budget,
+};

@@ -16,6 +16,7 @@
 #include "base/budget.h"
 #include "base/rc.h"
 #include "base/str.h"
+#include "store/engine.h"
 #include "store/store.h"
 
 /* VM instructions between two looks at the connection's budget: a few
@@ -23,23 +24,12 @@
 #define STORE_SQLITE_PROGRESS_OPS 1000
 
 /* The engine-neutral functions (store_open, store_prepare, store_step, ...)
- * are declared in store.h and implemented in sqlite.c. What follows is for
- * the store layer itself (the writer, the fault VFS, store's tests). */
+ * are declared in store.h and implemented in store.c over this engine's
+ * table (store_sqlite_engine, engine.h). What follows is for the store
+ * layer itself (the fault VFS, store's tests). */
 
 /* The raw handle, for the store layer's own sqlite3_* calls. */
 sqlite3 *store_sqlite_handle(struct store_conn *db);
-/* Statements a connection keeps prepared at most; past it, those not in use
- * are finalized (sqlite.c). Test builds (the ASan suite) keep very few, so
- * flushes happen all the time there and a statement used after store_done
- * is a use-after-free ASan reports. */
-#ifdef TARMAC_FAULTS
-#define STORE_STMT_CACHE_MAX 24
-#else
-#define STORE_STMT_CACHE_MAX 1024
-#endif
-
-/* The statements the connection's cache holds now (tests). */
-size_t store_stmt_cache_size(const struct store_conn *db);
 /* The engine's statement behind st, for the store layer's own code and
  * tests (nothing outside src/store/ and tests/unit/store/ may call the
  * engine: scripts/check-layers.sh). */

@@ -58,10 +58,16 @@ enum store_type {
     STORE_TYPE_BLOB,
 };
 
-/* Opens the database at path (creating it in WRITE mode) with durable
- * commits (an acknowledged commit survives power loss) and foreign keys on.
- * RC_IO on failure (the reason goes to the log). */
-enum rc store_open(const char *path, enum store_open_mode mode, struct store_conn **out);
+/* Opens the database target with durable commits (an acknowledged commit
+ * survives power loss) and foreign keys on: a file path is an SQLite
+ * database (created in WRITE mode), a postgres:// or postgresql:// URL a
+ * PostgreSQL one (libpq's URL form). RC_IO on failure (the reason goes to
+ * the log, never a password). The first open sets the process's dialect. */
+enum rc store_open(const char *target, enum store_open_mode mode, struct store_conn **out);
+/* Whether target names a PostgreSQL database (a URL) rather than a file. */
+bool store_target_is_url(const char *target);
+/* The engine's name: "sqlite" or "postgresql". */
+const char *store_engine_name(const struct store_conn *db);
 /* Releases every cached statement and closes; accepts NULL. */
 void store_close(struct store_conn *db);
 
@@ -123,6 +129,11 @@ void store_end_read(struct store_conn *db);
 /* Runs one or more statements without results or parameters (schema,
  * transaction control). RC_IO or RC_CONFLICT on failure. */
 enum rc store_exec(struct store_conn *db, const char *sql);
+/* Opens the writer's transaction (SQLite: BEGIN IMMEDIATE, so the write lock
+ * is taken at once; PostgreSQL: BEGIN). */
+enum rc store_begin_write(struct store_conn *db);
+/* Whether a transaction is open on db. */
+bool store_in_transaction(struct store_conn *db);
 /* Sets *out to whether the database holds a table, view, index or trigger
  * named name, compared without ASCII case. */
 enum rc store_has_object(struct store_conn *db, struct str name, bool *out);

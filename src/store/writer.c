@@ -49,7 +49,7 @@ static void deliver(void *arg)
 
 static bool tx_is_open(struct store_conn *db)
 {
-    return !sqlite3_get_autocommit(store_sqlite_handle(db));
+    return store_in_transaction(db);
 }
 
 /* Runs j in a savepoint of the open transaction. False when the transaction
@@ -86,7 +86,7 @@ static bool run_tx(struct store_writer *w, struct job **jobs, size_t n)
         (void)store_exec(w->db, "ROLLBACK");
     }
     uint64_t start_ns = chrono_mono_ns();
-    bool is_open = store_exec(w->db, "BEGIN IMMEDIATE") == RC_OK;
+    bool is_open = store_begin_write(w->db) == RC_OK;
     for (size_t i = 0; i < n && is_open; i++) {
         struct job *j = jobs[i];
         if (j->is_done)

@@ -19,7 +19,7 @@
 
 #include "base/metrics.h"
 #include "base/rc.h"
-#include "store/sqlite.h"
+#include "store/store.h"
 
 struct net_mailbox;
 struct store_writer;

@@ -43,7 +43,7 @@ static inline void fixture_open(struct fixture *fx)
     assert_int_equal(secure_init(), RC_OK); /* what main() does first */
     snprintf(fx->dir, sizeof(fx->dir), "/tmp/tarmac-unit-XXXXXX");
     assert_non_null(mkdtemp(fx->dir));
-    assert_int_equal(core_app_open(fx->dir, &fx->app), RC_OK);
+    assert_int_equal(core_app_open(fx->dir, NULL, &fx->app), RC_OK);
     /* Hashes in tests: argon2id's smallest cost, not the server's. */
     fx->app->password_m_kib = 64;
     fx->app->password_t = 1;
@@ -54,7 +54,7 @@ static inline void fixture_reopen(struct fixture *fx)
 {
     core_app_close(fx->app);
     fx->app = NULL;
-    assert_int_equal(core_app_open(fx->dir, &fx->app), RC_OK);
+    assert_int_equal(core_app_open(fx->dir, NULL, &fx->app), RC_OK);
 }
 
 static inline void fixture_close(struct fixture *fx)

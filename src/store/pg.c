@@ -1,0 +1,579 @@
+/* pg.c -- the PostgreSQL engine's table (engine.h), over libpq.
+ *
+ * Each store connection is one PostgreSQL session. A statement is prepared
+ * on the server once per connection (PQprepare, named "t<n>") and run with
+ * PQexecPrepared, parameters in text form, results in text form; a step
+ * walks the rows of the result the run returned. Statements written for
+ * SQLite number their parameters ?N: they are rewritten to $N when
+ * prepared (outside quoted text), so core's fixed SQL texts need no copy
+ * per engine where the rest of their wording is common.
+ *
+ * This first version runs each statement as one blocking round trip on the
+ * calling thread (issue #10: the worker loops get their own asynchronous
+ * path on top of this). Column types follow the result's type OIDs the way
+ * SQLite reports its storage classes: integers and booleans (1/0) are INT,
+ * floats FLOAT, an integral NUMERIC INT, bytea BLOB, the rest TEXT. */
+#include <libpq-fe.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/alloc.h"
+#include "base/log.h"
+#include "store/engine.h"
+
+/* Type OIDs (server/catalog/pg_type_d.h, stable across versions). */
+enum {
+    OID_BOOL = 16,
+    OID_BYTEA = 17,
+    OID_INT8 = 20,
+    OID_INT2 = 21,
+    OID_INT4 = 23,
+    OID_OID = 26,
+    OID_FLOAT4 = 700,
+    OID_FLOAT8 = 701,
+    OID_NUMERIC = 1700,
+};
+
+struct pconn {
+    PGconn *pg;
+    unsigned next_name;
+    int64_t changes;
+    char sqlstate[6];  /* of the last failed statement */
+    char detail[1024]; /* its DETAIL (unique columns are named there) */
+};
+
+struct pstmt {
+    struct pconn *c;
+    char name[16];
+    char *sql; /* with $N parameters */
+    int nparams;
+    char **values; /* text form, owned; NULL = SQL NULL */
+    /* What the server inferred for each parameter (described once at
+     * prepare); a number is written to fit it (1/0 as a boolean's t/f).
+     * Where it cannot be (an int64 for an int4 the server guessed from
+     * `?1 + 0`, a fraction for an integer), the bind asks for its own type
+     * (types[i]: INT8 or FLOAT8, 0 = the server's), and a run whose types
+     * differ from those the statement was prepared with (prepared_types)
+     * prepares it again with them. */
+    Oid *server_types;
+    Oid *types;
+    Oid *prepared_types;
+    PGresult *res; /* of the last run */
+    int row, nrows;
+    bool has_run;
+};
+
+/* text on one line for a log value: newlines become spaces, double quotes
+ * single ones, trailing space dropped. */
+static void one_line(const char *text, char *out, size_t cap)
+{
+    size_t n = 0;
+    for (const char *p = text; *p && n + 1 < cap; p++)
+        out[n++] = *p == '\n' || *p == '\r' || *p == '\t' ? ' ' : *p == '"' ? '\'' : *p;
+    while (n && out[n - 1] == ' ')
+        n--;
+    out[n] = '\0';
+}
+
+/* Logs a failed result and maps its SQLSTATE: 23xxx (constraints) conflict,
+ * 40001/40P01 (serialization, deadlock) busy, 57014 (canceled: a statement
+ * timeout) over budget, 53xxx (resources) and 08xxx (connection) I/O,
+ * 22xxx/42xxx (data, syntax) invalid. */
+static enum rc fail_rc(struct pconn *c, const PGresult *r, const char *what)
+{
+    const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+    const char *detail = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_DETAIL) : NULL;
+    snprintf(c->sqlstate, sizeof(c->sqlstate), "%s", state ? state : "");
+    snprintf(c->detail, sizeof(c->detail), "%s", detail ? detail : "");
+    const char *primary = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+    char msg[512];
+    one_line(primary ? primary : PQerrorMessage(c->pg), msg, sizeof(msg));
+    if (!state || state[0] != '2' || state[1] != '3')
+        log_warn("msg=\"postgresql %s failed\" sqlstate=%s error=\"%s\"", what, state ? state : "-",
+                 msg);
+    if (PQstatus(c->pg) != CONNECTION_OK || !state)
+        return RC_IO;
+    if (state[0] == '2' && state[1] == '3')
+        return RC_CONFLICT;
+    if (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0 || strcmp(state, "55P03") == 0)
+        return RC_BUSY;
+    if (strcmp(state, "57014") == 0)
+        return RC_OVER_BUDGET;
+    if ((state[0] == '5' && state[1] == '3') || (state[0] == '0' && state[1] == '8') ||
+        (state[0] == '5' && state[1] == '7') || (state[0] == '5' && state[1] == '8'))
+        return RC_IO;
+    if (strcmp(state, "54000") == 0)
+        return RC_TOO_LARGE;
+    if ((state[0] == '2' && state[1] == '2') || (state[0] == '4' && state[1] == '2'))
+        return RC_INVALID;
+    return RC_INTERNAL;
+}
+
+/* The URL with its password (between "user:" and "@") masked, for logs. */
+static void redact(const char *url, char *out, size_t cap)
+{
+    snprintf(out, cap, "%s", url);
+    char *scheme = strstr(out, "://");
+    if (!scheme)
+        return;
+    char *auth = scheme + 3, *at = strchr(auth, '@'), *slash = strchr(auth, '/');
+    if (!at || (slash && slash < at))
+        return;
+    char *colon = memchr(auth, ':', (size_t)(at - auth));
+    if (!colon)
+        return;
+    memmove(colon + 4, at, strlen(at) + 1);
+    memcpy(colon + 1, "***", 3);
+}
+
+static enum rc p_exec(void *conn, const char *sql)
+{
+    struct pconn *c = conn;
+    PGresult *r = PQexec(c->pg, sql);
+    ExecStatusType s = PQresultStatus(r);
+    enum rc rc = s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK ? RC_OK : fail_rc(c, r, "exec");
+    if (!rc)
+        c->changes = strtoll(PQcmdTuples(r), NULL, 10);
+    PQclear(r);
+    return rc;
+}
+
+/* Notices (a table that already exists, ...) go to the debug log, not stderr. */
+static void on_notice(void *arg, const char *message)
+{
+    (void)arg;
+    size_t n = strlen(message);
+    while (n && message[n - 1] == '\n')
+        n--;
+    log_debug("msg=\"postgresql notice\" notice=\"%.*s\"", (int)n, message);
+}
+
+static void p_close(void *conn)
+{
+    struct pconn *c = conn;
+    if (!c)
+        return;
+    PQfinish(c->pg);
+    xfree(c);
+}
+
+static enum rc p_open(const char *url, enum store_open_mode mode, void **out)
+{
+    char shown[512];
+    redact(url, shown, sizeof(shown));
+    PGconn *pg = PQconnectdb(url);
+    if (!pg || PQstatus(pg) != CONNECTION_OK) {
+        char m[512];
+        one_line(pg ? PQerrorMessage(pg) : "out of memory", m, sizeof(m));
+        log_error("msg=\"cannot connect to PostgreSQL\" url=\"%s\" error=\"%s\"", shown, m);
+        PQfinish(pg);
+        return RC_IO;
+    }
+    struct pconn *c = xcalloc(1, sizeof(*c));
+    c->pg = pg;
+    PQsetNoticeProcessor(pg, on_notice, NULL);
+    if (PQserverVersion(pg) < 150000) {
+        log_error("msg=\"PostgreSQL 15 or later is needed\" url=\"%s\" server_version=%d", shown,
+                  PQserverVersion(pg));
+        p_close(c);
+        return RC_IO;
+    }
+    /* UTC and UTF-8 whatever the server's defaults; a worker's connection
+     * refuses writes as SQLite's query_only does. */
+    const char *setup = mode == STORE_OPEN_WRITE
+                            ? "SET client_encoding = 'UTF8'; SET TIME ZONE 'UTC';"
+                            : "SET client_encoding = 'UTF8'; SET TIME ZONE 'UTC';"
+                              "SET default_transaction_read_only = on;";
+    if (p_exec(c, setup) != RC_OK) {
+        p_close(c);
+        return RC_IO;
+    }
+    *out = c;
+    return RC_OK;
+}
+
+/* Copies sql with each ?N outside quotes and comments written $N; the
+ * highest N goes to *nparams. */
+static char *dollar_params(struct str sql, int *nparams)
+{
+    char *out = xmalloc(sql.len + 1);
+    size_t o = 0;
+    int top = 0;
+    char quote = 0;
+    for (size_t i = 0; i < sql.len; i++) {
+        char ch = sql.ptr[i];
+        if (quote) {
+            if (ch == quote)
+                quote = 0;
+        } else if (ch == '\'' || ch == '"') {
+            quote = ch;
+        } else if ((ch == '?' || ch == '$') && i + 1 < sql.len && sql.ptr[i + 1] >= '0' &&
+                   sql.ptr[i + 1] <= '9') {
+            int n = 0;
+            out[o++] = '$';
+            while (i + 1 < sql.len && sql.ptr[i + 1] >= '0' && sql.ptr[i + 1] <= '9') {
+                n = n * 10 + (sql.ptr[i + 1] - '0');
+                out[o++] = sql.ptr[++i];
+                if (n > 65535)
+                    n = 65535;
+            }
+            if (n > top)
+                top = n;
+            continue;
+        }
+        out[o++] = ch;
+    }
+    out[o] = '\0';
+    *nparams = top;
+    return out;
+}
+
+static enum rc p_prepare(void *conn, struct str sql, void **out)
+{
+    struct pconn *c = conn;
+    int nparams = 0;
+    char *text = dollar_params(sql, &nparams);
+    struct pstmt *st = xcalloc(1, sizeof(*st));
+    st->c = c;
+    snprintf(st->name, sizeof(st->name), "t%u", c->next_name++);
+    PGresult *r = PQprepare(c->pg, st->name, text, 0, NULL);
+    enum rc rc = PQresultStatus(r) == PGRES_COMMAND_OK ? RC_OK : fail_rc(c, r, "prepare");
+    PQclear(r);
+    if (rc) {
+        log_warn("msg=\"postgresql prepare failed\" sql=\"%.*s\"",
+                 (int)(sql.len > 300 ? 300 : sql.len), sql.ptr);
+        xfree(text);
+        xfree(st);
+        return rc == RC_IO || rc == RC_NOMEM ? rc : RC_INVALID;
+    }
+    st->sql = text;
+    st->nparams = nparams;
+    st->server_types = xcalloc(nparams ? (size_t)nparams : 1, sizeof(Oid));
+    PGresult *d = nparams ? PQdescribePrepared(c->pg, st->name) : NULL;
+    for (int i = 0; d && PQresultStatus(d) == PGRES_COMMAND_OK && i < nparams && i < PQnparams(d);
+         i++)
+        st->server_types[i] = PQparamtype(d, i);
+    PQclear(d);
+    st->values = xcalloc(nparams ? (size_t)nparams : 1, sizeof(char *));
+    st->types = xcalloc(nparams ? (size_t)nparams : 1, sizeof(Oid));
+    st->prepared_types = xcalloc(nparams ? (size_t)nparams : 1, sizeof(Oid));
+    st->row = -1;
+    *out = st;
+    return RC_OK;
+}
+
+static void p_reset(void *stmt)
+{
+    struct pstmt *st = stmt;
+    PQclear(st->res);
+    st->res = NULL;
+    st->has_run = false;
+    st->row = -1;
+    st->nrows = 0;
+}
+
+static void p_clear(void *stmt)
+{
+    struct pstmt *st = stmt;
+    for (int i = 0; i < st->nparams; i++) {
+        xfree(st->values[i]);
+        st->values[i] = NULL;
+        st->types[i] = 0;
+    }
+}
+
+static void p_finalize(void *stmt)
+{
+    struct pstmt *st = stmt;
+    p_reset(st);
+    p_clear(st);
+    /* The server-side statement goes with its session; a cache flush on a
+     * live connection deallocates it now. */
+    if (PQstatus(st->c->pg) == CONNECTION_OK) {
+        char sql[40];
+        snprintf(sql, sizeof(sql), "DEALLOCATE %s", st->name);
+        PQclear(PQexec(st->c->pg, sql));
+    }
+    xfree(st->values);
+    xfree(st->types);
+    xfree(st->prepared_types);
+    xfree(st->server_types);
+    xfree(st->sql);
+    xfree(st);
+}
+
+/* Sets parameter index (1-based) to v (owned), or refuses an index the
+ * statement does not have. */
+static enum rc set_param(struct pstmt *st, int index, char *v, Oid type)
+{
+    if (index < 1 || index > st->nparams) {
+        xfree(v);
+        return RC_INTERNAL;
+    }
+    xfree(st->values[index - 1]);
+    st->values[index - 1] = v;
+    st->types[index - 1] = type;
+    return RC_OK;
+}
+
+static enum rc p_bind_text(void *stmt, int index, struct str v, bool copy)
+{
+    (void)copy; /* text parameters go out NUL-terminated: always a copy */
+    if (v.ptr && memchr(v.ptr, '\0', v.len))
+        return RC_INVALID; /* PostgreSQL text holds no NUL */
+    return set_param(stmt, index, xstrndup(v.ptr ? v.ptr : "", v.len), 0);
+}
+
+/* The parameter's type on the server (1-based index; 0 when out of range). */
+static Oid server_type(const struct pstmt *st, int index)
+{
+    return index >= 1 && index <= st->nparams ? st->server_types[index - 1] : 0;
+}
+
+static enum rc p_bind_int64(void *stmt, int index, int64_t value)
+{
+    struct pstmt *st = stmt;
+    Oid t = server_type(st, index);
+    if (t == OID_BOOL)
+        return set_param(st, index, xstrdup(value ? "t" : "f"), 0);
+    char buf[24];
+    snprintf(buf, sizeof(buf), "%lld", (long long)value);
+    bool fits = t != OID_INT2 && t != OID_INT4 ? true
+                : t == OID_INT2                ? value >= -32768 && value <= 32767
+                                               : value >= INT32_MIN && value <= INT32_MAX;
+    return set_param(st, index, xstrdup(buf), fits ? 0 : OID_INT8);
+}
+
+static enum rc p_bind_double(void *stmt, int index, double value)
+{
+    struct pstmt *st = stmt;
+    Oid t = server_type(st, index);
+    if (t == OID_BOOL)
+        return set_param(st, index, xstrdup(value != 0 ? "t" : "f"), 0);
+    char buf[40];
+    snprintf(buf, sizeof(buf), "%.17g", value);
+    bool is_int = t == OID_INT2 || t == OID_INT4 || t == OID_INT8;
+    return set_param(st, index, xstrdup(buf), is_int ? OID_FLOAT8 : 0);
+}
+
+static enum rc p_bind_null(void *stmt, int index)
+{
+    return set_param(stmt, index, NULL, 0);
+}
+
+/* Prepares st again when this run's parameter types are not the ones its
+ * server statement has. */
+static enum rc retype(struct pstmt *st)
+{
+    size_t n = (size_t)st->nparams * sizeof(Oid);
+    if (!n || memcmp(st->types, st->prepared_types, n) == 0)
+        return RC_OK;
+    char sql[40];
+    snprintf(sql, sizeof(sql), "DEALLOCATE %s", st->name);
+    PQclear(PQexec(st->c->pg, sql));
+    PGresult *r = PQprepare(st->c->pg, st->name, st->sql, st->nparams, st->types);
+    enum rc rc = PQresultStatus(r) == PGRES_COMMAND_OK ? RC_OK : fail_rc(st->c, r, "prepare");
+    PQclear(r);
+    if (!rc) {
+        memcpy(st->prepared_types, st->types, n);
+        for (int i = 0; i < st->nparams; i++) {
+            if (st->types[i])
+                st->server_types[i] = st->types[i];
+        }
+    } else {
+        memset(st->prepared_types, 0xff, n); /* unknown: prepared again next time */
+    }
+    return rc;
+}
+
+static enum rc p_step(void *stmt)
+{
+    struct pstmt *st = stmt;
+    if (!st->has_run) {
+        st->has_run = true;
+        enum rc trc = retype(st);
+        if (trc)
+            return trc;
+        st->res = PQexecPrepared(st->c->pg, st->name, st->nparams, (const char *const *)st->values,
+                                 NULL, NULL, 0);
+        ExecStatusType s = PQresultStatus(st->res);
+        if (s != PGRES_TUPLES_OK && s != PGRES_COMMAND_OK) {
+            enum rc rc = fail_rc(st->c, st->res, "statement");
+            PQclear(st->res);
+            st->res = NULL;
+            return rc;
+        }
+        st->c->changes = strtoll(PQcmdTuples(st->res), NULL, 10);
+        st->nrows = s == PGRES_TUPLES_OK ? PQntuples(st->res) : 0;
+    }
+    if (st->row + 1 >= st->nrows) {
+        st->row = st->nrows;
+        return RC_NOT_FOUND;
+    }
+    st->row++;
+    return RC_OK;
+}
+
+static bool on_row(const struct pstmt *st, int index)
+{
+    return st->res && st->row >= 0 && st->row < st->nrows && index >= 0 &&
+           index < PQnfields(st->res);
+}
+
+static int p_column_count(void *stmt)
+{
+    struct pstmt *st = stmt;
+    return st->res ? PQnfields(st->res) : 0;
+}
+
+static bool is_integral(const char *v)
+{
+    return !strpbrk(v, ".eEnN");
+}
+
+static enum store_type p_column_type(void *stmt, int index)
+{
+    struct pstmt *st = stmt;
+    if (!on_row(st, index) || PQgetisnull(st->res, st->row, index))
+        return STORE_TYPE_NULL;
+    switch (PQftype(st->res, index)) {
+    case OID_BOOL:
+    case OID_INT2:
+    case OID_INT4:
+    case OID_INT8:
+    case OID_OID: return STORE_TYPE_INT;
+    case OID_FLOAT4:
+    case OID_FLOAT8: return STORE_TYPE_FLOAT;
+    case OID_NUMERIC:
+        return is_integral(PQgetvalue(st->res, st->row, index)) ? STORE_TYPE_INT : STORE_TYPE_FLOAT;
+    case OID_BYTEA: return STORE_TYPE_BLOB;
+    default: return STORE_TYPE_TEXT;
+    }
+}
+
+static struct str p_column_text(void *stmt, int index)
+{
+    struct pstmt *st = stmt;
+    if (!on_row(st, index) || PQgetisnull(st->res, st->row, index))
+        return (struct str){"", 0};
+    const char *v = PQgetvalue(st->res, st->row, index);
+    if (PQftype(st->res, index) == OID_BOOL)
+        return v[0] == 't' ? STR_LIT("1") : STR_LIT("0");
+    return (struct str){v, (size_t)PQgetlength(st->res, st->row, index)};
+}
+
+static double p_column_double(void *stmt, int index)
+{
+    struct pstmt *st = stmt;
+    if (!on_row(st, index) || PQgetisnull(st->res, st->row, index))
+        return 0;
+    const char *v = PQgetvalue(st->res, st->row, index);
+    if (PQftype(st->res, index) == OID_BOOL)
+        return v[0] == 't';
+    return strtod(v, NULL);
+}
+
+static int64_t p_column_int64(void *stmt, int index)
+{
+    struct pstmt *st = stmt;
+    if (!on_row(st, index) || PQgetisnull(st->res, st->row, index))
+        return 0;
+    const char *v = PQgetvalue(st->res, st->row, index);
+    if (PQftype(st->res, index) == OID_BOOL)
+        return v[0] == 't';
+    if (!is_integral(v))
+        return (int64_t)strtod(v, NULL);
+    return strtoll(v, NULL, 10);
+}
+
+static int64_t p_changes(void *conn)
+{
+    return ((struct pconn *)conn)->changes;
+}
+
+/* A unique violation (23505) names its columns in DETAIL:
+ * "Key (slug, owner)=(a, b) already exists." */
+static size_t p_unique_columns(void *conn, char *buf, size_t buflen, struct str *cols, size_t max)
+{
+    struct pconn *c = conn;
+    if (strcmp(c->sqlstate, "23505") != 0)
+        return 0;
+    const char *s = strstr(c->detail, "Key (");
+    const char *e = s ? strstr(s, ")=(") : NULL;
+    if (!s || !e)
+        return 0;
+    s += 5;
+    size_t len = (size_t)(e - s);
+    if (len >= buflen)
+        len = buflen - 1;
+    memcpy(buf, s, len);
+    buf[len] = '\0';
+    size_t n = 0;
+    char *p = buf;
+    while (*p && n < max) {
+        char *end = p;
+        while (*end && *end != ',')
+            end++;
+        char *name = p, *name_end = end;
+        if (*name == '"' && name_end > name + 1 && name_end[-1] == '"') {
+            name++;
+            name_end--;
+        }
+        cols[n++] = (struct str){name, (size_t)(name_end - name)};
+        p = *end ? end + 1 : end;
+        while (*p == ' ')
+            p++;
+    }
+    return n;
+}
+
+static int64_t p_data_version(void *conn)
+{
+    (void)conn;
+    return -1; /* no cheap change counter: caches keyed by it stay off */
+}
+
+static bool p_in_transaction(void *conn)
+{
+    return PQtransactionStatus(((struct pconn *)conn)->pg) != PQTRANS_IDLE;
+}
+
+static void p_set_budget(void *conn, struct budget *b)
+{
+    (void)conn; /* not looked at mid-statement yet (a statement timeout is) */
+    (void)b;
+}
+
+const struct store_engine store_pg_engine = {
+    .name = "postgresql",
+    .dialect = STORE_DIALECT_POSTGRES,
+    .begin_read_sql = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+    .begin_write_sql = "BEGIN",
+    .open = p_open,
+    .close = p_close,
+    .prepare = p_prepare,
+    .finalize = p_finalize,
+    .reset = p_reset,
+    .clear = p_clear,
+    .bind_text = p_bind_text,
+    .bind_int64 = p_bind_int64,
+    .bind_double = p_bind_double,
+    .bind_null = p_bind_null,
+    .step = p_step,
+    .column_count = p_column_count,
+    .column_type = p_column_type,
+    .column_text = p_column_text,
+    .column_int64 = p_column_int64,
+    .column_double = p_column_double,
+    .changes = p_changes,
+    .unique_columns = p_unique_columns,
+    .exec = p_exec,
+    .has_object_sql = "SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                      "WHERE n.nspname = current_schema() AND lower(c.relname) = lower($1) "
+                      "LIMIT 1",
+    .data_version = p_data_version,
+    .in_transaction = p_in_transaction,
+    .set_budget = p_set_budget,
+};

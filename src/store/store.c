@@ -1,0 +1,339 @@
+/* store.c -- store.h over an engine (engine.h). The statement cache is an
+ * open-addressing hash table keyed by SQL text that grows by doubling. An
+ * app's queries are a few hundred texts, but filters a client writes each
+ * have a text of their own (their values are parameters, their shapes are
+ * not), so the cache is bounded: at STORE_STMT_CACHE_MAX statements, every
+ * one not in use is finalized and the hot ones are prepared again on their
+ * next use. */
+#include "store/store.h"
+
+#include <stdatomic.h>
+#include <string.h>
+
+#include "base/alloc.h"
+#include "base/log.h"
+#include "store/engine.h"
+
+/* A cached statement: owned by its connection's cache, handed out by
+ * store_prepare and back by store_done. */
+struct store_stmt {
+    void *h; /* the engine's */
+    const struct store_engine *engine;
+    char *sql;
+    size_t sql_len;
+    uint64_t hash;
+    bool in_use;    /* handed out and not yet done: never finalized meanwhile */
+    unsigned keeps; /* store_keep minus store_unkeep: never finalized while > 0 */
+};
+
+struct store_conn {
+    void *h; /* the engine's */
+    const struct store_engine *engine;
+    struct store_stmt **slots; /* NULL: empty slot */
+    size_t slot_count;         /* a power of two */
+    size_t used;
+    struct budget *budget_now; /* store_set_budget's; NULL: none */
+    char errbuf[4096];         /* store_unique_columns' names */
+};
+
+/* The dialect of the first database opened (one per process). */
+static _Atomic int process_dialect = STORE_DIALECT_SQLITE;
+
+enum store_dialect store_dialect_current(void)
+{
+    return (enum store_dialect)atomic_load_explicit(&process_dialect, memory_order_relaxed);
+}
+
+bool store_target_is_url(const char *target)
+{
+    return strncmp(target, "postgresql://", 13) == 0 || strncmp(target, "postgres://", 11) == 0;
+}
+
+enum rc store_open(const char *target, enum store_open_mode mode, struct store_conn **out)
+{
+    const struct store_engine *e =
+        store_target_is_url(target) ? &store_pg_engine : &store_sqlite_engine;
+    void *h = NULL;
+    enum rc rc = e->open(target, mode, &h);
+    if (rc)
+        return rc;
+    atomic_store_explicit(&process_dialect, (int)e->dialect, memory_order_relaxed);
+    struct store_conn *db = xcalloc(1, sizeof(*db));
+    db->h = h;
+    db->engine = e;
+    db->slot_count = 64;
+    db->slots = xcalloc(db->slot_count, sizeof(*db->slots));
+    *out = db;
+    return RC_OK;
+}
+
+static void stmt_free(struct store_stmt *st)
+{
+    if (!st)
+        return;
+    st->engine->finalize(st->h);
+    xfree(st->sql);
+    xfree(st);
+}
+
+void store_close(struct store_conn *db)
+{
+    if (!db)
+        return;
+    for (size_t i = 0; i < db->slot_count; i++)
+        stmt_free(db->slots[i]);
+    xfree(db->slots);
+    db->engine->close(db->h);
+    xfree(db);
+}
+
+void *store_conn_handle(struct store_conn *db)
+{
+    return db->h;
+}
+
+void *store_stmt_handle(struct store_stmt *st)
+{
+    return st->h;
+}
+
+const struct store_engine *store_conn_engine(const struct store_conn *db)
+{
+    return db->engine;
+}
+
+const char *store_engine_name(const struct store_conn *db)
+{
+    return db->engine->name;
+}
+
+/* Places st in a table of n slots (a power of two) that has room. */
+static void place(struct store_stmt **slots, size_t n, struct store_stmt *st)
+{
+    size_t j = st->hash & (n - 1);
+    while (slots[j])
+        j = (j + 1) & (n - 1);
+    slots[j] = st;
+}
+
+/* Rebuilds the table with n slots, keeping the statements keep says. */
+static void rebuild(struct store_conn *db, size_t n, bool keep_idle)
+{
+    struct store_stmt **slots = xcalloc(n, sizeof(*slots));
+    size_t used = 0;
+    for (size_t i = 0; i < db->slot_count; i++) {
+        struct store_stmt *st = db->slots[i];
+        if (!st)
+            continue;
+        if (!keep_idle && !st->in_use && !st->keeps) {
+            stmt_free(st);
+            continue;
+        }
+        place(slots, n, st);
+        used++;
+    }
+    xfree(db->slots);
+    db->slots = slots;
+    db->slot_count = n;
+    db->used = used;
+}
+
+enum rc store_prepare(struct store_conn *db, struct str sql, struct store_stmt **out)
+{
+    uint64_t h = str_hash(sql);
+    size_t mask = db->slot_count - 1;
+    for (size_t j = h & mask; db->slots[j]; j = (j + 1) & mask) {
+        struct store_stmt *c = db->slots[j];
+        if (c->hash == h && c->sql_len == sql.len && memcmp(c->sql, sql.ptr, sql.len) == 0) {
+            c->in_use = true;
+            *out = c;
+            return RC_OK;
+        }
+    }
+    void *handle = NULL;
+    enum rc rc = db->engine->prepare(db->h, sql, &handle);
+    if (rc)
+        return rc;
+    if (db->used >= STORE_STMT_CACHE_MAX) {
+        size_t before = db->used;
+        rebuild(db, db->slot_count, false);
+        log_info("msg=\"statement cache flushed\" statements=%zu kept=%zu", before, db->used);
+    }
+    if ((db->used + 1) * 4 > db->slot_count * 3)
+        rebuild(db, db->slot_count * 2, true);
+    struct store_stmt *st = xcalloc(1, sizeof(*st));
+    st->h = handle;
+    st->engine = db->engine;
+    st->sql = xstrndup(sql.ptr, sql.len);
+    st->sql_len = sql.len;
+    st->hash = h;
+    st->in_use = true;
+    place(db->slots, db->slot_count, st);
+    db->used++;
+    *out = st;
+    return RC_OK;
+}
+
+size_t store_stmt_cache_size(const struct store_conn *db)
+{
+    return db->used;
+}
+
+enum rc store_has_object(struct store_conn *db, struct str name, bool *out)
+{
+    struct store_stmt *st;
+    enum rc rc = store_prepare(db, str_from_cstr(db->engine->has_object_sql), &st);
+    if (rc)
+        return rc;
+    rc = store_bind_text(st, 1, name);
+    if (!rc)
+        rc = store_step(st);
+    store_done(st);
+    if (rc && rc != RC_NOT_FOUND)
+        return rc;
+    *out = rc == RC_OK;
+    return RC_OK;
+}
+
+int64_t store_data_version(struct store_conn *db)
+{
+    return db->engine->data_version(db->h);
+}
+
+enum rc store_begin_read(struct store_conn *db)
+{
+    /* Cached, as every statement: a worker runs it once per loop iteration. */
+    struct store_stmt *st;
+    enum rc rc = store_prepare(db, str_from_cstr(db->engine->begin_read_sql), &st);
+    if (rc)
+        return rc;
+    rc = store_step(st);
+    store_done(st);
+    if (rc == RC_NOT_FOUND)
+        return RC_OK;
+    return rc == RC_OK ? RC_INTERNAL : rc;
+}
+
+void store_end_read(struct store_conn *db)
+{
+    struct store_stmt *st;
+    if (store_prepare(db, STR_LIT("COMMIT"), &st) == RC_OK) {
+        (void)store_step(st);
+        store_done(st);
+    }
+    /* A read transaction left open would pin this connection to its
+     * snapshot for good: every later read would miss every later commit. */
+    if (db->engine->in_transaction(db->h))
+        (void)store_exec(db, "ROLLBACK");
+}
+
+enum rc store_begin_write(struct store_conn *db)
+{
+    return store_exec(db, db->engine->begin_write_sql);
+}
+
+bool store_in_transaction(struct store_conn *db)
+{
+    return db->engine->in_transaction(db->h);
+}
+
+enum rc store_exec(struct store_conn *db, const char *sql)
+{
+    return db->engine->exec(db->h, sql);
+}
+
+struct budget *store_set_budget(struct store_conn *db, struct budget *b)
+{
+    struct budget *old = db->budget_now;
+    db->budget_now = b;
+    db->engine->set_budget(db->h, b);
+    return old;
+}
+
+void store_keep(struct store_stmt *st)
+{
+    st->keeps++;
+}
+
+void store_unkeep(struct store_stmt *st)
+{
+    if (st->keeps)
+        st->keeps--;
+}
+
+void store_done(struct store_stmt *st)
+{
+    st->engine->reset(st->h);
+    st->engine->clear(st->h);
+    st->in_use = false;
+}
+
+void store_reset(struct store_stmt *st)
+{
+    st->engine->reset(st->h);
+}
+
+enum rc store_bind_text(struct store_stmt *st, int index, struct str value)
+{
+    return st->engine->bind_text(st->h, index, value, false);
+}
+
+enum rc store_bind_text_copy(struct store_stmt *st, int index, struct str value)
+{
+    return st->engine->bind_text(st->h, index, value, true);
+}
+
+enum rc store_bind_int64(struct store_stmt *st, int index, int64_t value)
+{
+    return st->engine->bind_int64(st->h, index, value);
+}
+
+enum rc store_bind_double(struct store_stmt *st, int index, double value)
+{
+    return st->engine->bind_double(st->h, index, value);
+}
+
+enum rc store_bind_null(struct store_stmt *st, int index)
+{
+    return st->engine->bind_null(st->h, index);
+}
+
+enum rc store_step(struct store_stmt *st)
+{
+    return st->engine->step(st->h);
+}
+
+int store_column_count(struct store_stmt *st)
+{
+    return st->engine->column_count(st->h);
+}
+
+enum store_type store_column_type(struct store_stmt *st, int index)
+{
+    return st->engine->column_type(st->h, index);
+}
+
+struct str store_column_text(struct store_stmt *st, int index)
+{
+    return st->engine->column_text(st->h, index);
+}
+
+int64_t store_column_int64(struct store_stmt *st, int index)
+{
+    return st->engine->column_int64(st->h, index);
+}
+
+double store_column_double(struct store_stmt *st, int index)
+{
+    return st->engine->column_double(st->h, index);
+}
+
+int64_t store_changes(struct store_conn *db)
+{
+    return db->engine->changes(db->h);
+}
+
+size_t store_unique_columns(struct store_conn *db, struct str *cols, size_t max)
+{
+    return db->engine->unique_columns(db->h, db->errbuf, sizeof(db->errbuf), cols, max);
+}

@@ -1,0 +1,254 @@
+/* test_engines.c -- store.h means the same on each engine: the same checks
+ * run over an SQLite file and over the PostgreSQL database named by
+ * TARMAC_TEST_PG (tests/run starts a throwaway cluster, tests/lib/
+ * pgcluster.sh; without it the PostgreSQL half is skipped, and says so):
+ * typed column reads, ?N parameters, NULLs, changes, a unique violation
+ * named by column, write and read transactions, objects by name, the
+ * dialect's date text; and for PostgreSQL alone, a refused connection and
+ * a password kept out of the log. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "db_file.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/log.h"
+#include "store/engine.h"
+#include "store/sql.h"
+#include "store/store.h"
+
+static bool str_is(struct str s, const char *want)
+{
+    return s.len == strlen(want) && memcmp(s.ptr, want, s.len) == 0;
+}
+
+static void run(struct store_conn *db, const char *sql)
+{
+    assert_int_equal(store_exec(db, sql), RC_OK);
+}
+
+/* The checks, over db (a write connection to an empty database). */
+static void conformance(struct store_conn *db, enum store_dialect d)
+{
+    run(db, "DROP TABLE IF EXISTS t_items");
+    run(db, "CREATE TABLE t_items (id TEXT PRIMARY KEY NOT NULL, n NUMERIC DEFAULT 0 NOT NULL, "
+            "f DOUBLE PRECISION, ok BOOLEAN DEFAULT FALSE NOT NULL, note TEXT)");
+    run(db, "CREATE UNIQUE INDEX t_items_note ON t_items (note)");
+    bool has = false;
+    assert_int_equal(store_has_object(db, STR_LIT("T_ITEMS"), &has), RC_OK);
+    assert_true(has);
+    assert_int_equal(store_has_object(db, STR_LIT("t_items_note"), &has), RC_OK);
+    assert_true(has);
+    assert_int_equal(store_has_object(db, STR_LIT("nothing_here"), &has), RC_OK);
+    assert_false(has);
+
+    /* ?N parameters, in any order and reused, with each bind kind */
+    struct store_stmt *st;
+    assert_int_equal(store_prepare(db,
+                                   STR_LIT("INSERT INTO t_items (id, n, f, ok, note) "
+                                           "VALUES (?1, ?2, ?3, ?4, ?5)"),
+                                   &st),
+                     RC_OK);
+    const struct {
+        const char *id;
+        int64_t n;
+        double f;
+        int ok;
+        const char *note;
+    } rows[] = {{"a", 42, 1.5, 1, "first"}, {"b", -7, 0.25, 0, NULL}, {"c", 0, 2, 1, "third"}};
+    for (size_t i = 0; i < 3; i++) {
+        assert_int_equal(store_bind_text(st, 1, str_from_cstr(rows[i].id)), RC_OK);
+        assert_int_equal(store_bind_int64(st, 2, rows[i].n), RC_OK);
+        assert_int_equal(store_bind_double(st, 3, rows[i].f), RC_OK);
+        assert_int_equal(store_bind_int64(st, 4, rows[i].ok), RC_OK);
+        if (rows[i].note)
+            assert_int_equal(store_bind_text_copy(st, 5, str_from_cstr(rows[i].note)), RC_OK);
+        else
+            assert_int_equal(store_bind_null(st, 5), RC_OK);
+        assert_int_equal(store_step(st), RC_NOT_FOUND);
+        assert_int_equal(store_changes(db), 1);
+        store_reset(st);
+    }
+    store_done(st);
+
+    /* typed reads, rows in order, NULL read as "", 0 and 0.0 */
+    assert_int_equal(store_prepare(db,
+                                   STR_LIT("SELECT id, n, f, ok, note, n + 0.5 FROM t_items "
+                                           "WHERE n >= ?2 OR id = ?1 ORDER BY id"),
+                                   &st),
+                     RC_OK);
+    store_bind_text(st, 1, STR_LIT("b"));
+    store_bind_int64(st, 2, 0);
+    assert_int_equal(store_step(st), RC_OK);
+    assert_int_equal(store_column_count(st), 6);
+    assert_true(str_is(store_column_text(st, 0), "a"));
+    assert_int_equal(store_column_type(st, 1), STORE_TYPE_INT);
+    assert_int_equal(store_column_int64(st, 1), 42);
+    assert_true(str_is(store_column_text(st, 1), "42"));
+    assert_int_equal(store_column_type(st, 2), STORE_TYPE_FLOAT);
+    assert_true(store_column_double(st, 2) == 1.5);
+    assert_int_equal(store_column_type(st, 3), STORE_TYPE_INT);
+    assert_int_equal(store_column_int64(st, 3), 1);
+    assert_true(str_is(store_column_text(st, 3), "1"));
+    assert_true(str_is(store_column_text(st, 4), "first"));
+    assert_int_equal(store_column_type(st, 5), STORE_TYPE_FLOAT);
+    assert_true(store_column_double(st, 5) == 42.5);
+    assert_int_equal(store_step(st), RC_OK);
+    assert_true(str_is(store_column_text(st, 0), "b"));
+    assert_int_equal(store_column_int64(st, 1), -7);
+    assert_int_equal(store_column_int64(st, 3), 0);
+    assert_int_equal(store_column_type(st, 4), STORE_TYPE_NULL);
+    assert_true(str_is(store_column_text(st, 4), ""));
+    assert_int_equal(store_column_int64(st, 4), 0);
+    assert_int_equal(store_step(st), RC_OK);
+    assert_true(str_is(store_column_text(st, 0), "c"));
+    assert_int_equal(store_step(st), RC_NOT_FOUND);
+    /* run again with the same bindings */
+    store_reset(st);
+    assert_int_equal(store_step(st), RC_OK);
+    assert_true(str_is(store_column_text(st, 0), "a"));
+    store_done(st);
+
+    /* a unique violation: conflict, its column named */
+    assert_int_equal(store_prepare(db, STR_LIT("UPDATE t_items SET note = ?1 WHERE id = ?2"), &st),
+                     RC_OK);
+    store_bind_text(st, 1, STR_LIT("first"));
+    store_bind_text(st, 2, STR_LIT("c"));
+    assert_int_equal(store_step(st), RC_CONFLICT);
+    struct str cols[4];
+    assert_int_equal(store_unique_columns(db, cols, 4), 1);
+    assert_true(str_is(cols[0], "note"));
+    store_done(st);
+    /* an UPDATE's changes */
+    assert_int_equal(store_prepare(db, STR_LIT("UPDATE t_items SET n = n + 1 WHERE n >= ?1"), &st),
+                     RC_OK);
+    store_bind_int64(st, 1, 0);
+    assert_int_equal(store_step(st), RC_NOT_FOUND);
+    assert_int_equal(store_changes(db), 2);
+    store_done(st);
+
+    /* a write transaction: rolled back, nothing stays */
+    assert_false(store_in_transaction(db));
+    assert_int_equal(store_begin_write(db), RC_OK);
+    assert_true(store_in_transaction(db));
+    run(db, "DELETE FROM t_items");
+    run(db, "ROLLBACK");
+    assert_false(store_in_transaction(db));
+    assert_int_equal(store_prepare(db, STR_LIT("SELECT COUNT(*) FROM t_items"), &st), RC_OK);
+    assert_int_equal(store_step(st), RC_OK);
+    assert_int_equal(store_column_int64(st, 0), 3);
+    store_done(st);
+    /* a read transaction opens and closes */
+    assert_int_equal(store_begin_read(db), RC_OK);
+    assert_int_equal(store_prepare(db, STR_LIT("SELECT COUNT(*) FROM t_items"), &st), RC_OK);
+    assert_int_equal(store_step(st), RC_OK);
+    store_done(st);
+    store_end_read(db);
+    assert_false(store_in_transaction(db));
+
+    /* SQL that does not prepare */
+    assert_int_equal(store_prepare(db, STR_LIT("SELEC nothing"), &st), RC_INVALID);
+
+    /* the dialect's date text of Unix ms, the same on each engine */
+    struct buf b;
+    buf_init(&b, 1024);
+    struct store_sql q;
+    store_sql_begin_as(&q, &b, d);
+    store_sql_add(&q, "SELECT ");
+    store_sql_ms_date(&q, STR_LIT("ms"));
+    store_sql_add(&q, " FROM (SELECT ");
+    store_sql_param(&q);
+    store_sql_add(&q, " + 0 AS \"ms\") AS x");
+    assert_int_equal(store_sql_end(&q), RC_OK);
+    assert_int_equal(store_prepare(db, buf_str(&b), &st), RC_OK);
+    store_bind_int64(st, 1, 1764720305123); /* 2025-12-03 00:05:05.123 UTC */
+    assert_int_equal(store_step(st), RC_OK);
+    assert_true(str_is(store_column_text(st, 0), "2025-12-03 00:05:05.123Z"));
+    store_done(st);
+    assert_int_equal(store_prepare(db, buf_str(&b), &st), RC_OK);
+    store_bind_int64(st, 1, 0);
+    assert_int_equal(store_step(st), RC_OK);
+    assert_true(str_is(store_column_text(st, 0), ""));
+    store_done(st);
+    buf_cleanup(&b);
+    run(db, "DROP TABLE t_items");
+}
+
+static void sqlite_engine(void **state)
+{
+    (void)state;
+    db_file_init("engines");
+    struct store_conn *db;
+    assert_int_equal(store_open(db_path, STORE_OPEN_WRITE, &db), RC_OK);
+    assert_string_equal(store_engine_name(db), "sqlite");
+    assert_true(store_data_version(db) >= 0);
+    conformance(db, STORE_DIALECT_SQLITE);
+    store_close(db);
+    db_file_remove();
+}
+
+static void pg_engine(void **state)
+{
+    (void)state;
+    const char *url = getenv("TARMAC_TEST_PG");
+    if (!url || !*url) {
+        print_message("TARMAC_TEST_PG unset: the PostgreSQL checks are skipped\n");
+        skip();
+    }
+    struct store_conn *db;
+    assert_int_equal(store_open(url, STORE_OPEN_WRITE, &db), RC_OK);
+    assert_string_equal(store_engine_name(db), "postgresql");
+    assert_int_equal(store_dialect_current(), STORE_DIALECT_POSTGRES);
+    assert_int_equal(store_data_version(db), -1);
+    conformance(db, STORE_DIALECT_POSTGRES);
+    /* a worker's connection refuses writes */
+    struct store_conn *ro;
+    assert_int_equal(store_open(url, STORE_OPEN_READ, &ro), RC_OK);
+    assert_int_not_equal(store_exec(ro, "CREATE TABLE t_nope (x INT)"), RC_OK);
+    store_close(ro);
+    store_close(db);
+}
+
+/* The log lines of a failed connection, for the check below. */
+static char logged[8192];
+static void capture(const char *text, size_t len, void *ctx)
+{
+    (void)ctx;
+    size_t have = strlen(logged);
+    if (have + len < sizeof(logged)) {
+        memcpy(logged + have, text, len);
+        logged[have + len] = '\0';
+    }
+}
+
+static void pg_refused_and_password_hidden(void **state)
+{
+    (void)state;
+    log_set_sink(capture, NULL);
+    struct store_conn *db = NULL;
+    /* nothing listens there: refused, quickly, and the password is not logged */
+    assert_int_equal(store_open("postgresql://app:s3cret-pw@127.0.0.1:1/app?connect_timeout=2",
+                                STORE_OPEN_READ, &db),
+                     RC_IO);
+    log_set_sink(NULL, NULL);
+    assert_non_null(strstr(logged, "cannot connect to PostgreSQL"));
+    assert_non_null(strstr(logged, "app:***@127.0.0.1:1"));
+    assert_null(strstr(logged, "s3cret-pw"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(sqlite_engine),
+        cmocka_unit_test(pg_engine),
+        cmocka_unit_test(pg_refused_and_password_hidden),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
