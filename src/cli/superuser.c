@@ -158,15 +158,16 @@ int cli_superuser(int argc, char **argv)
         pos[npos++] = argv[a++];
     }
     bool wants_help = false;
-    int code = cli_parse_flags("superuser", flags, 1, argc - a, argv + a, &wants_help);
+    int code = cli_parse_flags("superuser", flags, (int)(sizeof(flags) / sizeof(flags[0])), argc - a,
+                               argv + a, &wants_help);
     if (code)
         return code;
     bool is_upsert = npos == 3 && strcmp(pos[0], "upsert") == 0;
     bool is_delete = npos == 2 && strcmp(pos[0], "delete") == 0;
     if (wants_help || (!is_upsert && !is_delete)) {
         FILE *to = wants_help ? stdout : stderr;
-        fprintf(to, "Usage:\n  tarmac superuser upsert EMAIL PASSWORD [--dir=DIR]\n"
-                    "  tarmac superuser delete EMAIL [--dir=DIR]\n");
+        fprintf(to, "Usage:\n  tarmac superuser upsert EMAIL PASSWORD [--dir=DIR] [--db=URL]\n"
+                    "  tarmac superuser delete EMAIL [--dir=DIR] [--db=URL]\n");
         return wants_help ? CLI_EXIT_OK : CLI_EXIT_USAGE;
     }
     struct core_app *app;

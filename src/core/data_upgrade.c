@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "base/buf.h"
+#include "base/chrono.h"
 #include "base/log.h"
 #include "base/secure.h"
 #include "store/sql.h"
@@ -36,13 +37,16 @@ static enum rc write_version(struct store_conn *db, int64_t v)
     enum rc rc = store_prepare(
         db,
         STR_LIT("INSERT INTO _params (id, value, created, updated) VALUES ('" VERSION_KEY
-                "', ?1, strftime('%Y-%m-%d %H:%M:%fZ', 'now'), strftime('%Y-%m-%d %H:%M:%fZ', "
-                "'now')) ON CONFLICT (id) DO UPDATE SET value = excluded.value, updated = "
+                "', ?1, ?2, ?2) ON CONFLICT (id) DO UPDATE SET value = excluded.value, updated = "
                 "excluded.updated"),
         &st);
     if (rc)
         return rc;
+    char now[32];
+    chrono_format_db_ms(chrono_real_ms(), now);
     rc = store_bind_int64(st, 1, v);
+    if (!rc)
+        rc = store_bind_text(st, 2, str_from_cstr(now));
     if (!rc)
         rc = store_step(st);
     store_done(st);
@@ -201,7 +205,8 @@ enum rc core_data_upgrade(struct store_conn *db, const struct core_schema *s,
     /* The migrations applied (core/migrate.h), made on any database that
      * lacks it, as PocketBase's: the file's name, and when (unix us). */
     enum rc rc = store_exec(db, "CREATE TABLE IF NOT EXISTS _migrations ("
-                                "file TEXT PRIMARY KEY NOT NULL, applied INTEGER NOT NULL)");
+                                "file TEXT PRIMARY KEY NOT NULL, applied BIGINT NOT NULL" STORE_ROW_KEY
+                                ")");
     if (rc)
         return rc;
     int64_t version;

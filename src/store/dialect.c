@@ -23,10 +23,12 @@ static const char *const column_types[][2] = {
     [STORE_COLUMN_TEXT] = {" TEXT DEFAULT '' NOT NULL", " TEXT DEFAULT '' NOT NULL"},
     [STORE_COLUMN_NUMBER] = {" NUMERIC DEFAULT 0 NOT NULL", " NUMERIC DEFAULT 0 NOT NULL"},
     [STORE_COLUMN_BOOL] = {" BOOLEAN DEFAULT FALSE NOT NULL", " BOOLEAN DEFAULT FALSE NOT NULL"},
-    [STORE_COLUMN_JSON] = {" JSON DEFAULT NULL", " JSONB DEFAULT NULL"},
-    [STORE_COLUMN_JSON_ARRAY] = {" JSON DEFAULT '[]' NOT NULL", " JSONB DEFAULT '[]' NOT NULL"},
+    /* PostgreSQL: json, not jsonb, keeps the text as written (the answers
+     * are byte for byte SQLite's); path operations cast to jsonb. */
+    [STORE_COLUMN_JSON] = {" JSON DEFAULT NULL", " JSON DEFAULT NULL"},
+    [STORE_COLUMN_JSON_ARRAY] = {" JSON DEFAULT '[]' NOT NULL", " JSON DEFAULT '[]' NOT NULL"},
     [STORE_COLUMN_JSON_POINT] = {" JSON DEFAULT '{\"lon\":0,\"lat\":0}' NOT NULL",
-                                 " JSONB DEFAULT '{\"lon\":0,\"lat\":0}' NOT NULL"},
+                                 " JSON DEFAULT '{\"lon\":0,\"lat\":0}' NOT NULL"},
 };
 
 enum rc store_dialect_column_as(struct buf *out, enum store_dialect d, struct str name,

@@ -127,8 +127,13 @@ enum rc store_begin_read(struct store_conn *db);
 void store_end_read(struct store_conn *db);
 
 /* Runs one or more statements without results or parameters (schema,
- * transaction control). RC_IO or RC_CONFLICT on failure. */
+ * transaction control). RC_IO or RC_CONFLICT on failure. A table
+ * definition marks where its rows' insertion order goes with
+ * STORE_ROW_KEY before its closing parenthesis: SQLite keeps it in the
+ * implicit rowid (the mark is a comment there), PostgreSQL gets a rowid
+ * column, so `ORDER BY rowid` means the same on both. */
 enum rc store_exec(struct store_conn *db, const char *sql);
+#define STORE_ROW_KEY "/*ROWKEY*/"
 /* Opens the writer's transaction (SQLite: BEGIN IMMEDIATE, so the write lock
  * is taken at once; PostgreSQL: BEGIN). */
 enum rc store_begin_write(struct store_conn *db);

@@ -32,7 +32,7 @@ enum rc core_inbound_find(struct core_worker *cw, struct str name, struct core_i
     struct store_stmt *st;
     enum rc rc = store_prepare(cw->db,
                                STR_LIT("SELECT scheme, secret, header, collection, tolerance "
-                                       "FROM \"_inboundWebhooks\" WHERE name = ?1 AND active = 1"),
+                                       "FROM \"_inboundWebhooks\" WHERE name = ?1 AND active = TRUE"),
                                &st);
     if (rc)
         return rc;

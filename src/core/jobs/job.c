@@ -9,6 +9,7 @@
 #include "base/log.h"
 #include "base/secure.h"
 #include "core/jobs/registry.h"
+#include "store/dialect.h"
 
 #define ID_ALPHABET STR_LIT("abcdefghijklmnopqrstuvwxyz0123456789")
 
@@ -19,12 +20,13 @@ enum rc core_job_ddl(struct store_conn *db)
                           "id TEXT PRIMARY KEY NOT NULL, kind TEXT NOT NULL, "
                           "payload JSON NOT NULL DEFAULT '{}', "
                           "status TEXT NOT NULL DEFAULT 'queued', "
-                          "priority INTEGER NOT NULL DEFAULT 0, runAt INTEGER NOT NULL, "
+                          "priority INTEGER NOT NULL DEFAULT 0, runAt BIGINT NOT NULL, "
                           "attempts INTEGER NOT NULL DEFAULT 0, maxAttempts INTEGER NOT NULL, "
-                          "leaseUntil INTEGER NOT NULL DEFAULT 0, "
+                          "leaseUntil BIGINT NOT NULL DEFAULT 0, "
                           "lockedBy TEXT NOT NULL DEFAULT '', dedupeKey TEXT DEFAULT NULL, "
-                          "lastError TEXT NOT NULL DEFAULT '', finishedAt INTEGER NOT NULL "
-                          "DEFAULT 0, created INTEGER NOT NULL, updated INTEGER NOT NULL);"
+                          "lastError TEXT NOT NULL DEFAULT '', finishedAt BIGINT NOT NULL "
+                          "DEFAULT 0, created BIGINT NOT NULL, updated BIGINT NOT NULL" STORE_ROW_KEY
+                          ");"
                           "CREATE UNIQUE INDEX IF NOT EXISTS _jobs_dedupe ON _jobs (kind, "
                           "dedupeKey) WHERE dedupeKey IS NOT NULL AND status IN "
                           "('queued', 'failed');"
@@ -141,6 +143,15 @@ static const struct str claim_sql[] = {
                       "WHERE status IN ('queued', 'failed') AND runAt <= ?1 "
                       "ORDER BY priority DESC, runAt, rowid LIMIT ?4" CLAIM_RETURNING),
 };
+/* PostgreSQL: several processes claim from one table; SKIP LOCKED lets each
+ * take rows no other claim holds, and never one twice at once. */
+static const struct str claim_sql_pg[] = {
+    STR_LIT(CLAIM_SET "SELECT id FROM _jobs WHERE status = 'running' AND leaseUntil < ?1 "
+                      "ORDER BY leaseUntil LIMIT ?4 FOR UPDATE SKIP LOCKED" CLAIM_RETURNING),
+    STR_LIT(CLAIM_SET "SELECT id FROM _jobs WHERE status IN ('queued', 'failed') AND runAt <= ?1 "
+                      "ORDER BY priority DESC, runAt, rowid LIMIT ?4 FOR UPDATE SKIP "
+                      "LOCKED" CLAIM_RETURNING),
+};
 
 enum rc core_job_claim(struct store_conn *db, int64_t now_ms, int64_t lease_ms,
                        struct core_job *out, size_t max, size_t *n)
@@ -149,9 +160,11 @@ enum rc core_job_claim(struct store_conn *db, int64_t now_ms, int64_t lease_ms,
     char token[CORE_JOB_TOKEN_LEN + 1];
     (void)secure_random_string(ID_ALPHABET, token, CORE_JOB_TOKEN_LEN);
     token[CORE_JOB_TOKEN_LEN] = '\0';
+    const struct str *sqls =
+        store_dialect_current() == STORE_DIALECT_POSTGRES ? claim_sql_pg : claim_sql;
     for (size_t q = 0; q < sizeof(claim_sql) / sizeof(claim_sql[0]) && *n < max; q++) {
         struct store_stmt *st;
-        enum rc rc = store_prepare(db, claim_sql[q], &st);
+        enum rc rc = store_prepare(db, sqls[q], &st);
         if (rc)
             return rc;
         store_bind_int64(st, 1, now_ms);
@@ -191,7 +204,7 @@ enum rc core_job_next_due(struct store_conn *db, int64_t *at_ms)
                       STR_LIT("SELECT MIN(t) FROM ("
                               "SELECT MIN(runAt) AS t FROM _jobs WHERE status = 'queued' UNION ALL "
                               "SELECT MIN(runAt) FROM _jobs WHERE status = 'failed' UNION ALL "
-                              "SELECT MIN(leaseUntil) + 1 FROM _jobs WHERE status = 'running')"),
+                              "SELECT MIN(leaseUntil) + 1 FROM _jobs WHERE status = 'running') AS due"),
                       &st);
     if (rc)
         return rc;

@@ -70,14 +70,19 @@ static void jobs_view(struct store_sql *q)
     static const char *const plain[] = {"id",       "kind",     "payload",     "status",
                                         "priority", "attempts", "maxAttempts", "lastError"};
     static const char *const times[] = {"runAt", "finishedAt", "created", "updated"};
-    store_sql_add(q, "(SELECT rowid AS \"_rid\", COALESCE(\"dedupeKey\", '') AS \"dedupeKey\"");
+    static const char *const times_col[] = {"runat", "finishedat", "created", "updated"};
+    store_sql_add(q, "(SELECT rowid AS \"_rid\", COALESCE(dedupeKey, '') AS \"dedupeKey\"");
+    /* _jobs' own columns are unquoted names (folded alike on each
+     * engine); the view's are the API's, quoted. */
     for (size_t i = 0; i < sizeof(plain) / sizeof(plain[0]); i++) {
         store_sql_add(q, ", ");
+        store_sql_add(q, plain[i]);
+        store_sql_add(q, " AS ");
         store_sql_ident(q, str_from_cstr(plain[i]));
     }
     for (size_t i = 0; i < sizeof(times) / sizeof(times[0]); i++) {
         store_sql_add(q, ", ");
-        store_sql_ms_date(q, str_from_cstr(times[i]));
+        store_sql_ms_date(q, str_from_cstr(times_col[i]));
         store_sql_add(q, " AS ");
         store_sql_ident(q, str_from_cstr(times[i]));
     }
@@ -196,7 +201,14 @@ enum rc core_jobs_list(struct core_worker *cw, const struct core_jobs_list_opts 
             core_problem_message(p, "Invalid sort field.");
             return RC_INVALID;
         }
-        store_sql_ident(&q, str_from_cstr(f));
+        /* _jobs' columns are unquoted names: PostgreSQL folded them to
+         * lower case, SQLite matches any case */
+        char col[32];
+        size_t k = 0;
+        for (; f[k] && k + 1 < sizeof(col); k++)
+            col[k] = (char)(f[k] >= 'A' && f[k] <= 'Z' ? f[k] + 32 : f[k]);
+        col[k] = '\0';
+        store_sql_ident(&q, str_from_cstr(col));
         store_sql_add(&q, desc ? " DESC, " : " ASC, ");
         terms++;
     }

@@ -97,8 +97,8 @@ static enum rc stamp(struct store_conn *db, struct str id, int64_t old, int64_t 
 {
     struct store_stmt *st;
     enum rc rc = store_prepare(db,
-                               STR_LIT("UPDATE \"_schedules\" SET lastRunAt = ?3 WHERE (id = ?1 "
-                                       "OR name = ?1) AND (?2 < 0 OR lastRunAt = ?2)"),
+                               STR_LIT("UPDATE \"_schedules\" SET \"lastRunAt\" = ?3 WHERE (id = ?1 "
+                                       "OR name = ?1) AND (?2 < 0 OR \"lastRunAt\" = ?2)"),
                                &st);
     if (rc)
         return rc;
@@ -141,7 +141,7 @@ enum rc core_schedules_tick(struct store_conn *db, struct store_writer *writer, 
     *next_ms = -1;
     struct store_stmt *st;
     enum rc rc = store_prepare(
-        db, STR_LIT("SELECT id, cron, lastRunAt FROM \"_schedules\" WHERE active = 1"), &st);
+        db, STR_LIT("SELECT id, cron, \"lastRunAt\" FROM \"_schedules\" WHERE active = TRUE"), &st);
     if (rc)
         return rc;
     struct tick *t = xcalloc(1, sizeof(*t));

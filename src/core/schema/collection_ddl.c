@@ -62,7 +62,7 @@ static enum rc create_table(struct store_conn *db, const struct core_collection 
             store_sql_add(&q, ", ");
         store_sql_column(&q, str_from_cstr(c->fields[i].name), core_field_column(&c->fields[i]));
     }
-    store_sql_add(&q, ")");
+    store_sql_add(&q, STORE_ROW_KEY ")");
     enum rc rc = exec_sql(db, &q);
     buf_cleanup(&sql);
     return rc;
@@ -166,15 +166,16 @@ enum rc core_ddl_system_tables(struct store_conn *db)
                           "name TEXT NOT NULL UNIQUE COLLATE NOCASE, "
                           "type TEXT NOT NULL, system BOOLEAN NOT NULL DEFAULT FALSE, "
                           "data JSON NOT NULL, created TEXT NOT NULL DEFAULT '', "
-                          "updated TEXT NOT NULL DEFAULT '');"
+                          "updated TEXT NOT NULL DEFAULT ''" STORE_ROW_KEY ");"
                           "CREATE TABLE IF NOT EXISTS _otps ("
                           "id TEXT PRIMARY KEY NOT NULL, collectionRef TEXT NOT NULL, "
                           "recordRef TEXT NOT NULL, password TEXT NOT NULL, "
-                          "sentTo TEXT NOT NULL DEFAULT '', created TEXT NOT NULL);"
+                          "sentTo TEXT NOT NULL DEFAULT '', created TEXT NOT NULL" STORE_ROW_KEY
+                          ");"
                           "CREATE TABLE IF NOT EXISTS _params ("
                           "id TEXT PRIMARY KEY NOT NULL, value JSON DEFAULT NULL, "
                           "created TEXT NOT NULL DEFAULT '', "
-                          "updated TEXT NOT NULL DEFAULT '');");
+                          "updated TEXT NOT NULL DEFAULT ''" STORE_ROW_KEY ");");
 }
 
 enum rc core_ddl_create(struct store_conn *db, const struct core_collection *c)
