@@ -158,8 +158,8 @@ int cli_superuser(int argc, char **argv)
         pos[npos++] = argv[a++];
     }
     bool wants_help = false;
-    int code = cli_parse_flags("superuser", flags, (int)(sizeof(flags) / sizeof(flags[0])), argc - a,
-                               argv + a, &wants_help);
+    int code = cli_parse_flags("superuser", flags, (int)(sizeof(flags) / sizeof(flags[0])),
+                               argc - a, argv + a, &wants_help);
     if (code)
         return code;
     bool is_upsert = npos == 3 && strcmp(pos[0], "upsert") == 0;

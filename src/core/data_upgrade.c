@@ -204,9 +204,9 @@ enum rc core_data_upgrade(struct store_conn *db, const struct core_schema *s,
 {
     /* The migrations applied (core/migrate.h), made on any database that
      * lacks it, as PocketBase's: the file's name, and when (unix us). */
-    enum rc rc = store_exec(db, "CREATE TABLE IF NOT EXISTS _migrations ("
-                                "file TEXT PRIMARY KEY NOT NULL, applied BIGINT NOT NULL" STORE_ROW_KEY
-                                ")");
+    enum rc rc =
+        store_exec(db, "CREATE TABLE IF NOT EXISTS _migrations ("
+                       "file TEXT PRIMARY KEY NOT NULL, applied BIGINT NOT NULL" STORE_ROW_KEY ")");
     if (rc)
         return rc;
     int64_t version;

@@ -68,6 +68,20 @@ void store_sql_int(struct store_sql *q, int64_t v)
     q->rc = buf_append_u64(q->out, v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v);
 }
 
+void store_sql_json_each_open(struct store_sql *q)
+{
+    store_sql_add(q, q->dialect == STORE_DIALECT_POSTGRES ? "json_array_elements_text(("
+                                                          : "json_each(");
+}
+
+void store_sql_json_each_close(struct store_sql *q, const char *alias)
+{
+    store_sql_add(q, q->dialect == STORE_DIALECT_POSTGRES ? ")::json) WITH ORDINALITY AS " : ") ");
+    store_sql_ident(q, str_from_cstr(alias));
+    if (q->dialect == STORE_DIALECT_POSTGRES)
+        store_sql_add(q, " (\"value\", \"key\")");
+}
+
 void store_sql_ms_date(struct store_sql *q, struct str column)
 {
     if (!q->rc)

@@ -56,6 +56,12 @@ unsigned store_sql_param(struct store_sql *q);
 void store_sql_param_at(struct store_sql *q, unsigned n);
 /* Appends an integer literal (LIMIT, OFFSET, computed constants). */
 void store_sql_int(struct store_sql *q, int64_t v);
+/* A JSON array's elements as a table: json_each_open, the array's
+ * expression, then json_each_close with the alias; its columns are "value"
+ * (each element as text) and "key" (their order). SQLite: json_each(...);
+ * PostgreSQL: json_array_elements_text(...) WITH ORDINALITY. */
+void store_sql_json_each_open(struct store_sql *q);
+void store_sql_json_each_close(struct store_sql *q, const char *alias);
 /* Appends an integer column of Unix ms as date text (store_dialect_ms_date_as). */
 void store_sql_ms_date(struct store_sql *q, struct str column);
 /* Appends a column definition: quoted name, type and default for kind. */

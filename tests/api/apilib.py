@@ -26,7 +26,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "tests", "lib"))
 
-from tarmac import run_cli  # noqa: E402
+from tarmac import db_flags, run_cli  # noqa: E402
 
 
 # --------------------------------------------------------------------------
@@ -84,7 +84,7 @@ def create_superuser(binary, datadir, email, password):
     """Create (or update) a superuser before the server starts, via the CLI
     (`BIN superuser upsert EMAIL PASSWORD --dir=DIR`)."""
     rc, out, err = run_cli(binary, ["superuser", "upsert", email, password,
-                                    "--dir=" + datadir])
+                                    "--dir=" + datadir] + db_flags(datadir))
     if rc != 0:
         raise SetupError("superuser upsert failed rc=%d: %s %s" % (rc, out, err))
 

@@ -10,6 +10,7 @@ multiplier, default 1; set it higher for ASan/valgrind builds) -- the
 defaults are already generous.
 """
 
+import hashlib
 import os
 import re
 import shutil
@@ -32,6 +33,40 @@ SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime e
                    "SUMMARY: UndefinedBehaviorSanitizer")
 
 STARTED_RE = re.compile(rb"server started at http://([0-9.]+):(\d+)")
+
+# TARMAC_TEST_ENGINE=postgresql runs the servers on PostgreSQL: each data
+# directory gets a database of its own on the cluster at TARMAC_TEST_PG
+# (tests/lib/pgcluster.sh), made on first use and dropped at cleanup.
+ENGINE = os.environ.get("TARMAC_TEST_ENGINE", "sqlite")
+PG_URL = os.environ.get("TARMAC_TEST_PG", "")
+_databases = {}
+
+
+def _psql(sql):
+    subprocess.run(["psql", "-q", "-X", PG_URL, "-c", sql], check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def db_flags(datadir):
+    """The --db flag for a server or CLI call on datadir: none on SQLite."""
+    if ENGINE != "postgresql":
+        return []
+    if not PG_URL:
+        raise HarnessError("TARMAC_TEST_ENGINE=postgresql needs TARMAC_TEST_PG")
+    if datadir not in _databases:
+        name = "t_" + hashlib.sha1(datadir.encode()).hexdigest()[:20]
+        _psql('CREATE DATABASE "%s"' % name)
+        _databases[datadir] = (name, PG_URL.replace(":///tarmac?", ":///%s?" % name))
+    return ["--db=" + _databases[datadir][1]]
+
+
+def drop_db(datadir):
+    if datadir in _databases:
+        name = _databases.pop(datadir)[0]
+        try:
+            _psql('DROP DATABASE IF EXISTS "%s" WITH (FORCE)' % name)
+        except subprocess.CalledProcessError:
+            pass
 
 
 class HarnessError(Exception):
@@ -104,7 +139,7 @@ class Server:
         a little early does not fail unrelated tests (the tests that check
         the announcement itself pass wait_ready=False)."""
         argv = self.wrapper + [self.binary, "serve", "--http=127.0.0.1:0",
-                               "--dir=" + self.datadir] + self.flags
+                               "--dir=" + self.datadir] + db_flags(self.datadir) + self.flags
         env = dict(os.environ)
         for k in list(env):  # a stray TARMAC_* in the caller's env must not leak in
             if k.startswith("TARMAC_") and k != "TARMAC_TEST_SLOW":
@@ -242,6 +277,7 @@ class Server:
 
     def cleanup(self, keep=False):
         self.kill()
+        drop_db(self.datadir)
         if not keep:
             shutil.rmtree(self.tmpdir, ignore_errors=True)
 

@@ -71,9 +71,17 @@ static void collect(struct store_conn *db, const struct core_schema *s,
             store_sql_ident(&q, STR_LIT("id"));
             store_sql_add(&q, " FROM ");
             store_sql_ident(&q, str_from_cstr(x->name));
-            store_sql_add(&q, multi ? " WHERE EXISTS (SELECT 1 FROM json_each(" : " WHERE ");
-            store_sql_ident(&q, str_from_cstr(f->name));
-            store_sql_add(&q, multi ? ") WHERE value = " : " = ");
+            if (multi) {
+                store_sql_add(&q, " WHERE EXISTS (SELECT 1 FROM ");
+                store_sql_json_each_open(&q);
+                store_sql_ident(&q, str_from_cstr(f->name));
+                store_sql_json_each_close(&q, "je");
+                store_sql_add(&q, " WHERE \"je\".\"value\" = ");
+            } else {
+                store_sql_add(&q, " WHERE ");
+                store_sql_ident(&q, str_from_cstr(f->name));
+                store_sql_add(&q, " = ");
+            }
             unsigned p_id = store_sql_param(&q);
             store_sql_add(&q, multi ? ")" : "");
             struct store_stmt *st = NULL;

@@ -15,6 +15,7 @@
 
 #include "core/filter/filter_int.h"
 #include "core/filter/filter_parse.h"
+#include "store/dialect.h"
 #include "store/sql.h"
 
 static const struct core_filter_request no_request;
@@ -44,9 +45,11 @@ static void fc_init(struct core_fc *g, const struct core_filter_options *o, stru
 struct str core_fc_equal_sql(struct core_fc *g, bool eq, const struct core_fc_val *l,
                              const struct core_fc_val *r)
 {
-    /* `!=` is IS NOT: a plain != against a NULL column yields NULL, not true. */
-    const char *op = eq ? "=" : "IS NOT";
-    const char *null_op = eq ? "IS" : "IS NOT";
+    /* `!=` is IS NOT: a plain != against a NULL column yields NULL, not true
+     * (PostgreSQL's IS takes only NULL, TRUE, FALSE: IS DISTINCT FROM). */
+    bool pg = store_dialect_current() == STORE_DIALECT_POSTGRES;
+    const char *op = eq ? "=" : pg ? "IS DISTINCT FROM" : "IS NOT";
+    const char *null_op = eq ? (pg ? "IS NOT DISTINCT FROM" : "IS") : op;
     const char *concat = eq ? "OR" : "AND";
     const char *null_expr = eq ? "IS NULL" : "IS NOT NULL";
     if (l->no_coalesce || r->no_coalesce)

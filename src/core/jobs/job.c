@@ -16,25 +16,25 @@
 /* A queued or failed job is "pending": what a dedupe key folds into. */
 enum rc core_job_ddl(struct store_conn *db)
 {
-    return store_exec(db, "CREATE TABLE IF NOT EXISTS _jobs ("
-                          "id TEXT PRIMARY KEY NOT NULL, kind TEXT NOT NULL, "
-                          "payload JSON NOT NULL DEFAULT '{}', "
-                          "status TEXT NOT NULL DEFAULT 'queued', "
-                          "priority INTEGER NOT NULL DEFAULT 0, runAt BIGINT NOT NULL, "
-                          "attempts INTEGER NOT NULL DEFAULT 0, maxAttempts INTEGER NOT NULL, "
-                          "leaseUntil BIGINT NOT NULL DEFAULT 0, "
-                          "lockedBy TEXT NOT NULL DEFAULT '', dedupeKey TEXT DEFAULT NULL, "
-                          "lastError TEXT NOT NULL DEFAULT '', finishedAt BIGINT NOT NULL "
-                          "DEFAULT 0, created BIGINT NOT NULL, updated BIGINT NOT NULL" STORE_ROW_KEY
-                          ");"
-                          "CREATE UNIQUE INDEX IF NOT EXISTS _jobs_dedupe ON _jobs (kind, "
-                          "dedupeKey) WHERE dedupeKey IS NOT NULL AND status IN "
-                          "('queued', 'failed');"
-                          "CREATE INDEX IF NOT EXISTS _jobs_due ON _jobs (status, runAt);"
-                          "CREATE INDEX IF NOT EXISTS _jobs_ready ON _jobs (priority DESC, runAt) "
-                          "WHERE status IN ('queued', 'failed');"
-                          "CREATE INDEX IF NOT EXISTS _jobs_finished ON _jobs (finishedAt) "
-                          "WHERE finishedAt > 0;");
+    return store_exec(
+        db, "CREATE TABLE IF NOT EXISTS _jobs ("
+            "id TEXT PRIMARY KEY NOT NULL, kind TEXT NOT NULL, "
+            "payload JSON NOT NULL DEFAULT '{}', "
+            "status TEXT NOT NULL DEFAULT 'queued', "
+            "priority INTEGER NOT NULL DEFAULT 0, runAt BIGINT NOT NULL, "
+            "attempts INTEGER NOT NULL DEFAULT 0, maxAttempts INTEGER NOT NULL, "
+            "leaseUntil BIGINT NOT NULL DEFAULT 0, "
+            "lockedBy TEXT NOT NULL DEFAULT '', dedupeKey TEXT DEFAULT NULL, "
+            "lastError TEXT NOT NULL DEFAULT '', finishedAt BIGINT NOT NULL "
+            "DEFAULT 0, created BIGINT NOT NULL, updated BIGINT NOT NULL" STORE_ROW_KEY ");"
+            "CREATE UNIQUE INDEX IF NOT EXISTS _jobs_dedupe ON _jobs (kind, "
+            "dedupeKey) WHERE dedupeKey IS NOT NULL AND status IN "
+            "('queued', 'failed');"
+            "CREATE INDEX IF NOT EXISTS _jobs_due ON _jobs (status, runAt);"
+            "CREATE INDEX IF NOT EXISTS _jobs_ready ON _jobs (priority DESC, runAt) "
+            "WHERE status IN ('queued', 'failed');"
+            "CREATE INDEX IF NOT EXISTS _jobs_finished ON _jobs (finishedAt) "
+            "WHERE finishedAt > 0;");
 }
 
 /* Time first (9 base-36 digits of the Unix time in ms, good for 3,000
@@ -199,13 +199,13 @@ enum rc core_job_next_due(struct store_conn *db, int64_t *at_ms)
     *at_ms = -1;
     /* One MIN per status, so each is a seek on _jobs_due (status, runAt). */
     struct store_stmt *st;
-    enum rc rc =
-        store_prepare(db,
-                      STR_LIT("SELECT MIN(t) FROM ("
-                              "SELECT MIN(runAt) AS t FROM _jobs WHERE status = 'queued' UNION ALL "
-                              "SELECT MIN(runAt) FROM _jobs WHERE status = 'failed' UNION ALL "
-                              "SELECT MIN(leaseUntil) + 1 FROM _jobs WHERE status = 'running') AS due"),
-                      &st);
+    enum rc rc = store_prepare(
+        db,
+        STR_LIT("SELECT MIN(t) FROM ("
+                "SELECT MIN(runAt) AS t FROM _jobs WHERE status = 'queued' UNION ALL "
+                "SELECT MIN(runAt) FROM _jobs WHERE status = 'failed' UNION ALL "
+                "SELECT MIN(leaseUntil) + 1 FROM _jobs WHERE status = 'running') AS due"),
+        &st);
     if (rc)
         return rc;
     rc = store_step(st);

@@ -96,10 +96,11 @@ static enum rc enqueue_for(struct store_conn *db, struct str id, char job_id[COR
 static enum rc stamp(struct store_conn *db, struct str id, int64_t old, int64_t now, bool *ok)
 {
     struct store_stmt *st;
-    enum rc rc = store_prepare(db,
-                               STR_LIT("UPDATE \"_schedules\" SET \"lastRunAt\" = ?3 WHERE (id = ?1 "
-                                       "OR name = ?1) AND (?2 < 0 OR \"lastRunAt\" = ?2)"),
-                               &st);
+    enum rc rc =
+        store_prepare(db,
+                      STR_LIT("UPDATE \"_schedules\" SET \"lastRunAt\" = ?3 WHERE (id = ?1 "
+                              "OR name = ?1) AND (?2 < 0 OR \"lastRunAt\" = ?2)"),
+                      &st);
     if (rc)
         return rc;
     store_bind_text(st, 1, id);

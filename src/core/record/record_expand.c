@@ -199,19 +199,29 @@ static json_t *expand_node(struct core_request *r, const struct core_expand *n, 
     core_record_columns(&q, t, "r");
     unsigned p_key;
     if (!n->is_back) {
-        store_sql_add(&q, " FROM json_each(");
+        store_sql_add(&q, " FROM ");
+        store_sql_json_each_open(&q);
         p_key = store_sql_param(&q);
-        store_sql_add(&q, ") \"je\" JOIN ");
+        store_sql_json_each_close(&q, "je");
+        store_sql_add(&q, " JOIN ");
         store_sql_ident(&q, str_from_cstr(t->name));
         store_sql_add(&q, " \"r\" ON \"r\".\"id\" = \"je\".\"value\" WHERE 1");
     } else {
         bool multi = core_field_is_multi(n->field);
         store_sql_add(&q, " FROM ");
         store_sql_ident(&q, str_from_cstr(t->name));
-        store_sql_add(&q, multi ? " \"r\" WHERE EXISTS (SELECT 1 FROM json_each(\"r\"."
-                                : " \"r\" WHERE \"r\".");
-        store_sql_ident(&q, str_from_cstr(n->field->name));
-        store_sql_add(&q, multi ? ") WHERE value = " : " = ");
+        if (multi) {
+            store_sql_add(&q, " \"r\" WHERE EXISTS (SELECT 1 FROM ");
+            store_sql_json_each_open(&q);
+            store_sql_add(&q, "\"r\".");
+            store_sql_ident(&q, str_from_cstr(n->field->name));
+            store_sql_json_each_close(&q, "je");
+            store_sql_add(&q, " WHERE \"je\".\"value\" = ");
+        } else {
+            store_sql_add(&q, " \"r\" WHERE \"r\".");
+            store_sql_ident(&q, str_from_cstr(n->field->name));
+            store_sql_add(&q, " = ");
+        }
         p_key = store_sql_param(&q);
         if (multi)
             store_sql_add(&q, ")");

@@ -63,9 +63,11 @@ enum rc core_record_check_relations(struct store_conn *db, const struct core_sch
         buf_init(&sql, 4096);
         struct store_sql q;
         store_sql_begin(&q, &sql);
-        store_sql_add(&q, "SELECT COUNT(*) FROM json_each(");
+        store_sql_add(&q, "SELECT COUNT(*) FROM ");
+        store_sql_json_each_open(&q);
         unsigned p_ids = store_sql_param(&q);
-        store_sql_add(&q, ") \"je\" WHERE EXISTS (SELECT 1 FROM ");
+        store_sql_json_each_close(&q, "je");
+        store_sql_add(&q, " WHERE EXISTS (SELECT 1 FROM ");
         store_sql_ident(&q, str_from_cstr(t->name));
         store_sql_add(&q, " \"t\" WHERE \"t\".\"id\" = \"je\".\"value\")");
         struct store_stmt *st = NULL;
@@ -207,9 +209,17 @@ static enum rc release_references(struct store_conn *db, const struct core_schem
     store_sql_ident(&q, column);
     store_sql_add(&q, " FROM ");
     store_sql_ident(&q, str_from_cstr(x->name));
-    store_sql_add(&q, multi ? " WHERE EXISTS (SELECT 1 FROM json_each(" : " WHERE ");
-    store_sql_ident(&q, column);
-    store_sql_add(&q, multi ? ") WHERE value = " : " = ");
+    if (multi) {
+        store_sql_add(&q, " WHERE EXISTS (SELECT 1 FROM ");
+        store_sql_json_each_open(&q);
+        store_sql_ident(&q, column);
+        store_sql_json_each_close(&q, "je");
+        store_sql_add(&q, " WHERE \"je\".\"value\" = ");
+    } else {
+        store_sql_add(&q, " WHERE ");
+        store_sql_ident(&q, column);
+        store_sql_add(&q, " = ");
+    }
     unsigned p_id = store_sql_param(&q);
     if (multi)
         store_sql_add(&q, ")");
