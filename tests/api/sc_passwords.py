@@ -17,15 +17,13 @@ Collections (made by the first scenario that needs them):
   members   auth, create "", view/list self: pin password min 4
 """
 
-import os
 import re
 import secrets
-import sqlite3
 
 from apilib import (says_where, MSG_CREATE_FAIL, MSG_UPDATE_FAIL,
                     MSG_COLL_CREATE_FAIL, MSG_COLL_UPDATE_FAIL, Scenario as S, codes,
                     get_path, short, want)
-from tarmac import SLOW
+from tarmac import db_dump_holds, db_rows
 
 VAULT = "/api/collections/vault/records"
 VAULT_REQ = "/api/collections/vault_req/records"
@@ -45,39 +43,19 @@ def plain(tag):
 
 # -- the database file ----------------------------------------------------------
 
-def _db(ctx):
-    path = os.path.join(ctx.server.datadir, "data.db")
-    return sqlite3.connect("file:%s?mode=ro" % path, uri=True, timeout=10 * SLOW)
-
-
 def db_value(ctx, table, rid, col):
-    con = _db(ctx)
-    try:
-        row = con.execute('SELECT "%s" FROM "%s" WHERE id = ?' % (col, table), (rid,)).fetchone()
-    finally:
-        con.close()
-    return row[0] if row else None
+    rows = db_rows(ctx.server.datadir, 'SELECT "%s" FROM "%s" WHERE id = ?' % (col, table), (rid,))
+    return rows[0][0] if rows else None
 
 
 def db_count(ctx, table, where, args=()):
-    con = _db(ctx)
-    try:
-        return con.execute('SELECT COUNT(*) FROM "%s" WHERE %s' % (table, where), args).fetchone()[0]
-    finally:
-        con.close()
+    return int(db_rows(ctx.server.datadir, 'SELECT COUNT(*) FROM "%s" WHERE %s' % (table, where),
+                       args)[0][0])
 
 
 def db_files_hold(ctx, text):
-    """True when text is anywhere in the database file or its WAL."""
-    needle = text.encode()
-    for suffix in ("", "-wal"):
-        try:
-            with open(os.path.join(ctx.server.datadir, "data.db" + suffix), "rb") as f:
-                if needle in f.read():
-                    return True
-        except FileNotFoundError:
-            pass
-    return False
+    """True when text is anywhere in the stored data (the file and its WAL)."""
+    return db_dump_holds(ctx.server.datadir, text)
 
 
 def want_hash(ctx, table, rid, col, sent):
@@ -208,12 +186,8 @@ def _member_with_copied_pin(ctx):
                                           "pin": ctx.vars["m_pin"]})
     no_secrets(rec, "the sign-up answer")
     pin_hash = want_hash(ctx, "members", rec["id"], "pin", ctx.vars["m_pin"])
-    con = sqlite3.connect(os.path.join(ctx.server.datadir, "data.db"), timeout=10 * SLOW)
-    try:
-        con.execute('UPDATE "members" SET "password" = ? WHERE id = ?', (pin_hash, rec["id"]))
-        con.commit()
-    finally:
-        con.close()
+    db_rows(ctx.server.datadir, 'UPDATE "members" SET "password" = ? WHERE id = ?',
+            (pin_hash, rec["id"]), write=True)
 
 
 def _member_login(ctx, r):
@@ -512,13 +486,8 @@ def _member_with_bcrypt(ctx):
                                           "passwordConfirm": "memberpass1", "pin": "pin-1234"})
     ctx.vars["b_id"] = rec["id"]
     ctx.vars["b_hash"] = _bcrypt(ctx.vars["b_pass"])
-    con = sqlite3.connect(os.path.join(ctx.server.datadir, "data.db"), timeout=10 * SLOW)
-    try:
-        con.execute('UPDATE "members" SET "password" = ? WHERE id = ?',
-                    (ctx.vars["b_hash"], rec["id"]))
-        con.commit()
-    finally:
-        con.close()
+    db_rows(ctx.server.datadir, 'UPDATE "members" SET "password" = ? WHERE id = ?',
+            (ctx.vars["b_hash"], rec["id"]), write=True)
 
 
 def _bcrypt_login_rehashes(ctx, r):

@@ -60,6 +60,56 @@ def db_flags(datadir):
     return ["--db=" + _databases[datadir][1]]
 
 
+def _literal(v):
+    if v is None:
+        return "NULL"
+    if isinstance(v, (int, float)):
+        return repr(v)
+    return "'" + str(v).replace("'", "''") + "'"
+
+
+def db_rows(datadir, sql, args=(), write=False):
+    """Rows of sql (? placeholders) run on datadir's database, whichever the
+    engine: SQLite's file (read only unless write), or the server's
+    PostgreSQL database through psql (values as text there)."""
+    if ENGINE != "postgresql":
+        import sqlite3
+        path = os.path.join(datadir, "data.db")
+        con = (sqlite3.connect(path, timeout=10 * SLOW) if write else
+               sqlite3.connect("file:%s?mode=ro" % path, uri=True, timeout=10 * SLOW))
+        try:
+            rows = con.execute(sql, args).fetchall()
+            if write:
+                con.commit()
+            return rows
+        finally:
+            con.close()
+    parts = sql.split("?")
+    if len(parts) - 1 != len(args):
+        raise HarnessError("db_rows: %d placeholders, %d values" % (len(parts) - 1, len(args)))
+    text = parts[0] + "".join(_literal(a) + p for a, p in zip(args, parts[1:]))
+    out = subprocess.run(["psql", "-X", "-q", "-A", "-t", "-F", "\x1f", _databases[datadir][1],
+                          "-c", text], check=True, capture_output=True, text=True)
+    return [tuple(line.split("\x1f")) for line in out.stdout.splitlines()]
+
+
+def db_dump_holds(datadir, needle):
+    """True when needle is anywhere in the stored data (SQLite: the file and
+    its WAL; PostgreSQL: a data dump of the server's database)."""
+    if ENGINE != "postgresql":
+        for suffix in ("", "-wal"):
+            try:
+                with open(os.path.join(datadir, "data.db" + suffix), "rb") as f:
+                    if needle.encode() in f.read():
+                        return True
+            except FileNotFoundError:
+                pass
+        return False
+    out = subprocess.run(["pg_dump", "--data-only", _databases[datadir][1]], check=True,
+                         capture_output=True)
+    return needle.encode() in out.stdout
+
+
 def drop_db(datadir):
     if datadir in _databases:
         name = _databases.pop(datadir)[0]

@@ -155,7 +155,7 @@ static enum rc hop_relation(struct core_fc *g, struct cursor *c, const struct co
         struct str je = core_fc_alias(g, "_j"), me = core_fc_alias(g, "_m");
         struct str nm = core_fc_json_norm(g, src_main), nmm = core_fc_json_norm(g, src_mm);
         main_sql = core_fc_fmt(g,
-                               " LEFT JOIN json_each(%.*s) %.*s ON 1 LEFT JOIN %.*s %.*s ON "
+                               " LEFT JOIN json_each(%.*s) %.*s ON TRUE LEFT JOIN %.*s %.*s ON "
                                "%.*s.\"id\" = %.*s.value",
                                FC_S(nm), FC_S(je), FC_S(tq), FC_S(ja), FC_S(ja), FC_S(je));
         mm_sql = core_fc_fmt(g,
@@ -266,7 +266,7 @@ static enum rc hop_each(struct core_fc *g, struct cursor *c, struct str key, str
                         struct str src_mm, struct str *v_main, struct str *v_mm)
 {
     struct str je = core_fc_alias(g, "_j"), me = core_fc_alias(g, "_m");
-    struct str main_sql = core_fc_fmt(g, " LEFT JOIN json_each(%.*s) %.*s ON 1",
+    struct str main_sql = core_fc_fmt(g, " LEFT JOIN json_each(%.*s) %.*s ON TRUE",
                                       FC_S(core_fc_json_norm(g, src_main)), FC_S(je));
     struct str mm_sql =
         core_fc_fmt(g, " JOIN json_each(%.*s) %.*s", FC_S(core_fc_json_norm(g, src_mm)), FC_S(me));
@@ -462,8 +462,8 @@ static enum rc resolve_collection(struct core_fc *g, const struct core_fc_segs *
     struct str key = core_fc_fmt(g, "@collection.%s:%.*s", t->name, FC_S(s->mod[1]));
     struct str tq = core_fc_quote(g, t->name);
     struct str ja = core_fc_alias(g, "_j"), ma = core_fc_alias(g, "_m");
-    struct str main_sql = core_fc_fmt(g, " LEFT JOIN %.*s %.*s ON 1", FC_S(tq), FC_S(ja));
-    struct str mm_sql = core_fc_fmt(g, " JOIN %.*s %.*s ON 1", FC_S(tq), FC_S(ma));
+    struct str main_sql = core_fc_fmt(g, " LEFT JOIN %.*s %.*s ON TRUE", FC_S(tq), FC_S(ja));
+    struct str mm_sql = core_fc_fmt(g, " JOIN %.*s %.*s ON TRUE", FC_S(tq), FC_S(ma));
     rc = guard_hop(g, c, t, key, ja, ma, &main_sql, &mm_sql);
     if (!rc)
         rc = enter(g, c, key, t, main_sql, mm_sql, ja, ma, true, 1);

@@ -485,7 +485,7 @@ enum rc core_filter_compile(const struct core_filter_options *o, struct str filt
     if (err_cap)
         err[0] = '\0';
     if (filter.len == 0) {
-        out->sql = STR_LIT("1");
+        out->sql = STR_LIT("TRUE");
         return RC_OK;
     }
     struct core_fnode *root;

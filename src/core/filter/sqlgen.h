@@ -101,7 +101,7 @@ struct core_filter_options {
 };
 
 /* Compiles filter (a user filter or an API rule) into *out, allocating in a.
- * An empty filter (len 0) compiles to "1" (no constraint): callers treat an
+ * An empty filter (len 0) compiles to "TRUE" (no constraint): callers treat an
  * absent filter and a "" rule that way; a non-empty filter of only whitespace
  * or comments is an error. RC_INVALID with a message saying what and where
  * (e.g. "unexpected ')' at offset 12", "unknown field \"titel\" at offset 0")

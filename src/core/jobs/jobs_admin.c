@@ -94,7 +94,7 @@ static void jobs_view(struct store_sql *q)
 static void add_where(struct store_sql *q, const struct core_jobs_list_opts *o, size_t nstatus,
                       const struct core_sql_fragment *filter)
 {
-    store_sql_add(q, " WHERE 1");
+    store_sql_add(q, " WHERE TRUE");
     if (nstatus) {
         store_sql_add(q, " AND status IN (");
         for (size_t i = 0; i < nstatus; i++) {

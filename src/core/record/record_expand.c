@@ -205,7 +205,7 @@ static json_t *expand_node(struct core_request *r, const struct core_expand *n, 
         store_sql_json_each_close(&q, "je");
         store_sql_add(&q, " JOIN ");
         store_sql_ident(&q, str_from_cstr(t->name));
-        store_sql_add(&q, " \"r\" ON \"r\".\"id\" = \"je\".\"value\" WHERE 1");
+        store_sql_add(&q, " \"r\" ON \"r\".\"id\" = \"je\".\"value\" WHERE TRUE");
     } else {
         bool multi = core_field_is_multi(n->field);
         store_sql_add(&q, " FROM ");
