@@ -56,13 +56,37 @@ function childEnv(extra = {}) {
     return env;
 }
 
+// TARMAC_TEST_ENGINE=postgresql: each data directory gets a database of its
+// own on the cluster at TARMAC_TEST_PG (tests/lib/pgcluster.sh), made on
+// first use; the servers and the CLI get --db for it.
+export const ENGINE = process.env.TARMAC_TEST_ENGINE || 'sqlite';
+const PG_URL = process.env.TARMAC_TEST_PG || '';
+const databases = new Map();
+
+function psql(sql) {
+    const r = spawnSync('psql', ['-q', '-X', PG_URL, '-c', sql], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`psql ${sql}: ${r.stderr}`);
+}
+
+/** The --db flag for dir: none on SQLite. */
+export function dbFlags(dir) {
+    if (ENGINE !== 'postgresql') return [];
+    if (!PG_URL) throw new Error('TARMAC_TEST_ENGINE=postgresql needs TARMAC_TEST_PG');
+    if (!databases.has(dir)) {
+        const name = 't_' + Buffer.from(dir).toString('hex').slice(-24);
+        psql(`CREATE DATABASE "${name}"`);
+        databases.set(dir, PG_URL.replace(':///tarmac?', `:///${name}?`));
+    }
+    return ['--db=' + databases.get(dir)];
+}
+
 function tail(text, n = 4000) {
     return text.length > n ? '…' + text.slice(-n) : text;
 }
 
 /** Create (or update) the superuser in dir with the CLI. */
 export function upsertSuperuser(dir, email = SUPERUSER.email, password = SUPERUSER.password, bin = BIN) {
-    const r = spawnSync(bin, ['superuser', 'upsert', email, password, '--dir=' + dir], {
+    const r = spawnSync(bin, ['superuser', 'upsert', email, password, '--dir=' + dir, ...dbFlags(dir)], {
         env: childEnv(), encoding: 'utf8', timeout: START_TIMEOUT_MS,
     });
     if (r.error) throw new Error(`superuser upsert: ${r.error.message} (binary ${bin})`);
@@ -97,7 +121,7 @@ export async function startServer(opts = {}) {
     // stderr goes to a file: it can be large (ASan reports) and must survive a crash.
     const stderrPath = join(dir, `stderr-${Date.now()}-${process.pid}.log`);
     const errFd = openSync(stderrPath, 'w');
-    const proc = spawn(bin, ['serve', '--http=127.0.0.1:0', '--dir=' + dir, ...flags], {
+    const proc = spawn(bin, ['serve', '--http=127.0.0.1:0', '--dir=' + dir, ...dbFlags(dir), ...flags], {
         env: childEnv(opts.env), stdio: ['ignore', 'pipe', errFd],
     });
     closeSync(errFd);
