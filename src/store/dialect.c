@@ -22,7 +22,9 @@ static const char *const column_types[][2] = {
                          "NOT NULL"},
     [STORE_COLUMN_TEXT] = {" TEXT DEFAULT '' NOT NULL", " TEXT DEFAULT '' NOT NULL"},
     [STORE_COLUMN_NUMBER] = {" NUMERIC DEFAULT 0 NOT NULL", " NUMERIC DEFAULT 0 NOT NULL"},
-    [STORE_COLUMN_BOOL] = {" BOOLEAN DEFAULT FALSE NOT NULL", " BOOLEAN DEFAULT FALSE NOT NULL"},
+    /* PostgreSQL: 0/1 in an integer, as SQLite stores a boolean, so rules
+     * and filters compare it with 1, 0, true and false alike on both. */
+    [STORE_COLUMN_BOOL] = {" BOOLEAN DEFAULT FALSE NOT NULL", " SMALLINT DEFAULT 0 NOT NULL"},
     /* PostgreSQL: json, not jsonb, keeps the text as written (the answers
      * are byte for byte SQLite's); path operations cast to jsonb. */
     [STORE_COLUMN_JSON] = {" JSON DEFAULT NULL", " JSON DEFAULT NULL"},

@@ -28,7 +28,7 @@ enum store_column_kind {
     STORE_COLUMN_ID,         /* TEXT primary key */
     STORE_COLUMN_TEXT,       /* TEXT NOT NULL DEFAULT '' */
     STORE_COLUMN_NUMBER,     /* NUMERIC NOT NULL DEFAULT 0 */
-    STORE_COLUMN_BOOL,       /* BOOLEAN NOT NULL DEFAULT FALSE (0/1) */
+    STORE_COLUMN_BOOL,       /* 0/1: BOOLEAN in SQLite, SMALLINT in PostgreSQL */
     STORE_COLUMN_JSON,       /* JSON DEFAULT NULL */
     STORE_COLUMN_JSON_ARRAY, /* JSON NOT NULL DEFAULT '[]' */
     STORE_COLUMN_JSON_POINT, /* JSON NOT NULL DEFAULT '{"lon":0,"lat":0}' */

@@ -30,11 +30,10 @@ enum rc core_inbound_find(struct core_worker *cw, struct str name, struct core_i
 {
     core_worker_begin_read(cw);
     struct store_stmt *st;
-    enum rc rc =
-        store_prepare(cw->db,
-                      STR_LIT("SELECT scheme, secret, header, collection, tolerance "
-                              "FROM \"_inboundWebhooks\" WHERE name = ?1 AND active = TRUE"),
-                      &st);
+    enum rc rc = store_prepare(cw->db,
+                               STR_LIT("SELECT scheme, secret, header, collection, tolerance "
+                                       "FROM \"_inboundWebhooks\" WHERE name = ?1 AND active = 1"),
+                               &st);
     if (rc)
         return rc;
     store_bind_text(st, 1, name);

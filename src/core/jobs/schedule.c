@@ -142,7 +142,7 @@ enum rc core_schedules_tick(struct store_conn *db, struct store_writer *writer, 
     *next_ms = -1;
     struct store_stmt *st;
     enum rc rc = store_prepare(
-        db, STR_LIT("SELECT id, cron, \"lastRunAt\" FROM \"_schedules\" WHERE active = TRUE"), &st);
+        db, STR_LIT("SELECT id, cron, \"lastRunAt\" FROM \"_schedules\" WHERE active = 1"), &st);
     if (rc)
         return rc;
     struct tick *t = xcalloc(1, sizeof(*t));

@@ -259,7 +259,7 @@ static enum rc on_change(void *ctx, struct store_conn *db, const struct core_eve
     struct store_stmt *st;
     enum rc rc = store_prepare(db,
                                STR_LIT("SELECT id, events, filter FROM \"_webhooks\" WHERE "
-                                       "active = TRUE AND (collection = ?1 OR collection = ?2)"),
+                                       "active = 1 AND (collection = ?1 OR collection = ?2)"),
                                &st);
     if (rc)
         return rc == RC_INVALID ? RC_OK : rc; /* no _webhooks table (yet) */
@@ -333,7 +333,7 @@ static enum rc disable_hook(struct store_conn *db, void *ctx)
 {
     struct store_stmt *st;
     enum rc rc =
-        store_prepare(db, STR_LIT("UPDATE \"_webhooks\" SET active = FALSE WHERE id = ?1"), &st);
+        store_prepare(db, STR_LIT("UPDATE \"_webhooks\" SET active = 0 WHERE id = ?1"), &st);
     if (rc)
         return rc;
     store_bind_text(st, 1, str_from_cstr(ctx));

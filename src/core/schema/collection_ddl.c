@@ -165,7 +165,7 @@ enum rc core_ddl_system_tables(struct store_conn *db)
                       "CREATE TABLE IF NOT EXISTS _collections ("
                       "id TEXT PRIMARY KEY NOT NULL, "
                       "name TEXT NOT NULL UNIQUE COLLATE NOCASE, "
-                      "type TEXT NOT NULL, system BOOLEAN NOT NULL DEFAULT FALSE, "
+                      "type TEXT NOT NULL, system INTEGER NOT NULL DEFAULT 0, "
                       "data JSON NOT NULL, created TEXT NOT NULL DEFAULT '', "
                       "updated TEXT NOT NULL DEFAULT ''" STORE_ROW_KEY ");"
                       "CREATE TABLE IF NOT EXISTS _otps ("
