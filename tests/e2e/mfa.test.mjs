@@ -5,8 +5,12 @@
 
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ClientResponseError } from 'pocketbase';
-import { startServer, SUPERUSER } from './lib/server.mjs';
+import { startServer, SUPERUSER, SLOW } from './lib/server.mjs';
 import { startSmtpSink, waitForMail, readMails } from './lib/smtp.mjs';
 import { client, superuserClient, expectError, rawFetch, uniq, assertNoLeaks, ID_RE } from './lib/util.mjs';
 
@@ -393,5 +397,78 @@ describe('MFA, auth origins and the new-device alert', () => {
 
     test('the server stops cleanly', async () => {
         await srv.stop();
+    });
+});
+
+/** Runs a python3 sqlite3 script against dir's database (the server stopped). */
+function sqlite(dir, script, args = []) {
+    const r = spawnSync('/usr/bin/python3', ['-c', `import hashlib, hmac, json, sqlite3, sys
+con = sqlite3.connect(sys.argv[1], timeout=30)
+args = json.loads(sys.argv[2])
+${script}
+con.commit()
+con.close()`, join(dir, 'data.db'), JSON.stringify(args)], { encoding: 'utf8', timeout: 30000 * SLOW });
+    if (r.status !== 0) throw new Error(`sqlite: ${r.stderr || r.error}`);
+    return r.stdout;
+}
+
+describe('a data directory from before the auth system collections', () => {
+    test('gets _mfas, _otps and _authOrigins on open; a pending OTP of the old table still works', async () => {
+        const dir = mkdtempSync(join(tmpdir(), 'tarmac-e2e-'));
+        let srv = await startServer({ dir, superuser: true });
+        try {
+            let su = await superuserClient(srv.url);
+            await su.collections.update('users', { otp: { enabled: true } });
+            const email = `${uniq('old')}@example.com`;
+            const rec = await su.collection('users').create({ email, password: 'oldpass1234', passwordConfirm: 'oldpass1234' });
+            await srv.stop();
+
+            // What an older tarmac left: no such collections, `_otps` a bare
+            // table holding a pending code, auth options without mfa/authAlert.
+            const otpId = 'legacyotp000001';
+            const code = '12345678';
+            sqlite(dir, `
+row = con.execute("SELECT data FROM _collections WHERE name = 'users'").fetchone()
+data = json.loads(row[0])
+data.pop("mfa", None)
+data.pop("authAlert", None)
+con.execute("UPDATE _collections SET data = ? WHERE name = 'users'", [json.dumps(data)])
+con.execute("DELETE FROM _collections WHERE name IN ('_mfas', '_otps', '_authOrigins')")
+con.executescript("DROP TABLE _mfas; DROP TABLE _otps; DROP TABLE _authOrigins; "
+    "CREATE TABLE _otps (id TEXT PRIMARY KEY NOT NULL, collectionRef TEXT NOT NULL, "
+    "recordRef TEXT NOT NULL, password TEXT NOT NULL, sentTo TEXT NOT NULL DEFAULT '', "
+    "created TEXT NOT NULL)")
+otp_id, code, col_id, rec_id, email = args
+digest = hmac.new(data["authToken"]["secret"].encode(), (otp_id + ":" + code).encode(),
+                  hashlib.sha256).hexdigest()
+con.execute("INSERT INTO _otps VALUES (?, ?, ?, ?, ?, strftime('%Y-%m-%d %H:%M:%fZ', 'now'))",
+            [otp_id, col_id, rec_id, digest, email])
+`, [otpId, code, rec.collectionId, rec.id, email]);
+
+            srv = await startServer({ dir });
+            assert.ok(srv.stderr().includes('one-time passwords moved into the _otps collection'));
+            su = await superuserClient(srv.url);
+            for (const [name, id] of [['_mfas', 'pbc_2279338944'], ['_otps', 'pbc_1638494021'],
+                ['_authOrigins', 'pbc_4275539003']]) {
+                const c = await su.collections.getOne(name);
+                assert.equal(c.id, id);
+                assert.equal(c.system, true);
+            }
+            const users = await su.collections.getOne('users');
+            assert.deepEqual(users.mfa, { enabled: false, duration: 600, rule: '' });
+            assert.equal(users.authAlert.enabled, true);
+            assert.equal((await su.collection('_otps').getOne(otpId)).recordRef, rec.id);
+            const auth = await client(srv.url).collection('users').authWithOTP(otpId, code);
+            assert.equal(auth.record.id, rec.id);
+            assert.equal(sqlite(dir, `print(con.execute("SELECT count(*) FROM sqlite_master WHERE name = '_otps_legacy'").fetchone()[0])`).trim(), '0');
+            await srv.stop();
+            // Opening again changes nothing.
+            srv = await startServer({ dir });
+            assert.equal(srv.stderr().includes('moved into the _otps collection'), false);
+            await srv.stop();
+        } finally {
+            if (!srv.exited) await srv.kill9();
+            if (!process.env.TARMAC_E2E_KEEP) rmSync(dir, { recursive: true, force: true });
+        }
     });
 });
