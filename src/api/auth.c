@@ -60,7 +60,12 @@ enum rc api_auth_methods(struct http_req *req, void *ctx)
     jsonw_object_end(&w);
     api_auth_oauth2_methods(&w, col);
     jsonw_key_cstr(&w, "mfa");
-    jsonw_raw(&w, STR_LIT("{\"enabled\":false,\"duration\":0}"));
+    jsonw_object_begin(&w);
+    jsonw_key_cstr(&w, "enabled");
+    jsonw_bool(&w, col->mfa.is_enabled);
+    jsonw_key_cstr(&w, "duration"); /* spec §6.2: only when enabled */
+    jsonw_int(&w, col->mfa.is_enabled ? col->mfa.duration_s : 0);
+    jsonw_object_end(&w);
     jsonw_key_cstr(&w, "otp");
     jsonw_object_begin(&w);
     jsonw_key_cstr(&w, "enabled");
@@ -75,23 +80,12 @@ enum rc api_auth_methods(struct http_req *req, void *ctx)
     return rc;
 }
 
-/* The collection's authRule (spec §4/§6): null = superusers only, "" =
- * anyone, else a filter over the authenticating record, with @request.auth
- * the requester (a guest during a login). */
-static bool passes_auth_rule(struct api_call *c, const struct core_collection *col, const char *id)
-{
-    if (col->auth_rule && col->auth_rule[0])
-        api_call_request_data(c, "password");
-    return core_auth_rule_passes(&c->core, col, id);
-}
-
 /* Writes {"token": ..., "record": ...} for record (all fields) of col; the
  * requester for visibility and expand is the record itself (spec §6).
  * is_refreshable false: an impersonation token (spec §6.10), valid for
  * duration_s seconds (0 = the collection's token duration). */
-static enum rc write_token_response(struct api_call *c, const struct core_collection *col,
-                                    json_t *record, bool is_refreshable, int64_t duration_s,
-                                    struct str meta)
+enum rc api_auth_write_token(struct api_call *c, const struct core_collection *col, json_t *record,
+                             bool is_refreshable, int64_t duration_s, struct str meta)
 {
     api_call_enter(c); /* after a login's hashing, too: the answer may expand */
     struct buf token;
@@ -142,61 +136,16 @@ static enum rc write_token_response(struct api_call *c, const struct core_collec
     return rc ? api_call_fail(c, rc) : RC_OK;
 }
 
-/* spec §4: every auth method checks the authRule once the credentials
- * succeeded; a miss is 403 (PocketBase's recordAuthResponse). */
-static bool auth_rule_or_fail(struct api_call *c, const struct core_collection *col, const char *id)
+bool api_auth_rule_or_fail(struct api_call *c, const struct core_collection *col, const char *id,
+                           const char *context)
 {
-    if (passes_auth_rule(c, col, id))
+    if (col->auth_rule && col->auth_rule[0])
+        api_call_request_data(c, context);
+    if (core_auth_rule_passes(&c->core, col, id))
         return true;
     api_error_write(c->req, 403,
                     "The request doesn't satisfy the collection requirements to authenticate.");
     return false;
-}
-
-/* The scripts' before_auth hooks may refuse the sign-in (their status,
- * message and field errors); false when they did and the answer is written. */
-static bool before_auth_or_fail(struct api_call *c, const struct core_collection *col,
-                                json_t *record, const char *method)
-{
-    struct core_problem p;
-    core_problem_init(&p);
-    int status = 500;
-    enum rc rc = core_hooks_auth(false, col, method, record, &p, &status);
-    if (rc) {
-        http_resp_start(c->req, status, "application/json");
-        api_error_render(http_resp_body(c->req), status, p.message[0] ? p.message : NULL, p.data);
-    }
-    core_problem_cleanup(&p);
-    return rc == RC_OK;
-}
-
-static enum rc respond_auth(struct api_call *c, const struct core_collection *col, json_t *record,
-                            const char *method, struct str meta)
-{
-    if (!auth_rule_or_fail(c, col, json_string_value(json_object_get(record, "id"))) ||
-        !before_auth_or_fail(c, col, record, method))
-        return RC_OK;
-    enum rc rc = write_token_response(c, col, record, true, 0, meta);
-    if (!rc && http_resp_is_started(c->req)) {
-        struct core_problem p;
-        core_problem_init(&p);
-        int status;
-        (void)core_hooks_auth(true, col, method, record, &p, &status);
-        core_problem_cleanup(&p);
-    }
-    return rc;
-}
-
-enum rc api_auth_write_response(struct api_call *c, const struct core_collection *col,
-                                json_t *record, const char *method)
-{
-    return respond_auth(c, col, record, method, (struct str){0});
-}
-
-enum rc api_auth_write_response_meta(struct api_call *c, const struct core_collection *col,
-                                     json_t *record, struct str meta)
-{
-    return respond_auth(c, col, record, "oauth2", meta);
 }
 
 static enum rc write_same_token(struct api_call *c, const struct core_collection *col,
@@ -281,9 +230,7 @@ static void upgraded(struct core_exec_job *job)
     if (job->rc)
         log_warn("msg=\"password hash upgrade failed\" collection=%s rc=%s", l->col->name,
                  rc_name(job->rc));
-    if (!http_req_is_gone(c->req))
-        api_auth_write_response(c, l->col, l->record, "password");
-    http_req_resume(c->req);
+    api_auth_signin(c, l->col, l->record, "password", (struct str){0}); /* resumes */
 }
 
 static void login_done(enum rc rc, void *ctx)
@@ -300,7 +247,8 @@ static void login_done(enum rc rc, void *ctx)
             core_exec_submit(&c->aw->core, &l->upgrade);
             return; /* answered (and resumed) once the new hash is stored */
         } else if (l->result == RC_OK && l->record) {
-            api_auth_write_response(c, l->col, l->record, "password");
+            api_auth_signin(c, l->col, l->record, "password", (struct str){0});
+            return; /* resumed once answered */
         } else {
             core_problem_message(&c->problem, "Failed to authenticate.");
             api_call_fail(c, RC_INVALID);
@@ -423,12 +371,12 @@ enum rc api_auth_refresh(struct http_req *req, void *ctx)
     const struct core_collection *col;
     if (api_auth_same_collection_or_fail(c, &col))
         return RC_OK;
-    if (!auth_rule_or_fail(c, col, c->auth.id))
+    if (!api_auth_rule_or_fail(c, col, c->auth.id, "default"))
         return RC_OK;
     json_t *record = json_incref(c->auth.record);
     enum rc rc;
     if (c->auth.is_refreshable) {
-        rc = write_token_response(c, col, record, true, 0, (struct str){0});
+        rc = api_auth_write_token(c, col, record, true, 0, (struct str){0});
     } else {
         /* spec §6.4: an impersonation token is not renewed; the same token
          * comes back with the record as it is now. */
@@ -468,7 +416,7 @@ enum rc api_auth_impersonate(struct http_req *req, void *ctx)
     if (core_record_load(c->aw->core.db, col, http_req_param(req, "id"), &record) != RC_OK)
         return api_call_fail(c, RC_NOT_FOUND);
     /* The response speaks as the impersonated record, not the superuser. */
-    enum rc rc = write_token_response(c, col, record, false, seconds, (struct str){0});
+    enum rc rc = api_auth_write_token(c, col, record, false, seconds, (struct str){0});
     json_decref(record);
     return rc;
 }

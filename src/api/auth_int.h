@@ -1,5 +1,5 @@
 /* auth_int.h -- helpers shared by the auth handlers (auth.c, auth_flows.c,
- * auth_otp.c);
+ * auth_otp.c, auth_oauth2.c, auth_signin.c);
  * private to src/api. */
 #ifndef TARMAC_API_AUTH_INT_H
 #define TARMAC_API_AUTH_INT_H
@@ -17,15 +17,29 @@ enum rc api_auth_same_collection_or_fail(struct api_call *c, const struct core_c
  * case), every field, or NULL. */
 json_t *api_auth_find_identity(struct api_call *c, const struct core_collection *col,
                                const char *field, const char *identity);
-/* Writes the auth response {token, record} for record of col, once the
- * authRule and the scripts' before_auth hooks let it (method: "password",
- * "otp"; after_auth hooks run once it is written). */
-enum rc api_auth_write_response(struct api_call *c, const struct core_collection *col,
-                                json_t *record, const char *method);
-
-/* The same with the OAuth2 `meta` object (JSON text) after the record. */
-enum rc api_auth_write_response_meta(struct api_call *c, const struct core_collection *col,
-                                     json_t *record, struct str meta);
+/* Finishes a sign-in whose credentials succeeded (auth_signin.c), on a
+ * deferred request: the authRule (403), the scripts' before_auth hooks,
+ * then MFA (spec §6.9: a first factor answers 401 {"mfaId"}; a second one
+ * sends mfaId in the query or the body), the new-origin alert, and the auth
+ * response {token, record[, meta]} (meta: OAuth2's JSON object, else empty),
+ * after which the after_auth hooks run. Answers and resumes the request,
+ * now or once its writes are done; the caller neither answers nor resumes.
+ * A request whose client left is just resumed. Takes a new reference to
+ * record (every field); meta is copied. method: "password", "otp",
+ * "oauth2". */
+void api_auth_signin(struct api_call *c, const struct core_collection *col, json_t *record,
+                     const char *method, struct str meta);
+/* Writes {"token", "record"[, "meta"]} for record (every field) of col,
+ * speaking as that record from now on: a refreshable token or, with
+ * is_refreshable false, an impersonation token of duration_s seconds (0 =
+ * the collection's token duration). RC_OK when answered (also with an
+ * error). */
+enum rc api_auth_write_token(struct api_call *c, const struct core_collection *col, json_t *record,
+                             bool is_refreshable, int64_t duration_s, struct str meta);
+/* The collection's authRule for record id (spec §4), with @request.context
+ * context; false when it fails and the 403 is written. */
+bool api_auth_rule_or_fail(struct api_call *c, const struct core_collection *col, const char *id,
+                           const char *context);
 struct jsonw;
 /* Writes auth-methods' "oauth2" key: each enabled provider with a fresh
  * state, PKCE pair and authorization URL (auth_oauth2.c). */

@@ -186,12 +186,13 @@ static void write_meta(struct signin *s, struct buf *out)
     (void)jsonw_finish(&w);
 }
 
+/* Signs in (auth_signin.c), which answers and resumes. */
 static void answer(struct signin *s)
 {
     struct buf meta;
     buf_init(&meta, 1 << 20);
     write_meta(s, &meta);
-    api_auth_write_response_meta(s->call, s->col, s->record, buf_str(&meta));
+    api_auth_signin(s->call, s->col, s->record, "oauth2", buf_str(&meta));
     buf_cleanup(&meta);
 }
 
@@ -202,10 +203,9 @@ static void linked(struct core_exec_job *job)
     if (!enter(c))
         return;
     if (job->rc)
-        api_call_fail(c, job->rc);
+        fail_resumed(c, job->rc);
     else
-        answer(s);
-    api_call_resume(c);
+        answer(s); /* resumes */
 }
 
 /* The record is known: link it (a new link is harmless when it exists),

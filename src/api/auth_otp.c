@@ -2,8 +2,9 @@
  * auth-with-otp.
  *
  * A code is a few random digits mailed to the account's address and kept
- * in _otps only as an HMAC (keyed by the collection's secret), so the table
- * alone does not give the codes away. A request for an unknown email gets an
+ * in the `_otps` system collection only as an HMAC (keyed by the
+ * collection's secret; core/auth/otp.h), so the table alone does not give
+ * the codes away. A request for an unknown email gets an
  * otpId too (never stored): the answer does not reveal accounts. A code
  * works once, until the collection's OTP duration passes; attempts count
  * against the per-identity rate limit, keyed by the otpId. */
@@ -108,18 +109,10 @@ enum rc api_auth_request_otp(struct http_req *req, void *ctx)
     int len = col->otp_length > 0 && col->otp_length < 20 ? col->otp_length : 8;
     secure_random_string(STR_LIT("0123456789"), o->code, (size_t)len);
     snprintf(o->to, sizeof(o->to), "%s", json_string_value(json_object_get(record, "email")));
-    char digest[65], now[32];
+    char digest[65];
     core_otp_digest(col, o->otp_id, o->code, digest);
-    chrono_format_db_ms(chrono_real_ms(), now);
-    o->exec.sql = "INSERT INTO _otps (id, collectionRef, recordRef, password, sentTo, created) "
-                  "VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
-    o->exec.params[0] = xstrdup(o->otp_id);
-    o->exec.params[1] = xstrdup(col->id);
-    o->exec.params[2] = xstrdup(json_string_value(json_object_get(record, "id")));
-    o->exec.params[3] = xstrdup(digest);
-    o->exec.params[4] = xstrdup(o->to);
-    o->exec.params[5] = xstrdup(now);
-    o->exec.param_count = 6;
+    core_otp_store_job(col, o->otp_id, json_string_value(json_object_get(record, "id")), digest,
+                       o->to, &o->exec);
     o->exec.done = otp_stored;
     json_decref(record);
     http_req_defer(req);
@@ -151,18 +144,18 @@ static void login_release(void *ctx)
 static void respond(struct otp_login *l)
 {
     struct api_call *c = l->call;
-    if (!http_req_is_gone(c->req)) {
-        json_t *fresh = NULL;
-        const char *id = json_string_value(json_object_get(l->record, "id"));
-        if (core_record_load(c->aw->core.db, l->col, str_from_cstr(id ? id : ""), &fresh) ==
-            RC_OK) {
-            api_auth_write_response(c, l->col, fresh, "otp");
-            json_decref(fresh);
-        } else {
-            api_call_fail(c, RC_INTERNAL);
-        }
+    json_t *fresh = NULL;
+    const char *id = json_string_value(json_object_get(l->record, "id"));
+    if (http_req_is_gone(c->req)) {
+        http_req_resume(c->req);
+    } else if (core_record_load(c->aw->core.db, l->col, str_from_cstr(id ? id : ""), &fresh) ==
+               RC_OK) {
+        api_auth_signin(c, l->col, fresh, "otp", (struct str){0}); /* resumes */
+        json_decref(fresh);
+    } else {
+        api_call_fail(c, RC_INTERNAL);
+        http_req_resume(c->req);
     }
-    http_req_resume(c->req);
 }
 
 static void verified_done(struct core_write_job *job)
@@ -238,9 +231,7 @@ enum rc api_auth_with_otp(struct http_req *req, void *ctx)
     const char *email = json_string_value(json_object_get(record, "email"));
     l->is_email_proven = email && strcasecmp(email, sent_to) == 0;
     arena_defer(req->arena, login_release, l);
-    l->exec.sql = "DELETE FROM _otps WHERE id = ?1";
-    l->exec.params[0] = xstrdup(otp_id);
-    l->exec.param_count = 1;
+    core_otp_spend_job(otp_id, &l->exec);
     l->exec.done = otp_deleted;
     http_req_defer(req);
     core_exec_submit(&c->aw->core, &l->exec);

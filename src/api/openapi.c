@@ -157,14 +157,15 @@ static json_t *components(void)
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
         json_object_set_new(responses, names[i][0],
                             api_openapi_ok_json(names[i][1], api_openapi_ref("Error")));
-    json_t *schemas = json_pack(
-        "{s:o,s:{s:s,s:{s:{s:s},s:{s:s,s:{s:{s:s},s:{s:s,s:{s:s}}}},s:{s:s,s:{s:{s:s},s:{s:s}}},"
-        "s:{s:s},s:{s:s}}}}",
-        "Error", error, "AuthMethods", "type", "object", "properties", "mfa", "type", "object",
-        "password", "type", "object", "properties", "enabled", "type", "boolean", "identityFields",
-        "type", "array", "items", "type", "string", "otp", "type", "object", "properties",
-        "enabled", "type", "boolean", "duration", "type", "integer", "oauth2", "type", "object",
-        "message", "type", "string");
+    json_t *schemas =
+        json_pack("{s:o,s:{s:s,s:{s:{s:s,s:{s:{s:s},s:{s:s}}},s:{s:s,s:{s:{s:s},s:{s:s,s:{s:s}}}},"
+                  "s:{s:s,s:{s:{s:s},s:{s:s}}},s:{s:s},s:{s:s}}}}",
+                  "Error", error, "AuthMethods", "type", "object", "properties", "mfa", "type",
+                  "object", "properties", "enabled", "type", "boolean", "duration", "type",
+                  "integer", "password", "type", "object", "properties", "enabled", "type",
+                  "boolean", "identityFields", "type", "array", "items", "type", "string", "otp",
+                  "type", "object", "properties", "enabled", "type", "boolean", "duration", "type",
+                  "integer", "oauth2", "type", "object", "message", "type", "string");
     return json_pack("{s:o,s:o,s:{s:{s:s,s:s,s:s,s:s}}}", "schemas", schemas, "responses",
                      responses, "securitySchemes", "token", "type", "apiKey", "in", "header",
                      "name", "Authorization", "description",

@@ -290,6 +290,24 @@ static void add_auth_paths(json_t *paths, const struct target *t)
         json_t *o = api_openapi_op(
             id, t->tag, routes[i].summary, routes[i].token_answer ? desc : NULL, responses,
             routes[i].is_limited ? "400 401 403 404 429" : "400 401 403 404");
+        if (routes[i].token_answer && strcmp(routes[i].route, "auth-refresh") != 0) {
+            /* spec §6.9: a first factor answers 401 {mfaId}; the second
+             * method sends it back (query, or body key). */
+            json_object_set_new(json_object_get(routes[i].body, "properties"), "mfaId",
+                                str_schema());
+            json_object_set_new(
+                o, "parameters",
+                json_pack("[o]", api_openapi_param("mfaId", "query",
+                                                   "the mfaId a first factor answered (MFA)",
+                                                   str_schema(), false)));
+            json_object_set_new(
+                json_object_get(o, "responses"), "401",
+                api_openapi_ok_json(
+                    "MFA: a second, different auth method is needed; send it with this mfaId",
+                    json_pack("{s:[{s:s,s:{s:{s:s}},s:[s]},o]}", "oneOf", "type", "object",
+                              "properties", "mfaId", "type", "string", "required", "mfaId",
+                              api_openapi_ref("Error"))));
+        }
         if (routes[i].body)
             json_object_set_new(o, "requestBody", api_openapi_json_body(routes[i].body));
         if (strcmp(routes[i].route, "auth-refresh") == 0)

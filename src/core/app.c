@@ -13,7 +13,10 @@
 #include "base/alloc.h"
 #include "base/chrono.h"
 #include "base/log.h"
+#include "core/auth/mfa.h"
 #include "core/auth/oauth2.h"
+#include "core/auth/origin.h"
+#include "core/auth/otp.h"
 #include "core/schema/collection_ddl.h"
 #include "core/schema/collection_json.h"
 #include "core/data_upgrade.h"
@@ -187,6 +190,18 @@ static enum rc open_job(struct store_conn *db, void *ctx)
     }
     if (!rc)
         rc = add_builtin_collection(db, job->schema, core_oauth2_external_auths_json, true);
+    /* The auth system collections of PocketBase (spec §5.5); `_otps` was a
+     * bare table before, moved aside then into the collection. */
+    if (!rc)
+        rc = add_builtin_collection(db, job->schema, core_mfas_collection_json, true);
+    if (!rc)
+        rc = core_data_upgrade_otps_begin(db, job->schema);
+    if (!rc)
+        rc = add_builtin_collection(db, job->schema, core_otps_collection_json, true);
+    if (!rc)
+        rc = core_data_upgrade_otps_finish(db);
+    if (!rc)
+        rc = add_builtin_collection(db, job->schema, core_auth_origins_collection_json, true);
     if (!rc)
         rc = core_job_ddl(db);
     if (!rc)

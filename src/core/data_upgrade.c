@@ -14,6 +14,7 @@
 #include "base/chrono.h"
 #include "base/log.h"
 #include "base/secure.h"
+#include "core/auth/otp.h"
 #include "store/sql.h"
 
 #define VERSION_KEY "tarmac.dataVersion"
@@ -178,7 +179,8 @@ static enum rc hash_plain_passwords(struct store_conn *db, const struct core_sch
     enum rc rc = RC_OK;
     for (size_t i = 0; i < s->count && !rc; i++) {
         const struct core_collection *c = s->items[i];
-        if (c->type == CORE_COLLECTION_VIEW)
+        /* _otps keeps HMAC digests of codes by design (otp.h), not hashes. */
+        if (c->type == CORE_COLLECTION_VIEW || strcmp(c->id, CORE_OTPS_ID) == 0)
             continue;
         for (size_t k = 0; k < c->field_count && !rc; k++) {
             const struct core_field *f = &c->fields[k];
@@ -216,4 +218,31 @@ enum rc core_data_upgrade(struct store_conn *db, const struct core_schema *s,
     if (!is_fresh && version < 1)
         rc = hash_plain_passwords(db, s, params);
     return rc ? rc : write_version(db, CORE_DATA_VERSION);
+}
+
+enum rc core_data_upgrade_otps_begin(struct store_conn *db, const struct core_schema *s)
+{
+    if (core_schema_find_exact(s, STR_LIT("_otps")))
+        return RC_OK;
+    bool is_there = false;
+    enum rc rc = store_has_object(db, STR_LIT("_otps"), &is_there);
+    if (rc || !is_there)
+        return rc;
+    return store_exec(db, "ALTER TABLE _otps RENAME TO _otps_legacy");
+}
+
+enum rc core_data_upgrade_otps_finish(struct store_conn *db)
+{
+    bool is_there = false;
+    enum rc rc = store_has_object(db, STR_LIT("_otps_legacy"), &is_there);
+    if (rc || !is_there)
+        return rc;
+    rc = store_exec(db, "INSERT OR IGNORE INTO _otps (id, collectionRef, recordRef, password, "
+                        "sentTo, created, updated) SELECT id, collectionRef, recordRef, password, "
+                        "sentTo, created, created FROM _otps_legacy");
+    if (!rc)
+        rc = store_exec(db, "DROP TABLE _otps_legacy");
+    if (!rc)
+        log_info("msg=\"one-time passwords moved into the _otps collection\"");
+    return rc;
 }

@@ -7,7 +7,10 @@
  * (before it, a password field of a base collection, or one not named
  * "password", stored what the client sent; issue #11). Whatever the
  * version, the system table _migrations (file, applied) is made when missing
- * (core/migrate.h records the migrations applied there). */
+ * (core/migrate.h records the migrations applied there). System collections
+ * a version adds are made by app.c when missing (add_builtin_collection);
+ * one of them, `_otps`, replaced a bare table of the same name, which
+ * core_data_upgrade_otps_begin/_finish move out of the way and into it. */
 #ifndef TARMAC_CORE_DATA_UPGRADE_H
 #define TARMAC_CORE_DATA_UPGRADE_H
 
@@ -28,5 +31,14 @@
  * transaction. RC_NOMEM, RC_IO and the like on failure (nothing recorded). */
 enum rc core_data_upgrade(struct store_conn *db, const struct core_schema *s,
                           struct core_password_params params, bool is_fresh);
+
+/* Before `_otps` became a system collection (core/auth/otp.h) its rows lived
+ * in a bare table of that name. When s has no `_otps` collection and db has
+ * that table, _begin renames it to `_otps_legacy` so the collection's table
+ * can be made; _finish, once it is, copies the rows over (pending codes keep
+ * working) and drops the old table. Each does nothing when there is nothing
+ * to move. Writer thread, inside the open transaction. */
+enum rc core_data_upgrade_otps_begin(struct store_conn *db, const struct core_schema *s);
+enum rc core_data_upgrade_otps_finish(struct store_conn *db);
 
 #endif

@@ -77,6 +77,24 @@ static struct core_schema *next_schema(const struct core_schema *cur, const char
 static const char *const rule_names[CORE_RULE_COUNT] = {"listRule", "viewRule", "createRule",
                                                         "updateRule", "deleteRule"};
 
+/* Compiles rule (NULL or "": nothing to check) for c; a failure is an error
+ * at key. RC_NOMEM when memory ran out (no verdict on the rule). */
+static enum rc check_rule(struct core_request *r, const struct core_collection *c, const char *rule,
+                          const char *key, struct core_problem *p)
+{
+    if (!rule || !rule[0])
+        return RC_OK;
+    struct core_sql_fragment f;
+    struct core_problem tmp;
+    core_problem_init(&tmp);
+    enum rc rc = core_compile_filter(r, c, str_from_cstr(rule), false, 1, &f, &tmp);
+    if (rc && rc != RC_NOMEM)
+        core_problem_field(p, key, "validation_invalid_rule",
+                           tmp.message[0] ? tmp.message : "Invalid rule.", NULL);
+    core_problem_cleanup(&tmp);
+    return rc == RC_NOMEM ? rc : RC_OK;
+}
+
 /* Every rule must compile against the schema the change produces. */
 static enum rc check_rules(const struct core_schema *s, const struct core_collection *c,
                            struct core_problem *p)
@@ -87,21 +105,13 @@ static enum rc check_rules(const struct core_schema *s, const struct core_collec
     struct core_request r = {.schema = s, .arena = &a, .auth = &guest};
     r.filter_request.method = "GET";
     r.filter_request.context = "default";
-    enum rc failed = RC_OK; /* a compile that failed for want of memory: no verdict on the rule */
-    for (int i = 0; i < CORE_RULE_COUNT && !failed; i++) {
-        if (!c->rules[i] || !c->rules[i][0])
-            continue;
-        struct core_sql_fragment f;
-        struct core_problem tmp;
-        core_problem_init(&tmp);
-        enum rc rc = core_compile_filter(&r, c, str_from_cstr(c->rules[i]), false, 1, &f, &tmp);
-        if (rc == RC_NOMEM)
-            failed = rc;
-        else if (rc)
-            core_problem_field(p, rule_names[i], "validation_invalid_rule",
-                               tmp.message[0] ? tmp.message : "Invalid rule.", NULL);
-        core_problem_cleanup(&tmp);
-    }
+    enum rc failed = RC_OK;
+    for (int i = 0; i < CORE_RULE_COUNT && !failed; i++)
+        failed = check_rule(&r, c, c->rules[i], rule_names[i], p);
+    /* mfa.rule decides per record whether MFA applies: checked when on, as
+     * PocketBase does (a rule left behind while off is not used). */
+    if (!failed && c->type == CORE_COLLECTION_AUTH && c->mfa.is_enabled)
+        failed = check_rule(&r, c, c->mfa.rule, "mfa.rule", p);
     arena_cleanup(&a);
     if (failed)
         return failed;
@@ -189,7 +199,7 @@ static json_t *dropped_files(struct store_conn *db, const struct core_collection
  * internal table's (PocketBase's validation_collection_name_invalid): SQLite
  * reserves sqlite_*, the rebuild of a table uses _tmp_<id> scratch tables,
  * and no table, view or index of the database may share it (our system
- * tables _collections, _params, _otps, the auth collections' indexes). SQLite
+ * tables _collections, _params, _jobs, the auth collections' indexes). SQLite
  * compares names without case, so this does too. */
 static enum rc check_internal_name(struct store_conn *db, const struct core_collection *c,
                                    const struct core_collection *old, struct core_problem *p)
@@ -273,6 +283,35 @@ static bool is_referenced(const struct core_schema *s, const struct core_collect
     return false;
 }
 
+/* The rows system collections keep about the records of the auth
+ * collection c (MFA sessions, one-time passwords, sign-in origins, OAuth2
+ * links) go with those records, as PocketBase's recordRefHooks do. */
+static enum rc delete_auth_refs_of(struct store_conn *db, const struct core_collection *c)
+{
+    static const struct str sql[] = {
+        STR_LIT("DELETE FROM _mfas WHERE collectionRef = ?1"),
+        STR_LIT("DELETE FROM _otps WHERE collectionRef = ?1"),
+        STR_LIT("DELETE FROM _authOrigins WHERE collectionRef = ?1"),
+        STR_LIT("DELETE FROM _externalAuths WHERE collectionRef = ?1"),
+    };
+    if (c->type != CORE_COLLECTION_AUTH)
+        return RC_OK;
+    enum rc rc = RC_OK;
+    for (size_t i = 0; i < sizeof(sql) / sizeof(sql[0]) && !rc; i++) {
+        struct store_stmt *st;
+        rc = store_prepare(db, sql[i], &st);
+        if (rc)
+            break;
+        rc = store_bind_text(st, 1, str_from_cstr(c->id));
+        if (!rc)
+            rc = store_step(st);
+        store_done(st);
+        if (rc == RC_NOT_FOUND)
+            rc = RC_OK; /* done: a DELETE returns no row */
+    }
+    return rc;
+}
+
 static enum rc remove_collection(struct store_conn *db, struct core_schema **cur, bool owns_cur,
                                  const struct core_collection *old, struct core_problem *p)
 {
@@ -284,7 +323,9 @@ static enum rc remove_collection(struct store_conn *db, struct core_schema **cur
         core_problem_message(p, "The collection is referenced by another collection's relation.");
         return RC_INVALID;
     }
-    enum rc rc = core_ddl_drop(db, old);
+    enum rc rc = delete_auth_refs_of(db, old);
+    if (!rc)
+        rc = core_ddl_drop(db, old);
     if (rc)
         return rc;
     struct core_schema *next = next_schema(*cur, old->id, NULL);
@@ -314,7 +355,7 @@ static enum rc truncate_collection(struct store_conn *db, const struct core_coll
     if (!rc)
         rc = store_exec(db, sql.data);
     buf_cleanup(&sql);
-    return rc;
+    return rc ? rc : delete_auth_refs_of(db, c);
 }
 
 /* The collection a definition names: by its id, else by its name. */

@@ -236,8 +236,15 @@ CREATE = [
       "POST", "/api/collections", auth="su", body={"name": n}, status=400,
       check=codes(MSG_COLL_CREATE_FAIL, {"name": "validation_collection_name_invalid"}))
     for n in ("sqlite_master", "sqlite_schema", "SQLITE_SEQUENCE", "sqlite_stat1", "Sqlite_x",
-              "_collections", "_params", "_otps", "_PARAMS", "_tmp_pbc_1",
+              "_collections", "_params", "_jobs", "_PARAMS", "_tmp_pbc_1",
               "__pb_users_auth__email")
+] + [
+    # The auth system collections (spec §5.5) are collections, as in PocketBase:
+    # their names are taken, not internal tables (_otps was one before).
+    S("collections create: system collection name %s -> validation_collection_name_exists" % n,
+      "POST", "/api/collections", auth="su", body={"name": n}, status=400,
+      check=codes(MSG_COLL_CREATE_FAIL, {"name": "validation_collection_name_exists"}))
+    for n in ("_otps", "_MFAS", "_authOrigins")
 ] + [
     S("collections create: a name merely containing sqlite_ is fine", "POST", "/api/collections",
       auth="su", body={"name": "my_sqlite_notes"}, check=lambda c, r: c.must(

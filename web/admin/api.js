@@ -7,9 +7,10 @@ const KEY = 'tarmac_admin';
 
 export class ApiError extends Error {
     constructor(status, body) {
-        super((body && body.message) || `HTTP ${status}`);
+        super((body && body.message) || (body && body.mfaId ? 'A second sign-in step is needed.' : `HTTP ${status}`));
         this.status = status;
         this.data = (body && body.data) || {};
+        this.mfaId = (body && body.mfaId) || ''; // a first factor of MFA (401 {mfaId})
     }
 }
 

@@ -222,6 +222,8 @@ export async function collectionEditor(name) {
         col.passwordAuth = col.passwordAuth || { enabled: true, identityFields: ['email'] };
         col.otp = col.otp || { enabled: false, duration: 180, length: 8 };
         col.authToken = col.authToken || { duration: 432000 };
+        col.mfa = col.mfa || { enabled: false, duration: 600, rule: '' };
+        col.authAlert = col.authAlert || { enabled: true };
         const cb = (obj, key, label) => field(label, h('input', { type: 'checkbox', checked: !!obj[key], onchange: (e) => { obj[key] = e.target.checked; } })).wrap;
         const num = (obj, key, label) => field(label, h('input', { type: 'number', value: obj[key], oninput: (e) => { obj[key] = parseInt(e.target.value || '0', 10); } })).wrap;
         authBox.replaceChildren(h('h2', {}, 'Auth options'), h('div', { class: 'grid' },
@@ -232,7 +234,14 @@ export async function collectionEditor(name) {
             }), 'Comma-separated; each needs a UNIQUE index.').wrap,
             cb(col.otp, 'enabled', 'One-time password by mail'),
             num(col.otp, 'duration', 'OTP duration (s)'), num(col.otp, 'length', 'OTP length'),
-            num(col.authToken, 'duration', 'Auth token duration (s)')));
+            num(col.authToken, 'duration', 'Auth token duration (s)'),
+            cb(col.mfa, 'enabled', 'MFA: a second, different sign-in method'),
+            num(col.mfa, 'duration', 'MFA duration (s)'),
+            field('MFA rule', h('input', {
+                type: 'text', value: col.mfa.rule || '', spellcheck: false, class: 'code',
+                oninput: (e) => { col.mfa.rule = e.target.value; },
+            }), 'Records it matches need MFA; empty: every record.').wrap,
+            cb(col.authAlert, 'enabled', 'Mail on a sign-in from a new device')));
     }
     drawAuth();
 

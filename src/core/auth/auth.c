@@ -207,13 +207,20 @@ bool core_auth_rule_passes(struct core_request *r, const struct core_collection 
 bool core_rule_passes(struct core_request *r, const struct core_collection *col, const char *rule,
                       const char *id)
 {
-    if (!rule)
-        return false;
-    if (!rule[0])
-        return true;
+    bool ok = false;
+    return core_rule_eval(r, col, rule, id, &ok) == RC_OK && ok;
+}
+
+enum rc core_rule_eval(struct core_request *r, const struct core_collection *col, const char *rule,
+                       const char *id, bool *ok)
+{
+    *ok = rule && !rule[0];
+    if (!rule || !rule[0])
+        return RC_OK;
     struct core_sql_fragment frag;
-    if (core_compile_filter(r, col, str_from_cstr(rule), true, 1, &frag, NULL) != RC_OK)
-        return false;
+    enum rc rc = core_compile_filter(r, col, str_from_cstr(rule), true, 1, &frag, NULL);
+    if (rc)
+        return rc == RC_NOMEM ? rc : RC_INVALID;
     struct buf sql;
     buf_init(&sql, 1 << 20);
     struct store_sql q;
@@ -230,16 +237,18 @@ bool core_rule_passes(struct core_request *r, const struct core_collection *col,
     store_sql_addn(&q, frag.sql);
     store_sql_add(&q, ")");
     struct store_stmt *st = NULL;
-    enum rc rc = store_sql_prepare(&q, r->cw->db, &st);
+    rc = store_sql_prepare(&q, r->cw->db, &st);
     buf_cleanup(&sql);
     if (rc)
-        return false;
+        return rc;
     rc = store_bind_text(st, (int)p_id, str_from_cstr(id));
     if (!rc)
         rc = core_sql_fragment_bind(st, &frag, 1);
-    bool ok = !rc && store_step(st) == RC_OK;
+    if (!rc)
+        rc = store_step(st);
     store_done(st);
-    return ok;
+    *ok = rc == RC_OK;
+    return rc == RC_NOT_FOUND ? RC_OK : rc;
 }
 
 json_t *core_auth_find_identity(struct core_worker *cw, const struct core_collection *col,

@@ -63,6 +63,11 @@ bool core_auth_rule_passes(struct core_request *r, const struct core_collection 
  * with r's @request data). For authRule, manageRule. */
 bool core_rule_passes(struct core_request *r, const struct core_collection *col, const char *rule,
                       const char *id);
+/* The same, telling a rule that cannot be evaluated (RC_INVALID: it does not
+ * compile against the schema; RC_IO and co from the read) from a miss; *ok
+ * is false unless the record passes. */
+enum rc core_rule_eval(struct core_request *r, const struct core_collection *col, const char *rule,
+                       const char *id, bool *ok);
 
 /* Appends a token of another kind ("verification", "passwordReset",
  * "emailChange") for record of c, expiring at exp (Unix seconds), with the

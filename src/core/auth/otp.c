@@ -4,8 +4,29 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/alloc.h"
 #include "base/chrono.h"
 #include "base/secure.h"
+
+/* PocketBase's `_otps` (its init migration): readable by the record it is
+ * for, written only by the server (and superusers). */
+const char *const core_otps_collection_json =
+    "{\"id\":\"" CORE_OTPS_ID "\",\"name\":\"_otps\",\"type\":\"base\","
+    "\"listRule\":\"@request.auth.id != '' && recordRef = @request.auth.id && "
+    "collectionRef = @request.auth.collectionId\","
+    "\"viewRule\":\"@request.auth.id != '' && recordRef = @request.auth.id && "
+    "collectionRef = @request.auth.collectionId\","
+    "\"createRule\":null,\"updateRule\":null,\"deleteRule\":null,"
+    "\"fields\":[{\"name\":\"collectionRef\",\"type\":\"text\",\"required\":true,\"system\":true},"
+    "{\"name\":\"recordRef\",\"type\":\"text\",\"required\":true,\"system\":true},"
+    "{\"name\":\"password\",\"type\":\"password\",\"required\":true,\"system\":true,"
+    "\"hidden\":true},"
+    "{\"name\":\"sentTo\",\"type\":\"text\",\"system\":true,\"hidden\":true},"
+    "{\"name\":\"created\",\"type\":\"autodate\",\"onCreate\":true,\"system\":true},"
+    "{\"name\":\"updated\",\"type\":\"autodate\",\"onCreate\":true,\"onUpdate\":true,"
+    "\"system\":true}],"
+    "\"indexes\":[\"CREATE INDEX `idx_otps_collectionRef_recordRef` ON `_otps` "
+    "(`collectionRef`, `recordRef`)\"]}";
 
 /* hex(HMAC-SHA256(secret, otpId ":" code)) into out (65 bytes). */
 void core_otp_digest(const struct core_collection *col, const char *otp_id, const char *code,
@@ -55,4 +76,34 @@ bool core_otp_check(struct core_worker *cw, const struct core_collection *col, c
     }
     store_done(st);
     return ok;
+}
+
+void core_otp_store_job(const struct core_collection *col, const char *otp_id,
+                        const char *record_id, const char *digest, const char *sent_to,
+                        struct core_exec_job *job)
+{
+    char now[32], oldest[32];
+    int64_t now_ms = chrono_real_ms();
+    chrono_format_db_ms(now_ms, now);
+    chrono_format_db_ms(now_ms - col->otp_duration_s * 1000, oldest);
+    job->pre_sql = "DELETE FROM _otps WHERE collectionRef = ?1 AND created < ?2";
+    job->pre_params[0] = xstrdup(col->id);
+    job->pre_params[1] = xstrdup(oldest);
+    job->pre_param_count = 2;
+    job->sql = "INSERT INTO _otps (id, collectionRef, recordRef, password, sentTo, created, "
+               "updated) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)";
+    job->params[0] = xstrdup(otp_id);
+    job->params[1] = xstrdup(col->id);
+    job->params[2] = xstrdup(record_id);
+    job->params[3] = xstrdup(digest);
+    job->params[4] = xstrdup(sent_to);
+    job->params[5] = xstrdup(now);
+    job->param_count = 6;
+}
+
+void core_otp_spend_job(const char *otp_id, struct core_exec_job *job)
+{
+    job->sql = "DELETE FROM _otps WHERE id = ?1";
+    job->params[0] = xstrdup(otp_id);
+    job->param_count = 1;
 }

@@ -1,8 +1,9 @@
 /* exec_job.h -- one parameterised statement as a writer job (layer: core).
  *
- * For the small system writes that are not records of a collection (one-time
- * passwords): the SQL text is the caller's constant, every value a bound
- * text parameter. */
+ * For the small system writes that skip the records API (one-time passwords,
+ * MFA sessions): the SQL text is the caller's constant, every value a bound
+ * text parameter. An optional statement runs first in the same transaction
+ * (a purge of expired rows before an insert). */
 #ifndef TARMAC_CORE_EXEC_JOB_H
 #define TARMAC_CORE_EXEC_JOB_H
 
@@ -18,8 +19,11 @@ struct core_exec_job {
     char *owned_sql;                    /* freed by core_exec_job_cleanup */
     char *params[CORE_EXEC_MAX_PARAMS]; /* owned; NULL binds NULL */
     size_t param_count;
+    const char *pre_sql;                    /* NULL, or a constant run before sql */
+    char *pre_params[CORE_EXEC_MAX_PARAMS]; /* owned; its ?1..?n */
+    size_t pre_param_count;
     enum rc rc;
-    int changes; /* rows changed */
+    int changes; /* rows sql changed */
     struct core_worker *cw;
     core_exec_done_fn *done;
     void *ctx;

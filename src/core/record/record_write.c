@@ -301,6 +301,73 @@ static enum rc release_references(struct store_conn *db, const struct core_schem
     return rc;
 }
 
+/* -------------------------------------------------------------------------
+ * What system collections keep about an auth record
+ * ------------------------------------------------------------------------- */
+
+/* The system collections whose rows point at an auth record by
+ * collectionRef + recordRef (PocketBase's recordRefHooks): MFA sessions,
+ * one-time passwords, sign-in origins, OAuth2 links. Their names are
+ * written here, below auth/ that owns them, because the writes that end an
+ * auth record (a delete, a cascade, a password change) all pass here; one
+ * indexed DELETE each. */
+enum auth_ref {
+    AUTH_REF_MFAS = 1 << 0,
+    AUTH_REF_OTPS = 1 << 1,
+    AUTH_REF_ORIGINS = 1 << 2,
+    AUTH_REF_EXTERNAL = 1 << 3,
+};
+
+static enum rc delete_auth_refs(struct store_conn *db, const struct core_collection *c,
+                                const char *id, unsigned which)
+{
+    static const struct {
+        unsigned bit;
+        struct str sql;
+    } tables[] = {
+        {AUTH_REF_MFAS, STR_LIT("DELETE FROM _mfas WHERE collectionRef = ?1 AND recordRef = ?2")},
+        {AUTH_REF_OTPS, STR_LIT("DELETE FROM _otps WHERE collectionRef = ?1 AND recordRef = ?2")},
+        {AUTH_REF_ORIGINS,
+         STR_LIT("DELETE FROM _authOrigins WHERE collectionRef = ?1 AND recordRef = ?2")},
+        {AUTH_REF_EXTERNAL,
+         STR_LIT("DELETE FROM _externalAuths WHERE collectionRef = ?1 AND recordRef = ?2")},
+    };
+    enum rc rc = RC_OK;
+    for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]) && !rc; i++) {
+        if (!(which & tables[i].bit))
+            continue;
+        struct store_stmt *st;
+        rc = store_prepare(db, tables[i].sql, &st);
+        if (rc)
+            break;
+        rc = store_bind_text(st, 1, str_from_cstr(c->id));
+        if (!rc)
+            rc = store_bind_text(st, 2, str_from_cstr(id));
+        if (!rc)
+            rc = store_step(st);
+        store_done(st);
+        if (rc == RC_NOT_FOUND)
+            rc = RC_OK; /* done: a DELETE returns no row */
+    }
+    return rc;
+}
+
+/* An update of an auth record, as PocketBase: a new password ends its MFA
+ * sessions and forgets its sign-in origins; a new tokenKey (a password or
+ * email change) voids its one-time passwords. */
+static enum rc update_auth_refs(struct store_conn *db, const struct core_collection *c,
+                                const char *id, json_t *before, json_t *after)
+{
+    if (c->type != CORE_COLLECTION_AUTH)
+        return RC_OK;
+    unsigned which = 0;
+    if (!json_equal(json_object_get(before, "password"), json_object_get(after, "password")))
+        which |= AUTH_REF_MFAS | AUTH_REF_ORIGINS;
+    if (!json_equal(json_object_get(before, "tokenKey"), json_object_get(after, "tokenKey")))
+        which |= AUTH_REF_OTPS;
+    return which ? delete_auth_refs(db, c, id, which) : RC_OK;
+}
+
 /* Adds a delete event with the record as it is now (spec §7.4: the payload
  * and the checks use the record before its removal). */
 static void note_delete(struct store_conn *db, const struct core_schema *schema,
@@ -342,7 +409,10 @@ static enum rc delete_record(struct store_conn *db, const struct core_schema *sc
         return rc; /* RC_NOT_FOUND is done: a DELETE returns no row */
     if (changes == 0)
         return RC_OK; /* already gone (a cycle of cascades) */
-    rc = RC_OK;
+    rc = c->type == CORE_COLLECTION_AUTH
+             ? delete_auth_refs(
+                   db, c, id, AUTH_REF_MFAS | AUTH_REF_OTPS | AUTH_REF_ORIGINS | AUTH_REF_EXTERNAL)
+             : RC_OK;
     for (size_t i = 0; i < schema->count && !rc; i++) {
         const struct core_collection *x = schema->items[i];
         if (x->type == CORE_COLLECTION_VIEW)
@@ -555,6 +625,8 @@ static enum rc apply(struct store_conn *db, void *ctx)
             rc = core_record_check_relations(db, job->schema, job->c, in.values, p);
         if (!rc)
             rc = write_row(db, job, in.values, false, p);
+        if (!rc)
+            rc = update_auth_refs(db, job->c, job->id, current, in.values);
         if (rc == RC_INVALID && !p->message[0])
             core_problem_message(p, "Failed to update record.");
         if (!rc && job->wants_events) {

@@ -88,6 +88,8 @@ void core_collection_free(struct core_collection *c)
     for (int k = 0; k < CORE_TOKEN_KIND_COUNT; k++)
         xfree(c->tokens[k].secret);
     core_oauth2_options_cleanup(&c->oauth2);
+    core_mfa_options_cleanup(&c->mfa);
+    core_auth_alert_options_cleanup(&c->auth_alert);
     xfree(c);
 }
 

@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "base/str.h"
+#include "core/schema/auth_options.h"
 #include "core/schema/oauth2.h"
 
 enum core_collection_type {
@@ -139,7 +140,9 @@ struct core_collection {
     int otp_length;
     char **identity_fields;
     size_t identity_field_count;
-    struct core_oauth2_options oauth2; /* sign-in with OAuth2 providers (schema/oauth2.h) */
+    struct core_oauth2_options oauth2;         /* sign-in with OAuth2 providers (schema/oauth2.h) */
+    struct core_mfa_options mfa;               /* a second factor (schema/auth_options.h) */
+    struct core_auth_alert_options auth_alert; /* the mail on a sign-in from a new origin */
 };
 
 struct core_schema {

@@ -373,6 +373,18 @@ static void check_identity_fields(const struct core_collection *c, struct core_p
     }
 }
 
+/* MFA needs two different auth methods to pair (PocketBase's
+ * validation_mfa_not_enough_auths): a client may not turn it on, nor turn a
+ * method off under it, with fewer enabled. */
+static void check_mfa_methods(const struct core_collection *c, bool from_client,
+                              struct core_problem *p)
+{
+    int methods = c->is_password_auth + c->is_otp + c->oauth2.is_enabled;
+    if (from_client && c->mfa.is_enabled && methods < 2)
+        core_problem_field(p, "mfa.enabled", "validation_mfa_not_enough_auths",
+                           "MFA requires at least 2 auth methods to be enabled.", NULL);
+}
+
 /* -------------------------------------------------------------------------
  * Collections
  * ------------------------------------------------------------------------- */
@@ -400,6 +412,8 @@ static struct core_collection *copy_collection(const struct core_collection *b)
         c->tokens[k].duration_s = b->tokens[k].duration_s;
     }
     core_oauth2_options_copy(&c->oauth2, &b->oauth2);
+    core_mfa_options_copy(&c->mfa, &b->mfa);
+    core_auth_alert_options_copy(&c->auth_alert, &b->auth_alert);
     return c;
 }
 
@@ -624,6 +638,10 @@ enum rc core_collection_from_json(json_t *in, const struct core_collection *base
             }
         }
         core_oauth2_options_parse(json_object_get(in, "oauth2"), &c->oauth2, p);
+        core_mfa_options_parse(json_object_get(in, "mfa"), &c->mfa, schema != NULL, p);
+        core_auth_alert_options_parse(json_object_get(in, "authAlert"), &c->auth_alert,
+                                      schema != NULL, p);
+        check_mfa_methods(c, schema != NULL, p);
         if (c->identity_field_count == 0) {
             c->identity_fields = xcalloc(1, sizeof(char *));
             c->identity_fields[0] = xstrdup("email");
@@ -793,6 +811,8 @@ void core_collection_write_json(struct jsonw *w, const struct core_collection *c
         jsonw_int(w, c->otp_length);
         jsonw_object_end(w);
         core_oauth2_options_write(w, &c->oauth2, with_secrets);
+        core_mfa_options_write(w, &c->mfa);
+        core_auth_alert_options_write(w, &c->auth_alert);
     }
     if (c->type == CORE_COLLECTION_VIEW) {
         jsonw_key_cstr(w, "viewQuery");

@@ -164,6 +164,141 @@ class ExternalAuthsRecord {
       '/api/files/$collectionId/$id/${Uri.encodeComponent(filename)}';
 }
 
+/// A record of "_mfas" as the API answers it.
+class MfasRecord {
+  static const collectionName = '_mfas';
+  static const collectionId = 'pbc_2279338944';
+
+  final String id;
+  final String collectionRef;
+  final String recordRef;
+  final String method;
+  final String created;
+  final String updated;
+  final Map<String, dynamic> expand;
+
+  const MfasRecord({
+    required this.id,
+    required this.collectionRef,
+    required this.recordRef,
+    required this.method,
+    required this.created,
+    required this.updated,
+    this.expand = const {},
+  });
+
+  factory MfasRecord.fromRecord(RecordModel r) => MfasRecord(
+        id: r.id,
+        collectionRef: r.getStringValue('collectionRef'),
+        recordRef: r.getStringValue('recordRef'),
+        method: r.getStringValue('method'),
+        created: r.getStringValue('created'),
+        updated: r.getStringValue('updated'),
+        expand: r.expand,
+      );
+
+  Map<String, dynamic> toJson() => {
+        'id': id,
+        'collectionRef': collectionRef,
+        'recordRef': recordRef,
+        'method': method,
+      };
+
+  /// The path of one of this record's files (prefix the server's URL).
+  String fileUrl(String filename) =>
+      '/api/files/$collectionId/$id/${Uri.encodeComponent(filename)}';
+}
+
+/// A record of "_otps" as the API answers it.
+class OtpsRecord {
+  static const collectionName = '_otps';
+  static const collectionId = 'pbc_1638494021';
+
+  final String id;
+  final String collectionRef;
+  final String recordRef;
+  final String sentTo;
+  final String created;
+  final String updated;
+  final Map<String, dynamic> expand;
+
+  const OtpsRecord({
+    required this.id,
+    required this.collectionRef,
+    required this.recordRef,
+    required this.sentTo,
+    required this.created,
+    required this.updated,
+    this.expand = const {},
+  });
+
+  factory OtpsRecord.fromRecord(RecordModel r) => OtpsRecord(
+        id: r.id,
+        collectionRef: r.getStringValue('collectionRef'),
+        recordRef: r.getStringValue('recordRef'),
+        sentTo: r.getStringValue('sentTo'),
+        created: r.getStringValue('created'),
+        updated: r.getStringValue('updated'),
+        expand: r.expand,
+      );
+
+  Map<String, dynamic> toJson() => {
+        'id': id,
+        'collectionRef': collectionRef,
+        'recordRef': recordRef,
+        'sentTo': sentTo,
+      };
+
+  /// The path of one of this record's files (prefix the server's URL).
+  String fileUrl(String filename) =>
+      '/api/files/$collectionId/$id/${Uri.encodeComponent(filename)}';
+}
+
+/// A record of "_authOrigins" as the API answers it.
+class AuthOriginsRecord {
+  static const collectionName = '_authOrigins';
+  static const collectionId = 'pbc_4275539003';
+
+  final String id;
+  final String collectionRef;
+  final String recordRef;
+  final String fingerprint;
+  final String created;
+  final String updated;
+  final Map<String, dynamic> expand;
+
+  const AuthOriginsRecord({
+    required this.id,
+    required this.collectionRef,
+    required this.recordRef,
+    required this.fingerprint,
+    required this.created,
+    required this.updated,
+    this.expand = const {},
+  });
+
+  factory AuthOriginsRecord.fromRecord(RecordModel r) => AuthOriginsRecord(
+        id: r.id,
+        collectionRef: r.getStringValue('collectionRef'),
+        recordRef: r.getStringValue('recordRef'),
+        fingerprint: r.getStringValue('fingerprint'),
+        created: r.getStringValue('created'),
+        updated: r.getStringValue('updated'),
+        expand: r.expand,
+      );
+
+  Map<String, dynamic> toJson() => {
+        'id': id,
+        'collectionRef': collectionRef,
+        'recordRef': recordRef,
+        'fingerprint': fingerprint,
+      };
+
+  /// The path of one of this record's files (prefix the server's URL).
+  String fileUrl(String filename) =>
+      '/api/files/$collectionId/$id/${Uri.encodeComponent(filename)}';
+}
+
 enum WebhooksEvents { create, update, delete }
 
 extension WebhooksEventsValue on WebhooksEvents {

@@ -13,6 +13,9 @@ export enum Collections {
     Superusers = "_superusers",
     Users = "users",
     ExternalAuths = "_externalAuths",
+    Mfas = "_mfas",
+    Otps = "_otps",
+    AuthOrigins = "_authOrigins",
     Webhooks = "_webhooks",
     Schedules = "_schedules",
     InboundWebhooks = "_inboundWebhooks",
@@ -88,6 +91,58 @@ export type ExternalAuthsCreate = {
     "recordRef": string;
     "provider": string;
     "providerId": string;
+};
+
+/** What the API answers for a record of "_mfas". */
+export type MfasRecord<TExpand = unknown> = BaseSystemFields<TExpand> & {
+    "collectionRef": string;
+    "recordRef": string;
+    "method": string;
+    "created": IsoDateString;
+    "updated": IsoDateString;
+};
+
+/** What a create takes for "_mfas" (an update takes a Partial of it). */
+export type MfasCreate = {
+    "id"?: string;
+    "collectionRef": string;
+    "recordRef": string;
+    "method": string;
+};
+
+/** What the API answers for a record of "_otps". */
+export type OtpsRecord<TExpand = unknown> = BaseSystemFields<TExpand> & {
+    "collectionRef": string;
+    "recordRef": string;
+    "sentTo"?: string;
+    "created": IsoDateString;
+    "updated": IsoDateString;
+};
+
+/** What a create takes for "_otps" (an update takes a Partial of it). */
+export type OtpsCreate = {
+    "id"?: string;
+    "collectionRef": string;
+    "recordRef": string;
+    "password": string;
+    "sentTo"?: string;
+};
+
+/** What the API answers for a record of "_authOrigins". */
+export type AuthOriginsRecord<TExpand = unknown> = BaseSystemFields<TExpand> & {
+    "collectionRef": string;
+    "recordRef": string;
+    "fingerprint": string;
+    "created": IsoDateString;
+    "updated": IsoDateString;
+};
+
+/** What a create takes for "_authOrigins" (an update takes a Partial of it). */
+export type AuthOriginsCreate = {
+    "id"?: string;
+    "collectionRef": string;
+    "recordRef": string;
+    "fingerprint": string;
 };
 
 export enum WebhooksEventsOptions {
@@ -279,6 +334,9 @@ export type TypedPocketBase = PocketBase & {
     collection(idOrName: "_superusers"): RecordService<SuperusersRecord>;
     collection(idOrName: "users"): RecordService<UsersRecord>;
     collection(idOrName: "_externalAuths"): RecordService<ExternalAuthsRecord>;
+    collection(idOrName: "_mfas"): RecordService<MfasRecord>;
+    collection(idOrName: "_otps"): RecordService<OtpsRecord>;
+    collection(idOrName: "_authOrigins"): RecordService<AuthOriginsRecord>;
     collection(idOrName: "_webhooks"): RecordService<WebhooksRecord>;
     collection(idOrName: "_schedules"): RecordService<SchedulesRecord>;
     collection(idOrName: "_inboundWebhooks"): RecordService<InboundWebhooksRecord>;

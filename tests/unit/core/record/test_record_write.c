@@ -714,6 +714,117 @@ static void test_batch_past_its_deadline_is_busy_and_writes_nothing(void **state
     loop_close(&l);
 }
 
+/* ---- what system collections keep about an auth record ------------------ */
+
+#define MEMBER "me1aaaaaaaaaaaa"
+#define MEMBER2 "me2aaaaaaaaaaaa"
+
+/* The auth collection `members`, each in a team (an author) that takes its
+ * members with it. */
+static const char *members_id(struct state *s)
+{
+    const struct core_collection *c = fixture_collection(s->fx.app, "members");
+    if (!c)
+        must_schema(s->fx.app,
+                    "{\"name\":\"members\",\"type\":\"auth\",\"fields\":["
+                    "{\"name\":\"name\",\"type\":\"text\"},"
+                    "{\"name\":\"team\",\"type\":\"relation\",\"collectionId\":\"authors\","
+                    "\"cascadeDelete\":true}]}");
+    return fixture_collection(s->fx.app, "members")->id;
+}
+
+/* One row in each of _mfas, _otps, _authOrigins and _externalAuths for
+ * record id of members (n: a distinct id suffix). */
+static void add_refs(struct state *s, const char *id, char n)
+{
+    const char *col = members_id(s);
+    const char *tables[][2] = {
+        {"_mfas", "\"method\":\"password\""},
+        {"_otps", "\"sentTo\":\"a@example.com\""},
+        {"_authOrigins", "\"fingerprint\":\"f\""},
+        {"_externalAuths", "\"provider\":\"google\",\"providerId\":\"p"},
+    };
+    for (size_t i = 0; i < 4; i++) {
+        /* the link's providerId gets n too: (collection, provider, id) is unique */
+        char values[256];
+        snprintf(
+            values, sizeof(values),
+            "{\"id\":\"ref%zu%caaaaaaaaaa\",\"collectionRef\":\"%s\",\"recordRef\":\"%s\",%s%s}", i,
+            n, col, id, tables[i][1], i == 3 ? (n == '1' ? "1\"" : "2\"") : "");
+        assert_int_equal(fixture_insert(s->fx.app, tables[i][0], values), RC_OK);
+    }
+}
+
+/* How many rows of table point at record id. */
+static int64_t refs(struct state *s, const char *table, const char *id)
+{
+    char sql[160];
+    snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM \"%s\" WHERE recordRef = '%s'", table, id);
+    return fixture_query_int(s->fx.app, sql);
+}
+
+static void test_auth_record_updates_clear_what_pocketbase_clears(void **state)
+{
+    struct state *s = *state;
+    members_id(s);
+    create_ok(s, "members",
+              "{\"id\":\"" MEMBER "\",\"email\":\"m1@example.com\",\"password\":\"memberpass1\","
+              "\"passwordConfirm\":\"memberpass1\"}");
+    add_refs(s, MEMBER, '1');
+    struct core_write_job job;
+    /* Another field: everything stays. */
+    assert_int_equal(update(s, "members", MEMBER, "{\"name\":\"x\"}", NULL, &job), RC_OK);
+    core_write_job_cleanup(&job);
+    assert_int_equal(refs(s, "_mfas", MEMBER), 1);
+    assert_int_equal(refs(s, "_otps", MEMBER), 1);
+    assert_int_equal(refs(s, "_authOrigins", MEMBER), 1);
+    /* A new email rotates tokenKey: the codes go, sessions and origins stay. */
+    assert_int_equal(update(s, "members", MEMBER, "{\"email\":\"m2@example.com\"}", NULL, &job),
+                     RC_OK);
+    core_write_job_cleanup(&job);
+    assert_int_equal(refs(s, "_otps", MEMBER), 0);
+    assert_int_equal(refs(s, "_mfas", MEMBER), 1);
+    assert_int_equal(refs(s, "_authOrigins", MEMBER), 1);
+    /* A new password: sessions and origins go too; the OAuth2 link stays. */
+    assert_int_equal(update(s, "members", MEMBER,
+                            "{\"password\":\"newpass123\",\"passwordConfirm\":\"newpass123\"}",
+                            NULL, &job),
+                     RC_OK);
+    core_write_job_cleanup(&job);
+    assert_int_equal(refs(s, "_mfas", MEMBER), 0);
+    assert_int_equal(refs(s, "_authOrigins", MEMBER), 0);
+    assert_int_equal(refs(s, "_externalAuths", MEMBER), 1);
+}
+
+static void test_auth_record_deletes_take_their_refs_also_by_cascade(void **state)
+{
+    struct state *s = *state;
+    members_id(s);
+    create_ok(s, "authors", "{\"id\":\"" AUTHOR "\",\"name\":\"team\"}");
+    create_ok(s, "members",
+              "{\"id\":\"" MEMBER "\",\"email\":\"m1@example.com\",\"password\":\"memberpass1\","
+              "\"passwordConfirm\":\"memberpass1\",\"team\":\"" AUTHOR "\"}");
+    create_ok(s, "members",
+              "{\"id\":\"" MEMBER2 "\",\"email\":\"m2@example.com\",\"password\":\"memberpass1\","
+              "\"passwordConfirm\":\"memberpass1\"}");
+    add_refs(s, MEMBER, '1');
+    add_refs(s, MEMBER2, '2');
+    /* The team's delete cascades to its member, who takes its rows along. */
+    struct core_write_job job;
+    assert_int_equal(delete_record(s, "authors", AUTHOR, NULL, false, &job), RC_OK);
+    core_write_job_cleanup(&job);
+    assert_null(fixture_load(s->fx.app, "members", MEMBER));
+    static const char *const tables[] = {"_mfas", "_otps", "_authOrigins", "_externalAuths"};
+    for (size_t i = 0; i < 4; i++) {
+        assert_int_equal(refs(s, tables[i], MEMBER), 0);
+        assert_int_equal(refs(s, tables[i], MEMBER2), 1);
+    }
+    assert_int_equal(delete_record(s, "members", MEMBER2, NULL, false, &job), RC_OK);
+    core_write_job_cleanup(&job);
+    for (size_t i = 0; i < 4; i++)
+        assert_int_equal(refs(s, tables[i], MEMBER2), 0);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -737,6 +848,8 @@ int main(void)
         T(test_batch_failing_job_rolls_back_every_job),
         T(test_batch_update_sees_a_record_created_before_it),
         T(test_batch_past_its_deadline_is_busy_and_writes_nothing),
+        T(test_auth_record_updates_clear_what_pocketbase_clears),
+        T(test_auth_record_deletes_take_their_refs_also_by_cascade),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);
