@@ -161,17 +161,16 @@ static enum rc save_meta(struct store_conn *db, const struct core_collection *c)
 
 enum rc core_ddl_system_tables(struct store_conn *db)
 {
-    return store_exec(db,
-                      "CREATE TABLE IF NOT EXISTS _collections ("
-                      "id TEXT PRIMARY KEY NOT NULL, "
-                      "name TEXT NOT NULL UNIQUE COLLATE NOCASE, "
-                      "type TEXT NOT NULL, system INTEGER NOT NULL DEFAULT 0, "
-                      "data JSON NOT NULL, created TEXT NOT NULL DEFAULT '', "
-                      "updated TEXT NOT NULL DEFAULT ''" STORE_ROW_KEY ");"
-                      "CREATE TABLE IF NOT EXISTS _params ("
-                      "id TEXT PRIMARY KEY NOT NULL, value JSON DEFAULT NULL, "
-                      "created TEXT NOT NULL DEFAULT '', "
-                      "updated TEXT NOT NULL DEFAULT ''" STORE_ROW_KEY ");");
+    return store_exec(db, "CREATE TABLE IF NOT EXISTS _collections ("
+                          "id TEXT PRIMARY KEY NOT NULL, "
+                          "name TEXT NOT NULL UNIQUE COLLATE NOCASE, "
+                          "type TEXT NOT NULL, system INTEGER NOT NULL DEFAULT 0, "
+                          "data JSON NOT NULL, created TEXT NOT NULL DEFAULT '', "
+                          "updated TEXT NOT NULL DEFAULT ''" STORE_ROW_KEY ");"
+                          "CREATE TABLE IF NOT EXISTS _params ("
+                          "id TEXT PRIMARY KEY NOT NULL, value JSON DEFAULT NULL, "
+                          "created TEXT NOT NULL DEFAULT '', "
+                          "updated TEXT NOT NULL DEFAULT ''" STORE_ROW_KEY ");");
 }
 
 enum rc core_ddl_create(struct store_conn *db, const struct core_collection *c)
