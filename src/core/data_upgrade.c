@@ -237,9 +237,10 @@ enum rc core_data_upgrade_otps_finish(struct store_conn *db)
     enum rc rc = store_has_object(db, STR_LIT("_otps_legacy"), &is_there);
     if (rc || !is_there)
         return rc;
-    rc = store_exec(db, "INSERT OR IGNORE INTO _otps (id, collectionRef, recordRef, password, "
-                        "sentTo, created, updated) SELECT id, collectionRef, recordRef, password, "
-                        "sentTo, created, created FROM _otps_legacy");
+    rc = store_exec(
+        db, "INSERT INTO _otps (id, \"collectionRef\", \"recordRef\", password, "
+            "\"sentTo\", created, updated) SELECT id, \"collectionRef\", \"recordRef\", password, "
+            "\"sentTo\", created, created FROM _otps_legacy WHERE TRUE ON CONFLICT DO NOTHING");
     if (!rc)
         rc = store_exec(db, "DROP TABLE _otps_legacy");
     if (!rc)

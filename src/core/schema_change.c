@@ -289,10 +289,10 @@ static bool is_referenced(const struct core_schema *s, const struct core_collect
 static enum rc delete_auth_refs_of(struct store_conn *db, const struct core_collection *c)
 {
     static const struct str sql[] = {
-        STR_LIT("DELETE FROM _mfas WHERE collectionRef = ?1"),
-        STR_LIT("DELETE FROM _otps WHERE collectionRef = ?1"),
-        STR_LIT("DELETE FROM _authOrigins WHERE collectionRef = ?1"),
-        STR_LIT("DELETE FROM _externalAuths WHERE collectionRef = ?1"),
+        STR_LIT("DELETE FROM _mfas WHERE \"collectionRef\" = ?1"),
+        STR_LIT("DELETE FROM _otps WHERE \"collectionRef\" = ?1"),
+        STR_LIT("DELETE FROM \"_authOrigins\" WHERE \"collectionRef\" = ?1"),
+        STR_LIT("DELETE FROM \"_externalAuths\" WHERE \"collectionRef\" = ?1"),
     };
     if (c->type != CORE_COLLECTION_AUTH)
         return RC_OK;

@@ -50,10 +50,11 @@ enum core_mfa_verdict core_mfa_check(struct core_worker *cw, const struct core_c
                                      const char *mfa_id, const char *record_id, const char *method)
 {
     struct store_stmt *st;
-    if (store_prepare(cw->db,
-                      STR_LIT("SELECT collectionRef, recordRef, method, created > ?2 FROM _mfas "
-                              "WHERE id = ?1"),
-                      &st) != RC_OK)
+    if (store_prepare(
+            cw->db,
+            STR_LIT("SELECT \"collectionRef\", \"recordRef\", method, created > ?2 FROM _mfas "
+                    "WHERE id = ?1"),
+            &st) != RC_OK)
         return CORE_MFA_UNKNOWN;
     char oldest[32];
     oldest_live(col, oldest);
@@ -85,11 +86,11 @@ void core_mfa_start_job(const struct core_collection *col, const char *record_id
     char now[32], oldest[32];
     chrono_format_db_ms(chrono_real_ms(), now);
     oldest_live(col, oldest);
-    job->pre_sql = "DELETE FROM _mfas WHERE collectionRef = ?1 AND created < ?2";
+    job->pre_sql = "DELETE FROM _mfas WHERE \"collectionRef\" = ?1 AND created < ?2";
     job->pre_params[0] = xstrdup(col->id);
     job->pre_params[1] = xstrdup(oldest);
     job->pre_param_count = 2;
-    job->sql = "INSERT INTO _mfas (id, collectionRef, recordRef, method, created, updated) "
+    job->sql = "INSERT INTO _mfas (id, \"collectionRef\", \"recordRef\", method, created, updated) "
                "VALUES (?1, ?2, ?3, ?4, ?5, ?5)";
     job->params[0] = xstrdup(id_out);
     job->params[1] = xstrdup(col->id);

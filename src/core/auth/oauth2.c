@@ -271,10 +271,11 @@ json_t *core_oauth2_find_linked(struct core_worker *cw, const struct core_collec
                                 const char *provider, const char *provider_id)
 {
     struct store_stmt *st = NULL;
-    if (store_prepare(cw->db,
-                      STR_LIT("SELECT recordRef FROM _externalAuths WHERE collectionRef = ?1 AND "
-                              "provider = ?2 AND providerId = ?3 LIMIT 1"),
-                      &st))
+    if (store_prepare(
+            cw->db,
+            STR_LIT("SELECT \"recordRef\" FROM \"_externalAuths\" WHERE \"collectionRef\" = ?1 AND "
+                    "provider = ?2 AND \"providerId\" = ?3 LIMIT 1"),
+            &st))
         return NULL;
     enum rc rc = store_bind_text(st, 1, str_from_cstr(col->id));
     if (!rc)
@@ -295,9 +296,10 @@ void core_oauth2_link_job(const struct core_collection *col, const char *record_
     secure_random_string(STR_LIT("abcdefghijklmnopqrstuvwxyz0123456789"), id, 15);
     id[15] = '\0';
     chrono_format_db_ms(chrono_real_ms(), now);
-    /* OR IGNORE: a link made meanwhile (two sign-ins at once) wins. */
-    job->sql = "INSERT OR IGNORE INTO _externalAuths (id, collectionRef, recordRef, provider, "
-               "providerId, created, updated) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)";
+    /* DO NOTHING: a link made meanwhile (two sign-ins at once) wins. */
+    job->sql = "INSERT INTO \"_externalAuths\" (id, \"collectionRef\", \"recordRef\", provider, "
+               "\"providerId\", created, updated) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6) "
+               "ON CONFLICT DO NOTHING";
     job->params[0] = xstrdup(id);
     job->params[1] = xstrdup(col->id);
     job->params[2] = xstrdup(record_id);

@@ -76,8 +76,8 @@ enum rc core_auth_origin_record(struct store_conn *db, const char *collection_id
     *is_first = true;
     struct store_stmt *st;
     enum rc rc = store_prepare(db,
-                               STR_LIT("SELECT id, fingerprint FROM _authOrigins WHERE "
-                                       "collectionRef = ?1 AND recordRef = ?2 "
+                               STR_LIT("SELECT id, fingerprint FROM \"_authOrigins\" WHERE "
+                                       "\"collectionRef\" = ?1 AND \"recordRef\" = ?2 "
                                        "ORDER BY created DESC, rowid DESC"),
                                &st);
     if (rc)
@@ -106,12 +106,12 @@ enum rc core_auth_origin_record(struct store_conn *db, const char *collection_id
     chrono_format_db_ms(chrono_real_ms(), now);
     if (!*is_new) {
         const char *v[] = {now, known};
-        return exec(db, STR_LIT("UPDATE _authOrigins SET updated = ?1 WHERE id = ?2"), v, 2);
+        return exec(db, STR_LIT("UPDATE \"_authOrigins\" SET updated = ?1 WHERE id = ?2"), v, 2);
     }
     rc = RC_OK;
     for (int i = 0; i < n_stale && !rc; i++) {
         const char *v[] = {stale[i]};
-        rc = exec(db, STR_LIT("DELETE FROM _authOrigins WHERE id = ?1"), v, 1);
+        rc = exec(db, STR_LIT("DELETE FROM \"_authOrigins\" WHERE id = ?1"), v, 1);
     }
     if (rc)
         return rc;
@@ -119,8 +119,9 @@ enum rc core_auth_origin_record(struct store_conn *db, const char *collection_id
     secure_random_string(STR_LIT("abcdefghijklmnopqrstuvwxyz0123456789"), id, 15);
     id[15] = '\0';
     const char *v[] = {id, collection_id, record_id, fingerprint, now};
-    return exec(db,
-                STR_LIT("INSERT INTO _authOrigins (id, collectionRef, recordRef, fingerprint, "
-                        "created, updated) VALUES (?1, ?2, ?3, ?4, ?5, ?5)"),
-                v, 5);
+    return exec(
+        db,
+        STR_LIT("INSERT INTO \"_authOrigins\" (id, \"collectionRef\", \"recordRef\", fingerprint, "
+                "created, updated) VALUES (?1, ?2, ?3, ?4, ?5, ?5)"),
+        v, 5);
 }

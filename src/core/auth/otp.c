@@ -55,8 +55,8 @@ bool core_otp_check(struct core_worker *cw, const struct core_collection *col, c
      * code's digest is compared here, in constant time. */
     struct store_stmt *st;
     if (store_prepare(cw->db,
-                      STR_LIT("SELECT recordRef, password, sentTo FROM _otps "
-                              "WHERE id = ?1 AND collectionRef = ?2 AND created > ?3"),
+                      STR_LIT("SELECT \"recordRef\", password, \"sentTo\" FROM _otps "
+                              "WHERE id = ?1 AND \"collectionRef\" = ?2 AND created > ?3"),
                       &st) != RC_OK)
         return false;
     char oldest[32];
@@ -86,12 +86,13 @@ void core_otp_store_job(const struct core_collection *col, const char *otp_id,
     int64_t now_ms = chrono_real_ms();
     chrono_format_db_ms(now_ms, now);
     chrono_format_db_ms(now_ms - col->otp_duration_s * 1000, oldest);
-    job->pre_sql = "DELETE FROM _otps WHERE collectionRef = ?1 AND created < ?2";
+    job->pre_sql = "DELETE FROM _otps WHERE \"collectionRef\" = ?1 AND created < ?2";
     job->pre_params[0] = xstrdup(col->id);
     job->pre_params[1] = xstrdup(oldest);
     job->pre_param_count = 2;
-    job->sql = "INSERT INTO _otps (id, collectionRef, recordRef, password, sentTo, created, "
-               "updated) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)";
+    job->sql =
+        "INSERT INTO _otps (id, \"collectionRef\", \"recordRef\", password, \"sentTo\", created, "
+        "updated) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)";
     job->params[0] = xstrdup(otp_id);
     job->params[1] = xstrdup(col->id);
     job->params[2] = xstrdup(record_id);

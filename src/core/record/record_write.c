@@ -325,12 +325,16 @@ static enum rc delete_auth_refs(struct store_conn *db, const struct core_collect
         unsigned bit;
         struct str sql;
     } tables[] = {
-        {AUTH_REF_MFAS, STR_LIT("DELETE FROM _mfas WHERE collectionRef = ?1 AND recordRef = ?2")},
-        {AUTH_REF_OTPS, STR_LIT("DELETE FROM _otps WHERE collectionRef = ?1 AND recordRef = ?2")},
+        {AUTH_REF_MFAS,
+         STR_LIT("DELETE FROM _mfas WHERE \"collectionRef\" = ?1 AND \"recordRef\" = ?2")},
+        {AUTH_REF_OTPS,
+         STR_LIT("DELETE FROM _otps WHERE \"collectionRef\" = ?1 AND \"recordRef\" = ?2")},
         {AUTH_REF_ORIGINS,
-         STR_LIT("DELETE FROM _authOrigins WHERE collectionRef = ?1 AND recordRef = ?2")},
+         STR_LIT(
+             "DELETE FROM \"_authOrigins\" WHERE \"collectionRef\" = ?1 AND \"recordRef\" = ?2")},
         {AUTH_REF_EXTERNAL,
-         STR_LIT("DELETE FROM _externalAuths WHERE collectionRef = ?1 AND recordRef = ?2")},
+         STR_LIT(
+             "DELETE FROM \"_externalAuths\" WHERE \"collectionRef\" = ?1 AND \"recordRef\" = ?2")},
     };
     enum rc rc = RC_OK;
     for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]) && !rc; i++) {
