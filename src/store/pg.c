@@ -236,6 +236,15 @@ static enum rc p_open(const char *url, enum store_open_mode mode, void **out)
             p_close(c);
             return RC_IO;
         }
+        /* SQLite's json_valid for the filter compiler (core/filter): NULL
+         * for NULL, else whether the text parses as JSON. */
+        r = PQexec(pg, "CREATE OR REPLACE FUNCTION tarmac_json_valid(t text) RETURNS boolean "
+                       "LANGUAGE plpgsql IMMUTABLE AS $f$ BEGIN IF t IS NULL THEN RETURN NULL; "
+                       "END IF; PERFORM t::json; RETURN true; EXCEPTION WHEN others THEN "
+                       "RETURN false; END $f$");
+        if (PQresultStatus(r) != PGRES_COMMAND_OK)
+            (void)fail_rc(c, r, "function setup"); /* a racing process made it */
+        PQclear(r);
     }
     *out = c;
     return RC_OK;

@@ -86,6 +86,12 @@ enum rc core_fc_add_join(struct core_fc *g, struct str key, struct str alias, st
 /* The SQL turning a select/relation/file value into a JSON array: arrays as
  * they are, NULL and '' as [], any other scalar as a one-item array. */
 struct str core_fc_json_norm(struct core_fc *g, struct str v);
+/* A FROM item over the elements of arr (a core_fc_json_norm result) named
+ * alias, with columns value (each element as text) and key (their order):
+ * SQLite's json_each, PostgreSQL's json_array_elements_text WITH ORDINALITY. */
+struct str core_fc_json_each(struct core_fc *g, struct str arr, struct str alias);
+/* Whether the SQL goes to PostgreSQL (store_dialect_current). */
+bool core_fc_is_pg(void);
 
 /* filter_path.c: resolves a schema path (`title`, `author.name`, `meta.a.b`,
  * `comments_via_post.x`, `tags:each`, `@collection.x[:alias].f`).

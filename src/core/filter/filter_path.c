@@ -64,6 +64,12 @@ static struct str join_key(struct core_fc *g, struct str prefix, struct str seg,
 static struct str column(struct core_fc *g, struct str alias, const struct core_field *f)
 {
     struct str q = core_fc_quote(g, f->name);
+    enum store_column_kind k = core_field_column(f);
+    /* PostgreSQL's json has no = nor <: its text is compared, as SQLite
+     * compares the stored text. */
+    if (core_fc_is_pg() &&
+        (k == STORE_COLUMN_JSON || k == STORE_COLUMN_JSON_ARRAY || k == STORE_COLUMN_JSON_POINT))
+        return core_fc_fmt(g, "(%.*s.%.*s)::text", FC_S(alias), FC_S(q));
     return core_fc_fmt(g, "%.*s.%.*s", FC_S(alias), FC_S(q));
 }
 
@@ -154,14 +160,12 @@ static enum rc hop_relation(struct core_fc *g, struct cursor *c, const struct co
     if (multi) {
         struct str je = core_fc_alias(g, "_j"), me = core_fc_alias(g, "_m");
         struct str nm = core_fc_json_norm(g, src_main), nmm = core_fc_json_norm(g, src_mm);
-        main_sql = core_fc_fmt(g,
-                               " LEFT JOIN json_each(%.*s) %.*s ON TRUE LEFT JOIN %.*s %.*s ON "
-                               "%.*s.\"id\" = %.*s.value",
-                               FC_S(nm), FC_S(je), FC_S(tq), FC_S(ja), FC_S(ja), FC_S(je));
-        mm_sql = core_fc_fmt(g,
-                             " JOIN json_each(%.*s) %.*s JOIN %.*s %.*s ON %.*s.\"id\" = "
-                             "%.*s.value",
-                             FC_S(nmm), FC_S(me), FC_S(tq), FC_S(ma), FC_S(ma), FC_S(me));
+        main_sql = core_fc_fmt(
+            g, " LEFT JOIN %.*s ON TRUE LEFT JOIN %.*s %.*s ON %.*s.\"id\" = %.*s.value",
+            FC_S(core_fc_json_each(g, nm, je)), FC_S(tq), FC_S(ja), FC_S(ja), FC_S(je));
+        mm_sql = core_fc_fmt(g, " JOIN %.*s ON TRUE JOIN %.*s %.*s ON %.*s.\"id\" = %.*s.value",
+                             FC_S(core_fc_json_each(g, nmm, me)), FC_S(tq), FC_S(ma), FC_S(ma),
+                             FC_S(me));
     } else {
         main_sql = core_fc_fmt(g, " LEFT JOIN %.*s %.*s ON %.*s.\"id\" = %.*s", FC_S(tq), FC_S(ja),
                                FC_S(ja), FC_S(src_main));
@@ -244,10 +248,12 @@ static enum rc hop_back(struct core_fc *g, struct cursor *c, struct str seg, str
     if (multi_ref) {
         struct str fm = core_fc_fmt(g, "%.*s.%.*s", FC_S(ja), FC_S(fq));
         struct str fmm = core_fc_fmt(g, "%.*s.%.*s", FC_S(ma), FC_S(fq));
-        on_main = core_fc_fmt(g, "%.*s IN (SELECT value FROM json_each(%.*s))", FC_S(id_main),
-                              FC_S(core_fc_json_norm(g, fm)));
-        on_mm = core_fc_fmt(g, "%.*s IN (SELECT value FROM json_each(%.*s))", FC_S(id_mm),
-                            FC_S(core_fc_json_norm(g, fmm)));
+        on_main = core_fc_fmt(
+            g, "%.*s IN (SELECT value FROM %.*s)", FC_S(id_main),
+            FC_S(core_fc_json_each(g, core_fc_json_norm(g, fm), core_fc_alias(g, "_e"))));
+        on_mm = core_fc_fmt(
+            g, "%.*s IN (SELECT value FROM %.*s)", FC_S(id_mm),
+            FC_S(core_fc_json_each(g, core_fc_json_norm(g, fmm), core_fc_alias(g, "_e"))));
     } else {
         on_main = core_fc_fmt(g, "%.*s.%.*s = %.*s", FC_S(ja), FC_S(fq), FC_S(id_main));
         on_mm = core_fc_fmt(g, "%.*s.%.*s = %.*s", FC_S(ma), FC_S(fq), FC_S(id_mm));
@@ -266,10 +272,11 @@ static enum rc hop_each(struct core_fc *g, struct cursor *c, struct str key, str
                         struct str src_mm, struct str *v_main, struct str *v_mm)
 {
     struct str je = core_fc_alias(g, "_j"), me = core_fc_alias(g, "_m");
-    struct str main_sql = core_fc_fmt(g, " LEFT JOIN json_each(%.*s) %.*s ON TRUE",
-                                      FC_S(core_fc_json_norm(g, src_main)), FC_S(je));
-    struct str mm_sql =
-        core_fc_fmt(g, " JOIN json_each(%.*s) %.*s", FC_S(core_fc_json_norm(g, src_mm)), FC_S(me));
+    struct str main_sql =
+        core_fc_fmt(g, " LEFT JOIN %.*s ON TRUE",
+                    FC_S(core_fc_json_each(g, core_fc_json_norm(g, src_main), je)));
+    struct str mm_sql = core_fc_fmt(g, " JOIN %.*s ON TRUE",
+                                    FC_S(core_fc_json_each(g, core_fc_json_norm(g, src_mm), me)));
     const struct core_collection *col = c->col;
     enum rc rc = enter(g, c, key, col, main_sql, mm_sql, je, me, true, 1);
     if (rc)

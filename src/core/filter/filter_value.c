@@ -2,6 +2,7 @@
  * filter_path.c and filter_request.c (see filter_int.h): SQL text built in the
  * arena, parameters, shared joins and error messages. */
 #include "core/filter/filter_int.h"
+#include "store/dialect.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -160,8 +161,25 @@ enum rc core_fc_add_join(struct core_fc *g, struct str key, struct str alias, st
     return RC_OK;
 }
 
+bool core_fc_is_pg(void)
+{
+    return store_dialect_current() == STORE_DIALECT_POSTGRES;
+}
+
 struct str core_fc_json_norm(struct core_fc *g, struct str v)
 {
+    if (core_fc_is_pg()) {
+        /* The same cases on PostgreSQL, as json: tarmac_json_valid is made
+         * with the database (store/pg.c); a valid non-array value goes in an
+         * array as text, as SQLite's json_array does with column text. */
+        struct str t = core_fc_fmt(g, "(%.*s)::text", FC_S(v));
+        return core_fc_fmt(g,
+                           "(CASE WHEN tarmac_json_valid(%.*s) THEN (CASE WHEN "
+                           "json_typeof((%.*s)::json) = 'array' THEN (%.*s)::json ELSE "
+                           "json_build_array(%.*s) END) WHEN %.*s IS NULL OR %.*s = '' THEN "
+                           "'[]'::json ELSE json_build_array(%.*s) END)",
+                           FC_S(t), FC_S(t), FC_S(t), FC_S(t), FC_S(t), FC_S(t), FC_S(t));
+    }
     /* CASE, not AND: json_type() raises an error on text that is not JSON, and
      * only CASE guarantees it is not evaluated then. */
     return core_fc_fmt(g,
@@ -169,4 +187,12 @@ struct str core_fc_json_norm(struct core_fc *g, struct str v)
                        "THEN %.*s ELSE json_array(%.*s) END) WHEN %.*s IS NULL OR %.*s = '' "
                        "THEN '[]' ELSE json_array(%.*s) END)",
                        FC_S(v), FC_S(v), FC_S(v), FC_S(v), FC_S(v), FC_S(v), FC_S(v));
+}
+
+struct str core_fc_json_each(struct core_fc *g, struct str arr, struct str alias)
+{
+    if (core_fc_is_pg())
+        return core_fc_fmt(g, "json_array_elements_text(%.*s) WITH ORDINALITY AS %.*s (value, key)",
+                           FC_S(arr), FC_S(alias));
+    return core_fc_fmt(g, "json_each(%.*s) %.*s", FC_S(arr), FC_S(alias));
 }

@@ -140,12 +140,21 @@ static struct str like_sql(struct core_fc *g, bool neg, const struct core_fc_val
                            const struct core_fc_val *r)
 {
     const char *not = neg ? "NOT " : "";
+    /* SQLite's LIKE ignores ASCII case; PostgreSQL's ILIKE is the same test,
+     * on the operand's text in a deterministic collation (a NOCASE column's
+     * cannot be matched with a pattern there). */
+    struct str lhs = l->sql;
+    const char *like = "LIKE";
+    if (store_dialect_current() == STORE_DIALECT_POSTGRES) {
+        lhs = core_fc_fmt(g, "(%.*s)::text COLLATE \"C\"", FC_S(l->sql));
+        like = "ILIKE";
+    }
     if (!r->pidx)
-        return core_fc_fmt(g, "%.*s %sLIKE ('%%' || %.*s || '%%') ESCAPE '\\'", FC_S(l->sql), not,
+        return core_fc_fmt(g, "%.*s %s%s ('%%' || %.*s || '%%') ESCAPE '\\'", FC_S(lhs), not, like,
                            FC_S(r->sql));
     struct str pat = like_pattern(g, param_text(g, &g->params[r->pidx - 1]));
     size_t k = core_fc_param(g, (struct core_sql_param){.type = CORE_SQL_TEXT, .text = pat});
-    return core_fc_fmt(g, "%.*s %sLIKE %s?%zu%s ESCAPE '\\'", FC_S(l->sql), not,
+    return core_fc_fmt(g, "%.*s %s%s %s?%zu%s ESCAPE '\\'", FC_S(lhs), not, like,
                        r->lowered ? "LOWER(" : "", k, r->lowered ? ")" : "");
 }
 
