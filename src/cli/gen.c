@@ -52,7 +52,8 @@ int cli_gen(int argc, char **argv)
         return usage(help ? stdout : stderr, help ? CLI_EXIT_OK : CLI_EXIT_USAGE);
     }
     bool wants_help = false;
-    int code = cli_parse_flags("gen types", flags, 3, argc - 2, argv + 2, &wants_help);
+    int code = cli_parse_flags("gen types", flags, (int)(sizeof(flags) / sizeof(flags[0])),
+                               argc - 2, argv + 2, &wants_help);
     if (code)
         return code;
     if (wants_help)

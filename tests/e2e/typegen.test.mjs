@@ -12,7 +12,7 @@ import { mkdtempSync, writeFileSync, readFileSync, rmSync, existsSync } from 'no
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
-import { startServer, BIN } from './lib/server.mjs';
+import { startServer, BIN, dbFlags } from './lib/server.mjs';
 import { superuserClient, rawFetch } from './lib/util.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -41,7 +41,7 @@ const FIELDS = [
 ];
 
 function gen(dir, lang) {
-    return execFileSync(BIN, ['gen', 'types', `--lang=${lang}`, `--dir=${dir}`], { encoding: 'utf8' });
+    return execFileSync(BIN, ['gen', 'types', `--lang=${lang}`, `--dir=${dir}`, ...dbFlags(dir)], { encoding: 'utf8' });
 }
 
 function golden(name, text) {
