@@ -1,6 +1,21 @@
 /* dialect.c -- see dialect.h. */
 #include "store/dialect.h"
 
+#include <stdatomic.h>
+
+/* The dialect of the database the process opened (one per process). */
+static _Atomic int process_dialect = STORE_DIALECT_SQLITE;
+
+enum store_dialect store_dialect_current(void)
+{
+    return (enum store_dialect)atomic_load_explicit(&process_dialect, memory_order_relaxed);
+}
+
+void store_dialect_set_current(enum store_dialect d)
+{
+    atomic_store_explicit(&process_dialect, (int)d, memory_order_relaxed);
+}
+
 enum rc store_dialect_ident_as(struct buf *out, enum store_dialect d, struct str name)
 {
     (void)d; /* SQLite and PostgreSQL quote identifiers alike */

@@ -22,6 +22,8 @@ enum store_dialect {
 
 /* The dialect of the database the process opened (store_open sets it). */
 enum store_dialect store_dialect_current(void);
+/* Sets it (store_open, when a database opens). */
+void store_dialect_set_current(enum store_dialect d);
 
 /* How a column stores its values (spec §5.3's storage column). */
 enum store_column_kind {

@@ -7,7 +7,6 @@
  * next use. */
 #include "store/store.h"
 
-#include <stdatomic.h>
 #include <string.h>
 
 #include "base/alloc.h"
@@ -36,14 +35,6 @@ struct store_conn {
     char errbuf[4096];         /* store_unique_columns' names */
 };
 
-/* The dialect of the first database opened (one per process). */
-static _Atomic int process_dialect = STORE_DIALECT_SQLITE;
-
-enum store_dialect store_dialect_current(void)
-{
-    return (enum store_dialect)atomic_load_explicit(&process_dialect, memory_order_relaxed);
-}
-
 bool store_target_is_url(const char *target)
 {
     return strncmp(target, "postgresql://", 13) == 0 || strncmp(target, "postgres://", 11) == 0;
@@ -57,7 +48,7 @@ enum rc store_open(const char *target, enum store_open_mode mode, struct store_c
     enum rc rc = e->open(target, mode, &h);
     if (rc)
         return rc;
-    atomic_store_explicit(&process_dialect, (int)e->dialect, memory_order_relaxed);
+    store_dialect_set_current(e->dialect);
     struct store_conn *db = xcalloc(1, sizeof(*db));
     db->h = h;
     db->engine = e;
