@@ -14,6 +14,7 @@
 #include "base/alloc.h"
 #include "base/buf.h"
 #include "base/jsonw.h"
+#include "base/utf8.h"
 #include "core/problem.h"
 #include "core/schema/oauth2.h"
 
@@ -425,6 +426,57 @@ static void test_user_shapes(void **state)
     core_oauth2_user_cleanup(&u);
 }
 
+/* The name Apple posts once: joined, trimmed, cut on a character boundary;
+ * NULL for anything without one. */
+static void test_apple_name(void **state)
+{
+    (void)state;
+    struct {
+        const char *in, *want;
+    } cases[] = {
+        {"{\"name\":{\"firstName\":\"Ada\",\"lastName\":\"Lovelace\"},\"email\":\"a@b.c\"}",
+         "Ada Lovelace"},
+        {"{\"name\":{\"firstName\":\"Ada\"}}", "Ada"},
+        {"{\"name\":{\"lastName\":\" Lovelace \"}}", "Lovelace"},
+        {"{\"name\":{\"firstName\":\"\u00c9mile\",\"lastName\":\"Zola\"}}", "\xc3\x89mile Zola"},
+        {"{\"name\":{}}", NULL},
+        {"{\"name\":{\"firstName\":\"  \",\"lastName\":\"\"}}", NULL},
+        {"{\"name\":\"Ada\"}", NULL},
+        {"{\"name\":{\"firstName\":7}}", NULL},
+        {"{\"email\":\"a@b.c\"}", NULL},
+        {"not json", NULL},
+        {"", NULL},
+        {"[]", NULL},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char *got = core_oauth2_apple_name(cases[i].in);
+        if (cases[i].want)
+            assert_string_equal(got, cases[i].want);
+        else if (got)
+            fail_msg("case %zu gave \"%s\"", i, got);
+        xfree(got);
+    }
+    assert_null(core_oauth2_apple_name(NULL));
+    /* a long name is cut to 150 bytes, never inside a character (é is 2 bytes) */
+    char in[1024] = "{\"name\":{\"firstName\":\"";
+    for (int i = 0; i < 120; i++)
+        strcat(in, "\u00e9");
+    strcat(in, "\"}}");
+    char *got = core_oauth2_apple_name(in);
+    assert_non_null(got);
+    assert_int_equal(strlen(got), 150);
+    assert_true(utf8_is_valid(got, strlen(got)));
+    xfree(got);
+    strcpy(in, "{\"name\":{\"firstName\":\"x");
+    for (int i = 0; i < 120; i++)
+        strcat(in, "\u00e9");
+    strcat(in, "\",\"lastName\":\"Zed\"}}");
+    got = core_oauth2_apple_name(in);
+    assert_int_equal(strlen(got), 149); /* x + 74 whole é */
+    assert_true(utf8_is_valid(got, strlen(got)));
+    xfree(got);
+}
+
 int main(void)
 {
     json_set_alloc_funcs(xmalloc, xfree);
@@ -436,6 +488,7 @@ int main(void)
         cmocka_unit_test(test_user_shapes),
         cmocka_unit_test(test_bad_input_is_refused),
         cmocka_unit_test(test_user_shapes_with_bad_input),
+        cmocka_unit_test(test_apple_name),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
