@@ -230,6 +230,28 @@ static void add_fixed_paths(json_t *paths)
                                                      json_pack("{s:s,s:{s:s}}", "type", "array",
                                                                "items", "type", "object")),
                                       "401 403"));
+    const char *apple = "/api/settings/apple/generate-client-secret";
+    json_t *apple_op = api_openapi_op(
+        "settings_generateAppleClientSecret", "collections",
+        "Sign in with Apple's client secret, for the apple provider's clientSecret (superusers)",
+        "An ES256 JWT signed with the .p8 key (kept nowhere): iss teamId, sub clientId, aud "
+        "https://appleid.apple.com, valid for duration seconds.",
+        api_openapi_ok("the secret",
+                       json_pack("{s:s,s:{s:{s:s}},s:[s]}", "type", "object", "properties",
+                                 "secret", "type", "string", "required", "secret")),
+        "400 401 403");
+    json_object_set_new(
+        apple_op, "requestBody",
+        api_openapi_json_body(json_pack(
+            "{s:s,s:{s:{s:s},s:{s:s,s:i,s:i},s:{s:s,s:i,s:i},s:{s:s,s:s},s:{s:s,s:i,s:i}},"
+            "s:[s,s,s,s,s]}",
+            "type", "object", "properties", "clientId", "type", "string", "teamId", "type",
+            "string", "minLength", 10, "maxLength", 10, "keyId", "type", "string", "minLength", 10,
+            "maxLength", 10, "privateKey", "type", "string", "description",
+            "the PKCS #8 PEM of the .p8 file", "duration", "type", "integer", "minimum", 1,
+            "maximum", 15777000, "required", "clientId", "teamId", "keyId", "privateKey",
+            "duration")));
+    api_openapi_set_op(paths, apple, "post", apple_op);
     const char *cp = "/api/collections/{collection}";
     api_openapi_set_op(
         paths, cp, "get",
@@ -334,6 +356,7 @@ static void add_fixed_paths(json_t *paths)
                                  "/api/collections/import",
                                  "/api/collections/meta/scaffolds",
                                  "/api/collections/meta/oauth2-providers",
+                                 apple,
                                  cp,
                                  "/api/collections/{collection}/truncate"};
     for (size_t i = 0; i < sizeof(admin) / sizeof(admin[0]); i++) {
