@@ -343,13 +343,22 @@ static void add_fixed_paths(json_t *paths)
     for (int i = 0; i < 2; i++) {
         char op_id[32];
         snprintf(op_id, sizeof(op_id), "oauth2Redirect_%s", redirect_methods[i]);
-        api_openapi_set_op(
-            paths, "/api/oauth2-redirect", redirect_methods[i],
-            api_openapi_op(op_id, "realtime",
-                           "Hands an OAuth2 code to the realtime client named by state", NULL,
-                           json_pack("{s:{s:s}}", i ? "303" : "307", "description",
-                                     "to the success or failure page"),
-                           ""));
+        json_t *op = api_openapi_op(
+            op_id, "realtime", "Hands an OAuth2 code to the realtime client named by state", NULL,
+            json_pack("{s:{s:s}}", i ? "303" : "307", "description",
+                      "to the success or failure page"),
+            i ? "400" : "");
+        if (i) /* a provider's form post (Apple's response_mode=form_post) */
+            json_object_set_new(
+                op, "requestBody",
+                json_pack("{s:{s:{s:{s:s,s:{s:{s:s},s:{s:s},s:{s:s},s:{s:s},s:{s:s,s:s}}}}}}",
+                          "content", "application/x-www-form-urlencoded", "schema", "type",
+                          "object", "properties", "state", "type", "string", "code", "type",
+                          "string", "error", "type", "string", "id_token", "type", "string", "user",
+                          "type", "string", "description",
+                          "Apple, first sign-in only: {\"name\":{\"firstName\",\"lastName\"},"
+                          "\"email\"} as JSON"));
+        api_openapi_set_op(paths, "/api/oauth2-redirect", redirect_methods[i], op);
     }
     /* Collection management is for superusers: say so on each operation. */
     const char *const admin[] = {"/api/collections",
