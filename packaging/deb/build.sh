@@ -34,7 +34,8 @@ for s in postinst prerm postrm; do
 done
 echo /etc/default/tarmac > "$stage/DEBIAN/conffiles"
 
-# Library dependencies from the binary's DT_NEEDED, as debhelper would.
+# Library dependencies from the binary's DT_NEEDED, as debhelper would (libuv1,
+# libsqlite3-0, libsodium23, libcurl4, libssl3 for libcrypto, ...).
 shlib_dir=$(mktemp -d)
 mkdir -p "$shlib_dir/debian"
 printf 'Source: tarmac\n\nPackage: tarmac\nArchitecture: any\n' > "$shlib_dir/debian/control"

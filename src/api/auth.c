@@ -18,6 +18,7 @@
 #include "base/jsonw.h"
 #include "base/utf8.h"
 #include "core/credential/password.h"
+#include "core/app.h"
 #include "core/hooks/hooks.h"
 #include "core/record/exec_job.h"
 #include "core/record/record_out.h"
@@ -37,13 +38,9 @@ enum rc api_auth_collection_or_fail(struct api_call *c, const struct core_collec
     return RC_OK;
 }
 
-enum rc api_auth_methods(struct http_req *req, void *ctx)
+static enum rc write_methods(struct api_call *c, const struct core_collection *col)
 {
-    (void)ctx;
-    struct api_call *c = api_call_new(req);
-    const struct core_collection *col;
-    if (api_auth_collection_or_fail(c, &col))
-        return RC_OK;
+    struct http_req *req = c->req;
     http_resp_start(req, 200, "application/json");
     struct jsonw w;
     jsonw_init(&w, http_resp_body(req));
@@ -58,7 +55,7 @@ enum rc api_auth_methods(struct http_req *req, void *ctx)
         jsonw_string_cstr(&w, col->identity_fields[i]);
     jsonw_array_end(&w);
     jsonw_object_end(&w);
-    api_auth_oauth2_methods(&w, col);
+    api_auth_oauth2_methods(&w, col, c->aw->core.app->oidc);
     jsonw_key_cstr(&w, "mfa");
     jsonw_object_begin(&w);
     jsonw_key_cstr(&w, "enabled");
@@ -78,6 +75,26 @@ enum rc api_auth_methods(struct http_req *req, void *ctx)
     if (!rc && api_call_query(c, "fields").len)
         rc = core_fields_apply(http_resp_body(req), api_call_query(c, "fields"), false);
     return rc;
+}
+
+/* After the discovery documents came (a deferred auth-methods). */
+static void write_methods_resumed(struct api_call *c, const struct core_collection *col)
+{
+    enum rc rc = write_methods(c, col);
+    if (rc)
+        api_call_fail(c, rc);
+}
+
+enum rc api_auth_methods(struct http_req *req, void *ctx)
+{
+    (void)ctx;
+    struct api_call *c = api_call_new(req);
+    const struct core_collection *col;
+    if (api_auth_collection_or_fail(c, &col))
+        return RC_OK;
+    if (api_auth_oauth2_discover_first(c, col, write_methods_resumed))
+        return RC_OK;
+    return write_methods(c, col);
 }
 
 /* Writes {"token": ..., "record": ...} for record (all fields) of col; the

@@ -41,9 +41,21 @@ enum rc api_auth_write_token(struct api_call *c, const struct core_collection *c
 bool api_auth_rule_or_fail(struct api_call *c, const struct core_collection *col, const char *id,
                            const char *context);
 struct jsonw;
+struct core_oidc;
 /* Writes auth-methods' "oauth2" key: each enabled provider with a fresh
- * state, PKCE pair and authorization URL (auth_oauth2.c). */
-void api_auth_oauth2_methods(struct jsonw *w, const struct core_collection *col);
+ * state, PKCE pair and authorization URL (auth_oauth2.c); a provider whose
+ * authorization endpoint is discovery's, without a document in oidc's
+ * cache, is left out (and logged). */
+void api_auth_oauth2_methods(struct jsonw *w, const struct core_collection *col,
+                             struct core_oidc *oidc);
+/* Writes auth-methods' answer for col (auth.c). */
+typedef void api_auth_methods_fn(struct api_call *c, const struct core_collection *col);
+/* When an enabled provider of col takes its authorization endpoint from a
+ * discovery document never fetched, fetches them on the offload pool,
+ * defers c and returns true: then(c, col) answers on the loop once they are
+ * in (or failed). False when nothing is missing (answer at once). */
+bool api_auth_oauth2_discover_first(struct api_call *c, const struct core_collection *col,
+                                    api_auth_methods_fn *then);
 /* Sends a plain-text mail through the app's mailer, or logs it when no
  * SMTP host is set; a mail that cannot be queued is logged, not an error
  * (the flows answer the same either way). */

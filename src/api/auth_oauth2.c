@@ -1,13 +1,16 @@
 /* auth_oauth2.c -- OAuth2 sign-in (spec §6.2 providers, §6.11): the
- * providers of auth-methods and POST .../auth-with-oauth2.
+ * providers of auth-methods, POST .../auth-with-oauth2, and (beyond
+ * PocketBase) POST .../auth-with-id-token for an id_token a phone app got
+ * from Google's or Apple's SDK.
  *
  * A sign-in runs in four steps, each on the thread it may block: the body is
- * checked on the loop; the code exchange and user-info read run on the
- * offload pool (core_oauth2_exchange_run: network waits); the record is found
- * on the loop (link, then the requester, then a verified email), or created
- * through the ordinary record save (createRule with @request.context
- * "oauth2"); the link is written by the writer; then the auth response with
- * `meta` is answered. */
+ * checked on the loop; the code exchange and user read, or the id_token's
+ * verification, run on the offload pool (core_oauth2_exchange_run: network
+ * waits, key fetches); the record is found on the loop (link, then the
+ * requester, then a verified email), or created through the ordinary record
+ * save (createRule with @request.context "oauth2"); the link is written by
+ * the writer; then the auth response with `meta` is answered. The two
+ * endpoints differ only in the first two steps. */
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -19,8 +22,11 @@
 #include "base/alloc.h"
 #include "base/chrono.h"
 #include "base/jsonw.h"
+#include "base/jws.h"
 #include "base/secure.h"
+#include "base/log.h"
 #include "core/auth/oauth2.h"
+#include "core/auth/oidc.h"
 #include "core/files/sniff.h"
 #include "net/http_out.h"
 #include "core/realtime/realtime.h"
@@ -28,7 +34,8 @@
 #include "core/record/record_write.h"
 #include "net/offload.h"
 
-void api_auth_oauth2_methods(struct jsonw *w, const struct core_collection *col)
+void api_auth_oauth2_methods(struct jsonw *w, const struct core_collection *col,
+                             struct core_oidc *oidc)
 {
     const struct core_oauth2_options *o = &col->oauth2;
     jsonw_key_cstr(w, "oauth2");
@@ -42,12 +49,26 @@ void api_auth_oauth2_methods(struct jsonw *w, const struct core_collection *col)
         const struct core_oauth2_provider *p = core_oauth2_provider_find(cfg->name);
         if (!p)
             continue;
+        /* an endpoint left to discovery: the cached document's (auth-methods
+         * fetched the missing ones first, api_auth_oauth2_discover_first) */
+        struct core_oidc_discovery doc = {0};
+        if (cfg->discovery_url[0] && !cfg->auth_url[0] &&
+            !core_oidc_discovery_cached(oidc, cfg->discovery_url, &doc)) {
+            log_warn("oauth2_provider_skipped provider=%s reason=\"no discovery document\"",
+                     cfg->name);
+            continue;
+        }
         char state[31], verifier[CORE_OAUTH2_VERIFIER_LEN + 1], challenge[44];
         core_oauth2_pkce_new(state, verifier, challenge);
         bool is_pkce = core_oauth2_config_is_pkce(cfg);
         struct buf url;
         buf_init(&url, 16384);
-        (void)core_oauth2_auth_url(cfg, state, challenge, &url);
+        enum rc rc = core_oauth2_auth_url(cfg, doc.authorization_endpoint, state, challenge, &url);
+        core_oidc_discovery_cleanup(&doc);
+        if (rc) {
+            buf_cleanup(&url);
+            continue;
+        }
         jsonw_object_begin(w);
         jsonw_key_cstr(w, "name");
         jsonw_string_cstr(w, cfg->name);
@@ -68,6 +89,71 @@ void api_auth_oauth2_methods(struct jsonw *w, const struct core_collection *col)
     }
     jsonw_array_end(w);
     jsonw_object_end(w);
+}
+
+/* auth-methods waiting for discovery documents; in the request's arena. */
+struct discovery_wait {
+    struct api_call *call;
+    const struct core_collection *col;
+    api_auth_methods_fn *then;
+    struct core_oidc *oidc;
+    const char *urls[CORE_OAUTH2_MAX_PROVIDERS];
+    size_t url_count;
+};
+
+static void discovery_work(void *ctx)
+{
+    struct discovery_wait *d = ctx;
+    for (size_t i = 0; i < d->url_count; i++) {
+        struct core_oidc_discovery doc = {0};
+        if (core_oidc_discover(d->oidc, d->urls[i], &doc) == RC_OK)
+            core_oidc_discovery_cleanup(&doc);
+    }
+}
+
+static bool enter(struct api_call *c);
+
+static void discovery_done(enum rc rc, void *ctx)
+{
+    struct discovery_wait *d = ctx;
+    (void)rc; /* a saturated pool: the providers without a document are left out */
+    if (!enter(d->call))
+        return;
+    d->then(d->call, d->col);
+    api_call_resume(d->call);
+}
+
+bool api_auth_oauth2_discover_first(struct api_call *c, const struct core_collection *col,
+                                    api_auth_methods_fn *then)
+{
+    const struct core_oauth2_options *o = &col->oauth2;
+    struct core_oidc *oidc = c->aw->core.app->oidc;
+    struct discovery_wait *d = NULL;
+    for (size_t i = 0; o->is_enabled && i < o->provider_count; i++) {
+        const struct core_oauth2_config *cfg = &o->providers[i];
+        struct core_oidc_discovery doc = {0};
+        if (!cfg->discovery_url[0] || cfg->auth_url[0] ||
+            core_oidc_discovery_cached(oidc, cfg->discovery_url, &doc)) {
+            core_oidc_discovery_cleanup(&doc);
+            continue;
+        }
+        if (!d) {
+            d = arena_alloc(c->req->arena, sizeof(*d));
+            memset(d, 0, sizeof(*d));
+            *d = (struct discovery_wait){.call = c, .col = col, .then = then, .oidc = oidc};
+        }
+        if (d->url_count < CORE_OAUTH2_MAX_PROVIDERS)
+            d->urls[d->url_count++] = cfg->discovery_url; /* the schema snapshot outlives us */
+    }
+    if (!d)
+        return false;
+    api_call_defer(c);
+    if (net_offload_submit(c->aw->core.app->offload, c->aw->core.mailbox, discovery_work,
+                           discovery_done, d) != RC_OK) {
+        then(c, col); /* without the documents: those providers are left out */
+        api_call_resume(c);
+    }
+    return true;
 }
 
 enum rc api_oauth2_providers(struct http_req *req, void *ctx)
@@ -100,7 +186,8 @@ struct signin {
     struct api_call *call;
     const struct core_collection *col;
     char *code, *verifier, *redirect_url;
-    json_t *create_data; /* owned */
+    char *id_token, *nonce; /* auth-with-id-token */
+    json_t *create_data;    /* owned */
     struct core_oauth2_exchange x;
     json_t *record; /* owned */
     bool is_new;
@@ -123,6 +210,10 @@ static void signin_release(void *ctx)
     xfree(s->code);
     xfree(s->verifier);
     xfree(s->redirect_url);
+    if (s->id_token)
+        secure_zero(s->id_token, strlen(s->id_token));
+    xfree(s->id_token);
+    xfree(s->nonce);
     json_decref(s->create_data);
     json_decref(s->record);
     core_oauth2_exchange_cleanup(&s->x);
@@ -446,6 +537,14 @@ static void exchanged(enum rc rc, void *ctx)
         fail_resumed(c, rc); /* the pool was saturated: 503 */
         return;
     }
+    if (s->x.rc && s->id_token) {
+        /* what is wrong with the client's token is the client's to know */
+        core_problem_field(&c->problem, "idToken", "validation_invalid_token",
+                           s->x.reason ? s->x.reason : "Invalid id_token.", NULL);
+        core_problem_message(&c->problem, "Failed to verify the id_token.");
+        fail_resumed(c, RC_INVALID);
+        return;
+    }
     if (s->x.rc) {
         core_problem_message(&c->problem, s->x.access_token ? "Failed to fetch OAuth2 user."
                                                             : "Failed to fetch OAuth2 token.");
@@ -481,59 +580,111 @@ static char *dup_body_string(json_t *body, const char *key, const char *legacy)
     return xstrdup(json_is_string(v) ? json_string_value(v) : "");
 }
 
-enum rc api_auth_with_oauth2(struct http_req *req, void *ctx)
+/* The first checks of both endpoints: an auth collection with OAuth2
+ * enabled, a decoded body, a provider the collection configures (its name
+ * problem filled otherwise), a createData object or nothing. NULL when the
+ * answer is written (404, 403, 400 body), else the sign-in (in the arena). */
+static struct signin *signin_begin(struct api_call *c)
 {
-    (void)ctx;
-    struct api_call *c = api_call_new(req);
     const struct core_collection *col;
     if (api_auth_collection_or_fail(c, &col))
-        return RC_OK;
+        return NULL;
     if (!col->oauth2.is_enabled) {
-        api_error_write(req, 403,
+        api_error_write(c->req, 403,
                         "The collection is not configured to allow OAuth2 authentication.");
-        return RC_OK;
+        return NULL;
     }
     if (api_call_body_or_fail(c, "An error occurred while loading the submitted data."))
-        return RC_OK;
-    struct signin *s = arena_alloc(req->arena, sizeof(*s));
+        return NULL;
+    struct signin *s = arena_alloc(c->req->arena, sizeof(*s));
     memset(s, 0, sizeof(*s));
     s->call = c;
     s->col = col;
-    arena_defer(req->arena, signin_release, s);
+    arena_defer(c->req->arena, signin_release, s);
     const char *provider = json_string_value(json_object_get(c->body, "provider"));
-    s->code = dup_body_string(c->body, "code", NULL);
-    s->verifier = dup_body_string(c->body, "codeVerifier", NULL);
-    s->redirect_url = dup_body_string(c->body, "redirectURL", "redirectUrl");
     json_t *create_data = json_object_get(c->body, "createData");
     if (json_is_object(create_data))
         s->create_data = json_incref(create_data);
     s->x.cfg = core_oauth2_config_find(&col->oauth2, provider);
+    s->x.oidc = c->aw->core.app->oidc;
     if (!provider || !provider[0])
         core_problem_field(&c->problem, "provider", "validation_required", "Cannot be blank.",
                            NULL);
     else if (!s->x.cfg || !core_oauth2_provider_find(provider))
         core_problem_field(&c->problem, "provider", "validation_invalid_provider",
                            "Provider is missing or is not enabled.", NULL);
-    if (!s->code[0])
-        core_problem_field(&c->problem, "code", "validation_required", "Cannot be blank.", NULL);
-    if (!s->redirect_url[0])
-        core_problem_field(&c->problem, "redirectURL", "validation_required", "Cannot be blank.",
-                           NULL);
     if (create_data && !json_is_null(create_data) && !json_is_object(create_data))
         core_problem_field(&c->problem, "createData", "validation_invalid_value",
                            "Must be an object.", NULL);
+    return s;
+}
+
+/* Answers the problems found so far (400), or sends s to the pool. */
+static enum rc signin_start(struct signin *s)
+{
+    struct api_call *c = s->call;
     if (core_problem_has_fields(&c->problem)) {
         core_problem_message(&c->problem, "An error occurred while validating the submitted data.");
         return api_call_fail(c, RC_INVALID);
     }
-    s->x.code = s->code;
-    s->x.code_verifier = s->verifier;
-    s->x.redirect_url = s->redirect_url;
     api_call_defer(c);
     if (net_offload_submit(c->aw->core.app->offload, c->aw->core.mailbox, exchange_work, exchanged,
                            s) != RC_OK)
         fail_resumed(c, RC_BUSY);
     return RC_OK;
+}
+
+enum rc api_auth_with_oauth2(struct http_req *req, void *ctx)
+{
+    (void)ctx;
+    struct api_call *c = api_call_new(req);
+    struct signin *s = signin_begin(c);
+    if (!s)
+        return RC_OK;
+    s->code = dup_body_string(c->body, "code", NULL);
+    s->verifier = dup_body_string(c->body, "codeVerifier", NULL);
+    s->redirect_url = dup_body_string(c->body, "redirectURL", "redirectUrl");
+    if (!s->code[0])
+        core_problem_field(&c->problem, "code", "validation_required", "Cannot be blank.", NULL);
+    if (!s->redirect_url[0])
+        core_problem_field(&c->problem, "redirectURL", "validation_required", "Cannot be blank.",
+                           NULL);
+    s->x.code = s->code;
+    s->x.code_verifier = s->verifier;
+    s->x.redirect_url = s->redirect_url;
+    return signin_start(s);
+}
+
+enum rc api_auth_with_id_token(struct http_req *req, void *ctx)
+{
+    (void)ctx;
+    struct api_call *c = api_call_new(req);
+    struct signin *s = signin_begin(c);
+    if (!s)
+        return RC_OK;
+    json_t *token = json_object_get(c->body, "idToken");
+    json_t *nonce = json_object_get(c->body, "nonce");
+    s->id_token = dup_body_string(c->body, "idToken", NULL);
+    s->nonce = dup_body_string(c->body, "nonce", NULL);
+    if (s->x.cfg && !core_oauth2_config_is_id_token_ready(s->x.cfg))
+        core_problem_field(&c->problem, "provider", "validation_invalid_provider",
+                           "The provider cannot verify id_tokens: it issues none, or its "
+                           "extra.jwksURL and extra.issuers (or extra.discoveryURL) are not set.",
+                           NULL);
+    if (token && !json_is_null(token) && !json_is_string(token))
+        core_problem_field(&c->problem, "idToken", "validation_invalid_value", "Must be a string.",
+                           NULL);
+    else if (!s->id_token[0])
+        core_problem_field(&c->problem, "idToken", "validation_required", "Cannot be blank.", NULL);
+    else if (strlen(s->id_token) > JWS_MAX_BYTES)
+        core_problem_field(&c->problem, "idToken", "validation_length_too_long",
+                           "Must be at most 16384 characters.", NULL);
+    if (nonce && !json_is_null(nonce) && !json_is_string(nonce))
+        core_problem_field(&c->problem, "nonce", "validation_invalid_value", "Must be a string.",
+                           NULL);
+    s->x.id_token = s->id_token;
+    s->x.nonce = s->nonce;
+    return signin_start(s);
 }
 
 /* -------------------------------------------------------------------------
@@ -582,10 +733,27 @@ enum rc api_oauth2_redirect(struct http_req *req, void *ctx)
         char id[CORE_RT_MAX_CLIENT_ID + 1];
         memcpy(id, state.ptr, state.len);
         id[state.len] = '\0';
+        /* Apple posts the user's name once, beside the code: kept for the
+         * exchange the SDK makes with that code (before the handoff, which
+         * may trigger it at once), dropped when no client takes the code */
+        struct str user = is_post ? param_of(c, true, "user") : (struct str){"", 0};
+        char *code_text = NULL;
+        if (user.len && code.len && code.len <= 1000 && !error.len) {
+            char *name = core_oauth2_apple_name(user.ptr);
+            if (name) {
+                code_text = xstrndup(code.ptr, code.len);
+                core_oidc_name_put(c->aw->core.app->oidc, code_text, name);
+                xfree(name);
+            }
+        }
+        bool is_sent = false;
         if (jsonw_finish(&w) == RC_OK && buf_append(&data, "", 1) == RC_OK)
-            is_ok = core_realtime_send(c->aw->core.realtime, id, req->remote_addr, "@oauth2",
-                                       data.data) == RC_OK &&
-                    !error.len;
+            is_sent = core_realtime_send(c->aw->core.realtime, id, req->remote_addr, "@oauth2",
+                                         data.data) == RC_OK;
+        is_ok = is_sent && !error.len;
+        if (code_text && !is_sent)
+            xfree(core_oidc_name_take(c->aw->core.app->oidc, code_text));
+        xfree(code_text);
         buf_cleanup(&data);
     }
     /* 307 keeps a GET a GET; after a POST, 303 makes the browser GET the page */

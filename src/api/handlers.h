@@ -68,6 +68,8 @@ enum rc api_collections_scaffolds(struct http_req *req, void *ctx);
 enum rc api_auth_methods(struct http_req *req, void *ctx);
 enum rc api_auth_with_password(struct http_req *req, void *ctx);
 enum rc api_auth_with_oauth2(struct http_req *req, void *ctx);
+enum rc api_auth_with_id_token(struct http_req *req, void *ctx);
+enum rc api_settings_apple_secret(struct http_req *req, void *ctx);
 enum rc api_oauth2_redirect(struct http_req *req, void *ctx);
 enum rc api_oauth2_providers(struct http_req *req, void *ctx);
 enum rc api_auth_refresh(struct http_req *req, void *ctx);

@@ -230,6 +230,28 @@ static void add_fixed_paths(json_t *paths)
                                                      json_pack("{s:s,s:{s:s}}", "type", "array",
                                                                "items", "type", "object")),
                                       "401 403"));
+    const char *apple = "/api/settings/apple/generate-client-secret";
+    json_t *apple_op = api_openapi_op(
+        "settings_generateAppleClientSecret", "collections",
+        "Sign in with Apple's client secret, for the apple provider's clientSecret (superusers)",
+        "An ES256 JWT signed with the .p8 key (kept nowhere): iss teamId, sub clientId, aud "
+        "https://appleid.apple.com, valid for duration seconds.",
+        api_openapi_ok("the secret",
+                       json_pack("{s:s,s:{s:{s:s}},s:[s]}", "type", "object", "properties",
+                                 "secret", "type", "string", "required", "secret")),
+        "400 401 403");
+    json_object_set_new(
+        apple_op, "requestBody",
+        api_openapi_json_body(json_pack(
+            "{s:s,s:{s:{s:s},s:{s:s,s:i,s:i},s:{s:s,s:i,s:i},s:{s:s,s:s},s:{s:s,s:i,s:i}},"
+            "s:[s,s,s,s,s]}",
+            "type", "object", "properties", "clientId", "type", "string", "teamId", "type",
+            "string", "minLength", 10, "maxLength", 10, "keyId", "type", "string", "minLength", 10,
+            "maxLength", 10, "privateKey", "type", "string", "description",
+            "the PKCS #8 PEM of the .p8 file", "duration", "type", "integer", "minimum", 1,
+            "maximum", 15777000, "required", "clientId", "teamId", "keyId", "privateKey",
+            "duration")));
+    api_openapi_set_op(paths, apple, "post", apple_op);
     const char *cp = "/api/collections/{collection}";
     api_openapi_set_op(
         paths, cp, "get",
@@ -321,19 +343,29 @@ static void add_fixed_paths(json_t *paths)
     for (int i = 0; i < 2; i++) {
         char op_id[32];
         snprintf(op_id, sizeof(op_id), "oauth2Redirect_%s", redirect_methods[i]);
-        api_openapi_set_op(
-            paths, "/api/oauth2-redirect", redirect_methods[i],
-            api_openapi_op(op_id, "realtime",
-                           "Hands an OAuth2 code to the realtime client named by state", NULL,
-                           json_pack("{s:{s:s}}", i ? "303" : "307", "description",
-                                     "to the success or failure page"),
-                           ""));
+        json_t *op = api_openapi_op(
+            op_id, "realtime", "Hands an OAuth2 code to the realtime client named by state", NULL,
+            json_pack("{s:{s:s}}", i ? "303" : "307", "description",
+                      "to the success or failure page"),
+            i ? "400" : "");
+        if (i) /* a provider's form post (Apple's response_mode=form_post) */
+            json_object_set_new(
+                op, "requestBody",
+                json_pack("{s:{s:{s:{s:s,s:{s:{s:s},s:{s:s},s:{s:s},s:{s:s},s:{s:s,s:s}}}}}}",
+                          "content", "application/x-www-form-urlencoded", "schema", "type",
+                          "object", "properties", "state", "type", "string", "code", "type",
+                          "string", "error", "type", "string", "id_token", "type", "string", "user",
+                          "type", "string", "description",
+                          "Apple, first sign-in only: {\"name\":{\"firstName\",\"lastName\"},"
+                          "\"email\"} as JSON"));
+        api_openapi_set_op(paths, "/api/oauth2-redirect", redirect_methods[i], op);
     }
     /* Collection management is for superusers: say so on each operation. */
     const char *const admin[] = {"/api/collections",
                                  "/api/collections/import",
                                  "/api/collections/meta/scaffolds",
                                  "/api/collections/meta/oauth2-providers",
+                                 apple,
                                  cp,
                                  "/api/collections/{collection}/truncate"};
     for (size_t i = 0; i < sizeof(admin) / sizeof(admin[0]); i++) {

@@ -240,6 +240,19 @@ static void add_auth_paths(json_t *paths, const struct target *t)
                    "codeVerifier", "type", "string", "redirectURL", "type", "string", "createData",
                    "type", "object", "required", "provider", "code", "redirectURL"),
          true, true},
+        {"auth-with-id-token", "authWithIdToken",
+         "Sign in with an id_token a phone app got from Google's, Apple's or an OpenID "
+         "provider's SDK (beyond PocketBase; the answer adds meta)",
+         json_pack("{s:s,s:{s:{s:s},s:{s:s,s:s},s:{s:s,s:s},s:{s:s}},s:[s,s]}", "type", "object",
+                   "properties", "provider", "type", "string", "idToken", "type", "string",
+                   "description",
+                   "a compact JWS (RS256, ES256 or EdDSA) checked against the provider's keys, "
+                   "issuer and audience (clientId, extra.audiences)",
+                   "nonce", "type", "string", "description",
+                   "the nonce given to the provider's SDK: the token's must equal it or its "
+                   "SHA-256 in hex; both or neither",
+                   "createData", "type", "object", "required", "provider", "idToken"),
+         true, true},
         {"auth-refresh", "authRefresh", "A new token for the current one", NULL, true, false},
         {"request-otp", "requestOtp", "Mail a one-time password",
          json_pack("{s:s,s:{s:{s:s,s:s}},s:[s]}", "type", "object", "properties", "email", "type",

@@ -14,11 +14,11 @@
 /* The endpoints PocketBase groups under its "*:auth" label. */
 static bool is_auth_endpoint(struct str path)
 {
-    static const char *const tails[] = {"/auth-with-password",     "/auth-with-otp",
-                                        "/auth-with-oauth2",       "/request-otp",
-                                        "/request-password-reset", "/confirm-password-reset",
-                                        "/request-verification",   "/confirm-verification",
-                                        "/request-email-change",   "/confirm-email-change"};
+    static const char *const tails[] = {
+        "/auth-with-password",     "/auth-with-otp",        "/auth-with-oauth2",
+        "/auth-with-id-token",     "/request-otp",          "/request-password-reset",
+        "/confirm-password-reset", "/request-verification", "/confirm-verification",
+        "/request-email-change",   "/confirm-email-change"};
     if (!str_has_prefix(path, STR_LIT("/api/collections/")))
         return false;
     for (size_t i = 0; i < sizeof(tails) / sizeof(tails[0]); i++) {

@@ -68,6 +68,10 @@ void api_routes_register(struct http_router *r, struct api_limits *limits)
     http_router_add(r, HTTP_METHOD_POST, "/api/oauth2-redirect", api_oauth2_redirect, NULL);
     http_router_add(r, HTTP_METHOD_POST, "/api/collections/{collection}/auth-with-oauth2",
                     api_auth_with_oauth2, NULL);
+    http_router_add(r, HTTP_METHOD_POST, "/api/collections/{collection}/auth-with-id-token",
+                    api_auth_with_id_token, NULL);
+    http_router_add(r, HTTP_METHOD_POST, "/api/settings/apple/generate-client-secret",
+                    api_settings_apple_secret, NULL);
     http_router_add(r, HTTP_METHOD_POST, "/api/collections/{collection}/auth-refresh",
                     api_auth_refresh, NULL);
     http_router_add(r, HTTP_METHOD_POST, "/api/collections/{collection}/impersonate/{id}",

@@ -15,6 +15,7 @@
 #include "base/log.h"
 #include "core/auth/mfa.h"
 #include "core/auth/oauth2.h"
+#include "core/auth/oidc.h"
 #include "core/auth/origin.h"
 #include "core/auth/otp.h"
 #include "core/schema/collection_ddl.h"
@@ -283,6 +284,7 @@ enum rc core_app_open(const char *dir, const char *db, struct core_app **out)
     /* A queue deep enough for a login storm on every core, bounded so it
      * answers 503 rather than growing (each queued login holds a request). */
     app->offload = net_offload_start(0, 4096);
+    app->oidc = core_oidc_new();
     if (db && *db) {
         app->db_path = xstrdup(db);
     } else {
@@ -325,6 +327,7 @@ void core_app_close(struct core_app *app)
     if (!app)
         return;
     net_offload_stop(app->offload);
+    core_oidc_free(app->oidc); /* after the pool: sign-ins there use it */
     core_jobs_free(app->jobs); /* its threads write through the writer */
     store_writer_stop(app->writer);
     core_hooks_free(app->hooks); /* the writer's and the workers' states */

@@ -27,6 +27,7 @@
 #include "core/realtime/realtime.h"
 
 struct core_jobs;
+struct core_oidc;
 struct core_webhooks;
 struct core_hooks;
 struct core_hooks_config;
@@ -43,6 +44,7 @@ struct core_app {
     char app_name[64];           /* in mail subjects */
     char app_url[256];           /* base of the links in mails */
     struct net_offload *offload; /* argon2id and other slow work */
+    struct core_oidc *oidc;      /* OpenID discovery and key cache (core/auth/oidc.h) */
     bool allow_private_network;  /* outbound HTTP may reach private addresses (tests) */
     uint32_t password_m_kib;     /* argon2id cost for new hashes */
     uint32_t password_t;

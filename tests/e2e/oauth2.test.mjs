@@ -414,9 +414,9 @@ describe('oauth2', () => {
         body = await expectError(su.collections.update('users', { oauth2: { providers: [{ name: 'google', clientId: '' }] } }), 400);
         body = await expectError(su.collections.update('users', { oauth2: { providers: [{ name: 'oidc', clientId: 'a', clientSecret: 'b' }] } }), 400);
         body = await expectError(su.collections.update('users', { oauth2: { mappedFields: { name: 'nosuchfield' } } }), 400);
-        // extra settings no provider reads are refused, not stored and ignored
+        // extra settings the provider does not read are refused by name, not stored and ignored
         body = await expectError(su.collections.update('users', { oauth2: { providers: [providerConfig({ extra: { hd: 'example.com' } })] } }), 400);
-        assert.equal(body.data.oauth2?.providers?.['0']?.extra?.code, 'validation_unsupported', JSON.stringify(body));
+        assert.equal(body.data.oauth2?.providers?.['0']?.extra?.hd?.code, 'validation_unsupported', JSON.stringify(body));
         body = await expectError(su.collections.update('users', { oauth2: { enabled: 'yes' } }), 400);
         assert.equal(body.data.oauth2?.enabled?.code, 'validation_invalid_value', JSON.stringify(body));
         // nothing changed
@@ -488,7 +488,7 @@ describe('oauth2', () => {
     test('meta/oauth2-providers lists the provider table (superusers)', async () => {
         const list = await su.collections.getAllOAuth2Providers();
         const names = list.map((p) => p.name);
-        for (const n of ['oidc', 'google', 'github', 'microsoft', 'facebook']) assert.ok(names.includes(n), names.join());
+        for (const n of ['oidc', 'google', 'apple', 'github', 'microsoft', 'facebook']) assert.ok(names.includes(n), names.join());
         assert.equal(list.find((p) => p.name === 'github').displayName, 'GitHub');
         await expectError(client(srv.url).collections.getAllOAuth2Providers(), 401);
     });

@@ -2,10 +2,12 @@
  * core/schema/oauth2.c: the bytes are parsed as JSON and, as a collection's
  * `oauth2` options, applied twice over (the second time over the first's
  * result, as an update is), written, copied and freed; as a provider's
- * user-info object, mapped by every provider of the table. Beyond "no
- * crash": the options write as valid JSON, without any client secret unless
+ * user-info object, mapped by every provider of the table; as the `user`
+ * field Apple posts to the redirect, read for a name. Beyond "no crash": the
+ * options write as valid JSON, without any client secret unless
  * with_secrets; an accepted list holds known, distinct providers, no more
- * than the table; a user's strings are never NULL. */
+ * than the table; a user's strings are never NULL; Apple's name is valid
+ * UTF-8 of 1 to CORE_OAUTH2_NAME_MAX bytes without surrounding spaces. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -14,7 +16,9 @@
 #include <jansson.h>
 
 #include "base/buf.h"
+#include "base/alloc.h"
 #include "base/jsonw.h"
+#include "base/utf8.h"
 #include "core/problem.h"
 #include "core/schema/oauth2.h"
 
@@ -96,8 +100,23 @@ static void check_user_info(json_t *info)
     }
 }
 
+static void check_apple_name(const uint8_t *data, size_t size)
+{
+    char *text = xstrndup((const char *)data, size);
+    char *name = core_oauth2_apple_name(text);
+    if (name) {
+        size_t n = strlen(name);
+        if (!n || n > CORE_OAUTH2_NAME_MAX || !utf8_is_valid(name, n) || name[0] == ' ' ||
+            name[n - 1] == ' ')
+            abort();
+    }
+    xfree(name);
+    xfree(text);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    check_apple_name(data, size);
     json_t *in = json_loadb((const char *)data, size, JSON_DECODE_ANY, NULL);
     if (!in)
         return 0;

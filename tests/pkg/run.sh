@@ -22,7 +22,9 @@ fi
 ok "package built: ${deb##*/}"
 
 info=$(dpkg-deb -I "$deb")
-for field in "Package: tarmac" "Depends: .*libuv1" "Depends: .*libsqlite3-0" "Depends: .*adduser" \
+# libssl3: OpenSSL's libcrypto (RS256/ES256 of id_tokens, base/jwk.c), found by dpkg-shlibdeps
+for field in "Package: tarmac" "Depends: .*libuv1" "Depends: .*libsqlite3-0" "Depends: .*libssl3" \
+             "Depends: .*adduser" \
              "Section: web" \
              "Maintainer: " "Installed-Size: [0-9]"; do
     grep -qE "^ ?$field" <<<"$info" && ok "control has $field" || fail "control lacks $field"

@@ -10,11 +10,15 @@
 #include "base/alloc.h"
 #include "base/b64.h"
 #include "base/chrono.h"
+#include "base/jsonw.h"
+#include "base/jws.h"
+#include "base/log.h"
 #include "base/secure.h"
 #include "net/http_out.h"
 #include "store/sql.h"
 #include "store/store.h"
 #include "core/auth/auth_int.h"
+#include "core/auth/oidc.h"
 
 #define MAX_RESPONSE (1u << 20) /* a token or user-info answer; real ones are < 10 KiB */
 #define TIMEOUT_MS 15000
@@ -95,13 +99,15 @@ static const char *endpoint(const char *configured, const char *fallback)
     return configured && configured[0] ? configured : fallback;
 }
 
-enum rc core_oauth2_auth_url(const struct core_oauth2_config *cfg, const char *state,
-                             const char *challenge, struct buf *out)
+enum rc core_oauth2_auth_url(const struct core_oauth2_config *cfg, const char *auth_endpoint,
+                             const char *state, const char *challenge, struct buf *out)
 {
     const struct core_oauth2_provider *p = core_oauth2_provider_find(cfg->name);
     if (!p)
         return RC_INVALID;
-    const char *base = endpoint(cfg->auth_url, p->auth_url);
+    const char *base = endpoint(cfg->auth_url, endpoint(auth_endpoint, p->auth_url));
+    if (!base[0])
+        return RC_INVALID;
     enum rc rc = buf_append(out, base, strlen(base));
     if (!rc)
         rc = buf_append(out, strchr(base, '?') ? "&" : "?", 1);
@@ -115,6 +121,9 @@ enum rc core_oauth2_auth_url(const struct core_oauth2_config *cfg, const char *s
         if (!rc)
             rc = append_param(&q, "code_challenge_method", "S256");
     }
+    /* Apple posts the answer (with the user's name, once) to the redirect */
+    if (!rc && p->response_mode)
+        rc = append_param(&q, "response_mode", p->response_mode);
     if (!rc)
         rc = append_param(&q, "response_type", "code");
     if (!rc)
@@ -126,6 +135,32 @@ enum rc core_oauth2_auth_url(const struct core_oauth2_config *cfg, const char *s
     buf_cleanup(&q);
     if (!rc)
         rc = buf_append(out, "&redirect_uri=", 14);
+    return rc;
+}
+
+enum rc core_oauth2_apple_secret(const char *team_id, const char *key_id, const char *client_id,
+                                 struct str pem, int64_t duration_s, int64_t now_s, struct buf *out)
+{
+    struct buf claims;
+    buf_init(&claims, 8192);
+    struct jsonw w;
+    jsonw_init(&w, &claims);
+    jsonw_object_begin(&w);
+    jsonw_key_cstr(&w, "iss");
+    jsonw_string_cstr(&w, team_id);
+    jsonw_key_cstr(&w, "iat");
+    jsonw_int(&w, now_s);
+    jsonw_key_cstr(&w, "exp");
+    jsonw_int(&w, now_s + duration_s);
+    jsonw_key_cstr(&w, "aud");
+    jsonw_string_cstr(&w, "https://appleid.apple.com");
+    jsonw_key_cstr(&w, "sub");
+    jsonw_string_cstr(&w, client_id);
+    jsonw_object_end(&w);
+    enum rc rc = jsonw_finish(&w);
+    if (!rc)
+        rc = jws_sign_es256(pem, key_id, buf_str(&claims), out);
+    buf_cleanup(&claims);
     return rc;
 }
 
@@ -188,12 +223,157 @@ static void fetch_github_email(const struct core_oauth2_provider *p,
     json_decref(list);
 }
 
-void core_oauth2_exchange_run(struct core_oauth2_exchange *x)
+/* Where a sign-in goes: cfg's settings, else discovery's, else the
+ * provider's defaults. The strings point into cfg, the provider table or
+ * doc. */
+struct route {
+    const struct core_oauth2_provider *p;
+    struct core_oidc_discovery doc;
+    const char *token_url;
+    const char *user_info_url; /* "": the user is the id_token */
+    struct core_oidc_expect expect;
+    const char *issuers[CORE_OAUTH2_MAX_LIST];
+    const char *audiences[CORE_OAUTH2_MAX_LIST + 1];
+};
+
+static enum rc route_of(struct core_oauth2_exchange *x, struct route *r)
 {
-    x->rc = RC_INVALID;
-    const struct core_oauth2_provider *p = core_oauth2_provider_find(x->cfg->name);
-    if (!p)
+    const struct core_oauth2_config *cfg = x->cfg;
+    memset(r, 0, sizeof(*r));
+    r->p = core_oauth2_provider_find(cfg->name);
+    if (!r->p)
+        return RC_INVALID;
+    bool has_doc = false;
+    if (cfg->discovery_url[0]) {
+        if (!x->oidc || core_oidc_discover(x->oidc, cfg->discovery_url, &r->doc) != RC_OK) {
+            x->reason = "The provider's discovery document could not be fetched.";
+            return RC_INVALID;
+        }
+        has_doc = true;
+    }
+    r->token_url = endpoint(cfg->token_url, has_doc ? r->doc.token_endpoint : r->p->token_url);
+    r->user_info_url = endpoint(cfg->user_info_url, r->p->user_info_url);
+    r->expect.jwks_url = endpoint(cfg->jwks_url, has_doc ? r->doc.jwks_uri : r->p->jwks_url);
+    if (cfg->issuer_count) {
+        for (size_t i = 0; i < cfg->issuer_count; i++)
+            r->issuers[r->expect.issuer_count++] = cfg->issuers[i];
+    } else if (has_doc) {
+        r->issuers[r->expect.issuer_count++] = r->doc.issuer;
+    } else {
+        for (size_t i = 0; r->p->issuers && r->p->issuers[i]; i++)
+            r->issuers[r->expect.issuer_count++] = r->p->issuers[i];
+    }
+    r->expect.issuers = r->issuers;
+    /* the web client id, and the app ids its phone SDKs sign in with */
+    r->audiences[r->expect.audience_count++] = cfg->client_id;
+    for (size_t i = 0; i < cfg->audience_count; i++)
+        r->audiences[r->expect.audience_count++] = cfg->audiences[i];
+    r->expect.audiences = r->audiences;
+    return RC_OK;
+}
+
+/* Verifies id_token for r; the claims (owned) or NULL with x->reason. */
+static json_t *verified_claims(struct core_oauth2_exchange *x, const struct route *r,
+                               const char *id_token)
+{
+    json_t *claims = NULL;
+    const char *reason = NULL;
+    if (core_oidc_verify(x->oidc, id_token, &r->expect, &claims, &reason) != RC_OK) {
+        x->reason = reason;
+        log_info("oauth2_id_token_refused provider=%s reason=\"%s\"", x->cfg->name, reason);
+        return NULL;
+    }
+    return claims;
+}
+
+/* Whether the token's nonce claim matches what the client says it sent:
+ * both absent, or equal to it or to its SHA-256 in lower-case hex (the
+ * raw-nonce convention of Apple's and Firebase's phone SDKs). */
+static bool nonce_matches(json_t *claims, const char *given)
+{
+    json_t *claim = json_object_get(claims, "nonce");
+    if (!claim && !given[0])
+        return true;
+    const char *v = json_string_value(claim);
+    if (!v || !given[0])
+        return false;
+    if (secure_str_equal(str_from_cstr(v), str_from_cstr(given)))
+        return true;
+    unsigned char digest[32];
+    secure_sha256(given, strlen(given), digest);
+    char hex[65];
+    for (size_t i = 0; i < sizeof(digest); i++) {
+        hex[2 * i] = "0123456789abcdef"[digest[i] >> 4];
+        hex[2 * i + 1] = "0123456789abcdef"[digest[i] & 15];
+    }
+    hex[64] = '\0';
+    return secure_str_equal(str_from_cstr(v), (struct str){hex, 64});
+}
+
+/* The user of verified claims (taken: they become the raw user). */
+static void user_from_claims(struct core_oauth2_exchange *x, const struct route *r, json_t *claims)
+{
+    r->p->map(claims, &x->user);
+    x->user.raw = claims;
+    if (x->user.id[0])
+        x->rc = RC_OK;
+}
+
+/* auth-with-id-token: the client's token, checked as the provider's. */
+static void run_id_token(struct core_oauth2_exchange *x, const struct route *r)
+{
+    if (!r->expect.jwks_url[0] || !r->expect.issuer_count) {
+        x->reason = "The provider is not set up to verify id_tokens.";
         return;
+    }
+    json_t *claims = verified_claims(x, r, x->id_token);
+    if (!claims)
+        return;
+    if (!nonce_matches(claims, x->nonce ? x->nonce : "")) {
+        x->reason = "The token's nonce does not match.";
+        json_decref(claims);
+        return;
+    }
+    x->access_token = xstrdup("");
+    x->refresh_token = xstrdup("");
+    user_from_claims(x, r, claims);
+}
+
+/* The code flow's user: the user-info endpoint (whose sub must be the
+ * id_token's, OIDC Core §5.3.2), or the id_token's claims. */
+static void read_user(struct core_oauth2_exchange *x, const struct route *r, json_t *claims)
+{
+    if (!r->user_info_url[0]) {
+        if (claims)
+            user_from_claims(x, r, claims);
+        return;
+    }
+    size_t n = strlen(x->access_token) + 32;
+    char *auth_header = xmalloc(n);
+    snprintf(auth_header, n, "Authorization: Bearer %s", x->access_token);
+    struct net_http_out_req req = {.method = "GET",
+                                   .url = r->user_info_url,
+                                   .headers = {auth_header, "Accept: application/json"},
+                                   .header_count = 2};
+    json_t *info = fetch_json(&req);
+    const char *sub = json_string_value(json_object_get(claims, "sub"));
+    if (json_is_object(info)) {
+        r->p->map(info, &x->user);
+        x->user.raw = info;
+        if (!x->user.email[0] && r->p->emails_url)
+            fetch_github_email(r->p, x->cfg, auth_header, &x->user);
+        if (x->user.id[0] && (!sub || strcmp(sub, x->user.id) == 0))
+            x->rc = RC_OK;
+    } else {
+        json_decref(info);
+    }
+    json_decref(claims);
+    secure_zero(auth_header, n);
+    xfree(auth_header);
+}
+
+static void run_code(struct core_oauth2_exchange *x, const struct route *r)
+{
     struct buf form;
     buf_init(&form, 65536);
     enum rc rc = append_param(&form, "grant_type", "authorization_code");
@@ -208,14 +388,15 @@ void core_oauth2_exchange_run(struct core_oauth2_exchange *x)
     if (!rc && x->code_verifier && x->code_verifier[0] && core_oauth2_config_is_pkce(x->cfg))
         rc = append_param(&form, "code_verifier", x->code_verifier);
     json_t *token = NULL;
-    if (!rc) {
-        struct net_http_out_req r = {.method = "POST",
-                                     .url = endpoint(x->cfg->token_url, p->token_url),
-                                     .body = buf_str(&form),
-                                     .headers = {"Content-Type: application/x-www-form-urlencoded",
-                                                 "Accept: application/json"},
-                                     .header_count = 2};
-        token = fetch_json(&r);
+    if (!rc && r->token_url[0]) {
+        struct net_http_out_req req = {
+            .method = "POST",
+            .url = r->token_url,
+            .body = buf_str(&form),
+            .headers = {"Content-Type: application/x-www-form-urlencoded",
+                        "Accept: application/json"},
+            .header_count = 2};
+        token = fetch_json(&req);
     }
     secure_zero(form.data, form.len);
     buf_cleanup(&form);
@@ -229,28 +410,44 @@ void core_oauth2_exchange_run(struct core_oauth2_exchange *x)
     json_t *expires = json_object_get(token, "expires_in");
     if (json_is_integer(expires) && json_integer_value(expires) > 0)
         x->expiry = chrono_real_ms() / 1000 + json_integer_value(expires);
-    json_decref(token);
-
-    size_t n = strlen(x->access_token) + 32;
-    char *auth_header = xmalloc(n);
-    snprintf(auth_header, n, "Authorization: Bearer %s", x->access_token);
-    struct net_http_out_req r = {.method = "GET",
-                                 .url = endpoint(x->cfg->user_info_url, p->user_info_url),
-                                 .headers = {auth_header, "Accept: application/json"},
-                                 .header_count = 2};
-    json_t *info = fetch_json(&r);
-    if (json_is_object(info)) {
-        p->map(info, &x->user);
-        x->user.raw = info;
-        if (!x->user.email[0] && p->emails_url)
-            fetch_github_email(p, x->cfg, auth_header, &x->user);
-        if (x->user.id[0])
-            x->rc = RC_OK;
-    } else {
-        json_decref(info);
+    /* an OpenID provider's id_token comes from its token endpoint over
+     * TLS: its signature is checked when the provider's keys are known
+     * (OIDC Core §3.1.3.7 lets TLS stand in for it otherwise), its
+     * audience, times and issuer always */
+    json_t *id_token = json_object_get(token, "id_token");
+    json_t *claims = NULL;
+    bool is_ok = true;
+    if (r->p->has_id_token && json_is_string(id_token)) {
+        claims = verified_claims(x, r, json_string_value(id_token));
+        is_ok = claims != NULL;
+    } else if (id_token && !json_is_null(id_token)) {
+        is_ok = !r->p->has_id_token; /* one of the wrong type */
     }
-    secure_zero(auth_header, n);
-    xfree(auth_header);
+    json_decref(token);
+    if (is_ok)
+        read_user(x, r, claims);
+    /* Apple tells the name once, in the form it posts to the redirect */
+    if (!x->rc && !x->user.name[0] && r->p->response_mode && x->oidc) {
+        char *name = core_oidc_name_take(x->oidc, x->code);
+        if (name) {
+            xfree(x->user.name);
+            x->user.name = name;
+        }
+    }
+}
+
+void core_oauth2_exchange_run(struct core_oauth2_exchange *x)
+{
+    x->rc = RC_INVALID;
+    x->reason = NULL;
+    struct route r;
+    if (route_of(x, &r) == RC_OK) {
+        if (x->id_token)
+            run_id_token(x, &r);
+        else
+            run_code(x, &r);
+    }
+    core_oidc_discovery_cleanup(&r.doc);
 }
 
 void core_oauth2_exchange_cleanup(struct core_oauth2_exchange *x)

@@ -8,6 +8,8 @@
 
 #include "base/alloc.h"
 #include "base/jsonw.h"
+#include "base/str.h"
+#include "base/utf8.h"
 #include "core/problem.h"
 
 /* -------------------------------------------------------------------------
@@ -96,26 +98,87 @@ static void map_facebook(json_t *info, struct core_oauth2_user *u)
     u->avatar_url = key_text(pic, "url");
 }
 
+/* Sign in with Apple has no user-info endpoint: the user is the id_token's
+ * claims (sub, email, email_verified as a bool or a string). The name comes
+ * only once, in the `user` field Apple posts to the redirect on the first
+ * sign-in (api/auth_oauth2.c keeps it for the code exchange). */
+static void map_apple(json_t *info, struct core_oauth2_user *u)
+{
+    u->id = key_text(info, "sub");
+    u->name = key_text(info, "name"); /* never sent today; a future claim */
+    u->username = xstrdup("");
+    u->email =
+        is_true(json_object_get(info, "email_verified")) ? key_text(info, "email") : xstrdup("");
+    u->avatar_url = xstrdup("");
+}
+
+char *core_oauth2_apple_name(const char *user_json)
+{
+    json_t *user = json_loads(user_json ? user_json : "", JSON_REJECT_DUPLICATES, NULL);
+    json_t *name = json_object_get(user, "name");
+    const char *first = json_string_value(json_object_get(name, "firstName"));
+    const char *last = json_string_value(json_object_get(name, "lastName"));
+    char joined[2 * CORE_OAUTH2_NAME_MAX + 2];
+    snprintf(joined, sizeof(joined), "%.*s %.*s", CORE_OAUTH2_NAME_MAX, first ? first : "",
+             CORE_OAUTH2_NAME_MAX, last ? last : "");
+    json_decref(user);
+    struct str s = str_trim_ows(str_from_cstr(joined));
+    if (s.len > CORE_OAUTH2_NAME_MAX)
+        s.len = CORE_OAUTH2_NAME_MAX;
+    /* a cut (here, or of a part above) may split a character: drop its
+     * bytes (jansson decodes only valid UTF-8, so nothing else is invalid) */
+    while (s.len && !utf8_is_valid(s.ptr, s.len))
+        s.len--;
+    s = str_trim_ows(s);
+    if (!s.len)
+        return NULL;
+    return xstrndup(s.ptr, s.len);
+}
+
+/* The documented issuers of the providers' id_tokens: Google's two
+ * spellings (developers.google.com/identity/openid-connect), Apple's one. */
+static const char *const google_issuers[] = {"https://accounts.google.com", "accounts.google.com",
+                                             NULL};
+static const char *const apple_issuers[] = {"https://appleid.apple.com", NULL};
+
+#define OIDC_EXTRA                                                                                 \
+    (CORE_OAUTH2_EXTRA_JWKS_URL | CORE_OAUTH2_EXTRA_ISSUERS | CORE_OAUTH2_EXTRA_AUDIENCES |        \
+     CORE_OAUTH2_EXTRA_DISCOVERY_URL)
+#define KNOWN_ISSUER_EXTRA                                                                         \
+    (CORE_OAUTH2_EXTRA_JWKS_URL | CORE_OAUTH2_EXTRA_ISSUERS | CORE_OAUTH2_EXTRA_AUDIENCES)
+
 static const struct core_oauth2_provider providers[] = {
-    {"oidc", "OpenID Connect", "", "", "", "openid email profile", true, NULL, map_oidc},
-    {"oidc2", "OpenID Connect 2", "", "", "", "openid email profile", true, NULL, map_oidc},
-    {"oidc3", "OpenID Connect 3", "", "", "", "openid email profile", true, NULL, map_oidc},
+    {"oidc", "OpenID Connect", "", "", "", "openid email profile", true, NULL, map_oidc, true, "",
+     NULL, NULL, OIDC_EXTRA},
+    {"oidc2", "OpenID Connect 2", "", "", "", "openid email profile", true, NULL, map_oidc, true,
+     "", NULL, NULL, OIDC_EXTRA},
+    {"oidc3", "OpenID Connect 3", "", "", "", "openid email profile", true, NULL, map_oidc, true,
+     "", NULL, NULL, OIDC_EXTRA},
     {"google", "Google", "https://accounts.google.com/o/oauth2/v2/auth",
      "https://oauth2.googleapis.com/token", "https://www.googleapis.com/oauth2/v3/userinfo",
      "https://www.googleapis.com/auth/userinfo.profile "
      "https://www.googleapis.com/auth/userinfo.email",
-     true, NULL, map_google},
+     true, NULL, map_google, true, "https://www.googleapis.com/oauth2/v3/certs", google_issuers,
+     NULL, KNOWN_ISSUER_EXTRA},
+    {"apple", "Apple", "https://appleid.apple.com/auth/authorize",
+     "https://appleid.apple.com/auth/token", "", "name email", true, NULL, map_apple, true,
+     "https://appleid.apple.com/auth/keys", apple_issuers, "form_post", KNOWN_ISSUER_EXTRA},
     {"github", "GitHub", "https://github.com/login/oauth/authorize",
      "https://github.com/login/oauth/access_token", "https://api.github.com/user",
-     "read:user user:email", true, "https://api.github.com/user/emails", map_github},
+     "read:user user:email", true, "https://api.github.com/user/emails", map_github, false, "",
+     NULL, NULL, 0},
     {"microsoft", "Microsoft", "https://login.microsoftonline.com/common/oauth2/v2.0/authorize",
      "https://login.microsoftonline.com/common/oauth2/v2.0/token",
-     "https://graph.microsoft.com/v1.0/me", "User.Read", true, NULL, map_microsoft},
+     "https://graph.microsoft.com/v1.0/me", "User.Read", true, NULL, map_microsoft, false, "", NULL,
+     NULL, 0},
     {"facebook", "Facebook", "https://www.facebook.com/v3.2/dialog/oauth",
      "https://graph.facebook.com/v3.2/oauth/access_token",
      "https://graph.facebook.com/me?fields=name,email,picture.type(large)", "email", true, NULL,
-     map_facebook},
+     map_facebook, false, "", NULL, NULL, 0},
 };
+
+_Static_assert(sizeof(providers) / sizeof(providers[0]) == CORE_OAUTH2_MAX_PROVIDERS,
+               "CORE_OAUTH2_MAX_PROVIDERS counts the table");
 
 const struct core_oauth2_provider *core_oauth2_provider_find(const char *name)
 {
@@ -149,6 +212,16 @@ bool core_oauth2_config_is_pkce(const struct core_oauth2_config *cfg)
     return p && p->is_pkce;
 }
 
+bool core_oauth2_config_is_id_token_ready(const struct core_oauth2_config *cfg)
+{
+    const struct core_oauth2_provider *p = core_oauth2_provider_find(cfg->name);
+    if (!p || !p->has_id_token)
+        return false;
+    if (cfg->discovery_url[0])
+        return true;
+    return (cfg->jwks_url[0] || p->jwks_url[0]) && (cfg->issuer_count || p->issuers);
+}
+
 void core_oauth2_user_cleanup(struct core_oauth2_user *u)
 {
     xfree(u->id);
@@ -175,6 +248,26 @@ static void config_cleanup(struct core_oauth2_config *c)
     xfree(c->token_url);
     xfree(c->user_info_url);
     xfree(c->display_name);
+    json_decref(c->extra);
+    c->extra = NULL;
+}
+
+/* Points the parsed extra settings of c into c->extra (already checked:
+ * the lists' items are strings, the URLs strings). */
+static void config_bind_extra(struct core_oauth2_config *c)
+{
+    const char *v = json_string_value(json_object_get(c->extra, "jwksURL"));
+    c->jwks_url = v ? v : "";
+    v = json_string_value(json_object_get(c->extra, "discoveryURL"));
+    c->discovery_url = v ? v : "";
+    json_t *list = json_object_get(c->extra, "issuers");
+    c->issuer_count = 0;
+    for (size_t i = 0; i < json_array_size(list) && i < CORE_OAUTH2_MAX_LIST; i++)
+        c->issuers[c->issuer_count++] = json_string_value(json_array_get(list, i));
+    list = json_object_get(c->extra, "audiences");
+    c->audience_count = 0;
+    for (size_t i = 0; i < json_array_size(list) && i < CORE_OAUTH2_MAX_LIST; i++)
+        c->audiences[c->audience_count++] = json_string_value(json_array_get(list, i));
 }
 
 static void config_copy(struct core_oauth2_config *to, const struct core_oauth2_config *from)
@@ -187,6 +280,8 @@ static void config_copy(struct core_oauth2_config *to, const struct core_oauth2_
     to->user_info_url = xstrdup(from->user_info_url);
     to->display_name = xstrdup(from->display_name);
     to->pkce = from->pkce;
+    to->extra = from->extra ? json_deep_copy(from->extra) : NULL;
+    config_bind_extra(to);
 }
 
 void core_oauth2_options_init(struct core_oauth2_options *o)
@@ -267,6 +362,73 @@ static bool is_url_or_empty(const char *s)
     return !s[0] || strncmp(s, "https://", 8) == 0 || strncmp(s, "http://", 7) == 0;
 }
 
+/* Whether the list at key of extra is an array of at most
+ * CORE_OAUTH2_MAX_LIST non-empty strings; else an error at prefix.extra.key. */
+static bool check_list(json_t *extra, const char *key, const char *prefix, struct core_problem *p)
+{
+    json_t *list = json_object_get(extra, key);
+    bool is_ok = json_is_array(list) && json_array_size(list) <= CORE_OAUTH2_MAX_LIST;
+    for (size_t i = 0; is_ok && i < json_array_size(list); i++) {
+        const char *v = json_string_value(json_array_get(list, i));
+        is_ok = v && v[0];
+    }
+    if (!is_ok)
+        field_error(p, "validation_invalid_value",
+                    "Must be a list of at most 16 non-empty strings.", "%s.extra.%s", prefix, key);
+    return is_ok;
+}
+
+/* A provider's `extra` (null, or an object of the settings it reads) into
+ * c->extra; every other key is refused by name, never stored and ignored. */
+static void parse_extra(json_t *extra, const struct core_oauth2_provider *known, const char *prefix,
+                        struct core_oauth2_config *c, struct core_problem *p)
+{
+    if (!extra || json_is_null(extra))
+        return;
+    if (!json_is_object(extra)) {
+        field_error(p, "validation_invalid_value", "Must be an object or null.", "%s.extra",
+                    prefix);
+        return;
+    }
+    static const struct {
+        const char *key;
+        enum core_oauth2_extra bit;
+        bool is_url;
+    } settings[] = {
+        {"jwksURL", CORE_OAUTH2_EXTRA_JWKS_URL, true},
+        {"issuers", CORE_OAUTH2_EXTRA_ISSUERS, false},
+        {"audiences", CORE_OAUTH2_EXTRA_AUDIENCES, false},
+        {"discoveryURL", CORE_OAUTH2_EXTRA_DISCOVERY_URL, true},
+    };
+    bool is_bad = false;
+    const char *key;
+    json_t *v;
+    json_object_foreach(extra, key, v)
+    {
+        size_t k = 0;
+        while (k < sizeof(settings) / sizeof(settings[0]) && strcmp(settings[k].key, key) != 0)
+            k++;
+        if (k == sizeof(settings) / sizeof(settings[0]) || !(known->extra_keys & settings[k].bit)) {
+            field_error(p, "validation_unsupported", "Not a setting of this provider.",
+                        "%s.extra.%s", prefix, key);
+            is_bad = true;
+        } else if (settings[k].is_url) {
+            const char *url = json_string_value(v);
+            if (!url || !url[0] || !is_url_or_empty(url)) {
+                field_error(p, "validation_is_url", "Must be a valid url.", "%s.extra.%s", prefix,
+                            key);
+                is_bad = true;
+            }
+        } else if (!check_list(extra, key, prefix, p)) {
+            is_bad = true;
+        }
+    }
+    if (is_bad || !json_object_size(extra))
+        return;
+    c->extra = json_deep_copy(extra);
+    config_bind_extra(c);
+}
+
 static void parse_provider(json_t *pj, size_t i, const struct core_oauth2_options *old,
                            struct core_oauth2_config *c, struct core_problem *p)
 {
@@ -289,15 +451,13 @@ static void parse_provider(json_t *pj, size_t i, const struct core_oauth2_option
     json_t *pkce = json_object_get(pj, "pkce");
     (void)is_typed(pj, "pkce", JSON_TRUE, "Must be a boolean.", at, p);
     c->pkce = json_is_boolean(pkce) ? json_is_true(pkce) : -1;
-    json_t *extra = json_object_get(pj, "extra");
-    if (extra && !json_is_null(extra) && !(json_is_object(extra) && !json_object_size(extra)))
-        field_error(p, "validation_unsupported", "No provider reads extra settings yet: send null.",
-                    "%s.extra", at);
+    config_bind_extra(c); /* nothing yet: every setting empty */
     const struct core_oauth2_provider *known = core_oauth2_provider_find(c->name);
     if (!known) {
         field_error(p, "validation_invalid_provider", "Unknown OAuth2 provider.", "%s.name", at);
         return;
     }
+    parse_extra(json_object_get(pj, "extra"), known, at, c, p);
     if (!c->client_id[0])
         field_error(p, "validation_required", "Cannot be blank.", "%s.clientId", at);
     if (!c->client_secret[0])
@@ -306,9 +466,12 @@ static void parse_provider(json_t *pj, size_t i, const struct core_oauth2_option
     const char *vals[3] = {c->auth_url, c->token_url, c->user_info_url};
     const char *defaults[3] = {known->auth_url, known->token_url, known->user_info_url};
     for (int k = 0; k < 3; k++) {
+        /* discovery names the endpoints; without a user-info endpoint an
+         * OpenID provider's user is its id_token (PocketBase's rule) */
+        bool is_optional = c->discovery_url[0] || (k == 2 && known->has_id_token);
         if (!is_url_or_empty(vals[k]))
             field_error(p, "validation_is_url", "Must be a valid url.", "%s.%s", at, keys[k]);
-        else if (!vals[k][0] && !defaults[k][0])
+        else if (!vals[k][0] && !defaults[k][0] && !is_optional)
             field_error(p, "validation_required", "Cannot be blank.", "%s.%s", at, keys[k]);
     }
 }
@@ -443,7 +606,12 @@ void core_oauth2_options_write(struct jsonw *w, const struct core_oauth2_options
         else
             jsonw_bool(w, c->pkce == 1);
         jsonw_key_cstr(w, "extra");
-        jsonw_null(w);
+        char *extra = c->extra ? json_dumps(c->extra, JSON_COMPACT) : NULL;
+        if (extra)
+            jsonw_raw(w, str_from_cstr(extra));
+        else
+            jsonw_null(w);
+        xfree(extra);
         jsonw_object_end(w);
     }
     jsonw_array_end(w);

@@ -28,20 +28,41 @@ struct core_oauth2_user {
     json_t *raw;
 };
 
-/* Fills u from a user-info object (borrowed) the way a provider shapes it. */
+/* Fills u from a user-info object, or an id_token's claims (borrowed), the
+ * way a provider shapes it. */
 typedef void core_oauth2_map_fn(json_t *info, struct core_oauth2_user *u);
+
+/* The keys a provider's `extra` settings may hold (PocketBase's for the
+ * OpenID Connect providers, jwksURL and issuers, and tarmac's own). */
+enum core_oauth2_extra {
+    CORE_OAUTH2_EXTRA_JWKS_URL = 1 << 0,      /* "jwksURL": the id_token keys */
+    CORE_OAUTH2_EXTRA_ISSUERS = 1 << 1,       /* "issuers": accepted iss values */
+    CORE_OAUTH2_EXTRA_AUDIENCES = 1 << 2,     /* "audiences": more accepted aud values */
+    CORE_OAUTH2_EXTRA_DISCOVERY_URL = 1 << 3, /* "discoveryURL": OpenID Connect Discovery */
+};
+
+#define CORE_OAUTH2_MAX_LIST 16     /* items of issuers or audiences */
+#define CORE_OAUTH2_MAX_PROVIDERS 8 /* entries of the provider table */
 
 struct core_oauth2_provider {
     const char *name;         /* as in the collection options: "google" */
     const char *display_name; /* "Google" */
     const char *auth_url;     /* "" = must be configured (generic OpenID Connect) */
     const char *token_url;
-    const char *user_info_url;
-    const char *scopes; /* space-separated */
-    bool is_pkce;       /* default when the options leave pkce null */
+    const char *user_info_url; /* "" with an id_token: the user is read from it */
+    const char *scopes;        /* space-separated */
+    bool is_pkce;              /* default when the options leave pkce null */
     /* GitHub: where the verified addresses are when the profile has none. */
     const char *emails_url;
     core_oauth2_map_fn *map;
+    /* OpenID Connect: the provider issues id_tokens (then a nonce rides in
+     * the authorization URL, the token endpoint's id_token is checked, and
+     * auth-with-id-token accepts the provider's own). */
+    bool has_id_token;
+    const char *jwks_url;       /* its keys; "" = configured (extra) */
+    const char *const *issuers; /* its iss values, NULL-terminated; NULL = configured */
+    const char *response_mode;  /* authorization parameter ("form_post": Apple), or NULL */
+    unsigned extra_keys;        /* enum core_oauth2_extra bits `extra` may hold */
 };
 
 /* One configured provider of a collection. Strings owned, never NULL. */
@@ -54,9 +75,16 @@ struct core_oauth2_config {
     char *user_info_url;
     char *display_name;
     int pkce; /* -1 null (the provider's default), 0 false, 1 true */
-    /* PocketBase's per-provider `extra` settings: no provider here reads
-     * any, so a non-empty `extra` is refused (never accepted and ignored)
-     * and it is always written as null. */
+    /* PocketBase's per-provider `extra` settings, checked against the keys
+     * the provider reads (any other is refused, naming it); NULL when none.
+     * The parsed values below point into it. */
+    json_t *extra;
+    const char *jwks_url;      /* "" = the provider's default or discovery's */
+    const char *discovery_url; /* "" = none */
+    const char *issuers[CORE_OAUTH2_MAX_LIST];
+    size_t issuer_count;
+    const char *audiences[CORE_OAUTH2_MAX_LIST];
+    size_t audience_count;
 };
 
 struct core_oauth2_options {
@@ -79,12 +107,20 @@ const struct core_oauth2_config *core_oauth2_config_find(const struct core_oauth
                                                          const char *name);
 /* Whether pkce applies to cfg (its own setting, else its provider's default). */
 bool core_oauth2_config_is_pkce(const struct core_oauth2_config *cfg);
+/* Whether cfg can check an id_token's signature and issuer without a
+ * token endpoint's word for it (auth-with-id-token): its provider issues
+ * id_tokens and knows, by default or by configuration, its keys and issuers
+ * (or where to discover them). */
+bool core_oauth2_config_is_id_token_ready(const struct core_oauth2_config *cfg);
 
 /* Applies the `oauth2` object in (borrowed; NULL or absent: nothing changes)
  * to o. A provider named again keeps its stored clientSecret when the input
- * omits it (the collection JSON never shows it). A provider's `extra` other
- * than null or {} is refused (none is read yet). Problems go to p under
- * "oauth2.…"; o is then in some valid state. */
+ * omits it (the collection JSON never shows it). A provider's `extra` must
+ * be null or an object of the keys it reads (jwksURL and discoveryURL http(s)
+ * URLs, issuers and audiences arrays of non-empty strings); an unknown key
+ * is refused at "oauth2.providers.N.extra.<key>". With discoveryURL the
+ * endpoint URLs may be left empty. Problems go to p under "oauth2.…"; o is
+ * then in some valid state. */
 void core_oauth2_options_parse(json_t *in, struct core_oauth2_options *o, struct core_problem *p);
 /* Checks that each of o's mappedFields names a field: field_exists tells
  * whether the collection, as the change leaves it, has one of that name (so a
@@ -102,6 +138,14 @@ void core_oauth2_options_copy(struct core_oauth2_options *to,
  * when the collection has them; disabled). */
 void core_oauth2_options_init(struct core_oauth2_options *o);
 void core_oauth2_options_cleanup(struct core_oauth2_options *o);
+#define CORE_OAUTH2_NAME_MAX 150 /* bytes of a name taken from Apple's redirect */
+
+/* The name in the `user` field Sign in with Apple posts to the redirect on
+ * a first sign-in ({"name":{"firstName":..,"lastName":..},"email":..}):
+ * "First Last" trimmed, cut to CORE_OAUTH2_NAME_MAX bytes on a character
+ * boundary (xfree it); NULL when the text holds no name. Pure. */
+char *core_oauth2_apple_name(const char *user_json);
+
 /* Frees the strings of u and its raw object; leaves it zeroed. */
 void core_oauth2_user_cleanup(struct core_oauth2_user *u);
 

@@ -24,6 +24,7 @@
 #include "base/b64.h"
 #include "base/secure.h"
 #include "core/auth/oauth2.h"
+#include "loopback_provider.h"
 
 static void test_s256_matches_rfc7636_appendix_b(void **state)
 {
@@ -69,10 +70,12 @@ static void test_auth_url(void **state)
         .user_info_url = "",
         .display_name = "",
         .pkce = -1,
+        .jwks_url = "",
+        .discovery_url = "",
     };
     struct buf b;
     buf_init(&b, 4096);
-    assert_int_equal(core_oauth2_auth_url(&cfg, "STATE", "CHAL", &b), RC_OK);
+    assert_int_equal(core_oauth2_auth_url(&cfg, NULL, "STATE", "CHAL", &b), RC_OK);
     char *url = xstrndup(b.data, b.len);
     assert_string_equal(url, "https://accounts.google.com/o/oauth2/v2/auth?client_id=my%20id%26x"
                              "&code_challenge=CHAL&code_challenge_method=S256&response_type=code"
@@ -86,126 +89,35 @@ static void test_auth_url(void **state)
     cfg.name = "oidc";
     cfg.auth_url = "http://127.0.0.1:9/authorize?tenant=t";
     cfg.pkce = 0;
-    assert_int_equal(core_oauth2_auth_url(&cfg, "S", "C", &b), RC_OK);
+    assert_int_equal(core_oauth2_auth_url(&cfg, "https://discovered/auth", "S", "C", &b), RC_OK);
     url = xstrndup(b.data, b.len);
     assert_string_equal(url, "http://127.0.0.1:9/authorize?tenant=t&client_id=my%20id%26x"
                              "&response_type=code&scope=openid%20email%20profile&state=S"
                              "&redirect_uri=");
     xfree(url);
     buf_cleanup(&b);
-}
-
-/* -------------------------------------------------------------------------
- * A provider on loopback: answers each path with canned bytes until stopped
- * ------------------------------------------------------------------------- */
-
-struct answer {
-    const char *path; /* "/token" */
-    int status;
-    const char *body; /* NULL: the 2 MiB body below */
-};
-
-struct provider {
-    int fd;
-    int port;
-    const struct answer *answers;
-    size_t answer_count;
-    int requests;
-    pthread_t thread;
-};
-
-static char *huge_body(void)
-{
-    static char *body;
-    if (!body) {
-        size_t n = 2u << 20;
-        body = xmalloc(n + 32);
-        memcpy(body, "{\"access_token\":\"", 17);
-        memset(body + 17, 'a', n);
-        memcpy(body + 17 + n, "\"}", 3);
-    }
-    return body;
-}
-
-static void answer_one(struct provider *pv, int c)
-{
-    char head[8192];
-    size_t n = 0;
-    head[0] = '\0';
-    while (n < sizeof(head) - 1 && !strstr(head, "\r\n\r\n")) {
-        ssize_t r = read(c, head + n, sizeof(head) - 1 - n);
-        if (r <= 0)
-            return;
-        n += (size_t)r;
-        head[n] = '\0';
-    }
-    const char *cl = strstr(head, "Content-Length: ");
-    size_t want = cl ? (size_t)atoi(cl + 16) : 0;
-    size_t got = n - (size_t)(strstr(head, "\r\n\r\n") + 4 - head);
-    char sink[4096];
-    while (got < want) {
-        ssize_t r = read(c, sink, sizeof(sink));
-        if (r <= 0)
-            return;
-        got += (size_t)r;
-    }
-    pv->requests++;
-    const struct answer *a = NULL;
-    for (size_t i = 0; i < pv->answer_count && !a; i++) {
-        size_t pl = strlen(pv->answers[i].path);
-        if (strncmp(head + 4, pv->answers[i].path, pl) == 0 && head[4 + pl] == ' ')
-            a = &pv->answers[i];
-        if (strncmp(head + 5, pv->answers[i].path, pl) == 0 && head[5 + pl] == ' ')
-            a = &pv->answers[i]; /* "POST " */
-    }
-    const char *body = !a ? "{}" : a->body ? a->body : huge_body();
-    char top[160];
-    int tl = snprintf(top, sizeof(top),
-                      "HTTP/1.1 %d X\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
-                      "Connection: close\r\n\r\n",
-                      a ? a->status : 404, strlen(body));
-    (void)!write(c, top, (size_t)tl);
-    for (size_t off = 0, len = strlen(body); off < len;) {
-        ssize_t w = write(c, body + off, len - off);
-        if (w <= 0)
-            break;
-        off += (size_t)w;
-    }
-}
-
-static void *provider_run(void *ctx)
-{
-    struct provider *pv = ctx;
-    for (;;) {
-        int c = accept(pv->fd, NULL, NULL);
-        if (c < 0)
-            return NULL; /* shut down */
-        answer_one(pv, c);
-        close(c);
-    }
-}
-
-static void provider_start(struct provider *pv, const struct answer *answers, size_t count)
-{
-    memset(pv, 0, sizeof(*pv));
-    pv->answers = answers;
-    pv->answer_count = count;
-    pv->fd = socket(AF_INET, SOCK_STREAM, 0);
-    assert_true(pv->fd >= 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    assert_int_equal(bind(pv->fd, (struct sockaddr *)&a, sizeof(a)), 0);
-    assert_int_equal(listen(pv->fd, 8), 0);
-    socklen_t len = sizeof(a);
-    assert_int_equal(getsockname(pv->fd, (struct sockaddr *)&a, &len), 0);
-    pv->port = ntohs(a.sin_port);
-    assert_int_equal(pthread_create(&pv->thread, NULL, provider_run, pv), 0);
-}
-
-static void provider_stop(struct provider *pv)
-{
-    shutdown(pv->fd, SHUT_RDWR); /* wakes accept() */
-    pthread_join(pv->thread, NULL);
-    close(pv->fd);
+    /* no endpoint configured: discovery's; none at all: refused */
+    buf_init(&b, 4096);
+    cfg.auth_url = "";
+    assert_int_equal(core_oauth2_auth_url(&cfg, "https://idp.example/auth", "S", "C", &b), RC_OK);
+    assert_true(strncmp(b.data, "https://idp.example/auth?client_id=", 35) == 0);
+    buf_reset(&b);
+    assert_int_equal(core_oauth2_auth_url(&cfg, NULL, "S", "C", &b), RC_INVALID);
+    assert_int_equal(core_oauth2_auth_url(&cfg, "", "S", "C", &b), RC_INVALID);
+    /* Apple: the answer is posted to the redirect (response_mode, in Go's key order) */
+    cfg.name = "apple";
+    cfg.pkce = -1;
+    buf_reset(&b);
+    assert_int_equal(core_oauth2_auth_url(&cfg, NULL, "S", "C", &b), RC_OK);
+    url = xstrndup(b.data, b.len);
+    assert_string_equal(url, "https://appleid.apple.com/auth/authorize?client_id=my%20id%26x"
+                             "&code_challenge=C&code_challenge_method=S256"
+                             "&response_mode=form_post&response_type=code&scope=name%20email"
+                             "&state=S&redirect_uri=");
+    xfree(url);
+    cfg.name = "nosuch";
+    assert_int_equal(core_oauth2_auth_url(&cfg, NULL, "S", "C", &b), RC_INVALID);
+    buf_cleanup(&b);
 }
 
 /* Runs an exchange of provider name against pv; returns x for checks (clean
@@ -222,7 +134,9 @@ static void exchange(struct provider *pv, const char *name, struct core_oauth2_e
                                        .token_url = urls[0],
                                        .user_info_url = urls[1],
                                        .display_name = "",
-                                       .pkce = -1};
+                                       .pkce = -1,
+                                       .jwks_url = "",
+                                       .discovery_url = ""};
     memset(x, 0, sizeof(*x));
     x->cfg = cfg;
     x->code = "code";

@@ -14,6 +14,7 @@
 #include "base/alloc.h"
 #include "base/buf.h"
 #include "base/jsonw.h"
+#include "base/utf8.h"
 #include "core/problem.h"
 #include "core/schema/oauth2.h"
 
@@ -64,7 +65,7 @@ static bool has_field_error(const struct core_problem *p, const char *path, cons
 static void test_provider_table(void **state)
 {
     (void)state;
-    const char *names[] = {"oidc", "google", "github", "microsoft", "facebook"};
+    const char *names[] = {"oidc", "google", "apple", "github", "microsoft", "facebook"};
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         const struct core_oauth2_provider *p = core_oauth2_provider_find(names[i]);
         assert_non_null(p);
@@ -74,6 +75,83 @@ static void test_provider_table(void **state)
     assert_null(core_oauth2_provider_find("nosuch"));
     assert_null(core_oauth2_provider_find(NULL));
     assert_string_equal(core_oauth2_provider_find("oidc")->auth_url, ""); /* configured */
+    /* Apple: no user-info endpoint, its keys and issuer, the form_post answer */
+    const struct core_oauth2_provider *apple = core_oauth2_provider_find("apple");
+    assert_string_equal(apple->user_info_url, "");
+    assert_string_equal(apple->jwks_url, "https://appleid.apple.com/auth/keys");
+    assert_string_equal(apple->issuers[0], "https://appleid.apple.com");
+    assert_null(apple->issuers[1]);
+    assert_string_equal(apple->response_mode, "form_post");
+    assert_true(apple->has_id_token);
+    assert_false(core_oauth2_provider_find("github")->has_id_token);
+}
+
+/* `extra` holds the settings the provider reads; they are stored, written
+ * back, copied, and decide whether id_token sign-in is possible. */
+static void test_extra_settings(void **state)
+{
+    (void)state;
+    struct core_oauth2_options o = {0};
+    struct core_problem p;
+    parse(&o,
+          "{\"providers\":[{\"name\":\"oidc\",\"clientId\":\"c\",\"clientSecret\":\"s\","
+          "\"authURL\":\"https://idp/a\",\"tokenURL\":\"https://idp/t\","
+          "\"extra\":{\"jwksURL\":\"https://idp/keys\",\"issuers\":[\"https://idp\"],"
+          "\"audiences\":[\"ios\",\"android\"]}},"
+          "{\"name\":\"oidc2\",\"clientId\":\"c\",\"clientSecret\":\"s\","
+          "\"extra\":{\"discoveryURL\":\"https://idp/.well-known/openid-configuration\"}},"
+          "{\"name\":\"oidc3\",\"clientId\":\"c\",\"clientSecret\":\"s\","
+          "\"authURL\":\"https://idp/a\",\"tokenURL\":\"https://idp/t\"},"
+          "{\"name\":\"google\",\"clientId\":\"c\",\"clientSecret\":\"s\","
+          "\"extra\":{\"audiences\":[\"ios.apps.googleusercontent.com\"]}},"
+          "{\"name\":\"github\",\"clientId\":\"c\",\"clientSecret\":\"s\"}]}",
+          &p);
+    if (core_problem_has_fields(&p)) {
+        char *d = json_dumps(p.data, 0);
+        fail_msg("%s", d);
+    }
+    core_problem_cleanup(&p);
+    const struct core_oauth2_config *oidc = core_oauth2_config_find(&o, "oidc");
+    assert_string_equal(oidc->jwks_url, "https://idp/keys");
+    assert_int_equal(oidc->issuer_count, 1);
+    assert_string_equal(oidc->issuers[0], "https://idp");
+    assert_int_equal(oidc->audience_count, 2);
+    assert_string_equal(oidc->audiences[1], "android");
+    assert_string_equal(oidc->discovery_url, "");
+    assert_true(core_oauth2_config_is_id_token_ready(oidc));
+    const struct core_oauth2_config *disc = core_oauth2_config_find(&o, "oidc2");
+    assert_string_equal(disc->discovery_url, "https://idp/.well-known/openid-configuration");
+    assert_string_equal(disc->auth_url, ""); /* discovery's */
+    assert_true(core_oauth2_config_is_id_token_ready(disc));
+    /* no keys, no issuers: its id_token is checked only as the token endpoint's answer */
+    assert_false(core_oauth2_config_is_id_token_ready(core_oauth2_config_find(&o, "oidc3")));
+    assert_true(core_oauth2_config_is_id_token_ready(core_oauth2_config_find(&o, "google")));
+    assert_false(core_oauth2_config_is_id_token_ready(core_oauth2_config_find(&o, "github")));
+    char *pub = write_text(&o, false);
+    assert_non_null(strstr(pub, "\"extra\":{\"jwksURL\":\"https://idp/keys\",\"issuers\":"
+                                "[\"https://idp\"],\"audiences\":[\"ios\",\"android\"]}"));
+    assert_non_null(strstr(pub, "\"name\":\"github\",\"clientId\":\"c\",\"authURL\":\"\","));
+    /* what is stored parses back to the same settings (the schema's load) */
+    char *stored = write_text(&o, true);
+    struct core_oauth2_options back = {0};
+    char wrapped[8192];
+    snprintf(wrapped, sizeof(wrapped), "%s", stored + strlen("{\"oauth2\":"));
+    xfree(stored);
+    wrapped[strlen(wrapped) - 1] = '\0';
+    parse(&back, wrapped, &p);
+    assert_false(core_problem_has_fields(&p));
+    core_problem_cleanup(&p);
+    assert_string_equal(core_oauth2_config_find(&back, "oidc")->audiences[0], "ios");
+    core_oauth2_options_cleanup(&back);
+    /* the copy owns its own settings */
+    struct core_oauth2_options copy = {0};
+    core_oauth2_options_copy(&copy, &o);
+    core_oauth2_options_cleanup(&o);
+    const struct core_oauth2_config *c = core_oauth2_config_find(&copy, "oidc");
+    assert_string_equal(c->jwks_url, "https://idp/keys");
+    assert_string_equal(c->issuers[0], "https://idp");
+    core_oauth2_options_cleanup(&copy);
+    xfree(pub);
 }
 
 static void test_parse_write_and_secret(void **state)
@@ -146,8 +224,9 @@ static void test_validation_errors(void **state)
 
 static void map(const char *provider, const char *info_text, struct core_oauth2_user *u);
 
-/* Wrong types are refused at their path, never taken as absent; a non-empty
- * `extra` is refused (no provider reads it); a list longer than the table is
+/* Wrong types are refused at their path, never taken as absent; an `extra`
+ * key the provider does not read is refused by name, a known one of the
+ * wrong shape at its path; a list longer than the table is
  * refused before any work; non-objects in the list are refused. In every case
  * the options keep a valid state. */
 static void test_bad_input_is_refused(void **state)
@@ -177,10 +256,38 @@ static void test_bad_input_is_refused(void **state)
          "oauth2.providers.0.pkce", "validation_invalid_value"},
         {"{\"providers\":[{\"name\":\"google\",\"clientId\":\"c\",\"clientSecret\":\"s\","
          "\"extra\":{\"hd\":\"example.com\"}}]}",
-         "oauth2.providers.0.extra", "validation_unsupported"},
+         "oauth2.providers.0.extra.hd", "validation_unsupported"},
         {"{\"providers\":[{\"name\":\"google\",\"clientId\":\"c\",\"clientSecret\":\"s\","
          "\"extra\":\"x\"}]}",
-         "oauth2.providers.0.extra", "validation_unsupported"},
+         "oauth2.providers.0.extra", "validation_invalid_value"},
+        {"{\"providers\":[{\"name\":\"github\",\"clientId\":\"c\",\"clientSecret\":\"s\","
+         "\"extra\":{\"jwksURL\":\"https://k\"}}]}",
+         "oauth2.providers.0.extra.jwksURL", "validation_unsupported"},
+        {"{\"providers\":[{\"name\":\"microsoft\",\"clientId\":\"c\",\"clientSecret\":\"s\","
+         "\"extra\":{\"idTokenEmailClaim\":\"email\"}}]}",
+         "oauth2.providers.0.extra.idTokenEmailClaim", "validation_unsupported"},
+        {"{\"providers\":[{\"name\":\"google\",\"clientId\":\"c\",\"clientSecret\":\"s\","
+         "\"extra\":{\"discoveryURL\":\"https://d\"}}]}",
+         "oauth2.providers.0.extra.discoveryURL", "validation_unsupported"},
+        {"{\"providers\":[{\"name\":\"oidc\",\"clientId\":\"c\",\"clientSecret\":\"s\","
+         "\"extra\":{\"jwksURL\":\"ftp://k\",\"discoveryURL\":\"https://d\"}}]}",
+         "oauth2.providers.0.extra.jwksURL", "validation_is_url"},
+        {"{\"providers\":[{\"name\":\"oidc\",\"clientId\":\"c\",\"clientSecret\":\"s\","
+         "\"extra\":{\"discoveryURL\":7}}]}",
+         "oauth2.providers.0.extra.discoveryURL", "validation_is_url"},
+        {"{\"providers\":[{\"name\":\"oidc\",\"clientId\":\"c\",\"clientSecret\":\"s\","
+         "\"extra\":{\"discoveryURL\":\"https://d\",\"issuers\":\"https://i\"}}]}",
+         "oauth2.providers.0.extra.issuers", "validation_invalid_value"},
+        {"{\"providers\":[{\"name\":\"apple\",\"clientId\":\"c\",\"clientSecret\":\"s\","
+         "\"extra\":{\"audiences\":[\"a\",\"\"]}}]}",
+         "oauth2.providers.0.extra.audiences", "validation_invalid_value"},
+        {"{\"providers\":[{\"name\":\"apple\",\"clientId\":\"c\",\"clientSecret\":\"s\","
+         "\"extra\":{\"audiences\":[\"1\",\"2\",\"3\",\"4\",\"5\",\"6\",\"7\",\"8\",\"9\",\"10\","
+         "\"11\",\"12\",\"13\",\"14\",\"15\",\"16\",\"17\"]}}]}",
+         "oauth2.providers.0.extra.audiences", "validation_invalid_value"},
+        {"{\"providers\":[{\"name\":\"oidc\",\"clientId\":\"c\",\"clientSecret\":\"s\","
+         "\"authURL\":\"https://a\"}]}",
+         "oauth2.providers.0.tokenURL", "validation_required"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         struct core_oauth2_options o = {0};
@@ -240,7 +347,7 @@ static void test_user_shapes_with_bad_input(void **state)
         "{\"picture\":{\"data\":[]}}",
         "{\"email\":\"a@b.c\",\"verified_email\":1}",
     };
-    const char *const names[] = {"oidc", "google", "github", "microsoft", "facebook"};
+    const char *const names[] = {"oidc", "google", "apple", "github", "microsoft", "facebook"};
     for (size_t n = 0; n < sizeof(names) / sizeof(names[0]); n++) {
         for (size_t i = 0; i < sizeof(infos) / sizeof(infos[0]); i++) {
             struct core_oauth2_user u;
@@ -251,7 +358,8 @@ static void test_user_shapes_with_bad_input(void **state)
             assert_non_null(u.email);
             assert_non_null(u.avatar_url);
             assert_string_equal(u.id, "");
-            if (strcmp(names[n], "google") == 0 || strcmp(names[n], "oidc") == 0)
+            if (strcmp(names[n], "google") == 0 || strcmp(names[n], "oidc") == 0 ||
+                strcmp(names[n], "apple") == 0)
                 assert_string_equal(u.email, ""); /* not verified by a boolean */
             core_oauth2_user_cleanup(&u);
         }
@@ -304,6 +412,69 @@ static void test_user_shapes(void **state)
     assert_string_equal(u.id, "g");
     assert_string_equal(u.email, "g@x.com");
     core_oauth2_user_cleanup(&u);
+    /* Apple's id_token claims: email_verified may be the string "true" */
+    map("apple",
+        "{\"sub\":\"001.a\",\"email\":\"x@privaterelay.appleid.com\","
+        "\"email_verified\":\"true\",\"is_private_email\":\"true\"}",
+        &u);
+    assert_string_equal(u.id, "001.a");
+    assert_string_equal(u.email, "x@privaterelay.appleid.com");
+    assert_string_equal(u.name, "");
+    core_oauth2_user_cleanup(&u);
+    map("apple", "{\"sub\":\"001.a\",\"email\":\"x@y.z\",\"email_verified\":\"false\"}", &u);
+    assert_string_equal(u.email, "");
+    core_oauth2_user_cleanup(&u);
+}
+
+/* The name Apple posts once: joined, trimmed, cut on a character boundary;
+ * NULL for anything without one. */
+static void test_apple_name(void **state)
+{
+    (void)state;
+    struct {
+        const char *in, *want;
+    } cases[] = {
+        {"{\"name\":{\"firstName\":\"Ada\",\"lastName\":\"Lovelace\"},\"email\":\"a@b.c\"}",
+         "Ada Lovelace"},
+        {"{\"name\":{\"firstName\":\"Ada\"}}", "Ada"},
+        {"{\"name\":{\"lastName\":\" Lovelace \"}}", "Lovelace"},
+        {"{\"name\":{\"firstName\":\"\u00c9mile\",\"lastName\":\"Zola\"}}", "\xc3\x89mile Zola"},
+        {"{\"name\":{}}", NULL},
+        {"{\"name\":{\"firstName\":\"  \",\"lastName\":\"\"}}", NULL},
+        {"{\"name\":\"Ada\"}", NULL},
+        {"{\"name\":{\"firstName\":7}}", NULL},
+        {"{\"email\":\"a@b.c\"}", NULL},
+        {"not json", NULL},
+        {"", NULL},
+        {"[]", NULL},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char *got = core_oauth2_apple_name(cases[i].in);
+        if (cases[i].want)
+            assert_string_equal(got, cases[i].want);
+        else if (got)
+            fail_msg("case %zu gave \"%s\"", i, got);
+        xfree(got);
+    }
+    assert_null(core_oauth2_apple_name(NULL));
+    /* a long name is cut to 150 bytes, never inside a character (é is 2 bytes) */
+    char in[1024] = "{\"name\":{\"firstName\":\"";
+    for (int i = 0; i < 120; i++)
+        strcat(in, "\u00e9");
+    strcat(in, "\"}}");
+    char *got = core_oauth2_apple_name(in);
+    assert_non_null(got);
+    assert_int_equal(strlen(got), 150);
+    assert_true(utf8_is_valid(got, strlen(got)));
+    xfree(got);
+    strcpy(in, "{\"name\":{\"firstName\":\"x");
+    for (int i = 0; i < 120; i++)
+        strcat(in, "\u00e9");
+    strcat(in, "\",\"lastName\":\"Zed\"}}");
+    got = core_oauth2_apple_name(in);
+    assert_int_equal(strlen(got), 149); /* x + 74 whole é */
+    assert_true(utf8_is_valid(got, strlen(got)));
+    xfree(got);
 }
 
 int main(void)
@@ -312,10 +483,12 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_provider_table),
         cmocka_unit_test(test_parse_write_and_secret),
+        cmocka_unit_test(test_extra_settings),
         cmocka_unit_test(test_validation_errors),
         cmocka_unit_test(test_user_shapes),
         cmocka_unit_test(test_bad_input_is_refused),
         cmocka_unit_test(test_user_shapes_with_bad_input),
+        cmocka_unit_test(test_apple_name),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
