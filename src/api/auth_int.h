@@ -44,10 +44,6 @@ struct jsonw;
 /* Writes auth-methods' "oauth2" key: each enabled provider with a fresh
  * state, PKCE pair and authorization URL (auth_oauth2.c). */
 void api_auth_oauth2_methods(struct jsonw *w, const struct core_collection *col);
-/* Sends a plain-text mail through the app's mailer, or logs it when no
- * SMTP host is set; a mail that cannot be queued is logged, not an error
- * (the flows answer the same either way). */
-void api_auth_send_mail(struct api_call *c, const char *to, const char *subject, const char *text);
 /* Reads {"<key>": "<email>"} from the body; writes 400 with data.<key> and
  * returns NULL when it is blank or not an email address. */
 const char *api_auth_email_or_fail(struct api_call *c, const char *key);

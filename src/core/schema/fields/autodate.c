@@ -28,8 +28,16 @@ static json_t *on_save(const struct core_field *f, json_t *v, bool is_create, co
     return NULL;
 }
 
+/* The options of this kind (PocketBase's) besides the common ones. */
+static const struct core_field_option options[] = {
+    {"onCreate", CORE_FIELD_OPTION_BOOL},
+    {"onUpdate", CORE_FIELD_OPTION_BOOL},
+    {NULL, 0},
+};
+
 const struct core_field_kind core_field_kind_autodate = {
     .name = "autodate",
+    .options = options,
     .column = STORE_COLUMN_TEXT,
     .input = CORE_FIELD_INPUT_AUTO,
     .filter = CORE_FIELD_FILTER_COLUMN,

@@ -142,8 +142,16 @@ json_t *core_fields_date_schema(const struct core_field *f, bool is_input)
                      "^$|" DATE_PATTERN);
 }
 
+/* The options of this kind (PocketBase's) besides the common ones. */
+static const struct core_field_option options[] = {
+    {"min", CORE_FIELD_OPTION_STRING},
+    {"max", CORE_FIELD_OPTION_STRING},
+    {NULL, 0},
+};
+
 const struct core_field_kind core_field_kind_date = {
     .name = "date",
+    .options = options,
     .column = STORE_COLUMN_TEXT,
     .input = CORE_FIELD_INPUT_VALUE,
     .filter = CORE_FIELD_FILTER_COLUMN,
