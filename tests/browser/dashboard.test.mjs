@@ -358,6 +358,74 @@ test('password reset from the mail link', async () => {
     assert.equal(r.status, 200);
 });
 
+// The mail pages need no dashboard sign-in: a fresh context (no superuser
+// token in its storage) follows the link from the mail.
+async function signedOutPage(label) {
+    const ctx = await browser.newContext({ viewport: { width: 420, height: 760 } });
+    await cspInit(ctx);
+    const p = await ctx.newPage();
+    watch(p, label);
+    p.setDefaultTimeout(T);
+    return { ctx, p };
+}
+
+const post = (path, body, auth) => fetch(srv.url + path, {
+    method: 'POST', headers: { 'Content-Type': 'application/json', ...(auth ? { Authorization: auth } : {}) },
+    body: JSON.stringify(body),
+});
+
+test('email verification from the mail link, signed out', async () => {
+    const email = `verify${Date.now()}@example.com`;
+    const user = await api('POST', '/api/collections/users/records', { email, password: 'verify12345', passwordConfirm: 'verify12345' });
+    assert.equal(user.verified, false);
+    assert.equal((await post('/api/collections/users/request-verification', { email })).status, 204);
+    const path = await waitForMail(sink, email, /(\/_\/#\/auth\/confirm-verification\/[\w.-]+)/, T);
+    const { ctx, p } = await signedOutPage('verify');
+    await p.goto(srv.url + path);
+    await p.getByRole('heading', { name: 'Email verified' }).waitFor();
+    await axe(p, 'verification');
+    assert.deepEqual(await cspViolations(p), []);
+    // The same link again: already verified, still fine.
+    await p.reload();
+    await p.getByRole('heading', { name: 'Email verified' }).waitFor();
+    await ctx.close();
+    const rec = await api('GET', `/api/collections/users/records/${user.id}`);
+    assert.equal(rec.verified, true);
+});
+
+test('email change from the mail link: a wrong password is shown on the field, then it changes', async () => {
+    const email = `change${Date.now()}@example.com`;
+    const newEmail = `changed${Date.now()}@example.com`;
+    await api('POST', '/api/collections/users/records', { email, password: 'change12345', passwordConfirm: 'change12345' });
+    const auth = await (await post('/api/collections/users/auth-with-password', { identity: email, password: 'change12345' })).json();
+    assert.equal((await post('/api/collections/users/request-email-change', { newEmail }, auth.token)).status, 204);
+    const path = await waitForMail(sink, newEmail, /(\/_\/#\/auth\/confirm-email-change\/[\w.-]+)/, T);
+    const { ctx, p } = await signedOutPage('email change');
+    await p.goto(srv.url + path);
+    await p.getByRole('heading', { name: 'Confirm your new email' }).waitFor();
+    await p.getByText(`New address: ${newEmail}`).waitFor();
+    await axe(p, 'email change');
+    const pw = p.getByLabel('Your password');
+    await pw.fill('not-my-password');
+    await p.getByRole('button', { name: 'Confirm' }).click();
+    await p.waitForFunction(() => document.querySelector('input[type=password]')?.getAttribute('aria-invalid') === 'true');
+    await pw.fill('change12345');
+    await shot(p, 'email-change');
+    await p.getByRole('button', { name: 'Confirm' }).click();
+    await p.getByRole('heading', { name: 'Email changed' }).waitFor();
+    assert.deepEqual(await cspViolations(p), []);
+    await ctx.close();
+    assert.equal((await post('/api/collections/users/auth-with-password', { identity: newEmail, password: 'change12345' })).status, 200);
+    assert.equal((await post('/api/collections/users/auth-with-password', { identity: email, password: 'change12345' })).status, 400);
+});
+
+test('a mail page with a broken link says so', async () => {
+    const { ctx, p } = await signedOutPage('bad link');
+    await p.goto(srv.url + '/_/#/auth/confirm-password-reset/not-a-token');
+    await p.getByRole('heading', { name: 'Invalid link' }).waitFor();
+    await ctx.close();
+});
+
 test('relation picker with search, impersonate, superusers', async () => {
     const email = `pick${Date.now()}@example.com`;
     const user = await api('POST', '/api/collections/users/records', { email, password: 'pickpass123', passwordConfirm: 'pickpass123', name: 'Picky' });
