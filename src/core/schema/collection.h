@@ -64,6 +64,11 @@ struct core_field {
     bool is_primary_key; /* only the id field */
     char *help;          /* a UI hint, at most 300 characters; "" when none (not on autodate) */
     bool convert_urls;   /* editor: a UI hint for the editor's links */
+    /* Between parsing a client's field and checking it (collection_json.c):
+     * the options given with the wrong JSON type, as bits of the common
+     * options' table and of the kind's own (field_type.h). */
+    uint32_t _bad_common;
+    uint32_t _bad_own;
     /* text/password: length in characters; number: value; 0/false = not set */
     bool has_min;
     bool has_max;

@@ -162,26 +162,39 @@ static bool has_option_type(json_t *v, enum core_field_option_type t)
     return true;
 }
 
+static const char *const type_wanted[] = {
+    [CORE_FIELD_OPTION_BOOL] = "Must be a boolean.",
+    [CORE_FIELD_OPTION_INT] = "Must be a whole number.",
+    [CORE_FIELD_OPTION_NUMBER] = "Must be a number.",
+    [CORE_FIELD_OPTION_STRING] = "Must be a string.",
+    [CORE_FIELD_OPTION_STRINGS] = "Must be a list of strings.",
+};
+
 /* A client's option of the wrong JSON type is refused naming it, as
- * PocketBase's decoding refuses it: read leniently it would be dropped. */
-static void check_option_types(json_t *in, size_t index, const struct core_field_option *opts,
-                               struct core_problem *p)
+ * PocketBase's decoding refuses it: read leniently it would be dropped. The
+ * options found are marked in *bad (a bit per table entry) and reported by
+ * report_option_types, at the position the field has once the system
+ * fields are in place (as every option error). */
+static void find_option_types(json_t *in, const struct core_field_option *opts, uint32_t *bad)
 {
-    static const char *const want[] = {
-        [CORE_FIELD_OPTION_BOOL] = "Must be a boolean.",
-        [CORE_FIELD_OPTION_INT] = "Must be a whole number.",
-        [CORE_FIELD_OPTION_NUMBER] = "Must be a number.",
-        [CORE_FIELD_OPTION_STRING] = "Must be a string.",
-        [CORE_FIELD_OPTION_STRINGS] = "Must be a list of strings.",
-    };
-    for (size_t i = 0; opts && opts[i].key; i++) {
+    for (size_t i = 0; opts && opts[i].key && i < 32; i++) {
         json_t *v = json_object_get(in, opts[i].key);
-        if (!v || json_is_null(v) || has_option_type(v, opts[i].type))
+        if (v && !json_is_null(v) && !has_option_type(v, opts[i].type))
+            *bad |= 1u << i;
+    }
+}
+
+static void report_option_types(size_t index, const struct core_field_option *opts, uint32_t *bad,
+                                struct core_problem *p)
+{
+    for (size_t i = 0; opts && opts[i].key && i < 32; i++) {
+        if (!(*bad & (1u << i)))
             continue;
         char path[96];
         snprintf(path, sizeof(path), "fields.%zu.%s", index, opts[i].key);
-        core_problem_field(p, path, "validation_invalid_value", want[opts[i].type], NULL);
+        core_problem_field(p, path, "validation_invalid_value", type_wanted[opts[i].type], NULL);
     }
+    *bad = 0;
 }
 
 static void parse_field(json_t *in, size_t index, struct core_field *f, bool from_client,
@@ -236,8 +249,8 @@ static void parse_field(json_t *in, size_t index, struct core_field *f, bool fro
     if (k->parse)
         k->parse(f, in);
     if (from_client) {
-        check_option_types(in, index, common_options, p);
-        check_option_types(in, index, k->options, p);
+        find_option_types(in, common_options, &f->_bad_common);
+        find_option_types(in, k->options, &f->_bad_own);
     }
 }
 
@@ -352,7 +365,15 @@ static void check_fields(struct core_collection *c, const struct core_schema *sc
                 core_problem_field(p, path, "validation_not_unique", "Duplicated field name.",
                                    NULL);
             }
+            if (f->id[0] && strcmp(c->fields[k].id, f->id) == 0) {
+                /* Ids are how an update names the field it changes. */
+                snprintf(path, sizeof(path), "fields.%zu.id", i);
+                core_problem_field(p, path, "validation_duplicated_field_id",
+                                   "Duplicated or invalid field id.", NULL);
+            }
         }
+        report_option_types(i, common_options, &f->_bad_common, p);
+        report_option_types(i, core_field_kind(f)->options, &f->_bad_own, p);
         if (f->is_primary_key && strcmp(f->name, "id") != 0) {
             if (schema) {
                 snprintf(path, sizeof(path), "fields.%zu.name", i);
@@ -385,19 +406,26 @@ static void check_fields(struct core_collection *c, const struct core_schema *sc
 /* PocketBase refuses to change a field's type in place (the stored values
  * would not fit it): a field keeps its id, so a same-id field of another
  * type is an error at "fields.N". A new field under an old name is a new id
- * (the old column is dropped, as in PocketBase). */
-static void check_type_changes(const struct core_collection *c, const struct core_collection *base,
-                               struct core_problem *p)
+ * (the old column is dropped, as in PocketBase). A system field keeps its
+ * name; one a change leaves out is kept (from_json), as PocketBase puts its
+ * own back. */
+static void check_field_changes(const struct core_collection *c, const struct core_collection *base,
+                                struct core_problem *p)
 {
     char path[64];
     for (size_t i = 0; base && i < c->field_count; i++) {
         for (size_t k = 0; k < base->field_count; k++) {
-            if (strcmp(base->fields[k].id, c->fields[i].id) == 0 &&
-                base->fields[k].type != c->fields[i].type) {
+            const struct core_field *was = &base->fields[k];
+            if (strcmp(was->id, c->fields[i].id) != 0)
+                continue;
+            if (was->type != c->fields[i].type) {
                 snprintf(path, sizeof(path), "fields.%zu", i);
                 core_problem_field(p, path, "validation_field_type_change",
                                    "Field type cannot be changed.", NULL);
             }
+            if (was->is_system && strcmp(was->name, c->fields[i].name) != 0)
+                core_problem_field(p, "fields", "validation_system_field_change",
+                                   "System fields cannot be deleted or renamed.", NULL);
         }
     }
 }
@@ -502,7 +530,7 @@ static const char *const rule_keys[CORE_RULE_COUNT] = {"listRule", "viewRule", "
 /* PocketBase's defaults, in seconds, per token kind. */
 static const int64_t token_default_duration[CORE_TOKEN_KIND_COUNT] = {
     [CORE_TOKEN_AUTH] = 432000,       [CORE_TOKEN_PASSWORD_RESET] = 1800,
-    [CORE_TOKEN_EMAIL_CHANGE] = 1800, [CORE_TOKEN_VERIFICATION] = 259200,
+    [CORE_TOKEN_EMAIL_CHANGE] = 1800, [CORE_TOKEN_VERIFICATION] = 86400,
     [CORE_TOKEN_FILE] = 180,
 };
 
@@ -565,6 +593,22 @@ static void parse_tokens(struct core_collection *c, json_t *in, bool from_client
             c->tokens[k].secret = xstrdup(fresh);
         }
     }
+}
+
+/* system, from a client: only the server makes system collections (the
+ * built-in ones), and a collection's flag never changes. */
+static void check_system_flag(json_t *v, const struct core_collection *base, struct core_problem *p)
+{
+    if (!v || json_is_null(v))
+        return;
+    if (!json_is_boolean(v))
+        core_problem_field(p, "system", "validation_invalid_value", "Must be a boolean.", NULL);
+    else if (base && json_is_true(v) != base->is_system)
+        core_problem_field(p, "system", "validation_collection_system_flag_change",
+                           "System collection state cannot be changed.", NULL);
+    else if (!base && json_is_true(v))
+        core_problem_field(p, "system", "validation_collection_system_flag_change",
+                           "Only the server's own collections are system collections.", NULL);
 }
 
 /* A boolean option: absent keeps *out; anything but a boolean is refused
@@ -701,6 +745,8 @@ enum rc core_collection_from_json(json_t *in, const struct core_collection *base
     }
     xfree(c->updated);
     c->updated = xstrdup(now);
+    if (schema)
+        check_system_flag(json_object_get(in, "system"), base, p);
 
     json_t *type = json_object_get(in, "type");
     if (type) {
@@ -794,6 +840,11 @@ enum rc core_collection_from_json(json_t *in, const struct core_collection *base
             xfree(r);
         }
         r = get_rule(in, "manageRule", NULL, &present);
+        if (schema && r && !r[0]) {
+            /* "" would let anyone manage every account: PocketBase refuses it. */
+            core_problem_field(p, "manageRule", "validation_nil_or_not_empty_required",
+                               "Cannot be blank.", NULL);
+        }
         if (present) {
             xfree(c->manage_rule);
             c->manage_rule = r;
@@ -870,7 +921,7 @@ enum rc core_collection_from_json(json_t *in, const struct core_collection *base
         ensure_field(c, "verified", CORE_FIELD_BOOL, false, 5);
     }
     check_fields(c, schema, p);
-    check_type_changes(c, base, p);
+    check_field_changes(c, base, p);
     check_identity_fields(c, p);
     if (c->type == CORE_COLLECTION_AUTH)
         core_oauth2_check_mapped(&c->oauth2, has_field_named, c, p);

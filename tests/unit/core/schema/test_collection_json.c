@@ -562,6 +562,27 @@ static void test_autodate_without_triggers_sets_on_create(void **state)
     assert_false(at->on_update);
     assert_int_equal(core_collection_field(c, STR_LIT("pick"))->max_select, 1);
     core_collection_free(c);
+    /* From a client: one trigger at least, as PocketBase. */
+    struct core_schema empty = {0};
+    expect_error("{\"name\":\"posts\",\"fields\":[{\"name\":\"at\",\"type\":\"autodate\"}]}", NULL,
+                 &empty, "fields.1.onCreate", "validation_required");
+}
+
+static void test_date_bounds_are_dates(void **state)
+{
+    struct core_schema empty = {0};
+    expect_error("{\"name\":\"x\",\"fields\":[{\"name\":\"d\",\"type\":\"date\","
+                 "\"min\":\"soon\"}]}",
+                 NULL, &empty, "fields.1.min", "validation_invalid_date");
+    expect_error("{\"name\":\"x\",\"fields\":[{\"name\":\"d\",\"type\":\"date\","
+                 "\"max\":\"2024-13-01\"}]}",
+                 NULL, &empty, "fields.1.max", "validation_invalid_date");
+    struct core_collection *c = parse_ok("{\"name\":\"x\",\"fields\":[{\"name\":\"d\","
+                                         "\"type\":\"date\",\"min\":\"2024-06-01T10:00:00Z\"}]}",
+                                         NULL, &empty);
+    assert_string_equal(core_collection_field(c, STR_LIT("d"))->min_date,
+                        "2024-06-01 10:00:00.000Z");
+    core_collection_free(c);
 }
 
 static void test_out_of_range_otp_options_keep_the_defaults(void **state)
@@ -739,16 +760,17 @@ static void test_client_options_of_the_wrong_json_type_are_refused(void **state)
               NULL, &empty, &c, &p),
         RC_INVALID);
     static const char *const paths[] = {
-        "fields.0.min",        "fields.0.max",         "fields.0.pattern",
-        "fields.0.primaryKey", "fields.0.help",        "fields.1.min",
-        "fields.1.max",        "fields.2.values",      "fields.2.maxSelect",
-        "fields.2.required",   "fields.3.onlyDomains", "fields.3.exceptDomains",
-        "fields.3.hidden",     "fields.4.onCreate",    "fields.5.max",
-        "fields.5.onlyInt",    "fields.6.convertURLs", "fields.6.maxSize",
+        "fields.1.min",        "fields.1.max",         "fields.1.pattern",
+        "fields.1.primaryKey", "fields.1.help",        "fields.2.min",
+        "fields.2.max",        "fields.3.values",      "fields.3.maxSelect",
+        "fields.3.required",   "fields.4.onlyDomains", "fields.4.exceptDomains",
+        "fields.4.hidden",     "fields.5.onCreate",    "fields.6.max",
+        "fields.6.onlyInt",    "fields.7.convertURLs", "fields.7.maxSize",
     };
     for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
         assert_error_code(&p, paths[i], "validation_invalid_value");
-    assert_null(error_at(&p, "fields.5.min")); /* null: unset */
+    assert_null(error_at(&p, "fields.6.min")); /* null: unset; positions count the id field the
+                                                   collection gets first */
     core_problem_cleanup(&p);
 }
 
@@ -1020,6 +1042,7 @@ int main(void)
         cmocka_unit_test(test_update_without_fields_keeps_fields_and_unsent_rules),
         cmocka_unit_test(test_update_fields_replace_the_list_but_keep_system_fields),
         cmocka_unit_test(test_autodate_without_triggers_sets_on_create),
+        cmocka_unit_test(test_date_bounds_are_dates),
         cmocka_unit_test(test_out_of_range_otp_options_keep_the_defaults),
         cmocka_unit_test(test_non_object_is_refused_with_a_message),
         cmocka_unit_test(test_collection_name_errors),
