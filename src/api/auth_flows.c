@@ -7,7 +7,8 @@
  * rotates tokenKey and so ends them. Record changes are writer jobs made as
  * a superuser of the collection would (the token or code is the proof);
  * password hashing and checking run on the offload pool. Mails go through
- * the app's mailer (to the log when no SMTP host is set). */
+ * the collection's templates (core/auth/mail.h) and the job queue's email
+ * kind (to the log when no SMTP host is set). */
 #include "api/handlers.h"
 
 #include <stdio.h>
@@ -32,28 +33,16 @@
  * Shared pieces
  * ------------------------------------------------------------------------- */
 
-void api_auth_send_mail(struct api_call *c, const char *to, const char *subject, const char *text)
+/* Mails a token through the collection's template of kind: the record is
+ * the auth record (for {RECORD:*}), to the address the mail goes to. */
+static void mail_token(struct api_call *c, const struct core_collection *col,
+                       enum core_mail_kind kind, json_t *record, const char *to,
+                       const struct buf *token)
 {
-    enum rc rc = core_app_queue_mail(&c->aw->core, to, subject, text, NULL);
-    if (rc)
-        log_warn("msg=\"mail not queued\" rc=%s to=%s", rc_name(rc), to);
-}
-
-/* Mails a link with a token: the subject names the app; intro says what
- * the link does, route is the admin UI's page for it, outro what to do when
- * the mail was not asked for. */
-static void mail_token(struct api_call *c, const char *to, const char *subject_head,
-                       const char *intro, const char *route, struct buf *token, const char *outro)
-{
-    struct core_app *app = c->aw->core.app;
-    char subject[160], text[2048];
-    snprintf(subject, sizeof(subject), subject_head, app->app_name);
-    snprintf(text, sizeof(text),
-             "Hello,\n\n%s\n%s/_/#/auth/%s/%.*s\n\nOr use this token: %.*s\n\n%s\n\n"
-             "Thanks,\n%s team\n",
-             intro, app->app_url, route, (int)token->len, token->data, (int)token->len, token->data,
-             outro, app->app_name);
-    api_auth_send_mail(c, to, subject, text);
+    char *t = xstrndup(token->data, token->len);
+    struct core_mail_placeholder extra[] = {{"{TOKEN}", t}};
+    (void)core_app_send_auth_mail(&c->aw->core, col, kind, record, to, extra, 1);
+    xfree(t);
 }
 
 const char *api_auth_email_or_fail(struct api_call *c, const char *key)
@@ -232,7 +221,7 @@ struct token_mail {
     const char *kind;
     enum core_token_kind token; /* its duration is the collection's option */
     bool only_unverified;
-    const char *subject_head, *intro, *route, *outro; /* as mail_token takes them */
+    enum core_mail_kind mail; /* the collection's template */
 };
 
 static enum rc request_token_mail(struct http_req *req, const struct token_mail *m)
@@ -253,7 +242,7 @@ static enum rc request_token_mail(struct http_req *req, const struct token_mail 
         if (core_auth_issue_kind(col, record, m->kind,
                                  chrono_real_ms() / 1000 + col->tokens[m->token].duration_s, to,
                                  NULL, &token) == RC_OK)
-            mail_token(c, to, m->subject_head, m->intro, m->route, &token, m->outro);
+            mail_token(c, col, m->mail, record, to, &token);
         buf_cleanup(&token);
     }
     json_decref(record);
@@ -272,10 +261,7 @@ enum rc api_auth_request_verification(struct http_req *req, void *ctx)
         .kind = "verification",
         .token = CORE_TOKEN_VERIFICATION,
         .only_unverified = true,
-        .subject_head = "Verify your %s email",
-        .intro = "Click on the link below to verify your email address:",
-        .route = "confirm-verification",
-        .outro = "If you didn't create an account, you can ignore this email.",
+        .mail = CORE_MAIL_VERIFICATION,
     };
     return request_token_mail(req, &verification);
 }
@@ -318,10 +304,7 @@ enum rc api_auth_request_password_reset(struct http_req *req, void *ctx)
         .kind = "passwordReset",
         .token = CORE_TOKEN_PASSWORD_RESET,
         .only_unverified = false,
-        .subject_head = "Reset your %s password",
-        .intro = "Click on the link below to reset your password:",
-        .route = "confirm-password-reset",
-        .outro = "If you didn't ask to reset your password, you can ignore this email.",
+        .mail = CORE_MAIL_RESET_PASSWORD,
     };
     return request_token_mail(req, &password_reset);
 }
@@ -420,10 +403,7 @@ enum rc api_auth_request_email_change(struct http_req *req, void *ctx)
                              chrono_real_ms() / 1000 +
                                  col->tokens[CORE_TOKEN_EMAIL_CHANGE].duration_s,
                              current ? current : "", new_email, &token) == RC_OK) {
-        mail_token(
-            c, new_email, "Confirm your %s new email address",
-            "Click on the link below to confirm your new email address:", "confirm-email-change",
-            &token, "If you didn't ask to change your email address, you can ignore this email.");
+        mail_token(c, col, CORE_MAIL_CONFIRM_EMAIL_CHANGE, c->auth.record, new_email, &token);
     }
     buf_cleanup(&token);
     no_content(c);

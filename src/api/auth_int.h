@@ -56,10 +56,6 @@ typedef void api_auth_methods_fn(struct api_call *c, const struct core_collectio
  * in (or failed). False when nothing is missing (answer at once). */
 bool api_auth_oauth2_discover_first(struct api_call *c, const struct core_collection *col,
                                     api_auth_methods_fn *then);
-/* Sends a plain-text mail through the app's mailer, or logs it when no
- * SMTP host is set; a mail that cannot be queued is logged, not an error
- * (the flows answer the same either way). */
-void api_auth_send_mail(struct api_call *c, const char *to, const char *subject, const char *text);
 /* Reads {"<key>": "<email>"} from the body; writes 400 with data.<key> and
  * returns NULL when it is blank or not an email address. */
 const char *api_auth_email_or_fail(struct api_call *c, const char *key);

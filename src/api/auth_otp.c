@@ -25,6 +25,8 @@
 
 struct otp_request {
     struct api_call *call;
+    const struct core_collection *col;
+    json_t *record; /* the account, for the template's {RECORD:*} */
     struct core_exec_job exec;
     char otp_id[16];
     char code[24];
@@ -35,6 +37,7 @@ static void otp_release(void *ctx)
 {
     struct otp_request *o = ctx;
     core_exec_job_cleanup(&o->exec);
+    json_decref(o->record);
     secure_zero(o->code, sizeof(o->code));
 }
 
@@ -68,14 +71,9 @@ static void otp_stored(struct core_exec_job *job)
         (struct otp_request *)((char *)job - offsetof(struct otp_request, exec));
     struct api_call *c = o->call;
     if (job->rc == RC_OK) {
-        struct core_app *app = c->aw->core.app;
-        char subject[160], text[1024];
-        snprintf(subject, sizeof(subject), "OTP for %s", app->app_name);
-        snprintf(text, sizeof(text),
-                 "Hello,\n\nYour one-time password is: %s\n\nIf you didn't ask for it, you can "
-                 "ignore this email.\n\nThanks,\n%s team\n",
-                 o->code, app->app_name);
-        api_auth_send_mail(c, o->to, subject, text);
+        struct core_mail_placeholder extra[] = {{"{OTP}", o->code}, {"{OTP_ID}", o->otp_id}};
+        (void)core_app_send_auth_mail(&c->aw->core, o->col, CORE_MAIL_OTP, o->record, o->to, extra,
+                                      2);
     }
     if (!http_req_is_gone(c->req)) {
         if (job->rc)
@@ -114,7 +112,8 @@ enum rc api_auth_request_otp(struct http_req *req, void *ctx)
     core_otp_store_job(col, o->otp_id, json_string_value(json_object_get(record, "id")), digest,
                        o->to, &o->exec);
     o->exec.done = otp_stored;
-    json_decref(record);
+    o->col = col;
+    o->record = record; /* released with o */
     http_req_defer(req);
     core_exec_submit(&c->aw->core, &o->exec);
     return RC_OK;

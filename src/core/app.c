@@ -410,6 +410,28 @@ enum rc core_app_queue_mail(struct core_worker *cw, const char *to, const char *
     return RC_OK;
 }
 
+enum rc core_app_send_auth_mail(struct core_worker *cw, const struct core_collection *col,
+                                enum core_mail_kind kind, json_t *record, const char *to,
+                                const struct core_mail_placeholder *extra, size_t extra_count)
+{
+    struct core_mail m;
+    core_mail_init(&m);
+    struct core_mail_vars v = {.app_name = cw->app->app_name,
+                               .app_url = cw->app->app_url,
+                               .col = col,
+                               .record = record,
+                               .extra = extra,
+                               .extra_count = extra_count};
+    enum rc rc = core_mail_render(&col->mail[kind], &v, &m);
+    if (rc == RC_OK)
+        rc = core_app_queue_mail(cw, to, m.subject.data, m.text.data, m.html.data);
+    if (rc)
+        log_warn("msg=\"mail not queued\" rc=%s collection=%s template=%s", rc_name(rc), col->name,
+                 core_mail_template_path(kind));
+    core_mail_cleanup(&m);
+    return rc;
+}
+
 enum rc core_app_start_hooks(struct core_app *app, const struct core_hooks_config *cfg, char *err,
                              size_t errlen)
 {

@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "base/rc.h"
+#include "core/auth/mail.h"
 #include "core/event/event.h"
 #include "core/schema/collection.h"
 #include "core/record/cost.h"
@@ -100,6 +101,16 @@ enum rc core_app_start_hooks(struct core_app *app, const struct core_hooks_confi
  * logged. cw's loop. */
 enum rc core_app_queue_mail(struct core_worker *cw, const char *to, const char *subject,
                             const char *text, const char *html);
+/* Sends an auth mail through its collection's template: renders col's
+ * template of kind (core/auth/mail.h) for record (the auth record with every
+ * field, for {RECORD:*}; may be NULL) with the app's name and URL and the
+ * extra placeholders ({TOKEN}, {OTP}, {OTP_ID}, {ALERT_INFO}, ...), and
+ * queues it to `to` as core_app_queue_mail does (HTML body, text
+ * alternative). A mail that cannot be made or queued is logged and its rc
+ * returned. cw's loop. */
+enum rc core_app_send_auth_mail(struct core_worker *cw, const struct core_collection *col,
+                                enum core_mail_kind kind, json_t *record, const char *to,
+                                const struct core_mail_placeholder *extra, size_t extra_count);
 /* Starts the C extensions linked into the binary (core/ext/ext.h) and lets
  * their record hooks hear record changes, after the scripts' hooks. Before
  * the workers start. RC_INVALID with err when one fails to start. */

@@ -6,14 +6,11 @@
 
 #include "base/chrono.h"
 #include "core/app.h"
-#include "core/auth/mail_template.h"
+#include "core/auth/mail.h"
 #include "core/jobs/email_kind.h"
 #include "core/jobs/job.h"
 #include "core/jobs/runner.h"
 #include "store/writer.h"
-
-#define SUBJECT_MAX 998     /* one header line (RFC 5322 §2.1.1) */
-#define BODY_MAX (1u << 20) /* the mailer's limit per body */
 
 enum rc core_auth_alert_prepare(struct core_worker *cw, const struct core_collection *col,
                                 json_t *record, struct str ip, struct str user_agent,
@@ -27,42 +24,26 @@ enum rc core_auth_alert_prepare(struct core_worker *cw, const struct core_collec
     const char *to = json_string_value(json_object_get(record, "email"));
     if (!to || !to[0])
         return RC_OK;
-    /* PocketBase's {ALERT_INFO}: "<date> - <ip> <user agent>", escaped. */
+    /* PocketBase's {ALERT_INFO}: "<date> - <ip> <user agent>" (escaped into
+     * the HTML by the renderer, as every value). */
     char now[32], ua[CORE_AUTH_ORIGIN_UA_MAX + 4], info[400];
     chrono_format_db_ms(chrono_real_ms(), now);
     core_auth_origin_user_agent(user_agent, ua);
     snprintf(info, sizeof(info), "%s - %.*s %s", now, (int)(ip.len < 60 ? ip.len : 60),
              ip.ptr ? ip.ptr : "", ua);
-    struct buf info_html, subject, html, text;
-    buf_init(&info_html, 4096);
-    buf_init(&subject, SUBJECT_MAX);
-    buf_init(&html, BODY_MAX);
-    buf_init(&text, BODY_MAX);
-    enum rc rc = core_mail_escape(&info_html, str_from_cstr(info));
+    struct core_mail_placeholder extra[] = {{"{ALERT_INFO}", info}};
+    struct core_mail_vars v = {.app_name = cw->app->app_name,
+                               .app_url = cw->app->app_url,
+                               .col = col,
+                               .record = record,
+                               .extra = extra,
+                               .extra_count = 1};
+    struct core_mail m;
+    core_mail_init(&m);
+    enum rc rc = core_mail_render(&col->auth_alert.email, &v, &m);
     if (!rc)
-        rc = buf_append(&info_html, "", 1); /* NUL-terminated for the placeholder */
-    struct core_mail_placeholder extra[] = {
-        {"{APP_NAME}", cw->app->app_name},
-        {"{APP_URL}", cw->app->app_url},
-        {"{ALERT_INFO}", info_html.data ? info_html.data : ""},
-    };
-    if (!rc)
-        rc = core_mail_template_render(&col->auth_alert.email, col, record, extra,
-                                       sizeof(extra) / sizeof(extra[0]), &subject, &html, &text);
-    if (!rc) {
-        /* the payload's strings are C strings */
-        rc = buf_append(&subject, "", 1);
-        if (!rc)
-            rc = buf_append(&html, "", 1);
-        if (!rc)
-            rc = buf_append(&text, "", 1);
-    }
-    if (!rc)
-        job->mail = core_job_email_payload(to, subject.data, text.data, html.data);
-    buf_cleanup(&info_html);
-    buf_cleanup(&subject);
-    buf_cleanup(&html);
-    buf_cleanup(&text);
+        job->mail = core_job_email_payload(to, m.subject.data, m.text.data, m.html.data);
+    core_mail_cleanup(&m);
     return rc;
 }
 

@@ -95,7 +95,9 @@ static enum rc check_rule(struct core_request *r, const struct core_collection *
     return rc == RC_NOMEM ? rc : RC_OK;
 }
 
-/* Every rule must compile against the schema the change produces. */
+/* Every rule must compile against the schema the change produces: the
+ * five API rules, and an auth collection's authRule, manageRule and (when
+ * MFA is on) mfa.rule. */
 static enum rc check_rules(const struct core_schema *s, const struct core_collection *c,
                            struct core_problem *p)
 {
@@ -108,6 +110,10 @@ static enum rc check_rules(const struct core_schema *s, const struct core_collec
     enum rc failed = RC_OK;
     for (int i = 0; i < CORE_RULE_COUNT && !failed; i++)
         failed = check_rule(&r, c, c->rules[i], rule_names[i], p);
+    if (!failed && c->type == CORE_COLLECTION_AUTH)
+        failed = check_rule(&r, c, c->auth_rule, "authRule", p);
+    if (!failed && c->type == CORE_COLLECTION_AUTH)
+        failed = check_rule(&r, c, c->manage_rule, "manageRule", p);
     /* mfa.rule decides per record whether MFA applies: checked when on, as
      * PocketBase does (a rule left behind while off is not used). */
     if (!failed && c->type == CORE_COLLECTION_AUTH && c->mfa.is_enabled)

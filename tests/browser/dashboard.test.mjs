@@ -1,7 +1,7 @@
 // The admin dashboard (/_/) driven in Debian's chromium by playwright-core,
 // against the built binary with an SMTP sink. One browser, one server; the
 // tests run in order and build on each other (sign in, create a collection,
-// records, files, filter, realtime, password reset). Every page is watched
+// records, files, filter, realtime, the mail pages, mail templates). Every page is watched
 // for console errors, uncaught exceptions and CSP violations; axe-core checks
 // each main screen. Screenshots go to docs/dashboard/ (TARMAC_SHOTS=0 skips).
 import { test, before, after } from 'node:test';
@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { deflateSync, gunzipSync } from 'node:zlib';
 import { startServer, SUPERUSER, SLOW } from '../e2e/lib/server.mjs';
 import { launchChromium, axe, shot, rawGet, apiCall } from './lib.mjs';
-import { startSmtpSink, waitForMail } from '../e2e/lib/smtp.mjs';
+import { startSmtpSink, waitForMail, waitForMailTo } from '../e2e/lib/smtp.mjs';
 
 const T = 15000 * SLOW;
 
@@ -358,6 +358,99 @@ test('password reset from the mail link', async () => {
     assert.equal(r.status, 200);
 });
 
+// The mail pages need no dashboard sign-in: a fresh context (no superuser
+// token in its storage) follows the link from the mail.
+async function signedOutPage(label) {
+    const ctx = await browser.newContext({ viewport: { width: 420, height: 760 } });
+    await cspInit(ctx);
+    const p = await ctx.newPage();
+    watch(p, label);
+    p.setDefaultTimeout(T);
+    return { ctx, p };
+}
+
+const post = (path, body, auth) => fetch(srv.url + path, {
+    method: 'POST', headers: { 'Content-Type': 'application/json', ...(auth ? { Authorization: auth } : {}) },
+    body: JSON.stringify(body),
+});
+
+test('email verification from the mail link, signed out', async () => {
+    const email = `verify${Date.now()}@example.com`;
+    const user = await api('POST', '/api/collections/users/records', { email, password: 'verify12345', passwordConfirm: 'verify12345' });
+    assert.equal(user.verified, false);
+    assert.equal((await post('/api/collections/users/request-verification', { email })).status, 204);
+    const path = await waitForMail(sink, email, /(\/_\/#\/auth\/confirm-verification\/[\w.-]+)/, T);
+    const { ctx, p } = await signedOutPage('verify');
+    await p.goto(srv.url + path);
+    await p.getByRole('heading', { name: 'Email verified' }).waitFor();
+    await axe(p, 'verification');
+    assert.deepEqual(await cspViolations(p), []);
+    // The same link again: already verified, still fine.
+    await p.reload();
+    await p.getByRole('heading', { name: 'Email verified' }).waitFor();
+    await ctx.close();
+    const rec = await api('GET', `/api/collections/users/records/${user.id}`);
+    assert.equal(rec.verified, true);
+});
+
+test('email change from the mail link: a wrong password is shown on the field, then it changes', async () => {
+    const email = `change${Date.now()}@example.com`;
+    const newEmail = `changed${Date.now()}@example.com`;
+    await api('POST', '/api/collections/users/records', { email, password: 'change12345', passwordConfirm: 'change12345' });
+    const auth = await (await post('/api/collections/users/auth-with-password', { identity: email, password: 'change12345' })).json();
+    assert.equal((await post('/api/collections/users/request-email-change', { newEmail }, auth.token)).status, 204);
+    const path = await waitForMail(sink, newEmail, /(\/_\/#\/auth\/confirm-email-change\/[\w.-]+)/, T);
+    const { ctx, p } = await signedOutPage('email change');
+    await p.goto(srv.url + path);
+    await p.getByRole('heading', { name: 'Confirm your new email' }).waitFor();
+    await p.getByText(`New address: ${newEmail}`).waitFor();
+    await axe(p, 'email change');
+    const pw = p.getByLabel('Your password');
+    await pw.fill('not-my-password');
+    await p.getByRole('button', { name: 'Confirm' }).click();
+    await p.waitForFunction(() => document.querySelector('input[type=password]')?.getAttribute('aria-invalid') === 'true');
+    await pw.fill('change12345');
+    await p.getByRole('button', { name: 'Confirm' }).click();
+    await p.getByRole('heading', { name: 'Email changed' }).waitFor();
+    assert.deepEqual(await cspViolations(p), []);
+    await ctx.close();
+    assert.equal((await post('/api/collections/users/auth-with-password', { identity: newEmail, password: 'change12345' })).status, 200);
+    assert.equal((await post('/api/collections/users/auth-with-password', { identity: email, password: 'change12345' })).status, 400);
+});
+
+test('mail templates: edited in the collection editor, a blank body shown on its field, then used', async () => {
+    const saved = await api('GET', '/api/collections/users');
+    await page.goto(srv.url + '/_/#/collections/users/edit');
+    await page.getByRole('heading', { name: 'Edit users' }).waitFor();
+    await page.getByText('Verification mail', { exact: true }).click();
+    const subject = page.getByLabel('Verification mail: subject');
+    const body = page.getByLabel('Verification mail: body (HTML)');
+    assert.equal(await subject.inputValue(), saved.verificationTemplate.subject);
+    await body.fill('');
+    await page.getByRole('button', { name: 'Save changes' }).click();
+    await page.waitForFunction(() => document.querySelector('textarea[aria-invalid="true"]'));
+    await subject.fill('Welcome to {APP_NAME}, {RECORD:email}');
+    await body.fill('<p>Confirm: <a href="{APP_URL}/_/#/auth/confirm-verification/{TOKEN}">here</a></p>');
+    await page.getByRole('button', { name: 'Save changes' }).click();
+    await page.locator('.toast').filter({ hasText: 'Saved users.' }).waitFor();
+    try {
+        const email = `tpl${Date.now()}@example.com`;
+        await api('POST', '/api/collections/users/records', { email, password: 'template123', passwordConfirm: 'template123' });
+        assert.equal((await post('/api/collections/users/request-verification', { email })).status, 204);
+        const m = await waitForMailTo(sink, email, /Confirm: <a href=/, T);
+        assert.equal(m.subject, `Welcome to Tarmac Test, ${email}`);
+    } finally {
+        await api('PATCH', '/api/collections/users', { verificationTemplate: saved.verificationTemplate });
+    }
+});
+
+test('a mail page with a broken link says so', async () => {
+    const { ctx, p } = await signedOutPage('bad link');
+    await p.goto(srv.url + '/_/#/auth/confirm-password-reset/not-a-token');
+    await p.getByRole('heading', { name: 'Invalid link' }).waitFor();
+    await ctx.close();
+});
+
 test('relation picker with search, impersonate, superusers', async () => {
     const email = `pick${Date.now()}@example.com`;
     const user = await api('POST', '/api/collections/users/records', { email, password: 'pickpass123', passwordConfirm: 'pickpass123', name: 'Picky' });
@@ -641,5 +734,7 @@ test('no console errors, no CSP violations', async () => {
     assert.deepEqual(await cspViolations(page), []);
     assert.deepEqual(problems, []);
     console.log(`# expected 400 responses logged by chromium: ${allowed400.length}`);
-    assert.ok(allowed400.length <= 8, allowed400.join('\n'));
+    // The 400s made on purpose: 8 so far (a wrong password on the email change
+    // page and a blank mail template among them); a few more would be news.
+    assert.ok(allowed400.length <= 10, allowed400.join('\n'));
 });

@@ -5,10 +5,11 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer } from './lib/server.mjs';
-import { startSmtpSink, waitForMail } from './lib/smtp.mjs';
+import { startSmtpSink, waitForMail, waitForMailTo } from './lib/smtp.mjs';
 import { client, superuserClient, makeUser, expectError } from './lib/util.mjs';
 
-const TOKEN_RE = /use this token: ([A-Za-z0-9._-]+)/;
+// The token at the end of the link to the dashboard's page for it.
+const TOKEN_RE = /\/_\/#\/auth\/confirm-[a-z-]+\/([A-Za-z0-9._-]+)/;
 
 describe('mail flows', () => {
     let srv;
@@ -200,6 +201,77 @@ describe('mail flows', () => {
                 e = await expectError(ask(bad), 400);
                 assert.equal(e.data.email.code, 'validation_is_email', `${bad}: ${JSON.stringify(e)}`);
             }
+        }
+    });
+
+    test('templates: each flow mails its collection template, values escaped, HTML with a text part', async () => {
+        const saved = await su.collections.getOne('users');
+        // The defaults link to the dashboard's pages, with PocketBase's placeholders.
+        assert.match(saved.verificationTemplate.body, /\{APP_URL\}\/_\/#\/auth\/confirm-verification\/\{TOKEN\}/);
+        assert.match(saved.resetPasswordTemplate.body, /\{APP_URL\}\/_\/#\/auth\/confirm-password-reset\/\{TOKEN\}/);
+        assert.match(saved.confirmEmailChangeTemplate.body, /\{APP_URL\}\/_\/#\/auth\/confirm-email-change\/\{TOKEN\}/);
+        assert.match(saved.otp.emailTemplate.body, /\{OTP\}/);
+        const tpl = (what) => ({
+            subject: `${what} for {RECORD:name} at {APP_NAME}`,
+            body: `<p>Hi {RECORD:name} ({RECORD:email})</p><p><a href="https://app.example/${what}?t={TOKEN}&amp;x=1">Open</a></p>`,
+        });
+        await su.collections.update('users', {
+            verificationTemplate: tpl('verify'),
+            resetPasswordTemplate: tpl('reset'),
+            confirmEmailChangeTemplate: tpl('change'),
+            otp: { enabled: true, emailTemplate: { subject: 'Code for {RECORD:name}', body: '<p>Code: <b>{OTP}</b> ({OTP_ID})</p>' } },
+        });
+        try {
+            const view = await su.collections.getOne('users');
+            assert.deepEqual(view.verificationTemplate, tpl('verify'));
+            const u = await makeUser(su, srv.url, { name: '<i>Ann</i> & {TOKEN}' });
+            const pb = client(srv.url);
+            const TOK = (what) => new RegExp(`app\\.example/${what}\\?t=([A-Za-z0-9._-]+)&amp;x=1`);
+
+            await pb.collection('users').requestVerification(u.email);
+            let m = await waitForMailTo(sink, u.email, TOK('verify'));
+            assert.equal(m.subject, 'verify for <i>Ann</i> & {TOKEN} at Tarmac Test');
+            assert.ok(m.text.includes(`Hi &lt;i&gt;Ann&lt;/i&gt; &amp; {TOKEN} (${u.email})`), m.text);
+            assert.match(m.raw, /Content-Type: text\/html/i);
+            assert.match(m.raw, /Content-Type: text\/plain/i);
+            assert.match(m.text, /Open \(https:\/\/app\.example\/verify\?t=[A-Za-z0-9._-]+&x=1\)/, 'the text part names the link');
+            assert.equal(await pb.collection('users').confirmVerification(m.text.match(TOK('verify'))[1]), true);
+
+            await pb.collection('users').requestPasswordReset(u.email);
+            m = await waitForMailTo(sink, u.email, TOK('reset'));
+            assert.equal(m.subject, 'reset for <i>Ann</i> & {TOKEN} at Tarmac Test');
+            assert.equal(await pb.collection('users').confirmPasswordReset(m.text.match(TOK('reset'))[1], 'templated1', 'templated1'), true);
+
+            const signedIn = client(srv.url);
+            await signedIn.collection('users').authWithPassword(u.email, 'templated1');
+            const newEmail = `tpl-${Date.now()}@example.com`;
+            await signedIn.collection('users').requestEmailChange(newEmail);
+            m = await waitForMailTo(sink, newEmail, TOK('change'));
+            assert.ok(m.text.includes(`(${u.email})`), '{RECORD:email} is the current address');
+            assert.equal(await pb.collection('users').confirmEmailChange(m.text.match(TOK('change'))[1], 'templated1'), true);
+
+            const { otpId } = await pb.collection('users').requestOTP(newEmail);
+            m = await waitForMailTo(sink, newEmail, /Code: <b>\d+<\/b>/);
+            assert.equal(m.subject, 'Code for <i>Ann</i> & {TOKEN}');
+            assert.ok(m.text.includes(`(${otpId})`), '{OTP_ID}');
+            const code = m.text.match(/Code: <b>(\d+)<\/b>/)[1];
+            assert.equal((await pb.collection('users').authWithOTP(otpId, code)).record.id, u.record.id);
+
+            // Bad templates are refused naming the part; nothing changes.
+            let e = await expectError(su.collections.update('users', { verificationTemplate: { subject: 'a\r\nBcc: x@example.com' } }), 400);
+            assert.equal(e.data.verificationTemplate.subject.code, 'validation_invalid_value', JSON.stringify(e));
+            e = await expectError(su.collections.update('users', { otp: { emailTemplate: { body: '' } } }), 400);
+            assert.equal(e.data.otp.emailTemplate.body.code, 'validation_required', JSON.stringify(e));
+            e = await expectError(su.collections.update('users', { resetPasswordTemplate: 'plain' }), 400);
+            assert.equal(e.data.resetPasswordTemplate.code, 'validation_invalid_value', JSON.stringify(e));
+            assert.deepEqual((await su.collections.getOne('users')).verificationTemplate, tpl('verify'));
+        } finally {
+            await su.collections.update('users', {
+                verificationTemplate: saved.verificationTemplate,
+                resetPasswordTemplate: saved.resetPasswordTemplate,
+                confirmEmailChangeTemplate: saved.confirmEmailChangeTemplate,
+                otp: saved.otp,
+            });
         }
     });
 

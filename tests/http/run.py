@@ -1666,6 +1666,44 @@ def sse_ping_then_idle_close(srv):
           "only pings before the close: %r" % rest[:200])
 
 
+SERVER_FLAGS["realtime_age"] = ["--realtime-ping=1s", "--realtime-max-age=2s"]
+SERVER_FLAGS["realtime_no_age"] = ["--realtime-ping=1s"]
+
+
+def sse_open(srv):
+    c = srv.connect()
+    c.send(get("/api/realtime"))
+    c.read_head()
+    read_sse_event(c)
+    return c
+
+
+@test("realtime_age")
+def sse_max_age_closes_an_old_stream(srv):
+    # --realtime-max-age=2s: a stream that keeps receiving pings is still
+    # closed once it is that old.
+    c = sse_open(srv)
+    started = time.monotonic()
+    rest = c.read_to_close(timeout=SOON)
+    check(time.monotonic() - started < SOON, "the stream was not closed")
+    check(all(b == b":ping" for b in rest.split(b"\n\n") if b),
+          "only pings before the close: %r" % rest[:200])
+
+
+@test("realtime_no_age")
+def sse_max_age_is_off_by_default(srv):
+    # PocketBase has no age limit (issue #11): without the flag a stream
+    # outlives what --realtime-max-age=2s allows, pings and all.
+    c = sse_open(srv)
+    deadline = time.monotonic() + 4.5 * SLOW
+    pings = 0
+    while time.monotonic() < deadline:
+        eq(read_sse_event(c, timeout=SOON), [":ping"], "keep-alive comment")
+        pings += 1
+    check(pings >= 3, "pings in 4.5 s: %d" % pings)
+    c.close()
+
+
 WS_KEY = "dGhlIHNhbXBsZSBub25jZQ=="  # RFC 6455 §1.3's example
 
 

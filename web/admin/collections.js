@@ -217,8 +217,13 @@ export async function collectionEditor(name) {
     drawIndexes();
 
     const authBox = h('div', {});
+    // The mails of the auth flows: [option path, label]; otp's sits in col.otp.
+    const TEMPLATES = [['verificationTemplate', 'Verification mail'], ['resetPasswordTemplate', 'Password reset mail'],
+        ['confirmEmailChangeTemplate', 'Email change mail'], ['otp.emailTemplate', 'One-time password mail'],
+        ['authAlert.emailTemplate', 'New-device alert mail']];
+    let tplCtls = {};
     function drawAuth() {
-        if (col.type !== 'auth') { authBox.replaceChildren(); return; }
+        if (col.type !== 'auth') { authBox.replaceChildren(); tplCtls = {}; return; }
         col.passwordAuth = col.passwordAuth || { enabled: true, identityFields: ['email'] };
         col.otp = col.otp || { enabled: false, duration: 180, length: 8 };
         col.authToken = col.authToken || { duration: 432000 };
@@ -226,6 +231,19 @@ export async function collectionEditor(name) {
         col.authAlert = col.authAlert || { enabled: true };
         const cb = (obj, key, label) => field(label, h('input', { type: 'checkbox', checked: !!obj[key], onchange: (e) => { obj[key] = e.target.checked; } })).wrap;
         const num = (obj, key, label) => field(label, h('input', { type: 'number', value: obj[key], oninput: (e) => { obj[key] = parseInt(e.target.value || '0', 10); } })).wrap;
+        tplCtls = {};
+        const tplBoxes = TEMPLATES.map(([path, label]) => {
+            const [top, sub] = path.split('.');
+            const owner = sub ? col[top] : col;
+            const key = sub || top;
+            // A new collection gets the server's defaults: nothing to show until saved.
+            if (!owner[key]) return null;
+            const t = owner[key];
+            const subject = field(`${label}: subject`, h('input', { type: 'text', value: t.subject, oninput: (e) => { t.subject = e.target.value; } }));
+            const body = field(`${label}: body (HTML)`, h('textarea', { rows: 6, class: 'code', spellcheck: false, value: t.body, oninput: (e) => { t.body = e.target.value; } }));
+            tplCtls[path] = { subject, body };
+            return h('details', { class: 'chooser' }, h('summary', {}, label), subject.wrap, body.wrap);
+        }).filter(Boolean);
         authBox.replaceChildren(h('h2', {}, 'Auth options'), h('div', { class: 'grid' },
             cb(col.passwordAuth, 'enabled', 'Password sign-in'),
             field('Identity fields', h('input', {
@@ -241,7 +259,10 @@ export async function collectionEditor(name) {
                 type: 'text', value: col.mfa.rule || '', spellcheck: false, class: 'code',
                 oninput: (e) => { col.mfa.rule = e.target.value; },
             }), 'Records it matches need MFA; empty: every record.').wrap,
-            cb(col.authAlert, 'enabled', 'Mail on a sign-in from a new device')));
+            cb(col.authAlert, 'enabled', 'Mail on a sign-in from a new device')),
+        tplBoxes.length ? h('h2', {}, 'Mail templates') : null,
+        tplBoxes.length ? h('p', { class: 'help' }, 'Placeholders: {APP_NAME}, {APP_URL}, {TOKEN}, {OTP}, {OTP_ID}, {ALERT_INFO}, {RECORD:field}.') : null,
+        ...tplBoxes);
     }
     drawAuth();
 
@@ -252,7 +273,15 @@ export async function collectionEditor(name) {
         rows.forEach((r, i) => r.setErrors(d.fields?.[i] || d.fields?.[String(i)]));
         for (const [k, c] of Object.entries(ruleErr)) if (d[k]) c.setError(d[k].message);
         idxCtls.forEach((c, i) => c.setError(d.indexes?.[i]?.message || ''));
-        const known = new Set(['name', 'type', 'fields', 'indexes', ...Object.keys(ruleErr)]);
+        for (const [path, c] of Object.entries(tplCtls)) {
+            const [top, sub] = path.split('.');
+            const e = sub ? d[top]?.[sub] : d[top];
+            c.subject.setError(e?.subject?.message || e?.message || '');
+            c.body.setError(e?.body?.message || '');
+            if (e && (e.subject || e.body || e.message)) c.subject.wrap.closest('details').open = true;
+        }
+        const known = new Set(['name', 'type', 'fields', 'indexes', ...Object.keys(ruleErr), ...TEMPLATES.map(([p]) => p.split('.')[0])
+            .filter((k) => !['otp', 'authAlert'].includes(k) || (d[k] && Object.keys(d[k]).every((x) => x === 'emailTemplate')))]);
         const rest = Object.entries(d).filter(([k]) => !known.has(k));
         const fieldsMsg = d.fields?.message ? ` fields: ${d.fields.message}` : '';
         const idxMsg = d.indexes?.message ? ` indexes: ${d.indexes.message}` : '';

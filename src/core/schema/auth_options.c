@@ -109,24 +109,8 @@ void core_auth_alert_options_parse(json_t *in, struct core_auth_alert_options *o
     json_t *enabled = typed(in, "enabled", JSON_TRUE, "Must be a boolean.", "authAlert", p);
     if (enabled)
         o->is_enabled = json_is_true(enabled);
-    json_t *tpl = typed(in, "emailTemplate", JSON_OBJECT, "Must be an object.", "authAlert", p);
-    if (tpl) {
-        replace_string(&o->email.subject, typed(tpl, "subject", JSON_STRING, "Must be a string.",
-                                                "authAlert.emailTemplate", p));
-        replace_string(&o->email.body, typed(tpl, "body", JSON_STRING, "Must be a string.",
-                                             "authAlert.emailTemplate", p));
-    }
-    /* PocketBase checks the template whether or not the alert is on. */
-    if (!from_client)
-        return;
-    if (!o->email.subject[0])
-        error_at(p, "authAlert.emailTemplate", "subject", "validation_required",
-                 "Cannot be blank.");
-    else if (strpbrk(o->email.subject, "\r\n"))
-        error_at(p, "authAlert.emailTemplate", "subject", "validation_invalid_value",
-                 "Must be one line (it is the mail's Subject header).");
-    if (!o->email.body[0])
-        error_at(p, "authAlert.emailTemplate", "body", "validation_required", "Cannot be blank.");
+    core_mail_template_parse(json_object_get(in, "emailTemplate"), "authAlert.emailTemplate",
+                             &o->email, from_client, p);
 }
 
 void core_mfa_options_write(struct jsonw *w, const struct core_mfa_options *o)
@@ -148,13 +132,7 @@ void core_auth_alert_options_write(struct jsonw *w, const struct core_auth_alert
     jsonw_object_begin(w);
     jsonw_key_cstr(w, "enabled");
     jsonw_bool(w, o->is_enabled);
-    jsonw_key_cstr(w, "emailTemplate");
-    jsonw_object_begin(w);
-    jsonw_key_cstr(w, "subject");
-    jsonw_string_cstr(w, o->email.subject ? o->email.subject : "");
-    jsonw_key_cstr(w, "body");
-    jsonw_string_cstr(w, o->email.body ? o->email.body : "");
-    jsonw_object_end(w);
+    core_mail_template_write(w, "emailTemplate", &o->email);
     jsonw_object_end(w);
 }
 
@@ -173,8 +151,7 @@ void core_auth_alert_options_copy(struct core_auth_alert_options *to,
                                   const struct core_auth_alert_options *from)
 {
     *to = *from;
-    to->email.subject = dup_or_null(from->email.subject);
-    to->email.body = dup_or_null(from->email.body);
+    core_mail_template_copy(&to->email, &from->email);
 }
 
 void core_mfa_options_cleanup(struct core_mfa_options *o)
@@ -185,7 +162,6 @@ void core_mfa_options_cleanup(struct core_mfa_options *o)
 
 void core_auth_alert_options_cleanup(struct core_auth_alert_options *o)
 {
-    xfree(o->email.subject);
-    xfree(o->email.body);
+    core_mail_template_cleanup(&o->email);
     memset(o, 0, sizeof(*o));
 }

@@ -5,7 +5,7 @@
  * every record) needs a second, different auth method within `duration`
  * seconds of the first (core/auth/mfa.h). authAlert: a mail to the account
  * when it signs in from an origin (IP + user agent) it has not used before,
- * rendered from `emailTemplate` (core/auth/mail_template.h). PocketBase's
+ * rendered from `emailTemplate` (core/auth/mail.h). PocketBase's
  * MFAConfig and AuthAlertConfig, with its defaults (MFA off for 600 s, the
  * alert on). Parsing applies a partial object over the current values, as a
  * PATCH of the collection does with every option; values of the wrong type
@@ -20,18 +20,13 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "core/schema/mail_template.h"
+
 struct jsonw;
 struct core_problem;
 
 #define CORE_MFA_DURATION_MIN 10
 #define CORE_MFA_DURATION_MAX 86400
-
-/* A mail of an auth flow: placeholders ({APP_NAME}, {RECORD:email}, ...)
- * are filled in when it is sent. Strings owned, never NULL once parsed. */
-struct core_email_template {
-    char *subject;
-    char *body; /* HTML */
-};
 
 struct core_mfa_options {
     bool is_enabled;
@@ -41,7 +36,7 @@ struct core_mfa_options {
 
 struct core_auth_alert_options {
     bool is_enabled;
-    struct core_email_template email;
+    struct core_mail_template email; /* schema/mail_template.h */
 };
 
 /* Applies the `mfa` object in (borrowed; NULL or null: nothing changes) to o,
@@ -50,8 +45,8 @@ struct core_auth_alert_options {
  * collection is trusted). Problems go to p. */
 void core_mfa_options_parse(json_t *in, struct core_mfa_options *o, bool from_client,
                             struct core_problem *p);
-/* The same for `authAlert`: a client may not leave the template's subject or
- * body blank, nor put a line break in the subject (it is a mail header). */
+/* The same for `authAlert`; its emailTemplate is read and checked as every
+ * mail template is (core_mail_template_parse). */
 void core_auth_alert_options_parse(json_t *in, struct core_auth_alert_options *o, bool from_client,
                                    struct core_problem *p);
 /* Writes the `mfa` key and its object {enabled, duration, rule}. */

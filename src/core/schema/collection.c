@@ -55,6 +55,7 @@ void core_field_cleanup(struct core_field *f)
 {
     xfree(f->id);
     xfree(f->name);
+    xfree(f->help);
     xfree(f->min_date);
     xfree(f->max_date);
     xfree(f->pattern);
@@ -90,6 +91,8 @@ void core_collection_free(struct core_collection *c)
     core_oauth2_options_cleanup(&c->oauth2);
     core_mfa_options_cleanup(&c->mfa);
     core_auth_alert_options_cleanup(&c->auth_alert);
+    for (int k = 0; k < CORE_MAIL_KIND_COUNT; k++)
+        core_mail_template_cleanup(&c->mail[k]);
     xfree(c);
 }
 

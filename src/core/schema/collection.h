@@ -17,6 +17,7 @@
 
 #include "base/str.h"
 #include "core/schema/auth_options.h"
+#include "core/schema/mail_template.h"
 #include "core/schema/oauth2.h"
 
 enum core_collection_type {
@@ -61,6 +62,13 @@ struct core_field {
     bool is_presentable;
     bool is_required;
     bool is_primary_key; /* only the id field */
+    char *help;          /* a UI hint, at most 300 characters; "" when none (not on autodate) */
+    bool convert_urls;   /* editor: a UI hint for the editor's links */
+    /* Between parsing a client's field and checking it (collection_json.c):
+     * the options given with the wrong JSON type, as bits of the common
+     * options' table and of the kind's own (field_type.h). */
+    uint32_t _bad_common;
+    uint32_t _bad_own;
     /* text/password: length in characters; number: value; 0/false = not set */
     bool has_min;
     bool has_max;
@@ -143,6 +151,9 @@ struct core_collection {
     struct core_oauth2_options oauth2;         /* sign-in with OAuth2 providers (schema/oauth2.h) */
     struct core_mfa_options mfa;               /* a second factor (schema/auth_options.h) */
     struct core_auth_alert_options auth_alert; /* the mail on a sign-in from a new origin */
+    /* The mails of the auth flows (schema/mail_template.h); auth collections
+     * hold every kind, set to the defaults when not given. */
+    struct core_mail_template mail[CORE_MAIL_KIND_COUNT];
 };
 
 struct core_schema {

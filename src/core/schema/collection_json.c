@@ -113,6 +113,7 @@ static void field_copy(struct core_field *dst, const struct core_field *src)
     *dst = *src;
     dst->id = xstrdup(src->id);
     dst->name = xstrdup(src->name);
+    dst->help = xstrdup(src->help ? src->help : "");
     dst->min_date = xstrdup(src->min_date ? src->min_date : "");
     dst->max_date = xstrdup(src->max_date ? src->max_date : "");
     dst->pattern = xstrdup(src->pattern ? src->pattern : "");
@@ -127,7 +128,77 @@ static void field_copy(struct core_field *dst, const struct core_field *src)
 
 /* Fills f from a field object: every option key into f's union of options,
  * then what its kind reads differently. Errors go to p under "fields.<index>". */
-static void parse_field(json_t *in, size_t index, struct core_field *f, struct core_problem *p)
+/* The keys every field type has, and their JSON types. */
+static const struct core_field_option common_options[] = {
+    {"id", CORE_FIELD_OPTION_STRING},
+    {"name", CORE_FIELD_OPTION_STRING},
+    {"type", CORE_FIELD_OPTION_STRING},
+    {"system", CORE_FIELD_OPTION_BOOL},
+    {"hidden", CORE_FIELD_OPTION_BOOL},
+    {"presentable", CORE_FIELD_OPTION_BOOL},
+    {"help", CORE_FIELD_OPTION_STRING},
+    {"required", CORE_FIELD_OPTION_BOOL},
+    {NULL, 0},
+};
+
+static bool has_option_type(json_t *v, enum core_field_option_type t)
+{
+    switch (t) {
+    case CORE_FIELD_OPTION_BOOL: return json_is_boolean(v);
+    case CORE_FIELD_OPTION_INT: return json_is_integer(v);
+    case CORE_FIELD_OPTION_NUMBER: return json_is_number(v);
+    case CORE_FIELD_OPTION_STRING: return json_is_string(v);
+    case CORE_FIELD_OPTION_STRINGS: break;
+    }
+    if (!json_is_array(v))
+        return false;
+    size_t i;
+    json_t *item;
+    json_array_foreach(v, i, item)
+    {
+        if (!json_is_string(item))
+            return false;
+    }
+    return true;
+}
+
+static const char *const type_wanted[] = {
+    [CORE_FIELD_OPTION_BOOL] = "Must be a boolean.",
+    [CORE_FIELD_OPTION_INT] = "Must be a whole number.",
+    [CORE_FIELD_OPTION_NUMBER] = "Must be a number.",
+    [CORE_FIELD_OPTION_STRING] = "Must be a string.",
+    [CORE_FIELD_OPTION_STRINGS] = "Must be a list of strings.",
+};
+
+/* A client's option of the wrong JSON type is refused naming it, as
+ * PocketBase's decoding refuses it: read leniently it would be dropped. The
+ * options found are marked in *bad (a bit per table entry) and reported by
+ * report_option_types, at the position the field has once the system
+ * fields are in place (as every option error). */
+static void find_option_types(json_t *in, const struct core_field_option *opts, uint32_t *bad)
+{
+    for (size_t i = 0; opts && opts[i].key && i < 32; i++) {
+        json_t *v = json_object_get(in, opts[i].key);
+        if (v && !json_is_null(v) && !has_option_type(v, opts[i].type))
+            *bad |= 1u << i;
+    }
+}
+
+static void report_option_types(size_t index, const struct core_field_option *opts, uint32_t *bad,
+                                struct core_problem *p)
+{
+    for (size_t i = 0; opts && opts[i].key && i < 32; i++) {
+        if (!(*bad & (1u << i)))
+            continue;
+        char path[96];
+        snprintf(path, sizeof(path), "fields.%zu.%s", index, opts[i].key);
+        core_problem_field(p, path, "validation_invalid_value", type_wanted[opts[i].type], NULL);
+    }
+    *bad = 0;
+}
+
+static void parse_field(json_t *in, size_t index, struct core_field *f, bool from_client,
+                        struct core_problem *p)
 {
     char path[64];
     const char *type = json_string_value(json_object_get(in, "type"));
@@ -142,6 +213,8 @@ static void parse_field(json_t *in, size_t index, struct core_field *f, struct c
     f->is_hidden = get_bool(in, "hidden", false);
     f->is_presentable = get_bool(in, "presentable", false);
     f->is_required = get_bool(in, "required", false);
+    f->help = dup_string(json_object_get(in, "help"), "");
+    f->convert_urls = get_bool(in, "convertURLs", false);
     json_t *min = json_object_get(in, "min");
     json_t *max = json_object_get(in, "max");
     f->min_date = xstrdup("");
@@ -175,6 +248,10 @@ static void parse_field(json_t *in, size_t index, struct core_field *f, struct c
     const struct core_field_kind *k = core_field_kind(f);
     if (k->parse)
         k->parse(f, in);
+    if (from_client) {
+        find_option_types(in, common_options, &f->_bad_common);
+        find_option_types(in, k->options, &f->_bad_own);
+    }
 }
 
 static void make_field_id(struct core_field *f, const struct core_collection *c)
@@ -234,6 +311,7 @@ static void ensure_field(struct core_collection *c, const char *name, enum core_
     memset(f, 0, sizeof(*f));
     f->name = xstrdup(name);
     f->id = xstrdup("");
+    f->help = xstrdup("");
     f->type = type;
     f->is_system = true;
     f->is_hidden = hidden;
@@ -287,7 +365,15 @@ static void check_fields(struct core_collection *c, const struct core_schema *sc
                 core_problem_field(p, path, "validation_not_unique", "Duplicated field name.",
                                    NULL);
             }
+            if (f->id[0] && strcmp(c->fields[k].id, f->id) == 0) {
+                /* Ids are how an update names the field it changes. */
+                snprintf(path, sizeof(path), "fields.%zu.id", i);
+                core_problem_field(p, path, "validation_duplicated_field_id",
+                                   "Duplicated or invalid field id.", NULL);
+            }
         }
+        report_option_types(i, common_options, &f->_bad_common, p);
+        report_option_types(i, core_field_kind(f)->options, &f->_bad_own, p);
         if (f->is_primary_key && strcmp(f->name, "id") != 0) {
             if (schema) {
                 snprintf(path, sizeof(path), "fields.%zu.name", i);
@@ -306,6 +392,11 @@ static void check_fields(struct core_collection *c, const struct core_schema *sc
             core_problem_field(p, path, "validation_empty", "Must be blank with onlyDomains set.",
                                NULL);
         }
+        if (f->help && core_fields_rune_count(f->help, strlen(f->help)) > 300) {
+            snprintf(path, sizeof(path), "fields.%zu.help", i);
+            core_problem_field(p, path, "validation_length_out_of_range",
+                               "The length must be between 1 and 300.", NULL);
+        }
         if (f->max_select < 1)
             f->max_select = 1;
         make_field_id(f, c);
@@ -315,19 +406,26 @@ static void check_fields(struct core_collection *c, const struct core_schema *sc
 /* PocketBase refuses to change a field's type in place (the stored values
  * would not fit it): a field keeps its id, so a same-id field of another
  * type is an error at "fields.N". A new field under an old name is a new id
- * (the old column is dropped, as in PocketBase). */
-static void check_type_changes(const struct core_collection *c, const struct core_collection *base,
-                               struct core_problem *p)
+ * (the old column is dropped, as in PocketBase). A system field keeps its
+ * name; one a change leaves out is kept (from_json), as PocketBase puts its
+ * own back. */
+static void check_field_changes(const struct core_collection *c, const struct core_collection *base,
+                                struct core_problem *p)
 {
     char path[64];
     for (size_t i = 0; base && i < c->field_count; i++) {
         for (size_t k = 0; k < base->field_count; k++) {
-            if (strcmp(base->fields[k].id, c->fields[i].id) == 0 &&
-                base->fields[k].type != c->fields[i].type) {
+            const struct core_field *was = &base->fields[k];
+            if (strcmp(was->id, c->fields[i].id) != 0)
+                continue;
+            if (was->type != c->fields[i].type) {
                 snprintf(path, sizeof(path), "fields.%zu", i);
                 core_problem_field(p, path, "validation_field_type_change",
                                    "Field type cannot be changed.", NULL);
             }
+            if (was->is_system && strcmp(was->name, c->fields[i].name) != 0)
+                core_problem_field(p, "fields", "validation_system_field_change",
+                                   "System fields cannot be deleted or renamed.", NULL);
         }
     }
 }
@@ -414,6 +512,8 @@ static struct core_collection *copy_collection(const struct core_collection *b)
     core_oauth2_options_copy(&c->oauth2, &b->oauth2);
     core_mfa_options_copy(&c->mfa, &b->mfa);
     core_auth_alert_options_copy(&c->auth_alert, &b->auth_alert);
+    for (int k = 0; k < CORE_MAIL_KIND_COUNT; k++)
+        core_mail_template_copy(&c->mail[k], &b->mail[k]);
     return c;
 }
 
@@ -430,7 +530,7 @@ static const char *const rule_keys[CORE_RULE_COUNT] = {"listRule", "viewRule", "
 /* PocketBase's defaults, in seconds, per token kind. */
 static const int64_t token_default_duration[CORE_TOKEN_KIND_COUNT] = {
     [CORE_TOKEN_AUTH] = 432000,       [CORE_TOKEN_PASSWORD_RESET] = 1800,
-    [CORE_TOKEN_EMAIL_CHANGE] = 1800, [CORE_TOKEN_VERIFICATION] = 259200,
+    [CORE_TOKEN_EMAIL_CHANGE] = 1800, [CORE_TOKEN_VERIFICATION] = 86400,
     [CORE_TOKEN_FILE] = 180,
 };
 
@@ -495,6 +595,132 @@ static void parse_tokens(struct core_collection *c, json_t *in, bool from_client
     }
 }
 
+/* system, from a client: only the server makes system collections (the
+ * built-in ones), and a collection's flag never changes. */
+static void check_system_flag(json_t *v, const struct core_collection *base, struct core_problem *p)
+{
+    if (!v || json_is_null(v))
+        return;
+    if (!json_is_boolean(v))
+        core_problem_field(p, "system", "validation_invalid_value", "Must be a boolean.", NULL);
+    else if (base && json_is_true(v) != base->is_system)
+        core_problem_field(p, "system", "validation_collection_system_flag_change",
+                           "System collection state cannot be changed.", NULL);
+    else if (!base && json_is_true(v))
+        core_problem_field(p, "system", "validation_collection_system_flag_change",
+                           "Only the server's own collections are system collections.", NULL);
+}
+
+/* A boolean option: absent keeps *out; anything but a boolean is refused
+ * (from a client) or ignored (from storage). */
+static void read_bool(json_t *obj, const char *key, const char *path, bool *out, bool from_client,
+                      struct core_problem *p)
+{
+    json_t *v = json_object_get(obj, key);
+    if (!v)
+        return;
+    if (json_is_boolean(v))
+        *out = json_is_true(v);
+    else if (from_client)
+        core_problem_field(p, path, "validation_invalid_value", "Must be a boolean.", NULL);
+}
+
+/* A whole number option in [min, max]: absent keeps *out, else as read_bool. */
+static void read_int(json_t *obj, const char *key, const char *path, json_int_t min, json_int_t max,
+                     int64_t *out, bool from_client, struct core_problem *p)
+{
+    json_t *v = json_object_get(obj, key);
+    if (!v)
+        return;
+    if (json_is_integer(v) && json_integer_value(v) >= min && json_integer_value(v) <= max) {
+        *out = json_integer_value(v);
+    } else if (from_client) {
+        char msg[96];
+        snprintf(msg, sizeof(msg), "Must be a whole number from %lld to %lld.", (long long)min,
+                 (long long)max);
+        core_problem_field(p, path, "validation_invalid_value", msg, NULL);
+    }
+}
+
+/* otp: {enabled, duration (10 s to a day, as PocketBase), length (4 to 20
+ * digits; PocketBase sets no top), emailTemplate}. */
+static void parse_otp(struct core_collection *c, json_t *otp, bool from_client,
+                      struct core_problem *p)
+{
+    if (otp && !json_is_object(otp) && !json_is_null(otp) && from_client)
+        core_problem_field(p, "otp", "validation_invalid_value", "Must be an object.", NULL);
+    if (!json_is_object(otp))
+        otp = NULL;
+    read_bool(otp, "enabled", "otp.enabled", &c->is_otp, from_client, p);
+    read_int(otp, "duration", "otp.duration", 10, 86400, &c->otp_duration_s, from_client, p);
+    int64_t length = c->otp_length;
+    read_int(otp, "length", "otp.length", 4, 20, &length, from_client, p);
+    c->otp_length = (int)length;
+    if (c->otp_duration_s <= 0)
+        c->otp_duration_s = 180;
+    if (c->otp_length <= 0)
+        c->otp_length = 8;
+    core_mail_template_parse(json_object_get(otp, "emailTemplate"), "otp.emailTemplate",
+                             &c->mail[CORE_MAIL_OTP], from_client, p);
+}
+
+/* passwordAuth: {enabled, identityFields}. Enabled, it needs an identity
+ * field (PocketBase: required); each must be a unique field, which
+ * check_identity_fields looks at once the fields are known. */
+static void parse_password_auth(struct core_collection *c, json_t *pa, bool from_client,
+                                struct core_problem *p)
+{
+    if (pa && !json_is_object(pa) && !json_is_null(pa) && from_client)
+        core_problem_field(p, "passwordAuth", "validation_invalid_value", "Must be an object.",
+                           NULL);
+    if (!json_is_object(pa))
+        pa = NULL;
+    read_bool(pa, "enabled", "passwordAuth.enabled", &c->is_password_auth, from_client, p);
+    json_t *ids = json_object_get(pa, "identityFields");
+    if (ids && !json_is_null(ids)) {
+        bool ok = json_is_array(ids);
+        size_t i;
+        json_t *item;
+        json_array_foreach(ids, i, item)
+        {
+            ok = ok && json_is_string(item);
+        }
+        if (ok) {
+            for (i = 0; i < c->identity_field_count; i++)
+                xfree(c->identity_fields[i]);
+            xfree(c->identity_fields);
+            c->identity_fields = dup_string_list(ids, &c->identity_field_count);
+        } else if (from_client) {
+            core_problem_field(p, "passwordAuth.identityFields", "validation_invalid_value",
+                               "Must be a list of field names.", NULL);
+        }
+    }
+    if (c->identity_field_count == 0 && c->is_password_auth) {
+        if (from_client) {
+            core_problem_field(p, "passwordAuth.identityFields", "validation_required",
+                               "Cannot be blank.", NULL);
+        } else {
+            c->identity_fields = xcalloc(1, sizeof(char *));
+            c->identity_fields[0] = xstrdup("email");
+            c->identity_field_count = 1;
+        }
+    }
+}
+
+/* The mails' templates: each kind starts at its default; the three of the
+ * token flows are top-level options, the OTP's sits in otp (parse_otp) and
+ * the auth alert's in authAlert. */
+static void parse_templates(struct core_collection *c, json_t *in, bool from_client,
+                            struct core_problem *p)
+{
+    static const enum core_mail_kind top[] = {CORE_MAIL_VERIFICATION, CORE_MAIL_RESET_PASSWORD,
+                                              CORE_MAIL_CONFIRM_EMAIL_CHANGE};
+    for (size_t i = 0; i < sizeof(top) / sizeof(top[0]); i++) {
+        const char *path = core_mail_template_path(top[i]);
+        core_mail_template_parse(json_object_get(in, path), path, &c->mail[top[i]], from_client, p);
+    }
+}
+
 enum rc core_collection_from_json(json_t *in, const struct core_collection *base,
                                   const struct core_schema *schema, const char *now,
                                   struct core_collection **out, struct core_problem *p)
@@ -511,11 +737,16 @@ enum rc core_collection_from_json(json_t *in, const struct core_collection *base
         c->type = CORE_COLLECTION_BASE;
         c->created = xstrdup(now);
         c->is_password_auth = true;
+        c->identity_fields = xcalloc(1, sizeof(char *));
+        c->identity_fields[0] = xstrdup("email"); /* PocketBase's default */
+        c->identity_field_count = 1;
         c->otp_duration_s = 180;
         c->otp_length = 8;
     }
     xfree(c->updated);
     c->updated = xstrdup(now);
+    if (schema)
+        check_system_flag(json_object_get(in, "system"), base, p);
 
     json_t *type = json_object_get(in, "type");
     if (type) {
@@ -596,6 +827,10 @@ enum rc core_collection_from_json(json_t *in, const struct core_collection *base
         }
     }
     if (c->type == CORE_COLLECTION_AUTH) {
+        for (int k = 0; k < CORE_MAIL_KIND_COUNT; k++) {
+            if (!c->mail[k].subject)
+                core_mail_template_set_default(&c->mail[k], (enum core_mail_kind)k);
+        }
         bool present;
         char *r = get_rule(in, "authRule", "", &present);
         if (present || !base) {
@@ -605,6 +840,11 @@ enum rc core_collection_from_json(json_t *in, const struct core_collection *base
             xfree(r);
         }
         r = get_rule(in, "manageRule", NULL, &present);
+        if (schema && r && !r[0]) {
+            /* "" would let anyone manage every account: PocketBase refuses it. */
+            core_problem_field(p, "manageRule", "validation_nil_or_not_empty_required",
+                               "Cannot be blank.", NULL);
+        }
         if (present) {
             xfree(c->manage_rule);
             c->manage_rule = r;
@@ -612,41 +852,14 @@ enum rc core_collection_from_json(json_t *in, const struct core_collection *base
             xfree(r);
         }
         parse_tokens(c, in, schema != NULL, p);
-        json_t *otp = json_object_get(in, "otp");
-        if (json_is_object(otp)) {
-            c->is_otp = get_bool(otp, "enabled", c->is_otp);
-            json_t *d = json_object_get(otp, "duration");
-            if (json_is_integer(d) && json_integer_value(d) > 0 && json_integer_value(d) <= 86400)
-                c->otp_duration_s = json_integer_value(d);
-            json_t *l = json_object_get(otp, "length");
-            if (json_is_integer(l) && json_integer_value(l) >= 4 && json_integer_value(l) <= 20)
-                c->otp_length = (int)json_integer_value(l);
-        }
-        if (c->otp_duration_s <= 0)
-            c->otp_duration_s = 180;
-        if (c->otp_length <= 0)
-            c->otp_length = 8;
-        json_t *pa = json_object_get(in, "passwordAuth");
-        if (json_is_object(pa)) {
-            c->is_password_auth = get_bool(pa, "enabled", c->is_password_auth);
-            json_t *ids = json_object_get(pa, "identityFields");
-            if (json_is_array(ids)) {
-                for (size_t i = 0; i < c->identity_field_count; i++)
-                    xfree(c->identity_fields[i]);
-                xfree(c->identity_fields);
-                c->identity_fields = dup_string_list(ids, &c->identity_field_count);
-            }
-        }
+        parse_otp(c, json_object_get(in, "otp"), schema != NULL, p);
+        parse_password_auth(c, json_object_get(in, "passwordAuth"), schema != NULL, p);
+        parse_templates(c, in, schema != NULL, p);
         core_oauth2_options_parse(json_object_get(in, "oauth2"), &c->oauth2, p);
         core_mfa_options_parse(json_object_get(in, "mfa"), &c->mfa, schema != NULL, p);
         core_auth_alert_options_parse(json_object_get(in, "authAlert"), &c->auth_alert,
                                       schema != NULL, p);
         check_mfa_methods(c, schema != NULL, p);
-        if (c->identity_field_count == 0) {
-            c->identity_fields = xcalloc(1, sizeof(char *));
-            c->identity_fields[0] = xstrdup("email");
-            c->identity_field_count = 1;
-        }
     }
     if (c->type == CORE_COLLECTION_VIEW) {
         json_t *q = json_object_get(in, "viewQuery");
@@ -675,11 +888,11 @@ enum rc core_collection_from_json(json_t *in, const struct core_collection *base
                 snprintf(path, sizeof(path), "fields.%zu", i);
                 core_problem_field(p, path, "validation_invalid_value", "Invalid field.", NULL);
                 fj = json_object();
-                parse_field(fj, i, &list[i], p);
+                parse_field(fj, i, &list[i], schema != NULL, p);
                 json_decref(fj);
                 continue;
             }
-            parse_field(fj, i, &list[i], p);
+            parse_field(fj, i, &list[i], schema != NULL, p);
         }
         for (size_t i = 0; i < c->field_count; i++) {
             /* System fields cannot be removed: keep them when a patch omits them. */
@@ -708,7 +921,7 @@ enum rc core_collection_from_json(json_t *in, const struct core_collection *base
         ensure_field(c, "verified", CORE_FIELD_BOOL, false, 5);
     }
     check_fields(c, schema, p);
-    check_type_changes(c, base, p);
+    check_field_changes(c, base, p);
     check_identity_fields(c, p);
     if (c->type == CORE_COLLECTION_AUTH)
         core_oauth2_check_mapped(&c->oauth2, has_field_named, c, p);
@@ -750,6 +963,8 @@ static void write_field(struct jsonw *w, const struct core_field *f)
     jsonw_bool(w, f->is_presentable);
     const struct core_field_kind *k = core_field_kind(f);
     if (k->input != CORE_FIELD_INPUT_AUTO) {
+        jsonw_key_cstr(w, "help");
+        jsonw_string_cstr(w, f->help ? f->help : "");
         jsonw_key_cstr(w, "required");
         jsonw_bool(w, f->is_required);
     }
@@ -809,10 +1024,14 @@ void core_collection_write_json(struct jsonw *w, const struct core_collection *c
         jsonw_int(w, c->otp_duration_s);
         jsonw_key_cstr(w, "length");
         jsonw_int(w, c->otp_length);
+        core_mail_template_write(w, "emailTemplate", &c->mail[CORE_MAIL_OTP]);
         jsonw_object_end(w);
         core_oauth2_options_write(w, &c->oauth2, with_secrets);
         core_mfa_options_write(w, &c->mfa);
         core_auth_alert_options_write(w, &c->auth_alert);
+        for (int k = CORE_MAIL_VERIFICATION; k <= CORE_MAIL_CONFIRM_EMAIL_CHANGE; k++)
+            core_mail_template_write(w, core_mail_template_path((enum core_mail_kind)k),
+                                     &c->mail[k]);
     }
     if (c->type == CORE_COLLECTION_VIEW) {
         jsonw_key_cstr(w, "viewQuery");

@@ -59,6 +59,22 @@ struct core_field_value_ctx {
     bool is_login_password; /* the auth collection's "password" (8 characters at least) */
 };
 
+/* The JSON type an option's value must have; null always passes (it leaves
+ * the option unset). */
+enum core_field_option_type {
+    CORE_FIELD_OPTION_BOOL,
+    CORE_FIELD_OPTION_INT,    /* a whole number */
+    CORE_FIELD_OPTION_NUMBER, /* any number */
+    CORE_FIELD_OPTION_STRING,
+    CORE_FIELD_OPTION_STRINGS, /* an array of strings */
+};
+
+/* One option key of a field type, as a collection's JSON spells it. */
+struct core_field_option {
+    const char *key;
+    enum core_field_option_type type;
+};
+
 /* How the typed models (schema/typegen.c) write one value, or a list of them. */
 struct core_field_model {
     const char *ts;           /* TypeScript type */
@@ -76,6 +92,13 @@ struct core_field_kind {
     bool is_enum;                  /* its values are the field's "values" (typed enums) */
     enum core_field_input input;
     enum core_field_filter filter;
+
+    /* The kind's own option keys and their JSON types (PocketBase's), ending
+     * with {NULL}: a value of another type from a client is refused naming
+     * the option (collection_json.c); the common keys (id, name, type,
+     * system, hidden, presentable, help, required) are checked for every
+     * kind. */
+    const struct core_field_option *options;
 
     /* Options. collection_json.c reads the shared option keys into the
      * field's union of options (a key the kind does not use is kept, never

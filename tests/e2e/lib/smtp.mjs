@@ -54,7 +54,8 @@ function decodeQP(s) {
     return s.replace(/=\r?\n/g, '').replace(/=([0-9A-F]{2})/g, (_, h) => String.fromCharCode(parseInt(h, 16)));
 }
 
-// Every message in the Maildir: {to, subject, text} (text decoded).
+// Every message in the Maildir: {to, subject, text, raw} (text: the whole
+// body, every part, decoded; raw: the message as received).
 export function readMails(sink) {
     const out = [];
     for (const sub of ['new', 'cur']) {
@@ -72,10 +73,21 @@ export function readMails(sink) {
             if (/Content-Transfer-Encoding:\s*base64/i.test(head)) {
                 body = Buffer.from(body.replace(/\s+/g, ''), 'base64').toString('utf8');
             }
-            out.push({ to: header('To'), subject: header('Subject'), text: body });
+            out.push({ to: header('To'), subject: header('Subject'), text: body, raw });
         }
     }
     return out;
+}
+
+// Waits until a mail to `to` matching `re` arrives; returns that mail.
+export async function waitForMailTo(sink, to, re, ms = 15000) {
+    const until = Date.now() + ms;
+    while (Date.now() < until) {
+        const m = readMails(sink).find((x) => x.to.includes(to) && re.test(x.text));
+        if (m) return m;
+        await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`no mail to ${to} matching ${re}`);
 }
 
 // Waits until a mail to `to` matching `re` arrives; returns the first match's group 1.

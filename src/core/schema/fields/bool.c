@@ -14,8 +14,14 @@ static json_t *openapi(const struct core_field *f, bool is_input)
     return json_pack("{s:s}", "type", "boolean");
 }
 
+/* The options of this kind (PocketBase's) besides the common ones. */
+static const struct core_field_option options[] = {
+    {NULL, 0},
+};
+
 const struct core_field_kind core_field_kind_bool = {
     .name = "bool",
+    .options = options,
     .column = STORE_COLUMN_BOOL,
     .input = CORE_FIELD_INPUT_VALUE,
     .filter = CORE_FIELD_FILTER_COLUMN,

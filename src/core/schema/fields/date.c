@@ -102,6 +102,27 @@ static void parse_options(struct core_field *f, json_t *in)
     f->min = f->max = 0;
 }
 
+/* min and max must be dates (PocketBase reads them as such): each is kept
+ * in the one form values are compared in, or refused naming it. */
+static void check_options(struct core_field *f, const struct core_field_check *ctx,
+                          struct core_problem *p)
+{
+    char **bounds[2] = {&f->min_date, &f->max_date};
+    static const char *const keys[2] = {"min", "max"};
+    for (int i = 0; i < 2; i++) {
+        char out[32];
+        if (!*bounds[i] || !(*bounds[i])[0])
+            continue;
+        if (normalize(*bounds[i], out)) {
+            xfree(*bounds[i]);
+            *bounds[i] = xstrdup(out);
+        } else if (ctx->schema) {
+            core_fields_option_error(p, ctx, keys[i], "validation_invalid_date",
+                                     "Must be a valid date.", NULL);
+        }
+    }
+}
+
 static void write_options(struct jsonw *w, const struct core_field *f)
 {
     jsonw_key_cstr(w, "min");
@@ -142,13 +163,22 @@ json_t *core_fields_date_schema(const struct core_field *f, bool is_input)
                      "^$|" DATE_PATTERN);
 }
 
+/* The options of this kind (PocketBase's) besides the common ones. */
+static const struct core_field_option options[] = {
+    {"min", CORE_FIELD_OPTION_STRING},
+    {"max", CORE_FIELD_OPTION_STRING},
+    {NULL, 0},
+};
+
 const struct core_field_kind core_field_kind_date = {
     .name = "date",
+    .options = options,
     .column = STORE_COLUMN_TEXT,
     .input = CORE_FIELD_INPUT_VALUE,
     .filter = CORE_FIELD_FILTER_COLUMN,
     .parse = parse_options,
     .write = write_options,
+    .check = check_options,
     .coerce = coerce,
     .validate = validate,
     .openapi = core_fields_date_schema,

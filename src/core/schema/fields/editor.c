@@ -7,6 +7,8 @@ static void write_options(struct jsonw *w, const struct core_field *f)
 {
     jsonw_key_cstr(w, "maxSize");
     jsonw_int(w, f->max_size);
+    jsonw_key_cstr(w, "convertURLs");
+    jsonw_bool(w, f->convert_urls);
 }
 
 static void validate(const struct core_field *f, json_t *v, const struct core_field_value_ctx *ctx,
@@ -25,8 +27,16 @@ static json_t *openapi(const struct core_field *f, bool is_input)
     return core_fields_string_schema(f, false);
 }
 
+/* The options of this kind (PocketBase's) besides the common ones. */
+static const struct core_field_option options[] = {
+    {"maxSize", CORE_FIELD_OPTION_INT},
+    {"convertURLs", CORE_FIELD_OPTION_BOOL},
+    {NULL, 0},
+};
+
 const struct core_field_kind core_field_kind_editor = {
     .name = "editor",
+    .options = options,
     .column = STORE_COLUMN_TEXT,
     .input = CORE_FIELD_INPUT_VALUE,
     .filter = CORE_FIELD_FILTER_COLUMN,

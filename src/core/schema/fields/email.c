@@ -25,8 +25,16 @@ static json_t *openapi(const struct core_field *f, bool is_input)
     return json_pack("{s:s,s:s}", "type", "string", "format", "email");
 }
 
+/* The options of this kind (PocketBase's) besides the common ones. */
+static const struct core_field_option options[] = {
+    {"exceptDomains", CORE_FIELD_OPTION_STRINGS},
+    {"onlyDomains", CORE_FIELD_OPTION_STRINGS},
+    {NULL, 0},
+};
+
 const struct core_field_kind core_field_kind_email = {
     .name = "email",
+    .options = options,
     .column = STORE_COLUMN_TEXT,
     .input = CORE_FIELD_INPUT_VALUE,
     .filter = CORE_FIELD_FILTER_COLUMN,

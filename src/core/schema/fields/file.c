@@ -24,8 +24,16 @@ static json_t *openapi(const struct core_field *f, bool is_input)
                      "a stored file name; its URL is /api/files/{collectionId}/{id}/{name}");
 }
 
+/* The options of this kind (PocketBase's) besides the common ones. */
+static const struct core_field_option options[] = {
+    {"maxSize", CORE_FIELD_OPTION_INT},       {"maxSelect", CORE_FIELD_OPTION_INT},
+    {"mimeTypes", CORE_FIELD_OPTION_STRINGS}, {"thumbs", CORE_FIELD_OPTION_STRINGS},
+    {"protected", CORE_FIELD_OPTION_BOOL},    {NULL, 0},
+};
+
 const struct core_field_kind core_field_kind_file = {
     .name = "file",
+    .options = options,
     .column = STORE_COLUMN_TEXT,
     .is_list = true,
     .input = CORE_FIELD_INPUT_UPLOAD,

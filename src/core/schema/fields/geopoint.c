@@ -38,8 +38,14 @@ static json_t *openapi(const struct core_field *f, bool is_input)
                      "type", "number", "minimum", -90, "maximum", 90, "required", "lon", "lat");
 }
 
+/* The options of this kind (PocketBase's) besides the common ones. */
+static const struct core_field_option options[] = {
+    {NULL, 0},
+};
+
 const struct core_field_kind core_field_kind_geopoint = {
     .name = "geoPoint",
+    .options = options,
     .column = STORE_COLUMN_JSON_POINT,
     .input = CORE_FIELD_INPUT_VALUE,
     .filter = CORE_FIELD_FILTER_POINT,

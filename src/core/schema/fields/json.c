@@ -51,8 +51,15 @@ static json_t *openapi(const struct core_field *f, bool is_input)
     return json_pack("{s:s}", "description", "any JSON value");
 }
 
+/* The options of this kind (PocketBase's) besides the common ones. */
+static const struct core_field_option options[] = {
+    {"maxSize", CORE_FIELD_OPTION_INT},
+    {NULL, 0},
+};
+
 const struct core_field_kind core_field_kind_json = {
     .name = "json",
+    .options = options,
     .column = STORE_COLUMN_JSON,
     .input = CORE_FIELD_INPUT_VALUE,
     .filter = CORE_FIELD_FILTER_JSON,

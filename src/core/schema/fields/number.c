@@ -64,8 +64,17 @@ static json_t *openapi(const struct core_field *f, bool is_input)
     return s;
 }
 
+/* The options of this kind (PocketBase's) besides the common ones. */
+static const struct core_field_option options[] = {
+    {"min", CORE_FIELD_OPTION_NUMBER},
+    {"max", CORE_FIELD_OPTION_NUMBER},
+    {"onlyInt", CORE_FIELD_OPTION_BOOL},
+    {NULL, 0},
+};
+
 const struct core_field_kind core_field_kind_number = {
     .name = "number",
+    .options = options,
     .column = STORE_COLUMN_NUMBER,
     .input = CORE_FIELD_INPUT_VALUE,
     .filter = CORE_FIELD_FILTER_COLUMN,

@@ -82,8 +82,18 @@ static json_t *openapi(const struct core_field *f, bool is_input)
     return core_fields_string_schema(f, true);
 }
 
+/* The options of this kind (PocketBase's) besides the common ones. */
+static const struct core_field_option options[] = {
+    {"pattern", CORE_FIELD_OPTION_STRING},
+    {"min", CORE_FIELD_OPTION_INT},
+    {"max", CORE_FIELD_OPTION_INT},
+    {"cost", CORE_FIELD_OPTION_INT},
+    {NULL, 0},
+};
+
 const struct core_field_kind core_field_kind_password = {
     .name = "password",
+    .options = options,
     .column = STORE_COLUMN_TEXT,
     .input = CORE_FIELD_INPUT_SECRET,
     .filter = CORE_FIELD_FILTER_COLUMN,

@@ -48,8 +48,18 @@ static json_t *openapi(const struct core_field *f, bool is_input)
     return json_pack("{s:s,s:s}", "type", "string", "description", "a record id");
 }
 
+/* The options of this kind (PocketBase's) besides the common ones. */
+static const struct core_field_option options[] = {
+    {"collectionId", CORE_FIELD_OPTION_STRING},
+    {"cascadeDelete", CORE_FIELD_OPTION_BOOL},
+    {"minSelect", CORE_FIELD_OPTION_INT},
+    {"maxSelect", CORE_FIELD_OPTION_INT},
+    {NULL, 0},
+};
+
 const struct core_field_kind core_field_kind_relation = {
     .name = "relation",
+    .options = options,
     .column = STORE_COLUMN_TEXT,
     .is_list = true,
     .input = CORE_FIELD_INPUT_VALUE,

@@ -48,8 +48,16 @@ static json_t *openapi(const struct core_field *f, bool is_input)
     return json_pack("{s:s,s:o}", "type", "string", "enum", values);
 }
 
+/* The options of this kind (PocketBase's) besides the common ones. */
+static const struct core_field_option options[] = {
+    {"values", CORE_FIELD_OPTION_STRINGS},
+    {"maxSelect", CORE_FIELD_OPTION_INT},
+    {NULL, 0},
+};
+
 const struct core_field_kind core_field_kind_select = {
     .name = "select",
+    .options = options,
     .column = STORE_COLUMN_TEXT,
     .is_list = true,
     .is_enum = true,

@@ -74,8 +74,16 @@ static json_t *openapi(const struct core_field *f, bool is_input)
     return core_fields_string_schema(f, true);
 }
 
+/* The options of this kind (PocketBase's) besides the common ones. */
+static const struct core_field_option options[] = {
+    {"min", CORE_FIELD_OPTION_INT},         {"max", CORE_FIELD_OPTION_INT},
+    {"pattern", CORE_FIELD_OPTION_STRING},  {"autogeneratePattern", CORE_FIELD_OPTION_STRING},
+    {"primaryKey", CORE_FIELD_OPTION_BOOL}, {NULL, 0},
+};
+
 const struct core_field_kind core_field_kind_text = {
     .name = "text",
+    .options = options,
     .column = STORE_COLUMN_TEXT,
     .input = CORE_FIELD_INPUT_VALUE,
     .filter = CORE_FIELD_FILTER_COLUMN,

@@ -9,6 +9,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <string.h>
 
 #include "base/alloc.h"
@@ -561,6 +562,27 @@ static void test_autodate_without_triggers_sets_on_create(void **state)
     assert_false(at->on_update);
     assert_int_equal(core_collection_field(c, STR_LIT("pick"))->max_select, 1);
     core_collection_free(c);
+    /* From a client: one trigger at least, as PocketBase. */
+    struct core_schema empty = {0};
+    expect_error("{\"name\":\"posts\",\"fields\":[{\"name\":\"at\",\"type\":\"autodate\"}]}", NULL,
+                 &empty, "fields.1.onCreate", "validation_required");
+}
+
+static void test_date_bounds_are_dates(void **state)
+{
+    struct core_schema empty = {0};
+    expect_error("{\"name\":\"x\",\"fields\":[{\"name\":\"d\",\"type\":\"date\","
+                 "\"min\":\"soon\"}]}",
+                 NULL, &empty, "fields.1.min", "validation_invalid_date");
+    expect_error("{\"name\":\"x\",\"fields\":[{\"name\":\"d\",\"type\":\"date\","
+                 "\"max\":\"2024-13-01\"}]}",
+                 NULL, &empty, "fields.1.max", "validation_invalid_date");
+    struct core_collection *c = parse_ok("{\"name\":\"x\",\"fields\":[{\"name\":\"d\","
+                                         "\"type\":\"date\",\"min\":\"2024-06-01T10:00:00Z\"}]}",
+                                         NULL, &empty);
+    assert_string_equal(core_collection_field(c, STR_LIT("d"))->min_date,
+                        "2024-06-01 10:00:00.000Z");
+    core_collection_free(c);
 }
 
 static void test_out_of_range_otp_options_keep_the_defaults(void **state)
@@ -680,9 +702,8 @@ static void test_field_option_errors(void **state)
 /* Options of the wrong JSON type are read as unset, never as some value:
  * a client's "min":"5" is no minimum, a list keeps only its strings, and a
  * date field's numeric bounds are no bounds. */
-static void test_options_of_the_wrong_json_type_are_unset(void **state)
+static void test_stored_options_of_the_wrong_json_type_are_unset(void **state)
 {
-    struct core_schema empty = {0};
     struct core_collection *c =
         parse_ok("{\"name\":\"x\",\"fields\":["
                  "{\"name\":\"t\",\"type\":\"text\",\"min\":\"5\",\"max\":[],\"pattern\":7,"
@@ -693,7 +714,7 @@ static void test_options_of_the_wrong_json_type_are_unset(void **state)
                  "{\"name\":\"e\",\"type\":\"email\",\"onlyDomains\":[1,null,\"x.com\"],"
                  "\"exceptDomains\":\"y.com\"},"
                  "{\"name\":\"a\",\"type\":\"autodate\",\"onCreate\":\"true\"}]}",
-                 NULL, &empty);
+                 NULL, NULL);
     const struct core_field *t = core_collection_field(c, STR_LIT("t"));
     assert_false(t->has_min);
     assert_false(t->has_max);
@@ -715,6 +736,66 @@ static void test_options_of_the_wrong_json_type_are_unset(void **state)
     assert_true(a->on_create); /* neither trigger set: onCreate */
     assert_false(a->on_update);
     core_collection_free(c);
+}
+
+/* From a client the same options are refused, each at its own path: read
+ * leniently they would be accepted and dropped. */
+static void test_client_options_of_the_wrong_json_type_are_refused(void **state)
+{
+    struct core_schema empty = {0};
+    struct core_collection *c;
+    struct core_problem p;
+    assert_int_equal(
+        parse("{\"name\":\"x\",\"fields\":["
+              "{\"name\":\"t\",\"type\":\"text\",\"min\":\"5\",\"max\":2.5,\"pattern\":7,"
+              "\"primaryKey\":\"yes\",\"help\":3},"
+              "{\"name\":\"d\",\"type\":\"date\",\"min\":5,\"max\":{}},"
+              "{\"name\":\"s\",\"type\":\"select\",\"values\":[1,\"a\",null],"
+              "\"maxSelect\":\"9\",\"required\":1},"
+              "{\"name\":\"e\",\"type\":\"email\",\"onlyDomains\":[1,null,\"x.com\"],"
+              "\"exceptDomains\":\"y.com\",\"hidden\":\"no\"},"
+              "{\"name\":\"a\",\"type\":\"autodate\",\"onCreate\":\"true\"},"
+              "{\"name\":\"n\",\"type\":\"number\",\"min\":null,\"max\":\"1\",\"onlyInt\":0},"
+              "{\"name\":\"ed\",\"type\":\"editor\",\"convertURLs\":\"y\",\"maxSize\":1.5}]}",
+              NULL, &empty, &c, &p),
+        RC_INVALID);
+    static const char *const paths[] = {
+        "fields.1.min",        "fields.1.max",         "fields.1.pattern",
+        "fields.1.primaryKey", "fields.1.help",        "fields.2.min",
+        "fields.2.max",        "fields.3.values",      "fields.3.maxSelect",
+        "fields.3.required",   "fields.4.onlyDomains", "fields.4.exceptDomains",
+        "fields.4.hidden",     "fields.5.onCreate",    "fields.6.max",
+        "fields.6.onlyInt",    "fields.7.convertURLs", "fields.7.maxSize",
+    };
+    for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
+        assert_error_code(&p, paths[i], "validation_invalid_value");
+    assert_null(error_at(&p, "fields.6.min")); /* null: unset; positions count the id field the
+                                                   collection gets first */
+    core_problem_cleanup(&p);
+}
+
+static void test_help_and_convert_urls_are_kept(void **state)
+{
+    struct core_schema empty = {0};
+    struct core_collection *c =
+        parse_ok("{\"name\":\"x\",\"fields\":[{\"name\":\"t\",\"type\":\"text\",\"help\":\"Your "
+                 "name\"},{\"name\":\"ed\",\"type\":\"editor\",\"convertURLs\":true}]}",
+                 NULL, &empty);
+    json_t *j = write_json(c, false);
+    assert_string_equal(json_string_value(json_object_get(field_json(j, "t"), "help")),
+                        "Your name");
+    assert_true(json_is_true(json_object_get(field_json(j, "ed"), "convertURLs")));
+    assert_string_equal(json_string_value(json_object_get(field_json(j, "id"), "help")), "");
+    json_decref(j);
+    core_collection_free(c);
+    char big[400];
+    memset(big, 'h', 301);
+    big[301] = '\0';
+    char text[512];
+    snprintf(text, sizeof(text),
+             "{\"name\":\"x\",\"fields\":[{\"name\":\"t\",\"type\":\"text\",\"help\":\"%s\"}]}",
+             big);
+    expect_error(text, NULL, &empty, "fields.1.help", "validation_length_out_of_range");
 }
 
 static void test_relation_target_must_exist_and_is_stored_by_id(void **state)
@@ -813,6 +894,126 @@ static void test_identity_fields_must_exist_and_be_unique(void **state)
     core_collection_free(c);
 }
 
+/* ---- mail templates ------------------------------------------------------ */
+
+static void test_auth_collections_get_the_default_templates(void **state)
+{
+    struct core_collection *c = parse_ok("{\"name\":\"m\",\"type\":\"auth\"}", NULL, NULL);
+    json_t *j = write_json(c, false);
+    static const char *const keys[] = {"verificationTemplate", "resetPasswordTemplate",
+                                       "confirmEmailChangeTemplate"};
+    static const char *const routes[] = {"/_/#/auth/confirm-verification/{TOKEN}",
+                                         "/_/#/auth/confirm-password-reset/{TOKEN}",
+                                         "/_/#/auth/confirm-email-change/{TOKEN}"};
+    for (size_t i = 0; i < 3; i++) {
+        json_t *t = json_object_get(j, keys[i]);
+        assert_non_null(strstr(json_string_value(json_object_get(t, "subject")), "{APP_NAME}"));
+        const char *body = json_string_value(json_object_get(t, "body"));
+        assert_non_null(strstr(body, "{APP_URL}"));
+        assert_non_null(strstr(body, routes[i]));
+    }
+    json_t *otp = json_object_get(json_object_get(j, "otp"), "emailTemplate");
+    assert_non_null(strstr(json_string_value(json_object_get(otp, "body")), "{OTP}"));
+    assert_non_null(strstr(c->auth_alert.email.body, "{ALERT_INFO}"));
+    json_decref(j);
+    core_collection_free(c);
+    /* Base collections have none in their JSON. */
+    c = parse_ok("{\"name\":\"b\"}", NULL, NULL);
+    j = write_json(c, false);
+    assert_null(json_object_get(j, "verificationTemplate"));
+    json_decref(j);
+    core_collection_free(c);
+}
+
+static void test_templates_are_parsed_kept_and_updated_part_by_part(void **state)
+{
+    struct core_schema empty = {0};
+    struct core_collection *c =
+        parse_ok("{\"name\":\"m\",\"type\":\"auth\",\"verificationTemplate\":{\"subject\":"
+                 "\"Hi {RECORD:name}\",\"body\":\"<b>{TOKEN}</b>\"},\"otp\":{\"emailTemplate\":"
+                 "{\"subject\":\"Code\",\"body\":\"{OTP}\"}}}",
+                 NULL, &empty);
+    assert_string_equal(c->mail[CORE_MAIL_VERIFICATION].subject, "Hi {RECORD:name}");
+    assert_string_equal(c->mail[CORE_MAIL_VERIFICATION].body, "<b>{TOKEN}</b>");
+    assert_string_equal(c->mail[CORE_MAIL_OTP].body, "{OTP}");
+    /* An update sending only the body keeps the subject; others stay. */
+    struct core_collection *u = parse_ok(
+        "{\"verificationTemplate\":{\"body\":\"new\"},\"otp\":{\"enabled\":true}}", c, &empty);
+    assert_string_equal(u->mail[CORE_MAIL_VERIFICATION].subject, "Hi {RECORD:name}");
+    assert_string_equal(u->mail[CORE_MAIL_VERIFICATION].body, "new");
+    assert_string_equal(u->mail[CORE_MAIL_OTP].subject, "Code");
+    /* Stored and loaded back. */
+    char *stored = write_text(u, true);
+    struct core_collection *back = parse_ok(stored, NULL, NULL);
+    assert_string_equal(back->mail[CORE_MAIL_VERIFICATION].body, "new");
+    assert_string_equal(back->mail[CORE_MAIL_OTP].body, "{OTP}");
+    xfree(stored);
+    core_collection_free(back);
+    core_collection_free(u);
+    core_collection_free(c);
+}
+
+static void test_template_errors_name_the_part(void **state)
+{
+    struct core_schema empty = {0};
+    expect_error("{\"name\":\"m\",\"type\":\"auth\",\"verificationTemplate\":{\"subject\":\"\"}}",
+                 NULL, &empty, "verificationTemplate.subject", "validation_required");
+    expect_error("{\"name\":\"m\",\"type\":\"auth\",\"resetPasswordTemplate\":{\"subject\":"
+                 "\"a\\r\\nBcc: x@y.z\"}}",
+                 NULL, &empty, "resetPasswordTemplate.subject", "validation_invalid_value");
+    expect_error("{\"name\":\"m\",\"type\":\"auth\",\"confirmEmailChangeTemplate\":{\"body\":5}}",
+                 NULL, &empty, "confirmEmailChangeTemplate.body", "validation_invalid_value");
+    expect_error("{\"name\":\"m\",\"type\":\"auth\",\"confirmEmailChangeTemplate\":\"x\"}", NULL,
+                 &empty, "confirmEmailChangeTemplate", "validation_invalid_value");
+    expect_error("{\"name\":\"m\",\"type\":\"auth\",\"otp\":{\"emailTemplate\":{\"body\":\"\"}}}",
+                 NULL, &empty, "otp.emailTemplate.body", "validation_required");
+    size_t n = CORE_MAIL_BODY_MAX + 64;
+    char *big = xmalloc(n);
+    int w =
+        snprintf(big, n, "{\"name\":\"m\",\"type\":\"auth\",\"verificationTemplate\":{\"body\":\"");
+    memset(big + w, 'x', CORE_MAIL_BODY_MAX + 1);
+    memcpy(big + w + CORE_MAIL_BODY_MAX + 1, "\"}}", 4);
+    expect_error(big, NULL, &empty, "verificationTemplate.body", "validation_length_too_long");
+    xfree(big);
+}
+
+static void test_stored_bad_template_loads_as_the_default(void **state)
+{
+    struct core_collection *c = parse_ok(
+        "{\"name\":\"m\",\"type\":\"auth\",\"verificationTemplate\":{\"subject\":\"a\\nb\","
+        "\"body\":7}}",
+        NULL, NULL);
+    assert_string_equal(c->mail[CORE_MAIL_VERIFICATION].subject, "Verify your {APP_NAME} email");
+    assert_non_null(strstr(c->mail[CORE_MAIL_VERIFICATION].body, "confirm-verification"));
+    core_collection_free(c);
+}
+
+static void test_client_auth_options_out_of_range_are_refused(void **state)
+{
+    struct core_schema empty = {0};
+    expect_error("{\"name\":\"m\",\"type\":\"auth\",\"otp\":{\"duration\":5}}", NULL, &empty,
+                 "otp.duration", "validation_invalid_value");
+    expect_error("{\"name\":\"m\",\"type\":\"auth\",\"otp\":{\"length\":3}}", NULL, &empty,
+                 "otp.length", "validation_invalid_value");
+    expect_error("{\"name\":\"m\",\"type\":\"auth\",\"otp\":{\"enabled\":\"yes\"}}", NULL, &empty,
+                 "otp.enabled", "validation_invalid_value");
+    expect_error("{\"name\":\"m\",\"type\":\"auth\",\"otp\":[]}", NULL, &empty, "otp",
+                 "validation_invalid_value");
+    expect_error("{\"name\":\"m\",\"type\":\"auth\",\"passwordAuth\":{\"enabled\":1}}", NULL,
+                 &empty, "passwordAuth.enabled", "validation_invalid_value");
+    expect_error("{\"name\":\"m\",\"type\":\"auth\",\"passwordAuth\":{\"identityFields\":[]}}",
+                 NULL, &empty, "passwordAuth.identityFields", "validation_required");
+    expect_error("{\"name\":\"m\",\"type\":\"auth\",\"passwordAuth\":{\"identityFields\":[1]}}",
+                 NULL, &empty, "passwordAuth.identityFields", "validation_invalid_value");
+    /* Off, no identity field is needed. */
+    struct core_collection *c =
+        parse_ok("{\"name\":\"m\",\"type\":\"auth\",\"passwordAuth\":{\"enabled\":false,"
+                 "\"identityFields\":[]}}",
+                 NULL, &empty);
+    assert_int_equal(c->identity_field_count, 0);
+    core_collection_free(c);
+}
+
 static void test_type_names(void **state)
 {
     assert_string_equal(core_collection_type_name(CORE_COLLECTION_AUTH), "auth");
@@ -841,6 +1042,7 @@ int main(void)
         cmocka_unit_test(test_update_without_fields_keeps_fields_and_unsent_rules),
         cmocka_unit_test(test_update_fields_replace_the_list_but_keep_system_fields),
         cmocka_unit_test(test_autodate_without_triggers_sets_on_create),
+        cmocka_unit_test(test_date_bounds_are_dates),
         cmocka_unit_test(test_out_of_range_otp_options_keep_the_defaults),
         cmocka_unit_test(test_non_object_is_refused_with_a_message),
         cmocka_unit_test(test_collection_name_errors),
@@ -850,12 +1052,19 @@ int main(void)
         cmocka_unit_test(test_field_errors_carry_their_index),
         cmocka_unit_test(test_reserved_and_duplicated_field_names),
         cmocka_unit_test(test_field_option_errors),
-        cmocka_unit_test(test_options_of_the_wrong_json_type_are_unset),
+        cmocka_unit_test(test_stored_options_of_the_wrong_json_type_are_unset),
+        cmocka_unit_test(test_client_options_of_the_wrong_json_type_are_refused),
+        cmocka_unit_test(test_help_and_convert_urls_are_kept),
         cmocka_unit_test(test_relation_target_must_exist_and_is_stored_by_id),
         cmocka_unit_test(test_password_field_option_errors),
         cmocka_unit_test(test_field_type_cannot_change_in_place),
         cmocka_unit_test(test_token_option_errors),
         cmocka_unit_test(test_identity_fields_must_exist_and_be_unique),
+        cmocka_unit_test(test_auth_collections_get_the_default_templates),
+        cmocka_unit_test(test_templates_are_parsed_kept_and_updated_part_by_part),
+        cmocka_unit_test(test_template_errors_name_the_part),
+        cmocka_unit_test(test_stored_bad_template_loads_as_the_default),
+        cmocka_unit_test(test_client_auth_options_out_of_range_are_refused),
         cmocka_unit_test(test_type_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
