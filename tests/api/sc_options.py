@@ -78,9 +78,6 @@ PB_FIELD_OPTIONS = {
 # At merge: write the check, move the entry into WALK, drop it from here
 # (mfa and authAlert came with the mfa branch and are walked).
 OTHER_BRANCHES = {
-    "oauth2.enabled": "oidc",
-    "oauth2.mappedFields": "oidc",
-    "oauth2.providers": "oidc",
     "viewQuery": "views",
 }
 
@@ -425,6 +422,53 @@ def c_otp_template(ctx):
     want(subject == "Code for Zed", "subject %r" % subject)
     refused(ctx, {"type": "auth", "otp": {"emailTemplate": {"subject": ""}}},
             "otp.emailTemplate.subject")
+
+
+_GOOGLE = {"name": "google", "clientId": "cid-walk", "clientSecret": "secret-walk"}
+
+
+def _oauth2_methods(ctx, c):
+    r = call(ctx, "GET", "/api/collections/%s/auth-methods" % c["name"])
+    expect(r, 200, "auth-methods")
+    return r.json["oauth2"]
+
+
+def c_oauth2_enabled(ctx):
+    """The providers show in auth-methods only while oauth2 is enabled (the
+    code flow itself: tests/e2e/oauth2.test.mjs, oidc.test.mjs)."""
+    c = auth_coll(ctx, {"oauth2": {"enabled": True, "providers": [_GOOGLE]}})
+    m = _oauth2_methods(ctx, c)
+    want(m["enabled"] and [p["name"] for p in m["providers"]] == ["google"],
+         "enabled: %s" % short(m, 200))
+    r = call(ctx, "PATCH", "/api/collections/" + c["id"], auth="su",
+             body={"oauth2": {"enabled": False}})
+    expect(r, 200, "disable oauth2")
+    m = _oauth2_methods(ctx, c)
+    want(not m["enabled"] and not m["providers"], "disabled: %s" % short(m, 200))
+    refused(ctx, {"type": "auth", "oauth2": {"enabled": "yes"}}, "oauth2.enabled")
+
+
+def c_oauth2_providers(ctx):
+    """A provider's client id goes into its authURL; its secret is never shown."""
+    c = auth_coll(ctx, {"oauth2": {"enabled": True, "providers": [_GOOGLE]}})
+    m = _oauth2_methods(ctx, c)
+    want("client_id=cid-walk" in m["providers"][0]["authURL"], "authURL: %s" % short(m, 300))
+    r = call(ctx, "GET", "/api/collections/" + c["id"], auth="su")
+    want(b"secret-walk" not in r.body, "the client secret is answered")
+    refused(ctx, {"type": "auth", "oauth2": {"enabled": True, "providers": [
+        {"name": "nope", "clientId": "a", "clientSecret": "b"}]}}, "oauth2.providers.0.name")
+
+
+def c_oauth2_mapped(ctx):
+    """mappedFields name fields of the collection (the mapping in use:
+    tests/e2e/oauth2.test.mjs); a missing one is refused."""
+    c = auth_coll(ctx, {"oauth2": {"enabled": True, "providers": [_GOOGLE],
+                                   "mappedFields": {"name": "nick"}},
+                        "fields": [{"name": "nick", "type": "text"}]})
+    r = call(ctx, "GET", "/api/collections/" + c["id"], auth="su")
+    want(r.json["oauth2"]["mappedFields"]["name"] == "nick", "kept: %s" % short(r.json, 200))
+    refused(ctx, {"type": "auth", "oauth2": {"enabled": True, "mappedFields": {"name": "nosuch"}}},
+            "oauth2.mappedFields.name")
 
 
 def _token_exp(tok):
@@ -1068,6 +1112,9 @@ _c("fileToken.secret", "enforced", c_file_token("secret"))
 _c("mfa.enabled", "enforced", c_mfa_enabled)
 _c("mfa.duration", "enforced", c_mfa_duration)
 _c("mfa.rule", "enforced", c_mfa_rule)
+_c("oauth2.enabled", "enforced", c_oauth2_enabled)
+_c("oauth2.providers", "enforced", c_oauth2_providers)
+_c("oauth2.mappedFields", "enforced", c_oauth2_mapped)
 _c("authAlert.enabled", "enforced", c_alert_enabled)
 _c("authAlert.emailTemplate", "enforced", c_alert_template)
 _c("verificationTemplate", "enforced", c_template("verificationTemplate", "verificationToken"))
