@@ -9,6 +9,7 @@
 #include "base/log.h"
 #include "core/schema/collection_ddl.h"
 #include "core/schema/collection_json.h"
+#include "core/schema/view.h"
 #include "core/record/record.h"
 #include "core/files/files.h"
 #include "store/sql.h"
@@ -198,6 +199,175 @@ static json_t *dropped_files(struct store_conn *db, const struct core_collection
     return out;
 }
 
+/* ---- view collections' SQL views ------------------------------------------
+ *
+ * A table rebuild (collection_ddl.c) drops the old table and renames the new
+ * one, and SQLite refuses that rename while any view reads a table that is
+ * gone ("error in view v"); a dropped or renamed table leaves its views
+ * unusable. So a change to a collection first drops the views of the view
+ * collections that read it (core_view_reads: through other views too) and,
+ * once its tables are in place, makes them again as PocketBase resaves
+ * them: fields inferred afresh (a source's field options may have changed),
+ * rules compiled again. A view the change breaks fails the whole change,
+ * naming the view. An import makes them again only at its end, when all of
+ * its collections are in place. */
+
+struct pending_views {
+    char **ids; /* view collections whose views are dropped, to make again */
+    size_t count;
+};
+
+static bool pending_has(const struct pending_views *pv, const char *id)
+{
+    for (size_t i = 0; i < pv->count; i++) {
+        if (strcmp(pv->ids[i], id) == 0)
+            return true;
+    }
+    return false;
+}
+
+static void pending_add(struct pending_views *pv, const char *id)
+{
+    if (pending_has(pv, id))
+        return;
+    pv->ids = xrealloc(pv->ids, (pv->count + 1) * sizeof(char *));
+    pv->ids[pv->count++] = xstrdup(id);
+}
+
+static void pending_remove(struct pending_views *pv, const char *id)
+{
+    for (size_t i = 0; i < pv->count; i++) {
+        if (strcmp(pv->ids[i], id) == 0) {
+            xfree(pv->ids[i]);
+            pv->ids[i] = pv->ids[--pv->count];
+            return;
+        }
+    }
+}
+
+static void pending_cleanup(struct pending_views *pv)
+{
+    for (size_t i = 0; i < pv->count; i++)
+        xfree(pv->ids[i]);
+    xfree(pv->ids);
+    pv->ids = NULL;
+    pv->count = 0;
+}
+
+/* Drops the views of cur's view collections (but skip_id's) that read
+ * table, and adds them to pv. */
+static enum rc drop_readers(struct store_conn *db, const struct core_schema *cur, const char *table,
+                            const char *skip_id, struct pending_views *pv)
+{
+    for (size_t i = 0; i < cur->count; i++) {
+        const struct core_collection *x = cur->items[i];
+        if (x->type != CORE_COLLECTION_VIEW || strcmp(x->id, skip_id) == 0 ||
+            pending_has(pv, x->id))
+            continue;
+        bool reads = false;
+        enum rc rc = core_view_reads(db, x, table, &reads);
+        if (!rc && reads)
+            rc = core_view_drop(db, x->name);
+        if (rc)
+            return rc;
+        if (reads)
+            pending_add(pv, x->id);
+    }
+    return RC_OK;
+}
+
+/* The first field error's message of p, else its message. */
+static const char *first_reason(const struct core_problem *p)
+{
+    const char *key;
+    json_t *v;
+    json_object_foreach(p->data, key, v)
+    {
+        const char *m = json_string_value(json_object_get(v, "message"));
+        if (m)
+            return strncmp(m, "Invalid query - ", 16) == 0 ? m + 16 : m;
+    }
+    return p->message[0] ? p->message : "invalid";
+}
+
+static enum rc upsert(struct store_conn *db, struct core_schema **cur, bool owns_cur, json_t *in,
+                      const struct core_collection *old, struct core_problem *p, char **id_out,
+                      json_t *dropped, struct pending_views *pending, bool is_refresh);
+
+/* Makes the views of pv again (emptying it) against *cur, which it
+ * advances (*cur is the caller's: owned). Views that read other pending
+ * views wait for them: passes go on while one succeeds. A view that cannot
+ * be made fails with p naming it. */
+static enum rc remake_views(struct store_conn *db, struct core_schema **cur,
+                            struct pending_views *pv, struct core_problem *p, json_t *dropped)
+{
+    enum rc rc = RC_OK;
+    char failed[512] = "";
+    while (pv->count && !rc) {
+        bool progress = false;
+        failed[0] = '\0'; /* the first failure of the last pass is the answer */
+        struct pending_views pass = {0};
+        for (size_t i = 0; i < pv->count; i++)
+            pending_add(&pass, pv->ids[i]);
+        for (size_t i = 0; i < pass.count && !rc; i++) {
+            const struct core_collection *v =
+                core_schema_find_exact(*cur, str_from_cstr(pass.ids[i]));
+            if (!v || !pending_has(pv, pass.ids[i])) {
+                pending_remove(pv, pass.ids[i]); /* deleted, or made meanwhile */
+                progress = true;
+                continue;
+            }
+            char name[256];
+            snprintf(name, sizeof(name), "%s", v->name);
+            struct core_problem tmp;
+            core_problem_init(&tmp);
+            char *id = NULL;
+            json_t *patch = json_object();
+            rc = upsert(db, cur, true, patch, v, &tmp, &id, dropped, pv, true);
+            json_decref(patch);
+            xfree(id);
+            if (rc == RC_INVALID && !failed[0]) {
+                snprintf(failed, sizeof(failed),
+                         "The view collection \"%.100s\" would break: %.300s", name,
+                         first_reason(&tmp));
+            }
+            if (rc == RC_INVALID) {
+                rc = RC_OK; /* it may read a view still pending: tried again next pass */
+            } else if (!rc) {
+                pending_remove(pv, pass.ids[i]);
+                progress = true;
+            }
+            core_problem_cleanup(&tmp);
+        }
+        pending_cleanup(&pass);
+        if (!rc && !progress) {
+            core_problem_message(p, failed);
+            rc = RC_INVALID;
+        }
+    }
+    pending_cleanup(pv);
+    return rc;
+}
+
+/* Whether a resaved view's definition is what it was (then it keeps its
+ * "updated" time: nothing about it changed). */
+static bool same_definition(const struct core_collection *a, const struct core_collection *b)
+{
+    struct buf x, y;
+    buf_init(&x, 1 << 22);
+    buf_init(&y, 1 << 22);
+    struct jsonw wx, wy;
+    jsonw_init(&wx, &x);
+    jsonw_init(&wy, &y);
+    core_collection_write_json(&wx, a, false);
+    core_collection_write_json(&wy, b, false);
+    bool same = !jsonw_finish(&wx) && !jsonw_finish(&wy) && x.len == y.len &&
+                memcmp(x.data, y.data, x.len) == 0;
+    buf_cleanup(&x);
+    buf_cleanup(&y);
+    return same;
+}
+
 /* Validates and applies one create or update against *cur (which it
  * advances). An update that drops file fields lists their files in dropped
  * (an object: collection id -> the pairs of dropped_files()). */
@@ -227,14 +397,27 @@ static enum rc check_internal_name(struct store_conn *db, const struct core_coll
     return RC_INVALID;
 }
 
+/* pending: where the views this change drops wait (an import's list, made
+ * again at its end), or NULL to make them again before returning.
+ * is_refresh: a view resaved after a change of what it reads. */
 static enum rc upsert(struct store_conn *db, struct core_schema **cur, bool owns_cur, json_t *in,
                       const struct core_collection *old, struct core_problem *p, char **id_out,
-                      json_t *dropped)
+                      json_t *dropped, struct pending_views *pending, bool is_refresh)
 {
     char now[32];
     core_now(now);
     struct core_collection *c = NULL;
     enum rc rc = core_collection_from_json(in, old, *cur, now, &c, p);
+    if (!rc && c->type == CORE_COLLECTION_VIEW)
+        rc = core_view_infer(db, *cur, c, p);
+    if (!rc && is_refresh && old) {
+        xfree(c->updated);
+        c->updated = xstrdup(old->updated ? old->updated : "");
+        if (!same_definition(old, c)) {
+            xfree(c->updated);
+            c->updated = xstrdup(now);
+        }
+    }
     if (!rc)
         rc = check_internal_name(db, c, old, p);
     if (!rc)
@@ -257,21 +440,31 @@ static enum rc upsert(struct store_conn *db, struct core_schema **cur, bool owns
         if (pairs)
             json_object_set_new(dropped, old->id, pairs);
     }
-    if (!rc)
+    struct pending_views local = {0};
+    struct pending_views *pv = pending ? pending : &local;
+    if (!rc && old)
+        rc = drop_readers(db, *cur, old->name, old->id, pv);
+    if (!rc && c->type == CORE_COLLECTION_VIEW)
+        rc = core_ddl_view(db, old, c, p);
+    else if (!rc)
         rc = old ? core_ddl_update(db, old, c) : core_ddl_create(db, c);
     if (rc) {
+        pending_cleanup(&local);
         core_collection_free(c);
         return rc;
     }
+    pending_remove(pv, c->id);
     xfree(*id_out);
     *id_out = xstrdup(c->id);
     struct core_schema *next = next_schema(*cur, NULL, c);
-    if (!next)
+    if (!next) {
+        pending_cleanup(&local);
         return RC_NOMEM; /* the savepoint goes back: the DDL with it */
+    }
     if (owns_cur)
         core_schema_free(*cur);
     *cur = next;
-    return RC_OK;
+    return pending ? RC_OK : remake_views(db, cur, &local, p, dropped);
 }
 
 static bool is_referenced(const struct core_schema *s, const struct core_collection *c)
@@ -280,6 +473,8 @@ static bool is_referenced(const struct core_schema *s, const struct core_collect
         const struct core_collection *x = s->items[i];
         if (x == c)
             continue;
+        if (x->type == CORE_COLLECTION_VIEW)
+            continue; /* views that read c are made again, or fail the change */
         for (size_t k = 0; k < x->field_count; k++) {
             if (x->fields[k].type == CORE_FIELD_RELATION &&
                 strcmp(x->fields[k].collection_id, c->id) == 0)
@@ -318,8 +513,10 @@ static enum rc delete_auth_refs_of(struct store_conn *db, const struct core_coll
     return rc;
 }
 
+/* pending: as upsert's. */
 static enum rc remove_collection(struct store_conn *db, struct core_schema **cur, bool owns_cur,
-                                 const struct core_collection *old, struct core_problem *p)
+                                 const struct core_collection *old, struct core_problem *p,
+                                 struct pending_views *pending, json_t *dropped)
 {
     if (old->is_system) {
         core_problem_message(p, "System collections cannot be deleted.");
@@ -329,18 +526,27 @@ static enum rc remove_collection(struct store_conn *db, struct core_schema **cur
         core_problem_message(p, "The collection is referenced by another collection's relation.");
         return RC_INVALID;
     }
-    enum rc rc = delete_auth_refs_of(db, old);
+    struct pending_views local = {0};
+    struct pending_views *pv = pending ? pending : &local;
+    enum rc rc = drop_readers(db, *cur, old->name, old->id, pv);
+    if (!rc)
+        rc = delete_auth_refs_of(db, old);
     if (!rc)
         rc = core_ddl_drop(db, old);
-    if (rc)
+    if (rc) {
+        pending_cleanup(&local);
         return rc;
+    }
+    pending_remove(pv, old->id);
     struct core_schema *next = next_schema(*cur, old->id, NULL);
-    if (!next)
+    if (!next) {
+        pending_cleanup(&local);
         return RC_NOMEM;
+    }
     if (owns_cur)
         core_schema_free(*cur);
     *cur = next;
-    return RC_OK;
+    return pending ? RC_OK : remake_views(db, cur, &local, p, dropped);
 }
 
 static enum rc truncate_collection(struct store_conn *db, const struct core_collection *c,
@@ -374,6 +580,74 @@ static const struct core_collection *named_by(const struct core_schema *s, json_
     return !old && name ? core_schema_find(s, str_from_cstr(name)) : old;
 }
 
+static bool is_view_def(json_t *def, const struct core_collection *old)
+{
+    const char *type = json_string_value(json_object_get(def, "type"));
+    return type ? strcmp(type, "view") == 0 : old && old->type == CORE_COLLECTION_VIEW;
+}
+
+/* Imports the views of list (PocketBase imports views last: their queries
+ * read the other collections). A view may read another view of the same
+ * import listed after it, so passes go on while one succeeds; the problem
+ * of the first failure of the last pass is the answer. */
+static enum rc import_views(struct store_conn *db, struct core_schema **cur, bool *owns,
+                            json_t *list, struct core_problem *p, json_t *dropped,
+                            struct pending_views *pv)
+{
+    size_t n = json_array_size(list);
+    bool *done = xcalloc(n ? n : 1, sizeof(bool));
+    size_t left = 0;
+    for (size_t i = 0; i < n; i++) {
+        json_t *item = json_array_get(list, i);
+        done[i] = !is_view_def(item, named_by(*cur, item));
+        left += !done[i];
+    }
+    enum rc rc = RC_OK;
+    char *id = NULL;
+    struct core_problem last;
+    core_problem_init(&last);
+    while (left && !rc) {
+        bool progress = false;
+        core_problem_cleanup(&last); /* the first failure of the last pass is the answer */
+        core_problem_init(&last);
+        bool has_failed = false;
+        for (size_t i = 0; i < n && !rc; i++) {
+            if (done[i])
+                continue;
+            json_t *item = json_array_get(list, i);
+            struct core_problem tmp;
+            core_problem_init(&tmp);
+            struct core_schema *before = *cur;
+            rc = upsert(db, cur, *owns, item, named_by(*cur, item), &tmp, &id, dropped, pv, false);
+            if (*cur != before)
+                *owns = true;
+            if (rc == RC_INVALID) {
+                if (!has_failed) {
+                    last = tmp;
+                    core_problem_init(&tmp);
+                    has_failed = true;
+                }
+                rc = RC_OK;
+            } else if (!rc) {
+                done[i] = true;
+                left--;
+                progress = true;
+            }
+            core_problem_cleanup(&tmp);
+        }
+        if (!rc && !progress) {
+            core_problem_cleanup(p);
+            *p = last;
+            core_problem_init(&last);
+            rc = RC_INVALID;
+        }
+    }
+    core_problem_cleanup(&last);
+    xfree(id);
+    xfree(done);
+    return rc;
+}
+
 /* *owns: whether *cur is the caller's to free (it becomes true once a step
  * made a new snapshot). */
 static enum rc import(struct store_conn *db, struct core_schema **cur, bool *owns, json_t *body,
@@ -390,14 +664,23 @@ static enum rc import(struct store_conn *db, struct core_schema **cur, bool *own
     char *id = NULL;
     size_t i;
     json_t *item;
+    struct pending_views pv = {0};
     json_array_foreach(list, i, item)
     {
-        rc = upsert(db, cur, *owns, item, named_by(*cur, item), p, &id, dropped);
+        if (is_view_def(item, named_by(*cur, item)))
+            continue;
+        struct core_schema *before = *cur;
+        rc = upsert(db, cur, *owns, item, named_by(*cur, item), p, &id, dropped, &pv, false);
+        if (*cur != before)
+            *owns = true;
         if (rc)
             break;
-        *owns = true;
     }
-    if (!rc && json_is_true(json_object_get(body, "deleteMissing"))) {
+    if (!rc)
+        rc = import_views(db, cur, owns, list, p, dropped, &pv);
+    /* deleteMissing: views first, so a source goes after the views reading it. */
+    for (int pass = 0; pass < 2 && !rc && json_is_true(json_object_get(body, "deleteMissing"));
+         pass++) {
         for (size_t k = 0; k < (*cur)->count && !rc;) {
             const struct core_collection *c = (*cur)->items[k];
             bool listed = false;
@@ -408,19 +691,23 @@ static enum rc import(struct store_conn *db, struct core_schema **cur, bool *own
                 if ((want && strcmp(want, c->id) == 0) || (name && strcasecmp(name, c->name) == 0))
                     listed = true;
             }
-            if (listed || c->is_system) {
+            if (listed || c->is_system || (c->type == CORE_COLLECTION_VIEW) != (pass == 0)) {
                 k++;
                 continue;
             }
             json_t *gone = json_string(c->id); /* c goes with the old snapshot */
-            rc = remove_collection(db, cur, *owns, c, p);
-            if (!rc) {
-                json_array_append(emptied, gone);
+            struct core_schema *before = *cur;
+            rc = remove_collection(db, cur, *owns, c, p, &pv, dropped);
+            if (*cur != before)
                 *owns = true;
-            }
+            if (!rc)
+                json_array_append(emptied, gone);
             json_decref(gone);
         }
     }
+    if (!rc)
+        rc = remake_views(db, cur, &pv, p, dropped);
+    pending_cleanup(&pv);
     xfree(id);
     if (rc && !p->message[0])
         core_problem_message(p, "Failed to import collections.");
@@ -431,8 +718,10 @@ enum rc core_schema_tx_save(struct core_schema_tx *tx, json_t *def, struct core_
                             char **id_out)
 {
     const struct core_collection *old = named_by(tx->cur, def);
-    enum rc rc = upsert(tx->db, &tx->cur, tx->owns_cur, def, old, p, id_out, tx->dropped_files);
-    if (!rc)
+    struct core_schema *before = tx->cur;
+    enum rc rc =
+        upsert(tx->db, &tx->cur, tx->owns_cur, def, old, p, id_out, tx->dropped_files, NULL, false);
+    if (tx->cur != before)
         tx->owns_cur = true;
     if (rc == RC_CONFLICT)
         rc = RC_INVALID; /* as apply() answers it */
@@ -451,11 +740,12 @@ enum rc core_schema_tx_delete(struct core_schema_tx *tx, struct str name_or_id,
         return RC_NOT_FOUND;
     }
     json_t *gone = json_string(old->id); /* old goes with the snapshot */
-    enum rc rc = remove_collection(tx->db, &tx->cur, tx->owns_cur, old, p);
-    if (!rc) {
+    struct core_schema *before = tx->cur;
+    enum rc rc = remove_collection(tx->db, &tx->cur, tx->owns_cur, old, p, NULL, tx->dropped_files);
+    if (tx->cur != before)
         tx->owns_cur = true;
+    if (!rc)
         json_array_append(tx->emptied_collections, gone);
-    }
     json_decref(gone);
     return rc;
 }
@@ -491,7 +781,8 @@ static enum rc apply(struct store_conn *db, void *ctx)
         switch (job->op) {
         case CORE_SCHEMA_CREATE:
         case CORE_SCHEMA_UPDATE:
-            rc = upsert(db, &cur, false, job->input, old, p, &job->result_id, job->dropped_files);
+            rc = upsert(db, &cur, false, job->input, old, p, &job->result_id, job->dropped_files,
+                        NULL, false);
             /* A unique index the stored rows break cannot be built: PocketBase
              * answers that as a failed save (400), not a conflict. */
             if (rc == RC_CONFLICT)
@@ -502,7 +793,7 @@ static enum rc apply(struct store_conn *db, void *ctx)
                                             : "Failed to update collection.");
             break;
         case CORE_SCHEMA_DELETE:
-            rc = remove_collection(db, &cur, false, old, p);
+            rc = remove_collection(db, &cur, false, old, p, NULL, job->dropped_files);
             if (!rc)
                 json_array_append_new(job->emptied_collections, json_string(job->target_id));
             break;

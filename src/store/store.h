@@ -154,4 +154,76 @@ int64_t store_data_version(struct store_conn *db);
  * rolls back the whole group). */
 struct budget *store_set_budget(struct store_conn *db, struct budget *b);
 
+/* ---- Queries a superuser writes (view collections) ----------------------
+ *
+ * A view collection's query is SQL text from outside, so it never reaches
+ * the engine as a statement to run before the engine's own compiler has
+ * judged it: one statement, a read-only SELECT (no PRAGMA, ATTACH, EXPLAIN,
+ * writes, nothing after it), reading only what the caller's policy lets it
+ * read. Compiling runs nothing, so it may happen on any connection, inside
+ * a transaction too (a change that creates a view's sources and the view
+ * together). */
+
+/* Why store_query_check refused a query. */
+enum store_query_fault {
+    STORE_QUERY_OK,
+    STORE_QUERY_EMPTY,       /* no statement at all */
+    STORE_QUERY_SYNTAX,      /* the engine could not compile it: detail is its message */
+    STORE_QUERY_MANY,        /* more than one statement */
+    STORE_QUERY_NOT_SELECT,  /* not a read-only SELECT: detail names what it does */
+    STORE_QUERY_READ_DENIED, /* the policy refused a read: detail is "table.column" */
+};
+
+/* One result column of a checked query. */
+struct store_query_column {
+    char *name;      /* its name in the result: the alias, else the expression's text */
+    char *table;     /* the table a plain column reference reads (through subqueries
+                        and views); NULL for an expression */
+    char *origin;    /* that table's column; NULL for an expression */
+    char *decl_type; /* that column's declared type; NULL when none */
+};
+
+struct store_query_info {
+    enum store_query_fault fault;
+    char detail[256]; /* "" when the fault has none */
+    struct store_query_column *cols;
+    size_t count;
+    char **tables; /* the tables and views it reads, each once (through views too) */
+    size_t table_count;
+    struct str sql; /* the statement without what follows it (a ';', blanks), borrowed
+                       from the text checked */
+};
+
+/* Whether a query may read column of table ("" when it reads no column in
+ * particular, as count(*) does); table is a table, a view or a table-valued
+ * function (json_each). */
+typedef bool store_may_read_fn(void *ctx, const char *table, const char *column);
+
+/* Compiles sql on db without running it and fills *info (clear it with
+ * store_query_info_cleanup, also after an error): RC_OK for one read-only
+ * SELECT whose reads may_read allows (NULL: any read); RC_INVALID with
+ * info->fault and info->detail otherwise; RC_NOMEM. sql is borrowed for as
+ * long as info->sql is used. */
+enum rc store_query_check(struct store_conn *db, struct str sql, store_may_read_fn *may_read,
+                          void *ctx, struct store_query_info *info);
+void store_query_info_cleanup(struct store_query_info *info);
+
+/* How a view presents one column of its query. */
+enum store_view_cast {
+    STORE_VIEW_AS_IS,
+    STORE_VIEW_TEXT, /* as text (a record id) */
+    STORE_VIEW_JSON, /* as JSON text: JSON text as it is, numbers and NULL as they are,
+                        any other value as a JSON string */
+};
+
+/* Creates the view name over a query store_query_check accepted on the same
+ * connection, casting column i as casts[i] says (casts NULL: all as they
+ * are), then compiles a read of it (CREATE VIEW itself resolves no name).
+ * RC_INVALID when the engine refuses either, its message in why (cap bytes,
+ * NUL-terminated); RC_IO, RC_BUSY, RC_NOMEM. */
+enum rc store_view_create(struct store_conn *db, struct str name, const struct store_query_info *q,
+                          const enum store_view_cast *casts, char *why, size_t cap);
+/* Drops the view name if there is one. */
+enum rc store_view_drop(struct store_conn *db, struct str name);
+
 #endif

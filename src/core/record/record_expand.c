@@ -231,8 +231,10 @@ static json_t *expand_node(struct core_request *r, const struct core_expand *n, 
         store_sql_addn(&q, frag.sql);
         store_sql_add(&q, ")");
     }
-    store_sql_add(&q,
-                  n->is_back ? " ORDER BY \"r\".\"rowid\" LIMIT 1000" : " ORDER BY \"je\".\"key\"");
+    /* A view has no rowid: its back-relations come in id order. */
+    store_sql_add(&q, !n->is_back                       ? " ORDER BY \"je\".\"key\""
+                      : t->type == CORE_COLLECTION_VIEW ? " ORDER BY \"r\".\"id\" LIMIT 1000"
+                                                        : " ORDER BY \"r\".\"rowid\" LIMIT 1000");
     struct store_stmt *st = NULL;
     enum rc rc = store_sql_prepare(&q, r->cw->db, &st);
     buf_cleanup(&sql);

@@ -51,6 +51,34 @@ static void free_list(char **items, size_t n)
     xfree(items);
 }
 
+static char **copy_list(char *const *items, size_t n)
+{
+    if (!n)
+        return NULL;
+    char **out = xcalloc(n, sizeof(char *));
+    for (size_t i = 0; i < n; i++)
+        out[i] = xstrdup(items[i]);
+    return out;
+}
+
+void core_field_copy(struct core_field *dst, const struct core_field *src)
+{
+    *dst = *src;
+    dst->id = xstrdup(src->id ? src->id : "");
+    dst->name = xstrdup(src->name ? src->name : "");
+    dst->help = xstrdup(src->help ? src->help : "");
+    dst->min_date = xstrdup(src->min_date ? src->min_date : "");
+    dst->max_date = xstrdup(src->max_date ? src->max_date : "");
+    dst->pattern = xstrdup(src->pattern ? src->pattern : "");
+    dst->autogenerate_pattern = xstrdup(src->autogenerate_pattern ? src->autogenerate_pattern : "");
+    dst->values = copy_list(src->values, src->value_count);
+    dst->collection_id = xstrdup(src->collection_id ? src->collection_id : "");
+    dst->mime_types = copy_list(src->mime_types, src->mime_type_count);
+    dst->thumbs = copy_list(src->thumbs, src->thumb_count);
+    dst->only_domains = copy_list(src->only_domains, src->only_domain_count);
+    dst->except_domains = copy_list(src->except_domains, src->except_domain_count);
+}
+
 void core_field_cleanup(struct core_field *f)
 {
     xfree(f->id);

@@ -164,6 +164,8 @@ struct core_schema {
 
 /* True for multiple select/relation/file fields (stored as a JSON array). */
 bool core_field_is_multi(const struct core_field *f);
+/* Makes dst a deep copy of src (free it with core_field_cleanup). */
+void core_field_copy(struct core_field *dst, const struct core_field *src);
 /* Frees what field f owns (its names, lists, options), not f itself. */
 void core_field_cleanup(struct core_field *f);
 /* Finds a collection by id (exact) or name (ASCII case-insensitive), as URL

@@ -9,6 +9,7 @@
 #include "core/schema/collection_json.h"
 #include "core/schema/field_type.h"
 #include "core/schema/index.h"
+#include "core/schema/view.h"
 #include "store/sql.h"
 
 enum rc core_ddl_check_indexes(const struct core_collection *c, struct core_problem *p)
@@ -290,9 +291,18 @@ enum rc core_ddl_update(struct store_conn *db, const struct core_collection *old
     return rc ? rc : save_meta(db, new_c);
 }
 
+enum rc core_ddl_view(struct store_conn *db, const struct core_collection *old_c,
+                      const struct core_collection *new_c, struct core_problem *p)
+{
+    enum rc rc = old_c ? core_view_drop(db, old_c->name) : RC_OK;
+    if (!rc)
+        rc = core_view_create(db, new_c, p);
+    return rc ? rc : save_meta(db, new_c);
+}
+
 enum rc core_ddl_drop(struct store_conn *db, const struct core_collection *c)
 {
-    enum rc rc = RC_OK;
+    enum rc rc = c->type == CORE_COLLECTION_VIEW ? core_view_drop(db, c->name) : RC_OK;
     if (c->type != CORE_COLLECTION_VIEW) {
         struct buf sql;
         buf_init(&sql, 4096);

@@ -22,7 +22,12 @@ enum rc core_ddl_create(struct store_conn *db, const struct core_collection *c);
 /* Moves c's table from old_c's shape to new_c's, and stores the new definition. */
 enum rc core_ddl_update(struct store_conn *db, const struct core_collection *old_c,
                         const struct core_collection *new_c);
-/* Drops c's table and its definition. */
+/* Makes view collection new_c's SQL view (schema/view.h), dropping old_c's
+ * first when it is an update, and stores the definition. RC_INVALID with p
+ * filled when the engine refuses the view. */
+enum rc core_ddl_view(struct store_conn *db, const struct core_collection *old_c,
+                      const struct core_collection *new_c, struct core_problem *p);
+/* Drops c's table (a view collection's view) and its definition. */
 enum rc core_ddl_drop(struct store_conn *db, const struct core_collection *c);
 /* Creates the system tables if missing (_collections, _params). */
 enum rc core_ddl_system_tables(struct store_conn *db);

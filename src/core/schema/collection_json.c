@@ -37,6 +37,13 @@ static bool is_word(const char *s, size_t max)
     return true;
 }
 
+static bool is_reserved_field_name(const char *name, enum core_collection_type type);
+
+bool core_field_name_is_valid(const char *name, enum core_collection_type type)
+{
+    return is_word(name, 100) && !is_reserved_field_name(name, type);
+}
+
 static bool is_reserved_field_name(const char *name, enum core_collection_type type)
 {
     static const char *const reserved[] = {"null",         "true",           "false", "_rowid_",
@@ -107,24 +114,6 @@ static char *get_rule(json_t *obj, const char *key, const char *fallback, bool *
 /* -------------------------------------------------------------------------
  * Fields
  * ------------------------------------------------------------------------- */
-
-static void field_copy(struct core_field *dst, const struct core_field *src)
-{
-    *dst = *src;
-    dst->id = xstrdup(src->id);
-    dst->name = xstrdup(src->name);
-    dst->help = xstrdup(src->help ? src->help : "");
-    dst->min_date = xstrdup(src->min_date ? src->min_date : "");
-    dst->max_date = xstrdup(src->max_date ? src->max_date : "");
-    dst->pattern = xstrdup(src->pattern ? src->pattern : "");
-    dst->autogenerate_pattern = xstrdup(src->autogenerate_pattern ? src->autogenerate_pattern : "");
-    dst->values = copy_list(src->values, src->value_count);
-    dst->collection_id = xstrdup(src->collection_id ? src->collection_id : "");
-    dst->mime_types = copy_list(src->mime_types, src->mime_type_count);
-    dst->thumbs = copy_list(src->thumbs, src->thumb_count);
-    dst->only_domains = copy_list(src->only_domains, src->only_domain_count);
-    dst->except_domains = copy_list(src->except_domains, src->except_domain_count);
-}
 
 /* Fills f from a field object: every option key into f's union of options,
  * then what its kind reads differently. Errors go to p under "fields.<index>". */
@@ -254,7 +243,7 @@ static void parse_field(json_t *in, size_t index, struct core_field *f, bool fro
     }
 }
 
-static void make_field_id(struct core_field *f, const struct core_collection *c)
+void core_field_make_id(struct core_field *f, const struct core_collection *c)
 {
     if (f->id && f->id[0])
         return;
@@ -399,7 +388,7 @@ static void check_fields(struct core_collection *c, const struct core_schema *sc
         }
         if (f->max_select < 1)
             f->max_select = 1;
-        make_field_id(f, c);
+        core_field_make_id(f, c);
     }
 }
 
@@ -499,7 +488,7 @@ static struct core_collection *copy_collection(const struct core_collection *b)
     c->manage_rule = b->manage_rule ? xstrdup(b->manage_rule) : NULL;
     c->fields = xcalloc(b->field_count ? b->field_count : 1, sizeof(struct core_field));
     for (size_t i = 0; i < b->field_count; i++)
-        field_copy(&c->fields[i], &b->fields[i]);
+        core_field_copy(&c->fields[i], &b->fields[i]);
     c->indexes = copy_list(b->indexes, b->index_count);
     c->view_query = b->view_query ? xstrdup(b->view_query) : NULL;
     c->created = xstrdup(b->created ? b->created : "");
@@ -721,6 +710,33 @@ static void parse_templates(struct core_collection *c, json_t *in, bool from_cli
     }
 }
 
+/* viewQuery, and what a view collection may not have (PocketBase's
+ * validation of view collections): its records are the query's rows, so no
+ * write rules (records cannot be written) and no indexes (a view has none).
+ * The query itself is checked where the database is (schema/view.h). */
+static void parse_view_options(struct core_collection *c, json_t *in, bool from_client,
+                               struct core_problem *p)
+{
+    json_t *q = json_object_get(in, "viewQuery");
+    if (q) {
+        xfree(c->view_query);
+        c->view_query = dup_string(q, "");
+    }
+    if (!from_client)
+        return;
+    if (!c->view_query || !c->view_query[0])
+        core_problem_field(p, "viewQuery", "validation_required", "Cannot be blank.", NULL);
+    for (int i = CORE_RULE_CREATE; i <= CORE_RULE_DELETE; i++) {
+        if (c->rules[i])
+            core_problem_field(p, rule_keys[i], "validation_nil",
+                               "Must be null: the records of a view collection are read-only.",
+                               NULL);
+    }
+    if (c->index_count)
+        core_problem_field(p, "indexes", "validation_indexes_not_supported",
+                           "View collections don't support indexes.", NULL);
+}
+
 enum rc core_collection_from_json(json_t *in, const struct core_collection *base,
                                   const struct core_schema *schema, const char *now,
                                   struct core_collection **out, struct core_problem *p)
@@ -761,9 +777,6 @@ enum rc core_collection_from_json(json_t *in, const struct core_collection *base
         }
         if (!ok)
             core_problem_field(p, "type", "validation_in_invalid", "Must be a valid value.", NULL);
-        else if (parsed == CORE_COLLECTION_VIEW)
-            core_problem_field(p, "type", "validation_in_invalid",
-                               "View collections are not supported yet.", NULL);
         else if (base && parsed != base->type)
             core_problem_field(p, "type", "validation_collection_type_change",
                                "Changing the collection type is not allowed.", NULL);
@@ -861,13 +874,6 @@ enum rc core_collection_from_json(json_t *in, const struct core_collection *base
                                       schema != NULL, p);
         check_mfa_methods(c, schema != NULL, p);
     }
-    if (c->type == CORE_COLLECTION_VIEW) {
-        json_t *q = json_object_get(in, "viewQuery");
-        if (q) {
-            xfree(c->view_query);
-            c->view_query = dup_string(q, "");
-        }
-    }
     json_t *indexes = json_object_get(in, "indexes");
     if (json_is_array(indexes)) {
         for (size_t i = 0; i < c->index_count; i++)
@@ -875,7 +881,11 @@ enum rc core_collection_from_json(json_t *in, const struct core_collection *base
         xfree(c->indexes);
         c->indexes = dup_string_list(indexes, &c->index_count);
     }
-    json_t *fields = json_object_get(in, "fields");
+    if (c->type == CORE_COLLECTION_VIEW)
+        parse_view_options(c, in, schema != NULL, p);
+    /* A view's fields are its query's columns (schema/view.h), whatever is sent. */
+    json_t *fields =
+        c->type == CORE_COLLECTION_VIEW && schema ? NULL : json_object_get(in, "fields");
     if (fields && !json_is_array(fields)) {
         core_problem_field(p, "fields", "validation_invalid_value", "Must be an array.", NULL);
     } else if (fields) {
@@ -902,7 +912,7 @@ enum rc core_collection_from_json(json_t *in, const struct core_collection *base
                        strcmp(list[k].name, c->fields[i].name) == 0;
             if (!kept && c->fields[i].is_system) {
                 list = xrealloc(list, (n + 1) * sizeof(struct core_field));
-                field_copy(&list[n++], &c->fields[i]);
+                core_field_copy(&list[n++], &c->fields[i]);
             }
         }
         struct core_collection old = *c;
@@ -912,7 +922,8 @@ enum rc core_collection_from_json(json_t *in, const struct core_collection *base
             core_field_cleanup(&old.fields[i]);
         xfree(old.fields);
     }
-    ensure_field(c, "id", CORE_FIELD_TEXT, false, 0);
+    if (c->type != CORE_COLLECTION_VIEW)
+        ensure_field(c, "id", CORE_FIELD_TEXT, false, 0);
     if (c->type == CORE_COLLECTION_AUTH) {
         ensure_field(c, "password", CORE_FIELD_PASSWORD, true, 1);
         ensure_field(c, "tokenKey", CORE_FIELD_TEXT, true, 2);

@@ -31,6 +31,13 @@ enum rc core_collection_from_json(json_t *in, const struct core_collection *base
  * for storage only, never for an API response. */
 void core_collection_write_json(struct jsonw *w, const struct core_collection *c,
                                 bool with_secrets);
+/* Gives f, when it has none, the id PocketBase gives a new field: its type
+ * and the CRC-32 of its name ("text724990059"), numbered when another field
+ * of c has it. */
+void core_field_make_id(struct core_field *f, const struct core_collection *c);
+/* Whether name may name a field of a collection of type t (spec §5.2:
+ * ^\w+$, 1..100 characters, not reserved). */
+bool core_field_name_is_valid(const char *name, enum core_collection_type t);
 /* The type's name ("base", "auth", "view"); a field type's is core_field_type_name(). */
 const char *core_collection_type_name(enum core_collection_type t);
 

@@ -18,8 +18,9 @@ static void write_options(struct jsonw *w, const struct core_field *f)
     jsonw_int(w, f->max_select);
 }
 
-/* The target must exist (or be the collection itself); a name is accepted
- * and the id stored. Loading (no schema) trusts what is stored. */
+/* The target must exist (or be the collection itself) and be no view unless
+ * c is one; a name is accepted and the id stored. Loading (no schema)
+ * trusts what is stored. */
 static void check_options(struct core_field *f, const struct core_field_check *ctx,
                           struct core_problem *p)
 {
@@ -32,6 +33,14 @@ static void check_options(struct core_field *f, const struct core_field_check *c
     if (!target && !self) {
         core_fields_option_error(p, ctx, "collectionId", "validation_missing_rel_collection",
                                  "The related collection doesn't exist.", NULL);
+    } else if (target && target->type == CORE_COLLECTION_VIEW && c->type != CORE_COLLECTION_VIEW) {
+        /* A view's rows are no stored records: nothing keeps a reference
+         * to one valid, and cascades could not reach it. */
+        core_fields_option_error(p, ctx, "collectionId",
+                                 "validation_relation_field_non_view_base_collection",
+                                 "Only view collections are allowed to have relations to other "
+                                 "views.",
+                                 NULL);
     } else if (target && strcmp(f->collection_id, target->id) != 0) {
         xfree(f->collection_id);
         f->collection_id = xstrdup(target->id);
