@@ -33,11 +33,43 @@ static const struct core_collection *collection_named(const struct core_schema *
 }
 
 /* PocketBase matches a referenced column to a field without case, as SQLite does. */
-static const struct core_field *field_named(const struct core_collection *c, const char *name)
+static const struct core_field *field_named_str(const struct core_collection *c, struct str name)
 {
     for (size_t i = 0; i < c->field_count; i++) {
-        if (strcasecmp(c->fields[i].name, name) == 0)
+        if (str_eq_nocase(str_from_cstr(c->fields[i].name), name))
             return &c->fields[i];
+    }
+    return NULL;
+}
+
+static const struct core_field *field_named(const struct core_collection *c, const char *name)
+{
+    return field_named_str(c, str_from_cstr(name));
+}
+
+/* The tables of the query's FROM clause, to resolve a plain reference's qualifier. */
+struct sources {
+    struct core_view_source *list;
+    size_t count;
+};
+
+/* The view collection a plain reference reads: the table its qualifier
+ * names (an alias or a name of the FROM clause), or the first table when
+ * it has none (PocketBase's main table); NULL when that is no view
+ * collection. */
+static const struct core_collection *view_of(const struct core_schema *s, const struct sources *src,
+                                             struct str qualifier)
+{
+    const struct core_view_source *hit = NULL;
+    for (size_t i = 0; i < src->count && !hit; i++) {
+        if (qualifier.len ? str_eq_nocase(src->list[i].alias, qualifier) : i == 0)
+            hit = &src->list[i];
+    }
+    if (!hit)
+        return NULL;
+    for (size_t i = 0; i < s->count; i++) {
+        if (str_eq_nocase(str_from_cstr(s->items[i]->name), hit->name))
+            return s->items[i]->type == CORE_COLLECTION_VIEW ? s->items[i] : NULL;
     }
     return NULL;
 }
@@ -117,10 +149,31 @@ static bool cast_field(struct core_field *f, const char *name, const char *type)
     return true;
 }
 
+/* f as a copy of field from, named name; an id becomes a single relation to
+ * its collection c. */
+static void field_from(struct core_field *f, const char *name, const struct core_collection *c,
+                       const struct core_field *from)
+{
+    if (strcasecmp(from->name, "id") == 0) {
+        /* An id is a reference to its record: expand follows it. */
+        field_init(f, name, CORE_FIELD_RELATION);
+        xfree(f->collection_id);
+        f->collection_id = xstrdup(c->id);
+        return;
+    }
+    core_field_copy(f, from);
+    xfree(f->name);
+    f->name = xstrdup(name);
+    xfree(f->id);
+    f->id = xstrdup("");
+    f->is_primary_key = false;
+}
+
 /* The field result column col makes (view.h's rules); item is what its
  * expression starts with, or NULL when the text could not be read. */
 static void infer_field(struct core_field *f, const struct core_schema *s,
-                        const struct store_query_column *col, const struct core_view_item *item)
+                        const struct sources *src, const struct store_query_column *col,
+                        const struct core_view_item *item)
 {
     const char *name = col->name;
     if (strcmp(name, "id") == 0) {
@@ -143,22 +196,19 @@ static void infer_field(struct core_field *f, const struct core_schema *s,
     }
     if (item && item->kind == CORE_VIEW_ITEM_CAST && cast_field(f, name, item->cast_type))
         return;
-    const struct core_collection *src = col->table ? collection_named(s, col->table) : NULL;
-    const struct core_field *from = src && col->origin ? field_named(src, col->origin) : NULL;
-    if (from && strcasecmp(from->name, "id") == 0) {
-        /* An id is a reference to its record: expand follows it. */
-        field_init(f, name, CORE_FIELD_RELATION);
-        xfree(f->collection_id);
-        f->collection_id = xstrdup(src->id);
+    /* A column of another view collection takes that view's field (SQLite
+     * names the view's own source, or none for its expressions). */
+    const struct core_collection *view =
+        item && item->column.len ? view_of(s, src, item->qualifier) : NULL;
+    const struct core_field *from = view ? field_named_str(view, item->column) : NULL;
+    if (from) {
+        field_from(f, name, view, from);
         return;
     }
+    const struct core_collection *table = col->table ? collection_named(s, col->table) : NULL;
+    from = table && col->origin ? field_named(table, col->origin) : NULL;
     if (from) {
-        core_field_copy(f, from);
-        xfree(f->name);
-        f->name = xstrdup(name);
-        xfree(f->id);
-        f->id = xstrdup("");
-        f->is_primary_key = false;
+        field_from(f, name, table, from);
         return;
     }
     field_init(f, name, CORE_FIELD_JSON);
@@ -215,9 +265,13 @@ enum rc core_view_infer(struct store_conn *db, const struct core_schema *s,
     if (!rc) {
         /* The items describe the columns only when they are as many. */
         bool has_items = listed == (long)info.count;
+        struct core_view_source list[16];
+        struct sources src = {list, core_view_sources(info.sql, list, 16)};
+        if (src.count > 16)
+            src.count = 16;
         struct core_field *fields = xcalloc(info.count, sizeof(*fields));
         for (size_t i = 0; i < info.count; i++)
-            infer_field(&fields[i], s, &info.cols[i], has_items ? &items[i] : NULL);
+            infer_field(&fields[i], s, &src, &info.cols[i], has_items ? &items[i] : NULL);
         for (size_t i = 0; i < c->field_count; i++)
             core_field_cleanup(&c->fields[i]);
         xfree(c->fields);

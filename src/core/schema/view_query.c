@@ -123,7 +123,7 @@ static bool ends_list(struct tok t)
 /* One select-list item as it is read, token by token. */
 struct item {
     size_t count; /* its tokens so far */
-    struct tok first[3];
+    struct tok first[5];
     enum core_view_item_kind call; /* COUNT, TOTAL or CAST once "name(" was read; else OTHER */
     int call_depth;                /* the depth inside the call's parentheses */
     bool is_call_closed;
@@ -136,7 +136,7 @@ struct item {
 
 static void item_add(struct item *it, struct tok t, int depth_before, int item_depth)
 {
-    if (it->count < 3)
+    if (it->count < 5)
         it->first[it->count] = t;
     it->count++;
     if (it->count == 2 && is_punct(t, '(') && it->first[0].type == TOK_WORD) {
@@ -178,9 +178,57 @@ static bool is_alias_tok(struct tok t)
     return t.type == TOK_QUOTED || t.type == TOK_STRING || t.type == TOK_WORD;
 }
 
+/* A token that can name a table or a column: a quoted name, or a word that
+ * is neither a number nor a literal keyword. */
+static bool is_name_tok(struct tok t)
+{
+    if (t.type == TOK_QUOTED)
+        return t.len >= 2;
+    if (t.type != TOK_WORD || (t.ptr[0] >= '0' && t.ptr[0] <= '9'))
+        return false;
+    static const char *const literals[] = {"NULL",         "TRUE",         "FALSE",
+                                           "CURRENT_DATE", "CURRENT_TIME", "CURRENT_TIMESTAMP"};
+    for (size_t i = 0; i < sizeof(literals) / sizeof(literals[0]); i++) {
+        if (is_kw(t, literals[i]))
+            return false;
+    }
+    return true;
+}
+
+/* A name token without its quotes. */
+static struct str unquoted(struct tok t)
+{
+    if (t.type == TOK_QUOTED || t.type == TOK_STRING)
+        return (struct str){t.ptr + 1, t.len >= 2 ? t.len - 2 : 0};
+    return (struct str){t.ptr, t.len};
+}
+
+/* Whether tokens first[from..n) are at most an alias: nothing, a name, or AS and a name. */
+static bool only_alias(const struct tok *t, size_t from, size_t n)
+{
+    return n == from || (n == from + 1 && is_alias_tok(t[from])) ||
+           (n == from + 2 && is_kw(t[from], "AS") && is_alias_tok(t[from + 1]));
+}
+
+/* "col" or "t.col", and at most an alias: the reference into out. */
+static void plain_reference(const struct item *it, struct core_view_item *out)
+{
+    size_t n = it->count;
+    if (n > 5 || !is_name_tok(it->first[0]))
+        return;
+    if (n >= 3 && is_punct(it->first[1], '.') && is_name_tok(it->first[2]) &&
+        only_alias(it->first, 3, n)) {
+        out->qualifier = unquoted(it->first[0]);
+        out->column = unquoted(it->first[2]);
+    } else if (only_alias(it->first, 1, n)) {
+        out->column = unquoted(it->first[0]);
+    }
+}
+
 static struct core_view_item item_finish(const struct item *it)
 {
-    struct core_view_item out = {CORE_VIEW_ITEM_OTHER, ""};
+    struct core_view_item out = {CORE_VIEW_ITEM_OTHER, "", {"", 0}, {"", 0}};
+    plain_reference(it, &out);
     if ((it->count == 1 && is_punct(it->first[0], '*')) ||
         (it->count == 3 && is_punct(it->first[1], '.') && is_punct(it->first[2], '*'))) {
         out.kind = CORE_VIEW_ITEM_WILDCARD;
@@ -209,25 +257,48 @@ static struct core_view_item item_finish(const struct item *it)
     return out;
 }
 
+/* Moves lx past the first SELECT outside parentheses (a WITH clause's are
+ * inside them); false when there is none. */
+static bool find_select(struct lexer *lx)
+{
+    int depth = 0;
+    for (;;) {
+        struct tok t = next_tok(lx);
+        if (t.type == TOK_END)
+            return false;
+        if (is_punct(t, '('))
+            depth++;
+        else if (is_punct(t, ')') && --depth < 0)
+            return false;
+        else if (depth == 0 && is_kw(t, "VALUES"))
+            return false;
+        else if (depth == 0 && is_kw(t, "SELECT"))
+            return true;
+    }
+}
+
+/* Moves lx past the parentheses whose '(' was just read; false at the end. */
+static bool skip_parens(struct lexer *lx)
+{
+    for (int depth = 1; depth > 0;) {
+        struct tok t = next_tok(lx);
+        if (t.type == TOK_END)
+            return false;
+        if (is_punct(t, '('))
+            depth++;
+        else if (is_punct(t, ')'))
+            depth--;
+    }
+    return true;
+}
+
 long core_view_select_items(struct str sql, struct core_view_item *items, size_t max)
 {
     struct lexer lx = {sql.ptr, sql.ptr + sql.len};
     int depth = 0;
     struct tok t;
-    /* The first SELECT outside parentheses (a WITH clause's are inside them). */
-    for (;;) {
-        t = next_tok(&lx);
-        if (t.type == TOK_END)
-            return -1;
-        if (is_punct(t, '('))
-            depth++;
-        else if (is_punct(t, ')') && --depth < 0)
-            return -1;
-        else if (depth == 0 && is_kw(t, "VALUES"))
-            return -1;
-        else if (depth == 0 && is_kw(t, "SELECT"))
-            break;
-    }
+    if (!find_select(&lx))
+        return -1;
     t = next_tok(&lx);
     if (is_kw(t, "DISTINCT") || is_kw(t, "ALL"))
         t = next_tok(&lx);
@@ -256,5 +327,91 @@ long core_view_select_items(struct str sql, struct core_view_item *items, size_t
         else if (is_punct(t, ')'))
             depth--;
         item_add(&it, t, before, 0);
+    }
+}
+
+/* A word that ends the FROM clause. */
+static bool ends_from(struct tok t)
+{
+    return is_punct(t, ';') || is_punct(t, ')') ||
+           (ends_list(t) && !is_kw(t, "FROM")); /* WHERE, GROUP, ..., UNION */
+}
+
+/* A word that cannot be a table's alias: what may follow a table name. */
+static bool is_from_keyword(struct tok t)
+{
+    static const char *const kws[] = {"ON",    "USING",     "JOIN",   "LEFT",    "RIGHT",   "INNER",
+                                      "CROSS", "OUTER",     "FULL",   "NATURAL", "INDEXED", "NOT",
+                                      "WHERE", "GROUP",     "HAVING", "WINDOW",  "ORDER",   "LIMIT",
+                                      "UNION", "INTERSECT", "EXCEPT"};
+    for (size_t i = 0; i < sizeof(kws) / sizeof(kws[0]); i++) {
+        if (is_kw(t, kws[i]))
+            return true;
+    }
+    return false;
+}
+
+size_t core_view_sources(struct str sql, struct core_view_source *sources, size_t max)
+{
+    struct lexer lx = {sql.ptr, sql.ptr + sql.len};
+    if (!find_select(&lx))
+        return 0;
+    struct tok t;
+    /* To the FROM of this SELECT. */
+    for (;;) {
+        t = next_tok(&lx);
+        if (t.type == TOK_END || ends_from(t))
+            return 0;
+        if (is_punct(t, '(') && !skip_parens(&lx))
+            return 0;
+        if (is_kw(t, "FROM"))
+            break;
+    }
+    size_t n = 0;
+    for (;;) {
+        /* One table: name, or schema.name, then at most [AS] alias. */
+        struct core_view_source src = {{"", 0}, {"", 0}};
+        bool is_table = false;
+        t = next_tok(&lx);
+        if (is_name_tok(t) && !is_from_keyword(t)) {
+            src.name = unquoted(t);
+            t = next_tok(&lx);
+            if (is_punct(t, '.')) {
+                t = next_tok(&lx);
+                if (is_name_tok(t))
+                    src.name = unquoted(t);
+                t = next_tok(&lx);
+            }
+            is_table = !is_punct(t, '('); /* json_each(...): a function */
+        }
+        if (is_punct(t, '(')) {
+            if (!skip_parens(&lx))
+                return n;
+            t = next_tok(&lx);
+        }
+        src.alias = src.name;
+        if (is_kw(t, "AS")) {
+            t = next_tok(&lx);
+            if (is_name_tok(t))
+                src.alias = unquoted(t);
+            t = next_tok(&lx);
+        } else if (is_name_tok(t) && !is_from_keyword(t)) {
+            src.alias = unquoted(t);
+            t = next_tok(&lx);
+        }
+        if (is_table) {
+            if (n < max)
+                sources[n] = src;
+            n++;
+        }
+        /* To the next table: after a ',' or a JOIN. */
+        for (;; t = next_tok(&lx)) {
+            if (t.type == TOK_END || ends_from(t))
+                return n;
+            if (is_punct(t, '(') && !skip_parens(&lx))
+                return n;
+            if (is_punct(t, ',') || is_kw(t, "JOIN"))
+                break;
+        }
     }
 }

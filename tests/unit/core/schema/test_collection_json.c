@@ -634,7 +634,26 @@ static void test_collection_type_errors(void **state)
 {
     expect_error("{\"name\":\"x\",\"type\":\"table\"}", NULL, NULL, "type",
                  "validation_in_invalid");
-    expect_error("{\"name\":\"x\",\"type\":\"view\"}", NULL, NULL, "type", "validation_in_invalid");
+    /* A view's own checks (its query is checked where the database is: schema/view.h). */
+    struct core_schema *none = schema_of(NULL, 0);
+    expect_error("{\"name\":\"x\",\"type\":\"view\"}", NULL, none, "viewQuery",
+                 "validation_required");
+    expect_error("{\"name\":\"x\",\"type\":\"view\",\"viewQuery\":\"SELECT 1 AS id\","
+                 "\"updateRule\":\"\"}",
+                 NULL, none, "updateRule", "validation_nil");
+    expect_error("{\"name\":\"x\",\"type\":\"view\",\"viewQuery\":\"SELECT 1 AS id\","
+                 "\"indexes\":[\"CREATE INDEX a ON x (id)\"]}",
+                 NULL, none, "indexes", "validation_indexes_not_supported");
+    /* Sent fields are not a view's: they come from its query. */
+    struct core_collection *v = parse_ok("{\"name\":\"x\",\"type\":\"view\",\"viewQuery\":"
+                                         "\"SELECT 1 AS id\",\"fields\":[{\"name\":\"a\","
+                                         "\"type\":\"bool\"}]}",
+                                         NULL, none);
+    assert_int_equal(v->type, CORE_COLLECTION_VIEW);
+    assert_int_equal(v->field_count, 0);
+    assert_string_equal(v->view_query, "SELECT 1 AS id");
+    core_collection_free(v);
+    core_schema_free(none);
     struct core_collection *old = parse_ok("{\"name\":\"x\"}", NULL, NULL);
     expect_error("{\"type\":\"auth\"}", old, NULL, "type", "validation_collection_type_change");
     core_collection_free(old);
