@@ -10,7 +10,9 @@
  * RecordInput schemas; concrete paths win over them (OpenAPI matches concrete
  * paths first), so a client or a validating proxy checks a listed collection
  * strictly and any other one (by id, created later, not listable) against the
- * contract every record keeps. */
+ * contract every record keeps. A view collection (read-only) has only
+ * <Name>Record, and its write operations are documented as the 400 they
+ * answer. */
 #include "api/openapi_int.h"
 
 #include <stdio.h>
@@ -36,6 +38,7 @@ struct target {
     char update[300];                /* "PostsUpdate", "RecordInput" */
     const struct core_collection *c; /* NULL for any collection */
     bool is_auth;
+    bool is_view; /* read-only: its writes answer 400 */
 };
 
 /* ---- record schemas ----------------------------------------------------- */
@@ -125,9 +128,20 @@ static void add_record_schemas(json_t *schemas, const struct core_collection *c,
                         json_pack("{s:s,s:s}", "type", "object", "description",
                                   "the records asked for with ?expand=, by relation field name"));
     snprintf(name, sizeof(name), "%.200sRecord", pn);
-    json_object_set_new(schemas, name,
-                        json_pack("{s:s,s:s,s:o}", "type", "object", "description", RECORD_KEYS,
-                                  "properties", props));
+    json_object_set_new(
+        schemas, name,
+        json_pack(
+            "{s:s,s:s,s:o}", "type", "object", "description",
+            c->type == CORE_COLLECTION_VIEW
+                ? "A record of a view collection (read-only): a row of its query. " RECORD_KEYS
+                : RECORD_KEYS,
+            "properties", props));
+    if (c->type == CORE_COLLECTION_VIEW) {
+        /* Its records are its query's rows: nothing to create or update. */
+        json_decref(in_props);
+        json_decref(in_required);
+        return;
+    }
     snprintf(name, sizeof(name), "%.200sCreate", pn);
     json_object_set_new(schemas, name,
                         json_pack("{s:s,s:O,s:o}", "type", "object", "properties", in_props,
@@ -346,6 +360,32 @@ static void add_auth_paths(json_t *paths, const struct target *t)
     api_openapi_set_op(paths, path, "post", imp);
 }
 
+/* A view collection's record by id, and its writes, each refused with a
+ * 400 (PocketBase's "Unsupported collection type."). */
+static void add_view_paths(json_t *paths, const struct target *t)
+{
+    char path[400], id[300], rule[512];
+    snprintf(path, sizeof(path), "/api/collections/%s/records", t->path);
+    snprintf(id, sizeof(id), "%s_create", t->op_id);
+    static const char refused[] = "Refused: a view collection is read-only (400 Unsupported "
+                                  "collection type.)";
+    api_openapi_set_op(paths, path, "post",
+                       api_openapi_op(id, t->tag, refused, NULL, json_object(), "400 404"));
+    snprintf(path, sizeof(path), "/api/collections/%s/records/{id}", t->path);
+    snprintf(id, sizeof(id), "%s_view", t->op_id);
+    json_t *o = api_openapi_op(id, t->tag, "View a record",
+                               rule_text(t, CORE_RULE_VIEW, "viewRule", rule, sizeof(rule)),
+                               api_openapi_ok("the record", api_openapi_ref(t->record)), "403 404");
+    json_object_set_new(o, "parameters", view_params());
+    api_openapi_set_op(paths, path, "get", o);
+    snprintf(id, sizeof(id), "%s_update", t->op_id);
+    api_openapi_set_op(paths, path, "patch",
+                       api_openapi_op(id, t->tag, refused, NULL, json_object(), "400 404"));
+    snprintf(id, sizeof(id), "%s_delete", t->op_id);
+    api_openapi_set_op(paths, path, "delete",
+                       api_openapi_op(id, t->tag, refused, NULL, json_object(), "400 404"));
+}
+
 static void add_paths(json_t *paths, const struct target *t)
 {
     char path[400], id[300], rule[512];
@@ -362,6 +402,10 @@ static void add_paths(json_t *paths, const struct target *t)
                                api_openapi_ok("a page of records", list_schema), "400 403 404");
     json_object_set_new(o, "parameters", list_params());
     api_openapi_set_op(paths, path, "get", o);
+    if (t->is_view) {
+        add_view_paths(paths, t);
+        return;
+    }
     snprintf(id, sizeof(id), "%s_create", t->op_id);
     o = api_openapi_op(id, t->tag, "Create a record",
                        rule_text(t, CORE_RULE_CREATE, "createRule", rule, sizeof(rule)),
@@ -403,7 +447,8 @@ void api_openapi_add_collection(json_t *paths, json_t *schemas, const struct cor
                        .op_id = c->name,
                        .tag = c->name,
                        .c = c,
-                       .is_auth = c->type == CORE_COLLECTION_AUTH};
+                       .is_auth = c->type == CORE_COLLECTION_AUTH,
+                       .is_view = c->type == CORE_COLLECTION_VIEW};
     char pn[256];
     pascal(c->name, pn, sizeof(pn));
     add_record_schemas(schemas, c, pn, superuser);

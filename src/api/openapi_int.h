@@ -43,7 +43,8 @@ void api_openapi_add_jobs(json_t *paths, json_t *schemas, json_t *tags);
 
 /* Collection c's schemas (<Name>Record, <Name>Create, <Name>Update) and paths
  * (/api/collections/<name>/records, ..., the auth routes of an auth
- * collection), tagged with its name. Hidden fields only for a superuser. */
+ * collection), tagged with its name; a view collection's only <Name>Record,
+ * its writes documented as refused. Hidden fields only for a superuser. */
 void api_openapi_add_collection(json_t *paths, json_t *schemas, const struct core_collection *c,
                                 bool superuser);
 

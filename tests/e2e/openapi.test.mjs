@@ -74,6 +74,10 @@ describe('OpenAPI document', () => {
         await su.collections.create({
             name: 'members', type: 'auth', listRule: 'id = @request.auth.id', fields: [{ name: 'nick', type: 'text' }],
         });
+        await su.collections.create({
+            name: 'every_stats', type: 'view', listRule: '', viewRule: '',
+            viewQuery: "SELECT id, title, count, tags, meta, owner, title || '!' AS shout, count(id) AS n FROM every_type GROUP BY id",
+        });
     });
     after(async () => {
         if (srv && !srv.exited) await srv.kill9();
@@ -118,6 +122,16 @@ describe('OpenAPI document', () => {
         assert.equal(d.components.schemas.Record.type, 'object');
         assert.ok(d.paths['/api/docs'].get.responses['200'].content['text/html']);
         assert.deepEqual(d.paths['/api/docs/types'].get.parameters[0].schema.enum, ['ts', 'dart']);
+        // A view collection is read-only: a record schema, its writes documented as refused.
+        assert.ok(d.components.schemas.EveryStatsRecord.properties.n);
+        assert.equal(d.components.schemas.EveryStatsCreate, undefined);
+        assert.equal(d.components.schemas.EveryStatsUpdate, undefined);
+        const viewPost = d.paths['/api/collections/every_stats/records'].post;
+        assert.match(viewPost.summary, /read-only/);
+        assert.equal(viewPost.requestBody, undefined);
+        assert.deepEqual(Object.keys(viewPost.responses).sort(), ['400', '404']);
+        assert.match(d.paths['/api/collections/every_stats/records/{id}'].delete.summary, /read-only/);
+        assert.ok(d.paths['/api/collections/every_stats/records/{id}'].get.responses['200']);
         const ids = Object.values(d.paths).flatMap((item) => Object.values(item).map((o) => o.operationId)).filter(Boolean);
         assert.equal(new Set(ids).size, ids.length, 'operationIds are unique');
     });
@@ -150,6 +164,10 @@ describe('OpenAPI document', () => {
         const check = ajv.compile(d.components.schemas.EveryTypeRecord);
         for (const r of [created, empty, ...(await guest.collection('every_type').getFullList())]) {
             assert.ok(check(r), `${JSON.stringify(r)}: ${ajv.errorsText(check.errors)}`);
+        }
+        const checkView = ajv.compile(d.components.schemas.EveryStatsRecord);
+        for (const r of await guest.collection('every_stats').getFullList()) {
+            assert.ok(checkView(r), `${JSON.stringify(r)}: ${ajv.errorsText(checkView.errors)}`);
         }
         const listSchema = d.paths['/api/collections/every_type/records'].get.responses['200'].content['application/json'].schema;
         const list = await rawFetch(`${srv.url}/api/collections/every_type/records?perPage=5`);

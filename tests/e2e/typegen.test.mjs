@@ -62,6 +62,11 @@ describe('typed models', () => {
         await su.collections.create({
             name: 'members', type: 'auth', fields: [{ name: 'nick', type: 'text' }],
         });
+        // A view: read-only models (no Create type, no toJson).
+        await su.collections.create({
+            name: 'type_stats', type: 'view', listRule: '', viewRule: '',
+            viewQuery: 'SELECT id, title, count AS n, tags, owner, count(readers) AS c FROM every_type GROUP BY id',
+        });
     });
     after(async () => {
         if (srv && !srv.exited) await srv.kill9();
@@ -75,8 +80,8 @@ describe('typed models', () => {
             writeFileSync(join(dir, 'types.ts'), ts);
             writeFileSync(join(dir, 'use.ts'), `
 import PocketBase from 'pocketbase';
-import { Collections, EveryTypeKindOptions, EveryTypeTagsOptions } from './types';
-import type { TypedPocketBase, EveryTypeCreate, EveryTypeRecord, MembersRecord } from './types';
+import { Collections, EveryTypeKindOptions, EveryTypeTagsOptions, TypeStatsTagsOptions } from './types';
+import type { TypedPocketBase, EveryTypeCreate, EveryTypeRecord, MembersRecord, TypeStatsRecord } from './types';
 
 export async function use(): Promise<void> {
     const pb = new PocketBase('http://127.0.0.1:8090') as TypedPocketBase;
@@ -107,7 +112,14 @@ export async function use(): Promise<void> {
     r.pin;
     // @ts-expect-error: title is required on create
     const missing: EveryTypeCreate = { count: 1 };
-    void [title, count, tags, kind, files, doc, owner, readers, lon, note, first, verified, nick, name, wrong, missing];
+    const v: TypeStatsRecord = await pb.collection('type_stats').getOne('abc');
+    const vn: number = v.n;
+    const vc: number = v.c;
+    const vtags: TypeStatsTagsOptions[] = v.tags;
+    const vowner: string = v.owner;
+    // @ts-expect-error: a view collection takes no input
+    type NoInput = import('./types').TypeStatsCreate;
+    void [title, count, tags, kind, files, doc, owner, readers, lon, note, first, verified, nick, name, wrong, missing, vn, vc, vtags, vowner];
 }
 `);
             writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({
@@ -154,6 +166,9 @@ export async function use(): Promise<void> {
             assert.ok(dart.includes(want), want);
         }
         assert.ok(!/\bpin\b/.test(dart), 'a password is never in a model');
+        const view = dart.slice(dart.indexOf('class TypeStatsRecord'));
+        assert.ok(view.includes('final num n;') && view.includes('final List<TypeStatsTags> tags;'), view.slice(0, 400));
+        assert.ok(!view.slice(0, view.indexOf('\n}\n')).includes('toJson'), 'a view record is not sent');
     });
 
     test('tarmac gen types refuses a bad --lang (2) and a missing data directory (1)', () => {

@@ -236,7 +236,9 @@ static void ts_collection(struct out *o, const struct core_collection *c, bool s
         }
         emit(o, "}\n\n");
     }
-    emit(o, "/** What the API answers for a record of \"%s\". */\n", c->name);
+    bool is_view = c->type == CORE_COLLECTION_VIEW;
+    emit(o, "/** What the API answers for a record of \"%s\"%s. */\n", c->name,
+         is_view ? " (a view collection: read-only)" : "");
     emit(o, "export type %sRecord<TExpand = unknown> = %s<TExpand> & {\n", cn,
          c->type == CORE_COLLECTION_AUTH ? "AuthSystemFields" : "BaseSystemFields");
     for (size_t i = 0; i < c->field_count; i++) {
@@ -250,6 +252,8 @@ static void ts_collection(struct out *o, const struct core_collection *c, bool s
         emit(o, ";\n");
     }
     emit(o, "};\n\n");
+    if (is_view)
+        return; /* its records are its query's rows: nothing to create or update */
     emit(o, "/** What a create takes for \"%s\" (an update takes a Partial of it). */\n", c->name);
     emit(o, "export type %sCreate = {\n", cn);
     for (size_t i = 0; i < c->field_count; i++) {
@@ -431,7 +435,9 @@ static void dart_collection(struct out *o, const struct core_collection *c, bool
              "    return null;\n  }\n}\n\n",
              cn, fnm, cn, fnm);
     }
-    emit(o, "/// A record of \"%s\" as the API answers it.\nclass %sRecord {\n", c->name, cn);
+    bool is_view = c->type == CORE_COLLECTION_VIEW;
+    emit(o, "/// A record of \"%s\"%s as the API answers it.\nclass %sRecord {\n", c->name,
+         is_view ? " (a view collection: read-only)" : "", cn);
     emit(o, "  static const collectionName = ");
     literal(o, c->name, '\'');
     emit(o, ";\n  static const collectionId = ");
@@ -469,7 +475,13 @@ static void dart_collection(struct out *o, const struct core_collection *c, bool
             dart_read(o, c, f);
         emit(o, ",\n");
     }
-    emit(o, "        expand: r.expand,\n      );\n\n  Map<String, dynamic> toJson() => {\n");
+    emit(o, "        expand: r.expand,\n      );\n");
+    if (is_view) {
+        /* No body to send and no files of its own: only what it answers. */
+        emit(o, "}\n\n");
+        return;
+    }
+    emit(o, "\n  Map<String, dynamic> toJson() => {\n");
     for (size_t i = 0; i < c->field_count; i++) {
         const struct core_field *f = &c->fields[i];
         if (!in_record(f, su) || core_field_kind(f)->input == CORE_FIELD_INPUT_AUTO)

@@ -7,7 +7,9 @@
  * `pb.collection('posts')` returns `RecordService<PostsRecord>`), and Dart
  * for the Dart SDK (one class per collection with `fromRecord(RecordModel)`,
  * `toJson()` and `fileUrl()`, enums of select values with their wire values).
- * A collection's hidden fields are in the models only for superusers
+ * A view collection is read-only: its TypeScript has no `<Name>Create`, its
+ * Dart class no `toJson()` nor `fileUrl()` (a view serves no files of its
+ * own). A collection's hidden fields are in the models only for superusers
  * (for_superuser); passwords and tokenKey never are, except as inputs. Pure
  * over the schema; any thread. */
 #ifndef TARMAC_CORE_TYPEGEN_H

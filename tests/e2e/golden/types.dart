@@ -774,3 +774,62 @@ class MembersRecord {
       '/api/files/$collectionId/$id/${Uri.encodeComponent(filename)}';
 }
 
+enum TypeStatsTags { a, bC, n9lives, class_ }
+
+extension TypeStatsTagsValue on TypeStatsTags {
+  /// The value on the wire.
+  String get value {
+    switch (this) {
+      case TypeStatsTags.a:
+        return 'a';
+      case TypeStatsTags.bC:
+        return 'b-c';
+      case TypeStatsTags.n9lives:
+        return '9lives';
+      case TypeStatsTags.class_:
+        return 'class';
+    }
+  }
+
+  static TypeStatsTags? parse(Object? v) {
+    for (final e in TypeStatsTags.values) {
+      if (e.value == v) return e;
+    }
+    return null;
+  }
+}
+
+/// A record of "type_stats" (a view collection: read-only) as the API answers it.
+class TypeStatsRecord {
+  static const collectionName = 'type_stats';
+  static const collectionId = 'pbc_2539226561';
+
+  final String id;
+  final String title;
+  final num n;
+  final List<TypeStatsTags> tags;
+  final String owner;
+  final num c;
+  final Map<String, dynamic> expand;
+
+  const TypeStatsRecord({
+    required this.id,
+    required this.title,
+    required this.n,
+    required this.tags,
+    required this.owner,
+    required this.c,
+    this.expand = const {},
+  });
+
+  factory TypeStatsRecord.fromRecord(RecordModel r) => TypeStatsRecord(
+        id: r.id,
+        title: r.getStringValue('title'),
+        n: r.getDoubleValue('n'),
+        tags: r.getListValue<String>('tags').map(TypeStatsTagsValue.parse).whereType<TypeStatsTags>().toList(),
+        owner: r.getStringValue('owner'),
+        c: r.getDoubleValue('c'),
+        expand: r.expand,
+      );
+}
+

@@ -22,6 +22,7 @@ export enum Collections {
     Reports = "_reports",
     EveryType = "every_type",
     Members = "members",
+    TypeStats = "type_stats",
 }
 
 export type BaseSystemFields<TExpand = unknown> = {
@@ -329,6 +330,22 @@ export type MembersCreate = {
     "passwordConfirm"?: string;
 };
 
+export enum TypeStatsTagsOptions {
+    "a" = "a",
+    "b-c" = "b-c",
+    "9lives" = "9lives",
+    "class" = "class",
+}
+
+/** What the API answers for a record of "type_stats" (a view collection: read-only). */
+export type TypeStatsRecord<TExpand = unknown> = BaseSystemFields<TExpand> & {
+    "title": string;
+    "n": number;
+    "tags": TypeStatsTagsOptions[];
+    "owner": RecordIdString;
+    "c": number;
+};
+
 /** `new PocketBase(url) as TypedPocketBase` types pb.collection(name). */
 export type TypedPocketBase = PocketBase & {
     collection(idOrName: "_superusers"): RecordService<SuperusersRecord>;
@@ -343,5 +360,6 @@ export type TypedPocketBase = PocketBase & {
     collection(idOrName: "_reports"): RecordService<ReportsRecord>;
     collection(idOrName: "every_type"): RecordService<EveryTypeRecord>;
     collection(idOrName: "members"): RecordService<MembersRecord>;
+    collection(idOrName: "type_stats"): RecordService<TypeStatsRecord>;
     collection(idOrName: string): RecordService;
 };
