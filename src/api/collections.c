@@ -202,10 +202,9 @@ enum rc api_collections_scaffolds(struct http_req *req, void *ctx)
     jsonw_init(&w, http_resp_body(req));
     jsonw_object_begin(&w);
     for (int i = 0; i < 3; i++) {
-        /* A view's scaffold is a base one with the view's type: the template
-         * stands although view collections are not accepted yet. */
+        /* A view's fields come from its query: it has none before one. */
         json_t *in =
-            json_pack("{s:s, s:s}", "type", i == 2 ? "base" : types[i], "name", "scaffold");
+            json_pack("{s:s, s:s, s:s}", "type", types[i], "name", "scaffold", "viewQuery", "");
         struct core_problem p;
         core_problem_init(&p);
         struct core_collection *col = NULL;
@@ -214,10 +213,6 @@ enum rc api_collections_scaffolds(struct http_req *req, void *ctx)
             col->id = xstrdup("");
             xfree(col->name);
             col->name = xstrdup("");
-            if (i == 2) {
-                col->type = CORE_COLLECTION_VIEW;
-                col->view_query = xstrdup("");
-            }
             jsonw_key_cstr(&w, types[i]);
             core_collection_write_json(&w, col, false);
         }

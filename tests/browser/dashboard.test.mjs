@@ -230,6 +230,36 @@ test('create a collection with several field types and rules; rule errors inline
     assert.equal(byName.title.required, true);
 });
 
+test('create a view collection: its query checked by the server, its fields inferred', async () => {
+    await page.goto(srv.url + '/_/#/collections/new');
+    await page.getByRole('heading', { name: 'New collection' }).waitFor();
+    await page.getByLabel('Name', { exact: true }).first().fill('post_titles');
+    await page.getByLabel('Type', { exact: true }).selectOption('view');
+    const query = page.getByLabel('View query');
+    assert.equal(await page.getByRole('button', { name: 'Add field' }).isVisible(), false);
+    assert.equal(await page.getByLabel('Create rule').count(), 0, 'a view has no write rules');
+    await query.fill('SELECT id, title FROM posts; DELETE FROM posts');
+    await page.getByRole('button', { name: 'Create collection' }).click();
+    await page.getByText(/multiple statements are not supported/).waitFor();
+    assert.equal(await query.getAttribute('aria-invalid'), 'true');
+    await query.fill('SELECT id, title, views * 2 AS doubled FROM posts');
+    const rule = page.locator('.rule').filter({ hasText: 'List/search rule' });
+    await rule.getByLabel('Superusers only').uncheck();
+    await page.getByRole('button', { name: 'Create collection' }).click();
+    await page.getByRole('heading', { name: 'Edit post_titles' }).waitFor();
+    await page.getByText('doubled json').waitFor();
+    await axe(page, 'view collection editor');
+    const col = await api('GET', '/api/collections/post_titles');
+    assert.equal(col.type, 'view');
+    assert.deepEqual(col.fields.map((f) => [f.name, f.type]), [['id', 'text'], ['title', 'text'], ['doubled', 'json']]);
+    assert.equal(col.listRule, '');
+    // its records: listed, never written
+    await page.goto(srv.url + '/_/#/records/post_titles');
+    await page.getByRole('heading', { name: 'post_titles' }).waitFor();
+    assert.equal(await page.getByRole('button', { name: 'New record' }).count(), 0);
+    await api('DELETE', '/api/collections/post_titles');
+});
+
 test('records: create with a file and see its thumbnail, edit, delete', async () => {
     await page.locator('nav.side').getByRole('link', { name: 'posts', exact: true }).click();
     await page.getByRole('heading', { name: 'posts' }).waitFor();

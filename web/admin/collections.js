@@ -1,7 +1,9 @@
 // collections.js -- the collections list and the collection editor: name and
 // type, every field type with its options, API rules checked as you type
 // (filter.js) with the server's validation errors shown on the rule they
-// concern, indexes, and the auth options of auth collections.
+// concern, indexes, and the auth options of auth collections. A view
+// collection has a query instead: its fields (shown read-only) are what the
+// server infers from it, and only its list and view rules apply.
 import { h, field, setError, toast, confirmDialog } from './dom.js';
 import { api, collections, forgetCollections, enc } from './api.js';
 import { checkFilter } from './filter.js';
@@ -132,7 +134,15 @@ export async function collectionEditor(name) {
         changed: () => ruleChecks.forEach((fn) => fn()),
         remove: (f) => { col.fields = col.fields.filter((x) => x !== f); drawFields(); ctx.changed(); },
     };
+    const isView = () => col.type === 'view';
     function drawFields() {
+        if (isView()) {
+            rows = [];
+            fieldsBox.replaceChildren(h('p', { class: 'help' },
+                'A view\'s fields are its query\'s columns, inferred when it is saved.'),
+            col.fields.length ? h('ul', {}, col.fields.map((f) => h('li', {}, h('code', {}, f.name), ` ${f.type}`))) : null);
+            return;
+        }
         rows = col.fields.map((f) => fieldRow(f, ctx));
         fieldsBox.replaceChildren(...rows.map((r) => r.el));
     }
@@ -146,11 +156,18 @@ export async function collectionEditor(name) {
             const mine = col.fields.filter((f) => !f.system && !sc.fields.some((s) => s.name === f.name));
             Object.assign(col, structuredClone(sc), { name: col.name, fields: [...structuredClone(sc.fields), ...mine], _scaffolds: col._scaffolds });
             for (const [k] of RULES) col[k] = null;
-            drawFields(); drawAuth(); drawRules();
+            if (isView()) col.fields = [];
+            drawFields(); drawAuth(); drawRules(); drawKind();
         },
-    }, ['base', 'auth'].map((t) => h('option', { value: t, selected: col.type === t }, t)),
-    h('option', { value: 'view', disabled: true }, 'view (not available yet)'));
+    }, ['base', 'auth', 'view'].map((t) => h('option', { value: t, selected: col.type === t }, t)));
     const typeCtl = field('Type', typeSel);
+
+    // A view's query: one read-only SELECT with an id column (the server checks it).
+    const queryCtl = field('View query', h('textarea', {
+        rows: 6, value: col.viewQuery || '', spellcheck: false, class: 'code',
+        oninput: (e) => { col.viewQuery = e.target.value; },
+    }), 'A single SELECT with an "id" column, e.g. SELECT p.id, p.title, count(c.id) AS comments '
+        + 'FROM posts p LEFT JOIN comments c ON c.post = p.id GROUP BY p.id. Records of a view are read-only.');
 
     const newType = h('select', {}, FIELD_TYPES.map((t) => h('option', { value: t }, t)));
     const addField = h('div', { class: 'inline' }, field('New field type', newType).wrap,
@@ -191,7 +208,7 @@ export async function collectionEditor(name) {
     }
     function drawRules() {
         ruleChecks.length = 0;
-        rulesBox.replaceChildren(...RULES.map(([k, l]) => ruleCtl(k, l)),
+        rulesBox.replaceChildren(...(isView() ? RULES.slice(0, 2) : RULES).map(([k, l]) => ruleCtl(k, l)),
             ...(col.type === 'auth' ? AUTH_RULES.map(([k, l]) => ruleCtl(k, l)) : []));
     }
     drawRules();
@@ -270,6 +287,7 @@ export async function collectionEditor(name) {
         const d = err.data || {};
         nameCtl.setError(d.name?.message || '');
         typeCtl.setError(d.type?.message || '');
+        queryCtl.setError(d.viewQuery?.message || '');
         rows.forEach((r, i) => r.setErrors(d.fields?.[i] || d.fields?.[String(i)]));
         for (const [k, c] of Object.entries(ruleErr)) if (d[k]) c.setError(d[k].message);
         idxCtls.forEach((c, i) => c.setError(d.indexes?.[i]?.message || ''));
@@ -280,7 +298,7 @@ export async function collectionEditor(name) {
             c.body.setError(e?.body?.message || '');
             if (e && (e.subject || e.body || e.message)) c.subject.wrap.closest('details').open = true;
         }
-        const known = new Set(['name', 'type', 'fields', 'indexes', ...Object.keys(ruleErr), ...TEMPLATES.map(([p]) => p.split('.')[0])
+        const known = new Set(['name', 'type', 'fields', 'indexes', 'viewQuery', ...Object.keys(ruleErr), ...TEMPLATES.map(([p]) => p.split('.')[0])
             .filter((k) => !['otp', 'authAlert'].includes(k) || (d[k] && Object.keys(d[k]).every((x) => x === 'emailTemplate')))]);
         const rest = Object.entries(d).filter(([k]) => !known.has(k));
         const fieldsMsg = d.fields?.message ? ` fields: ${d.fields.message}` : '';
@@ -290,6 +308,16 @@ export async function collectionEditor(name) {
         if (bad) bad.focus();
     }
 
+    // What only some types have: a view's query; the indexes and field editor of the others.
+    const queryBox = h('div', {}, queryCtl.wrap);
+    const idxSection = h('div', {}, h('h2', {}, 'Indexes'), idxBox);
+    function drawKind() {
+        queryBox.hidden = !isView();
+        idxSection.hidden = isView();
+        addField.hidden = isView();
+    }
+    drawKind();
+
     const form = h('form', {
         class: 'editor', novalidate: true,
         onsubmit: async (e) => {
@@ -297,6 +325,7 @@ export async function collectionEditor(name) {
             setError(null, formError, '');
             const body = structuredClone(col);
             delete body._scaffolds;
+            if (isView()) { delete body.fields; delete body.indexes; }
             if (isNew) { delete body.id; delete body.created; delete body.updated; }
             try {
                 const saved = isNew ? await api('POST', '/api/collections', { body })
@@ -314,12 +343,13 @@ export async function collectionEditor(name) {
     h('div', { class: 'bar' }, h('h1', {}, isNew ? 'New collection' : `Edit ${name}`),
         isNew ? null : h('a', { class: 'button', href: '#/records/' + enc(name) }, 'Records')),
     h('div', { class: 'grid' }, nameCtl.wrap, typeCtl.wrap),
+    queryBox,
     h('h2', {}, 'Fields'), fieldsBox, addField,
     h('h2', {}, 'API rules'),
     h('p', { class: 'help' }, 'Filter expressions, e.g. ', h('code', {}, "@request.auth.id != ''"),
         '. Empty: anyone. Superusers only: locked.'),
     rulesBox, authBox,
-    h('h2', {}, 'Indexes'), idxBox,
+    idxSection,
     formError,
     h('div', { class: 'actions sticky' },
         isNew || col.system ? null : h('button', {

@@ -35,6 +35,7 @@ export async function recordsScreen(name) {
     const all = await collections();
     const col = all.find((c) => c.name === name) || await api('GET', '/api/collections/' + enc(name));
     const isAuth = col.type === 'auth';
+    const isView = col.type === 'view'; // read-only: its records are its query's rows
     const colsKey = 'tarmac_cols_' + col.name;
     const hasCreated = col.fields.some((f) => f.name === 'created');
     const state = { page: 1, perPage: 30, sort: hasCreated ? '-created' : '', filter: '', expand: new Set(), selected: new Set(), items: [] };
@@ -100,13 +101,13 @@ export async function recordsScreen(name) {
                 onchange: (e) => { if (e.target.checked) state.selected.add(r.id); else state.selected.delete(r.id); drawBulk(); },
             })),
             cols.map((f) => h('td', { 'data-label': f.name }, cell(f, r, all))),
-            h('td', {}, h('button', { type: 'button', class: 'small', 'aria-label': 'Edit ' + r.id, onclick: () => openForm(r.id) }, 'Edit'))));
+            h('td', {}, isView ? null : h('button', { type: 'button', class: 'small', 'aria-label': 'Edit ' + r.id, onclick: () => openForm(r.id) }, 'Edit'))));
         table.replaceChildren(h('thead', {}, head), h('tbody', {}, body.length ? body
             : h('tr', {}, h('td', { colSpan: cols.length + 2, class: 'muted' }, 'No records.'))));
         drawBulk();
     }
     function drawBulk() {
-        bulk.hidden = !state.selected.size;
+        bulk.hidden = isView || !state.selected.size;
         bulk.textContent = `Delete selected (${state.selected.size})`;
     }
 
@@ -171,7 +172,7 @@ export async function recordsScreen(name) {
     const el = h('section', { class: 'records-screen' },
         h('div', { class: 'bar' }, h('h1', {}, col.name === '_superusers' ? 'Superusers' : col.name),
             h('div', { class: 'buttons' },
-                h('button', { type: 'button', class: 'primary', onclick: () => openForm(null) }, 'New record'),
+                isView ? null : h('button', { type: 'button', class: 'primary', onclick: () => openForm(null) }, 'New record'),
                 col.name === '_superusers' ? null : h('a', { class: 'button', href: `#/collections/${enc(col.name)}/edit` }, 'Edit collection'))),
         h('div', { class: 'tools' }, filterForm, chooser), status,
         h('div', { class: 'table-wrap' }, table), h('div', { class: 'bar' }, bulk, pager));
