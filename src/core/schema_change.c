@@ -349,9 +349,10 @@ static enum rc remake_views(struct store_conn *db, struct core_schema **cur,
     return rc;
 }
 
-/* Whether a resaved view's definition is what it was (then it keeps its
- * "updated" time: nothing about it changed). */
-static bool same_definition(const struct core_collection *a, const struct core_collection *b)
+/* Sets *same to whether a resaved view's definition is what it was (then it
+ * keeps its "updated" time: nothing about it changed). RC_NOMEM. */
+static enum rc same_definition(const struct core_collection *a, const struct core_collection *b,
+                               bool *same)
 {
     struct buf x, y;
     buf_init(&x, 1 << 22);
@@ -361,11 +362,14 @@ static bool same_definition(const struct core_collection *a, const struct core_c
     jsonw_init(&wy, &y);
     core_collection_write_json(&wx, a, false);
     core_collection_write_json(&wy, b, false);
-    bool same = !jsonw_finish(&wx) && !jsonw_finish(&wy) && x.len == y.len &&
-                memcmp(x.data, y.data, x.len) == 0;
+    enum rc rc = jsonw_finish(&wx);
+    enum rc rc_y = jsonw_finish(&wy);
+    if (!rc)
+        rc = rc_y;
+    *same = !rc && x.len == y.len && memcmp(x.data, y.data, x.len) == 0;
     buf_cleanup(&x);
     buf_cleanup(&y);
-    return same;
+    return rc;
 }
 
 /* Validates and applies one create or update against *cur (which it
@@ -413,9 +417,15 @@ static enum rc upsert(struct store_conn *db, struct core_schema **cur, bool owns
     if (!rc && is_refresh && old) {
         xfree(c->updated);
         c->updated = xstrdup(old->updated ? old->updated : "");
-        if (!same_definition(old, c)) {
+        bool same = false;
+        rc = same_definition(old, c, &same);
+        if (!rc && !same) {
             xfree(c->updated);
             c->updated = xstrdup(now);
+        }
+        if (rc) {
+            core_collection_free(c);
+            return rc;
         }
     }
     if (!rc)

@@ -182,9 +182,11 @@ enum rc store_query_check(struct store_conn *db, struct str sql, store_may_read_
     sqlite3_set_authorizer(h, NULL, NULL);
     if (rc == SQLITE_OK && st)
         rc = has_more(h, tail, sql.ptr + sql.len);
-    if (rc == SQLITE_NOMEM) {
+    enum rc engine = store_sqlite_rc(rc);
+    if (engine == RC_NOMEM || engine == RC_IO || engine == RC_BUSY) {
+        /* The engine failed, not the query. */
         sqlite3_finalize(st);
-        return RC_NOMEM;
+        return engine;
     }
     if (rc != SQLITE_OK) {
         if (!a.is_denied && st) {
@@ -289,8 +291,12 @@ static enum rc run_one(sqlite3 *h, const char *text, size_t len, bool is_read, c
 {
     sqlite3_stmt *st = NULL;
     int prc = sqlite3_prepare_v3(h, text, (int)len, 0, &st, NULL);
-    if (prc == SQLITE_OK && st && !is_read)
-        prc = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : sqlite3_errcode(h);
+    if (prc == SQLITE_OK && st && !is_read) {
+        /* The step's own code: a test build's injected fault leaves the
+         * connection's error code as it was. */
+        prc = sqlite3_step(st);
+        prc = prc == SQLITE_DONE ? SQLITE_OK : prc == SQLITE_ROW ? SQLITE_INTERNAL : prc;
+    }
     if (prc != SQLITE_OK)
         snprintf(why, cap, "%s", sqlite3_errmsg(h));
     sqlite3_finalize(st);

@@ -202,7 +202,8 @@ typedef bool store_may_read_fn(void *ctx, const char *table, const char *column)
 /* Compiles sql on db without running it and fills *info (clear it with
  * store_query_info_cleanup, also after an error): RC_OK for one read-only
  * SELECT whose reads may_read allows (NULL: any read); RC_INVALID with
- * info->fault and info->detail otherwise; RC_NOMEM. sql is borrowed for as
+ * info->fault and info->detail otherwise; RC_NOMEM, RC_IO, RC_BUSY when the
+ * engine itself fails. sql is borrowed for as
  * long as info->sql is used. */
 enum rc store_query_check(struct store_conn *db, struct str sql, store_may_read_fn *may_read,
                           void *ctx, struct store_query_info *info);

@@ -326,6 +326,12 @@ class World:
             ],
         })
         self.notes_id = notes["id"]
+        # A view reading notes: every update of notes drops it and makes it
+        # again in the same transaction (collection-update walks that).
+        c.json("POST", "/api/collections", {
+            "name": "note_stats", "type": "view", "listRule": "", "viewRule": "",
+            "viewQuery": "SELECT n.id, n.title, count(t.id) AS tags FROM notes n "
+                         "LEFT JOIN tags t ON t.id = n.tag GROUP BY n.id"})
         # A webhook on every create of notes: each write runs the outbox
         # listener under the faults, and check_outbox() holds its jobs to
         # exactly the creates that committed. Its target is refused
@@ -445,7 +451,8 @@ class CollectionUpdate:
     name = "collection-update"
 
     def snapshot(self, w, n):
-        return {"api": w.c.json("GET", "/api/collections/notes"), "cols": w.columns("notes")}
+        return {"api": w.c.json("GET", "/api/collections/notes"), "cols": w.columns("notes"),
+                "view": w.c.json("GET", "/api/collections/note_stats")}
 
     def run(self, w, n):
         fields = self.base_fields + [{"name": "extra", "type": "text"}]
@@ -464,6 +471,11 @@ class CollectionUpdate:
                 before["cols"], cols))
         # The record API still works with the schema it reports.
         w.c.json("GET", "/api/collections/notes/records?perPage=1")
+        # The view reading notes is there either way, as it was.
+        want(w.c.json("GET", "/api/collections/note_stats") == before["view"],
+             "the view's definition changed")
+        rows = w.c.json("GET", "/api/collections/note_stats/records?perPage=500")["items"]
+        want(len(rows) == len(w.sql('SELECT id FROM "notes"')), "the view lists %d rows" % len(rows))
 
     def restore(self, w, n, ok, r):
         if ok:
@@ -500,6 +512,38 @@ class CollectionCreate:
     def restore(self, w, n, ok, r):
         if ok:
             w.c.json("DELETE", "/api/collections/made", status=204)
+
+
+class ViewCreate:
+    name = "view-create"
+    query = ("SELECT n.id, n.title, n.tag AS tagged, count(t.id) AS k FROM notes n "
+             "LEFT JOIN tags t ON t.id = n.tag GROUP BY n.id")
+
+    def snapshot(self, w, n):
+        return w.c.json("GET", "/api/collections?perPage=500")["totalItems"]
+
+    def run(self, w, n):
+        return w.c.call("POST", "/api/collections", {
+            "name": "made_view", "type": "view", "listRule": "", "viewQuery": self.query})
+
+    def check(self, w, n, ok, r, before):
+        views = [t[0] for t in w.sql("SELECT name FROM sqlite_schema WHERE name = 'made_view'")]
+        got = w.c.call("GET", "/api/collections/made_view")
+        if ok:
+            want(views == ["made_view"] and got.status == 200, "created view incomplete: %r %d" % (
+                views, got.status))
+            want([f["name"] for f in json.loads(got.body)["fields"]] == ["id", "title", "tagged", "k"],
+                 "view fields %r" % got.body[:300])
+            w.c.json("GET", "/api/collections/made_view/records")
+        else:
+            want(views == [] and got.status == 404,
+                 "failed view create left view %r / API %d" % (views, got.status))
+            total = w.c.json("GET", "/api/collections?perPage=500")["totalItems"]
+            want(total == before, "collections %d -> %d" % (before, total))
+
+    def restore(self, w, n, ok, r):
+        if ok:
+            w.c.json("DELETE", "/api/collections/made_view", status=204)
 
 
 class Batch:
@@ -553,7 +597,8 @@ class Batch:
                 w.c.json("DELETE", "/api/collections/notes/records/" + rec_id, status=204)
 
 
-OPS = (Create(), CreateFiles(), UpdateFiles(), CollectionUpdate(), CollectionCreate(), Batch())
+OPS = (Create(), CreateFiles(), UpdateFiles(), CollectionUpdate(), CollectionCreate(), ViewCreate(),
+       Batch())
 
 
 # --------------------------------------------------------------------------

@@ -337,5 +337,5 @@ enum rc core_view_reads(struct store_conn *db, const struct core_collection *c, 
     for (size_t i = 0; !rc && i < info.table_count && !*out; i++)
         *out = strcasecmp(info.tables[i], table) == 0;
     store_query_info_cleanup(&info);
-    return rc == RC_NOMEM ? rc : RC_OK;
+    return rc == RC_INVALID ? RC_OK : rc;
 }

@@ -38,7 +38,8 @@
 /* Checks view collection c's viewQuery on db against schema s (the other
  * collections, as the change leaves them) and replaces c's fields with the
  * ones its columns make. RC_INVALID with p filled at "viewQuery"
- * (validation_invalid_view_query, the reason in the message); RC_NOMEM. */
+ * (validation_invalid_view_query, the reason in the message); RC_NOMEM,
+ * RC_IO, RC_BUSY. */
 enum rc core_view_infer(struct store_conn *db, const struct core_schema *s,
                         struct core_collection *c, struct core_problem *p);
 
@@ -54,7 +55,8 @@ enum rc core_view_drop(struct store_conn *db, const char *name);
 
 /* Sets *out to whether view collection c's query reads the table or view
  * named table (through other views too; names compared without case). A
- * query that no longer compiles counts as reading it. RC_NOMEM. */
+ * query that no longer compiles counts as reading it. RC_NOMEM, RC_IO,
+ * RC_BUSY. */
 enum rc core_view_reads(struct store_conn *db, const struct core_collection *c, const char *table,
                         bool *out);
 
