@@ -350,6 +350,17 @@ enum rc store_view_create(struct store_conn *db, struct str name, const struct s
         rc = store_sql_end(&b);
         if (!rc)
             rc = run_one(h, sql.data, sql.len, true, why, cap);
+        if (rc == RC_INVALID) {
+            /* Not left behind: the caller may go on (an import tries the
+             * view again once the views it reads are made). */
+            char ignored[8];
+            buf_reset(&sql);
+            store_sql_begin(&b, &sql);
+            store_sql_add(&b, "DROP VIEW IF EXISTS ");
+            store_sql_ident(&b, name);
+            if (!store_sql_end(&b))
+                (void)run_one(h, sql.data, sql.len, false, ignored, sizeof(ignored));
+        }
     }
     if (rc && rc != RC_NOMEM)
         log_warn("msg=\"cannot create view\" view=%.*s error=\"%s\"", (int)name.len, name.ptr, why);

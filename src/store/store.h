@@ -220,8 +220,8 @@ enum store_view_cast {
 /* Creates the view name over a query store_query_check accepted on the same
  * connection, casting column i as casts[i] says (casts NULL: all as they
  * are), then compiles a read of it (CREATE VIEW itself resolves no name).
- * RC_INVALID when the engine refuses either, its message in why (cap bytes,
- * NUL-terminated); RC_IO, RC_BUSY, RC_NOMEM. */
+ * RC_INVALID when the engine refuses either (the view is not left behind),
+ * its message in why (cap bytes, NUL-terminated); RC_IO, RC_BUSY, RC_NOMEM. */
 enum rc store_view_create(struct store_conn *db, struct str name, const struct store_query_info *q,
                           const enum store_view_cast *casts, char *why, size_t cap);
 /* Drops the view name if there is one. */

@@ -223,7 +223,7 @@ static void test_view_that_does_not_read_is_refused(void **state)
     store_query_info_cleanup(&info);
     bool has = true;
     assert_int_equal(store_has_object(db, STR_LIT("v1"), &has), RC_OK);
-    assert_true(has); /* created, then found not to read: the caller rolls back */
+    assert_false(has); /* created, found not to read, dropped again */
 }
 
 int main(void)
