@@ -62,6 +62,13 @@ struct store_engine {
     /* Reads on conn stop with RC_OVER_BUDGET once b is over (NULL: none);
      * an engine that cannot look mid-statement ignores it. */
     void (*set_budget)(void *conn, struct budget *b);
+    /* A query a superuser writes, judged by the engine's own compiler and
+     * the view over one (store_query_check, store_view_create); NULL when
+     * the engine has none yet: view collections are then refused. */
+    enum rc (*query_check)(void *conn, struct str sql, store_may_read_fn *may_read, void *ctx,
+                           struct store_query_info *info);
+    enum rc (*view_create)(void *conn, struct str name, const struct store_query_info *q,
+                           const enum store_view_cast *casts, char *why, size_t cap);
 };
 
 extern const struct store_engine store_sqlite_engine;

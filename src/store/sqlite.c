@@ -159,6 +159,11 @@ sqlite3 *store_sqlite_handle(struct store_conn *db)
     return ((struct sconn *)store_conn_handle(db))->db;
 }
 
+sqlite3 *store_sqlite_conn_db(void *conn)
+{
+    return ((struct sconn *)conn)->db;
+}
+
 sqlite3_stmt *store_sqlite_stmt(struct store_stmt *st)
 {
     return store_stmt_handle(st);
@@ -349,4 +354,6 @@ const struct store_engine store_sqlite_engine = {
     .data_version = s_data_version,
     .in_transaction = s_in_transaction,
     .set_budget = s_set_budget,
+    .query_check = store_sqlite_query_check,
+    .view_create = store_sqlite_view_create,
 };

@@ -30,6 +30,13 @@
 
 /* The raw handle, for the store layer's own sqlite3_* calls. */
 sqlite3 *store_sqlite_handle(struct store_conn *db);
+/* The same from the engine's connection handle (engine.h's void *conn). */
+sqlite3 *store_sqlite_conn_db(void *conn);
+/* The engine's query_check and view_create (sqlite_query.c). */
+enum rc store_sqlite_query_check(void *conn, struct str sql, store_may_read_fn *may_read, void *ctx,
+                                 struct store_query_info *info);
+enum rc store_sqlite_view_create(void *conn, struct str name, const struct store_query_info *q,
+                                 const enum store_view_cast *casts, char *why, size_t cap);
 /* The engine's statement behind st, for the store layer's own code and
  * tests (nothing outside src/store/ and tests/unit/store/ may call the
  * engine: scripts/check-layers.sh). */

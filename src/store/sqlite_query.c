@@ -1,5 +1,5 @@
-/* sqlite_query.c -- store_query_check and the views over checked queries
- * (store.h), for SQLite.
+/* sqlite_query.c -- the SQLite engine's query_check and view_create
+ * (engine.h; store_query_check and store_view_create in store.h).
  *
  * The judge is SQLite's own compiler: the query is prepared (never stepped)
  * with an authorizer that allows only what a SELECT does (SQLITE_SELECT,
@@ -158,8 +158,8 @@ static int has_more(sqlite3 *h, const char *tail, const char *end)
     return more ? SQLITE_ERROR : SQLITE_OK;
 }
 
-enum rc store_query_check(struct store_conn *db, struct str sql, store_may_read_fn *may_read,
-                          void *ctx, struct store_query_info *info)
+enum rc store_sqlite_query_check(void *conn, struct str sql, store_may_read_fn *may_read, void *ctx,
+                                 struct store_query_info *info)
 {
     memset(info, 0, sizeof(*info));
     if (sql.len > 1000000) {
@@ -167,7 +167,7 @@ enum rc store_query_check(struct store_conn *db, struct str sql, store_may_read_
         snprintf(info->detail, sizeof(info->detail), "the query is too long");
         return RC_INVALID;
     }
-    sqlite3 *h = store_sqlite_handle(db);
+    sqlite3 *h = store_sqlite_conn_db(conn);
     sqlite3_stmt *warm = NULL;
     if (sqlite3_prepare_v3(h, "SELECT 1 FROM json_each('[]'), json_tree('[]')", -1, 0, &warm,
                            NULL) == SQLITE_NOMEM)
@@ -227,21 +227,6 @@ enum rc store_query_check(struct store_conn *db, struct str sql, store_may_read_
     info->sql = statement_text(sql, tail);
     sqlite3_finalize(st);
     return RC_OK;
-}
-
-void store_query_info_cleanup(struct store_query_info *info)
-{
-    for (size_t i = 0; i < info->count; i++) {
-        xfree(info->cols[i].name);
-        xfree(info->cols[i].table);
-        xfree(info->cols[i].origin);
-        xfree(info->cols[i].decl_type);
-    }
-    xfree(info->cols);
-    for (size_t i = 0; i < info->table_count; i++)
-        xfree(info->tables[i]);
-    xfree(info->tables);
-    memset(info, 0, sizeof(*info));
 }
 
 /* Appends column c of the query as the view presents it. */
@@ -306,8 +291,8 @@ static enum rc run_one(sqlite3 *h, const char *text, size_t len, bool is_read, c
     return rc == RC_NOMEM || rc == RC_IO || rc == RC_BUSY ? rc : RC_INVALID;
 }
 
-enum rc store_view_create(struct store_conn *db, struct str name, const struct store_query_info *q,
-                          const enum store_view_cast *casts, char *why, size_t cap)
+enum rc store_sqlite_view_create(void *conn, struct str name, const struct store_query_info *q,
+                                 const enum store_view_cast *casts, char *why, size_t cap)
 {
     if (cap)
         why[0] = '\0';
@@ -319,7 +304,7 @@ enum rc store_view_create(struct store_conn *db, struct str name, const struct s
     struct buf sql;
     buf_init(&sql, (size_t)1 << 24);
     struct store_sql b;
-    store_sql_begin(&b, &sql);
+    store_sql_begin_as(&b, &sql, STORE_DIALECT_SQLITE);
     store_sql_add(&b, "CREATE VIEW ");
     store_sql_ident(&b, name);
     store_sql_add(&b, " AS ");
@@ -339,12 +324,12 @@ enum rc store_view_create(struct store_conn *db, struct str name, const struct s
     if (!is_plain)
         store_sql_add(&b, "\n)");
     enum rc rc = store_sql_end(&b);
-    sqlite3 *h = store_sqlite_handle(db);
+    sqlite3 *h = store_sqlite_conn_db(conn);
     if (!rc)
         rc = run_one(h, sql.data, sql.len, false, why, cap);
     if (!rc) {
         buf_reset(&sql);
-        store_sql_begin(&b, &sql);
+        store_sql_begin_as(&b, &sql, STORE_DIALECT_SQLITE);
         store_sql_add(&b, "SELECT * FROM ");
         store_sql_ident(&b, name);
         rc = store_sql_end(&b);
@@ -355,7 +340,7 @@ enum rc store_view_create(struct store_conn *db, struct str name, const struct s
              * view again once the views it reads are made). */
             char ignored[8];
             buf_reset(&sql);
-            store_sql_begin(&b, &sql);
+            store_sql_begin_as(&b, &sql, STORE_DIALECT_SQLITE);
             store_sql_add(&b, "DROP VIEW IF EXISTS ");
             store_sql_ident(&b, name);
             if (!store_sql_end(&b))
@@ -364,22 +349,6 @@ enum rc store_view_create(struct store_conn *db, struct str name, const struct s
     }
     if (rc && rc != RC_NOMEM)
         log_warn("msg=\"cannot create view\" view=%.*s error=\"%s\"", (int)name.len, name.ptr, why);
-    buf_cleanup(&sql);
-    return rc;
-}
-
-enum rc store_view_drop(struct store_conn *db, struct str name)
-{
-    struct buf sql;
-    buf_init(&sql, 4096);
-    struct store_sql b;
-    store_sql_begin(&b, &sql);
-    store_sql_add(&b, "DROP VIEW IF EXISTS ");
-    store_sql_ident(&b, name);
-    store_sql_addn(&b, (struct str){"", 1}); /* NUL-terminated for store_exec */
-    enum rc rc = store_sql_end(&b);
-    if (!rc)
-        rc = store_exec(db, sql.data);
     buf_cleanup(&sql);
     return rc;
 }

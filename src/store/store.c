@@ -7,11 +7,13 @@
  * next use. */
 #include "store/store.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "base/alloc.h"
 #include "base/log.h"
 #include "store/engine.h"
+#include "store/sql.h"
 
 /* A cached statement: owned by its connection's cache, handed out by
  * store_prepare and back by store_done. */
@@ -184,6 +186,59 @@ enum rc store_has_object(struct store_conn *db, struct str name, bool *out)
         return rc;
     *out = rc == RC_OK;
     return RC_OK;
+}
+
+enum rc store_query_check(struct store_conn *db, struct str sql, store_may_read_fn *may_read,
+                          void *ctx, struct store_query_info *info)
+{
+    if (!db->engine->query_check) {
+        memset(info, 0, sizeof(*info));
+        info->fault = STORE_QUERY_UNSUPPORTED;
+        snprintf(info->detail, sizeof(info->detail), "%s", db->engine->name);
+        return RC_INVALID;
+    }
+    return db->engine->query_check(db->h, sql, may_read, ctx, info);
+}
+
+void store_query_info_cleanup(struct store_query_info *info)
+{
+    for (size_t i = 0; i < info->count; i++) {
+        xfree(info->cols[i].name);
+        xfree(info->cols[i].table);
+        xfree(info->cols[i].origin);
+        xfree(info->cols[i].decl_type);
+    }
+    xfree(info->cols);
+    for (size_t i = 0; i < info->table_count; i++)
+        xfree(info->tables[i]);
+    xfree(info->tables);
+    memset(info, 0, sizeof(*info));
+}
+
+enum rc store_view_create(struct store_conn *db, struct str name, const struct store_query_info *q,
+                          const enum store_view_cast *casts, char *why, size_t cap)
+{
+    if (!db->engine->view_create) {
+        snprintf(why, cap, "views are not supported on %s", db->engine->name);
+        return RC_INVALID;
+    }
+    return db->engine->view_create(db->h, name, q, casts, why, cap);
+}
+
+enum rc store_view_drop(struct store_conn *db, struct str name)
+{
+    struct buf sql;
+    buf_init(&sql, 4096);
+    struct store_sql b;
+    store_sql_begin_as(&b, &sql, db->engine->dialect);
+    store_sql_add(&b, "DROP VIEW IF EXISTS ");
+    store_sql_ident(&b, name);
+    store_sql_addn(&b, (struct str){"", 1}); /* NUL-terminated for store_exec */
+    enum rc rc = store_sql_end(&b);
+    if (!rc)
+        rc = store_exec(db, sql.data);
+    buf_cleanup(&sql);
+    return rc;
 }
 
 int64_t store_data_version(struct store_conn *db)

@@ -172,6 +172,7 @@ enum store_query_fault {
     STORE_QUERY_MANY,        /* more than one statement */
     STORE_QUERY_NOT_SELECT,  /* not a read-only SELECT: detail names what it does */
     STORE_QUERY_READ_DENIED, /* the policy refused a read: detail is "table.column" */
+    STORE_QUERY_UNSUPPORTED, /* the engine cannot judge a query yet: detail is its name */
 };
 
 /* One result column of a checked query. */

@@ -105,6 +105,9 @@ static void fail_check(struct core_problem *p, const struct store_query_info *in
     case STORE_QUERY_NOT_SELECT:
         fail(p, "only a single read-only SELECT is allowed (found %s).", info->detail);
         return;
+    case STORE_QUERY_UNSUPPORTED:
+        fail(p, "view collections are not supported on %s yet.", info->detail);
+        return;
     case STORE_QUERY_READ_DENIED:
         fail(p,
              "a view may not read \"%s\" (internal tables, password fields and tokenKey are "
