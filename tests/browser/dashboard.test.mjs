@@ -257,6 +257,9 @@ test('create a view collection: its query checked by the server, its fields infe
     await page.goto(srv.url + '/_/#/records/post_titles');
     await page.getByRole('heading', { name: 'post_titles' }).waitFor();
     assert.equal(await page.getByRole('button', { name: 'New record' }).count(), 0);
+    // Leave the screen (its realtime subscription goes with it) before the view goes.
+    await page.goto(srv.url + '/_/#/collections');
+    await page.getByRole('heading', { name: 'Collections' }).waitFor();
     await api('DELETE', '/api/collections/post_titles');
 });
 
