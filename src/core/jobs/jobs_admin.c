@@ -18,28 +18,46 @@
 
 static const char *const statuses[] = {"queued", "running", "failed", "done", "dead", "canceled"};
 #define STATUS_COUNT (sizeof(statuses) / sizeof(statuses[0]))
-static const char *const sort_fields[] = {"created",  "updated",   "runAt",      "priority",
-                                          "attempts", "status",    "kind",       "finishedAt",
-                                          "id",       "lastError", "maxAttempts"};
+/* The fields of a job as the API shows them, the _jobs column behind each
+ * (made unquoted, so lower case in PostgreSQL; SQLite matches any case),
+ * and whether it holds Unix ms shown as date text. */
+static const struct job_field {
+    const char *name, *column;
+    bool is_time;
+} job_fields[] = {
+    {"id", "id", false},
+    {"kind", "kind", false},
+    {"payload", "payload", false},
+    {"status", "status", false},
+    {"priority", "priority", false},
+    {"attempts", "attempts", false},
+    {"maxAttempts", "maxattempts", false},
+    {"lastError", "lasterror", false},
+    {"runAt", "runat", true},
+    {"finishedAt", "finishedat", true},
+    {"created", "created", true},
+    {"updated", "updated", true},
+};
+#define JOB_FIELD_COUNT (sizeof(job_fields) / sizeof(job_fields[0]))
 
 static bool is_status(struct str s)
 {
     for (size_t i = 0; i < STATUS_COUNT; i++) {
-        if (strlen(statuses[i]) == s.len && memcmp(statuses[i], s.ptr, s.len) == 0)
+        if (str_eq(s, str_from_cstr(statuses[i])))
             return true;
     }
     return false;
 }
 
-static const char *sort_field(struct str s)
+/* The column a sort term names (payload is not sortable), or NULL. */
+static const char *sort_column(struct str s)
 {
-    for (size_t i = 0; i < sizeof(sort_fields) / sizeof(sort_fields[0]); i++) {
-        if (strlen(sort_fields[i]) == s.len && memcmp(sort_fields[i], s.ptr, s.len) == 0)
-            return sort_fields[i];
+    for (size_t i = 0; i < JOB_FIELD_COUNT; i++) {
+        if (str_eq(s, str_from_cstr(job_fields[i].name)) && strcmp(job_fields[i].name, "payload"))
+            return job_fields[i].column;
     }
     return NULL;
 }
-
 /* The jobs as the list's filter sees them: a collection whose fields are
  * the API's, over the subquery jobs_view writes (times as date text). */
 static const char jobs_fields_json[] =
@@ -67,28 +85,19 @@ static void jobs_collection_load(void)
 /* The jobs' rows as the filter names them, aliased "r" (rowid as _rid). */
 static void jobs_view(struct store_sql *q)
 {
-    static const char *const plain[] = {"id",       "kind",     "payload",     "status",
-                                        "priority", "attempts", "maxAttempts", "lastError"};
-    static const char *const times[] = {"runAt", "finishedAt", "created", "updated"};
-    static const char *const times_col[] = {"runat", "finishedat", "created", "updated"};
     store_sql_add(q, "(SELECT rowid AS \"_rid\", COALESCE(dedupeKey, '') AS \"dedupeKey\"");
-    /* _jobs' own columns are unquoted names (folded alike on each
-     * engine); the view's are the API's, quoted. */
-    for (size_t i = 0; i < sizeof(plain) / sizeof(plain[0]); i++) {
+    for (size_t i = 0; i < JOB_FIELD_COUNT; i++) {
+        const struct job_field *f = &job_fields[i];
         store_sql_add(q, ", ");
-        store_sql_add(q, plain[i]);
+        if (f->is_time)
+            store_sql_ms_date(q, str_from_cstr(f->column));
+        else
+            store_sql_ident(q, str_from_cstr(f->column));
         store_sql_add(q, " AS ");
-        store_sql_ident(q, str_from_cstr(plain[i]));
-    }
-    for (size_t i = 0; i < sizeof(times) / sizeof(times[0]); i++) {
-        store_sql_add(q, ", ");
-        store_sql_ms_date(q, str_from_cstr(times_col[i]));
-        store_sql_add(q, " AS ");
-        store_sql_ident(q, str_from_cstr(times[i]));
+        store_sql_ident(q, str_from_cstr(f->name));
     }
     store_sql_add(q, " FROM _jobs) AS \"r\"");
 }
-
 /* Appends the WHERE clause; binds are numbered in order: statuses, kind,
  * then the filter's (compiled with that base). */
 static void add_where(struct store_sql *q, const struct core_jobs_list_opts *o, size_t nstatus,
@@ -194,20 +203,13 @@ enum rc core_jobs_list(struct core_worker *cw, const struct core_jobs_list_opts 
             one.ptr++;
             one.len--;
         }
-        const char *f = sort_field(one);
-        if (!f || terms == 4) {
+        const char *col = sort_column(one);
+        if (!col || terms == 4) {
             buf_cleanup(&sql);
             arena_cleanup(&a);
             core_problem_message(p, "Invalid sort field.");
             return RC_INVALID;
         }
-        /* _jobs' columns are unquoted names: PostgreSQL folded them to
-         * lower case, SQLite matches any case */
-        char col[32];
-        size_t k = 0;
-        for (; f[k] && k + 1 < sizeof(col); k++)
-            col[k] = (char)(f[k] >= 'A' && f[k] <= 'Z' ? f[k] + 32 : f[k]);
-        col[k] = '\0';
         store_sql_ident(&q, str_from_cstr(col));
         store_sql_add(&q, desc ? " DESC, " : " ASC, ");
         terms++;
