@@ -80,6 +80,16 @@ enum rc store_dialect_ms_date_as(struct buf *out, enum store_dialect d, struct s
     return rc;
 }
 
+const struct store_dialect_json_each *store_dialect_json_each(enum store_dialect d)
+{
+    static const struct store_dialect_json_each words[] = {
+        [STORE_DIALECT_SQLITE] = {"json_each(", ") ", ""},
+        [STORE_DIALECT_POSTGRES] = {"json_array_elements_text((", ")::json) WITH ORDINALITY AS ",
+                                    " (\"value\", \"key\")"},
+    };
+    return &words[d];
+}
+
 enum rc store_dialect_param_as(struct buf *out, enum store_dialect d, unsigned n)
 {
     enum rc rc = buf_append(out, d == STORE_DIALECT_POSTGRES ? "$" : "?", 1);

@@ -45,6 +45,15 @@ enum rc store_dialect_column_as(struct buf *out, enum store_dialect d, struct st
  * validated name) as the contract's date text "2006-01-02 15:04:05.000Z",
  * '' when it is 0 or less. */
 enum rc store_dialect_ms_date_as(struct buf *out, enum store_dialect d, struct str column);
+/* The words around a JSON array's expression that make a table of its
+ * elements, columns "value" (each element as text) and "key" (their
+ * order): open, the expression, close, the alias, columns. SQLite:
+ * json_each(...); PostgreSQL: json_array_elements_text(...) WITH
+ * ORDINALITY, the expression cast to json. */
+struct store_dialect_json_each {
+    const char *open, *close, *columns;
+};
+const struct store_dialect_json_each *store_dialect_json_each(enum store_dialect d);
 /* Appends the numbered placeholder for parameter n (1-based): ?n in SQLite,
  * $n in PostgreSQL. */
 enum rc store_dialect_param_as(struct buf *out, enum store_dialect d, unsigned n);

@@ -70,16 +70,15 @@ void store_sql_int(struct store_sql *q, int64_t v)
 
 void store_sql_json_each_open(struct store_sql *q)
 {
-    store_sql_add(q, q->dialect == STORE_DIALECT_POSTGRES ? "json_array_elements_text(("
-                                                          : "json_each(");
+    store_sql_add(q, store_dialect_json_each(q->dialect)->open);
 }
 
 void store_sql_json_each_close(struct store_sql *q, const char *alias)
 {
-    store_sql_add(q, q->dialect == STORE_DIALECT_POSTGRES ? ")::json) WITH ORDINALITY AS " : ") ");
+    const struct store_dialect_json_each *w = store_dialect_json_each(q->dialect);
+    store_sql_add(q, w->close);
     store_sql_ident(q, str_from_cstr(alias));
-    if (q->dialect == STORE_DIALECT_POSTGRES)
-        store_sql_add(q, " (\"value\", \"key\")");
+    store_sql_add(q, w->columns);
 }
 
 void store_sql_ms_date(struct store_sql *q, struct str column)

@@ -191,8 +191,6 @@ struct str core_fc_json_norm(struct core_fc *g, struct str v)
 
 struct str core_fc_json_each(struct core_fc *g, struct str arr, struct str alias)
 {
-    if (core_fc_is_pg())
-        return core_fc_fmt(g, "json_array_elements_text(%.*s) WITH ORDINALITY AS %.*s (value, key)",
-                           FC_S(arr), FC_S(alias));
-    return core_fc_fmt(g, "json_each(%.*s) %.*s", FC_S(arr), FC_S(alias));
+    const struct store_dialect_json_each *w = store_dialect_json_each(store_dialect_current());
+    return core_fc_fmt(g, "%s%.*s%s%.*s%s", w->open, FC_S(arr), w->close, FC_S(alias), w->columns);
 }

@@ -15,7 +15,6 @@
 
 #include "core/filter/filter_int.h"
 #include "core/filter/filter_parse.h"
-#include "store/dialect.h"
 #include "store/sql.h"
 
 static const struct core_filter_request no_request;
@@ -47,7 +46,7 @@ struct str core_fc_equal_sql(struct core_fc *g, bool eq, const struct core_fc_va
 {
     /* `!=` is IS NOT: a plain != against a NULL column yields NULL, not true
      * (PostgreSQL's IS takes only NULL, TRUE, FALSE: IS DISTINCT FROM). */
-    bool pg = store_dialect_current() == STORE_DIALECT_POSTGRES;
+    bool pg = core_fc_is_pg();
     const char *op = eq ? "=" : pg ? "IS DISTINCT FROM" : "IS NOT";
     const char *null_op = eq ? (pg ? "IS NOT DISTINCT FROM" : "IS") : op;
     const char *concat = eq ? "OR" : "AND";
@@ -145,7 +144,7 @@ static struct str like_sql(struct core_fc *g, bool neg, const struct core_fc_val
      * cannot be matched with a pattern there). */
     struct str lhs = l->sql;
     const char *like = "LIKE";
-    if (store_dialect_current() == STORE_DIALECT_POSTGRES) {
+    if (core_fc_is_pg()) {
         lhs = core_fc_fmt(g, "(%.*s)::text COLLATE \"C\"", FC_S(l->sql));
         like = "ILIKE";
     }
