@@ -112,7 +112,7 @@ static void add_record_schemas(json_t *schemas, const struct core_collection *c,
     for (size_t i = 0; i < c->field_count; i++) {
         const struct core_field *f = &c->fields[i];
         enum core_field_input input = core_field_kind(f)->input;
-        bool secret = input == CORE_FIELD_INPUT_SECRET || strcmp(f->name, "tokenKey") == 0;
+        bool secret = core_field_is_secret(c, f);
         if (!secret && (!f->is_hidden || superuser))
             json_object_set_new(props, f->name, field_schema(f, false));
         if (input != CORE_FIELD_INPUT_AUTO && strcmp(f->name, "tokenKey") != 0) {

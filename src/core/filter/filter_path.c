@@ -80,8 +80,7 @@ static bool is_list_field(const struct core_field *f)
 
 static enum rc check_field(struct core_fc *g, const struct cursor *c, const struct core_field *f)
 {
-    if (c->check_hidden && (f->is_hidden || core_field_kind(f)->input == CORE_FIELD_INPUT_SECRET ||
-                            strcmp(f->name, "tokenKey") == 0))
+    if (c->check_hidden && (f->is_hidden || core_field_is_secret(c->col, f)))
         return core_fc_fail(g, "non-filterable field \"%s\"", f->name);
     return RC_OK;
 }

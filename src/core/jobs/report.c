@@ -215,19 +215,13 @@ static bool load_requester(struct export *x, struct core_job_result *res)
     return true;
 }
 
-/* A field the export never writes: what no API answer holds. */
-static bool is_secret(const struct core_field *f)
-{
-    return f->type == CORE_FIELD_PASSWORD || strcmp(f->name, "tokenKey") == 0;
-}
-
 static bool pick_columns(struct export *x, struct core_job_result *res)
 {
     json_t *fields = json_object_get(x->job->payload, "fields");
     if (!json_is_array(fields)) {
         for (size_t i = 0; i < x->c->field_count && x->column_count < MAX_FIELDS; i++) {
             const struct core_field *f = &x->c->fields[i];
-            if (!is_secret(f) && (!f->is_hidden || x->auth.is_superuser))
+            if (!core_field_is_secret(x->c, f) && (!f->is_hidden || x->auth.is_superuser))
                 x->columns[x->column_count++] = f->name;
         }
         return true;
@@ -238,7 +232,7 @@ static bool pick_columns(struct export *x, struct core_job_result *res)
     {
         const char *name = json_string_value(v);
         const struct core_field *f = core_collection_field(x->c, str_from_cstr(name));
-        if (!f || is_secret(f) || (f->is_hidden && !x->auth.is_superuser)) {
+        if (!f || core_field_is_secret(x->c, f) || (f->is_hidden && !x->auth.is_superuser)) {
             set_error(res, CORE_JOB_DEAD, "payload.fields: %s is no field of %s the requester sees",
                       name, x->c->name);
             return false;

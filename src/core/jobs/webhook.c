@@ -171,7 +171,7 @@ static json_t *record_json(const struct core_event *ev)
     json_object_set_new(r, "collectionName", json_string(ev->c->name));
     for (size_t i = 0; i < ev->c->field_count; i++) {
         const struct core_field *f = &ev->c->fields[i];
-        if (f->type == CORE_FIELD_PASSWORD || strcmp(f->name, "tokenKey") == 0)
+        if (core_field_is_secret(ev->c, f))
             continue;
         json_t *v = json_object_get(ev->values, f->name);
         json_object_set(r, f->name, v ? v : json_null());

@@ -30,12 +30,6 @@ enum rc core_record_step_id(struct store_conn *db, struct store_sql *q, struct s
     return rc ? rc : store_step(*st);
 }
 
-static bool is_secret(const struct core_collection *c, const struct core_field *f)
-{
-    return core_field_kind(f)->input == CORE_FIELD_INPUT_SECRET ||
-           (c->type == CORE_COLLECTION_AUTH && strcmp(f->name, "tokenKey") == 0);
-}
-
 /* Whether the row's email may be shown to the requester. */
 static bool email_visible(const struct core_collection *c, struct store_stmt *st, int col0,
                           const struct core_auth *auth)
@@ -61,7 +55,7 @@ static bool email_visible(const struct core_collection *c, struct store_stmt *st
 static bool is_left_out(const struct core_collection *c, const struct core_field *f,
                         const struct core_auth *auth, bool show_email)
 {
-    if (is_secret(c, f))
+    if (core_field_is_secret(c, f))
         return true;
     if (f->is_hidden && !(auth && auth->is_superuser))
         return true;

@@ -35,6 +35,12 @@ const struct core_collection *core_schema_find_exact(const struct core_schema *s
     return NULL;
 }
 
+bool core_field_is_secret(const struct core_collection *c, const struct core_field *f)
+{
+    return core_field_kind(f)->input == CORE_FIELD_INPUT_SECRET ||
+           ((!c || c->type == CORE_COLLECTION_AUTH) && strcmp(f->name, "tokenKey") == 0);
+}
+
 const struct core_field *core_collection_field(const struct core_collection *c, struct str name)
 {
     for (size_t i = 0; i < c->field_count; i++) {

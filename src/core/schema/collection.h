@@ -176,6 +176,10 @@ const struct core_collection *core_schema_find_exact(const struct core_schema *s
                                                      struct str name_or_id);
 /* Finds a field by name (exact); NULL when there is none. */
 const struct core_field *core_collection_field(const struct core_collection *c, struct str name);
+/* Whether f of c is never shown, filtered on, exported or read by a view:
+ * a password-like (secret input) field, or an auth collection's tokenKey
+ * (c NULL: any tokenKey). */
+bool core_field_is_secret(const struct core_collection *c, const struct core_field *f);
 /* Frees a collection and everything it owns; accepts NULL. */
 void core_collection_free(struct core_collection *c);
 /* Frees a schema snapshot and its collections; accepts NULL. */

@@ -174,9 +174,9 @@ static bool visible(const struct core_collection *c, bool su)
 }
 
 /* In answers: passwords and tokenKey never, hidden fields for superusers. */
-static bool in_record(const struct core_field *f, bool su)
+static bool in_record(const struct core_collection *c, const struct core_field *f, bool su)
 {
-    if (core_field_kind(f)->input == CORE_FIELD_INPUT_SECRET || strcmp(f->name, "tokenKey") == 0)
+    if (core_field_is_secret(c, f))
         return false;
     return su || !f->is_hidden;
 }
@@ -243,7 +243,7 @@ static void ts_collection(struct out *o, const struct core_collection *c, bool s
          c->type == CORE_COLLECTION_AUTH ? "AuthSystemFields" : "BaseSystemFields");
     for (size_t i = 0; i < c->field_count; i++) {
         const struct core_field *f = &c->fields[i];
-        if (!in_record(f, su) || is_base_field(c, f))
+        if (!in_record(c, f, su) || is_base_field(c, f))
             continue;
         emit(o, "    ");
         literal(o, f->name, '"');
@@ -445,7 +445,7 @@ static void dart_collection(struct out *o, const struct core_collection *c, bool
     emit(o, ";\n\n");
     for (size_t i = 0; i < c->field_count; i++) {
         const struct core_field *f = &c->fields[i];
-        if (!in_record(f, su))
+        if (!in_record(c, f, su))
             continue;
         camel(f->name, m, sizeof(m));
         emit(o, "  final ");
@@ -455,7 +455,7 @@ static void dart_collection(struct out *o, const struct core_collection *c, bool
     emit(o, "  final Map<String, dynamic> expand;\n\n  const %sRecord({\n", cn);
     for (size_t i = 0; i < c->field_count; i++) {
         const struct core_field *f = &c->fields[i];
-        if (!in_record(f, su))
+        if (!in_record(c, f, su))
             continue;
         camel(f->name, m, sizeof(m));
         bool nullable = core_field_kind(f)->is_enum && !core_field_is_multi(f);
@@ -465,7 +465,7 @@ static void dart_collection(struct out *o, const struct core_collection *c, bool
     emit(o, "  factory %sRecord.fromRecord(RecordModel r) => %sRecord(\n", cn, cn);
     for (size_t i = 0; i < c->field_count; i++) {
         const struct core_field *f = &c->fields[i];
-        if (!in_record(f, su))
+        if (!in_record(c, f, su))
             continue;
         camel(f->name, m, sizeof(m));
         emit(o, "        %s: ", m);
@@ -484,7 +484,7 @@ static void dart_collection(struct out *o, const struct core_collection *c, bool
     emit(o, "\n  Map<String, dynamic> toJson() => {\n");
     for (size_t i = 0; i < c->field_count; i++) {
         const struct core_field *f = &c->fields[i];
-        if (!in_record(f, su) || core_field_kind(f)->input == CORE_FIELD_INPUT_AUTO)
+        if (!in_record(c, f, su) || core_field_kind(f)->input == CORE_FIELD_INPUT_AUTO)
             continue;
         camel(f->name, m, sizeof(m));
         emit(o, "        ");

@@ -74,12 +74,6 @@ static const struct core_collection *view_of(const struct core_schema *s, const 
     return NULL;
 }
 
-static bool is_secret(const struct core_collection *c, const struct core_field *f)
-{
-    return core_field_kind(f)->input == CORE_FIELD_INPUT_SECRET ||
-           (c->type == CORE_COLLECTION_AUTH && strcasecmp(f->name, "tokenKey") == 0);
-}
-
 /* The read policy (store_may_read_fn) over schema ctx: collections' tables
  * and views, and the JSON table functions; never an internal table nor a
  * secret column. A column no field names (rowid) is the engine's own. */
@@ -92,7 +86,7 @@ static bool may_read(void *ctx, const char *table, const char *column)
     if (!c)
         return false;
     const struct core_field *f = column[0] ? field_named(c, column) : NULL;
-    return !f || !is_secret(c, f);
+    return !f || !core_field_is_secret(c, f);
 }
 
 static void fail_check(struct core_problem *p, const struct store_query_info *info)
