@@ -108,11 +108,15 @@ static struct entry *entry_of(struct core_oidc *o, const char *url, bool is_keys
     if (o->entry_count < CORE_OIDC_MAX_ENTRIES) {
         e = &o->entries[o->entry_count++];
     } else {
-        e = &o->entries[0];
-        for (size_t i = 1; i < o->entry_count; i++) {
-            if (!o->entries[i].is_fetching && o->entries[i].tried_ms < e->tried_ms)
+        /* The least recently tried of those no thread is fetching (one
+         * being fetched would be fetched twice by its waiters). */
+        e = NULL;
+        for (size_t i = 0; i < o->entry_count; i++) {
+            if (!o->entries[i].is_fetching && (!e || o->entries[i].tried_ms < e->tried_ms))
                 e = &o->entries[i];
         }
+        if (!e)
+            e = &o->entries[0]; /* all being fetched: the cache is full of misses */
         entry_cleanup(e); /* a fetch still running for it finds no entry and makes one */
     }
     e->url = xstrdup(url);
