@@ -11,6 +11,7 @@
 #include "core/schema/collection_json.h"
 #include "core/schema/view.h"
 #include "core/record/record.h"
+#include "core/record/record_write.h"
 #include "core/files/files.h"
 #include "store/sql.h"
 #include "store/writer.h"
@@ -495,32 +496,12 @@ static bool is_referenced(const struct core_schema *s, const struct core_collect
 }
 
 /* The rows system collections keep about the records of the auth
- * collection c (MFA sessions, one-time passwords, sign-in origins, OAuth2
- * links) go with those records, as PocketBase's recordRefHooks do. */
+ * collection c go with those records. */
 static enum rc delete_auth_refs_of(struct store_conn *db, const struct core_collection *c)
 {
-    static const struct str sql[] = {
-        STR_LIT("DELETE FROM _mfas WHERE \"collectionRef\" = ?1"),
-        STR_LIT("DELETE FROM _otps WHERE \"collectionRef\" = ?1"),
-        STR_LIT("DELETE FROM \"_authOrigins\" WHERE \"collectionRef\" = ?1"),
-        STR_LIT("DELETE FROM \"_externalAuths\" WHERE \"collectionRef\" = ?1"),
-    };
     if (c->type != CORE_COLLECTION_AUTH)
         return RC_OK;
-    enum rc rc = RC_OK;
-    for (size_t i = 0; i < sizeof(sql) / sizeof(sql[0]) && !rc; i++) {
-        struct store_stmt *st;
-        rc = store_prepare(db, sql[i], &st);
-        if (rc)
-            break;
-        rc = store_bind_text(st, 1, str_from_cstr(c->id));
-        if (!rc)
-            rc = store_step(st);
-        store_done(st);
-        if (rc == RC_NOT_FOUND)
-            rc = RC_OK; /* done: a DELETE returns no row */
-    }
-    return rc;
+    return core_record_delete_auth_refs(db, c, NULL, CORE_AUTH_REF_ALL);
 }
 
 /* pending: as upsert's. */

@@ -117,7 +117,7 @@ static struct entry *entry_of(struct core_oidc *o, const char *url, bool is_keys
         }
         if (!e)
             e = &o->entries[0]; /* all being fetched: the cache is full of misses */
-        entry_cleanup(e); /* a fetch still running for it finds no entry and makes one */
+        entry_cleanup(e);       /* a fetch still running for it finds no entry and makes one */
     }
     e->url = xstrdup(url);
     e->is_keys = is_keys;

@@ -311,41 +311,33 @@ static enum rc release_references(struct store_conn *db, const struct core_schem
  * written here, below auth/ that owns them, because the writes that end an
  * auth record (a delete, a cascade, a password change) all pass here; one
  * indexed DELETE each. */
-enum auth_ref {
-    AUTH_REF_MFAS = 1 << 0,
-    AUTH_REF_OTPS = 1 << 1,
-    AUTH_REF_ORIGINS = 1 << 2,
-    AUTH_REF_EXTERNAL = 1 << 3,
-};
-
-static enum rc delete_auth_refs(struct store_conn *db, const struct core_collection *c,
-                                const char *id, unsigned which)
+enum rc core_record_delete_auth_refs(struct store_conn *db, const struct core_collection *c,
+                                     const char *id, unsigned which)
 {
-    static const struct {
-        unsigned bit;
-        struct str sql;
-    } tables[] = {
-        {AUTH_REF_MFAS,
-         STR_LIT("DELETE FROM _mfas WHERE \"collectionRef\" = ?1 AND \"recordRef\" = ?2")},
-        {AUTH_REF_OTPS,
-         STR_LIT("DELETE FROM _otps WHERE \"collectionRef\" = ?1 AND \"recordRef\" = ?2")},
-        {AUTH_REF_ORIGINS,
-         STR_LIT(
-             "DELETE FROM \"_authOrigins\" WHERE \"collectionRef\" = ?1 AND \"recordRef\" = ?2")},
-        {AUTH_REF_EXTERNAL,
-         STR_LIT(
-             "DELETE FROM \"_externalAuths\" WHERE \"collectionRef\" = ?1 AND \"recordRef\" = ?2")},
-    };
+    static const char *const tables[] = {"_mfas", "_otps", "_authOrigins", "_externalAuths"};
     enum rc rc = RC_OK;
     for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]) && !rc; i++) {
-        if (!(which & tables[i].bit))
+        if (!(which & (1u << i)))
             continue;
+        struct buf sql;
+        buf_init(&sql, 4096);
+        struct store_sql q;
+        store_sql_begin(&q, &sql);
+        store_sql_add(&q, "DELETE FROM ");
+        store_sql_ident(&q, str_from_cstr(tables[i]));
+        store_sql_add(&q, " WHERE \"collectionRef\" = ");
+        store_sql_param(&q);
+        if (id) {
+            store_sql_add(&q, " AND \"recordRef\" = ");
+            store_sql_param(&q);
+        }
         struct store_stmt *st;
-        rc = store_prepare(db, tables[i].sql, &st);
+        rc = store_sql_prepare(&q, db, &st);
+        buf_cleanup(&sql);
         if (rc)
             break;
         rc = store_bind_text(st, 1, str_from_cstr(c->id));
-        if (!rc)
+        if (!rc && id)
             rc = store_bind_text(st, 2, str_from_cstr(id));
         if (!rc)
             rc = store_step(st);
@@ -366,10 +358,10 @@ static enum rc update_auth_refs(struct store_conn *db, const struct core_collect
         return RC_OK;
     unsigned which = 0;
     if (!json_equal(json_object_get(before, "password"), json_object_get(after, "password")))
-        which |= AUTH_REF_MFAS | AUTH_REF_ORIGINS;
+        which |= CORE_AUTH_REF_MFAS | CORE_AUTH_REF_ORIGINS;
     if (!json_equal(json_object_get(before, "tokenKey"), json_object_get(after, "tokenKey")))
-        which |= AUTH_REF_OTPS;
-    return which ? delete_auth_refs(db, c, id, which) : RC_OK;
+        which |= CORE_AUTH_REF_OTPS;
+    return which ? core_record_delete_auth_refs(db, c, id, which) : RC_OK;
 }
 
 /* Adds a delete event with the record as it is now (spec §7.4: the payload
@@ -414,8 +406,7 @@ static enum rc delete_record(struct store_conn *db, const struct core_schema *sc
     if (changes == 0)
         return RC_OK; /* already gone (a cycle of cascades) */
     rc = c->type == CORE_COLLECTION_AUTH
-             ? delete_auth_refs(
-                   db, c, id, AUTH_REF_MFAS | AUTH_REF_OTPS | AUTH_REF_ORIGINS | AUTH_REF_EXTERNAL)
+             ? core_record_delete_auth_refs(db, c, id, CORE_AUTH_REF_ALL)
              : RC_OK;
     for (size_t i = 0; i < schema->count && !rc; i++) {
         const struct core_collection *x = schema->items[i];

@@ -101,4 +101,19 @@ enum rc core_record_check_relations(struct store_conn *db, const struct core_sch
 /* Frees what the job owns (not the job itself, nor ctx). */
 void core_write_job_cleanup(struct core_write_job *job);
 
+/* What system collections keep about an auth collection's records:
+ * MFA sessions, one-time passwords, sign-in origins, OAuth2 links. */
+enum core_auth_ref {
+    CORE_AUTH_REF_MFAS = 1 << 0,
+    CORE_AUTH_REF_OTPS = 1 << 1,
+    CORE_AUTH_REF_ORIGINS = 1 << 2,
+    CORE_AUTH_REF_EXTERNAL = 1 << 3,
+    CORE_AUTH_REF_ALL = 0xf,
+};
+/* Deletes the rows of which (core_auth_ref bits) about record id of c, or
+ * about every record of c when id is NULL (writer thread, in its
+ * transaction): one indexed DELETE each, as PocketBase's recordRefHooks. */
+enum rc core_record_delete_auth_refs(struct store_conn *db, const struct core_collection *c,
+                                     const char *id, unsigned which);
+
 #endif
