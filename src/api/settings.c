@@ -71,18 +71,22 @@ enum rc api_settings_apple_secret(struct http_req *req, void *ctx)
     else if (!looks_like_pkcs8(pem))
         core_problem_field(&c->problem, "privateKey", "validation_match_invalid",
                            "Must be in a valid format.", NULL);
+    /* Seconds; a form sends text, and a whole number in it counts as the
+     * number. Absent, null or "" is blank (0); anything else is below 1. */
     json_t *duration = json_object_get(c->body, "duration");
-    /* a form sends text: a number in it counts as the number */
-    json_int_t seconds = json_is_integer(duration) ? json_integer_value(duration) : 0;
-    if (json_is_string(duration)) {
-        const char *t = json_string_value(duration);
-        char *end = NULL;
-        long long v = t[0] ? strtoll(t, &end, 10) : 0;
-        seconds = end && !*end ? (json_int_t)v : -1;
-    }
-    if (duration && !json_is_null(duration) && !json_is_integer(duration) &&
-        !json_is_string(duration))
-        seconds = -1;
+    json_int_t seconds = -1;
+    uint64_t v;
+    if (!duration || json_is_null(duration) ||
+        (json_is_string(duration) && !json_string_length(duration)))
+        seconds = 0;
+    else if (json_is_integer(duration))
+        seconds = json_integer_value(duration);
+    else if (json_is_string(duration) &&
+             strspn(json_string_value(duration), "0123456789") == json_string_length(duration))
+        seconds =
+            !str_to_u64(str_from_cstr(json_string_value(duration)), &v) || v > APPLE_MAX_DURATION_S
+                ? APPLE_MAX_DURATION_S + 1 /* past u64 too: too long */
+                : (json_int_t)v;
     if (seconds == 0)
         core_problem_field(&c->problem, "duration", "validation_required", "Cannot be blank.",
                            NULL);

@@ -376,6 +376,19 @@ describe('oidc', () => {
         assertFieldCode(res.body, 'duration', 'validation_max_less_equal_than_required');
         res = await rawFetch(url, { method: 'POST', headers: auth, json: { clientId: 'c', teamId: TEAM_ID, keyId: KEY_ID, privateKey: pem, duration: -5 } });
         assertFieldCode(res.body, 'duration', 'validation_min_greater_equal_than_required');
+        // a form's text: a whole number counts, other text and other JSON do not
+        for (const bad of ['abc', '12x', '-5', {}, [60], true]) {
+            res = await rawFetch(url, { method: 'POST', headers: auth, json: { clientId: 'c', teamId: TEAM_ID, keyId: KEY_ID, privateKey: pem, duration: bad } });
+            assert.equal(res.status, 400, JSON.stringify(bad));
+            assertFieldCode(res.body, 'duration', 'validation_min_greater_equal_than_required');
+        }
+        res = await rawFetch(url, { method: 'POST', headers: auth, json: { clientId: 'c', teamId: TEAM_ID, keyId: KEY_ID, privateKey: pem, duration: '' } });
+        assertFieldCode(res.body, 'duration', 'validation_required');
+        res = await rawFetch(url, { method: 'POST', headers: auth, json: { clientId: 'c', teamId: TEAM_ID, keyId: KEY_ID, privateKey: pem, duration: '99999999999999999999' } });
+        assertFieldCode(res.body, 'duration', 'validation_max_less_equal_than_required');
+        res = await rawFetch(url, { method: 'POST', headers: auth, json: { clientId: 'c', teamId: TEAM_ID, keyId: KEY_ID, privateKey: pem, duration: '60' } });
+        assert.equal(res.status, 200);
+        assert.equal(typeof res.body.secret, 'string');
         // an RSA key in PKCS #8 matches the pattern but is no P-256 key
         const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' });
         res = await rawFetch(url, { method: 'POST', headers: auth, json: { clientId: 'c', teamId: TEAM_ID, keyId: KEY_ID, privateKey: rsa, duration: 60 } });
