@@ -111,13 +111,11 @@ static void discovery_work(void *ctx)
     }
 }
 
-static bool enter(struct api_call *c);
-
 static void discovery_done(enum rc rc, void *ctx)
 {
     struct discovery_wait *d = ctx;
     (void)rc; /* a saturated pool: the providers without a document are left out */
-    if (!enter(d->call))
+    if (!api_call_reenter(d->call))
         return;
     d->then(d->call, d->col);
     api_call_resume(d->call);
@@ -224,15 +222,6 @@ static void signin_release(void *ctx)
 
 /* Back on the loop after a deferral: true when the client is still there
  * (go on), false when it left (the call is released; stop). */
-static bool enter(struct api_call *c)
-{
-    api_call_enter(c);
-    if (!api_call_is_gone(c))
-        return true;
-    api_call_resume(c);
-    return false;
-}
-
 /* Answers the error rc of a deferred call and releases it. */
 static void fail_resumed(struct api_call *c, enum rc rc)
 {
@@ -291,7 +280,7 @@ static void linked(struct core_exec_job *job)
 {
     struct signin *s = (struct signin *)((char *)job - offsetof(struct signin, link));
     struct api_call *c = s->call;
-    if (!enter(c))
+    if (!api_call_reenter(c))
         return;
     if (job->rc)
         fail_resumed(c, job->rc);
@@ -313,7 +302,7 @@ static void created(struct core_save *save, void *ctx)
 {
     struct signin *s = ctx;
     struct api_call *c = s->call;
-    if (!enter(c))
+    if (!api_call_reenter(c))
         return;
     enum rc rc = core_record_save_rc(save);
     if (rc) {
@@ -399,7 +388,7 @@ static void updated(struct core_write_job *job)
 {
     struct signin *s = (struct signin *)((char *)job - offsetof(struct signin, update));
     struct api_call *c = s->call;
-    if (!enter(c))
+    if (!api_call_reenter(c))
         return;
     const char *id = json_string_value(json_object_get(s->record, "id"));
     json_t *now = NULL;
@@ -500,7 +489,7 @@ static void avatar_done(enum rc rc, void *ctx)
 {
     struct signin *s = ctx;
     struct api_call *c = s->call;
-    if (!enter(c))
+    if (!api_call_reenter(c))
         return;
     if (rc)
         s->avatar_rc = rc;
@@ -531,7 +520,7 @@ static void exchanged(enum rc rc, void *ctx)
 {
     struct signin *s = ctx;
     struct api_call *c = s->call;
-    if (!enter(c))
+    if (!api_call_reenter(c))
         return;
     if (rc) {
         fail_resumed(c, rc); /* the pool was saturated: 503 */

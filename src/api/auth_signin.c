@@ -72,15 +72,6 @@ static void refuse(struct signin *s, const char *message)
 
 /* True when the client is still there; otherwise the request is resumed
  * (and ends) and the sign-in goes no further. */
-static bool is_here(struct signin *s)
-{
-    api_call_enter(s->call);
-    if (!api_call_is_gone(s->call))
-        return true;
-    api_call_resume(s->call);
-    return false;
-}
-
 /* The last step: the token, then the after_auth hooks. */
 static void answer(struct signin *s)
 {
@@ -102,7 +93,7 @@ static void alerted(struct core_auth_alert_job *job)
     if (job->rc)
         log_warn("msg=\"sign-in origin not recorded\" collection=%s rc=%s", s->col->name,
                  rc_name(job->rc));
-    if (is_here(s))
+    if (api_call_reenter(s->call))
         answer(s);
 }
 
@@ -129,7 +120,7 @@ static void after_mfa(struct signin *s)
 static void mfa_started(struct core_exec_job *job)
 {
     struct signin *s = job->ctx;
-    if (!is_here(s))
+    if (!api_call_reenter(s->call))
         return;
     if (job->rc) {
         api_call_fail(s->call, job->rc);
@@ -148,7 +139,7 @@ static void mfa_started(struct core_exec_job *job)
 static void mfa_ended(struct core_exec_job *job)
 {
     struct signin *s = job->ctx;
-    if (!is_here(s))
+    if (!api_call_reenter(s->call))
         return;
     if (job->rc) {
         api_call_fail(s->call, job->rc);
@@ -164,7 +155,7 @@ static void mfa_ended(struct core_exec_job *job)
 static void mfa_expired(struct core_exec_job *job)
 {
     struct signin *s = job->ctx;
-    if (is_here(s))
+    if (api_call_reenter(s->call))
         refuse(s, "Invalid or expired MFA session.");
 }
 

@@ -120,6 +120,15 @@ void api_call_enter(struct api_call *c)
     core_cost_enter(&c->aw->core, c->core.cost);
 }
 
+bool api_call_reenter(struct api_call *c)
+{
+    api_call_enter(c);
+    if (!api_call_is_gone(c))
+        return true;
+    api_call_resume(c);
+    return false;
+}
+
 enum rc api_call_cost_rc(struct api_call *c, enum rc rc)
 {
     return core_cost_check(c->core.cost) ? RC_OVER_BUDGET : rc;

@@ -64,6 +64,9 @@ struct api_call *api_call_new(struct http_req *req);
 /* A deferred request's work goes on (a callback on its loop): its budget is
  * charged again until it answers or defers again. */
 void api_call_enter(struct api_call *c);
+/* api_call_enter, then: true when the client is still there; false when it
+ * is gone, and then the call is already resumed (released): return. */
+bool api_call_reenter(struct api_call *c);
 /* rc, or RC_OVER_BUDGET when the request passed a limit of its cost (then
  * what core wrote is partial and must not be sent). */
 enum rc api_call_cost_rc(struct api_call *c, enum rc rc);

@@ -211,11 +211,8 @@ enum rc api_records_view(struct http_req *req, void *ctx)
 static void save_done(struct core_save *s, void *ctx)
 {
     struct api_call *c = ctx;
-    api_call_enter(c); /* the answer may expand (charged to the request) */
-    if (api_call_is_gone(c)) {
-        api_call_resume(c);
+    if (!api_call_reenter(c)) /* the answer may expand (charged to the request) */
         return;
-    }
     enum rc rc = core_record_save_rc(s);
     if (rc) {
         api_call_take_problem(c, core_record_save_problem(s));
