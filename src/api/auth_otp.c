@@ -98,7 +98,7 @@ enum rc api_auth_request_otp(struct http_req *req, void *ctx)
     memset(o, 0, sizeof(*o));
     o->call = c;
     arena_defer(req->arena, otp_release, o);
-    secure_random_string(STR_LIT("abcdefghijklmnopqrstuvwxyz0123456789"), o->otp_id, 15);
+    secure_random_id(o->otp_id, 15);
     json_t *record = api_auth_find_identity(c, col, "email", email);
     if (!record) {
         write_otp_id(c, o->otp_id); /* the same answer as for an account */

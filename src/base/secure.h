@@ -51,6 +51,13 @@ void secure_random_bytes(void *dst, size_t len);
  * alphabet is empty or longer than 256 bytes. No NUL is written. Borrows
  * alphabet and dst; thread-safe. */
 enum rc secure_random_string(struct str alphabet, char *dst, size_t len);
+/* The characters of tarmac's ids (records, jobs, OTPs, ...): a-z and 0-9. */
+#define SECURE_ID_ALPHABET STR_LIT("abcdefghijklmnopqrstuvwxyz0123456789")
+/* len random id characters (no NUL added). */
+static inline enum rc secure_random_id(char *dst, size_t len)
+{
+    return secure_random_string(SECURE_ID_ALPHABET, dst, len);
+}
 
 /* A uniform random integer in [0, upper) from the kernel CSPRNG (0 when
  * upper < 2); unbiased (values that would bias a modulo are drawn again).

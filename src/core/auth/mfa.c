@@ -81,7 +81,7 @@ void core_mfa_start_job(const struct core_collection *col, const char *record_id
                         const char *method, char id_out[CORE_MFA_ID_LEN + 1],
                         struct core_exec_job *job)
 {
-    secure_random_string(STR_LIT("abcdefghijklmnopqrstuvwxyz0123456789"), id_out, CORE_MFA_ID_LEN);
+    secure_random_id(id_out, CORE_MFA_ID_LEN);
     id_out[CORE_MFA_ID_LEN] = '\0';
     char now[32], oldest[32];
     chrono_format_db_ms(chrono_real_ms(), now);

@@ -490,7 +490,7 @@ void core_oauth2_link_job(const struct core_collection *col, const char *record_
                           const char *provider, const char *provider_id, struct core_exec_job *job)
 {
     char id[16], now[32];
-    secure_random_string(STR_LIT("abcdefghijklmnopqrstuvwxyz0123456789"), id, 15);
+    secure_random_id(id, 15);
     id[15] = '\0';
     chrono_format_db_ms(chrono_real_ms(), now);
     /* DO NOTHING: a link made meanwhile (two sign-ins at once) wins. */

@@ -116,7 +116,7 @@ enum rc core_auth_origin_record(struct store_conn *db, const char *collection_id
     if (rc)
         return rc;
     char id[16];
-    secure_random_string(STR_LIT("abcdefghijklmnopqrstuvwxyz0123456789"), id, 15);
+    secure_random_id(id, 15);
     id[15] = '\0';
     const char *v[] = {id, collection_id, record_id, fingerprint, now};
     return exec(

@@ -147,8 +147,7 @@ void core_file_name_make_with(struct str original, struct str mime, const char *
 void core_file_name_make(struct str original, struct str mime, char out[CORE_FILE_NAME_MAX])
 {
     char random[2 * RANDOM_LEN];
-    (void)secure_random_string(STR_LIT("abcdefghijklmnopqrstuvwxyz0123456789"), random,
-                               sizeof(random));
+    (void)secure_random_id(random, sizeof(random));
     core_file_name_make_with(original, mime, random, out);
 }
 

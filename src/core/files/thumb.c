@@ -165,7 +165,7 @@ enum rc core_thumb_make(const char *src, const char *dst, struct str mime,
     if (mkdir(dir, 0755) != 0 && errno != EEXIST)
         return RC_IO;
     char rnd[11];
-    (void)secure_random_string(STR_LIT("abcdefghijklmnopqrstuvwxyz0123456789"), rnd, 10);
+    (void)secure_random_id(rnd, 10);
     rnd[10] = '\0';
     char tmp[4200];
     if (snprintf(tmp, sizeof(tmp), "%s.%s.tmp", dst, rnd) >= (int)sizeof(tmp))

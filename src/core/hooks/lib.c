@@ -111,7 +111,7 @@ static int crypto_random_id(lua_State *L)
     lua_Integer n = luaL_optinteger(L, 1, 15);
     luaL_argcheck(L, n >= 1 && n <= RANDOM_ID_MAX, 1, "length must be 1..255");
     char id[RANDOM_ID_MAX];
-    (void)secure_random_string(STR_LIT("abcdefghijklmnopqrstuvwxyz0123456789"), id, (size_t)n);
+    (void)secure_random_id(id, (size_t)n);
     lua_pushlstring(L, id, (size_t)n);
     return 1;
 }

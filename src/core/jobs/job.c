@@ -11,8 +11,6 @@
 #include "core/jobs/registry.h"
 #include "store/dialect.h"
 
-#define ID_ALPHABET STR_LIT("abcdefghijklmnopqrstuvwxyz0123456789")
-
 /* A queued or failed job is "pending": what a dedupe key folds into. */
 enum rc core_job_ddl(struct store_conn *db)
 {
@@ -49,8 +47,7 @@ static void new_id(char out[CORE_JOB_ID_LEN + 1])
         out[i] = digits[t % 36];
         t /= 36;
     }
-    (void)secure_random_string(ID_ALPHABET, out + CORE_JOB_ID_TIME_LEN,
-                               CORE_JOB_ID_LEN - CORE_JOB_ID_TIME_LEN);
+    (void)secure_random_id(out + CORE_JOB_ID_TIME_LEN, CORE_JOB_ID_LEN - CORE_JOB_ID_TIME_LEN);
     out[CORE_JOB_ID_LEN] = '\0';
 }
 
@@ -158,7 +155,7 @@ enum rc core_job_claim(struct store_conn *db, int64_t now_ms, int64_t lease_ms,
 {
     *n = 0;
     char token[CORE_JOB_TOKEN_LEN + 1];
-    (void)secure_random_string(ID_ALPHABET, token, CORE_JOB_TOKEN_LEN);
+    (void)secure_random_id(token, CORE_JOB_TOKEN_LEN);
     token[CORE_JOB_TOKEN_LEN] = '\0';
     const struct str *sqls =
         store_dialect_current() == STORE_DIALECT_POSTGRES ? claim_sql_pg : claim_sql;

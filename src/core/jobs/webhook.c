@@ -185,7 +185,7 @@ static enum rc enqueue_delivery(struct store_conn *db, const struct core_event *
     char now[32];
     chrono_format_db_ms(chrono_real_ms(), now);
     char event_id[32] = "evt_";
-    (void)secure_random_string(STR_LIT("abcdefghijklmnopqrstuvwxyz0123456789"), event_id + 4, 20);
+    (void)secure_random_id(event_id + 4, 20);
     event_id[24] = '\0';
     json_t *body = json_object();
     json_object_set_new(body, "event", json_string(core_event_action_name(ev->action)));
