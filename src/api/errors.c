@@ -12,7 +12,7 @@ static const int rc_status[RC_COUNT] = {
     [RC_OK] = 200,          [RC_INVALID] = 400,  [RC_NOT_FOUND] = 404, [RC_UNAUTHORIZED] = 401,
     [RC_FORBIDDEN] = 403,   [RC_CONFLICT] = 409, [RC_TOO_LARGE] = 413, [RC_RATE_LIMITED] = 429,
     [RC_OVER_BUDGET] = 400, [RC_BUSY] = 503,     [RC_NOMEM] = 503,     [RC_IO] = 500,
-    [RC_INTERNAL] = 500,
+    [RC_UNAVAILABLE] = 503, [RC_INTERNAL] = 500,
 };
 
 int api_error_status(enum rc rc)

@@ -20,6 +20,7 @@
     X(RC_BUSY, "busy")                                                                             \
     X(RC_NOMEM, "out of memory")                                                                   \
     X(RC_IO, "i/o error")                                                                          \
+    X(RC_UNAVAILABLE, "unavailable")                                                               \
     X(RC_INTERNAL, "internal error")
 
 #define RC_ENUM_ROW(name, text) name,

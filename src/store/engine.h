@@ -62,6 +62,8 @@ struct store_engine {
     /* Reads on conn stop with RC_OVER_BUDGET once b is over (NULL: none);
      * an engine that cannot look mid-statement ignores it. */
     void (*set_budget)(void *conn, struct budget *b);
+    /* NULL for an engine that never waits on a socket. */
+    void (*set_io_wait)(void *conn, store_io_wait_fn *fn, void *ctx);
     /* A query a superuser writes, judged by the engine's own compiler and
      * the view over one (store_query_check, store_view_create); NULL when
      * the engine has none yet: view collections are then refused. */

@@ -8,18 +8,35 @@
  * prepared (outside quoted text), so core's fixed SQL texts need no copy
  * per engine where the rest of their wording is common.
  *
- * This first version runs each statement as one blocking round trip on the
- * calling thread (issue #10: the worker loops get their own asynchronous
- * path on top of this). Column types follow the result's type OIDs the way
+ * Every round trip is sent without blocking (PQsend*, PQflush) and its
+ * reply read as the socket becomes ready. How the connection waits is the
+ * caller's (store_set_io_wait): a worker's task yields to its loop, so a
+ * round trip never stalls a worker loop (core/task.c); the writer and the
+ * job runners, threads of their own, block in poll(2). A wait is bounded:
+ * a server that does not answer in time is treated as gone.
+ *
+ * A connection that broke (the server restarted, a backend terminated) is
+ * reset on its next use, with at most one attempt a second while the server
+ * stays away: until then statements answer RC_UNAVAILABLE (503). Statements
+ * prepared before a reset are prepared again on their next run. A break
+ * inside a transaction loses it: every statement fails until the caller's
+ * ROLLBACK, so a COMMIT can never report a transaction the server dropped.
+ *
+ * Column types follow the result's type OIDs the way
  * SQLite reports its storage classes: integers and booleans (1/0) are INT,
  * floats FLOAT, an integral NUMERIC INT, bytea BLOB, the rest TEXT. */
+#include <errno.h>
 #include <libpq-fe.h>
+#include <poll.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/alloc.h"
+#include "base/buf.h"
+#include "base/chrono.h"
 #include "base/log.h"
 #include "store/engine.h"
 
@@ -36,12 +53,35 @@ enum {
     OID_NUMERIC = 1700,
 };
 
+/* A reply's longest wait: a worker's connection holds a request (its
+ * statements are also stopped by the server's statement_timeout, below
+ * this), the writer's a schema change on a large table. */
+#define READ_WAIT_MS 15000
+#define WRITE_WAIT_MS (10 * 60 * 1000)
+/* After a failed reconnect, the next attempt waits this long. */
+#define RECONNECT_PAUSE_MS 1000
+
+/* Commits of this process's connections (store_data_version): the list and
+ * count caches are keyed by it, as by SQLite's data_version. */
+static _Atomic int64_t commits;
+
 struct pconn {
     PGconn *pg;
+    enum store_open_mode mode;
     unsigned next_name;
     int64_t changes;
     char sqlstate[6];  /* of the last failed statement */
     char detail[1024]; /* its DETAIL (unique columns are named there) */
+    store_io_wait_fn *wait;
+    void *wait_ctx;
+    unsigned generation; /* reconnects so far: statements of older ones are gone */
+    int64_t retry_at_ms; /* no reconnect before this (monotonic ms) */
+    bool must_reset;     /* a reply timed out: the session cannot go on */
+    bool in_tx;          /* a transaction is open on the server */
+    bool is_tx_lost;     /* broke inside one: everything fails until ROLLBACK */
+    bool is_dirty;       /* wrote since the last commit */
+    char **dealloc;      /* statements to DEALLOCATE before the next round trip */
+    size_t dealloc_count, dealloc_cap;
 };
 
 struct pstmt {
@@ -62,6 +102,7 @@ struct pstmt {
     Oid *prepared_types;
     PGresult *res; /* of the last run */
     int row, nrows;
+    unsigned generation; /* the connection's when prepared */
     bool has_run;
 };
 
@@ -79,8 +120,9 @@ static void one_line(const char *text, char *out, size_t cap)
 
 /* Logs a failed result and maps its SQLSTATE: 23xxx (constraints) conflict,
  * 40001/40P01 (serialization, deadlock) busy, 57014 (canceled: a statement
- * timeout) over budget, 53xxx (resources) and 08xxx (connection) I/O,
- * 22xxx/42xxx (data, syntax) invalid. */
+ * timeout) over budget, a lost connection, 08xxx (connection), 57Pxx
+ * (shutdown, terminated) and 53300 (too many connections) unavailable,
+ * 53xxx/58xxx (resources, system) I/O, 22xxx/42xxx (data, syntax) invalid. */
 static enum rc fail_rc(struct pconn *c, const PGresult *r, const char *what)
 {
     const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
@@ -94,15 +136,18 @@ static enum rc fail_rc(struct pconn *c, const PGresult *r, const char *what)
         log_warn("msg=\"postgresql %s failed\" sqlstate=%s error=\"%s\"", what, state ? state : "-",
                  msg);
     if (PQstatus(c->pg) != CONNECTION_OK || !state)
-        return RC_IO;
+        return RC_UNAVAILABLE;
     if (state[0] == '2' && state[1] == '3')
         return RC_CONFLICT;
     if (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0 || strcmp(state, "55P03") == 0)
         return RC_BUSY;
     if (strcmp(state, "57014") == 0)
         return RC_OVER_BUDGET;
-    if ((state[0] == '5' && state[1] == '3') || (state[0] == '0' && state[1] == '8') ||
-        (state[0] == '5' && state[1] == '7') || (state[0] == '5' && state[1] == '8'))
+    if ((state[0] == '0' && state[1] == '8') || strncmp(state, "57P", 3) == 0 ||
+        strcmp(state, "53300") == 0)
+        return RC_UNAVAILABLE;
+    if ((state[0] == '5' && state[1] == '3') || (state[0] == '5' && state[1] == '7') ||
+        (state[0] == '5' && state[1] == '8'))
         return RC_IO;
     if (strcmp(state, "54000") == 0)
         return RC_TOO_LARGE;
@@ -154,17 +199,243 @@ static char *with_row_keys(const char *sql)
     return out;
 }
 
-static enum rc p_exec(void *conn, const char *sql)
+static int64_t mono_ms(void)
 {
-    struct pconn *c = conn;
-    char *expanded = with_row_keys(sql);
-    PGresult *r = PQexec(c->pg, expanded ? expanded : sql);
-    xfree(expanded);
+    return (int64_t)(chrono_mono_ns() / 1000000u);
+}
+
+/* Waits until the socket is ready: the connection's wait (a task yields),
+ * else poll(2). RC_BUSY when the reply took too long. */
+static enum rc wait_io(struct pconn *c, bool want_write)
+{
+    int fd = PQsocket(c->pg);
+    if (fd < 0)
+        return RC_UNAVAILABLE;
+    int64_t limit = c->mode == STORE_OPEN_WRITE ? WRITE_WAIT_MS : READ_WAIT_MS;
+    if (c->wait) {
+        enum rc rc = c->wait(c->wait_ctx, fd, want_write, limit);
+        if (rc != RC_NOT_FOUND)
+            return rc;
+    }
+    struct pollfd p = {.fd = fd, .events = (short)(POLLIN | (want_write ? POLLOUT : 0))};
+    for (;;) {
+        int n = poll(&p, 1, (int)limit);
+        if (n > 0)
+            return RC_OK;
+        if (n == 0)
+            return RC_BUSY;
+        if (errno != EINTR)
+            return RC_IO;
+    }
+}
+
+/* The session is gone (or cannot go on): remembered so the next use resets
+ * it; a transaction it held is lost. */
+static enum rc broke(struct pconn *c, const char *why)
+{
+    char msg[256];
+    one_line(PQerrorMessage(c->pg), msg, sizeof(msg));
+    log_warn("msg=\"postgresql connection lost\" why=\"%s\" error=\"%s\"", why, msg);
+    c->must_reset = true;
+    if (c->in_tx)
+        c->is_tx_lost = true;
+    c->in_tx = false;
+    c->is_dirty = false;
+    return RC_UNAVAILABLE;
+}
+
+/* After a result: whether a transaction is open, and the commit count when
+ * the connection wrote and is back outside one. */
+static void after_result(struct pconn *c, const PGresult *r)
+{
+    const char *tag = PQcmdStatus((PGresult *)r);
+    static const char *const writes[] = {"INSERT", "UPDATE",   "DELETE", "CREATE", "ALTER",
+                                         "DROP",   "TRUNCATE", "MERGE",  "COPY"};
+    for (size_t i = 0; tag && i < sizeof(writes) / sizeof(writes[0]); i++) {
+        if (strncmp(tag, writes[i], strlen(writes[i])) == 0)
+            c->is_dirty = true;
+    }
+    PGTransactionStatusType t = PQtransactionStatus(c->pg);
+    c->in_tx = t == PQTRANS_INTRANS || t == PQTRANS_INERROR || t == PQTRANS_ACTIVE;
+    if (!c->in_tx && c->is_dirty) {
+        atomic_fetch_add(&commits, 1);
+        c->is_dirty = false;
+    }
+}
+
+/* After a PQsend* (sent: what it returned): flushes it and reads every
+ * result. Returns the first failed one, else the last (the caller clears
+ * it); NULL with *rc when the connection failed. */
+static PGresult *reply(struct pconn *c, int sent, enum rc *rc)
+{
+    *rc = RC_OK;
+    if (!sent) {
+        *rc = broke(c, "send");
+        return NULL;
+    }
+    for (;;) {
+        int f = PQflush(c->pg);
+        if (f == 0)
+            break;
+        enum rc w = f < 0 ? RC_UNAVAILABLE : wait_io(c, true);
+        if (w || !PQconsumeInput(c->pg)) {
+            *rc = broke(c, w == RC_BUSY ? "timeout" : "send");
+            return NULL;
+        }
+    }
+    PGresult *keep = NULL;
+    for (;;) {
+        while (PQisBusy(c->pg)) {
+            enum rc w = wait_io(c, false);
+            if (w || !PQconsumeInput(c->pg)) {
+                PQclear(keep);
+                *rc = broke(c, w == RC_BUSY ? "timeout" : "receive");
+                return NULL;
+            }
+        }
+        PGresult *r = PQgetResult(c->pg);
+        if (!r)
+            break;
+        ExecStatusType st = PQresultStatus(r);
+        bool keep_failed = keep && PQresultStatus(keep) != PGRES_COMMAND_OK &&
+                           PQresultStatus(keep) != PGRES_TUPLES_OK;
+        if (keep_failed) {
+            PQclear(r);
+            continue;
+        }
+        (void)st;
+        PQclear(keep);
+        keep = r;
+    }
+    if (!keep) {
+        *rc = broke(c, "no result");
+        return NULL;
+    }
+    after_result(c, keep);
+    if (PQstatus(c->pg) != CONNECTION_OK)
+        c->must_reset = true;
+    return keep;
+}
+
+/* Runs sql (one or more statements, no parameters) and drops the result. */
+static enum rc run_simple(struct pconn *c, const char *sql, const char *what)
+{
+    enum rc rc;
+    PGresult *r = reply(c, PQsendQuery(c->pg, sql), &rc);
+    if (!r)
+        return rc;
     ExecStatusType s = PQresultStatus(r);
-    enum rc rc = s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK ? RC_OK : fail_rc(c, r, "exec");
+    rc = s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK ? RC_OK : fail_rc(c, r, what);
     if (!rc)
         c->changes = strtoll(PQcmdTuples(r), NULL, 10);
     PQclear(r);
+    return rc;
+}
+
+/* UTC and UTF-8 whatever the server's defaults; a worker's connection
+ * refuses writes as SQLite's query_only does, and stops a statement that
+ * runs past its wait (a request's budget ends sooner: core/record/cost). */
+static enum rc setup_session(struct pconn *c)
+{
+    if (PQsetnonblocking(c->pg, 1) != 0)
+        return RC_UNAVAILABLE;
+    char sql[256];
+    if (c->mode == STORE_OPEN_WRITE)
+        snprintf(sql, sizeof(sql), "SET client_encoding = 'UTF8'; SET TIME ZONE 'UTC';");
+    else
+        snprintf(sql, sizeof(sql),
+                 "SET client_encoding = 'UTF8'; SET TIME ZONE 'UTC'; "
+                 "SET default_transaction_read_only = on; SET statement_timeout = %d;",
+                 READ_WAIT_MS - 1000);
+    return run_simple(c, sql, "session setup");
+}
+
+/* A new session in place of a broken one, without blocking the thread
+ * (PQresetStart/PQresetPoll over wait_io); at most one attempt a
+ * RECONNECT_PAUSE_MS while the server stays away. */
+static enum rc reconnect(struct pconn *c)
+{
+    int64_t now = mono_ms();
+    if (now < c->retry_at_ms)
+        return RC_UNAVAILABLE;
+    c->retry_at_ms = now + RECONNECT_PAUSE_MS;
+    if (!PQresetStart(c->pg))
+        return RC_UNAVAILABLE;
+    PostgresPollingStatusType ps = PGRES_POLLING_WRITING;
+    while (ps != PGRES_POLLING_OK) {
+        if (ps == PGRES_POLLING_FAILED)
+            return RC_UNAVAILABLE;
+        if (wait_io(c, ps == PGRES_POLLING_WRITING) != RC_OK)
+            return RC_UNAVAILABLE;
+        ps = PQresetPoll(c->pg);
+    }
+    c->must_reset = false;
+    c->generation++;
+    c->in_tx = c->is_dirty = false;
+    for (size_t i = 0; i < c->dealloc_count; i++)
+        xfree(c->dealloc[i]); /* went with the old session */
+    c->dealloc_count = 0;
+    enum rc rc = setup_session(c);
+    if (rc)
+        return rc;
+    c->retry_at_ms = 0;
+    log_info("msg=\"postgresql connection restored\" generation=%u", c->generation);
+    return RC_OK;
+}
+
+/* Whether sql ends a transaction by rolling it back (not to a savepoint). */
+static bool is_rollback(const char *sql)
+{
+    return strncmp(sql, "ROLLBACK", 8) == 0 && strncmp(sql, "ROLLBACK TO", 11) != 0;
+}
+
+/* Before a round trip: a lost transaction refuses everything but its
+ * ROLLBACK (*done: answered without the server), a broken session is
+ * reset, and statements the cache dropped are deallocated. */
+static enum rc ready(struct pconn *c, const char *sql, bool *done)
+{
+    *done = false;
+    if (c->is_tx_lost) {
+        if (!sql || !is_rollback(sql))
+            return RC_UNAVAILABLE;
+        c->is_tx_lost = false;
+        *done = true;
+        return RC_OK;
+    }
+    if (c->must_reset || PQstatus(c->pg) != CONNECTION_OK) {
+        enum rc rc = reconnect(c);
+        if (rc)
+            return rc;
+    }
+    if (c->dealloc_count) {
+        struct buf b;
+        buf_init(&b, 256);
+        for (size_t i = 0; i < c->dealloc_count; i++) {
+            buf_append_cstr(&b, "DEALLOCATE ");
+            buf_append_cstr(&b, c->dealloc[i]);
+            buf_append_cstr(&b, ";");
+            xfree(c->dealloc[i]);
+        }
+        c->dealloc_count = 0;
+        buf_append(&b, "", 1);
+        enum rc rc = run_simple(c, b.data, "deallocate");
+        buf_cleanup(&b);
+        if (rc == RC_UNAVAILABLE)
+            return rc;
+    }
+    return RC_OK;
+}
+
+static enum rc p_exec(void *conn, const char *sql)
+{
+    struct pconn *c = conn;
+    bool done;
+    enum rc rc = ready(c, sql, &done);
+    if (rc || done)
+        return rc;
+    char *expanded = with_row_keys(sql);
+    rc = run_simple(c, expanded ? expanded : sql, "exec");
+    xfree(expanded);
     return rc;
 }
 
@@ -184,6 +455,9 @@ static void p_close(void *conn)
     if (!c)
         return;
     PQfinish(c->pg);
+    for (size_t i = 0; i < c->dealloc_count; i++)
+        xfree(c->dealloc[i]);
+    xfree(c->dealloc);
     xfree(c);
 }
 
@@ -201,6 +475,7 @@ static enum rc p_open(const char *url, enum store_open_mode mode, void **out)
     }
     struct pconn *c = xcalloc(1, sizeof(*c));
     c->pg = pg;
+    c->mode = mode;
     PQsetNoticeProcessor(pg, on_notice, NULL);
     if (PQserverVersion(pg) < 150000) {
         log_error("msg=\"PostgreSQL 15 or later is needed\" url=\"%s\" server_version=%d", shown,
@@ -208,13 +483,7 @@ static enum rc p_open(const char *url, enum store_open_mode mode, void **out)
         p_close(c);
         return RC_IO;
     }
-    /* UTC and UTF-8 whatever the server's defaults; a worker's connection
-     * refuses writes as SQLite's query_only does. */
-    const char *setup = mode == STORE_OPEN_WRITE
-                            ? "SET client_encoding = 'UTF8'; SET TIME ZONE 'UTC';"
-                            : "SET client_encoding = 'UTF8'; SET TIME ZONE 'UTC';"
-                              "SET default_transaction_read_only = on;";
-    if (p_exec(c, setup) != RC_OK) {
+    if (setup_session(c) != RC_OK) {
         p_close(c);
         return RC_IO;
     }
@@ -223,10 +492,14 @@ static enum rc p_open(const char *url, enum store_open_mode mode, void **out)
      * (ICU at level 2: case folded beyond ASCII too). Made once; a second
      * process racing to make it is fine. */
     if (mode == STORE_OPEN_WRITE) {
-        PGresult *r = PQexec(pg, "CREATE COLLATION IF NOT EXISTS nocase (provider = icu, "
-                                 "locale = 'und-u-ks-level2', deterministic = false)");
-        ExecStatusType st = PQresultStatus(r);
-        const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+        enum rc rc;
+        PGresult *r =
+            reply(c,
+                  PQsendQuery(pg, "CREATE COLLATION IF NOT EXISTS nocase (provider = icu, "
+                                  "locale = 'und-u-ks-level2', deterministic = false)"),
+                  &rc);
+        ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+        const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
         bool ok = st == PGRES_COMMAND_OK ||
                   (state && (strcmp(state, "23505") == 0 || strcmp(state, "42710") == 0));
         if (!ok)
@@ -237,14 +510,14 @@ static enum rc p_open(const char *url, enum store_open_mode mode, void **out)
             return RC_IO;
         }
         /* SQLite's json_valid for the filter compiler (core/filter): NULL
-         * for NULL, else whether the text parses as JSON. */
-        r = PQexec(pg, "CREATE OR REPLACE FUNCTION tarmac_json_valid(t text) RETURNS boolean "
-                       "LANGUAGE plpgsql IMMUTABLE AS $f$ BEGIN IF t IS NULL THEN RETURN NULL; "
-                       "END IF; PERFORM t::json; RETURN true; EXCEPTION WHEN others THEN "
-                       "RETURN false; END $f$");
-        if (PQresultStatus(r) != PGRES_COMMAND_OK)
-            (void)fail_rc(c, r, "function setup"); /* a racing process made it */
-        PQclear(r);
+         * for NULL, else whether the text parses as JSON. A racing process
+         * made it when this fails. */
+        (void)run_simple(c,
+                         "CREATE OR REPLACE FUNCTION tarmac_json_valid(t text) RETURNS boolean "
+                         "LANGUAGE plpgsql IMMUTABLE AS $f$ BEGIN IF t IS NULL THEN RETURN NULL; "
+                         "END IF; PERFORM t::json; RETURN true; EXCEPTION WHEN others THEN "
+                         "RETURN false; END $f$",
+                         "function setup");
     }
     *out = c;
     return RC_OK;
@@ -286,36 +559,65 @@ static char *dollar_params(struct str sql, int *nparams)
     return out;
 }
 
-static enum rc p_prepare(void *conn, struct str sql, void **out)
+/* Prepares st->sql on the server as st->name with types (NULL: the
+ * server's guess) and, first time, learns the parameter types it chose. */
+static enum rc prepare_on_server(struct pstmt *st, const Oid *types, bool describe)
 {
-    struct pconn *c = conn;
-    int nparams = 0;
-    char *text = dollar_params(sql, &nparams);
-    struct pstmt *st = xcalloc(1, sizeof(*st));
-    st->c = c;
-    snprintf(st->name, sizeof(st->name), "t%u", c->next_name++);
-    PGresult *r = PQprepare(c->pg, st->name, text, 0, NULL);
-    enum rc rc = PQresultStatus(r) == PGRES_COMMAND_OK ? RC_OK : fail_rc(c, r, "prepare");
+    struct pconn *c = st->c;
+    enum rc rc;
+    PGresult *r =
+        reply(c, PQsendPrepare(c->pg, st->name, st->sql, types ? st->nparams : 0, types), &rc);
+    if (!r)
+        return rc;
+    rc = PQresultStatus(r) == PGRES_COMMAND_OK ? RC_OK : fail_rc(c, r, "prepare");
     PQclear(r);
-    if (rc) {
-        log_warn("msg=\"postgresql prepare failed\" sql=\"%.*s\"",
-                 (int)(sql.len > 300 ? 300 : sql.len), sql.ptr);
-        xfree(text);
-        xfree(st);
-        return rc == RC_IO || rc == RC_NOMEM ? rc : RC_INVALID;
-    }
-    st->sql = text;
-    st->nparams = nparams;
-    st->server_types = xcalloc(nparams ? (size_t)nparams : 1, sizeof(Oid));
-    PGresult *d = nparams ? PQdescribePrepared(c->pg, st->name) : NULL;
-    for (int i = 0; d && PQresultStatus(d) == PGRES_COMMAND_OK && i < nparams && i < PQnparams(d);
+    if (rc)
+        return rc;
+    st->generation = c->generation;
+    if (!describe || !st->nparams)
+        return RC_OK;
+    PGresult *d = reply(c, PQsendDescribePrepared(c->pg, st->name), &rc);
+    if (!d)
+        return rc;
+    for (int i = 0; PQresultStatus(d) == PGRES_COMMAND_OK && i < st->nparams && i < PQnparams(d);
          i++)
         st->server_types[i] = PQparamtype(d, i);
     PQclear(d);
-    st->values = xcalloc(nparams ? (size_t)nparams : 1, sizeof(char *));
-    st->types = xcalloc(nparams ? (size_t)nparams : 1, sizeof(Oid));
-    st->prepared_types = xcalloc(nparams ? (size_t)nparams : 1, sizeof(Oid));
+    return RC_OK;
+}
+
+static enum rc p_prepare(void *conn, struct str sql, void **out)
+{
+    struct pconn *c = conn;
+    bool done;
+    enum rc rc = ready(c, NULL, &done);
+    if (rc)
+        return rc;
+    int nparams = 0;
+    struct pstmt *st = xcalloc(1, sizeof(*st));
+    st->c = c;
+    snprintf(st->name, sizeof(st->name), "t%u", c->next_name++);
+    st->sql = dollar_params(sql, &nparams);
+    st->nparams = nparams;
+    size_t n = nparams ? (size_t)nparams : 1;
+    st->server_types = xcalloc(n, sizeof(Oid));
+    st->values = xcalloc(n, sizeof(char *));
+    st->types = xcalloc(n, sizeof(Oid));
+    st->prepared_types = xcalloc(n, sizeof(Oid));
     st->row = -1;
+    rc = prepare_on_server(st, NULL, true);
+    if (rc) {
+        if (rc != RC_UNAVAILABLE)
+            log_warn("msg=\"postgresql prepare failed\" sql=\"%.*s\"",
+                     (int)(sql.len > 300 ? 300 : sql.len), sql.ptr);
+        xfree(st->server_types);
+        xfree(st->values);
+        xfree(st->types);
+        xfree(st->prepared_types);
+        xfree(st->sql);
+        xfree(st);
+        return rc == RC_IO || rc == RC_NOMEM || rc == RC_UNAVAILABLE ? rc : RC_INVALID;
+    }
     *out = st;
     return RC_OK;
 }
@@ -345,12 +647,16 @@ static void p_finalize(void *stmt)
     struct pstmt *st = stmt;
     p_reset(st);
     p_clear(st);
-    /* The server-side statement goes with its session; a cache flush on a
-     * live connection deallocates it now. */
-    if (PQstatus(st->c->pg) == CONNECTION_OK) {
-        char sql[40];
-        snprintf(sql, sizeof(sql), "DEALLOCATE %s", st->name);
-        PQclear(PQexec(st->c->pg, sql));
+    /* The server-side statement goes with its session; one of this
+     * session dropped from the cache is deallocated before the next round
+     * trip (never a round trip of its own here). */
+    struct pconn *c = st->c;
+    if (st->generation == c->generation && !c->must_reset) {
+        if (c->dealloc_count == c->dealloc_cap) {
+            c->dealloc_cap = c->dealloc_cap ? c->dealloc_cap * 2 : 16;
+            c->dealloc = xrealloc(c->dealloc, c->dealloc_cap * sizeof(*c->dealloc));
+        }
+        c->dealloc[c->dealloc_count++] = xstrdup(st->name);
     }
     xfree(st->values);
     xfree(st->types);
@@ -419,26 +725,33 @@ static enum rc p_bind_null(void *stmt, int index)
     return set_param(stmt, index, NULL, 0);
 }
 
-/* Prepares st again when this run's parameter types are not the ones its
- * server statement has. */
+/* Prepares st again when the session was reset since, or when this run's
+ * parameter types are not the ones its server statement has. */
 static enum rc retype(struct pstmt *st)
 {
     size_t n = (size_t)st->nparams * sizeof(Oid);
-    if (!n || memcmp(st->types, st->prepared_types, n) == 0)
+    bool same_types = !n || memcmp(st->types, st->prepared_types, n) == 0;
+    if (st->generation == st->c->generation && same_types)
         return RC_OK;
-    char sql[40];
-    snprintf(sql, sizeof(sql), "DEALLOCATE %s", st->name);
-    PQclear(PQexec(st->c->pg, sql));
-    PGresult *r = PQprepare(st->c->pg, st->name, st->sql, st->nparams, st->types);
-    enum rc rc = PQresultStatus(r) == PGRES_COMMAND_OK ? RC_OK : fail_rc(st->c, r, "prepare");
-    PQclear(r);
-    if (!rc) {
+    if (st->generation == st->c->generation) {
+        char sql[40];
+        snprintf(sql, sizeof(sql), "DEALLOCATE %s", st->name);
+        enum rc rc = run_simple(st->c, sql, "deallocate");
+        if (rc == RC_UNAVAILABLE)
+            return rc;
+    }
+    bool any = false;
+    for (int i = 0; i < st->nparams; i++)
+        any = any || st->prepared_types[i] != 0;
+    const Oid *types = same_types ? (any ? st->prepared_types : NULL) : st->types;
+    enum rc rc = prepare_on_server(st, types, false);
+    if (!rc && !same_types) {
         memcpy(st->prepared_types, st->types, n);
         for (int i = 0; i < st->nparams; i++) {
             if (st->types[i])
                 st->server_types[i] = st->types[i];
         }
-    } else {
+    } else if (rc && n) {
         memset(st->prepared_types, 0xff, n); /* unknown: prepared again next time */
     }
     return rc;
@@ -449,14 +762,24 @@ static enum rc p_step(void *stmt)
     struct pstmt *st = stmt;
     if (!st->has_run) {
         st->has_run = true;
-        enum rc trc = retype(st);
-        if (trc)
-            return trc;
-        st->res = PQexecPrepared(st->c->pg, st->name, st->nparams, (const char *const *)st->values,
-                                 NULL, NULL, 0);
+        bool done;
+        enum rc rc = ready(st->c, st->sql, &done);
+        if (rc || done) {
+            st->nrows = 0;
+            return rc ? rc : RC_NOT_FOUND;
+        }
+        rc = retype(st);
+        if (rc)
+            return rc;
+        st->res = reply(st->c,
+                        PQsendQueryPrepared(st->c->pg, st->name, st->nparams,
+                                            (const char *const *)st->values, NULL, NULL, 0),
+                        &rc);
+        if (!st->res)
+            return rc;
         ExecStatusType s = PQresultStatus(st->res);
         if (s != PGRES_TUPLES_OK && s != PGRES_COMMAND_OK) {
-            enum rc rc = fail_rc(st->c, st->res, "statement");
+            rc = fail_rc(st->c, st->res, "statement");
             PQclear(st->res);
             st->res = NULL;
             return rc;
@@ -588,12 +911,20 @@ static size_t p_unique_columns(void *conn, char *buf, size_t buflen, struct str 
 static int64_t p_data_version(void *conn)
 {
     (void)conn;
-    return -1; /* no cheap change counter: caches keyed by it stay off */
+    return atomic_load(&commits);
 }
 
 static bool p_in_transaction(void *conn)
 {
-    return PQtransactionStatus(((struct pconn *)conn)->pg) != PQTRANS_IDLE;
+    struct pconn *c = conn;
+    return c->in_tx || c->is_tx_lost;
+}
+
+static void p_set_io_wait(void *conn, store_io_wait_fn *fn, void *ctx)
+{
+    struct pconn *c = conn;
+    c->wait = fn;
+    c->wait_ctx = ctx;
 }
 
 static void p_set_budget(void *conn, struct budget *b)
@@ -632,4 +963,5 @@ const struct store_engine store_pg_engine = {
     .data_version = p_data_version,
     .in_transaction = p_in_transaction,
     .set_budget = p_set_budget,
+    .set_io_wait = p_set_io_wait,
 };

@@ -241,6 +241,17 @@ enum rc store_view_drop(struct store_conn *db, struct str name)
     return rc;
 }
 
+void store_set_io_wait(struct store_conn *db, store_io_wait_fn *fn, void *ctx)
+{
+    if (db->engine->set_io_wait)
+        db->engine->set_io_wait(db->h, fn, ctx);
+}
+
+bool store_is_remote(const struct store_conn *db)
+{
+    return db->engine->set_io_wait != NULL;
+}
+
 int64_t store_data_version(struct store_conn *db)
 {
     return db->engine->data_version(db->h);

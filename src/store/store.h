@@ -64,6 +64,16 @@ enum store_type {
  * PostgreSQL one (libpq's URL form). RC_IO on failure (the reason goes to
  * the log, never a password). The first open sets the process's dialect. */
 enum rc store_open(const char *target, enum store_open_mode mode, struct store_conn **out);
+/* How a connection waits for its socket to be ready (PostgreSQL; SQLite
+ * never waits): RC_OK ready, RC_BUSY timeout_ms passed (0: no limit),
+ * RC_NOT_FOUND when it cannot wait here (then the calling thread blocks in
+ * poll(2), as with no wait set). A worker's task yields to its loop inside
+ * it (core/task.c); the writer and job runners block in poll. */
+typedef enum rc store_io_wait_fn(void *ctx, int fd, bool want_write, int64_t timeout_ms);
+void store_set_io_wait(struct store_conn *db, store_io_wait_fn *fn, void *ctx);
+/* Whether the engine reaches its data over a socket (PostgreSQL): a worker
+ * then runs requests as tasks that wait for it without blocking the loop. */
+bool store_is_remote(const struct store_conn *db);
 /* Whether target names a PostgreSQL database (a URL) rather than a file. */
 bool store_target_is_url(const char *target);
 /* The engine's name: "sqlite" or "postgresql". */

@@ -206,13 +206,80 @@ static void pg_engine(void **state)
     assert_int_equal(store_open(url, STORE_OPEN_WRITE, &db), RC_OK);
     assert_string_equal(store_engine_name(db), "postgresql");
     assert_int_equal(store_dialect_current(), STORE_DIALECT_POSTGRES);
-    assert_int_equal(store_data_version(db), -1);
+    /* the process's commit count stands in for SQLite's data_version */
+    int64_t before = store_data_version(db);
     conformance(db, STORE_DIALECT_POSTGRES);
+    assert_true(store_data_version(db) > before);
     /* a worker's connection refuses writes */
     struct store_conn *ro;
     assert_int_equal(store_open(url, STORE_OPEN_READ, &ro), RC_OK);
     assert_int_not_equal(store_exec(ro, "CREATE TABLE t_nope (x INT)"), RC_OK);
     store_close(ro);
+    store_close(db);
+}
+
+/* The backend pid of db's session. */
+static int64_t backend_pid(struct store_conn *db)
+{
+    struct store_stmt *st;
+    assert_int_equal(store_prepare(db, STR_LIT("SELECT pg_backend_pid()"), &st), RC_OK);
+    assert_int_equal(store_step(st), RC_OK);
+    int64_t pid = store_column_int64(st, 0);
+    store_done(st);
+    return pid;
+}
+
+static void terminate(struct store_conn *killer, int64_t pid)
+{
+    char sql[80];
+    snprintf(sql, sizeof(sql), "SELECT pg_terminate_backend(%lld)", (long long)pid);
+    assert_int_equal(store_exec(killer, sql), RC_OK);
+    usleep(50000);
+}
+
+/* A terminated backend: the statement that meets it answers unavailable,
+ * the next one runs on a new session (its statements prepared again); a
+ * transaction it held is lost, and its COMMIT fails until the ROLLBACK. */
+static void pg_reconnects(void **state)
+{
+    (void)state;
+    const char *url = getenv("TARMAC_TEST_PG");
+    if (!url || !*url)
+        skip();
+    struct store_conn *db, *killer;
+    assert_int_equal(store_open(url, STORE_OPEN_WRITE, &db), RC_OK);
+    assert_int_equal(store_open(url, STORE_OPEN_WRITE, &killer), RC_OK);
+    int64_t pid = backend_pid(db);
+    terminate(killer, pid);
+    struct store_stmt *st;
+    enum rc rc = store_prepare(db, STR_LIT("SELECT pg_backend_pid()"), &st);
+    if (rc == RC_OK) { /* the cached statement: its run meets the dead session */
+        assert_int_equal(store_step(st), RC_UNAVAILABLE);
+        store_done(st);
+    } else {
+        assert_int_equal(rc, RC_UNAVAILABLE);
+    }
+    int64_t pid2 = backend_pid(db);
+    assert_true(pid2 != pid);
+
+    assert_int_equal(store_exec(db, "DROP TABLE IF EXISTS t_lost"), RC_OK);
+    assert_int_equal(store_exec(db, "CREATE TABLE t_lost (x INT)"), RC_OK);
+    assert_int_equal(store_begin_write(db), RC_OK);
+    assert_int_equal(store_exec(db, "INSERT INTO t_lost VALUES (1)"), RC_OK);
+    terminate(killer, pid2);
+    assert_int_equal(store_exec(db, "INSERT INTO t_lost VALUES (2)"), RC_UNAVAILABLE);
+    assert_int_equal(store_exec(db, "COMMIT"), RC_UNAVAILABLE);
+    assert_true(store_in_transaction(db));
+    assert_int_equal(store_exec(db, "ROLLBACK"), RC_OK);
+    assert_false(store_in_transaction(db));
+    assert_int_equal(store_exec(db, "INSERT INTO t_lost VALUES (3)"), RC_OK);
+    assert_int_equal(store_prepare(db, STR_LIT("SELECT count(*), max(x) FROM t_lost"), &st), RC_OK);
+    assert_int_equal(store_step(st), RC_OK);
+    assert_int_equal(store_column_int64(st, 0), 1); /* neither 1 nor 2 survived */
+    assert_int_equal(store_column_int64(st, 1), 3);
+    store_done(st);
+    assert_int_equal(store_exec(db, "DROP TABLE t_lost"), RC_OK);
+    store_close(killer);
     store_close(db);
 }
 
@@ -249,6 +316,7 @@ int main(void)
         cmocka_unit_test(sqlite_engine),
         cmocka_unit_test(pg_engine),
         cmocka_unit_test(pg_refused_and_password_hidden),
+        cmocka_unit_test(pg_reconnects),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
