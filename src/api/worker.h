@@ -32,6 +32,11 @@ struct api_worker {
 /* True while work of this worker's api layer is out (file_reads, page_pieces). */
 bool api_worker_is_busy(const struct api_worker *aw);
 
+/* http_server_config.invoke: on a remote engine, a handler runs as a task
+ * of the worker (core/task.h) and its answer goes out when it ends; a
+ * worker with too many tasks answers 503. */
+enum rc api_invoke(http_handler_fn *h, struct http_req *req, void *ctx);
+
 /* The api_worker of the worker running req. */
 struct api_worker *api_worker_of(struct http_req *req);
 

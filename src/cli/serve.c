@@ -44,6 +44,7 @@ struct serve_options {
     const char *dir;
     const char *db; /* "" = SQLite in dir */
     uint64_t workers;
+    uint64_t db_max_conns;
     const char *log_level;
     bool is_access_log;
     const char *cors;
@@ -147,6 +148,7 @@ static bool is_header_name(const char *s)
 struct serve_app {
     struct http_server_config http;
     struct core_app *core;
+    unsigned db_conns; /* per worker, on PostgreSQL */
 };
 
 static struct api_worker *api_worker(struct net_worker *w)
@@ -160,7 +162,8 @@ static void hook_start(struct net_worker *w, void *ctx)
     struct api_worker *aw = xcalloc(1, sizeof(*aw));
     aw->http = http_server_new(w, &app->http);
     list_init(&aw->rt_conns);
-    if (core_worker_init(&aw->core, app->core, w->mailbox) != RC_OK)
+    if (core_worker_init(&aw->core, app->core, w->mailbox) != RC_OK ||
+        core_worker_start_tasks(&aw->core, &w->loop, app->db_conns) != RC_OK)
         log_error("msg=\"worker cannot open the database\" worker=%u", w->id);
     w->user = aw;
 }
@@ -393,6 +396,8 @@ int cli_serve(int argc, char **argv)
         {"db", CLI_FLAG_STRING, &o.db, "URL",
          "the database: empty = SQLite in the data directory (default); a PostgreSQL URL "
          "(postgresql://user:pass@host:5432/app?sslmode=require) = PostgreSQL 15+"},
+        {"db-max-conns", CLI_FLAG_UINT, &o.db_max_conns, "N",
+         "PostgreSQL connections of each worker's pool (default: 64 / workers, 2 to 8)"},
         {"workers", CLI_FLAG_UINT, &o.workers, "N",
          "worker threads, one loop each (default: CPUs available)"},
         {"log-level", CLI_FLAG_STRING, &o.log_level, "LEVEL",
@@ -542,6 +547,10 @@ int cli_serve(int argc, char **argv)
     }
     if (o.workers > 1024) {
         fprintf(stderr, "tarmac serve: --workers must be at most 1024\n");
+        return CLI_EXIT_USAGE;
+    }
+    if (o.db_max_conns > 256) {
+        fprintf(stderr, "tarmac serve: --db-max-conns must be at most 256\n");
         return CLI_EXIT_USAGE;
     }
     if (o.max_target < 64 || o.max_header < 256 || o.max_target > o.max_header) {
@@ -769,8 +778,12 @@ int cli_serve(int argc, char **argv)
     limits.store = core_ratelimit_memory_store();
     struct http_router *router = http_router_new();
     api_routes_register(router, &limits);
+    unsigned db_conns = o.db_max_conns ? (unsigned)o.db_max_conns : 64 / nworkers;
+    if (!o.db_max_conns)
+        db_conns = db_conns < 2 ? 2 : db_conns > 8 ? 8 : db_conns;
     struct serve_app app = {
         .core = core,
+        .db_conns = db_conns,
         .http =
             {
                 .limits = {.max_target = o.max_target, .max_header_bytes = o.max_header},
@@ -784,6 +797,7 @@ int cli_serve(int argc, char **argv)
                 .cors = &cors,
                 .write_error = api_error_write,
                 .status_of = api_error_status,
+                .invoke = api_invoke,
                 .admit = api_ratelimit_admit,
                 .admit_ctx = &limits,
                 .is_access_log = o.is_access_log && log_enabled(LOG_INFO),

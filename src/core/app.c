@@ -38,6 +38,7 @@
 #include "core/jobs/schedule.h"
 #include "core/jobs/thumbs_kind.h"
 #include "core/jobs/webhook.h"
+#include "core/task.h"
 #include "net/mailer.h"
 #include "net/offload.h"
 
@@ -347,6 +348,7 @@ void core_app_close(struct core_app *app)
 enum rc core_worker_init(struct core_worker *cw, struct core_app *app, struct net_mailbox *mailbox)
 {
     cw->app = app;
+    cw->views = cw->own_views;
     cw->writer = app->writer;
     cw->offload = app->offload;
     cw->dir = app->dir;
@@ -454,10 +456,30 @@ enum rc core_app_start_ext(struct core_app *app, char *err, size_t errlen)
     return core_event_listen(&app->events, &l);
 }
 
+enum rc core_worker_start_tasks(struct core_worker *cw, uv_loop_t *loop, unsigned conns)
+{
+    if (!cw->db || !store_is_remote(cw->db))
+        return RC_OK;
+    cw->tasks = core_tasks_new(cw, loop, cw->app->db_path, conns ? conns : 4);
+    return cw->tasks ? RC_OK : RC_UNAVAILABLE;
+}
+
+bool core_worker_db_is_up(struct core_worker *cw)
+{
+    if (!cw->tasks)
+        return true;
+    struct store_stmt *st;
+    if (store_prepare(cw->db, STR_LIT("SELECT 1"), &st) != RC_OK)
+        return false;
+    enum rc rc = store_step(st);
+    store_done(st);
+    return rc == RC_OK;
+}
+
 bool core_worker_is_busy(struct core_worker *cw)
 {
-    return core_realtime_is_busy(cw) || (cw->app && cw->app->hooks && core_hooks_is_busy()) ||
-           core_ext_is_busy();
+    return core_tasks_live(cw->tasks) || core_realtime_is_busy(cw) ||
+           (cw->app && cw->app->hooks && core_hooks_is_busy()) || core_ext_is_busy();
 }
 
 void core_worker_cleanup(struct core_worker *cw)
@@ -467,6 +489,8 @@ void core_worker_cleanup(struct core_worker *cw)
         core_hooks_detach();
     core_ext_detach();
     core_worker_end_read(cw);
+    core_tasks_free(cw->tasks);
+    cw->tasks = NULL;
     store_close(cw->db);
     cw->db = NULL;
     if (cw->counts)

@@ -15,6 +15,7 @@
 #define TARMAC_CORE_APP_H
 
 #include <pthread.h>
+#include <uv.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -130,10 +131,17 @@ enum rc core_worker_init(struct core_worker *cw, struct core_app *app, struct ne
 /* Ends the read transaction, closes the connection and frees the caches;
  * after its realtime clients are gone. Worker's thread. */
 void core_worker_cleanup(struct core_worker *cw);
+/* On a remote engine (PostgreSQL), the worker's pool of conns connections
+ * and its tasks on loop (core/task.h); nothing on SQLite. RC_UNAVAILABLE
+ * when the pool cannot connect. */
+enum rc core_worker_start_tasks(struct core_worker *cw, uv_loop_t *loop, unsigned conns);
 /* The worker begins to stop: no more realtime events are sent to it. */
 void core_worker_stop(struct core_worker *cw);
 /* True while work posted to the worker (realtime fan-out) is pending. */
 bool core_worker_is_busy(struct core_worker *cw);
+/* Whether the worker reaches its database: on a remote engine, a round
+ * trip (from a task it waits without blocking the loop); true on SQLite. */
+bool core_worker_db_is_up(struct core_worker *cw);
 /* The number of superusers (records of _superusers); -1 when it cannot be read.
  * Blocking (opens a read connection): start-up only. */
 int64_t core_app_superuser_count(struct core_app *app);

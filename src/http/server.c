@@ -49,7 +49,7 @@ struct http_conn {
     bool is_keep_alive;     /* of the current request */
     bool has_served;        /* at least one response was queued */
     bool is_chunked;
-    bool is_deferred;                       /* the handler called http_req_defer() */
+    unsigned defers;                        /* http_req_defer() calls not yet resumed */
     bool is_in_handler;                     /* a handler runs: a resume now only undoes its defer */
     struct http_stream *stream;             /* set by http_req_stream(), until the stream starts */
     const struct http_body_ops *source_ops; /* set by http_req_body_source() */
@@ -769,7 +769,7 @@ static bool run_handler(struct http_conn *hc, enum rc rc)
 {
     struct http_req *req = &hc->req;
     const struct http_server_config *cfg = hc->server->cfg;
-    if (hc->is_deferred && rc == RC_OK) {
+    if (hc->defers && rc == RC_OK) {
         /* The response comes later, from http_req_resume(); meanwhile
          * nothing more is read, which keeps pipelined responses in order. */
         hc->state = CONN_WAITING;
@@ -778,7 +778,7 @@ static bool run_handler(struct http_conn *hc, enum rc rc)
         net_conn_pause(hc->nc);
         return true;
     }
-    hc->is_deferred = false;
+    hc->defers = 0;
     if (hc->stream && rc == RC_OK && http_resp_is_started(req)) {
         start_stream(hc);
         return true;
@@ -820,9 +820,9 @@ static void dispatch(struct http_conn *hc)
         http_router_match(cfg->router, req->method, req->path, req->arena, &m);
     if ((r == HTTP_ROUTE_NOT_FOUND || r == HTTP_ROUTE_METHOD_NOT_ALLOWED) && cfg->fallback) {
         hc->is_in_handler = true;
-        enum rc rc = cfg->fallback(req, NULL);
+        enum rc rc = cfg->invoke ? cfg->invoke(cfg->fallback, req, NULL) : cfg->fallback(req, NULL);
         hc->is_in_handler = false;
-        if (rc != RC_NOT_FOUND || hc->is_deferred || http_resp_is_started(req)) {
+        if (rc != RC_NOT_FOUND || hc->defers || http_resp_is_started(req)) {
             if (run_handler(hc, rc))
                 return;
             respond(hc);
@@ -835,7 +835,7 @@ static void dispatch(struct http_conn *hc)
         req->route_id = m.route_id;
         req->param_count = m.param_count;
         hc->is_in_handler = true;
-        enum rc rc = m.handler(req, m.ctx);
+        enum rc rc = cfg->invoke ? cfg->invoke(m.handler, req, m.ctx) : m.handler(req, m.ctx);
         hc->is_in_handler = false;
         if (run_handler(hc, rc))
             return;
@@ -1080,7 +1080,7 @@ static struct http_conn *conn_of(struct http_req *req)
 
 void http_req_defer(struct http_req *req)
 {
-    conn_of(req)->is_deferred = true;
+    conn_of(req)->defers++;
 }
 
 struct net_worker *http_req_worker(struct http_req *req)
@@ -1097,14 +1097,15 @@ void http_req_resume(struct http_req *req)
 {
     struct http_conn *hc = conn_of(req);
     struct http_server *s = hc->server;
-    if (hc->is_in_handler) {
+    if (hc->defers)
+        hc->defers--;
+    if (hc->is_in_handler || hc->defers) {
         /* Answered before its handler returned (the work it deferred for
-         * finished at once): the handler's return sends it as any other. */
-        hc->is_deferred = false;
+         * finished at once): the handler's return sends it as any other.
+         * Or another defer still holds it. */
         return;
     }
     s->deferred_count--;
-    hc->is_deferred = false;
     if (!hc->nc) {
         end_source(hc, false);
         free_conn(hc); /* the client left while we worked */
@@ -1122,6 +1123,29 @@ void http_req_resume(struct http_req *req)
     net_conn_flush(nc);
     if (hc->state == CONN_HEAD)
         net_conn_resume(nc); /* hands over pipelined bytes that wait */
+}
+
+void http_req_finish(struct http_req *req, enum rc rc)
+{
+    struct http_conn *hc = conn_of(req);
+    if ((rc == RC_OK && hc->defers > 1) || !hc->nc) {
+        http_req_resume(req); /* its own defer answers; or the client left */
+        return;
+    }
+    hc->server->deferred_count--;
+    hc->defers = 0;
+    struct net_conn *nc = hc->nc;
+    hc->state = CONN_HEAD;
+    if (run_handler(hc, rc)) {
+        net_conn_resume(nc); /* a stream took the connection */
+        return;
+    }
+    respond(hc);
+    if (hc->state == CONN_SENDING)
+        return;
+    net_conn_flush(nc);
+    if (hc->state == CONN_HEAD)
+        net_conn_resume(nc);
 }
 
 bool http_server_is_busy(const struct http_server *s)

@@ -50,7 +50,12 @@ struct http_server_config {
     const struct http_cors *cors;
     http_error_fn *write_error;
     http_status_of_fn *status_of; /* for a handler that returns an error unanswered */
-    http_admit_fn *admit;         /* NULL: everything is admitted */
+    /* Runs a route's (or the fallback's) handler: as h(req, ctx) would, or
+     * later (a handler suspended on a database wait: it defers req itself
+     * and, when the handler returns, passes its rc to http_req_finish).
+     * NULL: handlers are called directly. */
+    enum rc (*invoke)(http_handler_fn *h, struct http_req *req, void *ctx);
+    http_admit_fn *admit; /* NULL: everything is admitted */
     void *admit_ctx;
     bool is_access_log;
     const struct http_proxy_config *proxy; /* trusted proxies; NULL: none */
@@ -83,6 +88,11 @@ bool http_server_is_busy(const struct http_server *s);
 void http_req_defer(struct http_req *req);
 void http_req_resume(struct http_req *req);
 bool http_req_is_gone(struct http_req *req);
+/* A handler that config.invoke deferred has returned rc: as if it had
+ * returned rc at once (an error rendered, a stream started, the response
+ * sent), unless it also deferred itself, whose own resume then answers.
+ * Defers nest: each http_req_defer is undone by one resume or finish. */
+void http_req_finish(struct http_req *req, enum rc rc);
 /* The worker whose loop runs req (for its mailbox). */
 struct net_worker *http_req_worker(struct http_req *req);
 

@@ -606,6 +606,9 @@ static enum rc p_prepare(void *conn, struct str sql, void **out)
     st->prepared_types = xcalloc(n, sizeof(Oid));
     st->row = -1;
     rc = prepare_on_server(st, NULL, true);
+    if (rc == RC_UNAVAILABLE && c->mode == STORE_OPEN_READ && !c->in_tx &&
+        ready(c, NULL, &done) == RC_OK)
+        rc = prepare_on_server(st, NULL, true); /* once more on a new session, as a read */
     if (rc) {
         if (rc != RC_UNAVAILABLE)
             log_warn("msg=\"postgresql prepare failed\" sql=\"%.*s\"",
@@ -768,15 +771,25 @@ static enum rc p_step(void *stmt)
             st->nrows = 0;
             return rc ? rc : RC_NOT_FOUND;
         }
-        rc = retype(st);
-        if (rc)
-            return rc;
-        st->res = reply(st->c,
-                        PQsendQueryPrepared(st->c->pg, st->name, st->nparams,
-                                            (const char *const *)st->values, NULL, NULL, 0),
-                        &rc);
-        if (!st->res)
-            return rc;
+        /* A read outside a transaction that meets a session the server
+         * ended (a restart, a terminated backend) runs once more on a new
+         * one: it changed nothing, and the request need not fail. */
+        bool may_retry = st->c->mode == STORE_OPEN_READ && !st->c->in_tx;
+        for (int attempt = 0;; attempt++) {
+            rc = retype(st);
+            if (!rc)
+                st->res = reply(st->c,
+                                PQsendQueryPrepared(st->c->pg, st->name, st->nparams,
+                                                    (const char *const *)st->values, NULL, NULL, 0),
+                                &rc);
+            if (!rc)
+                break;
+            if (rc != RC_UNAVAILABLE || !may_retry || attempt == 1)
+                return rc;
+            rc = ready(st->c, st->sql, &done);
+            if (rc)
+                return rc;
+        }
         ExecStatusType s = PQresultStatus(st->res);
         if (s != PGRES_TUPLES_OK && s != PGRES_COMMAND_OK) {
             rc = fail_rc(st->c, st->res, "statement");

@@ -40,10 +40,14 @@ struct core_view_stmt {
 };
 
 struct core_token_cache;
+struct core_tasks;
 
 struct core_worker {
     struct core_app *app; /* the owner (core/app.h), for what composes folders */
-    struct core_view_stmt views[CORE_VIEW_CACHE];
+    /* The statements of db (a task swaps both for its connection's:
+     * core/task.h); own_views unless a task runs. */
+    struct core_view_stmt *views;
+    struct core_view_stmt own_views[CORE_VIEW_CACHE];
     struct store_conn *db;                /* this worker's read connection */
     struct store_writer *writer;          /* the app's writer thread */
     struct net_offload *offload;          /* the app's pool for slow work (hashes, files) */
@@ -57,6 +61,7 @@ struct core_worker {
     const struct core_event_bus *events;  /* the app's listeners of record changes */
     struct core_realtime *realtime;       /* the app's registry of realtime clients */
     struct core_rt_local *rt;             /* this worker's realtime clients (realtime.c) */
+    struct core_tasks *tasks;             /* on a remote engine: requests as tasks (core/task.h) */
 };
 
 /* Starts (once per loop iteration) a read transaction on the worker's

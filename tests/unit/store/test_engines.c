@@ -279,6 +279,14 @@ static void pg_reconnects(void **state)
     assert_int_equal(store_column_int64(st, 1), 3);
     store_done(st);
     assert_int_equal(store_exec(db, "DROP TABLE t_lost"), RC_OK);
+
+    /* a worker's read meets a terminated session: it runs again on a new one */
+    struct store_conn *ro;
+    assert_int_equal(store_open(url, STORE_OPEN_READ, &ro), RC_OK);
+    int64_t rpid = backend_pid(ro);
+    terminate(killer, rpid);
+    assert_true(backend_pid(ro) != rpid);
+    store_close(ro);
     store_close(killer);
     store_close(db);
 }
