@@ -21,6 +21,7 @@
 #include "core/app.h"
 #include "core/credential/password.h"
 #include "core/files/thumb.h"
+#include "core/task.h"
 #include "core/hooks/hooks.h"
 #include "core/migrate.h"
 #include "api/handlers.h"
@@ -165,6 +166,8 @@ static void hook_start(struct net_worker *w, void *ctx)
     if (core_worker_init(&aw->core, app->core, w->mailbox) != RC_OK ||
         core_worker_start_tasks(&aw->core, &w->loop, app->db_conns) != RC_OK)
         log_error("msg=\"worker cannot open the database\" worker=%u", w->id);
+    if (aw->core.tasks) /* writer replies and the like wait as tasks too */
+        net_mailbox_set_runner(w->mailbox, core_task_run_mail, aw->core.tasks);
     w->user = aw;
 }
 
@@ -210,6 +213,7 @@ static void hook_exit(struct net_worker *w, void *ctx)
 {
     (void)ctx;
     struct api_worker *aw = api_worker(w);
+    net_mailbox_set_runner(w->mailbox, NULL, NULL); /* the tasks go below */
     http_server_free(aw->http);
     api_hooks_worker_cleanup(aw);
     core_worker_cleanup(&aw->core);

@@ -37,7 +37,7 @@ struct task {
     struct core_tasks *owner;
     struct coro *co;
     core_task_fn *fn, *finished;
-    void *arg;
+    void *arg, *finished_arg;
     struct tconn *conn;
     bool has_waited;   /* yielded before core_task_run returned */
     struct task *next; /* in a queue, or the pool */
@@ -45,6 +45,13 @@ struct task {
 
 struct task_queue {
     struct task *head, *tail;
+};
+
+/* A step waiting for core_task_run_serial's earlier ones. */
+struct serial {
+    core_task_fn *fn;
+    void *arg;
+    struct serial *next;
 };
 
 struct core_tasks {
@@ -58,7 +65,9 @@ struct core_tasks {
     struct task *pool;
     size_t pooled;
     size_t live;
-    uv_idle_t *idle; /* runs the ready queue */
+    uv_idle_t *idle;                          /* runs the ready queue */
+    struct serial *serial_head, *serial_tail; /* waiting their turn */
+    bool is_serial_busy;                      /* one of them waits now */
 };
 
 static void queue_push(struct task_queue *q, struct task *k)
@@ -128,7 +137,7 @@ static void resume(struct core_tasks *t, struct task *k)
     if (!run_step(t, k))
         return;
     if (k->finished)
-        k->finished(k->arg);
+        k->finished(k->finished_arg);
     recycle(t, k);
 }
 
@@ -181,8 +190,8 @@ static void body(void *arg)
     release_conn(t, held);
 }
 
-enum core_task_run core_task_run(struct core_tasks *t, core_task_fn *fn, core_task_fn *finished,
-                                 void *arg)
+static enum core_task_run core_task_run_with(struct core_tasks *t, core_task_fn *fn, void *arg,
+                                             core_task_fn *finished, void *finished_arg)
 {
     if (coro_current()) {
         fn(arg); /* a step of the running task */
@@ -204,6 +213,7 @@ enum core_task_run core_task_run(struct core_tasks *t, core_task_fn *fn, core_ta
     }
     k->fn = fn;
     k->finished = finished;
+    k->finished_arg = finished_arg;
     k->arg = arg;
     k->conn = NULL;
     k->has_waited = false;
@@ -216,6 +226,59 @@ enum core_task_run core_task_run(struct core_tasks *t, core_task_fn *fn, core_ta
     }
     k->has_waited = true;
     return CORE_TASK_WAITING;
+}
+
+enum core_task_run core_task_run(struct core_tasks *t, core_task_fn *fn, core_task_fn *finished,
+                                 void *arg)
+{
+    return core_task_run_with(t, fn, arg, finished, arg);
+}
+
+static void serial_next(struct core_tasks *t);
+
+static void serial_finished(void *arg)
+{
+    struct core_tasks *t = arg;
+    t->is_serial_busy = false;
+    serial_next(t);
+}
+
+/* Starts the queued steps in order until one waits. */
+static void serial_next(struct core_tasks *t)
+{
+    while (!t->is_serial_busy && t->serial_head) {
+        struct serial *s = t->serial_head;
+        t->serial_head = s->next;
+        if (!t->serial_head)
+            t->serial_tail = NULL;
+        core_task_fn *fn = s->fn;
+        void *arg = s->arg;
+        xfree(s);
+        /* finished gets t: the step's own arg may be gone once it ran */
+        enum core_task_run r = core_task_run_with(t, fn, arg, serial_finished, t);
+        if (r == CORE_TASK_WAITING)
+            t->is_serial_busy = true;
+        else if (r == CORE_TASK_REFUSED)
+            fn(arg);
+    }
+}
+
+void core_task_run_serial(struct core_tasks *t, core_task_fn *fn, void *arg)
+{
+    struct serial *s = xcalloc(1, sizeof(*s));
+    s->fn = fn;
+    s->arg = arg;
+    if (t->serial_tail)
+        t->serial_tail->next = s;
+    else
+        t->serial_head = s;
+    t->serial_tail = s;
+    serial_next(t);
+}
+
+void core_task_run_mail(void *ctx, net_mail_fn *fn, void *arg)
+{
+    core_task_run_serial(ctx, fn, arg);
 }
 
 size_t core_tasks_live(const struct core_tasks *t)
@@ -318,6 +381,11 @@ void core_tasks_free(struct core_tasks *t)
         return;
     if (t->live)
         log_error("msg=\"worker tasks left running at exit\" tasks=%zu", t->live);
+    for (struct serial *s = t->serial_head, *next; s; s = next) {
+        next = s->next;
+        s->fn(s->arg); /* not dropped: mail carries ownership of its arg */
+        xfree(s);
+    }
     for (unsigned i = 0; i < t->conn_count; i++) {
         struct tconn *c = &t->conns[i];
         if (c->poll)

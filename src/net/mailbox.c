@@ -33,7 +33,15 @@ struct net_mailbox {
     uv_mutex_t lock;
     struct mail *head;
     struct mail *tail;
+    net_mail_runner_fn *runner;
+    void *runner_ctx;
 };
+
+void net_mailbox_set_runner(struct net_mailbox *mb, net_mail_runner_fn *runner, void *ctx)
+{
+    mb->runner = runner;
+    mb->runner_ctx = ctx;
+}
 
 /* Runs the mail queued now; false when there was none. Mail posted while it
  * runs (a fan-out continuing itself) waits for the next loop iteration, so
@@ -49,7 +57,10 @@ static bool run_batch(struct net_mailbox *mb)
         return false;
     while (m) {
         struct mail *next = m->next;
-        m->fn(m->arg);
+        if (mb->runner)
+            mb->runner(mb->runner_ctx, m->fn, m->arg);
+        else
+            m->fn(m->arg);
         xfree(m);
         m = next;
     }

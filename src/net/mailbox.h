@@ -19,6 +19,11 @@ struct net_mailbox *net_mailbox_new(uv_loop_t *loop);
  * posted after net_mailbox_close() began are run with arg by nobody: the
  * caller must stop posting before closing. */
 void net_mailbox_post(struct net_mailbox *mb, net_mail_fn *fn, void *arg);
+/* How the owner runs each mail: runner(ctx, fn, arg) instead of fn(arg)
+ * (on PostgreSQL, as a task that may wait: core/task.h). NULL: directly.
+ * Owner thread only. */
+typedef void net_mail_runner_fn(void *ctx, net_mail_fn *fn, void *arg);
+void net_mailbox_set_runner(struct net_mailbox *mb, net_mail_runner_fn *runner, void *ctx);
 /* Runs what is queued, then closes the poll handle and frees the mailbox
  * once libuv is done with it. Owner thread only. */
 void net_mailbox_close(struct net_mailbox *mb);
