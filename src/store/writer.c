@@ -14,6 +14,8 @@
 /* A group larger than this is split: a huge transaction delays every
  * acknowledgement in it. */
 #define WRITER_MAX_GROUP 512
+/* Runs of a job that met a serialization failure or deadlock, past its first. */
+#define WRITER_BUSY_RETRIES 3
 
 struct job {
     struct job *next;
@@ -65,7 +67,17 @@ static bool run_job(struct store_conn *db, struct job *j)
     }
     j->rc = j->apply(db, j->ctx);
     bool is_intact = true;
-    if (j->rc != RC_OK && store_exec(db, "ROLLBACK TO job") != RC_OK)
+    /* A serialization failure or deadlock (PostgreSQL, with the job runners
+     * writing beside the writer) is the engine's to resolve: the job runs
+     * again from its savepoint, a few times, before it answers busy. */
+    for (int again = 0; j->rc == RC_BUSY && again < WRITER_BUSY_RETRIES && is_intact; again++) {
+        if (store_exec(db, "ROLLBACK TO job") != RC_OK) {
+            is_intact = false;
+            break;
+        }
+        j->rc = j->apply(db, j->ctx);
+    }
+    if (j->rc != RC_OK && is_intact && store_exec(db, "ROLLBACK TO job") != RC_OK)
         is_intact = false;
     if (store_exec(db, "RELEASE job") != RC_OK)
         is_intact = false;

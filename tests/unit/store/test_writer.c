@@ -89,6 +89,52 @@ static int count_rows(const char *where)
     return n;
 }
 
+/* A job that meets "busy" (a serialization failure) busy_left times, then
+ * inserts its row. */
+struct busy_job {
+    struct insert in;
+    int busy_left;
+    int runs;
+};
+
+static enum rc busy_then_insert(struct store_conn *db, void *ctx)
+{
+    struct busy_job *b = ctx;
+    b->runs++;
+    enum rc rc = insert_row(db, &b->in); /* written, then rolled back when busy */
+    if (rc)
+        return rc;
+    if (b->busy_left > 0) {
+        b->busy_left--;
+        return RC_BUSY;
+    }
+    return RC_OK;
+}
+
+static void test_writer_runs_a_busy_job_again(void **state)
+{
+    (void)state;
+    struct store_writer *w;
+    assert_int_equal(store_writer_start(db_path, &w), RC_OK);
+    assert_int_equal(store_writer_run(w, create_table, NULL), RC_OK);
+    uv_mutex_t lock;
+    uv_mutex_init(&lock);
+    int done = 0;
+    struct busy_job twice = {.in = {1, "a", RC_INTERNAL, &lock, &done}, .busy_left = 2};
+    struct busy_job always = {.in = {2, "b", RC_INTERNAL, &lock, &done}, .busy_left = 100};
+    store_writer_submit(w, NULL, busy_then_insert, insert_done, &twice);
+    store_writer_submit(w, NULL, busy_then_insert, insert_done, &always);
+    store_writer_stop(w);
+    assert_int_equal(done, 2);
+    assert_int_equal(twice.in.result, RC_OK);
+    assert_int_equal(twice.runs, 3);
+    assert_int_equal(always.in.result, RC_BUSY); /* bounded: 1 + 3 runs */
+    assert_int_equal(always.runs, 4);
+    assert_int_equal(count_rows("WHERE id = 1"), 1);
+    assert_int_equal(count_rows("WHERE id = 2"), 0);
+    uv_mutex_destroy(&lock);
+}
+
 static void test_writer_commits_every_queued_job(void **state)
 {
     (void)state;
@@ -468,6 +514,7 @@ int main(void)
     log_set_level(LOG_ERROR); /* the fault tests make the writer warn on purpose */
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_writer_commits_every_queued_job, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_writer_runs_a_busy_job_again, setup, teardown),
         cmocka_unit_test_setup_teardown(test_writer_failing_job_rolls_back_only_itself, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_sqlite_cache_is_bounded_and_keeps_statements_in_use,
