@@ -66,7 +66,8 @@ enum {
 static _Atomic int64_t commits;
 
 struct pconn {
-    PGconn *pg;
+    PGconn *pg; /* NULL after a break closed it, until the reconnect */
+    char *url;  /* to connect again */
     enum store_open_mode mode;
     unsigned next_name;
     int64_t changes;
@@ -74,13 +75,14 @@ struct pconn {
     char detail[1024]; /* its DETAIL (unique columns are named there) */
     store_io_wait_fn *wait;
     void *wait_ctx;
-    unsigned generation; /* reconnects so far: statements of older ones are gone */
-    int64_t retry_at_ms; /* no reconnect before this (monotonic ms) */
-    bool must_reset;     /* a reply timed out: the session cannot go on */
-    bool in_tx;          /* a transaction is open on the server */
-    bool is_tx_lost;     /* broke inside one: everything fails until ROLLBACK */
-    bool is_dirty;       /* wrote since the last commit */
-    char **dealloc;      /* statements to DEALLOCATE before the next round trip */
+    struct budget *budget; /* the request's (store_set_budget); NULL: none */
+    unsigned generation;   /* reconnects so far: statements of older ones are gone */
+    int64_t retry_at_ms;   /* no reconnect before this (monotonic ms) */
+    bool must_reset;       /* a reply timed out: the session cannot go on */
+    bool in_tx;            /* a transaction is open on the server */
+    bool is_tx_lost;       /* broke inside one: everything fails until ROLLBACK */
+    bool is_dirty;         /* wrote since the last commit */
+    char **dealloc;        /* statements to DEALLOCATE before the next round trip */
     size_t dealloc_count, dealloc_cap;
 };
 
@@ -199,21 +201,40 @@ static char *with_row_keys(const char *sql)
     return out;
 }
 
+static void on_notice(void *arg, const char *message);
+
 static int64_t mono_ms(void)
 {
     return (int64_t)(chrono_mono_ns() / 1000000u);
 }
 
 /* Waits until the socket is ready: the connection's wait (a task yields),
- * else poll(2). RC_BUSY when the reply took too long. */
+ * else poll(2). RC_BUSY when the reply took too long; RC_OVER_BUDGET when
+ * the request's budget ran out first (a statement on the server is stopped
+ * mid-way by dropping its session: client_connection_check_interval). */
 static enum rc wait_io(struct pconn *c, bool want_write)
 {
     int fd = PQsocket(c->pg);
     if (fd < 0)
         return RC_UNAVAILABLE;
     int64_t limit = c->mode == STORE_OPEN_WRITE ? WRITE_WAIT_MS : READ_WAIT_MS;
+    bool by_budget = false;
+    if (c->budget && c->budget->limit_ns) {
+        if (budget_is_over(c->budget))
+            return RC_OVER_BUDGET;
+        uint64_t spent = budget_spent_ns(c->budget);
+        int64_t left = (int64_t)((c->budget->limit_ns - spent) / 1000000u) + 1;
+        if (left < limit) {
+            limit = left;
+            by_budget = true;
+        }
+    }
     if (c->wait) {
         enum rc rc = c->wait(c->wait_ctx, fd, want_write, limit);
+        if (rc == RC_BUSY && by_budget) {
+            c->budget->is_over = true;
+            return RC_OVER_BUDGET;
+        }
         if (rc != RC_NOT_FOUND)
             return rc;
     }
@@ -222,6 +243,10 @@ static enum rc wait_io(struct pconn *c, bool want_write)
         int n = poll(&p, 1, (int)limit);
         if (n > 0)
             return RC_OK;
+        if (n == 0 && by_budget) {
+            c->budget->is_over = true;
+            return RC_OVER_BUDGET;
+        }
         if (n == 0)
             return RC_BUSY;
         if (errno != EINTR)
@@ -237,6 +262,10 @@ static enum rc broke(struct pconn *c, const char *why)
     one_line(PQerrorMessage(c->pg), msg, sizeof(msg));
     log_warn("msg=\"postgresql connection lost\" why=\"%s\" error=\"%s\"", why, msg);
     c->must_reset = true;
+    /* Closed now, not at the next use: the server stops what it still runs
+     * for this session (client_connection_check_interval). */
+    PQfinish(c->pg);
+    c->pg = NULL;
     if (c->in_tx)
         c->is_tx_lost = true;
     c->in_tx = false;
@@ -279,7 +308,9 @@ static PGresult *reply(struct pconn *c, int sent, enum rc *rc)
             break;
         enum rc w = f < 0 ? RC_UNAVAILABLE : wait_io(c, true);
         if (w || !PQconsumeInput(c->pg)) {
-            *rc = broke(c, w == RC_BUSY ? "timeout" : "send");
+            *rc = broke(c, w == RC_BUSY ? "timeout" : w == RC_OVER_BUDGET ? "over budget" : "send");
+            if (w == RC_OVER_BUDGET)
+                *rc = w;
             return NULL;
         }
     }
@@ -289,7 +320,11 @@ static PGresult *reply(struct pconn *c, int sent, enum rc *rc)
             enum rc w = wait_io(c, false);
             if (w || !PQconsumeInput(c->pg)) {
                 PQclear(keep);
-                *rc = broke(c, w == RC_BUSY ? "timeout" : "receive");
+                *rc = broke(c, w == RC_BUSY          ? "timeout"
+                               : w == RC_OVER_BUDGET ? "over budget"
+                                                     : "receive");
+                if (w == RC_OVER_BUDGET)
+                    *rc = w;
                 return NULL;
             }
         }
@@ -345,13 +380,14 @@ static enum rc setup_session(struct pconn *c)
     else
         snprintf(sql, sizeof(sql),
                  "SET client_encoding = 'UTF8'; SET TIME ZONE 'UTC'; "
-                 "SET default_transaction_read_only = on; SET statement_timeout = %d;",
+                 "SET default_transaction_read_only = on; SET statement_timeout = %d; "
+                 "SET client_connection_check_interval = 1000;",
                  READ_WAIT_MS - 1000);
     return run_simple(c, sql, "session setup");
 }
 
 /* A new session in place of a broken one, without blocking the thread
- * (PQresetStart/PQresetPoll over wait_io); at most one attempt a
+ * (PQconnectStart/PQconnectPoll over wait_io); at most one attempt a
  * RECONNECT_PAUSE_MS while the server stays away. */
 static enum rc reconnect(struct pconn *c)
 {
@@ -359,16 +395,22 @@ static enum rc reconnect(struct pconn *c)
     if (now < c->retry_at_ms)
         return RC_UNAVAILABLE;
     c->retry_at_ms = now + RECONNECT_PAUSE_MS;
-    if (!PQresetStart(c->pg))
+    PQfinish(c->pg);
+    c->pg = PQconnectStart(c->url);
+    if (!c->pg || PQstatus(c->pg) == CONNECTION_BAD)
         return RC_UNAVAILABLE;
+    PQsetNoticeProcessor(c->pg, on_notice, NULL);
+    struct budget *b = c->budget; /* a reconnect is not the request's statement */
+    c->budget = NULL;
     PostgresPollingStatusType ps = PGRES_POLLING_WRITING;
     while (ps != PGRES_POLLING_OK) {
-        if (ps == PGRES_POLLING_FAILED)
+        if (ps == PGRES_POLLING_FAILED || wait_io(c, ps == PGRES_POLLING_WRITING) != RC_OK) {
+            c->budget = b;
             return RC_UNAVAILABLE;
-        if (wait_io(c, ps == PGRES_POLLING_WRITING) != RC_OK)
-            return RC_UNAVAILABLE;
-        ps = PQresetPoll(c->pg);
+        }
+        ps = PQconnectPoll(c->pg);
     }
+    c->budget = b;
     c->must_reset = false;
     c->generation++;
     c->in_tx = c->is_dirty = false;
@@ -458,6 +500,7 @@ static void p_close(void *conn)
     for (size_t i = 0; i < c->dealloc_count; i++)
         xfree(c->dealloc[i]);
     xfree(c->dealloc);
+    xfree(c->url);
     xfree(c);
 }
 
@@ -475,6 +518,7 @@ static enum rc p_open(const char *url, enum store_open_mode mode, void **out)
     }
     struct pconn *c = xcalloc(1, sizeof(*c));
     c->pg = pg;
+    c->url = xstrdup(url);
     c->mode = mode;
     PQsetNoticeProcessor(pg, on_notice, NULL);
     if (PQserverVersion(pg) < 150000) {
@@ -942,8 +986,7 @@ static void p_set_io_wait(void *conn, store_io_wait_fn *fn, void *ctx)
 
 static void p_set_budget(void *conn, struct budget *b)
 {
-    (void)conn; /* not looked at mid-statement yet (a statement timeout is) */
-    (void)b;
+    ((struct pconn *)conn)->budget = b; /* bounds each wait (wait_io) */
 }
 
 const struct store_engine store_pg_engine = {

@@ -19,6 +19,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/budget.h"
+#include "base/chrono.h"
 #include "base/log.h"
 #include "store/engine.h"
 #include "store/sql.h"
@@ -286,6 +288,22 @@ static void pg_reconnects(void **state)
     int64_t rpid = backend_pid(ro);
     terminate(killer, rpid);
     assert_true(backend_pid(ro) != rpid);
+
+    /* a statement past the request's budget stops: over budget, in about
+     * the budget's time, and the server stops running it */
+    struct budget b;
+    budget_init(&b, 100 * 1000000ull);
+    budget_resume(&b);
+    store_set_budget(ro, &b);
+    uint64_t t0 = chrono_mono_ns();
+    assert_int_equal(store_prepare(ro, STR_LIT("SELECT pg_sleep(5)"), &st), RC_OK);
+    assert_int_equal(store_step(st), RC_OVER_BUDGET);
+    store_done(st);
+    uint64_t took_ms = (chrono_mono_ns() - t0) / 1000000u;
+    assert_true(took_ms < 2000);
+    assert_true(b.is_over);
+    store_set_budget(ro, NULL);
+    assert_true(backend_pid(ro) > 0); /* a new session serves the next read */
     store_close(ro);
     store_close(killer);
     store_close(db);
