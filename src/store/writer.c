@@ -59,9 +59,14 @@ static bool tx_is_open(struct store_conn *db)
  * SQLite may roll the whole transaction back by itself, and then the
  * savepoint statements fail and the connection is back in autocommit, where
  * a next "SAVEPOINT job" would silently start a transaction of its own. */
-static bool run_job(struct store_conn *db, struct job *j)
+static bool run_job(struct store_conn *db, struct job *j, bool is_first)
 {
-    if (store_exec(db, "SAVEPOINT job") != RC_OK) {
+    /* Over a socket (PostgreSQL) each statement is a round trip: the
+     * previous job's RELEASE goes with this job's SAVEPOINT, and the last
+     * one's with COMMIT (which releases it), one round trip per job fewer. */
+    bool is_remote = store_is_remote(db);
+    const char *open = is_remote && !is_first ? "RELEASE job; SAVEPOINT job" : "SAVEPOINT job";
+    if (store_exec(db, open) != RC_OK) {
         j->rc = RC_IO;
         return false;
     }
@@ -79,7 +84,7 @@ static bool run_job(struct store_conn *db, struct job *j)
     }
     if (j->rc != RC_OK && is_intact && store_exec(db, "ROLLBACK TO job") != RC_OK)
         is_intact = false;
-    if (store_exec(db, "RELEASE job") != RC_OK)
+    if (!is_remote && store_exec(db, "RELEASE job") != RC_OK)
         is_intact = false;
     return is_intact && tx_is_open(db);
 }
@@ -99,11 +104,14 @@ static bool run_tx(struct store_writer *w, struct job **jobs, size_t n)
     }
     uint64_t start_ns = chrono_mono_ns();
     bool is_open = store_begin_write(w->db) == RC_OK;
+    bool is_first = true;
     for (size_t i = 0; i < n && is_open; i++) {
         struct job *j = jobs[i];
         if (j->is_done)
             continue;
-        if (!run_job(w->db, j)) {
+        bool ran = run_job(w->db, j, is_first);
+        is_first = false;
+        if (!ran) {
             j->rc = RC_IO;
             j->is_done = true;
             if (tx_is_open(w->db))
