@@ -125,6 +125,24 @@ bool coro_resume(struct coro *co)
     return co->is_done;
 }
 
+static _Thread_local unsigned holds;
+
+void coro_hold(void)
+{
+    holds++;
+}
+
+void coro_release(void)
+{
+    if (holds)
+        holds--;
+}
+
+bool coro_is_held(void)
+{
+    return holds > 0;
+}
+
 void coro_yield(void)
 {
     back_to_caller(current);

@@ -33,6 +33,13 @@ bool coro_resume(struct coro *co);
 void coro_yield(void);
 /* The coroutine running on this thread, or NULL on a thread's own stack. */
 struct coro *coro_current(void);
+/* Code that shares state with other coroutines of its thread across a call
+ * that might wait (a Lua state, a walk of a list others change) holds: its
+ * waits then block the thread instead of yielding (core/task.c asks). Holds
+ * nest; each coro_hold is undone by one coro_release. */
+void coro_hold(void);
+void coro_release(void);
+bool coro_is_held(void);
 /* Frees a coroutine that is not running (finished, or never started). */
 void coro_free(struct coro *co);
 

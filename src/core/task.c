@@ -320,7 +320,7 @@ static enum rc conn_wait(void *ctx, int fd, bool want_write, int64_t timeout_ms)
 {
     struct tconn *c = ctx;
     struct coro *co = coro_current();
-    if (!co || !c->holder || c->holder->co != co)
+    if (!co || !c->holder || c->holder->co != co || coro_is_held())
         return RC_NOT_FOUND;
     if (c->poll && c->poll_fd != fd) {
         /* a new session's socket: the old watch goes first (its close

@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/coro.h"
 #include "base/alloc.h"
 #include "base/log.h"
 #include "core/hooks/hooks_int.h"
@@ -109,10 +110,14 @@ static void enter(struct core_hooks_call *call, struct run_frame *f)
     vm->running = call;
     vm->is_capped = true;
     budget_resume(&call->budget);
+    /* The worker's Lua state is one: a script's database call must not let
+     * another request's script run on it meanwhile (PostgreSQL tasks). */
+    coro_hold();
 }
 
 static void leave(struct core_hooks_call *call, const struct run_frame *f)
 {
+    coro_release();
     budget_pause(&call->budget);
     call->vm->running = f->outer;
     call->vm->is_capped = f->was_capped;

@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "base/coro.h"
 #include "base/alloc.h"
 #include "base/arena.h"
 #include "base/buf.h"
@@ -654,6 +655,9 @@ static void fanout_run(void *arg)
     /* A read transaction begun earlier in this iteration predates the commit. */
     core_worker_end_read(cw);
     core_worker_begin_read(cw);
+    /* The walk holds clients across rule checks: on PostgreSQL these wait
+     * without yielding, so no disconnect frees one under it. */
+    coro_hold();
     size_t served = 0;
     uint64_t started = chrono_mono_ns();
     while (f->cursor.link.next != &cw->rt->clients && served < SLICE &&
@@ -675,6 +679,7 @@ static void fanout_run(void *arg)
             deliver_message(f, client);
         served++;
     }
+    coro_release();
     if (f->cursor.link.next == &cw->rt->clients) {
         fanout_free(f);
         return;
