@@ -77,6 +77,15 @@ static void prepare(void *ctx)
 static enum rc script_route(struct http_req *req, void *ctx)
 {
     size_t i = (size_t)(uintptr_t)ctx;
+    /* Taken before anything waits: on PostgreSQL the sign-in's read below
+     * yields, and a reload by another request meanwhile frees the router
+     * the parameter names point into and moves the generation on. */
+    uint64_t generation = api_worker_of(req)->hooks_generation;
+    struct core_hooks_pair *params =
+        arena_alloc(req->arena, (req->param_count + 1) * sizeof(*params));
+    for (size_t k = 0; k < req->param_count; k++)
+        params[k] = (struct core_hooks_pair){arena_strdup(req->arena, req->params[k].name),
+                                             req->params[k].value};
     struct api_call *c = api_call_new(req);
     if (c->auth_rc)
         return api_call_fail(c, c->auth_rc);
@@ -85,10 +94,6 @@ static enum rc script_route(struct http_req *req, void *ctx)
         return RC_OK;
     /* The script sees the request's parts as they came; rules of its
      * records calls get them as @request data only when it makes one. */
-    struct core_hooks_pair *params =
-        arena_alloc(req->arena, (req->param_count + 1) * sizeof(*params));
-    for (size_t k = 0; k < req->param_count; k++)
-        params[k] = (struct core_hooks_pair){req->params[k].name, req->params[k].value};
     const struct http_query_param *qp = NULL;
     size_t qn = 0;
     if (http_req_query_all(req, &qp, &qn) != RC_OK)
@@ -115,7 +120,7 @@ static enum rc script_route(struct http_req *req, void *ctx)
         .prepare_ctx = c,
     };
     api_call_defer(c);
-    if (core_hooks_route_call(i, c->aw->hooks_generation, &in, route_done, c)) {
+    if (core_hooks_route_call(i, generation, &in, route_done, c)) {
         /* the scripts were reloaded between the match and the call */
         api_call_fail(c, RC_BUSY);
         api_call_resume(c);

@@ -86,8 +86,16 @@ static void page_piece(void *arg)
     }
     buf_reset(&pb->piece);
     bool is_done = false;
-    enum rc rc = core_list_stream_next(pb->rest, &pb->piece, &is_done);
+    /* Busy from here: on PostgreSQL the read waits as a task, and the
+     * client may leave (page_end) meanwhile. */
     pb->is_busy = true;
+    enum rc rc = core_list_stream_next(pb->rest, &pb->piece, &is_done);
+    if (pb->is_ended) {
+        pb->is_busy = false;
+        if (!pb->is_posted)
+            page_body_free(pb);
+        return;
+    }
     if (rc) {
         /* The head is out: a short body must not pass for a whole one. */
         const char *why = core_list_stream_message(pb->rest);

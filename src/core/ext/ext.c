@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "base/alloc.h"
+#include "base/coro.h"
 #include "base/log.h"
 #include "core/hooks/hooks.h"
 
@@ -173,7 +174,11 @@ void core_ext_route(size_t i, const char **method, const char **pattern)
 
 void core_ext_route_call(size_t i, struct tarmac_request *req)
 {
+    /* include/tarmac.h promises reads answer at once: an extension's reads
+     * wait without yielding (its locks and thread-locals stay its own). */
+    coro_hold();
     reg.routes[i].fn(reg.routes[i].arg, req);
+    coro_release();
 }
 
 /* -------------------------------------------------------------------------
@@ -374,7 +379,9 @@ static void on_commit(void *ctx, struct core_event *ev)
             .p = &p,
             .ctx = &run->ctx,
         };
+        coro_hold();
         int code = hk->fn(hk->arg, &e);
+        coro_release();
         if (code)
             log_warn("msg=\"an after hook failed\" extension=%s collection=%s code=%d "
                      "message=\"%s\"",
