@@ -158,10 +158,25 @@ static enum rc fail_rc(struct pconn *c, const PGresult *r, const char *what)
     return RC_INTERNAL;
 }
 
-/* The URL with its password (between "user:" and "@") masked, for logs. */
+/* The URL with its password (between "user:" and "@", or a password=
+ * parameter) masked, for logs. */
 static void redact(const char *url, char *out, size_t cap)
 {
-    snprintf(out, cap, "%s", url);
+    char tmp[512];
+    snprintf(tmp, sizeof(tmp), "%s", url);
+    size_t o = 0;
+    for (const char *p = tmp; *p && o + 1 < cap;) {
+        bool at_param = p == tmp || p[-1] == '?' || p[-1] == '&' || p[-1] == ' ';
+        if (at_param && strncmp(p, "password=", 9) == 0) {
+            const char *end = p + 9 + strcspn(p + 9, "& ");
+            int n = snprintf(out + o, cap - o, "password=***");
+            o += n > 0 && (size_t)n < cap - o ? (size_t)n : 0;
+            p = end;
+            continue;
+        }
+        out[o++] = *p++;
+    }
+    out[o] = '\0';
     char *scheme = strstr(out, "://");
     if (!scheme)
         return;
@@ -170,6 +185,10 @@ static void redact(const char *url, char *out, size_t cap)
         return;
     char *colon = memchr(auth, ':', (size_t)(at - auth));
     if (!colon)
+        return;
+    if (strlen(out) + 4 > cap) /* a short password grows the text: room first */
+        out[cap - 4] = '\0';
+    if (at >= out + strlen(out))
         return;
     memmove(colon + 4, at, strlen(at) + 1);
     memcpy(colon + 1, "***", 3);
@@ -450,17 +469,24 @@ static enum rc ready(struct pconn *c, const char *sql, bool *done)
             return rc;
     }
     if (c->dealloc_count) {
+        /* "DEALLOCATE t<n>;" is at most 28 bytes: the bound holds them all. */
         struct buf b;
-        buf_init(&b, 256);
+        buf_init(&b, 32 * c->dealloc_count + 1);
+        enum rc rc = RC_OK;
         for (size_t i = 0; i < c->dealloc_count; i++) {
-            buf_append_cstr(&b, "DEALLOCATE ");
-            buf_append_cstr(&b, c->dealloc[i]);
-            buf_append_cstr(&b, ";");
+            if (!rc)
+                rc = buf_append_cstr(&b, "DEALLOCATE ");
+            if (!rc)
+                rc = buf_append_cstr(&b, c->dealloc[i]);
+            if (!rc)
+                rc = buf_append_cstr(&b, ";");
             xfree(c->dealloc[i]);
         }
         c->dealloc_count = 0;
-        buf_append(&b, "", 1);
-        enum rc rc = run_simple(c, b.data, "deallocate");
+        if (!rc)
+            rc = buf_append(&b, "", 1);
+        if (!rc)
+            rc = run_simple(c, b.data, "deallocate");
         buf_cleanup(&b);
         if (rc == RC_UNAVAILABLE)
             return rc;

@@ -334,6 +334,16 @@ static void pg_refused_and_password_hidden(void **state)
     assert_non_null(strstr(logged, "cannot connect to PostgreSQL"));
     assert_non_null(strstr(logged, "app:***@127.0.0.1:1"));
     assert_null(strstr(logged, "s3cret-pw"));
+    /* a password= parameter is masked too */
+    logged[0] = '\0';
+    log_set_sink(capture, NULL);
+    assert_int_equal(store_open("postgresql://app@127.0.0.1:1/app?password=pw-in-query&"
+                                "connect_timeout=2",
+                                STORE_OPEN_READ, &db),
+                     RC_IO);
+    log_set_sink(NULL, NULL);
+    assert_non_null(strstr(logged, "password=***&connect_timeout=2"));
+    assert_null(strstr(logged, "pw-in-query"));
 }
 
 int main(void)
