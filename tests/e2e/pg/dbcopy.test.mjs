@@ -114,16 +114,19 @@ function assertSameRows(dir, url) {
         const cols = rows(sqlite(dir, `SELECT name, type FROM pragma_table_info('${t}')`));
         const pgCols = rows(psql(url, `SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = '${t}'`)).map((r) => r[0]);
         assert.ok(pgCols.includes('rowid'), `${t}: no rowid column on PostgreSQL`);
-        const keys = sqlite(dir, `SELECT rowid FROM "${t}" ORDER BY rowid`);
-        assert.equal(psql(url, `SELECT rowid FROM "${t}" ORDER BY rowid`), keys.replace(/\x1e$/, ''), `${t}: row keys`);
-        for (const [c, type] of cols) {
-            if (/NUMERIC/i.test(type)) continue;
+        const keep = cols.filter(([, type]) => !/NUMERIC/i.test(type)).map(([c]) => c);
+        const pgKeep = keep.map((c) => {
             const pc = pgCols.find((x) => x === c) ?? pgCols.find((x) => x.toLowerCase() === c.toLowerCase());
             assert.ok(pc, `${t}.${c} missing on PostgreSQL`);
-            const want = sqlite(dir, `SELECT rowid, "${c}" FROM "${t}" ORDER BY rowid`).replace(/\x1e$/, '');
-            const got = psql(url, `SELECT rowid, "${pc}" FROM "${t}" ORDER BY rowid`);
-            assert.equal(got, want, `${t}.${c}: values differ`);
-        }
+            return pc;
+        });
+        const list = (names) => ['rowid', ...names].map((c) => `"${c}"`).join(', ');
+        const want = rows(sqlite(dir, `SELECT ${list(keep)} FROM "${t}" ORDER BY rowid`));
+        const got = rows(psql(url, `SELECT ${list(pgKeep)} FROM "${t}" ORDER BY rowid`));
+        assert.deepEqual(got.map((r) => r[0]), want.map((r) => r[0]), `${t}: row keys`);
+        keep.forEach((c, i) => {
+            assert.deepEqual(got.map((r) => r[i + 1]), want.map((r) => r[i + 1]), `${t}.${c}: values differ`);
+        });
     }
 }
 
@@ -362,6 +365,37 @@ describe('tarmac db copy', { skip: SKIP }, () => {
         assert.equal(r.code, 1, r.out + r.err);
         assert.match(r.err, /row counts differ: leaky \(3 in the source, 2 in the target\)/);
         assert.match(r.out, /^leaky +3 +2 +MISMATCH$/m);
+        rmSync(srv.dir, { recursive: true, force: true });
+    });
+
+    test('a row the target refuses stops the copy at its table; --force copies again', async () => {
+        const srv = await startSource();
+        try {
+            const su = await superuserClient(srv.url);
+            await su.collections.create({ name: 'picky', fields: [{ name: 't', type: 'text' }] });
+            for (let i = 0; i < 3; i++) await su.collection('picky').create({ t: `r${i}` });
+        } finally {
+            await srv.stop();
+        }
+        const url = newDatabase();
+        psql(url, `CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $f$ BEGIN
+                RAISE EXCEPTION 'refused by a trigger'; END $f$;
+            CREATE FUNCTION arm() RETURNS event_trigger LANGUAGE plpgsql AS $f$ BEGIN
+                IF EXISTS (SELECT 1 FROM pg_event_trigger_ddl_commands() WHERE object_identity LIKE '%.picky') THEN
+                    CREATE TRIGGER no BEFORE INSERT ON picky FOR EACH ROW EXECUTE FUNCTION refuse();
+                END IF; END $f$;
+            CREATE EVENT TRIGGER arm_picky ON ddl_command_end WHEN TAG IN ('CREATE TABLE') EXECUTE FUNCTION arm();`);
+        const r = tarmac('db', 'copy', `--to=${url}`, `--dir=${srv.dir}`);
+        assert.equal(r.code, 1, r.out + r.err);
+        assert.match(r.err, /copying the table picky failed after 0 of 3 rows: .*copy again with --force/);
+        assert.equal(psql(url, 'SELECT count(*) FROM picky'), '0', 'its transaction rolled back');
+        assert.equal(psql(url, 'SELECT count(*) FROM _superusers'), '1', 'the tables before it are copied');
+        psql(url, 'DROP EVENT TRIGGER arm_picky');
+        const again = tarmac('db', 'copy', `--to=${url}`, `--dir=${srv.dir}`);
+        assert.equal(again.code, 1, 'a partly filled target is not empty');
+        const forced = copyOk(srv.dir, url, '--force');
+        assert.match(forced.out, /^picky +3 +3$/m);
+        assertSameRows(srv.dir, url);
         rmSync(srv.dir, { recursive: true, force: true });
     });
 
