@@ -84,7 +84,7 @@ static enum rc count_rows(struct store_conn *db, const char *table, int64_t *out
     if (!rc) {
         rc = store_step(st);
         *out = rc == RC_OK ? store_column_int64(st, 0) : -1;
-        store_done(st);
+        store_discard(st);
     }
     buf_cleanup(&sql);
     return rc == RC_NOT_FOUND ? RC_INTERNAL : rc;
@@ -392,7 +392,8 @@ static enum rc flush(struct table_copy *tc, struct store_stmt *ins, size_t rows)
 
 /* The rows, inside the target's transaction. The snapshot's count says
  * how many the select gives, so the last INSERT is made for the rows left
- * (a statement of its own) before they are bound. */
+ * (a statement of its own) before they are bound. Each statement is this
+ * table's alone: discarded after it, not left in the caches. */
 static enum rc copy_rows(struct table_copy *tc)
 {
     struct core_db_copy *c = tc->c;
@@ -427,7 +428,7 @@ static enum rc copy_rows(struct table_copy *tc)
         if (!rc && ++row == rows) {
             rc = flush(tc, cur, row);
             if (cur != full)
-                store_done(cur);
+                store_discard(cur);
             cur = NULL;
             row = 0;
         }
@@ -435,11 +436,11 @@ static enum rc copy_rows(struct table_copy *tc)
     if (rc == RC_NOT_FOUND)
         rc = row ? RC_CONFLICT : RC_OK; /* fewer rows than counted */
     if (cur && cur != full)
-        store_done(cur);
+        store_discard(cur);
     if (full)
-        store_done(full);
+        store_discard(full);
     if (sel)
-        store_done(sel);
+        store_discard(sel);
     return rc;
 }
 

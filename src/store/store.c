@@ -20,6 +20,7 @@
 struct store_stmt {
     void *h; /* the engine's */
     const struct store_engine *engine;
+    struct store_conn *db; /* whose cache holds it */
     char *sql;
     size_t sql_len;
     uint64_t hash;
@@ -160,6 +161,7 @@ enum rc store_prepare(struct store_conn *db, struct str sql, struct store_stmt *
     st->sql = xstrndup(sql.ptr, sql.len);
     st->sql_len = sql.len;
     st->hash = h;
+    st->db = db;
     st->in_use = true;
     place(db->slots, db->slot_count, st);
     db->used++;
@@ -420,7 +422,7 @@ enum rc store_row_key_follow(struct store_conn *db, struct str table)
         rc = store_bind_text(st, 1, buf_str(&quoted));
         if (!rc)
             rc = store_step(st);
-        store_done(st);
+        store_discard(st); /* a text per table, run once */
         if (rc == RC_NOT_FOUND)
             rc = RC_OK;
     }
@@ -500,6 +502,38 @@ void store_done(struct store_stmt *st)
     st->engine->reset(st->h);
     st->engine->clear(st->h);
     st->in_use = false;
+}
+
+/* Empties slot j of db's table and places again the statements after it
+ * in its run of full slots (linear probing: one of them may have been
+ * placed past j because j was taken). */
+static void unplace(struct store_conn *db, size_t j)
+{
+    size_t mask = db->slot_count - 1;
+    db->slots[j] = NULL;
+    db->used--;
+    for (size_t k = (j + 1) & mask; db->slots[k]; k = (k + 1) & mask) {
+        struct store_stmt *moved = db->slots[k];
+        db->slots[k] = NULL;
+        place(db->slots, db->slot_count, moved);
+    }
+}
+
+void store_discard(struct store_stmt *st)
+{
+    if (st->keeps) {
+        store_done(st); /* someone keeps it: it stays */
+        return;
+    }
+    struct store_conn *db = st->db;
+    size_t mask = db->slot_count - 1;
+    for (size_t j = st->hash & mask; db->slots[j]; j = (j + 1) & mask) {
+        if (db->slots[j] == st) {
+            unplace(db, j);
+            break;
+        }
+    }
+    stmt_free(st);
 }
 
 void store_reset(struct store_stmt *st)

@@ -108,6 +108,12 @@ void store_close(struct store_conn *db);
 enum rc store_prepare(struct store_conn *db, struct str sql, struct store_stmt **out);
 /* Resets st and clears its bindings, handing it back to the cache. */
 void store_done(struct store_stmt *st);
+/* As store_done, then drops st from the cache at once (finalized; a
+ * server-side statement is deallocated): for a statement run once, such as
+ * a copy's per-table INSERTs, which would only crowd the hot ones out of
+ * the cache and, in numbers, make it flush. A kept statement (store_keep)
+ * is only handed back. */
+void store_discard(struct store_stmt *st);
 /* Resets st for another run, keeping its bindings. */
 void store_reset(struct store_stmt *st);
 /* The cache may finalize a statement that is done (it is bounded); a caller
