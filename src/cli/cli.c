@@ -21,6 +21,8 @@ static void print_usage(FILE *to)
             "  tarmac migrate create NAME | up [N] | down [N] | snapshot [NAME] | history\n"
             "                          schema migrations (tarmac migrate --help)\n"
             "  tarmac gen types --lang=ts|dart [--out=FILE] [--dir=DIR]   typed client models\n"
+            "  tarmac db copy --to=URL [--dir=DIR] [--force]\n"
+            "                          copy the SQLite database into an empty PostgreSQL one\n"
             "  tarmac --version        print the version\n"
             "  tarmac help             print this help\n",
             TARMAC_VERSION);
@@ -60,6 +62,8 @@ int cli_main(int argc, char **argv)
         return cli_migrate(argc - 1, argv + 1);
     if (strcmp(cmd, "gen") == 0)
         return cli_gen(argc - 1, argv + 1);
+    if (strcmp(cmd, "db") == 0)
+        return cli_db(argc - 1, argv + 1);
     fprintf(stderr, "tarmac: unknown command \"%s\"\n\n", cmd);
     print_usage(stderr);
     return CLI_EXIT_USAGE;

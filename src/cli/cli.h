@@ -57,5 +57,7 @@ int cli_superuser(int argc, char **argv);
 int cli_migrate(int argc, char **argv);
 /* `tarmac gen types --lang=ts|dart ...` */
 int cli_gen(int argc, char **argv);
+/* `tarmac db copy --to=URL ...` */
+int cli_db(int argc, char **argv);
 
 #endif

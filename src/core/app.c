@@ -174,6 +174,12 @@ static enum rc bootstrap_collections(struct store_conn *db, struct core_schema *
     return rc;
 }
 
+enum rc core_app_system_tables(struct store_conn *db)
+{
+    enum rc rc = core_ddl_system_tables(db);
+    return rc ? rc : core_job_ddl(db);
+}
+
 static enum rc open_job(struct store_conn *db, void *ctx)
 {
     struct load_job *job = ctx;
@@ -183,7 +189,7 @@ static enum rc open_job(struct store_conn *db, void *ctx)
         job->schema = xcalloc(1, sizeof(struct core_schema));
         job->is_fresh = false;
     }
-    enum rc rc = core_ddl_system_tables(db);
+    enum rc rc = core_app_system_tables(db);
     if (!rc)
         rc = load_collections(db, job->schema);
     if (!rc && job->schema->count == 0) {
@@ -204,8 +210,6 @@ static enum rc open_job(struct store_conn *db, void *ctx)
         rc = core_data_upgrade_otps_finish(db);
     if (!rc)
         rc = add_builtin_collection(db, job->schema, core_auth_origins_collection_json, true);
-    if (!rc)
-        rc = core_job_ddl(db);
     if (!rc)
         rc = add_builtin_collection(db, job->schema, core_webhooks_collection_json, true);
     if (!rc)

@@ -90,6 +90,12 @@ enum rc core_app_lock_dir(const char *dir);
  * uploaded files and local state either way. RC_IO when the directory or
  * database cannot be used (the reason is logged). */
 enum rc core_app_open(const char *dir, const char *db, struct core_app **out);
+/* Creates on db, when missing, the tables core_app_open makes that belong to
+ * no collection: _collections, _params and _migrations
+ * (schema/collection_ddl.h), _jobs (jobs/job.h). A collection's table is
+ * core_ddl_create's. `tarmac db copy` makes a target's tables with these
+ * two, so a table added here is copied too. */
+enum rc core_app_system_tables(struct store_conn *db);
 /* Loads the scripts of cfg->dir (core/hooks/hooks.h) and lets them hear
  * record changes. Before the workers start. RC_INVALID with err when one
  * fails to load. */

@@ -204,15 +204,8 @@ static enum rc hash_plain_passwords(struct store_conn *db, const struct core_sch
 enum rc core_data_upgrade(struct store_conn *db, const struct core_schema *s,
                           struct core_password_params params, bool is_fresh)
 {
-    /* The migrations applied (core/migrate.h), made on any database that
-     * lacks it, as PocketBase's: the file's name, and when (unix us). */
-    enum rc rc =
-        store_exec(db, "CREATE TABLE IF NOT EXISTS _migrations ("
-                       "file TEXT PRIMARY KEY NOT NULL, applied BIGINT NOT NULL" STORE_ROW_KEY ")");
-    if (rc)
-        return rc;
     int64_t version;
-    rc = read_version(db, &version);
+    enum rc rc = read_version(db, &version);
     if (rc || version >= CORE_DATA_VERSION)
         return rc;
     if (!is_fresh && version < 1)

@@ -5,9 +5,7 @@
  * lacks, once, inside the open job on the writer thread, before any worker
  * reads. Version 1: every password field holds "" or an argon2id hash
  * (before it, a password field of a base collection, or one not named
- * "password", stored what the client sent; issue #11). Whatever the
- * version, the system table _migrations (file, applied) is made when missing
- * (core/migrate.h records the migrations applied there). System collections
+ * "password", stored what the client sent; issue #11). System collections
  * a version adds are made by app.c when missing (add_builtin_collection);
  * one of them, `_otps`, replaced a bare table of the same name, which
  * core_data_upgrade_otps_begin/_finish move out of the way and into it. */

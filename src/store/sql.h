@@ -42,6 +42,9 @@ struct store_sql {
 void store_sql_begin(struct store_sql *q, struct buf *out);
 /* As store_sql_begin for a given dialect (tests, migrations between engines). */
 void store_sql_begin_as(struct store_sql *q, struct buf *out, enum store_dialect dialect);
+/* The dialect of db's engine: a process that holds connections to both
+ * engines (`tarmac db copy`) writes each one's statements in its own. */
+enum store_dialect store_conn_dialect(const struct store_conn *db);
 /* Appends SQL text written in the code (keywords, punctuation): never a
  * value or a name that came from outside. */
 void store_sql_add(struct store_sql *q, const char *text);

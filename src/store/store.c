@@ -20,6 +20,7 @@
 struct store_stmt {
     void *h; /* the engine's */
     const struct store_engine *engine;
+    struct store_conn *db; /* whose cache holds it */
     char *sql;
     size_t sql_len;
     uint64_t hash;
@@ -160,6 +161,7 @@ enum rc store_prepare(struct store_conn *db, struct str sql, struct store_stmt *
     st->sql = xstrndup(sql.ptr, sql.len);
     st->sql_len = sql.len;
     st->hash = h;
+    st->db = db;
     st->in_use = true;
     place(db->slots, db->slot_count, st);
     db->used++;
@@ -252,6 +254,183 @@ bool store_is_remote(const struct store_conn *db)
     return db->engine->set_io_wait != NULL;
 }
 
+bool store_has_views(const struct store_conn *db)
+{
+    return db->engine->query_check && db->engine->view_create;
+}
+
+enum store_dialect store_conn_dialect(const struct store_conn *db)
+{
+    return db->engine->dialect;
+}
+
+enum store_reach store_probe(const char *target, char *why, size_t cap)
+{
+    if (cap)
+        why[0] = '\0';
+    return store_target_is_url(target) ? store_pg_probe(target, why, cap) : STORE_REACH_OK;
+}
+
+void store_target_shown(const char *target, char *out, size_t cap)
+{
+    if (store_target_is_url(target))
+        store_pg_shown(target, out, cap);
+    else if (cap)
+        snprintf(out, cap, "%s", target);
+}
+
+/* ---- The catalog ---------------------------------------------------------
+ *
+ * Catalog queries per dialect (STYLE.md §1.4: a table, as dialect.c's column
+ * types). Each lists names with one parameter at most; the column query
+ * gives each column's declared type, classed by column_class(). */
+static const struct {
+    const char *tables;  /* one column: the table's name */
+    const char *columns; /* ?1 the table: name, declared type */
+    bool has_implicit_row_key;
+} catalog[] = {
+    [STORE_DIALECT_SQLITE] = {"SELECT name FROM sqlite_master WHERE type = 'table' AND "
+                              "name NOT LIKE 'sqlite!_%' ESCAPE '!' ORDER BY name",
+                              "SELECT name, type FROM pragma_table_info(?1) ORDER BY cid", true},
+    [STORE_DIALECT_POSTGRES] = {"SELECT tablename::text FROM pg_tables WHERE schemaname = "
+                                "current_schema() ORDER BY tablename COLLATE \"C\"",
+                                "SELECT column_name::text, data_type::text FROM "
+                                "information_schema.columns WHERE table_schema = "
+                                "current_schema() AND table_name = ?1 ORDER BY ordinal_position",
+                                false},
+};
+
+void store_names_free(char **names, size_t count)
+{
+    for (size_t i = 0; i < count; i++)
+        xfree(names[i]);
+    xfree(names);
+}
+
+void store_columns_free(struct store_column_info *cols, size_t count)
+{
+    for (size_t i = 0; i < count; i++)
+        xfree(cols[i].name);
+    xfree(cols);
+}
+
+enum rc store_tables(struct store_conn *db, char ***out, size_t *count)
+{
+    *out = NULL;
+    *count = 0;
+    struct store_stmt *st;
+    enum rc rc = store_prepare(db, str_from_cstr(catalog[db->engine->dialect].tables), &st);
+    if (rc)
+        return rc;
+    char **names = NULL;
+    size_t n = 0;
+    while ((rc = store_step(st)) == RC_OK) {
+        struct str name = store_column_text(st, 0);
+        names = xrealloc(names, (n + 1) * sizeof(*names));
+        names[n++] = xstrndup(name.ptr, name.len);
+    }
+    store_done(st);
+    if (rc != RC_NOT_FOUND) {
+        store_names_free(names, n);
+        return rc;
+    }
+    *out = names;
+    *count = n;
+    return RC_OK;
+}
+
+/* Whether a declared type (SQLite's as written, PostgreSQL's data_type)
+ * contains word, ignoring ASCII case. */
+static bool type_has(struct str type, const char *word)
+{
+    size_t n = strlen(word);
+    for (size_t i = 0; i + n <= type.len; i++) {
+        if (str_eq_nocase((struct str){type.ptr + i, n}, (struct str){word, n}))
+            return true;
+    }
+    return false;
+}
+
+/* A declared type's class: integers and booleans INT, other numbers FLOAT,
+ * the rest (text, JSON, ...) TEXT. SQLite's affinity rules (datatype3.html
+ * §3.1) put "INT" first; JSON has NUMERIC affinity there but holds text. */
+static enum store_type column_class(struct str type)
+{
+    if (type_has(type, "INT") || type_has(type, "BOOL"))
+        return STORE_TYPE_INT;
+    if (type_has(type, "NUMERIC") || type_has(type, "DECIMAL") || type_has(type, "REAL") ||
+        type_has(type, "FLOA") || type_has(type, "DOUB"))
+        return STORE_TYPE_FLOAT;
+    return STORE_TYPE_TEXT;
+}
+
+enum rc store_table_columns(struct store_conn *db, struct str table, struct store_column_info **out,
+                            size_t *count)
+{
+    *out = NULL;
+    *count = 0;
+    struct store_stmt *st;
+    enum rc rc = store_prepare(db, str_from_cstr(catalog[db->engine->dialect].columns), &st);
+    if (rc)
+        return rc;
+    rc = store_bind_text(st, 1, table);
+    struct store_column_info *cols = NULL;
+    size_t n = 0;
+    while (!rc && (rc = store_step(st)) == RC_OK) {
+        if (n == 0 && catalog[db->engine->dialect].has_implicit_row_key) {
+            cols = xrealloc(cols, sizeof(*cols));
+            cols[n++] = (struct store_column_info){xstrdup("rowid"), STORE_TYPE_INT};
+        }
+        struct str name = store_column_text(st, 0);
+        cols = xrealloc(cols, (n + 1) * sizeof(*cols));
+        cols[n].name = xstrndup(name.ptr, name.len);
+        cols[n].type = column_class(store_column_text(st, 1));
+        n++;
+    }
+    store_done(st);
+    if (rc != RC_NOT_FOUND) {
+        store_columns_free(cols, n);
+        return rc;
+    }
+    *out = cols;
+    *count = n;
+    return RC_OK;
+}
+
+enum rc store_row_key_follow(struct store_conn *db, struct str table)
+{
+    if (db->engine->dialect != STORE_DIALECT_POSTGRES)
+        return RC_OK; /* SQLite: a new rowid is one past the largest */
+    /* The identity's sequence, named by the table's quoted name as text
+     * (pg_get_serial_sequence reads it as SQL would); NULL, and so nothing
+     * set, for a table without one. setval(seq, max, true): the next is
+     * max + 1; an empty table starts again at 1. */
+    struct buf quoted, sql;
+    buf_init(&quoted, 1024);
+    buf_init(&sql, 2048);
+    enum rc rc = store_dialect_ident_as(&quoted, db->engine->dialect, table);
+    struct store_sql q;
+    store_sql_begin_as(&q, &sql, db->engine->dialect);
+    store_sql_add(&q, "SELECT setval(pg_get_serial_sequence(");
+    store_sql_param(&q);
+    store_sql_add(&q, ", 'rowid'), COALESCE(MAX(\"rowid\"), 1), MAX(\"rowid\") IS NOT NULL) FROM ");
+    store_sql_ident(&q, table);
+    struct store_stmt *st = NULL;
+    if (!rc)
+        rc = store_sql_prepare(&q, db, &st);
+    if (!rc) {
+        rc = store_bind_text(st, 1, buf_str(&quoted));
+        if (!rc)
+            rc = store_step(st);
+        store_discard(st); /* a text per table, run once */
+        if (rc == RC_NOT_FOUND)
+            rc = RC_OK;
+    }
+    buf_cleanup(&quoted);
+    buf_cleanup(&sql);
+    return rc;
+}
+
 int64_t store_data_version(struct store_conn *db)
 {
     return db->engine->data_version(db->h);
@@ -323,6 +502,38 @@ void store_done(struct store_stmt *st)
     st->engine->reset(st->h);
     st->engine->clear(st->h);
     st->in_use = false;
+}
+
+/* Empties slot j of db's table and places again the statements after it
+ * in its run of full slots (linear probing: one of them may have been
+ * placed past j because j was taken). */
+static void unplace(struct store_conn *db, size_t j)
+{
+    size_t mask = db->slot_count - 1;
+    db->slots[j] = NULL;
+    db->used--;
+    for (size_t k = (j + 1) & mask; db->slots[k]; k = (k + 1) & mask) {
+        struct store_stmt *moved = db->slots[k];
+        db->slots[k] = NULL;
+        place(db->slots, db->slot_count, moved);
+    }
+}
+
+void store_discard(struct store_stmt *st)
+{
+    if (st->keeps) {
+        store_done(st); /* someone keeps it: it stays */
+        return;
+    }
+    struct store_conn *db = st->db;
+    size_t mask = db->slot_count - 1;
+    for (size_t j = st->hash & mask; db->slots[j]; j = (j + 1) & mask) {
+        if (db->slots[j] == st) {
+            unplace(db, j);
+            break;
+        }
+    }
+    stmt_free(st);
 }
 
 void store_reset(struct store_stmt *st)

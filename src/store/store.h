@@ -76,6 +76,27 @@ void store_set_io_wait(struct store_conn *db, store_io_wait_fn *fn, void *ctx);
 bool store_is_remote(const struct store_conn *db);
 /* Whether target names a PostgreSQL database (a URL) rather than a file. */
 bool store_target_is_url(const char *target);
+
+/* What store_probe found at a target. */
+enum store_reach {
+    STORE_REACH_OK,          /* a server answered and took the login */
+    STORE_REACH_BAD_TARGET,  /* not a target the engine can use: a malformed URL, an
+                                unknown or invalid parameter */
+    STORE_REACH_UNREACHABLE, /* no server answered there: down, a wrong host, port or
+                                socket directory, a firewall, a timeout */
+    STORE_REACH_REFUSED,     /* a server answered and refused this login: user,
+                                password, database, pg_hba.conf, SSL */
+};
+/* Tries to log in to target and says why it could not, before store_open
+ * (which only logs a failure): why (cap bytes, NUL-terminated) gets the
+ * engine's reason on one line with any password of the URL masked, "" on
+ * success. Waits at most ~10 s for a server that does not answer, unless the
+ * URL sets connect_timeout. A file path (SQLite) is STORE_REACH_OK: opening
+ * it is its test. Blocking; any thread. */
+enum store_reach store_probe(const char *target, char *why, size_t cap);
+/* target as it may be shown (cap bytes, NUL-terminated): a URL with the
+ * password in its user part or in a password= parameter written "***". */
+void store_target_shown(const char *target, char *out, size_t cap);
 /* The engine's name: "sqlite" or "postgresql". */
 const char *store_engine_name(const struct store_conn *db);
 /* Releases every cached statement and closes; accepts NULL. */
@@ -87,6 +108,12 @@ void store_close(struct store_conn *db);
 enum rc store_prepare(struct store_conn *db, struct str sql, struct store_stmt **out);
 /* Resets st and clears its bindings, handing it back to the cache. */
 void store_done(struct store_stmt *st);
+/* As store_done, then drops st from the cache at once (finalized; a
+ * server-side statement is deallocated): for a statement run once, such as
+ * a copy's per-table INSERTs, which would only crowd the hot ones out of
+ * the cache and, in numbers, make it flush. A kept statement (store_keep)
+ * is only handed back. */
+void store_discard(struct store_stmt *st);
 /* Resets st for another run, keeping its bindings. */
 void store_reset(struct store_stmt *st);
 /* The cache may finalize a statement that is done (it is bounded); a caller
@@ -237,5 +264,42 @@ enum rc store_view_create(struct store_conn *db, struct str name, const struct s
                           const enum store_view_cast *casts, char *why, size_t cap);
 /* Drops the view name if there is one. */
 enum rc store_view_drop(struct store_conn *db, struct str name);
+/* Whether db's engine can judge view queries and make views over them
+ * (store_query_check, store_view_create): view collections are refused on
+ * one that cannot. */
+bool store_has_views(const struct store_conn *db);
+
+/* ---- The catalog (a database copied into another: core/db_copy.h) ------
+ *
+ * What tables and columns a database holds, asked the same way of either
+ * engine. In PostgreSQL a database is its connection's current schema
+ * (search_path's first), the one tarmac creates its tables in. */
+
+/* One column of a table. */
+struct store_column_info {
+    char *name;
+    /* How the engine holds its values: STORE_TYPE_INT (integers, booleans),
+     * STORE_TYPE_FLOAT (every other number: NUMERIC, REAL, DOUBLE) or
+     * STORE_TYPE_TEXT (text, JSON, anything else). */
+    enum store_type type;
+};
+
+/* The tables of db (not views; the engine's own, such as SQLite's
+ * sqlite_sequence, left out), sorted by name: *out is an array of *count
+ * strings the caller frees with store_names_free. RC_IO, RC_NOMEM. */
+enum rc store_tables(struct store_conn *db, char ***out, size_t *count);
+void store_names_free(char **names, size_t count);
+/* The columns of table (its exact name) in their order, the row key
+ * (STORE_ROW_KEY) among them as "rowid" on both engines (SQLite's implicit
+ * rowid is listed first). *count is 0 when there is no such table. Free with
+ * store_columns_free. RC_IO, RC_NOMEM. */
+enum rc store_table_columns(struct store_conn *db, struct str table, struct store_column_info **out,
+                            size_t *count);
+void store_columns_free(struct store_column_info *cols, size_t count);
+/* After rows were written into table (one with a row key) with their row
+ * keys given: makes the row key of the next insert follow the largest one
+ * there (PostgreSQL: sets the rowid identity's sequence; SQLite does so by
+ * itself). Inside the writing transaction or after it. */
+enum rc store_row_key_follow(struct store_conn *db, struct str table);
 
 #endif

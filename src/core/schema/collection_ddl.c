@@ -171,7 +171,12 @@ enum rc core_ddl_system_tables(struct store_conn *db)
                           "CREATE TABLE IF NOT EXISTS _params ("
                           "id TEXT PRIMARY KEY NOT NULL, value JSON DEFAULT NULL, "
                           "created TEXT NOT NULL DEFAULT '', "
-                          "updated TEXT NOT NULL DEFAULT ''" STORE_ROW_KEY ");");
+                          "updated TEXT NOT NULL DEFAULT ''" STORE_ROW_KEY ");"
+                          /* The migrations applied (core/migrate.h), as
+                           * PocketBase's: the file's name, and when (unix us). */
+                          "CREATE TABLE IF NOT EXISTS _migrations ("
+                          "file TEXT PRIMARY KEY NOT NULL, "
+                          "applied BIGINT NOT NULL" STORE_ROW_KEY ");");
 }
 
 enum rc core_ddl_create(struct store_conn *db, const struct core_collection *c)

@@ -29,7 +29,7 @@ enum rc core_ddl_view(struct store_conn *db, const struct core_collection *old_c
                       const struct core_collection *new_c, struct core_problem *p);
 /* Drops c's table (a view collection's view) and its definition. */
 enum rc core_ddl_drop(struct store_conn *db, const struct core_collection *c);
-/* Creates the system tables if missing (_collections, _params). */
+/* Creates the system tables if missing (_collections, _params, _migrations). */
 enum rc core_ddl_system_tables(struct store_conn *db);
 
 #endif

@@ -13,6 +13,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/log.h"
+#include "store/engine.h"
 #include "store/sql.h"
 #include "store/store.h"
 
@@ -253,6 +255,53 @@ static void test_sql_prepare_keeps_the_builders_error(void **state)
     store_close(db);
 }
 
+/* A discarded statement leaves the cache at once; the others stay found
+ * (their probe runs are mended: 200 statements fill the table to 3/4, so
+ * runs are long), and a kept one is only handed back. The statements stay
+ * in use until the end, so no flush of the cache finalizes them. */
+static void test_discard_drops_a_statement_from_the_cache(void **state)
+{
+    (void)state;
+    struct store_conn *db;
+    assert_int_equal(store_open(db_path, STORE_OPEN_WRITE, &db), RC_OK);
+    log_set_level(LOG_WARN); /* the test build's cache says it flushed on every prepare */
+    enum { N = 200 };
+    struct store_stmt *sts[N];
+    char sql[N][32];
+    for (int i = 0; i < N; i++) {
+        snprintf(sql[i], sizeof(sql[i]), "SELECT %d", i);
+        assert_int_equal(store_prepare(db, str_from_cstr(sql[i]), &sts[i]), RC_OK);
+    }
+    size_t before = store_stmt_cache_size(db);
+    assert_int_equal(before, N);
+    for (int i = 0; i < N; i += 2)
+        store_discard(sts[i]);
+    assert_int_equal(store_stmt_cache_size(db), before - N / 2);
+    for (int i = 1; i < N; i += 2) {
+        struct store_stmt *st;
+        assert_int_equal(store_prepare(db, str_from_cstr(sql[i]), &st), RC_OK);
+        assert_ptr_equal(st, sts[i]); /* still found */
+        assert_int_equal(store_step(st), RC_OK);
+        assert_int_equal(store_column_int64(st, 0), i);
+        store_done(st);
+    }
+    struct store_stmt *st;
+    assert_int_equal(store_prepare(db, str_from_cstr(sql[0]), &st), RC_OK);
+    assert_int_equal(store_step(st), RC_OK); /* made again */
+    assert_int_equal(store_column_int64(st, 0), 0);
+    size_t with = store_stmt_cache_size(db);
+    store_keep(st);
+    store_discard(st); /* kept: handed back only */
+    assert_int_equal(store_stmt_cache_size(db), with);
+    struct store_stmt *again;
+    assert_int_equal(store_prepare(db, str_from_cstr(sql[0]), &again), RC_OK);
+    assert_ptr_equal(again, st);
+    store_done(again);
+    store_unkeep(st);
+    log_set_level(LOG_INFO);
+    store_close(db);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -262,6 +311,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_unique_violation_names_its_columns, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sql_prepare_keeps_the_builders_error, setup, teardown),
         cmocka_unit_test_setup_teardown(test_read_transaction_reads_one_snapshot, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_discard_drops_a_statement_from_the_cache, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
