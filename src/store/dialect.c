@@ -2,6 +2,8 @@
 #include "store/dialect.h"
 
 #include <stdatomic.h>
+#include <stdint.h>
+#include <string.h>
 
 /* The dialect of the database the process opened (one per process). */
 static _Atomic int process_dialect = STORE_DIALECT_SQLITE;
@@ -27,6 +29,15 @@ enum rc store_dialect_ident_as(struct buf *out, enum store_dialect d, struct str
             rc = buf_append(out, name.ptr + i, 1);
     }
     return rc ? rc : buf_append(out, "\"", 1);
+}
+
+enum rc store_dialect_json_text_as(struct buf *out, enum store_dialect d, struct str name)
+{
+    bool pg = d == STORE_DIALECT_POSTGRES;
+    enum rc rc = pg ? buf_append(out, "(", 1) : RC_OK;
+    if (!rc)
+        rc = store_dialect_ident_as(out, d, name);
+    return rc || !pg ? rc : buf_append_cstr(out, ")::text");
 }
 
 /* Each kind's type and default, per dialect (STYLE.md §1.4: a table). */
@@ -88,6 +99,90 @@ const struct store_dialect_json_each *store_dialect_json_each(enum store_dialect
                                     " (\"value\", \"key\")"},
     };
     return &words[d];
+}
+
+/* Appends tmpl with each '@' written as x. */
+static enum rc fill(struct buf *out, const char *tmpl, struct str x)
+{
+    enum rc rc = RC_OK;
+    for (const char *p = tmpl; *p && !rc;) {
+        const char *at = strchr(p, '@');
+        size_t n = at ? (size_t)(at - p) : strlen(p);
+        rc = buf_append(out, p, n);
+        if (!rc && at)
+            rc = buf_append_str(out, x);
+        p = at ? at + 1 : p + n;
+    }
+    return rc;
+}
+
+enum rc store_dialect_json_path_as(struct buf *out, enum store_dialect d, const struct str *keys,
+                                   size_t n)
+{
+    bool pg = d == STORE_DIALECT_POSTGRES;
+    enum rc rc = buf_append_cstr(out, pg ? "{" : "$");
+    for (size_t i = 0; i < n && !rc; i++) {
+        uint64_t ix;
+        if (pg)
+            rc = fill(out, i ? ",\"@\"" : "\"@\"", keys[i]);
+        else if (str_to_u64(keys[i], &ix))
+            rc = fill(out, "[@]", keys[i]);
+        else
+            rc = fill(out, ".\"@\"", keys[i]);
+    }
+    return rc || !pg ? rc : buf_append_cstr(out, "}");
+}
+
+enum rc store_dialect_json_value_as(struct buf *out, enum store_dialect d, struct str json,
+                                    struct str path)
+{
+    if (d == STORE_DIALECT_SQLITE) {
+        enum rc rc = fill(out, "json_extract(@, ", json);
+        return rc ? rc : fill(out, "@)", path);
+    }
+    /* The value as json, not jsonb, so that an array or an object keeps its
+     * text as stored (jsonb would reorder keys and add spaces). No ELSE: a
+     * missing key and JSON null are NULL. */
+    struct buf at;
+    buf_init(&at, out->max);
+    enum rc rc = fill(&at, "((@)::json #> ", json);
+    if (!rc)
+        rc = fill(&at, "@)", path);
+    if (!rc)
+        rc = fill(out,
+                  "(CASE json_typeof(@) WHEN 'number' THEN (@)::jsonb "
+                  "WHEN 'boolean' THEN to_jsonb(((@)::text)::boolean::int) "
+                  "WHEN 'string' THEN jsonb_build_array(@ #>> '{}') "
+                  "WHEN 'array' THEN jsonb_build_array((@)::text) "
+                  "WHEN 'object' THEN jsonb_build_array((@)::text) END)",
+                  buf_str(&at));
+    buf_cleanup(&at);
+    return rc;
+}
+
+enum rc store_dialect_json_operand_as(struct buf *out, enum store_dialect d, struct str expr,
+                                      enum store_json_operand kind)
+{
+    static const char *const pg[] = {
+        [STORE_JSON_OPERAND_INT] = "to_jsonb((@)::bigint)",
+        [STORE_JSON_OPERAND_REAL] = "to_jsonb((@)::float8)",
+        [STORE_JSON_OPERAND_TEXT] = "jsonb_build_array((@)::text)",
+        [STORE_JSON_OPERAND_NULL] = "NULL::jsonb",
+        /* text of any type as SQLite's text, the rest as to_jsonb has it */
+        [STORE_JSON_OPERAND_ANY] = "(CASE WHEN jsonb_typeof(to_jsonb(@)) = 'string' THEN "
+                                   "jsonb_build_array(@) ELSE to_jsonb(@) END)",
+    };
+    return fill(out, d == STORE_DIALECT_POSTGRES ? pg[kind] : "@", expr);
+}
+
+enum rc store_dialect_json_unwrap_as(struct buf *out, enum store_dialect d, struct str value,
+                                     enum store_json_as as)
+{
+    if (d == STORE_DIALECT_SQLITE)
+        return fill(out, "@", value);
+    if (as == STORE_JSON_AS_NUMBER)
+        return fill(out, "(CASE jsonb_typeof(@) WHEN 'number' THEN (@)::float8 END)", value);
+    return fill(out, "(CASE jsonb_typeof(@) WHEN 'array' THEN @ ->> 0 ELSE @ #>> '{}' END)", value);
 }
 
 enum rc store_dialect_param_as(struct buf *out, enum store_dialect d, unsigned n)

@@ -522,4 +522,78 @@ RULES = [
 ]
 
 
-SCENARIOS = LIST + VIEW + CREATE + UPDATE + DELETE + RULES
+# -- JSON paths in filters (spec §3.5) ---------------------------------------------
+# A json field's path compares as SQLite's json_extract returns it: numbers
+# as numbers (before any text in order), strings as text, true/false as 1/0,
+# JSON null and a missing key as NULL, arrays and objects as their JSON text;
+# on PostgreSQL too (store/dialect.c). Names are what the checks compare.
+JSONPATHS = "/api/collections/jsonpaths/records"
+_JP_DATA = {
+    "n1": {"a": {"b": 1}, "s": "x", "f": True, "arr": [1, 2], "o": {"k": "v"}},
+    "n2": {"a": {"b": 2.5}, "s": "Y", "f": False, "n": None},
+    "n3": {"a": {"b": "1"}, "s": 10},
+    "n4": None,
+    "n5": "text",
+    "n6": 7,
+}
+_JP_LOC = {"n1": {"lon": 23.32, "lat": 42.69}, "n2": {"lon": -0.12, "lat": 51.5}}
+
+
+def _jp_setup(ctx):
+    if "jsonpaths" in ctx.vars:
+        return
+    ctx.new_collection({"name": "jsonpaths", "listRule": "", "fields": [
+        {"name": "name", "type": "text"}, {"name": "data", "type": "json"},
+        {"name": "loc", "type": "geoPoint"}]})
+    for name, data in _JP_DATA.items():
+        body = {"name": name, "data": data}
+        if name in _JP_LOC:
+            body["loc"] = _JP_LOC[name]
+        ctx.must("POST", JSONPATHS, auth="su", body=body)
+    ctx.vars["jsonpaths"] = True
+
+
+def _jp(name, flt, names, sort=None, ordered=False):
+    path = JSONPATHS + "?perPage=50&filter=" + q(flt) + ("&sort=" + q(sort) if sort else "")
+
+    def check(ctx, r):
+        got = [x["name"] for x in r.json["items"]]
+        if not ordered:
+            got = sorted(got)
+        want(got == names, "filter %s: %s, want %s" % (flt, got, names))
+    return S("records list: json path " + name, "GET", path, setup=_jp_setup, check=check)
+
+
+JSON_PATHS = [
+    _jp("number = number", "data.a.b = 1", ["n1"]),
+    _jp("a number is not its text", "data.a.b = '1'", ["n3"]),
+    _jp("text orders after every number", "data.a.b > 1", ["n2", "n3"]),
+    _jp("a NULL orders nowhere", "data.a.b < 2", ["n1"]),
+    _jp("float", "data.a.b = 2.5", ["n2"]),
+    _jp("string", "data.s = 'x'", ["n1"]),
+    _jp(":lower", "data.s:lower = 'y'", ["n2"]),
+    _jp("LIKE on a string", "data.s ~ 'x'", ["n1"]),
+    _jp("LIKE on a number reads its text", "data.s ~ '1'", ["n3"]),
+    _jp("true is 1", "data.f = true", ["n1"]),
+    _jp("false is 0", "data.f = false", ["n2"]),
+    _jp("true = 1", "data.f = 1", ["n1"]),
+    _jp("JSON null and missing are null", "data.s = null", ["n4", "n5", "n6"]),
+    _jp("!= null", "data.s != null", ["n1", "n2", "n3"]),
+    _jp("JSON null is null", "data.n = null && data.a != null", ["n1", "n2", "n3"]),
+    _jp("array is its JSON text", "data.arr = '[1,2]'", ["n1"]),
+    _jp("array index", "data.arr.1 = 2", ["n1"]),
+    _jp("object key", "data.o.k = 'v'", ["n1"]),
+    _jp("'' is not null", "data.s = ''", []),
+    _jp("!= ''", "data.s != ''", ["n1", "n2", "n3", "n4", "n5", "n6"]),
+    _jp("whole value string", "data = 'text'", ["n5"]),
+    _jp("whole value number", "data = 7", ["n6"]),
+    _jp("whole value null", "data = null", ["n4"]),
+    _jp("sort: numbers then text", "data.a.b != null", ["n1", "n2", "n3"], sort="data.a.b",
+        ordered=True),
+    _jp("sort descending", "data.a.b != null", ["n3", "n2", "n1"], sort="-data.a.b", ordered=True),
+    _jp("geoPoint lon", "loc.lon > 0", ["n1"]),
+    _jp("geoDistance", "geoDistance(loc.lon, loc.lat, 23.32, 42.69) < 5", ["n1"]),
+    _jp("geoDistance in km", "geoDistance(loc.lon, loc.lat, -0.1276, 51.5072) < 10", ["n2"]),
+]
+
+SCENARIOS = LIST + VIEW + CREATE + UPDATE + DELETE + RULES + JSON_PATHS

@@ -14,6 +14,7 @@
 #include <stdbool.h>
 
 #include "core/filter/sqlgen.h"
+#include "store/dialect.h"
 
 /* A shared LEFT JOIN of the filter's wrapper subquery, keyed by path prefix. */
 struct core_fc_join {
@@ -45,6 +46,8 @@ struct core_fc {
 struct core_fc_val {
     struct str sql;      /* SQL expression in the wrapper's scope */
     bool no_coalesce;    /* json path / geoDistance: compare with IS, no '' == NULL */
+    bool is_json;        /* PostgreSQL: sql is a JSON value (store_dialect_json_value_as),
+                          * compared with core_fc_json_operand of the other side */
     bool is_empty;       /* NULL literal, or a parameter that is NULL or '' */
     bool known_nonempty; /* literal 1/0 or a parameter that is neither NULL nor '' */
     size_t pidx;         /* > 0: the operand is exactly ?pidx (or LOWER(?pidx)) */
@@ -90,6 +93,16 @@ struct str core_fc_json_norm(struct core_fc *g, struct str v);
  * alias, with columns value (each element as text) and key (their order):
  * SQLite's json_each, PostgreSQL's json_array_elements_text WITH ORDINALITY. */
 struct str core_fc_json_each(struct core_fc *g, struct str arr, struct str alias);
+/* JSON values at a path, typed as SQLite's json_extract types them, in the
+ * dialect at hand (store/dialect.h). core_fc_json_path adds the parameter
+ * of the path keys[0..n) (n = 0: the whole value) and returns its number;
+ * core_fc_json_value is the value of the JSON text expression json there. */
+size_t core_fc_json_path(struct core_fc *g, const struct str *keys, size_t n);
+struct str core_fc_json_value(struct core_fc *g, struct str json, size_t path);
+/* A JSON value as text or as a number (LIKE, LOWER, geoDistance). */
+struct str core_fc_json_unwrap(struct core_fc *g, struct str value, enum store_json_as as);
+/* v as an operand compared with a JSON value (v itself when it is one). */
+struct str core_fc_json_operand(struct core_fc *g, const struct core_fc_val *v);
 /* Whether the SQL goes to PostgreSQL (store_dialect_current). */
 bool core_fc_is_pg(void);
 

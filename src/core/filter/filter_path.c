@@ -335,6 +335,24 @@ static void finish(struct core_fc *g, const struct cursor *c, struct str v_main,
     }
 }
 
+/* Fills out from the JSON value at path k (core_fc_json_path) of the JSON
+ * text v_main/v_mm reached through cursor c: compared as a JSON value on
+ * PostgreSQL, except under :lower, which makes it text (as SQLite's LOWER). */
+static void json_value(struct core_fc *g, const struct cursor *c, struct str v_main,
+                       struct str v_mm, size_t k, bool lower, struct core_fc_val *out)
+{
+    v_main = core_fc_json_value(g, v_main, k);
+    v_mm = core_fc_json_value(g, v_mm, k);
+    bool pg = core_fc_is_pg();
+    if (pg && lower) {
+        v_main = core_fc_json_unwrap(g, v_main, STORE_JSON_AS_TEXT);
+        v_mm = core_fc_json_unwrap(g, v_mm, STORE_JSON_AS_TEXT);
+    }
+    finish(g, c, v_main, v_mm, lower, out);
+    out->no_coalesce = true;
+    out->is_json = pg && !lower;
+}
+
 /* The value of field f of c's table (or of the record value src when c is
  * not on a table yet), with the modifiers of the last segment. */
 static enum rc field_value(struct core_fc *g, struct cursor *c, const struct core_field *f,
@@ -346,7 +364,6 @@ static enum rc field_value(struct core_fc *g, struct cursor *c, const struct cor
     if (rc)
         return rc;
     struct str v_main = src_main, v_mm = src_mm;
-    bool no_coalesce = false;
     if (is_list_field(f) && m.length) {
         v_main = core_fc_fmt(g, "json_array_length(%.*s)", FC_S(core_fc_json_norm(g, src_main)));
         v_mm = core_fc_fmt(g, "json_array_length(%.*s)", FC_S(core_fc_json_norm(g, src_mm)));
@@ -356,35 +373,18 @@ static enum rc field_value(struct core_fc *g, struct cursor *c, const struct cor
         rc = hop_each(g, c, key, src_main, src_mm, &v_main, &v_mm);
         if (rc)
             return rc;
-    } else if (core_field_kind(f)->filter == CORE_FIELD_FILTER_JSON) {
+    }
+    if (core_field_kind(f)->filter == CORE_FIELD_FILTER_JSON && !is_list_field(f)) {
         /* PB reads a json field through json_extract(col, '$'): the JSON
          * value, not its text, and without '' == NULL coalescing. */
-        size_t k =
-            core_fc_param(g, (struct core_sql_param){.type = CORE_SQL_TEXT, .text = STR_LIT("$")});
-        v_main = core_fc_fmt(g, "json_extract(%.*s, ?%zu)", FC_S(src_main), k);
-        v_mm = core_fc_fmt(g, "json_extract(%.*s, ?%zu)", FC_S(src_mm), k);
-        no_coalesce = true;
+        json_value(g, c, src_main, src_mm, core_fc_json_path(g, NULL, 0), m.lower, out);
+    } else {
+        finish(g, c, v_main, v_mm, m.lower, out);
     }
-    finish(g, c, v_main, v_mm, m.lower, out);
-    out->no_coalesce = no_coalesce;
     if (c->check_hidden && c->col && c->col->type == CORE_COLLECTION_AUTH &&
         strcmp(f->name, "email") == 0)
         out->vis = core_fc_fmt(g, "%.*s.\"emailVisibility\"", FC_S(c->main));
     return RC_OK;
-}
-
-/* JSON path text for json_extract: $."a"[2]."b" (segments are \w only). */
-static struct str json_path(struct core_fc *g, const struct core_fc_segs *s, size_t from)
-{
-    struct str p = STR_LIT("$");
-    for (size_t i = from; i < s->count; i++) {
-        uint64_t ix;
-        if (str_to_u64(s->seg[i], &ix))
-            p = core_fc_fmt(g, "%.*s[%.*s]", FC_S(p), FC_S(s->seg[i]));
-        else
-            p = core_fc_fmt(g, "%.*s.\"%.*s\"", FC_S(p), FC_S(s->seg[i]));
-    }
-    return p;
 }
 
 /* Walks s->seg[i..] from the table under c. */
@@ -442,11 +442,8 @@ static enum rc walk(struct core_fc *g, struct cursor *c, const struct core_fc_se
             rc = parse_mods(g, s->mod[s->count - 1], &m);
             if (rc)
                 return rc;
-            size_t k = core_fc_param(
-                g, (struct core_sql_param){.type = CORE_SQL_TEXT, .text = json_path(g, s, i + 1)});
-            finish(g, c, core_fc_fmt(g, "json_extract(%.*s, ?%zu)", FC_S(v_main), k),
-                   core_fc_fmt(g, "json_extract(%.*s, ?%zu)", FC_S(v_mm), k), m.lower, out);
-            out->no_coalesce = true;
+            size_t k = core_fc_json_path(g, s->seg + i + 1, s->count - i - 1);
+            json_value(g, c, v_main, v_mm, k, m.lower, out);
             return RC_OK;
         }
         return core_fc_fail(g, "field \"%s\" has no sub-fields", f->name);

@@ -4,7 +4,9 @@
 #include "core/filter/filter_int.h"
 #include "store/dialect.h"
 
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 struct str core_fc_fmt(struct core_fc *g, const char *fmt, ...)
@@ -159,6 +161,67 @@ enum rc core_fc_add_join(struct core_fc *g, struct str key, struct str alias, st
     }
     g->joins[g->join_count++] = (struct core_fc_join){arena_strdup(g->a, key), alias, sql};
     return RC_OK;
+}
+
+/* The text a dialect writer left in b (rc its result), in the arena; b is
+ * emptied. The buffers have no maximum: only RC_NOMEM can fail them, and
+ * that aborts as arena_alloc does. */
+static struct str dialect_text(struct core_fc *g, struct buf *b, enum rc rc)
+{
+    if (rc)
+        abort();
+    struct str s = arena_strdup(g->a, buf_str(b));
+    buf_cleanup(b);
+    return s;
+}
+
+size_t core_fc_json_path(struct core_fc *g, const struct str *keys, size_t n)
+{
+    struct buf b;
+    buf_init(&b, SIZE_MAX);
+    enum rc rc = store_dialect_json_path_as(&b, store_dialect_current(), keys, n);
+    struct str path = dialect_text(g, &b, rc);
+    return core_fc_param(g, (struct core_sql_param){.type = CORE_SQL_TEXT, .text = path});
+}
+
+struct str core_fc_json_value(struct core_fc *g, struct str json, size_t path)
+{
+    struct buf b;
+    buf_init(&b, SIZE_MAX);
+    enum rc rc = store_dialect_json_value_as(&b, store_dialect_current(), json,
+                                             core_fc_fmt(g, "?%zu", path));
+    return dialect_text(g, &b, rc);
+}
+
+struct str core_fc_json_unwrap(struct core_fc *g, struct str value, enum store_json_as as)
+{
+    struct buf b;
+    buf_init(&b, SIZE_MAX);
+    enum rc rc = store_dialect_json_unwrap_as(&b, store_dialect_current(), value, as);
+    return dialect_text(g, &b, rc);
+}
+
+struct str core_fc_json_operand(struct core_fc *g, const struct core_fc_val *v)
+{
+    if (v->is_json)
+        return v->sql;
+    enum store_json_operand kind = STORE_JSON_OPERAND_ANY;
+    if (v->pidx) {
+        static const enum store_json_operand by_param[] = {
+            [CORE_SQL_NULL] = STORE_JSON_OPERAND_NULL,
+            [CORE_SQL_INT] = STORE_JSON_OPERAND_INT,
+            [CORE_SQL_DOUBLE] = STORE_JSON_OPERAND_REAL,
+            [CORE_SQL_TEXT] = STORE_JSON_OPERAND_TEXT,
+        };
+        kind = v->lowered ? STORE_JSON_OPERAND_TEXT : by_param[g->params[v->pidx - 1].type];
+    } else if (v->is_const) {
+        /* the literals: 1, 0 (true, false) and NULL */
+        kind = v->is_empty ? STORE_JSON_OPERAND_NULL : STORE_JSON_OPERAND_INT;
+    }
+    struct buf b;
+    buf_init(&b, SIZE_MAX);
+    enum rc rc = store_dialect_json_operand_as(&b, store_dialect_current(), v->sql, kind);
+    return dialect_text(g, &b, rc);
 }
 
 bool core_fc_is_pg(void)

@@ -157,11 +157,39 @@ static struct str like_sql(struct core_fc *g, bool neg, const struct core_fc_val
                        r->lowered ? "LOWER(" : "", k, r->lowered ? ")" : "");
 }
 
+/* PostgreSQL: the operands of a comparison with a JSON value (is_json):
+ * for LIKE the JSON value's text, for the signs both sides as JSON values
+ * (core_fc_json_operand), so each compares as SQLite compares what its
+ * json_extract returns. */
+static void json_operands(struct core_fc *g, enum core_fop op, struct core_fc_val *l,
+                          struct core_fc_val *r)
+{
+    struct core_fc_val *side[] = {l, r};
+    for (size_t i = 0; i < 2; i++) {
+        if (op == CORE_FOP_LIKE || op == CORE_FOP_NLIKE) {
+            if (side[i]->is_json)
+                side[i]->sql = core_fc_json_unwrap(g, side[i]->sql, STORE_JSON_AS_TEXT);
+            side[i]->is_json = false;
+        } else {
+            side[i]->sql = core_fc_json_operand(g, side[i]);
+            side[i]->is_json = true;
+        }
+    }
+}
+
 static struct str sign_sql(struct core_fc *g, enum core_fop op, const struct core_fc_val *l,
                            const struct core_fc_val *r)
 {
     static const char *const ord[] = {
         [CORE_FOP_LT] = "<", [CORE_FOP_LTE] = "<=", [CORE_FOP_GT] = ">", [CORE_FOP_GTE] = ">="};
+    struct core_fc_val lj, rj;
+    if (l->is_json || r->is_json) {
+        lj = *l;
+        rj = *r;
+        json_operands(g, op, &lj, &rj);
+        l = &lj;
+        r = &rj;
+    }
     switch (op) {
     case CORE_FOP_EQ:
     case CORE_FOP_NEQ: return core_fc_equal_sql(g, op == CORE_FOP_EQ, l, r);
@@ -174,7 +202,7 @@ static struct str sign_sql(struct core_fc *g, enum core_fop op, const struct cor
 /* The standalone value of a multi-valued operand, as a plain operand. */
 static struct core_fc_val mm_operand(const struct core_fc_val *v, struct str sql)
 {
-    struct core_fc_val m = {.sql = sql, .no_coalesce = v->no_coalesce};
+    struct core_fc_val m = {.sql = sql, .no_coalesce = v->no_coalesce, .is_json = v->is_json};
     return m;
 }
 
@@ -205,15 +233,22 @@ static enum rc resolve_func(struct core_fc *g, const struct core_foperand *o,
             multi_at = i;
     }
     memset(out, 0, sizeof(*out));
+    for (size_t i = 0; i < o->arg_count; i++) {
+        if (args[i].is_json)
+            args[i].sql = core_fc_json_unwrap(g, args[i].sql,
+                                              geo ? STORE_JSON_AS_NUMBER : STORE_JSON_AS_TEXT);
+    }
     if (geo) {
         struct str lon1 = args[0].sql, lat1 = args[1].sql, lon2 = args[2].sql, lat2 = args[3].sql;
         /* Great-circle distance in km (spherical law of cosines, R = 6371),
-         * as PB's geoDistance; min() keeps acos() in its domain. */
+         * as PB's geoDistance; min() (PostgreSQL: least()) keeps acos() in
+         * its domain. */
         out->sql = core_fc_fmt(
             g,
-            "(6371 * acos(min(1.0, cos(radians(%.*s)) * cos(radians(%.*s)) * "
+            "(6371 * acos(%s(1.0, cos(radians(%.*s)) * cos(radians(%.*s)) * "
             "cos(radians(%.*s) - radians(%.*s)) + sin(radians(%.*s)) * sin(radians(%.*s)))))",
-            FC_S(lat1), FC_S(lat2), FC_S(lon2), FC_S(lon1), FC_S(lat1), FC_S(lat2));
+            core_fc_is_pg() ? "least" : "min", FC_S(lat1), FC_S(lat2), FC_S(lon2), FC_S(lon1),
+            FC_S(lat1), FC_S(lat2));
         out->no_coalesce = true;
         return RC_OK;
     }
@@ -564,7 +599,10 @@ static enum rc sort_term(struct core_fc *g, struct str term, struct str *out)
     if (v.has_hops) {
         /* A scalar subquery over the path's own joins; for several values
          * the first in the requested order, as a DISTINCT join would give. */
-        if (v.is_multi)
+        if (v.is_multi && v.is_json) /* PostgreSQL has no min(jsonb) */
+            expr = core_fc_fmt(g, "(SELECT %.*s AS v %.*s ORDER BY v %s NULLS LAST LIMIT 1)",
+                               FC_S(v.mm_expr), FC_S(v.mm_from), dir);
+        else if (v.is_multi)
             expr = core_fc_fmt(g, "(SELECT %s(%.*s) %.*s)", desc ? "MAX" : "MIN", FC_S(v.mm_expr),
                                FC_S(v.mm_from));
         else

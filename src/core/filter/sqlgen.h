@@ -23,7 +23,10 @@
  * Identifiers are always checked against the schema and double-quoted; every
  * value from the filter or the request is a numbered parameter (?N in
  * SQLite, written by store/sql.h), so no user byte reaches the SQL text. The
- * functions used (json_each, json_extract, strftime) are SQLite's.
+ * functions used (json_each, json_extract, strftime) are SQLite's; on
+ * PostgreSQL the dialect's (store/dialect.h): a JSON path is a jsonb value
+ * typed and ordered as SQLite's json_extract returns it, and the operand it
+ * is compared with is made one too.
  * `@request.*` values, datetime macros and literals are parameters computed
  * at compile time. Everything is allocated in the arena
  * given; the compiler keeps no state between calls and is thread-safe as long
