@@ -152,7 +152,7 @@ static void list_field_files(struct store_conn *db, const struct core_collection
     store_sql_add(&q, " FROM ");
     store_sql_ident(&q, str_from_cstr(old->name));
     store_sql_add(&q, " WHERE ");
-    store_sql_ident(&q, col);
+    store_sql_json_text(&q, col); /* a multiple field's column is JSON */
     store_sql_add(&q, " NOT IN ('', '[]')");
     struct store_stmt *st = NULL;
     enum rc rc = store_sql_prepare(&q, db, &st);

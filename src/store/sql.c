@@ -39,6 +39,12 @@ void store_sql_ident(struct store_sql *q, struct str name)
         q->rc = store_dialect_ident_as(q->out, q->dialect, name);
 }
 
+void store_sql_json_text(struct store_sql *q, struct str name)
+{
+    if (!q->rc)
+        q->rc = store_dialect_json_text_as(q->out, q->dialect, name);
+}
+
 void store_sql_ident2(struct store_sql *q, struct str table, struct str column)
 {
     store_sql_ident(q, table);

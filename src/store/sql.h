@@ -51,6 +51,8 @@ void store_sql_add(struct store_sql *q, const char *text);
 void store_sql_addn(struct store_sql *q, struct str text);
 /* Appends name as a quoted identifier. */
 void store_sql_ident(struct store_sql *q, struct str name);
+/* Appends a JSON column's name as its text (store_dialect_json_text_as). */
+void store_sql_json_text(struct store_sql *q, struct str name);
 /* Appends "table"."column". */
 void store_sql_ident2(struct store_sql *q, struct str table, struct str column);
 /* Appends the next parameter's placeholder and returns its number (1-based). */
