@@ -120,7 +120,9 @@ static enum rc find_plain(struct store_conn *db, const struct core_collection *c
 
 /* Replaces each plain value of rows (find_plain()'s) by its hash, wiping the
  * copies it made of them. secure_delete makes SQLite zero the space the old
- * values leave, so they do not linger in free pages of the file. */
+ * values leave, so they do not linger in free pages of the file.
+ * PostgreSQL has no such setting: the old row versions stay in the table's
+ * pages until a VACUUM reuses them. */
 static enum rc hash_rows(struct store_conn *db, const struct core_collection *c,
                          const struct core_field *f, json_t *rows,
                          struct core_password_params params)
@@ -132,7 +134,8 @@ static enum rc hash_rows(struct store_conn *db, const struct core_collection *c,
     if (!rc)
         rc = store_prepare(db, buf_str(&sql), &st);
     buf_cleanup(&sql);
-    if (!rc)
+    bool is_sqlite = store_dialect_current() == STORE_DIALECT_SQLITE;
+    if (!rc && is_sqlite)
         rc = store_exec(db, "PRAGMA secure_delete = ON");
     if (rc) {
         store_done(st);
@@ -164,7 +167,8 @@ static enum rc hash_rows(struct store_conn *db, const struct core_collection *c,
     }
     store_done(st);
     buf_cleanup(&phc);
-    (void)store_exec(db, "PRAGMA secure_delete = OFF");
+    if (is_sqlite)
+        (void)store_exec(db, "PRAGMA secure_delete = OFF");
     json_array_foreach(rows, i, row)
     {
         json_t *plain = json_array_get(row, 1);

@@ -68,14 +68,20 @@ function psql(sql) {
     if (r.status !== 0) throw new Error(`psql ${sql}: ${r.stderr}`);
 }
 
+/** The URL of dir's database on the test cluster (named after dir). */
+export function dbUrl(dir) {
+    if (!PG_URL) throw new Error('TARMAC_TEST_ENGINE=postgresql needs TARMAC_TEST_PG');
+    const name = 't_' + Buffer.from(dir).toString('hex').slice(-24);
+    return PG_URL.replace(':///tarmac?', `:///${name}?`);
+}
+
 /** The --db flag for dir: none on SQLite. */
 export function dbFlags(dir) {
     if (ENGINE !== 'postgresql') return [];
-    if (!PG_URL) throw new Error('TARMAC_TEST_ENGINE=postgresql needs TARMAC_TEST_PG');
     if (!databases.has(dir)) {
-        const name = 't_' + Buffer.from(dir).toString('hex').slice(-24);
-        psql(`CREATE DATABASE "${name}"`);
-        databases.set(dir, PG_URL.replace(':///tarmac?', `:///${name}?`));
+        const url = dbUrl(dir);
+        psql(`CREATE DATABASE "${new URL(url).pathname.slice(1)}"`);
+        databases.set(dir, url);
     }
     return ['--db=' + databases.get(dir)];
 }
