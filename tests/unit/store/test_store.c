@@ -65,6 +65,52 @@ static void test_sql_numbers_parameters_and_quotes_names(void **state)
     buf_cleanup(&b);
 }
 
+/* The JSON path text of each dialect, and what SQLite's json_extract needs
+ * no help with: the operand and the unwrapping append the expression as it
+ * is (the filter compiler's SQLite text does not depend on them). */
+static void test_dialect_json_paths(void **state)
+{
+    (void)state;
+    const struct str keys[] = {STR_LIT("a"), STR_LIT("2"), STR_LIT("null")};
+    struct buf b;
+    buf_init(&b, 1024);
+    assert_int_equal(store_dialect_json_path_as(&b, STORE_DIALECT_SQLITE, keys, 3), RC_OK);
+    assert_true(str_is(buf_str(&b), "$.\"a\"[2].\"null\""));
+    buf_reset(&b);
+    assert_int_equal(store_dialect_json_path_as(&b, STORE_DIALECT_POSTGRES, keys, 3), RC_OK);
+    assert_true(str_is(buf_str(&b), "{\"a\",\"2\",\"null\"}"));
+    buf_reset(&b);
+    assert_int_equal(store_dialect_json_path_as(&b, STORE_DIALECT_SQLITE, keys, 0), RC_OK);
+    assert_true(str_is(buf_str(&b), "$"));
+    buf_reset(&b);
+    assert_int_equal(store_dialect_json_path_as(&b, STORE_DIALECT_POSTGRES, keys, 0), RC_OK);
+    assert_true(str_is(buf_str(&b), "{}"));
+    buf_reset(&b);
+    assert_int_equal(
+        store_dialect_json_value_as(&b, STORE_DIALECT_SQLITE, STR_LIT("r.\"m\""), STR_LIT("?1")),
+        RC_OK);
+    assert_true(str_is(buf_str(&b), "json_extract(r.\"m\", ?1)"));
+    buf_reset(&b);
+    assert_int_equal(store_dialect_json_operand_as(&b, STORE_DIALECT_SQLITE, STR_LIT("?2"),
+                                                   STORE_JSON_OPERAND_TEXT),
+                     RC_OK);
+    assert_int_equal(
+        store_dialect_json_unwrap_as(&b, STORE_DIALECT_SQLITE, STR_LIT(" x"), STORE_JSON_AS_TEXT),
+        RC_OK);
+    assert_true(str_is(buf_str(&b), "?2 x"));
+    buf_reset(&b);
+    assert_int_equal(store_dialect_json_operand_as(&b, STORE_DIALECT_POSTGRES, STR_LIT("?2"),
+                                                   STORE_JSON_OPERAND_TEXT),
+                     RC_OK);
+    assert_true(str_is(buf_str(&b), "jsonb_build_array((?2)::text)"));
+    buf_reset(&b);
+    assert_int_equal(store_dialect_json_text_as(&b, STORE_DIALECT_SQLITE, STR_LIT("tags")), RC_OK);
+    assert_int_equal(store_dialect_json_text_as(&b, STORE_DIALECT_POSTGRES, STR_LIT("tags")),
+                     RC_OK);
+    assert_true(str_is(buf_str(&b), "\"tags\"(\"tags\")::text"));
+    buf_cleanup(&b);
+}
+
 static void test_sql_keeps_the_first_error(void **state)
 {
     (void)state;
@@ -307,6 +353,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sql_numbers_parameters_and_quotes_names),
         cmocka_unit_test(test_sql_keeps_the_first_error),
+        cmocka_unit_test(test_dialect_json_paths),
         cmocka_unit_test_setup_teardown(test_cursor_reads_typed_columns, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unique_violation_names_its_columns, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sql_prepare_keeps_the_builders_error, setup, teardown),
