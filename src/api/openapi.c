@@ -174,8 +174,11 @@ static json_t *components(void)
 
 static void add_fixed_paths(json_t *paths)
 {
-    json_t *health = json_pack("{s:{s:s},s:{s:s},s:{s:s}}", "message", "type", "string", "code",
-                               "type", "integer", "data", "type", "object");
+    json_t *health = json_pack(
+        "{s:{s:s},s:{s:s},s:{s:s,s:{s:{s:s,s:[s],s:s}}}}", "message", "type", "string", "code",
+        "type", "integer", "data", "type", "object", "properties", "database", "type", "string",
+        "enum", "unavailable", "description",
+        "on PostgreSQL, present when the database does not answer (the status stays 200)");
     api_openapi_set_op(
         paths, "/api/health", "get",
         api_openapi_op("health", "system", "Health check", NULL,
