@@ -54,48 +54,55 @@ static bool tx_is_open(struct store_conn *db)
     return store_in_transaction(db);
 }
 
-/* Runs j in a savepoint of the open transaction. False when the transaction
- * did not survive it: after an I/O error (or a full disk, or no memory)
- * SQLite may roll the whole transaction back by itself, and then the
- * savepoint statements fail and the connection is back in autocommit, where
- * a next "SAVEPOINT job" would silently start a transaction of its own. */
-static bool run_job(struct store_conn *db, struct job *j, bool is_first)
+/* What a job answers when its transaction broke or never opened: the
+ * database was unavailable (a PostgreSQL server that went away: 503, try
+ * again), else an I/O failure. Nothing of the transaction is durable either
+ * way. */
+static enum rc broke_rc(enum rc why)
+{
+    return why == RC_UNAVAILABLE ? RC_UNAVAILABLE : RC_IO;
+}
+
+/* Runs j in a savepoint of the open transaction. Not RC_OK (broke_rc) when
+ * the transaction did not survive it: after an I/O error (or a full disk, or
+ * no memory) SQLite may roll the whole transaction back by itself, and then
+ * the savepoint statements fail and the connection is back in autocommit,
+ * where a next "SAVEPOINT job" would silently start a transaction of its
+ * own; a PostgreSQL session that broke lost the transaction. */
+static enum rc run_job(struct store_conn *db, struct job *j, bool is_first)
 {
     /* Over a socket (PostgreSQL) each statement is a round trip: the
      * previous job's RELEASE goes with this job's SAVEPOINT, and the last
      * one's with COMMIT (which releases it), one round trip per job fewer. */
     bool is_remote = store_is_remote(db);
     const char *open = is_remote && !is_first ? "RELEASE job; SAVEPOINT job" : "SAVEPOINT job";
-    if (store_exec(db, open) != RC_OK) {
-        j->rc = RC_IO;
-        return false;
-    }
+    enum rc rc = store_exec(db, open);
+    if (rc)
+        return broke_rc(rc);
     j->rc = j->apply(db, j->ctx);
-    bool is_intact = true;
     /* A serialization failure or deadlock (PostgreSQL, with the job runners
      * writing beside the writer) is the engine's to resolve: the job runs
      * again from its savepoint, a few times, before it answers busy. */
-    for (int again = 0; j->rc == RC_BUSY && again < WRITER_BUSY_RETRIES && is_intact; again++) {
-        if (store_exec(db, "ROLLBACK TO job") != RC_OK) {
-            is_intact = false;
-            break;
-        }
+    for (int again = 0; j->rc == RC_BUSY && again < WRITER_BUSY_RETRIES; again++) {
+        if ((rc = store_exec(db, "ROLLBACK TO job")) != RC_OK)
+            return broke_rc(rc);
         j->rc = j->apply(db, j->ctx);
     }
-    if (j->rc != RC_OK && is_intact && store_exec(db, "ROLLBACK TO job") != RC_OK)
-        is_intact = false;
-    if (!is_remote && store_exec(db, "RELEASE job") != RC_OK)
-        is_intact = false;
-    return is_intact && tx_is_open(db);
+    if (j->rc != RC_OK && (rc = store_exec(db, "ROLLBACK TO job")) != RC_OK)
+        return broke_rc(j->rc == RC_UNAVAILABLE ? j->rc : rc);
+    if (!is_remote && (rc = store_exec(db, "RELEASE job")) != RC_OK)
+        return broke_rc(rc);
+    return tx_is_open(db) ? RC_OK : RC_IO;
 }
 
 /* Runs the group's jobs not yet done in one transaction. A job that fails
  * rolls back its own savepoint and is done with its answer (it wrote
  * nothing). Returns true when every job is done: committed, or all failed
- * with RC_IO when BEGIN or COMMIT failed. Returns false when the transaction
- * broke under a job: that job is done with RC_IO, and the jobs that had
- * succeeded before it (their changes went with the transaction) stay to be
- * run again, with the ones after it, by the next call. */
+ * with RC_IO (RC_UNAVAILABLE when the database was) when BEGIN or COMMIT
+ * failed. Returns false when the transaction broke under a job: that job is
+ * done with RC_IO (or RC_UNAVAILABLE), and the jobs that had succeeded
+ * before it (their changes went with the transaction) stay to be run again,
+ * with the ones after it, by the next call. */
 static bool run_tx(struct store_writer *w, struct job **jobs, size_t n)
 {
     if (tx_is_open(w->db)) {
@@ -103,16 +110,16 @@ static bool run_tx(struct store_writer *w, struct job **jobs, size_t n)
         (void)store_exec(w->db, "ROLLBACK");
     }
     uint64_t start_ns = chrono_mono_ns();
-    bool is_open = store_begin_write(w->db) == RC_OK;
+    enum rc failed = store_begin_write(w->db);
     bool is_first = true;
-    for (size_t i = 0; i < n && is_open; i++) {
+    for (size_t i = 0; i < n && !failed; i++) {
         struct job *j = jobs[i];
         if (j->is_done)
             continue;
-        bool ran = run_job(w->db, j, is_first);
+        enum rc broke = run_job(w->db, j, is_first);
         is_first = false;
-        if (!ran) {
-            j->rc = RC_IO;
+        if (broke) {
+            j->rc = broke;
             j->is_done = true;
             if (tx_is_open(w->db))
                 (void)store_exec(w->db, "ROLLBACK");
@@ -122,20 +129,19 @@ static bool run_tx(struct store_writer *w, struct job **jobs, size_t n)
         if (j->rc != RC_OK)
             j->is_done = true;
     }
-    if (is_open && store_exec(w->db, "COMMIT") != RC_OK) {
+    if (!failed && (failed = store_exec(w->db, "COMMIT")) != RC_OK) {
         if (tx_is_open(w->db))
             (void)store_exec(w->db, "ROLLBACK");
-        is_open = false;
     }
-    if (is_open) {
+    if (!failed) {
         metrics_add(&w->commits, 1);
         metrics_hist_observe(&w->tx_time, (chrono_mono_ns() - start_ns) / 1000);
     }
     for (size_t i = 0; i < n; i++) {
         if (jobs[i]->is_done)
             continue;
-        if (!is_open)
-            jobs[i]->rc = RC_IO; /* nothing of the transaction is durable */
+        if (failed)
+            jobs[i]->rc = broke_rc(failed); /* nothing of the transaction is durable */
         jobs[i]->is_done = true;
     }
     return true;

@@ -13,7 +13,9 @@
  * each job; when the transaction broke, the job it broke under fails with
  * RC_IO and the group's other jobs that had succeeded run again in a fresh
  * transaction (with those not yet run), so no answer claims a change that a
- * rollback took away. */
+ * rollback took away. On PostgreSQL a session that broke (the server
+ * restarted, the backend was terminated) loses the transaction the same way;
+ * the answer is then RC_UNAVAILABLE (a 503: try again) instead of RC_IO. */
 #ifndef TARMAC_STORE_WRITER_H
 #define TARMAC_STORE_WRITER_H
 
@@ -30,8 +32,8 @@ struct store_writer;
  * what an earlier run left in ctx. */
 typedef enum rc store_write_apply_fn(struct store_conn *db, void *ctx);
 /* Runs after the transaction committed (rc = what apply returned) or failed
- * (rc = RC_IO for every job): on the loop of reply_to, or on the writer thread
- * when reply_to is NULL. */
+ * (rc = RC_IO for every job, RC_UNAVAILABLE when the database was): on the
+ * loop of reply_to, or on the writer thread when reply_to is NULL. */
 typedef void store_write_done_fn(enum rc rc, void *ctx);
 
 /* Opens the write connection to path and starts the thread. RC_IO when the
@@ -50,7 +52,8 @@ void store_writer_submit_after(struct store_writer *w, struct net_mailbox *reply
                                store_write_apply_fn *apply, store_write_after_fn *after,
                                store_write_done_fn *done, void *ctx);
 /* Queues a job and waits for its commit; for threads that are not loops
- * (start-up, the CLI). Returns what apply returned, or RC_IO if the commit failed. */
+ * (start-up, the CLI). Returns what apply returned, or RC_IO (RC_UNAVAILABLE)
+ * if the commit failed. */
 enum rc store_writer_run(struct store_writer *w, store_write_apply_fn *apply, void *ctx);
 /* Runs what is queued, stops the thread, closes the connection; accepts NULL. */
 void store_writer_stop(struct store_writer *w);

@@ -4,8 +4,9 @@
  * pgcluster.sh; without it the PostgreSQL half is skipped, and says so):
  * typed column reads, ?N parameters, NULLs, changes, a unique violation
  * named by column, write and read transactions, objects by name, the
- * dialect's date text; and for PostgreSQL alone, a refused connection and
- * a password kept out of the log. */
+ * dialect's date text; and for PostgreSQL alone, a refused connection, a
+ * password kept out of the log, sessions the server ended (the writer's
+ * too). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -25,6 +26,7 @@
 #include "store/engine.h"
 #include "store/sql.h"
 #include "store/store.h"
+#include "store/writer.h"
 
 static bool str_is(struct str s, const char *want)
 {
@@ -309,6 +311,58 @@ static void pg_reconnects(void **state)
     store_close(db);
 }
 
+static enum rc exec_job(struct store_conn *db, void *ctx)
+{
+    return store_exec(db, ctx);
+}
+
+static enum rc pid_job(struct store_conn *db, void *ctx)
+{
+    *(int64_t *)ctx = backend_pid(db);
+    return RC_OK;
+}
+
+/* The writer over a session the server ended, between two writes or under
+ * a job: the write answers RC_UNAVAILABLE (a 503: try again), not RC_IO (a
+ * 500), none of it is stored, and the next write runs on a new session. */
+static void pg_writer_unavailable(void **state)
+{
+    (void)state;
+    const char *url = getenv("TARMAC_TEST_PG");
+    if (!url || !*url)
+        skip();
+    struct store_conn *killer;
+    assert_int_equal(store_open(url, STORE_OPEN_WRITE, &killer), RC_OK);
+    run(killer, "DROP TABLE IF EXISTS t_writes");
+    run(killer, "CREATE TABLE t_writes (x INT)");
+    struct store_writer *w;
+    assert_int_equal(store_writer_start(url, &w), RC_OK);
+    assert_int_equal(store_writer_run(w, exec_job, "INSERT INTO t_writes VALUES (1)"), RC_OK);
+    int64_t pid = 0;
+    assert_int_equal(store_writer_run(w, pid_job, &pid), RC_OK);
+    terminate(killer, pid);
+    assert_int_equal(store_writer_run(w, exec_job, "INSERT INTO t_writes VALUES (2)"),
+                     RC_UNAVAILABLE);
+    assert_int_equal(store_writer_run(w, exec_job, "INSERT INTO t_writes VALUES (3)"), RC_OK);
+    assert_int_equal(store_writer_run(w, exec_job,
+                                      "INSERT INTO t_writes VALUES (4); "
+                                      "SELECT pg_terminate_backend(pg_backend_pid())"),
+                     RC_UNAVAILABLE);
+    assert_int_equal(store_writer_run(w, exec_job, "INSERT INTO t_writes VALUES (5)"), RC_OK);
+    store_writer_stop(w);
+    struct store_stmt *st;
+    assert_int_equal(store_prepare(killer,
+                                   STR_LIT("SELECT string_agg(x::text, ',' ORDER BY x) "
+                                           "FROM t_writes"),
+                                   &st),
+                     RC_OK);
+    assert_int_equal(store_step(st), RC_OK);
+    assert_true(str_is(store_column_text(st, 0), "1,3,5"));
+    store_done(st);
+    run(killer, "DROP TABLE t_writes");
+    store_close(killer);
+}
+
 /* The log lines of a failed connection, for the check below. */
 static char logged[8192];
 static void capture(const char *text, size_t len, void *ctx)
@@ -353,6 +407,7 @@ int main(void)
         cmocka_unit_test(pg_engine),
         cmocka_unit_test(pg_refused_and_password_hidden),
         cmocka_unit_test(pg_reconnects),
+        cmocka_unit_test(pg_writer_unavailable),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
