@@ -21,6 +21,10 @@
 #define CLAIM_MAX 64
 #define PRUNE_EVERY_MS (60 * 1000)
 #define SCHEDULE_EVERY_MS 1000
+/* After a claim or a look at the schedules failed (a PostgreSQL server that
+ * went away), the next try comes this soon rather than a whole poll later:
+ * jobs that fell due meanwhile run once the database is back. */
+#define RETRY_AFTER_FAILURE_MS 1000
 
 struct core_jobs {
     const char *db_path;
@@ -272,16 +276,24 @@ static void run_batch(const struct core_job_env *env, int64_t lease_ms, struct c
     }
 }
 
+/* How soon a claim or a look at the schedules that failed is tried again. */
+static int64_t retry_ms(const struct core_jobs *j)
+{
+    return j->cfg.poll_ms < RETRY_AFTER_FAILURE_MS ? j->cfg.poll_ms : RETRY_AFTER_FAILURE_MS;
+}
+
 /* How long an idle runner sleeps: until the next job is due (a delayed
  * job, a retry, an expired lease), the next prune or schedule slot, and at
  * most the poll interval. A new job needs no poll: the commit that enqueues
  * it, and the API's enqueue, wake the runners (core_jobs_wake). The poll
  * only catches what this process did not write (another instance sharing
- * the table) and a failed claim. */
+ * the table); after a failed claim the runner tries again within
+ * RETRY_AFTER_FAILURE_MS. */
 static int64_t idle_ms(struct core_jobs *j, struct store_conn *db, enum rc claim_rc,
                        int64_t next_prune, int64_t next_schedules)
 {
-    int64_t now = chrono_real_ms(), until = now + j->cfg.poll_ms, due = -1;
+    int64_t now = chrono_real_ms(), due = -1;
+    int64_t until = now + (claim_rc ? retry_ms(j) : j->cfg.poll_ms);
     if (!claim_rc && core_job_next_due(db, &due) == RC_OK && due >= 0 && due < until)
         until = due;
     if (j->cfg.retention_ms > 0 && next_prune < until)
@@ -315,6 +327,7 @@ static void *runner_main(void *arg)
     int64_t next_prune = is_first ? chrono_real_ms() : INT64_MAX;
     int64_t next_schedules = is_first ? 0 : INT64_MAX, last_look = 0;
     uint64_t looked_at_wakes = 0;
+    unsigned claim_failures = 0, schedule_failures = 0; /* in a row */
     /* Two claims, used in turn: the batch in hand and the next one, which
      * the commit of the batch's outcomes claims. */
     struct claim *claims[2] = {xcalloc(1, sizeof(struct claim)), xcalloc(1, sizeof(struct claim))};
@@ -344,18 +357,27 @@ static void *runner_main(void *arg)
             last_look = chrono_real_ms();
             looked_at_wakes = seen;
             enum rc src = core_schedules_tick(db, j->writer, last_look, &fired, &next_slot);
-            if (src)
+            if (src && !schedule_failures++)
                 log_warn("msg=\"schedules not looked at\" rc=%s", rc_name(src));
-            else if (fired)
+            if (!src)
+                schedule_failures = 0;
+            if (fired)
                 log_info("msg=\"schedules fired\" count=%zu", fired);
-            next_schedules = src || next_slot < 0 ? last_look + j->cfg.poll_ms : next_slot;
+            next_schedules = src             ? last_look + retry_ms(j)
+                             : next_slot < 0 ? last_look + j->cfg.poll_ms
+                                             : next_slot;
         }
         enum rc rc = RC_OK;
         if (c->n == 0)
             rc = store_writer_run(j->writer, claim_apply, c);
+        if (!rc && claim_failures) {
+            log_info("msg=\"job claims work again\" failed=%u", claim_failures);
+            claim_failures = 0;
+        }
         if (rc || c->n == 0) {
             if (rc) {
-                log_warn("msg=\"job claim failed\" rc=%s", rc_name(rc));
+                if (!claim_failures++) /* once, not every retry while the database is away */
+                    log_warn("msg=\"job claim failed\" rc=%s", rc_name(rc));
                 for (size_t i = 0; i < c->n; i++) /* rolled back: none of them is ours */
                     core_job_cleanup(&c->jobs[i]);
                 c->n = 0;
