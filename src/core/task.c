@@ -25,8 +25,7 @@ struct tconn {
     struct core_tasks *owner;
     struct store_conn *db;
     struct core_view_stmt views[CORE_VIEW_CACHE];
-    uv_poll_t *poll; /* on poll_fd; NULL before the first wait */
-    int poll_fd;
+    uv_poll_t *poll; /* the watch of the wait in progress; NULL between waits */
     uv_timer_t *timer;
     struct task *holder; /* the task using it; NULL when free */
     enum rc wait_rc;     /* how the last wait ended */
@@ -288,9 +287,15 @@ size_t core_tasks_live(const struct core_tasks *t)
 
 /* ---- waiting for a connection's socket ---- */
 
+static void free_handle(uv_handle_t *h);
+
 static void wake(struct tconn *c, enum rc rc)
 {
-    uv_poll_stop(c->poll);
+    /* The watch goes now, while its descriptor is still this session's:
+     * stopped or closed later, after libpq closed the descriptor, libuv's
+     * epoll_ctl(DEL) would hit whatever socket of this loop took the number. */
+    uv_close((uv_handle_t *)c->poll, free_handle);
+    c->poll = NULL;
     uv_timer_stop(c->timer);
     c->wait_rc = rc;
     if (c->holder)
@@ -322,24 +327,18 @@ static enum rc conn_wait(void *ctx, int fd, bool want_write, int64_t timeout_ms)
     struct coro *co = coro_current();
     if (!co || !c->holder || c->holder->co != co || coro_is_held())
         return RC_NOT_FOUND;
-    if (c->poll && c->poll_fd != fd) {
-        /* a new session's socket: the old watch goes first (its close
-         * forgets the old descriptor, which may have the same number) */
+    c->poll = xcalloc(1, sizeof(*c->poll));
+    if (uv_poll_init_socket(c->owner->loop, c->poll, fd) != 0) {
+        xfree(c->poll);
+        c->poll = NULL;
+        return RC_NOT_FOUND;
+    }
+    c->poll->data = c;
+    if (uv_poll_start(c->poll, UV_READABLE | (want_write ? UV_WRITABLE : 0), on_poll) != 0) {
         uv_close((uv_handle_t *)c->poll, free_handle);
         c->poll = NULL;
-    }
-    if (!c->poll) {
-        c->poll = xcalloc(1, sizeof(*c->poll));
-        if (uv_poll_init_socket(c->owner->loop, c->poll, fd) != 0) {
-            xfree(c->poll);
-            c->poll = NULL;
-            return RC_NOT_FOUND;
-        }
-        c->poll->data = c;
-        c->poll_fd = fd;
-    }
-    if (uv_poll_start(c->poll, UV_READABLE | (want_write ? UV_WRITABLE : 0), on_poll) != 0)
         return RC_NOT_FOUND;
+    }
     if (timeout_ms > 0)
         uv_timer_start(c->timer, on_wait_timeout, (uint64_t)timeout_ms, 0);
     c->wait_rc = RC_BUSY;
