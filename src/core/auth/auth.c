@@ -77,25 +77,13 @@ enum rc core_auth_load(struct core_worker *cw, const struct core_schema *s, stru
         c = auth_collection(s, m.collection_id);
     else if (core_token_claims_is_type(&peek, "auth"))
         c = auth_collection(s, peek.collection_id);
-    /* The memo points into the cache, which the load may let another request
-     * change (on PostgreSQL it waits as a task): the id is copied, and the
-     * memo looked up again after it. */
-    char id[128];
-    struct str want = is_seen ? m.id : peek.id;
-    if (want.len >= sizeof(id)) {
-        core_token_claims_cleanup(&peek);
-        return RC_OK; /* no record has such an id */
-    }
-    memcpy(id, want.ptr, want.len);
-    id[want.len] = '\0';
+    /* m is a copy: the load below may wait (PostgreSQL) while other
+     * requests change the cache. */
     json_t *record = NULL;
-    enum rc rc = c ? core_record_load(cw->db, c, (struct str){id, want.len}, &record) : RC_OK;
+    enum rc rc = c ? core_record_load(cw->db, c, is_seen ? m.id : peek.id, &record) : RC_OK;
     core_token_claims_cleanup(&peek);
     if (!record)
         return rc == RC_NOT_FOUND || rc == RC_INVALID ? RC_OK : rc;
-    if (is_seen)
-        is_seen =
-            core_token_cache_get(cw->tokens, token, now, &m) && str_eq(m.id, str_from_cstr(id));
     struct buf key;
     buf_init(&key, 1024);
     struct core_token_claims claims = {0};

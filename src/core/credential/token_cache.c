@@ -9,24 +9,29 @@
 #include "base/secure.h"
 
 #define MAX_TOKEN 1024
-#define MAX_KEY 1024
 
 struct entry {
     uint64_t hash;
     char *token; /* NULL: empty slot */
     size_t token_len;
-    char *key;
-    size_t key_len;
-    char *collection_id;
-    char *id;
+    unsigned char key_digest[32];
+    char collection_id[CORE_TOKEN_CACHE_MAX_ID + 1];
+    char id[CORE_TOKEN_CACHE_MAX_ID + 1];
     int64_t exp;
     bool is_refreshable;
 };
 
 struct core_token_cache {
     struct secure_hash_key hash_key;
+    unsigned char digest_key[crypto_generichash_KEYBYTES];
     struct entry slots[CORE_TOKEN_CACHE_SLOTS];
 };
+
+static void key_digest(const struct core_token_cache *tc, struct str key, unsigned char out[32])
+{
+    crypto_generichash(out, 32, (const unsigned char *)key.ptr, key.len, tc->digest_key,
+                       sizeof(tc->digest_key));
+}
 
 static void wipe(char *p, size_t len)
 {
@@ -39,16 +44,14 @@ static void wipe(char *p, size_t len)
 static void entry_clear(struct entry *e)
 {
     wipe(e->token, e->token_len);
-    wipe(e->key, e->key_len);
-    xfree(e->collection_id);
-    xfree(e->id);
-    memset(e, 0, sizeof(*e));
+    sodium_memzero(e, sizeof(*e));
 }
 
 struct core_token_cache *core_token_cache_new(void)
 {
     struct core_token_cache *tc = xcalloc(1, sizeof(*tc));
     secure_hash_key_init(&tc->hash_key);
+    randombytes_buf(tc->digest_key, sizeof(tc->digest_key));
     return tc;
 }
 
@@ -59,6 +62,7 @@ void core_token_cache_free(struct core_token_cache *tc)
     for (size_t i = 0; i < CORE_TOKEN_CACHE_SLOTS; i++)
         entry_clear(&tc->slots[i]);
     sodium_memzero(&tc->hash_key, sizeof(tc->hash_key));
+    sodium_memzero(tc->digest_key, sizeof(tc->digest_key));
     xfree(tc);
 }
 
@@ -82,24 +86,32 @@ bool core_token_cache_get(struct core_token_cache *tc, struct str token, int64_t
         entry_clear(e);
         return false;
     }
-    out->collection_id = str_from_cstr(e->collection_id);
-    out->id = str_from_cstr(e->id);
+    memcpy(out->_collection_id, e->collection_id, sizeof(out->_collection_id));
+    memcpy(out->_id, e->id, sizeof(out->_id));
+    memcpy(out->_key_digest, e->key_digest, sizeof(out->_key_digest));
+    out->collection_id = str_from_cstr(out->_collection_id);
+    out->id = str_from_cstr(out->_id);
     out->exp = e->exp;
     out->is_refreshable = e->is_refreshable;
-    out->_entry = e;
+    out->_cache = tc;
     return true;
 }
 
 bool core_token_cache_key_matches(const struct core_token_memo *m, struct str key)
 {
-    const struct entry *e = m->_entry;
-    return e && e->key && same_bytes(e->key, e->key_len, key);
+    if (!m->_cache)
+        return false;
+    unsigned char d[32];
+    key_digest(m->_cache, key, d);
+    return sodium_memcmp(d, m->_key_digest, sizeof(d)) == 0;
 }
 
 void core_token_cache_put(struct core_token_cache *tc, struct str token, struct str key,
                           const struct core_token_claims *claims)
 {
-    if (!tc || token.len == 0 || token.len > MAX_TOKEN || key.len > MAX_KEY)
+    if (!tc || token.len == 0 || token.len > MAX_TOKEN ||
+        claims->collection_id.len > CORE_TOKEN_CACHE_MAX_ID ||
+        claims->id.len > CORE_TOKEN_CACHE_MAX_ID)
         return;
     uint64_t h = secure_hash64(&tc->hash_key, token);
     struct entry *e = &tc->slots[h & (CORE_TOKEN_CACHE_SLOTS - 1)];
@@ -107,10 +119,9 @@ void core_token_cache_put(struct core_token_cache *tc, struct str token, struct 
     e->hash = h;
     e->token = xstrndup(token.ptr, token.len);
     e->token_len = token.len;
-    e->key = xstrndup(key.ptr ? key.ptr : "", key.len);
-    e->key_len = key.len;
-    e->collection_id = xstrndup(claims->collection_id.ptr, claims->collection_id.len);
-    e->id = xstrndup(claims->id.ptr, claims->id.len);
+    key_digest(tc, key, e->key_digest);
+    memcpy(e->collection_id, claims->collection_id.ptr, claims->collection_id.len);
+    memcpy(e->id, claims->id.ptr, claims->id.len);
     e->exp = claims->exp;
     e->is_refreshable = claims->is_refreshable;
 }

@@ -43,6 +43,32 @@ static void test_a_put_token_is_found_with_its_claims(void **state)
     core_token_cache_free(tc);
 }
 
+/* A hit is a copy: the cache changing afterwards (another request's put,
+ * while this one waits for its record on PostgreSQL) leaves it whole. */
+static void test_a_memo_outlives_the_entry_it_came_from(void **state)
+{
+    (void)state;
+    struct core_token_cache *tc = core_token_cache_new();
+    struct core_token_claims cl = claims_for("_pb_users_auth_", "u1", 2000);
+    core_token_cache_put(tc, STR_LIT("tok.en.one"), STR_LIT("key-one"), &cl);
+    struct core_token_memo m;
+    assert_true(core_token_cache_get(tc, STR_LIT("tok.en.one"), 1000, &m));
+    struct core_token_claims other = claims_for("pbc_other", "u2", 3000);
+    core_token_cache_put(tc, STR_LIT("tok.en.one"), STR_LIT("key-two"), &other);
+    assert_true(str_eq(m.collection_id, STR_LIT("_pb_users_auth_")));
+    assert_true(str_eq(m.id, STR_LIT("u1")));
+    assert_true(core_token_cache_key_matches(&m, STR_LIT("key-one")));
+    assert_false(core_token_cache_key_matches(&m, STR_LIT("key-two")));
+    /* ids a slot cannot hold are not kept */
+    char long_id[CORE_TOKEN_CACHE_MAX_ID + 2];
+    memset(long_id, 'x', sizeof(long_id) - 1);
+    long_id[sizeof(long_id) - 1] = '\0';
+    struct core_token_claims big = claims_for("c", long_id, 2000);
+    core_token_cache_put(tc, STR_LIT("tok.en.two"), STR_LIT("k"), &big);
+    assert_false(core_token_cache_get(tc, STR_LIT("tok.en.two"), 1000, &m));
+    core_token_cache_free(tc);
+}
+
 static void test_other_bytes_and_expired_tokens_miss(void **state)
 {
     (void)state;
@@ -110,6 +136,7 @@ int main(void)
         return 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_a_put_token_is_found_with_its_claims),
+        cmocka_unit_test(test_a_memo_outlives_the_entry_it_came_from),
         cmocka_unit_test(test_other_bytes_and_expired_tokens_miss),
         cmocka_unit_test(test_many_tokens_replace_each_other_without_mixing),
         cmocka_unit_test(test_oversized_tokens_are_not_kept),
