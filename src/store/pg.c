@@ -158,42 +158,6 @@ static enum rc fail_rc(struct pconn *c, const PGresult *r, const char *what)
     return RC_INTERNAL;
 }
 
-/* The URL with its password (between "user:" and "@", or a password=
- * parameter) masked, for logs. */
-static void redact(const char *url, char *out, size_t cap)
-{
-    char tmp[512];
-    snprintf(tmp, sizeof(tmp), "%s", url);
-    size_t o = 0;
-    for (const char *p = tmp; *p && o + 1 < cap;) {
-        bool at_param = p == tmp || p[-1] == '?' || p[-1] == '&' || p[-1] == ' ';
-        if (at_param && strncmp(p, "password=", 9) == 0) {
-            const char *end = p + 9 + strcspn(p + 9, "& ");
-            int n = snprintf(out + o, cap - o, "password=***");
-            o += n > 0 && (size_t)n < cap - o ? (size_t)n : 0;
-            p = end;
-            continue;
-        }
-        out[o++] = *p++;
-    }
-    out[o] = '\0';
-    char *scheme = strstr(out, "://");
-    if (!scheme)
-        return;
-    char *auth = scheme + 3, *at = strchr(auth, '@'), *slash = strchr(auth, '/');
-    if (!at || (slash && slash < at))
-        return;
-    char *colon = memchr(auth, ':', (size_t)(at - auth));
-    if (!colon)
-        return;
-    if (strlen(out) + 4 > cap) /* a short password grows the text: room first */
-        out[cap - 4] = '\0';
-    if (at >= out + strlen(out))
-        return;
-    memmove(colon + 4, at, strlen(at) + 1);
-    memcpy(colon + 1, "***", 3);
-}
-
 /* sql with each STORE_ROW_KEY written as a rowid column (store.h), or
  * NULL when it has none. */
 static char *with_row_keys(const char *sql)
@@ -227,6 +191,21 @@ static int64_t mono_ms(void)
     return (int64_t)(chrono_mono_ns() / 1000000u);
 }
 
+/* poll(2) on fd for up to limit ms: RC_OK ready, RC_BUSY timed out. */
+static enum rc poll_fd(int fd, bool want_write, int64_t limit)
+{
+    struct pollfd p = {.fd = fd, .events = (short)(POLLIN | (want_write ? POLLOUT : 0))};
+    for (;;) {
+        int n = poll(&p, 1, (int)limit);
+        if (n > 0)
+            return RC_OK;
+        if (n == 0)
+            return RC_BUSY;
+        if (errno != EINTR)
+            return RC_IO;
+    }
+}
+
 /* Waits until the socket is ready: the connection's wait (a task yields),
  * else poll(2). RC_BUSY when the reply took too long; RC_OVER_BUDGET when
  * the request's budget ran out first (a statement on the server is stopped
@@ -248,29 +227,14 @@ static enum rc wait_io(struct pconn *c, bool want_write)
             by_budget = true;
         }
     }
-    if (c->wait) {
-        enum rc rc = c->wait(c->wait_ctx, fd, want_write, limit);
-        if (rc == RC_BUSY && by_budget) {
-            c->budget->is_over = true;
-            return RC_OVER_BUDGET;
-        }
-        if (rc != RC_NOT_FOUND)
-            return rc;
+    enum rc rc = c->wait ? c->wait(c->wait_ctx, fd, want_write, limit) : RC_NOT_FOUND;
+    if (rc == RC_NOT_FOUND)
+        rc = poll_fd(fd, want_write, limit);
+    if (rc == RC_BUSY && by_budget) {
+        c->budget->is_over = true;
+        return RC_OVER_BUDGET;
     }
-    struct pollfd p = {.fd = fd, .events = (short)(POLLIN | (want_write ? POLLOUT : 0))};
-    for (;;) {
-        int n = poll(&p, 1, (int)limit);
-        if (n > 0)
-            return RC_OK;
-        if (n == 0 && by_budget) {
-            c->budget->is_over = true;
-            return RC_OVER_BUDGET;
-        }
-        if (n == 0)
-            return RC_BUSY;
-        if (errno != EINTR)
-            return RC_IO;
-    }
+    return rc;
 }
 
 /* The session is gone (or cannot go on): remembered so the next use resets
@@ -290,6 +254,14 @@ static enum rc broke(struct pconn *c, const char *why)
     c->in_tx = false;
     c->is_dirty = false;
     return RC_UNAVAILABLE;
+}
+
+/* A round trip that could not finish (w: how its wait ended): the session
+ * is given up; the answer is the budget's when that ran out. */
+static enum rc lost(struct pconn *c, enum rc w, const char *doing)
+{
+    enum rc rc = broke(c, w == RC_BUSY ? "timeout" : w == RC_OVER_BUDGET ? "over budget" : doing);
+    return w == RC_OVER_BUDGET ? w : rc;
 }
 
 /* After a result: whether a transaction is open, and the commit count when
@@ -327,9 +299,7 @@ static PGresult *reply(struct pconn *c, int sent, enum rc *rc)
             break;
         enum rc w = f < 0 ? RC_UNAVAILABLE : wait_io(c, true);
         if (w || !PQconsumeInput(c->pg)) {
-            *rc = broke(c, w == RC_BUSY ? "timeout" : w == RC_OVER_BUDGET ? "over budget" : "send");
-            if (w == RC_OVER_BUDGET)
-                *rc = w;
+            *rc = lost(c, w, "send");
             return NULL;
         }
     }
@@ -339,25 +309,19 @@ static PGresult *reply(struct pconn *c, int sent, enum rc *rc)
             enum rc w = wait_io(c, false);
             if (w || !PQconsumeInput(c->pg)) {
                 PQclear(keep);
-                *rc = broke(c, w == RC_BUSY          ? "timeout"
-                               : w == RC_OVER_BUDGET ? "over budget"
-                                                     : "receive");
-                if (w == RC_OVER_BUDGET)
-                    *rc = w;
+                *rc = lost(c, w, "receive");
                 return NULL;
             }
         }
         PGresult *r = PQgetResult(c->pg);
         if (!r)
             break;
-        ExecStatusType st = PQresultStatus(r);
         bool keep_failed = keep && PQresultStatus(keep) != PGRES_COMMAND_OK &&
                            PQresultStatus(keep) != PGRES_TUPLES_OK;
         if (keep_failed) {
             PQclear(r);
             continue;
         }
-        (void)st;
         PQclear(keep);
         keep = r;
     }
@@ -422,14 +386,17 @@ static enum rc reconnect(struct pconn *c)
     struct budget *b = c->budget; /* a reconnect is not the request's statement */
     c->budget = NULL;
     PostgresPollingStatusType ps = PGRES_POLLING_WRITING;
-    while (ps != PGRES_POLLING_OK) {
-        if (ps == PGRES_POLLING_FAILED || wait_io(c, ps == PGRES_POLLING_WRITING) != RC_OK) {
-            c->budget = b;
-            return RC_UNAVAILABLE;
-        }
+    enum rc w = RC_OK;
+    while (ps != PGRES_POLLING_OK && ps != PGRES_POLLING_FAILED &&
+           (w = wait_io(c, ps == PGRES_POLLING_WRITING)) == RC_OK)
         ps = PQconnectPoll(c->pg);
-    }
     c->budget = b;
+    if (ps != PGRES_POLLING_OK) {
+        char m[256];
+        one_line(w == RC_BUSY ? "no answer in time" : PQerrorMessage(c->pg), m, sizeof(m));
+        log_warn("msg=\"postgresql reconnect failed\" error=\"%s\"", m);
+        return RC_UNAVAILABLE;
+    }
     c->must_reset = false;
     c->generation++;
     c->in_tx = c->is_dirty = false;
@@ -533,7 +500,7 @@ static void p_close(void *conn)
 static enum rc p_open(const char *url, enum store_open_mode mode, void **out)
 {
     char shown[512];
-    redact(url, shown, sizeof(shown));
+    store_pg_shown(url, shown, sizeof(shown)); /* pg_probe.c */
     PGconn *pg = PQconnectdb(url);
     if (!pg || PQstatus(pg) != CONNECTION_OK) {
         char m[512];
