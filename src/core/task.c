@@ -38,7 +38,6 @@ struct task {
     core_task_fn *fn, *finished;
     void *arg, *finished_arg;
     struct tconn *conn;
-    bool has_waited;   /* yielded before core_task_run returned */
     struct task *next; /* in a queue, or the pool */
 };
 
@@ -46,7 +45,7 @@ struct task_queue {
     struct task *head, *tail;
 };
 
-/* A step waiting for core_task_run_serial's earlier ones. */
+/* A mail waiting for the one before it (core_task_run_mail). */
 struct serial {
     core_task_fn *fn;
     void *arg;
@@ -89,11 +88,6 @@ static struct task *queue_pop(struct task_queue *q)
         k->next = NULL;
     }
     return k;
-}
-
-bool core_task_is_running(void)
-{
-    return coro_current() != NULL;
 }
 
 /* The worker's db and statement slots are the running task's connection's. */
@@ -215,7 +209,6 @@ static enum core_task_run core_task_run_with(struct core_tasks *t, core_task_fn 
     k->finished_arg = finished_arg;
     k->arg = arg;
     k->conn = NULL;
-    k->has_waited = false;
     k->next = NULL;
     coro_start(k->co, body, k);
     t->live++;
@@ -223,7 +216,6 @@ static enum core_task_run core_task_run_with(struct core_tasks *t, core_task_fn 
         recycle(t, k);
         return CORE_TASK_DONE;
     }
-    k->has_waited = true;
     return CORE_TASK_WAITING;
 }
 
@@ -262,7 +254,7 @@ static void serial_next(struct core_tasks *t)
     }
 }
 
-void core_task_run_serial(struct core_tasks *t, core_task_fn *fn, void *arg)
+static void run_serial(struct core_tasks *t, core_task_fn *fn, void *arg)
 {
     struct serial *s = xcalloc(1, sizeof(*s));
     s->fn = fn;
@@ -277,7 +269,7 @@ void core_task_run_serial(struct core_tasks *t, core_task_fn *fn, void *arg)
 
 void core_task_run_mail(void *ctx, net_mail_fn *fn, void *arg)
 {
-    core_task_run_serial(ctx, fn, arg);
+    run_serial(ctx, fn, arg);
 }
 
 size_t core_tasks_live(const struct core_tasks *t)

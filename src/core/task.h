@@ -47,16 +47,12 @@ enum core_task_run {
  * runs (same task, same connection). */
 enum core_task_run core_task_run(struct core_tasks *t, core_task_fn *fn, core_task_fn *finished,
                                  void *arg);
-/* Runs fn(arg) as a task after those queued by this function before it have
- * ended, so they run one at a time in order (a worker's mail: writer
- * replies, realtime fan-out, must keep their order). Too many tasks: fn
- * runs directly (it may then block the loop on a round trip). */
-void core_task_run_serial(struct core_tasks *t, core_task_fn *fn, void *arg);
 /* Tasks started and not finished (the worker is busy while any is). */
 size_t core_tasks_live(const struct core_tasks *t);
-/* net_mail_runner_fn over core_task_run_serial (ctx: the core_tasks). */
+/* net_mail_runner_fn (ctx: the core_tasks): each mail runs as a task after
+ * the mail before it ended, so mail keeps its order (writer replies,
+ * realtime fan-out). Too many tasks: it runs directly (it may then block
+ * the loop on a round trip). */
 void core_task_run_mail(void *ctx, net_mail_fn *fn, void *arg);
-/* Whether the calling code runs inside a task. */
-bool core_task_is_running(void);
 
 #endif

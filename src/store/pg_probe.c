@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/str.h"
 #include "store/engine.h"
 
 /* The default wait for a server that does not answer (a firewall that drops
@@ -82,17 +83,6 @@ void store_pg_shown(const char *url, char *out, size_t cap)
     out[o] = '\0';
 }
 
-static int hex_digit(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Writes "***" over every occurrence of needle (len bytes) in text, cutting
  * the end of text where it would grow past cap. */
 static void mask(char *text, size_t cap, const char *needle, size_t len)
@@ -130,8 +120,8 @@ static void mask_passwords(const char *url, char *text, size_t cap)
         raw[len] = '\0';
         size_t d = 0;
         for (size_t i = 0; i < len; i++) {
-            int hi = raw[i] == '%' && i + 2 < len ? hex_digit(raw[i + 1]) : -1;
-            int lo = hi >= 0 ? hex_digit(raw[i + 2]) : -1;
+            int hi = raw[i] == '%' && i + 2 < len ? str_hex_value(raw[i + 1]) : -1;
+            int lo = hi >= 0 ? str_hex_value(raw[i + 2]) : -1;
             if (lo >= 0) {
                 decoded[d++] = (char)(hi * 16 + lo);
                 i += 2;
