@@ -1495,7 +1495,8 @@ def cli_bad_values(suite):
     for args in (["serve", "--max-body=lots"], ["serve", "--grace=forever"],
                  ["serve", "--header-timeout=-1s"], ["serve", "--workers=-1"],
                  ["serve", "--http=127.0.0.1:99999"], ["serve", "--max-conns=many"],
-                 ["serve", "--max-conns-per-ip=-1"], ["serve", "--body-deadline=soon"]):
+                 ["serve", "--max-conns-per-ip=-1"], ["serve", "--body-deadline=soon"],
+                 ["serve", "--db-max-conns=257"], ["serve", "--db-max-conns=some"]):
         rc, out, err = run_cli(suite.binary, args)
         eq(rc, 2, "exit code for %s" % " ".join(args))
         check(err.strip(), "no message on stderr for %s" % " ".join(args))
