@@ -53,6 +53,8 @@ struct store_engine {
     /* After RC_CONFLICT: the refused columns, names copied into buf. */
     size_t (*unique_columns)(void *conn, char *buf, size_t buflen, struct str *cols, size_t max);
     enum rc (*exec)(void *conn, const char *sql);
+    /* store_exec_later; NULL: exec at once. */
+    enum rc (*exec_later)(void *conn, const char *sql);
     /* SQL of one statement with one text parameter, the object's name:
      * a row when a table, view or index of that name (any ASCII case) exists. */
     const char *has_object_sql;

@@ -84,6 +84,8 @@ struct pconn {
     bool is_dirty;         /* wrote since the last commit */
     char **dealloc;        /* statements to DEALLOCATE before the next round trip */
     size_t dealloc_count, dealloc_cap;
+    char *later[STORE_LATER_MAX]; /* store_exec_later: sent with the next statement */
+    size_t later_count;
 };
 
 struct pstmt {
@@ -237,6 +239,14 @@ static enum rc wait_io(struct pconn *c, bool want_write)
     return rc;
 }
 
+/* Forgets the commands put off (store_exec_later). */
+static void later_clear(struct pconn *c)
+{
+    for (size_t i = 0; i < c->later_count; i++)
+        xfree(c->later[i]);
+    c->later_count = 0;
+}
+
 /* The session is gone (or cannot go on): remembered so the next use resets
  * it; a transaction it held is lost. */
 static enum rc broke(struct pconn *c, const char *why)
@@ -253,6 +263,7 @@ static enum rc broke(struct pconn *c, const char *why)
         c->is_tx_lost = true;
     c->in_tx = false;
     c->is_dirty = false;
+    later_clear(c); /* they belonged to the lost transaction */
     return RC_UNAVAILABLE;
 }
 
@@ -283,6 +294,32 @@ static void after_result(struct pconn *c, const PGresult *r)
     }
 }
 
+/* Sends what libpq holds of the request, waiting while the socket is full. */
+static enum rc flush_out(struct pconn *c)
+{
+    for (;;) {
+        int f = PQflush(c->pg);
+        if (f == 0)
+            return RC_OK;
+        enum rc w = f < 0 ? RC_UNAVAILABLE : wait_io(c, true);
+        if (w || !PQconsumeInput(c->pg))
+            return lost(c, w, "send");
+    }
+}
+
+/* Keeps the first failed result of a round trip, else the last: whether r
+ * replaces *keep (else r is cleared). */
+static void keep_result(PGresult **keep, PGresult *r)
+{
+    ExecStatusType k = *keep ? PQresultStatus(*keep) : PGRES_COMMAND_OK;
+    if (k != PGRES_COMMAND_OK && k != PGRES_TUPLES_OK) {
+        PQclear(r);
+        return;
+    }
+    PQclear(*keep);
+    *keep = r;
+}
+
 /* After a PQsend* (sent: what it returned): flushes it and reads every
  * result. Returns the first failed one, else the last (the caller clears
  * it); NULL with *rc when the connection failed. */
@@ -293,16 +330,8 @@ static PGresult *reply(struct pconn *c, int sent, enum rc *rc)
         *rc = broke(c, "send");
         return NULL;
     }
-    for (;;) {
-        int f = PQflush(c->pg);
-        if (f == 0)
-            break;
-        enum rc w = f < 0 ? RC_UNAVAILABLE : wait_io(c, true);
-        if (w || !PQconsumeInput(c->pg)) {
-            *rc = lost(c, w, "send");
-            return NULL;
-        }
-    }
+    if ((*rc = flush_out(c)) != RC_OK)
+        return NULL;
     PGresult *keep = NULL;
     for (;;) {
         while (PQisBusy(c->pg)) {
@@ -316,17 +345,70 @@ static PGresult *reply(struct pconn *c, int sent, enum rc *rc)
         PGresult *r = PQgetResult(c->pg);
         if (!r)
             break;
-        bool keep_failed = keep && PQresultStatus(keep) != PGRES_COMMAND_OK &&
-                           PQresultStatus(keep) != PGRES_TUPLES_OK;
-        if (keep_failed) {
-            PQclear(r);
-            continue;
-        }
-        PQclear(keep);
-        keep = r;
+        keep_result(&keep, r);
     }
     if (!keep) {
         *rc = broke(c, "no result");
+        return NULL;
+    }
+    after_result(c, keep);
+    if (PQstatus(c->pg) != CONNECTION_OK)
+        c->must_reset = true;
+    return keep;
+}
+
+/* The commands put off (store_exec_later), then st's run, in one round
+ * trip: libpq's pipeline mode, one sync at the end. A command that fails
+ * aborts what follows it; the answer is as reply()'s: the first failed
+ * result, else st's. */
+static PGresult *reply_after_later(struct pconn *c, const char *name, int nparams,
+                                   const char *const *values, enum rc *rc)
+{
+    *rc = RC_OK;
+    size_t queries = c->later_count + 1;
+    int sent = PQenterPipelineMode(c->pg);
+    for (size_t i = 0; sent && i < c->later_count; i++)
+        sent = PQsendQueryParams(c->pg, c->later[i], 0, NULL, NULL, NULL, NULL, 0);
+    later_clear(c);
+    if (sent)
+        sent = PQsendQueryPrepared(c->pg, name, nparams, values, NULL, NULL, 0);
+    if (sent)
+        sent = PQpipelineSync(c->pg);
+    if (!sent) {
+        *rc = broke(c, "send");
+        return NULL;
+    }
+    if ((*rc = flush_out(c)) != RC_OK)
+        return NULL;
+    /* Each query's results end with a NULL; the sync's own result ends the
+     * round trip. More NULLs than queries: libpq lost count (never seen),
+     * and waiting on would hang. */
+    PGresult *keep = NULL;
+    size_t ends = 0;
+    for (;;) {
+        while (PQisBusy(c->pg)) {
+            enum rc w = wait_io(c, false);
+            if (w || !PQconsumeInput(c->pg)) {
+                PQclear(keep);
+                *rc = lost(c, w, "receive");
+                return NULL;
+            }
+        }
+        PGresult *r = PQgetResult(c->pg);
+        if (!r) {
+            if (++ends > queries)
+                break;
+            continue;
+        }
+        if (PQresultStatus(r) == PGRES_PIPELINE_SYNC) {
+            PQclear(r);
+            break;
+        }
+        keep_result(&keep, r);
+    }
+    if (!keep || !PQexitPipelineMode(c->pg)) {
+        PQclear(keep);
+        *rc = broke(c, "pipeline");
         return NULL;
     }
     after_result(c, keep);
@@ -424,6 +506,7 @@ static enum rc ready(struct pconn *c, const char *sql, bool *done)
 {
     *done = false;
     if (c->is_tx_lost) {
+        later_clear(c);
         if (!sql || !is_rollback(sql))
             return RC_UNAVAILABLE;
         c->is_tx_lost = false;
@@ -469,9 +552,35 @@ static enum rc p_exec(void *conn, const char *sql)
     if (rc || done)
         return rc;
     char *expanded = with_row_keys(sql);
-    rc = run_simple(c, expanded ? expanded : sql, "exec");
+    const char *text = expanded ? expanded : sql;
+    struct buf joined;
+    buf_init(&joined, 1 << 20);
+    if (c->later_count) {
+        /* The simple protocol takes several statements in one query. */
+        for (size_t i = 0; !rc && i < c->later_count; i++) {
+            rc = buf_append_cstr(&joined, c->later[i]);
+            if (!rc)
+                rc = buf_append_cstr(&joined, "; ");
+        }
+        if (!rc)
+            rc = buf_append(&joined, text, strlen(text) + 1);
+        later_clear(c);
+        text = joined.data;
+    }
+    if (!rc)
+        rc = run_simple(c, text, "exec");
+    buf_cleanup(&joined);
     xfree(expanded);
     return rc;
+}
+
+static enum rc p_exec_later(void *conn, const char *sql)
+{
+    struct pconn *c = conn;
+    if (c->later_count == STORE_LATER_MAX)
+        return p_exec(c, sql); /* runs those waiting first */
+    c->later[c->later_count++] = xstrdup(sql);
+    return RC_OK;
 }
 
 /* Notices (a table that already exists, ...) go to the debug log, not stderr. */
@@ -493,6 +602,7 @@ static void p_close(void *conn)
     for (size_t i = 0; i < c->dealloc_count; i++)
         xfree(c->dealloc[i]);
     xfree(c->dealloc);
+    later_clear(c);
     xfree(c->url);
     xfree(c);
 }
@@ -814,11 +924,14 @@ static enum rc p_step(void *stmt)
         bool may_retry = st->c->mode == STORE_OPEN_READ && !st->c->in_tx;
         for (int attempt = 0;; attempt++) {
             rc = retype(st);
-            if (!rc)
-                st->res = reply(st->c,
-                                PQsendQueryPrepared(st->c->pg, st->name, st->nparams,
-                                                    (const char *const *)st->values, NULL, NULL, 0),
-                                &rc);
+            const char *const *values = (const char *const *)st->values;
+            if (!rc && st->c->later_count)
+                st->res = reply_after_later(st->c, st->name, st->nparams, values, &rc);
+            else if (!rc)
+                st->res = reply(
+                    st->c,
+                    PQsendQueryPrepared(st->c->pg, st->name, st->nparams, values, NULL, NULL, 0),
+                    &rc);
             if (!rc)
                 break;
             if (rc != RC_UNAVAILABLE || !may_retry || attempt == 1)
@@ -1006,6 +1119,7 @@ const struct store_engine store_pg_engine = {
     .changes = p_changes,
     .unique_columns = p_unique_columns,
     .exec = p_exec,
+    .exec_later = p_exec_later,
     .has_object_sql = "SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
                       "WHERE n.nspname = current_schema() AND lower(c.relname) = lower($1) "
                       "LIMIT 1",

@@ -478,6 +478,13 @@ enum rc store_exec(struct store_conn *db, const char *sql)
     return db->engine->exec(db->h, sql);
 }
 
+enum rc store_exec_later(struct store_conn *db, const char *sql)
+{
+    if (!db->engine->exec_later)
+        return db->engine->exec(db->h, sql);
+    return db->engine->exec_later(db->h, sql);
+}
+
 struct budget *store_set_budget(struct store_conn *db, struct budget *b)
 {
     struct budget *old = db->budget_now;

@@ -171,6 +171,14 @@ void store_end_read(struct store_conn *db);
  * column, so `ORDER BY rowid` means the same on both. */
 enum rc store_exec(struct store_conn *db, const char *sql);
 #define STORE_ROW_KEY "/*ROWKEY*/"
+/* Runs sql (one statement, no result but success: transaction control such
+ * as a savepoint) before the next statement on db, in that statement's round
+ * trip where the engine talks over a socket (PostgreSQL's pipeline mode):
+ * its failure is then the next statement's, and a failed put-off command
+ * keeps the statements after it from running. SQLite runs it now. At most
+ * STORE_LATER_MAX wait at a time (more run at once). */
+enum rc store_exec_later(struct store_conn *db, const char *sql);
+#define STORE_LATER_MAX 4
 /* Opens the writer's transaction (SQLite: BEGIN IMMEDIATE, so the write lock
  * is taken at once; PostgreSQL: BEGIN). */
 enum rc store_begin_write(struct store_conn *db);

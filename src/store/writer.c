@@ -72,11 +72,15 @@ static enum rc broke_rc(enum rc why)
 static enum rc run_job(struct store_conn *db, struct job *j, bool is_first)
 {
     /* Over a socket (PostgreSQL) each statement is a round trip: the
-     * previous job's RELEASE goes with this job's SAVEPOINT, and the last
-     * one's with COMMIT (which releases it), one round trip per job fewer. */
+     * previous job's RELEASE and this job's SAVEPOINT go with the job's
+     * first statement (store_exec_later), and the last one's RELEASE with
+     * COMMIT (which releases it): two round trips per job fewer. A failed
+     * SAVEPOINT then fails that statement, and the checks below see the
+     * transaction gone. */
     bool is_remote = store_is_remote(db);
-    const char *open = is_remote && !is_first ? "RELEASE job; SAVEPOINT job" : "SAVEPOINT job";
-    enum rc rc = store_exec(db, open);
+    enum rc rc = is_remote && !is_first ? store_exec_later(db, "RELEASE job") : RC_OK;
+    if (!rc)
+        rc = store_exec_later(db, "SAVEPOINT job");
     if (rc)
         return broke_rc(rc);
     j->rc = j->apply(db, j->ctx);

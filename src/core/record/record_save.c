@@ -11,6 +11,7 @@
 #include "core/record/record_input.h"
 #include "core/record/record_out.h"
 #include "net/offload.h"
+#include "store/store.h"
 
 struct core_save {
     struct core_request *r;
@@ -216,7 +217,20 @@ static enum rc compile_rule(struct core_save *s, enum core_rule_kind kind)
     if (s->r->auth->is_superuser || !rule || !rule[0])
         return RC_OK;
     s->job.has_rule = true;
-    return core_compile_filter(s->r, s->in.c, str_from_cstr(rule), true, 1, &s->job.rule, NULL);
+    enum rc rc =
+        core_compile_filter(s->r, s->in.c, str_from_cstr(rule), true, 1, &s->job.rule, NULL);
+    /* A create rule over the row's own columns (its SQL has no subquery) can
+     * be judged by the INSERT itself where the engine returns expressions
+     * over an aliased target (PostgreSQL; SQLite's RETURNING takes no
+     * alias). A subquery there would not see the new row: those keep the
+     * SELECT after the INSERT. */
+    if (!rc && kind == CORE_RULE_CREATE && store_is_remote(s->r->cw->db) && s->job.rule.sql.len &&
+        !memmem(s->job.rule.sql.ptr, s->job.rule.sql.len, "SELECT", 6)) {
+        rc = core_compile_filter(s->r, s->in.c, str_from_cstr(rule), true, s->in.c->field_count,
+                                 &s->job.rule_at_insert, NULL);
+        s->job.has_rule_at_insert = rc == RC_OK;
+    }
+    return rc;
 }
 
 /* An update or delete rule that does not compile hides the record (404);
@@ -240,9 +254,14 @@ static enum rc build_input(struct core_save *s, json_t *current, struct core_pro
         core_problem_message(p, failed_message(s->job.kind));
         rc = files_rc;
     }
-    /* A batch item may point at a record an earlier item creates: only the
-     * writer, inside the batch's transaction, can tell. */
-    enum rc rel_rc = s->input.values && !s->in.is_batch_item
+    /* The writer checks relation targets inside the write's transaction
+     * (record_write.c), and a batch item may point at a record an earlier
+     * item creates, which only the writer can tell. The worker checks them
+     * too only when the answer is an error anyway (every field error in one
+     * answer) or when uploads would be written for nothing: on PostgreSQL
+     * each check is a round trip. */
+    bool is_worth_it = rc || s->in.upload_count;
+    enum rc rel_rc = s->input.values && !s->in.is_batch_item && is_worth_it
                          ? core_record_check_relations(r->cw->db, r->schema, c, s->input.values, p)
                          : RC_OK;
     if (rel_rc && !rc) {

@@ -67,9 +67,12 @@ enum rc core_record_check_relations(struct store_conn *db, const struct core_sch
         store_sql_json_each_open(&q);
         unsigned p_ids = store_sql_param(&q);
         store_sql_json_each_close(&q, "je");
-        store_sql_add(&q, " WHERE EXISTS (SELECT 1 FROM ");
+        /* One primary-key probe per id: a scalar subquery, which PostgreSQL
+         * cannot turn into a hash semi-join (its planner guesses 100 array
+         * elements and would hash the whole target table for each check). */
+        store_sql_add(&q, " WHERE (SELECT 1 FROM ");
         store_sql_ident(&q, str_from_cstr(t->name));
-        store_sql_add(&q, " \"t\" WHERE \"t\".\"id\" = \"je\".\"value\")");
+        store_sql_add(&q, " \"t\" WHERE \"t\".\"id\" = \"je\".\"value\" LIMIT 1) IS NOT NULL");
         struct store_stmt *st = NULL;
         enum rc rc = store_sql_prepare(&q, db, &st);
         buf_cleanup(&sql);
@@ -130,10 +133,14 @@ static enum rc passes_rule(struct store_conn *db, const struct core_write_job *j
     return RC_OK;
 }
 
+/* Inserts or updates the row. *passes (may be NULL) gets whether an insert
+ * passed job->rule_at_insert, judged in its RETURNING, when the job has one. */
 static enum rc write_row(struct store_conn *db, const struct core_write_job *job, json_t *values,
-                         bool is_insert, struct core_problem *p)
+                         bool is_insert, struct core_problem *p, bool *passes)
 {
     const struct core_collection *c = job->c;
+    const struct core_sql_fragment *rule =
+        is_insert && passes && job->has_rule_at_insert ? &job->rule_at_insert : NULL;
     struct buf sql;
     buf_init(&sql, 1 << 20);
     struct store_sql q;
@@ -142,6 +149,8 @@ static enum rc write_row(struct store_conn *db, const struct core_write_job *job
     if (is_insert) {
         store_sql_add(&q, "INSERT INTO ");
         store_sql_ident(&q, str_from_cstr(c->name));
+        if (rule)
+            store_sql_add(&q, " AS \"r\""); /* the rule's name for the row */
         store_sql_add(&q, " (");
         for (size_t i = 0; i < c->field_count; i++) {
             if (i)
@@ -155,6 +164,11 @@ static enum rc write_row(struct store_conn *db, const struct core_write_job *job
             store_sql_param(&q); /* field i binds i + 1 (core_record_bind_values) */
         }
         store_sql_add(&q, ")");
+        if (rule) {
+            store_sql_add(&q, " RETURNING CASE WHEN (");
+            store_sql_addn(&q, rule->sql);
+            store_sql_add(&q, ") THEN 1 ELSE 0 END");
+        }
     } else {
         store_sql_add(&q, "UPDATE ");
         store_sql_ident(&q, str_from_cstr(c->name));
@@ -177,8 +191,14 @@ static enum rc write_row(struct store_conn *db, const struct core_write_job *job
     rc = core_record_bind_values(st, c, values);
     if (!rc && p_id)
         rc = store_bind_text(st, (int)p_id, str_from_cstr(job->id));
+    if (!rc && rule)
+        rc = core_sql_fragment_bind(st, rule, c->field_count);
     if (!rc)
         rc = store_step(st);
+    if (rule && rc == RC_OK)
+        *passes = store_column_int64(st, 0) == 1;
+    else if (rule && rc == RC_NOT_FOUND)
+        rc = RC_INTERNAL; /* RETURNING gives the inserted row's */
     if (rc == RC_CONFLICT && unique_errors(db, p))
         rc = RC_INVALID;
     store_done(st);
@@ -589,8 +609,10 @@ static enum rc apply(struct store_conn *db, void *ctx)
         if (!rc)
             rc = core_record_check_relations(db, job->schema, job->c, job->values, p);
         if (!rc)
-            rc = write_row(db, job, job->values, true, p);
-        if (!rc && job->has_rule) {
+            rc = write_row(db, job, job->values, true, p, &ok);
+        if (!rc && job->has_rule_at_insert && !ok)
+            rc = RC_INVALID;
+        else if (!rc && job->has_rule && !job->has_rule_at_insert) {
             rc = passes_rule(db, job, &ok);
             if (!rc && !ok)
                 rc = RC_INVALID; /* spec §2.3: a failed create rule is a 400 */
@@ -619,7 +641,7 @@ static enum rc apply(struct store_conn *db, void *ctx)
         if (!rc)
             rc = core_record_check_relations(db, job->schema, job->c, in.values, p);
         if (!rc)
-            rc = write_row(db, job, in.values, false, p);
+            rc = write_row(db, job, in.values, false, p, NULL);
         if (!rc)
             rc = update_auth_refs(db, job->c, job->id, current, in.values);
         if (rc == RC_INVALID && !p->message[0])

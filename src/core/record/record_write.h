@@ -36,6 +36,12 @@ struct core_write_job {
     struct core_request *request;  /* update: to rebuild the input; borrowed */
     struct core_sql_fragment rule; /* compiled with ?1 = the id; sql.len 0 = no rule */
     bool has_rule;
+    /* create: the rule again, numbered after the INSERT's parameters (one
+     * per field), when it reads the row itself only (no subquery) and the
+     * engine can judge it in the INSERT's RETURNING (PostgreSQL: one round
+     * trip fewer); has_rule_at_insert false: checked by a SELECT after. */
+    struct core_sql_fragment rule_at_insert;
+    bool has_rule_at_insert;
     bool wants_events; /* a listener wants events: make them (deletes load the row) */
     /* results */
     struct core_event *events; /* made inside the write, emitted after the commit */
