@@ -596,4 +596,52 @@ JSON_PATHS = [
     _jp("geoDistance in km", "geoDistance(loc.lon, loc.lat, -0.1276, 51.5072) < 10", ["n2"]),
 ]
 
-SCENARIOS = LIST + VIEW + CREATE + UPDATE + DELETE + RULES + JSON_PATHS
+# A create's checks in the order they answer (relation targets, then unique
+# values, then the create rule), over a rule that reads the row itself
+# (PostgreSQL judges it in the INSERT) and one that reads a related record.
+def _cchk_setup(ctx):
+    if "cchk" in ctx.vars:
+        return
+    for name, rule in (("cchk_own", "ref = @request.auth.id"),
+                       ("cchk_join", "ref.email = @request.auth.email")):
+        ctx.new_collection({
+            "name": name, "listRule": "", "viewRule": "",
+            "createRule": '@request.auth.id != "" && ' + rule,
+            "fields": [{"name": "code", "type": "text"},
+                       {"name": "ref", "type": "relation", "collectionId": USERS_ID,
+                        "maxSelect": 1},
+                       {"name": "refs", "type": "relation", "collectionId": USERS_ID,
+                        "maxSelect": 5}],
+            "indexes": ["CREATE UNIQUE INDEX idx_%s_code ON %s (code)" % (name, name)]})
+    ctx.vars["cchk"] = True
+
+
+def _cchk(name):
+    path = "/api/collections/%s/records" % name
+    missing = "zzzzzzzzzzzzzzz"
+    return [
+        S(name + ": create passing every check 200", "POST", path, auth="A", setup=_cchk_setup,
+          body=lambda c: {"code": "one", "ref": c.ids["A"], "refs": [c.ids["A"], c.ids["B"]]},
+          subset=lambda c: {"code": "one", "ref": c.ids["A"], "refs": [c.ids["A"], c.ids["B"]]}),
+        S(name + ": failing the create rule 400 exact", "POST", path, auth="A",
+          body=lambda c: {"code": "two", "ref": c.ids["B"]}, status=400,
+          exact=err(400, MSG_CREATE_FAIL)),
+        S(name + ": a missing target answers before the rule", "POST", path, auth="A",
+          body={"code": "three", "ref": missing}, status=400,
+          check=codes(MSG_CREATE_FAIL, {"ref": "validation_missing_rel_records"}, only=True)),
+        S(name + ": a missing target answers before a duplicate value", "POST", path, auth="A",
+          body=lambda c: {"code": "one", "ref": c.ids["A"], "refs": [c.ids["A"], missing]},
+          status=400,
+          check=codes(MSG_CREATE_FAIL, {"refs": "validation_missing_rel_records"}, only=True)),
+        S(name + ": a duplicate value answers before the rule", "POST", path, auth="A",
+          body=lambda c: {"code": "one", "ref": c.ids["B"]}, status=400,
+          check=codes(MSG_CREATE_FAIL, {"code": "validation_not_unique"}, only=True)),
+        S(name + ": nothing of the refused creates was kept", "GET", path + "?perPage=50",
+          check=lambda c, r: want(sorted(x["code"] for x in r.json["items"]) == ["one"],
+                                  "records: %s" % r.json["items"])),
+    ]
+
+
+CREATE_CHECKS = _cchk("cchk_own") + _cchk("cchk_join")
+
+SCENARIOS = LIST + VIEW + CREATE + CREATE_CHECKS + UPDATE + DELETE + RULES + JSON_PATHS

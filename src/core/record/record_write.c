@@ -34,6 +34,42 @@ static bool unique_errors(struct store_conn *db, struct core_problem *p)
     return n > 0;
 }
 
+/* The ids relation field f holds in values, as a JSON array (a new
+ * reference), or NULL when it holds none. */
+static json_t *relation_ids(const struct core_field *f, json_t *values)
+{
+    json_t *v = json_object_get(values, f->name);
+    if (json_is_array(v))
+        return json_array_size(v) ? json_incref(v) : NULL;
+    if (!json_is_string(v) || !json_string_length(v))
+        return NULL;
+    json_t *ids = json_array();
+    json_array_append(ids, v);
+    return ids;
+}
+
+/* Adds to q a count of how many ids of a JSON array (bound to the returned
+ * parameter) exist in t. One primary-key probe per id, a scalar subquery:
+ * PostgreSQL's planner, guessing 100 array elements, would otherwise hash
+ * the whole target table for each check. */
+static unsigned add_found_count(struct store_sql *q, const struct core_collection *t)
+{
+    store_sql_add(q, "(SELECT COUNT(*) FROM ");
+    store_sql_json_each_open(q);
+    unsigned p_ids = store_sql_param(q);
+    store_sql_json_each_close(q, "je");
+    store_sql_add(q, " WHERE (SELECT 1 FROM ");
+    store_sql_ident(q, str_from_cstr(t->name));
+    store_sql_add(q, " \"t\" WHERE \"t\".\"id\" = \"je\".\"value\" LIMIT 1) IS NOT NULL)");
+    return p_ids;
+}
+
+static void missing_records(struct core_problem *p, const struct core_field *f)
+{
+    core_problem_field(p, f->name, "validation_missing_rel_records",
+                       "Failed to find all relation records with the provided ids.", NULL);
+}
+
 enum rc core_record_check_relations(struct store_conn *db, const struct core_schema *schema,
                                     const struct core_collection *c, json_t *values,
                                     struct core_problem *p)
@@ -42,15 +78,10 @@ enum rc core_record_check_relations(struct store_conn *db, const struct core_sch
         const struct core_field *f = &c->fields[i];
         if (f->type != CORE_FIELD_RELATION)
             continue;
-        json_t *v = json_object_get(values, f->name);
-        json_t *ids = json_is_array(v) ? json_incref(v) : json_array();
-        if (json_is_string(v) && json_string_length(v))
-            json_array_append(ids, v);
-        size_t n = json_array_size(ids);
-        if (n == 0) {
-            json_decref(ids);
+        json_t *ids = relation_ids(f, values);
+        if (!ids)
             continue;
-        }
+        size_t n = json_array_size(ids);
         const struct core_collection *t =
             core_schema_find_exact(schema, str_from_cstr(f->collection_id));
         if (!t) {
@@ -63,16 +94,8 @@ enum rc core_record_check_relations(struct store_conn *db, const struct core_sch
         buf_init(&sql, 4096);
         struct store_sql q;
         store_sql_begin(&q, &sql);
-        store_sql_add(&q, "SELECT COUNT(*) FROM ");
-        store_sql_json_each_open(&q);
-        unsigned p_ids = store_sql_param(&q);
-        store_sql_json_each_close(&q, "je");
-        /* One primary-key probe per id: a scalar subquery, which PostgreSQL
-         * cannot turn into a hash semi-join (its planner guesses 100 array
-         * elements and would hash the whole target table for each check). */
-        store_sql_add(&q, " WHERE (SELECT 1 FROM ");
-        store_sql_ident(&q, str_from_cstr(t->name));
-        store_sql_add(&q, " \"t\" WHERE \"t\".\"id\" = \"je\".\"value\" LIMIT 1) IS NOT NULL");
+        store_sql_add(&q, "SELECT ");
+        unsigned p_ids = add_found_count(&q, t);
         struct store_stmt *st = NULL;
         enum rc rc = store_sql_prepare(&q, db, &st);
         buf_cleanup(&sql);
@@ -94,8 +117,7 @@ enum rc core_record_check_relations(struct store_conn *db, const struct core_sch
         if (rc) /* a read that failed is no missing record (a 400); COUNT(*) has a row */
             return rc == RC_NOT_FOUND ? RC_INTERNAL : rc;
         if (found != n)
-            core_problem_field(p, f->name, "validation_missing_rel_records",
-                               "Failed to find all relation records with the provided ids.", NULL);
+            missing_records(p, f);
     }
     return core_problem_has_fields(p) ? RC_INVALID : RC_OK;
 }
@@ -133,14 +155,10 @@ static enum rc passes_rule(struct store_conn *db, const struct core_write_job *j
     return RC_OK;
 }
 
-/* Inserts or updates the row. *passes (may be NULL) gets whether an insert
- * passed job->rule_at_insert, judged in its RETURNING, when the job has one. */
 static enum rc write_row(struct store_conn *db, const struct core_write_job *job, json_t *values,
-                         bool is_insert, struct core_problem *p, bool *passes)
+                         bool is_insert, struct core_problem *p)
 {
     const struct core_collection *c = job->c;
-    const struct core_sql_fragment *rule =
-        is_insert && passes && job->has_rule_at_insert ? &job->rule_at_insert : NULL;
     struct buf sql;
     buf_init(&sql, 1 << 20);
     struct store_sql q;
@@ -149,8 +167,6 @@ static enum rc write_row(struct store_conn *db, const struct core_write_job *job
     if (is_insert) {
         store_sql_add(&q, "INSERT INTO ");
         store_sql_ident(&q, str_from_cstr(c->name));
-        if (rule)
-            store_sql_add(&q, " AS \"r\""); /* the rule's name for the row */
         store_sql_add(&q, " (");
         for (size_t i = 0; i < c->field_count; i++) {
             if (i)
@@ -164,11 +180,6 @@ static enum rc write_row(struct store_conn *db, const struct core_write_job *job
             store_sql_param(&q); /* field i binds i + 1 (core_record_bind_values) */
         }
         store_sql_add(&q, ")");
-        if (rule) {
-            store_sql_add(&q, " RETURNING CASE WHEN (");
-            store_sql_addn(&q, rule->sql);
-            store_sql_add(&q, ") THEN 1 ELSE 0 END");
-        }
     } else {
         store_sql_add(&q, "UPDATE ");
         store_sql_ident(&q, str_from_cstr(c->name));
@@ -191,18 +202,115 @@ static enum rc write_row(struct store_conn *db, const struct core_write_job *job
     rc = core_record_bind_values(st, c, values);
     if (!rc && p_id)
         rc = store_bind_text(st, (int)p_id, str_from_cstr(job->id));
-    if (!rc && rule)
-        rc = core_sql_fragment_bind(st, rule, c->field_count);
     if (!rc)
         rc = store_step(st);
-    if (rule && rc == RC_OK)
-        *passes = store_column_int64(st, 0) == 1;
-    else if (rule && rc == RC_NOT_FOUND)
-        rc = RC_INTERNAL; /* RETURNING gives the inserted row's */
     if (rc == RC_CONFLICT && unique_errors(db, p))
         rc = RC_INVALID;
     store_done(st);
     return rc == RC_NOT_FOUND ? RC_OK : rc; /* RC_NOT_FOUND: done, no row */
+}
+
+/* A create in one round trip where the engine allows (PostgreSQL): the
+ * INSERT returns what the separate statements would have answered, its
+ * rule over the row itself (job->rule_at_insert) and, per relation field,
+ * how many of its targets exist; sub-SELECTs of a RETURNING see the tables
+ * as they were before the INSERT, as the check before it did. A unique
+ * conflict inserts nothing (ON CONFLICT DO NOTHING) and leaves the
+ * transaction usable: *is_done false then, and the caller runs the
+ * separate checks and INSERT, which name the refused columns in the order
+ * they always did (missing relations first). */
+static enum rc create_in_one(struct store_conn *db, const struct core_write_job *job,
+                             struct core_problem *p, bool *is_done)
+{
+    const struct core_collection *c = job->c;
+    *is_done = false;
+    struct rel {
+        const struct core_field *f;
+        char *ids; /* JSON array text */
+        size_t want;
+        unsigned param;
+    } *rels = xcalloc(c->field_count ? c->field_count : 1, sizeof(*rels));
+    size_t nrel = 0;
+    enum rc rc = RC_OK;
+    struct buf sql;
+    buf_init(&sql, 1 << 20);
+    struct store_sql q;
+    store_sql_begin(&q, &sql);
+    store_sql_add(&q, "INSERT INTO ");
+    store_sql_ident(&q, str_from_cstr(c->name));
+    store_sql_add(&q, " AS \"r\" ("); /* the rule's name for the row */
+    for (size_t i = 0; i < c->field_count; i++) {
+        if (i)
+            store_sql_add(&q, ", ");
+        store_sql_ident(&q, str_from_cstr(c->fields[i].name));
+    }
+    store_sql_add(&q, ") VALUES (");
+    for (size_t i = 0; i < c->field_count; i++) {
+        if (i)
+            store_sql_add(&q, ", ");
+        store_sql_param(&q); /* field i binds i + 1 (core_record_bind_values) */
+    }
+    store_sql_add(&q, ") ON CONFLICT DO NOTHING RETURNING ");
+    if (job->has_rule_at_insert) {
+        store_sql_add(&q, "CASE WHEN (");
+        store_sql_addn(&q, job->rule_at_insert.sql);
+        store_sql_add(&q, ") THEN 1 ELSE 0 END");
+        q.params += (unsigned)job->rule_at_insert.param_count; /* numbered in the text */
+    } else {
+        store_sql_add(&q, "1");
+    }
+    for (size_t i = 0; i < c->field_count; i++) {
+        const struct core_field *f = &c->fields[i];
+        json_t *ids = f->type == CORE_FIELD_RELATION ? relation_ids(f, job->values) : NULL;
+        if (!ids)
+            continue;
+        const struct core_collection *t =
+            core_schema_find_exact(job->schema, str_from_cstr(f->collection_id));
+        struct rel *r = &rels[nrel++];
+        r->f = f;
+        r->want = json_array_size(ids);
+        r->ids = json_dumps(ids, JSON_COMPACT);
+        json_decref(ids);
+        if (!t || !r->ids) {
+            rc = RC_NOT_FOUND; /* the separate check says which */
+            break;
+        }
+        store_sql_add(&q, ", ");
+        r->param = add_found_count(&q, t);
+    }
+    struct store_stmt *st = NULL;
+    if (!rc)
+        rc = store_sql_prepare(&q, db, &st);
+    buf_cleanup(&sql);
+    if (!rc)
+        rc = core_record_bind_values(st, c, job->values);
+    if (!rc && job->has_rule_at_insert)
+        rc = core_sql_fragment_bind(st, &job->rule_at_insert, c->field_count);
+    for (size_t i = 0; !rc && i < nrel; i++)
+        rc = store_bind_text(st, (int)rels[i].param, str_from_cstr(rels[i].ids));
+    if (!rc)
+        rc = store_step(st);
+    if (rc == RC_OK) {
+        *is_done = true;
+        for (size_t i = 0; i < nrel; i++) {
+            if ((size_t)store_column_int64(st, (int)i + 1) != rels[i].want)
+                missing_records(p, rels[i].f);
+        }
+        if (core_problem_has_fields(p))
+            rc = RC_INVALID; /* the savepoint takes the row back */
+        else if (job->has_rule_at_insert && store_column_int64(st, 0) != 1)
+            rc = RC_INVALID; /* spec §2.3: a failed create rule is a 400 */
+    } else if (rc == RC_NOT_FOUND) {
+        rc = RC_OK; /* nothing inserted: a unique conflict (or a relation to look at) */
+    } else {
+        *is_done = true;
+    }
+    if (st)
+        store_done(st);
+    for (size_t i = 0; i < nrel; i++)
+        xfree(rels[i].ids);
+    xfree(rels);
+    return rc;
 }
 
 /* -------------------------------------------------------------------------
@@ -606,13 +714,14 @@ static enum rc apply(struct store_conn *db, void *ctx)
         rc = run_before(db, job, CORE_EVENT_CREATE, &job->values, NULL, p);
         if (!rc)
             rc = check_hashed(job->c, job->values, NULL);
-        if (!rc)
+        bool is_done = false;
+        if (!rc && store_is_remote(db))
+            rc = create_in_one(db, job, p, &is_done);
+        if (!rc && !is_done)
             rc = core_record_check_relations(db, job->schema, job->c, job->values, p);
-        if (!rc)
-            rc = write_row(db, job, job->values, true, p, &ok);
-        if (!rc && job->has_rule_at_insert && !ok)
-            rc = RC_INVALID;
-        else if (!rc && job->has_rule && !job->has_rule_at_insert) {
+        if (!rc && !is_done)
+            rc = write_row(db, job, job->values, true, p);
+        if (!rc && job->has_rule && !(is_done && job->has_rule_at_insert)) {
             rc = passes_rule(db, job, &ok);
             if (!rc && !ok)
                 rc = RC_INVALID; /* spec §2.3: a failed create rule is a 400 */
@@ -641,7 +750,7 @@ static enum rc apply(struct store_conn *db, void *ctx)
         if (!rc)
             rc = core_record_check_relations(db, job->schema, job->c, in.values, p);
         if (!rc)
-            rc = write_row(db, job, in.values, false, p, NULL);
+            rc = write_row(db, job, in.values, false, p);
         if (!rc)
             rc = update_auth_refs(db, job->c, job->id, current, in.values);
         if (rc == RC_INVALID && !p->message[0])
