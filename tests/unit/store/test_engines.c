@@ -3,7 +3,8 @@
  * TARMAC_TEST_PG (tests/run starts a throwaway cluster, tests/lib/
  * pgcluster.sh; without it the PostgreSQL half is skipped, and says so):
  * typed column reads, ?N parameters, NULLs, changes, a unique violation
- * named by column, write and read transactions, objects by name, the
+ * named by column, write and read transactions, commands put off to the
+ * next statement (store_exec_later), objects by name, the
  * dialect's date text; and for PostgreSQL alone, a refused connection, a
  * password kept out of the log, sessions the server ended (the writer's
  * too). */
@@ -156,6 +157,41 @@ static void conformance(struct store_conn *db, enum store_dialect d)
     store_done(st);
     store_end_read(db);
     assert_false(store_in_transaction(db));
+
+    /* commands put off to the next statement (store_exec_later): a
+     * savepoint taken with an INSERT's round trip, rolled back to by a plain
+     * exec; one before an exec goes with it */
+    assert_int_equal(store_begin_write(db), RC_OK);
+    assert_int_equal(store_exec_later(db, "SAVEPOINT a"), RC_OK);
+    assert_int_equal(store_prepare(db, STR_LIT("INSERT INTO t_items (id) VALUES ('later')"), &st),
+                     RC_OK);
+    assert_int_equal(store_step(st), RC_NOT_FOUND);
+    store_done(st);
+    assert_int_equal(store_exec_later(db, "SAVEPOINT b"), RC_OK);
+    run(db, "ROLLBACK TO b");
+    run(db, "ROLLBACK TO a");
+    run(db, "COMMIT");
+    assert_int_equal(store_prepare(db, STR_LIT("SELECT COUNT(*) FROM t_items"), &st), RC_OK);
+    assert_int_equal(store_step(st), RC_OK);
+    assert_int_equal(store_column_int64(st, 0), 3); /* the INSERT went with the savepoint */
+    store_done(st);
+    /* a put-off command that fails: the statement after it does not run
+     * (SQLite says so at once, PostgreSQL with that statement) */
+    assert_int_equal(store_begin_write(db), RC_OK);
+    enum rc later_rc = store_exec_later(db, "RELEASE no_such_savepoint");
+    assert_int_equal(store_prepare(db, STR_LIT("INSERT INTO t_items (id) VALUES ('never')"), &st),
+                     RC_OK);
+    enum rc step_rc = later_rc == RC_OK ? store_step(st) : RC_OK;
+    store_done(st);
+    assert_true(later_rc != RC_OK || (step_rc != RC_OK && step_rc != RC_NOT_FOUND));
+    if (later_rc != RC_OK)
+        assert_int_equal(step_rc, RC_OK); /* not stepped */
+    run(db, "ROLLBACK");
+    assert_int_equal(
+        store_prepare(db, STR_LIT("SELECT COUNT(*) FROM t_items WHERE id = 'never'"), &st), RC_OK);
+    assert_int_equal(store_step(st), RC_OK);
+    assert_int_equal(store_column_int64(st, 0), 0);
+    store_done(st);
 
     /* SQL that does not prepare */
     assert_int_equal(store_prepare(db, STR_LIT("SELEC nothing"), &st), RC_INVALID);
