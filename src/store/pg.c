@@ -607,6 +607,100 @@ static void p_close(void *conn)
     xfree(c);
 }
 
+/* SQLite's strftime() for the filter compiler (core/filter; filters may
+ * call it, spec §3.8): the time values, modifiers and conversions of the
+ * SQLite that Debian 12 ships (3.40), with its answers: NULL for what it
+ * cannot read; months added as SQLite does (Jan 31 + 1 month = Mar 2 or 3),
+ * their fraction as 30 days (years: 365); 'utc' and 'localtime' change
+ * nothing (sessions run in UTC). Checked against SQLite's own answers for
+ * random dates, formats and modifiers; one difference is known: a day past
+ * its month's end (June 31) is July 1 before a month is added, where SQLite
+ * adds to the month first. Plain PL/pgSQL without an exception block (each
+ * would be a subtransaction per row). A racing process made it when this
+ * fails. */
+static const char STRFTIME_SQL[] =
+    "CREATE OR REPLACE FUNCTION tarmac_strftime(fmt text, tv text, VARIADIC mods text[] "
+    "DEFAULT '{}') RETURNS text LANGUAGE plpgsql STABLE AS $f$\n"
+    "DECLARE t timestamp; num double precision; is_num boolean := false; m text; p text[]; "
+    "amount double precision; whole int; unit text; o text := ''; i int := 1; ch text; "
+    "k int; y int; mo int;\n"
+    "BEGIN\n"
+    "  IF fmt IS NULL OR tv IS NULL THEN RETURN NULL; END IF;\n"
+    "  IF lower(tv) = 'now' THEN t := statement_timestamp() AT TIME ZONE 'UTC';\n"
+    "  ELSIF tv ~ '^[-+]?[0-9]+(\\.[0-9]*)?$' THEN num := tv::double precision; is_num := true;\n"
+    "  ELSE\n"
+    "    p := regexp_match(tv, '^(?:([0-9]{4})-([0-9]{2})-([0-9]{2}))?(?:(?:^|[ T])([0-9]{2}):"
+    "([0-9]{2})(?::([0-9]{2}(?:\\.[0-9]*)?))?)? *([Zz]|[-+][0-9]{2}:[0-9]{2})?$');\n"
+    "    IF p IS NULL OR (p[1] IS NULL AND p[4] IS NULL) OR (p[1] IS NULL AND p[7] IS NOT NULL)"
+    " THEN RETURN NULL; END IF;\n"
+    "    y := coalesce(p[1], '2000')::int; mo := coalesce(p[2], '1')::int;\n"
+    "    IF y < 1 OR mo NOT BETWEEN 1 AND 12 OR coalesce(p[3], '1')::int NOT BETWEEN 1 AND 31"
+    " OR coalesce(p[4], '0')::int > 24 OR coalesce(p[5], '0')::int > 59"
+    " OR coalesce(p[6], '0')::numeric >= 60 THEN RETURN NULL; END IF;\n"
+    "    t := make_timestamp(y, mo, 1, 0, 0, 0) + (coalesce(p[3], '1')::int - 1) * interval '1 day'"
+    " + coalesce(p[4], '0')::int * interval '1 hour' + coalesce(p[5], '0')::int"
+    " * interval '1 minute' + coalesce(p[6], '0')::numeric * interval '1 second';\n"
+    "    IF p[7] ~ '^[-+]' THEN t := t - (substr(p[7], 1, 1) || (substr(p[7], 2, 2)::int * 60"
+    " + substr(p[7], 5, 2)::int)::text || ' minutes')::interval; END IF;\n"
+    "  END IF;\n"
+    "  FOREACH m IN ARRAY mods LOOP\n"
+    "    IF m IS NULL THEN RETURN NULL; END IF;\n"
+    "    m := lower(btrim(m));\n"
+    "    IF m = 'unixepoch' THEN\n"
+    "      IF NOT is_num OR num NOT BETWEEN -62135596800 AND 253402300799 THEN RETURN NULL;"
+    " END IF;\n"
+    "      t := to_timestamp(num) AT TIME ZONE 'UTC'; is_num := false; CONTINUE;\n"
+    "    END IF;\n"
+    "    IF is_num THEN\n"
+    "      IF num NOT BETWEEN 1721425.5 AND 5373484.4999 THEN RETURN NULL; END IF;\n"
+    "      t := to_timestamp((num - 2440587.5) * 86400) AT TIME ZONE 'UTC'; is_num := false;\n"
+    "    END IF;\n"
+    "    IF m IN ('utc', 'localtime') THEN NULL;\n"
+    "    ELSIF m = 'start of day' THEN t := date_trunc('day', t);\n"
+    "    ELSIF m = 'start of month' THEN t := date_trunc('month', t);\n"
+    "    ELSIF m = 'start of year' THEN t := date_trunc('year', t);\n"
+    "    ELSIF m ~ '^weekday [0-6]$' THEN\n"
+    "      t := t + ((substr(m, 9)::int - extract(dow FROM t)::int + 7) % 7) * interval '1 day';\n"
+    "    ELSIF m ~ '^[-+]?[0-9]+(\\.[0-9]*)? *(day|hour|minute|second|month|year)s?$' THEN\n"
+    "      amount := (regexp_match(m, '^([-+]?[0-9]+(\\.[0-9]*)?)'))[1]::double precision;\n"
+    "      unit := (regexp_match(m, '(day|hour|minute|second|month|year)s?$'))[1];\n"
+    "      IF abs(amount) > 1e7 THEN RETURN NULL; END IF;\n"
+    "      IF unit IN ('month', 'year') THEN\n"
+    "        whole := trunc(amount)::int;\n"
+    "        k := CASE unit WHEN 'year' THEN whole * 12 ELSE whole END;\n"
+    "        y := extract(year FROM t)::int; mo := extract(month FROM t)::int - 1 + k;\n"
+    "        y := y + floor(mo / 12.0)::int; mo := mo - floor(mo / 12.0)::int * 12 + 1;\n"
+    "        IF y NOT BETWEEN 1 AND 9999 THEN RETURN NULL; END IF;\n"
+    "        t := make_timestamp(y, mo, 1, 0, 0, 0) + (t - date_trunc('month', t));\n"
+    "        t := t + (amount - whole) * CASE unit WHEN 'year' THEN 365 ELSE 30 END"
+    " * interval '1 day';\n"
+    "      ELSE t := t + amount * ('1 ' || unit)::interval; END IF;\n"
+    "    ELSE RETURN NULL; END IF;\n"
+    "    IF t NOT BETWEEN '0001-01-01' AND '9999-12-31 23:59:59.999' THEN RETURN NULL; END IF;\n"
+    "  END LOOP;\n"
+    "  IF is_num THEN\n"
+    "    IF num NOT BETWEEN 1721425.5 AND 5373484.4999 THEN RETURN NULL; END IF;\n"
+    "    t := to_timestamp((num - 2440587.5) * 86400) AT TIME ZONE 'UTC';\n"
+    "  END IF;\n"
+    "  WHILE i <= length(fmt) LOOP\n"
+    "    ch := substr(fmt, i, 1); i := i + 1;\n"
+    "    IF ch <> '%' THEN o := o || ch; CONTINUE; END IF;\n"
+    "    ch := substr(fmt, i, 1); i := i + 1;\n"
+    "    o := o || CASE ch WHEN 'd' THEN to_char(t, 'DD')\n"
+    "      WHEN 'f' THEN to_char(t, 'SS') || '.' || to_char(t, 'MS')\n"
+    "      WHEN 'H' THEN to_char(t, 'HH24') WHEN 'j' THEN to_char(t, 'DDD')\n"
+    "      WHEN 'J' THEN (extract(epoch FROM t) / 86400 + 2440587.5)::double precision::text\n"
+    "      WHEN 'm' THEN to_char(t, 'MM') WHEN 'M' THEN to_char(t, 'MI')\n"
+    "      WHEN 's' THEN floor(extract(epoch FROM t))::bigint::text\n"
+    "      WHEN 'S' THEN to_char(t, 'SS') WHEN 'w' THEN extract(dow FROM t)::int::text\n"
+    "      WHEN 'W' THEN lpad(((extract(doy FROM t)::int + 6 - (extract(dow FROM t)::int + 6)"
+    " % 7) / 7)::text, 2, '0')\n"
+    "      WHEN 'Y' THEN to_char(t, 'YYYY') WHEN '%' THEN '%' END;\n"
+    "    IF o IS NULL THEN RETURN NULL; END IF;\n"
+    "  END LOOP;\n"
+    "  RETURN o;\n"
+    "END $f$";
+
 static enum rc p_open(const char *url, enum store_open_mode mode, void **out)
 {
     char shown[512];
@@ -665,6 +759,7 @@ static enum rc p_open(const char *url, enum store_open_mode mode, void **out)
                          "END IF; PERFORM t::json; RETURN true; EXCEPTION WHEN others THEN "
                          "RETURN false; END $f$",
                          "function setup");
+        (void)run_simple(c, STRFTIME_SQL, "function setup");
     }
     *out = c;
     return RC_OK;

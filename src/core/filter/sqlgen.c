@@ -260,10 +260,11 @@ static enum rc resolve_func(struct core_fc *g, const struct core_foperand *o,
         list = core_fc_fmt(g, "%.*s%s%.*s", FC_S(list), i ? ", " : "", FC_S(a));
         mm_list = core_fc_fmt(g, "%.*s%s%.*s", FC_S(mm_list), i ? ", " : "", FC_S(mm));
     }
-    out->sql = core_fc_fmt(g, "COALESCE(strftime(%.*s), '')", FC_S(list));
+    const char *fn = core_fc_is_pg() ? "tarmac_strftime" : "strftime"; /* store/pg.c */
+    out->sql = core_fc_fmt(g, "COALESCE(%s(%.*s), '')", fn, FC_S(list));
     if (multi_at < o->arg_count) {
         out->is_multi = out->has_hops = true;
-        out->mm_expr = core_fc_fmt(g, "COALESCE(strftime(%.*s), '')", FC_S(mm_list));
+        out->mm_expr = core_fc_fmt(g, "COALESCE(%s(%.*s), '')", fn, FC_S(mm_list));
         out->mm_from = args[multi_at].mm_from;
     }
     return RC_OK;
