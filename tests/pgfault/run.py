@@ -18,7 +18,9 @@ create them, one at a time and two in a batch:
   - tarmac started, and `superuser upsert` run, while the cluster is down,
     with a password in the URL (as user:password@, and as ?password=);
   - http jobs due, and one being delivered, while it is down;
-  - a SIGTERM while it is down.
+  - a SIGTERM while it is down;
+  - two tarmacs on one database draining one job queue (no fault: no job
+    delivered twice at once, both deliver).
 
 What must hold: every answer is a 200 or the 503 JSON error (a batch's 400
 with the item's 503 inside, as PocketBase answers a failed batch), never a
@@ -671,6 +673,125 @@ def jobs_survive_restart():
         note("%d jobs delivered, all %.2fs after the resume, %d repeated (the slow one %d times)"
              % (len(ids), delivered_after, len(dup), got[slow]))
         stop_clean(s)
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def socket_owner(port, pids):
+    """Which of pids holds the TCP socket whose local port is port (a
+    client of this process's receiver), or None: /proc/net/tcp gives the
+    socket's inode, /proc/PID/fd who holds it."""
+    inode = None
+    for name in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(name) as f:
+                next(f)
+                for line in f:
+                    cols = line.split()
+                    if int(cols[1].rsplit(":", 1)[1], 16) == port:
+                        inode = cols[9]
+                        break
+        except OSError:
+            continue
+        if inode:
+            break
+    if not inode:
+        return None
+    want = "socket:[%s]" % inode
+    for pid in pids:
+        try:
+            for fd in os.listdir("/proc/%d/fd" % pid):
+                try:
+                    if os.readlink("/proc/%d/fd/%s" % (pid, fd)) == want:
+                        return pid
+                except OSError:
+                    pass
+        except OSError:
+            pass
+    return None
+
+
+@test
+def two_processes_share_the_queue():
+    """Two tarmacs on one database (as behind a load balancer) drain one
+    queue: each job is claimed by one runner at a time (FOR UPDATE SKIP
+    LOCKED), never delivered twice at once, and both processes deliver."""
+    state = {"inflight": {}, "got": {}, "overlap": [], "by": {}}
+    lock = threading.Lock()
+    pids = []
+
+    class H(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self):
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            k = self.headers.get("X-Tarmac-Job-Id")
+            with lock:
+                if state["inflight"].get(k):
+                    state["overlap"].append(k)
+                state["inflight"][k] = state["inflight"].get(k, 0) + 1
+                state["got"][k] = state["got"].get(k, 0) + 1
+                sample = len(state["got"]) % 7 == 0
+            if sample:
+                owner = socket_owner(self.client_address[1], pids)
+                with lock:
+                    state["by"][owner] = state["by"].get(owner, 0) + 1
+            time.sleep(0.02)  # a delivery takes a while: claims race meanwhile
+            with lock:
+                state["inflight"][k] -= 1
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *a):
+            pass
+
+    class Receiver(http.server.ThreadingHTTPServer):
+        request_queue_size = 1024
+        daemon_threads = True
+
+    httpd = Receiver(("127.0.0.1", 0), H)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    url = "http://127.0.0.1:%d/x" % httpd.server_address[1]
+    flags = ["--allow-private-network", "--job-runners=2"]
+    try:
+        a, api_a = start(flags, name="pgfault-a")
+        b = Server(BIN, flags, name="pgfault-b")
+        tarmac._databases[b.datadir] = tarmac._databases[a.datadir]  # the same database
+        SERVERS.append(b)
+        b.start()
+        api_b = Api(b)
+        pids.extend([a.proc.pid, b.proc.pid])
+        n = 400
+        ids = []
+        for i in range(n):
+            api = api_a if i % 2 else api_b
+            ids.append(api.ok("POST", "/api/jobs", {"kind": "http",
+                                                     "payload": {"url": url, "body": {"i": i}}})["id"])
+        deadline = time.monotonic() + 60 * SLOW
+        while True:
+            stats = api_a.ok("GET", "/api/jobs/stats")
+            if stats["done"] == n or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        check(stats["done"] == n and stats["dead"] == 0 and stats["failed"] == 0,
+              "every job done: %r" % stats)
+        with lock:
+            check(not state["overlap"], "delivered twice at once: %s" % state["overlap"][:5])
+            check(set(ids) == set(state["got"]), "every job delivered")
+            dup = {k: v for k, v in state["got"].items() if v != 1}
+            by = dict(state["by"])
+        for k, v in dup.items():  # at least once: a repeat needs an attempt of its own
+            j = api_a.ok("GET", "/api/jobs/" + k)
+            check(j["attempts"] >= v, "job %s delivered %d times on %d attempt(s)" % (
+                k, v, j["attempts"]))
+        check(by.get(a.proc.pid) and by.get(b.proc.pid),
+              "both processes deliver (sampled deliveries by pid: %r)" % by)
+        note("%d jobs, %d repeated; sampled deliveries: a %d, b %d" % (
+            n, len(dup), by.get(a.proc.pid, 0), by.get(b.proc.pid, 0)))
+        stop_clean(a)
+        stop_clean(b)
     finally:
         httpd.shutdown()
         httpd.server_close()
