@@ -320,19 +320,17 @@ static void keep_result(PGresult **keep, PGresult *r)
     *keep = r;
 }
 
-/* After a PQsend* (sent: what it returned): flushes it and reads every
- * result. Returns the first failed one, else the last (the caller clears
- * it); NULL with *rc when the connection failed. */
-static PGresult *reply(struct pconn *c, int sent, enum rc *rc)
+/* Reads a round trip's results (its request flushed): up to the NULL that
+ * ends them or, for `pipelined` queries sent with one sync (libpq pipeline
+ * mode, left at the end), up to the sync's own result (each query's results
+ * end with a NULL: more NULLs than queries would mean libpq lost count,
+ * never seen, and waiting on would hang). Returns the first failed result,
+ * else the last (the caller clears it); NULL with *rc when the connection
+ * failed. */
+static PGresult *read_results(struct pconn *c, size_t pipelined, enum rc *rc)
 {
-    *rc = RC_OK;
-    if (!sent) {
-        *rc = broke(c, "send");
-        return NULL;
-    }
-    if ((*rc = flush_out(c)) != RC_OK)
-        return NULL;
     PGresult *keep = NULL;
+    size_t ends = 0;
     for (;;) {
         while (PQisBusy(c->pg)) {
             enum rc w = wait_io(c, false);
@@ -343,18 +341,43 @@ static PGresult *reply(struct pconn *c, int sent, enum rc *rc)
             }
         }
         PGresult *r = PQgetResult(c->pg);
-        if (!r)
+        if (!r) {
+            if (!pipelined || ++ends > pipelined)
+                break;
+            continue;
+        }
+        if (pipelined && PQresultStatus(r) == PGRES_PIPELINE_SYNC) {
+            PQclear(r);
             break;
+        }
         keep_result(&keep, r);
     }
+    if (keep && pipelined && !PQexitPipelineMode(c->pg)) {
+        PQclear(keep);
+        keep = NULL;
+    }
     if (!keep) {
-        *rc = broke(c, "no result");
+        *rc = broke(c, pipelined ? "pipeline" : "no result");
         return NULL;
     }
     after_result(c, keep);
     if (PQstatus(c->pg) != CONNECTION_OK)
         c->must_reset = true;
     return keep;
+}
+
+/* After a PQsend* (sent: what it returned): flushes it and reads every
+ * result, as read_results. */
+static PGresult *reply(struct pconn *c, int sent, enum rc *rc)
+{
+    *rc = RC_OK;
+    if (!sent) {
+        *rc = broke(c, "send");
+        return NULL;
+    }
+    if ((*rc = flush_out(c)) != RC_OK)
+        return NULL;
+    return read_results(c, 0, rc);
 }
 
 /* The commands put off (store_exec_later), then st's run, in one round
@@ -380,41 +403,7 @@ static PGresult *reply_after_later(struct pconn *c, const char *name, int nparam
     }
     if ((*rc = flush_out(c)) != RC_OK)
         return NULL;
-    /* Each query's results end with a NULL; the sync's own result ends the
-     * round trip. More NULLs than queries: libpq lost count (never seen),
-     * and waiting on would hang. */
-    PGresult *keep = NULL;
-    size_t ends = 0;
-    for (;;) {
-        while (PQisBusy(c->pg)) {
-            enum rc w = wait_io(c, false);
-            if (w || !PQconsumeInput(c->pg)) {
-                PQclear(keep);
-                *rc = lost(c, w, "receive");
-                return NULL;
-            }
-        }
-        PGresult *r = PQgetResult(c->pg);
-        if (!r) {
-            if (++ends > queries)
-                break;
-            continue;
-        }
-        if (PQresultStatus(r) == PGRES_PIPELINE_SYNC) {
-            PQclear(r);
-            break;
-        }
-        keep_result(&keep, r);
-    }
-    if (!keep || !PQexitPipelineMode(c->pg)) {
-        PQclear(keep);
-        *rc = broke(c, "pipeline");
-        return NULL;
-    }
-    after_result(c, keep);
-    if (PQstatus(c->pg) != CONNECTION_OK)
-        c->must_reset = true;
-    return keep;
+    return read_results(c, queries, rc);
 }
 
 /* Runs sql (one or more statements, no parameters) and drops the result. */

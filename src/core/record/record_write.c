@@ -155,6 +155,27 @@ static enum rc passes_rule(struct store_conn *db, const struct core_write_job *j
     return RC_OK;
 }
 
+/* INSERT INTO c [AS "r"] (every field) VALUES (?1, ...): field i binds
+ * i + 1 (core_record_bind_values); "r" is the name rules give the row. */
+static void add_insert(struct store_sql *q, const struct core_collection *c, bool is_aliased)
+{
+    store_sql_add(q, "INSERT INTO ");
+    store_sql_ident(q, str_from_cstr(c->name));
+    store_sql_add(q, is_aliased ? " AS \"r\" (" : " (");
+    for (size_t i = 0; i < c->field_count; i++) {
+        if (i)
+            store_sql_add(q, ", ");
+        store_sql_ident(q, str_from_cstr(c->fields[i].name));
+    }
+    store_sql_add(q, ") VALUES (");
+    for (size_t i = 0; i < c->field_count; i++) {
+        if (i)
+            store_sql_add(q, ", ");
+        store_sql_param(q);
+    }
+    store_sql_add(q, ")");
+}
+
 static enum rc write_row(struct store_conn *db, const struct core_write_job *job, json_t *values,
                          bool is_insert, struct core_problem *p)
 {
@@ -165,21 +186,7 @@ static enum rc write_row(struct store_conn *db, const struct core_write_job *job
     store_sql_begin(&q, &sql);
     unsigned p_id = 0;
     if (is_insert) {
-        store_sql_add(&q, "INSERT INTO ");
-        store_sql_ident(&q, str_from_cstr(c->name));
-        store_sql_add(&q, " (");
-        for (size_t i = 0; i < c->field_count; i++) {
-            if (i)
-                store_sql_add(&q, ", ");
-            store_sql_ident(&q, str_from_cstr(c->fields[i].name));
-        }
-        store_sql_add(&q, ") VALUES (");
-        for (size_t i = 0; i < c->field_count; i++) {
-            if (i)
-                store_sql_add(&q, ", ");
-            store_sql_param(&q); /* field i binds i + 1 (core_record_bind_values) */
-        }
-        store_sql_add(&q, ")");
+        add_insert(&q, c, false);
     } else {
         store_sql_add(&q, "UPDATE ");
         store_sql_ident(&q, str_from_cstr(c->name));
@@ -236,21 +243,8 @@ static enum rc create_in_one(struct store_conn *db, const struct core_write_job 
     buf_init(&sql, 1 << 20);
     struct store_sql q;
     store_sql_begin(&q, &sql);
-    store_sql_add(&q, "INSERT INTO ");
-    store_sql_ident(&q, str_from_cstr(c->name));
-    store_sql_add(&q, " AS \"r\" ("); /* the rule's name for the row */
-    for (size_t i = 0; i < c->field_count; i++) {
-        if (i)
-            store_sql_add(&q, ", ");
-        store_sql_ident(&q, str_from_cstr(c->fields[i].name));
-    }
-    store_sql_add(&q, ") VALUES (");
-    for (size_t i = 0; i < c->field_count; i++) {
-        if (i)
-            store_sql_add(&q, ", ");
-        store_sql_param(&q); /* field i binds i + 1 (core_record_bind_values) */
-    }
-    store_sql_add(&q, ") ON CONFLICT DO NOTHING RETURNING ");
+    add_insert(&q, c, true);
+    store_sql_add(&q, " ON CONFLICT DO NOTHING RETURNING ");
     if (job->has_rule_at_insert) {
         store_sql_add(&q, "CASE WHEN (");
         store_sql_addn(&q, job->rule_at_insert.sql);
