@@ -365,8 +365,8 @@ static enum rc judge_reads(void *conn, store_may_read_fn *may_read, void *ctx,
         return rc == RC_INVALID ? RC_INTERNAL : rc;
     }
     for (int i = 0; i < PQntuples(r) && !info->fault; i++) {
-        int kind = atoi(PQgetvalue(r, i, 0));
-        bool is_here = atoi(PQgetvalue(r, i, 1)) != 0;
+        long kind = strtol(PQgetvalue(r, i, 0), NULL, 10);
+        bool is_here = strtol(PQgetvalue(r, i, 1), NULL, 10) != 0;
         const char *schema = PQgetvalue(r, i, 2), *name = PQgetvalue(r, i, 3);
         const char *col = PQgetvalue(r, i, 4);
         char what[256];
