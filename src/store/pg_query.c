@@ -35,11 +35,12 @@
  *        are refused (a view may hold them, a read must not take them);
  *      - the functions it calls: every ":funcid", ":opfuncid", ":aggfnoid",
  *        ":winfnoid" (and hash/negator functions) in the tree, the function
- *        behind every ":opno", and pg_depend's function rows (any function
- *        not built in). Allowed are only built-in functions (pg_catalog)
- *        that are immutable or stable, executable by everyone (no ACL: the
- *        server's own admin functions, pg_read_file, lo_import,
- *        pg_ls_dir..., have one), and not on a short deny list of stable
+ *        behind every ":opno", and pg_depend's function and operator rows
+ *        (any function or operator not built in). Allowed are only
+ *        built-in functions (pg_catalog) that are immutable or stable,
+ *        executable by everyone (no ACL: the server's own admin functions,
+ *        pg_read_file, lo_import, pg_ls_dir..., have one), and not on a
+ *        short deny list of stable
  *        functions that read what a view must not show: settings
  *        (current_setting), statistics (pg_stat_*: other sessions' queries)
  *        and SQL given as text (table_to_xml and friends). Volatile ones are
@@ -99,7 +100,9 @@ static const char reads_sql[] =
     "  ' :(funcid|opfuncid|aggfnoid|winfnoid|hashfuncid|negfuncid) ([0-9]+)', 'g') m"
     " UNION SELECT o.oprcode::oid FROM tree, regexp_matches(tree.t, ' :opno ([0-9]+)', 'g') m"
     "  JOIN pg_operator o ON o.oid = m[1]::oid"
-    " UNION SELECT refobjid FROM deps WHERE refclassid = 'pg_proc'::regclass),"
+    " UNION SELECT refobjid FROM deps WHERE refclassid = 'pg_proc'::regclass"
+    " UNION SELECT o.oprcode::oid FROM deps JOIN pg_operator o ON o.oid = deps.refobjid"
+    "  WHERE deps.refclassid = 'pg_operator'::regclass),"
     " rels AS ("
     " SELECT m[1]::oid AS r FROM tree, regexp_matches(tree.t, ' :relid ([0-9]+)', 'g') m"
     " UNION SELECT refobjid FROM deps WHERE refclassid = 'pg_class'::regclass),"
