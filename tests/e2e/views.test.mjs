@@ -9,7 +9,8 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { EventSource } from 'eventsource';
-import { startServer, ENGINE } from './lib/server.mjs';
+import { spawnSync } from 'node:child_process';
+import { startServer, ENGINE, dbUrl } from './lib/server.mjs';
 import {
     client, superuserClient, expectError, assertFieldCode, assertNoLeaks, makeUser, rawFetch, SLOW,
 } from './lib/util.mjs';
@@ -256,7 +257,12 @@ describe('view collections', () => {
         assert.match(await msg('PRAGMA table_info(posts)'), PG ? /syntax error/ : /found PRAGMA/);
         if (PG) {
             for (const [re, q] of PG_MSGS) assert.match(await msg(q), re, q);
-            // the refusals left no view behind, the writer's transaction goes on
+            // the refusals left no view behind (temporary or not), the writer's transaction goes on
+            const views = spawnSync('psql', ['-qAtX', dbUrl(srv.dir), '-c',
+                'SELECT string_agg(viewname, \',\' ORDER BY viewname) FROM pg_views WHERE schemaname NOT IN (\'pg_catalog\', \'information_schema\')'],
+            { encoding: 'utf8' });
+            assert.equal(views.status, 0, views.stderr);
+            assert.equal(views.stdout.trim(), 'post_stats');
             const p = await alice.pb.collection('posts').create({ title: 'after', owner: alice.record.id });
             await su.collection('posts').delete(p.id);
         }
