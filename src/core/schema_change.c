@@ -256,7 +256,7 @@ static void pending_cleanup(struct pending_views *pv)
 }
 
 /* Drops the views of cur's view collections (but skip_id's) that read
- * table, and adds them to pv. */
+ * table, and adds them to pv; a view read by another view goes after it. */
 static enum rc drop_readers(struct store_conn *db, const struct core_schema *cur, const char *table,
                             const char *skip_id, struct pending_views *pv)
 {
@@ -267,12 +267,18 @@ static enum rc drop_readers(struct store_conn *db, const struct core_schema *cur
             continue;
         bool reads = false;
         enum rc rc = core_view_reads(db, x, table, &reads);
-        if (!rc && reads)
+        if (rc)
+            return rc;
+        if (!reads)
+            continue;
+        /* The views reading x go first: PostgreSQL refuses to drop a view
+         * another view reads (SQLite's views are only text). */
+        pending_add(pv, x->id);
+        rc = drop_readers(db, cur, x->name, skip_id, pv);
+        if (!rc)
             rc = core_view_drop(db, x->name);
         if (rc)
             return rc;
-        if (reads)
-            pending_add(pv, x->id);
     }
     return RC_OK;
 }

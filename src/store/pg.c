@@ -39,6 +39,7 @@
 #include "base/chrono.h"
 #include "base/log.h"
 #include "store/engine.h"
+#include "store/pg_int.h"
 
 /* Type OIDs (server/catalog/pg_type_d.h, stable across versions). */
 enum {
@@ -1179,6 +1180,22 @@ static void p_set_budget(void *conn, struct budget *b)
     ((struct pconn *)conn)->budget = b; /* bounds each wait (wait_io) */
 }
 
+/* pg_int.h: the session and its round trips, for pg_query.c. */
+PGconn *store_pg_session(void *conn)
+{
+    return ((struct pconn *)conn)->pg;
+}
+
+PGresult *store_pg_reply(void *conn, int sent, enum rc *rc)
+{
+    return reply(conn, sent, rc);
+}
+
+enum rc store_pg_fail_rc(void *conn, const PGresult *r, const char *what)
+{
+    return fail_rc(conn, r, what);
+}
+
 const struct store_engine store_pg_engine = {
     .name = "postgresql",
     .dialect = STORE_DIALECT_POSTGRES,
@@ -1211,4 +1228,6 @@ const struct store_engine store_pg_engine = {
     .in_transaction = p_in_transaction,
     .set_budget = p_set_budget,
     .set_io_wait = p_set_io_wait,
+    .query_check = store_pg_query_check,
+    .view_create = store_pg_view_create,
 };

@@ -1,7 +1,6 @@
 """Scenarios: health, routing, and the collections management API (§5.6,
 Appendix B)."""
 
-from tarmac import ENGINE
 from apilib import (says_where, ANY, MSG_401, MSG_403_SUPER, MSG_404, MSG_400,
                     MSG_COLL_CREATE_FAIL, MSG_COLL_UPDATE_FAIL, MSG_IMPORT_FAIL,
                     MSG_FORM_INVALID, USERS_ID, SUPERUSERS_ID, DATE_RE,
@@ -530,20 +529,7 @@ def _view_lists(ctx, r):
              for x in r.json["items"]), short(r.json))
 
 
-VIEWS_PG = [
-    # The engine's own compiler judges a view's query; PostgreSQL's check is
-    # not written yet, so the collection is refused, saying so.
-    S("view collection: refused on PostgreSQL, saying so", "POST", "/api/collections",
-      auth="su", body=VIEW_SETUP, status=400,
-      check=lambda c, r: (codes(MSG_COLL_CREATE_FAIL,
-                                {"viewQuery": "validation_invalid_view_query"})(c, r),
-                          want("postgresql" in r.json["data"]["viewQuery"]["message"],
-                               short(r.json)))),
-    S("view collection: nothing was created (PostgreSQL)", "GET",
-      "/api/collections/posts_view/records", status=404),
-]
-
-VIEWS = VIEWS_PG if ENGINE == "postgresql" else [
+VIEWS = [
     S("view collection: superuser creates it, fields from the query", "POST", "/api/collections",
       auth="su", body=VIEW_SETUP, check=_view_created),
     S("view collection: its records list", "GET", "/api/collections/posts_view/records",

@@ -27,7 +27,6 @@ import json
 import re
 import time
 
-from tarmac import ENGINE
 from apilib import (Fail, SetupError, want, short, jwt_payload, get_path, USERS_ID,
                     universal_checks)
 from sc_files import multipart, MP, PNG, TEXT, png_size
@@ -307,12 +306,8 @@ def c_indexes(ctx):
 
 def c_view_query(ctx):
     """A view's records are its query's rows, its fields its query's columns;
-    a query that is not one read-only SELECT is refused at viewQuery. On
-    PostgreSQL (no check of a view's query yet) every view is refused there."""
-    if ENGINE == "postgresql":
-        refused(ctx, {"type": "view", "viewQuery": "SELECT id FROM users"}, "viewQuery",
-                code="validation_invalid_view_query")
-        return
+    a query that is not one read-only SELECT is refused at viewQuery (each
+    engine's own compiler judges it)."""
     src = coll(ctx, {"listRule": "", "createRule": "", "fields": [{"name": "v", "type": "text"}]},
                "vsrc")
     rec(ctx, src, {"v": "one"})
@@ -1232,8 +1227,7 @@ def every_pb_option_has_a_verdict(ctx):
 
 def every_exported_option_is_walked(ctx):
     extra = []
-    types = ("base", "auth") if ENGINE == "postgresql" else ("base", "auth", "view")
-    for ctype in types:
+    for ctype in ("base", "auth", "view"):
         c = coll(ctx, {"type": ctype, "viewQuery": "SELECT id FROM users"} if ctype == "view"
                  else {"type": ctype}, "exp")
         known = set(PB_COLLECTION_OPTIONS[ctype])

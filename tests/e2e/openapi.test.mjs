@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import SwaggerParser from '@apidevtools/swagger-parser';
 import Ajv2020 from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
-import { startServer, ENGINE } from './lib/server.mjs';
+import { startServer } from './lib/server.mjs';
 import { client, superuserClient, makeUser, rawFetch } from './lib/util.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -36,10 +36,6 @@ const EVERY_TYPE = [
     { name: 'where', type: 'geoPoint' },
     { name: 'note', type: 'text', hidden: true },
 ];
-
-// View collections are SQLite only for now (issue #10: PostgreSQL refuses
-// them): there the fixture has no view and its checks are left out.
-const VIEWS = ENGINE !== 'postgresql';
 
 async function doc(url, token) {
     const r = await rawFetch(`${url}/api/docs/openapi.json`, token ? { headers: { Authorization: token } } : {});
@@ -78,7 +74,7 @@ describe('OpenAPI document', () => {
         await su.collections.create({
             name: 'members', type: 'auth', listRule: 'id = @request.auth.id', fields: [{ name: 'nick', type: 'text' }],
         });
-        if (VIEWS) await su.collections.create({
+        await su.collections.create({
             name: 'every_stats', type: 'view', listRule: '', viewRule: '',
             viewQuery: "SELECT id, title, count, tags, meta, owner, title || '!' AS shout, count(id) AS n FROM every_type GROUP BY id",
         });
@@ -96,7 +92,7 @@ describe('OpenAPI document', () => {
         await SwaggerParser.validate(structuredClone(d));
     });
 
-    test('every collection has its schemas and paths; the rules are described', async (t) => {
+    test('every collection has its schemas and paths; the rules are described', async () => {
         const d = await doc(srv.url, su.authStore.token);
         for (const name of ['EveryTypeRecord', 'EveryTypeCreate', 'EveryTypeUpdate', 'MembersRecord', 'LockedAwayRecord', 'UsersRecord']) {
             assert.ok(d.components.schemas[name], name);
@@ -127,19 +123,15 @@ describe('OpenAPI document', () => {
         assert.ok(d.paths['/api/docs'].get.responses['200'].content['text/html']);
         assert.deepEqual(d.paths['/api/docs/types'].get.parameters[0].schema.enum, ['ts', 'dart']);
         // A view collection is read-only: a record schema, its writes documented as refused.
-        if (VIEWS) {
-            assert.ok(d.components.schemas.EveryStatsRecord.properties.n);
-            assert.equal(d.components.schemas.EveryStatsCreate, undefined);
-            assert.equal(d.components.schemas.EveryStatsUpdate, undefined);
-            const viewPost = d.paths['/api/collections/every_stats/records'].post;
-            assert.match(viewPost.summary, /read-only/);
-            assert.equal(viewPost.requestBody, undefined);
-            assert.deepEqual(Object.keys(viewPost.responses).sort(), ['400', '404']);
-            assert.match(d.paths['/api/collections/every_stats/records/{id}'].delete.summary, /read-only/);
-            assert.ok(d.paths['/api/collections/every_stats/records/{id}'].get.responses['200']);
-        } else {
-            t.diagnostic('no view collection on PostgreSQL (issue #10): its checks are left out');
-        }
+        assert.ok(d.components.schemas.EveryStatsRecord.properties.n);
+        assert.equal(d.components.schemas.EveryStatsCreate, undefined);
+        assert.equal(d.components.schemas.EveryStatsUpdate, undefined);
+        const viewPost = d.paths['/api/collections/every_stats/records'].post;
+        assert.match(viewPost.summary, /read-only/);
+        assert.equal(viewPost.requestBody, undefined);
+        assert.deepEqual(Object.keys(viewPost.responses).sort(), ['400', '404']);
+        assert.match(d.paths['/api/collections/every_stats/records/{id}'].delete.summary, /read-only/);
+        assert.ok(d.paths['/api/collections/every_stats/records/{id}'].get.responses['200']);
         const ids = Object.values(d.paths).flatMap((item) => Object.values(item).map((o) => o.operationId)).filter(Boolean);
         assert.equal(new Set(ids).size, ids.length, 'operationIds are unique');
     });
@@ -173,11 +165,9 @@ describe('OpenAPI document', () => {
         for (const r of [created, empty, ...(await guest.collection('every_type').getFullList())]) {
             assert.ok(check(r), `${JSON.stringify(r)}: ${ajv.errorsText(check.errors)}`);
         }
-        if (VIEWS) {
-            const checkView = ajv.compile(d.components.schemas.EveryStatsRecord);
-            for (const r of await guest.collection('every_stats').getFullList()) {
-                assert.ok(checkView(r), `${JSON.stringify(r)}: ${ajv.errorsText(checkView.errors)}`);
-            }
+        const checkView = ajv.compile(d.components.schemas.EveryStatsRecord);
+        for (const r of await guest.collection('every_stats').getFullList()) {
+            assert.ok(checkView(r), `${JSON.stringify(r)}: ${ajv.errorsText(checkView.errors)}`);
         }
         const listSchema = d.paths['/api/collections/every_type/records'].get.responses['200'].content['application/json'].schema;
         const list = await rawFetch(`${srv.url}/api/collections/every_type/records?perPage=5`);

@@ -12,7 +12,7 @@ import { mkdtempSync, writeFileSync, readFileSync, rmSync, existsSync } from 'no
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
-import { startServer, BIN, dbFlags, ENGINE } from './lib/server.mjs';
+import { startServer, BIN, dbFlags } from './lib/server.mjs';
 import { superuserClient, rawFetch } from './lib/util.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -44,39 +44,12 @@ function gen(dir, lang) {
     return execFileSync(BIN, ['gen', 'types', `--lang=${lang}`, `--dir=${dir}`, ...dbFlags(dir)], { encoding: 'utf8' });
 }
 
-// View collections are SQLite only for now (issue #10: PostgreSQL refuses
-// them): there the fixture has no view, and the golden files are compared
-// without the view's declarations (withoutView).
-const VIEWS = ENGINE !== 'postgresql';
-const VIEW_NAME = /TypeStats|type_stats/;
-
-/**
- * text without the declarations of the view collection type_stats: a
- * top-level block (up to a closing brace in column 0) whose first line of
- * code names it goes; in the other blocks, the lines that name it.
- */
-function withoutView(text) {
-    const out = [];
-    let block = [];
-    const flush = () => {
-        const head = block.find((l) => l.trim() && !/^\s*(\/\/|\/\*|\*)/.test(l)) || '';
-        if (!VIEW_NAME.test(head)) out.push(...block.filter((l) => !VIEW_NAME.test(l)));
-        block = [];
-    };
-    for (const line of text.split('\n')) {
-        block.push(line);
-        if (/^\}/.test(line)) flush();
-    }
-    flush();
-    return out.join('\n');
-}
-
 function golden(name, text) {
     const file = join(GOLDEN, name);
-    if (process.env.TARMAC_UPDATE_GOLDEN === '1' && VIEWS) writeFileSync(file, text);
+    if (process.env.TARMAC_UPDATE_GOLDEN === '1') writeFileSync(file, text);
     assert.ok(existsSync(file), `missing golden file ${file} (TARMAC_UPDATE_GOLDEN=1 writes it)`);
     const want = readFileSync(file, 'utf8');
-    assert.equal(text, VIEWS ? want : withoutView(want), `${name} differs from the reviewed golden file`);
+    assert.equal(text, want, `${name} differs from the reviewed golden file`);
 }
 
 describe('typed models', () => {
@@ -91,7 +64,7 @@ describe('typed models', () => {
             name: 'members', type: 'auth', fields: [{ name: 'nick', type: 'text' }],
         });
         // A view: read-only models (no Create type, no toJson).
-        if (VIEWS) await su.collections.create({
+        await su.collections.create({
             name: 'type_stats', type: 'view', listRule: '', viewRule: '',
             viewQuery: 'SELECT id, title, count AS n, tags, owner, count(readers) AS c FROM every_type GROUP BY id',
         });
@@ -100,15 +73,14 @@ describe('typed models', () => {
         if (srv && !srv.exited) await srv.kill9();
     });
 
-    test('TypeScript compiles with tsc --strict against the SDK, and refuses what the schema forbids', (t) => {
-        if (!VIEWS) t.diagnostic('no view collection on PostgreSQL (issue #10): its part is left out');
+    test('TypeScript compiles with tsc --strict against the SDK, and refuses what the schema forbids', () => {
         const ts = gen(srv.dir, 'ts');
         golden('types.ts', ts);
         const dir = mkdtempSync(join(here, '.typegen-'));
         try {
             writeFileSync(join(dir, 'types.ts'), ts);
-            // The view's part (SQLite only, see VIEWS).
-            const viewUse = VIEWS ? `
+            // The view's part.
+            const viewUse = `
     const v: TypeStatsRecord = await pb.collection('type_stats').getOne('abc');
     const vn: number = v.n;
     const vc: number = v.c;
@@ -116,11 +88,11 @@ describe('typed models', () => {
     const vowner: string = v.owner;
     // @ts-expect-error: a view collection takes no input
     type NoInput = import('./types').TypeStatsCreate;
-    void [vn, vc, vtags, vowner];` : '';
+    void [vn, vc, vtags, vowner];`;
             writeFileSync(join(dir, 'use.ts'), `
 import PocketBase from 'pocketbase';
-import { Collections, EveryTypeKindOptions, EveryTypeTagsOptions${VIEWS ? ', TypeStatsTagsOptions' : ''} } from './types';
-import type { TypedPocketBase, EveryTypeCreate, EveryTypeRecord, MembersRecord${VIEWS ? ', TypeStatsRecord' : ''} } from './types';
+import { Collections, EveryTypeKindOptions, EveryTypeTagsOptions, TypeStatsTagsOptions } from './types';
+import type { TypedPocketBase, EveryTypeCreate, EveryTypeRecord, MembersRecord, TypeStatsRecord } from './types';
 
 export async function use(): Promise<void> {
     const pb = new PocketBase('http://127.0.0.1:8090') as TypedPocketBase;
@@ -176,7 +148,7 @@ export async function use(): Promise<void> {
         }
     });
 
-    test('Dart parses with tree-sitter-dart and matches the reviewed golden file', (t) => {
+    test('Dart parses with tree-sitter-dart and matches the reviewed golden file', () => {
         const dart = gen(srv.dir, 'dart');
         golden('types.dart', dart);
         const Parser = require('tree-sitter');
@@ -198,10 +170,6 @@ export async function use(): Promise<void> {
             assert.ok(dart.includes(want), want);
         }
         assert.ok(!/\bpin\b/.test(dart), 'a password is never in a model');
-        if (!VIEWS) {
-            t.diagnostic('no view collection on PostgreSQL (issue #10): its part is left out');
-            return;
-        }
         const view = dart.slice(dart.indexOf('class TypeStatsRecord'));
         assert.ok(view.includes('final num n;') && view.includes('final List<TypeStatsTags> tags;'), view.slice(0, 400));
         assert.ok(!view.slice(0, view.indexOf('\n}\n')).includes('toJson'), 'a view record is not sent');

@@ -126,6 +126,7 @@ static void pg_catalog(void **state)
     struct store_conn *db;
     assert_int_equal(store_open(url, STORE_OPEN_WRITE, &db), RC_OK);
     assert_int_equal(store_conn_dialect(db), STORE_DIALECT_POSTGRES);
+    assert_true(store_has_views(db));
     catalog(db);
     store_close(db);
     char why[512];
