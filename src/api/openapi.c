@@ -466,8 +466,8 @@ enum rc api_docs_openapi(struct http_req *req, void *ctx)
 {
     (void)ctx;
     struct api_call *c = api_call_new(req);
-    json_t *doc =
-        api_openapi_document(c->core.schema, c->aw->core.app->app_name, c->auth.is_superuser);
+    json_t *doc = api_openapi_document(c->core.schema, core_app_settings(c->aw->core.app)->app_name,
+                                       c->auth.is_superuser);
     char *text = json_dumps(doc, JSON_COMPACT);
     json_decref(doc);
     if (!text)
