@@ -26,14 +26,6 @@
 
 #define MAX_URL 2000
 
-static struct api_batch_config config = {
-    .is_enabled = true, .max_requests = 50, .timeout_ms = 3000};
-
-void api_batch_configure(const struct api_batch_config *c)
-{
-    config = *c;
-}
-
 struct batch_item {
     struct api_sub sub;
     struct api_call *call;
@@ -446,16 +438,17 @@ static void run_next(struct batch *b)
  * ------------------------------------------------------------------------- */
 
 /* Checks the request list (spec §9.1); field errors into c->problem. */
-static bool validate(struct api_call *c, json_t *requests)
+static bool validate(struct api_call *c, json_t *requests, uint64_t max_requests)
 {
     struct core_problem *p = &c->problem;
     if (!json_is_array(requests) || json_array_size(requests) == 0) {
         core_problem_field(p, "requests", "validation_required", "Cannot be blank.", NULL);
         return false;
     }
-    if (json_array_size(requests) > config.max_requests) {
+    if (json_array_size(requests) > max_requests) {
         char msg[96];
-        snprintf(msg, sizeof(msg), "The length must be no more than %zu.", config.max_requests);
+        snprintf(msg, sizeof(msg), "The length must be no more than %llu.",
+                 (unsigned long long)max_requests);
         core_problem_field(p, "requests", "validation_length_too_long", msg, NULL);
         return false;
     }
@@ -502,14 +495,20 @@ enum rc api_batch(struct http_req *req, void *ctx)
 {
     const struct api_limits *limits = ctx;
     struct api_call *c = api_call_new(req);
-    if (!config.is_enabled) {
+    /* The limits of now (the settings API changes them at run time). */
+    const struct core_settings *settings = core_app_settings(c->aw->core.app);
+    if (!settings->batch.is_enabled) {
         api_error_write(req, 403, "Batch requests are not allowed.");
+        return RC_OK;
+    }
+    if (settings->batch.max_body_size && req->body.len > settings->batch.max_body_size) {
+        api_error_write(req, 413, NULL);
         return RC_OK;
     }
     if (api_call_body_or_fail(c, "Failed to read the submitted batch data."))
         return RC_OK;
     json_t *requests = json_object_get(c->body, "requests");
-    if (!validate(c, requests)) {
+    if (!validate(c, requests, settings->batch.max_requests)) {
         core_problem_message(&c->problem, "Invalid batch request data.");
         return api_call_fail(c, RC_INVALID);
     }
@@ -526,8 +525,8 @@ enum rc api_batch(struct http_req *req, void *ctx)
     memset(b, 0, sizeof(*b));
     b->c = c;
     b->count = json_array_size(requests);
-    if (config.timeout_ms)
-        b->deadline_ns = chrono_mono_ns() + config.timeout_ms * 1000000u;
+    if (settings->batch.timeout_ms)
+        b->deadline_ns = chrono_mono_ns() + settings->batch.timeout_ms * 1000000u;
     b->items = xcalloc(b->count, sizeof(*b->items));
     b->known = json_object();
     for (size_t i = 0; i < b->count; i++) {

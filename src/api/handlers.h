@@ -9,10 +9,6 @@ struct http_req;
 
 /* GET /api/health */
 enum rc api_health(struct http_req *req, void *ctx);
-/* The trusted-proxy header health reports first when present (PocketBase's
- * possibleProxyHeader); the string must outlive the server. Call before the
- * workers start; NULL or "" for none. */
-void api_health_configure(const char *proxy_header);
 
 /* GET /api/docs/openapi.json, GET /api/docs/types?lang=ts|dart (openapi.c) */
 enum rc api_docs_openapi(struct http_req *req, void *ctx);
@@ -70,6 +66,11 @@ enum rc api_auth_with_password(struct http_req *req, void *ctx);
 enum rc api_auth_with_oauth2(struct http_req *req, void *ctx);
 enum rc api_auth_with_id_token(struct http_req *req, void *ctx);
 enum rc api_settings_apple_secret(struct http_req *req, void *ctx);
+/* GET, PATCH /api/settings; POST /api/settings/test/email, /test/s3 (settings.c) */
+enum rc api_settings_view(struct http_req *req, void *ctx);
+enum rc api_settings_update(struct http_req *req, void *ctx);
+enum rc api_settings_test_email(struct http_req *req, void *ctx);
+enum rc api_settings_test_s3(struct http_req *req, void *ctx);
 enum rc api_oauth2_redirect(struct http_req *req, void *ctx);
 enum rc api_oauth2_providers(struct http_req *req, void *ctx);
 enum rc api_auth_refresh(struct http_req *req, void *ctx);

@@ -8,13 +8,6 @@
 #include "base/jsonw.h"
 #include "http/req.h"
 
-static const char *configured_header;
-
-void api_health_configure(const char *proxy_header)
-{
-    configured_header = proxy_header;
-}
-
 /* The first of the configured header and the usual proxy headers the request
  * carries: a hint for an operator that the server sits behind a proxy it may
  * not trust yet (PocketBase's dashboard shows it). */
@@ -22,7 +15,9 @@ static const char *possible_proxy_header(const struct http_req *req)
 {
     static const char *const common[] = {"CF-Connecting-IP", "Fly-Client-IP", "X-Forwarded-For",
                                          "X-Real-IP", "Forwarded"};
-    if (configured_header && configured_header[0] && http_req_header(req, configured_header).ptr)
+    const char *configured_header =
+        core_app_settings(api_worker_of((struct http_req *)req)->core.app)->proxy.header;
+    if (configured_header[0] && http_req_header(req, configured_header).ptr)
         return configured_header;
     for (size_t i = 0; i < sizeof(common) / sizeof(common[0]); i++) {
         if (http_req_header(req, common[i]).ptr)

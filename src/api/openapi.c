@@ -446,6 +446,7 @@ json_t *api_openapi_document(const struct core_schema *schema, const char *app_n
     }
     api_openapi_add_any_collection(paths, schemas);
     api_openapi_add_jobs(paths, schemas, tags);
+    api_openapi_add_settings(paths, schemas, tags);
     add_script_routes(paths, tags);
     json_array_append_new(tags, json_pack("{s:s,s:s}", "name", API_OPENAPI_ANY_TAG, "description",
                                           "the record and auth routes of every collection, by "
@@ -466,8 +467,8 @@ enum rc api_docs_openapi(struct http_req *req, void *ctx)
 {
     (void)ctx;
     struct api_call *c = api_call_new(req);
-    json_t *doc =
-        api_openapi_document(c->core.schema, c->aw->core.app->app_name, c->auth.is_superuser);
+    json_t *doc = api_openapi_document(c->core.schema, core_app_settings(c->aw->core.app)->app_name,
+                                       c->auth.is_superuser);
     char *text = json_dumps(doc, JSON_COMPACT);
     json_decref(doc);
     if (!text)

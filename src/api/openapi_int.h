@@ -38,6 +38,9 @@ json_t *api_openapi_param(const char *name, const char *in, const char *descript
  * {name} in path. */
 void api_openapi_set_op(json_t *paths, const char *path, const char *method, json_t *operation);
 
+/* The /api/settings operations, the Settings schema and its tag (openapi_settings.c). */
+void api_openapi_add_settings(json_t *paths, json_t *schemas, json_t *tags);
+
 /* The /api/jobs operations, the Job schema and the jobs tag (openapi_jobs.c). */
 void api_openapi_add_jobs(json_t *paths, json_t *schemas, json_t *tags);
 

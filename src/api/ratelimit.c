@@ -98,8 +98,8 @@ static bool admit_one(struct api_limits *l, const struct core_ratelimit_rule *r,
     if (r->max == 0)
         return true;
     char key[256];
-    int n = snprintf(key, sizeof(key), "%s|%s|%s", scope, r->prefix,
-                     req->remote_addr ? req->remote_addr : "");
+    int n = snprintf(key, sizeof(key), "%s|%s%s%s|%s", scope, r->method, r->method[0] ? " " : "",
+                     r->prefix, req->remote_addr ? req->remote_addr : "");
     uint32_t retry = 0;
     if (l->store.hit(l->store.ctx, (struct str){key, (size_t)n}, r->max, r->window_s, now,
                      &retry) == RC_RATE_LIMITED) {
@@ -111,33 +111,39 @@ static bool admit_one(struct api_limits *l, const struct core_ratelimit_rule *r,
 
 /* The path rules (and the per-IP auth rule for a POST to an auth endpoint)
  * for one request of req's client: req's own, or a batch's sub-request. */
-static bool admit_path(struct api_limits *l, struct http_req *req, bool is_post,
+static bool admit_path(struct api_limits *l, struct http_req *req, struct str method,
                        struct str raw_path)
 {
     int64_t now = chrono_real_ms();
-    const struct core_schema *schema = core_app_schema(api_worker_of(req)->core.app);
+    struct core_app *app = api_worker_of(req)->core.app;
+    const struct core_schema *schema = core_app_schema(app);
+    /* The rules of now: the settings API replaces them at run time. */
+    const struct core_ratelimit_config *cfg = &core_app_settings(app)->ratelimit;
     char *buf = arena_alloc(req->arena, raw_path.len + NAME_ROOM + 1);
     long n = canonical_path(raw_path, schema, buf);
     if (n < 0)
         return true; /* the router answers 400 */
     struct str path = {buf, (size_t)n};
-    for (size_t i = 0; i < l->cfg.rule_count; i++) {
-        const struct core_ratelimit_rule *r = &l->cfg.rules[i];
+    for (size_t i = 0; i < cfg->rule_count; i++) {
+        const struct core_ratelimit_rule *r = &cfg->rules[i];
+        if (r->method[0] && !str_eq(method, str_from_cstr(r->method)))
+            continue;
         /* The rule's own path read the same way: it may name a collection by id. */
         char prefix[sizeof(r->prefix) + NAME_ROOM];
         long pn = canonical_path(str_from_cstr(r->prefix), schema, prefix);
         struct str want = pn < 0 ? str_from_cstr(r->prefix) : (struct str){prefix, (size_t)pn};
-        if (str_has_prefix(path, want) && !admit_one(l, r, "ip", req, now))
+        bool is_match = r->is_exact ? str_eq(path, want) : str_has_prefix(path, want);
+        if (is_match && !admit_one(l, r, "ip", req, now))
             return false;
     }
-    if (is_post && is_auth_endpoint(path))
-        return admit_one(l, &l->cfg.auth_ip, "ip", req, now);
+    if (str_eq(method, STR_LIT("POST")) && is_auth_endpoint(path))
+        return admit_one(l, &cfg->auth_ip, "ip", req, now);
     return true;
 }
 
 bool api_ratelimit_admit(struct http_req *req, void *ctx)
 {
-    return admit_path(ctx, req, req->method == HTTP_METHOD_POST, req->path);
+    return admit_path(ctx, req, str_from_cstr(http_method_name(req->method)), req->path);
 }
 
 bool api_ratelimit_admit_sub(struct http_req *req, const struct api_limits *limits,
@@ -145,7 +151,7 @@ bool api_ratelimit_admit_sub(struct http_req *req, const struct api_limits *limi
 {
     if (!limits)
         return true;
-    return admit_path((struct api_limits *)limits, req, strcmp(method, "POST") == 0, path);
+    return admit_path((struct api_limits *)limits, req, str_from_cstr(method), path);
 }
 
 enum rc api_ratelimit_identity(struct api_call *c, const struct api_limits *limits,

@@ -14,12 +14,4 @@
 enum rc api_records_write(struct api_call *c, const struct core_collection *col,
                           enum core_write_kind kind, struct str id);
 
-/* POST /api/batch limits (spec §9.1), set before workers start. */
-struct api_batch_config {
-    bool is_enabled;
-    size_t max_requests;
-    uint64_t timeout_ms; /* a batch not done by then fails; 0 = no limit */
-};
-void api_batch_configure(const struct api_batch_config *c);
-
 #endif

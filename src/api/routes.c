@@ -70,6 +70,10 @@ void api_routes_register(struct http_router *r, struct api_limits *limits)
                     api_auth_with_oauth2, NULL);
     http_router_add(r, HTTP_METHOD_POST, "/api/collections/{collection}/auth-with-id-token",
                     api_auth_with_id_token, NULL);
+    http_router_add(r, HTTP_METHOD_GET, "/api/settings", api_settings_view, NULL);
+    http_router_add(r, HTTP_METHOD_PATCH, "/api/settings", api_settings_update, NULL);
+    http_router_add(r, HTTP_METHOD_POST, "/api/settings/test/email", api_settings_test_email, NULL);
+    http_router_add(r, HTTP_METHOD_POST, "/api/settings/test/s3", api_settings_test_s3, NULL);
     http_router_add(r, HTTP_METHOD_POST, "/api/settings/apple/generate-client-secret",
                     api_settings_apple_secret, NULL);
     http_router_add(r, HTTP_METHOD_POST, "/api/collections/{collection}/auth-refresh",

@@ -1,5 +1,8 @@
-/* settings.c -- the settings endpoints tarmac has (spec §9.3): POST
- * /api/settings/apple/generate-client-secret, for superusers.
+/* settings.c -- the settings endpoints (spec §9.3), for superusers: GET and
+ * PATCH /api/settings (core/settings/settings.h: the model, its checks and
+ * the locked values; core/settings_change.h: the change as a writer job,
+ * applied live), POST /api/settings/test/email and /test/s3, and POST
+ * /api/settings/apple/generate-client-secret.
  *
  * Sign in with Apple wants its client secret as an ES256 JWT signed with the
  * developer's .p8 key (core_oauth2_apple_secret); as in PocketBase, the
@@ -14,11 +17,14 @@
 
 #include "api/call.h"
 #include "api/handlers.h"
+#include "base/alloc.h"
 #include "base/buf.h"
 #include "base/chrono.h"
 #include "base/jsonw.h"
 #include "base/secure.h"
+#include "base/email.h"
 #include "core/auth/oauth2.h"
+#include "core/settings_change.h"
 
 #define APPLE_MAX_DURATION_S 15777000 /* Apple refuses secrets valid longer (~6 months) */
 
@@ -122,4 +128,139 @@ enum rc api_settings_apple_secret(struct http_req *req, void *ctx)
     secure_zero(secret.data, secret.len);
     buf_cleanup(&secret);
     return rc;
+}
+
+/* -------------------------------------------------------------------------
+ * GET and PATCH /api/settings
+ * ------------------------------------------------------------------------- */
+
+static enum rc write_settings(struct api_call *c)
+{
+    json_t *o = core_settings_public(core_app_settings(c->aw->core.app));
+    char *text = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    if (!text)
+        return RC_INTERNAL;
+    struct buf *out = api_call_start(c, 200, "application/json");
+    enum rc rc = buf_append(out, text, strlen(text));
+    xfree(text);
+    return rc;
+}
+
+enum rc api_settings_view(struct http_req *req, void *ctx)
+{
+    (void)ctx;
+    struct api_call *c = api_call_new(req);
+    if (api_call_require_auth_or_fail(c, true))
+        return RC_OK;
+    return write_settings(c);
+}
+
+static void change_done(struct core_settings_change *ch, enum rc rc)
+{
+    struct api_call *c = ch->ctx;
+    if (api_call_reenter(c)) {
+        if (rc) {
+            api_call_take_problem(c, &ch->problem);
+            api_call_fail(c, rc);
+        } else if (write_settings(c) != RC_OK) {
+            api_call_fail(c, RC_INTERNAL);
+        }
+        api_call_resume(c);
+    }
+    core_settings_change_free(ch);
+}
+
+enum rc api_settings_update(struct http_req *req, void *ctx)
+{
+    (void)ctx;
+    struct api_call *c = api_call_new(req);
+    if (api_call_require_auth_or_fail(c, true))
+        return RC_OK;
+    if (api_call_body_or_fail(c, "An error occurred while loading the submitted data."))
+        return RC_OK;
+    api_call_defer(c);
+    (void)core_settings_change_submit(&c->aw->core, c->body, change_done, c);
+    return RC_OK;
+}
+
+/* -------------------------------------------------------------------------
+ * POST /api/settings/test/email and /test/s3
+ * ------------------------------------------------------------------------- */
+
+enum rc api_settings_test_email(struct http_req *req, void *ctx)
+{
+    (void)ctx;
+    struct api_call *c = api_call_new(req);
+    if (api_call_require_auth_or_fail(c, true))
+        return RC_OK;
+    if (api_call_body_or_fail(c, "An error occurred while loading the submitted data."))
+        return RC_OK;
+    const char *email = body_string(c, "email");
+    const char *tmpl = body_string(c, "template");
+    const char *collection = body_string(c, "collection");
+    /* PocketBase's TestEmailSend form (forms/test_email_send.go). */
+    const struct core_collection *col =
+        core_schema_find(c->core.schema, str_from_cstr(collection[0] ? collection : "_superusers"));
+    if (strlen(collection) > 255 || !col || col->type != CORE_COLLECTION_AUTH)
+        core_problem_field(&c->problem, "collection", "validation_invalid_auth_collection",
+                           "Must be a valid auth collection id or name.", NULL);
+    if (!email[0])
+        core_problem_field(&c->problem, "email", "validation_required", "Cannot be blank.", NULL);
+    else if (strlen(email) > 255)
+        core_problem_field(&c->problem, "email", "validation_length_out_of_range",
+                           "The length must be between 1 and 255.", NULL);
+    else if (!email_is_valid(str_from_cstr(email)))
+        core_problem_field(&c->problem, "email", "validation_is_email",
+                           "must be a valid email address", NULL);
+    static const char *const names[] = {"verification", "password-reset", "email-change", "otp",
+                                        "login-alert"};
+    bool is_known = false;
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        is_known = is_known || strcmp(tmpl, names[i]) == 0;
+    if (!tmpl[0])
+        core_problem_field(&c->problem, "template", "validation_required", "Cannot be blank.",
+                           NULL);
+    else if (!is_known)
+        core_problem_field(&c->problem, "template", "validation_in_invalid",
+                           "Must be a valid value.", NULL);
+    if (core_problem_has_fields(&c->problem)) {
+        core_problem_message(&c->problem, "Failed to send the test email.");
+        return api_call_fail(c, RC_INVALID);
+    }
+    /* Queued as an `email` job, as every mail of the app: the SMTP outcome
+     * is in the job's record (GET /api/jobs), not in this answer. */
+    enum rc rc = core_settings_test_mail(&c->aw->core, col, tmpl, email);
+    if (rc) {
+        core_problem_message(&c->problem, "Failed to send the test email.");
+        return api_call_fail(c, rc == RC_BUSY ? RC_BUSY : RC_INVALID);
+    }
+    api_call_start(c, 204, NULL);
+    return RC_OK;
+}
+
+enum rc api_settings_test_s3(struct http_req *req, void *ctx)
+{
+    (void)ctx;
+    struct api_call *c = api_call_new(req);
+    if (api_call_require_auth_or_fail(c, true))
+        return RC_OK;
+    if (api_call_body_or_fail(c, "An error occurred while loading the submitted data."))
+        return RC_OK;
+    const char *fs = body_string(c, "filesystem");
+    if (!fs[0])
+        core_problem_field(&c->problem, "filesystem", "validation_required", "Cannot be blank.",
+                           NULL);
+    else if (strcmp(fs, "storage") != 0 && strcmp(fs, "backups") != 0)
+        core_problem_field(&c->problem, "filesystem", "validation_in_invalid",
+                           "Must be a valid value.", NULL);
+    if (core_problem_has_fields(&c->problem)) {
+        core_problem_message(&c->problem, "Failed to test the S3 filesystem.");
+        return api_call_fail(c, RC_INVALID);
+    }
+    /* PocketBase's answer when the filesystem's S3 is off, which it always
+     * is here: tarmac has no S3 storage yet (settings s3.* are refused). */
+    core_problem_message(&c->problem, "Failed to test the S3 filesystem. Raw error: \nS3 storage "
+                                      "filesystem is not enabled");
+    return api_call_fail(c, RC_INVALID);
 }

@@ -174,6 +174,8 @@ int cli_parse_flags(const char *command, const struct cli_flag *flags, int count
             fprintf(stderr, "tarmac %s: invalid value \"%s\" in %s\n", command, v, env);
             return CLI_EXIT_USAGE;
         }
+        if (v && *v && flags[i].given)
+            *flags[i].given = true;
     }
     for (int a = 0; a < argc; a++) {
         const char *arg = argv[a];
@@ -213,6 +215,8 @@ int cli_parse_flags(const char *command, const struct cli_flag *flags, int count
             fprintf(stderr, "tarmac %s: invalid value \"%s\" for --%s\n", command, value, f->name);
             return CLI_EXIT_USAGE;
         }
+        if (f->given)
+            *f->given = true;
     }
     return CLI_EXIT_OK;
 }

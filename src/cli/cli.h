@@ -31,6 +31,7 @@ struct cli_flag {
     void *target;
     const char *value_name; /* for help: "ADDR", "DIR", "N" */
     const char *help;
+    bool *given; /* NULL, or set when the command line or environment gave the flag */
 };
 
 /* Entry point: runs the command in argv and returns the process exit code. */

@@ -2,6 +2,7 @@
  * workers, wait for SIGTERM/SIGINT, drain, exit 0. */
 #include "cli/cli.h"
 #include "cli/metrics_listen.h"
+#include "cli/settings.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -24,6 +25,7 @@
 #include "core/task.h"
 #include "core/hooks/hooks.h"
 #include "core/migrate.h"
+#include "core/settings_change.h"
 #include "api/handlers.h"
 #include "base/alloc.h"
 #include "base/cidr.h"
@@ -221,6 +223,45 @@ static void hook_exit(struct net_worker *w, void *ctx)
     w->user = NULL;
 }
 
+/* The trusted proxies the workers read (http/proxy.h's slot), replaced whole
+ * when the settings change (on the writer thread, core_app_swap_settings);
+ * replaced configurations stay until the process ends, as a worker may
+ * still read one. */
+struct proxy_slots {
+    struct http_proxy_slot slot;
+    _Atomic(const struct cidr_list *) exempt; /* the per-IP connection cap's */
+    struct http_proxy_config **all;
+    size_t count;
+};
+
+static void apply_proxy_settings(const struct core_settings *s, void *ctx)
+{
+    struct proxy_slots *p = ctx;
+    struct http_proxy_config *c = xcalloc(1, sizeof(*c));
+    size_t n = s->proxy.proxies.count;
+    c->trusted.nets = xcalloc(n ? n : 1, sizeof(*c->trusted.nets));
+    if (n)
+        memcpy(c->trusted.nets, s->proxy.proxies.nets, n * sizeof(*c->trusted.nets));
+    c->trusted.count = n;
+    snprintf(c->header, sizeof(c->header), "%s", s->proxy.header);
+    c->is_leftmost = s->proxy.is_leftmost;
+    p->all = xrealloc(p->all, (p->count + 1) * sizeof(*p->all));
+    p->all[p->count++] = c;
+    atomic_store_explicit(&p->slot.current, c, memory_order_release);
+    atomic_store_explicit(&p->exempt, &c->trusted, memory_order_release);
+}
+
+static void proxy_slots_cleanup(struct proxy_slots *p)
+{
+    for (size_t i = 0; i < p->count; i++) {
+        cidr_list_cleanup(&p->all[i]->trusted);
+        xfree(p->all[i]);
+    }
+    xfree(p->all);
+    p->all = NULL;
+    p->count = 0;
+}
+
 struct signal_state {
     uv_signal_t term;
     uv_signal_t intr;
@@ -373,6 +414,8 @@ int cli_serve(int argc, char **argv)
         .proxy_ip = "rightmost",
         .metrics_addr = "",
     };
+    struct cli_settings_flags sf = {0};
+    struct proxy_slots proxies = {0};
     struct core_limits limits_default;
     core_limits_defaults(&limits_default);
     o.query_budget_ms = limits_default.budget_ns / 1000000;
@@ -411,17 +454,24 @@ int cli_serve(int argc, char **argv)
         {"cors", CLI_FLAG_STRING, &o.cors, "ORIGINS",
          "allowed origins, comma-separated, or * (default *)"},
         {"rate-limits", CLI_FLAG_STRING, &o.rate_limits, "RULES",
-         "e.g. auth-ip=1000/10s,auth-identity=20/60s,/api/=300/10s (0 turns one off)"},
-        {"app-name", CLI_FLAG_STRING, &o.app_name, "NAME", "in mail subjects (default tarmac)"},
+         "e.g. auth-ip=1000/10s,auth-identity=20/60s,/api/=300/10s (0 turns one off)",
+         &sf.given.rate_limits},
+        {"app-name", CLI_FLAG_STRING, &o.app_name, "NAME", "in mail subjects (default tarmac)",
+         &sf.given.app_name},
         {"app-url", CLI_FLAG_STRING, &o.app_url, "URL",
-         "base of the links in mails (default http://<--http>)"},
+         "base of the links in mails (default http://<--http>)", &sf.given.app_url},
         {"smtp-host", CLI_FLAG_STRING, &o.smtp_host, "HOST",
-         "SMTP server; without it mails are written to the log"},
-        {"smtp-port", CLI_FLAG_UINT, &o.smtp_port, "PORT", "SMTP port (default 587, 465 for TLS)"},
-        {"smtp-username", CLI_FLAG_STRING, &o.smtp_username, "USER", "SMTP AUTH user"},
-        {"smtp-password", CLI_FLAG_STRING, &o.smtp_password, "PASS", "SMTP AUTH password"},
-        {"smtp-sender", CLI_FLAG_STRING, &o.smtp_sender, "ADDR", "From address"},
-        {"smtp-sender-name", CLI_FLAG_STRING, &o.smtp_sender_name, "NAME", "From name"},
+         "SMTP server; without it mails are written to the log", &sf.given.smtp_host},
+        {"smtp-port", CLI_FLAG_UINT, &o.smtp_port, "PORT", "SMTP port (default 587, 465 for TLS)",
+         &sf.given.smtp_port},
+        {"smtp-username", CLI_FLAG_STRING, &o.smtp_username, "USER", "SMTP AUTH user",
+         &sf.given.smtp_username},
+        {"smtp-password", CLI_FLAG_STRING, &o.smtp_password, "PASS", "SMTP AUTH password",
+         &sf.given.smtp_password},
+        {"smtp-sender", CLI_FLAG_STRING, &o.smtp_sender, "ADDR", "From address",
+         &sf.given.smtp_sender},
+        {"smtp-sender-name", CLI_FLAG_STRING, &o.smtp_sender_name, "NAME", "From name",
+         &sf.given.smtp_sender_name},
         {"smtp-tls", CLI_FLAG_BOOL, &o.is_smtp_tls_required, "BOOL",
          "require STARTTLS (default: used when offered)"},
         {"argon2-memory", CLI_FLAG_SIZE, &o.argon2_memory, "SIZE",
@@ -457,9 +507,11 @@ int cli_serve(int argc, char **argv)
         {"realtime-ping", CLI_FLAG_DURATION, &o.realtime_ping_ms, "DUR",
          "keep-alive on a quiet realtime stream (default 25s)"},
         {"batch-max-requests", CLI_FLAG_UINT, &o.batch_max_requests, "N",
-         "most requests in one POST /api/batch; 0 turns batches off (default 50)"},
+         "most requests in one POST /api/batch; 0 turns batches off (default 50)",
+         &sf.given.batch_max_requests},
         {"batch-timeout", CLI_FLAG_DURATION, &o.batch_timeout_ms, "DUR",
-         "a batch not done by then fails and rolls back; 0 = no limit (default 3s)"},
+         "a batch not done by then fails and rolls back; 0 = no limit (default 3s)",
+         &sf.given.batch_timeout},
         {"query-budget", CLI_FLAG_DURATION, &o.query_budget_ms, "DUR",
          "worker time one request of a guest or user may take (SQL and JSON), else 400; "
          "0 = no limit (default 1s)"},
@@ -478,13 +530,16 @@ int cli_serve(int argc, char **argv)
          "subscriptions of all the realtime clients of one IP; 0 = no cap (default 2000)"},
         {"trusted-proxies", CLI_FLAG_STRING, &o.trusted_proxies, "CIDRS",
          "reverse proxies whose --proxy-header names the client, e.g. 10.0.0.0/8,::1 "
-         "(default none: the TCP peer is the client)"},
+         "(default none: the TCP peer is the client)",
+         &sf.given.trusted_proxies},
         {"proxy-header", CLI_FLAG_STRING, &o.proxy_header, "NAME",
          "where a trusted proxy puts the client's address: X-Forwarded-For, X-Real-IP, "
-         "CF-Connecting-IP, ... (default X-Forwarded-For)"},
+         "CF-Connecting-IP, ... (default X-Forwarded-For)",
+         &sf.given.proxy_header},
         {"proxy-ip", CLI_FLAG_STRING, &o.proxy_ip, "WHICH",
          "rightmost: the last address not a trusted proxy (safe); leftmost: the first, "
-         "for proxies that overwrite the header (default rightmost)"},
+         "for proxies that overwrite the header (default rightmost)",
+         &sf.given.proxy_ip},
         {"metrics-addr", CLI_FLAG_STRING, &o.metrics_addr, "ADDR",
          "also serve GET /metrics (Prometheus, no auth) on this host:port "
          "(default off; /api/metrics needs a superuser)"},
@@ -620,11 +675,8 @@ int cli_serve(int argc, char **argv)
         http_cors_cleanup(&cors);
         return CLI_EXIT_USAGE;
     }
-    /* Parsed again right before the workers start: the error exits between
-     * here and there then have nothing of it to free. */
+    /* Checked only: the settings (cli/settings.h) carry them to the workers. */
     cidr_list_cleanup(&proxy.trusted);
-    memcpy(proxy.header, o.proxy_header, header_len + 1);
-    api_health_configure(proxy.header);
     log_set_level(level);
     unsigned nworkers = o.workers ? (unsigned)o.workers : net_cpu_count();
 
@@ -739,12 +791,39 @@ int cli_serve(int argc, char **argv)
         return CLI_EXIT_USAGE;
     }
     api_ext_start();
-    /* Before the runners start: their handlers read it (report mails). */
-    snprintf(core->app_name, sizeof(core->app_name), "%s", o.app_name);
-    if (o.app_url[0])
-        snprintf(core->app_url, sizeof(core->app_url), "%s", o.app_url);
-    else
-        snprintf(core->app_url, sizeof(core->app_url), "http://%s", o.http);
+    /* Before the runners start: their handlers read it (report mails). The
+     * proxy slot follows the settings from the first snapshot on. */
+    sf.http = o.http;
+    sf.app_name = o.app_name;
+    sf.app_url = o.app_url;
+    sf.smtp_host = o.smtp_host;
+    sf.smtp_port = o.smtp_port;
+    sf.smtp_username = o.smtp_username;
+    sf.smtp_password = o.smtp_password;
+    sf.smtp_sender = o.smtp_sender;
+    sf.smtp_sender_name = o.smtp_sender_name;
+    sf.is_smtp_tls_required = o.is_smtp_tls_required;
+    sf.batch_max_requests = o.batch_max_requests;
+    sf.batch_timeout_ms = o.batch_timeout_ms;
+    sf.rate_limits = o.rate_limits;
+    sf.rate_limit_cfg = &limits.cfg;
+    sf.trusted_proxies = o.trusted_proxies;
+    sf.proxy_header = o.proxy_header;
+    sf.proxy_ip = o.proxy_ip;
+    struct core_settings_base base = {0};
+    cli_settings_base(&sf, &base);
+    core->on_settings = apply_proxy_settings;
+    core->on_settings_ctx = &proxies;
+    char settings_err[512];
+    if (core_settings_start(core, &base, settings_err, sizeof(settings_err)) != RC_OK) {
+        fprintf(stderr, "tarmac serve: %s\n", settings_err);
+        core_settings_base_cleanup(&base);
+        net_mailer_stop(mailer, NULL);
+        core_app_close(core);
+        http_cors_cleanup(&cors);
+        proxy_slots_cleanup(&proxies);
+        return CLI_EXIT_FAILURE;
+    }
     core_jobs_start(core->jobs, &jcfg);
     signal(SIGPIPE, SIG_IGN); /* a peer that went away is an error return, not a death */
     uint64_t fd_limit = net_raise_fd_limit();
@@ -768,16 +847,10 @@ int cli_serve(int argc, char **argv)
         return CLI_EXIT_FAILURE;
     }
 
-    (void)cidr_list_parse(str_from_cstr(o.trusted_proxies), &proxy.trusted, &bad_cidr);
     api_realtime_configure(&(struct api_realtime_config){
         .idle_ms = o.realtime_idle_ms,
         .max_age_ms = o.realtime_max_age_ms,
         .ping_ms = o.realtime_ping_ms,
-    });
-    api_batch_configure(&(struct api_batch_config){
-        .is_enabled = o.batch_max_requests > 0,
-        .max_requests = (size_t)o.batch_max_requests,
-        .timeout_ms = o.batch_timeout_ms,
     });
     limits.store = core_ratelimit_memory_store();
     struct http_router *router = http_router_new();
@@ -805,7 +878,7 @@ int cli_serve(int argc, char **argv)
                 .admit = api_ratelimit_admit,
                 .admit_ctx = &limits,
                 .is_access_log = o.is_access_log && log_enabled(LOG_INFO),
-                .proxy = &proxy,
+                .proxy = &proxies.slot,
             },
     };
     /* Timeouts are checked on a tick; a tenth of the shortest keeps them close. */
@@ -823,7 +896,7 @@ int cli_serve(int argc, char **argv)
         .grace_ms = o.grace_ms,
         .max_conns = max_conns,
         .max_conns_per_ip = o.max_conns_per_ip,
-        .per_ip_exempt = &proxy.trusted,
+        .per_ip_exempt = &proxies.exempt,
     };
     struct net_worker_hooks hooks = {
         .on_start = hook_start,
@@ -874,7 +947,7 @@ int cli_serve(int argc, char **argv)
              "max_conns=%llu max_conns_per_ip=%llu trusted_proxies=%zu",
              shown_host, bound_port, nworkers, o.dir, (unsigned long long)fd_limit,
              (unsigned long long)max_conns, (unsigned long long)o.max_conns_per_ip,
-             proxy.trusted.count);
+             core_app_settings(core)->proxy.proxies.count);
     if (has_faults) {
         store_fault_arm(&fault_plan);
         log_warn("msg=\"TARMAC_TEST_IO_FAULTS: the database's reads and writes fail on purpose\" "
@@ -905,7 +978,7 @@ int cli_serve(int argc, char **argv)
     http_router_free(router);
     api_ext_stop();
     http_cors_cleanup(&cors);
-    cidr_list_cleanup(&proxy.trusted);
+    proxy_slots_cleanup(&proxies);
     xfree(fds);
     return CLI_EXIT_OK;
 }

@@ -3,6 +3,7 @@
 #include "core/schema/field_pattern.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <fcntl.h>
@@ -56,6 +57,49 @@ const struct core_schema *core_app_schema(struct core_app *app)
 static const struct core_schema *current_schema(void *ctx)
 {
     return core_app_schema(ctx);
+}
+
+const struct core_settings *core_app_settings(struct core_app *app)
+{
+    return atomic_load_explicit(&app->settings, memory_order_acquire);
+}
+
+static const char *current_app_url(void *ctx)
+{
+    return core_app_settings(ctx)->app_url;
+}
+
+void core_app_retire_settings(struct core_app *app, struct core_settings *s)
+{
+    if (!s)
+        return;
+    app->old_settings =
+        xrealloc(app->old_settings, (app->old_settings_count + 1) * sizeof(*app->old_settings));
+    app->old_settings[app->old_settings_count++] = s;
+}
+
+void core_app_swap_settings(struct core_app *app, struct core_settings *s)
+{
+    core_app_retire_settings(app,
+                             atomic_exchange_explicit(&app->settings, s, memory_order_acq_rel));
+    if (app->mailer) {
+        struct net_mailer_config mc = {
+            .host = s->smtp.is_enabled ? s->smtp.host : "",
+            .port = s->smtp.port,
+            .username = s->smtp.username,
+            .password = s->smtp.password,
+            .sender_address = s->sender_address,
+            .sender_name = s->sender_name,
+            .local_name = s->smtp.local_name,
+            .auth_method = s->smtp.auth_method,
+            .is_tls_required = app->settings_base.is_smtp_tls_required,
+            .is_smtps = s->smtp.is_tls,
+        };
+        if (net_mailer_configure(app->mailer, &mc) != RC_OK)
+            log_error("msg=\"the mailer refused the settings: it keeps the previous ones\"");
+    }
+    if (app->on_settings)
+        app->on_settings(s, app->on_settings_ctx);
 }
 
 void core_app_swap_schema(struct core_app *app, struct core_schema *s)
@@ -281,8 +325,16 @@ enum rc core_app_open(const char *dir, const char *db, struct core_app **out)
     struct core_event_listener webhooks = core_webhook_listener(app->webhooks);
     (void)core_event_listen(&app->events, &webhooks);
     app->dir = xstrdup(dir);
-    snprintf(app->app_name, sizeof(app->app_name), "tarmac");
-    snprintf(app->app_url, sizeof(app->app_url), "http://127.0.0.1:8090");
+    /* tarmac's defaults until the CLI starts the settings (settings_change.h). */
+    app->settings_base = (struct core_settings_base){
+        .defaults = core_settings_defaults(), .locked = json_object(), .batch_timeout_ms = -1};
+    struct core_problem none;
+    core_problem_init(&none);
+    struct core_settings *first = NULL;
+    if (core_settings_build(&app->settings_base, NULL, &none, &first) != RC_OK)
+        abort(); /* a defect of core_settings_defaults, caught by every test */
+    core_problem_cleanup(&none);
+    atomic_store(&app->settings, first);
     app->password_m_kib = CORE_PASSWORD_DEFAULT_M_KIB;
     app->password_t = CORE_PASSWORD_DEFAULT_T;
     core_limits_defaults(&app->limits);
@@ -311,7 +363,7 @@ enum rc core_app_open(const char *dir, const char *db, struct core_app **out)
     }
     core_app_swap_schema(app, job.schema);
     struct core_jobs_host host = {
-        .schema = current_schema, .schema_ctx = app, .dir = app->dir, .app_url = app->app_url};
+        .schema = current_schema, .schema_ctx = app, .dir = app->dir, .app_url = current_app_url};
     app->jobs = core_jobs_new(app->db_path, app->writer, &host);
     struct core_event_listener wake = core_jobs_wake_listener(app->jobs, app->webhooks);
     (void)core_event_listen(&app->events, &wake);
@@ -343,6 +395,11 @@ void core_app_close(struct core_app *app)
     for (size_t i = 0; i < app->old_schema_count; i++)
         core_schema_free(app->old_schemas[i]);
     xfree(app->old_schemas);
+    core_settings_free(atomic_load(&app->settings));
+    for (size_t i = 0; i < app->old_settings_count; i++)
+        core_settings_free(app->old_settings[i]);
+    xfree(app->old_settings);
+    core_settings_base_cleanup(&app->settings_base);
     xfree(app->db_path);
     xfree(app->dir);
     pthread_mutex_destroy(&app->schema_mu);
@@ -422,8 +479,9 @@ enum rc core_app_send_auth_mail(struct core_worker *cw, const struct core_collec
 {
     struct core_mail m;
     core_mail_init(&m);
-    struct core_mail_vars v = {.app_name = cw->app->app_name,
-                               .app_url = cw->app->app_url,
+    const struct core_settings *settings = core_app_settings(cw->app);
+    struct core_mail_vars v = {.app_name = settings->app_name,
+                               .app_url = settings->app_url,
                                .col = col,
                                .record = record,
                                .extra = extra,

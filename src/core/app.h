@@ -27,6 +27,7 @@
 #include "core/record/cost.h"
 #include "core/record/worker.h"
 #include "core/realtime/realtime.h"
+#include "core/settings/settings.h"
 
 struct core_jobs;
 struct core_oidc;
@@ -43,8 +44,6 @@ struct net_mailer;
 struct core_app {
     char *dir;
     struct net_mailer *mailer;   /* borrowed; set by the CLI (NULL: no mail) */
-    char app_name[64];           /* in mail subjects */
-    char app_url[256];           /* base of the links in mails */
     struct net_offload *offload; /* argon2id and other slow work */
     struct core_oidc *oidc;      /* OpenID discovery and key cache (core/auth/oidc.h) */
     bool allow_private_network;  /* outbound HTTP may reach private addresses (tests) */
@@ -68,6 +67,15 @@ struct core_app {
     struct core_schema_job *schema_waiting; /* FIFO of jobs not yet on the writer */
     struct core_schema_job *schema_waiting_tail;
     bool is_schema_busy; /* one schema job is on the writer */
+    /* The settings (core/settings/settings.h, settings_change.h): the
+     * current snapshot, swapped as the schema's; the layers below it. */
+    _Atomic(struct core_settings *) settings;
+    struct core_settings **old_settings; /* freed at close; writer thread and start-up */
+    size_t old_settings_count;
+    struct core_settings *settings_tip; /* writer thread: the newest, maybe not committed */
+    struct core_settings_base settings_base;
+    void (*on_settings)(const struct core_settings *s, void *ctx); /* after each swap */
+    void *on_settings_ctx;
 };
 
 /* Takes the data directory for one server (creating it when missing): a
@@ -126,6 +134,14 @@ enum rc core_app_start_ext(struct core_app *app, char *err, size_t errlen);
 void core_app_close(struct core_app *app);
 /* The current schema snapshot; valid until the app closes. Any thread. */
 const struct core_schema *core_app_schema(struct core_app *app);
+/* The current settings snapshot (app name and URL, mail sender, batch and
+ * rate limits, ...); valid until the app closes. Any thread. */
+const struct core_settings *core_app_settings(struct core_app *app);
+/* Installs s as the current settings snapshot (takes ownership), then tells
+ * the mailer and app->on_settings. Writer thread, or start-up. */
+void core_app_swap_settings(struct core_app *app, struct core_settings *s);
+/* Keeps s until the app closes (a snapshot a reader may still hold). */
+void core_app_retire_settings(struct core_app *app, struct core_settings *s);
 /* Installs s as the current snapshot (takes ownership). Writer thread only:
  * schema changes are writes. */
 void core_app_swap_schema(struct core_app *app, struct core_schema *s);

@@ -32,8 +32,9 @@ enum rc core_auth_alert_prepare(struct core_worker *cw, const struct core_collec
     snprintf(info, sizeof(info), "%s - %.*s %s", now, (int)(ip.len < 60 ? ip.len : 60),
              ip.ptr ? ip.ptr : "", ua);
     struct core_mail_placeholder extra[] = {{"{ALERT_INFO}", info}};
-    struct core_mail_vars v = {.app_name = cw->app->app_name,
-                               .app_url = cw->app->app_url,
+    const struct core_settings *settings = core_app_settings(cw->app);
+    struct core_mail_vars v = {.app_name = settings->app_name,
+                               .app_url = settings->app_url,
                                .col = col,
                                .record = record,
                                .extra = extra,

@@ -13,10 +13,12 @@
  * trusted proxy saw. "leftmost" takes the first valid address (what
  * PocketBase's useLeftmostIP does): right only when every proxy in front
  * overwrites the header (some CDNs do), spoofable otherwise. Several header
- * lines are read as one list, in order. Read-only once the workers run. */
+ * lines are read as one list, in order. Read-only once made (struct http_proxy_slot swaps whole
+ * ones). */
 #ifndef TARMAC_HTTP_PROXY_H
 #define TARMAC_HTTP_PROXY_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -28,6 +30,13 @@ struct http_proxy_config {
     struct cidr_list trusted; /* the proxies' networks; empty: no header is ever read */
     char header[64];          /* the header name, e.g. "X-Forwarded-For" */
     bool is_leftmost;         /* take the leftmost valid address instead of rightmost-untrusted */
+};
+
+/* The configuration the workers read, replaced whole at run time (the
+ * settings API): a reader loads the pointer once per use; its owner keeps
+ * a replaced configuration until the workers are gone. */
+struct http_proxy_slot {
+    _Atomic(const struct http_proxy_config *) current; /* NULL: no proxy is trusted */
 };
 
 /* True when the TCP peer addr (16 bytes, IPv4 mapped) is a trusted proxy. */

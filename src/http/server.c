@@ -101,6 +101,13 @@ struct http_server *http_server_new(struct net_worker *w, const struct http_serv
     return s;
 }
 
+/* The trusted proxies now (the settings may replace them at any time). */
+static const struct http_proxy_config *proxy_config(const struct http_server *s)
+{
+    return s->cfg->proxy ? atomic_load_explicit(&s->cfg->proxy->current, memory_order_acquire)
+                         : NULL;
+}
+
 static void flush_access_log(struct http_server *s)
 {
     if (s->access_log.len) {
@@ -213,7 +220,7 @@ static void setup_request(struct http_conn *hc, const char *data, const struct h
     assign_request_id(hc);
     hc->head_len = p->head_len;
     hc->is_keep_alive = p->is_keep_alive;
-    if (hc->is_peer_trusted && http_proxy_client_ip(hc->server->cfg->proxy, req, hc->client_addr))
+    if (hc->is_peer_trusted && http_proxy_client_ip(proxy_config(hc->server), req, hc->client_addr))
         req->remote_addr = hc->client_addr;
 }
 
@@ -1179,7 +1186,7 @@ void http_server_take_conn(struct http_server *s, struct net_conn *nc)
         uint8_t a[16];
         if (cidr_ip_of_sockaddr((struct sockaddr *)&ss, a)) {
             cidr_format_ip(a, hc->remote_addr);
-            hc->is_peer_trusted = http_proxy_is_trusted(s->cfg->proxy, a);
+            hc->is_peer_trusted = http_proxy_is_trusted(proxy_config(s), a);
         }
     }
     /* A new connection must send its first request within the header timeout. */

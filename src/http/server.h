@@ -21,7 +21,7 @@
 #include "http/req.h"
 #include "http/router.h"
 
-struct http_proxy_config;
+struct http_proxy_slot;
 struct net_conn;
 struct net_worker;
 
@@ -58,7 +58,7 @@ struct http_server_config {
     http_admit_fn *admit; /* NULL: everything is admitted */
     void *admit_ctx;
     bool is_access_log;
-    const struct http_proxy_config *proxy; /* trusted proxies; NULL: none */
+    struct http_proxy_slot *proxy; /* trusted proxies, swapped at run time; NULL: none */
 };
 
 struct http_server;

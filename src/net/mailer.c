@@ -61,15 +61,25 @@ struct msg {
     unsigned attempts;  /* made so far */
 };
 
-struct net_mailer {
+/* Where and as whom mail goes: immutable once made, replaced whole by
+ * net_mailer_configure while mails are in flight, so each attempt holds a
+ * reference to the one it started with. */
+struct smtp_params {
+    _Atomic unsigned refs;
     char *host; /* NULL: log mode */
     char *url;
     char *username;
     char *password;
     char *sender_address;
     char *sender_name;
+    char *login_options; /* "AUTH=PLAIN", "AUTH=LOGIN"; NULL: curl's choice */
     bool is_tls_required;
     bool is_smtps;
+};
+
+struct net_mailer {
+    struct smtp_params *params; /* under lock; take a reference with params_ref() */
+    bool did_curl_init;         /* curl_global_init ran for a host: cleanup at stop */
     unsigned *retry_delays_ms;
     size_t retry_count;
     size_t max_queued;
@@ -247,7 +257,7 @@ static void put_subject(struct out *o, const char *subject)
         put_cstr(o, subject);
 }
 
-static void put_from(struct out *o, const struct net_mailer *m)
+static void put_from(struct out *o, const struct smtp_params *m)
 {
     const char *name = m->sender_name;
     put_cstr(o, "From: ");
@@ -328,7 +338,7 @@ static enum rc add_part(curl_mime *mime, const char *type, const char *text)
 /* Builds the message for curl handle c: its headers into *headers, one entry
  * each, and its body into *mime. On error (RC_NOMEM) nothing is left to free;
  * on success free both after the transfer (curl_easy_reset first). */
-static enum rc build_message(const struct net_mailer *m, const struct msg *g, CURL *c,
+static enum rc build_message(const struct smtp_params *m, const struct msg *g, CURL *c,
                              struct curl_slist **headers, curl_mime **mime)
 {
     struct out o = {.rc = RC_OK};
@@ -489,8 +499,8 @@ static int check_abort(void *ctx, curl_off_t dt, curl_off_t dn, curl_off_t ut, c
 }
 
 /* One attempt on c (a handle of the calling thread's). */
-static enum attempt send_smtp(struct net_mailer *m, CURL *c, const struct msg *g, char *err,
-                              size_t err_len)
+static enum attempt send_smtp(struct net_mailer *mailer, const struct smtp_params *m, CURL *c,
+                              const struct msg *g, char *err, size_t err_len)
 {
     char path[MAX_ADDRESS + 3];
     snprintf(path, sizeof(path), "<%s>", g->to);
@@ -523,6 +533,8 @@ static enum attempt send_smtp(struct net_mailer *m, CURL *c, const struct msg *g
     if (m->username) {
         curl_easy_setopt(c, CURLOPT_USERNAME, m->username);
         curl_easy_setopt(c, CURLOPT_PASSWORD, m->password ? m->password : "");
+        if (m->login_options)
+            curl_easy_setopt(c, CURLOPT_LOGIN_OPTIONS, m->login_options);
     }
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, CONNECT_TIMEOUT_MS);
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, TOTAL_TIMEOUT_MS);
@@ -530,7 +542,7 @@ static enum attempt send_smtp(struct net_mailer *m, CURL *c, const struct msg *g
     curl_easy_setopt(c, CURLOPT_ERRORBUFFER, curl_err);
     curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
     curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, check_abort);
-    curl_easy_setopt(c, CURLOPT_XFERINFODATA, m);
+    curl_easy_setopt(c, CURLOPT_XFERINFODATA, mailer);
     CURLcode cc = curl_easy_perform(c);
     long code = 0;
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
@@ -543,6 +555,75 @@ static enum attempt send_smtp(struct net_mailer *m, CURL *c, const struct msg *g
     snprintf(err, err_len, "%s (smtp %ld)", curl_err[0] ? curl_err : curl_easy_strerror(cc), code);
     /* 5xx is the server's final no (RFC 5321 §4.2.1); repeating it is spam. */
     return code >= 500 && code < 600 ? ATTEMPT_PERMANENT : ATTEMPT_TRANSIENT;
+}
+
+/* ---- parameters ---------------------------------------------------------- */
+
+static char *dup_or_null(const char *s)
+{
+    return s && *s ? xstrdup(s) : NULL;
+}
+
+static struct smtp_params *params_new(const struct net_mailer_config *cfg)
+{
+    struct smtp_params *p = xcalloc(1, sizeof(*p));
+    atomic_init(&p->refs, 1);
+    p->host = dup_or_null(cfg->host);
+    p->username = dup_or_null(cfg->username);
+    p->password = dup_or_null(cfg->password);
+    p->sender_address = xstrdup(cfg->sender_address);
+    p->sender_name = dup_or_null(cfg->sender_name);
+    p->is_tls_required = cfg->is_tls_required;
+    p->is_smtps = cfg->is_smtps;
+    if (cfg->auth_method && *cfg->auth_method) {
+        size_t n = strlen(cfg->auth_method) + 6;
+        p->login_options = xmalloc(n);
+        snprintf(p->login_options, n, "AUTH=%s", cfg->auth_method);
+    }
+    if (p->host) {
+        int port = cfg->port ? cfg->port : cfg->is_smtps ? 465 : 587;
+        bool is_ipv6 = strchr(p->host, ':') && p->host[0] != '[';
+        const char *ehlo = cfg->local_name && *cfg->local_name ? cfg->local_name : "localhost";
+        size_t len = strlen(p->host) + strlen(ehlo) + 32;
+        p->url = xmalloc(len);
+        /* The URL's path is the name curl gives in EHLO. */
+        snprintf(p->url, len, "%s://%s%s%s:%d/%s", cfg->is_smtps ? "smtps" : "smtp",
+                 is_ipv6 ? "[" : "", p->host, is_ipv6 ? "]" : "", port, ehlo);
+        log_info("msg=\"mailer configured\" host=%s port=%d tls=%s auth=%s", p->host, port,
+                 p->is_smtps          ? "implicit"
+                 : p->is_tls_required ? "required"
+                                      : "starttls-if-offered",
+                 p->username ? "yes" : "no");
+    } else {
+        log_info("msg=\"mailer without an SMTP host: mails go to this log\"");
+    }
+    return p;
+}
+
+static void params_unref(struct smtp_params *p)
+{
+    if (!p || atomic_fetch_sub(&p->refs, 1) != 1)
+        return;
+    if (p->password)
+        secure_zero(p->password, strlen(p->password));
+    xfree(p->host);
+    xfree(p->url);
+    xfree(p->username);
+    xfree(p->password);
+    xfree(p->sender_address);
+    xfree(p->sender_name);
+    xfree(p->login_options);
+    xfree(p);
+}
+
+/* The current parameters, with a reference for the caller. */
+static struct smtp_params *params_ref(struct net_mailer *m)
+{
+    uv_mutex_lock(&m->lock);
+    struct smtp_params *p = m->params;
+    atomic_fetch_add(&p->refs, 1);
+    uv_mutex_unlock(&m->lock);
+    return p;
 }
 
 /* ---- queue and thread --------------------------------------------------- */
@@ -599,7 +680,9 @@ static void finish(struct net_mailer *m, struct msg *g, _Atomic uint64_t *counte
 static void deliver(struct net_mailer *m, struct msg *g)
 {
     g->attempts++;
-    if (!m->host) {
+    struct smtp_params *p = params_ref(m);
+    if (!p->host) {
+        params_unref(p);
         log_unsent(g);
         finish(m, g, &m->logged, NULL);
         return;
@@ -607,7 +690,8 @@ static void deliver(struct net_mailer *m, struct msg *g)
     char err[CURL_ERROR_SIZE + 64];
     if (!m->curl)
         m->curl = curl_easy_init();
-    enum attempt a = send_smtp(m, m->curl, g, err, sizeof(err));
+    enum attempt a = send_smtp(m, p, m->curl, g, err, sizeof(err));
+    params_unref(p);
     if (a == ATTEMPT_SENT) {
         finish(m, g, &m->sent, NULL);
         return;
@@ -688,41 +772,33 @@ static void run(void *arg)
 
 /* ---- API ---------------------------------------------------------------- */
 
-static char *dup_or_null(const char *s)
-{
-    return s && *s ? xstrdup(s) : NULL;
-}
-
 static void mailer_free(struct net_mailer *m)
 {
-    if (m->password)
-        secure_zero(m->password, strlen(m->password));
-    xfree(m->host);
-    xfree(m->url);
-    xfree(m->username);
-    xfree(m->password);
-    xfree(m->sender_address);
-    xfree(m->sender_name);
+    params_unref(m->params);
     xfree(m->retry_delays_ms);
     xfree(m);
 }
 
-enum rc net_mailer_start(const struct net_mailer_config *cfg, struct net_mailer **out)
+enum rc net_mailer_config_check(const struct net_mailer_config *cfg)
 {
     bool has_host = cfg->host && *cfg->host;
+    bool has_auth = cfg->auth_method && *cfg->auth_method;
     if (!is_valid_address(cfg->sender_address) || (has_host && !is_valid_host(cfg->host)) ||
         (cfg->local_name && *cfg->local_name && !is_valid_host(cfg->local_name)) ||
         (cfg->sender_name && check_header_text(cfg->sender_name, 200)) || cfg->port < 0 ||
-        cfg->port > 65535)
+        cfg->port > 65535 ||
+        (has_auth && strcmp(cfg->auth_method, "PLAIN") != 0 &&
+         strcmp(cfg->auth_method, "LOGIN") != 0))
+        return RC_INVALID;
+    return RC_OK;
+}
+
+enum rc net_mailer_start(const struct net_mailer_config *cfg, struct net_mailer **out)
+{
+    if (net_mailer_config_check(cfg))
         return RC_INVALID;
     struct net_mailer *m = xcalloc(1, sizeof(*m));
-    m->host = dup_or_null(cfg->host);
-    m->username = dup_or_null(cfg->username);
-    m->password = dup_or_null(cfg->password);
-    m->sender_address = xstrdup(cfg->sender_address);
-    m->sender_name = dup_or_null(cfg->sender_name);
-    m->is_tls_required = cfg->is_tls_required;
-    m->is_smtps = cfg->is_smtps;
+    m->params = params_new(cfg);
     const unsigned *delays = cfg->retry_delays_ms ? cfg->retry_delays_ms : default_delays_ms;
     m->retry_count = cfg->retry_delays_ms ? cfg->retry_count : 3;
     m->retry_delays_ms = xcalloc(m->retry_count + 1, sizeof(unsigned));
@@ -732,23 +808,9 @@ enum rc net_mailer_start(const struct net_mailer_config *cfg, struct net_mailer 
     m->max_queued_bytes =
         cfg->max_queued_bytes ? cfg->max_queued_bytes : NET_MAILER_MAX_QUEUED_BYTES;
     m->stop_ms = cfg->stop_ms ? cfg->stop_ms : NET_MAILER_STOP_MS;
-    if (has_host) {
-        int port = cfg->port ? cfg->port : cfg->is_smtps ? 465 : 587;
-        bool is_ipv6 = strchr(m->host, ':') && m->host[0] != '[';
-        const char *ehlo = cfg->local_name && *cfg->local_name ? cfg->local_name : "localhost";
-        size_t len = strlen(m->host) + strlen(ehlo) + 32;
-        m->url = xmalloc(len);
-        /* The URL's path is the name curl gives in EHLO. */
-        snprintf(m->url, len, "%s://%s%s%s:%d/%s", cfg->is_smtps ? "smtps" : "smtp",
-                 is_ipv6 ? "[" : "", m->host, is_ipv6 ? "]" : "", port, ehlo);
+    if (m->params->host) {
         net_http_out_global_init(); /* the one curl_global_init, however many callers */
-        log_info("msg=\"mailer started\" host=%s port=%d tls=%s auth=%s", m->host, port,
-                 m->is_smtps          ? "implicit"
-                 : m->is_tls_required ? "required"
-                                      : "starttls-if-offered",
-                 m->username ? "yes" : "no");
-    } else {
-        log_info("msg=\"mailer started without an SMTP host: mails go to this log\"");
+        m->did_curl_init = true;
     }
     uv_mutex_init(&m->lock);
     uv_cond_init(&m->cond);
@@ -785,14 +847,17 @@ enum net_mail_outcome net_mailer_deliver(struct net_mailer *m, const char *to, c
                     .html = (char *)html,
                     .created_ms = chrono_real_ms(),
                     .attempts = 1};
-    if (!m->host) {
+    struct smtp_params *p = params_ref(m);
+    if (!p->host) {
+        params_unref(p);
         log_unsent(&g);
         atomic_fetch_add(&m->logged, 1);
         return NET_MAIL_LOGGED;
     }
     CURL *c = curl_easy_init();
-    enum attempt a = send_smtp(m, c, &g, err, err_len);
+    enum attempt a = send_smtp(m, p, c, &g, err, err_len);
     curl_easy_cleanup(c);
+    params_unref(p);
     if (a == ATTEMPT_SENT) {
         atomic_fetch_add(&m->sent, 1);
         return NET_MAIL_SENT;
@@ -834,6 +899,23 @@ enum rc net_mailer_send(struct net_mailer *m, const char *to, const char *subjec
     return RC_OK;
 }
 
+enum rc net_mailer_configure(struct net_mailer *m, const struct net_mailer_config *cfg)
+{
+    if (net_mailer_config_check(cfg))
+        return RC_INVALID;
+    struct smtp_params *p = params_new(cfg);
+    uv_mutex_lock(&m->lock);
+    struct smtp_params *old = m->params;
+    m->params = p;
+    bool needs_init = p->host && !m->did_curl_init;
+    m->did_curl_init = m->did_curl_init || p->host;
+    uv_mutex_unlock(&m->lock);
+    if (needs_init)
+        net_http_out_global_init();
+    params_unref(old);
+    return RC_OK;
+}
+
 void net_mailer_stats(struct net_mailer *m, struct net_mailer_stats *out)
 {
     out->sent = atomic_load(&m->sent);
@@ -856,7 +938,7 @@ void net_mailer_stop(struct net_mailer *m, struct net_mailer_stats *out)
         net_mailer_stats(m, out);
     uv_cond_destroy(&m->cond);
     uv_mutex_destroy(&m->lock);
-    if (m->host)
+    if (m->did_curl_init)
         curl_global_cleanup();
     mailer_free(m);
 }

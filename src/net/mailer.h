@@ -31,6 +31,7 @@ struct net_mailer_config {
     const char *sender_address; /* required: the From and envelope sender */
     const char *sender_name;    /* NULL or "": From holds the address only */
     const char *local_name;     /* EHLO name; NULL or "": "localhost" (as curl, Go) */
+    const char *auth_method;    /* "PLAIN" or "LOGIN"; NULL or "": the best the server offers */
     bool is_tls_required;       /* STARTTLS must succeed; else it is used when offered */
     bool is_smtps;              /* implicit TLS from the first byte (port 465) */
     /* Waits before each retry, ms; NULL: 1000, 5000, 25000 (four attempts in
@@ -58,6 +59,15 @@ struct net_mailer;
  * threads use libcurl: this runs curl_global_init when a host is set. On
  * success *out is a new mailer; stop it with net_mailer_stop(). */
 enum rc net_mailer_start(const struct net_mailer_config *cfg, struct net_mailer **out);
+
+/* What net_mailer_start refuses of cfg: RC_INVALID or RC_OK. Any thread. */
+enum rc net_mailer_config_check(const struct net_mailer_config *cfg);
+/* Replaces m's host, credentials and sender with cfg's (the settings API):
+ * later attempts use them, an attempt under way finishes with the old ones.
+ * Only these fields are read: retries, bounds and stop_ms stay m's.
+ * RC_INVALID (nothing changed) as net_mailer_config_check. Any thread;
+ * takes m's lock for a pointer swap. */
+enum rc net_mailer_configure(struct net_mailer *m, const struct net_mailer_config *cfg);
 
 /* Queues one message to the single address `to` and returns at once; any
  * thread. Copies every argument. text is the plain-text body (required, may

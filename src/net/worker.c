@@ -303,7 +303,10 @@ static void start_conn(struct net_worker *w, int fd, const struct net_ip_key *ke
 static bool is_per_ip_exempt(const struct net_worker *w, const struct sockaddr_storage *ss)
 {
     uint8_t a[16];
-    const struct cidr_list *l = w->config->per_ip_exempt;
+    const struct cidr_list *l =
+        w->config->per_ip_exempt
+            ? atomic_load_explicit(w->config->per_ip_exempt, memory_order_acquire)
+            : NULL;
     return l && l->count && cidr_ip_of_sockaddr((const struct sockaddr *)ss, a) &&
            cidr_list_contains(l, a);
 }

@@ -16,6 +16,7 @@
 #ifndef TARMAC_NET_WORKER_H
 #define TARMAC_NET_WORKER_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <uv.h>
@@ -49,8 +50,8 @@ struct net_worker_config {
     uint64_t max_conns;        /* open in all workers together; 0 = no cap */
     uint64_t max_conns_per_ip; /* open from one IPv4 address or IPv6 /64; 0 = no cap */
     /* Peers exempt from max_conns_per_ip (trusted reverse proxies, whose
-     * connections carry many clients); NULL: none. */
-    const struct cidr_list *per_ip_exempt;
+     * connections carry many clients), swapped at run time; NULL: none. */
+    _Atomic(const struct cidr_list *) *per_ip_exempt;
 };
 
 /* A log line that may repeat at most once per period; the lines left out

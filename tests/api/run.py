@@ -6,7 +6,7 @@
 Starts one server on a free port with a fresh --dir (superuser created with
 the CLI first), builds the fixtures through the API (fixtures.py), then runs
 the scenario tables (sc_collections.py, sc_records.py, sc_auth.py,
-sc_files.py, sc_passwords.py, sc_options.py: the option walk): one
+sc_files.py, sc_passwords.py, sc_options.py: the option walk, sc_settings.py): one
 request each, checked for status, JSON and the universal rules in
 apilib.universal_checks().  Prints `ok - name` / `FAIL - name: reason
 (METHOD path -> status body)` per scenario and, last, exactly one line
@@ -57,9 +57,11 @@ def main():
     import sc_options
     import sc_passwords
     import sc_records
+    import sc_settings
 
     scenarios = (sc_collections.SCENARIOS + sc_records.SCENARIOS + sc_auth.SCENARIOS +
-                 sc_files.SCENARIOS + sc_passwords.SCENARIOS + sc_options.SCENARIOS)
+                 sc_files.SCENARIOS + sc_passwords.SCENARIOS + sc_options.SCENARIOS +
+                 sc_settings.SCENARIOS)
     last = sc_auth.LAST + sc_options.LAST
     names = [s.name for s in scenarios + last]
     dups = {n for n in names if names.count(n) > 1}

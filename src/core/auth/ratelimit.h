@@ -30,11 +30,15 @@ struct core_ratelimit_store core_ratelimit_memory_store(void);
 
 /* One rule: a request whose path starts with `prefix` (or, for the labels
  * "auth-ip" and "auth-identity", an auth endpoint) may come max times per
- * window_s seconds per client IP (or per identity). */
+ * window_s seconds per client IP (or per identity). A rule from the
+ * settings API may instead want the whole path (is_exact: PocketBase's
+ * label without a trailing '/') and one method ("POST /api/..."). */
 struct core_ratelimit_rule {
     char prefix[128];
     uint32_t max;
     uint32_t window_s;
+    char method[8]; /* "": any */
+    bool is_exact;
 };
 
 #define CORE_RATELIMIT_MAX_RULES 16

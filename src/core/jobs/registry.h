@@ -19,6 +19,8 @@ struct core_schema;
 
 /* The app's current schema snapshot (core/app.h's core_app_schema); any thread. */
 typedef const struct core_schema *core_job_schema_fn(void *ctx);
+/* The app's URL now (it follows the settings); valid until the app closes. */
+typedef const char *core_job_app_url_fn(void *ctx);
 
 /* What a handler can use: set by the runner (runner.h). */
 struct core_job_env {
@@ -29,8 +31,9 @@ struct core_job_env {
     struct net_mailer *mailer;  /* the app's (email jobs); NULL: none */
     core_job_schema_fn *schema; /* the current schema (report, thumbs); NULL: none */
     void *schema_ctx;
-    const char *dir;     /* the data directory (files live under it) */
-    const char *app_url; /* the base of links in mails ("http://host:port") */
+    const char *dir;              /* the data directory (files live under it) */
+    core_job_app_url_fn *app_url; /* the base of links in mails ("http://host:port"), with
+                                     schema_ctx; NULL: none */
 };
 
 /* What one attempt came to. */

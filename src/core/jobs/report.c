@@ -420,8 +420,9 @@ static json_t *record_values(struct export *x)
 static json_t *mail_payload(struct export *x, const char *to)
 {
     char link[1024];
-    snprintf(link, sizeof(link), "%s/api/files/%s/%s/%s", x->env->app_url ? x->env->app_url : "",
-             CORE_REPORTS_COLLECTION, x->job->id, x->name);
+    snprintf(link, sizeof(link), "%s/api/files/%s/%s/%s",
+             x->env->app_url ? x->env->app_url(x->env->schema_ctx) : "", CORE_REPORTS_COLLECTION,
+             x->job->id, x->name);
     char subject[256];
     snprintf(subject, sizeof(subject), "Your export of %s is ready", x->c->name);
     char *text = NULL;

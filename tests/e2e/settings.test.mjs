@@ -1,0 +1,168 @@
+// The settings API (issue #15, item 1) through the JS SDK: pb.settings.getAll()
+// and update() in PocketBase's shape, applied at once without a restart
+// (batch limits, rate-limit rules, app name in mails, SMTP), values fixed by
+// flags locked, secrets never returned, PocketBase's validation errors,
+// superusers only, and the stored settings survive a restart.
+
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startServer } from './lib/server.mjs';
+import { startSmtpSink, waitForMail } from './lib/smtp.mjs';
+import { client, superuserClient, makeUser, expectError, rawFetch } from './lib/util.mjs';
+
+const batchOf = (n) => ({
+    requests: Array.from({ length: n }, () => ({ method: 'GET', url: '/api/health' })),
+});
+
+describe('settings API', () => {
+    let srv;
+    let su;
+    let sink;
+    // Our own directory: the restart test starts a second server on it.
+    const dir = mkdtempSync(join(tmpdir(), 'tarmac-e2e-settings-'));
+
+    before(async () => {
+        sink = await startSmtpSink();
+        srv = await startServer({ dir, superuser: true,
+            flags: ['--batch-timeout=5s', '--app-url=http://app.test'] });
+        su = await superuserClient(srv.url);
+    });
+
+    after(async () => {
+        if (srv && !srv.exited) await srv.stop();
+        if (sink) await sink.stop?.();
+        if (!process.env.TARMAC_E2E_KEEP) rmSync(dir, { recursive: true, force: true });
+    });
+
+    test('getAll returns PocketBase\'s sections and the locked paths', async () => {
+        const s = await su.settings.getAll();
+        for (const k of ['meta', 'smtp', 's3', 'backups', 'logs', 'batch', 'rateLimits', 'trustedProxy']) {
+            assert.ok(s[k] && typeof s[k] === 'object', `section ${k}: ${JSON.stringify(s)}`);
+        }
+        assert.deepEqual(Object.keys(s.meta).sort(),
+            ['accentColor', 'appName', 'appURL', 'hideControls', 'senderAddress', 'senderName']);
+        assert.equal(s.meta.appURL, 'http://app.test');
+        assert.equal(s.batch.timeout, 5);
+        assert.deepEqual(s.locked.sort(), ['batch.timeout', 'meta.appURL']);
+        assert.deepEqual(s.superuserIPs, []);
+        assert.equal(s.logs.maxDays, 5);
+        assert.ok(!('password' in s.smtp), 'smtp.password is never returned');
+        assert.ok(!('secret' in s.s3) && !('secret' in s.backups.s3), 'S3 secrets are never returned');
+    });
+
+    test('non-superusers are refused', async () => {
+        await expectError(client(srv.url).settings.getAll(), 401, 'guest GET');
+        const u = await makeUser(su, srv.url);
+        await expectError(u.pb.settings.getAll(), 403, 'user GET');
+        await expectError(u.pb.settings.update({ meta: { appName: 'x' } }), 403, 'user PATCH');
+    });
+
+    test('a lower batch.maxRequests refuses a larger batch at once', async () => {
+        const ok = await rawFetch(srv.url + '/api/batch', {
+            method: 'POST', headers: { Authorization: su.authStore.token, 'Content-Type': 'application/json' },
+            body: JSON.stringify(batchOf(3)),
+        });
+        // Its items fail (no record route), but the list itself passes.
+        assert.notEqual(ok.body?.data?.requests?.code, 'validation_length_too_long', JSON.stringify(ok.body));
+        const s = await su.settings.update({ batch: { maxRequests: 2 } });
+        assert.equal(s.batch.maxRequests, 2);
+        const refused = await rawFetch(srv.url + '/api/batch', {
+            method: 'POST', headers: { Authorization: su.authStore.token, 'Content-Type': 'application/json' },
+            body: JSON.stringify(batchOf(3)),
+        });
+        assert.equal(refused.status, 400);
+        assert.equal(refused.body.data.requests.code, 'validation_length_too_long');
+        await su.settings.update({ batch: { enabled: false } });
+        const off = await rawFetch(srv.url + '/api/batch', {
+            method: 'POST', headers: { Authorization: su.authStore.token, 'Content-Type': 'application/json' },
+            body: JSON.stringify(batchOf(1)),
+        });
+        assert.equal(off.status, 403);
+        await su.settings.update({ batch: { enabled: true, maxRequests: 50 } });
+    });
+
+    test('a new rate-limit rule answers 429 at once', async () => {
+        const s = await su.settings.update({
+            rateLimits: { enabled: true, rules: [{ label: '/api/health', maxRequests: 2, duration: 60 }] },
+        });
+        assert.deepEqual(s.rateLimits.rules, [{ label: '/api/health', audience: '', maxRequests: 2, duration: 60 }]);
+        const statuses = [];
+        for (let i = 0; i < 3; i++) statuses.push((await fetch(srv.url + '/api/health')).status);
+        assert.deepEqual(statuses, [200, 200, 429]);
+        // An exact label: other paths are not counted.
+        assert.equal((await fetch(srv.url + '/api/health?x=1')).status, 429);
+        await su.settings.update({ rateLimits: { enabled: false } });
+        assert.equal((await fetch(srv.url + '/api/health')).status, 200);
+    });
+
+    test('locked values: unchanged is accepted, a change is refused naming it', async () => {
+        const cur = await su.settings.getAll();
+        await su.settings.update({ batch: cur.batch, meta: { appURL: 'http://app.test' } });
+        const body = await expectError(su.settings.update({ batch: { timeout: 9 } }), 400, 'locked');
+        assert.equal(body.data.batch.timeout.code, 'validation_locked');
+        assert.match(body.data.batch.timeout.message, /--batch-timeout/);
+        assert.equal((await su.settings.getAll()).batch.timeout, 5, 'nothing applied');
+    });
+
+    test('validation errors in PocketBase\'s shape, nothing half-applied', async () => {
+        const before = await su.settings.getAll();
+        const body = await expectError(su.settings.update({
+            meta: { appName: '', senderAddress: 'nope' },
+            batch: { maxRequests: 7 },
+            rateLimits: { rules: [{ label: 'bad label!', maxRequests: 0, duration: 1 }] },
+        }), 400, 'invalid');
+        assert.equal(body.data.meta.appName.code, 'validation_required');
+        assert.equal(body.data.meta.senderAddress.code, 'validation_is_email');
+        assert.equal(body.data.rateLimits.rules['0'].label.code, 'validation_match_invalid');
+        assert.equal(body.data.rateLimits.rules['0'].maxRequests.code, 'validation_required');
+        assert.equal((await su.settings.getAll()).batch.maxRequests, before.batch.maxRequests);
+        const t = await expectError(su.settings.update({ batch: { maxRequests: 'ten' } }), 400, 'type');
+        assert.equal(t.message, 'An error occurred while loading the submitted data.');
+        assert.ok(t.data.batch.maxRequests);
+    });
+
+    test('features tarmac lacks are refused, not ignored', async () => {
+        const body = await expectError(su.settings.update({
+            s3: { enabled: true }, backups: { cron: '0 0 * * *' }, logs: { maxDays: 7 },
+        }), 400, 'unsupported');
+        assert.equal(body.data.s3.enabled.code, 'validation_not_supported');
+        assert.equal(body.data.backups.cron.code, 'validation_not_supported');
+        assert.equal(body.data.logs.maxDays.code, 'validation_not_supported');
+        // Their defaults sent back (a dashboard saving everything) pass.
+        const cur = await su.settings.getAll();
+        await su.settings.update({ s3: cur.s3, logs: cur.logs });
+        await expectError(su.settings.testS3('storage'), 400, 'test s3');
+    });
+
+    test('SMTP and the app name apply at once; the password is kept, never shown', async () => {
+        const s = await su.settings.update({
+            meta: { appName: 'Settings Co', senderName: 'Settings Co', senderAddress: 'noreply@settings.test' },
+            smtp: { enabled: true, host: '127.0.0.1', port: sink.port, password: 'hunter2' },
+        });
+        assert.equal(s.smtp.host, '127.0.0.1');
+        assert.ok(!('password' in s.smtp));
+        await su.settings.testEmail('_superusers', 'someone@example.com', 'verification');
+        const mail = await waitForMail(sink, 'someone@example.com', /(Settings Co[\s\S]*)/);
+        assert.ok(mail);
+        const form = await expectError(su.settings.testEmail('users', 'not-an-email', 'nope'), 400, 'form');
+        assert.equal(form.data.email.code, 'validation_is_email');
+        assert.equal(form.data.template.code, 'validation_in_invalid');
+    });
+
+    test('the stored settings survive a restart', async () => {
+        await su.settings.update({ meta: { appName: 'Restarted' }, batch: { maxRequests: 9 } });
+        await srv.stop();
+        srv = await startServer({ dir, flags: ['--app-url=http://app.test'] });
+        su = await superuserClient(srv.url);
+        const s = await su.settings.getAll();
+        assert.equal(s.meta.appName, 'Restarted');
+        assert.equal(s.batch.maxRequests, 9);
+        assert.equal(s.smtp.port, sink.port);
+        // --batch-timeout is gone: its value is no longer locked.
+        assert.deepEqual(s.locked, ['meta.appURL']);
+        await su.settings.update({ batch: { timeout: 4 } });
+    });
+});
