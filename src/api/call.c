@@ -93,6 +93,8 @@ struct api_call *api_call_new(struct http_req *req)
     c->aw = api_worker_of(req);
     core_problem_init(&c->problem);
     arena_defer(req->arena, release, c);
+    if (!req->user)
+        req->user = c; /* the request log reads its requester and problem */
     core_worker_begin_read(&c->aw->core);
     const struct core_schema *schema = core_app_schema(c->aw->core.app);
     struct str authz = http_req_header(req, "authorization");

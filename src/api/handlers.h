@@ -3,12 +3,21 @@
 #ifndef TARMAC_API_HANDLERS_H
 #define TARMAC_API_HANDLERS_H
 
+#include <stdint.h>
+
 #include "base/rc.h"
 
 struct http_req;
 
 /* GET /api/health */
 enum rc api_health(struct http_req *req, void *ctx);
+
+/* GET /api/logs, /api/logs/{id}, /api/logs/stats (logs.c; superusers) */
+enum rc api_logs_list(struct http_req *req, void *ctx);
+enum rc api_logs_view(struct http_req *req, void *ctx);
+enum rc api_logs_stats(struct http_req *req, void *ctx);
+/* http_server_config.on_response: the request's entry in the request log. */
+void api_logs_on_response(struct http_req *req, uint64_t exec_ns);
 
 /* GET /api/docs/openapi.json, GET /api/docs/types?lang=ts|dart (openapi.c) */
 enum rc api_docs_openapi(struct http_req *req, void *ctx);

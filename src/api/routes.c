@@ -9,6 +9,9 @@
 void api_routes_register(struct http_router *r, struct api_limits *limits)
 {
     http_router_add(r, HTTP_METHOD_GET, "/api/health", api_health, NULL);
+    http_router_add(r, HTTP_METHOD_GET, "/api/logs", api_logs_list, NULL);
+    http_router_add(r, HTTP_METHOD_GET, "/api/logs/stats", api_logs_stats, NULL);
+    http_router_add(r, HTTP_METHOD_GET, "/api/logs/{id}", api_logs_view, NULL);
     http_router_add(r, HTTP_METHOD_GET, "/api/metrics", api_metrics, r);
     http_router_add(r, HTTP_METHOD_GET, "/api/docs/openapi.json", api_docs_openapi, NULL);
     http_router_add(r, HTTP_METHOD_GET, "/api/docs/types", api_docs_types, NULL);

@@ -20,6 +20,7 @@
 #include "api/routes.h"
 #include "api/worker.h"
 #include "core/app.h"
+#include "core/logs.h"
 #include "core/credential/password.h"
 #include "core/files/thumb.h"
 #include "core/task.h"
@@ -91,6 +92,10 @@ struct serve_options {
     const char *proxy_ip;
     const char *metrics_addr;
     bool allow_private_network;
+    uint64_t logs_max_days;
+    const char *logs_min_level;
+    bool is_logs_ip;
+    bool is_logs_auth_id;
     uint64_t job_runners;
     uint64_t job_retention_ms;
     uint64_t job_lease_ms;
@@ -249,6 +254,23 @@ static void apply_proxy_settings(const struct core_settings *s, void *ctx)
     p->all[p->count++] = c;
     atomic_store_explicit(&p->slot.current, c, memory_order_release);
     atomic_store_explicit(&p->exempt, &c->trusted, memory_order_release);
+}
+
+static void logs_config_of(const struct core_settings *s, struct core_logs_config *c)
+{
+    c->max_days = s->logs.max_days;
+    c->min_level = s->logs.min_level;
+    c->log_ip = s->logs.is_ip;
+    c->log_auth_id = s->logs.is_auth_id;
+}
+
+/* core_app's on_settings: what serve keeps outside core follows a change. */
+static void apply_settings(const struct core_settings *s, void *ctx)
+{
+    apply_proxy_settings(s, ctx);
+    struct core_logs_config logs;
+    logs_config_of(s, &logs);
+    core_logs_configure(&logs);
 }
 
 static void proxy_slots_cleanup(struct proxy_slots *p)
@@ -436,6 +458,12 @@ int cli_serve(int argc, char **argv)
     o.hooks_budget_ms = 250;
     o.hooks_memory = 64u << 20;
     o.migrations_dir = "";
+    struct core_logs_config logs_default;
+    core_logs_config_defaults(&logs_default);
+    o.logs_max_days = (uint64_t)logs_default.max_days;
+    o.logs_min_level = "0";
+    o.is_logs_ip = logs_default.log_ip;
+    o.is_logs_auth_id = logs_default.log_auth_id;
     const struct cli_flag flags[] = {
         {"http", CLI_FLAG_STRING, &o.http, "ADDR",
          "listen address host:port (default 127.0.0.1:8090; port 0 picks a free one)"},
@@ -451,6 +479,17 @@ int cli_serve(int argc, char **argv)
          "debug, info, warn or error (default info)"},
         {"access-log", CLI_FLAG_BOOL, &o.is_access_log, "BOOL",
          "one log line per request at info level (default true)"},
+        {"logs-max-days", CLI_FLAG_UINT, &o.logs_max_days, "N",
+         "days the request log (GET /api/logs, <dir>/auxiliary.db) keeps entries; "
+         "0 = no request log (default 5)",
+         &sf.given.logs_max_days},
+        {"logs-min-level", CLI_FLAG_STRING, &o.logs_min_level, "LEVEL",
+         "lowest level kept in the request log: -4 debug, 0 info, 4 warn, 8 error (default 0)",
+         &sf.given.logs_min_level},
+        {"logs-ip", CLI_FLAG_BOOL, &o.is_logs_ip, "BOOL",
+         "keep the client's IP in the request log (default true)", &sf.given.logs_ip},
+        {"logs-auth-id", CLI_FLAG_BOOL, &o.is_logs_auth_id, "BOOL",
+         "keep the requester's id in the request log (default false)", &sf.given.logs_auth_id},
         {"cors", CLI_FLAG_STRING, &o.cors, "ORIGINS",
          "allowed origins, comma-separated, or * (default *)"},
         {"rate-limits", CLI_FLAG_STRING, &o.rate_limits, "RULES",
@@ -610,6 +649,14 @@ int cli_serve(int argc, char **argv)
     }
     if (o.db_max_conns > 256) {
         fprintf(stderr, "tarmac serve: --db-max-conns must be at most 256\n");
+        return CLI_EXIT_USAGE;
+    }
+    char *level_end = NULL;
+    long logs_min_level = strtol(o.logs_min_level, &level_end, 10);
+    if (!o.logs_min_level[0] || *level_end || logs_min_level < -100 || logs_min_level > 100 ||
+        o.logs_max_days > 100000) {
+        fprintf(stderr, "tarmac serve: --logs-min-level must be an integer (-4 debug, 0 info, "
+                        "4 warn, 8 error), --logs-max-days at most 100000\n");
         return CLI_EXIT_USAGE;
     }
     if (o.max_target < 64 || o.max_header < 256 || o.max_target > o.max_header) {
@@ -810,9 +857,13 @@ int cli_serve(int argc, char **argv)
     sf.trusted_proxies = o.trusted_proxies;
     sf.proxy_header = o.proxy_header;
     sf.proxy_ip = o.proxy_ip;
+    sf.logs_max_days = o.logs_max_days;
+    sf.logs_min_level = logs_min_level;
+    sf.is_logs_ip = o.is_logs_ip;
+    sf.is_logs_auth_id = o.is_logs_auth_id;
     struct core_settings_base base = {0};
     cli_settings_base(&sf, &base);
-    core->on_settings = apply_proxy_settings;
+    core->on_settings = apply_settings;
     core->on_settings_ctx = &proxies;
     char settings_err[512];
     if (core_settings_start(core, &base, settings_err, sizeof(settings_err)) != RC_OK) {
@@ -847,6 +898,13 @@ int cli_serve(int argc, char **argv)
         return CLI_EXIT_FAILURE;
     }
 
+    /* The request log's options are the settings' (flags lock them). */
+    struct core_logs_config logs_cfg;
+    logs_config_of(core_app_settings(core), &logs_cfg);
+    /* Tests shorten a day to see entries pruned (TARMAC_TEST_LOGS_DAY_MS). */
+    const char *day_env = getenv("TARMAC_TEST_LOGS_DAY_MS");
+    if (core_logs_open(o.dir, &logs_cfg, day_env ? strtoll(day_env, NULL, 10) : 0) != RC_OK)
+        log_warn("msg=\"no request log: auxiliary.db cannot be used\" dir=%s", o.dir);
     api_realtime_configure(&(struct api_realtime_config){
         .idle_ms = o.realtime_idle_ms,
         .max_age_ms = o.realtime_max_age_ms,
@@ -878,6 +936,7 @@ int cli_serve(int argc, char **argv)
                 .admit = api_ratelimit_admit,
                 .admit_ctx = &limits,
                 .is_access_log = o.is_access_log && log_enabled(LOG_INFO),
+                .on_response = api_logs_on_response,
                 .proxy = &proxies.slot,
             },
     };
@@ -969,6 +1028,7 @@ int cli_serve(int argc, char **argv)
     log_info("msg=\"stopped\"");
     net_logsink_stop();
 
+    core_logs_close();    /* the workers are gone: nothing records any more */
     core_app_close(core); /* workers are gone: nothing sends mail any more */
     /* After the offload pool (closed with the app), the last user of libvips. */
     core_thumb_shutdown();

@@ -104,4 +104,11 @@ void cli_settings_base(const struct cli_settings_flags *f, struct core_settings_
     put(b, g->given.proxy_header, "--proxy-header", "trustedProxy.headers", headers);
     put(b, g->given.proxy_ip, "--proxy-ip", "trustedProxy.useLeftmostIP",
         json_boolean(strcmp(f->proxy_ip, "leftmost") == 0));
+    put(b, g->given.logs_max_days, "--logs-max-days", "logs.maxDays",
+        json_integer((json_int_t)f->logs_max_days));
+    put(b, g->given.logs_min_level, "--logs-min-level", "logs.minLevel",
+        json_integer((json_int_t)f->logs_min_level));
+    put(b, g->given.logs_ip, "--logs-ip", "logs.logIP", json_boolean(f->is_logs_ip));
+    put(b, g->given.logs_auth_id, "--logs-auth-id", "logs.logAuthId",
+        json_boolean(f->is_logs_auth_id));
 }

@@ -23,10 +23,13 @@ struct cli_settings_flags {
     const char *rate_limits; /* already checked by core_ratelimit_parse */
     const struct core_ratelimit_config *rate_limit_cfg;
     const char *trusted_proxies, *proxy_header, *proxy_ip;
+    uint64_t logs_max_days;
+    long logs_min_level;
+    bool is_logs_ip, is_logs_auth_id;
     struct {
         bool app_name, app_url, smtp_host, smtp_port, smtp_username, smtp_password, smtp_sender,
             smtp_sender_name, batch_max_requests, batch_timeout, rate_limits, trusted_proxies,
-            proxy_header, proxy_ip;
+            proxy_header, proxy_ip, logs_max_days, logs_min_level, logs_ip, logs_auth_id;
     } given;
 };
 

@@ -52,6 +52,7 @@ struct http_req {
     const char *peer_addr;   /* the TCP peer's IP, whoever it is ("" when unknown) */
     uint64_t start_ns;       /* monotonic time the head was complete */
     unsigned route_id;       /* the router's id of the matched route; 0 before or without */
+    void *user;              /* the handler layer's state of this request (in the arena); NULL */
     struct http_resp resp;
 };
 

@@ -430,9 +430,11 @@ static void write_response(struct http_conn *hc, bool is_close)
         net_conn_write(nc, resp->body->data, (size_t)body_len) != RC_OK)
         goto nomem;
     log_request(hc, body_len);
-    http_metrics_response(s->metrics, req->route_id, resp->status,
-                          (chrono_mono_ns() - req->start_ns) / 1000, hc->head_len + req->body.len,
-                          l.len + body_len);
+    uint64_t exec_ns = chrono_mono_ns() - req->start_ns;
+    if (s->cfg->on_response)
+        s->cfg->on_response(req, exec_ns);
+    http_metrics_response(s->metrics, req->route_id, resp->status, exec_ns / 1000,
+                          hc->head_len + req->body.len, l.len + body_len);
     hc->head_len = 0;
     return;
 nomem:

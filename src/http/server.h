@@ -58,6 +58,9 @@ struct http_server_config {
     http_admit_fn *admit; /* NULL: everything is admitted */
     void *admit_ctx;
     bool is_access_log;
+    /* Told of every response once its head is queued, with the time since
+     * the request's head was complete (the request log). NULL: none. */
+    void (*on_response)(struct http_req *req, uint64_t exec_ns);
     struct http_proxy_slot *proxy; /* trusted proxies, swapped at run time; NULL: none */
 };
 

@@ -54,6 +54,7 @@ def main():
     import sc_auth
     import sc_collections
     import sc_files
+    import sc_logs
     import sc_options
     import sc_passwords
     import sc_records
@@ -61,7 +62,7 @@ def main():
 
     scenarios = (sc_collections.SCENARIOS + sc_records.SCENARIOS + sc_auth.SCENARIOS +
                  sc_files.SCENARIOS + sc_passwords.SCENARIOS + sc_options.SCENARIOS +
-                 sc_settings.SCENARIOS)
+                 sc_settings.SCENARIOS + sc_logs.SCENARIOS)
     last = sc_auth.LAST + sc_options.LAST
     names = [s.name for s in scenarios + last]
     dups = {n for n in names if names.count(n) > 1}

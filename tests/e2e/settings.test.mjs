@@ -126,15 +126,35 @@ describe('settings API', () => {
 
     test('features tarmac lacks are refused, not ignored', async () => {
         const body = await expectError(su.settings.update({
-            s3: { enabled: true }, backups: { cron: '0 0 * * *' }, logs: { maxDays: 7 },
+            s3: { enabled: true }, backups: { cron: '0 0 * * *' },
         }), 400, 'unsupported');
         assert.equal(body.data.s3.enabled.code, 'validation_not_supported');
         assert.equal(body.data.backups.cron.code, 'validation_not_supported');
-        assert.equal(body.data.logs.maxDays.code, 'validation_not_supported');
         // Their defaults sent back (a dashboard saving everything) pass.
         const cur = await su.settings.getAll();
         await su.settings.update({ s3: cur.s3, logs: cur.logs });
         await expectError(su.settings.testS3('storage'), 400, 'test s3');
+    });
+
+    test("the request log's options apply at once", async () => {
+        const mark = async (tag) => {
+            await fetch(`${srv.url}/api/collections/logmark_${tag}/records`);
+            await new Promise((r) => setTimeout(r, 600)); // written within ~100 ms
+            return (await su.logs.getList(1, 5, { filter: `data.url ~ "logmark_${tag}"` })).items;
+        };
+        const seen = await mark('on');
+        assert.equal(seen.length, 1);
+        assert.ok(seen[0].data.remoteIP, 'the IP is kept by default');
+        await su.settings.update({ logs: { logIP: false } });
+        const noIp = await mark('noip');
+        assert.equal(noIp.length, 1);
+        assert.equal(noIp[0].data.remoteIP, undefined, 'logIP false keeps no IP');
+        await su.settings.update({ logs: { maxDays: 0 } });
+        assert.equal((await mark('off')).length, 0, 'maxDays 0: no request log');
+        const bad = await expectError(su.settings.update({ logs: { maxDays: -1 } }), 400, 'bad');
+        assert.equal(bad.data.logs.maxDays.code, 'validation_min_greater_equal_than_required');
+        await su.settings.update({ logs: { maxDays: 5, logIP: true } });
+        assert.equal((await mark('back')).length, 1);
     });
 
     test('SMTP and the app name apply at once; the password is kept, never shown', async () => {
@@ -155,14 +175,17 @@ describe('settings API', () => {
     test('the stored settings survive a restart', async () => {
         await su.settings.update({ meta: { appName: 'Restarted' }, batch: { maxRequests: 9 } });
         await srv.stop();
-        srv = await startServer({ dir, flags: ['--app-url=http://app.test'] });
+        srv = await startServer({ dir, flags: ['--app-url=http://app.test', '--logs-max-days=3'] });
         su = await superuserClient(srv.url);
         const s = await su.settings.getAll();
         assert.equal(s.meta.appName, 'Restarted');
         assert.equal(s.batch.maxRequests, 9);
         assert.equal(s.smtp.port, sink.port);
+        assert.equal(s.logs.maxDays, 3);
         // --batch-timeout is gone: its value is no longer locked.
-        assert.deepEqual(s.locked, ['meta.appURL']);
+        assert.deepEqual(s.locked.sort(), ['logs.maxDays', 'meta.appURL']);
         await su.settings.update({ batch: { timeout: 4 } });
+        const locked = await expectError(su.settings.update({ logs: { maxDays: 4 } }), 400, 'locked');
+        assert.equal(locked.data.logs.maxDays.code, 'validation_locked');
     });
 });

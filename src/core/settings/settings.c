@@ -247,6 +247,10 @@ static void compile(struct core_settings *s, struct core_problem *p)
                               ? (uint64_t)s->base->batch_timeout_ms
                               : (uint64_t)int_at(v, "batch.timeout") * 1000u;
     s->batch.max_body_size = (uint64_t)int_at(v, "batch.maxBodySize");
+    s->logs.max_days = (int)int_at(v, "logs.maxDays");
+    s->logs.min_level = (int)int_at(v, "logs.minLevel");
+    s->logs.is_ip = bool_at(v, "logs.logIP");
+    s->logs.is_auth_id = bool_at(v, "logs.logAuthId");
     compile_rules(s, p);
     json_t *headers = settings_get(v, "trustedProxy.headers");
     const char *h = json_string_value(json_array_get(headers, 0));

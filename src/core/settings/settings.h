@@ -7,13 +7,13 @@
  * the flags and environment variables fixed, which are locked: a PATCH that
  * changes one is refused. From the merged object a snapshot compiles what
  * the running code reads (the mail sender, the batch limits, the rate-limit
- * rules, the trusted proxies).
+ * rules, the trusted proxies, the request log's options).
  *
  * Snapshots are immutable and swapped as the schema's are (core/app.h): a
  * reader loads the pointer once and uses that snapshot; old snapshots stay
  * until the app closes (settings changes are rare admin actions). Options
- * of features tarmac does not have yet (S3 storage, backups, request logs,
- * superuser IPs, ...) keep PocketBase's defaults: a PATCH that sets another
+ * of features tarmac does not have yet (S3 storage, backups, superuser IPs,
+ * ...) keep PocketBase's defaults: a PATCH that sets another
  * value there is refused with a field error naming it. */
 #ifndef TARMAC_CORE_SETTINGS_H
 #define TARMAC_CORE_SETTINGS_H
@@ -68,6 +68,11 @@ struct core_settings {
         uint64_t max_body_size; /* bytes; 0: the server's --max-body */
     } batch;
     struct core_ratelimit_config ratelimit; /* auth_identity unused (a flag's) */
+    struct {
+        int max_days;  /* 0: no request log */
+        int min_level; /* -4 debug, 0 info, 4 warn, 8 error */
+        bool is_ip, is_auth_id;
+    } logs; /* the request log's (core/logs.h) */
     struct {
         struct cidr_list proxies;
         char header[64]; /* "": no header is read */

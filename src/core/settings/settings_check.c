@@ -147,7 +147,6 @@ static void check_unsupported(struct check *c)
     } not_yet[] = {
         {"s3", "Not supported yet: tarmac keeps files in its data directory (no S3 storage)."},
         {"backups", "Not supported yet: tarmac has no backups API."},
-        {"logs", "Not supported yet: tarmac has no request logs API (it logs to stderr)."},
         {"superuserIPs", "Not supported yet: superusers are not limited by IP."},
         {"rateLimits.excludedIPs", "Not supported yet: no IP is excluded from the rate limits."},
     };
@@ -305,6 +304,21 @@ static void check_batch(struct check *c)
     check_int_min(c, "batch.maxBodySize", 0, false);
 }
 
+/* The request log's options (core/logs.h): retention in days (0: no log),
+ * the lowest level kept (PocketBase's -4 debug .. 8 error). */
+static void check_logs(struct check *c)
+{
+    if (!touched(c, "logs"))
+        return;
+    check_int_min(c, "logs.maxDays", 0, false);
+    if (json_integer_value(settings_get(c->value, "logs.maxDays")) > 100000)
+        fail(c, "logs.maxDays", "validation_max_less_equal_than_required",
+             "Must be no greater than 100000.");
+    json_int_t level = json_integer_value(settings_get(c->value, "logs.minLevel"));
+    if (level < -100 || level > 100)
+        fail(c, "logs.minLevel", "validation_invalid_value", "Must be between -100 and 100.");
+}
+
 static void check_rule(struct check *c, json_t *r, size_t i)
 {
     char path[64];
@@ -446,6 +460,7 @@ enum rc core_settings_patch(const struct core_settings *cur, json_t *body, struc
     check_meta(&c);
     check_smtp(&c);
     check_batch(&c);
+    check_logs(&c);
     check_rate_limits(&c);
     check_trusted_proxy(&c);
     json_decref(c.value);
