@@ -41,9 +41,9 @@ static json_t *log_schema(void)
                         json_pack("{s:s,s:s}", "type", "string", "description",
                                   "the error's message (status >= 400)"));
     json_object_set_new(data, "details",
-                        json_pack("{s:s,s:s}", "type", "string", "description",
-                                  "the error answer's data object as JSON text (status >= "
-                                  "400, when not empty; cut at a bounded size)"));
+                        json_pack("{s:s,s:s}", "type", "object", "description",
+                                  "the error answer's data (field errors) when not empty "
+                                  "(4xx); too long, only its first keys"));
     json_t *props = json_object();
     json_object_set_new(props, "id", type("string"));
     json_object_set_new(
