@@ -2469,7 +2469,7 @@ def metrics_addr_counters_move(suite):
                 "tarmac_realtime_messages_total", "tarmac_writer_queue_length",
                 "tarmac_writer_commit_duration_seconds", "tarmac_offload_queue_length",
                 "tarmac_mails_total", "tarmac_thumbnails_total", "process_cpu_seconds_total",
-                "process_resident_memory_bytes"):
+                "process_resident_memory_bytes", "tarmac_request_log_dropped_total"):
         check("# TYPE %s " % fam in text, "family %s missing" % fam)
     held = srv.connect()
     for _ in range(3):
@@ -2524,6 +2524,9 @@ def metrics_api_needs_superuser(suite):
     check(metric(samples, "tarmac_http_requests_total", route="/api/metrics", code="4xx") >= 1,
           "the 401 was not counted")
     check(metric(samples, "tarmac_writer_commits_total") >= 0, "writer commits")
+    check(("tarmac_request_log_dropped_total", frozenset()) in samples and
+          "# HELP tarmac_request_log_dropped_total " in text, "request log drops exposed")
+    eq(metric(samples, "tarmac_request_log_dropped_total"), 0, "no request log entry dropped")
     # Health for a superuser: realIP and the proxy header it saw.
     r = srv.request("GET", "/api/health", [("Authorization", tok),
                                            ("X-Forwarded-For", "198.51.100.4")])
