@@ -1605,6 +1605,39 @@ def access_log_one_line_per_request(srv):
         eq(n, 1, "access-log lines for once-%d" % i)
 
 
+@test()
+def log_format_json(suite):
+    srv = suite.new_server(["--log-format=json", "--workers=1"], name="logjson")
+    with srv.connect() as c:
+        c.send(get(headers=[("X-Request-Id", "json-log-1")]))
+        eq(c.read_response().status, 200, "status")
+    check(srv.wait_stderr(r"json-log-1"), "no access-log line")
+    lines = [ln for ln in srv.stderr_text().split("\n") if ln]
+    objs = []
+    for ln in lines:
+        try:
+            objs.append(json.loads(ln))
+        except ValueError:
+            check(False, "not a JSON line: %r" % ln)
+    for o in objs:
+        check(isinstance(o, dict) and list(o)[:2] == ["t", "level"] and "msg" in o,
+              "keys of %r" % o)
+    started = [o for o in objs if o["msg"] == "server started"]
+    check(started and started[0]["port"].isdigit(), "server started line: %r" % objs[:5])
+    req = [o for o in objs if o.get("rid") == "json-log-1"]
+    eq(len(req), 1, "one access-log object")
+    want = {"level": "info", "msg": "request", "method": "GET", "path": "/api/health",
+            "status": "200"}
+    eq({k: req[0].get(k) for k in want}, want, "access-log object")
+
+
+@test()
+def log_format_refuses_unknown(suite):
+    rc, out, err = run_cli(suite.binary, ["serve", "--log-format=xml"])
+    eq(rc, 2, "exit code")
+    check("--log-format" in err, "stderr names the flag: %r" % err)
+
+
 # --------------------------------------------------------------------------
 # Realtime wire format: SSE (spec §7.1) and the WebSocket endpoint
 # --------------------------------------------------------------------------
