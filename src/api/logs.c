@@ -56,6 +56,12 @@ void api_logs_on_response(struct http_req *req, uint64_t exec_ns)
                                                                    : api_error_message(status);
         r.error = str_from_cstr(m ? m : "");
     }
+    /* The answer's data (field errors) as PocketBase's data.details; a 5xx
+     * answers none (api/errors.c). */
+    char details[CORE_LOGS_DETAILS_MAX];
+    if (c && status >= 400 && status < 500 && c->problem.data)
+        r.details =
+            (struct str){details, core_logs_details(c->problem.data, details, sizeof(details))};
     core_logs_record(&r);
 }
 

@@ -4,6 +4,7 @@
 #include "api/call.h"
 #include "api/worker.h"
 #include "base/metrics.h"
+#include "core/logs.h"
 #include "core/metrics.h"
 #include "http/metrics.h"
 #include "http/req.h"
@@ -24,6 +25,9 @@ void api_metrics_render(struct buf *out, const struct http_router *router, struc
                         "Realtime messages sent to clients (SSE and WebSocket).");
     metrics_text_sample_u64(out, "tarmac_realtime_messages_total", NULL,
                             metrics_read(&realtime_sent));
+    metrics_text_header(out, "tarmac_request_log_dropped_total", "counter",
+                        "Request log entries dropped because the log's queue was full.");
+    metrics_text_sample_u64(out, "tarmac_request_log_dropped_total", NULL, core_logs_dropped());
     core_metrics_write(app, out);
 }
 

@@ -41,6 +41,9 @@ void api_openapi_set_op(json_t *paths, const char *path, const char *method, jso
 /* The /api/settings operations, the Settings schema and its tag (openapi_settings.c). */
 void api_openapi_add_settings(json_t *paths, json_t *schemas, json_t *tags);
 
+/* The /api/logs operations, the Log schema and the logs tag (openapi_logs.c). */
+void api_openapi_add_logs(json_t *paths, json_t *schemas, json_t *tags);
+
 /* The /api/jobs operations, the Job schema and the jobs tag (openapi_jobs.c). */
 void api_openapi_add_jobs(json_t *paths, json_t *schemas, json_t *tags);
 

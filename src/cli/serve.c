@@ -50,6 +50,7 @@ struct serve_options {
     uint64_t workers;
     uint64_t db_max_conns;
     const char *log_level;
+    const char *log_format;
     bool is_access_log;
     const char *cors;
     const char *rate_limits;
@@ -403,6 +404,7 @@ int cli_serve(int argc, char **argv)
         .db = "",
         .workers = 0,
         .log_level = "info",
+        .log_format = "text",
         .is_access_log = true,
         .cors = "*",
         .rate_limits = "",
@@ -477,6 +479,8 @@ int cli_serve(int argc, char **argv)
          "worker threads, one loop each (default: CPUs available)"},
         {"log-level", CLI_FLAG_STRING, &o.log_level, "LEVEL",
          "debug, info, warn or error (default info)"},
+        {"log-format", CLI_FLAG_STRING, &o.log_format, "FORMAT",
+         "text (key=value lines, default) or json (one object per line, the same keys)"},
         {"access-log", CLI_FLAG_BOOL, &o.is_access_log, "BOOL",
          "one log line per request at info level (default true)"},
         {"logs-max-days", CLI_FLAG_UINT, &o.logs_max_days, "N",
@@ -629,6 +633,11 @@ int cli_serve(int argc, char **argv)
                 o.log_level);
         return CLI_EXIT_USAGE;
     }
+    enum log_format log_fmt;
+    if (!log_format_parse(o.log_format, &log_fmt)) {
+        fprintf(stderr, "tarmac serve: invalid --log-format \"%s\" (text, json)\n", o.log_format);
+        return CLI_EXIT_USAGE;
+    }
     char host[256];
     int port;
     if (!split_host_port(o.http, host, sizeof(host), &port)) {
@@ -725,6 +734,7 @@ int cli_serve(int argc, char **argv)
     /* Checked only: the settings (cli/settings.h) carry them to the workers. */
     cidr_list_cleanup(&proxy.trusted);
     log_set_level(level);
+    log_set_format(log_fmt);
     unsigned nworkers = o.workers ? (unsigned)o.workers : net_cpu_count();
 
     if (core_thumb_init(argv[0]) != RC_OK) {

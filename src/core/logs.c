@@ -143,7 +143,58 @@ static void fill_entry(struct store_log_entry *e, void *arg)
     e->url_len = put_text(e, &used, r->url, 1024);
     e->referer_len = put_text(e, &used, r->referer, 256);
     e->user_agent_len = put_text(e, &used, r->user_agent, 160);
-    e->error_len = put_text(e, &used, r->error, STORE_LOGS_TEXT_MAX);
+    e->error_len = put_text(e, &used, r->error, 256);
+    /* JSON text is never cut: it fits whole (core_logs_details bounds it) or
+     * is left out. */
+    if (r->details.len && r->details.len <= STORE_LOGS_DETAILS_MAX &&
+        r->details.len <= STORE_LOGS_TEXT_MAX - used) {
+        memcpy(e->text + used, r->details.ptr, r->details.len);
+        e->details_len = (uint16_t)r->details.len;
+        used += r->details.len;
+    } else {
+        e->details_len = 0;
+    }
+}
+
+_Static_assert(CORE_LOGS_DETAILS_MAX == STORE_LOGS_DETAILS_MAX, "the entry's room for details");
+
+static int cmp_key(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+size_t core_logs_details(json_t *data, char *out, size_t cap)
+{
+    size_t n = json_is_object(data) ? json_object_size(data) : 0;
+    if (!n || cap < 2)
+        return 0;
+    const char **keys = xmalloc(n * sizeof(*keys));
+    size_t k = 0;
+    const char *key;
+    json_t *v;
+    json_object_foreach(data, key, v)
+    {
+        if (k < n)
+            keys[k++] = key;
+    }
+    qsort(keys, k, sizeof(*keys), cmp_key);
+    /* The keys in order while the whole still fits: a shorter object, never
+     * a cut text. */
+    const size_t flags = JSON_COMPACT | JSON_SORT_KEYS;
+    json_t *kept = json_object();
+    for (size_t i = 0; i < k; i++) {
+        if (json_object_set(kept, keys[i], json_object_get(data, keys[i])) != 0)
+            break;
+        size_t need = json_dumpb(kept, NULL, 0, flags);
+        if (!need || need > cap) {
+            json_object_del(kept, keys[i]);
+            break;
+        }
+    }
+    size_t len = json_object_size(kept) ? json_dumpb(kept, out, cap, flags) : 0;
+    json_decref(kept);
+    xfree(keys);
+    return len <= cap ? len : 0;
 }
 
 void core_logs_record(const struct core_log_request *r)

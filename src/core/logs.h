@@ -49,7 +49,15 @@ struct core_log_request {
     struct str auth;    /* the auth collection's name; empty for a guest */
     struct str auth_id; /* empty for a guest */
     struct str error;   /* empty unless it failed (status >= 400) */
+    struct str details; /* the error's data object as JSON text (core_logs_details); or empty */
 };
+/* PocketBase's data.details: the compact JSON text (keys sorted) of the error
+ * answer's data object into out, at most cap bytes (STORE_LOGS_DETAILS_MAX in
+ * the entry), not NUL-terminated. Too long, it keeps the first keys that fit:
+ * always a whole object. Returns its length; 0 when data is empty or not an
+ * object, or no key fits. */
+size_t core_logs_details(json_t *data, char *out, size_t cap);
+#define CORE_LOGS_DETAILS_MAX 768 /* the room an entry has for details */
 /* Records r (level info, or error when status >= 400) unless the log is
  * off, r is below min_level or the queue is full. Any thread; never waits. */
 void core_logs_record(const struct core_log_request *r);

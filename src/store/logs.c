@@ -256,6 +256,7 @@ static void format_data(const struct store_log_entry *e, struct buf *out)
     const char *referer = url + e->url_len;
     const char *ua = referer + e->referer_len;
     const char *error = ua + e->user_agent_len;
+    const char *details = error + e->error_len;
     struct jsonw w;
     jsonw_init(&w, out);
     jsonw_object_begin(&w);
@@ -264,6 +265,10 @@ static void format_data(const struct store_log_entry *e, struct buf *out)
     if (e->has_auth_id) {
         jsonw_key_cstr(&w, "authId");
         jsonw_string_cstr(&w, e->auth_id);
+    }
+    if (e->details_len) {
+        jsonw_key_cstr(&w, "details");
+        jsonw_raw(&w, (struct str){details, e->details_len});
     }
     if (e->error_len) {
         jsonw_key_cstr(&w, "error");

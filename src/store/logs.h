@@ -22,10 +22,12 @@
 #include "base/rc.h"
 #include "base/str.h"
 
-#define STORE_LOGS_RING 2048     /* entries waiting at most; more are dropped */
-#define STORE_LOGS_BATCH 500     /* entries that wake the thread before its timer */
-#define STORE_LOGS_FLUSH_MS 100  /* the thread's timer */
-#define STORE_LOGS_TEXT_MAX 1536 /* url + referer + userAgent + error, bytes */
+#define STORE_LOGS_RING 2048       /* entries waiting at most; more are dropped */
+#define STORE_LOGS_BATCH 500       /* entries that wake the thread before its timer */
+#define STORE_LOGS_FLUSH_MS 100    /* the thread's timer */
+#define STORE_LOGS_DETAILS_MAX 768 /* details: JSON text, bytes */
+/* url + referer + userAgent + error + details, bytes */
+#define STORE_LOGS_TEXT_MAX (1536 + STORE_LOGS_DETAILS_MAX)
 
 /* One request's entry, as a slot of the ring. Text fields are cut to fit
  * (PocketBase cuts url at 3000, referer and userAgent at 2000 bytes, adding
@@ -43,7 +45,8 @@ struct store_log_entry {
     char remote_ip[48];
     char user_ip[48];
     uint16_t url_len, referer_len, user_agent_len, error_len;
-    char text[STORE_LOGS_TEXT_MAX]; /* url, referer, userAgent, error, back to back */
+    uint16_t details_len;           /* a JSON object's text, whole or absent (never cut) */
+    char text[STORE_LOGS_TEXT_MAX]; /* url, referer, userAgent, error, details, back to back */
 };
 
 struct store_logs;

@@ -89,6 +89,36 @@ def _no_reads_logged(ctx, r):
              for i in r.json["items"]), "a failed read of the logs is")
 
 
+DMARK = "logsdetails4k"
+
+
+def _made_invalid(ctx):
+    """A create refused with field errors (400): its answer's data becomes data.details."""
+    if "log_details" in ctx.vars:
+        return
+    r = ctx.call("POST", "/api/collections/users/records?m=" + DMARK, auth="su",
+                 body={"email": "not-an-email", "password": "pw1234567", "passwordConfirm": "other"})
+    want(r.status == 400 and r.json["data"], "the refusal %s" % r.summary())
+    ctx.vars["log_details"] = r.json["data"]
+    time.sleep(0.5)
+
+
+def _details(ctx, r):
+    items = r.json["items"]
+    want(len(items) == 1, "one entry %s" % short(r.json))
+    d = items[0]["data"]
+    want(d["status"] == 400 and d["error"], short(d))
+    want(d["details"] == ctx.vars["log_details"],
+         "data.details is the answer's data: %s vs %s" % (d.get("details"), ctx.vars["log_details"]))
+    want(d["details"]["email"]["code"] == "validation_is_email", short(d["details"]))
+
+
+def _no_details(ctx, r):
+    items = r.json["items"]
+    want(len(items) == 1 and "details" not in items[0]["data"],
+         "no details for an error with an empty data: %s" % short(r.json))
+
+
 def _retention(ctx, r):
     s = Server(ctx.server.binary, flags=["--logs-max-days=1"],
                env={"TARMAC_TEST_LOGS_DAY_MS": "2000"}, name="logs-retention")
@@ -141,6 +171,15 @@ SCENARIOS = [
       "/api/logs?perPage=1000&sort=-%40rowid", auth="su",
       setup=lambda c: (c.call("GET", "/api/logs?filter=bad%20%3D", auth="su"), time.sleep(0.4)),
       check=_no_reads_logged),
+    S("logs: a 400's field errors are kept as data.details", "GET",
+      "/api/logs?filter=" + q('data.url ~ "%s"' % DMARK), auth="su", setup=_made_invalid,
+      check=_details),
+    S("logs: data.details is filterable", "GET",
+      "/api/logs?filter=" + q('data.details.email.code = "validation_is_email" && '
+                              'data.url ~ "%s"' % DMARK), auth="su", setup=_made_invalid,
+      check=lambda c, r: want(r.json["totalItems"] == 1, short(r.json))),
+    S("logs: a 404 has no data.details", "GET", _mark_filter(), auth="su", setup=_made,
+      check=_no_details),
     S("logs: entries older than logs-max-days are pruned", "GET", "/api/health",
       check=_retention),
 ]

@@ -182,4 +182,28 @@ describe('OpenAPI document', () => {
         assert.equal(bad.status, 400);
         assert.ok(checkErr(bad.body), ajv.errorsText(checkErr.errors));
     });
+
+    test('the request log\'s answers conform to /api/logs, /api/logs/{id} and /api/logs/stats', async () => {
+        const d = await SwaggerParser.dereference(structuredClone(await doc(srv.url, su.authStore.token)));
+        const ajv = new Ajv2020({ strict: false, allErrors: true });
+        addFormats(ajv);
+        const schema = (path) => d.paths[path].get.responses['200'].content['application/json'].schema;
+        // A failed request (its entry has data.error), then one that succeeds.
+        await rawFetch(`${srv.url}/api/collections/no_such_docs/records`);
+        await su.collection('every_type').getList(1, 1);
+        await new Promise((r) => setTimeout(r, 500)); // written within ~100 ms
+        for (const path of ['/api/logs', '/api/logs/stats', '/api/logs/{id}']) {
+            assert.deepEqual(d.paths[path].get.security, [{ token: [] }], path);
+        }
+        const list = await su.logs.getList(1, 50, { filter: 'data.url ~ "/api/collections/"' });
+        assert.ok(list.items.some((i) => i.data.status >= 400 && i.data.error), JSON.stringify(list.items));
+        const checkList = ajv.compile(schema('/api/logs'));
+        assert.ok(checkList(list), ajv.errorsText(checkList.errors));
+        const checkOne = ajv.compile(schema('/api/logs/{id}'));
+        const one = await su.logs.getOne(list.items[0].id);
+        assert.ok(checkOne(one), ajv.errorsText(checkOne.errors));
+        const checkStats = ajv.compile(schema('/api/logs/stats'));
+        const stats = await su.logs.getStats();
+        assert.ok(stats.length > 0 && checkStats(stats), ajv.errorsText(checkStats.errors));
+    });
 });

@@ -21,7 +21,7 @@ if (( $# )); then
 else
     files=()
     for f in records rules auth collections batch passwords impersonate mailflows \
-             relation_leak openapi typegen manage views; do
+             relation_leak openapi typegen manage views logs; do
         files+=("$here/$f.test.mjs")
     done
 fi

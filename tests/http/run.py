@@ -1605,6 +1605,39 @@ def access_log_one_line_per_request(srv):
         eq(n, 1, "access-log lines for once-%d" % i)
 
 
+@test()
+def log_format_json(suite):
+    srv = suite.new_server(["--log-format=json", "--workers=1"], name="logjson")
+    with srv.connect() as c:
+        c.send(get(headers=[("X-Request-Id", "json-log-1")]))
+        eq(c.read_response().status, 200, "status")
+    check(srv.wait_stderr(r"json-log-1"), "no access-log line")
+    lines = [ln for ln in srv.stderr_text().split("\n") if ln]
+    objs = []
+    for ln in lines:
+        try:
+            objs.append(json.loads(ln))
+        except ValueError:
+            check(False, "not a JSON line: %r" % ln)
+    for o in objs:
+        check(isinstance(o, dict) and list(o)[:2] == ["t", "level"] and "msg" in o,
+              "keys of %r" % o)
+    started = [o for o in objs if o["msg"] == "server started"]
+    check(started and started[0]["port"].isdigit(), "server started line: %r" % objs[:5])
+    req = [o for o in objs if o.get("rid") == "json-log-1"]
+    eq(len(req), 1, "one access-log object")
+    want = {"level": "info", "msg": "request", "method": "GET", "path": "/api/health",
+            "status": "200"}
+    eq({k: req[0].get(k) for k in want}, want, "access-log object")
+
+
+@test()
+def log_format_refuses_unknown(suite):
+    rc, out, err = run_cli(suite.binary, ["serve", "--log-format=xml"])
+    eq(rc, 2, "exit code")
+    check("--log-format" in err, "stderr names the flag: %r" % err)
+
+
 # --------------------------------------------------------------------------
 # Realtime wire format: SSE (spec §7.1) and the WebSocket endpoint
 # --------------------------------------------------------------------------
@@ -2469,7 +2502,7 @@ def metrics_addr_counters_move(suite):
                 "tarmac_realtime_messages_total", "tarmac_writer_queue_length",
                 "tarmac_writer_commit_duration_seconds", "tarmac_offload_queue_length",
                 "tarmac_mails_total", "tarmac_thumbnails_total", "process_cpu_seconds_total",
-                "process_resident_memory_bytes"):
+                "process_resident_memory_bytes", "tarmac_request_log_dropped_total"):
         check("# TYPE %s " % fam in text, "family %s missing" % fam)
     held = srv.connect()
     for _ in range(3):
@@ -2524,6 +2557,9 @@ def metrics_api_needs_superuser(suite):
     check(metric(samples, "tarmac_http_requests_total", route="/api/metrics", code="4xx") >= 1,
           "the 401 was not counted")
     check(metric(samples, "tarmac_writer_commits_total") >= 0, "writer commits")
+    check(("tarmac_request_log_dropped_total", frozenset()) in samples and
+          "# HELP tarmac_request_log_dropped_total " in text, "request log drops exposed")
+    eq(metric(samples, "tarmac_request_log_dropped_total"), 0, "no request log entry dropped")
     # Health for a superuser: realIP and the proxy header it saw.
     r = srv.request("GET", "/api/health", [("Authorization", tok),
                                            ("X-Forwarded-For", "198.51.100.4")])
