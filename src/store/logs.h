@@ -88,8 +88,9 @@ struct store_logs_param {
 
 /* A read of _logs: where is a boolean SQLite expression over its columns
  * (NULL: all rows) with ?1.. bound to params; order_by an ORDER BY list
- * without the keywords (NULL: the order written, as PocketBase without a sort). Both built by core
- * from checked names only (core/logs.h); no request byte is in the text. */
+ * without the keywords (NULL: the order written, as PocketBase without a
+ * sort). Both built by core from checked names only (core/logs.h); no
+ * request byte is in the text. */
 struct store_logs_query {
     const char *where;
     const struct store_logs_param *params;
