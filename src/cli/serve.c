@@ -905,6 +905,7 @@ int cli_serve(int argc, char **argv)
         core_app_close(core);
         net_mailer_stop(mailer, NULL);
         http_cors_cleanup(&cors);
+        proxy_slots_cleanup(&proxies);
         return CLI_EXIT_FAILURE;
     }
 
