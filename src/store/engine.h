@@ -101,4 +101,8 @@ void *store_conn_handle(struct store_conn *db);
 void *store_stmt_handle(struct store_stmt *st);
 const struct store_engine *store_conn_engine(const struct store_conn *db);
 
+/* For the engines' query_check: adds table to info->tables unless it is
+ * there already (store.c). */
+void store_query_info_note_table(struct store_query_info *info, const char *table);
+
 #endif

@@ -478,6 +478,15 @@ static enum rc step_rc(sqlite3_stmt *st, int rc)
     return (rc & 0xff) == SQLITE_BUSY ? RC_BUSY : RC_IO;
 }
 
+/* " WHERE <q->where>" when the query has one. */
+static void append_where(struct buf *sql, const struct store_logs_query *q)
+{
+    if (q->where) {
+        (void)buf_append_cstr(sql, " WHERE ");
+        (void)buf_append_cstr(sql, q->where);
+    }
+}
+
 enum rc store_logs_list(struct store_logs *l, const struct store_logs_query *q, struct buf *out,
                         int64_t *total, int64_t *rows, char *err, size_t err_cap)
 {
@@ -489,10 +498,7 @@ enum rc store_logs_list(struct store_logs *l, const struct store_logs_query *q, 
     buf_init(&sql, 1u << 20);
     (void)buf_append_cstr(&sql, "SELECT json_object('id', id, 'created', created, 'data', "
                                 "json(data), 'message', message, 'level', level) FROM _logs");
-    if (q->where) {
-        (void)buf_append_cstr(&sql, " WHERE ");
-        (void)buf_append_cstr(&sql, q->where);
-    }
+    append_where(&sql, q);
     (void)buf_append_cstr(&sql, " ORDER BY ");
     (void)buf_append_cstr(&sql, q->order_by ? q->order_by : "rowid");
     snprintf(where, sizeof(where), " LIMIT ?%zu OFFSET ?%zu", q->param_count + 1,
@@ -570,10 +576,7 @@ enum rc store_logs_stats(struct store_logs *l, const struct store_logs_query *q,
     buf_init(&sql, 1u << 20);
     (void)buf_append_cstr(&sql, "SELECT count(id), strftime('%Y-%m-%d %H:00:00', created) AS date "
                                 "FROM _logs");
-    if (q->where) {
-        (void)buf_append_cstr(&sql, " WHERE ");
-        (void)buf_append_cstr(&sql, q->where);
-    }
+    append_where(&sql, q);
     (void)buf_append_cstr(&sql, " GROUP BY date ORDER BY date");
     (void)buf_append(&sql, "", 1);
     pthread_mutex_lock(&l->read_mu);

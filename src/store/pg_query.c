@@ -344,16 +344,6 @@ static enum rc make_check_view(void *conn, struct str text, struct store_query_i
     return rc;
 }
 
-static void note_table(struct store_query_info *info, const char *table)
-{
-    for (size_t i = 0; i < info->table_count; i++) {
-        if (strcmp(info->tables[i], table) == 0)
-            return;
-    }
-    info->tables = xrealloc(info->tables, (info->table_count + 1) * sizeof(char *));
-    info->tables[info->table_count++] = xstrdup(table);
-}
-
 /* Step 3: what the view reads and calls, judged (see the top). */
 static enum rc judge_reads(void *conn, store_may_read_fn *may_read, void *ctx,
                            struct store_query_info *info)
@@ -383,7 +373,7 @@ static enum rc judge_reads(void *conn, store_may_read_fn *may_read, void *ctx,
             snprintf(what, sizeof(what), "%s.%s", schema, name);
             set_fault(info, STORE_QUERY_READ_DENIED, what);
         } else {
-            note_table(info, name);
+            store_query_info_note_table(info, name);
             if (may_read && !may_read(ctx, name, col)) {
                 snprintf(what, sizeof(what), "%s%s%s", name, col[0] ? "." : "", col);
                 set_fault(info, STORE_QUERY_READ_DENIED, what);

@@ -71,16 +71,6 @@ static void deny(struct auth_ctx *a, enum store_query_fault fault, const char *d
     snprintf(a->info->detail, sizeof(a->info->detail), "%s", detail);
 }
 
-static void note_table(struct store_query_info *info, const char *table)
-{
-    for (size_t i = 0; i < info->table_count; i++) {
-        if (strcmp(info->tables[i], table) == 0)
-            return;
-    }
-    info->tables = xrealloc(info->tables, (info->table_count + 1) * sizeof(char *));
-    info->tables[info->table_count++] = xstrdup(table);
-}
-
 static int authorize(void *ctx, int code, const char *a1, const char *a2, const char *db_name,
                      const char *inner)
 {
@@ -113,7 +103,7 @@ static int authorize(void *ctx, int code, const char *a1, const char *a2, const 
             a->is_declaring = false;
             return SQLITE_OK;
         }
-        note_table(a->info, table);
+        store_query_info_note_table(a->info, table);
         if (a->may_read && !a->may_read(a->ctx, table, column)) {
             char what[256];
             snprintf(what, sizeof(what), "%s%s%s", table, column[0] ? "." : "", column);

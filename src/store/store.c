@@ -202,6 +202,16 @@ enum rc store_query_check(struct store_conn *db, struct str sql, store_may_read_
     return db->engine->query_check(db->h, sql, may_read, ctx, info);
 }
 
+void store_query_info_note_table(struct store_query_info *info, const char *table)
+{
+    for (size_t i = 0; i < info->table_count; i++) {
+        if (strcmp(info->tables[i], table) == 0)
+            return;
+    }
+    info->tables = xrealloc(info->tables, (info->table_count + 1) * sizeof(char *));
+    info->tables[info->table_count++] = xstrdup(table);
+}
+
 void store_query_info_cleanup(struct store_query_info *info)
 {
     for (size_t i = 0; i < info->count; i++) {
