@@ -31,7 +31,7 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "tests", "lib"))
 sys.dont_write_bytecode = True  # no __pycache__ litter in the work tree
 
-from tarmac import (Server, build_request, run_cli, Closed,  # noqa: E402
+from tarmac import (Server, build_request, run_cli, db_flags, Closed,  # noqa: E402
                     SLOW, ws_frame, ws_read)
 import fdflood  # noqa: E402
 
@@ -2538,7 +2538,8 @@ def metrics_api_needs_superuser(suite):
     srv = Server(suite.binary, [], name="metrics-auth")
     suite.extra.append(srv)
     rc, out, err = run_cli(suite.binary, ["superuser", "upsert", "ops@example.com",
-                                          "password123", "--dir=" + srv.datadir])
+                                          "password123", "--dir=" + srv.datadir]
+                           + db_flags(srv.datadir))
     eq(rc, 0, "superuser upsert: %s" % err)
     srv.start()
     eq(srv.request("GET", "/api/metrics").status, 401, "no token")
