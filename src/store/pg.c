@@ -543,8 +543,13 @@ static enum rc p_exec(void *conn, const char *sql)
         return rc;
     char *expanded = with_row_keys(sql);
     const char *text = expanded ? expanded : sql;
+    /* Room for exactly what is joined: a long statement (a schema's DDL)
+     * must not fail for a cap of ours. */
+    size_t need = strlen(text) + 1;
+    for (size_t i = 0; i < c->later_count; i++)
+        need += strlen(c->later[i]) + 2;
     struct buf joined;
-    buf_init(&joined, 1 << 20);
+    buf_init(&joined, need);
     if (c->later_count) {
         /* The simple protocol takes several statements in one query. */
         for (size_t i = 0; !rc && i < c->later_count; i++) {
