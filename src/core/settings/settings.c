@@ -226,6 +226,36 @@ static void compile_rules(struct core_settings *s, struct core_problem *p)
     }
 }
 
+/* Compiles an array of addresses or networks (one each) into *out; an
+ * entry that is blank or not one address or CIDR is a field error at
+ * path.<index>. */
+static void compile_ip_list(json_t *arr, const char *path, const char *code, const char *message,
+                            struct cidr_list *out, struct core_problem *p)
+{
+    size_t i;
+    json_t *e;
+    json_array_foreach(arr, i, e)
+    {
+        char at[64];
+        snprintf(at, sizeof(at), "%.40s.%zu", path, i);
+        const char *t = json_string_value(e);
+        if (!t || !t[0]) {
+            core_problem_field(p, at, "validation_required", "Cannot be blank.", NULL);
+            continue;
+        }
+        struct cidr_list one = {0};
+        struct str bad;
+        if (!cidr_list_parse(str_from_cstr(t), &one, &bad) || one.count != 1) {
+            core_problem_field(p, at, code, message, NULL);
+            cidr_list_cleanup(&one);
+            continue;
+        }
+        out->nets = xrealloc(out->nets, (out->count + 1) * sizeof(struct cidr));
+        out->nets[out->count++] = one.nets[0];
+        cidr_list_cleanup(&one);
+    }
+}
+
 static void compile(struct core_settings *s, struct core_problem *p)
 {
     json_t *v = s->value;
@@ -257,27 +287,16 @@ static void compile(struct core_settings *s, struct core_problem *p)
     if (h && strlen(h) < sizeof(s->proxy.header))
         memcpy(s->proxy.header, h, strlen(h) + 1);
     s->proxy.is_leftmost = bool_at(v, "trustedProxy.useLeftmostIP");
-    json_t *proxies = settings_get(v, "trustedProxy.proxies");
-    size_t i;
-    json_t *e;
-    json_array_foreach(proxies, i, e)
-    {
-        struct cidr_list one = {0};
-        struct str bad;
-        const char *t = json_string_value(e);
-        if (!t || !cidr_list_parse(str_from_cstr(t), &one, &bad) || one.count != 1) {
-            char path[48];
-            snprintf(path, sizeof(path), "trustedProxy.proxies.%zu", i);
-            core_problem_field(p, path, "validation_invalid_ip",
-                               "Must be a valid IP address or CIDR.", NULL);
-            cidr_list_cleanup(&one);
-            continue;
-        }
-        s->proxy.proxies.nets =
-            xrealloc(s->proxy.proxies.nets, (s->proxy.proxies.count + 1) * sizeof(struct cidr));
-        s->proxy.proxies.nets[s->proxy.proxies.count++] = one.nets[0];
-        cidr_list_cleanup(&one);
-    }
+    compile_ip_list(settings_get(v, "trustedProxy.proxies"), "trustedProxy.proxies",
+                    "validation_invalid_ip", "Must be a valid IP address or CIDR.",
+                    &s->proxy.proxies, p);
+    /* PocketBase's code, spelling included (validators.IPOrSubnet). */
+    compile_ip_list(settings_get(v, "superuserIPs"), "superuserIPs",
+                    "validation_invlaid_ip_or_subnet", "invalid IP or CIDR subnet",
+                    &s->superuser_ips, p);
+    compile_ip_list(settings_get(v, "rateLimits.excludedIPs"), "rateLimits.excludedIPs",
+                    "validation_invlaid_ip_or_subnet", "invalid IP or CIDR subnet",
+                    &s->ratelimit_excluded, p);
 }
 
 enum rc core_settings_build(const struct core_settings_base *base, json_t *stored,
@@ -338,6 +357,8 @@ void core_settings_free(struct core_settings *s)
     json_decref(s->value);
     json_decref(s->stored);
     cidr_list_cleanup(&s->proxy.proxies);
+    cidr_list_cleanup(&s->superuser_ips);
+    cidr_list_cleanup(&s->ratelimit_excluded);
     xfree(s);
 }
 
@@ -347,4 +368,20 @@ void core_settings_base_cleanup(struct core_settings_base *b)
     json_decref(b->flags);
     json_decref(b->locked);
     memset(b, 0, sizeof(*b));
+}
+
+static bool ip_in(const struct cidr_list *l, const char *ip)
+{
+    uint8_t addr[16];
+    return ip && cidr_parse_ip(str_from_cstr(ip), addr) && cidr_list_contains(l, addr);
+}
+
+bool core_settings_superuser_ip_ok(const struct core_settings *s, const char *ip)
+{
+    return s->superuser_ips.count == 0 || ip_in(&s->superuser_ips, ip);
+}
+
+bool core_settings_ratelimit_excluded(const struct core_settings *s, const char *ip)
+{
+    return s->ratelimit_excluded.count && ip_in(&s->ratelimit_excluded, ip);
 }

@@ -12,9 +12,9 @@
  * Snapshots are immutable and swapped as the schema's are (core/app.h): a
  * reader loads the pointer once and uses that snapshot; old snapshots stay
  * until the app closes (settings changes are rare admin actions). Options
- * of features tarmac does not have yet (S3 storage, backups, superuser IPs,
- * ...) keep PocketBase's defaults: a PATCH that sets another
- * value there is refused with a field error naming it. */
+ * of features tarmac does not have yet (S3 storage, backups) keep
+ * PocketBase's defaults: a PATCH that sets another value there is refused
+ * with a field error naming it. */
 #ifndef TARMAC_CORE_SETTINGS_H
 #define TARMAC_CORE_SETTINGS_H
 
@@ -78,6 +78,10 @@ struct core_settings {
         char header[64]; /* "": no header is read */
         bool is_leftmost;
     } proxy;
+    /* superuserIPs: a superuser's requests from elsewhere are refused (403)
+     * and its file tokens read as a guest's; empty: from anywhere. */
+    struct cidr_list superuser_ips;
+    struct cidr_list ratelimit_excluded; /* rateLimits.excludedIPs: no rate limit */
 };
 
 /* A whole settings object with tarmac's defaults, in PocketBase's shape:
@@ -105,6 +109,11 @@ enum rc core_settings_patch(const struct core_settings *cur, json_t *body, struc
  * "locked" array of the paths the flags fixed. A new reference. */
 json_t *core_settings_public(const struct core_settings *s);
 void core_settings_free(struct core_settings *s);
+/* True when ip (text, "" when unknown) may carry a superuser's credentials:
+ * superuserIPs is empty or holds it. */
+bool core_settings_superuser_ip_ok(const struct core_settings *s, const char *ip);
+/* True when ip is in rateLimits.excludedIPs. */
+bool core_settings_ratelimit_excluded(const struct core_settings *s, const char *ip);
 /* The stored layer: the "settings" row of _params (settings_store.c).
  * *out is a new reference, or NULL when no PATCH ever stored one. RC_IO
  * (store errors) or RC_INVALID (the row is not a JSON object). */

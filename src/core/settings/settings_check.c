@@ -147,8 +147,6 @@ static void check_unsupported(struct check *c)
     } not_yet[] = {
         {"s3", "Not supported yet: tarmac keeps files in its data directory (no S3 storage)."},
         {"backups", "Not supported yet: tarmac has no backups API."},
-        {"superuserIPs", "Not supported yet: superusers are not limited by IP."},
-        {"rateLimits.excludedIPs", "Not supported yet: no IP is excluded from the rate limits."},
     };
     for (size_t i = 0; i < sizeof(not_yet) / sizeof(not_yet[0]); i++) {
         json_t *sent = settings_get(c->body, not_yet[i].path);
