@@ -15,7 +15,8 @@
  *
  * Signing (jws_sign_es256, jws_sign_rs256) is for tokens a provider wants
  * from us: Sign in with Apple's client secret, APNs' provider token, VAPID
- * (ES256), a Google service account's OAuth2 assertion (RS256). Pure apart from allocation; thread-safe. */
+ * (ES256), a Google service account's OAuth2 assertion (RS256). Pure apart from allocation;
+ * thread-safe. */
 #ifndef TARMAC_BASE_JWS_H
 #define TARMAC_BASE_JWS_H
 
