@@ -39,6 +39,7 @@
 #include "core/jobs/schedule.h"
 #include "core/jobs/thumbs_kind.h"
 #include "core/jobs/webhook.h"
+#include "core/notify/push.h"
 #include "core/task.h"
 #include "net/mailer.h"
 #include "net/offload.h"
@@ -67,6 +68,11 @@ const struct core_settings *core_app_settings(struct core_app *app)
 static const char *current_app_url(void *ctx)
 {
     return core_app_settings(ctx)->app_url;
+}
+
+static const struct core_settings *current_settings(void *ctx)
+{
+    return core_app_settings(ctx);
 }
 
 void core_app_retire_settings(struct core_app *app, struct core_settings *s)
@@ -262,6 +268,9 @@ static enum rc open_job(struct store_conn *db, void *ctx)
         rc = add_builtin_collection(db, job->schema, core_inbound_collection_json, true);
     if (!rc)
         rc = add_builtin_collection(db, job->schema, core_reports_collection_json, true);
+    /* Its user relation points to users: without that collection, no devices. */
+    if (!rc && core_schema_find(job->schema, STR_LIT("_pb_users_auth_")))
+        rc = add_builtin_collection(db, job->schema, core_devices_collection_json, true);
     if (!rc)
         rc = core_webhooks_load(job->app->webhooks, db);
     /* Before any worker reads: older versions may have stored plain text. */
@@ -314,6 +323,9 @@ enum rc core_app_open(const char *dir, const char *db, struct core_app **out)
                   strerror(errno));
         return RC_IO;
     }
+    /* The kinds of core/notify (after jobs/ in core's folder order). */
+    core_job_kinds_add(&core_push_kind);
+    core_job_kinds_add(&core_notify_kind);
     struct core_app *app = xcalloc(1, sizeof(*app));
     pthread_mutex_init(&app->schema_mu, NULL);
     app->realtime = core_realtime_new(&app->limits, current_schema, app);
@@ -363,7 +375,12 @@ enum rc core_app_open(const char *dir, const char *db, struct core_app **out)
     }
     core_app_swap_schema(app, job.schema);
     struct core_jobs_host host = {
-        .schema = current_schema, .schema_ctx = app, .dir = app->dir, .app_url = current_app_url};
+        .schema = current_schema,
+        .schema_ctx = app,
+        .dir = app->dir,
+        .app_url = current_app_url,
+        .settings = current_settings,
+    };
     app->jobs = core_jobs_new(app->db_path, app->writer, &host);
     struct core_event_listener wake = core_jobs_wake_listener(app->jobs, app->webhooks);
     (void)core_event_listen(&app->events, &wake);

@@ -1,0 +1,232 @@
+// Push notifications (issue #17, first part) through the official SDK:
+// devices registered in `_devices` with the ordinary records API (each user
+// sees and writes only their own), POST /api/notify fanned out through the
+// job queue to a fake FCM HTTP v1 (its OAuth2 token endpoint verifies the
+// RS256 assertion with the test service account's public key, as Google's
+// does) and a fake Web Push service that decrypts each message with the
+// subscription's private key (RFC 8291) and verifies the VAPID JWT (RFC
+// 8292); dead tokens remove their device; a 503 with Retry-After is tried
+// again; what is not supported is refused.
+
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import crypto from 'node:crypto';
+import { startServer } from './lib/server.mjs';
+import { superuserClient, makeUser, expectError, SLOW } from './lib/util.mjs';
+
+const b64u = (b) => Buffer.from(b).toString('base64url');
+const unb64u = (s) => Buffer.from(s, 'base64url');
+
+async function until(what, fn, ms = 15000 * SLOW) {
+    const deadline = Date.now() + ms;
+    for (;;) {
+        const v = await fn();
+        if (v) return v;
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+        await new Promise((r) => setTimeout(r, 50));
+    }
+}
+
+function readBody(req) {
+    return new Promise((resolve) => {
+        const chunks = [];
+        req.on('data', (c) => chunks.push(c));
+        req.on('end', () => resolve(Buffer.concat(chunks)));
+    });
+}
+
+function verifyJwt(jwt, publicKey, dsaEncoding) {
+    const [h, p, s] = jwt.split('.');
+    const ok = crypto.verify('sha256', Buffer.from(`${h}.${p}`), { key: publicKey, dsaEncoding },
+        unb64u(s));
+    return ok ? { header: JSON.parse(unb64u(h)), claims: JSON.parse(unb64u(p)) } : null;
+}
+
+// A browser's side of RFC 8291 / RFC 8188 (one record).
+function webPushDecrypt(body, ecdh, auth) {
+    const salt = body.subarray(0, 16);
+    const rs = body.readUInt32BE(16);
+    const idlen = body[20];
+    const asPublic = body.subarray(21, 21 + idlen);
+    assert.equal(rs, 4096);
+    const uaPublic = ecdh.getPublicKey();
+    const shared = ecdh.computeSecret(asPublic);
+    const info = Buffer.concat([Buffer.from('WebPush: info\0'), uaPublic, asPublic]);
+    const ikm = Buffer.from(crypto.hkdfSync('sha256', shared, auth, info, 32));
+    const cek = Buffer.from(crypto.hkdfSync('sha256', ikm, salt, Buffer.from('Content-Encoding: aes128gcm\0'), 16));
+    const nonce = Buffer.from(crypto.hkdfSync('sha256', ikm, salt, Buffer.from('Content-Encoding: nonce\0'), 12));
+    const ct = body.subarray(21 + idlen);
+    const d = crypto.createDecipheriv('aes-128-gcm', cek, nonce);
+    d.setAuthTag(ct.subarray(ct.length - 16));
+    const plain = Buffer.concat([d.update(ct.subarray(0, ct.length - 16)), d.final()]);
+    let end = plain.length - 1;
+    while (end > 0 && plain[end] === 0) end--;
+    assert.equal(plain[end], 2, 'the last record ends with the 0x02 delimiter');
+    return JSON.parse(plain.subarray(0, end).toString());
+}
+
+describe('push notifications', () => {
+    let srv, su, fake, base;
+    const { publicKey: saPublic, privateKey: saPrivate } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const tokens = [];   // assertions the token endpoint accepted
+    const fcm = [];      // messages:send bodies accepted
+    const web = [];      // decrypted Web Push messages {path, message, vapid}
+    const busy = new Map();
+    const browser = crypto.createECDH('prime256v1');
+    browser.generateKeys();
+    const authSecret = crypto.randomBytes(16);
+
+    before(async () => {
+        fake = http.createServer(async (req, res) => {
+            const body = await readBody(req);
+            const url = new URL(req.url, 'http://x');
+            const json = (status, o, headers = {}) => {
+                res.writeHead(status, { 'Content-Type': 'application/json', ...headers });
+                res.end(JSON.stringify(o));
+            };
+            if (url.pathname === '/token') {
+                const form = new URLSearchParams(body.toString());
+                const v = form.get('grant_type') === 'urn:ietf:params:oauth:grant-type:jwt-bearer' &&
+                    verifyJwt(form.get('assertion'), saPublic, 'der');
+                if (!v || v.header.alg !== 'RS256' || v.claims.iss !== 'push@test-project.iam.gserviceaccount.com' ||
+                    v.claims.scope !== 'https://www.googleapis.com/auth/firebase.messaging' ||
+                    v.claims.aud !== `${base}/token` || v.claims.exp - v.claims.iat !== 3600) {
+                    return json(400, { error: 'invalid_grant' });
+                }
+                tokens.push(v.claims);
+                return json(200, { access_token: `ya29.fake-${tokens.length}`, expires_in: 3599, token_type: 'Bearer' });
+            }
+            if (url.pathname === '/v1/projects/test-project/messages:send') {
+                if (!/^Bearer ya29\.fake-\d+$/.test(req.headers.authorization || '')) {
+                    return json(401, { error: { code: 401, status: 'UNAUTHENTICATED', message: 'bad token' } });
+                }
+                const { message } = JSON.parse(body);
+                if (message.token.startsWith('dead-')) {
+                    return json(404, { error: { code: 404, message: 'Requested entity was not found.', status: 'NOT_FOUND',
+                        details: [{ '@type': 'type.googleapis.com/google.firebase.fcm.v1.FcmError', errorCode: 'UNREGISTERED' }] } });
+                }
+                if (message.token.startsWith('busy-') && !busy.get(message.token)) {
+                    busy.set(message.token, true);
+                    return json(503, { error: { code: 503, status: 'UNAVAILABLE', message: 'try later' } }, { 'Retry-After': '1' });
+                }
+                fcm.push(message);
+                return json(200, { name: `projects/test-project/messages/${fcm.length}` });
+            }
+            if (url.pathname.startsWith('/wp/')) {
+                if (url.pathname === '/wp/gone') { res.writeHead(410).end(); return; }
+                const m = /^vapid t=([^,]+), k=([\w-]+)$/.exec(req.headers.authorization || '');
+                const jwk = m && { kty: 'EC', crv: 'P-256', x: b64u(unb64u(m[2]).subarray(1, 33)), y: b64u(unb64u(m[2]).subarray(33)) };
+                const v = m && verifyJwt(m[1], crypto.createPublicKey({ key: jwk, format: 'jwk' }), 'ieee-p1363');
+                if (!v || v.claims.aud !== base || !(v.claims.exp > Date.now() / 1000) ||
+                    req.headers['content-encoding'] !== 'aes128gcm' || !req.headers.ttl) {
+                    res.writeHead(403).end(); return;
+                }
+                web.push({ path: url.pathname, message: webPushDecrypt(body, browser, authSecret), key: m[2], claims: v.claims });
+                res.writeHead(201).end();
+                return;
+            }
+            res.writeHead(404).end();
+        });
+        await new Promise((r) => fake.listen(0, '127.0.0.1', r));
+        base = `http://127.0.0.1:${fake.address().port}`;
+        srv = await startServer({ flags: ['--allow-private-network'] });
+        su = await superuserClient(srv.url);
+    });
+
+    after(async () => {
+        if (srv && !srv.exited) await srv.stop();
+        fake.close();
+    });
+
+    const serviceAccount = () => JSON.stringify({
+        type: 'service_account', project_id: 'test-project', private_key_id: 'k1',
+        private_key: saPrivate.export({ type: 'pkcs8', format: 'pem' }),
+        client_email: 'push@test-project.iam.gserviceaccount.com', token_uri: `${base}/token`,
+    });
+
+    test('the push settings: checked, secrets never shown, a VAPID key made', async () => {
+        const bad = await expectError(su.settings.update({ push: { fcm: { enabled: true, serviceAccount: '{"project_id":"x"}' } } }), 400);
+        assert.equal(bad.data.push.fcm.serviceAccount.code, 'validation_invalid_service_account');
+        const bad2 = await expectError(su.settings.update({ push: { webPush: { enabled: true } } }), 400);
+        assert.equal(bad2.data.push.webPush.subject.code, 'validation_required');
+        await expectError(su.send('/api/notify/webpush-key', {}), 404);
+        const s = await su.settings.update({ push: {
+            fcm: { enabled: true, serviceAccount: serviceAccount(), apiURL: base },
+            webPush: { enabled: true, subject: 'mailto:ops@example.com' },
+        } });
+        assert.equal(s.push.fcm.enabled, true);
+        assert.equal(s.push.fcm.serviceAccount, undefined, 'the service account is never returned');
+        assert.equal(s.push.webPush.privateKey, undefined, 'the VAPID key is never returned');
+        const { publicKey } = await fetch(`${srv.url}/api/notify/webpush-key`).then((r) => r.json());
+        assert.equal(unb64u(publicKey).length, 65);
+    });
+
+    test('devices: each user registers and sees only their own', async () => {
+        const a = await makeUser(su, srv.url);
+        const b = await makeUser(su, srv.url);
+        await a.pb.collection('_devices').create({ user: a.record.id, provider: 'fcm', platform: 'android', token: 'tok-a1' });
+        await expectError(a.pb.collection('_devices').create({ user: b.record.id, provider: 'fcm', token: 'x' }), 400);
+        await b.pb.collection('_devices').create({ user: b.record.id, provider: 'fcm', platform: 'ios', token: 'tok-b1' });
+        assert.deepEqual((await a.pb.collection('_devices').getFullList()).map((d) => d.token), ['tok-a1']);
+        await expectError(a.pb.collection('_devices').create({ user: a.record.id, provider: 'apns', token: 'x' }), 400);
+    });
+
+    test('a notification reaches every device of its users through FCM and Web Push', async () => {
+        const a = await makeUser(su, srv.url);
+        const b = await makeUser(su, srv.url);
+        const dev = (pb, data) => pb.collection('_devices').create(data);
+        await dev(a.pb, { user: a.record.id, provider: 'fcm', platform: 'android', token: 'tok-n1' });
+        await dev(a.pb, { user: a.record.id, provider: 'webpush', platform: 'web', token: `${base}/wp/a`,
+            keys: { p256dh: b64u(browser.getPublicKey()), auth: b64u(authSecret) } });
+        const dead = await dev(a.pb, { user: a.record.id, provider: 'fcm', platform: 'android', token: 'dead-1' });
+        const gone = await dev(a.pb, { user: a.record.id, provider: 'webpush', platform: 'web', token: `${base}/wp/gone`,
+            keys: { p256dh: b64u(browser.getPublicKey()), auth: b64u(authSecret) } });
+        await dev(b.pb, { user: b.record.id, provider: 'fcm', platform: 'android', token: 'tok-other' });
+        const job = await su.send('/api/notify', { method: 'POST', body: {
+            users: [a.record.id], title: 'Your order is on its way', body: 'Arriving today',
+            data: { orderId: 'o1', n: 2 },
+        } });
+        assert.equal(job.kind, 'notify');
+        const m = await until('the FCM message', () => fcm.find((x) => x.token === 'tok-n1'));
+        assert.deepEqual(m.notification, { title: 'Your order is on its way', body: 'Arriving today' });
+        assert.deepEqual(m.data, { orderId: 'o1', n: '2' }, 'FCM data values are strings');
+        const w = await until('the Web Push message', () => web.find((x) => x.path === '/wp/a'));
+        assert.deepEqual(w.message, { title: 'Your order is on its way', body: 'Arriving today', data: { orderId: 'o1', n: 2 } });
+        assert.equal(w.claims.sub, 'mailto:ops@example.com');
+        const { publicKey } = await fetch(`${srv.url}/api/notify/webpush-key`).then((r) => r.json());
+        assert.equal(w.key, publicKey);
+        // Dead tokens remove their devices; the other user got nothing.
+        await until('the dead devices removed', async () => {
+            const left = (await su.collection('_devices').getFullList({ filter: `user = "${a.record.id}"` })).map((d) => d.id);
+            return !left.includes(dead.id) && !left.includes(gone.id) && left.length === 2;
+        });
+        assert.ok(!fcm.some((x) => x.token === 'tok-other'));
+        const deadJobs = await su.send('/api/jobs', { query: { kind: 'push', status: 'dead' } });
+        assert.ok(deadJobs.items.some((j) => /UNREGISTERED: the device was removed/.test(j.lastError)), JSON.stringify(deadJobs.items));
+        assert.ok(deadJobs.items.some((j) => /HTTP 410: the device was removed/.test(j.lastError)));
+        assert.equal(tokens.length, 1, 'one access token, cached for the later sends');
+    });
+
+    test('a 503 with Retry-After is tried again', async () => {
+        const a = await makeUser(su, srv.url);
+        await a.pb.collection('_devices').create({ user: a.record.id, provider: 'fcm', token: 'busy-1' });
+        await su.send('/api/notify', { method: 'POST', body: { users: [a.record.id], title: 'Retry me' } });
+        await until('the second attempt', () => fcm.find((x) => x.token === 'busy-1'));
+        const done = await su.send('/api/jobs', { query: { kind: 'push', status: 'done', filter: 'payload.token = "busy-1"' } });
+        assert.equal(done.items.length, 1);
+        assert.equal(done.items[0].attempts, 2);
+    });
+
+    test('what is not supported is refused, and only superusers notify', async () => {
+        const a = await makeUser(su, srv.url);
+        const send = (pb, body) => pb.send('/api/notify', { method: 'POST', body });
+        let e = await expectError(send(su, { users: [a.record.id], title: 't', channels: ['sms'] }), 400);
+        assert.equal(e.data.channels.code, 'validation_not_supported');
+        e = await expectError(send(su, { title: 't' }), 400);
+        assert.match(e.data.payload.message, /users/);
+        e = await expectError(send(su, { users: [a.record.id], title: 't', sound: 'x' }), 400);
+        assert.match(e.data.payload.message, /Unknown key/);
+        await expectError(send(a.pb, { users: [a.record.id], title: 't' }), 403);
+    });
+});
