@@ -591,6 +591,115 @@ class ReportsRecord {
       '/api/files/$collectionId/$id/${Uri.encodeComponent(filename)}';
 }
 
+enum DevicesProvider { fcm, webpush }
+
+extension DevicesProviderValue on DevicesProvider {
+  /// The value on the wire.
+  String get value {
+    switch (this) {
+      case DevicesProvider.fcm:
+        return 'fcm';
+      case DevicesProvider.webpush:
+        return 'webpush';
+    }
+  }
+
+  static DevicesProvider? parse(Object? v) {
+    for (final e in DevicesProvider.values) {
+      if (e.value == v) return e;
+    }
+    return null;
+  }
+}
+
+enum DevicesPlatform { ios, android, web }
+
+extension DevicesPlatformValue on DevicesPlatform {
+  /// The value on the wire.
+  String get value {
+    switch (this) {
+      case DevicesPlatform.ios:
+        return 'ios';
+      case DevicesPlatform.android:
+        return 'android';
+      case DevicesPlatform.web:
+        return 'web';
+    }
+  }
+
+  static DevicesPlatform? parse(Object? v) {
+    for (final e in DevicesPlatform.values) {
+      if (e.value == v) return e;
+    }
+    return null;
+  }
+}
+
+/// A record of "_devices" as the API answers it.
+class DevicesRecord {
+  static const collectionName = '_devices';
+  static const collectionId = 'pbc_tarmac_devices';
+
+  final String id;
+  final String user;
+  final DevicesProvider? provider;
+  final DevicesPlatform? platform;
+  final String token;
+  final dynamic keys;
+  final String appId;
+  final String locale;
+  final String lastSeen;
+  final String created;
+  final String updated;
+  final Map<String, dynamic> expand;
+
+  const DevicesRecord({
+    required this.id,
+    required this.user,
+    this.provider,
+    this.platform,
+    required this.token,
+    required this.keys,
+    required this.appId,
+    required this.locale,
+    required this.lastSeen,
+    required this.created,
+    required this.updated,
+    this.expand = const {},
+  });
+
+  factory DevicesRecord.fromRecord(RecordModel r) => DevicesRecord(
+        id: r.id,
+        user: r.getStringValue('user'),
+        provider: DevicesProviderValue.parse(r.getStringValue('provider')),
+        platform: DevicesPlatformValue.parse(r.getStringValue('platform')),
+        token: r.getStringValue('token'),
+        keys: r.data['keys'],
+        appId: r.getStringValue('appId'),
+        locale: r.getStringValue('locale'),
+        lastSeen: r.getStringValue('lastSeen'),
+        created: r.getStringValue('created'),
+        updated: r.getStringValue('updated'),
+        expand: r.expand,
+      );
+
+  Map<String, dynamic> toJson() => {
+        'id': id,
+        'user': user,
+        'provider': provider?.value ?? '',
+        'platform': platform?.value ?? '',
+        'token': token,
+        'keys': keys,
+        'appId': appId,
+        'locale': locale,
+        'lastSeen': lastSeen,
+      };
+
+  /// The path of one of this record's files (prefix the server's URL).
+  String fileUrl(String filename) =>
+      '/api/files/$collectionId/$id/${Uri.encodeComponent(filename)}';
+}
+
 enum EveryTypeTags { a, bC, n9lives, class_ }
 
 extension EveryTypeTagsValue on EveryTypeTags {

@@ -20,6 +20,7 @@ export enum Collections {
     Schedules = "_schedules",
     InboundWebhooks = "_inboundWebhooks",
     Reports = "_reports",
+    Devices = "_devices",
     EveryType = "every_type",
     Members = "members",
     TypeStats = "type_stats",
@@ -259,6 +260,44 @@ export type ReportsCreate = {
     "owner"?: string;
 };
 
+export enum DevicesProviderOptions {
+    "fcm" = "fcm",
+    "webpush" = "webpush",
+}
+
+export enum DevicesPlatformOptions {
+    "ios" = "ios",
+    "android" = "android",
+    "web" = "web",
+}
+
+/** What the API answers for a record of "_devices". */
+export type DevicesRecord<TExpand = unknown> = BaseSystemFields<TExpand> & {
+    "user": RecordIdString;
+    "provider": DevicesProviderOptions | "";
+    "platform": DevicesPlatformOptions | "";
+    "token": string;
+    "keys": unknown;
+    "appId": string;
+    "locale": string;
+    "lastSeen": IsoDateString;
+    "created": IsoDateString;
+    "updated": IsoDateString;
+};
+
+/** What a create takes for "_devices" (an update takes a Partial of it). */
+export type DevicesCreate = {
+    "id"?: string;
+    "user": RecordIdString;
+    "provider": DevicesProviderOptions | "";
+    "platform"?: DevicesPlatformOptions | "";
+    "token": string;
+    "keys"?: unknown;
+    "appId"?: string;
+    "locale"?: string;
+    "lastSeen"?: IsoDateString;
+};
+
 export enum EveryTypeTagsOptions {
     "a" = "a",
     "b-c" = "b-c",
@@ -358,6 +397,7 @@ export type TypedPocketBase = PocketBase & {
     collection(idOrName: "_schedules"): RecordService<SchedulesRecord>;
     collection(idOrName: "_inboundWebhooks"): RecordService<InboundWebhooksRecord>;
     collection(idOrName: "_reports"): RecordService<ReportsRecord>;
+    collection(idOrName: "_devices"): RecordService<DevicesRecord>;
     collection(idOrName: "every_type"): RecordService<EveryTypeRecord>;
     collection(idOrName: "members"): RecordService<MembersRecord>;
     collection(idOrName: "type_stats"): RecordService<TypeStatsRecord>;
