@@ -11,7 +11,12 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import http2 from 'node:http2';
 import crypto from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { startServer } from './lib/server.mjs';
 import { superuserClient, makeUser, expectError, SLOW } from './lib/util.mjs';
 
@@ -72,6 +77,10 @@ describe('push notifications', () => {
     const tokens = [];   // assertions the token endpoint accepted
     const fcm = [];      // messages:send bodies accepted
     const web = [];      // decrypted Web Push messages {path, message, vapid}
+    const apns = [];     // APNs pushes accepted {token, body}
+    const apnsKey = crypto.generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+    const certDir = mkdtempSync(join(tmpdir(), 'tarmac-apns-'));
+    let apnsServer, apnsCert;
     const busy = new Map();
     const browser = crypto.createECDH('prime256v1');
     browser.generateKeys();
@@ -130,6 +139,35 @@ describe('push notifications', () => {
         });
         await new Promise((r) => fake.listen(0, '127.0.0.1', r));
         base = `http://127.0.0.1:${fake.address().port}`;
+        // APNs: HTTP/2 over TLS only, as Apple's.
+        execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1',
+            '-nodes', '-keyout', join(certDir, 'key.pem'), '-out', join(certDir, 'cert.pem'), '-days', '2',
+            '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+        apnsCert = readFileSync(join(certDir, 'cert.pem'), 'utf8');
+        apnsServer = http2.createSecureServer({ key: readFileSync(join(certDir, 'key.pem')), cert: apnsCert });
+        apnsServer.on('stream', (stream, headers) => {
+            const chunks = [];
+            stream.on('data', (c) => chunks.push(c));
+            stream.on('end', () => {
+                const reply = (status, o) => {
+                    stream.respond({ ':status': status, 'apns-id': crypto.randomUUID(), 'content-type': 'application/json' });
+                    stream.end(o ? JSON.stringify(o) : undefined);
+                };
+                const m = /^bearer (.+)$/.exec(headers.authorization || '');
+                const v = m && verifyJwt(m[1], apnsKey.publicKey, 'ieee-p1363');
+                if (!v || v.header.alg !== 'ES256' || v.header.kid !== 'KEY1234567' || v.claims.iss !== 'TEAM123456') {
+                    return reply(403, { reason: 'InvalidProviderToken' });
+                }
+                const token = headers[':path'].replace('/3/device/', '');
+                if (headers[':method'] !== 'POST' || headers['apns-topic'] !== 'com.example.app' ||
+                    headers['apns-push-type'] !== 'alert') return reply(400, { reason: 'BadTopic' });
+                if (token.startsWith('dead')) return reply(410, { reason: 'Unregistered', timestamp: Date.now() });
+                if (token.startsWith('bad0')) return reply(400, { reason: 'BadDeviceToken' });
+                apns.push({ token, body: JSON.parse(Buffer.concat(chunks)) });
+                reply(200);
+            });
+        });
+        await new Promise((r) => apnsServer.listen(0, '127.0.0.1', r));
         srv = await startServer({ flags: ['--allow-private-network'] });
         su = await superuserClient(srv.url);
     });
@@ -137,6 +175,8 @@ describe('push notifications', () => {
     after(async () => {
         if (srv && !srv.exited) await srv.stop();
         fake.close();
+        apnsServer?.close();
+        rmSync(certDir, { recursive: true, force: true });
     });
 
     const serviceAccount = () => JSON.stringify({
@@ -151,10 +191,18 @@ describe('push notifications', () => {
         const bad2 = await expectError(su.settings.update({ push: { webPush: { enabled: true } } }), 400);
         assert.equal(bad2.data.push.webPush.subject.code, 'validation_required');
         await expectError(su.send('/api/notify/webpush-key', {}), 404);
+        const bad3 = await expectError(su.settings.update({ push: { apns: { enabled: true, key: 'nope' } } }), 400);
+        assert.equal(bad3.data.push.apns.key.code, 'validation_invalid_key');
+        assert.equal(bad3.data.push.apns.teamId.code, 'validation_required');
         const s = await su.settings.update({ push: {
             fcm: { enabled: true, serviceAccount: serviceAccount(), apiURL: base },
+            apns: { enabled: true, keyId: 'KEY1234567', teamId: 'TEAM123456', topic: 'com.example.app',
+                key: apnsKey.privateKey.export({ type: 'pkcs8', format: 'pem' }),
+                apiURL: `https://127.0.0.1:${apnsServer.address().port}`, caPEM: apnsCert },
             webPush: { enabled: true, subject: 'mailto:ops@example.com' },
         } });
+        assert.equal(s.push.apns.key, undefined, 'the .p8 key is never returned');
+        assert.equal(s.push.apns.teamId, 'TEAM123456');
         assert.equal(s.push.fcm.enabled, true);
         assert.equal(s.push.fcm.serviceAccount, undefined, 'the service account is never returned');
         assert.equal(s.push.webPush.privateKey, undefined, 'the VAPID key is never returned');
@@ -169,10 +217,10 @@ describe('push notifications', () => {
         await expectError(a.pb.collection('_devices').create({ user: b.record.id, provider: 'fcm', token: 'x' }), 400);
         await b.pb.collection('_devices').create({ user: b.record.id, provider: 'fcm', platform: 'ios', token: 'tok-b1' });
         assert.deepEqual((await a.pb.collection('_devices').getFullList()).map((d) => d.token), ['tok-a1']);
-        await expectError(a.pb.collection('_devices').create({ user: a.record.id, provider: 'apns', token: 'x' }), 400);
+        await expectError(a.pb.collection('_devices').create({ user: a.record.id, provider: 'sms', token: 'x' }), 400);
     });
 
-    test('a notification reaches every device of its users through FCM and Web Push', async () => {
+    test('a notification reaches every device of its users through FCM, APNs and Web Push', async () => {
         const a = await makeUser(su, srv.url);
         const b = await makeUser(su, srv.url);
         const dev = (pb, data) => pb.collection('_devices').create(data);
@@ -183,6 +231,9 @@ describe('push notifications', () => {
         const gone = await dev(a.pb, { user: a.record.id, provider: 'webpush', platform: 'web', token: `${base}/wp/gone`,
             keys: { p256dh: b64u(browser.getPublicKey()), auth: b64u(authSecret) } });
         await dev(b.pb, { user: b.record.id, provider: 'fcm', platform: 'android', token: 'tok-other' });
+        await dev(a.pb, { user: a.record.id, provider: 'apns', platform: 'ios', token: 'a1b2c3d4e5f6' });
+        const deadIos = await dev(a.pb, { user: a.record.id, provider: 'apns', platform: 'ios', token: 'dead01' });
+        const badIos = await dev(a.pb, { user: a.record.id, provider: 'apns', platform: 'ios', token: 'bad0' });
         const job = await su.send('/api/notify', { method: 'POST', body: {
             users: [a.record.id], title: 'Your order is on its way', body: 'Arriving today',
             data: { orderId: 'o1', n: 2 },
@@ -196,15 +247,22 @@ describe('push notifications', () => {
         assert.equal(w.claims.sub, 'mailto:ops@example.com');
         const { publicKey } = await fetch(`${srv.url}/api/notify/webpush-key`).then((r) => r.json());
         assert.equal(w.key, publicKey);
+        const i = await until('the APNs push', () => apns.find((x) => x.token === 'a1b2c3d4e5f6'));
+        assert.deepEqual(i.body, { aps: { alert: { title: 'Your order is on its way', body: 'Arriving today' }, sound: 'default' },
+            orderId: 'o1', n: 2 });
         // Dead tokens remove their devices; the other user got nothing.
         await until('the dead devices removed', async () => {
             const left = (await su.collection('_devices').getFullList({ filter: `user = "${a.record.id}"` })).map((d) => d.id);
-            return !left.includes(dead.id) && !left.includes(gone.id) && left.length === 2;
+            return [dead.id, gone.id, deadIos.id, badIos.id].every((id) => !left.includes(id)) && left.length === 3;
         });
         assert.ok(!fcm.some((x) => x.token === 'tok-other'));
-        const deadJobs = await su.send('/api/jobs', { query: { kind: 'push', status: 'dead' } });
-        assert.ok(deadJobs.items.some((j) => /UNREGISTERED: the device was removed/.test(j.lastError)), JSON.stringify(deadJobs.items));
-        assert.ok(deadJobs.items.some((j) => /HTTP 410: the device was removed/.test(j.lastError)));
+        // Each dead job says why (its outcome is written just after the device went).
+        const reasons = [/FCM: UNREGISTERED: the device was removed/, /Web Push: HTTP 410: the device was removed/,
+            /APNs: Unregistered: the device was removed/, /APNs: BadDeviceToken: the device was removed/];
+        await until('the dead jobs', async () => {
+            const deadJobs = await su.send('/api/jobs', { query: { kind: 'push', status: 'dead' } });
+            return reasons.every((r) => deadJobs.items.some((j) => r.test(j.lastError)));
+        });
         assert.equal(tokens.length, 1, 'one access token, cached for the later sends');
     });
 
@@ -213,8 +271,11 @@ describe('push notifications', () => {
         await a.pb.collection('_devices').create({ user: a.record.id, provider: 'fcm', token: 'busy-1' });
         await su.send('/api/notify', { method: 'POST', body: { users: [a.record.id], title: 'Retry me' } });
         await until('the second attempt', () => fcm.find((x) => x.token === 'busy-1'));
-        const done = await su.send('/api/jobs', { query: { kind: 'push', status: 'done', filter: 'payload.token = "busy-1"' } });
-        assert.equal(done.items.length, 1);
+        // The outcome is written after the answer came.
+        const done = await until('the push done', async () => {
+            const d = await su.send('/api/jobs', { query: { kind: 'push', status: 'done', filter: 'payload.token = "busy-1"' } });
+            return d.items.length === 1 && d;
+        });
         assert.equal(done.items[0].attempts, 2);
     });
 

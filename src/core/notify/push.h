@@ -6,8 +6,9 @@
  *
  * `_devices` is a system collection an app writes through the ordinary
  * records API: user (relation to users, required; cascade delete),
- * provider (fcm or webpush), platform (ios, android or web), token (the
- * FCM registration token, or the Web Push subscription's endpoint URL),
+ * provider (fcm, apns or webpush), platform (ios, android or web), token (the
+ * FCM registration token, the APNs device token (hex), or the Web Push
+ * subscription's endpoint URL),
  * keys (Web Push: the subscription's {p256dh, auth}), appId, locale,
  * lastSeen. Its rules let a signed-in user create, list, change and remove
  * only their own devices.
@@ -24,9 +25,14 @@
  *   - fcm: FCM HTTP v1 messages:send with an OAuth2 access token from the
  *     service account (an RS256 assertion exchanged at its token URL,
  *     cached per process until a minute before it expires);
+ *   - apns: HTTP/2 POST /3/device/<token> with a provider token (ES256 from
+ *     the .p8 key, kid = key id, iss = team id, made again every 50
+ *     minutes), apns-topic, apns-push-type alert, apns-priority 10; an
+ *     ExpiredProviderToken or InvalidProviderToken makes a new one;
  *   - webpush: RFC 8291 aes128gcm body, VAPID Authorization (base/webpush.h).
  * A token the provider reports dead (FCM 404 UNREGISTERED, a 400 naming the
- * registration token, 403 SENDER_ID_MISMATCH; Web Push 404 and 410)
+ * registration token, 403 SENDER_ID_MISMATCH; APNs 410 Unregistered, 400
+ * BadDeviceToken or DeviceTokenNotForTopic; Web Push 404 and 410)
  * deletes the device (only while its token is still the one sent) and the
  * job is dead; 429 and 5xx retry, honouring Retry-After; a provider not
  * configured in the settings (push.*) makes the job dead with that reason. */

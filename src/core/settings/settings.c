@@ -47,10 +47,14 @@ json_t *core_settings_defaults(void)
                                   "*:auth", "audience", "", "duration", 10, "maxRequests", 1000,
                                   "excludedIPs", "enabled", 1));
     /* tarmac's: the push providers (core/notify/push.h). */
-    json_object_set_new(o, "push",
-                        json_pack("{s:{s:b, s:s, s:s, s:s}, s:{s:b, s:s, s:s}}", "fcm", "enabled",
-                                  0, "serviceAccount", "", "tokenURL", "", "apiURL", "", "webPush",
-                                  "enabled", 0, "subject", "", "privateKey", ""));
+    json_object_set_new(
+        o, "push",
+        json_pack("{s:{s:b, s:s, s:s, s:s}, s:{s:b, s:s, s:s, s:s, s:s, s:b, s:s, s:s}, "
+                  "s:{s:b, s:s, s:s}}",
+                  "fcm", "enabled", 0, "serviceAccount", "", "tokenURL", "", "apiURL", "", "apns",
+                  "enabled", 0, "keyId", "", "teamId", "", "key", "", "topic", "", "production", 0,
+                  "apiURL", "", "caPEM", "", "webPush", "enabled", 0, "subject", "", "privateKey",
+                  ""));
     /* proxies is tarmac's: a header is read only from these peers. */
     json_object_set_new(o, "trustedProxy",
                         json_pack("{s:[], s:b, s:[]}", "headers", "useLeftmostIP", 0, "proxies"));
@@ -280,6 +284,18 @@ static void compile_push(struct core_settings *s)
     s->push.fcm_token_url = token_url[0] ? token_url : "https://oauth2.googleapis.com/token";
     const char *api_url = str_at(v, "push.fcm.apiURL");
     s->push.fcm_api_url = api_url[0] ? api_url : "https://fcm.googleapis.com";
+    s->push.apns_key_id = str_at(v, "push.apns.keyId");
+    s->push.apns_team_id = str_at(v, "push.apns.teamId");
+    s->push.apns_key = str_at(v, "push.apns.key");
+    s->push.apns_topic = str_at(v, "push.apns.topic");
+    const char *apns_url = str_at(v, "push.apns.apiURL");
+    s->push.apns_api_url = apns_url[0] ? apns_url
+                           : bool_at(v, "push.apns.production")
+                               ? "https://api.push.apple.com"
+                               : "https://api.sandbox.push.apple.com";
+    s->push.apns_ca_pem = str_at(v, "push.apns.caPEM");
+    s->push.is_apns = bool_at(v, "push.apns.enabled") && s->push.apns_key_id[0] &&
+                      s->push.apns_team_id[0] && s->push.apns_key[0] && s->push.apns_topic[0];
     s->push.vapid_key = str_at(v, "push.webPush.privateKey");
     s->push.vapid_subject = str_at(v, "push.webPush.subject");
     s->push.is_webpush = bool_at(v, "push.webPush.enabled") && s->push.vapid_key[0];
@@ -370,6 +386,7 @@ json_t *core_settings_public(const struct core_settings *s)
     json_object_del(json_object_get(o, "s3"), "secret");
     json_object_del(settings_get(o, "backups.s3"), "secret");
     json_object_del(settings_get(o, "push.fcm"), "serviceAccount");
+    json_object_del(settings_get(o, "push.apns"), "key");
     json_object_del(settings_get(o, "push.webPush"), "privateKey");
     json_t *locked = json_array();
     const char *k;

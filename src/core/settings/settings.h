@@ -92,6 +92,13 @@ struct core_settings {
         const char *fcm_key;       /* its private_key (PEM, RSA) */
         const char *fcm_token_url; /* tokenURL, else its token_uri, else Google's */
         const char *fcm_api_url;   /* apiURL, else https://fcm.googleapis.com */
+        bool is_apns;
+        const char *apns_key_id;  /* the .p8 key's id (the JWT's kid) */
+        const char *apns_team_id; /* the JWT's iss */
+        const char *apns_key;     /* the .p8 key (PEM, EC P-256) */
+        const char *apns_topic;   /* the app's bundle id */
+        const char *apns_api_url; /* apiURL, else Apple's production or sandbox host */
+        const char *apns_ca_pem;  /* "": the system's CAs */
         bool is_webpush;
         const char *vapid_key; /* PEM, EC P-256 (made by the PATCH that enabled it) */
         const char *vapid_subject;

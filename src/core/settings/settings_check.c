@@ -467,7 +467,29 @@ static void check_push(struct check *c)
         fail(c, "push.fcm.serviceAccount", "validation_invalid_service_account",
              "Must be a Google service account key: JSON with project_id, client_email and an "
              "RSA private_key.");
-    static const char *const urls[] = {"push.fcm.tokenURL", "push.fcm.apiURL"};
+    bool is_apns = json_is_true(settings_get(v, "push.apns.enabled"));
+    static const char *const apns_required[] = {"push.apns.keyId", "push.apns.teamId",
+                                                "push.apns.key", "push.apns.topic"};
+    for (size_t i = 0; i < sizeof(apns_required) / sizeof(apns_required[0]); i++) {
+        const char *x = json_string_value(settings_get(v, apns_required[i]));
+        if (is_apns && !x[0])
+            fail(c, apns_required[i], "validation_required", "Cannot be blank.");
+        else if (i != 2 && (has_control(x) || strpbrk(x, "\"\\/ ") || strlen(x) > 200))
+            fail(c, apns_required[i], "validation_invalid_value",
+                 "Must be an identifier (no spaces, quotes or slashes).");
+    }
+    const char *p8 = json_string_value(settings_get(v, "push.apns.key"));
+    struct buf jwt;
+    buf_init(&jwt, 8192);
+    if (p8[0] && jws_sign_es256(str_from_cstr(p8), "k", STR_LIT("{}"), &jwt) != RC_OK)
+        fail(c, "push.apns.key", "validation_invalid_key",
+             "Must be the .p8 key Apple gives (an EC P-256 private key, PEM).");
+    buf_cleanup(&jwt);
+    const char *ca = json_string_value(settings_get(v, "push.apns.caPEM"));
+    if (ca[0] && !strstr(ca, "-----BEGIN CERTIFICATE-----"))
+        fail(c, "push.apns.caPEM", "validation_invalid_value",
+             "Must be PEM certificates (-----BEGIN CERTIFICATE-----).");
+    static const char *const urls[] = {"push.fcm.tokenURL", "push.fcm.apiURL", "push.apns.apiURL"};
     for (size_t i = 0; i < sizeof(urls) / sizeof(urls[0]); i++) {
         const char *u = json_string_value(settings_get(v, urls[i]));
         if (u[0] && !is_url(u))

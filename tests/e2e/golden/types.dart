@@ -591,7 +591,7 @@ class ReportsRecord {
       '/api/files/$collectionId/$id/${Uri.encodeComponent(filename)}';
 }
 
-enum DevicesProvider { fcm, webpush }
+enum DevicesProvider { fcm, apns, webpush }
 
 extension DevicesProviderValue on DevicesProvider {
   /// The value on the wire.
@@ -599,6 +599,8 @@ extension DevicesProviderValue on DevicesProvider {
     switch (this) {
       case DevicesProvider.fcm:
         return 'fcm';
+      case DevicesProvider.apns:
+        return 'apns';
       case DevicesProvider.webpush:
         return 'webpush';
     }

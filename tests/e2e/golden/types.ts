@@ -262,6 +262,7 @@ export type ReportsCreate = {
 
 export enum DevicesProviderOptions {
     "fcm" = "fcm",
+    "apns" = "apns",
     "webpush" = "webpush",
 }
 
