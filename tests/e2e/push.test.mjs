@@ -291,3 +291,61 @@ describe('push notifications', () => {
         await expectError(send(a.pb, { users: [a.record.id], title: 't' }), 403);
     });
 });
+
+describe('push fan-out survives kill -9', () => {
+    let fake, srv;
+    const seen = new Set();
+    let received = 0;
+    const dir = mkdtempSync(join(tmpdir(), 'tarmac-e2e-push-crash-'));
+    const { publicKey: saPublic, privateKey: saPrivate } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
+    void saPublic;
+
+    before(async () => {
+        // A slow FCM: each send waits 100 ms, so the kill lands mid-fan-out.
+        fake = http.createServer(async (req, res) => {
+            const body = await readBody(req);
+            if (req.url === '/token') {
+                res.writeHead(200, { 'Content-Type': 'application/json' });
+                return res.end(JSON.stringify({ access_token: 'ya29.slow', expires_in: 3600 }));
+            }
+            await new Promise((r) => setTimeout(r, 100));
+            received++;
+            seen.add(JSON.parse(body).message.token);
+            res.writeHead(200, { 'Content-Type': 'application/json' });
+            res.end('{"name":"projects/p/messages/1"}');
+        });
+        await new Promise((r) => fake.listen(0, '127.0.0.1', r));
+    });
+
+    after(async () => {
+        if (srv && !srv.exited) await srv.kill9();
+        fake.close();
+        if (!process.env.TARMAC_E2E_KEEP) rmSync(dir, { recursive: true, force: true });
+    });
+
+    test('every device is sent to after a restart', async () => {
+        const base = `http://127.0.0.1:${fake.address().port}`;
+        const flags = ['--allow-private-network', '--job-lease=2s'];
+        srv = await startServer({ dir, superuser: true, flags });
+        const su = await superuserClient(srv.url);
+        await su.settings.update({ push: { fcm: { enabled: true, apiURL: base, serviceAccount: JSON.stringify({
+            project_id: 'p', client_email: 'a@p.iam.gserviceaccount.com', token_uri: `${base}/token`,
+            private_key: saPrivate.export({ type: 'pkcs8', format: 'pem' }) }) } } });
+        const u = await makeUser(su, srv.url);
+        const N = 150;
+        await su.send('/api/batch', { method: 'POST', body: { requests: Array.from({ length: 50 }, (_, i) => ({
+            method: 'POST', url: '/api/collections/_devices/records',
+            body: { user: u.record.id, provider: 'fcm', token: `crash-${i}` } })) } });
+        for (let i = 50; i < N; i++) {
+            await su.collection('_devices').create({ user: u.record.id, provider: 'fcm', token: `crash-${i}` });
+        }
+        await su.send('/api/notify', { method: 'POST', body: { users: [u.record.id], title: 'Flash sale' } });
+        await until('some sends', () => received >= 10);
+        await srv.kill9();
+        assert.ok(seen.size < N, `the kill came after ${seen.size} of ${N}`);
+        srv = await startServer({ dir, flags });
+        await until('every device', () => seen.size === N, 60000 * SLOW);
+        for (let i = 0; i < N; i++) assert.ok(seen.has(`crash-${i}`));
+        await srv.stop();
+    });
+});
