@@ -1,7 +1,8 @@
 /* notify.c -- notifications (layer: api; core/notify/push.h does the work).
  *
  *   POST /api/notify               superusers: {users, title, body?, data?,
- *                                  channels? (["push"]), runAt?, dedupeKey?}
+ *                                  channels? (push, inbox; default push),
+ *                                  runAt?, dedupeKey?}
  *                                  enqueues a `notify` job (201 with the job,
  *                                  as POST /api/jobs answers)
  *   GET  /api/notify/webpush-key   anyone: {publicKey}, the VAPID key a web
@@ -17,7 +18,7 @@
 #include "core/settings/settings.h"
 #include "http/req.h"
 
-/* Only push is sent so far: another channel is refused, not ignored. */
+/* push and inbox so far: another channel is refused, not ignored. */
 static bool channels_ok(struct api_call *c, json_t *channels)
 {
     if (!channels)
@@ -27,11 +28,13 @@ static bool channels_ok(struct api_call *c, json_t *channels)
     json_t *v;
     json_array_foreach(channels, i, v)
     {
-        is_ok = is_ok && json_is_string(v) && strcmp(json_string_value(v), "push") == 0;
+        is_ok = is_ok && json_is_string(v) &&
+                (strcmp(json_string_value(v), "push") == 0 ||
+                 strcmp(json_string_value(v), "inbox") == 0);
     }
     if (!is_ok)
         core_problem_field(&c->problem, "channels", "validation_not_supported",
-                           "Not supported yet: the only channel is push (sms, email and inbox "
+                           "Not supported yet: the channels are push and inbox (sms and email "
                            "come later).",
                            NULL);
     return is_ok;
@@ -59,7 +62,6 @@ enum rc api_notify(struct http_req *req, void *ctx)
             json_object_set(job, own[i], v);
         json_object_del(payload, own[i]);
     }
-    json_object_del(payload, "channels");
     json_object_set_new(job, "payload", payload);
     enum rc rc = api_jobs_submit(c, job, "Failed to send the notification.");
     json_decref(job);

@@ -39,6 +39,7 @@
 #include "core/jobs/schedule.h"
 #include "core/jobs/thumbs_kind.h"
 #include "core/jobs/webhook.h"
+#include "core/notify/inbox.h"
 #include "core/notify/push.h"
 #include "core/task.h"
 #include "net/mailer.h"
@@ -271,6 +272,8 @@ static enum rc open_job(struct store_conn *db, void *ctx)
     /* Its user relation points to users: without that collection, no devices. */
     if (!rc && core_schema_find(job->schema, STR_LIT("_pb_users_auth_")))
         rc = add_builtin_collection(db, job->schema, core_devices_collection_json, true);
+    if (!rc && core_schema_find(job->schema, STR_LIT("_pb_users_auth_")))
+        rc = add_builtin_collection(db, job->schema, core_inbox_collection_json, true);
     if (!rc)
         rc = core_webhooks_load(job->app->webhooks, db);
     /* Before any worker reads: older versions may have stored plain text. */
@@ -380,6 +383,7 @@ enum rc core_app_open(const char *dir, const char *db, struct core_app **out)
         .dir = app->dir,
         .app_url = current_app_url,
         .settings = current_settings,
+        .events = &app->events,
     };
     app->jobs = core_jobs_new(app->db_path, app->writer, &host);
     struct core_event_listener wake = core_jobs_wake_listener(app->jobs, app->webhooks);

@@ -17,8 +17,11 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { EventSource } from 'eventsource';
 import { startServer } from './lib/server.mjs';
 import { superuserClient, makeUser, expectError, SLOW } from './lib/util.mjs';
+
+globalThis.EventSource = EventSource;
 
 const b64u = (b) => Buffer.from(b).toString('base64url');
 const unb64u = (s) => Buffer.from(s, 'base64url');
@@ -279,10 +282,40 @@ describe('push notifications', () => {
         assert.equal(done.items[0].attempts, 2);
     });
 
+    test('the inbox: each user gets, lists, marks read and deletes their own, live', async (t) => {
+        const a = await makeUser(su, srv.url);
+        const b = await makeUser(su, srv.url);
+        const live = [];
+        await a.pb.collection('_notifications').subscribe('*', (e) => live.push(e));
+        t.after(() => a.pb.realtime.unsubscribe()); // a failure must not leave it reconnecting
+        const job = await su.send('/api/notify', { method: 'POST', body: {
+            users: [a.record.id, b.record.id], title: 'Hello inbox', body: 'Welcome', data: { x: 1 },
+            channels: ['inbox'],
+        } });
+        const ev = await until('the realtime create', () => live.find((e) => e.action === 'create'));
+        assert.equal(ev.record.title, 'Hello inbox');
+        assert.equal(ev.record.user, a.record.id);
+        const mine = await a.pb.collection('_notifications').getFullList();
+        assert.equal(mine.length, 1);
+        assert.deepEqual([mine[0].title, mine[0].body, mine[0].data, mine[0].readAt], ['Hello inbox', 'Welcome', { x: 1 }, '']);
+        const theirs = await b.pb.collection('_notifications').getFullList();
+        assert.equal(theirs.length, 1);
+        await expectError(b.pb.collection('_notifications').getOne(mine[0].id), 404);
+        // Mark read: readAt only.
+        const read = await a.pb.collection('_notifications').update(mine[0].id, { readAt: '2026-12-04 10:00:00.000Z' });
+        assert.equal(read.readAt, '2026-12-04 10:00:00.000Z');
+        await assert.rejects(a.pb.collection('_notifications').update(mine[0].id, { title: 'changed' }));
+        assert.equal((await a.pb.collection('_notifications').getOne(mine[0].id)).title, 'Hello inbox');
+        await expectError(a.pb.collection('_notifications').create({ user: a.record.id, title: 'self-made' }), 403);
+        await until('the notify job done', async () => (await su.send(`/api/jobs/${job.id}`)).status === 'done');
+        await a.pb.collection('_notifications').delete(mine[0].id);
+        assert.equal((await a.pb.collection('_notifications').getFullList()).length, 0);
+    });
+
     test('what is not supported is refused, and only superusers notify', async () => {
         const a = await makeUser(su, srv.url);
         const send = (pb, body) => pb.send('/api/notify', { method: 'POST', body });
-        let e = await expectError(send(su, { users: [a.record.id], title: 't', channels: ['sms'] }), 400);
+        let e = await expectError(send(su, { users: [a.record.id], title: 't', channels: ['inbox', 'sms'] }), 400);
         assert.equal(e.data.channels.code, 'validation_not_supported');
         e = await expectError(send(su, { title: 't' }), 400);
         assert.match(e.data.payload.message, /users/);

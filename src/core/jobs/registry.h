@@ -16,6 +16,7 @@
 
 struct net_mailer;
 struct core_schema;
+struct core_event_bus;
 
 /* The app's current schema snapshot (core/app.h's core_app_schema); any thread. */
 typedef const struct core_schema *core_job_schema_fn(void *ctx);
@@ -39,6 +40,9 @@ struct core_job_env {
     core_job_app_url_fn *app_url;   /* the base of links in mails ("http://host:port"), with
                                        schema_ctx; NULL: none */
     core_job_settings_fn *settings; /* the settings now (push), with schema_ctx; NULL: none */
+    /* The app's event bus: a handler's record writes (core_record_run) hand
+     * their events to it after the commit (realtime); NULL: none. */
+    const struct core_event_bus *events;
 };
 
 /* What one attempt came to. */

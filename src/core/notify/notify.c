@@ -7,6 +7,7 @@
 
 #include "base/alloc.h"
 #include "core/jobs/job.h"
+#include "core/notify/inbox.h"
 #include "store/writer.h"
 
 /* Devices enqueued per writer transaction: the writer is not held long. */
@@ -16,7 +17,7 @@ const char *core_notify_check(json_t *payload)
 {
     if (!payload)
         return "A notification needs users and a title.";
-    static const char *const known[] = {"users", "title", "body", "data"};
+    static const char *const known[] = {"users", "title", "body", "data", "channels"};
     const char *k;
     json_t *v;
     json_object_foreach(payload, k, v)
@@ -25,7 +26,7 @@ const char *core_notify_check(json_t *payload)
         for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
             is_known = is_known || strcmp(k, known[i]) == 0;
         if (!is_known)
-            return "Unknown key: a notification has users, title, body and data.";
+            return "Unknown key: a notification has users, title, body, data and channels.";
     }
     json_t *users = json_object_get(payload, "users");
     if (!json_is_array(users) || json_array_size(users) == 0 ||
@@ -36,6 +37,15 @@ const char *core_notify_check(json_t *payload)
     {
         if (!json_string_length(v) || json_string_length(v) > 64)
             return "users: every item must be a user id.";
+    }
+    json_t *channels = json_object_get(payload, "channels");
+    if (channels && (!json_is_array(channels) || json_array_size(channels) == 0))
+        return "channels: must be a list of push and inbox.";
+    json_array_foreach(channels, i, v)
+    {
+        const char *ch = json_string_value(v);
+        if (!ch || (strcmp(ch, "push") != 0 && strcmp(ch, "inbox") != 0))
+            return "channels: push and inbox are the channels (sms and email come later).";
     }
     json_t *title = json_object_get(payload, "title");
     if (!json_is_string(title) || !json_string_length(title) ||
@@ -103,6 +113,52 @@ static enum rc devices_of(struct store_stmt *st, const char *user, json_t *messa
     return rc == RC_NOT_FOUND ? RC_OK : rc;
 }
 
+/* Whether payload's channels (default: push) hold name. */
+static bool has_channel(json_t *payload, const char *name)
+{
+    json_t *channels = json_object_get(payload, "channels");
+    if (!channels)
+        return strcmp(name, "push") == 0;
+    size_t i;
+    json_t *v;
+    json_array_foreach(channels, i, v)
+    {
+        if (strcmp(json_string_value(v), name) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* Enqueues a push job per device of the users, FANOUT_CHUNK a transaction. */
+static enum rc fan_out(const struct core_job_env *env, const struct core_job *job, json_t *message)
+{
+    json_t *pushes = json_array();
+    struct store_stmt *st = NULL;
+    enum rc rc = store_prepare(env->db,
+                               STR_LIT("SELECT id, provider, token, keys FROM \"_devices\" "
+                                       "WHERE \"user\" = ?1 ORDER BY id"),
+                               &st);
+    size_t i;
+    json_t *u;
+    json_array_foreach(json_object_get(job->payload, "users"), i, u)
+    {
+        if (!rc)
+            rc = devices_of(st, json_string_value(u), message, pushes);
+    }
+    if (st)
+        store_done(st);
+    size_t total = json_array_size(pushes);
+    for (size_t at = 0; !rc && at < total; at += FANOUT_CHUNK) {
+        struct fanout f = {.notify_id = job->id, .pushes = json_array()};
+        for (size_t k = at; k < total && k < at + FANOUT_CHUNK; k++)
+            json_array_append(f.pushes, json_array_get(pushes, k));
+        rc = store_writer_run(env->writer, enqueue_chunk, &f);
+        json_decref(f.pushes);
+    }
+    json_decref(pushes);
+    return rc;
+}
+
 static void notify_run(const struct core_job_env *env, const struct core_job *job,
                        struct core_job_result *res)
 {
@@ -119,31 +175,12 @@ static void notify_run(const struct core_job_env *env, const struct core_job *jo
         if (v)
             json_object_set(message, parts[i], v);
     }
-    json_t *pushes = json_array();
-    struct store_stmt *st = NULL;
-    enum rc rc = store_prepare(env->db,
-                               STR_LIT("SELECT id, provider, token, keys FROM \"_devices\" "
-                                       "WHERE \"user\" = ?1 ORDER BY id"),
-                               &st);
-    size_t i;
-    json_t *u;
-    json_array_foreach(json_object_get(job->payload, "users"), i, u)
-    {
-        if (!rc)
-            rc = devices_of(st, json_string_value(u), message, pushes);
-    }
-    if (st)
-        store_done(st);
+    enum rc rc = RC_OK;
+    if (has_channel(job->payload, "inbox"))
+        rc = core_inbox_deliver(env, job->id, json_object_get(job->payload, "users"), message);
+    if (!rc && has_channel(job->payload, "push"))
+        rc = fan_out(env, job, message);
     json_decref(message);
-    size_t total = json_array_size(pushes);
-    for (size_t at = 0; !rc && at < total; at += FANOUT_CHUNK) {
-        struct fanout f = {.notify_id = job->id, .pushes = json_array()};
-        for (size_t k = at; k < total && k < at + FANOUT_CHUNK; k++)
-            json_array_append(f.pushes, json_array_get(pushes, k));
-        rc = store_writer_run(env->writer, enqueue_chunk, &f);
-        json_decref(f.pushes);
-    }
-    json_decref(pushes);
     if (rc) {
         res->outcome = CORE_JOB_RETRY;
         snprintf(res->error, sizeof(res->error), "the fan-out failed (%s): run again", rc_name(rc));

@@ -702,6 +702,59 @@ class DevicesRecord {
       '/api/files/$collectionId/$id/${Uri.encodeComponent(filename)}';
 }
 
+/// A record of "_notifications" as the API answers it.
+class NotificationsRecord {
+  static const collectionName = '_notifications';
+  static const collectionId = 'pbc_tarmac_notifications';
+
+  final String id;
+  final String user;
+  final String title;
+  final String body;
+  final dynamic data;
+  final String readAt;
+  final String created;
+  final String updated;
+  final Map<String, dynamic> expand;
+
+  const NotificationsRecord({
+    required this.id,
+    required this.user,
+    required this.title,
+    required this.body,
+    required this.data,
+    required this.readAt,
+    required this.created,
+    required this.updated,
+    this.expand = const {},
+  });
+
+  factory NotificationsRecord.fromRecord(RecordModel r) => NotificationsRecord(
+        id: r.id,
+        user: r.getStringValue('user'),
+        title: r.getStringValue('title'),
+        body: r.getStringValue('body'),
+        data: r.data['data'],
+        readAt: r.getStringValue('readAt'),
+        created: r.getStringValue('created'),
+        updated: r.getStringValue('updated'),
+        expand: r.expand,
+      );
+
+  Map<String, dynamic> toJson() => {
+        'id': id,
+        'user': user,
+        'title': title,
+        'body': body,
+        'data': data,
+        'readAt': readAt,
+      };
+
+  /// The path of one of this record's files (prefix the server's URL).
+  String fileUrl(String filename) =>
+      '/api/files/$collectionId/$id/${Uri.encodeComponent(filename)}';
+}
+
 enum EveryTypeTags { a, bC, n9lives, class_ }
 
 extension EveryTypeTagsValue on EveryTypeTags {

@@ -21,6 +21,7 @@ export enum Collections {
     InboundWebhooks = "_inboundWebhooks",
     Reports = "_reports",
     Devices = "_devices",
+    Notifications = "_notifications",
     EveryType = "every_type",
     Members = "members",
     TypeStats = "type_stats",
@@ -299,6 +300,27 @@ export type DevicesCreate = {
     "lastSeen"?: IsoDateString;
 };
 
+/** What the API answers for a record of "_notifications". */
+export type NotificationsRecord<TExpand = unknown> = BaseSystemFields<TExpand> & {
+    "user": RecordIdString;
+    "title": string;
+    "body": string;
+    "data": unknown;
+    "readAt": IsoDateString;
+    "created": IsoDateString;
+    "updated": IsoDateString;
+};
+
+/** What a create takes for "_notifications" (an update takes a Partial of it). */
+export type NotificationsCreate = {
+    "id"?: string;
+    "user": RecordIdString;
+    "title"?: string;
+    "body"?: string;
+    "data"?: unknown;
+    "readAt"?: IsoDateString;
+};
+
 export enum EveryTypeTagsOptions {
     "a" = "a",
     "b-c" = "b-c",
@@ -399,6 +421,7 @@ export type TypedPocketBase = PocketBase & {
     collection(idOrName: "_inboundWebhooks"): RecordService<InboundWebhooksRecord>;
     collection(idOrName: "_reports"): RecordService<ReportsRecord>;
     collection(idOrName: "_devices"): RecordService<DevicesRecord>;
+    collection(idOrName: "_notifications"): RecordService<NotificationsRecord>;
     collection(idOrName: "every_type"): RecordService<EveryTypeRecord>;
     collection(idOrName: "members"): RecordService<MembersRecord>;
     collection(idOrName: "type_stats"): RecordService<TypeStatsRecord>;
