@@ -1,7 +1,7 @@
 /* notify.c -- notifications (layer: api; core/notify/push.h does the work).
  *
  *   POST /api/notify               superusers: {users, title, body?, data?,
- *                                  channels? (push, inbox; default push),
+ *                                  channels? (push, inbox, sms; default push),
  *                                  runAt?, dedupeKey?}
  *                                  enqueues a `notify` job (201 with the job,
  *                                  as POST /api/jobs answers)
@@ -18,7 +18,7 @@
 #include "core/settings/settings.h"
 #include "http/req.h"
 
-/* push and inbox so far: another channel is refused, not ignored. */
+/* push, inbox and sms so far: another channel is refused, not ignored. */
 static bool channels_ok(struct api_call *c, json_t *channels)
 {
     if (!channels)
@@ -30,12 +30,13 @@ static bool channels_ok(struct api_call *c, json_t *channels)
     {
         is_ok = is_ok && json_is_string(v) &&
                 (strcmp(json_string_value(v), "push") == 0 ||
-                 strcmp(json_string_value(v), "inbox") == 0);
+                 strcmp(json_string_value(v), "inbox") == 0 ||
+                 strcmp(json_string_value(v), "sms") == 0);
     }
     if (!is_ok)
         core_problem_field(&c->problem, "channels", "validation_not_supported",
-                           "Not supported yet: the channels are push and inbox (sms and email "
-                           "come later).",
+                           "Not supported yet: the channels are push, inbox and sms (email "
+                           "comes later).",
                            NULL);
     return is_ok;
 }

@@ -7,8 +7,9 @@ void api_openapi_add_notify(json_t *paths, json_t *schemas, json_t *tags)
     (void)schemas;
     json_array_append_new(
         tags, json_pack("{s:s,s:s}", "name", "notify", "description",
-                        "notifications to the devices users register in _devices (push: FCM "
-                        "HTTP v1 and Web Push), sent through the job queue"));
+                        "notifications through the job queue: push to the devices users register "
+                        "in _devices (FCM HTTP v1, APNs, Web Push), the in-app inbox "
+                        "(_notifications), SMS to users' phone field"));
     json_t *send = api_openapi_op(
         "notify_send", "notify", "Send a notification to users' devices (superusers)",
         "Enqueues a notify job; it enqueues one push job per device of the users (deduped per "
@@ -23,14 +24,14 @@ void api_openapi_add_notify(json_t *paths, json_t *schemas, json_t *tags)
     json_object_set_new(
         send, "requestBody",
         json_pack("{s:b,s:{s:{s:{s:s,s:{s:{s:s,s:{s:s},s:i,s:i},s:{s:s,s:i},s:{s:s,s:i},"
-                  "s:{s:s},s:{s:s,s:{s:s,s:[s]}},s:{s:s},s:{s:s}},s:[s,s]}}}}",
+                  "s:{s:s},s:{s:s,s:{s:s,s:[s,s,s]}},s:{s:s},s:{s:s}},s:[s,s]}}}}",
                   "required", 1, "content", "application/json", "schema", "type", "object",
                   "properties", "users", "type", "array", "items", "type", "string", "minItems", 1,
                   "maxItems", 10000, "title", "type", "string", "maxLength", 256, "body", "type",
                   "string", "maxLength", 2048, "data", "type", "object", "channels", "type",
-                  "array", "items", "type", "string", "enum", "push", "runAt", "description",
-                  "a date (2026-12-03 10:00:00.000Z) or unix milliseconds", "dedupeKey", "type",
-                  "string", "required", "users", "title"));
+                  "array", "items", "type", "string", "enum", "push", "inbox", "sms", "runAt",
+                  "description", "a date (2026-12-03 10:00:00.000Z) or unix milliseconds",
+                  "dedupeKey", "type", "string", "required", "users", "title"));
     api_openapi_set_op(paths, "/api/notify", "post", send);
     json_t *key =
         json_pack("{s:s,s:{s:{s:s,s:s}}}", "type", "object", "properties", "publicKey", "type",

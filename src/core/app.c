@@ -41,6 +41,7 @@
 #include "core/jobs/webhook.h"
 #include "core/notify/inbox.h"
 #include "core/notify/push.h"
+#include "core/notify/sms.h"
 #include "core/task.h"
 #include "net/mailer.h"
 #include "net/offload.h"
@@ -329,6 +330,7 @@ enum rc core_app_open(const char *dir, const char *db, struct core_app **out)
     /* The kinds of core/notify (after jobs/ in core's folder order). */
     core_job_kinds_add(&core_push_kind);
     core_job_kinds_add(&core_notify_kind);
+    core_job_kinds_add(&core_sms_kind);
     struct core_app *app = xcalloc(1, sizeof(*app));
     pthread_mutex_init(&app->schema_mu, NULL);
     app->realtime = core_realtime_new(&app->limits, current_schema, app);

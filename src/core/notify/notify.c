@@ -8,6 +8,9 @@
 #include "base/alloc.h"
 #include "core/jobs/job.h"
 #include "core/notify/inbox.h"
+#include "core/notify/sms.h"
+#include "core/record/record.h"
+#include "core/schema/collection.h"
 #include "store/writer.h"
 
 /* Devices enqueued per writer transaction: the writer is not held long. */
@@ -40,12 +43,12 @@ const char *core_notify_check(json_t *payload)
     }
     json_t *channels = json_object_get(payload, "channels");
     if (channels && (!json_is_array(channels) || json_array_size(channels) == 0))
-        return "channels: must be a list of push and inbox.";
+        return "channels: must be a list of push, inbox and sms.";
     json_array_foreach(channels, i, v)
     {
         const char *ch = json_string_value(v);
-        if (!ch || (strcmp(ch, "push") != 0 && strcmp(ch, "inbox") != 0))
-            return "channels: push and inbox are the channels (sms and email come later).";
+        if (!ch || (strcmp(ch, "push") != 0 && strcmp(ch, "inbox") != 0 && strcmp(ch, "sms") != 0))
+            return "channels: push, inbox and sms are the channels (email comes later).";
     }
     json_t *title = json_object_get(payload, "title");
     if (!json_is_string(title) || !json_string_length(title) ||
@@ -159,6 +162,73 @@ static enum rc fan_out(const struct core_job_env *env, const struct core_job *jo
     return rc;
 }
 
+struct sms_fanout {
+    const char *notify_id;
+    json_t *texts; /* [{to, text, user}] */
+};
+
+static enum rc enqueue_sms(struct store_conn *db, void *ctx)
+{
+    struct sms_fanout *f = ctx;
+    size_t i;
+    json_t *t;
+    json_array_foreach(f->texts, i, t)
+    {
+        char dedupe[CORE_JOB_DEDUPE_MAX + 1], id[CORE_JOB_ID_LEN + 1];
+        int n = snprintf(dedupe, sizeof(dedupe), "notify:%s:sms:%s", f->notify_id,
+                         json_string_value(json_object_get(t, "user")));
+        json_t *payload = json_pack("{s:O, s:O}", "to", json_object_get(t, "to"), "text",
+                                    json_object_get(t, "text"));
+        struct core_job_spec spec = {
+            .kind = STR_LIT("sms"), .payload = payload, .dedupe_key = {dedupe, (size_t)n}};
+        bool is_folded = false;
+        enum rc rc = core_job_enqueue(db, &spec, id, &is_folded);
+        json_decref(payload);
+        if (rc)
+            return rc;
+    }
+    return RC_OK;
+}
+
+/* Enqueues an sms job per user with an E.164 number in users' phone field
+ * (the others are skipped): the title, then the body on its own line. */
+static enum rc text_users(const struct core_job_env *env, const struct core_job *job,
+                          json_t *message)
+{
+    const struct core_schema *schema = env->schema ? env->schema(env->schema_ctx) : NULL;
+    const struct core_collection *users =
+        schema ? core_schema_find(schema, STR_LIT("_pb_users_auth_")) : NULL;
+    if (!users)
+        return RC_OK;
+    const char *title = json_string_value(json_object_get(message, "title"));
+    const char *body = json_string_value(json_object_get(message, "body"));
+    char text[CORE_NOTIFY_MAX_TITLE + CORE_NOTIFY_MAX_BODY + 2];
+    snprintf(text, sizeof(text), "%s%s%s", title ? title : "", body && body[0] ? "\n" : "",
+             body ? body : "");
+    struct sms_fanout f = {.notify_id = job->id, .texts = json_array()};
+    enum rc rc = RC_OK;
+    size_t i;
+    json_t *u;
+    json_array_foreach(json_object_get(job->payload, "users"), i, u)
+    {
+        json_t *record = NULL;
+        enum rc lr = core_record_load(env->db, users, str_from_cstr(json_string_value(u)), &record);
+        const char *phone = json_string_value(json_object_get(record, "phone"));
+        if (!lr && core_sms_is_e164(phone))
+            json_array_append_new(f.texts, json_pack("{s:s, s:s, s:s}", "to", phone, "text", text,
+                                                     "user", json_string_value(u)));
+        else if (lr && lr != RC_NOT_FOUND)
+            rc = lr;
+        json_decref(record);
+        if (rc)
+            break;
+    }
+    if (!rc && json_array_size(f.texts))
+        rc = store_writer_run(env->writer, enqueue_sms, &f);
+    json_decref(f.texts);
+    return rc;
+}
+
 static void notify_run(const struct core_job_env *env, const struct core_job *job,
                        struct core_job_result *res)
 {
@@ -180,6 +250,8 @@ static void notify_run(const struct core_job_env *env, const struct core_job *jo
         rc = core_inbox_deliver(env, job->id, json_object_get(job->payload, "users"), message);
     if (!rc && has_channel(job->payload, "push"))
         rc = fan_out(env, job, message);
+    if (!rc && has_channel(job->payload, "sms"))
+        rc = text_users(env, job, message);
     json_decref(message);
     if (rc) {
         res->outcome = CORE_JOB_RETRY;

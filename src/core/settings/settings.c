@@ -55,6 +55,14 @@ json_t *core_settings_defaults(void)
                   "enabled", 0, "keyId", "", "teamId", "", "key", "", "topic", "", "production", 0,
                   "apiURL", "", "caPEM", "", "webPush", "enabled", 0, "subject", "", "privateKey",
                   ""));
+    /* tarmac's: the SMS provider (core/notify/sms.h). */
+    json_object_set_new(o, "sms",
+                        json_pack("{s:s, s:{s:s, s:s, s:s, s:s}, s:{s:s, s:s, s:s, s:s, s:s}, "
+                                  "s:{s:s, s:s, s:[], s:s}}",
+                                  "provider", "", "twilio", "accountSid", "", "authToken", "",
+                                  "from", "", "apiURL", "", "msg91", "authKey", "", "flowId", "",
+                                  "sender", "", "textVar", "VAR1", "apiURL", "", "http", "url", "",
+                                  "method", "POST", "headers", "body", ""));
     /* proxies is tarmac's: a header is read only from these peers. */
     json_object_set_new(o, "trustedProxy",
                         json_pack("{s:[], s:b, s:[]}", "headers", "useLeftmostIP", 0, "proxies"));
@@ -328,6 +336,7 @@ static void compile(struct core_settings *s, struct core_problem *p)
     s->logs.is_auth_id = bool_at(v, "logs.logAuthId");
     compile_rules(s, p);
     compile_push(s);
+    s->sms_provider = str_at(v, "sms.provider");
     json_t *headers = settings_get(v, "trustedProxy.headers");
     const char *h = json_string_value(json_array_get(headers, 0));
     if (h && strlen(h) < sizeof(s->proxy.header))
@@ -387,6 +396,9 @@ json_t *core_settings_public(const struct core_settings *s)
     json_object_del(settings_get(o, "backups.s3"), "secret");
     json_object_del(settings_get(o, "push.fcm"), "serviceAccount");
     json_object_del(settings_get(o, "push.apns"), "key");
+    json_object_del(settings_get(o, "sms.twilio"), "authToken");
+    json_object_del(settings_get(o, "sms.msg91"), "authKey");
+    json_object_del(settings_get(o, "sms.http"), "headers"); /* they carry the API key */
     json_object_del(settings_get(o, "push.webPush"), "privateKey");
     json_t *locked = json_array();
     const char *k;

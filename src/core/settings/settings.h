@@ -104,6 +104,9 @@ struct core_settings {
         const char *vapid_subject;
     } push;
     json_t *fcm_account; /* owned: the parsed service account (push points into it) */
+    /* sms.provider: "" (none), "twilio", "msg91" or "http"; the rest of the
+     * sms section is read from value by core/notify/sms.c. */
+    const char *sms_provider;
 };
 
 /* A whole settings object with tarmac's defaults, in PocketBase's shape:

@@ -514,6 +514,70 @@ static void check_push(struct check *c)
     buf_cleanup(&pub);
 }
 
+static void check_sms(struct check *c)
+{
+    if (!touched(c, "sms"))
+        return;
+    json_t *v = c->value;
+    const char *provider = json_string_value(settings_get(v, "sms.provider"));
+    static const struct {
+        const char *provider;
+        const char *required[4];
+    } needs[] = {
+        {"twilio", {"sms.twilio.accountSid", "sms.twilio.authToken", "sms.twilio.from", NULL}},
+        {"msg91", {"sms.msg91.authKey", "sms.msg91.flowId", "sms.msg91.textVar", NULL}},
+        {"http", {"sms.http.url", "sms.http.body", NULL, NULL}},
+    };
+    bool is_known = !provider[0];
+    for (size_t i = 0; i < sizeof(needs) / sizeof(needs[0]); i++) {
+        if (strcmp(provider, needs[i].provider) != 0)
+            continue;
+        is_known = true;
+        for (size_t k = 0; k < 4 && needs[i].required[k]; k++) {
+            if (!json_string_length(settings_get(v, needs[i].required[k])))
+                fail(c, needs[i].required[k], "validation_required", "Cannot be blank.");
+        }
+    }
+    if (!is_known)
+        fail(c, "sms.provider", "validation_in_invalid",
+             "Must be one of twilio, msg91, http (or empty: no SMS).");
+    static const char *const ids[] = {"sms.twilio.accountSid", "sms.msg91.flowId",
+                                      "sms.msg91.textVar"};
+    for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+        const char *x = json_string_value(settings_get(v, ids[i]));
+        if (has_control(x) || strpbrk(x, "\"\\/?#& ") || strlen(x) > 200)
+            fail(c, ids[i], "validation_invalid_value", "Must be an identifier.");
+    }
+    static const char *const texts[] = {"sms.twilio.from", "sms.twilio.authToken",
+                                        "sms.msg91.authKey", "sms.msg91.sender"};
+    for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+        if (has_control(json_string_value(settings_get(v, texts[i]))))
+            fail(c, texts[i], "validation_invalid_value", "No control characters.");
+    }
+    static const char *const urls[] = {"sms.twilio.apiURL", "sms.msg91.apiURL", "sms.http.url"};
+    for (size_t i = 0; i < sizeof(urls) / sizeof(urls[0]); i++) {
+        const char *u = json_string_value(settings_get(v, urls[i]));
+        if (u[0] && !is_url(u))
+            fail(c, urls[i], "validation_is_url", "Must be a valid URL.");
+    }
+    const char *method = json_string_value(settings_get(v, "sms.http.method"));
+    if (strcmp(method, "POST") != 0 && strcmp(method, "PUT") != 0 && strcmp(method, "GET") != 0)
+        fail(c, "sms.http.method", "validation_in_invalid", "Must be POST, PUT or GET.");
+    size_t i;
+    json_t *h;
+    json_array_foreach(settings_get(v, "sms.http.headers"), i, h)
+    {
+        const char *line = json_string_value(h);
+        const char *colon = strchr(line, ':');
+        if (!colon || colon == line || has_control(line) ||
+            memchr(line, ' ', (size_t)(colon - line))) {
+            char path[64];
+            snprintf(path, sizeof(path), "sms.http.headers.%zu", i);
+            fail(c, path, "validation_invalid_header", "Must be a \"Name: value\" line.");
+        }
+    }
+}
+
 /* Web Push enabled without a VAPID key: one is made and stored. */
 static enum rc make_vapid_key(json_t *value, json_t *stored)
 {
@@ -558,6 +622,7 @@ enum rc core_settings_patch(const struct core_settings *cur, json_t *body, struc
     check_rate_limits(&c);
     check_trusted_proxy(&c);
     check_push(&c);
+    check_sms(&c);
     enum rc rc = core_problem_has_fields(p) ? RC_INVALID : make_vapid_key(c.value, stored);
     json_decref(c.value);
     if (!rc)
