@@ -169,8 +169,8 @@ static bool msg91_prepare(const struct core_job_env *env, const struct core_sett
 
 /* ---- any gateway ------------------------------------------------------------- */
 
-static bool http_prepare(const struct core_job_env *env, const struct core_settings *s,
-                         const char *to, const char *text, struct core_job_call *call)
+static bool gateway_prepare(const struct core_job_env *env, const struct core_settings *s,
+                            const char *to, const char *text, struct core_job_call *call)
 {
     struct sms_state *st = state_new(xstrdup(opt(s, "http", "url")), call);
     struct buf b;
@@ -223,7 +223,7 @@ static const struct sms_provider {
 } providers[] = {
     {"twilio", twilio_prepare},
     {"msg91", msg91_prepare},
-    {"http", http_prepare},
+    {"http", gateway_prepare},
 };
 
 static const char *sms_check(json_t *payload)
