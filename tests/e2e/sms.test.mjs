@@ -10,7 +10,7 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { startServer } from './lib/server.mjs';
-import { superuserClient, makeUser, expectError, SLOW } from './lib/util.mjs';
+import { client, superuserClient, makeUser, expectError, SLOW } from './lib/util.mjs';
 
 async function until(what, fn, ms = 15000 * SLOW) {
     const deadline = Date.now() + ms;
@@ -150,5 +150,28 @@ describe('sms', () => {
         await su.settings.update({ sms: { provider: '' } });
         const none = await su.send('/api/jobs', { method: 'POST', body: { kind: 'sms', payload: { to: '+447700900123', text: 'x' } } });
         assert.match((await finished(none.id)).lastError, /no SMS provider/);
+    });
+
+    test('phone login: request-otp with a phone texts the code; auth-with-otp signs in', async () => {
+        await su.settings.update({ sms: { provider: 'twilio' } }); // its options are still stored
+        await su.collections.update('users', { otp: { enabled: true, length: 6 } });
+        const a = await makeUser(su, srv.url, { phone: '+919811111111' });
+        const guest = client(srv.url);
+        const ask = (body) => guest.send('/api/collections/users/request-otp', { method: 'POST', body });
+        const { otpId } = await ask({ phone: '+919811111111' });
+        const text = await until('the code by SMS', () => twilio.find((t) => t.To === '+919811111111'));
+        const code = /your code is (\d{6})$/.exec(text.Body)?.[1];
+        assert.ok(code, text.Body);
+        const auth = await guest.collection('users').authWithOTP(otpId, code);
+        assert.equal(auth.record.id, a.record.id);
+        await expectError(client(srv.url).collection('users').authWithOTP(otpId, code), 400);
+        // An unknown number gets an otpId too, and no text.
+        const before = twilio.length;
+        const unknown = await ask({ phone: '+919800000000' });
+        assert.match(unknown.otpId, /^[a-z0-9]{15}$/);
+        await new Promise((r) => setTimeout(r, 300));
+        assert.equal(twilio.length, before);
+        const e = await expectError(ask({ phone: '98111 11111' }), 400);
+        assert.equal(e.data.phone.code, 'validation_invalid_phone');
     });
 });
