@@ -269,7 +269,7 @@ static void add_auth_paths(json_t *paths, const struct target *t)
          true, true},
         {"auth-refresh", "authRefresh", "A new token for the current one", NULL, true, false},
         {"request-otp", "requestOtp", "Mail (or text) a one-time password",
-         json_pack("{s:s,s:{s:{s:s,s:s},s:{s:s,s:s,s:s}},s:[{s:[s]},{s:[s]}]}", "type", "object",
+         json_pack("{s:s,s:{s:{s:s,s:s},s:{s:s,s:s}},s:[{s:[s]},{s:[s]}]}", "type", "object",
                    "properties", "email", "type", "string", "format", "email", "phone", "type",
                    "string", "description",
                    "beyond PocketBase: an E.164 number (+ then 7 to 15 digits) instead of email; "
