@@ -312,10 +312,53 @@ describe('push notifications', () => {
         assert.equal((await a.pb.collection('_notifications').getFullList()).length, 0);
     });
 
+    test('a trigger notifies the customer when the order becomes out_for_delivery, in the write', async () => {
+        const a = await makeUser(su, srv.url);
+        const users = await su.collections.getOne('users');
+        await su.collections.create({ name: 'orders', type: 'base', fields: [
+            { name: 'number', type: 'text' },
+            { name: 'status', type: 'select', maxSelect: 1, values: ['packed', 'out_for_delivery', 'delivered'] },
+            { name: 'customer', type: 'relation', collectionId: users.id, maxSelect: 1 },
+        ] });
+        const trigger = {
+            name: 'out for delivery', collection: 'orders', events: ['update'], changed: 'status',
+            filter: "status = 'out_for_delivery'", recipients: 'customer',
+            title: 'Order {{record.number}} is on its way', body: 'Status: {{record.status}}{{record.nope}}',
+            channels: ['inbox'], active: true,
+        };
+        for (const [bad, field] of [[{ collection: 'nope' }, 'collection'], [{ filter: 'status ===' }, 'filter'],
+            [{ recipients: 'courier' }, 'recipients'], [{ changed: 'colour' }, 'changed']]) {
+            const e = await expectError(su.collection('_notifyTriggers').create({ ...trigger, ...bad }), 400);
+            assert.ok(e.data[field], `${field}: ${JSON.stringify(e)}`);
+        }
+        await su.collection('_notifyTriggers').create(trigger);
+        const inbox = () => a.pb.collection('_notifications').getFullList();
+        const order = await su.collection('orders').create({ number: 'A-17', status: 'packed', customer: a.record.id });
+        await su.collection('orders').update(order.id, { status: 'out_for_delivery' });
+        const got = await until('the triggered inbox item', async () => (await inbox()).find((n) => n.title.includes('A-17')))
+            .catch(async (e) => {
+                const jobs = await su.send('/api/jobs', { query: { kind: 'notify', perPage: 100 } });
+                throw new Error(`${e.message}: ${JSON.stringify(jobs.items.map((j) => [j.status, j.lastError, j.payload.title]))}`);
+            });
+        assert.equal(got.title, 'Order A-17 is on its way');
+        assert.equal(got.body, 'Status: out_for_delivery');
+        // The status did not change: no second notification.
+        await su.collection('orders').update(order.id, { number: 'A-17b' });
+        // A batch that fails rolls the trigger's job back with it.
+        const other = await su.collection('orders').create({ number: 'B-2', status: 'packed', customer: a.record.id });
+        await expectError(su.send('/api/batch', { method: 'POST', body: { requests: [
+            { method: 'PATCH', url: `/api/collections/orders/records/${other.id}`, body: { status: 'out_for_delivery' } },
+            { method: 'POST', url: '/api/collections/orders/records', body: { status: 'lost' } },
+        ] } }), 400);
+        await new Promise((r) => setTimeout(r, 500 * SLOW));
+        const all = await inbox();
+        assert.deepEqual(all.map((n) => n.title), ['Order A-17 is on its way']);
+    });
+
     test('what is not supported is refused, and only superusers notify', async () => {
         const a = await makeUser(su, srv.url);
         const send = (pb, body) => pb.send('/api/notify', { method: 'POST', body });
-        let e = await expectError(send(su, { users: [a.record.id], title: 't', channels: ['inbox', 'sms'] }), 400);
+        let e = await expectError(send(su, { users: [a.record.id], title: 't', channels: ['inbox', 'email'] }), 400);
         assert.equal(e.data.channels.code, 'validation_not_supported');
         e = await expectError(send(su, { title: 't' }), 400);
         assert.match(e.data.payload.message, /users/);

@@ -22,6 +22,7 @@ export enum Collections {
     Reports = "_reports",
     Devices = "_devices",
     Notifications = "_notifications",
+    NotifyTriggers = "_notifyTriggers",
     EveryType = "every_type",
     Members = "members",
     TypeStats = "type_stats",
@@ -321,6 +322,51 @@ export type NotificationsCreate = {
     "readAt"?: IsoDateString;
 };
 
+export enum NotifyTriggersEventsOptions {
+    "create" = "create",
+    "update" = "update",
+    "delete" = "delete",
+}
+
+export enum NotifyTriggersChannelsOptions {
+    "push" = "push",
+    "inbox" = "inbox",
+    "sms" = "sms",
+}
+
+/** What the API answers for a record of "_notifyTriggers". */
+export type NotifyTriggersRecord<TExpand = unknown> = BaseSystemFields<TExpand> & {
+    "name": string;
+    "collection": string;
+    "events": NotifyTriggersEventsOptions[];
+    "filter": string;
+    "changed": string;
+    "recipients": string;
+    "title": string;
+    "body": string;
+    "data": unknown;
+    "channels": NotifyTriggersChannelsOptions[];
+    "active": boolean;
+    "created": IsoDateString;
+    "updated": IsoDateString;
+};
+
+/** What a create takes for "_notifyTriggers" (an update takes a Partial of it). */
+export type NotifyTriggersCreate = {
+    "id"?: string;
+    "name": string;
+    "collection": string;
+    "events"?: NotifyTriggersEventsOptions[];
+    "filter"?: string;
+    "changed"?: string;
+    "recipients": string;
+    "title": string;
+    "body"?: string;
+    "data"?: unknown;
+    "channels"?: NotifyTriggersChannelsOptions[];
+    "active"?: boolean;
+};
+
 export enum EveryTypeTagsOptions {
     "a" = "a",
     "b-c" = "b-c",
@@ -422,6 +468,7 @@ export type TypedPocketBase = PocketBase & {
     collection(idOrName: "_reports"): RecordService<ReportsRecord>;
     collection(idOrName: "_devices"): RecordService<DevicesRecord>;
     collection(idOrName: "_notifications"): RecordService<NotificationsRecord>;
+    collection(idOrName: "_notifyTriggers"): RecordService<NotifyTriggersRecord>;
     collection(idOrName: "every_type"): RecordService<EveryTypeRecord>;
     collection(idOrName: "members"): RecordService<MembersRecord>;
     collection(idOrName: "type_stats"): RecordService<TypeStatsRecord>;
