@@ -24,7 +24,7 @@ void api_openapi_add_notify(json_t *paths, json_t *schemas, json_t *tags)
     json_object_set_new(
         send, "requestBody",
         json_pack("{s:b,s:{s:{s:{s:s,s:{s:{s:s,s:{s:s},s:i,s:i},s:{s:s,s:i},s:{s:s,s:i},"
-                  "s:{s:s},s:{s:s,s:{s:s,s:[s,s,s]}},s:{s:s},s:{s:s}},s:[s,s]}}}}",
+                  "s:{s:s},s:{s:s,s:{s:s,s:[s,s,s]}},s:{s:s},s:{s:s},s:{s:s}},s:[s,s]}}}}",
                   "required", 1, "content", "application/json", "schema", "type", "object",
                   "properties", "users", "type", "array", "items", "type", "string", "minItems", 1,
                   "maxItems", 10000, "title", "type", "string", "maxLength", 256, "body", "type",

@@ -40,6 +40,7 @@
 #include "core/jobs/thumbs_kind.h"
 #include "core/jobs/webhook.h"
 #include "core/notify/inbox.h"
+#include "core/notify/prefs.h"
 #include "core/notify/push.h"
 #include "core/notify/sms.h"
 #include "core/notify/trigger.h"
@@ -276,6 +277,8 @@ static enum rc open_job(struct store_conn *db, void *ctx)
         rc = add_builtin_collection(db, job->schema, core_devices_collection_json, true);
     if (!rc && core_schema_find(job->schema, STR_LIT("_pb_users_auth_")))
         rc = add_builtin_collection(db, job->schema, core_inbox_collection_json, true);
+    if (!rc && core_schema_find(job->schema, STR_LIT("_pb_users_auth_")))
+        rc = add_builtin_collection(db, job->schema, core_prefs_collection_json, true);
     if (!rc)
         rc = core_webhooks_load(job->app->webhooks, db);
     if (!rc)

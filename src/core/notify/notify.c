@@ -8,6 +8,7 @@
 #include "base/alloc.h"
 #include "core/jobs/job.h"
 #include "core/notify/inbox.h"
+#include "core/notify/prefs.h"
 #include "core/notify/sms.h"
 #include "core/record/record.h"
 #include "core/schema/collection.h"
@@ -20,7 +21,7 @@ const char *core_notify_check(json_t *payload)
 {
     if (!payload)
         return "A notification needs users and a title.";
-    static const char *const known[] = {"users", "title", "body", "data", "channels"};
+    static const char *const known[] = {"users", "title", "body", "data", "channels", "category"};
     const char *k;
     json_t *v;
     json_object_foreach(payload, k, v)
@@ -29,7 +30,8 @@ const char *core_notify_check(json_t *payload)
         for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
             is_known = is_known || strcmp(k, known[i]) == 0;
         if (!is_known)
-            return "Unknown key: a notification has users, title, body, data and channels.";
+            return "Unknown key: a notification has users, title, body, data, channels and "
+                   "category.";
     }
     json_t *users = json_object_get(payload, "users");
     if (!json_is_array(users) || json_array_size(users) == 0 ||
@@ -50,6 +52,11 @@ const char *core_notify_check(json_t *payload)
         if (!ch || (strcmp(ch, "push") != 0 && strcmp(ch, "inbox") != 0 && strcmp(ch, "sms") != 0))
             return "channels: push, inbox and sms are the channels (email comes later).";
     }
+    json_t *category = json_object_get(payload, "category");
+    if (category &&
+        (!json_is_string(category) || !json_string_length(category) ||
+         json_string_length(category) > 64 || strcmp(json_string_value(category), "*") == 0))
+        return "category: must be a name of 1 to 64 bytes (not *).";
     json_t *title = json_object_get(payload, "title");
     if (!json_is_string(title) || !json_string_length(title) ||
         json_string_length(title) > CORE_NOTIFY_MAX_TITLE)
@@ -133,7 +140,8 @@ static bool has_channel(json_t *payload, const char *name)
 }
 
 /* Enqueues a push job per device of the users, FANOUT_CHUNK a transaction. */
-static enum rc fan_out(const struct core_job_env *env, const struct core_job *job, json_t *message)
+static enum rc fan_out(const struct core_job_env *env, const struct core_job *job, json_t *users,
+                       json_t *message)
 {
     json_t *pushes = json_array();
     struct store_stmt *st = NULL;
@@ -143,7 +151,7 @@ static enum rc fan_out(const struct core_job_env *env, const struct core_job *jo
                                &st);
     size_t i;
     json_t *u;
-    json_array_foreach(json_object_get(job->payload, "users"), i, u)
+    json_array_foreach(users, i, u)
     {
         if (!rc)
             rc = devices_of(st, json_string_value(u), message, pushes);
@@ -193,7 +201,7 @@ static enum rc enqueue_sms(struct store_conn *db, void *ctx)
 /* Enqueues an sms job per user with an E.164 number in users' phone field
  * (the others are skipped): the title, then the body on its own line. */
 static enum rc text_users(const struct core_job_env *env, const struct core_job *job,
-                          json_t *message)
+                          json_t *users_ids, json_t *message)
 {
     const struct core_schema *schema = env->schema ? env->schema(env->schema_ctx) : NULL;
     const struct core_collection *users =
@@ -209,7 +217,7 @@ static enum rc text_users(const struct core_job_env *env, const struct core_job 
     enum rc rc = RC_OK;
     size_t i;
     json_t *u;
-    json_array_foreach(json_object_get(job->payload, "users"), i, u)
+    json_array_foreach(users_ids, i, u)
     {
         json_t *record = NULL;
         enum rc lr = core_record_load(env->db, users, str_from_cstr(json_string_value(u)), &record);
@@ -245,13 +253,24 @@ static void notify_run(const struct core_job_env *env, const struct core_job *jo
         if (v)
             json_object_set(message, parts[i], v);
     }
+    /* Each channel's users: those who did not mute it for this category. */
+    const char *category = json_string_value(json_object_get(job->payload, "category"));
+    json_t *to[3] = {NULL, NULL, NULL};
+    static const char *const channels[3] = {"inbox", "push", "sms"};
     enum rc rc = RC_OK;
-    if (has_channel(job->payload, "inbox"))
-        rc = core_inbox_deliver(env, job->id, json_object_get(job->payload, "users"), message);
-    if (!rc && has_channel(job->payload, "push"))
-        rc = fan_out(env, job, message);
-    if (!rc && has_channel(job->payload, "sms"))
-        rc = text_users(env, job, message);
+    for (int k = 0; !rc && k < 3; k++) {
+        if (has_channel(job->payload, channels[k]))
+            rc = core_prefs_filter(env->db, json_object_get(job->payload, "users"), category,
+                                   channels[k], &to[k]);
+    }
+    if (!rc && to[0] && json_array_size(to[0]))
+        rc = core_inbox_deliver(env, job->id, to[0], message);
+    if (!rc && to[1] && json_array_size(to[1]))
+        rc = fan_out(env, job, to[1], message);
+    if (!rc && to[2] && json_array_size(to[2]))
+        rc = text_users(env, job, to[2], message);
+    for (int k = 0; k < 3; k++)
+        json_decref(to[k]);
     json_decref(message);
     if (rc) {
         res->outcome = CORE_JOB_RETRY;
