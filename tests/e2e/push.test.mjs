@@ -377,6 +377,22 @@ describe('push notifications', () => {
         assert.match(e.data.payload.message, /category/);
     });
 
+    test('recipients by a filter over users', async () => {
+        const a = await makeUser(su, srv.url, { name: 'filter-target-1' });
+        const b = await makeUser(su, srv.url, { name: 'filter-target-2' });
+        const c = await makeUser(su, srv.url, { name: 'someone else' });
+        for (const [u, tok] of [[a, 'flt-a'], [b, 'flt-b'], [c, 'flt-c']]) {
+            await u.pb.collection('_devices').create({ user: u.record.id, provider: 'fcm', token: tok });
+        }
+        const e = await expectError(su.send('/api/notify', { method: 'POST', body: { filter: 'nme ~ "x"', title: 't' } }), 400);
+        assert.equal(e.data.filter.code, 'validation_invalid_filter');
+        await expectError(su.send('/api/notify', { method: 'POST', body: { users: [a.record.id], filter: 'id != ""', title: 't' } }), 400);
+        await su.send('/api/notify', { method: 'POST', body: { filter: 'name ~ "filter-target"', title: 'Filtered' } });
+        await until('both targets', () => ['flt-a', 'flt-b'].every((t) => fcm.some((m) => m.token === t && m.notification.title === 'Filtered')));
+        await new Promise((r) => setTimeout(r, 300));
+        assert.ok(!fcm.some((m) => m.token === 'flt-c'));
+    });
+
     test('what is not supported is refused, and only superusers notify', async () => {
         const a = await makeUser(su, srv.url);
         const send = (pb, body) => pb.send('/api/notify', { method: 'POST', body });
