@@ -34,6 +34,7 @@ struct core_oidc;
 struct core_webhooks;
 struct core_hooks;
 struct core_hooks_config;
+struct core_backups;
 #include "store/writer.h"
 
 struct net_mailbox;
@@ -57,6 +58,7 @@ struct core_app {
     struct core_jobs *jobs;         /* job runners (core/jobs/runner.h); the CLI starts them */
     struct core_webhooks *webhooks; /* the webhook listener's state (core/jobs/webhook.h) */
     struct core_hooks *hooks;       /* scripts (core/hooks/hooks.h); NULL until started */
+    struct core_backups *backups;   /* backups and their schedule (core/backup/backup.h) */
     _Atomic(struct core_schema *) schema; /* the current snapshot */
     struct core_schema **old_schemas;     /* freed at close */
     size_t old_schema_count;
@@ -89,7 +91,8 @@ struct core_app {
 enum rc core_app_lock_dir(const char *dir);
 
 /* Opens (creating if needed) the app's database, migrates the
- * system tables, loads the schema, and on a fresh directory creates the
+ * system tables, loads the schema (after finishing or dropping what an
+ * interrupted restore left: core/backup/restore.h), and on a fresh directory creates the
  * `_superusers` and `users` collections; on an older one, upgrades the
  * records it stored (core/data_upgrade.h: plain password field values are
  * hashed once, with the default argon2id cost, ~25 ms each). Blocking: call
