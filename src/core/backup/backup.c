@@ -2,9 +2,11 @@
 #include "core/backup/backup.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -98,6 +100,48 @@ enum rc core_backups_delete(struct core_backups *b, const char *key)
     return b->target.ops->remove(b->target.ctx, key);
 }
 
+enum rc core_backups_local_path(struct core_backups *b, const char *key, char *out, size_t cap)
+{
+    char dir[BACKUP_PATH_BYTES];
+    if (!backup_path(dir, "%s/%s", b->dir, BACKUP_LOCAL_DIR))
+        return RC_INVALID;
+    return core_backup_target_local_path(dir, key, out, cap);
+}
+
+enum rc core_backups_upload(struct core_backups *b, const char *key, const void *data, size_t len)
+{
+    if (!core_backup_key_is_safe(str_from_cstr(key)))
+        return RC_INVALID;
+    struct core_backup_entry e;
+    if (b->target.ops->stat(b->target.ctx, key, &e) == RC_OK)
+        return RC_CONFLICT;
+    /* A dot file beside the archives (same filesystem for the target's
+     * link), which no listing shows. */
+    char path[BACKUP_PATH_BYTES];
+    if (!backup_path(path, "%s/%s/.upload-%s", b->dir, BACKUP_LOCAL_DIR, key))
+        return RC_IO;
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return errno == EEXIST ? RC_CONFLICT : RC_IO; /* the same name uploaded meanwhile */
+    enum rc rc = RC_OK;
+    const char *p = data;
+    for (size_t off = 0; off < len && !rc;) {
+        ssize_t w = write(fd, p + off, len - off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            rc = RC_IO;
+        else
+            off += (size_t)w;
+    }
+    close(fd);
+    if (!rc)
+        rc = b->target.ops->put(b->target.ctx, key, path);
+    if (rc)
+        unlink(path);
+    return rc;
+}
+
 /* ---- making a backup ------------------------------------------------------------ */
 
 struct snap {
@@ -113,54 +157,97 @@ static void link_again(void *ctx)
     s->rc = backup_link_tree(s->storage, s->tree);
 }
 
-static enum rc make_archive(struct core_backups *b, const char *key, char *err, size_t cap)
+/* The paths of one backup's making. */
+struct paths {
+    char area[BACKUP_PATH_BYTES];     /* <dir>/.tarmac_backup_tmp: its lock */
+    char tmp[BACKUP_PATH_BYTES];      /* area/work: removed after each backup */
+    char tree[BACKUP_PATH_BYTES];     /* tmp/tree: what is zipped */
+    char storage[BACKUP_PATH_BYTES];  /* <dir>/storage */
+    char files[BACKUP_PATH_BYTES];    /* tree/storage */
+    char db[BACKUP_PATH_BYTES];       /* tree/data.db or tree/data.sql */
+    char aux[BACKUP_PATH_BYTES];      /* <dir>/auxiliary.db */
+    char aux_copy[BACKUP_PATH_BYTES]; /* tree/auxiliary.db */
+    char zip[BACKUP_PATH_BYTES];      /* tmp/archive.zip */
+};
+
+static bool paths_init(struct paths *p, const struct core_backups *b)
 {
-    char tmp[BACKUP_PATH_BYTES], tree[BACKUP_PATH_BYTES], storage[BACKUP_PATH_BYTES],
-        files[BACKUP_PATH_BYTES], db[BACKUP_PATH_BYTES], aux[BACKUP_PATH_BYTES],
-        aux_copy[BACKUP_PATH_BYTES], zip[BACKUP_PATH_BYTES];
-    if (!backup_path(tmp, "%s/%s", b->dir, BACKUP_TMP_DIR) || !backup_path(tree, "%s/tree", tmp) ||
-        !backup_path(storage, "%s/storage", b->dir) || !backup_path(files, "%s/storage", tree) ||
-        !backup_path(db, "%s/%s", tree, store_snapshot_name(b->target_db)) ||
-        !backup_path(aux, "%s/auxiliary.db", b->dir) ||
-        !backup_path(aux_copy, "%s/auxiliary.db", tree) ||
-        !backup_path(zip, "%s/archive.zip", tmp)) {
-        snprintf(err, cap, "the data directory's path is too long");
-        return RC_IO;
-    }
-    enum rc rc = backup_remove_tree(tmp);
-    if (!rc && (mkdir(tmp, 0700) != 0 || mkdir(tree, 0700) != 0))
+    return backup_path(p->area, "%s/%s", b->dir, BACKUP_TMP_DIR) &&
+           backup_path(p->tmp, "%s/work", p->area) && backup_path(p->tree, "%s/tree", p->tmp) &&
+           backup_path(p->storage, "%s/storage", b->dir) &&
+           backup_path(p->files, "%s/storage", p->tree) &&
+           backup_path(p->db, "%s/%s", p->tree, store_snapshot_name(b->target_db)) &&
+           backup_path(p->aux, "%s/auxiliary.db", b->dir) &&
+           backup_path(p->aux_copy, "%s/auxiliary.db", p->tree) &&
+           backup_path(p->zip, "%s/archive.zip", p->tmp);
+}
+
+static enum rc make_locked(struct core_backups *b, const char *key, const struct paths *p,
+                           char *err, size_t cap)
+{
+    enum rc rc = backup_remove_tree(p->tmp);
+    if (!rc && (mkdir(p->tmp, 0700) != 0 || mkdir(p->tree, 0700) != 0))
         rc = RC_IO;
     if (rc) {
-        snprintf(err, cap, "cannot make %s: %s", tmp, strerror(errno));
+        snprintf(err, cap, "cannot make %s: %s", p->tmp, strerror(errno));
         return rc;
     }
     /* Files around the database's moment: once before, once after it. */
-    struct snap s = {.storage = storage, .tree = files};
-    rc = backup_link_tree(storage, files);
+    struct snap s = {.storage = p->storage, .tree = p->files};
+    rc = backup_link_tree(p->storage, p->files);
     if (rc)
         snprintf(err, cap, "cannot copy the stored files");
     if (!rc)
-        rc = store_snapshot(b->target_db, db, link_again, &s, err, cap);
+        rc = store_snapshot(b->target_db, p->db, link_again, &s, err, cap);
     if (!rc && s.rc) {
         snprintf(err, cap, "cannot copy the stored files");
         rc = s.rc;
     }
-    if (!rc && backup_exists(aux)) {
-        rc = store_snapshot(aux, aux_copy, NULL, NULL, err, cap);
+    if (!rc && backup_exists(p->aux)) {
+        rc = store_snapshot(p->aux, p->aux_copy, NULL, NULL, err, cap);
         if (rc == RC_NOT_FOUND) /* removed meanwhile: no request log */
             rc = RC_OK;
     }
     if (!rc)
-        rc = core_archive_write(zip, tree, err, cap);
+        rc = core_archive_write(p->zip, p->tree, err, cap);
     if (!rc) {
-        rc = b->target.ops->put(b->target.ctx, key, zip);
+        rc = b->target.ops->put(b->target.ctx, key, p->zip);
         if (rc == RC_CONFLICT)
             snprintf(err, cap, "a backup named %s exists", key);
         else if (rc)
             snprintf(err, cap, "cannot store the archive as %s", key);
     }
-    if (backup_remove_tree(tmp) != RC_OK)
-        log_warn("msg=\"a backup's temporary files were not removed\" dir=%s", tmp);
+    if (backup_remove_tree(p->tmp) != RC_OK)
+        log_warn("msg=\"a backup's temporary files were not removed\" dir=%s", p->tmp);
+    return rc;
+}
+
+static enum rc make_archive(struct core_backups *b, const char *key, char *err, size_t cap)
+{
+    struct paths *p = xmalloc(sizeof(*p));
+    char lock[BACKUP_PATH_BYTES];
+    if (!paths_init(p, b) || !backup_path(lock, "%s/lock", p->area)) {
+        xfree(p);
+        snprintf(err, cap, "the data directory's path is too long");
+        return RC_IO;
+    }
+    /* One backup at a time per directory, across processes (a CLI backup
+     * beside a server): the lock is the kernel's, dropped if we die. */
+    (void)mkdir(p->area, 0700);
+    int lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    enum rc rc = RC_OK;
+    if (lock_fd < 0) {
+        snprintf(err, cap, "cannot use %s: %s", p->area, strerror(errno));
+        rc = RC_IO;
+    } else if (flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
+        snprintf(err, cap, "another backup of this directory is under way");
+        rc = RC_BUSY;
+    } else {
+        rc = make_locked(b, key, p, err, cap);
+    }
+    if (lock_fd >= 0)
+        close(lock_fd);
+    xfree(p);
     return rc;
 }
 
@@ -454,7 +541,7 @@ void core_backups_free(struct core_backups *b)
         pthread_join(b->cron_thread, NULL);
     if (has)
         pthread_join(b->op_thread, NULL);
-    b->target.ops->free(b->target.ctx);
+    b->target.ops->release(b->target.ctx);
     pthread_cond_destroy(&b->cron_cv);
     pthread_mutex_destroy(&b->mu);
     xfree(b->target_db);

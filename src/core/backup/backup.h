@@ -61,6 +61,13 @@ const struct core_backup_target *core_backups_target(struct core_backups *b);
 
 /* Whether an operation runs (or a staged restore waits for its restart). */
 bool core_backups_is_busy(struct core_backups *b);
+/* Stores len bytes at data as the archive key (an upload), never replacing
+ * one: RC_CONFLICT when key exists, RC_INVALID for an unsafe key, RC_IO.
+ * Blocking. */
+enum rc core_backups_upload(struct core_backups *b, const char *key, const void *data, size_t len);
+/* Where the local target keeps key (a download reads it there); RC_INVALID
+ * for an unsafe key. Does not look at the disk. */
+enum rc core_backups_local_path(struct core_backups *b, const char *key, char *out, size_t cap);
 /* Deletes key unless it is the archive in use (RC_BUSY). Blocking. */
 enum rc core_backups_delete(struct core_backups *b, const char *key);
 

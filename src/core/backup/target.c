@@ -148,7 +148,7 @@ static const struct core_backup_target_ops local_ops = {
     .put = local_put,
     .fetch = local_fetch,
     .remove = local_remove,
-    .free = local_free,
+    .release = local_free,
 };
 
 struct core_backup_target core_backup_target_local(const char *dir)

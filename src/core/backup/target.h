@@ -30,7 +30,7 @@ struct core_backup_target_ops {
     enum rc (*fetch)(void *ctx, const char *key, const char *tmp_path, char *out, size_t cap);
     /* Deletes key; RC_NOT_FOUND. */
     enum rc (*remove)(void *ctx, const char *key);
-    void (*free)(void *ctx);
+    void (*release)(void *ctx); /* frees ctx */
 };
 
 struct core_backup_target {
