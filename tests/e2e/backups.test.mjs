@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { startServer, SLOW, ENGINE } from './lib/server.mjs';
 import { client, superuserClient, makeUser, expectError } from './lib/util.mjs';
+import { dbQuery } from './lib/db.mjs';
 
 // A zip with one stored entry (name, bytes), written by hand: the tests need
 // archives the server did not make.
@@ -238,6 +239,8 @@ describe('backups API', () => {
         assert.ok((await su.backups.getFullList()).some((b) => b.key === 'snap.zip'));
         assert.ok(!existsSync(join(srv.dir, '.tarmac_restore', 'pending')), 'nothing left half done');
         assert.ok(!existsSync(join(srv.dir, '.tarmac_restore', 'old')));
+        // PostgreSQL: the marker row of the restore's transaction is gone.
+        assert.deepEqual(dbQuery(srv.dir, 'SELECT id FROM _params WHERE id = ?', ['tarmacRestore']), []);
         // And another restore may start now (the operation ended with the restart).
         assert.equal(await su.backups.create('after-restore.zip'), true);
     });
