@@ -42,7 +42,7 @@ void api_openapi_add_settings(json_t *paths, json_t *schemas, json_t *tags)
                   "PATCH changing one is refused (400 naming it); ignored in a PATCH body"));
     json_object_set_new(settings, "description",
                         json_string("PocketBase's settings; smtp.password and the S3 secrets "
-                                    "are never returned. s3, backups, superuserIPs and "
+                                    "are never returned. s3, backups.s3, superuserIPs and "
                                     "rateLimits.excludedIPs accept only their defaults (no such "
                                     "feature yet)."));
     json_object_set_new(schemas, "Settings", settings);
