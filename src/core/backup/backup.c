@@ -322,7 +322,7 @@ static enum rc stage_active(struct core_backups *b, const char *key, char *err, 
     if (rc)
         log_warn("msg=\"restore refused\" name=%s error=\"%s\"", key, err);
     else
-        log_info("msg=\"restore staged: the server restarts to apply it\" name=%s", key);
+        log_info("msg=\"restore staged\" name=%s", key);
     return rc;
 }
 
