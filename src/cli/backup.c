@@ -40,6 +40,12 @@ static void target_of(const char *dir, const char *db, char out[4096])
         snprintf(out, 4096, "%s/data.db", dir);
 }
 
+static int by_key(const void *a, const void *b)
+{
+    return strcmp(((const struct core_backup_entry *)a)->key,
+                  ((const struct core_backup_entry *)b)->key);
+}
+
 static int do_list(struct core_backups *b)
 {
     const struct core_backup_target *t = core_backups_target(b);
@@ -49,6 +55,8 @@ static int do_list(struct core_backups *b)
         fprintf(stderr, "tarmac backup: the backups cannot be listed\n");
         return CLI_EXIT_FAILURE;
     }
+    if (n)
+        qsort(all, n, sizeof(*all), by_key);
     for (size_t i = 0; i < n; i++) {
         char when[32];
         chrono_format_db_ms(all[i].mtime_ms, when);
@@ -138,10 +146,9 @@ int cli_backup(int argc, char **argv)
     bool is_list = npos == 1 && strcmp(pos[0], "list") == 0;
     bool is_restore = npos == 2 && strcmp(pos[0], "restore") == 0;
     if (wants_help || !(is_create || is_list || is_restore)) {
-        FILE *to = wants_help ? stdout : stderr;
-        print_usage(to);
-        if (wants_help)
-            cli_print_flags(flags, nflags);
+        print_usage(wants_help ? stdout : stderr);
+        fflush(stderr);
+        cli_print_flags(flags, nflags);
         return wants_help ? CLI_EXIT_OK : CLI_EXIT_USAGE;
     }
     char target[4096], err[600];
