@@ -121,7 +121,7 @@ out:
     return rc;
 }
 
-static enum rc sqlite_check(const char *path, const char *const *tables, char *err, size_t cap)
+static enum rc sqlite_check(const char *path, const char *const *probes, char *err, size_t cap)
 {
     sqlite3 *db = NULL;
     enum rc rc = RC_INVALID;
@@ -147,17 +147,12 @@ static enum rc sqlite_check(const char *path, const char *const *tables, char *e
     }
     sqlite3_finalize(st);
     st = NULL;
-    for (size_t i = 0; tables && tables[i]; i++) {
-        sr = sqlite3_prepare_v2(
-            db, "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?1", -1, &st, NULL);
-        if (sr == SQLITE_OK)
-            sr = sqlite3_bind_text(st, 1, tables[i], -1, SQLITE_STATIC);
-        if (sr == SQLITE_OK)
-            sr = sqlite3_step(st);
+    for (size_t i = 0; probes && probes[i]; i++) {
+        sr = sqlite3_prepare_v2(db, probes[i], -1, &st, NULL);
         sqlite3_finalize(st);
         st = NULL;
-        if (sr != SQLITE_ROW) {
-            snprintf(err, cap, "the database has no table %s: not a tarmac database", tables[i]);
+        if (sr != SQLITE_OK) {
+            snprintf(err, cap, "not a tarmac database (%s)", sqlite3_errmsg(db));
             goto out;
         }
     }
@@ -352,12 +347,12 @@ enum rc store_snapshot(const char *target, const char *out_path, store_snapshot_
     return rc;
 }
 
-enum rc store_snapshot_check(const char *path, const char *const *tables, char *err, size_t cap)
+enum rc store_snapshot_check(const char *path, const char *const *probes, char *err, size_t cap)
 {
     if (cap)
         err[0] = '\0';
     size_t n = strlen(path);
     if (n > 4 && strcmp(path + n - 4, ".sql") == 0)
         return pg_check(path, err, cap);
-    return sqlite_check(path, tables, err, cap);
+    return sqlite_check(path, probes, err, cap);
 }

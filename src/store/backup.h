@@ -43,10 +43,11 @@ enum rc store_snapshot(const char *target, const char *out_path, store_snapshot_
                        void *ctx, char *err, size_t cap);
 
 /* Checks a snapshot before it replaces anything. SQLite (path ends in .db):
- * the file opens, `PRAGMA integrity_check` answers ok, and every table named
- * in tables (NULL-terminated) is there. PostgreSQL (.sql): the file is a
- * pg_dump text dump. RC_INVALID with the reason in err. */
-enum rc store_snapshot_check(const char *path, const char *const *tables, char *err, size_t cap);
+ * the file opens, `PRAGMA integrity_check` answers ok, and every statement
+ * of probes (NULL-terminated; the caller's SELECTs of the tables and
+ * columns it needs) prepares. PostgreSQL (.sql): the file is a pg_dump text
+ * dump. RC_INVALID with the reason in err. */
+enum rc store_snapshot_check(const char *path, const char *const *probes, char *err, size_t cap);
 
 /* PostgreSQL only: replaces the public schema of url with the dump at
  * sql_path in one transaction that ends with marker_sql (may be NULL), so the

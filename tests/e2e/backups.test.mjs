@@ -11,7 +11,8 @@
 
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, readdirSync, writeFileSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { startServer, SLOW, ENGINE } from './lib/server.mjs';
@@ -192,6 +193,17 @@ describe('backups API', () => {
             ['notdb.zip', zipOf([[ENGINE === 'postgresql' ? 'data.sql' : 'data.db', Buffer.from('not a database at all')]]),
                 /database|dump/],
         ];
+        if (ENGINE !== 'postgresql') {
+            // An SQLite file of another layout (PocketBase's has these tables,
+            // not these columns) would not open at the next start.
+            const tmp = join(srv.dir, '..', `foreign-${process.pid}.db`);
+            const py = spawnSync('/usr/bin/python3', ['-c', 'import sqlite3,sys\n' +
+                'c=sqlite3.connect(sys.argv[1]);c.executescript("CREATE TABLE _collections(id TEXT, name TEXT);' +
+                'CREATE TABLE _params(id TEXT, value TEXT);");c.commit()', tmp]);
+            assert.equal(py.status, 0, String(py.stderr));
+            cases.push(['foreign.zip', zipOf([['data.db', readFileSync(tmp)]]), /not a tarmac database/]);
+            rmSync(tmp, { force: true });
+        }
         for (const [name, bytes, why] of cases) {
             await su.backups.upload({ file: new File([bytes], name) });
             const body = await expectError(su.backups.restore(name), 400, name);

@@ -184,9 +184,13 @@ enum rc core_restore_stage(const char *dir, const char *target, const char *zip_
                  snapshot, store_target_is_url(target) ? "PostgreSQL" : "SQLite");
         rc = RC_INVALID;
     }
-    static const char *const tables[] = {"_collections", "_params", NULL};
+    /* What core_app_open reads first: a database of another layout (a
+     * PocketBase one has these tables, not these columns) is refused here,
+     * not at the next start. */
+    static const char *const probes[] = {"SELECT data, system, created, updated FROM _collections",
+                                         "SELECT id, value, created, updated FROM _params", NULL};
     if (!rc)
-        rc = store_snapshot_check(path, tables, err, cap);
+        rc = store_snapshot_check(path, probes, err, cap);
     char aux[BACKUP_PATH_BYTES];
     struct stat sb;
     if (!rc && backup_path(aux, "%s/auxiliary.db", a.staged) && stat(aux, &sb) == 0 &&
