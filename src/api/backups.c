@@ -231,7 +231,9 @@ enum rc api_backups_download(struct http_req *req, void *ctx)
     core_auth_cleanup(&c->auth);
     core_auth_load_file(&c->aw->core, c->core.schema, api_call_query(c, "token"),
                         chrono_real_ms() / 1000, &c->auth);
-    if (!c->auth.is_superuser)
+    /* superuserIPs: PocketBase refuses a download from another address. */
+    if (!c->auth.is_superuser ||
+        !core_settings_superuser_ip_ok(core_app_settings(c->aw->core.app), req->remote_addr))
         return fail_with(c, RC_FORBIDDEN, MSG_DENIED);
     const char *key = key_param(c);
     char path[4096];

@@ -7,6 +7,8 @@
 #include "base/alloc.h"
 #include "base/chrono.h"
 #include "base/jsonw.h"
+#include "core/app.h"
+#include "core/settings/settings.h"
 #include "http/multipart.h"
 #include "http/query.h"
 
@@ -100,6 +102,12 @@ struct api_call *api_call_new(struct http_req *req)
     struct str authz = http_req_header(req, "authorization");
     if (authz.ptr && authz.len)
         c->auth_rc = core_auth_load(&c->aw->core, schema, authz, chrono_real_ms() / 1000, &c->auth);
+    if (c->auth.is_superuser &&
+        !core_settings_superuser_ip_ok(core_app_settings(c->aw->core.app), req->remote_addr)) {
+        /* superuserIPs (PocketBase's whitelist): refused, and a guest until then. */
+        core_auth_cleanup(&c->auth);
+        c->auth_rc = RC_FORBIDDEN;
+    }
     c->core.cw = &c->aw->core;
     c->core.schema = schema;
     c->core.arena = req->arena;

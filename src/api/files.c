@@ -23,6 +23,7 @@
 #include "core/files/file_read.h"
 #include "core/files/files.h"
 #include "core/record/record_write.h"
+#include "core/settings/settings.h"
 #include "core/files/thumb.h"
 #include "core/credential/token.h"
 #include "net/offload.h"
@@ -67,6 +68,9 @@ static bool may_read_protected(struct api_call *c, const struct core_collection 
     core_auth_cleanup(&c->auth);
     struct str token = api_call_query(c, "token");
     core_auth_load_file(&c->aw->core, c->core.schema, token, chrono_real_ms() / 1000, &c->auth);
+    if (c->auth.is_superuser &&
+        !core_settings_superuser_ip_ok(core_app_settings(c->aw->core.app), c->req->remote_addr))
+        core_auth_cleanup(&c->auth); /* superuserIPs: a guest, as PocketBase reads it */
     c->core.filter_request.auth_collection = c->auth.collection;
     c->core.filter_request.auth = c->auth.record;
     if (c->auth.is_superuser)

@@ -42,9 +42,10 @@ void api_openapi_add_settings(json_t *paths, json_t *schemas, json_t *tags)
                   "PATCH changing one is refused (400 naming it); ignored in a PATCH body"));
     json_object_set_new(settings, "description",
                         json_string("PocketBase's settings; smtp.password and the S3 secrets "
-                                    "are never returned. s3, backups.s3, superuserIPs and "
-                                    "rateLimits.excludedIPs accept only their defaults (no such "
-                                    "feature yet)."));
+                                    "are never returned. s3 and backups.s3 accept only their "
+                                    "defaults (no such feature yet). superuserIPs (IPs or CIDRs): "
+                                    "a superuser's requests from elsewhere answer 403. "
+                                    "rateLimits.excludedIPs: clients no rate limit counts."));
     json_object_set_new(schemas, "Settings", settings);
     json_array_append_new(tags, json_pack("{s:s,s:s}", "name", "settings", "description",
                                           "the app settings, changed live (superusers)"));

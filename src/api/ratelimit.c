@@ -9,6 +9,7 @@
 #include "api/worker.h"
 #include "base/chrono.h"
 #include "core/schema/collection.h"
+#include "core/settings/settings.h"
 #include "http/req.h"
 
 /* The endpoints PocketBase groups under its "*:auth" label. */
@@ -118,7 +119,10 @@ static bool admit_path(struct api_limits *l, struct http_req *req, struct str me
     struct core_app *app = api_worker_of(req)->core.app;
     const struct core_schema *schema = core_app_schema(app);
     /* The rules of now: the settings API replaces them at run time. */
-    const struct core_ratelimit_config *cfg = &core_app_settings(app)->ratelimit;
+    const struct core_settings *settings = core_app_settings(app);
+    if (core_settings_ratelimit_excluded(settings, req->remote_addr))
+        return true;
+    const struct core_ratelimit_config *cfg = &settings->ratelimit;
     char *buf = arena_alloc(req->arena, raw_path.len + NAME_ROOM + 1);
     long n = canonical_path(raw_path, schema, buf);
     if (n < 0)
@@ -157,7 +161,8 @@ bool api_ratelimit_admit_sub(struct http_req *req, const struct api_limits *limi
 enum rc api_ratelimit_identity(struct api_call *c, const struct api_limits *limits,
                                const char *collection_id, const char *identity)
 {
-    if (!limits || limits->cfg.auth_identity.max == 0)
+    if (!limits || limits->cfg.auth_identity.max == 0 ||
+        core_settings_ratelimit_excluded(core_app_settings(c->aw->core.app), c->req->remote_addr))
         return RC_OK;
     char key[320];
     int n = snprintf(key, sizeof(key), "id|%s|", collection_id);

@@ -28,6 +28,8 @@ void api_routes_register(struct http_router *r, struct api_limits *limits)
     http_router_add(r, HTTP_METHOD_POST, "/api/jobs/{id}/retry", api_jobs_retry, NULL);
     http_router_add(r, HTTP_METHOD_POST, "/api/jobs/{id}/cancel", api_jobs_cancel, NULL);
     http_router_add(r, HTTP_METHOD_GET, "/api/crons", api_crons_list, NULL);
+    http_router_add(r, HTTP_METHOD_POST, "/api/notify", api_notify, NULL);
+    http_router_add(r, HTTP_METHOD_GET, "/api/notify/webpush-key", api_notify_webpush_key, NULL);
     /* Backups (superusers; a download takes a superuser's file token). */
     http_router_add(r, HTTP_METHOD_GET, "/api/backups", api_backups_list, NULL);
     http_router_add(r, HTTP_METHOD_POST, "/api/backups", api_backups_create, NULL);

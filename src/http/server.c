@@ -44,7 +44,9 @@ struct http_conn {
     bool is_target_checked; /* the pending head was checked for a 414 */
     char remote_addr[48];   /* the peer's IP, text */
     char client_addr[48];   /* the request's client behind a trusted proxy (http/proxy.h) */
-    bool is_peer_trusted;   /* the peer is a trusted proxy: its forwarding header is read */
+    uint8_t peer_ip[16];    /* the peer's IP (cidr.h form), when has_peer_ip */
+    bool has_peer_ip;       /* whether each request asks the trusted proxies of now (a
+                               settings change applies to open connections too) */
     uint64_t head_len;      /* bytes of the current request's head, for metrics */
     bool is_keep_alive;     /* of the current request */
     bool has_served;        /* at least one response was queued */
@@ -220,7 +222,9 @@ static void setup_request(struct http_conn *hc, const char *data, const struct h
     assign_request_id(hc);
     hc->head_len = p->head_len;
     hc->is_keep_alive = p->is_keep_alive;
-    if (hc->is_peer_trusted && http_proxy_client_ip(proxy_config(hc->server), req, hc->client_addr))
+    const struct http_proxy_config *pc = hc->has_peer_ip ? proxy_config(hc->server) : NULL;
+    if (pc && http_proxy_is_trusted(pc, hc->peer_ip) &&
+        http_proxy_client_ip(pc, req, hc->client_addr))
         req->remote_addr = hc->client_addr;
 }
 
@@ -1188,7 +1192,8 @@ void http_server_take_conn(struct http_server *s, struct net_conn *nc)
         uint8_t a[16];
         if (cidr_ip_of_sockaddr((struct sockaddr *)&ss, a)) {
             cidr_format_ip(a, hc->remote_addr);
-            hc->is_peer_trusted = http_proxy_is_trusted(proxy_config(s), a);
+            memcpy(hc->peer_ip, a, sizeof(hc->peer_ip));
+            hc->has_peer_ip = true;
         }
     }
     /* A new connection must send its first request within the header timeout. */

@@ -63,6 +63,13 @@ SCENARIOS = [
     S("settings: PATCH s3 refused as not supported", "PATCH", "/api/settings", auth="su",
       body={"s3": {"enabled": True, "bucket": "b"}}, status=400,
       check=_field("s3.enabled", "validation_not_supported")),
+    S("settings: PATCH superuserIPs not an IP 400", "PATCH", "/api/settings", auth="su",
+      body={"superuserIPs": ["10.0.0.0/8", "10.0.0.0/33"]}, status=400,
+      check=lambda ctx, r: (_field("superuserIPs.1", "validation_invlaid_ip_or_subnet")(ctx, r),
+                            want("0" not in r.json["data"]["superuserIPs"], "a good entry refused"))),
+    S("settings: PATCH excludedIPs blank 400", "PATCH", "/api/settings", auth="su",
+      body={"rateLimits": {"excludedIPs": [""]}}, status=400,
+      check=_field("rateLimits.excludedIPs.0", "validation_required")),
     S("settings: PATCH rule audience refused as not supported", "PATCH", "/api/settings",
       auth="su", body={"rateLimits": {"rules": [
           {"label": "/api/", "maxRequests": 5, "duration": 1, "audience": "@guest"}]}},

@@ -136,6 +136,62 @@ describe('settings API', () => {
         await expectError(su.settings.testS3('storage'), 400, 'test s3');
     });
 
+    test('superuserIPs refuses a superuser elsewhere; excludedIPs skip the rate limits', async () => {
+        const token = su.authStore.token;
+        const as = (ip, path = '/api/settings', init = {}) => fetch(srv.url + path, {
+            ...init,
+            headers: { Authorization: token, ...(ip ? { 'X-Forwarded-For': ip } : {}), ...(init.headers || {}) },
+        });
+        const bad = await expectError(su.settings.update({ superuserIPs: ['10.0.0.0/8', 'nope', ''] }), 400, 'ips');
+        assert.equal(bad.data.superuserIPs['1'].code, 'validation_invlaid_ip_or_subnet');
+        assert.equal(bad.data.superuserIPs['0'], undefined);
+        assert.equal(bad.data.superuserIPs['2'].code, 'validation_required');
+        const { pb: user } = await makeUser(su, srv.url);
+        // The client is the header's address when the peer is a trusted proxy.
+        await su.settings.update({
+            trustedProxy: { headers: ['X-Forwarded-For'], proxies: ['127.0.0.1', '::1'] },
+            superuserIPs: ['10.0.0.0/8', '2001:db8::1'],
+        });
+        try {
+            let r = await as(null);
+            assert.equal(r.status, 403);
+            assert.equal((await r.json()).message, 'You are not allowed to perform this request.');
+            assert.equal((await as('192.168.1.1')).status, 403);
+            assert.equal((await as('192.168.1.1', '/api/collections')).status, 403);
+            assert.equal((await as('192.168.1.1', '/api/files/token', { method: 'POST' })).status, 403);
+            // A record list answers 403 too, not a guest's list.
+            assert.equal((await as('192.168.1.1', '/api/collections/users/records')).status, 403);
+            assert.equal((await as('10.1.2.3')).status, 200);
+            assert.equal((await as('2001:db8::1')).status, 200);
+            // A user is not limited by it.
+            assert.equal((await fetch(srv.url + '/api/collections/users/records',
+                { headers: { Authorization: user.authStore.token } })).status, 200);
+            // excludedIPs: a rule of one request a minute counts only the others.
+            r = await as('10.1.2.3', '/api/settings', {
+                method: 'PATCH', headers: { 'Content-Type': 'application/json' },
+                body: JSON.stringify({ rateLimits: { enabled: true, excludedIPs: ['10.9.9.9'],
+                    rules: [{ label: '/api/health', maxRequests: 1, duration: 60 }] } }),
+            });
+            assert.equal(r.status, 200, await r.text());
+            const health = async (ip) => (await fetch(srv.url + '/api/health',
+                { headers: { 'X-Forwarded-For': ip } })).status;
+            assert.deepEqual([await health('10.9.9.9'), await health('10.9.9.9'), await health('10.9.9.9')],
+                [200, 200, 200]);
+            assert.deepEqual([await health('10.8.8.8'), await health('10.8.8.8')], [200, 429]);
+        } finally {
+            const r = await as('10.1.2.3', '/api/settings', {
+                method: 'PATCH', headers: { 'Content-Type': 'application/json' },
+                body: JSON.stringify({ superuserIPs: [], trustedProxy: { headers: [], proxies: [] },
+                    rateLimits: { enabled: false, excludedIPs: [] } }),
+            });
+            assert.equal(r.status, 200, await r.text());
+        }
+        assert.equal((await as(null)).status, 200);
+        // The proxy list of now applies to open connections: the header is ignored again.
+        const h = await (await as('10.1.2.3', '/api/health')).json();
+        assert.notEqual(h.data.realIP, '10.1.2.3', JSON.stringify(h));
+    });
+
     test("the request log's options apply at once", async () => {
         const mark = async (tag) => {
             await fetch(`${srv.url}/api/collections/logmark_${tag}/records`);

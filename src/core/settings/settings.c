@@ -46,6 +46,23 @@ json_t *core_settings_defaults(void)
                         json_pack("{s:[{s:s, s:s, s:i, s:i}], s:[], s:b}", "rules", "label",
                                   "*:auth", "audience", "", "duration", 10, "maxRequests", 1000,
                                   "excludedIPs", "enabled", 1));
+    /* tarmac's: the push providers (core/notify/push.h). */
+    json_object_set_new(
+        o, "push",
+        json_pack("{s:{s:b, s:s, s:s, s:s}, s:{s:b, s:s, s:s, s:s, s:s, s:b, s:s, s:s}, "
+                  "s:{s:b, s:s, s:s}}",
+                  "fcm", "enabled", 0, "serviceAccount", "", "tokenURL", "", "apiURL", "", "apns",
+                  "enabled", 0, "keyId", "", "teamId", "", "key", "", "topic", "", "production", 0,
+                  "apiURL", "", "caPEM", "", "webPush", "enabled", 0, "subject", "", "privateKey",
+                  ""));
+    /* tarmac's: the SMS provider (core/notify/sms.h). */
+    json_object_set_new(o, "sms",
+                        json_pack("{s:s, s:{s:s, s:s, s:s, s:s}, s:{s:s, s:s, s:s, s:s, s:s}, "
+                                  "s:{s:s, s:s, s:[], s:s}}",
+                                  "provider", "", "twilio", "accountSid", "", "authToken", "",
+                                  "from", "", "apiURL", "", "msg91", "authKey", "", "flowId", "",
+                                  "sender", "", "textVar", "VAR1", "apiURL", "", "http", "url", "",
+                                  "method", "POST", "headers", "body", ""));
     /* proxies is tarmac's: a header is read only from these peers. */
     json_object_set_new(o, "trustedProxy",
                         json_pack("{s:[], s:b, s:[]}", "headers", "useLeftmostIP", 0, "proxies"));
@@ -226,6 +243,72 @@ static void compile_rules(struct core_settings *s, struct core_problem *p)
     }
 }
 
+/* Compiles an array of addresses or networks (one each) into *out; an
+ * entry that is blank or not one address or CIDR is a field error at
+ * path.<index>. */
+static void compile_ip_list(json_t *arr, const char *path, const char *code, const char *message,
+                            struct cidr_list *out, struct core_problem *p)
+{
+    size_t i;
+    json_t *e;
+    json_array_foreach(arr, i, e)
+    {
+        char at[64];
+        snprintf(at, sizeof(at), "%.40s.%zu", path, i);
+        const char *t = json_string_value(e);
+        if (!t || !t[0]) {
+            core_problem_field(p, at, "validation_required", "Cannot be blank.", NULL);
+            continue;
+        }
+        struct cidr_list one = {0};
+        struct str bad;
+        if (!cidr_list_parse(str_from_cstr(t), &one, &bad) || one.count != 1) {
+            core_problem_field(p, at, code, message, NULL);
+            cidr_list_cleanup(&one);
+            continue;
+        }
+        out->nets = xrealloc(out->nets, (out->count + 1) * sizeof(struct cidr));
+        out->nets[out->count++] = one.nets[0];
+        cidr_list_cleanup(&one);
+    }
+}
+
+/* The push providers' options; the service account was checked by the
+ * PATCH that stored it (a stored one that no longer parses reads as none). */
+static void compile_push(struct core_settings *s)
+{
+    json_t *v = s->value;
+    const char *account = str_at(v, "push.fcm.serviceAccount");
+    s->fcm_account = account[0] ? json_loads(account, JSON_REJECT_DUPLICATES, NULL) : NULL;
+    json_t *a = s->fcm_account;
+    s->push.fcm_project = str_at(a, "project_id");
+    s->push.fcm_email = str_at(a, "client_email");
+    s->push.fcm_key = str_at(a, "private_key");
+    s->push.is_fcm = bool_at(v, "push.fcm.enabled") && s->push.fcm_project[0] &&
+                     s->push.fcm_email[0] && s->push.fcm_key[0];
+    const char *token_url = str_at(v, "push.fcm.tokenURL");
+    if (!token_url[0])
+        token_url = str_at(a, "token_uri");
+    s->push.fcm_token_url = token_url[0] ? token_url : "https://oauth2.googleapis.com/token";
+    const char *api_url = str_at(v, "push.fcm.apiURL");
+    s->push.fcm_api_url = api_url[0] ? api_url : "https://fcm.googleapis.com";
+    s->push.apns_key_id = str_at(v, "push.apns.keyId");
+    s->push.apns_team_id = str_at(v, "push.apns.teamId");
+    s->push.apns_key = str_at(v, "push.apns.key");
+    s->push.apns_topic = str_at(v, "push.apns.topic");
+    const char *apns_url = str_at(v, "push.apns.apiURL");
+    s->push.apns_api_url = apns_url[0] ? apns_url
+                           : bool_at(v, "push.apns.production")
+                               ? "https://api.push.apple.com"
+                               : "https://api.sandbox.push.apple.com";
+    s->push.apns_ca_pem = str_at(v, "push.apns.caPEM");
+    s->push.is_apns = bool_at(v, "push.apns.enabled") && s->push.apns_key_id[0] &&
+                      s->push.apns_team_id[0] && s->push.apns_key[0] && s->push.apns_topic[0];
+    s->push.vapid_key = str_at(v, "push.webPush.privateKey");
+    s->push.vapid_subject = str_at(v, "push.webPush.subject");
+    s->push.is_webpush = bool_at(v, "push.webPush.enabled") && s->push.vapid_key[0];
+}
+
 static void compile(struct core_settings *s, struct core_problem *p)
 {
     json_t *v = s->value;
@@ -254,32 +337,23 @@ static void compile(struct core_settings *s, struct core_problem *p)
     s->backups.cron = str_at(v, "backups.cron");
     s->backups.max_keep = int_at(v, "backups.cronMaxKeep");
     compile_rules(s, p);
+    compile_push(s);
+    s->sms_provider = str_at(v, "sms.provider");
     json_t *headers = settings_get(v, "trustedProxy.headers");
     const char *h = json_string_value(json_array_get(headers, 0));
     if (h && strlen(h) < sizeof(s->proxy.header))
         memcpy(s->proxy.header, h, strlen(h) + 1);
     s->proxy.is_leftmost = bool_at(v, "trustedProxy.useLeftmostIP");
-    json_t *proxies = settings_get(v, "trustedProxy.proxies");
-    size_t i;
-    json_t *e;
-    json_array_foreach(proxies, i, e)
-    {
-        struct cidr_list one = {0};
-        struct str bad;
-        const char *t = json_string_value(e);
-        if (!t || !cidr_list_parse(str_from_cstr(t), &one, &bad) || one.count != 1) {
-            char path[48];
-            snprintf(path, sizeof(path), "trustedProxy.proxies.%zu", i);
-            core_problem_field(p, path, "validation_invalid_ip",
-                               "Must be a valid IP address or CIDR.", NULL);
-            cidr_list_cleanup(&one);
-            continue;
-        }
-        s->proxy.proxies.nets =
-            xrealloc(s->proxy.proxies.nets, (s->proxy.proxies.count + 1) * sizeof(struct cidr));
-        s->proxy.proxies.nets[s->proxy.proxies.count++] = one.nets[0];
-        cidr_list_cleanup(&one);
-    }
+    compile_ip_list(settings_get(v, "trustedProxy.proxies"), "trustedProxy.proxies",
+                    "validation_invalid_ip", "Must be a valid IP address or CIDR.",
+                    &s->proxy.proxies, p);
+    /* PocketBase's code, spelling included (validators.IPOrSubnet). */
+    compile_ip_list(settings_get(v, "superuserIPs"), "superuserIPs",
+                    "validation_invlaid_ip_or_subnet", "invalid IP or CIDR subnet",
+                    &s->superuser_ips, p);
+    compile_ip_list(settings_get(v, "rateLimits.excludedIPs"), "rateLimits.excludedIPs",
+                    "validation_invlaid_ip_or_subnet", "invalid IP or CIDR subnet",
+                    &s->ratelimit_excluded, p);
 }
 
 enum rc core_settings_build(const struct core_settings_base *base, json_t *stored,
@@ -322,6 +396,12 @@ json_t *core_settings_public(const struct core_settings *s)
     json_object_del(json_object_get(o, "smtp"), "password");
     json_object_del(json_object_get(o, "s3"), "secret");
     json_object_del(settings_get(o, "backups.s3"), "secret");
+    json_object_del(settings_get(o, "push.fcm"), "serviceAccount");
+    json_object_del(settings_get(o, "push.apns"), "key");
+    json_object_del(settings_get(o, "sms.twilio"), "authToken");
+    json_object_del(settings_get(o, "sms.msg91"), "authKey");
+    json_object_del(settings_get(o, "sms.http"), "headers"); /* they carry the API key */
+    json_object_del(settings_get(o, "push.webPush"), "privateKey");
     json_t *locked = json_array();
     const char *k;
     json_t *v;
@@ -340,6 +420,9 @@ void core_settings_free(struct core_settings *s)
     json_decref(s->value);
     json_decref(s->stored);
     cidr_list_cleanup(&s->proxy.proxies);
+    json_decref(s->fcm_account);
+    cidr_list_cleanup(&s->superuser_ips);
+    cidr_list_cleanup(&s->ratelimit_excluded);
     xfree(s);
 }
 
@@ -349,4 +432,20 @@ void core_settings_base_cleanup(struct core_settings_base *b)
     json_decref(b->flags);
     json_decref(b->locked);
     memset(b, 0, sizeof(*b));
+}
+
+static bool ip_in(const struct cidr_list *l, const char *ip)
+{
+    uint8_t addr[16];
+    return ip && cidr_parse_ip(str_from_cstr(ip), addr) && cidr_list_contains(l, addr);
+}
+
+bool core_settings_superuser_ip_ok(const struct core_settings *s, const char *ip)
+{
+    return s->superuser_ips.count == 0 || ip_in(&s->superuser_ips, ip);
+}
+
+bool core_settings_ratelimit_excluded(const struct core_settings *s, const char *ip)
+{
+    return s->ratelimit_excluded.count && ip_in(&s->ratelimit_excluded, ip);
 }

@@ -1,7 +1,8 @@
 /* settings.h -- the app settings of PocketBase's settings API (layer: core).
  *
  * The settings are one JSON object of PocketBase's shape (meta, smtp, s3,
- * backups, logs, batch, rateLimits, trustedProxy, superuserIPs) made of three
+ * backups, logs, batch, rateLimits, trustedProxy, superuserIPs; plus
+ * tarmac's push) made of three
  * layers, later ones winning: tarmac's defaults (the flags' defaults), what
  * PATCH /api/settings stored (the "settings" row of _params), and the values
  * the flags and environment variables fixed, which are locked: a PATCH that
@@ -12,9 +13,9 @@
  * Snapshots are immutable and swapped as the schema's are (core/app.h): a
  * reader loads the pointer once and uses that snapshot; old snapshots stay
  * until the app closes (settings changes are rare admin actions). Options
- * of features tarmac does not have yet (S3 storage, backups in S3, superuser
- * IPs, ...) keep PocketBase's defaults: a PATCH that sets another
- * value there is refused with a field error naming it. */
+ * of features tarmac does not have yet (S3 storage, backups in S3) keep
+ * PocketBase's defaults: a PATCH that sets another value there is refused
+ * with a field error naming it. */
 #ifndef TARMAC_CORE_SETTINGS_H
 #define TARMAC_CORE_SETTINGS_H
 
@@ -82,6 +83,34 @@ struct core_settings {
         char header[64]; /* "": no header is read */
         bool is_leftmost;
     } proxy;
+    /* superuserIPs: a superuser's requests from elsewhere are refused (403)
+     * and its file tokens read as a guest's; empty: from anywhere. */
+    struct cidr_list superuser_ips;
+    struct cidr_list ratelimit_excluded; /* rateLimits.excludedIPs: no rate limit */
+    /* push (tarmac's section; core/notify/push.h): a provider is on when
+     * enabled with what it needs. */
+    struct {
+        bool is_fcm;
+        const char *fcm_project;   /* the service account's project_id */
+        const char *fcm_email;     /* its client_email */
+        const char *fcm_key;       /* its private_key (PEM, RSA) */
+        const char *fcm_token_url; /* tokenURL, else its token_uri, else Google's */
+        const char *fcm_api_url;   /* apiURL, else https://fcm.googleapis.com */
+        bool is_apns;
+        const char *apns_key_id;  /* the .p8 key's id (the JWT's kid) */
+        const char *apns_team_id; /* the JWT's iss */
+        const char *apns_key;     /* the .p8 key (PEM, EC P-256) */
+        const char *apns_topic;   /* the app's bundle id */
+        const char *apns_api_url; /* apiURL, else Apple's production or sandbox host */
+        const char *apns_ca_pem;  /* "": the system's CAs */
+        bool is_webpush;
+        const char *vapid_key; /* PEM, EC P-256 (made by the PATCH that enabled it) */
+        const char *vapid_subject;
+    } push;
+    json_t *fcm_account; /* owned: the parsed service account (push points into it) */
+    /* sms.provider: "" (none), "twilio", "msg91" or "http"; the rest of the
+     * sms section is read from value by core/notify/sms.c. */
+    const char *sms_provider;
 };
 
 /* A whole settings object with tarmac's defaults, in PocketBase's shape:
@@ -109,6 +138,11 @@ enum rc core_settings_patch(const struct core_settings *cur, json_t *body, struc
  * "locked" array of the paths the flags fixed. A new reference. */
 json_t *core_settings_public(const struct core_settings *s);
 void core_settings_free(struct core_settings *s);
+/* True when ip (text, "" when unknown) may carry a superuser's credentials:
+ * superuserIPs is empty or holds it. */
+bool core_settings_superuser_ip_ok(const struct core_settings *s, const char *ip);
+/* True when ip is in rateLimits.excludedIPs. */
+bool core_settings_ratelimit_excluded(const struct core_settings *s, const char *ip);
 /* The stored layer: the "settings" row of _params (settings_store.c).
  * *out is a new reference, or NULL when no PATCH ever stored one. RC_IO
  * (store errors) or RC_INVALID (the row is not a JSON object). */
