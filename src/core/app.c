@@ -69,6 +69,16 @@ static const char *current_app_url(void *ctx)
     return core_app_settings(ctx)->app_url;
 }
 
+const struct core_storage *core_app_storage(struct core_app *app)
+{
+    return &core_app_settings(app)->storage;
+}
+
+static const struct core_storage *current_storage(void *ctx)
+{
+    return core_app_storage(ctx);
+}
+
 void core_app_retire_settings(struct core_app *app, struct core_settings *s)
 {
     if (!s)
@@ -326,8 +336,10 @@ enum rc core_app_open(const char *dir, const char *db, struct core_app **out)
     (void)core_event_listen(&app->events, &webhooks);
     app->dir = xstrdup(dir);
     /* tarmac's defaults until the CLI starts the settings (settings_change.h). */
-    app->settings_base = (struct core_settings_base){
-        .defaults = core_settings_defaults(), .locked = json_object(), .batch_timeout_ms = -1};
+    app->settings_base = (struct core_settings_base){.defaults = core_settings_defaults(),
+                                                     .locked = json_object(),
+                                                     .batch_timeout_ms = -1,
+                                                     .data_dir = app->dir};
     struct core_problem none;
     core_problem_init(&none);
     struct core_settings *first = NULL;
@@ -362,8 +374,11 @@ enum rc core_app_open(const char *dir, const char *db, struct core_app **out)
         return rc;
     }
     core_app_swap_schema(app, job.schema);
-    struct core_jobs_host host = {
-        .schema = current_schema, .schema_ctx = app, .dir = app->dir, .app_url = current_app_url};
+    struct core_jobs_host host = {.schema = current_schema,
+                                  .schema_ctx = app,
+                                  .dir = app->dir,
+                                  .app_url = current_app_url,
+                                  .storage = current_storage};
     app->jobs = core_jobs_new(app->db_path, app->writer, &host);
     struct core_event_listener wake = core_jobs_wake_listener(app->jobs, app->webhooks);
     (void)core_event_listen(&app->events, &wake);
@@ -413,6 +428,8 @@ enum rc core_worker_init(struct core_worker *cw, struct core_app *app, struct ne
     cw->writer = app->writer;
     cw->offload = app->offload;
     cw->dir = app->dir;
+    cw->storage = current_storage;
+    cw->storage_ctx = app;
     cw->password =
         (struct core_password_params){.m_kib = app->password_m_kib, .t = app->password_t};
     cw->events = &app->events;

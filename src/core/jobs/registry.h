@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "base/str.h"
+#include "core/files/storage.h"
 #include "core/jobs/job.h"
 #include "net/http_out.h"
 
@@ -34,6 +35,8 @@ struct core_job_env {
     const char *dir;              /* the data directory (files live under it) */
     core_job_app_url_fn *app_url; /* the base of links in mails ("http://host:port"), with
                                      schema_ctx; NULL: none */
+    core_storage_fn *storage;     /* the file storage in use now, with schema_ctx; NULL: the
+                                     local storage under dir */
 };
 
 /* What one attempt came to. */

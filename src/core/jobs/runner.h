@@ -48,6 +48,7 @@ struct core_jobs_host {
     void *schema_ctx;
     const char *dir;
     core_job_app_url_fn *app_url; /* the app's URL now (the settings), with schema_ctx */
+    core_storage_fn *storage;     /* the file storage now (the settings), with schema_ctx */
 };
 
 /* A stopped set of runners for the database at db_path (borrowed until
