@@ -382,7 +382,7 @@ static enum rc answer_rc(struct request *r, struct net_s3_error *err)
     long mn = net_s3_xml_unescape(xm, msg, sizeof(msg) - 1);
     code[cn > 0 ? cn : 0] = '\0';
     msg[mn > 0 ? mn : 0] = '\0';
-    char status[64];
+    char status[96]; /* 20 digits, a space, the code */
     snprintf(status, sizeof(status), "%ld%s%s", st, code[0] ? " " : "", code);
     set_error(err, r, st, msg[0] ? "%s: %s" : "%s%s", status, msg);
     if (st == 404 && (!code[0] || strcmp(code, "NoSuchKey") == 0))
