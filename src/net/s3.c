@@ -285,7 +285,7 @@ static bool header_is(const char *line, size_t len, const char *name, struct str
 }
 
 /* An IMF-fixdate in Unix seconds; 0 when unreadable. */
-static int64_t http_date(struct str v)
+static int64_t imf_date(struct str v)
 {
     char tmp[64];
     if (v.len >= sizeof(tmp))
@@ -348,7 +348,7 @@ static size_t on_header(char *ptr, size_t size, size_t n, void *ud)
         r->has_content_range = true;
         parse_content_range(v, o);
     } else if (header_is(ptr, len, "last-modified", &v)) {
-        o->mtime = http_date(v);
+        o->mtime = imf_date(v);
     } else if (header_is(ptr, len, "content-type", &v) && v.len < sizeof(o->content_type)) {
         memcpy(o->content_type, v.ptr, v.len);
         o->content_type[v.len] = '\0';
