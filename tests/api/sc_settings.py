@@ -81,7 +81,7 @@ SCENARIOS = [
     S("settings: test/s3 400 when S3 is off", "POST", "/api/settings/test/s3", auth="su",
       body={"filesystem": "storage"}, status=400,
       subset={"message": "Failed to test the S3 filesystem. Raw error: \n"
-                         "S3 storage filesystem is not enabled"}),
+                         "S3 storage filesystem is not enabled."}),
     S("settings: test/s3 bad filesystem 400", "POST", "/api/settings/test/s3", auth="su",
       body={"filesystem": "x"}, status=400,
       check=_field("filesystem", "validation_in_invalid")),
