@@ -168,6 +168,13 @@ describe('S3 file storage', () => {
         assert.equal(again.status, 304);
         const gone = await fetchBytes(guest.files.getURL(rec, 'nope_0123456789.txt'));
         assert.equal(gone.status, 404);
+        // An empty object has no byte 0 to ask S3 for (its GET is a 416): a HEAD then.
+        const fd = new FormData();
+        fd.append('one', blob(Buffer.alloc(0), 'text/plain'), 'empty.txt');
+        const e = await guest.collection('media').create(fd);
+        const empty = await fetchBytes(guest.files.getURL(e, e.one));
+        assert.equal(empty.status, 200);
+        assert.equal(empty.bytes.length, 0);
     });
 
     test('a large download is streamed by ranged GETs, never held whole', async () => {
