@@ -1,7 +1,8 @@
-/* s3.c -- see s3.h.
+/* s3.c -- see s3.h: one request (URL, signing, headers, the answer) and
+ * the thread's handle; the calls themselves are s3_object.c's.
  *
- * libcurl signs (CURLOPT_AWS_SIGV4) but Debian 12's 7.88 does three things
- * its later versions changed, so this file does them itself: it sends no
+ * libcurl signs (CURLOPT_AWS_SIGV4), but Debian 12's 7.88 (checked against
+ * the tests' fake) leaves three things to this file: it sends no
  * x-amz-content-sha256 (S3 requires one; we add it, and curl then signs it
  * and uses it as the payload hash), it does not sort the query string when
  * it builds the canonical request (we only ever send queries already sorted
@@ -12,21 +13,17 @@
  * of the tests (tests/e2e/lib/fake_s3.mjs) checks signatures by AWS's
  * documented algorithm, so a difference shows up as a 403 there. */
 #include "net/s3.h"
+#include "net/s3_int.h"
 
 #include <curl/curl.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <openssl/evp.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "base/alloc.h"
-#include "base/b64.h"
 #include "base/buf.h"
 #include "base/log.h"
 #include "base/metrics.h"
@@ -35,10 +32,7 @@
 #include "net/s3_xml.h"
 #include "net/worker.h"
 
-#define URL_MAX 8192
 #define ERROR_BODY_MAX 4096
-#define LIST_BODY_MAX (8u << 20) /* a page of 1000 keys is ~300 KiB */
-#define DELETE_BATCH 1000        /* DeleteObjects' limit */
 #define CONNECT_TIMEOUT_S 10L
 /* No overall timeout (a large upload takes what it takes); a transfer that
  * moves less than a byte a second for this long is dropped. */
@@ -131,7 +125,7 @@ bool net_s3_config_is_usable(const struct net_s3_config *c)
 
 /* AWS's URI encoding: A-Z a-z 0-9 - _ . ~ stay (and '/' when keep_slash),
  * every other byte is %XX in upper case. */
-static enum rc append_encoded(struct buf *b, const char *s, bool keep_slash)
+enum rc net_s3_append_encoded(struct buf *b, const char *s, bool keep_slash)
 {
     static const char hex[] = "0123456789ABCDEF";
     enum rc rc = RC_OK;
@@ -166,12 +160,12 @@ static enum rc build_url(struct buf *b, const struct net_s3_config *c, const cha
         if (!rc)
             rc = buf_append_cstr(b, "/");
         if (!rc)
-            rc = append_encoded(b, c->bucket, false);
+            rc = net_s3_append_encoded(b, c->bucket, false);
         if (!rc && key)
             rc = buf_append_cstr(b, "/");
     } else {
         if (!rc)
-            rc = append_encoded(b, c->bucket, false);
+            rc = net_s3_append_encoded(b, c->bucket, false);
         if (!rc)
             rc = buf_append_cstr(b, ".");
         if (!rc)
@@ -180,7 +174,7 @@ static enum rc build_url(struct buf *b, const struct net_s3_config *c, const cha
             rc = buf_append_cstr(b, "/");
     }
     if (!rc && key)
-        rc = append_encoded(b, key, true);
+        rc = net_s3_append_encoded(b, key, true);
     if (!rc && query && query[0]) {
         rc = buf_append_cstr(b, "?");
         if (!rc)
@@ -195,32 +189,6 @@ static enum rc build_url(struct buf *b, const struct net_s3_config *c, const cha
  * One request
  * ------------------------------------------------------------------------- */
 
-struct request {
-    /* in */
-    const struct net_s3_config *c;
-    const char *method; /* GET HEAD PUT POST DELETE */
-    const char *key;    /* NULL: the bucket */
-    const char *query;  /* sorted and encoded, or NULL */
-    const char *content_type;
-    const char *content_md5;
-    struct str body;            /* PUT or POST from memory */
-    int fd;                     /* PUT from this file when >= 0 */
-    uint64_t file_size;         /* its size */
-    bool has_range;             /* GET bytes first..last */
-    uint64_t first, last;       /* last NET_S3_TO_END: open-ended */
-    net_s3_sink_fn *sink;       /* a 2xx GET body goes here ... */
-    void *sink_ctx;             /* ... */
-    struct buf *response;       /* ... or here (bucket calls) */
-    struct net_s3_object *info; /* may be NULL */
-    /* state */
-    size_t body_off;
-    long status;
-    enum rc sink_rc;
-    bool is_too_large;
-    bool has_content_range; /* Content-Length is then the part's, not the object's */
-    struct buf error_body;
-};
-
 static long status_of(CURL *h)
 {
     long status = 0;
@@ -230,7 +198,7 @@ static long status_of(CURL *h)
 
 static size_t on_read(char *dst, size_t size, size_t n, void *ud)
 {
-    struct request *r = ud;
+    struct net_s3_request *r = ud;
     size_t room = size * n;
     if (r->fd >= 0) {
         ssize_t got;
@@ -247,7 +215,7 @@ static size_t on_read(char *dst, size_t size, size_t n, void *ud)
 }
 
 /* A call that will run again (a 5xx) sends its body again from the start. */
-static bool rewind_body(struct request *r)
+static bool rewind_body(struct net_s3_request *r)
 {
     r->body_off = 0;
     return r->fd < 0 || lseek(r->fd, 0, SEEK_SET) == 0;
@@ -256,7 +224,7 @@ static bool rewind_body(struct request *r)
 static size_t on_body(char *ptr, size_t size, size_t n, void *ud)
 {
     CURL *h = ((void **)ud)[0];
-    struct request *r = ((void **)ud)[1];
+    struct net_s3_request *r = ((void **)ud)[1];
     size_t len = size * n;
     long status = status_of(h);
     if (status < 200 || status >= 300) {
@@ -323,7 +291,7 @@ static void parse_content_range(struct str v, struct net_s3_object *o)
 
 static size_t on_header(char *ptr, size_t size, size_t n, void *ud)
 {
-    struct request *r = ud;
+    struct net_s3_request *r = ud;
     size_t len = size * n;
     struct net_s3_object *o = r->info;
     while (len && (ptr[len - 1] == '\n' || ptr[len - 1] == '\r'))
@@ -356,7 +324,7 @@ static size_t on_header(char *ptr, size_t size, size_t n, void *ud)
     return size * n;
 }
 
-static void set_error(struct net_s3_error *err, const struct request *r, long status,
+static void set_error(struct net_s3_error *err, const struct net_s3_request *r, long status,
                       const char *fmt, const char *a, const char *b)
 {
     if (!err)
@@ -369,7 +337,7 @@ static void set_error(struct net_s3_error *err, const struct request *r, long st
 }
 
 /* The result of an answer with status (no transport failure). */
-static enum rc answer_rc(struct request *r, struct net_s3_error *err)
+static enum rc answer_rc(struct net_s3_request *r, struct net_s3_error *err)
 {
     long st = r->status;
     if (st >= 200 && st < 300)
@@ -392,10 +360,10 @@ static enum rc answer_rc(struct request *r, struct net_s3_error *err)
     return st >= 500 ? RC_UNAVAILABLE : RC_IO;
 }
 
-static enum rc perform_once(CURL *h, struct request *r, struct net_s3_error *err)
+static enum rc perform_once(CURL *h, struct net_s3_request *r, struct net_s3_error *err)
 {
     struct buf url;
-    buf_init(&url, URL_MAX);
+    buf_init(&url, NET_S3_URL_MAX);
     enum rc rc = build_url(&url, r->c, r->key, r->query);
     if (rc) {
         buf_cleanup(&url);
@@ -484,7 +452,7 @@ static enum rc perform_once(CURL *h, struct request *r, struct net_s3_error *err
 }
 
 /* Sends r (once more after a 5xx, as S3 asks clients to); counts it. */
-static enum rc perform(struct request *r, struct net_s3_error *err)
+enum rc net_s3_perform(struct net_s3_request *r, struct net_s3_error *err)
 {
     if (err) {
         err->status = 0;
@@ -517,304 +485,12 @@ static enum rc perform(struct request *r, struct net_s3_error *err)
     return rc;
 }
 
-static void request_init(struct request *r, const struct net_s3_config *c, const char *method,
-                         const char *key)
+void net_s3_request_init(struct net_s3_request *r, const struct net_s3_config *c,
+                         const char *method, const char *key)
 {
     memset(r, 0, sizeof(*r));
     r->c = c;
     r->method = method;
     r->key = key;
     r->fd = -1;
-}
-
-/* -------------------------------------------------------------------------
- * Objects
- * ------------------------------------------------------------------------- */
-
-enum rc net_s3_put(const struct net_s3_config *c, const char *key, struct str data,
-                   const char *content_type, struct net_s3_error *err)
-{
-    struct request r;
-    request_init(&r, c, "PUT", key);
-    r.body = data;
-    r.content_type = content_type;
-    return perform(&r, err);
-}
-
-enum rc net_s3_put_file(const struct net_s3_config *c, const char *key, const char *path,
-                        const char *content_type, struct net_s3_error *err)
-{
-    struct request r;
-    request_init(&r, c, "PUT", key);
-    r.content_type = content_type;
-    r.fd = open(path, O_RDONLY | O_CLOEXEC);
-    struct stat st;
-    if (r.fd < 0 || fstat(r.fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        set_error(err, &r, 0, "cannot read %s: %s", path, strerror(errno));
-        if (r.fd >= 0)
-            close(r.fd);
-        return RC_IO;
-    }
-    r.file_size = (uint64_t)st.st_size;
-    enum rc rc = perform(&r, err);
-    close(r.fd);
-    return rc;
-}
-
-enum rc net_s3_get(const struct net_s3_config *c, const char *key, uint64_t first, uint64_t last,
-                   net_s3_sink_fn *sink, void *ctx, struct net_s3_object *info,
-                   struct net_s3_error *err)
-{
-    struct net_s3_object tmp;
-    struct request r;
-    request_init(&r, c, "GET", key);
-    r.has_range = first != 0 || last != NET_S3_TO_END;
-    r.first = first;
-    r.last = last;
-    r.sink = sink;
-    r.sink_ctx = ctx;
-    r.info = info ? info : &tmp;
-    memset(r.info, 0, sizeof(*r.info));
-    return perform(&r, err);
-}
-
-struct file_sink {
-    int fd;
-};
-
-static enum rc write_all(void *ctx, const char *data, size_t len)
-{
-    struct file_sink *fs = ctx;
-    while (len) {
-        ssize_t w = write(fs->fd, data, len);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return RC_IO;
-        data += w;
-        len -= (size_t)w;
-    }
-    return RC_OK;
-}
-
-enum rc net_s3_get_file(const struct net_s3_config *c, const char *key, const char *path,
-                        struct net_s3_object *info, struct net_s3_error *err)
-{
-    struct file_sink fs = {open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)};
-    if (fs.fd < 0) {
-        if (err) {
-            err->status = 0;
-            snprintf(err->message, sizeof(err->message), "GET %s: cannot create %s: %s", key, path,
-                     strerror(errno));
-        }
-        return RC_IO;
-    }
-    enum rc rc = net_s3_get(c, key, 0, NET_S3_TO_END, write_all, &fs, info, err);
-    if (close(fs.fd) != 0 && !rc)
-        rc = RC_IO;
-    if (rc)
-        unlink(path);
-    return rc;
-}
-
-enum rc net_s3_head(const struct net_s3_config *c, const char *key, struct net_s3_object *info,
-                    struct net_s3_error *err)
-{
-    struct net_s3_object tmp;
-    struct request r;
-    request_init(&r, c, "HEAD", key);
-    r.info = info ? info : &tmp;
-    memset(r.info, 0, sizeof(*r.info));
-    enum rc rc = perform(&r, err);
-    r.info->first = r.info->last = 0;
-    return rc;
-}
-
-enum rc net_s3_delete(const struct net_s3_config *c, const char *key, struct net_s3_error *err)
-{
-    struct request r;
-    request_init(&r, c, "DELETE", key);
-    enum rc rc = perform(&r, err);
-    return rc == RC_NOT_FOUND ? RC_OK : rc;
-}
-
-/* -------------------------------------------------------------------------
- * Listing and deleting by prefix
- * ------------------------------------------------------------------------- */
-
-/* One ListObjectsV2 page after token (NULL: the first); fn per object.
- * *next gets the next page's token ("" when this was the last). */
-static enum rc list_page(const struct net_s3_config *c, const char *prefix, const char *token,
-                         net_s3_list_fn *fn, void *ctx, struct buf *next, struct net_s3_error *err)
-{
-    /* The query's names in order: continuation-token, list-type, prefix. */
-    struct buf q;
-    buf_init(&q, URL_MAX);
-    enum rc rc = RC_OK;
-    if (token && token[0]) {
-        rc = buf_append_cstr(&q, "continuation-token=");
-        if (!rc)
-            rc = append_encoded(&q, token, false);
-        if (!rc)
-            rc = buf_append_cstr(&q, "&");
-    }
-    if (!rc)
-        rc = buf_append_cstr(&q, "list-type=2&prefix=");
-    if (!rc)
-        rc = append_encoded(&q, prefix, false);
-    if (!rc)
-        rc = buf_append(&q, "", 1);
-    struct buf body;
-    buf_init(&body, LIST_BODY_MAX);
-    if (!rc) {
-        struct request r;
-        request_init(&r, c, "GET", NULL);
-        r.query = q.data;
-        r.response = &body;
-        rc = perform(&r, err);
-    }
-    buf_reset(next);
-    struct str xml = buf_str(&body);
-    size_t pos = 0;
-    struct str item;
-    char key[1100];
-    while (!rc && net_s3_xml_next(xml, "Contents", &pos, &item)) {
-        long kn = net_s3_xml_unescape(net_s3_xml_first(item, "Key"), key, sizeof(key) - 1);
-        uint64_t size = 0;
-        (void)str_to_u64(net_s3_xml_first(item, "Size"), &size);
-        int64_t mtime = net_s3_xml_time(net_s3_xml_first(item, "LastModified"));
-        if (kn <= 0)
-            continue;
-        key[kn] = '\0';
-        rc = fn(ctx, (struct str){key, (size_t)kn}, size, mtime < 0 ? 0 : mtime);
-    }
-    if (!rc && str_eq(net_s3_xml_first(xml, "IsTruncated"), STR_LIT("true"))) {
-        char tok[1100];
-        long tn = net_s3_xml_unescape(net_s3_xml_first(xml, "NextContinuationToken"), tok,
-                                      sizeof(tok) - 1);
-        if (tn <= 0) {
-            rc = RC_IO; /* truncated without a way on: never loop */
-            if (err)
-                snprintf(err->message, sizeof(err->message),
-                         "GET %s: a truncated listing without a continuation token", c->bucket);
-        } else {
-            rc = buf_append(next, tok, (size_t)tn);
-            if (!rc)
-                rc = buf_append(next, "", 1);
-        }
-    }
-    buf_cleanup(&body);
-    buf_cleanup(&q);
-    return rc;
-}
-
-enum rc net_s3_list(const struct net_s3_config *c, const char *prefix, net_s3_list_fn *fn,
-                    void *ctx, struct net_s3_error *err)
-{
-    struct buf token, next;
-    buf_init(&token, 2048);
-    buf_init(&next, 2048);
-    enum rc rc = RC_OK;
-    bool is_first = true;
-    while (!rc && (is_first || token.len)) {
-        rc = list_page(c, prefix, is_first ? NULL : token.data, fn, ctx, &next, err);
-        is_first = false;
-        struct buf t = token;
-        token = next;
-        next = t;
-    }
-    buf_cleanup(&token);
-    buf_cleanup(&next);
-    return rc;
-}
-
-/* The keys of one DeleteObjects request, as its XML body. */
-struct batch {
-    struct buf xml;
-    size_t count;
-    enum rc rc;
-};
-
-static enum rc add_key(void *ctx, struct str key, uint64_t size, int64_t mtime)
-{
-    (void)size;
-    (void)mtime;
-    struct batch *b = ctx;
-    if (b->count >= DELETE_BATCH)
-        return RC_OK; /* the next round lists it again */
-    enum rc rc = buf_append_cstr(&b->xml, "<Object><Key>");
-    if (!rc)
-        rc = net_s3_xml_escape(&b->xml, key);
-    if (!rc)
-        rc = buf_append_cstr(&b->xml, "</Key></Object>");
-    if (!rc)
-        b->count++;
-    return rc;
-}
-
-static enum rc delete_batch(const struct net_s3_config *c, struct batch *b,
-                            struct net_s3_error *err)
-{
-    if (buf_append_cstr(&b->xml, "</Delete>"))
-        return RC_TOO_LARGE;
-    unsigned char digest[16];
-    unsigned int dn = 0;
-    if (EVP_Digest(b->xml.data, b->xml.len, digest, &dn, EVP_md5(), NULL) != 1 || dn != 16)
-        return RC_INTERNAL;
-    char md5[32];
-    md5[b64_encode(B64_STD_PAD, digest, 16, md5)] = '\0';
-    struct buf answer;
-    buf_init(&answer, LIST_BODY_MAX);
-    struct request r;
-    request_init(&r, c, "POST", NULL);
-    r.query = "delete=";
-    r.body = buf_str(&b->xml);
-    r.content_type = "application/xml";
-    r.content_md5 = md5;
-    r.response = &answer;
-    enum rc rc = perform(&r, err);
-    struct str failed;
-    size_t pos = 0;
-    if (!rc && net_s3_xml_next(buf_str(&answer), "Error", &pos, &failed)) {
-        char code[64] = "", key[300] = "";
-        long cn = net_s3_xml_unescape(net_s3_xml_first(failed, "Code"), code, sizeof(code) - 1);
-        long kn = net_s3_xml_unescape(net_s3_xml_first(failed, "Key"), key, sizeof(key) - 1);
-        code[cn > 0 ? cn : 0] = '\0';
-        key[kn > 0 ? kn : 0] = '\0';
-        if (err)
-            snprintf(err->message, sizeof(err->message), "POST %s?delete: %s not deleted: %s",
-                     c->bucket, key, code);
-        rc = RC_IO;
-    }
-    buf_cleanup(&answer);
-    return rc;
-}
-
-enum rc net_s3_delete_prefix(const struct net_s3_config *c, const char *prefix,
-                             struct net_s3_error *err)
-{
-    if (!prefix || !prefix[0])
-        return RC_INVALID;
-    /* List the first page, delete it, list again: what is deleted leaves the
-     * listing, so no continuation token must outlive the deletes. Bounded,
-     * in case a store answers deletes it does not do. */
-    for (int round = 0; round < 100000; round++) {
-        struct batch b = {.count = 0};
-        buf_init(&b.xml, 512u << 10);
-        enum rc rc = buf_append_cstr(&b.xml, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>"
-                                             "<Delete><Quiet>true</Quiet>");
-        struct buf next;
-        buf_init(&next, 2048);
-        if (!rc)
-            rc = list_page(c, prefix, NULL, add_key, &b, &next, err);
-        bool is_more = next.len > 0;
-        buf_cleanup(&next);
-        if (!rc && b.count)
-            rc = delete_batch(c, &b, err);
-        size_t count = b.count;
-        buf_cleanup(&b.xml);
-        if (rc || !count || !is_more)
-            return rc;
-    }
-    return RC_IO;
 }
