@@ -107,13 +107,15 @@ static void change_done(struct core_schema_job *job)
         json_t *pairs;
         json_object_foreach(job->dropped_files, col_id, pairs)
         {
-            core_files_remove_many_async(app->offload, app->dir, col_id, json_incref(pairs));
+            core_files_remove_many_async(app->offload, core_app_storage(app), col_id,
+                                         json_incref(pairs));
         }
         size_t i;
         json_t *gone;
         json_array_foreach(job->emptied_collections, i, gone)
         {
-            core_files_remove_collection_async(app->offload, app->dir, json_string_value(gone));
+            core_files_remove_collection_async(app->offload, core_app_storage(app),
+                                               json_string_value(gone));
         }
     }
     if (http_req_is_gone(c->req)) {

@@ -4,8 +4,10 @@
  * microseconds), then reads the file (and makes the thumbnail) on the
  * offload pool, straight into the response buffer, and resumes. A body over
  * CORE_FILE_INLINE_MAX goes out by chunks instead (struct file_stream): one
- * chunk read on the pool per pull of the HTTP server, so a large download
- * holds a chunk of memory, not the file. */
+ * chunk read on the pool per pull of the HTTP server (64 KiB from disk, a
+ * ranged GET of 1 MiB from S3), so a large download holds a chunk of
+ * memory, not the file. The storage is the one in use when the request
+ * came (core_app_storage). */
 #include "api/handlers.h"
 
 #include <stddef.h>
@@ -21,7 +23,7 @@
 #include "base/jsonw.h"
 #include "core/files/file_name.h"
 #include "core/files/file_read.h"
-#include "core/files/files.h"
+#include "core/files/storage.h"
 #include "core/record/record_write.h"
 #include "core/settings/settings.h"
 #include "core/files/thumb.h"
@@ -185,26 +187,27 @@ static void add_content_range(struct http_req *req, const struct core_file_read 
 struct file_stream {
     struct api_worker *aw; /* its pool and mailbox; counts the reads out (aw->file_reads) */
     struct http_body_source *src;
-    int fd;
+    struct core_storage_file *file;
     uint64_t offset; /* of the next chunk in the file */
     size_t chunk_len;
+    size_t chunk_max; /* the storage's chunk (core_storage_ops.chunk) */
     enum rc read_rc;
     bool is_reading;
     bool is_ended;
     bool has_retried; /* one resubmission after RC_BUSY */
-    char chunk[CORE_FILE_CHUNK];
+    char chunk[];
 };
 
 static void stream_free(struct file_stream *fs)
 {
-    core_file_read_close(fs->fd);
+    core_file_read_close(fs->file);
     xfree(fs);
 }
 
 static void chunk_work(void *ctx)
 {
     struct file_stream *fs = ctx;
-    fs->read_rc = core_file_read_chunk(fs->fd, fs->offset, fs->chunk, fs->chunk_len);
+    fs->read_rc = core_file_read_chunk(fs->file, fs->offset, fs->chunk, fs->chunk_len);
 }
 
 static void chunk_done(enum rc rc, void *ctx);
@@ -251,7 +254,7 @@ static void stream_pull(void *ctx, struct http_body_source *src)
     struct file_stream *fs = ctx;
     fs->src = src;
     uint64_t left = http_body_remaining(src);
-    fs->chunk_len = left < CORE_FILE_CHUNK ? (size_t)left : CORE_FILE_CHUNK;
+    fs->chunk_len = left < fs->chunk_max ? (size_t)left : fs->chunk_max;
     stream_read(fs);
 }
 
@@ -273,12 +276,13 @@ static const struct http_body_ops stream_ops = {
 /* Hands r's open file to the HTTP server as the body source of req. */
 static void start_stream(struct api_call *c, struct core_file_read *r)
 {
-    struct file_stream *fs = xmalloc(sizeof(*fs));
-    memset(fs, 0, offsetof(struct file_stream, chunk));
+    struct file_stream *fs = xmalloc(sizeof(*fs) + r->chunk);
+    memset(fs, 0, sizeof(*fs));
     fs->aw = c->aw;
-    fs->fd = r->fd;
+    fs->file = r->file;
+    fs->chunk_max = r->chunk;
     fs->offset = r->start;
-    r->fd = -1;
+    r->file = NULL;
     http_req_body_source(c->req, r->end - r->start + 1, &stream_ops, fs);
 }
 
@@ -300,14 +304,17 @@ static void read_done(enum rc rc, void *ctx)
     if (!rc)
         rc = d->rc;
     if (http_req_is_gone(req) || rc) {
-        core_file_read_close(d->r.fd); /* no body will be sent from it */
-        d->r.fd = -1;
+        /* No body will be sent from it. Closing waits for nothing: a local
+         * descriptor is closed, an S3 object's memory freed. */
+        core_file_read_close(d->r.file);
+        d->r.file = NULL;
     }
     if (http_req_is_gone(req)) {
         http_req_resume(req);
         return;
     }
-    /* spec §8.2: a missing or unreadable file is a 404. */
+    /* spec §8.2: a missing or unreadable file is a 404; a storage that
+     * cannot be reached (S3 down) is a 503. */
     if ((!rc && d->r.status == 404) || rc == RC_IO)
         rc = RC_NOT_FOUND;
     if (rc) {
@@ -357,7 +364,7 @@ static void read_done(enum rc rc, void *ctx)
     http_resp_add_header(req, "Accept-Ranges", STR_LIT("bytes"));
     if (r->status == 206)
         add_content_range(req, r);
-    if (r->fd >= 0)
+    if (r->file)
         start_stream(c, r);
     http_req_resume(req);
 }
@@ -390,27 +397,27 @@ enum rc api_files_download(struct http_req *req, void *ctx)
         return RC_OK;
     }
     struct core_app *app = c->aw->core.app;
-    struct buf path;
-    buf_init(&path, PATH_BYTES);
-    enum rc rc = core_files_path(&path, app->dir, col->id, id, name);
+    struct buf key;
+    buf_init(&key, PATH_BYTES);
+    enum rc rc = core_storage_key(&key, col->id, id, name);
     struct download *d = arena_alloc(req->arena, sizeof(*d));
     memset(d, 0, sizeof(*d));
     d->call = c;
     d->name = name;
+    d->r.storage = core_app_storage(app);
     d->r.if_modified = -1;
-    d->r.fd = -1;
     if (!rc)
-        d->r.path = arena_strdup(req->arena, buf_str(&path)).ptr;
+        d->r.key = arena_strdup(req->arena, buf_str(&key)).ptr;
     struct str thumb = api_call_query(c, "thumb");
     if (!rc && thumb.len && core_thumb_parse(thumb, &d->r.thumb) &&
         core_thumb_is_allowed(f, thumb)) {
-        /* <dir>/thumbs_<name>/<size>_<name>; size is digits, 'x' and a mode letter. */
-        buf_reset(&path);
-        rc = core_thumb_path(&path, app->dir, col->id, id, name, thumb);
+        /* thumbs_<name>/<size>_<name>; size is digits, 'x' and a mode letter. */
+        buf_reset(&key);
+        rc = core_thumb_key(&key, col->id, id, name, thumb);
         if (!rc)
-            d->r.thumb_path = arena_strdup(req->arena, buf_str(&path)).ptr;
+            d->r.thumb_key = arena_strdup(req->arena, buf_str(&key)).ptr;
     }
-    buf_cleanup(&path);
+    buf_cleanup(&key);
     if (rc) {
         api_error_write(req, 404, NULL);
         return RC_OK;
@@ -441,8 +448,14 @@ void api_files_send(struct api_call *c, const char *path, struct str name)
     d->name = name;
     d->is_attachment = true;
     d->r.if_modified = parse_http_date(http_req_header(req, "if-modified-since"));
-    d->r.fd = -1;
-    d->r.path = arena_strdup(req->arena, str_from_cstr(path)).ptr;
+    /* The file's directory as a storage of its own, the name its key. */
+    const char *slash = strrchr(path, '/');
+    struct core_storage *st = arena_alloc(req->arena, sizeof(*st));
+    const char *root =
+        slash ? arena_strdup(req->arena, (struct str){path, (size_t)(slash - path)}).ptr : ".";
+    core_storage_init_dir(st, c->aw->core.app->dir, root);
+    d->r.storage = st;
+    d->r.key = arena_strdup(req->arena, str_from_cstr(slash ? slash + 1 : path)).ptr;
     struct str range = http_req_header(req, "range");
     if (range.ptr)
         parse_range(range, &d->r);

@@ -42,10 +42,13 @@ void api_openapi_add_settings(json_t *paths, json_t *schemas, json_t *tags)
                   "PATCH changing one is refused (400 naming it); ignored in a PATCH body"));
     json_object_set_new(settings, "description",
                         json_string("PocketBase's settings; smtp.password and the S3 secrets "
-                                    "are never returned. s3 and backups.s3 accept only their "
-                                    "defaults (no such feature yet). superuserIPs (IPs or CIDRs): "
-                                    "a superuser's requests from elsewhere answer 403. "
-                                    "rateLimits.excludedIPs: clients no rate limit counts."));
+                                    "are never returned (a PATCH without them keeps them). s3 "
+                                    "moves new uploads to an S3 bucket when enabled (endpoint, "
+                                    "bucket, region, accessKey and secret required). backups.s3 "
+                                    "accepts only its defaults (no such feature yet). "
+                                    "superuserIPs (IPs or CIDRs): a superuser's requests from "
+                                    "elsewhere answer 403. rateLimits.excludedIPs: clients no "
+                                    "rate limit counts."));
     json_object_set_new(schemas, "Settings", settings);
     json_array_append_new(tags, json_pack("{s:s,s:s}", "name", "settings", "description",
                                           "the app settings, changed live (superusers)"));
@@ -69,9 +72,17 @@ void api_openapi_add_settings(json_t *paths, json_t *schemas, json_t *tags)
                       "properties", "email", "type", "string", "template", "type", "string", "enum",
                       "verification", "password-reset", "email-change", "otp", "login-alert",
                       "collection", "type", "string", "required", "email", "template")));
-    json_t *s3 = api_openapi_op("settings_test_s3", "settings",
-                                "Test the S3 storage: always 400 (no S3 storage yet)", NULL,
-                                api_openapi_no_content("never"), "400 401 403");
+    json_t *s3 = api_openapi_op(
+        "settings_test_s3", "settings",
+        "Test the S3 config of filesystem (storage: s3, backups: backups.s3): uploads "
+        "pb_settings_test_<random>/test.txt and deletes that prefix; 400 with S3's error (or "
+        "\"not enabled\") in the message when it fails",
+        NULL, api_openapi_no_content("the upload, listing and delete worked"), "400 401 403");
+    json_object_set_new(
+        s3, "requestBody",
+        api_openapi_json_body(json_pack("{s:s,s:{s:{s:s,s:[s,s]}},s:[s]}", "type", "object",
+                                        "properties", "filesystem", "type", "string", "enum",
+                                        "storage", "backups", "required", "filesystem")));
     api_openapi_set_op(paths, "/api/settings", "get", view);
     api_openapi_set_op(paths, "/api/settings", "patch", update);
     api_openapi_set_op(paths, "/api/settings/test/email", "post", email);

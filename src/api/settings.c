@@ -24,7 +24,10 @@
 #include "base/secure.h"
 #include "base/email.h"
 #include "core/auth/oauth2.h"
+#include "core/app.h"
+#include "core/files/storage.h"
 #include "core/settings_change.h"
+#include "net/offload.h"
 
 #define APPLE_MAX_DURATION_S 15777000 /* Apple refuses secrets valid longer (~6 months) */
 
@@ -239,6 +242,41 @@ enum rc api_settings_test_email(struct http_req *req, void *ctx)
     return RC_OK;
 }
 
+struct s3_test {
+    struct api_call *call;
+    const struct net_s3_config *s3;
+    enum rc rc;
+    char error[600];
+};
+
+static void s3_test_work(void *ctx)
+{
+    struct s3_test *t = ctx;
+    t->rc = core_storage_s3_check(t->s3, t->error, sizeof(t->error));
+}
+
+static void s3_test_done(enum rc rc, void *ctx)
+{
+    struct s3_test *t = ctx;
+    struct api_call *c = t->call;
+    if (!api_call_reenter(c))
+        return;
+    if (!rc)
+        rc = t->rc;
+    if (rc == RC_BUSY) {
+        api_call_fail(c, rc);
+    } else if (rc) {
+        char msg[700];
+        snprintf(msg, sizeof(msg), "Failed to test the S3 filesystem. Raw error: \n%s",
+                 t->error[0] ? t->error : rc_text(rc));
+        core_problem_message(&c->problem, msg);
+        api_call_fail(c, RC_INVALID);
+    } else {
+        api_call_start(c, 204, NULL);
+    }
+    api_call_resume(c);
+}
+
 enum rc api_settings_test_s3(struct http_req *req, void *ctx)
 {
     (void)ctx;
@@ -258,9 +296,26 @@ enum rc api_settings_test_s3(struct http_req *req, void *ctx)
         core_problem_message(&c->problem, "Failed to test the S3 filesystem.");
         return api_call_fail(c, RC_INVALID);
     }
-    /* PocketBase's answer when the filesystem's S3 is off, which it always
-     * is here: tarmac has no S3 storage yet (settings s3.* are refused). */
-    core_problem_message(&c->problem, "Failed to test the S3 filesystem. Raw error: \nS3 storage "
-                                      "filesystem is not enabled");
-    return api_call_fail(c, RC_INVALID);
+    const struct core_settings *st = core_app_settings(c->aw->core.app);
+    const struct core_settings_s3 *s3 = strcmp(fs, "backups") == 0 ? &st->backups_s3 : &st->s3;
+    if (!s3->is_enabled) {
+        core_problem_message(&c->problem, "Failed to test the S3 filesystem. Raw error: \nS3 "
+                                          "storage filesystem is not enabled");
+        return api_call_fail(c, RC_INVALID);
+    }
+    /* The round trips run on the pool; the snapshot (and so s3's strings)
+     * lives until the app closes. */
+    struct s3_test *t = arena_alloc(c->req->arena, sizeof(*t));
+    memset(t, 0, sizeof(*t));
+    t->call = c;
+    t->s3 = &s3->cfg;
+    api_call_defer(c);
+    enum rc rc = net_offload_submit(c->aw->core.app->offload, c->aw->core.mailbox, s3_test_work,
+                                    s3_test_done, t);
+    if (rc) {
+        api_call_enter(c);
+        api_call_fail(c, rc);
+        api_call_resume(c);
+    }
+    return RC_OK;
 }

@@ -6,8 +6,9 @@
  * The data directory is opened as `serve` opens it (an older one is
  * upgraded first, so the copy has every table this version makes) and
  * locked as `serve` locks it: a server writing meanwhile would leave writes
- * behind. Uploaded files are not in the database; they stay in DIR/storage,
- * and the copy is served with the same --dir. */
+ * behind. Uploaded files are not in the database; they stay in DIR/storage
+ * (or the S3 bucket the settings name, which are copied with the rest), and
+ * the copy is served with the same --dir. */
 #include "cli/cli.h"
 
 #include <stdio.h>
@@ -28,8 +29,9 @@ static int usage(FILE *to, int code)
                 "    PostgreSQL database at URL (postgresql://user:pass@host:5432/app): every\n"
                 "    collection, record, superuser, sign-in state, job and schedule, each table\n"
                 "    in one transaction, then checks each table's row count on both sides.\n"
-                "    Uploaded files are not copied: they stay in DIR/storage; serve the copy\n"
-                "    with `tarmac serve --dir=DIR --db=URL`. Stop `tarmac serve` on DIR first.\n"
+                "    Uploaded files are not copied: they stay in DIR/storage (or the S3 bucket\n"
+                "    of the settings); serve the copy with `tarmac serve --dir=DIR --db=URL`.\n"
+                "    Stop `tarmac serve` on DIR first.\n"
                 "    A target that holds tarmac tables already is refused; --force drops them\n"
                 "    first (the tables the copy makes and those the target's _collections\n"
                 "    names; other tables are left alone).\n");

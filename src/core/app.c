@@ -81,6 +81,16 @@ static const struct core_settings *current_settings(void *ctx)
     return core_app_settings(ctx);
 }
 
+const struct core_storage *core_app_storage(struct core_app *app)
+{
+    return &core_app_settings(app)->storage;
+}
+
+static const struct core_storage *current_storage(void *ctx)
+{
+    return core_app_storage(ctx);
+}
+
 void core_app_retire_settings(struct core_app *app, struct core_settings *s)
 {
     if (!s)
@@ -362,8 +372,10 @@ enum rc core_app_open(const char *dir, const char *db, struct core_app **out)
     (void)core_event_listen(&app->events, &webhooks);
     app->dir = xstrdup(dir);
     /* tarmac's defaults until the CLI starts the settings (settings_change.h). */
-    app->settings_base = (struct core_settings_base){
-        .defaults = core_settings_defaults(), .locked = json_object(), .batch_timeout_ms = -1};
+    app->settings_base = (struct core_settings_base){.defaults = core_settings_defaults(),
+                                                     .locked = json_object(),
+                                                     .batch_timeout_ms = -1,
+                                                     .data_dir = app->dir};
     struct core_problem none;
     core_problem_init(&none);
     struct core_settings *first = NULL;
@@ -415,6 +427,7 @@ enum rc core_app_open(const char *dir, const char *db, struct core_app **out)
         .app_url = current_app_url,
         .settings = current_settings,
         .events = &app->events,
+        .storage = current_storage,
     };
     app->jobs = core_jobs_new(app->db_path, app->writer, &host);
     core_triggers_set_jobs(app->triggers, app->jobs);
@@ -468,6 +481,8 @@ enum rc core_worker_init(struct core_worker *cw, struct core_app *app, struct ne
     cw->writer = app->writer;
     cw->offload = app->offload;
     cw->dir = app->dir;
+    cw->storage = current_storage;
+    cw->storage_ctx = app;
     cw->password =
         (struct core_password_params){.m_kib = app->password_m_kib, .t = app->password_t};
     cw->events = &app->events;

@@ -142,6 +142,9 @@ const struct core_schema *core_app_schema(struct core_app *app);
 /* The current settings snapshot (app name and URL, mail sender, batch and
  * rate limits, ...); valid until the app closes. Any thread. */
 const struct core_settings *core_app_settings(struct core_app *app);
+/* The file storage of the current settings (S3 or local disk,
+ * core/files/storage.h); valid until the app closes. Any thread. */
+const struct core_storage *core_app_storage(struct core_app *app);
 /* Installs s as the current settings snapshot (takes ownership), then tells
  * the mailer and app->on_settings. Writer thread, or start-up. */
 void core_app_swap_settings(struct core_app *app, struct core_settings *s);

@@ -14,6 +14,7 @@
 #include "core/files/thumb.h"
 #include "net/mailer.h"
 #include "net/offload.h"
+#include "net/s3.h"
 #include "store/writer.h"
 
 static void gauge(struct buf *out, const char *name, const char *help, double v)
@@ -117,6 +118,17 @@ void core_metrics_write(struct core_app *app, struct buf *out)
                             (const char *[]){"result", "made", NULL}, made);
     metrics_text_sample_u64(out, "tarmac_thumbnails_total",
                             (const char *[]){"result", "failed", NULL}, failed);
+
+    uint64_t s3_requests = 0;
+    uint64_t s3_failed = 0;
+    net_s3_counts(&s3_requests, &s3_failed);
+    metrics_text_header(out, "tarmac_s3_requests_total", "counter",
+                        "Requests to S3 (file storage, settings tests) and those that failed "
+                        "(any answer but success and 404, or none).");
+    metrics_text_sample_u64(out, "tarmac_s3_requests_total",
+                            (const char *[]){"result", "sent", NULL}, s3_requests);
+    metrics_text_sample_u64(out, "tarmac_s3_requests_total",
+                            (const char *[]){"result", "failed", NULL}, s3_failed);
 
     gauge(out, "tarmac_realtime_clients", "Realtime clients connected (SSE and WebSocket).",
           (double)core_realtime_client_count(app->realtime));

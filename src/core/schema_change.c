@@ -945,13 +945,15 @@ enum rc core_schema_run(struct core_app *app, core_schema_tx_fn *fn, void *ctx,
         json_t *pairs;
         json_object_foreach(w.job.dropped_files, col_id, pairs)
         {
-            core_files_remove_many_async(app->offload, app->dir, col_id, json_incref(pairs));
+            core_files_remove_many_async(app->offload, core_app_storage(app), col_id,
+                                         json_incref(pairs));
         }
         size_t i;
         json_t *gone;
         json_array_foreach(w.job.emptied_collections, i, gone)
         {
-            core_files_remove_collection_async(app->offload, app->dir, json_string_value(gone));
+            core_files_remove_collection_async(app->offload, core_app_storage(app),
+                                               json_string_value(gone));
         }
     }
     core_problem_cleanup(p);

@@ -468,9 +468,17 @@ static void on_check(uv_check_t *h)
         w->hooks->on_iteration_end(w, w->hooks->ctx);
 }
 
+static _Thread_local bool is_loop_thread;
+
+bool net_worker_is_loop_thread(void)
+{
+    return is_loop_thread;
+}
+
 static void run_worker(void *arg)
 {
     struct net_worker *w = arg;
+    is_loop_thread = true;
     char name[16];
     snprintf(name, sizeof(name), "tarmac-w%u", w->id);
     pthread_setname_np(pthread_self(), name);

@@ -106,6 +106,10 @@ void net_workers_stop(struct net_workers *ws);
 /* Waits until every worker thread has ended, then frees ws. */
 void net_workers_join(struct net_workers *ws);
 
+/* True on a worker's loop thread, where nothing may block (net/s3.h refuses
+ * to run there). Any thread. */
+bool net_worker_is_loop_thread(void);
+
 /* Raises RLIMIT_NOFILE's soft limit to the hard limit; returns the new soft limit. */
 uint64_t net_raise_fd_limit(void);
 /* The default for max_conns under a descriptor limit of fd_limit with

@@ -124,16 +124,21 @@ describe('settings API', () => {
         assert.ok(t.data.batch.maxRequests);
     });
 
-    test('features tarmac lacks are refused, not ignored', async () => {
+    test('features tarmac lacks are refused, not ignored; s3 is checked as PocketBase checks it', async () => {
         const body = await expectError(su.settings.update({
             s3: { enabled: true }, backups: { s3: { enabled: true } },
         }), 400, 'unsupported');
-        assert.equal(body.data.s3.enabled.code, 'validation_not_supported');
         assert.equal(body.data.backups.s3.enabled.code, 'validation_not_supported');
+        for (const k of ['endpoint', 'bucket', 'region', 'accessKey', 'secret']) {
+            assert.equal(body.data.s3[k].code, 'validation_required', `s3.${k}`);
+        }
+        const url = await expectError(su.settings.update({ s3: { endpoint: 'not a url' } }), 400, 'url');
+        assert.equal(url.data.s3.endpoint.code, 'validation_is_url');
         // Their defaults sent back (a dashboard saving everything) pass.
         const cur = await su.settings.getAll();
         await su.settings.update({ s3: cur.s3, logs: cur.logs });
-        await expectError(su.settings.testS3('storage'), 400, 'test s3');
+        const off = await expectError(su.settings.testS3('storage'), 400, 'test s3');
+        assert.match(off.message, /S3 storage filesystem is not enabled/);
     });
 
     test('superuserIPs refuses a superuser elsewhere; excludedIPs skip the rate limits', async () => {

@@ -1,95 +1,69 @@
 /* file_read.c -- see file_read.h. */
 #include "core/files/file_read.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "core/files/sniff.h"
 
-/* Reads up to len bytes at off; the count read, or -1. */
-static ssize_t read_at(int fd, char *dst, size_t len, uint64_t off)
+enum rc core_file_read_chunk(struct core_storage_file *f, uint64_t off, char *dst, size_t len)
 {
-    size_t got = 0;
-    while (got < len) {
-        ssize_t n = pread(fd, dst + got, len - got, (off_t)(off + got));
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return -1;
-        if (n == 0)
-            break;
-        got += (size_t)n;
-    }
-    return (ssize_t)got;
+    return core_storage_file_read(f, off, dst, len);
 }
 
-static int open_regular(const char *path, struct stat *st)
+void core_file_read_close(struct core_storage_file *f)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0)
-        return -1;
-    if (fstat(fd, st) != 0 || !S_ISREG(st->st_mode)) {
-        close(fd);
-        return -1;
-    }
-    return fd;
+    core_storage_file_close(f);
 }
 
-enum rc core_file_read_chunk(int fd, uint64_t off, char *dst, size_t len)
+/* Opens key, its first bytes into head. RC_NOT_FOUND when missing. */
+static enum rc open_key(struct core_file_read *r, const char *key, char head[CORE_SNIFF_BYTES],
+                        size_t *got, struct core_storage_info *info, struct core_storage_file **out)
 {
-    ssize_t n = read_at(fd, dst, len, off);
-    return n >= 0 && (size_t)n == len ? RC_OK : RC_IO;
-}
-
-void core_file_read_close(int fd)
-{
-    if (fd >= 0)
-        close(fd);
+    const struct core_storage *st = r->storage;
+    return st->ops->open(st, key, head, CORE_SNIFF_BYTES, got, info, out);
 }
 
 enum rc core_file_read(struct core_file_read *r, struct buf *out)
 {
-    r->fd = -1;
-    struct stat st;
-    int fd = open_regular(r->path, &st);
-    if (fd < 0) {
+    r->file = NULL;
+    r->chunk = r->storage->ops->chunk;
+    char head[CORE_SNIFF_BYTES];
+    size_t hn = 0;
+    struct core_storage_info info;
+    struct core_storage_file *f = NULL;
+    enum rc rc = open_key(r, r->key, head, &hn, &info, &f);
+    if (rc == RC_NOT_FOUND || rc == RC_INVALID) {
         r->status = 404;
         return RC_OK;
     }
-    char head[CORE_SNIFF_BYTES];
-    ssize_t hn = read_at(fd, head, sizeof(head), 0);
-    if (hn < 0) {
-        close(fd);
-        return RC_IO;
-    }
-    r->mime = core_sniff_mime(head, (size_t)hn);
-    if (r->thumb_path && core_thumb_is_image(str_from_cstr(r->mime))) {
-        struct stat tst;
-        int tfd = open_regular(r->thumb_path, &tst);
-        if (tfd < 0 &&
-            core_thumb_make(r->path, r->thumb_path, str_from_cstr(r->mime), &r->thumb) == RC_OK)
-            tfd = open_regular(r->thumb_path, &tst);
-        if (tfd >= 0) {
-            close(fd);
-            fd = tfd;
-            st = tst;
+    if (rc)
+        return rc;
+    r->mime = core_sniff_mime(head, hn);
+    if (r->thumb_key && core_thumb_is_image(str_from_cstr(r->mime))) {
+        char thead[CORE_SNIFF_BYTES];
+        size_t tn = 0;
+        struct core_storage_info tinfo;
+        struct core_storage_file *tf = NULL;
+        enum rc trc = open_key(r, r->thumb_key, thead, &tn, &tinfo, &tf);
+        if (trc == RC_NOT_FOUND &&
+            core_thumb_make_stored(r->storage, r->key, r->thumb_key, str_from_cstr(r->mime),
+                                   &r->thumb) == RC_OK)
+            trc = open_key(r, r->thumb_key, thead, &tn, &tinfo, &tf);
+        if (trc == RC_OK) { /* else the original is served (spec §8.2) */
+            core_storage_file_close(f);
+            f = tf;
+            info = tinfo;
+            memcpy(head, thead, tn);
+            hn = tn;
             r->is_thumb = true;
-            hn = read_at(fd, head, sizeof(head), 0);
-            if (hn < 0) {
-                close(fd);
-                return RC_IO;
-            }
-            r->mime = core_sniff_mime(head, (size_t)hn);
+            r->mime = core_sniff_mime(head, hn);
         }
     }
-    r->mtime = (int64_t)st.st_mtime;
-    r->size = (uint64_t)st.st_size;
+    r->mtime = info.mtime;
+    r->size = info.size;
     if (r->if_modified >= 0 && r->mtime <= r->if_modified) {
         r->status = 304;
-        close(fd);
+        core_storage_file_close(f);
         return RC_OK;
     }
     uint64_t start = 0, end = r->size ? r->size - 1 : 0;
@@ -113,22 +87,23 @@ enum rc core_file_read(struct core_file_read *r, struct buf *out)
     r->start = start;
     r->end = end;
     if (r->status == 416 || r->is_head || r->size == 0) {
-        close(fd);
+        core_storage_file_close(f);
         return RC_OK;
     }
     uint64_t len = end - start + 1;
     if (len > CORE_FILE_INLINE_MAX) {
-        r->fd = fd; /* the caller reads it by chunks */
+        r->file = f; /* the caller reads it by chunks */
         return RC_OK;
     }
-    enum rc rc = buf_reserve(out, (size_t)len);
-    if (!rc) {
-        ssize_t n = read_at(fd, out->data + out->len, (size_t)len, start);
-        if (n < 0 || (uint64_t)n != len)
-            rc = RC_IO;
-        else
+    rc = buf_reserve(out, (size_t)len);
+    if (!rc && end < hn) {
+        memcpy(out->data + out->len, head + start, (size_t)len); /* read already */
+        out->len += (size_t)len;
+    } else if (!rc) {
+        rc = core_storage_file_read(f, start, out->data + out->len, (size_t)len);
+        if (!rc)
             out->len += (size_t)len;
     }
-    close(fd);
+    core_storage_file_close(f);
     return rc;
 }

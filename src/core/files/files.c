@@ -1,24 +1,17 @@
 /* files.c -- see files.h. */
 #include "core/files/files.h"
 
-#include <dirent.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "base/alloc.h"
-#include "base/fault.h"
 #include "base/log.h"
 #include "base/utf8.h"
 #include "core/files/file_name.h"
 #include "core/files/sniff.h"
 #include "net/offload.h"
 
-#define PATH_MAX_BYTES 4096
+#define KEY_MAX_BYTES 2048 /* two ids, thumbs_<name>/<size>_<name>: 255 bytes each at most */
 
 void core_files_strip(json_t *body)
 {
@@ -108,6 +101,7 @@ enum rc core_files_intake(const struct core_collection *c, const struct core_upl
         struct core_file_item *it = &set->items[set->count++];
         core_file_name_make(u->filename, str_from_cstr(mime), it->name);
         it->data = u->data;
+        it->mime = mime;
         json_array_append_new(
             list, json_pack("{s:s%, s:s}", "key", u->key.ptr, u->key.len, "name", it->name));
     }
@@ -182,168 +176,89 @@ json_t *core_files_removed(const struct core_collection *c, json_t *before, json
     return out;
 }
 
-/* <data_dir>/storage/<collection_id>/<id> into out, with no allocation (a
- * removal must not be skipped for want of memory: it would leave files no
- * record names). RC_INVALID when a segment is unsafe, RC_TOO_LARGE when the
- * path does not fit. */
-static enum rc record_dir(char out[PATH_MAX_BYTES], const char *data_dir, const char *collection_id,
-                          struct str id)
+/* Appends <prefix><name> to a fixed buffer; false when it does not fit. */
+static bool join_key(char *out, size_t cap, const char *prefix, const char *name,
+                     const char *suffix)
 {
-    if (!core_file_segment_is_safe(str_from_cstr(collection_id)) || !core_file_segment_is_safe(id))
-        return RC_INVALID;
-    int n = snprintf(out, PATH_MAX_BYTES, "%s/storage/%s/%.*s", data_dir, collection_id,
-                     (int)id.len, id.ptr);
-    return n < 0 || n >= PATH_MAX_BYTES ? RC_TOO_LARGE : RC_OK;
+    int n = snprintf(out, cap, "%s%s%s", prefix, name, suffix);
+    return n >= 0 && (size_t)n < cap;
 }
 
-enum rc core_files_path(struct buf *out, const char *data_dir, const char *collection_id,
-                        struct str id, struct str name)
+/* <collection_id>/<id>/ into out, with no allocation (a removal must not be
+ * skipped for want of memory: it would leave files no record names).
+ * RC_INVALID when a segment is unsafe, RC_TOO_LARGE when it does not fit. */
+static enum rc record_prefix(char out[KEY_MAX_BYTES], const char *collection_id, struct str id)
 {
-    if (name.ptr && !core_file_name_is_safe(name))
+    if (!collection_id || !core_file_segment_is_safe(str_from_cstr(collection_id)) ||
+        !core_file_segment_is_safe(id))
         return RC_INVALID;
-    char dir[PATH_MAX_BYTES];
-    enum rc rc = record_dir(dir, data_dir, collection_id, id);
-    if (!rc)
-        rc = buf_append_cstr(out, dir);
-    if (!rc && name.ptr) {
-        rc = buf_append_cstr(out, "/");
-        if (!rc)
-            rc = buf_append_str(out, name);
-    }
-    return rc;
+    int n = snprintf(out, KEY_MAX_BYTES, "%s/%.*s/", collection_id, (int)id.len, id.ptr);
+    return n < 0 || n >= KEY_MAX_BYTES ? RC_TOO_LARGE : RC_OK;
 }
 
-enum rc core_files_set_dir(struct core_file_set *set, const char *data_dir,
-                           const struct core_collection *c, const char *id)
+enum rc core_files_set_target(struct core_file_set *set, const struct core_storage *st,
+                              const struct core_collection *c, const char *id)
 {
-    char dir[PATH_MAX_BYTES];
-    enum rc rc = record_dir(dir, data_dir, c->id, str_from_cstr(id));
+    char prefix[KEY_MAX_BYTES];
+    enum rc rc = record_prefix(prefix, c->id, str_from_cstr(id));
     if (rc)
         return rc;
-    xfree(set->dir);
-    set->dir = xstrdup(dir);
+    xfree(set->prefix);
+    set->prefix = xstrdup(prefix);
+    set->storage = *st;
     return RC_OK;
-}
-
-/* mkdir -p for the last three segments (storage, collection, record). */
-static enum rc make_dirs(const char *dir)
-{
-    char tmp[PATH_MAX_BYTES];
-    size_t n = strlen(dir);
-    if (n >= sizeof(tmp))
-        return RC_IO;
-    memcpy(tmp, dir, n + 1);
-    for (size_t i = 1; i <= n; i++) {
-        if (tmp[i] != '/' && tmp[i] != '\0')
-            continue;
-        char saved = tmp[i];
-        tmp[i] = '\0';
-        if (mkdir(tmp, 0755) != 0 && errno != EEXIST) {
-            log_error("msg=\"storage mkdir failed\" path=\"%s\" errno=%d", tmp, errno);
-            return RC_IO;
-        }
-        tmp[i] = saved;
-    }
-    return RC_OK;
-}
-
-static enum rc write_file(const char *path, struct str data)
-{
-    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
-    if (fd < 0)
-        return RC_IO;
-    size_t off = 0;
-    while (off < data.len) {
-        ssize_t w =
-            fault_hit(FAULT_WRITE) ? (errno = EIO, -1) : write(fd, data.ptr + off, data.len - off);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0) {
-            close(fd);
-            unlink(path);
-            return RC_IO;
-        }
-        off += (size_t)w;
-    }
-    if (close(fd) != 0) {
-        unlink(path);
-        return RC_IO;
-    }
-    return RC_OK;
-}
-
-static int join(char *out, size_t cap, const char *dir, const char *name)
-{
-    int n = snprintf(out, cap, "%s/%s", dir, name);
-    return n < 0 || (size_t)n >= cap ? -1 : 0;
 }
 
 enum rc core_files_write(struct core_file_set *set)
 {
     if (!set->count)
         return RC_OK;
-    if (!set->dir || make_dirs(set->dir))
+    if (!set->prefix)
         return RC_IO;
     for (size_t i = 0; i < set->count; i++) {
-        char path[PATH_MAX_BYTES];
-        if (!core_file_name_is_safe(str_from_cstr(set->items[i].name)) ||
-            join(path, sizeof(path), set->dir, set->items[i].name) ||
-            write_file(path, set->items[i].data)) {
-            log_error("msg=\"storage write failed\" dir=\"%s\" errno=%d", set->dir, errno);
+        struct core_file_item *it = &set->items[i];
+        char key[KEY_MAX_BYTES];
+        enum rc rc = RC_INVALID;
+        if (core_file_name_is_safe(str_from_cstr(it->name)) &&
+            join_key(key, sizeof(key), set->prefix, it->name, ""))
+            rc = set->storage.ops->put(&set->storage, key, it->data, it->mime);
+        if (rc) {
+            log_error("msg=\"storage write failed\" storage=%s prefix=\"%s\" rc=%s",
+                      set->storage.ops->name, set->prefix, rc_name(rc));
             core_files_remove(set);
-            return RC_IO;
+            return rc == RC_UNAVAILABLE ? RC_UNAVAILABLE : RC_IO;
         }
-        set->items[i].is_written = true;
+        it->is_written = true;
     }
     return RC_OK;
 }
 
-/* Removes dir/thumbs_<name>/ and what it holds (only plain files). */
-static void remove_thumbs(const char *dir, const char *name)
+/* Removes prefix+name and its thumbnails (prefix+thumbs_<name>/). */
+static void remove_name(const struct core_storage *st, const char *prefix, const char *name)
 {
-    char tdir[PATH_MAX_BYTES];
-    if (snprintf(tdir, sizeof(tdir), "%s/thumbs_%s", dir, name) >= (int)sizeof(tdir))
+    if (!name || !core_file_name_is_safe(str_from_cstr(name)))
         return;
-    DIR *d = opendir(tdir);
-    if (!d)
-        return;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        if (e->d_name[0] == '.')
-            continue;
-        char p[PATH_MAX_BYTES];
-        if (!join(p, sizeof(p), tdir, e->d_name))
-            unlink(p);
-    }
-    closedir(d);
-    rmdir(tdir);
-}
-
-static void remove_name(const char *dir, const char *name)
-{
-    if (!core_file_name_is_safe(str_from_cstr(name)))
-        return;
-    char path[PATH_MAX_BYTES];
-    if (!join(path, sizeof(path), dir, name))
-        unlink(path);
-    remove_thumbs(dir, name);
+    char key[KEY_MAX_BYTES];
+    int n = snprintf(key, sizeof(key), "%sthumbs_%s/", prefix, name);
+    if (n > 0 && (size_t)n < sizeof(key))
+        (void)st->ops->remove_prefix(st, key);
+    if (join_key(key, sizeof(key), prefix, name, ""))
+        (void)st->ops->remove(st, key);
 }
 
 void core_files_remove(struct core_file_set *set)
 {
-    for (size_t i = 0; set->dir && i < set->count; i++) {
+    for (size_t i = 0; set->prefix && i < set->count; i++) {
         if (set->items[i].is_written)
-            remove_name(set->dir, set->items[i].name);
+            remove_name(&set->storage, set->prefix, set->items[i].name);
         set->items[i].is_written = false;
     }
-    if (set->dir)
-        rmdir(set->dir); /* only when empty */
 }
 
 void core_files_set_cleanup(struct core_file_set *set)
 {
     xfree(set->items);
-    xfree(set->dir);
+    xfree(set->prefix);
     memset(set, 0, sizeof(*set));
 }
 
@@ -352,144 +267,107 @@ void core_files_set_cleanup(struct core_file_set *set)
  * ------------------------------------------------------------------------- */
 
 struct removal {
-    char *dir;
-    json_t *names;     /* NULL: the whole directory */
-    json_t *pairs;     /* [[recordId, [names]]]: dir is the collection's directory */
-    bool is_any_depth; /* a collection's directory: records, thumbs, anything */
+    struct core_storage storage;
+    char *prefix;  /* <collectionId>/[<recordId>/] */
+    json_t *names; /* NULL: everything under prefix */
+    json_t *pairs; /* [[recordId, [names]]]: prefix is the collection's */
 };
-
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    remove(path);
-    return 0;
-}
-
-/* Removes the record directory: its files and thumbs_* directories. */
-static void remove_tree(const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (!d)
-        return;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        if (e->d_name[0] == '.')
-            continue;
-        char p[PATH_MAX_BYTES];
-        if (join(p, sizeof(p), dir, e->d_name))
-            continue;
-        if (unlink(p) != 0 && strncmp(e->d_name, "thumbs_", 7) == 0)
-            remove_thumbs(dir, e->d_name + 7);
-    }
-    closedir(d);
-    rmdir(dir);
-}
 
 static void removal_work(void *ctx)
 {
     struct removal *r = ctx;
-    if (r->is_any_depth) {
-        /* depth first, never following a symbolic link */
-        nftw(r->dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
-        return;
-    }
+    const struct core_storage *st = &r->storage;
     size_t i;
     if (r->pairs) {
         json_t *pair;
         json_array_foreach(r->pairs, i, pair)
         {
             const char *id = json_string_value(json_array_get(pair, 0));
-            char rec_dir[PATH_MAX_BYTES];
+            char rec[KEY_MAX_BYTES];
             if (!id || !core_file_segment_is_safe(str_from_cstr(id)) ||
-                join(rec_dir, sizeof(rec_dir), r->dir, id))
+                !join_key(rec, sizeof(rec), r->prefix, id, "/"))
                 continue;
             size_t k;
             json_t *v;
             json_array_foreach(json_array_get(pair, 1), k, v)
-                remove_name(rec_dir, json_string_value(v));
-            rmdir(rec_dir); /* only when empty */
+                remove_name(st, rec, json_string_value(v));
         }
         return;
     }
     if (!r->names) {
-        remove_tree(r->dir);
+        enum rc rc = st->ops->remove_prefix(st, r->prefix);
+        if (rc)
+            log_warn("msg=\"file removal failed\" storage=%s prefix=\"%s\" rc=%s", st->ops->name,
+                     r->prefix, rc_name(rc));
         return;
     }
     json_t *v;
-    json_array_foreach(r->names, i, v) remove_name(r->dir, json_string_value(v));
+    json_array_foreach(r->names, i, v) remove_name(st, r->prefix, json_string_value(v));
 }
 
 static void removal_done(enum rc rc, void *ctx)
 {
     struct removal *r = ctx;
     if (rc)
-        log_warn("msg=\"file removal skipped\" dir=\"%s\" rc=%s", r->dir, rc_name(rc));
-    xfree(r->dir);
+        log_warn("msg=\"file removal skipped\" prefix=\"%s\" rc=%s", r->prefix, rc_name(rc));
+    xfree(r->prefix);
     json_decref(r->names);
     json_decref(r->pairs);
     xfree(r);
 }
 
-static void submit_removal(struct net_offload *o, const char *data_dir,
-                           const struct core_collection *c, const char *id, json_t *names)
+static void submit(struct net_offload *o, const struct core_storage *st, const char *prefix,
+                   json_t *names, json_t *pairs)
 {
-    char dir[PATH_MAX_BYTES];
-    if (record_dir(dir, data_dir, c->id, str_from_cstr(id)))
-        return;
     struct removal *r = xcalloc(1, sizeof(*r));
-    r->dir = xstrdup(dir);
-    r->names = names ? json_deep_copy(names) : NULL;
-    if (net_offload_submit(o, NULL, removal_work, removal_done, r) != RC_OK)
-        removal_done(RC_BUSY, r);
-}
-
-void core_files_remove_async(struct net_offload *o, const char *data_dir,
-                             const struct core_collection *c, const char *id, json_t *names)
-{
-    if (!json_array_size(names))
-        return;
-    submit_removal(o, data_dir, c, id, names);
-}
-
-void core_files_remove_record_async(struct net_offload *o, const char *data_dir,
-                                    const struct core_collection *c, const char *id)
-{
-    submit_removal(o, data_dir, c, id, NULL);
-}
-
-void core_files_remove_many_async(struct net_offload *o, const char *data_dir,
-                                  const char *collection_id, json_t *pairs)
-{
-    char dir[PATH_MAX_BYTES];
-    int n =
-        snprintf(dir, sizeof(dir), "%s/storage/%s", data_dir, collection_id ? collection_id : "");
-    if (!json_array_size(pairs) || !collection_id ||
-        !core_file_segment_is_safe(str_from_cstr(collection_id)) || n < 0 ||
-        (size_t)n >= sizeof(dir)) {
-        json_decref(pairs);
-        return;
-    }
-    struct removal *r = xcalloc(1, sizeof(*r));
-    r->dir = xstrdup(dir);
+    r->storage = *st;
+    r->prefix = xstrdup(prefix);
+    r->names = names;
     r->pairs = pairs;
     if (net_offload_submit(o, NULL, removal_work, removal_done, r) != RC_OK)
         removal_done(RC_BUSY, r);
 }
 
-void core_files_remove_collection_async(struct net_offload *o, const char *data_dir,
+void core_files_remove_async(struct net_offload *o, const struct core_storage *st,
+                             const struct core_collection *c, const char *id, json_t *names)
+{
+    char prefix[KEY_MAX_BYTES];
+    if (!json_array_size(names) || record_prefix(prefix, c->id, str_from_cstr(id)))
+        return;
+    submit(o, st, prefix, json_deep_copy(names), NULL);
+}
+
+void core_files_remove_record_async(struct net_offload *o, const struct core_storage *st,
+                                    const struct core_collection *c, const char *id)
+{
+    char prefix[KEY_MAX_BYTES];
+    if (record_prefix(prefix, c->id, str_from_cstr(id)))
+        return;
+    submit(o, st, prefix, NULL, NULL);
+}
+
+/* <collection_id>/, or false when the id is unsafe. */
+static bool collection_prefix(char out[KEY_MAX_BYTES], const char *collection_id)
+{
+    return collection_id && core_file_segment_is_safe(str_from_cstr(collection_id)) &&
+           join_key(out, KEY_MAX_BYTES, collection_id, "/", "");
+}
+
+void core_files_remove_many_async(struct net_offload *o, const struct core_storage *st,
+                                  const char *collection_id, json_t *pairs)
+{
+    char prefix[KEY_MAX_BYTES];
+    if (!json_array_size(pairs) || !collection_prefix(prefix, collection_id)) {
+        json_decref(pairs);
+        return;
+    }
+    submit(o, st, prefix, NULL, pairs);
+}
+
+void core_files_remove_collection_async(struct net_offload *o, const struct core_storage *st,
                                         const char *collection_id)
 {
-    if (!collection_id || !core_file_segment_is_safe(str_from_cstr(collection_id)))
-        return;
-    char dir[PATH_MAX_BYTES];
-    int n = snprintf(dir, sizeof(dir), "%s/storage/%s", data_dir, collection_id);
-    if (n < 0 || (size_t)n >= sizeof(dir))
-        return;
-    struct removal *r = xcalloc(1, sizeof(*r));
-    r->dir = xstrdup(dir);
-    r->is_any_depth = true;
-    if (net_offload_submit(o, NULL, removal_work, removal_done, r) != RC_OK)
-        removal_done(RC_BUSY, r);
+    char prefix[KEY_MAX_BYTES];
+    if (collection_prefix(prefix, collection_id))
+        submit(o, st, prefix, NULL, NULL);
 }

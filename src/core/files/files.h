@@ -1,6 +1,7 @@
 /* files.h -- uploaded files: intake, storage, removal (layer: core; spec §8).
  *
- * A record's files live in <dataDir>/storage/<collectionId>/<recordId>/, each
+ * A record's files live under the key prefix <collectionId>/<recordId>/ of
+ * the storage in use (storage.h: <dataDir>/storage/ or an S3 bucket), each
  * under its stored name (file_name.h), thumbnails under thumbs_<name>/. The
  * flow of a create or update with uploads:
  *   1. core_files_intake() on the loop: for each uploaded part aimed at a file
@@ -14,9 +15,9 @@
  *      write; core_files_remove() undoes it when the write fails;
  *   4. after the commit, core_files_removed() lists what the record no longer
  *      uses and core_files_remove_async() deletes it (and its thumbnails) on
- *      the pool; a deleted record's directory goes with
+ *      the pool; a deleted record's prefix goes with
  *      core_files_remove_record_async().
- * Paths are built only from names that pass core_file_name_is_safe() and
+ * Keys are built only from names that pass core_file_name_is_safe() and
  * ids that pass core_file_segment_is_safe(). */
 #ifndef TARMAC_CORE_FILES_H
 #define TARMAC_CORE_FILES_H
@@ -28,6 +29,7 @@
 #include "base/buf.h"
 #include "base/rc.h"
 #include "base/str.h"
+#include "core/files/storage.h"
 #include "core/schema/collection.h"
 #include "core/problem.h"
 
@@ -51,14 +53,16 @@ struct core_upload {
 struct core_file_item {
     char name[160];
     struct str data;
+    const char *mime; /* sniffed (static): the object's Content-Type on S3 */
     bool is_written;
 };
 
-/* The files of one record input. Owns items and dir; data is borrowed. */
+/* The files of one record input. Owns items and prefix; data is borrowed. */
 struct core_file_set {
     struct core_file_item *items;
     size_t count;
-    char *dir; /* <dataDir>/storage/<collectionId>/<recordId>, set by core_files_set_dir */
+    struct core_storage storage; /* where they go, set by core_files_set_target */
+    char *prefix;                /* <collectionId>/<recordId>/, set likewise */
 };
 
 /* Removes CORE_FILES_BODY_KEY from a client's body. */
@@ -74,12 +78,14 @@ enum rc core_files_intake(const struct core_collection *c, const struct core_upl
  * resolved record). */
 void core_files_keep_used(struct core_file_set *set, const struct core_collection *c,
                           json_t *values);
-/* Sets set->dir for record id of collection c under data_dir. RC_INVALID when
- * an id cannot be a path segment. */
-enum rc core_files_set_dir(struct core_file_set *set, const char *data_dir,
-                           const struct core_collection *c, const char *id);
-/* Writes every item into set->dir (created as needed). Blocking: offload
- * pool only. On failure removes what it wrote and returns RC_IO. */
+/* Aims set at record id of collection c in storage st (copied; the storage
+ * in use when the write was prepared is the one it goes to, and the one a
+ * failed write is undone in). RC_INVALID when an id cannot be a key segment. */
+enum rc core_files_set_target(struct core_file_set *set, const struct core_storage *st,
+                              const struct core_collection *c, const char *id);
+/* Stores every item under set->prefix. Blocking: offload pool only. On
+ * failure removes what it stored and returns RC_IO (a disk error, an S3
+ * error answer) or RC_UNAVAILABLE (S3 unreachable or failing). */
 enum rc core_files_write(struct core_file_set *set);
 /* Removes the written items (a failed DB write). Blocking: offload pool only. */
 void core_files_remove(struct core_file_set *set);
@@ -90,28 +96,25 @@ void core_files_set_cleanup(struct core_file_set *set);
 json_t *core_files_names(const struct core_collection *c, json_t *record);
 /* The names in before that after lacks (a JSON array, new); after may be NULL. */
 json_t *core_files_removed(const struct core_collection *c, json_t *before, json_t *after);
-/* Deletes names (and their thumbnails) from record id's directory on the
- * pool, fire and forget; takes no ownership (names is copied). */
-void core_files_remove_async(struct net_offload *o, const char *data_dir,
+/* The removals below run on the pool, fire and forget, in storage st (the
+ * one in use now; copied). A failure is logged and leaves the files. */
+/* Deletes names (and their thumbnails) of record id; takes no ownership
+ * (names is copied). */
+void core_files_remove_async(struct net_offload *o, const struct core_storage *st,
                              const struct core_collection *c, const char *id, json_t *names);
-/* Deletes record id's whole directory on the pool, fire and forget. */
-void core_files_remove_record_async(struct net_offload *o, const char *data_dir,
+/* Deletes everything under record id's prefix. */
+void core_files_remove_record_async(struct net_offload *o, const struct core_storage *st,
                                     const struct core_collection *c, const char *id);
-/* Deletes, in one job on the pool, files of many records of collection
- * collection_id: pairs is [[recordId, [name, ...]], ...] and is taken
- * (released by this call). Fire and forget. */
-void core_files_remove_many_async(struct net_offload *o, const char *data_dir,
+/* Deletes, in one job, files of many records of collection collection_id:
+ * pairs is [[recordId, [name, ...]], ...] and is taken (released by this
+ * call). */
+void core_files_remove_many_async(struct net_offload *o, const struct core_storage *st,
                                   const char *collection_id, json_t *pairs);
-/* Deletes every file of collection collection_id (its whole storage
- * directory) on the pool, fire and forget: after the collection was deleted
- * or truncated. */
-void core_files_remove_collection_async(struct net_offload *o, const char *data_dir,
+/* Deletes every file of collection collection_id (everything under its
+ * prefix): after the collection was deleted or truncated. */
+void core_files_remove_collection_async(struct net_offload *o, const struct core_storage *st,
                                         const char *collection_id);
 /* True when c has a file field. */
 bool core_files_has_field(const struct core_collection *c);
-/* Appends <data_dir>/storage/<collectionId>/<recordId>[/<name>] to out (name
- * may be NULL). RC_INVALID when a segment is unsafe. */
-enum rc core_files_path(struct buf *out, const char *data_dir, const char *collection_id,
-                        struct str id, struct str name);
 
 #endif

@@ -13,7 +13,7 @@
 #include "base/metrics.h"
 #include "base/log.h"
 #include "base/secure.h"
-#include "core/files/files.h"
+#include "core/files/file_name.h"
 #include "core/files/sniff.h"
 
 enum rc core_thumb_init(const char *argv0)
@@ -205,10 +205,12 @@ enum rc core_thumb_make(const char *src, const char *dst, struct str mime,
     return rc;
 }
 
-enum rc core_thumb_path(struct buf *out, const char *data_dir, const char *collection_id,
-                        struct str id, struct str name, struct str size)
+enum rc core_thumb_key(struct buf *out, const char *collection_id, struct str id, struct str name,
+                       struct str size)
 {
-    enum rc rc = core_files_path(out, data_dir, collection_id, id, (struct str){NULL, 0});
+    enum rc rc = core_file_name_is_safe(name) ? RC_OK : RC_INVALID;
+    if (!rc)
+        rc = core_storage_key(out, collection_id, id, (struct str){NULL, 0});
     if (!rc)
         rc = buf_append_cstr(out, "/thumbs_");
     if (!rc)
@@ -221,28 +223,81 @@ enum rc core_thumb_path(struct buf *out, const char *data_dir, const char *colle
         rc = buf_append_cstr(out, "_");
     if (!rc)
         rc = buf_append_str(out, name);
+    if (!rc)
+        rc = buf_append(out, "", 1);
+    if (!rc)
+        out->len--; /* terminated, for the storage's calls */
     return rc;
 }
 
-enum rc core_thumb_ensure(const char *src, const char *dst, const struct core_thumb_spec *spec,
-                          bool *is_made)
+/* The MIME type save() writes for an original of type mime. */
+static const char *thumb_mime(struct str mime)
+{
+    struct str base = core_sniff_base(mime);
+    if (str_eq_cstr_nocase(base, "image/jpeg") || str_eq_cstr_nocase(base, "image/jpg"))
+        return "image/jpeg";
+    if (str_eq_cstr_nocase(base, "image/gif"))
+        return "image/gif";
+    return "image/png";
+}
+
+enum rc core_thumb_make_stored(const struct core_storage *st, const char *src_key,
+                               const char *dst_key, struct str mime,
+                               const struct core_thumb_spec *spec)
+{
+    enum rc rc;
+    if (st->ops->path) {
+        struct buf src, dst;
+        buf_init(&src, 4096);
+        buf_init(&dst, 4096);
+        rc = st->ops->path(st, src_key, &src);
+        if (!rc)
+            rc = st->ops->path(st, dst_key, &dst);
+        if (!rc)
+            rc = buf_append(&src, "", 1);
+        if (!rc)
+            rc = buf_append(&dst, "", 1);
+        if (!rc)
+            rc = core_thumb_make(src.data, dst.data, mime, spec);
+        buf_cleanup(&src);
+        buf_cleanup(&dst);
+        return rc;
+    }
+    /* No local path: a copy of the original in, the thumbnail out. */
+    char src[4096], dst[4096];
+    rc = core_storage_temp_path(st, "thumb-src", src, sizeof(src));
+    if (!rc)
+        rc = core_storage_temp_path(st, "thumb", dst, sizeof(dst));
+    if (!rc)
+        rc = st->ops->get_file(st, src_key, src);
+    if (!rc) {
+        rc = core_thumb_make(src, dst, mime, spec);
+        unlink(src);
+    }
+    if (!rc)
+        rc = st->ops->put_file(st, dst_key, dst, thumb_mime(mime)); /* removes dst */
+    return rc;
+}
+
+enum rc core_thumb_ensure(const struct core_storage *st, const char *src_key, const char *dst_key,
+                          const struct core_thumb_spec *spec, bool *is_made)
 {
     *is_made = false;
-    struct stat st;
-    if (stat(dst, &st) == 0 && S_ISREG(st.st_mode))
-        return RC_OK;
-    int fd = open(src, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0)
-        return RC_NOT_FOUND;
+    struct core_storage_info info;
+    enum rc rc = st->ops->stat(st, dst_key, &info);
+    if (rc != RC_NOT_FOUND)
+        return rc; /* there already, or the storage failed */
     char head[CORE_SNIFF_BYTES];
-    ssize_t n = read(fd, head, sizeof(head));
-    close(fd);
-    if (n < 0)
-        return RC_IO;
-    const char *mime = core_sniff_mime(head, (size_t)n);
+    size_t n = 0;
+    struct core_storage_file *f = NULL;
+    rc = st->ops->open(st, src_key, head, sizeof(head), &n, &info, &f);
+    st->ops->close(f);
+    if (rc)
+        return rc;
+    const char *mime = core_sniff_mime(head, n);
     if (!core_thumb_is_image(str_from_cstr(mime)))
         return RC_NOT_FOUND;
-    enum rc rc = core_thumb_make(src, dst, str_from_cstr(mime), spec);
+    rc = core_thumb_make_stored(st, src_key, dst_key, str_from_cstr(mime), spec);
     *is_made = rc == RC_OK;
     return rc;
 }

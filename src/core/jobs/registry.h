@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "base/str.h"
+#include "core/files/storage.h"
 #include "core/jobs/job.h"
 #include "net/http_out.h"
 
@@ -43,6 +44,8 @@ struct core_job_env {
     /* The app's event bus: a handler's record writes (core_record_run) hand
      * their events to it after the commit (realtime); NULL: none. */
     const struct core_event_bus *events;
+    core_storage_fn *storage; /* the file storage in use now, with schema_ctx; NULL: the
+                                 local storage under dir */
 };
 
 /* What one attempt came to. */

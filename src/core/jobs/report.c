@@ -14,7 +14,7 @@
 #include "base/email.h"
 #include "base/log.h"
 #include "core/files/file_name.h"
-#include "core/files/files.h"
+#include "core/files/storage.h"
 #include "core/jobs/email_kind.h"
 #include "core/jobs/job.h"
 #include "core/record/record.h"
@@ -164,8 +164,8 @@ struct export
     size_t column_count;
     int64_t max_rows;
     /* out */
-    char dir[PATH_BYTES];  /* <data>/storage/<reportsId>/<jobId> */
-    char path[PATH_BYTES]; /* dir/name */
+    struct core_storage storage; /* where the report goes (the one in use at the start) */
+    char key[PATH_BYTES];        /* <reportsId>/<jobId>/<name>, once stored */
     char name[CORE_FILE_NAME_MAX];
     int64_t rows;
     int64_t bytes;
@@ -240,20 +240,6 @@ static bool pick_columns(struct export *x, struct core_job_result *res)
         x->columns[x->column_count++] = f->name;
     }
     return true;
-}
-
-static enum rc make_dirs(struct export *x)
-{
-    const char *levels[] = {"storage", x->reports->id, x->job->id};
-    int n = snprintf(x->dir, sizeof(x->dir), "%s", x->env->dir);
-    for (size_t i = 0; i < 3; i++) {
-        n += snprintf(x->dir + n, sizeof(x->dir) - (size_t)n, "/%s", levels[i]);
-        if ((size_t)n >= sizeof(x->dir))
-            return RC_INVALID;
-        if (mkdir(x->dir, 0755) != 0 && errno != EEXIST)
-            return RC_IO;
-    }
-    return RC_OK;
 }
 
 /* Writes row (the header when item is NULL) through f; false at a limit. */
@@ -449,10 +435,8 @@ static void remove_output(struct export *x, const char *tmp)
 {
     if (tmp[0])
         unlink(tmp);
-    if (x->path[0])
-        unlink(x->path);
-    if (x->dir[0])
-        rmdir(x->dir);
+    if (x->key[0])
+        (void)x->storage.ops->remove(&x->storage, x->key);
 }
 
 void core_job_report_run(const struct core_job_env *env, const struct core_job *job,
@@ -496,11 +480,19 @@ void core_job_report_run(const struct core_job_env *env, const struct core_job *
     char rnd[CORE_FILE_NAME_MAX];
     snprintf(rnd, sizeof(rnd), "report_%s.csv", x->c->name);
     core_file_name_make(str_from_cstr(rnd), STR_LIT("text/csv"), x->name);
-    rc = make_dirs(x);
-    if (!rc &&
-        (snprintf(x->path, sizeof(x->path), "%s/%s", x->dir, x->name) >= (int)sizeof(x->path) ||
-         snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", x->dir, x->name) >= (int)sizeof(tmp)))
+    /* Written to a temporary file, then stored whole (storage.h: renamed
+     * into place on local disk, uploaded to S3). */
+    const struct core_storage *st = env->storage ? env->storage(env->schema_ctx) : NULL;
+    if (st)
+        x->storage = *st;
+    else
+        core_storage_init_local(&x->storage, env->dir);
+    char key[PATH_BYTES];
+    if (snprintf(key, sizeof(key), "%s/%s/%s", x->reports->id, x->job->id, x->name) >=
+        (int)sizeof(key))
         rc = RC_INVALID;
+    else
+        rc = core_storage_temp_path(&x->storage, "report", tmp, sizeof(tmp));
     if (!rc && !(f = fopen(tmp, "wbx")))
         rc = RC_IO;
     /* One snapshot for every page: offsets neither skip nor repeat a row. */
@@ -516,10 +508,12 @@ void core_job_report_run(const struct core_job_env *env, const struct core_job *
     if (f && fclose(f) != 0 && !rc)
         rc = RC_IO;
     f = NULL;
-    if (!rc && rename(tmp, x->path) != 0)
-        rc = RC_IO;
-    if (!rc)
+    if (!rc) {
+        rc = x->storage.ops->put_file(&x->storage, key, tmp, "text/csv"); /* removes tmp */
         tmp[0] = '\0';
+        if (!rc)
+            memcpy(x->key, key, sizeof(key));
+    }
     if (!rc) {
         const char *to = json_string_value(json_object_get(job->payload, "mailTo"));
         struct save s = {

@@ -50,6 +50,7 @@ struct core_jobs_host {
     core_job_app_url_fn *app_url;        /* the app's URL now (the settings), with schema_ctx */
     core_job_settings_fn *settings;      /* the settings now, with schema_ctx */
     const struct core_event_bus *events; /* the app's (record writes of handlers) */
+    core_storage_fn *storage;            /* the file storage now (the settings), with schema_ctx */
 };
 
 /* A stopped set of runners for the database at db_path (borrowed until

@@ -7,7 +7,7 @@
 
 #include "base/buf.h"
 #include "core/files/file_name.h"
-#include "core/files/files.h"
+#include "core/files/storage.h"
 #include "core/files/thumb.h"
 #include "core/jobs/job.h"
 #include "core/jobs/runner.h"
@@ -56,6 +56,7 @@ const char *core_job_thumbs_check(json_t *payload)
 struct tally {
     int made;
     int failed;
+    bool is_unreachable; /* the storage did not answer: worth another attempt */
     char first_error[256];
 };
 
@@ -66,10 +67,16 @@ static void one_file(const struct core_job_env *env, const struct core_collectio
 {
     if (!core_file_name_is_safe(name))
         return;
+    struct core_storage local;
+    const struct core_storage *st = env->storage ? env->storage(env->schema_ctx) : NULL;
+    if (!st) {
+        core_storage_init_local(&local, env->dir);
+        st = &local;
+    }
     struct buf src, dst;
     buf_init(&src, PATH_BYTES);
     buf_init(&dst, PATH_BYTES);
-    if (core_files_path(&src, env->dir, c->id, id, name) == RC_OK && buf_append(&src, "", 1) == 0) {
+    if (core_storage_key(&src, c->id, id, name) == RC_OK && buf_append(&src, "", 1) == 0) {
         size_t n = sizes ? json_array_size(sizes) : f->thumb_count;
         for (size_t i = 0; i < n; i++) {
             struct str size = sizes ? (struct str){json_string_value(json_array_get(sizes, i)),
@@ -79,19 +86,23 @@ static void one_file(const struct core_job_env *env, const struct core_collectio
             if (!core_thumb_parse(size, &spec) || !core_thumb_is_allowed(f, size))
                 continue; /* never served: not worth making */
             buf_reset(&dst);
-            if (core_thumb_path(&dst, env->dir, c->id, id, name, size) || buf_append(&dst, "", 1))
+            if (core_thumb_key(&dst, c->id, id, name, size))
                 continue;
             bool is_made;
-            enum rc rc = core_thumb_ensure(src.data, dst.data, &spec, &is_made);
+            enum rc rc = core_thumb_ensure(st, src.data, dst.data, &spec, &is_made);
             if (rc == RC_NOT_FOUND)
                 break; /* no image (or gone): no size of it is made */
             if (is_made)
                 t->made++;
+            if (rc == RC_UNAVAILABLE)
+                t->is_unreachable = true;
             if (rc) {
                 if (!t->failed++)
                     snprintf(t->first_error, sizeof(t->first_error), "%.*s %.*s: %s", (int)size.len,
                              size.ptr, (int)name.len, name.ptr,
-                             rc == RC_TOO_LARGE ? "a side would pass 9999" : "not made");
+                             rc == RC_TOO_LARGE     ? "a side would pass 9999"
+                             : rc == RC_UNAVAILABLE ? "the storage is unreachable"
+                                                    : "not made");
             }
         }
     }
@@ -179,7 +190,7 @@ void core_job_thumbs_run(const struct core_job_env *env, const struct core_job *
             one_field(env, c, f, str_from_cstr(id), record, sizes, &t);
     }
     json_decref(record);
-    res->outcome = CORE_JOB_DONE;
+    res->outcome = t.is_unreachable ? CORE_JOB_RETRY : CORE_JOB_DONE;
     if (t.failed)
         snprintf(res->error, sizeof(res->error),
                  "%d thumbnail(s) not made (the original is served for them), first: %s", t.failed,

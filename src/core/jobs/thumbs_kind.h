@@ -6,7 +6,9 @@
  * field declaring thumbs), each size (by default the field's `thumbs`;
  * sizes the field does not allow, nor 100x100, are skipped: the files route
  * would never serve them) is made where the files route looks for it
- * (core_thumb_path, core_thumb_ensure), so the first view is a cache hit.
+ * (core_thumb_key, core_thumb_ensure, in the storage in use), so the first
+ * view is a cache hit. A storage that cannot be reached (S3 down) makes
+ * the attempt a retry.
  * One already there is left alone. Files that are no image are skipped; a
  * thumbnail that cannot be made (a broken image, a side past 9999) is
  * noted in lastError, and the job is still done: the route serves the

@@ -77,8 +77,9 @@ static void discard_files(struct core_save *s)
         s->files.items[i].is_written = false;
     }
     struct core_worker *cw = s->r->cw;
-    if (s->job.id)
-        core_files_remove_async(cw->offload, cw->dir, s->in.c, s->job.id, names);
+    if (s->job.id &&
+        s->files.storage.ops) /* where they were written, whatever the settings say now */
+        core_files_remove_async(cw->offload, &s->files.storage, s->in.c, s->job.id, names);
     json_decref(names);
 }
 
@@ -87,9 +88,10 @@ static void release_files(struct core_save *s)
 {
     struct core_request *r = s->r;
     struct core_worker *cw = r->cw;
+    const struct core_storage *st = cw->storage(cw->storage_ctx);
     if (s->job.kind == CORE_WRITE_DELETE) {
         if (core_files_has_field(s->in.c))
-            core_files_remove_record_async(cw->offload, cw->dir, s->in.c, s->job.id);
+            core_files_remove_record_async(cw->offload, st, s->in.c, s->job.id);
         size_t i;
         json_t *pair;
         json_array_foreach(s->cascade, i, pair)
@@ -100,7 +102,7 @@ static void release_files(struct core_save *s)
                 core_schema_find_exact(r->schema, str_from_cstr(col_id));
             if (x && core_files_has_field(x) &&
                 core_record_find(r->cw->db, x, str_from_cstr(id)) == RC_NOT_FOUND)
-                core_files_remove_record_async(cw->offload, cw->dir, x, id);
+                core_files_remove_record_async(cw->offload, st, x, id);
         }
         return;
     }
@@ -110,7 +112,7 @@ static void release_files(struct core_save *s)
      * commit (one that failed left the replaced files behind for good), and
      * no stale "before" when another update got in first. */
     json_t *gone = core_files_removed(s->in.c, s->job.previous, s->job.written);
-    core_files_remove_async(cw->offload, cw->dir, s->in.c, s->job.id, gone);
+    core_files_remove_async(cw->offload, st, s->in.c, s->job.id, gone);
     json_decref(gone);
 }
 
@@ -204,7 +206,8 @@ static enum rc attach_files(struct core_save *s, struct core_problem *p)
     core_files_keep_used(&s->files, s->in.c, s->input.values);
     if (!s->files.count)
         return RC_OK;
-    enum rc rc = core_files_set_dir(&s->files, s->r->cw->dir, s->in.c, s->job.id);
+    struct core_worker *cw = s->r->cw;
+    enum rc rc = core_files_set_target(&s->files, cw->storage(cw->storage_ctx), s->in.c, s->job.id);
     if (rc)
         core_problem_message(p, failed_message(s->job.kind));
     return rc;

@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "core/credential/password.h"
+#include "core/files/storage.h"
 #include "store/store.h"
 
 struct core_app;
@@ -48,10 +49,12 @@ struct core_worker {
      * core/task.h); own_views unless a task runs. */
     struct core_view_stmt *views;
     struct core_view_stmt own_views[CORE_VIEW_CACHE];
-    struct store_conn *db;                /* this worker's read connection */
-    struct store_writer *writer;          /* the app's writer thread */
-    struct net_offload *offload;          /* the app's pool for slow work (hashes, files) */
-    const char *dir;                      /* the app's data directory (files live under it) */
+    struct store_conn *db;       /* this worker's read connection */
+    struct store_writer *writer; /* the app's writer thread */
+    struct net_offload *offload; /* the app's pool for slow work (hashes, files) */
+    const char *dir;             /* the app's data directory */
+    core_storage_fn *storage;    /* the file storage in use now, with storage_ctx */
+    void *storage_ctx;
     struct core_password_params password; /* the app's cost for new hashes */
     struct net_mailbox *mailbox;          /* the worker loop's, for writer replies */
     struct core_count_cache *counts;      /* list totals, see count_cache.h */

@@ -309,9 +309,32 @@ static void compile_push(struct core_settings *s)
     s->push.is_webpush = bool_at(v, "push.webPush.enabled") && s->push.vapid_key[0];
 }
 
+static void compile_s3(json_t *v, const char *prefix, struct core_settings_s3 *out)
+{
+    char path[64];
+    static const char *const keys[] = {"endpoint", "bucket", "region", "accessKey", "secret"};
+    const char **dst[] = {&out->cfg.endpoint, &out->cfg.bucket, &out->cfg.region,
+                          &out->cfg.access_key, &out->cfg.secret};
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+        snprintf(path, sizeof(path), "%s.%s", prefix, keys[i]);
+        *dst[i] = str_at(v, path);
+    }
+    snprintf(path, sizeof(path), "%s.forcePathStyle", prefix);
+    out->cfg.force_path_style = bool_at(v, path);
+    snprintf(path, sizeof(path), "%s.enabled", prefix);
+    out->is_enabled = bool_at(v, path);
+}
+
 static void compile(struct core_settings *s, struct core_problem *p)
 {
     json_t *v = s->value;
+    compile_s3(v, "s3", &s->s3);
+    compile_s3(v, "backups.s3", &s->backups_s3);
+    const char *dir = s->base->data_dir ? s->base->data_dir : ".";
+    if (s->s3.is_enabled)
+        core_storage_init_s3(&s->storage, dir, &s->s3.cfg);
+    else
+        core_storage_init_local(&s->storage, dir);
     s->app_name = str_at(v, "meta.appName");
     s->app_url = str_at(v, "meta.appURL");
     s->sender_name = str_at(v, "meta.senderName");

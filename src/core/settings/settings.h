@@ -8,12 +8,13 @@
  * the flags and environment variables fixed, which are locked: a PATCH that
  * changes one is refused. From the merged object a snapshot compiles what
  * the running code reads (the mail sender, the batch limits, the rate-limit
- * rules, the trusted proxies, the request log's options).
+ * rules, the trusted proxies, the request log's options, the file storage).
  *
  * Snapshots are immutable and swapped as the schema's are (core/app.h): a
  * reader loads the pointer once and uses that snapshot; old snapshots stay
- * until the app closes (settings changes are rare admin actions). Options
- * of features tarmac does not have yet (S3 storage, backups in S3) keep
+ * until the app closes (settings changes are rare admin actions), which is
+ * also what lets a job keep the snapshot's file storage while it runs.
+ * Options of features tarmac does not have yet (backups in S3) keep
  * PocketBase's defaults: a PATCH that sets another value there is refused
  * with a field error naming it. */
 #ifndef TARMAC_CORE_SETTINGS_H
@@ -26,6 +27,7 @@
 #include "base/cidr.h"
 #include "base/rc.h"
 #include "core/auth/ratelimit.h"
+#include "core/files/storage.h"
 #include "core/problem.h"
 
 struct store_conn;
@@ -41,6 +43,7 @@ struct core_settings_base {
     bool is_smtp_tls_required; /* --smtp-tls: STARTTLS must succeed (no settings option) */
     bool has_ratelimit_flag;   /* --rate-limits given: its rules (path prefixes) are used */
     struct core_ratelimit_config ratelimit_flag;
+    const char *data_dir; /* the app's (borrowed): the local file storage, temporary files */
 };
 
 struct core_settings {
@@ -111,6 +114,14 @@ struct core_settings {
     /* sms.provider: "" (none), "twilio", "msg91" or "http"; the rest of the
      * sms section is read from value by core/notify/sms.c. */
     const char *sms_provider;
+    /* s3 and backups.s3 (PocketBase's S3Config). */
+    struct core_settings_s3 {
+        bool is_enabled;
+        struct net_s3_config cfg;
+    } s3, backups_s3;
+    /* Where uploads are stored now: S3 (s3 above) when s3.enabled, else
+     * the local storage under base->data_dir. */
+    struct core_storage storage;
 };
 
 /* A whole settings object with tarmac's defaults, in PocketBase's shape:

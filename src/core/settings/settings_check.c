@@ -24,6 +24,7 @@
 #include "base/webpush.h"
 #include "core/settings/settings_int.h"
 #include "net/mailer.h"
+#include "net/s3.h"
 
 struct check {
     const struct core_settings *cur;
@@ -149,7 +150,6 @@ static void check_unsupported(struct check *c)
         const char *path;
         const char *why;
     } not_yet[] = {
-        {"s3", "Not supported yet: tarmac keeps files in its data directory (no S3 storage)."},
         {"backups.s3", "Not supported yet: backups are kept in the data directory (no S3)."},
     };
     for (size_t i = 0; i < sizeof(not_yet) / sizeof(not_yet[0]); i++) {
@@ -294,6 +294,40 @@ static void check_smtp(struct check *c)
         fail(c, touched(c, "meta.senderName") ? "meta.senderName" : "meta.senderAddress",
              "validation_invalid_value",
              "Not accepted by the mailer (at most 200 bytes, no control characters).");
+}
+
+/* PocketBase's S3Config.Validate: the endpoint is a URL (tarmac's client
+ * speaks http and https), and an enabled config names its bucket, region
+ * and keys. The secret is kept when a PATCH leaves it out (GET never
+ * shows it), so "required" is checked on the merged value. */
+static void check_s3(struct check *c)
+{
+    if (!touched(c, "s3"))
+        return;
+    bool is_enabled = json_is_true(settings_get(c->value, "s3.enabled"));
+    const char *endpoint = json_string_value(settings_get(c->value, "s3.endpoint"));
+    if (is_enabled && !endpoint[0])
+        fail(c, "s3.endpoint", "validation_required", "Cannot be blank.");
+    else if (endpoint[0] && !is_url(endpoint))
+        fail(c, "s3.endpoint", "validation_is_url", "must be a valid URL");
+    static const char *const required[] = {"s3.bucket", "s3.region", "s3.accessKey", "s3.secret"};
+    for (size_t i = 0; i < sizeof(required) / sizeof(required[0]) && is_enabled; i++) {
+        const char *v = json_string_value(settings_get(c->value, required[i]));
+        if (!v[0])
+            fail(c, required[i], "validation_required", "Cannot be blank.");
+        else if (has_control(v))
+            fail(c, required[i], "validation_invalid_value", "Must not hold control characters.");
+    }
+    struct net_s3_config cfg = {
+        .endpoint = endpoint,
+        .bucket = json_string_value(settings_get(c->value, "s3.bucket")),
+        .region = json_string_value(settings_get(c->value, "s3.region")),
+        .access_key = json_string_value(settings_get(c->value, "s3.accessKey")),
+        .secret = json_string_value(settings_get(c->value, "s3.secret")),
+    };
+    if (is_enabled && !core_problem_has_fields(c->p) && !net_s3_config_is_usable(&cfg))
+        fail(c, "s3.endpoint", "validation_is_url",
+             "must be a valid URL (http or https, a host, no query)");
 }
 
 static void check_batch(struct check *c)
@@ -636,6 +670,7 @@ enum rc core_settings_patch(const struct core_settings *cur, json_t *body, struc
         settings_merge(c.value, cur->base->flags);
     check_meta(&c);
     check_smtp(&c);
+    check_s3(&c);
     check_batch(&c);
     check_logs(&c);
     check_rate_limits(&c);
