@@ -17,6 +17,11 @@ const T = 15000 * SLOW;
 let srv, sink, browser, context, page, token;
 const { problems, allowed400, watch } = pageWatcher();
 const api = (method, path, body) => apiCall(srv.url, token, method, path, body);
+// A screenshot of the page's top, without the toasts of earlier steps.
+async function topShot(name) {
+    await page.evaluate(() => { document.querySelectorAll('.toast').forEach((t) => t.remove()); window.scrollTo(0, 0); });
+    await shot(page, name);
+}
 const errorOf = async (input) => page.locator('#' + (await input.getAttribute('aria-describedby')));
 
 before(async () => {
@@ -57,7 +62,7 @@ test('settings: change the app name and a batch limit; saved and applied live; a
     for (const label of ['SMTP host', 'SMTP port', 'Send through an SMTP server']) assert.ok(await page.getByLabel(label).isDisabled(), label);
     assert.ok(await page.getByLabel('SMTP username').isEnabled());
     const batch = page.locator('section.settings-part', { has: page.getByRole('heading', { name: 'Batch requests' }) });
-    await batch.getByText(/^Locked: set by a command-line flag/).waitFor();
+    await batch.getByText(/^Locked: set by a flag/).waitFor();
     assert.equal((await api('GET', '/api/settings')).locked.includes('batch.timeout'), true);
 
     await page.getByLabel('Application name').fill('Renamed App');
@@ -77,7 +82,7 @@ test('settings: change the app name and a batch limit; saved and applied live; a
     assert.equal(r.status, 400);
     assert.match((await r.json()).data.requests.message, /no more than 2/);
     await axe(page, 'settings');
-    await shot(page, 'settings');
+    await topShot('settings');
 });
 
 test('settings: refused values show under their inputs and nothing is applied', async () => {
@@ -159,7 +164,7 @@ test('logs: the chart has bars; filter, a bad filter, levels; an entry\'s view',
     assert.match(desc, /^\d+ requests from .* UTC; the busiest hour/);
     assert.equal(await rows.filter({ hasText: 'GET /api/settings' }).count(), 0);
     await axe(page, 'logs');
-    await shot(page, 'logs');
+    await topShot('logs');
 
     // Only the failing one.
     const box = page.getByLabel('Filter');

@@ -26,7 +26,7 @@ const COLUMNS = [
     ['Method', (l) => l.data.method || ''],
     ['URL', (l) => h('span', { class: 'code' }, clip(l.data.url || l.message, 90))],
     ['Status', (l) => String(l.data.status ?? '')],
-    ['Exec time', (l) => (typeof l.data.execTime === 'number' ? `${l.data.execTime.toFixed(1)} ms` : '')],
+    ['Exec time', (l) => (typeof l.data.execTime === 'number' ? `${l.data.execTime.toFixed(l.data.execTime < 10 ? 2 : 1)} ms` : '')],
     ['Auth', (l) => l.data.auth || h('span', { class: 'muted' }, 'guest')],
 ];
 

@@ -12,7 +12,7 @@ import { h, field, toast, modal, showErrors, clearErrors } from './dom.js';
 import { api, auth, collections } from './api.js';
 import { LEVELS } from './logs.js';
 
-const LOCK_NOTE = 'Locked: set by a command-line flag (or its environment variable). Restart without it to change it here.';
+const LOCK_NOTE = 'Locked: set by a flag or its environment variable (restart without it to change it here).';
 
 // kind -> {input(value, options) -> element, read(element) -> value (undefined: keep; throws a message)}
 const text = (type) => ({
