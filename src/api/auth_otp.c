@@ -1,5 +1,7 @@
 /* auth_otp.c -- one-time passwords by email (spec §6.8): request-otp and
- * auth-with-otp.
+ * auth-with-otp; and, tarmac's, by phone: request-otp with {phone} (E.164)
+ * finds the account by its phone field and texts the code through an `sms`
+ * job (core/notify/sms.h).
  *
  * A code is a few random digits mailed to the account's address and kept
  * in the `_otps` system collection only as an HMAC (keyed by the
@@ -20,7 +22,11 @@
 #include "base/chrono.h"
 #include "base/secure.h"
 #include "core/record/exec_job.h"
+#include "core/app.h"
 #include "core/auth/otp.h"
+#include "core/jobs/jobs_admin.h"
+#include "core/notify/sms.h"
+#include "core/settings/settings.h"
 #include "core/record/record_write.h"
 
 struct otp_request {
@@ -28,6 +34,8 @@ struct otp_request {
     const struct core_collection *col;
     json_t *record; /* the account, for the template's {RECORD:*} */
     struct core_exec_job exec;
+    struct core_jobs_action sms; /* by phone: the text's job */
+    bool is_phone;
     char otp_id[16];
     char code[24];
     char to[256];
@@ -37,6 +45,7 @@ static void otp_release(void *ctx)
 {
     struct otp_request *o = ctx;
     core_exec_job_cleanup(&o->exec);
+    core_jobs_action_cleanup(&o->sms);
     json_decref(o->record);
     secure_zero(o->code, sizeof(o->code));
 }
@@ -65,12 +74,49 @@ static void write_otp_id(struct api_call *c, const char *otp_id)
     (void)buf_append_cstr(out, "\"}");
 }
 
+static void text_queued(struct core_jobs_action *a)
+{
+    struct otp_request *o = a->ctx;
+    struct api_call *c = o->call;
+    if (!http_req_is_gone(c->req)) {
+        if (a->rc)
+            api_call_fail(c, a->rc);
+        else
+            write_otp_id(c, o->otp_id);
+    }
+    http_req_resume(c->req);
+}
+
+/* By phone: the code goes out as an `sms` job (core/notify/sms.h). */
+static bool queue_text(struct otp_request *o)
+{
+    struct api_call *c = o->call;
+    const char *app = core_app_settings(c->aw->core.app)->app_name;
+    char text[320];
+    snprintf(text, sizeof(text), "%.200s: your code is %s", app, o->code);
+    json_t *body =
+        json_pack("{s:s, s:{s:s, s:s}}", "kind", "sms", "payload", "to", o->to, "text", text);
+    secure_zero(text, sizeof(text));
+    enum rc rc = core_jobs_enqueue_parse(body, &o->sms, &c->problem);
+    json_decref(body);
+    if (rc)
+        return false;
+    o->sms.done = text_queued;
+    o->sms.ctx = o;
+    core_jobs_action_submit(&c->aw->core, &o->sms);
+    return true;
+}
+
 static void otp_stored(struct core_exec_job *job)
 {
     struct otp_request *o =
         (struct otp_request *)((char *)job - offsetof(struct otp_request, exec));
     struct api_call *c = o->call;
-    if (job->rc == RC_OK) {
+    if (job->rc == RC_OK && o->is_phone) {
+        if (queue_text(o))
+            return; /* answered when the job is queued */
+        job->rc = RC_INTERNAL;
+    } else if (job->rc == RC_OK) {
         struct core_mail_placeholder extra[] = {{"{OTP}", o->code}, {"{OTP_ID}", o->otp_id}};
         (void)core_app_send_auth_mail(&c->aw->core, o->col, CORE_MAIL_OTP, o->record, o->to, extra,
                                       2);
@@ -91,22 +137,48 @@ enum rc api_auth_request_otp(struct http_req *req, void *ctx)
     const struct core_collection *col;
     if (otp_collection_or_fail(c, &col))
         return RC_OK;
-    const char *email = api_auth_email_or_fail(c, "email");
-    if (!email)
-        return RC_OK;
+    /* tarmac's phone login: {phone} instead of {email}, the code by SMS. */
+    const char *phone = json_object_get(c->body, "email")
+                            ? NULL
+                            : json_string_value(json_object_get(c->body, "phone"));
+    const char *email = NULL;
+    if (phone) {
+        if (!core_sms_is_e164(phone))
+            core_problem_field(&c->problem, "phone", "validation_invalid_phone",
+                               "Must be a phone number in E.164 form (+ then 7 to 15 digits).",
+                               NULL);
+        else if (!core_collection_field(col, STR_LIT("phone")))
+            core_problem_field(&c->problem, "phone", "validation_not_supported",
+                               "The collection has no phone field.", NULL);
+        else if (!core_app_settings(c->aw->core.app)->sms_provider[0])
+            core_problem_field(&c->problem, "phone", "validation_not_supported",
+                               "No SMS provider is configured (settings sms.provider).", NULL);
+        if (core_problem_has_fields(&c->problem)) {
+            core_problem_message(&c->problem,
+                                 "An error occurred while validating the submitted data.");
+            return api_call_fail(c, RC_INVALID);
+        }
+    } else {
+        email = api_auth_email_or_fail(c, "email");
+        if (!email)
+            return RC_OK;
+    }
     struct otp_request *o = arena_alloc(req->arena, sizeof(*o));
     memset(o, 0, sizeof(*o));
     o->call = c;
+    o->is_phone = phone != NULL;
     arena_defer(req->arena, otp_release, o);
     secure_random_id(o->otp_id, 15);
-    json_t *record = api_auth_find_identity(c, col, "email", email);
+    json_t *record = phone ? api_auth_find_identity(c, col, "phone", phone)
+                           : api_auth_find_identity(c, col, "email", email);
     if (!record) {
         write_otp_id(c, o->otp_id); /* the same answer as for an account */
         return RC_OK;
     }
     int len = col->otp_length > 0 && col->otp_length < 20 ? col->otp_length : 8;
     secure_random_string(STR_LIT("0123456789"), o->code, (size_t)len);
-    snprintf(o->to, sizeof(o->to), "%s", json_string_value(json_object_get(record, "email")));
+    snprintf(o->to, sizeof(o->to), "%s",
+             phone ? phone : json_string_value(json_object_get(record, "email")));
     char digest[65];
     core_otp_digest(col, o->otp_id, o->code, digest);
     core_otp_store_job(col, o->otp_id, json_string_value(json_object_get(record, "id")), digest,

@@ -5,6 +5,8 @@
 
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "base/rc.h"
 
 struct http_req;
@@ -37,6 +39,14 @@ enum rc api_jobs_list(struct http_req *req, void *ctx);
 enum rc api_jobs_stats(struct http_req *req, void *ctx);
 enum rc api_jobs_view(struct http_req *req, void *ctx);
 enum rc api_jobs_enqueue(struct http_req *req, void *ctx);
+/* Enqueues the job an enqueue body ({kind, payload, runAt, priority,
+ * dedupeKey, maxAttempts}) describes and answers as POST /api/jobs does
+ * (201 with the job, 200 when folded; 400 with fail_message). */
+struct api_call;
+enum rc api_jobs_submit(struct api_call *c, json_t *body, const char *fail_message);
+/* POST /api/notify, GET /api/notify/webpush-key (api/notify.c). */
+enum rc api_notify(struct http_req *req, void *ctx);
+enum rc api_notify_webpush_key(struct http_req *req, void *ctx);
 enum rc api_jobs_retry(struct http_req *req, void *ctx);
 enum rc api_jobs_cancel(struct http_req *req, void *ctx);
 enum rc api_crons_list(struct http_req *req, void *ctx);

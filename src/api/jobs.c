@@ -187,6 +187,18 @@ static struct pending *new_pending(struct api_call *c)
     return pd;
 }
 
+enum rc api_jobs_submit(struct api_call *c, json_t *body, const char *fail_message)
+{
+    struct pending *pd = new_pending(c);
+    if (core_jobs_enqueue_parse(body, &pd->a, &c->problem)) {
+        core_problem_message(&c->problem, fail_message);
+        return api_call_fail(c, RC_INVALID);
+    }
+    http_req_defer(c->req);
+    core_jobs_action_submit(&c->aw->core, &pd->a);
+    return RC_OK;
+}
+
 enum rc api_jobs_enqueue(struct http_req *req, void *ctx)
 {
     (void)ctx;
@@ -195,14 +207,7 @@ enum rc api_jobs_enqueue(struct http_req *req, void *ctx)
         return RC_OK;
     if (api_call_body_or_fail(c, "Failed to load the submitted data."))
         return RC_OK;
-    struct pending *pd = new_pending(c);
-    if (core_jobs_enqueue_parse(c->body, &pd->a, &c->problem)) {
-        core_problem_message(&c->problem, "Failed to enqueue the job.");
-        return api_call_fail(c, RC_INVALID);
-    }
-    http_req_defer(req);
-    core_jobs_action_submit(&c->aw->core, &pd->a);
-    return RC_OK;
+    return api_jobs_submit(c, c->body, "Failed to enqueue the job.");
 }
 
 static enum rc start_action(struct http_req *req, enum core_jobs_op op)

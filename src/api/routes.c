@@ -28,6 +28,8 @@ void api_routes_register(struct http_router *r, struct api_limits *limits)
     http_router_add(r, HTTP_METHOD_POST, "/api/jobs/{id}/retry", api_jobs_retry, NULL);
     http_router_add(r, HTTP_METHOD_POST, "/api/jobs/{id}/cancel", api_jobs_cancel, NULL);
     http_router_add(r, HTTP_METHOD_GET, "/api/crons", api_crons_list, NULL);
+    http_router_add(r, HTTP_METHOD_POST, "/api/notify", api_notify, NULL);
+    http_router_add(r, HTTP_METHOD_GET, "/api/notify/webpush-key", api_notify_webpush_key, NULL);
     http_router_add(r, HTTP_METHOD_POST, "/api/webhooks/{name}", api_webhooks_inbound, NULL);
     http_router_add(r, HTTP_METHOD_POST, "/api/crons/{id}", api_crons_run, NULL);
     http_router_add(r, HTTP_METHOD_POST, "/api/collections", api_collections_create, NULL);

@@ -168,7 +168,9 @@ static int no_passphrase(char *buf, int size, int rwflag, void *u)
     return -1;
 }
 
-static EVP_PKEY *read_p256_key(struct str pem)
+/* The private key in pem when it is of the kind alg signs with: an EC
+ * P-256 key for ES256, an RSA key of 2048 bits or more for RS256. */
+static EVP_PKEY *read_key(struct str pem, enum jwk_alg alg)
 {
     if (!pem.len || pem.len > 64 * 1024)
         return NULL;
@@ -176,9 +178,14 @@ static EVP_PKEY *read_p256_key(struct str pem)
     EVP_PKEY *pkey = bio ? PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, NULL) : NULL;
     BIO_free(bio);
     char group[32];
-    if (pkey && (!EVP_PKEY_is_a(pkey, "EC") ||
-                 EVP_PKEY_get_group_name(pkey, group, sizeof(group), NULL) != 1 ||
-                 strcmp(group, "prime256v1") != 0)) {
+    bool is_fit =
+        pkey && (alg == JWK_ALG_ES256
+                     ? EVP_PKEY_is_a(pkey, "EC") &&
+                           EVP_PKEY_get_group_name(pkey, group, sizeof(group), NULL) == 1 &&
+                           strcmp(group, "prime256v1") == 0
+                     : EVP_PKEY_is_a(pkey, "RSA") && EVP_PKEY_get_bits(pkey) >= 2048 &&
+                           EVP_PKEY_get_bits(pkey) <= JWK_RSA_MAX_BITS);
+    if (!is_fit) {
         EVP_PKEY_free(pkey);
         pkey = NULL;
     }
@@ -198,9 +205,11 @@ static bool der_to_raw(const unsigned char *der, size_t der_len, unsigned char r
     return is_ok;
 }
 
-enum rc jws_sign_es256(struct str pem, const char *kid, struct str payload_json, struct buf *out)
+/* Appends header.payload.signature for alg (ES256 or RS256) to out. */
+static enum rc sign_compact(struct str pem, enum jwk_alg alg, const char *kid,
+                            struct str payload_json, struct buf *out)
 {
-    EVP_PKEY *pkey = read_p256_key(pem);
+    EVP_PKEY *pkey = read_key(pem, alg);
     if (!pkey)
         return RC_INVALID;
     struct buf head;
@@ -209,7 +218,7 @@ enum rc jws_sign_es256(struct str pem, const char *kid, struct str payload_json,
     jsonw_init(&w, &head);
     jsonw_object_begin(&w);
     jsonw_key_cstr(&w, "alg");
-    jsonw_string_cstr(&w, "ES256");
+    jsonw_string_cstr(&w, alg == JWK_ALG_ES256 ? "ES256" : "RS256");
     if (kid && kid[0]) {
         jsonw_key_cstr(&w, "kid");
         jsonw_string_cstr(&w, kid);
@@ -226,21 +235,34 @@ enum rc jws_sign_es256(struct str pem, const char *kid, struct str payload_json,
     if (!rc)
         rc = b64_encode_buf(B64_URL, payload_json.ptr, payload_json.len, out);
     buf_cleanup(&head);
-    unsigned char der[128], raw[64];
-    size_t der_len = sizeof(der);
+    /* An ECDSA signature comes as DER (at most 72 bytes), RSA's as the
+     * modulus' length. */
+    unsigned char sig[JWK_RSA_MAX_BITS / 8], raw[64];
+    size_t sig_len = sizeof(sig);
     EVP_MD_CTX *md = rc ? NULL : EVP_MD_CTX_new();
     if (!rc && (!md || EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, pkey) != 1 ||
-                EVP_DigestSign(md, der, &der_len, (const unsigned char *)out->data + start,
+                EVP_DigestSign(md, sig, &sig_len, (const unsigned char *)out->data + start,
                                out->len - start) != 1 ||
-                !der_to_raw(der, der_len, raw)))
+                (alg == JWK_ALG_ES256 && !der_to_raw(sig, sig_len, raw))))
         rc = RC_INTERNAL;
     EVP_MD_CTX_free(md);
     EVP_PKEY_free(pkey);
     if (!rc)
         rc = buf_append(out, ".", 1);
     if (!rc)
-        rc = b64_encode_buf(B64_URL, raw, sizeof(raw), out);
+        rc = alg == JWK_ALG_ES256 ? b64_encode_buf(B64_URL, raw, sizeof(raw), out)
+                                  : b64_encode_buf(B64_URL, sig, sig_len, out);
     if (rc)
         out->len = start;
     return rc;
+}
+
+enum rc jws_sign_es256(struct str pem, const char *kid, struct str payload_json, struct buf *out)
+{
+    return sign_compact(pem, JWK_ALG_ES256, kid, payload_json, out);
+}
+
+enum rc jws_sign_rs256(struct str pem, const char *kid, struct str payload_json, struct buf *out)
+{
+    return sign_compact(pem, JWK_ALG_RS256, kid, payload_json, out);
 }

@@ -13,8 +13,10 @@
  * never used. Header and payload must be JSON objects without duplicate
  * members (two "aud" would be read differently by different parsers).
  *
- * Signing (jws_sign_es256) is for client secrets a provider wants as a JWT
- * (Sign in with Apple's). Pure apart from allocation; thread-safe. */
+ * Signing (jws_sign_es256, jws_sign_rs256) is for tokens a provider wants
+ * from us: Sign in with Apple's client secret, APNs' provider token, VAPID
+ * (ES256), a Google service account's OAuth2 assertion (RS256). Pure apart from allocation;
+ * thread-safe. */
 #ifndef TARMAC_BASE_JWS_H
 #define TARMAC_BASE_JWS_H
 
@@ -97,5 +99,10 @@ enum jws_result jws_check_claims(json_t *payload, const struct jws_expect *e);
  * "typ":"JWT"} (no kid when kid is NULL or ""). RC_INVALID when pem holds no
  * such key; RC_TOO_LARGE or RC_NOMEM from out. Borrows everything. */
 enum rc jws_sign_es256(struct str pem, const char *kid, struct str payload_json, struct buf *out);
+/* The same signed with RS256 (RSASSA-PKCS1-v1_5 with SHA-256) by the RSA
+ * private key in pem (2048 bits or more; PKCS #8 as in a Google service
+ * account's "private_key", or PKCS #1 "RSA PRIVATE KEY"): FCM's OAuth2
+ * assertion. */
+enum rc jws_sign_rs256(struct str pem, const char *kid, struct str payload_json, struct buf *out);
 
 #endif

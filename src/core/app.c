@@ -39,6 +39,10 @@
 #include "core/jobs/schedule.h"
 #include "core/jobs/thumbs_kind.h"
 #include "core/jobs/webhook.h"
+#include "core/notify/inbox.h"
+#include "core/notify/push.h"
+#include "core/notify/sms.h"
+#include "core/notify/trigger.h"
 #include "core/task.h"
 #include "net/mailer.h"
 #include "net/offload.h"
@@ -67,6 +71,11 @@ const struct core_settings *core_app_settings(struct core_app *app)
 static const char *current_app_url(void *ctx)
 {
     return core_app_settings(ctx)->app_url;
+}
+
+static const struct core_settings *current_settings(void *ctx)
+{
+    return core_app_settings(ctx);
 }
 
 void core_app_retire_settings(struct core_app *app, struct core_settings *s)
@@ -262,8 +271,17 @@ static enum rc open_job(struct store_conn *db, void *ctx)
         rc = add_builtin_collection(db, job->schema, core_inbound_collection_json, true);
     if (!rc)
         rc = add_builtin_collection(db, job->schema, core_reports_collection_json, true);
+    /* Its user relation points to users: without that collection, no devices. */
+    if (!rc && core_schema_find(job->schema, STR_LIT("_pb_users_auth_")))
+        rc = add_builtin_collection(db, job->schema, core_devices_collection_json, true);
+    if (!rc && core_schema_find(job->schema, STR_LIT("_pb_users_auth_")))
+        rc = add_builtin_collection(db, job->schema, core_inbox_collection_json, true);
     if (!rc)
         rc = core_webhooks_load(job->app->webhooks, db);
+    if (!rc)
+        rc = add_builtin_collection(db, job->schema, core_triggers_collection_json, true);
+    if (!rc)
+        rc = core_triggers_load(job->app->triggers, db);
     /* Before any worker reads: older versions may have stored plain text. */
     struct core_password_params params = {.m_kib = job->app->password_m_kib,
                                           .t = job->app->password_t};
@@ -314,6 +332,10 @@ enum rc core_app_open(const char *dir, const char *db, struct core_app **out)
                   strerror(errno));
         return RC_IO;
     }
+    /* The kinds of core/notify (after jobs/ in core's folder order). */
+    core_job_kinds_add(&core_push_kind);
+    core_job_kinds_add(&core_notify_kind);
+    core_job_kinds_add(&core_sms_kind);
     struct core_app *app = xcalloc(1, sizeof(*app));
     pthread_mutex_init(&app->schema_mu, NULL);
     app->realtime = core_realtime_new(&app->limits, current_schema, app);
@@ -323,6 +345,9 @@ enum rc core_app_open(const char *dir, const char *db, struct core_app **out)
     /* Webhook deliveries are enqueued inside the write (the outbox). */
     app->webhooks = core_webhooks_new();
     struct core_event_listener webhooks = core_webhook_listener(app->webhooks);
+    app->triggers = core_triggers_new(current_schema, app);
+    struct core_event_listener triggers = core_triggers_listener(app->triggers);
+    (void)core_event_listen(&app->events, &triggers);
     (void)core_event_listen(&app->events, &webhooks);
     app->dir = xstrdup(dir);
     /* tarmac's defaults until the CLI starts the settings (settings_change.h). */
@@ -363,8 +388,15 @@ enum rc core_app_open(const char *dir, const char *db, struct core_app **out)
     }
     core_app_swap_schema(app, job.schema);
     struct core_jobs_host host = {
-        .schema = current_schema, .schema_ctx = app, .dir = app->dir, .app_url = current_app_url};
+        .schema = current_schema,
+        .schema_ctx = app,
+        .dir = app->dir,
+        .app_url = current_app_url,
+        .settings = current_settings,
+        .events = &app->events,
+    };
     app->jobs = core_jobs_new(app->db_path, app->writer, &host);
+    core_triggers_set_jobs(app->triggers, app->jobs);
     struct core_event_listener wake = core_jobs_wake_listener(app->jobs, app->webhooks);
     (void)core_event_listen(&app->events, &wake);
     struct core_event_listener checks = core_jobs_check_listener(current_schema, app);
@@ -391,6 +423,7 @@ void core_app_close(struct core_app *app)
     core_field_pattern_cleanup();
     core_realtime_free(app->realtime);
     core_webhooks_free(app->webhooks);
+    core_triggers_free(app->triggers);
     core_schema_free(atomic_load(&app->schema));
     for (size_t i = 0; i < app->old_schema_count; i++)
         core_schema_free(app->old_schemas[i]);

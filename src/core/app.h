@@ -32,6 +32,7 @@
 struct core_jobs;
 struct core_oidc;
 struct core_webhooks;
+struct core_triggers;
 struct core_hooks;
 struct core_hooks_config;
 #include "store/writer.h"
@@ -56,6 +57,7 @@ struct core_app {
     struct core_event_bus events;   /* record changes' listeners; filled by core_app_open */
     struct core_jobs *jobs;         /* job runners (core/jobs/runner.h); the CLI starts them */
     struct core_webhooks *webhooks; /* the webhook listener's state (core/jobs/webhook.h) */
+    struct core_triggers *triggers; /* the notify triggers' state (core/notify/trigger.h) */
     struct core_hooks *hooks;       /* scripts (core/hooks/hooks.h); NULL until started */
     _Atomic(struct core_schema *) schema; /* the current snapshot */
     struct core_schema **old_schemas;     /* freed at close */

@@ -209,6 +209,16 @@ static bool setup(CURL *h, struct call *c)
     curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(h, CURLOPT_HEADERDATA, c);
     curl_easy_setopt(h, CURLOPT_PRIVATE, c);
+    if (req->is_http2)
+        curl_easy_setopt(h, CURLOPT_HTTP_VERSION,
+                         strncasecmp(req->url, "https://", 8) == 0
+                             ? (long)CURL_HTTP_VERSION_2TLS
+                             : (long)CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE);
+    if (req->ca_pem.len) {
+        struct curl_blob ca = {
+            .data = (void *)req->ca_pem.ptr, .len = req->ca_pem.len, .flags = CURL_BLOB_COPY};
+        curl_easy_setopt(h, CURLOPT_CAINFO_BLOB, &ca);
+    }
     return true;
 }
 

@@ -38,6 +38,13 @@ struct net_http_out_req {
     /* NULL: the body is read and dropped (up to NET_HTTP_OUT_MAX_RESPONSE).
      * Else it is appended here (the caller's buf_init sets its maximum). */
     struct buf *response;
+    /* HTTP/2 (APNs requires it): negotiated by ALPN over TLS, and with
+     * prior knowledge over plain http. false: libcurl's default (HTTP/2
+     * when an https server offers it, else 1.1). */
+    bool is_http2;
+    /* Not empty: the CAs (PEM) the server's certificate must chain to,
+     * instead of the system's (a test service, a private CA). */
+    struct str ca_pem;
 };
 
 enum net_http_out_fail {

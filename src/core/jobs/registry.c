@@ -51,6 +51,19 @@ static const struct core_job_kind kinds[] = {
 };
 
 static core_job_kind_fallback_fn *fallback;
+/* Kinds of folders after jobs/ (core/notify), added at start (core_job_kinds_add). */
+static const struct core_job_kind *added[8];
+static size_t added_count;
+
+void core_job_kinds_add(const struct core_job_kind *k)
+{
+    for (size_t i = 0; i < added_count; i++) {
+        if (added[i] == k)
+            return;
+    }
+    if (added_count < sizeof(added) / sizeof(added[0]))
+        added[added_count++] = k;
+}
 
 void core_job_call_cleanup(struct core_job_call *call)
 {
@@ -63,14 +76,16 @@ void core_job_call_cleanup(struct core_job_call *call)
 
 const struct core_job_kind *core_job_kind_builtin_at(size_t i)
 {
-    return i < sizeof(kinds) / sizeof(kinds[0]) ? &kinds[i] : NULL;
+    size_t n = sizeof(kinds) / sizeof(kinds[0]);
+    return i < n ? &kinds[i] : i - n < added_count ? added[i - n] : NULL;
 }
 
 const struct core_job_kind *core_job_kind_builtin(struct str name)
 {
-    for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
-        if (strlen(kinds[i].name) == name.len && memcmp(kinds[i].name, name.ptr, name.len) == 0)
-            return &kinds[i];
+    const struct core_job_kind *k;
+    for (size_t i = 0; (k = core_job_kind_builtin_at(i)) != NULL; i++) {
+        if (strlen(k->name) == name.len && memcmp(k->name, name.ptr, name.len) == 0)
+            return k;
     }
     return NULL;
 }

@@ -16,11 +16,16 @@
 
 struct net_mailer;
 struct core_schema;
+struct core_event_bus;
 
 /* The app's current schema snapshot (core/app.h's core_app_schema); any thread. */
 typedef const struct core_schema *core_job_schema_fn(void *ctx);
 /* The app's URL now (it follows the settings); valid until the app closes. */
 typedef const char *core_job_app_url_fn(void *ctx);
+/* The app's settings snapshot now (core/settings/settings.h); valid until the
+ * app closes. */
+struct core_settings;
+typedef const struct core_settings *core_job_settings_fn(void *ctx);
 
 /* What a handler can use: set by the runner (runner.h). */
 struct core_job_env {
@@ -31,9 +36,13 @@ struct core_job_env {
     struct net_mailer *mailer;  /* the app's (email jobs); NULL: none */
     core_job_schema_fn *schema; /* the current schema (report, thumbs); NULL: none */
     void *schema_ctx;
-    const char *dir;              /* the data directory (files live under it) */
-    core_job_app_url_fn *app_url; /* the base of links in mails ("http://host:port"), with
-                                     schema_ctx; NULL: none */
+    const char *dir;                /* the data directory (files live under it) */
+    core_job_app_url_fn *app_url;   /* the base of links in mails ("http://host:port"), with
+                                       schema_ctx; NULL: none */
+    core_job_settings_fn *settings; /* the settings now (push), with schema_ctx; NULL: none */
+    /* The app's event bus: a handler's record writes (core_record_run) hand
+     * their events to it after the commit (realtime); NULL: none. */
+    const struct core_event_bus *events;
 };
 
 /* What one attempt came to. */
@@ -104,5 +113,9 @@ const struct core_job_kind *core_job_kind_builtin(struct str name);
 typedef const struct core_job_kind *core_job_kind_fallback_fn(struct str name);
 /* Sets the fallback; once, before the threads that enqueue and run jobs start. */
 void core_job_kinds_set_fallback(core_job_kind_fallback_fn *fn);
+/* Adds a built-in kind of a folder after jobs/ (push, notify: core/notify),
+ * valid for the process's life; before the threads start. Adding one twice
+ * is a no-op. */
+void core_job_kinds_add(const struct core_job_kind *k);
 
 #endif

@@ -322,7 +322,9 @@ static void *runner_main(void *arg)
                                .schema = j->host.schema,
                                .schema_ctx = j->host.schema_ctx,
                                .dir = j->host.dir,
-                               .app_url = j->host.app_url};
+                               .app_url = j->host.app_url,
+                               .settings = j->host.settings,
+                               .events = j->host.events};
     bool is_first = r->index == 0; /* runner 0 also prunes and fires schedules */
     int64_t next_prune = is_first ? chrono_real_ms() : INT64_MAX;
     int64_t next_schedules = is_first ? 0 : INT64_MAX, last_look = 0;

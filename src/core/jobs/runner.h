@@ -47,7 +47,9 @@ struct core_jobs_host {
     core_job_schema_fn *schema;
     void *schema_ctx;
     const char *dir;
-    core_job_app_url_fn *app_url; /* the app's URL now (the settings), with schema_ctx */
+    core_job_app_url_fn *app_url;        /* the app's URL now (the settings), with schema_ctx */
+    core_job_settings_fn *settings;      /* the settings now, with schema_ctx */
+    const struct core_event_bus *events; /* the app's (record writes of handlers) */
 };
 
 /* A stopped set of runners for the database at db_path (borrowed until

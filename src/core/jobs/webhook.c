@@ -63,6 +63,23 @@ static enum rc compile_filter(const struct core_schema *schema, const struct cor
     return core_filter_compile(&o, filter, a, f, err, errlen);
 }
 
+enum rc core_webhook_filter_check(const struct core_schema *schema, const struct core_collection *c,
+                                  struct str filter, struct core_problem *p)
+{
+    struct arena a;
+    arena_init(&a, 4096);
+    struct core_sql_fragment f;
+    char err[256], msg[320];
+    enum rc rc = compile_filter(schema, c, filter, &a, &f, err, sizeof(err));
+    arena_cleanup(&a);
+    if (rc == RC_INVALID) {
+        snprintf(msg, sizeof(msg), "Invalid filter: %s", err);
+        core_problem_field(p, "filter", "validation_invalid_filter", msg, NULL);
+        return RC_OK;
+    }
+    return rc;
+}
+
 enum rc core_webhook_check(const struct core_schema *schema, json_t *values, struct core_problem *p)
 {
     const char *name = json_string_value(json_object_get(values, "collection"));
@@ -74,18 +91,9 @@ enum rc core_webhook_check(const struct core_schema *schema, json_t *values, str
     const char *filter = json_string_value(json_object_get(values, "filter"));
     enum rc rc = RC_OK;
     if (target && filter && filter[0]) {
-        struct arena a;
-        arena_init(&a, 4096);
-        struct core_sql_fragment f;
-        char err[256], msg[320];
-        rc = compile_filter(schema, target, str_from_cstr(filter), &a, &f, err, sizeof(err));
-        arena_cleanup(&a);
-        if (rc == RC_INVALID) {
-            snprintf(msg, sizeof(msg), "Invalid filter: %s", err);
-            core_problem_field(p, "filter", "validation_invalid_filter", msg, NULL);
-        } else if (rc) {
+        rc = core_webhook_filter_check(schema, target, str_from_cstr(filter), p);
+        if (rc)
             return rc;
-        }
     }
     json_t *headers = json_object_get(values, "headers");
     const char *k;
@@ -106,10 +114,9 @@ enum rc core_webhook_check(const struct core_schema *schema, json_t *values, str
     return RC_OK;
 }
 
-/* Whether ev's record (its values, so a delete is matched as it was)
- * passes filter: SELECT 1 FROM (SELECT ?1 AS "f1", ...) "r" WHERE <filter>. */
-static enum rc passes_filter(struct store_conn *db, const struct core_event *ev, struct str filter,
-                             bool *ok)
+/* SELECT 1 FROM (SELECT ?1 AS "f1", ...) "r" WHERE <filter>. */
+enum rc core_webhook_record_passes(struct store_conn *db, const struct core_event *ev,
+                                   struct str filter, bool *ok)
 {
     *ok = false;
     const struct core_collection *c = ev->c;
@@ -123,8 +130,8 @@ static enum rc passes_filter(struct store_conn *db, const struct core_event *ev,
         return rc; /* out of memory: the write fails rather than lose its delivery */
     }
     if (rc) {
-        log_warn("msg=\"webhook filter does not compile: no delivery\" collection=%s error=\"%s\"",
-                 c->name, err);
+        log_warn("msg=\"filter does not compile: no match\" collection=%s error=\"%s\"", c->name,
+                 err);
         arena_cleanup(&a);
         return RC_OK;
     }
@@ -284,7 +291,7 @@ static enum rc on_change(void *ctx, struct store_conn *db, const struct core_eve
     for (size_t i = 0; i < n; i++) {
         bool ok = true;
         if (!rc && matches[i].filter[0])
-            rc = passes_filter(db, ev, str_from_cstr(matches[i].filter), &ok);
+            rc = core_webhook_record_passes(db, ev, str_from_cstr(matches[i].filter), &ok);
         if (!rc && ok)
             rc = enqueue_delivery(db, ev, str_from_cstr(matches[i].id));
         xfree(matches[i].filter);

@@ -50,6 +50,16 @@ bool core_webhooks_may_enqueue(struct core_webhooks *w, const struct core_collec
  * are an object of strings. RC_INVALID with field errors in p. */
 enum rc core_webhook_check(const struct core_schema *schema, json_t *values,
                            struct core_problem *p);
+/* Whether ev's record (its values: a delete is matched as it was) passes
+ * filter (the filter language over ev's collection, hidden fields allowed),
+ * judged on db inside the write. A filter that does not compile matches
+ * nothing (logged); other errors are returned (the write fails rather than
+ * lose what it would enqueue). Shared with core/notify's triggers. */
+enum rc core_webhook_record_passes(struct store_conn *db, const struct core_event *ev,
+                                   struct str filter, bool *ok);
+/* Adds a "filter" field error to p when filter does not compile over c. */
+enum rc core_webhook_filter_check(const struct core_schema *schema, const struct core_collection *c,
+                                  struct str filter, struct core_problem *p);
 /* The listener app.c registers on its event bus (wants + in_tx); w is
  * borrowed for the bus's life. */
 struct core_event_listener core_webhook_listener(struct core_webhooks *w);

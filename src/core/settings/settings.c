@@ -46,6 +46,23 @@ json_t *core_settings_defaults(void)
                         json_pack("{s:[{s:s, s:s, s:i, s:i}], s:[], s:b}", "rules", "label",
                                   "*:auth", "audience", "", "duration", 10, "maxRequests", 1000,
                                   "excludedIPs", "enabled", 1));
+    /* tarmac's: the push providers (core/notify/push.h). */
+    json_object_set_new(
+        o, "push",
+        json_pack("{s:{s:b, s:s, s:s, s:s}, s:{s:b, s:s, s:s, s:s, s:s, s:b, s:s, s:s}, "
+                  "s:{s:b, s:s, s:s}}",
+                  "fcm", "enabled", 0, "serviceAccount", "", "tokenURL", "", "apiURL", "", "apns",
+                  "enabled", 0, "keyId", "", "teamId", "", "key", "", "topic", "", "production", 0,
+                  "apiURL", "", "caPEM", "", "webPush", "enabled", 0, "subject", "", "privateKey",
+                  ""));
+    /* tarmac's: the SMS provider (core/notify/sms.h). */
+    json_object_set_new(o, "sms",
+                        json_pack("{s:s, s:{s:s, s:s, s:s, s:s}, s:{s:s, s:s, s:s, s:s, s:s}, "
+                                  "s:{s:s, s:s, s:[], s:s}}",
+                                  "provider", "", "twilio", "accountSid", "", "authToken", "",
+                                  "from", "", "apiURL", "", "msg91", "authKey", "", "flowId", "",
+                                  "sender", "", "textVar", "VAR1", "apiURL", "", "http", "url", "",
+                                  "method", "POST", "headers", "body", ""));
     /* proxies is tarmac's: a header is read only from these peers. */
     json_object_set_new(o, "trustedProxy",
                         json_pack("{s:[], s:b, s:[]}", "headers", "useLeftmostIP", 0, "proxies"));
@@ -256,6 +273,42 @@ static void compile_ip_list(json_t *arr, const char *path, const char *code, con
     }
 }
 
+/* The push providers' options; the service account was checked by the
+ * PATCH that stored it (a stored one that no longer parses reads as none). */
+static void compile_push(struct core_settings *s)
+{
+    json_t *v = s->value;
+    const char *account = str_at(v, "push.fcm.serviceAccount");
+    s->fcm_account = account[0] ? json_loads(account, JSON_REJECT_DUPLICATES, NULL) : NULL;
+    json_t *a = s->fcm_account;
+    s->push.fcm_project = str_at(a, "project_id");
+    s->push.fcm_email = str_at(a, "client_email");
+    s->push.fcm_key = str_at(a, "private_key");
+    s->push.is_fcm = bool_at(v, "push.fcm.enabled") && s->push.fcm_project[0] &&
+                     s->push.fcm_email[0] && s->push.fcm_key[0];
+    const char *token_url = str_at(v, "push.fcm.tokenURL");
+    if (!token_url[0])
+        token_url = str_at(a, "token_uri");
+    s->push.fcm_token_url = token_url[0] ? token_url : "https://oauth2.googleapis.com/token";
+    const char *api_url = str_at(v, "push.fcm.apiURL");
+    s->push.fcm_api_url = api_url[0] ? api_url : "https://fcm.googleapis.com";
+    s->push.apns_key_id = str_at(v, "push.apns.keyId");
+    s->push.apns_team_id = str_at(v, "push.apns.teamId");
+    s->push.apns_key = str_at(v, "push.apns.key");
+    s->push.apns_topic = str_at(v, "push.apns.topic");
+    const char *apns_url = str_at(v, "push.apns.apiURL");
+    s->push.apns_api_url = apns_url[0] ? apns_url
+                           : bool_at(v, "push.apns.production")
+                               ? "https://api.push.apple.com"
+                               : "https://api.sandbox.push.apple.com";
+    s->push.apns_ca_pem = str_at(v, "push.apns.caPEM");
+    s->push.is_apns = bool_at(v, "push.apns.enabled") && s->push.apns_key_id[0] &&
+                      s->push.apns_team_id[0] && s->push.apns_key[0] && s->push.apns_topic[0];
+    s->push.vapid_key = str_at(v, "push.webPush.privateKey");
+    s->push.vapid_subject = str_at(v, "push.webPush.subject");
+    s->push.is_webpush = bool_at(v, "push.webPush.enabled") && s->push.vapid_key[0];
+}
+
 static void compile(struct core_settings *s, struct core_problem *p)
 {
     json_t *v = s->value;
@@ -282,6 +335,8 @@ static void compile(struct core_settings *s, struct core_problem *p)
     s->logs.is_ip = bool_at(v, "logs.logIP");
     s->logs.is_auth_id = bool_at(v, "logs.logAuthId");
     compile_rules(s, p);
+    compile_push(s);
+    s->sms_provider = str_at(v, "sms.provider");
     json_t *headers = settings_get(v, "trustedProxy.headers");
     const char *h = json_string_value(json_array_get(headers, 0));
     if (h && strlen(h) < sizeof(s->proxy.header))
@@ -339,6 +394,12 @@ json_t *core_settings_public(const struct core_settings *s)
     json_object_del(json_object_get(o, "smtp"), "password");
     json_object_del(json_object_get(o, "s3"), "secret");
     json_object_del(settings_get(o, "backups.s3"), "secret");
+    json_object_del(settings_get(o, "push.fcm"), "serviceAccount");
+    json_object_del(settings_get(o, "push.apns"), "key");
+    json_object_del(settings_get(o, "sms.twilio"), "authToken");
+    json_object_del(settings_get(o, "sms.msg91"), "authKey");
+    json_object_del(settings_get(o, "sms.http"), "headers"); /* they carry the API key */
+    json_object_del(settings_get(o, "push.webPush"), "privateKey");
     json_t *locked = json_array();
     const char *k;
     json_t *v;
@@ -357,6 +418,7 @@ void core_settings_free(struct core_settings *s)
     json_decref(s->value);
     json_decref(s->stored);
     cidr_list_cleanup(&s->proxy.proxies);
+    json_decref(s->fcm_account);
     cidr_list_cleanup(&s->superuser_ips);
     cidr_list_cleanup(&s->ratelimit_excluded);
     xfree(s);

@@ -1,7 +1,8 @@
 /* settings.h -- the app settings of PocketBase's settings API (layer: core).
  *
  * The settings are one JSON object of PocketBase's shape (meta, smtp, s3,
- * backups, logs, batch, rateLimits, trustedProxy, superuserIPs) made of three
+ * backups, logs, batch, rateLimits, trustedProxy, superuserIPs; plus
+ * tarmac's push) made of three
  * layers, later ones winning: tarmac's defaults (the flags' defaults), what
  * PATCH /api/settings stored (the "settings" row of _params), and the values
  * the flags and environment variables fixed, which are locked: a PATCH that
@@ -82,6 +83,30 @@ struct core_settings {
      * and its file tokens read as a guest's; empty: from anywhere. */
     struct cidr_list superuser_ips;
     struct cidr_list ratelimit_excluded; /* rateLimits.excludedIPs: no rate limit */
+    /* push (tarmac's section; core/notify/push.h): a provider is on when
+     * enabled with what it needs. */
+    struct {
+        bool is_fcm;
+        const char *fcm_project;   /* the service account's project_id */
+        const char *fcm_email;     /* its client_email */
+        const char *fcm_key;       /* its private_key (PEM, RSA) */
+        const char *fcm_token_url; /* tokenURL, else its token_uri, else Google's */
+        const char *fcm_api_url;   /* apiURL, else https://fcm.googleapis.com */
+        bool is_apns;
+        const char *apns_key_id;  /* the .p8 key's id (the JWT's kid) */
+        const char *apns_team_id; /* the JWT's iss */
+        const char *apns_key;     /* the .p8 key (PEM, EC P-256) */
+        const char *apns_topic;   /* the app's bundle id */
+        const char *apns_api_url; /* apiURL, else Apple's production or sandbox host */
+        const char *apns_ca_pem;  /* "": the system's CAs */
+        bool is_webpush;
+        const char *vapid_key; /* PEM, EC P-256 (made by the PATCH that enabled it) */
+        const char *vapid_subject;
+    } push;
+    json_t *fcm_account; /* owned: the parsed service account (push points into it) */
+    /* sms.provider: "" (none), "twilio", "msg91" or "http"; the rest of the
+     * sms section is read from value by core/notify/sms.c. */
+    const char *sms_provider;
 };
 
 /* A whole settings object with tarmac's defaults, in PocketBase's shape:

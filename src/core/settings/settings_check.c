@@ -18,6 +18,9 @@
 #include <string.h>
 
 #include "base/email.h"
+#include "base/jws.h"
+#include "base/secure.h"
+#include "base/webpush.h"
 #include "core/settings/settings_int.h"
 #include "net/mailer.h"
 
@@ -434,6 +437,163 @@ static void check_trusted_proxy(struct check *c)
              "Cannot be blank: tarmac reads the header only from these addresses (IPs or CIDRs).");
 }
 
+/* A Google service account key: a JSON object with project_id,
+ * client_email and an RSA private_key that signs. */
+static bool is_service_account(const char *text)
+{
+    json_t *a = json_loads(text, JSON_REJECT_DUPLICATES, NULL);
+    const char *key = json_string_value(json_object_get(a, "private_key"));
+    bool is_ok = json_is_object(a) && json_string_length(json_object_get(a, "project_id")) &&
+                 json_string_length(json_object_get(a, "client_email")) && key;
+    if (is_ok) {
+        struct buf out;
+        buf_init(&out, 8192);
+        is_ok = jws_sign_rs256(str_from_cstr(key), NULL, STR_LIT("{}"), &out) == RC_OK;
+        buf_cleanup(&out);
+    }
+    json_decref(a);
+    return is_ok;
+}
+
+static void check_push(struct check *c)
+{
+    if (!touched(c, "push"))
+        return;
+    json_t *v = c->value;
+    const char *account = json_string_value(settings_get(v, "push.fcm.serviceAccount"));
+    if (json_is_true(settings_get(v, "push.fcm.enabled")) && !account[0])
+        fail(c, "push.fcm.serviceAccount", "validation_required", "Cannot be blank.");
+    else if (account[0] && !is_service_account(account))
+        fail(c, "push.fcm.serviceAccount", "validation_invalid_service_account",
+             "Must be a Google service account key: JSON with project_id, client_email and an "
+             "RSA private_key.");
+    bool is_apns = json_is_true(settings_get(v, "push.apns.enabled"));
+    static const char *const apns_required[] = {"push.apns.keyId", "push.apns.teamId",
+                                                "push.apns.key", "push.apns.topic"};
+    for (size_t i = 0; i < sizeof(apns_required) / sizeof(apns_required[0]); i++) {
+        const char *x = json_string_value(settings_get(v, apns_required[i]));
+        if (is_apns && !x[0])
+            fail(c, apns_required[i], "validation_required", "Cannot be blank.");
+        else if (i != 2 && (has_control(x) || strpbrk(x, "\"\\/ ") || strlen(x) > 200))
+            fail(c, apns_required[i], "validation_invalid_value",
+                 "Must be an identifier (no spaces, quotes or slashes).");
+    }
+    const char *p8 = json_string_value(settings_get(v, "push.apns.key"));
+    struct buf jwt;
+    buf_init(&jwt, 8192);
+    if (p8[0] && jws_sign_es256(str_from_cstr(p8), "k", STR_LIT("{}"), &jwt) != RC_OK)
+        fail(c, "push.apns.key", "validation_invalid_key",
+             "Must be the .p8 key Apple gives (an EC P-256 private key, PEM).");
+    buf_cleanup(&jwt);
+    const char *ca = json_string_value(settings_get(v, "push.apns.caPEM"));
+    if (ca[0] && !strstr(ca, "-----BEGIN CERTIFICATE-----"))
+        fail(c, "push.apns.caPEM", "validation_invalid_value",
+             "Must be PEM certificates (-----BEGIN CERTIFICATE-----).");
+    static const char *const urls[] = {"push.fcm.tokenURL", "push.fcm.apiURL", "push.apns.apiURL"};
+    for (size_t i = 0; i < sizeof(urls) / sizeof(urls[0]); i++) {
+        const char *u = json_string_value(settings_get(v, urls[i]));
+        if (u[0] && !is_url(u))
+            fail(c, urls[i], "validation_is_url", "Must be a valid URL.");
+    }
+    const char *subject = json_string_value(settings_get(v, "push.webPush.subject"));
+    bool is_web = json_is_true(settings_get(v, "push.webPush.enabled"));
+    if (is_web && !subject[0])
+        fail(c, "push.webPush.subject", "validation_required",
+             "Cannot be blank: a mailto: address or https URL push services can reach you at.");
+    else if (subject[0] &&
+             (!((strncmp(subject, "mailto:", 7) == 0 && subject[7]) || is_url(subject)) ||
+              has_control(subject) || strpbrk(subject, "\"\\")))
+        fail(c, "push.webPush.subject", "validation_invalid_subject",
+             "Must be a mailto: address or an https URL.");
+    const char *key = json_string_value(settings_get(v, "push.webPush.privateKey"));
+    struct buf pub;
+    buf_init(&pub, 256);
+    if (key[0] && webpush_vapid_public(str_from_cstr(key), &pub) != RC_OK)
+        fail(c, "push.webPush.privateKey", "validation_invalid_key",
+             "Must be an EC P-256 private key (PEM); leave it empty to have one made.");
+    buf_cleanup(&pub);
+}
+
+static void check_sms(struct check *c)
+{
+    if (!touched(c, "sms"))
+        return;
+    json_t *v = c->value;
+    const char *provider = json_string_value(settings_get(v, "sms.provider"));
+    static const struct {
+        const char *provider;
+        const char *required[4];
+    } needs[] = {
+        {"twilio", {"sms.twilio.accountSid", "sms.twilio.authToken", "sms.twilio.from", NULL}},
+        {"msg91", {"sms.msg91.authKey", "sms.msg91.flowId", "sms.msg91.textVar", NULL}},
+        {"http", {"sms.http.url", "sms.http.body", NULL, NULL}},
+    };
+    bool is_known = !provider[0];
+    for (size_t i = 0; i < sizeof(needs) / sizeof(needs[0]); i++) {
+        if (strcmp(provider, needs[i].provider) != 0)
+            continue;
+        is_known = true;
+        for (size_t k = 0; k < 4 && needs[i].required[k]; k++) {
+            if (!json_string_length(settings_get(v, needs[i].required[k])))
+                fail(c, needs[i].required[k], "validation_required", "Cannot be blank.");
+        }
+    }
+    if (!is_known)
+        fail(c, "sms.provider", "validation_in_invalid",
+             "Must be one of twilio, msg91, http (or empty: no SMS).");
+    static const char *const ids[] = {"sms.twilio.accountSid", "sms.msg91.flowId",
+                                      "sms.msg91.textVar"};
+    for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+        const char *x = json_string_value(settings_get(v, ids[i]));
+        if (has_control(x) || strpbrk(x, "\"\\/?#& ") || strlen(x) > 200)
+            fail(c, ids[i], "validation_invalid_value", "Must be an identifier.");
+    }
+    static const char *const texts[] = {"sms.twilio.from", "sms.twilio.authToken",
+                                        "sms.msg91.authKey", "sms.msg91.sender"};
+    for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+        if (has_control(json_string_value(settings_get(v, texts[i]))))
+            fail(c, texts[i], "validation_invalid_value", "No control characters.");
+    }
+    static const char *const urls[] = {"sms.twilio.apiURL", "sms.msg91.apiURL", "sms.http.url"};
+    for (size_t i = 0; i < sizeof(urls) / sizeof(urls[0]); i++) {
+        const char *u = json_string_value(settings_get(v, urls[i]));
+        if (u[0] && !is_url(u))
+            fail(c, urls[i], "validation_is_url", "Must be a valid URL.");
+    }
+    const char *method = json_string_value(settings_get(v, "sms.http.method"));
+    if (strcmp(method, "POST") != 0 && strcmp(method, "PUT") != 0 && strcmp(method, "GET") != 0)
+        fail(c, "sms.http.method", "validation_in_invalid", "Must be POST, PUT or GET.");
+    size_t i;
+    json_t *h;
+    json_array_foreach(settings_get(v, "sms.http.headers"), i, h)
+    {
+        const char *line = json_string_value(h);
+        const char *colon = strchr(line, ':');
+        if (!colon || colon == line || has_control(line) ||
+            memchr(line, ' ', (size_t)(colon - line))) {
+            char path[64];
+            snprintf(path, sizeof(path), "sms.http.headers.%zu", i);
+            fail(c, path, "validation_invalid_header", "Must be a \"Name: value\" line.");
+        }
+    }
+}
+
+/* Web Push enabled without a VAPID key: one is made and stored. */
+static enum rc make_vapid_key(json_t *value, json_t *stored)
+{
+    if (!json_is_true(settings_get(value, "push.webPush.enabled")) ||
+        json_string_length(settings_get(value, "push.webPush.privateKey")))
+        return RC_OK;
+    struct buf pem;
+    buf_init(&pem, 8192);
+    enum rc rc = webpush_vapid_generate(&pem);
+    if (!rc)
+        core_settings_put(stored, "push.webPush.privateKey", json_stringn(pem.data, pem.len));
+    secure_zero(pem.data, pem.len);
+    buf_cleanup(&pem);
+    return rc;
+}
+
 enum rc core_settings_patch(const struct core_settings *cur, json_t *body, struct core_problem *p,
                             struct core_settings **out)
 {
@@ -461,9 +621,12 @@ enum rc core_settings_patch(const struct core_settings *cur, json_t *body, struc
     check_logs(&c);
     check_rate_limits(&c);
     check_trusted_proxy(&c);
+    check_push(&c);
+    check_sms(&c);
+    enum rc rc = core_problem_has_fields(p) ? RC_INVALID : make_vapid_key(c.value, stored);
     json_decref(c.value);
-    enum rc rc =
-        core_problem_has_fields(p) ? RC_INVALID : core_settings_build(cur->base, stored, p, out);
+    if (!rc)
+        rc = core_settings_build(cur->base, stored, p, out);
     json_decref(stored);
     if (rc)
         core_problem_message(p, "An error occurred while saving the new settings.");

@@ -591,6 +591,293 @@ class ReportsRecord {
       '/api/files/$collectionId/$id/${Uri.encodeComponent(filename)}';
 }
 
+enum DevicesProvider { fcm, apns, webpush }
+
+extension DevicesProviderValue on DevicesProvider {
+  /// The value on the wire.
+  String get value {
+    switch (this) {
+      case DevicesProvider.fcm:
+        return 'fcm';
+      case DevicesProvider.apns:
+        return 'apns';
+      case DevicesProvider.webpush:
+        return 'webpush';
+    }
+  }
+
+  static DevicesProvider? parse(Object? v) {
+    for (final e in DevicesProvider.values) {
+      if (e.value == v) return e;
+    }
+    return null;
+  }
+}
+
+enum DevicesPlatform { ios, android, web }
+
+extension DevicesPlatformValue on DevicesPlatform {
+  /// The value on the wire.
+  String get value {
+    switch (this) {
+      case DevicesPlatform.ios:
+        return 'ios';
+      case DevicesPlatform.android:
+        return 'android';
+      case DevicesPlatform.web:
+        return 'web';
+    }
+  }
+
+  static DevicesPlatform? parse(Object? v) {
+    for (final e in DevicesPlatform.values) {
+      if (e.value == v) return e;
+    }
+    return null;
+  }
+}
+
+/// A record of "_devices" as the API answers it.
+class DevicesRecord {
+  static const collectionName = '_devices';
+  static const collectionId = 'pbc_tarmac_devices';
+
+  final String id;
+  final String user;
+  final DevicesProvider? provider;
+  final DevicesPlatform? platform;
+  final String token;
+  final dynamic keys;
+  final String appId;
+  final String locale;
+  final String lastSeen;
+  final String created;
+  final String updated;
+  final Map<String, dynamic> expand;
+
+  const DevicesRecord({
+    required this.id,
+    required this.user,
+    this.provider,
+    this.platform,
+    required this.token,
+    required this.keys,
+    required this.appId,
+    required this.locale,
+    required this.lastSeen,
+    required this.created,
+    required this.updated,
+    this.expand = const {},
+  });
+
+  factory DevicesRecord.fromRecord(RecordModel r) => DevicesRecord(
+        id: r.id,
+        user: r.getStringValue('user'),
+        provider: DevicesProviderValue.parse(r.getStringValue('provider')),
+        platform: DevicesPlatformValue.parse(r.getStringValue('platform')),
+        token: r.getStringValue('token'),
+        keys: r.data['keys'],
+        appId: r.getStringValue('appId'),
+        locale: r.getStringValue('locale'),
+        lastSeen: r.getStringValue('lastSeen'),
+        created: r.getStringValue('created'),
+        updated: r.getStringValue('updated'),
+        expand: r.expand,
+      );
+
+  Map<String, dynamic> toJson() => {
+        'id': id,
+        'user': user,
+        'provider': provider?.value ?? '',
+        'platform': platform?.value ?? '',
+        'token': token,
+        'keys': keys,
+        'appId': appId,
+        'locale': locale,
+        'lastSeen': lastSeen,
+      };
+
+  /// The path of one of this record's files (prefix the server's URL).
+  String fileUrl(String filename) =>
+      '/api/files/$collectionId/$id/${Uri.encodeComponent(filename)}';
+}
+
+/// A record of "_notifications" as the API answers it.
+class NotificationsRecord {
+  static const collectionName = '_notifications';
+  static const collectionId = 'pbc_tarmac_notifications';
+
+  final String id;
+  final String user;
+  final String title;
+  final String body;
+  final dynamic data;
+  final String readAt;
+  final String created;
+  final String updated;
+  final Map<String, dynamic> expand;
+
+  const NotificationsRecord({
+    required this.id,
+    required this.user,
+    required this.title,
+    required this.body,
+    required this.data,
+    required this.readAt,
+    required this.created,
+    required this.updated,
+    this.expand = const {},
+  });
+
+  factory NotificationsRecord.fromRecord(RecordModel r) => NotificationsRecord(
+        id: r.id,
+        user: r.getStringValue('user'),
+        title: r.getStringValue('title'),
+        body: r.getStringValue('body'),
+        data: r.data['data'],
+        readAt: r.getStringValue('readAt'),
+        created: r.getStringValue('created'),
+        updated: r.getStringValue('updated'),
+        expand: r.expand,
+      );
+
+  Map<String, dynamic> toJson() => {
+        'id': id,
+        'user': user,
+        'title': title,
+        'body': body,
+        'data': data,
+        'readAt': readAt,
+      };
+
+  /// The path of one of this record's files (prefix the server's URL).
+  String fileUrl(String filename) =>
+      '/api/files/$collectionId/$id/${Uri.encodeComponent(filename)}';
+}
+
+enum NotifyTriggersEvents { create, update, delete }
+
+extension NotifyTriggersEventsValue on NotifyTriggersEvents {
+  /// The value on the wire.
+  String get value {
+    switch (this) {
+      case NotifyTriggersEvents.create:
+        return 'create';
+      case NotifyTriggersEvents.update:
+        return 'update';
+      case NotifyTriggersEvents.delete:
+        return 'delete';
+    }
+  }
+
+  static NotifyTriggersEvents? parse(Object? v) {
+    for (final e in NotifyTriggersEvents.values) {
+      if (e.value == v) return e;
+    }
+    return null;
+  }
+}
+
+enum NotifyTriggersChannels { push, inbox, sms }
+
+extension NotifyTriggersChannelsValue on NotifyTriggersChannels {
+  /// The value on the wire.
+  String get value {
+    switch (this) {
+      case NotifyTriggersChannels.push:
+        return 'push';
+      case NotifyTriggersChannels.inbox:
+        return 'inbox';
+      case NotifyTriggersChannels.sms:
+        return 'sms';
+    }
+  }
+
+  static NotifyTriggersChannels? parse(Object? v) {
+    for (final e in NotifyTriggersChannels.values) {
+      if (e.value == v) return e;
+    }
+    return null;
+  }
+}
+
+/// A record of "_notifyTriggers" as the API answers it.
+class NotifyTriggersRecord {
+  static const collectionName = '_notifyTriggers';
+  static const collectionId = 'pbc_tarmac_notify_triggers';
+
+  final String id;
+  final String name_;
+  final String collection;
+  final List<NotifyTriggersEvents> events;
+  final String filter;
+  final String changed;
+  final String recipients;
+  final String title;
+  final String body;
+  final dynamic data;
+  final List<NotifyTriggersChannels> channels;
+  final bool active;
+  final String created;
+  final String updated;
+  final Map<String, dynamic> expand;
+
+  const NotifyTriggersRecord({
+    required this.id,
+    required this.name_,
+    required this.collection,
+    required this.events,
+    required this.filter,
+    required this.changed,
+    required this.recipients,
+    required this.title,
+    required this.body,
+    required this.data,
+    required this.channels,
+    required this.active,
+    required this.created,
+    required this.updated,
+    this.expand = const {},
+  });
+
+  factory NotifyTriggersRecord.fromRecord(RecordModel r) => NotifyTriggersRecord(
+        id: r.id,
+        name_: r.getStringValue('name'),
+        collection: r.getStringValue('collection'),
+        events: r.getListValue<String>('events').map(NotifyTriggersEventsValue.parse).whereType<NotifyTriggersEvents>().toList(),
+        filter: r.getStringValue('filter'),
+        changed: r.getStringValue('changed'),
+        recipients: r.getStringValue('recipients'),
+        title: r.getStringValue('title'),
+        body: r.getStringValue('body'),
+        data: r.data['data'],
+        channels: r.getListValue<String>('channels').map(NotifyTriggersChannelsValue.parse).whereType<NotifyTriggersChannels>().toList(),
+        active: r.getBoolValue('active'),
+        created: r.getStringValue('created'),
+        updated: r.getStringValue('updated'),
+        expand: r.expand,
+      );
+
+  Map<String, dynamic> toJson() => {
+        'id': id,
+        'name': name_,
+        'collection': collection,
+        'events': events.map((e) => e.value).toList(),
+        'filter': filter,
+        'changed': changed,
+        'recipients': recipients,
+        'title': title,
+        'body': body,
+        'data': data,
+        'channels': channels.map((e) => e.value).toList(),
+        'active': active,
+      };
+
+  /// The path of one of this record's files (prefix the server's URL).
+  String fileUrl(String filename) =>
+      '/api/files/$collectionId/$id/${Uri.encodeComponent(filename)}';
+}
+
 enum EveryTypeTags { a, bC, n9lives, class_ }
 
 extension EveryTypeTagsValue on EveryTypeTags {

@@ -20,6 +20,9 @@ export enum Collections {
     Schedules = "_schedules",
     InboundWebhooks = "_inboundWebhooks",
     Reports = "_reports",
+    Devices = "_devices",
+    Notifications = "_notifications",
+    NotifyTriggers = "_notifyTriggers",
     EveryType = "every_type",
     Members = "members",
     TypeStats = "type_stats",
@@ -259,6 +262,111 @@ export type ReportsCreate = {
     "owner"?: string;
 };
 
+export enum DevicesProviderOptions {
+    "fcm" = "fcm",
+    "apns" = "apns",
+    "webpush" = "webpush",
+}
+
+export enum DevicesPlatformOptions {
+    "ios" = "ios",
+    "android" = "android",
+    "web" = "web",
+}
+
+/** What the API answers for a record of "_devices". */
+export type DevicesRecord<TExpand = unknown> = BaseSystemFields<TExpand> & {
+    "user": RecordIdString;
+    "provider": DevicesProviderOptions | "";
+    "platform": DevicesPlatformOptions | "";
+    "token": string;
+    "keys": unknown;
+    "appId": string;
+    "locale": string;
+    "lastSeen": IsoDateString;
+    "created": IsoDateString;
+    "updated": IsoDateString;
+};
+
+/** What a create takes for "_devices" (an update takes a Partial of it). */
+export type DevicesCreate = {
+    "id"?: string;
+    "user": RecordIdString;
+    "provider": DevicesProviderOptions | "";
+    "platform"?: DevicesPlatformOptions | "";
+    "token": string;
+    "keys"?: unknown;
+    "appId"?: string;
+    "locale"?: string;
+    "lastSeen"?: IsoDateString;
+};
+
+/** What the API answers for a record of "_notifications". */
+export type NotificationsRecord<TExpand = unknown> = BaseSystemFields<TExpand> & {
+    "user": RecordIdString;
+    "title": string;
+    "body": string;
+    "data": unknown;
+    "readAt": IsoDateString;
+    "created": IsoDateString;
+    "updated": IsoDateString;
+};
+
+/** What a create takes for "_notifications" (an update takes a Partial of it). */
+export type NotificationsCreate = {
+    "id"?: string;
+    "user": RecordIdString;
+    "title"?: string;
+    "body"?: string;
+    "data"?: unknown;
+    "readAt"?: IsoDateString;
+};
+
+export enum NotifyTriggersEventsOptions {
+    "create" = "create",
+    "update" = "update",
+    "delete" = "delete",
+}
+
+export enum NotifyTriggersChannelsOptions {
+    "push" = "push",
+    "inbox" = "inbox",
+    "sms" = "sms",
+}
+
+/** What the API answers for a record of "_notifyTriggers". */
+export type NotifyTriggersRecord<TExpand = unknown> = BaseSystemFields<TExpand> & {
+    "name": string;
+    "collection": string;
+    "events": NotifyTriggersEventsOptions[];
+    "filter": string;
+    "changed": string;
+    "recipients": string;
+    "title": string;
+    "body": string;
+    "data": unknown;
+    "channels": NotifyTriggersChannelsOptions[];
+    "active": boolean;
+    "created": IsoDateString;
+    "updated": IsoDateString;
+};
+
+/** What a create takes for "_notifyTriggers" (an update takes a Partial of it). */
+export type NotifyTriggersCreate = {
+    "id"?: string;
+    "name": string;
+    "collection": string;
+    "events"?: NotifyTriggersEventsOptions[];
+    "filter"?: string;
+    "changed"?: string;
+    "recipients": string;
+    "title": string;
+    "body"?: string;
+    "data"?: unknown;
+    "channels"?: NotifyTriggersChannelsOptions[];
+    "active"?: boolean;
+};
+
 export enum EveryTypeTagsOptions {
     "a" = "a",
     "b-c" = "b-c",
@@ -358,6 +466,9 @@ export type TypedPocketBase = PocketBase & {
     collection(idOrName: "_schedules"): RecordService<SchedulesRecord>;
     collection(idOrName: "_inboundWebhooks"): RecordService<InboundWebhooksRecord>;
     collection(idOrName: "_reports"): RecordService<ReportsRecord>;
+    collection(idOrName: "_devices"): RecordService<DevicesRecord>;
+    collection(idOrName: "_notifications"): RecordService<NotificationsRecord>;
+    collection(idOrName: "_notifyTriggers"): RecordService<NotifyTriggersRecord>;
     collection(idOrName: "every_type"): RecordService<EveryTypeRecord>;
     collection(idOrName: "members"): RecordService<MembersRecord>;
     collection(idOrName: "type_stats"): RecordService<TypeStatsRecord>;

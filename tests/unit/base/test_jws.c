@@ -359,6 +359,43 @@ static void test_sign_es256(void **state)
     buf_cleanup(&out);
 }
 
+static void test_sign_rs256(void **state)
+{
+    (void)state;
+    char *pem = pem_of(rsa, false, false);
+    struct buf out;
+    buf_init(&out, 8192);
+    assert_int_equal(jws_sign_rs256(str_from_cstr(pem), "r1",
+                                    STR_LIT("{\"iss\":\"svc@p.iam.gserviceaccount.com\"}"), &out),
+                     RC_OK);
+    struct jws_token t;
+    assert_int_equal(jws_parse(buf_str(&out), &t), JWS_OK);
+    assert_string_equal(json_string_value(json_object_get(t.header, "alg")), "RS256");
+    assert_int_equal(jws_verify(&t, keys), JWS_OK);
+    jws_token_cleanup(&t);
+    /* PKCS #1 too */
+    char *pkcs1 = pem_of(rsa, true, false);
+    buf_reset(&out);
+    assert_int_equal(jws_sign_rs256(str_from_cstr(pkcs1), "r1", STR_LIT("{}"), &out), RC_OK);
+    assert_int_equal(jws_parse(buf_str(&out), &t), JWS_OK);
+    assert_int_equal(jws_verify(&t, keys), JWS_OK);
+    jws_token_cleanup(&t);
+    /* an EC key, a short RSA key, garbage: refused, out untouched */
+    EVP_PKEY *small = jose_rsa_key(1024);
+    char *bad[] = {pem_of(ec, false, false), pem_of(small, false, false), xstrdup("x")};
+    buf_reset(&out);
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        assert_int_equal(jws_sign_rs256(str_from_cstr(bad[i]), NULL, STR_LIT("{}"), &out),
+                         RC_INVALID);
+        assert_int_equal(out.len, 0);
+        xfree(bad[i]);
+    }
+    EVP_PKEY_free(small);
+    xfree(pkcs1);
+    xfree(pem);
+    buf_cleanup(&out);
+}
+
 int main(void)
 {
     if (secure_init()) {
@@ -372,6 +409,7 @@ int main(void)
         cmocka_unit_test(test_malformed_tokens),
         cmocka_unit_test(test_claims),
         cmocka_unit_test(test_sign_es256),
+        cmocka_unit_test(test_sign_rs256),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

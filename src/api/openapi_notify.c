@@ -1,0 +1,44 @@
+/* openapi_notify.c -- the /api/notify operations in the OpenAPI document
+ * (layer: api; see notify.c for the routes). */
+#include "api/openapi_int.h"
+
+void api_openapi_add_notify(json_t *paths, json_t *schemas, json_t *tags)
+{
+    (void)schemas;
+    json_array_append_new(
+        tags, json_pack("{s:s,s:s}", "name", "notify", "description",
+                        "notifications through the job queue: push to the devices users register "
+                        "in _devices (FCM HTTP v1, APNs, Web Push), the in-app inbox "
+                        "(_notifications), SMS to users' phone field"));
+    json_t *send = api_openapi_op(
+        "notify_send", "notify", "Send a notification to users' devices (superusers)",
+        "Enqueues a notify job; it enqueues one push job per device of the users (deduped per "
+        "device, so a fan-out run again sends nothing twice while it waits). A dead token (FCM "
+        "UNREGISTERED, Web Push 404/410) removes its device. Follow the jobs with GET /api/jobs"
+        "?kind=push.",
+        json_pack(
+            "{s:o,s:o}", "201", api_openapi_ok_json("the notify job", api_openapi_ref("Job")),
+            "200",
+            api_openapi_ok_json("the pending job a dedupeKey folded into", api_openapi_ref("Job"))),
+        "400 401 403");
+    json_object_set_new(
+        send, "requestBody",
+        json_pack("{s:b,s:{s:{s:{s:s,s:{s:{s:s,s:{s:s},s:i,s:i},s:{s:s,s:i},s:{s:s,s:i},"
+                  "s:{s:s},s:{s:s,s:{s:s,s:[s,s,s]}},s:{s:s},s:{s:s}},s:[s,s]}}}}",
+                  "required", 1, "content", "application/json", "schema", "type", "object",
+                  "properties", "users", "type", "array", "items", "type", "string", "minItems", 1,
+                  "maxItems", 10000, "title", "type", "string", "maxLength", 256, "body", "type",
+                  "string", "maxLength", 2048, "data", "type", "object", "channels", "type",
+                  "array", "items", "type", "string", "enum", "push", "inbox", "sms", "runAt",
+                  "description", "a date (2026-12-03 10:00:00.000Z) or unix milliseconds",
+                  "dedupeKey", "type", "string", "required", "users", "title"));
+    api_openapi_set_op(paths, "/api/notify", "post", send);
+    json_t *key =
+        json_pack("{s:s,s:{s:{s:s,s:s}}}", "type", "object", "properties", "publicKey", "type",
+                  "string", "description", "base64url of the uncompressed P-256 point");
+    json_t *op = api_openapi_op("notify_webpush_key", "notify",
+                                "The Web Push VAPID public key (applicationServerKey)", NULL,
+                                api_openapi_ok("the key", key), "404");
+    json_object_set_new(op, "security", json_array());
+    api_openapi_set_op(paths, "/api/notify/webpush-key", "get", op);
+}

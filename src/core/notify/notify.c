@@ -1,0 +1,272 @@
+/* notify.c -- see push.h: the `notify` job kind, one notification fanned
+ * out to a `push` job per device of its recipients. */
+#include "core/notify/push.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "base/alloc.h"
+#include "core/jobs/job.h"
+#include "core/notify/inbox.h"
+#include "core/notify/sms.h"
+#include "core/record/record.h"
+#include "core/schema/collection.h"
+#include "store/writer.h"
+
+/* Devices enqueued per writer transaction: the writer is not held long. */
+#define FANOUT_CHUNK 500
+
+const char *core_notify_check(json_t *payload)
+{
+    if (!payload)
+        return "A notification needs users and a title.";
+    static const char *const known[] = {"users", "title", "body", "data", "channels"};
+    const char *k;
+    json_t *v;
+    json_object_foreach(payload, k, v)
+    {
+        bool is_known = false;
+        for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+            is_known = is_known || strcmp(k, known[i]) == 0;
+        if (!is_known)
+            return "Unknown key: a notification has users, title, body, data and channels.";
+    }
+    json_t *users = json_object_get(payload, "users");
+    if (!json_is_array(users) || json_array_size(users) == 0 ||
+        json_array_size(users) > CORE_NOTIFY_MAX_USERS)
+        return "users: must be a list of 1 to 10000 user ids.";
+    size_t i;
+    json_array_foreach(users, i, v)
+    {
+        if (!json_string_length(v) || json_string_length(v) > 64)
+            return "users: every item must be a user id.";
+    }
+    json_t *channels = json_object_get(payload, "channels");
+    if (channels && (!json_is_array(channels) || json_array_size(channels) == 0))
+        return "channels: must be a list of push, inbox and sms.";
+    json_array_foreach(channels, i, v)
+    {
+        const char *ch = json_string_value(v);
+        if (!ch || (strcmp(ch, "push") != 0 && strcmp(ch, "inbox") != 0 && strcmp(ch, "sms") != 0))
+            return "channels: push, inbox and sms are the channels (email comes later).";
+    }
+    json_t *title = json_object_get(payload, "title");
+    if (!json_is_string(title) || !json_string_length(title) ||
+        json_string_length(title) > CORE_NOTIFY_MAX_TITLE)
+        return "title: must be a text of 1 to 256 bytes.";
+    json_t *body = json_object_get(payload, "body");
+    if (body && (!json_is_string(body) || json_string_length(body) > CORE_NOTIFY_MAX_BODY))
+        return "body: must be a text of at most 2048 bytes.";
+    json_t *data = json_object_get(payload, "data");
+    if (data && !json_is_object(data))
+        return "data: must be an object.";
+    char *text = data ? json_dumps(data, JSON_COMPACT) : NULL;
+    size_t n = text ? strlen(text) : 0;
+    xfree(text);
+    if (n > CORE_NOTIFY_MAX_DATA)
+        return "data: must be at most 2048 bytes as JSON.";
+    return NULL;
+}
+
+struct fanout {
+    const char *notify_id;
+    json_t *pushes; /* [push payload], the chunk to enqueue */
+};
+
+static enum rc enqueue_chunk(struct store_conn *db, void *ctx)
+{
+    struct fanout *f = ctx;
+    size_t i;
+    json_t *p;
+    json_array_foreach(f->pushes, i, p)
+    {
+        char dedupe[CORE_JOB_DEDUPE_MAX + 1], id[CORE_JOB_ID_LEN + 1];
+        int n = snprintf(dedupe, sizeof(dedupe), "notify:%s:%s", f->notify_id,
+                         json_string_value(json_object_get(p, "device")));
+        struct core_job_spec spec = {
+            .kind = STR_LIT("push"), .payload = p, .dedupe_key = {dedupe, (size_t)n}};
+        bool is_folded = false;
+        enum rc rc = core_job_enqueue(db, &spec, id, &is_folded);
+        if (rc)
+            return rc;
+    }
+    return RC_OK;
+}
+
+/* The push payloads of user's devices appended to out. */
+static enum rc devices_of(struct store_stmt *st, const char *user, json_t *message, json_t *out)
+{
+    store_reset(st);
+    store_bind_text(st, 1, str_from_cstr(user));
+    enum rc rc;
+    while ((rc = store_step(st)) == RC_OK) {
+        struct str id = store_column_text(st, 0), provider = store_column_text(st, 1);
+        struct str token = store_column_text(st, 2), keys = store_column_text(st, 3);
+        json_t *p = json_object();
+        json_object_set_new(p, "device", json_stringn(id.ptr, id.len));
+        json_object_set_new(p, "provider", json_stringn(provider.ptr, provider.len));
+        json_object_set_new(p, "token", json_stringn(token.ptr, token.len));
+        json_t *k = keys.len ? json_loadb(keys.ptr, keys.len, 0, NULL) : NULL;
+        if (json_is_object(k))
+            json_object_set(p, "keys", k);
+        json_decref(k);
+        json_object_set(p, "message", message);
+        json_array_append_new(out, p);
+    }
+    return rc == RC_NOT_FOUND ? RC_OK : rc;
+}
+
+/* Whether payload's channels (default: push) hold name. */
+static bool has_channel(json_t *payload, const char *name)
+{
+    json_t *channels = json_object_get(payload, "channels");
+    if (!channels)
+        return strcmp(name, "push") == 0;
+    size_t i;
+    json_t *v;
+    json_array_foreach(channels, i, v)
+    {
+        if (strcmp(json_string_value(v), name) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* Enqueues a push job per device of the users, FANOUT_CHUNK a transaction. */
+static enum rc fan_out(const struct core_job_env *env, const struct core_job *job, json_t *message)
+{
+    json_t *pushes = json_array();
+    struct store_stmt *st = NULL;
+    enum rc rc = store_prepare(env->db,
+                               STR_LIT("SELECT id, provider, token, keys FROM \"_devices\" "
+                                       "WHERE \"user\" = ?1 ORDER BY id"),
+                               &st);
+    size_t i;
+    json_t *u;
+    json_array_foreach(json_object_get(job->payload, "users"), i, u)
+    {
+        if (!rc)
+            rc = devices_of(st, json_string_value(u), message, pushes);
+    }
+    if (st)
+        store_done(st);
+    size_t total = json_array_size(pushes);
+    for (size_t at = 0; !rc && at < total; at += FANOUT_CHUNK) {
+        struct fanout f = {.notify_id = job->id, .pushes = json_array()};
+        for (size_t k = at; k < total && k < at + FANOUT_CHUNK; k++)
+            json_array_append(f.pushes, json_array_get(pushes, k));
+        rc = store_writer_run(env->writer, enqueue_chunk, &f);
+        json_decref(f.pushes);
+    }
+    json_decref(pushes);
+    return rc;
+}
+
+struct sms_fanout {
+    const char *notify_id;
+    json_t *texts; /* [{to, text, user}] */
+};
+
+static enum rc enqueue_sms(struct store_conn *db, void *ctx)
+{
+    struct sms_fanout *f = ctx;
+    size_t i;
+    json_t *t;
+    json_array_foreach(f->texts, i, t)
+    {
+        char dedupe[CORE_JOB_DEDUPE_MAX + 1], id[CORE_JOB_ID_LEN + 1];
+        int n = snprintf(dedupe, sizeof(dedupe), "notify:%s:sms:%s", f->notify_id,
+                         json_string_value(json_object_get(t, "user")));
+        json_t *payload = json_pack("{s:O, s:O}", "to", json_object_get(t, "to"), "text",
+                                    json_object_get(t, "text"));
+        struct core_job_spec spec = {
+            .kind = STR_LIT("sms"), .payload = payload, .dedupe_key = {dedupe, (size_t)n}};
+        bool is_folded = false;
+        enum rc rc = core_job_enqueue(db, &spec, id, &is_folded);
+        json_decref(payload);
+        if (rc)
+            return rc;
+    }
+    return RC_OK;
+}
+
+/* Enqueues an sms job per user with an E.164 number in users' phone field
+ * (the others are skipped): the title, then the body on its own line. */
+static enum rc text_users(const struct core_job_env *env, const struct core_job *job,
+                          json_t *message)
+{
+    const struct core_schema *schema = env->schema ? env->schema(env->schema_ctx) : NULL;
+    const struct core_collection *users =
+        schema ? core_schema_find(schema, STR_LIT("_pb_users_auth_")) : NULL;
+    if (!users)
+        return RC_OK;
+    const char *title = json_string_value(json_object_get(message, "title"));
+    const char *body = json_string_value(json_object_get(message, "body"));
+    char text[CORE_NOTIFY_MAX_TITLE + CORE_NOTIFY_MAX_BODY + 2];
+    snprintf(text, sizeof(text), "%s%s%s", title ? title : "", body && body[0] ? "\n" : "",
+             body ? body : "");
+    struct sms_fanout f = {.notify_id = job->id, .texts = json_array()};
+    enum rc rc = RC_OK;
+    size_t i;
+    json_t *u;
+    json_array_foreach(json_object_get(job->payload, "users"), i, u)
+    {
+        json_t *record = NULL;
+        enum rc lr = core_record_load(env->db, users, str_from_cstr(json_string_value(u)), &record);
+        const char *phone = json_string_value(json_object_get(record, "phone"));
+        if (!lr && core_sms_is_e164(phone))
+            json_array_append_new(f.texts, json_pack("{s:s, s:s, s:s}", "to", phone, "text", text,
+                                                     "user", json_string_value(u)));
+        else if (lr && lr != RC_NOT_FOUND)
+            rc = lr;
+        json_decref(record);
+        if (rc)
+            break;
+    }
+    if (!rc && json_array_size(f.texts))
+        rc = store_writer_run(env->writer, enqueue_sms, &f);
+    json_decref(f.texts);
+    return rc;
+}
+
+static void notify_run(const struct core_job_env *env, const struct core_job *job,
+                       struct core_job_result *res)
+{
+    const char *why = core_notify_check(job->payload);
+    if (why) {
+        res->outcome = CORE_JOB_DEAD;
+        snprintf(res->error, sizeof(res->error), "%s", why);
+        return;
+    }
+    json_t *message = json_object();
+    static const char *const parts[] = {"title", "body", "data"};
+    for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
+        json_t *v = json_object_get(job->payload, parts[i]);
+        if (v)
+            json_object_set(message, parts[i], v);
+    }
+    enum rc rc = RC_OK;
+    if (has_channel(job->payload, "inbox"))
+        rc = core_inbox_deliver(env, job->id, json_object_get(job->payload, "users"), message);
+    if (!rc && has_channel(job->payload, "push"))
+        rc = fan_out(env, job, message);
+    if (!rc && has_channel(job->payload, "sms"))
+        rc = text_users(env, job, message);
+    json_decref(message);
+    if (rc) {
+        res->outcome = CORE_JOB_RETRY;
+        snprintf(res->error, sizeof(res->error), "the fan-out failed (%s): run again", rc_name(rc));
+        return;
+    }
+    res->outcome = CORE_JOB_DONE;
+    res->error[0] = '\0';
+}
+
+/* A fan-out that failed (the database) is run again soon: the pushes it
+ * enqueued fold by their dedupe keys. */
+const struct core_job_kind core_notify_kind = {.name = "notify",
+                                               .max_attempts = 10,
+                                               .backoff_base_ms = 1000,
+                                               .backoff_cap_ms = 5 * 60 * 1000,
+                                               .run = notify_run,
+                                               .check = core_notify_check};

@@ -1,0 +1,610 @@
+/* push.c -- see push.h: `_devices` and the `push` job kind (one message to
+ * one device, by the provider's row of the table at the end). */
+#include "core/notify/push.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "base/alloc.h"
+#include "base/chrono.h"
+#include "base/jws.h"
+#include "base/log.h"
+#include "base/secure.h"
+#include "base/webpush.h"
+#include "core/jobs/http_kind.h"
+#include "core/settings/settings.h"
+#include "store/writer.h"
+
+const char core_devices_collection_json[] =
+    "{\"id\":\"pbc_tarmac_devices\",\"name\":\"_devices\",\"type\":\"base\","
+    "\"listRule\":\"user = @request.auth.id\",\"viewRule\":\"user = @request.auth.id\","
+    "\"createRule\":\"@request.auth.id != '' && user = @request.auth.id\","
+    "\"updateRule\":\"user = @request.auth.id && (@request.body.user:isset = false || "
+    "@request.body.user = @request.auth.id)\","
+    "\"deleteRule\":\"user = @request.auth.id\","
+    "\"fields\":[{\"name\":\"user\",\"type\":\"relation\",\"collectionId\":\"_pb_users_auth_\","
+    "\"required\":true,\"maxSelect\":1,\"cascadeDelete\":true},"
+    "{\"name\":\"provider\",\"type\":\"select\",\"required\":true,\"maxSelect\":1,"
+    "\"values\":[\"fcm\",\"apns\",\"webpush\"]},"
+    "{\"name\":\"platform\",\"type\":\"select\",\"maxSelect\":1,"
+    "\"values\":[\"ios\",\"android\",\"web\"]},"
+    "{\"name\":\"token\",\"type\":\"text\",\"required\":true,\"max\":4096},"
+    "{\"name\":\"keys\",\"type\":\"json\",\"maxSize\":1024},"
+    "{\"name\":\"appId\",\"type\":\"text\",\"max\":255},"
+    "{\"name\":\"locale\",\"type\":\"text\",\"max\":35},"
+    "{\"name\":\"lastSeen\",\"type\":\"date\"},"
+    "{\"name\":\"created\",\"type\":\"autodate\",\"onCreate\":true},"
+    "{\"name\":\"updated\",\"type\":\"autodate\",\"onCreate\":true,\"onUpdate\":true}]}";
+
+/* What a call holds between prepare and complete. */
+struct push_state {
+    char *url;
+    struct buf resp; /* the answer's body (FCM's error codes) */
+};
+
+static void state_free(struct push_state *st)
+{
+    if (!st)
+        return;
+    xfree(st->url);
+    buf_cleanup(&st->resp);
+    xfree(st);
+}
+
+static bool dead(struct core_job_result *res, const char *why)
+{
+    res->outcome = CORE_JOB_DEAD;
+    snprintf(res->error, sizeof(res->error), "%s", why);
+    return false;
+}
+
+/* An allocated header line in the call (freed with it). */
+static void add_line(struct core_job_call *call, char *line)
+{
+    struct net_http_out_req *req = &call->req;
+    for (size_t i = 0; i < NET_HTTP_OUT_MAX_HEADERS; i++) {
+        if (!call->owned[i]) {
+            call->owned[i] = line;
+            req->headers[req->header_count++] = line;
+            return;
+        }
+    }
+    xfree(line);
+}
+
+/* ---- removing a dead device ---------------------------------------------- */
+
+struct gone {
+    const char *id;
+    const char *token;
+};
+
+static enum rc remove_device(struct store_conn *db, void *ctx)
+{
+    struct gone *g = ctx;
+    struct store_stmt *st;
+    enum rc rc =
+        store_prepare(db, STR_LIT("DELETE FROM \"_devices\" WHERE id = ?1 AND token = ?2"), &st);
+    if (rc)
+        return rc;
+    store_bind_text(st, 1, str_from_cstr(g->id));
+    store_bind_text(st, 2, str_from_cstr(g->token));
+    rc = store_step(st);
+    store_done(st);
+    return rc == RC_NOT_FOUND ? RC_OK : rc;
+}
+
+/* The provider said the token is dead: the device goes (unless it was
+ * registered again with another token meanwhile) and the job is dead. */
+static void device_gone(const struct core_job_env *env, const struct core_job *job,
+                        struct core_job_result *res, const char *why)
+{
+    struct gone g = {json_string_value(json_object_get(job->payload, "device")),
+                     json_string_value(json_object_get(job->payload, "token"))};
+    if (g.id && g.token && env->writer)
+        (void)store_writer_run(env->writer, remove_device, &g);
+    res->outcome = CORE_JOB_DEAD;
+    snprintf(res->error, sizeof(res->error), "%s: the device was removed", why);
+}
+
+/* ---- FCM HTTP v1 ----------------------------------------------------------- */
+
+/* The access token of one service account at one token URL, shared by the
+ * runners; fetched again a minute before it expires. */
+static struct {
+    pthread_mutex_t mu;
+    char email[256];
+    char url[512];
+    char token[2048];
+    int64_t expires_ms;
+} fcm_cache = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+#define FCM_SCOPE "https://www.googleapis.com/auth/firebase.messaging"
+
+static bool fcm_cached(const struct core_settings *s, char *out, size_t cap)
+{
+    pthread_mutex_lock(&fcm_cache.mu);
+    bool is_hit = fcm_cache.token[0] && chrono_real_ms() < fcm_cache.expires_ms - 60000 &&
+                  strcmp(fcm_cache.email, s->push.fcm_email) == 0 &&
+                  strcmp(fcm_cache.url, s->push.fcm_token_url) == 0 &&
+                  strlen(fcm_cache.token) < cap;
+    if (is_hit)
+        memcpy(out, fcm_cache.token, strlen(fcm_cache.token) + 1);
+    pthread_mutex_unlock(&fcm_cache.mu);
+    return is_hit;
+}
+
+/* A 401 from messages:send: the cached token is not taken again. */
+static void fcm_forget(void)
+{
+    pthread_mutex_lock(&fcm_cache.mu);
+    secure_zero(fcm_cache.token, sizeof(fcm_cache.token));
+    pthread_mutex_unlock(&fcm_cache.mu);
+}
+
+/* The service account's access token into out: the cache's, or one fetched
+ * now (blocking: a runner thread). False with res set (retry) on failure. */
+static bool fcm_token(const struct core_job_env *env, const struct core_settings *s, char *out,
+                      size_t cap, struct core_job_result *res)
+{
+    if (fcm_cached(s, out, cap))
+        return true;
+    int64_t now = chrono_real_ms() / 1000;
+    json_t *claims =
+        json_pack("{s:s, s:s, s:s, s:I, s:I}", "iss", s->push.fcm_email, "scope", FCM_SCOPE, "aud",
+                  s->push.fcm_token_url, "iat", (json_int_t)now, "exp", (json_int_t)(now + 3600));
+    char *text = claims ? json_dumps(claims, JSON_COMPACT) : NULL;
+    json_decref(claims);
+    struct buf form, answer;
+    buf_init(&form, 16384);
+    buf_init(&answer, 65536);
+    enum rc rc = text ? buf_append_cstr(&form, "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-"
+                                               "type%3Ajwt-bearer&assertion=")
+                      : RC_NOMEM;
+    if (!rc)
+        rc = jws_sign_rs256(str_from_cstr(s->push.fcm_key), NULL, str_from_cstr(text), &form);
+    xfree(text);
+    if (rc) {
+        buf_cleanup(&form);
+        buf_cleanup(&answer);
+        res->outcome = CORE_JOB_RETRY;
+        snprintf(res->error, sizeof(res->error), "FCM: the service account key does not sign");
+        return false;
+    }
+    /* The token URL is the superuser's setting: private addresses allowed,
+     * as for OAuth2 provider endpoints. */
+    struct net_http_out_req req = {.method = "POST",
+                                   .url = s->push.fcm_token_url,
+                                   .body = buf_str(&form),
+                                   .timeout_ms = env->http_timeout_ms,
+                                   .allow_private_network = true,
+                                   .response = &answer};
+    req.headers[req.header_count++] = "Content-Type: application/x-www-form-urlencoded";
+    req.headers[req.header_count++] = "Accept: application/json";
+    struct net_http_out_resp resp = {0};
+    net_http_out_send(&req, &resp);
+    buf_cleanup(&form);
+    json_t *j = resp.fail == NET_HTTP_OUT_OK && resp.status == 200
+                    ? json_loadb(answer.data, answer.len, 0, NULL)
+                    : NULL;
+    buf_cleanup(&answer);
+    const char *token = json_string_value(json_object_get(j, "access_token"));
+    json_int_t ttl = json_integer_value(json_object_get(j, "expires_in"));
+    bool is_ok =
+        token && token[0] && strlen(token) < cap && strlen(token) < sizeof(fcm_cache.token);
+    for (const char *p = token; is_ok && *p; p++)
+        is_ok = (unsigned char)*p > 0x20 && *p != 0x7f;
+    if (!is_ok) {
+        res->outcome = CORE_JOB_RETRY;
+        res->retry_after_ms = resp.retry_after_ms;
+        if (resp.fail != NET_HTTP_OUT_OK)
+            snprintf(res->error, sizeof(res->error), "FCM token: %s", resp.error);
+        else
+            snprintf(res->error, sizeof(res->error), "FCM token: HTTP %ld without an access_token",
+                     resp.status);
+        json_decref(j);
+        return false;
+    }
+    memcpy(out, token, strlen(token) + 1);
+    pthread_mutex_lock(&fcm_cache.mu);
+    snprintf(fcm_cache.email, sizeof(fcm_cache.email), "%s", s->push.fcm_email);
+    snprintf(fcm_cache.url, sizeof(fcm_cache.url), "%s", s->push.fcm_token_url);
+    memcpy(fcm_cache.token, token, strlen(token) + 1);
+    fcm_cache.expires_ms = chrono_real_ms() + (ttl > 0 ? (int64_t)ttl : 3600) * 1000;
+    pthread_mutex_unlock(&fcm_cache.mu);
+    json_decref(j);
+    return true;
+}
+
+/* FCM's data values are strings: others go as their JSON text. */
+static json_t *fcm_data(json_t *data)
+{
+    json_t *out = json_object();
+    const char *k;
+    json_t *v;
+    json_object_foreach(data, k, v)
+    {
+        if (json_is_string(v)) {
+            json_object_set(out, k, v);
+        } else {
+            char *t = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+            json_object_set_new(out, k, json_string(t ? t : ""));
+            xfree(t);
+        }
+    }
+    return out;
+}
+
+static bool fcm_prepare(const struct core_job_env *env, const struct core_settings *s,
+                        const struct core_job *job, struct core_job_call *call,
+                        struct core_job_result *res)
+{
+    if (!s->push.is_fcm)
+        return dead(res, "FCM is not configured (settings push.fcm)");
+    char token[2048];
+    if (!fcm_token(env, s, token, sizeof(token), res))
+        return false;
+    json_t *p = job->payload, *m = json_object_get(p, "message");
+    json_t *msg = json_pack("{s:s}", "token", json_string_value(json_object_get(p, "token")));
+    json_t *notification = json_object();
+    if (json_is_string(json_object_get(m, "title")))
+        json_object_set(notification, "title", json_object_get(m, "title"));
+    if (json_is_string(json_object_get(m, "body")))
+        json_object_set(notification, "body", json_object_get(m, "body"));
+    json_object_set_new(msg, "notification", notification);
+    if (json_object_size(json_object_get(m, "data")))
+        json_object_set_new(msg, "data", fcm_data(json_object_get(m, "data")));
+    json_t *body = json_pack("{s:o}", "message", msg);
+    call->body = json_dumps(body, JSON_COMPACT);
+    json_decref(body);
+    struct push_state *st = xcalloc(1, sizeof(*st));
+    size_t url_len = strlen(s->push.fcm_api_url) + strlen(s->push.fcm_project) + 40;
+    st->url = xmalloc(url_len);
+    snprintf(st->url, url_len, "%s/v1/projects/%s/messages:send", s->push.fcm_api_url,
+             s->push.fcm_project);
+    buf_init(&st->resp, 16384);
+    struct net_http_out_req *req = &call->req;
+    *req = (struct net_http_out_req){.method = "POST",
+                                     .url = st->url,
+                                     .body = str_from_cstr(call->body),
+                                     .timeout_ms = env->http_timeout_ms,
+                                     .allow_private_network = true,
+                                     .response = &st->resp};
+    req->headers[req->header_count++] = "Content-Type: application/json; charset=utf-8";
+    size_t n = strlen(token) + 32;
+    char *auth = xmalloc(n);
+    snprintf(auth, n, "Authorization: Bearer %s", token);
+    secure_zero(token, sizeof(token));
+    add_line(call, auth);
+    call->state = st;
+    return true;
+}
+
+static void fcm_complete(const struct core_job_env *env, const struct core_job *job,
+                         struct core_job_call *call, struct core_job_result *res)
+{
+    struct push_state *st = call->state;
+    (void)core_job_http_outcome(&call->resp, res);
+    if (call->resp.fail != NET_HTTP_OUT_OK)
+        return;
+    long status = call->resp.status;
+    /* The error's status and details (google.rpc.Status): errorCode. */
+    json_t *j = json_loadb(st->resp.data, st->resp.len, 0, NULL);
+    json_t *e = json_object_get(j, "error");
+    const char *message = json_string_value(json_object_get(e, "message"));
+    const char *code = NULL;
+    size_t i;
+    json_t *d;
+    json_array_foreach(json_object_get(e, "details"), i, d)
+    {
+        if (!code)
+            code = json_string_value(json_object_get(d, "errorCode"));
+    }
+    if (status == 404 || (code && strcmp(code, "UNREGISTERED") == 0))
+        device_gone(env, job, res, "FCM: UNREGISTERED");
+    else if (status == 403 && code && strcmp(code, "SENDER_ID_MISMATCH") == 0)
+        device_gone(env, job, res, "FCM: SENDER_ID_MISMATCH");
+    else if (status == 400 && message && strstr(message, "registration token"))
+        device_gone(env, job, res, "FCM: an invalid registration token");
+    else if (status == 401) {
+        /* The access token was refused: a new one next time. */
+        fcm_forget();
+        res->outcome = CORE_JOB_RETRY;
+        snprintf(res->error, sizeof(res->error),
+                 "FCM: HTTP 401 (the access token is fetched again)");
+    } else if (res->outcome != CORE_JOB_DONE && message) {
+        snprintf(res->error, sizeof(res->error), "FCM: HTTP %ld %.400s", status, message);
+    }
+    json_decref(j);
+}
+
+/* ---- APNs ------------------------------------------------------------------ */
+
+/* The provider token (ES256, kid = key id, iss = team id), made again every
+ * 50 minutes (Apple takes one for an hour and wants no new one within 20). */
+static struct {
+    pthread_mutex_t mu;
+    char team[64];
+    char kid[64];
+    char jwt[1024];
+    int64_t made_ms;
+} apns_cache = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+static bool apns_jwt(const struct core_settings *s, char *out, size_t cap)
+{
+    int64_t now = chrono_real_ms();
+    pthread_mutex_lock(&apns_cache.mu);
+    bool is_ok = apns_cache.jwt[0] && now - apns_cache.made_ms < 50 * 60 * 1000 &&
+                 strcmp(apns_cache.team, s->push.apns_team_id) == 0 &&
+                 strcmp(apns_cache.kid, s->push.apns_key_id) == 0;
+    if (!is_ok) {
+        char claims[160];
+        int n = snprintf(claims, sizeof(claims), "{\"iss\":\"%s\",\"iat\":%lld}",
+                         s->push.apns_team_id, (long long)(now / 1000));
+        struct buf jwt;
+        buf_init(&jwt, sizeof(apns_cache.jwt) - 1);
+        is_ok = n > 0 && (size_t)n < sizeof(claims) &&
+                jws_sign_es256(str_from_cstr(s->push.apns_key), s->push.apns_key_id,
+                               (struct str){claims, (size_t)n}, &jwt) == RC_OK;
+        if (is_ok) {
+            memcpy(apns_cache.jwt, jwt.data, jwt.len);
+            apns_cache.jwt[jwt.len] = '\0';
+            snprintf(apns_cache.team, sizeof(apns_cache.team), "%s", s->push.apns_team_id);
+            snprintf(apns_cache.kid, sizeof(apns_cache.kid), "%s", s->push.apns_key_id);
+            apns_cache.made_ms = now;
+        }
+        buf_cleanup(&jwt);
+    }
+    is_ok = is_ok && strlen(apns_cache.jwt) < cap;
+    if (is_ok)
+        memcpy(out, apns_cache.jwt, strlen(apns_cache.jwt) + 1);
+    pthread_mutex_unlock(&apns_cache.mu);
+    return is_ok;
+}
+
+static void apns_forget(void)
+{
+    pthread_mutex_lock(&apns_cache.mu);
+    apns_cache.jwt[0] = '\0';
+    pthread_mutex_unlock(&apns_cache.mu);
+}
+
+static bool is_hex_token(const char *t)
+{
+    size_t n = t ? strlen(t) : 0;
+    if (n == 0 || n > 200)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        if (!((t[i] >= '0' && t[i] <= '9') || (t[i] >= 'a' && t[i] <= 'f') ||
+              (t[i] >= 'A' && t[i] <= 'F')))
+            return false;
+    }
+    return true;
+}
+
+static bool apns_prepare(const struct core_job_env *env, const struct core_settings *s,
+                         const struct core_job *job, struct core_job_call *call,
+                         struct core_job_result *res)
+{
+    if (!s->push.is_apns)
+        return dead(res, "APNs is not configured (settings push.apns)");
+    json_t *p = job->payload, *m = json_object_get(p, "message");
+    const char *token = json_string_value(json_object_get(p, "token"));
+    if (!is_hex_token(token)) {
+        device_gone(env, job, res, "APNs: the token is not a device token (hex)");
+        return false;
+    }
+    char jwt[1024];
+    if (!apns_jwt(s, jwt, sizeof(jwt)))
+        return dead(res, "APNs: the .p8 key does not sign");
+    /* {"aps": {"alert": {title, body}, "sound": "default"}, data's keys beside it} */
+    json_t *alert = json_object();
+    if (json_is_string(json_object_get(m, "title")))
+        json_object_set(alert, "title", json_object_get(m, "title"));
+    if (json_is_string(json_object_get(m, "body")))
+        json_object_set(alert, "body", json_object_get(m, "body"));
+    json_t *body = json_pack("{s:{s:o, s:s}}", "aps", "alert", alert, "sound", "default");
+    const char *k;
+    json_t *v;
+    json_object_foreach(json_object_get(m, "data"), k, v)
+    {
+        if (strcmp(k, "aps") != 0)
+            json_object_set(body, k, v);
+    }
+    call->body = json_dumps(body, JSON_COMPACT);
+    json_decref(body);
+    struct push_state *st = xcalloc(1, sizeof(*st));
+    size_t url_len = strlen(s->push.apns_api_url) + strlen(token) + 16;
+    st->url = xmalloc(url_len);
+    snprintf(st->url, url_len, "%s/3/device/%s", s->push.apns_api_url, token);
+    buf_init(&st->resp, 4096);
+    struct net_http_out_req *req = &call->req;
+    *req = (struct net_http_out_req){.method = "POST",
+                                     .url = st->url,
+                                     .body = str_from_cstr(call->body),
+                                     .timeout_ms = env->http_timeout_ms,
+                                     .allow_private_network = true,
+                                     .response = &st->resp,
+                                     .is_http2 = true,
+                                     .ca_pem = str_from_cstr(s->push.apns_ca_pem)};
+    snprintf(call->lines[0], sizeof(call->lines[0]), "apns-topic: %s", s->push.apns_topic);
+    req->headers[req->header_count++] = call->lines[0];
+    req->headers[req->header_count++] = "apns-push-type: alert";
+    req->headers[req->header_count++] = "apns-priority: 10";
+    req->headers[req->header_count++] = "content-type: application/json";
+    size_t n = strlen(jwt) + 32;
+    char *auth = xmalloc(n);
+    snprintf(auth, n, "authorization: bearer %s", jwt);
+    add_line(call, auth);
+    call->state = st;
+    return true;
+}
+
+static void apns_complete(const struct core_job_env *env, const struct core_job *job,
+                          struct core_job_call *call, struct core_job_result *res)
+{
+    struct push_state *st = call->state;
+    (void)core_job_http_outcome(&call->resp, res);
+    if (call->resp.fail != NET_HTTP_OUT_OK)
+        return;
+    long status = call->resp.status;
+    json_t *j = json_loadb(st->resp.data, st->resp.len, 0, NULL);
+    const char *reason = json_string_value(json_object_get(j, "reason"));
+    char why[96];
+    snprintf(why, sizeof(why), "APNs: %.60s", reason ? reason : "HTTP error");
+    if (status == 410 ||
+        (status == 400 && reason &&
+         (strcmp(reason, "BadDeviceToken") == 0 || strcmp(reason, "DeviceTokenNotForTopic") == 0)))
+        device_gone(env, job, res, why);
+    else if (status == 403 && reason &&
+             (strcmp(reason, "ExpiredProviderToken") == 0 ||
+              strcmp(reason, "InvalidProviderToken") == 0)) {
+        apns_forget();
+        res->outcome = CORE_JOB_RETRY;
+        snprintf(res->error, sizeof(res->error), "%s (the provider token is made again)", why);
+    } else if (res->outcome != CORE_JOB_DONE && reason) {
+        snprintf(res->error, sizeof(res->error), "APNs: HTTP %ld %.200s", status, reason);
+    }
+    json_decref(j);
+}
+
+/* ---- Web Push -------------------------------------------------------------- */
+
+static bool webpush_prepare(const struct core_job_env *env, const struct core_settings *s,
+                            const struct core_job *job, struct core_job_call *call,
+                            struct core_job_result *res)
+{
+    if (!s->push.is_webpush)
+        return dead(res, "Web Push is not configured (settings push.webPush)");
+    json_t *p = job->payload, *keys = json_object_get(p, "keys");
+    const char *endpoint = json_string_value(json_object_get(p, "token"));
+    struct webpush_keys k;
+    if (!endpoint ||
+        webpush_keys_parse(str_from_cstr(json_string_value(json_object_get(keys, "p256dh"))),
+                           str_from_cstr(json_string_value(json_object_get(keys, "auth"))),
+                           &k) != RC_OK) {
+        device_gone(env, job, res, "Web Push: the subscription's keys are not valid");
+        return false;
+    }
+    char *plain = json_dumps(json_object_get(p, "message"), JSON_COMPACT);
+    struct buf body, auth;
+    buf_init(&body, WEBPUSH_RECORD_SIZE);
+    buf_init(&auth, 4096);
+    enum rc rc = plain ? webpush_encrypt(&k, str_from_cstr(plain), NULL, &body) : RC_NOMEM;
+    xfree(plain);
+    if (!rc)
+        rc = buf_append_cstr(&auth, "Authorization: ");
+    if (!rc)
+        rc = webpush_vapid_auth(str_from_cstr(s->push.vapid_key), str_from_cstr(endpoint),
+                                s->push.vapid_subject, chrono_real_ms() / 1000, &auth);
+    if (rc) {
+        buf_cleanup(&body);
+        buf_cleanup(&auth);
+        if (rc == RC_TOO_LARGE)
+            return dead(res, "Web Push: the message is over 3993 bytes");
+        device_gone(env, job, res, "Web Push: the endpoint is not an http(s) URL");
+        return false;
+    }
+    call->body = xmalloc(body.len ? body.len : 1);
+    memcpy(call->body, body.data, body.len);
+    struct push_state *st = xcalloc(1, sizeof(*st));
+    st->url = xstrdup(endpoint);
+    struct net_http_out_req *req = &call->req;
+    *req = (struct net_http_out_req){.method = "POST",
+                                     .url = st->url,
+                                     .body = {call->body, body.len},
+                                     .timeout_ms = env->http_timeout_ms,
+                                     .allow_private_network = env->allow_private_network};
+    buf_cleanup(&body);
+    req->headers[req->header_count++] = "Content-Encoding: aes128gcm";
+    req->headers[req->header_count++] = "Content-Type: application/octet-stream";
+    req->headers[req->header_count++] = "TTL: 86400";
+    req->headers[req->header_count++] = "Urgency: normal";
+    char *line = xmalloc(auth.len + 1);
+    memcpy(line, auth.data, auth.len);
+    line[auth.len] = '\0';
+    buf_cleanup(&auth);
+    add_line(call, line);
+    call->state = st;
+    return true;
+}
+
+static void webpush_complete(const struct core_job_env *env, const struct core_job *job,
+                             struct core_job_call *call, struct core_job_result *res)
+{
+    (void)core_job_http_outcome(&call->resp, res);
+    if (call->resp.fail == NET_HTTP_OUT_OK &&
+        (call->resp.status == 404 || call->resp.status == 410))
+        device_gone(env, job, res,
+                    call->resp.status == 404 ? "Web Push: HTTP 404" : "Web Push: HTTP 410");
+}
+
+/* ---- the kind ---------------------------------------------------------------- */
+
+static const struct push_provider {
+    const char *name;
+    bool (*prepare)(const struct core_job_env *env, const struct core_settings *s,
+                    const struct core_job *job, struct core_job_call *call,
+                    struct core_job_result *res);
+    void (*complete)(const struct core_job_env *env, const struct core_job *job,
+                     struct core_job_call *call, struct core_job_result *res);
+} providers[] = {
+    {"fcm", fcm_prepare, fcm_complete},
+    {"apns", apns_prepare, apns_complete},
+    {"webpush", webpush_prepare, webpush_complete},
+};
+
+static const struct push_provider *provider_of(json_t *payload)
+{
+    const char *name = json_string_value(json_object_get(payload, "provider"));
+    for (size_t i = 0; name && i < sizeof(providers) / sizeof(providers[0]); i++) {
+        if (strcmp(providers[i].name, name) == 0)
+            return &providers[i];
+    }
+    return NULL;
+}
+
+static const char *push_check(json_t *payload)
+{
+    if (!payload)
+        return "A push needs device, provider, token and message.";
+    if (!provider_of(payload))
+        return "provider: must be fcm, apns or webpush.";
+    if (!json_string_length(json_object_get(payload, "device")))
+        return "device: must be a device id.";
+    if (!json_string_length(json_object_get(payload, "token")))
+        return "token: must be the device's token.";
+    if (!json_is_object(json_object_get(payload, "message")))
+        return "message: must be an object {title, body, data}.";
+    return NULL;
+}
+
+static bool push_prepare(const struct core_job_env *env, const struct core_job *job,
+                         struct core_job_call *call, struct core_job_result *res)
+{
+    const char *why = push_check(job->payload);
+    if (why)
+        return dead(res, why);
+    const struct core_settings *s = env->settings ? env->settings(env->schema_ctx) : NULL;
+    if (!s)
+        return dead(res, "no settings");
+    return provider_of(job->payload)->prepare(env, s, job, call, res);
+}
+
+static void push_complete(const struct core_job_env *env, const struct core_job *job,
+                          struct core_job_call *call, struct core_job_result *res)
+{
+    provider_of(job->payload)->complete(env, job, call, res);
+    state_free(call->state);
+    call->state = NULL;
+}
+
+/* A provider's 429 or 5xx is retried for about a day: 2 s doubling to 1 h. */
+const struct core_job_kind core_push_kind = {.name = "push",
+                                             .max_attempts = 25,
+                                             .backoff_base_ms = 2000,
+                                             .backoff_cap_ms = 60 * 60 * 1000,
+                                             .prepare = push_prepare,
+                                             .complete = push_complete,
+                                             .check = push_check};

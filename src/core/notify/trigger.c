@@ -1,0 +1,365 @@
+/* trigger.c -- see trigger.h. */
+#include "core/notify/trigger.h"
+
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "base/alloc.h"
+#include "base/log.h"
+#include "core/jobs/job.h"
+#include "core/jobs/runner.h"
+#include "core/jobs/webhook.h"
+#include "core/notify/push.h"
+#include "core/problem.h"
+#include "core/schema/collection.h"
+
+const char core_triggers_collection_json[] =
+    "{\"id\":\"pbc_tarmac_notify_triggers\",\"name\":\"_notifyTriggers\",\"type\":\"base\","
+    "\"listRule\":null,\"viewRule\":null,\"createRule\":null,\"updateRule\":null,"
+    "\"deleteRule\":null,"
+    "\"fields\":[{\"name\":\"name\",\"type\":\"text\",\"required\":true,\"max\":255},"
+    "{\"name\":\"collection\",\"type\":\"text\",\"required\":true,\"max\":255},"
+    "{\"name\":\"events\",\"type\":\"select\",\"maxSelect\":3,"
+    "\"values\":[\"create\",\"update\",\"delete\"]},"
+    "{\"name\":\"filter\",\"type\":\"text\",\"max\":4096},"
+    "{\"name\":\"changed\",\"type\":\"text\",\"max\":255},"
+    "{\"name\":\"recipients\",\"type\":\"text\",\"required\":true,\"max\":255},"
+    "{\"name\":\"title\",\"type\":\"text\",\"required\":true,\"max\":1024},"
+    "{\"name\":\"body\",\"type\":\"text\",\"max\":4096},"
+    "{\"name\":\"data\",\"type\":\"json\",\"maxSize\":2048},"
+    "{\"name\":\"channels\",\"type\":\"select\",\"maxSelect\":3,"
+    "\"values\":[\"push\",\"inbox\",\"sms\"]},"
+    "{\"name\":\"active\",\"type\":\"bool\"},"
+    "{\"name\":\"created\",\"type\":\"autodate\",\"onCreate\":true},"
+    "{\"name\":\"updated\",\"type\":\"autodate\",\"onCreate\":true,\"onUpdate\":true}]}";
+
+struct core_triggers {
+    atomic_bool may_have;
+    atomic_bool pending_wake; /* a write enqueued a notify job: wake the runners after it */
+    struct core_jobs *jobs;
+    core_job_schema_fn *schema_of;
+    void *ctx;
+};
+
+struct core_triggers *core_triggers_new(core_job_schema_fn *schema_of, void *ctx)
+{
+    struct core_triggers *t = xcalloc(1, sizeof(*t));
+    t->schema_of = schema_of;
+    t->ctx = ctx;
+    atomic_init(&t->may_have, true); /* until loaded */
+    atomic_init(&t->pending_wake, false);
+    return t;
+}
+
+void core_triggers_set_jobs(struct core_triggers *t, struct core_jobs *jobs)
+{
+    t->jobs = jobs;
+}
+
+void core_triggers_free(struct core_triggers *t)
+{
+    xfree(t);
+}
+
+enum rc core_triggers_load(struct core_triggers *t, struct store_conn *db)
+{
+    struct store_stmt *st;
+    enum rc rc =
+        store_prepare(db, STR_LIT("SELECT EXISTS (SELECT 1 FROM \"_notifyTriggers\")"), &st);
+    if (rc)
+        return rc;
+    rc = store_step(st);
+    if (rc == RC_OK)
+        atomic_store(&t->may_have, store_column_int64(st, 0) != 0);
+    store_done(st);
+    return rc == RC_NOT_FOUND ? RC_OK : rc;
+}
+
+static bool is_triggers(const struct core_collection *c)
+{
+    return strcmp(c->name, CORE_TRIGGERS_COLLECTION) == 0;
+}
+
+/* ---- rendering ----------------------------------------------------------- */
+
+static void append_value(struct buf *out, json_t *v)
+{
+    if (json_is_string(v)) {
+        buf_append(out, json_string_value(v), json_string_length(v));
+    } else if (json_is_array(v)) {
+        size_t i;
+        json_t *e;
+        json_array_foreach(v, i, e)
+        {
+            if (i)
+                buf_append_cstr(out, ", ");
+            append_value(out, e);
+        }
+    } else if (v && !json_is_null(v)) {
+        char *t = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+        if (t)
+            buf_append_cstr(out, t);
+        xfree(t);
+    }
+}
+
+void core_trigger_render(const char *template, json_t *record, const struct core_collection *c,
+                         struct buf *out)
+{
+    static const char open[] = "{{record.";
+    const char *t = template;
+    while (*t) {
+        const char *end = strncmp(t, open, sizeof(open) - 1) == 0 ? strstr(t, "}}") : NULL;
+        if (!end) {
+            buf_append(out, t, 1);
+            t++;
+            continue;
+        }
+        struct str name = {t + sizeof(open) - 1, (size_t)(end - t - (sizeof(open) - 1))};
+        const struct core_field *f = core_collection_field(c, name);
+        if (f && !core_field_is_secret(c, f))
+            append_value(out, json_object_get(record, f->name));
+        t = end + 2;
+    }
+}
+
+/* ---- checking a trigger ---------------------------------------------------- */
+
+static enum rc check_trigger(const struct core_schema *schema, json_t *values,
+                             struct core_problem *p)
+{
+    const char *name = json_string_value(json_object_get(values, "collection"));
+    const struct core_collection *c = name ? core_schema_find(schema, str_from_cstr(name)) : NULL;
+    if (!c || c->name[0] == '_')
+        core_problem_field(p, "collection", "validation_invalid_value",
+                           "No such collection (system collections notify nobody).", NULL);
+    const char *filter = json_string_value(json_object_get(values, "filter"));
+    if (c && filter && filter[0]) {
+        enum rc rc = core_webhook_filter_check(schema, c, str_from_cstr(filter), p);
+        if (rc)
+            return rc;
+    }
+    static const struct {
+        const char *key;
+        const char *why;
+    } fields[] = {
+        {"changed", "No such field in the collection."},
+        {"recipients", "Must be a field of the collection holding user ids (or id on users)."}};
+    for (size_t i = 0; c && i < sizeof(fields) / sizeof(fields[0]); i++) {
+        const char *f = json_string_value(json_object_get(values, fields[i].key));
+        if (f && f[0] && !core_collection_field(c, str_from_cstr(f)))
+            core_problem_field(p, fields[i].key, "validation_invalid_value", fields[i].why, NULL);
+    }
+    if (core_problem_has_fields(p)) {
+        core_problem_message(p, "Failed to save the trigger.");
+        return RC_INVALID;
+    }
+    return RC_OK;
+}
+
+/* ---- matching ---------------------------------------------------------------- */
+
+/* Whether events (a JSON array text; "" or [] = all) holds action. */
+static bool wants_action(struct str events, const char *action)
+{
+    json_t *a = json_loadb(events.ptr, events.len, 0, NULL);
+    bool ok = !json_is_array(a) || json_array_size(a) == 0;
+    size_t i;
+    json_t *v;
+    json_array_foreach(a, i, v)
+    {
+        if (json_is_string(v) && strcmp(json_string_value(v), action) == 0)
+            ok = true;
+    }
+    json_decref(a);
+    return ok;
+}
+
+/* `changed`: an update changed the field; a create set it; a delete. */
+static bool has_changed(const struct core_event *ev, const char *field)
+{
+    if (!field[0] || ev->action == CORE_EVENT_DELETE)
+        return true;
+    json_t *now = json_object_get(ev->values, field);
+    if (ev->action == CORE_EVENT_CREATE)
+        return now && !json_is_null(now) && !(json_is_string(now) && !json_string_length(now)) &&
+               !(json_is_array(now) && !json_array_size(now));
+    return !ev->previous || !json_equal(now, json_object_get(ev->previous, field));
+}
+
+/* The user ids in the record's recipients field (a string or a list). */
+static json_t *recipients_of(const struct core_event *ev, const char *field)
+{
+    json_t *v = json_object_get(ev->values, field), *users = json_array();
+    if (json_is_string(v) && json_string_length(v))
+        json_array_append(users, v);
+    size_t i;
+    json_t *e;
+    json_array_foreach(json_is_array(v) ? v : NULL, i, e)
+    {
+        if (json_is_string(e) && json_string_length(e) &&
+            json_array_size(users) < CORE_NOTIFY_MAX_USERS)
+            json_array_append(users, e);
+    }
+    return users;
+}
+
+struct trigger_row {
+    char id[64];
+    char *filter, *changed, *recipients, *title, *body, *data, *channels;
+};
+
+static void row_free(struct trigger_row *r)
+{
+    xfree(r->filter);
+    xfree(r->changed);
+    xfree(r->recipients);
+    xfree(r->title);
+    xfree(r->body);
+    xfree(r->data);
+    xfree(r->channels);
+}
+
+static enum rc fire(struct core_triggers *t, struct store_conn *db, const struct core_event *ev,
+                    struct trigger_row *r)
+{
+    json_t *users = recipients_of(ev, r->recipients);
+    if (!json_array_size(users)) {
+        json_decref(users);
+        return RC_OK;
+    }
+    struct buf title, body;
+    buf_init(&title, CORE_NOTIFY_MAX_TITLE);
+    buf_init(&body, CORE_NOTIFY_MAX_BODY);
+    core_trigger_render(r->title, ev->values, ev->c, &title);
+    core_trigger_render(r->body, ev->values, ev->c, &body);
+    json_t *payload =
+        json_pack("{s:o, s:s%, s:s%}", "users", users, "title", title.len ? title.data : " ",
+                  title.len ? title.len : 1, "body", body.data ? body.data : "", body.len);
+    buf_cleanup(&title);
+    buf_cleanup(&body);
+    if (!payload) {
+        /* a template cut mid-character at its limit: not valid UTF-8 */
+        log_warn("msg=\"notify trigger skipped: the rendered text is not valid\" trigger=%s",
+                 r->id);
+        return RC_OK;
+    }
+    json_t *data = r->data[0] ? json_loads(r->data, 0, NULL) : NULL;
+    if (json_is_object(data))
+        json_object_set(payload, "data", data);
+    json_decref(data);
+    json_t *channels = r->channels[0] ? json_loads(r->channels, 0, NULL) : NULL;
+    if (json_is_array(channels) && json_array_size(channels))
+        json_object_set(payload, "channels", channels);
+    json_decref(channels);
+    enum rc rc = RC_OK;
+    const char *why = core_notify_check(payload);
+    if (why) {
+        log_warn("msg=\"notify trigger skipped\" trigger=%s why=\"%s\"", r->id, why);
+    } else {
+        struct core_job_spec spec = {.kind = STR_LIT("notify"), .payload = payload};
+        char id[CORE_JOB_ID_LEN + 1];
+        bool is_folded;
+        rc = core_job_enqueue(db, &spec, id, &is_folded);
+        atomic_store(&t->pending_wake, true);
+    }
+    json_decref(payload);
+    return rc;
+}
+
+static char *col_dup(struct store_stmt *st, int i)
+{
+    struct str v = store_column_text(st, i);
+    return xstrndup(v.ptr, v.len);
+}
+
+static enum rc on_change(void *ctx, struct store_conn *db, const struct core_event *ev)
+{
+    struct core_triggers *t = ctx;
+    if (is_triggers(ev->c))
+        atomic_store(&t->may_have, true);
+    if (ev->c->name[0] == '_')
+        return RC_OK;
+    struct store_stmt *st;
+    enum rc rc =
+        store_prepare(db,
+                      STR_LIT("SELECT id, events, filter, changed, recipients, title, body, data, "
+                              "channels FROM \"_notifyTriggers\" WHERE active = 1 AND "
+                              "(collection = ?1 OR collection = ?2)"),
+                      &st);
+    if (rc)
+        return rc == RC_INVALID ? RC_OK : rc; /* no table (yet) */
+    store_bind_text(st, 1, str_from_cstr(ev->c->name));
+    store_bind_text(st, 2, str_from_cstr(ev->c->id));
+    /* Collect first: the statements below would reset this one's cursor. */
+    struct trigger_row rows[16];
+    size_t n = 0;
+    while (n < 16 && (rc = store_step(st)) == RC_OK) {
+        if (!wants_action(store_column_text(st, 1), core_event_action_name(ev->action)))
+            continue;
+        struct trigger_row *r = &rows[n++];
+        struct str id = store_column_text(st, 0);
+        snprintf(r->id, sizeof(r->id), "%.*s", (int)id.len, id.ptr);
+        r->filter = col_dup(st, 2);
+        r->changed = col_dup(st, 3);
+        r->recipients = col_dup(st, 4);
+        r->title = col_dup(st, 5);
+        r->body = col_dup(st, 6);
+        r->data = col_dup(st, 7);
+        r->channels = col_dup(st, 8);
+    }
+    store_done(st);
+    rc = rc == RC_NOT_FOUND || rc == RC_OK ? RC_OK : rc;
+    for (size_t i = 0; i < n; i++) {
+        bool ok = has_changed(ev, rows[i].changed);
+        if (!rc && ok && rows[i].filter[0])
+            rc = core_webhook_record_passes(db, ev, str_from_cstr(rows[i].filter), &ok);
+        if (!rc && ok)
+            rc = fire(t, db, ev, &rows[i]);
+        row_free(&rows[i]);
+    }
+    return rc;
+}
+
+static bool wants(void *ctx, const struct core_collection *c)
+{
+    struct core_triggers *t = ctx;
+    return is_triggers(c) || atomic_load_explicit(&t->may_have, memory_order_relaxed);
+}
+
+static bool wants_before(void *ctx, const struct core_collection *c)
+{
+    (void)ctx;
+    return is_triggers(c);
+}
+
+static enum rc before(void *ctx, struct store_conn *db, enum core_event_action action,
+                      const struct core_collection *c, json_t *values, json_t *current,
+                      struct core_problem *p)
+{
+    struct core_triggers *t = ctx;
+    (void)db;
+    (void)current;
+    if (action == CORE_EVENT_DELETE || !is_triggers(c))
+        return RC_OK;
+    return check_trigger(t->schema_of(t->ctx), values, p);
+}
+
+/* After every committed record write: the runners take what it enqueued. */
+static void committed(void *ctx)
+{
+    struct core_triggers *t = ctx;
+    if (atomic_load(&t->pending_wake) && atomic_exchange(&t->pending_wake, false))
+        core_jobs_wake(t->jobs);
+}
+
+struct core_event_listener core_triggers_listener(struct core_triggers *t)
+{
+    return (struct core_event_listener){.wants = wants,
+                                        .wants_before = wants_before,
+                                        .in_tx = on_change,
+                                        .before = before,
+                                        .committed = committed,
+                                        .ctx = t};
+}

@@ -1,0 +1,427 @@
+// Push notifications (issue #17, first part) through the official SDK:
+// devices registered in `_devices` with the ordinary records API (each user
+// sees and writes only their own), POST /api/notify fanned out through the
+// job queue to a fake FCM HTTP v1 (its OAuth2 token endpoint verifies the
+// RS256 assertion with the test service account's public key, as Google's
+// does) and a fake Web Push service that decrypts each message with the
+// subscription's private key (RFC 8291) and verifies the VAPID JWT (RFC
+// 8292); dead tokens remove their device; a 503 with Retry-After is tried
+// again; what is not supported is refused.
+
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import http2 from 'node:http2';
+import crypto from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { EventSource } from 'eventsource';
+import { startServer } from './lib/server.mjs';
+import { superuserClient, makeUser, expectError, SLOW } from './lib/util.mjs';
+
+globalThis.EventSource = EventSource;
+
+const b64u = (b) => Buffer.from(b).toString('base64url');
+const unb64u = (s) => Buffer.from(s, 'base64url');
+
+async function until(what, fn, ms = 15000 * SLOW) {
+    const deadline = Date.now() + ms;
+    for (;;) {
+        const v = await fn();
+        if (v) return v;
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+        await new Promise((r) => setTimeout(r, 50));
+    }
+}
+
+function readBody(req) {
+    return new Promise((resolve) => {
+        const chunks = [];
+        req.on('data', (c) => chunks.push(c));
+        req.on('end', () => resolve(Buffer.concat(chunks)));
+    });
+}
+
+function verifyJwt(jwt, publicKey, dsaEncoding) {
+    const [h, p, s] = jwt.split('.');
+    const ok = crypto.verify('sha256', Buffer.from(`${h}.${p}`), { key: publicKey, dsaEncoding },
+        unb64u(s));
+    return ok ? { header: JSON.parse(unb64u(h)), claims: JSON.parse(unb64u(p)) } : null;
+}
+
+// A browser's side of RFC 8291 / RFC 8188 (one record).
+function webPushDecrypt(body, ecdh, auth) {
+    const salt = body.subarray(0, 16);
+    const rs = body.readUInt32BE(16);
+    const idlen = body[20];
+    const asPublic = body.subarray(21, 21 + idlen);
+    assert.equal(rs, 4096);
+    const uaPublic = ecdh.getPublicKey();
+    const shared = ecdh.computeSecret(asPublic);
+    const info = Buffer.concat([Buffer.from('WebPush: info\0'), uaPublic, asPublic]);
+    const ikm = Buffer.from(crypto.hkdfSync('sha256', shared, auth, info, 32));
+    const cek = Buffer.from(crypto.hkdfSync('sha256', ikm, salt, Buffer.from('Content-Encoding: aes128gcm\0'), 16));
+    const nonce = Buffer.from(crypto.hkdfSync('sha256', ikm, salt, Buffer.from('Content-Encoding: nonce\0'), 12));
+    const ct = body.subarray(21 + idlen);
+    const d = crypto.createDecipheriv('aes-128-gcm', cek, nonce);
+    d.setAuthTag(ct.subarray(ct.length - 16));
+    const plain = Buffer.concat([d.update(ct.subarray(0, ct.length - 16)), d.final()]);
+    let end = plain.length - 1;
+    while (end > 0 && plain[end] === 0) end--;
+    assert.equal(plain[end], 2, 'the last record ends with the 0x02 delimiter');
+    return JSON.parse(plain.subarray(0, end).toString());
+}
+
+describe('push notifications', () => {
+    let srv, su, fake, base;
+    const { publicKey: saPublic, privateKey: saPrivate } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const tokens = [];   // assertions the token endpoint accepted
+    const fcm = [];      // messages:send bodies accepted
+    const web = [];      // decrypted Web Push messages {path, message, vapid}
+    const apns = [];     // APNs pushes accepted {token, body}
+    const apnsKey = crypto.generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+    const certDir = mkdtempSync(join(tmpdir(), 'tarmac-apns-'));
+    let apnsServer, apnsCert;
+    const busy = new Map();
+    const browser = crypto.createECDH('prime256v1');
+    browser.generateKeys();
+    const authSecret = crypto.randomBytes(16);
+
+    before(async () => {
+        fake = http.createServer(async (req, res) => {
+            const body = await readBody(req);
+            const url = new URL(req.url, 'http://x');
+            const json = (status, o, headers = {}) => {
+                res.writeHead(status, { 'Content-Type': 'application/json', ...headers });
+                res.end(JSON.stringify(o));
+            };
+            if (url.pathname === '/token') {
+                const form = new URLSearchParams(body.toString());
+                const v = form.get('grant_type') === 'urn:ietf:params:oauth:grant-type:jwt-bearer' &&
+                    verifyJwt(form.get('assertion'), saPublic, 'der');
+                if (!v || v.header.alg !== 'RS256' || v.claims.iss !== 'push@test-project.iam.gserviceaccount.com' ||
+                    v.claims.scope !== 'https://www.googleapis.com/auth/firebase.messaging' ||
+                    v.claims.aud !== `${base}/token` || v.claims.exp - v.claims.iat !== 3600) {
+                    return json(400, { error: 'invalid_grant' });
+                }
+                tokens.push(v.claims);
+                return json(200, { access_token: `ya29.fake-${tokens.length}`, expires_in: 3599, token_type: 'Bearer' });
+            }
+            if (url.pathname === '/v1/projects/test-project/messages:send') {
+                if (!/^Bearer ya29\.fake-\d+$/.test(req.headers.authorization || '')) {
+                    return json(401, { error: { code: 401, status: 'UNAUTHENTICATED', message: 'bad token' } });
+                }
+                const { message } = JSON.parse(body);
+                if (message.token.startsWith('dead-')) {
+                    return json(404, { error: { code: 404, message: 'Requested entity was not found.', status: 'NOT_FOUND',
+                        details: [{ '@type': 'type.googleapis.com/google.firebase.fcm.v1.FcmError', errorCode: 'UNREGISTERED' }] } });
+                }
+                if (message.token.startsWith('busy-') && !busy.get(message.token)) {
+                    busy.set(message.token, true);
+                    return json(503, { error: { code: 503, status: 'UNAVAILABLE', message: 'try later' } }, { 'Retry-After': '1' });
+                }
+                fcm.push(message);
+                return json(200, { name: `projects/test-project/messages/${fcm.length}` });
+            }
+            if (url.pathname.startsWith('/wp/')) {
+                if (url.pathname === '/wp/gone') { res.writeHead(410).end(); return; }
+                const m = /^vapid t=([^,]+), k=([\w-]+)$/.exec(req.headers.authorization || '');
+                const jwk = m && { kty: 'EC', crv: 'P-256', x: b64u(unb64u(m[2]).subarray(1, 33)), y: b64u(unb64u(m[2]).subarray(33)) };
+                const v = m && verifyJwt(m[1], crypto.createPublicKey({ key: jwk, format: 'jwk' }), 'ieee-p1363');
+                if (!v || v.claims.aud !== base || !(v.claims.exp > Date.now() / 1000) ||
+                    req.headers['content-encoding'] !== 'aes128gcm' || !req.headers.ttl) {
+                    res.writeHead(403).end(); return;
+                }
+                web.push({ path: url.pathname, message: webPushDecrypt(body, browser, authSecret), key: m[2], claims: v.claims });
+                res.writeHead(201).end();
+                return;
+            }
+            res.writeHead(404).end();
+        });
+        await new Promise((r) => fake.listen(0, '127.0.0.1', r));
+        base = `http://127.0.0.1:${fake.address().port}`;
+        // APNs: HTTP/2 over TLS only, as Apple's.
+        execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1',
+            '-nodes', '-keyout', join(certDir, 'key.pem'), '-out', join(certDir, 'cert.pem'), '-days', '2',
+            '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+        apnsCert = readFileSync(join(certDir, 'cert.pem'), 'utf8');
+        apnsServer = http2.createSecureServer({ key: readFileSync(join(certDir, 'key.pem')), cert: apnsCert });
+        apnsServer.on('stream', (stream, headers) => {
+            const chunks = [];
+            stream.on('data', (c) => chunks.push(c));
+            stream.on('end', () => {
+                const reply = (status, o) => {
+                    stream.respond({ ':status': status, 'apns-id': crypto.randomUUID(), 'content-type': 'application/json' });
+                    stream.end(o ? JSON.stringify(o) : undefined);
+                };
+                const m = /^bearer (.+)$/.exec(headers.authorization || '');
+                const v = m && verifyJwt(m[1], apnsKey.publicKey, 'ieee-p1363');
+                if (!v || v.header.alg !== 'ES256' || v.header.kid !== 'KEY1234567' || v.claims.iss !== 'TEAM123456') {
+                    return reply(403, { reason: 'InvalidProviderToken' });
+                }
+                const token = headers[':path'].replace('/3/device/', '');
+                if (headers[':method'] !== 'POST' || headers['apns-topic'] !== 'com.example.app' ||
+                    headers['apns-push-type'] !== 'alert') return reply(400, { reason: 'BadTopic' });
+                if (token.startsWith('dead')) return reply(410, { reason: 'Unregistered', timestamp: Date.now() });
+                if (token.startsWith('bad0')) return reply(400, { reason: 'BadDeviceToken' });
+                apns.push({ token, body: JSON.parse(Buffer.concat(chunks)) });
+                reply(200);
+            });
+        });
+        await new Promise((r) => apnsServer.listen(0, '127.0.0.1', r));
+        srv = await startServer({ flags: ['--allow-private-network'] });
+        su = await superuserClient(srv.url);
+    });
+
+    after(async () => {
+        if (srv && !srv.exited) await srv.stop();
+        fake.close();
+        apnsServer?.close();
+        rmSync(certDir, { recursive: true, force: true });
+    });
+
+    const serviceAccount = () => JSON.stringify({
+        type: 'service_account', project_id: 'test-project', private_key_id: 'k1',
+        private_key: saPrivate.export({ type: 'pkcs8', format: 'pem' }),
+        client_email: 'push@test-project.iam.gserviceaccount.com', token_uri: `${base}/token`,
+    });
+
+    test('the push settings: checked, secrets never shown, a VAPID key made', async () => {
+        const bad = await expectError(su.settings.update({ push: { fcm: { enabled: true, serviceAccount: '{"project_id":"x"}' } } }), 400);
+        assert.equal(bad.data.push.fcm.serviceAccount.code, 'validation_invalid_service_account');
+        const bad2 = await expectError(su.settings.update({ push: { webPush: { enabled: true } } }), 400);
+        assert.equal(bad2.data.push.webPush.subject.code, 'validation_required');
+        await expectError(su.send('/api/notify/webpush-key', {}), 404);
+        const bad3 = await expectError(su.settings.update({ push: { apns: { enabled: true, key: 'nope' } } }), 400);
+        assert.equal(bad3.data.push.apns.key.code, 'validation_invalid_key');
+        assert.equal(bad3.data.push.apns.teamId.code, 'validation_required');
+        const s = await su.settings.update({ push: {
+            fcm: { enabled: true, serviceAccount: serviceAccount(), apiURL: base },
+            apns: { enabled: true, keyId: 'KEY1234567', teamId: 'TEAM123456', topic: 'com.example.app',
+                key: apnsKey.privateKey.export({ type: 'pkcs8', format: 'pem' }),
+                apiURL: `https://127.0.0.1:${apnsServer.address().port}`, caPEM: apnsCert },
+            webPush: { enabled: true, subject: 'mailto:ops@example.com' },
+        } });
+        assert.equal(s.push.apns.key, undefined, 'the .p8 key is never returned');
+        assert.equal(s.push.apns.teamId, 'TEAM123456');
+        assert.equal(s.push.fcm.enabled, true);
+        assert.equal(s.push.fcm.serviceAccount, undefined, 'the service account is never returned');
+        assert.equal(s.push.webPush.privateKey, undefined, 'the VAPID key is never returned');
+        const { publicKey } = await fetch(`${srv.url}/api/notify/webpush-key`).then((r) => r.json());
+        assert.equal(unb64u(publicKey).length, 65);
+    });
+
+    test('devices: each user registers and sees only their own', async () => {
+        const a = await makeUser(su, srv.url);
+        const b = await makeUser(su, srv.url);
+        await a.pb.collection('_devices').create({ user: a.record.id, provider: 'fcm', platform: 'android', token: 'tok-a1' });
+        await expectError(a.pb.collection('_devices').create({ user: b.record.id, provider: 'fcm', token: 'x' }), 400);
+        await b.pb.collection('_devices').create({ user: b.record.id, provider: 'fcm', platform: 'ios', token: 'tok-b1' });
+        assert.deepEqual((await a.pb.collection('_devices').getFullList()).map((d) => d.token), ['tok-a1']);
+        await expectError(a.pb.collection('_devices').create({ user: a.record.id, provider: 'sms', token: 'x' }), 400);
+    });
+
+    test('a notification reaches every device of its users through FCM, APNs and Web Push', async () => {
+        const a = await makeUser(su, srv.url);
+        const b = await makeUser(su, srv.url);
+        const dev = (pb, data) => pb.collection('_devices').create(data);
+        await dev(a.pb, { user: a.record.id, provider: 'fcm', platform: 'android', token: 'tok-n1' });
+        await dev(a.pb, { user: a.record.id, provider: 'webpush', platform: 'web', token: `${base}/wp/a`,
+            keys: { p256dh: b64u(browser.getPublicKey()), auth: b64u(authSecret) } });
+        const dead = await dev(a.pb, { user: a.record.id, provider: 'fcm', platform: 'android', token: 'dead-1' });
+        const gone = await dev(a.pb, { user: a.record.id, provider: 'webpush', platform: 'web', token: `${base}/wp/gone`,
+            keys: { p256dh: b64u(browser.getPublicKey()), auth: b64u(authSecret) } });
+        await dev(b.pb, { user: b.record.id, provider: 'fcm', platform: 'android', token: 'tok-other' });
+        await dev(a.pb, { user: a.record.id, provider: 'apns', platform: 'ios', token: 'a1b2c3d4e5f6' });
+        const deadIos = await dev(a.pb, { user: a.record.id, provider: 'apns', platform: 'ios', token: 'dead01' });
+        const badIos = await dev(a.pb, { user: a.record.id, provider: 'apns', platform: 'ios', token: 'bad0' });
+        const job = await su.send('/api/notify', { method: 'POST', body: {
+            users: [a.record.id], title: 'Your order is on its way', body: 'Arriving today',
+            data: { orderId: 'o1', n: 2 },
+        } });
+        assert.equal(job.kind, 'notify');
+        const m = await until('the FCM message', () => fcm.find((x) => x.token === 'tok-n1'));
+        assert.deepEqual(m.notification, { title: 'Your order is on its way', body: 'Arriving today' });
+        assert.deepEqual(m.data, { orderId: 'o1', n: '2' }, 'FCM data values are strings');
+        const w = await until('the Web Push message', () => web.find((x) => x.path === '/wp/a'));
+        assert.deepEqual(w.message, { title: 'Your order is on its way', body: 'Arriving today', data: { orderId: 'o1', n: 2 } });
+        assert.equal(w.claims.sub, 'mailto:ops@example.com');
+        const { publicKey } = await fetch(`${srv.url}/api/notify/webpush-key`).then((r) => r.json());
+        assert.equal(w.key, publicKey);
+        const i = await until('the APNs push', () => apns.find((x) => x.token === 'a1b2c3d4e5f6'));
+        assert.deepEqual(i.body, { aps: { alert: { title: 'Your order is on its way', body: 'Arriving today' }, sound: 'default' },
+            orderId: 'o1', n: 2 });
+        // Dead tokens remove their devices; the other user got nothing.
+        await until('the dead devices removed', async () => {
+            const left = (await su.collection('_devices').getFullList({ filter: `user = "${a.record.id}"` })).map((d) => d.id);
+            return [dead.id, gone.id, deadIos.id, badIos.id].every((id) => !left.includes(id)) && left.length === 3;
+        });
+        assert.ok(!fcm.some((x) => x.token === 'tok-other'));
+        // Each dead job says why (its outcome is written just after the device went).
+        const reasons = [/FCM: UNREGISTERED: the device was removed/, /Web Push: HTTP 410: the device was removed/,
+            /APNs: Unregistered: the device was removed/, /APNs: BadDeviceToken: the device was removed/];
+        await until('the dead jobs', async () => {
+            const deadJobs = await su.send('/api/jobs', { query: { kind: 'push', status: 'dead' } });
+            return reasons.every((r) => deadJobs.items.some((j) => r.test(j.lastError)));
+        });
+        assert.equal(tokens.length, 1, 'one access token, cached for the later sends');
+    });
+
+    test('a 503 with Retry-After is tried again', async () => {
+        const a = await makeUser(su, srv.url);
+        await a.pb.collection('_devices').create({ user: a.record.id, provider: 'fcm', token: 'busy-1' });
+        await su.send('/api/notify', { method: 'POST', body: { users: [a.record.id], title: 'Retry me' } });
+        await until('the second attempt', () => fcm.find((x) => x.token === 'busy-1'));
+        // The outcome is written after the answer came.
+        const done = await until('the push done', async () => {
+            const d = await su.send('/api/jobs', { query: { kind: 'push', status: 'done', filter: 'payload.token = "busy-1"' } });
+            return d.items.length === 1 && d;
+        });
+        assert.equal(done.items[0].attempts, 2);
+    });
+
+    test('the inbox: each user gets, lists, marks read and deletes their own, live', async (t) => {
+        const a = await makeUser(su, srv.url);
+        const b = await makeUser(su, srv.url);
+        const live = [];
+        await a.pb.collection('_notifications').subscribe('*', (e) => live.push(e));
+        t.after(() => a.pb.realtime.unsubscribe()); // a failure must not leave it reconnecting
+        const job = await su.send('/api/notify', { method: 'POST', body: {
+            users: [a.record.id, b.record.id], title: 'Hello inbox', body: 'Welcome', data: { x: 1 },
+            channels: ['inbox'],
+        } });
+        const ev = await until('the realtime create', () => live.find((e) => e.action === 'create'));
+        assert.equal(ev.record.title, 'Hello inbox');
+        assert.equal(ev.record.user, a.record.id);
+        const mine = await a.pb.collection('_notifications').getFullList();
+        assert.equal(mine.length, 1);
+        assert.deepEqual([mine[0].title, mine[0].body, mine[0].data, mine[0].readAt], ['Hello inbox', 'Welcome', { x: 1 }, '']);
+        const theirs = await b.pb.collection('_notifications').getFullList();
+        assert.equal(theirs.length, 1);
+        await expectError(b.pb.collection('_notifications').getOne(mine[0].id), 404);
+        // Mark read: readAt only.
+        const read = await a.pb.collection('_notifications').update(mine[0].id, { readAt: '2026-12-04 10:00:00.000Z' });
+        assert.equal(read.readAt, '2026-12-04 10:00:00.000Z');
+        await assert.rejects(a.pb.collection('_notifications').update(mine[0].id, { title: 'changed' }));
+        assert.equal((await a.pb.collection('_notifications').getOne(mine[0].id)).title, 'Hello inbox');
+        await expectError(a.pb.collection('_notifications').create({ user: a.record.id, title: 'self-made' }), 403);
+        await until('the notify job done', async () => (await su.send(`/api/jobs/${job.id}`)).status === 'done');
+        await a.pb.collection('_notifications').delete(mine[0].id);
+        assert.equal((await a.pb.collection('_notifications').getFullList()).length, 0);
+    });
+
+    test('a trigger notifies the customer when the order becomes out_for_delivery, in the write', async () => {
+        const a = await makeUser(su, srv.url);
+        const users = await su.collections.getOne('users');
+        await su.collections.create({ name: 'orders', type: 'base', fields: [
+            { name: 'number', type: 'text' },
+            { name: 'status', type: 'select', maxSelect: 1, values: ['packed', 'out_for_delivery', 'delivered'] },
+            { name: 'customer', type: 'relation', collectionId: users.id, maxSelect: 1 },
+        ] });
+        const trigger = {
+            name: 'out for delivery', collection: 'orders', events: ['update'], changed: 'status',
+            filter: "status = 'out_for_delivery'", recipients: 'customer',
+            title: 'Order {{record.number}} is on its way', body: 'Status: {{record.status}}{{record.nope}}',
+            channels: ['inbox'], active: true,
+        };
+        for (const [bad, field] of [[{ collection: 'nope' }, 'collection'], [{ filter: 'status ===' }, 'filter'],
+            [{ recipients: 'courier' }, 'recipients'], [{ changed: 'colour' }, 'changed']]) {
+            const e = await expectError(su.collection('_notifyTriggers').create({ ...trigger, ...bad }), 400);
+            assert.ok(e.data[field], `${field}: ${JSON.stringify(e)}`);
+        }
+        await su.collection('_notifyTriggers').create(trigger);
+        const inbox = () => a.pb.collection('_notifications').getFullList();
+        const order = await su.collection('orders').create({ number: 'A-17', status: 'packed', customer: a.record.id });
+        await su.collection('orders').update(order.id, { status: 'out_for_delivery' });
+        const got = await until('the triggered inbox item', async () => (await inbox()).find((n) => n.title.includes('A-17')))
+            .catch(async (e) => {
+                const jobs = await su.send('/api/jobs', { query: { kind: 'notify', perPage: 100 } });
+                throw new Error(`${e.message}: ${JSON.stringify(jobs.items.map((j) => [j.status, j.lastError, j.payload.title]))}`);
+            });
+        assert.equal(got.title, 'Order A-17 is on its way');
+        assert.equal(got.body, 'Status: out_for_delivery');
+        // The status did not change: no second notification.
+        await su.collection('orders').update(order.id, { number: 'A-17b' });
+        // A batch that fails rolls the trigger's job back with it.
+        const other = await su.collection('orders').create({ number: 'B-2', status: 'packed', customer: a.record.id });
+        await expectError(su.send('/api/batch', { method: 'POST', body: { requests: [
+            { method: 'PATCH', url: `/api/collections/orders/records/${other.id}`, body: { status: 'out_for_delivery' } },
+            { method: 'POST', url: '/api/collections/orders/records', body: { status: 'lost' } },
+        ] } }), 400);
+        await new Promise((r) => setTimeout(r, 500 * SLOW));
+        const all = await inbox();
+        assert.deepEqual(all.map((n) => n.title), ['Order A-17 is on its way']);
+    });
+
+    test('what is not supported is refused, and only superusers notify', async () => {
+        const a = await makeUser(su, srv.url);
+        const send = (pb, body) => pb.send('/api/notify', { method: 'POST', body });
+        let e = await expectError(send(su, { users: [a.record.id], title: 't', channels: ['inbox', 'email'] }), 400);
+        assert.equal(e.data.channels.code, 'validation_not_supported');
+        e = await expectError(send(su, { title: 't' }), 400);
+        assert.match(e.data.payload.message, /users/);
+        e = await expectError(send(su, { users: [a.record.id], title: 't', sound: 'x' }), 400);
+        assert.match(e.data.payload.message, /Unknown key/);
+        await expectError(send(a.pb, { users: [a.record.id], title: 't' }), 403);
+    });
+});
+
+describe('push fan-out survives kill -9', () => {
+    let fake, srv;
+    const seen = new Set();
+    let received = 0;
+    const dir = mkdtempSync(join(tmpdir(), 'tarmac-e2e-push-crash-'));
+    const { publicKey: saPublic, privateKey: saPrivate } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
+    void saPublic;
+
+    before(async () => {
+        // A slow FCM: each send waits 100 ms, so the kill lands mid-fan-out.
+        fake = http.createServer(async (req, res) => {
+            const body = await readBody(req);
+            if (req.url === '/token') {
+                res.writeHead(200, { 'Content-Type': 'application/json' });
+                return res.end(JSON.stringify({ access_token: 'ya29.slow', expires_in: 3600 }));
+            }
+            await new Promise((r) => setTimeout(r, 100));
+            received++;
+            seen.add(JSON.parse(body).message.token);
+            res.writeHead(200, { 'Content-Type': 'application/json' });
+            res.end('{"name":"projects/p/messages/1"}');
+        });
+        await new Promise((r) => fake.listen(0, '127.0.0.1', r));
+    });
+
+    after(async () => {
+        if (srv && !srv.exited) await srv.kill9();
+        fake.close();
+        if (!process.env.TARMAC_E2E_KEEP) rmSync(dir, { recursive: true, force: true });
+    });
+
+    test('every device is sent to after a restart', async () => {
+        const base = `http://127.0.0.1:${fake.address().port}`;
+        const flags = ['--allow-private-network', '--job-lease=2s'];
+        srv = await startServer({ dir, superuser: true, flags });
+        const su = await superuserClient(srv.url);
+        await su.settings.update({ push: { fcm: { enabled: true, apiURL: base, serviceAccount: JSON.stringify({
+            project_id: 'p', client_email: 'a@p.iam.gserviceaccount.com', token_uri: `${base}/token`,
+            private_key: saPrivate.export({ type: 'pkcs8', format: 'pem' }) }) } } });
+        const u = await makeUser(su, srv.url);
+        const N = 150;
+        await su.send('/api/batch', { method: 'POST', body: { requests: Array.from({ length: 50 }, (_, i) => ({
+            method: 'POST', url: '/api/collections/_devices/records',
+            body: { user: u.record.id, provider: 'fcm', token: `crash-${i}` } })) } });
+        for (let i = 50; i < N; i++) {
+            await su.collection('_devices').create({ user: u.record.id, provider: 'fcm', token: `crash-${i}` });
+        }
+        await su.send('/api/notify', { method: 'POST', body: { users: [u.record.id], title: 'Flash sale' } });
+        await until('some sends', () => received >= 10);
+        await srv.kill9();
+        assert.ok(seen.size < N, `the kill came after ${seen.size} of ${N}`);
+        srv = await startServer({ dir, flags });
+        await until('every device', () => seen.size === N, 60000 * SLOW);
+        for (let i = 0; i < N; i++) assert.ok(seen.has(`crash-${i}`));
+        await srv.stop();
+    });
+});
