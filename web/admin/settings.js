@@ -4,7 +4,8 @@
 // back. Save sends the options that changed (a list whole), as the server
 // checks only what a body touches. A path in the answer's
 // "locked" list (set by a flag) is shown disabled with a note and never
-// sent changed; a secret (smtp.password) is never returned: empty keeps it.
+// sent changed; a secret (smtp.password, the push keys, the SMS provider's
+// keys) is never returned: its input starts empty, and empty keeps it.
 // The server's field errors (data, nested by path) are shown under their
 // inputs. s3 and backups are not here: the server keeps PocketBase's
 // defaults for them and refuses others; a section of this table adds them.
@@ -12,6 +13,7 @@ import { h, field, toast, modal, showErrors, clearErrors } from './dom.js';
 import { api, auth, collections } from './api.js';
 import { LEVELS } from './logs.js';
 
+const WO = 'Write-only: never shown; empty keeps the current value.';
 const LOCK_NOTE = 'Locked: set by a flag or its environment variable (restart without it to change it here).';
 
 // kind -> {input(value, options) -> element, read(element) -> value (undefined: keep; throws a message)}
@@ -30,9 +32,22 @@ const KINDS = {
         },
     },
     bool: { input: (v) => h('input', { type: 'checkbox', checked: !!v }), read: (el) => el.checked },
+    // Secrets are never returned: their inputs start empty, and empty keeps the stored value.
     secret: {
         input: () => h('input', { type: 'password', autocomplete: 'new-password', value: '' }),
-        read: (el) => el.value || undefined,
+        read: (el) => el.value || undefined, secret: true,
+    },
+    secretText: { // a key file's text (PEM, JSON)
+        input: () => h('textarea', { rows: 3, class: 'code', spellcheck: false, autocomplete: 'off', value: '' }),
+        read: (el) => el.value.trim() || undefined, secret: true,
+    },
+    secretList: { // one per line
+        input: () => h('textarea', { rows: 2, class: 'code', spellcheck: false, autocomplete: 'off', value: '' }),
+        read: (el) => (el.value.trim() ? el.value.split('\n').map((x) => x.trim()).filter(Boolean) : undefined), secret: true,
+    },
+    longText: {
+        input: (v) => h('textarea', { rows: 3, class: 'code', spellcheck: false, value: v ?? '' }),
+        read: (el) => el.value.trim(),
     },
     select: {
         input: (v, opts) => h('select', {}, opts.map(([o, l]) => h('option', { value: String(o), selected: o === v }, l))),
@@ -61,7 +76,7 @@ const SECTIONS = [
             ['smtp.host', 'SMTP host', 'text'],
             ['smtp.port', 'SMTP port', 'number', '587 (STARTTLS) or 465 (TLS).'],
             ['smtp.username', 'SMTP username', 'text'],
-            ['smtp.password', 'SMTP password', 'secret', 'Never shown; leave empty to keep the current one.'],
+            ['smtp.password', 'SMTP password', 'secret', WO],
             ['smtp.authMethod', 'Auth method', 'select', null, [['', 'Automatic'], ['PLAIN', 'PLAIN'], ['LOGIN', 'LOGIN']]],
             ['smtp.tls', 'TLS from the first byte (port 465)', 'bool', 'Otherwise STARTTLS when the server offers it.'],
             ['smtp.localName', 'Local name (EHLO)', 'text', 'Empty: localhost.'],
@@ -96,6 +111,39 @@ const SECTIONS = [
     {
         title: 'Superuser access', fields: [
             ['superuserIPs', 'Superuser IPs', 'list', 'IPs or CIDRs, one per line; a superuser\'s token from elsewhere is refused (403). Empty: anywhere.'],
+        ],
+    },
+    {
+        title: 'Push notifications', intro: 'The providers POST /api/notify and the notify triggers send through (tarmac\'s, beside PocketBase\'s options).',
+        fields: [
+            ['push.fcm.enabled', 'Firebase Cloud Messaging', 'bool'],
+            ['push.fcm.serviceAccount', 'FCM service account key (JSON)', 'secretText', `From the Firebase console. ${WO}`],
+            ['push.apns.enabled', 'Apple Push Notification service', 'bool'],
+            ['push.apns.keyId', 'APNs key id', 'text'],
+            ['push.apns.teamId', 'APNs team id', 'text'],
+            ['push.apns.key', 'APNs key (.p8)', 'secretText', WO],
+            ['push.apns.topic', 'APNs topic', 'text', 'The app\'s bundle id.'],
+            ['push.apns.production', 'Apple\'s production host', 'bool', 'Otherwise the sandbox.'],
+            ['push.webPush.enabled', 'Web Push', 'bool'],
+            ['push.webPush.subject', 'Web Push subject', 'text', 'A mailto: address or https URL the push services can reach you at.'],
+            ['push.webPush.privateKey', 'VAPID private key (PEM)', 'secretText', `${WO} One is made when Web Push is enabled without one.`],
+        ],
+    },
+    {
+        title: 'SMS', intro: 'Texts (sms jobs, phone sign-in codes) go through the chosen provider; only its fields are needed.',
+        fields: [
+            ['sms.provider', 'Provider', 'select', null, [['', 'None'], ['twilio', 'Twilio'], ['msg91', 'MSG91'], ['http', 'HTTP gateway']]],
+            ['sms.twilio.accountSid', 'Twilio account SID', 'text'],
+            ['sms.twilio.authToken', 'Twilio auth token', 'secret', WO],
+            ['sms.twilio.from', 'Twilio sender (From)', 'text'],
+            ['sms.msg91.authKey', 'MSG91 auth key', 'secret', WO],
+            ['sms.msg91.flowId', 'MSG91 flow id', 'text'],
+            ['sms.msg91.sender', 'MSG91 sender id', 'text'],
+            ['sms.msg91.textVar', 'MSG91 text variable', 'text', 'The flow\'s variable that carries the text.'],
+            ['sms.http.url', 'Gateway URL', 'url'],
+            ['sms.http.method', 'Gateway method', 'select', null, [['POST', 'POST'], ['PUT', 'PUT'], ['GET', 'GET']]],
+            ['sms.http.headers', 'Gateway headers', 'secretList', `"Name: value" lines (they carry keys). ${WO}`],
+            ['sms.http.body', 'Gateway body', 'longText', '{{to}} and {{text}} become the values, escaped as JSON string content.'],
         ],
     },
     {
@@ -137,7 +185,7 @@ function control([path, label, kind, help, opts], cur, locked) {
         c.input.disabled = true;
         c.wrap.append(h('p', { class: 'help lock' }, LOCK_NOTE));
     }
-    return { ...c, path, locked, read: () => k.read(c.input) };
+    return { ...c, path, locked, secret: k.secret, read: () => k.read(c.input) };
 }
 
 // rateLimits.rules: a row per rule (label, max requests, seconds). Its
@@ -224,7 +272,7 @@ export async function settingsScreen() {
         if (!Object.keys(body).length) { toast('Nothing changed.'); return; }
         try {
             cur = await api('PATCH', '/api/settings', { body });
-            for (const c of controls) if (c.input?.type === 'password') c.input.value = '';
+            for (const c of controls) if (c.secret) c.input.value = '';
             toast('Settings saved and applied.');
         } catch (err) {
             // Each error on the control of its path (the longest that is a
