@@ -11,7 +11,7 @@
 set -eu
 PACKAGES="build-essential pkg-config clang-14 libclang-rt-14-dev \
 libuv1-dev libsqlite3-dev libpq-dev libhiredis-dev libsodium-dev libjansson-dev \
-libcurl4-openssl-dev libssl-dev libvips-dev libwslay-dev libcmocka-dev zlib1g-dev libcrypt-dev liblua5.4-dev \
+libcurl4-openssl-dev libssl-dev libvips-dev libwslay-dev libcmocka-dev zlib1g-dev libcrypt-dev liblua5.4-dev libzip-dev \
 python3 python3-aiosmtpd curl openssl socat wrk sqlite3 postgresql chromium \
 dpkg-dev lintian systemd man-db adduser prometheus"
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then

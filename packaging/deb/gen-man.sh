@@ -23,6 +23,9 @@ tarmac \\- mobile\\-app backend in one binary, with PocketBase's REST API
 .B tarmac gen types
 \\fB\\-\\-lang\\fR=\\fIts|dart\\fR [\\fB\\-\\-out\\fR=\\fIFILE\\fR] [\\fB\\-\\-dir\\fR=\\fIDIR\\fR]
 .br
+.B tarmac backup
+\\fIcreate\\fR [\\fINAME\\fR] | \\fIlist\\fR | \\fIrestore NAME\\fR [\\fB\\-\\-dir\\fR=\\fIDIR\\fR] [\\fB\\-\\-db\\fR=\\fIURL\\fR]
+.br
 .B tarmac \\-\\-version
 .SH DESCRIPTION
 HEAD
@@ -56,6 +59,10 @@ echo '.SH GEN'
 echo '.nf'
 "$bin" gen --help 2>&1 | esc
 echo '.fi'
+echo '.SH BACKUP'
+echo '.nf'
+"$bin" backup --help 2>&1 | esc
+echo '.fi'
 cat <<'TAIL'
 .SH FILES
 .TP
@@ -63,7 +70,7 @@ cat <<'TAIL'
 Settings of the packaged service (TARMAC_* variables).
 .TP
 .I /var/lib/tarmac
-The service's data directory: data.db and storage/.
+The service's data directory: data.db, storage/ and backups/.
 .SH EXIT STATUS
 0 on success, 1 on a runtime failure, 2 on a usage error.
 .SH SEE ALSO

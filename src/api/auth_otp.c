@@ -25,6 +25,7 @@
 #include "core/app.h"
 #include "core/auth/otp.h"
 #include "core/jobs/jobs_admin.h"
+#include "core/jobs/runner.h"
 #include "core/notify/sms.h"
 #include "core/settings/settings.h"
 #include "core/record/record_write.h"
@@ -78,6 +79,8 @@ static void text_queued(struct core_jobs_action *a)
 {
     struct otp_request *o = a->ctx;
     struct api_call *c = o->call;
+    if (!a->rc)
+        core_jobs_wake(c->aw->core.app->jobs);
     if (!http_req_is_gone(c->req)) {
         if (a->rc)
             api_call_fail(c, a->rc);

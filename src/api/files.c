@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "api/call.h"
+#include "api/files.h"
 #include "api/errors.h"
 #include "base/alloc.h"
 #include "base/chrono.h"
@@ -429,6 +430,30 @@ enum rc api_files_download(struct http_req *req, void *ctx)
         http_req_resume(req);
     }
     return RC_OK;
+}
+
+void api_files_send(struct api_call *c, const char *path, struct str name)
+{
+    struct http_req *req = c->req;
+    struct download *d = arena_alloc(req->arena, sizeof(*d));
+    memset(d, 0, sizeof(*d));
+    d->call = c;
+    d->name = name;
+    d->is_attachment = true;
+    d->r.if_modified = parse_http_date(http_req_header(req, "if-modified-since"));
+    d->r.fd = -1;
+    d->r.path = arena_strdup(req->arena, str_from_cstr(path)).ptr;
+    struct str range = http_req_header(req, "range");
+    if (range.ptr)
+        parse_range(range, &d->r);
+    buf_reset(http_resp_body(req));
+    http_req_defer(req);
+    enum rc rc =
+        net_offload_submit(c->aw->core.app->offload, c->aw->core.mailbox, read_work, read_done, d);
+    if (rc) {
+        api_error_write(req, api_error_status(rc), NULL);
+        http_req_resume(req);
+    }
 }
 
 enum rc api_files_token(struct http_req *req, void *ctx)

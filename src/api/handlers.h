@@ -51,6 +51,14 @@ enum rc api_jobs_retry(struct http_req *req, void *ctx);
 enum rc api_jobs_cancel(struct http_req *req, void *ctx);
 enum rc api_crons_list(struct http_req *req, void *ctx);
 enum rc api_crons_run(struct http_req *req, void *ctx);
+/* /api/backups (backups.c): superusers; GET /api/backups/{key} takes a
+ * superuser's file token */
+enum rc api_backups_list(struct http_req *req, void *ctx);
+enum rc api_backups_create(struct http_req *req, void *ctx);
+enum rc api_backups_upload(struct http_req *req, void *ctx);
+enum rc api_backups_download(struct http_req *req, void *ctx);
+enum rc api_backups_delete(struct http_req *req, void *ctx);
+enum rc api_backups_restore(struct http_req *req, void *ctx);
 /* POST /api/webhooks/{name} (inbound.c): verified inbound webhooks */
 enum rc api_webhooks_inbound(struct http_req *req, void *ctx);
 

@@ -1,6 +1,6 @@
 /* notify.c -- notifications (layer: api; core/notify/push.h does the work).
  *
- *   POST /api/notify               superusers: {users, title, body?, data?,
+ *   POST /api/notify               superusers: {users | filter, title, body?, data?,
  *                                  channels? (push, inbox, sms; default push),
  *                                  runAt?, dedupeKey?}
  *                                  enqueues a `notify` job (201 with the job,
@@ -8,6 +8,7 @@
  *   GET  /api/notify/webpush-key   anyone: {publicKey}, the VAPID key a web
  *                                  app passes to pushManager.subscribe()
  *                                  (404 while Web Push is off) */
+#include <stdio.h>
 #include <string.h>
 
 #include "api/call.h"
@@ -15,6 +16,7 @@
 #include "api/handlers.h"
 #include "base/webpush.h"
 #include "core/app.h"
+#include "core/notify/push.h"
 #include "core/settings/settings.h"
 #include "http/req.h"
 
@@ -50,6 +52,15 @@ enum rc api_notify(struct http_req *req, void *ctx)
     if (api_call_body_or_fail(c, "Failed to load the submitted data."))
         return RC_OK;
     if (!channels_ok(c, json_object_get(c->body, "channels"))) {
+        core_problem_message(&c->problem, "Failed to send the notification.");
+        return api_call_fail(c, RC_INVALID);
+    }
+    const char *filter = json_string_value(json_object_get(c->body, "filter"));
+    char err[256] = "";
+    if (filter && filter[0] && core_notify_filter_check(c->core.schema, filter, err, sizeof(err))) {
+        char msg[320];
+        snprintf(msg, sizeof(msg), "Invalid filter: %s", err);
+        core_problem_field(&c->problem, "filter", "validation_invalid_filter", msg, NULL);
         core_problem_message(&c->problem, "Failed to send the notification.");
         return api_call_fail(c, RC_INVALID);
     }

@@ -449,6 +449,7 @@ json_t *api_openapi_document(const struct core_schema *schema, const char *app_n
     api_openapi_add_notify(paths, schemas, tags);
     api_openapi_add_settings(paths, schemas, tags);
     api_openapi_add_logs(paths, schemas, tags);
+    api_openapi_add_backups(paths, schemas, tags);
     add_script_routes(paths, tags);
     json_array_append_new(tags, json_pack("{s:s,s:s}", "name", API_OPENAPI_ANY_TAG, "description",
                                           "the record and auth routes of every collection, by "

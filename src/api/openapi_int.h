@@ -44,6 +44,10 @@ void api_openapi_add_settings(json_t *paths, json_t *schemas, json_t *tags);
 /* The /api/logs operations, the Log schema and the logs tag (openapi_logs.c). */
 void api_openapi_add_logs(json_t *paths, json_t *schemas, json_t *tags);
 
+/* The /api/backups operations, the Backup schema and the backups tag
+ * (openapi_backups.c). */
+void api_openapi_add_backups(json_t *paths, json_t *schemas, json_t *tags);
+
 /* The /api/jobs operations, the Job schema and the jobs tag (openapi_jobs.c). */
 void api_openapi_add_jobs(json_t *paths, json_t *schemas, json_t *tags);
 

@@ -21,17 +21,35 @@ void api_openapi_add_notify(json_t *paths, json_t *schemas, json_t *tags)
             "200",
             api_openapi_ok_json("the pending job a dedupeKey folded into", api_openapi_ref("Job"))),
         "400 401 403");
-    json_object_set_new(
-        send, "requestBody",
-        json_pack("{s:b,s:{s:{s:{s:s,s:{s:{s:s,s:{s:s},s:i,s:i},s:{s:s,s:i},s:{s:s,s:i},"
-                  "s:{s:s},s:{s:s,s:{s:s,s:[s,s,s]}},s:{s:s},s:{s:s}},s:[s,s]}}}}",
-                  "required", 1, "content", "application/json", "schema", "type", "object",
-                  "properties", "users", "type", "array", "items", "type", "string", "minItems", 1,
-                  "maxItems", 10000, "title", "type", "string", "maxLength", 256, "body", "type",
-                  "string", "maxLength", 2048, "data", "type", "object", "channels", "type",
-                  "array", "items", "type", "string", "enum", "push", "inbox", "sms", "runAt",
-                  "description", "a date (2026-12-03 10:00:00.000Z) or unix milliseconds",
-                  "dedupeKey", "type", "string", "required", "users", "title"));
+    json_t *props = json_object();
+    json_object_set_new(props, "users",
+                        json_pack("{s:s,s:{s:s},s:i,s:i,s:s}", "type", "array", "items", "type",
+                                  "string", "minItems", 1, "maxItems", 10000, "description",
+                                  "user ids (or give filter)"));
+    json_object_set_new(props, "filter",
+                        json_pack("{s:s,s:s}", "type", "string", "description",
+                                  "the filter language over users, as a superuser (or give "
+                                  "users)"));
+    json_object_set_new(props, "title", json_pack("{s:s,s:i}", "type", "string", "maxLength", 256));
+    json_object_set_new(props, "body", json_pack("{s:s,s:i}", "type", "string", "maxLength", 2048));
+    json_object_set_new(props, "data", json_pack("{s:s}", "type", "object"));
+    json_object_set_new(props, "channels",
+                        json_pack("{s:s,s:{s:s,s:[s,s,s]},s:s}", "type", "array", "items", "type",
+                                  "string", "enum", "push", "inbox", "sms", "description",
+                                  "default push"));
+    json_object_set_new(props, "category",
+                        json_pack("{s:s,s:s}", "type", "string", "description",
+                                  "users who muted a channel for it in _notifyPrefs are skipped "
+                                  "on that channel"));
+    json_object_set_new(props, "runAt",
+                        json_pack("{s:s}", "description",
+                                  "a date (2026-12-03 10:00:00.000Z) or unix milliseconds"));
+    json_object_set_new(props, "dedupeKey", json_pack("{s:s}", "type", "string"));
+    json_t *schema =
+        json_pack("{s:s,s:o,s:[s]}", "type", "object", "properties", props, "required", "title");
+    json_object_set_new(send, "requestBody",
+                        json_pack("{s:b,s:{s:{s:o}}}", "required", 1, "content", "application/json",
+                                  "schema", schema));
     api_openapi_set_op(paths, "/api/notify", "post", send);
     json_t *key =
         json_pack("{s:s,s:{s:{s:s,s:s}}}", "type", "object", "properties", "publicKey", "type",

@@ -42,7 +42,7 @@ void api_openapi_add_settings(json_t *paths, json_t *schemas, json_t *tags)
                   "PATCH changing one is refused (400 naming it); ignored in a PATCH body"));
     json_object_set_new(settings, "description",
                         json_string("PocketBase's settings; smtp.password and the S3 secrets "
-                                    "are never returned. s3 and backups accept only their "
+                                    "are never returned. s3 and backups.s3 accept only their "
                                     "defaults (no such feature yet). superuserIPs (IPs or CIDRs): "
                                     "a superuser's requests from elsewhere answer 403. "
                                     "rateLimits.excludedIPs: clients no rate limit counts."));

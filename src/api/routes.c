@@ -30,6 +30,13 @@ void api_routes_register(struct http_router *r, struct api_limits *limits)
     http_router_add(r, HTTP_METHOD_GET, "/api/crons", api_crons_list, NULL);
     http_router_add(r, HTTP_METHOD_POST, "/api/notify", api_notify, NULL);
     http_router_add(r, HTTP_METHOD_GET, "/api/notify/webpush-key", api_notify_webpush_key, NULL);
+    /* Backups (superusers; a download takes a superuser's file token). */
+    http_router_add(r, HTTP_METHOD_GET, "/api/backups", api_backups_list, NULL);
+    http_router_add(r, HTTP_METHOD_POST, "/api/backups", api_backups_create, NULL);
+    http_router_add(r, HTTP_METHOD_POST, "/api/backups/upload", api_backups_upload, NULL);
+    http_router_add(r, HTTP_METHOD_GET, "/api/backups/{key}", api_backups_download, NULL);
+    http_router_add(r, HTTP_METHOD_DELETE, "/api/backups/{key}", api_backups_delete, NULL);
+    http_router_add(r, HTTP_METHOD_POST, "/api/backups/{key}/restore", api_backups_restore, NULL);
     http_router_add(r, HTTP_METHOD_POST, "/api/webhooks/{name}", api_webhooks_inbound, NULL);
     http_router_add(r, HTTP_METHOD_POST, "/api/crons/{id}", api_crons_run, NULL);
     http_router_add(r, HTTP_METHOD_POST, "/api/collections", api_collections_create, NULL);

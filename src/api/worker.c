@@ -12,7 +12,7 @@ struct api_worker *api_worker_of(struct http_req *req)
 
 bool api_worker_is_busy(const struct api_worker *aw)
 {
-    return aw->file_reads > 0 || aw->page_pieces > 0;
+    return aw->file_reads > 0 || aw->page_pieces > 0 || aw->backup_ops > 0;
 }
 
 /* A handler run as a task: what it returned, for the answer. */

@@ -23,13 +23,17 @@ struct api_worker {
     /* Pieces of streamed pages posted to this worker's mailbox (records.c),
      * for the same reason. */
     size_t page_pieces;
+    /* Backups being made or staged for this worker's requests (backups.c):
+     * their answers come by the mailbox too. */
+    size_t backup_ops;
     /* The routes of this worker's scripts (api/hooks.c), built again when
      * they were reloaded. */
     struct http_router *hooks_router;
     uint64_t hooks_generation;
 };
 
-/* True while work of this worker's api layer is out (file_reads, page_pieces). */
+/* True while work of this worker's api layer is out (file_reads, page_pieces,
+ * backup_ops). */
 bool api_worker_is_busy(const struct api_worker *aw);
 
 /* http_server_config.invoke: on a remote engine, a handler runs as a task

@@ -23,6 +23,8 @@ static void print_usage(FILE *to)
             "  tarmac gen types --lang=ts|dart [--out=FILE] [--dir=DIR]   typed client models\n"
             "  tarmac db copy --to=URL [--dir=DIR] [--force]\n"
             "                          copy the SQLite database into an empty PostgreSQL one\n"
+            "  tarmac backup create [NAME] | list | restore NAME   [--dir=DIR] [--db=URL]\n"
+            "                          backups of the data (tarmac backup --help)\n"
             "  tarmac --version        print the version\n"
             "  tarmac help             print this help\n",
             TARMAC_VERSION);
@@ -64,6 +66,8 @@ int cli_main(int argc, char **argv)
         return cli_gen(argc - 1, argv + 1);
     if (strcmp(cmd, "db") == 0)
         return cli_db(argc - 1, argv + 1);
+    if (strcmp(cmd, "backup") == 0)
+        return cli_backup(argc - 1, argv + 1);
     fprintf(stderr, "tarmac: unknown command \"%s\"\n\n", cmd);
     print_usage(stderr);
     return CLI_EXIT_USAGE;

@@ -60,5 +60,7 @@ int cli_migrate(int argc, char **argv);
 int cli_gen(int argc, char **argv);
 /* `tarmac db copy --to=URL ...` */
 int cli_db(int argc, char **argv);
+/* `tarmac backup create [NAME] | list | restore NAME` */
+int cli_backup(int argc, char **argv);
 
 #endif

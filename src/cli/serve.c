@@ -6,6 +6,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +21,8 @@
 #include "api/routes.h"
 #include "api/worker.h"
 #include "core/app.h"
+#include "core/backup/backup.h"
+#include "core/backup/restore.h"
 #include "core/logs.h"
 #include "core/credential/password.h"
 #include "core/files/thumb.h"
@@ -295,6 +298,13 @@ struct signal_state {
     struct core_app *core;
     struct net_workers *workers;
     struct cli_metrics_listener *metrics; /* --metrics-addr; NULL when off */
+    /* A staged restore asks for a restart (core_backups_restart, on a
+     * worker): the async wakes this loop, which stops the server as for
+     * SIGTERM; then the restore is committed and the process runs again. */
+    uv_async_t restart;
+    pthread_mutex_t restart_mu;
+    bool is_restart_closed; /* under restart_mu: no more uv_async_send */
+    bool is_restarting;
 };
 
 static void reload_scripts(struct signal_state *st)
@@ -345,10 +355,8 @@ static void watch_scripts(uv_loop_t *loop, struct signal_state *st, const char *
         log_info("msg=\"--dev: scripts reload when a .lua file changes\" dir=%s", dir);
 }
 
-static void on_signal(uv_signal_t *h, int signum)
+static void stop_serving(struct signal_state *st)
 {
-    struct signal_state *st = h->data;
-    log_info("msg=\"stopping\" signal=%s", signum == SIGTERM ? "SIGTERM" : "SIGINT");
     net_workers_stop(st->workers);
     cli_metrics_close(st->metrics);
     st->metrics = NULL;
@@ -359,6 +367,73 @@ static void on_signal(uv_signal_t *h, int signum)
         uv_close((uv_handle_t *)&st->watch, NULL);
         uv_close((uv_handle_t *)&st->settle, NULL);
     }
+    pthread_mutex_lock(&st->restart_mu);
+    st->is_restart_closed = true;
+    uv_close((uv_handle_t *)&st->restart, NULL);
+    pthread_mutex_unlock(&st->restart_mu);
+}
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+    struct signal_state *st = h->data;
+    log_info("msg=\"stopping\" signal=%s", signum == SIGTERM ? "SIGTERM" : "SIGINT");
+    stop_serving(st);
+}
+
+static void on_restart(uv_async_t *h)
+{
+    struct signal_state *st = h->data;
+    if (st->is_restart_closed)
+        return;
+    log_info("msg=\"stopping to apply the restore, then starting again\"");
+    st->is_restarting = true;
+    stop_serving(st);
+}
+
+/* core_backups_on_restart's callback: any thread. */
+static void request_restart(void *ctx)
+{
+    struct signal_state *st = ctx;
+    pthread_mutex_lock(&st->restart_mu);
+    if (!st->is_restart_closed)
+        uv_async_send(&st->restart);
+    pthread_mutex_unlock(&st->restart_mu);
+}
+
+/* After a restore was staged and the server stopped: commits it with the
+ * database closed (core/backup/restore.h), then runs this binary again with
+ * the same arguments, as PocketBase restarts itself -- plus the address it
+ * was listening on when it picked a free port (port 0), so clients find it
+ * again. The directory's lock is held until the exec (it is close-on-exec;
+ * the new process takes it again). A commit that fails before its commit
+ * point leaves the data as it was; after it, the new process's start
+ * finishes it. Returns only when the exec failed. */
+static int restart_after_restore(int argc, char **argv, const char *dir, const char *target,
+                                 const char *host, int port, bool was_port_zero)
+{
+    char err[600];
+    if (core_restore_commit(dir, target, err, sizeof(err)) != RC_OK)
+        log_error("msg=\"the restore was not applied\" error=\"%s\"", err);
+    else
+        log_info("msg=\"restore applied\" dir=%s", dir);
+    char http[300];
+    bool is_v6 = strchr(host, ':') != NULL;
+    snprintf(http, sizeof(http), "--http=%s%s%s:%d", is_v6 ? "[" : "", host[0] ? host : "0.0.0.0",
+             is_v6 ? "]" : "", port);
+    char **args = xcalloc((size_t)argc + 3, sizeof(char *));
+    int n = 0;
+    args[n++] = program_invocation_name;
+    for (int i = 0; i < argc; i++)
+        args[n++] = argv[i];
+    if (was_port_zero)
+        args[n++] = http;
+    args[n] = NULL;
+    fflush(stdout);
+    fflush(stderr);
+    execv("/proc/self/exe", args);
+    fprintf(stderr, "tarmac serve: cannot run again after the restore: %s\n", strerror(errno));
+    xfree(args);
+    return CLI_EXIT_FAILURE;
 }
 
 static void log_applied(const char *file, bool is_up, void *ctx)
@@ -995,6 +1070,10 @@ int cli_serve(int argc, char **argv)
     uv_signal_start(&sig.term, on_signal, SIGTERM);
     uv_signal_start(&sig.intr, on_signal, SIGINT);
     uv_signal_start(&sig.hup, on_hangup, SIGHUP);
+    pthread_mutex_init(&sig.restart_mu, NULL);
+    uv_async_init(&main_loop, &sig.restart, on_restart);
+    sig.restart.data = &sig;
+    core_backups_on_restart(core->backups, request_restart, &sig);
     if (o.dev)
         watch_scripts(&main_loop, &sig, hooks_dir);
     sig.workers = net_workers_start(&wcfg, &hooks, fds);
@@ -1032,6 +1111,9 @@ int cli_serve(int argc, char **argv)
     }
     uv_run(&main_loop, UV_RUN_DEFAULT);
     net_workers_join(sig.workers);
+    pthread_mutex_destroy(&sig.restart_mu);
+    char restore_target[4096];
+    snprintf(restore_target, sizeof(restore_target), "%s", core->db_path);
     uv_loop_close(&main_loop);
     if (has_faults)
         log_warn("msg=\"I/O faults injected\" count=%llu",
@@ -1051,5 +1133,8 @@ int cli_serve(int argc, char **argv)
     http_cors_cleanup(&cors);
     proxy_slots_cleanup(&proxies);
     xfree(fds);
+    if (sig.is_restarting)
+        return restart_after_restore(argc, argv, o.dir, restore_target, host, bound_port,
+                                     port == 0);
     return CLI_EXIT_OK;
 }

@@ -18,6 +18,8 @@
 #include "core/auth/oauth2.h"
 #include "core/auth/oidc.h"
 #include "core/auth/origin.h"
+#include "core/backup/backup.h"
+#include "core/backup/restore.h"
 #include "core/auth/otp.h"
 #include "core/schema/collection_ddl.h"
 #include "core/schema/collection_json.h"
@@ -40,6 +42,7 @@
 #include "core/jobs/thumbs_kind.h"
 #include "core/jobs/webhook.h"
 #include "core/notify/inbox.h"
+#include "core/notify/prefs.h"
 #include "core/notify/push.h"
 #include "core/notify/sms.h"
 #include "core/notify/trigger.h"
@@ -107,6 +110,8 @@ void core_app_swap_settings(struct core_app *app, struct core_settings *s)
         if (net_mailer_configure(app->mailer, &mc) != RC_OK)
             log_error("msg=\"the mailer refused the settings: it keeps the previous ones\"");
     }
+    if (app->backups)
+        core_backups_schedule(app->backups, s->backups.cron, s->backups.max_keep, s->app_name);
     if (app->on_settings)
         app->on_settings(s, app->on_settings_ctx);
 }
@@ -243,6 +248,10 @@ static enum rc open_job(struct store_conn *db, void *ctx)
         job->is_fresh = false;
     }
     enum rc rc = core_app_system_tables(db);
+    /* A PostgreSQL restore whose transaction committed: its files, before
+     * anything reads the data. */
+    if (!rc)
+        rc = core_restore_recover_db(db, job->app->dir);
     if (!rc)
         rc = load_collections(db, job->schema);
     if (!rc && job->schema->count == 0) {
@@ -276,6 +285,8 @@ static enum rc open_job(struct store_conn *db, void *ctx)
         rc = add_builtin_collection(db, job->schema, core_devices_collection_json, true);
     if (!rc && core_schema_find(job->schema, STR_LIT("_pb_users_auth_")))
         rc = add_builtin_collection(db, job->schema, core_inbox_collection_json, true);
+    if (!rc && core_schema_find(job->schema, STR_LIT("_pb_users_auth_")))
+        rc = add_builtin_collection(db, job->schema, core_prefs_collection_json, true);
     if (!rc)
         rc = core_webhooks_load(job->app->webhooks, db);
     if (!rc)
@@ -374,7 +385,17 @@ enum rc core_app_open(const char *dir, const char *db, struct core_app **out)
         app->db_path = xmalloc(n);
         snprintf(app->db_path, n, "%s/data.db", dir);
     }
-    enum rc rc = store_writer_start(app->db_path, &app->writer);
+    char why[512];
+    enum rc rc = core_restore_recover(dir, app->db_path, why, sizeof(why));
+    if (rc) {
+        log_error("msg=\"an interrupted restore cannot be finished: the data stays closed\" "
+                  "dir=%s error=\"%s\"",
+                  dir, why);
+        core_app_close(app);
+        return RC_IO;
+    }
+    app->backups = core_backups_new(dir, app->db_path);
+    rc = store_writer_start(app->db_path, &app->writer);
     if (rc) {
         core_app_close(app);
         return rc;
@@ -415,6 +436,7 @@ void core_app_close(struct core_app *app)
 {
     if (!app)
         return;
+    core_backups_free(app->backups); /* waits for a backup under way */
     net_offload_stop(app->offload);
     core_oidc_free(app->oidc); /* after the pool: sign-ins there use it */
     core_jobs_free(app->jobs); /* its threads write through the writer */

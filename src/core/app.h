@@ -35,6 +35,7 @@ struct core_webhooks;
 struct core_triggers;
 struct core_hooks;
 struct core_hooks_config;
+struct core_backups;
 #include "store/writer.h"
 
 struct net_mailbox;
@@ -59,6 +60,7 @@ struct core_app {
     struct core_webhooks *webhooks; /* the webhook listener's state (core/jobs/webhook.h) */
     struct core_triggers *triggers; /* the notify triggers' state (core/notify/trigger.h) */
     struct core_hooks *hooks;       /* scripts (core/hooks/hooks.h); NULL until started */
+    struct core_backups *backups;   /* backups and their schedule (core/backup/backup.h) */
     _Atomic(struct core_schema *) schema; /* the current snapshot */
     struct core_schema **old_schemas;     /* freed at close */
     size_t old_schema_count;
@@ -91,7 +93,8 @@ struct core_app {
 enum rc core_app_lock_dir(const char *dir);
 
 /* Opens (creating if needed) the app's database, migrates the
- * system tables, loads the schema, and on a fresh directory creates the
+ * system tables, loads the schema (after finishing or dropping what an
+ * interrupted restore left: core/backup/restore.h), and on a fresh directory creates the
  * `_superusers` and `users` collections; on an older one, upgrades the
  * records it stored (core/data_upgrade.h: plain password field values are
  * hashed once, with the default argon2id cost, ~25 ms each). Blocking: call

@@ -355,6 +355,44 @@ describe('push notifications', () => {
         assert.deepEqual(all.map((n) => n.title), ['Order A-17 is on its way']);
     });
 
+    test('preferences: a channel muted for a category (or all) is skipped for that user', async () => {
+        const a = await makeUser(su, srv.url);
+        const b = await makeUser(su, srv.url);
+        await a.pb.collection('_devices').create({ user: a.record.id, provider: 'fcm', token: 'pref-a' });
+        await b.pb.collection('_devices').create({ user: b.record.id, provider: 'fcm', token: 'pref-b' });
+        await a.pb.collection('_notifyPrefs').create({ user: a.record.id, muted: { marketing: ['push'], '*': ['inbox'] } });
+        await expectError(b.pb.collection('_notifyPrefs').create({ user: a.record.id, muted: {} }), 400);
+        const send = async (body) => {
+            const j = await su.send('/api/notify', { method: 'POST', body: { users: [a.record.id, b.record.id], channels: ['push', 'inbox'], ...body } });
+            await until('the notify job', async () => (await su.send(`/api/jobs/${j.id}`)).status === 'done');
+        };
+        await send({ title: 'Sale!', category: 'marketing' });
+        await until('b\'s push', () => fcm.find((m) => m.token === 'pref-b' && m.notification.title === 'Sale!'));
+        await send({ title: 'Order shipped' });
+        await until('a\'s push', () => fcm.find((m) => m.token === 'pref-a' && m.notification.title === 'Order shipped'));
+        assert.ok(!fcm.some((m) => m.token === 'pref-a' && m.notification.title === 'Sale!'), 'a muted marketing pushes');
+        assert.deepEqual((await a.pb.collection('_notifications').getFullList()).length, 0, 'a muted the inbox for all');
+        assert.deepEqual((await b.pb.collection('_notifications').getFullList()).map((n) => n.title).sort(), ['Order shipped', 'Sale!']);
+        const e = await expectError(su.send('/api/notify', { method: 'POST', body: { users: [a.record.id], title: 't', category: '*' } }), 400);
+        assert.match(e.data.payload.message, /category/);
+    });
+
+    test('recipients by a filter over users', async () => {
+        const a = await makeUser(su, srv.url, { name: 'filter-target-1' });
+        const b = await makeUser(su, srv.url, { name: 'filter-target-2' });
+        const c = await makeUser(su, srv.url, { name: 'someone else' });
+        for (const [u, tok] of [[a, 'flt-a'], [b, 'flt-b'], [c, 'flt-c']]) {
+            await u.pb.collection('_devices').create({ user: u.record.id, provider: 'fcm', token: tok });
+        }
+        const e = await expectError(su.send('/api/notify', { method: 'POST', body: { filter: 'nme ~ "x"', title: 't' } }), 400);
+        assert.equal(e.data.filter.code, 'validation_invalid_filter');
+        await expectError(su.send('/api/notify', { method: 'POST', body: { users: [a.record.id], filter: 'id != ""', title: 't' } }), 400);
+        await su.send('/api/notify', { method: 'POST', body: { filter: 'name ~ "filter-target"', title: 'Filtered' } });
+        await until('both targets', () => ['flt-a', 'flt-b'].every((t) => fcm.some((m) => m.token === t && m.notification.title === 'Filtered')));
+        await new Promise((r) => setTimeout(r, 300));
+        assert.ok(!fcm.some((m) => m.token === 'flt-c'));
+    });
+
     test('what is not supported is refused, and only superusers notify', async () => {
         const a = await makeUser(su, srv.url);
         const send = (pb, body) => pb.send('/api/notify', { method: 'POST', body });

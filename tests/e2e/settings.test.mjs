@@ -126,10 +126,10 @@ describe('settings API', () => {
 
     test('features tarmac lacks are refused, not ignored', async () => {
         const body = await expectError(su.settings.update({
-            s3: { enabled: true }, backups: { cron: '0 0 * * *' },
+            s3: { enabled: true }, backups: { s3: { enabled: true } },
         }), 400, 'unsupported');
         assert.equal(body.data.s3.enabled.code, 'validation_not_supported');
-        assert.equal(body.data.backups.cron.code, 'validation_not_supported');
+        assert.equal(body.data.backups.s3.enabled.code, 'validation_not_supported');
         // Their defaults sent back (a dashboard saving everything) pass.
         const cur = await su.settings.getAll();
         await su.settings.update({ s3: cur.s3, logs: cur.logs });

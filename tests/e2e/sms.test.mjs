@@ -159,7 +159,11 @@ describe('sms', () => {
         const guest = client(srv.url);
         const ask = (body) => guest.send('/api/collections/users/request-otp', { method: 'POST', body });
         const { otpId } = await ask({ phone: '+919811111111' });
-        const text = await until('the code by SMS', () => twilio.find((t) => t.To === '+919811111111'));
+        const text = await until('the code by SMS', () => twilio.find((t) => t.To === '+919811111111'))
+            .catch(async (e) => {
+                const jobs = await su.send('/api/jobs', { query: { kind: 'sms', perPage: 100 } });
+                throw new Error(`${e.message}: ${JSON.stringify(jobs.items.map((j) => [j.status, j.lastError, j.payload.to]))}`);
+            });
         const code = /your code is (\d{6})$/.exec(text.Body)?.[1];
         assert.ok(code, text.Body);
         const auth = await guest.collection('users').authWithOTP(otpId, code);

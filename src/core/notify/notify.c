@@ -8,8 +8,11 @@
 #include "base/alloc.h"
 #include "core/jobs/job.h"
 #include "core/notify/inbox.h"
+#include "core/notify/prefs.h"
 #include "core/notify/sms.h"
+#include "core/filter/sqlgen.h"
 #include "core/record/record.h"
+#include "store/sql.h"
 #include "core/schema/collection.h"
 #include "store/writer.h"
 
@@ -20,7 +23,8 @@ const char *core_notify_check(json_t *payload)
 {
     if (!payload)
         return "A notification needs users and a title.";
-    static const char *const known[] = {"users", "title", "body", "data", "channels"};
+    static const char *const known[] = {"users", "filter",   "title",   "body",
+                                        "data",  "channels", "category"};
     const char *k;
     json_t *v;
     json_object_foreach(payload, k, v)
@@ -29,12 +33,19 @@ const char *core_notify_check(json_t *payload)
         for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
             is_known = is_known || strcmp(k, known[i]) == 0;
         if (!is_known)
-            return "Unknown key: a notification has users, title, body, data and channels.";
+            return "Unknown key: a notification has users or filter, title, body, data, "
+                   "channels and category.";
     }
     json_t *users = json_object_get(payload, "users");
-    if (!json_is_array(users) || json_array_size(users) == 0 ||
-        json_array_size(users) > CORE_NOTIFY_MAX_USERS)
-        return "users: must be a list of 1 to 10000 user ids.";
+    json_t *filter = json_object_get(payload, "filter");
+    if (users && filter)
+        return "users or filter: a notification names its users one way.";
+    if (filter && (!json_is_string(filter) || !json_string_length(filter) ||
+                   json_string_length(filter) > 4096))
+        return "filter: must be a filter over users of 1 to 4096 bytes.";
+    if (!filter && (!json_is_array(users) || json_array_size(users) == 0 ||
+                    json_array_size(users) > CORE_NOTIFY_MAX_USERS))
+        return "users: must be a list of 1 to 10000 user ids (or give a filter).";
     size_t i;
     json_array_foreach(users, i, v)
     {
@@ -50,6 +61,11 @@ const char *core_notify_check(json_t *payload)
         if (!ch || (strcmp(ch, "push") != 0 && strcmp(ch, "inbox") != 0 && strcmp(ch, "sms") != 0))
             return "channels: push, inbox and sms are the channels (email comes later).";
     }
+    json_t *category = json_object_get(payload, "category");
+    if (category &&
+        (!json_is_string(category) || !json_string_length(category) ||
+         json_string_length(category) > 64 || strcmp(json_string_value(category), "*") == 0))
+        return "category: must be a name of 1 to 64 bytes (not *).";
     json_t *title = json_object_get(payload, "title");
     if (!json_is_string(title) || !json_string_length(title) ||
         json_string_length(title) > CORE_NOTIFY_MAX_TITLE)
@@ -116,6 +132,75 @@ static enum rc devices_of(struct store_stmt *st, const char *user, json_t *messa
     return rc == RC_NOT_FOUND ? RC_OK : rc;
 }
 
+enum rc core_notify_filter_check(const struct core_schema *schema, const char *filter, char *err,
+                                 size_t errlen)
+{
+    const struct core_collection *users = core_schema_find(schema, STR_LIT("_pb_users_auth_"));
+    if (!users) {
+        snprintf(err, errlen, "there is no users collection");
+        return RC_INVALID;
+    }
+    struct arena a;
+    arena_init(&a, 4096);
+    struct core_sql_fragment f;
+    struct core_filter_options o = {
+        .schema = schema, .collection = users, .alias = "r", .allow_hidden = true};
+    enum rc rc = core_filter_compile(&o, str_from_cstr(filter), &a, &f, err, errlen);
+    arena_cleanup(&a);
+    return rc;
+}
+
+enum rc core_notify_filter_users(const struct core_job_env *env, const char *filter, json_t **out,
+                                 char *err, size_t errlen)
+{
+    *out = NULL;
+    const struct core_schema *schema = env->schema ? env->schema(env->schema_ctx) : NULL;
+    const struct core_collection *users =
+        schema ? core_schema_find(schema, STR_LIT("_pb_users_auth_")) : NULL;
+    if (!users) {
+        snprintf(err, errlen, "there is no users collection");
+        return RC_INVALID;
+    }
+    struct arena a;
+    arena_init(&a, 4096);
+    struct core_sql_fragment f;
+    struct core_filter_options o = {
+        .schema = schema, .collection = users, .alias = "r", .allow_hidden = true};
+    enum rc rc = core_filter_compile(&o, str_from_cstr(filter), &a, &f, err, errlen);
+    struct buf sql;
+    buf_init(&sql, 1 << 20);
+    struct store_sql q;
+    store_sql_begin(&q, &sql);
+    store_sql_add(&q, "SELECT \"r\".\"id\" FROM ");
+    store_sql_ident(&q, str_from_cstr(users->name));
+    store_sql_add(&q, " \"r\" WHERE ");
+    store_sql_addn(&q, f.sql);
+    store_sql_add(&q, " ORDER BY \"r\".\"id\"");
+    struct store_stmt *st = NULL;
+    if (!rc)
+        rc = store_sql_end(&q);
+    if (!rc)
+        rc = store_prepare(env->db, buf_str(&sql), &st);
+    buf_cleanup(&sql);
+    if (!rc)
+        rc = core_sql_fragment_bind(st, &f, 0);
+    json_t *ids = json_array();
+    while (!rc && (rc = store_step(st)) == RC_OK) {
+        struct str id = store_column_text(st, 0);
+        json_array_append_new(ids, json_stringn(id.ptr, id.len));
+    }
+    if (rc == RC_NOT_FOUND)
+        rc = RC_OK;
+    if (st)
+        store_done(st);
+    arena_cleanup(&a);
+    if (rc)
+        json_decref(ids);
+    else
+        *out = ids;
+    return rc;
+}
+
 /* Whether payload's channels (default: push) hold name. */
 static bool has_channel(json_t *payload, const char *name)
 {
@@ -133,7 +218,8 @@ static bool has_channel(json_t *payload, const char *name)
 }
 
 /* Enqueues a push job per device of the users, FANOUT_CHUNK a transaction. */
-static enum rc fan_out(const struct core_job_env *env, const struct core_job *job, json_t *message)
+static enum rc fan_out(const struct core_job_env *env, const struct core_job *job, json_t *users,
+                       json_t *message)
 {
     json_t *pushes = json_array();
     struct store_stmt *st = NULL;
@@ -143,7 +229,7 @@ static enum rc fan_out(const struct core_job_env *env, const struct core_job *jo
                                &st);
     size_t i;
     json_t *u;
-    json_array_foreach(json_object_get(job->payload, "users"), i, u)
+    json_array_foreach(users, i, u)
     {
         if (!rc)
             rc = devices_of(st, json_string_value(u), message, pushes);
@@ -193,7 +279,7 @@ static enum rc enqueue_sms(struct store_conn *db, void *ctx)
 /* Enqueues an sms job per user with an E.164 number in users' phone field
  * (the others are skipped): the title, then the body on its own line. */
 static enum rc text_users(const struct core_job_env *env, const struct core_job *job,
-                          json_t *message)
+                          json_t *users_ids, json_t *message)
 {
     const struct core_schema *schema = env->schema ? env->schema(env->schema_ctx) : NULL;
     const struct core_collection *users =
@@ -209,7 +295,7 @@ static enum rc text_users(const struct core_job_env *env, const struct core_job 
     enum rc rc = RC_OK;
     size_t i;
     json_t *u;
-    json_array_foreach(json_object_get(job->payload, "users"), i, u)
+    json_array_foreach(users_ids, i, u)
     {
         json_t *record = NULL;
         enum rc lr = core_record_load(env->db, users, str_from_cstr(json_string_value(u)), &record);
@@ -245,13 +331,38 @@ static void notify_run(const struct core_job_env *env, const struct core_job *jo
         if (v)
             json_object_set(message, parts[i], v);
     }
+    json_t *recipients = NULL;
+    const char *filter = json_string_value(json_object_get(job->payload, "filter"));
+    if (filter) {
+        char err[256] = "";
+        enum rc fr = core_notify_filter_users(env, filter, &recipients, err, sizeof(err));
+        if (fr) {
+            json_decref(message);
+            res->outcome = fr == RC_INVALID ? CORE_JOB_DEAD : CORE_JOB_RETRY;
+            snprintf(res->error, sizeof(res->error), "filter: %s", err[0] ? err : rc_name(fr));
+            return;
+        }
+    } else {
+        recipients = json_incref(json_object_get(job->payload, "users"));
+    }
+    /* Each channel's users: those who did not mute it for this category. */
+    const char *category = json_string_value(json_object_get(job->payload, "category"));
+    json_t *to[3] = {NULL, NULL, NULL};
+    static const char *const channels[3] = {"inbox", "push", "sms"};
     enum rc rc = RC_OK;
-    if (has_channel(job->payload, "inbox"))
-        rc = core_inbox_deliver(env, job->id, json_object_get(job->payload, "users"), message);
-    if (!rc && has_channel(job->payload, "push"))
-        rc = fan_out(env, job, message);
-    if (!rc && has_channel(job->payload, "sms"))
-        rc = text_users(env, job, message);
+    for (int k = 0; !rc && k < 3; k++) {
+        if (has_channel(job->payload, channels[k]))
+            rc = core_prefs_filter(env->db, recipients, category, channels[k], &to[k]);
+    }
+    if (!rc && to[0] && json_array_size(to[0]))
+        rc = core_inbox_deliver(env, job->id, to[0], message);
+    if (!rc && to[1] && json_array_size(to[1]))
+        rc = fan_out(env, job, to[1], message);
+    if (!rc && to[2] && json_array_size(to[2]))
+        rc = text_users(env, job, to[2], message);
+    for (int k = 0; k < 3; k++)
+        json_decref(to[k]);
+    json_decref(recipients);
     json_decref(message);
     if (rc) {
         res->outcome = CORE_JOB_RETRY;

@@ -13,7 +13,8 @@
  * lastSeen. Its rules let a signed-in user create, list, change and remove
  * only their own devices.
  *
- * `notify` (payload {users: [ids], title, body?, data?}) reads the devices
+ * `notify` (payload {users: [ids] or filter (over users), title, body?,
+ * data?, channels?, category?}) reads the devices
  * of those users and enqueues, in chunks of a writer transaction each, one
  * `push` job per device with the dedupe key "notify:<notify job id>:<device
  * id>", so a fan-out cut short (a crash, a lease lost) and run again folds
@@ -60,5 +61,14 @@ extern const struct core_job_kind core_notify_kind;
 /* Why a notify payload cannot be sent (a sentence naming the field), NULL
  * when it can: what POST /api/notify and an enqueue of `notify` check. */
 const char *core_notify_check(json_t *payload);
+/* RC_INVALID with err when filter does not compile over users. */
+struct core_schema;
+enum rc core_notify_filter_check(const struct core_schema *schema, const char *filter, char *err,
+                                 size_t errlen);
+/* The ids of the users (the users collection) filter (the filter language,
+ * as a superuser) matches, a new array in *out. RC_INVALID with err when it
+ * does not compile; a database error otherwise. Any thread but a loop's. */
+enum rc core_notify_filter_users(const struct core_job_env *env, const char *filter, json_t **out,
+                                 char *err, size_t errlen);
 
 #endif

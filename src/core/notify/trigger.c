@@ -30,6 +30,7 @@ const char core_triggers_collection_json[] =
     "{\"name\":\"data\",\"type\":\"json\",\"maxSize\":2048},"
     "{\"name\":\"channels\",\"type\":\"select\",\"maxSelect\":3,"
     "\"values\":[\"push\",\"inbox\",\"sms\"]},"
+    "{\"name\":\"category\",\"type\":\"text\",\"max\":64},"
     "{\"name\":\"active\",\"type\":\"bool\"},"
     "{\"name\":\"created\",\"type\":\"autodate\",\"onCreate\":true},"
     "{\"name\":\"updated\",\"type\":\"autodate\",\"onCreate\":true,\"onUpdate\":true}]}";
@@ -207,7 +208,7 @@ static json_t *recipients_of(const struct core_event *ev, const char *field)
 
 struct trigger_row {
     char id[64];
-    char *filter, *changed, *recipients, *title, *body, *data, *channels;
+    char *filter, *changed, *recipients, *title, *body, *data, *channels, *category;
 };
 
 static void row_free(struct trigger_row *r)
@@ -219,6 +220,7 @@ static void row_free(struct trigger_row *r)
     xfree(r->body);
     xfree(r->data);
     xfree(r->channels);
+    xfree(r->category);
 }
 
 static enum rc fire(struct core_triggers *t, struct store_conn *db, const struct core_event *ev,
@@ -253,6 +255,8 @@ static enum rc fire(struct core_triggers *t, struct store_conn *db, const struct
     if (json_is_array(channels) && json_array_size(channels))
         json_object_set(payload, "channels", channels);
     json_decref(channels);
+    if (r->category[0])
+        json_object_set_new(payload, "category", json_string(r->category));
     enum rc rc = RC_OK;
     const char *why = core_notify_check(payload);
     if (why) {
@@ -285,7 +289,7 @@ static enum rc on_change(void *ctx, struct store_conn *db, const struct core_eve
     enum rc rc =
         store_prepare(db,
                       STR_LIT("SELECT id, events, filter, changed, recipients, title, body, data, "
-                              "channels FROM \"_notifyTriggers\" WHERE active = 1 AND "
+                              "channels, category FROM \"_notifyTriggers\" WHERE active = 1 AND "
                               "(collection = ?1 OR collection = ?2)"),
                       &st);
     if (rc)
@@ -308,6 +312,7 @@ static enum rc on_change(void *ctx, struct store_conn *db, const struct core_eve
         r->body = col_dup(st, 6);
         r->data = col_dup(st, 7);
         r->channels = col_dup(st, 8);
+        r->category = col_dup(st, 9);
     }
     store_done(st);
     rc = rc == RC_NOT_FOUND || rc == RC_OK ? RC_OK : rc;

@@ -334,6 +334,8 @@ static void compile(struct core_settings *s, struct core_problem *p)
     s->logs.min_level = (int)int_at(v, "logs.minLevel");
     s->logs.is_ip = bool_at(v, "logs.logIP");
     s->logs.is_auth_id = bool_at(v, "logs.logAuthId");
+    s->backups.cron = str_at(v, "backups.cron");
+    s->backups.max_keep = int_at(v, "backups.cronMaxKeep");
     compile_rules(s, p);
     compile_push(s);
     s->sms_provider = str_at(v, "sms.provider");

@@ -13,7 +13,7 @@
  * Snapshots are immutable and swapped as the schema's are (core/app.h): a
  * reader loads the pointer once and uses that snapshot; old snapshots stay
  * until the app closes (settings changes are rare admin actions). Options
- * of features tarmac does not have yet (S3 storage, backups) keep
+ * of features tarmac does not have yet (S3 storage, backups in S3) keep
  * PocketBase's defaults: a PATCH that sets another value there is refused
  * with a field error naming it. */
 #ifndef TARMAC_CORE_SETTINGS_H
@@ -74,6 +74,10 @@ struct core_settings {
         int min_level; /* -4 debug, 0 info, 4 warn, 8 error */
         bool is_ip, is_auth_id;
     } logs; /* the request log's (core/logs.h) */
+    struct {
+        const char *cron; /* "": no automatic backups (base/cron.h) */
+        int64_t max_keep; /* automatic backups kept; 0: all */
+    } backups;            /* core/backup/backup.h */
     struct {
         struct cidr_list proxies;
         char header[64]; /* "": no header is read */

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/cron.h"
 #include "base/email.h"
 #include "base/jws.h"
 #include "base/secure.h"
@@ -149,7 +150,7 @@ static void check_unsupported(struct check *c)
         const char *why;
     } not_yet[] = {
         {"s3", "Not supported yet: tarmac keeps files in its data directory (no S3 storage)."},
-        {"backups", "Not supported yet: tarmac has no backups API."},
+        {"backups.s3", "Not supported yet: backups are kept in the data directory (no S3)."},
     };
     for (size_t i = 0; i < sizeof(not_yet) / sizeof(not_yet[0]); i++) {
         json_t *sent = settings_get(c->body, not_yet[i].path);
@@ -412,6 +413,24 @@ static bool is_header_name(const char *s)
     return true;
 }
 
+/* PocketBase's BackupsConfig: cron a valid expression or "", cronMaxKeep
+ * required (non-zero) when cron is set, and at least 1. */
+static void check_backups(struct check *c)
+{
+    if (!touched(c, "backups"))
+        return;
+    const char *cron = json_string_value(settings_get(c->value, "backups.cron"));
+    struct cron parsed;
+    if (cron && cron[0] && !cron_parse(str_from_cstr(cron), &parsed))
+        fail(c, "backups.cron", "validation_invalid_cron", "Invalid cron expression.");
+    json_int_t keep = json_integer_value(settings_get(c->value, "backups.cronMaxKeep"));
+    if (cron && cron[0] && keep == 0)
+        fail(c, "backups.cronMaxKeep", "validation_required", "Cannot be blank.");
+    else if (keep < 0)
+        fail(c, "backups.cronMaxKeep", "validation_min_greater_equal_than_required",
+             "Must be no less than 1.");
+}
+
 static void check_trusted_proxy(struct check *c)
 {
     if (!touched(c, "trustedProxy"))
@@ -621,6 +640,7 @@ enum rc core_settings_patch(const struct core_settings *cur, json_t *body, struc
     check_logs(&c);
     check_rate_limits(&c);
     check_trusted_proxy(&c);
+    check_backups(&c);
     check_push(&c);
     check_sms(&c);
     enum rc rc = core_problem_has_fields(p) ? RC_INVALID : make_vapid_key(c.value, stored);

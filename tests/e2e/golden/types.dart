@@ -755,6 +755,47 @@ class NotificationsRecord {
       '/api/files/$collectionId/$id/${Uri.encodeComponent(filename)}';
 }
 
+/// A record of "_notifyPrefs" as the API answers it.
+class NotifyPrefsRecord {
+  static const collectionName = '_notifyPrefs';
+  static const collectionId = 'pbc_tarmac_notify_prefs';
+
+  final String id;
+  final String user;
+  final dynamic muted;
+  final String created;
+  final String updated;
+  final Map<String, dynamic> expand;
+
+  const NotifyPrefsRecord({
+    required this.id,
+    required this.user,
+    required this.muted,
+    required this.created,
+    required this.updated,
+    this.expand = const {},
+  });
+
+  factory NotifyPrefsRecord.fromRecord(RecordModel r) => NotifyPrefsRecord(
+        id: r.id,
+        user: r.getStringValue('user'),
+        muted: r.data['muted'],
+        created: r.getStringValue('created'),
+        updated: r.getStringValue('updated'),
+        expand: r.expand,
+      );
+
+  Map<String, dynamic> toJson() => {
+        'id': id,
+        'user': user,
+        'muted': muted,
+      };
+
+  /// The path of one of this record's files (prefix the server's URL).
+  String fileUrl(String filename) =>
+      '/api/files/$collectionId/$id/${Uri.encodeComponent(filename)}';
+}
+
 enum NotifyTriggersEvents { create, update, delete }
 
 extension NotifyTriggersEventsValue on NotifyTriggersEvents {
@@ -817,6 +858,7 @@ class NotifyTriggersRecord {
   final String body;
   final dynamic data;
   final List<NotifyTriggersChannels> channels;
+  final String category;
   final bool active;
   final String created;
   final String updated;
@@ -834,6 +876,7 @@ class NotifyTriggersRecord {
     required this.body,
     required this.data,
     required this.channels,
+    required this.category,
     required this.active,
     required this.created,
     required this.updated,
@@ -852,6 +895,7 @@ class NotifyTriggersRecord {
         body: r.getStringValue('body'),
         data: r.data['data'],
         channels: r.getListValue<String>('channels').map(NotifyTriggersChannelsValue.parse).whereType<NotifyTriggersChannels>().toList(),
+        category: r.getStringValue('category'),
         active: r.getBoolValue('active'),
         created: r.getStringValue('created'),
         updated: r.getStringValue('updated'),
@@ -870,6 +914,7 @@ class NotifyTriggersRecord {
         'body': body,
         'data': data,
         'channels': channels.map((e) => e.value).toList(),
+        'category': category,
         'active': active,
       };
 

@@ -22,6 +22,7 @@ export enum Collections {
     Reports = "_reports",
     Devices = "_devices",
     Notifications = "_notifications",
+    NotifyPrefs = "_notifyPrefs",
     NotifyTriggers = "_notifyTriggers",
     EveryType = "every_type",
     Members = "members",
@@ -322,6 +323,21 @@ export type NotificationsCreate = {
     "readAt"?: IsoDateString;
 };
 
+/** What the API answers for a record of "_notifyPrefs". */
+export type NotifyPrefsRecord<TExpand = unknown> = BaseSystemFields<TExpand> & {
+    "user": RecordIdString;
+    "muted": unknown;
+    "created": IsoDateString;
+    "updated": IsoDateString;
+};
+
+/** What a create takes for "_notifyPrefs" (an update takes a Partial of it). */
+export type NotifyPrefsCreate = {
+    "id"?: string;
+    "user": RecordIdString;
+    "muted"?: unknown;
+};
+
 export enum NotifyTriggersEventsOptions {
     "create" = "create",
     "update" = "update",
@@ -346,6 +362,7 @@ export type NotifyTriggersRecord<TExpand = unknown> = BaseSystemFields<TExpand> 
     "body": string;
     "data": unknown;
     "channels": NotifyTriggersChannelsOptions[];
+    "category": string;
     "active": boolean;
     "created": IsoDateString;
     "updated": IsoDateString;
@@ -364,6 +381,7 @@ export type NotifyTriggersCreate = {
     "body"?: string;
     "data"?: unknown;
     "channels"?: NotifyTriggersChannelsOptions[];
+    "category"?: string;
     "active"?: boolean;
 };
 
@@ -468,6 +486,7 @@ export type TypedPocketBase = PocketBase & {
     collection(idOrName: "_reports"): RecordService<ReportsRecord>;
     collection(idOrName: "_devices"): RecordService<DevicesRecord>;
     collection(idOrName: "_notifications"): RecordService<NotificationsRecord>;
+    collection(idOrName: "_notifyPrefs"): RecordService<NotifyPrefsRecord>;
     collection(idOrName: "_notifyTriggers"): RecordService<NotifyTriggersRecord>;
     collection(idOrName: "every_type"): RecordService<EveryTypeRecord>;
     collection(idOrName: "members"): RecordService<MembersRecord>;

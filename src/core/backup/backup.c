@@ -1,0 +1,550 @@
+/* backup.c -- see backup.h. */
+#include "core/backup/backup.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/alloc.h"
+#include "base/chrono.h"
+#include "base/cron.h"
+#include "base/log.h"
+#include "core/backup/archive.h"
+#include "core/backup/backup_int.h"
+#include "core/backup/restore.h"
+#include "net/mailbox.h"
+#include "store/backup.h"
+
+struct core_backups {
+    char *dir;
+    char *target_db; /* the database: a file path or a PostgreSQL URL */
+    struct core_backup_target target;
+    pthread_mutex_t mu;
+    /* The operation under way (PocketBase's "@activeBackup"). */
+    bool is_active;
+    char active_key[CORE_BACKUP_KEY_MAX + 1];
+    pthread_t op_thread; /* the last asynchronous operation's; joined before the next */
+    bool has_op_thread;
+    void (*on_restart)(void *ctx);
+    void *restart_ctx;
+    /* The schedule (backups.cron). */
+    pthread_t cron_thread; /* made at the first expression */
+    bool has_cron_thread;
+    pthread_cond_t cron_cv;
+    bool is_stopping;
+    bool has_cron;
+    struct cron cron;
+    char cron_text[128];
+    int64_t max_keep;
+    char app_name[256];
+    uint64_t generation; /* bumped by each core_backups_schedule */
+};
+
+/* Background work yields the CPU to the workers: a nice value for this
+ * thread only (Linux's setpriority on a thread id). */
+static void lower_priority(void)
+{
+    (void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 10);
+}
+
+/* ---- the operation in use --------------------------------------------------- */
+
+static enum rc begin(struct core_backups *b, const char *key)
+{
+    pthread_mutex_lock(&b->mu);
+    enum rc rc = b->is_active ? RC_BUSY : RC_OK;
+    if (!rc) {
+        b->is_active = true;
+        snprintf(b->active_key, sizeof(b->active_key), "%s", key);
+    }
+    pthread_mutex_unlock(&b->mu);
+    return rc;
+}
+
+static void end(struct core_backups *b)
+{
+    pthread_mutex_lock(&b->mu);
+    b->is_active = false;
+    b->active_key[0] = '\0';
+    pthread_mutex_unlock(&b->mu);
+}
+
+bool core_backups_is_busy(struct core_backups *b)
+{
+    pthread_mutex_lock(&b->mu);
+    bool busy = b->is_active;
+    pthread_mutex_unlock(&b->mu);
+    return busy;
+}
+
+const struct core_backup_target *core_backups_target(struct core_backups *b)
+{
+    return &b->target;
+}
+
+enum rc core_backups_delete(struct core_backups *b, const char *key)
+{
+    pthread_mutex_lock(&b->mu);
+    bool in_use = b->is_active && strcmp(b->active_key, key) == 0;
+    pthread_mutex_unlock(&b->mu);
+    if (in_use)
+        return RC_BUSY;
+    return b->target.ops->remove(b->target.ctx, key);
+}
+
+enum rc core_backups_local_path(struct core_backups *b, const char *key, char *out, size_t cap)
+{
+    char dir[BACKUP_PATH_BYTES];
+    if (!backup_path(dir, "%s/%s", b->dir, BACKUP_LOCAL_DIR))
+        return RC_INVALID;
+    return core_backup_target_local_path(dir, key, out, cap);
+}
+
+enum rc core_backups_upload(struct core_backups *b, const char *key, const void *data, size_t len)
+{
+    if (!core_backup_key_is_safe(str_from_cstr(key)))
+        return RC_INVALID;
+    struct core_backup_entry e;
+    if (b->target.ops->stat(b->target.ctx, key, &e) == RC_OK)
+        return RC_CONFLICT;
+    /* A dot file beside the archives (same filesystem for the target's
+     * link), which no listing shows. */
+    char path[BACKUP_PATH_BYTES];
+    if (!backup_path(path, "%s/%s/.upload-%s", b->dir, BACKUP_LOCAL_DIR, key))
+        return RC_IO;
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return errno == EEXIST ? RC_CONFLICT : RC_IO; /* the same name uploaded meanwhile */
+    enum rc rc = RC_OK;
+    const char *p = data;
+    for (size_t off = 0; off < len && !rc;) {
+        ssize_t w = write(fd, p + off, len - off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            rc = RC_IO;
+        else
+            off += (size_t)w;
+    }
+    close(fd);
+    if (!rc)
+        rc = b->target.ops->put(b->target.ctx, key, path);
+    if (rc)
+        unlink(path);
+    return rc;
+}
+
+/* ---- making a backup ------------------------------------------------------------ */
+
+struct snap {
+    const char *storage; /* <dir>/storage */
+    const char *tree;    /* <tmp>/tree/storage */
+    enum rc rc;
+};
+
+/* The second pass over the files, once the database's moment is fixed. */
+static void link_again(void *ctx)
+{
+    struct snap *s = ctx;
+    s->rc = backup_link_tree(s->storage, s->tree);
+}
+
+/* The paths of one backup's making. */
+struct paths {
+    char area[BACKUP_PATH_BYTES];     /* <dir>/.tarmac_backup_tmp: its lock */
+    char tmp[BACKUP_PATH_BYTES];      /* area/work: removed after each backup */
+    char tree[BACKUP_PATH_BYTES];     /* tmp/tree: what is zipped */
+    char storage[BACKUP_PATH_BYTES];  /* <dir>/storage */
+    char files[BACKUP_PATH_BYTES];    /* tree/storage */
+    char db[BACKUP_PATH_BYTES];       /* tree/data.db or tree/data.sql */
+    char aux[BACKUP_PATH_BYTES];      /* <dir>/auxiliary.db */
+    char aux_copy[BACKUP_PATH_BYTES]; /* tree/auxiliary.db */
+    char zip[BACKUP_PATH_BYTES];      /* tmp/archive.zip */
+};
+
+static bool paths_init(struct paths *p, const struct core_backups *b)
+{
+    return backup_path(p->area, "%s/%s", b->dir, BACKUP_TMP_DIR) &&
+           backup_path(p->tmp, "%s/work", p->area) && backup_path(p->tree, "%s/tree", p->tmp) &&
+           backup_path(p->storage, "%s/storage", b->dir) &&
+           backup_path(p->files, "%s/storage", p->tree) &&
+           backup_path(p->db, "%s/%s", p->tree, store_snapshot_name(b->target_db)) &&
+           backup_path(p->aux, "%s/auxiliary.db", b->dir) &&
+           backup_path(p->aux_copy, "%s/auxiliary.db", p->tree) &&
+           backup_path(p->zip, "%s/archive.zip", p->tmp);
+}
+
+static enum rc make_locked(struct core_backups *b, const char *key, const struct paths *p,
+                           char *err, size_t cap)
+{
+    enum rc rc = backup_remove_tree(p->tmp);
+    if (!rc && (mkdir(p->tmp, 0700) != 0 || mkdir(p->tree, 0700) != 0))
+        rc = RC_IO;
+    if (rc) {
+        snprintf(err, cap, "cannot make %s: %s", p->tmp, strerror(errno));
+        return rc;
+    }
+    /* Files around the database's moment: once before, once after it. */
+    struct snap s = {.storage = p->storage, .tree = p->files};
+    rc = backup_link_tree(p->storage, p->files);
+    if (rc)
+        snprintf(err, cap, "cannot copy the stored files");
+    if (!rc)
+        rc = store_snapshot(b->target_db, p->db, link_again, &s, err, cap);
+    if (!rc && s.rc) {
+        snprintf(err, cap, "cannot copy the stored files");
+        rc = s.rc;
+    }
+    if (!rc && backup_exists(p->aux)) {
+        rc = store_snapshot(p->aux, p->aux_copy, NULL, NULL, err, cap);
+        if (rc == RC_NOT_FOUND) /* removed meanwhile: no request log */
+            rc = RC_OK;
+    }
+    if (!rc)
+        rc = core_archive_write(p->zip, p->tree, err, cap);
+    if (!rc) {
+        rc = b->target.ops->put(b->target.ctx, key, p->zip);
+        if (rc == RC_CONFLICT)
+            snprintf(err, cap, "a backup named %s exists", key);
+        else if (rc)
+            snprintf(err, cap, "cannot store the archive as %s", key);
+    }
+    if (backup_remove_tree(p->tmp) != RC_OK)
+        log_warn("msg=\"a backup's temporary files were not removed\" dir=%s", p->tmp);
+    return rc;
+}
+
+static enum rc make_archive(struct core_backups *b, const char *key, char *err, size_t cap)
+{
+    struct paths *p = xmalloc(sizeof(*p));
+    char lock[BACKUP_PATH_BYTES];
+    if (!paths_init(p, b) || !backup_path(lock, "%s/lock", p->area)) {
+        xfree(p);
+        snprintf(err, cap, "the data directory's path is too long");
+        return RC_IO;
+    }
+    /* One backup at a time per directory, across processes (a CLI backup
+     * beside a server): the lock is the kernel's, dropped if we die. */
+    (void)mkdir(p->area, 0700);
+    int lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    enum rc rc = RC_OK;
+    if (lock_fd < 0) {
+        snprintf(err, cap, "cannot use %s: %s", p->area, strerror(errno));
+        rc = RC_IO;
+    } else if (flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
+        snprintf(err, cap, "another backup of this directory is under way");
+        rc = RC_BUSY;
+    } else {
+        rc = make_locked(b, key, p, err, cap);
+    }
+    if (lock_fd >= 0)
+        close(lock_fd);
+    xfree(p);
+    return rc;
+}
+
+static enum rc create_active(struct core_backups *b, const char *key, char *err, size_t cap)
+{
+    struct core_backup_entry e;
+    if (b->target.ops->stat(b->target.ctx, key, &e) == RC_OK) {
+        snprintf(err, cap, "a backup named %s exists", key);
+        return RC_CONFLICT;
+    }
+    int64_t start = chrono_real_ms();
+    enum rc rc = make_archive(b, key, err, cap);
+    if (rc)
+        log_error("msg=\"backup failed\" name=%s rc=%s error=\"%s\"", key, rc_name(rc), err);
+    else
+        log_info("msg=\"backup created\" name=%s ms=%lld", key,
+                 (long long)(chrono_real_ms() - start));
+    return rc;
+}
+
+enum rc core_backups_create(struct core_backups *b, const char *key, char *err, size_t cap)
+{
+    if (cap)
+        err[0] = '\0';
+    if (!core_backup_key_is_safe(str_from_cstr(key))) {
+        snprintf(err, cap, "not a valid backup name: %s", key);
+        return RC_INVALID;
+    }
+    enum rc rc = begin(b, key);
+    if (rc) {
+        snprintf(err, cap, "another backup or restore is under way");
+        return rc;
+    }
+    rc = create_active(b, key, err, cap);
+    end(b);
+    return rc;
+}
+
+/* ---- asynchronous operations ---------------------------------------------------- */
+
+struct op {
+    struct core_backups *b;
+    bool is_restore;
+    char key[CORE_BACKUP_KEY_MAX + 1];
+    struct net_mailbox *mb;
+    core_backup_done_fn *done;
+    void *ctx;
+    enum rc rc;
+    char message[512];
+};
+
+static void op_answer(void *arg)
+{
+    struct op *o = arg;
+    o->done(o->rc, o->message, o->ctx);
+    xfree(o);
+}
+
+static enum rc stage_active(struct core_backups *b, const char *key, char *err, size_t cap)
+{
+    char tmp[BACKUP_PATH_BYTES], path[BACKUP_PATH_BYTES];
+    if (!backup_path(tmp, "%s/%s/fetched.zip", b->dir, BACKUP_TMP_DIR))
+        return RC_IO;
+    enum rc rc = b->target.ops->fetch(b->target.ctx, key, tmp, path, sizeof(path));
+    if (rc) {
+        snprintf(err, cap, "Missing or invalid backup file.");
+        return rc == RC_INVALID ? RC_NOT_FOUND : rc;
+    }
+    rc = core_restore_stage(b->dir, b->target_db, path, err, cap);
+    if (strcmp(path, tmp) == 0)
+        unlink(tmp);
+    if (rc)
+        log_warn("msg=\"restore refused\" name=%s error=\"%s\"", key, err);
+    else
+        log_info("msg=\"restore staged\" name=%s", key);
+    return rc;
+}
+
+static void *op_main(void *arg)
+{
+    struct op *o = arg;
+    lower_priority();
+    o->message[0] = '\0';
+    if (o->is_restore) {
+        o->rc = stage_active(o->b, o->key, o->message, sizeof(o->message));
+        if (o->rc) /* a staged restore keeps the operation until the restart */
+            end(o->b);
+    } else {
+        o->rc = create_active(o->b, o->key, o->message, sizeof(o->message));
+        end(o->b);
+    }
+    net_mailbox_post(o->mb, op_answer, o);
+    return NULL;
+}
+
+static enum rc start_op(struct core_backups *b, bool is_restore, const char *key,
+                        struct net_mailbox *mb, core_backup_done_fn *done, void *ctx)
+{
+    enum rc rc = begin(b, key);
+    if (rc)
+        return rc;
+    /* The previous operation's thread has ended (it ended its operation
+     * before answering); reap it. */
+    pthread_mutex_lock(&b->mu);
+    bool has = b->has_op_thread;
+    pthread_t prev = b->op_thread;
+    b->has_op_thread = false;
+    pthread_mutex_unlock(&b->mu);
+    if (has)
+        pthread_join(prev, NULL);
+    struct op *o = xcalloc(1, sizeof(*o));
+    o->b = b;
+    o->is_restore = is_restore;
+    snprintf(o->key, sizeof(o->key), "%s", key);
+    o->mb = mb;
+    o->done = done;
+    o->ctx = ctx;
+    pthread_t t;
+    if (pthread_create(&t, NULL, op_main, o) != 0) {
+        xfree(o);
+        end(b);
+        return RC_IO;
+    }
+    pthread_mutex_lock(&b->mu);
+    b->op_thread = t;
+    b->has_op_thread = true;
+    pthread_mutex_unlock(&b->mu);
+    return RC_OK;
+}
+
+enum rc core_backups_create_start(struct core_backups *b, const char *key, const char *app_name,
+                                  struct net_mailbox *mb, core_backup_done_fn *done, void *ctx)
+{
+    char name[CORE_BACKUP_KEY_MAX + 1];
+    if (key && key[0])
+        snprintf(name, sizeof(name), "%s", key);
+    else
+        core_backup_auto_name(CORE_BACKUP_PREFIX, app_name, chrono_real_ms(), name);
+    return start_op(b, false, name, mb, done, ctx);
+}
+
+enum rc core_backups_restore_start(struct core_backups *b, const char *key, struct net_mailbox *mb,
+                                   core_backup_done_fn *done, void *ctx)
+{
+    return start_op(b, true, key, mb, done, ctx);
+}
+
+enum rc core_backups_restore_stage(struct core_backups *b, const char *key, char *err, size_t cap)
+{
+    if (cap)
+        err[0] = '\0';
+    enum rc rc = begin(b, key);
+    if (rc) {
+        snprintf(err, cap, "another backup or restore is under way");
+        return rc;
+    }
+    rc = stage_active(b, key, err, cap);
+    end(b);
+    return rc;
+}
+
+void core_backups_on_restart(struct core_backups *b, void (*fn)(void *ctx), void *ctx)
+{
+    b->on_restart = fn;
+    b->restart_ctx = ctx;
+}
+
+void core_backups_restart(struct core_backups *b)
+{
+    if (b->on_restart) {
+        b->on_restart(b->restart_ctx);
+        return;
+    }
+    log_warn("msg=\"no restart to apply the staged restore: dropped\"");
+    core_restore_discard(b->dir);
+    end(b);
+}
+
+/* ---- the schedule ------------------------------------------------------------------- */
+
+static void auto_backup(struct core_backups *b, const char *app_name, int64_t max_keep)
+{
+    char key[CORE_BACKUP_KEY_MAX + 1], err[512];
+    core_backup_auto_name(CORE_BACKUP_AUTO_PREFIX, app_name, chrono_real_ms(), key);
+    enum rc rc = core_backups_create(b, key, err, sizeof(err));
+    if (rc) {
+        /* (PocketBase also mails the superusers; tarmac logs it.) */
+        log_error("msg=\"automatic backup failed\" name=%s error=\"%s\"", key, err);
+        return;
+    }
+    struct core_backup_entry *all = NULL;
+    size_t n = 0;
+    if (b->target.ops->list(b->target.ctx, &all, &n) != RC_OK) {
+        log_error("msg=\"automatic backups not listed: the old ones stay\"");
+        return;
+    }
+    size_t *drop = xcalloc(n ? n : 1, sizeof(*drop));
+    size_t k = core_backup_retention(all, n, max_keep, drop);
+    for (size_t i = 0; i < k; i++) {
+        if (core_backups_delete(b, all[drop[i]].key) != RC_OK)
+            log_error("msg=\"old automatic backup not removed\" name=%s", all[drop[i]].key);
+    }
+    xfree(drop);
+    xfree(all);
+}
+
+static void *cron_main(void *arg)
+{
+    struct core_backups *b = arg;
+    lower_priority();
+    pthread_mutex_lock(&b->mu);
+    while (!b->is_stopping) {
+        int64_t now = chrono_real_ms();
+        int64_t next = b->has_cron ? cron_next(&b->cron, now) : -1;
+        if (next < 0) {
+            pthread_cond_wait(&b->cron_cv, &b->mu);
+            continue;
+        }
+        uint64_t gen = b->generation;
+        struct timespec until = {.tv_sec = (time_t)(next / 1000),
+                                 .tv_nsec = (long)(next % 1000) * 1000000L};
+        while (!b->is_stopping && gen == b->generation && chrono_real_ms() < next) {
+            if (pthread_cond_timedwait(&b->cron_cv, &b->mu, &until) == ETIMEDOUT)
+                break;
+        }
+        if (b->is_stopping || gen != b->generation || chrono_real_ms() < next)
+            continue;
+        char app[256];
+        snprintf(app, sizeof(app), "%s", b->app_name);
+        int64_t keep = b->max_keep;
+        pthread_mutex_unlock(&b->mu);
+        auto_backup(b, app, keep);
+        pthread_mutex_lock(&b->mu);
+    }
+    pthread_mutex_unlock(&b->mu);
+    return NULL;
+}
+
+void core_backups_schedule(struct core_backups *b, const char *cron, int64_t max_keep,
+                           const char *app_name)
+{
+    pthread_mutex_lock(&b->mu);
+    bool is_same = strcmp(cron ? cron : "", b->cron_text) == 0 && max_keep == b->max_keep &&
+                   strcmp(app_name ? app_name : "", b->app_name) == 0;
+    if (!is_same) {
+        snprintf(b->cron_text, sizeof(b->cron_text), "%s", cron ? cron : "");
+        b->has_cron = b->cron_text[0] && cron_parse(str_from_cstr(b->cron_text), &b->cron);
+        if (b->cron_text[0] && !b->has_cron)
+            log_error("msg=\"backups.cron does not parse: no automatic backups\" cron=\"%s\"",
+                      b->cron_text);
+        b->max_keep = max_keep;
+        snprintf(b->app_name, sizeof(b->app_name), "%s", app_name ? app_name : "");
+        b->generation++;
+        pthread_cond_signal(&b->cron_cv);
+    }
+    if (b->has_cron && !b->has_cron_thread && !b->is_stopping) {
+        b->has_cron_thread = pthread_create(&b->cron_thread, NULL, cron_main, b) == 0;
+        if (!b->has_cron_thread)
+            log_error("msg=\"no thread for automatic backups\"");
+    }
+    pthread_mutex_unlock(&b->mu);
+}
+
+/* ---- life ------------------------------------------------------------------------------ */
+
+struct core_backups *core_backups_new(const char *dir, const char *target)
+{
+    struct core_backups *b = xcalloc(1, sizeof(*b));
+    b->dir = xstrdup(dir);
+    b->target_db = xstrdup(target);
+    char local[BACKUP_PATH_BYTES];
+    if (!backup_path(local, "%s/%s", dir, BACKUP_LOCAL_DIR))
+        local[0] = '\0';
+    b->target = core_backup_target_local(local);
+    pthread_mutex_init(&b->mu, NULL);
+    pthread_cond_init(&b->cron_cv, NULL);
+    return b;
+}
+
+void core_backups_free(struct core_backups *b)
+{
+    if (!b)
+        return;
+    pthread_mutex_lock(&b->mu);
+    b->is_stopping = true;
+    pthread_cond_signal(&b->cron_cv);
+    bool has = b->has_op_thread;
+    bool has_cron = b->has_cron_thread;
+    pthread_mutex_unlock(&b->mu);
+    if (has_cron)
+        pthread_join(b->cron_thread, NULL);
+    if (has)
+        pthread_join(b->op_thread, NULL);
+    b->target.ops->release(b->target.ctx);
+    pthread_cond_destroy(&b->cron_cv);
+    pthread_mutex_destroy(&b->mu);
+    xfree(b->target_db);
+    xfree(b->dir);
+    xfree(b);
+}
