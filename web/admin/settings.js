@@ -7,8 +7,8 @@
 // sent changed; a secret (smtp.password, the push keys, the SMS provider's
 // keys) is never returned: its input starts empty, and empty keeps it.
 // The server's field errors (data, nested by path) are shown under their
-// inputs. s3 and backups are not here: the server keeps PocketBase's
-// defaults for them and refuses others; a section of this table adds them.
+// inputs. s3 and backups.s3 are not here: the server keeps PocketBase's
+// defaults for them and refuses others; rows of this table add them.
 import { h, field, toast, modal, showErrors, clearErrors } from './dom.js';
 import { api, auth, collections } from './api.js';
 import { LEVELS } from './logs.js';
@@ -144,6 +144,13 @@ const SECTIONS = [
             ['sms.http.method', 'Gateway method', 'select', null, [['POST', 'POST'], ['PUT', 'PUT'], ['GET', 'GET']]],
             ['sms.http.headers', 'Gateway headers', 'secretList', `"Name: value" lines (they carry keys). ${WO}`],
             ['sms.http.body', 'Gateway body', 'longText', '{{to}} and {{text}} become the values, escaped as JSON string content.'],
+        ],
+    },
+    {
+        title: 'Backups', intro: 'Automatic backups into the data directory (S3 is not supported yet).',
+        fields: [
+            ['backups.cron', 'Schedule (cron, UTC)', 'text', 'Five fields or a macro, e.g. 0 3 * * * or @daily. Empty: no automatic backups.'],
+            ['backups.cronMaxKeep', 'Automatic backups kept', 'number', 'The oldest beyond this are deleted.'],
         ],
     },
     {
@@ -291,7 +298,7 @@ export async function settingsScreen() {
 
     const el = h('section', { class: 'settings-screen' },
         h('div', { class: 'bar' }, h('h1', {}, 'Settings')),
-        h('p', { class: 'intro' }, 'Changes apply at once, without a restart. S3 storage and backups have no settings here yet: tarmac keeps files in its data directory.'),
+        h('p', { class: 'intro' }, 'Changes apply at once, without a restart. S3 storage has no settings here yet: tarmac keeps files and backups in its data directory.'),
         h('form', { noValidate: true, onsubmit: save }, sections, formError,
             h('div', { class: 'actions sticky' }, h('button', { type: 'submit', class: 'primary' }, 'Save changes'))));
     return { el, cleanup: null };
