@@ -8,44 +8,14 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { deflateSync, gunzipSync } from 'node:zlib';
 import { startServer, SUPERUSER, SLOW } from '../e2e/lib/server.mjs';
-import { launchChromium, axe, shot, rawGet, apiCall } from './lib.mjs';
+import { launchChromium, axe, shot, rawGet, apiCall, pageWatcher, cspInit, cspViolations } from './lib.mjs';
 import { startSmtpSink, waitForMail, waitForMailTo } from '../e2e/lib/smtp.mjs';
 
 const T = 15000 * SLOW;
 
 let srv, sink, browser, context, page, token;
-const problems = []; // console errors, page errors, CSP violations
-const allowed400 = []; // resource errors the tests cause on purpose
-
-function watch(p, label) {
-    p.on('console', (m) => {
-        if (m.type() !== 'error' && !/Content.Security.Policy/i.test(m.text())) return;
-        const text = m.text();
-        // Chromium logs every non-2xx fetch as a console error; the tests make a
-        // few on purpose (wrong password, bad filter, bad rule, a payload and a
-        // webhook filter the server refuses): those are 400s.
-        if (/Failed to load resource: the server responded with a status of 400/.test(text)) {
-            allowed400.push(`${label}: ${text}`);
-            return;
-        }
-        problems.push(`${label} console ${m.type()}: ${text}`);
-    });
-    p.on('pageerror', (e) => problems.push(`${label} page error: ${e.message}`));
-}
-
-// CSP violations are reported to the page too: keep them where the test reads them.
-async function cspInit(ctx) {
-    await ctx.addInitScript(() => {
-        window.__csp = [];
-        document.addEventListener('securitypolicyviolation', (e) => {
-            window.__csp.push(`${e.violatedDirective} ${e.blockedURI}`);
-        });
-    });
-}
-
-async function cspViolations(p) {
-    return p.evaluate(() => window.__csp || []);
-}
+// console errors, page errors, CSP violations; the 400s made on purpose
+const { problems, allowed400, watch } = pageWatcher();
 
 const api = (method, path, body) => apiCall(srv.url, token, method, path, body);
 

@@ -1,5 +1,6 @@
-// What the browser suites (dashboard.test.mjs, docs.test.mjs) share: the
-// chromium to drive, the accessibility check, screenshots, a raw GET that
+// What the browser suites (dashboard.test.mjs, settings.test.mjs,
+// docs.test.mjs) share: the chromium to drive, the watch on console errors
+// and CSP violations, the accessibility check, screenshots, a raw GET that
 // keeps compressed bytes and a JSON call with a token.
 import assert from 'node:assert/strict';
 import { get } from 'node:http';
@@ -64,4 +65,39 @@ export async function apiCall(base, token, method, path, body) {
     const text = await res.text();
     if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
     return text ? JSON.parse(text) : null;
+}
+
+// Watches pages for console errors, uncaught exceptions and CSP violations:
+// watch(page, label) adds to problems. Chromium logs every non-2xx fetch as
+// a console error; the 400s a test causes on purpose (a wrong password, a bad
+// filter, a value the server refuses) go to allowed400 for the test to count.
+export function pageWatcher() {
+    const problems = [], allowed400 = [];
+    const watch = (p, label) => {
+        p.on('console', (m) => {
+            if (m.type() !== 'error' && !/Content.Security.Policy/i.test(m.text())) return;
+            const text = m.text();
+            if (/Failed to load resource: the server responded with a status of 400/.test(text)) {
+                allowed400.push(`${label}: ${text}`);
+                return;
+            }
+            problems.push(`${label} console ${m.type()}: ${text}`);
+        });
+        p.on('pageerror', (e) => problems.push(`${label} page error: ${e.message}`));
+    };
+    return { problems, allowed400, watch };
+}
+
+// CSP violations are reported to the page too: keep them where the test reads them.
+export async function cspInit(ctx) {
+    await ctx.addInitScript(() => {
+        window.__csp = [];
+        document.addEventListener('securitypolicyviolation', (e) => {
+            window.__csp.push(`${e.violatedDirective} ${e.blockedURI}`);
+        });
+    });
+}
+
+export async function cspViolations(p) {
+    return p.evaluate(() => window.__csp || []);
 }

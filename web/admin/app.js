@@ -1,6 +1,6 @@
 // app.js -- the dashboard's shell: a hash router (#/login, #/collections,
 // #/collections/NAME/edit, #/records/NAME, #/superusers, #/jobs, #/webhooks,
-// #/inbound, #/schedules, #/auth/confirm-*/TOKEN) and the layout (sidebar of
+// #/inbound, #/schedules, #/logs, #/settings, #/auth/confirm-*/TOKEN) and the layout (sidebar of
 // collections and background work, main area). Screens are modules
 // loaded on first use, so the sign-in screen needs only dom.js, api.js and
 // login.js.
@@ -22,6 +22,12 @@ const WORK = {
     inbound: ['Inbound webhooks', () => import('./hooks.js').then((m) => m.hookScreen('inbound'))],
     schedules: ['Schedules', () => import('./hooks.js').then((m) => m.hookScreen('schedules'))],
 };
+// The system screens, the same way.
+const SYSTEM = {
+    logs: ['Logs', () => import('./logs.js').then((m) => m.logsScreen())],
+    settings: ['Settings', () => import('./settings.js').then((m) => m.settingsScreen())],
+};
+const SCREENS = { ...WORK, ...SYSTEM };
 
 let renderSeq = 0;
 
@@ -63,8 +69,8 @@ async function render() {
             const r = await m.recordsScreen(first === 'superusers' ? '_superusers' : second);
             main.append(r.el);
             done = r.cleanup;
-        } else if (Object.hasOwn(WORK, first) && !second) {
-            const r = await WORK[first][1]();
+        } else if (Object.hasOwn(SCREENS, first) && !second) {
+            const r = await SCREENS[first][1]();
             main.append(r.el);
             done = r.cleanup;
         } else {
@@ -95,7 +101,9 @@ async function sidebar(current) {
                 link('#/records/' + encodeURIComponent(c.name), c.name, current === c.name)),
             link('#/superusers', 'Superusers', current === 'superusers' || current === '_superusers'),
             h('li', { class: 'group' }, 'Background work'),
-            Object.entries(WORK).map(([path, [label]]) => link('#/' + path, label, current === path))),
+            Object.entries(WORK).map(([path, [label]]) => link('#/' + path, label, current === path)),
+            h('li', { class: 'group' }, 'System'),
+            Object.entries(SYSTEM).map(([path, [label]]) => link('#/' + path, label, current === path))),
         h('div', { class: 'me' }, h('span', { class: 'muted' }, auth.record?.email || ''),
             h('button', { type: 'button', onclick: logout }, 'Sign out')));
     return nav;

@@ -319,7 +319,7 @@ export async function collectionEditor(name) {
     drawKind();
 
     const form = h('form', {
-        class: 'editor', novalidate: true,
+        class: 'editor', noValidate: true,
         onsubmit: async (e) => {
             e.preventDefault();
             setError(null, formError, '');

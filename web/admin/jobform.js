@@ -79,7 +79,7 @@ export function enqueueForm(close, seen) {
             close(job);
         } catch (err) { showErrors(err, ctls, formError); }
     };
-    return h('form', { class: 'record-form', novalidate: true, onsubmit: submit },
+    return h('form', { class: 'record-form', noValidate: true, onsubmit: submit },
         kind.wrap, payload.wrap, h('div', { class: 'grid' }, runAt.wrap, priority.wrap, dedupeKey.wrap, maxAttempts.wrap), formError,
         h('div', { class: 'actions sticky' }, h('button', { type: 'button', onclick: () => close() }, 'Cancel'),
             h('button', { type: 'submit', class: 'primary' }, 'Enqueue')));

@@ -20,7 +20,7 @@ export function loginScreen(done) {
     const withMfa = (body) => (mfaId ? { ...body, mfaId } : body);
 
     const form = h('form', {
-        class: 'card', novalidate: true,
+        class: 'card', noValidate: true,
         onsubmit: async (e) => {
             e.preventDefault();
             fail('');

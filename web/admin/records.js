@@ -259,7 +259,7 @@ function recordForm(col, rec, all, close) {
         }, 'Delete'));
     }
     const authActions = rec && isAuth ? authTools(col, rec, formError) : null;
-    return h('form', { class: 'record-form', novalidate: true, onsubmit: submit }, parts, authActions, formError,
+    return h('form', { class: 'record-form', noValidate: true, onsubmit: submit }, parts, authActions, formError,
         h('div', { class: 'actions sticky' }, actions, h('button', { type: 'button', onclick: () => close() }, 'Cancel'),
             h('button', { type: 'submit', class: 'primary' }, rec ? 'Save' : 'Create')));
 }

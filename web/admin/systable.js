@@ -87,7 +87,7 @@ function sysForm(spec, rec, ctx, base, close) {
             try { await api('DELETE', `${base}/${enc(rec.id)}`); toast(`Deleted ${spec.noun}.`); close(true); } catch (err) { showErrors(err, {}, formError); }
         },
     }, 'Delete') : null;
-    return h('form', { class: 'record-form', novalidate: true, onsubmit: submit },
+    return h('form', { class: 'record-form', noValidate: true, onsubmit: submit },
         spec.fields.map((f) => ctls[f.name].wrap), spec.formExtra ? spec.formExtra(ctls) : null, formError,
         h('div', { class: 'actions sticky' }, del, h('button', { type: 'button', onclick: () => close() }, 'Cancel'),
             h('button', { type: 'submit', class: 'primary' }, rec ? 'Save' : 'Create')));
