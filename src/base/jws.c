@@ -6,6 +6,7 @@
 
 #include <openssl/bio.h>
 #include <openssl/bn.h>
+#include <openssl/core_names.h>
 #include <openssl/ecdsa.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -203,6 +204,18 @@ static bool der_to_raw(const unsigned char *der, size_t der_len, unsigned char r
     bool is_ok = es && BN_bn2binpad(r, raw, 32) == 32 && BN_bn2binpad(s, raw + 32, 32) == 32;
     ECDSA_SIG_free(es);
     return is_ok;
+}
+
+enum rc jws_p256_public(struct str pem, uint8_t out[65])
+{
+    EVP_PKEY *pkey = read_key(pem, JWK_ALG_ES256);
+    size_t len = 0;
+    bool is_ok =
+        pkey &&
+        EVP_PKEY_get_octet_string_param(pkey, OSSL_PKEY_PARAM_PUB_KEY, out, 65, &len) == 1 &&
+        len == 65 && out[0] == 0x04;
+    EVP_PKEY_free(pkey);
+    return is_ok ? RC_OK : RC_INVALID;
 }
 
 /* Appends header.payload.signature for alg (ES256 or RS256) to out. */

@@ -104,5 +104,8 @@ enum rc jws_sign_es256(struct str pem, const char *kid, struct str payload_json,
  * account's "private_key", or PKCS #1 "RSA PRIVATE KEY"): FCM's OAuth2
  * assertion. */
 enum rc jws_sign_rs256(struct str pem, const char *kid, struct str payload_json, struct buf *out);
+/* The uncompressed public point (0x04 || X || Y) of the EC P-256 private
+ * key in pem (as jws_sign_es256 reads it); RC_INVALID when pem holds none. */
+enum rc jws_p256_public(struct str pem, uint8_t out[65]);
 
 #endif

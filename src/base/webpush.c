@@ -75,32 +75,6 @@ static bool public_of(EVP_PKEY *pkey, uint8_t out[65])
            len == 65 && out[0] == 0x04;
 }
 
-static int no_passphrase(char *buf, int size, int rwflag, void *u)
-{
-    (void)buf;
-    (void)size;
-    (void)rwflag;
-    (void)u;
-    return -1;
-}
-
-static EVP_PKEY *read_vapid_key(struct str pem)
-{
-    if (!pem.len || pem.len > 64 * 1024)
-        return NULL;
-    BIO *bio = BIO_new_mem_buf(pem.ptr, (int)pem.len);
-    EVP_PKEY *pkey = bio ? PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, NULL) : NULL;
-    BIO_free(bio);
-    char group[32];
-    if (pkey && (!EVP_PKEY_is_a(pkey, "EC") ||
-                 EVP_PKEY_get_group_name(pkey, group, sizeof(group), NULL) != 1 ||
-                 strcmp(group, "prime256v1") != 0)) {
-        EVP_PKEY_free(pkey);
-        pkey = NULL;
-    }
-    return pkey;
-}
-
 /* base64url with or without its padding (some client libraries pad). */
 static bool unb64(struct str s, uint8_t *dst, size_t want)
 {
@@ -279,11 +253,9 @@ static bool origin_of(struct str url, struct str *out)
 
 enum rc webpush_vapid_public(struct str pem, struct buf *out)
 {
-    EVP_PKEY *pkey = read_vapid_key(pem);
     uint8_t pub[65];
-    bool is_ok = pkey && public_of(pkey, pub);
-    EVP_PKEY_free(pkey);
-    return is_ok ? b64_encode_buf(B64_URL, pub, sizeof(pub), out) : RC_INVALID;
+    return jws_p256_public(pem, pub) == RC_OK ? b64_encode_buf(B64_URL, pub, sizeof(pub), out)
+                                              : RC_INVALID;
 }
 
 enum rc webpush_vapid_auth(struct str pem, struct str endpoint, const char *subject, int64_t now_s,

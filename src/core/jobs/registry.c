@@ -1,6 +1,8 @@
 /* registry.c -- see registry.h. The table of kinds. */
 #include "core/jobs/registry.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "base/alloc.h"
@@ -72,6 +74,29 @@ void core_job_call_cleanup(struct core_job_call *call)
     xfree(call->body);
     call->body = NULL;
     memset(call->owned, 0, sizeof(call->owned));
+}
+
+void core_job_call_add_line(struct core_job_call *call, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    struct net_http_out_req *req = &call->req;
+    if (n < 0 || req->header_count >= NET_HTTP_OUT_MAX_HEADERS)
+        return;
+    char *line = xmalloc((size_t)n + 1);
+    va_start(ap, fmt);
+    vsnprintf(line, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    for (size_t i = 0; i < NET_HTTP_OUT_MAX_HEADERS; i++) {
+        if (!call->owned[i]) {
+            call->owned[i] = line;
+            req->headers[req->header_count++] = line;
+            return;
+        }
+    }
+    xfree(line);
 }
 
 const struct core_job_kind *core_job_kind_builtin_at(size_t i)

@@ -80,6 +80,10 @@ typedef void core_job_complete_fn(const struct core_job_env *env, const struct c
                                   struct core_job_call *call, struct core_job_result *res);
 /* Frees what a call holds besides state (owned lines, body). */
 void core_job_call_cleanup(struct core_job_call *call);
+/* Adds the header line fmt makes (allocated, freed with the call) to
+ * call's request; dropped when the request has no room left. */
+void core_job_call_add_line(struct core_job_call *call, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 /* Why a payload cannot be this kind's (a sentence), NULL when it can: the
  * jobs API and scripts refuse it at enqueue instead of a dead job later. */

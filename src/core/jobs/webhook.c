@@ -34,8 +34,7 @@ const char core_webhooks_collection_json[] =
     "{\"name\":\"created\",\"type\":\"autodate\",\"onCreate\":true},"
     "{\"name\":\"updated\",\"type\":\"autodate\",\"onCreate\":true,\"onUpdate\":true}]}";
 
-/* Whether events (a JSON array text, "" or "[]" = all) lists action. */
-static bool wants_action(struct str events, const char *action)
+bool core_webhook_wants_action(struct str events, const char *action)
 {
     json_t *a = json_loadb(events.ptr, events.len, 0, NULL);
     bool ok = !json_is_array(a) || json_array_size(a) == 0;
@@ -279,7 +278,8 @@ static enum rc on_change(void *ctx, struct store_conn *db, const struct core_eve
     } matches[32];
     size_t n = 0;
     while (n < 32 && (rc = store_step(st)) == RC_OK) {
-        if (!wants_action(store_column_text(st, 1), core_event_action_name(ev->action)))
+        if (!core_webhook_wants_action(store_column_text(st, 1),
+                                       core_event_action_name(ev->action)))
             continue;
         struct str id = store_column_text(st, 0), filter = store_column_text(st, 2);
         snprintf(matches[n].id, sizeof(matches[n].id), "%.*s", (int)id.len, id.ptr);

@@ -50,6 +50,9 @@ bool core_webhooks_may_enqueue(struct core_webhooks *w, const struct core_collec
  * are an object of strings. RC_INVALID with field errors in p. */
 enum rc core_webhook_check(const struct core_schema *schema, json_t *values,
                            struct core_problem *p);
+/* Whether events (a select field's JSON array text, "" or "[]" = all)
+ * lists action ("create", ...). Pure. */
+bool core_webhook_wants_action(struct str events, const char *action);
 /* Whether ev's record (its values: a delete is matched as it was) passes
  * filter (the filter language over ev's collection, hidden fields allowed),
  * judged on db inside the write. A filter that does not compile matches

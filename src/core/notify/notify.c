@@ -84,29 +84,55 @@ const char *core_notify_check(json_t *payload)
     return NULL;
 }
 
+/* Jobs of one kind enqueued by a fan-out: items is [{payload, dedupe}]. */
 struct fanout {
-    const char *notify_id;
-    json_t *pushes; /* [push payload], the chunk to enqueue */
+    struct str kind;
+    json_t *items;
 };
 
-static enum rc enqueue_chunk(struct store_conn *db, void *ctx)
+static enum rc enqueue_items(struct store_conn *db, void *ctx)
 {
     struct fanout *f = ctx;
     size_t i;
-    json_t *p;
-    json_array_foreach(f->pushes, i, p)
+    json_t *item;
+    json_array_foreach(f->items, i, item)
     {
-        char dedupe[CORE_JOB_DEDUPE_MAX + 1], id[CORE_JOB_ID_LEN + 1];
-        int n = snprintf(dedupe, sizeof(dedupe), "notify:%s:%s", f->notify_id,
-                         json_string_value(json_object_get(p, "device")));
+        char id[CORE_JOB_ID_LEN + 1];
+        json_t *dedupe = json_object_get(item, "dedupe");
         struct core_job_spec spec = {
-            .kind = STR_LIT("push"), .payload = p, .dedupe_key = {dedupe, (size_t)n}};
+            .kind = f->kind,
+            .payload = json_object_get(item, "payload"),
+            .dedupe_key = {json_string_value(dedupe), json_string_length(dedupe)}};
         bool is_folded = false;
         enum rc rc = core_job_enqueue(db, &spec, id, &is_folded);
         if (rc)
             return rc;
     }
     return RC_OK;
+}
+
+/* Enqueues items (taken) as jobs of kind, FANOUT_CHUNK a writer transaction. */
+static enum rc enqueue_all(const struct core_job_env *env, struct str kind, json_t *items)
+{
+    enum rc rc = RC_OK;
+    size_t total = json_array_size(items);
+    for (size_t at = 0; !rc && at < total; at += FANOUT_CHUNK) {
+        struct fanout f = {.kind = kind, .items = json_array()};
+        for (size_t k = at; k < total && k < at + FANOUT_CHUNK; k++)
+            json_array_append(f.items, json_array_get(items, k));
+        rc = store_writer_run(env->writer, enqueue_items, &f);
+        json_decref(f.items);
+    }
+    json_decref(items);
+    return rc;
+}
+
+/* {payload, dedupe: "notify:<notify id>:<what>"} */
+static json_t *item_of(json_t *payload, const char *notify_id, const char *what)
+{
+    char dedupe[CORE_JOB_DEDUPE_MAX + 1];
+    snprintf(dedupe, sizeof(dedupe), "notify:%s:%s", notify_id, what);
+    return json_pack("{s:o, s:s}", "payload", payload, "dedupe", dedupe);
 }
 
 /* The push payloads of user's devices appended to out. */
@@ -132,20 +158,30 @@ static enum rc devices_of(struct store_stmt *st, const char *user, json_t *messa
     return rc == RC_NOT_FOUND ? RC_OK : rc;
 }
 
-enum rc core_notify_filter_check(const struct core_schema *schema, const char *filter, char *err,
-                                 size_t errlen)
+/* Compiles filter over the users collection (*users, alias "r") into f
+ * (in a). RC_INVALID with err when it does not compile or there are no users. */
+static enum rc compile_users_filter(const struct core_schema *schema, const char *filter,
+                                    struct arena *a, struct core_sql_fragment *f,
+                                    const struct core_collection **users, char *err, size_t errlen)
 {
-    const struct core_collection *users = core_schema_find(schema, STR_LIT("_pb_users_auth_"));
-    if (!users) {
+    *users = schema ? core_schema_find(schema, STR_LIT("_pb_users_auth_")) : NULL;
+    if (!*users) {
         snprintf(err, errlen, "there is no users collection");
         return RC_INVALID;
     }
+    struct core_filter_options o = {
+        .schema = schema, .collection = *users, .alias = "r", .allow_hidden = true};
+    return core_filter_compile(&o, str_from_cstr(filter), a, f, err, errlen);
+}
+
+enum rc core_notify_filter_check(const struct core_schema *schema, const char *filter, char *err,
+                                 size_t errlen)
+{
     struct arena a;
     arena_init(&a, 4096);
     struct core_sql_fragment f;
-    struct core_filter_options o = {
-        .schema = schema, .collection = users, .alias = "r", .allow_hidden = true};
-    enum rc rc = core_filter_compile(&o, str_from_cstr(filter), &a, &f, err, errlen);
+    const struct core_collection *users;
+    enum rc rc = compile_users_filter(schema, filter, &a, &f, &users, err, errlen);
     arena_cleanup(&a);
     return rc;
 }
@@ -155,18 +191,15 @@ enum rc core_notify_filter_users(const struct core_job_env *env, const char *fil
 {
     *out = NULL;
     const struct core_schema *schema = env->schema ? env->schema(env->schema_ctx) : NULL;
-    const struct core_collection *users =
-        schema ? core_schema_find(schema, STR_LIT("_pb_users_auth_")) : NULL;
-    if (!users) {
-        snprintf(err, errlen, "there is no users collection");
-        return RC_INVALID;
-    }
     struct arena a;
     arena_init(&a, 4096);
     struct core_sql_fragment f;
-    struct core_filter_options o = {
-        .schema = schema, .collection = users, .alias = "r", .allow_hidden = true};
-    enum rc rc = core_filter_compile(&o, str_from_cstr(filter), &a, &f, err, errlen);
+    const struct core_collection *users;
+    enum rc rc = compile_users_filter(schema, filter, &a, &f, &users, err, errlen);
+    if (rc) {
+        arena_cleanup(&a);
+        return rc;
+    }
     struct buf sql;
     buf_init(&sql, 1 << 20);
     struct store_sql q;
@@ -236,44 +269,18 @@ static enum rc fan_out(const struct core_job_env *env, const struct core_job *jo
     }
     if (st)
         store_done(st);
-    size_t total = json_array_size(pushes);
-    for (size_t at = 0; !rc && at < total; at += FANOUT_CHUNK) {
-        struct fanout f = {.notify_id = job->id, .pushes = json_array()};
-        for (size_t k = at; k < total && k < at + FANOUT_CHUNK; k++)
-            json_array_append(f.pushes, json_array_get(pushes, k));
-        rc = store_writer_run(env->writer, enqueue_chunk, &f);
-        json_decref(f.pushes);
+    if (rc) {
+        json_decref(pushes);
+        return rc;
+    }
+    json_t *items = json_array();
+    json_array_foreach(pushes, i, u)
+    {
+        json_array_append_new(items, item_of(json_incref(u), job->id,
+                                             json_string_value(json_object_get(u, "device"))));
     }
     json_decref(pushes);
-    return rc;
-}
-
-struct sms_fanout {
-    const char *notify_id;
-    json_t *texts; /* [{to, text, user}] */
-};
-
-static enum rc enqueue_sms(struct store_conn *db, void *ctx)
-{
-    struct sms_fanout *f = ctx;
-    size_t i;
-    json_t *t;
-    json_array_foreach(f->texts, i, t)
-    {
-        char dedupe[CORE_JOB_DEDUPE_MAX + 1], id[CORE_JOB_ID_LEN + 1];
-        int n = snprintf(dedupe, sizeof(dedupe), "notify:%s:sms:%s", f->notify_id,
-                         json_string_value(json_object_get(t, "user")));
-        json_t *payload = json_pack("{s:O, s:O}", "to", json_object_get(t, "to"), "text",
-                                    json_object_get(t, "text"));
-        struct core_job_spec spec = {
-            .kind = STR_LIT("sms"), .payload = payload, .dedupe_key = {dedupe, (size_t)n}};
-        bool is_folded = false;
-        enum rc rc = core_job_enqueue(db, &spec, id, &is_folded);
-        json_decref(payload);
-        if (rc)
-            return rc;
-    }
-    return RC_OK;
+    return enqueue_all(env, STR_LIT("push"), items);
 }
 
 /* Enqueues an sms job per user with an E.164 number in users' phone field
@@ -291,7 +298,7 @@ static enum rc text_users(const struct core_job_env *env, const struct core_job 
     char text[CORE_NOTIFY_MAX_TITLE + CORE_NOTIFY_MAX_BODY + 2];
     snprintf(text, sizeof(text), "%s%s%s", title ? title : "", body && body[0] ? "\n" : "",
              body ? body : "");
-    struct sms_fanout f = {.notify_id = job->id, .texts = json_array()};
+    json_t *items = json_array();
     enum rc rc = RC_OK;
     size_t i;
     json_t *u;
@@ -300,19 +307,22 @@ static enum rc text_users(const struct core_job_env *env, const struct core_job 
         json_t *record = NULL;
         enum rc lr = core_record_load(env->db, users, str_from_cstr(json_string_value(u)), &record);
         const char *phone = json_string_value(json_object_get(record, "phone"));
+        char what[96];
+        snprintf(what, sizeof(what), "sms:%s", json_string_value(u));
         if (!lr && core_sms_is_e164(phone))
-            json_array_append_new(f.texts, json_pack("{s:s, s:s, s:s}", "to", phone, "text", text,
-                                                     "user", json_string_value(u)));
+            json_array_append_new(
+                items, item_of(json_pack("{s:s, s:s}", "to", phone, "text", text), job->id, what));
         else if (lr && lr != RC_NOT_FOUND)
             rc = lr;
         json_decref(record);
         if (rc)
             break;
     }
-    if (!rc && json_array_size(f.texts))
-        rc = store_writer_run(env->writer, enqueue_sms, &f);
-    json_decref(f.texts);
-    return rc;
+    if (rc) {
+        json_decref(items);
+        return rc;
+    }
+    return enqueue_all(env, STR_LIT("sms"), items);
 }
 
 static void notify_run(const struct core_job_env *env, const struct core_job *job,

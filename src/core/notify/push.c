@@ -59,20 +59,6 @@ static bool dead(struct core_job_result *res, const char *why)
     return false;
 }
 
-/* An allocated header line in the call (freed with it). */
-static void add_line(struct core_job_call *call, char *line)
-{
-    struct net_http_out_req *req = &call->req;
-    for (size_t i = 0; i < NET_HTTP_OUT_MAX_HEADERS; i++) {
-        if (!call->owned[i]) {
-            call->owned[i] = line;
-            req->headers[req->header_count++] = line;
-            return;
-        }
-    }
-    xfree(line);
-}
-
 /* ---- removing a dead device ---------------------------------------------- */
 
 struct gone {
@@ -272,25 +258,30 @@ static bool fcm_prepare(const struct core_job_env *env, const struct core_settin
                                      .allow_private_network = true,
                                      .response = &st->resp};
     req->headers[req->header_count++] = "Content-Type: application/json; charset=utf-8";
-    size_t n = strlen(token) + 32;
-    char *auth = xmalloc(n);
-    snprintf(auth, n, "Authorization: Bearer %s", token);
+    core_job_call_add_line(call, "Authorization: Bearer %s", token);
     secure_zero(token, sizeof(token));
-    add_line(call, auth);
     call->state = st;
     return true;
+}
+
+/* The generic outcome of an answer and its JSON body (NULL when none came
+ * or it is not JSON); *status its HTTP status (0: no answer). */
+static json_t *answer_json(struct core_job_call *call, struct core_job_result *res, long *status)
+{
+    struct push_state *st = call->state;
+    (void)core_job_http_outcome(&call->resp, res);
+    *status = call->resp.fail == NET_HTTP_OUT_OK ? call->resp.status : 0;
+    return *status ? json_loadb(st->resp.data, st->resp.len, 0, NULL) : NULL;
 }
 
 static void fcm_complete(const struct core_job_env *env, const struct core_job *job,
                          struct core_job_call *call, struct core_job_result *res)
 {
-    struct push_state *st = call->state;
-    (void)core_job_http_outcome(&call->resp, res);
-    if (call->resp.fail != NET_HTTP_OUT_OK)
-        return;
-    long status = call->resp.status;
+    long status;
     /* The error's status and details (google.rpc.Status): errorCode. */
-    json_t *j = json_loadb(st->resp.data, st->resp.len, 0, NULL);
+    json_t *j = answer_json(call, res, &status);
+    if (!status)
+        return;
     json_t *e = json_object_get(j, "error");
     const char *message = json_string_value(json_object_get(e, "message"));
     const char *code = NULL;
@@ -433,10 +424,7 @@ static bool apns_prepare(const struct core_job_env *env, const struct core_setti
     req->headers[req->header_count++] = "apns-push-type: alert";
     req->headers[req->header_count++] = "apns-priority: 10";
     req->headers[req->header_count++] = "content-type: application/json";
-    size_t n = strlen(jwt) + 32;
-    char *auth = xmalloc(n);
-    snprintf(auth, n, "authorization: bearer %s", jwt);
-    add_line(call, auth);
+    core_job_call_add_line(call, "authorization: bearer %s", jwt);
     call->state = st;
     return true;
 }
@@ -444,12 +432,10 @@ static bool apns_prepare(const struct core_job_env *env, const struct core_setti
 static void apns_complete(const struct core_job_env *env, const struct core_job *job,
                           struct core_job_call *call, struct core_job_result *res)
 {
-    struct push_state *st = call->state;
-    (void)core_job_http_outcome(&call->resp, res);
-    if (call->resp.fail != NET_HTTP_OUT_OK)
+    long status;
+    json_t *j = answer_json(call, res, &status);
+    if (!status)
         return;
-    long status = call->resp.status;
-    json_t *j = json_loadb(st->resp.data, st->resp.len, 0, NULL);
     const char *reason = json_string_value(json_object_get(j, "reason"));
     char why[96];
     snprintf(why, sizeof(why), "APNs: %.60s", reason ? reason : "HTTP error");
@@ -521,11 +507,8 @@ static bool webpush_prepare(const struct core_job_env *env, const struct core_se
     req->headers[req->header_count++] = "Content-Type: application/octet-stream";
     req->headers[req->header_count++] = "TTL: 86400";
     req->headers[req->header_count++] = "Urgency: normal";
-    char *line = xmalloc(auth.len + 1);
-    memcpy(line, auth.data, auth.len);
-    line[auth.len] = '\0';
+    core_job_call_add_line(call, "%.*s", (int)auth.len, auth.data);
     buf_cleanup(&auth);
-    add_line(call, line);
     call->state = st;
     return true;
 }

@@ -46,20 +46,6 @@ static struct sms_state *state_new(char *url, struct core_job_call *call)
     return st;
 }
 
-static void add_line(struct core_job_call *call, char *line)
-{
-    struct net_http_out_req *req = &call->req;
-    for (size_t i = 0; i < NET_HTTP_OUT_MAX_HEADERS && req->header_count < NET_HTTP_OUT_MAX_HEADERS;
-         i++) {
-        if (!call->owned[i]) {
-            call->owned[i] = line;
-            req->headers[req->header_count++] = line;
-            return;
-        }
-    }
-    xfree(line);
-}
-
 static char *dup_buf(struct buf *b)
 {
     char *s = xmalloc(b->len + 1);
@@ -128,7 +114,7 @@ static bool twilio_prepare(const struct core_job_env *env, const struct core_set
                                           .allow_private_network = true,
                                           .response = &st->resp};
     call->req.headers[call->req.header_count++] = "Content-Type: application/x-www-form-urlencoded";
-    add_line(call, dup_buf(&auth));
+    core_job_call_add_line(call, "%.*s", (int)auth.len, auth.data);
     buf_cleanup(&auth);
     return true;
 }
@@ -160,10 +146,7 @@ static bool msg91_prepare(const struct core_job_env *env, const struct core_sett
                                           .allow_private_network = true,
                                           .response = &st->resp};
     call->req.headers[call->req.header_count++] = "Content-Type: application/json";
-    size_t n = strlen(opt(s, "msg91", "authKey")) + 16;
-    char *key = xmalloc(n);
-    snprintf(key, n, "authkey: %s", opt(s, "msg91", "authKey"));
-    add_line(call, key);
+    core_job_call_add_line(call, "authkey: %s", opt(s, "msg91", "authKey"));
     return true;
 }
 
@@ -207,7 +190,7 @@ static bool gateway_prepare(const struct core_job_env *env, const struct core_se
         if (!line || strchr(line, '\r') || strchr(line, '\n'))
             continue;
         has_type = has_type || strncasecmp(line, "content-type:", 13) == 0;
-        add_line(call, xstrdup(line));
+        core_job_call_add_line(call, "%s", line);
     }
     if (!has_type && call->req.header_count < NET_HTTP_OUT_MAX_HEADERS)
         call->req.headers[call->req.header_count++] = "Content-Type: application/json";

@@ -161,22 +161,6 @@ static enum rc check_trigger(const struct core_schema *schema, json_t *values,
 
 /* ---- matching ---------------------------------------------------------------- */
 
-/* Whether events (a JSON array text; "" or [] = all) holds action. */
-static bool wants_action(struct str events, const char *action)
-{
-    json_t *a = json_loadb(events.ptr, events.len, 0, NULL);
-    bool ok = !json_is_array(a) || json_array_size(a) == 0;
-    size_t i;
-    json_t *v;
-    json_array_foreach(a, i, v)
-    {
-        if (json_is_string(v) && strcmp(json_string_value(v), action) == 0)
-            ok = true;
-    }
-    json_decref(a);
-    return ok;
-}
-
 /* `changed`: an update changed the field; a create set it; a delete. */
 static bool has_changed(const struct core_event *ev, const char *field)
 {
@@ -300,7 +284,8 @@ static enum rc on_change(void *ctx, struct store_conn *db, const struct core_eve
     struct trigger_row rows[16];
     size_t n = 0;
     while (n < 16 && (rc = store_step(st)) == RC_OK) {
-        if (!wants_action(store_column_text(st, 1), core_event_action_name(ev->action)))
+        if (!core_webhook_wants_action(store_column_text(st, 1),
+                                       core_event_action_name(ev->action)))
             continue;
         struct trigger_row *r = &rows[n++];
         struct str id = store_column_text(st, 0);
