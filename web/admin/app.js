@@ -1,6 +1,6 @@
 // app.js -- the dashboard's shell: a hash router (#/login, #/collections,
 // #/collections/NAME/edit, #/records/NAME, #/superusers, #/jobs, #/webhooks,
-// #/inbound, #/schedules, #/logs, #/settings, #/auth/confirm-*/TOKEN) and the layout (sidebar of
+// #/inbound, #/schedules, #/logs, #/settings, #/backups, #/auth/confirm-*/TOKEN) and the layout (sidebar of
 // collections and background work, main area). Screens are modules
 // loaded on first use, so the sign-in screen needs only dom.js, api.js and
 // login.js.
@@ -26,6 +26,7 @@ const WORK = {
 const SYSTEM = {
     logs: ['Logs', () => import('./logs.js').then((m) => m.logsScreen())],
     settings: ['Settings', () => import('./settings.js').then((m) => m.settingsScreen())],
+    backups: ['Backups', () => import('./backups.js').then((m) => m.backupsScreen())],
 };
 const SCREENS = { ...WORK, ...SYSTEM };
 
