@@ -6,6 +6,8 @@
 
 #include "api/call.h"
 #include "base/jsonw.h"
+#include "core/app.h"
+#include "core/backup/backup.h"
 #include "http/req.h"
 
 /* The first of the configured header and the usual proxy headers the request
@@ -53,8 +55,10 @@ enum rc api_health(struct http_req *req, void *ctx)
     jsonw_int(&w, 200);
     jsonw_key_cstr(&w, "data");
     jsonw_object_begin(&w);
+    /* PocketBase's: no backup or restore is running now. */
+    struct core_backups *b = c->aw->core.app->backups;
     jsonw_key_cstr(&w, "canBackup");
-    jsonw_bool(&w, false);
+    jsonw_bool(&w, b && !core_backups_is_busy(b));
     jsonw_key_cstr(&w, "realIP");
     jsonw_string_cstr(&w, req->remote_addr ? req->remote_addr : "");
     jsonw_key_cstr(&w, "possibleProxyHeader");
