@@ -21,13 +21,17 @@
 #include "core/backup/backup_int.h"
 #include "core/backup/restore.h"
 #include "net/mailbox.h"
+#include "net/s3.h"
 #include "store/backup.h"
 
 struct core_backups {
     char *dir;
     char *target_db; /* the database: a file path or a PostgreSQL URL */
-    struct core_backup_target target;
     pthread_mutex_t mu;
+    /* Where archives are kept (core_backups_use_s3): the bucket of s3 when
+     * has_s3 (owned strings), else <dir>/backups. Read under mu. */
+    bool has_s3;
+    struct net_s3_config s3;
     /* The operation under way (PocketBase's "@activeBackup"). */
     bool is_active;
     char active_key[CORE_BACKUP_KEY_MAX + 1];
@@ -85,9 +89,83 @@ bool core_backups_is_busy(struct core_backups *b)
     return busy;
 }
 
-const struct core_backup_target *core_backups_target(struct core_backups *b)
+/* ---- where archives are kept --------------------------------------------------- */
+
+static void s3_cleanup(struct net_s3_config *c)
 {
-    return &b->target;
+    xfree((char *)c->endpoint);
+    xfree((char *)c->bucket);
+    xfree((char *)c->region);
+    xfree((char *)c->access_key);
+    xfree((char *)c->secret);
+    *c = (struct net_s3_config){0};
+}
+
+void core_backups_use_s3(struct core_backups *b, const struct net_s3_config *s3)
+{
+    pthread_mutex_lock(&b->mu);
+    s3_cleanup(&b->s3);
+    b->has_s3 = s3 != NULL;
+    if (s3) {
+        b->s3 = (struct net_s3_config){
+            .endpoint = xstrdup(s3->endpoint ? s3->endpoint : ""),
+            .bucket = xstrdup(s3->bucket ? s3->bucket : ""),
+            .region = xstrdup(s3->region ? s3->region : ""),
+            .access_key = xstrdup(s3->access_key ? s3->access_key : ""),
+            .secret = xstrdup(s3->secret ? s3->secret : ""),
+            .force_path_style = s3->force_path_style,
+        };
+    }
+    pthread_mutex_unlock(&b->mu);
+}
+
+bool core_backups_is_s3(struct core_backups *b)
+{
+    pthread_mutex_lock(&b->mu);
+    bool is = b->has_s3;
+    pthread_mutex_unlock(&b->mu);
+    return is;
+}
+
+/* The target in use now, for one operation (release it after). */
+static struct core_backup_target open_target(struct core_backups *b)
+{
+    pthread_mutex_lock(&b->mu);
+    struct core_backup_target t = {0};
+    if (b->has_s3)
+        t = core_backup_target_s3(&b->s3);
+    pthread_mutex_unlock(&b->mu);
+    if (t.ops)
+        return t;
+    char local[BACKUP_PATH_BYTES];
+    if (!backup_path(local, "%s/%s", b->dir, BACKUP_LOCAL_DIR))
+        local[0] = '\0';
+    return core_backup_target_local(local);
+}
+
+static void close_target(struct core_backup_target *t)
+{
+    t->ops->release(t->ctx);
+}
+
+/* err gets "backups.s3: <S3's answer>" after an RC_UNAVAILABLE (short: a
+ * client sees it in a message of 160 bytes). */
+static void say_why(const struct core_backup_target *t, enum rc rc, char *err, size_t cap)
+{
+    if (rc == RC_UNAVAILABLE && cap)
+        snprintf(err, cap, "backups.s3: %s", t->ops->why(t->ctx));
+}
+
+enum rc core_backups_list(struct core_backups *b, struct core_backup_entry **out, size_t *n,
+                          char *err, size_t cap)
+{
+    if (cap)
+        err[0] = '\0';
+    struct core_backup_target t = open_target(b);
+    enum rc rc = t.ops->list(t.ctx, out, n);
+    say_why(&t, rc, err, cap);
+    close_target(&t);
+    return rc;
 }
 
 enum rc core_backups_delete(struct core_backups *b, const char *key)
@@ -97,7 +175,10 @@ enum rc core_backups_delete(struct core_backups *b, const char *key)
     pthread_mutex_unlock(&b->mu);
     if (in_use)
         return RC_BUSY;
-    return b->target.ops->remove(b->target.ctx, key);
+    struct core_backup_target t = open_target(b);
+    enum rc rc = t.ops->remove(t.ctx, key);
+    close_target(&t);
+    return rc;
 }
 
 enum rc core_backups_local_path(struct core_backups *b, const char *key, char *out, size_t cap)
@@ -108,22 +189,31 @@ enum rc core_backups_local_path(struct core_backups *b, const char *key, char *o
     return core_backup_target_local_path(dir, key, out, cap);
 }
 
-enum rc core_backups_upload(struct core_backups *b, const char *key, const void *data, size_t len)
+static enum rc upload_to(struct core_backups *b, struct core_backup_target *t, const char *key,
+                         const void *data, size_t len)
 {
-    if (!core_backup_key_is_safe(str_from_cstr(key)))
-        return RC_INVALID;
     struct core_backup_entry e;
-    if (b->target.ops->stat(b->target.ctx, key, &e) == RC_OK)
+    enum rc rc = t->ops->stat(t->ctx, key, &e);
+    if (rc == RC_OK)
         return RC_CONFLICT;
-    /* A dot file beside the archives (same filesystem for the target's
-     * link), which no listing shows. */
+    if (rc != RC_NOT_FOUND)
+        return rc;
+    /* A dot file beside the archives (same filesystem for the local
+     * target's link), which no listing shows; an S3 target uploads it from
+     * there (the directory is made when missing). */
     char path[BACKUP_PATH_BYTES];
     if (!backup_path(path, "%s/%s/.upload-%s", b->dir, BACKUP_LOCAL_DIR, key))
         return RC_IO;
     int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0 && errno == ENOENT) {
+        char dir[BACKUP_PATH_BYTES];
+        if (backup_path(dir, "%s/%s", b->dir, BACKUP_LOCAL_DIR))
+            (void)mkdir(dir, 0700);
+        fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    }
     if (fd < 0)
         return errno == EEXIST ? RC_CONFLICT : RC_IO; /* the same name uploaded meanwhile */
-    enum rc rc = RC_OK;
+    rc = RC_OK;
     const char *p = data;
     for (size_t off = 0; off < len && !rc;) {
         ssize_t w = write(fd, p + off, len - off);
@@ -136,9 +226,23 @@ enum rc core_backups_upload(struct core_backups *b, const char *key, const void 
     }
     close(fd);
     if (!rc)
-        rc = b->target.ops->put(b->target.ctx, key, path);
+        rc = t->ops->put(t->ctx, key, path);
     if (rc)
         unlink(path);
+    return rc;
+}
+
+enum rc core_backups_upload(struct core_backups *b, const char *key, const void *data, size_t len,
+                            char *err, size_t cap)
+{
+    if (cap)
+        err[0] = '\0';
+    if (!core_backup_key_is_safe(str_from_cstr(key)))
+        return RC_INVALID;
+    struct core_backup_target t = open_target(b);
+    enum rc rc = upload_to(b, &t, key, data, len);
+    say_why(&t, rc, err, cap);
+    close_target(&t);
     return rc;
 }
 
@@ -182,8 +286,8 @@ static bool paths_init(struct paths *p, const struct core_backups *b)
            backup_path(p->zip, "%s/archive.zip", p->tmp);
 }
 
-static enum rc make_locked(struct core_backups *b, const char *key, const struct paths *p,
-                           char *err, size_t cap)
+static enum rc make_locked(struct core_backups *b, struct core_backup_target *t, const char *key,
+                           const struct paths *p, char *err, size_t cap)
 {
     enum rc rc = backup_remove_tree(p->tmp);
     if (!rc && (mkdir(p->tmp, 0700) != 0 || mkdir(p->tree, 0700) != 0))
@@ -211,9 +315,11 @@ static enum rc make_locked(struct core_backups *b, const char *key, const struct
     if (!rc)
         rc = core_archive_write(p->zip, p->tree, err, cap);
     if (!rc) {
-        rc = b->target.ops->put(b->target.ctx, key, p->zip);
+        rc = t->ops->put(t->ctx, key, p->zip);
         if (rc == RC_CONFLICT)
             snprintf(err, cap, "a backup named %s exists", key);
+        else if (rc == RC_UNAVAILABLE)
+            say_why(t, rc, err, cap);
         else if (rc)
             snprintf(err, cap, "cannot store the archive as %s", key);
     }
@@ -222,7 +328,8 @@ static enum rc make_locked(struct core_backups *b, const char *key, const struct
     return rc;
 }
 
-static enum rc make_archive(struct core_backups *b, const char *key, char *err, size_t cap)
+static enum rc make_archive(struct core_backups *b, struct core_backup_target *t, const char *key,
+                            char *err, size_t cap)
 {
     struct paths *p = xmalloc(sizeof(*p));
     char lock[BACKUP_PATH_BYTES];
@@ -243,7 +350,7 @@ static enum rc make_archive(struct core_backups *b, const char *key, char *err, 
         snprintf(err, cap, "another backup of this directory is under way");
         rc = RC_BUSY;
     } else {
-        rc = make_locked(b, key, p, err, cap);
+        rc = make_locked(b, t, key, p, err, cap);
     }
     if (lock_fd >= 0)
         close(lock_fd);
@@ -253,13 +360,23 @@ static enum rc make_archive(struct core_backups *b, const char *key, char *err, 
 
 static enum rc create_active(struct core_backups *b, const char *key, char *err, size_t cap)
 {
+    struct core_backup_target t = open_target(b);
     struct core_backup_entry e;
-    if (b->target.ops->stat(b->target.ctx, key, &e) == RC_OK) {
+    enum rc rc = t.ops->stat(t.ctx, key, &e);
+    if (rc == RC_OK) {
         snprintf(err, cap, "a backup named %s exists", key);
+        close_target(&t);
         return RC_CONFLICT;
     }
+    if (rc == RC_UNAVAILABLE) { /* S3 refuses us: nothing is made */
+        say_why(&t, rc, err, cap);
+        log_error("msg=\"backup failed\" name=%s rc=%s error=\"%s\"", key, rc_name(rc), err);
+        close_target(&t);
+        return rc;
+    }
     int64_t start = chrono_real_ms();
-    enum rc rc = make_archive(b, key, err, cap);
+    rc = make_archive(b, &t, key, err, cap);
+    close_target(&t);
     if (rc)
         log_error("msg=\"backup failed\" name=%s rc=%s error=\"%s\"", key, rc_name(rc), err);
     else
@@ -308,10 +425,20 @@ static void op_answer(void *arg)
 
 static enum rc stage_active(struct core_backups *b, const char *key, char *err, size_t cap)
 {
-    char tmp[BACKUP_PATH_BYTES], path[BACKUP_PATH_BYTES];
-    if (!backup_path(tmp, "%s/%s/fetched.zip", b->dir, BACKUP_TMP_DIR))
+    char area[BACKUP_PATH_BYTES], tmp[BACKUP_PATH_BYTES], path[BACKUP_PATH_BYTES];
+    if (!backup_path(area, "%s/%s", b->dir, BACKUP_TMP_DIR) ||
+        !backup_path(tmp, "%s/fetched.zip", area))
         return RC_IO;
-    enum rc rc = b->target.ops->fetch(b->target.ctx, key, tmp, path, sizeof(path));
+    (void)mkdir(area, 0700); /* a remote target copies the archive there */
+    struct core_backup_target t = open_target(b);
+    enum rc rc = t.ops->fetch(t.ctx, key, tmp, path, sizeof(path));
+    if (rc == RC_UNAVAILABLE)
+        say_why(&t, rc, err, cap);
+    close_target(&t);
+    if (rc == RC_UNAVAILABLE) {
+        log_warn("msg=\"restore refused\" name=%s error=\"%s\"", key, err);
+        return rc;
+    }
     if (rc) {
         snprintf(err, cap, "Missing or invalid backup file.");
         return rc == RC_INVALID ? RC_NOT_FOUND : rc;
@@ -440,8 +567,8 @@ static void auto_backup(struct core_backups *b, const char *app_name, int64_t ma
     }
     struct core_backup_entry *all = NULL;
     size_t n = 0;
-    if (b->target.ops->list(b->target.ctx, &all, &n) != RC_OK) {
-        log_error("msg=\"automatic backups not listed: the old ones stay\"");
+    if (core_backups_list(b, &all, &n, err, sizeof(err)) != RC_OK) {
+        log_error("msg=\"automatic backups not listed: the old ones stay\" error=\"%s\"", err);
         return;
     }
     size_t *drop = xcalloc(n ? n : 1, sizeof(*drop));
@@ -518,10 +645,6 @@ struct core_backups *core_backups_new(const char *dir, const char *target)
     struct core_backups *b = xcalloc(1, sizeof(*b));
     b->dir = xstrdup(dir);
     b->target_db = xstrdup(target);
-    char local[BACKUP_PATH_BYTES];
-    if (!backup_path(local, "%s/%s", dir, BACKUP_LOCAL_DIR))
-        local[0] = '\0';
-    b->target = core_backup_target_local(local);
     pthread_mutex_init(&b->mu, NULL);
     pthread_cond_init(&b->cron_cv, NULL);
     return b;
@@ -541,7 +664,7 @@ void core_backups_free(struct core_backups *b)
         pthread_join(b->cron_thread, NULL);
     if (has)
         pthread_join(b->op_thread, NULL);
-    b->target.ops->release(b->target.ctx);
+    s3_cleanup(&b->s3);
     pthread_cond_destroy(&b->cron_cv);
     pthread_mutex_destroy(&b->mu);
     xfree(b->target_db);
