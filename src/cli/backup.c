@@ -33,12 +33,12 @@ static void print_usage(FILE *to)
     fprintf(to, "Usage:\n"
                 "  tarmac backup create [NAME]   a backup now (NAME: [a-z0-9_-]+.zip; default\n"
                 "                                pb_backup_tarmac_<time>.zip), online\n"
-                "  tarmac backup list            the backups (in DIR/backups, or in the\n"
-                "                                bucket of the settings' backups.s3 when\n"
-                "                                it is enabled)\n"
+                "  tarmac backup list            the backups\n"
                 "  tarmac backup restore NAME    replace the data with a backup (the server\n"
                 "                                must be stopped; a running one restores\n"
                 "                                with POST /api/backups/NAME/restore)\n"
+                "Backups are kept in DIR/backups, or in the bucket of backups.s3 when the\n"
+                "settings stored in the database enable it (as the server keeps them).\n"
                 "Flags:\n");
 }
 
