@@ -7,15 +7,12 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "base/alloc.h"
 #include "base/chrono.h"
-#include "base/cron.h"
 #include "base/log.h"
 #include "core/backup/archive.h"
 #include "core/backup/backup_int.h"
@@ -23,41 +20,6 @@
 #include "net/mailbox.h"
 #include "net/s3.h"
 #include "store/backup.h"
-
-struct core_backups {
-    char *dir;
-    char *target_db; /* the database: a file path or a PostgreSQL URL */
-    pthread_mutex_t mu;
-    /* Where archives are kept (core_backups_use_s3): the bucket of s3 when
-     * has_s3 (owned strings), else <dir>/backups. Read under mu. */
-    bool has_s3;
-    struct net_s3_config s3;
-    /* The operation under way (PocketBase's "@activeBackup"). */
-    bool is_active;
-    char active_key[CORE_BACKUP_KEY_MAX + 1];
-    pthread_t op_thread; /* the last asynchronous operation's; joined before the next */
-    bool has_op_thread;
-    void (*on_restart)(void *ctx);
-    void *restart_ctx;
-    /* The schedule (backups.cron). */
-    pthread_t cron_thread; /* made at the first expression */
-    bool has_cron_thread;
-    pthread_cond_t cron_cv;
-    bool is_stopping;
-    bool has_cron;
-    struct cron cron;
-    char cron_text[128];
-    int64_t max_keep;
-    char app_name[256];
-    uint64_t generation; /* bumped by each core_backups_schedule */
-};
-
-/* Background work yields the CPU to the workers: a nice value for this
- * thread only (Linux's setpriority on a thread id). */
-static void lower_priority(void)
-{
-    (void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 10);
-}
 
 /* ---- the operation in use --------------------------------------------------- */
 
@@ -456,7 +418,7 @@ static enum rc stage_active(struct core_backups *b, const char *key, char *err, 
 static void *op_main(void *arg)
 {
     struct op *o = arg;
-    lower_priority();
+    backup_lower_priority();
     o->message[0] = '\0';
     if (o->is_restore) {
         o->rc = stage_active(o->b, o->key, o->message, sizeof(o->message));
@@ -551,91 +513,6 @@ void core_backups_restart(struct core_backups *b)
     log_warn("msg=\"no restart to apply the staged restore: dropped\"");
     core_restore_discard(b->dir);
     end(b);
-}
-
-/* ---- the schedule ------------------------------------------------------------------- */
-
-static void auto_backup(struct core_backups *b, const char *app_name, int64_t max_keep)
-{
-    char key[CORE_BACKUP_KEY_MAX + 1], err[512];
-    core_backup_auto_name(CORE_BACKUP_AUTO_PREFIX, app_name, chrono_real_ms(), key);
-    enum rc rc = core_backups_create(b, key, err, sizeof(err));
-    if (rc) {
-        /* (PocketBase also mails the superusers; tarmac logs it.) */
-        log_error("msg=\"automatic backup failed\" name=%s error=\"%s\"", key, err);
-        return;
-    }
-    struct core_backup_entry *all = NULL;
-    size_t n = 0;
-    if (core_backups_list(b, &all, &n, err, sizeof(err)) != RC_OK) {
-        log_error("msg=\"automatic backups not listed: the old ones stay\" error=\"%s\"", err);
-        return;
-    }
-    size_t *drop = xcalloc(n ? n : 1, sizeof(*drop));
-    size_t k = core_backup_retention(all, n, max_keep, drop);
-    for (size_t i = 0; i < k; i++) {
-        if (core_backups_delete(b, all[drop[i]].key) != RC_OK)
-            log_error("msg=\"old automatic backup not removed\" name=%s", all[drop[i]].key);
-    }
-    xfree(drop);
-    xfree(all);
-}
-
-static void *cron_main(void *arg)
-{
-    struct core_backups *b = arg;
-    lower_priority();
-    pthread_mutex_lock(&b->mu);
-    while (!b->is_stopping) {
-        int64_t now = chrono_real_ms();
-        int64_t next = b->has_cron ? cron_next(&b->cron, now) : -1;
-        if (next < 0) {
-            pthread_cond_wait(&b->cron_cv, &b->mu);
-            continue;
-        }
-        uint64_t gen = b->generation;
-        struct timespec until = {.tv_sec = (time_t)(next / 1000),
-                                 .tv_nsec = (long)(next % 1000) * 1000000L};
-        while (!b->is_stopping && gen == b->generation && chrono_real_ms() < next) {
-            if (pthread_cond_timedwait(&b->cron_cv, &b->mu, &until) == ETIMEDOUT)
-                break;
-        }
-        if (b->is_stopping || gen != b->generation || chrono_real_ms() < next)
-            continue;
-        char app[256];
-        snprintf(app, sizeof(app), "%s", b->app_name);
-        int64_t keep = b->max_keep;
-        pthread_mutex_unlock(&b->mu);
-        auto_backup(b, app, keep);
-        pthread_mutex_lock(&b->mu);
-    }
-    pthread_mutex_unlock(&b->mu);
-    return NULL;
-}
-
-void core_backups_schedule(struct core_backups *b, const char *cron, int64_t max_keep,
-                           const char *app_name)
-{
-    pthread_mutex_lock(&b->mu);
-    bool is_same = strcmp(cron ? cron : "", b->cron_text) == 0 && max_keep == b->max_keep &&
-                   strcmp(app_name ? app_name : "", b->app_name) == 0;
-    if (!is_same) {
-        snprintf(b->cron_text, sizeof(b->cron_text), "%s", cron ? cron : "");
-        b->has_cron = b->cron_text[0] && cron_parse(str_from_cstr(b->cron_text), &b->cron);
-        if (b->cron_text[0] && !b->has_cron)
-            log_error("msg=\"backups.cron does not parse: no automatic backups\" cron=\"%s\"",
-                      b->cron_text);
-        b->max_keep = max_keep;
-        snprintf(b->app_name, sizeof(b->app_name), "%s", app_name ? app_name : "");
-        b->generation++;
-        pthread_cond_signal(&b->cron_cv);
-    }
-    if (b->has_cron && !b->has_cron_thread && !b->is_stopping) {
-        b->has_cron_thread = pthread_create(&b->cron_thread, NULL, cron_main, b) == 0;
-        if (!b->has_cron_thread)
-            log_error("msg=\"no thread for automatic backups\"");
-    }
-    pthread_mutex_unlock(&b->mu);
 }
 
 /* ---- life ------------------------------------------------------------------------------ */
