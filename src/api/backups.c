@@ -63,6 +63,7 @@ struct pool_job {
     struct core_backup_entry *all;
     size_t n;
     enum rc rc;
+    char why[600]; /* S3's answer after RC_UNAVAILABLE */
 };
 
 static int by_key(const void *a, const void *b)
@@ -74,14 +75,15 @@ static int by_key(const void *a, const void *b)
 static void pool_work(void *arg)
 {
     struct pool_job *j = arg;
-    const struct core_backup_target *t = core_backups_target(j->b);
     switch (j->kind) {
     case POOL_LIST:
-        j->rc = t->ops->list(t->ctx, &j->all, &j->n);
+        j->rc = core_backups_list(j->b, &j->all, &j->n, j->why, sizeof(j->why));
         if (!j->rc && j->n)
             qsort(j->all, j->n, sizeof(*j->all), by_key);
         break;
-    case POOL_UPLOAD: j->rc = core_backups_upload(j->b, j->key, j->data.ptr, j->data.len); break;
+    case POOL_UPLOAD:
+        j->rc = core_backups_upload(j->b, j->key, j->data.ptr, j->data.len, j->why, sizeof(j->why));
+        break;
     case POOL_DELETE: j->rc = core_backups_delete(j->b, j->key); break;
     }
 }
@@ -109,6 +111,17 @@ static void write_list(struct api_call *c, const struct core_backup_entry *all, 
         api_call_fail(c, RC_NOMEM);
 }
 
+/* message, with ": <S3's answer>" after it when S3 failed (a 400 as
+ * PocketBase's, which appends the raw error too). */
+static enum rc fail_why(struct api_call *c, enum rc rc, const char *message, const char *why)
+{
+    if (rc != RC_UNAVAILABLE || !why[0])
+        return fail_with(c, RC_INVALID, message);
+    char msg[800];
+    snprintf(msg, sizeof(msg), "%s %s", message, why);
+    return fail_with(c, RC_INVALID, msg);
+}
+
 static void pool_done(enum rc rc, void *arg)
 {
     struct pool_job *j = arg;
@@ -118,7 +131,7 @@ static void pool_done(enum rc rc, void *arg)
             rc = j->rc;
         if (j->kind == POOL_LIST) {
             if (rc)
-                fail_with(c, RC_INVALID, "Failed to retrieve backup items.");
+                fail_why(c, rc, "Failed to retrieve backup items.", j->why);
             else
                 write_list(c, j->all, j->n);
         } else if (j->kind == POOL_UPLOAD) {
@@ -126,8 +139,10 @@ static void pool_done(enum rc rc, void *arg)
                 core_problem_field(&c->problem, "file", "validation_backup_name_exists",
                                    "Backup file with the specified name already exists.", NULL);
                 fail_with(c, RC_INVALID, MSG_INVALID);
+            } else if (rc == RC_BUSY) {
+                fail_with(c, RC_BUSY, "Failed to upload backup.");
             } else if (rc) {
-                fail_with(c, rc == RC_BUSY ? RC_BUSY : RC_INVALID, "Failed to upload backup.");
+                fail_why(c, rc, "Failed to upload backup.", j->why);
             } else {
                 api_call_start(c, 204, NULL);
             }
@@ -236,8 +251,22 @@ enum rc api_backups_download(struct http_req *req, void *ctx)
         !core_settings_superuser_ip_ok(core_app_settings(c->aw->core.app), req->remote_addr))
         return fail_with(c, RC_FORBIDDEN, MSG_DENIED);
     const char *key = key_param(c);
+    if (!key) {
+        api_error_write(req, 404, NULL);
+        return RC_OK;
+    }
+    /* In S3 (settings backups.s3): streamed from the bucket by ranged GETs,
+     * through a storage of it (the snapshot's strings live until the app
+     * closes). */
+    const struct core_settings *s = core_app_settings(c->aw->core.app);
+    if (s->backups_s3.is_enabled) {
+        struct core_storage *st = arena_alloc(req->arena, sizeof(*st));
+        core_storage_init_s3(st, c->aw->core.app->dir, &s->backups_s3.cfg);
+        api_files_send_storage(c, st, key, str_from_cstr(key));
+        return RC_OK;
+    }
     char path[4096];
-    if (!key || core_backups_local_path(backups_of(c), key, path, sizeof(path))) {
+    if (core_backups_local_path(backups_of(c), key, path, sizeof(path))) {
         api_error_write(req, 404, NULL);
         return RC_OK;
     }
@@ -262,8 +291,9 @@ static void create_done(enum rc rc, const char *message, void *ctx)
     } else if (rc == RC_BUSY) {
         fail_with(c, RC_INVALID, MSG_BUSY);
     } else if (rc) {
-        (void)message; /* logged by core; may name paths */
-        fail_with(c, RC_INVALID, "Failed to create backup.");
+        /* Only S3's answer is shown (other messages may name paths; core
+         * logs them). */
+        fail_why(c, rc, "Failed to create backup.", message);
     } else {
         api_call_start(c, 204, NULL);
     }
@@ -322,7 +352,7 @@ static void restore_done(enum rc rc, const char *message, void *ctx)
             snprintf(msg, sizeof(msg), "The backup cannot be restored: %s", message);
             fail_with(c, RC_INVALID, msg);
         } else if (rc) {
-            fail_with(c, RC_INVALID, "Failed to restore the backup.");
+            fail_why(c, rc, "Failed to restore the backup.", message);
         } else {
             api_call_start(c, 204, NULL);
         }

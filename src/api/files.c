@@ -442,20 +442,27 @@ enum rc api_files_download(struct http_req *req, void *ctx)
 void api_files_send(struct api_call *c, const char *path, struct str name)
 {
     struct http_req *req = c->req;
-    struct download *d = arena_alloc(req->arena, sizeof(*d));
-    memset(d, 0, sizeof(*d));
-    d->call = c;
-    d->name = name;
-    d->is_attachment = true;
-    d->r.if_modified = parse_http_date(http_req_header(req, "if-modified-since"));
     /* The file's directory as a storage of its own, the name its key. */
     const char *slash = strrchr(path, '/');
     struct core_storage *st = arena_alloc(req->arena, sizeof(*st));
     const char *root =
         slash ? arena_strdup(req->arena, (struct str){path, (size_t)(slash - path)}).ptr : ".";
     core_storage_init_dir(st, c->aw->core.app->dir, root);
+    api_files_send_storage(c, st, slash ? slash + 1 : path, name);
+}
+
+void api_files_send_storage(struct api_call *c, const struct core_storage *st, const char *key,
+                            struct str name)
+{
+    struct http_req *req = c->req;
+    struct download *d = arena_alloc(req->arena, sizeof(*d));
+    memset(d, 0, sizeof(*d));
+    d->call = c;
+    d->name = name;
+    d->is_attachment = true;
+    d->r.if_modified = parse_http_date(http_req_header(req, "if-modified-since"));
     d->r.storage = st;
-    d->r.key = arena_strdup(req->arena, str_from_cstr(slash ? slash + 1 : path)).ptr;
+    d->r.key = arena_strdup(req->arena, str_from_cstr(key)).ptr;
     struct str range = http_req_header(req, "range");
     if (range.ptr)
         parse_range(range, &d->r);

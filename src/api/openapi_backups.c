@@ -16,7 +16,8 @@ static json_t *backup_schema(void)
                      "modified", "description",
                      "A backup: a zip of the database snapshot (data.db, or data.sql on "
                      "PostgreSQL), the request log (auxiliary.db) and the stored files "
-                     "(storage/), kept in <dir>/backups");
+                     "(storage/), kept in <dir>/backups, or in the bucket of the settings' "
+                     "backups.s3 when it is enabled");
 }
 
 void api_openapi_add_backups(json_t *paths, json_t *schemas, json_t *tags)

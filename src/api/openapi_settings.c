@@ -44,8 +44,9 @@ void api_openapi_add_settings(json_t *paths, json_t *schemas, json_t *tags)
                         json_string("PocketBase's settings; smtp.password and the S3 secrets "
                                     "are never returned (a PATCH without them keeps them). s3 "
                                     "moves new uploads to an S3 bucket when enabled (endpoint, "
-                                    "bucket, region, accessKey and secret required). backups.s3 "
-                                    "accepts only its defaults (no such feature yet). "
+                                    "bucket, region, accessKey and secret required); backups.s3 "
+                                    "(checked the same way) keeps backups in its bucket "
+                                    "instead of <dir>/backups when enabled. "
                                     "superuserIPs (IPs or CIDRs): a superuser's requests from "
                                     "elsewhere answer 403. rateLimits.excludedIPs: clients no "
                                     "rate limit counts."));

@@ -6,28 +6,39 @@
  * refused). restore needs the server stopped: it takes the directory's lock
  * as serve does, stages and checks the archive, then commits it
  * (core/backup/restore.h). A running server restores through
- * POST /api/backups/{name}/restore instead. */
+ * POST /api/backups/{name}/restore instead.
+ *
+ * The archives are where the server keeps them: the bucket of the stored
+ * settings' backups.s3 when it is enabled (read from the database, as the
+ * server reads them), else DIR/backups. A directory without a database yet
+ * has no settings (local); a database whose settings cannot be read is
+ * said on stderr and the local directory is used. */
 #include "cli/cli.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/alloc.h"
 #include "base/chrono.h"
 #include "core/app.h"
 #include "core/backup/backup.h"
 #include "core/backup/restore.h"
+#include "core/settings/settings.h"
+#include "store/store.h"
 
 static void print_usage(FILE *to)
 {
     fprintf(to, "Usage:\n"
                 "  tarmac backup create [NAME]   a backup now (NAME: [a-z0-9_-]+.zip; default\n"
                 "                                pb_backup_tarmac_<time>.zip), online\n"
-                "  tarmac backup list            the backups in DIR/backups\n"
+                "  tarmac backup list            the backups\n"
                 "  tarmac backup restore NAME    replace the data with a backup (the server\n"
                 "                                must be stopped; a running one restores\n"
                 "                                with POST /api/backups/NAME/restore)\n"
+                "Backups are kept in DIR/backups, or in the bucket of backups.s3 when the\n"
+                "settings stored in the database enable it (as the server keeps them).\n"
                 "Flags:\n");
 }
 
@@ -40,6 +51,38 @@ static void target_of(const char *dir, const char *db, char out[4096])
         snprintf(out, 4096, "%s/data.db", dir);
 }
 
+/* Uses the stored settings' backups.s3 when it is enabled, as the server
+ * does. RC_OK also when there is no database yet (no settings: local). */
+static enum rc use_settings(struct core_backups *b, const char *dir, const char *target)
+{
+    if (!store_target_is_url(target) && access(target, F_OK) != 0)
+        return RC_OK;
+    struct store_conn *db;
+    json_t *stored = NULL;
+    enum rc rc = store_open(target, STORE_OPEN_READ, &db);
+    if (!rc) {
+        rc = core_settings_load(db, &stored);
+        store_close(db);
+    }
+    if (rc)
+        return rc;
+    struct core_settings_base base = {.defaults = core_settings_defaults(),
+                                      .locked = json_object(),
+                                      .batch_timeout_ms = -1,
+                                      .data_dir = dir};
+    struct core_problem p;
+    core_problem_init(&p);
+    struct core_settings *s = NULL;
+    rc = core_settings_build(&base, stored, &p, &s);
+    json_decref(stored);
+    if (!rc && s->backups_s3.is_enabled)
+        core_backups_use_s3(b, &s->backups_s3.cfg); /* copied */
+    core_settings_free(s);
+    core_problem_cleanup(&p);
+    core_settings_base_cleanup(&base);
+    return rc;
+}
+
 static int by_key(const void *a, const void *b)
 {
     return strcmp(((const struct core_backup_entry *)a)->key,
@@ -48,11 +91,12 @@ static int by_key(const void *a, const void *b)
 
 static int do_list(struct core_backups *b)
 {
-    const struct core_backup_target *t = core_backups_target(b);
     struct core_backup_entry *all = NULL;
     size_t n = 0;
-    if (t->ops->list(t->ctx, &all, &n) != RC_OK) {
-        fprintf(stderr, "tarmac backup: the backups cannot be listed\n");
+    char err[700];
+    if (core_backups_list(b, &all, &n, err, sizeof(err)) != RC_OK) {
+        fprintf(stderr, "tarmac backup: the backups cannot be listed%s%s\n", err[0] ? ": " : "",
+                err);
         return CLI_EXIT_FAILURE;
     }
     if (n)
@@ -159,6 +203,11 @@ int cli_backup(int argc, char **argv)
         return CLI_EXIT_FAILURE;
     }
     struct core_backups *b = core_backups_new(dir, target);
+    if (use_settings(b, dir, target) != RC_OK)
+        fprintf(stderr,
+                "tarmac backup: the stored settings cannot be read: the backups in %s/backups "
+                "are used (not backups.s3)\n",
+                dir);
     if (is_list)
         code = do_list(b);
     else if (is_create)

@@ -120,8 +120,10 @@ void core_app_swap_settings(struct core_app *app, struct core_settings *s)
         if (net_mailer_configure(app->mailer, &mc) != RC_OK)
             log_error("msg=\"the mailer refused the settings: it keeps the previous ones\"");
     }
-    if (app->backups)
+    if (app->backups) {
+        core_backups_use_s3(app->backups, s->backups_s3.is_enabled ? &s->backups_s3.cfg : NULL);
         core_backups_schedule(app->backups, s->backups.cron, s->backups.max_keep, s->app_name);
+    }
     if (app->on_settings)
         app->on_settings(s, app->on_settings_ctx);
 }

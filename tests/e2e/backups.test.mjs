@@ -265,7 +265,7 @@ describe('backups API', () => {
         body = await expectError(su.settings.update({ backups: { cronMaxKeep: -1 } }), 400, 'keep -1');
         assert.equal(body.data.backups.cronMaxKeep.code, 'validation_min_greater_equal_than_required');
         body = await expectError(su.settings.update({ backups: { s3: { enabled: true } } }), 400, 's3');
-        assert.equal(body.data.backups.s3.enabled.code, 'validation_not_supported');
+        assert.equal(body.data.backups.s3.bucket.code, 'validation_required');
         const s = await su.settings.update({ backups: { cron: '0 3 * * *', cronMaxKeep: 2 } });
         assert.equal(s.backups.cron, '0 3 * * *');
         assert.equal(s.backups.cronMaxKeep, 2);

@@ -109,7 +109,7 @@ describe('S3 file storage', () => {
         assert.ok(sent.some((r) => r.method === 'PUT' && /^pb_settings_test_\w{5}\/test\.txt$/.test(r.key)), 'a test file was put');
         assert.ok(sent.some((r) => r.method === 'POST' && r.query === 'delete='), 'then deleted by prefix');
         assert.deepEqual(keysUnder('pb_settings_test_'), [], 'nothing left behind');
-        // backups.s3 stays off (and refused) for now.
+        // backups.s3 is off: its test is refused (tests/e2e/backups_s3.test.mjs enables it).
         const off = await expectError(su.settings.testS3('backups'), 400, 'backups');
         assert.match(off.message, /not enabled/);
     });

@@ -124,13 +124,13 @@ describe('settings API', () => {
         assert.ok(t.data.batch.maxRequests);
     });
 
-    test('features tarmac lacks are refused, not ignored; s3 is checked as PocketBase checks it', async () => {
+    test('s3 and backups.s3 are checked as PocketBase checks them', async () => {
         const body = await expectError(su.settings.update({
             s3: { enabled: true }, backups: { s3: { enabled: true } },
-        }), 400, 'unsupported');
-        assert.equal(body.data.backups.s3.enabled.code, 'validation_not_supported');
+        }), 400, 'enabled, nothing set');
         for (const k of ['endpoint', 'bucket', 'region', 'accessKey', 'secret']) {
             assert.equal(body.data.s3[k].code, 'validation_required', `s3.${k}`);
+            assert.equal(body.data.backups.s3[k].code, 'validation_required', `backups.s3.${k}`);
         }
         const url = await expectError(su.settings.update({ s3: { endpoint: 'not a url' } }), 400, 'url');
         assert.equal(url.data.s3.endpoint.code, 'validation_is_url');

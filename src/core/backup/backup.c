@@ -7,53 +7,19 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "base/alloc.h"
 #include "base/chrono.h"
-#include "base/cron.h"
 #include "base/log.h"
 #include "core/backup/archive.h"
 #include "core/backup/backup_int.h"
 #include "core/backup/restore.h"
 #include "net/mailbox.h"
+#include "net/s3.h"
 #include "store/backup.h"
-
-struct core_backups {
-    char *dir;
-    char *target_db; /* the database: a file path or a PostgreSQL URL */
-    struct core_backup_target target;
-    pthread_mutex_t mu;
-    /* The operation under way (PocketBase's "@activeBackup"). */
-    bool is_active;
-    char active_key[CORE_BACKUP_KEY_MAX + 1];
-    pthread_t op_thread; /* the last asynchronous operation's; joined before the next */
-    bool has_op_thread;
-    void (*on_restart)(void *ctx);
-    void *restart_ctx;
-    /* The schedule (backups.cron). */
-    pthread_t cron_thread; /* made at the first expression */
-    bool has_cron_thread;
-    pthread_cond_t cron_cv;
-    bool is_stopping;
-    bool has_cron;
-    struct cron cron;
-    char cron_text[128];
-    int64_t max_keep;
-    char app_name[256];
-    uint64_t generation; /* bumped by each core_backups_schedule */
-};
-
-/* Background work yields the CPU to the workers: a nice value for this
- * thread only (Linux's setpriority on a thread id). */
-static void lower_priority(void)
-{
-    (void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 10);
-}
 
 /* ---- the operation in use --------------------------------------------------- */
 
@@ -85,9 +51,83 @@ bool core_backups_is_busy(struct core_backups *b)
     return busy;
 }
 
-const struct core_backup_target *core_backups_target(struct core_backups *b)
+/* ---- where archives are kept --------------------------------------------------- */
+
+static void s3_cleanup(struct net_s3_config *c)
 {
-    return &b->target;
+    xfree((char *)c->endpoint);
+    xfree((char *)c->bucket);
+    xfree((char *)c->region);
+    xfree((char *)c->access_key);
+    xfree((char *)c->secret);
+    *c = (struct net_s3_config){0};
+}
+
+void core_backups_use_s3(struct core_backups *b, const struct net_s3_config *s3)
+{
+    pthread_mutex_lock(&b->mu);
+    s3_cleanup(&b->s3);
+    b->has_s3 = s3 != NULL;
+    if (s3) {
+        b->s3 = (struct net_s3_config){
+            .endpoint = xstrdup(s3->endpoint ? s3->endpoint : ""),
+            .bucket = xstrdup(s3->bucket ? s3->bucket : ""),
+            .region = xstrdup(s3->region ? s3->region : ""),
+            .access_key = xstrdup(s3->access_key ? s3->access_key : ""),
+            .secret = xstrdup(s3->secret ? s3->secret : ""),
+            .force_path_style = s3->force_path_style,
+        };
+    }
+    pthread_mutex_unlock(&b->mu);
+}
+
+bool core_backups_is_s3(struct core_backups *b)
+{
+    pthread_mutex_lock(&b->mu);
+    bool is = b->has_s3;
+    pthread_mutex_unlock(&b->mu);
+    return is;
+}
+
+/* The target in use now, for one operation (release it after). */
+static struct core_backup_target open_target(struct core_backups *b)
+{
+    pthread_mutex_lock(&b->mu);
+    struct core_backup_target t = {0};
+    if (b->has_s3)
+        t = core_backup_target_s3(&b->s3);
+    pthread_mutex_unlock(&b->mu);
+    if (t.ops)
+        return t;
+    char local[BACKUP_PATH_BYTES];
+    if (!backup_path(local, "%s/%s", b->dir, BACKUP_LOCAL_DIR))
+        local[0] = '\0';
+    return core_backup_target_local(local);
+}
+
+static void close_target(struct core_backup_target *t)
+{
+    t->ops->release(t->ctx);
+}
+
+/* err gets "backups.s3: <S3's answer>" after an RC_UNAVAILABLE (short: a
+ * client sees it in a message of 160 bytes). */
+static void say_why(const struct core_backup_target *t, enum rc rc, char *err, size_t cap)
+{
+    if (rc == RC_UNAVAILABLE && cap)
+        snprintf(err, cap, "backups.s3: %s", t->ops->why(t->ctx));
+}
+
+enum rc core_backups_list(struct core_backups *b, struct core_backup_entry **out, size_t *n,
+                          char *err, size_t cap)
+{
+    if (cap)
+        err[0] = '\0';
+    struct core_backup_target t = open_target(b);
+    enum rc rc = t.ops->list(t.ctx, out, n);
+    say_why(&t, rc, err, cap);
+    close_target(&t);
+    return rc;
 }
 
 enum rc core_backups_delete(struct core_backups *b, const char *key)
@@ -97,7 +137,10 @@ enum rc core_backups_delete(struct core_backups *b, const char *key)
     pthread_mutex_unlock(&b->mu);
     if (in_use)
         return RC_BUSY;
-    return b->target.ops->remove(b->target.ctx, key);
+    struct core_backup_target t = open_target(b);
+    enum rc rc = t.ops->remove(t.ctx, key);
+    close_target(&t);
+    return rc;
 }
 
 enum rc core_backups_local_path(struct core_backups *b, const char *key, char *out, size_t cap)
@@ -108,22 +151,31 @@ enum rc core_backups_local_path(struct core_backups *b, const char *key, char *o
     return core_backup_target_local_path(dir, key, out, cap);
 }
 
-enum rc core_backups_upload(struct core_backups *b, const char *key, const void *data, size_t len)
+static enum rc upload_to(struct core_backups *b, struct core_backup_target *t, const char *key,
+                         const void *data, size_t len)
 {
-    if (!core_backup_key_is_safe(str_from_cstr(key)))
-        return RC_INVALID;
     struct core_backup_entry e;
-    if (b->target.ops->stat(b->target.ctx, key, &e) == RC_OK)
+    enum rc rc = t->ops->stat(t->ctx, key, &e);
+    if (rc == RC_OK)
         return RC_CONFLICT;
-    /* A dot file beside the archives (same filesystem for the target's
-     * link), which no listing shows. */
+    if (rc != RC_NOT_FOUND)
+        return rc;
+    /* A dot file beside the archives (same filesystem for the local
+     * target's link), which no listing shows; an S3 target uploads it from
+     * there (the directory is made when missing). */
     char path[BACKUP_PATH_BYTES];
     if (!backup_path(path, "%s/%s/.upload-%s", b->dir, BACKUP_LOCAL_DIR, key))
         return RC_IO;
     int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0 && errno == ENOENT) {
+        char dir[BACKUP_PATH_BYTES];
+        if (backup_path(dir, "%s/%s", b->dir, BACKUP_LOCAL_DIR))
+            (void)mkdir(dir, 0700);
+        fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    }
     if (fd < 0)
         return errno == EEXIST ? RC_CONFLICT : RC_IO; /* the same name uploaded meanwhile */
-    enum rc rc = RC_OK;
+    rc = RC_OK;
     const char *p = data;
     for (size_t off = 0; off < len && !rc;) {
         ssize_t w = write(fd, p + off, len - off);
@@ -136,9 +188,23 @@ enum rc core_backups_upload(struct core_backups *b, const char *key, const void 
     }
     close(fd);
     if (!rc)
-        rc = b->target.ops->put(b->target.ctx, key, path);
+        rc = t->ops->put(t->ctx, key, path);
     if (rc)
         unlink(path);
+    return rc;
+}
+
+enum rc core_backups_upload(struct core_backups *b, const char *key, const void *data, size_t len,
+                            char *err, size_t cap)
+{
+    if (cap)
+        err[0] = '\0';
+    if (!core_backup_key_is_safe(str_from_cstr(key)))
+        return RC_INVALID;
+    struct core_backup_target t = open_target(b);
+    enum rc rc = upload_to(b, &t, key, data, len);
+    say_why(&t, rc, err, cap);
+    close_target(&t);
     return rc;
 }
 
@@ -182,8 +248,8 @@ static bool paths_init(struct paths *p, const struct core_backups *b)
            backup_path(p->zip, "%s/archive.zip", p->tmp);
 }
 
-static enum rc make_locked(struct core_backups *b, const char *key, const struct paths *p,
-                           char *err, size_t cap)
+static enum rc make_locked(struct core_backups *b, struct core_backup_target *t, const char *key,
+                           const struct paths *p, char *err, size_t cap)
 {
     enum rc rc = backup_remove_tree(p->tmp);
     if (!rc && (mkdir(p->tmp, 0700) != 0 || mkdir(p->tree, 0700) != 0))
@@ -211,9 +277,11 @@ static enum rc make_locked(struct core_backups *b, const char *key, const struct
     if (!rc)
         rc = core_archive_write(p->zip, p->tree, err, cap);
     if (!rc) {
-        rc = b->target.ops->put(b->target.ctx, key, p->zip);
+        rc = t->ops->put(t->ctx, key, p->zip);
         if (rc == RC_CONFLICT)
             snprintf(err, cap, "a backup named %s exists", key);
+        else if (rc == RC_UNAVAILABLE)
+            say_why(t, rc, err, cap);
         else if (rc)
             snprintf(err, cap, "cannot store the archive as %s", key);
     }
@@ -222,7 +290,8 @@ static enum rc make_locked(struct core_backups *b, const char *key, const struct
     return rc;
 }
 
-static enum rc make_archive(struct core_backups *b, const char *key, char *err, size_t cap)
+static enum rc make_archive(struct core_backups *b, struct core_backup_target *t, const char *key,
+                            char *err, size_t cap)
 {
     struct paths *p = xmalloc(sizeof(*p));
     char lock[BACKUP_PATH_BYTES];
@@ -243,7 +312,7 @@ static enum rc make_archive(struct core_backups *b, const char *key, char *err, 
         snprintf(err, cap, "another backup of this directory is under way");
         rc = RC_BUSY;
     } else {
-        rc = make_locked(b, key, p, err, cap);
+        rc = make_locked(b, t, key, p, err, cap);
     }
     if (lock_fd >= 0)
         close(lock_fd);
@@ -253,13 +322,23 @@ static enum rc make_archive(struct core_backups *b, const char *key, char *err, 
 
 static enum rc create_active(struct core_backups *b, const char *key, char *err, size_t cap)
 {
+    struct core_backup_target t = open_target(b);
     struct core_backup_entry e;
-    if (b->target.ops->stat(b->target.ctx, key, &e) == RC_OK) {
+    enum rc rc = t.ops->stat(t.ctx, key, &e);
+    if (rc == RC_OK) {
         snprintf(err, cap, "a backup named %s exists", key);
+        close_target(&t);
         return RC_CONFLICT;
     }
+    if (rc == RC_UNAVAILABLE) { /* S3 refuses us: nothing is made */
+        say_why(&t, rc, err, cap);
+        log_error("msg=\"backup failed\" name=%s rc=%s error=\"%s\"", key, rc_name(rc), err);
+        close_target(&t);
+        return rc;
+    }
     int64_t start = chrono_real_ms();
-    enum rc rc = make_archive(b, key, err, cap);
+    rc = make_archive(b, &t, key, err, cap);
+    close_target(&t);
     if (rc)
         log_error("msg=\"backup failed\" name=%s rc=%s error=\"%s\"", key, rc_name(rc), err);
     else
@@ -308,10 +387,20 @@ static void op_answer(void *arg)
 
 static enum rc stage_active(struct core_backups *b, const char *key, char *err, size_t cap)
 {
-    char tmp[BACKUP_PATH_BYTES], path[BACKUP_PATH_BYTES];
-    if (!backup_path(tmp, "%s/%s/fetched.zip", b->dir, BACKUP_TMP_DIR))
+    char area[BACKUP_PATH_BYTES], tmp[BACKUP_PATH_BYTES], path[BACKUP_PATH_BYTES];
+    if (!backup_path(area, "%s/%s", b->dir, BACKUP_TMP_DIR) ||
+        !backup_path(tmp, "%s/fetched.zip", area))
         return RC_IO;
-    enum rc rc = b->target.ops->fetch(b->target.ctx, key, tmp, path, sizeof(path));
+    (void)mkdir(area, 0700); /* a remote target copies the archive there */
+    struct core_backup_target t = open_target(b);
+    enum rc rc = t.ops->fetch(t.ctx, key, tmp, path, sizeof(path));
+    if (rc == RC_UNAVAILABLE)
+        say_why(&t, rc, err, cap);
+    close_target(&t);
+    if (rc == RC_UNAVAILABLE) {
+        log_warn("msg=\"restore refused\" name=%s error=\"%s\"", key, err);
+        return rc;
+    }
     if (rc) {
         snprintf(err, cap, "Missing or invalid backup file.");
         return rc == RC_INVALID ? RC_NOT_FOUND : rc;
@@ -329,7 +418,7 @@ static enum rc stage_active(struct core_backups *b, const char *key, char *err, 
 static void *op_main(void *arg)
 {
     struct op *o = arg;
-    lower_priority();
+    backup_lower_priority();
     o->message[0] = '\0';
     if (o->is_restore) {
         o->rc = stage_active(o->b, o->key, o->message, sizeof(o->message));
@@ -426,91 +515,6 @@ void core_backups_restart(struct core_backups *b)
     end(b);
 }
 
-/* ---- the schedule ------------------------------------------------------------------- */
-
-static void auto_backup(struct core_backups *b, const char *app_name, int64_t max_keep)
-{
-    char key[CORE_BACKUP_KEY_MAX + 1], err[512];
-    core_backup_auto_name(CORE_BACKUP_AUTO_PREFIX, app_name, chrono_real_ms(), key);
-    enum rc rc = core_backups_create(b, key, err, sizeof(err));
-    if (rc) {
-        /* (PocketBase also mails the superusers; tarmac logs it.) */
-        log_error("msg=\"automatic backup failed\" name=%s error=\"%s\"", key, err);
-        return;
-    }
-    struct core_backup_entry *all = NULL;
-    size_t n = 0;
-    if (b->target.ops->list(b->target.ctx, &all, &n) != RC_OK) {
-        log_error("msg=\"automatic backups not listed: the old ones stay\"");
-        return;
-    }
-    size_t *drop = xcalloc(n ? n : 1, sizeof(*drop));
-    size_t k = core_backup_retention(all, n, max_keep, drop);
-    for (size_t i = 0; i < k; i++) {
-        if (core_backups_delete(b, all[drop[i]].key) != RC_OK)
-            log_error("msg=\"old automatic backup not removed\" name=%s", all[drop[i]].key);
-    }
-    xfree(drop);
-    xfree(all);
-}
-
-static void *cron_main(void *arg)
-{
-    struct core_backups *b = arg;
-    lower_priority();
-    pthread_mutex_lock(&b->mu);
-    while (!b->is_stopping) {
-        int64_t now = chrono_real_ms();
-        int64_t next = b->has_cron ? cron_next(&b->cron, now) : -1;
-        if (next < 0) {
-            pthread_cond_wait(&b->cron_cv, &b->mu);
-            continue;
-        }
-        uint64_t gen = b->generation;
-        struct timespec until = {.tv_sec = (time_t)(next / 1000),
-                                 .tv_nsec = (long)(next % 1000) * 1000000L};
-        while (!b->is_stopping && gen == b->generation && chrono_real_ms() < next) {
-            if (pthread_cond_timedwait(&b->cron_cv, &b->mu, &until) == ETIMEDOUT)
-                break;
-        }
-        if (b->is_stopping || gen != b->generation || chrono_real_ms() < next)
-            continue;
-        char app[256];
-        snprintf(app, sizeof(app), "%s", b->app_name);
-        int64_t keep = b->max_keep;
-        pthread_mutex_unlock(&b->mu);
-        auto_backup(b, app, keep);
-        pthread_mutex_lock(&b->mu);
-    }
-    pthread_mutex_unlock(&b->mu);
-    return NULL;
-}
-
-void core_backups_schedule(struct core_backups *b, const char *cron, int64_t max_keep,
-                           const char *app_name)
-{
-    pthread_mutex_lock(&b->mu);
-    bool is_same = strcmp(cron ? cron : "", b->cron_text) == 0 && max_keep == b->max_keep &&
-                   strcmp(app_name ? app_name : "", b->app_name) == 0;
-    if (!is_same) {
-        snprintf(b->cron_text, sizeof(b->cron_text), "%s", cron ? cron : "");
-        b->has_cron = b->cron_text[0] && cron_parse(str_from_cstr(b->cron_text), &b->cron);
-        if (b->cron_text[0] && !b->has_cron)
-            log_error("msg=\"backups.cron does not parse: no automatic backups\" cron=\"%s\"",
-                      b->cron_text);
-        b->max_keep = max_keep;
-        snprintf(b->app_name, sizeof(b->app_name), "%s", app_name ? app_name : "");
-        b->generation++;
-        pthread_cond_signal(&b->cron_cv);
-    }
-    if (b->has_cron && !b->has_cron_thread && !b->is_stopping) {
-        b->has_cron_thread = pthread_create(&b->cron_thread, NULL, cron_main, b) == 0;
-        if (!b->has_cron_thread)
-            log_error("msg=\"no thread for automatic backups\"");
-    }
-    pthread_mutex_unlock(&b->mu);
-}
-
 /* ---- life ------------------------------------------------------------------------------ */
 
 struct core_backups *core_backups_new(const char *dir, const char *target)
@@ -518,10 +522,6 @@ struct core_backups *core_backups_new(const char *dir, const char *target)
     struct core_backups *b = xcalloc(1, sizeof(*b));
     b->dir = xstrdup(dir);
     b->target_db = xstrdup(target);
-    char local[BACKUP_PATH_BYTES];
-    if (!backup_path(local, "%s/%s", dir, BACKUP_LOCAL_DIR))
-        local[0] = '\0';
-    b->target = core_backup_target_local(local);
     pthread_mutex_init(&b->mu, NULL);
     pthread_cond_init(&b->cron_cv, NULL);
     return b;
@@ -541,7 +541,7 @@ void core_backups_free(struct core_backups *b)
         pthread_join(b->cron_thread, NULL);
     if (has)
         pthread_join(b->op_thread, NULL);
-    b->target.ops->release(b->target.ctx);
+    s3_cleanup(&b->s3);
     pthread_cond_destroy(&b->cron_cv);
     pthread_mutex_destroy(&b->mu);
     xfree(b->target_db);

@@ -4,7 +4,8 @@
  * A backup is one zip: a consistent snapshot of the database (data.db, or
  * data.sql from pg_dump on PostgreSQL; store/backup.h), a snapshot of the
  * request log (auxiliary.db) and the stored files (storage/), kept in the
- * backups target (core/backup/target.h: <dir>/backups/ today). The data
+ * backups target (core/backup/target.h): <dir>/backups/, or the bucket of
+ * the settings' backups.s3 when it is enabled (core_backups_use_s3). The data
  * directory's other entries (the backups themselves, the lock, temporary
  * directories) are never in one.
  *
@@ -41,12 +42,14 @@
 #include "core/backup/target.h"
 
 struct net_mailbox;
+struct net_s3_config;
 struct core_backups;
 
 /* What an asynchronous operation answers, on the loop of the mailbox it was
  * given: rc and, for a failure, a sentence for the client (message, may be
  * ""). RC_CONFLICT: the name is taken; RC_NOT_FOUND: no such backup;
- * RC_INVALID: the archive is refused (message says why). */
+ * RC_INVALID: the archive is refused (message says why); RC_UNAVAILABLE:
+ * the backups' S3 bucket failed (message holds S3's answer). */
 typedef void core_backup_done_fn(enum rc rc, const char *message, void *ctx);
 
 /* The backups of the data directory dir and database target (a file path
@@ -55,26 +58,39 @@ typedef void core_backup_done_fn(enum rc rc, const char *message, void *ctx);
 struct core_backups *core_backups_new(const char *dir, const char *target);
 /* Stops the schedule, waits for a running operation; accepts NULL. */
 void core_backups_free(struct core_backups *b);
-/* The archives' target (list, stat, put, fetch, remove); any thread, but
- * its operations block. */
-const struct core_backup_target *core_backups_target(struct core_backups *b);
+/* Where the archives are kept from now on: the bucket of s3 (its strings
+ * are copied), or with NULL the local directory <dir>/backups (the
+ * default). Each operation uses the target of the moment it starts, so one
+ * under way finishes where it began. Any thread (the settings' swap). */
+void core_backups_use_s3(struct core_backups *b, const struct net_s3_config *s3);
+/* Whether the archives are kept in S3 now. */
+bool core_backups_is_s3(struct core_backups *b);
+/* Every archive (*out: xfree it; *n entries in no given order). RC_IO, or
+ * RC_UNAVAILABLE when S3 failed (err says what it answered). Blocking. */
+enum rc core_backups_list(struct core_backups *b, struct core_backup_entry **out, size_t *n,
+                          char *err, size_t cap);
 
 /* Whether an operation runs (or a staged restore waits for its restart). */
 bool core_backups_is_busy(struct core_backups *b);
 /* Stores len bytes at data as the archive key (an upload), never replacing
- * one: RC_CONFLICT when key exists, RC_INVALID for an unsafe key, RC_IO.
- * Blocking. */
-enum rc core_backups_upload(struct core_backups *b, const char *key, const void *data, size_t len);
-/* Where the local target keeps key (a download reads it there); RC_INVALID
- * for an unsafe key. Does not look at the disk. */
+ * one: RC_CONFLICT when key exists, RC_INVALID for an unsafe key, RC_IO,
+ * RC_UNAVAILABLE (S3 failed; err says what it answered). Blocking. */
+enum rc core_backups_upload(struct core_backups *b, const char *key, const void *data, size_t len,
+                            char *err, size_t cap);
+/* Where the local target keeps key (a download reads it there when the
+ * archives are not in S3); RC_INVALID for an unsafe key. Does not look at
+ * the disk. */
 enum rc core_backups_local_path(struct core_backups *b, const char *key, char *out, size_t cap);
-/* Deletes key unless it is the archive in use (RC_BUSY). Blocking. */
+/* Deletes key unless it is the archive in use (RC_BUSY); RC_NOT_FOUND,
+ * RC_UNAVAILABLE (S3 failed). Blocking. */
 enum rc core_backups_delete(struct core_backups *b, const char *key);
 
 /* Makes the backup key (a name from core_backup_auto_name or checked with
  * core_backup_name_is_valid) now, on the calling thread. RC_BUSY when
  * another operation runs, RC_CONFLICT when key exists, RC_IO (err says
- * why). Blocking: the CLI, or a thread of its own. */
+ * why), RC_UNAVAILABLE when S3 failed (err holds S3's answer and no path:
+ * a client may see it; nothing was stored). Blocking: the CLI, or a thread
+ * of its own. */
 enum rc core_backups_create(struct core_backups *b, const char *key, char *err, size_t cap);
 /* The same on a new thread; done is posted to mb when it ends. key NULL or
  * "": a generated "pb_backup_<app_name>_<time>.zip". RC_BUSY at once when

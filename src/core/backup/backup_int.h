@@ -1,12 +1,18 @@
-/* backup_int.h -- file-tree helpers core/backup/'s files share (layer: core;
- * nothing outside core/backup/ includes it). All block; paths are at most
- * BACKUP_PATH_BYTES. */
+/* backup_int.h -- what core/backup/'s files share (layer: core; nothing
+ * outside core/backup/ includes it): the app's backups (backup.c, the
+ * schedule in backup_cron.c) and file-tree helpers. The helpers block;
+ * paths are at most BACKUP_PATH_BYTES. */
 #ifndef TARMAC_CORE_BACKUP_INT_H
 #define TARMAC_CORE_BACKUP_INT_H
 
+#include <pthread.h>
 #include <stdbool.h>
+#include <stdint.h>
 
+#include "base/cron.h"
 #include "base/rc.h"
+#include "core/backup/backup_name.h"
+#include "net/s3.h"
 
 #define BACKUP_PATH_BYTES 4096
 
@@ -15,6 +21,38 @@
 #define BACKUP_TMP_DIR ".tarmac_backup_tmp"
 #define BACKUP_RESTORE_DIR ".tarmac_restore"
 #define BACKUP_LOCAL_DIR "backups"
+
+struct core_backups {
+    char *dir;
+    char *target_db; /* the database: a file path or a PostgreSQL URL */
+    pthread_mutex_t mu;
+    /* Where archives are kept (core_backups_use_s3): the bucket of s3 when
+     * has_s3 (owned strings), else <dir>/backups. Read under mu. */
+    bool has_s3;
+    struct net_s3_config s3;
+    /* The operation under way (PocketBase's "@activeBackup"). */
+    bool is_active;
+    char active_key[CORE_BACKUP_KEY_MAX + 1];
+    pthread_t op_thread; /* the last asynchronous operation's; joined before the next */
+    bool has_op_thread;
+    void (*on_restart)(void *ctx);
+    void *restart_ctx;
+    /* The schedule (backups.cron). */
+    pthread_t cron_thread; /* made at the first expression */
+    bool has_cron_thread;
+    pthread_cond_t cron_cv;
+    bool is_stopping;
+    bool has_cron;
+    struct cron cron;
+    char cron_text[128];
+    int64_t max_keep;
+    char app_name[256];
+    uint64_t generation; /* bumped by each core_backups_schedule */
+};
+
+/* A lower CPU priority for the calling thread (background work yields to
+ * the workers). */
+void backup_lower_priority(void);
 
 /* Whether path exists (lstat). */
 bool backup_exists(const char *path);

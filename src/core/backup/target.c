@@ -133,6 +133,12 @@ static enum rc local_remove(void *ctx, const char *key)
     return RC_OK;
 }
 
+static const char *local_why(void *ctx)
+{
+    (void)ctx;
+    return "";
+}
+
 static void local_free(void *ctx)
 {
     struct local *l = ctx;
@@ -148,6 +154,7 @@ static const struct core_backup_target_ops local_ops = {
     .put = local_put,
     .fetch = local_fetch,
     .remove = local_remove,
+    .why = local_why,
     .release = local_free,
 };
 

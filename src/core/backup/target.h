@@ -2,11 +2,15 @@
  *
  * One small table of operations, so the place an archive is listed, put,
  * read and deleted can change without the rest of core/backup/ knowing:
- * today the local directory <dir>/backups/ (PocketBase's pb_data/backups),
- * later an S3 bucket (settings backups.s3) with the same five operations.
- * Keys are file names (core/backup/backup_name.h: core_backup_key_is_safe);
- * every operation refuses an unsafe one with RC_INVALID. All of them block
- * (disk or network): a backup thread or the offload pool, never a loop. */
+ * the local directory <dir>/backups/ (PocketBase's pb_data/backups), or
+ * the S3 bucket of the settings' backups.s3 when it is enabled
+ * (PocketBase's NewBackupsFilesystem). Keys are file names
+ * (core/backup/backup_name.h: core_backup_key_is_safe); every operation
+ * refuses an unsafe one with RC_INVALID. A remote target's failure is
+ * RC_UNAVAILABLE and why() says what the remote answered. All of them
+ * block (disk or network): a backup thread or the offload pool, never a
+ * loop. A target is made for one operation and released after it, so a
+ * change of the settings never pulls one from under a running operation. */
 #ifndef TARMAC_CORE_BACKUP_TARGET_H
 #define TARMAC_CORE_BACKUP_TARGET_H
 
@@ -14,6 +18,8 @@
 
 #include "base/rc.h"
 #include "core/backup/backup_name.h"
+
+struct net_s3_config;
 
 struct core_backup_target_ops {
     /* Every archive: *out (xfree it) holds *n entries in no given order. */
@@ -30,6 +36,9 @@ struct core_backup_target_ops {
     enum rc (*fetch)(void *ctx, const char *key, const char *tmp_path, char *out, size_t cap);
     /* Deletes key; RC_NOT_FOUND. */
     enum rc (*remove)(void *ctx, const char *key);
+    /* Why the last operation failed with RC_UNAVAILABLE, in one line that
+     * holds no secret (S3's answer); "" when none did. */
+    const char *(*why)(void *ctx);
     void (*release)(void *ctx); /* frees ctx */
 };
 
@@ -42,6 +51,13 @@ struct core_backup_target {
  * secret of the app). Temporary files of put are dot files there, which
  * list never shows. */
 struct core_backup_target core_backup_target_local(const char *dir);
+/* The bucket of cfg (its strings are copied): key K is object K at the
+ * bucket's root, where PocketBase keeps backups too; objects whose key is
+ * not a safe backup key ("folder/x") are never listed. put looks the key up
+ * before it uploads (S3 would replace it) and deletes the local file after;
+ * fetch copies the object to tmp_path; remove looks the key up first (S3
+ * deletes a missing key without a word). net/s3.h does the requests. */
+struct core_backup_target core_backup_target_s3(const struct net_s3_config *cfg);
 /* Where a local target keeps key: out = <dir>/<key> (cap bytes); RC_INVALID
  * for an unsafe key. */
 enum rc core_backup_target_local_path(const char *dir, const char *key, char *out, size_t cap);

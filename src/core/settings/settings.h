@@ -14,9 +14,9 @@
  * reader loads the pointer once and uses that snapshot; old snapshots stay
  * until the app closes (settings changes are rare admin actions), which is
  * also what lets a job keep the snapshot's file storage while it runs.
- * Options of features tarmac does not have yet (backups in S3) keep
- * PocketBase's defaults: a PATCH that sets another value there is refused
- * with a field error naming it. */
+ * Options of features tarmac does not have yet keep PocketBase's defaults:
+ * a PATCH that sets another value there is refused with a field error
+ * naming it. */
 #ifndef TARMAC_CORE_SETTINGS_H
 #define TARMAC_CORE_SETTINGS_H
 

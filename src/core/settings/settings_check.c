@@ -127,38 +127,6 @@ static void check_locked(struct check *c)
 /* ---- what tarmac does not have yet ---------------------------------------- */
 
 /* Every leaf of body under prefix whose value differs from the default. */
-static void refuse_changes(struct check *c, json_t *body, const char *prefix, const char *why)
-{
-    if (!json_is_object(body)) {
-        if (!json_equal(body, settings_get(c->cur->base->defaults, prefix)))
-            fail(c, prefix, "validation_not_supported", why);
-        return;
-    }
-    const char *k;
-    json_t *v;
-    json_object_foreach(body, k, v)
-    {
-        char path[160];
-        snprintf(path, sizeof(path), "%.80s.%.64s", prefix, k);
-        refuse_changes(c, v, path, why);
-    }
-}
-
-static void check_unsupported(struct check *c)
-{
-    static const struct {
-        const char *path;
-        const char *why;
-    } not_yet[] = {
-        {"backups.s3", "Not supported yet: backups are kept in the data directory (no S3)."},
-    };
-    for (size_t i = 0; i < sizeof(not_yet) / sizeof(not_yet[0]); i++) {
-        json_t *sent = settings_get(c->body, not_yet[i].path);
-        if (sent)
-            refuse_changes(c, sent, not_yet[i].path, not_yet[i].why);
-    }
-}
-
 /* ---- PocketBase's checks ---------------------------------------------------- */
 
 static bool has_control(const char *s)
@@ -296,37 +264,46 @@ static void check_smtp(struct check *c)
              "Not accepted by the mailer (at most 200 bytes, no control characters).");
 }
 
-/* PocketBase's S3Config.Validate: the endpoint is a URL (tarmac's client
- * speaks http and https), and an enabled config names its bucket, region
- * and keys. The secret is kept when a PATCH leaves it out (GET never
- * shows it), so "required" is checked on the merged value. */
-static void check_s3(struct check *c)
+/* PocketBase's S3Config.Validate, for s3 and backups.s3 (prefix): the
+ * endpoint is a URL (tarmac's client speaks http and https), and an enabled
+ * config names its bucket, region and keys. The secret is kept when a PATCH
+ * leaves it out (GET never shows it), so "required" is checked on the
+ * merged value. */
+static void check_s3_at(struct check *c, const char *prefix)
 {
-    if (!touched(c, "s3"))
+    if (!touched(c, prefix))
         return;
-    bool is_enabled = json_is_true(settings_get(c->value, "s3.enabled"));
-    const char *endpoint = json_string_value(settings_get(c->value, "s3.endpoint"));
-    if (is_enabled && !endpoint[0])
-        fail(c, "s3.endpoint", "validation_required", "Cannot be blank.");
-    else if (endpoint[0] && !is_url(endpoint))
-        fail(c, "s3.endpoint", "validation_is_url", "must be a valid URL");
-    static const char *const required[] = {"s3.bucket", "s3.region", "s3.accessKey", "s3.secret"};
-    for (size_t i = 0; i < sizeof(required) / sizeof(required[0]) && is_enabled; i++) {
-        const char *v = json_string_value(settings_get(c->value, required[i]));
-        if (!v[0])
-            fail(c, required[i], "validation_required", "Cannot be blank.");
-        else if (has_control(v))
-            fail(c, required[i], "validation_invalid_value", "Must not hold control characters.");
+    char path[5][48];
+    static const char *const keys[] = {"endpoint", "bucket", "region", "accessKey", "secret"};
+    const char *v[5];
+    for (size_t i = 0; i < 5; i++) {
+        snprintf(path[i], sizeof(path[i]), "%s.%s", prefix, keys[i]);
+        v[i] = json_string_value(settings_get(c->value, path[i]));
+    }
+    char enabled[48];
+    snprintf(enabled, sizeof(enabled), "%s.enabled", prefix);
+    bool is_enabled = json_is_true(settings_get(c->value, enabled));
+    bool is_ok = true;
+    if (is_enabled && !v[0][0]) {
+        fail(c, path[0], "validation_required", "Cannot be blank.");
+        is_ok = false;
+    } else if (v[0][0] && !is_url(v[0])) {
+        fail(c, path[0], "validation_is_url", "must be a valid URL");
+        is_ok = false;
+    }
+    for (size_t i = 1; i < 5 && is_enabled; i++) {
+        if (!v[i][0])
+            fail(c, path[i], "validation_required", "Cannot be blank.");
+        else if (has_control(v[i]))
+            fail(c, path[i], "validation_invalid_value", "Must not hold control characters.");
+        else
+            continue;
+        is_ok = false;
     }
     struct net_s3_config cfg = {
-        .endpoint = endpoint,
-        .bucket = json_string_value(settings_get(c->value, "s3.bucket")),
-        .region = json_string_value(settings_get(c->value, "s3.region")),
-        .access_key = json_string_value(settings_get(c->value, "s3.accessKey")),
-        .secret = json_string_value(settings_get(c->value, "s3.secret")),
-    };
-    if (is_enabled && !core_problem_has_fields(c->p) && !net_s3_config_is_usable(&cfg))
-        fail(c, "s3.endpoint", "validation_is_url",
+        .endpoint = v[0], .bucket = v[1], .region = v[2], .access_key = v[3], .secret = v[4]};
+    if (is_enabled && is_ok && !net_s3_config_is_usable(&cfg))
+        fail(c, path[0], "validation_is_url",
              "must be a valid URL (http or https, a host, no query)");
 }
 
@@ -657,7 +634,6 @@ enum rc core_settings_patch(const struct core_settings *cur, json_t *body, struc
         return RC_INVALID;
     }
     check_locked(&c);
-    check_unsupported(&c);
     json_t *stored = json_deep_copy(cur->stored);
     json_t *sent = json_deep_copy(body);
     json_object_del(sent, "locked");
@@ -670,7 +646,8 @@ enum rc core_settings_patch(const struct core_settings *cur, json_t *body, struc
         settings_merge(c.value, cur->base->flags);
     check_meta(&c);
     check_smtp(&c);
-    check_s3(&c);
+    check_s3_at(&c, "s3");
+    check_s3_at(&c, "backups.s3");
     check_batch(&c);
     check_logs(&c);
     check_rate_limits(&c);
