@@ -7,13 +7,26 @@
 // sent changed; a secret (smtp.password, the push keys, the SMS provider's
 // keys) is never returned: its input starts empty, and empty keeps it.
 // The server's field errors (data, nested by path) are shown under their
-// inputs. s3 and backups.s3 are not here: the server keeps PocketBase's
-// defaults for them and refuses others; rows of this table add them.
+// inputs.
 import { h, field, toast, modal, showErrors, clearErrors } from './dom.js';
 import { api, auth, collections } from './api.js';
 import { LEVELS } from './logs.js';
 
 const WO = 'Write-only: never shown; empty keeps the current value.';
+
+// PocketBase's S3Config rows, for s3 and backups.s3.
+function s3Rows(at) {
+    const what = at === 's3' ? 'S3 storage' : 'Backups in S3';
+    return [
+        [`${at}.enabled`, what, 'bool'],
+        [`${at}.endpoint`, `${what}: endpoint`, 'url', 'e.g. https://s3.eu-central-1.amazonaws.com'],
+        [`${at}.bucket`, `${what}: bucket`, 'text'],
+        [`${at}.region`, `${what}: region`, 'text'],
+        [`${at}.accessKey`, `${what}: access key`, 'text'],
+        [`${at}.secret`, `${what}: secret`, 'secret', WO],
+        [`${at}.forcePathStyle`, `${what}: path-style URLs`, 'bool', 'For MinIO and others without virtual-host buckets.'],
+    ];
+}
 const LOCK_NOTE = 'Locked: set by a flag or its environment variable (restart without it to change it here).';
 
 // kind -> {input(value, options) -> element, read(element) -> value (undefined: keep; throws a message)}
@@ -147,10 +160,15 @@ const SECTIONS = [
         ],
     },
     {
-        title: 'Backups', intro: 'Automatic backups into the data directory (S3 is not supported yet).',
+        title: 'File storage (S3)', intro: 'New uploads go to an S3-compatible bucket (AWS S3, Cloudflare R2, MinIO, Backblaze) when enabled; files already stored stay where they are.',
+        fields: s3Rows('s3'),
+    },
+    {
+        title: 'Backups', intro: 'Automatic backups, kept in the data directory or in the S3 bucket below when enabled.',
         fields: [
             ['backups.cron', 'Schedule (cron, UTC)', 'text', 'Five fields or a macro, e.g. 0 3 * * * or @daily. Empty: no automatic backups.'],
             ['backups.cronMaxKeep', 'Automatic backups kept', 'number', 'The oldest beyond this are deleted.'],
+            ...s3Rows('backups.s3'),
         ],
     },
     {
@@ -298,7 +316,7 @@ export async function settingsScreen() {
 
     const el = h('section', { class: 'settings-screen' },
         h('div', { class: 'bar' }, h('h1', {}, 'Settings')),
-        h('p', { class: 'intro' }, 'Changes apply at once, without a restart. S3 storage has no settings here yet: tarmac keeps files and backups in its data directory.'),
+        h('p', { class: 'intro' }, 'Changes apply at once, without a restart.'),
         h('form', { noValidate: true, onsubmit: save }, sections, formError,
             h('div', { class: 'actions sticky' }, h('button', { type: 'submit', class: 'primary' }, 'Save changes'))));
     return { el, cleanup: null };
