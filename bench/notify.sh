@@ -1,0 +1,119 @@
+#!/bin/bash
+# One notification to N registered devices (issue #17's benchmark): tarmac's
+# POST /api/notify fanned out through the job queue to a fake FCM HTTP v1 on
+# loopback. Method of ../shared/bench: tarmac pinned to CPU 0, the fake FCM
+# (node) to CPU 1. Reports the time from the request to the last send,
+# sends/s, tarmac's CPU per send and its peak resident memory.
+#
+#   bench/notify.sh              (env: N=100000 RUNNERS=2)
+# Needs: node, sqlite3 (the devices are inserted with the sqlite3 shell
+# between a first start and the measured one).
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+N=${N:-100000}
+RUNNERS=${RUNNERS:-2}
+bin=${TARMAC_BIN:-$root/build/release/tarmac}
+py=/usr/bin/python3
+work=$(mktemp -d /tmp/tarmac-notifybench.XXXXXX)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done; sleep 0.3; rm -rf "$work"; }
+trap cleanup EXIT
+free_port() { $py -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+cpu_of() { read -r -a f <"/proc/$1/stat"; awk -v t="$((f[13] + f[14]))" 'BEGIN {printf "%.3f", t / 100}'; }
+
+fport=$(free_port)
+taskset -c 1 node "$root/bench/notify/fake_fcm.mjs" "$fport" &
+pids+=($!)
+port=$(free_port)
+url="http://127.0.0.1:$port"
+dir="$work/data"
+"$bin" superuser upsert bench@example.com bench-pass-123 --dir="$dir" >/dev/null
+start() {
+    taskset -c 0 "$bin" serve --http="127.0.0.1:$port" --dir="$dir" --workers=1 --access-log=false \
+        --job-runners="$RUNNERS" >>"$work/server.log" 2>&1 &
+    spid=$!
+    pids+=("$spid")
+    for _ in $(seq 100); do curl -sf "$url/api/health" >/dev/null && break; sleep 0.1; done
+}
+start
+tok=$(curl -s "$url/api/collections/_superusers/auth-with-password" -H 'Content-Type: application/json' \
+    -d '{"identity":"bench@example.com","password":"bench-pass-123"}' | $py -c 'import sys,json; print(json.load(sys.stdin)["token"])')
+key=$($py -c 'from subprocess import run; print(run(["openssl","genpkey","-algorithm","RSA","-pkeyopt","rsa_keygen_bits:2048"],capture_output=True,text=True).stdout)')
+sa=$($py -c 'import json,sys; print(json.dumps(json.dumps({"project_id":"bench","client_email":"b@bench.iam.gserviceaccount.com","private_key":sys.argv[1],"token_uri":sys.argv[2]})))' "$key" "http://127.0.0.1:$fport/token")
+curl -sf -X PATCH "$url/api/settings" -H "Authorization: $tok" -H 'Content-Type: application/json' \
+    -d "{\"push\":{\"fcm\":{\"enabled\":true,\"serviceAccount\":$sa,\"apiURL\":\"http://127.0.0.1:$fport\"}}}" >/dev/null
+user=$(curl -sf "$url/api/collections/users/records" -H "Authorization: $tok" -H 'Content-Type: application/json' \
+    -d '{"email":"u@example.com","password":"userpass123","passwordConfirm":"userpass123"}' | $py -c 'import sys,json; print(json.load(sys.stdin)["id"])')
+kill -TERM "$spid"; wait "$spid" 2>/dev/null || true
+sqlite3 "$dir/data.db" <<SQL
+WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $N)
+INSERT INTO _devices (id, user, provider, platform, token, keys, appId, locale, lastSeen, created, updated)
+SELECT printf('d%014d', i), '$user', 'fcm', 'android', printf('token-%d', i), NULL, '', '', '',
+       '2026-12-04 00:00:00.000Z', '2026-12-04 00:00:00.000Z' FROM n;
+SQL
+start
+c0=$(cpu_of "$spid")
+t0=$($py -c 'import time; print(int(time.time()*1000))')
+curl -sf "$url/api/notify" -H "Authorization: $tok" -H 'Content-Type: application/json' \
+    -d "{\"users\":[\"$user\"],\"title\":\"Flash sale\",\"body\":\"50% off today\"}" >/dev/null
+peak=0
+deadline=$((SECONDS + 600))
+while (( SECONDS < deadline )); do
+    got=$(curl -s "http://127.0.0.1:$fport/count")
+    rss=$(awk '/VmRSS/ {print $2}' "/proc/$spid/status")
+    (( rss > peak )) && peak=$rss
+    [[ $got -ge $N ]] && break
+    sleep 0.2
+done
+c1=$(cpu_of "$spid")
+last=$(curl -s "http://127.0.0.1:$fport/last")
+$py - "$N" "$got" "$t0" "$last" "$c0" "$c1" "$peak" <<'PY'
+import sys
+n, got, t0, last, c0, c1, peak = sys.argv[1:]
+n, got, t0, last = int(n), int(got), int(t0), int(last)
+secs = (last - t0) / 1000
+print("tarmac notify: %d of %d devices, %.1f s to the last send, %.0f sends/s, %.1f us CPU per send, peak RSS %.0f MiB" % (
+    got, n, secs, got / secs, (float(c1) - float(c0)) * 1e6 / max(got, 1), int(peak) / 1024))
+PY
+
+# ---- Celery: a task per device, the same fake FCM ----------------------------
+[[ ${ONLY:-tarmac celery} == *celery* ]] || exit 0
+command -v redis-server >/dev/null || { echo "celery: redis-server missing (apt install redis-server python3-celery python3-requests)"; exit 0; }
+kill -TERM "$spid" 2>/dev/null || true
+fport2=$(free_port)
+taskset -c 1 node "$root/bench/notify/fake_fcm.mjs" "$fport2" &
+pids+=($!)
+rport=$(free_port)
+setsid taskset -c 0 redis-server --port "$rport" --save '' --appendonly yes --appendfsync everysec \
+    --dir "$work" >"$work/redis.log" 2>&1 &
+rpid=$!
+pids+=("$rpid")
+sleep 0.5
+export BROKER="redis://127.0.0.1:$rport/0" TARGET="http://127.0.0.1:$fport2"
+t0=$($py -c 'import time; print(int(time.time()*1000))')
+(cd "$root/bench/notify" && taskset -c 1 $py celery_push.py produce "$N")
+(cd "$root/bench/notify" && setsid taskset -c 0 $py -m celery -A celery_push worker --pool=prefork -c "${CELERY_C:-8}" \
+    --loglevel=WARNING >"$work/celery.log" 2>&1 &)
+sleep 2
+pgrep -f "celery -A celery_push worker" >/dev/null || { echo "celery worker did not start:"; cat "$work/celery.log"; exit 1; }
+deadline=$((SECONDS + 1800))
+while (( SECONDS < deadline )); do
+    got=$(curl -s "http://127.0.0.1:$fport2/count")
+    [[ $got -ge $N ]] && break
+    sleep 0.5
+done
+cpu=0
+for p in $(pgrep -f "celery -A celery_push worker") $rpid; do
+    read -r -a f <"/proc/$p/stat" 2>/dev/null || continue
+    cpu=$((cpu + f[13] + f[14]))
+done
+first=$(curl -s "http://127.0.0.1:$fport2/first")
+last=$(curl -s "http://127.0.0.1:$fport2/last")
+pkill -f "celery -A celery_push worker" || true
+$py - "$N" "$got" "$first" "$last" "$cpu" <<'PY'
+import sys
+n, got, first, last, cpu = map(int, sys.argv[1:])
+secs = (last - first) / 1000
+print("celery (prefork, Redis): %d of %d devices, %.1f s from the first send to the last, %.0f sends/s, %.1f us CPU per send (worker + redis)" % (
+    got, n, secs, got / secs, cpu / 100 * 1e6 / max(got, 1)))
+PY
