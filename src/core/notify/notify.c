@@ -135,8 +135,11 @@ static json_t *item_of(json_t *payload, const char *notify_id, const char *what)
     return json_pack("{s:o, s:s}", "payload", payload, "dedupe", dedupe);
 }
 
-/* The push payloads of user's devices appended to out. */
-static enum rc devices_of(struct store_stmt *st, const char *user, json_t *message, json_t *out)
+/* Queues a push job per device of user, FANOUT_CHUNK a writer transaction
+ * (*items holds the chunk being filled), so a fan-out to many devices holds
+ * one chunk in memory, not all of them. */
+static enum rc devices_of(const struct core_job_env *env, struct store_stmt *st,
+                          const char *notify_id, const char *user, json_t *message, json_t **items)
 {
     store_reset(st);
     store_bind_text(st, 1, str_from_cstr(user));
@@ -153,7 +156,15 @@ static enum rc devices_of(struct store_stmt *st, const char *user, json_t *messa
             json_object_set(p, "keys", k);
         json_decref(k);
         json_object_set(p, "message", message);
-        json_array_append_new(out, p);
+        json_array_append_new(
+            *items, item_of(p, notify_id, json_string_value(json_object_get(p, "device"))));
+        if (json_array_size(*items) >= FANOUT_CHUNK) {
+            /* The writer commits on its own connection; this cursor reads on. */
+            rc = enqueue_all(env, STR_LIT("push"), *items);
+            *items = json_array();
+            if (rc)
+                return rc;
+        }
     }
     return rc == RC_NOT_FOUND ? RC_OK : rc;
 }
@@ -254,7 +265,7 @@ static bool has_channel(json_t *payload, const char *name)
 static enum rc fan_out(const struct core_job_env *env, const struct core_job *job, json_t *users,
                        json_t *message)
 {
-    json_t *pushes = json_array();
+    json_t *items = json_array();
     struct store_stmt *st = NULL;
     enum rc rc = store_prepare(env->db,
                                STR_LIT("SELECT id, provider, token, keys FROM \"_devices\" "
@@ -265,21 +276,14 @@ static enum rc fan_out(const struct core_job_env *env, const struct core_job *jo
     json_array_foreach(users, i, u)
     {
         if (!rc)
-            rc = devices_of(st, json_string_value(u), message, pushes);
+            rc = devices_of(env, st, job->id, json_string_value(u), message, &items);
     }
     if (st)
         store_done(st);
     if (rc) {
-        json_decref(pushes);
+        json_decref(items);
         return rc;
     }
-    json_t *items = json_array();
-    json_array_foreach(pushes, i, u)
-    {
-        json_array_append_new(items, item_of(json_incref(u), job->id,
-                                             json_string_value(json_object_get(u, "device"))));
-    }
-    json_decref(pushes);
     return enqueue_all(env, STR_LIT("push"), items);
 }
 
