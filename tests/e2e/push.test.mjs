@@ -118,6 +118,11 @@ describe('push notifications', () => {
                     return json(404, { error: { code: 404, message: 'Requested entity was not found.', status: 'NOT_FOUND',
                         details: [{ '@type': 'type.googleapis.com/google.firebase.fcm.v1.FcmError', errorCode: 'UNREGISTERED' }] } });
                 }
+                if (message.token.startsWith('nf-')) {
+                    // A 404 that is not FCM's (a proxy, a wrong path): no device is removed for it.
+                    res.writeHead(404, { 'Content-Type': 'text/html' }).end('<h1>Not Found</h1>');
+                    return;
+                }
                 if (message.token.startsWith('busy-') && !busy.get(message.token)) {
                     busy.set(message.token, true);
                     return json(503, { error: { code: 503, status: 'UNAVAILABLE', message: 'try later' } }, { 'Retry-After': '1' });
@@ -231,6 +236,7 @@ describe('push notifications', () => {
         await dev(a.pb, { user: a.record.id, provider: 'webpush', platform: 'web', token: `${base}/wp/a`,
             keys: { p256dh: b64u(browser.getPublicKey()), auth: b64u(authSecret) } });
         const dead = await dev(a.pb, { user: a.record.id, provider: 'fcm', platform: 'android', token: 'dead-1' });
+        const notFound = await dev(a.pb, { user: a.record.id, provider: 'fcm', platform: 'android', token: 'nf-1' });
         const gone = await dev(a.pb, { user: a.record.id, provider: 'webpush', platform: 'web', token: `${base}/wp/gone`,
             keys: { p256dh: b64u(browser.getPublicKey()), auth: b64u(authSecret) } });
         await dev(b.pb, { user: b.record.id, provider: 'fcm', platform: 'android', token: 'tok-other' });
@@ -256,7 +262,8 @@ describe('push notifications', () => {
         // Dead tokens remove their devices; the other user got nothing.
         await until('the dead devices removed', async () => {
             const left = (await su.collection('_devices').getFullList({ filter: `user = "${a.record.id}"` })).map((d) => d.id);
-            return [dead.id, gone.id, deadIos.id, badIos.id].every((id) => !left.includes(id)) && left.length === 3;
+            return [dead.id, gone.id, deadIos.id, badIos.id].every((id) => !left.includes(id)) &&
+                left.includes(notFound.id) && left.length === 4;
         });
         assert.ok(!fcm.some((x) => x.token === 'tok-other'));
         // Each dead job says why (its outcome is written just after the device went).

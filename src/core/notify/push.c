@@ -292,7 +292,9 @@ static void fcm_complete(const struct core_job_env *env, const struct core_job *
         if (!code)
             code = json_string_value(json_object_get(d, "errorCode"));
     }
-    if (status == 404 || (code && strcmp(code, "UNREGISTERED") == 0))
+    /* Only FCM's own word removes a device: a 404 without it (a wrong
+     * apiURL or project) would otherwise delete every device sent to. */
+    if (code && strcmp(code, "UNREGISTERED") == 0)
         device_gone(env, job, res, "FCM: UNREGISTERED");
     else if (status == 403 && code && strcmp(code, "SENDER_ID_MISMATCH") == 0)
         device_gone(env, job, res, "FCM: SENDER_ID_MISMATCH");

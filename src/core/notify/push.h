@@ -31,7 +31,7 @@
  *     minutes), apns-topic, apns-push-type alert, apns-priority 10; an
  *     ExpiredProviderToken or InvalidProviderToken makes a new one;
  *   - webpush: RFC 8291 aes128gcm body, VAPID Authorization (base/webpush.h).
- * A token the provider reports dead (FCM 404 UNREGISTERED, a 400 naming the
+ * A token the provider reports dead (FCM's errorCode UNREGISTERED, a 400 naming the
  * registration token, 403 SENDER_ID_MISMATCH; APNs 410 Unregistered, 400
  * BadDeviceToken or DeviceTokenNotForTopic; Web Push 404 and 410)
  * deletes the device (only while its token is still the one sent) and the
