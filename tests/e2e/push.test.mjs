@@ -330,7 +330,7 @@ describe('push notifications', () => {
         const trigger = {
             name: 'out for delivery', collection: 'orders', events: ['update'], changed: 'status',
             filter: "status = 'out_for_delivery'", recipients: 'customer',
-            title: 'Order {{record.number}} is on its way', body: 'Status: {{record.status}}{{record.nope}}',
+            title: 'Order {{record.number}} is on its way', body: 'Status: {{record.status}}{{record.nope}} {{record.password}}{{record.',
             channels: ['inbox'], active: true,
         };
         for (const [bad, field] of [[{ collection: 'nope' }, 'collection'], [{ filter: 'status ===' }, 'filter'],
@@ -348,7 +348,8 @@ describe('push notifications', () => {
                 throw new Error(`${e.message}: ${JSON.stringify(jobs.items.map((j) => [j.status, j.lastError, j.payload.title]))}`);
             });
         assert.equal(got.title, 'Order A-17 is on its way');
-        assert.equal(got.body, 'Status: out_for_delivery');
+        // An unknown name renders as nothing; an unclosed placeholder stays as written.
+        assert.equal(got.body, 'Status: out_for_delivery {{record.');
         // The status did not change: no second notification.
         await su.collection('orders').update(order.id, { number: 'A-17b' });
         // A batch that fails rolls the trigger's job back with it.
