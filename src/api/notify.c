@@ -1,8 +1,9 @@
 /* notify.c -- notifications (layer: api; core/notify/push.h does the work).
  *
- *   POST /api/notify               superusers: {users | filter, title, body?, data?,
- *                                  channels? (push, inbox, sms; default push),
- *                                  runAt?, dedupeKey?}
+ *   POST /api/notify               superusers: {users | filter, title + body? |
+ *                                  template + record? | locales, data?,
+ *                                  channels? (push, inbox, sms, email; default
+ *                                  push), category?, urgent?, runAt?, dedupeKey?}
  *                                  enqueues a `notify` job (201 with the job,
  *                                  as POST /api/jobs answers)
  *   GET  /api/notify/webpush-key   anyone: {publicKey}, the VAPID key a web
@@ -17,30 +18,47 @@
 #include "base/webpush.h"
 #include "core/app.h"
 #include "core/notify/push.h"
+#include "core/notify/template.h"
 #include "core/settings/settings.h"
 #include "http/req.h"
 
-/* push, inbox and sms so far: another channel is refused, not ignored. */
-static bool channels_ok(struct api_call *c, json_t *channels)
+/* The fields the queue cannot check: the channels (a field error of
+ * their own), the filter (compiled over users), the template (it exists)
+ * and the record it renders (its collection). false with the problem
+ * set. */
+static bool fields_ok(struct api_call *c)
 {
-    if (!channels)
-        return true;
-    bool is_ok = json_is_array(channels) && json_array_size(channels) > 0;
+    json_t *channels = json_object_get(c->body, "channels");
+    bool is_ok = !channels || (json_is_array(channels) && json_array_size(channels) > 0);
     size_t i;
     json_t *v;
     json_array_foreach(channels, i, v)
     {
-        is_ok = is_ok && json_is_string(v) &&
-                (strcmp(json_string_value(v), "push") == 0 ||
-                 strcmp(json_string_value(v), "inbox") == 0 ||
-                 strcmp(json_string_value(v), "sms") == 0);
+        is_ok = is_ok && core_notify_is_channel(json_string_value(v));
     }
     if (!is_ok)
-        core_problem_field(&c->problem, "channels", "validation_not_supported",
-                           "Not supported yet: the channels are push, inbox and sms (email "
-                           "comes later).",
-                           NULL);
-    return is_ok;
+        core_problem_field(&c->problem, "channels", "validation_invalid_value",
+                           "The channels are push, inbox, sms and email.", NULL);
+    const char *filter = json_string_value(json_object_get(c->body, "filter"));
+    char err[256] = "";
+    if (filter && filter[0] && core_notify_filter_check(c->core.schema, filter, err, sizeof(err))) {
+        char msg[320];
+        snprintf(msg, sizeof(msg), "Invalid filter: %s", err);
+        core_problem_field(&c->problem, "filter", "validation_invalid_filter", msg, NULL);
+    }
+    const char *tmpl = json_string_value(json_object_get(c->body, "template"));
+    if (tmpl && core_template_exists(c->aw->core.db, tmpl) != RC_OK)
+        core_problem_field(&c->problem, "template", "validation_invalid_value",
+                           "No template of that name (_notifyTemplates).", NULL);
+    const char *col =
+        json_string_value(json_object_get(json_object_get(c->body, "record"), "collection"));
+    if (col && !core_schema_find(c->core.schema, str_from_cstr(col)))
+        core_problem_field(&c->problem, "record", "validation_invalid_value",
+                           "No collection of that name.", NULL);
+    if (!core_problem_has_fields(&c->problem))
+        return true;
+    core_problem_message(&c->problem, "Failed to send the notification.");
+    return false;
 }
 
 enum rc api_notify(struct http_req *req, void *ctx)
@@ -51,19 +69,8 @@ enum rc api_notify(struct http_req *req, void *ctx)
         return RC_OK;
     if (api_call_body_or_fail(c, "Failed to load the submitted data."))
         return RC_OK;
-    if (!channels_ok(c, json_object_get(c->body, "channels"))) {
-        core_problem_message(&c->problem, "Failed to send the notification.");
+    if (!fields_ok(c))
         return api_call_fail(c, RC_INVALID);
-    }
-    const char *filter = json_string_value(json_object_get(c->body, "filter"));
-    char err[256] = "";
-    if (filter && filter[0] && core_notify_filter_check(c->core.schema, filter, err, sizeof(err))) {
-        char msg[320];
-        snprintf(msg, sizeof(msg), "Invalid filter: %s", err);
-        core_problem_field(&c->problem, "filter", "validation_invalid_filter", msg, NULL);
-        core_problem_message(&c->problem, "Failed to send the notification.");
-        return api_call_fail(c, RC_INVALID);
-    }
     /* The job's own options go beside its payload. */
     json_t *payload = json_deep_copy(c->body);
     json_t *job = json_pack("{s:s}", "kind", "notify");

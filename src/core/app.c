@@ -41,6 +41,7 @@
 #include "core/jobs/schedule.h"
 #include "core/jobs/thumbs_kind.h"
 #include "core/jobs/webhook.h"
+#include "core/notify/template.h"
 #include "core/notify/inbox.h"
 #include "core/notify/prefs.h"
 #include "core/notify/push.h"
@@ -185,14 +186,81 @@ static enum rc load_collections(struct store_conn *db, struct core_schema *s)
  * its table, unless s already has one of that name: the collections a fresh
  * directory starts with and the system collections later versions added (made
  * in a directory that predates them). RC_INTERNAL when def does not load. */
-static enum rc add_builtin_collection(struct store_conn *db, struct core_schema *s, const char *def,
-                                      bool is_system)
+/* The fields of c as its JSON writes them. */
+static json_t *fields_json(const struct core_collection *c)
+{
+    struct buf out;
+    buf_init(&out, 4096);
+    struct jsonw w;
+    jsonw_init(&w, &out);
+    core_collection_write_json(&w, c, false);
+    json_t *j = json_loadb(out.data ? out.data : "", out.len, 0, NULL);
+    buf_cleanup(&out);
+    json_t *fields = json_incref(json_object_get(j, "fields"));
+    json_decref(j);
+    return fields;
+}
+
+/* A built-in collection a data directory of an earlier version holds: its
+ * fields become def's (a field added, an option changed), their ids and
+ * data kept; nothing happens when they are the same already. */
+static enum rc upgrade_builtin_fields(struct store_conn *db, struct core_schema *s, json_t *def,
+                                      const struct core_collection *old)
+{
+    json_t *fields = json_object_get(def, "fields");
+    size_t i;
+    json_t *f;
+    json_array_foreach(fields, i, f)
+    {
+        const char *fname = json_string_value(json_object_get(f, "name"));
+        const struct core_field *of = fname ? core_collection_field(old, str_from_cstr(fname)) : NULL;
+        if (of && of->id)
+            json_object_set_new(f, "id", json_string(of->id));
+    }
+    char now[32];
+    core_now(now);
+    struct core_problem p;
+    core_problem_init(&p);
+    struct core_collection *next = NULL;
+    json_t *patch = json_pack("{s:O}", "fields", fields);
+    enum rc rc = core_collection_from_json(patch, old, s, now, &next, &p);
+    json_decref(patch);
+    core_problem_cleanup(&p);
+    if (rc)
+        return RC_INTERNAL;
+    next->is_system = old->is_system;
+    json_t *was = fields_json(old), *is = fields_json(next);
+    bool is_same = json_equal(was, is);
+    json_decref(was);
+    json_decref(is);
+    if (!is_same)
+        rc = core_ddl_update(db, old, next);
+    if (is_same || rc) {
+        core_collection_free(next);
+        return rc;
+    }
+    for (size_t k = 0; k < s->count; k++) {
+        if (s->items[k] == old) {
+            core_collection_free(s->items[k]);
+            s->items[k] = next;
+        }
+    }
+    return RC_OK;
+}
+
+/* Creates the built-in collection def when s has none of its name; when
+ * it has and is_upgraded, gives it def's fields. */
+static enum rc add_or_upgrade_builtin(struct store_conn *db, struct core_schema *s,
+                                      const char *def, bool is_system, bool is_upgraded)
 {
     json_t *j = json_loads(def, 0, NULL);
     const char *name = json_string_value(json_object_get(j, "name"));
-    if (name && core_schema_find_exact(s, str_from_cstr(name))) {
+    const struct core_collection *old =
+        name ? core_schema_find_exact(s, str_from_cstr(name)) : NULL;
+    if (old) {
+        enum rc rc = is_upgraded ? upgrade_builtin_fields(db, s, j, old) : RC_OK;
         json_decref(j);
-        return RC_OK;
+        return rc;
     }
     char now[32];
     core_now(now);
@@ -213,6 +281,12 @@ static enum rc add_builtin_collection(struct store_conn *db, struct core_schema 
     s->items = xrealloc(s->items, (s->count + 1) * sizeof(*s->items));
     s->items[s->count++] = c;
     return RC_OK;
+}
+
+static enum rc add_builtin_collection(struct store_conn *db, struct core_schema *s, const char *def,
+                                      bool is_system)
+{
+    return add_or_upgrade_builtin(db, s, def, is_system, false);
 }
 
 /* The collections a fresh data directory starts with (spec §5.5); the first,
@@ -298,11 +372,13 @@ static enum rc open_job(struct store_conn *db, void *ctx)
     if (!rc && core_schema_find(job->schema, STR_LIT("_pb_users_auth_")))
         rc = add_builtin_collection(db, job->schema, core_inbox_collection_json, true);
     if (!rc && core_schema_find(job->schema, STR_LIT("_pb_users_auth_")))
-        rc = add_builtin_collection(db, job->schema, core_prefs_collection_json, true);
+        rc = add_or_upgrade_builtin(db, job->schema, core_prefs_collection_json, true, true);
     if (!rc)
         rc = core_webhooks_load(job->app->webhooks, db);
     if (!rc)
-        rc = add_builtin_collection(db, job->schema, core_triggers_collection_json, true);
+        rc = add_or_upgrade_builtin(db, job->schema, core_triggers_collection_json, true, true);
+    if (!rc)
+        rc = add_builtin_collection(db, job->schema, core_templates_collection_json, true);
     if (!rc)
         rc = core_triggers_load(job->app->triggers, db);
     /* Before any worker reads: older versions may have stored plain text. */

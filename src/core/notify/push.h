@@ -41,6 +41,7 @@
 #define TARMAC_CORE_NOTIFY_PUSH_H
 
 #include <jansson.h>
+#include <stdbool.h>
 
 #include "core/jobs/registry.h"
 
@@ -61,6 +62,8 @@ extern const struct core_job_kind core_notify_kind;
 /* Why a notify payload cannot be sent (a sentence naming the field), NULL
  * when it can: what POST /api/notify and an enqueue of `notify` check. */
 const char *core_notify_check(json_t *payload);
+/* Whether name is a channel: push, inbox, sms or email. */
+bool core_notify_is_channel(const char *name);
 /* RC_INVALID with err when filter does not compile over users. */
 struct core_schema;
 enum rc core_notify_filter_check(const struct core_schema *schema, const char *filter, char *err,

@@ -11,6 +11,7 @@
 #include "core/jobs/runner.h"
 #include "core/jobs/webhook.h"
 #include "core/notify/push.h"
+#include "core/notify/template.h"
 #include "core/problem.h"
 #include "core/schema/collection.h"
 
@@ -25,11 +26,12 @@ const char core_triggers_collection_json[] =
     "{\"name\":\"filter\",\"type\":\"text\",\"max\":4096},"
     "{\"name\":\"changed\",\"type\":\"text\",\"max\":255},"
     "{\"name\":\"recipients\",\"type\":\"text\",\"required\":true,\"max\":255},"
-    "{\"name\":\"title\",\"type\":\"text\",\"required\":true,\"max\":1024},"
+    "{\"name\":\"title\",\"type\":\"text\",\"max\":1024},"
     "{\"name\":\"body\",\"type\":\"text\",\"max\":4096},"
+    "{\"name\":\"template\",\"type\":\"text\",\"max\":100},"
     "{\"name\":\"data\",\"type\":\"json\",\"maxSize\":2048},"
-    "{\"name\":\"channels\",\"type\":\"select\",\"maxSelect\":3,"
-    "\"values\":[\"push\",\"inbox\",\"sms\"]},"
+    "{\"name\":\"channels\",\"type\":\"select\",\"maxSelect\":4,"
+    "\"values\":[\"push\",\"inbox\",\"sms\",\"email\"]},"
     "{\"name\":\"category\",\"type\":\"text\",\"max\":64},"
     "{\"name\":\"active\",\"type\":\"bool\"},"
     "{\"name\":\"created\",\"type\":\"autodate\",\"onCreate\":true},"
@@ -82,54 +84,20 @@ static bool is_triggers(const struct core_collection *c)
     return strcmp(c->name, CORE_TRIGGERS_COLLECTION) == 0;
 }
 
-/* ---- rendering ----------------------------------------------------------- */
-
-static void append_value(struct buf *out, json_t *v)
-{
-    if (json_is_string(v)) {
-        buf_append(out, json_string_value(v), json_string_length(v));
-    } else if (json_is_array(v)) {
-        size_t i;
-        json_t *e;
-        json_array_foreach(v, i, e)
-        {
-            if (i)
-                buf_append_cstr(out, ", ");
-            append_value(out, e);
-        }
-    } else if (v && !json_is_null(v)) {
-        char *t = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
-        if (t)
-            buf_append_cstr(out, t);
-        xfree(t);
-    }
-}
-
-void core_trigger_render(const char *template, json_t *record, const struct core_collection *c,
-                         struct buf *out)
-{
-    static const char open[] = "{{record.";
-    const char *t = template;
-    while (*t) {
-        const char *end = strncmp(t, open, sizeof(open) - 1) == 0 ? strstr(t, "}}") : NULL;
-        if (!end) {
-            buf_append(out, t, 1);
-            t++;
-            continue;
-        }
-        struct str name = {t + sizeof(open) - 1, (size_t)(end - t - (sizeof(open) - 1))};
-        const struct core_field *f = core_collection_field(c, name);
-        if (f && !core_field_is_secret(c, f))
-            append_value(out, json_object_get(record, f->name));
-        t = end + 2;
-    }
-}
-
 /* ---- checking a trigger ---------------------------------------------------- */
 
-static enum rc check_trigger(const struct core_schema *schema, json_t *values,
-                             struct core_problem *p)
+static enum rc check_trigger(struct store_conn *db, const struct core_schema *schema,
+                             json_t *values, struct core_problem *p)
 {
+    const char *title = json_string_value(json_object_get(values, "title"));
+    const char *tmpl = json_string_value(json_object_get(values, "template"));
+    bool has_title = title && title[0], has_template = tmpl && tmpl[0];
+    if (has_title == has_template)
+        core_problem_field(p, has_title ? "template" : "title", "validation_required",
+                           "A trigger has a title (and body) or a template, one of them.", NULL);
+    else if (has_template && core_template_exists(db, tmpl) != RC_OK)
+        core_problem_field(p, "template", "validation_invalid_value",
+                           "No template of that name (_notifyTemplates).", NULL);
     const char *name = json_string_value(json_object_get(values, "collection"));
     const struct core_collection *c = name ? core_schema_find(schema, str_from_cstr(name)) : NULL;
     if (!c || c->name[0] == '_')
@@ -192,7 +160,7 @@ static json_t *recipients_of(const struct core_event *ev, const char *field)
 
 struct trigger_row {
     char id[64];
-    char *filter, *changed, *recipients, *title, *body, *data, *channels, *category;
+    char *filter, *changed, *recipients, *title, *body, *data, *channels, *category, *tmpl;
 };
 
 static void row_free(struct trigger_row *r)
@@ -205,6 +173,7 @@ static void row_free(struct trigger_row *r)
     xfree(r->data);
     xfree(r->channels);
     xfree(r->category);
+    xfree(r->tmpl);
 }
 
 static enum rc fire(struct core_triggers *t, struct store_conn *db, const struct core_event *ev,
@@ -215,21 +184,44 @@ static enum rc fire(struct core_triggers *t, struct store_conn *db, const struct
         json_decref(users);
         return RC_OK;
     }
-    struct buf title, body;
-    buf_init(&title, CORE_NOTIFY_MAX_TITLE);
-    buf_init(&body, CORE_NOTIFY_MAX_BODY);
-    core_trigger_render(r->title, ev->values, ev->c, &title);
-    core_trigger_render(r->body, ev->values, ev->c, &body);
-    json_t *payload =
-        json_pack("{s:o, s:s%, s:s%}", "users", users, "title", title.len ? title.data : " ",
-                  title.len ? title.len : 1, "body", body.data ? body.data : "", body.len);
-    buf_cleanup(&title);
-    buf_cleanup(&body);
-    if (!payload) {
-        /* a template cut mid-character at its limit: not valid UTF-8 */
-        log_warn("msg=\"notify trigger skipped: the rendered text is not valid\" trigger=%s",
-                 r->id);
-        return RC_OK;
+    json_t *payload = json_pack("{s:o}", "users", users);
+    if (r->tmpl[0]) {
+        /* every locale rendered now, over the record as this write left it */
+        json_t *locales = NULL;
+        enum rc rc = core_template_locales(db, r->tmpl, ev->values, ev->c, &locales);
+        if (rc == RC_NOT_FOUND || rc == RC_INVALID) {
+            log_warn("msg=\"notify trigger skipped: %s\" trigger=%s template=%s",
+                     rc == RC_NOT_FOUND ? "no such template" : "a rendered text is not valid",
+                     r->id, r->tmpl);
+            json_decref(payload);
+            return RC_OK;
+        }
+        if (rc) {
+            json_decref(payload);
+            return rc;
+        }
+        json_object_set_new(payload, "locales", locales);
+    } else {
+        struct buf title, body;
+        buf_init(&title, CORE_NOTIFY_MAX_TITLE);
+        buf_init(&body, CORE_NOTIFY_MAX_BODY);
+        core_template_render(r->title, ev->values, ev->c, false, &title);
+        core_template_render(r->body, ev->values, ev->c, false, &body);
+        json_t *tv = json_stringn(title.len ? title.data : " ", title.len ? title.len : 1);
+        json_t *b = json_stringn(body.data ? body.data : "", body.len);
+        buf_cleanup(&title);
+        buf_cleanup(&body);
+        if (!tv || !b) {
+            /* a template cut mid-character at its limit: not valid UTF-8 */
+            log_warn("msg=\"notify trigger skipped: the rendered text is not valid\" trigger=%s",
+                     r->id);
+            json_decref(tv);
+            json_decref(b);
+            json_decref(payload);
+            return RC_OK;
+        }
+        json_object_set_new(payload, "title", tv);
+        json_object_set_new(payload, "body", b);
     }
     json_t *data = r->data[0] ? json_loads(r->data, 0, NULL) : NULL;
     if (json_is_object(data))
@@ -273,7 +265,7 @@ static enum rc on_change(void *ctx, struct store_conn *db, const struct core_eve
     enum rc rc =
         store_prepare(db,
                       STR_LIT("SELECT id, events, filter, changed, recipients, title, body, data, "
-                              "channels, category FROM \"_notifyTriggers\" WHERE active = 1 AND "
+                              "channels, category, template FROM \"_notifyTriggers\" WHERE active = 1 AND "
                               "(collection = ?1 OR collection = ?2)"),
                       &st);
     if (rc)
@@ -298,6 +290,7 @@ static enum rc on_change(void *ctx, struct store_conn *db, const struct core_eve
         r->data = col_dup(st, 7);
         r->channels = col_dup(st, 8);
         r->category = col_dup(st, 9);
+        r->tmpl = col_dup(st, 10);
     }
     store_done(st);
     rc = rc == RC_NOT_FOUND || rc == RC_OK ? RC_OK : rc;
@@ -329,11 +322,10 @@ static enum rc before(void *ctx, struct store_conn *db, enum core_event_action a
                       struct core_problem *p)
 {
     struct core_triggers *t = ctx;
-    (void)db;
     (void)current;
     if (action == CORE_EVENT_DELETE || !is_triggers(c))
         return RC_OK;
-    return check_trigger(t->schema_of(t->ctx), values, p);
+    return check_trigger(db, t->schema_of(t->ctx), values, p);
 }
 
 /* After every committed record write: the runners take what it enqueued. */

@@ -14,12 +14,10 @@
  * {{record.number}} is on its way"}.
  *
  * Inside the write's transaction (core_event_in_tx) each matching trigger
- * enqueues one `notify` job (push.h) with the rendered title and body:
- * {{record.<field>}} becomes the field's value as text (numbers and
- * booleans as JSON writes them, lists joined with ", ", secret fields and
- * unknown names as ""). The templates are plain text for every channel so
- * far; an HTML channel (email) will escape them. A rolled-back write
- * notifies nobody. Records of `_notifyTriggers` are checked before they are
+ * enqueues one `notify` job (push.h) with the rendered title and body, or
+ * every locale of its template rendered (core_template_render: the
+ * record's {{record.<field>}} values, HTML-escaped in a mail's HTML). A
+ * rolled-back write notifies nobody. Records of `_notifyTriggers` are checked before they are
  * written (collection, filter, recipients, channels). */
 #ifndef TARMAC_CORE_NOTIFY_TRIGGER_H
 #define TARMAC_CORE_NOTIFY_TRIGGER_H
@@ -47,10 +45,5 @@ enum rc core_triggers_load(struct core_triggers *t, struct store_conn *db);
 /* The listener: wants changes of collections a trigger may watch, checks
  * `_notifyTriggers` records before they are written, enqueues in_tx. */
 struct core_event_listener core_triggers_listener(struct core_triggers *t);
-
-/* Appends template with {{record.<field>}} replaced from record (a JSON
- * object) to out. Pure. */
-void core_trigger_render(const char *template, json_t *record, const struct core_collection *c,
-                         struct buf *out);
 
 #endif
