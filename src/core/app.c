@@ -210,6 +210,19 @@ static enum rc upgrade_builtin_fields(struct store_conn *db, struct core_schema 
     json_t *fields = json_object_get(def, "fields");
     size_t i;
     json_t *f;
+    bool has_id = false;
+    json_array_foreach(fields, i, f)
+    {
+        has_id = has_id || strcmp(json_string_value(json_object_get(f, "name")), "id") == 0;
+    }
+    json_t *stored = fields_json(old);
+    json_array_foreach(has_id ? NULL : stored, i, f)
+    {
+        /* the id field the collection got when it was made, first */
+        if (strcmp(json_string_value(json_object_get(f, "name")), "id") == 0)
+            json_array_insert(fields, 0, f);
+    }
+    json_decref(stored);
     json_array_foreach(fields, i, f)
     {
         const char *fname = json_string_value(json_object_get(f, "name"));

@@ -324,6 +324,57 @@ def down_reverts():
     check("No applied migrations to revert." in out, out)
 
 
+@test
+def builtin_notify_collections_take_new_fields_on_start():
+    """A data directory of an earlier version: `_notifyPrefs` without
+    quietHours, `_notifyTriggers` whose title was required. The next start
+    gives them this version's fields, keeping ids and rows; a start with
+    nothing to change changes nothing."""
+    s = Site()
+    srv = s.server()
+    api = Api(srv)
+    st, u = api.call("POST", "/api/collections/users/records",
+                     {"email": "old@example.com", "password": "userpass123",
+                      "passwordConfirm": "userpass123"})
+    check(st == 200, "user: %r" % (u,))
+    api.ok("POST", "/api/collections/_notifyPrefs/records", {"user": u["id"], "muted": {"*": ["sms"]}})
+    stop(srv)
+    for name, drop, required in (("_notifyPrefs", "quietHours", None),
+                                 ("_notifyTriggers", "template", "title")):
+        d = json.loads(s.sql("SELECT data FROM _collections WHERE name = ?", (name,))[0][0])
+        d["fields"] = [f for f in d["fields"] if f["name"] != drop]
+        for f in d["fields"]:
+            if f["name"] == required:
+                f["required"] = True
+        db = sqlite3.connect(os.path.join(s.data, "data.db"))
+        db.execute("UPDATE _collections SET data = ? WHERE name = ?", (json.dumps(d), name))
+        db.execute('ALTER TABLE "%s" DROP COLUMN "%s"' % (name, drop))
+        db.commit()
+        db.close()
+    ids_before = {f["name"]: f["id"] for f in json.loads(s.sql(
+        "SELECT data FROM _collections WHERE name = '_notifyPrefs'")[0][0])["fields"]}
+    srv = s.server()
+    api = Api(srv)
+    check("quietHours" in s.fields("_notifyPrefs"), "quietHours added: %r" % s.fields("_notifyPrefs"))
+    check(s.fields("_notifyPrefs")[0] == "id", "id stays first")
+    ids_after = {f["name"]: f["id"] for f in json.loads(s.sql(
+        "SELECT data FROM _collections WHERE name = '_notifyPrefs'")[0][0])["fields"]}
+    check(all(ids_after[k] == v for k, v in ids_before.items()), "field ids kept")
+    prefs = api.ok("GET", "/api/collections/_notifyPrefs/records")["items"]
+    check(len(prefs) == 1 and prefs[0]["muted"] == {"*": ["sms"]}, "rows kept: %r" % prefs)
+    api.ok("PATCH", "/api/collections/_notifyPrefs/records/" + prefs[0]["id"],
+           {"quietHours": {"start": "22:00", "end": "07:00", "utcOffset": 0}})
+    trig = json.loads(s.sql("SELECT data FROM _collections WHERE name = '_notifyTriggers'")[0][0])
+    title = [f for f in trig["fields"] if f["name"] == "title"][0]
+    check(not title.get("required"), "title no longer required")
+    updated = s.sql("SELECT updated FROM _collections WHERE name LIKE '_notify%' ORDER BY name")
+    stop(srv)
+    srv = s.server()
+    check(s.sql("SELECT updated FROM _collections WHERE name LIKE '_notify%' ORDER BY name") == updated,
+          "a start with nothing to change changes nothing")
+    stop(srv)
+
+
 def assert_untouched(s, tables_before, collections_before, applied_before):
     check(s.tables() == tables_before, "tables %r -> %r" % (tables_before, s.tables()))
     check(s.collections() == collections_before,
