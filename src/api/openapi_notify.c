@@ -32,11 +32,34 @@ void api_openapi_add_notify(json_t *paths, json_t *schemas, json_t *tags)
                                   "users)"));
     json_object_set_new(props, "title", json_pack("{s:s,s:i}", "type", "string", "maxLength", 256));
     json_object_set_new(props, "body", json_pack("{s:s,s:i}", "type", "string", "maxLength", 2048));
+    json_object_set_new(props, "template",
+                        json_pack("{s:s,s:s,s:s}", "type", "string", "pattern",
+                                  "^[a-z0-9][a-z0-9_.-]*$", "description",
+                                  "a _notifyTemplates name (instead of title and body)"));
+    json_object_set_new(props, "record",
+                        json_pack("{s:s,s:{s:{s:s},s:{s:s}},s:[s,s],s:b,s:s}", "type", "object",
+                                  "properties", "collection", "type", "string", "id", "type",
+                                  "string", "required", "collection", "id", "additionalProperties",
+                                  0, "description",
+                                  "the record the template's {{record.<field>}} read"));
+    json_t *texts = json_pack("{s:s,s:{s:{s:s,s:i},s:{s:s,s:i},s:{s:s,s:i},s:{s:s,s:i}},s:[s],s:b}",
+                              "type", "object", "properties", "title", "type", "string",
+                              "maxLength", 256, "body", "type", "string", "maxLength", 2048, "sms",
+                              "type", "string", "maxLength", 1600, "html", "type", "string",
+                              "maxLength", 65536, "required", "title", "additionalProperties", 0);
+    json_object_set_new(props, "locales",
+                        json_pack("{s:s,s:o,s:i,s:i,s:s}", "type", "object", "additionalProperties",
+                                  texts, "minProperties", 1, "maxProperties", 64, "description",
+                                  "texts per language tag (\"\" = the fallback), instead of title "
+                                  "and body"));
     json_object_set_new(props, "data", json_pack("{s:s}", "type", "object"));
     json_object_set_new(props, "channels",
-                        json_pack("{s:s,s:{s:s,s:[s,s,s]},s:s}", "type", "array", "items", "type",
-                                  "string", "enum", "push", "inbox", "sms", "description",
+                        json_pack("{s:s,s:{s:s,s:[s,s,s,s]},s:s}", "type", "array", "items", "type",
+                                  "string", "enum", "push", "inbox", "sms", "email", "description",
                                   "default push"));
+    json_object_set_new(props, "urgent",
+                        json_pack("{s:s,s:s}", "type", "boolean", "description",
+                                  "push and SMS do not wait for the users' quiet hours"));
     json_object_set_new(props, "category",
                         json_pack("{s:s,s:s}", "type", "string", "description",
                                   "users who muted a channel for it in _notifyPrefs are skipped "
@@ -46,7 +69,8 @@ void api_openapi_add_notify(json_t *paths, json_t *schemas, json_t *tags)
                                   "a date (2026-12-03 10:00:00.000Z) or unix milliseconds"));
     json_object_set_new(props, "dedupeKey", json_pack("{s:s}", "type", "string"));
     json_t *schema =
-        json_pack("{s:s,s:o,s:[s]}", "type", "object", "properties", props, "required", "title");
+        json_pack("{s:s,s:o,s:[{s:[s]},{s:[s]},{s:[s]}]}", "type", "object", "properties", props,
+                  "oneOf", "required", "title", "required", "template", "required", "locales");
     json_object_set_new(send, "requestBody",
                         json_pack("{s:b,s:{s:{s:o}}}", "required", 1, "content", "application/json",
                                   "schema", schema));

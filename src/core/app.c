@@ -226,7 +226,8 @@ static enum rc upgrade_builtin_fields(struct store_conn *db, struct core_schema 
     json_array_foreach(fields, i, f)
     {
         const char *fname = json_string_value(json_object_get(f, "name"));
-        const struct core_field *of = fname ? core_collection_field(old, str_from_cstr(fname)) : NULL;
+        const struct core_field *of =
+            fname ? core_collection_field(old, str_from_cstr(fname)) : NULL;
         if (of && of->id)
             json_object_set_new(f, "id", json_string(of->id));
     }
@@ -263,8 +264,8 @@ static enum rc upgrade_builtin_fields(struct store_conn *db, struct core_schema 
 
 /* Creates the built-in collection def when s has none of its name; when
  * it has and is_upgraded, gives it def's fields. */
-static enum rc add_or_upgrade_builtin(struct store_conn *db, struct core_schema *s,
-                                      const char *def, bool is_system, bool is_upgraded)
+static enum rc add_or_upgrade_builtin(struct store_conn *db, struct core_schema *s, const char *def,
+                                      bool is_system, bool is_upgraded)
 {
     json_t *j = json_loads(def, 0, NULL);
     const char *name = json_string_value(json_object_get(j, "name"));
@@ -460,6 +461,8 @@ enum rc core_app_open(const char *dir, const char *db, struct core_app **out)
     app->triggers = core_triggers_new(current_schema, app);
     struct core_event_listener triggers = core_triggers_listener(app->triggers);
     (void)core_event_listen(&app->events, &triggers);
+    struct core_event_listener prefs = core_prefs_listener();
+    (void)core_event_listen(&app->events, &prefs);
     (void)core_event_listen(&app->events, &webhooks);
     app->dir = xstrdup(dir);
     /* tarmac's defaults until the CLI starts the settings (settings_change.h). */

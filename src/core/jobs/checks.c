@@ -5,7 +5,6 @@
 
 #include "core/jobs/schedule.h"
 #include "core/jobs/webhook.h"
-#include "core/notify/prefs.h"
 
 struct checker {
     core_jobs_schema_fn *schema_of;
@@ -26,7 +25,6 @@ static const struct {
 } table[] = {
     {CORE_WEBHOOKS_COLLECTION, core_webhook_check},
     {CORE_SCHEDULES_COLLECTION, check_schedule},
-    {CORE_PREFS_COLLECTION, core_prefs_check},
 };
 
 static int entry_of(const struct core_collection *c)

@@ -82,8 +82,8 @@ const char *core_notify_check(json_t *payload)
 {
     if (!payload)
         return "A notification needs users and a title.";
-    static const char *const known[] = {"users",    "filter",   "title",    "body",
-                                        "template", "locales",  "record",   "data",
+    static const char *const known[] = {"users",    "filter",   "title",  "body",
+                                        "template", "locales",  "record", "data",
                                         "channels", "category", "urgent"};
     const char *k;
     json_t *v;
@@ -237,9 +237,9 @@ static enum rc devices_of(struct reach *r, struct store_stmt *st, const char *us
             tag[locale.len] = '\0';
         }
         json_object_set(p, "message", core_template_pick(r->messages, tag));
-        json_array_append_new(r->items, item_of(p, r->job->id,
-                                                json_string_value(json_object_get(p, "device")),
-                                                run_at));
+        json_array_append_new(
+            r->items,
+            item_of(p, r->job->id, json_string_value(json_object_get(p, "device")), run_at));
         if (json_array_size(r->items) >= FANOUT_CHUNK) {
             /* The writer commits on its own connection; this cursor reads on. */
             rc = enqueue_all(r->env, STR_LIT("push"), r->items);
@@ -425,8 +425,7 @@ static void sms_text(json_t *texts, struct buf *out)
 static json_t *mail_of(const char *to, json_t *texts)
 {
     char subject[CORE_NOTIFY_MAX_TITLE + 1];
-    snprintf(subject, sizeof(subject), "%s",
-             json_string_value(json_object_get(texts, "title")));
+    snprintf(subject, sizeof(subject), "%s", json_string_value(json_object_get(texts, "title")));
     for (char *c = subject; *c; c++)
         if (*c == '\r' || *c == '\n' || *c == '\t')
             *c = ' ';
@@ -435,8 +434,7 @@ static json_t *mail_of(const char *to, json_t *texts)
     buf_init(&html, 1024);
     core_template_default_html(texts, &html);
     buf_append(&html, "", 1);
-    json_t *mail =
-        core_job_email_payload(to, subject, body && body[0] ? body : subject, html.data);
+    json_t *mail = core_job_email_payload(to, subject, body && body[0] ? body : subject, html.data);
     buf_cleanup(&html);
     return mail;
 }
@@ -469,14 +467,13 @@ static enum rc reach_user(struct reach *r, const char *channel, const char *user
             struct buf text;
             buf_init(&text, 256);
             sms_text(texts, &text);
-            json_t *p = json_pack("{s:s, s:s%}", "to", phone, "text", text.data ? text.data : "",
-                                  text.len);
+            json_t *p =
+                json_pack("{s:s, s:s%}", "to", phone, "text", text.data ? text.data : "", text.len);
             buf_cleanup(&text);
             if (p)
-                json_array_append_new(
-                    r->items,
-                    item_of(p, r->job->id, what,
-                            json_integer_value(json_object_get(r->quiet, user))));
+                json_array_append_new(r->items,
+                                      item_of(p, r->job->id, what,
+                                              json_integer_value(json_object_get(r->quiet, user))));
         }
     } else if (!rc) {
         const char *email = json_string_value(json_object_get(record, "email"));
@@ -592,7 +589,8 @@ static void notify_run(const struct core_job_env *env, const struct core_job *jo
     const struct core_schema *schema = env->schema ? env->schema(env->schema_ctx) : NULL;
     struct reach r = {.env = env,
                       .job = job,
-                      .users = schema ? core_schema_find(schema, STR_LIT("_pb_users_auth_")) : NULL};
+                      .users =
+                          schema ? core_schema_find(schema, STR_LIT("_pb_users_auth_")) : NULL};
     char err[256] = "";
     enum rc rc = texts_of(env, job->payload, &r.locales, err, sizeof(err));
     if (rc) {

@@ -75,8 +75,8 @@ static int minutes_of(json_t *v)
     const char *s = json_string_value(v);
     int h, m;
     char end;
-    if (!s || strlen(s) != 5 || sscanf(s, "%2d:%2d%c", &h, &m, &end) != 2 || s[2] != ':' ||
-        h < 0 || h > 23 || m < 0 || m > 59)
+    if (!s || strlen(s) != 5 || sscanf(s, "%2d:%2d%c", &h, &m, &end) != 2 || s[2] != ':' || h < 0 ||
+        h > 23 || m < 0 || m > 59)
         return -1;
     return h * 60 + m;
 }
@@ -84,8 +84,7 @@ static int minutes_of(json_t *v)
 /* utcOffset: whole minutes east of UTC, UTC-12 to UTC+14. */
 static bool offset_of(json_t *v, int *out)
 {
-    if (!json_is_integer(v) || json_integer_value(v) < -12 * 60 ||
-        json_integer_value(v) > 14 * 60)
+    if (!json_is_integer(v) || json_integer_value(v) < -12 * 60 || json_integer_value(v) > 14 * 60)
         return false;
     *out = (int)json_integer_value(v);
     return true;
@@ -139,9 +138,8 @@ enum rc core_prefs_quiet(struct store_conn *db, json_t *users, int64_t now_ms, j
     return rc;
 }
 
-enum rc core_prefs_check(const struct core_schema *schema, json_t *values, struct core_problem *p)
+enum rc core_prefs_check(json_t *values, struct core_problem *p)
 {
-    (void)schema;
     json_t *muted = json_object_get(values, "muted");
     bool is_ok = !muted || json_is_null(muted) || json_is_object(muted);
     const char *k;
@@ -182,4 +180,40 @@ enum rc core_prefs_check(const struct core_schema *schema, json_t *values, struc
         return RC_INVALID;
     }
     return RC_OK;
+}
+
+static bool is_prefs(const struct core_collection *c)
+{
+    return strcmp(c->name, CORE_PREFS_COLLECTION) == 0;
+}
+
+static bool wants_nothing(void *ctx, const struct core_collection *c)
+{
+    (void)ctx;
+    (void)c;
+    return false;
+}
+
+static bool wants_before(void *ctx, const struct core_collection *c)
+{
+    (void)ctx;
+    return is_prefs(c);
+}
+
+static enum rc before(void *ctx, struct store_conn *db, enum core_event_action action,
+                      const struct core_collection *c, json_t *values, json_t *current,
+                      struct core_problem *p)
+{
+    (void)ctx;
+    (void)db;
+    (void)current;
+    if (action == CORE_EVENT_DELETE || !is_prefs(c))
+        return RC_OK;
+    return core_prefs_check(values, p);
+}
+
+struct core_event_listener core_prefs_listener(void)
+{
+    return (struct core_event_listener){
+        .wants = wants_nothing, .wants_before = wants_before, .before = before};
 }

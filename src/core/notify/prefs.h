@@ -20,6 +20,7 @@
 
 #include <jansson.h>
 
+#include "core/event/event.h"
 #include "core/problem.h"
 #include "core/schema/collection.h"
 #include "store/store.h"
@@ -45,6 +46,9 @@ int64_t core_prefs_quiet_end(json_t *quiet, int64_t now_ms);
 
 /* Checks a `_notifyPrefs` record's values before it is written: muted's
  * shape and quietHours'. */
-enum rc core_prefs_check(const struct core_schema *schema, json_t *values, struct core_problem *p);
+enum rc core_prefs_check(json_t *values, struct core_problem *p);
+/* The listener that runs core_prefs_check before each write of a record
+ * of `_notifyPrefs`. */
+struct core_event_listener core_prefs_listener(void);
 
 #endif

@@ -262,12 +262,12 @@ static enum rc on_change(void *ctx, struct store_conn *db, const struct core_eve
     if (ev->c->name[0] == '_')
         return RC_OK;
     struct store_stmt *st;
-    enum rc rc =
-        store_prepare(db,
-                      STR_LIT("SELECT id, events, filter, changed, recipients, title, body, data, "
-                              "channels, category, template FROM \"_notifyTriggers\" WHERE active = 1 AND "
-                              "(collection = ?1 OR collection = ?2)"),
-                      &st);
+    enum rc rc = store_prepare(
+        db,
+        STR_LIT("SELECT id, events, filter, changed, recipients, title, body, data, "
+                "channels, category, template FROM \"_notifyTriggers\" WHERE active = 1 AND "
+                "(collection = ?1 OR collection = ?2)"),
+        &st);
     if (rc)
         return rc == RC_INVALID ? RC_OK : rc; /* no table (yet) */
     store_bind_text(st, 1, str_from_cstr(ev->c->name));
