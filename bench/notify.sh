@@ -1,17 +1,19 @@
 #!/bin/bash
 # One notification to N registered devices (issue #17's benchmark): tarmac's
-# POST /api/notify fanned out through the job queue to a fake FCM HTTP v1 on
-# loopback. Method of ../shared/bench: tarmac pinned to CPU 0, the fake FCM
+# POST /api/notify fanned out through the job queue to a fake FCM HTTP v1 and
+# a fake APNs (HTTP/2 over TLS) on loopback, APNS_PCT percent of the devices
+# iPhones (default 50). Method of ../shared/bench: tarmac pinned to CPU 0, the fake FCM
 # (node) to CPU 1. Reports the time from the request to the last send,
 # sends/s, tarmac's CPU per send and its peak resident memory.
 #
-#   bench/notify.sh              (env: N=100000 RUNNERS=2)
+#   bench/notify.sh              (env: N=100000 RUNNERS=2 APNS_PCT=50)
 # Needs: node, sqlite3 (the devices are inserted with the sqlite3 shell
 # between a first start and the measured one).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 N=${N:-100000}
 RUNNERS=${RUNNERS:-2}
+APNS_PCT=${APNS_PCT:-50}
 bin=${TARMAC_BIN:-$root/build/release/tarmac}
 py=/usr/bin/python3
 work=$(mktemp -d /tmp/tarmac-notifybench.XXXXXX)
@@ -22,7 +24,11 @@ free_port() { $py -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0));
 cpu_of() { read -r -a f <"/proc/$1/stat"; awk -v t="$((f[13] + f[14]))" 'BEGIN {printf "%.3f", t / 100}'; }
 
 fport=$(free_port)
-taskset -c 1 node "$root/bench/notify/fake_fcm.mjs" "$fport" &
+aport=$(free_port)
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$work/key.pem" \
+    -out "$work/cert.pem" -days 2 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 2>/dev/null
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$work/apns.p8" 2>/dev/null
+taskset -c 1 node "$root/bench/notify/fake_fcm.mjs" "$fport" "$aport" "$work" &
 pids+=($!)
 port=$(free_port)
 url="http://127.0.0.1:$port"
@@ -40,15 +46,17 @@ tok=$(curl -s "$url/api/collections/_superusers/auth-with-password" -H 'Content-
     -d '{"identity":"bench@example.com","password":"bench-pass-123"}' | $py -c 'import sys,json; print(json.load(sys.stdin)["token"])')
 key=$($py -c 'from subprocess import run; print(run(["openssl","genpkey","-algorithm","RSA","-pkeyopt","rsa_keygen_bits:2048"],capture_output=True,text=True).stdout)')
 sa=$($py -c 'import json,sys; print(json.dumps(json.dumps({"project_id":"bench","client_email":"b@bench.iam.gserviceaccount.com","private_key":sys.argv[1],"token_uri":sys.argv[2]})))' "$key" "http://127.0.0.1:$fport/token")
+apns=$($py -c 'import json,sys; print(json.dumps({"enabled":True,"keyId":"BENCHKEY01","teamId":"BENCHTEAM1","topic":"com.example.bench","key":open(sys.argv[1]).read(),"apiURL":"https://127.0.0.1:"+sys.argv[2],"caPEM":open(sys.argv[3]).read()}))' "$work/apns.p8" "$aport" "$work/cert.pem")
 curl -sf -X PATCH "$url/api/settings" -H "Authorization: $tok" -H 'Content-Type: application/json' \
-    -d "{\"push\":{\"fcm\":{\"enabled\":true,\"serviceAccount\":$sa,\"apiURL\":\"http://127.0.0.1:$fport\"}}}" >/dev/null
+    -d "{\"push\":{\"fcm\":{\"enabled\":true,\"serviceAccount\":$sa,\"apiURL\":\"http://127.0.0.1:$fport\"},\"apns\":$apns}}" >/dev/null
 user=$(curl -sf "$url/api/collections/users/records" -H "Authorization: $tok" -H 'Content-Type: application/json' \
     -d '{"email":"u@example.com","password":"userpass123","passwordConfirm":"userpass123"}' | $py -c 'import sys,json; print(json.load(sys.stdin)["id"])')
 kill -TERM "$spid"; wait "$spid" 2>/dev/null || true
 sqlite3 "$dir/data.db" <<SQL
 WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $N)
 INSERT INTO _devices (id, user, provider, platform, token, keys, appId, locale, lastSeen, created, updated)
-SELECT printf('d%014d', i), '$user', 'fcm', 'android', printf('token-%d', i), NULL, '', '', '',
+SELECT printf('d%014d', i), '$user', CASE WHEN i % 100 < $APNS_PCT THEN 'apns' ELSE 'fcm' END,
+       CASE WHEN i % 100 < $APNS_PCT THEN 'ios' ELSE 'android' END, printf('%064x', i), NULL, '', '', '',
        '2026-12-04 00:00:00.000Z', '2026-12-04 00:00:00.000Z' FROM n;
 SQL
 start
@@ -67,13 +75,14 @@ while (( SECONDS < deadline )); do
 done
 c1=$(cpu_of "$spid")
 last=$(curl -s "http://127.0.0.1:$fport/last")
-$py - "$N" "$got" "$t0" "$last" "$c0" "$c1" "$peak" <<'PY'
+napns=$(curl -s "http://127.0.0.1:$fport/apns")
+$py - "$N" "$got" "$t0" "$last" "$c0" "$c1" "$peak" "$napns" <<'PY'
 import sys
-n, got, t0, last, c0, c1, peak = sys.argv[1:]
-n, got, t0, last = int(n), int(got), int(t0), int(last)
+n, got, t0, last, c0, c1, peak, napns = sys.argv[1:]
+n, got, t0, last, napns = int(n), int(got), int(t0), int(last), int(napns)
 secs = (last - t0) / 1000
-print("tarmac notify: %d of %d devices, %.1f s to the last send, %.0f sends/s, %.1f us CPU per send, peak RSS %.0f MiB" % (
-    got, n, secs, got / secs, (float(c1) - float(c0)) * 1e6 / max(got, 1), int(peak) / 1024))
+print("tarmac notify: %d of %d devices (%d FCM, %d APNs), %.1f s to the last send, %.0f sends/s, %.1f us CPU per send, peak RSS %.0f MiB" % (
+    got, n, got - napns, napns, secs, got / secs, (float(c1) - float(c0)) * 1e6 / max(got, 1), int(peak) / 1024))
 PY
 
 # ---- Celery: a task per device, the same fake FCM ----------------------------

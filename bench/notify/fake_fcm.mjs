@@ -1,14 +1,28 @@
-// A fake FCM HTTP v1 for bench/notify.sh: the OAuth2 token endpoint and
-// messages:send (200 with a message name, as Google answers), counting the
-// sends; GET /count answers how many arrived, GET /first and /last when.
-//   node fake_fcm.mjs PORT
+// The fake push providers for bench/notify.sh, one process so one counter:
+// FCM HTTP v1 (the OAuth2 token endpoint and messages:send, 200 with a
+// message name, as Google answers) on PORT, and, given APNS_PORT and a
+// certificate directory, APNs over HTTP/2 with TLS (200 with an apns-id, as
+// Apple answers; the provider token's signature is not checked here, the
+// e2e suite does that). GET /count on PORT answers how many sends arrived
+// (both), /first and /last when, /apns how many were APNs'.
+//   node fake_fcm.mjs PORT [APNS_PORT CERT_DIR]
 import http from 'node:http';
+import http2 from 'node:http2';
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 
-const port = Number(process.argv[2]);
-let count = 0, first = 0, last = 0;
+const [port, apnsPort, certDir] = process.argv.slice(2);
+let count = 0, first = 0, last = 0, apns = 0;
+const sent = () => {
+    const now = Date.now();
+    if (!count) first = now;
+    count++;
+    last = now;
+};
 http.createServer((req, res) => {
     if (req.method === 'GET') {
-        const v = req.url === '/count' ? count : req.url === '/first' ? first : last;
+        const v = req.url === '/count' ? count : req.url === '/first' ? first : req.url === '/apns' ? apns : last;
         res.writeHead(200, { 'Content-Type': 'text/plain' }).end(String(v));
         return;
     }
@@ -20,11 +34,27 @@ http.createServer((req, res) => {
             res.end('{"access_token":"ya29.bench","expires_in":3600,"token_type":"Bearer"}');
             return;
         }
-        const now = Date.now();
-        if (!count) first = now;
-        count++;
-        last = now;
+        sent();
         res.writeHead(200, { 'Content-Type': 'application/json' });
         res.end(`{"name":"projects/bench/messages/${count}"}`);
     });
-}).listen(port, '127.0.0.1');
+}).listen(Number(port), '127.0.0.1');
+
+if (apnsPort) {
+    const server = http2.createSecureServer({ key: readFileSync(join(certDir, 'key.pem')),
+        cert: readFileSync(join(certDir, 'cert.pem')), settings: { maxConcurrentStreams: 1000 } });
+    server.on('stream', (stream, headers) => {
+        stream.resume();
+        stream.on('end', () => {
+            const ok = headers[':method'] === 'POST' && headers[':path'].startsWith('/3/device/') &&
+                /^bearer /.test(headers.authorization || '');
+            if (ok) {
+                sent();
+                apns++;
+            }
+            stream.respond({ ':status': ok ? 200 : 400, 'apns-id': randomUUID() });
+            stream.end(ok ? undefined : '{"reason":"BadRequest"}');
+        });
+    });
+    server.listen(Number(apnsPort), '127.0.0.1');
+}
