@@ -73,6 +73,8 @@ enum rc api_realtime_ws(struct http_req *req, void *ctx);
 /* /api/collections/{collection}/records[/{id}] (records.c) */
 enum rc api_records_list(struct http_req *req, void *ctx);
 enum rc api_records_view(struct http_req *req, void *ctx);
+enum rc api_reco_recommendations(struct http_req *req, void *ctx);
+enum rc api_reco_similar(struct http_req *req, void *ctx);
 enum rc api_records_create(struct http_req *req, void *ctx);
 enum rc api_records_update(struct http_req *req, void *ctx);
 enum rc api_records_delete(struct http_req *req, void *ctx);

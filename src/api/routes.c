@@ -65,6 +65,10 @@ void api_routes_register(struct http_router *r, struct api_limits *limits)
                     api_records_update, NULL);
     http_router_add(r, HTTP_METHOD_DELETE, "/api/collections/{collection}/records/{id}",
                     api_records_delete, NULL);
+    http_router_add(r, HTTP_METHOD_GET, "/api/collections/{collection}/recommendations",
+                    api_reco_recommendations, NULL);
+    http_router_add(r, HTTP_METHOD_GET, "/api/collections/{collection}/records/{id}/similar",
+                    api_reco_similar, NULL);
 
     /* Files. */
     http_router_add(r, HTTP_METHOD_GET, "/api/files/{collection}/{recordId}/{filename}",

@@ -2,6 +2,7 @@
 #include "base/chrono.h"
 
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 
 int64_t chrono_real_ms(void)
@@ -51,4 +52,34 @@ int chrono_format_db_ms(int64_t ms, char out[32])
     int n = chrono_format_rfc3339_ms(ms, out);
     out[10] = ' ';
     return n;
+}
+
+bool chrono_parse_db_ms(const char *s, int64_t *out)
+{
+    struct tm tm = {0};
+    int ms = 0, used = 0;
+    char sep;
+    if (!s ||
+        sscanf(s, "%4d-%2d-%2d%c%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &sep,
+               &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &used) != 7 ||
+        (sep != ' ' && sep != 'T') || used != 19)
+        return false;
+    const char *rest = s + used;
+    if (rest[0] == '.') {
+        int digits = 0;
+        for (rest++; *rest >= '0' && *rest <= '9'; rest++, digits++)
+            if (digits < 3)
+                ms = ms * 10 + (*rest - '0');
+        for (; digits < 3; digits++)
+            ms *= 10;
+    }
+    if (strcmp(rest, "Z") != 0 && rest[0] != '\0')
+        return false;
+    if (tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour > 23 ||
+        tm.tm_min > 59 || tm.tm_sec > 60)
+        return false;
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    *out = (int64_t)timegm(&tm) * 1000 + ms;
+    return true;
 }

@@ -2,6 +2,7 @@
 #ifndef TARMAC_BASE_CHRONO_H
 #define TARMAC_BASE_CHRONO_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /* Wall-clock milliseconds since the Unix epoch. */
@@ -21,5 +22,9 @@ int chrono_format_rfc3339_ms(int64_t ms, char out[32]);
 /* Writes "2006-01-02 15:04:05.000Z" (the API's date format) for epoch ms
  * into out (32 bytes); returns the length (24). */
 int chrono_format_db_ms(int64_t ms, char out[32]);
+/* Reads "2006-01-02 15:04:05.000Z" (the API's date format; a "T" for the
+ * space and no milliseconds are taken too) into epoch ms; false when s is
+ * not one. */
+bool chrono_parse_db_ms(const char *s, int64_t *out);
 
 #endif

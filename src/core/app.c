@@ -42,6 +42,7 @@
 #include "core/jobs/thumbs_kind.h"
 #include "core/jobs/webhook.h"
 #include "core/notify/template.h"
+#include "core/reco/reco.h"
 #include "core/notify/inbox.h"
 #include "core/notify/prefs.h"
 #include "core/notify/push.h"
@@ -335,7 +336,9 @@ static enum rc bootstrap_collections(struct store_conn *db, struct core_schema *
 enum rc core_app_system_tables(struct store_conn *db)
 {
     enum rc rc = core_ddl_system_tables(db);
-    return rc ? rc : core_job_ddl(db);
+    if (!rc)
+        rc = core_job_ddl(db);
+    return rc ? rc : core_reco_ddl(db);
 }
 
 static enum rc open_job(struct store_conn *db, void *ctx)
@@ -395,6 +398,10 @@ static enum rc open_job(struct store_conn *db, void *ctx)
         rc = add_builtin_collection(db, job->schema, core_templates_collection_json, true);
     if (!rc)
         rc = core_triggers_load(job->app->triggers, db);
+    if (!rc)
+        rc = add_builtin_collection(db, job->schema, core_reco_collection_json, true);
+    if (!rc)
+        rc = core_recos_load(job->app->recos, db);
     /* Before any worker reads: older versions may have stored plain text. */
     struct core_password_params params = {.m_kib = job->app->password_m_kib,
                                           .t = job->app->password_t};
@@ -449,6 +456,7 @@ enum rc core_app_open(const char *dir, const char *db, struct core_app **out)
     core_job_kinds_add(&core_push_kind);
     core_job_kinds_add(&core_notify_kind);
     core_job_kinds_add(&core_sms_kind);
+    core_job_kinds_add(&core_reco_kind);
     struct core_app *app = xcalloc(1, sizeof(*app));
     pthread_mutex_init(&app->schema_mu, NULL);
     app->realtime = core_realtime_new(&app->limits, current_schema, app);
@@ -461,6 +469,9 @@ enum rc core_app_open(const char *dir, const char *db, struct core_app **out)
     app->triggers = core_triggers_new(current_schema, app);
     struct core_event_listener triggers = core_triggers_listener(app->triggers);
     (void)core_event_listen(&app->events, &triggers);
+    app->recos = core_recos_new(current_schema, app);
+    struct core_event_listener recos = core_recos_listener(app->recos);
+    (void)core_event_listen(&app->events, &recos);
     struct core_event_listener prefs = core_prefs_listener();
     (void)core_event_listen(&app->events, &prefs);
     (void)core_event_listen(&app->events, &webhooks);
@@ -525,6 +536,7 @@ enum rc core_app_open(const char *dir, const char *db, struct core_app **out)
     };
     app->jobs = core_jobs_new(app->db_path, app->writer, &host);
     core_triggers_set_jobs(app->triggers, app->jobs);
+    core_recos_set_jobs(app->recos, app->jobs);
     struct core_event_listener wake = core_jobs_wake_listener(app->jobs, app->webhooks);
     (void)core_event_listen(&app->events, &wake);
     struct core_event_listener checks = core_jobs_check_listener(current_schema, app);
@@ -553,6 +565,7 @@ void core_app_close(struct core_app *app)
     core_realtime_free(app->realtime);
     core_webhooks_free(app->webhooks);
     core_triggers_free(app->triggers);
+    core_recos_free(app->recos);
     core_schema_free(atomic_load(&app->schema));
     for (size_t i = 0; i < app->old_schema_count; i++)
         core_schema_free(app->old_schemas[i]);

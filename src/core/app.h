@@ -33,6 +33,7 @@ struct core_jobs;
 struct core_oidc;
 struct core_webhooks;
 struct core_triggers;
+struct core_recos;
 struct core_hooks;
 struct core_hooks_config;
 struct core_backups;
@@ -59,6 +60,7 @@ struct core_app {
     struct core_jobs *jobs;         /* job runners (core/jobs/runner.h); the CLI starts them */
     struct core_webhooks *webhooks; /* the webhook listener's state (core/jobs/webhook.h) */
     struct core_triggers *triggers; /* the notify triggers' state (core/notify/trigger.h) */
+    struct core_recos *recos;       /* the recommenders' listener (core/reco/reco.h) */
     struct core_hooks *hooks;       /* scripts (core/hooks/hooks.h); NULL until started */
     struct core_backups *backups;   /* backups and their schedule (core/backup/backup.h) */
     _Atomic(struct core_schema *) schema; /* the current snapshot */

@@ -1,0 +1,332 @@
+/* reco.c -- recommendations and similar items (layer: api; core/reco/ does
+ * the scoring).
+ *
+ *   GET /api/collections/{collection}/recommendations
+ *       ?limit (1..100, default 10) &filter &user (superusers: anyone's;
+ *       others: their own) &includeSeen &expand &fields
+ *   GET /api/collections/{collection}/records/{id}/similar
+ *       ?limit &filter &expand &fields
+ *
+ * Both answer {items: [records], scores: [{id, score, source: "similar" |
+ * "popular"}]}, best first. The candidates core/reco proposes go through the
+ * collection's list (its list rule, the caller's filter, expand and fields)
+ * in one query: a record the caller may not list is never proposed, and
+ * the records are written as the list writes them. */
+#include <stdio.h>
+#include <string.h>
+
+#include "api/call.h"
+#include "api/errors.h"
+#include "api/handlers.h"
+#include "base/alloc.h"
+#include "core/reco/reco.h"
+#include "core/record/record.h"
+#include "http/req.h"
+
+#define MAX_LIMIT 100
+#define CANDIDATES_PER_RESULT 3
+
+static const char *const params[] = {"limit", "filter", "user", "includeSeen", "expand", "fields"};
+
+/* Refuses (400 naming it) a parameter other than the first n of params. */
+static bool has_only_params(struct api_call *c, size_t n)
+{
+    const struct http_query_param *qp = NULL;
+    size_t qn = 0;
+    if (http_req_query_all(c->req, &qp, &qn) != RC_OK)
+        return false;
+    for (size_t i = 0; i < qn; i++) {
+        bool is_known = false;
+        for (size_t k = 0; k < n; k++)
+            is_known = is_known || str_eq(qp[i].key, str_from_cstr(params[k]));
+        if (!is_known) {
+            char path[80];
+            snprintf(path, sizeof(path), "%.*s", (int)(qp[i].key.len < 64 ? qp[i].key.len : 64),
+                     qp[i].key.ptr);
+            core_problem_field(&c->problem, path, "validation_unknown_parameter",
+                               "Not a parameter of recommendations (limit, filter, user, "
+                               "includeSeen, expand, fields).",
+                               NULL);
+            core_problem_message(&c->problem, "Unknown query parameter.");
+            return false;
+        }
+    }
+    return true;
+}
+
+/* limit and includeSeen; false with the problem set. */
+static bool read_params(struct api_call *c, int64_t *limit, bool *include_seen)
+{
+    *limit = 10;
+    struct str v = api_call_query(c, "limit");
+    uint64_t n = 0;
+    if (v.len && (!str_to_u64(v, &n) || n < 1 || n > MAX_LIMIT))
+        core_problem_field(&c->problem, "limit", "validation_invalid_value",
+                           "Must be a whole number from 1 to 100.", NULL);
+    else if (v.len)
+        *limit = (int64_t)n;
+    v = api_call_query(c, "includeSeen");
+    *include_seen = str_eq(v, STR_LIT("true")) || str_eq(v, STR_LIT("1"));
+    if (v.len && !*include_seen && !str_eq(v, STR_LIT("false")) && !str_eq(v, STR_LIT("0")))
+        core_problem_field(&c->problem, "includeSeen", "validation_invalid_value",
+                           "Must be true or false.", NULL);
+    if (!core_problem_has_fields(&c->problem))
+        return true;
+    core_problem_message(&c->problem, "Invalid recommendations request.");
+    return false;
+}
+
+/* The end of the JSON value starting at p (before end), NULL when it is
+ * cut short. The list's own output: well-formed. */
+static const char *skip_value(const char *p, const char *end)
+{
+    int depth = 0;
+    bool is_string = false;
+    for (; p < end; p++) {
+        if (is_string) {
+            if (*p == '\\')
+                p++;
+            else if (*p == '"')
+                is_string = false;
+            if (!is_string && depth == 0)
+                return p + 1;
+            continue;
+        }
+        if (*p == '"')
+            is_string = true;
+        else if (*p == '{' || *p == '[')
+            depth++;
+        else if (*p == '}' || *p == ']') {
+            if (--depth == 0)
+                return p + 1;
+        } else if (depth == 0 && (*p == ',' || *p == ']'))
+            return p;
+    }
+    return NULL;
+}
+
+/* One record of the list's page: where it is and its id. */
+struct span {
+    const char *at;
+    size_t len;
+    char id[64];
+};
+
+/* The records of page (the list's JSON) into spans (*n, at most max). */
+static void records_of(struct str page, struct span *spans, size_t max, size_t *n)
+{
+    *n = 0;
+    const char *end = page.ptr + page.len;
+    const char *p = memmem(page.ptr, page.len, "\"items\":[", 9);
+    if (!p)
+        return;
+    p += 9;
+    while (p < end && *p != ']' && *n < max) {
+        const char *next = skip_value(p, end);
+        if (!next)
+            return;
+        json_t *rec = json_loadb(p, (size_t)(next - p), 0, NULL);
+        const char *id = json_string_value(json_object_get(rec, "id"));
+        struct span *s = &spans[(*n)++];
+        s->at = p;
+        s->len = (size_t)(next - p);
+        snprintf(s->id, sizeof(s->id), "%s", id ? id : "");
+        json_decref(rec);
+        p = next;
+        if (p < end && *p == ',')
+            p++;
+    }
+}
+
+/* Lists the candidates through col's list (rule, filter, expand, fields)
+ * and writes the answer: the listed ones in the candidates' order, up to
+ * limit. */
+static enum rc answer(struct api_call *c, const struct core_collection *col,
+                      const struct core_reco_candidate *cands, size_t n, int64_t limit)
+{
+    struct buf filter;
+    buf_init(&filter, 1 << 16);
+    buf_append_cstr(&filter, "(");
+    size_t used = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (strpbrk(cands[i].id, "\"\\"))
+            continue; /* not an id the filter's string can hold as is */
+        buf_append_cstr(&filter, used++ ? " || id = \"" : "id = \"");
+        buf_append_cstr(&filter, cands[i].id);
+        buf_append_cstr(&filter, "\"");
+    }
+    struct str user_filter = api_call_query(c, "filter");
+    if (!used)
+        buf_append_cstr(&filter, "id = \"\" && id != \"\"");
+    buf_append_cstr(&filter, ")");
+    if (user_filter.len) {
+        buf_append_cstr(&filter, " && (");
+        buf_append(&filter, user_filter.ptr, user_filter.len);
+        buf_append_cstr(&filter, ")");
+    }
+    struct core_list_opts lo = {.page = 1,
+                                .per_page = used ? (int64_t)used : 1,
+                                .skip_total = true,
+                                .filter = buf_str(&filter)};
+    struct core_output_opts o = {0};
+    api_call_output_opts(c, &o);
+    /* the order needs each record's id */
+    if (o.fields.len && !memmem(o.fields.ptr, o.fields.len, "*", 1)) {
+        char *f = arena_alloc(c->req->arena, o.fields.len + 4);
+        memcpy(f, o.fields.ptr, o.fields.len);
+        memcpy(f + o.fields.len, ",id", 4);
+        o.fields = (struct str){f, o.fields.len + 3};
+    }
+    if (user_filter.len || (col->rules[CORE_RULE_LIST] && col->rules[CORE_RULE_LIST][0]))
+        api_call_request_data(c, "default");
+    struct buf page;
+    buf_init(&page, (size_t)1 << 30);
+    struct core_list_stream *rest = NULL;
+    enum rc rc = core_record_list(&c->core, col, &lo, &o, &page, &c->problem, &rest);
+    bool is_done = rest == NULL;
+    while (!rc && !is_done)
+        rc = core_list_stream_next(rest, &page, &is_done);
+    core_list_stream_free(rest);
+    buf_cleanup(&filter);
+    rc = api_call_cost_rc(c, rc);
+    if (rc) {
+        buf_cleanup(&page);
+        return api_call_fail(c, rc);
+    }
+    size_t m = 0;
+    struct span *spans = xcalloc(used ? used : 1, sizeof(*spans));
+    records_of(buf_str(&page), spans, used, &m);
+    http_resp_start(c->req, 200, "application/json");
+    struct buf *out = http_resp_body(c->req);
+    buf_append_cstr(out, "{\"items\":[");
+    json_t *scores = json_array();
+    int64_t written = 0;
+    for (size_t i = 0; i < n && written < limit; i++) {
+        for (size_t k = 0; k < m; k++) {
+            if (!spans[k].len || strcmp(spans[k].id, cands[i].id) != 0)
+                continue;
+            if (written++)
+                buf_append_cstr(out, ",");
+            buf_append(out, spans[k].at, spans[k].len);
+            spans[k].len = 0;
+            json_array_append_new(scores, json_pack("{s:s, s:f, s:s}", "id", cands[i].id, "score",
+                                                    cands[i].score, "source",
+                                                    cands[i].is_popular ? "popular" : "similar"));
+            break;
+        }
+    }
+    buf_append_cstr(out, "],\"scores\":");
+    char *s = json_dumps(scores, JSON_COMPACT | JSON_REAL_PRECISION(6));
+    buf_append_cstr(out, s ? s : "[]");
+    xfree(s);
+    buf_append_cstr(out, "}");
+    json_decref(scores);
+    xfree(spans);
+    buf_cleanup(&page);
+    return RC_OK;
+}
+
+/* The start both endpoints share: the collection, its recommender, the
+ * parameters. RC_OK or the error is written. */
+static enum rc start(struct api_call *c, size_t n_params, const struct core_collection **col,
+                     struct core_reco *r, int64_t *limit, bool *include_seen)
+{
+    if (api_call_collection_or_fail(c, "Missing collection context.", col))
+        return RC_INVALID;
+    if (!has_only_params(c, n_params) || !read_params(c, limit, include_seen)) {
+        api_call_fail(c, RC_INVALID);
+        return RC_INVALID;
+    }
+    enum rc rc = core_reco_find(c->aw->core.db, c->core.schema, *col, r);
+    if (rc == RC_NOT_FOUND) {
+        api_error_write(c->req, 404, "No active recommender serves this collection.");
+        return rc;
+    }
+    if (rc)
+        api_call_fail(c, rc);
+    return rc;
+}
+
+enum rc api_reco_recommendations(struct http_req *req, void *ctx)
+{
+    (void)ctx;
+    struct api_call *c = api_call_new(req);
+    const struct core_collection *col;
+    struct core_reco r;
+    int64_t limit;
+    bool include_seen;
+    if (start(c, 6, &col, &r, &limit, &include_seen))
+        return RC_OK;
+    struct str asked = api_call_query(c, "user");
+    const char *user = c->auth.id;
+    if (asked.len) {
+        if (!c->auth.is_superuser && !(user && str_eq(asked, str_from_cstr(user)))) {
+            api_error_write(req, 403,
+                            "Only superusers may ask for another user's "
+                            "recommendations.");
+            return RC_OK;
+        }
+        char *u = arena_alloc(req->arena, asked.len + 1);
+        memcpy(u, asked.ptr, asked.len);
+        u[asked.len] = '\0';
+        user = u;
+    } else if (c->auth.is_superuser) {
+        user = NULL; /* a superuser is no shopper: the popular */
+    }
+    size_t max = (size_t)limit * CANDIDATES_PER_RESULT, n = 0;
+    struct core_reco_candidate *cands = xcalloc(max, sizeof(*cands));
+    enum rc rc = core_reco_for_user(c->aw->core.db, &r, user, include_seen, cands, max, &n);
+    if (!rc)
+        rc = answer(c, col, cands, n, limit);
+    else
+        api_call_fail(c, rc);
+    xfree(cands);
+    return RC_OK;
+}
+
+enum rc api_reco_similar(struct http_req *req, void *ctx)
+{
+    (void)ctx;
+    struct api_call *c = api_call_new(req);
+    const struct core_collection *col;
+    struct core_reco r;
+    int64_t limit;
+    bool include_seen;
+    /* limit, filter; expand and fields: params 0, 1, 4, 5 */
+    if (api_call_query(c, "user").len || api_call_query(c, "includeSeen").len) {
+        core_problem_field(&c->problem, api_call_query(c, "user").len ? "user" : "includeSeen",
+                           "validation_unknown_parameter",
+                           "Not a parameter of similar items (limit, filter, expand, fields).",
+                           NULL);
+        core_problem_message(&c->problem, "Unknown query parameter.");
+        return api_call_fail(c, RC_INVALID);
+    }
+    if (start(c, 6, &col, &r, &limit, &include_seen))
+        return RC_OK;
+    struct str id = http_req_param(req, "id");
+    char item[64];
+    if (!id.len || id.len >= sizeof(item))
+        return api_call_fail(c, RC_NOT_FOUND);
+    memcpy(item, id.ptr, id.len);
+    item[id.len] = '\0';
+    /* the item itself must be one the caller may view: its neighbours
+     * would tell of it otherwise */
+    struct core_output_opts vo = {0};
+    struct buf seen;
+    buf_init(&seen, (size_t)1 << 30);
+    if (col->rules[CORE_RULE_VIEW] && col->rules[CORE_RULE_VIEW][0])
+        api_call_request_data(c, "default");
+    enum rc vr = core_record_view(&c->core, col, id, &vo, &seen, &c->problem);
+    buf_cleanup(&seen);
+    if (vr)
+        return api_call_fail(c, vr);
+    size_t max = (size_t)limit * CANDIDATES_PER_RESULT, n = 0;
+    struct core_reco_candidate *cands = xcalloc(max, sizeof(*cands));
+    enum rc rc = core_reco_similar(c->aw->core.db, &r, item, cands, max, &n);
+    if (!rc)
+        rc = answer(c, col, cands, n, limit);
+    else
+        api_call_fail(c, rc);
+    xfree(cands);
+    return RC_OK;
+}

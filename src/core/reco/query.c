@@ -1,0 +1,185 @@
+/* query.c -- see reco.h: candidates for a user or an item, best first. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/alloc.h"
+#include "core/reco/reco_int.h"
+
+/* Candidates being scored: id -> score (a JSON real) in scores. */
+struct pool {
+    json_t *scores;
+    json_t *skip; /* ids never to propose: the user's own, the item itself */
+};
+
+static void add(struct pool *p, struct str id, double v)
+{
+    char key[64];
+    if (id.len >= sizeof(key))
+        return;
+    memcpy(key, id.ptr, id.len);
+    key[id.len] = '\0';
+    if (json_object_get(p->skip, key))
+        return;
+    json_t *cur = json_object_get(p->scores, key);
+    json_object_set_new(p->scores, key, json_real(json_real_value(cur) + v));
+}
+
+/* Adds seed's neighbours, each weighted by weight * cosine similarity. */
+static enum rc neighbours(struct store_stmt *st, const char *rec, struct str seed, double weight,
+                          struct pool *p)
+{
+    store_reset(st);
+    store_bind_text(st, 1, str_from_cstr(rec));
+    store_bind_text(st, 2, seed);
+    enum rc rc;
+    while ((rc = store_step(st)) == RC_OK) {
+        double co = store_column_double(st, 1), na = store_column_double(st, 2),
+               nb = store_column_double(st, 3);
+        if (co > 0 && na > 0 && nb > 0)
+            add(p, store_column_text(st, 0), weight * co / sqrt(na * nb));
+    }
+    return rc == RC_NOT_FOUND ? RC_OK : rc;
+}
+
+static enum rc prepare_neighbours(struct store_conn *db, struct store_stmt **st)
+{
+    return store_prepare(db,
+                         STR_LIT("SELECT p.b, p.co, ia.n, ib.n FROM _reco_pairs p JOIN _reco_items "
+                                 "ia ON ia.rec = p.rec AND ia.item = p.a JOIN _reco_items ib ON "
+                                 "ib.rec = p.rec AND ib.item = p.b WHERE p.rec = ?1 AND p.a = ?2 "
+                                 "AND p.co > 0 ORDER BY p.co DESC LIMIT 50"),
+                         st);
+}
+
+static int by_score(const void *a, const void *b)
+{
+    const struct core_reco_candidate *x = a, *y = b;
+    if (x->is_popular != y->is_popular)
+        return x->is_popular ? 1 : -1;
+    if (x->score != y->score)
+        return x->score > y->score ? -1 : 1;
+    return strcmp(x->id, y->id);
+}
+
+/* The pool's best, then the most popular not there yet, into out. */
+static enum rc finish(struct store_conn *db, const char *rec, struct pool *p,
+                      struct core_reco_candidate *out, size_t max, size_t *n)
+{
+    *n = 0;
+    size_t count = json_object_size(p->scores);
+    struct core_reco_candidate *all = xcalloc(count ? count : 1, sizeof(*all));
+    size_t k = 0;
+    const char *key;
+    json_t *v;
+    json_object_foreach(p->scores, key, v)
+    {
+        snprintf(all[k].id, sizeof(all[k].id), "%s", key);
+        all[k++].score = json_real_value(v);
+    }
+    qsort(all, k, sizeof(*all), by_score);
+    for (size_t i = 0; i < k && *n < max; i++)
+        out[(*n)++] = all[i];
+    xfree(all);
+    if (*n >= max)
+        return RC_OK;
+    struct store_stmt *st;
+    enum rc rc = store_prepare(db,
+                               STR_LIT("SELECT item, pop FROM _reco_items WHERE rec = ?1 AND pop "
+                                       "> 0 ORDER BY pop DESC, item LIMIT ?2"),
+                               &st);
+    if (rc)
+        return rc;
+    store_bind_text(st, 1, str_from_cstr(rec));
+    store_bind_int64(st, 2, (int64_t)(max + json_object_size(p->skip) + k));
+    while (*n < max && (rc = store_step(st)) == RC_OK) {
+        struct str id = store_column_text(st, 0);
+        char key2[64];
+        if (id.len >= sizeof(key2))
+            continue;
+        memcpy(key2, id.ptr, id.len);
+        key2[id.len] = '\0';
+        if (json_object_get(p->skip, key2) || json_object_get(p->scores, key2))
+            continue;
+        struct core_reco_candidate *c = &out[(*n)++];
+        snprintf(c->id, sizeof(c->id), "%s", key2);
+        c->score = store_column_double(st, 1);
+        c->is_popular = true;
+    }
+    store_done(st);
+    return rc == RC_NOT_FOUND ? RC_OK : rc;
+}
+
+enum rc core_reco_for_user(struct store_conn *db, const struct core_reco *r, const char *user,
+                           bool include_seen, struct core_reco_candidate *out, size_t max,
+                           size_t *n)
+{
+    struct pool p = {.scores = json_object(), .skip = json_object()};
+    enum rc rc = RC_OK;
+    if (user && user[0]) {
+        /* the user's items, heaviest first: the first ones seed, all are skipped */
+        struct store_stmt *mine = NULL, *st = NULL;
+        rc = store_prepare(db,
+                           STR_LIT("SELECT item, w FROM _reco_user_items WHERE rec = ?1 AND "
+                                   "\"user\" = ?2 ORDER BY w DESC, item LIMIT 1000"),
+                           &mine);
+        json_t *seeds = json_object();
+        double top = 0;
+        if (!rc) {
+            store_bind_text(mine, 1, str_from_cstr(r->id));
+            store_bind_text(mine, 2, str_from_cstr(user));
+            while ((rc = store_step(mine)) == RC_OK) {
+                struct str item = store_column_text(mine, 0);
+                double w = store_column_double(mine, 1);
+                char key[64];
+                if (item.len >= sizeof(key))
+                    continue;
+                memcpy(key, item.ptr, item.len);
+                key[item.len] = '\0';
+                if (!include_seen)
+                    json_object_set_new(p.skip, key, json_true());
+                if (json_object_size(seeds) < CORE_RECO_SEEDS && w > 0) {
+                    top = top > w ? top : w;
+                    json_object_set_new(seeds, key, json_real(w));
+                }
+            }
+            store_done(mine);
+            rc = rc == RC_NOT_FOUND ? RC_OK : rc;
+        }
+        if (!rc && json_object_size(seeds))
+            rc = prepare_neighbours(db, &st);
+        const char *key;
+        json_t *w;
+        json_object_foreach(seeds, key, w)
+        {
+            if (!rc)
+                rc = neighbours(st, r->id, str_from_cstr(key), json_real_value(w) / top, &p);
+        }
+        if (st)
+            store_done(st);
+        json_decref(seeds);
+    }
+    if (!rc)
+        rc = finish(db, r->id, &p, out, max, n);
+    json_decref(p.scores);
+    json_decref(p.skip);
+    return rc;
+}
+
+enum rc core_reco_similar(struct store_conn *db, const struct core_reco *r, const char *item,
+                          struct core_reco_candidate *out, size_t max, size_t *n)
+{
+    struct pool p = {.scores = json_object(), .skip = json_object()};
+    json_object_set_new(p.skip, item, json_true());
+    struct store_stmt *st = NULL;
+    enum rc rc = prepare_neighbours(db, &st);
+    if (!rc)
+        rc = neighbours(st, r->id, str_from_cstr(item), 1, &p);
+    if (st)
+        store_done(st);
+    if (!rc)
+        rc = finish(db, r->id, &p, out, max, n);
+    json_decref(p.scores);
+    json_decref(p.skip);
+    return rc;
+}
