@@ -43,6 +43,7 @@
 #include "core/jobs/webhook.h"
 #include "core/notify/template.h"
 #include "core/reco/reco.h"
+#include "core/risk/risk.h"
 #include "core/notify/inbox.h"
 #include "core/notify/prefs.h"
 #include "core/notify/push.h"
@@ -338,7 +339,9 @@ enum rc core_app_system_tables(struct store_conn *db)
     enum rc rc = core_ddl_system_tables(db);
     if (!rc)
         rc = core_job_ddl(db);
-    return rc ? rc : core_reco_ddl(db);
+    if (!rc)
+        rc = core_reco_ddl(db);
+    return rc ? rc : core_risk_ddl(db);
 }
 
 static enum rc open_job(struct store_conn *db, void *ctx)
@@ -402,6 +405,12 @@ static enum rc open_job(struct store_conn *db, void *ctx)
         rc = add_builtin_collection(db, job->schema, core_reco_collection_json, true);
     if (!rc)
         rc = core_recos_load(job->app->recos, db);
+    static const char *const risk_collections[] = {core_risk_models_json, core_risk_rules_json,
+                                                   core_risk_scores_json};
+    for (size_t i = 0; !rc && i < 3; i++)
+        rc = add_builtin_collection(db, job->schema, risk_collections[i], true);
+    if (!rc)
+        rc = core_risk_load(job->app->risk, db);
     /* Before any worker reads: older versions may have stored plain text. */
     struct core_password_params params = {.m_kib = job->app->password_m_kib,
                                           .t = job->app->password_t};
@@ -472,6 +481,9 @@ enum rc core_app_open(const char *dir, const char *db, struct core_app **out)
     app->recos = core_recos_new(current_schema, app);
     struct core_event_listener recos = core_recos_listener(app->recos);
     (void)core_event_listen(&app->events, &recos);
+    app->risk = core_risk_new(current_schema, app);
+    struct core_event_listener risk = core_risk_listener(app->risk);
+    (void)core_event_listen(&app->events, &risk);
     struct core_event_listener prefs = core_prefs_listener();
     (void)core_event_listen(&app->events, &prefs);
     (void)core_event_listen(&app->events, &webhooks);
@@ -537,6 +549,7 @@ enum rc core_app_open(const char *dir, const char *db, struct core_app **out)
     app->jobs = core_jobs_new(app->db_path, app->writer, &host);
     core_triggers_set_jobs(app->triggers, app->jobs);
     core_recos_set_jobs(app->recos, app->jobs);
+    core_risk_set_jobs(app->risk, app->jobs);
     struct core_event_listener wake = core_jobs_wake_listener(app->jobs, app->webhooks);
     (void)core_event_listen(&app->events, &wake);
     struct core_event_listener checks = core_jobs_check_listener(current_schema, app);
@@ -566,6 +579,7 @@ void core_app_close(struct core_app *app)
     core_webhooks_free(app->webhooks);
     core_triggers_free(app->triggers);
     core_recos_free(app->recos);
+    core_risk_free(app->risk);
     core_schema_free(atomic_load(&app->schema));
     for (size_t i = 0; i < app->old_schema_count; i++)
         core_schema_free(app->old_schemas[i]);

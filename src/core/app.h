@@ -34,6 +34,7 @@ struct core_oidc;
 struct core_webhooks;
 struct core_triggers;
 struct core_recos;
+struct core_risk;
 struct core_hooks;
 struct core_hooks_config;
 struct core_backups;
@@ -61,6 +62,7 @@ struct core_app {
     struct core_webhooks *webhooks; /* the webhook listener's state (core/jobs/webhook.h) */
     struct core_triggers *triggers; /* the notify triggers' state (core/notify/trigger.h) */
     struct core_recos *recos;       /* the recommenders' listener (core/reco/reco.h) */
+    struct core_risk *risk;         /* the risk scoring listener (core/risk/risk.h) */
     struct core_hooks *hooks;       /* scripts (core/hooks/hooks.h); NULL until started */
     struct core_backups *backups;   /* backups and their schedule (core/backup/backup.h) */
     _Atomic(struct core_schema *) schema; /* the current snapshot */

@@ -306,6 +306,17 @@ static enum rc resolve_operand(struct core_fc *g, const struct core_foperand *o,
     struct str id = o->text;
     if (str_has_prefix(id, STR_LIT("@request.")) || str_eq(id, STR_LIT("@request")))
         return core_fc_resolve_request(g, id, out);
+    if (str_has_prefix(id, STR_LIT("@risk.")) && g->req && g->req->risk) {
+        struct core_fc_segs segs;
+        enum rc rc = core_fc_split(g, id, &segs);
+        if (rc)
+            return rc;
+        if (segs.count != 2 || segs.mod[1].len ||
+            !json_object_getn(g->req->risk, segs.seg[1].ptr, segs.seg[1].len))
+            return core_fc_fail(g, "unknown risk feature \"%.*s\"", FC_S(id));
+        return core_fc_resolve_from_record(g, NULL, g->req->risk, CORE_FC_REC_OTHER, "@risk", &segs,
+                                           1, out);
+    }
     if (id.ptr[0] == '@' && !str_has_prefix(id, STR_LIT("@collection."))) {
         enum rc rc = core_fc_resolve_macro(g, id, out);
         if (rc == RC_NOT_FOUND)

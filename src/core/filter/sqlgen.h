@@ -85,6 +85,8 @@ struct core_filter_request {
     json_t *headers;     /* object: snake_case lower-case header name -> value */
     const char *method;  /* "GET", ... */
     const char *context; /* "default", "realtime", ... */
+    json_t *risk;        /* @risk.<feature>: a scored write's features (core/risk/),
+                          * NULL elsewhere (an @risk identifier is refused then) */
 };
 
 /* An object's values as @request.query / @request.headers hold them: strings

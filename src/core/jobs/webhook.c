@@ -51,12 +51,14 @@ bool core_webhook_wants_action(struct str events, const char *action)
 
 /* Compiles a hook's filter over c's record (the select below names it r). */
 static enum rc compile_filter(const struct core_schema *schema, const struct core_collection *c,
-                              struct str filter, struct arena *a, struct core_sql_fragment *f,
-                              char *err, size_t errlen)
+                              const struct core_filter_request *req, struct str filter,
+                              struct arena *a, struct core_sql_fragment *f, char *err,
+                              size_t errlen)
 {
     struct core_filter_options o = {.schema = schema,
                                     .collection = c,
                                     .alias = "r",
+                                    .request = req,
                                     .allow_hidden = true,
                                     .param_base = c->field_count};
     return core_filter_compile(&o, filter, a, f, err, errlen);
@@ -65,15 +67,23 @@ static enum rc compile_filter(const struct core_schema *schema, const struct cor
 enum rc core_webhook_filter_check(const struct core_schema *schema, const struct core_collection *c,
                                   struct str filter, struct core_problem *p)
 {
+    return core_webhook_filter_check_as(schema, c, NULL, filter, "filter", p);
+}
+
+enum rc core_webhook_filter_check_as(const struct core_schema *schema,
+                                     const struct core_collection *c,
+                                     const struct core_filter_request *req, struct str filter,
+                                     const char *field, struct core_problem *p)
+{
     struct arena a;
     arena_init(&a, 4096);
     struct core_sql_fragment f;
     char err[256], msg[320];
-    enum rc rc = compile_filter(schema, c, filter, &a, &f, err, sizeof(err));
+    enum rc rc = compile_filter(schema, c, req, filter, &a, &f, err, sizeof(err));
     arena_cleanup(&a);
     if (rc == RC_INVALID) {
         snprintf(msg, sizeof(msg), "Invalid filter: %s", err);
-        core_problem_field(p, "filter", "validation_invalid_filter", msg, NULL);
+        core_problem_field(p, field, "validation_invalid_filter", msg, NULL);
         return RC_OK;
     }
     return rc;
@@ -117,13 +127,19 @@ enum rc core_webhook_check(const struct core_schema *schema, json_t *values, str
 enum rc core_webhook_record_passes(struct store_conn *db, const struct core_event *ev,
                                    struct str filter, bool *ok)
 {
+    return core_webhook_values_pass(db, ev->schema, ev->c, ev->values, NULL, filter, ok);
+}
+
+enum rc core_webhook_values_pass(struct store_conn *db, const struct core_schema *schema,
+                                 const struct core_collection *c, json_t *values,
+                                 const struct core_filter_request *req, struct str filter, bool *ok)
+{
     *ok = false;
-    const struct core_collection *c = ev->c;
     struct arena a;
     arena_init(&a, 4096);
     struct core_sql_fragment f;
     char err[256];
-    enum rc rc = compile_filter(ev->schema, c, filter, &a, &f, err, sizeof(err));
+    enum rc rc = compile_filter(schema, c, req, filter, &a, &f, err, sizeof(err));
     if (rc && rc != RC_INVALID) {
         arena_cleanup(&a);
         return rc; /* out of memory: the write fails rather than lose its delivery */
@@ -154,7 +170,7 @@ enum rc core_webhook_record_passes(struct store_conn *db, const struct core_even
         rc = store_prepare(db, buf_str(&sql), &st);
     buf_cleanup(&sql);
     if (!rc)
-        rc = core_record_bind_values(st, c, ev->values);
+        rc = core_record_bind_values(st, c, values);
     if (!rc)
         rc = core_sql_fragment_bind(st, &f, c->field_count);
     if (!rc) {

@@ -25,6 +25,7 @@
 #define TARMAC_CORE_JOBS_WEBHOOK_H
 
 #include "core/event/event.h"
+#include "core/filter/sqlgen.h"
 #include "core/problem.h"
 #include "core/jobs/registry.h"
 
@@ -60,6 +61,18 @@ bool core_webhook_wants_action(struct str events, const char *action);
  * lose what it would enqueue). Shared with core/notify's triggers. */
 enum rc core_webhook_record_passes(struct store_conn *db, const struct core_event *ev,
                                    struct str filter, bool *ok);
+/* The same over values (a record of c as a write stores it), with req's
+ * @request and @risk data (NULL: none): what a before listener judges. */
+enum rc core_webhook_values_pass(struct store_conn *db, const struct core_schema *schema,
+                                 const struct core_collection *c, json_t *values,
+                                 const struct core_filter_request *req, struct str filter,
+                                 bool *ok);
+/* Adds a field error (field, code validation_invalid_filter) to p when
+ * filter does not compile over c with req's data. */
+enum rc core_webhook_filter_check_as(const struct core_schema *schema,
+                                     const struct core_collection *c,
+                                     const struct core_filter_request *req, struct str filter,
+                                     const char *field, struct core_problem *p);
 /* Adds a "filter" field error to p when filter does not compile over c. */
 enum rc core_webhook_filter_check(const struct core_schema *schema, const struct core_collection *c,
                                   struct str filter, struct core_problem *p);
