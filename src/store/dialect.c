@@ -190,3 +190,24 @@ enum rc store_dialect_param_as(struct buf *out, enum store_dialect d, unsigned n
     enum rc rc = buf_append(out, d == STORE_DIALECT_POSTGRES ? "$" : "?", 1);
     return rc ? rc : buf_append_u64(out, n);
 }
+
+enum rc store_dialect_typed_param_as(struct buf *out, enum store_dialect d, unsigned n,
+                                     enum store_column_kind kind)
+{
+    if (d != STORE_DIALECT_POSTGRES)
+        return store_dialect_param_as(out, d, n);
+    static const char *const pg_types[] = {
+        [STORE_COLUMN_ID] = "TEXT",         [STORE_COLUMN_TEXT] = "TEXT",
+        [STORE_COLUMN_NUMBER] = "NUMERIC",  [STORE_COLUMN_BOOL] = "SMALLINT",
+        [STORE_COLUMN_JSON] = "JSON",       [STORE_COLUMN_JSON_ARRAY] = "JSON",
+        [STORE_COLUMN_JSON_POINT] = "JSON",
+    };
+    enum rc rc = buf_append_cstr(out, "CAST(");
+    if (!rc)
+        rc = store_dialect_param_as(out, d, n);
+    if (!rc)
+        rc = buf_append_cstr(out, " AS ");
+    if (!rc)
+        rc = buf_append_cstr(out, pg_types[kind]);
+    return rc ? rc : buf_append_cstr(out, ")");
+}

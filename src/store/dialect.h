@@ -102,5 +102,10 @@ enum rc store_dialect_json_unwrap_as(struct buf *out, enum store_dialect d, stru
 /* Appends the numbered placeholder for parameter n (1-based): ?n in SQLite,
  * $n in PostgreSQL. */
 enum rc store_dialect_param_as(struct buf *out, enum store_dialect d, unsigned n);
+/* The same, typed as a column of kind: PostgreSQL gives a bare parameter
+ * in a select list the type text (a derived row of bound values would
+ * compare its numbers as text), so it is cast there; SQLite's is bare. */
+enum rc store_dialect_typed_param_as(struct buf *out, enum store_dialect d, unsigned n,
+                                     enum store_column_kind kind);
 
 #endif

@@ -65,6 +65,14 @@ unsigned store_sql_param(struct store_sql *q)
     return n;
 }
 
+unsigned store_sql_param_typed(struct store_sql *q, enum store_column_kind kind)
+{
+    unsigned n = ++q->params;
+    if (!q->rc)
+        q->rc = store_dialect_typed_param_as(q->out, q->dialect, n, kind);
+    return n;
+}
+
 void store_sql_int(struct store_sql *q, int64_t v)
 {
     if (q->rc)

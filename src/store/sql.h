@@ -57,6 +57,8 @@ void store_sql_json_text(struct store_sql *q, struct str name);
 void store_sql_ident2(struct store_sql *q, struct str table, struct str column);
 /* Appends the next parameter's placeholder and returns its number (1-based). */
 unsigned store_sql_param(struct store_sql *q);
+/* A new parameter typed as a column of kind (store_dialect_typed_param_as). */
+unsigned store_sql_param_typed(struct store_sql *q, enum store_column_kind kind);
 /* Appends the placeholder of parameter n again (a value used twice). */
 void store_sql_param_at(struct store_sql *q, unsigned n);
 /* Appends an integer literal (LIMIT, OFFSET, computed constants). */

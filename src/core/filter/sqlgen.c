@@ -5,6 +5,7 @@
  * renumbering of placeholders. Paths are resolved by filter_path.c and
  * filter_request.c. */
 #include "core/filter/sqlgen.h"
+#include "store/dialect.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -177,6 +178,13 @@ static void json_operands(struct core_fc *g, enum core_fop op, struct core_fc_va
     }
 }
 
+/* Whether v is a parameter bound from a number. */
+static bool is_number_param(const struct core_fc *g, const struct core_fc_val *v)
+{
+    enum core_sql_param_type t = g->params[v->pidx - 1].type;
+    return t == CORE_SQL_INT || t == CORE_SQL_DOUBLE;
+}
+
 static struct str sign_sql(struct core_fc *g, enum core_fop op, const struct core_fc_val *l,
                            const struct core_fc_val *r)
 {
@@ -195,8 +203,16 @@ static struct str sign_sql(struct core_fc *g, enum core_fop op, const struct cor
     case CORE_FOP_NEQ: return core_fc_equal_sql(g, op == CORE_FOP_EQ, l, r);
     case CORE_FOP_LIKE:
     case CORE_FOP_NLIKE: return like_sql(g, op == CORE_FOP_NLIKE, l, r);
-    default: return core_fc_fmt(g, "%.*s %s %.*s", FC_S(l->sql), ord[op], FC_S(r->sql));
+    default: break;
     }
+    /* PostgreSQL types two parameters compared with each other as text
+     * ("100" < "5"): numbers (@request.body, @risk values against a
+     * number) compare as numbers, as in SQLite. */
+    if (l->pidx && r->pidx && !l->is_json && !r->is_json && is_number_param(g, l) &&
+        is_number_param(g, r) && store_dialect_current() == STORE_DIALECT_POSTGRES)
+        return core_fc_fmt(g, "CAST(%.*s AS NUMERIC) %s CAST(%.*s AS NUMERIC)", FC_S(l->sql),
+                           ord[op], FC_S(r->sql));
+    return core_fc_fmt(g, "%.*s %s %.*s", FC_S(l->sql), ord[op], FC_S(r->sql));
 }
 
 /* The standalone value of a multi-valued operand, as a plain operand. */

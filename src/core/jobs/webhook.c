@@ -1,5 +1,6 @@
 /* webhook.c -- see webhook.h. */
 #include "core/jobs/webhook.h"
+#include "core/schema/field_type.h"
 
 #include <stdatomic.h>
 #include <stdio.h>
@@ -158,7 +159,7 @@ enum rc core_webhook_values_pass(struct store_conn *db, const struct core_schema
     for (size_t i = 0; i < c->field_count; i++) {
         if (i)
             store_sql_add(&q, ", ");
-        store_sql_param(&q);
+        store_sql_param_typed(&q, core_field_column(&c->fields[i]));
         store_sql_add(&q, " AS ");
         store_sql_ident(&q, str_from_cstr(c->fields[i].name));
     }

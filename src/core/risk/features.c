@@ -10,16 +10,28 @@
 #define AMOUNTS 100 /* the amounts the median and MAD are taken over */
 #define RECENT 200  /* the events the location and hours are read from */
 
-static const char *const feature_names[] = {
-    "count_1h",    "count_24h",     "count_7d", "sum_1h",    "sum_24h",      "sum_7d",
-    "amount",      "amount_median", "amount_z", "history",   "first_device", "first_ip",
-    "distance_km", "speed_kmh",     "hour",     "hour_share"};
+/* Every feature and whether it is a count (an integer) or a measure (a
+ * real): a feature keeps its JSON type whatever its value, so a rule's
+ * statement binds the same parameter types on every write (PostgreSQL
+ * prepares it once). first_* are booleans. */
+static const struct {
+    const char *name;
+    bool is_count;
+} features[] = {
+    {"count_1h", true},  {"count_24h", true},   {"count_7d", true},     {"sum_1h", false},
+    {"sum_24h", false},  {"sum_7d", false},     {"amount", false},      {"amount_median", false},
+    {"amount_z", false}, {"history", true},     {"distance_km", false}, {"speed_kmh", false},
+    {"hour", true},      {"hour_share", false},
+};
 
 json_t *risk_features_blank(void)
 {
     json_t *o = json_object();
-    for (size_t i = 0; i < sizeof(feature_names) / sizeof(feature_names[0]); i++)
-        json_object_set_new(o, feature_names[i], json_integer(0));
+    for (size_t i = 0; i < sizeof(features) / sizeof(features[0]); i++)
+        json_object_set_new(o, features[i].name,
+                            features[i].is_count ? json_integer(0) : json_real(0));
+    json_object_set_new(o, "first_device", json_false());
+    json_object_set_new(o, "first_ip", json_false());
     return o;
 }
 
@@ -179,8 +191,6 @@ static enum rc first(struct store_conn *db, const struct risk_input *in, const c
 enum rc risk_features(struct store_conn *db, const struct risk_input *in, json_t **out)
 {
     json_t *f = risk_features_blank();
-    json_object_set_new(f, "first_device", json_false());
-    json_object_set_new(f, "first_ip", json_false());
     enum rc rc = windows(db, in, f);
     if (!rc)
         rc = recent(db, in, f);
