@@ -447,6 +447,7 @@ json_t *api_openapi_document(const struct core_schema *schema, const char *app_n
     api_openapi_add_any_collection(paths, schemas);
     api_openapi_add_jobs(paths, schemas, tags);
     api_openapi_add_notify(paths, schemas, tags);
+    api_openapi_add_reco(paths, schemas, tags);
     api_openapi_add_settings(paths, schemas, tags);
     api_openapi_add_logs(paths, schemas, tags);
     api_openapi_add_backups(paths, schemas, tags);

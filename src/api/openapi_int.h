@@ -54,6 +54,9 @@ void api_openapi_add_jobs(json_t *paths, json_t *schemas, json_t *tags);
 /* The /api/notify operations and the notify tag (openapi_notify.c). */
 void api_openapi_add_notify(json_t *paths, json_t *schemas, json_t *tags);
 
+/* The recommendation operations and their tag (openapi_reco.c). */
+void api_openapi_add_reco(json_t *paths, json_t *schemas, json_t *tags);
+
 /* Collection c's schemas (<Name>Record, <Name>Create, <Name>Update) and paths
  * (/api/collections/<name>/records, ..., the auth routes of an auth
  * collection), tagged with its name; a view collection's only <Name>Record,
