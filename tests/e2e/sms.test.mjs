@@ -265,4 +265,21 @@ describe('sms', () => {
         const proxied = await postForm(callback, late, twilioSignature('secret-token', behind, late));
         assert.equal(proxied.status, 200, 'signed for the public URL, received on the private one');
     });
+
+    test('MSG91 delivery reports (unsigned): the records API with a key in the URL, as the README says', async () => {
+        await su.collections.create({ name: 'msg91_reports', type: 'base',
+            createRule: "@request.query.key = 'k-5f2a9c'", fields: ['requestId', 'number', 'status', 'desc']
+                .map((name) => ({ name, type: 'text' })) });
+        // MSG91's webhook v3: one JSON object per report
+        const report = { date: '2024-05-22 09:58:16', number: '919876543210', senderId: 'TARMAC',
+            requestId: '346a', status: '1', desc: 'DELIVERED', failedReason: '' };
+        const post = (q) => fetch(`${srv.url}/api/collections/msg91_reports/records${q}`, { method: 'POST',
+            headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(report) });
+        assert.equal((await post('')).status, 400);
+        assert.equal((await post('?key=wrong')).status, 400);
+        const ok = await post('?key=k-5f2a9c');
+        assert.equal(ok.status, 200);
+        const stored = await su.collection('msg91_reports').getFullList();
+        assert.deepEqual(stored.map((r) => [r.requestId, r.desc]), [['346a', 'DELIVERED']]);
+    });
 });
