@@ -22,11 +22,11 @@
  *     verified when its email is the provider's, even an empty one;
  *   - the password: createData's password and passwordConfirm when given
  *     (validated as for any create), else a random one;
- *   - the order: the input is validated first (a field error answers 400
- *     and leaves the code usable), then the code is spent (a code works
- *     once, a spent one is "Invalid or expired OTP"), then the create runs
- *     (a createRule or unique index that refuses it answers 400, and the
- *     code is gone);
+ *   - the order: the input is validated first (a field error, or a
+ *     createRule that is null by now, answers 400 and leaves the code
+ *     usable), then the code is spent (a code works once, a spent one is
+ *     "Invalid or expired OTP"), then the create runs (a createRule or
+ *     unique index that refuses it answers 400, and the code is gone);
  *   - a refused sign-up: 400 naming phone (validation_signup_not_allowed)
  *     when the createRule refuses it or became null; the create's own field
  *     errors otherwise. Only a client that holds the texted code learns it;
