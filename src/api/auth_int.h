@@ -59,5 +59,18 @@ bool api_auth_oauth2_discover_first(struct api_call *c, const struct core_collec
 /* Reads {"<key>": "<email>"} from the body; writes 400 with data.<key> and
  * returns NULL when it is blank or not an email address. */
 const char *api_auth_email_or_fail(struct api_call *c, const char *key);
+/* Phone sign-up (auth_otp_signup.c): whether request-otp texts a sign-up
+ * code to a number no account of col holds (col has a phone field and a
+ * createRule that is not null, and is not _superusers). */
+bool api_auth_otp_is_signup_open(const struct core_collection *col);
+/* auth-with-otp with a right sign-up code (its OTP's recordRef is
+ * CORE_OTP_SIGNUP_REF) texted to phone: makes the account through the
+ * records API's create (createRule with @request.context "otp", the
+ * body's createData, validation, hooks, realtime), spends the code and
+ * signs in with meta {"isNew": true}; an account that got the number in
+ * the meantime is signed in instead ({"isNew": false}). Answers (also with
+ * an error); the caller returns. */
+void api_auth_otp_signup(struct api_call *c, const struct core_collection *col, const char *otp_id,
+                         const char *phone);
 
 #endif

@@ -1,7 +1,10 @@
 /* auth_otp.c -- one-time passwords by email (spec §6.8): request-otp and
  * auth-with-otp; and, tarmac's, by phone: request-otp with {phone} (E.164)
  * finds the account by its phone field and texts the code through an `sms`
- * job (core/notify/sms.h).
+ * job (core/notify/sms.h). A number no account holds gets a code all the
+ * same when the collection lets accounts sign up (auth_otp_signup.c): its
+ * OTP names no record (CORE_OTP_SIGNUP_REF) and auth-with-otp makes the
+ * account before signing in.
  *
  * A code is a few random digits mailed to the account's address and kept
  * in the `_otps` system collection only as an HMAC (keyed by the
@@ -174,7 +177,11 @@ enum rc api_auth_request_otp(struct http_req *req, void *ctx)
     secure_random_id(o->otp_id, 15);
     json_t *record = phone ? api_auth_find_identity(c, col, "phone", phone)
                            : api_auth_find_identity(c, col, "email", email);
-    if (!record) {
+    /* A new number: a sign-up code when the collection lets one sign up;
+     * the answer is the same either way, so it tells no one which numbers
+     * have accounts. */
+    bool is_signup = !record && phone && api_auth_otp_is_signup_open(col);
+    if (!record && !is_signup) {
         write_otp_id(c, o->otp_id); /* the same answer as for an account */
         return RC_OK;
     }
@@ -184,8 +191,10 @@ enum rc api_auth_request_otp(struct http_req *req, void *ctx)
              phone ? phone : json_string_value(json_object_get(record, "email")));
     char digest[65];
     core_otp_digest(col, o->otp_id, o->code, digest);
-    core_otp_store_job(col, o->otp_id, json_string_value(json_object_get(record, "id")), digest,
-                       o->to, &o->exec);
+    core_otp_store_job(col, o->otp_id,
+                       record ? json_string_value(json_object_get(record, "id"))
+                              : CORE_OTP_SIGNUP_REF,
+                       digest, o->to, &o->exec);
     o->exec.done = otp_stored;
     o->col = col;
     o->record = record; /* released with o */
@@ -281,6 +290,10 @@ enum rc api_auth_with_otp(struct http_req *req, void *ctx)
     if (!code || !code[0])
         core_problem_field(&c->problem, "password", "validation_required", "Cannot be blank.",
                            NULL);
+    json_t *create_data = json_object_get(c->body, "createData");
+    if (create_data && !json_is_null(create_data) && !json_is_object(create_data))
+        core_problem_field(&c->problem, "createData", "validation_invalid_value",
+                           "Must be an object.", NULL);
     if (core_problem_has_fields(&c->problem)) {
         core_problem_message(&c->problem, "An error occurred while validating the submitted data.");
         return api_call_fail(c, RC_INVALID);
@@ -289,6 +302,10 @@ enum rc api_auth_with_otp(struct http_req *req, void *ctx)
         return RC_OK; /* 429 written */
     char record_id[64] = "", sent_to[256] = "";
     bool ok = core_otp_check(&c->aw->core, col, otp_id, code, record_id, sent_to);
+    if (ok && strcmp(record_id, CORE_OTP_SIGNUP_REF) == 0) {
+        api_auth_otp_signup(c, col, otp_id, sent_to); /* answers */
+        return RC_OK;
+    }
     json_t *record = NULL;
     if (ok)
         ok = core_record_load(c->aw->core.db, col, str_from_cstr(record_id), &record) == RC_OK;

@@ -8,7 +8,8 @@
  * realtime subscribers, realtime itself and outbound webhooks see it. The
  * record gets payload (the body as JSON, or as text when it is not JSON),
  * and eventId and source (the endpoint's name) when the collection has
- * those fields. A replay (a timestamp outside the tolerance, or an event id
+ * those fields (a form body, Twilio's, is stored as an object of its
+ * fields). A replay (a timestamp outside the tolerance, or an event id
  * the collection already holds) is refused: 401 and 409, nothing stored. A
  * unique index on eventId closes the window between two concurrent
  * replays. */
@@ -29,6 +30,27 @@ static struct str header_of(void *ctx, const char *name)
     return http_req_header(ctx, name);
 }
 
+/* The URL the sender called, for the schemes that sign it (twilio): the
+ * settings' meta.appURL (the public address: behind a proxy, the proxy's)
+ * and the request's path and query as they came; empty without an
+ * appURL. */
+static void public_url(struct api_call *c, struct buf *out)
+{
+    const char *app_url = core_app_settings(c->aw->core.app)->app_url;
+    size_t n = app_url ? strlen(app_url) : 0;
+    if (!n)
+        return;
+    while (n && app_url[n - 1] == '/')
+        n--;
+    struct http_req *req = c->req;
+    (void)buf_append(out, app_url, n);
+    (void)buf_append(out, req->path.ptr, req->path.len);
+    if (req->query_string.len) {
+        (void)buf_append(out, "?", 1);
+        (void)buf_append(out, req->query_string.ptr, req->query_string.len);
+    }
+}
+
 enum rc api_webhooks_inbound(struct http_req *req, void *ctx)
 {
     (void)ctx;
@@ -42,8 +64,12 @@ enum rc api_webhooks_inbound(struct http_req *req, void *ctx)
         return api_call_fail(c, rc);
     char event_id[256];
     const char *why = "";
-    rc = core_inbound_verify(&cfg, header_of, req, req->body, chrono_real_ms() / 1000, event_id,
-                             &why);
+    struct buf url;
+    buf_init(&url, 16384);
+    public_url(c, &url);
+    rc = core_inbound_verify(&cfg, header_of, req, req->body, buf_str(&url),
+                             chrono_real_ms() / 1000, event_id, &why);
+    buf_cleanup(&url);
     if (rc) {
         log_info("msg=\"inbound webhook refused\" name=%.*s reason=\"%s\"", (int)name.len, name.ptr,
                  why);
@@ -64,9 +90,7 @@ enum rc api_webhooks_inbound(struct http_req *req, void *ctx)
         api_error_write(req, 409, "The event was received already.");
         return RC_OK;
     }
-    json_t *payload = json_loadb(req->body.ptr, req->body.len, 0, NULL);
-    if (!payload)
-        payload = json_stringn(req->body.ptr, req->body.len);
+    json_t *payload = core_inbound_payload(&cfg, req->body);
     json_t *body = json_object();
     json_object_set_new(body, "payload", payload ? payload : json_null());
     if (event_id[0] && core_collection_field(col, STR_LIT("eventId")))

@@ -273,12 +273,21 @@ static void add_auth_paths(json_t *paths, const struct target *t)
                    "properties", "email", "type", "string", "format", "email", "phone", "type",
                    "string", "description",
                    "beyond PocketBase: an E.164 number (+ then 7 to 15 digits) instead of email; "
-                   "the account is found by its phone field and the code goes by SMS",
+                   "the account is found by its phone field and the code goes by SMS; a number "
+                   "no account holds gets a sign-up code when the createRule is not null (the "
+                   "answer is the same either way)",
                    "anyOf", "required", "email", "required", "phone"),
          false, true},
-        {"auth-with-otp", "authWithOtp", "Sign in with a mailed one-time password",
-         json_pack("{s:s,s:{s:{s:s},s:{s:s}},s:[s,s]}", "type", "object", "properties", "otpId",
-                   "type", "string", "password", "type", "string", "required", "otpId", "password"),
+        {"auth-with-otp", "authWithOtp",
+         "Sign in with a mailed (or texted) one-time password; a phone sign-up code makes the "
+         "account first (the answer then adds meta.isNew)",
+         json_pack("{s:s,s:{s:{s:s},s:{s:s},s:{s:s,s:s}},s:[s,s]}", "type", "object", "properties",
+                   "otpId", "type", "string", "password", "type", "string", "createData", "type",
+                   "object", "description",
+                   "beyond PocketBase: the new account's fields when the code is a phone sign-up "
+                   "code (created as the records API creates, with the createRule and "
+                   "@request.context otp); ignored for an existing account",
+                   "required", "otpId", "password"),
          true, true},
         {"request-verification", "requestVerification", "Mail an email verification link",
          json_pack("{s:s,s:{s:{s:s,s:s}},s:[s]}", "type", "object", "properties", "email", "type",

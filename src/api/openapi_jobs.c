@@ -103,7 +103,8 @@ void api_openapi_add_jobs(json_t *paths, json_t *schemas, json_t *tags)
                                       "401 403 404"));
     json_t *inbound = api_openapi_op(
         "webhooks_inbound", "jobs", "A verified inbound webhook (see _inboundWebhooks)",
-        "The signature is checked over the raw body (stripe, razorpay, github or hmac-sha256); "
+        "The signature is checked over the raw body (stripe, razorpay, github or hmac-sha256) "
+        "or, for twilio, over meta.appURL + the path and query and the sorted form parameters; "
         "a valid event is stored as a record of the endpoint's collection and answered with it.",
         json_pack("{s:o}", "200",
                   api_openapi_ok_json("the stored record", json_pack("{s:s}", "type", "object"))),

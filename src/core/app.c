@@ -384,6 +384,11 @@ static enum rc open_job(struct store_conn *db, void *ctx)
         rc = add_builtin_collection(db, job->schema, core_schedules_collection_json, true);
     if (!rc)
         rc = add_builtin_collection(db, job->schema, core_inbound_collection_json, true);
+    if (!rc) {
+        char now[32];
+        core_now(now);
+        rc = core_inbound_upgrade(db, job->schema, now);
+    }
     if (!rc)
         rc = add_builtin_collection(db, job->schema, core_reports_collection_json, true);
     /* Its user relation points to users: without that collection, no devices. */

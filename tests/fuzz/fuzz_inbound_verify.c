@@ -7,7 +7,10 @@
  * the contract, not just "no crash":
  * - the result is RC_OK, RC_UNAUTHORIZED or RC_INVALID, RC_INVALID exactly
  *   for the unknown scheme, always with a reason when refused, and the
- *   event id is a string shorter than its buffer;
+ *   event id is a string shorter than its buffer (twilio: the body is also
+ *   parsed as a form, for its signature, its event id and its payload,
+ *   which is an object or, for a malformed form, the text, or none when
+ *   the body is not UTF-8);
  * - whatever the fuzzed header holds, appending a correct "t=,v1=" to it
  *   (stripe) or sending the body's correct digest (the others) is
  *   accepted, so a stray item never hides a good signature. */
@@ -19,11 +22,15 @@
 #include <string.h>
 
 #include "base/secure.h"
+#include "base/utf8.h"
 #include "core/jobs/inbound_verify.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static const char *const schemes[] = {"stripe", "razorpay", "github", "hmac-sha256", "nope"};
+static const char *const schemes[] = {"stripe",      "razorpay", "github",
+                                      "hmac-sha256", "twilio",   "nope"};
+#define TWILIO 4
+#define UNKNOWN 5
 
 static struct str the_header(void *ctx, const char *name)
 {
@@ -64,16 +71,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     char event_id[256];
     const char *why = NULL;
-    enum rc rc = core_inbound_verify(&cfg, the_header, &value, body, 1000, event_id, &why);
+    enum rc rc = core_inbound_verify(&cfg, the_header, &value, body, STR_LIT("https://x.test/h"),
+                                     1000, event_id, &why);
     if (rc != RC_OK && rc != RC_UNAUTHORIZED && rc != RC_INVALID)
         abort();
-    if ((rc == RC_INVALID) != (which == 4))
+    if ((rc == RC_INVALID) != (which == UNKNOWN))
         abort();
     if (rc != RC_OK && (!why || !why[0]))
         abort();
     if (memchr(event_id, '\0', sizeof(event_id)) == NULL)
         abort();
-    if (which == 4)
+    /* the payload of any body: an object (a form, JSON) or the text */
+    json_t *payload = core_inbound_payload(&cfg, body);
+    bool is_shape = json_is_object(payload) || json_is_string(payload) ||
+                    (which != TWILIO && json_is_array(payload)) ||    /* JSON: an object or array */
+                    (!payload && !utf8_is_valid(body.ptr, body.len)); /* no text either */
+    if (!is_shape)
+        abort();
+    json_decref(payload);
+    if (which == UNKNOWN || which == TWILIO)
         return 0;
 
     /* A correct signature is accepted next to anything. */
@@ -88,7 +104,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         snprintf(good, value.len + 128, "%s%s", which == 1 ? "" : "sha256=", mac);
     }
     struct str sig = str_from_cstr(good);
-    if (core_inbound_verify(&cfg, the_header, &sig, body, 1000, event_id, &why) != RC_OK)
+    if (core_inbound_verify(&cfg, the_header, &sig, body, STR_LIT("https://x.test/h"), 1000,
+                            event_id, &why) != RC_OK)
         abort();
     free(good);
     return 0;

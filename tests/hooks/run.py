@@ -530,6 +530,65 @@ def auth_hooks_refuse_a_sign_in_and_see_it_done():
     check(st == 400, "a bad password never reaches the hooks: %d %r" % (st, j))
 
 
+SIGNUP = r'''
+tarmac.on("before_create", "users", function(e)
+  if e.record.phone == "+15550000001" then
+    tarmac.refuse(400, "Not from there.", { phone = { code = "blocked", message = "Blocked." } })
+  end
+  if e.record.phone ~= nil and e.record.phone ~= "" then e.record.name = "via phone" end
+end)
+tarmac.on("after_create", "users", function(e)
+  tarmac.records.create("audit", { what = "created", ref = e.record.id })
+end)
+tarmac.on("after_auth", function(e)
+  if e.collection == "users" then
+    tarmac.records.create("audit", { what = "login " .. e.method, ref = e.record.id })
+  end
+end)
+'''
+
+
+def texted_code(api, phone):
+    """The code of the last `sms` job to phone (its payload holds the text)."""
+    def find():
+        j = api.ok("GET", "/api/jobs?kind=sms&perPage=100&sort=-created")
+        for item in j["items"]:
+            if item["payload"]["to"] == phone:
+                return item["payload"]["text"].rsplit(" ", 1)[-1]
+        return None
+    wait_for(find, "the sms job to " + phone)
+    return find()
+
+
+@test
+def phone_signup_runs_the_create_hooks():
+    s, api = start({"signup.lua": SIGNUP})
+    make_collections(api)
+    users = api.ok("GET", "/api/collections/users")
+    fields = [dict(f, required=False) if f["name"] == "email" else f for f in users["fields"]]
+    api.ok("PATCH", "/api/collections/users", {
+        "fields": fields + [{"name": "phone", "type": "text"}], "otp": {"enabled": True}})
+    api.ok("PATCH", "/api/settings", {"sms": {"provider": "http", "http": {
+        "url": "http://127.0.0.1:9/send", "body": '{"to":"{{to}}","text":"{{text}}"}'}}})
+    phone = "+919800000001"
+    otp = api.ok("POST", "/api/collections/users/request-otp", {"phone": phone}, auth=False)
+    st, j, _ = api.call("POST", "/api/collections/users/auth-with-otp",
+                        {"otpId": otp["otpId"], "password": texted_code(api, phone)}, auth=False)
+    check(st == 200 and j["meta"] == {"isNew": True} and j["record"]["name"] == "via phone" and
+          j["record"]["phone"] == phone, "signed up, the before hook ran: %d %r" % (st, j))
+    uid = j["record"]["id"]
+    wait_for(lambda: audits(api, uid) == ["created", "login otp"], "after_create and after_auth")
+    blocked = "+15550000001"
+    otp = api.ok("POST", "/api/collections/users/request-otp", {"phone": blocked}, auth=False)
+    st, j, _ = api.call("POST", "/api/collections/users/auth-with-otp",
+                        {"otpId": otp["otpId"], "password": texted_code(api, blocked)}, auth=False)
+    check(st == 400 and j["message"] == "Not from there." and
+          j["data"]["phone"]["code"] == "blocked", "the hook refused the sign-up: %d %r" % (st, j))
+    n = api.ok("GET", "/api/collections/users/records?filter=" +
+               urllib.request.quote("phone='%s'" % blocked))["totalItems"]
+    check(n == 0, "no account for the refused number: %d" % n)
+
+
 # --------------------------------------------------------------------------
 # Outbound HTTP
 # --------------------------------------------------------------------------

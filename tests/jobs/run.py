@@ -13,6 +13,7 @@ import csv
 import email
 import hashlib
 import io
+import base64
 import hmac
 import http.server
 import json
@@ -34,7 +35,7 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "tests", "lib"))
 sys.dont_write_bytecode = True
 
-from tarmac import Server, run_cli, SLOW  # noqa: E402
+from tarmac import Server, run_cli, db_rows, SLOW  # noqa: E402
 
 SU_EMAIL, SU_PASS = "jobs@example.com", "jobs-pass-123456"
 SECRET = "whsec_test_secret"
@@ -893,6 +894,76 @@ def inbound_webhooks_error_paths():
     check(lst["totalItems"] == 0, "nothing stored: %r" % lst["totalItems"])
     st, _ = raw_post(api, "/api/webhooks/g", body, {"X-Hub-Signature-256": gh})
     check(st == 200, "the same request signed is taken: %d" % st)
+
+
+def twilio_sig(token, url, params):
+    """Twilio's X-Twilio-Signature: the URL it called, then each POST
+    parameter's name and value sorted by name; HMAC-SHA1, base64."""
+    text = url + "".join(k + v for k, v in sorted(params))
+    return base64.b64encode(hmac.new(token.encode(), text.encode(), hashlib.sha1).digest()).decode()
+
+
+@test
+def inbound_webhooks_twilio():
+    s, api = start(flags=FAST)
+    public = "https://api.example.com/base/"  # the proxy's address Twilio calls
+    api.ok("PATCH", "/api/settings", {"meta": {"appURL": public}})
+    api.ok("POST", "/api/collections", {
+        "name": "dlr", "type": "base",
+        "fields": [{"name": "payload", "type": "json"}, {"name": "eventId", "type": "text"}],
+        "indexes": ["CREATE UNIQUE INDEX idx_dlr_event ON dlr (eventId)"]})
+    api.ok("POST", "/api/collections/_inboundWebhooks/records", {
+        "name": "tw", "scheme": "twilio", "secret": "auth-token", "collection": "dlr",
+        "active": True})
+    url = "https://api.example.com/base/api/webhooks/tw?a=1&b=%20x"
+    params = [("MessageSid", "SM42"), ("MessageStatus", "undelivered"), ("ErrorCode", "30003"),
+              ("To", "+919800000001"), ("Body", "Your code: 1 & 2")]
+    form = urllib.parse.urlencode(params).encode()
+    hdr = {"Content-Type": "application/x-www-form-urlencoded"}
+    st, j = raw_post(api, "/api/webhooks/tw?a=1&b=%20x", form,
+                     dict(hdr, **{"X-Twilio-Signature": twilio_sig("auth-token", url, params)}))
+    check(st == 200 and j["eventId"] == "SM42:undelivered" and
+          j["payload"] == dict(params), "twilio valid: %d %r" % (st, j))
+    st, _ = raw_post(api, "/api/webhooks/tw?a=1&b=%20x", form,
+                     dict(hdr, **{"X-Twilio-Signature": twilio_sig("auth-token", url, params)}))
+    check(st == 409, "the same status again: %d" % st)
+    for sig, what in ((twilio_sig("other-token", url, params), "another token"),
+                      (twilio_sig("auth-token", url.replace("a=1", "a=2"), params), "another query"),
+                      (twilio_sig("auth-token", "http://127.0.0.1:%d/api/webhooks/tw?a=1&b=%%20x"
+                                  % s.port, params), "the private URL, not appURL's"),
+                      (twilio_sig("auth-token", url, params)[:-2], "cut short")):
+        st, _ = raw_post(api, "/api/webhooks/tw?a=1&b=%20x", form,
+                         dict(hdr, **{"X-Twilio-Signature": sig}))
+        check(st == 401, "%s: %d" % (what, st))
+    lst = api.ok("GET", "/api/collections/dlr/records")
+    check(lst["totalItems"] == 1, "one report stored: %r" % lst["totalItems"])
+
+
+@test
+def inbound_webhooks_scheme_added_to_an_older_directory():
+    """A data directory whose _inboundWebhooks predates the twilio scheme
+    gets it on start."""
+    s, api = start(flags=FAST)
+    api.ok("POST", "/api/collections/_inboundWebhooks/records", {
+        "name": "kept", "scheme": "github", "secret": "sec", "collection": "x", "active": True})
+    s.stop()
+    (data,) = db_rows(s.datadir, "SELECT data FROM _collections WHERE name = ?",
+                      ("_inboundWebhooks",))[0]
+    d = json.loads(data)
+    for f in d["fields"]:
+        if f["name"] == "scheme":
+            f["values"] = [v for v in f["values"] if v != "twilio"]
+    db_rows(s.datadir, "UPDATE _collections SET data = ? WHERE name = ?",
+            (json.dumps(d), "_inboundWebhooks"), write=True)
+    _, api2 = start(datadir=s.datadir, flags=FAST, name="older")
+    col = api2.ok("GET", "/api/collections/_inboundWebhooks")
+    values = [f for f in col["fields"] if f["name"] == "scheme"][0]["values"]
+    check(values == ["stripe", "razorpay", "github", "hmac-sha256", "twilio"], "values: %r" % values)
+    check(col["system"], "still a system collection")
+    api2.ok("POST", "/api/collections/_inboundWebhooks/records", {
+        "name": "tw", "scheme": "twilio", "secret": "sec", "collection": "x", "active": True})
+    lst = api2.ok("GET", "/api/collections/_inboundWebhooks/records?sort=name")
+    check([r["name"] for r in lst["items"]] == ["kept", "tw"], "records kept: %r" % lst["items"])
 
 
 # --------------------------------------------------------------------------

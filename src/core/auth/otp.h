@@ -19,6 +19,14 @@
 
 #define CORE_OTPS_ID "pbc_1638494021"
 #define CORE_OTP_ID_LEN 15
+/* The recordRef of a sign-up code (tarmac's phone sign-up): texted to a
+ * number no account holds yet, for an account made once the code is
+ * right; sentTo holds the number. ':' is one of the characters no record id
+ * may hold (record_input.c, as PocketBase's forbiddenPKCharacters), so the
+ * marker never names a record and `_otps`' list and view rules
+ * (recordRef = @request.auth.id) never show the row to anyone but a
+ * superuser. */
+#define CORE_OTP_SIGNUP_REF ":signup"
 
 /* The collection JSON of `_otps`, for the bootstrap (app.c). */
 extern const char *const core_otps_collection_json;

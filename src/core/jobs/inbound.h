@@ -15,6 +15,12 @@
  *                id: X-GitHub-Delivery
  *   hmac-sha256  <header>: hex HMAC of the body (an optional "sha256="
  *                prefix); event id: X-Event-Id, else the body's "id"
+ *   twilio       X-Twilio-Signature: base64 of HMAC-SHA1 (the secret is the
+ *                auth token) of the URL Twilio called (the settings'
+ *                meta.appURL + path + query) and each form parameter's name
+ *                and value, sorted by name; the form becomes the payload
+ *                object; event id "<MessageSid>:<MessageStatus>" (a status
+ *                callback per message and status)
  *
  * Signatures are checked over the raw body, in constant time
  * (inbound_verify.h). */
@@ -29,11 +35,17 @@
 #include "core/jobs/inbound_verify.h"
 #include "core/record/worker.h"
 #include "core/schema/collection.h"
+#include "store/store.h"
 
 #define CORE_INBOUND_COLLECTION "_inboundWebhooks"
 
 extern const char core_inbound_collection_json[];
 
+/* Gives a `_inboundWebhooks` made by an older version (its schema s, on
+ * the writer's connection db, inside the open transaction) the scheme values
+ * it lacks (twilio came later): its definition in _collections and in s.
+ * Nothing when it has them all. now: the "updated" time. */
+enum rc core_inbound_upgrade(struct store_conn *db, struct core_schema *s, const char *now);
 /* Reads the active endpoint named name on cw's connection: RC_NOT_FOUND
  * when none. */
 enum rc core_inbound_find(struct core_worker *cw, struct str name, struct core_inbound *out);

@@ -10,6 +10,7 @@
 #ifndef TARMAC_CORE_JOBS_INBOUND_VERIFY_H
 #define TARMAC_CORE_JOBS_INBOUND_VERIFY_H
 
+#include <jansson.h>
 #include <stdint.h>
 
 #include "base/rc.h"
@@ -29,10 +30,19 @@ typedef struct str core_inbound_header_fn(void *ctx, const char *name);
 
 /* Checks the request's signature for cfg: RC_OK, RC_UNAUTHORIZED (missing or
  * wrong signature, or a timestamp outside the tolerance: *why says which),
- * RC_INVALID (an unknown scheme). The event id, when the scheme has one,
- * goes to event_id ("" when none). Borrows everything. */
+ * RC_INVALID (an unknown scheme). url is the URL the sender called, as it
+ * called it (scheme, host, path and query): twilio signs it; the others
+ * ignore it. The event id, when the scheme has one, goes to event_id (""
+ * when none). Borrows everything. */
 enum rc core_inbound_verify(const struct core_inbound *cfg, core_inbound_header_fn *header,
-                            void *ctx, struct str body, int64_t now_s, char event_id[256],
-                            const char **why);
+                            void *ctx, struct str body, struct str url, int64_t now_s,
+                            char event_id[256], const char **why);
+/* The event as the endpoint's collection stores it (its `payload`): the body
+ * as JSON, else as text; a scheme whose body is a form (twilio) gives an
+ * object of the form's fields, decoded (a name sent more than once: an
+ * array of its values; a value that is not UTF-8 left out), or the text
+ * when the form is malformed. A new reference, or NULL when the text is not
+ * UTF-8 either. */
+json_t *core_inbound_payload(const struct core_inbound *cfg, struct str body);
 
 #endif

@@ -97,6 +97,13 @@ static bool twilio_prepare(const struct core_job_env *env, const struct core_set
     form_value(&b, opt(s, "twilio", "from"));
     buf_append_cstr(&b, "&Body=");
     form_value(&b, text);
+    const char *callback = opt(s, "twilio", "statusCallback");
+    if (callback[0]) {
+        /* delivery reports: Twilio posts each status there (signed for
+         * the inbound webhooks' twilio scheme) */
+        buf_append_cstr(&b, "&StatusCallback=");
+        form_value(&b, callback);
+    }
     call->body = dup_buf(&b);
     buf_reset(&b);
     buf_append_cstr(&b, sid);

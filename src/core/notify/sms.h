@@ -5,7 +5,8 @@
  * provider's row of a table, from the settings' sms section:
  *   - twilio: the Messages API (POST /2010-04-01/Accounts/<sid>/
  *     Messages.json, form To, From, Body, HTTP Basic with the account SID
- *     and auth token);
+ *     and auth token; StatusCallback when sms.twilio.statusCallback is set:
+ *     the delivery reports, for an inbound webhook of scheme twilio);
  *   - msg91: the Flow API (POST /api/v5/flow/ with the authkey header,
  *     {flow_id, sender, recipients: [{mobiles, <textVar>: text}]}, the
  *     number without its "+": India's DLT templates carry the text in a

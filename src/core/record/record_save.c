@@ -61,6 +61,7 @@ static struct core_save *save_new(struct core_request *r, const struct core_save
     s->job.schema = r->schema;
     s->job.c = in->c;
     s->job.request = r;
+    s->job.sole_field = in->kind == CORE_WRITE_CREATE ? in->sole_field : NULL;
     s->job.done = write_done;
     core_problem_init(&s->job.problem);
     arena_defer(r->arena, save_release, s);

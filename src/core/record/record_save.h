@@ -39,6 +39,9 @@ struct core_save_input {
      * may create the target) and an update may name a record an earlier item
      * creates; the write is handed to ready instead of the writer. */
     bool is_batch_item;
+    /* create: a text field no other record may hold the same value of, as
+     * record_write.h's core_write_job.sole_field (a constant), or NULL. */
+    const char *sole_field;
 };
 
 /* A save in flight; lives in the request's arena until it is released. */

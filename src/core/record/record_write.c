@@ -155,6 +155,43 @@ static enum rc passes_rule(struct store_conn *db, const struct core_write_job *j
     return RC_OK;
 }
 
+/* A create's sole_field (record_write.h): RC_INVALID with
+ * validation_not_unique when a stored record of c already holds the value
+ * the new one gives it (an empty value is nobody's). */
+static enum rc check_sole(struct store_conn *db, const struct core_write_job *job,
+                          struct core_problem *p)
+{
+    const char *value = json_string_value(json_object_get(job->values, job->sole_field));
+    if (!value || !value[0])
+        return RC_OK;
+    struct buf sql;
+    buf_init(&sql, 4096);
+    struct store_sql q;
+    store_sql_begin(&q, &sql);
+    store_sql_add(&q, "SELECT 1 FROM ");
+    store_sql_ident(&q, str_from_cstr(job->c->name));
+    store_sql_add(&q, " WHERE ");
+    store_sql_ident(&q, str_from_cstr(job->sole_field));
+    store_sql_add(&q, " = ");
+    unsigned p_value = store_sql_param(&q);
+    store_sql_add(&q, " LIMIT 1");
+    struct store_stmt *st = NULL;
+    enum rc rc = store_sql_prepare(&q, db, &st);
+    buf_cleanup(&sql);
+    if (rc)
+        return rc == RC_INVALID ? RC_INTERNAL : rc;
+    rc = store_bind_text(st, (int)p_value, str_from_cstr(value));
+    if (!rc)
+        rc = store_step(st);
+    store_done(st);
+    if (rc == RC_NOT_FOUND)
+        return RC_OK;
+    if (rc)
+        return rc;
+    core_problem_field(p, job->sole_field, "validation_not_unique", "Value must be unique.", NULL);
+    return RC_INVALID;
+}
+
 /* INSERT INTO c [AS "r"] (every field) VALUES (?1, ...): field i binds
  * i + 1 (core_record_bind_values); "r" is the name rules give the row. */
 static void add_insert(struct store_sql *q, const struct core_collection *c, bool is_aliased)
@@ -708,6 +745,8 @@ static enum rc apply(struct store_conn *db, void *ctx)
         rc = run_before(db, job, CORE_EVENT_CREATE, &job->values, NULL, p);
         if (!rc)
             rc = check_hashed(job->c, job->values, NULL);
+        if (!rc && job->sole_field)
+            rc = check_sole(db, job, p);
         bool is_done = false;
         if (!rc && store_is_remote(db))
             rc = create_in_one(db, job, p, &is_done);

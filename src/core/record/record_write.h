@@ -43,6 +43,12 @@ struct core_write_job {
     struct core_sql_fragment rule_at_insert;
     bool has_rule_at_insert;
     bool wants_events; /* a listener wants events: make them (deletes load the row) */
+    /* create: a text field whose value no other record of c may hold,
+     * checked inside the write's transaction before the insert (where a
+     * field has no unique index: two concurrent creates cannot both pass, the
+     * writer runs them one after the other); validation_not_unique on it
+     * otherwise. NULL: none. Borrowed (a constant). */
+    const char *sole_field;
     /* results */
     struct core_event *events; /* made inside the write, emitted after the commit */
     json_t *written;           /* update: the row as written (a batch item answers from it: a later

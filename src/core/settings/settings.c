@@ -57,12 +57,13 @@ json_t *core_settings_defaults(void)
                   ""));
     /* tarmac's: the SMS provider (core/notify/sms.h). */
     json_object_set_new(o, "sms",
-                        json_pack("{s:s, s:{s:s, s:s, s:s, s:s}, s:{s:s, s:s, s:s, s:s, s:s}, "
+                        json_pack("{s:s, s:{s:s, s:s, s:s, s:s, s:s}, s:{s:s, s:s, s:s, s:s, s:s}, "
                                   "s:{s:s, s:s, s:[], s:s}}",
                                   "provider", "", "twilio", "accountSid", "", "authToken", "",
-                                  "from", "", "apiURL", "", "msg91", "authKey", "", "flowId", "",
-                                  "sender", "", "textVar", "VAR1", "apiURL", "", "http", "url", "",
-                                  "method", "POST", "headers", "body", ""));
+                                  "from", "", "apiURL", "", "statusCallback", "", "msg91",
+                                  "authKey", "", "flowId", "", "sender", "", "textVar", "VAR1",
+                                  "apiURL", "", "http", "url", "", "method", "POST", "headers",
+                                  "body", ""));
     /* proxies is tarmac's: a header is read only from these peers. */
     json_object_set_new(o, "trustedProxy",
                         json_pack("{s:[], s:b, s:[]}", "headers", "useLeftmostIP", 0, "proxies"));

@@ -584,7 +584,8 @@ static void check_sms(struct check *c)
         if (has_control(json_string_value(settings_get(v, texts[i]))))
             fail(c, texts[i], "validation_invalid_value", "No control characters.");
     }
-    static const char *const urls[] = {"sms.twilio.apiURL", "sms.msg91.apiURL", "sms.http.url"};
+    static const char *const urls[] = {"sms.twilio.apiURL", "sms.twilio.statusCallback",
+                                       "sms.msg91.apiURL", "sms.http.url"};
     for (size_t i = 0; i < sizeof(urls) / sizeof(urls[0]); i++) {
         const char *u = json_string_value(settings_get(v, urls[i]));
         if (u[0] && !is_url(u))

@@ -440,7 +440,7 @@ class SchedulesRecord {
       '/api/files/$collectionId/$id/${Uri.encodeComponent(filename)}';
 }
 
-enum InboundWebhooksScheme { stripe, razorpay, github, hmacSha256 }
+enum InboundWebhooksScheme { stripe, razorpay, github, hmacSha256, twilio }
 
 extension InboundWebhooksSchemeValue on InboundWebhooksScheme {
   /// The value on the wire.
@@ -454,6 +454,8 @@ extension InboundWebhooksSchemeValue on InboundWebhooksScheme {
         return 'github';
       case InboundWebhooksScheme.hmacSha256:
         return 'hmac-sha256';
+      case InboundWebhooksScheme.twilio:
+        return 'twilio';
     }
   }
 

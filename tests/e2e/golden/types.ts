@@ -209,6 +209,7 @@ export enum InboundWebhooksSchemeOptions {
     "razorpay" = "razorpay",
     "github" = "github",
     "hmac-sha256" = "hmac-sha256",
+    "twilio" = "twilio",
 }
 
 /** What the API answers for a record of "_inboundWebhooks". */

@@ -3,7 +3,9 @@
  * scheme's header, a tampered body; stripe's tolerance and rotated secrets
  * (several v1); event ids; malformed headers (a missing or non-numeric t,
  * a digest of the wrong length or with a non-hex character, a sign or a
- * space where strtol would have skipped it). */
+ * space where strtol would have skipped it); twilio's signature over the
+ * URL and the sorted form (Twilio's documented example), its event id and
+ * the payload a form becomes. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -15,6 +17,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "base/b64.h"
+#include "base/hmac_sha1.h"
 #include "base/secure.h"
 #include "core/jobs/inbound_verify.h"
 
@@ -54,7 +58,8 @@ static enum rc check(const char *scheme, const char *header_cfg, struct headers 
     snprintf(cfg.secret, sizeof(cfg.secret), "%s", "topsecret");
     snprintf(cfg.header, sizeof(cfg.header), "%s", header_cfg);
     const char *why;
-    return core_inbound_verify(&cfg, get, h, str_from_cstr(body), now, ev, &why);
+    return core_inbound_verify(&cfg, get, h, str_from_cstr(body), (struct str){"", 0}, now, ev,
+                               &why);
 }
 
 static void stripe(void **state)
@@ -193,14 +198,105 @@ static void plain_malformed(void **state)
     assert_int_equal(check("hmac-sha256", "X-Sig", &x, body, 0, ev), RC_UNAUTHORIZED);
 }
 
+static enum rc check_twilio(const char *url, const char *sig, const char *body, char ev[256])
+{
+    struct core_inbound cfg = {.tolerance_s = 300};
+    snprintf(cfg.scheme, sizeof(cfg.scheme), "twilio");
+    snprintf(cfg.secret, sizeof(cfg.secret), "12345");
+    struct headers h = {.name = {"X-Twilio-Signature"}, .n = sig != NULL};
+    snprintf(h.value[0], 256, "%s", sig ? sig : "");
+    const char *why;
+    return core_inbound_verify(&cfg, get, &h, str_from_cstr(body), str_from_cstr(url), 0, ev, &why);
+}
+
+/* base64(HMAC-SHA1("12345", text)). */
+static void twilio_sig(const char *text, char out[32])
+{
+    unsigned char mac[HMAC_SHA1_BYTES];
+    assert_true(hmac_sha1_digest(STR_LIT("12345"), text, strlen(text), mac));
+    out[b64_encode(B64_STD_PAD, mac, sizeof(mac), out)] = '\0';
+}
+
+static void twilio(void **state)
+{
+    (void)state;
+    /* Twilio's documented example (twilio.com/docs/usage/security): the
+     * form in another order, percent-encoded, must sign the same */
+    const char *url = "https://mycompany.com/myapp.php?foo=1&bar=2";
+    const char *sig = "0/KCTR6DLpKmkAf8muzZqo1nDgQ=";
+    const char *body = "To=%2B18005551212&From=%2B12349013030&Digits=1234&"
+                       "Caller=%2B12349013030&CallSid=CA1234567890ABCDE";
+    char ev[256];
+    assert_int_equal(check_twilio(url, sig, body, ev), RC_OK);
+    assert_string_equal(ev, ""); /* a call's callback: no message status */
+    assert_int_equal(check_twilio("https://mycompany.com/myapp.php?foo=1&bar=3", sig, body, ev),
+                     RC_UNAUTHORIZED); /* the query is signed */
+    assert_int_equal(check_twilio("http://mycompany.com/myapp.php?foo=1&bar=2", sig, body, ev),
+                     RC_UNAUTHORIZED);
+    assert_int_equal(check_twilio("", sig, body, ev), RC_UNAUTHORIZED); /* no appURL */
+    assert_int_equal(check_twilio(url, NULL, body, ev), RC_UNAUTHORIZED);
+    assert_int_equal(check_twilio(url, sig, "To=%2B18005551212", ev), RC_UNAUTHORIZED);
+    /* a value changed, a parameter added, an escape broken */
+    const char *tampered = "To=%2B18005551212&From=%2B12349013030&Digits=1235&"
+                           "Caller=%2B12349013030&CallSid=CA1234567890ABCDE";
+    assert_int_equal(check_twilio(url, sig, tampered, ev), RC_UNAUTHORIZED);
+    char more[300];
+    snprintf(more, sizeof(more), "%s&X=", body);
+    assert_int_equal(check_twilio(url, sig, more, ev), RC_UNAUTHORIZED);
+    snprintf(more, sizeof(more), "%s&X=%%zz", body);
+    assert_int_equal(check_twilio(url, sig, more, ev), RC_UNAUTHORIZED);
+    /* empty pairs are skipped; surrounding spaces of the header are not part of it */
+    snprintf(more, sizeof(more), "&%s&&", body);
+    char spaced[40];
+    snprintf(spaced, sizeof(spaced), " %s ", sig);
+    assert_int_equal(check_twilio(url, spaced, more, ev), RC_OK);
+    /* a status callback: '+' is a space, names sorted byte by byte
+     * (upper case first), the event id is MessageSid:MessageStatus */
+    const char *dlr = "MessageStatus=delivered&MessageSid=SM1&ApiVersion=2010-04-01&"
+                      "Body=hi+there&apple=1&ErrorCode=";
+    const char *base = "https://api.example.com/api/webhooks/tw";
+    char text[400], good[32];
+    snprintf(text, sizeof(text), "%s%s", base,
+             "ApiVersion2010-04-01Bodyhi thereErrorCodeMessageSidSM1MessageStatusdeliveredapple1");
+    twilio_sig(text, good);
+    assert_int_equal(check_twilio(base, good, dlr, ev), RC_OK);
+    assert_string_equal(ev, "SM1:delivered");
+    good[0] = good[0] == 'A' ? 'B' : 'A';
+    assert_int_equal(check_twilio(base, good, dlr, ev), RC_UNAUTHORIZED);
+    /* a name sent twice: by value */
+    snprintf(text, sizeof(text), "%sa1a2b3", base);
+    twilio_sig(text, good);
+    assert_int_equal(check_twilio(base, good, "a=2&b=3&a=1", ev), RC_OK);
+}
+
+static void payloads(void **state)
+{
+    (void)state;
+    struct core_inbound tw = {.scheme = "twilio"}, st = {.scheme = "stripe"};
+    json_t *p = core_inbound_payload(&tw, STR_LIT("a=1&b=x+y%21&a=2&c&d=%E2%82%AC"));
+    json_t *want = json_pack("{s:[s,s], s:s, s:s, s:s}", "a", "1", "2", "b", "x y!", "c", "", "d",
+                             "\xe2\x82\xac");
+    assert_true(json_equal(p, want));
+    json_decref(p);
+    json_decref(want);
+    p = core_inbound_payload(&tw, STR_LIT("a=%zz")); /* not a form: the text */
+    assert_string_equal(json_string_value(p), "a=%zz");
+    json_decref(p);
+    p = core_inbound_payload(&st, STR_LIT("{\"id\":\"e1\"}"));
+    assert_string_equal(json_string_value(json_object_get(p, "id")), "e1");
+    json_decref(p);
+    p = core_inbound_payload(&st, STR_LIT("a=1"));
+    assert_string_equal(json_string_value(p), "a=1");
+    json_decref(p);
+}
+
 int main(void)
 {
     secure_init();
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(stripe),
-        cmocka_unit_test(plain_schemes),
-        cmocka_unit_test(stripe_malformed),
-        cmocka_unit_test(plain_malformed),
+        cmocka_unit_test(stripe),           cmocka_unit_test(plain_schemes),
+        cmocka_unit_test(stripe_malformed), cmocka_unit_test(plain_malformed),
+        cmocka_unit_test(twilio),           cmocka_unit_test(payloads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
