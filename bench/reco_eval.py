@@ -1,0 +1,185 @@
+#!/usr/bin/env python3
+"""Offline evaluation of tarmac's recommendations (issue #19), on data nobody
+here wrote: Debian's package index (`apt-cache dumpavail`). Each package is a
+"user" and the packages it depends on are the "items" it interacted with (the
+first alternative of each Depends entry, versions dropped). Leave-last-out:
+the last dependency a package lists is held out, the others are written as
+interactions through the records API, and tarmac's recommendations for that
+package (GET .../recommendations?user=, top 10) are scored by hit rate@10 and
+NDCG@10 against two baselines computed here on the same training data: the
+most popular items the user does not have, and random unseen items.
+
+    bench/reco_eval.py [--users 3000] [--seed 7] [--bin build/release/tarmac]
+"""
+import argparse
+import json
+import math
+import os
+import random
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+
+def packages():
+    out = subprocess.run(["apt-cache", "dumpavail"], capture_output=True, text=True).stdout
+    deps = {}
+    for block in out.split("\n\n"):
+        name = re.search(r"^Package: (\S+)", block, re.M)
+        dep = re.search(r"^Depends: (.+)$", block, re.M)
+        if not name or not dep:
+            continue
+        items = []
+        for entry in dep.group(1).split(","):
+            first = entry.split("|")[0].strip()
+            first = re.sub(r"\s*\(.*?\)", "", first).split(":")[0].strip()
+            if first and first not in items:
+                items.append(first)
+        deps[name.group(1)] = items
+    return deps
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+class Api:
+    def __init__(self, base):
+        self.base = base
+        self.token = None
+
+    def call(self, method, path, body=None):
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request(self.base + path, data=data, method=method)
+        if data is not None:
+            req.add_header("Content-Type", "application/json")
+        if self.token:
+            req.add_header("Authorization", self.token)
+        try:
+            with urllib.request.urlopen(req, timeout=120) as r:
+                raw = r.read()
+                return json.loads(raw) if raw else None
+        except urllib.error.HTTPError as e:
+            raise SystemExit("%s %s: %d %s\n%s" % (method, path, e.code, e.read()[:500],
+                                                   json.dumps(body)[:600]))
+
+    def batch(self, requests):
+        for at in range(0, len(requests), 50):
+            self.call("POST", "/api/batch", {"requests": requests[at:at + 50]})
+
+
+def ndcg(rank):
+    return 1 / math.log2(rank + 2) if rank is not None else 0.0
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--users", type=int, default=3000)
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--bin", default=os.path.join(os.path.dirname(__file__), "..", "build", "release", "tarmac"))
+    args = ap.parse_args()
+    rng = random.Random(args.seed)
+    deps = {k: v for k, v in packages().items() if len(v) >= 4}
+    names = sorted(deps)
+    rng.shuffle(names)
+    users = names[:args.users]
+    train = {u: deps[u][:-1] for u in users}
+    held = {u: deps[u][-1] for u in users}
+    items = sorted({i for u in users for i in deps[u]})
+    print("data: apt-cache dumpavail (Debian 12 package index): %d packages with 4+ dependencies, "
+          "%d sampled as users (seed %d), %d distinct items, %d training interactions"
+          % (len(deps), len(users), args.seed, len(items), sum(len(v) for v in train.values())))
+
+    work = tempfile.mkdtemp(prefix="tarmac-recoeval-")
+    port = free_port()
+    base = "http://127.0.0.1:%d" % port
+    subprocess.run([args.bin, "superuser", "upsert", "eval@example.com", "eval-pass-123",
+                    "--dir=" + work], check=True, capture_output=True)
+    srv = subprocess.Popen([args.bin, "serve", "--http=127.0.0.1:%d" % port, "--dir=" + work,
+                            "--access-log=false"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        api = Api(base)
+        for _ in range(100):
+            try:
+                api.call("GET", "/api/health")
+                break
+            except Exception:
+                time.sleep(0.1)
+        api.token = api.call("POST", "/api/collections/_superusers/auth-with-password",
+                             {"identity": "eval@example.com", "password": "eval-pass-123"})["token"]
+        api.call("PATCH", "/api/settings", {"batch": {"enabled": True, "maxRequests": 50, "timeout": 120},
+                                           "rateLimits": {"enabled": False}})
+        users_col = api.call("GET", "/api/collections/users")
+        api.call("POST", "/api/collections", {"name": "packages", "type": "base", "listRule": "",
+                                              "fields": [{"name": "name", "type": "text"}]})
+        pkgs = api.call("GET", "/api/collections/packages")
+        api.call("POST", "/api/collections", {"name": "uses", "type": "base", "fields": [
+            {"name": "user", "type": "relation", "collectionId": users_col["id"], "maxSelect": 1},
+            {"name": "item", "type": "relation", "collectionId": pkgs["id"], "maxSelect": 1}]})
+        api.call("POST", "/api/collections/_recommenders/records", {
+            "name": "deps", "interactions": "uses", "user": "user", "item": "item",
+            "halfLifeDays": 3650, "active": True})
+        item_id = {name: "p%014d" % i for i, name in enumerate(items)}
+        user_id = {name: "u%014d" % i for i, name in enumerate(users)}
+        api.batch([{"method": "POST", "url": "/api/collections/packages/records",
+                    "body": {"id": item_id[n], "name": n}} for n in items])
+        api.batch([{"method": "POST", "url": "/api/collections/users/records",
+                    "body": {"id": user_id[u], "email": "%s@eval.example.com" % user_id[u],
+                             "password": "userpass123", "passwordConfirm": "userpass123"}}
+                   for u in users])
+        t0 = time.time()
+        api.batch([{"method": "POST", "url": "/api/collections/uses/records",
+                    "body": {"user": user_id[u], "item": item_id[i]}} for u in users for i in train[u]])
+        while api.call("GET", "/api/jobs?kind=reco&status=queued&perPage=1")["totalItems"] or \
+                api.call("GET", "/api/jobs?kind=reco&status=running&perPage=1")["totalItems"]:
+            time.sleep(0.2)
+        print("interactions written and folded in %.1f s" % (time.time() - t0))
+
+        popularity = {}
+        for u in users:
+            for i in train[u]:
+                popularity[i] = popularity.get(i, 0) + 1
+        by_pop = sorted(popularity, key=lambda i: (-popularity[i], i))
+        name_of = {v: k for k, v in item_id.items()}
+        results = {"tarmac": [0, 0.0], "most popular": [0, 0.0], "random": [0, 0.0]}
+        lat = []
+        for u in users:
+            seen = set(train[u])
+            t = time.time()
+            res = api.call("GET", "/api/collections/packages/recommendations?limit=10&user=" + user_id[u])
+            lat.append(time.time() - t)
+            lists = {
+                "tarmac": [name_of.get(r["id"]) for r in res["items"]],
+                "most popular": [i for i in by_pop if i not in seen][:10],
+                "random": rng.sample([i for i in items if i not in seen], 10),
+            }
+            for k, got in lists.items():
+                rank = got.index(held[u]) if held[u] in got else None
+                results[k][0] += rank is not None
+                results[k][1] += ndcg(rank)
+        n = len(users)
+        print("| method | hit rate@10 | NDCG@10 |")
+        print("|---|---|---|")
+        for k, (hits, gain) in results.items():
+            print("| %s | %.3f | %.3f |" % (k, hits / n, gain / n))
+        lat.sort()
+        print("recommendations request: p50 %.2f ms, p99 %.2f ms (%d requests, client and server on this machine)"
+              % (lat[len(lat) // 2] * 1000, lat[int(len(lat) * 0.99)] * 1000, len(lat)))
+    finally:
+        srv.terminate()
+        srv.wait()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
