@@ -25,7 +25,16 @@ static void add(struct pool *p, struct str id, double v)
     json_object_set_new(p->scores, key, json_real(json_real_value(cur) + v));
 }
 
-/* Adds seed's neighbours, each weighted by weight * cosine similarity. */
+/* How much of the similarity's normalisation falls on the seed (a) and
+ * how much on the candidate (b): co / (n(a)^ALPHA n(b)^(1 - ALPHA)), the
+ * asymmetric cosine (0.5 is the cosine). 0.5 divides a popular candidate
+ * down so far that the items people actually go on to use rank low: on
+ * Debian's package index (bench/reco_eval.py, 1,500 packages, hit rate@10)
+ * 0.5 scored 0.267, 0.7 0.321, 0.85 0.355, 0.95 0.369, against 0.224 for
+ * the most popular; 0.85 keeps a popular candidate from dominating. */
+#define ALPHA 0.85
+
+/* Adds seed's neighbours, each weighted by weight * similarity. */
 static enum rc neighbours(struct store_stmt *st, const char *rec, struct str seed, double weight,
                           struct pool *p)
 {
@@ -37,7 +46,7 @@ static enum rc neighbours(struct store_stmt *st, const char *rec, struct str see
         double co = store_column_double(st, 1), na = store_column_double(st, 2),
                nb = store_column_double(st, 3);
         if (co > 0 && na > 0 && nb > 0)
-            add(p, store_column_text(st, 0), weight * co / sqrt(na * nb));
+            add(p, store_column_text(st, 0), weight * co / (pow(na, ALPHA) * pow(nb, 1 - ALPHA)));
     }
     return rc == RC_NOT_FOUND ? RC_OK : rc;
 }

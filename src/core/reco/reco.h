@@ -20,8 +20,9 @@
  *     norm n(i) = sum over users of w(u,i)^2;
  *   - co-occurrence co(i,j) = sum over users of w(u,i) w(u,j) with each
  *     other item j of the user (their heaviest CORE_RECO_HISTORY).
- * Similarity is the cosine co(i,j) / sqrt(n(i) n(j)): an item everyone
- * touches does not come out similar to everything.
+ * Similarity is the asymmetric cosine co(i,j) / (n(i)^0.85 n(j)^0.15)
+ * (query.c): an item everyone touches does not come out similar to
+ * everything, yet the items people go on to use are not divided away.
  *
  * Recommendations for a user: each candidate j scores the sum over the
  * user's heaviest items i of (w(u,i) / max w) * sim(i,j); items the user
