@@ -282,6 +282,45 @@ async function main() {
     assert.deepEqual((await couriers.cole.pb.collection('orders').getFullList({ sort: 'created' })).map((o) => o.id), [order2.id, left.id]);
     await refused(couriers.cal.pb.collection('orders').getOne(order1.id), 404, 'an unrelated courier reading an order');
     ok('customers, restaurants and couriers each see their own orders only (listRule, viewRule)');
+
+    // --- recommendations: restaurants and dishes (README "Recommendations") ---------
+    // Favourites and dish likes are the interactions; a superuser declares them once.
+    await su.collection('_recommenders').create({ name: 'restaurants', interactions: 'favorites', user: 'user', item: 'restaurant', active: true });
+    await su.collection('_recommenders').create({ name: 'dishes', interactions: 'dish_likes', user: 'user', item: 'dish',
+        halfLifeDays: 30, active: true });
+    const tapas = await su.collection('restaurants').create({ name: 'Tapas Tina', owner: ned.id, location: NOODLE_AT, open: true });
+    const dan = await account(su, 'dan', 'customer', 'Dan');
+    const eve = await account(su, 'eve', 'customer', 'Eve');
+    const fave = (u, r) => u.pb.collection('favorites').create({ user: u.id, restaurant: r.id });
+    const like = (u, d) => u.pb.collection('dish_likes').create({ user: u.id, dish: d.id });
+    // Dan and Cathy share a taste for Pizza Pronto; Dan also loves Tapas Tina and the Noodle Bar.
+    await fave(dan, pizza);
+    await fave(dan, tapas);
+    await fave(dan, noodle);
+    await fave(cathy, pizza);
+    await fave(eve, noodle);
+    await like(dan, margherita);
+    await like(dan, soda);
+    await like(dan, ramen);
+    await like(cathy, margherita);
+    await refused(fave({ ...cathy, id: dan.id }, tapas), 400, "a favourite for someone else");
+    const forCathy = await eventually(async () => {
+        const r = await cathy.pb.send('/api/collections/restaurants/recommendations', { query: { limit: 3 } });
+        return r.scores[0]?.source === 'similar' && r.scores.length === 2 && r;
+    }, "Cathy's restaurant recommendations");
+    assert.deepEqual(forCathy.items.map((x) => x.name).sort(), ['Noodle Bar', 'Tapas Tina']);
+    assert.ok(!forCathy.items.some((x) => x.id === pizza.id), 'her own favourite is left out');
+    const open = await cathy.pb.send('/api/collections/restaurants/recommendations', { query: { filter: 'open = true' } });
+    assert.deepEqual(open.items.map((x) => x.name), ['Tapas Tina'], 'the Noodle Bar is closed');
+    const dishes = await eventually(async () => {
+        const r = await cathy.pb.send('/api/collections/menu_items/recommendations', { query: { limit: 2, expand: 'restaurant' } });
+        return r.scores.length && r.scores[0].source === 'similar' && r;
+    }, "Cathy's dish recommendations");
+    assert.ok(['Lemon soda', 'Ramen'].includes(dishes.items[0].name), JSON.stringify(dishes.items.map((x) => x.name)));
+    assert.ok(dishes.items[0].expand.restaurant.name);
+    const like2 = await cathy.pb.send(`/api/collections/menu_items/records/${margherita.id}/similar`, { query: { limit: 3 } });
+    assert.ok(like2.items.every((x) => x.id !== margherita.id) && like2.items.length > 0);
+    ok("customers get restaurants and dishes liked by people with their taste (closed ones filtered out), and similar dishes");
 }
 
 try {

@@ -249,6 +249,41 @@ async function main() {
     const last = suTrail.find((a) => a.to_status === 'disbursed');
     assert.deepEqual([last.from_status, last.actor], ['approved', '']);
     ok("a superuser's edit in the dashboard goes through the same graph, and is audited without a user");
+
+    // --- risk scoring: flagged applications go to a credit manager's queue ----------
+    // (README "Fraud and risk scoring"). Scored from now on: earlier loans are no history.
+    await su.collection('_riskModels').create({ name: 'loans', collection: 'loans', user: 'borrower', amount: 'amount',
+        flagField: 'needs_review', reviewers: 'role = "credit_manager"', active: true });
+    await su.collection('_riskRules').create({ model: 'loans', name: 'another application the same day',
+        expression: '@risk.count_24h >= 1', score: 30, action: 'flag', active: true });
+    await su.collection('_riskRules').create({ model: 'loans', name: 'large first application',
+        expression: 'amount >= 500000 && @risk.history = 0', score: 40, action: 'flag', active: true });
+    await su.collection('_riskRules').create({ model: 'loans', name: 'burst',
+        expression: '@risk.count_1h >= 4', score: 90, action: 'block', active: true });
+    const ask = (who, amount) => who.pb.collection('loans').create({ borrower: who.id, amount, purpose: 'scored' });
+    const first = await ask(bob, 2000);
+    const second = await ask(bob, 2500);
+    const third = await ask(bob, 3000);
+    const huge = await ask(beth, 600000);
+    assert.equal(first.needs_review, undefined, 'the flag is hidden from the borrower');
+    // The flag is hidden: the back office filters on it; the credit manager's queue is her inbox.
+    const flagged = await su.collection('loans').getFullList({ filter: 'needs_review = true', sort: 'created' });
+    assert.deepEqual(flagged.map((l) => l.id), [second.id, third.id, huge.id]);
+    const queue = await eventually(async () => {
+        const inbox = await staff.carla.pb.collection('_notifications').getFullList({ sort: 'created' });
+        return inbox.length >= 3 && inbox;
+    }, "the credit manager's review queue");
+    assert.deepEqual(queue.map((n) => n.data.record).sort(), [second.id, third.id, huge.id].sort());
+    assert.ok(queue.every((n) => n.title.startsWith('Review needed: loans')), JSON.stringify(queue.map((n) => n.title)));
+    const inQueue = await staff.carla.pb.collection('loans').getOne(queue[0].data.record);
+    assert.equal(inQueue.status, 'requested');
+    await refused(staff.olivia.pb.collection('_riskScores').getFullList(), 403, 'an officer reading the scores');
+    const why = await su.collection('_riskScores').getFirstListItem(su.filter('record = {:id}', { id: huge.id }));
+    assert.deepEqual(why.reasons.map((r) => r.rule), ['large first application']);
+    await ask(bob, 3500);
+    const e = await refused(ask(bob, 4000), 400, 'a fifth application within the hour');
+    assert.equal(e.message, 'The request was declined.');
+    ok("applications are scored: a burst is declined, unusual ones are flagged into the credit manager's queue and inbox, the reasons are the back office's");
 }
 
 try {
