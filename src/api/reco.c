@@ -167,7 +167,8 @@ static enum rc answer(struct api_call *c, const struct core_collection *col,
     struct core_list_opts lo = {.page = 1,
                                 .per_page = used ? (int64_t)used : 1,
                                 .skip_total = true,
-                                .filter = buf_str(&filter)};
+                                .filter = buf_str(&filter),
+                                .sort = STR_LIT("")};
     struct core_output_opts o = {0};
     api_call_output_opts(c, &o);
     /* the order needs each record's id */
