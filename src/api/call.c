@@ -1,6 +1,7 @@
 /* call.c -- see call.h. */
 #include "api/call.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "api/errors.h"
@@ -486,4 +487,26 @@ enum rc api_call_require_auth_or_fail(struct api_call *c, bool want_superuser)
         return RC_FORBIDDEN;
     }
     return RC_OK;
+}
+
+bool api_call_only_query(struct api_call *c, const char *const *names, size_t n, const char *why)
+{
+    const struct http_query_param *qp = NULL;
+    size_t qn = 0;
+    if (http_req_query_all(c->req, &qp, &qn) != RC_OK)
+        return false;
+    for (size_t i = 0; i < qn; i++) {
+        bool is_known = false;
+        for (size_t k = 0; k < n; k++)
+            is_known = is_known || str_eq(qp[i].key, str_from_cstr(names[k]));
+        if (!is_known) {
+            char path[80];
+            snprintf(path, sizeof(path), "%.*s", (int)(qp[i].key.len < 64 ? qp[i].key.len : 64),
+                     qp[i].key.ptr);
+            core_problem_field(&c->problem, path, "validation_unknown_parameter", why, NULL);
+            core_problem_message(&c->problem, "Unknown query parameter.");
+            return false;
+        }
+    }
+    return true;
 }

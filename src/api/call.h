@@ -99,6 +99,10 @@ enum rc api_call_collection_or_fail(struct api_call *c, const char *message,
 enum rc api_call_body_or_fail(struct api_call *c, const char *message);
 /* A query parameter (decoded), or "" when absent. */
 struct str api_call_query(struct api_call *c, const char *key);
+/* Whether every query parameter is one of names[0..n); else the first other
+ * gets a field error validation_unknown_parameter with why ("Not a
+ * parameter of ...") and the message "Unknown query parameter.". */
+bool api_call_only_query(struct api_call *c, const char *const *names, size_t n, const char *why);
 /* Reads expand and fields into o. */
 void api_call_output_opts(struct api_call *c, struct core_output_opts *o);
 /* Answers 200 with the JSON in body (copied). */

@@ -45,38 +45,15 @@ static bool parse_count(struct str s, int64_t *out)
  * than ignored. */
 static const char *const list_params[] = {"page", "perPage", "status", "kind", "filter", "sort"};
 
-static bool has_only_list_params(struct api_call *c)
-{
-    const struct http_query_param *qp = NULL;
-    size_t qn = 0;
-    if (http_req_query_all(c->req, &qp, &qn) != RC_OK)
-        return false;
-    for (size_t i = 0; i < qn; i++) {
-        bool is_known = false;
-        for (size_t k = 0; k < sizeof(list_params) / sizeof(list_params[0]); k++)
-            is_known = is_known || str_eq(qp[i].key, str_from_cstr(list_params[k]));
-        if (!is_known) {
-            char path[80];
-            snprintf(path, sizeof(path), "%.*s", (int)(qp[i].key.len < 64 ? qp[i].key.len : 64),
-                     qp[i].key.ptr);
-            core_problem_field(&c->problem, path, "validation_unknown_parameter",
-                               "Not a parameter of the jobs list (page, perPage, status, kind, "
-                               "filter, sort).",
-                               NULL);
-            core_problem_message(&c->problem, "Unknown query parameter.");
-            return false;
-        }
-    }
-    return true;
-}
-
 enum rc api_jobs_list(struct http_req *req, void *ctx)
 {
     (void)ctx;
     struct api_call *c = api_call_new(req);
     if (api_call_require_auth_or_fail(c, true))
         return RC_OK;
-    if (!has_only_list_params(c))
+    if (!api_call_only_query(c, list_params, sizeof(list_params) / sizeof(list_params[0]),
+                             "Not a parameter of the jobs list (page, perPage, status, kind, "
+                             "filter, sort)."))
         return api_call_fail(c, RC_INVALID);
     struct core_jobs_list_opts o = {.page = 1, .per_page = 30};
     struct str v = api_call_query(c, "page");

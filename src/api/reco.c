@@ -26,33 +26,8 @@
 #define MAX_LIMIT 100
 #define CANDIDATES_PER_RESULT 3
 
-static const char *const params[] = {"limit", "filter", "user", "includeSeen", "expand", "fields"};
-
-/* Refuses (400 naming it) a parameter other than the first n of params. */
-static bool has_only_params(struct api_call *c, size_t n)
-{
-    const struct http_query_param *qp = NULL;
-    size_t qn = 0;
-    if (http_req_query_all(c->req, &qp, &qn) != RC_OK)
-        return false;
-    for (size_t i = 0; i < qn; i++) {
-        bool is_known = false;
-        for (size_t k = 0; k < n; k++)
-            is_known = is_known || str_eq(qp[i].key, str_from_cstr(params[k]));
-        if (!is_known) {
-            char path[80];
-            snprintf(path, sizeof(path), "%.*s", (int)(qp[i].key.len < 64 ? qp[i].key.len : 64),
-                     qp[i].key.ptr);
-            core_problem_field(&c->problem, path, "validation_unknown_parameter",
-                               "Not a parameter of recommendations (limit, filter, user, "
-                               "includeSeen, expand, fields).",
-                               NULL);
-            core_problem_message(&c->problem, "Unknown query parameter.");
-            return false;
-        }
-    }
-    return true;
-}
+static const char *const params[] = {"limit", "filter", "expand", "fields", "user", "includeSeen"};
+#define SIMILAR_PARAMS 4 /* the first four: no user, no includeSeen */
 
 /* limit and includeSeen; false with the problem set. */
 static bool read_params(struct api_call *c, int64_t *limit, bool *include_seen)
@@ -234,7 +209,13 @@ static enum rc start(struct api_call *c, size_t n_params, const struct core_coll
 {
     if (api_call_collection_or_fail(c, "Missing collection context.", col))
         return RC_INVALID;
-    if (!has_only_params(c, n_params) || !read_params(c, limit, include_seen)) {
+    if (!api_call_only_query(c, params, n_params,
+                             n_params == SIMILAR_PARAMS
+                                 ? "Not a parameter of similar items (limit, filter, expand, "
+                                   "fields)."
+                                 : "Not a parameter of recommendations (limit, filter, expand, "
+                                   "fields, user, includeSeen).") ||
+        !read_params(c, limit, include_seen)) {
         api_call_fail(c, RC_INVALID);
         return RC_INVALID;
     }
@@ -293,16 +274,7 @@ enum rc api_reco_similar(struct http_req *req, void *ctx)
     struct core_reco r;
     int64_t limit;
     bool include_seen;
-    /* limit, filter; expand and fields: params 0, 1, 4, 5 */
-    if (api_call_query(c, "user").len || api_call_query(c, "includeSeen").len) {
-        core_problem_field(&c->problem, api_call_query(c, "user").len ? "user" : "includeSeen",
-                           "validation_unknown_parameter",
-                           "Not a parameter of similar items (limit, filter, expand, fields).",
-                           NULL);
-        core_problem_message(&c->problem, "Unknown query parameter.");
-        return api_call_fail(c, RC_INVALID);
-    }
-    if (start(c, 6, &col, &r, &limit, &include_seen))
+    if (start(c, SIMILAR_PARAMS, &col, &r, &limit, &include_seen))
         return RC_OK;
     struct str id = http_req_param(req, "id");
     char item[64];

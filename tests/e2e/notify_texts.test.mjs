@@ -11,18 +11,9 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import crypto from 'node:crypto';
 import { startServer } from './lib/server.mjs';
-import { superuserClient, makeUser, expectError, SLOW } from './lib/util.mjs';
+import { superuserClient, makeUser, expectError, SLOW, until } from './lib/util.mjs';
 import { startSmtpSink, readMails } from './lib/smtp.mjs';
 
-async function until(what, fn, ms = 15000 * SLOW) {
-    const deadline = Date.now() + ms;
-    for (;;) {
-        const v = await fn();
-        if (v) return v;
-        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-        await new Promise((r) => setTimeout(r, 50));
-    }
-}
 
 describe('notification texts, email and quiet hours', () => {
     let srv, su, fake, sink, base;

@@ -14,19 +14,10 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import { EventSource } from 'eventsource';
 import { startServer } from './lib/server.mjs';
-import { client, superuserClient, makeUser, expectError, assertFieldCode, assertNoLeaks, SLOW } from './lib/util.mjs';
+import { client, superuserClient, makeUser, expectError, assertFieldCode, assertNoLeaks, SLOW, until } from './lib/util.mjs';
 
 globalThis.EventSource = EventSource;
 
-async function until(what, fn, ms = 15000 * SLOW) {
-    const deadline = Date.now() + ms;
-    for (;;) {
-        const v = await fn();
-        if (v) return v;
-        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-        await new Promise((r) => setTimeout(r, 50));
-    }
-}
 
 describe('sign-up by phone', () => {
     let srv, su, fake;

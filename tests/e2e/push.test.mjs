@@ -19,22 +19,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EventSource } from 'eventsource';
 import { startServer } from './lib/server.mjs';
-import { superuserClient, makeUser, expectError, SLOW } from './lib/util.mjs';
+import { superuserClient, makeUser, expectError, SLOW, until } from './lib/util.mjs';
 
 globalThis.EventSource = EventSource;
 
 const b64u = (b) => Buffer.from(b).toString('base64url');
 const unb64u = (s) => Buffer.from(s, 'base64url');
 
-async function until(what, fn, ms = 15000 * SLOW) {
-    const deadline = Date.now() + ms;
-    for (;;) {
-        const v = await fn();
-        if (v) return v;
-        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-        await new Promise((r) => setTimeout(r, 50));
-    }
-}
 
 function readBody(req) {
     return new Promise((resolve) => {

@@ -8,17 +8,8 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer } from './lib/server.mjs';
-import { client, superuserClient, makeUser, expectError, SLOW } from './lib/util.mjs';
+import { client, superuserClient, makeUser, expectError, SLOW, until } from './lib/util.mjs';
 
-async function until(what, fn, ms = 15000 * SLOW) {
-    const deadline = Date.now() + ms;
-    for (;;) {
-        const v = await fn();
-        if (v) return v;
-        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-        await new Promise((r) => setTimeout(r, 50));
-    }
-}
 
 describe('recommendations', () => {
     let srv, su;

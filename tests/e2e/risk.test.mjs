@@ -9,17 +9,8 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer } from './lib/server.mjs';
-import { superuserClient, makeUser, expectError, SLOW } from './lib/util.mjs';
+import { superuserClient, makeUser, expectError, SLOW, until } from './lib/util.mjs';
 
-async function until(what, fn, ms = 15000 * SLOW) {
-    const deadline = Date.now() + ms;
-    for (;;) {
-        const v = await fn();
-        if (v) return v;
-        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-        await new Promise((r) => setTimeout(r, 50));
-    }
-}
 
 const T0 = Date.parse('2026-11-02T10:00:00Z');
 const at = (ms) => new Date(T0 + ms).toISOString().replace('T', ' ');

@@ -17,17 +17,8 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import { createHmac } from 'node:crypto';
 import { startServer } from './lib/server.mjs';
-import { client, superuserClient, makeUser, expectError, SLOW } from './lib/util.mjs';
+import { client, superuserClient, makeUser, expectError, SLOW, until } from './lib/util.mjs';
 
-async function until(what, fn, ms = 15000 * SLOW) {
-    const deadline = Date.now() + ms;
-    for (;;) {
-        const v = await fn();
-        if (v) return v;
-        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-        await new Promise((r) => setTimeout(r, 50));
-    }
-}
 
 // Twilio's webhook signature (twilio.com/docs/usage/webhooks/webhooks-security):
 // the full URL it calls, then each POST parameter's name and value, sorted

@@ -8,6 +8,7 @@
 #include "base/alloc.h"
 #include "base/log.h"
 #include "core/jobs/job.h"
+#include "core/jobs/outbox.h"
 #include "core/jobs/runner.h"
 #include "core/jobs/webhook.h"
 #include "core/notify/push.h"
@@ -38,26 +39,19 @@ const char core_triggers_collection_json[] =
     "{\"name\":\"updated\",\"type\":\"autodate\",\"onCreate\":true,\"onUpdate\":true}]}";
 
 struct core_triggers {
-    atomic_bool may_have;
-    atomic_bool pending_wake; /* a write enqueued a notify job: wake the runners after it */
-    struct core_jobs *jobs;
-    core_job_schema_fn *schema_of;
-    void *ctx;
+    struct core_job_outbox outbox; /* first: the listener's ctx is the outbox too */
 };
 
 struct core_triggers *core_triggers_new(core_job_schema_fn *schema_of, void *ctx)
 {
     struct core_triggers *t = xcalloc(1, sizeof(*t));
-    t->schema_of = schema_of;
-    t->ctx = ctx;
-    atomic_init(&t->may_have, true); /* until loaded */
-    atomic_init(&t->pending_wake, false);
+    core_job_outbox_init(&t->outbox, schema_of, ctx);
     return t;
 }
 
 void core_triggers_set_jobs(struct core_triggers *t, struct core_jobs *jobs)
 {
-    t->jobs = jobs;
+    t->outbox.jobs = jobs;
 }
 
 void core_triggers_free(struct core_triggers *t)
@@ -67,16 +61,7 @@ void core_triggers_free(struct core_triggers *t)
 
 enum rc core_triggers_load(struct core_triggers *t, struct store_conn *db)
 {
-    struct store_stmt *st;
-    enum rc rc =
-        store_prepare(db, STR_LIT("SELECT EXISTS (SELECT 1 FROM \"_notifyTriggers\")"), &st);
-    if (rc)
-        return rc;
-    rc = store_step(st);
-    if (rc == RC_OK)
-        atomic_store(&t->may_have, store_column_int64(st, 0) != 0);
-    store_done(st);
-    return rc == RC_NOT_FOUND ? RC_OK : rc;
+    return core_job_outbox_load(&t->outbox, db, CORE_TRIGGERS_COLLECTION);
 }
 
 static bool is_triggers(const struct core_collection *c)
@@ -242,7 +227,7 @@ static enum rc fire(struct core_triggers *t, struct store_conn *db, const struct
         char id[CORE_JOB_ID_LEN + 1];
         bool is_folded;
         rc = core_job_enqueue(db, &spec, id, &is_folded);
-        atomic_store(&t->pending_wake, true);
+        core_job_outbox_enqueued(&t->outbox);
     }
     json_decref(payload);
     return rc;
@@ -258,7 +243,7 @@ static enum rc on_change(void *ctx, struct store_conn *db, const struct core_eve
 {
     struct core_triggers *t = ctx;
     if (is_triggers(ev->c))
-        atomic_store(&t->may_have, true);
+        atomic_store(&t->outbox.may_have, true);
     if (ev->c->name[0] == '_')
         return RC_OK;
     struct store_stmt *st;
@@ -308,7 +293,7 @@ static enum rc on_change(void *ctx, struct store_conn *db, const struct core_eve
 static bool wants(void *ctx, const struct core_collection *c)
 {
     struct core_triggers *t = ctx;
-    return is_triggers(c) || atomic_load_explicit(&t->may_have, memory_order_relaxed);
+    return is_triggers(c) || atomic_load_explicit(&t->outbox.may_have, memory_order_relaxed);
 }
 
 static bool wants_before(void *ctx, const struct core_collection *c)
@@ -325,15 +310,7 @@ static enum rc before(void *ctx, struct store_conn *db, enum core_event_action a
     (void)current;
     if (action == CORE_EVENT_DELETE || !is_triggers(c))
         return RC_OK;
-    return check_trigger(db, t->schema_of(t->ctx), values, p);
-}
-
-/* After every committed record write: the runners take what it enqueued. */
-static void committed(void *ctx)
-{
-    struct core_triggers *t = ctx;
-    if (atomic_load(&t->pending_wake) && atomic_exchange(&t->pending_wake, false))
-        core_jobs_wake(t->jobs);
+    return check_trigger(db, core_job_outbox_schema(&t->outbox), values, p);
 }
 
 struct core_event_listener core_triggers_listener(struct core_triggers *t)
@@ -342,6 +319,6 @@ struct core_event_listener core_triggers_listener(struct core_triggers *t)
                                         .wants_before = wants_before,
                                         .in_tx = on_change,
                                         .before = before,
-                                        .committed = committed,
+                                        .committed = core_job_outbox_committed,
                                         .ctx = t};
 }

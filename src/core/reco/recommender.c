@@ -8,6 +8,7 @@
 #include "base/chrono.h"
 #include "base/log.h"
 #include "core/jobs/job.h"
+#include "core/jobs/outbox.h"
 #include "core/jobs/runner.h"
 #include "core/reco/reco.h"
 #include "core/reco/reco_int.h"
@@ -171,20 +172,13 @@ enum rc core_reco_find(struct store_conn *db, const struct core_schema *schema,
 /* ---- the listener ------------------------------------------------------------ */
 
 struct core_recos {
-    atomic_bool may_have;
-    atomic_bool pending_wake;
-    struct core_jobs *jobs;
-    core_job_schema_fn *schema_of;
-    void *ctx;
+    struct core_job_outbox outbox; /* first: the listener's ctx is the outbox too */
 };
 
 struct core_recos *core_recos_new(core_job_schema_fn *schema_of, void *ctx)
 {
     struct core_recos *r = xcalloc(1, sizeof(*r));
-    r->schema_of = schema_of;
-    r->ctx = ctx;
-    atomic_init(&r->may_have, true); /* until loaded */
-    atomic_init(&r->pending_wake, false);
+    core_job_outbox_init(&r->outbox, schema_of, ctx);
     return r;
 }
 
@@ -195,20 +189,12 @@ void core_recos_free(struct core_recos *r)
 
 void core_recos_set_jobs(struct core_recos *r, struct core_jobs *jobs)
 {
-    r->jobs = jobs;
+    r->outbox.jobs = jobs;
 }
 
 enum rc core_recos_load(struct core_recos *r, struct store_conn *db)
 {
-    struct store_stmt *st;
-    enum rc rc = store_prepare(db, STR_LIT("SELECT EXISTS (SELECT 1 FROM \"_recommenders\")"), &st);
-    if (rc)
-        return rc;
-    rc = store_step(st);
-    if (rc == RC_OK)
-        atomic_store(&r->may_have, store_column_int64(st, 0) != 0);
-    store_done(st);
-    return rc == RC_NOT_FOUND ? RC_OK : rc;
+    return core_job_outbox_load(&r->outbox, db, CORE_RECO_COLLECTION);
 }
 
 static bool is_recommenders(const struct core_collection *c)
@@ -253,7 +239,7 @@ static enum rc enqueue(struct core_recos *r, struct store_conn *db, const char *
     bool is_folded;
     enum rc rc = core_job_enqueue(db, &spec, id, &is_folded);
     json_decref(payload);
-    atomic_store(&r->pending_wake, true);
+    core_job_outbox_enqueued(&r->outbox);
     return rc;
 }
 
@@ -271,7 +257,7 @@ static enum rc on_change(void *ctx, struct store_conn *db, const struct core_eve
 {
     struct core_recos *r = ctx;
     if (is_recommenders(ev->c))
-        atomic_store(&r->may_have, true);
+        atomic_store(&r->outbox.may_have, true);
     if (ev->c->name[0] == '_')
         return RC_OK;
     struct store_stmt *st;
@@ -319,7 +305,7 @@ static enum rc on_change(void *ctx, struct store_conn *db, const struct core_eve
 static bool wants(void *ctx, const struct core_collection *c)
 {
     struct core_recos *r = ctx;
-    return is_recommenders(c) || atomic_load_explicit(&r->may_have, memory_order_relaxed);
+    return is_recommenders(c) || atomic_load_explicit(&r->outbox.may_have, memory_order_relaxed);
 }
 
 static bool wants_before(void *ctx, const struct core_collection *c)
@@ -336,7 +322,7 @@ static enum rc before(void *ctx, struct store_conn *db, enum core_event_action a
     (void)current;
     if (action == CORE_EVENT_DELETE || !is_recommenders(c))
         return RC_OK;
-    const struct core_schema *schema = r->schema_of(r->ctx);
+    const struct core_schema *schema = core_job_outbox_schema(&r->outbox);
     struct reco_def d;
     enum rc rc = reco_def_resolve(schema, values, &d, p);
     if (!rc)
@@ -346,19 +332,12 @@ static enum rc before(void *ctx, struct store_conn *db, enum core_event_action a
     return rc;
 }
 
-static void committed(void *ctx)
-{
-    struct core_recos *r = ctx;
-    if (atomic_load(&r->pending_wake) && atomic_exchange(&r->pending_wake, false))
-        core_jobs_wake(r->jobs);
-}
-
 struct core_event_listener core_recos_listener(struct core_recos *r)
 {
     return (struct core_event_listener){.wants = wants,
                                         .wants_before = wants_before,
                                         .in_tx = on_change,
                                         .before = before,
-                                        .committed = committed,
+                                        .committed = core_job_outbox_committed,
                                         .ctx = r};
 }

@@ -9,6 +9,7 @@
 #include "base/log.h"
 #include "base/secure.h"
 #include "core/jobs/job.h"
+#include "core/jobs/outbox.h"
 #include "core/jobs/runner.h"
 #include "core/jobs/webhook.h"
 #include "core/notify/push.h"
@@ -81,20 +82,13 @@ enum rc core_risk_ddl(struct store_conn *db)
 }
 
 struct core_risk {
-    atomic_bool may_have;
-    atomic_bool pending_wake;
-    struct core_jobs *jobs;
-    core_job_schema_fn *schema_of;
-    void *ctx;
+    struct core_job_outbox outbox; /* first: the listener's ctx is the outbox too */
 };
 
 struct core_risk *core_risk_new(core_job_schema_fn *schema_of, void *ctx)
 {
     struct core_risk *r = xcalloc(1, sizeof(*r));
-    r->schema_of = schema_of;
-    r->ctx = ctx;
-    atomic_init(&r->may_have, true);
-    atomic_init(&r->pending_wake, false);
+    core_job_outbox_init(&r->outbox, schema_of, ctx);
     return r;
 }
 
@@ -105,20 +99,12 @@ void core_risk_free(struct core_risk *r)
 
 void core_risk_set_jobs(struct core_risk *r, struct core_jobs *jobs)
 {
-    r->jobs = jobs;
+    r->outbox.jobs = jobs;
 }
 
 enum rc core_risk_load(struct core_risk *r, struct store_conn *db)
 {
-    struct store_stmt *st;
-    enum rc rc = store_prepare(db, STR_LIT("SELECT EXISTS (SELECT 1 FROM \"_riskModels\")"), &st);
-    if (rc)
-        return rc;
-    rc = store_step(st);
-    if (rc == RC_OK)
-        atomic_store(&r->may_have, store_column_int64(st, 0) != 0);
-    store_done(st);
-    return rc == RC_NOT_FOUND ? RC_OK : rc;
+    return core_job_outbox_load(&r->outbox, db, CORE_RISK_MODELS);
 }
 
 /* ---- checks ------------------------------------------------------------------ */
@@ -390,7 +376,7 @@ static enum rc tell_reviewers(struct core_risk *k, struct store_conn *db, const 
     bool is_folded;
     enum rc rc = core_job_enqueue(db, &spec, id, &is_folded);
     json_decref(payload);
-    atomic_store(&k->pending_wake, true);
+    core_job_outbox_enqueued(&k->outbox);
     return rc;
 }
 
@@ -460,7 +446,7 @@ static enum rc score_write(struct core_risk *k, struct store_conn *db,
     }
     store_done(st);
     rc = rc == RC_NOT_FOUND || rc == RC_OK ? RC_OK : rc;
-    const struct core_schema *schema = k->schema_of(k->ctx);
+    const struct core_schema *schema = core_job_outbox_schema(&k->outbox);
     for (size_t i = 0; i < n; i++) {
         if (!rc)
             rc = score_one(k, db, schema, c, &models[i], values, p);
@@ -487,7 +473,7 @@ static bool wants_before(void *ctx, const struct core_collection *c)
 {
     struct core_risk *k = ctx;
     return is_named(c, CORE_RISK_MODELS) || is_named(c, CORE_RISK_RULES) ||
-           (c->name[0] != '_' && atomic_load_explicit(&k->may_have, memory_order_relaxed));
+           (c->name[0] != '_' && atomic_load_explicit(&k->outbox.may_have, memory_order_relaxed));
 }
 
 static enum rc before(void *ctx, struct store_conn *db, enum core_event_action action,
@@ -498,10 +484,10 @@ static enum rc before(void *ctx, struct store_conn *db, enum core_event_action a
     (void)current;
     if (action == CORE_EVENT_DELETE)
         return RC_OK;
-    const struct core_schema *schema = k->schema_of(k->ctx);
+    const struct core_schema *schema = core_job_outbox_schema(&k->outbox);
     enum rc rc = RC_OK;
     if (is_named(c, CORE_RISK_MODELS)) {
-        atomic_store(&k->may_have, true);
+        atomic_store(&k->outbox.may_have, true);
         rc = check_model(schema, values, p);
     } else if (is_named(c, CORE_RISK_RULES)) {
         rc = check_rule(db, schema, values, p);
@@ -514,18 +500,11 @@ static enum rc before(void *ctx, struct store_conn *db, enum core_event_action a
     return rc;
 }
 
-static void committed(void *ctx)
-{
-    struct core_risk *k = ctx;
-    if (atomic_load(&k->pending_wake) && atomic_exchange(&k->pending_wake, false))
-        core_jobs_wake(k->jobs);
-}
-
 struct core_event_listener core_risk_listener(struct core_risk *k)
 {
     return (struct core_event_listener){.wants = wants,
                                         .wants_before = wants_before,
                                         .before = before,
-                                        .committed = committed,
+                                        .committed = core_job_outbox_committed,
                                         .ctx = k};
 }

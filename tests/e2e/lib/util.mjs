@@ -168,3 +168,15 @@ export async function makeUser(su, url, extra = {}) {
 export const DATE_RE = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 /** Default record id format. */
 export const ID_RE = /^[a-z0-9]{15}$/;
+
+/** Polls fn every 50 ms until it returns a truthy value (returned), for at
+ * most ms (15 s, times TARMAC_TEST_SLOW); then throws naming what. */
+export async function until(what, fn, ms = 15000 * SLOW) {
+    const deadline = Date.now() + ms;
+    for (;;) {
+        const v = await fn();
+        if (v) return v;
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+        await new Promise((r) => setTimeout(r, 50));
+    }
+}
