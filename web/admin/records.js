@@ -8,6 +8,7 @@ import { inputFor, presentable } from './inputs.js';
 
 const IMAGE = /\.(png|jpe?g|gif|webp)$/i;
 const SU_ID = 'pbc_3142635823';
+const USERS_ID = '_pb_users_auth_'; // the users notifications reach
 
 function cell(f, rec, all) {
     const v = rec[f.name];
@@ -269,8 +270,11 @@ function authTools(col, rec, formError) {
     const cbase = `/api/collections/${enc(col.name)}`;
     const isSu = col.id === SU_ID;
     const run = (fn) => async () => { try { await fn(); } catch (err) { setError(null, formError, err.message); } };
+    const leave = (href, label) => h('a', { class: 'button', href }, label); // the dialog closes with the screen
     return h('fieldset', { class: 'auth-tools' }, h('legend', {}, 'Account'),
         h('p', {}, rec.verified ? 'Verified.' : 'Not verified.'),
+        col.id === USERS_ID ? h('p', { class: 'buttons' }, leave('#/notify/' + enc(rec.id), 'Send a notification'),
+            leave('#/devices/' + enc(rec.id), 'Devices')) : null,
         h('div', { class: 'buttons' },
             !isSu && !rec.verified ? h('button', { type: 'button', onclick: run(async () => { await api('POST', cbase + '/request-verification', { body: { email: rec.email } }); toast('Verification mail sent.'); }) }, 'Send verification mail') : null,
             !isSu && !rec.verified ? h('button', { type: 'button', onclick: run(async () => { await api('PATCH', `${cbase}/records/${enc(rec.id)}`, { body: { verified: true } }); toast('Marked verified.'); }) }, 'Mark verified') : null,
