@@ -185,7 +185,6 @@ test('send: recipients by a filter checked as you type and counted; the server\'
     await form.getByLabel('Data (JSON object)').fill('{"screen": "orders"}');
     await form.getByLabel(/^In-app inbox/).check();
     await form.getByLabel('Category').fill('orders');
-    await shot(page, 'notify');
     await form.getByRole('button', { name: 'Send' }).click();
     const text = await page.locator('.toast').filter({ hasText: 'Queued: notification job' }).textContent();
     const jobId = /job (\w+)/.exec(text)[1];
@@ -198,6 +197,8 @@ test('send: recipients by a filter checked as you type and counted; the server\'
     const inbox = await api('GET', '/api/collections/_notifications/records?filter=' + encodeURIComponent(`user = "${asha.id}"`));
     assert.deepEqual(inbox.items.map((n) => [n.title, n.body, n.data.screen]), [['Your order', 'It is on its way.', 'orders']]);
     await axe(page, 'send notification, sent');
+    await clearToasts();
+    await shot(page, 'notify', { fullPage: true });
 
     // The job's view: its payload.
     await row.getByRole('button', { name: 'View job ' + jobId }).click();
@@ -246,6 +247,7 @@ test('triggers: the filter checked as you type, the server\'s objections on thei
     assert.equal(await filter.getAttribute('aria-invalid'), 'true');
     assert.equal((await api('GET', '/api/collections/_notifyTriggers/records')).totalItems, 0);
     await axe(page, 'trigger form');
+    await clearToasts();
     await shot(page, 'trigger-form');
     await filter.fill("status = 'out_for_delivery'");
     await dlg.getByRole('button', { name: 'Create' }).click();
