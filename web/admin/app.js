@@ -5,8 +5,8 @@
 // (sidebar of collections, background work, notifications and system
 // screens; main area). Screens are modules loaded on first use, so the
 // sign-in screen needs only dom.js, api.js and login.js.
-import { h, toast } from './dom.js';
-import { api, auth, collections } from './api.js';
+import { h, toast, applyAccent } from './dom.js';
+import { api, auth, collections, uiMeta, setUiMeta } from './api.js';
 
 const root = document.getElementById('app');
 let cleanup = null; // the current screen's teardown (realtime subscriptions)
@@ -67,7 +67,8 @@ async function render() {
     }
     if (first === 'login' || !first) { location.hash = '#/collections'; return; }
     const main = h('main', { id: 'main', tabIndex: -1 });
-    const side = await sidebar(first === 'records' ? second : first);
+    const [side, meta] = await Promise.all([sidebar(first === 'records' ? second : first), uiMeta()]);
+    applyAccent(meta.accentColor); // meta.hideControls is read by the screens
     let done = null;
     try {
         if (first === 'collections') {
@@ -123,6 +124,7 @@ async function sidebar(current) {
 }
 
 function logout() {
+    setUiMeta(null);
     auth.clear();
     location.hash = '#/login';
 }

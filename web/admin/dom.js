@@ -131,3 +131,11 @@ export function fmtAge(ms) {
     if (s < 172800) return `${Math.round(s / 3600)} h`;
     return `${Math.round(s / 86400)} days`;
 }
+
+// The settings' meta.accentColor on buttons and links, through the CSSOM (the
+// CSP forbids inline style, not this); an empty or odd value: the stylesheet's.
+export function applyAccent(color) {
+    const root = document.documentElement.style;
+    if (/^#[0-9a-fA-F]{6}$/.test(color || '')) root.setProperty('--accent', color);
+    else root.removeProperty('--accent');
+}

@@ -8,8 +8,8 @@
 // keys) is never returned: its input starts empty, and empty keeps it.
 // The server's field errors (data, nested by path) are shown under their
 // inputs.
-import { h, field, toast, modal, showErrors, clearErrors } from './dom.js';
-import { api, auth, collections } from './api.js';
+import { h, field, toast, modal, showErrors, clearErrors, applyAccent } from './dom.js';
+import { api, auth, collections, setUiMeta } from './api.js';
 import { LEVELS } from './logs.js';
 
 const WO = 'Write-only: never shown; empty keeps the current value.';
@@ -37,6 +37,10 @@ const text = (type) => ({
 });
 const KINDS = {
     text: text('text'), url: text('url'), email: text('email'),
+    color: {
+        input: (v) => h('input', { type: 'color', value: /^#[0-9a-fA-F]{6}$/.test(v || '') ? v : '#1055c9' }),
+        read: (el) => el.value,
+    },
     number: {
         input: (v) => h('input', { type: 'number', step: '1', inputMode: 'numeric', value: String(v ?? 0) }),
         read: (el) => {
@@ -80,6 +84,9 @@ const SECTIONS = [
         title: 'Application', fields: [
             ['meta.appName', 'Application name', 'text', 'Used in mails ({APP_NAME} in the templates).'],
             ['meta.appURL', 'Application URL', 'url', 'The base of the links in mails ({APP_URL}), e.g. https://api.example.com.'],
+            ['meta.accentColor', 'Dashboard accent colour', 'color', 'Buttons and links of this dashboard.'],
+            ['meta.hideControls', 'Hide collection and record controls', 'bool',
+                'Against accidental changes in production: no collection create or edit buttons here, and a record\'s form saves only after Unlock.'],
         ],
     },
     {
@@ -310,6 +317,8 @@ export async function settingsScreen() {
             cur = await api('PATCH', '/api/settings', { body });
             for (const c of controls) if (c.secret) c.input.value = '';
             for (const x of extras) if (x.refresh) x.refresh(cur);
+            setUiMeta(cur.meta);
+            applyAccent(cur.meta?.accentColor);
             toast('Settings saved and applied.');
         } catch (err) {
             // Each error on the control of its path (the longest that is a
