@@ -1,7 +1,8 @@
 // records.js -- a collection's records: a table with paging, sort by column,
 // the filter box (the server's error shown under it), expand of relations,
 // column choice, bulk delete, live updates over realtime; and the record
-// form (create, edit, delete; auth actions on auth collections).
+// form (create, edit, delete; auth actions on auth collections; locked until
+// Unlock when the settings' meta.hideControls is on).
 import { h, field, setError, toast, modal, confirmDialog, fmtDate } from './dom.js';
 import { api, enc, collections, fileUrl, realtime, auth, uiMeta } from './api.js';
 import { inputFor, presentable } from './inputs.js';
@@ -277,7 +278,8 @@ function recordForm(col, rec, all, close, locked) {
         h('div', { class: 'actions sticky' }, actions, h('button', { type: 'button', onclick: () => close() }, 'Cancel'), save));
 }
 
-// Verify, impersonate, send reset, for one auth record.
+// Verify, impersonate, send reset, for one auth record; on users, links to
+// the user's devices and to a notification for them.
 function authTools(col, rec, formError) {
     const cbase = `/api/collections/${enc(col.name)}`;
     const isSu = col.id === SU_ID;
