@@ -333,6 +333,20 @@ test('live updates: records created through the API appear; bulk delete', async 
     await page.locator('tbody tr').filter({ hasText: 'Second one' }).waitFor({ state: 'detached' });
     const left = await api('GET', '/api/collections/posts/records');
     assert.deepEqual(left.items.map((r) => r.title), ['Keep me']);
+
+    // Data is text, never markup: a title holding HTML shows as written and runs nothing.
+    const markup = '<img src=x onerror="window.__xss=1"><b>bold</b>';
+    const evil = await api('POST', '/api/collections/posts/records', { title: markup });
+    const cell = page.locator(`tbody tr[data-id="${evil.id}"] td[data-label=title]`);
+    await cell.waitFor();
+    assert.equal(await cell.textContent(), markup);
+    assert.equal(await page.locator('tbody img[src=x], tbody b').count(), 0);
+    await page.locator(`tbody tr[data-id="${evil.id}"]`).getByRole('button', { name: /^Edit / }).click();
+    assert.equal(await page.locator('dialog').getByLabel('title (required)').inputValue(), markup);
+    await page.locator('dialog').getByRole('button', { name: 'Cancel' }).click();
+    assert.equal(await page.evaluate(() => window.__xss), undefined);
+    await api('DELETE', '/api/collections/posts/records/' + evil.id);
+    await page.locator(`tbody tr[data-id="${evil.id}"]`).waitFor({ state: 'detached' });
 });
 
 test('filter: an error shows under the box, the fixed filter applies; sort by column', async () => {
