@@ -6,6 +6,7 @@
 #   tests/browser/run.sh                    # build/release/tarmac
 #   TARMAC_BIN=build/asan/tarmac TARMAC_TEST_SLOW=3 tests/browser/run.sh
 #   TARMAC_SHOTS=0 tests/browser/run.sh     # do not rewrite docs/dashboard/*.jpg
+#   tests/browser/run.sh tests/browser/notify.test.mjs   # some files only
 #
 # Installs the npm dependencies (npm ci) when node_modules is missing or stale.
 # Ends with exactly one line "N passed, N failed"; exit code 0 only when
@@ -42,7 +43,9 @@ timeout_ms=$(awk -v s="$slow" 'BEGIN { printf "%d", 120000 * s }')
 out="$(mktemp)"
 trap 'rm -f "$out"' EXIT
 start=$(date +%s)
-node --test --test-concurrency=1 --test-timeout="$timeout_ms" --test-reporter=tap "$here"/*.test.mjs 2>&1 | tee "$out"
+files=("$@")
+(( ${#files[@]} )) || files=("$here"/*.test.mjs)
+node --test --test-concurrency=1 --test-timeout="$timeout_ms" --test-reporter=tap "${files[@]}" 2>&1 | tee "$out"
 rc=${PIPESTATUS[0]}
 end=$(date +%s)
 

@@ -178,6 +178,56 @@ test('settings: SMS: the provider\'s fields are required; its secret is write-on
     assert.equal(s.sms.twilio.authToken, undefined);
 });
 
+test('settings: the accent colour and hidden controls apply to this dashboard (PocketBase\'s meta options)', async () => {
+    await page.evaluate(() => document.querySelectorAll('.toast').forEach((t) => t.remove()));
+    await page.getByLabel('Dashboard accent colour').fill('#7a3e9d');
+    await page.getByLabel('Hide collection and record controls').check();
+    await page.getByRole('button', { name: 'Save changes' }).click();
+    await page.locator('.toast').filter({ hasText: 'Settings saved and applied.' }).waitFor();
+    const accent = () => page.getByRole('button', { name: 'Save changes' }).evaluate((e) => getComputedStyle(e).backgroundColor);
+    assert.equal(await accent(), 'rgb(122, 62, 157)');
+    const s = await api('GET', '/api/settings');
+    assert.deepEqual([s.meta.accentColor, s.meta.hideControls], ['#7a3e9d', true]);
+    try {
+        // No collection create or edit controls; a record's form saves only after Unlock.
+        await page.locator('nav.side').getByRole('link', { name: 'Collections' }).click();
+        await page.getByRole('heading', { name: 'Collections' }).waitFor();
+        await page.getByText(/^Collection controls are hidden/).waitFor();
+        assert.equal(await page.getByRole('link', { name: 'New collection' }).count(), 0);
+        assert.equal(await page.getByRole('link', { name: /^Edit collection/ }).count(), 0);
+        const email = `locked${Date.now()}@example.com`;
+        await api('POST', '/api/collections/users/records', { email, password: 'locked12345', passwordConfirm: 'locked12345' });
+        await page.locator('nav.side').getByRole('link', { name: 'users', exact: true }).click();
+        await page.getByRole('heading', { name: 'users' }).waitFor();
+        assert.equal(await page.getByRole('link', { name: 'Edit collection' }).count(), 0);
+        await page.locator('tbody tr').filter({ hasText: email }).getByRole('button', { name: /^Edit / }).click();
+        const dlg = page.locator('dialog');
+        assert.ok(await dlg.getByRole('button', { name: 'Save' }).isDisabled());
+        assert.ok(await dlg.getByRole('button', { name: 'Delete' }).isDisabled());
+        await axe(page, 'locked record form');
+        await dlg.getByRole('button', { name: 'Unlock' }).click();
+        assert.ok(await dlg.getByRole('button', { name: 'Save' }).isEnabled());
+        await dlg.getByRole('button', { name: 'Cancel' }).click();
+        await dlg.waitFor({ state: 'detached' });
+        // Read from the settings: a new page load has them too.
+        await page.reload();
+        await page.getByRole('heading', { name: 'users' }).waitFor();
+        assert.equal(await page.getByRole('button', { name: 'New record' }).evaluate((e) => getComputedStyle(e).backgroundColor), 'rgb(122, 62, 157)');
+    } finally {
+        await page.locator('nav.side').getByRole('link', { name: 'Settings' }).click();
+        await page.getByRole('heading', { name: 'Settings', exact: true }).waitFor();
+        await page.getByLabel('Hide collection and record controls').uncheck();
+        await page.getByLabel('Dashboard accent colour').fill('#1055c9');
+        await page.getByRole('button', { name: 'Save changes' }).click();
+        await page.locator('.toast').filter({ hasText: 'Settings saved and applied.' }).last().waitFor();
+    }
+    assert.equal(await accent(), 'rgb(16, 85, 201)');
+    await page.locator('nav.side').getByRole('link', { name: 'Collections' }).click();
+    await page.getByRole('link', { name: 'New collection' }).waitFor();
+    await page.locator('nav.side').getByRole('link', { name: 'Settings' }).click();
+    await page.getByRole('heading', { name: 'Settings', exact: true }).waitFor();
+});
+
 test('settings: a test email goes out with the saved app name', async () => {
     await page.getByRole('button', { name: 'Send a test email…' }).click();
     const dlg = page.locator('dialog');

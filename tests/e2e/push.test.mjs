@@ -267,6 +267,23 @@ describe('push notifications', () => {
         assert.equal(tokens.length, 1, 'one access token, cached for the later sends');
     });
 
+    test('a Web Push device registered without keys (or with keys not strings) is removed, the server unharmed', async () => {
+        const a = await makeUser(su, srv.url);
+        const none = await a.pb.collection('_devices').create({ user: a.record.id, provider: 'webpush', platform: 'web', token: `${base}/wp/nokeys` });
+        const odd = await a.pb.collection('_devices').create({ user: a.record.id, provider: 'webpush', platform: 'web', token: `${base}/wp/oddkeys`,
+            keys: { p256dh: 1, auth: null } });
+        await su.send('/api/notify', { method: 'POST', body: { users: [a.record.id], title: 'No keys' } });
+        await until('both devices removed', async () =>
+            (await su.collection('_devices').getFullList({ filter: `user = "${a.record.id}"` })).length === 0);
+        const dead = await until('the dead jobs', async () => {
+            const d = await su.send('/api/jobs', { query: { kind: 'push', status: 'dead', filter: `payload.device = "${none.id}" || payload.device = "${odd.id}"` } });
+            return d.items.length === 2 && d;
+        });
+        assert.ok(dead.items.every((j) => /keys are not valid/.test(j.lastError)), dead.items.map((j) => j.lastError).join('; '));
+        assert.ok(!web.some((x) => /keys$/.test(x.path)));
+        assert.equal((await fetch(`${srv.url}/api/health`)).status, 200);
+    });
+
     test('a 503 with Retry-After is tried again', async () => {
         const a = await makeUser(su, srv.url);
         await a.pb.collection('_devices').create({ user: a.record.id, provider: 'fcm', token: 'busy-1' });

@@ -86,6 +86,18 @@ export async function collections(force = false) {
 }
 export function forgetCollections() { collectionsCache = null; }
 
+// The dashboard's own options in the settings (meta.accentColor,
+// meta.hideControls), read once a session and kept current by the Settings
+// screen; {} when the settings cannot be read.
+let metaCache = null;
+export async function uiMeta() {
+    if (!metaCache) {
+        try { metaCache = (await api('GET', '/api/settings')).meta || {}; } catch { return {}; }
+    }
+    return metaCache;
+}
+export function setUiMeta(meta) { metaCache = meta || null; }
+
 export function fileUrl(record, name, thumb) {
     let u = `/api/files/${enc(record.collectionId)}/${enc(record.id)}/${enc(name)}`;
     if (thumb) u += '?thumb=' + enc(thumb);

@@ -1,11 +1,12 @@
 // app.js -- the dashboard's shell: a hash router (#/login, #/collections,
 // #/collections/NAME/edit, #/records/NAME, #/superusers, #/jobs, #/webhooks,
-// #/inbound, #/schedules, #/logs, #/settings, #/backups, #/auth/confirm-*/TOKEN) and the layout (sidebar of
-// collections and background work, main area). Screens are modules
-// loaded on first use, so the sign-in screen needs only dom.js, api.js and
-// login.js.
-import { h, toast } from './dom.js';
-import { api, auth, collections } from './api.js';
+// #/inbound, #/schedules, #/notify[/USER], #/triggers, #/devices[/USER],
+// #/logs, #/settings, #/backups, #/auth/confirm-*/TOKEN) and the layout
+// (sidebar of collections, background work, notifications and system
+// screens; main area). Screens are modules loaded on first use, so the
+// sign-in screen needs only dom.js, api.js and login.js.
+import { h, toast, applyAccent } from './dom.js';
+import { api, auth, collections, uiMeta, setUiMeta } from './api.js';
 
 const root = document.getElementById('app');
 let cleanup = null; // the current screen's teardown (realtime subscriptions)
@@ -22,13 +23,19 @@ const WORK = {
     inbound: ['Inbound webhooks', () => import('./hooks.js').then((m) => m.hookScreen('inbound'))],
     schedules: ['Schedules', () => import('./hooks.js').then((m) => m.hookScreen('schedules'))],
 };
+// The notification screens: load(arg) takes the hash's next part (a user id).
+const NOTIFY = {
+    notify: ['Send notification', (arg) => import('./notify.js').then((m) => m.sendScreen(arg)), true],
+    triggers: ['Triggers', () => import('./notify.js').then((m) => m.notifyTable('triggers'))],
+    devices: ['Devices', (arg) => import('./notify.js').then((m) => m.notifyTable('devices', arg)), true],
+};
 // The system screens, the same way.
 const SYSTEM = {
     logs: ['Logs', () => import('./logs.js').then((m) => m.logsScreen())],
     settings: ['Settings', () => import('./settings.js').then((m) => m.settingsScreen())],
     backups: ['Backups', () => import('./backups.js').then((m) => m.backupsScreen())],
 };
-const SCREENS = { ...WORK, ...SYSTEM };
+const SCREENS = { ...WORK, ...NOTIFY, ...SYSTEM };
 
 let renderSeq = 0;
 
@@ -36,11 +43,14 @@ let renderSeq = 0;
 // no later navigation started meanwhile (screens load data asynchronously).
 async function render() {
     const seq = ++renderSeq;
+    // A dialog of the screen left goes with it (they live outside #app).
+    for (const d of document.querySelectorAll('dialog[open]')) d.close();
     if (cleanup) { try { cleanup(); } catch { /* the old screen is gone anyway */ } cleanup = null; }
     const [first, second, third] = route();
     const show = (nodes, done) => {
         if (seq !== renderSeq) { if (done) done(); return; }
         root.replaceChildren(...nodes);
+        window.scrollTo(0, 0); // a new screen starts at its top
         cleanup = done || null;
     };
     if (first === 'auth') {
@@ -56,8 +66,9 @@ async function render() {
         return;
     }
     if (first === 'login' || !first) { location.hash = '#/collections'; return; }
-    const main = h('main', { id: 'main', tabindex: '-1' });
-    const side = await sidebar(first === 'records' ? second : first);
+    const main = h('main', { id: 'main', tabIndex: -1 });
+    const [side, meta] = await Promise.all([sidebar(first === 'records' ? second : first), uiMeta()]);
+    applyAccent(meta.accentColor); // meta.hideControls is read by the screens
     let done = null;
     try {
         if (first === 'collections') {
@@ -70,8 +81,8 @@ async function render() {
             const r = await m.recordsScreen(first === 'superusers' ? '_superusers' : second);
             main.append(r.el);
             done = r.cleanup;
-        } else if (Object.hasOwn(SCREENS, first) && !second) {
-            const r = await SCREENS[first][1]();
+        } else if (Object.hasOwn(SCREENS, first) && (!second || SCREENS[first][2]) && !third) {
+            const r = await SCREENS[first][1](second);
             main.append(r.el);
             done = r.cleanup;
         } else {
@@ -103,6 +114,8 @@ async function sidebar(current) {
             link('#/superusers', 'Superusers', current === 'superusers' || current === '_superusers'),
             h('li', { class: 'group' }, 'Background work'),
             Object.entries(WORK).map(([path, [label]]) => link('#/' + path, label, current === path)),
+            h('li', { class: 'group' }, 'Notifications'),
+            Object.entries(NOTIFY).map(([path, [label]]) => link('#/' + path, label, current === path)),
             h('li', { class: 'group' }, 'System'),
             Object.entries(SYSTEM).map(([path, [label]]) => link('#/' + path, label, current === path))),
         h('div', { class: 'me' }, h('span', { class: 'muted' }, auth.record?.email || ''),
@@ -111,6 +124,7 @@ async function sidebar(current) {
 }
 
 function logout() {
+    setUiMeta(null);
     auth.clear();
     location.hash = '#/login';
 }

@@ -11,7 +11,7 @@
 // restored data does not have is sent to the sign-in). The schedule
 // (backups.cron, cronMaxKeep) is on the settings screen.
 import { h, field, toast, confirmDialog, fmtDate } from './dom.js';
-import { api, enc, forgetCollections } from './api.js';
+import { api, enc, forgetCollections, setUiMeta } from './api.js';
 
 // The server's rule for a name (core/backup/backup_name.c) and its message.
 const NAME_RE = /^[a-z0-9_-]+\.zip$/;
@@ -180,6 +180,7 @@ export async function backupsScreen() {
         }
         toast(`${key} restored; the server is back.`);
         forgetCollections();
+        setUiMeta(null); // the restored data's settings
         // Draw everything again: the sidebar's collections may differ, and a
         // token the restored data does not know sends the page to the sign-in.
         if (alive) window.dispatchEvent(new HashChangeEvent('hashchange'));

@@ -5,7 +5,7 @@
 // collection has a query instead: its fields (shown read-only) are what the
 // server infers from it, and only its list and view rules apply.
 import { h, field, setError, toast, confirmDialog } from './dom.js';
-import { api, collections, forgetCollections, enc } from './api.js';
+import { api, collections, forgetCollections, enc, uiMeta } from './api.js';
 import { checkFilter } from './filter.js';
 
 export const FIELD_TYPES = ['text', 'number', 'bool', 'email', 'url', 'editor', 'date', 'autodate', 'select', 'json',
@@ -41,16 +41,22 @@ const RULES = [['listRule', 'List/search'], ['viewRule', 'View'], ['createRule',
     ['deleteRule', 'Delete']];
 const AUTH_RULES = [['authRule', 'Authentication'], ['manageRule', 'Manage (other accounts)']];
 
+// Settings' meta.hideControls (PocketBase's): no collection create or edit
+// controls, and a record's form starts locked.
+export const HIDDEN_NOTE = 'Collection controls are hidden (Settings: Hide collection and record controls).';
+
 export async function collectionList() {
-    const list = await collections(true);
+    const [list, meta] = await Promise.all([collections(true), uiMeta()]);
+    const hide = !!meta.hideControls;
     const rows = list.map((c) => h('tr', {},
         h('th', { scope: 'row' }, h('a', { href: '#/records/' + enc(c.name) }, c.name)),
         h('td', {}, c.type), h('td', {}, String(c.fields.length)),
         h('td', {}, c.system ? 'system' : ''),
-        h('td', {}, h('a', { href: `#/collections/${enc(c.name)}/edit`, 'aria-label': 'Edit collection ' + c.name }, 'Edit'))));
+        h('td', {}, hide ? null : h('a', { href: `#/collections/${enc(c.name)}/edit`, 'aria-label': 'Edit collection ' + c.name }, 'Edit'))));
     return h('section', {},
         h('div', { class: 'bar' }, h('h1', {}, 'Collections'),
-            h('a', { class: 'button primary', href: '#/collections/new' }, 'New collection')),
+            hide ? null : h('a', { class: 'button primary', href: '#/collections/new' }, 'New collection')),
+        hide ? h('p', { class: 'intro' }, HIDDEN_NOTE) : null,
         h('div', { class: 'table-wrap' }, h('table', {},
             h('thead', {}, h('tr', {}, ['Name', 'Type', 'Fields', '', ''].map((t) => h('th', { scope: 'col' }, t)))),
             h('tbody', {}, rows))));
@@ -114,7 +120,8 @@ function fieldRow(f, ctx) {
 }
 
 export async function collectionEditor(name) {
-    const all = await collections(true);
+    const [all, meta] = await Promise.all([collections(true), uiMeta()]);
+    const hide = !!meta.hideControls;
     let col;
     if (name) {
         col = structuredClone(await api('GET', '/api/collections/' + enc(name)));
@@ -351,7 +358,7 @@ export async function collectionEditor(name) {
     rulesBox, authBox,
     idxSection,
     formError,
-    h('div', { class: 'actions sticky' },
+    hide ? h('p', { class: 'err', role: 'note' }, HIDDEN_NOTE) : h('div', { class: 'actions sticky' },
         isNew || col.system ? null : h('button', {
             type: 'button', class: 'danger', onclick: async () => {
                 if (!await confirmDialog(`Delete the collection "${name}" and all its records?`)) return;

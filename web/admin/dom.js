@@ -70,14 +70,20 @@ export function toast(msg, kind = 'ok') {
 }
 
 // A modal <dialog>; resolves with the value passed to close(). build(close)
-// returns the dialog's content.
+// returns the dialog's content. Escape closes it; the focus goes back to
+// where it was (the button that opened it), if that is still on the page.
 export function modal(title, build, { wide = false } = {}) {
     return new Promise((resolve) => {
         const titleId = nextId('dlg');
         const dlg = h('dialog', { class: wide ? 'wide' : '', 'aria-labelledby': titleId });
+        const back = document.activeElement;
         let result;
         const close = (v) => { result = v; dlg.close(); };
-        dlg.addEventListener('close', () => { dlg.remove(); resolve(result); });
+        dlg.addEventListener('close', () => {
+            dlg.remove();
+            if (back && back.isConnected && typeof back.focus === 'function') back.focus();
+            resolve(result);
+        });
         append(dlg, [h('div', { class: 'dlg-head' }, h('h2', { id: titleId }, title),
             h('button', { type: 'button', class: 'icon', 'aria-label': 'Close', onclick: () => close() }, '×')),
         build(close)]);
@@ -124,4 +130,12 @@ export function fmtAge(ms) {
     if (s < 7200) return `${Math.round(s / 60)} min`;
     if (s < 172800) return `${Math.round(s / 3600)} h`;
     return `${Math.round(s / 86400)} days`;
+}
+
+// The settings' meta.accentColor on buttons and links, through the CSSOM (the
+// CSP forbids inline style, not this); an empty or odd value: the stylesheet's.
+export function applyAccent(color) {
+    const root = document.documentElement.style;
+    if (/^#[0-9a-fA-F]{6}$/.test(color || '')) root.setProperty('--accent', color);
+    else root.removeProperty('--accent');
 }

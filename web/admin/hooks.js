@@ -17,7 +17,7 @@ const clip = (s, n) => (s && s.length > n ? s.slice(0, n) + '…' : s || '');
 
 // A select of the collections a hook can watch or an endpoint can fill (not
 // the system ones), keeping a current value that is none of them.
-function collectionInput(help) {
+export function collectionInput(help) {
     return (rec, ctx) => {
         const cur = rec?.collection || '';
         const names = ctx.all.filter((c) => !c.system || c.name === 'users').map((c) => c.name);
@@ -43,7 +43,7 @@ function secretInput(label, help) {
 }
 
 // The hook's filter, checked as you type against the chosen collection's fields.
-function filterInput(rec, ctx, ctls) {
+export function filterInput(rec, ctx, ctls) {
     const c = field('Filter', h('textarea', { rows: 2, class: 'code', spellcheck: false, value: rec?.filter || '' }),
         'Optional; the filter language, over the record as written (as it was, for a delete). Empty: every change.');
     const run = () => {

@@ -16,7 +16,7 @@ const ACTIONS = [
     { label: 'Cancel job', op: 'cancel', when: ['queued', 'failed'], done: 'Canceled.', cls: 'danger' },
 ];
 
-const statusTag = (s) => h('span', { class: 'tag st-' + s }, s);
+export const statusTag = (s) => h('span', { class: 'tag st-' + s }, s);
 const clip = (s, n) => (s.length > n ? s.slice(0, n) + '…' : s);
 
 // The list's columns: [label, sort field or null, cell(job)].
@@ -144,14 +144,14 @@ export async function jobsScreen() {
 
 // A job's view for modal(): its fields, last error, payload, and the actions
 // its status allows; an action redraws the view with the job the server answers.
-function jobView(job, close) {
+export function jobView(job, close) {
     const box = h('div', { class: 'job-view' });
     const draw = (j) => box.replaceChildren(
         h('dl', { class: 'props' }, PROPS.map(([label, v]) => [h('dt', {}, label), h('dd', {}, v(j))])),
         h('h3', {}, 'Last error'),
         j.lastError ? h('pre', { class: 'code err-text' }, j.lastError) : h('p', { class: 'muted' }, 'None.'),
         h('h3', {}, 'Payload'),
-        h('pre', { class: 'code json', tabindex: '0', 'aria-label': 'Payload' }, JSON.stringify(j.payload, null, 2)),
+        h('pre', { class: 'code json', tabIndex: 0, 'aria-label': 'Payload' }, JSON.stringify(j.payload, null, 2)),
         h('div', { class: 'actions sticky' },
             ACTIONS.filter((a) => a.when.includes(j.status)).map((a) => h('button', {
                 type: 'button', class: a.cls || null, onclick: async () => {

@@ -170,7 +170,7 @@ function entryView(l, close) {
         h('dl', { class: 'props' }, [['id', h('code', {}, l.id)], ['Level', levelTag(l.level)], ['Created', fmtDate(l.created)],
             ['Message', l.message], ...keys.map((k) => ['data.' + k, val(data[k])])].map(([a, b]) => [h('dt', {}, a), h('dd', {}, b)])),
         h('h3', {}, 'Data'),
-        h('pre', { class: 'code json', tabindex: '0', 'aria-label': 'Data as JSON' }, json),
+        h('pre', { class: 'code json', tabIndex: 0, 'aria-label': 'Data as JSON' }, json),
         h('div', { class: 'actions sticky' },
             h('button', { type: 'button', onclick: () => navigator.clipboard?.writeText(JSON.stringify(l, null, 2)).then(() => toast('Copied.')) }, 'Copy JSON'),
             h('button', { type: 'button', class: 'primary', onclick: () => close() }, 'Close')));

@@ -1,13 +1,15 @@
 // records.js -- a collection's records: a table with paging, sort by column,
 // the filter box (the server's error shown under it), expand of relations,
 // column choice, bulk delete, live updates over realtime; and the record
-// form (create, edit, delete; auth actions on auth collections).
+// form (create, edit, delete; auth actions on auth collections; locked until
+// Unlock when the settings' meta.hideControls is on).
 import { h, field, setError, toast, modal, confirmDialog, fmtDate } from './dom.js';
-import { api, enc, collections, fileUrl, realtime, auth } from './api.js';
+import { api, enc, collections, fileUrl, realtime, auth, uiMeta } from './api.js';
 import { inputFor, presentable } from './inputs.js';
 
 const IMAGE = /\.(png|jpe?g|gif|webp)$/i;
 const SU_ID = 'pbc_3142635823';
+const USERS_ID = '_pb_users_auth_'; // the users notifications reach
 
 function cell(f, rec, all) {
     const v = rec[f.name];
@@ -32,7 +34,8 @@ function cell(f, rec, all) {
 }
 
 export async function recordsScreen(name) {
-    const all = await collections();
+    const [all, meta] = await Promise.all([collections(), uiMeta()]);
+    const hide = !!meta.hideControls; // settings' meta.hideControls: no collection edit, records locked until unlocked
     const col = all.find((c) => c.name === name) || await api('GET', '/api/collections/' + enc(name));
     const isAuth = col.type === 'auth';
     const isView = col.type === 'view'; // read-only: its records are its query's rows
@@ -158,7 +161,7 @@ export async function recordsScreen(name) {
                     { query: { expand: rels.map((f) => f.name).join(',') } });
             } catch (e) { toast(e.message, 'error'); return; }
         }
-        const saved = await modal(id ? `Edit ${col.name} record` : `New ${col.name} record`, (close) => recordForm(col, rec, all, close), { wide: true });
+        const saved = await modal(id ? `Edit ${col.name} record` : `New ${col.name} record`, (close) => recordForm(col, rec, all, close, hide), { wide: true });
         if (saved) load();
     }
 
@@ -173,7 +176,7 @@ export async function recordsScreen(name) {
         h('div', { class: 'bar' }, h('h1', {}, col.name === '_superusers' ? 'Superusers' : col.name),
             h('div', { class: 'buttons' },
                 isView ? null : h('button', { type: 'button', class: 'primary', onclick: () => openForm(null) }, 'New record'),
-                col.name === '_superusers' ? null : h('a', { class: 'button', href: `#/collections/${enc(col.name)}/edit` }, 'Edit collection'))),
+                col.name === '_superusers' || hide ? null : h('a', { class: 'button', href: `#/collections/${enc(col.name)}/edit` }, 'Edit collection'))),
         h('div', { class: 'tools' }, filterForm, chooser), status,
         h('div', { class: 'table-wrap' }, table), h('div', { class: 'bar' }, bulk, pager));
     if (isAuth) el.classList.add('auth');
@@ -181,7 +184,7 @@ export async function recordsScreen(name) {
     return { el, cleanup: () => { unsub(); clearTimeout(timer); } };
 }
 
-function recordForm(col, rec, all, close) {
+function recordForm(col, rec, all, close, locked) {
     const isAuth = col.type === 'auth';
     const formError = h('p', { class: 'err', role: 'alert', hidden: true });
     const ctls = {};
@@ -259,18 +262,33 @@ function recordForm(col, rec, all, close) {
         }, 'Delete'));
     }
     const authActions = rec && isAuth ? authTools(col, rec, formError) : null;
-    return h('form', { class: 'record-form', noValidate: true, onsubmit: submit }, parts, authActions, formError,
-        h('div', { class: 'actions sticky' }, actions, h('button', { type: 'button', onclick: () => close() }, 'Cancel'),
-            h('button', { type: 'submit', class: 'primary' }, rec ? 'Save' : 'Create')));
+    // Locked (meta.hideControls): an existing record saves or deletes only after Unlock, as in PocketBase.
+    const save = h('button', { type: 'submit', class: 'primary', disabled: !!(rec && locked) }, rec ? 'Save' : 'Create');
+    const lockNote = rec && locked ? h('p', { class: 'help lock', role: 'note' }, 'Locked against accidental changes (Settings: Hide collection and record controls). ',
+        h('button', {
+            type: 'button', class: 'small', onclick: (e) => {
+                save.disabled = false;
+                for (const b of actions) b.disabled = false;
+                e.target.closest('p').remove();
+                save.focus();
+            },
+        }, 'Unlock')) : null;
+    if (lockNote) for (const b of actions) b.disabled = true;
+    return h('form', { class: 'record-form', noValidate: true, onsubmit: submit }, lockNote, parts, authActions, formError,
+        h('div', { class: 'actions sticky' }, actions, h('button', { type: 'button', onclick: () => close() }, 'Cancel'), save));
 }
 
-// Verify, impersonate, send reset, for one auth record.
+// Verify, impersonate, send reset, for one auth record; on users, links to
+// the user's devices and to a notification for them.
 function authTools(col, rec, formError) {
     const cbase = `/api/collections/${enc(col.name)}`;
     const isSu = col.id === SU_ID;
     const run = (fn) => async () => { try { await fn(); } catch (err) { setError(null, formError, err.message); } };
+    const leave = (href, label) => h('a', { class: 'button', href }, label); // the dialog closes with the screen
     return h('fieldset', { class: 'auth-tools' }, h('legend', {}, 'Account'),
         h('p', {}, rec.verified ? 'Verified.' : 'Not verified.'),
+        col.id === USERS_ID ? h('p', { class: 'buttons' }, leave('#/notify/' + enc(rec.id), 'Send a notification'),
+            leave('#/devices/' + enc(rec.id), 'Devices')) : null,
         h('div', { class: 'buttons' },
             !isSu && !rec.verified ? h('button', { type: 'button', onclick: run(async () => { await api('POST', cbase + '/request-verification', { body: { email: rec.email } }); toast('Verification mail sent.'); }) }, 'Send verification mail') : null,
             !isSu && !rec.verified ? h('button', { type: 'button', onclick: run(async () => { await api('PATCH', `${cbase}/records/${enc(rec.id)}`, { body: { verified: true } }); toast('Marked verified.'); }) }, 'Mark verified') : null,

@@ -8,17 +8,18 @@
 // keys) is never returned: its input starts empty, and empty keeps it.
 // The server's field errors (data, nested by path) are shown under their
 // inputs.
-import { h, field, toast, modal, showErrors, clearErrors } from './dom.js';
-import { api, auth, collections } from './api.js';
+import { h, field, toast, modal, showErrors, clearErrors, applyAccent } from './dom.js';
+import { api, auth, collections, setUiMeta } from './api.js';
 import { LEVELS } from './logs.js';
 
 const WO = 'Write-only: never shown; empty keeps the current value.';
+const OVERRIDE = 'For tests or a proxy; empty:';
 
 // PocketBase's S3Config rows, for s3 and backups.s3.
 function s3Rows(at) {
     const what = at === 's3' ? 'S3 storage' : 'Backups in S3';
     return [
-        [`${at}.enabled`, what, 'bool'],
+        [`${at}.enabled`, what, 'toggle'],
         [`${at}.endpoint`, `${what}: endpoint`, 'url', 'e.g. https://s3.eu-central-1.amazonaws.com'],
         [`${at}.bucket`, `${what}: bucket`, 'text'],
         [`${at}.region`, `${what}: region`, 'text'],
@@ -36,6 +37,10 @@ const text = (type) => ({
 });
 const KINDS = {
     text: text('text'), url: text('url'), email: text('email'),
+    color: {
+        input: (v) => h('input', { type: 'color', value: /^#[0-9a-fA-F]{6}$/.test(v || '') ? v : '#1055c9' }),
+        read: (el) => el.value,
+    },
     number: {
         input: (v) => h('input', { type: 'number', step: '1', inputMode: 'numeric', value: String(v ?? 0) }),
         read: (el) => {
@@ -45,6 +50,7 @@ const KINDS = {
         },
     },
     bool: { input: (v) => h('input', { type: 'checkbox', checked: !!v }), read: (el) => el.checked },
+    toggle: { input: (v) => h('input', { type: 'checkbox', checked: !!v }), read: (el) => el.checked, wide: true }, // a provider's: starts its rows
     // Secrets are never returned: their inputs start empty, and empty keeps the stored value.
     secret: {
         input: () => h('input', { type: 'password', autocomplete: 'new-password', value: '' }),
@@ -78,6 +84,9 @@ const SECTIONS = [
         title: 'Application', fields: [
             ['meta.appName', 'Application name', 'text', 'Used in mails ({APP_NAME} in the templates).'],
             ['meta.appURL', 'Application URL', 'url', 'The base of the links in mails ({APP_URL}), e.g. https://api.example.com.'],
+            ['meta.accentColor', 'Dashboard accent colour', 'color', 'Buttons and links of this dashboard.'],
+            ['meta.hideControls', 'Hide collection and record controls', 'bool',
+                'Against accidental changes in production: no collection create or edit buttons here, and a record\'s form saves only after Unlock.'],
         ],
     },
     {
@@ -129,18 +138,23 @@ const SECTIONS = [
     {
         title: 'Push notifications', intro: 'The providers POST /api/notify and the notify triggers send through (tarmac\'s, beside PocketBase\'s options).',
         fields: [
-            ['push.fcm.enabled', 'Firebase Cloud Messaging', 'bool'],
+            ['push.fcm.enabled', 'Firebase Cloud Messaging', 'toggle'],
             ['push.fcm.serviceAccount', 'FCM service account key (JSON)', 'secretText', `From the Firebase console. ${WO}`],
-            ['push.apns.enabled', 'Apple Push Notification service', 'bool'],
+            ['push.fcm.tokenURL', 'FCM token URL (override)', 'url', `${OVERRIDE} https://oauth2.googleapis.com/token.`],
+            ['push.fcm.apiURL', 'FCM API URL (override)', 'url', `${OVERRIDE} https://fcm.googleapis.com.`],
+            ['push.apns.enabled', 'Apple Push Notification service', 'toggle'],
             ['push.apns.keyId', 'APNs key id', 'text'],
             ['push.apns.teamId', 'APNs team id', 'text'],
             ['push.apns.key', 'APNs key (.p8)', 'secretText', WO],
             ['push.apns.topic', 'APNs topic', 'text', 'The app\'s bundle id.'],
             ['push.apns.production', 'Apple\'s production host', 'bool', 'Otherwise the sandbox.'],
-            ['push.webPush.enabled', 'Web Push', 'bool'],
+            ['push.apns.apiURL', 'APNs host (override)', 'url', `${OVERRIDE} Apple's production or sandbox host, as chosen above.`],
+            ['push.apns.caPEM', 'APNs CA certificates (override, PEM)', 'longText', 'Empty: the system\'s CAs. The certificates the host\'s must chain to, for a test server.'],
+            ['push.webPush.enabled', 'Web Push', 'toggle'],
             ['push.webPush.subject', 'Web Push subject', 'text', 'A mailto: address or https URL the push services can reach you at.'],
             ['push.webPush.privateKey', 'VAPID private key (PEM)', 'secretText', `${WO} One is made when Web Push is enabled without one.`],
         ],
+        extra: webPushKey,
     },
     {
         title: 'SMS', intro: 'Texts (sms jobs, phone sign-in codes) go through the chosen provider; only its fields are needed.',
@@ -149,10 +163,12 @@ const SECTIONS = [
             ['sms.twilio.accountSid', 'Twilio account SID', 'text'],
             ['sms.twilio.authToken', 'Twilio auth token', 'secret', WO],
             ['sms.twilio.from', 'Twilio sender (From)', 'text'],
+            ['sms.twilio.apiURL', 'Twilio API URL (override)', 'url', `${OVERRIDE} https://api.twilio.com.`],
             ['sms.msg91.authKey', 'MSG91 auth key', 'secret', WO],
             ['sms.msg91.flowId', 'MSG91 flow id', 'text'],
             ['sms.msg91.sender', 'MSG91 sender id', 'text'],
             ['sms.msg91.textVar', 'MSG91 text variable', 'text', 'The flow\'s variable that carries the text.'],
+            ['sms.msg91.apiURL', 'MSG91 API URL (override)', 'url', `${OVERRIDE} https://control.msg91.com.`],
             ['sms.http.url', 'Gateway URL', 'url'],
             ['sms.http.method', 'Gateway method', 'select', null, [['POST', 'POST'], ['PUT', 'PUT'], ['GET', 'GET']]],
             ['sms.http.headers', 'Gateway headers', 'secretList', `"Name: value" lines (they carry keys). ${WO}`],
@@ -206,6 +222,7 @@ function control([path, label, kind, help, opts], cur, locked) {
     if (kind === 'rules') return rulesEditor(path, label, get(cur, path) || [], locked);
     const k = KINDS[kind];
     const c = field(label, k.input(get(cur, path), opts), help);
+    if (k.wide) c.wrap.classList.add('wide');
     if (locked) {
         c.input.disabled = true;
         c.wrap.append(h('p', { class: 'help lock' }, LOCK_NOTE));
@@ -268,12 +285,13 @@ export async function settingsScreen() {
     const locked = cur.locked || [];
     const controls = [];
     const formError = h('p', { class: 'err', role: 'alert', hidden: true });
+    const extras = []; // a section's extra node; its refresh(cur) runs after a save
     const sections = SECTIONS.map((s) => {
         const ctls = s.fields.map((f) => control(f, cur, isLocked(locked, f[0])));
         controls.push(...ctls);
         return h('section', { class: 'card settings-part', 'aria-label': s.title }, h('h2', {}, s.title),
             s.intro ? h('p', { class: 'help' }, s.intro) : null,
-            h('div', { class: 'grid' }, ctls.map((c) => c.wrap)), s.extra ? s.extra() : null);
+            h('div', { class: 'grid' }, ctls.map((c) => c.wrap)), s.extra ? extras[extras.push(s.extra(cur)) - 1] : null);
     });
 
     // Every control by path, the rules' row inputs included.
@@ -298,6 +316,9 @@ export async function settingsScreen() {
         try {
             cur = await api('PATCH', '/api/settings', { body });
             for (const c of controls) if (c.secret) c.input.value = '';
+            for (const x of extras) if (x.refresh) x.refresh(cur);
+            setUiMeta(cur.meta);
+            applyAccent(cur.meta?.accentColor);
             toast('Settings saved and applied.');
         } catch (err) {
             // Each error on the control of its path (the longest that is a
@@ -320,6 +341,24 @@ export async function settingsScreen() {
         h('form', { noValidate: true, onsubmit: save }, sections, formError,
             h('div', { class: 'actions sticky' }, h('button', { type: 'submit', class: 'primary' }, 'Save changes'))));
     return { el, cleanup: null };
+}
+
+// The VAPID public key web apps subscribe with (GET /api/notify/webpush-key,
+// asked only while Web Push is on: it answers 404 otherwise).
+function webPushKey(cur) {
+    const out = h('output', { class: 'code key' });
+    const copy = h('button', { type: 'button', class: 'small', onclick: () => navigator.clipboard?.writeText(out.textContent).then(() => toast('Copied.')) }, 'Copy');
+    const box = h('div', { class: 'webpush-key', hidden: true }, h('p', { class: 'help' }, 'Web Push public key (GET /api/notify/webpush-key gives it to any client):'), out, ' ', copy);
+    box.refresh = async (s) => {
+        box.hidden = true;
+        if (!s.push?.webPush?.enabled) return;
+        try {
+            out.textContent = (await api('GET', '/api/notify/webpush-key')).publicKey;
+            box.hidden = false;
+        } catch (e) { toast(e.message, 'error'); }
+    };
+    box.refresh(cur);
+    return box;
 }
 
 const TEMPLATES = [['verification', 'Verification'], ['password-reset', 'Password reset'], ['email-change', 'Email change'],

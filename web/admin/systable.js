@@ -1,6 +1,7 @@
 // systable.js -- a screen for one system collection that configures
-// background work (_webhooks, _inboundWebhooks, _schedules): the table of
-// its records and a form per record, both described by a spec (hooks.js):
+// background work or notifications (_webhooks, _inboundWebhooks, _schedules,
+// _notifyTriggers, _devices): the table of its records and a form per
+// record, both described by a spec (hooks.js, notify.js):
 //
 //   { collection, title, noun, key (the field naming a record), intro, sort,
 //     defaults (a new record's values),
@@ -9,27 +10,65 @@
 //       control for the collection's field of that name),
 //     check?(data, ctx) -> {field: message} (before saving; async),
 //     rowActions?(rec, ctx) -> nodes, load?(ctx) (extra data per refresh),
-//     formExtra?(ctls) -> node }
+//     formExtra?(ctls) -> node, expand? (relations to expand, for the
+//     columns and the form's pickers), search? (a filter box: its
+//     placeholder; checked as you type, then by the server) }
 //
 // Records go through the records API like records.js (the server's
-// validation errors shown on their fields); ctx is {col, all, reload, ...load()}.
-import { h, toast, modal, confirmDialog, showErrors, clearErrors } from './dom.js';
+// validation errors shown on their fields), 50 a page; ctx is
+// {col, all, reload, ...load()}. filter: the search box's first value.
+import { h, field, toast, modal, confirmDialog, showErrors, clearErrors } from './dom.js';
 import { api, enc, collections } from './api.js';
 import { inputFor } from './inputs.js';
+import { checkFilter } from './filter.js';
 
-export async function sysScreen(spec) {
+const PER_PAGE = 50;
+
+export async function sysScreen(spec, filter = '') {
     const base = `/api/collections/${enc(spec.collection)}/records`;
     const [col, all] = await Promise.all([api('GET', '/api/collections/' + enc(spec.collection)), collections(true)]);
     const ctx = { col, all, reload: load };
     const table = h('table', { class: 'stack' });
     const status = h('p', { class: 'muted', role: 'status' });
+    const pager = h('div', { class: 'pager' });
+    const state = { page: 1, filter: spec.search ? filter : '' };
 
+    // The filter box: the language checked as you type against the
+    // collection's fields; the server's verdict under it on Apply.
+    let search = null;
+    if (spec.search) {
+        const input = h('input', { type: 'search', class: 'code', spellcheck: false, autocomplete: 'off', placeholder: spec.search, value: state.filter });
+        search = field('Filter', input);
+        input.addEventListener('input', () => {
+            const e = checkFilter(input.value, col.fields.map((f) => f.name));
+            search.setError(e ? `${e.message} (at ${e.offset})` : '');
+        });
+    }
+    const searchForm = search ? h('form', {
+        class: 'filter', role: 'search', onsubmit: (e) => {
+            e.preventDefault();
+            state.filter = search.input.value.trim();
+            state.page = 1;
+            load();
+        },
+    }, search.wrap, h('button', { type: 'submit' }, 'Apply')) : null;
+
+    let loadSeq = 0;
     async function load() {
+        const seq = ++loadSeq;
         try {
-            const [r, extra] = await Promise.all([api('GET', base, { query: { perPage: 200, sort: spec.sort || 'created' } }),
-                spec.load ? spec.load(ctx) : null]);
+            const [r, extra] = await Promise.all([api('GET', base, {
+                query: { page: state.page, perPage: PER_PAGE, sort: spec.sort || 'created', filter: state.filter, expand: spec.expand },
+            }), spec.load ? spec.load(ctx) : null]);
+            if (seq !== loadSeq) return;
             Object.assign(ctx, extra);
-            status.textContent = `${r.totalItems} record${r.totalItems === 1 ? '' : 's'}` + (r.totalItems > r.items.length ? `, the first ${r.items.length} shown.` : '.');
+            if (search) search.setError('');
+            status.textContent = `${r.totalItems} record${r.totalItems === 1 ? '' : 's'}` + (state.filter ? ' match.' : '.');
+            pager.hidden = r.totalPages <= 1;
+            pager.replaceChildren(
+                h('button', { type: 'button', disabled: state.page <= 1, onclick: () => { state.page--; load(); } }, 'Previous'),
+                h('span', {}, `Page ${r.page} of ${Math.max(1, r.totalPages)}`),
+                h('button', { type: 'button', disabled: state.page >= r.totalPages, onclick: () => { state.page++; load(); } }, 'Next'));
             const rows = r.items.map((rec) => h('tr', { 'data-id': rec.id },
                 spec.columns.map(([label, cell], i) => h(i ? 'td' : 'th', { 'data-label': label, scope: i ? null : 'row' }, cell(rec, ctx))),
                 h('td', { class: 'row-actions' }, spec.rowActions ? spec.rowActions(rec, ctx) : null,
@@ -37,7 +76,10 @@ export async function sysScreen(spec) {
             table.replaceChildren(
                 h('thead', {}, h('tr', {}, spec.columns.map(([label]) => h('th', { scope: 'col' }, label)), h('th', { scope: 'col' }, h('span', { class: 'sr' }, 'Actions')))),
                 h('tbody', {}, rows.length ? rows : h('tr', {}, h('td', { colSpan: spec.columns.length + 1, class: 'muted' }, `No ${spec.noun}s yet.`))));
-        } catch (e) { toast(e.message, 'error'); }
+        } catch (e) {
+            if (seq !== loadSeq) return;
+            if (search && state.filter && e.status === 400) { search.setError(e.message); search.input.focus(); } else toast(e.message, 'error');
+        }
     }
 
     async function openForm(rec) {
@@ -50,9 +92,10 @@ export async function sysScreen(spec) {
             h('div', { class: 'buttons' },
                 h('button', { type: 'button', onclick: load }, 'Refresh'),
                 h('button', { type: 'button', class: 'primary', onclick: () => openForm(null) }, `New ${spec.noun}`))),
-        h('p', { class: 'intro' }, spec.intro), status, h('div', { class: 'table-wrap' }, table));
+        h('p', { class: 'intro' }, spec.intro), searchForm ? h('div', { class: 'tools' }, searchForm) : null, status,
+        h('div', { class: 'table-wrap' }, table), h('div', { class: 'bar' }, pager));
     await load();
-    return { el, cleanup: null };
+    return { el, cleanup: () => { loadSeq++; } };
 }
 
 function sysForm(spec, rec, ctx, base, close) {

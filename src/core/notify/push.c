@@ -467,11 +467,12 @@ static bool webpush_prepare(const struct core_job_env *env, const struct core_se
         return dead(res, "Web Push is not configured (settings push.webPush)");
     json_t *p = job->payload, *keys = json_object_get(p, "keys");
     const char *endpoint = json_string_value(json_object_get(p, "token"));
+    /* keys is what the app wrote: missing, null or not strings is a device without keys */
+    const char *p256dh = json_string_value(json_object_get(keys, "p256dh"));
+    const char *secret = json_string_value(json_object_get(keys, "auth"));
     struct webpush_keys k;
-    if (!endpoint ||
-        webpush_keys_parse(str_from_cstr(json_string_value(json_object_get(keys, "p256dh"))),
-                           str_from_cstr(json_string_value(json_object_get(keys, "auth"))),
-                           &k) != RC_OK) {
+    if (!endpoint || !p256dh || !secret ||
+        webpush_keys_parse(str_from_cstr(p256dh), str_from_cstr(secret), &k) != RC_OK) {
         device_gone(env, job, res, "Web Push: the subscription's keys are not valid");
         return false;
     }
