@@ -125,7 +125,7 @@ const SPECS = {
         ['Scheme', (r) => r.scheme], ['Collection', (r) => r.collection], ['Active', (r) => yes(r.active)]],
         fields: [
             { name: 'name', label: 'Name', help: 'Letters, digits, _ and -: the last part of the URL.' },
-            { name: 'scheme', label: 'Scheme', help: 'stripe (Stripe-Signature), razorpay (X-Razorpay-Signature), github (X-Hub-Signature-256), hmac-sha256 (hex HMAC in your header).' },
+            { name: 'scheme', label: 'Scheme', help: 'stripe (Stripe-Signature), razorpay (X-Razorpay-Signature), github (X-Hub-Signature-256), twilio (X-Twilio-Signature, over the app URL; for SMS delivery reports), hmac-sha256 (hex HMAC in your header).' },
             { name: 'secret', input: secretInput('Secret (required)', 'The signing secret the sender uses.') },
             { name: 'header', label: 'Header', help: 'hmac-sha256 only: the header carrying the signature, e.g. X-Signature.' },
             { name: 'collection', input: collectionInput('Where events are stored: a json field payload; text fields eventId (refuses replays) and source, if you want them.') },

@@ -164,6 +164,7 @@ const SECTIONS = [
             ['sms.twilio.authToken', 'Twilio auth token', 'secret', WO],
             ['sms.twilio.from', 'Twilio sender (From)', 'text'],
             ['sms.twilio.apiURL', 'Twilio API URL (override)', 'url', `${OVERRIDE} https://api.twilio.com.`],
+            ['sms.twilio.statusCallback', 'Twilio delivery reports URL', 'url', 'Where Twilio posts each text\'s status: an inbound webhook with the twilio scheme, e.g. https://your.app/api/webhooks/sms-status.'],
             ['sms.msg91.authKey', 'MSG91 auth key', 'secret', WO],
             ['sms.msg91.flowId', 'MSG91 flow id', 'text'],
             ['sms.msg91.sender', 'MSG91 sender id', 'text'],
