@@ -20,6 +20,7 @@
 #include "core/auth/origin.h"
 #include "core/backup/backup.h"
 #include "core/backup/restore.h"
+#include "core/cluster/cluster.h"
 #include "core/auth/otp.h"
 #include "core/schema/collection_ddl.h"
 #include "core/schema/collection_json.h"
@@ -456,7 +457,8 @@ void core_app_close(struct core_app *app)
     core_oidc_free(app->oidc); /* after the pool: sign-ins there use it */
     core_jobs_free(app->jobs); /* its threads write through the writer */
     store_writer_stop(app->writer);
-    core_hooks_free(app->hooks); /* the writer's and the workers' states */
+    core_hooks_free(app->hooks);     /* the writer's and the workers' states */
+    core_cluster_free(app->cluster); /* after every thread that could publish */
     core_field_pattern_cleanup();
     core_realtime_free(app->realtime);
     core_webhooks_free(app->webhooks);

@@ -36,6 +36,7 @@ struct core_triggers;
 struct core_hooks;
 struct core_hooks_config;
 struct core_backups;
+struct core_cluster;
 #include "store/writer.h"
 
 struct net_mailbox;
@@ -61,6 +62,7 @@ struct core_app {
     struct core_triggers *triggers; /* the notify triggers' state (core/notify/trigger.h) */
     struct core_hooks *hooks;       /* scripts (core/hooks/hooks.h); NULL until started */
     struct core_backups *backups;   /* backups and their schedule (core/backup/backup.h) */
+    struct core_cluster *cluster;   /* --redis: the other instances (core/cluster_app.h); NULL */
     _Atomic(struct core_schema *) schema; /* the current snapshot */
     struct core_schema **old_schemas;     /* freed at close */
     size_t old_schema_count;

@@ -1,0 +1,18 @@
+/* cluster_app.h -- the app across several instances (layer: core, at its
+ * root: it composes core/cluster/ with the parts of the app it carries).
+ *
+ * With --redis, instances on one PostgreSQL database share through Redis
+ * what each would otherwise keep to itself (DESIGN.md, "Scale-out"). This
+ * file wires core/cluster/ (the connections and messages) to the app. */
+#ifndef TARMAC_CORE_CLUSTER_APP_H
+#define TARMAC_CORE_CLUSTER_APP_H
+
+#include "core/app.h"
+#include "net/redis.h"
+
+/* Makes app->cluster for workers worker threads on Redis at target, and
+ * lets it carry the app's changes. Start-up, before the workers. */
+void core_cluster_app_start(struct core_app *app, const struct net_redis_target *target,
+                            unsigned workers);
+
+#endif
