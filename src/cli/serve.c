@@ -23,7 +23,6 @@
 #include "core/app.h"
 #include "core/backup/backup.h"
 #include "core/backup/restore.h"
-#include "core/cluster/cluster.h"
 #include "core/cluster_app.h"
 #include "core/logs.h"
 #include "core/credential/password.h"
@@ -177,11 +176,10 @@ static void hook_start(struct net_worker *w, void *ctx)
     struct api_worker *aw = xcalloc(1, sizeof(*aw));
     aw->http = http_server_new(w, &app->http);
     list_init(&aw->rt_conns);
-    if (app->core->cluster)
-        core_cluster_attach(app->core->cluster, w->id, &w->loop, w->mailbox);
     if (core_worker_init(&aw->core, app->core, w->mailbox) != RC_OK ||
         core_worker_start_tasks(&aw->core, &w->loop, app->db_conns) != RC_OK)
         log_error("msg=\"worker cannot open the database\" worker=%u", w->id);
+    core_cluster_app_attach(&aw->core, w->id, &w->loop, w->mailbox);
     if (aw->core.tasks) /* writer replies and the like wait as tasks too */
         net_mailbox_set_runner(w->mailbox, core_task_run_mail, aw->core.tasks);
     w->user = aw;
@@ -227,11 +225,10 @@ static void hook_iteration_end(struct net_worker *w, void *ctx)
 
 static void hook_exit(struct net_worker *w, void *ctx)
 {
-    struct serve_app *app = ctx;
+    (void)ctx;
     struct api_worker *aw = api_worker(w);
     net_mailbox_set_runner(w->mailbox, NULL, NULL); /* the tasks go below */
-    if (app->core->cluster)
-        core_cluster_detach(app->core->cluster);
+    core_cluster_app_detach(&aw->core);
     http_server_free(aw->http);
     api_hooks_worker_cleanup(aw);
     core_worker_cleanup(&aw->core);

@@ -1,15 +1,497 @@
-/* cluster_app.c -- see cluster_app.h. */
+/* cluster_app.c -- see cluster_app.h.
+ *
+ * The messages, by kind (core/cluster/cluster.h carries them):
+ *
+ *   ev     a record change: {c: collection id, a: action, v: its values
+ *          without password hashes or tokenKey}. Receivers hand it to the
+ *          bus's on_remote listeners (realtime fans it out to its clients,
+ *          the rules checked there) and their list caches miss from then on.
+ *   w      a committed write that made no event: the caches miss.
+ *   msg    a script's realtime message on a custom topic.
+ *   fwd    to one instance: a subscriptions POST (op "sub") or an OAuth2
+ *          handoff (op "send") for a realtime client that instance holds;
+ *          answered with fwd-re {r: the request's number, rc, m, d}.
+ *
+ * A forwarded request waits in its task (core/task.h) for the answer, for
+ * PUBLISH's count of receivers (none: the instance is gone, 404) and at
+ * most FORWARD_MS. Its state lives on the task's stack; the table of
+ * waiting forwards (under a lock: answers arrive on worker 0) decides which
+ * of answer, count or timer completes it, and the task goes on only once
+ * the count is in too (its callback holds the state). */
 #include "core/cluster_app.h"
 
+#include <stdatomic.h>
+#include <string.h>
+
+#include "base/alloc.h"
 #include "base/log.h"
 #include "core/cluster/cluster.h"
+#include "core/record/record.h"
+#include "core/task.h"
+#include "net/mailbox.h"
+#include "store/store.h"
+
+/* A forwarded request's longest wait: a round trip through Redis twice and
+ * the owner's identity check. */
+#define FORWARD_MS 2000
+#define SUPERUSERS_ID "pbc_3142635823"
+
+struct forward;
+
+struct glue {
+    struct core_app *app;
+    struct core_cluster *c;
+    struct core_worker *w0; /* worker 0's: runs what other instances forward */
+    uv_mutex_t lock;        /* forwards */
+    struct forward *forwards;
+    atomic_uint_fast64_t next_number;
+};
+
+static struct glue *glue_of(struct core_app *app)
+{
+    return core_cluster_user(app->cluster);
+}
+
+/* -------------------------------------------------------------------------
+ * Record changes
+ * ------------------------------------------------------------------------- */
+
+/* A write's events were published: its committed() sends nothing more. */
+static _Thread_local bool has_published;
+
+static bool wants_events(void *ctx, const struct core_collection *c)
+{
+    (void)c;
+    struct glue *g = ctx;
+    return core_cluster_is_up(g->c);
+}
+
+static bool is_secret(const struct core_collection *c, const char *name)
+{
+    if (strcmp(name, "tokenKey") == 0)
+        return true;
+    for (size_t i = 0; i < c->field_count; i++) {
+        if (strcmp(c->fields[i].name, name) == 0)
+            return c->fields[i].type == CORE_FIELD_PASSWORD;
+    }
+    return false;
+}
+
+static void publish_event(void *ctx, struct core_event *ev)
+{
+    struct glue *g = ctx;
+    json_t *values = json_object();
+    const char *key;
+    json_t *v;
+    json_object_foreach(ev->values, key, v)
+    {
+        if (!is_secret(ev->c, key))
+            json_object_set(values, key, v);
+    }
+    json_t *msg = json_object();
+    json_object_set_new(msg, "c", json_string(ev->c->id));
+    json_object_set_new(msg, "a", json_string(core_event_action_name(ev->action)));
+    json_object_set_new(msg, "v", values);
+    core_cluster_publish(g->c, NULL, "ev", msg);
+    has_published = true;
+}
+
+static void publish_write(void *ctx)
+{
+    struct glue *g = ctx;
+    if (!has_published && core_cluster_is_up(g->c))
+        core_cluster_publish(g->c, NULL, "w", NULL);
+    has_published = false;
+}
+
+static void on_event(void *ctx, json_t *msg)
+{
+    struct glue *g = ctx;
+    store_note_remote_commit();
+    const char *id = json_string_value(json_object_get(msg, "c"));
+    const char *action = json_string_value(json_object_get(msg, "a"));
+    json_t *values = json_object_get(msg, "v");
+    const struct core_schema *schema = core_app_schema(g->app);
+    const struct core_collection *c = id ? core_schema_find_exact(schema, str_from_cstr(id)) : NULL;
+    static const enum core_event_action actions[] = {CORE_EVENT_CREATE, CORE_EVENT_UPDATE,
+                                                     CORE_EVENT_DELETE};
+    for (size_t i = 0; c && action && json_is_object(values) && i < 3; i++) {
+        if (strcmp(action, core_event_action_name(actions[i])) == 0) {
+            core_event_emit_remote(&g->app->events, core_event_new(actions[i], schema, c, values));
+            return;
+        }
+    }
+    /* A collection this instance does not know yet: its schema message is
+     * on the way, and the change's subscribers could not be checked. */
+    log_debug("msg=\"another instance's record change skipped\" collection=%s", id ? id : "-");
+}
+
+static void on_write(void *ctx, json_t *msg)
+{
+    (void)ctx;
+    (void)msg;
+    store_note_remote_commit();
+}
+
+/* -------------------------------------------------------------------------
+ * Realtime: messages, and requests for another instance's clients
+ * ------------------------------------------------------------------------- */
+
+static void remote_publish(void *ctx, const char *topic, const char *data,
+                           const char *to_collection_id, const char *to_record_id)
+{
+    struct glue *g = ctx;
+    json_t *msg = json_object();
+    json_object_set_new(msg, "t", json_string(topic));
+    json_object_set_new(msg, "d", json_string(data));
+    if (to_collection_id && to_record_id) {
+        json_object_set_new(msg, "tc", json_string(to_collection_id));
+        json_object_set_new(msg, "ti", json_string(to_record_id));
+    }
+    core_cluster_publish(g->c, NULL, "msg", msg);
+}
+
+static void on_message(void *ctx, json_t *msg)
+{
+    struct glue *g = ctx;
+    const char *topic = json_string_value(json_object_get(msg, "t"));
+    const char *data = json_string_value(json_object_get(msg, "d"));
+    if (topic && data)
+        core_realtime_publish_local(g->app->realtime, topic, data,
+                                    json_string_value(json_object_get(msg, "tc")),
+                                    json_string_value(json_object_get(msg, "ti")));
+}
+
+/* One request to another instance, on the stack of the task that waits. */
+struct forward {
+    struct glue *g;
+    uint64_t number;
+    struct core_task *task;
+    struct net_mailbox *mailbox; /* the waiting worker's */
+    uv_timer_t *timer;
+    bool is_done;    /* answered (or failed): rc and p are set */
+    bool is_counted; /* PUBLISH's own reply is in */
+    bool is_waiting; /* the task is suspended */
+    enum rc rc;
+    struct core_problem *p; /* the caller's; may be NULL */
+    struct forward *next;
+};
+
+/* Takes f out of the table; false when something else completed it. */
+static bool take(struct glue *g, struct forward *f)
+{
+    bool is_found = false;
+    uv_mutex_lock(&g->lock);
+    for (struct forward **pp = &g->forwards; *pp; pp = &(*pp)->next) {
+        if (*pp == f) {
+            *pp = f->next;
+            is_found = true;
+            break;
+        }
+    }
+    uv_mutex_unlock(&g->lock);
+    return is_found;
+}
+
+static void maybe_resume(struct forward *f)
+{
+    if (f->is_done && f->is_counted && f->is_waiting) {
+        f->is_waiting = false;
+        core_task_wake(f->task);
+    }
+}
+
+static void complete(struct forward *f, enum rc rc)
+{
+    f->is_done = true;
+    f->rc = rc;
+    maybe_resume(f);
+}
+
+static void on_forward_counted(void *ctx, long long receivers)
+{
+    struct forward *f = ctx;
+    f->is_counted = true;
+    if (receivers <= 0 && take(f->g, f))
+        complete(f, receivers == 0 ? RC_NOT_FOUND : RC_UNAVAILABLE);
+    maybe_resume(f);
+}
+
+static void on_forward_timeout(uv_timer_t *t)
+{
+    struct forward *f = t->data;
+    if (take(f->g, f)) {
+        log_warn("msg=\"no answer from the instance holding a realtime client\" ms=%d", FORWARD_MS);
+        complete(f, RC_UNAVAILABLE);
+    }
+}
+
+static void free_handle(uv_handle_t *h)
+{
+    xfree(h);
+}
+
+/* Sends msg (taken) to the instance whose id begins client_id and waits in
+ * the current task for its answer. */
+static enum rc forward(struct glue *g, const char *client_id, json_t *msg, struct core_problem *p)
+{
+    struct core_task *k = core_task_current();
+    struct core_worker *cw = k ? core_task_worker(k) : NULL;
+    if (!cw || !core_cluster_can_command(g->c)) {
+        json_decref(msg);
+        return RC_UNAVAILABLE; /* Redis down: the owner cannot be reached */
+    }
+    char to[CORE_CLUSTER_ID_LEN + 1];
+    memcpy(to, client_id, CORE_CLUSTER_ID_LEN);
+    to[CORE_CLUSTER_ID_LEN] = '\0';
+    struct forward f = {.g = g, .task = k, .mailbox = cw->mailbox, .p = p};
+    f.number = atomic_fetch_add(&g->next_number, 1) + 1;
+    json_object_set_new(msg, "r", json_integer((json_int_t)f.number));
+    uv_mutex_lock(&g->lock);
+    f.next = g->forwards;
+    g->forwards = &f;
+    uv_mutex_unlock(&g->lock);
+    if (core_cluster_publish_counted(g->c, to, "fwd", msg, on_forward_counted, &f) != RC_OK) {
+        (void)take(g, &f);
+        return RC_UNAVAILABLE;
+    }
+    f.timer = xcalloc(1, sizeof(*f.timer));
+    uv_timer_init(core_tasks_loop(cw->tasks), f.timer);
+    f.timer->data = &f;
+    uv_timer_start(f.timer, on_forward_timeout, FORWARD_MS, 0);
+    while (!(f.is_done && f.is_counted)) {
+        f.is_waiting = true;
+        core_task_suspend(k);
+    }
+    uv_close((uv_handle_t *)f.timer, free_handle); /* its callback cannot run any more */
+    return f.rc;
+}
+
+static enum rc remote_subscribe(void *ctx, struct core_worker *cw, const char *client_id,
+                                const char *remote_addr, const struct core_auth *auth, json_t *subs,
+                                struct core_problem *p)
+{
+    json_t *msg = json_object();
+    json_object_set_new(msg, "op", json_string("sub"));
+    json_object_set_new(msg, "c", json_string(client_id));
+    json_object_set_new(msg, "ip", json_string(remote_addr));
+    if (auth && auth->collection && auth->id) {
+        json_object_set_new(msg, "ac", json_string(auth->collection->id));
+        json_object_set_new(msg, "ai", json_string(auth->id));
+    }
+    json_object_set(msg, "s", subs ? subs : json_null());
+    (void)cw; /* the task running the request is cw's */
+    return forward(ctx, client_id, msg, p);
+}
+
+static enum rc remote_send(void *ctx, const char *client_id, const char *remote_addr,
+                           const char *topic, const char *data)
+{
+    struct glue *g = ctx;
+    json_t *msg = json_object();
+    json_object_set_new(msg, "op", json_string("send"));
+    json_object_set_new(msg, "c", json_string(client_id));
+    json_object_set_new(msg, "ip", json_string(remote_addr));
+    json_object_set_new(msg, "t", json_string(topic));
+    json_object_set_new(msg, "d", json_string(data));
+    return forward(g, client_id, msg, NULL);
+}
+
+/* The answer to a forward, on the waiting worker's loop. */
+struct answer {
+    struct forward *f;
+    enum rc rc;
+    char message[160];
+    json_t *data;
+};
+
+static void answer_run(void *arg)
+{
+    struct answer *a = arg;
+    struct forward *f = a->f;
+    if (f->p) {
+        if (a->message[0])
+            core_problem_message(f->p, a->message);
+        if (a->data) {
+            json_decref(f->p->data);
+            f->p->data = json_incref(a->data);
+        }
+    }
+    complete(f, a->rc);
+    json_decref(a->data);
+    xfree(a);
+}
+
+static enum rc rc_from_name(const char *name)
+{
+    for (int i = 0; name && i < RC_COUNT; i++) {
+        if (strcmp(rc_name((enum rc)i), name) == 0)
+            return (enum rc)i;
+    }
+    return RC_INTERNAL;
+}
+
+static void on_answer(void *ctx, json_t *msg)
+{
+    struct glue *g = ctx;
+    uint64_t number = (uint64_t)json_integer_value(json_object_get(msg, "r"));
+    uv_mutex_lock(&g->lock);
+    struct forward *f = NULL;
+    for (struct forward **pp = &g->forwards; *pp; pp = &(*pp)->next) {
+        if ((*pp)->number == number) {
+            f = *pp;
+            *pp = f->next;
+            break;
+        }
+    }
+    uv_mutex_unlock(&g->lock);
+    if (!f)
+        return; /* timed out meanwhile */
+    struct answer *a = xcalloc(1, sizeof(*a));
+    a->f = f;
+    a->rc = rc_from_name(json_string_value(json_object_get(msg, "rc")));
+    const char *m = json_string_value(json_object_get(msg, "m"));
+    snprintf(a->message, sizeof(a->message), "%s", m ? m : "");
+    json_t *d = json_object_get(msg, "d");
+    a->data = json_is_object(d) ? json_incref(d) : NULL;
+    /* Past the mailbox's runner: it needs no connection (the waiting task
+     * holds one, and the pool may have no other). */
+    net_mailbox_post_direct(f->mailbox, answer_run, a);
+}
+
+/* A request another instance forwarded, run as a task on worker 0. */
+struct served {
+    struct glue *g;
+    json_t *msg;
+};
+
+static void serve_forward(void *arg)
+{
+    struct served *s = arg;
+    struct glue *g = s->g;
+    struct core_worker *cw = g->w0;
+    json_t *msg = s->msg;
+    const char *op = json_string_value(json_object_get(msg, "op"));
+    const char *client_id = json_string_value(json_object_get(msg, "c"));
+    const char *ip = json_string_value(json_object_get(msg, "ip"));
+    struct core_problem p;
+    core_problem_init(&p);
+    enum rc rc = RC_INVALID;
+    if (op && client_id && ip && strcmp(op, "sub") == 0) {
+        /* The requester as the other instance verified it, loaded here. */
+        const char *ac = json_string_value(json_object_get(msg, "ac"));
+        const char *ai = json_string_value(json_object_get(msg, "ai"));
+        struct core_auth auth = {0};
+        core_worker_begin_read(cw);
+        const struct core_collection *col =
+            ac ? core_schema_find_exact(core_app_schema(g->app), str_from_cstr(ac)) : NULL;
+        json_t *rec = NULL;
+        if (col && ai && core_record_load(cw->db, col, str_from_cstr(ai), &rec) == RC_OK) {
+            auth.collection = col;
+            auth.record = rec;
+            auth.id = json_string_value(json_object_get(rec, "id"));
+            auth.is_superuser = strcmp(col->id, SUPERUSERS_ID) == 0;
+        }
+        rc = core_realtime_subscribe(cw, client_id, ip, &auth, json_object_get(msg, "s"), &p);
+        json_decref(rec);
+    } else if (op && client_id && ip && strcmp(op, "send") == 0) {
+        const char *topic = json_string_value(json_object_get(msg, "t"));
+        const char *data = json_string_value(json_object_get(msg, "d"));
+        rc = topic && data ? core_realtime_send(g->app->realtime, client_id, ip, topic, data)
+                           : RC_INVALID;
+    }
+    json_t *answer = json_object();
+    json_object_set(answer, "r", json_object_get(msg, "r"));
+    json_object_set_new(answer, "rc", json_string(rc_name(rc)));
+    if (p.message[0])
+        json_object_set_new(answer, "m", json_string(p.message));
+    if (p.data)
+        json_object_set(answer, "d", p.data);
+    core_problem_cleanup(&p);
+    const char *origin = json_string_value(json_object_get(msg, "o"));
+    if (origin)
+        core_cluster_publish(g->c, origin, "fwd-re", answer);
+    else
+        json_decref(answer);
+}
+
+static void served_free(void *arg)
+{
+    struct served *s = arg;
+    json_decref(s->msg);
+    xfree(s);
+}
+
+static void on_forward(void *ctx, json_t *msg)
+{
+    struct glue *g = ctx;
+    struct served *s = xcalloc(1, sizeof(*s));
+    s->g = g;
+    s->msg = json_incref(msg);
+    enum core_task_run r = g->w0 && g->w0->tasks
+                               ? core_task_run(g->w0->tasks, serve_forward, served_free, s)
+                               : CORE_TASK_REFUSED;
+    if (r == CORE_TASK_DONE)
+        served_free(s);
+    else if (r == CORE_TASK_REFUSED)
+        served_free(s); /* the other instance's timer answers 503 */
+}
+
+/* -------------------------------------------------------------------------
+ * Start
+ * ------------------------------------------------------------------------- */
+
+static void glue_free(void *user)
+{
+    struct glue *g = user;
+    uv_mutex_destroy(&g->lock);
+    xfree(g);
+}
 
 void core_cluster_app_start(struct core_app *app, const struct net_redis_target *target,
                             unsigned workers)
 {
-    app->cluster = core_cluster_new(target, workers);
+    struct glue *g = xcalloc(1, sizeof(*g));
+    g->app = app;
+    uv_mutex_init(&g->lock);
+    atomic_init(&g->next_number, 0);
+    app->cluster = g->c = core_cluster_new(target, workers);
+    core_cluster_set_user(g->c, g, glue_free);
+    core_cluster_handle(g->c, "ev", on_event, g);
+    core_cluster_handle(g->c, "w", on_write, g);
+    core_cluster_handle(g->c, "msg", on_message, g);
+    core_cluster_handle(g->c, "fwd", on_forward, g);
+    core_cluster_handle(g->c, "fwd-re", on_answer, g);
+    struct core_event_listener l = {
+        .wants = wants_events, .on_commit = publish_event, .committed = publish_write, .ctx = g};
+    (void)core_event_listen(&app->events, &l);
+    struct core_rt_remote remote = {
+        .subscribe = remote_subscribe, .send = remote_send, .publish = remote_publish, .ctx = g};
+    snprintf(remote.id_prefix, sizeof(remote.id_prefix), "%s", core_cluster_id(g->c));
+    core_realtime_set_remote(app->realtime, &remote);
     char shown[400];
     net_redis_target_format(target, shown, sizeof(shown));
     log_info("msg=\"sharing with other instances through redis\" redis=%s instance=%s", shown,
-             core_cluster_id(app->cluster));
+             core_cluster_id(g->c));
+}
+
+void core_cluster_app_attach(struct core_worker *cw, unsigned worker_id, uv_loop_t *loop,
+                             struct net_mailbox *mailbox)
+{
+    struct glue *g = cw->app && cw->app->cluster ? glue_of(cw->app) : NULL;
+    if (!g)
+        return;
+    if (worker_id == 0)
+        g->w0 = cw;
+    core_cluster_attach(g->c, worker_id, loop, mailbox);
+}
+
+void core_cluster_app_detach(struct core_worker *cw)
+{
+    struct glue *g = cw->app && cw->app->cluster ? glue_of(cw->app) : NULL;
+    if (!g)
+        return;
+    core_cluster_detach(g->c);
+    if (g->w0 == cw)
+        g->w0 = NULL;
 }

@@ -14,5 +14,13 @@
  * lets it carry the app's changes. Start-up, before the workers. */
 void core_cluster_app_start(struct core_app *app, const struct net_redis_target *target,
                             unsigned workers);
+/* The worker cw (set up by core_worker_init; its id, loop and mailbox)
+ * opens its Redis connections; worker 0 also listens to the other
+ * instances and serves what they forward. Nothing without --redis.
+ * Worker's thread. */
+void core_cluster_app_attach(struct core_worker *cw, unsigned worker_id, uv_loop_t *loop,
+                             struct net_mailbox *mailbox);
+/* cw closes them, once nothing of it waits for Redis. Worker's thread. */
+void core_cluster_app_detach(struct core_worker *cw);
 
 #endif

@@ -1161,6 +1161,13 @@ static size_t p_unique_columns(void *conn, char *buf, size_t buflen, struct str 
     return n;
 }
 
+void store_note_remote_commit(void)
+{
+    /* SQLite's data_version sees other processes' commits by itself; only
+     * this counter needs telling. */
+    atomic_fetch_add(&commits, 1);
+}
+
 static int64_t p_data_version(void *conn)
 {
     (void)conn;

@@ -41,6 +41,8 @@ struct core_cluster {
     size_t kind_count;
     void (*resync)(void *ctx);
     void *resync_ctx;
+    void *user;
+    void (*user_free)(void *user);
     bool has_sub_been_down; /* worker 0's thread */
     atomic_int down;        /* connections not up, of worker_count + 1 */
     atomic_bool is_degraded;
@@ -72,6 +74,8 @@ void core_cluster_free(struct core_cluster *c)
 {
     if (!c)
         return;
+    if (c->user_free)
+        c->user_free(c->user);
     uv_mutex_destroy(&c->lock);
     xfree(c->slots);
     xfree(c);
@@ -80,6 +84,17 @@ void core_cluster_free(struct core_cluster *c)
 const char *core_cluster_id(const struct core_cluster *c)
 {
     return c->id;
+}
+
+void core_cluster_set_user(struct core_cluster *c, void *user, void (*free_fn)(void *user))
+{
+    c->user = user;
+    c->user_free = free_fn;
+}
+
+void *core_cluster_user(const struct core_cluster *c)
+{
+    return c->user;
 }
 
 void core_cluster_handle(struct core_cluster *c, const char *kind, core_cluster_handler_fn *fn,

@@ -56,6 +56,10 @@ void core_cluster_free(struct core_cluster *c);
 /* This instance's id (CORE_CLUSTER_ID_LEN characters). */
 const char *core_cluster_id(const struct core_cluster *c);
 
+/* Gives c what its user keeps with it: free_fn(user) runs when c is freed. */
+void core_cluster_set_user(struct core_cluster *c, void *user, void (*free_fn)(void *user));
+void *core_cluster_user(const struct core_cluster *c);
+
 /* Routes messages of kind to fn(ctx, msg). Before the workers start. */
 void core_cluster_handle(struct core_cluster *c, const char *kind, core_cluster_handler_fn *fn,
                          void *ctx);

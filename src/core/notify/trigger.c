@@ -344,6 +344,14 @@ static void committed(void *ctx)
         core_jobs_wake(t->jobs);
 }
 
+/* Another instance wrote a trigger: this one's writes must look for them too. */
+static void on_remote(void *ctx, struct core_event *ev)
+{
+    struct core_triggers *t = ctx;
+    if (is_triggers(ev->c))
+        atomic_store(&t->may_have, true);
+}
+
 struct core_event_listener core_triggers_listener(struct core_triggers *t)
 {
     return (struct core_event_listener){.wants = wants,
@@ -351,5 +359,6 @@ struct core_event_listener core_triggers_listener(struct core_triggers *t)
                                         .in_tx = on_change,
                                         .before = before,
                                         .committed = committed,
+                                        .on_remote = on_remote,
                                         .ctx = t};
 }
