@@ -314,10 +314,12 @@ struct signal_state {
 static void reload_scripts(struct signal_state *st)
 {
     char err[512];
-    if (core_hooks_reload(st->core->hooks, err, sizeof(err)) != RC_OK)
+    if (core_hooks_reload(st->core->hooks, err, sizeof(err)) != RC_OK) {
         log_error("msg=\"scripts not reloaded: the running ones stay\" error=\"%s\"", err);
-    else
+    } else {
         log_info("msg=\"scripts reloaded\"");
+        core_cluster_app_hooks_reloaded(st->core); /* --redis: the other instances too */
+    }
 }
 
 /* SIGHUP: the scripts load again; when they fail, the running ones stay. */
@@ -1026,6 +1028,7 @@ int cli_serve(int argc, char **argv)
         .ping_ms = o.realtime_ping_ms,
     });
     limits.store = core_ratelimit_memory_store();
+    limits.cluster = core->cluster; /* --redis: counted for every instance */
     struct http_router *router = http_router_new();
     api_routes_register(router, &limits);
     unsigned db_conns = o.db_max_conns ? (unsigned)o.db_max_conns : 64 / nworkers;

@@ -147,7 +147,7 @@ struct load_job {
     bool is_fresh;
 };
 
-static enum rc load_collections(struct store_conn *db, struct core_schema *s)
+enum rc core_app_load_collections(struct store_conn *db, struct core_schema *s)
 {
     struct store_stmt *st;
     enum rc rc = store_prepare(
@@ -266,7 +266,7 @@ static enum rc open_job(struct store_conn *db, void *ctx)
     if (!rc)
         rc = core_restore_recover_db(db, job->app->dir);
     if (!rc)
-        rc = load_collections(db, job->schema);
+        rc = core_app_load_collections(db, job->schema);
     if (!rc && job->schema->count == 0) {
         job->is_fresh = true;
         rc = bootstrap_collections(db, job->schema);

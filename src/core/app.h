@@ -82,6 +82,11 @@ struct core_app {
     struct core_settings_base settings_base;
     void (*on_settings)(const struct core_settings *s, void *ctx); /* after each swap */
     void *on_settings_ctx;
+    /* After a schema or settings change made here committed (what:
+     * "schema", "settings"), on the writer thread, not after a reload of
+     * another instance's: --redis tells the others (core/cluster_app.c). */
+    void (*on_local_change)(void *ctx, const char *what);
+    void *on_local_change_ctx;
 };
 
 /* Takes the data directory for one server (creating it when missing): a
@@ -111,6 +116,10 @@ enum rc core_app_open(const char *dir, const char *db, struct core_app **out);
  * core_ddl_create's. `tarmac db copy` makes a target's tables with these
  * two, so a table added here is copied too. */
 enum rc core_app_system_tables(struct store_conn *db);
+/* Appends to s every collection stored in db's _collections, in the order
+ * they were made (what core_app_open loads; a reload after another
+ * instance's schema change). */
+enum rc core_app_load_collections(struct store_conn *db, struct core_schema *s);
 /* Loads the scripts of cfg->dir (core/hooks/hooks.h) and lets them hear
  * record changes. Before the workers start. RC_INVALID with err when one
  * fails to load. */

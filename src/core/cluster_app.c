@@ -8,6 +8,11 @@
  *          the rules checked there) and their list caches miss from then on.
  *   w      a committed write that made no event: the caches miss.
  *   msg    a script's realtime message on a custom topic.
+ *   schema, settings   a change made on the sender: receivers read the
+ *          collections (the settings) back from the database, queued on
+ *          their writer after their own changes, and install them.
+ *   hooks  the sender's scripts were reloaded (SIGHUP): receivers reload
+ *          theirs (each instance's own --hooks-dir), on the offload pool.
  *   fwd    to one instance: a subscriptions POST (op "sub") or an OAuth2
  *          handoff (op "send") for a realtime client that instance holds;
  *          answered with fwd-re {r: the request's number, rc, m, d}.
@@ -26,9 +31,13 @@
 #include "base/alloc.h"
 #include "base/log.h"
 #include "core/cluster/cluster.h"
+#include "core/hooks/hooks.h"
 #include "core/record/record.h"
+#include "core/schema_change.h"
+#include "core/settings_change.h"
 #include "core/task.h"
 #include "net/mailbox.h"
+#include "net/offload.h"
 #include "store/store.h"
 
 /* A forwarded request's longest wait: a round trip through Redis twice and
@@ -438,6 +447,79 @@ static void on_forward(void *ctx, json_t *msg)
 }
 
 /* -------------------------------------------------------------------------
+ * Schema, settings, scripts
+ * ------------------------------------------------------------------------- */
+
+/* app->on_local_change, on the writer thread. */
+static void publish_change(void *ctx, const char *what)
+{
+    struct glue *g = ctx;
+    core_cluster_publish(g->c, NULL, what, NULL);
+}
+
+static void on_schema(void *ctx, json_t *msg)
+{
+    (void)msg;
+    struct glue *g = ctx;
+    store_note_remote_commit(); /* a truncate or a dropped field changed rows too */
+    core_schema_reload(g->app);
+}
+
+static void on_settings(void *ctx, json_t *msg)
+{
+    (void)msg;
+    struct glue *g = ctx;
+    core_settings_reload(g->app);
+}
+
+static void reload_scripts(void *ctx)
+{
+    struct glue *g = ctx;
+    char err[512];
+    if (core_hooks_reload(g->app->hooks, err, sizeof(err)) != RC_OK)
+        log_error("msg=\"scripts not reloaded after another instance's reload: the running ones "
+                  "stay\" error=\"%s\"",
+                  err);
+    else
+        log_info("msg=\"scripts reloaded after another instance's reload\"");
+}
+
+static void reloaded_scripts(enum rc rc, void *ctx)
+{
+    (void)ctx;
+    if (rc)
+        log_error("msg=\"scripts not reloaded after another instance's reload\" rc=%s",
+                  rc_name(rc));
+}
+
+static void on_hooks(void *ctx, json_t *msg)
+{
+    (void)msg;
+    struct glue *g = ctx;
+    /* Loading scripts takes milliseconds: not on this loop. */
+    if (g->app->hooks &&
+        net_offload_submit(g->app->offload, NULL, reload_scripts, reloaded_scripts, g) != RC_OK)
+        log_error("msg=\"scripts not reloaded after another instance's reload: pool full\"");
+}
+
+void core_cluster_app_hooks_reloaded(struct core_app *app)
+{
+    if (app->cluster)
+        core_cluster_publish(app->cluster, NULL, "hooks", NULL);
+}
+
+/* Worker 0's subscriber is back after Redis was unreachable: what other
+ * instances changed meanwhile was not heard, so it is read again. */
+static void resync(void *ctx)
+{
+    struct glue *g = ctx;
+    log_info("msg=\"reading schema and settings again after the redis outage\"");
+    store_note_remote_commit();
+    core_schema_reload(g->app);
+    core_settings_reload(g->app);
+}
+
+/* -------------------------------------------------------------------------
  * Start
  * ------------------------------------------------------------------------- */
 
@@ -462,6 +544,12 @@ void core_cluster_app_start(struct core_app *app, const struct net_redis_target 
     core_cluster_handle(g->c, "msg", on_message, g);
     core_cluster_handle(g->c, "fwd", on_forward, g);
     core_cluster_handle(g->c, "fwd-re", on_answer, g);
+    core_cluster_handle(g->c, "schema", on_schema, g);
+    core_cluster_handle(g->c, "settings", on_settings, g);
+    core_cluster_handle(g->c, "hooks", on_hooks, g);
+    core_cluster_on_resync(g->c, resync, g);
+    app->on_local_change = publish_change;
+    app->on_local_change_ctx = g;
     struct core_event_listener l = {
         .wants = wants_events, .on_commit = publish_event, .committed = publish_write, .ctx = g};
     (void)core_event_listen(&app->events, &l);

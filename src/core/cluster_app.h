@@ -22,5 +22,8 @@ void core_cluster_app_attach(struct core_worker *cw, unsigned worker_id, uv_loop
                              struct net_mailbox *mailbox);
 /* cw closes them, once nothing of it waits for Redis. Worker's thread. */
 void core_cluster_app_detach(struct core_worker *cw);
+/* This instance's scripts were reloaded (SIGHUP): the others reload theirs.
+ * Any thread; nothing without --redis. */
+void core_cluster_app_hooks_reloaded(struct core_app *app);
 
 #endif

@@ -853,6 +853,8 @@ static void after_commit(enum rc rc, void *ctx)
         else
             core_schema_free(job->next);
         job->next = NULL;
+        if (rc == RC_OK && !job->is_reload && app->on_local_change)
+            app->on_local_change(app->on_local_change_ctx, "schema");
     }
     start_next(app); /* job may be gone once its done has run: app read first */
 }
@@ -890,6 +892,43 @@ void core_schema_submit(struct core_app *app, struct core_worker *cw, struct cor
     pthread_mutex_unlock(&app->schema_mu);
     if (is_now)
         submit_now(job);
+}
+
+/* The reload's one step: the stored collections replace the snapshot. */
+static enum rc reload_run(struct core_schema_tx *tx, void *ctx)
+{
+    (void)ctx;
+    struct core_schema *s = xcalloc(1, sizeof(*s));
+    enum rc rc = core_app_load_collections(tx->db, s);
+    if (rc) {
+        core_schema_free(s);
+        return rc;
+    }
+    if (tx->owns_cur)
+        core_schema_free(tx->cur);
+    tx->cur = s;
+    tx->owns_cur = true;
+    return RC_OK;
+}
+
+static void reload_done(struct core_schema_job *job)
+{
+    if (job->rc)
+        log_warn("msg=\"schema not read again after another instance's change\" rc=%s",
+                 rc_name(job->rc));
+    core_schema_job_cleanup(job);
+    xfree(job);
+}
+
+void core_schema_reload(struct core_app *app)
+{
+    struct core_schema_job *job = xcalloc(1, sizeof(*job));
+    job->op = CORE_SCHEMA_RUN;
+    job->run = reload_run;
+    job->done = reload_done;
+    job->is_reload = true;
+    core_problem_init(&job->problem);
+    core_schema_submit(app, NULL, job);
 }
 
 void core_schema_job_cleanup(struct core_schema_job *job)

@@ -43,6 +43,11 @@ struct core_settings_change {
 struct core_settings_change *core_settings_change_submit(struct core_worker *cw, json_t *body,
                                                          core_settings_change_fn *done, void *ctx);
 void core_settings_change_free(struct core_settings_change *ch);
+/* Reads the stored layer again and installs the snapshot it makes over
+ * this instance's flags, queued on the writer (after the changes before
+ * it): another instance changed the settings (--redis). Any thread;
+ * returns at once. */
+void core_settings_reload(struct core_app *app);
 
 /* POST /api/settings/test/email: queues col's mail template (PocketBase's
  * names: "verification", "password-reset", "email-change", "otp",

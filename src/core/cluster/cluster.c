@@ -43,6 +43,8 @@ struct core_cluster {
     void *resync_ctx;
     void *user;
     void (*user_free)(void *user);
+    struct handoff *backlog; /* under lock: sent before any worker attached */
+    size_t backlog_count;
     bool has_sub_been_down; /* worker 0's thread */
     atomic_int down;        /* connections not up, of worker_count + 1 */
     atomic_bool is_degraded;
@@ -52,6 +54,19 @@ struct core_cluster {
 };
 
 static _Thread_local struct slot *current;
+
+/* A publish from a thread without a connection, run on a worker's. */
+struct handoff {
+    struct core_cluster *c;
+    char channel[64];
+    char *text;
+    struct handoff *next;
+};
+
+/* Published before the workers attached (a migration at start): kept for
+ * the first one, this many at most. */
+#define BACKLOG_MAX 64
+static void handoff_run(void *arg);
 
 struct core_cluster *core_cluster_new(const struct net_redis_target *target, unsigned workers)
 {
@@ -76,6 +91,12 @@ void core_cluster_free(struct core_cluster *c)
         return;
     if (c->user_free)
         c->user_free(c->user);
+    while (c->backlog) {
+        struct handoff *h = c->backlog;
+        c->backlog = h->next;
+        xfree(h->text);
+        xfree(h);
+    }
     uv_mutex_destroy(&c->lock);
     xfree(c->slots);
     xfree(c);
@@ -147,7 +168,22 @@ static void count_flip(struct core_cluster *c, bool *was_up, bool is_up, const c
 static void on_cmd_state(void *ctx, bool is_up, const char *why)
 {
     struct slot *s = ctx;
-    count_flip(s->c, &s->is_cmd_up, is_up, why);
+    struct core_cluster *c = s->c;
+    count_flip(c, &s->is_cmd_up, is_up, why);
+    if (!is_up)
+        return;
+    /* The first connection up sends what was published before any worker
+     * attached. */
+    uv_mutex_lock(&c->lock);
+    struct handoff *backlog = c->backlog;
+    c->backlog = NULL;
+    c->backlog_count = 0;
+    uv_mutex_unlock(&c->lock);
+    while (backlog) {
+        struct handoff *h = backlog;
+        backlog = h->next;
+        handoff_run(h);
+    }
 }
 
 static void on_sub_state(void *ctx, bool is_up, const char *why)
@@ -315,13 +351,6 @@ static bool send_text(struct core_cluster *c, const char *channel, const char *t
     return true;
 }
 
-/* A publish from a thread without a connection, run on a worker's. */
-struct handoff {
-    struct core_cluster *c;
-    char channel[64];
-    char *text;
-};
-
 static void handoff_run(void *arg)
 {
     struct handoff *h = arg;
@@ -347,23 +376,33 @@ void core_cluster_publish(struct core_cluster *c, const char *to, const char *ki
     /* Not a worker (the writer thread after a schema change, a job runner):
      * the first attached worker sends it. Under the lock, so it cannot
      * detach (and close its mailbox) in between. */
+    struct handoff *h = xcalloc(1, sizeof(*h));
+    h->c = c;
+    memcpy(h->channel, channel, sizeof(h->channel));
+    h->text = text;
     bool is_posted = false;
     uv_mutex_lock(&c->lock);
+    bool has_attached = false;
     for (unsigned i = 0; i < c->worker_count && !is_posted; i++) {
         struct slot *s = &c->slots[i];
         if (!s->is_attached)
             continue;
-        struct handoff *h = xcalloc(1, sizeof(*h));
-        h->c = c;
-        memcpy(h->channel, channel, sizeof(h->channel));
-        h->text = text;
-        net_mailbox_post(s->mailbox, handoff_run, h);
+        net_mailbox_post_direct(s->mailbox, handoff_run, h);
+        is_posted = true;
+    }
+    for (unsigned i = 0; i < c->worker_count; i++)
+        has_attached = has_attached || c->slots[i].mailbox;
+    if (!is_posted && !has_attached && c->backlog_count < BACKLOG_MAX) {
+        h->next = c->backlog; /* order does not matter: each is a whole change */
+        c->backlog = h;
+        c->backlog_count++;
         is_posted = true;
     }
     uv_mutex_unlock(&c->lock);
     if (!is_posted) {
         metrics_add_shared(&c->dropped, 1);
         xfree(text);
+        xfree(h);
     }
 }
 
