@@ -119,6 +119,20 @@ struct check {
     bool is_ok;
 };
 
+/* k set up for req, with no counter yet. Not zeroed whole: admission runs
+ * for every request, and most match no rule. */
+static void check_init(struct check *k, struct api_limits *l, struct http_req *req)
+{
+    k->l = l;
+    k->req = req;
+    k->n = 0;
+    k->now_ms = chrono_real_ms();
+    k->task = NULL;
+    k->is_done = false;
+    k->is_waiting = false;
+    k->is_ok = false;
+}
+
 static void add_match(struct check *k, const struct core_ratelimit_rule *r, const char *scope,
                       struct http_req *req)
 {
@@ -250,7 +264,8 @@ static void match_path(struct check *k, struct http_req *req, struct str method,
 bool api_ratelimit_admit(struct http_req *req, void *ctx)
 {
     struct api_limits *l = ctx;
-    struct check local = {.l = l, .req = req, .now_ms = chrono_real_ms()};
+    struct check local;
+    check_init(&local, l, req);
     match_path(&local, req, str_from_cstr(http_method_name(req->method)), req->path);
     if (local.n == 0)
         return true;
@@ -272,7 +287,8 @@ bool api_ratelimit_admit_sub(struct http_req *req, const struct api_limits *limi
 {
     if (!limits)
         return true;
-    struct check k = {.l = (struct api_limits *)limits, .req = req, .now_ms = chrono_real_ms()};
+    struct check k;
+    check_init(&k, (struct api_limits *)limits, req);
     match_path(&k, req, str_from_cstr(method), path);
     return decide_now(&k);
 }
@@ -283,7 +299,8 @@ enum rc api_ratelimit_identity(struct api_call *c, const struct api_limits *limi
     if (!limits || limits->cfg.auth_identity.max == 0 ||
         core_settings_ratelimit_excluded(core_app_settings(c->aw->core.app), c->req->remote_addr))
         return RC_OK;
-    struct check k = {.l = (struct api_limits *)limits, .req = c->req, .now_ms = chrono_real_ms()};
+    struct check k;
+    check_init(&k, (struct api_limits *)limits, c->req);
     struct match *m = &k.m[k.n++];
     int n = snprintf(m->key, sizeof(m->key), "id|%s|", collection_id);
     /* Identities compare without case, as the email lookup does. */
