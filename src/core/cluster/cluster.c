@@ -175,8 +175,13 @@ static void on_cmd_state(void *ctx, bool is_up, const char *why)
     /* The first connection up sends what was published before any worker
      * attached. */
     uv_mutex_lock(&c->lock);
-    struct handoff *backlog = c->backlog;
-    c->backlog = NULL;
+    struct handoff *backlog = NULL;
+    while (c->backlog) { /* kept newest first: sent oldest first */
+        struct handoff *h = c->backlog;
+        c->backlog = h->next;
+        h->next = backlog;
+        backlog = h;
+    }
     c->backlog_count = 0;
     uv_mutex_unlock(&c->lock);
     while (backlog) {
@@ -366,34 +371,29 @@ void core_cluster_publish(struct core_cluster *c, const char *to, const char *ki
         metrics_add_shared(&c->dropped, 1);
         return;
     }
-    char channel[64];
-    channel_of(c, to, channel, sizeof(channel));
-    if (current && current->c == c) {
-        (void)send_text(c, channel, text, NULL, NULL);
-        xfree(text);
-        return;
-    }
-    /* Not a worker (the writer thread after a schema change, a job runner):
-     * the first attached worker sends it. Under the lock, so it cannot
-     * detach (and close its mailbox) in between. */
     struct handoff *h = xcalloc(1, sizeof(*h));
     h->c = c;
-    memcpy(h->channel, channel, sizeof(h->channel));
+    channel_of(c, to, h->channel, sizeof(h->channel));
     h->text = text;
+    /* Every message goes out on one connection, the first attached
+     * worker's (worker 0's), in the order posted: two changes of one record
+     * committed on two workers reach the other instances in commit order
+     * (the second request began after the first one's answer, which came
+     * after its post). Under the lock, so that worker cannot detach (and
+     * close its mailbox) in between. */
     bool is_posted = false;
-    uv_mutex_lock(&c->lock);
     bool has_attached = false;
-    for (unsigned i = 0; i < c->worker_count && !is_posted; i++) {
+    uv_mutex_lock(&c->lock);
+    for (unsigned i = 0; i < c->worker_count; i++) {
         struct slot *s = &c->slots[i];
-        if (!s->is_attached)
-            continue;
-        net_mailbox_post_direct(s->mailbox, handoff_run, h);
-        is_posted = true;
+        has_attached = has_attached || s->mailbox;
+        if (s->is_attached && !is_posted) {
+            net_mailbox_post_direct(s->mailbox, handoff_run, h);
+            is_posted = true;
+        }
     }
-    for (unsigned i = 0; i < c->worker_count; i++)
-        has_attached = has_attached || c->slots[i].mailbox;
     if (!is_posted && !has_attached && c->backlog_count < BACKLOG_MAX) {
-        h->next = c->backlog; /* order does not matter: each is a whole change */
+        h->next = c->backlog; /* sent by the first connection up */
         c->backlog = h;
         c->backlog_count++;
         is_posted = true;

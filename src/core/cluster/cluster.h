@@ -81,8 +81,10 @@ bool core_cluster_is_up(const struct core_cluster *c);
 bool core_cluster_can_command(const struct core_cluster *c);
 
 /* Sends msg (takes ownership; "k" and "o" are set here) to every instance
- * (to NULL) or to the instance of id to. Any thread: a thread without a
- * connection hands it to a worker's. Dropped (and counted) when Redis is
+ * (to NULL) or to the instance of id to. Any thread: the text is made here
+ * and handed to worker 0, whose connection sends every message of the
+ * instance, in the order they were handed over (so the other instances see
+ * changes in commit order). Dropped (and counted) when Redis is
  * unreachable. */
 void core_cluster_publish(struct core_cluster *c, const char *to, const char *kind, json_t *msg);
 
