@@ -5,12 +5,15 @@
  *   ev     a record change: {c: collection id, a: action, v: its values
  *          without password hashes or tokenKey}. Receivers hand it to the
  *          bus's on_remote listeners (realtime fans it out to its clients,
- *          the rules checked there) and their list caches miss from then on.
- *   w      a committed write that made no event: the caches miss.
+ *          the rules checked there).
  *   msg    a script's realtime message on a custom topic.
- *   schema, settings   a change made on the sender: receivers read the
- *          collections (the settings) back from the database, queued on
- *          their writer after their own changes, and install them.
+ *   schema, settings   a change made on the sender {r: its number}:
+ *          receivers read the collections (the settings) back from the
+ *          database, queued on their writer after their own changes,
+ *          install them and answer ack {r}. The sender's writer waits for
+ *          every other instance's ack (PUBLISH says how many there are),
+ *          at most FORWARD_MS, before the change is answered: a client that
+ *          made a collection through one instance finds it on the next.
  *   hooks  the sender's scripts were reloaded (SIGHUP): receivers reload
  *          theirs (each instance's own --hooks-dir), on the offload pool.
  *   fwd    to one instance: a subscriptions POST (op "sub") or an OAuth2
@@ -47,13 +50,23 @@
 
 struct forward;
 
+struct barrier;
+
 struct glue {
     struct core_app *app;
     struct core_cluster *c;
     struct core_worker *w0; /* worker 0's: runs what other instances forward */
-    uv_mutex_t lock;        /* forwards */
+    uv_mutex_t lock;        /* forwards, barriers */
+    uv_cond_t acked;        /* a barrier's count or acks changed */
     struct forward *forwards;
+    struct barrier *barriers;
     atomic_uint_fast64_t next_number;
+};
+
+/* What a PUBLISH count finds its barrier by (the barrier may be gone). */
+struct barrier_ref {
+    struct glue *g;
+    uint64_t number;
 };
 
 static struct glue *glue_of(struct core_app *app)
@@ -64,9 +77,6 @@ static struct glue *glue_of(struct core_app *app)
 /* -------------------------------------------------------------------------
  * Record changes
  * ------------------------------------------------------------------------- */
-
-/* A write's events were published: its committed() sends nothing more. */
-static _Thread_local bool has_published;
 
 static bool wants_events(void *ctx, const struct core_collection *c)
 {
@@ -102,21 +112,11 @@ static void publish_event(void *ctx, struct core_event *ev)
     json_object_set_new(msg, "a", json_string(core_event_action_name(ev->action)));
     json_object_set_new(msg, "v", values);
     core_cluster_publish(g->c, NULL, "ev", msg);
-    has_published = true;
-}
-
-static void publish_write(void *ctx)
-{
-    struct glue *g = ctx;
-    if (!has_published && core_cluster_is_up(g->c))
-        core_cluster_publish(g->c, NULL, "w", NULL);
-    has_published = false;
 }
 
 static void on_event(void *ctx, json_t *msg)
 {
     struct glue *g = ctx;
-    store_note_remote_commit();
     const char *id = json_string_value(json_object_get(msg, "c"));
     const char *action = json_string_value(json_object_get(msg, "a"));
     json_t *values = json_object_get(msg, "v");
@@ -133,13 +133,6 @@ static void on_event(void *ctx, json_t *msg)
     /* A collection this instance does not know yet: its schema message is
      * on the way, and the change's subscribers could not be checked. */
     log_debug("msg=\"another instance's record change skipped\" collection=%s", id ? id : "-");
-}
-
-static void on_write(void *ctx, json_t *msg)
-{
-    (void)ctx;
-    (void)msg;
-    store_note_remote_commit();
 }
 
 /* -------------------------------------------------------------------------
@@ -450,26 +443,128 @@ static void on_forward(void *ctx, json_t *msg)
  * Schema, settings, scripts
  * ------------------------------------------------------------------------- */
 
-/* app->on_local_change, on the writer thread. */
+/* A change of this instance waiting for the others' acks (on the writer
+ * thread's stack; found by number, under g->lock, by whoever counts). */
+struct barrier {
+    uint64_t number;
+    long long others; /* instances that got it, but this one; -1: not known yet */
+    long long acks;
+    struct barrier *next;
+};
+
+static struct barrier *barrier_find(struct glue *g, uint64_t number)
+{
+    for (struct barrier *b = g->barriers; b; b = b->next) {
+        if (b->number == number)
+            return b;
+    }
+    return NULL;
+}
+
+/* PUBLISH's count, on worker 0: every instance's subscriber got it, ours too. */
+static void on_change_counted(void *ctx, long long receivers)
+{
+    struct glue *g = ((struct barrier_ref *)ctx)->g;
+    uint64_t number = ((struct barrier_ref *)ctx)->number;
+    xfree(ctx);
+    uv_mutex_lock(&g->lock);
+    struct barrier *b = barrier_find(g, number);
+    if (b) {
+        b->others = receivers > 0 ? receivers - 1 : 0;
+        uv_cond_broadcast(&g->acked);
+    }
+    uv_mutex_unlock(&g->lock);
+}
+
+static void on_ack(void *ctx, json_t *msg)
+{
+    struct glue *g = ctx;
+    uint64_t number = (uint64_t)json_integer_value(json_object_get(msg, "r"));
+    uv_mutex_lock(&g->lock);
+    struct barrier *b = barrier_find(g, number);
+    if (b) {
+        b->acks++;
+        uv_cond_broadcast(&g->acked);
+    }
+    uv_mutex_unlock(&g->lock);
+}
+
+/* app->on_local_change, on the writer thread, after the commit: tells the
+ * others and waits (this writer only) until they installed the change. */
 static void publish_change(void *ctx, const char *what)
 {
     struct glue *g = ctx;
-    core_cluster_publish(g->c, NULL, what, NULL);
+    struct barrier b = {.others = -1};
+    b.number = atomic_fetch_add(&g->next_number, 1) + 1;
+    struct barrier_ref *ref = xcalloc(1, sizeof(*ref));
+    ref->g = g;
+    ref->number = b.number;
+    uv_mutex_lock(&g->lock);
+    b.next = g->barriers;
+    g->barriers = &b;
+    uv_mutex_unlock(&g->lock);
+    json_t *msg = json_object();
+    json_object_set_new(msg, "r", json_integer((json_int_t)b.number));
+    bool is_waited = core_cluster_publish_then(g->c, NULL, what, msg, on_change_counted, ref);
+    if (!is_waited)
+        xfree(ref);
+    uint64_t deadline = uv_hrtime() + (uint64_t)FORWARD_MS * 1000000u;
+    uv_mutex_lock(&g->lock);
+    while (is_waited && (b.others < 0 || b.acks < b.others)) {
+        uint64_t now = uv_hrtime();
+        if (now >= deadline || uv_cond_timedwait(&g->acked, &g->lock, deadline - now) != 0)
+            break;
+    }
+    for (struct barrier **pp = &g->barriers; *pp; pp = &(*pp)->next) {
+        if (*pp == &b) {
+            *pp = b.next;
+            break;
+        }
+    }
+    uv_mutex_unlock(&g->lock);
+    if (is_waited && (b.others < 0 || b.acks < b.others))
+        log_warn("msg=\"not every instance confirmed the change in time\" what=%s "
+                 "instances=%lld confirmed=%lld",
+                 what, b.others, b.acks);
+}
+
+/* A reload another instance's change asked for: its ack once installed. */
+struct ack_to {
+    struct glue *g;
+    char origin[CORE_CLUSTER_ID_LEN + 1];
+    json_int_t number;
+};
+
+static void send_ack(void *ctx, enum rc rc)
+{
+    (void)rc; /* failed or not, the sender need not wait longer */
+    struct ack_to *a = ctx;
+    json_t *msg = json_object();
+    json_object_set_new(msg, "r", json_integer(a->number));
+    core_cluster_publish(a->g->c, a->origin, "ack", msg);
+    xfree(a);
+}
+
+static struct ack_to *ack_for(struct glue *g, json_t *msg)
+{
+    const char *origin = json_string_value(json_object_get(msg, "o"));
+    struct ack_to *a = xcalloc(1, sizeof(*a));
+    a->g = g;
+    snprintf(a->origin, sizeof(a->origin), "%s", origin ? origin : "");
+    a->number = json_integer_value(json_object_get(msg, "r"));
+    return a;
 }
 
 static void on_schema(void *ctx, json_t *msg)
 {
-    (void)msg;
     struct glue *g = ctx;
-    store_note_remote_commit(); /* a truncate or a dropped field changed rows too */
-    core_schema_reload(g->app);
+    core_schema_reload(g->app, send_ack, ack_for(g, msg));
 }
 
 static void on_settings(void *ctx, json_t *msg)
 {
-    (void)msg;
     struct glue *g = ctx;
-    core_settings_reload(g->app);
+    core_settings_reload(g->app, send_ack, ack_for(g, msg));
 }
 
 static void reload_scripts(void *ctx)
@@ -514,9 +609,8 @@ static void resync(void *ctx)
 {
     struct glue *g = ctx;
     log_info("msg=\"reading schema and settings again after the redis outage\"");
-    store_note_remote_commit();
-    core_schema_reload(g->app);
-    core_settings_reload(g->app);
+    core_schema_reload(g->app, NULL, NULL);
+    core_settings_reload(g->app, NULL, NULL);
 }
 
 /* -------------------------------------------------------------------------
@@ -526,6 +620,7 @@ static void resync(void *ctx)
 static void glue_free(void *user)
 {
     struct glue *g = user;
+    uv_cond_destroy(&g->acked);
     uv_mutex_destroy(&g->lock);
     xfree(g);
 }
@@ -536,22 +631,24 @@ void core_cluster_app_start(struct core_app *app, const struct net_redis_target 
     struct glue *g = xcalloc(1, sizeof(*g));
     g->app = app;
     uv_mutex_init(&g->lock);
+    uv_cond_init(&g->acked);
     atomic_init(&g->next_number, 0);
+    /* Caches could not see the other instances' commits in time. */
+    store_data_version_off();
     app->cluster = g->c = core_cluster_new(target, workers);
     core_cluster_set_user(g->c, g, glue_free);
     core_cluster_handle(g->c, "ev", on_event, g);
-    core_cluster_handle(g->c, "w", on_write, g);
     core_cluster_handle(g->c, "msg", on_message, g);
     core_cluster_handle(g->c, "fwd", on_forward, g);
     core_cluster_handle(g->c, "fwd-re", on_answer, g);
     core_cluster_handle(g->c, "schema", on_schema, g);
     core_cluster_handle(g->c, "settings", on_settings, g);
     core_cluster_handle(g->c, "hooks", on_hooks, g);
+    core_cluster_handle(g->c, "ack", on_ack, g);
     core_cluster_on_resync(g->c, resync, g);
     app->on_local_change = publish_change;
     app->on_local_change_ctx = g;
-    struct core_event_listener l = {
-        .wants = wants_events, .on_commit = publish_event, .committed = publish_write, .ctx = g};
+    struct core_event_listener l = {.wants = wants_events, .on_commit = publish_event, .ctx = g};
     (void)core_event_listen(&app->events, &l);
     struct core_rt_remote remote = {
         .subscribe = remote_subscribe, .send = remote_send, .publish = remote_publish, .ctx = g};

@@ -911,18 +911,31 @@ static enum rc reload_run(struct core_schema_tx *tx, void *ctx)
     return RC_OK;
 }
 
+/* A reload job and who waits for it. */
+struct reload_job {
+    struct core_schema_job job; /* first: done gets it */
+    void (*done)(void *ctx, enum rc rc);
+    void *ctx;
+};
+
 static void reload_done(struct core_schema_job *job)
 {
+    struct reload_job *r = (struct reload_job *)job;
     if (job->rc)
         log_warn("msg=\"schema not read again after another instance's change\" rc=%s",
                  rc_name(job->rc));
+    if (r->done)
+        r->done(r->ctx, job->rc);
     core_schema_job_cleanup(job);
-    xfree(job);
+    xfree(r);
 }
 
-void core_schema_reload(struct core_app *app)
+void core_schema_reload(struct core_app *app, void (*done)(void *ctx, enum rc rc), void *ctx)
 {
-    struct core_schema_job *job = xcalloc(1, sizeof(*job));
+    struct reload_job *r = xcalloc(1, sizeof(*r));
+    r->done = done;
+    r->ctx = ctx;
+    struct core_schema_job *job = &r->job;
     job->op = CORE_SCHEMA_RUN;
     job->run = reload_run;
     job->done = reload_done;

@@ -97,8 +97,10 @@ enum rc core_schema_run(struct core_app *app, core_schema_tx_fn *fn, void *ctx,
                         struct core_problem *p);
 /* Reads the collections again from the database and installs them as the
  * next snapshot, queued as a change (after those before it): another
- * instance changed the schema (--redis). Any thread; returns at once. */
-void core_schema_reload(struct core_app *app);
+ * instance changed the schema (--redis). Any thread; returns at once;
+ * done(ctx, rc) (may be NULL) runs on the writer thread once installed (or
+ * failed). */
+void core_schema_reload(struct core_app *app, void (*done)(void *ctx, enum rc rc), void *ctx);
 /* Frees what the job owns. */
 void core_schema_job_cleanup(struct core_schema_job *job);
 

@@ -124,6 +124,8 @@ struct core_settings_change *core_settings_change_submit(struct core_worker *cw,
 struct reload {
     struct core_app *app;
     struct core_settings *next;
+    void (*done)(void *ctx, enum rc rc);
+    void *ctx;
 };
 
 static enum rc reload_apply(struct store_conn *db, void *ctx)
@@ -164,14 +166,18 @@ static void reload_after(enum rc rc, void *ctx)
 
 static void reload_done(enum rc rc, void *ctx)
 {
-    (void)rc;
-    xfree(ctx);
+    struct reload *r = ctx;
+    if (r->done)
+        r->done(r->ctx, rc);
+    xfree(r);
 }
 
-void core_settings_reload(struct core_app *app)
+void core_settings_reload(struct core_app *app, void (*done)(void *ctx, enum rc rc), void *ctx)
 {
     struct reload *r = xcalloc(1, sizeof(*r));
     r->app = app;
+    r->done = done;
+    r->ctx = ctx;
     store_writer_submit_after(app->writer, NULL, reload_apply, reload_after, reload_done, r);
 }
 

@@ -46,8 +46,9 @@ void core_settings_change_free(struct core_settings_change *ch);
 /* Reads the stored layer again and installs the snapshot it makes over
  * this instance's flags, queued on the writer (after the changes before
  * it): another instance changed the settings (--redis). Any thread;
- * returns at once. */
-void core_settings_reload(struct core_app *app);
+ * returns at once; done(ctx, rc) (may be NULL) runs on the writer thread
+ * once installed (or failed). */
+void core_settings_reload(struct core_app *app, void (*done)(void *ctx, enum rc rc), void *ctx);
 
 /* POST /api/settings/test/email: queues col's mail template (PocketBase's
  * names: "verification", "password-reset", "email-change", "otp",

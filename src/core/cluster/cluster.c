@@ -60,6 +60,8 @@ struct handoff {
     struct core_cluster *c;
     char channel[64];
     char *text;
+    core_cluster_count_fn *cb; /* NULL: nobody waits */
+    void *cb_ctx;
     struct handoff *next;
 };
 
@@ -356,25 +358,49 @@ static bool send_text(struct core_cluster *c, const char *channel, const char *t
     return true;
 }
 
+struct counted {
+    core_cluster_count_fn *cb;
+    void *ctx;
+};
+
+static void on_counted(void *ctx, const struct net_redis_reply *r);
+
 static void handoff_run(void *arg)
 {
     struct handoff *h = arg;
-    (void)send_text(h->c, h->channel, h->text, NULL, NULL);
+    struct counted *k = NULL;
+    if (h->cb) {
+        k = xcalloc(1, sizeof(*k));
+        k->cb = h->cb;
+        k->ctx = h->cb_ctx;
+    }
+    if (!send_text(h->c, h->channel, h->text, k ? on_counted : NULL, k) && k) {
+        k->cb(k->ctx, -1);
+        xfree(k);
+    }
     xfree(h->text);
     xfree(h);
 }
 
 void core_cluster_publish(struct core_cluster *c, const char *to, const char *kind, json_t *msg)
 {
+    (void)core_cluster_publish_then(c, to, kind, msg, NULL, NULL);
+}
+
+bool core_cluster_publish_then(struct core_cluster *c, const char *to, const char *kind,
+                               json_t *msg, core_cluster_count_fn *cb, void *ctx)
+{
     char *text = message_text(c, kind, msg);
     if (!text) {
         metrics_add_shared(&c->dropped, 1);
-        return;
+        return false;
     }
     struct handoff *h = xcalloc(1, sizeof(*h));
     h->c = c;
     channel_of(c, to, h->channel, sizeof(h->channel));
     h->text = text;
+    h->cb = cb;
+    h->cb_ctx = ctx;
     /* Every message goes out on one connection, the first attached
      * worker's (worker 0's), in the order posted: two changes of one record
      * committed on two workers reach the other instances in commit order
@@ -392,8 +418,10 @@ void core_cluster_publish(struct core_cluster *c, const char *to, const char *ki
             is_posted = true;
         }
     }
+    bool is_waited = is_posted && cb;
     if (!is_posted && !has_attached && c->backlog_count < BACKLOG_MAX) {
-        h->next = c->backlog; /* sent by the first connection up */
+        h->cb = NULL; /* sent by the first connection up; nobody can wait that long */
+        h->next = c->backlog;
         c->backlog = h;
         c->backlog_count++;
         is_posted = true;
@@ -404,12 +432,8 @@ void core_cluster_publish(struct core_cluster *c, const char *to, const char *ki
         xfree(text);
         xfree(h);
     }
+    return is_waited;
 }
-
-struct counted {
-    core_cluster_count_fn *cb;
-    void *ctx;
-};
 
 static void on_counted(void *ctx, const struct net_redis_reply *r)
 {

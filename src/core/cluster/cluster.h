@@ -90,6 +90,11 @@ void core_cluster_publish(struct core_cluster *c, const char *to, const char *ki
 
 /* The number of instances a publish reached (-1: Redis did not answer). */
 typedef void core_cluster_count_fn(void *ctx, long long receivers);
+/* As core_cluster_publish, with cb(ctx, receivers) on worker 0's loop once
+ * Redis answered the PUBLISH (-1: it did not). Returns whether cb will run:
+ * false when the message was dropped or kept for later (no worker yet). */
+bool core_cluster_publish_then(struct core_cluster *c, const char *to, const char *kind,
+                               json_t *msg, core_cluster_count_fn *cb, void *ctx);
 /* As core_cluster_publish to the instance to, from a worker thread, with
  * cb(ctx, receivers) later on its loop. RC_UNAVAILABLE (msg freed, cb not
  * called) when the worker's connection is not up. */
