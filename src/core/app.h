@@ -84,8 +84,15 @@ struct core_app {
     void *on_settings_ctx;
     /* After a schema or settings change made here committed (what:
      * "schema", "settings"), on the writer thread, not after a reload of
-     * another instance's: --redis tells the others (core/cluster_app.c). */
-    void (*on_local_change)(void *ctx, const char *what);
+     * another instance's: --redis tells the others (core/cluster_app.c).
+     * Returns a ticket for await_change (0: nothing to wait for). */
+    uint64_t (*on_local_change)(void *ctx, const char *what);
+    /* Runs fn(arg) on cw's loop once every other instance installed the
+     * change of ticket (at most a bounded time); at once for ticket 0 or a
+     * NULL cw. The change's answer waits so: a client finds its new
+     * collection on whichever instance it reaches next. */
+    void (*await_change)(void *ctx, uint64_t ticket, struct core_worker *cw, void (*fn)(void *arg),
+                         void *arg);
     void *on_local_change_ctx;
 };
 

@@ -10,10 +10,11 @@
  *   schema, settings   a change made on the sender {r: its number}:
  *          receivers read the collections (the settings) back from the
  *          database, queued on their writer after their own changes,
- *          install them and answer ack {r}. The sender's writer waits for
- *          every other instance's ack (PUBLISH says how many there are),
- *          at most FORWARD_MS, before the change is answered: a client that
- *          made a collection through one instance finds it on the next.
+ *          install them and answer ack {r}. The change's answer (on the
+ *          sender's worker, its writer going on meanwhile) waits for every
+ *          other instance's ack (PUBLISH says how many there are), at most
+ *          FORWARD_MS: a client that made a collection through one instance
+ *          finds it on the next.
  *   hooks  the sender's scripts were reloaded (SIGHUP): receivers reload
  *          theirs (each instance's own --hooks-dir), on the offload pool.
  *   fwd    to one instance: a subscriptions POST (op "sub") or an OAuth2
@@ -57,7 +58,6 @@ struct glue {
     struct core_cluster *c;
     struct core_worker *w0; /* worker 0's: runs what other instances forward */
     uv_mutex_t lock;        /* forwards, barriers */
-    uv_cond_t acked;        /* a barrier's count or acks changed */
     struct forward *forwards;
     struct barrier *barriers;
     atomic_uint_fast64_t next_number;
@@ -443,12 +443,20 @@ static void on_forward(void *ctx, json_t *msg)
  * Schema, settings, scripts
  * ------------------------------------------------------------------------- */
 
-/* A change of this instance waiting for the others' acks (on the writer
- * thread's stack; found by number, under g->lock, by whoever counts). */
+/* A change of this instance and the other instances' acks of it: made on
+ * the writer thread after the commit, counted on worker 0 (PUBLISH's
+ * receivers, then acks), waited for by the change's answer on its worker.
+ * Whoever takes it out of g->barriers (under g->lock) finishes it. */
 struct barrier {
+    struct glue *g;
     uint64_t number;
     long long others; /* instances that got it, but this one; -1: not known yet */
     long long acks;
+    bool is_awaited; /* the answer waits: fn(arg) by mail to mailbox when complete */
+    struct net_mailbox *mailbox;
+    void (*fn)(void *arg);
+    void *arg;
+    uv_timer_t *timer; /* on the waiting worker's loop */
     struct barrier *next;
 };
 
@@ -461,19 +469,54 @@ static struct barrier *barrier_find(struct glue *g, uint64_t number)
     return NULL;
 }
 
+static void barrier_unlink(struct glue *g, struct barrier *b)
+{
+    for (struct barrier **pp = &g->barriers; *pp; pp = &(*pp)->next) {
+        if (*pp == b) {
+            *pp = b->next;
+            return;
+        }
+    }
+}
+
+static bool is_complete(const struct barrier *b)
+{
+    return b->others >= 0 && b->acks >= b->others;
+}
+
+/* On the waiting worker's loop: the answer goes out. */
+static void barrier_finish(void *arg)
+{
+    struct barrier *b = arg;
+    if (b->timer)
+        uv_close((uv_handle_t *)b->timer, free_handle);
+    b->fn(b->arg);
+    xfree(b);
+}
+
+/* Under g->lock, after a count: a complete barrier someone waits for is
+ * handed to its worker. */
+static void barrier_check_locked(struct glue *g, struct barrier *b)
+{
+    if (!is_complete(b) || !b->is_awaited)
+        return;
+    barrier_unlink(g, b);
+    net_mailbox_post_direct(b->mailbox, barrier_finish, b);
+}
+
 /* PUBLISH's count, on worker 0: every instance's subscriber got it, ours too. */
 static void on_change_counted(void *ctx, long long receivers)
 {
-    struct glue *g = ((struct barrier_ref *)ctx)->g;
-    uint64_t number = ((struct barrier_ref *)ctx)->number;
-    xfree(ctx);
+    struct barrier_ref *ref = ctx;
+    struct glue *g = ref->g;
     uv_mutex_lock(&g->lock);
-    struct barrier *b = barrier_find(g, number);
+    struct barrier *b = barrier_find(g, ref->number);
     if (b) {
         b->others = receivers > 0 ? receivers - 1 : 0;
-        uv_cond_broadcast(&g->acked);
+        barrier_check_locked(g, b);
     }
     uv_mutex_unlock(&g->lock);
+    xfree(ref);
 }
 
 static void on_ack(void *ctx, json_t *msg)
@@ -484,48 +527,83 @@ static void on_ack(void *ctx, json_t *msg)
     struct barrier *b = barrier_find(g, number);
     if (b) {
         b->acks++;
-        uv_cond_broadcast(&g->acked);
+        barrier_check_locked(g, b);
     }
     uv_mutex_unlock(&g->lock);
 }
 
 /* app->on_local_change, on the writer thread, after the commit: tells the
- * others and waits (this writer only) until they installed the change. */
-static void publish_change(void *ctx, const char *what)
+ * others; the change's answer waits for their acks (await_change). */
+static uint64_t publish_change(void *ctx, const char *what)
 {
     struct glue *g = ctx;
-    struct barrier b = {.others = -1};
-    b.number = atomic_fetch_add(&g->next_number, 1) + 1;
+    struct barrier *b = xcalloc(1, sizeof(*b));
+    b->g = g;
+    b->others = -1;
+    b->number = atomic_fetch_add(&g->next_number, 1) + 1;
+    uint64_t number = b->number;
     struct barrier_ref *ref = xcalloc(1, sizeof(*ref));
     ref->g = g;
-    ref->number = b.number;
+    ref->number = number;
     uv_mutex_lock(&g->lock);
-    b.next = g->barriers;
-    g->barriers = &b;
+    b->next = g->barriers;
+    g->barriers = b;
     uv_mutex_unlock(&g->lock);
     json_t *msg = json_object();
-    json_object_set_new(msg, "r", json_integer((json_int_t)b.number));
-    bool is_waited = core_cluster_publish_then(g->c, NULL, what, msg, on_change_counted, ref);
-    if (!is_waited)
-        xfree(ref);
-    uint64_t deadline = uv_hrtime() + (uint64_t)FORWARD_MS * 1000000u;
+    json_object_set_new(msg, "r", json_integer((json_int_t)number));
+    if (core_cluster_publish_then(g->c, NULL, what, msg, on_change_counted, ref))
+        return number;
+    xfree(ref); /* not sent (Redis down, no worker yet): nobody to wait for */
     uv_mutex_lock(&g->lock);
-    while (is_waited && (b.others < 0 || b.acks < b.others)) {
-        uint64_t now = uv_hrtime();
-        if (now >= deadline || uv_cond_timedwait(&g->acked, &g->lock, deadline - now) != 0)
-            break;
-    }
-    for (struct barrier **pp = &g->barriers; *pp; pp = &(*pp)->next) {
-        if (*pp == &b) {
-            *pp = b.next;
-            break;
-        }
+    barrier_unlink(g, b);
+    uv_mutex_unlock(&g->lock);
+    xfree(b);
+    return 0;
+}
+
+/* The answer waited long enough (an instance slow or gone). */
+static void on_barrier_timeout(uv_timer_t *t)
+{
+    struct barrier *b = t->data;
+    struct glue *g = b->g;
+    uv_mutex_lock(&g->lock);
+    bool is_ours = barrier_find(g, b->number) == b;
+    if (is_ours)
+        barrier_unlink(g, b);
+    uv_mutex_unlock(&g->lock);
+    if (!is_ours)
+        return; /* completed meanwhile: its mail is on the way and closes this timer */
+    log_warn("msg=\"not every instance confirmed a change in time; answered anyway\" "
+             "instances=%lld confirmed=%lld ms=%d",
+             b->others, b->acks, FORWARD_MS);
+    barrier_finish(b);
+}
+
+/* app->await_change, on cw's loop. */
+static void await_change(void *ctx, uint64_t ticket, struct core_worker *cw, void (*fn)(void *arg),
+                         void *arg)
+{
+    struct glue *g = ctx;
+    uv_mutex_lock(&g->lock);
+    struct barrier *b = ticket ? barrier_find(g, ticket) : NULL;
+    bool is_now = !b || is_complete(b) || !cw || !cw->tasks;
+    if (b && is_now)
+        barrier_unlink(g, b);
+    if (!is_now) {
+        b->is_awaited = true;
+        b->mailbox = cw->mailbox;
+        b->fn = fn;
+        b->arg = arg;
+        b->timer = xcalloc(1, sizeof(*b->timer));
+        uv_timer_init(core_tasks_loop(cw->tasks), b->timer);
+        b->timer->data = b;
+        uv_timer_start(b->timer, on_barrier_timeout, FORWARD_MS, 0);
     }
     uv_mutex_unlock(&g->lock);
-    if (is_waited && (b.others < 0 || b.acks < b.others))
-        log_warn("msg=\"not every instance confirmed the change in time\" what=%s "
-                 "instances=%lld confirmed=%lld",
-                 what, b.others, b.acks);
+    if (is_now) {
+        xfree(b);
+        fn(arg);
+    }
 }
 
 /* A reload another instance's change asked for: its ack once installed. */
@@ -620,7 +698,11 @@ static void resync(void *ctx)
 static void glue_free(void *user)
 {
     struct glue *g = user;
-    uv_cond_destroy(&g->acked);
+    while (g->barriers) { /* changes whose answer never waited */
+        struct barrier *b = g->barriers;
+        g->barriers = b->next;
+        xfree(b);
+    }
     uv_mutex_destroy(&g->lock);
     xfree(g);
 }
@@ -631,7 +713,6 @@ void core_cluster_app_start(struct core_app *app, const struct net_redis_target 
     struct glue *g = xcalloc(1, sizeof(*g));
     g->app = app;
     uv_mutex_init(&g->lock);
-    uv_cond_init(&g->acked);
     atomic_init(&g->next_number, 0);
     /* Caches could not see the other instances' commits in time. */
     store_data_version_off();
@@ -647,6 +728,7 @@ void core_cluster_app_start(struct core_app *app, const struct net_redis_target 
     core_cluster_handle(g->c, "ack", on_ack, g);
     core_cluster_on_resync(g->c, resync, g);
     app->on_local_change = publish_change;
+    app->await_change = await_change;
     app->on_local_change_ctx = g;
     struct core_event_listener l = {.wants = wants_events, .on_commit = publish_event, .ctx = g};
     (void)core_event_listen(&app->events, &l);

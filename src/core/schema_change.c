@@ -854,9 +854,15 @@ static void after_commit(enum rc rc, void *ctx)
             core_schema_free(job->next);
         job->next = NULL;
         if (rc == RC_OK && !job->is_reload && app->on_local_change)
-            app->on_local_change(app->on_local_change_ctx, "schema");
+            job->change_ticket = app->on_local_change(app->on_local_change_ctx, "schema");
     }
     start_next(app); /* job may be gone once its done has run: app read first */
+}
+
+static void answer(void *arg)
+{
+    struct core_schema_job *job = arg;
+    job->done(job);
 }
 
 static void finished(enum rc rc, void *ctx)
@@ -865,6 +871,14 @@ static void finished(enum rc rc, void *ctx)
     job->rc = rc;
     if (job->cw)
         core_worker_end_read(job->cw); /* see record_write.c */
+    uint64_t ticket = job->change_ticket;
+    job->change_ticket = 0;
+    struct core_app *app = job->app;
+    if (ticket && app->await_change) {
+        /* answered once the other instances serve it too (--redis) */
+        app->await_change(app->on_local_change_ctx, ticket, job->cw, answer, job);
+        return;
+    }
     job->done(job);
 }
 

@@ -77,7 +77,8 @@ struct core_schema_job {
     core_schema_done_fn *done;
     void *ctx;
     struct core_schema_job *waiting_next; /* the app's queue of schema changes */
-    bool is_reload; /* another instance's change read back: not told to the others */
+    bool is_reload;         /* another instance's change read back: not told to the others */
+    uint64_t change_ticket; /* app->on_local_change's, for the answer to wait on */
 };
 
 /* Queues the change; job->done runs on cw's loop after the commit (cw NULL:

@@ -98,12 +98,27 @@ static void change_after(enum rc rc, void *ctx)
     ch->_next = NULL; /* the app's now */
     log_info("msg=\"settings changed\"");
     if (app->on_local_change)
-        app->on_local_change(app->on_local_change_ctx, "settings");
+        ch->_ticket = app->on_local_change(app->on_local_change_ctx, "settings");
+}
+
+static void answer(void *arg)
+{
+    struct core_settings_change *ch = arg;
+    ch->done(ch, ch->_rc);
 }
 
 static void change_done(enum rc rc, void *ctx)
 {
     struct core_settings_change *ch = ctx;
+    struct core_app *app = ch->_app;
+    uint64_t ticket = ch->_ticket;
+    ch->_ticket = 0;
+    ch->_rc = rc;
+    if (ticket && app->await_change) {
+        /* answered once the other instances apply it too (--redis) */
+        app->await_change(app->on_local_change_ctx, ticket, ch->_cw, answer, ch);
+        return;
+    }
     ch->done(ch, rc);
 }
 
@@ -116,6 +131,7 @@ struct core_settings_change *core_settings_change_submit(struct core_worker *cw,
     ch->done = done;
     ch->ctx = ctx;
     ch->_app = cw->app;
+    ch->_cw = cw;
     store_writer_submit_after(cw->writer, cw->mailbox, change_apply, change_after, change_done, ch);
     return ch;
 }

@@ -34,8 +34,11 @@ struct core_settings_change {
     void *ctx;
     /* Private: */
     struct core_app *_app;
+    struct core_worker *_cw;
     struct core_settings *_from; /* the snapshot the first run merged onto */
     struct core_settings *_next;
+    uint64_t _ticket; /* app->on_local_change's */
+    enum rc _rc;
 };
 
 /* Queues a change of body from cw's loop; done(ch) runs there. Returns a

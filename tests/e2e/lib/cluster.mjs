@@ -5,14 +5,16 @@
 // suite through nginx". tests/e2e/cluster/nginx.sh runs it.
 //
 // Instance 0 uses the test's data directory; instance i uses DIR-i<i>, whose
-// storage/ is a link to DIR/storage (the shared directory uploads need). The
+// storage/ and backups/ are links to DIR's (the shared directory uploads
+// need). nginx puts the client's address in X-Real-IP, which every instance
+// trusts from 127.0.0.1, so a test's client addresses stay what they are. The
 // object returned is startServer's: url is nginx's, directUrl instance 0's;
 // stop() stops nginx, then every instance (each must exit 0), then Redis;
 // stderr() is every instance's, one after another.
 
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServer, upsertSuperuser, SUPERUSER, BIN, SLOW } from './server.mjs';
@@ -77,6 +79,7 @@ ${upstreams.map((u) => `        server ${u};`).join('\n')}
             proxy_pass http://tarmac;
             proxy_http_version 1.1;
             proxy_set_header Host $http_host;
+            proxy_set_header X-Real-IP $remote_addr;
             proxy_set_header Upgrade $http_upgrade;
             proxy_set_header Connection $connection_upgrade;
             proxy_buffering off;
@@ -113,11 +116,16 @@ export async function startCluster(opts = {}) {
             const idir = i === 0 ? dir : `${dir}-i${i}`;
             if (i > 0 && !existsSync(idir)) {
                 mkdirSync(idir);
-                symlinkSync(join(dir, 'storage'), join(idir, 'storage'));
+                for (const shared of ['storage', 'backups']) {
+                    mkdirSync(join(dir, shared), { recursive: true });
+                    symlinkSync(join(dir, shared), join(idir, shared));
+                }
             }
             instances.push(await startServer({
                 ...opts, dir: idir, dbDir: dir, superuser: false, cluster: false, prism: false, bin,
-                flags: [...(opts.flags || []), `--redis=unix://${sock}`],
+                // Each instance sees the client's address as it would directly.
+                flags: ['--trusted-proxies=127.0.0.1/32', '--proxy-header=X-Real-IP',
+                    ...(opts.flags || []), `--redis=unix://${sock}`],
             }));
         }
     } catch (e) {
@@ -128,9 +136,11 @@ export async function startCluster(opts = {}) {
     writeFileSync(join(dir, 'nginx.conf'), nginxConf(dir, port, instances.map((s) => new URL(s.url).host)));
     const nginx = spawnTracked('nginx', ['-c', join(dir, 'nginx.conf'), '-g', 'daemon off;']);
     const url = `http://127.0.0.1:${port}`;
-    await until(async () => {
-        try { return (await fetch(`${url}/api/health`)).ok; } catch { return false; }
-    }, 'nginx', 10000 * SLOW).catch(async (e) => { await nginx.stop(); await stopAll(); throw e; });
+    // Ready when it accepts (not an HTTP request: a test's rate limit would count it).
+    await until(() => new Promise((res) => {
+        const sock = connect(port, '127.0.0.1', () => { sock.destroy(); res(true); });
+        sock.on('error', () => res(false));
+    }), 'nginx', 10000 * SLOW).catch(async (e) => { await nginx.stop(); await stopAll(); throw e; });
     const first = instances[0];
     return {
         url,
