@@ -6,8 +6,9 @@
 //
 // Instance 0 uses the test's data directory; instance i uses DIR-i<i>, whose
 // storage/ and backups/ are links to DIR's (the shared directory uploads
-// need). nginx puts the client's address in X-Real-IP, which every instance
-// trusts from 127.0.0.1, so a test's client addresses stay what they are. The
+// need). nginx connects from the client's own address (proxy_bind: every
+// 127.x address is local), so each instance sees a test's clients as it
+// would directly, with no trusted-proxy flag to change the settings. The
 // object returned is startServer's: url is nginx's, directUrl instance 0's;
 // stop() stops nginx, then every instance (each must exit 0), then Redis;
 // stderr() is every instance's, one after another.
@@ -71,7 +72,6 @@ http {
     map $http_upgrade $connection_upgrade { default upgrade; '' ''; }
     upstream tarmac {
 ${upstreams.map((u) => `        server ${u};`).join('\n')}
-        keepalive 16;
     }
     server {
         listen 127.0.0.1:${port};
@@ -79,7 +79,7 @@ ${upstreams.map((u) => `        server ${u};`).join('\n')}
             proxy_pass http://tarmac;
             proxy_http_version 1.1;
             proxy_set_header Host $http_host;
-            proxy_set_header X-Real-IP $remote_addr;
+            proxy_bind $remote_addr;
             proxy_set_header Upgrade $http_upgrade;
             proxy_set_header Connection $connection_upgrade;
             proxy_buffering off;
@@ -123,9 +123,7 @@ export async function startCluster(opts = {}) {
             }
             instances.push(await startServer({
                 ...opts, dir: idir, dbDir: dir, superuser: false, cluster: false, prism: false, bin,
-                // Each instance sees the client's address as it would directly.
-                flags: ['--trusted-proxies=127.0.0.1/32', '--proxy-header=X-Real-IP',
-                    ...(opts.flags || []), `--redis=unix://${sock}`],
+                flags: [...(opts.flags || []), `--redis=unix://${sock}`],
             }));
         }
     } catch (e) {
