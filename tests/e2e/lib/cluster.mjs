@@ -4,7 +4,8 @@
 // (round robin, SSE and WebSocket proxied) -- issue #16's "the whole SDK
 // suite through nginx". tests/e2e/cluster/nginx.sh runs it.
 //
-// Instance 0 uses the test's data directory; instance i uses DIR-i<i>, whose
+// Instance 0 uses the test's data directory; instance i uses DIR/instance-<i>
+// (inside it, so a test that removes DIR removes them too), whose
 // storage/ and backups/ are links to DIR's (the shared directory uploads
 // need). nginx connects from the client's own address (proxy_bind: every
 // 127.x address is local), so each instance sees a test's clients as it
@@ -113,7 +114,7 @@ export async function startCluster(opts = {}) {
     };
     try {
         for (let i = 0; i < COUNT; i++) {
-            const idir = i === 0 ? dir : `${dir}-i${i}`;
+            const idir = i === 0 ? dir : join(dir, `instance-${i}`);
             if (i > 0 && !existsSync(idir)) {
                 mkdirSync(idir);
                 for (const shared of ['storage', 'backups']) {
@@ -150,7 +151,7 @@ export async function startCluster(opts = {}) {
         stderr: () => instances.map((s) => s.stderr()).join('\n'),
         get exited() { return first.exited; },
         async stop() {
-            await nginx.stop('SIGQUIT');
+            await nginx.stop(); // fast shutdown: a graceful one waits for open streams
             const errors = [];
             for (const srv of instances) {
                 try { await srv.stop(); } catch (e) { errors.push(e.message); }
@@ -160,13 +161,13 @@ export async function startCluster(opts = {}) {
             if (ownDir && !process.env.TARMAC_E2E_KEEP) this.cleanup();
         },
         async kill9() {
-            await nginx.stop('SIGKILL');
+            await nginx.stop(); // SIGTERM: the master takes its workers along (SIGKILL left them running)
             for (const srv of instances) await srv.kill9();
             await redis.stop();
         },
         cleanup() {
             if (process.env.TARMAC_E2E_KEEP) return;
-            for (let i = 0; i < COUNT; i++) rmSync(i === 0 ? dir : `${dir}-i${i}`, { recursive: true, force: true });
+            rmSync(dir, { recursive: true, force: true }); /* the other instances' dirs are inside */
         },
     };
 }
