@@ -35,7 +35,7 @@ done
 # subfolders) may include its own files, core/problem.h, and folders before
 # it; the files at core/'s root (app, schema_change, data_upgrade) compose
 # them and may include any.
-core_order=(schema filter files credential event record auth settings realtime jobs notify reco risk hooks ext backup)
+core_order=(cluster schema filter files credential event record auth settings realtime jobs notify reco risk hooks ext backup)
 for ((i = 0; i < ${#core_order[@]}; i++)); do
     folder=${core_order[$i]}
     allowed_core=" problem.h ${core_order[*]:0:$((i + 1))} "

@@ -8,7 +8,10 @@
  * and a collection named by id or in another case replaced by its name; a
  * rule's own path is read the same way. The auth handlers apply the
  * per-identity rule themselves. Over the limit: 429 in the contract's shape
- * with Retry-After. */
+ * with Retry-After. With --redis the counts are every instance's: admission
+ * defers the request until Redis answers (http/server.h), a handler's check
+ * waits in its task; either waits at most CORE_CLUSTER_TIMEOUT_MS, then
+ * counts in this process instead. */
 #ifndef TARMAC_API_RATELIMIT_H
 #define TARMAC_API_RATELIMIT_H
 
@@ -21,9 +24,15 @@
 struct http_req;
 struct api_call;
 
+struct core_cluster;
+
 struct api_limits {
     struct core_ratelimit_config cfg;
-    struct core_ratelimit_store store;
+    struct core_ratelimit_store store; /* this process's counters */
+    /* --redis: the counters every instance shares (core/cluster/ratelimit.h);
+     * the store above then counts only while Redis does not answer. NULL:
+     * one instance. */
+    struct core_cluster *cluster;
 };
 
 /* http_admit_fn: ctx is the struct api_limits. */

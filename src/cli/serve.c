@@ -23,6 +23,7 @@
 #include "core/app.h"
 #include "core/backup/backup.h"
 #include "core/backup/restore.h"
+#include "core/cluster_app.h"
 #include "core/logs.h"
 #include "core/credential/password.h"
 #include "core/files/thumb.h"
@@ -49,7 +50,8 @@
 struct serve_options {
     const char *http;
     const char *dir;
-    const char *db; /* "" = SQLite in dir */
+    const char *db;    /* "" = SQLite in dir */
+    const char *redis; /* "" = one instance, nothing shared */
     uint64_t workers;
     uint64_t db_max_conns;
     const char *log_level;
@@ -177,6 +179,7 @@ static void hook_start(struct net_worker *w, void *ctx)
     if (core_worker_init(&aw->core, app->core, w->mailbox) != RC_OK ||
         core_worker_start_tasks(&aw->core, &w->loop, app->db_conns) != RC_OK)
         log_error("msg=\"worker cannot open the database\" worker=%u", w->id);
+    core_cluster_app_attach(&aw->core, w->id, &w->loop, w->mailbox);
     if (aw->core.tasks) /* writer replies and the like wait as tasks too */
         net_mailbox_set_runner(w->mailbox, core_task_run_mail, aw->core.tasks);
     w->user = aw;
@@ -225,6 +228,7 @@ static void hook_exit(struct net_worker *w, void *ctx)
     (void)ctx;
     struct api_worker *aw = api_worker(w);
     net_mailbox_set_runner(w->mailbox, NULL, NULL); /* the tasks go below */
+    core_cluster_app_detach(&aw->core);
     http_server_free(aw->http);
     api_hooks_worker_cleanup(aw);
     core_worker_cleanup(&aw->core);
@@ -310,10 +314,12 @@ struct signal_state {
 static void reload_scripts(struct signal_state *st)
 {
     char err[512];
-    if (core_hooks_reload(st->core->hooks, err, sizeof(err)) != RC_OK)
+    if (core_hooks_reload(st->core->hooks, err, sizeof(err)) != RC_OK) {
         log_error("msg=\"scripts not reloaded: the running ones stay\" error=\"%s\"", err);
-    else
+    } else {
         log_info("msg=\"scripts reloaded\"");
+        core_cluster_app_hooks_reloaded(st->core); /* --redis: the other instances too */
+    }
 }
 
 /* SIGHUP: the scripts load again; when they fail, the running ones stay. */
@@ -477,6 +483,7 @@ int cli_serve(int argc, char **argv)
         .http = "127.0.0.1:8090",
         .dir = "./tarmac_data",
         .db = "",
+        .redis = "",
         .workers = 0,
         .log_level = "info",
         .log_format = "text",
@@ -548,6 +555,11 @@ int cli_serve(int argc, char **argv)
         {"db", CLI_FLAG_STRING, &o.db, "URL",
          "the database: empty = SQLite in the data directory (default); a PostgreSQL URL "
          "(postgresql://user:pass@host:5432/app?sslmode=require) = PostgreSQL 15+"},
+        {"redis", CLI_FLAG_STRING, &o.redis, "URL",
+         "Redis shared by several instances on one PostgreSQL database (realtime, rate limits, "
+         "schema and settings changes): redis://[:password@]host:6379/0 or "
+         "unix:///path/redis.sock; required when more than one instance serves a database "
+         "(default none: this instance is the only one)"},
         {"db-max-conns", CLI_FLAG_UINT, &o.db_max_conns, "N",
          "PostgreSQL connections of each worker's pool (default: 64 / workers, 2 to 8)"},
         {"workers", CLI_FLAG_UINT, &o.workers, "N",
@@ -713,6 +725,20 @@ int cli_serve(int argc, char **argv)
         fprintf(stderr, "tarmac serve: invalid --log-format \"%s\" (text, json)\n", o.log_format);
         return CLI_EXIT_USAGE;
     }
+    /* --redis: checked before anything opens (exit 1, the password never shown). */
+    struct net_redis_target redis_target = {0};
+    if (o.redis[0]) {
+        char why[400];
+        if (net_redis_parse_url(o.redis, &redis_target, why, sizeof(why)) != RC_OK) {
+            fprintf(stderr, "tarmac serve: %s\n", why);
+            return CLI_EXIT_FAILURE;
+        }
+        if (!o.db[0]) {
+            fprintf(stderr, "tarmac serve: --redis needs --db (PostgreSQL): instances cannot "
+                            "share an SQLite data directory\n");
+            return CLI_EXIT_FAILURE;
+        }
+    }
     char host[256];
     int port;
     if (!split_host_port(o.http, host, sizeof(host), &port)) {
@@ -835,6 +861,11 @@ int cli_serve(int argc, char **argv)
         http_cors_cleanup(&cors);
         return CLI_EXIT_FAILURE;
     }
+    if (o.redis[0])
+        core_cluster_app_start(core, &redis_target, nworkers);
+    else if (o.db[0])
+        log_warn("msg=\"PostgreSQL without --redis: this must be the only instance serving this "
+                 "database (several need --redis, see docs/scaling.md)\"");
     struct net_mailer_config mcfg = {
         .host = o.smtp_host,
         .port = (int)o.smtp_port,
@@ -997,6 +1028,7 @@ int cli_serve(int argc, char **argv)
         .ping_ms = o.realtime_ping_ms,
     });
     limits.store = core_ratelimit_memory_store();
+    limits.cluster = core->cluster; /* --redis: counted for every instance */
     struct http_router *router = http_router_new();
     api_routes_register(router, &limits);
     unsigned db_conns = o.db_max_conns ? (unsigned)o.db_max_conns : 64 / nworkers;

@@ -20,6 +20,7 @@
 #include "core/auth/origin.h"
 #include "core/backup/backup.h"
 #include "core/backup/restore.h"
+#include "core/cluster/cluster.h"
 #include "core/auth/otp.h"
 #include "core/schema/collection_ddl.h"
 #include "core/schema/collection_json.h"
@@ -149,7 +150,7 @@ struct load_job {
     bool is_fresh;
 };
 
-static enum rc load_collections(struct store_conn *db, struct core_schema *s)
+enum rc core_app_load_collections(struct store_conn *db, struct core_schema *s)
 {
     struct store_stmt *st;
     enum rc rc = store_prepare(
@@ -359,7 +360,7 @@ static enum rc open_job(struct store_conn *db, void *ctx)
     if (!rc)
         rc = core_restore_recover_db(db, job->app->dir);
     if (!rc)
-        rc = load_collections(db, job->schema);
+        rc = core_app_load_collections(db, job->schema);
     if (!rc && job->schema->count == 0) {
         job->is_fresh = true;
         rc = bootstrap_collections(db, job->schema);
@@ -578,7 +579,8 @@ void core_app_close(struct core_app *app)
     core_oidc_free(app->oidc); /* after the pool: sign-ins there use it */
     core_jobs_free(app->jobs); /* its threads write through the writer */
     store_writer_stop(app->writer);
-    core_hooks_free(app->hooks); /* the writer's and the workers' states */
+    core_hooks_free(app->hooks);     /* the writer's and the workers' states */
+    core_cluster_free(app->cluster); /* after every thread that could publish */
     core_field_pattern_cleanup();
     core_realtime_free(app->realtime);
     core_webhooks_free(app->webhooks);

@@ -38,6 +38,7 @@ struct core_risk;
 struct core_hooks;
 struct core_hooks_config;
 struct core_backups;
+struct core_cluster;
 #include "store/writer.h"
 
 struct net_mailbox;
@@ -65,6 +66,7 @@ struct core_app {
     struct core_risk *risk;         /* the risk scoring listener (core/risk/risk.h) */
     struct core_hooks *hooks;       /* scripts (core/hooks/hooks.h); NULL until started */
     struct core_backups *backups;   /* backups and their schedule (core/backup/backup.h) */
+    struct core_cluster *cluster;   /* --redis: the other instances (core/cluster_app.h); NULL */
     _Atomic(struct core_schema *) schema; /* the current snapshot */
     struct core_schema **old_schemas;     /* freed at close */
     size_t old_schema_count;
@@ -84,6 +86,18 @@ struct core_app {
     struct core_settings_base settings_base;
     void (*on_settings)(const struct core_settings *s, void *ctx); /* after each swap */
     void *on_settings_ctx;
+    /* After a schema or settings change made here committed (what:
+     * "schema", "settings"), on the writer thread, not after a reload of
+     * another instance's: --redis tells the others (core/cluster_app.c).
+     * Returns a ticket for await_change (0: nothing to wait for). */
+    uint64_t (*on_local_change)(void *ctx, const char *what);
+    /* Runs fn(arg) on cw's loop once every other instance installed the
+     * change of ticket (at most a bounded time); at once for ticket 0 or a
+     * NULL cw. The change's answer waits so: a client finds its new
+     * collection on whichever instance it reaches next. */
+    void (*await_change)(void *ctx, uint64_t ticket, struct core_worker *cw, void (*fn)(void *arg),
+                         void *arg);
+    void *on_local_change_ctx;
 };
 
 /* Takes the data directory for one server (creating it when missing): a
@@ -113,6 +127,10 @@ enum rc core_app_open(const char *dir, const char *db, struct core_app **out);
  * core_ddl_create's. `tarmac db copy` makes a target's tables with these
  * two, so a table added here is copied too. */
 enum rc core_app_system_tables(struct store_conn *db);
+/* Appends to s every collection stored in db's _collections, in the order
+ * they were made (what core_app_open loads; a reload after another
+ * instance's schema change). */
+enum rc core_app_load_collections(struct store_conn *db, struct core_schema *s);
 /* Loads the scripts of cfg->dir (core/hooks/hooks.h) and lets them hear
  * record changes. Before the workers start. RC_INVALID with err when one
  * fails to load. */

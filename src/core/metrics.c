@@ -10,6 +10,7 @@
 #include "base/chrono.h"
 #include "base/metrics.h"
 #include "core/app.h"
+#include "core/cluster/cluster.h"
 #include "core/realtime/realtime.h"
 #include "core/files/thumb.h"
 #include "net/mailer.h"
@@ -132,5 +133,7 @@ void core_metrics_write(struct core_app *app, struct buf *out)
 
     gauge(out, "tarmac_realtime_clients", "Realtime clients connected (SSE and WebSocket).",
           (double)core_realtime_client_count(app->realtime));
+    if (app->cluster)
+        core_cluster_metrics_write(app->cluster, out);
     write_process(out);
 }

@@ -853,8 +853,16 @@ static void after_commit(enum rc rc, void *ctx)
         else
             core_schema_free(job->next);
         job->next = NULL;
+        if (rc == RC_OK && !job->is_reload && app->on_local_change)
+            job->change_ticket = app->on_local_change(app->on_local_change_ctx, "schema");
     }
     start_next(app); /* job may be gone once its done has run: app read first */
+}
+
+static void answer(void *arg)
+{
+    struct core_schema_job *job = arg;
+    job->done(job);
 }
 
 static void finished(enum rc rc, void *ctx)
@@ -863,6 +871,14 @@ static void finished(enum rc rc, void *ctx)
     job->rc = rc;
     if (job->cw)
         core_worker_end_read(job->cw); /* see record_write.c */
+    uint64_t ticket = job->change_ticket;
+    job->change_ticket = 0;
+    struct core_app *app = job->app;
+    if (ticket && app->await_change) {
+        /* answered once the other instances serve it too (--redis) */
+        app->await_change(app->on_local_change_ctx, ticket, job->cw, answer, job);
+        return;
+    }
     job->done(job);
 }
 
@@ -890,6 +906,56 @@ void core_schema_submit(struct core_app *app, struct core_worker *cw, struct cor
     pthread_mutex_unlock(&app->schema_mu);
     if (is_now)
         submit_now(job);
+}
+
+/* The reload's one step: the stored collections replace the snapshot. */
+static enum rc reload_run(struct core_schema_tx *tx, void *ctx)
+{
+    (void)ctx;
+    struct core_schema *s = xcalloc(1, sizeof(*s));
+    enum rc rc = core_app_load_collections(tx->db, s);
+    if (rc) {
+        core_schema_free(s);
+        return rc;
+    }
+    if (tx->owns_cur)
+        core_schema_free(tx->cur);
+    tx->cur = s;
+    tx->owns_cur = true;
+    return RC_OK;
+}
+
+/* A reload job and who waits for it. */
+struct reload_job {
+    struct core_schema_job job; /* first: done gets it */
+    void (*done)(void *ctx, enum rc rc);
+    void *ctx;
+};
+
+static void reload_done(struct core_schema_job *job)
+{
+    struct reload_job *r = (struct reload_job *)job;
+    if (job->rc)
+        log_warn("msg=\"schema not read again after another instance's change\" rc=%s",
+                 rc_name(job->rc));
+    if (r->done)
+        r->done(r->ctx, job->rc);
+    core_schema_job_cleanup(job);
+    xfree(r);
+}
+
+void core_schema_reload(struct core_app *app, void (*done)(void *ctx, enum rc rc), void *ctx)
+{
+    struct reload_job *r = xcalloc(1, sizeof(*r));
+    r->done = done;
+    r->ctx = ctx;
+    struct core_schema_job *job = &r->job;
+    job->op = CORE_SCHEMA_RUN;
+    job->run = reload_run;
+    job->done = reload_done;
+    job->is_reload = true;
+    core_problem_init(&job->problem);
+    core_schema_submit(app, NULL, job);
 }
 
 void core_schema_job_cleanup(struct core_schema_job *job)

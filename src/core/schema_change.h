@@ -77,6 +77,8 @@ struct core_schema_job {
     core_schema_done_fn *done;
     void *ctx;
     struct core_schema_job *waiting_next; /* the app's queue of schema changes */
+    bool is_reload;         /* another instance's change read back: not told to the others */
+    uint64_t change_ticket; /* app->on_local_change's, for the answer to wait on */
 };
 
 /* Queues the change; job->done runs on cw's loop after the commit (cw NULL:
@@ -94,6 +96,12 @@ void core_schema_submit(struct core_app *app, struct core_worker *cw, struct cor
  * are removed on the app's offload pool. */
 enum rc core_schema_run(struct core_app *app, core_schema_tx_fn *fn, void *ctx,
                         struct core_problem *p);
+/* Reads the collections again from the database and installs them as the
+ * next snapshot, queued as a change (after those before it): another
+ * instance changed the schema (--redis). Any thread; returns at once;
+ * done(ctx, rc) (may be NULL) runs on the writer thread once installed (or
+ * failed). */
+void core_schema_reload(struct core_app *app, void (*done)(void *ctx, enum rc rc), void *ctx);
 /* Frees what the job owns. */
 void core_schema_job_cleanup(struct core_schema_job *job);
 

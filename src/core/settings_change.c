@@ -97,11 +97,28 @@ static void change_after(enum rc rc, void *ctx)
     core_app_swap_settings(app, ch->_next);
     ch->_next = NULL; /* the app's now */
     log_info("msg=\"settings changed\"");
+    if (app->on_local_change)
+        ch->_ticket = app->on_local_change(app->on_local_change_ctx, "settings");
+}
+
+static void answer(void *arg)
+{
+    struct core_settings_change *ch = arg;
+    ch->done(ch, ch->_rc);
 }
 
 static void change_done(enum rc rc, void *ctx)
 {
     struct core_settings_change *ch = ctx;
+    struct core_app *app = ch->_app;
+    uint64_t ticket = ch->_ticket;
+    ch->_ticket = 0;
+    ch->_rc = rc;
+    if (ticket && app->await_change) {
+        /* answered once the other instances apply it too (--redis) */
+        app->await_change(app->on_local_change_ctx, ticket, ch->_cw, answer, ch);
+        return;
+    }
     ch->done(ch, rc);
 }
 
@@ -114,8 +131,70 @@ struct core_settings_change *core_settings_change_submit(struct core_worker *cw,
     ch->done = done;
     ch->ctx = ctx;
     ch->_app = cw->app;
+    ch->_cw = cw;
     store_writer_submit_after(cw->writer, cw->mailbox, change_apply, change_after, change_done, ch);
     return ch;
+}
+
+/* A reload (core_settings_reload): what it read and built, on the writer. */
+struct reload {
+    struct core_app *app;
+    struct core_settings *next;
+    void (*done)(void *ctx, enum rc rc);
+    void *ctx;
+};
+
+static enum rc reload_apply(struct store_conn *db, void *ctx)
+{
+    struct reload *r = ctx;
+    struct core_app *app = r->app;
+    core_app_retire_settings(app, r->next); /* a run before this one made it */
+    r->next = NULL;
+    json_t *stored = NULL;
+    enum rc rc = core_settings_load(db, &stored);
+    struct core_problem p;
+    core_problem_init(&p);
+    if (!rc)
+        rc = core_settings_build(&app->settings_base, stored, &p, &r->next);
+    core_problem_cleanup(&p);
+    json_decref(stored);
+    if (rc)
+        return rc;
+    app->settings_tip = r->next; /* a change in the same group merges onto it */
+    return RC_OK;
+}
+
+static void reload_after(enum rc rc, void *ctx)
+{
+    struct reload *r = ctx;
+    struct core_app *app = r->app;
+    if (app->settings_tip == r->next)
+        app->settings_tip = NULL;
+    if (rc || !r->next) {
+        core_app_retire_settings(app, r->next);
+        log_warn("msg=\"settings not read again after another instance's change\" rc=%s",
+                 rc_name(rc));
+    } else {
+        core_app_swap_settings(app, r->next);
+    }
+    r->next = NULL;
+}
+
+static void reload_done(enum rc rc, void *ctx)
+{
+    struct reload *r = ctx;
+    if (r->done)
+        r->done(r->ctx, rc);
+    xfree(r);
+}
+
+void core_settings_reload(struct core_app *app, void (*done)(void *ctx, enum rc rc), void *ctx)
+{
+    struct reload *r = xcalloc(1, sizeof(*r));
+    r->app = app;
+    r->done = done;
+    r->ctx = ctx;
+    store_writer_submit_after(app->writer, NULL, reload_apply, reload_after, reload_done, r);
 }
 
 void core_settings_change_free(struct core_settings_change *ch)

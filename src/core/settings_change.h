@@ -34,8 +34,11 @@ struct core_settings_change {
     void *ctx;
     /* Private: */
     struct core_app *_app;
+    struct core_worker *_cw;
     struct core_settings *_from; /* the snapshot the first run merged onto */
     struct core_settings *_next;
+    uint64_t _ticket; /* app->on_local_change's */
+    enum rc _rc;
 };
 
 /* Queues a change of body from cw's loop; done(ch) runs there. Returns a
@@ -43,6 +46,12 @@ struct core_settings_change {
 struct core_settings_change *core_settings_change_submit(struct core_worker *cw, json_t *body,
                                                          core_settings_change_fn *done, void *ctx);
 void core_settings_change_free(struct core_settings_change *ch);
+/* Reads the stored layer again and installs the snapshot it makes over
+ * this instance's flags, queued on the writer (after the changes before
+ * it): another instance changed the settings (--redis). Any thread;
+ * returns at once; done(ctx, rc) (may be NULL) runs on the writer thread
+ * once installed (or failed). */
+void core_settings_reload(struct core_app *app, void (*done)(void *ctx, enum rc rc), void *ctx);
 
 /* POST /api/settings/test/email: queues col's mail template (PocketBase's
  * names: "verification", "password-reset", "email-change", "otp",

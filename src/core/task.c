@@ -110,6 +110,9 @@ static void recycle(struct core_tasks *t, struct task *k)
     }
 }
 
+/* The task this thread runs now (core_task_current). */
+static _Thread_local struct task *running;
+
 /* Runs k until it waits or ends (on the loop's stack), with the worker's db
  * its connection's meanwhile; true when it ended. */
 static bool run_step(struct core_tasks *t, struct task *k)
@@ -118,7 +121,10 @@ static bool run_step(struct core_tasks *t, struct task *k)
     struct core_view_stmt *views = t->cw->views;
     if (k->conn)
         use_conn(t, k->conn);
+    struct task *was = running;
+    running = k;
     bool done = coro_resume(k->co);
+    running = was;
     t->cw->db = db;
     t->cw->views = views;
     return done;
@@ -223,6 +229,36 @@ enum core_task_run core_task_run(struct core_tasks *t, core_task_fn *fn, core_ta
                                  void *arg)
 {
     return core_task_run_with(t, fn, arg, finished, arg);
+}
+
+uv_loop_t *core_tasks_loop(const struct core_tasks *t)
+{
+    return t->loop;
+}
+
+struct core_task *core_task_current(void)
+{
+    if (!running || coro_current() != running->co || coro_is_held())
+        return NULL;
+    return (struct core_task *)running;
+}
+
+struct core_worker *core_task_worker(const struct core_task *k)
+{
+    return ((const struct task *)k)->owner->cw;
+}
+
+void core_task_suspend(struct core_task *k)
+{
+    (void)k;
+    coro_yield(); /* core_task_wake puts it on the ready queue */
+}
+
+void core_task_wake(struct core_task *k)
+{
+    struct task *tk = (struct task *)k;
+    queue_push(&tk->owner->ready, tk);
+    uv_idle_start(tk->owner->idle, on_idle);
 }
 
 static void serial_next(struct core_tasks *t);

@@ -49,6 +49,23 @@ enum core_task_run core_task_run(struct core_tasks *t, core_task_fn *fn, core_ta
                                  void *arg);
 /* Tasks started and not finished (the worker is busy while any is). */
 size_t core_tasks_live(const struct core_tasks *t);
+/* The loop the tasks of t run on. */
+uv_loop_t *core_tasks_loop(const struct core_tasks *t);
+
+/* Waiting for something other than the database (a reply through Redis):
+ * the task running now on this thread, or NULL on the loop's own stack or
+ * in a held coroutine (coro_hold), where nothing may wait. */
+struct core_task;
+struct core_task *core_task_current(void);
+/* The worker k runs on. */
+struct core_worker *core_task_worker(const struct core_task *k);
+/* From inside k (core_task_current()): yields to the loop until
+ * core_task_wake(k). k keeps its connection meanwhile. */
+void core_task_suspend(struct core_task *k);
+/* Goes on with k, suspended, from the loop's idle phase (never inside this
+ * call). Once per suspension, on k's loop thread. */
+void core_task_wake(struct core_task *k);
+
 /* net_mail_runner_fn (ctx: the core_tasks): each mail runs as a task after
  * the mail before it ended, so mail keeps its order (writer replies,
  * realtime fan-out). Too many tasks: it runs directly (it may then block

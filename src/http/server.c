@@ -53,6 +53,7 @@ struct http_conn {
     bool is_chunked;
     unsigned defers;                        /* http_req_defer() calls not yet resumed */
     bool is_in_handler;                     /* a handler runs: a resume now only undoes its defer */
+    bool is_admitting;                      /* the admission deferred: its resume routes */
     struct http_stream *stream;             /* set by http_req_stream(), until the stream starts */
     const struct http_body_ops *source_ops; /* set by http_req_body_source() */
     void *source_ctx;
@@ -813,6 +814,8 @@ static bool run_handler(struct http_conn *hc, enum rc rc)
     return false;
 }
 
+static void route_request(struct http_conn *hc);
+
 static void dispatch(struct http_conn *hc)
 {
     fault_request_begin(); /* test builds: a fault armed for the next request (base/fault.h) */
@@ -824,10 +827,34 @@ static void dispatch(struct http_conn *hc)
         complete_request(hc);
         return;
     }
-    if (cfg->admit && !cfg->admit(req, cfg->admit_ctx)) {
-        complete_request(hc);
-        return;
+    if (cfg->admit) {
+        hc->is_in_handler = true;
+        bool is_admitted = cfg->admit(req, cfg->admit_ctx);
+        hc->is_in_handler = false;
+        if (!is_admitted || http_resp_is_started(req)) {
+            hc->defers = 0;
+            complete_request(hc);
+            return;
+        }
+        if (hc->defers) {
+            /* The decision comes later (a counter kept elsewhere):
+             * http_req_resume() routes the request, or sends the refusal. */
+            hc->is_admitting = true;
+            hc->state = CONN_WAITING;
+            hc->server->deferred_count++;
+            net_conn_set_deadline(hc->nc, 0);
+            net_conn_pause(hc->nc);
+            return;
+        }
     }
+    route_request(hc);
+}
+
+/* A request past its admission: routed and handled (or answered 404/405). */
+static void route_request(struct http_conn *hc)
+{
+    struct http_req *req = &hc->req;
+    const struct http_server_config *cfg = hc->server->cfg;
     struct http_route_match m;
     enum http_route_result r =
         http_router_match(cfg->router, req->method, req->path, req->arena, &m);
@@ -1106,6 +1133,29 @@ bool http_req_is_gone(struct http_req *req)
     return conn_of(req)->nc == NULL;
 }
 
+/* A deferred admission decided: the refusal it wrote goes out, or the
+ * request is routed now, as dispatch() would have; then reading goes on
+ * as after any deferred response. */
+static void admitted(struct http_conn *hc)
+{
+    struct net_conn *nc = hc->nc;
+    hc->state = CONN_HEAD;
+    if (http_resp_is_started(&hc->req))
+        complete_request(hc);
+    else
+        route_request(hc);
+    if (hc->state == CONN_WAITING || hc->state == CONN_SENDING)
+        return; /* their own resume or finish_source() reads on */
+    if (hc->state == CONN_STREAM) {
+        free_conn(hc); /* as on_data does: the connection is the stream's */
+        net_conn_resume(nc);
+        return;
+    }
+    net_conn_flush(nc);
+    if (hc->state == CONN_HEAD)
+        net_conn_resume(nc); /* hands over pipelined bytes that wait */
+}
+
 void http_req_resume(struct http_req *req)
 {
     struct http_conn *hc = conn_of(req);
@@ -1119,6 +1169,15 @@ void http_req_resume(struct http_req *req)
         return;
     }
     s->deferred_count--;
+    if (hc->is_admitting) {
+        hc->is_admitting = false;
+        if (!hc->nc) {
+            free_conn(hc); /* the client left while we waited */
+            return;
+        }
+        admitted(hc);
+        return;
+    }
     if (!hc->nc) {
         end_source(hc, false);
         free_conn(hc); /* the client left while we worked */

@@ -29,7 +29,10 @@ struct net_worker;
 typedef void http_error_fn(struct http_req *req, int status, const char *message);
 
 /* Decides before routing whether a request may proceed (rate limits); when
- * it may not, it writes the response into req and returns false. */
+ * it may not, it writes the response into req and returns false. It may
+ * also decide later: it calls http_req_defer(req) and returns true, then,
+ * on the same loop, writes the refusal into req or not and calls
+ * http_req_resume(req) once; the request is routed then (or refused). */
 typedef bool http_admit_fn(struct http_req *req, void *ctx);
 
 /* The HTTP status for a handler's error return (the API's mapping). */

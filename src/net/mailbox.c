@@ -25,6 +25,7 @@ struct mail {
     struct mail *next;
     net_mail_fn *fn;
     void *arg;
+    bool is_direct; /* run as fn(arg), past the runner */
 };
 
 struct net_mailbox {
@@ -57,7 +58,7 @@ static bool run_batch(struct net_mailbox *mb)
         return false;
     while (m) {
         struct mail *next = m->next;
-        if (mb->runner)
+        if (mb->runner && !m->is_direct)
             mb->runner(mb->runner_ctx, m->fn, m->arg);
         else
             m->fn(m->arg);
@@ -101,12 +102,13 @@ struct net_mailbox *net_mailbox_new(uv_loop_t *loop)
     return mb;
 }
 
-void net_mailbox_post(struct net_mailbox *mb, net_mail_fn *fn, void *arg)
+static void post(struct net_mailbox *mb, net_mail_fn *fn, void *arg, bool is_direct)
 {
     struct mail *m = xmalloc(sizeof(*m));
     m->next = NULL;
     m->fn = fn;
     m->arg = arg;
+    m->is_direct = is_direct;
     uv_mutex_lock(&mb->lock);
     if (mb->tail)
         mb->tail->next = m;
@@ -134,4 +136,14 @@ void net_mailbox_close(struct net_mailbox *mb)
     drain(mb);
     uv_poll_stop(&mb->poll);
     uv_close((uv_handle_t *)&mb->poll, on_closed);
+}
+
+void net_mailbox_post(struct net_mailbox *mb, net_mail_fn *fn, void *arg)
+{
+    post(mb, fn, arg, false);
+}
+
+void net_mailbox_post_direct(struct net_mailbox *mb, net_mail_fn *fn, void *arg)
+{
+    post(mb, fn, arg, true);
 }

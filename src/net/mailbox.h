@@ -19,6 +19,11 @@ struct net_mailbox *net_mailbox_new(uv_loop_t *loop);
  * posted after net_mailbox_close() began are run with arg by nobody: the
  * caller must stop posting before closing. */
 void net_mailbox_post(struct net_mailbox *mb, net_mail_fn *fn, void *arg);
+/* As net_mailbox_post, but fn(arg) runs directly on the loop, past the
+ * runner below: for short mail that never waits (it then needs no task and
+ * no database connection, core/task.h) and need not keep its place behind
+ * mail that does. */
+void net_mailbox_post_direct(struct net_mailbox *mb, net_mail_fn *fn, void *arg);
 /* How the owner runs each mail: runner(ctx, fn, arg) instead of fn(arg)
  * (on PostgreSQL, as a task that may wait: core/task.h). NULL: directly.
  * Owner thread only. */

@@ -1161,9 +1161,19 @@ static size_t p_unique_columns(void *conn, char *buf, size_t buflen, struct str 
     return n;
 }
 
+/* store_data_version_off: another process commits too. */
+static atomic_bool is_version_off;
+
+void store_data_version_off(void)
+{
+    atomic_store(&is_version_off, true);
+}
+
 static int64_t p_data_version(void *conn)
 {
     (void)conn;
+    if (atomic_load_explicit(&is_version_off, memory_order_relaxed))
+        return -1;
     return atomic_load(&commits);
 }
 

@@ -190,6 +190,12 @@ enum rc store_has_object(struct store_conn *db, struct str name, bool *out);
 /* A value that changes whenever anything commits to the database, read in
  * about a microsecond; -1 when unknown (caches keyed by it then never hit). */
 int64_t store_data_version(struct store_conn *db);
+/* Other processes write this database too (several instances, --redis):
+ * from now on the data version is unknown (-1), so the caches keyed by it
+ * are off. Nothing could tell this process of another's commit before a
+ * read that must see it (a client reading its own write through another
+ * instance). Start-up, before the workers. */
+void store_data_version_off(void);
 
 /* Makes reads on db stop with RC_OVER_BUDGET once b is over (looked at every
  * few microseconds of work); NULL: no budget. b is borrowed until replaced.

@@ -121,6 +121,16 @@ void core_event_emit(const struct core_event_bus *bus, struct core_event *list)
     }
 }
 
+void core_event_emit_remote(const struct core_event_bus *bus, struct core_event *ev)
+{
+    for (size_t i = 0; bus && i < bus->count; i++) {
+        const struct core_event_listener *l = &bus->listeners[i];
+        if (l->on_remote)
+            l->on_remote(l->ctx, ev);
+    }
+    core_event_unref(ev);
+}
+
 enum rc core_event_in_tx(const struct core_event_bus *bus, struct store_conn *db,
                          const struct core_event *list)
 {

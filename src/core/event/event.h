@@ -94,6 +94,10 @@ struct core_event_listener {
      * whether it made events or not (a before listener's side effects, such
      * as jobs enqueued in the transaction, are known only then); NULL: none */
     void (*committed)(void *ctx);
+    /* a change another instance committed (--redis: core/cluster_app.h),
+     * on the worker holding this instance's subscriber; ev is borrowed, and
+     * its previous values are not known (NULL); NULL: none */
+    core_event_fn *on_remote;
     void *ctx;
 };
 
@@ -130,5 +134,9 @@ void core_event_committed(const struct core_event_bus *bus);
  * the list). Accepts a NULL
  * bus (the events are freed) and a NULL list. */
 void core_event_emit(const struct core_event_bus *bus, struct core_event *list);
+/* Hands ev, a change another instance committed, to every listener with an
+ * on_remote function (whatever they want: they decide), then drops the
+ * caller's reference (takes ownership). */
+void core_event_emit_remote(const struct core_event_bus *bus, struct core_event *ev);
 
 #endif

@@ -316,9 +316,18 @@ static enum rc on_change(void *ctx, struct store_conn *db, const struct core_eve
     return rc;
 }
 
+/* Another instance wrote a hook: this one's writes must look for hooks too. */
+static void on_remote(void *ctx, struct core_event *ev)
+{
+    struct core_webhooks *w = ctx;
+    if (is_hooks(ev->c))
+        atomic_store(&w->may_have_hooks, true);
+}
+
 struct core_event_listener core_webhook_listener(struct core_webhooks *w)
 {
-    return (struct core_event_listener){.wants = wants, .in_tx = on_change, .ctx = w};
+    return (struct core_event_listener){
+        .wants = wants, .in_tx = on_change, .on_remote = on_remote, .ctx = w};
 }
 
 /* -------------------------------------------------------------------------

@@ -313,6 +313,14 @@ static enum rc before(void *ctx, struct store_conn *db, enum core_event_action a
     return check_trigger(db, core_job_outbox_schema(&t->outbox), values, p);
 }
 
+/* Another instance wrote a trigger: this one's writes must look for them too. */
+static void on_remote(void *ctx, struct core_event *ev)
+{
+    struct core_triggers *t = ctx;
+    if (is_triggers(ev->c))
+        atomic_store(&t->outbox.may_have, true);
+}
+
 struct core_event_listener core_triggers_listener(struct core_triggers *t)
 {
     return (struct core_event_listener){.wants = wants,
@@ -320,5 +328,6 @@ struct core_event_listener core_triggers_listener(struct core_triggers *t)
                                         .in_tx = on_change,
                                         .before = before,
                                         .committed = core_job_outbox_committed,
+                                        .on_remote = on_remote,
                                         .ctx = t};
 }

@@ -45,7 +45,25 @@ struct core_realtime {
     const struct core_limits *limits; /* the app's; read-only once workers run */
     core_rt_schema_fn *schema_of;
     void *schema_ctx;
+    struct core_rt_remote remote; /* --redis; read-only once workers run */
+    bool has_remote;
 };
+
+void core_realtime_set_remote(struct core_realtime *rt, const struct core_rt_remote *remote)
+{
+    rt->remote = *remote;
+    rt->has_remote = true;
+}
+
+/* Whether client_id is one of another instance's (then only it can answer). */
+static bool is_elsewhere(const struct core_realtime *rt, const char *client_id)
+{
+    if (!rt->has_remote)
+        return false;
+    size_t n = strlen(rt->remote.id_prefix);
+    return strlen(client_id) == CORE_RT_CLIENT_ID_LEN &&
+           strncmp(client_id, rt->remote.id_prefix, n) != 0;
+}
 
 struct core_realtime *core_realtime_new(const struct core_limits *limits,
                                         core_rt_schema_fn *schema_of, void *schema_ctx)
@@ -170,7 +188,11 @@ struct core_rt_client *core_realtime_connect(struct core_worker *cw, const char 
     struct core_realtime *rt = cw->realtime;
     struct core_rt_client *client = xcalloc(1, sizeof(*client));
     static const char alnum[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
-    (void)secure_random_string(STR_LIT(alnum), client->id, CORE_RT_CLIENT_ID_LEN);
+    /* With --redis the id begins with the instance's (see core_rt_remote);
+     * what follows stays random enough to be unguessable (32 of 62 symbols). */
+    size_t pre = rt->has_remote ? strlen(rt->remote.id_prefix) : 0;
+    memcpy(client->id, rt->remote.id_prefix, pre);
+    (void)secure_random_string(STR_LIT(alnum), client->id + pre, CORE_RT_CLIENT_ID_LEN - pre);
     client->id[CORE_RT_CLIENT_ID_LEN] = '\0';
     client->owner = cw;
     snprintf(client->remote_addr, sizeof(client->remote_addr), "%s", remote_addr);
@@ -364,6 +386,10 @@ static enum rc subscribe(struct core_worker *cw, const char *client_id, const ch
     if (!rc)
         stored = client->identity;
     uv_mutex_unlock(&rt->lock);
+    if (rc == RC_NOT_FOUND && !given && is_elsewhere(rt, client_id)) {
+        core_rt_subs_release(subs);
+        return rt->remote.subscribe(rt->remote.ctx, cw, client_id, remote_addr, auth, subs_json, p);
+    }
     bool is_dropped = false;
     if (!rc && stored.is_set && !is_same_identity(&stored, auth))
         is_dropped = !is_identity_live(cw, &stored);
@@ -735,11 +761,21 @@ static bool wants_events(void *ctx, const struct core_collection *c)
 
 struct core_event_listener core_realtime_listener(struct core_realtime *rt)
 {
-    return (struct core_event_listener){.wants = wants_events, .on_commit = on_commit, .ctx = rt};
+    /* Another instance's change reaches this one's clients as one of ours. */
+    return (struct core_event_listener){
+        .wants = wants_events, .on_commit = on_commit, .on_remote = on_commit, .ctx = rt};
 }
 
 void core_realtime_publish(struct core_realtime *rt, const char *topic, const char *data,
                            const char *to_collection_id, const char *to_record_id)
+{
+    if (rt->has_remote)
+        rt->remote.publish(rt->remote.ctx, topic, data, to_collection_id, to_record_id);
+    core_realtime_publish_local(rt, topic, data, to_collection_id, to_record_id);
+}
+
+void core_realtime_publish_local(struct core_realtime *rt, const char *topic, const char *data,
+                                 const char *to_collection_id, const char *to_record_id)
 {
     struct core_rt_identity to = {0};
     if (to_collection_id && to_record_id) {
@@ -810,6 +846,8 @@ enum rc core_realtime_send(struct core_realtime *rt, const char *client_id, cons
     if (owner) /* the worker does not exit before the message ran (is_busy) */
         atomic_fetch_add(&owner->rt->fanouts, 1);
     uv_mutex_unlock(&rt->lock);
+    if (!client && is_elsewhere(rt, client_id))
+        return rt->remote.send(rt->remote.ctx, client_id, remote_addr, topic, data);
     if (!owner)
         return RC_NOT_FOUND;
     struct direct *d = xcalloc(1, sizeof(*d));

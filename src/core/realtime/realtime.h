@@ -144,6 +144,34 @@ void core_realtime_publish(struct core_realtime *rt, const char *topic, const ch
  * arguments. */
 enum rc core_realtime_send(struct core_realtime *rt, const char *client_id, const char *remote_addr,
                            const char *topic, const char *data);
+/* Publishes as core_realtime_publish, to this instance's clients only (a
+ * message another instance published). */
+void core_realtime_publish_local(struct core_realtime *rt, const char *topic, const char *data,
+                                 const char *to_collection_id, const char *to_record_id);
+
+/* --redis: the clients of other instances (core/cluster_app.c fills this in).
+ * Each instance's client ids begin with its own id_prefix, so a POST for a
+ * client this instance does not hold names the instance that does; record
+ * events reach the other instances as the bus's on_remote. */
+struct core_rt_remote {
+    /* A subscriptions POST for client_id of another instance, answered as
+     * core_realtime_subscribe would there (the checks run there). cw's loop,
+     * inside a task. */
+    enum rc (*subscribe)(void *ctx, struct core_worker *cw, const char *client_id,
+                         const char *remote_addr, const struct core_auth *auth, json_t *subs,
+                         struct core_problem *p);
+    /* core_realtime_send for a client of another instance. */
+    enum rc (*send)(void *ctx, const char *client_id, const char *remote_addr, const char *topic,
+                    const char *data);
+    /* core_realtime_publish's message, for the other instances' clients. */
+    void (*publish)(void *ctx, const char *topic, const char *data, const char *to_collection_id,
+                    const char *to_record_id);
+    void *ctx;
+    char id_prefix[16]; /* this instance's id; shorter than CORE_RT_CLIENT_ID_LEN */
+};
+/* Sets remote (copied). Start-up, before the workers. */
+void core_realtime_set_remote(struct core_realtime *rt, const struct core_rt_remote *remote);
+
 /* Counters for tests and benchmarks: clients registered. */
 size_t core_realtime_client_count(struct core_realtime *rt);
 

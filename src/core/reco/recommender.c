@@ -332,6 +332,14 @@ static enum rc before(void *ctx, struct store_conn *db, enum core_event_action a
     return rc;
 }
 
+/* Another instance wrote a recommender: this one's interactions count too. */
+static void on_remote(void *ctx, struct core_event *ev)
+{
+    struct core_recos *r = ctx;
+    if (is_recommenders(ev->c))
+        atomic_store(&r->outbox.may_have, true);
+}
+
 struct core_event_listener core_recos_listener(struct core_recos *r)
 {
     return (struct core_event_listener){.wants = wants,
@@ -339,5 +347,6 @@ struct core_event_listener core_recos_listener(struct core_recos *r)
                                         .in_tx = on_change,
                                         .before = before,
                                         .committed = core_job_outbox_committed,
+                                        .on_remote = on_remote,
                                         .ctx = r};
 }

@@ -500,11 +500,20 @@ static enum rc before(void *ctx, struct store_conn *db, enum core_event_action a
     return rc;
 }
 
+/* Another instance wrote a model: this one's creates are scored too. */
+static void on_remote(void *ctx, struct core_event *ev)
+{
+    struct core_risk *k = ctx;
+    if (is_named(ev->c, CORE_RISK_MODELS))
+        atomic_store(&k->outbox.may_have, true);
+}
+
 struct core_event_listener core_risk_listener(struct core_risk *k)
 {
     return (struct core_event_listener){.wants = wants,
                                         .wants_before = wants_before,
                                         .before = before,
                                         .committed = core_job_outbox_committed,
+                                        .on_remote = on_remote,
                                         .ctx = k};
 }

@@ -27,8 +27,10 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { startCluster } from './cluster.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
+const CLUSTER = Number(process.env.TARMAC_E2E_CLUSTER || '0');
 
 export const SLOW = Number(process.env.TARMAC_TEST_SLOW || '1') || 1;
 export const RELEASE_BIN = resolve(join(here, '..', '..', '..', 'build', 'release', 'tarmac'));
@@ -111,6 +113,8 @@ export function upsertSuperuser(dir, email = SUPERUSER.email, password = SUPERUS
  * Returns {url, port, dir, proc, stop(), kill9(), stderr()}.
  */
 export async function startServer(opts = {}) {
+    // TARMAC_E2E_CLUSTER=N: N instances behind nginx instead (lib/cluster.mjs).
+    if (CLUSTER && opts.cluster !== false) return startCluster(opts);
     let ownDir = false;
     let dir = opts.dir;
     if (!dir) {
@@ -127,7 +131,7 @@ export async function startServer(opts = {}) {
     // stderr goes to a file: it can be large (ASan reports) and must survive a crash.
     const stderrPath = join(dir, `stderr-${Date.now()}-${process.pid}.log`);
     const errFd = openSync(stderrPath, 'w');
-    const proc = spawn(bin, ['serve', '--http=127.0.0.1:0', '--dir=' + dir, ...dbFlags(dir), ...flags], {
+    const proc = spawn(bin, ['serve', '--http=127.0.0.1:0', '--dir=' + dir, ...dbFlags(opts.dbDir || dir), ...flags], {
         env: childEnv(opts.env), stdio: ['ignore', 'pipe', errFd],
     });
     closeSync(errFd);

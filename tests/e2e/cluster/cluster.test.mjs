@@ -1,0 +1,388 @@
+// Several instances on one database (issue #16): three tarmac servers (A, B,
+// C; two workers each) on one PostgreSQL database and one Redis
+// (redis-server on a free TCP port, with a password), checked with the JS
+// SDK:
+//   - a collection created on A is served by B and C within one second, and
+//     a settings change on A is read on B;
+//   - a record event committed on A reaches SDK subscribers on A, B and C
+//     exactly once each (and the rules are checked on the subscriber's
+//     instance);
+//   - the SDK's subscriptions POST landing on another instance than its SSE
+//     stream (as behind a round-robin balancer) subscribes, unsubscribes and
+//     keeps the requester's identity; an unknown client id is a 404;
+//   - a path rate limit and the login throttle are reached across
+//     instances (the counters are shared);
+//   - Redis stopped mid-run: reads and writes go on, A's own subscribers
+//     still get A's events, nothing waits long; Redis back: every instance
+//     reconnects by itself, a collection made meanwhile is served by the
+//     others, and cross-instance realtime resumes.
+//
+// "Exactly once" is proven with a marker: after the events counted, a
+// marker record is created on the same instance; once every subscriber has
+// the marker, a duplicate would have arrived before it.
+//
+// PostgreSQL: the cluster at TARMAC_TEST_PG (tests/run starts one), else one
+// started here (tests/lib/pgcluster.sh); a database of its own. Skipped
+// without PostgreSQL or redis-server.
+
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { EventSource } from 'eventsource';
+import { startServer, BIN, ENGINE, SUPERUSER } from '../lib/server.mjs';
+import {
+    client, superuserClient, expectError, assertNoLeaks, makeUser, rawFetch, SLOW,
+} from '../lib/util.mjs';
+
+globalThis.EventSource = EventSource;
+
+const here = dirname(fileURLToPath(import.meta.url));
+const ROOT = resolve(here, '..', '..', '..');
+const PGCLUSTER = join(ROOT, 'tests', 'lib', 'pgcluster.sh');
+const WAIT_MS = 10000 * SLOW;
+const REDIS_PASSWORD = 's3cret-redis';
+
+let pgDir = null;
+let BASE = process.env.TARMAC_TEST_PG || '';
+let why = '';
+if (ENGINE !== 'sqlite') {
+    why = 'makes its own database: run with TARMAC_TEST_ENGINE unset';
+} else if (spawnSync('redis-server', ['--version']).status !== 0) {
+    why = 'redis-server is not installed';
+} else if (!BASE) {
+    try {
+        pgDir = mkdtempSync(join(tmpdir(), 'tarmac-cluster-pg-'));
+        BASE = execFileSync(PGCLUSTER, ['start', pgDir], { encoding: 'utf8' }).trim();
+    } catch (e) {
+        why = `no PostgreSQL cluster (${String(e.message).split('\n')[0]})`;
+        if (pgDir) rmSync(pgDir, { recursive: true, force: true });
+        pgDir = null;
+    }
+}
+if (!why && !BASE.includes(':///tarmac?')) why = `TARMAC_TEST_PG is not a pgcluster.sh URL: ${BASE}`;
+const SKIP = why || false;
+
+function psql(sql) {
+    const r = spawnSync('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', BASE, '-c', sql], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`psql ${sql}: ${r.stderr}`);
+}
+
+function freePort() {
+    return new Promise((res, rej) => {
+        const s = createServer();
+        s.on('error', rej);
+        s.listen(0, '127.0.0.1', () => {
+            const { port } = s.address();
+            s.close(() => res(port));
+        });
+    });
+}
+
+/** Resolves when pred() holds; fails after ms with what(). */
+async function waitUntil(pred, what, ms = WAIT_MS) {
+    const end = Date.now() + ms;
+    for (;;) {
+        if (await pred()) return;
+        if (Date.now() > end) assert.fail(`timed out waiting for ${typeof what === 'function' ? what() : what}`);
+        await new Promise((r) => setTimeout(r, 25));
+    }
+}
+
+/** redis-server on port (no persistence), stopped by its pid. */
+async function startRedis(dir, port) {
+    const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '',
+        '--appendonly', 'no', '--dir', dir, '--requirepass', REDIS_PASSWORD], { stdio: 'ignore' });
+    const exited = new Promise((res) => proc.on('exit', res));
+    await waitUntil(() => spawnSync('redis-cli', ['-p', String(port), '-a', REDIS_PASSWORD,
+        '--no-auth-warning', 'ping'], { encoding: 'utf8' }).stdout.trim() === 'PONG', 'redis-server to answer');
+    return {
+        proc,
+        async stop() {
+            proc.kill('SIGTERM');
+            await exited;
+        },
+    };
+}
+
+/** tarmac_redis_up of a server's /api/metrics (as a superuser). */
+async function redisUp(srv, token) {
+    const r = await rawFetch(`${srv.url}/api/metrics`, { headers: { Authorization: token } });
+    const m = /^tarmac_redis_up (\d)/m.exec(r.text);
+    return m ? Number(m[1]) : -1;
+}
+
+const opened = [];
+
+/** Subscribes pb to coll/topic; events collect into the returned list. */
+async function collect(pb, coll, topic, options) {
+    opened.push(pb);
+    const got = [];
+    const unsub = await pb.collection(coll).subscribe(topic, (e) => got.push(e), options);
+    return { got, unsub };
+}
+
+const titles = (got) => got.map((e) => `${e.action}:${e.record.title ?? e.record.status}`);
+
+/** An SDK client whose event stream is on `stream` and whose subscriptions
+ * POSTs go to `post`, as a round-robin balancer may send them. */
+function split(streamUrl, postUrl, authStore) {
+    const pb = client(streamUrl);
+    if (authStore) pb.authStore.save(authStore.token, authStore.record);
+    const before = pb.beforeSend;
+    pb.beforeSend = (u, options) => {
+        const r = before(u, options);
+        if (String(u).includes('/api/realtime')) r.url = String(u).replace(streamUrl, postUrl);
+        return r;
+    };
+    return pb;
+}
+
+describe('several instances on one database (--redis)', { skip: SKIP }, () => {
+    const dirs = [];
+    let db = '';
+    let redisDir = '';
+    let redisPort = 0;
+    let redis = null;
+    let A;
+    let B;
+    let C;
+    let suA;
+    let suB;
+    let suC;
+
+    before(async () => {
+        const name = `t_cluster_${process.pid}_${Date.now().toString(36)}`;
+        psql(`CREATE DATABASE "${name}"`);
+        db = BASE.replace(':///tarmac?', `:///${name}?`);
+        redisDir = mkdtempSync(join(tmpdir(), 'tarmac-cluster-redis-'));
+        redisPort = await freePort();
+        redis = await startRedis(redisDir, redisPort);
+        const flags = [`--db=${db}`, `--redis=redis://:${REDIS_PASSWORD}@127.0.0.1:${redisPort}/3`,
+            '--workers=2', `--query-budget=${Math.ceil(30 * SLOW)}s`, // a loaded machine is not under test
+            '--rate-limits=/api/collections/limited/records=4/3600s,auth-identity=3/3600s'];
+        for (let i = 0; i < 3; i++) dirs.push(mkdtempSync(join(tmpdir(), 'tarmac-cluster-')));
+        // One superuser, in the shared database.
+        const r = spawnSync(BIN, ['superuser', 'upsert', SUPERUSER.email, SUPERUSER.password,
+            `--dir=${dirs[0]}`, `--db=${db}`], { encoding: 'utf8' });
+        assert.equal(r.status, 0, r.stderr);
+        [A, B, C] = await Promise.all(dirs.map((dir) => startServer({ dir, flags })));
+        suA = await superuserClient(A.url);
+        suB = await superuserClient(B.url);
+        suC = await superuserClient(C.url);
+        for (const [srv, su] of [[A, suA], [B, suB], [C, suC]]) {
+            await waitUntil(async () => (await redisUp(srv, su.authStore.token)) === 1,
+                `${srv.url} to reach redis`);
+        }
+    });
+
+    after(async () => {
+        for (const pb of [suA, suB, suC, ...opened]) pb?.realtime.unsubscribe().catch(() => {});
+        const errors = [];
+        for (const srv of [A, B, C]) {
+            if (!srv) continue;
+            try { await srv.stop(); } catch (e) { errors.push(e.message); }
+        }
+        if (redis) await redis.stop();
+        if (db) { try { psql(`DROP DATABASE "${new URL(db).pathname.slice(1)}"`); } catch { /* kept */ } }
+        for (const d of [...dirs, redisDir]) if (d) rmSync(d, { recursive: true, force: true });
+        if (pgDir) {
+            spawnSync(PGCLUSTER, ['stop', pgDir]);
+            pgDir = null;
+        }
+        assert.deepEqual(errors, [], 'every server exits 0 on SIGTERM (ASan: no leak)');
+    });
+
+    test('a collection created on A is served by B and C within a second; settings follow', async () => {
+        const started = Date.now();
+        await suA.collections.create({
+            name: 'feed', listRule: '', viewRule: '', createRule: '', updateRule: '', deleteRule: '',
+            fields: [{ name: 'title', type: 'text' }, { name: 'secret', type: 'text', hidden: true }],
+        });
+        for (const srv of [B, C]) {
+            await waitUntil(async () => (await rawFetch(`${srv.url}/api/collections/feed/records`)).status === 200,
+                `${srv.url} to serve feed`, 1000 * SLOW);
+        }
+        assert.ok(Date.now() - started < 1000 * SLOW, `served everywhere after ${Date.now() - started} ms`);
+        await suA.collections.create({
+            name: 'limited', listRule: '', viewRule: '', createRule: '', fields: [{ name: 'n', type: 'number' }],
+        });
+        await suA.collections.create({
+            name: 'orders',
+            listRule: 'owner = @request.auth.id', viewRule: 'owner = @request.auth.id',
+            createRule: '', updateRule: '', deleteRule: '',
+            fields: [{ name: 'owner', type: 'relation', collectionId: '_pb_users_auth_', maxSelect: 1 },
+                { name: 'status', type: 'text' }],
+        });
+        for (const srv of [B, C]) {
+            // orders comes after limited: served, limited is too (its
+            // requests are counted by the rate-limit test below)
+            await waitUntil(async () => (await rawFetch(`${srv.url}/api/collections/orders/records?perPage=1`)).status !== 404,
+                `${srv.url} to serve orders`, 1000 * SLOW);
+        }
+        // A rule changed on A applies on B: feed's list rule closed to guests.
+        await suA.collections.update('feed', { listRule: null });
+        await waitUntil(async () => (await rawFetch(`${B.url}/api/collections/feed/records`)).status === 403,
+            'B to apply the closed list rule', 1000 * SLOW);
+        await suA.collections.update('feed', { listRule: '' });
+        await waitUntil(async () => (await rawFetch(`${B.url}/api/collections/feed/records`)).status === 200,
+            'B to apply the open list rule', 1000 * SLOW);
+        // Settings: changed on A, read on B.
+        await suA.settings.update({ meta: { appName: 'cluster-test' } });
+        await waitUntil(async () => (await suB.settings.getAll()).meta.appName === 'cluster-test',
+            'B to read the new settings', 1000 * SLOW);
+    });
+
+    test('an event committed on A reaches subscribers on A, B and C exactly once', async () => {
+        const subs = await Promise.all([A, B, C].map((s) => collect(client(s.url), 'feed', '*')));
+        // A WebSocket client on C, subscribed in-band, counts too.
+        const ws = new WebSocket(`${C.url.replace('http', 'ws')}/api/realtime/ws`);
+        const wsGot = [];
+        ws.onmessage = (m) => wsGot.push(JSON.parse(m.data));
+        await waitUntil(() => wsGot.length >= 1, 'PB_CONNECT on the WebSocket');
+        ws.send(JSON.stringify({ subscriptions: ['feed/*'] }));
+        await waitUntil(() => wsGot.some((m) => m.event === 'PB_SUBSCRIBE'), 'the WebSocket subscribe answer');
+        const r = await client(A.url).collection('feed').create({ title: 'one', secret: 'hidden!' });
+        await client(A.url).collection('feed').update(r.id, { title: 'two' });
+        await client(A.url).collection('feed').delete(r.id);
+        const marker = await client(A.url).collection('feed').create({ title: 'marker' });
+        for (const [i, s] of subs.entries()) {
+            await waitUntil(() => s.got.some((e) => e.record.id === marker.id),
+                () => `the marker on subscriber ${'ABC'[i]}: ${JSON.stringify(titles(s.got))}`);
+            assert.deepEqual(titles(s.got), ['create:one', 'update:two', 'delete:two', 'create:marker'],
+                `subscriber ${'ABC'[i]}`);
+            assert.equal(s.got[0].record.secret, undefined, 'hidden fields stay hidden');
+            assert.equal(s.got[0].record.id, r.id);
+        }
+        await waitUntil(() => wsGot.some((m) => m.data?.record?.id === marker.id), 'the marker on the WebSocket');
+        assert.deepEqual(wsGot.filter((m) => m.event === 'feed/*').map((m) => `${m.data.action}:${m.data.record.title}`),
+            ['create:one', 'update:two', 'delete:two', 'create:marker']);
+        ws.close();
+        // An event from B to the same subscribers: B's own and the others'.
+        const fromB = await client(B.url).collection('feed').create({ title: 'from B' });
+        for (const s of subs) {
+            await waitUntil(() => s.got.some((e) => e.record.id === fromB.id), 'the event from B');
+            assert.equal(s.got.filter((e) => e.record.id === fromB.id).length, 1);
+        }
+        for (const s of subs) await s.unsub();
+    });
+
+    test('a subscriptions POST on another instance than the stream works, identity included', async () => {
+        const alice = await makeUser(suA, A.url, { name: 'Alice' });
+        const bob = await makeUser(suA, A.url, { name: 'Bob' });
+        // Streams on B, POSTs to A.
+        const pa = split(B.url, A.url, alice.pb.authStore);
+        const pb = split(B.url, A.url, bob.pb.authStore);
+        const guest = split(C.url, B.url);
+        const ga = await collect(pa, 'orders', '*');
+        const gb = await collect(pb, 'orders', '*');
+        const gg = await collect(guest, 'orders', '*');
+        const feedA = await collect(pa, 'feed', '*');
+        const feedB = await collect(pb, 'feed', '*');
+        const feedG = await collect(guest, 'feed', '*');
+        // Client ids begin with their instance's id: the same on one instance.
+        assert.equal(pa.realtime.clientId.slice(0, 8), pb.realtime.clientId.slice(0, 8));
+        assert.notEqual(pa.realtime.clientId.slice(0, 8), guest.realtime.clientId.slice(0, 8));
+        // An order of Alice's, committed on C: only Alice's stream (on B) has it.
+        await suC.collection('orders').create({ owner: alice.record.id, status: 'paid' });
+        const marker = await client(C.url).collection('feed').create({ title: 'marker-orders' });
+        for (const f of [feedA, feedB, feedG]) {
+            await waitUntil(() => f.got.some((e) => e.record.id === marker.id), 'the marker');
+        }
+        assert.deepEqual(titles(ga.got), ['create:paid']);
+        assert.deepEqual(gb.got, [], "Bob does not see Alice's order");
+        assert.deepEqual(gg.got, [], 'a guest does not see it');
+        // Unsubscribing through A: the stream on B gets no more of feed.
+        await feedA.unsub();
+        const after = await client(C.url).collection('feed').create({ title: 'after-unsub' });
+        await waitUntil(() => feedB.got.some((e) => e.record.id === after.id), 'the event on Bob');
+        await new Promise((r) => setTimeout(r, 200 * SLOW));
+        assert.ok(!feedA.got.some((e) => e.record.id === after.id), 'unsubscribed through another instance');
+        // The contract's answers come from the owner: an unknown id on a
+        // live instance, and an id of no instance, are 404s; a malformed
+        // body is a 400 where it lands.
+        const idOfB = pa.realtime.clientId;
+        const unknownOnB = idOfB.slice(0, 8) + 'x'.repeat(32);
+        assert.equal((await rawFetch(`${A.url}/api/realtime`, { method: 'POST', json: { clientId: unknownOnB, subscriptions: [] } })).status, 404);
+        assert.equal((await rawFetch(`${A.url}/api/realtime`, { method: 'POST', json: { clientId: 'zzzzzzzz' + 'y'.repeat(32), subscriptions: [] } })).status, 404);
+        assert.equal((await rawFetch(`${A.url}/api/realtime`, { method: 'POST', json: { clientId: idOfB, subscriptions: 'feed' } })).status, 400);
+        // Another identity on the same client, through A: the owner refuses it.
+        const stolen = await rawFetch(`${A.url}/api/realtime`, {
+            method: 'POST', headers: { Authorization: bob.pb.authStore.token },
+            json: { clientId: idOfB, subscriptions: ['orders'] },
+        });
+        assert.equal(stolen.status, 403, JSON.stringify(stolen.body));
+        for (const x of [gb, gg, feedB, feedG, ga]) await x.unsub();
+    });
+
+    test('a rate limit and the login throttle are reached across instances', async () => {
+        const order = [A, B, C, A, B, C];
+        const statuses = [];
+        for (const srv of order) {
+            statuses.push((await rawFetch(`${srv.url}/api/collections/limited/records`)).status);
+        }
+        assert.deepEqual(statuses, [200, 200, 200, 200, 429, 429]);
+        const r = await rawFetch(`${B.url}/api/collections/limited/records`);
+        assert.ok(Number(r.headers.get('retry-after')) > 0, 'Retry-After');
+        // auth-identity=3: three wrong passwords on three instances, then 429 on a fourth try.
+        const email = `throttled${Date.now()}@example.com`;
+        await suA.collection('users').create({ email, password: 'userpass123', passwordConfirm: 'userpass123' });
+        for (const srv of [A, B, C]) {
+            await expectError(client(srv.url).collection('users').authWithPassword(email, 'wrong-pass'), 400);
+        }
+        await expectError(client(A.url).collection('users').authWithPassword(email, 'userpass123'), 429);
+    });
+
+    test('Redis stopped: service goes on, local realtime too; Redis back: everything resumes', async () => {
+        const onA = await collect(client(A.url), 'feed', '*');
+        const onB = await collect(client(B.url), 'feed', '*');
+        // Paused first (replies stop, the socket stays): requests fall back
+        // after 50 ms instead of waiting.
+        spawnSync('redis-cli', ['-p', String(redisPort), '-a', REDIS_PASSWORD, '--no-auth-warning',
+            'CLIENT', 'PAUSE', String(1500 * SLOW), 'ALL']);
+        for (const srv of [A, B, C]) {
+            const t = Date.now();
+            assert.equal((await rawFetch(`${srv.url}/api/collections/limited/records?perPage=1`)).status, 200);
+            assert.ok(Date.now() - t < 1000 * SLOW, `a rate-limited request during the pause took ${Date.now() - t} ms`);
+        }
+        await redis.stop();
+        redis = null;
+        const token = suA.authStore.token;
+        await waitUntil(async () => (await redisUp(A, token)) === 0, 'A to see redis down');
+        // Reads and writes on every instance, none waiting on Redis.
+        const t0 = Date.now();
+        const during = await client(A.url).collection('feed').create({ title: 'during' });
+        for (const srv of [A, B, C]) {
+            const list = await client(srv.url).collection('feed').getList(1, 50);
+            assert.ok(list.items.some((x) => x.id === during.id), `${srv.url} reads the write`);
+            assert.equal((await rawFetch(`${srv.url}/api/collections/limited/records?perPage=2`)).status, 200,
+                'a rate-limited path counts per instance');
+        }
+        assert.ok(Date.now() - t0 < 5000 * SLOW, `took ${Date.now() - t0} ms`);
+        await waitUntil(() => onA.got.some((e) => e.record.id === during.id), "A's subscriber gets A's event");
+        // A schema change while the others cannot hear of it.
+        await suA.collections.create({ name: 'made_offline', listRule: '', fields: [{ name: 't', type: 'text' }] });
+        // Redis back on the same address: every instance reconnects by itself.
+        redis = await startRedis(redisDir, redisPort);
+        for (const [srv, su] of [[A, suA], [B, suB], [C, suC]]) {
+            await waitUntil(async () => (await redisUp(srv, su.authStore.token)) === 1,
+                `${srv.url} to reconnect`, 20000 * SLOW);
+        }
+        for (const srv of [B, C]) {
+            await waitUntil(async () => (await rawFetch(`${srv.url}/api/collections/made_offline/records`)).status === 200,
+                `${srv.url} to read the schema again`);
+        }
+        const back = await client(A.url).collection('feed').create({ title: 'back' });
+        await waitUntil(() => onB.got.some((e) => e.record.id === back.id), "B's subscriber gets A's event again");
+        assert.equal(onB.got.filter((e) => e.record.id === back.id).length, 1);
+        assert.ok(!onB.got.some((e) => e.record.id === during.id), 'the event during the outage was local to A');
+        await onA.unsub();
+        await onB.unsub();
+    });
+
+    test('no response leaked a secret', () => assertNoLeaks());
+});
