@@ -431,13 +431,13 @@ enum rc store_search_drop(struct store_conn *db, struct str key)
 
 /* ---- Typo lookups ---------------------------------------------------------- */
 
-/* Where a lookup reads each dialect's words: the vocabulary's suffix,
- * its word and frequency columns. */
+/* Where a lookup reads each dialect's words: the vocabulary's suffix and
+ * its word column. */
 static const struct {
-    const char *table, *word, *count;
+    const char *table, *word;
 } vocab[] = {
-    [STORE_DIALECT_SQLITE] = {":v", "term", "doc"},
-    [STORE_DIALECT_POSTGRES] = {":w", "word", "n"},
+    [STORE_DIALECT_SQLITE] = {":v", "term"},
+    [STORE_DIALECT_POSTGRES] = {":w", "word"},
 };
 
 /* The least string greater than every string that begins with p: its last
@@ -469,9 +469,8 @@ static bool next_prefix(struct str p, char *out, size_t cap, struct str *next)
     return false;
 }
 
-/* Runs sql with a as ?1 and b (unless NULL) as ?2, and calls back for
- * each row (word, frequency). */
-typedef void word_fn(void *ctx, struct str word, int64_t n);
+/* Runs sql with a as ?1 and b as ?2, and calls back for each row's word. */
+typedef void word_fn(void *ctx, struct str word);
 
 static enum rc each_word(struct store_conn *db, struct str sql, struct str a, struct str b,
                          word_fn *fn, void *ctx)
@@ -481,27 +480,22 @@ static enum rc each_word(struct store_conn *db, struct str sql, struct str a, st
     if (rc)
         return rc == RC_INVALID ? RC_INTERNAL : rc;
     rc = store_bind_text(st, 1, a);
-    if (!rc && b.ptr)
+    if (!rc)
         rc = store_bind_text(st, 2, b);
     while (!rc && (rc = store_step(st)) == RC_OK)
-        fn(ctx, store_column_text(st, 0),
-           store_column_count(st) > 1 ? store_column_int64(st, 1) : 1);
+        fn(ctx, store_column_text(st, 0));
     store_done(st);
     return rc == RC_NOT_FOUND ? RC_OK : rc;
 }
 
-/* The statement "SELECT <word>[, <count>] FROM <vocabulary><tail>". */
-static enum rc vocab_sql(const struct store_search_index *ix, enum store_dialect d, bool with_count,
+/* The statement "SELECT <word> FROM <vocabulary><tail>". */
+static enum rc vocab_sql(const struct store_search_index *ix, enum store_dialect d,
                          const char *tail, struct buf *out)
 {
     struct store_sql q;
     store_sql_begin_as(&q, out, d);
     store_sql_add(&q, "SELECT ");
     store_sql_add(&q, vocab[d].word);
-    if (with_count) {
-        store_sql_add(&q, ", ");
-        store_sql_add(&q, vocab[d].count);
-    }
     store_sql_add(&q, " FROM ");
     add_name(&q, ix->key, vocab[d].table);
     store_sql_add(&q, tail);
@@ -513,7 +507,6 @@ struct similar {
     bool is_reversed; /* the words come reversed, behind '~' */
     struct arena *a;
     struct str *alts;
-    int64_t freq[STORE_SEARCH_MAX_ALTS];
     size_t count;
 };
 
@@ -531,7 +524,13 @@ static void reverse_into(struct str s, char *out)
     }
 }
 
-static void on_similar(void *ctx, struct str word, int64_t n)
+static int compare_str(struct str a, struct str b)
+{
+    int c = memcmp(a.ptr, b.ptr, a.len < b.len ? a.len : b.len);
+    return c ? c : (a.len > b.len) - (a.len < b.len);
+}
+
+static void on_similar(void *ctx, struct str word)
 {
     struct similar *s = ctx;
     char back[4 * EDIT_DISTANCE_MAX_LEN];
@@ -543,63 +542,30 @@ static void on_similar(void *ctx, struct str word, int64_t n)
     }
     if (str_eq(word, s->word) || !edit_distance_within(word, s->word, 1))
         return;
-    for (size_t i = 0; i < s->count; i++) {
-        if (str_eq(s->alts[i], word))
-            return;
-    }
-    /* Keep the most frequent: insert in order, the last falls off. */
-    size_t at = s->count;
-    while (at > 0 && s->freq[at - 1] < n)
-        at--;
+    /* Kept in byte order; past the cap the greatest falls off. */
+    size_t at = 0;
+    while (at < s->count && compare_str(s->alts[at], word) < 0)
+        at++;
+    if (at < s->count && str_eq(s->alts[at], word))
+        return;
     if (at == STORE_SEARCH_MAX_ALTS)
         return;
     size_t last = s->count < STORE_SEARCH_MAX_ALTS ? s->count : STORE_SEARCH_MAX_ALTS - 1;
-    for (size_t i = last; i > at; i--) {
+    for (size_t i = last; i > at; i--)
         s->alts[i] = s->alts[i - 1];
-        s->freq[i] = s->freq[i - 1];
-    }
     s->alts[at] = arena_strdup(s->a, word);
-    s->freq[at] = n;
     if (s->count < STORE_SEARCH_MAX_ALTS)
         s->count++;
 }
 
-static void on_any(void *ctx, struct str word, int64_t n)
+enum rc store_search_similar(struct store_conn *db, const struct store_search_index *ix,
+                             struct str word, struct arena *a, struct str *alts, size_t *count)
 {
-    (void)word;
-    (void)n;
-    *(bool *)ctx = true;
-}
-
-enum rc store_search_lookup(struct store_conn *db, const struct store_search_index *ix,
-                            struct str word, bool is_prefix, struct arena *a, bool *is_known,
-                            struct str *alts, size_t *count)
-{
-    *is_known = false;
     *count = 0;
     size_t length = edit_distance_length(word);
-    if (!word.len || length > EDIT_DISTANCE_MAX_LEN)
-        return RC_OK; /* no typo looked for: the word as it is */
+    if (length < 2 || length > EDIT_DISTANCE_MAX_LEN)
+        return RC_OK;
     enum store_dialect d = store_conn_dialect(db);
-    char upper[4 * EDIT_DISTANCE_MAX_LEN + 8];
-    struct str next = {NULL, 0};
-    struct buf sql;
-    buf_init(&sql, 1 << 16);
-    /* Known: the word (prefix: a word that begins with it). */
-    bool is_range = is_prefix && next_prefix(word, upper, sizeof(upper), &next);
-    const char *const known[2][2] = {
-        [STORE_DIALECT_SQLITE] = {" WHERE term = ?1", " WHERE term >= ?1 AND term < ?2 LIMIT 1"},
-        [STORE_DIALECT_POSTGRES] = {" WHERE word = ?1", " WHERE word >= ?1 AND word < ?2 LIMIT 1"},
-    };
-    enum rc rc = vocab_sql(ix, d, false, known[d][is_range], &sql);
-    if (!is_range)
-        next = (struct str){NULL, 0};
-    if (!rc)
-        rc = each_word(db, buf_str(&sql), word, next, on_any, is_known);
-    if (rc || *is_known || length < 5) {
-        buf_cleanup(&sql);
-        return rc;
-    }
     /* A word one edit away keeps the first k letters of the word typed or
      * its last n - 1 - k (the edit, a swap of two included, lies in one
      * part and leaves the other whole): the words that begin with the
@@ -613,15 +579,16 @@ enum rc store_search_lookup(struct store_conn *db, const struct store_search_ind
         while (head < word.len && ((unsigned char)word.ptr[head] & 0xC0) == 0x80)
             head++;
     }
-    size_t tail = head;
-    tail++;
+    size_t tail = head + 1;
     while (tail < word.len && ((unsigned char)word.ptr[tail] & 0xC0) == 0x80)
         tail++;
     struct str first = {word.ptr, head}, last = {word.ptr + tail, word.len - tail};
-    buf_reset(&sql);
-    char pat[2][4 * EDIT_DISTANCE_MAX_LEN + 8];
+    struct buf sql;
+    buf_init(&sql, 1 << 16);
+    char pat[2][4 * EDIT_DISTANCE_MAX_LEN + 8], upper[4 * EDIT_DISTANCE_MAX_LEN + 8];
+    enum rc rc;
     if (d == STORE_DIALECT_POSTGRES) {
-        rc = vocab_sql(ix, d, true, " WHERE word LIKE ?1 OR word LIKE ?2 LIMIT 4000", &sql);
+        rc = vocab_sql(ix, d, " WHERE word LIKE ?1 OR word LIKE ?2 LIMIT 8000", &sql);
         /* The words are letters, digits and marks: no LIKE wildcard in them. */
         memcpy(pat[0], first.ptr, first.len);
         pat[0][first.len] = '%';
@@ -631,9 +598,9 @@ enum rc store_search_lookup(struct store_conn *db, const struct store_search_ind
             rc = each_word(db, buf_str(&sql), (struct str){pat[0], first.len + 1},
                            (struct str){pat[1], last.len + 1}, on_similar, &s);
     } else {
-        rc = vocab_sql(ix, d, true, " WHERE term >= ?1 AND term < ?2 LIMIT 4000", &sql);
+        rc = vocab_sql(ix, d, " WHERE term >= ?1 AND term < ?2 LIMIT 4000", &sql);
         for (int pass = 0; pass < 2 && !rc; pass++) {
-            struct str from = first;
+            struct str from = first, next;
             if (pass == 1) {
                 pat[0][0] = '~';
                 reverse_into(last, pat[0] + 1);

@@ -86,17 +86,19 @@ typedef enum rc store_search_word_fn(void *ctx, struct str word, size_t start, s
 enum rc store_search_words(struct str text, store_search_word_fn *cb, void *ctx);
 
 /* Words of the index one edit away from a word, at most this many. */
-#define STORE_SEARCH_MAX_ALTS 8
+#define STORE_SEARCH_MAX_ALTS 32
 
-/* Looks word (folded, from store_search_words) up in ix's words on db:
- * *is_known when a record holds it (as the start of a word, is_prefix).
- * When it is not known and has 5 code points or more, alts (room for
- * STORE_SEARCH_MAX_ALTS) get the words of the index one edit away from it
- * (a letter added, removed or changed), the most frequent first, copied
- * into a; *count says how many. A read on db's connection. */
-enum rc store_search_lookup(struct store_conn *db, const struct store_search_index *ix,
-                            struct str word, bool is_prefix, struct arena *a, bool *is_known,
-                            struct str *alts, size_t *count);
+/* The words of ix's records one edit away from word (folded, from
+ * store_search_words; an edit: a letter added, removed, changed, or two
+ * swapped: base/edit_distance.h) into alts (room for
+ * STORE_SEARCH_MAX_ALTS), copied into a, in byte order; *count says how
+ * many. The words are every record's, whoever may read them: a query made
+ * of them finds only what its rule lets through, and neither the order
+ * nor the cap depend on how often a word occurs. Each side of the lookup
+ * reads at most 4,000 words of the vocabulary (typos of words that begin
+ * or end like very many others may be missed). A read on db's connection. */
+enum rc store_search_similar(struct store_conn *db, const struct store_search_index *ix,
+                             struct str word, struct arena *a, struct str *alts, size_t *count);
 
 /* ---- Queries ---------------------------------------------------------------- */
 

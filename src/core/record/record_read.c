@@ -359,13 +359,72 @@ static enum rc list_page(struct core_request *r, const struct core_collection *c
         return list_rows(r, c, lo, o, version, NULL, out, p, rest);
     struct core_search search;
     enum rc rc = core_search_prepare(r, c, lo->search, &search, p);
-    if (rc)
-        return rc;
-    if (search.is_empty) /* no word in it: the list as it is */
-        return list_rows(r, c, lo, o, version, NULL, out, p, rest);
-    rc = list_rows(r, c, lo, o, version, &search, out, p, rest);
+    if (!rc) /* no word in it: the list as it is */
+        rc = list_rows(r, c, lo, o, version, search.is_empty ? NULL : &search, out, p, rest);
     core_search_cleanup(&search);
     return rc;
+}
+
+/* Sets *found when a record of the list (rule and filter as for the page)
+ * matches the query one. */
+static enum rc any_match(struct core_request *r, const struct core_collection *c, struct str filter,
+                         const struct store_search_query *one, bool *found)
+{
+    *found = false;
+    unsigned sp = store_search_query_params(one);
+    struct core_sql_fragment rule_frag, filter_frag;
+    struct core_problem scratch;
+    core_problem_init(&scratch);
+    struct buf sql;
+    buf_init(&sql, 1 << 20);
+    struct store_sql q;
+    store_sql_begin(&q, &sql);
+    store_sql_add(&q, "SELECT 1 FROM ");
+    store_sql_ident(&q, str_from_cstr(c->name));
+    store_sql_add(&q, " \"r\"");
+    store_sql_search_join(&q, one);
+    enum rc rc = build_where(r, c, filter, sp, one, &rule_frag, &filter_frag, &q, &scratch);
+    core_problem_cleanup(&scratch);
+    store_sql_add(&q, " LIMIT 1");
+    struct store_stmt *st = NULL;
+    if (!rc)
+        rc = store_sql_prepare(&q, r->cw->db, &st);
+    buf_cleanup(&sql);
+    if (rc)
+        return rc == RC_INVALID ? RC_INTERNAL : rc;
+    rc = store_search_query_bind(st, one, 1);
+    if (!rc)
+        rc = core_sql_fragment_bind(st, &rule_frag, sp);
+    if (!rc)
+        rc = core_sql_fragment_bind(st, &filter_frag, sp + rule_frag.param_count);
+    if (!rc)
+        rc = store_step(st);
+    store_done(st);
+    *found = rc == RC_OK;
+    return rc == RC_NOT_FOUND ? RC_OK : rc;
+}
+
+/* Typo tolerance (record/search.h): each word of five letters or more
+ * that matches no record of the list as its requester sees it also takes
+ * the indexed words one edit away. */
+static enum rc widen_search(struct core_request *r, const struct core_collection *c,
+                            struct str filter, struct core_search *s)
+{
+    for (size_t i = 0; i < s->term_count; i++) {
+        if (!core_search_can_widen(s, i))
+            continue;
+        struct store_search_query one;
+        enum rc rc = core_search_term_query(s, i, &one);
+        bool found = false;
+        if (!rc)
+            rc = any_match(r, c, filter, &one, &found);
+        store_search_query_cleanup(&one);
+        if (!rc && !found)
+            rc = core_search_widen(r, s, i);
+        if (rc)
+            return rc;
+    }
+    return RC_OK;
 }
 
 /* The page: SELECT <record columns>[, <snippets>] FROM <table> "r"
@@ -416,6 +475,8 @@ static enum rc list_rows(struct core_request *r, const struct core_collection *c
         sq = NULL;
         sp = 0;
     }
+    if (!rc && search)
+        rc = widen_search(r, c, lo->filter, search);
     bool has_snippets = search && lo->search_snippet;
     struct buf from;
     buf_init(&from, 1 << 16);

@@ -11,9 +11,8 @@
 /* ---- The words of a search ------------------------------------------------ */
 
 struct words {
+    struct core_search *s;
     struct arena *arena;
-    struct store_search_term terms[CORE_SEARCH_MAX_WORDS];
-    size_t count;
     size_t last_end; /* where the last word ends in the text */
     bool is_over;    /* more words than CORE_SEARCH_MAX_WORDS */
 };
@@ -22,11 +21,12 @@ static enum rc on_word(void *ctx, struct str word, size_t start, size_t end)
 {
     (void)start;
     struct words *w = ctx;
-    if (w->count == CORE_SEARCH_MAX_WORDS) {
+    if (w->s->term_count == CORE_SEARCH_MAX_WORDS) {
         w->is_over = true;
         return RC_TOO_LARGE;
     }
-    w->terms[w->count++] = (struct store_search_term){.word = arena_strdup(w->arena, word)};
+    w->s->terms[w->s->term_count++] =
+        (struct store_search_term){.word = arena_strdup(w->arena, word)};
     w->last_end = end;
     return RC_OK;
 }
@@ -38,11 +38,20 @@ static enum rc refuse(struct core_problem *p, const char *message)
     return RC_INVALID;
 }
 
+/* (Re)makes s->query of the terms. */
+static enum rc build(struct core_search *s)
+{
+    store_search_query_cleanup(&s->query);
+    store_search_query_init(&s->query, &s->ix, s->query.dialect);
+    return store_search_query_build(&s->query, s->terms, s->term_count);
+}
+
 enum rc core_search_prepare(struct core_request *r, const struct core_collection *c,
                             struct str text, struct core_search *s, struct core_problem *p)
 {
     memset(s, 0, sizeof(*s));
     s->c = c;
+    store_search_query_init(&s->query, &s->ix, store_conn_dialect(r->cw->db));
     if (!core_search_index(c, s->cols, &s->ix))
         return refuse(p, "The collection has no search: set its `search` option (fields to "
                          "search) first.");
@@ -54,41 +63,49 @@ enum rc core_search_prepare(struct core_request *r, const struct core_collection
         const struct core_field *f = core_collection_field(c, s->cols[i].name);
         s->field_at[i] = f ? (int)(f - c->fields) : -1;
     }
-    struct words w = {.arena = r->arena};
+    struct words w = {.s = s, .arena = r->arena};
     enum rc rc = store_search_words(text, on_word, &w);
     if (w.is_over)
         return refuse(p, "The search has too many words: 32 at most.");
     if (rc)
         return rc;
-    if (!w.count) {
+    if (!s->term_count) {
         s->is_empty = true;
         return RC_OK;
     }
     /* Still typing the last word, unless a blank or a sign ends the text. */
-    w.terms[w.count - 1].is_prefix = w.last_end == text.len;
-    for (size_t i = 0; i < w.count; i++) {
-        struct store_search_term *t = &w.terms[i];
-        if (edit_distance_length(t->word) < 5)
-            continue;
-        struct str *alts = arena_alloc(r->arena, STORE_SEARCH_MAX_ALTS * sizeof(*alts));
-        bool is_known = false;
-        rc = store_search_lookup(r->cw->db, &s->ix, t->word, t->is_prefix, r->arena, &is_known,
-                                 alts, &t->alt_count);
-        if (rc)
-            return rc;
-        t->alts = alts;
-    }
-    store_search_query_init(&s->query, &s->ix, store_conn_dialect(r->cw->db));
-    rc = store_search_query_build(&s->query, w.terms, w.count);
-    if (rc)
-        store_search_query_cleanup(&s->query);
-    return rc;
+    s->terms[s->term_count - 1].is_prefix = w.last_end == text.len;
+    return build(s);
+}
+
+bool core_search_can_widen(const struct core_search *s, size_t i)
+{
+    return edit_distance_length(s->terms[i].word) >= 5;
+}
+
+enum rc core_search_term_query(const struct core_search *s, size_t i,
+                               struct store_search_query *one)
+{
+    struct store_search_term t = s->terms[i];
+    t.alt_count = 0;
+    store_search_query_init(one, &s->ix, s->query.dialect);
+    return store_search_query_build(one, &t, 1);
+}
+
+enum rc core_search_widen(struct core_request *r, struct core_search *s, size_t i)
+{
+    struct store_search_term *t = &s->terms[i];
+    struct str *alts = arena_alloc(r->arena, STORE_SEARCH_MAX_ALTS * sizeof(*alts));
+    enum rc rc = store_search_similar(r->cw->db, &s->ix, t->word, r->arena, alts, &t->alt_count);
+    if (rc || !t->alt_count)
+        return rc;
+    t->alts = alts;
+    return build(s);
 }
 
 void core_search_cleanup(struct core_search *s)
 {
-    if (!s->is_empty && s->ix.count)
-        store_search_query_cleanup(&s->query);
+    store_search_query_cleanup(&s->query);
 }
 
 /* ---- Snippets ----------------------------------------------------------- */
