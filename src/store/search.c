@@ -261,14 +261,15 @@ static char pg_class(const struct store_search_index *ix, size_t i)
     return (char)('A' + (above > 3 ? 3 : above));
 }
 
-/* coalesce(row."col", '') */
+/* coalesce((row."col")::text, ''): a JSON column (a multiple select) as
+ * its text. */
 static void pg_text(struct store_sql *q, const struct store_search_column *c, const char *row)
 {
-    store_sql_add(q, "coalesce(");
+    store_sql_add(q, "coalesce((");
     store_sql_add(q, row);
     store_sql_add(q, ".");
     store_sql_ident(q, c->name);
-    store_sql_add(q, ", '')");
+    store_sql_add(q, ")::text, '')");
 }
 
 /* The record's tsvector: each column in its weight's class; english also
@@ -336,10 +337,12 @@ static enum rc pg_create(struct store_conn *db, const struct store_search_index 
     store_sql_add(q, "() RETURNS trigger LANGUAGE plpgsql AS $f$\nDECLARE w text[];\nBEGIN\n"
                      "IF TG_OP = 'UPDATE' AND NEW.id = OLD.id");
     for (size_t i = 0; i < ix->count; i++) {
-        store_sql_add(q, " AND NEW.");
+        /* as text: json has no equality */
+        store_sql_add(q, " AND (NEW.");
         store_sql_ident(q, ix->columns[i].name);
-        store_sql_add(q, " IS NOT DISTINCT FROM OLD.");
+        store_sql_add(q, ")::text IS NOT DISTINCT FROM (OLD.");
         store_sql_ident(q, ix->columns[i].name);
+        store_sql_add(q, ")::text");
     }
     store_sql_add(q, " THEN RETURN NULL; END IF;\nIF TG_OP <> 'INSERT' THEN\n  DELETE FROM ");
     add_name(q, ix->key, "");
@@ -664,7 +667,8 @@ static enum rc add_term(struct buf *out, enum store_dialect d, const struct stor
                         bool is_any, bool is_prefix)
 {
     bool pg = d == STORE_DIALECT_POSTGRES;
-    enum rc rc = out->len ? buf_append_cstr(out, pg ? (is_any ? " | " : " & ") : " ") : RC_OK;
+    /* FTS5 has no implicit AND next to a parenthesis: always written. */
+    enum rc rc = out->len ? buf_append_cstr(out, pg ? (is_any ? " | " : " & ") : " AND ") : RC_OK;
     if (!rc && t->alt_count)
         rc = buf_append(out, "(", 1);
     if (!rc)
