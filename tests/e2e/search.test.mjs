@@ -222,6 +222,9 @@ describe('full-text search', () => {
         assert.equal(byTitle['Launch day'].field, 'body');
         assert.deepEqual(marked(byTitle['Launch day'].text), ['rocket', 'rocket']);
         assert.equal(byTitle['Launch day'].text.includes('<'), false, 'tags are taken out');
+        // a multiple select reads as its values
+        const food = await search(guest, 'food ', { searchSnippet: true });
+        assert.deepEqual(food.items[0]['@snippet'], { field: 'tags', text: `${START}food${END}` });
         const cafe = await search(guest, 'cafes ', { searchSnippet: true });
         assert.equal(cafe.items[0]['@snippet'].field, 'body');
         assert.match(cafe.items[0]['@snippet'].text, /Paris & its \u0002cafés\u0003/);
@@ -243,6 +246,18 @@ describe('full-text search', () => {
         // no snippet unless asked
         assert.equal('@snippet' in (await search(guest, 'needle')).items[0], false);
         await su.collection('articles').delete(long.id);
+    });
+
+    test('the OpenAPI document names search where a collection has one', async () => {
+        const doc = (await rawFetch(`${srv.url}/api/docs/openapi.json`, {
+            headers: { Authorization: su.authStore.token },
+        })).body;
+        const names = (p) => (doc.paths[p].get.parameters || []).map((x) => x.name);
+        assert.ok(names('/api/collections/articles/records').includes('search'));
+        assert.ok(names('/api/collections/articles/records').includes('searchSnippet'));
+        assert.ok(!names('/api/collections/users/records').includes('search'));
+        assert.ok(names('/api/collections/{collection}/records').includes('search'));
+        assert.equal(doc.components.schemas.ArticlesRecord.properties['@snippet'].type, 'object');
     });
 
     test('bad input answers 400 naming the parameter', async () => {

@@ -62,6 +62,7 @@ enum rc core_search_prepare(struct core_request *r, const struct core_collection
     for (size_t i = 0; i < s->ix.count; i++) {
         const struct core_field *f = core_collection_field(c, s->cols[i].name);
         s->field_at[i] = f ? (int)(f - c->fields) : -1;
+        s->is_list[i] = f && core_field_is_multi(f);
     }
     struct words w = {.s = s, .arena = r->arena};
     enum rc rc = store_search_words(text, on_word, &w);
@@ -154,12 +155,19 @@ static bool char_ref(struct str s, size_t *used, uint32_t *cp)
     return false;
 }
 
-/* Appends in as plain text to out: for HTML, tags become blanks and
- * character references what they stand for; every run of blanks and
- * control characters one space, none at either end; the marks kept when
- * keep_marks, dropped otherwise. */
-static enum rc plain(struct str in, bool is_html, bool keep_marks, struct buf *out)
+/* How a field's text is read. */
+enum shape {
+    SHAPE_TEXT,
+    SHAPE_HTML, /* tags become blanks, character references what they stand for */
+    SHAPE_LIST, /* a JSON array of strings: its brackets and quotes go, commas part */
+};
+
+/* Appends in as plain text to out, read as shape says; every run of
+ * blanks and control characters one space, none at either end; the marks
+ * kept when keep_marks, dropped otherwise. */
+static enum rc plain(struct str in, enum shape shape, bool keep_marks, struct buf *out)
 {
+    bool is_html = shape == SHAPE_HTML;
     bool blank = false;
     enum rc rc = RC_OK;
     for (size_t i = 0; i < in.len && !rc; i++) {
@@ -188,6 +196,12 @@ static enum rc plain(struct str in, bool is_html, bool keep_marks, struct buf *o
                 piece = (struct str){utf8, utf8_encode(cp, utf8)};
             }
         }
+        if (shape == SHAPE_LIST && (c == '[' || c == ']' || c == '"' || c == ',')) {
+            if (c == ',' && out->len)
+                rc = buf_append(out, ",", 1);
+            blank = blank || c == ',';
+            continue;
+        }
         if (c == MARK_START || c == MARK_END) {
             if (!keep_marks)
                 continue;
@@ -202,6 +216,11 @@ static enum rc plain(struct str in, bool is_html, bool keep_marks, struct buf *o
             rc = buf_append_str(out, piece);
     }
     return rc;
+}
+
+static enum shape shape_of(const struct core_search *s, size_t i)
+{
+    return s->cols[i].is_html ? SHAPE_HTML : s->is_list[i] ? SHAPE_LIST : SHAPE_TEXT;
 }
 
 static size_t count_marks(struct str s)
@@ -241,7 +260,7 @@ enum rc core_search_snippet(const struct core_search *s, struct store_stmt *st, 
     enum rc rc = RC_OK;
     for (size_t i = 0; i < s->ix.count && !rc; i++) {
         buf_reset(&cand);
-        rc = plain(store_column_text(st, col0 + (int)i), s->cols[i].is_html, true, &cand);
+        rc = plain(store_column_text(st, col0 + (int)i), shape_of(s, i), true, &cand);
         size_t marks = count_marks(buf_str(&cand));
         if (rc || !cand.len || (best_col >= 0 && marks <= best_marks))
             continue;
@@ -252,8 +271,8 @@ enum rc core_search_snippet(const struct core_search *s, struct store_stmt *st, 
         best_col = (int)i;
     }
     if (!rc && best_col >= 0 && s->field_at[best_col] >= 0)
-        rc = plain(store_column_text(st, s->field_at[best_col]), s->cols[best_col].is_html, false,
-                   &whole);
+        rc = plain(store_column_text(st, s->field_at[best_col]), shape_of(s, (size_t)best_col),
+                   false, &whole);
     if (!rc && best_col >= 0) {
         struct jsonw w;
         jsonw_init(&w, out);

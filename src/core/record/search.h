@@ -36,6 +36,7 @@ struct core_search {
     struct store_search_column cols[CORE_SEARCH_MAX_FIELDS];
     struct store_search_index ix;
     int field_at[CORE_SEARCH_MAX_FIELDS]; /* each column's field (its record column) */
+    bool is_list[CORE_SEARCH_MAX_FIELDS]; /* its values are a JSON array (multiple select) */
     struct store_search_term terms[CORE_SEARCH_MAX_WORDS]; /* words in r's arena */
     size_t term_count;
     struct store_search_query query; /* made of the terms (core_search_build) */
@@ -64,8 +65,9 @@ void core_search_cleanup(struct core_search *s);
  * "text"} to out, from its snippet columns col0.. (one per index column,
  * store_sql_search_snippet) and its record columns (c's fields from 0):
  * the field with the most matches (the first of them on a tie), its text
- * with tags taken out of HTML, blanks folded, matches between U+0002 and
- * U+0003, and "…" where it was cut. Nothing is appended when every
+ * with tags taken out of HTML (a multiple select's values parted by ", "),
+ * blanks folded, matches between U+0002 and U+0003, and "…" where it was
+ * cut. Nothing is appended when every
  * field is empty. */
 enum rc core_search_snippet(const struct core_search *s, struct store_stmt *st, int col0,
                             struct buf *out);
