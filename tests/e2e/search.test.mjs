@@ -248,7 +248,7 @@ describe('full-text search', () => {
         await su.collection('articles').delete(long.id);
     });
 
-    test('the OpenAPI document names search where a collection has one', async () => {
+    test('the OpenAPI document and the typed models name search where a collection has one', async () => {
         const doc = (await rawFetch(`${srv.url}/api/docs/openapi.json`, {
             headers: { Authorization: su.authStore.token },
         })).body;
@@ -258,6 +258,14 @@ describe('full-text search', () => {
         assert.ok(!names('/api/collections/users/records').includes('search'));
         assert.ok(names('/api/collections/{collection}/records').includes('search'));
         assert.equal(doc.components.schemas.ArticlesRecord.properties['@snippet'].type, 'object');
+        // and the TypeScript models give the searchable collection's records the key
+        const ts = (await rawFetch(`${srv.url}/api/docs/types?lang=ts`, {
+            headers: { Authorization: su.authStore.token },
+        })).text;
+        const articles = ts.slice(ts.indexOf('export type ArticlesRecord'));
+        assert.match(articles.slice(0, articles.indexOf('\n};')), /"@snippet"\?: \{ field: string; text: string \}/);
+        const users = ts.slice(ts.indexOf('export type UsersRecord'));
+        assert.doesNotMatch(users.slice(0, users.indexOf('\n};')), /@snippet/);
     });
 
     test('bad input answers 400 naming the parameter', async () => {
