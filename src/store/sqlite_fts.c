@@ -322,13 +322,19 @@ static int tok_tokenize(Fts5Tokenizer *p, void *ctx, int flags, const char *text
 
 static fts5_tokenizer tok_methods = {tok_create, tok_delete, tok_tokenize};
 
+/* The codes a tokenizer can fail with (this file is linked alone into the
+ * fuzzer: no store_sqlite_rc). */
+static enum rc fts_rc(int rc)
+{
+    return rc == SQLITE_OK ? RC_OK : rc == SQLITE_NOMEM ? RC_NOMEM : RC_INTERNAL;
+}
+
 enum rc store_sqlite_fts_register(sqlite3 *db)
 {
     fts5_api *api = fts5_of(db);
     if (!api || api->iVersion < 2)
         return RC_INTERNAL;
-    int rc = api->xCreateTokenizer(api, "tarmac", api, &tok_methods, NULL);
-    return rc == SQLITE_OK ? RC_OK : store_sqlite_rc(rc);
+    return fts_rc(api->xCreateTokenizer(api, "tarmac", api, &tok_methods, NULL));
 }
 
 /* ---- A query's words ------------------------------------------------------ */
@@ -381,7 +387,5 @@ enum rc store_search_words(struct str text, store_search_word_fn *cb, void *ctx)
     int rc = words_tok.m.xTokenize(words_tok.t, &c, FTS5_TOKENIZE_DOCUMENT, text.ptr, (int)text.len,
                                    on_word);
     pthread_mutex_unlock(&words_lock);
-    if (c.rc)
-        return c.rc;
-    return rc == SQLITE_OK ? RC_OK : store_sqlite_rc(rc);
+    return c.rc ? c.rc : fts_rc(rc);
 }
