@@ -14,7 +14,7 @@ import assert from 'node:assert/strict';
 import { startServer } from './lib/server.mjs';
 import { dbQuery, IS_PG } from './lib/db.mjs';
 import {
-    client, superuserClient, expectError, assertFieldCode, assertNoLeaks, makeUser, rawFetch,
+    client, superuserClient, expectError, assertFieldCode, assertNoLeaks, makeUser, rawFetch, SLOW,
 } from './lib/util.mjs';
 
 const START = '\u0002';
@@ -469,4 +469,43 @@ describe('full-text search', () => {
     });
 
     test('no response leaked a secret', () => assertNoLeaks());
+});
+
+describe('search through a backup and its restore', () => {
+    let srv;
+    after(async () => {
+        await srv?.stop();
+    });
+
+    test('a restored backup searches as it did, and its triggers still run', async () => {
+        srv = await startServer();
+        const su = await superuserClient(srv.url);
+        await su.collections.create({
+            name: 'docs', listRule: '', fields: [{ name: 'title', type: 'text' }],
+            search: { fields: [{ name: 'title' }], language: 'english' },
+        });
+        const alpha = await su.collection('docs').create({ title: 'alpha centauri' });
+        assert.equal(await su.backups.create('search.zip'), true);
+        await su.collection('docs').create({ title: 'beta pictoris' });
+        await su.collection('docs').update(alpha.id, { title: 'gamma draconis' });
+        const count = async (q) => (await su.collection('docs').getList(1, 10, { search: q })).totalItems;
+        assert.equal(await count('centauri '), 0);
+        assert.equal(await su.backups.restore('search.zip'), true);
+        const deadline = Date.now() + 60000 * SLOW;
+        let back = false;
+        while (!back && Date.now() < deadline) {
+            try {
+                back = (await count('centauri ')) === 1;
+            } catch {
+                /* restarting */
+            }
+            if (!back) await new Promise((r) => setTimeout(r, 100));
+        }
+        assert.ok(back, 'the restored record is found');
+        assert.equal(await count('pictoris '), 0);
+        assert.equal(await count('draconis '), 0);
+        assert.equal(await count('centaury '), 1, 'typos read the restored vocabulary');
+        await su.collection('docs').create({ title: 'delta cephei' });
+        assert.equal(await count('cephei '), 1);
+    });
 });
