@@ -11,7 +11,11 @@
 
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer } from './lib/server.mjs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startServer, BIN, ENGINE } from './lib/server.mjs';
 import { dbQuery, IS_PG } from './lib/db.mjs';
 import {
     client, superuserClient, expectError, assertFieldCode, assertNoLeaks, makeUser, rawFetch, SLOW,
@@ -507,5 +511,53 @@ describe('search through a backup and its restore', () => {
         assert.equal(await count('centaury '), 1, 'typos read the restored vocabulary');
         await su.collection('docs').create({ title: 'delta cephei' });
         assert.equal(await count('cephei '), 1);
+    });
+});
+
+// `tarmac db copy` from SQLite into PostgreSQL: the search indexes are not
+// copied (store_tables leaves them out) but made on the target, and filled
+// as the rows arrive. Needs the test cluster (TARMAC_TEST_PG) and SQLite.
+const PG_BASE = process.env.TARMAC_TEST_PG || '';
+describe('search through tarmac db copy', { skip: ENGINE !== 'sqlite' || !PG_BASE.includes(':///tarmac?') }, () => {
+    test('a copy into PostgreSQL searches as the SQLite server did', async () => {
+        const dir = mkdtempSync(join(tmpdir(), 'tarmac-search-copy-'));
+        const src = await startServer({ dir, superuser: true });
+        let dst;
+        try {
+            const su = await superuserClient(src.url);
+            await su.collections.create({
+                name: 'books', listRule: '', fields: [{ name: 'title', type: 'text' }, { name: 'blurb', type: 'editor' }],
+                search: { fields: [{ name: 'title', weight: 3 }, { name: 'blurb' }] },
+            });
+            for (const [title, blurb] of [['Dune', '<p>Spice and sand worms</p>'], ['Foundation', '<p>A galactic empire falls</p>'],
+                ['Hyperion', '<p>Pilgrims and the Shrike</p>']]) {
+                await su.collection('books').create({ title, blurb });
+            }
+            const ask = async (url, q) => (await client(url).collection('books').getList(1, 10, { search: q, searchSnippet: true }))
+                .items.map((r) => [r.title, r['@snippet'].text]);
+            const queries = ['galactic', 'galatcic ', 'pilgrim', 'dune worms'];
+            const before = [];
+            for (const q of queries) before.push(await ask(src.url, q));
+            await src.stop();
+            const name = `search_copy_${process.pid}`;
+            const r0 = spawnSync('psql', ['-X', '-q', PG_BASE, '-c', `CREATE DATABASE "${name}"`], { encoding: 'utf8' });
+            assert.equal(r0.status, 0, r0.stderr);
+            const url = PG_BASE.replace(':///tarmac?', `:///${name}?`);
+            const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TARMAC_')));
+            const r = spawnSync(BIN, ['db', 'copy', `--to=${url}`, `--dir=${src.dir}`], { env, encoding: 'utf8' });
+            assert.equal(r.status, 0, `db copy: ${r.stdout}\n${r.stderr}`);
+            assert.doesNotMatch(r.stdout + r.stderr, /_s:/, 'the index is not copied as a table');
+            dst = await startServer({ dir: src.dir, flags: [`--db=${url}`] });
+            for (let i = 0; i < queries.length; i++) {
+                assert.deepEqual(await ask(dst.url, queries[i]), before[i], queries[i]);
+            }
+            assert.deepEqual(before[0], [['Foundation', 'A \u0002galactic\u0003 empire falls']]);
+            const su2 = await superuserClient(dst.url);
+            await su2.collection('books').create({ title: 'Solaris', blurb: '<p>An ocean that thinks</p>' });
+            assert.deepEqual((await ask(dst.url, 'ocean')).map((x) => x[0]), ['Solaris']);
+        } finally {
+            await dst?.stop();
+            rmSync(dir, { recursive: true, force: true });
+        }
     });
 });
