@@ -36,11 +36,6 @@ static void add_name(struct store_sql *q, struct str key, const char *suffix)
     store_sql_ident(q, str_from_cstr(name));
 }
 
-bool store_search_is_object(struct str name)
-{
-    return str_has_prefix(name, STR_LIT("_s:"));
-}
-
 /* Runs the statements q built; q's buffer is emptied for the next. */
 static enum rc run(struct store_conn *db, struct store_sql *q)
 {

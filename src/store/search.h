@@ -70,8 +70,6 @@ struct store_search_index {
 enum rc store_search_create(struct store_conn *db, const struct store_search_index *ix);
 /* Drops the objects of the index key, if any (before or after its table). */
 enum rc store_search_drop(struct store_conn *db, struct str key);
-/* Whether a table name is an index's (store_tables leaves them out). */
-bool store_search_is_object(struct str name);
 
 /* ---- Words ---------------------------------------------------------------- */
 
@@ -82,7 +80,8 @@ typedef enum rc store_search_word_fn(void *ctx, struct str word, size_t start, s
 /* Splits text into words as every index does, on either engine (SQLite's
  * unicode61 rules: letters, digits, marks and private-use characters make
  * words; everything else parts them). Returns the first error of cb, or
- * RC_NOMEM, RC_INTERNAL when the tokenizer fails. Any thread. */
+ * RC_NOMEM, RC_INTERNAL when the tokenizer fails. Any thread; the
+ * threads take turns (one tokenizer under a lock), so cb only collects. */
 enum rc store_search_words(struct str text, store_search_word_fn *cb, void *ctx);
 
 /* Words of the index one edit away from a word, at most this many. */
