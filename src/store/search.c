@@ -7,34 +7,11 @@
 #include <string.h>
 
 #include "base/alloc.h"
-#include "base/crc32.h"
 #include "base/edit_distance.h"
 #include "base/log.h"
 #include "base/utf8.h"
+#include "store/search_int.h"
 #include "store/sql.h"
-
-/* ---- Names ------------------------------------------------------------- */
-
-#define NAME_MAX_BYTES 96
-
-/* "_s:" + key + suffix. PostgreSQL cuts names at 63 bytes, so a key past
- * 40 bytes is written as its first 24 and its CRC-32: the longest name,
- * with FTS5's "_docsize" shadow, stays under that. */
-static void object_name(struct str key, const char *suffix, char out[NAME_MAX_BYTES])
-{
-    if (key.len <= 40)
-        snprintf(out, NAME_MAX_BYTES, "_s:%.*s%s", (int)key.len, key.ptr, suffix);
-    else
-        snprintf(out, NAME_MAX_BYTES, "_s:%.24s~%08x%s", key.ptr,
-                 (unsigned)crc32_ieee(key.ptr, key.len), suffix);
-}
-
-static void add_name(struct store_sql *q, struct str key, const char *suffix)
-{
-    char name[NAME_MAX_BYTES];
-    object_name(key, suffix, name);
-    store_sql_ident(q, str_from_cstr(name));
-}
 
 /* Runs the statements q built; q's buffer is emptied for the next. */
 static enum rc run(struct store_conn *db, struct store_sql *q)
@@ -94,7 +71,7 @@ static void sqlite_add_row(struct store_sql *q, const struct store_search_index 
 {
     for (int t = 0; t < 2; t++) {
         store_sql_add(q, "INSERT INTO ");
-        add_name(q, ix->key, t ? ":t" : "");
+        store_search_add_name(q, ix->key, t ? ":t" : "");
         store_sql_add(q, " (rowid, ");
         sqlite_columns(q, ix->count);
         store_sql_add(q, ") VALUES (new.rowid, ");
@@ -106,11 +83,11 @@ static void sqlite_add_row(struct store_sql *q, const struct store_search_index 
 static void sqlite_remove_row(struct store_sql *q, const struct store_search_index *ix)
 {
     store_sql_add(q, "DELETE FROM ");
-    add_name(q, ix->key, "");
+    store_search_add_name(q, ix->key, "");
     store_sql_add(q, " WHERE rowid = old.rowid; INSERT INTO ");
-    add_name(q, ix->key, ":t");
+    store_search_add_name(q, ix->key, ":t");
     store_sql_add(q, " (");
-    add_name(q, ix->key, ":t");
+    store_search_add_name(q, ix->key, ":t");
     store_sql_add(q, ", rowid, ");
     sqlite_columns(q, ix->count);
     store_sql_add(q, ") VALUES ('delete', old.rowid, ");
@@ -121,23 +98,23 @@ static void sqlite_remove_row(struct store_sql *q, const struct store_search_ind
 static enum rc sqlite_create(struct store_conn *db, const struct store_search_index *ix,
                              struct store_sql *q)
 {
-    char name[NAME_MAX_BYTES];
+    char name[STORE_SEARCH_NAME_MAX];
     store_sql_add(q, "CREATE VIRTUAL TABLE ");
-    add_name(q, ix->key, "");
+    store_search_add_name(q, ix->key, "");
     store_sql_add(q, " USING fts5(");
     sqlite_columns(q, ix->count);
     store_sql_add(q, ix->language == STORE_SEARCH_ENGLISH ? ", tokenize = 'tarmac english');"
                                                           : ", tokenize = 'tarmac');");
     store_sql_add(q, "CREATE VIRTUAL TABLE ");
-    add_name(q, ix->key, ":t");
+    store_search_add_name(q, ix->key, ":t");
     store_sql_add(q, " USING fts5(");
     sqlite_columns(q, ix->count);
     store_sql_add(q, ", content = '', detail = none, tokenize = 'tarmac terms');");
     /* fts5vocab takes the table's name as a string literal; the name is
      * "_s:" and \w characters, no quote to double. */
-    object_name(ix->key, ":t", name);
+    store_search_name(ix->key, ":t", name);
     store_sql_add(q, "CREATE VIRTUAL TABLE ");
-    add_name(q, ix->key, ":v");
+    store_search_add_name(q, ix->key, ":v");
     store_sql_add(q, " USING fts5vocab('");
     store_sql_add(q, name);
     store_sql_add(q, "', 'row');");
@@ -146,19 +123,19 @@ static enum rc sqlite_create(struct store_conn *db, const struct store_search_in
         return rc;
 
     store_sql_add(q, "CREATE TRIGGER ");
-    add_name(q, ix->key, ":ai");
+    store_search_add_name(q, ix->key, ":ai");
     store_sql_add(q, " AFTER INSERT ON ");
     store_sql_ident(q, ix->table);
     store_sql_add(q, " BEGIN ");
     sqlite_add_row(q, ix);
     store_sql_add(q, "END; CREATE TRIGGER ");
-    add_name(q, ix->key, ":ad");
+    store_search_add_name(q, ix->key, ":ad");
     store_sql_add(q, " AFTER DELETE ON ");
     store_sql_ident(q, ix->table);
     store_sql_add(q, " BEGIN ");
     sqlite_remove_row(q, ix);
     store_sql_add(q, "END; CREATE TRIGGER ");
-    add_name(q, ix->key, ":au");
+    store_search_add_name(q, ix->key, ":au");
     store_sql_add(q, " AFTER UPDATE OF ");
     for (size_t i = 0; i < ix->count; i++) {
         if (i)
@@ -178,7 +155,7 @@ static enum rc sqlite_create(struct store_conn *db, const struct store_search_in
     /* The rows already there. */
     for (int t = 0; t < 2; t++) {
         store_sql_add(q, "INSERT INTO ");
-        add_name(q, ix->key, t ? ":t" : "");
+        store_search_add_name(q, ix->key, t ? ":t" : "");
         store_sql_add(q, " (rowid, ");
         sqlite_columns(q, ix->count);
         store_sql_add(q, ") SELECT \"r\".rowid, ");
@@ -195,13 +172,13 @@ static enum rc sqlite_drop(struct store_conn *db, struct str key, struct store_s
     static const char *const triggers[] = {":ai", ":ad", ":au"};
     for (size_t i = 0; i < 3; i++) {
         store_sql_add(q, "DROP TRIGGER IF EXISTS ");
-        add_name(q, key, triggers[i]);
+        store_search_add_name(q, key, triggers[i]);
         store_sql_add(q, ";");
     }
     static const char *const tables[] = {":v", ":t", ""};
     for (size_t i = 0; i < 3; i++) {
         store_sql_add(q, "DROP TABLE IF EXISTS ");
-        add_name(q, key, tables[i]);
+        store_search_add_name(q, key, tables[i]);
         store_sql_add(q, ";");
     }
     return run(db, q);
@@ -311,24 +288,24 @@ static enum rc pg_create(struct store_conn *db, const struct store_search_index 
         return rc;
     }
     store_sql_add(q, "CREATE TABLE ");
-    add_name(q, ix->key, "");
+    store_search_add_name(q, ix->key, "");
     store_sql_add(q, " (id TEXT PRIMARY KEY NOT NULL, vec tsvector NOT NULL); CREATE INDEX ");
-    add_name(q, ix->key, ":gin");
+    store_search_add_name(q, ix->key, ":gin");
     store_sql_add(q, " ON ");
-    add_name(q, ix->key, "");
+    store_search_add_name(q, ix->key, "");
     store_sql_add(q, " USING gin (vec); CREATE TABLE ");
-    add_name(q, ix->key, ":w");
+    store_search_add_name(q, ix->key, ":w");
     store_sql_add(q, " (word TEXT COLLATE \"C\" PRIMARY KEY NOT NULL, n INTEGER NOT NULL); "
                      "CREATE INDEX ");
-    add_name(q, ix->key, ":trgm");
+    store_search_add_name(q, ix->key, ":trgm");
     store_sql_add(q, " ON ");
-    add_name(q, ix->key, ":w");
+    store_search_add_name(q, ix->key, ":w");
     store_sql_add(q, " USING gin (word gin_trgm_ops);\n");
 
     /* The trigger function: a row's words out (its old values), then in
      * (its new ones); an update that changes no indexed column is left. */
     store_sql_add(q, "CREATE FUNCTION ");
-    add_name(q, ix->key, ":f");
+    store_search_add_name(q, ix->key, ":f");
     store_sql_add(q, "() RETURNS trigger LANGUAGE plpgsql AS $f$\nDECLARE w text[];\nBEGIN\n"
                      "IF TG_OP = 'UPDATE' AND NEW.id = OLD.id");
     for (size_t i = 0; i < ix->count; i++) {
@@ -340,30 +317,30 @@ static enum rc pg_create(struct store_conn *db, const struct store_search_index 
         store_sql_add(q, ")::text");
     }
     store_sql_add(q, " THEN RETURN NULL; END IF;\nIF TG_OP <> 'INSERT' THEN\n  DELETE FROM ");
-    add_name(q, ix->key, "");
+    store_search_add_name(q, ix->key, "");
     store_sql_add(q, " WHERE id = OLD.id;\n  w := ");
     pg_words(q, ix, "OLD");
     store_sql_add(q, ";\n  UPDATE ");
-    add_name(q, ix->key, ":w");
+    store_search_add_name(q, ix->key, ":w");
     store_sql_add(q, " SET n = n - 1 WHERE word = ANY (w);\n  DELETE FROM ");
-    add_name(q, ix->key, ":w");
+    store_search_add_name(q, ix->key, ":w");
     store_sql_add(q, " WHERE word = ANY (w) AND n <= 0;\nEND IF;\n"
                      "IF TG_OP <> 'DELETE' THEN\n  INSERT INTO ");
-    add_name(q, ix->key, "");
+    store_search_add_name(q, ix->key, "");
     store_sql_add(q, " (id, vec) VALUES (NEW.id, ");
     pg_vector(q, ix, "NEW");
     store_sql_add(q, ");\n  w := ");
     pg_words(q, ix, "NEW");
     store_sql_add(q, ";\n  INSERT INTO ");
-    add_name(q, ix->key, ":w");
+    store_search_add_name(q, ix->key, ":w");
     store_sql_add(q, " AS x (word, n) SELECT u, 1 FROM unnest(w) AS u "
                      "ON CONFLICT (word) DO UPDATE SET n = x.n + 1;\nEND IF;\n"
                      "RETURN NULL;\nEND $f$;\nCREATE TRIGGER ");
-    add_name(q, ix->key, ":trg");
+    store_search_add_name(q, ix->key, ":trg");
     store_sql_add(q, " AFTER INSERT OR UPDATE OR DELETE ON ");
     store_sql_ident(q, ix->table);
     store_sql_add(q, " FOR EACH ROW EXECUTE FUNCTION ");
-    add_name(q, ix->key, ":f");
+    store_search_add_name(q, ix->key, ":f");
     store_sql_add(q, "();\n");
     rc = run(db, q);
     if (rc)
@@ -371,13 +348,13 @@ static enum rc pg_create(struct store_conn *db, const struct store_search_index 
 
     /* The rows already there. */
     store_sql_add(q, "INSERT INTO ");
-    add_name(q, ix->key, "");
+    store_search_add_name(q, ix->key, "");
     store_sql_add(q, " (id, vec) SELECT \"r\".\"id\", ");
     pg_vector(q, ix, "\"r\"");
     store_sql_add(q, " FROM ");
     store_sql_ident(q, ix->table);
     store_sql_add(q, " AS \"r\"; INSERT INTO ");
-    add_name(q, ix->key, ":w");
+    store_search_add_name(q, ix->key, ":w");
     store_sql_add(q, " (word, n) SELECT u, count(*) FROM ");
     store_sql_ident(q, ix->table);
     store_sql_add(q, " AS \"r\", unnest(");
@@ -390,11 +367,11 @@ static enum rc pg_drop(struct store_conn *db, struct str key, struct store_sql *
 {
     /* CASCADE takes the trigger that calls the function along. */
     store_sql_add(q, "DROP FUNCTION IF EXISTS ");
-    add_name(q, key, ":f");
+    store_search_add_name(q, key, ":f");
     store_sql_add(q, "() CASCADE; DROP TABLE IF EXISTS ");
-    add_name(q, key, "");
+    store_search_add_name(q, key, "");
     store_sql_add(q, "; DROP TABLE IF EXISTS ");
-    add_name(q, key, ":w");
+    store_search_add_name(q, key, ":w");
     store_sql_add(q, ";");
     return run(db, q);
 }
@@ -423,6 +400,124 @@ enum rc store_search_drop(struct store_conn *db, struct str key)
     store_sql_begin_as(&q, &sql, store_conn_dialect(db));
     enum rc rc =
         q.dialect == STORE_DIALECT_POSTGRES ? pg_drop(db, key, &q) : sqlite_drop(db, key, &q);
+    buf_cleanup(&sql);
+    return rc;
+}
+
+/* ---- Point indexes ---------------------------------------------------------- */
+
+/* coalesce(json_extract(row."col", '$.lon'), 0) */
+static void sqlite_coord(struct store_sql *q, const char *row, struct str column, const char *key)
+{
+    store_sql_add(q, "coalesce(json_extract(");
+    store_sql_add(q, row);
+    store_sql_add(q, ".");
+    store_sql_ident(q, column);
+    store_sql_add(q, key);
+    store_sql_add(q, "), 0)");
+}
+
+static void sqlite_point(struct store_sql *q, const char *row, struct str column)
+{
+    sqlite_coord(q, row, column, ", '$.lon'");
+    store_sql_add(q, ", ");
+    sqlite_coord(q, row, column, ", '$.lon'");
+    store_sql_add(q, ", ");
+    sqlite_coord(q, row, column, ", '$.lat'");
+    store_sql_add(q, ", ");
+    sqlite_coord(q, row, column, ", '$.lat'");
+}
+
+enum rc store_geo_create(struct store_conn *db, struct str table, struct str key, unsigned n,
+                         struct str column)
+{
+    struct buf sql;
+    buf_init(&sql, 1 << 16);
+    struct store_sql q;
+    store_sql_begin_as(&q, &sql, store_conn_dialect(db));
+    char rt[32], ins[32], upd[32], del[32];
+    store_search_geo_suffix(n, "", rt);
+    store_search_geo_suffix(n, "i", ins);
+    store_search_geo_suffix(n, "u", upd);
+    store_search_geo_suffix(n, "d", del);
+    if (q.dialect == STORE_DIALECT_POSTGRES) {
+        store_sql_add(&q, "CREATE INDEX ");
+        store_search_add_name(&q, key, rt);
+        store_sql_add(&q, " ON ");
+        store_sql_ident(&q, table);
+        store_sql_add(&q, " (((");
+        store_sql_ident(&q, column);
+        store_sql_add(&q, " ->> 'lat')::float8), ((");
+        store_sql_ident(&q, column);
+        store_sql_add(&q, " ->> 'lon')::float8))");
+        enum rc rc = run(db, &q);
+        buf_cleanup(&sql);
+        return rc;
+    }
+    /* R*Tree boxes of 32-bit floats, each rounded outwards: a point is a
+     * box of no size around itself. */
+    store_sql_add(&q, "CREATE VIRTUAL TABLE ");
+    store_search_add_name(&q, key, rt);
+    store_sql_add(&q, " USING rtree(id, minLon, maxLon, minLat, maxLat); CREATE TRIGGER ");
+    store_search_add_name(&q, key, ins);
+    store_sql_add(&q, " AFTER INSERT ON ");
+    store_sql_ident(&q, table);
+    store_sql_add(&q, " BEGIN INSERT INTO ");
+    store_search_add_name(&q, key, rt);
+    store_sql_add(&q, " VALUES (new.rowid, ");
+    sqlite_point(&q, "new", column);
+    store_sql_add(&q, "); END; CREATE TRIGGER ");
+    store_search_add_name(&q, key, upd);
+    store_sql_add(&q, " AFTER UPDATE OF ");
+    store_sql_ident(&q, column);
+    store_sql_add(&q, " ON ");
+    store_sql_ident(&q, table);
+    store_sql_add(&q, " BEGIN INSERT OR REPLACE INTO ");
+    store_search_add_name(&q, key, rt);
+    store_sql_add(&q, " VALUES (new.rowid, ");
+    sqlite_point(&q, "new", column);
+    store_sql_add(&q, "); END; CREATE TRIGGER ");
+    store_search_add_name(&q, key, del);
+    store_sql_add(&q, " AFTER DELETE ON ");
+    store_sql_ident(&q, table);
+    store_sql_add(&q, " BEGIN DELETE FROM ");
+    store_search_add_name(&q, key, rt);
+    store_sql_add(&q, " WHERE id = old.rowid; END; INSERT INTO ");
+    store_search_add_name(&q, key, rt);
+    store_sql_add(&q, " SELECT \"r\".rowid, ");
+    sqlite_point(&q, "\"r\"", column);
+    store_sql_add(&q, " FROM ");
+    store_sql_ident(&q, table);
+    store_sql_add(&q, " AS \"r\";");
+    enum rc rc = run(db, &q);
+    buf_cleanup(&sql);
+    return rc;
+}
+
+enum rc store_geo_drop(struct store_conn *db, struct str key, unsigned n)
+{
+    struct buf sql;
+    buf_init(&sql, 1 << 12);
+    struct store_sql q;
+    store_sql_begin_as(&q, &sql, store_conn_dialect(db));
+    char name[32];
+    store_search_geo_suffix(n, "", name);
+    if (q.dialect == STORE_DIALECT_POSTGRES) {
+        store_sql_add(&q, "DROP INDEX IF EXISTS ");
+        store_search_add_name(&q, key, name);
+    } else {
+        static const char *const triggers[] = {"i", "u", "d"};
+        for (size_t i = 0; i < 3; i++) {
+            char t[32];
+            store_search_geo_suffix(n, triggers[i], t);
+            store_sql_add(&q, "DROP TRIGGER IF EXISTS ");
+            store_search_add_name(&q, key, t);
+            store_sql_add(&q, "; ");
+        }
+        store_sql_add(&q, "DROP TABLE IF EXISTS ");
+        store_search_add_name(&q, key, name);
+    }
+    enum rc rc = run(db, &q);
     buf_cleanup(&sql);
     return rc;
 }
@@ -495,7 +590,7 @@ static enum rc vocab_sql(const struct store_search_index *ix, enum store_dialect
     store_sql_add(&q, "SELECT ");
     store_sql_add(&q, vocab[d].word);
     store_sql_add(&q, " FROM ");
-    add_name(&q, ix->key, vocab[d].table);
+    store_search_add_name(&q, ix->key, vocab[d].table);
     store_sql_add(&q, tail);
     return store_sql_end(&q);
 }
@@ -639,13 +734,13 @@ void store_sql_search_join(struct store_sql *q, const struct store_search_query 
 {
     store_sql_add(q, " JOIN ");
     if (q->dialect == STORE_DIALECT_POSTGRES) {
-        add_name(q, sq->ix->key, "");
+        store_search_add_name(q, sq->ix->key, "");
         store_sql_add(q, " \"s\" ON \"s\".\"id\" = \"r\".\"id\"");
         return;
     }
-    add_name(q, sq->ix->key, "");
+    store_search_add_name(q, sq->ix->key, "");
     store_sql_add(q, " ON ");
-    add_name(q, sq->ix->key, "");
+    store_search_add_name(q, sq->ix->key, "");
     store_sql_add(q, ".rowid = \"r\".rowid");
 }
 
@@ -679,7 +774,7 @@ void store_sql_search_match(struct store_sql *q, const struct store_search_query
         pg_tsquery(q, sq, first);
         return;
     }
-    add_name(q, sq->ix->key, "");
+    store_search_add_name(q, sq->ix->key, "");
     store_sql_add(q, " MATCH ");
     store_sql_param_at(q, first);
 }
@@ -706,7 +801,7 @@ void store_sql_search_rank(struct store_sql *q, const struct store_search_query 
     }
     /* bm25 is lower for a better match. */
     store_sql_add(q, "bm25(");
-    add_name(q, ix->key, "");
+    store_search_add_name(q, ix->key, "");
     for (size_t i = 0; i < ix->count; i++) {
         store_sql_add(q, ", ");
         add_double(q, ix->columns[i].weight);
@@ -737,6 +832,6 @@ void store_sql_search_snippet(struct store_sql *q, const struct store_search_que
     char col[64];
     snprintf(col, sizeof(col), ", %zu, char(2), char(3), '', 16)", i);
     store_sql_add(q, "snippet(");
-    add_name(q, sq->ix->key, "");
+    store_search_add_name(q, sq->ix->key, "");
     store_sql_add(q, col);
 }

@@ -71,6 +71,27 @@ enum rc store_search_create(struct store_conn *db, const struct store_search_ind
 /* Drops the objects of the index key, if any (before or after its table). */
 enum rc store_search_drop(struct store_conn *db, struct str key);
 
+/* ---- Points ---------------------------------------------------------------- */
+/* An index of the points of a geoPoint column (JSON {"lon": x, "lat": y}),
+ * the n-th of key's, so that a distance filter reads only the rows in a
+ * box around its centre (issue #18, item 3). SQLite: an R*Tree "_s:KEY:gN"
+ * keyed by the table's rowid, kept by triggers; PostgreSQL: a B-tree over
+ * the point's latitude and longitude on the table itself. */
+
+/* Makes the n-th point index of key over column of table and fills it,
+ * inside the caller's transaction. RC_IO when the engine refuses. */
+enum rc store_geo_create(struct store_conn *db, struct str table, struct str key, unsigned n,
+                         struct str column);
+/* Drops it, if any (before or after its table). */
+enum rc store_geo_drop(struct store_conn *db, struct str key, unsigned n);
+/* Appends to out, in dialect d, the condition that row's point (column of
+ * the table aliased row, a quoted alias) lies in the box lon in [ph[0],
+ * ph[1]], lat in [ph[2], ph[3]] (ph: the placeholders of four doubles),
+ * written so the n-th point index of key answers it. RC_TOO_LARGE past
+ * out's maximum. */
+enum rc store_geo_box_as(struct buf *out, enum store_dialect d, struct str key, unsigned n,
+                         struct str row, struct str column, const struct str ph[4]);
+
 /* ---- Words ---------------------------------------------------------------- */
 
 /* Called for each word of a text: word is folded as the index folds

@@ -1,9 +1,15 @@
 /* search_query.c -- the text of a search query in each engine's syntax
- * (see search.h): pure over the terms, no connection, so the fuzzer
- * (tests/fuzz/fuzz_search.c) checks what any text becomes. */
+ * (see search.h), the names of an index's objects and the box of a
+ * distance filter: pure, no connection, so the fuzzers link it
+ * (tests/fuzz/fuzz_search.c checks what any text becomes). */
 #include "store/search.h"
 
+#include <stdio.h>
 #include <string.h>
+
+#include "base/crc32.h"
+#include "store/search_int.h"
+#include "store/sql.h"
 
 void store_search_query_init(struct store_search_query *sq, const struct store_search_index *ix,
                              enum store_dialect d)
@@ -96,4 +102,70 @@ unsigned store_search_query_params(const struct store_search_query *sq)
 bool store_search_query_has_snippet_param(const struct store_search_query *sq)
 {
     return sq->has[2];
+}
+
+/* ---- Names (search_int.h) ---------------------------------------------- */
+
+void store_search_name(struct str key, const char *suffix, char out[STORE_SEARCH_NAME_MAX])
+{
+    if (key.len <= 40)
+        snprintf(out, STORE_SEARCH_NAME_MAX, "_s:%.*s%s", (int)key.len, key.ptr, suffix);
+    else
+        snprintf(out, STORE_SEARCH_NAME_MAX, "_s:%.24s~%08x%s", key.ptr,
+                 (unsigned)crc32_ieee(key.ptr, key.len), suffix);
+}
+
+void store_search_add_name(struct store_sql *q, struct str key, const char *suffix)
+{
+    char name[STORE_SEARCH_NAME_MAX];
+    store_search_name(key, suffix, name);
+    store_sql_ident(q, str_from_cstr(name));
+}
+
+void store_search_geo_suffix(unsigned n, const char *what, char out[32])
+{
+    snprintf(out, 32, ":g%u%s", n, what);
+}
+
+enum rc store_geo_box_as(struct buf *out, enum store_dialect d, struct str key, unsigned n,
+                         struct str row, struct str column, const struct str ph[4])
+{
+    struct store_sql q;
+    store_sql_begin_as(&q, out, d);
+    if (d == STORE_DIALECT_POSTGRES) {
+        /* the expressions of the index, so that the planner matches them */
+        const char *const axes[2] = {"lat", "lon"};
+        store_sql_add(&q, "(");
+        for (int i = 0; i < 2; i++) {
+            store_sql_add(&q, i ? " AND ((" : "((");
+            store_sql_addn(&q, row);
+            store_sql_add(&q, ".");
+            store_sql_ident(&q, column);
+            store_sql_add(&q, " ->> '");
+            store_sql_add(&q, axes[i]);
+            store_sql_add(&q, "')::float8 BETWEEN ");
+            store_sql_addn(&q, ph[i ? 0 : 2]);
+            store_sql_add(&q, " AND ");
+            store_sql_addn(&q, ph[i ? 1 : 3]);
+            store_sql_add(&q, ")");
+        }
+        store_sql_add(&q, ")");
+        return store_sql_end(&q);
+    }
+    char name[32];
+    store_search_geo_suffix(n, "", name);
+    store_sql_addn(&q, row);
+    store_sql_add(&q, ".rowid IN (SELECT id FROM ");
+    store_search_add_name(&q, key, name);
+    /* boxes that overlap the box: a point rounded outwards still meets it */
+    store_sql_add(&q, " WHERE maxLon >= ");
+    store_sql_addn(&q, ph[0]);
+    store_sql_add(&q, " AND minLon <= ");
+    store_sql_addn(&q, ph[1]);
+    store_sql_add(&q, " AND maxLat >= ");
+    store_sql_addn(&q, ph[2]);
+    store_sql_add(&q, " AND minLat <= ");
+    store_sql_addn(&q, ph[3]);
+    store_sql_add(&q, ")");
+    return store_sql_end(&q);
 }

@@ -15,10 +15,11 @@
 #include "core/record/search.h"
 #include "store/sql.h"
 
-/* Compiles an API rule (or a client filter) for c, aliased "r". */
-enum rc core_compile_filter(struct core_request *r, const struct core_collection *c,
-                            struct str text, bool is_rule, size_t param_base,
-                            struct core_sql_fragment *out, struct core_problem *p)
+/* Compiles an API rule (or a client filter) for c, aliased "r"; is_table:
+ * "r" is c's own table (core_filter_options). */
+static enum rc compile_filter(struct core_request *r, const struct core_collection *c,
+                              struct str text, bool is_rule, size_t param_base, bool is_table,
+                              struct core_sql_fragment *out, struct core_problem *p)
 {
     struct core_filter_options fo = {
         .schema = r->schema,
@@ -27,6 +28,7 @@ enum rc core_compile_filter(struct core_request *r, const struct core_collection
         .request = &r->filter_request,
         .allow_hidden = is_rule || (r->auth && r->auth->is_superuser),
         .param_base = param_base,
+        .is_table = is_table,
     };
     char err[256];
     enum rc rc = core_filter_compile(&fo, text, r->arena, out, err, sizeof(err));
@@ -37,6 +39,13 @@ enum rc core_compile_filter(struct core_request *r, const struct core_collection
             core_problem_message(p, err);
     }
     return rc;
+}
+
+enum rc core_compile_filter(struct core_request *r, const struct core_collection *c,
+                            struct str text, bool is_rule, size_t param_base,
+                            struct core_sql_fragment *out, struct core_problem *p)
+{
+    return compile_filter(r, c, text, is_rule, param_base, false, out, p);
 }
 
 void core_record_select_head(struct store_sql *q, const struct core_collection *c)
@@ -143,15 +152,16 @@ static enum rc build_where(struct core_request *r, const struct core_collection 
     const char *rule = c->rules[CORE_RULE_LIST];
     memset(rule_frag, 0, sizeof(*rule_frag));
     memset(filter_frag, 0, sizeof(*filter_frag));
+    /* The list reads c's own table: distance filters may use its points' index. */
     if (rule && rule[0] && !is_superuser(r)) {
-        if (core_compile_filter(r, c, str_from_cstr(rule), true, base, rule_frag, p)) {
+        if (compile_filter(r, c, str_from_cstr(rule), true, base, true, rule_frag, p)) {
             core_problem_message(p, "");
             return RC_NOT_FOUND; /* a rule that does not compile shows nothing */
         }
     }
     if (filter.len) {
-        enum rc rc =
-            core_compile_filter(r, c, filter, false, base + rule_frag->param_count, filter_frag, p);
+        enum rc rc = compile_filter(r, c, filter, false, base + rule_frag->param_count, true,
+                                    filter_frag, p);
         if (rc)
             return RC_INVALID;
     }

@@ -181,12 +181,33 @@ enum rc core_ddl_system_tables(struct store_conn *db)
 }
 
 /* The collection's full-text search index, when it has a search
- * (store/search.h): made after its table, filled from its rows. */
+ * (store/search.h), and the point index of each geoPoint field (numbered
+ * in field order, as the filter compiler finds them): made after its
+ * table, filled from its rows. */
 static enum rc create_search(struct store_conn *db, const struct core_collection *c)
 {
     struct store_search_column cols[CORE_SEARCH_MAX_FIELDS];
     struct store_search_index ix;
-    return core_search_index(c, cols, &ix) ? store_search_create(db, &ix) : RC_OK;
+    enum rc rc = core_search_index(c, cols, &ix) ? store_search_create(db, &ix) : RC_OK;
+    unsigned n = 0;
+    for (size_t i = 0; i < c->field_count && !rc; i++) {
+        if (c->fields[i].type == CORE_FIELD_GEOPOINT)
+            rc = store_geo_create(db, str_from_cstr(c->name), str_from_cstr(c->id), n++,
+                                  str_from_cstr(c->fields[i].name));
+    }
+    return rc;
+}
+
+/* Drops what create_search made for c (before or after its table). */
+static enum rc drop_search(struct store_conn *db, const struct core_collection *c)
+{
+    enum rc rc = c->search.field_count ? store_search_drop(db, str_from_cstr(c->id)) : RC_OK;
+    unsigned n = 0;
+    for (size_t i = 0; i < c->field_count && !rc; i++) {
+        if (c->fields[i].type == CORE_FIELD_GEOPOINT)
+            rc = store_geo_drop(db, str_from_cstr(c->id), n++);
+    }
+    return rc;
 }
 
 enum rc core_ddl_create(struct store_conn *db, const struct core_collection *c)
@@ -246,11 +267,11 @@ enum rc core_ddl_update(struct store_conn *db, const struct core_collection *old
 {
     if (new_c->type == CORE_COLLECTION_VIEW)
         return save_meta(db, new_c);
-    /* The search index goes with the old table (its rows get new rowids
-     * in the new one) and is made again over the new one below: a field
-     * renamed or removed, the collection renamed or its search changed. */
-    enum rc rc =
-        old_c->search.field_count ? store_search_drop(db, str_from_cstr(old_c->id)) : RC_OK;
+    /* The search and point indexes go with the old table (its rows get new
+     * rowids in the new one) and are made again over the new one below: a
+     * field renamed or removed, the collection renamed or its search
+     * changed. */
+    enum rc rc = drop_search(db, old_c);
     char tmp[160];
     snprintf(tmp, sizeof(tmp), "_tmp_%s", new_c->id);
     if (!rc)
@@ -329,7 +350,7 @@ enum rc core_ddl_drop(struct store_conn *db, const struct core_collection *c)
 {
     enum rc rc = c->type == CORE_COLLECTION_VIEW ? core_view_drop(db, c->name) : RC_OK;
     if (c->type != CORE_COLLECTION_VIEW) {
-        rc = c->search.field_count ? store_search_drop(db, str_from_cstr(c->id)) : RC_OK;
+        rc = drop_search(db, c);
         if (rc)
             return rc;
         struct buf sql;
