@@ -238,7 +238,10 @@ static json_t *list_params(const struct target *t)
         api_openapi_param(
             "perPage", "query", "records per page (1-1000, default 30)",
             json_pack("{s:s,s:i,s:i}", "type", "integer", "minimum", 1, "maximum", 1000), false),
-        api_openapi_param("sort", "query", "e.g. -created,title; @random", str_schema(), false),
+        api_openapi_param("sort", "query",
+                          "e.g. -created,title; @random; geoDistance(loc.lon,loc.lat,12.5,41.9) "
+                          "for nearest first (beyond PocketBase)",
+                          str_schema(), false),
         api_openapi_param("filter", "query",
                           "the filter language, e.g. title ~ 'abc' && created > @now", str_schema(),
                           false),
