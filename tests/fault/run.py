@@ -347,11 +347,13 @@ class World:
         self.upd_id = rec["id"]
         self.batch_upd_id = c.json("POST", "/api/collections/notes/records",
                                    {"title": "b0", "keep": KEEP})["id"]
-        # A searchable collection (issue #18): its FTS5 tables are written by
-        # triggers in the record's transaction, made again by its changes.
+        # A searchable collection with a point (issue #18): its FTS5 tables
+        # and R*Tree are written by triggers in the record's transaction,
+        # made again by its changes.
         c.json("POST", "/api/collections", {
             "name": "finds", "listRule": "", "viewRule": "",
-            "fields": [{"name": "title", "type": "text"}, {"name": "body", "type": "editor"}],
+            "fields": [{"name": "title", "type": "text"}, {"name": "body", "type": "editor"},
+                       {"name": "at", "type": "geoPoint"}],
             "search": {"fields": [{"name": "title"}]}})
         c.json("POST", "/api/collections/finds/records", {"title": "found seed",
                                                           "body": "<p>bodyword</p>"})
@@ -611,6 +613,15 @@ def found(w, text):
     return w.c.json("GET", q)["totalItems"]
 
 
+def indexes_agree(w):
+    """The search index and the point index hold every row of the table."""
+    rows = len(w.sql('SELECT id FROM "finds"'))
+    want(found(w, "found ") == rows, "the search index and the table disagree")
+    q = "/api/collections/finds/records?perPage=1&filter=" + urllib.parse.quote(
+        "geoDistance(at.lon, at.lat, 0.5, 0.5) < 100")
+    want(w.c.json("GET", q)["totalItems"] == rows, "the point index and the table disagree")
+
+
 class SearchCreate:
     """A create in a searchable collection: found by a search exactly when
     stored, and the index agrees with the table."""
@@ -625,7 +636,7 @@ class SearchCreate:
 
     def run(self, w, n):
         return w.c.call("POST", "/api/collections/finds/records",
-                        {"title": "found " + self.word(w, n)})
+                        {"title": "found " + self.word(w, n), "at": {"lon": 0.6, "lat": 0.4}})
 
     def check(self, w, n, ok, r, before):
         rows = w.sql('SELECT id FROM "finds" WHERE title = ?', "found " + self.word(w, n))
@@ -634,8 +645,7 @@ class SearchCreate:
             want(len(rows) == 1 and hits == 1, "stored %d, found %d" % (len(rows), hits))
         else:
             want(rows == [] and hits == 0, "failed create left %d rows, found %d" % (len(rows), hits))
-        want(found(w, "found ") == len(w.sql('SELECT id FROM "finds"')),
-             "the index and the table disagree")
+        indexes_agree(w)
 
     def restore(self, w, n, ok, r):
         if ok:
@@ -662,8 +672,7 @@ class SearchUpdate:
         else:
             want(coll == before, "failed change changed the collection")
             want(found(w, "bodyword ") == 0, "a failed change searches the body")
-        want(found(w, "found ") == len(w.sql('SELECT id FROM "finds"')),
-             "the index and the table disagree")
+        indexes_agree(w)
 
     def restore(self, w, n, ok, r):
         if ok:
