@@ -75,10 +75,11 @@ FUZZ_LIB  = $(sort $(wildcard src/base/*.c) src/http/parse.c src/http/chunked.c 
             $(wildcard src/core/schema/collection.c src/core/schema/collection_json.c src/core/schema/index.c \
                        src/core/schema/view_query.c \
                        src/core/schema/oauth2.c src/core/schema/auth_options.c src/core/schema/mail_template.c \
+                       src/core/schema/search_options.c \
                        src/core/schema/field_type.c \
                        src/core/schema/field_value.c src/core/schema/fields/*.c \
                        src/core/filter/filter_*.c src/core/filter/sqlgen.c) \
-            src/store/sql.c src/store/dialect.c)
+            src/store/sql.c src/store/dialect.c src/store/search_query.c src/store/sqlite_fts.c)
 FUZZ_LIBS = $(shell pkg-config --libs sqlite3 jansson libsodium libcrypt lua5.4 libcrypto 2>/dev/null) -lm
 
 build/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB) | deps

@@ -217,7 +217,10 @@ static void add_fixed_paths(json_t *paths)
     api_openapi_set_op(
         paths, "/api/collections", "post",
         api_openapi_op("collections_create", "collections", "Create a collection (superusers)",
-                       NULL, api_openapi_ok("the collection", json_incref(any)), "400 401 403"));
+                       "PocketBase's collection model, plus tarmac's `search` option (full-text "
+                       "search): {\"fields\": [{\"name\", \"weight\"}], \"language\": "
+                       "\"simple\" | \"english\"}",
+                       api_openapi_ok("the collection", json_incref(any)), "400 401 403"));
     api_openapi_set_op(paths, "/api/collections/import", "put",
                        api_openapi_op("collections_import", "collections",
                                       "Import collections (superusers)", NULL,

@@ -22,6 +22,16 @@
 #include "core/schema/field_type.h"
 #include "core/schema/field_value.h"
 
+/* A list's search snippet (?searchSnippet=true, core/record/search.h). */
+static json_t *snippet_schema(void)
+{
+    return json_pack("{s:s,s:s,s:{s:{s:s},s:{s:s}}}", "type", "object", "description",
+                     "with ?search=...&searchSnippet=true: the field that matches best and its "
+                     "text around the matches, each match between U+0002 and U+0003 (plain text, "
+                     "not HTML; \u2026 where it was cut)",
+                     "properties", "field", "type", "string", "text", "type", "string");
+}
+
 /* No key of a record is required in the document: ?fields= answers only the
  * keys it names (for every operation that returns records). */
 #define RECORD_KEYS                                                                                \
@@ -127,6 +137,8 @@ static void add_record_schemas(json_t *schemas, const struct core_collection *c,
     json_object_set_new(props, "expand",
                         json_pack("{s:s,s:s}", "type", "object", "description",
                                   "the records asked for with ?expand=, by relation field name"));
+    if (c->search.field_count)
+        json_object_set_new(props, "@snippet", snippet_schema());
     snprintf(name, sizeof(name), "%.200sRecord", pn);
     json_object_set_new(
         schemas, name,
@@ -156,11 +168,12 @@ static void add_any_schemas(json_t *schemas)
 {
     json_object_set_new(
         schemas, "Record",
-        json_pack("{s:s,s:s,s:{s:{s:s},s:{s:s},s:{s:s},s:{s:s,s:s}}}", "type", "object",
+        json_pack("{s:s,s:s,s:{s:{s:s},s:{s:s},s:{s:s},s:{s:s,s:s},s:o}}", "type", "object",
                   "description", "a record of any collection: its fields and these. " RECORD_KEYS,
                   "properties", "id", "type", "string", "collectionId", "type", "string",
                   "collectionName", "type", "string", "expand", "type", "object", "description",
-                  "the records asked for with ?expand=, by relation field name"));
+                  "the records asked for with ?expand=, by relation field name", "@snippet",
+                  snippet_schema()));
     json_object_set_new(
         schemas, "RecordInput",
         json_pack("{s:s,s:s}", "type", "object", "description",
@@ -190,16 +203,45 @@ static json_t *str_schema(void)
     return json_pack("{s:s}", "type", "string");
 }
 
-static json_t *list_params(void)
+/* ?search and ?searchSnippet, for a collection with a search (any one:
+ * t->c NULL). */
+static void add_search_params(json_t *params, const struct target *t)
 {
-    return json_pack(
+    char desc[1024];
+    int n = snprintf(desc, sizeof(desc),
+                     "full-text search (beyond PocketBase): every word must match, the last one "
+                     "also as a prefix unless a blank ends the text; a word of five letters or "
+                     "more that matches nothing also matches words one edit away. Ranked by "
+                     "relevance unless sort is given. %s",
+                     t->c ? "Searches:"
+                          : "Only for collections with a `search` option (400 "
+                            "naming search otherwise).");
+    for (size_t i = 0; t->c && i < t->c->search.field_count && n > 0 && (size_t)n < sizeof(desc);
+         i++)
+        n += snprintf(desc + n, sizeof(desc) - (size_t)n, "%s %s (weight %g)", i ? "," : "",
+                      t->c->search.fields[i].name, t->c->search.fields[i].weight);
+    json_array_append_new(
+        params,
+        api_openapi_param("search", "query", desc,
+                          json_pack("{s:s,s:i}", "type", "string", "maxLength", 1000), false));
+    json_array_append_new(params, api_openapi_param("searchSnippet", "query",
+                                                    "with search: each record's \"@snippet\"",
+                                                    json_pack("{s:s}", "type", "boolean"), false));
+}
+
+static json_t *list_params(const struct target *t)
+{
+    json_t *params = json_pack(
         "[o,o,o,o,o,o,o]",
         api_openapi_param("page", "query", "page number, from 1",
                           json_pack("{s:s,s:i}", "type", "integer", "minimum", 1), false),
         api_openapi_param(
             "perPage", "query", "records per page (1-1000, default 30)",
             json_pack("{s:s,s:i,s:i}", "type", "integer", "minimum", 1, "maximum", 1000), false),
-        api_openapi_param("sort", "query", "e.g. -created,title; @random", str_schema(), false),
+        api_openapi_param("sort", "query",
+                          "e.g. -created,title; @random; geoDistance(loc.lon,loc.lat,12.5,41.9) "
+                          "for nearest first (beyond PocketBase)",
+                          str_schema(), false),
         api_openapi_param("filter", "query",
                           "the filter language, e.g. title ~ 'abc' && created > @now", str_schema(),
                           false),
@@ -209,6 +251,9 @@ static json_t *list_params(void)
                           str_schema(), false),
         api_openapi_param("skipTotal", "query", "skip the count (totalItems and totalPages are -1)",
                           json_pack("{s:s}", "type", "boolean"), false));
+    if (!t->c || t->c->search.field_count)
+        add_search_params(params, t);
+    return params;
 }
 
 static json_t *view_params(void)
@@ -413,7 +458,7 @@ static void add_paths(json_t *paths, const struct target *t)
     json_t *o = api_openapi_op(id, t->tag, "List records",
                                rule_text(t, CORE_RULE_LIST, "listRule", rule, sizeof(rule)),
                                api_openapi_ok("a page of records", list_schema), "400 403 404");
-    json_object_set_new(o, "parameters", list_params());
+    json_object_set_new(o, "parameters", list_params(t));
     api_openapi_set_op(paths, path, "get", o);
     if (t->is_view) {
         add_view_paths(paths, t);

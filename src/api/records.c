@@ -171,6 +171,20 @@ enum rc api_records_list(struct http_req *req, void *ctx)
         lo.per_page = CORE_LIST_MAX_PER_PAGE;
     lo.filter = api_call_query(c, "filter");
     lo.sort = api_call_query(c, "sort");
+    /* Full-text search (core/record/search.h): beyond PocketBase. */
+    lo.search = api_call_query(c, "search");
+    v = api_call_query(c, "searchSnippet");
+    if (v.len && !parse_bool(v, &lo.search_snippet)) {
+        core_problem_field(&c->problem, "searchSnippet", "validation_invalid_value",
+                           "Must be a boolean.", NULL);
+        return api_call_fail(c, RC_INVALID);
+    }
+    if (lo.search_snippet && !lo.search.len) {
+        core_problem_message(&c->problem, "searchSnippet needs a search.");
+        core_problem_field(&c->problem, "searchSnippet", "validation_invalid_value",
+                           "Snippets are of a search: give `search` too.", NULL);
+        return api_call_fail(c, RC_INVALID);
+    }
     struct core_output_opts o = {0};
     api_call_output_opts(c, &o);
     if (lo.filter.len || (col->rules[CORE_RULE_LIST] && col->rules[CORE_RULE_LIST][0]))

@@ -269,6 +269,24 @@ static enum rc run_tool(char *const argv[], char **env, const char *out_path, co
     return RC_IO;
 }
 
+/* Whether the database at url has the extensions pg_trgm and unaccent
+ * (has[0], has[1]); neither when it cannot be asked (pg_dump then says why). */
+static void search_extensions(const char *url, bool has[2])
+{
+    PGconn *c = PQconnectdb(url);
+    PGresult *r = PQstatus(c) == CONNECTION_OK
+                      ? PQexec(c, "SELECT extname FROM pg_extension WHERE extname IN "
+                                  "('pg_trgm', 'unaccent')")
+                      : NULL;
+    for (int i = 0; r && PQresultStatus(r) == PGRES_TUPLES_OK && i < PQntuples(r); i++) {
+        const char *name = PQgetvalue(r, i, 0);
+        has[0] = has[0] || strcmp(name, "pg_trgm") == 0;
+        has[1] = has[1] || strcmp(name, "unaccent") == 0;
+    }
+    PQclear(r);
+    PQfinish(c);
+}
+
 static enum rc pg_snapshot(const char *url, const char *out_path, store_snapshot_pinned_fn *pinned,
                            void *ctx, char *err, size_t cap)
 {
@@ -277,8 +295,20 @@ static enum rc pg_snapshot(const char *url, const char *out_path, store_snapshot
         return RC_INVALID;
     char errp[4096];
     snprintf(errp, sizeof(errp), "%s.log", out_path);
-    char *argv[] = {"pg_dump",         "--no-owner",     "--no-privileges",
-                    "--schema=public", "--format=plain", NULL};
+    /* The extensions of full-text search (store/search.h) live in public
+     * too: the restore drops the schema, and without them the dump's text
+     * search configurations and indexes would not load. Only those made:
+     * pg_dump fails on a name that matches none. */
+    char *argv[10] = {"pg_dump", "--no-owner", "--no-privileges", "--schema=public",
+                      "--format=plain"};
+    int argc = 5;
+    bool has[2] = {false, false};
+    search_extensions(url, has);
+    if (has[0])
+        argv[argc++] = "--extension=pg_trgm";
+    if (has[1])
+        argv[argc++] = "--extension=unaccent";
+    argv[argc] = NULL;
     enum rc rc = run_tool(argv, env, out_path, errp, err, cap);
     unlink(errp);
     free_env(env);

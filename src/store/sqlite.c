@@ -150,6 +150,10 @@ static enum rc s_open(const char *path, enum store_open_mode mode, void **out)
         s_close(c);
         return RC_IO;
     }
+    /* Search indexes name it (their reads and writes need it); without
+     * FTS5 only they fail. */
+    if (store_sqlite_fts_register(h) != RC_OK)
+        log_warn("msg=\"no FTS5 in this SQLite: full-text search will fail\"");
     *out = c;
     return RC_OK;
 }

@@ -41,6 +41,9 @@ enum rc store_sqlite_view_create(void *conn, struct str name, const struct store
  * tests (nothing outside src/store/ and tests/unit/store/ may call the
  * engine: scripts/check-layers.sh). */
 sqlite3_stmt *store_sqlite_stmt(struct store_stmt *st);
+/* Registers the FTS5 tokenizer "tarmac" of search indexes (sqlite_fts.c,
+ * store/search.h) on db: every connection the engine opens has it. */
+enum rc store_sqlite_fts_register(sqlite3 *db);
 /* Maps a SQLite result code to enum rc: CONSTRAINT -> RC_CONFLICT, BUSY/LOCKED
  * -> RC_BUSY, NOMEM -> RC_NOMEM, FULL/IOERR -> RC_IO, INTERRUPT (a budget ran
  * out) -> RC_OVER_BUDGET, others RC_INTERNAL. */

@@ -299,11 +299,15 @@ static const struct {
     const char *columns; /* ?1 the table: name, declared type */
     bool has_implicit_row_key;
 } catalog[] = {
+    /* Search indexes ("_s:...", store/search.h) are left out: made again
+     * from the tables' rows wherever the tables go. */
     [STORE_DIALECT_SQLITE] = {"SELECT name FROM sqlite_master WHERE type = 'table' AND "
-                              "name NOT LIKE 'sqlite!_%' ESCAPE '!' ORDER BY name",
+                              "name NOT LIKE 'sqlite!_%' ESCAPE '!' AND "
+                              "name NOT LIKE '!_s:%' ESCAPE '!' ORDER BY name",
                               "SELECT name, type FROM pragma_table_info(?1) ORDER BY cid", true},
     [STORE_DIALECT_POSTGRES] = {"SELECT tablename::text FROM pg_tables WHERE schemaname = "
-                                "current_schema() ORDER BY tablename COLLATE \"C\"",
+                                "current_schema() AND tablename NOT LIKE '!_s:%' ESCAPE '!' "
+                                "ORDER BY tablename COLLATE \"C\"",
                                 "SELECT column_name::text, data_type::text FROM "
                                 "information_schema.columns WHERE table_schema = "
                                 "current_schema() AND table_name = ?1 ORDER BY ordinal_position",

@@ -299,8 +299,8 @@ struct store_column_info {
 };
 
 /* The tables of db (not views; the engine's own, such as SQLite's
- * sqlite_sequence, left out), sorted by name: *out is an array of *count
- * strings the caller frees with store_names_free. RC_IO, RC_NOMEM. */
+ * sqlite_sequence, and search indexes' (store/search.h) left out), sorted by name: *out is an array
+ * of *count strings the caller frees with store_names_free. RC_IO, RC_NOMEM. */
 enum rc store_tables(struct store_conn *db, char ***out, size_t *count);
 void store_names_free(char **names, size_t count);
 /* The columns of table (its exact name) in their order, the row key

@@ -26,6 +26,7 @@ short-lived token.
 import json
 import re
 import time
+import urllib.parse
 
 from apilib import (Fail, SetupError, want, short, jwt_payload, get_path, USERS_ID,
                     universal_checks)
@@ -55,6 +56,13 @@ PB_COLLECTION_OPTIONS = {
 # created/updated are in the model too, but read-only (no form tag): the
 # server sets them. They are no options and are not walked.
 READ_ONLY = {"created", "updated"}
+# tarmac's own options, beyond PocketBase's (walked like the others; only
+# these may be exported besides PocketBase's): full-text search, issue #18.
+TARMAC_COLLECTION_OPTIONS = {
+    "base": ["search.fields", "search.language"],
+    "auth": ["search.fields", "search.language"],
+    "view": [],
+}
 
 _COMMON = ["id", "name", "system", "hidden", "presentable", "help", "required"]
 PB_FIELD_OPTIONS = {
@@ -331,6 +339,41 @@ def c_view_query(ctx):
         refused(ctx, {"type": "view", "viewQuery": bad}, "viewQuery")
     want(len(expect(call(ctx, "GET", "/api/collections/%s/records" % src["name"]), 200,
                     "source")["items"]) == 2, "a refused query ran")
+
+
+def _found(ctx, c, text):
+    url = "/api/collections/%s/records?search=%s" % (c["name"], urllib.parse.quote(text))
+    return expect(call(ctx, "GET", url), 200, "search %r" % text)["totalItems"]
+
+
+def c_search_fields(ctx):
+    """Only the fields named are searched (tarmac's own option)."""
+    c = coll(ctx, {"listRule": "", "fields": [{"name": "a", "type": "text"},
+                                              {"name": "b", "type": "text"}],
+                   "search": {"fields": [{"name": "a", "weight": 2}]}}, "srch")
+    rec(ctx, c, {"a": "walrus", "b": "narwhal"})
+    want(_found(ctx, c, "walrus") == 1 and _found(ctx, c, "narwhal") == 0,
+         "search.fields: only a is searched")
+    patch(ctx, c, {"search": {"fields": [{"name": "b"}]}})
+    want(_found(ctx, c, "walrus") == 0 and _found(ctx, c, "narwhal") == 1,
+         "search.fields changed: only b is searched")
+    refused(ctx, {"fields": [{"name": "a", "type": "text"}],
+                  "search": {"fields": [{"name": "nosuch"}]}}, "search.fields.0.name")
+    refused(ctx, {"fields": [{"name": "a", "type": "text"}],
+                  "search": {"fields": [{"name": "a", "weight": -1}]}}, "search.fields.0.weight")
+
+
+def c_search_language(ctx):
+    """english stems; simple takes words as written."""
+    c = coll(ctx, {"listRule": "", "fields": [{"name": "a", "type": "text"}],
+                   "search": {"fields": [{"name": "a"}], "language": "english"}}, "srch")
+    rec(ctx, c, {"a": "she runs"})
+    want(_found(ctx, c, "running ") == 1, "english: running finds runs")
+    patch(ctx, c, {"search": {"fields": [{"name": "a"}], "language": "simple"}})
+    want(_found(ctx, c, "running ") == 0, "simple: running does not find runs")
+    refused(ctx, {"fields": [{"name": "a", "type": "text"}],
+                  "search": {"fields": [{"name": "a"}], "language": "klingon"}},
+            "search.language")
 
 
 def c_auth_rule(ctx):
@@ -1150,6 +1193,8 @@ _c("verificationTemplate", "enforced", c_template("verificationTemplate", "verif
 _c("resetPasswordTemplate", "enforced", c_template("resetPasswordTemplate", "passwordResetToken"))
 _c("confirmEmailChangeTemplate", "enforced",
    c_template("confirmEmailChangeTemplate", "emailChangeToken"))
+_c("search.fields", "enforced", c_search_fields)
+_c("search.language", "enforced", c_search_language)
 
 _SPECIFIC = {
     "text": {k: t_text(k) for k in ("min", "max", "pattern", "autogeneratePattern",
@@ -1202,7 +1247,7 @@ def _flatten(c):
     for k, v in c.items():
         if k in READ_ONLY:
             continue
-        if k in ("otp", "passwordAuth", "mfa", "authAlert", "oauth2") + tuple(_TOKENS):
+        if k in ("otp", "passwordAuth", "mfa", "authAlert", "oauth2", "search") + tuple(_TOKENS):
             for kk in v:
                 out.add("%s.%s" % (k, kk))
         else:
@@ -1213,7 +1258,7 @@ def _flatten(c):
 def every_pb_option_has_a_verdict(ctx):
     missing = []
     for ctype, opts in PB_COLLECTION_OPTIONS.items():
-        for o in opts:
+        for o in opts + TARMAC_COLLECTION_OPTIONS[ctype]:
             if o not in WALK["collection"] and o not in OTHER_BRANCHES:
                 missing.append("%s:%s" % (ctype, o))
     for t, opts in PB_FIELD_OPTIONS.items():
@@ -1228,9 +1273,11 @@ def every_pb_option_has_a_verdict(ctx):
 def every_exported_option_is_walked(ctx):
     extra = []
     for ctype in ("base", "auth", "view"):
+        # a search too (tarmac's own option), so that it is exported
         c = coll(ctx, {"type": ctype, "viewQuery": "SELECT id FROM users"} if ctype == "view"
-                 else {"type": ctype}, "exp")
-        known = set(PB_COLLECTION_OPTIONS[ctype])
+                 else {"type": ctype, "fields": [{"name": "t", "type": "text"}],
+                       "search": {"fields": [{"name": "t"}]}}, "exp")
+        known = set(PB_COLLECTION_OPTIONS[ctype]) | set(TARMAC_COLLECTION_OPTIONS[ctype])
         # secrets are write-only: never exported, walked all the same
         for o in sorted(_flatten(c) - known):
             extra.append("%s:%s" % (ctype, o))

@@ -54,6 +54,7 @@ import sqlite3
 import sys
 import time
 import traceback
+import urllib.parse
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -346,6 +347,16 @@ class World:
         self.upd_id = rec["id"]
         self.batch_upd_id = c.json("POST", "/api/collections/notes/records",
                                    {"title": "b0", "keep": KEEP})["id"]
+        # A searchable collection with a point (issue #18): its FTS5 tables
+        # and R*Tree are written by triggers in the record's transaction,
+        # made again by its changes.
+        c.json("POST", "/api/collections", {
+            "name": "finds", "listRule": "", "viewRule": "",
+            "fields": [{"name": "title", "type": "text"}, {"name": "body", "type": "editor"},
+                       {"name": "at", "type": "geoPoint"}],
+            "search": {"fields": [{"name": "title"}]}})
+        c.json("POST", "/api/collections/finds/records", {"title": "found seed",
+                                                          "body": "<p>bodyword</p>"})
 
     def record(self, rec_id):
         return self.c.json("GET", "/api/collections/notes/records/" + rec_id)
@@ -597,8 +608,79 @@ class Batch:
                 w.c.json("DELETE", "/api/collections/notes/records/" + rec_id, status=204)
 
 
+def found(w, text):
+    q = "/api/collections/finds/records?perPage=1&search=" + urllib.parse.quote(text)
+    return w.c.json("GET", q)["totalItems"]
+
+
+def indexes_agree(w):
+    """The search index and the point index hold every row of the table."""
+    rows = len(w.sql('SELECT id FROM "finds"'))
+    want(found(w, "found ") == rows, "the search index and the table disagree")
+    q = "/api/collections/finds/records?perPage=1&filter=" + urllib.parse.quote(
+        "geoDistance(at.lon, at.lat, 0.5, 0.5) < 100")
+    want(w.c.json("GET", q)["totalItems"] == rows, "the point index and the table disagree")
+
+
+class SearchCreate:
+    """A create in a searchable collection: found by a search exactly when
+    stored, and the index agrees with the table."""
+    name = "search-create"
+
+    @staticmethod
+    def word(w, n):
+        return "w%s%d" % ("".join(ch for ch in w.point if ch.isalpha()), n)
+
+    def snapshot(self, w, n):
+        return None
+
+    def run(self, w, n):
+        return w.c.call("POST", "/api/collections/finds/records",
+                        {"title": "found " + self.word(w, n), "at": {"lon": 0.6, "lat": 0.4}})
+
+    def check(self, w, n, ok, r, before):
+        rows = w.sql('SELECT id FROM "finds" WHERE title = ?', "found " + self.word(w, n))
+        hits = found(w, self.word(w, n) + " ")
+        if ok:
+            want(len(rows) == 1 and hits == 1, "stored %d, found %d" % (len(rows), hits))
+        else:
+            want(rows == [] and hits == 0, "failed create left %d rows, found %d" % (len(rows), hits))
+        indexes_agree(w)
+
+    def restore(self, w, n, ok, r):
+        if ok:
+            w.c.json("DELETE", "/api/collections/finds/records/" + r.json()["id"], status=204)
+
+
+class SearchUpdate:
+    """A change of the search (the index dropped, made again and filled from
+    the rows): all or nothing."""
+    name = "search-update"
+
+    def snapshot(self, w, n):
+        return w.c.json("GET", "/api/collections/finds")
+
+    def run(self, w, n):
+        return w.c.call("PATCH", "/api/collections/finds",
+                        {"search": {"fields": [{"name": "title", "weight": 2}, {"name": "body"}]}})
+
+    def check(self, w, n, ok, r, before):
+        coll = w.c.json("GET", "/api/collections/finds")
+        if ok:
+            want(len(coll["search"]["fields"]) == 2, "search after success %r" % coll["search"])
+            want(found(w, "bodyword ") == 1, "the body is not searched after a success")
+        else:
+            want(coll == before, "failed change changed the collection")
+            want(found(w, "bodyword ") == 0, "a failed change searches the body")
+        indexes_agree(w)
+
+    def restore(self, w, n, ok, r):
+        if ok:
+            w.c.json("PATCH", "/api/collections/finds", {"search": {"fields": [{"name": "title"}]}})
+
+
 OPS = (Create(), CreateFiles(), UpdateFiles(), CollectionUpdate(), CollectionCreate(), ViewCreate(),
-       Batch())
+       Batch(), SearchCreate(), SearchUpdate())
 
 
 # --------------------------------------------------------------------------

@@ -100,7 +100,11 @@ static void init(void)
         "CREATE TABLE posts (id TEXT, title TEXT, views NUMERIC, tags JSON, author TEXT, editors "
         "JSON, meta JSON, loc JSON, created TEXT, \"true\" BOOLEAN, files JSON);"
         "CREATE TABLE comments (id TEXT, post TEXT, approved BOOLEAN, posts JSON);"
-        "CREATE TABLE profiles (id TEXT, user TEXT);";
+        "CREATE TABLE profiles (id TEXT, user TEXT);"
+        /* posts.loc's point index (store/search.h): a distance filter
+         * compiled for the table itself reads it */
+        "CREATE VIRTUAL TABLE \"_s:pbc_posts:g0\" USING rtree(id, minLon, maxLon, minLat, "
+        "maxLat);";
     if (sqlite3_exec(db, ddl, NULL, NULL, NULL) != SQLITE_OK)
         abort();
     auth_req.auth_collection = schema.items[0];
@@ -144,7 +148,8 @@ static void compile(struct str in, const struct core_filter_request *req, bool a
                                     .request = req,
                                     .allow_hidden = allow_hidden,
                                     .param_base = base,
-                                    .now_ms = 1749990645678LL};
+                                    .now_ms = 1749990645678LL,
+                                    .is_table = allow_hidden};
     struct arena a;
     arena_init(&a, 4096);
     struct core_sql_fragment f;

@@ -3,7 +3,8 @@
  * sqlgen.c drives compilation (booleans, signs, multi-valued semantics, sort);
  * filter_path.c resolves field paths against the schema (relations,
  * back-relations, @collection, json paths, modifiers); filter_request.c
- * resolves @request.* and the datetime macros; filter_value.c holds the
+ * resolves @request.* and the datetime macros; filter_geo.c the box a
+ * distance filter reads of the points' index; filter_value.c holds the
  * helpers they share (SQL text in the arena, parameters, joins, errors).
  * Placeholders are numbered internally ?1.. in creation order; sqlgen.c
  * renumbers them at the end so that only used ones remain, from param_base. */
@@ -105,6 +106,17 @@ struct str core_fc_json_unwrap(struct core_fc *g, struct str value, enum store_j
 struct str core_fc_json_operand(struct core_fc *g, const struct core_fc_val *v);
 /* Whether the SQL goes to PostgreSQL (store_dialect_current). */
 bool core_fc_is_pg(void);
+
+struct core_fnode;
+/* For a comparison n "geoDistance(F.lon, F.lat, X, Y) < R" (or <=, the
+ * centre first, or R > ...) over a geoPoint field F of the filtered
+ * collection's own table (g->o->is_table), X, Y and R numbers: the
+ * condition that the row's point lies in a box around (X, Y) holding every
+ * point within R km, as F's point index answers it (store_geo_box_as), its
+ * corners g's parameters. It adds nothing the distance does not imply, so
+ * the caller ANDs it to n without changing the answer. "" for any other
+ * comparison (issue #18, item 3). */
+struct str core_fc_geo_box(struct core_fc *g, const struct core_fnode *n);
 
 /* filter_path.c: resolves a schema path (`title`, `author.name`, `meta.a.b`,
  * `comments_via_post.x`, `tags:each`, `@collection.x[:alias].f`).

@@ -207,6 +207,25 @@ static enum rc parse_or(struct parser *p, int depth, struct core_fnode **out)
     return parse_chain(p, depth, CORE_FTOK_OR, CORE_FNODE_OR, out);
 }
 
+enum rc core_filter_parse_operand(struct str text, struct arena *a, struct core_foperand *out,
+                                  char *err, size_t err_cap)
+{
+    struct parser p = {.a = a, .err = err, .err_cap = err_cap};
+    if (err_cap)
+        err[0] = '\0';
+    if (text.len > CORE_FILTER_MAX_LEN) {
+        snprintf(err, err_cap, "longer than %d bytes", CORE_FILTER_MAX_LEN);
+        return RC_INVALID;
+    }
+    core_flex_init(&p.lx, text, a);
+    enum rc rc = advance(&p);
+    if (!rc)
+        rc = parse_operand(&p, 0, out);
+    if (!rc && p.tok.kind != CORE_FTOK_EOF)
+        rc = unexpected(&p, NULL);
+    return rc;
+}
+
 enum rc core_filter_parse(struct str filter, struct arena *a, struct core_fnode **out, char *err,
                           size_t err_cap)
 {

@@ -66,5 +66,10 @@ struct core_fnode {
  * limits allow, whatever the input. */
 enum rc core_filter_parse(struct str filter, struct arena *a, struct core_fnode **out, char *err,
                           size_t err_cap);
+/* Parses text as exactly one operand (a sort term that calls a function:
+ * geoDistance(loc.lon, loc.lat, 12.5, 41.9)), with the same limits and
+ * errors. */
+enum rc core_filter_parse_operand(struct str text, struct arena *a, struct core_foperand *out,
+                                  char *err, size_t err_cap);
 
 #endif

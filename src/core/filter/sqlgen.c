@@ -389,6 +389,9 @@ static enum rc gen_cmp(struct core_fc *g, const struct core_fnode *n, struct str
         }
         expr = core_fc_fmt(g, "(%.*s AND %.*s)", FC_S(expr), FC_S(none));
     }
+    struct str box = core_fc_geo_box(g, n);
+    if (box.len)
+        expr = core_fc_fmt(g, "(%.*s AND %.*s)", FC_S(expr), FC_S(box));
     /* A non-superuser only matches emails their owners made visible. */
     if (l.vis.len)
         expr = core_fc_fmt(g, "(%.*s AND %.*s = 1)", FC_S(expr), FC_S(l.vis));
@@ -605,6 +608,25 @@ static enum rc sort_term(struct core_fc *g, struct str term, struct str *out)
         *out = core_fc_fmt(g, "%.*s.rowid %s", FC_S(g->row), dir);
         return RC_OK;
     }
+    if (memchr(term.ptr, '(', term.len)) {
+        /* A function of the record (beyond PocketBase): nearest first with
+         * geoDistance(loc.lon, loc.lat, 12.5, 41.9). One value per record:
+         * no path through a relation. */
+        struct core_foperand fo;
+        struct core_fc_val v;
+        enum rc rc = core_filter_parse_operand(term, g->a, &fo, g->err, g->err_cap);
+        if (rc)
+            return rc;
+        if (fo.kind != CORE_FOPD_FUNC)
+            return core_fc_fail(g, "invalid sort term \"%.*s\"", FC_S(term));
+        rc = resolve_operand(g, &fo, &v);
+        if (rc)
+            return rc;
+        if (v.has_hops || v.is_multi || g->join_count)
+            return core_fc_fail(g, "a sort function reads only the record's own fields");
+        *out = core_fc_fmt(g, "%.*s %s", FC_S(v.sql), dir);
+        return RC_OK;
+    }
     /* The term must be exactly one identifier token. */
     struct core_flexer lx;
     struct core_ftoken t, end;
@@ -651,9 +673,23 @@ enum rc core_sort_compile(const struct core_filter_options *o, struct str sort, 
     struct str list = STR_LIT("");
     size_t terms = 0, i = 0;
     while (i <= sort.len) {
+        /* Terms end at a comma outside parentheses and quotes (a function's
+         * arguments are its own). */
         size_t j = i;
-        while (j < sort.len && sort.ptr[j] != ',')
+        int depth = 0;
+        char quote = 0;
+        while (j < sort.len && (depth > 0 || quote || sort.ptr[j] != ',')) {
+            char ch = sort.ptr[j];
+            if (quote)
+                quote = ch == quote ? 0 : quote;
+            else if (ch == '\'' || ch == '"')
+                quote = ch;
+            else if (ch == '(')
+                depth++;
+            else if (ch == ')' && depth > 0)
+                depth--;
             j++;
+        }
         struct str term = {sort.ptr + i, j - i};
         g.offset = i;
         while (term.len && is_sort_space(term.ptr[0])) {

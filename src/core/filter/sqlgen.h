@@ -103,6 +103,10 @@ struct core_filter_options {
     bool allow_hidden; /* superuser filter or an API rule: hidden fields allowed */
     size_t param_base; /* first placeholder number - 1 (so fragments can be combined) */
     int64_t now_ms;    /* the clock for @now & co., ms since the epoch; 0 = read it */
+    /* alias is the collection's own table (a list's page or count, not a
+     * record given by its values): a distance filter may use the points'
+     * index (store_geo_box_as), which reads the table's rows. */
+    bool is_table;
 };
 
 /* Compiles filter (a user filter or an API rule) into *out, allocating in a.

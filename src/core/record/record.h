@@ -45,8 +45,10 @@ struct core_list_opts {
     int64_t page;     /* >= 1 */
     int64_t per_page; /* 1..1000 */
     bool skip_total;
-    struct str filter; /* "" = none */
-    struct str sort;   /* "" = storage order */
+    struct str filter;   /* "" = none */
+    struct str sort;     /* "" = storage order (relevance when searching) */
+    struct str search;   /* full-text search (record/search.h); "" = none */
+    bool search_snippet; /* with search: each record's "@snippet" */
 };
 
 #define CORE_LIST_MAX_PER_PAGE 1000
@@ -61,7 +63,7 @@ enum rc core_record_view(struct core_request *r, const struct core_collection *c
 struct core_list_stream;
 
 /* Writes a page of c's records ({page, perPage, totalItems, totalPages, items}).
- * RC_INVALID with p for a bad filter or sort; RC_FORBIDDEN as for view and for
+ * RC_INVALID with p for a bad filter, sort or search; RC_FORBIDDEN as for view and for
  * a guest's or user's filter naming @request./@collection; RC_OVER_BUDGET
  * when r->cost ran out (core_cost_message says which limit; out holds a
  * partial page). With rest non-NULL, a page past about 1 MiB stops there

@@ -18,21 +18,26 @@
 /* Appends SELECT <columns of c> FROM "<c>" "r" to q. */
 void core_record_select_head(struct store_sql *q, const struct core_collection *c);
 /* Writes the row st holds (columns of c from 0) as the next value of w: the
- * record as r's requester sees it, its expansion ex (may be NULL), pruned to
- * fields (may be empty). */
+ * record as r's requester sees it, its expansion ex (may be NULL), its
+ * search snippet (a JSON object, written as "@snippet"; empty: none),
+ * pruned to fields (may be empty). */
 enum rc core_record_write_item(struct core_request *r, const struct core_collection *c,
                                const struct core_expand *ex, struct store_stmt *st,
-                               struct str fields, struct jsonw *w);
+                               struct str snippet, struct str fields, struct jsonw *w);
 /* Takes over a page being written: makes every row st still holds (with
  * expansion ex, pruned to o's fields) and drops it, charging r's cost, and
  * keeps their ids (column id_col); then returns in *out a stream that
  * writes them later, each read again (core_list_stream_next), continuing
- * w, whose items array is open. *out is NULL when no row is left. r, filter
- * and o are copied; the caller still resets st. RC_OVER_BUDGET (and no
- * stream) when r's cost passes a limit. */
+ * w, whose items array is open. With search non-NULL each row's snippet
+ * (its columns from snippet_col) is made now and kept for the piece that
+ * writes the row. *out is NULL when no row is left. r, filter and o are
+ * copied; the caller still resets st. RC_OVER_BUDGET (and no stream) when
+ * r's cost passes a limit. */
+struct core_search;
 enum rc core_list_stream_new(struct core_request *r, const struct core_collection *c,
                              struct str filter, const struct core_output_opts *o,
                              const struct core_expand *ex, const struct jsonw *w,
-                             struct store_stmt *st, int id_col, struct core_list_stream **out);
+                             struct store_stmt *st, int id_col, const struct core_search *search,
+                             int snippet_col, struct core_list_stream **out);
 
 #endif

@@ -12,12 +12,14 @@
 #include "core/record/record_expand.h"
 #include "core/record/record_int.h"
 #include "core/record/record_out.h"
+#include "core/record/search.h"
 #include "store/sql.h"
 
-/* Compiles an API rule (or a client filter) for c, aliased "r". */
-enum rc core_compile_filter(struct core_request *r, const struct core_collection *c,
-                            struct str text, bool is_rule, size_t param_base,
-                            struct core_sql_fragment *out, struct core_problem *p)
+/* Compiles an API rule (or a client filter) for c, aliased "r"; is_table:
+ * "r" is c's own table (core_filter_options). */
+static enum rc compile_filter(struct core_request *r, const struct core_collection *c,
+                              struct str text, bool is_rule, size_t param_base, bool is_table,
+                              struct core_sql_fragment *out, struct core_problem *p)
 {
     struct core_filter_options fo = {
         .schema = r->schema,
@@ -26,6 +28,7 @@ enum rc core_compile_filter(struct core_request *r, const struct core_collection
         .request = &r->filter_request,
         .allow_hidden = is_rule || (r->auth && r->auth->is_superuser),
         .param_base = param_base,
+        .is_table = is_table,
     };
     char err[256];
     enum rc rc = core_filter_compile(&fo, text, r->arena, out, err, sizeof(err));
@@ -36,6 +39,13 @@ enum rc core_compile_filter(struct core_request *r, const struct core_collection
             core_problem_message(p, err);
     }
     return rc;
+}
+
+enum rc core_compile_filter(struct core_request *r, const struct core_collection *c,
+                            struct str text, bool is_rule, size_t param_base,
+                            struct core_sql_fragment *out, struct core_problem *p)
+{
+    return compile_filter(r, c, text, is_rule, param_base, false, out, p);
 }
 
 void core_record_select_head(struct store_sql *q, const struct core_collection *c)
@@ -121,7 +131,7 @@ enum rc core_record_view(struct core_request *r, const struct core_collection *c
         ex = core_expand_parse(r, c, o->expand);
     struct jsonw w;
     jsonw_init(&w, out);
-    rc = core_record_write_item(r, c, ex, st, o->fields, &w);
+    rc = core_record_write_item(r, c, ex, st, (struct str){"", 0}, o->fields, &w);
     store_done(st);
     if (!rc)
         rc = jsonw_finish(&w);
@@ -130,50 +140,63 @@ enum rc core_record_view(struct core_request *r, const struct core_collection *c
     return rc;
 }
 
-/* Builds WHERE (rule) AND (filter) into q, compiling both; params go to
- * rule_frag and filter_frag with consecutive numbers after base. */
+/* Builds WHERE <search match> AND (rule) AND (filter) into q, compiling
+ * both; params go to rule_frag and filter_frag with consecutive numbers
+ * after base (the search's, when sq is not NULL, are 1..base). */
 static enum rc build_where(struct core_request *r, const struct core_collection *c,
-                           struct str filter, size_t base, struct core_sql_fragment *rule_frag,
+                           struct str filter, size_t base, const struct store_search_query *sq,
+                           struct core_sql_fragment *rule_frag,
                            struct core_sql_fragment *filter_frag, struct store_sql *q,
                            struct core_problem *p)
 {
     const char *rule = c->rules[CORE_RULE_LIST];
     memset(rule_frag, 0, sizeof(*rule_frag));
     memset(filter_frag, 0, sizeof(*filter_frag));
+    /* The list reads c's own table: distance filters may use its points' index. */
     if (rule && rule[0] && !is_superuser(r)) {
-        if (core_compile_filter(r, c, str_from_cstr(rule), true, base, rule_frag, p)) {
+        if (compile_filter(r, c, str_from_cstr(rule), true, base, true, rule_frag, p)) {
             core_problem_message(p, "");
             return RC_NOT_FOUND; /* a rule that does not compile shows nothing */
         }
     }
     if (filter.len) {
-        enum rc rc =
-            core_compile_filter(r, c, filter, false, base + rule_frag->param_count, filter_frag, p);
+        enum rc rc = compile_filter(r, c, filter, false, base + rule_frag->param_count, true,
+                                    filter_frag, p);
         if (rc)
             return RC_INVALID;
     }
-    if (rule_frag->sql.len || filter_frag->sql.len)
-        store_sql_add(q, " WHERE ");
-    if (rule_frag->sql.len) {
-        store_sql_add(q, "(");
-        store_sql_addn(q, rule_frag->sql);
-        store_sql_add(q, ")");
+    const char *glue = " WHERE ";
+    if (sq) {
+        store_sql_add(q, glue);
+        store_sql_search_match(q, sq, 1);
+        glue = " AND ";
     }
-    if (rule_frag->sql.len && filter_frag->sql.len)
-        store_sql_add(q, " AND ");
-    if (filter_frag->sql.len) {
+    const struct core_sql_fragment *frags[2] = {rule_frag, filter_frag};
+    for (int i = 0; i < 2; i++) {
+        if (!frags[i]->sql.len)
+            continue;
+        store_sql_add(q, glue);
         store_sql_add(q, "(");
-        store_sql_addn(q, filter_frag->sql);
+        store_sql_addn(q, frags[i]->sql);
         store_sql_add(q, ")");
+        glue = " AND ";
     }
     return store_sql_end(q);
 }
 
 /* The cache key of a count: its SQL and every parameter, unambiguously. */
-static enum rc count_key(struct str sql, const struct core_sql_fragment *a,
-                         const struct core_sql_fragment *b, struct buf *key)
+static enum rc count_key(struct str sql, const struct store_search_query *sq,
+                         const struct core_sql_fragment *a, const struct core_sql_fragment *b,
+                         struct buf *key)
 {
     enum rc rc = buf_append_str(key, sql);
+    for (int k = 0; k < 2 && sq && !rc; k++) {
+        char tag[40];
+        int n = snprintf(tag, sizeof(tag), "|s%zu:", sq->has[k] ? sq->text[k].len : 0);
+        rc = buf_append(key, tag, (size_t)n);
+        if (!rc)
+            rc = buf_append_str(key, buf_str(&sq->text[k]));
+    }
     const struct core_sql_fragment *frags[2] = {a, b};
     for (int k = 0; k < 2 && !rc; k++) {
         for (size_t i = 0; i < frags[k]->param_count && !rc; i++) {
@@ -194,8 +217,11 @@ static enum rc count_key(struct str sql, const struct core_sql_fragment *a,
     return rc;
 }
 
-/* version: the store's data version read before the count, or -1 (no caching). */
-static enum rc count_rows(struct core_request *r, const struct core_collection *c, struct str where,
+/* version: the store's data version read before the count, or -1 (no
+ * caching). from: " FROM <table> "r"" and the search's join; sq: the
+ * search whose parameters come first, or NULL. */
+static enum rc count_rows(struct core_request *r, struct str from, struct str where,
+                          const struct store_search_query *sq,
                           const struct core_sql_fragment *rule_frag,
                           const struct core_sql_fragment *filter_frag, int64_t version,
                           int64_t *total)
@@ -204,15 +230,14 @@ static enum rc count_rows(struct core_request *r, const struct core_collection *
     buf_init(&sql, 1 << 20);
     struct store_sql q;
     store_sql_begin(&q, &sql);
-    store_sql_add(&q, "SELECT COUNT(*) FROM ");
-    store_sql_ident(&q, str_from_cstr(c->name));
-    store_sql_add(&q, " \"r\"");
+    store_sql_add(&q, "SELECT COUNT(*)");
+    store_sql_addn(&q, from);
     store_sql_addn(&q, where);
     enum rc rc = store_sql_end(&q);
     struct buf key;
     buf_init(&key, 1 << 21);
     if (!rc && version >= 0 && r->cw->counts &&
-        !count_key(buf_str(&sql), rule_frag, filter_frag, &key) &&
+        !count_key(buf_str(&sql), sq, rule_frag, filter_frag, &key) &&
         core_count_cache_get(r->cw->counts, buf_str(&key), version, total)) {
         buf_cleanup(&sql);
         buf_cleanup(&key);
@@ -226,9 +251,12 @@ static enum rc count_rows(struct core_request *r, const struct core_collection *
         buf_cleanup(&key);
         return rc == RC_INVALID ? RC_INTERNAL : rc;
     }
-    rc = core_sql_fragment_bind(st, rule_frag, 0);
+    unsigned sp = sq ? store_search_query_params(sq) : 0;
+    rc = sq ? store_search_query_bind(st, sq, 1) : RC_OK;
     if (!rc)
-        rc = core_sql_fragment_bind(st, filter_frag, rule_frag->param_count);
+        rc = core_sql_fragment_bind(st, rule_frag, sp);
+    if (!rc)
+        rc = core_sql_fragment_bind(st, filter_frag, sp + rule_frag->param_count);
     if (!rc)
         rc = store_step(st);
     *total = rc == RC_OK ? store_column_int64(st, 0) : 0;
@@ -266,14 +294,15 @@ static bool page_key(struct core_request *r, const struct core_collection *c,
         memmem(lo->filter.ptr, lo->filter.len, "@request", 8))
         return false;
     char head[256];
-    int n = snprintf(head, sizeof(head), "%llu|%s|%s|%s|%d|%lld|%lld|%d|",
-                     (unsigned long long)r->schema->version, c->id,
-                     r->auth && r->auth->collection ? r->auth->collection->id : "",
-                     r->auth && r->auth->id ? r->auth->id : "", r->auth && r->auth->is_superuser,
-                     (long long)lo->page, (long long)lo->per_page, lo->skip_total);
-    const struct str parts[4] = {lo->filter, lo->sort, o->expand, o->fields};
+    int n =
+        snprintf(head, sizeof(head), "%llu|%s|%s|%s|%d|%lld|%lld|%d|%d|",
+                 (unsigned long long)r->schema->version, c->id,
+                 r->auth && r->auth->collection ? r->auth->collection->id : "",
+                 r->auth && r->auth->id ? r->auth->id : "", r->auth && r->auth->is_superuser,
+                 (long long)lo->page, (long long)lo->per_page, lo->skip_total, lo->search_snippet);
+    const struct str parts[5] = {lo->filter, lo->sort, o->expand, o->fields, lo->search};
     enum rc rc = buf_append(key, head, (size_t)n);
-    for (int i = 0; i < 4 && !rc; i++) {
+    for (int i = 0; i < 5 && !rc; i++) {
         char len[24];
         int k = snprintf(len, sizeof(len), "%zu:", parts[i].len);
         rc = buf_append(key, len, (size_t)k);
@@ -308,12 +337,16 @@ enum rc core_record_list(struct core_request *r, const struct core_collection *c
     return rc;
 }
 
+static enum rc list_rows(struct core_request *r, const struct core_collection *c,
+                         const struct core_list_opts *lo, const struct core_output_opts *o,
+                         int64_t version, struct core_search *search, struct buf *out,
+                         struct core_problem *p, struct core_list_stream **rest);
+
 static enum rc list_page(struct core_request *r, const struct core_collection *c,
                          const struct core_list_opts *lo, const struct core_output_opts *o,
                          int64_t version, struct buf *out, struct core_problem *p,
                          struct core_list_stream **rest)
 {
-    size_t out_start = out->len;
     if (!c->rules[CORE_RULE_LIST] && !is_superuser(r)) {
         core_problem_message(p, "Only superusers can perform this action.");
         return RC_FORBIDDEN;
@@ -332,14 +365,98 @@ static enum rc list_page(struct core_request *r, const struct core_collection *c
             return RC_FORBIDDEN;
         }
     }
+    if (!lo->search.len)
+        return list_rows(r, c, lo, o, version, NULL, out, p, rest);
+    struct core_search search;
+    enum rc rc = core_search_prepare(r, c, lo->search, &search, p);
+    if (!rc) /* no word in it: the list as it is */
+        rc = list_rows(r, c, lo, o, version, search.is_empty ? NULL : &search, out, p, rest);
+    core_search_cleanup(&search);
+    return rc;
+}
+
+/* Sets *found when a record of the list (rule and filter as for the page)
+ * matches the query one. */
+static enum rc any_match(struct core_request *r, const struct core_collection *c, struct str filter,
+                         const struct store_search_query *one, bool *found)
+{
+    *found = false;
+    unsigned sp = store_search_query_params(one);
+    struct core_sql_fragment rule_frag, filter_frag;
+    struct core_problem scratch;
+    core_problem_init(&scratch);
+    struct buf sql;
+    buf_init(&sql, 1 << 20);
+    struct store_sql q;
+    store_sql_begin(&q, &sql);
+    store_sql_add(&q, "SELECT 1 FROM ");
+    store_sql_ident(&q, str_from_cstr(c->name));
+    store_sql_add(&q, " \"r\"");
+    store_sql_search_join(&q, one);
+    enum rc rc = build_where(r, c, filter, sp, one, &rule_frag, &filter_frag, &q, &scratch);
+    core_problem_cleanup(&scratch);
+    store_sql_add(&q, " LIMIT 1");
+    struct store_stmt *st = NULL;
+    if (!rc)
+        rc = store_sql_prepare(&q, r->cw->db, &st);
+    buf_cleanup(&sql);
+    if (rc)
+        return rc == RC_INVALID ? RC_INTERNAL : rc;
+    rc = store_search_query_bind(st, one, 1);
+    if (!rc)
+        rc = core_sql_fragment_bind(st, &rule_frag, sp);
+    if (!rc)
+        rc = core_sql_fragment_bind(st, &filter_frag, sp + rule_frag.param_count);
+    if (!rc)
+        rc = store_step(st);
+    store_done(st);
+    *found = rc == RC_OK;
+    return rc == RC_NOT_FOUND ? RC_OK : rc;
+}
+
+/* Typo tolerance (record/search.h): each word of five letters or more
+ * that matches no record of the list as its requester sees it also takes
+ * the indexed words one edit away. */
+static enum rc widen_search(struct core_request *r, const struct core_collection *c,
+                            struct str filter, struct core_search *s)
+{
+    for (size_t i = 0; i < s->term_count; i++) {
+        if (!core_search_can_widen(s, i))
+            continue;
+        struct store_search_query one;
+        enum rc rc = core_search_term_query(s, i, &one);
+        bool found = false;
+        if (!rc)
+            rc = any_match(r, c, filter, &one, &found);
+        store_search_query_cleanup(&one);
+        if (!rc && !found)
+            rc = core_search_widen(r, s, i);
+        if (rc)
+            return rc;
+    }
+    return RC_OK;
+}
+
+/* The page: SELECT <record columns>[, <snippets>] FROM <table> "r"
+ * [JOIN <search index>] WHERE [<match> AND] (rule) AND (filter)
+ * [ORDER BY <sort>[, <relevance>]] LIMIT OFFSET; the search's parameters
+ * first, then the rule's, the filter's, the sort's, LIMIT and OFFSET. */
+static enum rc list_rows(struct core_request *r, const struct core_collection *c,
+                         const struct core_list_opts *lo, const struct core_output_opts *o,
+                         int64_t version, struct core_search *search, struct buf *out,
+                         struct core_problem *p, struct core_list_stream **rest)
+{
+    size_t out_start = out->len;
+    const struct store_search_query *sq = search ? &search->query : NULL;
+    size_t sp = sq ? store_search_query_params(sq) : 0;
     struct core_sql_fragment rule_frag, filter_frag, sort_params = {0};
     struct buf where;
     buf_init(&where, 1 << 20);
     struct store_sql wq;
     store_sql_begin(&wq, &where);
-    enum rc rc = build_where(r, c, lo->filter, 0, &rule_frag, &filter_frag, &wq, p);
+    enum rc rc = build_where(r, c, lo->filter, sp, sq, &rule_frag, &filter_frag, &wq, p);
     struct str order_by = {"", 0};
-    size_t nparams = rule_frag.param_count + filter_frag.param_count;
+    size_t nparams = sp + rule_frag.param_count + filter_frag.param_count;
     if (!rc && lo->sort.len) {
         struct core_filter_options fo = {
             .schema = r->schema,
@@ -364,22 +481,56 @@ static enum rc list_page(struct core_request *r, const struct core_collection *c
         memset(&filter_frag, 0, sizeof(filter_frag));
         nparams = sort_params.param_count = 0;
         order_by = (struct str){"", 0};
+        search = NULL;
+        sq = NULL;
+        sp = 0;
     }
+    if (!rc && search)
+        rc = widen_search(r, c, lo->filter, search);
+    bool has_snippets = search && lo->search_snippet;
+    struct buf from;
+    buf_init(&from, 1 << 16);
+    struct store_sql fq;
+    store_sql_begin(&fq, &from);
+    store_sql_add(&fq, " FROM ");
+    store_sql_ident(&fq, str_from_cstr(c->name));
+    store_sql_add(&fq, " \"r\"");
+    if (sq)
+        store_sql_search_join(&fq, sq);
+    if (!rc)
+        rc = store_sql_end(&fq);
     int64_t total = -1;
     if (!rc && !lo->skip_total)
-        rc = count_rows(r, c, buf_str(&where), &rule_frag, &filter_frag, version, &total);
+        rc = count_rows(r, buf_str(&from), buf_str(&where), sq, &rule_frag, &filter_frag, version,
+                        &total);
+    /* LIMIT and OFFSET follow the fragments' parameters; the snippets'
+     * own (if any) comes last, out of the way of the WHERE the count shares. */
+    unsigned p_limit = (unsigned)nparams + 1, p_offset = (unsigned)nparams + 2;
+    unsigned p_snippets = (unsigned)nparams + 3;
     struct buf sql;
     buf_init(&sql, 1 << 20);
     struct store_sql q;
     store_sql_begin(&q, &sql);
-    core_record_select_head(&q, c);
-    store_sql_addn(&q, buf_str(&where));
-    if (order_by.len) {
-        store_sql_add(&q, " ORDER BY ");
-        store_sql_addn(&q, order_by);
+    store_sql_add(&q, "SELECT ");
+    core_record_columns(&q, c, "r");
+    for (size_t i = 0; has_snippets && i < search->ix.count; i++) {
+        store_sql_add(&q, ", ");
+        store_sql_search_snippet(&q, sq, 1, p_snippets, i);
     }
-    /* LIMIT and OFFSET follow the fragments' parameters. */
-    unsigned p_limit = (unsigned)nparams + 1, p_offset = (unsigned)nparams + 2;
+    store_sql_addn(&q, buf_str(&from));
+    store_sql_addn(&q, buf_str(&where));
+    if (order_by.len || sq)
+        store_sql_add(&q, " ORDER BY ");
+    if (order_by.len)
+        store_sql_addn(&q, order_by);
+    if (sq) {
+        /* Relevance, or what breaks the sort's ties; then insertion order,
+         * so pages never overlap. */
+        if (order_by.len)
+            store_sql_add(&q, ", ");
+        store_sql_search_rank(&q, sq, 1);
+        store_sql_add(&q, ", \"r\".\"rowid\"");
+    }
     store_sql_add(&q, " LIMIT ");
     store_sql_param_at(&q, p_limit);
     store_sql_add(&q, " OFFSET ");
@@ -394,18 +545,23 @@ static enum rc list_page(struct core_request *r, const struct core_collection *c
     }
     buf_cleanup(&sql);
     buf_cleanup(&where);
+    buf_cleanup(&from);
     if (rc)
         return rc;
-    rc = core_sql_fragment_bind(st, &rule_frag, 0);
+    rc = sq ? store_search_query_bind(st, sq, 1) : RC_OK;
     if (!rc)
-        rc = core_sql_fragment_bind(st, &filter_frag, rule_frag.param_count);
+        rc = core_sql_fragment_bind(st, &rule_frag, sp);
+    if (!rc)
+        rc = core_sql_fragment_bind(st, &filter_frag, sp + rule_frag.param_count);
     if (!rc)
         rc = core_sql_fragment_bind(st, &sort_params,
-                                    rule_frag.param_count + filter_frag.param_count);
+                                    sp + rule_frag.param_count + filter_frag.param_count);
     if (!rc)
         rc = store_bind_int64(st, (int)p_limit, lo->per_page);
     if (!rc)
         rc = store_bind_int64(st, (int)p_offset, (lo->page - 1) * lo->per_page);
+    if (!rc && has_snippets)
+        rc = store_search_query_bind_snippets(st, sq, p_snippets);
     if (rc) {
         store_done(st);
         return rc;
@@ -430,9 +586,15 @@ static enum rc list_page(struct core_request *r, const struct core_collection *c
         if (strcmp(c->fields[i].name, "id") == 0)
             id_col = (int)i;
     }
+    struct buf snippet;
+    buf_init(&snippet, (size_t)1 << 26);
     enum rc step;
     while ((step = store_step(st)) == RC_OK) {
-        rc = core_record_write_item(r, c, ex, st, o->fields, &w);
+        buf_reset(&snippet);
+        if (has_snippets)
+            rc = core_search_snippet(search, st, (int)c->field_count, &snippet);
+        if (!rc)
+            rc = core_record_write_item(r, c, ex, st, buf_str(&snippet), o->fields, &w);
         if (!rc && core_cost_check(r->cost))
             rc = RC_OVER_BUDGET;
         if (rc)
@@ -440,11 +602,13 @@ static enum rc list_page(struct core_request *r, const struct core_collection *c
         if (rest && id_col >= 0 && out->len - out_start >= CORE_LIST_STREAM_AT) {
             /* Large: the rest goes out as the reader takes it (item 4 of
              * issue #20: a reader that never reads pinned whole pages). */
-            rc = core_list_stream_new(r, c, lo->filter, o, ex, &w, st, id_col, rest);
+            rc = core_list_stream_new(r, c, lo->filter, o, ex, &w, st, id_col,
+                                      has_snippets ? search : NULL, (int)c->field_count, rest);
             step = RC_NOT_FOUND;
             break;
         }
     }
+    buf_cleanup(&snippet);
     store_done(st);
     if (rc)
         return rc;
@@ -459,12 +623,16 @@ static enum rc list_page(struct core_request *r, const struct core_collection *c
 
 enum rc core_record_write_item(struct core_request *r, const struct core_collection *c,
                                const struct core_expand *ex, struct store_stmt *st,
-                               struct str fields, struct jsonw *w)
+                               struct str snippet, struct str fields, struct jsonw *w)
 {
     if (!fields.len) {
         core_record_write_open(w, c, st, 0, r->auth);
         if (ex)
             core_expand_write(r, c, ex, st, 0, w);
+        if (snippet.len) {
+            jsonw_key(w, STR_LIT("@snippet"));
+            jsonw_raw(w, snippet);
+        }
         jsonw_object_end(w);
         return RC_OK;
     }
@@ -477,6 +645,10 @@ enum rc core_record_write_item(struct core_request *r, const struct core_collect
     core_record_write_open(&iw, c, st, 0, r->auth);
     if (ex)
         core_expand_write(r, c, ex, st, 0, &iw);
+    if (snippet.len) {
+        jsonw_key(&iw, STR_LIT("@snippet"));
+        jsonw_raw(&iw, snippet);
+    }
     jsonw_object_end(&iw);
     enum rc rc = jsonw_finish(&iw);
     if (!rc)

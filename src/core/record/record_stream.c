@@ -28,6 +28,7 @@
 #include <string.h>
 
 #include "base/alloc.h"
+#include "core/record/search.h"
 #include "store/sql.h"
 #include "store/store.h"
 
@@ -43,6 +44,7 @@ struct core_list_stream {
     struct str fields;
     struct core_expand *ex; /* NULL: no expand */
     struct str *ids;        /* the rows still to write, in page order */
+    struct str *snippets;   /* their search snippets (made by the measuring pass), or NULL */
     size_t id_count;
     size_t next;
     struct jsonw w; /* the page's writer: object and items array open */
@@ -65,10 +67,11 @@ static struct core_request piece_request(struct core_list_stream *s, struct aren
 enum rc core_list_stream_new(struct core_request *r, const struct core_collection *c,
                              struct str filter, const struct core_output_opts *o,
                              const struct core_expand *ex, const struct jsonw *w,
-                             struct store_stmt *st, int id_col, struct core_list_stream **out)
+                             struct store_stmt *st, int id_col, const struct core_search *search,
+                             int snippet_col, struct core_list_stream **out)
 {
     *out = NULL;
-    struct str *ids = NULL;
+    struct str *ids = NULL, *snippets = NULL;
     size_t n = 0;
     size_t cap = 0;
     enum rc step = RC_NOT_FOUND;
@@ -78,14 +81,21 @@ enum rc core_list_stream_new(struct core_request *r, const struct core_collectio
      * limit is passed here, before the head goes out, rather than in the
      * middle of the body (a client cannot tell a cut body from a whole one:
      * the JS SDK reads a 200 whose JSON does not parse as an empty result). */
-    struct buf scratch;
+    struct buf scratch, snippet;
     buf_init(&scratch, (size_t)1 << 34);
+    buf_init(&snippet, (size_t)1 << 26);
     enum rc rc = RC_OK;
     while (!rc && (step = store_step(st)) == RC_OK) {
         buf_reset(&scratch);
+        buf_reset(&snippet);
         struct jsonw sw;
         jsonw_init(&sw, &scratch);
-        rc = core_record_write_item(r, c, ex, st, o->fields, &sw);
+        /* The snippet needs the search's statement: made now, kept for the
+         * piece (which reads the row again by id). */
+        if (search)
+            rc = core_search_snippet(search, st, snippet_col, &snippet);
+        if (!rc)
+            rc = core_record_write_item(r, c, ex, st, buf_str(&snippet), o->fields, &sw);
         if (!rc)
             rc = jsonw_finish(&sw);
         if (!rc && core_cost_check(r->cost))
@@ -95,14 +105,20 @@ enum rc core_list_stream_new(struct core_request *r, const struct core_collectio
         if (n == cap) {
             cap = cap ? cap * 2 : 64;
             ids = xrealloc(ids, cap * sizeof(*ids));
+            if (search)
+                snippets = xrealloc(snippets, cap * sizeof(*snippets));
         }
+        if (search)
+            snippets[n] = arena_strdup(&a, buf_str(&snippet));
         ids[n++] = arena_strdup(&a, store_column_text(st, id_col));
     }
     buf_cleanup(&scratch);
+    buf_cleanup(&snippet);
     if (!rc && step != RC_NOT_FOUND)
         rc = step;
     if (rc || n == 0) {
         xfree(ids);
+        xfree(snippets);
         arena_cleanup(&a);
         return rc;
     }
@@ -116,6 +132,11 @@ enum rc core_list_stream_new(struct core_request *r, const struct core_collectio
     memcpy(s->ids, ids, n * sizeof(*ids));
     s->id_count = n;
     xfree(ids);
+    if (snippets) {
+        s->snippets = arena_alloc(&s->arena, n * sizeof(*snippets));
+        memcpy(s->snippets, snippets, n * sizeof(*snippets));
+        xfree(snippets);
+    }
     if (r->auth)
         s->auth = *r->auth;
     json_incref(s->auth.record);
@@ -214,6 +235,7 @@ enum rc core_list_stream_next(struct core_list_stream *s, struct buf *out, bool 
            (out->len == start || out->len - start < CORE_LIST_PIECE)) {
         /* The id (in the stream's arena) and the fragments' texts (in the
          * scratch arena) outlive the step: bound borrowed. */
+        struct str snippet = s->snippets ? s->snippets[s->next] : (struct str){"", 0};
         struct str id = s->ids[s->next++];
         rc = store_bind_text(st, 1, id);
         if (!rc)
@@ -222,7 +244,7 @@ enum rc core_list_stream_next(struct core_list_stream *s, struct buf *out, bool 
             rc = core_sql_fragment_bind(st, &filter, 1 + rule.param_count);
         enum rc step = rc ? rc : store_step(st);
         if (step == RC_OK)
-            rc = core_record_write_item(&r, s->c, s->ex, st, s->fields, &s->w);
+            rc = core_record_write_item(&r, s->c, s->ex, st, snippet, s->fields, &s->w);
         else if (step != RC_NOT_FOUND)
             rc = step;
         store_reset(st);

@@ -127,6 +127,7 @@ void core_collection_free(struct core_collection *c)
     core_auth_alert_options_cleanup(&c->auth_alert);
     for (int k = 0; k < CORE_MAIL_KIND_COUNT; k++)
         core_mail_template_cleanup(&c->mail[k]);
+    core_search_options_cleanup(&c->search);
     xfree(c);
 }
 

@@ -19,6 +19,7 @@
 #include "core/schema/auth_options.h"
 #include "core/schema/mail_template.h"
 #include "core/schema/oauth2.h"
+#include "core/schema/search_options.h"
 
 enum core_collection_type {
     CORE_COLLECTION_BASE,
@@ -154,6 +155,8 @@ struct core_collection {
     /* The mails of the auth flows (schema/mail_template.h); auth collections
      * hold every kind, set to the defaults when not given. */
     struct core_mail_template mail[CORE_MAIL_KIND_COUNT];
+    /* Full-text search (schema/search_options.h): no fields when none. */
+    struct core_search_options search;
 };
 
 struct core_schema {

@@ -9,6 +9,7 @@
 #include "core/schema/collection_json.h"
 #include "core/schema/field_type.h"
 #include "core/schema/index.h"
+#include "core/schema/search_options.h"
 #include "core/schema/view.h"
 #include "store/sql.h"
 
@@ -179,6 +180,36 @@ enum rc core_ddl_system_tables(struct store_conn *db)
                           "applied BIGINT NOT NULL" STORE_ROW_KEY ");");
 }
 
+/* The collection's full-text search index, when it has a search
+ * (store/search.h), and the point index of each geoPoint field (numbered
+ * in field order, as the filter compiler finds them): made after its
+ * table, filled from its rows. */
+static enum rc create_search(struct store_conn *db, const struct core_collection *c)
+{
+    struct store_search_column cols[CORE_SEARCH_MAX_FIELDS];
+    struct store_search_index ix;
+    enum rc rc = core_search_index(c, cols, &ix) ? store_search_create(db, &ix) : RC_OK;
+    unsigned n = 0;
+    for (size_t i = 0; i < c->field_count && !rc; i++) {
+        if (c->fields[i].type == CORE_FIELD_GEOPOINT)
+            rc = store_geo_create(db, str_from_cstr(c->name), str_from_cstr(c->id), n++,
+                                  str_from_cstr(c->fields[i].name));
+    }
+    return rc;
+}
+
+/* Drops what create_search made for c (before or after its table). */
+static enum rc drop_search(struct store_conn *db, const struct core_collection *c)
+{
+    enum rc rc = c->search.field_count ? store_search_drop(db, str_from_cstr(c->id)) : RC_OK;
+    unsigned n = 0;
+    for (size_t i = 0; i < c->field_count && !rc; i++) {
+        if (c->fields[i].type == CORE_FIELD_GEOPOINT)
+            rc = store_geo_drop(db, str_from_cstr(c->id), n++);
+    }
+    return rc;
+}
+
 enum rc core_ddl_create(struct store_conn *db, const struct core_collection *c)
 {
     enum rc rc = RC_OK;
@@ -186,6 +217,8 @@ enum rc core_ddl_create(struct store_conn *db, const struct core_collection *c)
         rc = create_table(db, c, c->name);
         if (!rc)
             rc = create_indexes(db, c);
+        if (!rc)
+            rc = create_search(db, c);
     }
     return rc ? rc : save_meta(db, c);
 }
@@ -234,9 +267,15 @@ enum rc core_ddl_update(struct store_conn *db, const struct core_collection *old
 {
     if (new_c->type == CORE_COLLECTION_VIEW)
         return save_meta(db, new_c);
+    /* The search and point indexes go with the old table (its rows get new
+     * rowids in the new one) and are made again over the new one below: a
+     * field renamed or removed, the collection renamed or its search
+     * changed. */
+    enum rc rc = drop_search(db, old_c);
     char tmp[160];
     snprintf(tmp, sizeof(tmp), "_tmp_%s", new_c->id);
-    enum rc rc = create_table(db, new_c, tmp);
+    if (!rc)
+        rc = create_table(db, new_c, tmp);
     if (rc)
         return rc;
     /* The columns kept, and the expressions that fill them from the old table. */
@@ -293,6 +332,8 @@ enum rc core_ddl_update(struct store_conn *db, const struct core_collection *old
     buf_cleanup(&vals);
     if (!rc)
         rc = create_indexes(db, new_c);
+    if (!rc)
+        rc = create_search(db, new_c);
     return rc ? rc : save_meta(db, new_c);
 }
 
@@ -309,6 +350,9 @@ enum rc core_ddl_drop(struct store_conn *db, const struct core_collection *c)
 {
     enum rc rc = c->type == CORE_COLLECTION_VIEW ? core_view_drop(db, c->name) : RC_OK;
     if (c->type != CORE_COLLECTION_VIEW) {
+        rc = drop_search(db, c);
+        if (rc)
+            return rc;
         struct buf sql;
         buf_init(&sql, 4096);
         struct store_sql q;

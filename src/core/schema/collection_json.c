@@ -503,6 +503,7 @@ static struct core_collection *copy_collection(const struct core_collection *b)
     core_auth_alert_options_copy(&c->auth_alert, &b->auth_alert);
     for (int k = 0; k < CORE_MAIL_KIND_COUNT; k++)
         core_mail_template_copy(&c->mail[k], &b->mail[k]);
+    core_search_options_copy(&c->search, &b->search);
     return c;
 }
 
@@ -883,6 +884,9 @@ enum rc core_collection_from_json(json_t *in, const struct core_collection *base
     }
     if (c->type == CORE_COLLECTION_VIEW)
         parse_view_options(c, in, schema != NULL, p);
+    bool is_search_given;
+    core_search_options_parse(json_object_get(in, "search"), &c->search, schema != NULL,
+                              &is_search_given, p);
     /* A view's fields are its query's columns (schema/view.h), whatever is sent. */
     json_t *fields =
         c->type == CORE_COLLECTION_VIEW && schema ? NULL : json_object_get(in, "fields");
@@ -933,6 +937,7 @@ enum rc core_collection_from_json(json_t *in, const struct core_collection *base
     }
     check_fields(c, schema, p);
     check_field_changes(c, base, p);
+    core_search_options_check(c, base, is_search_given, schema != NULL, p);
     check_identity_fields(c, p);
     if (c->type == CORE_COLLECTION_AUTH)
         core_oauth2_check_mapped(&c->oauth2, has_field_named, c, p);
@@ -1048,5 +1053,6 @@ void core_collection_write_json(struct jsonw *w, const struct core_collection *c
         jsonw_key_cstr(w, "viewQuery");
         jsonw_string_cstr(w, c->view_query ? c->view_query : "");
     }
+    core_search_options_write(w, &c->search);
     jsonw_object_end(w);
 }

@@ -251,6 +251,11 @@ static void ts_collection(struct out *o, const struct core_collection *c, bool s
         ts_value_type(o, c, f, false);
         emit(o, ";\n");
     }
+    if (c->search.field_count)
+        emit(o,
+             "    /** With getList(..., { search, searchSnippet: true }): the field that matches "
+             "best, its text around the matches (each between \\u0002 and \\u0003). */\n"
+             "    \"@snippet\"?: { field: string; text: string };\n");
     emit(o, "};\n\n");
     if (is_view)
         return; /* its records are its query's rows: nothing to create or update */
