@@ -17,7 +17,8 @@ static json_t *answer(void)
         json_pack("{s:s,s:{s:{s:s,s:o},s:{s:s,s:o}},s:[s,s]}", "type", "object", "properties",
                   "items", "type", "array", "items", api_openapi_ref("Record"), "scores", "type",
                   "array", "items", score, "required", "items", "scores");
-    return api_openapi_ok_json("the records, best first, as the list writes them", body);
+    return json_pack("{s:o}", "200",
+                     api_openapi_ok_json("the records, best first, as the list writes them", body));
 }
 
 static json_t *common_params(bool for_user)

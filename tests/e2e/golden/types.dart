@@ -765,6 +765,7 @@ class NotifyPrefsRecord {
   final String id;
   final String user;
   final dynamic muted;
+  final dynamic quietHours;
   final String created;
   final String updated;
   final Map<String, dynamic> expand;
@@ -773,6 +774,7 @@ class NotifyPrefsRecord {
     required this.id,
     required this.user,
     required this.muted,
+    required this.quietHours,
     required this.created,
     required this.updated,
     this.expand = const {},
@@ -782,6 +784,7 @@ class NotifyPrefsRecord {
         id: r.id,
         user: r.getStringValue('user'),
         muted: r.data['muted'],
+        quietHours: r.data['quietHours'],
         created: r.getStringValue('created'),
         updated: r.getStringValue('updated'),
         expand: r.expand,
@@ -791,6 +794,7 @@ class NotifyPrefsRecord {
         'id': id,
         'user': user,
         'muted': muted,
+        'quietHours': quietHours,
       };
 
   /// The path of one of this record's files (prefix the server's URL).
@@ -821,7 +825,7 @@ extension NotifyTriggersEventsValue on NotifyTriggersEvents {
   }
 }
 
-enum NotifyTriggersChannels { push, inbox, sms }
+enum NotifyTriggersChannels { push, inbox, sms, email }
 
 extension NotifyTriggersChannelsValue on NotifyTriggersChannels {
   /// The value on the wire.
@@ -833,6 +837,8 @@ extension NotifyTriggersChannelsValue on NotifyTriggersChannels {
         return 'inbox';
       case NotifyTriggersChannels.sms:
         return 'sms';
+      case NotifyTriggersChannels.email:
+        return 'email';
     }
   }
 
@@ -858,6 +864,7 @@ class NotifyTriggersRecord {
   final String recipients;
   final String title;
   final String body;
+  final String template;
   final dynamic data;
   final List<NotifyTriggersChannels> channels;
   final String category;
@@ -876,6 +883,7 @@ class NotifyTriggersRecord {
     required this.recipients,
     required this.title,
     required this.body,
+    required this.template,
     required this.data,
     required this.channels,
     required this.category,
@@ -895,6 +903,7 @@ class NotifyTriggersRecord {
         recipients: r.getStringValue('recipients'),
         title: r.getStringValue('title'),
         body: r.getStringValue('body'),
+        template: r.getStringValue('template'),
         data: r.data['data'],
         channels: r.getListValue<String>('channels').map(NotifyTriggersChannelsValue.parse).whereType<NotifyTriggersChannels>().toList(),
         category: r.getStringValue('category'),
@@ -914,10 +923,355 @@ class NotifyTriggersRecord {
         'recipients': recipients,
         'title': title,
         'body': body,
+        'template': template,
         'data': data,
         'channels': channels.map((e) => e.value).toList(),
         'category': category,
         'active': active,
+      };
+
+  /// The path of one of this record's files (prefix the server's URL).
+  String fileUrl(String filename) =>
+      '/api/files/$collectionId/$id/${Uri.encodeComponent(filename)}';
+}
+
+/// A record of "_notifyTemplates" as the API answers it.
+class NotifyTemplatesRecord {
+  static const collectionName = '_notifyTemplates';
+  static const collectionId = 'pbc_tarmac_notify_templates';
+
+  final String id;
+  final String name_;
+  final String locale;
+  final String title;
+  final String body;
+  final String sms;
+  final String html;
+  final String created;
+  final String updated;
+  final Map<String, dynamic> expand;
+
+  const NotifyTemplatesRecord({
+    required this.id,
+    required this.name_,
+    required this.locale,
+    required this.title,
+    required this.body,
+    required this.sms,
+    required this.html,
+    required this.created,
+    required this.updated,
+    this.expand = const {},
+  });
+
+  factory NotifyTemplatesRecord.fromRecord(RecordModel r) => NotifyTemplatesRecord(
+        id: r.id,
+        name_: r.getStringValue('name'),
+        locale: r.getStringValue('locale'),
+        title: r.getStringValue('title'),
+        body: r.getStringValue('body'),
+        sms: r.getStringValue('sms'),
+        html: r.getStringValue('html'),
+        created: r.getStringValue('created'),
+        updated: r.getStringValue('updated'),
+        expand: r.expand,
+      );
+
+  Map<String, dynamic> toJson() => {
+        'id': id,
+        'name': name_,
+        'locale': locale,
+        'title': title,
+        'body': body,
+        'sms': sms,
+        'html': html,
+      };
+
+  /// The path of one of this record's files (prefix the server's URL).
+  String fileUrl(String filename) =>
+      '/api/files/$collectionId/$id/${Uri.encodeComponent(filename)}';
+}
+
+/// A record of "_recommenders" as the API answers it.
+class RecommendersRecord {
+  static const collectionName = '_recommenders';
+  static const collectionId = 'pbc_tarmac_recommenders';
+
+  final String id;
+  final String name_;
+  final String interactions;
+  final String user;
+  final String item;
+  final String kind;
+  final dynamic weights;
+  final num halfLifeDays;
+  final bool active;
+  final String created;
+  final String updated;
+  final Map<String, dynamic> expand;
+
+  const RecommendersRecord({
+    required this.id,
+    required this.name_,
+    required this.interactions,
+    required this.user,
+    required this.item,
+    required this.kind,
+    required this.weights,
+    required this.halfLifeDays,
+    required this.active,
+    required this.created,
+    required this.updated,
+    this.expand = const {},
+  });
+
+  factory RecommendersRecord.fromRecord(RecordModel r) => RecommendersRecord(
+        id: r.id,
+        name_: r.getStringValue('name'),
+        interactions: r.getStringValue('interactions'),
+        user: r.getStringValue('user'),
+        item: r.getStringValue('item'),
+        kind: r.getStringValue('kind'),
+        weights: r.data['weights'],
+        halfLifeDays: r.getDoubleValue('halfLifeDays'),
+        active: r.getBoolValue('active'),
+        created: r.getStringValue('created'),
+        updated: r.getStringValue('updated'),
+        expand: r.expand,
+      );
+
+  Map<String, dynamic> toJson() => {
+        'id': id,
+        'name': name_,
+        'interactions': interactions,
+        'user': user,
+        'item': item,
+        'kind': kind,
+        'weights': weights,
+        'halfLifeDays': halfLifeDays,
+        'active': active,
+      };
+
+  /// The path of one of this record's files (prefix the server's URL).
+  String fileUrl(String filename) =>
+      '/api/files/$collectionId/$id/${Uri.encodeComponent(filename)}';
+}
+
+/// A record of "_riskModels" as the API answers it.
+class RiskModelsRecord {
+  static const collectionName = '_riskModels';
+  static const collectionId = 'pbc_tarmac_risk_models';
+
+  final String id;
+  final String name_;
+  final String collection;
+  final String user;
+  final String amount;
+  final String time;
+  final String location;
+  final String device;
+  final String ip;
+  final String flagField;
+  final String reviewers;
+  final bool active;
+  final String created;
+  final String updated;
+  final Map<String, dynamic> expand;
+
+  const RiskModelsRecord({
+    required this.id,
+    required this.name_,
+    required this.collection,
+    required this.user,
+    required this.amount,
+    required this.time,
+    required this.location,
+    required this.device,
+    required this.ip,
+    required this.flagField,
+    required this.reviewers,
+    required this.active,
+    required this.created,
+    required this.updated,
+    this.expand = const {},
+  });
+
+  factory RiskModelsRecord.fromRecord(RecordModel r) => RiskModelsRecord(
+        id: r.id,
+        name_: r.getStringValue('name'),
+        collection: r.getStringValue('collection'),
+        user: r.getStringValue('user'),
+        amount: r.getStringValue('amount'),
+        time: r.getStringValue('time'),
+        location: r.getStringValue('location'),
+        device: r.getStringValue('device'),
+        ip: r.getStringValue('ip'),
+        flagField: r.getStringValue('flagField'),
+        reviewers: r.getStringValue('reviewers'),
+        active: r.getBoolValue('active'),
+        created: r.getStringValue('created'),
+        updated: r.getStringValue('updated'),
+        expand: r.expand,
+      );
+
+  Map<String, dynamic> toJson() => {
+        'id': id,
+        'name': name_,
+        'collection': collection,
+        'user': user,
+        'amount': amount,
+        'time': time,
+        'location': location,
+        'device': device,
+        'ip': ip,
+        'flagField': flagField,
+        'reviewers': reviewers,
+        'active': active,
+      };
+
+  /// The path of one of this record's files (prefix the server's URL).
+  String fileUrl(String filename) =>
+      '/api/files/$collectionId/$id/${Uri.encodeComponent(filename)}';
+}
+
+enum RiskRulesAction { allow, flag, block }
+
+extension RiskRulesActionValue on RiskRulesAction {
+  /// The value on the wire.
+  String get value {
+    switch (this) {
+      case RiskRulesAction.allow:
+        return 'allow';
+      case RiskRulesAction.flag:
+        return 'flag';
+      case RiskRulesAction.block:
+        return 'block';
+    }
+  }
+
+  static RiskRulesAction? parse(Object? v) {
+    for (final e in RiskRulesAction.values) {
+      if (e.value == v) return e;
+    }
+    return null;
+  }
+}
+
+/// A record of "_riskRules" as the API answers it.
+class RiskRulesRecord {
+  static const collectionName = '_riskRules';
+  static const collectionId = 'pbc_tarmac_risk_rules';
+
+  final String id;
+  final String model;
+  final String name_;
+  final String expression;
+  final num score;
+  final RiskRulesAction? action;
+  final bool active;
+  final String created;
+  final String updated;
+  final Map<String, dynamic> expand;
+
+  const RiskRulesRecord({
+    required this.id,
+    required this.model,
+    required this.name_,
+    required this.expression,
+    required this.score,
+    this.action,
+    required this.active,
+    required this.created,
+    required this.updated,
+    this.expand = const {},
+  });
+
+  factory RiskRulesRecord.fromRecord(RecordModel r) => RiskRulesRecord(
+        id: r.id,
+        model: r.getStringValue('model'),
+        name_: r.getStringValue('name'),
+        expression: r.getStringValue('expression'),
+        score: r.getDoubleValue('score'),
+        action: RiskRulesActionValue.parse(r.getStringValue('action')),
+        active: r.getBoolValue('active'),
+        created: r.getStringValue('created'),
+        updated: r.getStringValue('updated'),
+        expand: r.expand,
+      );
+
+  Map<String, dynamic> toJson() => {
+        'id': id,
+        'model': model,
+        'name': name_,
+        'expression': expression,
+        'score': score,
+        'action': action?.value ?? '',
+        'active': active,
+      };
+
+  /// The path of one of this record's files (prefix the server's URL).
+  String fileUrl(String filename) =>
+      '/api/files/$collectionId/$id/${Uri.encodeComponent(filename)}';
+}
+
+/// A record of "_riskScores" as the API answers it.
+class RiskScoresRecord {
+  static const collectionName = '_riskScores';
+  static const collectionId = 'pbc_tarmac_risk_scores';
+
+  final String id;
+  final String model;
+  final String collection;
+  final String record;
+  final String user;
+  final num score;
+  final String action;
+  final dynamic reasons;
+  final dynamic features;
+  final String created;
+  final String updated;
+  final Map<String, dynamic> expand;
+
+  const RiskScoresRecord({
+    required this.id,
+    required this.model,
+    required this.collection,
+    required this.record,
+    required this.user,
+    required this.score,
+    required this.action,
+    required this.reasons,
+    required this.features,
+    required this.created,
+    required this.updated,
+    this.expand = const {},
+  });
+
+  factory RiskScoresRecord.fromRecord(RecordModel r) => RiskScoresRecord(
+        id: r.id,
+        model: r.getStringValue('model'),
+        collection: r.getStringValue('collection'),
+        record: r.getStringValue('record'),
+        user: r.getStringValue('user'),
+        score: r.getDoubleValue('score'),
+        action: r.getStringValue('action'),
+        reasons: r.data['reasons'],
+        features: r.data['features'],
+        created: r.getStringValue('created'),
+        updated: r.getStringValue('updated'),
+        expand: r.expand,
+      );
+
+  Map<String, dynamic> toJson() => {
+        'id': id,
+        'model': model,
+        'collection': collection,
+        'record': record,
+        'user': user,
+        'score': score,
+        'action': action,
+        'reasons': reasons,
+        'features': features,
       };
 
   /// The path of one of this record's files (prefix the server's URL).

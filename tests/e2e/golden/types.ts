@@ -24,6 +24,11 @@ export enum Collections {
     Notifications = "_notifications",
     NotifyPrefs = "_notifyPrefs",
     NotifyTriggers = "_notifyTriggers",
+    NotifyTemplates = "_notifyTemplates",
+    Recommenders = "_recommenders",
+    RiskModels = "_riskModels",
+    RiskRules = "_riskRules",
+    RiskScores = "_riskScores",
     EveryType = "every_type",
     Members = "members",
     TypeStats = "type_stats",
@@ -328,6 +333,7 @@ export type NotificationsCreate = {
 export type NotifyPrefsRecord<TExpand = unknown> = BaseSystemFields<TExpand> & {
     "user": RecordIdString;
     "muted": unknown;
+    "quietHours": unknown;
     "created": IsoDateString;
     "updated": IsoDateString;
 };
@@ -337,6 +343,7 @@ export type NotifyPrefsCreate = {
     "id"?: string;
     "user": RecordIdString;
     "muted"?: unknown;
+    "quietHours"?: unknown;
 };
 
 export enum NotifyTriggersEventsOptions {
@@ -349,6 +356,7 @@ export enum NotifyTriggersChannelsOptions {
     "push" = "push",
     "inbox" = "inbox",
     "sms" = "sms",
+    "email" = "email",
 }
 
 /** What the API answers for a record of "_notifyTriggers". */
@@ -361,6 +369,7 @@ export type NotifyTriggersRecord<TExpand = unknown> = BaseSystemFields<TExpand> 
     "recipients": string;
     "title": string;
     "body": string;
+    "template": string;
     "data": unknown;
     "channels": NotifyTriggersChannelsOptions[];
     "category": string;
@@ -378,12 +387,152 @@ export type NotifyTriggersCreate = {
     "filter"?: string;
     "changed"?: string;
     "recipients": string;
-    "title": string;
+    "title"?: string;
     "body"?: string;
+    "template"?: string;
     "data"?: unknown;
     "channels"?: NotifyTriggersChannelsOptions[];
     "category"?: string;
     "active"?: boolean;
+};
+
+/** What the API answers for a record of "_notifyTemplates". */
+export type NotifyTemplatesRecord<TExpand = unknown> = BaseSystemFields<TExpand> & {
+    "name": string;
+    "locale": string;
+    "title": string;
+    "body": string;
+    "sms": string;
+    "html": string;
+    "created": IsoDateString;
+    "updated": IsoDateString;
+};
+
+/** What a create takes for "_notifyTemplates" (an update takes a Partial of it). */
+export type NotifyTemplatesCreate = {
+    "id"?: string;
+    "name": string;
+    "locale"?: string;
+    "title": string;
+    "body"?: string;
+    "sms"?: string;
+    "html"?: string;
+};
+
+/** What the API answers for a record of "_recommenders". */
+export type RecommendersRecord<TExpand = unknown> = BaseSystemFields<TExpand> & {
+    "name": string;
+    "interactions": string;
+    "user": string;
+    "item": string;
+    "kind": string;
+    "weights": unknown;
+    "halfLifeDays": number;
+    "active": boolean;
+    "created": IsoDateString;
+    "updated": IsoDateString;
+};
+
+/** What a create takes for "_recommenders" (an update takes a Partial of it). */
+export type RecommendersCreate = {
+    "id"?: string;
+    "name": string;
+    "interactions": string;
+    "user": string;
+    "item": string;
+    "kind"?: string;
+    "weights"?: unknown;
+    "halfLifeDays"?: number;
+    "active"?: boolean;
+};
+
+/** What the API answers for a record of "_riskModels". */
+export type RiskModelsRecord<TExpand = unknown> = BaseSystemFields<TExpand> & {
+    "name": string;
+    "collection": string;
+    "user": string;
+    "amount": string;
+    "time": string;
+    "location": string;
+    "device": string;
+    "ip": string;
+    "flagField": string;
+    "reviewers": string;
+    "active": boolean;
+    "created": IsoDateString;
+    "updated": IsoDateString;
+};
+
+/** What a create takes for "_riskModels" (an update takes a Partial of it). */
+export type RiskModelsCreate = {
+    "id"?: string;
+    "name": string;
+    "collection": string;
+    "user": string;
+    "amount"?: string;
+    "time"?: string;
+    "location"?: string;
+    "device"?: string;
+    "ip"?: string;
+    "flagField"?: string;
+    "reviewers"?: string;
+    "active"?: boolean;
+};
+
+export enum RiskRulesActionOptions {
+    "allow" = "allow",
+    "flag" = "flag",
+    "block" = "block",
+}
+
+/** What the API answers for a record of "_riskRules". */
+export type RiskRulesRecord<TExpand = unknown> = BaseSystemFields<TExpand> & {
+    "model": string;
+    "name": string;
+    "expression": string;
+    "score": number;
+    "action": RiskRulesActionOptions | "";
+    "active": boolean;
+    "created": IsoDateString;
+    "updated": IsoDateString;
+};
+
+/** What a create takes for "_riskRules" (an update takes a Partial of it). */
+export type RiskRulesCreate = {
+    "id"?: string;
+    "model": string;
+    "name": string;
+    "expression": string;
+    "score"?: number;
+    "action": RiskRulesActionOptions | "";
+    "active"?: boolean;
+};
+
+/** What the API answers for a record of "_riskScores". */
+export type RiskScoresRecord<TExpand = unknown> = BaseSystemFields<TExpand> & {
+    "model": string;
+    "collection": string;
+    "record": string;
+    "user": string;
+    "score": number;
+    "action": string;
+    "reasons": unknown;
+    "features": unknown;
+    "created": IsoDateString;
+    "updated": IsoDateString;
+};
+
+/** What a create takes for "_riskScores" (an update takes a Partial of it). */
+export type RiskScoresCreate = {
+    "id"?: string;
+    "model"?: string;
+    "collection"?: string;
+    "record"?: string;
+    "user"?: string;
+    "score"?: number;
+    "action"?: string;
+    "reasons"?: unknown;
+    "features"?: unknown;
 };
 
 export enum EveryTypeTagsOptions {
@@ -489,6 +638,11 @@ export type TypedPocketBase = PocketBase & {
     collection(idOrName: "_notifications"): RecordService<NotificationsRecord>;
     collection(idOrName: "_notifyPrefs"): RecordService<NotifyPrefsRecord>;
     collection(idOrName: "_notifyTriggers"): RecordService<NotifyTriggersRecord>;
+    collection(idOrName: "_notifyTemplates"): RecordService<NotifyTemplatesRecord>;
+    collection(idOrName: "_recommenders"): RecordService<RecommendersRecord>;
+    collection(idOrName: "_riskModels"): RecordService<RiskModelsRecord>;
+    collection(idOrName: "_riskRules"): RecordService<RiskRulesRecord>;
+    collection(idOrName: "_riskScores"): RecordService<RiskScoresRecord>;
     collection(idOrName: "every_type"): RecordService<EveryTypeRecord>;
     collection(idOrName: "members"): RecordService<MembersRecord>;
     collection(idOrName: "type_stats"): RecordService<TypeStatsRecord>;
