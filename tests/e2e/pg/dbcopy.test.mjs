@@ -99,9 +99,12 @@ function copyOk(dir, url, ...more) {
     return r;
 }
 
+/** The data tables: not SQLite's own, nor the search and point indexes
+ * (`_s:<collection id>...`, an engine's own objects, which the copy rebuilds
+ * on the target instead of copying). */
 function tableNames(dir) {
     return rows(sqlite(dir, "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name"))
-        .map((r) => r[0]);
+        .map((r) => r[0]).filter((n) => !n.startsWith('_s:'));
 }
 
 /** Every row of every table the same on both sides, column by column, in
