@@ -2,7 +2,7 @@
 # scripts/install-deps.sh installs them (apt-get as root) or prints the command.
 # libcrypto (OpenSSL) only for what libsodium lacks: RS256 and ES256 (base/jwk.c, base/jws.c).
 # libzip: the backup archives (core/backup/archive.c).
-# hiredis: Redis for several instances on one database (net/redis.c, --redis).
+# hiredis: Redis for several instances on one database (store/redis.c, --redis).
 PKGS      := libuv sqlite3 libpq hiredis jansson libsodium libcurl vips libcrypt lua5.4 libcrypto libzip
 # Debian's libwslay-dev ships no .pc file: linked by name, checked by header.
 NOPC_LIBS := -lwslay

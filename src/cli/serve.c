@@ -726,10 +726,10 @@ int cli_serve(int argc, char **argv)
         return CLI_EXIT_USAGE;
     }
     /* --redis: checked before anything opens (exit 1, the password never shown). */
-    struct net_redis_target redis_target = {0};
+    struct store_redis_target redis_target = {0};
     if (o.redis[0]) {
         char why[400];
-        if (net_redis_parse_url(o.redis, &redis_target, why, sizeof(why)) != RC_OK) {
+        if (store_redis_parse_url(o.redis, &redis_target, why, sizeof(why)) != RC_OK) {
             fprintf(stderr, "tarmac serve: %s\n", why);
             return CLI_EXIT_FAILURE;
         }

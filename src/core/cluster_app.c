@@ -707,7 +707,7 @@ static void glue_free(void *user)
     xfree(g);
 }
 
-void core_cluster_app_start(struct core_app *app, const struct net_redis_target *target,
+void core_cluster_app_start(struct core_app *app, const struct store_redis_target *target,
                             unsigned workers)
 {
     struct glue *g = xcalloc(1, sizeof(*g));
@@ -737,7 +737,7 @@ void core_cluster_app_start(struct core_app *app, const struct net_redis_target 
     snprintf(remote.id_prefix, sizeof(remote.id_prefix), "%s", core_cluster_id(g->c));
     core_realtime_set_remote(app->realtime, &remote);
     char shown[400];
-    net_redis_target_format(target, shown, sizeof(shown));
+    store_redis_target_format(target, shown, sizeof(shown));
     log_info("msg=\"sharing with other instances through redis\" redis=%s instance=%s", shown,
              core_cluster_id(g->c));
 }

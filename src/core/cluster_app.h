@@ -8,11 +8,11 @@
 #define TARMAC_CORE_CLUSTER_APP_H
 
 #include "core/app.h"
-#include "net/redis.h"
+#include "store/redis.h"
 
 /* Makes app->cluster for workers worker threads on Redis at target, and
  * lets it carry the app's changes. Start-up, before the workers. */
-void core_cluster_app_start(struct core_app *app, const struct net_redis_target *target,
+void core_cluster_app_start(struct core_app *app, const struct store_redis_target *target,
                             unsigned workers);
 /* The worker cw (set up by core_worker_init; its id, loop and mailbox)
  * opens its Redis connections; worker 0 also listens to the other

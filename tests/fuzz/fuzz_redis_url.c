@@ -1,5 +1,5 @@
-/* fuzz_redis_url.c -- libFuzzer target for net_redis_parse_url and
- * net_redis_target_format (net/redis.h): the --redis flag's text.
+/* fuzz_redis_url.c -- libFuzzer target for store_redis_parse_url and
+ * store_redis_target_format (store/redis.h): the --redis flag's text.
  *
  * Checks invariants of what parses: exactly one of a host (with a port in
  * 1..65535) and a socket path; every field a terminated string; the
@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "net/redis.h"
+#include "store/redis.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -21,10 +21,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char url[2049];
     memcpy(url, data, size);
     url[size] = '\0';
-    struct net_redis_target t;
+    struct store_redis_target t;
     char err[256];
     err[0] = '\0';
-    if (net_redis_parse_url(url, &t, err, sizeof(err)) != RC_OK) {
+    if (store_redis_parse_url(url, &t, err, sizeof(err)) != RC_OK) {
         if (!err[0] || !memchr(err, '\0', sizeof(err)))
             abort();
         return 0;
@@ -38,7 +38,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (t.host[0] && (t.port < 1 || t.port > 65535))
         abort();
     char shown[1024];
-    net_redis_target_format(&t, shown, sizeof(shown));
+    store_redis_target_format(&t, shown, sizeof(shown));
     bool is_unix = strncmp(shown, "unix://", 7) == 0;
     if (is_unix != (t.path[0] != '\0') || (!is_unix && strncmp(shown, "redis://", 8) != 0))
         abort();

@@ -15,8 +15,8 @@
 struct slot {
     struct core_cluster *c;
     unsigned id;
-    struct net_redis *cmd; /* NULL once detached (set under c->lock) */
-    struct net_redis *sub; /* worker 0 only */
+    struct store_redis *cmd; /* NULL once detached (set under c->lock) */
+    struct store_redis *sub; /* worker 0 only */
     struct net_mailbox *mailbox;
     bool is_cmd_up;
     bool is_sub_up;
@@ -30,7 +30,7 @@ struct kind {
 };
 
 struct core_cluster {
-    struct net_redis_target target;
+    struct store_redis_target target;
     char id[CORE_CLUSTER_ID_LEN + 1];
     char channel_all[64];
     char channel_own[64];
@@ -70,7 +70,7 @@ struct handoff {
 #define BACKLOG_MAX 64
 static void handoff_run(void *arg);
 
-struct core_cluster *core_cluster_new(const struct net_redis_target *target, unsigned workers)
+struct core_cluster *core_cluster_new(const struct store_redis_target *target, unsigned workers)
 {
     struct core_cluster *c = xcalloc(1, sizeof(*c));
     c->target = *target;
@@ -157,7 +157,7 @@ static void count_flip(struct core_cluster *c, bool *was_up, bool is_up, const c
     }
     if (!is_up && !atomic_exchange(&c->is_degraded, true)) {
         char shown[400];
-        net_redis_target_format(&c->target, shown, sizeof(shown));
+        store_redis_target_format(&c->target, shown, sizeof(shown));
         log_warn("msg=\"redis unreachable: realtime events reach this instance's clients only, "
                  "rate limits count per instance, other instances' schema and settings changes "
                  "wait\" redis=%s error=\"%s\"",
@@ -253,18 +253,18 @@ void core_cluster_attach(struct core_cluster *c, unsigned worker_id, uv_loop_t *
     current = s;
     char name[16];
     snprintf(name, sizeof(name), "cmd-w%u", worker_id);
-    struct net_redis_config cfg = {
+    struct store_redis_config cfg = {
         .target = &c->target,
         .command_timeout_ms = CORE_CLUSTER_TIMEOUT_MS,
         .on_state = on_cmd_state,
         .ctx = s,
         .name = name,
     };
-    struct net_redis *cmd = net_redis_open(loop, &cfg);
-    struct net_redis *sub = NULL;
+    struct store_redis *cmd = store_redis_open(loop, &cfg);
+    struct store_redis *sub = NULL;
     if (worker_id == 0) {
         const char *channels[] = {c->channel_all, c->channel_own};
-        struct net_redis_config sc = {
+        struct store_redis_config sc = {
             .target = &c->target,
             .command_timeout_ms = CORE_CLUSTER_TIMEOUT_MS,
             .channels = channels,
@@ -274,7 +274,7 @@ void core_cluster_attach(struct core_cluster *c, unsigned worker_id, uv_loop_t *
             .ctx = s,
             .name = "sub",
         };
-        sub = net_redis_open(loop, &sc);
+        sub = store_redis_open(loop, &sc);
     }
     uv_mutex_lock(&c->lock);
     s->cmd = cmd;
@@ -289,35 +289,35 @@ void core_cluster_detach(struct core_cluster *c)
     if (!s || s->c != c)
         return;
     uv_mutex_lock(&c->lock);
-    struct net_redis *cmd = s->cmd, *sub = s->sub;
-    struct net_redis_stats st;
+    struct store_redis *cmd = s->cmd, *sub = s->sub;
+    struct store_redis_stats st;
     for (int i = 0; i < 2; i++) {
-        struct net_redis *r = i ? sub : cmd;
+        struct store_redis *r = i ? sub : cmd;
         if (!r)
             continue;
-        net_redis_stats(r, &st);
+        store_redis_stats(r, &st);
         c->closed_timeouts += st.timeouts;
         c->closed_reconnects += st.reconnects;
     }
     s->cmd = s->sub = NULL;
     s->is_attached = false;
     uv_mutex_unlock(&c->lock);
-    net_redis_close(cmd);
-    net_redis_close(sub);
+    store_redis_close(cmd);
+    store_redis_close(sub);
     current = NULL;
 }
 
 bool core_cluster_can_command(const struct core_cluster *c)
 {
-    return current && current->c == c && net_redis_is_up(current->cmd);
+    return current && current->c == c && store_redis_is_up(current->cmd);
 }
 
-enum rc core_cluster_command(struct core_cluster *c, net_redis_reply_fn *cb, void *ctx, int argc,
+enum rc core_cluster_command(struct core_cluster *c, store_redis_reply_fn *cb, void *ctx, int argc,
                              const char *const *argv, const size_t *lens)
 {
     if (!current || current->c != c || !current->cmd)
         return RC_UNAVAILABLE;
-    return net_redis_command(current->cmd, cb, ctx, argc, argv, lens);
+    return store_redis_command(current->cmd, cb, ctx, argc, argv, lens);
 }
 
 /* -------------------------------------------------------------------------
@@ -346,7 +346,7 @@ static void channel_of(struct core_cluster *c, const char *to, char *out, size_t
 
 /* PUBLISH on the calling worker's connection; false when it is not up. */
 static bool send_text(struct core_cluster *c, const char *channel, const char *text,
-                      net_redis_reply_fn *cb, void *ctx)
+                      store_redis_reply_fn *cb, void *ctx)
 {
     const char *argv[3] = {"PUBLISH", channel, text};
     size_t lens[3] = {7, strlen(channel), strlen(text)};
@@ -363,7 +363,7 @@ struct counted {
     void *ctx;
 };
 
-static void on_counted(void *ctx, const struct net_redis_reply *r);
+static void on_counted(void *ctx, const struct store_redis_reply *r);
 
 static void handoff_run(void *arg)
 {
@@ -435,11 +435,11 @@ bool core_cluster_publish_then(struct core_cluster *c, const char *to, const cha
     return is_waited;
 }
 
-static void on_counted(void *ctx, const struct net_redis_reply *r)
+static void on_counted(void *ctx, const struct store_redis_reply *r)
 {
     struct counted *k = ctx;
     long long n =
-        r && net_redis_reply_type(r) == NET_REDIS_INTEGER ? net_redis_reply_integer(r) : -1;
+        r && store_redis_reply_type(r) == STORE_REDIS_INTEGER ? store_redis_reply_integer(r) : -1;
     k->cb(k->ctx, n);
     xfree(k);
 }
@@ -476,11 +476,11 @@ void core_cluster_metrics_write(struct core_cluster *c, struct buf *out)
     reconnects = c->closed_reconnects;
     for (unsigned i = 0; i < c->worker_count; i++) {
         for (int j = 0; j < 2; j++) {
-            struct net_redis *r = j ? c->slots[i].sub : c->slots[i].cmd;
+            struct store_redis *r = j ? c->slots[i].sub : c->slots[i].cmd;
             if (!r)
                 continue;
-            struct net_redis_stats st;
-            net_redis_stats(r, &st);
+            struct store_redis_stats st;
+            store_redis_stats(r, &st);
             timeouts += st.timeouts;
             reconnects += st.reconnects;
         }

@@ -5,7 +5,7 @@
  * Several tarmac instances on one PostgreSQL database share one Redis
  * (--redis). Each instance draws an id at start (CORE_CLUSTER_ID_LEN
  * letters and digits). Each worker has a command connection on its own loop
- * (net/redis.h: publishing, rate-limit counters); worker 0 also holds the
+ * (store/redis.h: publishing, rate-limit counters); worker 0 also holds the
  * instance's one subscriber, listening on the deployment's broadcast
  * channel and on the instance's own channel, and runs the handlers of what
  * arrives there.
@@ -34,7 +34,7 @@
 
 #include "base/buf.h"
 #include "base/rc.h"
-#include "net/redis.h"
+#include "store/redis.h"
 
 #define CORE_CLUSTER_ID_LEN 8
 /* The longest a request waits for one Redis reply before it falls back. */
@@ -50,7 +50,7 @@ typedef void core_cluster_handler_fn(void *ctx, json_t *msg);
 
 /* A new cluster for workers worker threads, reaching Redis at target
  * (copied). Nothing connects before the workers attach. Start-up only. */
-struct core_cluster *core_cluster_new(const struct net_redis_target *target, unsigned workers);
+struct core_cluster *core_cluster_new(const struct store_redis_target *target, unsigned workers);
 /* Frees c, after every worker detached. Accepts NULL. */
 void core_cluster_free(struct core_cluster *c);
 /* This instance's id (CORE_CLUSTER_ID_LEN characters). */
@@ -100,9 +100,9 @@ bool core_cluster_publish_then(struct core_cluster *c, const char *to, const cha
  * called) when the worker's connection is not up. */
 enum rc core_cluster_publish_counted(struct core_cluster *c, const char *to, const char *kind,
                                      json_t *msg, core_cluster_count_fn *cb, void *ctx);
-/* A command on the calling worker's connection (net_redis_command's
+/* A command on the calling worker's connection (store_redis_command's
  * promises); RC_UNAVAILABLE off a worker thread or while it is down. */
-enum rc core_cluster_command(struct core_cluster *c, net_redis_reply_fn *cb, void *ctx, int argc,
+enum rc core_cluster_command(struct core_cluster *c, store_redis_reply_fn *cb, void *ctx, int argc,
                              const char *const *argv, const size_t *lens);
 
 /* Appends tarmac_redis_* and tarmac_cluster_* families (Prometheus text). Any thread. */

@@ -32,23 +32,23 @@ struct call {
     void *ctx;
 };
 
-static void on_reply(void *ctx, const struct net_redis_reply *r)
+static void on_reply(void *ctx, const struct store_redis_reply *r)
 {
     struct call *k = ctx;
-    bool ok =
-        r && net_redis_reply_type(r) == NET_REDIS_ARRAY && net_redis_reply_count(r) == 2 * k->n;
+    bool ok = r && store_redis_reply_type(r) == STORE_REDIS_ARRAY &&
+              store_redis_reply_count(r) == 2 * k->n;
     for (size_t i = 0; ok && i < k->n; i++) {
-        const struct net_redis_reply *count = net_redis_reply_at(r, 2 * i);
-        const struct net_redis_reply *left = net_redis_reply_at(r, 2 * i + 1);
-        ok = net_redis_reply_type(count) == NET_REDIS_INTEGER &&
-             net_redis_reply_type(left) == NET_REDIS_INTEGER;
+        const struct store_redis_reply *count = store_redis_reply_at(r, 2 * i);
+        const struct store_redis_reply *left = store_redis_reply_at(r, 2 * i + 1);
+        ok = store_redis_reply_type(count) == STORE_REDIS_INTEGER &&
+             store_redis_reply_type(left) == STORE_REDIS_INTEGER;
         if (ok) {
-            k->hits[i].count = net_redis_reply_integer(count);
-            k->hits[i].ms_left = net_redis_reply_integer(left);
+            k->hits[i].count = store_redis_reply_integer(count);
+            k->hits[i].ms_left = store_redis_reply_integer(left);
         }
     }
-    if (r && net_redis_reply_type(r) == NET_REDIS_ERROR) {
-        struct str e = net_redis_reply_str(r);
+    if (r && store_redis_reply_type(r) == STORE_REDIS_ERROR) {
+        struct str e = store_redis_reply_str(r);
         log_warn("msg=\"redis refused the rate-limit script\" error=\"%.*s\"", (int)e.len, e.ptr);
     }
     k->cb(k->ctx, ok);

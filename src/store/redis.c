@@ -13,7 +13,7 @@
  * was answered already (cb set to NULL) and only the memory is left to
  * free. r->ac is cleared before any free, so a callback can tell a context
  * that is going from the current one. */
-#include "net/redis.h"
+#include "store/redis.h"
 
 #include <arpa/inet.h>
 #include <hiredis/adapters/libuv.h>
@@ -39,8 +39,8 @@ enum state { ST_IDLE, ST_RESOLVING, ST_CONNECTING, ST_UP, ST_CLOSED };
 enum reported { REPORTED_NONE, REPORTED_UP, REPORTED_DOWN };
 
 struct pending {
-    struct net_redis *r;
-    net_redis_reply_fn *cb; /* NULL: nobody waits (or no longer) */
+    struct store_redis *r;
+    store_redis_reply_fn *cb; /* NULL: nobody waits (or no longer) */
     void *ctx;
     uint64_t deadline;   /* uv_now */
     unsigned generation; /* of the context it was sent on */
@@ -52,9 +52,9 @@ struct pending {
 enum setup_step { SETUP_AUTH, SETUP_SELECT, SETUP_PING };
 static const char *const setup_names[] = {"AUTH", "SELECT", "PING"};
 
-struct net_redis {
+struct store_redis {
     uv_loop_t *loop;
-    struct net_redis_config cfg;
+    struct store_redis_config cfg;
     char **channels;
     char name[16];
     redisAsyncContext *ac; /* the current context; NULL between attempts */
@@ -80,29 +80,29 @@ struct net_redis {
  * Replies
  * ------------------------------------------------------------------------- */
 
-static const redisReply *rep(const struct net_redis_reply *r)
+static const redisReply *rep(const struct store_redis_reply *r)
 {
     return (const redisReply *)r;
 }
 
-enum net_redis_type net_redis_reply_type(const struct net_redis_reply *r)
+enum store_redis_type store_redis_reply_type(const struct store_redis_reply *r)
 {
     switch (rep(r)->type) {
-    case REDIS_REPLY_STRING: return NET_REDIS_STRING;
-    case REDIS_REPLY_ARRAY: return NET_REDIS_ARRAY;
-    case REDIS_REPLY_INTEGER: return NET_REDIS_INTEGER;
-    case REDIS_REPLY_STATUS: return NET_REDIS_STATUS;
-    case REDIS_REPLY_ERROR: return NET_REDIS_ERROR;
-    default: return NET_REDIS_NIL;
+    case REDIS_REPLY_STRING: return STORE_REDIS_STRING;
+    case REDIS_REPLY_ARRAY: return STORE_REDIS_ARRAY;
+    case REDIS_REPLY_INTEGER: return STORE_REDIS_INTEGER;
+    case REDIS_REPLY_STATUS: return STORE_REDIS_STATUS;
+    case REDIS_REPLY_ERROR: return STORE_REDIS_ERROR;
+    default: return STORE_REDIS_NIL;
     }
 }
 
-long long net_redis_reply_integer(const struct net_redis_reply *r)
+long long store_redis_reply_integer(const struct store_redis_reply *r)
 {
     return rep(r)->type == REDIS_REPLY_INTEGER ? rep(r)->integer : 0;
 }
 
-struct str net_redis_reply_str(const struct net_redis_reply *r)
+struct str store_redis_reply_str(const struct store_redis_reply *r)
 {
     int t = rep(r)->type;
     if (t != REDIS_REPLY_STRING && t != REDIS_REPLY_STATUS && t != REDIS_REPLY_ERROR)
@@ -110,23 +110,23 @@ struct str net_redis_reply_str(const struct net_redis_reply *r)
     return (struct str){rep(r)->str, rep(r)->len};
 }
 
-size_t net_redis_reply_count(const struct net_redis_reply *r)
+size_t store_redis_reply_count(const struct store_redis_reply *r)
 {
     return rep(r)->type == REDIS_REPLY_ARRAY ? rep(r)->elements : 0;
 }
 
-const struct net_redis_reply *net_redis_reply_at(const struct net_redis_reply *r, size_t i)
+const struct store_redis_reply *store_redis_reply_at(const struct store_redis_reply *r, size_t i)
 {
     if (rep(r)->type != REDIS_REPLY_ARRAY || i >= rep(r)->elements)
         return NULL;
-    return (const struct net_redis_reply *)rep(r)->element[i];
+    return (const struct store_redis_reply *)rep(r)->element[i];
 }
 
 /* -------------------------------------------------------------------------
  * State
  * ------------------------------------------------------------------------- */
 
-static void report(struct net_redis *r, bool is_up)
+static void report(struct store_redis *r, bool is_up)
 {
     enum reported now = is_up ? REPORTED_UP : REPORTED_DOWN;
     if (r->reported == now)
@@ -143,7 +143,7 @@ static void report(struct net_redis *r, bool is_up)
 /* Keeps why for the state callback; logs it (debug) once until the
  * connection comes up: a server down for an hour must not write a line per
  * attempt. */
-static void note_failure(struct net_redis *r, const char *why)
+static void note_failure(struct store_redis *r, const char *why)
 {
     if (strncmp(r->last_error, why, sizeof(r->last_error) - 1) == 0)
         return;
@@ -151,12 +151,12 @@ static void note_failure(struct net_redis *r, const char *why)
     log_debug("msg=\"redis connection failed; retrying\" conn=%s error=\"%s\"", r->name, why);
 }
 
-static void start_attempt(struct net_redis *r);
-static void drop(struct net_redis *r);
+static void start_attempt(struct store_redis *r);
+static void drop(struct store_redis *r);
 
 static void on_retry(uv_timer_t *t)
 {
-    struct net_redis *r = t->data;
+    struct store_redis *r = t->data;
     if (r->state == ST_IDLE)
         start_attempt(r);
     else if (r->state == ST_RESOLVING || r->state == ST_CONNECTING) {
@@ -169,7 +169,7 @@ static void on_retry(uv_timer_t *t)
 }
 
 /* Schedules the next attempt after the current pause, then lengthens it. */
-static void schedule_retry(struct net_redis *r)
+static void schedule_retry(struct store_redis *r)
 {
     if (r->state == ST_CLOSED)
         return;
@@ -180,16 +180,16 @@ static void schedule_retry(struct net_redis *r)
     uv_timer_start(&r->retry, on_retry, pause + jitter, 0);
 }
 
-static void unlink_pending(struct net_redis *r, struct pending *p);
+static void unlink_pending(struct store_redis *r, struct pending *p);
 
 /* Answers every waiting command with NULL (their context is going). */
-static void fail_waiting(struct net_redis *r)
+static void fail_waiting(struct store_redis *r)
 {
     while (r->first) {
         struct pending *p = r->first;
         unlink_pending(r, p);
         p->is_waiting = false;
-        net_redis_reply_fn *cb = p->cb;
+        store_redis_reply_fn *cb = p->cb;
         p->cb = NULL; /* hiredis still holds p: its last callback frees it */
         if (cb)
             cb(p->ctx, NULL);
@@ -198,7 +198,7 @@ static void fail_waiting(struct net_redis *r)
 
 /* Ends the current context (if any), fails what waits on it, reports the
  * connection down and schedules the next attempt. */
-static void drop(struct net_redis *r)
+static void drop(struct store_redis *r)
 {
     redisAsyncContext *ac = r->ac;
     r->ac = NULL;
@@ -213,7 +213,7 @@ static void drop(struct net_redis *r)
     schedule_retry(r);
 }
 
-static void now_up(struct net_redis *r)
+static void now_up(struct store_redis *r)
 {
     r->state = ST_UP;
     uv_timer_stop(&r->retry);
@@ -228,7 +228,7 @@ static void now_up(struct net_redis *r)
  * Commands and their deadlines
  * ------------------------------------------------------------------------- */
 
-static void unlink_pending(struct net_redis *r, struct pending *p)
+static void unlink_pending(struct store_redis *r, struct pending *p)
 {
     if (p->prev)
         p->prev->next = p->next;
@@ -241,18 +241,18 @@ static void unlink_pending(struct net_redis *r, struct pending *p)
     p->prev = p->next = NULL;
 }
 
-static void arm_deadline(struct net_redis *r);
+static void arm_deadline(struct store_redis *r);
 
 static void on_deadline(uv_timer_t *t)
 {
-    struct net_redis *r = t->data;
+    struct store_redis *r = t->data;
     uint64_t now = uv_now(r->loop);
     while (r->first && r->first->deadline <= now) {
         struct pending *p = r->first;
         unlink_pending(r, p);
         p->is_waiting = false;
         p->is_overdue = true;
-        net_redis_reply_fn *cb = p->cb;
+        store_redis_reply_fn *cb = p->cb;
         p->cb = NULL; /* hiredis still holds p: its late reply only frees it */
         if (r->overdue++ == 0)
             r->overdue_since = now;
@@ -268,7 +268,7 @@ static void on_deadline(uv_timer_t *t)
     arm_deadline(r);
 }
 
-static void arm_deadline(struct net_redis *r)
+static void arm_deadline(struct store_redis *r)
 {
     uint64_t now = uv_now(r->loop);
     uint64_t at = UINT64_MAX;
@@ -288,12 +288,12 @@ static void on_reply(redisAsyncContext *ac, void *reply, void *privdata)
 {
     (void)ac;
     struct pending *p = privdata;
-    struct net_redis *r = p->r;
+    struct store_redis *r = p->r;
     if (p->is_waiting) {
         unlink_pending(r, p);
         p->is_waiting = false;
         if (p->cb)
-            p->cb(p->ctx, (const struct net_redis_reply *)reply);
+            p->cb(p->ctx, (const struct store_redis_reply *)reply);
         if (!r->first)
             arm_deadline(r);
     } else if (p->is_overdue && p->generation == r->generation && r->overdue) {
@@ -304,8 +304,8 @@ static void on_reply(redisAsyncContext *ac, void *reply, void *privdata)
     xfree(p);
 }
 
-enum rc net_redis_command(struct net_redis *r, net_redis_reply_fn *cb, void *ctx, int argc,
-                          const char *const *argv, const size_t *lens)
+enum rc store_redis_command(struct store_redis *r, store_redis_reply_fn *cb, void *ctx, int argc,
+                            const char *const *argv, const size_t *lens)
 {
     if (r->state != ST_UP || !r->ac || r->channels)
         return RC_UNAVAILABLE;
@@ -339,7 +339,7 @@ enum rc net_redis_command(struct net_redis *r, net_redis_reply_fn *cb, void *ctx
  * the attempt; PING's answer (commands) makes the connection up. */
 static void on_setup_reply(redisAsyncContext *ac, void *reply, void *privdata)
 {
-    struct net_redis *r = ac->data;
+    struct store_redis *r = ac->data;
     const redisReply *rp = reply;
     if (!r || r->ac != ac || !rp)
         return; /* an older context going, or this one breaking: handled there */
@@ -359,7 +359,7 @@ static void on_setup_reply(redisAsyncContext *ac, void *reply, void *privdata)
 static void on_subscribed(redisAsyncContext *ac, void *reply, void *privdata)
 {
     (void)privdata;
-    struct net_redis *r = ac->data;
+    struct store_redis *r = ac->data;
     const redisReply *rp = reply;
     if (!r || r->ac != ac || !rp || rp->type != REDIS_REPLY_ARRAY || rp->elements < 3)
         return;
@@ -381,7 +381,7 @@ static void on_subscribed(redisAsyncContext *ac, void *reply, void *privdata)
 
 static void on_connected(const redisAsyncContext *ac, int status)
 {
-    struct net_redis *r = ac->data;
+    struct store_redis *r = ac->data;
     if (!r || r->ac != ac)
         return;
     if (status != REDIS_OK) {
@@ -400,7 +400,7 @@ static void on_connected(const redisAsyncContext *ac, int status)
 static void on_disconnected(const redisAsyncContext *ac, int status)
 {
     (void)status;
-    struct net_redis *r = ac->data;
+    struct store_redis *r = ac->data;
     if (!r || r->ac != ac)
         return;   /* we ended it ourselves */
     r->ac = NULL; /* hiredis frees it when we return */
@@ -409,9 +409,9 @@ static void on_disconnected(const redisAsyncContext *ac, int status)
 }
 
 /* Sends the setup commands: they are buffered until the socket connects. */
-static void send_setup(struct net_redis *r)
+static void send_setup(struct store_redis *r)
 {
-    const struct net_redis_target *t = r->cfg.target;
+    const struct store_redis_target *t = r->cfg.target;
     redisAsyncContext *ac = r->ac;
     if (t->password[0]) {
         /* AUTH password, or AUTH user password (Redis 6 ACL users) */
@@ -449,9 +449,9 @@ static void send_setup(struct net_redis *r)
                           (const char *[]){"PING"}, (size_t[]){4});
 }
 
-static void connect_to(struct net_redis *r, const char *ip)
+static void connect_to(struct store_redis *r, const char *ip)
 {
-    const struct net_redis_target *t = r->cfg.target;
+    const struct store_redis_target *t = r->cfg.target;
     redisAsyncContext *ac =
         t->path[0] ? redisAsyncConnectUnix(t->path) : redisAsyncConnect(ip, t->port);
     if (!ac || ac->err) {
@@ -482,7 +482,7 @@ static void connect_to(struct net_redis *r, const char *ip)
 
 static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
 {
-    struct net_redis *r = req->data;
+    struct store_redis *r = req->data;
     r->gai = NULL;
     xfree(req);
     if (r->state != ST_RESOLVING) {
@@ -517,9 +517,9 @@ static bool is_numeric(const char *host)
     return inet_pton(AF_INET, host, buf) == 1 || inet_pton(AF_INET6, host, buf) == 1;
 }
 
-static void start_attempt(struct net_redis *r)
+static void start_attempt(struct store_redis *r)
 {
-    const struct net_redis_target *t = r->cfg.target;
+    const struct store_redis_target *t = r->cfg.target;
     uv_timer_start(&r->retry, on_retry, SETUP_MS, 0); /* the whole setup's deadline */
     if (t->path[0] || is_numeric(t->host)) {
         connect_to(r, t->host);
@@ -540,9 +540,9 @@ static void start_attempt(struct net_redis *r)
     }
 }
 
-struct net_redis *net_redis_open(uv_loop_t *loop, const struct net_redis_config *cfg)
+struct store_redis *store_redis_open(uv_loop_t *loop, const struct store_redis_config *cfg)
 {
-    struct net_redis *r = xcalloc(1, sizeof(*r));
+    struct store_redis *r = xcalloc(1, sizeof(*r));
     r->loop = loop;
     r->cfg = *cfg;
     snprintf(r->name, sizeof(r->name), "%s", cfg->name ? cfg->name : "redis");
@@ -562,12 +562,12 @@ struct net_redis *net_redis_open(uv_loop_t *loop, const struct net_redis_config 
     return r;
 }
 
-bool net_redis_is_up(const struct net_redis *r)
+bool store_redis_is_up(const struct store_redis *r)
 {
     return r && r->state == ST_UP;
 }
 
-void net_redis_stats(const struct net_redis *r, struct net_redis_stats *out)
+void store_redis_stats(const struct store_redis *r, struct store_redis_stats *out)
 {
     out->timeouts = metrics_read(&r->timeouts);
     out->reconnects = metrics_read(&r->reconnects);
@@ -575,12 +575,12 @@ void net_redis_stats(const struct net_redis *r, struct net_redis_stats *out)
 
 static void on_handle_closed(uv_handle_t *h)
 {
-    struct net_redis *r = h->data;
+    struct store_redis *r = h->data;
     if (--r->open_handles == 0 && !r->gai)
         xfree(r);
 }
 
-void net_redis_close(struct net_redis *r)
+void store_redis_close(struct store_redis *r)
 {
     if (!r)
         return;

@@ -1,5 +1,5 @@
-/* test_redis_url.c -- unit tests of net_redis_parse_url and
- * net_redis_target_format (net/redis.h): the forms --redis takes, the ones
+/* test_redis_url.c -- unit tests of store_redis_parse_url and
+ * store_redis_target_format (store/redis.h): the forms --redis takes, the ones
  * it refuses with a sentence, and that no message or formatted target ever
  * shows the password. */
 #include <stdarg.h>
@@ -10,13 +10,13 @@
 
 #include <string.h>
 
-#include "net/redis.h"
+#include "store/redis.h"
 
-static struct net_redis_target parse_ok(const char *url)
+static struct store_redis_target parse_ok(const char *url)
 {
-    struct net_redis_target t;
+    struct store_redis_target t;
     char err[256] = "";
-    enum rc rc = net_redis_parse_url(url, &t, err, sizeof(err));
+    enum rc rc = store_redis_parse_url(url, &t, err, sizeof(err));
     if (rc)
         fail_msg("%s: %s", url, err);
     return t;
@@ -24,9 +24,9 @@ static struct net_redis_target parse_ok(const char *url)
 
 static void refused(const char *url, const char *says)
 {
-    struct net_redis_target t;
+    struct store_redis_target t;
     char err[256] = "";
-    assert_int_equal(net_redis_parse_url(url, &t, err, sizeof(err)), RC_INVALID);
+    assert_int_equal(store_redis_parse_url(url, &t, err, sizeof(err)), RC_INVALID);
     if (!strstr(err, says))
         fail_msg("%s: \"%s\" does not say \"%s\"", url, err, says);
     assert_null(strstr(err, "s3cret"));
@@ -34,7 +34,7 @@ static void refused(const char *url, const char *says)
 
 static void test_host_port_db_and_defaults(void **state)
 {
-    struct net_redis_target t = parse_ok("redis://127.0.0.1:6380/2");
+    struct store_redis_target t = parse_ok("redis://127.0.0.1:6380/2");
     assert_string_equal(t.host, "127.0.0.1");
     assert_int_equal(t.port, 6380);
     assert_int_equal(t.db, 2);
@@ -53,7 +53,7 @@ static void test_host_port_db_and_defaults(void **state)
 
 static void test_password_forms_are_decoded(void **state)
 {
-    struct net_redis_target t = parse_ok("redis://:s3cret@10.0.0.5:6379/0");
+    struct store_redis_target t = parse_ok("redis://:s3cret@10.0.0.5:6379/0");
     assert_string_equal(t.password, "s3cret");
     assert_string_equal(t.username, "");
     t = parse_ok("redis://app:p%40ss%3Aw@h");
@@ -67,7 +67,7 @@ static void test_password_forms_are_decoded(void **state)
 
 static void test_unix_socket_forms(void **state)
 {
-    struct net_redis_target t = parse_ok("unix:///run/redis/redis.sock");
+    struct store_redis_target t = parse_ok("unix:///run/redis/redis.sock");
     assert_string_equal(t.path, "/run/redis/redis.sock");
     assert_string_equal(t.host, "");
     assert_int_equal(t.db, 0);
@@ -101,14 +101,14 @@ static void test_refusals_say_what_is_wrong(void **state)
 static void test_format_never_shows_the_password(void **state)
 {
     char out[512];
-    struct net_redis_target t = parse_ok("redis://:s3cret@10.0.0.5:6390/4");
-    net_redis_target_format(&t, out, sizeof(out));
+    struct store_redis_target t = parse_ok("redis://:s3cret@10.0.0.5:6390/4");
+    store_redis_target_format(&t, out, sizeof(out));
     assert_string_equal(out, "redis://***@10.0.0.5:6390/4");
     t = parse_ok("redis://[::1]");
-    net_redis_target_format(&t, out, sizeof(out));
+    store_redis_target_format(&t, out, sizeof(out));
     assert_string_equal(out, "redis://[::1]:6379/0");
     t = parse_ok("unix://:s3cret@/tmp/r.sock?db=1");
-    net_redis_target_format(&t, out, sizeof(out));
+    store_redis_target_format(&t, out, sizeof(out));
     assert_string_equal(out, "unix://***@/tmp/r.sock?db=1");
 }
 

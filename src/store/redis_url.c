@@ -1,6 +1,6 @@
-/* redis_url.c -- net_redis_parse_url and net_redis_target_format (see
+/* redis_url.c -- store_redis_parse_url and store_redis_target_format (see
  * redis.h): the --redis flag's text, pure over the string. */
-#include "net/redis.h"
+#include "store/redis.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -41,7 +41,7 @@ static bool parse_db(const char *s, size_t n, unsigned *db)
 
 /* [[user]:password@] at the start of the authority [s, end): fills t and
  * moves *s past it. */
-static bool parse_userinfo(const char **s, const char *end, struct net_redis_target *t)
+static bool parse_userinfo(const char **s, const char *end, struct store_redis_target *t)
 {
     const char *at = NULL;
     for (const char *p = *s; p < end; p++) {
@@ -68,7 +68,7 @@ static bool parse_userinfo(const char **s, const char *end, struct net_redis_tar
         return RC_INVALID;                                                                         \
     } while (0)
 
-static enum rc parse_tcp(const char *s, struct net_redis_target *t, char *err, size_t errlen)
+static enum rc parse_tcp(const char *s, struct store_redis_target *t, char *err, size_t errlen)
 {
     const char *end = s + strcspn(s, "/?#");
     if (!parse_userinfo(&s, end, t))
@@ -114,7 +114,7 @@ static enum rc parse_tcp(const char *s, struct net_redis_target *t, char *err, s
     return RC_OK;
 }
 
-static enum rc parse_unix(const char *s, struct net_redis_target *t, char *err, size_t errlen)
+static enum rc parse_unix(const char *s, struct store_redis_target *t, char *err, size_t errlen)
 {
     const char *path = strchr(s, '/');
     if (!path)
@@ -138,7 +138,8 @@ static enum rc parse_unix(const char *s, struct net_redis_target *t, char *err, 
     return RC_OK;
 }
 
-enum rc net_redis_parse_url(const char *url, struct net_redis_target *t, char *err, size_t errlen)
+enum rc store_redis_parse_url(const char *url, struct store_redis_target *t, char *err,
+                              size_t errlen)
 {
     memset(t, 0, sizeof(*t));
     if (strncmp(url, "redis://", 8) == 0)
@@ -151,7 +152,7 @@ enum rc net_redis_parse_url(const char *url, struct net_redis_target *t, char *e
     FAIL("--redis must be redis://[:password@]host:port/db or unix:///path/to/redis.sock");
 }
 
-void net_redis_target_format(const struct net_redis_target *t, char *out, size_t cap)
+void store_redis_target_format(const struct store_redis_target *t, char *out, size_t cap)
 {
     if (t->path[0]) {
         snprintf(out, cap, "unix://%s%s?db=%u", t->password[0] ? "***@" : "", t->path, t->db);
