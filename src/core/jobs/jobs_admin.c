@@ -329,22 +329,6 @@ enum rc core_jobs_crons(struct core_worker *cw, json_t **out)
     return RC_OK;
 }
 
-/* "2026-12-03 11:36:05.462Z", "2026-12-03T11:36:05Z": unix ms, or -1. */
-static int64_t parse_date(const char *s)
-{
-    struct tm tm = {0};
-    int ms = 0;
-    char sep;
-    int n = sscanf(s, "%4d-%2d-%2d%c%2d:%2d:%2d.%3d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &sep,
-                   &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &ms);
-    if (n < 7 || (sep != ' ' && sep != 'T'))
-        return -1;
-    tm.tm_year -= 1900;
-    tm.tm_mon -= 1;
-    time_t t = timegm(&tm);
-    return t < 0 ? -1 : (int64_t)t * 1000 + ms;
-}
-
 enum rc core_jobs_enqueue_parse(json_t *body, struct core_jobs_action *a, struct core_problem *p)
 {
     a->op = CORE_JOBS_ENQUEUE;
@@ -358,8 +342,9 @@ enum rc core_jobs_enqueue_parse(json_t *body, struct core_jobs_action *a, struct
     int64_t at = 0;
     if (json_is_integer(run_at))
         at = json_integer_value(run_at);
-    else if (json_is_string(run_at) && json_string_length(run_at))
-        at = parse_date(json_string_value(run_at));
+    else if (json_is_string(run_at) && json_string_length(run_at) &&
+             (!chrono_parse_db_ms(json_string_value(run_at), &at) || at < 0))
+        at = -1;
     else if (run_at && !json_is_null(run_at) && !json_is_string(run_at))
         at = -1;
     if (at < 0)
