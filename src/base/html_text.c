@@ -404,3 +404,25 @@ enum rc html_to_text(struct str html, struct buf *out)
         out->len--;
     return c.rc;
 }
+
+enum rc html_escape(struct str text, struct buf *out)
+{
+    enum rc rc = RC_OK;
+    size_t from = 0;
+    for (size_t i = 0; !rc && i < text.len; i++) {
+        char c = text.ptr[i];
+        const char *rep = c == '&'    ? "&amp;"
+                          : c == '<'  ? "&lt;"
+                          : c == '>'  ? "&gt;"
+                          : c == '"'  ? "&quot;"
+                          : c == '\'' ? "&#39;"
+                                      : NULL;
+        if (rep) {
+            rc = buf_append(out, text.ptr + from, i - from);
+            if (!rc)
+                rc = buf_append_cstr(out, rep);
+            from = i + 1;
+        }
+    }
+    return rc ? rc : buf_append(out, text.ptr + from, text.len - from);
+}

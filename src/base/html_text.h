@@ -23,4 +23,9 @@
  * (character references that name no valid code point become U+FFFD). */
 enum rc html_to_text(struct str html, struct buf *out);
 
+/* The other way: appends text to out with & < > " ' as character
+ * references, so it shows as written in HTML (an element's text or an
+ * attribute's value). RC_TOO_LARGE, RC_NOMEM as buf_append. */
+enum rc html_escape(struct str text, struct buf *out);
+
 #endif

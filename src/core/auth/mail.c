@@ -49,23 +49,17 @@ static void put(struct sink *s, const char *p, size_t n)
  * control character made a space. */
 static void put_value(struct sink *s, const char *v, size_t n)
 {
+    if (s->is_html) {
+        if (s->rc == RC_OK)
+            s->rc = html_escape((struct str){v, n}, s->out);
+        return;
+    }
     size_t from = 0;
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)v[i];
-        const char *rep = NULL;
-        if (s->is_html) {
-            rep = c == '&'    ? "&amp;"
-                  : c == '<'  ? "&lt;"
-                  : c == '>'  ? "&gt;"
-                  : c == '"'  ? "&quot;"
-                  : c == '\'' ? "&#39;"
-                              : NULL;
-        } else if (c < 0x20 || c == 0x7f) {
-            rep = " ";
-        }
-        if (rep) {
+        if (c < 0x20 || c == 0x7f) {
             put(s, v + from, i - from);
-            put(s, rep, strlen(rep));
+            put(s, " ", 1);
             from = i + 1;
         }
     }

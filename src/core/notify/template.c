@@ -6,6 +6,7 @@
 #include <strings.h>
 
 #include "base/alloc.h"
+#include "base/html_text.h"
 #include "base/utf8.h"
 #include "core/notify/push.h"
 
@@ -30,25 +31,10 @@ const char core_templates_collection_json[] =
 
 static void append_text(struct buf *out, const char *p, size_t n, bool is_html)
 {
-    if (!is_html) {
+    if (is_html)
+        html_escape((struct str){p, n}, out);
+    else
         buf_append(out, p, n);
-        return;
-    }
-    size_t from = 0;
-    for (size_t i = 0; i < n; i++) {
-        const char *rep = p[i] == '&'    ? "&amp;"
-                          : p[i] == '<'  ? "&lt;"
-                          : p[i] == '>'  ? "&gt;"
-                          : p[i] == '"'  ? "&quot;"
-                          : p[i] == '\'' ? "&#39;"
-                                         : NULL;
-        if (rep) {
-            buf_append(out, p + from, i - from);
-            buf_append_cstr(out, rep);
-            from = i + 1;
-        }
-    }
-    buf_append(out, p + from, n - from);
 }
 
 static void append_value(struct buf *out, json_t *v, bool is_html)

@@ -109,9 +109,28 @@ static void test_appends_after_existing_content(void **state)
     buf_cleanup(&b);
 }
 
+static void test_escape_writes_references_for_markup(void **state)
+{
+    (void)state;
+    struct buf out;
+    buf_init(&out, 1024);
+    assert_int_equal(html_escape(STR_LIT("a<b>&\"c'd"), &out), RC_OK);
+    assert_int_equal(out.len, strlen("a&lt;b&gt;&amp;&quot;c&#39;d"));
+    assert_memory_equal(out.data, "a&lt;b&gt;&amp;&quot;c&#39;d", out.len);
+    buf_reset(&out);
+    assert_int_equal(html_escape(STR_LIT("plain ऑर्डर"), &out), RC_OK);
+    assert_memory_equal(out.data, "plain ऑर्डर", out.len);
+    buf_cleanup(&out);
+    struct buf small;
+    buf_init(&small, 4);
+    assert_int_equal(html_escape(STR_LIT("<<"), &small), RC_TOO_LARGE);
+    buf_cleanup(&small);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_escape_writes_references_for_markup),
         cmocka_unit_test(test_paragraphs_make_blank_lines_and_br_a_line_break),
         cmocka_unit_test(test_links_keep_their_address),
         cmocka_unit_test(test_references_are_decoded),
