@@ -12,6 +12,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 
+#include "core/event/event.h"
 #include "core/jobs/registry.h"
 #include "store/store.h"
 
@@ -21,14 +22,28 @@ struct core_job_outbox {
     atomic_bool may_have;     /* the configuration table may hold a row */
     atomic_bool pending_wake; /* a write enqueued a job: wake the runners after it */
     struct core_jobs *jobs;   /* set once the runners exist */
+    const char *table;        /* the configuration collection's name */
     core_job_schema_fn *schema_of;
     void *ctx;
 };
 
-/* may_have true until loaded. */
-void core_job_outbox_init(struct core_job_outbox *o, core_job_schema_fn *schema_of, void *ctx);
-/* Sets may_have from whether table (a constant name) holds a row. */
-enum rc core_job_outbox_load(struct core_job_outbox *o, struct store_conn *db, const char *table);
+/* may_have true until loaded; table: the configuration collection (a
+ * constant name). */
+void core_job_outbox_init(struct core_job_outbox *o, const char *table,
+                          core_job_schema_fn *schema_of, void *ctx);
+/* Sets may_have from whether the table holds a row. */
+enum rc core_job_outbox_load(struct core_job_outbox *o, struct store_conn *db);
+/* Whether c is the configuration collection. */
+bool core_job_outbox_is_config(const struct core_job_outbox *o, const struct core_collection *c);
+
+/* Listener functions for a listener whose ctx starts with its outbox:
+ * wants: the configuration collection, and any collection while a row may
+ * exist; wants_config: the configuration collection only (a `before` that
+ * checks its records); on_remote: another instance wrote the configuration,
+ * so a row may exist here too. */
+bool core_job_outbox_wants(void *ctx, const struct core_collection *c);
+bool core_job_outbox_wants_config(void *ctx, const struct core_collection *c);
+void core_job_outbox_on_remote(void *ctx, struct core_event *ev);
 /* A job was enqueued in the current write: wake the runners after it. */
 void core_job_outbox_enqueued(struct core_job_outbox *o);
 /* The listener's `committed`: ctx is the outbox. */

@@ -45,7 +45,7 @@ struct core_triggers {
 struct core_triggers *core_triggers_new(core_job_schema_fn *schema_of, void *ctx)
 {
     struct core_triggers *t = xcalloc(1, sizeof(*t));
-    core_job_outbox_init(&t->outbox, schema_of, ctx);
+    core_job_outbox_init(&t->outbox, CORE_TRIGGERS_COLLECTION, schema_of, ctx);
     return t;
 }
 
@@ -61,7 +61,7 @@ void core_triggers_free(struct core_triggers *t)
 
 enum rc core_triggers_load(struct core_triggers *t, struct store_conn *db)
 {
-    return core_job_outbox_load(&t->outbox, db, CORE_TRIGGERS_COLLECTION);
+    return core_job_outbox_load(&t->outbox, db);
 }
 
 static bool is_triggers(const struct core_collection *c)
@@ -290,18 +290,6 @@ static enum rc on_change(void *ctx, struct store_conn *db, const struct core_eve
     return rc;
 }
 
-static bool wants(void *ctx, const struct core_collection *c)
-{
-    struct core_triggers *t = ctx;
-    return is_triggers(c) || atomic_load_explicit(&t->outbox.may_have, memory_order_relaxed);
-}
-
-static bool wants_before(void *ctx, const struct core_collection *c)
-{
-    (void)ctx;
-    return is_triggers(c);
-}
-
 static enum rc before(void *ctx, struct store_conn *db, enum core_event_action action,
                       const struct core_collection *c, json_t *values, json_t *current,
                       struct core_problem *p)
@@ -313,21 +301,13 @@ static enum rc before(void *ctx, struct store_conn *db, enum core_event_action a
     return check_trigger(db, core_job_outbox_schema(&t->outbox), values, p);
 }
 
-/* Another instance wrote a trigger: this one's writes must look for them too. */
-static void on_remote(void *ctx, struct core_event *ev)
-{
-    struct core_triggers *t = ctx;
-    if (is_triggers(ev->c))
-        atomic_store(&t->outbox.may_have, true);
-}
-
 struct core_event_listener core_triggers_listener(struct core_triggers *t)
 {
-    return (struct core_event_listener){.wants = wants,
-                                        .wants_before = wants_before,
+    return (struct core_event_listener){.wants = core_job_outbox_wants,
+                                        .wants_before = core_job_outbox_wants_config,
                                         .in_tx = on_change,
                                         .before = before,
                                         .committed = core_job_outbox_committed,
-                                        .on_remote = on_remote,
+                                        .on_remote = core_job_outbox_on_remote,
                                         .ctx = t};
 }

@@ -178,7 +178,7 @@ struct core_recos {
 struct core_recos *core_recos_new(core_job_schema_fn *schema_of, void *ctx)
 {
     struct core_recos *r = xcalloc(1, sizeof(*r));
-    core_job_outbox_init(&r->outbox, schema_of, ctx);
+    core_job_outbox_init(&r->outbox, CORE_RECO_COLLECTION, schema_of, ctx);
     return r;
 }
 
@@ -194,7 +194,7 @@ void core_recos_set_jobs(struct core_recos *r, struct core_jobs *jobs)
 
 enum rc core_recos_load(struct core_recos *r, struct store_conn *db)
 {
-    return core_job_outbox_load(&r->outbox, db, CORE_RECO_COLLECTION);
+    return core_job_outbox_load(&r->outbox, db);
 }
 
 static bool is_recommenders(const struct core_collection *c)
@@ -302,18 +302,6 @@ static enum rc on_change(void *ctx, struct store_conn *db, const struct core_eve
     return rc;
 }
 
-static bool wants(void *ctx, const struct core_collection *c)
-{
-    struct core_recos *r = ctx;
-    return is_recommenders(c) || atomic_load_explicit(&r->outbox.may_have, memory_order_relaxed);
-}
-
-static bool wants_before(void *ctx, const struct core_collection *c)
-{
-    (void)ctx;
-    return is_recommenders(c);
-}
-
 static enum rc before(void *ctx, struct store_conn *db, enum core_event_action action,
                       const struct core_collection *c, json_t *values, json_t *current,
                       struct core_problem *p)
@@ -332,21 +320,13 @@ static enum rc before(void *ctx, struct store_conn *db, enum core_event_action a
     return rc;
 }
 
-/* Another instance wrote a recommender: this one's interactions count too. */
-static void on_remote(void *ctx, struct core_event *ev)
-{
-    struct core_recos *r = ctx;
-    if (is_recommenders(ev->c))
-        atomic_store(&r->outbox.may_have, true);
-}
-
 struct core_event_listener core_recos_listener(struct core_recos *r)
 {
-    return (struct core_event_listener){.wants = wants,
-                                        .wants_before = wants_before,
+    return (struct core_event_listener){.wants = core_job_outbox_wants,
+                                        .wants_before = core_job_outbox_wants_config,
                                         .in_tx = on_change,
                                         .before = before,
                                         .committed = core_job_outbox_committed,
-                                        .on_remote = on_remote,
+                                        .on_remote = core_job_outbox_on_remote,
                                         .ctx = r};
 }

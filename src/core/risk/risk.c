@@ -88,7 +88,7 @@ struct core_risk {
 struct core_risk *core_risk_new(core_job_schema_fn *schema_of, void *ctx)
 {
     struct core_risk *r = xcalloc(1, sizeof(*r));
-    core_job_outbox_init(&r->outbox, schema_of, ctx);
+    core_job_outbox_init(&r->outbox, CORE_RISK_MODELS, schema_of, ctx);
     return r;
 }
 
@@ -104,7 +104,7 @@ void core_risk_set_jobs(struct core_risk *r, struct core_jobs *jobs)
 
 enum rc core_risk_load(struct core_risk *r, struct store_conn *db)
 {
-    return core_job_outbox_load(&r->outbox, db, CORE_RISK_MODELS);
+    return core_job_outbox_load(&r->outbox, db);
 }
 
 /* ---- checks ------------------------------------------------------------------ */
@@ -500,20 +500,12 @@ static enum rc before(void *ctx, struct store_conn *db, enum core_event_action a
     return rc;
 }
 
-/* Another instance wrote a model: this one's creates are scored too. */
-static void on_remote(void *ctx, struct core_event *ev)
-{
-    struct core_risk *k = ctx;
-    if (is_named(ev->c, CORE_RISK_MODELS))
-        atomic_store(&k->outbox.may_have, true);
-}
-
 struct core_event_listener core_risk_listener(struct core_risk *k)
 {
     return (struct core_event_listener){.wants = wants,
                                         .wants_before = wants_before,
                                         .before = before,
                                         .committed = core_job_outbox_committed,
-                                        .on_remote = on_remote,
+                                        .on_remote = core_job_outbox_on_remote,
                                         .ctx = k};
 }
