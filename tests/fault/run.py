@@ -26,7 +26,7 @@ whether the fault fired), then check
   - the server still answers reads.
 
 The walk of an operation and point ends with the first run whose fault did
-not fire: every hit has been failed once. A fault-free run first counts the
+not fire: every hit has been failed once. Fault-free runs first count the
 hits; an operation with more than STRIDE_ABOVE of them (a collection update:
 SQLite reparses the schema on each connection, over 5,000 allocations) is
 walked with an even stride, and a walk still firing past twice the count has
@@ -723,14 +723,26 @@ def one_run(w, op, point, nth, stats):
 
 def walk(w, op, point, max_runs, stats):
     """Fails the 1st, 2nd, ... hit of point in op until a run fires nothing.
-    A fault-free run first counts the hits H; past STRIDE_ABOVE hits the walk
-    steps over them evenly (about STRIDE_ABOVE runs). A walk still firing
-    past 2H + 100 has hits that grow with n: a failure. max_runs (0: none)
-    bounds the runs. Returns (runs, fired, errors, H, stride, bounded)."""
+    A fault-free run first counts the hits; past STRIDE_ABOVE of them the
+    walk steps over them evenly (about STRIDE_ABOVE runs). H is the largest
+    count of that run and of fault-free runs after failed ones; a walk still
+    firing past 2H + 100 has hits that grow with n: a failure. max_runs
+    (0: none) bounds the runs. Returns (runs, fired, errors, H, stride, bounded)."""
     w.point = point
     fired, hits, _ = one_run(w, op, point, NEVER, stats)
     want(not fired, "the fault-free run fired")
+    # A failed run may leave more work for the next one (a schema change
+    # rolled back makes SQLite drop the connection's parsed schema, and the
+    # next statement parses it all again: a thousand allocations with the
+    # search tables): H also counts fault-free runs after runs failed at a
+    # quarter, half, three quarters and the end of the hits.
     stride = max(1, -(-hits // STRIDE_ABOVE))
+    base = hits
+    for k in (1, 2, 3, 4):
+        if one_run(w, op, point, max(1, base * k // 4), stats)[0]:
+            fired, after_fail, _ = one_run(w, op, point, NEVER, stats)
+            want(not fired, "the fault-free run after a failed one fired")
+            hits = max(hits, after_fail)
     errors = runs = 0
     nth = 1
     while True:
