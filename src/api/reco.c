@@ -72,9 +72,11 @@ static const char *skip_value(const char *p, const char *end)
         else if (*p == '{' || *p == '[')
             depth++;
         else if (*p == '}' || *p == ']') {
+            if (depth == 0)
+                return p; /* the end of the container around a scalar */
             if (--depth == 0)
                 return p + 1;
-        } else if (depth == 0 && (*p == ',' || *p == ']'))
+        } else if (depth == 0 && *p == ',')
             return p;
     }
     return NULL;
@@ -86,6 +88,33 @@ struct span {
     size_t len;
     char id[64];
 };
+
+/* The record's top-level "id" (an id holds no escapes) into id, "" when it
+ * has none: a walk over the keys, not a parse of the record. */
+static void id_of(const char *p, const char *end, char *id, size_t cap)
+{
+    id[0] = '\0';
+    if (p >= end || *p != '{')
+        return;
+    p++;
+    while (p < end && *p == '"') {
+        const char *key = p + 1, *key_end = skip_value(p, end);
+        if (!key_end || key_end >= end || *key_end != ':')
+            return;
+        const char *v = key_end + 1, *v_end = skip_value(v, end);
+        if (!v_end)
+            return;
+        if (key_end - key == 3 && memcmp(key, "id\"", 3) == 0 && *v == '"') {
+            size_t len = (size_t)(v_end - v) - 2;
+            if (len < cap && !memchr(v + 1, '\\', len)) {
+                memcpy(id, v + 1, len);
+                id[len] = '\0';
+            }
+            return;
+        }
+        p = v_end < end && *v_end == ',' ? v_end + 1 : v_end;
+    }
+}
 
 /* The records of page (the list's JSON) into spans (*n, at most max). */
 static void records_of(struct str page, struct span *spans, size_t max, size_t *n)
@@ -100,13 +129,10 @@ static void records_of(struct str page, struct span *spans, size_t max, size_t *
         const char *next = skip_value(p, end);
         if (!next)
             return;
-        json_t *rec = json_loadb(p, (size_t)(next - p), 0, NULL);
-        const char *id = json_string_value(json_object_get(rec, "id"));
         struct span *s = &spans[(*n)++];
         s->at = p;
         s->len = (size_t)(next - p);
-        snprintf(s->id, sizeof(s->id), "%s", id ? id : "");
-        json_decref(rec);
+        id_of(p, next, s->id, sizeof(s->id));
         p = next;
         if (p < end && *p == ',')
             p++;

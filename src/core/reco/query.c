@@ -34,31 +34,53 @@ static void add(struct pool *p, struct str id, double v)
  * the most popular; 0.85 keeps a popular candidate from dominating. */
 #define ALPHA 0.85
 
-/* Adds seed's neighbours, each weighted by weight * similarity. */
-static enum rc neighbours(struct store_stmt *st, const char *rec, struct str seed, double weight,
-                          struct pool *p)
+/* Adds seed's neighbours, each weighted by weight * similarity; na is the
+ * seed's norm. */
+static enum rc neighbours(struct store_stmt *st, const char *rec, struct str seed, double na,
+                          double weight, struct pool *p)
 {
+    if (!(na > 0))
+        return RC_OK;
     store_reset(st);
     store_bind_text(st, 1, str_from_cstr(rec));
     store_bind_text(st, 2, seed);
+    double seed_part = weight / pow(na, ALPHA);
     enum rc rc;
     while ((rc = store_step(st)) == RC_OK) {
-        double co = store_column_double(st, 1), na = store_column_double(st, 2),
-               nb = store_column_double(st, 3);
-        if (co > 0 && na > 0 && nb > 0)
-            add(p, store_column_text(st, 0), weight * co / (pow(na, ALPHA) * pow(nb, 1 - ALPHA)));
+        double co = store_column_double(st, 1), nb = store_column_double(st, 2);
+        if (co > 0 && nb > 0)
+            add(p, store_column_text(st, 0), seed_part * co / pow(nb, 1 - ALPHA));
     }
     return rc == RC_NOT_FOUND ? RC_OK : rc;
 }
 
+/* A seed's 50 strongest neighbours with their norms: both joins are read
+ * from covering indexes (_reco_pairs_cob, _reco_items_n). */
 static enum rc prepare_neighbours(struct store_conn *db, struct store_stmt **st)
 {
     return store_prepare(db,
-                         STR_LIT("SELECT p.b, p.co, ia.n, ib.n FROM _reco_pairs p JOIN _reco_items "
-                                 "ia ON ia.rec = p.rec AND ia.item = p.a JOIN _reco_items ib ON "
+                         STR_LIT("SELECT p.b, p.co, ib.n FROM _reco_pairs p JOIN _reco_items ib ON "
                                  "ib.rec = p.rec AND ib.item = p.b WHERE p.rec = ?1 AND p.a = ?2 "
                                  "AND p.co > 0 ORDER BY p.co DESC LIMIT 50"),
                          st);
+}
+
+/* An item's norm; 0 when it has none. */
+static enum rc norm_of(struct store_conn *db, const char *rec, const char *item, double *n)
+{
+    struct store_stmt *st;
+    *n = 0;
+    enum rc rc =
+        store_prepare(db, STR_LIT("SELECT n FROM _reco_items WHERE rec = ?1 AND item = ?2"), &st);
+    if (rc)
+        return rc;
+    store_bind_text(st, 1, str_from_cstr(rec));
+    store_bind_text(st, 2, str_from_cstr(item));
+    rc = store_step(st);
+    if (rc == RC_OK)
+        *n = store_column_double(st, 0);
+    store_done(st);
+    return rc == RC_NOT_FOUND ? RC_OK : rc;
 }
 
 static int by_score(const void *a, const void *b)
@@ -128,11 +150,14 @@ enum rc core_reco_for_user(struct store_conn *db, const struct core_reco *r, con
     if (user && user[0]) {
         /* the user's items, heaviest first: the first ones seed, all are skipped */
         struct store_stmt *mine = NULL, *st = NULL;
+        /* with each item's norm: the seeds' come with them */
         rc = store_prepare(db,
-                           STR_LIT("SELECT item, w FROM _reco_user_items WHERE rec = ?1 AND "
-                                   "\"user\" = ?2 ORDER BY w DESC, item LIMIT 1000"),
+                           STR_LIT("SELECT u.item, u.w, i.n FROM _reco_user_items u LEFT JOIN "
+                                   "_reco_items i ON i.rec = u.rec AND i.item = u.item WHERE "
+                                   "u.rec = ?1 AND u.\"user\" = ?2 ORDER BY u.w DESC, u.item "
+                                   "LIMIT 1000"),
                            &mine);
-        json_t *seeds = json_object();
+        json_t *seeds = json_object(); /* item -> [weight, norm] */
         double top = 0;
         if (!rc) {
             store_bind_text(mine, 1, str_from_cstr(r->id));
@@ -149,7 +174,8 @@ enum rc core_reco_for_user(struct store_conn *db, const struct core_reco *r, con
                     json_object_set_new(p.skip, key, json_true());
                 if (json_object_size(seeds) < CORE_RECO_SEEDS && w > 0) {
                     top = top > w ? top : w;
-                    json_object_set_new(seeds, key, json_real(w));
+                    json_object_set_new(seeds, key,
+                                        json_pack("[f,f]", w, store_column_double(mine, 2)));
                 }
             }
             store_done(mine);
@@ -162,7 +188,9 @@ enum rc core_reco_for_user(struct store_conn *db, const struct core_reco *r, con
         json_object_foreach(seeds, key, w)
         {
             if (!rc)
-                rc = neighbours(st, r->id, str_from_cstr(key), json_real_value(w) / top, &p);
+                rc =
+                    neighbours(st, r->id, str_from_cstr(key), json_real_value(json_array_get(w, 1)),
+                               json_real_value(json_array_get(w, 0)) / top, &p);
         }
         if (st)
             store_done(st);
@@ -181,9 +209,12 @@ enum rc core_reco_similar(struct store_conn *db, const struct core_reco *r, cons
     struct pool p = {.scores = json_object(), .skip = json_object()};
     json_object_set_new(p.skip, item, json_true());
     struct store_stmt *st = NULL;
-    enum rc rc = prepare_neighbours(db, &st);
+    double na;
+    enum rc rc = norm_of(db, r->id, item, &na);
     if (!rc)
-        rc = neighbours(st, r->id, str_from_cstr(item), 1, &p);
+        rc = prepare_neighbours(db, &st);
+    if (!rc)
+        rc = neighbours(st, r->id, str_from_cstr(item), na, 1, &p);
     if (st)
         store_done(st);
     if (!rc)

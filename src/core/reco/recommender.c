@@ -42,10 +42,16 @@ enum rc core_reco_ddl(struct store_conn *db)
                           "NOT NULL, n DOUBLE PRECISION NOT NULL, pop DOUBLE PRECISION NOT NULL, "
                           "PRIMARY KEY (rec, item)" STORE_ROW_KEY ");"
                           "CREATE INDEX IF NOT EXISTS _reco_items_pop ON _reco_items (rec, pop);"
+                          /* covering: a candidate's norm without a visit to its row */
+                          "CREATE INDEX IF NOT EXISTS _reco_items_n ON _reco_items (rec, item, n);"
                           "CREATE TABLE IF NOT EXISTS _reco_pairs (rec TEXT NOT NULL, a TEXT NOT "
                           "NULL, b TEXT NOT NULL, co DOUBLE PRECISION NOT NULL, PRIMARY KEY "
                           "(rec, a, b)" STORE_ROW_KEY ");"
-                          "CREATE INDEX IF NOT EXISTS _reco_pairs_co ON _reco_pairs (rec, a, co);");
+                          /* covering: a seed's strongest neighbours read from the index alone
+                           * (it replaces _reco_pairs_co, which lacked b) */
+                          "DROP INDEX IF EXISTS _reco_pairs_co;"
+                          "CREATE INDEX IF NOT EXISTS _reco_pairs_cob ON _reco_pairs (rec, a, co, "
+                          "b);");
 }
 
 /* ---- a recommender's definition ------------------------------------------- */
