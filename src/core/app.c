@@ -556,6 +556,7 @@ enum rc core_app_open(const char *dir, const char *db, struct core_app **out)
     core_triggers_set_jobs(app->triggers, app->jobs);
     core_recos_set_jobs(app->recos, app->jobs);
     core_risk_set_jobs(app->risk, app->jobs);
+    core_risk_set_writer(app->risk, app->writer);
     struct core_event_listener wake = core_jobs_wake_listener(app->jobs, app->webhooks);
     (void)core_event_listen(&app->events, &wake);
     struct core_event_listener checks = core_jobs_check_listener(current_schema, app);

@@ -144,4 +144,30 @@ describe('risk scoring', () => {
         assert.equal(s4.action, 'allow');
         assert.deepEqual(s4.reasons.map((r) => r.rule).sort(), ['impossible travel', 'kiosk', 'new device']);
     });
+
+    test('blocked attempts count in declined_* (not in the counts, sums or history)', async () => {
+        const big = await su.collection('_riskRules').create({ model: 'payments', name: 'too big',
+            expression: 'amount > 5000', score: 80, action: 'block', active: true });
+        const retry = await su.collection('_riskRules').create({ model: 'payments', name: 'keeps trying',
+            expression: '@risk.declined_1h >= 2', score: 80, action: 'block', active: true });
+        const u = await makeUser(su, srv.url);
+        const pay = (ms, amount) => u.pb.collection('payments').create({ user: u.record.id, amount, at: at(20 * HOUR + ms) });
+        const first = await pay(0, 10);
+        for (const ms of [MIN, 2 * MIN]) {
+            const e = await expectError(pay(ms, 9000), 400);
+            assert.equal(e.message, 'The request was declined.');
+        }
+        // Two refusals within the hour: a small payment is refused too.
+        await expectError(pay(3 * MIN, 10), 400);
+        // Past the hour: allowed; its features count the three refusals in
+        // the longer windows and nothing of them anywhere else.
+        const later = await pay(HOUR + 3 * MIN + 1, 20);
+        const f = (await scoreOf(later.id)).features;
+        assert.deepEqual([f.declined_1h, f.declined_24h, f.declined_7d], [0, 3, 3]);
+        assert.deepEqual([f.count_24h, f.sum_24h, f.history], [1, 10, 1]);
+        assert.deepEqual([(await scoreOf(first.id)).features.declined_24h], [0]);
+        assert.equal((await su.collection('payments').getFullList({ filter: `user = "${u.record.id}"` })).length, 2);
+        await su.collection('_riskRules').update(big.id, { active: false });
+        await su.collection('_riskRules').update(retry.id, { active: false });
+    });
 });

@@ -18,10 +18,11 @@ static const struct {
     const char *name;
     bool is_count;
 } features[] = {
-    {"count_1h", true},  {"count_24h", true},   {"count_7d", true},     {"sum_1h", false},
-    {"sum_24h", false},  {"sum_7d", false},     {"amount", false},      {"amount_median", false},
-    {"amount_z", false}, {"history", true},     {"distance_km", false}, {"speed_kmh", false},
-    {"hour", true},      {"hour_share", false},
+    {"count_1h", true},    {"count_24h", true},   {"count_7d", true},     {"sum_1h", false},
+    {"sum_24h", false},    {"sum_7d", false},     {"amount", false},      {"amount_median", false},
+    {"amount_z", false},   {"history", true},     {"distance_km", false}, {"speed_kmh", false},
+    {"hour", true},        {"hour_share", false}, {"declined_1h", true},  {"declined_24h", true},
+    {"declined_7d", true},
 };
 
 json_t *risk_features_blank(void)
@@ -72,6 +73,33 @@ static enum rc windows(struct store_conn *db, const struct risk_input *in, json_
                                 i % 2 ? json_real(store_column_double(st, i))
                                       : json_integer(store_column_int64(st, i)));
         json_object_set_new(out, "history", json_integer(store_column_int64(st, 6)));
+    }
+    store_done(st);
+    return rc == RC_NOT_FOUND ? RC_OK : rc;
+}
+
+/* declined_* over the three windows (the same edges as windows()). */
+static enum rc declined(struct store_conn *db, const struct risk_input *in, json_t *out)
+{
+    struct store_stmt *st;
+    enum rc rc = store_prepare(
+        db,
+        STR_LIT("SELECT COALESCE(SUM(CASE WHEN at >= ?3 THEN 1 ELSE 0 END), 0), "
+                "COALESCE(SUM(CASE WHEN at >= ?4 THEN 1 ELSE 0 END), 0), COUNT(*) FROM "
+                "_risk_declined WHERE model = ?1 AND \"user\" = ?2 AND at >= ?5 AND at <= ?6"),
+        &st);
+    if (rc)
+        return rc;
+    bind_common(st, in);
+    store_bind_int64(st, 3, in->t - HOUR_MS);
+    store_bind_int64(st, 4, in->t - 24 * HOUR_MS);
+    store_bind_int64(st, 5, in->t - 7 * 24 * HOUR_MS);
+    store_bind_int64(st, 6, in->t);
+    rc = store_step(st);
+    if (rc == RC_OK) {
+        static const char *const keys[] = {"declined_1h", "declined_24h", "declined_7d"};
+        for (int i = 0; i < 3; i++)
+            json_object_set_new(out, keys[i], json_integer(store_column_int64(st, i)));
     }
     store_done(st);
     return rc == RC_NOT_FOUND ? RC_OK : rc;
@@ -193,6 +221,8 @@ enum rc risk_features(struct store_conn *db, const struct risk_input *in, json_t
     json_t *f = risk_features_blank();
     enum rc rc = windows(db, in, f);
     if (!rc)
+        rc = declined(db, in, f);
+    if (!rc)
         rc = recent(db, in, f);
     if (!rc)
         rc = first(db, in, "first_device",
@@ -234,6 +264,21 @@ enum rc risk_add_event(struct store_conn *db, const struct risk_input *in)
     store_bind_int64(st, 8, in->has_location);
     store_bind_text(st, 9, str_from_cstr(in->device ? in->device : ""));
     store_bind_text(st, 10, str_from_cstr(in->ip ? in->ip : ""));
+    rc = store_step(st);
+    store_done(st);
+    return rc == RC_NOT_FOUND ? RC_OK : rc;
+}
+
+enum rc risk_add_declined(struct store_conn *db, const char *model, const char *user, int64_t t)
+{
+    struct store_stmt *st;
+    enum rc rc = store_prepare(
+        db, STR_LIT("INSERT INTO _risk_declined (model, \"user\", at) VALUES (?1, ?2, ?3)"), &st);
+    if (rc)
+        return rc;
+    store_bind_text(st, 1, str_from_cstr(model));
+    store_bind_text(st, 2, str_from_cstr(user));
+    store_bind_int64(st, 3, t);
     rc = store_step(st);
     store_done(st);
     return rc == RC_NOT_FOUND ? RC_OK : rc;

@@ -14,6 +14,7 @@
 #include "core/jobs/webhook.h"
 #include "core/notify/push.h"
 #include "core/risk/risk_int.h"
+#include "store/writer.h"
 
 const char core_risk_models_json[] =
     "{\"id\":\"pbc_tarmac_risk_models\",\"name\":\"_riskModels\",\"type\":\"base\","
@@ -78,11 +79,16 @@ enum rc core_risk_ddl(struct store_conn *db)
                           "CREATE INDEX IF NOT EXISTS _risk_events_device ON _risk_events "
                           "(model, \"user\", device);"
                           "CREATE INDEX IF NOT EXISTS _risk_events_ip ON _risk_events (model, "
-                          "\"user\", ip);");
+                          "\"user\", ip);"
+                          "CREATE TABLE IF NOT EXISTS _risk_declined (model TEXT NOT NULL, "
+                          "\"user\" TEXT NOT NULL, at BIGINT NOT NULL" STORE_ROW_KEY ");"
+                          "CREATE INDEX IF NOT EXISTS _risk_declined_at ON _risk_declined (model, "
+                          "\"user\", at);");
 }
 
 struct core_risk {
     struct core_job_outbox outbox; /* first: the listener's ctx is the outbox too */
+    struct store_writer *writer;   /* the blocked attempts' own writes */
 };
 
 struct core_risk *core_risk_new(core_job_schema_fn *schema_of, void *ctx)
@@ -100,6 +106,11 @@ void core_risk_free(struct core_risk *r)
 void core_risk_set_jobs(struct core_risk *r, struct core_jobs *jobs)
 {
     r->outbox.jobs = jobs;
+}
+
+void core_risk_set_writer(struct core_risk *r, struct store_writer *writer)
+{
+    r->writer = writer;
 }
 
 enum rc core_risk_load(struct core_risk *r, struct store_conn *db)
@@ -380,6 +391,43 @@ static enum rc tell_reviewers(struct core_risk *k, struct store_conn *db, const 
     return rc;
 }
 
+/* A blocked attempt, written after the transaction that refused it. */
+struct declined {
+    char *model, *user;
+    int64_t t;
+};
+
+static enum rc declined_apply(struct store_conn *db, void *ctx)
+{
+    struct declined *d = ctx;
+    return risk_add_declined(db, d->model, d->user, d->t);
+}
+
+static void declined_done(enum rc rc, void *ctx)
+{
+    struct declined *d = ctx;
+    if (rc)
+        log_warn("msg=\"blocked attempt not recorded\" model=%s user=%s err=\"%s\"", d->model,
+                 d->user, rc_name(rc));
+    xfree(d->model);
+    xfree(d->user);
+    xfree(d);
+}
+
+/* Queues the attempt's own write behind the transaction that is refusing
+ * it (writer thread: the writer's queue is FIFO, so a later write of the
+ * same user, queued after this, sees it). */
+static void record_declined(struct core_risk *k, const struct risk_input *in)
+{
+    if (!k->writer)
+        return;
+    struct declined *d = xcalloc(1, sizeof(*d));
+    d->model = xstrdup(in->model);
+    d->user = xstrdup(in->user);
+    d->t = in->t;
+    store_writer_submit(k->writer, NULL, declined_apply, declined_done, d);
+}
+
 static enum rc score_one(struct core_risk *k, struct store_conn *db,
                          const struct core_schema *schema, const struct core_collection *c,
                          const struct model *m, json_t *values, struct core_problem *p)
@@ -398,6 +446,7 @@ static enum rc score_one(struct core_risk *k, struct store_conn *db,
         log_info("msg=\"write blocked by risk rules\" model=%s collection=%s user=%s score=%g",
                  m->name, c->name, in.user, score);
         core_problem_message(p, "The request was declined.");
+        record_declined(k, &in);
         rc = RC_INVALID;
     }
     if (!rc)

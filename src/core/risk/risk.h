@@ -28,7 +28,13 @@
  *   distance_km, speed_kmh: from the user's last located event before T
  *     (great-circle distance; the time at least a minute);
  *   hour: T's hour (UTC); hour_share: the share of the user's last 200
- *     events within an hour of it (1 without history).
+ *     events within an hour of it (1 without history);
+ *   declined_1h, declined_24h, declined_7d: the user's blocked attempts in
+ *     the windows (a blocked write's transaction rolls back: its attempt is
+ *     kept apart, in `_risk_declined`, by a write of its own queued behind
+ *     it, so the next write of that user sees it; the blocked attempts
+ *     enter no other feature, so an attacker's refused amounts do not
+ *     shift the user's history).
  * Every active rule that matches adds its score; the action is block if
  * one blocking rule matches, else flag if a flagging one does; a matching
  * allow rule overrides both (an allow list). block refuses the write with
@@ -58,6 +64,9 @@ struct core_risk *core_risk_new(core_job_schema_fn *schema_of, void *ctx);
 void core_risk_free(struct core_risk *r);
 struct core_jobs;
 void core_risk_set_jobs(struct core_risk *r, struct core_jobs *jobs);
+/* The writer the blocked attempts are recorded through (borrowed). */
+struct store_writer;
+void core_risk_set_writer(struct core_risk *r, struct store_writer *writer);
 /* Sets whether any model may exist, from the table (start-up). */
 enum rc core_risk_load(struct core_risk *r, struct store_conn *db);
 /* Checks models and rules before they are written, and scores creates. */

@@ -22,6 +22,8 @@ struct risk_input {
 enum rc risk_features(struct store_conn *db, const struct risk_input *in, json_t **out);
 /* Adds in to the user's events. */
 enum rc risk_add_event(struct store_conn *db, const struct risk_input *in);
+/* Adds in to the user's blocked attempts. */
+enum rc risk_add_declined(struct store_conn *db, const char *model, const char *user, int64_t t);
 /* Every feature with a zero value: what a rule compiles against when saved. */
 json_t *risk_features_blank(void);
 
