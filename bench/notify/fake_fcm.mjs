@@ -41,9 +41,14 @@ http.createServer((req, res) => {
 }).listen(Number(port), '127.0.0.1');
 
 if (apnsPort) {
+    // maxSessionMemory: node's default (10 MB) refuses streams
+    // (REFUSED_STREAM) under a few hundred concurrent ones, which tarmac
+    // then retries seconds later: the fake, not the sender, would set the pace.
     const server = http2.createSecureServer({ key: readFileSync(join(certDir, 'key.pem')),
-        cert: readFileSync(join(certDir, 'cert.pem')), settings: { maxConcurrentStreams: 1000 } });
+        cert: readFileSync(join(certDir, 'cert.pem')), maxSessionMemory: 256,
+        settings: { maxConcurrentStreams: 1000 } });
     server.on('stream', (stream, headers) => {
+        stream.on('error', () => {}); // a stream reset by either side is not the fake's end
         stream.resume();
         stream.on('end', () => {
             const ok = headers[':method'] === 'POST' && headers[':path'].startsWith('/3/device/') &&
