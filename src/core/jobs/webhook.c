@@ -53,15 +53,15 @@ bool core_webhook_wants_action(struct str events, const char *action)
 /* Compiles a hook's filter over c's record (the select below names it r). */
 static enum rc compile_filter(const struct core_schema *schema, const struct core_collection *c,
                               const struct core_filter_request *req, struct str filter,
-                              struct arena *a, struct core_sql_fragment *f, char *err,
-                              size_t errlen)
+                              size_t param_base, struct arena *a, struct core_sql_fragment *f,
+                              char *err, size_t errlen)
 {
     struct core_filter_options o = {.schema = schema,
                                     .collection = c,
                                     .alias = "r",
                                     .request = req,
                                     .allow_hidden = true,
-                                    .param_base = c->field_count};
+                                    .param_base = param_base};
     return core_filter_compile(&o, filter, a, f, err, errlen);
 }
 
@@ -80,7 +80,7 @@ enum rc core_webhook_filter_check_as(const struct core_schema *schema,
     arena_init(&a, 4096);
     struct core_sql_fragment f;
     char err[256], msg[320];
-    enum rc rc = compile_filter(schema, c, req, filter, &a, &f, err, sizeof(err));
+    enum rc rc = compile_filter(schema, c, req, filter, c->field_count, &a, &f, err, sizeof(err));
     arena_cleanup(&a);
     if (rc == RC_INVALID) {
         snprintf(msg, sizeof(msg), "Invalid filter: %s", err);
@@ -124,7 +124,6 @@ enum rc core_webhook_check(const struct core_schema *schema, json_t *values, str
     return RC_OK;
 }
 
-/* SELECT 1 FROM (SELECT ?1 AS "f1", ...) "r" WHERE <filter>. */
 enum rc core_webhook_record_passes(struct store_conn *db, const struct core_event *ev,
                                    struct str filter, bool *ok)
 {
@@ -135,27 +134,62 @@ enum rc core_webhook_values_pass(struct store_conn *db, const struct core_schema
                                  const struct core_collection *c, json_t *values,
                                  const struct core_filter_request *req, struct str filter, bool *ok)
 {
-    *ok = false;
+    return core_webhook_values_match(db, schema, c, values, req, &filter, 1, ok);
+}
+
+/* SELECT CASE WHEN <filter 1> THEN 1 ELSE 0 END, ... FROM (SELECT ?1 AS
+ * "f1", ...) "r": every filter in one statement, each fragment's
+ * parameters numbered after the row's and the fragments before it. */
+enum rc core_webhook_values_match(struct store_conn *db, const struct core_schema *schema,
+                                  const struct core_collection *c, json_t *values,
+                                  const struct core_filter_request *req, const struct str *filters,
+                                  size_t n, bool *ok)
+{
+    for (size_t i = 0; i < n; i++)
+        ok[i] = false;
+    if (!n)
+        return RC_OK;
     struct arena a;
     arena_init(&a, 4096);
-    struct core_sql_fragment f;
-    char err[256];
-    enum rc rc = compile_filter(schema, c, req, filter, &a, &f, err, sizeof(err));
-    if (rc && rc != RC_INVALID) {
-        arena_cleanup(&a);
-        return rc; /* out of memory: the write fails rather than lose its delivery */
+    struct core_sql_fragment *f = arena_alloc(&a, n * sizeof(*f));
+    bool *is_compiled = arena_alloc(&a, n * sizeof(*is_compiled));
+    size_t *base = arena_alloc(&a, n * sizeof(*base));
+    size_t next = c->field_count;
+    enum rc rc = RC_OK;
+    for (size_t i = 0; i < n && !rc; i++) {
+        char err[256];
+        base[i] = next;
+        rc = compile_filter(schema, c, req, filters[i], next, &a, &f[i], err, sizeof(err));
+        is_compiled[i] = rc == RC_OK;
+        if (rc == RC_INVALID) {
+            log_warn("msg=\"filter does not compile: no match\" collection=%s error=\"%s\"",
+                     c->name, err);
+            rc = RC_OK;
+        } else if (!rc) {
+            next += f[i].param_count;
+        }
     }
     if (rc) {
-        log_warn("msg=\"filter does not compile: no match\" collection=%s error=\"%s\"", c->name,
-                 err);
         arena_cleanup(&a);
-        return RC_OK;
+        return rc; /* out of memory: the write fails rather than lose its delivery */
     }
     struct buf sql;
     buf_init(&sql, 1 << 20);
     struct store_sql q;
     store_sql_begin(&q, &sql);
-    store_sql_add(&q, "SELECT 1 FROM (SELECT ");
+    store_sql_add(&q, "SELECT ");
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            store_sql_add(&q, ", ");
+        if (!is_compiled[i]) {
+            store_sql_add(&q, "0");
+            continue;
+        }
+        store_sql_add(&q, "CASE WHEN (");
+        store_sql_addn(&q, f[i].sql);
+        store_sql_add(&q, ") THEN 1 ELSE 0 END");
+    }
+    store_sql_add(&q, " FROM (SELECT ");
     for (size_t i = 0; i < c->field_count; i++) {
         if (i)
             store_sql_add(&q, ", ");
@@ -163,8 +197,7 @@ enum rc core_webhook_values_pass(struct store_conn *db, const struct core_schema
         store_sql_add(&q, " AS ");
         store_sql_ident(&q, str_from_cstr(c->fields[i].name));
     }
-    store_sql_add(&q, ") \"r\" WHERE ");
-    store_sql_addn(&q, f.sql);
+    store_sql_add(&q, ") \"r\"");
     struct store_stmt *st = NULL;
     rc = store_sql_end(&q);
     if (!rc)
@@ -172,11 +205,14 @@ enum rc core_webhook_values_pass(struct store_conn *db, const struct core_schema
     buf_cleanup(&sql);
     if (!rc)
         rc = core_record_bind_values(st, c, values);
-    if (!rc)
-        rc = core_sql_fragment_bind(st, &f, c->field_count);
+    for (size_t i = 0; i < n && !rc; i++) {
+        if (is_compiled[i])
+            rc = core_sql_fragment_bind(st, &f[i], base[i]);
+    }
     if (!rc) {
         rc = store_step(st);
-        *ok = rc == RC_OK;
+        for (size_t i = 0; rc == RC_OK && i < n; i++)
+            ok[i] = store_column_int64(st, (int)i) != 0;
         if (rc == RC_NOT_FOUND)
             rc = RC_OK;
     }

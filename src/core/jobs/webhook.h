@@ -67,6 +67,12 @@ enum rc core_webhook_values_pass(struct store_conn *db, const struct core_schema
                                  const struct core_collection *c, json_t *values,
                                  const struct core_filter_request *req, struct str filter,
                                  bool *ok);
+/* core_webhook_values_pass for n filters at once (one statement): ok[i]
+ * for filters[i]; a filter that does not compile matches nothing (logged). */
+enum rc core_webhook_values_match(struct store_conn *db, const struct core_schema *schema,
+                                  const struct core_collection *c, json_t *values,
+                                  const struct core_filter_request *req, const struct str *filters,
+                                  size_t n, bool *ok);
 /* Adds a field error (field, code validation_invalid_filter) to p when
  * filter does not compile over c with req's data. */
 enum rc core_webhook_filter_check_as(const struct core_schema *schema,

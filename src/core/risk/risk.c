@@ -294,16 +294,20 @@ static enum rc run_rules(struct store_conn *db, const struct core_schema *schema
     rc = rc == RC_NOT_FOUND || rc == RC_OK ? RC_OK : rc;
     struct core_filter_request req = {.context = "default", .method = "POST", .risk = features};
     bool has_block = false, has_flag = false, has_allow = false;
-    size_t i;
+    size_t n = json_array_size(rules), i;
+    struct str *exprs = xcalloc(n ? n : 1, sizeof(*exprs));
+    bool *matched = xcalloc(n ? n : 1, sizeof(*matched));
     json_t *r;
     json_array_foreach(rules, i, r)
     {
-        bool ok = false;
-        if (!rc)
-            rc = core_webhook_values_pass(
-                db, schema, c, values, &req,
-                str_from_cstr(json_string_value(json_object_get(r, "expr"))), &ok);
-        if (rc || !ok)
+        exprs[i] = str_from_cstr(json_string_value(json_object_get(r, "expr")));
+    }
+    /* every rule in one statement over the record */
+    if (!rc)
+        rc = core_webhook_values_match(db, schema, c, values, &req, exprs, n, matched);
+    json_array_foreach(rules, i, r)
+    {
+        if (rc || !matched[i])
             continue;
         const char *act = json_string_value(json_object_get(r, "action"));
         double s = json_real_value(json_object_get(r, "score"));
@@ -315,6 +319,8 @@ static enum rc run_rules(struct store_conn *db, const struct core_schema *schema
                               json_pack("{s:O, s:f, s:s}", "rule", json_object_get(r, "name"),
                                         "score", s, "action", act));
     }
+    xfree(exprs);
+    xfree(matched);
     json_decref(rules);
     *action = has_allow ? ALLOW_LISTED : has_block ? BLOCK : has_flag ? FLAG : ALLOW_DEFAULT;
     return rc;
