@@ -16,6 +16,7 @@
 #include "base/chrono.h"
 #include "base/email.h"
 #include "base/jsonw.h"
+#include "base/secure.h"
 #include "base/utf8.h"
 #include "core/credential/password.h"
 #include "core/app.h"
@@ -291,6 +292,17 @@ enum rc api_auth_same_collection_or_fail(struct api_call *c, const struct core_c
     }
     *out = col;
     return RC_OK;
+}
+
+void api_auth_random_password(json_t *body)
+{
+    char password[31];
+    secure_random_string(STR_LIT("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"),
+                         password, 30);
+    password[30] = '\0';
+    json_object_set_new(body, "password", json_string(password));
+    json_object_set_new(body, "passwordConfirm", json_string(password));
+    secure_zero(password, sizeof(password));
 }
 
 json_t *api_auth_find_identity(struct api_call *c, const struct core_collection *col,

@@ -17,6 +17,9 @@ enum rc api_auth_same_collection_or_fail(struct api_call *c, const struct core_c
  * case), every field, or NULL. */
 json_t *api_auth_find_identity(struct api_call *c, const struct core_collection *col,
                                const char *field, const char *identity);
+/* Sets body's password and passwordConfirm to one random 30-character
+ * password: an account made by OTP or OAuth2 whose owner never chose one. */
+void api_auth_random_password(json_t *body);
 /* Finishes a sign-in whose credentials succeeded (auth_signin.c), on a
  * deferred request: the authRule (403), the scripts' before_auth hooks,
  * then MFA (spec §6.9: a first factor answers 401 {"mfaId"}; a second one

@@ -364,13 +364,7 @@ static void create_record(struct signin *s)
         in.uploads = &s->avatar_upload;
         in.upload_count = 1;
     }
-    char password[31];
-    secure_random_string(STR_LIT("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"),
-                         password, 30);
-    password[30] = '\0';
-    json_object_set_new(body, "password", json_string(password));
-    json_object_set_new(body, "passwordConfirm", json_string(password));
-    secure_zero(password, sizeof(password));
+    api_auth_random_password(body);
     json_decref(c->body);
     c->body = body;
     api_call_request_data(c, "oauth2");

@@ -44,7 +44,6 @@
 #include "api/call.h"
 #include "api/errors.h"
 #include "base/alloc.h"
-#include "base/secure.h"
 #include "core/auth/otp.h"
 #include "core/notify/sms.h"
 #include "core/record/exec_job.h"
@@ -195,16 +194,8 @@ static json_t *signup_body(json_t *create_data, const char *phone)
     json_object_set_new(body, "verified",
                         json_string_length(json_object_get(body, "email")) ? json_false()
                                                                            : json_true());
-    if (!json_object_get(body, "password")) {
-        char password[31];
-        secure_random_string(
-            STR_LIT("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"), password,
-            30);
-        password[30] = '\0';
-        json_object_set_new(body, "password", json_string(password));
-        json_object_set_new(body, "passwordConfirm", json_string(password));
-        secure_zero(password, sizeof(password));
-    }
+    if (!json_object_get(body, "password"))
+        api_auth_random_password(body);
     return body;
 }
 
