@@ -19,19 +19,15 @@ last (zlib1g, libstdc++6): a property of the file format, not of use.
     bench/reco_eval.py [--users 3000] [--seed 7] [--order random|listed] [--bin build/release/tarmac]
 """
 import argparse
-import json
 import math
 import os
 import random
 import re
-import shutil
-import socket
-import subprocess
 import sys
-import tempfile
+import subprocess
 import time
-import urllib.error
-import urllib.request
+
+import evalkit
 
 
 def packages():
@@ -50,39 +46,6 @@ def packages():
                 items.append(first)
         deps[name.group(1)] = items
     return deps
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-class Api:
-    def __init__(self, base):
-        self.base = base
-        self.token = None
-
-    def call(self, method, path, body=None):
-        data = None if body is None else json.dumps(body).encode()
-        req = urllib.request.Request(self.base + path, data=data, method=method)
-        if data is not None:
-            req.add_header("Content-Type", "application/json")
-        if self.token:
-            req.add_header("Authorization", self.token)
-        try:
-            with urllib.request.urlopen(req, timeout=120) as r:
-                raw = r.read()
-                return json.loads(raw) if raw else None
-        except urllib.error.HTTPError as e:
-            raise SystemExit("%s %s: %d %s\n%s" % (method, path, e.code, e.read()[:500],
-                                                   json.dumps(body)[:600]))
-
-    def batch(self, requests):
-        for at in range(0, len(requests), 50):
-            self.call("POST", "/api/batch", {"requests": requests[at:at + 50]})
 
 
 def ndcg(rank):
@@ -112,23 +75,7 @@ def main():
           % (len(names), len(users), args.seed, len(items), sum(len(v) for v in train.values()),
              args.order))
 
-    work = tempfile.mkdtemp(prefix="tarmac-recoeval-")
-    port = free_port()
-    base = "http://127.0.0.1:%d" % port
-    subprocess.run([args.bin, "superuser", "upsert", "eval@example.com", "eval-pass-123",
-                    "--dir=" + work], check=True, capture_output=True)
-    srv = subprocess.Popen([args.bin, "serve", "--http=127.0.0.1:%d" % port, "--dir=" + work,
-                            "--access-log=false"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        api = Api(base)
-        for _ in range(100):
-            try:
-                api.call("GET", "/api/health")
-                break
-            except Exception:
-                time.sleep(0.1)
-        api.token = api.call("POST", "/api/collections/_superusers/auth-with-password",
-                             {"identity": "eval@example.com", "password": "eval-pass-123"})["token"]
+    with evalkit.server(args.bin, "tarmac-recoeval-") as api:
         api.call("PATCH", "/api/settings", {"batch": {"enabled": True, "maxRequests": 50, "timeout": 120},
                                            "rateLimits": {"enabled": False}})
         users_col = api.call("GET", "/api/collections/users")
@@ -187,10 +134,6 @@ def main():
         lat.sort()
         print("recommendations request: p50 %.2f ms, p99 %.2f ms (%d requests, client and server on this machine)"
               % (lat[len(lat) // 2] * 1000, lat[int(len(lat) * 0.99)] * 1000, len(lat)))
-    finally:
-        srv.terminate()
-        srv.wait()
-        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -22,18 +22,13 @@ payments alternately to a scored collection and to an unscored copy.
     bench/risk_eval.py [--users 300] [--seed 11] [--review 3] [--bin build/release/tarmac]
 """
 import argparse
-import json
 import math
 import os
 import random
-import shutil
-import socket
-import subprocess
 import sys
-import tempfile
 import time
-import urllib.error
-import urllib.request
+
+import evalkit
 
 CITIES = [(19.076, 72.878), (28.704, 77.102), (12.972, 77.595), (13.083, 80.271), (22.573, 88.364),
           (17.385, 78.487), (18.520, 73.857), (23.023, 72.571), (26.912, 75.787), (21.170, 72.831)]
@@ -51,34 +46,6 @@ RULES = [
     ("far away", "@risk.distance_km > 2000", 20),
     ("odd hour", "@risk.hour_share < 0.05 && @risk.history >= 10", 15),
 ]
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-class Api:
-    def __init__(self, base):
-        self.base = base
-        self.token = None
-
-    def call(self, method, path, body=None):
-        data = None if body is None else json.dumps(body).encode()
-        req = urllib.request.Request(self.base + path, data=data, method=method)
-        if data is not None:
-            req.add_header("Content-Type", "application/json")
-        if self.token:
-            req.add_header("Authorization", self.token)
-        try:
-            with urllib.request.urlopen(req, timeout=120) as r:
-                raw = r.read()
-                return json.loads(raw) if raw else None
-        except urllib.error.HTTPError as e:
-            raise SystemExit("%s %s: %d %s" % (method, path, e.code, e.read()[:500]))
 
 
 def stream(rng, n_users):
@@ -139,24 +106,7 @@ def main():
     print("stream (generated, seed %d): %d users, %d payments: %s" % (
         args.seed, args.users, len(events), ", ".join("%s %d" % kv for kv in sorted(labels.items()))))
 
-    work = tempfile.mkdtemp(prefix="tarmac-riskeval-")
-    port = free_port()
-    subprocess.run([args.bin, "superuser", "upsert", "eval@example.com", "eval-pass-123", "--dir=" + work],
-                   check=True, capture_output=True)
-    srv = subprocess.Popen([args.bin, "serve", "--http=127.0.0.1:%d" % port, "--dir=" + work,
-                            "--access-log=false"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        api = Api("http://127.0.0.1:%d" % port)
-        for _ in range(100):
-            try:
-                api.call("GET", "/api/health")
-                break
-            except SystemExit:
-                raise
-            except Exception:
-                time.sleep(0.1)
-        api.token = api.call("POST", "/api/collections/_superusers/auth-with-password",
-                             {"identity": "eval@example.com", "password": "eval-pass-123"})["token"]
+    with evalkit.server(args.bin, "tarmac-riskeval-") as api:
         api.call("PATCH", "/api/settings", {"rateLimits": {"enabled": False}})
         users = api.call("GET", "/api/collections/users")
         fields = [{"name": "user", "type": "relation", "collectionId": users["id"], "maxSelect": 1},
@@ -224,10 +174,6 @@ def main():
         for name, label in (("payments_plain", "scoring off"), ("payments", "scoring on (8 rules)")):
             v = sorted(lat[name])
             print("| %s | %.3f | %.3f |" % (label, v[len(v) // 2] * 1000, v[int(len(v) * 0.99)] * 1000))
-    finally:
-        srv.terminate()
-        srv.wait()
-        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":
