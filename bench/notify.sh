@@ -6,7 +6,7 @@
 # (node) to CPU 1. Reports the time from the request to the last send,
 # sends/s, tarmac's CPU per send and its peak resident memory.
 #
-#   bench/notify.sh              (env: N=100000 RUNNERS=2 APNS_PCT=50)
+#   bench/notify.sh              (env: N=100000 RUNNERS=2 APNS_PCT=50 PERF=file)
 # Needs: node, sqlite3 (the devices are inserted with the sqlite3 shell
 # between a first start and the measured one).
 set -euo pipefail
@@ -66,6 +66,9 @@ f0=$(cpu_of "$fpid")
 t0=$($py -c 'import time; print(int(time.time()*1000))')
 curl -sf "$url/api/notify" -H "Authorization: $tok" -H 'Content-Type: application/json' \
     -d "{\"users\":[\"$user\"],\"title\":\"Flash sale\",\"body\":\"50% off today\"}" >/dev/null
+# PERF=FILE: a CPU profile of tarmac (call graphs) while it sends, for perf report -i FILE
+[[ -n ${PERF:-} ]] && { perf record -p "$spid" --call-graph dwarf,8192 -F 2000 -o "$PERF" -- sleep 3 \
+    >/dev/null 2>&1 & }
 peak=0
 deadline=$((SECONDS + 600))
 while (( SECONDS < deadline )); do
