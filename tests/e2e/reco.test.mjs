@@ -94,6 +94,8 @@ describe('recommendations', () => {
                 assert.equal(res.items.length, 2);
                 for (const r of res.items) assert.equal(r.group, group, `${group}: ${names(res)}`);
                 assert.ok(res.scores.every((s) => s.source === 'similar'), JSON.stringify(res.scores));
+                // The items come in the scores' order, one score each.
+                assert.deepEqual(res.items.map((r) => r.id), res.scores.map((s) => s.id));
                 // Items the user has are left out ...
                 const mine = (await su.collection('events').getFullList({ filter: `user = "${user.record.id}"` }))
                     .map((e) => e.product);
@@ -125,6 +127,7 @@ describe('recommendations', () => {
         // fields: the record as the list writes it (id kept for the order).
         const slim = await recommend(a.pb, { fields: 'name', limit: 2 });
         assert.deepEqual(Object.keys(slim.items[0]).sort(), ['id', 'name']);
+        assert.deepEqual(slim.items.map((r) => r.id), slim.scores.map((s) => s.id));
         // Another user's recommendations: superusers only.
         await expectError(recommend(a.pb, { user: groupB[0].record.id }), 403);
         const theirs = await recommend(su, { user: groupB[0].record.id, limit: 2 });
