@@ -43,6 +43,17 @@ static void bind_common(struct store_stmt *st, const struct risk_input *in)
     store_bind_text(st, 2, str_from_cstr(in->user));
 }
 
+/* The model and user, then the windows' starts (?3 1 h, ?4 24 h, ?5 7 d)
+ * and their end, T (?6). */
+static void bind_windows(struct store_stmt *st, const struct risk_input *in)
+{
+    bind_common(st, in);
+    store_bind_int64(st, 3, in->t - HOUR_MS);
+    store_bind_int64(st, 4, in->t - 24 * HOUR_MS);
+    store_bind_int64(st, 5, in->t - 7 * 24 * HOUR_MS);
+    store_bind_int64(st, 6, in->t);
+}
+
 /* count_* and sum_* over the three windows, and history. */
 static enum rc windows(struct store_conn *db, const struct risk_input *in, json_t *out)
 {
@@ -59,11 +70,7 @@ static enum rc windows(struct store_conn *db, const struct risk_input *in, json_
         &st);
     if (rc)
         return rc;
-    bind_common(st, in);
-    store_bind_int64(st, 3, in->t - HOUR_MS);
-    store_bind_int64(st, 4, in->t - 24 * HOUR_MS);
-    store_bind_int64(st, 5, in->t - 7 * 24 * HOUR_MS);
-    store_bind_int64(st, 6, in->t);
+    bind_windows(st, in);
     rc = store_step(st);
     if (rc == RC_OK) {
         static const char *const keys[] = {"count_1h", "sum_1h",   "count_24h",
@@ -90,11 +97,7 @@ static enum rc declined(struct store_conn *db, const struct risk_input *in, json
         &st);
     if (rc)
         return rc;
-    bind_common(st, in);
-    store_bind_int64(st, 3, in->t - HOUR_MS);
-    store_bind_int64(st, 4, in->t - 24 * HOUR_MS);
-    store_bind_int64(st, 5, in->t - 7 * 24 * HOUR_MS);
-    store_bind_int64(st, 6, in->t);
+    bind_windows(st, in);
     rc = store_step(st);
     if (rc == RC_OK) {
         static const char *const keys[] = {"declined_1h", "declined_24h", "declined_7d"};
