@@ -56,7 +56,8 @@ class Api:
 @contextlib.contextmanager
 def server(binary, prefix):
     """A server on a new data directory (removed after) with the eval
-    superuser signed in: yields the Api; api.pid is the server's."""
+    superuser signed in: yields the Api; api.pid is the server's, api.datadir its
+    data directory."""
     work = tempfile.mkdtemp(prefix=prefix)
     port = free_port()
     subprocess.run([binary, "superuser", "upsert", EMAIL, PASSWORD, "--dir=" + work],
@@ -67,6 +68,7 @@ def server(binary, prefix):
     try:
         api = Api("http://127.0.0.1:%d" % port)
         api.pid = srv.pid
+        api.datadir = work
         for _ in range(100):
             try:
                 api.call("GET", "/api/health")
