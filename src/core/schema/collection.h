@@ -42,6 +42,7 @@ enum core_field_type {
     CORE_FIELD_PASSWORD,
     CORE_FIELD_FILE,
     CORE_FIELD_GEOPOINT,
+    CORE_FIELD_VECTOR,
 };
 
 /* The API rules of spec §4, in this order. */
@@ -100,6 +101,7 @@ struct core_field {
     size_t only_domain_count;
     char **except_domains;
     size_t except_domain_count;
+    int dimensions; /* vector: 1..4096 (0 or -1 from a client: refused) */
 };
 
 /* The tokens an auth collection issues (PocketBase's authToken,
