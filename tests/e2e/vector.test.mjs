@@ -114,5 +114,213 @@ describe('vector fields', () => {
     });
 });
 
-test.after?.(() => {});
-export { rng, DIST, f32, makeUser, rawFetch };
+describe('nearest', () => {
+    let srv;
+    let su;
+    let alice;
+    let guest;
+    const DIMS = 8;
+    const docs = []; // { id, title, v, published, owner, group }
+    let cats;
+
+    /** The brute-force answer: ids of the k nearest among rows, as the server ranks them. */
+    const brute = (rows, to, k, metric = 'cosine') => rows
+        .map((d, seq) => ({ id: d.id, d: DIST[metric](to, d.v), seq }))
+        .sort((a, b) => a.d - b.d || a.seq - b.seq)
+        .slice(0, k);
+    const near = (pb, to, opts = {}) => pb.collection('docs').getList(opts.page || 1, opts.perPage || 50, {
+        nearest: 'emb', to: typeof to === 'string' ? to : JSON.stringify(to), ...opts,
+    });
+
+    before(async () => {
+        srv = await startServer();
+        su = await superuserClient(srv.url);
+        guest = client(srv.url);
+        alice = await makeUser(su, srv.url, { name: 'Alice' });
+        cats = await su.collections.create({
+            name: 'cats', listRule: '', viewRule: '', fields: [{ name: 'label', type: 'text' }],
+        });
+        const cat = await su.collection('cats').create({ label: 'general' });
+        await su.collections.create({
+            name: 'docs',
+            listRule: "published = true || (owner != '' && owner = @request.auth.id)",
+            viewRule: "published = true || (owner != '' && owner = @request.auth.id)",
+            fields: [
+                { name: 'title', type: 'text' },
+                { name: 'body', type: 'text' },
+                { name: 'emb', type: 'vector', dimensions: DIMS },
+                { name: 'published', type: 'bool' },
+                { name: 'group', type: 'number' },
+                { name: 'owner', type: 'relation', collectionId: '_pb_users_auth_', maxSelect: 1 },
+                { name: 'cat', type: 'relation', collectionId: cats.id, maxSelect: 1 },
+            ],
+            search: { fields: [{ name: 'title', weight: 2 }, { name: 'body', weight: 1 }] },
+        });
+        const rand = rng(18);
+        // three clusters, so neighbours are clear; a fifth of the records hidden
+        const centres = [0, 1, 2].map(() => Array.from({ length: DIMS }, () => rand() * 2 - 1));
+        const words = ['apple', 'banana', 'cherry', 'durian', 'elder'];
+        for (let i = 0; i < 60; i++) {
+            const c = centres[i % 3];
+            const v = c.map((x) => f32(x + (rand() - 0.5) * 0.4));
+            const published = i % 5 !== 0;
+            const rec = await su.collection('docs').create({
+                title: `doc ${i} ${words[i % 5]}`, body: `cluster ${i % 3}`, emb: v, published,
+                group: i % 4, owner: i % 10 === 0 ? alice.record.id : '', cat: cat.id,
+            });
+            docs.push({ id: rec.id, title: rec.title, v, published, group: i % 4, owner: rec.owner });
+        }
+        // a record without a vector is never a neighbour
+        await su.collection('docs').create({ title: 'no vector apple', published: true });
+    });
+    after(async () => {
+        await srv?.stop();
+        assertNoLeaks();
+    });
+
+    test('the k nearest, exact, each with its distance, for every metric', async () => {
+        const visible = docs.filter((d) => d.published);
+        const rand = rng(7);
+        for (const metric of ['cosine', 'dot', 'l2']) {
+            for (let t = 0; t < 5; t++) {
+                const to = Array.from({ length: DIMS }, () => f32(rand() * 2 - 1));
+                const k = 1 + Math.floor(rand() * 15);
+                const want = brute(visible, to, k, metric);
+                const got = await near(guest, to, { k, metric });
+                assert.deepEqual(got.items.map((r) => r.id), want.map((w) => w.id), `${metric} k=${k}`);
+                assert.equal(got.totalItems, k);
+                got.items.forEach((r, i) => {
+                    assert.ok(Math.abs(r['@distance'] - want[i].d) < 1e-4 * Math.max(1, Math.abs(want[i].d)),
+                        `${metric}: ${r['@distance']} vs ${want[i].d}`);
+                });
+            }
+        }
+        // the default k is 10, the default metric cosine
+        const to = docs[4].v;
+        const got = await near(guest, to);
+        assert.deepEqual(got.items.map((r) => r.id), brute(visible, to, 10).map((w) => w.id));
+    });
+
+    test('the list rule and the filter choose the candidates; hidden records are never counted', async () => {
+        const to = docs[0].v; // a hidden record's own vector
+        const guestGot = await near(guest, to, { k: 100 });
+        const visible = docs.filter((d) => d.published);
+        assert.equal(guestGot.totalItems, visible.length);
+        assert.ok(!guestGot.items.some((r) => !r.published));
+        assert.deepEqual(guestGot.items.map((r) => r.id), brute(visible, to, 100).map((w) => w.id));
+        // alice also sees her own hidden ones
+        const pbA = client(srv.url);
+        await pbA.collection('users').authWithPassword(alice.email, alice.password);
+        const mine = docs.filter((d) => d.published || d.owner === alice.record.id);
+        const aGot = await near(pbA, to, { k: 100 });
+        assert.equal(aGot.totalItems, mine.length);
+        assert.equal(aGot.items[0].id, docs[0].id);
+        assert.equal(aGot.items[0]['@distance'], 0);
+        // the filter
+        const f = await near(guest, to, { k: 7, filter: 'group = 2' });
+        assert.deepEqual(f.items.map((r) => r.id),
+            brute(visible.filter((d) => d.group === 2), to, 7).map((w) => w.id));
+        // skipTotal
+        const s = await near(guest, to, { k: 7, skipTotal: true });
+        assert.equal(s.totalItems, -1);
+        assert.equal(s.items.length, 7);
+    });
+
+    test('paging within the k, expand and fields', async () => {
+        const to = docs[7].v;
+        const all = await near(guest, to, { k: 9 });
+        const p1 = await near(guest, to, { k: 9, perPage: 4, page: 1 });
+        const p3 = await near(guest, to, { k: 9, perPage: 4, page: 3 });
+        const p4 = await near(guest, to, { k: 9, perPage: 4, page: 4 });
+        assert.deepEqual(p1.items.map((r) => r.id), all.items.slice(0, 4).map((r) => r.id));
+        assert.deepEqual(p3.items.map((r) => r.id), all.items.slice(8).map((r) => r.id));
+        assert.equal(p1.totalPages, 3);
+        assert.equal(p4.items.length, 0);
+        const ex = await near(guest, to, { k: 3, expand: 'cat', fields: 'id,title,expand.cat.label,@distance' });
+        for (const r of ex.items) {
+            assert.deepEqual(Object.keys(r).sort(), ['@distance', 'expand', 'id', 'title']);
+            assert.equal(r.expand.cat.label, 'general');
+        }
+    });
+
+    test('to=@record:ID compares with a record the caller may view', async () => {
+        const ref = docs[4];
+        const got = await near(guest, `@record:${ref.id}`, { k: 5 });
+        const visible = docs.filter((d) => d.published);
+        assert.deepEqual(got.items.map((r) => r.id), brute(visible, ref.v, 5).map((w) => w.id));
+        assert.equal(got.items[0].id, ref.id);
+        // a hidden record, a missing one and one without a vector: the same 400
+        const hidden = docs.find((d) => !d.published);
+        for (const id of [hidden.id, 'nosuchrecord123']) {
+            const body = await expectError(near(guest, `@record:${id}`), 400);
+            assertFieldCode(body, 'to', 'validation_invalid_value');
+        }
+        const pbA = client(srv.url);
+        await pbA.collection('users').authWithPassword(alice.email, alice.password);
+        const own = docs.find((d) => !d.published && d.owner === alice.record.id);
+        const ownGot = await near(pbA, `@record:${own.id}`, { k: 1 });
+        assert.equal(ownGot.items[0].id, own.id);
+    });
+
+    test('every bad option is a 400 naming it', async () => {
+        const to = JSON.stringify(docs[0].v);
+        const cases = [
+            [{ nearest: 'nope', to }, 'nearest'],
+            [{ nearest: 'title', to }, 'nearest'],
+            [{ nearest: 'emb' }, 'to'],
+            [{ nearest: 'emb', to: '[1,2]' }, 'to'],
+            [{ nearest: 'emb', to: '[1,2,3,4,5,6,7,"x"]' }, 'to'],
+            [{ nearest: 'emb', to: '{"a":1}' }, 'to'],
+            [{ nearest: 'emb', to: '[1,2,3,4,5,6,7,1e39]' }, 'to'],
+            [{ nearest: 'emb', to: 'nonsense' }, 'to'],
+            [{ nearest: 'emb', to: '@record:' }, 'to'],
+            [{ nearest: 'emb', to, k: '0' }, 'k'],
+            [{ nearest: 'emb', to, k: '1001' }, 'k'],
+            [{ nearest: 'emb', to, k: '3x' }, 'k'],
+            [{ nearest: 'emb', to, metric: 'manhattan' }, 'metric'],
+            [{ nearest: 'emb', to, sort: '-created' }, 'sort'],
+            [{ to }, 'to'],
+            [{ k: '3' }, 'k'],
+            [{ metric: 'l2' }, 'metric'],
+            [{ nearest: 'emb', to, search: 'apple', searchSnippet: true }, 'searchSnippet'],
+        ];
+        for (const [q, name] of cases) {
+            const body = await expectError(guest.collection('docs').getList(1, 10, q), 400, JSON.stringify(q));
+            assert.ok(body.data?.[name], `${JSON.stringify(q)}: ${JSON.stringify(body)}`);
+        }
+        // a bad filter is the filter's 400
+        await expectError(near(guest, docs[0].v, { filter: 'nope = 1' }), 400);
+    });
+
+    test('search and nearest together: fused by reciprocal rank', async () => {
+        const to = docs[3].v; // cluster 0
+        const k = 8;
+        const got = await near(guest, to, { k, search: 'banana' });
+        const visible = docs.filter((d) => d.published);
+        // the expected fusion: text ranks among the visible banana docs
+        // (relevance order from a plain search), vector ranks from brute force
+        const text = await guest.collection('docs').getList(1, 1000, { search: 'banana', skipTotal: true });
+        const vec = brute(visible, to, 1000);
+        const score = new Map();
+        text.items.forEach((r, i) => score.set(r.id, (score.get(r.id) || 0) + 1 / (60 + i + 1)));
+        vec.forEach((w, i) => score.set(w.id, (score.get(w.id) || 0) + 1 / (60 + i + 1)));
+        const vrank = new Map(vec.map((w, i) => [w.id, i]));
+        const want = [...score.entries()].sort((a, b) => b[1] - a[1] ||
+            (vrank.get(a[0]) ?? 1e9) - (vrank.get(b[0]) ?? 1e9)).slice(0, k);
+        assert.deepEqual(got.items.map((r) => r.id), want.map((w) => w[0]));
+        got.items.forEach((r, i) => assert.ok(Math.abs(r['@score'] - want[i][1]) < 1e-12));
+        assert.equal(got.totalItems, k);
+        // a banana doc near the query outranks both a far banana doc and a near non-banana one
+        assert.ok(got.items[0].title.includes('banana'));
+        // the record without a vector can be found by its words, its distance null
+        const nv = await near(guest, to, { k: 1000, search: 'vector' });
+        const item = nv.items.find((r) => r.title === 'no vector apple');
+        assert.ok(item, 'the text-only match is in the fused list');
+        assert.equal(item['@distance'], null);
+        // hidden records stay out of both rankings
+        assert.ok(!nv.items.some((r) => !r.published));
+        // a search of no words is a plain nearest list
+        const plain = await near(guest, to, { k: 5, search: '  ' });
+        assert.deepEqual(plain.items.map((r) => r.id), brute(visible, to, 5).map((w) => w.id));
+    });
+});
