@@ -80,6 +80,8 @@ PB_FIELD_OPTIONS = {
     "json": _COMMON + ["maxSize"],
     "password": _COMMON + ["pattern", "min", "max", "cost"],
     "geoPoint": _COMMON,
+    # tarmac's own type (issue #18): walked like PocketBase's
+    "vector": _COMMON + ["dimensions"],
 }
 
 # Options other branches are making work: their checks come with them.
@@ -774,7 +776,7 @@ SAMPLE = {
     "select": ("a", ""), "json": ({"k": 1}, None), "relation": (None, ""),
     "password": ("secret1234", ""), "file": (None, None), "geoPoint": ({"lon": 1, "lat": 2},
                                                                          {"lon": 0, "lat": 0}),
-    "autodate": (None, None),
+    "autodate": (None, None), "vector": ([0.5, 1, -2], None),
 }
 
 
@@ -786,6 +788,8 @@ def field_def(ctx, t, **opts):
         f["collectionId"] = _target(ctx)["id"]
     if t == "autodate":
         f["onCreate"] = True
+    if t == "vector":
+        f["dimensions"] = 3
     f.update(opts)
     return f
 
@@ -927,6 +931,20 @@ def f_required(t):
         put(ctx, c, t)
         refused(ctx, {"fields": [field_def(ctx, t, required="yes")]}, "fields.1.required")
     return check
+
+
+def t_vector_dimensions(ctx):
+    """The length every value must have, 1..4096; the values it takes come
+    back as float32."""
+    c = fcoll(ctx, "vector", dimensions=2)
+    rec_err(ctx, c, {"f": [1, 2, 3]}, "f", "validation_invalid_vector")
+    r = put(ctx, c, "vector", value=[0.1, 2])
+    want(r["f"] == [0.1, 2], "vector not kept: %r" % r["f"])
+    for bad in (0, 4097, 1.5, "3"):
+        refused(ctx, {"fields": [field_def(ctx, "vector", dimensions=bad)]},
+                "fields.1.dimensions")
+    refused(ctx, {"fields": [{"name": "f", "type": "vector"}]}, "fields.1.dimensions",
+            code="validation_invalid_dimensions")
 
 
 def t_text(key):
@@ -1211,6 +1229,7 @@ _SPECIFIC = {
                                              "maxSelect")},
     "json": {"maxSize": t_size("json")},
     "password": {k: t_password(k) for k in ("pattern", "min", "max", "cost")},
+    "vector": {"dimensions": t_vector_dimensions},
 }
 
 for _t, _opts in PB_FIELD_OPTIONS.items():

@@ -1,6 +1,7 @@
 /* record_out.c -- see record_out.h. */
 #include "core/record/record_out.h"
 
+#include <math.h>
 #include <string.h>
 
 #include "base/alloc.h"
@@ -98,8 +99,11 @@ static json_t *vector_json(struct store_stmt *st, int col)
     vecmath_decode((const unsigned char *)bytes.data, n, v);
     buf_cleanup(&bytes);
     json_t *a = json_array();
-    for (size_t i = 0; i < n; i++)
-        json_array_append_new(a, json_real(jsonw_float_value(v[i])));
+    for (size_t i = 0; i < n; i++) {
+        double f = jsonw_float_value(v[i]);
+        json_array_append_new(a, f == floor(f) && fabs(f) < 9e15 ? json_integer((json_int_t)f)
+                                                                 : json_real(f));
+    }
     return a;
 }
 

@@ -41,7 +41,12 @@ static json_t *to_float32(json_t *a)
         json_t *x = json_array_get(a, i);
         double d = json_number_value(x);
         bool fits = json_is_number(x) && isfinite(d) && fabs(d) <= FLT_MAX;
-        json_array_append_new(out, fits ? json_real(jsonw_float_value((float)d)) : json_incref(x));
+        double f = fits ? jsonw_float_value((float)d) : 0;
+        /* Whole numbers as integers: written as a read writes them (1, not 1.0). */
+        json_t *y = !fits                             ? json_incref(x)
+                    : f == floor(f) && fabs(f) < 9e15 ? json_integer((json_int_t)f)
+                                                      : json_real(f);
+        json_array_append_new(out, y);
     }
     return out;
 }
