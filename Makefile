@@ -75,7 +75,7 @@ FUZZ_LIB  = $(sort $(wildcard src/base/*.c) src/http/parse.c src/http/chunked.c 
             $(wildcard src/core/schema/collection.c src/core/schema/collection_json.c src/core/schema/index.c \
                        src/core/schema/view_query.c \
                        src/core/schema/oauth2.c src/core/schema/auth_options.c src/core/schema/mail_template.c \
-                       src/core/schema/search_options.c \
+                       src/core/schema/search_options.c src/core/schema/embedding_options.c \
                        src/core/schema/field_type.c \
                        src/core/schema/field_value.c src/core/schema/fields/*.c \
                        src/core/filter/filter_*.c src/core/filter/sqlgen.c) \

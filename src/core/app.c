@@ -40,6 +40,7 @@
 #include "core/jobs/inbound.h"
 #include "core/jobs/report.h"
 #include "core/jobs/schedule.h"
+#include "core/jobs/embed_kind.h"
 #include "core/jobs/thumbs_kind.h"
 #include "core/jobs/webhook.h"
 #include "core/notify/template.h"
@@ -564,6 +565,10 @@ enum rc core_app_open(const char *dir, const char *db, struct core_app **out)
      * job in its transaction and wakes the runners at the commit. */
     struct core_event_listener thumbs = core_thumbs_listener(app->jobs);
     (void)core_event_listen(&app->events, &thumbs);
+    /* A write that changes the text a collection embeds enqueues an
+     * `embed` job likewise (jobs/embed_kind.h). */
+    struct core_event_listener embed = core_embed_listener(app->jobs);
+    (void)core_event_listen(&app->events, &embed);
     if (job.is_fresh)
         log_info("msg=\"new data directory\" dir=%s collections=%zu", dir, job.schema->count);
     *out = app;

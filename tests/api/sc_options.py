@@ -59,8 +59,10 @@ READ_ONLY = {"created", "updated"}
 # tarmac's own options, beyond PocketBase's (walked like the others; only
 # these may be exported besides PocketBase's): full-text search, issue #18.
 TARMAC_COLLECTION_OPTIONS = {
-    "base": ["search.fields", "search.language"],
-    "auth": ["search.fields", "search.language"],
+    "base": ["search.fields", "search.language", "embedding.field", "embedding.source",
+             "embedding.provider"],
+    "auth": ["search.fields", "search.language", "embedding.field", "embedding.source",
+             "embedding.provider"],
     "view": [],
 }
 
@@ -376,6 +378,53 @@ def c_search_language(ctx):
     refused(ctx, {"fields": [{"name": "a", "type": "text"}],
                   "search": {"fields": [{"name": "a"}], "language": "klingon"}},
             "search.language")
+
+
+def _embed_jobs(ctx, c):
+    """The ids of the records of c that have an `embed` job."""
+    r = expect(call(ctx, "GET", "/api/jobs?perPage=500&filter=" + urllib.parse.quote(
+        "kind = 'embed'"), auth="su"), 200, "jobs")
+    return {j["payload"].get("record") for j in r["items"]
+            if j["payload"].get("collection") == c["id"]}
+
+
+_EMB_FIELDS = [{"name": "a", "type": "text"}, {"name": "b", "type": "text"},
+               {"name": "v", "type": "vector", "dimensions": 2}]
+
+
+def c_embedding_field(ctx):
+    """The vector the jobs fill: a vector field of the collection."""
+    c = coll(ctx, {"fields": _EMB_FIELDS, "embedding": {"field": "v", "source": ["a"]}}, "emb")
+    want(c["embedding"]["field"] == "v", "embedding.field not kept: %r" % c.get("embedding"))
+    r = rec(ctx, c, {"a": "text"})
+    want(r["id"] in _embed_jobs(ctx, c), "a create with text enqueued no embed job")
+    refused(ctx, {"fields": _EMB_FIELDS, "embedding": {"field": "a", "source": ["b"]}},
+            "embedding.field")
+    refused(ctx, {"fields": _EMB_FIELDS, "embedding": {"source": ["b"]}}, "embedding.field")
+
+
+def c_embedding_source(ctx):
+    """Only a change of the source fields enqueues a job."""
+    c = coll(ctx, {"fields": _EMB_FIELDS, "embedding": {"field": "v", "source": ["a"]}}, "emb")
+    r1 = rec(ctx, c, {"b": "not a source"})
+    r2 = rec(ctx, c, {"a": "a source"})
+    jobs = _embed_jobs(ctx, c)
+    want(r2["id"] in jobs and r1["id"] not in jobs,
+         "embedding.source: jobs for %s, want only %s" % (jobs, r2["id"]))
+    refused(ctx, {"fields": _EMB_FIELDS, "embedding": {"field": "v", "source": ["v"]}},
+            "embedding.source.0")
+    refused(ctx, {"fields": _EMB_FIELDS, "embedding": {"field": "v", "source": []}},
+            "embedding.source")
+
+
+def c_embedding_provider(ctx):
+    """openai (the settings' endpoint) is the one provider; others are refused."""
+    c = coll(ctx, {"fields": _EMB_FIELDS,
+                   "embedding": {"field": "v", "source": ["a"], "provider": "openai"}}, "emb")
+    want(c["embedding"]["provider"] == "openai", "provider not kept")
+    refused(ctx, {"fields": _EMB_FIELDS,
+                  "embedding": {"field": "v", "source": ["a"], "provider": "acme"}},
+            "embedding.provider", code="validation_in_invalid")
 
 
 def c_auth_rule(ctx):
@@ -1213,6 +1262,9 @@ _c("confirmEmailChangeTemplate", "enforced",
    c_template("confirmEmailChangeTemplate", "emailChangeToken"))
 _c("search.fields", "enforced", c_search_fields)
 _c("search.language", "enforced", c_search_language)
+_c("embedding.field", "enforced", c_embedding_field)
+_c("embedding.source", "enforced", c_embedding_source)
+_c("embedding.provider", "enforced", c_embedding_provider)
 
 _SPECIFIC = {
     "text": {k: t_text(k) for k in ("min", "max", "pattern", "autogeneratePattern",
@@ -1266,7 +1318,8 @@ def _flatten(c):
     for k, v in c.items():
         if k in READ_ONLY:
             continue
-        if k in ("otp", "passwordAuth", "mfa", "authAlert", "oauth2", "search") + tuple(_TOKENS):
+        if k in ("otp", "passwordAuth", "mfa", "authAlert", "oauth2", "search",
+                 "embedding") + tuple(_TOKENS):
             for kk in v:
                 out.add("%s.%s" % (k, kk))
         else:

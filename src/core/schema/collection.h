@@ -19,6 +19,7 @@
 #include "core/schema/auth_options.h"
 #include "core/schema/mail_template.h"
 #include "core/schema/oauth2.h"
+#include "core/schema/embedding_options.h"
 #include "core/schema/search_options.h"
 
 enum core_collection_type {
@@ -159,6 +160,8 @@ struct core_collection {
     struct core_mail_template mail[CORE_MAIL_KIND_COUNT];
     /* Full-text search (schema/search_options.h): no fields when none. */
     struct core_search_options search;
+    /* A vector field filled from text fields (schema/embedding_options.h). */
+    struct core_embedding_options embedding;
 };
 
 struct core_schema {
