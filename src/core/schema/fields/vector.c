@@ -26,6 +26,8 @@ static void write_options(struct jsonw *w, const struct core_field *f)
 static void check_options(struct core_field *f, const struct core_field_check *ctx,
                           struct core_problem *p)
 {
+    if (!ctx->schema)
+        return; /* a stored definition: trusted (nearest refuses a field without dimensions) */
     if (f->dimensions < 1 || f->dimensions > VECMATH_MAX_DIMENSIONS)
         core_fields_option_error(p, ctx, "dimensions", "validation_invalid_dimensions",
                                  "Must be a whole number from 1 to 4096.",
