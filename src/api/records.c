@@ -190,6 +190,7 @@ enum rc api_records_list(struct http_req *req, void *ctx)
     lo.to = api_call_query(c, "to");
     lo.k = api_call_query(c, "k");
     lo.metric = api_call_query(c, "metric");
+    lo.exact = api_call_query(c, "exact");
     struct core_output_opts o = {0};
     api_call_output_opts(c, &o);
     if (lo.filter.len || (col->rules[CORE_RULE_LIST] && col->rules[CORE_RULE_LIST][0]))

@@ -11,7 +11,7 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer } from './lib/server.mjs';
 import {
-    client, superuserClient, expectError, assertFieldCode, assertNoLeaks, makeUser, rawFetch,
+    client, superuserClient, expectError, assertFieldCode, assertNoLeaks, makeUser, until,
 } from './lib/util.mjs';
 
 /** float32 rounding, as the server stores the values. */
@@ -322,5 +322,96 @@ describe('nearest', () => {
         // a search of no words is a plain nearest list
         const plain = await near(guest, to, { k: 5, search: '  ' });
         assert.deepEqual(plain.items.map((r) => r.id), brute(visible, to, 5).map((w) => w.id));
+    });
+});
+
+describe('nearest through the approximate index', () => {
+    let srv;
+    let su;
+    const DIMS = 16;
+    const N = 2000;
+    const docs = [];
+    let centres;
+
+    before(async () => {
+        // the index from 500 vectors on (10,000 by default)
+        srv = await startServer({ flags: ['--vector-index-min-rows', '500'] });
+        su = await superuserClient(srv.url);
+        await su.collections.create({
+            name: 'big', listRule: 'hidden = false', viewRule: 'hidden = false',
+            fields: [{ name: 'emb', type: 'vector', dimensions: DIMS }, { name: 'n', type: 'number' },
+                { name: 'hidden', type: 'bool' }],
+        });
+        const rand = rng(1818);
+        centres = Array.from({ length: 10 }, () => Array.from({ length: DIMS }, () => rand() * 2 - 1));
+        for (let i = 0; i < N; i += 50) {
+            const b = su.createBatch();
+            for (let j = i; j < i + 50; j++) {
+                const v = centres[j % 10].map((x) => f32(x + (rand() - 0.5) * 0.8));
+                docs.push({ v, n: j, hidden: j % 17 === 0 });
+                b.collection('big').create({ emb: v, n: j, hidden: j % 17 === 0 });
+            }
+            const res = await b.send();
+            res.forEach((r, k) => { docs[i + k].id = r.body.id; });
+        }
+    });
+    after(async () => {
+        await srv?.stop();
+        assertNoLeaks();
+    });
+
+    const near = (to, opts = {}) => client(srv.url).collection('big').getList(1, 50, {
+        nearest: 'emb', to: JSON.stringify(to), skipTotal: true, ...opts,
+    });
+    const built = () => /msg="vector index built" table=big field=emb metric=cosine/.test(srv.stderr());
+
+    test('recall@10 of the index against the exact scan', async () => {
+        const rand = rng(99);
+        const query = () => centres[Math.floor(rand() * 10)].map((x) => f32(x + (rand() - 0.5) * 0.8));
+        // the first list starts the build (and is answered exactly meanwhile)
+        const first = await near(query(), { k: 10 });
+        assert.equal(first.items.length, 10);
+        await until('the index', async () => built());
+        let hits = 0;
+        const Q = 40;
+        for (let i = 0; i < Q; i++) {
+            const q = query();
+            const approx = await near(q, { k: 10 });
+            const exact = await near(q, { k: 10, exact: true });
+            const visible = docs.filter((d) => !d.hidden);
+            assert.deepEqual(exact.items.map((r) => r.id),
+                visible.map((d) => ({ id: d.id, d: DIST.cosine(q, d.v) }))
+                    .sort((a, b) => a.d - b.d).slice(0, 10).map((x) => x.id));
+            assert.equal(approx.items.length, 10);
+            assert.ok(!approx.items.some((r) => r.hidden), 'a hidden record from the index');
+            // each item's distance is its own, in order
+            for (let j = 1; j < 10; j++) assert.ok(approx.items[j - 1]['@distance'] <= approx.items[j]['@distance']);
+            const want = new Set(exact.items.map((r) => r.id));
+            hits += approx.items.filter((r) => want.has(r.id)).length;
+        }
+        const recall = hits / (Q * 10);
+        assert.ok(recall >= 0.9, `recall@10 ${recall}`);
+    });
+
+    test('the index follows creates, updates and deletes', async () => {
+        await until('the index', async () => built());
+        const far = Array.from({ length: DIMS }, (_, i) => (i % 2 ? 5 : -5));
+        const r = await su.collection('big').create({ emb: far, n: -1 });
+        await until('the new record found', async () =>
+            (await near(far, { k: 1 })).items[0]?.id === r.id);
+        const far2 = far.map((x) => -x);
+        await su.collection('big').update(r.id, { emb: far2 });
+        await until('the moved record found', async () =>
+            (await near(far2, { k: 1 })).items[0]?.id === r.id);
+        await su.collection('big').delete(r.id);
+        const after1 = await near(far2, { k: 1 });
+        assert.notEqual(after1.items[0]?.id, r.id);
+        // a filter narrower than the candidates still gets its k (an exact scan)
+        const f = await near(far2, { k: 5, filter: 'n >= 0 && n < 40' });
+        assert.equal(f.items.length, 5);
+        assert.ok(f.items.every((x) => x.n >= 0 && x.n < 40));
+        // exact is a boolean
+        const body = await expectError(near(far2, { exact: 'maybe' }), 400);
+        assert.ok(body.data.exact, JSON.stringify(body));
     });
 });

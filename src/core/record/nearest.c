@@ -13,12 +13,13 @@
 #include "core/record/record_int.h"
 #include "core/record/record_out.h"
 #include "core/record/search.h"
+#include "core/record/vector_index.h"
 #include "core/schema/field_type.h"
 #include "store/sql.h"
 
 bool core_nearest_wanted(const struct core_list_opts *lo)
 {
-    return lo->nearest.len || lo->to.len || lo->k.len || lo->metric.len;
+    return lo->nearest.len || lo->to.len || lo->k.len || lo->metric.len || lo->exact.len;
 }
 
 static enum rc refuse(struct core_problem *p, const char *param, const char *message)
@@ -181,15 +182,17 @@ static bool row_distance(const struct query *qy, struct store_stmt *st, int col,
 }
 
 /* The n nearest rows the list may show (rule and filter) into *out,
- * nearest first. */
-static enum rc rank_vectors(struct core_request *r, const struct query *qy, struct str filter,
-                            size_t n, struct hit **out, size_t *count, struct core_problem *p)
+ * nearest first: of every row, or of the cand_count rows cands names
+ * (an index's candidates) when cands is not NULL. */
+static enum rc scan_vectors(struct core_request *r, const struct query *qy, struct str filter,
+                            const struct str *cands, size_t cand_count, size_t n, struct hit **out,
+                            size_t *count, struct core_problem *p)
 {
     *out = NULL;
     *count = 0;
     struct core_sql_fragment rule_frag, filter_frag;
     struct buf sql;
-    buf_init(&sql, 1 << 20);
+    buf_init(&sql, 1 << 24);
     struct store_sql q;
     store_sql_begin(&q, &sql);
     store_sql_add(&q, "SELECT \"r\".\"id\", ");
@@ -197,7 +200,19 @@ static enum rc rank_vectors(struct core_request *r, const struct query *qy, stru
     store_sql_add(&q, " FROM ");
     store_sql_ident(&q, str_from_cstr(qy->c->name));
     store_sql_add(&q, " \"r\"");
+    size_t where_at = sql.len;
     enum rc rc = core_list_where(r, qy->c, filter, 0, NULL, &rule_frag, &filter_frag, &q, p);
+    unsigned base = (unsigned)(rule_frag.param_count + filter_frag.param_count);
+    if (!rc && cands) {
+        store_sql_add(&q, sql.len > where_at ? " AND " : " WHERE ");
+        store_sql_add(&q, "\"r\".\"id\" IN (");
+        for (size_t i = 0; i < cand_count; i++) {
+            if (i)
+                store_sql_add(&q, ", ");
+            store_sql_param_at(&q, base + 1 + (unsigned)i);
+        }
+        store_sql_add(&q, ")");
+    }
     struct store_stmt *st = NULL;
     if (!rc)
         rc = store_sql_prepare(&q, r->cw->db, &st);
@@ -209,6 +224,8 @@ static enum rc rank_vectors(struct core_request *r, const struct query *qy, stru
     rc = core_sql_fragment_bind(st, &rule_frag, 0);
     if (!rc)
         rc = core_sql_fragment_bind(st, &filter_frag, rule_frag.param_count);
+    for (size_t i = 0; !rc && cands && i < cand_count; i++)
+        rc = store_bind_text(st, (int)(base + 1 + i), cands[i]);
     struct best b = {arena_alloc(r->arena, n * sizeof(struct hit)), 0, n};
     struct buf bytes;
     buf_init(&bytes, 4 * qy->dims);
@@ -232,6 +249,37 @@ static enum rc rank_vectors(struct core_request *r, const struct query *qy, stru
     *out = b.h;
     *count = b.count;
     return RC_OK;
+}
+
+/* How many candidates the index is asked for: a few times the rows
+ * wanted, so that the rule and the filter leave enough. */
+static size_t candidates_for(size_t n)
+{
+    size_t c = 4 * n < 100 ? 100 : 4 * n;
+    return c > 4000 ? 4000 : c;
+}
+
+/* The n nearest rows the list may show: from the approximate index's
+ * candidates when is_exact is false and the field's index is ready and
+ * large enough (vector_index.h), each verified against the table; by a
+ * scan of every row otherwise, or when fewer than n candidates pass the
+ * rule and the filter (a narrow filter: the scan finds them all). */
+static enum rc rank_vectors(struct core_request *r, const struct query *qy, struct str filter,
+                            size_t n, bool is_exact, struct hit **out, size_t *count,
+                            struct core_problem *p)
+{
+    if (!is_exact) {
+        size_t want = candidates_for(n), got = 0;
+        struct str *ids = arena_alloc(r->arena, want * sizeof(*ids));
+        if (core_vectors_candidates(r->cw->vectors, qy->c, qy->f, qy->metric, qy->qv, want,
+                                    r->arena, ids, &got) == RC_OK &&
+            got) {
+            enum rc rc = scan_vectors(r, qy, filter, ids, got, n, out, count, p);
+            if (rc || *count >= n)
+                return rc;
+        }
+    }
+    return scan_vectors(r, qy, filter, NULL, 0, n, out, count, p);
 }
 
 /* The n most relevant rows of the search s the list may show, best first
@@ -438,10 +486,13 @@ static enum rc make_items(struct core_request *r, const struct query *qy, struct
 /* Checks the options into qy and *k. */
 static enum rc read_options(struct core_request *r, const struct core_collection *c,
                             const struct core_list_opts *lo, struct query *qy, size_t *k,
-                            struct str *ref, struct core_problem *p)
+                            struct str *ref, bool *is_exact, struct core_problem *p)
 {
     if (!lo->nearest.len) {
-        const char *which = lo->to.len ? "to" : lo->k.len ? "k" : "metric";
+        const char *which = lo->to.len      ? "to"
+                            : lo->k.len     ? "k"
+                            : lo->exact.len ? "exact"
+                                            : "metric";
         return refuse(p, which, "Give `nearest` (a vector field) with it.");
     }
     const struct core_field *f = core_collection_field(c, lo->nearest);
@@ -477,6 +528,12 @@ static enum rc read_options(struct core_request *r, const struct core_collection
                       "search): leave sort out.");
     if (lo->search_snippet)
         return refuse(p, "searchSnippet", "Snippets are not available with nearest.");
+    if (lo->exact.len) {
+        bool yes = str_eq(lo->exact, STR_LIT("true")) || str_eq(lo->exact, STR_LIT("1"));
+        if (!yes && !str_eq(lo->exact, STR_LIT("false")) && !str_eq(lo->exact, STR_LIT("0")))
+            return refuse(p, "exact", "Must be a boolean.");
+        *is_exact = yes;
+    }
     qy->qv = arena_alloc(r->arena, qy->dims * sizeof(float));
     const char *why = NULL;
     if (core_nearest_parse_to(lo->to, qy->dims, qy->qv, ref, &why))
@@ -518,7 +575,8 @@ enum rc core_nearest_list(struct core_request *r, const struct core_collection *
     struct query qy = {0};
     size_t k = 0;
     struct str ref = {"", 0};
-    enum rc rc = read_options(r, c, lo, &qy, &k, &ref, p);
+    bool is_exact = false;
+    enum rc rc = read_options(r, c, lo, &qy, &k, &ref, &is_exact, p);
     if (!rc && ref.len)
         rc = load_reference(r, c, qy.f, ref, qy.qv, qy.dims, p);
     if (rc)
@@ -539,7 +597,7 @@ enum rc core_nearest_list(struct core_request *r, const struct core_collection *
     size_t depth = is_hybrid ? CORE_NEAREST_FUSE_DEPTH : k;
     struct hit *vh = NULL, *th = NULL;
     size_t nv = 0, nt = 0;
-    rc = rank_vectors(r, &qy, lo->filter, depth, &vh, &nv, p);
+    rc = rank_vectors(r, &qy, lo->filter, depth, is_exact, &vh, &nv, p);
     if (!rc && is_hybrid)
         rc = rank_text(r, c, lo->filter, &search, depth, &th, &nt, p);
     if (is_hybrid)

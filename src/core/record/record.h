@@ -55,6 +55,7 @@ struct core_list_opts {
     struct str to;      /* a JSON array of numbers, or @record:ID */
     struct str k;       /* how many, 1..1000 (10) */
     struct str metric;  /* cosine (default), dot, l2 */
+    struct str exact;   /* true: scan every row, never the approximate index */
 };
 
 #define CORE_LIST_MAX_PER_PAGE 1000

@@ -300,10 +300,10 @@ static bool page_key(struct core_request *r, const struct core_collection *c,
                  r->auth && r->auth->collection ? r->auth->collection->id : "",
                  r->auth && r->auth->id ? r->auth->id : "", r->auth && r->auth->is_superuser,
                  (long long)lo->page, (long long)lo->per_page, lo->skip_total, lo->search_snippet);
-    const struct str parts[9] = {lo->filter,  lo->sort, o->expand, o->fields, lo->search,
-                                 lo->nearest, lo->to,   lo->k,     lo->metric};
+    const struct str parts[10] = {lo->filter,  lo->sort, o->expand, o->fields,  lo->search,
+                                  lo->nearest, lo->to,   lo->k,     lo->metric, lo->exact};
     enum rc rc = buf_append(key, head, (size_t)n);
-    for (int i = 0; i < 9 && !rc; i++) {
+    for (int i = 0; i < 10 && !rc; i++) {
         char len[24];
         int k = snprintf(len, sizeof(len), "%zu:", parts[i].len);
         rc = buf_append(key, len, (size_t)k);
