@@ -365,7 +365,8 @@ size_t hnsw_search(const struct hnsw *h, const float *q, size_t k, size_t ef, ui
     visited[ep.id >> 3] |= (uint8_t)(1u << (ep.id & 7));
     struct heap w = {.is_max = true};
     search_layer(h, q, qn, ep, &w, ef, 0, visited, true);
-    qsort(w.c, w.n, sizeof(*w.c), by_distance);
+    if (w.n)
+        qsort(w.c, w.n, sizeof(*w.c), by_distance);
     size_t n = 0;
     for (size_t i = 0; i < w.n && n < k; i++) {
         if (h->removed[w.c[i].id])
