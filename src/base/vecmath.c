@@ -31,7 +31,20 @@ bool vecmath_metric_parse(const char *s, size_t len, enum vecmath_metric *out)
  * SLP vectoriser turns into two SSE (or one AVX) accumulators at -O2. */
 #define LANES 8
 
-float vecmath_dot(const float *a, const float *b, size_t n)
+/* On x86-64 with GCC, an AVX2 copy too, picked at load time by the CPU
+ * (function multiversioning): the baseline stays SSE2, as Debian builds
+ * it. Each lane adds the same products in the same order in either copy
+ * (no FMA: ISO C mode keeps contraction off), so both give the same
+ * float. Not under the sanitizers, whose runtime starts after ifunc
+ * resolvers run. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) &&                             \
+    !defined(__SANITIZE_ADDRESS__)
+#define VECMATH_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define VECMATH_CLONES
+#endif
+
+VECMATH_CLONES float vecmath_dot(const float *a, const float *b, size_t n)
 {
     float acc[LANES] = {0};
     size_t i = 0;
@@ -44,7 +57,7 @@ float vecmath_dot(const float *a, const float *b, size_t n)
     return ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
 }
 
-float vecmath_l2_squared(const float *a, const float *b, size_t n)
+VECMATH_CLONES float vecmath_l2_squared(const float *a, const float *b, size_t n)
 {
     float acc[LANES] = {0};
     size_t i = 0;
