@@ -277,8 +277,9 @@ static void add_nearest_params(json_t *params)
     json_array_append_new(
         params, api_openapi_param("to", "query",
                                   "with nearest: a JSON array of the field's dimensions in "
-                                  "numbers, or @record:ID (that record's vector, as you may "
-                                  "view it)",
+                                  "numbers, b64: and the base64url of its float32 values "
+                                  "(little-endian), or @record:ID (that record's vector, as you "
+                                  "may view it)",
                                   str_schema(), false));
     json_array_append_new(params,
                           api_openapi_param("k", "query", "with nearest: how many (default 10)",

@@ -199,6 +199,10 @@ describe('nearest', () => {
         const to = docs[4].v;
         const got = await near(guest, to);
         assert.deepEqual(got.items.map((r) => r.id), brute(visible, to, 10).map((w) => w.id));
+        // the same vector as base64url of its float32 bytes (little-endian)
+        const b64 = 'b64:' + Buffer.from(new Float32Array(to).buffer).toString('base64url');
+        const got64 = await near(guest, b64);
+        assert.deepEqual(got64.items, got.items);
     });
 
     test('the list rule and the filter choose the candidates; hidden records are never counted', async () => {
@@ -274,6 +278,9 @@ describe('nearest', () => {
             [{ nearest: 'emb', to: '[1,2,3,4,5,6,7,1e39]' }, 'to'],
             [{ nearest: 'emb', to: 'nonsense' }, 'to'],
             [{ nearest: 'emb', to: '@record:' }, 'to'],
+            [{ nearest: 'emb', to: 'b64:AAAA' }, 'to'],
+            [{ nearest: 'emb', to: 'b64:' + Buffer.from(new Float32Array(8).fill(NaN).buffer).toString('base64url') }, 'to'],
+            [{ nearest: 'emb', to: 'b64:' + Buffer.from(new Float32Array(8).buffer).toString('base64') + '=' }, 'to'],
             [{ nearest: 'emb', to, k: '0' }, 'k'],
             [{ nearest: 'emb', to, k: '1001' }, 'k'],
             [{ nearest: 'emb', to, k: '3x' }, 'k'],

@@ -39,13 +39,17 @@
 #define CORE_NEAREST_FUSE_DEPTH 1000
 /* The prefix of a `to` naming a record. */
 #define CORE_NEAREST_RECORD_PREFIX "@record:"
+/* The prefix of a `to` given as base64url of its float32 bytes. */
+#define CORE_NEAREST_B64_PREFIX "b64:"
 
 /* Whether lo asks for nearest neighbours (any of nearest, to, k, metric). */
 bool core_nearest_wanted(const struct core_list_opts *lo);
 
 /* Parses a `to` for a field of dims dimensions (1..4096): a JSON array of
  * dims finite numbers within float32's range into out (room for dims), or
- * "@record:ID" (*id then the ID, a slice of to; out untouched). RC_INVALID
+ * "b64:" and the base64url (RFC 4648 §5, no padding) of dims float32
+ * values little-endian (finite), or "@record:ID" (*id then the ID, a
+ * slice of to; out untouched). RC_INVALID
  * with *why a sentence (static) saying what is wrong. Pure; any thread. */
 enum rc core_nearest_parse_to(struct str to, size_t dims, float *out, struct str *id,
                               const char **why);

@@ -2,6 +2,9 @@
  * the list so the fuzzer links it alone (tests/fuzz/fuzz_nearest_to.c). */
 #include "core/record/nearest.h"
 
+#include "base/b64.h"
+#include "base/vecmath.h"
+
 #include <float.h>
 #include <jansson.h>
 #include <math.h>
@@ -26,6 +29,26 @@ enum rc core_nearest_parse_to(struct str to, size_t dims, float *out, struct str
             }
         }
         *id = rest;
+        return RC_OK;
+    }
+    plen = strlen(CORE_NEAREST_B64_PREFIX);
+    if (to.len >= plen && memcmp(to.ptr, CORE_NEAREST_B64_PREFIX, plen) == 0) {
+        /* The float32 values' bytes, little-endian, in base64url: a third
+         * of the JSON's length in a URL (a request target has a limit). */
+        size_t n = 0;
+        struct str text = {to.ptr + plen, to.len - plen};
+        if (b64_decode(B64_URL, text, out, 4 * dims, &n) != RC_OK || n != 4 * dims) {
+            *why = "b64: must be base64url (no padding) of the field's dimensions in float32 "
+                   "values, little-endian.";
+            return RC_INVALID;
+        }
+        vecmath_decode((const unsigned char *)out, dims, out); /* in place: same bytes */
+        for (size_t i = 0; i < dims; i++) {
+            if (!isfinite(out[i])) {
+                *why = "Every element must be a finite number (a float32).";
+                return RC_INVALID;
+            }
+        }
         return RC_OK;
     }
     json_error_t err;
