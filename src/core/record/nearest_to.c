@@ -33,8 +33,8 @@ enum rc core_nearest_parse_to(struct str to, size_t dims, float *out, struct str
     }
     plen = strlen(CORE_NEAREST_B64_PREFIX);
     if (to.len >= plen && memcmp(to.ptr, CORE_NEAREST_B64_PREFIX, plen) == 0) {
-        /* The float32 values' bytes, little-endian, in base64url: a third
-         * of the JSON's length in a URL (a request target has a limit). */
+        /* The float32 values' bytes, little-endian, in base64url: under half
+         * the JSON's length in a URL (a request target has a limit). */
         size_t n = 0;
         struct str text = {to.ptr + plen, to.len - plen};
         if (b64_decode(B64_URL, text, out, 4 * dims, &n) != RC_OK || n != 4 * dims) {
