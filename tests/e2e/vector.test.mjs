@@ -336,7 +336,7 @@ describe('nearest through the approximate index', () => {
     let srv;
     let su;
     const DIMS = 16;
-    const N = 2000;
+    const N = 2500; // past one batch of a PostgreSQL scan (2048 rows)
     const docs = [];
     let centres;
 

@@ -181,6 +181,12 @@ static bool row_distance(const struct query *qy, struct store_stmt *st, int col,
     return true;
 }
 
+/* Rows a scan reads per statement on PostgreSQL, whose client holds a
+ * statement's whole result: keyset batches (id > the last, in id order)
+ * keep a scan of 100,000 vectors from holding them all at once. SQLite
+ * steps through the table without holding rows: one statement. */
+#define SCAN_BATCH 2048
+
 /* The n nearest rows the list may show (rule and filter) into *out,
  * nearest first: of every row, or of the cand_count rows cands names
  * (an index's candidates) when cands is not NULL. */
@@ -213,6 +219,15 @@ static enum rc scan_vectors(struct core_request *r, const struct query *qy, stru
         }
         store_sql_add(&q, ")");
     }
+    bool is_batched = !cands && store_is_remote(r->cw->db);
+    unsigned p_after = base + 1;
+    if (!rc && is_batched) {
+        store_sql_add(&q, sql.len > where_at ? " AND " : " WHERE ");
+        store_sql_add(&q, "\"r\".\"id\" > ");
+        store_sql_param_at(&q, p_after);
+        store_sql_add(&q, " ORDER BY \"r\".\"id\" LIMIT ");
+        store_sql_int(&q, SCAN_BATCH);
+    }
     struct store_stmt *st = NULL;
     if (!rc)
         rc = store_sql_prepare(&q, r->cw->db, &st);
@@ -232,13 +247,29 @@ static enum rc scan_vectors(struct core_request *r, const struct query *qy, stru
     float *row = arena_alloc(r->arena, qy->dims * sizeof(float));
     uint32_t seq = 0;
     enum rc step = RC_OK;
-    while (!rc && (step = store_step(st)) == RC_OK) {
-        float d;
-        if (row_distance(qy, st, 1, &bytes, row, &d))
-            offer(&b, r->arena, d, seq++, store_column_text(st, 0));
-        if (core_cost_check(r->cost))
-            rc = RC_OVER_BUDGET;
+    struct buf last;
+    buf_init(&last, 4096);
+    for (bool more = true; more && !rc;) {
+        size_t rows = 0;
+        if (is_batched)
+            rc = store_bind_text_copy(st, (int)p_after, buf_str(&last));
+        while (!rc && (step = store_step(st)) == RC_OK) {
+            float d;
+            rows++;
+            if (row_distance(qy, st, 1, &bytes, row, &d))
+                offer(&b, r->arena, d, seq++, store_column_text(st, 0));
+            if (is_batched) {
+                buf_reset(&last);
+                rc = buf_append_str(&last, store_column_text(st, 0));
+            }
+            if (!rc && core_cost_check(r->cost))
+                rc = RC_OVER_BUDGET;
+        }
+        more = is_batched && !rc && step == RC_NOT_FOUND && rows == SCAN_BATCH;
+        if (more)
+            store_reset(st);
     }
+    buf_cleanup(&last);
     buf_cleanup(&bytes);
     store_done(st);
     if (!rc && step != RC_NOT_FOUND)

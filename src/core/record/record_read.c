@@ -289,6 +289,11 @@ static bool page_key(struct core_request *r, const struct core_collection *c,
                 return false;
         }
     }
+    /* A nearest list may come from an index that follows the table a moment
+     * behind (record/vector_index.h): an answer cached for this data
+     * version would keep that moment's view until the next write. */
+    if (core_nearest_wanted(lo))
+        return false;
     /* Expanded collections have rules of their own; keep it simple and exact. */
     if (o->expand.len || memmem(lo->sort.ptr, lo->sort.len, "@random", 7) ||
         memmem(lo->filter.ptr, lo->filter.len, "@request", 8))
@@ -300,10 +305,9 @@ static bool page_key(struct core_request *r, const struct core_collection *c,
                  r->auth && r->auth->collection ? r->auth->collection->id : "",
                  r->auth && r->auth->id ? r->auth->id : "", r->auth && r->auth->is_superuser,
                  (long long)lo->page, (long long)lo->per_page, lo->skip_total, lo->search_snippet);
-    const struct str parts[10] = {lo->filter,  lo->sort, o->expand, o->fields,  lo->search,
-                                  lo->nearest, lo->to,   lo->k,     lo->metric, lo->exact};
+    const struct str parts[5] = {lo->filter, lo->sort, o->expand, o->fields, lo->search};
     enum rc rc = buf_append(key, head, (size_t)n);
-    for (int i = 0; i < 10 && !rc; i++) {
+    for (int i = 0; i < 5 && !rc; i++) {
         char len[24];
         int k = snprintf(len, sizeof(len), "%zu:", parts[i].len);
         rc = buf_append(key, len, (size_t)k);

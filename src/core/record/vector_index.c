@@ -106,6 +106,10 @@ static void drop_graph(struct hnsw *h, char **ids, size_t cap, json_t *slots)
     json_decref(slots);
 }
 
+/* Rows the build reads per statement (keyset batches: PostgreSQL's client
+ * holds a statement's whole result). */
+#define BUILD_BATCH 2048
+
 /* Reads the table into a new graph and swaps it in. */
 static void build(struct core_vectors *v, struct task *t)
 {
@@ -119,7 +123,10 @@ static void build(struct core_vectors *v, struct task *t)
     store_sql_ident(&q, str_from_cstr(t->column));
     store_sql_add(&q, " FROM ");
     store_sql_ident(&q, str_from_cstr(t->table));
-    store_sql_add(&q, " ORDER BY \"id\"");
+    store_sql_add(&q, " WHERE \"id\" > ");
+    store_sql_param(&q);
+    store_sql_add(&q, " ORDER BY \"id\" LIMIT ");
+    store_sql_int(&q, BUILD_BATCH);
     struct store_stmt *st = NULL;
     if (!rc)
         rc = store_sql_prepare(&q, v->db, &st);
@@ -131,16 +138,26 @@ static void build(struct core_vectors *v, struct task *t)
     buf_init(&bytes, 4 * e->dims);
     float *row = xmalloc(e->dims * sizeof(float));
     enum rc step = RC_OK;
-    while (!rc && (step = store_step(st)) == RC_OK) {
-        buf_reset(&bytes);
-        if (store_column_blob(st, 1, &bytes) || bytes.len != 4 * e->dims)
-            continue;
-        vecmath_decode((const unsigned char *)bytes.data, e->dims, row);
-        struct str id = store_column_text(st, 0);
-        char *ids = xstrndup(id.ptr, id.len);
-        set_slot(&fresh, hnsw_add(fresh.h, row), ids);
-        xfree(ids);
+    char *last = xstrdup("");
+    for (bool more = true; more && !rc;) {
+        size_t rows = 0;
+        rc = store_bind_text_copy(st, 1, str_from_cstr(last));
+        while (!rc && (step = store_step(st)) == RC_OK) {
+            rows++;
+            struct str id = store_column_text(st, 0);
+            xfree(last);
+            last = xstrndup(id.ptr, id.len);
+            buf_reset(&bytes);
+            if (store_column_blob(st, 1, &bytes) || bytes.len != 4 * e->dims)
+                continue;
+            vecmath_decode((const unsigned char *)bytes.data, e->dims, row);
+            set_slot(&fresh, hnsw_add(fresh.h, row), last);
+        }
+        more = !rc && step == RC_NOT_FOUND && rows == BUILD_BATCH;
+        if (more)
+            store_reset(st);
     }
+    xfree(last);
     if (st)
         store_discard(st);
     xfree(row);
