@@ -98,13 +98,19 @@ static enum rc load_reference(struct core_request *r, const struct core_collecti
 /* One candidate of a ranking. */
 struct hit {
     float distance; /* the vector ranking's; 0 in the text one */
-    uint32_t seq;   /* scan order: ties go to the earlier row */
+    uint32_t seq;   /* the text ranking's position */
     struct str id;  /* in r's arena */
 };
 
 static bool worse(const struct hit *a, const struct hit *b)
 {
-    return a->distance > b->distance || (a->distance == b->distance && a->seq > b->seq);
+    if (a->distance != b->distance)
+        return a->distance > b->distance;
+    /* A tie goes to the smaller id: the same order on either engine,
+     * whichever order the scan read the rows in. */
+    size_t n = a->id.len < b->id.len ? a->id.len : b->id.len;
+    int c = memcmp(a->id.ptr, b->id.ptr, n);
+    return c ? c > 0 : a->id.len > b->id.len;
 }
 
 /* A max-heap of the best n hits: the worst on top. */
@@ -130,9 +136,9 @@ static void sift_down(struct best *b, size_t i)
     }
 }
 
-static void offer(struct best *b, struct arena *a, float d, uint32_t seq, struct str id)
+static void offer(struct best *b, struct arena *a, float d, struct str id)
 {
-    struct hit x = {d, seq, {0}};
+    struct hit x = {d, 0, id}; /* id borrowed for the comparison */
     if (b->count == b->cap && !worse(&b->h[0], &x))
         return;
     x.id = arena_strdup(a, id);
@@ -245,7 +251,6 @@ static enum rc scan_vectors(struct core_request *r, const struct query *qy, stru
     struct buf bytes;
     buf_init(&bytes, 4 * qy->dims);
     float *row = arena_alloc(r->arena, qy->dims * sizeof(float));
-    uint32_t seq = 0;
     enum rc step = RC_OK;
     struct buf last;
     buf_init(&last, 4096);
@@ -257,7 +262,7 @@ static enum rc scan_vectors(struct core_request *r, const struct query *qy, stru
             float d;
             rows++;
             if (row_distance(qy, st, 1, &bytes, row, &d))
-                offer(&b, r->arena, d, seq++, store_column_text(st, 0));
+                offer(&b, r->arena, d, store_column_text(st, 0));
             if (is_batched) {
                 buf_reset(&last);
                 rc = buf_append_str(&last, store_column_text(st, 0));
