@@ -304,7 +304,8 @@ static enum rc rank_vectors(struct core_request *r, const struct query *qy, stru
                             size_t n, bool is_exact, struct hit **out, size_t *count,
                             struct core_problem *p)
 {
-    if (!is_exact) {
+    /* A view's rows make no record events: an index of one would not follow it. */
+    if (!is_exact && qy->c->type != CORE_COLLECTION_VIEW) {
         size_t want = candidates_for(n), got = 0;
         struct str *ids = arena_alloc(r->arena, want * sizeof(*ids));
         if (core_vectors_candidates(r->cw->vectors, qy->c, qy->f, qy->metric, qy->qv, want,
