@@ -9,7 +9,11 @@
 
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer } from './lib/server.mjs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startServer, BIN, ENGINE } from './lib/server.mjs';
 import {
     client, superuserClient, expectError, assertFieldCode, assertNoLeaks, makeUser, until,
 } from './lib/util.mjs';
@@ -420,5 +424,47 @@ describe('nearest through the approximate index', () => {
         // exact is a boolean
         const body = await expectError(near(far2, { exact: 'maybe' }), 400);
         assert.ok(body.data.exact, JSON.stringify(body));
+    });
+});
+
+// `tarmac db copy` from SQLite into PostgreSQL carries a vector column's
+// bytes (BLOB into bytea): the copy answers the same nearest lists.
+const PG_BASE = process.env.TARMAC_TEST_PG || '';
+describe('vectors through tarmac db copy', { skip: ENGINE !== 'sqlite' || !PG_BASE.includes(':///tarmac?') }, () => {
+    test('a copy into PostgreSQL holds the same vectors', async () => {
+        const dir = mkdtempSync(join(tmpdir(), 'tarmac-vector-copy-'));
+        const src = await startServer({ dir, superuser: true });
+        let dst;
+        try {
+            const su = await superuserClient(src.url);
+            await su.collections.create({
+                name: 'pts', listRule: '', viewRule: '',
+                fields: [{ name: 'v', type: 'vector', dimensions: 3 }, { name: 'label', type: 'text' }],
+            });
+            const vs = [[0.1, 0.2, 0.3], [1 / 3, -1, 2], [5, 5, -5], null];
+            for (const [i, v] of vs.entries()) await su.collection('pts').create({ v, label: `p${i}` });
+            const ask = async (url) => (await client(url).collection('pts').getList(1, 10, {
+                nearest: 'v', to: '[1,1,1]', metric: 'l2',
+            })).items.map((r) => [r.label, r.v, r['@distance']]);
+            const all = async (url) => (await client(url).collection('pts').getFullList({ sort: 'label' }))
+                .map((r) => [r.label, r.v]);
+            const before = await ask(src.url);
+            const rows = await all(src.url);
+            await src.stop();
+            const name = `vector_copy_${process.pid}`;
+            const r0 = spawnSync('psql', ['-X', '-q', PG_BASE, '-c', `CREATE DATABASE "${name}"`], { encoding: 'utf8' });
+            assert.equal(r0.status, 0, r0.stderr);
+            const url = PG_BASE.replace(':///tarmac?', `:///${name}?`);
+            const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TARMAC_')));
+            const r = spawnSync(BIN, ['db', 'copy', `--to=${url}`, `--dir=${src.dir}`], { env, encoding: 'utf8' });
+            assert.equal(r.status, 0, `db copy: ${r.stdout}\n${r.stderr}`);
+            dst = await startServer({ dir: src.dir, flags: [`--db=${url}`] });
+            assert.deepEqual(await all(dst.url), rows);
+            assert.deepEqual(await ask(dst.url), before);
+            assert.equal(before.length, 3);
+        } finally {
+            await dst?.stop();
+            rmSync(dir, { recursive: true, force: true });
+        }
     });
 });
