@@ -115,6 +115,15 @@ describe('vector fields', () => {
         // not a filter operand
         const fb = await expectError(pb.collection('vecs').getList(1, 10, { filter: 'v != null' }), 400);
         assert.match(fb.message, /vector/i);
+        // other dimensions: the stored vectors go (another model's), the record saves again
+        const c = await su.collections.getOne('vecs');
+        await su.collections.update('vecs', {
+            fields: c.fields.map((f) => (f.name === 'v' ? { ...f, dimensions: 4 } : f)),
+        });
+        const after = await pb.collection('vecs').getOne(r6.id);
+        assert.equal(after.v, null);
+        assert.deepEqual(after.w, [1, 1], 'the other vector field is kept');
+        assert.equal((await pb.collection('vecs').update(r6.id, { title: 'saved' })).title, 'saved');
     });
 });
 
