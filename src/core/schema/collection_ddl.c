@@ -232,6 +232,11 @@ static bool can_copy(const struct core_field *of, const struct core_field *nf)
     if ((core_field_kind(of)->input == CORE_FIELD_INPUT_SECRET) !=
         (core_field_kind(nf)->input == CORE_FIELD_INPUT_SECRET))
         return false;
+    /* Vectors of another length are of another model: none is kept (a
+     * record holding one could not be saved again, its vector invalid). */
+    if (of->type == CORE_FIELD_VECTOR && nf->type == CORE_FIELD_VECTOR &&
+        of->dimensions != nf->dimensions)
+        return false;
     enum store_column_kind ok = core_field_column(of);
     enum store_column_kind nk = core_field_column(nf);
     return ok == nk || (ok == STORE_COLUMN_ID && nk == STORE_COLUMN_TEXT) ||

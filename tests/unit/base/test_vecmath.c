@@ -1,0 +1,111 @@
+/* test_vecmath.c -- distances against their definitions (every length up
+ * to past two lanes' worth, so the vector body and the tail both count),
+ * metric names, the bytes of a vector, and jsonw_float's shortest text. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <string.h>
+
+#include "base/jsonw.h"
+#include "base/vecmath.h"
+
+static void test_distances_match_their_definitions(void **state)
+{
+    (void)state;
+    float a[37], b[37];
+    for (int i = 0; i < 37; i++) {
+        a[i] = (float)(i % 7) - 3.25f;
+        b[i] = (float)((i * 5) % 11) * 0.5f - 2;
+    }
+    for (size_t n = 1; n <= 37; n++) {
+        double dot = 0, l2 = 0, na = 0, nb = 0;
+        for (size_t i = 0; i < n; i++) {
+            dot += (double)a[i] * b[i];
+            l2 += ((double)a[i] - b[i]) * ((double)a[i] - b[i]);
+            na += (double)a[i] * a[i];
+            nb += (double)b[i] * b[i];
+        }
+        assert_true(fabs(vecmath_dot(a, b, n) - dot) < 1e-3);
+        assert_true(fabs(vecmath_l2_squared(a, b, n) - l2) < 1e-3);
+        float an = vecmath_norm(a, n);
+        assert_true(fabs(an - sqrt(na)) < 1e-4);
+        assert_true(fabs(vecmath_distance(VECMATH_L2, a, an, b, n) - sqrt(l2)) < 1e-3);
+        assert_true(fabs(vecmath_distance(VECMATH_DOT, a, an, b, n) + dot) < 1e-3);
+        double cosd = 1 - dot / (sqrt(na) * sqrt(nb));
+        assert_true(fabs(vecmath_distance(VECMATH_COSINE, a, an, b, n) - cosd) < 1e-4);
+    }
+    float zero[3] = {0, 0, 0}, one[3] = {1, 0, 0};
+    assert_true(vecmath_distance(VECMATH_COSINE, zero, 0, one, 3) == 1);
+    assert_true(vecmath_distance(VECMATH_COSINE, one, 1, one, 3) == 0);
+}
+
+static void test_metric_names_round_trip(void **state)
+{
+    (void)state;
+    enum vecmath_metric m;
+    const enum vecmath_metric all[] = {VECMATH_COSINE, VECMATH_DOT, VECMATH_L2};
+    for (size_t i = 0; i < 3; i++) {
+        const char *name = vecmath_metric_name(all[i]);
+        assert_true(vecmath_metric_parse(name, strlen(name), &m));
+        assert_int_equal(m, all[i]);
+    }
+    assert_false(vecmath_metric_parse("cos", 3, &m));
+    assert_false(vecmath_metric_parse("cosines", 7, &m));
+    assert_false(vecmath_metric_parse("", 0, &m));
+}
+
+static void test_bytes_are_little_endian_float32(void **state)
+{
+    (void)state;
+    float v[3] = {1.0f, -2.5f, 0.1f}, back[3];
+    unsigned char bytes[12];
+    vecmath_encode(v, 3, bytes);
+    const unsigned char one[4] = {0x00, 0x00, 0x80, 0x3f}; /* 1.0f */
+    assert_memory_equal(bytes, one, 4);
+    vecmath_decode(bytes, 3, back);
+    assert_memory_equal(back, v, sizeof(v));
+}
+
+static void test_jsonw_float_writes_the_shortest_text(void **state)
+{
+    (void)state;
+    const struct {
+        float v;
+        const char *text;
+    } cases[] = {{0.1f, "[0.1]"},
+                 {1.0f, "[1]"},
+                 {1.0f / 3, "[0.33333334]"},
+                 {123456789.0f, "[123456790]"},
+                 {-2.5f, "[-2.5]"},
+                 {1e-8f, "[1e-08]"}};
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct buf out;
+        buf_init(&out, 256);
+        struct jsonw w;
+        jsonw_init(&w, &out);
+        jsonw_array_begin(&w);
+        jsonw_float(&w, cases[i].v);
+        jsonw_array_end(&w);
+        assert_int_equal(jsonw_finish(&w), RC_OK);
+        assert_int_equal(out.len, strlen(cases[i].text));
+        assert_memory_equal(out.data, cases[i].text, out.len);
+        /* what it writes reads back as the same float */
+        assert_true((float)jsonw_float_value(cases[i].v) == cases[i].v);
+        buf_cleanup(&out);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_distances_match_their_definitions),
+        cmocka_unit_test(test_metric_names_round_trip),
+        cmocka_unit_test(test_bytes_are_little_endian_float32),
+        cmocka_unit_test(test_jsonw_float_writes_the_shortest_text),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
