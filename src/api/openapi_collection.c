@@ -32,6 +32,21 @@ static json_t *snippet_schema(void)
                      "properties", "field", "type", "string", "text", "type", "string");
 }
 
+/* A nearest list's distance and fused score (core/record/nearest.h). */
+static json_t *distance_schema(void)
+{
+    return json_pack("{s:[s,s],s:s}", "type", "number", "null", "description",
+                     "with ?nearest=...: the record's distance to `to` under the metric (null: "
+                     "a hybrid list's text match without a vector)");
+}
+
+static json_t *score_schema(void)
+{
+    return json_pack(
+        "{s:s,s:s}", "type", "number", "description",
+        "with ?nearest=...&search=...: the reciprocal rank fusion score (higher first)");
+}
+
 /* No key of a record is required in the document: ?fields= answers only the
  * keys it names (for every operation that returns records). */
 #define RECORD_KEYS                                                                                \
@@ -139,6 +154,13 @@ static void add_record_schemas(json_t *schemas, const struct core_collection *c,
                                   "the records asked for with ?expand=, by relation field name"));
     if (c->search.field_count)
         json_object_set_new(props, "@snippet", snippet_schema());
+    for (size_t i = 0; i < c->field_count; i++) {
+        if (c->fields[i].type != CORE_FIELD_VECTOR)
+            continue;
+        json_object_set_new(props, "@distance", distance_schema());
+        json_object_set_new(props, "@score", score_schema());
+        break;
+    }
     snprintf(name, sizeof(name), "%.200sRecord", pn);
     json_object_set_new(
         schemas, name,
@@ -174,6 +196,9 @@ static void add_any_schemas(json_t *schemas)
                   "collectionName", "type", "string", "expand", "type", "object", "description",
                   "the records asked for with ?expand=, by relation field name", "@snippet",
                   snippet_schema()));
+    json_t *props = json_object_get(json_object_get(schemas, "Record"), "properties");
+    json_object_set_new(props, "@distance", distance_schema());
+    json_object_set_new(props, "@score", score_schema());
     json_object_set_new(
         schemas, "RecordInput",
         json_pack("{s:s,s:s}", "type", "object", "description",
@@ -229,6 +254,44 @@ static void add_search_params(json_t *params, const struct target *t)
                                                     json_pack("{s:s}", "type", "boolean"), false));
 }
 
+static bool has_vector(const struct core_collection *c)
+{
+    for (size_t i = 0; i < c->field_count; i++) {
+        if (c->fields[i].type == CORE_FIELD_VECTOR)
+            return true;
+    }
+    return false;
+}
+
+/* ?nearest, ?to, ?k and ?metric (core/record/nearest.h), for a collection
+ * with a vector field. */
+static void add_nearest_params(json_t *params)
+{
+    json_array_append_new(
+        params, api_openapi_param("nearest", "query",
+                                  "a vector field (beyond PocketBase): the k records nearest "
+                                  "`to`, nearest first, each with \"@distance\"; with search: "
+                                  "fused by reciprocal rank, each with \"@score\". Filter, "
+                                  "the list rule, expand and fields apply; sort is refused",
+                                  str_schema(), false));
+    json_array_append_new(
+        params, api_openapi_param("to", "query",
+                                  "with nearest: a JSON array of the field's dimensions in "
+                                  "numbers, or @record:ID (that record's vector, as you may "
+                                  "view it)",
+                                  str_schema(), false));
+    json_array_append_new(params,
+                          api_openapi_param("k", "query", "with nearest: how many (default 10)",
+                                            json_pack("{s:s,s:i,s:i}", "type", "integer", "minimum",
+                                                      1, "maximum", 1000),
+                                            false));
+    json_array_append_new(params, api_openapi_param("metric", "query",
+                                                    "with nearest: the distance (default cosine)",
+                                                    json_pack("{s:s,s:[s,s,s]}", "type", "string",
+                                                              "enum", "cosine", "dot", "l2"),
+                                                    false));
+}
+
 static json_t *list_params(const struct target *t)
 {
     json_t *params = json_pack(
@@ -253,6 +316,8 @@ static json_t *list_params(const struct target *t)
                           json_pack("{s:s}", "type", "boolean"), false));
     if (!t->c || t->c->search.field_count)
         add_search_params(params, t);
+    if (!t->c || has_vector(t->c))
+        add_nearest_params(params);
     return params;
 }
 

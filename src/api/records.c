@@ -185,6 +185,12 @@ enum rc api_records_list(struct http_req *req, void *ctx)
                            "Snippets are of a search: give `search` too.", NULL);
         return api_call_fail(c, RC_INVALID);
     }
+    /* Nearest neighbours (core/record/nearest.h): core checks them. */
+    lo.nearest = api_call_query(c, "nearest");
+    lo.to = api_call_query(c, "to");
+    lo.k = api_call_query(c, "k");
+    lo.metric = api_call_query(c, "metric");
+    lo.exact = api_call_query(c, "exact");
     struct core_output_opts o = {0};
     api_call_output_opts(c, &o);
     if (lo.filter.len || (col->rules[CORE_RULE_LIST] && col->rules[CORE_RULE_LIST][0]))

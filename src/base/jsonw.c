@@ -223,6 +223,34 @@ void jsonw_int(struct jsonw *w, int64_t v)
     put(w, p, (size_t)(end - p));
 }
 
+/* The shortest %g text of v that strtof reads back as v (6 to 9 digits). */
+static int float_text(float v, char *tmp, size_t cap)
+{
+    int n = 0;
+    for (int prec = 6; prec <= 9; prec++) {
+        n = snprintf(tmp, cap, "%.*g", prec, (double)v);
+        if (strtof(tmp, NULL) == v)
+            break;
+    }
+    return n;
+}
+
+double jsonw_float_value(float v)
+{
+    char tmp[48];
+    float_text(v, tmp, sizeof(tmp));
+    return strtod(tmp, NULL);
+}
+
+void jsonw_float(struct jsonw *w, float v)
+{
+    if (!isfinite(v)) {
+        jsonw_null(w);
+        return;
+    }
+    jsonw_double(w, jsonw_float_value(v));
+}
+
 void jsonw_double(struct jsonw *w, double v)
 {
     if (!isfinite(v)) {

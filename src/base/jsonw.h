@@ -41,6 +41,12 @@ void jsonw_int(struct jsonw *w, int64_t v);
 /* Writes the shortest decimal form that reads back as v; integral values
  * without a fraction; NaN and infinities (not JSON) as null. */
 void jsonw_double(struct jsonw *w, double v);
+/* A float32 value with the shortest text that reads back as the same
+ * float (0.1f as 0.1, not 0.100000001490116); not finite: null. */
+void jsonw_float(struct jsonw *w, float v);
+/* The double that text is: v as jsonw_float writes it, read back (so a
+ * jansson real shows the float's short text). */
+double jsonw_float_value(float v);
 void jsonw_bool(struct jsonw *w, bool v);
 void jsonw_null(struct jsonw *w);
 /* Appends already-encoded JSON text as one value; the caller vouches for it. */

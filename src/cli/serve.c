@@ -23,6 +23,7 @@
 #include "core/app.h"
 #include "core/backup/backup.h"
 #include "core/backup/restore.h"
+#include "core/record/vector_index.h"
 #include "core/cluster_app.h"
 #include "core/logs.h"
 #include "core/credential/password.h"
@@ -88,6 +89,7 @@ struct serve_options {
     uint64_t batch_timeout_ms;
     uint64_t query_budget_ms;
     uint64_t query_budget_superuser_ms;
+    uint64_t vector_index_min_rows;
     uint64_t realtime_budget_ms;
     uint64_t max_expand;
     uint64_t max_expand_bytes;
@@ -526,6 +528,7 @@ int cli_serve(int argc, char **argv)
     core_limits_defaults(&limits_default);
     o.query_budget_ms = limits_default.budget_ns / 1000000;
     o.query_budget_superuser_ms = limits_default.superuser_budget_ns / 1000000;
+    o.vector_index_min_rows = CORE_VECTORS_DEFAULT_MIN_ROWS;
     o.realtime_budget_ms = limits_default.realtime_budget_ns / 1000000;
     o.max_expand = limits_default.max_expand;
     o.max_expand_bytes = limits_default.max_expand_bytes;
@@ -647,6 +650,9 @@ int cli_serve(int argc, char **argv)
          "0 = no limit (default 1s)"},
         {"query-budget-superuser", CLI_FLAG_DURATION, &o.query_budget_superuser_ms, "DUR",
          "the same for a superuser's request (default 5s)"},
+        {"vector-index-min-rows", CLI_FLAG_UINT, &o.vector_index_min_rows, "N",
+         "nearest lists use a vector field's approximate index (HNSW) from this many vectors "
+         "on; fewer are scanned exactly (default 10000)"},
         {"realtime-budget", CLI_FLAG_DURATION, &o.realtime_budget_ms, "DUR",
          "worker time one event's rule checks may take for the realtime clients of one IP; "
          "0 = no limit (default 100ms)"},
@@ -896,6 +902,7 @@ int cli_serve(int argc, char **argv)
     }
     core->password_m_kib = pw.m_kib;
     core->allow_private_network = o.allow_private_network;
+    core_vectors_set_min_rows(core->vectors, (size_t)o.vector_index_min_rows);
     core->password_t = pw.t;
     core->limits = (struct core_limits){
         .budget_ns = o.query_budget_ms * 1000000,

@@ -40,6 +40,8 @@
 #include "core/jobs/inbound.h"
 #include "core/jobs/report.h"
 #include "core/jobs/schedule.h"
+#include "core/jobs/embed_kind.h"
+#include "core/record/vector_index.h"
 #include "core/jobs/thumbs_kind.h"
 #include "core/jobs/webhook.h"
 #include "core/notify/template.h"
@@ -520,6 +522,7 @@ enum rc core_app_open(const char *dir, const char *db, struct core_app **out)
         app->db_path = xmalloc(n);
         snprintf(app->db_path, n, "%s/data.db", dir);
     }
+    app->vectors = core_vectors_new(app->db_path, CORE_VECTORS_DEFAULT_MIN_ROWS);
     char why[512];
     enum rc rc = core_restore_recover(dir, app->db_path, why, sizeof(why));
     if (rc) {
@@ -565,6 +568,14 @@ enum rc core_app_open(const char *dir, const char *db, struct core_app **out)
      * job in its transaction and wakes the runners at the commit. */
     struct core_event_listener thumbs = core_thumbs_listener(app->jobs);
     (void)core_event_listen(&app->events, &thumbs);
+    /* A write that changes the text a collection embeds enqueues an
+     * `embed` job likewise (jobs/embed_kind.h). */
+    struct core_event_listener embed = core_embed_listener(app->jobs);
+    (void)core_event_listen(&app->events, &embed);
+    /* The vector indexes follow the records' changes (record/vector_index.h). */
+    struct core_event_listener vectors = core_vectors_listener(app->vectors);
+    if (core_event_listen(&app->events, &vectors) != RC_OK)
+        log_error("msg=\"too many event listeners: vector indexes will not follow writes\"");
     if (job.is_fresh)
         log_info("msg=\"new data directory\" dir=%s collections=%zu", dir, job.schema->count);
     *out = app;
@@ -579,6 +590,7 @@ void core_app_close(struct core_app *app)
     net_offload_stop(app->offload);
     core_oidc_free(app->oidc); /* after the pool: sign-ins there use it */
     core_jobs_free(app->jobs); /* its threads write through the writer */
+    core_vectors_free(app->vectors);
     store_writer_stop(app->writer);
     core_hooks_free(app->hooks);     /* the writer's and the workers' states */
     core_cluster_free(app->cluster); /* after every thread that could publish */
@@ -616,6 +628,7 @@ enum rc core_worker_init(struct core_worker *cw, struct core_app *app, struct ne
         (struct core_password_params){.m_kib = app->password_m_kib, .t = app->password_t};
     cw->events = &app->events;
     cw->realtime = app->realtime;
+    cw->vectors = app->vectors;
     cw->mailbox = mailbox;
     cw->counts = xcalloc(1, sizeof(*cw->counts));
     cw->pages = xcalloc(1, sizeof(*cw->pages));

@@ -58,6 +58,7 @@ struct core_app {
     char *db_path;
     struct store_writer *writer;
     struct core_realtime *realtime; /* clients and subscriptions */
+    struct core_vectors *vectors;   /* approximate vector indexes (core/record/vector_index.h) */
     struct core_event_bus events;   /* record changes' listeners; filled by core_app_open */
     struct core_jobs *jobs;         /* job runners (core/jobs/runner.h); the CLI starts them */
     struct core_webhooks *webhooks; /* the webhook listener's state (core/jobs/webhook.h) */

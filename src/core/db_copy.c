@@ -371,8 +371,18 @@ static enum rc bind_value(struct store_stmt *from, int i, struct store_stmt *to,
         if (target == STORE_TYPE_FLOAT)
             return store_bind_double(to, index, store_column_double(from, i));
         break;
-    case STORE_TYPE_TEXT:
-    case STORE_TYPE_BLOB: break;
+    case STORE_TYPE_BLOB:
+        if (target == STORE_TYPE_BLOB) { /* a vector's bytes */
+            struct buf bytes;
+            buf_init(&bytes, (size_t)1 << 30);
+            enum rc rc = store_column_blob(from, i, &bytes);
+            if (!rc)
+                rc = store_bind_blob(to, index, bytes.data, bytes.len);
+            buf_cleanup(&bytes);
+            return rc;
+        }
+        break;
+    case STORE_TYPE_TEXT: break;
     }
     return store_bind_text_copy(to, index, store_column_text(from, i));
 }

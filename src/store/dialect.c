@@ -57,6 +57,8 @@ static const char *const column_types[][2] = {
     [STORE_COLUMN_JSON_ARRAY] = {" JSON DEFAULT '[]' NOT NULL", " JSON DEFAULT '[]' NOT NULL"},
     [STORE_COLUMN_JSON_POINT] = {" JSON DEFAULT '{\"lon\":0,\"lat\":0}' NOT NULL",
                                  " JSON DEFAULT '{\"lon\":0,\"lat\":0}' NOT NULL"},
+    /* float32 values, little-endian, 4 bytes each; NULL when empty. */
+    [STORE_COLUMN_VECTOR] = {" BLOB DEFAULT NULL", " BYTEA DEFAULT NULL"},
 };
 
 enum rc store_dialect_column_as(struct buf *out, enum store_dialect d, struct str name,
@@ -200,7 +202,7 @@ enum rc store_dialect_typed_param_as(struct buf *out, enum store_dialect d, unsi
         [STORE_COLUMN_ID] = "TEXT",         [STORE_COLUMN_TEXT] = "TEXT",
         [STORE_COLUMN_NUMBER] = "NUMERIC",  [STORE_COLUMN_BOOL] = "SMALLINT",
         [STORE_COLUMN_JSON] = "JSON",       [STORE_COLUMN_JSON_ARRAY] = "JSON",
-        [STORE_COLUMN_JSON_POINT] = "JSON",
+        [STORE_COLUMN_JSON_POINT] = "JSON", [STORE_COLUMN_VECTOR] = "BYTEA",
     };
     enum rc rc = buf_append_cstr(out, "CAST(");
     if (!rc)

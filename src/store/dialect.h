@@ -35,6 +35,7 @@ enum store_column_kind {
     STORE_COLUMN_JSON,       /* JSON DEFAULT NULL */
     STORE_COLUMN_JSON_ARRAY, /* JSON NOT NULL DEFAULT '[]' */
     STORE_COLUMN_JSON_POINT, /* JSON NOT NULL DEFAULT '{"lon":0,"lat":0}' */
+    STORE_COLUMN_VECTOR,     /* float32 little-endian: BLOB / BYTEA DEFAULT NULL */
 };
 
 /* Appends name as a quoted identifier ("name", inner quotes doubled). */

@@ -43,12 +43,16 @@ struct store_engine {
     enum rc (*bind_int64)(void *stmt, int index, int64_t value);
     enum rc (*bind_double)(void *stmt, int index, double value);
     enum rc (*bind_null)(void *stmt, int index);
+    /* Bytes, copied (a vector field's float32 values). */
+    enum rc (*bind_blob)(void *stmt, int index, const void *data, size_t len);
     enum rc (*step)(void *stmt);
     int (*column_count)(void *stmt);
     enum store_type (*column_type)(void *stmt, int index);
     struct str (*column_text)(void *stmt, int index);
     int64_t (*column_int64)(void *stmt, int index);
     double (*column_double)(void *stmt, int index);
+    /* Appends a BLOB/bytea column's bytes to out (nothing for NULL). */
+    enum rc (*column_blob)(void *stmt, int index, struct buf *out);
     int64_t (*changes)(void *conn);
     /* After RC_CONFLICT: the refused columns, names copied into buf. */
     size_t (*unique_columns)(void *conn, char *buf, size_t buflen, struct str *cols, size_t max);

@@ -928,6 +928,33 @@ static enum rc p_bind_text(void *stmt, int index, struct str v, bool copy)
     return set_param(stmt, index, xstrndup(v.ptr ? v.ptr : "", v.len), 0);
 }
 
+/* bytea in its hex text form, "\\x" and two digits a byte (a text
+ * parameter of a bytea column is read so). */
+static enum rc p_bind_blob(void *stmt, int index, const void *data, size_t len)
+{
+    static const char hex[] = "0123456789abcdef";
+    if (len > ((size_t)1 << 30))
+        return RC_TOO_LARGE;
+    char *v = xmalloc(2 * len + 3);
+    v[0] = '\\';
+    v[1] = 'x';
+    const unsigned char *b = data;
+    for (size_t i = 0; i < len; i++) {
+        v[2 + 2 * i] = hex[b[i] >> 4];
+        v[3 + 2 * i] = hex[b[i] & 15];
+    }
+    v[2 + 2 * len] = '\0';
+    return set_param(stmt, index, v, 0);
+}
+
+static int hex_digit(char c)
+{
+    return c >= '0' && c <= '9'   ? c - '0'
+           : c >= 'a' && c <= 'f' ? c - 'a' + 10
+           : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                  : -1;
+}
+
 /* The parameter's type on the server (1-based index; 0 when out of range). */
 static Oid server_type(const struct pstmt *st, int index)
 {
@@ -1096,6 +1123,30 @@ static struct str p_column_text(void *stmt, int index)
     return (struct str){v, (size_t)PQgetlength(st->res, st->row, index)};
 }
 
+static enum rc p_column_blob(void *stmt, int index, struct buf *out)
+{
+    struct pstmt *st = stmt;
+    if (!on_row(st, index) || PQgetisnull(st->res, st->row, index))
+        return RC_OK;
+    const char *v = PQgetvalue(st->res, st->row, index);
+    size_t n = (size_t)PQgetlength(st->res, st->row, index);
+    if (n < 2 || v[0] != '\\' || v[1] != 'x' || n % 2)
+        return RC_INVALID; /* bytea_output = escape, or not a bytea */
+    size_t bytes = (n - 2) / 2;
+    enum rc rc = buf_reserve(out, bytes);
+    if (rc)
+        return rc;
+    char *dst = out->data + out->len;
+    for (size_t i = 0; i < bytes; i++) {
+        int hi = hex_digit(v[2 + 2 * i]), lo = hex_digit(v[3 + 2 * i]);
+        if (hi < 0 || lo < 0)
+            return RC_INVALID;
+        dst[i] = (char)(hi << 4 | lo);
+    }
+    out->len += bytes;
+    return RC_OK;
+}
+
 static double p_column_double(void *stmt, int index)
 {
     struct pstmt *st = stmt;
@@ -1226,12 +1277,14 @@ const struct store_engine store_pg_engine = {
     .bind_int64 = p_bind_int64,
     .bind_double = p_bind_double,
     .bind_null = p_bind_null,
+    .bind_blob = p_bind_blob,
     .step = p_step,
     .column_count = p_column_count,
     .column_type = p_column_type,
     .column_text = p_column_text,
     .column_int64 = p_column_int64,
     .column_double = p_column_double,
+    .column_blob = p_column_blob,
     .changes = p_changes,
     .unique_columns = p_unique_columns,
     .exec = p_exec,

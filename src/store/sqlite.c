@@ -237,6 +237,13 @@ static enum rc s_bind_text(void *st, int index, struct str v, bool copy)
                                      copy ? SQLITE_TRANSIENT : SQLITE_STATIC));
 }
 
+static enum rc s_bind_blob(void *st, int index, const void *data, size_t len)
+{
+    if (len > INT_MAX)
+        return RC_TOO_LARGE;
+    return bind_rc(sqlite3_bind_blob(st, index, len ? data : "", (int)len, SQLITE_TRANSIENT));
+}
+
 static enum rc s_bind_int64(void *st, int index, int64_t value)
 {
     return bind_rc(sqlite3_bind_int64(st, index, value));
@@ -278,6 +285,13 @@ static struct str s_column_text(void *st, int index)
 {
     const char *p = (const char *)sqlite3_column_text(st, index);
     return p ? (struct str){p, (size_t)sqlite3_column_bytes(st, index)} : (struct str){"", 0};
+}
+
+static enum rc s_column_blob(void *st, int index, struct buf *out)
+{
+    const void *p = sqlite3_column_blob(st, index);
+    int n = sqlite3_column_bytes(st, index);
+    return p && n > 0 ? buf_append(out, p, (size_t)n) : RC_OK;
 }
 
 static int64_t s_column_int64(void *st, int index)
@@ -345,12 +359,14 @@ const struct store_engine store_sqlite_engine = {
     .bind_int64 = s_bind_int64,
     .bind_double = s_bind_double,
     .bind_null = s_bind_null,
+    .bind_blob = s_bind_blob,
     .step = s_step,
     .column_count = s_column_count,
     .column_type = s_column_type,
     .column_text = s_column_text,
     .column_int64 = s_column_int64,
     .column_double = s_column_double,
+    .column_blob = s_column_blob,
     .changes = s_changes,
     .unique_columns = s_unique_columns,
     .exec = s_exec,

@@ -366,8 +366,8 @@ static bool type_has(struct str type, const char *word)
 }
 
 /* A declared type's class: integers and booleans INT, other numbers FLOAT,
- * the rest (text, JSON, ...) TEXT. SQLite's affinity rules (datatype3.html
- * §3.1) put "INT" first; JSON has NUMERIC affinity there but holds text. */
+ * bytes (a vector field's BLOB or bytea) BLOB, the rest (text, JSON, ...) TEXT. SQLite's affinity
+ * rules (datatype3.html §3.1) put "INT" first; JSON has NUMERIC affinity there but holds text. */
 static enum store_type column_class(struct str type)
 {
     if (type_has(type, "INT") || type_has(type, "BOOL"))
@@ -375,6 +375,8 @@ static enum store_type column_class(struct str type)
     if (type_has(type, "NUMERIC") || type_has(type, "DECIMAL") || type_has(type, "REAL") ||
         type_has(type, "FLOA") || type_has(type, "DOUB"))
         return STORE_TYPE_FLOAT;
+    if (type_has(type, "BLOB") || type_has(type, "BYTEA"))
+        return STORE_TYPE_BLOB;
     return STORE_TYPE_TEXT;
 }
 
@@ -600,6 +602,16 @@ int store_column_count(struct store_stmt *st)
 enum store_type store_column_type(struct store_stmt *st, int index)
 {
     return st->engine->column_type(st->h, index);
+}
+
+enum rc store_bind_blob(struct store_stmt *st, int index, const void *data, size_t len)
+{
+    return st->engine->bind_blob(st->h, index, data, len);
+}
+
+enum rc store_column_blob(struct store_stmt *st, int index, struct buf *out)
+{
+    return st->engine->column_blob(st->h, index, out);
 }
 
 struct str store_column_text(struct store_stmt *st, int index)

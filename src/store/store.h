@@ -36,6 +36,7 @@
 #include <stdint.h>
 
 #include "base/budget.h"
+#include "base/buf.h"
 #include "base/rc.h"
 #include "base/str.h"
 
@@ -131,6 +132,8 @@ enum rc store_bind_text_copy(struct store_stmt *st, int index, struct str value)
 enum rc store_bind_int64(struct store_stmt *st, int index, int64_t value);
 enum rc store_bind_double(struct store_stmt *st, int index, double value);
 enum rc store_bind_null(struct store_stmt *st, int index);
+/* Binds len bytes (copied) to a BLOB (SQLite) or bytea (PostgreSQL) column. */
+enum rc store_bind_blob(struct store_stmt *st, int index, const void *data, size_t len);
 
 /* Runs st to its next row: RC_OK with a row, RC_NOT_FOUND when none is left,
  * any other code for an error (RC_CONFLICT: a constraint; see
@@ -143,6 +146,10 @@ enum store_type store_column_type(struct store_stmt *st, int index);
 struct str store_column_text(struct store_stmt *st, int index);
 int64_t store_column_int64(struct store_stmt *st, int index);
 double store_column_double(struct store_stmt *st, int index);
+/* Appends the bytes of a BLOB/bytea column to out (nothing for NULL);
+ * RC_TOO_LARGE past out's maximum, RC_INVALID when PostgreSQL's text of
+ * the value is not bytea's hex form. */
+enum rc store_column_blob(struct store_stmt *st, int index, struct buf *out);
 
 /* Rows changed by the last INSERT, UPDATE or DELETE run on db. */
 int64_t store_changes(struct store_conn *db);
@@ -294,7 +301,8 @@ struct store_column_info {
     char *name;
     /* How the engine holds its values: STORE_TYPE_INT (integers, booleans),
      * STORE_TYPE_FLOAT (every other number: NUMERIC, REAL, DOUBLE) or
-     * STORE_TYPE_TEXT (text, JSON, anything else). */
+     * STORE_TYPE_BLOB (BLOB, bytea: vectors) or STORE_TYPE_TEXT (text, JSON,
+     * anything else). */
     enum store_type type;
 };
 

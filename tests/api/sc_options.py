@@ -59,8 +59,10 @@ READ_ONLY = {"created", "updated"}
 # tarmac's own options, beyond PocketBase's (walked like the others; only
 # these may be exported besides PocketBase's): full-text search, issue #18.
 TARMAC_COLLECTION_OPTIONS = {
-    "base": ["search.fields", "search.language"],
-    "auth": ["search.fields", "search.language"],
+    "base": ["search.fields", "search.language", "embedding.field", "embedding.source",
+             "embedding.provider"],
+    "auth": ["search.fields", "search.language", "embedding.field", "embedding.source",
+             "embedding.provider"],
     "view": [],
 }
 
@@ -80,6 +82,8 @@ PB_FIELD_OPTIONS = {
     "json": _COMMON + ["maxSize"],
     "password": _COMMON + ["pattern", "min", "max", "cost"],
     "geoPoint": _COMMON,
+    # tarmac's own type (issue #18): walked like PocketBase's
+    "vector": _COMMON + ["dimensions"],
 }
 
 # Options other branches are making work: their checks come with them.
@@ -374,6 +378,53 @@ def c_search_language(ctx):
     refused(ctx, {"fields": [{"name": "a", "type": "text"}],
                   "search": {"fields": [{"name": "a"}], "language": "klingon"}},
             "search.language")
+
+
+def _embed_jobs(ctx, c):
+    """The ids of the records of c that have an `embed` job."""
+    r = expect(call(ctx, "GET", "/api/jobs?perPage=500&filter=" + urllib.parse.quote(
+        "kind = 'embed'"), auth="su"), 200, "jobs")
+    return {j["payload"].get("record") for j in r["items"]
+            if j["payload"].get("collection") == c["id"]}
+
+
+_EMB_FIELDS = [{"name": "a", "type": "text"}, {"name": "b", "type": "text"},
+               {"name": "v", "type": "vector", "dimensions": 2}]
+
+
+def c_embedding_field(ctx):
+    """The vector the jobs fill: a vector field of the collection."""
+    c = coll(ctx, {"fields": _EMB_FIELDS, "embedding": {"field": "v", "source": ["a"]}}, "emb")
+    want(c["embedding"]["field"] == "v", "embedding.field not kept: %r" % c.get("embedding"))
+    r = rec(ctx, c, {"a": "text"})
+    want(r["id"] in _embed_jobs(ctx, c), "a create with text enqueued no embed job")
+    refused(ctx, {"fields": _EMB_FIELDS, "embedding": {"field": "a", "source": ["b"]}},
+            "embedding.field")
+    refused(ctx, {"fields": _EMB_FIELDS, "embedding": {"source": ["b"]}}, "embedding.field")
+
+
+def c_embedding_source(ctx):
+    """Only a change of the source fields enqueues a job."""
+    c = coll(ctx, {"fields": _EMB_FIELDS, "embedding": {"field": "v", "source": ["a"]}}, "emb")
+    r1 = rec(ctx, c, {"b": "not a source"})
+    r2 = rec(ctx, c, {"a": "a source"})
+    jobs = _embed_jobs(ctx, c)
+    want(r2["id"] in jobs and r1["id"] not in jobs,
+         "embedding.source: jobs for %s, want only %s" % (jobs, r2["id"]))
+    refused(ctx, {"fields": _EMB_FIELDS, "embedding": {"field": "v", "source": ["v"]}},
+            "embedding.source.0")
+    refused(ctx, {"fields": _EMB_FIELDS, "embedding": {"field": "v", "source": []}},
+            "embedding.source")
+
+
+def c_embedding_provider(ctx):
+    """openai (the settings' endpoint) is the one provider; others are refused."""
+    c = coll(ctx, {"fields": _EMB_FIELDS,
+                   "embedding": {"field": "v", "source": ["a"], "provider": "openai"}}, "emb")
+    want(c["embedding"]["provider"] == "openai", "provider not kept")
+    refused(ctx, {"fields": _EMB_FIELDS,
+                  "embedding": {"field": "v", "source": ["a"], "provider": "acme"}},
+            "embedding.provider", code="validation_in_invalid")
 
 
 def c_auth_rule(ctx):
@@ -774,7 +825,7 @@ SAMPLE = {
     "select": ("a", ""), "json": ({"k": 1}, None), "relation": (None, ""),
     "password": ("secret1234", ""), "file": (None, None), "geoPoint": ({"lon": 1, "lat": 2},
                                                                          {"lon": 0, "lat": 0}),
-    "autodate": (None, None),
+    "autodate": (None, None), "vector": ([0.5, 1, -2], None),
 }
 
 
@@ -786,6 +837,8 @@ def field_def(ctx, t, **opts):
         f["collectionId"] = _target(ctx)["id"]
     if t == "autodate":
         f["onCreate"] = True
+    if t == "vector":
+        f["dimensions"] = 3
     f.update(opts)
     return f
 
@@ -927,6 +980,20 @@ def f_required(t):
         put(ctx, c, t)
         refused(ctx, {"fields": [field_def(ctx, t, required="yes")]}, "fields.1.required")
     return check
+
+
+def t_vector_dimensions(ctx):
+    """The length every value must have, 1..4096; the values it takes come
+    back as float32."""
+    c = fcoll(ctx, "vector", dimensions=2)
+    rec_err(ctx, c, {"f": [1, 2, 3]}, "f", "validation_invalid_vector")
+    r = put(ctx, c, "vector", value=[0.1, 2])
+    want(r["f"] == [0.1, 2], "vector not kept: %r" % r["f"])
+    for bad in (0, 4097, 1.5, "3"):
+        refused(ctx, {"fields": [field_def(ctx, "vector", dimensions=bad)]},
+                "fields.1.dimensions")
+    refused(ctx, {"fields": [{"name": "f", "type": "vector"}]}, "fields.1.dimensions",
+            code="validation_invalid_dimensions")
 
 
 def t_text(key):
@@ -1195,6 +1262,9 @@ _c("confirmEmailChangeTemplate", "enforced",
    c_template("confirmEmailChangeTemplate", "emailChangeToken"))
 _c("search.fields", "enforced", c_search_fields)
 _c("search.language", "enforced", c_search_language)
+_c("embedding.field", "enforced", c_embedding_field)
+_c("embedding.source", "enforced", c_embedding_source)
+_c("embedding.provider", "enforced", c_embedding_provider)
 
 _SPECIFIC = {
     "text": {k: t_text(k) for k in ("min", "max", "pattern", "autogeneratePattern",
@@ -1211,6 +1281,7 @@ _SPECIFIC = {
                                              "maxSelect")},
     "json": {"maxSize": t_size("json")},
     "password": {k: t_password(k) for k in ("pattern", "min", "max", "cost")},
+    "vector": {"dimensions": t_vector_dimensions},
 }
 
 for _t, _opts in PB_FIELD_OPTIONS.items():
@@ -1247,7 +1318,8 @@ def _flatten(c):
     for k, v in c.items():
         if k in READ_ONLY:
             continue
-        if k in ("otp", "passwordAuth", "mfa", "authAlert", "oauth2", "search") + tuple(_TOKENS):
+        if k in ("otp", "passwordAuth", "mfa", "authAlert", "oauth2", "search",
+                 "embedding") + tuple(_TOKENS):
             for kk in v:
                 out.add("%s.%s" % (k, kk))
         else:

@@ -686,5 +686,81 @@ STRFTIME = [
     _strf("an unknown modifier is ''", "strftime('%Y', d, 'bogus') = ''", ["d1", "d2", "d3"]),
 ]
 
+# Nearest neighbours over a vector field (issue #18, item 2): four points
+# on a line, one hidden by the list rule; every bad option a 400 naming it.
+VECS = "/api/collections/vecs/records"
+_VEC_DATA = {"a": [1, 0], "b": [2, 0], "c": [5, 0], "hid": [1.5, 0], "none": None}
+
+
+def _vec_setup(ctx):
+    if "vecs" in ctx.vars:
+        return
+    ctx.new_collection({"name": "vecs", "listRule": "name != 'hid'", "viewRule": "name != 'hid'",
+                        "fields": [{"name": "name", "type": "text"},
+                                   {"name": "v", "type": "vector", "dimensions": 2}]})
+    for name, v in _VEC_DATA.items():
+        ctx.vars["vec_" + name] = ctx.must("POST", VECS, auth="su", body={"name": name, "v": v})
+    ctx.vars["vecs"] = True
+
+
+def _near(name, query, names, dists=None, total=None, auth=None):
+    def check(ctx, r):
+        got = [x["name"] for x in r.json["items"]]
+        want(got == names, "%s: %s, want %s" % (query, got, names))
+        if dists is not None:
+            d = [round(x["@distance"], 5) for x in r.json["items"]]
+            want(d == dists, "%s: distances %s, want %s" % (query, d, dists))
+        if total is not None:
+            want(r.json["totalItems"] == total, "totalItems %s, want %s" % (
+                r.json["totalItems"], total))
+    return S("records list: nearest " + name, "GET", VECS + "?" + query, auth=auth,
+             setup=_vec_setup, check=check)
+
+
+def _near_bad(name, query, param):
+    def check(ctx, r):
+        want(param in (r.json.get("data") or {}), "400 does not name %s: %s" % (
+            param, short(r.json, 300)))
+    return S("records list: nearest refuses " + name, "GET", VECS + "?" + query,
+             setup=_vec_setup, status=400, check=check)
+
+
+NEAREST = [
+    _near("l2, the hidden record left out", "nearest=v&to=" + q("[1.4,0]") + "&metric=l2&k=2",
+          ["a", "b"], dists=[0.4, 0.6], total=2),
+    _near("k larger than the rows: all the listable ones", "nearest=v&to=" + q("[0,0]") +
+          "&metric=l2&k=1000", ["a", "b", "c"], total=3),
+    _near("a superuser sees the hidden one", "nearest=v&to=" + q("[1.4,0]") + "&metric=l2&k=2",
+          ["hid", "a"], auth="su"),
+    _near("dot: the largest product first", "nearest=v&to=" + q("[1,0]") + "&metric=dot&k=3",
+          ["c", "b", "a"], dists=[-5.0, -2.0, -1.0]),
+    _near("cosine (default): parallel vectors all at 0", "nearest=v&to=" + q("[3,0]") + "&k=1",
+          ["a"], dists=[0.0]),
+    _near("with a filter", "nearest=v&to=" + q("[0,0]") + "&metric=l2&filter=" +
+          q("name != 'a'"), ["b", "c"]),
+    S("records list: nearest to=@record:ID", "GET",
+      lambda c: VECS + "?nearest=v&metric=l2&k=2&to=" + q("@record:" + c.vars["vec_c"]["id"]),
+      setup=_vec_setup,
+      check=lambda c, r: want([x["name"] for x in r.json["items"]] == ["c", "b"],
+                              short(r.json, 300))),
+    S("records list: nearest to=@record:ID of a hidden record is refused", "GET",
+      lambda c: VECS + "?nearest=v&to=" + q("@record:" + c.vars["vec_hid"]["id"]),
+      setup=_vec_setup, status=400,
+      check=lambda c, r: want("to" in r.json["data"], short(r.json, 300))),
+    _near_bad("an unknown field", "nearest=nope&to=" + q("[1,0]"), "nearest"),
+    _near_bad("a text field", "nearest=name&to=" + q("[1,0]"), "nearest"),
+    _near_bad("no to", "nearest=v", "to"),
+    _near_bad("to of the wrong length", "nearest=v&to=" + q("[1,0,0]"), "to"),
+    _near_bad("to not JSON", "nearest=v&to=abc", "to"),
+    _near_bad("k of 0", "nearest=v&to=" + q("[1,0]") + "&k=0", "k"),
+    _near_bad("k past 1000", "nearest=v&to=" + q("[1,0]") + "&k=1001", "k"),
+    _near_bad("an unknown metric", "nearest=v&to=" + q("[1,0]") + "&metric=hamming", "metric"),
+    _near_bad("a sort", "nearest=v&to=" + q("[1,0]") + "&sort=name", "sort"),
+    _near_bad("to without nearest", "to=" + q("[1,0]"), "to"),
+    _near_bad("k without nearest", "k=3", "k"),
+    S("records list: a vector field is no filter operand", "GET",
+      VECS + "?filter=" + q("v != null"), setup=_vec_setup, status=400),
+]
+
 SCENARIOS = (LIST + VIEW + CREATE + CREATE_CHECKS + UPDATE + DELETE + RULES + JSON_PATHS
-             + STRFTIME)
+             + STRFTIME + NEAREST)

@@ -357,6 +357,13 @@ class World:
             "search": {"fields": [{"name": "title"}]}})
         c.json("POST", "/api/collections/finds/records", {"title": "found seed",
                                                           "body": "<p>bodyword</p>"})
+        # A vector field filled by embed jobs (issue #18, item 2): the job is
+        # enqueued in the record's transaction.
+        c.json("POST", "/api/collections", {
+            "name": "vecs", "listRule": "", "viewRule": "",
+            "fields": [{"name": "title", "type": "text"},
+                       {"name": "emb", "type": "vector", "dimensions": 3}],
+            "embedding": {"field": "emb", "source": ["title"]}})
 
     def record(self, rec_id):
         return self.c.json("GET", "/api/collections/notes/records/" + rec_id)
@@ -679,8 +686,42 @@ class SearchUpdate:
             w.c.json("PATCH", "/api/collections/finds", {"search": {"fields": [{"name": "title"}]}})
 
 
+class EmbedCreate:
+    """A create with a vector and text to embed: the row, its vector's bytes
+    and its embed job, or none of them."""
+    name = "embed-create"
+
+    @staticmethod
+    def title(w, n):
+        return "embed %s %d" % (w.point, n)
+
+    def snapshot(self, w, n):
+        return w.sql("SELECT count(*) FROM _jobs WHERE kind = 'embed'")[0][0]
+
+    def run(self, w, n):
+        return w.c.call("POST", "/api/collections/vecs/records",
+                        {"title": self.title(w, n), "emb": [0.5, -1, 2]})
+
+    def check(self, w, n, ok, r, before):
+        rows = w.sql('SELECT id, emb FROM "vecs" WHERE title = ?', self.title(w, n))
+        jobs = w.sql("SELECT count(*) FROM _jobs WHERE kind = 'embed'")[0][0]
+        if ok:
+            want(len(rows) == 1 and isinstance(rows[0][1], bytes) and len(rows[0][1]) == 12,
+                 "stored %r" % (rows,))
+            want(jobs == before + 1, "embed jobs %d, want %d" % (jobs, before + 1))
+            got = w.c.json("GET", "/api/collections/vecs/records/" + rows[0][0])
+            want(got["emb"] == [0.5, -1, 2], "vector read back %r" % got["emb"])
+        else:
+            want(rows == [] and jobs == before,
+                 "failed create left %d rows and %d new jobs" % (len(rows), jobs - before))
+
+    def restore(self, w, n, ok, r):
+        if ok:
+            w.c.json("DELETE", "/api/collections/vecs/records/" + r.json()["id"], status=204)
+
+
 OPS = (Create(), CreateFiles(), UpdateFiles(), CollectionUpdate(), CollectionCreate(), ViewCreate(),
-       Batch(), SearchCreate(), SearchUpdate())
+       Batch(), SearchCreate(), SearchUpdate(), EmbedCreate())
 
 
 # --------------------------------------------------------------------------

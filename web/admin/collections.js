@@ -9,7 +9,7 @@ import { api, collections, forgetCollections, enc, uiMeta } from './api.js';
 import { checkFilter } from './filter.js';
 
 export const FIELD_TYPES = ['text', 'number', 'bool', 'email', 'url', 'editor', 'date', 'autodate', 'select', 'json',
-    'file', 'relation', 'password', 'geoPoint'];
+    'file', 'relation', 'password', 'geoPoint', 'vector'];
 
 // Per type: [key, kind, label]; kinds: int, num (nullable number), text, list (comma-separated), bool, collection.
 const OPTIONS = {
@@ -31,6 +31,7 @@ const OPTIONS = {
     password: [['min', 'int', 'Min length'], ['max', 'int', 'Max length'], ['pattern', 'text', 'Pattern (regex)'],
         ['cost', 'int', 'bcrypt cost']],
     geoPoint: [],
+    vector: [['dimensions', 'int', 'Dimensions (1-4096)']],
 };
 const DEFAULTS = {
     select: { values: [], maxSelect: 1 }, file: { maxSelect: 1, maxSize: 0, mimeTypes: [], thumbs: [], protected: false },

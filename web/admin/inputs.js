@@ -71,6 +71,7 @@ export function inputFor(f, record, ctx) {
         return { ...c, value: () => c.input.value || undefined };
     }
     case 'json': return jsonInput(label, v, f.help || 'JSON.');
+    case 'vector': return jsonInput(label, v, f.help || `A list of ${f.dimensions} numbers, such as [0.1, 0.2].`);
     case 'geoPoint': {
         const pt = v || { lon: 0, lat: 0 };
         const lon = field('Longitude', h('input', { type: 'number', step: 'any', min: -180, max: 180, value: pt.lon }));

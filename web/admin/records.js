@@ -26,6 +26,7 @@ function cell(f, rec, all) {
     }
     case 'json': { const s = JSON.stringify(v); return s.length > 60 ? s.slice(0, 60) + '…' : s; }
     case 'geoPoint': return `${v.lon}, ${v.lat}`;
+    case 'vector': return v ? `[${v.length} numbers]` : '';
     case 'date': case 'autodate': return fmtDate(v);
     case 'select': return [].concat(v).join(', ');
     }

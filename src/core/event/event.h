@@ -101,7 +101,7 @@ struct core_event_listener {
     void *ctx;
 };
 
-#define CORE_EVENT_MAX_LISTENERS 16
+#define CORE_EVENT_MAX_LISTENERS 24
 
 /* The app's listeners (one bus per struct core_app). */
 struct core_event_bus {

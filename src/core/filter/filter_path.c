@@ -82,6 +82,8 @@ static enum rc check_field(struct core_fc *g, const struct cursor *c, const stru
 {
     if (c->check_hidden && (f->is_hidden || core_field_is_secret(c->col, f)))
         return core_fc_fail(g, "non-filterable field \"%s\"", f->name);
+    if (f->type == CORE_FIELD_VECTOR) /* bytes: searched with `nearest`, not compared */
+        return core_fc_fail(g, "vector field \"%s\" cannot be filtered or sorted", f->name);
     return RC_OK;
 }
 

@@ -81,9 +81,15 @@ enum rc core_job_enqueue(struct store_conn *db, const struct core_job_spec *spec
     const struct core_job_kind *k = core_job_kind_find(spec->kind);
     if (!k || spec->dedupe_key.len > CORE_JOB_DEDUPE_MAX)
         return RC_INVALID;
-    if (spec->dedupe_key.len && find_pending(db, spec->kind, spec->dedupe_key, id_out) == RC_OK) {
-        *is_folded = true;
-        return RC_OK;
+    if (spec->dedupe_key.len) {
+        /* Only "none pending" goes on: after a failed lookup (SQLite may
+         * have rolled the caller's transaction back, on NOMEM) the INSERT
+         * would commit on its own, outside the write it belongs to. */
+        enum rc found = find_pending(db, spec->kind, spec->dedupe_key, id_out);
+        if (found == RC_OK)
+            *is_folded = true;
+        if (found != RC_NOT_FOUND)
+            return found;
     }
     char *text = spec->payload ? json_dumps(spec->payload, JSON_COMPACT) : NULL;
     struct str payload = text ? str_from_cstr(text) : STR_LIT("{}");

@@ -8,6 +8,7 @@
 #include "base/alloc.h"
 
 #include "core/jobs/email_kind.h"
+#include "core/jobs/embed_kind.h"
 #include "core/problem.h"
 #include "core/jobs/http_kind.h"
 #include "core/jobs/report.h"
@@ -50,6 +51,14 @@ static const struct core_job_kind kinds[] = {
      .backoff_cap_ms = 5 * 60 * 1000,
      .run = core_job_thumbs_run,
      .check = core_job_thumbs_check},
+    /* A record's vector from its text (embed_kind.h): a provider down for
+     * an hour is survived (5 s doubling to 10 min, 12 attempts). */
+    {.name = "embed",
+     .max_attempts = 12,
+     .backoff_base_ms = 5 * 1000,
+     .backoff_cap_ms = 10 * 60 * 1000,
+     .run = core_job_embed_run,
+     .check = core_job_embed_check},
 };
 
 static core_job_kind_fallback_fn *fallback;

@@ -49,6 +49,13 @@ struct core_list_opts {
     struct str sort;     /* "" = storage order (relevance when searching) */
     struct str search;   /* full-text search (record/search.h); "" = none */
     bool search_snippet; /* with search: each record's "@snippet" */
+    /* Nearest neighbours (record/nearest.h), each the raw parameter, ""
+     * when absent: validated by the list (a 400 naming the bad one). */
+    struct str nearest; /* a vector field */
+    struct str to;      /* a JSON array of numbers, or @record:ID */
+    struct str k;       /* how many, 1..1000 (10) */
+    struct str metric;  /* cosine (default), dot, l2 */
+    struct str exact;   /* true: scan every row, never the approximate index */
 };
 
 #define CORE_LIST_MAX_PER_PAGE 1000

@@ -24,6 +24,36 @@ void core_record_select_head(struct store_sql *q, const struct core_collection *
 enum rc core_record_write_item(struct core_request *r, const struct core_collection *c,
                                const struct core_expand *ex, struct store_stmt *st,
                                struct str snippet, struct str fields, struct jsonw *w);
+/* What a nearest-neighbour list adds to an item (record/nearest.h). */
+struct core_item_score {
+    bool has_distance;     /* "@distance" */
+    bool is_distance_null; /* ... null: the record has no vector (a hybrid's text match) */
+    float distance;
+    bool has_score; /* "@score": the fused rank of a hybrid list */
+    double score;
+};
+/* As core_record_write_item, with score's members (NULL: none) after the
+ * snippet. */
+enum rc core_record_write_scored(struct core_request *r, const struct core_collection *c,
+                                 const struct core_expand *ex, struct store_stmt *st,
+                                 struct str snippet, const struct core_item_score *score,
+                                 struct str fields, struct jsonw *w);
+/* Builds WHERE [<search match> AND] (list rule) AND (filter) into q (nothing
+ * when none applies), compiling both with parameters numbered after base
+ * (the search's, when sq is not NULL, are 1..base) into rule_frag and
+ * filter_frag. RC_NOT_FOUND: the list rule does not compile (the list is
+ * empty); RC_INVALID with p: the filter does not compile. */
+struct store_search_query;
+struct core_search;
+enum rc core_list_where(struct core_request *r, const struct core_collection *c, struct str filter,
+                        size_t base, const struct store_search_query *sq,
+                        struct core_sql_fragment *rule_frag, struct core_sql_fragment *filter_frag,
+                        struct store_sql *q, struct core_problem *p);
+/* Typo tolerance of a search (record/search.h): each word of five letters
+ * or more that matches no record of the list as its requester sees it
+ * also takes the indexed words one edit away. */
+enum rc core_list_widen_search(struct core_request *r, const struct core_collection *c,
+                               struct str filter, struct core_search *s);
 /* Takes over a page being written: makes every row st still holds (with
  * expansion ex, pruned to o's fields) and drops it, charging r's cost, and
  * keeps their ids (column id_col); then returns in *out a stream that

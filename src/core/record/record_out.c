@@ -1,9 +1,11 @@
 /* record_out.c -- see record_out.h. */
 #include "core/record/record_out.h"
 
+#include <math.h>
 #include <string.h>
 
 #include "base/alloc.h"
+#include "base/vecmath.h"
 #include "core/schema/field_type.h"
 
 void core_record_columns(struct store_sql *q, const struct core_collection *c, const char *alias)
@@ -62,6 +64,49 @@ static bool is_left_out(const struct core_collection *c, const struct core_field
     return c->type == CORE_COLLECTION_AUTH && !show_email && strcmp(f->name, "email") == 0;
 }
 
+/* A vector column's float32 values (null when empty), each written
+ * with the shortest text that reads back as the same float. */
+static void write_vector(struct jsonw *w, struct store_stmt *st, int col)
+{
+    struct buf bytes;
+    buf_init(&bytes, (size_t)4 * VECMATH_MAX_DIMENSIONS);
+    if (store_column_blob(st, col, &bytes) || !bytes.len || bytes.len % 4) {
+        buf_cleanup(&bytes);
+        jsonw_null(w);
+        return;
+    }
+    size_t n = bytes.len / 4;
+    float v[VECMATH_MAX_DIMENSIONS];
+    vecmath_decode((const unsigned char *)bytes.data, n, v);
+    buf_cleanup(&bytes);
+    jsonw_array_begin(w);
+    for (size_t i = 0; i < n; i++)
+        jsonw_float(w, v[i]);
+    jsonw_array_end(w);
+}
+
+/* The same as a JSON value (NULL: null). */
+static json_t *vector_json(struct store_stmt *st, int col)
+{
+    struct buf bytes;
+    buf_init(&bytes, (size_t)4 * VECMATH_MAX_DIMENSIONS);
+    if (store_column_blob(st, col, &bytes) || !bytes.len || bytes.len % 4) {
+        buf_cleanup(&bytes);
+        return json_null();
+    }
+    size_t n = bytes.len / 4;
+    float v[VECMATH_MAX_DIMENSIONS];
+    vecmath_decode((const unsigned char *)bytes.data, n, v);
+    buf_cleanup(&bytes);
+    json_t *a = json_array();
+    for (size_t i = 0; i < n; i++) {
+        double f = jsonw_float_value(v[i]);
+        json_array_append_new(a, f == floor(f) && fabs(f) < 9e15 ? json_integer((json_int_t)f)
+                                                                 : json_real(f));
+    }
+    return a;
+}
+
 /* A value as its field's shape holds it (field_type.h). */
 static void write_value(struct jsonw *w, const struct core_field *f, struct store_stmt *st, int col)
 {
@@ -85,6 +130,7 @@ static void write_value(struct jsonw *w, const struct core_field *f, struct stor
         jsonw_raw(w, v.len ? v : STR_LIT("[]"));
         return;
     }
+    case STORE_COLUMN_VECTOR: write_vector(w, st, col); return;
     case STORE_COLUMN_ID:
     case STORE_COLUMN_TEXT: break;
     }
@@ -130,6 +176,7 @@ json_t *core_record_column_json(const struct core_field *f, struct store_stmt *s
         json_t *j = v.len ? json_loadb(v.ptr, v.len, 0, NULL) : NULL;
         return json_is_array(j) ? j : (json_decref(j), json_array());
     }
+    case STORE_COLUMN_VECTOR: return vector_json(st, col);
     case STORE_COLUMN_ID:
     case STORE_COLUMN_TEXT: break;
     }
@@ -176,7 +223,7 @@ void core_record_write_values(struct jsonw *w, const struct core_collection *c, 
         jsonw_key_cstr(w, f->name);
         if (!v || json_is_null(v)) {
             enum store_column_kind shape = core_field_shape(f);
-            if (shape == STORE_COLUMN_JSON)
+            if (shape == STORE_COLUMN_JSON || shape == STORE_COLUMN_VECTOR)
                 jsonw_null(w);
             else if (shape == STORE_COLUMN_JSON_ARRAY)
                 jsonw_raw(w, STR_LIT("[]"));
@@ -205,10 +252,26 @@ void core_record_write_values(struct jsonw *w, const struct core_collection *c, 
     jsonw_object_end(w);
 }
 
+/* A vector as float32 bytes; empty (not an array: validated before) NULL. */
+static enum rc bind_vector(struct store_stmt *st, int n, json_t *v)
+{
+    size_t count = json_array_size(v);
+    if (!count || count > VECMATH_MAX_DIMENSIONS)
+        return store_bind_null(st, n);
+    float f[VECMATH_MAX_DIMENSIONS];
+    unsigned char bytes[4 * VECMATH_MAX_DIMENSIONS];
+    for (size_t i = 0; i < count; i++)
+        f[i] = (float)json_number_value(json_array_get(v, i));
+    vecmath_encode(f, count, bytes);
+    return store_bind_blob(st, n, bytes, 4 * count);
+}
+
 /* A value as its field's shape stores it (field_type.h). */
 static enum rc bind_value(struct store_stmt *st, int n, const struct core_field *f, json_t *v)
 {
     enum store_column_kind shape = core_field_shape(f);
+    if (shape == STORE_COLUMN_VECTOR)
+        return bind_vector(st, n, v);
     if (shape == STORE_COLUMN_JSON || shape == STORE_COLUMN_JSON_POINT ||
         shape == STORE_COLUMN_JSON_ARRAY) {
         if (shape == STORE_COLUMN_JSON && (!v || json_is_null(v)))

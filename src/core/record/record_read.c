@@ -12,6 +12,7 @@
 #include "core/record/record_expand.h"
 #include "core/record/record_int.h"
 #include "core/record/record_out.h"
+#include "core/record/nearest.h"
 #include "core/record/search.h"
 #include "store/sql.h"
 
@@ -143,11 +144,10 @@ enum rc core_record_view(struct core_request *r, const struct core_collection *c
 /* Builds WHERE <search match> AND (rule) AND (filter) into q, compiling
  * both; params go to rule_frag and filter_frag with consecutive numbers
  * after base (the search's, when sq is not NULL, are 1..base). */
-static enum rc build_where(struct core_request *r, const struct core_collection *c,
-                           struct str filter, size_t base, const struct store_search_query *sq,
-                           struct core_sql_fragment *rule_frag,
-                           struct core_sql_fragment *filter_frag, struct store_sql *q,
-                           struct core_problem *p)
+enum rc core_list_where(struct core_request *r, const struct core_collection *c, struct str filter,
+                        size_t base, const struct store_search_query *sq,
+                        struct core_sql_fragment *rule_frag, struct core_sql_fragment *filter_frag,
+                        struct store_sql *q, struct core_problem *p)
 {
     const char *rule = c->rules[CORE_RULE_LIST];
     memset(rule_frag, 0, sizeof(*rule_frag));
@@ -300,9 +300,10 @@ static bool page_key(struct core_request *r, const struct core_collection *c,
                  r->auth && r->auth->collection ? r->auth->collection->id : "",
                  r->auth && r->auth->id ? r->auth->id : "", r->auth && r->auth->is_superuser,
                  (long long)lo->page, (long long)lo->per_page, lo->skip_total, lo->search_snippet);
-    const struct str parts[5] = {lo->filter, lo->sort, o->expand, o->fields, lo->search};
+    const struct str parts[10] = {lo->filter,  lo->sort, o->expand, o->fields,  lo->search,
+                                  lo->nearest, lo->to,   lo->k,     lo->metric, lo->exact};
     enum rc rc = buf_append(key, head, (size_t)n);
-    for (int i = 0; i < 5 && !rc; i++) {
+    for (int i = 0; i < 10 && !rc; i++) {
         char len[24];
         int k = snprintf(len, sizeof(len), "%zu:", parts[i].len);
         rc = buf_append(key, len, (size_t)k);
@@ -365,6 +366,8 @@ static enum rc list_page(struct core_request *r, const struct core_collection *c
             return RC_FORBIDDEN;
         }
     }
+    if (core_nearest_wanted(lo))
+        return core_nearest_list(r, c, lo, o, out, p);
     if (!lo->search.len)
         return list_rows(r, c, lo, o, version, NULL, out, p, rest);
     struct core_search search;
@@ -393,7 +396,7 @@ static enum rc any_match(struct core_request *r, const struct core_collection *c
     store_sql_ident(&q, str_from_cstr(c->name));
     store_sql_add(&q, " \"r\"");
     store_sql_search_join(&q, one);
-    enum rc rc = build_where(r, c, filter, sp, one, &rule_frag, &filter_frag, &q, &scratch);
+    enum rc rc = core_list_where(r, c, filter, sp, one, &rule_frag, &filter_frag, &q, &scratch);
     core_problem_cleanup(&scratch);
     store_sql_add(&q, " LIMIT 1");
     struct store_stmt *st = NULL;
@@ -417,8 +420,8 @@ static enum rc any_match(struct core_request *r, const struct core_collection *c
 /* Typo tolerance (record/search.h): each word of five letters or more
  * that matches no record of the list as its requester sees it also takes
  * the indexed words one edit away. */
-static enum rc widen_search(struct core_request *r, const struct core_collection *c,
-                            struct str filter, struct core_search *s)
+enum rc core_list_widen_search(struct core_request *r, const struct core_collection *c,
+                               struct str filter, struct core_search *s)
 {
     for (size_t i = 0; i < s->term_count; i++) {
         if (!core_search_can_widen(s, i))
@@ -454,7 +457,7 @@ static enum rc list_rows(struct core_request *r, const struct core_collection *c
     buf_init(&where, 1 << 20);
     struct store_sql wq;
     store_sql_begin(&wq, &where);
-    enum rc rc = build_where(r, c, lo->filter, sp, sq, &rule_frag, &filter_frag, &wq, p);
+    enum rc rc = core_list_where(r, c, lo->filter, sp, sq, &rule_frag, &filter_frag, &wq, p);
     struct str order_by = {"", 0};
     size_t nparams = sp + rule_frag.param_count + filter_frag.param_count;
     if (!rc && lo->sort.len) {
@@ -486,7 +489,7 @@ static enum rc list_rows(struct core_request *r, const struct core_collection *c
         sp = 0;
     }
     if (!rc && search)
-        rc = widen_search(r, c, lo->filter, search);
+        rc = core_list_widen_search(r, c, lo->filter, search);
     bool has_snippets = search && lo->search_snippet;
     struct buf from;
     buf_init(&from, 1 << 16);
@@ -621,18 +624,43 @@ static enum rc list_rows(struct core_request *r, const struct core_collection *c
     return jsonw_finish(&w);
 }
 
+/* The members a list adds to an item: "@snippet", "@distance", "@score". */
+static void write_extras(struct jsonw *w, struct str snippet, const struct core_item_score *score)
+{
+    if (snippet.len) {
+        jsonw_key(w, STR_LIT("@snippet"));
+        jsonw_raw(w, snippet);
+    }
+    if (score && score->has_distance) {
+        jsonw_key(w, STR_LIT("@distance"));
+        if (score->is_distance_null)
+            jsonw_null(w);
+        else
+            jsonw_float(w, score->distance);
+    }
+    if (score && score->has_score) {
+        jsonw_key(w, STR_LIT("@score"));
+        jsonw_double(w, score->score);
+    }
+}
+
 enum rc core_record_write_item(struct core_request *r, const struct core_collection *c,
                                const struct core_expand *ex, struct store_stmt *st,
                                struct str snippet, struct str fields, struct jsonw *w)
+{
+    return core_record_write_scored(r, c, ex, st, snippet, NULL, fields, w);
+}
+
+enum rc core_record_write_scored(struct core_request *r, const struct core_collection *c,
+                                 const struct core_expand *ex, struct store_stmt *st,
+                                 struct str snippet, const struct core_item_score *score,
+                                 struct str fields, struct jsonw *w)
 {
     if (!fields.len) {
         core_record_write_open(w, c, st, 0, r->auth);
         if (ex)
             core_expand_write(r, c, ex, st, 0, w);
-        if (snippet.len) {
-            jsonw_key(w, STR_LIT("@snippet"));
-            jsonw_raw(w, snippet);
-        }
+        write_extras(w, snippet, score);
         jsonw_object_end(w);
         return RC_OK;
     }
@@ -645,10 +673,7 @@ enum rc core_record_write_item(struct core_request *r, const struct core_collect
     core_record_write_open(&iw, c, st, 0, r->auth);
     if (ex)
         core_expand_write(r, c, ex, st, 0, &iw);
-    if (snippet.len) {
-        jsonw_key(&iw, STR_LIT("@snippet"));
-        jsonw_raw(&iw, snippet);
-    }
+    write_extras(&iw, snippet, score);
     jsonw_object_end(&iw);
     enum rc rc = jsonw_finish(&iw);
     if (!rc)

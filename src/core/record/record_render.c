@@ -12,6 +12,7 @@
 #include "base/jsonw.h"
 #include "core/record/record_expand.h"
 #include "core/record/record_out.h"
+#include "core/schema/field_type.h"
 #include "store/sql.h"
 #include "store/store.h"
 
@@ -24,7 +25,10 @@ static void values_head(struct store_sql *q, const struct core_collection *c)
     for (size_t i = 0; i < c->field_count; i++) {
         if (i)
             store_sql_add(q, ", ");
-        store_sql_param(q); /* field i binds i + 1 (core_record_bind_values) */
+        /* field i binds i + 1 (core_record_bind_values), typed as its column:
+         * PostgreSQL takes a bare parameter here for text, and a rule's
+         * `active = true` (0/1) would then compare text with an integer. */
+        store_sql_param_typed(q, core_field_column(&c->fields[i]));
         store_sql_add(q, " AS ");
         store_sql_ident(q, str_from_cstr(c->fields[i].name));
     }

@@ -65,6 +65,7 @@ struct core_worker {
     struct core_realtime *realtime;       /* the app's registry of realtime clients */
     struct core_rt_local *rt;             /* this worker's realtime clients (realtime.c) */
     struct core_tasks *tasks;             /* on a remote engine: requests as tasks (core/task.h) */
+    struct core_vectors *vectors;         /* the app's vector indexes (record/vector_index.h) */
 };
 
 /* Starts (once per loop iteration) a read transaction on the worker's

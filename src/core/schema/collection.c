@@ -128,6 +128,7 @@ void core_collection_free(struct core_collection *c)
     for (int k = 0; k < CORE_MAIL_KIND_COUNT; k++)
         core_mail_template_cleanup(&c->mail[k]);
     core_search_options_cleanup(&c->search);
+    core_embedding_options_cleanup(&c->embedding);
     xfree(c);
 }
 

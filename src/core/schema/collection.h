@@ -19,6 +19,7 @@
 #include "core/schema/auth_options.h"
 #include "core/schema/mail_template.h"
 #include "core/schema/oauth2.h"
+#include "core/schema/embedding_options.h"
 #include "core/schema/search_options.h"
 
 enum core_collection_type {
@@ -42,6 +43,7 @@ enum core_field_type {
     CORE_FIELD_PASSWORD,
     CORE_FIELD_FILE,
     CORE_FIELD_GEOPOINT,
+    CORE_FIELD_VECTOR,
 };
 
 /* The API rules of spec §4, in this order. */
@@ -100,6 +102,7 @@ struct core_field {
     size_t only_domain_count;
     char **except_domains;
     size_t except_domain_count;
+    int dimensions; /* vector: 1..4096 (0 or -1 from a client: refused) */
 };
 
 /* The tokens an auth collection issues (PocketBase's authToken,
@@ -157,6 +160,8 @@ struct core_collection {
     struct core_mail_template mail[CORE_MAIL_KIND_COUNT];
     /* Full-text search (schema/search_options.h): no fields when none. */
     struct core_search_options search;
+    /* A vector field filled from text fields (schema/embedding_options.h). */
+    struct core_embedding_options embedding;
 };
 
 struct core_schema {

@@ -504,6 +504,7 @@ static struct core_collection *copy_collection(const struct core_collection *b)
     for (int k = 0; k < CORE_MAIL_KIND_COUNT; k++)
         core_mail_template_copy(&c->mail[k], &b->mail[k]);
     core_search_options_copy(&c->search, &b->search);
+    core_embedding_options_copy(&c->embedding, &b->embedding);
     return c;
 }
 
@@ -887,6 +888,9 @@ enum rc core_collection_from_json(json_t *in, const struct core_collection *base
     bool is_search_given;
     core_search_options_parse(json_object_get(in, "search"), &c->search, schema != NULL,
                               &is_search_given, p);
+    bool is_embedding_given;
+    core_embedding_options_parse(json_object_get(in, "embedding"), &c->embedding, schema != NULL,
+                                 &is_embedding_given, p);
     /* A view's fields are its query's columns (schema/view.h), whatever is sent. */
     json_t *fields =
         c->type == CORE_COLLECTION_VIEW && schema ? NULL : json_object_get(in, "fields");
@@ -938,6 +942,7 @@ enum rc core_collection_from_json(json_t *in, const struct core_collection *base
     check_fields(c, schema, p);
     check_field_changes(c, base, p);
     core_search_options_check(c, base, is_search_given, schema != NULL, p);
+    core_embedding_options_check(c, base, is_embedding_given, schema != NULL, p);
     check_identity_fields(c, p);
     if (c->type == CORE_COLLECTION_AUTH)
         core_oauth2_check_mapped(&c->oauth2, has_field_named, c, p);
@@ -1054,5 +1059,6 @@ void core_collection_write_json(struct jsonw *w, const struct core_collection *c
         jsonw_string_cstr(w, c->view_query ? c->view_query : "");
     }
     core_search_options_write(w, &c->search);
+    core_embedding_options_write(w, &c->embedding);
     jsonw_object_end(w);
 }

@@ -20,6 +20,7 @@ const struct core_field_kind *const core_field_kinds[CORE_FIELD_TYPE_COUNT] = {
     [CORE_FIELD_PASSWORD] = &core_field_kind_password,
     [CORE_FIELD_FILE] = &core_field_kind_file,
     [CORE_FIELD_GEOPOINT] = &core_field_kind_geopoint,
+    [CORE_FIELD_VECTOR] = &core_field_kind_vector,
 };
 
 const char *core_field_type_name(enum core_field_type t)

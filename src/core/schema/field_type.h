@@ -1,7 +1,7 @@
 /* field_type.h -- one table of field types (layer: core).
  *
  * Each field type (text, number, bool, email, url, editor, date, autodate,
- * select, json, relation, password, file, geoPoint) is described once: a
+ * select, json, relation, password, file, geoPoint, vector) is described once: a
  * struct core_field_kind in its own file under schema/fields/, and the table
  * core_field_kinds[] indexed by enum core_field_type names them all (as
  * SQLite's FuncDef arrays and libcurl's Curl_handler, STYLE.md §1.4). A kind
@@ -27,7 +27,7 @@
 #include "core/schema/collection.h"
 #include "store/dialect.h"
 
-#define CORE_FIELD_TYPE_COUNT (CORE_FIELD_GEOPOINT + 1)
+#define CORE_FIELD_TYPE_COUNT (CORE_FIELD_VECTOR + 1)
 
 /* How a create or update body sets a field (record/record_input.c). */
 enum core_field_input {

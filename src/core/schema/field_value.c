@@ -96,7 +96,8 @@ json_t *core_field_value_empty(const struct core_field *f)
     switch (core_field_shape(f)) {
     case STORE_COLUMN_NUMBER: return json_integer(0);
     case STORE_COLUMN_BOOL: return json_false();
-    case STORE_COLUMN_JSON: return json_null();
+    case STORE_COLUMN_JSON:
+    case STORE_COLUMN_VECTOR: return json_null();
     case STORE_COLUMN_JSON_POINT: return json_pack("{s:i,s:i}", "lon", 0, "lat", 0);
     case STORE_COLUMN_JSON_ARRAY: return json_array();
     case STORE_COLUMN_ID:

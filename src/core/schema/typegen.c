@@ -256,6 +256,15 @@ static void ts_collection(struct out *o, const struct core_collection *c, bool s
              "    /** With getList(..., { search, searchSnippet: true }): the field that matches "
              "best, its text around the matches (each between \\u0002 and \\u0003). */\n"
              "    \"@snippet\"?: { field: string; text: string };\n");
+    bool has_vector = false;
+    for (size_t i = 0; i < c->field_count; i++)
+        has_vector = has_vector || c->fields[i].type == CORE_FIELD_VECTOR;
+    if (has_vector)
+        emit(o, "    /** With getList(..., { nearest, to }): the distance to `to` (null: a "
+                "hybrid list's text match without a vector). */\n"
+                "    \"@distance\"?: number | null;\n"
+                "    /** With getList(..., { nearest, to, search }): the fused rank's score. */\n"
+                "    \"@score\"?: number;\n");
     emit(o, "};\n\n");
     if (is_view)
         return; /* its records are its query's rows: nothing to create or update */

@@ -64,6 +64,10 @@ json_t *core_settings_defaults(void)
                                   "authKey", "", "flowId", "", "sender", "", "textVar", "VAR1",
                                   "apiURL", "", "http", "url", "", "method", "POST", "headers",
                                   "body", ""));
+    /* tarmac's: the embedding endpoint of collections' `embedding`
+     * (core/jobs/embed_kind.h): an OpenAI-compatible /v1/embeddings URL. */
+    json_object_set_new(o, "embeddings",
+                        json_pack("{s:s, s:s, s:s}", "url", "", "model", "", "apiKey", ""));
     /* proxies is tarmac's: a header is read only from these peers. */
     json_object_set_new(o, "trustedProxy",
                         json_pack("{s:[], s:b, s:[]}", "headers", "useLeftmostIP", 0, "proxies"));
@@ -426,6 +430,7 @@ json_t *core_settings_public(const struct core_settings *s)
     json_object_del(settings_get(o, "sms.msg91"), "authKey");
     json_object_del(settings_get(o, "sms.http"), "headers"); /* they carry the API key */
     json_object_del(settings_get(o, "push.webPush"), "privateKey");
+    json_object_del(settings_get(o, "embeddings"), "apiKey");
     json_t *locked = json_array();
     const char *k;
     json_t *v;

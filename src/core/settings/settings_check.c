@@ -544,6 +544,19 @@ static void check_push(struct check *c)
     buf_cleanup(&pub);
 }
 
+/* embeddings (tarmac's): an http(s) endpoint and a model, or neither. */
+static void check_embeddings(struct check *c)
+{
+    if (!touched(c, "embeddings"))
+        return;
+    const char *url = json_string_value(settings_get(c->value, "embeddings.url"));
+    const char *model = json_string_value(settings_get(c->value, "embeddings.model"));
+    if (url && url[0] && !is_url(url))
+        fail(c, "embeddings.url", "validation_is_url", "Must be a valid URL.");
+    if (url && url[0] && (!model || !model[0]))
+        fail(c, "embeddings.model", "validation_required", "Cannot be blank with a URL.");
+}
+
 static void check_sms(struct check *c)
 {
     if (!touched(c, "sms"))
@@ -656,6 +669,7 @@ enum rc core_settings_patch(const struct core_settings *cur, json_t *body, struc
     check_backups(&c);
     check_push(&c);
     check_sms(&c);
+    check_embeddings(&c);
     enum rc rc = core_problem_has_fields(p) ? RC_INVALID : make_vapid_key(c.value, stored);
     json_decref(c.value);
     if (!rc)

@@ -25,6 +25,7 @@ extern const struct core_field_kind core_field_kind_relation;
 extern const struct core_field_kind core_field_kind_password;
 extern const struct core_field_kind core_field_kind_file;
 extern const struct core_field_kind core_field_kind_geopoint;
+extern const struct core_field_kind core_field_kind_vector;
 
 /* ---- options ---- */
 

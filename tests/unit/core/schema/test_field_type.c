@@ -213,10 +213,10 @@ static void test_every_kind_round_trips_through_collection_json(void **state)
 {
     for (int t = 0; t < CORE_FIELD_TYPE_COUNT; t++) {
         const char *name = core_field_kinds[t]->name;
-        json_t *in = json_pack("{s:s,s:[{s:s,s:s,s:b,s:i,s:i,s:[s],s:s,s:b,s:b,s:i}]}", "name", "c",
-                               "fields", "name", "f", "type", name, "required", 1, "maxSelect", 2,
-                               "maxSize", 100, "values", "v", "collectionId", "c", "onCreate", 1,
-                               "onlyInt", 1, "min", 1);
+        json_t *in = json_pack("{s:s,s:[{s:s,s:s,s:b,s:i,s:i,s:[s],s:s,s:b,s:b,s:i,s:i}]}", "name",
+                               "c", "fields", "name", "f", "type", name, "required", 1, "maxSelect",
+                               2, "maxSize", 100, "values", "v", "collectionId", "c", "onCreate", 1,
+                               "onlyInt", 1, "min", 1, "dimensions", 3);
         struct core_problem p;
         core_problem_init(&p);
         struct core_collection *c = NULL;

@@ -1,0 +1,382 @@
+/* hnsw.c -- see hnsw.h. */
+#include "base/hnsw.h"
+
+#include <math.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/alloc.h"
+
+struct hnsw {
+    size_t dims;
+    enum vecmath_metric metric;
+    unsigned m, m0, ef_construction;
+    double ml; /* 1 / ln(m): the layers' thinning */
+    uint64_t rng;
+    size_t count, cap, live;
+    float *vecs;      /* cap * dims */
+    float *norms;     /* cap: |v| (cosine) */
+    uint8_t *removed; /* cap */
+    int *levels;      /* cap: each node's top layer */
+    uint32_t **links; /* cap: per node, layer 0 [n, m0 ids], then per layer [n, m ids] */
+    int max_level;
+    uint32_t entry;
+};
+
+/* A node and its distance to what is being searched for. */
+struct cand {
+    float d;
+    uint32_t id;
+};
+
+/* ---- Distances --------------------------------------------------------- */
+
+static const float *vec_of(const struct hnsw *h, uint32_t id)
+{
+    return h->vecs + (size_t)id * h->dims;
+}
+
+/* The distance of q (norm qn) to node id: smaller is nearer. l2 stays
+ * squared (the same order, no root). */
+static float dist_to(const struct hnsw *h, const float *q, float qn, uint32_t id)
+{
+    const float *v = vec_of(h, id);
+    switch (h->metric) {
+    case VECMATH_DOT: return -vecmath_dot(q, v, h->dims);
+    case VECMATH_L2: return vecmath_l2_squared(q, v, h->dims);
+    case VECMATH_COSINE: break;
+    }
+    float vn = h->norms[id];
+    if (qn == 0 || vn == 0)
+        return 1;
+    return 1 - vecmath_dot(q, v, h->dims) / (qn * vn);
+}
+
+static float node_dist(const struct hnsw *h, uint32_t a, uint32_t b)
+{
+    return dist_to(h, vec_of(h, a), h->norms[a], b);
+}
+
+/* ---- Heaps --------------------------------------------------------------- */
+
+/* A binary heap of candidates: the nearest on top (is_max false) or the
+ * farthest (is_max true). */
+struct heap {
+    struct cand *c;
+    size_t n, cap;
+    bool is_max;
+};
+
+static bool above(const struct heap *hp, struct cand a, struct cand b)
+{
+    return hp->is_max ? a.d > b.d : a.d < b.d;
+}
+
+static void heap_push(struct heap *hp, struct cand x)
+{
+    if (hp->n == hp->cap) {
+        hp->cap = hp->cap ? 2 * hp->cap : 64;
+        hp->c = xrealloc(hp->c, hp->cap * sizeof(*hp->c));
+    }
+    size_t i = hp->n++;
+    hp->c[i] = x;
+    while (i && above(hp, hp->c[i], hp->c[(i - 1) / 2])) {
+        struct cand t = hp->c[i];
+        hp->c[i] = hp->c[(i - 1) / 2];
+        hp->c[(i - 1) / 2] = t;
+        i = (i - 1) / 2;
+    }
+}
+
+static struct cand heap_pop(struct heap *hp)
+{
+    struct cand top = hp->c[0];
+    hp->c[0] = hp->c[--hp->n];
+    size_t i = 0;
+    for (;;) {
+        size_t l = 2 * i + 1, m = i;
+        if (l < hp->n && above(hp, hp->c[l], hp->c[m]))
+            m = l;
+        if (l + 1 < hp->n && above(hp, hp->c[l + 1], hp->c[m]))
+            m = l + 1;
+        if (m == i)
+            break;
+        struct cand t = hp->c[i];
+        hp->c[i] = hp->c[m];
+        hp->c[m] = t;
+        i = m;
+    }
+    return top;
+}
+
+/* ---- The graph ----------------------------------------------------------- */
+
+static uint32_t *links_at(const struct hnsw *h, uint32_t id, int layer)
+{
+    uint32_t *l = h->links[id];
+    return layer == 0 ? l : l + (1 + h->m0) + (size_t)(layer - 1) * (1 + h->m);
+}
+
+static unsigned cap_at(const struct hnsw *h, int layer)
+{
+    return layer == 0 ? h->m0 : h->m;
+}
+
+static uint64_t next_random(struct hnsw *h)
+{
+    /* splitmix64 */
+    uint64_t z = (h->rng += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+static int draw_level(struct hnsw *h)
+{
+    double u = ((double)(next_random(h) >> 11) + 1) / 9007199254740993.0; /* (0, 1] */
+    int l = (int)floor(-log(u) * h->ml);
+    return l > 30 ? 30 : l;
+}
+
+struct hnsw *hnsw_new(size_t dims, enum vecmath_metric metric, unsigned m, unsigned ef_construction,
+                      uint64_t seed)
+{
+    struct hnsw *h = xcalloc(1, sizeof(*h));
+    m = m < 2 ? 2 : m > 64 ? 64 : m;
+    h->dims = dims;
+    h->metric = metric;
+    h->m = m;
+    h->m0 = 2 * m;
+    h->ef_construction = ef_construction < m ? m : ef_construction;
+    h->ml = 1 / log((double)m);
+    h->rng = seed;
+    h->max_level = -1;
+    return h;
+}
+
+void hnsw_free(struct hnsw *h)
+{
+    if (!h)
+        return;
+    for (size_t i = 0; i < h->count; i++)
+        xfree(h->links[i]);
+    xfree(h->links);
+    xfree(h->vecs);
+    xfree(h->norms);
+    xfree(h->removed);
+    xfree(h->levels);
+    xfree(h);
+}
+
+size_t hnsw_count(const struct hnsw *h)
+{
+    return h->count;
+}
+
+size_t hnsw_live(const struct hnsw *h)
+{
+    return h->live;
+}
+
+void hnsw_remove(struct hnsw *h, uint32_t slot)
+{
+    if (slot < h->count && !h->removed[slot]) {
+        h->removed[slot] = 1;
+        h->live--;
+    }
+}
+
+/* The best-first search of one layer from start into w (a max heap of at
+ * most ef, the nearest kept); visited marks the nodes seen (one bit per
+ * slot). live_only: removed nodes are walked through but not kept, so a
+ * neighbourhood of tombstones still yields ef live nodes beyond it. */
+static void search_layer(const struct hnsw *h, const float *q, float qn, struct cand start,
+                         struct heap *w, size_t ef, int layer, uint8_t *visited, bool live_only)
+{
+    struct heap todo = {0};
+    heap_push(&todo, start);
+    if (!(live_only && h->removed[start.id]))
+        heap_push(w, start);
+    while (todo.n) {
+        struct cand c = heap_pop(&todo);
+        if (w->n >= ef && c.d > w->c[0].d)
+            break; /* nearer than the farthest kept: nothing left to gain */
+        const uint32_t *l = links_at(h, c.id, layer);
+        for (uint32_t i = 0; i < l[0]; i++) {
+            uint32_t n = l[1 + i];
+            if (visited[n >> 3] & (1u << (n & 7)))
+                continue;
+            visited[n >> 3] |= (uint8_t)(1u << (n & 7));
+            struct cand x = {dist_to(h, q, qn, n), n};
+            if (w->n < ef || x.d < w->c[0].d) {
+                heap_push(&todo, x);
+                if (live_only && h->removed[n])
+                    continue;
+                heap_push(w, x);
+                if (w->n > ef)
+                    heap_pop(w);
+            }
+        }
+    }
+    xfree(todo.c);
+}
+
+static int by_distance(const void *a, const void *b)
+{
+    const struct cand *x = a, *y = b;
+    return x->d < y->d ? -1 : x->d > y->d ? 1 : (x->id > y->id) - (x->id < y->id);
+}
+
+/* Keeps at most max of the n candidates c (sorted nearest first to their
+ * base) by the heuristic, then fills up with the nearest left out; the
+ * kept ids go to out. Returns how many. */
+static unsigned select_neighbors(const struct hnsw *h, const struct cand *c, size_t n, unsigned max,
+                                 uint32_t *out)
+{
+    unsigned kept = 0;
+    bool *taken = xcalloc(n + 1, sizeof(*taken));
+    for (size_t i = 0; i < n && kept < max; i++) {
+        bool good = true;
+        for (unsigned k = 0; k < kept && good; k++)
+            good = node_dist(h, c[i].id, out[k]) >= c[i].d;
+        if (good) {
+            out[kept++] = c[i].id;
+            taken[i] = true;
+        }
+    }
+    for (size_t i = 0; i < n && kept < max; i++) {
+        if (!taken[i])
+            out[kept++] = c[i].id;
+    }
+    xfree(taken);
+    return kept;
+}
+
+/* Adds link to node id's list at layer, pruning it to its capacity. */
+static void link_to(struct hnsw *h, uint32_t id, uint32_t link, int layer)
+{
+    uint32_t *l = links_at(h, id, layer);
+    unsigned cap = cap_at(h, layer);
+    if (l[0] < cap) {
+        l[1 + l[0]++] = link;
+        return;
+    }
+    struct cand *c = xmalloc((cap + 1) * sizeof(*c));
+    for (unsigned i = 0; i < cap; i++)
+        c[i] = (struct cand){node_dist(h, id, l[1 + i]), l[1 + i]};
+    c[cap] = (struct cand){node_dist(h, id, link), link};
+    qsort(c, cap + 1, sizeof(*c), by_distance);
+    l[0] = select_neighbors(h, c, cap + 1, cap, l + 1);
+    xfree(c);
+}
+
+static void grow(struct hnsw *h)
+{
+    if (h->count < h->cap)
+        return;
+    size_t cap = h->cap ? 2 * h->cap : 1024;
+    h->vecs = xrealloc(h->vecs, cap * h->dims * sizeof(float));
+    h->norms = xrealloc(h->norms, cap * sizeof(float));
+    h->removed = xrealloc(h->removed, cap);
+    h->levels = xrealloc(h->levels, cap * sizeof(int));
+    h->links = xrealloc(h->links, cap * sizeof(uint32_t *));
+    h->cap = cap;
+}
+
+/* Greedy descent from the entry point to layer stop + 1: the nearest node found. */
+static struct cand descend(const struct hnsw *h, const float *q, float qn, int stop)
+{
+    struct cand ep = {dist_to(h, q, qn, h->entry), h->entry};
+    for (int layer = h->max_level; layer > stop; layer--) {
+        bool changed = true;
+        while (changed) {
+            changed = false;
+            const uint32_t *l = links_at(h, ep.id, layer);
+            for (uint32_t i = 0; i < l[0]; i++) {
+                float d = dist_to(h, q, qn, l[1 + i]);
+                if (d < ep.d) {
+                    ep = (struct cand){d, l[1 + i]};
+                    changed = true;
+                }
+            }
+        }
+    }
+    return ep;
+}
+
+uint32_t hnsw_add(struct hnsw *h, const float *v)
+{
+    grow(h);
+    uint32_t id = (uint32_t)h->count++;
+    memcpy(h->vecs + (size_t)id * h->dims, v, h->dims * sizeof(float));
+    h->norms[id] = vecmath_norm(v, h->dims);
+    h->removed[id] = 0;
+    h->live++;
+    int level = draw_level(h);
+    h->levels[id] = level;
+    h->links[id] = xcalloc((1 + h->m0) + (size_t)level * (1 + h->m), sizeof(uint32_t));
+    if (h->max_level < 0) {
+        h->entry = id;
+        h->max_level = level;
+        return id;
+    }
+    const float *q = vec_of(h, id);
+    float qn = h->norms[id];
+    struct cand ep = descend(h, q, qn, level);
+    uint8_t *visited = xcalloc((h->count + 7) / 8, 1);
+    struct heap w = {.is_max = true};
+    uint32_t *chosen = xmalloc((h->m0 + 1) * sizeof(*chosen));
+    for (int layer = level < h->max_level ? level : h->max_level; layer >= 0; layer--) {
+        memset(visited, 0, (h->count + 7) / 8);
+        visited[ep.id >> 3] |= (uint8_t)(1u << (ep.id & 7));
+        visited[id >> 3] |= (uint8_t)(1u << (id & 7));
+        w.n = 0;
+        search_layer(h, q, qn, ep, &w, h->ef_construction, layer, visited, false);
+        qsort(w.c, w.n, sizeof(*w.c), by_distance);
+        unsigned n = select_neighbors(h, w.c, w.n, h->m, chosen);
+        uint32_t *mine = links_at(h, id, layer);
+        mine[0] = n;
+        memcpy(mine + 1, chosen, n * sizeof(*chosen));
+        for (unsigned i = 0; i < n; i++)
+            link_to(h, chosen[i], id, layer);
+        ep = w.c[0];
+    }
+    xfree(chosen);
+    xfree(w.c);
+    xfree(visited);
+    if (level > h->max_level) {
+        h->max_level = level;
+        h->entry = id;
+    }
+    return id;
+}
+
+size_t hnsw_search(const struct hnsw *h, const float *q, size_t k, size_t ef, uint32_t *slots,
+                   float *dists)
+{
+    if (h->max_level < 0 || !k)
+        return 0;
+    if (ef < k)
+        ef = k;
+    float qn = vecmath_norm(q, h->dims);
+    struct cand ep = descend(h, q, qn, 0);
+    uint8_t *visited = xcalloc((h->count + 7) / 8, 1);
+    visited[ep.id >> 3] |= (uint8_t)(1u << (ep.id & 7));
+    struct heap w = {.is_max = true};
+    search_layer(h, q, qn, ep, &w, ef, 0, visited, true);
+    if (w.n)
+        qsort(w.c, w.n, sizeof(*w.c), by_distance);
+    size_t n = 0;
+    for (size_t i = 0; i < w.n && n < k; i++) {
+        if (h->removed[w.c[i].id])
+            continue;
+        slots[n] = w.c[i].id;
+        if (dists)
+            dists[n] = h->metric == VECMATH_L2 ? sqrtf(w.c[i].d) : w.c[i].d;
+        n++;
+    }
+    xfree(w.c);
+    xfree(visited);
+    return n;
+}

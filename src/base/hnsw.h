@@ -1,0 +1,56 @@
+/* hnsw.h -- an approximate nearest-neighbour index over float32 vectors:
+ * a hierarchical navigable small world graph (Malkov & Yashunin, 2016)
+ * (layer: base, no I/O, no threads).
+ *
+ * Each vector is a node in a stack of proximity graphs: every node is in
+ * layer 0, each higher layer holds a random, exponentially thinner subset.
+ * A search walks greedily from the top layer's entry point down, then runs
+ * a best-first search with a candidate list of ef nodes in layer 0. An
+ * insert searches the same way (ef_construction) and links the node to
+ * neighbours chosen by the paper's heuristic (a candidate is kept only if
+ * it is nearer the new node than any neighbour already kept, so links
+ * reach across clusters), pruning the neighbours' lists the same way.
+ *
+ * Nodes are slots numbered from 0 in insertion order. A removed node stays
+ * in the graph as a waypoint (a tombstone) and is never returned; the
+ * caller rebuilds when tombstones dominate (hnsw_count vs hnsw_live).
+ * Distances are vecmath's metrics (l2 compares squared distances inside).
+ *
+ * Not thread-safe: the caller serialises inserts and removals against
+ * searches (several searches may run at once: they only read). */
+#ifndef TARMAC_BASE_HNSW_H
+#define TARMAC_BASE_HNSW_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/vecmath.h"
+
+/* Links per node in the upper layers (layer 0 has twice as many). */
+#define HNSW_DEFAULT_M 16
+#define HNSW_DEFAULT_EF_CONSTRUCTION 128
+
+struct hnsw;
+
+/* A new empty index of dims-dimensional vectors compared under metric;
+ * m links per node (2..64), ef_construction (>= m) the insert's candidate
+ * list; seed fixes the layers drawn (the same inserts make the same
+ * graph). */
+struct hnsw *hnsw_new(size_t dims, enum vecmath_metric metric, unsigned m, unsigned ef_construction,
+                      uint64_t seed);
+/* Frees h; accepts NULL. */
+void hnsw_free(struct hnsw *h);
+/* Adds v (dims floats, copied) and returns its slot. */
+uint32_t hnsw_add(struct hnsw *h, const float *v);
+/* Marks slot removed: never returned again. */
+void hnsw_remove(struct hnsw *h, uint32_t slot);
+/* Slots ever added, and those not removed. */
+size_t hnsw_count(const struct hnsw *h);
+size_t hnsw_live(const struct hnsw *h);
+/* The up to k live slots nearest q into slots (and their distances, under
+ * the metric, into dists when not NULL), nearest first, searching with a
+ * candidate list of ef (raised to k). Returns how many. */
+size_t hnsw_search(const struct hnsw *h, const float *q, size_t k, size_t ef, uint32_t *slots,
+                   float *dists);
+
+#endif

@@ -1,0 +1,117 @@
+/* vecmath.c -- see vecmath.h. */
+#include "base/vecmath.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+static const char *const metric_names[] = {
+    [VECMATH_COSINE] = "cosine",
+    [VECMATH_DOT] = "dot",
+    [VECMATH_L2] = "l2",
+};
+
+const char *vecmath_metric_name(enum vecmath_metric m)
+{
+    return metric_names[m];
+}
+
+bool vecmath_metric_parse(const char *s, size_t len, enum vecmath_metric *out)
+{
+    for (size_t i = 0; i < sizeof(metric_names) / sizeof(metric_names[0]); i++) {
+        if (strlen(metric_names[i]) == len && memcmp(metric_names[i], s, len) == 0) {
+            *out = (enum vecmath_metric)i;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Eight lanes summed apart, then folded in a fixed order: the shape GCC's
+ * SLP vectoriser turns into two SSE (or one AVX) accumulators at -O2. */
+#define LANES 8
+
+/* On x86-64 with GCC, an AVX2 copy too, picked at load time by the CPU
+ * (function multiversioning): the baseline stays SSE2, as Debian builds
+ * it. Each lane adds the same products in the same order in either copy
+ * (no FMA: ISO C mode keeps contraction off), so both give the same
+ * float. Not under the sanitizers, whose runtime starts after ifunc
+ * resolvers run. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) &&                             \
+    !defined(__SANITIZE_ADDRESS__)
+#define VECMATH_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define VECMATH_CLONES
+#endif
+
+VECMATH_CLONES float vecmath_dot(const float *a, const float *b, size_t n)
+{
+    float acc[LANES] = {0};
+    size_t i = 0;
+    for (; i + LANES <= n; i += LANES) {
+        for (size_t j = 0; j < LANES; j++)
+            acc[j] += a[i + j] * b[i + j];
+    }
+    for (size_t j = 0; i < n; i++, j++)
+        acc[j] += a[i] * b[i];
+    return ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+}
+
+VECMATH_CLONES float vecmath_l2_squared(const float *a, const float *b, size_t n)
+{
+    float acc[LANES] = {0};
+    size_t i = 0;
+    for (; i + LANES <= n; i += LANES) {
+        for (size_t j = 0; j < LANES; j++) {
+            float d = a[i + j] - b[i + j];
+            acc[j] += d * d;
+        }
+    }
+    for (size_t j = 0; i < n; i++, j++) {
+        float d = a[i] - b[i];
+        acc[j] += d * d;
+    }
+    return ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+}
+
+float vecmath_norm(const float *a, size_t n)
+{
+    return sqrtf(vecmath_dot(a, a, n));
+}
+
+float vecmath_distance(enum vecmath_metric m, const float *a, float a_norm, const float *b,
+                       size_t n)
+{
+    switch (m) {
+    case VECMATH_DOT: return -vecmath_dot(a, b, n);
+    case VECMATH_L2: return sqrtf(vecmath_l2_squared(a, b, n));
+    case VECMATH_COSINE: break;
+    }
+    float ab = vecmath_dot(a, b, n);
+    float b_norm = vecmath_norm(b, n);
+    if (a_norm == 0 || b_norm == 0)
+        return 1;
+    float d = 1 - ab / (a_norm * b_norm);
+    return d < 0 ? 0 : d > 2 ? 2 : d;
+}
+
+void vecmath_encode(const float *v, size_t n, unsigned char *out)
+{
+    for (size_t i = 0; i < n; i++) {
+        uint32_t u;
+        memcpy(&u, &v[i], 4);
+        out[4 * i] = (unsigned char)u;
+        out[4 * i + 1] = (unsigned char)(u >> 8);
+        out[4 * i + 2] = (unsigned char)(u >> 16);
+        out[4 * i + 3] = (unsigned char)(u >> 24);
+    }
+}
+
+void vecmath_decode(const unsigned char *in, size_t n, float *out)
+{
+    for (size_t i = 0; i < n; i++) {
+        uint32_t u = (uint32_t)in[4 * i] | (uint32_t)in[4 * i + 1] << 8 |
+                     (uint32_t)in[4 * i + 2] << 16 | (uint32_t)in[4 * i + 3] << 24;
+        memcpy(&out[i], &u, 4);
+    }
+}

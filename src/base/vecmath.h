@@ -1,0 +1,48 @@
+/* vecmath.h -- float32 vectors: distances and their stored bytes (layer:
+ * base, no I/O).
+ *
+ * A vector field (issue #18) stores its values as float32, little-endian,
+ * four bytes each; nearest-neighbour search compares a query with every
+ * stored vector, so the inner loops are written for the compiler to
+ * vectorise (eight independent partial sums: SSE2 on Debian's x86-64
+ * baseline, without -ffast-math, which a float sum needs otherwise). The
+ * sums are in a fixed order, so a distance is the same number whichever
+ * path (exact scan, approximate index) computes it. */
+#ifndef TARMAC_BASE_VECMATH_H
+#define TARMAC_BASE_VECMATH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Dimensions a vector may have. */
+#define VECMATH_MAX_DIMENSIONS 4096
+
+/* How two vectors are compared; every one is a distance: smaller is nearer. */
+enum vecmath_metric {
+    VECMATH_COSINE, /* 1 - cos(a, b), in [0, 2]; 1 when either is all zeros */
+    VECMATH_DOT,    /* -(a . b): the largest inner product first */
+    VECMATH_L2,     /* the Euclidean distance */
+};
+
+/* The metric's name ("cosine", "dot", "l2"); parse is its inverse (false:
+ * no such metric). */
+const char *vecmath_metric_name(enum vecmath_metric m);
+bool vecmath_metric_parse(const char *s, size_t len, enum vecmath_metric *out);
+
+/* a . b over n values. */
+float vecmath_dot(const float *a, const float *b, size_t n);
+/* The sum of squared differences over n values. */
+float vecmath_l2_squared(const float *a, const float *b, size_t n);
+/* The distance of a and b under m; a_norm is |a| (vecmath_norm), read by
+ * cosine only, so a query's norm is computed once. */
+float vecmath_distance(enum vecmath_metric m, const float *a, float a_norm, const float *b,
+                       size_t n);
+/* |a|. */
+float vecmath_norm(const float *a, size_t n);
+
+/* Stores n floats as little-endian bytes into out (4 * n bytes). */
+void vecmath_encode(const float *v, size_t n, unsigned char *out);
+/* Reads n floats from 4 * n little-endian bytes. */
+void vecmath_decode(const unsigned char *in, size_t n, float *out);
+
+#endif

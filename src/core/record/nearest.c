@@ -1,0 +1,630 @@
+/* nearest.c -- see nearest.h. */
+#include "core/record/nearest.h"
+
+#include <float.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/jsonw.h"
+#include "base/vecmath.h"
+#include "core/record/record_expand.h"
+#include "core/record/record_int.h"
+#include "core/record/record_out.h"
+#include "core/record/search.h"
+#include "core/record/vector_index.h"
+#include "core/schema/field_type.h"
+#include "store/sql.h"
+
+bool core_nearest_wanted(const struct core_list_opts *lo)
+{
+    return lo->nearest.len || lo->to.len || lo->k.len || lo->metric.len || lo->exact.len;
+}
+
+static enum rc refuse(struct core_problem *p, const char *param, const char *message)
+{
+    core_problem_message(p, "Invalid nearest search.");
+    core_problem_field(p, param, "validation_invalid_value", message, NULL);
+    return RC_INVALID;
+}
+
+static bool is_superuser(const struct core_request *r)
+{
+    return r->auth && r->auth->is_superuser;
+}
+
+/* ---- The query vector (its text: nearest_to.c) ------------------------------ */
+
+/* Reads the vector of f in record id into qv (dims floats), as r's
+ * requester may view the record (its view rule). */
+static enum rc load_reference(struct core_request *r, const struct core_collection *c,
+                              const struct core_field *f, struct str id, float *qv, size_t dims,
+                              struct core_problem *p)
+{
+    const char *rule = c->rules[CORE_RULE_VIEW];
+    const char *missing = "No such record with a vector in that field (that you may view).";
+    if (!rule && !is_superuser(r))
+        return refuse(p, "to", missing);
+    struct core_sql_fragment frag = {0};
+    if (rule && rule[0] && !is_superuser(r)) {
+        struct core_problem scratch;
+        core_problem_init(&scratch);
+        enum rc rc = core_compile_filter(r, c, str_from_cstr(rule), true, 1, &frag, &scratch);
+        core_problem_cleanup(&scratch);
+        if (rc)
+            return refuse(p, "to", missing); /* a broken rule grants nothing */
+    }
+    struct buf sql;
+    buf_init(&sql, 1 << 20);
+    struct store_sql q;
+    store_sql_begin(&q, &sql);
+    store_sql_add(&q, "SELECT ");
+    store_sql_ident2(&q, STR_LIT("r"), str_from_cstr(f->name));
+    store_sql_add(&q, " FROM ");
+    store_sql_ident(&q, str_from_cstr(c->name));
+    store_sql_add(&q, " \"r\" WHERE \"r\".\"id\" = ");
+    store_sql_param(&q);
+    if (frag.sql.len) {
+        store_sql_add(&q, " AND (");
+        store_sql_addn(&q, frag.sql);
+        store_sql_add(&q, ")");
+    }
+    struct store_stmt *st = NULL;
+    enum rc rc = store_sql_prepare(&q, r->cw->db, &st);
+    buf_cleanup(&sql);
+    if (rc)
+        return rc == RC_INVALID ? RC_INTERNAL : rc;
+    rc = store_bind_text(st, 1, id);
+    if (!rc)
+        rc = core_sql_fragment_bind(st, &frag, 1);
+    if (!rc)
+        rc = store_step(st);
+    struct buf bytes;
+    buf_init(&bytes, 4 * dims);
+    if (!rc)
+        rc = store_column_blob(st, 0, &bytes);
+    store_done(st);
+    if (rc == RC_OK && bytes.len == 4 * dims)
+        vecmath_decode((const unsigned char *)bytes.data, dims, qv);
+    else if (rc == RC_OK || rc == RC_NOT_FOUND || rc == RC_TOO_LARGE)
+        rc = refuse(p, "to", missing);
+    buf_cleanup(&bytes);
+    return rc;
+}
+
+/* ---- Rankings ----------------------------------------------------------- */
+
+/* One candidate of a ranking. */
+struct hit {
+    float distance; /* the vector ranking's; 0 in the text one */
+    uint32_t seq;   /* scan order: ties go to the earlier row */
+    struct str id;  /* in r's arena */
+};
+
+static bool worse(const struct hit *a, const struct hit *b)
+{
+    return a->distance > b->distance || (a->distance == b->distance && a->seq > b->seq);
+}
+
+/* A max-heap of the best n hits: the worst on top. */
+struct best {
+    struct hit *h;
+    size_t count, cap;
+};
+
+static void sift_down(struct best *b, size_t i)
+{
+    for (;;) {
+        size_t l = 2 * i + 1, m = i;
+        if (l < b->count && worse(&b->h[l], &b->h[m]))
+            m = l;
+        if (l + 1 < b->count && worse(&b->h[l + 1], &b->h[m]))
+            m = l + 1;
+        if (m == i)
+            return;
+        struct hit t = b->h[i];
+        b->h[i] = b->h[m];
+        b->h[m] = t;
+        i = m;
+    }
+}
+
+static void offer(struct best *b, struct arena *a, float d, uint32_t seq, struct str id)
+{
+    struct hit x = {d, seq, {0}};
+    if (b->count == b->cap && !worse(&b->h[0], &x))
+        return;
+    x.id = arena_strdup(a, id);
+    if (b->count < b->cap) {
+        size_t i = b->count++;
+        b->h[i] = x;
+        while (i && worse(&b->h[i], &b->h[(i - 1) / 2])) {
+            struct hit t = b->h[i];
+            b->h[i] = b->h[(i - 1) / 2];
+            b->h[(i - 1) / 2] = t;
+            i = (i - 1) / 2;
+        }
+        return;
+    }
+    b->h[0] = x;
+    sift_down(b, 0);
+}
+
+static int by_rank(const void *a, const void *b)
+{
+    const struct hit *x = a, *y = b;
+    return worse(x, y) ? 1 : worse(y, x) ? -1 : 0;
+}
+
+/* What one list reads: the field, the query and its metric. */
+struct query {
+    const struct core_collection *c;
+    const struct core_field *f;
+    int col; /* f's column among c's */
+    size_t dims;
+    float *qv;
+    float qnorm;
+    enum vecmath_metric metric;
+};
+
+/* The distance of the vector column col of st's row, false when the row
+ * has none of the query's length. */
+static bool row_distance(const struct query *qy, struct store_stmt *st, int col, struct buf *bytes,
+                         float *row, float *d)
+{
+    buf_reset(bytes);
+    if (store_column_blob(st, col, bytes) || bytes->len != 4 * qy->dims)
+        return false;
+    vecmath_decode((const unsigned char *)bytes->data, qy->dims, row);
+    *d = vecmath_distance(qy->metric, qy->qv, qy->qnorm, row, qy->dims);
+    return true;
+}
+
+/* The n nearest rows the list may show (rule and filter) into *out,
+ * nearest first: of every row, or of the cand_count rows cands names
+ * (an index's candidates) when cands is not NULL. */
+static enum rc scan_vectors(struct core_request *r, const struct query *qy, struct str filter,
+                            const struct str *cands, size_t cand_count, size_t n, struct hit **out,
+                            size_t *count, struct core_problem *p)
+{
+    *out = NULL;
+    *count = 0;
+    struct core_sql_fragment rule_frag, filter_frag;
+    struct buf sql;
+    buf_init(&sql, 1 << 24);
+    struct store_sql q;
+    store_sql_begin(&q, &sql);
+    store_sql_add(&q, "SELECT \"r\".\"id\", ");
+    store_sql_ident2(&q, STR_LIT("r"), str_from_cstr(qy->f->name));
+    store_sql_add(&q, " FROM ");
+    store_sql_ident(&q, str_from_cstr(qy->c->name));
+    store_sql_add(&q, " \"r\"");
+    size_t where_at = sql.len;
+    enum rc rc = core_list_where(r, qy->c, filter, 0, NULL, &rule_frag, &filter_frag, &q, p);
+    unsigned base = (unsigned)(rule_frag.param_count + filter_frag.param_count);
+    if (!rc && cands) {
+        store_sql_add(&q, sql.len > where_at ? " AND " : " WHERE ");
+        store_sql_add(&q, "\"r\".\"id\" IN (");
+        for (size_t i = 0; i < cand_count; i++) {
+            if (i)
+                store_sql_add(&q, ", ");
+            store_sql_param_at(&q, base + 1 + (unsigned)i);
+        }
+        store_sql_add(&q, ")");
+    }
+    struct store_stmt *st = NULL;
+    if (!rc)
+        rc = store_sql_prepare(&q, r->cw->db, &st);
+    buf_cleanup(&sql);
+    if (rc == RC_NOT_FOUND)
+        return RC_OK; /* the rule does not compile: nothing to show */
+    if (rc)
+        return rc == RC_INVALID && !p->message[0] ? RC_INTERNAL : rc;
+    rc = core_sql_fragment_bind(st, &rule_frag, 0);
+    if (!rc)
+        rc = core_sql_fragment_bind(st, &filter_frag, rule_frag.param_count);
+    for (size_t i = 0; !rc && cands && i < cand_count; i++)
+        rc = store_bind_text(st, (int)(base + 1 + i), cands[i]);
+    struct best b = {arena_alloc(r->arena, n * sizeof(struct hit)), 0, n};
+    struct buf bytes;
+    buf_init(&bytes, 4 * qy->dims);
+    float *row = arena_alloc(r->arena, qy->dims * sizeof(float));
+    uint32_t seq = 0;
+    enum rc step = RC_OK;
+    while (!rc && (step = store_step(st)) == RC_OK) {
+        float d;
+        if (row_distance(qy, st, 1, &bytes, row, &d))
+            offer(&b, r->arena, d, seq++, store_column_text(st, 0));
+        if (core_cost_check(r->cost))
+            rc = RC_OVER_BUDGET;
+    }
+    buf_cleanup(&bytes);
+    store_done(st);
+    if (!rc && step != RC_NOT_FOUND)
+        rc = step;
+    if (rc)
+        return rc;
+    qsort(b.h, b.count, sizeof(*b.h), by_rank);
+    *out = b.h;
+    *count = b.count;
+    return RC_OK;
+}
+
+/* How many candidates the index is asked for: a few times the rows
+ * wanted, so that the rule and the filter leave enough. */
+static size_t candidates_for(size_t n)
+{
+    size_t c = 4 * n < 100 ? 100 : 4 * n;
+    return c > 4000 ? 4000 : c;
+}
+
+/* The n nearest rows the list may show: from the approximate index's
+ * candidates when is_exact is false and the field's index is ready and
+ * large enough (vector_index.h), each verified against the table; by a
+ * scan of every row otherwise, or when fewer than n candidates pass the
+ * rule and the filter (a narrow filter: the scan finds them all). */
+static enum rc rank_vectors(struct core_request *r, const struct query *qy, struct str filter,
+                            size_t n, bool is_exact, struct hit **out, size_t *count,
+                            struct core_problem *p)
+{
+    if (!is_exact) {
+        size_t want = candidates_for(n), got = 0;
+        struct str *ids = arena_alloc(r->arena, want * sizeof(*ids));
+        if (core_vectors_candidates(r->cw->vectors, qy->c, qy->f, qy->metric, qy->qv, want,
+                                    r->arena, ids, &got) == RC_OK &&
+            got) {
+            enum rc rc = scan_vectors(r, qy, filter, ids, got, n, out, count, p);
+            if (rc || *count >= n)
+                return rc;
+        }
+    }
+    return scan_vectors(r, qy, filter, NULL, 0, n, out, count, p);
+}
+
+/* The n most relevant rows of the search s the list may show, best first
+ * (seq: their rank). */
+static enum rc rank_text(struct core_request *r, const struct core_collection *c, struct str filter,
+                         struct core_search *s, size_t n, struct hit **out, size_t *count,
+                         struct core_problem *p)
+{
+    *out = NULL;
+    *count = 0;
+    enum rc rc = core_list_widen_search(r, c, filter, s);
+    if (rc)
+        return rc;
+    const struct store_search_query *sq = &s->query;
+    unsigned sp = store_search_query_params(sq);
+    struct core_sql_fragment rule_frag, filter_frag;
+    struct buf sql;
+    buf_init(&sql, 1 << 20);
+    struct store_sql q;
+    store_sql_begin(&q, &sql);
+    store_sql_add(&q, "SELECT \"r\".\"id\" FROM ");
+    store_sql_ident(&q, str_from_cstr(c->name));
+    store_sql_add(&q, " \"r\"");
+    store_sql_search_join(&q, sq);
+    rc = core_list_where(r, c, filter, sp, sq, &rule_frag, &filter_frag, &q, p);
+    store_sql_add(&q, " ORDER BY ");
+    store_sql_search_rank(&q, sq, 1);
+    store_sql_add(&q, ", \"r\".\"rowid\" LIMIT ");
+    store_sql_int(&q, (int64_t)n);
+    struct store_stmt *st = NULL;
+    if (!rc)
+        rc = store_sql_prepare(&q, r->cw->db, &st);
+    buf_cleanup(&sql);
+    if (rc == RC_NOT_FOUND)
+        return RC_OK;
+    if (rc)
+        return rc == RC_INVALID && !p->message[0] ? RC_INTERNAL : rc;
+    rc = store_search_query_bind(st, sq, 1);
+    if (!rc)
+        rc = core_sql_fragment_bind(st, &rule_frag, sp);
+    if (!rc)
+        rc = core_sql_fragment_bind(st, &filter_frag, sp + rule_frag.param_count);
+    struct hit *h = arena_alloc(r->arena, n * sizeof(*h));
+    size_t k = 0;
+    enum rc step = RC_OK;
+    while (!rc && k < n && (step = store_step(st)) == RC_OK) {
+        h[k] = (struct hit){0, (uint32_t)k, arena_strdup(r->arena, store_column_text(st, 0))};
+        k++;
+        if (core_cost_check(r->cost))
+            rc = RC_OVER_BUDGET;
+    }
+    store_done(st);
+    if (!rc && step != RC_NOT_FOUND && step != RC_OK)
+        rc = step;
+    if (rc)
+        return rc;
+    *out = h;
+    *count = k;
+    return RC_OK;
+}
+
+/* A record of the fused ranking. */
+struct fused {
+    struct str id;
+    double score;
+    uint32_t vrank, trank; /* 1-based; 0: not in that ranking */
+};
+
+static int by_id(const void *a, const void *b)
+{
+    const struct fused *x = a, *y = b;
+    size_t n = x->id.len < y->id.len ? x->id.len : y->id.len;
+    int c = memcmp(x->id.ptr, y->id.ptr, n);
+    return c ? c : (x->id.len > y->id.len) - (x->id.len < y->id.len);
+}
+
+static int by_score(const void *a, const void *b)
+{
+    const struct fused *x = a, *y = b;
+    if (x->score != y->score)
+        return x->score < y->score ? 1 : -1;
+    uint32_t xv = x->vrank ? x->vrank : UINT32_MAX, yv = y->vrank ? y->vrank : UINT32_MAX;
+    if (xv != yv)
+        return xv < yv ? -1 : 1;
+    uint32_t xt = x->trank ? x->trank : UINT32_MAX, yt = y->trank ? y->trank : UINT32_MAX;
+    if (xt != yt)
+        return xt < yt ? -1 : 1;
+    return by_id(a, b);
+}
+
+/* Fuses the two rankings by reciprocal rank into *out (best first). */
+static size_t fuse(struct arena *a, const struct hit *v, size_t nv, const struct hit *t, size_t nt,
+                   struct fused **out)
+{
+    struct fused *all = arena_alloc(a, (nv + nt + 1) * sizeof(*all));
+    size_t n = 0;
+    for (size_t i = 0; i < nv; i++)
+        all[n++] = (struct fused){v[i].id, 0, (uint32_t)i + 1, 0};
+    for (size_t i = 0; i < nt; i++)
+        all[n++] = (struct fused){t[i].id, 0, 0, (uint32_t)i + 1};
+    qsort(all, n, sizeof(*all), by_id);
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (m && by_id(&all[m - 1], &all[i]) == 0) {
+            if (all[i].vrank)
+                all[m - 1].vrank = all[i].vrank;
+            if (all[i].trank)
+                all[m - 1].trank = all[i].trank;
+            continue;
+        }
+        all[m++] = all[i];
+    }
+    for (size_t i = 0; i < m; i++) {
+        double s = 0;
+        if (all[i].vrank)
+            s += 1.0 / (CORE_NEAREST_RRF_K + all[i].vrank);
+        if (all[i].trank)
+            s += 1.0 / (CORE_NEAREST_RRF_K + all[i].trank);
+        all[i].score = s;
+    }
+    qsort(all, m, sizeof(*all), by_score);
+    *out = all;
+    return m;
+}
+
+/* ---- The page ------------------------------------------------------------- */
+
+/* One item of the page, made while its row is read. */
+struct slot {
+    struct str id;
+    double score; /* hybrid only */
+    struct buf json;
+    bool is_made;
+};
+
+/* Reads the page's records by id (rule and filter applied again: a record
+ * changed since the ranking and no longer listable is left out) and makes
+ * each slot's item. */
+static enum rc make_items(struct core_request *r, const struct query *qy, struct str filter,
+                          const struct core_output_opts *o, bool is_hybrid, struct slot *slots,
+                          size_t n, struct core_problem *p)
+{
+    struct core_sql_fragment rule_frag, filter_frag;
+    struct buf sql;
+    buf_init(&sql, 1 << 24);
+    struct store_sql q;
+    store_sql_begin(&q, &sql);
+    core_record_select_head(&q, qy->c);
+    size_t where_at = sql.len;
+    enum rc rc = core_list_where(r, qy->c, filter, 0, NULL, &rule_frag, &filter_frag, &q, p);
+    if (rc)
+        return rc == RC_NOT_FOUND ? RC_OK : rc;
+    store_sql_add(&q, sql.len > where_at ? " AND " : " WHERE ");
+    store_sql_add(&q, "\"r\".\"id\" IN (");
+    unsigned base = (unsigned)(rule_frag.param_count + filter_frag.param_count);
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            store_sql_add(&q, ", ");
+        store_sql_param_at(&q, base + 1 + (unsigned)i);
+    }
+    store_sql_add(&q, ")");
+    struct store_stmt *st = NULL;
+    rc = store_sql_prepare(&q, r->cw->db, &st);
+    buf_cleanup(&sql);
+    if (rc)
+        return rc == RC_INVALID ? RC_INTERNAL : rc;
+    rc = core_sql_fragment_bind(st, &rule_frag, 0);
+    if (!rc)
+        rc = core_sql_fragment_bind(st, &filter_frag, rule_frag.param_count);
+    for (size_t i = 0; !rc && i < n; i++)
+        rc = store_bind_text(st, (int)(base + 1 + i), slots[i].id);
+    struct core_expand *ex = o->expand.len ? core_expand_parse(r, qy->c, o->expand) : NULL;
+    struct buf bytes;
+    buf_init(&bytes, 4 * qy->dims);
+    float *row = arena_alloc(r->arena, qy->dims * sizeof(float));
+    enum rc step = RC_OK;
+    while (!rc && (step = store_step(st)) == RC_OK) {
+        struct str id = store_column_text(st, 0);
+        size_t i = 0;
+        while (i < n && !str_eq(slots[i].id, id))
+            i++;
+        if (i == n || slots[i].is_made)
+            continue;
+        struct core_item_score score = {.has_distance = true};
+        score.is_distance_null = !row_distance(qy, st, qy->col, &bytes, row, &score.distance);
+        score.has_score = is_hybrid;
+        score.score = slots[i].score;
+        struct jsonw w;
+        jsonw_init(&w, &slots[i].json);
+        rc = core_record_write_scored(r, qy->c, ex, st, (struct str){"", 0}, &score, o->fields, &w);
+        if (!rc)
+            rc = jsonw_finish(&w);
+        slots[i].is_made = rc == RC_OK;
+        if (!rc && core_cost_check(r->cost))
+            rc = RC_OVER_BUDGET;
+    }
+    buf_cleanup(&bytes);
+    store_done(st);
+    if (!rc && step != RC_NOT_FOUND && step != RC_OK)
+        rc = step;
+    return rc;
+}
+
+/* Checks the options into qy and *k. */
+static enum rc read_options(struct core_request *r, const struct core_collection *c,
+                            const struct core_list_opts *lo, struct query *qy, size_t *k,
+                            struct str *ref, bool *is_exact, struct core_problem *p)
+{
+    if (!lo->nearest.len) {
+        const char *which = lo->to.len      ? "to"
+                            : lo->k.len     ? "k"
+                            : lo->exact.len ? "exact"
+                                            : "metric";
+        return refuse(p, which, "Give `nearest` (a vector field) with it.");
+    }
+    const struct core_field *f = core_collection_field(c, lo->nearest);
+    if (!f || f->type != CORE_FIELD_VECTOR || f->dimensions < 1 ||
+        (f->is_hidden && !is_superuser(r)))
+        return refuse(p, "nearest", "Not a vector field of the collection.");
+    qy->c = c;
+    qy->f = f;
+    qy->col = (int)(f - c->fields);
+    qy->dims = (size_t)f->dimensions;
+    if (!lo->to.len)
+        return refuse(p, "to", "Give the vector to compare with: a JSON array or @record:ID.");
+    *k = CORE_NEAREST_DEFAULT_K;
+    if (lo->k.len) {
+        char *end = NULL;
+        char tmp[24];
+        long long v = -1;
+        if (lo->k.len < sizeof(tmp)) {
+            memcpy(tmp, lo->k.ptr, lo->k.len);
+            tmp[lo->k.len] = '\0';
+            v = strtoll(tmp, &end, 10);
+        }
+        if (!end || *end || end == tmp || v < 1 || v > CORE_NEAREST_MAX_K)
+            return refuse(p, "k", "Must be a whole number from 1 to 1000.");
+        *k = (size_t)v;
+    }
+    qy->metric = VECMATH_COSINE;
+    if (lo->metric.len && !vecmath_metric_parse(lo->metric.ptr, lo->metric.len, &qy->metric))
+        return refuse(p, "metric", "Must be cosine, dot or l2.");
+    if (lo->sort.len)
+        return refuse(p, "sort",
+                      "A nearest list is ordered by distance (or by fused rank with "
+                      "search): leave sort out.");
+    if (lo->search_snippet)
+        return refuse(p, "searchSnippet", "Snippets are not available with nearest.");
+    if (lo->exact.len) {
+        bool yes = str_eq(lo->exact, STR_LIT("true")) || str_eq(lo->exact, STR_LIT("1"));
+        if (!yes && !str_eq(lo->exact, STR_LIT("false")) && !str_eq(lo->exact, STR_LIT("0")))
+            return refuse(p, "exact", "Must be a boolean.");
+        *is_exact = yes;
+    }
+    qy->qv = arena_alloc(r->arena, qy->dims * sizeof(float));
+    const char *why = NULL;
+    if (core_nearest_parse_to(lo->to, qy->dims, qy->qv, ref, &why))
+        return refuse(p, "to", why);
+    return RC_OK;
+}
+
+static enum rc write_page(struct core_request *r, const struct core_list_opts *lo, size_t total,
+                          struct slot *slots, size_t n, struct buf *out)
+{
+    (void)r;
+    int64_t shown = lo->skip_total ? -1 : (int64_t)total;
+    struct jsonw w;
+    jsonw_init(&w, out);
+    jsonw_object_begin(&w);
+    jsonw_key(&w, STR_LIT("page"));
+    jsonw_int(&w, lo->page);
+    jsonw_key(&w, STR_LIT("perPage"));
+    jsonw_int(&w, lo->per_page);
+    jsonw_key(&w, STR_LIT("totalItems"));
+    jsonw_int(&w, shown);
+    jsonw_key(&w, STR_LIT("totalPages"));
+    jsonw_int(&w, shown < 0 ? -1 : (shown + lo->per_page - 1) / lo->per_page);
+    jsonw_key(&w, STR_LIT("items"));
+    jsonw_array_begin(&w);
+    for (size_t i = 0; i < n; i++) {
+        if (slots[i].is_made)
+            jsonw_raw(&w, buf_str(&slots[i].json));
+    }
+    jsonw_array_end(&w);
+    jsonw_object_end(&w);
+    return jsonw_finish(&w);
+}
+
+enum rc core_nearest_list(struct core_request *r, const struct core_collection *c,
+                          const struct core_list_opts *lo, const struct core_output_opts *o,
+                          struct buf *out, struct core_problem *p)
+{
+    struct query qy = {0};
+    size_t k = 0;
+    struct str ref = {"", 0};
+    bool is_exact = false;
+    enum rc rc = read_options(r, c, lo, &qy, &k, &ref, &is_exact, p);
+    if (!rc && ref.len)
+        rc = load_reference(r, c, qy.f, ref, qy.qv, qy.dims, p);
+    if (rc)
+        return rc;
+    qy.qnorm = vecmath_norm(qy.qv, qy.dims);
+
+    struct core_search search;
+    bool is_hybrid = false;
+    if (lo->search.len) {
+        rc = core_search_prepare(r, c, lo->search, &search, p);
+        is_hybrid = !rc && !search.is_empty;
+        if (rc || !is_hybrid) {
+            core_search_cleanup(&search);
+            if (rc)
+                return rc;
+        }
+    }
+    size_t depth = is_hybrid ? CORE_NEAREST_FUSE_DEPTH : k;
+    struct hit *vh = NULL, *th = NULL;
+    size_t nv = 0, nt = 0;
+    rc = rank_vectors(r, &qy, lo->filter, depth, is_exact, &vh, &nv, p);
+    if (!rc && is_hybrid)
+        rc = rank_text(r, c, lo->filter, &search, depth, &th, &nt, p);
+    if (is_hybrid)
+        core_search_cleanup(&search);
+    if (rc)
+        return rc;
+
+    /* The ranking, cut at k; then the page within it. */
+    struct fused *fz = NULL;
+    size_t total = is_hybrid ? fuse(r->arena, vh, nv, th, nt, &fz) : nv;
+    if (total > k)
+        total = k;
+    size_t start = (size_t)((lo->page - 1) * lo->per_page);
+    size_t n = start < total ? total - start : 0;
+    if (n > (size_t)lo->per_page)
+        n = (size_t)lo->per_page;
+    struct slot *slots = arena_alloc(r->arena, (n + 1) * sizeof(*slots));
+    for (size_t i = 0; i < n; i++) {
+        slots[i] = (struct slot){.id = is_hybrid ? fz[start + i].id : vh[start + i].id};
+        slots[i].score = is_hybrid ? fz[start + i].score : 0;
+        buf_init(&slots[i].json, (size_t)1 << 30);
+    }
+    if (n)
+        rc = make_items(r, &qy, lo->filter, o, is_hybrid, slots, n, p);
+    if (!rc)
+        rc = write_page(r, lo, total, slots, n, out);
+    for (size_t i = 0; i < n; i++)
+        buf_cleanup(&slots[i].json);
+    return rc;
+}

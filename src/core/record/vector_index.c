@@ -1,0 +1,415 @@
+/* vector_index.c -- see vector_index.h. */
+#include "core/record/vector_index.h"
+
+#include <jansson.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/alloc.h"
+#include "base/buf.h"
+#include "base/hnsw.h"
+#include "base/log.h"
+#include "core/schema/field_type.h"
+#include "store/sql.h"
+#include "store/store.h"
+
+/* How many candidates a search asks the graph for, at least. */
+#define MIN_EF 64
+
+enum state { BUILDING, READY, FAILED };
+
+/* One index: a collection's vector field under one metric. */
+struct entry {
+    char cid[128];
+    char fid[128]; /* the field's id: a rename keeps the index */
+    size_t dims;
+    enum vecmath_metric metric;
+    pthread_rwlock_t lock; /* h, ids, slots */
+    struct hnsw *h;
+    char **ids; /* slot -> record id (owned; NULL: removed) */
+    size_t ids_cap;
+    json_t *slots;      /* record id -> slot */
+    enum state state;   /* under the registry's mutex */
+    bool is_rebuilding; /* a rebuild is queued */
+    struct entry *next;
+};
+
+enum task_kind { TASK_BUILD, TASK_CHANGE };
+
+struct task {
+    enum task_kind kind;
+    struct entry *e;
+    char *table;  /* build: the collection's table now */
+    char *column; /* build: the field's column now */
+    char *id;     /* change: the record */
+    float *vec;   /* change: its vector now, NULL when it has none (or is deleted) */
+    struct task *next;
+};
+
+struct core_vectors {
+    pthread_mutex_t mu; /* entries, states, the queue */
+    pthread_cond_t cv;
+    struct entry *entries;
+    struct task *head, *tail;
+    bool is_stopping;
+    pthread_t thread;
+    char *target;
+    size_t min_rows;
+    struct store_conn *db; /* the thread's */
+};
+
+/* ---- Tasks --------------------------------------------------------------- */
+
+static void task_free(struct task *t)
+{
+    xfree(t->table);
+    xfree(t->column);
+    xfree(t->id);
+    xfree(t->vec);
+    xfree(t);
+}
+
+/* Queues t; mu held. */
+static void post(struct core_vectors *v, struct task *t)
+{
+    if (v->tail)
+        v->tail->next = t;
+    else
+        v->head = t;
+    v->tail = t;
+    pthread_cond_signal(&v->cv);
+}
+
+static void set_slot(struct entry *e, uint32_t slot, const char *id)
+{
+    if (slot >= e->ids_cap) {
+        size_t cap = e->ids_cap ? 2 * e->ids_cap : 1024;
+        while (cap <= slot)
+            cap *= 2;
+        e->ids = xrealloc(e->ids, cap * sizeof(*e->ids));
+        memset(e->ids + e->ids_cap, 0, (cap - e->ids_cap) * sizeof(*e->ids));
+        e->ids_cap = cap;
+    }
+    e->ids[slot] = xstrdup(id);
+    json_object_set_new(e->slots, id, json_integer(slot));
+}
+
+static void drop_graph(struct hnsw *h, char **ids, size_t cap, json_t *slots)
+{
+    hnsw_free(h);
+    for (size_t i = 0; i < cap; i++)
+        xfree(ids[i]);
+    xfree(ids);
+    json_decref(slots);
+}
+
+/* Reads the table into a new graph and swaps it in. */
+static void build(struct core_vectors *v, struct task *t)
+{
+    struct entry *e = t->e;
+    enum rc rc = v->db ? RC_OK : store_open(v->target, STORE_OPEN_READ, &v->db);
+    struct buf sql;
+    buf_init(&sql, 4096);
+    struct store_sql q;
+    store_sql_begin(&q, &sql);
+    store_sql_add(&q, "SELECT \"id\", ");
+    store_sql_ident(&q, str_from_cstr(t->column));
+    store_sql_add(&q, " FROM ");
+    store_sql_ident(&q, str_from_cstr(t->table));
+    store_sql_add(&q, " ORDER BY \"id\"");
+    struct store_stmt *st = NULL;
+    if (!rc)
+        rc = store_sql_prepare(&q, v->db, &st);
+    buf_cleanup(&sql);
+    /* Built apart, then swapped in: searches go on meanwhile. */
+    struct entry fresh = {.slots = json_object()};
+    fresh.h = hnsw_new(e->dims, e->metric, HNSW_DEFAULT_M, HNSW_DEFAULT_EF_CONSTRUCTION, 18);
+    struct buf bytes;
+    buf_init(&bytes, 4 * e->dims);
+    float *row = xmalloc(e->dims * sizeof(float));
+    enum rc step = RC_OK;
+    while (!rc && (step = store_step(st)) == RC_OK) {
+        buf_reset(&bytes);
+        if (store_column_blob(st, 1, &bytes) || bytes.len != 4 * e->dims)
+            continue;
+        vecmath_decode((const unsigned char *)bytes.data, e->dims, row);
+        struct str id = store_column_text(st, 0);
+        char *ids = xstrndup(id.ptr, id.len);
+        set_slot(&fresh, hnsw_add(fresh.h, row), ids);
+        xfree(ids);
+    }
+    if (st)
+        store_discard(st);
+    xfree(row);
+    buf_cleanup(&bytes);
+    if (!rc && step != RC_NOT_FOUND)
+        rc = step;
+    if (rc) {
+        log_warn("msg=\"vector index not built\" table=%s field=%s rc=%s", t->table, t->column,
+                 rc_name(rc));
+        drop_graph(fresh.h, fresh.ids, fresh.ids_cap, fresh.slots);
+        store_close(v->db); /* a new connection for the next try */
+        v->db = NULL;
+        pthread_mutex_lock(&v->mu);
+        e->state = FAILED;
+        e->is_rebuilding = false;
+        pthread_mutex_unlock(&v->mu);
+        return;
+    }
+    pthread_rwlock_wrlock(&e->lock);
+    struct hnsw *old = e->h;
+    char **old_ids = e->ids;
+    size_t old_cap = e->ids_cap;
+    json_t *old_slots = e->slots;
+    e->h = fresh.h;
+    e->ids = fresh.ids;
+    e->ids_cap = fresh.ids_cap;
+    e->slots = fresh.slots;
+    pthread_rwlock_unlock(&e->lock);
+    drop_graph(old, old_ids, old_cap, old_slots);
+    log_info("msg=\"vector index built\" table=%s field=%s metric=%s vectors=%zu", t->table,
+             t->column, vecmath_metric_name(e->metric), hnsw_live(e->h));
+    pthread_mutex_lock(&v->mu);
+    e->state = READY;
+    e->is_rebuilding = false;
+    pthread_mutex_unlock(&v->mu);
+}
+
+/* One record's vector now (or none): the old node goes, a new one comes. */
+static void change(struct core_vectors *v, struct task *t)
+{
+    struct entry *e = t->e;
+    pthread_mutex_lock(&v->mu);
+    bool is_ready = e->state == READY;
+    pthread_mutex_unlock(&v->mu);
+    if (!is_ready)
+        return; /* a failed build: the next one reads the table anyway */
+    pthread_rwlock_wrlock(&e->lock);
+    json_t *old = json_object_get(e->slots, t->id);
+    if (old) {
+        uint32_t slot = (uint32_t)json_integer_value(old);
+        hnsw_remove(e->h, slot);
+        xfree(e->ids[slot]);
+        e->ids[slot] = NULL;
+        json_object_del(e->slots, t->id);
+    }
+    if (t->vec)
+        set_slot(e, hnsw_add(e->h, t->vec), t->id);
+    size_t count = hnsw_count(e->h), live = hnsw_live(e->h);
+    pthread_rwlock_unlock(&e->lock);
+    if (count > 1000 && count - live > live) {
+        pthread_mutex_lock(&v->mu);
+        if (!e->is_rebuilding && t->table) {
+            e->is_rebuilding = true;
+            struct task *b = xcalloc(1, sizeof(*b));
+            *b = (struct task){.kind = TASK_BUILD,
+                               .e = e,
+                               .table = xstrdup(t->table),
+                               .column = xstrdup(t->column)};
+            post(v, b);
+        }
+        pthread_mutex_unlock(&v->mu);
+    }
+}
+
+static void *run(void *arg)
+{
+    struct core_vectors *v = arg;
+    pthread_mutex_lock(&v->mu);
+    for (;;) {
+        while (!v->head && !v->is_stopping)
+            pthread_cond_wait(&v->cv, &v->mu);
+        if (v->is_stopping)
+            break;
+        struct task *t = v->head;
+        v->head = t->next;
+        if (!v->head)
+            v->tail = NULL;
+        pthread_mutex_unlock(&v->mu);
+        if (t->kind == TASK_BUILD)
+            build(v, t);
+        else
+            change(v, t);
+        task_free(t);
+        pthread_mutex_lock(&v->mu);
+    }
+    pthread_mutex_unlock(&v->mu);
+    return NULL;
+}
+
+/* ---- The registry ---------------------------------------------------------- */
+
+struct core_vectors *core_vectors_new(const char *target, size_t min_rows)
+{
+    struct core_vectors *v = xcalloc(1, sizeof(*v));
+    pthread_mutex_init(&v->mu, NULL);
+    pthread_cond_init(&v->cv, NULL);
+    v->target = xstrdup(target);
+    v->min_rows = min_rows;
+    if (pthread_create(&v->thread, NULL, run, v) != 0) {
+        log_error("msg=\"cannot start the vector index thread\"");
+        abort();
+    }
+    return v;
+}
+
+void core_vectors_set_min_rows(struct core_vectors *v, size_t min_rows)
+{
+    v->min_rows = min_rows;
+}
+
+void core_vectors_free(struct core_vectors *v)
+{
+    if (!v)
+        return;
+    pthread_mutex_lock(&v->mu);
+    v->is_stopping = true;
+    pthread_cond_signal(&v->cv);
+    pthread_mutex_unlock(&v->mu);
+    pthread_join(v->thread, NULL);
+    while (v->head) {
+        struct task *t = v->head;
+        v->head = t->next;
+        task_free(t);
+    }
+    while (v->entries) {
+        struct entry *e = v->entries;
+        v->entries = e->next;
+        drop_graph(e->h, e->ids, e->ids_cap, e->slots);
+        pthread_rwlock_destroy(&e->lock);
+        xfree(e);
+    }
+    store_close(v->db);
+    xfree(v->target);
+    pthread_cond_destroy(&v->cv);
+    pthread_mutex_destroy(&v->mu);
+    xfree(v);
+}
+
+/* The entry of (c, f, metric); mu held. */
+static struct entry *find(struct core_vectors *v, const struct core_collection *c,
+                          const struct core_field *f, enum vecmath_metric metric)
+{
+    for (struct entry *e = v->entries; e; e = e->next) {
+        if (!strcmp(e->cid, c->id) && !strcmp(e->fid, f->id) && e->metric == metric &&
+            e->dims == (size_t)f->dimensions)
+            return e;
+    }
+    return NULL;
+}
+
+/* Queues the build of e from c's table now; mu held. */
+static void start_build(struct core_vectors *v, struct entry *e, const struct core_collection *c,
+                        const struct core_field *f)
+{
+    e->state = BUILDING;
+    struct task *t = xcalloc(1, sizeof(*t));
+    *t = (struct task){
+        .kind = TASK_BUILD, .e = e, .table = xstrdup(c->name), .column = xstrdup(f->name)};
+    post(v, t);
+}
+
+enum rc core_vectors_candidates(struct core_vectors *v, const struct core_collection *c,
+                                const struct core_field *f, enum vecmath_metric metric,
+                                const float *q, size_t n, struct arena *a, struct str *ids,
+                                size_t *count)
+{
+    *count = 0;
+    if (!v || strlen(c->id) >= sizeof(((struct entry *)0)->cid) ||
+        strlen(f->id) >= sizeof(((struct entry *)0)->fid))
+        return RC_NOT_FOUND;
+    pthread_mutex_lock(&v->mu);
+    struct entry *e = find(v, c, f, metric);
+    if (!e) {
+        e = xcalloc(1, sizeof(*e));
+        snprintf(e->cid, sizeof(e->cid), "%s", c->id);
+        snprintf(e->fid, sizeof(e->fid), "%s", f->id);
+        e->dims = (size_t)f->dimensions;
+        e->metric = metric;
+        e->slots = json_object();
+        pthread_rwlock_init(&e->lock, NULL);
+        e->next = v->entries;
+        v->entries = e;
+        start_build(v, e, c, f);
+    } else if (e->state == FAILED) {
+        start_build(v, e, c, f);
+    }
+    bool is_ready = e->state == READY;
+    pthread_mutex_unlock(&v->mu);
+    if (!is_ready)
+        return RC_NOT_FOUND;
+    pthread_rwlock_rdlock(&e->lock);
+    if (hnsw_live(e->h) < v->min_rows) {
+        pthread_rwlock_unlock(&e->lock);
+        return RC_NOT_FOUND;
+    }
+    uint32_t *slots = arena_alloc(a, n * sizeof(*slots));
+    size_t got = hnsw_search(e->h, q, n, n < MIN_EF ? MIN_EF : n, slots, NULL);
+    for (size_t i = 0; i < got; i++) {
+        if (e->ids[slots[i]])
+            ids[(*count)++] = arena_strdup(a, str_from_cstr(e->ids[slots[i]]));
+    }
+    pthread_rwlock_unlock(&e->lock);
+    return RC_OK;
+}
+
+/* ---- The listener ------------------------------------------------------- */
+
+static bool wants(void *ctx, const struct core_collection *c)
+{
+    struct core_vectors *v = ctx;
+    pthread_mutex_lock(&v->mu);
+    bool found = false;
+    for (struct entry *e = v->entries; e && !found; e = e->next)
+        found = !strcmp(e->cid, c->id);
+    pthread_mutex_unlock(&v->mu);
+    return found;
+}
+
+/* The vector of field f in values, as dims floats (a new array), or NULL. */
+static float *vector_of(json_t *values, const struct core_field *f, size_t dims)
+{
+    json_t *a = json_object_get(values, f->name);
+    if (!json_is_array(a) || json_array_size(a) != dims)
+        return NULL;
+    float *out = xmalloc(dims * sizeof(float));
+    for (size_t i = 0; i < dims; i++)
+        out[i] = (float)json_number_value(json_array_get(a, i));
+    return out;
+}
+
+static void on_event(void *ctx, struct core_event *ev)
+{
+    struct core_vectors *v = ctx;
+    pthread_mutex_lock(&v->mu);
+    for (struct entry *e = v->entries; e; e = e->next) {
+        if (strcmp(e->cid, ev->c->id) != 0)
+            continue;
+        const struct core_field *f = NULL;
+        for (size_t i = 0; i < ev->c->field_count && !f; i++) {
+            if (!strcmp(ev->c->fields[i].id, e->fid))
+                f = &ev->c->fields[i];
+        }
+        if (!f)
+            continue;
+        struct task *t = xcalloc(1, sizeof(*t));
+        *t = (struct task){.kind = TASK_CHANGE,
+                           .e = e,
+                           .id = xstrdup(ev->id),
+                           .table = xstrdup(ev->c->name),
+                           .column = xstrdup(f->name)};
+        if (ev->action != CORE_EVENT_DELETE)
+            t->vec = vector_of(ev->values, f, e->dims);
+        post(v, t);
+    }
+    pthread_mutex_unlock(&v->mu);
+}
+
+struct core_event_listener core_vectors_listener(struct core_vectors *v)
+{
+    return (struct core_event_listener){
+        .wants = wants, .on_commit = on_event, .on_remote = on_event, .ctx = v};
+}

@@ -1,0 +1,59 @@
+/* vector_index.h -- approximate nearest-neighbour indexes of vector fields,
+ * in memory (layer: core, record/; issue #18, item 2).
+ *
+ * One HNSW graph (base/hnsw.h) per collection, vector field and metric,
+ * made at its first use: a nearest list asks for candidates, and when no
+ * index is ready it gets RC_NOT_FOUND (it scans exactly) while the index
+ * thread reads the table on a connection of its own and builds the graph.
+ * The record events of the app's bus (create, update, delete, also other
+ * instances' with --redis) go to that thread too, which applies them in
+ * order, so the index follows the table within moments; a graph with more
+ * tombstones than live nodes is built again from the table. Not persisted:
+ * a restart builds each index again at its first use (a scan of the
+ * table), exact answers meanwhile. Writes that make no event (another
+ * program writing the database) are not seen; the list verifies every
+ * candidate against the table (rule, filter and the stored vector), so a
+ * stale index costs recall, never correctness.
+ *
+ * Searches take a read lock of the index (several at once); the thread's
+ * changes a write lock for one insert (about a millisecond at 100,000
+ * vectors of 384 dimensions); builds happen outside the lock. */
+#ifndef TARMAC_CORE_RECORD_VECTOR_INDEX_H
+#define TARMAC_CORE_RECORD_VECTOR_INDEX_H
+
+#include <stddef.h>
+
+#include "base/arena.h"
+#include "base/rc.h"
+#include "base/str.h"
+#include "base/vecmath.h"
+#include "core/event/event.h"
+#include "core/schema/collection.h"
+
+/* Below this many vectors a list scans exactly (--vector-index-min-rows). */
+#define CORE_VECTORS_DEFAULT_MIN_ROWS 10000
+
+struct core_vectors;
+
+/* The app's indexes over the database at target (store_open's), with the
+ * thread that builds and updates them (started now). */
+struct core_vectors *core_vectors_new(const char *target, size_t min_rows);
+/* Sets the threshold (vectors an index must hold to be used); before the
+ * workers start. */
+void core_vectors_set_min_rows(struct core_vectors *v, size_t min_rows);
+/* Stops the thread and frees every index; accepts NULL. */
+void core_vectors_free(struct core_vectors *v);
+/* The listener that feeds the indexes (app.c registers it). */
+struct core_event_listener core_vectors_listener(struct core_vectors *v);
+
+/* Up to n ids (copied into a) of the records whose field f (a vector field
+ * of c) is nearest q under metric, by the index, nearest first, into ids
+ * (room for n); *count says how many. RC_NOT_FOUND when the index is not
+ * ready (its build is started) or holds fewer than the threshold's
+ * vectors: scan exactly. Any worker thread. */
+enum rc core_vectors_candidates(struct core_vectors *v, const struct core_collection *c,
+                                const struct core_field *f, enum vecmath_metric metric,
+                                const float *q, size_t n, struct arena *a, struct str *ids,
+                                size_t *count);
+
+#endif
