@@ -54,19 +54,21 @@ class Api:
 
 
 @contextlib.contextmanager
-def server(binary, prefix):
+def server(binary, prefix, flags=(), log=None):
     """A server on a new data directory (removed after) with the eval
-    superuser signed in: yields the Api; api.pid is the server's."""
+    superuser signed in: yields the Api; api.pid is the server's, api.datadir its
+    data directory. flags: more serve flags; log: a file for its log lines."""
     work = tempfile.mkdtemp(prefix=prefix)
     port = free_port()
     subprocess.run([binary, "superuser", "upsert", EMAIL, PASSWORD, "--dir=" + work],
                    check=True, capture_output=True)
+    err = open(log, "w") if log else subprocess.DEVNULL
     srv = subprocess.Popen([binary, "serve", "--http=127.0.0.1:%d" % port, "--dir=" + work,
-                            "--access-log=false"], stdout=subprocess.DEVNULL,
-                           stderr=subprocess.DEVNULL)
+                            "--access-log=false", *flags], stdout=subprocess.DEVNULL, stderr=err)
     try:
         api = Api("http://127.0.0.1:%d" % port)
         api.pid = srv.pid
+        api.datadir = work
         for _ in range(100):
             try:
                 api.call("GET", "/api/health")
@@ -81,4 +83,6 @@ def server(binary, prefix):
     finally:
         srv.terminate()
         srv.wait()
+        if log:
+            err.close()
         shutil.rmtree(work, ignore_errors=True)
