@@ -10,9 +10,9 @@ static json_t *query(const char *name, const char *description, json_t *schema)
 /* {items: [Record], scores: [{id, score, source}]} */
 static json_t *answer(void)
 {
-    json_t *score = json_pack("{s:s,s:{s:{s:s},s:{s:s},s:{s:s,s:[s,s]}}}", "type", "object",
+    json_t *score = json_pack("{s:s,s:{s:{s:s},s:{s:s},s:{s:s,s:[s,s,s]}}}", "type", "object",
                               "properties", "id", "type", "string", "score", "type", "number",
-                              "source", "type", "string", "enum", "similar", "popular");
+                              "source", "type", "string", "enum", "similar", "vector", "popular");
     json_t *body =
         json_pack("{s:s,s:{s:{s:s,s:o},s:{s:s,s:o}},s:[s,s]}", "type", "object", "properties",
                   "items", "type", "array", "items", api_openapi_ref("Record"), "scores", "type",

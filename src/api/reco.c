@@ -11,7 +11,11 @@
  * "popular"}]}, best first. The candidates core/reco proposes go through the
  * collection's list (its list rule, the caller's filter, expand and fields)
  * in one query: a record the caller may not list is never proposed, and
- * the records are written as the list writes them. */
+ * the records are written as the list writes them. A recommender with a
+ * vectorField blends in the items nearest by vector (core/reco/reco.h),
+ * read through the same list (`nearest`), so its rule holds there too:
+ * source "vector" marks those only that ranking found. */
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -213,7 +217,9 @@ static enum rc answer(struct api_call *c, const struct core_collection *col,
             spans[k].len = 0;
             json_array_append_new(scores, json_pack("{s:s, s:f, s:s}", "id", cands[i].id, "score",
                                                     cands[i].score, "source",
-                                                    cands[i].is_popular ? "popular" : "similar"));
+                                                    cands[i].is_popular  ? "popular"
+                                                    : cands[i].is_vector ? "vector"
+                                                                         : "similar"));
             break;
         }
     }
@@ -226,6 +232,163 @@ static enum rc answer(struct api_call *c, const struct core_collection *col,
     xfree(spans);
     buf_cleanup(&page);
     return RC_OK;
+}
+
+/* ---- blending with the vector ranking -------------------------------------- */
+
+/* Reciprocal rank fusion's constant, as the hybrid search's. */
+#define RRF_K 60
+
+static int by_fused(const void *a, const void *b)
+{
+    const struct core_reco_candidate *x = a, *y = b;
+    if (x->score != y->score)
+        return x->score > y->score ? -1 : 1;
+    return strcmp(x->id, y->id);
+}
+
+/* Up to max ids of the records of col nearest `to` by r's vector field,
+ * nearest first, through the items' list (its rule, the caller's filter),
+ * leaving out those in skip (NULL: none). A list that fails (the item has
+ * no vector, a filter the list refuses: the main list answers that) gives
+ * no ranking; only running out of memory is an error. */
+static enum rc vector_ranking(struct api_call *c, const struct core_collection *col,
+                              const struct core_reco *r, struct str to, json_t *skip,
+                              struct core_reco_candidate *out, size_t max, size_t *n)
+{
+    *n = 0;
+    char k[16];
+    size_t want = max + (skip ? json_object_size(skip) : 0);
+    want = want > 1000 ? 1000 : want;
+    snprintf(k, sizeof(k), "%zu", want);
+    struct core_list_opts lo = {.page = 1,
+                                .per_page = (int64_t)want,
+                                .skip_total = true,
+                                .filter = api_call_query(c, "filter"),
+                                .sort = STR_LIT(""),
+                                .nearest = str_from_cstr(r->vector_field),
+                                .to = to,
+                                .k = str_from_cstr(k)};
+    struct core_output_opts o = {.fields = STR_LIT("id")};
+    struct core_problem problem;
+    core_problem_init(&problem);
+    struct buf page;
+    buf_init(&page, (size_t)1 << 30);
+    struct core_list_stream *rest = NULL;
+    enum rc rc = core_record_list(&c->core, col, &lo, &o, &page, &problem, &rest);
+    bool is_done = rest == NULL;
+    while (!rc && !is_done)
+        rc = core_list_stream_next(rest, &page, &is_done);
+    core_list_stream_free(rest);
+    core_problem_cleanup(&problem);
+    if (rc) {
+        buf_cleanup(&page);
+        return rc == RC_NOMEM ? rc : RC_OK;
+    }
+    size_t m = 0;
+    struct span *spans = xcalloc(want ? want : 1, sizeof(*spans));
+    records_of(buf_str(&page), spans, want, &m);
+    for (size_t i = 0; i < m && *n < max; i++) {
+        if (!spans[i].id[0] || (skip && json_object_get(skip, spans[i].id)))
+            continue;
+        struct core_reco_candidate *cand = &out[(*n)++];
+        memset(cand, 0, sizeof(*cand));
+        snprintf(cand->id, sizeof(cand->id), "%s", spans[i].id);
+        cand->is_vector = true;
+    }
+    xfree(spans);
+    buf_cleanup(&page);
+    return RC_OK;
+}
+
+/* The mean of the vectors of the user's heaviest items (each scaled to
+ * length 1, weighted by the user's weight) as a JSON array into to; false
+ * when none of them has one. */
+static bool profile_vector(struct api_call *c, const struct core_reco *r,
+                           const struct core_reco_candidate *mine, size_t n, struct buf *to)
+{
+    const struct core_field *f = core_collection_field(r->items, str_from_cstr(r->vector_field));
+    size_t dims = f && f->dimensions > 0 ? (size_t)f->dimensions : 0;
+    if (!dims)
+        return false;
+    double *sum = xcalloc(dims, sizeof(*sum));
+    bool has_any = false;
+    for (size_t i = 0; i < n && i < CORE_RECO_SEEDS; i++) {
+        json_t *rec = NULL;
+        if (core_record_load(c->aw->core.db, r->items, str_from_cstr(mine[i].id), &rec) != RC_OK)
+            continue;
+        json_t *v = json_object_get(rec, r->vector_field);
+        double len = 0;
+        for (size_t d = 0; json_array_size(v) == dims && d < dims; d++)
+            len +=
+                json_number_value(json_array_get(v, d)) * json_number_value(json_array_get(v, d));
+        if (len > 0) {
+            has_any = true;
+            for (size_t d = 0; d < dims; d++)
+                sum[d] += mine[i].score * json_number_value(json_array_get(v, d)) / sqrt(len);
+        }
+        json_decref(rec);
+    }
+    if (has_any) {
+        buf_append_cstr(to, "[");
+        for (size_t d = 0; d < dims; d++) {
+            char num[32];
+            snprintf(num, sizeof(num), "%s%.9g", d ? "," : "", sum[d]);
+            buf_append_cstr(to, num);
+        }
+        buf_append_cstr(to, "]");
+    }
+    xfree(sum);
+    return has_any;
+}
+
+/* Fuses the co-occurrence candidates (cands[0..*n), similar ones first,
+ * then the popular fill) with the vector ranking vec[0..nv) by reciprocal
+ * rank, the vector ranking's share w, back into cands (up to max): fused
+ * ones best first, then the popular fill not among them. */
+static void fuse(struct core_reco_candidate *cands, size_t *n, size_t max,
+                 const struct core_reco_candidate *vec, size_t nv, double w)
+{
+    size_t total = *n + nv, k = 0;
+    struct core_reco_candidate *all = xcalloc(total ? total : 1, sizeof(*all));
+    json_t *at = json_object(); /* id -> index in all */
+    size_t rank = 0;
+    for (size_t i = 0; i < *n; i++) {
+        if (cands[i].is_popular)
+            continue;
+        all[k] = cands[i];
+        all[k].score = (1 - w) / (RRF_K + (double)++rank);
+        json_object_set_new(at, all[k].id, json_integer((json_int_t)k));
+        k++;
+    }
+    for (size_t i = 0; i < nv; i++) {
+        double s = w / (RRF_K + (double)(i + 1));
+        json_t *j = json_object_get(at, vec[i].id);
+        if (j) {
+            all[json_integer_value(j)].score += s;
+            continue;
+        }
+        all[k] = vec[i];
+        all[k].score = s;
+        json_object_set_new(at, all[k].id, json_integer((json_int_t)k));
+        k++;
+    }
+    qsort(all, k, sizeof(*all), by_fused);
+    size_t out = 0;
+    struct core_reco_candidate *popular = xcalloc(*n ? *n : 1, sizeof(*popular));
+    size_t np = 0;
+    for (size_t i = 0; i < *n; i++) {
+        if (cands[i].is_popular && !json_object_get(at, cands[i].id))
+            popular[np++] = cands[i];
+    }
+    for (size_t i = 0; i < k && out < max; i++)
+        cands[out++] = all[i];
+    for (size_t i = 0; i < np && out < max; i++)
+        cands[out++] = popular[i];
+    *n = out;
+    json_decref(at);
+    xfree(all);
+    xfree(popular);
 }
 
 /* The start both endpoints share: the collection, its recommender, the
@@ -252,6 +415,34 @@ static enum rc start(struct api_call *c, size_t n_params, const struct core_coll
     }
     if (rc)
         api_call_fail(c, rc);
+    return rc;
+}
+
+/* A user's candidates fused with the items nearest the user's profile
+ * vector (their own items left out unless include_seen). */
+static enum rc blend_for_user(struct api_call *c, const struct core_collection *col,
+                              const struct core_reco *r, const char *user, bool include_seen,
+                              struct core_reco_candidate *cands, size_t max, size_t *n)
+{
+    struct core_reco_candidate *mine = xcalloc(1000, sizeof(*mine));
+    size_t nm = 0;
+    enum rc rc = core_reco_user_items(c->aw->core.db, r, user, mine, 1000, &nm);
+    struct buf to;
+    buf_init(&to, (size_t)1 << 20);
+    if (!rc && nm && profile_vector(c, r, mine, nm, &to)) {
+        json_t *skip = json_object();
+        for (size_t i = 0; !include_seen && i < nm; i++)
+            json_object_set_new(skip, mine[i].id, json_true());
+        struct core_reco_candidate *vec = xcalloc(max, sizeof(*vec));
+        size_t nv = 0;
+        rc = vector_ranking(c, col, r, buf_str(&to), skip, vec, max, &nv);
+        if (!rc)
+            fuse(cands, n, max, vec, nv, r->vector_weight);
+        xfree(vec);
+        json_decref(skip);
+    }
+    buf_cleanup(&to);
+    xfree(mine);
     return rc;
 }
 
@@ -284,6 +475,8 @@ enum rc api_reco_recommendations(struct http_req *req, void *ctx)
     size_t max = (size_t)limit * CANDIDATES_PER_RESULT, n = 0;
     struct core_reco_candidate *cands = xcalloc(max, sizeof(*cands));
     enum rc rc = core_reco_for_user(c->aw->core.db, &r, user, include_seen, cands, max, &n);
+    if (!rc && r.vector_field && user && user[0])
+        rc = blend_for_user(c, col, &r, user, include_seen, cands, max, &n);
     if (!rc)
         rc = answer(c, col, cands, n, limit);
     else
@@ -322,6 +515,19 @@ enum rc api_reco_similar(struct http_req *req, void *ctx)
     size_t max = (size_t)limit * CANDIDATES_PER_RESULT, n = 0;
     struct core_reco_candidate *cands = xcalloc(max, sizeof(*cands));
     enum rc rc = core_reco_similar(c->aw->core.db, &r, item, cands, max, &n);
+    if (!rc && r.vector_field) {
+        char to[96];
+        snprintf(to, sizeof(to), "@record:%s", item);
+        json_t *skip = json_object();
+        json_object_set_new(skip, item, json_true());
+        struct core_reco_candidate *vec = xcalloc(max, sizeof(*vec));
+        size_t nv = 0;
+        rc = vector_ranking(c, col, &r, str_from_cstr(to), skip, vec, max, &nv);
+        if (!rc)
+            fuse(cands, &n, max, vec, nv, r.vector_weight);
+        xfree(vec);
+        json_decref(skip);
+    }
     if (!rc)
         rc = answer(c, col, cands, n, limit);
     else

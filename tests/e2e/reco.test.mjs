@@ -181,4 +181,63 @@ describe('recommendations', () => {
         await expectError(recommend(u.pb), 404);
         await su.collection('_recommenders').update(rec.id, { active: true });
     });
+
+    test('vector blending: an item nobody has touched is found by what it is like; rules hold', async () => {
+        const users = await su.collections.getOne('users');
+        const dishesCol = await su.collections.create({ name: 'dishes', type: 'base',
+            listRule: 'hidden = false', viewRule: 'hidden = false', fields: [
+                { name: 'name', type: 'text' }, { name: 'hidden', type: 'bool' },
+                { name: 'emb', type: 'vector', dimensions: 3 }] });
+        await su.collections.create({ name: 'tastes', type: 'base',
+            createRule: '@request.auth.id != "" && user = @request.auth.id', fields: [
+                { name: 'user', type: 'relation', collectionId: users.id, maxSelect: 1 },
+                { name: 'dish', type: 'relation', collectionId: dishesCol.id, maxSelect: 1 }] });
+        const def = { name: 'dishes', interactions: 'tastes', user: 'user', item: 'dish', active: true };
+        const bad = await expectError(su.collection('_recommenders').create({ ...def, vectorField: 'name' }), 400);
+        assert.ok(bad.data.vectorField, JSON.stringify(bad));
+        const dishRec = await su.collection('_recommenders').create({ ...def, vectorField: 'emb' });
+        const dish = {};
+        const add = async (name, emb, hidden = false) => {
+            dish[name] = await su.collection('dishes').create({ name, emb, hidden });
+        };
+        for (let i = 1; i <= 3; i++) {
+            await add(`spicy${i}`, [1, 0.1 * i, 0]);
+            await add(`sweet${i}`, [0.1 * i, 1, 0]);
+        }
+        await add('new spicy', [0.95, 0.05, 0.02]);       // no interaction ever
+        await add('hidden spicy', [1, 0, 0.01], true);   // the list rule hides it
+        const eaters = [];
+        for (const [taste, n] of [['spicy', 3], ['sweet', 3]]) {
+            for (let k = 0; k < n; k++) {
+                const u = await makeUser(su, srv.url);
+                eaters.push(u);
+                for (const i of [1, 2, 3].filter((x) => x !== k + 1)) {
+                    await u.pb.collection('tastes').create({ user: u.record.id, dish: dish[`${taste}${i}`].id });
+                }
+            }
+        }
+        await settled();
+        const dishNames = (res) => res.items.map((r) => r.name);
+        const similar = (id, query = {}) => eaters[0].pb.send(`/api/collections/dishes/records/${id}/similar`, { query });
+        // Similar to spicy1: the untouched spicy dish comes from the vectors.
+        const sim = await similar(dish.spicy1.id, { limit: 4 });
+        assert.ok(dishNames(sim).includes('new spicy'), dishNames(sim));
+        assert.ok(!dishNames(sim).includes('hidden spicy'), dishNames(sim));
+        assert.equal(sim.scores.find((x) => x.id === dish['new spicy'].id).source, 'vector');
+        assert.deepEqual(sim.items.map((r) => r.id), sim.scores.map((x) => x.id));
+        // A spicy eater is offered the new spicy dish before any sweet one.
+        const forMe = await eaters[0].pb.send('/api/collections/dishes/recommendations', { query: { limit: 3 } });
+        const names3 = dishNames(forMe);
+        assert.ok(names3.includes('new spicy'), names3);
+        assert.ok(!names3.includes('hidden spicy'), names3);
+        const firstSweet = names3.findIndex((x) => x.startsWith('sweet'));
+        assert.ok(firstSweet === -1 || names3.indexOf('new spicy') < firstSweet, names3);
+        // The caller's filter holds in the vector ranking too.
+        const filtered = await similar(dish.spicy1.id, { limit: 4, filter: 'name != "new spicy"' });
+        assert.ok(!dishNames(filtered).includes('new spicy'), dishNames(filtered));
+        // Without the vector field the untouched dish is never proposed.
+        await su.collection('_recommenders').update(dishRec.id, { vectorField: '' });
+        const plain = await similar(dish.spicy1.id, { limit: 10 });
+        assert.ok(!dishNames(plain).includes('new spicy'), dishNames(plain));
+    });
 });

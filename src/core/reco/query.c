@@ -223,3 +223,30 @@ enum rc core_reco_similar(struct store_conn *db, const struct core_reco *r, cons
     json_decref(p.skip);
     return rc;
 }
+
+enum rc core_reco_user_items(struct store_conn *db, const struct core_reco *r, const char *user,
+                             struct core_reco_candidate *out, size_t max, size_t *n)
+{
+    *n = 0;
+    struct store_stmt *st;
+    enum rc rc = store_prepare(db,
+                               STR_LIT("SELECT item, w FROM _reco_user_items WHERE rec = ?1 AND "
+                                       "\"user\" = ?2 AND w > 0 ORDER BY w DESC, item LIMIT ?3"),
+                               &st);
+    if (rc)
+        return rc;
+    store_bind_text(st, 1, str_from_cstr(r->id));
+    store_bind_text(st, 2, str_from_cstr(user));
+    store_bind_int64(st, 3, (int64_t)max);
+    while (*n < max && (rc = store_step(st)) == RC_OK) {
+        struct str item = store_column_text(st, 0);
+        if (item.len >= sizeof(out->id))
+            continue;
+        struct core_reco_candidate *c = &out[(*n)++];
+        memset(c, 0, sizeof(*c));
+        memcpy(c->id, item.ptr, item.len);
+        c->score = store_column_double(st, 1);
+    }
+    store_done(st);
+    return rc == RC_NOT_FOUND || rc == RC_OK ? RC_OK : rc;
+}

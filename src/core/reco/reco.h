@@ -24,6 +24,14 @@
  * (query.c): an item everyone touches does not come out similar to
  * everything, yet the items people go on to use are not divided away.
  *
+ * With `vectorField` (a vector field of the items), each answer blends in
+ * the items nearest by that vector (cosine, through the items' list: api/
+ * reco.c): to the item for similar items; to the mean of the user's
+ * heaviest items' vectors (each scaled to length 1) for a user. The two
+ * rankings are fused by reciprocal rank, the vector one's share
+ * `vectorWeight` (0 or unset: CORE_RECO_VECTOR_WEIGHT), so an item nobody
+ * has touched yet is found by what it is like.
+ *
  * Recommendations for a user: each candidate j scores the sum over the
  * user's heaviest items i of (w(u,i) / max w) * sim(i,j); items the user
  * has are left out unless asked; too few (a new user, a new item) are
@@ -47,6 +55,7 @@
 #define CORE_RECO_HISTORY 200   /* a user's items an update pairs with */
 #define CORE_RECO_SEEDS 20      /* a user's items recommendations start from */
 #define CORE_RECO_NEIGHBOURS 50 /* neighbours read per item */
+#define CORE_RECO_VECTOR_WEIGHT 0.5
 
 extern const char core_reco_collection_json[];
 extern const struct core_job_kind core_reco_kind;
@@ -59,6 +68,8 @@ struct core_reco {
     char id[32];
     const struct core_collection *interactions;
     const struct core_collection *items;
+    const char *vector_field; /* the items' vector field blended in; NULL: none */
+    double vector_weight;     /* its share of the fusion, (0, 1] */
 };
 /* RC_NOT_FOUND when no active recommender serves items. */
 enum rc core_reco_find(struct store_conn *db, const struct core_schema *schema,
@@ -68,7 +79,12 @@ struct core_reco_candidate {
     char id[64];
     double score;
     bool is_popular; /* from the popularity fill, not similarity */
+    bool is_vector;  /* from the vector ranking alone */
 };
+
+/* The user's items, heaviest first (score: the weight), up to max. */
+enum rc core_reco_user_items(struct store_conn *db, const struct core_reco *r, const char *user,
+                             struct core_reco_candidate *out, size_t max, size_t *n);
 
 /* Up to max candidates for user (NULL or "": a guest, popularity only), best
  * first, into out (*n of them); the user's own items are left out unless

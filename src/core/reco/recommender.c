@@ -25,6 +25,8 @@ const char core_reco_collection_json[] =
     "{\"name\":\"weights\",\"type\":\"json\",\"maxSize\":4096},"
     "{\"name\":\"halfLifeDays\",\"type\":\"number\",\"min\":0,\"max\":3650},"
     "{\"name\":\"active\",\"type\":\"bool\"},"
+    "{\"name\":\"vectorField\",\"type\":\"text\",\"max\":255},"
+    "{\"name\":\"vectorWeight\",\"type\":\"number\",\"min\":0,\"max\":1},"
     "{\"name\":\"created\",\"type\":\"autodate\",\"onCreate\":true},"
     "{\"name\":\"updated\",\"type\":\"autodate\",\"onCreate\":true,\"onUpdate\":true}],"
     "\"indexes\":[\"CREATE UNIQUE INDEX idx_recommenders_name ON _recommenders (name)\"]}";
@@ -106,6 +108,13 @@ enum rc reco_def_resolve(const struct core_schema *schema, json_t *values, struc
     if (!is_ok)
         core_problem_field(p, "weights", "validation_invalid_value",
                            "Must be an object of kind -> a weight from -1000 to 1000.", NULL);
+    const char *vf = json_string_value(json_object_get(values, "vectorField"));
+    if (vf && vf[0] && d->items) {
+        const struct core_field *f = core_collection_field(d->items, str_from_cstr(vf));
+        if (!f || f->type != CORE_FIELD_VECTOR)
+            core_problem_field(p, "vectorField", "validation_invalid_value",
+                               "Must be a vector field of the items.", NULL);
+    }
     double days = json_number_value(json_object_get(values, "halfLifeDays"));
     d->half_life_ms = (int64_t)((days > 0 ? days : 30) * 86400000.0);
     if (d->half_life_ms < 3600000)
@@ -151,8 +160,9 @@ enum rc core_reco_find(struct store_conn *db, const struct core_schema *schema,
 {
     struct store_stmt *st;
     enum rc rc = store_prepare(db,
-                               STR_LIT("SELECT id, interactions, item FROM \"_recommenders\" "
-                                       "WHERE active = 1 ORDER BY id"),
+                               STR_LIT("SELECT id, interactions, item, \"vectorField\", "
+                                       "\"vectorWeight\" FROM \"_recommenders\" WHERE active = 1 "
+                                       "ORDER BY id"),
                                &st);
     if (rc)
         return rc == RC_INVALID ? RC_NOT_FOUND : rc;
@@ -168,6 +178,16 @@ enum rc core_reco_find(struct store_conn *db, const struct core_schema *schema,
             out->id[id.len] = '\0';
             out->interactions = c;
             out->items = t;
+            /* blending: a vector field the items still have */
+            struct str vf = store_column_text(st, 3);
+            out->vector_field = NULL;
+            for (size_t i = 0; vf.len && i < t->field_count; i++) {
+                if (t->fields[i].type == CORE_FIELD_VECTOR &&
+                    str_eq(vf, str_from_cstr(t->fields[i].name)))
+                    out->vector_field = t->fields[i].name;
+            }
+            double w = store_column_double(st, 4);
+            out->vector_weight = w > 0 && w <= 1 ? w : CORE_RECO_VECTOR_WEIGHT;
             break;
         }
     }
