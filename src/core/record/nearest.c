@@ -585,17 +585,7 @@ static enum rc write_page(struct core_request *r, const struct core_list_opts *l
     int64_t shown = lo->skip_total ? -1 : (int64_t)total;
     struct jsonw w;
     jsonw_init(&w, out);
-    jsonw_object_begin(&w);
-    jsonw_key(&w, STR_LIT("page"));
-    jsonw_int(&w, lo->page);
-    jsonw_key(&w, STR_LIT("perPage"));
-    jsonw_int(&w, lo->per_page);
-    jsonw_key(&w, STR_LIT("totalItems"));
-    jsonw_int(&w, shown);
-    jsonw_key(&w, STR_LIT("totalPages"));
-    jsonw_int(&w, shown < 0 ? -1 : (shown + lo->per_page - 1) / lo->per_page);
-    jsonw_key(&w, STR_LIT("items"));
-    jsonw_array_begin(&w);
+    core_list_write_head(&w, lo, shown);
     for (size_t i = 0; i < n; i++) {
         if (slots[i].is_made)
             jsonw_raw(&w, buf_str(&slots[i].json));

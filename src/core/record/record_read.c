@@ -185,6 +185,21 @@ enum rc core_list_where(struct core_request *r, const struct core_collection *c,
 }
 
 /* The cache key of a count: its SQL and every parameter, unambiguously. */
+void core_list_write_head(struct jsonw *w, const struct core_list_opts *lo, int64_t total)
+{
+    jsonw_object_begin(w);
+    jsonw_key(w, STR_LIT("page"));
+    jsonw_int(w, lo->page);
+    jsonw_key(w, STR_LIT("perPage"));
+    jsonw_int(w, lo->per_page);
+    jsonw_key(w, STR_LIT("totalItems"));
+    jsonw_int(w, total);
+    jsonw_key(w, STR_LIT("totalPages"));
+    jsonw_int(w, total < 0 ? -1 : (total + lo->per_page - 1) / lo->per_page);
+    jsonw_key(w, STR_LIT("items"));
+    jsonw_array_begin(w);
+}
+
 static enum rc count_key(struct str sql, const struct store_search_query *sq,
                          const struct core_sql_fragment *a, const struct core_sql_fragment *b,
                          struct buf *key)
@@ -577,17 +592,7 @@ static enum rc list_rows(struct core_request *r, const struct core_collection *c
     struct core_expand *ex = o->expand.len ? core_expand_parse(r, c, o->expand) : NULL;
     struct jsonw w;
     jsonw_init(&w, out);
-    jsonw_object_begin(&w);
-    jsonw_key(&w, STR_LIT("page"));
-    jsonw_int(&w, lo->page);
-    jsonw_key(&w, STR_LIT("perPage"));
-    jsonw_int(&w, lo->per_page);
-    jsonw_key(&w, STR_LIT("totalItems"));
-    jsonw_int(&w, total);
-    jsonw_key(&w, STR_LIT("totalPages"));
-    jsonw_int(&w, total < 0 ? -1 : (total + lo->per_page - 1) / lo->per_page);
-    jsonw_key(&w, STR_LIT("items"));
-    jsonw_array_begin(&w);
+    core_list_write_head(&w, lo, total);
     int id_col = -1;
     for (size_t i = 0; i < c->field_count; i++) {
         if (strcmp(c->fields[i].name, "id") == 0)
