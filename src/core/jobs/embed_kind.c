@@ -274,17 +274,10 @@ static enum rc on_change(void *ctx, struct store_conn *db, const struct core_eve
     if (ev->action == CORE_EVENT_DELETE || !ev->c->embedding.field ||
         !sources_changed(ev->c, ev->values, ev->previous))
         return RC_OK;
-    json_t *payload = json_pack("{s:s, s:s}", "collection", ev->c->id, "record", ev->id);
-    char key[CORE_JOB_DEDUPE_MAX + 1];
-    int n = snprintf(key, sizeof(key), "embed:%s/%s", ev->c->id, ev->id);
-    struct core_job_spec spec = {.kind = STR_LIT("embed"),
-                                 .payload = payload,
-                                 .dedupe_key = n > 0 && (size_t)n < sizeof(key) ? str_from_cstr(key)
-                                                                                : STR_LIT("")};
-    char id[CORE_JOB_ID_LEN + 1];
-    bool is_folded;
-    enum rc rc = payload ? core_job_enqueue(db, &spec, id, &is_folded) : RC_NOMEM;
-    json_decref(payload);
+    char key[CORE_JOB_DEDUPE_MAX + 2];
+    snprintf(key, sizeof(key), "embed:%s/%s", ev->c->id, ev->id);
+    enum rc rc = core_job_enqueue_once(
+        db, "embed", json_pack("{s:s, s:s}", "collection", ev->c->id, "record", ev->id), key);
     if (!rc)
         atomic_store(&has_enqueued, true);
     return rc;

@@ -126,6 +126,23 @@ enum rc core_job_enqueue(struct store_conn *db, const struct core_job_spec *spec
     return rc;
 }
 
+enum rc core_job_enqueue_once(struct store_conn *db, const char *kind, json_t *payload,
+                              const char *key)
+{
+    if (!payload)
+        return RC_NOMEM;
+    size_t len = strlen(key);
+    struct core_job_spec spec = {.kind = str_from_cstr(kind),
+                                 .payload = payload,
+                                 .dedupe_key =
+                                     len <= CORE_JOB_DEDUPE_MAX ? str_from_cstr(key) : STR_LIT("")};
+    char id[CORE_JOB_ID_LEN + 1];
+    bool is_folded;
+    enum rc rc = core_job_enqueue(db, &spec, id, &is_folded);
+    json_decref(payload);
+    return rc;
+}
+
 /* The two ways a job is claimable, each a walk of an index in claim order
  * that stops at the limit (one query with both, ORed, sorted every match:
  * a claim cost O(queue) and draining a queue O(queue^2)): a running job

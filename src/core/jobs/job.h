@@ -60,6 +60,13 @@ struct core_job_spec {
 enum rc core_job_enqueue(struct store_conn *db, const struct core_job_spec *spec,
                          char id_out[CORE_JOB_ID_LEN + 1], bool *is_folded);
 
+/* core_job_enqueue of a job of kind with payload (taken; NULL: RC_NOMEM)
+ * folded by key while one is pending (a key too long for a dedupe key:
+ * none), for the listeners that enqueue work a change makes (thumbnails,
+ * embeddings). */
+enum rc core_job_enqueue_once(struct store_conn *db, const char *kind, json_t *payload,
+                              const char *key);
+
 /* One claimed job, as a runner holds it. */
 struct core_job {
     char id[CORE_JOB_ID_LEN + 1];

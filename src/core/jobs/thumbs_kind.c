@@ -254,18 +254,12 @@ static enum rc on_change(void *ctx, struct store_conn *db, const struct core_eve
         const struct core_field *f = &ev->c->fields[i];
         if (!has_thumbs(f) || !gained_files(f, ev->values, ev->previous))
             continue;
-        json_t *payload = json_pack("{s:s, s:s, s:s}", "collection", ev->c->id, "record", ev->id,
-                                    "field", f->name);
-        char key[CORE_JOB_DEDUPE_MAX + 1];
-        int n = snprintf(key, sizeof(key), "thumbs:%s/%s/%s", ev->c->id, ev->id, f->name);
-        struct core_job_spec spec = {
-            .kind = STR_LIT("thumbs"),
-            .payload = payload,
-            .dedupe_key = n > 0 && (size_t)n < sizeof(key) ? str_from_cstr(key) : STR_LIT("")};
-        char id[CORE_JOB_ID_LEN + 1];
-        bool is_folded;
-        rc = payload ? core_job_enqueue(db, &spec, id, &is_folded) : RC_NOMEM;
-        json_decref(payload);
+        char key[CORE_JOB_DEDUPE_MAX + 2];
+        snprintf(key, sizeof(key), "thumbs:%s/%s/%s", ev->c->id, ev->id, f->name);
+        rc = core_job_enqueue_once(db, "thumbs",
+                                   json_pack("{s:s, s:s, s:s}", "collection", ev->c->id, "record",
+                                             ev->id, "field", f->name),
+                                   key);
         if (!rc)
             atomic_store(&has_enqueued, true);
     }
