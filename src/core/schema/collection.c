@@ -50,6 +50,27 @@ const struct core_field *core_collection_field(const struct core_collection *c, 
     return NULL;
 }
 
+const struct core_field *core_collection_field_by_id(const struct core_collection *c,
+                                                     const char *id)
+{
+    for (size_t i = 0; i < c->field_count; i++) {
+        if (strcmp(c->fields[i].id, id) == 0)
+            return &c->fields[i];
+    }
+    return NULL;
+}
+
+const struct core_field *core_collection_field_followed(const struct core_collection *c,
+                                                        const struct core_collection *base,
+                                                        bool is_given, const char *name)
+{
+    if (is_given || !base)
+        return core_collection_field(c, str_from_cstr(name));
+    const struct core_field *was = core_collection_field(base, str_from_cstr(name));
+    return was ? core_collection_field_by_id(c, was->id)
+               : core_collection_field(c, str_from_cstr(name));
+}
+
 static void free_list(char **items, size_t n)
 {
     for (size_t i = 0; i < n; i++)

@@ -184,6 +184,15 @@ const struct core_collection *core_schema_find_exact(const struct core_schema *s
                                                      struct str name_or_id);
 /* Finds a field by name (exact); NULL when there is none. */
 const struct core_field *core_collection_field(const struct core_collection *c, struct str name);
+/* The field of c with that id, or NULL. */
+const struct core_field *core_collection_field_by_id(const struct core_collection *c,
+                                                     const char *id);
+/* The field an option of c names `name`, in c now: when a change did not
+ * send the option (is_given false), the field base called so, followed by
+ * its id (renamed), or NULL (removed); else the field of that name. */
+const struct core_field *core_collection_field_followed(const struct core_collection *c,
+                                                        const struct core_collection *base,
+                                                        bool is_given, const char *name);
 /* Whether f of c is never shown, filtered on, exported or read by a view:
  * a password-like (secret input) field, or an auth collection's tokenKey
  * (c NULL: any tokenKey). */

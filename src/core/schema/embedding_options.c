@@ -120,27 +120,6 @@ void core_embedding_options_parse(json_t *in, struct core_embedding_options *o, 
     *o = n;
 }
 
-static const struct core_field *field_by_id(const struct core_collection *c, const char *id)
-{
-    for (size_t i = 0; i < c->field_count; i++) {
-        if (strcmp(c->fields[i].id, id) == 0)
-            return &c->fields[i];
-    }
-    return NULL;
-}
-
-/* The field named name in c now: when the change did not send the option,
- * the field base called so, followed by id (renamed), or NULL (removed). */
-static const struct core_field *follow(const struct core_collection *c,
-                                       const struct core_collection *base, bool is_given,
-                                       const char *name)
-{
-    if (is_given || !base)
-        return core_collection_field(c, str_from_cstr(name));
-    const struct core_field *was = core_collection_field(base, str_from_cstr(name));
-    return was ? field_by_id(c, was->id) : core_collection_field(c, str_from_cstr(name));
-}
-
 static const char *no_source(const struct core_collection *c, const struct core_field *f)
 {
     if (!f)
@@ -169,7 +148,7 @@ void core_embedding_options_check(struct core_collection *c, const struct core_c
         core_embedding_options_cleanup(o);
         return;
     }
-    const struct core_field *vf = follow(c, base, is_given, o->field);
+    const struct core_field *vf = core_collection_field_followed(c, base, is_given, o->field);
     if (!vf && !is_given && base) {
         core_embedding_options_cleanup(o); /* the change removed its vector field */
         return;
@@ -185,7 +164,7 @@ void core_embedding_options_check(struct core_collection *c, const struct core_c
     size_t kept = 0;
     for (size_t i = 0; i < o->source_count; i++) {
         char *name = o->sources[i];
-        const struct core_field *f = follow(c, base, is_given, name);
+        const struct core_field *f = core_collection_field_followed(c, base, is_given, name);
         const char *why = is_given || f ? no_source(c, f) : "";
         for (size_t k = 0; k < kept && !why && f; k++) {
             if (strcmp(o->sources[k], f->name) == 0)

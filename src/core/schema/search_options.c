@@ -184,15 +184,6 @@ static const char *unsearchable(const struct core_collection *c, const struct co
     return NULL;
 }
 
-static const struct core_field *field_by_id(const struct core_collection *c, const char *id)
-{
-    for (size_t i = 0; i < c->field_count; i++) {
-        if (strcmp(c->fields[i].id, id) == 0)
-            return &c->fields[i];
-    }
-    return NULL;
-}
-
 void core_search_options_check(struct core_collection *c, const struct core_collection *base,
                                bool is_given, bool from_client, struct core_problem *p)
 {
@@ -211,11 +202,9 @@ void core_search_options_check(struct core_collection *c, const struct core_coll
     size_t kept = 0;
     for (size_t i = 0; i < o->field_count; i++) {
         struct core_search_field f = o->fields[i];
-        const struct core_field *now = core_collection_field(c, str_from_cstr(f.name));
+        const struct core_field *now = core_collection_field_followed(c, base, is_given, f.name);
         if (!is_given && base) {
             /* The field as it was: followed to its name now, or gone. */
-            const struct core_field *was = core_collection_field(base, str_from_cstr(f.name));
-            now = was ? field_by_id(c, was->id) : now;
             if (!now) {
                 xfree(f.name);
                 continue;
