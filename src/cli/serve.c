@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <uv.h>
 
 #include "api/errors.h"
@@ -50,8 +51,9 @@
 struct serve_options {
     const char *http;
     const char *dir;
-    const char *db;    /* "" = SQLite in dir */
-    const char *redis; /* "" = one instance, nothing shared */
+    const char *db;          /* "" = SQLite in dir */
+    const char *redis;       /* "" = one instance, nothing shared */
+    const char *storage_dir; /* "" = <dir>/storage */
     uint64_t workers;
     uint64_t db_max_conns;
     const char *log_level;
@@ -539,6 +541,7 @@ int cli_serve(int argc, char **argv)
     o.job_http_timeout_ms = (uint64_t)jobs_default.http_timeout_ms;
     o.job_poll_ms = (uint64_t)jobs_default.poll_ms;
     o.hooks_dir = "";
+    o.storage_dir = "";
     o.hooks_budget_ms = 250;
     o.hooks_memory = 64u << 20;
     o.migrations_dir = "";
@@ -560,6 +563,9 @@ int cli_serve(int argc, char **argv)
          "schema and settings changes): redis://[:password@]host:6379/0 or "
          "unix:///path/redis.sock; required when more than one instance serves a database "
          "(default none: this instance is the only one)"},
+        {"storage-dir", CLI_FLAG_STRING, &o.storage_dir, "DIR",
+         "uploaded files and their thumbnails: a directory every instance of a deployment "
+         "shares (a mounted volume, NFS); made when missing (default DIR/storage)"},
         {"db-max-conns", CLI_FLAG_UINT, &o.db_max_conns, "N",
          "PostgreSQL connections of each worker's pool (default: 64 / workers, 2 to 8)"},
         {"workers", CLI_FLAG_UINT, &o.workers, "N",
@@ -860,6 +866,20 @@ int cli_serve(int argc, char **argv)
                     o.dir);
         http_cors_cleanup(&cors);
         return CLI_EXIT_FAILURE;
+    }
+    if (o.storage_dir[0]) {
+        struct stat sd;
+        if ((mkdir(o.storage_dir, 0755) != 0 && errno != EEXIST) || stat(o.storage_dir, &sd) != 0 ||
+            !S_ISDIR(sd.st_mode) || access(o.storage_dir, R_OK | W_OK | X_OK) != 0) {
+            fprintf(stderr,
+                    "tarmac serve: --storage-dir \"%s\" is not a directory this process "
+                    "can write\n",
+                    o.storage_dir);
+            core_app_close(core);
+            http_cors_cleanup(&cors);
+            return CLI_EXIT_FAILURE;
+        }
+        core_app_set_storage_dir(core, o.storage_dir);
     }
     if (o.redis[0])
         core_cluster_app_start(core, &redis_target, nworkers);

@@ -228,7 +228,7 @@ struct paths {
     char area[BACKUP_PATH_BYTES];     /* <dir>/.tarmac_backup_tmp: its lock */
     char tmp[BACKUP_PATH_BYTES];      /* area/work: removed after each backup */
     char tree[BACKUP_PATH_BYTES];     /* tmp/tree: what is zipped */
-    char storage[BACKUP_PATH_BYTES];  /* <dir>/storage */
+    char storage[BACKUP_PATH_BYTES];  /* <dir>/storage, or --storage-dir */
     char files[BACKUP_PATH_BYTES];    /* tree/storage */
     char db[BACKUP_PATH_BYTES];       /* tree/data.db or tree/data.sql */
     char aux[BACKUP_PATH_BYTES];      /* <dir>/auxiliary.db */
@@ -240,7 +240,8 @@ static bool paths_init(struct paths *p, const struct core_backups *b)
 {
     return backup_path(p->area, "%s/%s", b->dir, BACKUP_TMP_DIR) &&
            backup_path(p->tmp, "%s/work", p->area) && backup_path(p->tree, "%s/tree", p->tmp) &&
-           backup_path(p->storage, "%s/storage", b->dir) &&
+           (b->storage_dir ? backup_path(p->storage, "%s", b->storage_dir)
+                           : backup_path(p->storage, "%s/storage", b->dir)) &&
            backup_path(p->files, "%s/storage", p->tree) &&
            backup_path(p->db, "%s/%s", p->tree, store_snapshot_name(b->target_db)) &&
            backup_path(p->aux, "%s/auxiliary.db", b->dir) &&
@@ -387,6 +388,15 @@ static void op_answer(void *arg)
 
 static enum rc stage_active(struct core_backups *b, const char *key, char *err, size_t cap)
 {
+    if (b->storage_dir) {
+        /* A restore replaces <dir>/storage by renames inside <dir>; a
+         * shared directory (another file system, other instances' files)
+         * is not replaced so: refused rather than restored half. */
+        snprintf(err, cap,
+                 "a restore is not available with --storage-dir (the uploaded files are in a "
+                 "shared directory); see docs/scaling.md");
+        return RC_INVALID;
+    }
     char area[BACKUP_PATH_BYTES], tmp[BACKUP_PATH_BYTES], path[BACKUP_PATH_BYTES];
     if (!backup_path(area, "%s/%s", b->dir, BACKUP_TMP_DIR) ||
         !backup_path(tmp, "%s/fetched.zip", area))
@@ -527,6 +537,12 @@ struct core_backups *core_backups_new(const char *dir, const char *target)
     return b;
 }
 
+void core_backups_set_storage_dir(struct core_backups *b, const char *dir)
+{
+    xfree(b->storage_dir);
+    b->storage_dir = dir ? xstrdup(dir) : NULL;
+}
+
 void core_backups_free(struct core_backups *b)
 {
     if (!b)
@@ -546,5 +562,6 @@ void core_backups_free(struct core_backups *b)
     pthread_mutex_destroy(&b->mu);
     xfree(b->target_db);
     xfree(b->dir);
+    xfree(b->storage_dir);
     xfree(b);
 }

@@ -12,6 +12,9 @@
 //     keeps the requester's identity; an unknown client id is a 404;
 //   - a path rate limit and the login throttle are reached across
 //     instances (the counters are shared);
+//   - uploads in one directory every instance shares (--storage-dir): a
+//     file uploaded through A is read through B and C, and a thumbnail
+//     asked of all three at once is made once (the metrics' sum);
 //   - Redis stopped mid-run: reads and writes go on, A's own subscribers
 //     still get A's events, nothing waits long; Redis back: every instance
 //     reconnects by itself, a collection made meanwhile is served by the
@@ -28,7 +31,8 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { deflateSync, crc32 } from 'node:zlib';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, dirname, resolve } from 'node:path';
@@ -116,6 +120,51 @@ async function redisUp(srv, token) {
     return m ? Number(m[1]) : -1;
 }
 
+/** A w x h RGB PNG (node's zlib; as files.test.mjs). */
+function png(w, h) {
+    const rows = [];
+    for (let y = 0; y < h; y++) {
+        const row = Buffer.alloc(1 + 3 * w);
+        for (let x = 0; x < w; x++) {
+            row[1 + 3 * x] = (x * 7) & 255;
+            row[2 + 3 * x] = (y * 5) & 255;
+            row[3 + 3 * x] = 128;
+        }
+        rows.push(row);
+    }
+    const chunk = (type, data) => {
+        const len = Buffer.alloc(4);
+        len.writeUInt32BE(data.length);
+        const td = Buffer.concat([Buffer.from(type, 'ascii'), data]);
+        const crc = Buffer.alloc(4);
+        crc.writeUInt32BE(crc32(td) >>> 0);
+        return Buffer.concat([len, td, crc]);
+    };
+    const ihdr = Buffer.alloc(13);
+    ihdr.writeUInt32BE(w, 0);
+    ihdr.writeUInt32BE(h, 4);
+    ihdr[8] = 8;
+    ihdr[9] = 2;
+    return Buffer.concat([
+        Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+        chunk('IHDR', ihdr), chunk('IDAT', deflateSync(Buffer.concat(rows))), chunk('IEND', Buffer.alloc(0)),
+    ]);
+}
+
+/** tarmac_thumbnails_total{result="made"} of a server. */
+async function thumbsMade(srv, token) {
+    const r = await rawFetch(`${srv.url}/api/metrics`, { headers: { Authorization: token } });
+    const m = /^tarmac_thumbnails_total\{result="made"\} (\d+)/m.exec(r.text);
+    assert.ok(m, 'tarmac_thumbnails_total in the metrics');
+    return Number(m[1]);
+}
+
+async function bytesOf(url) {
+    const r = await fetch(url);
+    assert.equal(r.status, 200, url);
+    return Buffer.from(await r.arrayBuffer());
+}
+
 const opened = [];
 
 /** Subscribes pb to coll/topic; events collect into the returned list. */
@@ -146,6 +195,7 @@ describe('several instances on one database (--redis)', { skip: SKIP }, () => {
     const dirs = [];
     let db = '';
     let redisDir = '';
+    let storageDir = '';
     let redisPort = 0;
     let redis = null;
     let A;
@@ -160,10 +210,11 @@ describe('several instances on one database (--redis)', { skip: SKIP }, () => {
         psql(`CREATE DATABASE "${name}"`);
         db = BASE.replace(':///tarmac?', `:///${name}?`);
         redisDir = mkdtempSync(join(tmpdir(), 'tarmac-cluster-redis-'));
+        storageDir = join(mkdtempSync(join(tmpdir(), 'tarmac-cluster-files-')), 'shared');
         redisPort = await freePort();
         redis = await startRedis(redisDir, redisPort);
         const flags = [`--db=${db}`, `--redis=redis://:${REDIS_PASSWORD}@127.0.0.1:${redisPort}/3`,
-            '--workers=2', `--query-budget=${Math.ceil(30 * SLOW)}s`, // a loaded machine is not under test
+            `--storage-dir=${storageDir}`, '--workers=2', `--query-budget=${Math.ceil(30 * SLOW)}s`, // a loaded machine is not under test
             '--rate-limits=/api/collections/limited/records=4/3600s,auth-identity=3/3600s'];
         for (let i = 0; i < 3; i++) dirs.push(mkdtempSync(join(tmpdir(), 'tarmac-cluster-')));
         // One superuser, in the shared database.
@@ -189,7 +240,7 @@ describe('several instances on one database (--redis)', { skip: SKIP }, () => {
         }
         if (redis) await redis.stop();
         if (db) { try { psql(`DROP DATABASE "${new URL(db).pathname.slice(1)}"`); } catch { /* kept */ } }
-        for (const d of [...dirs, redisDir]) if (d) rmSync(d, { recursive: true, force: true });
+        for (const d of [...dirs, redisDir, storageDir && dirname(storageDir)]) if (d) rmSync(d, { recursive: true, force: true });
         if (pgDir) {
             spawnSync(PGCLUSTER, ['stop', pgDir]);
             pgDir = null;
@@ -317,6 +368,50 @@ describe('several instances on one database (--redis)', { skip: SKIP }, () => {
         });
         assert.equal(stolen.status, 403, JSON.stringify(stolen.body));
         for (const x of [gb, gg, feedB, feedG, ga]) await x.unsub();
+    });
+
+    test('uploads live in the shared --storage-dir: read through every instance, thumbnails made once', async () => {
+        const coll = await suA.collections.create({
+            name: 'photos', listRule: '', viewRule: '', createRule: '',
+            fields: [{ name: 'img', type: 'file', maxSelect: 1, mimeTypes: ['image/png'], thumbs: ['40x20'] }],
+        });
+        for (const srv of [B, C]) {
+            await waitUntil(async () => (await rawFetch(`${srv.url}/api/collections/photos/records`)).status === 200,
+                `${srv.url} to serve photos`);
+        }
+        const image = png(160, 90);
+        const fd = new FormData();
+        fd.append('img', new Blob([image], { type: 'image/png' }), 'shot.png');
+        const rec = await client(A.url).collection('photos').create(fd);
+        // In the shared directory, not in any instance's --dir.
+        assert.ok(existsSync(join(storageDir, coll.id, rec.id, rec.img)), 'the file is in --storage-dir');
+        for (const d of dirs) assert.ok(!existsSync(join(d, 'storage', coll.id)), `nothing under ${d}/storage`);
+        for (const srv of [A, B, C]) {
+            assert.ok((await bytesOf(`${srv.url}/api/files/photos/${rec.id}/${rec.img}`)).equals(image),
+                `${srv.url} serves the upload`);
+        }
+        // The same new thumbnail asked of all three instances at once, three
+        // times each: one of them makes it, the others wait and serve it.
+        const tokens = [suA, suB, suC].map((su) => su.authStore.token);
+        const before = await Promise.all([A, B, C].map((srv, i) => thumbsMade(srv, tokens[i])));
+        const url = (srv) => `${srv.url}/api/files/photos/${rec.id}/${rec.img}?thumb=40x20`;
+        const thumbs = await Promise.all([A, B, C, A, B, C, A, B, C].map((srv) => bytesOf(url(srv))));
+        const after = await Promise.all([A, B, C].map((srv, i) => thumbsMade(srv, tokens[i])));
+        const made = after.reduce((a, n, i) => a + n - before[i], 0);
+        assert.equal(made, 1, `thumbnails made by A, B, C: ${after.map((n, i) => n - before[i])}`);
+        assert.equal(thumbs[0].readUInt32BE(16), 40);
+        assert.equal(thumbs[0].readUInt32BE(20), 20);
+        for (const t of thumbs) assert.ok(t.equals(thumbs[0]), 'every instance serves the same thumbnail');
+        const thumbDir = join(storageDir, coll.id, rec.id, `thumbs_${rec.img}`);
+        assert.deepEqual(readdirSync(thumbDir), [`40x20_${rec.img}`], 'no lock or temporary file is left');
+        // A backup reads the shared directory; a restore, which would
+        // replace <dir>/storage, is refused with a sentence naming the flag.
+        await suB.backups.create('shared.zip');
+        const refused = await expectError(suB.backups.restore('shared.zip'), 400);
+        assert.match(refused.message, /--storage-dir/);
+        // Deleted through C: gone for A too.
+        await suC.collection('photos').delete(rec.id);
+        assert.equal((await fetch(`${A.url}/api/files/photos/${rec.id}/${rec.img}`)).status, 404);
     });
 
     test('a rate limit and the login throttle are reached across instances', async () => {
