@@ -438,6 +438,7 @@ static int restart_after_restore(int argc, char **argv, const char *dir, const c
     args[n] = NULL;
     fflush(stdout);
     fflush(stderr);
+    setenv("TARMAC_RESTORED", "1", 1); /* the new process tells other instances (--redis) */
     execv("/proc/self/exe", args);
     fprintf(stderr, "tarmac serve: cannot run again after the restore: %s\n", strerror(errno));
     xfree(args);
@@ -881,11 +882,17 @@ int cli_serve(int argc, char **argv)
         }
         core_app_set_storage_dir(core, o.storage_dir);
     }
-    if (o.redis[0])
+    if (o.redis[0]) {
         core_cluster_app_start(core, &redis_target, nworkers);
-    else if (o.db[0])
+        /* Run again by restart_after_restore: the others must hear of it. */
+        const char *restored = getenv("TARMAC_RESTORED");
+        if (restored && strcmp(restored, "1") == 0)
+            core_cluster_app_restored(core);
+    } else if (o.db[0]) {
         log_warn("msg=\"PostgreSQL without --redis: this must be the only instance serving this "
                  "database (several need --redis, see docs/scaling.md)\"");
+    }
+    unsetenv("TARMAC_RESTORED");
     struct net_mailer_config mcfg = {
         .host = o.smtp_host,
         .port = (int)o.smtp_port,

@@ -124,8 +124,8 @@ enum rc core_app_lock_dir(const char *dir);
 enum rc core_app_open(const char *dir, const char *db, struct core_app **out);
 /* Keeps uploaded files (and their thumbnails) in dir instead of
  * <dir>/storage: a directory several instances share (--storage-dir).
- * Backups read the files there; a restore is refused (it replaces
- * <dir>/storage). Before core_settings_start. */
+ * Backups read the files there and restores replace them there. Before
+ * core_settings_start. */
 void core_app_set_storage_dir(struct core_app *app, const char *dir);
 /* Creates on db, when missing, the tables core_app_open makes that belong to
  * no collection: _collections, _params and _migrations

@@ -701,6 +701,15 @@ void core_cluster_app_apple_name(struct core_app *app, const char *code, const c
                              json_pack("{s:s, s:s}", "code", code, "name", name));
 }
 
+void core_cluster_app_restored(struct core_app *app)
+{
+    if (!app->cluster)
+        return;
+    log_info("msg=\"telling the other instances to read schema and settings after the restore\"");
+    core_cluster_publish(app->cluster, NULL, "schema", json_object());
+    core_cluster_publish(app->cluster, NULL, "settings", json_object());
+}
+
 /* Worker 0's subscriber is back after Redis was unreachable: what other
  * instances changed meanwhile was not heard, so it is read again. */
 static void resync(void *ctx)

@@ -30,5 +30,9 @@ void core_cluster_app_hooks_reloaded(struct core_app *app);
  * of them. Sent before the redirect's handoff, on the same ordered channel.
  * Any thread; nothing without --redis. */
 void core_cluster_app_apple_name(struct core_app *app, const char *code, const char *name);
+/* This instance started again after applying a restore: the database
+ * changed under the others, which read schema and settings again (sent
+ * once the first worker is up). Start-up; nothing without --redis. */
+void core_cluster_app_restored(struct core_app *app);
 
 #endif

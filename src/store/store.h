@@ -76,6 +76,12 @@ void store_set_io_wait(struct store_conn *db, store_io_wait_fn *fn, void *ctx);
 bool store_is_remote(const struct store_conn *db);
 /* Whether target names a PostgreSQL database (a URL) rather than a file. */
 bool store_target_is_url(const char *target);
+/* Inside a write transaction: waits until no other transaction of the
+ * database holds key (any text) and holds it until this one ends, so a
+ * check-then-insert is not raced by another instance's writer
+ * (PostgreSQL: pg_advisory_xact_lock of the key's hash). One SQLite file
+ * has one writer: nothing to do there. */
+enum rc store_lock_key(struct store_conn *db, struct str key);
 
 /* What store_probe found at a target. */
 enum store_reach {

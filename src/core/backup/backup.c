@@ -415,15 +415,6 @@ static void op_answer(void *arg)
 
 static enum rc stage_active(struct core_backups *b, const char *key, char *err, size_t cap)
 {
-    if (b->storage_dir) {
-        /* A restore replaces <dir>/storage by renames inside <dir>; a
-         * shared directory (another file system, other instances' files)
-         * is not replaced so: refused rather than restored half. */
-        snprintf(err, cap,
-                 "a restore is not available with --storage-dir (the uploaded files are in a "
-                 "shared directory); see docs/scaling.md");
-        return RC_INVALID;
-    }
     char area[BACKUP_PATH_BYTES], tmp[BACKUP_PATH_BYTES], path[BACKUP_PATH_BYTES];
     if (!backup_path(area, "%s/%s", b->dir, BACKUP_TMP_DIR) ||
         !backup_path(tmp, "%s/fetched.zip", area))
@@ -442,7 +433,7 @@ static enum rc stage_active(struct core_backups *b, const char *key, char *err, 
         snprintf(err, cap, "Missing or invalid backup file.");
         return rc == RC_INVALID ? RC_NOT_FOUND : rc;
     }
-    rc = core_restore_stage(b->dir, b->target_db, path, err, cap);
+    rc = core_restore_stage(b->dir, b->target_db, b->storage_dir, path, err, cap);
     if (strcmp(path, tmp) == 0)
         unlink(tmp);
     if (rc)
