@@ -36,6 +36,7 @@
 #include "base/log.h"
 #include "core/auth/oidc.h"
 #include "core/cluster/cluster.h"
+#include "core/cluster_logs.h"
 #include "core/hooks/hooks.h"
 #include "core/record/record.h"
 #include "core/schema_change.h"
@@ -727,6 +728,7 @@ static void resync(void *ctx)
 static void glue_free(void *user)
 {
     struct glue *g = user;
+    core_cluster_logs_stop();
     while (g->barriers) { /* changes whose answer never waited */
         struct barrier *b = g->barriers;
         g->barriers = b->next;
@@ -756,6 +758,7 @@ void core_cluster_app_start(struct core_app *app, const struct store_redis_targe
     core_cluster_handle(g->c, "hooks", on_hooks, g);
     core_cluster_handle(g->c, "ack", on_ack, g);
     core_cluster_handle(g->c, "aname", on_apple_name, g);
+    core_cluster_logs_start(g->c, app->offload);
     core_cluster_on_resync(g->c, resync, g);
     app->on_local_change = publish_change;
     app->await_change = await_change;
