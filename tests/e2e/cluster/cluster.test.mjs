@@ -15,6 +15,9 @@
 //   - uploads in one directory every instance shares (--storage-dir): a
 //     file uploaded through A is read through B and C, and a thumbnail
 //     asked of all three at once is made once (the metrics' sum);
+//   - an instance killed with SIGKILL while SDK clients are subscribed
+//     through it (behind a balancer): they reconnect to the others, and
+//     every event committed after they reconnected reaches each exactly once;
 //   - Redis stopped mid-run: reads and writes go on, A's own subscribers
 //     still get A's events, nothing waits long; Redis back: every instance
 //     reconnects by itself, a collection made meanwhile is served by the
@@ -33,7 +36,7 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync, execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { deflateSync, crc32 } from 'node:zlib';
-import { createServer } from 'node:net';
+import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -165,6 +168,46 @@ async function bytesOf(url) {
     return Buffer.from(await r.arrayBuffer());
 }
 
+/** A TCP balancer for SDK clients: each connection goes to pick()'s URL,
+ * the next one when that refuses (as nginx's proxy_next_upstream error). */
+async function startBalancer(pick) {
+    const socks = new Set();
+    const server = createServer((c) => {
+        socks.add(c);
+        c.on('close', () => socks.delete(c));
+        c.on('error', () => c.destroy());
+        const attempt = (n) => {
+            const url = new URL(pick());
+            const up = connect(Number(url.port), url.hostname);
+            socks.add(up);
+            let isUp = false;
+            up.once('connect', () => {
+                isUp = true;
+                c.pipe(up);
+                up.pipe(c);
+            });
+            up.on('error', () => {
+                if (!isUp && n < 5) attempt(n + 1);
+                else c.destroy();
+            });
+            up.on('close', () => {
+                socks.delete(up);
+                if (isUp) c.destroy();
+            });
+            c.on('close', () => up.destroy());
+        };
+        attempt(0);
+    });
+    await new Promise((res) => server.listen(0, '127.0.0.1', res));
+    return {
+        url: `http://127.0.0.1:${server.address().port}`,
+        async close() {
+            for (const x of socks) x.destroy();
+            await new Promise((res) => server.close(res));
+        },
+    };
+}
+
 const opened = [];
 
 /** Subscribes pb to coll/topic; events collect into the returned list. */
@@ -196,6 +239,7 @@ describe('several instances on one database (--redis)', { skip: SKIP }, () => {
     let db = '';
     let redisDir = '';
     let storageDir = '';
+    let clusterFlags = [];
     let redisPort = 0;
     let redis = null;
     let A;
@@ -213,7 +257,7 @@ describe('several instances on one database (--redis)', { skip: SKIP }, () => {
         storageDir = join(mkdtempSync(join(tmpdir(), 'tarmac-cluster-files-')), 'shared');
         redisPort = await freePort();
         redis = await startRedis(redisDir, redisPort);
-        const flags = [`--db=${db}`, `--redis=redis://:${REDIS_PASSWORD}@127.0.0.1:${redisPort}/3`,
+        const flags = clusterFlags = [`--db=${db}`, `--redis=redis://:${REDIS_PASSWORD}@127.0.0.1:${redisPort}/3`,
             `--storage-dir=${storageDir}`, '--workers=2', `--query-budget=${Math.ceil(30 * SLOW)}s`, // a loaded machine is not under test
             '--rate-limits=/api/collections/limited/records=4/3600s,auth-identity=3/3600s'];
         for (let i = 0; i < 3; i++) dirs.push(mkdtempSync(join(tmpdir(), 'tarmac-cluster-')));
@@ -425,6 +469,62 @@ describe('several instances on one database (--redis)', { skip: SKIP }, () => {
             await expectError(client(srv.url).collection('users').authWithPassword(email, 'wrong-pass'), 400);
         }
         await expectError(client(A.url).collection('users').authWithPassword(email, 'userpass123'), 429);
+    });
+
+    test('an instance killed with SIGKILL: its SDK clients reconnect to the others and miss no event committed after', async () => {
+        // A fourth instance, D, takes every connection of the balancer while it lives.
+        const dDir = mkdtempSync(join(tmpdir(), 'tarmac-cluster-'));
+        dirs.push(dDir);
+        const D = await startServer({ dir: dDir, flags: clusterFlags });
+        let isDAlive = true;
+        let next = 0;
+        const bal = await startBalancer(() => (isDAlive ? D.url : [A, B, C][next++ % 3].url));
+        const clients = [];
+        for (let i = 0; i < 4; i++) {
+            const pb = client(bal.url);
+            const connects = [];
+            await pb.realtime.subscribe('PB_CONNECT', () => connects.push(pb.realtime.clientId));
+            clients.push({ pb, connects, feed: await collect(pb, 'feed', '*') });
+        }
+        const idOfD = clients[0].pb.realtime.clientId.slice(0, 8);
+        for (const c of clients) assert.equal(c.pb.realtime.clientId.slice(0, 8), idOfD, 'every stream is on D');
+        const before = await client(A.url).collection('feed').create({ title: 'before-kill' });
+        for (const c of clients) {
+            await waitUntil(() => c.feed.got.some((e) => e.record.id === before.id), "A's event on D's clients");
+        }
+        isDAlive = false;
+        await D.kill9();
+        // The SDK reconnects (through the balancer, to A, B or C), sends its
+        // subscriptions again, then calls PB_CONNECT's listeners.
+        for (const c of clients) {
+            await waitUntil(() => c.connects.length >= 2, 'a client to reconnect', 20000 * SLOW);
+            const id = c.pb.realtime.clientId.slice(0, 8);
+            assert.notEqual(id, idOfD, 'reconnected to another instance');
+        }
+        assert.ok(new Set(clients.map((c) => c.pb.realtime.clientId.slice(0, 8))).size >= 2,
+            'the clients spread over the instances left');
+        // Committed after every client reconnected, on each instance left:
+        // a create, an update and a delete each; then a marker, after which
+        // a duplicate would have arrived.
+        const after = [];
+        for (const srv of [A, B, C]) {
+            const r = await client(srv.url).collection('feed').create({ title: `after-${srv.port}` });
+            await client(srv.url).collection('feed').update(r.id, { title: `updated-${srv.port}` });
+            after.push(r);
+        }
+        await client(B.url).collection('feed').delete(after[0].id);
+        const marker = await client(C.url).collection('feed').create({ title: 'after-marker' });
+        for (const [i, c] of clients.entries()) {
+            await waitUntil(() => c.feed.got.some((e) => e.record.id === marker.id),
+                () => `the marker on client ${i}: ${JSON.stringify(titles(c.feed.got))}`);
+            const seen = c.feed.got.filter((e) => after.some((r) => r.id === e.record.id) || e.record.id === marker.id);
+            assert.deepEqual(seen.map((e) => `${e.action}:${e.record.id}`), [
+                ...after.flatMap((r) => [`create:${r.id}`, `update:${r.id}`]),
+                `delete:${after[0].id}`, `create:${marker.id}`,
+            ], `client ${i}: every event after the reconnect, once, in commit order`);
+        }
+        for (const c of clients) await c.pb.realtime.unsubscribe();
+        await bal.close();
     });
 
     test('Redis stopped: service goes on, local realtime too; Redis back: everything resumes', async () => {
