@@ -857,6 +857,18 @@ int cli_serve(int argc, char **argv)
         http_cors_cleanup(&cors);
         return CLI_EXIT_FAILURE;
     }
+    /* tarmac keeps prepared statements and settings per connection: a
+     * pooler that shares one server session among connections is refused
+     * before anything is read or written through it. */
+    char pool_why[300];
+    if (o.db[0] && store_check_sessions(o.db, pool_why, sizeof(pool_why)) != RC_OK) {
+        fprintf(stderr,
+                "tarmac serve: --db: %s; tarmac needs a session per connection: use "
+                "pool_mode = session, or connect to PostgreSQL directly (docs/scaling.md)\n",
+                pool_why);
+        http_cors_cleanup(&cors);
+        return CLI_EXIT_FAILURE;
+    }
     struct core_app *core = NULL;
     if (core_app_open(o.dir, o.db, &core) != RC_OK) {
         if (o.db && *o.db)

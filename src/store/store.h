@@ -100,6 +100,15 @@ enum store_reach {
  * URL sets connect_timeout. A file path (SQLite) is STORE_REACH_OK: opening
  * it is its test. Blocking; any thread. */
 enum store_reach store_probe(const char *target, char *why, size_t cap);
+/* Whether every connection to target keeps its own server session, as
+ * tarmac needs (its statements are prepared once per connection, and its
+ * read connections are set read-only with a statement timeout for their
+ * session): RC_INVALID, why saying so, when a pooler in transaction or
+ * statement mode (PgBouncer's pool_mode = transaction) hands one session to
+ * several connections. RC_OK for a server, a pooler in session mode, a
+ * file path, or a target that cannot be reached (store_open says why).
+ * Three connections for a moment; blocking. */
+enum rc store_check_sessions(const char *target, char *why, size_t cap);
 /* target as it may be shown (cap bytes, NUL-terminated): a URL with the
  * password in its user part or in a password= parameter written "***". */
 void store_target_shown(const char *target, char *out, size_t cap);
