@@ -208,7 +208,12 @@ enum rc store_pg_check_sessions(const char *url, char *why, size_t cap)
      * b holds another in a transaction; c then asks for one. Through a
      * pooler in transaction mode c is given a's (the only idle one); on a
      * server, or a pooler in session mode, every connection has its own. */
-    PGconn *a = PQconnectdb(url), *b = PQconnectdb(url), *c = PQconnectdb(url);
+    const char *const keys[] = {"connect_timeout", "dbname", NULL};
+    const char *const values[] = {PROBE_CONNECT_TIMEOUT, url, NULL};
+    PGconn *a = PQconnectdbParams(keys, values, 1);
+    /* A server that does not answer is waited for once, not three times. */
+    PGconn *b = PQstatus(a) == CONNECTION_OK ? PQconnectdbParams(keys, values, 1) : NULL;
+    PGconn *c = PQstatus(b) == CONNECTION_OK ? PQconnectdbParams(keys, values, 1) : NULL;
     enum rc rc = RC_OK;
     char pa[32] = "", pb[32] = "", pc[32] = "";
     if (PQstatus(a) == CONNECTION_OK && PQstatus(b) == CONNECTION_OK &&
