@@ -8,12 +8,14 @@
 # package (make deb, tests/pkg); prometheus brings promtool, which checks the
 # metrics exposition in tests/http. postgresql: the server the tests start a
 # throwaway cluster of (tests/lib/pgcluster.sh); redis-server (and
-# redis-tools' redis-cli): the Redis of the several-instances suite.
+# redis-tools' redis-cli): the Redis of the several-instances suite; nginx:
+# the load balancer the SDK suite runs behind there (tests/e2e/cluster/nginx.sh);
+# pgbouncer: the connection pooler tarmac is checked behind.
 set -eu
 PACKAGES="build-essential pkg-config clang-14 libclang-rt-14-dev \
 libuv1-dev libsqlite3-dev libpq-dev libhiredis-dev libsodium-dev libjansson-dev \
 libcurl4-openssl-dev libssl-dev libvips-dev libwslay-dev libcmocka-dev zlib1g-dev libcrypt-dev liblua5.4-dev libzip-dev \
-python3 python3-aiosmtpd curl openssl socat wrk sqlite3 postgresql redis-server redis-tools chromium \
+python3 python3-aiosmtpd curl openssl socat wrk sqlite3 postgresql redis-server redis-tools nginx pgbouncer chromium \
 dpkg-dev lintian systemd man-db adduser prometheus"
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
     PACKAGES="$PACKAGES nodejs npm"

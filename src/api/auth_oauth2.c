@@ -27,6 +27,7 @@
 #include "base/log.h"
 #include "core/auth/oauth2.h"
 #include "core/auth/oidc.h"
+#include "core/cluster_app.h"
 #include "core/files/sniff.h"
 #include "net/http_out.h"
 #include "core/realtime/realtime.h"
@@ -726,6 +727,7 @@ enum rc api_oauth2_redirect(struct http_req *req, void *ctx)
             if (name) {
                 code_text = xstrndup(code.ptr, code.len);
                 core_oidc_name_put(c->aw->core.app->oidc, code_text, name);
+                core_cluster_app_apple_name(c->aw->core.app, code_text, name);
                 xfree(name);
             }
         }

@@ -347,6 +347,8 @@ static void restore_done(enum rc rc, const char *message, void *ctx)
     if (is_here) {
         if (rc == RC_NOT_FOUND) {
             fail_with(c, RC_INVALID, "Missing or invalid backup file.");
+        } else if (rc == RC_BUSY) { /* another instance's operation */
+            fail_with(c, RC_INVALID, MSG_BUSY);
         } else if (rc == RC_INVALID) {
             char msg[600];
             snprintf(msg, sizeof(msg), "The backup cannot be restored: %s", message);

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <uv.h>
 
 #include "api/errors.h"
@@ -51,8 +52,9 @@
 struct serve_options {
     const char *http;
     const char *dir;
-    const char *db;    /* "" = SQLite in dir */
-    const char *redis; /* "" = one instance, nothing shared */
+    const char *db;          /* "" = SQLite in dir */
+    const char *redis;       /* "" = one instance, nothing shared */
+    const char *storage_dir; /* "" = <dir>/storage */
     uint64_t workers;
     uint64_t db_max_conns;
     const char *log_level;
@@ -438,6 +440,7 @@ static int restart_after_restore(int argc, char **argv, const char *dir, const c
     args[n] = NULL;
     fflush(stdout);
     fflush(stderr);
+    setenv("TARMAC_RESTORED", "1", 1); /* the new process tells other instances (--redis) */
     execv("/proc/self/exe", args);
     fprintf(stderr, "tarmac serve: cannot run again after the restore: %s\n", strerror(errno));
     xfree(args);
@@ -542,6 +545,7 @@ int cli_serve(int argc, char **argv)
     o.job_http_timeout_ms = (uint64_t)jobs_default.http_timeout_ms;
     o.job_poll_ms = (uint64_t)jobs_default.poll_ms;
     o.hooks_dir = "";
+    o.storage_dir = "";
     o.hooks_budget_ms = 250;
     o.hooks_memory = 64u << 20;
     o.migrations_dir = "";
@@ -563,6 +567,9 @@ int cli_serve(int argc, char **argv)
          "schema and settings changes): redis://[:password@]host:6379/0 or "
          "unix:///path/redis.sock; required when more than one instance serves a database "
          "(default none: this instance is the only one)"},
+        {"storage-dir", CLI_FLAG_STRING, &o.storage_dir, "DIR",
+         "uploaded files and their thumbnails: a directory every instance of a deployment "
+         "shares (a mounted volume, NFS); made when missing (default DIR/storage)"},
         {"db-max-conns", CLI_FLAG_UINT, &o.db_max_conns, "N",
          "PostgreSQL connections of each worker's pool (default: 64 / workers, 2 to 8)"},
         {"workers", CLI_FLAG_UINT, &o.workers, "N",
@@ -856,6 +863,18 @@ int cli_serve(int argc, char **argv)
         http_cors_cleanup(&cors);
         return CLI_EXIT_FAILURE;
     }
+    /* tarmac keeps prepared statements and settings per connection: a
+     * pooler that shares one server session among connections is refused
+     * before anything is read or written through it. */
+    char pool_why[300];
+    if (o.db[0] && store_check_sessions(o.db, pool_why, sizeof(pool_why)) != RC_OK) {
+        fprintf(stderr,
+                "tarmac serve: --db: %s; tarmac needs a session per connection: use "
+                "pool_mode = session, or connect to PostgreSQL directly (docs/scaling.md)\n",
+                pool_why);
+        http_cors_cleanup(&cors);
+        return CLI_EXIT_FAILURE;
+    }
     struct core_app *core = NULL;
     if (core_app_open(o.dir, o.db, &core) != RC_OK) {
         if (o.db && *o.db)
@@ -867,11 +886,31 @@ int cli_serve(int argc, char **argv)
         http_cors_cleanup(&cors);
         return CLI_EXIT_FAILURE;
     }
-    if (o.redis[0])
+    if (o.storage_dir[0]) {
+        struct stat sd;
+        if ((mkdir(o.storage_dir, 0755) != 0 && errno != EEXIST) || stat(o.storage_dir, &sd) != 0 ||
+            !S_ISDIR(sd.st_mode) || access(o.storage_dir, R_OK | W_OK | X_OK) != 0) {
+            fprintf(stderr,
+                    "tarmac serve: --storage-dir \"%s\" is not a directory this process "
+                    "can write\n",
+                    o.storage_dir);
+            core_app_close(core);
+            http_cors_cleanup(&cors);
+            return CLI_EXIT_FAILURE;
+        }
+        core_app_set_storage_dir(core, o.storage_dir);
+    }
+    if (o.redis[0]) {
         core_cluster_app_start(core, &redis_target, nworkers);
-    else if (o.db[0])
+        /* Run again by restart_after_restore: the others must hear of it. */
+        const char *restored = getenv("TARMAC_RESTORED");
+        if (restored && strcmp(restored, "1") == 0)
+            core_cluster_app_restored(core);
+    } else if (o.db[0]) {
         log_warn("msg=\"PostgreSQL without --redis: this must be the only instance serving this "
                  "database (several need --redis, see docs/scaling.md)\"");
+    }
+    unsetenv("TARMAC_RESTORED");
     struct net_mailer_config mcfg = {
         .host = o.smtp_host,
         .port = (int)o.smtp_port,

@@ -582,6 +582,14 @@ enum rc core_app_open(const char *dir, const char *db, struct core_app **out)
     return RC_OK;
 }
 
+void core_app_set_storage_dir(struct core_app *app, const char *dir)
+{
+    xfree(app->storage_dir);
+    app->storage_dir = xstrdup(dir);
+    app->settings_base.storage_dir = app->storage_dir;
+    core_backups_set_storage_dir(app->backups, dir);
+}
+
 void core_app_close(struct core_app *app)
 {
     if (!app)
@@ -611,6 +619,7 @@ void core_app_close(struct core_app *app)
     core_settings_base_cleanup(&app->settings_base);
     xfree(app->db_path);
     xfree(app->dir);
+    xfree(app->storage_dir);
     pthread_mutex_destroy(&app->schema_mu);
     xfree(app);
 }

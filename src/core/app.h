@@ -48,6 +48,7 @@ struct net_mailer;
 
 struct core_app {
     char *dir;
+    char *storage_dir;           /* --storage-dir: uploaded files; NULL: <dir>/storage */
     struct net_mailer *mailer;   /* borrowed; set by the CLI (NULL: no mail) */
     struct net_offload *offload; /* argon2id and other slow work */
     struct core_oidc *oidc;      /* OpenID discovery and key cache (core/auth/oidc.h) */
@@ -122,6 +123,11 @@ enum rc core_app_lock_dir(const char *dir);
  * uploaded files and local state either way. RC_IO when the directory or
  * database cannot be used (the reason is logged). */
 enum rc core_app_open(const char *dir, const char *db, struct core_app **out);
+/* Keeps uploaded files (and their thumbnails) in dir instead of
+ * <dir>/storage: a directory several instances share (--storage-dir).
+ * Backups read the files there and restores replace them there. Before
+ * core_settings_start. */
+void core_app_set_storage_dir(struct core_app *app, const char *dir);
 /* Creates on db, when missing, the tables core_app_open makes that belong to
  * no collection: _collections, _params and _migrations
  * (schema/collection_ddl.h), _jobs (jobs/job.h). A collection's table is

@@ -34,7 +34,9 @@
 
 #include "base/alloc.h"
 #include "base/log.h"
+#include "core/auth/oidc.h"
 #include "core/cluster/cluster.h"
+#include "core/cluster_logs.h"
 #include "core/hooks/hooks.h"
 #include "core/record/record.h"
 #include "core/schema_change.h"
@@ -681,6 +683,34 @@ void core_cluster_app_hooks_reloaded(struct core_app *app)
         core_cluster_publish(app->cluster, NULL, "hooks", NULL);
 }
 
+/* Apple's posted name, kept by the instance its form post reached, for the
+ * code exchange the SDK makes next, which a balancer may send to any
+ * instance: every instance keeps it (for as long as the one that got it). */
+static void on_apple_name(void *ctx, json_t *msg)
+{
+    struct glue *g = ctx;
+    const char *code = json_string_value(json_object_get(msg, "code"));
+    const char *name = json_string_value(json_object_get(msg, "name"));
+    if (code && name && g->app->oidc)
+        core_oidc_name_put(g->app->oidc, code, name);
+}
+
+void core_cluster_app_apple_name(struct core_app *app, const char *code, const char *name)
+{
+    if (app->cluster)
+        core_cluster_publish(app->cluster, NULL, "aname",
+                             json_pack("{s:s, s:s}", "code", code, "name", name));
+}
+
+void core_cluster_app_restored(struct core_app *app)
+{
+    if (!app->cluster)
+        return;
+    log_info("msg=\"telling the other instances to read schema and settings after the restore\"");
+    core_cluster_publish(app->cluster, NULL, "schema", json_object());
+    core_cluster_publish(app->cluster, NULL, "settings", json_object());
+}
+
 /* Worker 0's subscriber is back after Redis was unreachable: what other
  * instances changed meanwhile was not heard, so it is read again. */
 static void resync(void *ctx)
@@ -698,6 +728,7 @@ static void resync(void *ctx)
 static void glue_free(void *user)
 {
     struct glue *g = user;
+    core_cluster_logs_stop();
     while (g->barriers) { /* changes whose answer never waited */
         struct barrier *b = g->barriers;
         g->barriers = b->next;
@@ -726,6 +757,8 @@ void core_cluster_app_start(struct core_app *app, const struct store_redis_targe
     core_cluster_handle(g->c, "settings", on_settings, g);
     core_cluster_handle(g->c, "hooks", on_hooks, g);
     core_cluster_handle(g->c, "ack", on_ack, g);
+    core_cluster_handle(g->c, "aname", on_apple_name, g);
+    core_cluster_logs_start(g->c, app->offload);
     core_cluster_on_resync(g->c, resync, g);
     app->on_local_change = publish_change;
     app->await_change = await_change;

@@ -25,5 +25,14 @@ void core_cluster_app_detach(struct core_worker *cw);
 /* This instance's scripts were reloaded (SIGHUP): the others reload theirs.
  * Any thread; nothing without --redis. */
 void core_cluster_app_hooks_reloaded(struct core_app *app);
+/* Apple posted name for the code exchange of code to this instance: the
+ * others keep it too (core_oidc_name_put), since the exchange may reach any
+ * of them. Sent before the redirect's handoff, on the same ordered channel.
+ * Any thread; nothing without --redis. */
+void core_cluster_app_apple_name(struct core_app *app, const char *code, const char *name);
+/* This instance started again after applying a restore: the database
+ * changed under the others, which read schema and settings again (sent
+ * once the first worker is up). Start-up; nothing without --redis. */
+void core_cluster_app_restored(struct core_app *app);
 
 #endif

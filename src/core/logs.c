@@ -19,6 +19,7 @@
 #include "base/arena.h"
 #include "base/log.h"
 #include "core/filter/filter_parse.h"
+#include "core/logs_int.h"
 #include "store/logs.h"
 
 static struct store_logs *g_logs; /* set before the workers start, cleared after */
@@ -429,16 +430,16 @@ static enum rc refuse(struct core_problem *p, const char *what, const char *why)
     return RC_INVALID;
 }
 
-enum rc core_logs_list(struct str filter, struct str sort, int64_t page, int64_t per_page,
-                       bool skip_total, struct buf *out, struct core_problem *p)
+enum rc core_logs_run_list(struct str filter, struct str sort, int64_t limit, int64_t offset,
+                           bool skip_total, struct buf *items, int64_t *total, struct buf *order,
+                           struct core_problem *p)
 {
     if (!g_logs)
         return RC_UNAVAILABLE;
     struct arena a;
     arena_init(&a, 4096);
-    struct buf where, order;
+    struct buf where;
     buf_init(&where, 1u << 20);
-    buf_init(&order, 4096);
     char err[160];
     enum rc rc = RC_OK;
     struct compiler *g = xmalloc(sizeof(*g));
@@ -447,58 +448,38 @@ enum rc core_logs_list(struct str filter, struct str sort, int64_t page, int64_t
         rc = refuse(p, "Invalid filter", err);
     } else {
         struct compiler *gs = xmalloc(sizeof(*gs));
-        compiler_init(gs, &a, &order, err, sizeof(err));
+        compiler_init(gs, &a, order, err, sizeof(err));
         if (sort.len && !compile_sort(gs, sort))
             rc = refuse(p, "Invalid sort", err);
         xfree(gs);
     }
+    *total = -1;
     if (!rc) {
         (void)buf_append(&where, "", 1);
-        (void)buf_append(&order, "", 1);
+        (void)buf_append(order, "", 1);
         struct store_logs_query q = {
             .where = where.len > 1 ? where.data : NULL,
             .params = g->params,
             .param_count = g->param_count,
-            .order_by = order.len > 1 ? order.data : NULL,
-            .limit = per_page,
-            .offset = (page - 1) * per_page,
+            .order_by = order->len > 1 ? order->data : NULL,
+            .limit = limit,
+            .offset = offset,
             .want_total = !skip_total,
         };
-        struct buf items;
-        buf_init(&items, 64u << 20);
-        int64_t total = -1, rows = 0;
+        int64_t rows = 0;
         char serr[160];
-        rc = store_logs_list(g_logs, &q, &items, skip_total ? NULL : &total, &rows, serr,
+        rc = store_logs_list(g_logs, &q, items, skip_total ? NULL : total, &rows, serr,
                              sizeof(serr));
         if (rc == RC_INVALID)
             refuse(p, "Invalid filter", serr);
-        if (!rc) {
-            int64_t pages = total < 0 ? -1 : (total + per_page - 1) / per_page;
-            char tail[200];
-            snprintf(tail, sizeof(tail),
-                     "],\"page\":%lld,\"perPage\":%lld,\"totalItems\":%lld,\"totalPages\":%lld}",
-                     (long long)page, (long long)per_page, (long long)total, (long long)pages);
-            (void)buf_append_cstr(out, "{\"items\":[");
-            (void)buf_append(out, items.data ? items.data : "", items.len);
-            rc = buf_append_cstr(out, tail);
-        }
-        buf_cleanup(&items);
     }
     xfree(g);
     buf_cleanup(&where);
-    buf_cleanup(&order);
     arena_cleanup(&a);
     return rc;
 }
 
-enum rc core_logs_view(struct str id, struct buf *out)
-{
-    if (!g_logs)
-        return RC_NOT_FOUND;
-    return store_logs_view(g_logs, id, out);
-}
-
-enum rc core_logs_stats(struct str filter, struct buf *out, struct core_problem *p)
+enum rc core_logs_local_stats(struct str filter, struct buf *out, struct core_problem *p)
 {
     if (!g_logs)
         return RC_UNAVAILABLE;
@@ -528,4 +509,9 @@ enum rc core_logs_stats(struct str filter, struct buf *out, struct core_problem 
     buf_cleanup(&where);
     arena_cleanup(&a);
     return rc;
+}
+
+struct store_logs *core_logs_store(void)
+{
+    return g_logs;
 }

@@ -9,6 +9,7 @@
 #ifndef TARMAC_CORE_LOGS_H
 #define TARMAC_CORE_LOGS_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -73,5 +74,23 @@ enum rc core_logs_list(struct str filter, struct str sort, int64_t page, int64_t
 enum rc core_logs_view(struct str id, struct buf *out);
 /* GET /api/logs/stats: [{"total","date"}] per hour. */
 enum rc core_logs_stats(struct str filter, struct buf *out, struct core_problem *p);
+
+/* Several instances (--redis): a read of GET /api/logs reads every
+ * instance's log (each keeps its own auxiliary.db). fn asks the other
+ * instances request (owned by fn: {"op": "list"|"view"|"stats", ...}),
+ * each answering with core_logs_answer, and returns their answers as a JSON
+ * array (a new reference; those that did not answer in time are left out).
+ * A list merges every instance's first page*perPage entries in an
+ * in-memory table and sorts them there (up to CORE_LOGS_GATHER_MAX: later
+ * pages are a 400); totals and hourly stats are summed; a view asks the
+ * others when the id is not here. Blocking, like the reads. Start-up. */
+typedef json_t *core_logs_gather_fn(void *ctx, json_t *request);
+void core_logs_set_gather(core_logs_gather_fn *fn, void *ctx);
+#define CORE_LOGS_GATHER_MAX 5000
+#define CORE_LOGS_GATHER_MAX_TEXT "5000"
+/* Another instance's request, answered from this instance's log: a new
+ * object ({"items","total"}, {"item"} or {"stats"}; {} when it has none).
+ * Blocking: the offload pool. */
+json_t *core_logs_answer(json_t *request);
 
 #endif

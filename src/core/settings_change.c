@@ -37,6 +37,7 @@ enum rc core_settings_start(struct core_app *app, struct core_settings_base *bas
     core_settings_base_cleanup(&app->settings_base);
     app->settings_base = *base;
     app->settings_base.data_dir = app->dir;
+    app->settings_base.storage_dir = app->storage_dir;
     memset(base, 0, sizeof(*base));
     struct start_job j = {0};
     enum rc rc = store_writer_run(app->writer, load_stored, &j);

@@ -386,3 +386,92 @@ enum rc store_snapshot_check(const char *path, const char *const *probes, char *
         return pg_check(path, err, cap);
     return sqlite_check(path, probes, err, cap);
 }
+
+/* ---- the shared operation lock ---------------------------------------------- */
+
+/* pg_try_advisory_lock(int, int): "tarm" and "bkup", objsubid 2 in pg_locks. */
+#define LOCK_K1 "1952543341"
+#define LOCK_K2 "1651209584"
+#define APP_PREFIX "tarmac backup "
+
+struct store_backup_lock {
+    PGconn *conn;
+};
+
+static PGconn *lock_conn(const char *url, char *err, size_t cap)
+{
+    PGconn *c = PQconnectdb(url);
+    if (PQstatus(c) != CONNECTION_OK) {
+        snprintf(err, cap, "the database is unreachable: %.200s", PQerrorMessage(c));
+        char *nl = strchr(err, '\n');
+        if (nl)
+            *nl = '\0';
+        PQfinish(c);
+        return NULL;
+    }
+    return c;
+}
+
+enum rc store_backup_lock_try(const char *url, const char *key, struct store_backup_lock **out,
+                              char *err, size_t cap)
+{
+    *out = NULL;
+    PGconn *c = lock_conn(url, err, cap);
+    if (!c)
+        return RC_UNAVAILABLE;
+    char name[256];
+    snprintf(name, sizeof(name), APP_PREFIX "%s", key);
+    const char *params[] = {name};
+    PGresult *r = PQexecParams(c,
+                               "SELECT set_config('application_name', $1, false), "
+                               "pg_try_advisory_lock(" LOCK_K1 ", " LOCK_K2 ")",
+                               1, NULL, params, NULL, NULL, 0);
+    enum rc rc = RC_UNAVAILABLE;
+    if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
+        rc = strcmp(PQgetvalue(r, 0, 1), "t") == 0 ? RC_OK : RC_BUSY;
+    else
+        snprintf(err, cap, "the backup lock cannot be taken: %.200s", PQerrorMessage(c));
+    PQclear(r);
+    if (rc) {
+        PQfinish(c);
+        return rc;
+    }
+    *out = xmalloc(sizeof(**out));
+    (*out)->conn = c;
+    return RC_OK;
+}
+
+void store_backup_lock_release(struct store_backup_lock *l)
+{
+    if (!l)
+        return;
+    PQfinish(l->conn); /* the session's end drops its advisory lock */
+    xfree(l);
+}
+
+enum rc store_backup_lock_holder(const char *url, char *out, size_t cap)
+{
+    char err[256];
+    PGconn *c = lock_conn(url, err, sizeof(err));
+    if (!c)
+        return RC_UNAVAILABLE;
+    PGresult *r = PQexec(c, "SELECT a.application_name FROM pg_locks l "
+                            "JOIN pg_stat_activity a ON a.pid = l.pid "
+                            "WHERE l.locktype = 'advisory' AND l.granted "
+                            "AND l.classid = " LOCK_K1 " AND l.objid = " LOCK_K2
+                            " AND l.objsubid = 2 AND l.database = "
+                            "(SELECT oid FROM pg_database WHERE datname = current_database())");
+    enum rc rc = RC_UNAVAILABLE;
+    if (PQresultStatus(r) == PGRES_TUPLES_OK) {
+        rc = RC_NOT_FOUND;
+        if (PQntuples(r) == 1) {
+            const char *name = PQgetvalue(r, 0, 0);
+            size_t n = strlen(APP_PREFIX);
+            snprintf(out, cap, "%s", strncmp(name, APP_PREFIX, n) == 0 ? name + n : "");
+            rc = RC_OK;
+        }
+    }
+    PQclear(r);
+    PQfinish(c);
+    return rc;
+}

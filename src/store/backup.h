@@ -56,4 +56,22 @@ enum rc store_snapshot_check(const char *path, const char *const *probes, char *
 enum rc store_snapshot_restore(const char *url, const char *sql_path, const char *marker_sql,
                                char *err, size_t cap);
 
+/* The backups' one-operation-at-a-time lock of a PostgreSQL database,
+ * shared by every instance serving it (PocketBase keeps it in the process;
+ * several instances behind a balancer need it in the database): a session
+ * advisory lock held by a connection of its own, which also shows the name
+ * of the operation's archive (its application_name), so the server drops
+ * both when the holder dies. */
+struct store_backup_lock;
+/* Takes the lock of url for the archive key (a checked name): RC_OK with
+ * *out, RC_BUSY when another session holds it, RC_UNAVAILABLE when the
+ * database cannot be reached (err says why). Blocking. */
+enum rc store_backup_lock_try(const char *url, const char *key, struct store_backup_lock **out,
+                              char *err, size_t cap);
+/* Releases it (closes its connection). Accepts NULL. */
+void store_backup_lock_release(struct store_backup_lock *l);
+/* The archive name of the operation holding url's lock into out (cap
+ * bytes): RC_OK, RC_NOT_FOUND when none holds it, RC_UNAVAILABLE. Blocking. */
+enum rc store_backup_lock_holder(const char *url, char *out, size_t cap);
+
 #endif

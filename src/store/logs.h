@@ -113,5 +113,13 @@ enum rc store_logs_view(struct store_logs *l, struct str id, struct buf *out);
  * first, over the rows q->where selects (order and page unused). Blocking. */
 enum rc store_logs_stats(struct store_logs *l, const struct store_logs_query *q, struct buf *out,
                          char *err, size_t err_cap);
+/* Several instances' pages of one query made one (core/logs.c, --redis):
+ * items is a JSON array of entries as store_logs_list writes them; they are
+ * put in an in-memory table of _logs's shape and read back as
+ * store_logs_list reads (order_by as its, NULL: by created; limit rows from
+ * offset; *rows). Blocking. RC_INVALID (items malformed) or RC_IO, with the
+ * engine's message in err. */
+enum rc store_logs_merge(struct str items, const char *order_by, int64_t limit, int64_t offset,
+                         struct buf *out, int64_t *rows, char *err, size_t err_cap);
 
 #endif

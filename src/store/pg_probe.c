@@ -181,3 +181,58 @@ enum store_reach store_pg_probe(const char *url, char *why, size_t cap)
     default: return STORE_REACH_REFUSED; /* a server answered: OK, or REJECT (starting, full) */
     }
 }
+
+/* One statement's single text value on c, copied into out; false when it
+ * failed. */
+static bool one_value(PGconn *c, const char *sql, char *out, size_t cap)
+{
+    PGresult *r = PQexec(c, sql);
+    bool ok = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
+    if (ok)
+        snprintf(out, cap, "%s", PQgetvalue(r, 0, 0));
+    PQclear(r);
+    return ok;
+}
+
+static bool command(PGconn *c, const char *sql)
+{
+    PGresult *r = PQexec(c, sql);
+    bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+    PQclear(r);
+    return ok;
+}
+
+enum rc store_pg_check_sessions(const char *url, char *why, size_t cap)
+{
+    /* Three connections: a's server session is freed by its COMMIT while
+     * b holds another in a transaction; c then asks for one. Through a
+     * pooler in transaction mode c is given a's (the only idle one); on a
+     * server, or a pooler in session mode, every connection has its own. */
+    const char *const keys[] = {"connect_timeout", "dbname", NULL};
+    const char *const values[] = {PROBE_CONNECT_TIMEOUT, url, NULL};
+    PGconn *a = PQconnectdbParams(keys, values, 1);
+    /* A server that does not answer is waited for once, not three times. */
+    PGconn *b = PQstatus(a) == CONNECTION_OK ? PQconnectdbParams(keys, values, 1) : NULL;
+    PGconn *c = PQstatus(b) == CONNECTION_OK ? PQconnectdbParams(keys, values, 1) : NULL;
+    enum rc rc = RC_OK;
+    char pa[32] = "", pb[32] = "", pc[32] = "";
+    if (PQstatus(a) == CONNECTION_OK && PQstatus(b) == CONNECTION_OK &&
+        PQstatus(c) == CONNECTION_OK && command(a, "BEGIN") &&
+        one_value(a, "SELECT pg_backend_pid()", pa, sizeof(pa)) && command(b, "BEGIN") &&
+        one_value(b, "SELECT pg_backend_pid()", pb, sizeof(pb)) && command(a, "COMMIT") &&
+        command(c, "BEGIN") && one_value(c, "SELECT pg_backend_pid()", pc, sizeof(pc)) &&
+        strcmp(pa, pc) == 0) {
+        snprintf(why, cap,
+                 "two connections ran on one server session (server process %s): a pooler "
+                 "in transaction or statement mode (PgBouncer's pool_mode = transaction) is "
+                 "between tarmac and PostgreSQL",
+                 pa);
+        rc = RC_INVALID;
+    }
+    (void)command(b, "COMMIT");
+    (void)command(c, "COMMIT");
+    PQfinish(a);
+    PQfinish(b);
+    PQfinish(c);
+    return rc; /* a connection that failed: store_open says why */
+}

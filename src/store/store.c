@@ -264,6 +264,21 @@ bool store_is_remote(const struct store_conn *db)
     return db->engine->set_io_wait != NULL;
 }
 
+enum rc store_lock_key(struct store_conn *db, struct str key)
+{
+    if (!store_is_remote(db))
+        return RC_OK;
+    struct store_stmt *st = NULL;
+    enum rc rc =
+        store_prepare(db, STR_LIT("SELECT pg_advisory_xact_lock(hashtextextended(?1, 0))"), &st);
+    if (!rc)
+        rc = store_bind_text(st, 1, key);
+    if (!rc)
+        rc = store_step(st);
+    store_done(st);
+    return rc == RC_NOT_FOUND ? RC_OK : rc;
+}
+
 bool store_has_views(const struct store_conn *db)
 {
     return db->engine->query_check && db->engine->view_create;
@@ -272,6 +287,13 @@ bool store_has_views(const struct store_conn *db)
 enum store_dialect store_conn_dialect(const struct store_conn *db)
 {
     return db->engine->dialect;
+}
+
+enum rc store_check_sessions(const char *target, char *why, size_t cap)
+{
+    if (cap)
+        why[0] = '\0';
+    return store_target_is_url(target) ? store_pg_check_sessions(target, why, cap) : RC_OK;
 }
 
 enum store_reach store_probe(const char *target, char *why, size_t cap)

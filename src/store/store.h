@@ -77,6 +77,12 @@ void store_set_io_wait(struct store_conn *db, store_io_wait_fn *fn, void *ctx);
 bool store_is_remote(const struct store_conn *db);
 /* Whether target names a PostgreSQL database (a URL) rather than a file. */
 bool store_target_is_url(const char *target);
+/* Inside a write transaction: waits until no other transaction of the
+ * database holds key (any text) and holds it until this one ends, so a
+ * check-then-insert is not raced by another instance's writer
+ * (PostgreSQL: pg_advisory_xact_lock of the key's hash). One SQLite file
+ * has one writer: nothing to do there. */
+enum rc store_lock_key(struct store_conn *db, struct str key);
 
 /* What store_probe found at a target. */
 enum store_reach {
@@ -95,6 +101,15 @@ enum store_reach {
  * URL sets connect_timeout. A file path (SQLite) is STORE_REACH_OK: opening
  * it is its test. Blocking; any thread. */
 enum store_reach store_probe(const char *target, char *why, size_t cap);
+/* Whether every connection to target keeps its own server session, as
+ * tarmac needs (its statements are prepared once per connection, and its
+ * read connections are set read-only with a statement timeout for their
+ * session): RC_INVALID, why saying so, when a pooler in transaction or
+ * statement mode (PgBouncer's pool_mode = transaction) hands one session to
+ * several connections. RC_OK for a server, a pooler in session mode, a
+ * file path, or a target that cannot be reached (store_open says why).
+ * Three connections for a moment; blocking. */
+enum rc store_check_sessions(const char *target, char *why, size_t cap);
 /* target as it may be shown (cap bytes, NUL-terminated): a URL with the
  * password in its user part or in a password= parameter written "***". */
 void store_target_shown(const char *target, char *out, size_t cap);

@@ -234,6 +234,21 @@ describe('backups API', () => {
         assert.equal(await su.backups.restore('snap.zip'), true);
         await waitBack(async () => (await su.collection('notes').getOne(keep.id)).title === 'before',
             'restored record');
+        // Several instances behind a balancer (TARMAC_E2E_CLUSTER): the
+        // others read the restored database as soon as it committed, the
+        // shared files a moment later (once the restored instance swapped
+        // them), and the schema once the restored one, back, tells them.
+        if (srv.instances) {
+            await waitBack(async () => {
+                const x = await su.collection('notes').getOne(keep.id);
+                return (await fetch(su.files.getURL(x, x.doc))).status === 200;
+            }, 'restored files');
+        }
+        for (const inst of srv.instances || []) {
+            await waitBack(async () => (await fetch(`${inst.url}/api/collections/later`, {
+                headers: { Authorization: su.authStore.token },
+            })).status === 404, `${inst.url} to read the restored schema`);
+        }
 
         const r = await su.collection('notes').getOne(keep.id);
         assert.equal(r.title, 'before');

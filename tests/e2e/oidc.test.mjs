@@ -56,8 +56,8 @@ describe('oidc', () => {
         return { pb, auth, provider: p };
     }
 
-    const idTokenError = async (body, reason, what) => {
-        const err = await expectError(signInWithIdToken({ provider: 'oidc', ...body }), 400, what);
+    const idTokenError = async (body, reason, what, url = srv.url) => {
+        const err = await expectError(signInWithIdToken({ provider: 'oidc', ...body }, { pb: client(url) }), 400, what);
         assert.equal(err.message, 'Failed to verify the id_token.', what);
         assertFieldCode(err, 'idToken', 'validation_invalid_token');
         assert.match(err.data.idToken.message, reason, `${what}: ${err.data.idToken.message}`);
@@ -118,15 +118,20 @@ describe('oidc', () => {
         for (const f of [idp, google, apple]) if (f) await f.close();
     });
 
+    // The discovery document and the key set are cached by each instance
+    // (several behind a balancer, TARMAC_E2E_CLUSTER, fetch once each): the
+    // checks that count fetches ask one instance.
+    const oneInstance = () => (srv.instances ? srv.directUrl : srv.url);
+
     test('discovery: auth-methods builds the authorization URL from the document, fetched once', async () => {
         const before = idp.discoveryRequests;
-        const m = await client(srv.url).collection('users').listAuthMethods();
+        const m = await client(oneInstance()).collection('users').listAuthMethods();
         const p = m.oauth2.providers.find((x) => x.name === 'oidc');
         assert.ok(p, JSON.stringify(m));
         assert.equal(p.displayName, 'IdP');
         assert.ok(p.authURL.startsWith(`${idp.url}/authorize?client_id=${CLIENT_ID}&`), p.authURL);
         assert.equal(new URL(p.authURL).searchParams.get('scope'), 'openid email profile');
-        await client(srv.url).collection('users').listAuthMethods();
+        await client(oneInstance()).collection('users').listAuthMethods();
         assert.ok(idp.discoveryRequests - before <= 1, `${idp.discoveryRequests - before} fetches`);
         // Apple's asks for the form post; the others do not
         const a = m.oauth2.providers.find((x) => x.name === 'apple');
@@ -271,25 +276,26 @@ describe('oidc', () => {
     });
 
     test('an unknown kid is refused after one JWKS refresh; a rotated key is found by it', async () => {
+        const one = oneInstance();
         const someone = () => ({ sub: uniq('sub'), email: `${uniq('kid')}@example.com`, email_verified: true });
         // the keys are cached by now; past the refresh floor an unknown kid refetches once
-        await signInWithIdToken({ provider: 'oidc', idToken: idp.idToken({ claims: someone() }) });
+        await signInWithIdToken({ provider: 'oidc', idToken: idp.idToken({ claims: someone() }) }, { pb: client(one) });
         await sleep(REFRESH_FLOOR_MS + 200);
         let before = idp.jwksRequests;
-        await idTokenError({ idToken: idp.idToken({ claims: { sub: uniq('sub') }, header: { kid: 'no-such-kid' } }) }, /unknown key/, 'unknown kid');
+        await idTokenError({ idToken: idp.idToken({ claims: { sub: uniq('sub') }, header: { kid: 'no-such-kid' } }) }, /unknown key/, 'unknown kid', one);
         assert.equal(idp.jwksRequests - before, 1);
         // at once again: no refetch (the floor)
-        await idTokenError({ idToken: idp.idToken({ claims: { sub: uniq('sub') }, header: { kid: 'no-such-kid' } }) }, /unknown key/, 'unknown kid again');
+        await idTokenError({ idToken: idp.idToken({ claims: { sub: uniq('sub') }, header: { kid: 'no-such-kid' } }) }, /unknown key/, 'unknown kid again', one);
         assert.equal(idp.jwksRequests - before, 1);
         // the provider rotates: a token under the new key works after one fetch
         const kid = idp.rotate();
         await sleep(REFRESH_FLOOR_MS + 200);
         before = idp.jwksRequests;
-        const { auth } = await signInWithIdToken({ provider: 'oidc', idToken: idp.idToken({ kid, claims: someone() }) });
+        const { auth } = await signInWithIdToken({ provider: 'oidc', idToken: idp.idToken({ kid, claims: someone() }) }, { pb: client(one) });
         assert.equal(auth.meta.isNew, true);
         assert.equal(idp.jwksRequests - before, 1);
         // and then from the cache
-        await signInWithIdToken({ provider: 'oidc', idToken: idp.idToken({ kid, claims: someone() }) });
+        await signInWithIdToken({ provider: 'oidc', idToken: idp.idToken({ kid, claims: someone() }) }, { pb: client(one) });
         assert.equal(idp.jwksRequests - before, 1);
     });
 

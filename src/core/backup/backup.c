@@ -20,6 +20,7 @@
 #include "net/mailbox.h"
 #include "net/s3.h"
 #include "store/backup.h"
+#include "store/store.h"
 
 /* ---- the operation in use --------------------------------------------------- */
 
@@ -135,6 +136,11 @@ enum rc core_backups_delete(struct core_backups *b, const char *key)
     pthread_mutex_lock(&b->mu);
     bool in_use = b->is_active && strcmp(b->active_key, key) == 0;
     pthread_mutex_unlock(&b->mu);
+    /* Or another instance's (PostgreSQL: the shared lock names it). */
+    char holder[CORE_BACKUP_KEY_MAX + 1];
+    if (!in_use && store_target_is_url(b->target_db) &&
+        store_backup_lock_holder(b->target_db, holder, sizeof(holder)) == RC_OK)
+        in_use = strcmp(holder, key) == 0;
     if (in_use)
         return RC_BUSY;
     struct core_backup_target t = open_target(b);
@@ -228,7 +234,7 @@ struct paths {
     char area[BACKUP_PATH_BYTES];     /* <dir>/.tarmac_backup_tmp: its lock */
     char tmp[BACKUP_PATH_BYTES];      /* area/work: removed after each backup */
     char tree[BACKUP_PATH_BYTES];     /* tmp/tree: what is zipped */
-    char storage[BACKUP_PATH_BYTES];  /* <dir>/storage */
+    char storage[BACKUP_PATH_BYTES];  /* <dir>/storage, or --storage-dir */
     char files[BACKUP_PATH_BYTES];    /* tree/storage */
     char db[BACKUP_PATH_BYTES];       /* tree/data.db or tree/data.sql */
     char aux[BACKUP_PATH_BYTES];      /* <dir>/auxiliary.db */
@@ -240,7 +246,8 @@ static bool paths_init(struct paths *p, const struct core_backups *b)
 {
     return backup_path(p->area, "%s/%s", b->dir, BACKUP_TMP_DIR) &&
            backup_path(p->tmp, "%s/work", p->area) && backup_path(p->tree, "%s/tree", p->tmp) &&
-           backup_path(p->storage, "%s/storage", b->dir) &&
+           (b->storage_dir ? backup_path(p->storage, "%s", b->storage_dir)
+                           : backup_path(p->storage, "%s/storage", b->dir)) &&
            backup_path(p->files, "%s/storage", p->tree) &&
            backup_path(p->db, "%s/%s", p->tree, store_snapshot_name(b->target_db)) &&
            backup_path(p->aux, "%s/auxiliary.db", b->dir) &&
@@ -320,6 +327,23 @@ static enum rc make_archive(struct core_backups *b, struct core_backup_target *t
     return rc;
 }
 
+/* On PostgreSQL, every instance serving the database takes part in the one
+ * operation at a time (store_backup_lock_try): RC_BUSY when another
+ * instance's runs. Nothing to take for SQLite (one instance per file). */
+static enum rc shared_begin(struct core_backups *b, const char *key, struct store_backup_lock **out,
+                            char *err, size_t cap)
+{
+    *out = NULL;
+    if (!store_target_is_url(b->target_db))
+        return RC_OK;
+    enum rc rc = store_backup_lock_try(b->target_db, key, out, err, cap);
+    if (rc == RC_BUSY)
+        snprintf(err, cap, "another backup or restore is under way (another instance's)");
+    else if (rc)
+        log_error("msg=\"backup lock not taken\" name=%s error=\"%s\"", key, err);
+    return rc;
+}
+
 static enum rc create_active(struct core_backups *b, const char *key, char *err, size_t cap)
 {
     struct core_backup_target t = open_target(b);
@@ -360,7 +384,11 @@ enum rc core_backups_create(struct core_backups *b, const char *key, char *err, 
         snprintf(err, cap, "another backup or restore is under way");
         return rc;
     }
-    rc = create_active(b, key, err, cap);
+    struct store_backup_lock *shared = NULL;
+    rc = shared_begin(b, key, &shared, err, cap);
+    if (!rc)
+        rc = create_active(b, key, err, cap);
+    store_backup_lock_release(shared);
     end(b);
     return rc;
 }
@@ -405,7 +433,7 @@ static enum rc stage_active(struct core_backups *b, const char *key, char *err, 
         snprintf(err, cap, "Missing or invalid backup file.");
         return rc == RC_INVALID ? RC_NOT_FOUND : rc;
     }
-    rc = core_restore_stage(b->dir, b->target_db, path, err, cap);
+    rc = core_restore_stage(b->dir, b->target_db, b->storage_dir, path, err, cap);
     if (strcmp(path, tmp) == 0)
         unlink(tmp);
     if (rc)
@@ -420,12 +448,21 @@ static void *op_main(void *arg)
     struct op *o = arg;
     backup_lower_priority();
     o->message[0] = '\0';
+    struct store_backup_lock *shared = NULL;
+    o->rc = shared_begin(o->b, o->key, &shared, o->message, sizeof(o->message));
     if (o->is_restore) {
-        o->rc = stage_active(o->b, o->key, o->message, sizeof(o->message));
+        if (!o->rc)
+            o->rc = stage_active(o->b, o->key, o->message, sizeof(o->message));
+        /* The shared lock ends with the staging: the restart that commits
+         * the restore follows at once (and a new process could not keep
+         * this connection). */
+        store_backup_lock_release(shared);
         if (o->rc) /* a staged restore keeps the operation until the restart */
             end(o->b);
     } else {
-        o->rc = create_active(o->b, o->key, o->message, sizeof(o->message));
+        if (!o->rc)
+            o->rc = create_active(o->b, o->key, o->message, sizeof(o->message));
+        store_backup_lock_release(shared);
         end(o->b);
     }
     net_mailbox_post(o->mb, op_answer, o);
@@ -527,6 +564,12 @@ struct core_backups *core_backups_new(const char *dir, const char *target)
     return b;
 }
 
+void core_backups_set_storage_dir(struct core_backups *b, const char *dir)
+{
+    xfree(b->storage_dir);
+    b->storage_dir = dir ? xstrdup(dir) : NULL;
+}
+
 void core_backups_free(struct core_backups *b)
 {
     if (!b)
@@ -546,5 +589,6 @@ void core_backups_free(struct core_backups *b)
     pthread_mutex_destroy(&b->mu);
     xfree(b->target_db);
     xfree(b->dir);
+    xfree(b->storage_dir);
     xfree(b);
 }

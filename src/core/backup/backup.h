@@ -63,6 +63,10 @@ void core_backups_free(struct core_backups *b);
  * default). Each operation uses the target of the moment it starts, so one
  * under way finishes where it began. Any thread (the settings' swap). */
 void core_backups_use_s3(struct core_backups *b, const struct net_s3_config *s3);
+/* The uploaded files are in dir (--storage-dir), not <dir>/storage:
+ * backups read them there, and a restore replaces them there
+ * (core_restore_stage). Before any operation. */
+void core_backups_set_storage_dir(struct core_backups *b, const char *dir);
 /* Whether the archives are kept in S3 now. */
 bool core_backups_is_s3(struct core_backups *b);
 /* Every archive (*out: xfree it; *n entries in no given order). RC_IO, or

@@ -24,7 +24,8 @@
 
 struct core_backups {
     char *dir;
-    char *target_db; /* the database: a file path or a PostgreSQL URL */
+    char *storage_dir; /* --storage-dir; NULL: <dir>/storage */
+    char *target_db;   /* the database: a file path or a PostgreSQL URL */
     pthread_mutex_t mu;
     /* Where archives are kept (core_backups_use_s3): the bucket of s3 when
      * has_s3 (owned strings), else <dir>/backups. Read under mu. */

@@ -1,6 +1,7 @@
 /* restore.c -- see restore.h. */
 #include "core/backup/restore.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -18,6 +19,12 @@
 #include "store/store.h"
 
 #define MARKER_ID "tarmacRestore"
+/* --storage-dir: the archive's files staged inside the directory, the
+ * entries they replace moved aside there (dot names: never a key, storage.h),
+ * and the stage's note of the directory. */
+#define STORAGE_STAGED ".tarmac_restore_staged"
+#define STORAGE_OLD ".tarmac_restore_old"
+#define STORAGE_NOTE ".storage-dir"
 
 /* The entries of the data directory a restore replaces, in the order they
  * are moved. A "follows" entry is only moved out (the old database's WAL and
@@ -144,11 +151,13 @@ static enum rc write_id(const char *staged)
 }
 
 /* What the archive lacks is made empty: the restored directory is exactly
- * the archive, not the archive plus what was there before. */
-static enum rc fill_missing(const char *staged)
+ * the archive, not the archive plus what was there before. files: where
+ * the archive's storage/ was extracted (staged, or the --storage-dir's
+ * stage). */
+static enum rc fill_missing(const char *staged, const char *files)
 {
     char path[BACKUP_PATH_BYTES];
-    if (!backup_path(path, "%s/storage", staged) || (mkdir(path, 0755) != 0 && errno != EEXIST))
+    if (!backup_path(path, "%s/storage", files) || (mkdir(path, 0755) != 0 && errno != EEXIST))
         return RC_IO;
     if (!backup_path(path, "%s/auxiliary.db", staged))
         return RC_IO;
@@ -159,9 +168,43 @@ static enum rc fill_missing(const char *staged)
     return RC_OK;
 }
 
-enum rc core_restore_stage(const char *dir, const char *target, const char *zip_path, char *err,
-                           size_t cap)
+/* Writes the stage's note of the --storage-dir path. */
+static enum rc write_note(const char *staged, const char *storage_dir)
 {
+    char path[BACKUP_PATH_BYTES];
+    if (!backup_path(path, "%s/%s", staged, STORAGE_NOTE))
+        return RC_IO;
+    FILE *f = fopen(path, "wx");
+    if (!f)
+        return RC_IO;
+    bool ok = fputs(storage_dir, f) >= 0;
+    return fclose(f) == 0 && ok ? RC_OK : RC_IO;
+}
+
+/* The --storage-dir a stage was made for, from its note; false: none. */
+static bool read_note(const char *staged, char out[BACKUP_PATH_BYTES])
+{
+    char path[BACKUP_PATH_BYTES];
+    out[0] = '\0';
+    if (!backup_path(path, "%s/%s", staged, STORAGE_NOTE))
+        return false;
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return false;
+    bool ok = fgets(out, BACKUP_PATH_BYTES, f) != NULL;
+    fclose(f);
+    return ok && out[0];
+}
+
+enum rc core_restore_stage(const char *dir, const char *target, const char *storage_dir,
+                           const char *zip_path, char *err, size_t cap)
+{
+    char files[BACKUP_PATH_BYTES]; /* where storage/ is extracted */
+    if (storage_dir && (!backup_path(files, "%s/%s", storage_dir, STORAGE_STAGED) ||
+                        backup_remove_tree(files) != RC_OK || mkdir(files, 0700) != 0)) {
+        snprintf(err, cap, "cannot stage the files in %s", storage_dir);
+        return RC_IO;
+    }
     struct area a;
     if (area_open(dir, &a)) {
         snprintf(err, cap, "cannot use %s/%s", dir, BACKUP_RESTORE_DIR);
@@ -176,8 +219,13 @@ enum rc core_restore_stage(const char *dir, const char *target, const char *zip_
         return rc;
     }
     const char *snapshot = store_snapshot_name(target);
-    const char *const allowed[] = {snapshot, "auxiliary.db", "storage", NULL};
+    const char *const allowed[] = {snapshot, "auxiliary.db", storage_dir ? NULL : "storage", NULL};
+    static const char *const storage_only[] = {"storage", NULL};
+    if (!storage_dir)
+        snprintf(files, sizeof(files), "%s", a.staged);
     rc = core_archive_extract(zip_path, a.staged, allowed, err, cap);
+    if (!rc && storage_dir)
+        rc = core_archive_extract(zip_path, files, storage_only, err, cap);
     char path[BACKUP_PATH_BYTES];
     if (!rc && (!backup_path(path, "%s/%s", a.staged, snapshot) || !backup_exists(path))) {
         snprintf(err, cap, "the archive has no %s: not a backup of this server's %s database",
@@ -201,8 +249,12 @@ enum rc core_restore_stage(const char *dir, const char *target, const char *zip_
         rc = RC_INVALID;
     }
     if (!rc)
-        rc = fill_missing(a.staged);
+        rc = fill_missing(a.staged, files);
+    if (!rc && storage_dir)
+        rc = write_note(a.staged, storage_dir);
     if (!rc && syncfs(a.lock_fd) != 0)
+        rc = RC_IO;
+    if (!rc && storage_dir && backup_sync_dir(files) != RC_OK)
         rc = RC_IO;
     if (!rc)
         rc = write_id(a.staged);
@@ -210,6 +262,8 @@ enum rc core_restore_stage(const char *dir, const char *target, const char *zip_
         if (!err[0])
             snprintf(err, cap, "cannot stage the restore in %s", a.staged);
         backup_remove_tree(a.staged);
+        if (storage_dir)
+            backup_remove_tree(files);
     }
     area_close(&a);
     return rc;
@@ -231,6 +285,95 @@ void core_restore_discard(const char *dir)
 }
 
 /* ---- 3. roll forward ------------------------------------------------------------ */
+
+/* The first entry of dir whose name does not start with '.' into name;
+ * false when there is none (or dir cannot be read). */
+static bool first_entry(const char *dir, char name[256])
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return false;
+    struct dirent *e;
+    bool found = false;
+    while (!found && (e = readdir(d)) != NULL) {
+        if (e->d_name[0] != '.') {
+            snprintf(name, 256, "%s", e->d_name);
+            found = true;
+        }
+    }
+    closedir(d);
+    return found;
+}
+
+/* Moves every entry of from (but dot names) into to; both on one file
+ * system. Repeatable: what moved before is no longer in from. */
+static enum rc move_entries(const char *from, const char *to, char *err, size_t cap)
+{
+    char name[256];
+    while (first_entry(from, name)) {
+        char src[BACKUP_PATH_BYTES], dst[BACKUP_PATH_BYTES];
+        enum rc rc = step(name);
+        if (!rc && (!backup_path(src, "%s/%s", from, name) ||
+                    !backup_path(dst, "%s/%s", to, name) || rename(src, dst) != 0))
+            rc = RC_IO;
+        if (rc) {
+            snprintf(err, cap, "cannot move %s into %s: %s", src, to, strerror(errno));
+            return rc;
+        }
+    }
+    return RC_OK;
+}
+
+/* --storage-dir S: the stage's files (S/.tarmac_restore_staged/storage)
+ * replace S's entries, by renames within S: every entry of S is moved to
+ * S/.tarmac_restore_old (once: a mark says it was done), then every staged
+ * one into S. Repeatable after a crash at any step; done when the stage is
+ * gone. Other instances serving S see the old files, then for a moment
+ * fewer, then the restored ones. */
+static enum rc swap_storage(const char *s, char *err, size_t cap)
+{
+    char staged[BACKUP_PATH_BYTES], files[BACKUP_PATH_BYTES], mark[BACKUP_PATH_BYTES],
+        old[BACKUP_PATH_BYTES];
+    if (!backup_path(staged, "%s/%s", s, STORAGE_STAGED) ||
+        !backup_path(files, "%s/storage", staged) || !backup_path(mark, "%s/.moved-out", staged) ||
+        !backup_path(old, "%s/%s", s, STORAGE_OLD))
+        return RC_IO;
+    if (!backup_exists(staged))
+        return RC_OK; /* swapped already */
+    enum rc rc = RC_OK;
+    if (!backup_exists(mark)) {
+        if (mkdir(old, 0700) != 0 && errno != EEXIST) {
+            snprintf(err, cap, "cannot make %s: %s", old, strerror(errno));
+            return RC_IO;
+        }
+        rc = move_entries(s, old, err, cap);
+        int fd = rc ? -1 : open(mark, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+        if (!rc && (fd < 0 || fsync(fd) != 0))
+            rc = RC_IO;
+        if (fd >= 0)
+            close(fd);
+        if (!rc)
+            rc = backup_sync_dir(s);
+        if (rc) {
+            if (!err[0])
+                snprintf(err, cap, "cannot move the files of %s aside", s);
+            return rc;
+        }
+    }
+    rc = move_entries(files, s, err, cap);
+    if (!rc)
+        rc = backup_sync_dir(s);
+    if (!rc)
+        rc = backup_remove_tree(staged);
+    if (rc) {
+        if (!err[0])
+            snprintf(err, cap, "cannot move the restored files into %s", s);
+        return rc;
+    }
+    if (backup_remove_tree(old) != RC_OK)
+        log_warn("msg=\"the replaced files were not removed\" dir=%s", old);
+    return RC_OK;
+}
 
 static enum rc roll_forward(const char *dir, struct area *a, char *err, size_t cap)
 {
@@ -265,6 +408,12 @@ static enum rc roll_forward(const char *dir, struct area *a, char *err, size_t c
             snprintf(err, cap, "cannot move %s into place: %s", e, strerror(errno));
             return rc;
         }
+    }
+    char storage_dir[BACKUP_PATH_BYTES];
+    if (read_note(a->pending, storage_dir)) {
+        enum rc rc = swap_storage(storage_dir, err, cap);
+        if (rc)
+            return rc;
     }
     enum rc rc = step("sync");
     if (!rc)

@@ -51,12 +51,16 @@
 struct store_conn;
 
 /* Step 1 for the archive at zip_path, for the data directory dir and the
- * database target (a file path or a PostgreSQL URL). Replaces any earlier
+ * database target (a file path or a PostgreSQL URL). storage_dir (NULL:
+ * <dir>/storage) is --storage-dir: the archive's files are staged in
+ * <storage_dir>/.tarmac_restore_staged (its own file system, so the
+ * commit only renames) and the stage remembers the directory; the roll
+ * forward then moves the directory's entries aside and the staged ones in. Replaces any earlier
  * staged restore. RC_INVALID (not a zip, no snapshot of this engine, a
  * damaged or foreign database, ...) or RC_IO with the reason in err; then
  * nothing is left staged. */
-enum rc core_restore_stage(const char *dir, const char *target, const char *zip_path, char *err,
-                           size_t cap);
+enum rc core_restore_stage(const char *dir, const char *target, const char *storage_dir,
+                           const char *zip_path, char *err, size_t cap);
 /* Whether a finished stage waits in dir. */
 bool core_restore_is_staged(const char *dir);
 /* Drops a staged restore. */

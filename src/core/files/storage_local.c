@@ -194,6 +194,46 @@ static enum rc local_put(const struct core_storage *st, const char *key, struct 
     return RC_OK;
 }
 
+/* Copies the file at from to a temporary name beside to, then renames it
+ * there: what a rename across file systems (<dataDir>/tmp to a
+ * --storage-dir mounted elsewhere) becomes. Never a half file at to. */
+static enum rc copy_into(const char *from, const char *to)
+{
+    char tmp[PATH_BYTES + 16];
+    if (snprintf(tmp, sizeof(tmp), "%s.copy.tmp", to) >= (int)sizeof(tmp))
+        return RC_INVALID;
+    int in = open(from, O_RDONLY | O_CLOEXEC);
+    int out = in < 0 ? -1 : open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    enum rc rc = in < 0 || out < 0 ? RC_IO : RC_OK;
+    char buf[65536];
+    for (uint64_t off = 0; !rc;) {
+        ssize_t n = read_at(in, buf, sizeof(buf), off);
+        if (n < 0)
+            rc = RC_IO;
+        if (n <= 0)
+            break;
+        for (ssize_t w = 0; w < n && !rc;) {
+            ssize_t k = write(out, buf + w, (size_t)(n - w));
+            if (k < 0 && errno == EINTR)
+                continue;
+            if (k <= 0)
+                rc = RC_IO;
+            else
+                w += k;
+        }
+        off += (uint64_t)n;
+    }
+    if (in >= 0)
+        close(in);
+    if (out >= 0 && close(out) != 0 && !rc)
+        rc = RC_IO;
+    if (!rc && rename(tmp, to) != 0)
+        rc = RC_IO;
+    if (rc && out >= 0)
+        unlink(tmp);
+    return rc;
+}
+
 static enum rc local_put_file(const struct core_storage *st, const char *key, const char *path,
                               const char *mime)
 {
@@ -203,9 +243,8 @@ static enum rc local_put_file(const struct core_storage *st, const char *key, co
     if (!rc)
         rc = make_parents(dst);
     if (!rc && rename(path, dst) != 0)
-        rc = RC_IO;
-    if (rc)
-        unlink(path);
+        rc = errno == EXDEV ? copy_into(path, dst) : RC_IO;
+    unlink(path); /* renamed already, or the copy's original, or a failure's */
     return rc;
 }
 

@@ -153,6 +153,41 @@ void core_thumb_counts(uint64_t *made, uint64_t *failed)
     *failed = metrics_read(&thumbs_failed);
 }
 
+/* Locks path (made when missing) for this call: an open file description
+ * lock (F_OFD_SETLKW) excludes the pool's other threads as well as other
+ * processes, on another machine too when the directory is on NFS. The
+ * holder removes the file when done; a waiter that got the lock of a
+ * removed file tries again with the new one. The descriptor, or -1. */
+static int lock_file(const char *path)
+{
+    for (int tries = 0; tries < 64; tries++) {
+        int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+        if (fd < 0)
+            return -1;
+        struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+        int r;
+        while ((r = fcntl(fd, F_OFD_SETLKW, &fl)) != 0 && errno == EINTR)
+            ;
+        struct stat held, now;
+        if (r == 0 && fstat(fd, &held) == 0 && stat(path, &now) == 0 && held.st_ino == now.st_ino &&
+            held.st_dev == now.st_dev)
+            return fd;
+        close(fd);
+        if (r != 0)
+            return -1;
+    }
+    return -1;
+}
+
+static void unlock_file(const char *path, int fd)
+{
+    unlink(path);
+    close(fd); /* drops the lock */
+}
+
+static enum rc make_unlocked(const char *src, const char *dst, struct str mime,
+                             const struct core_thumb_spec *spec);
+
 enum rc core_thumb_make(const char *src, const char *dst, struct str mime,
                         const struct core_thumb_spec *spec)
 {
@@ -164,6 +199,24 @@ enum rc core_thumb_make(const char *src, const char *dst, struct str mime,
     dir[slash - dst] = '\0';
     if (mkdir(dir, 0755) != 0 && errno != EEXIST)
         return RC_IO;
+    /* Made once: several requests for one new thumbnail (this instance's
+     * or other instances' sharing the directory, --storage-dir) wait for
+     * the first, then find its file. */
+    char lock[4200];
+    if (snprintf(lock, sizeof(lock), "%s.lock", dst) >= (int)sizeof(lock))
+        return RC_INVALID;
+    int fd = lock_file(lock);
+    if (fd < 0)
+        return RC_IO;
+    enum rc rc = access(dst, F_OK) == 0 ? RC_OK : make_unlocked(src, dst, mime, spec);
+    unlock_file(lock, fd);
+    return rc;
+}
+
+/* core_thumb_make under the lock. */
+static enum rc make_unlocked(const char *src, const char *dst, struct str mime,
+                             const struct core_thumb_spec *spec)
+{
     char rnd[11];
     (void)secure_random_id(rnd, 10);
     rnd[10] = '\0';

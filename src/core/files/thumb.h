@@ -6,6 +6,8 @@
  * animation is used; JPEG and GIF originals give JPEG and GIF thumbnails,
  * everything else PNG. Thumbnails are made once and stored beside the
  * original (key thumbs_<name>/<size>_<name>, storage.h): on local disk
+ * under a lock on <thumbnail>.lock (threads and processes sharing the
+ * directory, --storage-dir: the first makes it, the others find it),
  * written to a temporary name and renamed, so a reader never sees half a
  * file; on S3 made from a temporary copy of the original under
  * <dataDir>/tmp/ and uploaded whole. Blocking: offload pool only. */

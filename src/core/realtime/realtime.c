@@ -448,6 +448,7 @@ struct fanout {
     struct ip_cost *ips; /* open addressing, ip_cap a power of two */
     size_t ip_cap;
     size_t ip_used;
+    struct fanout *next_queued; /* core_rt_local's queue */
 };
 
 static void fanout_free(struct fanout *f)
@@ -674,6 +675,35 @@ static void deliver_message(struct fanout *f, struct core_rt_client *client)
     core_rt_subs_release(subs);
 }
 
+static void fanout_begin(struct fanout *f);
+
+/* The fan-out under way ended (f freed): the next queued one begins, on a
+ * later turn (no recursion through a queue of events without clients). */
+static void fanout_next(void *arg)
+{
+    struct core_worker *cw = arg;
+    struct core_rt_local *l = cw->rt;
+    struct fanout *f = l->queue_head;
+    if (!f) {
+        l->is_fanning_out = false;
+        return;
+    }
+    l->queue_head = f->next_queued;
+    if (!l->queue_head)
+        l->queue_tail = NULL;
+    fanout_begin(f);
+}
+
+static void fanout_end(struct fanout *f)
+{
+    struct core_worker *cw = f->cw;
+    fanout_free(f);
+    if (cw->rt->queue_head)
+        net_mailbox_post(cw->mailbox, fanout_next, cw);
+    else
+        cw->rt->is_fanning_out = false;
+}
+
 static void fanout_run(void *arg)
 {
     struct fanout *f = arg;
@@ -707,18 +737,17 @@ static void fanout_run(void *arg)
     }
     coro_release();
     if (f->cursor.link.next == &cw->rt->clients) {
-        fanout_free(f);
+        fanout_end(f);
         return;
     }
     net_mailbox_post(cw->mailbox, fanout_run, f); /* the rest on a later turn */
 }
 
-static void fanout_start(void *arg)
+static void fanout_begin(struct fanout *f)
 {
-    struct fanout *f = arg;
     struct core_worker *cw = f->cw;
     if (list_is_empty(&cw->rt->clients)) {
-        fanout_free(f);
+        fanout_end(f);
         return;
     }
     /* The bookmark goes first; clients arriving later are appended after it
@@ -729,6 +758,24 @@ static void fanout_start(void *arg)
     head->next->prev = &f->cursor.link;
     head->next = &f->cursor.link;
     fanout_run(f);
+}
+
+/* A posted fan-out reaches its worker: it begins now, or after the ones
+ * before it (queued). */
+static void fanout_start(void *arg)
+{
+    struct fanout *f = arg;
+    struct core_rt_local *l = f->cw->rt;
+    if (l->is_fanning_out) {
+        if (l->queue_tail)
+            l->queue_tail->next_queued = f;
+        else
+            l->queue_head = f;
+        l->queue_tail = f;
+        return;
+    }
+    l->is_fanning_out = true;
+    fanout_begin(f);
 }
 
 /* The bus listener's on_commit: one event to every worker. */

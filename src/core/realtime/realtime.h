@@ -75,11 +75,18 @@ struct core_realtime *core_realtime_new(const struct core_limits *limits,
                                         core_rt_schema_fn *schema_of, void *schema_ctx);
 void core_realtime_free(struct core_realtime *rt);
 
+struct fanout;
+
 /* Per-worker state, made by core_realtime_attach() (cw->rt). */
 struct core_rt_local {
     struct list_node clients; /* clients and fan-out cursors, in arrival order */
     size_t client_count;
     atomic_size_t fanouts; /* events posted to this worker and not done yet */
+    /* Fan-outs run one at a time, in the order posted (one may wait for
+     * the database on PostgreSQL, and the next must not overtake it: a
+     * record's create before its update). Worker's thread. */
+    struct fanout *queue_head, *queue_tail;
+    bool is_fanning_out;
 };
 
 /* Registers a worker with its registry, cw->realtime (its mailbox receives

@@ -166,6 +166,20 @@ static enum rc check_sole(struct store_conn *db, const struct core_write_job *jo
         return RC_OK;
     struct buf sql;
     buf_init(&sql, 4096);
+    /* Several instances' writers (PostgreSQL): one check of this value at
+     * a time, until the transaction that may insert it ends. */
+    (void)buf_append_cstr(&sql, "sole\x1f");
+    (void)buf_append_cstr(&sql, job->c->id);
+    (void)buf_append_cstr(&sql, "\x1f");
+    (void)buf_append_cstr(&sql, job->sole_field);
+    (void)buf_append_cstr(&sql, "\x1f");
+    (void)buf_append_cstr(&sql, value);
+    enum rc lrc = store_lock_key(db, buf_str(&sql));
+    if (lrc) {
+        buf_cleanup(&sql);
+        return lrc;
+    }
+    buf_reset(&sql);
     struct store_sql q;
     store_sql_begin(&q, &sql);
     store_sql_add(&q, "SELECT 1 FROM ");

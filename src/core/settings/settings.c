@@ -338,6 +338,8 @@ static void compile(struct core_settings *s, struct core_problem *p)
     const char *dir = s->base->data_dir ? s->base->data_dir : ".";
     if (s->s3.is_enabled)
         core_storage_init_s3(&s->storage, dir, &s->s3.cfg);
+    else if (s->base->storage_dir)
+        core_storage_init_dir(&s->storage, dir, s->base->storage_dir);
     else
         core_storage_init_local(&s->storage, dir);
     s->app_name = str_at(v, "meta.appName");

@@ -43,7 +43,9 @@ struct core_settings_base {
     bool is_smtp_tls_required; /* --smtp-tls: STARTTLS must succeed (no settings option) */
     bool has_ratelimit_flag;   /* --rate-limits given: its rules (path prefixes) are used */
     struct core_ratelimit_config ratelimit_flag;
-    const char *data_dir; /* the app's (borrowed): the local file storage, temporary files */
+    const char *data_dir;    /* the app's (borrowed): the local file storage, temporary files */
+    const char *storage_dir; /* --storage-dir (borrowed): the local storage's files; NULL:
+                                <data_dir>/storage */
 };
 
 struct core_settings {
@@ -120,7 +122,7 @@ struct core_settings {
         struct net_s3_config cfg;
     } s3, backups_s3;
     /* Where uploads are stored now: S3 (s3 above) when s3.enabled, else
-     * the local storage under base->data_dir. */
+     * the local storage under base->storage_dir (else base->data_dir/storage). */
     struct core_storage storage;
 };
 

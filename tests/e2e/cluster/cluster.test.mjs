@@ -12,6 +12,12 @@
 //     keeps the requester's identity; an unknown client id is a 404;
 //   - a path rate limit and the login throttle are reached across
 //     instances (the counters are shared);
+//   - uploads in one directory every instance shares (--storage-dir): a
+//     file uploaded through A is read through B and C, and a thumbnail
+//     asked of all three at once is made once (the metrics' sum);
+//   - an instance killed with SIGKILL while SDK clients are subscribed
+//     through it (behind a balancer): they reconnect to the others, and
+//     every event committed after they reconnected reaches each exactly once;
 //   - Redis stopped mid-run: reads and writes go on, A's own subscribers
 //     still get A's events, nothing waits long; Redis back: every instance
 //     reconnects by itself, a collection made meanwhile is served by the
@@ -28,8 +34,9 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { deflateSync, crc32 } from 'node:zlib';
+import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -116,6 +123,91 @@ async function redisUp(srv, token) {
     return m ? Number(m[1]) : -1;
 }
 
+/** A w x h RGB PNG (node's zlib; as files.test.mjs). */
+function png(w, h) {
+    const rows = [];
+    for (let y = 0; y < h; y++) {
+        const row = Buffer.alloc(1 + 3 * w);
+        for (let x = 0; x < w; x++) {
+            row[1 + 3 * x] = (x * 7) & 255;
+            row[2 + 3 * x] = (y * 5) & 255;
+            row[3 + 3 * x] = 128;
+        }
+        rows.push(row);
+    }
+    const chunk = (type, data) => {
+        const len = Buffer.alloc(4);
+        len.writeUInt32BE(data.length);
+        const td = Buffer.concat([Buffer.from(type, 'ascii'), data]);
+        const crc = Buffer.alloc(4);
+        crc.writeUInt32BE(crc32(td) >>> 0);
+        return Buffer.concat([len, td, crc]);
+    };
+    const ihdr = Buffer.alloc(13);
+    ihdr.writeUInt32BE(w, 0);
+    ihdr.writeUInt32BE(h, 4);
+    ihdr[8] = 8;
+    ihdr[9] = 2;
+    return Buffer.concat([
+        Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+        chunk('IHDR', ihdr), chunk('IDAT', deflateSync(Buffer.concat(rows))), chunk('IEND', Buffer.alloc(0)),
+    ]);
+}
+
+/** tarmac_thumbnails_total{result="made"} of a server. */
+async function thumbsMade(srv, token) {
+    const r = await rawFetch(`${srv.url}/api/metrics`, { headers: { Authorization: token } });
+    const m = /^tarmac_thumbnails_total\{result="made"\} (\d+)/m.exec(r.text);
+    assert.ok(m, 'tarmac_thumbnails_total in the metrics');
+    return Number(m[1]);
+}
+
+async function bytesOf(url) {
+    const r = await fetch(url);
+    assert.equal(r.status, 200, url);
+    return Buffer.from(await r.arrayBuffer());
+}
+
+/** A TCP balancer for SDK clients: each connection goes to pick()'s URL,
+ * the next one when that refuses (as nginx's proxy_next_upstream error). */
+async function startBalancer(pick) {
+    const socks = new Set();
+    const server = createServer((c) => {
+        socks.add(c);
+        c.on('close', () => socks.delete(c));
+        c.on('error', () => c.destroy());
+        const attempt = (n) => {
+            const url = new URL(pick());
+            const up = connect(Number(url.port), url.hostname);
+            socks.add(up);
+            let isUp = false;
+            up.once('connect', () => {
+                isUp = true;
+                c.pipe(up);
+                up.pipe(c);
+            });
+            up.on('error', () => {
+                if (!isUp && n < 5) attempt(n + 1);
+                else c.destroy();
+            });
+            up.on('close', () => {
+                socks.delete(up);
+                if (isUp) c.destroy();
+            });
+            c.on('close', () => up.destroy());
+        };
+        attempt(0);
+    });
+    await new Promise((res) => server.listen(0, '127.0.0.1', res));
+    return {
+        url: `http://127.0.0.1:${server.address().port}`,
+        async close() {
+            for (const x of socks) x.destroy();
+            await new Promise((res) => server.close(res));
+        },
+    };
+}
+
 const opened = [];
 
 /** Subscribes pb to coll/topic; events collect into the returned list. */
@@ -146,6 +238,8 @@ describe('several instances on one database (--redis)', { skip: SKIP }, () => {
     const dirs = [];
     let db = '';
     let redisDir = '';
+    let storageDir = '';
+    let clusterFlags = [];
     let redisPort = 0;
     let redis = null;
     let A;
@@ -160,10 +254,11 @@ describe('several instances on one database (--redis)', { skip: SKIP }, () => {
         psql(`CREATE DATABASE "${name}"`);
         db = BASE.replace(':///tarmac?', `:///${name}?`);
         redisDir = mkdtempSync(join(tmpdir(), 'tarmac-cluster-redis-'));
+        storageDir = join(mkdtempSync(join(tmpdir(), 'tarmac-cluster-files-')), 'shared');
         redisPort = await freePort();
         redis = await startRedis(redisDir, redisPort);
-        const flags = [`--db=${db}`, `--redis=redis://:${REDIS_PASSWORD}@127.0.0.1:${redisPort}/3`,
-            '--workers=2', `--query-budget=${Math.ceil(30 * SLOW)}s`, // a loaded machine is not under test
+        const flags = clusterFlags = [`--db=${db}`, `--redis=redis://:${REDIS_PASSWORD}@127.0.0.1:${redisPort}/3`,
+            `--storage-dir=${storageDir}`, '--workers=2', `--query-budget=${Math.ceil(30 * SLOW)}s`, // a loaded machine is not under test
             '--rate-limits=/api/collections/limited/records=4/3600s,auth-identity=3/3600s'];
         for (let i = 0; i < 3; i++) dirs.push(mkdtempSync(join(tmpdir(), 'tarmac-cluster-')));
         // One superuser, in the shared database.
@@ -189,7 +284,7 @@ describe('several instances on one database (--redis)', { skip: SKIP }, () => {
         }
         if (redis) await redis.stop();
         if (db) { try { psql(`DROP DATABASE "${new URL(db).pathname.slice(1)}"`); } catch { /* kept */ } }
-        for (const d of [...dirs, redisDir]) if (d) rmSync(d, { recursive: true, force: true });
+        for (const d of [...dirs, redisDir, storageDir && dirname(storageDir)]) if (d) rmSync(d, { recursive: true, force: true });
         if (pgDir) {
             spawnSync(PGCLUSTER, ['stop', pgDir]);
             pgDir = null;
@@ -319,6 +414,48 @@ describe('several instances on one database (--redis)', { skip: SKIP }, () => {
         for (const x of [gb, gg, feedB, feedG, ga]) await x.unsub();
     });
 
+    test('uploads live in the shared --storage-dir: read through every instance, thumbnails made once', async () => {
+        const coll = await suA.collections.create({
+            name: 'photos', listRule: '', viewRule: '', createRule: '',
+            fields: [{ name: 'img', type: 'file', maxSelect: 1, mimeTypes: ['image/png'], thumbs: ['40x20'] }],
+        });
+        for (const srv of [B, C]) {
+            await waitUntil(async () => (await rawFetch(`${srv.url}/api/collections/photos/records`)).status === 200,
+                `${srv.url} to serve photos`);
+        }
+        // Counted from before the upload: a job may make the field's
+        // thumbnails as soon as it is stored (thumbs kind), on any instance.
+        const tokens = [suA, suB, suC].map((su) => su.authStore.token);
+        const before = await Promise.all([A, B, C].map((srv, i) => thumbsMade(srv, tokens[i])));
+        const image = png(160, 90);
+        const fd = new FormData();
+        fd.append('img', new Blob([image], { type: 'image/png' }), 'shot.png');
+        const rec = await client(A.url).collection('photos').create(fd);
+        // In the shared directory, not in any instance's --dir.
+        assert.ok(existsSync(join(storageDir, coll.id, rec.id, rec.img)), 'the file is in --storage-dir');
+        for (const d of dirs) assert.ok(!existsSync(join(d, 'storage', coll.id)), `nothing under ${d}/storage`);
+        for (const srv of [A, B, C]) {
+            assert.ok((await bytesOf(`${srv.url}/api/files/photos/${rec.id}/${rec.img}`)).equals(image),
+                `${srv.url} serves the upload`);
+        }
+        // The same new thumbnail asked of all three instances at once, three
+        // times each: one of them makes it (or a job did), the others wait
+        // and serve it.
+        const url = (srv) => `${srv.url}/api/files/photos/${rec.id}/${rec.img}?thumb=40x20`;
+        const thumbs = await Promise.all([A, B, C, A, B, C, A, B, C].map((srv) => bytesOf(url(srv))));
+        const after = await Promise.all([A, B, C].map((srv, i) => thumbsMade(srv, tokens[i])));
+        const made = after.reduce((a, n, i) => a + n - before[i], 0);
+        assert.equal(made, 1, `thumbnails made by A, B, C: ${after.map((n, i) => n - before[i])}`);
+        assert.equal(thumbs[0].readUInt32BE(16), 40);
+        assert.equal(thumbs[0].readUInt32BE(20), 20);
+        for (const t of thumbs) assert.ok(t.equals(thumbs[0]), 'every instance serves the same thumbnail');
+        const thumbDir = join(storageDir, coll.id, rec.id, `thumbs_${rec.img}`);
+        assert.deepEqual(readdirSync(thumbDir), [`40x20_${rec.img}`], 'no lock or temporary file is left');
+        // Deleted through C: gone for A too.
+        await suC.collection('photos').delete(rec.id);
+        assert.equal((await fetch(`${A.url}/api/files/photos/${rec.id}/${rec.img}`)).status, 404);
+    });
+
     test('a rate limit and the login throttle are reached across instances', async () => {
         const order = [A, B, C, A, B, C];
         const statuses = [];
@@ -335,6 +472,66 @@ describe('several instances on one database (--redis)', { skip: SKIP }, () => {
             await expectError(client(srv.url).collection('users').authWithPassword(email, 'wrong-pass'), 400);
         }
         await expectError(client(A.url).collection('users').authWithPassword(email, 'userpass123'), 429);
+    });
+
+    test('an instance killed with SIGKILL: its SDK clients reconnect to the others and miss no event committed after', async () => {
+        // A fourth instance, D, takes every connection of the balancer while it lives.
+        const dDir = mkdtempSync(join(tmpdir(), 'tarmac-cluster-'));
+        dirs.push(dDir);
+        const D = await startServer({ dir: dDir, flags: clusterFlags });
+        let isDAlive = true;
+        let next = 0;
+        const bal = await startBalancer(() => (isDAlive ? D.url : [A, B, C][next++ % 3].url));
+        const clients = [];
+        for (let i = 0; i < 4; i++) {
+            const pb = client(bal.url);
+            const connects = [];
+            await pb.realtime.subscribe('PB_CONNECT', () => connects.push(pb.realtime.clientId));
+            clients.push({ pb, connects, feed: await collect(pb, 'feed', '*') });
+        }
+        const idOfD = clients[0].pb.realtime.clientId.slice(0, 8);
+        for (const c of clients) assert.equal(c.pb.realtime.clientId.slice(0, 8), idOfD, 'every stream is on D');
+        const before = await client(A.url).collection('feed').create({ title: 'before-kill' });
+        for (const c of clients) {
+            await waitUntil(() => c.feed.got.some((e) => e.record.id === before.id), "A's event on D's clients");
+        }
+        isDAlive = false;
+        await D.kill9();
+        // The SDK reconnects (through the balancer, to A, B or C), sends its
+        // subscriptions again, then calls PB_CONNECT's listeners.
+        for (const c of clients) {
+            await waitUntil(() => c.connects.length >= 2, 'a client to reconnect', 20000 * SLOW);
+            const id = c.pb.realtime.clientId.slice(0, 8);
+            assert.notEqual(id, idOfD, 'reconnected to another instance');
+        }
+        assert.ok(new Set(clients.map((c) => c.pb.realtime.clientId.slice(0, 8))).size >= 2,
+            'the clients spread over the instances left');
+        // Committed after every client reconnected, on each instance left:
+        // a create and an update each, a delete on A; then a marker from each,
+        // after which a duplicate of that instance's events would have
+        // arrived (each instance's events travel in order on its channel).
+        const after = [];
+        for (const srv of [A, B, C]) {
+            const r = await client(srv.url).collection('feed').create({ title: `after-${srv.port}` });
+            await client(srv.url).collection('feed').update(r.id, { title: `updated-${srv.port}` });
+            after.push(r);
+        }
+        await client(A.url).collection('feed').delete(after[0].id);
+        const markers = [];
+        for (const srv of [A, B, C]) markers.push(await client(srv.url).collection('feed').create({ title: 'after-marker' }));
+        for (const [i, c] of clients.entries()) {
+            await waitUntil(() => markers.every((m) => c.feed.got.some((e) => e.record.id === m.id)),
+                () => `every marker on client ${i}: ${JSON.stringify(titles(c.feed.got))}`);
+            // Each record's events in its commit order; the instances'
+            // events among themselves in the order they reached this one.
+            for (const r of after) {
+                assert.deepEqual(c.feed.got.filter((e) => e.record.id === r.id).map((e) => e.action),
+                    r === after[0] ? ['create', 'update', 'delete'] : ['create', 'update'],
+                    `client ${i}: every event of ${r.id} after the reconnect, once, in order`);
+            }
+        }
+        for (const c of clients) await c.pb.realtime.unsubscribe();
+        await bal.close();
     });
 
     test('Redis stopped: service goes on, local realtime too; Redis back: everything resumes', async () => {

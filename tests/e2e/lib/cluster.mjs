@@ -5,9 +5,10 @@
 // suite through nginx". tests/e2e/cluster/nginx.sh runs it.
 //
 // Instance 0 uses the test's data directory; instance i uses DIR/instance-<i>
-// (inside it, so a test that removes DIR removes them too), whose
-// storage/ and backups/ are links to DIR's (the shared directory uploads
-// need). nginx connects from the client's own address (proxy_bind: every
+// (inside it, so a test that removes DIR removes them too). Every instance
+// has --storage-dir=DIR/storage (the shared directory uploads need), and
+// instance i's backups/ is a link to DIR's (the local backups target one
+// directory, as a mounted volume would make it). nginx connects from the client's own address (proxy_bind: every
 // 127.x address is local), so each instance sees a test's clients as it
 // would directly, with no trusted-proxy flag to change the settings. The
 // object returned is startServer's: url is nginx's, directUrl instance 0's;
@@ -117,14 +118,12 @@ export async function startCluster(opts = {}) {
             const idir = i === 0 ? dir : join(dir, `instance-${i}`);
             if (i > 0 && !existsSync(idir)) {
                 mkdirSync(idir);
-                for (const shared of ['storage', 'backups']) {
-                    mkdirSync(join(dir, shared), { recursive: true });
-                    symlinkSync(join(dir, shared), join(idir, shared));
-                }
+                mkdirSync(join(dir, 'backups'), { recursive: true });
+                symlinkSync(join(dir, 'backups'), join(idir, 'backups'));
             }
             instances.push(await startServer({
                 ...opts, dir: idir, dbDir: dir, superuser: false, cluster: false, prism: false, bin,
-                flags: [...(opts.flags || []), `--redis=unix://${sock}`],
+                flags: [...(opts.flags || []), `--redis=unix://${sock}`, `--storage-dir=${join(dir, 'storage')}`],
             }));
         }
     } catch (e) {
