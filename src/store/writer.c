@@ -10,6 +10,7 @@
 #include "base/chrono.h"
 #include "base/log.h"
 #include "net/mailbox.h"
+#include "store/checkpoint.h"
 
 /* A group larger than this is split: a huge transaction delays every
  * acknowledgement in it. */
@@ -30,6 +31,7 @@ struct job {
 
 struct store_writer {
     struct store_conn *db;
+    struct store_checkpointer *checkpointer; /* NULL: SQLite's own, or none (PostgreSQL) */
     uv_thread_t thread;
     uv_mutex_t lock;
     uv_cond_t cond;
@@ -220,9 +222,11 @@ enum rc store_writer_start(const char *path, struct store_writer **out)
         return rc;
     struct store_writer *w = xcalloc(1, sizeof(*w));
     w->db = db;
+    w->checkpointer = store_checkpointer_start(path, db);
     uv_mutex_init(&w->lock);
     uv_cond_init(&w->cond);
     if (uv_thread_create(&w->thread, run, w) != 0) {
+        store_checkpointer_stop(w->checkpointer);
         store_close(db);
         uv_cond_destroy(&w->cond);
         uv_mutex_destroy(&w->lock);
@@ -310,6 +314,7 @@ void store_writer_stop(struct store_writer *w)
     uv_cond_signal(&w->cond);
     uv_mutex_unlock(&w->lock);
     uv_thread_join(&w->thread);
+    store_checkpointer_stop(w->checkpointer);
     store_close(w->db);
     uv_cond_destroy(&w->cond);
     uv_mutex_destroy(&w->lock);

@@ -1006,6 +1006,8 @@ class RecommendersRecord {
   final dynamic weights;
   final num halfLifeDays;
   final bool active;
+  final String vectorField;
+  final num vectorWeight;
   final String created;
   final String updated;
   final Map<String, dynamic> expand;
@@ -1020,6 +1022,8 @@ class RecommendersRecord {
     required this.weights,
     required this.halfLifeDays,
     required this.active,
+    required this.vectorField,
+    required this.vectorWeight,
     required this.created,
     required this.updated,
     this.expand = const {},
@@ -1035,6 +1039,8 @@ class RecommendersRecord {
         weights: r.data['weights'],
         halfLifeDays: r.getDoubleValue('halfLifeDays'),
         active: r.getBoolValue('active'),
+        vectorField: r.getStringValue('vectorField'),
+        vectorWeight: r.getDoubleValue('vectorWeight'),
         created: r.getStringValue('created'),
         updated: r.getStringValue('updated'),
         expand: r.expand,
@@ -1050,6 +1056,8 @@ class RecommendersRecord {
         'weights': weights,
         'halfLifeDays': halfLifeDays,
         'active': active,
+        'vectorField': vectorField,
+        'vectorWeight': vectorWeight,
       };
 
   /// The path of one of this record's files (prefix the server's URL).

@@ -429,6 +429,8 @@ export type RecommendersRecord<TExpand = unknown> = BaseSystemFields<TExpand> & 
     "weights": unknown;
     "halfLifeDays": number;
     "active": boolean;
+    "vectorField": string;
+    "vectorWeight": number;
     "created": IsoDateString;
     "updated": IsoDateString;
 };
@@ -444,6 +446,8 @@ export type RecommendersCreate = {
     "weights"?: unknown;
     "halfLifeDays"?: number;
     "active"?: boolean;
+    "vectorField"?: string;
+    "vectorWeight"?: number;
 };
 
 /** What the API answers for a record of "_riskModels". */
