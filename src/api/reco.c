@@ -419,20 +419,20 @@ static enum rc start(struct api_call *c, size_t n_params, const struct core_coll
 }
 
 /* A user's candidates fused with the items nearest the user's profile
- * vector (their own items left out unless include_seen). */
+ * vector, made from mine (the user's items core_reco_for_user read; left
+ * out unless include_seen). */
 static enum rc blend_for_user(struct api_call *c, const struct core_collection *col,
-                              const struct core_reco *r, const char *user, bool include_seen,
-                              struct core_reco_candidate *cands, size_t max, size_t *n)
+                              const struct core_reco *r, const struct core_reco_mine *mine,
+                              bool include_seen, struct core_reco_candidate *cands, size_t max,
+                              size_t *n)
 {
-    struct core_reco_candidate *mine = xcalloc(1000, sizeof(*mine));
-    size_t nm = 0;
-    enum rc rc = core_reco_user_items(c->aw->core.db, r, user, mine, 1000, &nm);
+    enum rc rc = RC_OK;
     struct buf to;
     buf_init(&to, (size_t)1 << 20);
-    if (!rc && nm && profile_vector(c, r, mine, nm, &to)) {
+    if (mine->n && profile_vector(c, r, mine->items, mine->n, &to)) {
         json_t *skip = json_object();
-        for (size_t i = 0; !include_seen && i < nm; i++)
-            json_object_set_new(skip, mine[i].id, json_true());
+        for (size_t i = 0; !include_seen && i < mine->n; i++)
+            json_object_set_new(skip, mine->items[i].id, json_true());
         struct core_reco_candidate *vec = xcalloc(max, sizeof(*vec));
         size_t nv = 0;
         rc = vector_ranking(c, col, r, buf_str(&to), skip, vec, max, &nv);
@@ -442,7 +442,6 @@ static enum rc blend_for_user(struct api_call *c, const struct core_collection *
         json_decref(skip);
     }
     buf_cleanup(&to);
-    xfree(mine);
     return rc;
 }
 
@@ -474,9 +473,12 @@ enum rc api_reco_recommendations(struct http_req *req, void *ctx)
     }
     size_t max = (size_t)limit * CANDIDATES_PER_RESULT, n = 0;
     struct core_reco_candidate *cands = xcalloc(max, sizeof(*cands));
-    enum rc rc = core_reco_for_user(c->aw->core.db, &r, user, include_seen, cands, max, &n);
-    if (!rc && r.vector_field && user && user[0])
-        rc = blend_for_user(c, col, &r, user, include_seen, cands, max, &n);
+    /* the user's items are read once: for the seeds and for the profile vector */
+    struct core_reco_mine *mine = r.vector_field ? xcalloc(1, sizeof(*mine)) : NULL;
+    enum rc rc = core_reco_for_user(c->aw->core.db, &r, user, include_seen, cands, max, &n, mine);
+    if (!rc && mine)
+        rc = blend_for_user(c, col, &r, mine, include_seen, cands, max, &n);
+    xfree(mine);
     if (!rc)
         rc = answer(c, col, cands, n, limit);
     else

@@ -143,42 +143,49 @@ static enum rc finish(struct store_conn *db, const char *rec, struct pool *p,
 
 enum rc core_reco_for_user(struct store_conn *db, const struct core_reco *r, const char *user,
                            bool include_seen, struct core_reco_candidate *out, size_t max,
-                           size_t *n)
+                           size_t *n, struct core_reco_mine *mine)
 {
     struct pool p = {.scores = json_object(), .skip = json_object()};
     enum rc rc = RC_OK;
     if (user && user[0]) {
         /* the user's items, heaviest first: the first ones seed, all are skipped */
-        struct store_stmt *mine = NULL, *st = NULL;
+        struct store_stmt *items = NULL, *st = NULL;
         /* with each item's norm: the seeds' come with them */
         rc = store_prepare(db,
                            STR_LIT("SELECT u.item, u.w, i.n FROM _reco_user_items u LEFT JOIN "
                                    "_reco_items i ON i.rec = u.rec AND i.item = u.item WHERE "
                                    "u.rec = ?1 AND u.\"user\" = ?2 ORDER BY u.w DESC, u.item "
-                                   "LIMIT 1000"),
-                           &mine);
+                                   "LIMIT ?3"),
+                           &items);
         json_t *seeds = json_object(); /* item -> [weight, norm] */
         double top = 0;
         if (!rc) {
-            store_bind_text(mine, 1, str_from_cstr(r->id));
-            store_bind_text(mine, 2, str_from_cstr(user));
-            while ((rc = store_step(mine)) == RC_OK) {
-                struct str item = store_column_text(mine, 0);
-                double w = store_column_double(mine, 1);
+            store_bind_text(items, 1, str_from_cstr(r->id));
+            store_bind_text(items, 2, str_from_cstr(user));
+            store_bind_int64(items, 3, CORE_RECO_USER_ITEMS);
+            while ((rc = store_step(items)) == RC_OK) {
+                struct str item = store_column_text(items, 0);
+                double w = store_column_double(items, 1);
                 char key[64];
                 if (item.len >= sizeof(key))
                     continue;
                 memcpy(key, item.ptr, item.len);
                 key[item.len] = '\0';
+                if (mine && w > 0 && mine->n < CORE_RECO_USER_ITEMS) {
+                    struct core_reco_candidate *m = &mine->items[mine->n++];
+                    memset(m, 0, sizeof(*m));
+                    memcpy(m->id, key, item.len + 1);
+                    m->score = w;
+                }
                 if (!include_seen)
                     json_object_set_new(p.skip, key, json_true());
                 if (json_object_size(seeds) < CORE_RECO_SEEDS && w > 0) {
                     top = top > w ? top : w;
                     json_object_set_new(seeds, key,
-                                        json_pack("[f,f]", w, store_column_double(mine, 2)));
+                                        json_pack("[f,f]", w, store_column_double(items, 2)));
                 }
             }
-            store_done(mine);
+            store_done(items);
             rc = rc == RC_NOT_FOUND ? RC_OK : rc;
         }
         if (!rc && json_object_size(seeds))
@@ -222,31 +229,4 @@ enum rc core_reco_similar(struct store_conn *db, const struct core_reco *r, cons
     json_decref(p.scores);
     json_decref(p.skip);
     return rc;
-}
-
-enum rc core_reco_user_items(struct store_conn *db, const struct core_reco *r, const char *user,
-                             struct core_reco_candidate *out, size_t max, size_t *n)
-{
-    *n = 0;
-    struct store_stmt *st;
-    enum rc rc = store_prepare(db,
-                               STR_LIT("SELECT item, w FROM _reco_user_items WHERE rec = ?1 AND "
-                                       "\"user\" = ?2 AND w > 0 ORDER BY w DESC, item LIMIT ?3"),
-                               &st);
-    if (rc)
-        return rc;
-    store_bind_text(st, 1, str_from_cstr(r->id));
-    store_bind_text(st, 2, str_from_cstr(user));
-    store_bind_int64(st, 3, (int64_t)max);
-    while (*n < max && (rc = store_step(st)) == RC_OK) {
-        struct str item = store_column_text(st, 0);
-        if (item.len >= sizeof(out->id))
-            continue;
-        struct core_reco_candidate *c = &out[(*n)++];
-        memset(c, 0, sizeof(*c));
-        memcpy(c->id, item.ptr, item.len);
-        c->score = store_column_double(st, 1);
-    }
-    store_done(st);
-    return rc == RC_NOT_FOUND || rc == RC_OK ? RC_OK : rc;
 }

@@ -82,16 +82,21 @@ struct core_reco_candidate {
     bool is_vector;  /* from the vector ranking alone */
 };
 
-/* The user's items, heaviest first (score: the weight), up to max. */
-enum rc core_reco_user_items(struct store_conn *db, const struct core_reco *r, const char *user,
-                             struct core_reco_candidate *out, size_t max, size_t *n);
+/* A user's items (their heaviest CORE_RECO_USER_ITEMS), heaviest first,
+ * score the user's weight: what core_reco_for_user read, for a caller
+ * that blends in another ranking. */
+#define CORE_RECO_USER_ITEMS 1000
+struct core_reco_mine {
+    struct core_reco_candidate items[CORE_RECO_USER_ITEMS];
+    size_t n;
+};
 
 /* Up to max candidates for user (NULL or "": a guest, popularity only), best
  * first, into out (*n of them); the user's own items are left out unless
- * include_seen. */
+ * include_seen. mine (NULL: not wanted) gets the user's items. */
 enum rc core_reco_for_user(struct store_conn *db, const struct core_reco *r, const char *user,
                            bool include_seen, struct core_reco_candidate *out, size_t max,
-                           size_t *n);
+                           size_t *n, struct core_reco_mine *mine);
 /* Up to max items similar to item, best first (item itself left out). */
 enum rc core_reco_similar(struct store_conn *db, const struct core_reco *r, const char *item,
                           struct core_reco_candidate *out, size_t max, size_t *n);
