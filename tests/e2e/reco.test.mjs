@@ -195,6 +195,8 @@ describe('recommendations', () => {
         const def = { name: 'dishes', interactions: 'tastes', user: 'user', item: 'dish', active: true };
         const bad = await expectError(su.collection('_recommenders').create({ ...def, vectorField: 'name' }), 400);
         assert.ok(bad.data.vectorField, JSON.stringify(bad));
+        const heavy = await expectError(su.collection('_recommenders').create({ ...def, vectorField: 'emb', vectorWeight: 2 }), 400);
+        assert.ok(heavy.data.vectorWeight, JSON.stringify(heavy));
         const dishRec = await su.collection('_recommenders').create({ ...def, vectorField: 'emb' });
         const dish = {};
         const add = async (name, emb, hidden = false) => {
