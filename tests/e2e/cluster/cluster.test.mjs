@@ -37,61 +37,33 @@
 
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, execFileSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { png } from '../lib/png.mjs';
 import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, dirname } from 'node:path';
 import { EventSource } from 'eventsource';
 import { startServer, BIN, ENGINE, SUPERUSER } from '../lib/server.mjs';
+import { testPgCluster, freePort } from '../lib/pgtest.mjs';
 import {
     client, superuserClient, expectError, assertNoLeaks, makeUser, rawFetch, SLOW,
 } from '../lib/util.mjs';
 
 globalThis.EventSource = EventSource;
 
-const here = dirname(fileURLToPath(import.meta.url));
-const ROOT = resolve(here, '..', '..', '..');
-const PGCLUSTER = join(ROOT, 'tests', 'lib', 'pgcluster.sh');
 const WAIT_MS = 10000 * SLOW;
 const REDIS_PASSWORD = 's3cret-redis';
 
-let pgDir = null;
-let BASE = process.env.TARMAC_TEST_PG || '';
-let why = '';
-if (ENGINE !== 'sqlite') {
-    why = 'makes its own database: run with TARMAC_TEST_ENGINE unset';
-} else if (spawnSync('redis-server', ['--version']).status !== 0) {
-    why = 'redis-server is not installed';
-} else if (!BASE) {
-    try {
-        pgDir = mkdtempSync(join(tmpdir(), 'tarmac-cluster-pg-'));
-        BASE = execFileSync(PGCLUSTER, ['start', pgDir], { encoding: 'utf8' }).trim();
-    } catch (e) {
-        why = `no PostgreSQL cluster (${String(e.message).split('\n')[0]})`;
-        if (pgDir) rmSync(pgDir, { recursive: true, force: true });
-        pgDir = null;
-    }
-}
-if (!why && !BASE.includes(':///tarmac?')) why = `TARMAC_TEST_PG is not a pgcluster.sh URL: ${BASE}`;
-const SKIP = why || false;
+const pg = testPgCluster('tarmac-cluster-pg-', ENGINE !== 'sqlite'
+    ? 'makes its own database: run with TARMAC_TEST_ENGINE unset'
+    : spawnSync('redis-server', ['--version']).status !== 0 ? 'redis-server is not installed' : '');
+const BASE = pg.url;
+const SKIP = pg.why || false;
 
 function psql(sql) {
     const r = spawnSync('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', BASE, '-c', sql], { encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`psql ${sql}: ${r.stderr}`);
-}
-
-function freePort() {
-    return new Promise((res, rej) => {
-        const s = createServer();
-        s.on('error', rej);
-        s.listen(0, '127.0.0.1', () => {
-            const { port } = s.address();
-            s.close(() => res(port));
-        });
-    });
 }
 
 /** Resolves when pred() holds; fails after ms with what(). */
@@ -258,10 +230,7 @@ describe('several instances on one database (--redis)', { skip: SKIP }, () => {
         if (redis) await redis.stop();
         if (db) { try { psql(`DROP DATABASE "${new URL(db).pathname.slice(1)}"`); } catch { /* kept */ } }
         for (const d of [...dirs, redisDir, storageDir && dirname(storageDir)]) if (d) rmSync(d, { recursive: true, force: true });
-        if (pgDir) {
-            spawnSync(PGCLUSTER, ['stop', pgDir]);
-            pgDir = null;
-        }
+        pg.stop();
         assert.deepEqual(errors, [], 'every server exits 0 on SIGTERM (ASan: no leak)');
     });
 
