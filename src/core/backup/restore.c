@@ -312,13 +312,15 @@ static enum rc move_entries(const char *from, const char *to, char *err, size_t 
     char name[256];
     while (first_entry(from, name)) {
         char src[BACKUP_PATH_BYTES], dst[BACKUP_PATH_BYTES];
+        if (!backup_path(src, "%s/%s", from, name) || !backup_path(dst, "%s/%s", to, name)) {
+            snprintf(err, cap, "cannot move %s/%s into %s: the path is too long", from, name, to);
+            return RC_IO;
+        }
         enum rc rc = step(name);
-        if (!rc && (!backup_path(src, "%s/%s", from, name) ||
-                    !backup_path(dst, "%s/%s", to, name) || rename(src, dst) != 0))
-            rc = RC_IO;
-        if (rc) {
-            snprintf(err, cap, "cannot move %s into %s: %s", src, to, strerror(errno));
-            return rc;
+        if (rc || rename(src, dst) != 0) {
+            snprintf(err, cap, "cannot move %s into %s: %s", src, to,
+                     rc ? "a test's failure" : strerror(errno));
+            return rc ? rc : RC_IO;
         }
     }
     return RC_OK;
