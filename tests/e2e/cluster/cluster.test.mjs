@@ -18,6 +18,9 @@
 //   - GET /api/logs through A lists, pages, views and counts the requests
 //     every instance logged; an instance that does not answer (SIGSTOP) is
 //     waited for 1.5 s, then left out;
+//   - one backup or restore at a time across instances: while another
+//     instance's holds the database's lock, a create is refused and that
+//     archive cannot be deleted;
 //   - an instance killed with SIGKILL while SDK clients are subscribed
 //     through it (behind a balancer): they reconnect to the others, and
 //     every event committed after they reconnected reaches each exactly once;
@@ -453,6 +456,29 @@ describe('several instances on one database (--redis)', { skip: SKIP }, () => {
         } finally {
             C.proc.kill('SIGCONT');
         }
+    });
+
+    test("one backup at a time across instances: another instance's operation (the database's lock) refuses a create and the archive's delete", async () => {
+        // A session holding the instances' backup lock, as B's create would
+        // (store/backup.c: an advisory lock whose holder names the archive).
+        const holder = spawn('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', db], { stdio: ['pipe', 'pipe', 'pipe'] });
+        let out = '';
+        holder.stdout.on('data', (d) => { out += d; });
+        holder.stdin.write("SELECT set_config('application_name', 'tarmac backup held.zip', false), "
+            + "pg_advisory_lock(1952543341, 1651209584), 'locked';\n");
+        try {
+            await waitUntil(() => out.includes('locked'), 'the lock to be held');
+            const busy = await expectError(suA.backups.create('other.zip'), 400, "a create while another instance's runs");
+            assert.match(busy.message, /another backup\/restore process/);
+            const inUse = await expectError(suB.backups.delete('held.zip'), 400, 'the archive being made elsewhere');
+            assert.match(inUse.message, /currently being used/);
+        } finally {
+            holder.stdin.end();
+            await new Promise((res) => (holder.exitCode !== null ? res() : holder.on('exit', res)));
+        }
+        // Released: the create goes on (and its archive is deleted again).
+        assert.equal(await suA.backups.create('other.zip'), true);
+        assert.equal(await suA.backups.delete('other.zip'), true);
     });
 
     test('an instance killed with SIGKILL: its SDK clients reconnect to the others and miss no event committed after', async () => {
