@@ -47,8 +47,8 @@ import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { EventSource } from 'eventsource';
-import { startServer, BIN, ENGINE, SUPERUSER } from '../lib/server.mjs';
-import { testPgCluster, freePort } from '../lib/pgtest.mjs';
+import { startServer, freePort, BIN, ENGINE, SUPERUSER } from '../lib/server.mjs';
+import { testPgCluster } from '../lib/pgtest.mjs';
 import {
     client, superuserClient, expectError, assertNoLeaks, makeUser, rawFetch, SLOW,
 } from '../lib/util.mjs';

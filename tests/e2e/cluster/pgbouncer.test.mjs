@@ -22,8 +22,8 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EventSource } from 'eventsource';
-import { startServer, BIN, ENGINE, SUPERUSER } from '../lib/server.mjs';
-import { testPgCluster, freePort } from '../lib/pgtest.mjs';
+import { startServer, freePort, BIN, ENGINE, SUPERUSER } from '../lib/server.mjs';
+import { testPgCluster } from '../lib/pgtest.mjs';
 import { client, superuserClient, SLOW } from '../lib/util.mjs';
 
 globalThis.EventSource = EventSource;

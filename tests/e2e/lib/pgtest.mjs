@@ -1,11 +1,9 @@
 // The PostgreSQL cluster of a suite that makes databases of its own
 // (cluster/, pg/dbcopy): tests/run's (TARMAC_TEST_PG), else one started here
-// with tests/lib/pgcluster.sh (stopped and removed by stop()). Also a free
-// TCP port, for the helpers such a suite starts (Redis, PgBouncer).
+// with tests/lib/pgcluster.sh (stopped and removed by stop()).
 
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -42,16 +40,4 @@ export function testPgCluster(prefix, skipWhy = '') {
             dir = null;
         },
     };
-}
-
-/** A TCP port free on 127.0.0.1 now. */
-export function freePort() {
-    return new Promise((res, rej) => {
-        const s = createServer();
-        s.on('error', rej);
-        s.listen(0, '127.0.0.1', () => {
-            const { port } = s.address();
-            s.close(() => res(port));
-        });
-    });
 }
