@@ -164,12 +164,14 @@ static int do_restore(struct core_backups *b, const char *dir, const char *targe
 
 int cli_backup(int argc, char **argv)
 {
-    const char *dir = "./tarmac_data", *db = "";
+    const char *dir = "./tarmac_data", *db = "", *storage_dir = "";
     const struct cli_flag flags[] = {
         {"dir", CLI_FLAG_STRING, &dir, "DIR", "data directory (default ./tarmac_data)"},
         {"db", CLI_FLAG_STRING, &db, "URL",
          "the database: empty = SQLite in the data directory (default); a PostgreSQL URL "
          "= PostgreSQL (pg_dump and psql must be in PATH)"},
+        {"storage-dir", CLI_FLAG_STRING, &storage_dir, "DIR",
+         "the uploaded files, as `serve --storage-dir` names them (default DIR/storage)"},
     };
     const int nflags = (int)(sizeof(flags) / sizeof(flags[0]));
     /* Positional arguments first, flags after them. */
@@ -203,6 +205,8 @@ int cli_backup(int argc, char **argv)
         return CLI_EXIT_FAILURE;
     }
     struct core_backups *b = core_backups_new(dir, target);
+    if (storage_dir[0])
+        core_backups_set_storage_dir(b, storage_dir);
     if (use_settings(b, dir, target) != RC_OK)
         fprintf(stderr,
                 "tarmac backup: the stored settings cannot be read: the backups in %s/backups "

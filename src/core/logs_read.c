@@ -75,7 +75,7 @@ enum rc core_logs_list(struct str filter, struct str sort, int64_t page, int64_t
         rc = buf_append_cstr(&all, "]");
         buf_reset(&items);
         int64_t rows = 0;
-        char err[160];
+        char err[160] = "the instances' pages do not fit in memory";
         if (!rc)
             rc = store_logs_merge(buf_str(&all), order.len > 1 ? order.data : NULL, per_page,
                                   offset, &items, &rows, err, sizeof(err));

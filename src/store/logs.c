@@ -7,6 +7,7 @@
  * it does under the mutex once they are written. So a push is a lock, a
  * few copies and an unlock, and the thread's I/O never holds the lock. */
 #include "store/logs.h"
+#include "store/logs_int.h"
 
 #include <pthread.h>
 #include <sqlite3.h>
@@ -52,7 +53,7 @@ struct store_logs {
  * Opening
  * ------------------------------------------------------------------------- */
 
-static const char SCHEMA[] =
+const char store_logs_schema[] =
     "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
     "CREATE TABLE IF NOT EXISTS _logs ("
     " id TEXT PRIMARY KEY DEFAULT ('r'||lower(hex(randomblob(7)))) NOT NULL,"
@@ -111,7 +112,7 @@ enum rc store_logs_open(const char *path, int max_days, int64_t day_ms, struct s
     if (!db)
         return RC_IO;
     char *msg = NULL;
-    if (sqlite3_exec(db, SCHEMA, NULL, NULL, &msg) != SQLITE_OK) {
+    if (sqlite3_exec(db, store_logs_schema, NULL, NULL, &msg) != SQLITE_OK) {
         log_error("msg=\"cannot make the log table\" path=%s err=\"%s\"", path, msg ? msg : "?");
         sqlite3_free(msg);
         sqlite3_close(db);
@@ -470,7 +471,7 @@ static void bind_params(sqlite3_stmt *st, const struct store_logs_query *q)
     }
 }
 
-static enum rc step_rc(sqlite3_stmt *st, int rc)
+enum rc store_logs_step_rc(sqlite3_stmt *st, int rc)
 {
     (void)st;
     if (rc == SQLITE_ROW || rc == SQLITE_DONE)
@@ -520,7 +521,7 @@ enum rc store_logs_list(struct store_logs *l, const struct store_logs_query *q, 
             (void)buf_append(out, sqlite3_column_text(st, 0), (size_t)sqlite3_column_bytes(st, 0));
             (*rows)++;
         }
-        rc = step_rc(st, s);
+        rc = store_logs_step_rc(st, s);
         sqlite3_finalize(st);
         st = NULL;
     }
@@ -538,7 +539,7 @@ enum rc store_logs_list(struct store_logs *l, const struct store_logs_query *q, 
             int s = sqlite3_step(st);
             if (s == SQLITE_ROW)
                 *total = sqlite3_column_int64(st, 0);
-            rc = step_rc(st, s);
+            rc = store_logs_step_rc(st, s);
             sqlite3_finalize(st);
         }
     }
@@ -562,7 +563,7 @@ enum rc store_logs_view(struct store_logs *l, struct str id, struct buf *out)
         int s = sqlite3_step(st);
         if (s == SQLITE_ROW)
             (void)buf_append(out, sqlite3_column_text(st, 0), (size_t)sqlite3_column_bytes(st, 0));
-        rc = s == SQLITE_DONE ? RC_NOT_FOUND : step_rc(st, s);
+        rc = s == SQLITE_DONE ? RC_NOT_FOUND : store_logs_step_rc(st, s);
         sqlite3_finalize(st);
     }
     pthread_mutex_unlock(&l->read_mu);
@@ -599,72 +600,12 @@ enum rc store_logs_stats(struct store_logs *l, const struct store_logs_query *q,
             jsonw_object_end(&w);
         }
         jsonw_array_end(&w);
-        rc = step_rc(st, s);
+        rc = store_logs_step_rc(st, s);
         if (!rc)
             rc = jsonw_finish(&w);
         sqlite3_finalize(st);
     }
     pthread_mutex_unlock(&l->read_mu);
-    buf_cleanup(&sql);
-    return rc;
-}
-
-enum rc store_logs_merge(struct str items, const char *order_by, int64_t limit, int64_t offset,
-                         struct buf *out, int64_t *rows, char *err, size_t err_cap)
-{
-    *rows = 0;
-    sqlite3 *db = NULL;
-    if (sqlite3_open_v2(":memory:", &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
-            SQLITE_OK ||
-        sqlite3_exec(db, SCHEMA, NULL, NULL, NULL) != SQLITE_OK) {
-        snprintf(err, err_cap, "%s", db ? sqlite3_errmsg(db) : "out of memory");
-        sqlite3_close(db);
-        return RC_IO;
-    }
-    struct buf sql;
-    buf_init(&sql, 1u << 20);
-    sqlite3_stmt *st = NULL;
-    enum rc rc = RC_OK;
-    if (sqlite3_prepare_v2(db,
-                           "INSERT OR IGNORE INTO _logs (id, level, message, data, created) "
-                           "SELECT value ->> '$.id', value ->> '$.level', value ->> '$.message', "
-                           "json(value -> '$.data'), value ->> '$.created' FROM json_each(?1)",
-                           -1, &st, NULL) != SQLITE_OK) {
-        rc = RC_IO;
-    } else {
-        sqlite3_bind_text(st, 1, items.ptr ? items.ptr : "[]", items.ptr ? (int)items.len : 2,
-                          SQLITE_STATIC);
-        if (sqlite3_step(st) != SQLITE_DONE)
-            rc = RC_INVALID;
-    }
-    sqlite3_finalize(st);
-    st = NULL;
-    if (!rc) {
-        (void)buf_append_cstr(&sql, "SELECT json_object('id', id, 'created', created, 'data', "
-                                    "json(data), 'message', message, 'level', level) FROM _logs "
-                                    "ORDER BY ");
-        (void)buf_append_cstr(&sql, order_by ? order_by : "created, id");
-        (void)buf_append_cstr(&sql, " LIMIT ?1 OFFSET ?2");
-        (void)buf_append(&sql, "", 1);
-        if (sqlite3_prepare_v2(db, sql.data, -1, &st, NULL) != SQLITE_OK)
-            rc = RC_INVALID;
-    }
-    if (!rc) {
-        sqlite3_bind_int64(st, 1, limit);
-        sqlite3_bind_int64(st, 2, offset);
-        int s;
-        while ((s = sqlite3_step(st)) == SQLITE_ROW) {
-            if (*rows)
-                (void)buf_append(out, ",", 1);
-            (void)buf_append(out, sqlite3_column_text(st, 0), (size_t)sqlite3_column_bytes(st, 0));
-            (*rows)++;
-        }
-        rc = step_rc(st, s);
-    }
-    if (rc)
-        snprintf(err, err_cap, "%s", sqlite3_errmsg(db));
-    sqlite3_finalize(st);
-    sqlite3_close(db);
     buf_cleanup(&sql);
     return rc;
 }

@@ -38,6 +38,7 @@
 #include "base/buf.h"
 #include "base/chrono.h"
 #include "base/log.h"
+#include "base/str.h"
 #include "store/engine.h"
 #include "store/pg_int.h"
 
@@ -947,14 +948,6 @@ static enum rc p_bind_blob(void *stmt, int index, const void *data, size_t len)
     return set_param(stmt, index, v, 0);
 }
 
-static int hex_digit(char c)
-{
-    return c >= '0' && c <= '9'   ? c - '0'
-           : c >= 'a' && c <= 'f' ? c - 'a' + 10
-           : c >= 'A' && c <= 'F' ? c - 'A' + 10
-                                  : -1;
-}
-
 /* The parameter's type on the server (1-based index; 0 when out of range). */
 static Oid server_type(const struct pstmt *st, int index)
 {
@@ -1138,7 +1131,7 @@ static enum rc p_column_blob(void *stmt, int index, struct buf *out)
         return rc;
     char *dst = out->data + out->len;
     for (size_t i = 0; i < bytes; i++) {
-        int hi = hex_digit(v[2 + 2 * i]), lo = hex_digit(v[3 + 2 * i]);
+        int hi = str_hex_value(v[2 + 2 * i]), lo = str_hex_value(v[3 + 2 * i]);
         if (hi < 0 || lo < 0)
             return RC_INVALID;
         dst[i] = (char)(hi << 4 | lo);

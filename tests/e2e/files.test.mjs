@@ -7,11 +7,13 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { png } from './lib/png.mjs';
-import { existsSync, readdirSync, truncateSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { join } from 'node:path';
-import { startServer } from './lib/server.mjs';
+import { startServer, BIN, dbFlags } from './lib/server.mjs';
 import {
     client, superuserClient, expectError, assertFieldCode, assertNoLeaks, makeUser, rawFetch,
     REQUEST_TIMEOUT_MS, SLOW,
@@ -471,5 +473,59 @@ describe('files API', () => {
 
     test('server exits cleanly', async () => {
         await srv.stop();
+    });
+});
+
+// --storage-dir: uploads go to the named directory (made when missing), not
+// DIR/storage; a path that cannot be such a directory stops the server at
+// start (exit 1, a sentence naming the flag) before it listens.
+describe('--storage-dir', () => {
+    const tmp = mkdtempSync(join(tmpdir(), 'tarmac-storage-dir-'));
+    after(() => rmSync(tmp, { recursive: true, force: true }));
+
+    /** serve with --storage-dir=path: its exit status and stderr (a server that starts is killed after 20 s). */
+    function serveWith(path) {
+        const dir = mkdtempSync(join(tmp, 'data-'));
+        const r = spawnSync(BIN, ['serve', '--http=127.0.0.1:0', `--dir=${dir}`, ...dbFlags(dir), `--storage-dir=${path}`],
+            { encoding: 'utf8', timeout: 20000 * SLOW });
+        return { status: r.status, stderr: r.stderr };
+    }
+
+    test('uploads are stored in the directory, made when missing', async () => {
+        const storage = join(tmp, 'made-here');
+        const srv = await startServer({ flags: [`--storage-dir=${storage}`], cluster: false });
+        try {
+            const su = await superuserClient(srv.url);
+            const coll = await su.collections.create({
+                name: 'sd_files', createRule: '', viewRule: '', fields: [{ name: 'f', type: 'file', maxSelect: 1 }],
+            });
+            const fd = new FormData();
+            fd.append('f', new Blob([Buffer.from('hello')], { type: 'text/plain' }), 'hello.txt');
+            const rec = await client(srv.url).collection('sd_files').create(fd);
+            assert.ok(existsSync(join(storage, coll.id, rec.id, rec.f)), 'the file is in --storage-dir');
+            assert.ok(!existsSync(join(srv.dir, 'storage', coll.id)), 'nothing under DIR/storage');
+            const got = await rawFetch(client(srv.url).files.getURL(rec, rec.f));
+            assert.equal(got.status, 200);
+            assert.equal(got.text, 'hello');
+        } finally {
+            await srv.stop();
+        }
+    });
+
+    test('a regular file, a missing parent or a directory it cannot write: exit 1 naming the flag', () => {
+        const file = join(tmp, 'a-file');
+        writeFileSync(file, 'x');
+        const cases = [file, join(tmp, 'no-such-parent', 'storage')];
+        if (process.getuid?.() !== 0) { // root writes anywhere
+            const ro = join(tmp, 'read-only');
+            mkdirSync(ro, { mode: 0o500 });
+            cases.push(ro);
+        }
+        for (const path of cases) {
+            const r = serveWith(path);
+            assert.equal(r.status, 1, `${path}: ${r.stderr}`);
+            assert.match(r.stderr, /--storage-dir ".*" is not a directory this process can write/, path);
+        }
+        assert.ok(!existsSync(join(tmp, 'no-such-parent')), 'no parent made');
     });
 });

@@ -17,7 +17,9 @@ the other state's file, a file missing, a leftover restore directory or a
 database that fails PRAGMA integrity_check fails the test. The walk ends with
 the first n at which the restore ran to its end. On PostgreSQL
 (TARMAC_TEST_ENGINE=postgresql with TARMAC_TEST_PG) each copy gets a database
-of its own, made from the prepared one as a template.
+of its own, made from the prepared one as a template. Both walks run twice:
+with the files in DIR/storage, then in a --storage-dir beside DIR (whose
+entries the roll forward swaps by renames, restore.c's swap_storage).
 
 Given the release binary (no fault points), the restore is run once, plainly.
 Prints `ok - ...` / `FAIL - ...` lines and, last, `N passed, N failed`.
@@ -70,12 +72,20 @@ def db_url(name):
     return PG.replace(":///tarmac?", ":///%s?" % name)
 
 
+def files_of(d, shared):
+    """The uploads' directory of data directory d."""
+    return d + "-files" if shared else os.path.join(d, "storage")
+
+
+def flags(d, db, shared):
+    return (["--db=" + db] if db else []) + (["--storage-dir=" + files_of(d, True)] if shared else [])
+
+
 class Server:
-    def __init__(self, binary, d, db):
+    def __init__(self, binary, d, db, shared=False):
         self.log = open(os.path.join(d, "..", os.path.basename(d) + ".log"), "w")
         args = [binary, "serve", "--http=127.0.0.1:0", "--dir=" + d, "--access-log=false"]
-        if db:
-            args.append("--db=" + db)
+        args += flags(d, db, shared)
         self.p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=self.log, env=env(),
                                   text=True)
         line = ""
@@ -124,13 +134,13 @@ def multipart(fields, files):
     return out, "multipart/form-data; boundary=" + b
 
 
-def prepare(binary, d, db):
+def prepare(binary, d, db, shared=False):
     """State A, its backup a.zip, then state B; the server stopped."""
     r = subprocess.run([binary, "superuser", "upsert", EMAIL, PASSWORD, "--dir=" + d] +
                        (["--db=" + db] if db else []), env=env(), capture_output=True)
     if r.returncode:
         raise RuntimeError("superuser: " + r.stderr.decode())
-    s = Server(binary, d, db)
+    s = Server(binary, d, db, shared)
     st, _ = s.call("POST", "/api/collections", json.dumps({
         "name": "notes", "type": "base", "listRule": "", "viewRule": "",
         "fields": [{"name": "title", "type": "text"},
@@ -147,10 +157,10 @@ def prepare(binary, d, db):
     assert s.stop() == 0
 
 
-def state_of(binary, d, db):
+def state_of(binary, d, db, shared=False):
     """'A', 'B', or a sentence saying what is wrong."""
     try:
-        s = Server(binary, d, db)
+        s = Server(binary, d, db, shared)
     except Exception as e:  # noqa: BLE001 -- the reason goes into the failure
         return "no start: %s" % e
     try:
@@ -163,11 +173,13 @@ def state_of(binary, d, db):
         content = raw.decode() if isinstance(raw, bytes) else str(raw)
         if rec["title"] != content or not rec["doc"].startswith(content.lower()):
             return "a mix: title %s, file %s (%s)" % (rec["title"], rec["doc"], content)
-        files = os.listdir(os.path.join(d, "storage", rec["collectionId"], "aaaaaaaaaaaaaaa"))
+        files = os.listdir(os.path.join(files_of(d, shared), rec["collectionId"], "aaaaaaaaaaaaaaa"))
         if files != [rec["doc"]]:
             return "the record's folder holds %s" % files
         left = [x for x in ("pending", "old", "staged")
                 if os.path.exists(os.path.join(d, ".tarmac_restore", x))]
+        left += [x for x in (".tarmac_restore_staged", ".tarmac_restore_old")
+                 if os.path.exists(os.path.join(files_of(d, shared), x))]
         if left:
             return "left behind: %s" % left
         if not db:
@@ -186,26 +198,29 @@ def state_of(binary, d, db):
 made_dbs = []
 
 
-def walk(binary, base, base_db, var):
+def walk(binary, base, base_db, var, shared=False):
     """Restores a copy with var=n for n = 1, 2, ...; returns the steps seen."""
     commit_at = None
+    var_shown = var + (" --storage-dir" if shared else "")
     for n in range(1, 100):
         d = "%s-%s-%d" % (base, var.split("_")[-1].lower(), n)
         shutil.copytree(base, d, symlinks=True)
+        if shared:
+            shutil.copytree(files_of(base, True), files_of(d, True), symlinks=True)
         db = ""
         if base_db:
-            name = "r%d_%s_%d" % (os.getpid(), var.split("_")[-1].lower(), n)
+            name = "r%d_%s%s_%d" % (os.getpid(), var.split("_")[-1].lower(), "_s" if shared else "", n)
             psql(PG, 'CREATE DATABASE "%s" TEMPLATE "%s"' % (name, base_db))
             made_dbs.append(name)
             db = db_url(name)
         e = env()
         e[var] = str(n)
-        args = [binary, "backup", "restore", "a.zip", "--dir=" + d] + (["--db=" + db] if db else [])
+        args = [binary, "backup", "restore", "a.zip", "--dir=" + d] + flags(d, db, shared)
         r = subprocess.run(args, env=e, capture_output=True, text=True)
         m = re.search(r"restore: (?:crash|failure) at step (\d+) \(([^)]*)\)", r.stderr)
         if not m:
-            want(r.returncode == 0, "%s=%d: the restore ran to its end (%s)" % (var, n, r.stderr.strip()[-300:]))
-            want(state_of(binary, d, db) == "A", "%s=%d: restored: all A" % (var, n))
+            want(r.returncode == 0, "%s=%d: the restore ran to its end (%s)" % (var_shown, n, r.stderr.strip()[-300:]))
+            want(state_of(binary, d, db, shared) == "A", "%s=%d: restored: all A" % (var_shown, n))
             return n
         what = m.group(2)
         # The commit point: the rename on SQLite, psql's COMMIT on PostgreSQL
@@ -213,10 +228,36 @@ def walk(binary, base, base_db, var):
         if what == ("psql" if base_db else "commit"):
             commit_at = n
         expect = "A" if commit_at is not None and n > commit_at else "B"
-        got = state_of(binary, d, db)
-        want(got == expect, "%s=%d (%s, exit %d): %s, expected all %s" % (var, n, what, r.returncode, got, expect))
-    want(False, "%s: the walk did not end" % var)
+        got = state_of(binary, d, db, shared)
+        want(got == expect, "%s=%d (%s, exit %d): %s, expected all %s" % (var_shown, n, what, r.returncode, got, expect))
+    want(False, "%s: the walk did not end" % var_shown)
     return 0
+
+
+def run_all(binary, base, shared):
+    """Both walks (or, on a release build, one plain restore) of a fresh base."""
+    base_db = ""
+    if ENGINE == "postgresql":
+        base_db = "rbase_%d_%d" % (os.getpid(), shared)
+        psql(PG, 'CREATE DATABASE "%s"' % base_db)
+        made_dbs.append(base_db)
+    db = db_url(base_db) if base_db else ""
+    prepare(binary, base, db, shared)
+    shown = " --storage-dir" if shared else ""
+    with_faults = subprocess.run(["nm", binary], capture_output=True, text=True).stdout
+    if "fault_hit" not in with_faults:
+        d = base + "-plain"
+        shutil.copytree(base, d)
+        if shared:
+            shutil.copytree(files_of(base, True), files_of(d, True))
+        r = subprocess.run([binary, "backup", "restore", "a.zip", "--dir=" + d] + flags(d, db, shared),
+                           env=env(), capture_output=True, text=True)
+        want(r.returncode == 0, "release build%s: a plain restore (%s)" % (shown, r.stderr.strip()))
+        want(state_of(binary, d, db, shared) == "A", "release build%s: all A" % shown)
+        return
+    steps = walk(binary, base, base_db, "TARMAC_TEST_RESTORE_CRASH", shared)
+    want(steps > 3, "the crash walk%s met %d steps" % (shown, steps - 1))
+    walk(binary, base, base_db, "TARMAC_TEST_RESTORE_FAIL", shared)
 
 
 def main():
@@ -225,31 +266,13 @@ def main():
     args = ap.parse_args()
     binary = os.path.abspath(args.bin)
     top = tempfile.mkdtemp(prefix="tarmac-restore-fault-")
-    base = os.path.join(top, "base")
-    base_db = ""
-    if ENGINE == "postgresql":
-        if not PG:
-            print("TARMAC_TEST_ENGINE=postgresql needs TARMAC_TEST_PG")
-            print("0 passed, 1 failed")
-            return 1
-        base_db = "rbase_%d" % os.getpid()
-        psql(PG, 'CREATE DATABASE "%s"' % base_db)
-        made_dbs.append(base_db)
+    if ENGINE == "postgresql" and not PG:
+        print("TARMAC_TEST_ENGINE=postgresql needs TARMAC_TEST_PG")
+        print("0 passed, 1 failed")
+        return 1
     try:
-        prepare(binary, base, db_url(base_db) if base_db else "")
-        with_faults = subprocess.run(["nm", binary], capture_output=True, text=True).stdout
-        if "fault_hit" not in with_faults:
-            d = base + "-plain"
-            shutil.copytree(base, d)
-            r = subprocess.run([binary, "backup", "restore", "a.zip", "--dir=" + d] +
-                               (["--db=" + db_url(base_db)] if base_db else []),
-                               env=env(), capture_output=True, text=True)
-            want(r.returncode == 0, "release build: a plain restore (%s)" % r.stderr.strip())
-            want(state_of(binary, d, db_url(base_db) if base_db else "") == "A", "release build: all A")
-        else:
-            steps = walk(binary, base, base_db, "TARMAC_TEST_RESTORE_CRASH")
-            want(steps > 3, "the crash walk met %d steps" % (steps - 1))
-            walk(binary, base, base_db, "TARMAC_TEST_RESTORE_FAIL")
+        for shared in (False, True):
+            run_all(binary, os.path.join(top, "shared" if shared else "base"), shared)
     except Exception as e:  # noqa: BLE001
         want(False, "setup: %s" % e)
     finally:

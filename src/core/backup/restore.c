@@ -196,6 +196,17 @@ static bool read_note(const char *staged, char out[BACKUP_PATH_BYTES])
     return ok && out[0];
 }
 
+/* Removes a stage that is not to be committed, with the files' stage in
+ * the --storage-dir its note names (left there otherwise: a whole
+ * archive's files in the shared directory). */
+static void discard_stage(const char *staged)
+{
+    char storage_dir[BACKUP_PATH_BYTES], files[BACKUP_PATH_BYTES];
+    if (read_note(staged, storage_dir) && backup_path(files, "%s/%s", storage_dir, STORAGE_STAGED))
+        backup_remove_tree(files);
+    backup_remove_tree(staged);
+}
+
 enum rc core_restore_stage(const char *dir, const char *target, const char *storage_dir,
                            const char *zip_path, char *err, size_t cap)
 {
@@ -280,7 +291,7 @@ void core_restore_discard(const char *dir)
     struct area a;
     if (area_open(dir, &a))
         return;
-    backup_remove_tree(a.staged);
+    discard_stage(a.staged);
     area_close(&a);
 }
 
@@ -312,13 +323,15 @@ static enum rc move_entries(const char *from, const char *to, char *err, size_t 
     char name[256];
     while (first_entry(from, name)) {
         char src[BACKUP_PATH_BYTES], dst[BACKUP_PATH_BYTES];
+        if (!backup_path(src, "%s/%s", from, name) || !backup_path(dst, "%s/%s", to, name)) {
+            snprintf(err, cap, "cannot move %s/%s into %s: the path is too long", from, name, to);
+            return RC_IO;
+        }
         enum rc rc = step(name);
-        if (!rc && (!backup_path(src, "%s/%s", from, name) ||
-                    !backup_path(dst, "%s/%s", to, name) || rename(src, dst) != 0))
-            rc = RC_IO;
-        if (rc) {
-            snprintf(err, cap, "cannot move %s into %s: %s", src, to, strerror(errno));
-            return rc;
+        if (rc || rename(src, dst) != 0) {
+            snprintf(err, cap, "cannot move %s into %s: %s", src, to,
+                     rc ? "a test's failure" : strerror(errno));
+            return rc ? rc : RC_IO;
         }
     }
     return RC_OK;
@@ -443,7 +456,7 @@ static enum rc commit_locked(const char *dir, const char *target, struct area *a
     char id[40];
     if (!read_id(a->staged, id)) {
         snprintf(err, cap, "no restore is staged");
-        backup_remove_tree(a->staged);
+        discard_stage(a->staged);
         return RC_NOT_FOUND;
     }
     if (backup_exists(a->pending)) {
@@ -478,7 +491,7 @@ static enum rc commit_locked(const char *dir, const char *target, struct area *a
          * that failed after psql's COMMIT is finished by the next start,
          * which finds the marker: the stage stays then. */
         if (!is_db_committed)
-            backup_remove_tree(a->staged);
+            discard_stage(a->staged);
         return rc;
     }
     if (backup_sync_dir(a->root) != RC_OK) {
@@ -526,7 +539,7 @@ enum rc core_restore_recover(const char *dir, const char *target, char *err, siz
     /* An SQLite stage never committed (the commit renames it). A
      * PostgreSQL one waits for core_restore_recover_db and its marker. */
     if (!rc && !store_target_is_url(target) && backup_exists(a.staged))
-        backup_remove_tree(a.staged);
+        discard_stage(a.staged);
     area_close(&a);
     return rc;
 }
@@ -576,7 +589,7 @@ enum rc core_restore_recover_db(struct store_conn *db, const char *dir)
                 return RC_IO;
             }
         }
-        backup_remove_tree(a.staged);
+        discard_stage(a.staged);
         area_close(&a);
     }
     if (!marker[0])

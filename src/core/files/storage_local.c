@@ -159,6 +159,20 @@ static int create_new(const char *path)
     return fd;
 }
 
+/* Writes len bytes of data to fd (a fault point: FAULT_WRITE). */
+static enum rc write_all(int fd, const char *data, size_t len)
+{
+    for (size_t off = 0; off < len;) {
+        ssize_t w = fault_hit(FAULT_WRITE) ? (errno = EIO, -1) : write(fd, data + off, len - off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return RC_IO;
+        off += (size_t)w;
+    }
+    return RC_OK;
+}
+
 static enum rc local_put(const struct core_storage *st, const char *key, struct str data,
                          const char *mime)
 {
@@ -173,25 +187,36 @@ static enum rc local_put(const struct core_storage *st, const char *key, struct 
         log_error("msg=\"storage write failed\" path=\"%s\" errno=%d", path, errno);
         return RC_IO;
     }
-    size_t off = 0;
-    while (off < data.len) {
-        ssize_t w =
-            fault_hit(FAULT_WRITE) ? (errno = EIO, -1) : write(fd, data.ptr + off, data.len - off);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0) {
-            log_error("msg=\"storage write failed\" path=\"%s\" errno=%d", path, errno);
-            close(fd);
-            unlink(path);
-            return RC_IO;
-        }
-        off += (size_t)w;
+    if (write_all(fd, data.ptr, data.len) != RC_OK) {
+        log_error("msg=\"storage write failed\" path=\"%s\" errno=%d", path, errno);
+        close(fd);
+        unlink(path);
+        return RC_IO;
     }
     if (close(fd) != 0) {
         unlink(path);
         return RC_IO;
     }
     return RC_OK;
+}
+
+/* Copies size bytes of in into a new file at path (mode), removed again
+ * when anything fails (a read short of size too). */
+static enum rc copy_to_new(int in, uint64_t size, const char *path, mode_t mode)
+{
+    int out = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+    enum rc rc = out < 0 ? RC_IO : RC_OK;
+    char buf[65536];
+    for (uint64_t off = 0; !rc && off < size;) {
+        ssize_t n = read_at(in, buf, sizeof(buf), off);
+        rc = n <= 0 ? RC_IO : write_all(out, buf, (size_t)n);
+        off += (uint64_t)n;
+    }
+    if (out >= 0 && close(out) != 0 && !rc)
+        rc = RC_IO;
+    if (rc && out >= 0)
+        unlink(path);
+    return rc;
 }
 
 /* Copies the file at from to a temporary name beside to, then renames it
@@ -203,34 +228,15 @@ static enum rc copy_into(const char *from, const char *to)
     if (snprintf(tmp, sizeof(tmp), "%s.copy.tmp", to) >= (int)sizeof(tmp))
         return RC_INVALID;
     int in = open(from, O_RDONLY | O_CLOEXEC);
-    int out = in < 0 ? -1 : open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    enum rc rc = in < 0 || out < 0 ? RC_IO : RC_OK;
-    char buf[65536];
-    for (uint64_t off = 0; !rc;) {
-        ssize_t n = read_at(in, buf, sizeof(buf), off);
-        if (n < 0)
-            rc = RC_IO;
-        if (n <= 0)
-            break;
-        for (ssize_t w = 0; w < n && !rc;) {
-            ssize_t k = write(out, buf + w, (size_t)(n - w));
-            if (k < 0 && errno == EINTR)
-                continue;
-            if (k <= 0)
-                rc = RC_IO;
-            else
-                w += k;
-        }
-        off += (uint64_t)n;
-    }
+    struct stat sb;
+    enum rc rc =
+        in < 0 || fstat(in, &sb) != 0 ? RC_IO : copy_to_new(in, (uint64_t)sb.st_size, tmp, 0644);
     if (in >= 0)
         close(in);
-    if (out >= 0 && close(out) != 0 && !rc)
-        rc = RC_IO;
-    if (!rc && rename(tmp, to) != 0)
-        rc = RC_IO;
-    if (rc && out >= 0)
+    if (!rc && rename(tmp, to) != 0) {
         unlink(tmp);
+        rc = RC_IO;
+    }
     return rc;
 }
 
@@ -257,32 +263,8 @@ static enum rc local_get_file(const struct core_storage *st, const char *key, co
     enum rc rc = local_open(st, key, head, 0, &got, &info, &base);
     if (rc)
         return rc;
-    struct local_file *f = (struct local_file *)base;
-    int out = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    rc = out < 0 ? RC_IO : RC_OK;
-    char buf[65536];
-    for (uint64_t off = 0; !rc && off < info.size;) {
-        ssize_t n = read_at(f->fd, buf, sizeof(buf), off);
-        if (n <= 0) {
-            rc = RC_IO;
-            break;
-        }
-        for (ssize_t w = 0; w < n && !rc;) {
-            ssize_t k = write(out, buf + w, (size_t)(n - w));
-            if (k < 0 && errno == EINTR)
-                continue;
-            if (k <= 0)
-                rc = RC_IO;
-            else
-                w += k;
-        }
-        off += (uint64_t)n;
-    }
+    rc = copy_to_new(((struct local_file *)base)->fd, info.size, path, 0600);
     local_close(base);
-    if (out >= 0 && close(out) != 0 && !rc)
-        rc = RC_IO;
-    if (rc && out >= 0)
-        unlink(path);
     return rc;
 }
 

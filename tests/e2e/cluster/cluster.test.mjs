@@ -15,11 +15,18 @@
 //   - uploads in one directory every instance shares (--storage-dir): a
 //     file uploaded through A is read through B and C, and a thumbnail
 //     asked of all three at once is made once (the metrics' sum);
+//   - GET /api/logs through A lists, pages, views and counts the requests
+//     every instance logged; an instance that does not answer (SIGSTOP) is
+//     waited for 1.5 s, then left out;
+//   - one backup or restore at a time across instances: while another
+//     instance's holds the database's lock, a create is refused and that
+//     archive cannot be deleted;
 //   - an instance killed with SIGKILL while SDK clients are subscribed
 //     through it (behind a balancer): they reconnect to the others, and
 //     every event committed after they reconnected reaches each exactly once;
 //   - Redis stopped mid-run: reads and writes go on, A's own subscribers
-//     still get A's events, nothing waits long; Redis back: every instance
+//     still get A's events, a request-log read answers with A's own
+//     entries at once, nothing waits long; Redis back: every instance
 //     reconnects by itself, a collection made meanwhile is served by the
 //     others, and cross-instance realtime resumes.
 //
@@ -33,61 +40,33 @@
 
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, execFileSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { png } from '../lib/png.mjs';
 import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, dirname } from 'node:path';
 import { EventSource } from 'eventsource';
-import { startServer, BIN, ENGINE, SUPERUSER } from '../lib/server.mjs';
+import { startServer, freePort, BIN, ENGINE, SUPERUSER } from '../lib/server.mjs';
+import { testPgCluster } from '../lib/pgtest.mjs';
 import {
     client, superuserClient, expectError, assertNoLeaks, makeUser, rawFetch, SLOW,
 } from '../lib/util.mjs';
 
 globalThis.EventSource = EventSource;
 
-const here = dirname(fileURLToPath(import.meta.url));
-const ROOT = resolve(here, '..', '..', '..');
-const PGCLUSTER = join(ROOT, 'tests', 'lib', 'pgcluster.sh');
 const WAIT_MS = 10000 * SLOW;
 const REDIS_PASSWORD = 's3cret-redis';
 
-let pgDir = null;
-let BASE = process.env.TARMAC_TEST_PG || '';
-let why = '';
-if (ENGINE !== 'sqlite') {
-    why = 'makes its own database: run with TARMAC_TEST_ENGINE unset';
-} else if (spawnSync('redis-server', ['--version']).status !== 0) {
-    why = 'redis-server is not installed';
-} else if (!BASE) {
-    try {
-        pgDir = mkdtempSync(join(tmpdir(), 'tarmac-cluster-pg-'));
-        BASE = execFileSync(PGCLUSTER, ['start', pgDir], { encoding: 'utf8' }).trim();
-    } catch (e) {
-        why = `no PostgreSQL cluster (${String(e.message).split('\n')[0]})`;
-        if (pgDir) rmSync(pgDir, { recursive: true, force: true });
-        pgDir = null;
-    }
-}
-if (!why && !BASE.includes(':///tarmac?')) why = `TARMAC_TEST_PG is not a pgcluster.sh URL: ${BASE}`;
-const SKIP = why || false;
+const pg = testPgCluster('tarmac-cluster-pg-', ENGINE !== 'sqlite'
+    ? 'makes its own database: run with TARMAC_TEST_ENGINE unset'
+    : spawnSync('redis-server', ['--version']).status !== 0 ? 'redis-server is not installed' : '');
+const BASE = pg.url;
+const SKIP = pg.why || false;
 
 function psql(sql) {
     const r = spawnSync('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', BASE, '-c', sql], { encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`psql ${sql}: ${r.stderr}`);
-}
-
-function freePort() {
-    return new Promise((res, rej) => {
-        const s = createServer();
-        s.on('error', rej);
-        s.listen(0, '127.0.0.1', () => {
-            const { port } = s.address();
-            s.close(() => res(port));
-        });
-    });
 }
 
 /** Resolves when pred() holds; fails after ms with what(). */
@@ -254,10 +233,7 @@ describe('several instances on one database (--redis)', { skip: SKIP }, () => {
         if (redis) await redis.stop();
         if (db) { try { psql(`DROP DATABASE "${new URL(db).pathname.slice(1)}"`); } catch { /* kept */ } }
         for (const d of [...dirs, redisDir, storageDir && dirname(storageDir)]) if (d) rmSync(d, { recursive: true, force: true });
-        if (pgDir) {
-            spawnSync(PGCLUSTER, ['stop', pgDir]);
-            pgDir = null;
-        }
+        pg.stop();
         assert.deepEqual(errors, [], 'every server exits 0 on SIGTERM (ASan: no leak)');
     });
 
@@ -443,6 +419,68 @@ describe('several instances on one database (--redis)', { skip: SKIP }, () => {
         await expectError(client(A.url).collection('users').authWithPassword(email, 'userpass123'), 429);
     });
 
+    test("GET /api/logs reads every instance's log; an instance that does not answer is waited for 1.5 s at most", async () => {
+        // One request with the mark to each instance: each logs it in its own auxiliary.db.
+        const mark = `logmark${Date.now().toString(36)}`;
+        for (const srv of [A, B, C]) {
+            assert.equal((await rawFetch(`${srv.url}/api/collections/feed/records?perPage=1&m=${mark}-${srv === A ? 'a' : srv === B ? 'b' : 'c'}`)).status, 200);
+        }
+        const filter = `data.url ~ "${mark}"`;
+        let list;
+        await waitUntil(async () => (list = await suA.logs.getList(1, 10, { filter, sort: 'data.url' })).totalItems === 3,
+            () => `A's read to see the three instances' entries (got ${list?.totalItems})`);
+        assert.deepEqual(list.items.map((x) => x.data.url.slice(-1)), ['a', 'b', 'c'], 'merged, sorted as asked');
+        // Paged across instances: the second entry alone.
+        const page2 = await suA.logs.getList(2, 1, { filter, sort: 'data.url' });
+        assert.deepEqual([page2.totalItems, page2.totalPages, page2.items.length], [3, 3, 1]);
+        assert.ok(page2.items[0].data.url.endsWith('-b'));
+        // C's entry viewed through A; the hourly counts summed.
+        const onC = list.items.find((x) => x.data.url.endsWith('-c'));
+        assert.equal((await suA.logs.getOne(onC.id)).id, onC.id);
+        const stats = await suA.logs.getStats({ filter });
+        assert.equal(stats.reduce((n, x) => n + x.total, 0), 3);
+        // A bad filter is refused by the asking instance, not sent around.
+        await expectError(suA.logs.getList(1, 10, { filter: 'nope = 1' }), 400, 'unknown field');
+        // Past the merged window: a 400 naming it.
+        await expectError(suA.logs.getList(101, 50, { filter }), 400, 'a page past the newest 5000');
+        // C stopped (SIGSTOP: subscribed to Redis, answering nothing): A
+        // answers with its own and B's entries after at most GATHER_MS.
+        C.proc.kill('SIGSTOP');
+        try {
+            const t = Date.now();
+            const partial = await suA.logs.getList(1, 10, { filter, sort: 'data.url' });
+            const took = Date.now() - t;
+            assert.deepEqual(partial.items.map((x) => x.data.url.slice(-1)), ['a', 'b']);
+            assert.ok(took >= 1400 && took < 1500 + 2000 * SLOW, `the read waited ${took} ms for C`);
+            await expectError(suA.logs.getOne(onC.id), 404, "C's entry while C does not answer");
+        } finally {
+            C.proc.kill('SIGCONT');
+        }
+    });
+
+    test("one backup at a time across instances: another instance's operation (the database's lock) refuses a create and the archive's delete", async () => {
+        // A session holding the instances' backup lock, as B's create would
+        // (store/backup.c: an advisory lock whose holder names the archive).
+        const holder = spawn('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', db], { stdio: ['pipe', 'pipe', 'pipe'] });
+        let out = '';
+        holder.stdout.on('data', (d) => { out += d; });
+        holder.stdin.write("SELECT set_config('application_name', 'tarmac backup held.zip', false), "
+            + "pg_advisory_lock(1952543341, 1651209584), 'locked';\n");
+        try {
+            await waitUntil(() => out.includes('locked'), 'the lock to be held');
+            const busy = await expectError(suA.backups.create('other.zip'), 400, "a create while another instance's runs");
+            assert.match(busy.message, /another backup\/restore process/);
+            const inUse = await expectError(suB.backups.delete('held.zip'), 400, 'the archive being made elsewhere');
+            assert.match(inUse.message, /currently being used/);
+        } finally {
+            holder.stdin.end();
+            await new Promise((res) => (holder.exitCode !== null ? res() : holder.on('exit', res)));
+        }
+        // Released: the create goes on (and its archive is deleted again).
+        assert.equal(await suA.backups.create('other.zip'), true);
+        assert.equal(await suA.backups.delete('other.zip'), true);
+    });
+
     test('an instance killed with SIGKILL: its SDK clients reconnect to the others and miss no event committed after', async () => {
         // A fourth instance, D, takes every connection of the balancer while it lives.
         const dDir = mkdtempSync(join(tmpdir(), 'tarmac-cluster-'));
@@ -529,6 +567,13 @@ describe('several instances on one database (--redis)', { skip: SKIP }, () => {
                 'a rate-limited path counts per instance');
         }
         assert.ok(Date.now() - t0 < 5000 * SLOW, `took ${Date.now() - t0} ms`);
+        // The request log: A's own entries, without waiting for the others.
+        const ownFilter = { filter: 'data.url ~ "limited/records?perPage=2"' };
+        await waitUntil(async () => (await suA.logs.getList(1, 5, ownFilter)).items.length > 0,
+            "A's own entries while Redis is down");
+        const tl = Date.now();
+        assert.equal((await suA.logs.getList(1, 5, ownFilter)).totalItems, 1, "A's entry alone");
+        assert.ok(Date.now() - tl < 1000 * SLOW, `a logs read with Redis down took ${Date.now() - tl} ms`);
         await waitUntil(() => onA.got.some((e) => e.record.id === during.id), "A's subscriber gets A's event");
         // A schema change while the others cannot hear of it.
         await suA.collections.create({ name: 'made_offline', listRule: '', fields: [{ name: 't', type: 'text' }] });

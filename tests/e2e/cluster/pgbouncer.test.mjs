@@ -18,54 +18,28 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, execFileSync } from 'node:child_process';
 import { chownSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
-import { createServer, connect } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { EventSource } from 'eventsource';
-import { startServer, BIN, ENGINE, SUPERUSER } from '../lib/server.mjs';
+import { startServer, freePort, BIN, ENGINE, SUPERUSER } from '../lib/server.mjs';
+import { testPgCluster } from '../lib/pgtest.mjs';
 import { client, superuserClient, SLOW } from '../lib/util.mjs';
 
 globalThis.EventSource = EventSource;
 
-const here = dirname(fileURLToPath(import.meta.url));
-const PGCLUSTER = join(resolve(here, '..', '..', '..'), 'tests', 'lib', 'pgcluster.sh');
 const PGBOUNCER = ['/usr/sbin/pgbouncer', '/usr/bin/pgbouncer'].find((p) => existsSync(p));
 const IS_ROOT = process.getuid?.() === 0;
 
-let pgDir = null;
-let BASE = process.env.TARMAC_TEST_PG || '';
-let why = '';
-if (ENGINE !== 'sqlite') {
-    why = 'makes its own database: run with TARMAC_TEST_ENGINE unset';
-} else if (!PGBOUNCER) {
-    why = 'pgbouncer is not installed';
-} else if (!BASE) {
-    try {
-        pgDir = mkdtempSync(join(tmpdir(), 'tarmac-pgb-pg-'));
-        BASE = execFileSync(PGCLUSTER, ['start', pgDir], { encoding: 'utf8' }).trim();
-    } catch (e) {
-        why = `no PostgreSQL cluster (${String(e.message).split('\n')[0]})`;
-        if (pgDir) rmSync(pgDir, { recursive: true, force: true });
-        pgDir = null;
-    }
-}
-if (!why && !BASE.includes(':///tarmac?')) why = `TARMAC_TEST_PG is not a pgcluster.sh URL: ${BASE}`;
+const pg = testPgCluster('tarmac-pgb-pg-', ENGINE !== 'sqlite'
+    ? 'makes its own database: run with TARMAC_TEST_ENGINE unset'
+    : !PGBOUNCER ? 'pgbouncer is not installed' : '');
+const BASE = pg.url;
+const why = pg.why;
 
 function psql(sql) {
     const r = spawnSync('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', BASE, '-c', sql], { encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`psql ${sql}: ${r.stderr}`);
-}
-
-function freePort() {
-    return new Promise((res, rej) => {
-        const s = createServer();
-        s.on('error', rej);
-        s.listen(0, '127.0.0.1', () => {
-            const { port } = s.address();
-            s.close(() => res(port));
-        });
-    });
 }
 
 async function waitUntil(pred, what, ms = 10000 * SLOW) {
@@ -143,7 +117,7 @@ describe('tarmac behind PgBouncer', { skip: why || false }, () => {
         await session?.stop();
         if (db) { try { psql(`DROP DATABASE "${db}"`); } catch { /* kept */ } }
         for (const d of dirs) rmSync(d, { recursive: true, force: true });
-        if (pgDir) spawnSync(PGCLUSTER, ['stop', pgDir]);
+        pg.stop();
     });
 
     test('pool_mode = transaction: serve refuses to start, saying why, before touching the database', () => {

@@ -17,23 +17,12 @@
 
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { createServer, connect } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startServer, upsertSuperuser, SUPERUSER, BIN, SLOW } from './server.mjs';
+import { startServer, upsertSuperuser, freePort, SUPERUSER, BIN, SLOW } from './server.mjs';
 
 const COUNT = Number(process.env.TARMAC_E2E_CLUSTER || '0');
-
-function freePort() {
-    return new Promise((res, rej) => {
-        const s = createServer();
-        s.on('error', rej);
-        s.listen(0, '127.0.0.1', () => {
-            const { port } = s.address();
-            s.close(() => res(port));
-        });
-    });
-}
 
 async function until(pred, what, ms) {
     const end = Date.now() + ms;

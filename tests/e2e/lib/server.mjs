@@ -222,7 +222,8 @@ export async function startServer(opts = {}) {
     return server;
 }
 
-function freePort() {
+/** A TCP port free on 127.0.0.1 now. */
+export function freePort() {
     return new Promise((res, rej) => {
         const s = createServer();
         s.on('error', rej);

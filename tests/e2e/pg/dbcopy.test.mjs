@@ -19,39 +19,23 @@
 
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync, execFileSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { startServer, BIN, ENGINE, SUPERUSER } from '../lib/server.mjs';
+import { testPgCluster } from '../lib/pgtest.mjs';
 import {
     client, superuserClient, expectError, assertNoLeaks, makeUser, REQUEST_TIMEOUT_MS, SLOW,
 } from '../lib/util.mjs';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const ROOT = resolve(here, '..', '..', '..');
-const PGCLUSTER = join(ROOT, 'tests', 'lib', 'pgcluster.sh');
 const CLI_TIMEOUT_MS = 300000 * SLOW;
 
 // The cluster: tests/run's, else our own (stopped in the last after()).
-let pgDir = null;
-let BASE = process.env.TARMAC_TEST_PG || '';
-let why = '';
-if (ENGINE !== 'sqlite') {
-    why = 'the source is an SQLite data directory: run with TARMAC_TEST_ENGINE unset';
-} else if (!BASE) {
-    try {
-        pgDir = mkdtempSync(join(tmpdir(), 'tarmac-dbcopy-pg-'));
-        BASE = execFileSync(PGCLUSTER, ['start', pgDir], { encoding: 'utf8' }).trim();
-    } catch (e) {
-        why = `no PostgreSQL cluster (${String(e.message).split('\n')[0]})`;
-        if (pgDir) rmSync(pgDir, { recursive: true, force: true });
-        pgDir = null;
-    }
-}
-if (!why && !BASE.includes(':///tarmac?')) why = `TARMAC_TEST_PG is not a pgcluster.sh URL: ${BASE}`;
-const SKIP = why || false;
+const pg = testPgCluster('tarmac-dbcopy-pg-', ENGINE !== 'sqlite'
+    ? 'the source is an SQLite data directory: run with TARMAC_TEST_ENGINE unset' : '');
+const BASE = pg.url;
+const SKIP = pg.why || false;
 
 function psql(url, sql) {
     const r = spawnSync('psql', ['-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-F', '\x1f', '-R', '\x1e',
@@ -182,7 +166,7 @@ async function snapshot(url) {
 
 describe('tarmac db copy', { skip: SKIP }, () => {
     after(() => {
-        if (pgDir) execFileSync(PGCLUSTER, ['stop', pgDir]);
+        pg.stop();
     });
 
     describe('a filled data directory', () => {
