@@ -1,8 +1,6 @@
 /* embed_kind.c -- see embed_kind.h. */
 #include "core/jobs/embed_kind.h"
 
-#include <float.h>
-#include <math.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
@@ -70,23 +68,16 @@ static json_t *read_vector(struct str body, size_t dims, const char **why)
     json_t *j = json_loadb(body.ptr, body.len, 0, NULL);
     json_t *e = json_object_get(json_array_get(json_object_get(j, "data"), 0), "embedding");
     json_t *out = NULL;
-    *why = "the answer has no data[0].embedding array";
-    if (json_is_array(e) && json_array_size(e) != dims)
+    float *v = xmalloc((dims ? dims : 1) * sizeof(float));
+    if (!json_is_array(e))
+        *why = "the answer has no data[0].embedding array";
+    else if (json_array_size(e) != dims)
         *why = "the provider's vector does not have the field's dimensions";
-    else if (json_is_array(e)) {
-        out = json_array();
-        for (size_t i = 0; i < dims && out; i++) {
-            json_t *x = json_array_get(e, i);
-            double d = json_number_value(x);
-            if (!json_is_number(x) || !isfinite(d) || fabs(d) > FLT_MAX) {
-                *why = "the provider's vector holds something else than finite numbers";
-                json_decref(out);
-                out = NULL;
-            } else {
-                json_array_append_new(out, json_real(d));
-            }
-        }
-    }
+    else if (!vecmath_from_json(e, dims, v))
+        *why = "the provider's vector holds something else than finite numbers";
+    else
+        out = vecmath_to_json(v, dims);
+    xfree(v);
     json_decref(j);
     return out;
 }
