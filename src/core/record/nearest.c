@@ -29,11 +29,6 @@ static enum rc refuse(struct core_problem *p, const char *param, const char *mes
     return RC_INVALID;
 }
 
-static bool is_superuser(const struct core_request *r)
-{
-    return r->auth && r->auth->is_superuser;
-}
-
 /* ---- The query vector (its text: nearest_to.c) ------------------------------ */
 
 /* Reads the vector of f in record id into qv (dims floats), as r's
@@ -42,19 +37,10 @@ static enum rc load_reference(struct core_request *r, const struct core_collecti
                               const struct core_field *f, struct str id, float *qv, size_t dims,
                               struct core_problem *p)
 {
-    const char *rule = c->rules[CORE_RULE_VIEW];
     const char *missing = "No such record with a vector in that field (that you may view).";
-    if (!rule && !is_superuser(r))
+    struct core_sql_fragment frag;
+    if (core_record_view_rule(r, c, c->rules[CORE_RULE_VIEW], 1, &frag, NULL))
         return refuse(p, "to", missing);
-    struct core_sql_fragment frag = {0};
-    if (rule && rule[0] && !is_superuser(r)) {
-        struct core_problem scratch;
-        core_problem_init(&scratch);
-        enum rc rc = core_compile_filter(r, c, str_from_cstr(rule), true, 1, &frag, &scratch);
-        core_problem_cleanup(&scratch);
-        if (rc)
-            return refuse(p, "to", missing); /* a broken rule grants nothing */
-    }
     struct buf sql;
     buf_init(&sql, 1 << 20);
     struct store_sql q;
@@ -534,7 +520,7 @@ static enum rc read_options(struct core_request *r, const struct core_collection
     }
     const struct core_field *f = core_collection_field(c, lo->nearest);
     if (!f || f->type != CORE_FIELD_VECTOR || f->dimensions < 1 ||
-        (f->is_hidden && !is_superuser(r)))
+        (f->is_hidden && !core_request_is_superuser(r)))
         return refuse(p, "nearest", "Not a vector field of the collection.");
     qy->c = c;
     qy->f = f;
