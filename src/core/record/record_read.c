@@ -190,7 +190,6 @@ enum rc core_list_where(struct core_request *r, const struct core_collection *c,
     return store_sql_end(q);
 }
 
-/* The cache key of a count: its SQL and every parameter, unambiguously. */
 void core_list_write_head(struct jsonw *w, const struct core_list_opts *lo, int64_t total)
 {
     jsonw_object_begin(w);
@@ -206,6 +205,7 @@ void core_list_write_head(struct jsonw *w, const struct core_list_opts *lo, int6
     jsonw_array_begin(w);
 }
 
+/* The cache key of a count: its SQL and every parameter, unambiguously. */
 static enum rc count_key(struct str sql, const struct store_search_query *sq,
                          const struct core_sql_fragment *a, const struct core_sql_fragment *b,
                          struct buf *key)
