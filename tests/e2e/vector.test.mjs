@@ -297,11 +297,16 @@ describe('nearest', () => {
             [{ nearest: 'emb', to, k: '0' }, 'k'],
             [{ nearest: 'emb', to, k: '1001' }, 'k'],
             [{ nearest: 'emb', to, k: '3x' }, 'k'],
+            [{ nearest: 'emb', to, k: '-2' }, 'k'],
+            [{ nearest: 'emb', to, k: ' 5' }, 'k'],
+            [{ nearest: 'emb', to, k: '99999999999999999999' }, 'k'],
+            [{ nearest: 'emb', to: '@record:a b' }, 'to'],
             [{ nearest: 'emb', to, metric: 'manhattan' }, 'metric'],
             [{ nearest: 'emb', to, sort: '-created' }, 'sort'],
             [{ to }, 'to'],
             [{ k: '3' }, 'k'],
             [{ metric: 'l2' }, 'metric'],
+            [{ exact: 'true' }, 'exact'],
             [{ nearest: 'emb', to, search: 'apple', searchSnippet: true }, 'searchSnippet'],
         ];
         for (const [q, name] of cases) {
