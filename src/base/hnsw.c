@@ -18,7 +18,6 @@ struct hnsw {
     float *vecs;      /* cap * dims */
     float *norms;     /* cap: |v| (cosine) */
     uint8_t *removed; /* cap */
-    int *levels;      /* cap: each node's top layer */
     uint32_t **links; /* cap: per node, layer 0 [n, m0 ids], then per layer [n, m ids] */
     int max_level;
     uint32_t entry;
@@ -165,7 +164,6 @@ void hnsw_free(struct hnsw *h)
     xfree(h->vecs);
     xfree(h->norms);
     xfree(h->removed);
-    xfree(h->levels);
     xfree(h);
 }
 
@@ -279,7 +277,6 @@ static void grow(struct hnsw *h)
     h->vecs = xrealloc(h->vecs, cap * h->dims * sizeof(float));
     h->norms = xrealloc(h->norms, cap * sizeof(float));
     h->removed = xrealloc(h->removed, cap);
-    h->levels = xrealloc(h->levels, cap * sizeof(int));
     h->links = xrealloc(h->links, cap * sizeof(uint32_t *));
     h->cap = cap;
 }
@@ -314,7 +311,6 @@ uint32_t hnsw_add(struct hnsw *h, const float *v)
     h->removed[id] = 0;
     h->live++;
     int level = draw_level(h);
-    h->levels[id] = level;
     h->links[id] = xcalloc((1 + h->m0) + (size_t)level * (1 + h->m), sizeof(uint32_t));
     if (h->max_level < 0) {
         h->entry = id;
@@ -367,14 +363,12 @@ size_t hnsw_search(const struct hnsw *h, const float *q, size_t k, size_t ef, ui
     search_layer(h, q, qn, ep, &w, ef, 0, visited, true);
     if (w.n)
         qsort(w.c, w.n, sizeof(*w.c), by_distance);
-    size_t n = 0;
-    for (size_t i = 0; i < w.n && n < k; i++) {
-        if (h->removed[w.c[i].id])
-            continue;
-        slots[n] = w.c[i].id;
+    /* w holds live nodes only (search_layer's live_only). */
+    size_t n = w.n < k ? w.n : k;
+    for (size_t i = 0; i < n; i++) {
+        slots[i] = w.c[i].id;
         if (dists)
-            dists[n] = h->metric == VECMATH_L2 ? sqrtf(w.c[i].d) : w.c[i].d;
-        n++;
+            dists[i] = h->metric == VECMATH_L2 ? sqrtf(w.c[i].d) : w.c[i].d;
     }
     xfree(w.c);
     xfree(visited);

@@ -1,9 +1,12 @@
 /* vecmath.c -- see vecmath.h. */
 #include "base/vecmath.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
+
+#include "base/jsonw.h"
 
 static const char *const metric_names[] = {
     [VECMATH_COSINE] = "cosine",
@@ -114,4 +117,30 @@ void vecmath_decode(const unsigned char *in, size_t n, float *out)
                      (uint32_t)in[4 * i + 2] << 16 | (uint32_t)in[4 * i + 3] << 24;
         memcpy(&out[i], &u, 4);
     }
+}
+
+bool vecmath_from_json(const json_t *a, size_t n, float *out)
+{
+    if (!json_is_array(a) || json_array_size(a) != n)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        const json_t *x = json_array_get(a, i);
+        double d = json_number_value(x);
+        if (!json_is_number(x) || !isfinite(d) || fabs(d) > FLT_MAX)
+            return false;
+        if (out)
+            out[i] = (float)d;
+    }
+    return true;
+}
+
+json_t *vecmath_to_json(const float *v, size_t n)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < n; i++) {
+        double f = jsonw_float_value(v[i]);
+        json_array_append_new(a, f == floor(f) && fabs(f) < 9e15 ? json_integer((json_int_t)f)
+                                                                 : json_real(f));
+    }
+    return a;
 }

@@ -11,6 +11,7 @@
 #ifndef TARMAC_BASE_VECMATH_H
 #define TARMAC_BASE_VECMATH_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -44,5 +45,15 @@ float vecmath_norm(const float *a, size_t n);
 void vecmath_encode(const float *v, size_t n, unsigned char *out);
 /* Reads n floats from 4 * n little-endian bytes. */
 void vecmath_decode(const unsigned char *in, size_t n, float *out);
+
+/* Whether a is a JSON array of exactly n numbers, each finite and within
+ * float32's range; when it is and out is not NULL, the numbers as floats
+ * into out (room for n). The one test of a vector given as JSON: a
+ * field's value, a query's `to`, a provider's answer. */
+bool vecmath_from_json(const json_t *a, size_t n, float *out);
+/* n floats as a JSON array, each number the float's shortest text
+ * (jsonw_float), a whole one as an integer (1, not 1.0): what a record's
+ * vector reads back as. */
+json_t *vecmath_to_json(const float *v, size_t n);
 
 #endif

@@ -401,6 +401,12 @@ def c_embedding_field(ctx):
     refused(ctx, {"fields": _EMB_FIELDS, "embedding": {"field": "a", "source": ["b"]}},
             "embedding.field")
     refused(ctx, {"fields": _EMB_FIELDS, "embedding": {"source": ["b"]}}, "embedding.field")
+    refused(ctx, {"fields": _EMB_FIELDS, "embedding": {"field": 5, "source": ["b"]}},
+            "embedding.field")
+    # a view has no records of its own to embed
+    src = coll(ctx, {"fields": _EMB_FIELDS}, "embsrc")
+    refused(ctx, {"type": "view", "viewQuery": "SELECT id, a, v FROM %s" % src["name"],
+                  "embedding": {"field": "v", "source": ["a"]}}, "embedding")
 
 
 def c_embedding_source(ctx):
@@ -414,6 +420,13 @@ def c_embedding_source(ctx):
     refused(ctx, {"fields": _EMB_FIELDS, "embedding": {"field": "v", "source": ["v"]}},
             "embedding.source.0")
     refused(ctx, {"fields": _EMB_FIELDS, "embedding": {"field": "v", "source": []}},
+            "embedding.source")
+    # bad input: not a list, a name that is no string, more than 8 names
+    refused(ctx, {"fields": _EMB_FIELDS, "embedding": {"field": "v", "source": "a"}},
+            "embedding.source")
+    refused(ctx, {"fields": _EMB_FIELDS, "embedding": {"field": "v", "source": ["a", 7]}},
+            "embedding.source.1")
+    refused(ctx, {"fields": _EMB_FIELDS, "embedding": {"field": "v", "source": ["a"] * 9}},
             "embedding.source")
 
 

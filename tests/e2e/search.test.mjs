@@ -11,11 +11,10 @@
 
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startServer, BIN, ENGINE } from './lib/server.mjs';
+import { startServer, CAN_COPY_TO_PG, dbCopyToPostgres } from './lib/server.mjs';
 import { dbQuery, IS_PG } from './lib/db.mjs';
 import {
     client, superuserClient, expectError, assertFieldCode, assertNoLeaks, makeUser, rawFetch, SLOW,
@@ -523,8 +522,7 @@ describe('search through a backup and its restore', () => {
 // `tarmac db copy` from SQLite into PostgreSQL: the search indexes are not
 // copied (store_tables leaves them out) but made on the target, and filled
 // as the rows arrive. Needs the test cluster (TARMAC_TEST_PG) and SQLite.
-const PG_BASE = process.env.TARMAC_TEST_PG || '';
-describe('search through tarmac db copy', { skip: ENGINE !== 'sqlite' || !PG_BASE.includes(':///tarmac?') }, () => {
+describe('search through tarmac db copy', { skip: !CAN_COPY_TO_PG }, () => {
     test('a copy into PostgreSQL searches as the SQLite server did', async () => {
         const dir = mkdtempSync(join(tmpdir(), 'tarmac-search-copy-'));
         const src = await startServer({ dir, superuser: true });
@@ -545,14 +543,8 @@ describe('search through tarmac db copy', { skip: ENGINE !== 'sqlite' || !PG_BAS
             const before = [];
             for (const q of queries) before.push(await ask(src.url, q));
             await src.stop();
-            const name = `search_copy_${process.pid}`;
-            const r0 = spawnSync('psql', ['-X', '-q', PG_BASE, '-c', `CREATE DATABASE "${name}"`], { encoding: 'utf8' });
-            assert.equal(r0.status, 0, r0.stderr);
-            const url = PG_BASE.replace(':///tarmac?', `:///${name}?`);
-            const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TARMAC_')));
-            const r = spawnSync(BIN, ['db', 'copy', `--to=${url}`, `--dir=${src.dir}`], { env, encoding: 'utf8' });
-            assert.equal(r.status, 0, `db copy: ${r.stdout}\n${r.stderr}`);
-            assert.doesNotMatch(r.stdout + r.stderr, /_s:/, 'the index is not copied as a table');
+            const { url, output } = dbCopyToPostgres(src.dir, `search_copy_${process.pid}`);
+            assert.doesNotMatch(output, /_s:/, 'the index is not copied as a table');
             dst = await startServer({ dir: src.dir, flags: [`--db=${url}`] });
             for (let i = 0; i < queries.length; i++) {
                 assert.deepEqual(await ask(dst.url, queries[i]), before[i], queries[i]);

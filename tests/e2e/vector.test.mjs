@@ -9,11 +9,10 @@
 
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startServer, BIN, ENGINE } from './lib/server.mjs';
+import { startServer, CAN_COPY_TO_PG, dbCopyToPostgres } from './lib/server.mjs';
 import {
     client, superuserClient, expectError, assertFieldCode, assertNoLeaks, makeUser, until,
 } from './lib/util.mjs';
@@ -297,11 +296,16 @@ describe('nearest', () => {
             [{ nearest: 'emb', to, k: '0' }, 'k'],
             [{ nearest: 'emb', to, k: '1001' }, 'k'],
             [{ nearest: 'emb', to, k: '3x' }, 'k'],
+            [{ nearest: 'emb', to, k: '-2' }, 'k'],
+            [{ nearest: 'emb', to, k: ' 5' }, 'k'],
+            [{ nearest: 'emb', to, k: '99999999999999999999' }, 'k'],
+            [{ nearest: 'emb', to: '@record:a b' }, 'to'],
             [{ nearest: 'emb', to, metric: 'manhattan' }, 'metric'],
             [{ nearest: 'emb', to, sort: '-created' }, 'sort'],
             [{ to }, 'to'],
             [{ k: '3' }, 'k'],
             [{ metric: 'l2' }, 'metric'],
+            [{ exact: 'true' }, 'exact'],
             [{ nearest: 'emb', to, search: 'apple', searchSnippet: true }, 'searchSnippet'],
         ];
         for (const [q, name] of cases) {
@@ -438,8 +442,7 @@ describe('nearest through the approximate index', () => {
 
 // `tarmac db copy` from SQLite into PostgreSQL carries a vector column's
 // bytes (BLOB into bytea): the copy answers the same nearest lists.
-const PG_BASE = process.env.TARMAC_TEST_PG || '';
-describe('vectors through tarmac db copy', { skip: ENGINE !== 'sqlite' || !PG_BASE.includes(':///tarmac?') }, () => {
+describe('vectors through tarmac db copy', { skip: !CAN_COPY_TO_PG }, () => {
     test('a copy into PostgreSQL holds the same vectors', async () => {
         const dir = mkdtempSync(join(tmpdir(), 'tarmac-vector-copy-'));
         const src = await startServer({ dir, superuser: true });
@@ -460,13 +463,7 @@ describe('vectors through tarmac db copy', { skip: ENGINE !== 'sqlite' || !PG_BA
             const before = await ask(src.url);
             const rows = await all(src.url);
             await src.stop();
-            const name = `vector_copy_${process.pid}`;
-            const r0 = spawnSync('psql', ['-X', '-q', PG_BASE, '-c', `CREATE DATABASE "${name}"`], { encoding: 'utf8' });
-            assert.equal(r0.status, 0, r0.stderr);
-            const url = PG_BASE.replace(':///tarmac?', `:///${name}?`);
-            const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TARMAC_')));
-            const r = spawnSync(BIN, ['db', 'copy', `--to=${url}`, `--dir=${src.dir}`], { env, encoding: 'utf8' });
-            assert.equal(r.status, 0, `db copy: ${r.stdout}\n${r.stderr}`);
+            const { url } = dbCopyToPostgres(src.dir, `vector_copy_${process.pid}`);
             dst = await startServer({ dir: src.dir, flags: [`--db=${url}`] });
             assert.deepEqual(await all(dst.url), rows);
             assert.deepEqual(await ask(dst.url), before);

@@ -1,8 +1,6 @@
 /* embed_kind.c -- see embed_kind.h. */
 #include "core/jobs/embed_kind.h"
 
-#include <float.h>
-#include <math.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
@@ -70,23 +68,16 @@ static json_t *read_vector(struct str body, size_t dims, const char **why)
     json_t *j = json_loadb(body.ptr, body.len, 0, NULL);
     json_t *e = json_object_get(json_array_get(json_object_get(j, "data"), 0), "embedding");
     json_t *out = NULL;
-    *why = "the answer has no data[0].embedding array";
-    if (json_is_array(e) && json_array_size(e) != dims)
+    float *v = xmalloc((dims ? dims : 1) * sizeof(float));
+    if (!json_is_array(e))
+        *why = "the answer has no data[0].embedding array";
+    else if (json_array_size(e) != dims)
         *why = "the provider's vector does not have the field's dimensions";
-    else if (json_is_array(e)) {
-        out = json_array();
-        for (size_t i = 0; i < dims && out; i++) {
-            json_t *x = json_array_get(e, i);
-            double d = json_number_value(x);
-            if (!json_is_number(x) || !isfinite(d) || fabs(d) > FLT_MAX) {
-                *why = "the provider's vector holds something else than finite numbers";
-                json_decref(out);
-                out = NULL;
-            } else {
-                json_array_append_new(out, json_real(d));
-            }
-        }
-    }
+    else if (!vecmath_from_json(e, dims, v))
+        *why = "the provider's vector holds something else than finite numbers";
+    else
+        out = vecmath_to_json(v, dims);
+    xfree(v);
     json_decref(j);
     return out;
 }
@@ -152,95 +143,149 @@ static enum rc write_vector(const struct core_job_env *env, const struct core_sc
     return rc;
 }
 
-void core_job_embed_run(const struct core_job_env *env, const struct core_job *job,
-                        struct core_job_result *res)
+/* What a call holds between prepare and complete. */
+struct embed_state {
+    char *url;
+    char *collection; /* the payload's */
+    char *id;
+    json_t *record; /* as read: its sources' text guards the write */
+    struct buf answer;
+};
+
+static void state_free(struct embed_state *st)
+{
+    if (!st)
+        return;
+    xfree(st->url);
+    xfree(st->collection);
+    xfree(st->id);
+    json_decref(st->record);
+    buf_cleanup(&st->answer);
+    xfree(st);
+}
+
+/* The payload's collection while it embeds into a vector field (*vf),
+ * else NULL with res done. */
+static const struct core_collection *embedding_collection(const struct core_schema *schema,
+                                                          const char *name,
+                                                          const struct core_field **vf,
+                                                          struct core_job_result *res)
+{
+    const struct core_collection *c = core_schema_find(schema, str_from_cstr(name));
+    *vf = c && c->embedding.field ? core_collection_field(c, str_from_cstr(c->embedding.field))
+                                  : NULL;
+    if (*vf && (*vf)->type == CORE_FIELD_VECTOR)
+        return c;
+    finish(res, CORE_JOB_DONE, "%s", "the collection no longer embeds: nothing to do");
+    return NULL;
+}
+
+/* Writes vector (NULL: null) as the outcome of the attempt. */
+static void write_outcome(const struct core_job_env *env, const struct core_schema *schema,
+                          const struct core_collection *c, const char *id, json_t *record,
+                          json_t *vector, struct core_job_result *res)
+{
+    enum rc rc = write_vector(env, schema, c, id, record, vector);
+    if (rc == RC_OK || rc == RC_NOT_FOUND)
+        finish(res, CORE_JOB_DONE, "%s",
+               rc ? "the text changed meanwhile: the newer write's job embeds it" : "");
+    else
+        finish(res, CORE_JOB_RETRY, "the vector could not be written: %s", rc_name(rc));
+}
+
+bool core_job_embed_prepare(const struct core_job_env *env, const struct core_job *job,
+                            struct core_job_call *call, struct core_job_result *res)
 {
     const char *why = core_job_embed_check(job->payload);
     if (why) {
         finish(res, CORE_JOB_DEAD, "%s", why);
-        return;
+        return false;
     }
     if (!env->schema || !env->writer) {
         finish(res, CORE_JOB_DEAD, "%s", "no schema or writer in this process");
-        return;
+        return false;
     }
     const char *name = json_string_value(json_object_get(job->payload, "collection"));
     const char *id = json_string_value(json_object_get(job->payload, "record"));
     const struct core_schema *schema = env->schema(env->schema_ctx);
-    const struct core_collection *c = core_schema_find(schema, str_from_cstr(name));
-    const struct core_field *vf = c && c->embedding.field
-                                      ? core_collection_field(c, str_from_cstr(c->embedding.field))
-                                      : NULL;
-    if (!vf || vf->type != CORE_FIELD_VECTOR) {
-        finish(res, CORE_JOB_DONE, "%s", "the collection no longer embeds: nothing to do");
-        return;
-    }
+    const struct core_field *vf;
+    const struct core_collection *c = embedding_collection(schema, name, &vf, res);
+    if (!c)
+        return false;
     json_t *record = NULL;
     enum rc rc = core_record_load(env->db, c, str_from_cstr(id), &record);
     if (rc == RC_NOT_FOUND) {
         res->outcome = CORE_JOB_DONE; /* deleted meanwhile */
-        return;
+        return false;
     }
     if (rc) {
         finish(res, CORE_JOB_RETRY, "the record could not be read: %s", rc_name(rc));
-        return;
+        return false;
     }
     struct buf input;
     buf_init(&input, CORE_EMBED_MAX_INPUT);
     rc = join_sources(&c->embedding, record, &input);
-    json_t *vector = NULL;
+    const char *url = setting(env, "url");
+    bool is_sent = false;
     if (rc) {
         finish(res, CORE_JOB_DEAD, "%s", "the source text is longer than 256 KiB");
-    } else if (input.len) {
-        const char *url = setting(env, "url");
-        const char *model = setting(env, "model");
+    } else if (!input.len) {
+        /* Every source empty: the vector is null, no call. */
+        write_outcome(env, schema, c, id, record, NULL, res);
+    } else if (!url[0]) {
+        finish(res, CORE_JOB_DEAD, "%s", "no embedding endpoint: set settings.embeddings.url");
+    } else {
+        json_t *body = json_object();
+        json_object_set_new(body, "model", json_string(setting(env, "model")));
+        json_object_set_new(body, "input", json_stringn(input.data, input.len));
+        call->body = json_dumps(body, JSON_COMPACT);
+        json_decref(body);
+        struct embed_state *st = xcalloc(1, sizeof(*st));
+        st->url = xstrdup(url);
+        st->collection = xstrdup(name);
+        st->id = xstrdup(id);
+        st->record = json_incref(record);
+        buf_init(&st->answer, CORE_EMBED_MAX_RESPONSE);
+        struct net_http_out_req *req = &call->req;
+        *req = (struct net_http_out_req){.method = "POST",
+                                         .url = st->url,
+                                         .timeout_ms = env->http_timeout_ms,
+                                         .allow_private_network = env->allow_private_network,
+                                         .body = str_from_cstr(call->body ? call->body : "{}"),
+                                         .response = &st->answer};
+        req->headers[req->header_count++] = "Content-Type: application/json";
+        req->headers[req->header_count++] = "Accept: application/json";
         const char *key = setting(env, "apiKey");
-        if (!url[0]) {
-            finish(res, CORE_JOB_DEAD, "%s", "no embedding endpoint: set settings.embeddings.url");
-        } else {
-            json_t *req_body = json_object();
-            json_object_set_new(req_body, "model", json_string(model));
-            json_object_set_new(req_body, "input", json_stringn(input.data, input.len));
-            char *text = json_dumps(req_body, JSON_COMPACT);
-            json_decref(req_body);
-            struct buf answer;
-            buf_init(&answer, CORE_EMBED_MAX_RESPONSE);
-            char auth[1024];
-            struct net_http_out_req req = {.method = "POST",
-                                           .url = url,
-                                           .timeout_ms = env->http_timeout_ms,
-                                           .allow_private_network = env->allow_private_network,
-                                           .body = str_from_cstr(text ? text : "{}"),
-                                           .response = &answer};
-            req.headers[req.header_count++] = "Content-Type: application/json";
-            req.headers[req.header_count++] = "Accept: application/json";
-            if (key[0] && !strpbrk(key, "\r\n") && strlen(key) < sizeof(auth) - 32) {
-                snprintf(auth, sizeof(auth), "Authorization: Bearer %s", key);
-                req.headers[req.header_count++] = auth;
-            }
-            struct net_http_out_resp resp = {0};
-            net_http_out_send(&req, &resp);
-            xfree(text);
-            if (core_job_http_outcome(&resp, res)) {
-                vector = read_vector(buf_str(&answer), (size_t)vf->dimensions, &why);
-                if (!vector)
-                    finish(res, CORE_JOB_DEAD, "%s", why);
-            }
-            buf_cleanup(&answer);
-        }
+        if (key[0] && !strpbrk(key, "\r\n"))
+            core_job_call_add_line(call, "Authorization: Bearer %s", key);
+        call->state = st;
+        is_sent = true;
     }
-    /* A vector to write, or none because every source is empty. */
-    if (vector || (!rc && !input.len)) {
-        rc = write_vector(env, schema, c, id, record, vector);
-        if (rc == RC_OK || rc == RC_NOT_FOUND)
-            finish(res, CORE_JOB_DONE, "%s",
-                   rc ? "the text changed meanwhile: the newer write's job embeds it" : "");
-        else
-            finish(res, CORE_JOB_RETRY, "the vector could not be written: %s", rc_name(rc));
-    }
-    json_decref(vector);
     json_decref(record);
     buf_cleanup(&input);
+    return is_sent;
+}
+
+void core_job_embed_complete(const struct core_job_env *env, const struct core_job *job,
+                             struct core_job_call *call, struct core_job_result *res)
+{
+    (void)job;
+    struct embed_state *st = call->state;
+    call->state = NULL;
+    if (core_job_http_outcome(&call->resp, res)) {
+        /* The schema now: the option may have gone while the call was out. */
+        const struct core_schema *schema = env->schema(env->schema_ctx);
+        const struct core_field *vf;
+        const struct core_collection *c = embedding_collection(schema, st->collection, &vf, res);
+        const char *why = NULL;
+        json_t *vector = c ? read_vector(buf_str(&st->answer), (size_t)vf->dimensions, &why) : NULL;
+        if (vector)
+            write_outcome(env, schema, c, st->id, st->record, vector, res);
+        else if (c)
+            finish(res, CORE_JOB_DEAD, "%s", why);
+        json_decref(vector);
+    }
+    state_free(st);
 }
 
 /* -------------------------------------------------------------------------

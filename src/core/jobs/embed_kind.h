@@ -37,8 +37,12 @@ struct core_jobs;
 /* The most text sent for one record. */
 #define CORE_EMBED_MAX_INPUT ((size_t)256 << 10)
 
-void core_job_embed_run(const struct core_job_env *env, const struct core_job *job,
-                        struct core_job_result *res);
+/* The kind's handlers (registry.c): the provider's call goes out with the
+ * runner's batch (prepare/complete, as webhook and http). */
+bool core_job_embed_prepare(const struct core_job_env *env, const struct core_job *job,
+                            struct core_job_call *call, struct core_job_result *res);
+void core_job_embed_complete(const struct core_job_env *env, const struct core_job *job,
+                             struct core_job_call *call, struct core_job_result *res);
 /* Why payload is no `embed` payload (a sentence naming the field), NULL when it is. */
 const char *core_job_embed_check(json_t *payload);
 /* The listener app.c registers (wants + in_tx + committed); jobs

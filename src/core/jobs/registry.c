@@ -57,7 +57,8 @@ static const struct core_job_kind kinds[] = {
      .max_attempts = 12,
      .backoff_base_ms = 5 * 1000,
      .backoff_cap_ms = 10 * 60 * 1000,
-     .run = core_job_embed_run,
+     .prepare = core_job_embed_prepare,
+     .complete = core_job_embed_complete,
      .check = core_job_embed_check},
 };
 

@@ -1,9 +1,6 @@
 /* nearest.c -- see nearest.h. */
 #include "core/record/nearest.h"
 
-#include <float.h>
-#include <jansson.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,11 +26,6 @@ static enum rc refuse(struct core_problem *p, const char *param, const char *mes
     return RC_INVALID;
 }
 
-static bool is_superuser(const struct core_request *r)
-{
-    return r->auth && r->auth->is_superuser;
-}
-
 /* ---- The query vector (its text: nearest_to.c) ------------------------------ */
 
 /* Reads the vector of f in record id into qv (dims floats), as r's
@@ -42,19 +34,10 @@ static enum rc load_reference(struct core_request *r, const struct core_collecti
                               const struct core_field *f, struct str id, float *qv, size_t dims,
                               struct core_problem *p)
 {
-    const char *rule = c->rules[CORE_RULE_VIEW];
     const char *missing = "No such record with a vector in that field (that you may view).";
-    if (!rule && !is_superuser(r))
+    struct core_sql_fragment frag;
+    if (core_record_view_rule(r, c, c->rules[CORE_RULE_VIEW], 1, &frag, NULL))
         return refuse(p, "to", missing);
-    struct core_sql_fragment frag = {0};
-    if (rule && rule[0] && !is_superuser(r)) {
-        struct core_problem scratch;
-        core_problem_init(&scratch);
-        enum rc rc = core_compile_filter(r, c, str_from_cstr(rule), true, 1, &frag, &scratch);
-        core_problem_cleanup(&scratch);
-        if (rc)
-            return refuse(p, "to", missing); /* a broken rule grants nothing */
-    }
     struct buf sql;
     buf_init(&sql, 1 << 20);
     struct store_sql q;
@@ -102,15 +85,20 @@ struct hit {
     struct str id;  /* in r's arena */
 };
 
+/* Ids in byte order (a prefix first). */
+static int id_cmp(struct str a, struct str b)
+{
+    int c = memcmp(a.ptr, b.ptr, a.len < b.len ? a.len : b.len);
+    return c ? c : (a.len > b.len) - (a.len < b.len);
+}
+
 static bool worse(const struct hit *a, const struct hit *b)
 {
     if (a->distance != b->distance)
         return a->distance > b->distance;
     /* A tie goes to the smaller id: the same order on either engine,
      * whichever order the scan read the rows in. */
-    size_t n = a->id.len < b->id.len ? a->id.len : b->id.len;
-    int c = memcmp(a->id.ptr, b->id.ptr, n);
-    return c ? c > 0 : a->id.len > b->id.len;
+    return id_cmp(a->id, b->id) > 0;
 }
 
 /* A max-heap of the best n hits: the worst on top. */
@@ -187,6 +175,21 @@ static bool row_distance(const struct query *qy, struct store_stmt *st, int col,
     return true;
 }
 
+/* Appends [WHERE | AND] "r"."id" IN (n placeholders numbered from base + 1)
+ * to q, where_at being q's length before its WHERE (if any). */
+static void and_id_in(struct store_sql *q, const struct buf *sql, size_t where_at, unsigned base,
+                      size_t n)
+{
+    store_sql_add(q, sql->len > where_at ? " AND " : " WHERE ");
+    store_sql_add(q, "\"r\".\"id\" IN (");
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            store_sql_add(q, ", ");
+        store_sql_param_at(q, base + 1 + (unsigned)i);
+    }
+    store_sql_add(q, ")");
+}
+
 /* Rows a scan reads per statement on PostgreSQL, whose client holds a
  * statement's whole result: keyset batches (id > the last, in id order)
  * keep a scan of 100,000 vectors from holding them all at once. SQLite
@@ -215,16 +218,8 @@ static enum rc scan_vectors(struct core_request *r, const struct query *qy, stru
     size_t where_at = sql.len;
     enum rc rc = core_list_where(r, qy->c, filter, 0, NULL, &rule_frag, &filter_frag, &q, p);
     unsigned base = (unsigned)(rule_frag.param_count + filter_frag.param_count);
-    if (!rc && cands) {
-        store_sql_add(&q, sql.len > where_at ? " AND " : " WHERE ");
-        store_sql_add(&q, "\"r\".\"id\" IN (");
-        for (size_t i = 0; i < cand_count; i++) {
-            if (i)
-                store_sql_add(&q, ", ");
-            store_sql_param_at(&q, base + 1 + (unsigned)i);
-        }
-        store_sql_add(&q, ")");
-    }
+    if (!rc && cands)
+        and_id_in(&q, &sql, where_at, base, cand_count);
     bool is_batched = !cands && store_is_remote(r->cw->db);
     unsigned p_after = base + 1;
     if (!rc && is_batched) {
@@ -388,9 +383,7 @@ struct fused {
 static int by_id(const void *a, const void *b)
 {
     const struct fused *x = a, *y = b;
-    size_t n = x->id.len < y->id.len ? x->id.len : y->id.len;
-    int c = memcmp(x->id.ptr, y->id.ptr, n);
-    return c ? c : (x->id.len > y->id.len) - (x->id.len < y->id.len);
+    return id_cmp(x->id, y->id);
 }
 
 static int by_score(const void *a, const void *b)
@@ -469,15 +462,8 @@ static enum rc make_items(struct core_request *r, const struct query *qy, struct
     enum rc rc = core_list_where(r, qy->c, filter, 0, NULL, &rule_frag, &filter_frag, &q, p);
     if (rc)
         return rc == RC_NOT_FOUND ? RC_OK : rc;
-    store_sql_add(&q, sql.len > where_at ? " AND " : " WHERE ");
-    store_sql_add(&q, "\"r\".\"id\" IN (");
     unsigned base = (unsigned)(rule_frag.param_count + filter_frag.param_count);
-    for (size_t i = 0; i < n; i++) {
-        if (i)
-            store_sql_add(&q, ", ");
-        store_sql_param_at(&q, base + 1 + (unsigned)i);
-    }
-    store_sql_add(&q, ")");
+    and_id_in(&q, &sql, where_at, base, n);
     struct store_stmt *st = NULL;
     rc = store_sql_prepare(&q, r->cw->db, &st);
     buf_cleanup(&sql);
@@ -534,7 +520,7 @@ static enum rc read_options(struct core_request *r, const struct core_collection
     }
     const struct core_field *f = core_collection_field(c, lo->nearest);
     if (!f || f->type != CORE_FIELD_VECTOR || f->dimensions < 1 ||
-        (f->is_hidden && !is_superuser(r)))
+        (f->is_hidden && !core_request_is_superuser(r)))
         return refuse(p, "nearest", "Not a vector field of the collection.");
     qy->c = c;
     qy->f = f;
@@ -543,19 +529,11 @@ static enum rc read_options(struct core_request *r, const struct core_collection
     if (!lo->to.len)
         return refuse(p, "to", "Give the vector to compare with: a JSON array or @record:ID.");
     *k = CORE_NEAREST_DEFAULT_K;
-    if (lo->k.len) {
-        char *end = NULL;
-        char tmp[24];
-        long long v = -1;
-        if (lo->k.len < sizeof(tmp)) {
-            memcpy(tmp, lo->k.ptr, lo->k.len);
-            tmp[lo->k.len] = '\0';
-            v = strtoll(tmp, &end, 10);
-        }
-        if (!end || *end || end == tmp || v < 1 || v > CORE_NEAREST_MAX_K)
-            return refuse(p, "k", "Must be a whole number from 1 to 1000.");
+    uint64_t v = 0;
+    if (lo->k.len && (!str_to_u64(lo->k, &v) || v < 1 || v > CORE_NEAREST_MAX_K))
+        return refuse(p, "k", "Must be a whole number from 1 to 1000.");
+    if (lo->k.len)
         *k = (size_t)v;
-    }
     qy->metric = VECMATH_COSINE;
     if (lo->metric.len && !vecmath_metric_parse(lo->metric.ptr, lo->metric.len, &qy->metric))
         return refuse(p, "metric", "Must be cosine, dot or l2.");
@@ -578,10 +556,9 @@ static enum rc read_options(struct core_request *r, const struct core_collection
     return RC_OK;
 }
 
-static enum rc write_page(struct core_request *r, const struct core_list_opts *lo, size_t total,
-                          struct slot *slots, size_t n, struct buf *out)
+static enum rc write_page(const struct core_list_opts *lo, size_t total, const struct slot *slots,
+                          size_t n, struct buf *out)
 {
-    (void)r;
     int64_t shown = lo->skip_total ? -1 : (int64_t)total;
     struct jsonw w;
     jsonw_init(&w, out);
@@ -650,7 +627,7 @@ enum rc core_nearest_list(struct core_request *r, const struct core_collection *
     if (n)
         rc = make_items(r, &qy, lo->filter, o, is_hybrid, slots, n, p);
     if (!rc)
-        rc = write_page(r, lo, total, slots, n, out);
+        rc = write_page(lo, total, slots, n, out);
     for (size_t i = 0; i < n; i++)
         buf_cleanup(&slots[i].json);
     return rc;

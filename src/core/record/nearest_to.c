@@ -5,7 +5,6 @@
 #include "base/b64.h"
 #include "base/vecmath.h"
 
-#include <float.h>
 #include <jansson.h>
 #include <math.h>
 #include <string.h>
@@ -51,26 +50,16 @@ enum rc core_nearest_parse_to(struct str to, size_t dims, float *out, struct str
         }
         return RC_OK;
     }
-    json_error_t err;
-    json_t *a = json_loadb(to.ptr, to.len, 0, &err);
-    enum rc rc = RC_OK;
-    if (!json_is_array(a)) {
+    json_t *a = json_loadb(to.ptr, to.len, 0, NULL);
+    enum rc rc = RC_INVALID;
+    if (!json_is_array(a))
         *why = "Must be a JSON array of numbers, or @record:ID.";
-        rc = RC_INVALID;
-    } else if (json_array_size(a) != dims) {
+    else if (json_array_size(a) != dims)
         *why = "The vector must have as many numbers as the field's dimensions.";
-        rc = RC_INVALID;
-    }
-    for (size_t i = 0; !rc && i < dims; i++) {
-        json_t *x = json_array_get(a, i);
-        double d = json_number_value(x);
-        if (!json_is_number(x) || !isfinite(d) || fabs(d) > FLT_MAX) {
-            *why = "Every element must be a finite number (a float32).";
-            rc = RC_INVALID;
-        } else {
-            out[i] = (float)d;
-        }
-    }
+    else if (!vecmath_from_json(a, dims, out))
+        *why = "Every element must be a finite number (a float32).";
+    else
+        rc = RC_OK;
     json_decref(a);
     return rc;
 }

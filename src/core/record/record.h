@@ -34,6 +34,11 @@ struct core_request {
     struct core_cost *cost; /* what the request may still spend (cost.h); NULL: no limit */
 };
 
+static inline bool core_request_is_superuser(const struct core_request *r)
+{
+    return r->auth && r->auth->is_superuser;
+}
+
 /* Output options shared by every operation that returns records. */
 struct core_output_opts {
     struct str expand;     /* the raw `expand` parameter, "" when absent */
@@ -110,6 +115,14 @@ enum rc core_fields_apply(struct buf *out, struct str fields, bool is_list);
 enum rc core_compile_filter(struct core_request *r, const struct core_collection *c,
                             struct str text, bool is_rule, size_t param_base,
                             struct core_sql_fragment *out, struct core_problem *p);
+/* A view rule (c's, or "" to show every record) as r may read c's records
+ * by it, into frag (placeholders numbered after param_base; empty when
+ * nothing narrows: a superuser, an empty rule). RC_FORBIDDEN: no rule
+ * (NULL) and r is no superuser; RC_NOT_FOUND: the rule does not compile
+ * (a broken rule grants nothing; p, may be NULL, says why). */
+enum rc core_record_view_rule(struct core_request *r, const struct core_collection *c,
+                              const char *rule, size_t param_base, struct core_sql_fragment *frag,
+                              struct core_problem *p);
 
 /* Reads every field of record id of c (no visibility rules) as JSON, from the
  * given connection. RC_NOT_FOUND when absent. */

@@ -10,11 +10,6 @@
 #include "core/record/record_out.h"
 #include "store/sql.h"
 
-static bool is_superuser(const struct core_request *r)
-{
-    return r->auth && r->auth->is_superuser;
-}
-
 /* Resolves one segment of a path below collection c. */
 static bool resolve_segment(struct core_request *r, const struct core_collection *c, struct str seg,
                             struct core_expand *out)
@@ -59,10 +54,10 @@ static bool resolve_segment(struct core_request *r, const struct core_collection
         out->field = f;
         out->is_single = !core_field_is_multi(f);
     }
-    if (out->field->is_hidden && !is_superuser(r))
+    if (out->field->is_hidden && !core_request_is_superuser(r))
         return false;
     /* A null view rule drops the whole path, parents included (spec §2.6). */
-    return out->target->rules[CORE_RULE_VIEW] || is_superuser(r);
+    return out->target->rules[CORE_RULE_VIEW] || core_request_is_superuser(r);
 }
 
 static struct core_expand *child_named(struct core_expand *n, struct str name)
@@ -170,12 +165,8 @@ static json_t *expand_node(struct core_request *r, const struct core_expand *n, 
         return NULL; /* the caller answers 400 and drops what was made */
     struct core_request sub = *r;
     sub.filter_request.context = "expand";
-    struct core_sql_fragment frag = {0};
-    const char *rule = t->rules[CORE_RULE_VIEW];
-    if (!rule && !is_superuser(r))
-        return NULL;
-    if (rule && rule[0] && !is_superuser(r) &&
-        core_compile_filter(&sub, t, str_from_cstr(rule), true, 1, &frag, NULL))
+    struct core_sql_fragment frag;
+    if (core_record_view_rule(&sub, t, t->rules[CORE_RULE_VIEW], 1, &frag, NULL))
         return NULL;
     char *ids_text = NULL;
     if (!n->is_back) {

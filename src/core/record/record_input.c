@@ -172,11 +172,6 @@ static bool is_valid_record_id(const char *id)
              id[3] >= '1' && id[3] <= '9');
 }
 
-static bool is_superuser(const struct core_request *r)
-{
-    return r->auth && r->auth->is_superuser;
-}
-
 /* Splits "name+", "+name", "name-" into the field name and the modifier. */
 static const struct core_field *field_for_key(const struct core_collection *c, const char *key,
                                               char *mod, bool *prepend)
@@ -201,7 +196,7 @@ enum rc core_record_input_build(struct core_request *r, const struct core_collec
                                 struct core_problem *p)
 {
     memset(out, 0, sizeof(*out));
-    out->is_manager = is_superuser(r) || r->is_manager;
+    out->is_manager = core_request_is_superuser(r) || r->is_manager;
     out->values = json_object();
     out->changed = json_array();
     out->body = json_object();
@@ -226,10 +221,10 @@ enum rc core_record_input_build(struct core_request *r, const struct core_collec
             const struct core_field_kind *k = core_field_kind(f);
             if (k->input == CORE_FIELD_INPUT_AUTO)
                 continue;
-            if (f->is_hidden && !is_superuser(r) && !is_auth_password(c, f))
+            if (f->is_hidden && !core_request_is_superuser(r) && !is_auth_password(c, f))
                 continue;
             if (c->type == CORE_COLLECTION_AUTH && strcmp(f->name, "tokenKey") == 0 &&
-                !is_superuser(r))
+                !core_request_is_superuser(r))
                 continue;
             if (k->input == CORE_FIELD_INPUT_UPLOAD)
                 continue; /* below, with the uploads */
@@ -260,7 +255,7 @@ enum rc core_record_input_build(struct core_request *r, const struct core_collec
     for (size_t i = 0; i < c->field_count; i++) {
         const struct core_field *f = &c->fields[i];
         if (core_field_kind(f)->input != CORE_FIELD_INPUT_UPLOAD ||
-            (f->is_hidden && !is_superuser(r)))
+            (f->is_hidden && !core_request_is_superuser(r)))
             continue;
         json_t *v = core_file_input_resolve(f, body, json_object_get(out->values, f->name), p);
         if (!v)
@@ -320,10 +315,11 @@ enum rc core_record_input_build(struct core_request *r, const struct core_collec
         if (secret) {
             /* Length and pattern: validate_password(), as for any password field. */
             json_t *confirm_text = confirm ? core_field_value_text(confirm) : NULL;
-            if (!is_superuser(r) && !json_string_length(confirm_text))
+            if (!core_request_is_superuser(r) && !json_string_length(confirm_text))
                 core_problem_field(p, "passwordConfirm", "validation_required", "Cannot be blank.",
                                    NULL);
-            else if (!is_superuser(r) && strcmp(json_string_value(confirm_text), secret->plain))
+            else if (!core_request_is_superuser(r) &&
+                     strcmp(json_string_value(confirm_text), secret->plain))
                 core_problem_field(p, "passwordConfirm", "validation_values_mismatch",
                                    "Values don't match.", NULL);
             json_decref(confirm_text);

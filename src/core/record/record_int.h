@@ -17,13 +17,13 @@
 
 /* Appends SELECT <columns of c> FROM "<c>" "r" to q. */
 void core_record_select_head(struct store_sql *q, const struct core_collection *c);
+/* A list page's head up to its items: {"page", "perPage", "totalItems",
+ * "totalPages" (total < 0: both -1), "items": [ -- the array left open. */
+void core_list_write_head(struct jsonw *w, const struct core_list_opts *lo, int64_t total);
 /* Writes the row st holds (columns of c from 0) as the next value of w: the
  * record as r's requester sees it, its expansion ex (may be NULL), its
  * search snippet (a JSON object, written as "@snippet"; empty: none),
  * pruned to fields (may be empty). */
-/* A list page's head up to its items: {"page", "perPage", "totalItems",
- * "totalPages" (total < 0: both -1), "items": [ -- the array left open. */
-void core_list_write_head(struct jsonw *w, const struct core_list_opts *lo, int64_t total);
 enum rc core_record_write_item(struct core_request *r, const struct core_collection *c,
                                const struct core_expand *ex, struct store_stmt *st,
                                struct str snippet, struct str fields, struct jsonw *w);

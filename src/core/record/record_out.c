@@ -1,7 +1,6 @@
 /* record_out.c -- see record_out.h. */
 #include "core/record/record_out.h"
 
-#include <math.h>
 #include <string.h>
 
 #include "base/alloc.h"
@@ -64,47 +63,43 @@ static bool is_left_out(const struct core_collection *c, const struct core_field
     return c->type == CORE_COLLECTION_AUTH && !show_email && strcmp(f->name, "email") == 0;
 }
 
-/* A vector column's float32 values (null when empty), each written
- * with the shortest text that reads back as the same float. */
-static void write_vector(struct jsonw *w, struct store_stmt *st, int col)
+/* A vector column's float32 values into v (room for
+ * VECMATH_MAX_DIMENSIONS); how many (0: none, null). */
+static size_t column_vector(struct store_stmt *st, int col, float *v)
 {
     struct buf bytes;
     buf_init(&bytes, (size_t)4 * VECMATH_MAX_DIMENSIONS);
-    if (store_column_blob(st, col, &bytes) || !bytes.len || bytes.len % 4) {
-        buf_cleanup(&bytes);
+    size_t n = 0;
+    if (!store_column_blob(st, col, &bytes) && bytes.len % 4 == 0) {
+        n = bytes.len / 4;
+        vecmath_decode((const unsigned char *)bytes.data, n, v);
+    }
+    buf_cleanup(&bytes);
+    return n;
+}
+
+/* The vector, each value written with the shortest text that reads back
+ * as the same float. */
+static void write_vector(struct jsonw *w, struct store_stmt *st, int col)
+{
+    float v[VECMATH_MAX_DIMENSIONS];
+    size_t n = column_vector(st, col, v);
+    if (!n) {
         jsonw_null(w);
         return;
     }
-    size_t n = bytes.len / 4;
-    float v[VECMATH_MAX_DIMENSIONS];
-    vecmath_decode((const unsigned char *)bytes.data, n, v);
-    buf_cleanup(&bytes);
     jsonw_array_begin(w);
     for (size_t i = 0; i < n; i++)
         jsonw_float(w, v[i]);
     jsonw_array_end(w);
 }
 
-/* The same as a JSON value (NULL: null). */
+/* The same as a JSON value. */
 static json_t *vector_json(struct store_stmt *st, int col)
 {
-    struct buf bytes;
-    buf_init(&bytes, (size_t)4 * VECMATH_MAX_DIMENSIONS);
-    if (store_column_blob(st, col, &bytes) || !bytes.len || bytes.len % 4) {
-        buf_cleanup(&bytes);
-        return json_null();
-    }
-    size_t n = bytes.len / 4;
     float v[VECMATH_MAX_DIMENSIONS];
-    vecmath_decode((const unsigned char *)bytes.data, n, v);
-    buf_cleanup(&bytes);
-    json_t *a = json_array();
-    for (size_t i = 0; i < n; i++) {
-        double f = jsonw_float_value(v[i]);
-        json_array_append_new(a, f == floor(f) && fabs(f) < 9e15 ? json_integer((json_int_t)f)
-                                                                 : json_real(f));
-    }
-    return a;
+    size_t n = column_vector(st, col, v);
+    return n ? vecmath_to_json(v, n) : json_null();
 }
 
 /* A value as its field's shape holds it (field_type.h). */
@@ -256,12 +251,10 @@ void core_record_write_values(struct jsonw *w, const struct core_collection *c, 
 static enum rc bind_vector(struct store_stmt *st, int n, json_t *v)
 {
     size_t count = json_array_size(v);
-    if (!count || count > VECMATH_MAX_DIMENSIONS)
-        return store_bind_null(st, n);
     float f[VECMATH_MAX_DIMENSIONS];
+    if (!count || count > VECMATH_MAX_DIMENSIONS || !vecmath_from_json(v, count, f))
+        return store_bind_null(st, n);
     unsigned char bytes[4 * VECMATH_MAX_DIMENSIONS];
-    for (size_t i = 0; i < count; i++)
-        f[i] = (float)json_number_value(json_array_get(v, i));
     vecmath_encode(f, count, bytes);
     return store_bind_blob(st, n, bytes, 4 * count);
 }

@@ -68,24 +68,30 @@ static void and_fragment(struct store_sql *q, const struct core_sql_fragment *f)
     store_sql_add(q, ")");
 }
 
-static bool is_superuser(const struct core_request *r)
+enum rc core_record_view_rule(struct core_request *r, const struct core_collection *c,
+                              const char *rule, size_t param_base, struct core_sql_fragment *frag,
+                              struct core_problem *p)
 {
-    return r->auth && r->auth->is_superuser;
+    memset(frag, 0, sizeof(*frag));
+    if (core_request_is_superuser(r))
+        return RC_OK;
+    if (!rule)
+        return RC_FORBIDDEN;
+    if (rule[0] && core_compile_filter(r, c, str_from_cstr(rule), true, param_base, frag, p))
+        return RC_NOT_FOUND;
+    return RC_OK;
 }
 
 enum rc core_record_view(struct core_request *r, const struct core_collection *c, struct str id,
                          const struct core_output_opts *o, struct buf *out, struct core_problem *p)
 {
     const char *rule = o->ignore_view_rule ? "" : c->rules[CORE_RULE_VIEW];
-    if (!rule && !is_superuser(r)) {
+    struct core_sql_fragment frag;
+    enum rc rule_rc = core_record_view_rule(r, c, rule, 1, &frag, p);
+    if (rule_rc == RC_FORBIDDEN)
         core_problem_message(p, "Only superusers can perform this action.");
-        return RC_FORBIDDEN;
-    }
-    struct core_sql_fragment frag = {0};
-    if (rule && rule[0] && !is_superuser(r)) {
-        if (core_compile_filter(r, c, str_from_cstr(rule), true, 1, &frag, p))
-            return RC_NOT_FOUND; /* a broken rule grants nothing */
-    }
+    if (rule_rc)
+        return rule_rc;
     struct store_stmt *st = NULL;
     struct core_view_stmt *slot = NULL;
     if (!frag.sql.len) {
@@ -153,7 +159,7 @@ enum rc core_list_where(struct core_request *r, const struct core_collection *c,
     memset(rule_frag, 0, sizeof(*rule_frag));
     memset(filter_frag, 0, sizeof(*filter_frag));
     /* The list reads c's own table: distance filters may use its points' index. */
-    if (rule && rule[0] && !is_superuser(r)) {
+    if (rule && rule[0] && !core_request_is_superuser(r)) {
         if (compile_filter(r, c, str_from_cstr(rule), true, base, true, rule_frag, p)) {
             core_problem_message(p, "");
             return RC_NOT_FOUND; /* a rule that does not compile shows nothing */
@@ -184,7 +190,6 @@ enum rc core_list_where(struct core_request *r, const struct core_collection *c,
     return store_sql_end(q);
 }
 
-/* The cache key of a count: its SQL and every parameter, unambiguously. */
 void core_list_write_head(struct jsonw *w, const struct core_list_opts *lo, int64_t total)
 {
     jsonw_object_begin(w);
@@ -200,6 +205,7 @@ void core_list_write_head(struct jsonw *w, const struct core_list_opts *lo, int6
     jsonw_array_begin(w);
 }
 
+/* The cache key of a count: its SQL and every parameter, unambiguously. */
 static enum rc count_key(struct str sql, const struct store_search_query *sq,
                          const struct core_sql_fragment *a, const struct core_sql_fragment *b,
                          struct buf *key)
@@ -367,11 +373,11 @@ static enum rc list_page(struct core_request *r, const struct core_collection *c
                          int64_t version, struct buf *out, struct core_problem *p,
                          struct core_list_stream **rest)
 {
-    if (!c->rules[CORE_RULE_LIST] && !is_superuser(r)) {
+    if (!c->rules[CORE_RULE_LIST] && !core_request_is_superuser(r)) {
         core_problem_message(p, "Only superusers can perform this action.");
         return RC_FORBIDDEN;
     }
-    if (!is_superuser(r)) {
+    if (!core_request_is_superuser(r)) {
         /* spec §2: a plain substring test on the raw parameters, as PocketBase does. */
         const char *which = NULL;
         if (memmem(lo->filter.ptr, lo->filter.len, "@request.", 9) ||
@@ -485,7 +491,7 @@ static enum rc list_rows(struct core_request *r, const struct core_collection *c
             .collection = c,
             .alias = "r",
             .request = &r->filter_request,
-            .allow_hidden = is_superuser(r),
+            .allow_hidden = core_request_is_superuser(r),
             .param_base = nparams,
         };
         char err[256];

@@ -389,12 +389,11 @@ static bool wants(void *ctx, const struct core_collection *c)
 /* The vector of field f in values, as dims floats (a new array), or NULL. */
 static float *vector_of(json_t *values, const struct core_field *f, size_t dims)
 {
-    json_t *a = json_object_get(values, f->name);
-    if (!json_is_array(a) || json_array_size(a) != dims)
-        return NULL;
     float *out = xmalloc(dims * sizeof(float));
-    for (size_t i = 0; i < dims; i++)
-        out[i] = (float)json_number_value(json_array_get(a, i));
+    if (!vecmath_from_json(json_object_get(values, f->name), dims, out)) {
+        xfree(out);
+        return NULL;
+    }
     return out;
 }
 

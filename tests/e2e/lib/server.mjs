@@ -88,6 +88,22 @@ export function dbFlags(dir) {
     return ['--db=' + databases.get(dir)];
 }
 
+/** Whether `tarmac db copy` from SQLite into the test cluster can be tried:
+ * SQLite here, a cluster at TARMAC_TEST_PG. */
+export const CAN_COPY_TO_PG = ENGINE === 'sqlite' && PG_URL.includes(':///tarmac?');
+
+/** Copies dir's SQLite data with `tarmac db copy` (no TARMAC_ variable in
+ * its environment) into a new database `name` of the test cluster: its URL
+ * and the command's output. Throws when either step fails. */
+export function dbCopyToPostgres(dir, name) {
+    psql(`CREATE DATABASE "${name}"`);
+    const url = PG_URL.replace(':///tarmac?', `:///${name}?`);
+    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TARMAC_')));
+    const r = spawnSync(BIN, ['db', 'copy', `--to=${url}`, `--dir=${dir}`], { env, encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`db copy: ${r.stdout}\n${r.stderr}`);
+    return { url, output: r.stdout + r.stderr };
+}
+
 function tail(text, n = 4000) {
     return text.length > n ? '…' + text.slice(-n) : text;
 }

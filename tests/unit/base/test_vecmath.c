@@ -99,6 +99,42 @@ static void test_jsonw_float_writes_the_shortest_text(void **state)
     }
 }
 
+/* A vector as JSON: only an array of exactly n finite float32 numbers. */
+static void test_json_vectors_are_checked(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text;
+        bool ok;
+    } cases[] = {
+        {"[1, -2.5, 0.1]", true}, {"[1, 2]", false},       {"[1, 2, 3, 4]", false},
+        {"[1, \"2\", 3]", false}, {"[1, null, 3]", false}, {"[1, 2, 1e39]", false},
+        {"[1, 2, -1e39]", false}, {"{\"a\": 1}", false},   {"3", false},
+        {"[3.4e38, 0, 0]", true}, {"[true, 2, 3]", false},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        json_t *a = json_loads(cases[i].text, JSON_DECODE_ANY, NULL);
+        assert_non_null(a);
+        float v[3] = {9, 9, 9};
+        assert_int_equal(vecmath_from_json(a, 3, v), cases[i].ok);
+        assert_int_equal(vecmath_from_json(a, 3, NULL), cases[i].ok);
+        json_decref(a);
+    }
+    json_t *a = json_loads("[1, -2.5, 0.1]", 0, NULL);
+    float v[3];
+    assert_true(vecmath_from_json(a, 3, v));
+    assert_true(v[0] == 1.0f && v[1] == -2.5f && v[2] == 0.1f);
+    json_decref(a);
+    /* back as the floats' short text, whole ones as integers */
+    json_t *back = vecmath_to_json(v, 3);
+    assert_int_equal(json_array_size(back), 3);
+    assert_true(json_is_integer(json_array_get(back, 0)));
+    assert_int_equal(json_integer_value(json_array_get(back, 0)), 1);
+    assert_true(json_real_value(json_array_get(back, 1)) == -2.5);
+    assert_true(json_real_value(json_array_get(back, 2)) == 0.1); /* not 0.100000001490116 */
+    json_decref(back);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -106,6 +142,7 @@ int main(void)
         cmocka_unit_test(test_metric_names_round_trip),
         cmocka_unit_test(test_bytes_are_little_endian_float32),
         cmocka_unit_test(test_jsonw_float_writes_the_shortest_text),
+        cmocka_unit_test(test_json_vectors_are_checked),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -4,9 +4,6 @@
  * Filters do not read it. */
 #include "core/schema/fields/fields_int.h"
 
-#include <float.h>
-#include <math.h>
-
 #include "base/vecmath.h"
 
 static void parse_options(struct core_field *f, json_t *in)
@@ -38,19 +35,11 @@ static void check_options(struct core_field *f, const struct core_field_check *c
  * its event show what a read will); anything else is left for validate. */
 static json_t *to_float32(json_t *a)
 {
-    json_t *out = json_array();
-    for (size_t i = 0; i < json_array_size(a); i++) {
-        json_t *x = json_array_get(a, i);
-        double d = json_number_value(x);
-        bool fits = json_is_number(x) && isfinite(d) && fabs(d) <= FLT_MAX;
-        double f = fits ? jsonw_float_value((float)d) : 0;
-        /* Whole numbers as integers: written as a read writes them (1, not 1.0). */
-        json_t *y = !fits                             ? json_incref(x)
-                    : f == floor(f) && fabs(f) < 9e15 ? json_integer((json_int_t)f)
-                                                      : json_real(f);
-        json_array_append_new(out, y);
-    }
-    return out;
+    size_t n = json_array_size(a);
+    float v[VECMATH_MAX_DIMENSIONS];
+    if (n > VECMATH_MAX_DIMENSIONS || !vecmath_from_json(a, n, v))
+        return json_incref(a);
+    return vecmath_to_json(v, n);
 }
 
 /* A string holding a JSON array (a multipart form's value) is read as one. */
@@ -81,13 +70,7 @@ static void validate(const struct core_field *f, json_t *v, const struct core_fi
                      struct core_problem *p)
 {
     (void)ctx;
-    bool ok = json_is_array(v) && json_array_size(v) == (size_t)f->dimensions;
-    for (size_t i = 0; ok && i < json_array_size(v); i++) {
-        json_t *x = json_array_get(v, i);
-        ok = json_is_number(x) && isfinite(json_number_value(x)) &&
-             fabs(json_number_value(x)) <= FLT_MAX;
-    }
-    if (!ok)
+    if (!vecmath_from_json(v, (size_t)f->dimensions, NULL))
         core_fields_error(p, f, "validation_invalid_vector",
                           "Must be an array of finite numbers, as many as the field's dimensions.",
                           json_pack("{s:i}", "dimensions", f->dimensions));
