@@ -15,7 +15,6 @@
  * vectorField blends in the items nearest by vector (core/reco/reco.h),
  * read through the same list (`nearest`), so its rule holds there too:
  * source "vector" marks those only that ranking found. */
-#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -23,7 +22,9 @@
 #include "api/errors.h"
 #include "api/handlers.h"
 #include "base/alloc.h"
+#include "base/vecmath.h"
 #include "core/reco/reco.h"
+#include "core/record/nearest.h"
 #include "core/record/record.h"
 #include "http/req.h"
 
@@ -302,8 +303,8 @@ static enum rc vector_ranking(struct api_call *c, const struct core_collection *
 }
 
 /* The mean of the vectors of the user's heaviest items (each scaled to
- * length 1, weighted by the user's weight) as a JSON array into to; false
- * when none of them has one. */
+ * length 1, weighted by the user's weight; those the user may no longer
+ * view left out) as a JSON array into to; false when none has one. */
 static bool profile_vector(struct api_call *c, const struct core_reco *r,
                            const struct core_reco_candidate *mine, size_t n, struct buf *to)
 {
@@ -312,22 +313,20 @@ static bool profile_vector(struct api_call *c, const struct core_reco *r,
     if (!dims)
         return false;
     double *sum = xcalloc(dims, sizeof(*sum));
+    float *v = xcalloc(dims, sizeof(*v));
     bool has_any = false;
     for (size_t i = 0; i < n && i < CORE_RECO_SEEDS; i++) {
-        json_t *rec = NULL;
-        if (core_record_load(c->aw->core.db, r->items, str_from_cstr(mine[i].id), &rec) != RC_OK)
-            continue;
-        json_t *v = json_object_get(rec, r->vector_field);
-        double len = 0;
-        for (size_t d = 0; json_array_size(v) == dims && d < dims; d++)
-            len +=
-                json_number_value(json_array_get(v, d)) * json_number_value(json_array_get(v, d));
+        struct core_problem scratch;
+        core_problem_init(&scratch);
+        enum rc rc = core_nearest_vector_of(&c->core, r->items, f, str_from_cstr(mine[i].id), v,
+                                            dims, &scratch);
+        core_problem_cleanup(&scratch);
+        double len = rc ? 0 : vecmath_norm(v, dims);
         if (len > 0) {
             has_any = true;
             for (size_t d = 0; d < dims; d++)
-                sum[d] += mine[i].score * json_number_value(json_array_get(v, d)) / sqrt(len);
+                sum[d] += mine[i].score * v[d] / len;
         }
-        json_decref(rec);
     }
     if (has_any) {
         buf_append_cstr(to, "[");
@@ -338,6 +337,7 @@ static bool profile_vector(struct api_call *c, const struct core_reco *r,
         }
         buf_append_cstr(to, "]");
     }
+    xfree(v);
     xfree(sum);
     return has_any;
 }

@@ -28,11 +28,9 @@ static enum rc refuse(struct core_problem *p, const char *param, const char *mes
 
 /* ---- The query vector (its text: nearest_to.c) ------------------------------ */
 
-/* Reads the vector of f in record id into qv (dims floats), as r's
- * requester may view the record (its view rule). */
-static enum rc load_reference(struct core_request *r, const struct core_collection *c,
-                              const struct core_field *f, struct str id, float *qv, size_t dims,
-                              struct core_problem *p)
+enum rc core_nearest_vector_of(struct core_request *r, const struct core_collection *c,
+                               const struct core_field *f, struct str id, float *qv, size_t dims,
+                               struct core_problem *p)
 {
     const char *missing = "No such record with a vector in that field (that you may view).";
     struct core_sql_fragment frag;
@@ -582,7 +580,7 @@ enum rc core_nearest_list(struct core_request *r, const struct core_collection *
     bool is_exact = false;
     enum rc rc = read_options(r, c, lo, &qy, &k, &ref, &is_exact, p);
     if (!rc && ref.len)
-        rc = load_reference(r, c, qy.f, ref, qy.qv, qy.dims, p);
+        rc = core_nearest_vector_of(r, c, qy.f, ref, qy.qv, qy.dims, p);
     if (rc)
         return rc;
     qy.qnorm = vecmath_norm(qy.qv, qy.dims);

@@ -54,6 +54,15 @@ bool core_nearest_wanted(const struct core_list_opts *lo);
 enum rc core_nearest_parse_to(struct str to, size_t dims, float *out, struct str *id,
                               const char **why);
 
+/* Reads the vector of f (a vector field of c, dims dimensions) in record id
+ * into qv, as r's requester may view the record (its view rule): the
+ * `to=@record:ID` of a list, and the items a recommender's profile is made
+ * of. RC_INVALID with p naming `to` when there is no such record, no vector
+ * in it, or the requester may not view it. */
+enum rc core_nearest_vector_of(struct core_request *r, const struct core_collection *c,
+                               const struct core_field *f, struct str id, float *qv, size_t dims,
+                               struct core_problem *p);
+
 /* Writes the page (see the top of this file; the shape of
  * core_record_list's) to out. RC_INVALID with p naming the bad parameter
  * (nearest, to, k, metric, sort, searchSnippet, search, filter);
