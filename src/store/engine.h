@@ -21,6 +21,9 @@
 #include "store/dialect.h"
 #include "store/store.h"
 
+/* data_version's answer: ask the database (store_data_version). */
+#define STORE_DATA_VERSION_ASK (-2)
+
 struct store_engine {
     const char *name; /* "sqlite", "postgresql": for logs */
     enum store_dialect dialect;
@@ -62,7 +65,8 @@ struct store_engine {
     /* SQL of one statement with one text parameter, the object's name:
      * a row when a table, view or index of that name (any ASCII case) exists. */
     const char *has_object_sql;
-    /* -1 when the engine has no cheap change counter. */
+    /* A change counter, -1 when unknown, or STORE_DATA_VERSION_ASK: the
+     * database's own snapshot says (store_data_version asks it). */
     int64_t (*data_version)(void *conn);
     bool (*in_transaction)(void *conn);
     /* Reads on conn stop with RC_OVER_BUDGET once b is over (NULL: none);

@@ -1205,7 +1205,8 @@ static size_t p_unique_columns(void *conn, char *buf, size_t buflen, struct str 
     return n;
 }
 
-/* store_data_version_off: another process commits too. */
+/* store_data_version_off: another process commits too; the version is then
+ * the server's current snapshot, asked by store_data_version. */
 static atomic_bool is_version_off;
 
 void store_data_version_off(void)
@@ -1217,7 +1218,7 @@ static int64_t p_data_version(void *conn)
 {
     (void)conn;
     if (atomic_load_explicit(&is_version_off, memory_order_relaxed))
-        return -1;
+        return STORE_DATA_VERSION_ASK;
     return atomic_load(&commits);
 }
 

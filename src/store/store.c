@@ -471,7 +471,23 @@ enum rc store_row_key_follow(struct store_conn *db, struct str table)
 
 int64_t store_data_version(struct store_conn *db)
 {
-    return db->engine->data_version(db->h);
+    int64_t v = db->engine->data_version(db->h);
+    if (v != STORE_DATA_VERSION_ASK)
+        return v;
+    /* Other processes commit too (PostgreSQL, several instances). The
+     * server's current snapshot (xmin:xmax:in-progress ids) names what a
+     * read sees: two equal snapshots see the same rows, and any commit
+     * anywhere changes it. Inside the read's REPEATABLE READ transaction it
+     * is the very snapshot the read then uses. Its 63-bit hash is the
+     * version; a read costs one round trip more, a cache hit saves the
+     * list's queries. */
+    struct store_stmt *st = NULL;
+    enum rc rc = store_prepare(db, STR_LIT("SELECT pg_current_snapshot()::text"), &st);
+    if (!rc)
+        rc = store_step(st);
+    v = rc == RC_OK ? (int64_t)(str_hash(store_column_text(st, 0)) & (uint64_t)INT64_MAX) : -1;
+    store_done(st);
+    return v;
 }
 
 enum rc store_begin_read(struct store_conn *db)

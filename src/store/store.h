@@ -210,13 +210,16 @@ bool store_in_transaction(struct store_conn *db);
  * named name, compared without ASCII case. */
 enum rc store_has_object(struct store_conn *db, struct str name, bool *out);
 /* A value that changes whenever anything commits to the database, read in
- * about a microsecond; -1 when unknown (caches keyed by it then never hit). */
+ * about a microsecond (in one round trip when other processes write it too:
+ * store_data_version_off); -1 when unknown (caches keyed by it then never
+ * hit). */
 int64_t store_data_version(struct store_conn *db);
 /* Other processes write this database too (several instances, --redis):
- * from now on the data version is unknown (-1), so the caches keyed by it
- * are off. Nothing could tell this process of another's commit before a
- * read that must see it (a client reading its own write through another
- * instance). Start-up, before the workers. */
+ * this process's own commit count no longer tells. Nothing could tell it of
+ * another's commit before a read that must see it (a client reading its own
+ * write through another instance), so from now on the version is the
+ * server's current snapshot, asked at each store_data_version (PostgreSQL;
+ * -1 on an engine that has none). Start-up, before the workers. */
 void store_data_version_off(void);
 
 /* Makes reads on db stop with RC_OVER_BUDGET once b is over (looked at every

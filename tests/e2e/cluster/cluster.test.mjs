@@ -277,6 +277,32 @@ describe('several instances on one database (--redis)', { skip: SKIP }, () => {
             'B to read the new settings', 1000 * SLOW);
     });
 
+    test("a list or count read on B right after a write acknowledged by A sees it (B's caches are keyed by the database's snapshot)", async () => {
+        const guestA = client(A.url), guestB = client(B.url);
+        const filter = 'title ~ "cachecheck"';
+        for (let i = 0; i < 12; i++) {
+            // Twice on B: the second read is served from B's caches when nothing changed.
+            const before = await guestB.collection('feed').getList(1, 50, { filter });
+            assert.deepEqual(await guestB.collection('feed').getList(1, 50, { filter }), before);
+            if (i % 3 === 2) {
+                // an update and a delete are seen too
+                const rec = before.items.at(-1);
+                await guestA.collection('feed').update(rec.id, { title: `cachecheck changed ${i}` });
+                const page = await guestB.collection('feed').getList(1, 50, { filter });
+                assert.equal(page.items.find((x) => x.id === rec.id)?.title, `cachecheck changed ${i}`, `update ${i} seen on B`);
+                await guestA.collection('feed').delete(rec.id);
+                const after = await guestB.collection('feed').getList(1, 50, { filter });
+                assert.equal(after.totalItems, before.totalItems - 1, `delete ${i} counted on B`);
+                assert.ok(!after.items.some((x) => x.id === rec.id), `delete ${i} seen on B`);
+                continue;
+            }
+            const made = await guestA.collection('feed').create({ title: `cachecheck ${i}` });
+            const after = await guestB.collection('feed').getList(1, 50, { filter });
+            assert.equal(after.totalItems, before.totalItems + 1, `create ${i} counted on B`);
+            assert.ok(after.items.some((x) => x.id === made.id), `create ${i} listed on B`);
+        }
+    });
+
     test('an event committed on A reaches subscribers on A, B and C exactly once', async () => {
         const subs = await Promise.all([A, B, C].map((s) => collect(client(s.url), 'feed', '*')));
         // A WebSocket client on C, subscribed in-band, counts too.
