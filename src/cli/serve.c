@@ -57,6 +57,7 @@ struct serve_options {
     const char *storage_dir; /* "" = <dir>/storage */
     uint64_t workers;
     uint64_t db_max_conns;
+    const char *db_pooler; /* auto, transaction or session */
     const char *log_level;
     const char *log_format;
     bool is_access_log;
@@ -546,6 +547,7 @@ int cli_serve(int argc, char **argv)
     o.job_poll_ms = (uint64_t)jobs_default.poll_ms;
     o.hooks_dir = "";
     o.storage_dir = "";
+    o.db_pooler = "auto";
     o.hooks_budget_ms = 250;
     o.hooks_memory = 64u << 20;
     o.migrations_dir = "";
@@ -572,6 +574,11 @@ int cli_serve(int argc, char **argv)
          "shares (a mounted volume, NFS); made when missing (default DIR/storage)"},
         {"db-max-conns", CLI_FLAG_UINT, &o.db_max_conns, "N",
          "PostgreSQL connections of each worker's pool (default: 64 / workers, 2 to 8)"},
+        {"db-pooler", CLI_FLAG_STRING, &o.db_pooler, "MODE",
+         "what is between tarmac and PostgreSQL: transaction = a pooler that shares server "
+         "sessions between transactions (PgBouncer's pool_mode = transaction: nothing is kept "
+         "on a session), session = a server session per connection (PostgreSQL itself, "
+         "pool_mode = session), auto = asked at start (default auto)"},
         {"workers", CLI_FLAG_UINT, &o.workers, "N",
          "worker threads, one loop each (default: CPUs available)"},
         {"log-level", CLI_FLAG_STRING, &o.log_level, "LEVEL",
@@ -770,6 +777,11 @@ int cli_serve(int argc, char **argv)
         fprintf(stderr, "tarmac serve: --workers must be at most 1024\n");
         return CLI_EXIT_USAGE;
     }
+    if (strcmp(o.db_pooler, "auto") != 0 && strcmp(o.db_pooler, "transaction") != 0 &&
+        strcmp(o.db_pooler, "session") != 0) {
+        fprintf(stderr, "tarmac serve: --db-pooler must be auto, transaction or session\n");
+        return CLI_EXIT_USAGE;
+    }
     if (o.db_max_conns > 256) {
         fprintf(stderr, "tarmac serve: --db-max-conns must be at most 256\n");
         return CLI_EXIT_USAGE;
@@ -863,17 +875,31 @@ int cli_serve(int argc, char **argv)
         http_cors_cleanup(&cors);
         return CLI_EXIT_FAILURE;
     }
-    /* tarmac keeps prepared statements and settings per connection: a
-     * pooler that shares one server session among connections is refused
-     * before anything is read or written through it. */
-    char pool_why[300];
-    if (o.db[0] && store_check_sessions(o.db, pool_why, sizeof(pool_why)) != RC_OK) {
-        fprintf(stderr,
-                "tarmac serve: --db: %s; tarmac needs a session per connection: use "
-                "pool_mode = session, or connect to PostgreSQL directly (docs/scaling.md)\n",
-                pool_why);
-        http_cors_cleanup(&cors);
-        return CLI_EXIT_FAILURE;
+    /* --db-pooler: a flag beside the question asked at start (auto), as a
+     * busy transaction pooler may hand the probe's third connection another
+     * idle session and pass for a server: the operator who knows says so.
+     * transaction trusts the operator (pooled mode costs a parse per
+     * statement, nothing breaks on a server); session is checked, and a
+     * shared session refused, before anything is read or written, since
+     * named statements on a shared session fail at random later. */
+    if (o.db[0] && strcmp(o.db_pooler, "transaction") == 0) {
+        store_set_sessions(STORE_SESSIONS_SHARED);
+    } else if (o.db[0]) {
+        char pool_why[300];
+        bool is_shared = false;
+        enum rc pool_rc = store_check_sessions(o.db, &is_shared, pool_why, sizeof(pool_why));
+        if (pool_rc == RC_INVALID || (is_shared && strcmp(o.db_pooler, "session") == 0)) {
+            fprintf(stderr, "tarmac serve: --db: %s; %s (docs/scaling.md)\n", pool_why,
+                    pool_rc == RC_INVALID
+                        ? "use pool_mode = transaction or session, or connect to PostgreSQL "
+                          "directly"
+                        : "--db-pooler=session needs a session per connection: use "
+                          "--db-pooler=transaction (or auto) with pool_mode = transaction");
+            http_cors_cleanup(&cors);
+            return CLI_EXIT_FAILURE;
+        }
+        if (pool_rc == RC_OK)
+            store_set_sessions(is_shared ? STORE_SESSIONS_SHARED : STORE_SESSIONS_OWN);
     }
     struct core_app *core = NULL;
     if (core_app_open(o.dir, o.db, &core) != RC_OK) {

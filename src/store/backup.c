@@ -389,7 +389,16 @@ enum rc store_snapshot_check(const char *path, const char *const *probes, char *
 
 /* ---- the shared operation lock ---------------------------------------------- */
 
-/* pg_try_advisory_lock(int, int): "tarm" and "bkup", objsubid 2 in pg_locks. */
+/* pg_try_advisory_xact_lock(int, int): "tarm" and "bkup", objsubid 2 in
+ * pg_locks. The lock is a transaction's, held by a transaction left open on
+ * a connection of its own for the operation's length, and its holder named
+ * for that transaction (set_config(..., true)): a pooler in transaction
+ * mode (PgBouncer) may hand a session to another client between
+ * transactions, never inside one, so nothing of the lock outlives its
+ * connection there either (PgBouncer closes a server session whose client
+ * left inside a transaction). An idle transaction that ran one SELECT
+ * holds no snapshot (READ COMMITTED) and no transaction id: vacuum is not
+ * held back. */
 #define LOCK_K1 "1952543341"
 #define LOCK_K2 "1651209584"
 #define APP_PREFIX "tarmac backup "
@@ -422,10 +431,14 @@ enum rc store_backup_lock_try(const char *url, const char *key, struct store_bac
     char name[256];
     snprintf(name, sizeof(name), APP_PREFIX "%s", key);
     const char *params[] = {name};
-    PGresult *r = PQexecParams(c,
-                               "SELECT set_config('application_name', $1, false), "
-                               "pg_try_advisory_lock(" LOCK_K1 ", " LOCK_K2 ")",
-                               1, NULL, params, NULL, NULL, 0);
+    PGresult *r = PQexec(c, "BEGIN");
+    if (PQresultStatus(r) == PGRES_COMMAND_OK) {
+        PQclear(r);
+        r = PQexecParams(c,
+                         "SELECT set_config('application_name', $1, true), "
+                         "pg_try_advisory_xact_lock(" LOCK_K1 ", " LOCK_K2 ")",
+                         1, NULL, params, NULL, NULL, 0);
+    }
     enum rc rc = RC_UNAVAILABLE;
     if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
         rc = strcmp(PQgetvalue(r, 0, 1), "t") == 0 ? RC_OK : RC_BUSY;
@@ -445,7 +458,10 @@ void store_backup_lock_release(struct store_backup_lock *l)
 {
     if (!l)
         return;
-    PQfinish(l->conn); /* the session's end drops its advisory lock */
+    /* The transaction's end drops its advisory lock (the connection's end
+     * would too: a rollback). */
+    PQclear(PQexec(l->conn, "ROLLBACK"));
+    PQfinish(l->conn);
     xfree(l);
 }
 

@@ -58,10 +58,12 @@ enum rc store_snapshot_restore(const char *url, const char *sql_path, const char
 
 /* The backups' one-operation-at-a-time lock of a PostgreSQL database,
  * shared by every instance serving it (PocketBase keeps it in the process;
- * several instances behind a balancer need it in the database): a session
- * advisory lock held by a connection of its own, which also shows the name
- * of the operation's archive (its application_name), so the server drops
- * both when the holder dies. */
+ * several instances behind a balancer need it in the database): a
+ * transaction's advisory lock held by a transaction left open on a
+ * connection of its own (so a pooler in transaction mode cannot hand the
+ * lock's session to another client), which also shows the name of the
+ * operation's archive (its application_name), so the server drops both
+ * when the holder dies. */
 struct store_backup_lock;
 /* Takes the lock of url for the archive key (a checked name): RC_OK with
  * *out, RC_BUSY when another session holds it, RC_UNAVAILABLE when the

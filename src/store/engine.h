@@ -87,7 +87,7 @@ struct store_engine {
  * run before any connection exists, so they have no slot in the table. */
 enum store_reach store_pg_probe(const char *url, char *why, size_t cap);
 /* store_check_sessions for a PostgreSQL URL (pg_probe.c). */
-enum rc store_pg_check_sessions(const char *url, char *why, size_t cap);
+enum rc store_pg_check_sessions(const char *url, bool *is_shared, char *why, size_t cap);
 void store_pg_shown(const char *url, char *out, size_t cap);
 
 extern const struct store_engine store_sqlite_engine;

@@ -22,6 +22,21 @@
  * inside a transaction loses it: every statement fails until the caller's
  * ROLLBACK, so a COMMIT can never report a transaction the server dropped.
  *
+ * Pooled mode (store_set_sessions(STORE_SESSIONS_SHARED): a pooler such as
+ * PgBouncer in pool_mode = transaction hands a server session to a
+ * connection for one transaction, then to another one) keeps nothing on a
+ * session past a transaction: no statement is named, none is deallocated;
+ * a statement's text is parsed and described once (unnamed, in one round
+ * trip: its parameter types) and each run sends it again, unnamed (Parse,
+ * Bind, Execute and Sync in one message, PQsendQueryParams). A read
+ * connection's read-only mode and statement timeout, settings of its
+ * session otherwise, are set for each transaction (READ_GUARD_SQL), in the
+ * same round trip as the statement: before it outside a transaction (the
+ * statements before one Sync are one transaction), after a BEGIN. The
+ * session's client_encoding and TimeZone are set once: PgBouncer keeps
+ * them per client and sets them on whichever server session it hands out.
+ * The direct path is the one above, unchanged.
+ *
  * Column types follow the result's type OIDs the way
  * SQLite reports its storage classes: integers and booleans (1/0) are INT,
  * floats FLOAT, an integral NUMERIC INT, bytea BLOB, the rest TEXT. */
@@ -58,7 +73,12 @@ enum {
 /* A reply's longest wait: a worker's connection holds a request (its
  * statements are also stopped by the server's statement_timeout, below
  * this), the writer's a schema change on a large table. */
-#define READ_WAIT_MS 15000
+#define READ_WAIT_MS (READ_TIMEOUT_MS + 1000)
+/* A read's statement_timeout on the server (a literal: READ_GUARD_SQL
+ * spells it). */
+#define READ_TIMEOUT_MS 14000
+#define SPELL(x) #x
+#define SPELLED(x) SPELL(x)
 #define WRITE_WAIT_MS (10 * 60 * 1000)
 /* After a failed reconnect, the next attempt waits this long. */
 #define RECONNECT_PAUSE_MS 1000
@@ -66,6 +86,22 @@ enum {
 /* Commits of this process's connections (store_data_version): the list and
  * count caches are keyed by it, as by SQLite's data_version. */
 static _Atomic int64_t commits;
+
+/* store_set_sessions: enum store_sessions, settled by the first open when
+ * AUTO. */
+static _Atomic int sessions = STORE_SESSIONS_AUTO;
+
+/* Pooled mode's settings of a read transaction (in direct mode those of the
+ * read connection's session, setup_session), one statement of the extended
+ * protocol; and without the read-only mode, after a BEGIN that says READ
+ * WRITE (pg_query.c's scratch transaction). */
+#define GUARD_TIMEOUTS                                                                             \
+    "set_config('statement_timeout', '" SPELLED(                                                   \
+        READ_TIMEOUT_MS) "', true), "                                                              \
+                         "set_config('client_connection_check_interval', '1000', true)"
+static const char READ_GUARD_SQL[] =
+    "SELECT set_config('transaction_read_only', 'on', true), " GUARD_TIMEOUTS;
+static const char TIMEOUT_GUARD_SQL[] = "SELECT " GUARD_TIMEOUTS;
 
 struct pconn {
     PGconn *pg; /* NULL after a break closed it, until the reconnect */
@@ -84,6 +120,7 @@ struct pconn {
     bool in_tx;            /* a transaction is open on the server */
     bool is_tx_lost;       /* broke inside one: everything fails until ROLLBACK */
     bool is_dirty;         /* wrote since the last commit */
+    bool is_pooled;        /* sessions are shared: nothing kept on one (pooled mode) */
     char **dealloc;        /* statements to DEALLOCATE before the next round trip */
     size_t dealloc_count, dealloc_cap;
     char *later[STORE_LATER_MAX]; /* store_exec_later: sent with the next statement */
@@ -322,14 +359,20 @@ static void keep_result(PGresult **keep, PGresult *r)
     *keep = r;
 }
 
+static bool is_ok(const PGresult *r)
+{
+    ExecStatusType s = PQresultStatus(r);
+    return s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK;
+}
+
 /* Reads a round trip's results (its request flushed): up to the NULL that
  * ends them or, for `pipelined` queries sent with one sync (libpq pipeline
  * mode, left at the end), up to the sync's own result (each query's results
  * end with a NULL: more NULLs than queries would mean libpq lost count,
  * never seen, and waiting on would hang). Returns the first failed result,
- * else the last (the caller clears it); NULL with *rc when the connection
- * failed. */
-static PGresult *read_results(struct pconn *c, size_t pipelined, enum rc *rc)
+ * else the last one of query number `want` (from 0; SIZE_MAX: of any), the
+ * caller clears it; NULL with *rc when the connection failed. */
+static PGresult *read_results(struct pconn *c, size_t pipelined, size_t want, enum rc *rc)
 {
     PGresult *keep = NULL;
     size_t ends = 0;
@@ -352,7 +395,10 @@ static PGresult *read_results(struct pconn *c, size_t pipelined, enum rc *rc)
             PQclear(r);
             break;
         }
-        keep_result(&keep, r);
+        if (want == SIZE_MAX || ends == want || !is_ok(r))
+            keep_result(&keep, r);
+        else
+            PQclear(r);
     }
     if (keep && pipelined && !PQexitPipelineMode(c->pg)) {
         PQclear(keep);
@@ -379,33 +425,7 @@ static PGresult *reply(struct pconn *c, int sent, enum rc *rc)
     }
     if ((*rc = flush_out(c)) != RC_OK)
         return NULL;
-    return read_results(c, 0, rc);
-}
-
-/* The commands put off (store_exec_later), then st's run, in one round
- * trip: libpq's pipeline mode, one sync at the end. A command that fails
- * aborts what follows it; the answer is as reply()'s: the first failed
- * result, else st's. */
-static PGresult *reply_after_later(struct pconn *c, const char *name, int nparams,
-                                   const char *const *values, enum rc *rc)
-{
-    *rc = RC_OK;
-    size_t queries = c->later_count + 1;
-    int sent = PQenterPipelineMode(c->pg);
-    for (size_t i = 0; sent && i < c->later_count; i++)
-        sent = PQsendQueryParams(c->pg, c->later[i], 0, NULL, NULL, NULL, NULL, 0);
-    later_clear(c);
-    if (sent)
-        sent = PQsendQueryPrepared(c->pg, name, nparams, values, NULL, NULL, 0);
-    if (sent)
-        sent = PQpipelineSync(c->pg);
-    if (!sent) {
-        *rc = broke(c, "send");
-        return NULL;
-    }
-    if ((*rc = flush_out(c)) != RC_OK)
-        return NULL;
-    return read_results(c, queries, rc);
+    return read_results(c, 0, SIZE_MAX, rc);
 }
 
 /* Runs sql (one or more statements, no parameters) and drops the result. */
@@ -425,20 +445,21 @@ static enum rc run_simple(struct pconn *c, const char *sql, const char *what)
 
 /* UTC and UTF-8 whatever the server's defaults; a worker's connection
  * refuses writes as SQLite's query_only does, and stops a statement that
- * runs past its wait (a request's budget ends sooner: core/record/cost). */
+ * runs past its wait (a request's budget ends sooner: core/record/cost):
+ * in pooled mode for each transaction instead (guard_for). */
 static enum rc setup_session(struct pconn *c)
 {
     if (PQsetnonblocking(c->pg, 1) != 0)
         return RC_UNAVAILABLE;
     char sql[256];
-    if (c->mode == STORE_OPEN_WRITE)
+    if (c->mode == STORE_OPEN_WRITE || c->is_pooled)
         snprintf(sql, sizeof(sql), "SET client_encoding = 'UTF8'; SET TIME ZONE 'UTC';");
     else
         snprintf(sql, sizeof(sql),
                  "SET client_encoding = 'UTF8'; SET TIME ZONE 'UTC'; "
                  "SET default_transaction_read_only = on; SET statement_timeout = %d; "
                  "SET client_connection_check_interval = 1000;",
-                 READ_WAIT_MS - 1000);
+                 READ_TIMEOUT_MS);
     return run_simple(c, sql, "session setup");
 }
 
@@ -482,6 +503,22 @@ static enum rc reconnect(struct pconn *c)
     c->retry_at_ms = 0;
     log_info("msg=\"postgresql connection restored\" generation=%u", c->generation);
     return RC_OK;
+}
+
+/* Whether sql opens a transaction (tarmac's own texts: upper case, first). */
+static bool is_begin(const char *sql)
+{
+    return strncmp(sql, "BEGIN", 5) == 0;
+}
+
+/* The guard a round trip starting with sql needs (pooled mode, a read
+ * connection outside a transaction), NULL when none: after a BEGIN only
+ * the timeouts when it says READ WRITE. */
+static const char *guard_for(const struct pconn *c, const char *sql)
+{
+    if (!c->is_pooled || c->mode != STORE_OPEN_READ || c->in_tx)
+        return NULL;
+    return is_begin(sql) && strstr(sql, "READ WRITE") ? TIMEOUT_GUARD_SQL : READ_GUARD_SQL;
 }
 
 /* Whether sql ends a transaction by rolling it back (not to a savepoint). */
@@ -544,25 +581,39 @@ static enum rc p_exec(void *conn, const char *sql)
         return rc;
     char *expanded = with_row_keys(sql);
     const char *text = expanded ? expanded : sql;
+    /* What the simple protocol takes in one query: the commands put off,
+     * then sql, with a pooled read's guard before them (or after their
+     * BEGIN). */
+    const char *parts[STORE_LATER_MAX + 2];
+    size_t n = 0;
+    for (size_t i = 0; i < c->later_count; i++)
+        parts[n++] = c->later[i];
+    parts[n++] = text;
+    const char *guard = guard_for(c, parts[0]);
+    if (guard) {
+        size_t at = is_begin(parts[0]) ? 1 : 0;
+        memmove(parts + at + 1, parts + at, (n - at) * sizeof(parts[0]));
+        parts[at] = guard;
+        n++;
+    }
     /* Room for exactly what is joined: a long statement (a schema's DDL)
      * must not fail for a cap of ours. */
-    size_t need = strlen(text) + 1;
-    for (size_t i = 0; i < c->later_count; i++)
-        need += strlen(c->later[i]) + 2;
+    size_t need = 1;
+    for (size_t i = 0; i < n; i++)
+        need += strlen(parts[i]) + 2;
     struct buf joined;
     buf_init(&joined, need);
-    if (c->later_count) {
-        /* The simple protocol takes several statements in one query. */
-        for (size_t i = 0; !rc && i < c->later_count; i++) {
-            rc = buf_append_cstr(&joined, c->later[i]);
+    if (n > 1) {
+        for (size_t i = 0; !rc && i < n; i++) {
+            rc = buf_append_cstr(&joined, parts[i]);
             if (!rc)
-                rc = buf_append_cstr(&joined, "; ");
+                rc = buf_append_cstr(&joined, i + 1 < n ? "; " : "");
         }
         if (!rc)
-            rc = buf_append(&joined, text, strlen(text) + 1);
-        later_clear(c);
+            rc = buf_append(&joined, "", 1);
         text = joined.data;
     }
+    later_clear(c); /* copied into joined */
     if (!rc)
         rc = run_simple(c, text, "exec");
     buf_cleanup(&joined);
@@ -709,10 +760,26 @@ static enum rc p_open(const char *url, enum store_open_mode mode, void **out)
         PQfinish(pg);
         return RC_IO;
     }
+    /* AUTO: the first open asks whether sessions are shared (a command
+     * other than serve, which settles it from --db-pooler before). */
+    if (atomic_load(&sessions) == STORE_SESSIONS_AUTO) {
+        bool is_shared = false;
+        char why[300];
+        enum rc rc = store_pg_check_sessions(url, &is_shared, why, sizeof(why));
+        if (rc == RC_INVALID) {
+            log_error("msg=\"cannot use PostgreSQL through this pooler\" url=\"%s\" why=\"%s\"",
+                      shown, why);
+            PQfinish(pg);
+            return RC_IO;
+        }
+        if (rc == RC_OK)
+            store_set_sessions(is_shared ? STORE_SESSIONS_SHARED : STORE_SESSIONS_OWN);
+    }
     struct pconn *c = xcalloc(1, sizeof(*c));
     c->pg = pg;
     c->url = xstrdup(url);
     c->mode = mode;
+    c->is_pooled = atomic_load(&sessions) == STORE_SESSIONS_SHARED;
     PQsetNoticeProcessor(pg, on_notice, NULL);
     if (PQserverVersion(pg) < 150000) {
         log_error("msg=\"PostgreSQL 15 or later is needed\" url=\"%s\" server_version=%d", shown,
@@ -797,11 +864,37 @@ static char *dollar_params(struct str sql, int *nparams)
     return out;
 }
 
+/* Pooled mode's prepare: st->sql parsed unnamed and described in one
+ * round trip (one transaction, so one server session), for the parameter
+ * types the server infers; nothing is left that a later run needs. */
+static enum rc describe_unnamed(struct pstmt *st)
+{
+    struct pconn *c = st->c;
+    enum rc rc = RC_OK;
+    int sent = PQenterPipelineMode(c->pg) && PQsendPrepare(c->pg, "", st->sql, 0, NULL) &&
+               PQsendDescribePrepared(c->pg, "") && PQpipelineSync(c->pg);
+    if (!sent)
+        return broke(c, "send");
+    if ((rc = flush_out(c)) != RC_OK)
+        return rc;
+    PGresult *d = read_results(c, 2, 1, &rc);
+    if (!d)
+        return rc;
+    rc = is_ok(d) ? RC_OK : fail_rc(c, d, "prepare");
+    for (int i = 0; !rc && i < st->nparams && i < PQnparams(d); i++)
+        st->server_types[i] = PQparamtype(d, i);
+    PQclear(d);
+    st->generation = c->generation;
+    return rc;
+}
+
 /* Prepares st->sql on the server as st->name with types (NULL: the
  * server's guess) and, first time, learns the parameter types it chose. */
 static enum rc prepare_on_server(struct pstmt *st, const Oid *types, bool describe)
 {
     struct pconn *c = st->c;
+    if (c->is_pooled)
+        return describe_unnamed(st);
     enum rc rc;
     PGresult *r =
         reply(c, PQsendPrepare(c->pg, st->name, st->sql, types ? st->nparams : 0, types), &rc);
@@ -892,7 +985,7 @@ static void p_finalize(void *stmt)
      * session dropped from the cache is deallocated before the next round
      * trip (never a round trip of its own here). */
     struct pconn *c = st->c;
-    if (st->generation == c->generation && !c->must_reset) {
+    if (!c->is_pooled && st->generation == c->generation && !c->must_reset) {
         if (c->dealloc_count == c->dealloc_cap) {
             c->dealloc_cap = c->dealloc_cap ? c->dealloc_cap * 2 : 16;
             c->dealloc = xrealloc(c->dealloc, c->dealloc_cap * sizeof(*c->dealloc));
@@ -989,6 +1082,8 @@ static enum rc p_bind_null(void *stmt, int index)
  * parameter types are not the ones its server statement has. */
 static enum rc retype(struct pstmt *st)
 {
+    if (st->c->is_pooled)
+        return RC_OK; /* each run sends its text and types (send_run) */
     size_t n = (size_t)st->nparams * sizeof(Oid);
     bool same_types = !n || memcmp(st->types, st->prepared_types, n) == 0;
     if (st->generation == st->c->generation && same_types)
@@ -1017,6 +1112,55 @@ static enum rc retype(struct pstmt *st)
     return rc;
 }
 
+/* Sends st's run: the named statement on its own session; in pooled mode
+ * the text, unnamed, with the types this run's parameters ask for (0: the
+ * server's, as described). */
+static int send_run(struct pstmt *st)
+{
+    struct pconn *c = st->c;
+    const char *const *values = (const char *const *)st->values;
+    if (!c->is_pooled)
+        return PQsendQueryPrepared(c->pg, st->name, st->nparams, values, NULL, NULL, 0);
+    bool is_typed = false;
+    for (int i = 0; i < st->nparams; i++)
+        is_typed = is_typed || st->types[i];
+    return PQsendQueryParams(c->pg, st->sql, st->nparams, is_typed ? st->types : NULL, values, NULL,
+                             NULL, 0);
+}
+
+/* st's run in one round trip with what must go before it: the commands put
+ * off (store_exec_later) and a pooled read's guard (guard_for: before the
+ * statement, or after it when it is the BEGIN). libpq's pipeline mode, one
+ * sync at the end. A command that fails aborts what follows it; the answer
+ * is the first failed result, else st's. */
+static PGresult *run_pipelined(struct pstmt *st, const char *guard, enum rc *rc)
+{
+    struct pconn *c = st->c;
+    *rc = RC_OK;
+    bool is_guard_after = guard && is_begin(st->sql);
+    size_t queries = c->later_count + 1 + (guard != NULL);
+    size_t want = c->later_count + (guard && !is_guard_after);
+    int sent = PQenterPipelineMode(c->pg);
+    for (size_t i = 0; sent && i < c->later_count; i++)
+        sent = PQsendQueryParams(c->pg, c->later[i], 0, NULL, NULL, NULL, NULL, 0);
+    later_clear(c);
+    if (sent && guard && !is_guard_after)
+        sent = PQsendQueryParams(c->pg, guard, 0, NULL, NULL, NULL, NULL, 0);
+    if (sent)
+        sent = send_run(st);
+    if (sent && is_guard_after)
+        sent = PQsendQueryParams(c->pg, guard, 0, NULL, NULL, NULL, NULL, 0);
+    if (sent)
+        sent = PQpipelineSync(c->pg);
+    if (!sent) {
+        *rc = broke(c, "send");
+        return NULL;
+    }
+    if ((*rc = flush_out(c)) != RC_OK)
+        return NULL;
+    return read_results(c, queries, want, rc);
+}
+
 static enum rc p_step(void *stmt)
 {
     struct pstmt *st = stmt;
@@ -1034,14 +1178,11 @@ static enum rc p_step(void *stmt)
         bool may_retry = st->c->mode == STORE_OPEN_READ && !st->c->in_tx;
         for (int attempt = 0;; attempt++) {
             rc = retype(st);
-            const char *const *values = (const char *const *)st->values;
-            if (!rc && st->c->later_count)
-                st->res = reply_after_later(st->c, st->name, st->nparams, values, &rc);
+            const char *guard = guard_for(st->c, st->sql);
+            if (!rc && (st->c->later_count || guard))
+                st->res = run_pipelined(st, guard, &rc);
             else if (!rc)
-                st->res = reply(
-                    st->c,
-                    PQsendQueryPrepared(st->c->pg, st->name, st->nparams, values, NULL, NULL, 0),
-                    &rc);
+                st->res = reply(st->c, send_run(st), &rc);
             if (!rc)
                 break;
             if (rc != RC_UNAVAILABLE || !may_retry || attempt == 1)
@@ -1203,6 +1344,19 @@ static size_t p_unique_columns(void *conn, char *buf, size_t buflen, struct str 
             p++;
     }
     return n;
+}
+
+void store_set_sessions(enum store_sessions s)
+{
+    int was = atomic_exchange(&sessions, (int)s);
+    if (s == STORE_SESSIONS_SHARED && was != STORE_SESSIONS_SHARED)
+        log_info("msg=\"postgresql sessions are shared (a pooler in transaction mode): "
+                 "statements unnamed, read settings per transaction\"");
+}
+
+enum store_sessions store_sessions(void)
+{
+    return (enum store_sessions)atomic_load(&sessions);
 }
 
 /* store_data_version_off: another process commits too; the version is then

@@ -202,8 +202,9 @@ static bool command(PGconn *c, const char *sql)
     return ok;
 }
 
-enum rc store_pg_check_sessions(const char *url, char *why, size_t cap)
+enum rc store_pg_check_sessions(const char *url, bool *is_shared, char *why, size_t cap)
 {
+    *is_shared = false;
     /* Three connections: a's server session is freed by its COMMIT while
      * b holds another in a transaction; c then asks for one. Through a
      * pooler in transaction mode c is given a's (the only idle one); on a
@@ -214,25 +215,36 @@ enum rc store_pg_check_sessions(const char *url, char *why, size_t cap)
     /* A server that does not answer is waited for once, not three times. */
     PGconn *b = PQstatus(a) == CONNECTION_OK ? PQconnectdbParams(keys, values, 1) : NULL;
     PGconn *c = PQstatus(b) == CONNECTION_OK ? PQconnectdbParams(keys, values, 1) : NULL;
-    enum rc rc = RC_OK;
+    enum rc rc = RC_UNAVAILABLE;
     char pa[32] = "", pb[32] = "", pc[32] = "";
     if (PQstatus(a) == CONNECTION_OK && PQstatus(b) == CONNECTION_OK &&
-        PQstatus(c) == CONNECTION_OK && command(a, "BEGIN") &&
-        one_value(a, "SELECT pg_backend_pid()", pa, sizeof(pa)) && command(b, "BEGIN") &&
-        one_value(b, "SELECT pg_backend_pid()", pb, sizeof(pb)) && command(a, "COMMIT") &&
-        command(c, "BEGIN") && one_value(c, "SELECT pg_backend_pid()", pc, sizeof(pc)) &&
-        strcmp(pa, pc) == 0) {
-        snprintf(why, cap,
-                 "two connections ran on one server session (server process %s): a pooler "
-                 "in transaction or statement mode (PgBouncer's pool_mode = transaction) is "
-                 "between tarmac and PostgreSQL",
-                 pa);
-        rc = RC_INVALID;
+        PQstatus(c) == CONNECTION_OK) {
+        /* A transaction of two statements is refused only by a pooler in
+         * statement mode (PgBouncer's pool_mode = statement): tarmac's
+         * transactions cannot run there at all. */
+        bool is_tx = command(a, "BEGIN") && one_value(a, "SELECT pg_backend_pid()", pa, sizeof(pa));
+        if (!is_tx) {
+            snprintf(why, cap,
+                     "a transaction of two statements was refused: a pooler in statement mode "
+                     "(PgBouncer's pool_mode = statement) is between tarmac and PostgreSQL");
+            rc = RC_INVALID;
+        } else if (command(b, "BEGIN") && one_value(b, "SELECT pg_backend_pid()", pb, sizeof(pb)) &&
+                   command(a, "COMMIT") && command(c, "BEGIN") &&
+                   one_value(c, "SELECT pg_backend_pid()", pc, sizeof(pc))) {
+            rc = RC_OK;
+            *is_shared = strcmp(pa, pc) == 0;
+            if (*is_shared)
+                snprintf(why, cap,
+                         "two connections ran on one server session (server process %s): a "
+                         "pooler in transaction mode (PgBouncer's pool_mode = transaction) is "
+                         "between tarmac and PostgreSQL",
+                         pa);
+        }
     }
     (void)command(b, "COMMIT");
     (void)command(c, "COMMIT");
     PQfinish(a);
     PQfinish(b);
     PQfinish(c);
-    return rc; /* a connection that failed: store_open says why */
+    return rc; /* RC_UNAVAILABLE, a connection that failed: store_open says why */
 }

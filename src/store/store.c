@@ -289,11 +289,13 @@ enum store_dialect store_conn_dialect(const struct store_conn *db)
     return db->engine->dialect;
 }
 
-enum rc store_check_sessions(const char *target, char *why, size_t cap)
+enum rc store_check_sessions(const char *target, bool *is_shared, char *why, size_t cap)
 {
     if (cap)
         why[0] = '\0';
-    return store_target_is_url(target) ? store_pg_check_sessions(target, why, cap) : RC_OK;
+    *is_shared = false;
+    return store_target_is_url(target) ? store_pg_check_sessions(target, is_shared, why, cap)
+                                       : RC_OK;
 }
 
 enum store_reach store_probe(const char *target, char *why, size_t cap)

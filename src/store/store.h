@@ -13,9 +13,11 @@
  *   writer beyond the queue itself: the writer queue is the one place writes
  *   are ordered and grouped, whatever the engine does underneath.
  * - Statements are prepared once per connection and cached by their SQL text
- *   (a server-side prepared statement per connection in PostgreSQL). The
- *   text comes from store/sql.h, so its parameters are numbered ($n, ?n) and
- *   its identifiers quoted the engine's way.
+ *   (a server-side prepared statement per connection in PostgreSQL; behind a
+ *   pooler that shares sessions, store_set_sessions, the text is described
+ *   once and sent unnamed with each run). The text comes from store/sql.h,
+ *   so its parameters are numbered ($n, ?n) and its identifiers quoted the
+ *   engine's way.
  * - Work that needs round trips is a job: a function over a connection run
  *   where the connection lives (store_writer_submit for writes). SQLite runs
  *   a read inline (microseconds); a networked engine runs the same function
@@ -101,15 +103,36 @@ enum store_reach {
  * URL sets connect_timeout. A file path (SQLite) is STORE_REACH_OK: opening
  * it is its test. Blocking; any thread. */
 enum store_reach store_probe(const char *target, char *why, size_t cap);
-/* Whether every connection to target keeps its own server session, as
- * tarmac needs (its statements are prepared once per connection, and its
- * read connections are set read-only with a statement timeout for their
- * session): RC_INVALID, why saying so, when a pooler in transaction or
- * statement mode (PgBouncer's pool_mode = transaction) hands one session to
- * several connections. RC_OK for a server, a pooler in session mode, a
- * file path, or a target that cannot be reached (store_open says why).
- * Three connections for a moment; blocking. */
-enum rc store_check_sessions(const char *target, char *why, size_t cap);
+/* Whether PostgreSQL server sessions belong to one connection each (a
+ * server, a pooler in session mode) or are handed from connection to
+ * connection between transactions (a pooler in transaction mode,
+ * PgBouncer's pool_mode = transaction). With its own session a connection
+ * keeps state there: statements prepared once by name, and a read
+ * connection's read-only mode and statement timeout set once. Shared
+ * sessions get pooled mode (store/pg.c): nothing outlives a transaction on
+ * a session (statements sent unnamed with each run, the read settings sent
+ * with each transaction in the same round trip, locks taken for a
+ * transaction: store_lock_key, the backup lock), at the price of a parse
+ * on the server per statement run. Process-wide, set before the first
+ * store_open of a URL (serve's --db-pooler); AUTO, the default, lets the
+ * first open ask (store_check_sessions). SQLite ignores it. */
+enum store_sessions {
+    STORE_SESSIONS_AUTO,
+    STORE_SESSIONS_OWN,
+    STORE_SESSIONS_SHARED,
+};
+void store_set_sessions(enum store_sessions s);
+enum store_sessions store_sessions(void);
+/* Asks target whether its sessions are shared: three connections, where
+ * c is given the session a freed by its COMMIT while b holds another in a
+ * transaction only through a pooler in transaction mode. RC_OK with
+ * *is_shared (why then says what was seen); RC_INVALID, why saying so, when
+ * a transaction of two statements is refused (a pooler in statement mode:
+ * tarmac cannot run there); RC_UNAVAILABLE when a connection failed
+ * (store_open says why). A file path: RC_OK, not shared. Under load a
+ * transaction pooler may hand c another idle session: "not shared" from
+ * a busy pooler is a guess, hence serve's --db-pooler=transaction. Blocking. */
+enum rc store_check_sessions(const char *target, bool *is_shared, char *why, size_t cap);
 /* target as it may be shown (cap bytes, NUL-terminated): a URL with the
  * password in its user part or in a password= parameter written "***". */
 void store_target_shown(const char *target, char *out, size_t cap);
