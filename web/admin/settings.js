@@ -245,7 +245,7 @@ function control([path, label, kind, help, opts], cur, locked) {
     if (k.secret) {
         const state = h('p', { class: 'help secret-state', id: c.input.id + '-state' });
         c.wrap.insertBefore(state, c.error);
-        c.input.setAttribute('aria-describedby', `${state.id} ${c.error.id}`);
+        c.input.setAttribute('aria-describedby', `${c.error.id} ${state.id}`); // the error's first
         showSet = (s) => {
             const set = (s.secretsSet || []).includes(path);
             state.textContent = set ? 'Set (type a new value to replace it).' : 'Not set.';
