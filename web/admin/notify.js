@@ -221,7 +221,7 @@ export async function sendScreen(userId) {
     const el = h('section', { class: 'notify-screen' },
         h('div', { class: 'bar' }, h('h1', {}, 'Send a notification')),
         h('p', { class: 'intro' }, 'Queued as a notify job (POST /api/notify): when it runs, each recipient gets it on every channel chosen: ' +
-            'a push to each of their devices (the providers are set under Settings), a record in their inbox, a text to their phone.'),
+            'a push to each of their devices (the providers are set under Settings), a record in their inbox, a text to their phone, a mail.'),
         h('form', { class: 'card settings-part', noValidate: true, onsubmit: send, 'aria-label': 'Notification' },
             h('fieldset', { class: 'field' }, h('legend', {}, 'Recipients'), h('div', { class: 'checks' }, radio(byUsers, 'Chosen users'), radio(byFilter, 'Users matching a filter'))),
             ctls.users.wrap, ctls.filter.wrap, ctls.channels.wrap,
