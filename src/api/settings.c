@@ -1,7 +1,9 @@
 /* settings.c -- the settings endpoints (spec §9.3), for superusers: GET and
  * PATCH /api/settings (core/settings/settings.h: the model, its checks and
  * the locked values; core/settings_change.h: the change as a writer job,
- * applied live), POST /api/settings/test/email and /test/s3, and POST
+ * applied live; GET's answer also lists in "secretsSet" the write-only
+ * secrets that hold a value, never the values), POST
+ * /api/settings/test/email and /test/s3, and POST
  * /api/settings/apple/generate-client-secret.
  *
  * Sign in with Apple wants its client secret as an ES256 JWT signed with the
@@ -137,9 +139,34 @@ enum rc api_settings_apple_secret(struct http_req *req, void *ctx)
  * GET and PATCH /api/settings
  * ------------------------------------------------------------------------- */
 
+/* The secrets GET leaves out (the keys of value that the public copy pub
+ * lacks) that hold something: their dotted paths appended to out, so a
+ * client can say "set" or "not set" without ever seeing one. */
+static void secrets_set(json_t *value, json_t *pub, const char *prefix, json_t *out)
+{
+    const char *k;
+    json_t *v;
+    json_object_foreach(value, k, v)
+    {
+        char path[160];
+        snprintf(path, sizeof(path), "%s%s%s", prefix, prefix[0] ? "." : "", k);
+        json_t *p = json_object_get(pub, k);
+        if (p && json_is_object(v))
+            secrets_set(v, p, path, out);
+        else if (!p && ((json_is_string(v) && json_string_length(v)) ||
+                        (json_is_array(v) && json_array_size(v))))
+            json_array_append_new(out, json_string(path));
+    }
+}
+
 static enum rc write_settings(struct api_call *c)
 {
-    json_t *o = core_settings_public(core_app_settings(c->aw->core.app));
+    const struct core_settings *s = core_app_settings(c->aw->core.app);
+    json_t *o = core_settings_public(s);
+    /* tarmac's, beside "locked": which write-only secrets are set. */
+    json_t *set = json_array();
+    secrets_set(s->value, o, "", set);
+    json_object_set_new(o, "secretsSet", set);
     char *text = json_dumps(o, JSON_COMPACT);
     json_decref(o);
     if (!text)
@@ -182,6 +209,9 @@ enum rc api_settings_update(struct http_req *req, void *ctx)
         return RC_OK;
     if (api_call_body_or_fail(c, "An error occurred while loading the submitted data."))
         return RC_OK;
+    /* GET's own key, sent back by a client that PATCHes what it read. */
+    if (json_is_object(c->body))
+        json_object_del(c->body, "secretsSet");
     api_call_defer(c);
     (void)core_settings_change_submit(&c->aw->core, c->body, change_done, c);
     return RC_OK;

@@ -22,7 +22,7 @@ async function topShot(name) {
     await page.evaluate(() => { document.querySelectorAll('.toast').forEach((t) => t.remove()); window.scrollTo(0, 0); });
     await shot(page, name);
 }
-const errorOf = async (input) => page.locator('#' + (await input.getAttribute('aria-describedby')));
+const errorOf = async (input) => page.locator('#' + (await input.getAttribute('aria-describedby')).split(' ')[0]); // a secret's state is second
 
 before(async () => {
     sink = await startSmtpSink();
@@ -160,12 +160,22 @@ test('settings: SMS: the provider\'s fields are required; its secret is write-on
     await (await errorOf(sid)).filter({ hasText: 'Cannot be blank.' }).waitFor();
     await (await errorOf(page.getByLabel('Twilio auth token'))).filter({ hasText: 'Cannot be blank.' }).waitFor();
     assert.equal((await api('GET', '/api/settings')).sms.provider, '');
+    const stateOf = async (input) => page.locator(`#${await input.getAttribute('id')}-state`);
+    const tokenState = await stateOf(page.getByLabel('Twilio auth token'));
+    assert.equal(await tokenState.textContent(), 'Not set.');
     await sid.fill('AC123');
     await page.getByLabel('Twilio auth token').fill('tok-secret');
     await page.getByLabel('Twilio sender (From)').fill('+15550001111');
     await page.getByRole('button', { name: 'Save changes' }).click();
     await page.locator('.toast').filter({ hasText: 'Settings saved and applied.' }).last().waitFor();
     assert.equal(await page.getByLabel('Twilio auth token').inputValue(), '', 'the secret is not kept in the page');
+    // Said to be set, never shown: not in the page, not in the answer.
+    await tokenState.filter({ hasText: 'Set (type a new value to replace it).' }).waitFor();
+    assert.equal(await page.evaluate(() => document.body.innerHTML.includes('tok-secret')), false);
+    const raw = await (await fetch(srv.url + '/api/settings', { headers: { Authorization: token } })).text();
+    assert.equal(raw.includes('tok-secret'), false);
+    assert.ok(JSON.parse(raw).secretsSet.includes('sms.twilio.authToken'), raw);
+    assert.equal(JSON.parse(raw).secretsSet.includes('sms.msg91.authKey'), false);
     let s = await api('GET', '/api/settings');
     assert.deepEqual([s.sms.provider, s.sms.twilio.accountSid, s.sms.twilio.from, s.sms.twilio.authToken], ['twilio', 'AC123', '+15550001111', undefined]);
     // Another change with the token left empty: the stored one is kept (else "Cannot be blank.").
@@ -176,6 +186,36 @@ test('settings: SMS: the provider\'s fields are required; its secret is write-on
     s = await api('GET', '/api/settings');
     assert.equal(s.sms.twilio.from, '+15550002222');
     assert.equal(s.sms.twilio.authToken, undefined);
+});
+
+test('settings: embeddings: a URL without a model refused on its field, then saved; its key set, never shown; S3 tested', async () => {
+    await page.evaluate(() => document.querySelectorAll('.toast').forEach((t) => t.remove()));
+    const url = page.getByLabel('Embeddings URL');
+    const key = page.getByLabel('Embeddings API key');
+    await page.locator(`#${await key.getAttribute('id')}-state`).filter({ hasText: 'Not set.' }).waitFor();
+    await url.fill('http://127.0.0.1:9/v1/embeddings');
+    await page.getByRole('button', { name: 'Save changes' }).click();
+    const model = page.getByLabel('Embeddings model');
+    await (await errorOf(model)).filter({ hasText: 'Cannot be blank with a URL.' }).waitFor();
+    assert.equal((await api('GET', '/api/settings')).embeddings.url, '');
+    await model.fill('nomic-embed-text');
+    await key.fill('sk-embed-secret');
+    await page.getByRole('button', { name: 'Save changes' }).click();
+    await page.locator('.toast').filter({ hasText: 'Settings saved and applied.' }).waitFor();
+    await page.locator(`#${await key.getAttribute('id')}-state`).filter({ hasText: 'Set (type a new value to replace it).' }).waitFor();
+    assert.equal(await key.inputValue(), '');
+    const s = await api('GET', '/api/settings');
+    assert.deepEqual([s.embeddings.url, s.embeddings.model, s.embeddings.apiKey], ['http://127.0.0.1:9/v1/embeddings', 'nomic-embed-text', undefined]);
+    assert.ok(s.secretsSet.includes('embeddings.apiKey'));
+    // A client that PATCHes back what it read (secretsSet and locked included) is not refused.
+    await api('PATCH', '/api/settings', { secretsSet: s.secretsSet, locked: s.locked, embeddings: { url: '', model: '' } });
+    await page.reload();
+    await page.getByLabel('Embeddings URL').waitFor();
+    assert.equal(await page.getByLabel('Embeddings URL').inputValue(), '');
+    // Test S3 storage while it is off: the server's reason shown beside the button.
+    await page.getByRole('button', { name: 'Test S3 storage' }).click();
+    await page.locator('.s3-test.err').filter({ hasText: /S3/ }).waitFor();
+    await axe(page, 'settings embeddings');
 });
 
 test('settings: the accent colour and hidden controls apply to this dashboard (PocketBase\'s meta options)', async () => {
@@ -326,5 +366,5 @@ test('no console errors, no CSP violations', async () => {
     assert.deepEqual(await cspViolations(page), []);
     assert.deepEqual(problems, []);
     // The refused saves (6), the test mail (1) and the bad filter (list and stats: 2).
-    assert.ok(allowed400.length <= 9, allowed400.join('\n'));
+    assert.ok(allowed400.length <= 11, allowed400.join('\n'));
 });

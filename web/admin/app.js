@@ -1,6 +1,7 @@
 // app.js -- the dashboard's shell: a hash router (#/login, #/collections,
 // #/collections/NAME/edit, #/records/NAME, #/superusers, #/jobs, #/webhooks,
 // #/inbound, #/schedules, #/notify[/USER], #/triggers, #/devices[/USER],
+// #/templates, #/inbox[/USER], #/prefs[/USER],
 // #/logs, #/settings, #/backups, #/auth/confirm-*/TOKEN) and the layout
 // (sidebar of collections, background work, notifications and system
 // screens; main area). Screens are modules loaded on first use, so the
@@ -28,6 +29,9 @@ const NOTIFY = {
     notify: ['Send notification', (arg) => import('./notify.js').then((m) => m.sendScreen(arg)), true],
     triggers: ['Triggers', () => import('./notify.js').then((m) => m.notifyTable('triggers'))],
     devices: ['Devices', (arg) => import('./notify.js').then((m) => m.notifyTable('devices', arg)), true],
+    templates: ['Templates', () => import('./notify.js').then((m) => m.notifyTable('templates'))],
+    inbox: ['Inbox', (arg) => import('./notify.js').then((m) => m.notifyTable('inbox', arg)), true],
+    prefs: ['Preferences', (arg) => import('./notify.js').then((m) => m.notifyTable('prefs', arg)), true],
 };
 // The system screens, the same way.
 const SYSTEM = {

@@ -11,6 +11,14 @@
 //     checks a trigger when it is saved.
 //   - Devices (#/devices[/USER]): `_devices`, the devices apps registered,
 //     with their users; a filter box (a user's own from their record form).
+//   - Templates (#/templates): `_notifyTemplates`, a named notification's
+//     texts per locale (title, body, SMS, email HTML).
+//   - Inbox (#/inbox[/USER]): `_notifications`, the in-app inbox records of
+//     every user (read or not), a filter box; mark read or unread, delete.
+//   - Preferences (#/prefs[/USER]): `_notifyPrefs`, each user's muted
+//     channels per category and quiet hours.
+// Everything goes through the public API with the superuser's token, and
+// every value is drawn as text.
 import { h, field, toast, modal, fmtDate, showErrors, clearErrors } from './dom.js';
 import { api, enc, collections } from './api.js';
 import { checkFilter } from './filter.js';
@@ -20,7 +28,8 @@ import { jobView, statusTag } from './jobs.js';
 import { sysScreen } from './systable.js';
 
 const USERS_ID = '_pb_users_auth_'; // the collection notifications go to (core/notify)
-const CHANNELS = [['push', 'Push (the users\' devices)'], ['inbox', 'In-app inbox (_notifications)'], ['sms', 'SMS (the users\' phone field)']];
+const CHANNELS = [['push', 'Push (the users\' devices)'], ['inbox', 'In-app inbox (_notifications)'], ['sms', 'SMS (the users\' phone field)'],
+    ['email', 'Email (the users\' address, through SMTP)']];
 const REFRESH_MS = 2000;
 const PENDING = new Set(['queued', 'running', 'failed']);
 const dash = () => h('span', { class: 'muted' }, '—');
@@ -77,8 +86,14 @@ function onFields(err, ctls) {
     return { message: err.message + (data.payload ? ' ' + data.payload.message : ''), data };
 }
 
+// The names of the templates (_notifyTemplates), each once, sorted.
+async function templateNames() {
+    const r = await api('GET', '/api/collections/_notifyTemplates/records', { query: { perPage: 500, sort: 'name', fields: 'name' } });
+    return [...new Set(r.items.map((t) => t.name))];
+}
+
 export async function sendScreen(userId) {
-    const all = await collections(true);
+    const [all, names] = await Promise.all([collections(true), templateNames()]);
     const users = all.find((c) => c.id === USERS_ID) || null;
     // A user given in the hash (from their record form) starts the list.
     let start = null;
@@ -95,6 +110,13 @@ export async function sendScreen(userId) {
         channels: channelsInput(['push']),
         title: field('Title (required)', h('input', { type: 'text', maxLength: 256 })),
         body: field('Body', h('textarea', { rows: 3 })),
+        template: field('Template (required)', h('select', {}, names.length ? names.map((n) => h('option', { value: n }, n))
+            : h('option', { value: '' }, '— no templates yet —')), 'Its texts in each recipient\'s language (see Templates).'),
+        record: field('Record collection', h('select', {}, h('option', { value: '' }, '— none —'),
+            all.filter((c) => c.type !== 'view').map((c) => h('option', { value: c.name }, c.name))),
+        'Optional: the record whose {{record.<field>}} placeholders the template uses (read when the job runs).'),
+        recordId: field('Record id', h('input', { type: 'text', spellcheck: false, autocomplete: 'off' })),
+        urgent: field('Urgent: not held for the users\' quiet hours', h('input', { type: 'checkbox' })),
         data: jsonInput('Data (JSON object)', null, 'Sent with it for the app, e.g. {"screen": "order", "id": "…"}; FCM gets the values as strings.'),
         category: field('Category', h('input', { type: 'text', spellcheck: false }),
             'Optional; a user who muted a channel for it (or for every category) in _notifyPrefs is skipped on that channel.'),
@@ -110,6 +132,19 @@ export async function sendScreen(userId) {
     byUsers.addEventListener('change', drawMode);
     drawMode();
     const radio = (input, label) => h('span', { class: 'check' }, input, h('label', { for: input.id }, label));
+    // The texts: written here, or a template's.
+    const byText = h('input', { type: 'radio', name: 'what', value: 'text', id: 'what-text', checked: true });
+    const byTemplate = h('input', { type: 'radio', name: 'what', value: 'template', id: 'what-template' });
+    const what = () => (byTemplate.checked ? 'template' : 'text');
+    const textBox = h('div', {}, ctls.title.wrap, ctls.body.wrap);
+    const templateBox = h('div', {}, ctls.template.wrap, h('div', { class: 'grid' }, ctls.record.wrap, ctls.recordId.wrap));
+    const drawWhat = () => {
+        textBox.hidden = what() !== 'text';
+        templateBox.hidden = what() !== 'template';
+    };
+    byText.addEventListener('change', drawWhat);
+    byTemplate.addEventListener('change', drawWhat);
+    drawWhat();
     const text = (c) => () => c.input.value.trim() || undefined;
 
     async function send(e) {
@@ -120,8 +155,16 @@ export async function sendScreen(userId) {
             if (mode() === 'users') body.users = ctls.users.value();
             else body.filter = ctls.filter.value();
             body.channels = ctls.channels.value();
-            body.title = ctls.title.input.value;
-            for (const k of ['body', 'category', 'dedupeKey']) { const v = text(ctls[k])(); if (v !== undefined) body[k] = v; }
+            if (what() === 'text') {
+                body.title = ctls.title.input.value;
+                const v = text(ctls.body)();
+                if (v !== undefined) body.body = v;
+            } else {
+                body.template = ctls.template.input.value;
+                if (ctls.record.input.value) body.record = { collection: ctls.record.input.value, id: ctls.recordId.input.value.trim() };
+            }
+            for (const k of ['category', 'dedupeKey']) { const v = text(ctls[k])(); if (v !== undefined) body[k] = v; }
+            if (ctls.urgent.input.checked) body.urgent = true;
             const data = ctls.data.value();
             if (data !== null) body.data = data;
             const runAt = fromLocal(ctls.runAt.input.value);
@@ -132,6 +175,8 @@ export async function sendScreen(userId) {
         if (mode() === 'users' && !body.users.length) bad.users = { message: 'Choose at least one user (or send to a filter).' };
         if (mode() === 'filter' && !body.filter) bad.filter = { message: 'Cannot be blank.' };
         if (!body.channels.length) bad.channels = { message: 'Choose at least one channel.' };
+        if (what() === 'template' && !body.template) bad.template = { message: 'Add a template first (Notifications, Templates).' };
+        if (body.record && !body.record.id) bad.recordId = { message: 'Cannot be blank with a collection.' };
         if (Object.keys(bad).length) { showErrors({ message: 'Not sent.', data: bad }, ctls, formError); return; }
         try {
             const job = await api('POST', '/api/notify', { body });
@@ -143,7 +188,7 @@ export async function sendScreen(userId) {
     // The recent notifications: `notify` jobs, newest first.
     const table = h('table', { class: 'stack notifications' });
     const COLS = [
-        ['Title', (j) => clip(j.payload?.title, 60)],
+        ['Title', (j) => (j.payload?.template ? `template ${j.payload.template}` : clip(j.payload?.title ?? Object.values(j.payload?.locales || {})[0]?.title, 60))],
         ['To', (j) => (j.payload?.filter ? h('code', {}, clip(j.payload.filter, 50)) : plural(j.payload?.users?.length || 0, 'user'))],
         ['Channels', (j) => (j.payload?.channels || ['push']).join(', ')],
         ['Status', (j) => statusTag(j.status)],
@@ -176,13 +221,13 @@ export async function sendScreen(userId) {
     const el = h('section', { class: 'notify-screen' },
         h('div', { class: 'bar' }, h('h1', {}, 'Send a notification')),
         h('p', { class: 'intro' }, 'Queued as a notify job (POST /api/notify): when it runs, each recipient gets it on every channel chosen: ' +
-            'a push to each of their devices (the providers are set under Settings), a record in their inbox, a text to their phone.'),
+            'a push to each of their devices (the providers are set under Settings), a record in their inbox, a text to their phone, a mail.'),
         h('form', { class: 'card settings-part', noValidate: true, onsubmit: send, 'aria-label': 'Notification' },
             h('fieldset', { class: 'field' }, h('legend', {}, 'Recipients'), h('div', { class: 'checks' }, radio(byUsers, 'Chosen users'), radio(byFilter, 'Users matching a filter'))),
             ctls.users.wrap, ctls.filter.wrap, ctls.channels.wrap,
-            h('div', { class: 'grid' }, ctls.title.wrap, ctls.category.wrap),
-            ctls.body.wrap, ctls.data.wrap,
-            h('div', { class: 'grid' }, ctls.dedupeKey.wrap, ctls.runAt.wrap),
+            h('fieldset', { class: 'field' }, h('legend', {}, 'Texts'), h('div', { class: 'checks' }, radio(byText, 'Written here'), radio(byTemplate, 'From a template'))),
+            textBox, templateBox, ctls.data.wrap,
+            h('div', { class: 'grid' }, ctls.category.wrap, ctls.dedupeKey.wrap, ctls.runAt.wrap), ctls.urgent.wrap,
             formError, h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'primary' }, 'Send'))),
         h('div', { class: 'bar' }, h('h2', {}, 'Recent notifications'), h('button', { type: 'button', onclick: load }, 'Refresh')),
         h('div', { class: 'table-wrap' }, table));
@@ -216,13 +261,13 @@ function fieldSelect(key, label, help, none, choices) {
 
 // The trigger's title with the placeholders its collection offers listed under it.
 function titleInput(rec, ctx, ctls) {
-    const c = field('Title (required)', h('input', { type: 'text', value: rec?.title || '', spellcheck: false }));
+    const c = field('Title', h('input', { type: 'text', value: rec?.title || '', spellcheck: false }));
     const help = h('p', { class: 'help' });
     c.wrap.insertBefore(help, c.error);
     const draw = () => {
         const col = ctx.all.find((x) => x.name === ctls.collection.value());
         const names = col ? col.fields.filter((f) => f.type !== 'password' && !f.hidden).map((f) => `{{record.${f.name}}}`) : [];
-        help.textContent = 'Title and body are templates: {{record.<field>}} becomes the record\'s value as text' +
+        help.textContent = 'Required unless a template is chosen below. Title and body are templates: {{record.<field>}} becomes the record\'s value as text' +
             (names.length ? `: ${names.join(', ')}.` : '.');
     };
     ctls.collection.input.addEventListener('change', draw);
@@ -236,10 +281,12 @@ const SPECS = {
         intro: 'A record change that passes a trigger notifies the users its recipients field names, with the title and body ' +
             'rendered from the record. The notify job is queued inside the write\'s transaction: a write that rolls back notifies nobody.',
         defaults: { active: true, channels: ['push'] },
+        load: async () => ({ templates: await templateNames() }),
         columns: [['Name', (r) => r.name], ['Collection', (r) => r.collection],
             ['Events', (r) => (r.events?.length ? r.events.join(', ') : 'all')],
             ['Filter', (r) => (r.filter ? h('code', {}, clip(r.filter, 50)) : dash())],
-            ['Recipients', (r) => r.recipients], ['Channels', (r) => (r.channels?.length ? r.channels.join(', ') : 'push')],
+            ['Recipients', (r) => r.recipients], ['Texts', (r) => (r.template ? `template ${r.template}` : clip(r.title, 40))],
+            ['Channels', (r) => (r.channels?.length ? r.channels.join(', ') : 'push')],
             ['Active', (r) => (r.active ? 'yes' : 'no')]],
         fields: [
             { name: 'name', label: 'Name' },
@@ -262,6 +309,17 @@ const SPECS = {
                     return { ...c, value: () => c.input.value };
                 },
             },
+            {
+                name: 'template', input: (rec, ctx) => {
+                    const cur = rec?.template || '';
+                    const names = [...ctx.templates];
+                    if (cur && !names.includes(cur)) names.unshift(cur);
+                    const c = field('Template', h('select', {}, h('option', { value: '' }, '— none: the title and body above —'),
+                        names.map((n) => h('option', { value: n, selected: n === cur }, n))),
+                    'Instead of a title and body: a named template (see Templates), rendered in each recipient\'s language over the record as written.');
+                    return { ...c, value: () => c.input.value };
+                },
+            },
             { name: 'data', label: 'Data', help: 'Optional JSON object sent with it (for the app).' },
             { name: 'channels', label: 'Channels', help: 'None checked: push.' },
             { name: 'category', label: 'Category', help: 'Optional; for the users\' preferences (_notifyPrefs).' },
@@ -274,11 +332,7 @@ const SPECS = {
         intro: 'The devices apps registered for push (through the records API: each user writes only their own). ' +
             'A token its provider reports dead is removed by the push that learns it.',
         columns: [
-            ['User', (r, ctx) => {
-                const users = ctx.all.find((c) => c.id === USERS_ID);
-                const name = r.expand?.user ? presentable(r.expand.user, users) : r.user;
-                return h('a', { href: '#/devices/' + enc(r.user), 'aria-label': `Devices of ${name}` }, name);
-            }],
+            ['User', (r, ctx) => userLink(r, ctx, 'devices', 'Devices of')],
             ['Provider', (r) => r.provider], ['Platform', (r) => r.platform || dash()],
             ['Token', (r) => h('code', { class: 'token' }, clip(r.token, 40))], ['App', (r) => r.appId || dash()],
             ['Locale', (r) => r.locale || dash()], ['Last seen', (r) => fmtDate(r.lastSeen) || dash()],
@@ -294,7 +348,98 @@ const SPECS = {
             { name: 'lastSeen', label: 'Last seen' },
         ],
     },
+    templates: {
+        collection: '_notifyTemplates', title: 'Notification templates', noun: 'template', key: 'name', sort: 'name,locale',
+        label: (r) => `${r.name} ${r.locale || 'fallback'}`,
+        search: 'e.g. name = "order_shipped" || locale ~ "pt"',
+        intro: 'A named notification\'s texts in one language; one record per name and locale. Each recipient gets their own language ' +
+            '(a push its device\'s, the rest the user\'s), falling back to the base language, then the fallback (no locale), then en. ' +
+            'POST /api/notify and triggers name one; {{record.<field>}} becomes the record\'s value (HTML-escaped in the email\'s HTML).',
+        columns: [['Name', (r) => r.name], ['Locale', (r) => r.locale || h('span', { class: 'muted' }, 'fallback')],
+            ['Title', (r) => clip(r.title, 50)], ['Body', (r) => (r.body ? clip(r.body, 60) : dash())],
+            ['SMS', (r) => (r.sms ? clip(r.sms, 40) : dash())], ['Email HTML', (r) => (r.html ? 'yes' : dash())]],
+        fields: [
+            { name: 'name', label: 'Name', help: 'e.g. order_shipped: lowercase letters, digits, _ . -' },
+            { name: 'locale', label: 'Locale', help: 'e.g. en, hi, pt-BR. Empty: the fallback, for any language without its own.' },
+            { name: 'title', label: 'Title' },
+            { name: 'body', input: area('body', 'Body', 3) },
+            { name: 'sms', input: area('sms', 'SMS text', 2, 'Empty: the title, then the body on its own line.') },
+            { name: 'html', input: area('html', 'Email HTML', 5, 'The email\'s HTML body. Empty: the title and body, escaped, as paragraphs.', true) },
+        ],
+    },
+    inbox: {
+        collection: '_notifications', title: 'Inbox', noun: 'notification', key: 'title', sort: '-created', expand: 'user',
+        search: 'e.g. user.email = "a@example.com" && readAt = ""',
+        noCreate: 'Inbox records are made by notifications sent on the inbox channel (Send notification, triggers).',
+        intro: 'The in-app inbox: one record per user and notification (the inbox channel). Apps list their user\'s own and ' +
+            'mark them read (readAt); here you see everyone\'s, mark them read or unread and delete them.',
+        columns: [
+            ['User', (r, ctx) => userLink(r, ctx, 'inbox', 'Inbox of')],
+            ['Title', (r) => clip(r.title, 60) || dash()], ['Body', (r) => (r.body ? clip(r.body, 80) : dash())],
+            ['Sent', (r) => fmtDate(r.created)], ['Read', (r) => (r.readAt ? fmtDate(r.readAt) : h('strong', {}, 'unread'))],
+        ],
+        rowActions: (r, ctx) => h('button', {
+            type: 'button', class: 'small', 'aria-label': `Mark ${r.readAt ? 'unread' : 'read'}: ${r.title || r.id}`,
+            onclick: async () => {
+                try {
+                    await api('PATCH', `/api/collections/_notifications/records/${enc(r.id)}`, { body: { readAt: r.readAt ? '' : new Date().toISOString().replace('T', ' ') } });
+                    ctx.reload();
+                } catch (e) { toast(e.message, 'error'); }
+            },
+        }, r.readAt ? 'Mark unread' : 'Mark read'),
+        fields: [
+            { name: 'user', label: 'User' },
+            { name: 'title', label: 'Title' },
+            { name: 'body', input: area('body', 'Body', 3) },
+            { name: 'data', label: 'Data', help: 'The JSON object sent with it, for the app.' },
+            { name: 'readAt', label: 'Read at', help: 'Empty: unread.' },
+        ],
+    },
+    prefs: {
+        collection: '_notifyPrefs', title: 'Notification preferences', noun: 'preference', key: 'user', sort: '-updated', expand: 'user',
+        label: (r) => (r.expand?.user ? presentable(r.expand.user, null) : r.user),
+        search: 'e.g. user.email = "a@example.com"',
+        intro: 'One record per user (apps write their own): the channels muted per category ("*": every category) and quiet hours, ' +
+            'in which a push or SMS waits until they end (unless sent urgent). The server checks both when written.',
+        defaults: { muted: { marketing: ['push', 'sms'] } },
+        columns: [
+            ['User', (r, ctx) => userLink(r, ctx, 'prefs', 'Preferences of')],
+            ['Muted', (r) => {
+                const m = Object.entries(r.muted || {});
+                return m.length ? m.map(([cat, chans]) => `${cat === '*' ? 'every category' : cat}: ${[].concat(chans).join(', ')}`).join('; ') : dash();
+            }],
+            ['Quiet hours', (r) => {
+                const q = r.quietHours;
+                if (!q || !q.start) return dash();
+                const off = Number(q.utcOffset) || 0;
+                const sign = off < 0 ? '−' : '+';
+                const a = Math.abs(off);
+                return `${q.start}–${q.end} (UTC${sign}${String(Math.floor(a / 60)).padStart(2, '0')}:${String(a % 60).padStart(2, '0')})`;
+            }],
+            ['Updated', (r) => fmtDate(r.updated)],
+        ],
+        fields: [
+            { name: 'user', label: 'User' },
+            { name: 'muted', label: 'Muted (JSON)', help: 'Category -> muted channels (push, inbox, sms, email); "*" for every category, e.g. {"marketing": ["push", "sms"], "*": ["inbox"]}.' },
+            { name: 'quietHours', label: 'Quiet hours (JSON)', help: 'e.g. {"start": "22:00", "end": "07:00", "utcOffset": 330} (utcOffset: minutes east of UTC). Empty: none.' },
+        ],
+    },
 };
 
-// #/devices/USER: that user's devices.
+// A multi-line text input for a text field of the record (its stored value in it).
+function area(name, label, rows, help, code = false) {
+    return (rec) => {
+        const c = field(label, h('textarea', { rows, class: code ? 'code' : null, spellcheck: !code, value: rec?.[name] || '' }), help);
+        return { ...c, value: () => c.input.value };
+    };
+}
+
+// A row's user, a link to the screen's own list of theirs.
+function userLink(r, ctx, path, what) {
+    const users = ctx.all.find((c) => c.id === USERS_ID);
+    const name = r.expand?.user ? presentable(r.expand.user, users) : r.user;
+    return h('a', { href: `#/${path}/${enc(r.user)}`, 'aria-label': `${what} ${name}` }, name);
+}
+
+// #/devices/USER (and #/inbox/USER, #/prefs/USER): that user's own.
 export const notifyTable = (which, userId) => sysScreen(SPECS[which], userId ? `user = ${JSON.stringify(userId)}` : '');

@@ -280,7 +280,7 @@ function recordForm(col, rec, all, close, locked) {
 }
 
 // Verify, impersonate, send reset, for one auth record; on users, links to
-// the user's devices and to a notification for them.
+// the user's devices, inbox and preferences and to a notification for them.
 function authTools(col, rec, formError) {
     const cbase = `/api/collections/${enc(col.name)}`;
     const isSu = col.id === SU_ID;
@@ -289,7 +289,8 @@ function authTools(col, rec, formError) {
     return h('fieldset', { class: 'auth-tools' }, h('legend', {}, 'Account'),
         h('p', {}, rec.verified ? 'Verified.' : 'Not verified.'),
         col.id === USERS_ID ? h('p', { class: 'buttons' }, leave('#/notify/' + enc(rec.id), 'Send a notification'),
-            leave('#/devices/' + enc(rec.id), 'Devices')) : null,
+            leave('#/devices/' + enc(rec.id), 'Devices'), leave('#/inbox/' + enc(rec.id), 'Inbox'),
+            leave('#/prefs/' + enc(rec.id), 'Notification preferences')) : null,
         h('div', { class: 'buttons' },
             !isSu && !rec.verified ? h('button', { type: 'button', onclick: run(async () => { await api('POST', cbase + '/request-verification', { body: { email: rec.email } }); toast('Verification mail sent.'); }) }, 'Send verification mail') : null,
             !isSu && !rec.verified ? h('button', { type: 'button', onclick: run(async () => { await api('PATCH', `${cbase}/records/${enc(rec.id)}`, { body: { verified: true } }); toast('Marked verified.'); }) }, 'Mark verified') : null,

@@ -5,7 +5,9 @@
 // checks only what a body touches. A path in the answer's
 // "locked" list (set by a flag) is shown disabled with a note and never
 // sent changed; a secret (smtp.password, the push keys, the SMS provider's
-// keys) is never returned: its input starts empty, and empty keeps it.
+// keys, the S3 and embedding keys) is never returned: its input starts
+// empty, empty keeps it, and the answer's "secretsSet" list says whether it
+// holds a value ("Set" / "Not set" under the input).
 // The server's field errors (data, nested by path) are shown under their
 // inputs.
 import { h, field, toast, modal, showErrors, clearErrors, applyAccent } from './dom.js';
@@ -157,6 +159,14 @@ const SECTIONS = [
         extra: webPushKey,
     },
     {
+        title: 'Embeddings', intro: 'The endpoint that computes the vectors of collections with an embedding option: an OpenAI-compatible POST /v1/embeddings (OpenAI, llama.cpp, Ollama…). Embeddings are computed by jobs of kind embed.',
+        fields: [
+            ['embeddings.url', 'Embeddings URL', 'url', 'e.g. http://127.0.0.1:8080/v1/embeddings. Empty: no embeddings computed.'],
+            ['embeddings.model', 'Embeddings model', 'text', 'Required with a URL, e.g. nomic-embed-text.'],
+            ['embeddings.apiKey', 'Embeddings API key', 'secret', `Sent as Authorization: Bearer <key>. ${WO}`],
+        ],
+    },
+    {
         title: 'SMS', intro: 'Texts (sms jobs, phone sign-in codes) go through the chosen provider; only its fields are needed.',
         fields: [
             ['sms.provider', 'Provider', 'select', null, [['', 'None'], ['twilio', 'Twilio'], ['msg91', 'MSG91'], ['http', 'HTTP gateway']]],
@@ -179,6 +189,7 @@ const SECTIONS = [
     {
         title: 'File storage (S3)', intro: 'New uploads go to an S3-compatible bucket (AWS S3, Cloudflare R2, MinIO, Backblaze) when enabled; files already stored stay where they are.',
         fields: s3Rows('s3'),
+        extra: () => s3Test('storage'),
     },
     {
         title: 'Backups', intro: 'Automatic backups, kept in the data directory or in the S3 bucket below when enabled.',
@@ -187,6 +198,7 @@ const SECTIONS = [
             ['backups.cronMaxKeep', 'Automatic backups kept', 'number', 'The oldest beyond this are deleted.'],
             ...s3Rows('backups.s3'),
         ],
+        extra: () => s3Test('backups'),
     },
     {
         title: 'Request log', intro: 'Each request becomes an entry of the Logs screen.',
@@ -228,7 +240,20 @@ function control([path, label, kind, help, opts], cur, locked) {
         c.input.disabled = true;
         c.wrap.append(h('p', { class: 'help lock' }, LOCK_NOTE));
     }
-    return { ...c, path, locked, secret: k.secret, read: () => k.read(c.input) };
+    // A secret: whether it holds a value, never the value.
+    let showSet = null;
+    if (k.secret) {
+        const state = h('p', { class: 'help secret-state', id: c.input.id + '-state' });
+        c.wrap.insertBefore(state, c.error);
+        c.input.setAttribute('aria-describedby', `${c.error.id} ${state.id}`); // the error's first
+        showSet = (s) => {
+            const set = (s.secretsSet || []).includes(path);
+            state.textContent = set ? 'Set (type a new value to replace it).' : 'Not set.';
+            state.classList.toggle('is-set', set);
+        };
+        showSet(cur);
+    }
+    return { ...c, path, locked, secret: k.secret, showSet, read: () => k.read(c.input) };
 }
 
 // rateLimits.rules: a row per rule (label, max requests, seconds). Its
@@ -316,7 +341,7 @@ export async function settingsScreen() {
         if (!Object.keys(body).length) { toast('Nothing changed.'); return; }
         try {
             cur = await api('PATCH', '/api/settings', { body });
-            for (const c of controls) if (c.secret) c.input.value = '';
+            for (const c of controls) if (c.secret) { c.input.value = ''; c.showSet(cur); }
             for (const x of extras) if (x.refresh) x.refresh(cur);
             setUiMeta(cur.meta);
             applyAccent(cur.meta?.accentColor);
@@ -360,6 +385,27 @@ function webPushKey(cur) {
     };
     box.refresh(cur);
     return box;
+}
+
+// POST /api/settings/test/s3: the saved S3 config of storage (s3) or
+// backups (backups.s3) writes and deletes a test file; S3's answer shown.
+function s3Test(filesystem) {
+    const out = h('p', { class: 'help s3-test', role: 'status' });
+    const btn = h('button', {
+        type: 'button', onclick: async () => {
+            out.textContent = 'Testing…';
+            out.classList.remove('err');
+            btn.disabled = true;
+            try {
+                await api('POST', '/api/settings/test/s3', { body: { filesystem } });
+                out.textContent = 'The bucket works: a test file was written and deleted.';
+            } catch (e) {
+                out.textContent = e.message;
+                out.classList.add('err');
+            } finally { btn.disabled = false; }
+        },
+    }, filesystem === 'storage' ? 'Test S3 storage' : 'Test the backups\' S3');
+    return h('div', { class: 's3-test-box' }, h('p', { class: 'help' }, 'Tests the saved settings (save your changes first).'), btn, out);
 }
 
 const TEMPLATES = [['verification', 'Verification'], ['password-reset', 'Password reset'], ['email-change', 'Email change'],

@@ -1,9 +1,12 @@
 // systable.js -- a screen for one system collection that configures
 // background work or notifications (_webhooks, _inboundWebhooks, _schedules,
-// _notifyTriggers, _devices): the table of its records and a form per
+// _notifyTriggers, _devices, _notifyTemplates, _notifications,
+// _notifyPrefs): the table of its records and a form per
 // record, both described by a spec (hooks.js, notify.js):
 //
-//   { collection, title, noun, key (the field naming a record), intro, sort,
+//   { collection, title, noun, key (the field naming a record), label?(rec)
+//     (names it instead, in the buttons' labels), intro, sort,
+//     noCreate? (no New button: why, said instead),
 //     defaults (a new record's values),
 //     columns: [[label, cell(rec, ctx)]],
 //     fields: [{ name, label, help, input?(rec, ctx) }]  (default: inputs.js's
@@ -72,7 +75,7 @@ export async function sysScreen(spec, filter = '') {
             const rows = r.items.map((rec) => h('tr', { 'data-id': rec.id },
                 spec.columns.map(([label, cell], i) => h(i ? 'td' : 'th', { 'data-label': label, scope: i ? null : 'row' }, cell(rec, ctx))),
                 h('td', { class: 'row-actions' }, spec.rowActions ? spec.rowActions(rec, ctx) : null,
-                    h('button', { type: 'button', class: 'small', 'aria-label': `Edit ${spec.noun} ${rec[spec.key] || rec.id}`, onclick: () => openForm(rec) }, 'Edit'))));
+                    h('button', { type: 'button', class: 'small', 'aria-label': `Edit ${spec.noun} ${(spec.label ? spec.label(rec) : rec[spec.key]) || rec.id}`, onclick: () => openForm(rec) }, 'Edit'))));
             table.replaceChildren(
                 h('thead', {}, h('tr', {}, spec.columns.map(([label]) => h('th', { scope: 'col' }, label)), h('th', { scope: 'col' }, h('span', { class: 'sr' }, 'Actions')))),
                 h('tbody', {}, rows.length ? rows : h('tr', {}, h('td', { colSpan: spec.columns.length + 1, class: 'muted' }, `No ${spec.noun}s yet.`))));
@@ -91,8 +94,8 @@ export async function sysScreen(spec, filter = '') {
         h('div', { class: 'bar' }, h('h1', {}, spec.title),
             h('div', { class: 'buttons' },
                 h('button', { type: 'button', onclick: load }, 'Refresh'),
-                h('button', { type: 'button', class: 'primary', onclick: () => openForm(null) }, `New ${spec.noun}`))),
-        h('p', { class: 'intro' }, spec.intro), searchForm ? h('div', { class: 'tools' }, searchForm) : null, status,
+                spec.noCreate ? null : h('button', { type: 'button', class: 'primary', onclick: () => openForm(null) }, `New ${spec.noun}`))),
+        h('p', { class: 'intro' }, spec.intro), spec.noCreate ? h('p', { class: 'help' }, spec.noCreate) : null, searchForm ? h('div', { class: 'tools' }, searchForm) : null, status,
         h('div', { class: 'table-wrap' }, table), h('div', { class: 'bar' }, pager));
     await load();
     return { el, cleanup: () => { loadSeq++; } };
