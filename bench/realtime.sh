@@ -43,6 +43,23 @@ fresh_server() {
 fresh_server
 echo "# $(date -u '+%Y-%m-%d %H:%M UTC') bench/realtime.sh: SUBS=$subs EVENTS=$events OWNERS=$owners IDLE=$idle"
 taskset -c 1 node "$root/bench/rt_fanout.mjs" fanout "$url" "$token" "$subs" "$events" "$pid"
+# The server's own side of it (tarmac_realtime_fanout_duration_seconds): from
+# a commit's notice to the last subscriber's line handed to its socket, one
+# observation per event (one worker), without the client's reading.
+curl -sf "$url/api/metrics" -H "Authorization: $token" | /usr/bin/python3 -c '
+import sys
+b, s, n = [], 0.0, 0
+for l in sys.stdin:
+    if l.startswith("tarmac_realtime_fanout_duration_seconds_bucket"):
+        b.append((l.split("le=\"")[1].split("\"")[0], int(float(l.split()[-1]))))
+    elif l.startswith("tarmac_realtime_fanout_duration_seconds_sum"):
+        s = float(l.split()[-1])
+    elif l.startswith("tarmac_realtime_fanout_duration_seconds_count"):
+        n = int(float(l.split()[-1]))
+if n:
+    within = ", ".join(f"<= {float(le) * 1000:g} ms: {c}" for le, c in b if le != "+Inf" and 0 < c and float(le) <= 0.25)
+    print(f"server fan-out per event (tarmac_realtime_fanout_duration_seconds): {n} events, mean {s / n * 1000:.1f} ms; {within}")
+'
 sleep 1
 taskset -c 1 node "$root/bench/rt_fanout.mjs" owners "$url" "$token" "$owners" 20 "$pid"
 sleep 1

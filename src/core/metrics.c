@@ -133,6 +133,12 @@ void core_metrics_write(struct core_app *app, struct buf *out)
 
     gauge(out, "tarmac_realtime_clients", "Realtime clients connected (SSE and WebSocket).",
           (double)core_realtime_client_count(app->realtime));
+    struct metrics_hist fanout = {0};
+    core_realtime_fanout_time(app->realtime, &fanout);
+    metrics_text_header(out, "tarmac_realtime_fanout_duration_seconds", "histogram",
+                        "A record event's fan-out on one worker: from its commit's notice to "
+                        "the last subscriber's line handed to its socket.");
+    metrics_text_hist(out, "tarmac_realtime_fanout_duration_seconds", NULL, &fanout);
     if (app->cluster)
         core_cluster_metrics_write(app->cluster, out);
     write_process(out);

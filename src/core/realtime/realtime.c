@@ -47,6 +47,9 @@ struct core_realtime {
     void *schema_ctx;
     struct core_rt_remote remote; /* --redis; read-only once workers run */
     bool has_remote;
+    /* An event's fan-out on one worker: from the commit's notice to its last
+     * client's line handed to the socket (any thread: observe_shared). */
+    struct metrics_hist fanout_time;
 };
 
 void core_realtime_set_remote(struct core_realtime *rt, const struct core_rt_remote *remote)
@@ -235,6 +238,11 @@ void core_realtime_disconnect(struct core_rt_client *client)
 bool core_realtime_is_busy(struct core_worker *cw)
 {
     return cw->rt && atomic_load(&cw->rt->fanouts) > 0;
+}
+
+void core_realtime_fanout_time(struct core_realtime *rt, struct metrics_hist *out)
+{
+    metrics_hist_sum(out, &rt->fanout_time);
 }
 
 size_t core_realtime_client_count(struct core_realtime *rt)
@@ -449,6 +457,7 @@ struct fanout {
     size_t ip_cap;
     size_t ip_used;
     struct fanout *next_queued; /* core_rt_local's queue */
+    uint64_t posted_ns;         /* an event's: when its commit was noticed */
 };
 
 static void fanout_free(struct fanout *f)
@@ -697,6 +706,9 @@ static void fanout_next(void *arg)
 static void fanout_end(struct fanout *f)
 {
     struct core_worker *cw = f->cw;
+    if (f->ev)
+        metrics_hist_observe_shared(&cw->realtime->fanout_time,
+                                    (chrono_mono_ns() - f->posted_ns) / 1000);
     fanout_free(f);
     if (cw->rt->queue_head)
         net_mailbox_post(cw->mailbox, fanout_next, cw);
@@ -791,6 +803,7 @@ static void on_commit(void *ctx, struct core_event *ev)
             atomic_fetch_add(&cw->rt->fanouts, 1);
             f->ev = ev;
             f->cw = cw;
+            f->posted_ns = chrono_mono_ns();
             f->cursor.is_cursor = true;
             f->memo = json_object();
             arena_init(&f->arena, 16384);

@@ -24,6 +24,7 @@
 #include <stdint.h>
 #include <uv.h>
 #include "base/list.h"
+#include "base/metrics.h"
 #include "base/rc.h"
 #include "base/str.h"
 #include "core/auth/auth.h"
@@ -181,5 +182,9 @@ void core_realtime_set_remote(struct core_realtime *rt, const struct core_rt_rem
 
 /* Counters for tests and benchmarks: clients registered. */
 size_t core_realtime_client_count(struct core_realtime *rt);
+/* Adds the record events' fan-out times so far into out: one observation per
+ * event and worker, from the commit's notice to the last client's line
+ * handed to its socket (what the kernel and the network add is not in it). */
+void core_realtime_fanout_time(struct core_realtime *rt, struct metrics_hist *out);
 
 #endif
