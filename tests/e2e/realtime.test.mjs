@@ -215,6 +215,44 @@ describe('realtime', () => {
         await guest.realtime.unsubscribe();
     });
 
+    test("a rule naming the subscriber's id (the check made without a query): owners, reversed sides, no owner, a superuser, a view subscription", async () => {
+        // orders: `owner = @request.auth.id`; notes: reversed and with another term.
+        await su.collections.create({
+            name: 'notes',
+            listRule: '@request.auth.id = owner && title != "hidden"',
+            viewRule: '@request.auth.id = owner && title != "hidden"',
+            createRule: '', updateRule: '',
+            fields: [
+                { name: 'owner', type: 'relation', collectionId: '_pb_users_auth_', maxSelect: 1 },
+                { name: 'title', type: 'text' },
+            ],
+        });
+        const guest = client(srv.url);
+        const a = await collect(alice.pb, 'notes', '*');
+        const b = await collect(bob.pb, 'notes', '*');
+        const g = await collect(guest, 'notes', '*');
+        const s = await collect(su, 'notes', '*');
+        const mine = await su.collection('notes').create({ owner: alice.record.id, title: 'for alice' });
+        const aOne = await collect(alice.pb, 'notes', mine.id);
+        const bOne = await collect(bob.pb, 'notes', mine.id);
+        await su.collection('notes').create({ owner: alice.record.id, title: 'hidden' });
+        await su.collection('notes').create({ title: 'nobody' }); // "" = "" for a guest only
+        await su.collection('notes').create({ owner: bob.record.id, title: 'for bob' });
+        await su.collection('notes').update(mine.id, { title: 'for alice, again' });
+        await su.collection('notes').create({ title: 'marker' });
+        await waitFor(s.got, (l) => l.length >= 6, "the superuser's six events");
+        await waitFor(g.got, (l) => l.length >= 2, "the guest's two");
+        await waitFor(b.got, (l) => l.length >= 1, "bob's one");
+        await waitFor(a.got, (l) => l.length >= 2, "alice's two");
+        await waitFor(aOne.got, (l) => l.length >= 1, "alice's view subscription");
+        assert.deepEqual(a.got.map((e) => e.record.title), ['for alice', 'for alice, again']);
+        assert.deepEqual(b.got.map((e) => e.record.title), ['for bob']);
+        assert.deepEqual(g.got.map((e) => e.record.title), ['nobody', 'marker']);
+        assert.deepEqual(aOne.got.map((e) => e.record.title), ['for alice, again']);
+        assert.equal(bOne.got.length, 0, "bob's view subscription to alice's note");
+        for (const pb of [alice.pb, bob.pb, guest, su]) await pb.realtime.unsubscribe();
+    });
+
     test('a null rule delivers to superusers only; a filter naming @request is silently blocked', async () => {
         const pb = client(srv.url);
         const locked = await collect(pb, 'locked', '*');
