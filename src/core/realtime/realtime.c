@@ -463,6 +463,7 @@ struct fanout {
      * requires to equal the subscriber's id (owner_field_of), or NULL. */
     const char *owner[2];
     bool is_owner_known[2];
+    bool is_read_fresh; /* this slice's read transaction was begun (fresh_read) */
 };
 
 static void fanout_free(struct fanout *f)
@@ -642,6 +643,19 @@ static json_t *render(struct fanout *f, const struct core_rt_sub *sub, const str
     return line;
 }
 
+/* The slice's read transaction, begun at its first check or rendering: one
+ * begun earlier in this loop iteration predates the commit. A slice whose
+ * lines all come from the memo reads nothing (on PostgreSQL two round trips
+ * saved per slice: 160 per event to 10,000 subscribers). */
+static void fresh_read(struct fanout *f)
+{
+    if (f->is_read_fresh)
+        return;
+    f->is_read_fresh = true;
+    core_worker_end_read(f->cw);
+    core_worker_begin_read(f->cw);
+}
+
 /* A client's subscriptions (retained: release them) and identity, read
  * under the lock; NULL when it has none. */
 static struct core_rt_subs *client_subs(struct core_realtime *rt, struct core_rt_client *client,
@@ -693,6 +707,7 @@ static void deliver_to(struct fanout *f, struct core_rt_client *client)
                 ic = ip_cost_of(f, client->remote_addr);
                 core_cost_enter(f->cw, &ic->cost);
             }
+            fresh_read(f);
             if (!core_cost_check(&ic->cost) && idn.is_set && !is_loaded) {
                 /* Loaded per client and dropped after it: a fan-out to many
                  * identities holds one at a time (the memo shares lines
@@ -792,9 +807,9 @@ static void fanout_run(void *arg)
 {
     struct fanout *f = arg;
     struct core_worker *cw = f->cw;
-    /* A read transaction begun earlier in this iteration predates the commit. */
-    core_worker_end_read(cw);
-    core_worker_begin_read(cw);
+    f->is_read_fresh = false;
+    if (!f->ev) /* a message: its addressee's identity is read (deliver_message) */
+        fresh_read(f);
     /* The walk holds clients across rule checks: on PostgreSQL these wait
      * without yielding, so no disconnect frees one under it. */
     coro_hold();
