@@ -7,6 +7,7 @@
 // axe-core finding.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { generateKeyPairSync } from 'node:crypto';
 import { startServer, SUPERUSER, SLOW } from '../e2e/lib/server.mjs';
 import { launchChromium, axe, shot, apiCall, pageWatcher, cspInit, cspViolations } from './lib.mjs';
 
@@ -140,6 +141,35 @@ test('auth collection: OAuth2 providers, mapped fields and token durations; erro
     assert.deepEqual(c.oauth2.providers.map((p) => p.name), ['oidc']);
 });
 
+test('Apple: the client secret generated from the .p8 key by the server, its errors in the dialog', async () => {
+    const pem = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' });
+    await page.getByLabel('OAuth2 provider').selectOption('apple');
+    await page.getByRole('button', { name: 'Add provider' }).click();
+    await page.getByLabel('Apple: Client id').fill('com.example.app');
+    await page.getByRole('button', { name: 'Generate Apple client secret' }).click();
+    const dlg = page.locator('dialog');
+    await dlg.getByRole('heading', { name: 'Generate the Apple client secret' }).waitFor();
+    assert.equal(await dlg.getByLabel('Client id (Services ID)').inputValue(), 'com.example.app');
+    const team = dlg.getByLabel('Team id');
+    await team.fill('SHORT');
+    await dlg.getByLabel('Key id').fill('KEY1234567');
+    await dlg.getByLabel('Private key (.p8 file contents)').fill(pem);
+    await dlg.getByRole('button', { name: 'Generate' }).click();
+    await (await errorOf(team)).filter({ hasText: /\S/ }).waitFor();
+    assert.equal(await team.getAttribute('aria-invalid'), 'true');
+    await axe(page, 'apple secret dialog');
+    await team.fill('TEAM123456');
+    await dlg.getByRole('button', { name: 'Generate' }).click();
+    await dlg.waitFor({ state: 'detached' });
+    const jwt = await page.getByLabel('Apple: Client secret').inputValue();
+    assert.equal(jwt.split('.').length, 3);
+    assert.equal(JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url')).sub, 'com.example.app');
+    await save('Save changes');
+    await saved('members');
+    const methods = await (await fetch(srv.url + '/api/collections/members/auth-methods')).json();
+    assert.deepEqual(methods.oauth2.providers.map((p) => p.name).sort(), ['apple', 'oidc']);
+});
+
 test('base collection: full-text search and embedding edited, refused values at their inputs, then removed', async () => {
     await api('POST', '/api/collections', {
         name: 'articles', type: 'base',
@@ -212,6 +242,6 @@ test('phone-sized screen: the auth collection editor fits, no sideways scrolling
 test('no console errors, no CSP violations', async () => {
     assert.deepEqual(await cspViolations(page), []);
     assert.deepEqual(problems, []);
-    // The refused saves: the auth collection (1), search (1) and embedding (1).
-    assert.ok(allowed400.length <= 3, allowed400.join('\n'));
+    // The refused saves: the auth collection (1), search (1) and embedding (1); Apple's secret (1).
+    assert.ok(allowed400.length <= 4, allowed400.join('\n'));
 });

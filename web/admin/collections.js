@@ -122,7 +122,8 @@ function fieldRow(f, ctx) {
 }
 
 export async function collectionEditor(name) {
-    const [all, meta] = await Promise.all([collections(true), uiMeta()]);
+    const [all, meta, providers] = await Promise.all([collections(true), uiMeta(),
+        api('GET', '/api/collections/meta/oauth2-providers')]);
     const hide = !!meta.hideControls;
     let col;
     if (name) {
@@ -292,7 +293,7 @@ export async function collectionEditor(name) {
                 oninput: (e) => { col.mfa.rule = e.target.value; },
             }), 'Records it matches need MFA; empty: every record.')),
             cb(col.authAlert, 'enabled', 'Mail on a sign-in from a new device', 'authAlert.enabled')),
-        ...(authSections = [tokensSection(col), oauth2Section(col)]).map((x) => x.el),
+        ...(authSections = [tokensSection(col), oauth2Section(col, providers)]).map((x) => x.el),
         tplBoxes.length ? h('h2', {}, 'Mail templates') : null,
         tplBoxes.length ? h('p', { class: 'help' }, 'Placeholders: {APP_NAME}, {APP_URL}, {TOKEN}, {OTP}, {OTP_ID}, {ALERT_INFO}, {RECORD:field}.') : null,
         ...tplBoxes);

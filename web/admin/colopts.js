@@ -11,13 +11,11 @@
 import { h, field, modal, setError } from './dom.js';
 import { api } from './api.js';
 
-// The providers the server knows (src/core/schema/oauth2.c): [name, label,
-// extra settings]. The OpenID Connect ones have no endpoints of their own.
-const OIDC_X = ['discoveryURL', 'jwksURL', 'issuers', 'audiences'];
-const ISSUER_X = ['jwksURL', 'issuers', 'audiences'];
-export const PROVIDERS = [['oidc', 'OpenID Connect', OIDC_X], ['oidc2', 'OpenID Connect 2', OIDC_X],
-    ['oidc3', 'OpenID Connect 3', OIDC_X], ['google', 'Google', ISSUER_X], ['apple', 'Apple', ISSUER_X],
-    ['github', 'GitHub', []], ['microsoft', 'Microsoft', []], ['facebook', 'Facebook', []]];
+// The providers come from the server (GET /api/collections/meta/oauth2-providers:
+// [{name, displayName}]); the extra settings each reads (src/core/schema/oauth2.c):
+// the OpenID Connect ones (no endpoints of their own) and those with id_tokens.
+const extrasOf = (name) => (/^oidc\d*$/.test(name) ? ['discoveryURL', 'jwksURL', 'issuers', 'audiences']
+    : ['google', 'apple'].includes(name) ? ['jwksURL', 'issuers', 'audiences'] : []);
 const EXTRA_LABELS = { discoveryURL: 'Discovery URL', jwksURL: 'JWKS URL', issuers: 'Issuers', audiences: 'Audiences' };
 const TOKENS = [['authToken', 'Auth token'], ['verificationToken', 'Verification token'],
     ['passwordResetToken', 'Password reset token'], ['emailChangeToken', 'Email change token'], ['fileToken', 'File token']];
@@ -77,8 +75,9 @@ function appleSecret(clientId) {
 }
 
 // One provider of oauth2.providers, at index i.
-function providerBox(col, p, i, ctls, remove) {
-    const [, label, extraKeys] = PROVIDERS.find(([n]) => n === p.name) || [p.name, p.name, []];
+function providerBox(known, p, i, ctls, remove) {
+    const label = known.find((k) => k.name === p.name)?.displayName || p.name;
+    const extraKeys = extrasOf(p.name);
     const at = `oauth2.providers.${i}`;
     const ctl = (key, input, lbl, help) => {
         const c = field(`${label}: ${lbl}`, input, help);
@@ -135,7 +134,7 @@ function providerBox(col, p, i, ctls, remove) {
 }
 
 // oauth2: enabled, providers, mappedFields.
-export function oauth2Section(col, onChange = () => {}) {
+export function oauth2Section(col, known, onChange = () => {}) {
     col.oauth2 = col.oauth2 || { enabled: false, providers: [], mappedFields: {} };
     const o = col.oauth2;
     o.providers = o.providers || [];
@@ -152,12 +151,12 @@ export function oauth2Section(col, onChange = () => {}) {
             return [k, field(l, sel)];
         });
     const pick = h('select', {});
-    const drawPick = () => pick.replaceChildren(...PROVIDERS.filter(([n]) => !o.providers.some((p) => p.name === n))
-        .map(([n, l]) => h('option', { value: n }, l)));
+    const drawPick = () => pick.replaceChildren(...known.filter((k) => !o.providers.some((p) => p.name === k.name))
+        .map((k) => h('option', { value: k.name }, k.displayName)));
     function draw() {
         ctls = { 'oauth2.enabled': enabled };
         for (const [k, c] of mapped) ctls['oauth2.mappedFields.' + k] = c;
-        providersBox.replaceChildren(...o.providers.map((p, i) => providerBox(col, p, i, ctls,
+        providersBox.replaceChildren(...o.providers.map((p, i) => providerBox(known, p, i, ctls,
             () => { o.providers.splice(i, 1); draw(); onChange(); })));
         ctls['oauth2.providers'] = enabled;
         drawPick();
