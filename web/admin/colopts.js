@@ -158,7 +158,7 @@ export function oauth2Section(col, known, onChange = () => {}) {
         for (const [k, c] of mapped) ctls['oauth2.mappedFields.' + k] = c;
         providersBox.replaceChildren(...o.providers.map((p, i) => providerBox(known, p, i, ctls,
             () => { o.providers.splice(i, 1); draw(); onChange(); })));
-        ctls['oauth2.providers'] = enabled;
+        ctls.oauth2 = ctls['oauth2.providers'] = enabled;
         drawPick();
         add.hidden = !pick.options.length;
     }
