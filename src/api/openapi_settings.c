@@ -40,6 +40,13 @@ void api_openapi_add_settings(json_t *paths, json_t *schemas, json_t *tags)
         json_pack("{s:s,s:{s:s},s:s}", "type", "array", "items", "type", "string", "description",
                   "paths fixed by a flag or environment variable (\"batch.maxRequests\"): a "
                   "PATCH changing one is refused (400 naming it); ignored in a PATCH body"));
+    json_object_set_new(
+        props, "secretsSet",
+        json_pack("{s:s,s:{s:s},s:b,s:s}", "type", "array", "items", "type", "string", "readOnly",
+                  1, "description",
+                  "the dotted paths of the write-only secrets that hold a value "
+                  "(\"smtp.password\", \"s3.secret\"), never the values; answered by GET and "
+                  "PATCH, ignored in a PATCH body"));
     json_object_set_new(settings, "description",
                         json_string("PocketBase's settings; smtp.password and the S3 secrets "
                                     "are never returned (a PATCH without them keeps them). s3 "

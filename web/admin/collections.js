@@ -7,6 +7,7 @@
 import { h, field, setError, toast, confirmDialog } from './dom.js';
 import { api, collections, forgetCollections, enc, uiMeta } from './api.js';
 import { checkFilter } from './filter.js';
+import { oauth2Section, tokensSection, searchSection, embeddingSection, optionsForSave } from './colopts.js';
 
 export const FIELD_TYPES = ['text', 'number', 'bool', 'email', 'url', 'editor', 'date', 'autodate', 'select', 'json',
     'file', 'relation', 'password', 'geoPoint', 'vector'];
@@ -121,7 +122,8 @@ function fieldRow(f, ctx) {
 }
 
 export async function collectionEditor(name) {
-    const [all, meta] = await Promise.all([collections(true), uiMeta()]);
+    const [all, meta, providers] = await Promise.all([collections(true), uiMeta(),
+        api('GET', '/api/collections/meta/oauth2-providers')]);
     const hide = !!meta.hideControls;
     let col;
     if (name) {
@@ -137,9 +139,12 @@ export async function collectionEditor(name) {
     const fieldsBox = h('div', {});
     let rows = [];
     const ruleChecks = [];
+    // The option sections of colopts.js (OAuth2, tokens, search, embedding): redrawn with the type.
+    let sections = [];
+    let authSections = [];
     const ctx = {
         all,
-        changed: () => ruleChecks.forEach((fn) => fn()),
+        changed: () => { ruleChecks.forEach((fn) => fn()); [...sections, ...authSections].forEach((x) => x.refresh()); },
         remove: (f) => { col.fields = col.fields.filter((x) => x !== f); drawFields(); ctx.changed(); },
     };
     const isView = () => col.type === 'view';
@@ -165,7 +170,7 @@ export async function collectionEditor(name) {
             Object.assign(col, structuredClone(sc), { name: col.name, fields: [...structuredClone(sc.fields), ...mine], _scaffolds: col._scaffolds });
             for (const [k] of RULES) col[k] = null;
             if (isView()) col.fields = [];
-            drawFields(); drawAuth(); drawRules(); drawKind();
+            drawFields(); drawAuth(); drawRules(); drawKind(); drawOpts();
         },
     }, ['base', 'auth', 'view'].map((t) => h('option', { value: t, selected: col.type === t }, t)));
     const typeCtl = field('Type', typeSel);
@@ -246,17 +251,20 @@ export async function collectionEditor(name) {
     const TEMPLATES = [['verificationTemplate', 'Verification mail'], ['resetPasswordTemplate', 'Password reset mail'],
         ['confirmEmailChangeTemplate', 'Email change mail'], ['otp.emailTemplate', 'One-time password mail'],
         ['authAlert.emailTemplate', 'New-device alert mail']];
-    let tplCtls = {};
+    // The auth options' controls by the dotted path the server's errors name.
+    let authCtls = {};
     function drawAuth() {
-        if (col.type !== 'auth') { authBox.replaceChildren(); tplCtls = {}; return; }
+        authCtls = {};
+        authSections = [];
+        if (col.type !== 'auth') { authBox.replaceChildren(); return; }
         col.passwordAuth = col.passwordAuth || { enabled: true, identityFields: ['email'] };
         col.otp = col.otp || { enabled: false, duration: 180, length: 8 };
         col.authToken = col.authToken || { duration: 432000 };
         col.mfa = col.mfa || { enabled: false, duration: 600, rule: '' };
         col.authAlert = col.authAlert || { enabled: true };
-        const cb = (obj, key, label) => field(label, h('input', { type: 'checkbox', checked: !!obj[key], onchange: (e) => { obj[key] = e.target.checked; } })).wrap;
-        const num = (obj, key, label) => field(label, h('input', { type: 'number', value: obj[key], oninput: (e) => { obj[key] = parseInt(e.target.value || '0', 10); } })).wrap;
-        tplCtls = {};
+        const at = (path, c) => { authCtls[path] = c; return c.wrap; };
+        const cb = (obj, key, label, path) => at(path, field(label, h('input', { type: 'checkbox', checked: !!obj[key], onchange: (e) => { obj[key] = e.target.checked; } })));
+        const num = (obj, key, label, path) => at(path, field(label, h('input', { type: 'number', value: obj[key], oninput: (e) => { obj[key] = parseInt(e.target.value || '0', 10); } })));
         const tplBoxes = TEMPLATES.map(([path, label]) => {
             const [top, sub] = path.split('.');
             const owner = sub ? col[top] : col;
@@ -266,30 +274,47 @@ export async function collectionEditor(name) {
             const t = owner[key];
             const subject = field(`${label}: subject`, h('input', { type: 'text', value: t.subject, oninput: (e) => { t.subject = e.target.value; } }));
             const body = field(`${label}: body (HTML)`, h('textarea', { rows: 6, class: 'code', spellcheck: false, value: t.body, oninput: (e) => { t.body = e.target.value; } }));
-            tplCtls[path] = { subject, body };
+            authCtls[path] = authCtls[path + '.subject'] = subject;
+            authCtls[path + '.body'] = body;
             return h('details', { class: 'chooser' }, h('summary', {}, label), subject.wrap, body.wrap);
         }).filter(Boolean);
         authBox.replaceChildren(h('h2', {}, 'Auth options'), h('div', { class: 'grid' },
-            cb(col.passwordAuth, 'enabled', 'Password sign-in'),
-            field('Identity fields', h('input', {
+            cb(col.passwordAuth, 'enabled', 'Password sign-in', 'passwordAuth.enabled'),
+            at('passwordAuth.identityFields', field('Identity fields', h('input', {
                 type: 'text', value: (col.passwordAuth.identityFields || []).join(', '),
                 oninput: (e) => { col.passwordAuth.identityFields = e.target.value.split(',').map((s) => s.trim()).filter(Boolean); },
-            }), 'Comma-separated; each needs a UNIQUE index.').wrap,
-            cb(col.otp, 'enabled', 'One-time password by mail'),
-            num(col.otp, 'duration', 'OTP duration (s)'), num(col.otp, 'length', 'OTP length'),
-            num(col.authToken, 'duration', 'Auth token duration (s)'),
-            cb(col.mfa, 'enabled', 'MFA: a second, different sign-in method'),
-            num(col.mfa, 'duration', 'MFA duration (s)'),
-            field('MFA rule', h('input', {
+            }), 'Comma-separated; each needs a UNIQUE index.')),
+            cb(col.otp, 'enabled', 'One-time password by mail', 'otp.enabled'),
+            num(col.otp, 'duration', 'OTP duration (s)', 'otp.duration'), num(col.otp, 'length', 'OTP length', 'otp.length'),
+            cb(col.mfa, 'enabled', 'MFA: a second, different sign-in method', 'mfa.enabled'),
+            num(col.mfa, 'duration', 'MFA duration (s)', 'mfa.duration'),
+            at('mfa.rule', field('MFA rule', h('input', {
                 type: 'text', value: col.mfa.rule || '', spellcheck: false, class: 'code',
                 oninput: (e) => { col.mfa.rule = e.target.value; },
-            }), 'Records it matches need MFA; empty: every record.').wrap,
-            cb(col.authAlert, 'enabled', 'Mail on a sign-in from a new device')),
+            }), 'Records it matches need MFA; empty: every record.')),
+            cb(col.authAlert, 'enabled', 'Mail on a sign-in from a new device', 'authAlert.enabled')),
+        ...(authSections = [tokensSection(col), oauth2Section(col, providers)]).map((x) => x.el),
         tplBoxes.length ? h('h2', {}, 'Mail templates') : null,
         tplBoxes.length ? h('p', { class: 'help' }, 'Placeholders: {APP_NAME}, {APP_URL}, {TOKEN}, {OTP}, {OTP_ID}, {ALERT_INFO}, {RECORD:field}.') : null,
         ...tplBoxes);
     }
     drawAuth();
+    // An error at an option object itself goes to its on/off control.
+    const aliases = () => { for (const k of ['passwordAuth', 'otp', 'mfa', 'authAlert']) if (authCtls[k + '.enabled']) authCtls[k] = authCtls[k + '.enabled']; };
+
+    const optsBox = h('div', {});
+    function drawOpts() {
+        sections = isView() ? [] : [searchSection(col), embeddingSection(col)];
+        optsBox.replaceChildren(...sections.map((x) => x.el));
+    }
+    drawOpts();
+
+    // Each leaf {code, message} of a validation answer's data, by dotted path.
+    const flatErrors = (d, pre = '') => Object.entries(d || {}).flatMap(([k, v]) => {
+        const p = pre ? `${pre}.${k}` : k;
+        if (!v || typeof v !== 'object') return [];
+        return typeof v.message === 'string' && typeof v.code === 'string' ? [[p, v.message]] : flatErrors(v, p);
+    });
 
     function showErrors(err) {
         const d = err.data || {};
@@ -297,21 +322,32 @@ export async function collectionEditor(name) {
         typeCtl.setError(d.type?.message || '');
         queryCtl.setError(d.viewQuery?.message || '');
         rows.forEach((r, i) => r.setErrors(d.fields?.[i] || d.fields?.[String(i)]));
-        for (const [k, c] of Object.entries(ruleErr)) if (d[k]) c.setError(d[k].message);
+        for (const [k, c] of Object.entries(ruleErr)) c.setError(d[k]?.message || '');
         idxCtls.forEach((c, i) => c.setError(d.indexes?.[i]?.message || ''));
-        for (const [path, c] of Object.entries(tplCtls)) {
-            const [top, sub] = path.split('.');
-            const e = sub ? d[top]?.[sub] : d[top];
-            c.subject.setError(e?.subject?.message || e?.message || '');
-            c.body.setError(e?.body?.message || '');
-            if (e && (e.subject || e.body || e.message)) c.subject.wrap.closest('details').open = true;
+        // The option sections and the auth options: each error at the control
+        // of its path, or of its nearest ancestor that has one; the rest above the buttons.
+        aliases();
+        const ctls = Object.assign({}, authCtls, ...[...authSections, ...sections].map((x) => x.ctls));
+        for (const c of new Set(Object.values(ctls))) c.setError('');
+        const byCtl = new Map();
+        const rest = [];
+        for (const [p, m] of flatErrors(d)) {
+            if (/^(name|type|viewQuery|fields|indexes)(\.|$)/.test(p) || ruleErr[p]) continue;
+            let k = p;
+            while (k && !ctls[k]) k = k.includes('.') ? k.slice(0, k.lastIndexOf('.')) : '';
+            if (!k) { rest.push(` ${p}: ${m}`); continue; }
+            const sub = p.slice(k.length + 1);
+            if (!byCtl.has(ctls[k])) byCtl.set(ctls[k], []);
+            byCtl.get(ctls[k]).push(!sub ? m : /^\d+$/.test(sub) ? `Entry ${Number(sub) + 1}: ${m}` : `${sub}: ${m}`);
         }
-        const known = new Set(['name', 'type', 'fields', 'indexes', 'viewQuery', ...Object.keys(ruleErr), ...TEMPLATES.map(([p]) => p.split('.')[0])
-            .filter((k) => !['otp', 'authAlert'].includes(k) || (d[k] && Object.keys(d[k]).every((x) => x === 'emailTemplate')))]);
-        const rest = Object.entries(d).filter(([k]) => !known.has(k));
+        for (const [c, ms] of byCtl) {
+            c.setError(ms.join(' '));
+            const det = c.wrap.closest('details');
+            if (det) det.open = true;
+        }
         const fieldsMsg = d.fields?.message ? ` fields: ${d.fields.message}` : '';
         const idxMsg = d.indexes?.message ? ` indexes: ${d.indexes.message}` : '';
-        setError(null, formError, err.message + fieldsMsg + idxMsg + rest.map(([k, v]) => ` ${k}: ${v.message || JSON.stringify(v)}`).join(''));
+        setError(null, formError, err.message + fieldsMsg + idxMsg + rest.join('') + (byCtl.size ? ' See the fields marked.' : ''));
         const bad = document.querySelector('main [aria-invalid="true"]');
         if (bad) bad.focus();
     }
@@ -333,6 +369,7 @@ export async function collectionEditor(name) {
             setError(null, formError, '');
             const body = structuredClone(col);
             delete body._scaffolds;
+            optionsForSave(body);
             if (isView()) { delete body.fields; delete body.indexes; }
             if (isNew) { delete body.id; delete body.created; delete body.updated; }
             try {
@@ -356,7 +393,7 @@ export async function collectionEditor(name) {
     h('h2', {}, 'API rules'),
     h('p', { class: 'help' }, 'Filter expressions, e.g. ', h('code', {}, "@request.auth.id != ''"),
         '. Empty: anyone. Superusers only: locked.'),
-    rulesBox, authBox,
+    rulesBox, authBox, optsBox,
     idxSection,
     formError,
     hide ? h('p', { class: 'err', role: 'note' }, HIDDEN_NOTE) : h('div', { class: 'actions sticky' },
