@@ -342,7 +342,12 @@ enum rc store_snapshot_restore(const char *url, const char *sql_path, const char
     char errp[4096];
     snprintf(errp, sizeof(errp), "%s.log", sql_path);
     /* -1 wraps every -c and -f in one transaction; ON_ERROR_STOP makes the
-     * first error end it, rolled back. The dump makes the schema again. */
+     * first error end it, rolled back. The dump makes the schema again.
+     * The dump's header SETs (search_path = '', row_security, timeouts...)
+     * are session-level and committed with it: RESET ALL at the end leaves
+     * the server session as it was, which matters when a pooler in
+     * transaction mode hands it to another client (pg.c's SESSION_DEFAULTS
+     * protects tarmac's own connections anyway). */
     char *argv[] = {"psql",
                     "-X",
                     "-q",
@@ -353,8 +358,10 @@ enum rc store_snapshot_restore(const char *url, const char *sql_path, const char
                     "DROP SCHEMA IF EXISTS public CASCADE",
                     "-f",
                     (char *)sql_path,
-                    marker_sql ? "-c" : NULL,
-                    (char *)marker_sql,
+                    "-c",
+                    marker_sql ? (char *)marker_sql : "SELECT 1",
+                    "-c",
+                    "RESET ALL",
                     NULL};
     enum rc rc = run_tool(argv, env, NULL, errp, err, cap);
     unlink(errp);

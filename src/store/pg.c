@@ -99,9 +99,44 @@ static _Atomic int sessions = STORE_SESSIONS_AUTO;
     "set_config('statement_timeout', '" SPELLED(                                                   \
         READ_TIMEOUT_MS) "', true), "                                                              \
                          "set_config('client_connection_check_interval', '1000', true)"
+/* Pooled mode: what a session-level SET of another client of the pooler
+ * left on a shared session is undone for each of our transactions, in the
+ * same statement as the guard (no round trip of its own). PgBouncer 1.18 in
+ * pool_mode = transaction runs no reset query between clients, and such SETs
+ * come from tarmac's own tools: a restore's psql runs the dump's header
+ * (`set_config('search_path', '', false)`, row_security, timeouts,
+ * default_tablespace...) inside its one transaction, so they stay on the
+ * server session it committed on; pg_dump sends its own (search_path,
+ * DateStyle, IntervalStyle, extra_float_digits, timeouts, row_security)
+ * each as a transaction before its BEGIN, left on a session when another
+ * client took it in between. With `search_path = ''` every table name of
+ * ours fails (tests/e2e/cluster/pgbouncer.test.mjs). Not done in the tools
+ * instead: pg_dump's settings cannot be wrapped (no PGOPTIONS through
+ * PgBouncer), and any other client of the pooler can do the same.
+ * set_config(name, NULL, true) is `SET LOCAL name TO DEFAULT`: the
+ * session's reset value (server, database and role defaults), which a
+ * session SET does not change, so the operator's defaults still hold.
+ * TimeZone is ours (UTC, setup_session); client_encoding and
+ * standard_conforming_strings PgBouncer itself sets per client, and libpq
+ * must see them change, so they are left to it. What is fixed at a
+ * transaction's first statement (default_transaction_read_only,
+ * default_transaction_isolation) cannot be undone here; neither tool sets
+ * it. */
+#define SESSION_DEFAULTS                                                                           \
+    "set_config('search_path', NULL, true), set_config('row_security', NULL, true), "              \
+    "set_config('DateStyle', NULL, true), set_config('IntervalStyle', NULL, true), "               \
+    "set_config('extra_float_digits', NULL, true), set_config('bytea_output', NULL, true), "       \
+    "set_config('lock_timeout', NULL, true), "                                                     \
+    "set_config('idle_in_transaction_session_timeout', NULL, true), "                              \
+    "set_config('default_tablespace', NULL, true), "                                               \
+    "set_config('default_table_access_method', NULL, true), set_config('TimeZone', 'UTC', true)"
 static const char READ_GUARD_SQL[] =
-    "SELECT set_config('transaction_read_only', 'on', true), " GUARD_TIMEOUTS;
-static const char TIMEOUT_GUARD_SQL[] = "SELECT " GUARD_TIMEOUTS;
+    "SELECT set_config('transaction_read_only', 'on', true), " GUARD_TIMEOUTS ", " SESSION_DEFAULTS;
+static const char TIMEOUT_GUARD_SQL[] = "SELECT " GUARD_TIMEOUTS ", " SESSION_DEFAULTS;
+/* A write's: the statement timeout the writer has directly (the default). */
+static const char WRITE_GUARD_SQL[] =
+    "SELECT set_config('statement_timeout', NULL, true), "
+    "set_config('client_connection_check_interval', NULL, true), " SESSION_DEFAULTS;
 
 struct pconn {
     PGconn *pg; /* NULL after a break closed it, until the reconnect */
@@ -511,14 +546,16 @@ static bool is_begin(const char *sql)
     return strncmp(sql, "BEGIN", 5) == 0;
 }
 
-/* The guard a round trip starting with sql needs (pooled mode, a read
- * connection outside a transaction), NULL when none: after a BEGIN only
- * the timeouts when it says READ WRITE. */
+/* The guard a round trip starting with sql needs (pooled mode, outside a
+ * transaction), NULL when none: a write's, a read's, or after a read's
+ * BEGIN only the timeouts when it says READ WRITE. */
 static const char *guard_for(const struct pconn *c, const char *sql)
 {
-    if (!c->is_pooled || c->mode != STORE_OPEN_READ || c->in_tx)
+    if (!c->is_pooled || c->in_tx)
         return NULL;
-    return is_begin(sql) && strstr(sql, "READ WRITE") ? TIMEOUT_GUARD_SQL : READ_GUARD_SQL;
+    if (c->mode != STORE_OPEN_READ)
+        return WRITE_GUARD_SQL;
+    return sql && is_begin(sql) && strstr(sql, "READ WRITE") ? TIMEOUT_GUARD_SQL : READ_GUARD_SQL;
 }
 
 /* Whether sql ends a transaction by rolling it back (not to a savepoint). */
@@ -748,6 +785,19 @@ static const char STRFTIME_SQL[] =
     "  RETURN o;\n"
     "END $f$";
 
+/* sql with the guard a pooled connection needs before it (one simple
+ * query, one transaction), for the setup statements of p_open. Free it. */
+static char *guarded(const struct pconn *c, const char *sql)
+{
+    const char *guard = guard_for(c, sql);
+    if (!guard)
+        return xstrdup(sql);
+    size_t n = strlen(guard) + strlen(sql) + 3;
+    char *out = xmalloc(n);
+    snprintf(out, n, "%s; %s", guard, sql);
+    return out;
+}
+
 static enum rc p_open(const char *url, enum store_open_mode mode, void **out)
 {
     char shown[512];
@@ -797,11 +847,10 @@ static enum rc p_open(const char *url, enum store_open_mode mode, void **out)
      * process racing to make it is fine. */
     if (mode == STORE_OPEN_WRITE) {
         enum rc rc;
-        PGresult *r =
-            reply(c,
-                  PQsendQuery(pg, "CREATE COLLATION IF NOT EXISTS nocase (provider = icu, "
-                                  "locale = 'und-u-ks-level2', deterministic = false)"),
-                  &rc);
+        char *sql = guarded(c, "CREATE COLLATION IF NOT EXISTS nocase (provider = icu, "
+                               "locale = 'und-u-ks-level2', deterministic = false)");
+        PGresult *r = reply(c, PQsendQuery(pg, sql), &rc);
+        xfree(sql);
         ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
         const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
         bool ok = st == PGRES_COMMAND_OK ||
@@ -816,13 +865,15 @@ static enum rc p_open(const char *url, enum store_open_mode mode, void **out)
         /* SQLite's json_valid for the filter compiler (core/filter): NULL
          * for NULL, else whether the text parses as JSON. A racing process
          * made it when this fails. */
-        (void)run_simple(c,
-                         "CREATE OR REPLACE FUNCTION tarmac_json_valid(t text) RETURNS boolean "
+        sql = guarded(c, "CREATE OR REPLACE FUNCTION tarmac_json_valid(t text) RETURNS boolean "
                          "LANGUAGE plpgsql IMMUTABLE AS $f$ BEGIN IF t IS NULL THEN RETURN NULL; "
                          "END IF; PERFORM t::json; RETURN true; EXCEPTION WHEN others THEN "
-                         "RETURN false; END $f$",
-                         "function setup");
-        (void)run_simple(c, STRFTIME_SQL, "function setup");
+                         "RETURN false; END $f$");
+        (void)run_simple(c, sql, "function setup");
+        xfree(sql);
+        sql = guarded(c, STRFTIME_SQL);
+        (void)run_simple(c, sql, "function setup");
+        xfree(sql);
     }
     *out = c;
     return RC_OK;
@@ -871,13 +922,18 @@ static enum rc describe_unnamed(struct pstmt *st)
 {
     struct pconn *c = st->c;
     enum rc rc = RC_OK;
-    int sent = PQenterPipelineMode(c->pg) && PQsendPrepare(c->pg, "", st->sql, 0, NULL) &&
-               PQsendDescribePrepared(c->pg, "") && PQpipelineSync(c->pg);
+    /* The guard first: names resolve at parse (search_path). In a
+     * transaction the one after its BEGIN holds. */
+    const char *guard = guard_for(c, NULL);
+    int sent = PQenterPipelineMode(c->pg) &&
+               (!guard || PQsendQueryParams(c->pg, guard, 0, NULL, NULL, NULL, NULL, 0)) &&
+               PQsendPrepare(c->pg, "", st->sql, 0, NULL) && PQsendDescribePrepared(c->pg, "") &&
+               PQpipelineSync(c->pg);
     if (!sent)
         return broke(c, "send");
     if ((rc = flush_out(c)) != RC_OK)
         return rc;
-    PGresult *d = read_results(c, 2, 1, &rc);
+    PGresult *d = read_results(c, guard ? 3 : 2, guard ? 2 : 1, &rc);
     if (!d)
         return rc;
     rc = is_ok(d) ? RC_OK : fail_rc(c, d, "prepare");

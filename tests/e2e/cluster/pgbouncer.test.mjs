@@ -12,6 +12,16 @@
 //     realtime subscription, a batch, a file uploaded and served, a backup
 //     under the instances' lock (busy while another holds it, free after);
 //     the server sessions stay at two while the pooler counts more clients;
+//   - settings another client left on a server session (PgBouncer 1.18 runs
+//     no reset query in transaction mode): a pool of one server session
+//     given a dump's header and pg_dump's own SETs (search_path = '',
+//     row_security = off, ...), then reads, writes, filters, DDL, a view and
+//     parallel reads on it (before the fix: "relation does not exist");
+//     a backup there (the lock's transaction holds the one session) is
+//     refused when the pooler's query_wait_timeout ends pg_dump's wait;
+//   - a backup restored through a pool of two: the restore's psql leaves
+//     neither session changed (before the fix: search_path = '' left on
+//     one, and the restarted instance could not open the database);
 //   - --db-pooler=session there: refused at start, saying why, nothing made;
 //   - pool_mode = statement: refused (tarmac's transactions cannot run);
 //   - pool_mode = session: the SDK's flows work, a server session per client.
@@ -56,7 +66,7 @@ async function waitUntil(pred, what, ms = 10000 * SLOW) {
 }
 
 /** pgbouncer on a free port in front of the test cluster's socket. */
-async function startPgbouncer(mode, poolSize = 40) {
+async function startPgbouncer(mode, poolSize = 40, extra = '') {
     const dir = mkdtempSync(join(tmpdir(), `tarmac-pgb-${mode}-`));
     const port = await freePort();
     const socketDir = new URL(BASE).searchParams.get('host');
@@ -75,7 +85,7 @@ default_pool_size = ${poolSize}
 admin_users = tarmac
 logfile = ${join(dir, 'pgbouncer.log')}
 pidfile = ${join(dir, 'pgbouncer.pid')}
-`);
+${extra}`);
     // pgbouncer refuses to run as root: the cluster's owner runs it then.
     if (IS_ROOT) for (const f of ['', 'users.txt', 'pgbouncer.ini']) chownSync(join(dir, f), ...ownerIds());
     const argv = IS_ROOT ? ['runuser', ['-u', 'postgres', '--', PGBOUNCER, join(dir, 'pgbouncer.ini')]]
@@ -119,7 +129,10 @@ describe('tarmac behind PgBouncer', { skip: why || false }, () => {
     let db = '';
     let refusedDb = '';
     let sessionDb = '';
+    let leftDb = '';
+    let restoreDb = '';
     let transaction;
+    let single;
     let statement;
     let session;
 
@@ -127,17 +140,24 @@ describe('tarmac behind PgBouncer', { skip: why || false }, () => {
         db = `t_pgb_${process.pid}_${Date.now().toString(36)}`;
         refusedDb = `${db}_r`;
         sessionDb = `${db}_s`;
-        for (const d of [db, refusedDb, sessionDb]) psql(`CREATE DATABASE "${d}"`);
+        leftDb = `${db}_l`;
+        restoreDb = `${db}_b`;
+        for (const d of [db, refusedDb, sessionDb, leftDb, restoreDb]) psql(`CREATE DATABASE "${d}"`);
         transaction = await startPgbouncer('transaction', 2);
+        // One server session per database: every connection of tarmac's
+        // runs on the one another client left its settings on. A client
+        // waits at most 3 s for it (PgBouncer's default is 120 s).
+        single = await startPgbouncer('transaction', 1, 'query_wait_timeout = 3\n');
         statement = await startPgbouncer('statement');
         session = await startPgbouncer('session');
     });
 
     after(async () => {
         await transaction?.stop();
+        await single?.stop();
         await statement?.stop();
         await session?.stop();
-        for (const d of [db, refusedDb, sessionDb]) {
+        for (const d of [db, refusedDb, sessionDb, leftDb, restoreDb]) {
             if (d) { try { psql(`DROP DATABASE "${d}"`); } catch { /* kept */ } }
         }
         for (const d of dirs) rmSync(d, { recursive: true, force: true });
@@ -280,6 +300,136 @@ describe('tarmac behind PgBouncer', { skip: why || false }, () => {
             assert.equal(search.stdout.trim(), '"$user", public', 'the server sessions keep their search_path');
         } finally {
             for (const c of subs) await c.realtime.unsubscribe().catch(() => {});
+            await srv.stop();
+        }
+    });
+
+    /** Each server session's settings in the pool of db: n clients in a
+     * transaction at once (tarmac idle), so each holds a session of its own. */
+    async function sessionSettings(pooler, name, n) {
+        const sql = "BEGIN; SELECT pg_backend_pid(), quote_literal(current_setting('search_path')), "
+            + "current_setting('row_security'); SELECT pg_sleep(1); COMMIT;";
+        const runs = Array.from({ length: n }, () => new Promise((res) => {
+            const p = spawn('psql', ['-X', '-At', '-q', pooler.url(name), '-c', sql], { stdio: ['ignore', 'pipe', 'pipe'] });
+            let out = '';
+            p.stdout.on('data', (d) => { out += d; });
+            p.on('exit', () => res(out.trim().split('\n').find((l) => l.includes('|')) || ''));
+        }));
+        return (await Promise.all(runs)).sort();
+    }
+
+    // What pg_dump and a restore leave on a server session: the dump's
+    // header, which a restore's psql commits as session settings, and the
+    // settings pg_dump sends before its BEGIN (each a transaction of its
+    // own through the pooler, left on a session another client took in
+    // between). PgBouncer 1.18 runs no reset query in transaction mode.
+    const LEFT_BY_DUMPS = [
+        'SET statement_timeout = 0', 'SET lock_timeout = 0', 'SET idle_in_transaction_session_timeout = 0',
+        "SET client_encoding = 'UTF8'", 'SET standard_conforming_strings = on',
+        "SELECT pg_catalog.set_config('search_path', '', false)", 'SET check_function_bodies = false',
+        'SET xmloption = content', 'SET client_min_messages = warning', 'SET row_security = off',
+        "SET default_tablespace = ''", 'SET default_table_access_method = heap',
+        'SET DATESTYLE = ISO', 'SET INTERVALSTYLE = POSTGRES', 'SET extra_float_digits TO 3',
+        'SET synchronize_seqscans TO off',
+    ];
+
+    test('pool_mode = transaction, one server session left with a dump\'s settings (search_path = \'\'): tarmac\'s transactions do not see them; a backup there is refused, not hung', async () => {
+        const dir = mkdtempSync(join(tmpdir(), 'tarmac-pgb-'));
+        dirs.push(dir);
+        const up = spawnSync(BIN, ['superuser', 'upsert', SUPERUSER.email, SUPERUSER.password, `--dir=${dir}`,
+            `--db=${BASE.replace(':///tarmac?', `:///${leftDb}?`)}`], { encoding: 'utf8' });
+        assert.equal(up.status, 0, up.stderr);
+        const url = single.url(leftDb);
+        const srv = await startServer({ dir, flags: [`--db=${url}`, '--db-pooler=transaction', '--workers=2', '--db-max-conns=4'] });
+        try {
+            const su = await superuserClient(srv.url);
+            await su.collections.create({
+                name: 'notes', listRule: '', viewRule: '', createRule: '', updateRule: '',
+                fields: [{ name: 'title', type: 'text' }, { name: 'n', type: 'number' }],
+            });
+            const pb = client(srv.url);
+            const first = await pb.collection('notes').create({ title: 'before', n: 1 });
+            // The pool's one server session gets them; every connection of
+            // tarmac's runs on it from now on.
+            const left = spawnSync('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', url, ...LEFT_BY_DUMPS.flatMap((q) => ['-c', q])],
+                { encoding: 'utf8' });
+            assert.equal(left.status, 0, left.stderr);
+            const shown = () => spawnSync('psql', ['-X', '-At', url, '-c',
+                "SELECT quote_literal(current_setting('search_path')), current_setting('row_security')"], { encoding: 'utf8' }).stdout.trim();
+            assert.equal(shown(), "''|off", 'the session kept them');
+            assert.equal(single.show('SERVERS').filter((x) => x.database === leftDb).length, 1);
+
+            // Reads, writes, a filter, a sort, a new collection (DDL), a view
+            // collection (the query check's scratch transaction), parallel reads.
+            assert.equal((await pb.collection('notes').getOne(first.id)).title, 'before');
+            const made = await pb.collection('notes').create({ title: 'after', n: 2.5 });
+            assert.equal((await pb.collection('notes').update(made.id, { n: 0.1 + 0.2 })).n, 0.1 + 0.2);
+            const list = await pb.collection('notes').getList(1, 10, { filter: 'n > 0.2 && title ~ "a"', sort: '-n' });
+            assert.deepEqual(list.items.map((x) => x.title), ['after']);
+            await su.collections.create({
+                name: 'tags', listRule: '', viewRule: '', createRule: '', fields: [{ name: 'label', type: 'text' }],
+            });
+            await pb.collection('tags').create({ label: 'x' });
+            await su.collections.create({
+                name: 'note_totals', type: 'view', listRule: '', viewRule: '',
+                viewQuery: 'SELECT title AS id, count(*) AS total FROM notes GROUP BY title',
+            });
+            assert.equal((await pb.collection('note_totals').getFullList()).length, 2);
+            const many = await Promise.all(Array.from({ length: 12 }, (_, i) => (i % 3
+                ? pb.collection('notes').getList(1, 5, { filter: 'n > 0' }) : pb.collection('tags').getFullList())));
+            assert.equal(many.filter((x) => x.totalItems === 2).length, 8);
+            // Ours were the transactions': the session still has what was left.
+            assert.equal(shown(), "''|off");
+
+            // A backup with one server session: the lock's open transaction
+            // holds it, so pg_dump waits for one the pooler never frees;
+            // refused when the pooler ends the wait (query_wait_timeout).
+            const t0 = Date.now();
+            const busy = await expectError(su.backups.create('one.zip'), 400, 'a backup with one server session');
+            assert.equal(busy.message, 'Failed to create backup.');
+            assert.match(srv.stderr(), /msg="backup failed" name=one\.zip .*pg_dump: error: .*query_wait_timeout/);
+            assert.ok(Date.now() - t0 < 15000 * SLOW, `refused after ${Date.now() - t0} ms`);
+            assert.equal((await pb.collection('notes').getOne(made.id)).title, 'after', 'still serving');
+        } finally {
+            await srv.stop();
+        }
+    });
+
+    test('pool_mode = transaction, two server sessions: a backup restored through the pooler leaves no settings on a session; tarmac serves on both', async () => {
+        const dir = mkdtempSync(join(tmpdir(), 'tarmac-pgb-'));
+        dirs.push(dir);
+        const up = spawnSync(BIN, ['superuser', 'upsert', SUPERUSER.email, SUPERUSER.password, `--dir=${dir}`,
+            `--db=${BASE.replace(':///tarmac?', `:///${restoreDb}?`)}`], { encoding: 'utf8' });
+        assert.equal(up.status, 0, up.stderr);
+        const url = transaction.url(restoreDb);
+        const srv = await startServer({ dir, flags: [`--db=${url}`, '--db-pooler=transaction', '--workers=2', '--db-max-conns=6'] });
+        try {
+            const su = await superuserClient(srv.url);
+            await su.collections.create({
+                name: 'notes', listRule: '', viewRule: '', createRule: '', fields: [{ name: 'title', type: 'text' }],
+            });
+            const pb = client(srv.url);
+            for (let i = 0; i < 5; i++) await pb.collection('notes').create({ title: `n${i}` });
+            assert.equal(await su.backups.create('five.zip'), true);
+            await pb.collection('notes').create({ title: 'sixth' });
+            assert.equal(await su.backups.restore('five.zip'), true);
+            const deadline = Date.now() + 60000 * SLOW;
+            let total = -1;
+            while (total !== 5 && Date.now() < deadline) {
+                try {
+                    total = (await pb.collection('notes').getList(1, 1)).totalItems;
+                } catch { /* restarting */ }
+                if (total !== 5) await new Promise((r) => setTimeout(r, 100));
+            }
+            assert.equal(total, 5, 'the restored records');
+            // Both server sessions of the pool, as the restore's psql left them.
+            const sessions = await sessionSettings(transaction, restoreDb, 2);
+            assert.equal(new Set(sessions.map((x) => x.split('|')[0])).size, 2, sessions.join(' '));
+            for (const x of sessions) assert.match(x, /\|'"\$user", public'\|on$/, 'a session as the server made it');
+            const after = await Promise.all(Array.from({ length: 30 }, (_, i) => (i % 3
+                ? pb.collection('notes').getList(1, 50, { filter: 'title ~ "n"' }) : pb.collection('notes').create({ title: `a${i}` }))));
+            assert.equal(after.filter((x) => x.totalItems >= 5).length, 20);
+        } finally {
             await srv.stop();
         }
     });
