@@ -256,6 +256,7 @@ static void login_done(enum rc rc, void *ctx)
     struct login *l = ctx;
     struct api_call *c = l->call;
     if (!http_req_is_gone(c->req)) {
+        api_call_enter(c); /* its reads and writes are charged again */
         if (rc) {
             api_call_fail(c, rc); /* the pool was saturated: 503 */
         } else if (l->result == RC_OK && l->record && l->rehash &&
@@ -384,7 +385,7 @@ enum rc api_auth_with_password(struct http_req *req, void *ctx)
         }
     }
     l->password = xstrdup(json_string_value(password));
-    http_req_defer(req);
+    api_call_defer(c); /* its budget pauses: the queue is not its cost */
     if (net_offload_submit(c->aw->core.app->offload, c->aw->core.mailbox, login_work, login_done,
                            l) != RC_OK) {
         api_call_fail(c, RC_BUSY);

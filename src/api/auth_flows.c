@@ -288,7 +288,7 @@ enum rc api_auth_confirm_verification(struct http_req *req, void *ctx)
         return RC_OK;
     }
     struct flow *f = flow_new(c, col, record);
-    http_req_defer(req);
+    api_call_defer(c); /* its budget pauses: the queue is not its cost */
     submit_update(f, json_pack("{s:b}", "verified", 1));
     return RC_OK;
 }
@@ -363,7 +363,7 @@ enum rc api_auth_confirm_password_reset(struct http_req *req, void *ctx)
     struct flow *f = flow_new(c, col, record);
     f->secret = xstrdup(in.password);
     core_record_input_cleanup(&in);
-    http_req_defer(req);
+    api_call_defer(c); /* its budget pauses: the queue is not its cost */
     if (net_offload_submit(c->aw->core.app->offload, c->aw->core.mailbox, hash_work, reset_hashed,
                            f) != RC_OK) {
         api_call_fail(c, RC_BUSY);
@@ -469,7 +469,7 @@ enum rc api_auth_confirm_email_change(struct http_req *req, void *ctx)
     f->secret = xstrdup(password);
     const char *phc = json_string_value(json_object_get(record, "password"));
     f->stored_phc = xstrdup(phc ? phc : "");
-    http_req_defer(req);
+    api_call_defer(c); /* its budget pauses: the queue is not its cost */
     if (net_offload_submit(c->aw->core.app->offload, c->aw->core.mailbox, verify_work,
                            email_change_checked, f) != RC_OK) {
         api_call_fail(c, RC_BUSY);

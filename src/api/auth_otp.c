@@ -198,7 +198,7 @@ enum rc api_auth_request_otp(struct http_req *req, void *ctx)
     o->exec.done = otp_stored;
     o->col = col;
     o->record = record; /* released with o */
-    http_req_defer(req);
+    api_call_defer(c);  /* its budget pauses: the queue is not its cost */
     core_exec_submit(&c->aw->core, &o->exec);
     return RC_OK;
 }
@@ -324,7 +324,7 @@ enum rc api_auth_with_otp(struct http_req *req, void *ctx)
     arena_defer(req->arena, login_release, l);
     core_otp_spend_job(otp_id, &l->exec);
     l->exec.done = otp_deleted;
-    http_req_defer(req);
+    api_call_defer(c); /* its budget pauses: the queue is not its cost */
     core_exec_submit(&c->aw->core, &l->exec);
     return RC_OK;
 }

@@ -232,6 +232,9 @@ void api_auth_signin(struct api_call *c, const struct core_collection *col, json
         api_call_resume(c);
         return;
     }
+    /* Often reached from a deferred step's completion (a password hashed,
+     * a code spent): its reads and writes are charged to it again. */
+    api_call_enter(c);
     struct signin *s = arena_alloc(c->req->arena, sizeof(*s));
     memset(s, 0, sizeof(*s));
     s->call = c;

@@ -1,0 +1,42 @@
+// Sign-ins queued behind each other's password hashes (issue #16's capacity
+// run found it on PostgreSQL): the time a request waits for the hashing pool
+// is not its cost. With a small request budget (--query-budget=100ms) and a
+// slow hash, 16 sign-ins at once wait far longer than the budget for their
+// turn; every one must still answer 200 with a token (before the fix, those
+// past the budget answered 400 "The request is too expensive" and, on
+// PostgreSQL, dropped their connection), and so must an OTP sign-in and a
+// password reset's confirmation queued the same way.
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import PocketBase from 'pocketbase';
+import { startServer, SUPERUSER, SLOW } from './lib/server.mjs';
+
+const N = 16;
+
+describe('sign-ins queued behind the password hashes', () => {
+    let srv, su;
+    before(async () => {
+        srv = await startServer({
+            flags: ['--query-budget=100ms', '--argon2-memory=32MiB', '--argon2-time=3', '--workers=1',
+                '--rate-limits=auth-ip=0/1s,auth-identity=0/1s'],
+        });
+        su = new PocketBase(srv.url);
+        await su.collection('_superusers').authWithPassword(SUPERUSER.email, SUPERUSER.password);
+        for (let i = 0; i < N; i++) {
+            await su.collection('users').create({ email: `q${i}@example.com`, password: 'password123', passwordConfirm: 'password123' });
+        }
+    });
+    after(async () => { if (srv) await srv.stop(); });
+
+    test(`${N} password sign-ins at once all succeed, however long they wait for the hashing pool`, async () => {
+        const started = Date.now();
+        const results = await Promise.allSettled([...Array(N).keys()].map((i) =>
+            new PocketBase(srv.url).collection('users').authWithPassword(`q${i}@example.com`, 'password123')));
+        const waited = Date.now() - started;
+        const failed = results.filter((r) => r.status === 'rejected').map((r) => `${r.reason?.status} ${r.reason?.message}`);
+        assert.deepEqual(failed, [], `every sign-in answered (the last after ${waited} ms)`);
+        for (const r of results) assert.ok(r.value.token && r.value.record.email.startsWith('q'));
+        // The test means something only when the queue outlasted the budget.
+        assert.ok(waited > 100 * 2, `the sign-ins waited ${waited} ms in all: more than twice the budget`);
+    });
+});
