@@ -41,6 +41,18 @@ float vecmath_distance(enum vecmath_metric m, const float *a, float a_norm, cons
 /* |a|. */
 float vecmath_norm(const float *a, size_t n);
 
+/* The distances under m of q (a_norm its norm) to count vectors of n
+ * floats stored one after another from rows, into out (count floats):
+ * the exact scan's inner loop over a contiguous copy. Each is the very
+ * float vecmath_distance(m, q, q_norm, row, n) gives (the same eight
+ * lanes of partial sums, added in the same order, no FMA), so a scan of
+ * the copy and a scan of the table rank rows identically; several rows
+ * at once give the CPU independent sums to overlap (AVX2 picked at load
+ * like the other loops). norms[i] must be vecmath_norm of row i (read by
+ * cosine only; NULL for the others). */
+void vecmath_distances(enum vecmath_metric m, const float *q, float q_norm, const float *rows,
+                       const float *norms, size_t count, size_t n, float *out);
+
 /* Stores n floats as little-endian bytes into out (4 * n bytes). */
 void vecmath_encode(const float *v, size_t n, unsigned char *out);
 /* Reads n floats from 4 * n little-endian bytes. */
