@@ -17,7 +17,28 @@
  *
  * Searches take a read lock of the index (several at once); the thread's
  * changes a write lock for one insert (about a millisecond at 100,000
- * vectors of 384 dimensions); builds happen outside the lock. */
+ * vectors of 384 dimensions); builds happen outside the lock.
+ *
+ * The graph's vectors lie one after another in memory, so an exact list
+ * scans them rather than the table (core_vectors_exact): a brute-force
+ * pass at memory speed instead of reading every row through SQL. That is
+ * exact only while the copy is current, which is known this way:
+ * - every write to a collection with a vector field makes events (wants),
+ *   so a write submitted before its index existed still reaches it;
+ * - a write's events are posted to this thread before its client is
+ *   answered (record_write.c emits, then answers), and each entry counts
+ *   the changes posted and applied: equal counts at a read mean every
+ *   write acknowledged before the read is in the copy (a read waits up to
+ *   25 ms for the thread to catch up, else scans the table);
+ * - a change reads the record's vector again from the table instead of
+ *   trusting its event, so events of one record from two workers applied
+ *   in either order still leave the last commit;
+ * - what makes no event (a truncate, another program) is caught where it
+ *   matters: the list reads every candidate back from the table and, when
+ *   one is missing or its distance differs from the copy's, calls
+ *   core_vectors_distrust (the copy is rebuilt, the table scanned
+ *   meanwhile); with --redis, once another instance's change is heard no
+ *   copy is trusted (its events arrive after its client was answered). */
 #ifndef TARMAC_CORE_RECORD_VECTOR_INDEX_H
 #define TARMAC_CORE_RECORD_VECTOR_INDEX_H
 
@@ -55,5 +76,24 @@ enum rc core_vectors_candidates(struct core_vectors *v, const struct core_collec
                                 const struct core_field *f, enum vecmath_metric metric,
                                 const float *q, size_t n, struct arena *a, struct str *ids,
                                 size_t *count);
+
+/* The exact top n of the copy of f's vectors (see the top): the ids of
+ * the n live vectors nearest q under metric, nearest first, into ids
+ * (copied into a) and their distances (vecmath_distance's very floats)
+ * into dists; *count how many (n, or every vector when fewer), *rows how
+ * many vectors the copy holds. RC_NOT_FOUND when the copy cannot stand for
+ * the table now (not built yet: its build is started; changes still
+ * queued after a short wait; a doubt not yet cleared by a rebuild;
+ * another instance's change seen; a distance that is no number; a tie
+ * across the cut): scan the table. Any worker thread. */
+enum rc core_vectors_exact(struct core_vectors *v, const struct core_collection *c,
+                           const struct core_field *f, enum vecmath_metric metric, const float *q,
+                           size_t n, struct arena *a, struct str *ids, float *dists, size_t *count,
+                           size_t *rows);
+/* The table was seen to differ from the copy of (c, f, metric): it is not
+ * used until a build begun after this call has read the table again
+ * (queued now). Any worker thread. */
+void core_vectors_distrust(struct core_vectors *v, const struct core_collection *c,
+                           const struct core_field *f, enum vecmath_metric metric);
 
 #endif
