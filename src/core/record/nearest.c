@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "base/jsonw.h"
+#include "base/log.h"
 #include "base/vecmath.h"
 #include "core/record/record_expand.h"
 #include "core/record/record_int.h"
@@ -400,6 +401,9 @@ static enum rc rank_from_copy(struct core_request *r, const struct query *qy, st
         if (rc)
             return rc;
         if (*count >= n || got == rows) {
+            log_debug("msg=\"exact nearest from the vector copy\" table=%s field=%s "
+                      "candidates=%zu rows=%zu",
+                      qy->c->name, qy->f->name, got, rows);
             *done = true;
             return RC_OK;
         }
