@@ -167,6 +167,11 @@ void hnsw_free(struct hnsw *h)
     xfree(h);
 }
 
+const float *hnsw_vector(const struct hnsw *h, uint32_t slot)
+{
+    return vec_of(h, slot);
+}
+
 size_t hnsw_count(const struct hnsw *h)
 {
     return h->count;

@@ -44,6 +44,8 @@ void hnsw_free(struct hnsw *h);
 uint32_t hnsw_add(struct hnsw *h, const float *v);
 /* Marks slot removed: never returned again. */
 void hnsw_remove(struct hnsw *h, uint32_t slot);
+/* The vector of slot (dims floats, as added; removed ones too). */
+const float *hnsw_vector(const struct hnsw *h, uint32_t slot);
 /* Slots ever added, and those not removed. */
 size_t hnsw_count(const struct hnsw *h);
 size_t hnsw_live(const struct hnsw *h);

@@ -367,8 +367,9 @@ static enum rc copy_matches(struct core_request *r, const struct query *qy, cons
  * (this file's scan) gives, a tie across the cut refused, so every row
  * left out is strictly farther than every candidate. The candidates are
  * then read back twice: without the rule and the filter, each must be in
- * the table at the copy's distance (else the copy is distrusted and the
- * table scanned: a change made no event); with them, the best n that pass
+ * the table at the copy's distance (else the table is scanned and the copy
+ * distrusted until the index thread has checked them: a change that made
+ * no event, or a write this list's snapshot predates); with them, the best n that pass
  * (scan_vectors over the ids). If n pass, no row left out could be nearer
  * than they: that is the table's answer. If fewer pass and the copy held
  * more rows than m, m grows (a rule or a filter excludes many of the
@@ -394,7 +395,7 @@ static enum rc rank_from_copy(struct core_request *r, const struct query *qy, st
         if (rc)
             return rc;
         if (got && !same) {
-            core_vectors_distrust(r->cw->vectors, qy->c, qy->f, qy->metric);
+            core_vectors_distrust(r->cw->vectors, qy->c, qy->f, qy->metric, ids, got);
             return RC_OK;
         }
         rc = got ? scan_vectors(r, qy, filter, ids, got, n, out, count, p) : RC_OK;

@@ -45,7 +45,7 @@ struct entry {
     struct entry *next;
 };
 
-enum task_kind { TASK_BUILD, TASK_CHANGE };
+enum task_kind { TASK_BUILD, TASK_CHANGE, TASK_CHECK };
 
 struct task {
     enum task_kind kind;
@@ -54,6 +54,9 @@ struct task {
     char *column; /* build: the field's column now */
     char *id;     /* change: the record */
     float *vec;   /* change: its vector as read again (change()), NULL: none */
+    char **ids;   /* check: the records a list saw differ */
+    size_t id_count;
+    uint64_t doubt; /* check: the entry's doubts when it was queued */
     struct task *next;
 };
 
@@ -79,6 +82,9 @@ static void task_free(struct task *t)
     xfree(t->column);
     xfree(t->id);
     xfree(t->vec);
+    for (size_t i = 0; i < t->id_count; i++)
+        xfree(t->ids[i]);
+    xfree(t->ids);
     xfree(t);
 }
 
@@ -318,6 +324,46 @@ static void change(struct core_vectors *v, struct task *t)
     }
 }
 
+/* A list saw these records differ from the copy (core_vectors_distrust).
+ * Every change queued before this check is applied now, so a record that
+ * still differs from a fresh read of the table changed without an event:
+ * the copy is rebuilt. If none does, the list had read an older snapshot
+ * than the copy's (a concurrent write), and the doubt is lifted. */
+static void check(struct core_vectors *v, struct task *t)
+{
+    struct entry *e = t->e;
+    float *row = xmalloc(e->dims * sizeof(float));
+    bool differs = false;
+    for (size_t i = 0; i < t->id_count && !differs; i++) {
+        bool has = false;
+        struct task one = {.table = t->table, .column = t->column, .id = t->ids[i]};
+        if (read_vector(v, &one, e->dims, row, &has)) {
+            store_close(v->db);
+            v->db = NULL;
+            differs = true;
+            break;
+        }
+        pthread_rwlock_rdlock(&e->lock);
+        json_t *slot = json_object_get(e->slots, t->ids[i]);
+        if (!slot != !has)
+            differs = true;
+        else if (slot)
+            differs = memcmp(hnsw_vector(e->h, (uint32_t)json_integer_value(slot)), row,
+                             e->dims * sizeof(float)) != 0;
+        pthread_rwlock_unlock(&e->lock);
+    }
+    xfree(row);
+    pthread_mutex_lock(&v->mu);
+    if (differs) {
+        log_warn("msg=\"vector index differs from its table: rebuilt\" table=%s field=%s", t->table,
+                 t->column);
+        queue_rebuild(v, e, t->table, t->column);
+    } else if (e->doubts == t->doubt && !e->is_rebuilding) {
+        e->doubts_cleared = t->doubt;
+    }
+    pthread_mutex_unlock(&v->mu);
+}
+
 static void *run(void *arg)
 {
     struct core_vectors *v = arg;
@@ -334,6 +380,8 @@ static void *run(void *arg)
         pthread_mutex_unlock(&v->mu);
         if (t->kind == TASK_BUILD)
             build(v, t);
+        else if (t->kind == TASK_CHECK)
+            check(v, t);
         else
             change(v, t);
         pthread_mutex_lock(&v->mu);
@@ -486,6 +534,9 @@ enum rc core_vectors_candidates(struct core_vectors *v, const struct core_collec
 
 static bool is_current(struct core_vectors *v, struct entry *e)
 {
+    /* The changes posted before this read began: later ones are writes
+     * concurrent with it, which it need not see. */
+    uint64_t target = e->posted;
     struct timespec until;
     clock_gettime(CLOCK_REALTIME, &until);
     until.tv_nsec += EXACT_WAIT_MS * 1000000L;
@@ -493,11 +544,11 @@ static bool is_current(struct core_vectors *v, struct entry *e)
         until.tv_sec++;
         until.tv_nsec -= 1000000000L;
     }
-    while (e->state == READY && e->applied != e->posted && !v->is_stopping) {
+    while (e->state == READY && e->applied < target && !v->is_stopping) {
         if (pthread_cond_timedwait(&v->applied_cv, &v->mu, &until) != 0)
             break;
     }
-    return e->state == READY && e->applied == e->posted && e->doubts == e->doubts_cleared &&
+    return e->state == READY && e->applied >= target && e->doubts == e->doubts_cleared &&
            !v->has_remote;
 }
 
@@ -537,7 +588,8 @@ enum rc core_vectors_exact(struct core_vectors *v, const struct core_collection 
 }
 
 void core_vectors_distrust(struct core_vectors *v, const struct core_collection *c,
-                           const struct core_field *f, enum vecmath_metric metric)
+                           const struct core_field *f, enum vecmath_metric metric,
+                           const struct str *ids, size_t count)
 {
     if (!v)
         return;
@@ -545,9 +597,17 @@ void core_vectors_distrust(struct core_vectors *v, const struct core_collection 
     struct entry *e = find(v, c, f, metric);
     if (e && e->state == READY) {
         e->doubts++;
-        log_warn("msg=\"vector index differs from its table: rebuilt\" table=%s field=%s", c->name,
-                 f->name);
-        queue_rebuild(v, e, c->name, f->name);
+        struct task *t = xcalloc(1, sizeof(*t));
+        *t = (struct task){.kind = TASK_CHECK,
+                           .e = e,
+                           .table = xstrdup(c->name),
+                           .column = xstrdup(f->name),
+                           .ids = xcalloc(count ? count : 1, sizeof(char *)),
+                           .id_count = count,
+                           .doubt = e->doubts};
+        for (size_t i = 0; i < count; i++)
+            t->ids[i] = xstrndup(ids[i].ptr, ids[i].len);
+        post(v, t);
     }
     pthread_mutex_unlock(&v->mu);
 }

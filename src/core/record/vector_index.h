@@ -27,17 +27,18 @@
  *   so a write submitted before its index existed still reaches it;
  * - a write's events are posted to this thread before its client is
  *   answered (record_write.c emits, then answers), and each entry counts
- *   the changes posted and applied: equal counts at a read mean every
- *   write acknowledged before the read is in the copy (a read waits up to
- *   25 ms for the thread to catch up, else scans the table);
+ *   the changes posted and applied: once the applied count reaches the
+ *   posted count a read saw at its start, every write acknowledged before
+ *   the read is in the copy (a read waits up to 25 ms for the thread to
+ *   catch up, else scans the table);
  * - a change reads the record's vector again from the table instead of
  *   trusting its event, so events of one record from two workers applied
  *   in either order still leave the last commit;
  * - what makes no event (a truncate, another program) is caught where it
  *   matters: the list reads every candidate back from the table and, when
  *   one is missing or its distance differs from the copy's, calls
- *   core_vectors_distrust (the copy is rebuilt, the table scanned
- *   meanwhile); with --redis, once another instance's change is heard no
+ *   core_vectors_distrust (the table is scanned, the thread checks those
+ *   records and rebuilds the copy if they changed without an event); with --redis, once another instance's change is heard no
  *   copy is trusted (its events arrive after its client was answered). */
 #ifndef TARMAC_CORE_RECORD_VECTOR_INDEX_H
 #define TARMAC_CORE_RECORD_VECTOR_INDEX_H
@@ -90,10 +91,16 @@ enum rc core_vectors_exact(struct core_vectors *v, const struct core_collection 
                            const struct core_field *f, enum vecmath_metric metric, const float *q,
                            size_t n, struct arena *a, struct str *ids, float *dists, size_t *count,
                            size_t *rows);
-/* The table was seen to differ from the copy of (c, f, metric): it is not
- * used until a build begun after this call has read the table again
- * (queued now). Any worker thread. */
+/* A list read the count records ids names from the table and found them
+ * missing or at another distance than the copy of (c, f, metric) gave:
+ * the copy is not used until the index thread, once the changes queued
+ * before now are applied, has read those records again: if they still
+ * differ (a change that made no event) the copy is rebuilt, and used again
+ * once a build begun after that has read the table; if not (the list's
+ * snapshot was older than the copy: a concurrent write) at once. Any
+ * worker thread. */
 void core_vectors_distrust(struct core_vectors *v, const struct core_collection *c,
-                           const struct core_field *f, enum vecmath_metric metric);
+                           const struct core_field *f, enum vecmath_metric metric,
+                           const struct str *ids, size_t count);
 
 #endif
