@@ -362,7 +362,7 @@ static enum rc copy_matches(struct core_request *r, const struct query *qy, cons
  * memory (vector_index.h) when it can stand for the table: *done then.
  *
  * Why it is exact. The copy holds every row's current vector (how that is
- * known: vector_index.h). It hands over the m ids nearest the query by
+ * known: vector_index.h). It hands over the m (2n + 16) ids nearest the query by
  * vecmath_distances, which gives each row the very float vecmath_distance
  * (this file's scan) gives, a tie across the cut refused, so every row
  * left out is strictly farther than every candidate. The candidates are
@@ -381,7 +381,9 @@ static enum rc rank_from_copy(struct core_request *r, const struct query *qy, st
     *done = false;
     *out = NULL;
     *count = 0;
-    for (size_t m = candidates_for(n);; m *= 8) {
+    /* Twice the rows wanted, and a few: every candidate is read back, so
+     * fewer cost less; a rule or filter that excludes more grows m. */
+    for (size_t m = 2 * n + 16;; m *= 8) {
         if (m > EXACT_MAX_CANDIDATES)
             m = EXACT_MAX_CANDIDATES;
         struct str *ids = arena_alloc(r->arena, m * sizeof(*ids));
