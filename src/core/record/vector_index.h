@@ -38,8 +38,9 @@
  *   matters: the list reads every candidate back from the table and, when
  *   one is missing or its distance differs from the copy's, calls
  *   core_vectors_distrust (the table is scanned, the thread checks those
- *   records and rebuilds the copy if they changed without an event); with --redis, once another instance's change is heard no
- *   copy is trusted (its events arrive after its client was answered). */
+ *   records and rebuilds the copy if they changed without an event); with --redis, once another
+ * instance's change is heard no copy is trusted (its events arrive after its client was answered).
+ */
 #ifndef TARMAC_CORE_RECORD_VECTOR_INDEX_H
 #define TARMAC_CORE_RECORD_VECTOR_INDEX_H
 
