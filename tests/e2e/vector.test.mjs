@@ -563,7 +563,9 @@ describe('exact nearest from the copy in memory', () => {
         await load(100);
         const got = await exact(q, { k: 7 });
         assert.deepEqual(got.items.map((r) => r.id), brute(viewable(), q, 7, 'cosine'));
-        assert.match(srv.stderr(), /msg="vector index differs from its table: rebuilt" table=ex field=emb/);
+        // the index thread checks the candidates the lists saw differ, and rebuilds
+        await until('the copy distrusted', async () =>
+            /msg="vector index differs from its table: rebuilt" table=ex field=emb/.test(srv.stderr()));
         // rebuilt from the table, the copy answers again
         await until('the rebuilt copy', async () => built('cosine') >= 2);
         const c0 = fromCopy();
