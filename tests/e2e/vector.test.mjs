@@ -566,12 +566,14 @@ describe('exact nearest from the copy in memory', () => {
         // the index thread checks the candidates the lists saw differ, and rebuilds
         await until('the copy distrusted', async () =>
             /msg="vector index differs from its table: rebuilt" table=ex field=emb/.test(srv.stderr()));
-        // rebuilt from the table, the copy answers again
+        // rebuilt from the table (and the new records' changes applied), the copy answers again
         await until('the rebuilt copy', async () => built('cosine') >= 2);
-        const c0 = fromCopy();
-        const again = await exact(q, { k: 7 });
-        assert.deepEqual(again.items.map((r) => r.id), brute(viewable(), q, 7, 'cosine'));
-        assert.equal(fromCopy() - c0, 1);
+        await until('an answer from the copy', async () => {
+            const c0 = fromCopy();
+            const again = await exact(q, { k: 7 });
+            assert.deepEqual(again.items.map((r) => r.id), brute(viewable(), q, 7, 'cosine'));
+            return fromCopy() - c0 === 1;
+        });
     });
 });
 

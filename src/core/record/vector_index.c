@@ -208,13 +208,15 @@ static void build(struct core_vectors *v, struct task *t)
     e->slots = fresh.slots;
     pthread_rwlock_unlock(&e->lock);
     drop_graph(old, old_ids, old_cap, old_slots);
-    log_info("msg=\"vector index built\" table=%s field=%s metric=%s vectors=%zu", t->table,
-             t->column, vecmath_metric_name(e->metric), hnsw_live(e->h));
+    size_t live = hnsw_live(e->h); /* only this thread changes the graph */
     pthread_mutex_lock(&v->mu);
     e->state = READY;
     e->is_rebuilding = false;
     e->doubts_cleared = doubts;
     pthread_mutex_unlock(&v->mu);
+    /* After the state: a list that follows this line finds the index ready. */
+    log_info("msg=\"vector index built\" table=%s field=%s metric=%s vectors=%zu", t->table,
+             t->column, vecmath_metric_name(e->metric), live);
 }
 
 /* Queues a build of e from table and column (a rebuild: e stays usable
