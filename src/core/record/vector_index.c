@@ -421,6 +421,13 @@ void core_vectors_set_min_rows(struct core_vectors *v, size_t min_rows)
     v->min_rows = min_rows;
 }
 
+void core_vectors_set_shared(struct core_vectors *v)
+{
+    pthread_mutex_lock(&v->mu);
+    v->has_remote = true;
+    pthread_mutex_unlock(&v->mu);
+}
+
 void core_vectors_free(struct core_vectors *v)
 {
     if (!v)

@@ -34,13 +34,16 @@
  * - a change reads the record's vector again from the table instead of
  *   trusting its event, so events of one record from two workers applied
  *   in either order still leave the last commit;
- * - what makes no event (a truncate, another program) is caught where it
- *   matters: the list reads every candidate back from the table and, when
- *   one is missing or its distance differs from the copy's, calls
- *   core_vectors_distrust (the table is scanned, the thread checks those
- *   records and rebuilds the copy if they changed without an event); with --redis, once another
- * instance's change is heard no copy is trusted (its events arrive after its client was answered).
- */
+ * - what makes no event (a truncate, another program) is caught when it
+ *   touches a candidate: the list reads every candidate back from the
+ *   table and, when one is missing or its distance differs from the
+ *   copy's, calls core_vectors_distrust (the table is scanned, the thread
+ *   checks those records and rebuilds the copy if they changed without an
+ *   event). A row another program moves nearer without an event is not
+ *   seen until the next build: the one gap;
+ * - with --redis (core_vectors_set_shared), or once another instance's
+ *   change is heard, no copy is trusted: its events arrive after its
+ *   client was answered. */
 #ifndef TARMAC_CORE_RECORD_VECTOR_INDEX_H
 #define TARMAC_CORE_RECORD_VECTOR_INDEX_H
 
@@ -64,6 +67,11 @@ struct core_vectors *core_vectors_new(const char *target, size_t min_rows);
 /* Sets the threshold (vectors an index must hold to be used); before the
  * workers start. */
 void core_vectors_set_min_rows(struct core_vectors *v, size_t min_rows);
+/* Other instances write the same database (--redis): their changes arrive
+ * after their clients were answered, so no copy can be known current and
+ * exact lists always scan the table. Start-up, before the workers (the
+ * first change heard from another instance does the same). */
+void core_vectors_set_shared(struct core_vectors *v);
 /* Stops the thread and frees every index; accepts NULL. */
 void core_vectors_free(struct core_vectors *v);
 /* The listener that feeds the indexes (app.c registers it). */
