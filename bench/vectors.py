@@ -7,12 +7,15 @@ build on SQLite, one keep-alive connection:
            noise), in a collection with a vector field; Q query vectors
            drawn the same way. Each query asks the 10 nearest (cosine)
            twice: through the approximate index (HNSW, built at first use:
-           the run waits for its log line) and with exact=true (a scan of
-           every row). recall@10 = the share of the exact ten the
-           approximate answer has; p50/p99 of both; the exact scan's rate,
-           N x D x 4 bytes over its p50, against this machine's memory read
-           bandwidth (bench/membw.c: the best of five passes summing a
-           1 GiB float array).
+           the run waits for its log line) and with exact=true (every row
+           ranked exactly: once the field's in-memory copy is built, a
+           brute-force pass over it whose candidates are read back from
+           the table; a scan of the table through SQL before that).
+           recall@10 = the share of the exact ten the approximate answer
+           has; p50/p99 of both; the exact list's rate, N x D x 4 bytes
+           over its p50 (the whole request, not the pass alone), against
+           this machine's memory read bandwidth (bench/membw.c: the best of
+           five passes summing a 1 GiB float array, one thread).
   nearby   P points (default 1,000,000) spread over a 200 x 200 km box in
            a collection with a geoPoint field (an R*Tree); Q queries for the
            10 nearest of a random centre within 3 km

@@ -167,6 +167,11 @@ void hnsw_free(struct hnsw *h)
     xfree(h);
 }
 
+const float *hnsw_vector(const struct hnsw *h, uint32_t slot)
+{
+    return vec_of(h, slot);
+}
+
 size_t hnsw_count(const struct hnsw *h)
 {
     return h->count;
@@ -183,6 +188,92 @@ void hnsw_remove(struct hnsw *h, uint32_t slot)
         h->removed[slot] = 1;
         h->live--;
     }
+}
+
+/* ---- Brute force ---------------------------------------------------------- */
+
+/* Rows whose distances are computed in one call, then offered: small
+ * enough for the distances to stay in L1. */
+#define EXACT_CHUNK 256
+
+/* (d, slot) order: a worse than b. */
+static bool exact_worse(struct cand a, struct cand b)
+{
+    return a.d != b.d ? a.d > b.d : a.id > b.id;
+}
+
+/* A max heap of the best: the worst on top. */
+static void exact_sift(struct cand *c, size_t n, size_t i)
+{
+    for (;;) {
+        size_t l = 2 * i + 1, m = i;
+        if (l < n && exact_worse(c[l], c[m]))
+            m = l;
+        if (l + 1 < n && exact_worse(c[l + 1], c[m]))
+            m = l + 1;
+        if (m == i)
+            return;
+        struct cand t = c[i];
+        c[i] = c[m];
+        c[m] = t;
+        i = m;
+    }
+}
+
+static int by_exact(const void *a, const void *b)
+{
+    const struct cand *x = a, *y = b;
+    return exact_worse(*x, *y) ? 1 : exact_worse(*y, *x) ? -1 : 0;
+}
+
+size_t hnsw_exact(const struct hnsw *h, const float *q, size_t k, uint32_t *slots, float *dists,
+                  float *next)
+{
+    *next = INFINITY;
+    if (!k)
+        return 0;
+    float qn = vecmath_norm(q, h->dims);
+    /* k + 1 kept: the one past the cut tells the caller of a tie there. */
+    size_t cap = k + 1, n = 0;
+    struct cand *best = xmalloc(cap * sizeof(*best));
+    float d[EXACT_CHUNK];
+    bool is_nan = false;
+    for (size_t at = 0; at < h->count; at += EXACT_CHUNK) {
+        size_t rows = h->count - at < EXACT_CHUNK ? h->count - at : EXACT_CHUNK;
+        vecmath_distances(h->metric, q, qn, h->vecs + at * h->dims,
+                          h->metric == VECMATH_COSINE ? h->norms + at : NULL, rows, h->dims, d);
+        for (size_t i = 0; i < rows; i++) {
+            if (h->removed[at + i])
+                continue;
+            struct cand x = {d[i], (uint32_t)(at + i)};
+            if (isnan(x.d)) {
+                is_nan = true;
+                continue;
+            }
+            if (n < cap) {
+                best[n++] = x;
+                if (n == cap) {
+                    for (size_t j = cap / 2; j-- > 0;)
+                        exact_sift(best, n, j);
+                }
+            } else if (exact_worse(best[0], x)) {
+                best[0] = x;
+                exact_sift(best, n, 0);
+            }
+        }
+    }
+    qsort(best, n, sizeof(*best), by_exact);
+    size_t out = n < k ? n : k;
+    for (size_t i = 0; i < out; i++) {
+        slots[i] = best[i].id;
+        dists[i] = best[i].d;
+    }
+    if (n > k)
+        *next = best[k].d;
+    if (is_nan)
+        *next = NAN;
+    xfree(best);
+    return out;
 }
 
 /* The best-first search of one layer from start into w (a max heap of at

@@ -44,6 +44,8 @@ void hnsw_free(struct hnsw *h);
 uint32_t hnsw_add(struct hnsw *h, const float *v);
 /* Marks slot removed: never returned again. */
 void hnsw_remove(struct hnsw *h, uint32_t slot);
+/* The vector of slot (dims floats, as added; removed ones too). */
+const float *hnsw_vector(const struct hnsw *h, uint32_t slot);
 /* Slots ever added, and those not removed. */
 size_t hnsw_count(const struct hnsw *h);
 size_t hnsw_live(const struct hnsw *h);
@@ -52,5 +54,15 @@ size_t hnsw_live(const struct hnsw *h);
  * candidate list of ef (raised to k). Returns how many. */
 size_t hnsw_search(const struct hnsw *h, const float *q, size_t k, size_t ef, uint32_t *slots,
                    float *dists);
+/* The k live slots truly nearest q, by brute force over the graph's
+ * contiguous vectors (vecmath_distances: each distance the very float
+ * vecmath_distance gives for that vector, not the graph's internal
+ * squared or unclamped one), into slots and dists, nearest first, a tie
+ * to the smaller slot. Returns how many (k, or the live count when
+ * fewer); *next is the distance of the first live slot left out
+ * (INFINITY when none is), so a caller sees a tie across the cut, or NAN
+ * when some distance was not a number (an order is then meaningless). */
+size_t hnsw_exact(const struct hnsw *h, const float *q, size_t k, uint32_t *slots, float *dists,
+                  float *next);
 
 #endif

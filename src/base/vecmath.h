@@ -3,11 +3,12 @@
  *
  * A vector field (issue #18) stores its values as float32, little-endian,
  * four bytes each; nearest-neighbour search compares a query with every
- * stored vector, so the inner loops are written for the compiler to
- * vectorise (eight independent partial sums: SSE2 on Debian's x86-64
- * baseline, without -ffast-math, which a float sum needs otherwise). The
- * sums are in a fixed order, so a distance is the same number whichever
- * path (exact scan, approximate index) computes it. */
+ * stored vector, so the inner loops are SIMD: thirty-two partial sums
+ * (four AVX2 registers when the CPU has them, picked at each call, else
+ * eight SSE2 ones, x86-64's baseline; plain C elsewhere), each product
+ * rounded then added, no FMA. The sums are in one fixed order, so a
+ * distance is the same number whichever path (the table's exact scan, the
+ * in-memory copy's, the approximate index) computes it. */
 #ifndef TARMAC_BASE_VECMATH_H
 #define TARMAC_BASE_VECMATH_H
 
@@ -40,6 +41,16 @@ float vecmath_distance(enum vecmath_metric m, const float *a, float a_norm, cons
                        size_t n);
 /* |a|. */
 float vecmath_norm(const float *a, size_t n);
+
+/* The distances under m of q (q_norm its norm) to count vectors of n
+ * floats stored one after another from rows, into out (count floats):
+ * the exact scan's inner loop over a contiguous copy, one stream read
+ * front to back. Each is the very float vecmath_distance(m, q, q_norm,
+ * row, n) gives (the same lanes, added in the same order), so a scan of
+ * the copy and a scan of the table rank rows identically. norms[i] must
+ * be vecmath_norm of row i (read by cosine only; NULL for the others). */
+void vecmath_distances(enum vecmath_metric m, const float *q, float q_norm, const float *rows,
+                       const float *norms, size_t count, size_t n, float *out);
 
 /* Stores n floats as little-endian bytes into out (4 * n bytes). */
 void vecmath_encode(const float *v, size_t n, unsigned char *out);

@@ -5,7 +5,8 @@
 // a list, exact against a brute force computed here, combined with the
 // list rule, filter, expand, fields and paging (a record the caller may not
 // list is never returned nor counted), `to=@record:ID`, every bad option a
-// 400 naming it; hybrid `search` + `nearest` fused by reciprocal rank.
+// 400 naming it; hybrid `search` + `nearest` fused by reciprocal rank;
+// exact lists from the field's copy in memory (current after each write).
 
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -437,6 +438,142 @@ describe('nearest through the approximate index', () => {
         // exact is a boolean
         const body = await expectError(near(far2, { exact: 'maybe' }), 400);
         assert.ok(body.data.exact, JSON.stringify(body));
+    });
+});
+
+// exact=true scans the field's copy in memory (the index's contiguous
+// vectors) when it can stand for the table, the table otherwise; either
+// way the answer is the brute force's. The debug log says which served
+// each list, so these tests see the copy used and cannot pass on the table
+// scan alone: right after an update and a delete (the copy must be
+// current), with a rule and a filter that exclude many of the nearest
+// (more candidates taken), and after a truncate, which makes no record
+// events (the candidates read back differ: the copy is distrusted, the
+// table scanned, the copy rebuilt).
+describe('exact nearest from the copy in memory', () => {
+    let srv;
+    let su;
+    const DIMS = 16;
+    const N = 600;
+    let docs = [];
+    let centres;
+    const rand = rng(4242);
+
+    const viewable = () => docs.filter((d) => !d.hidden);
+    const brute = (rows, to, k, metric) => rows
+        .map((d) => ({ id: d.id, d: DIST[metric](to, d.v) }))
+        .sort((a, b) => a.d - b.d || (a.id < b.id ? -1 : 1))
+        .slice(0, k).map((x) => x.id);
+    const exact = (to, opts = {}) => client(srv.url).collection('ex').getList(1, 100, {
+        nearest: 'emb', to: JSON.stringify(to), skipTotal: true, exact: true, ...opts,
+    });
+    const fromCopy = () => (srv.stderr().match(/msg="exact nearest from the vector copy" table=ex /g) || []).length;
+    const built = (metric) => (srv.stderr().match(
+        new RegExp(`msg="vector index built" table=ex field=emb metric=${metric}`, 'g')) || []).length;
+    const query = () => centres[Math.floor(rand() * 8)].map((x) => f32(x + (rand() - 0.5) * 0.6));
+
+    /** Creates n records in batches of 50 (every third hidden by the rule). */
+    async function load(n) {
+        for (let i = 0; i < n; i += 50) {
+            const b = su.createBatch();
+            const made = [];
+            for (let j = i; j < Math.min(n, i + 50); j++) {
+                const c = centres[j % 8];
+                const d = { v: c.map((x) => f32(x + (rand() - 0.5) * 0.6)), n: j, hidden: j % 3 === 0 };
+                made.push(d);
+                b.collection('ex').create({ emb: d.v, n: d.n, hidden: d.hidden });
+            }
+            const res = await b.send();
+            res.forEach((r, k) => { made[k].id = r.body.id; });
+            docs.push(...made);
+        }
+    }
+
+    before(async () => {
+        srv = await startServer({ flags: ['--log-level', 'debug'] });
+        su = await superuserClient(srv.url);
+        await su.collections.create({
+            name: 'ex', listRule: 'hidden = false', viewRule: 'hidden = false',
+            fields: [{ name: 'emb', type: 'vector', dimensions: DIMS }, { name: 'n', type: 'number' },
+                { name: 'hidden', type: 'bool' }],
+        });
+        centres = Array.from({ length: 8 }, () => Array.from({ length: DIMS }, () => rand() * 2 - 1));
+        await load(N);
+        // the first exact list of each metric starts its copy's build
+        for (const metric of ['cosine', 'l2', 'dot']) {
+            await exact(query(), { metric });
+            await until(`the ${metric} copy`, async () => built(metric) >= 1);
+        }
+    });
+    after(async () => {
+        await srv?.stop();
+        assertNoLeaks();
+    });
+
+    test('the brute force answer, from the copy, every metric, with a rule and a filter', async () => {
+        const before1 = fromCopy();
+        let lists = 0;
+        for (const metric of ['cosine', 'l2', 'dot']) {
+            for (let t = 0; t < 6; t++) {
+                const q = query();
+                const k = [1, 10, 37][t % 3];
+                const got = await exact(q, { k, metric });
+                assert.deepEqual(got.items.map((r) => r.id), brute(viewable(), q, k, metric), `${metric} k=${k}`);
+                // a filter keeping 1 row in 20: the first candidates are too few, more are taken
+                const f = await exact(q, { k, metric, filter: 'n < 30' });
+                assert.deepEqual(f.items.map((r) => r.id),
+                    brute(viewable().filter((d) => d.n < 30), q, k, metric), `${metric} k=${k} filtered`);
+                assert.ok(f.items.every((r) => r.n < 30 && !r.hidden));
+                lists += 2;
+            }
+        }
+        assert.equal(fromCopy() - before1, lists, 'every list answered from the copy');
+    });
+
+    test('right after an update and a delete, the copy holds them', async () => {
+        let served = 0;
+        for (let t = 0; t < 8; t++) {
+            const metric = ['cosine', 'l2'][t % 2];
+            // a visible record moved onto a new point is its nearest at once
+            const target = viewable()[Math.floor(rand() * viewable().length)];
+            const to = Array.from({ length: DIMS }, () => f32(rand() * 6 - 3));
+            await su.collection('ex').update(target.id, { emb: to });
+            target.v = to;
+            const c0 = fromCopy();
+            const got = await exact(to, { k: 5, metric });
+            assert.deepEqual(got.items.map((r) => r.id), brute(viewable(), to, 5, metric), `update ${t}`);
+            assert.equal(got.items[0].id, target.id);
+            // deleted, it is gone at once and the next takes its place
+            await su.collection('ex').delete(target.id);
+            docs = docs.filter((d) => d.id !== target.id);
+            const after1 = await exact(to, { k: 5, metric });
+            assert.deepEqual(after1.items.map((r) => r.id), brute(viewable(), to, 5, metric), `delete ${t}`);
+            served += fromCopy() - c0;
+        }
+        // the lists waited for the thread to apply the changes (25 ms at most) rather than scan
+        assert.ok(served >= 8, `only ${served} of 16 lists from the copy`);
+    });
+
+    test('a truncate (no events) is caught and the copy rebuilt', async () => {
+        assert.equal(await su.collections.truncate('ex'), true);
+        docs = [];
+        const q = query();
+        const none = await exact(q, { k: 5 });
+        assert.equal(none.items.length, 0);
+        await load(100);
+        const got = await exact(q, { k: 7 });
+        assert.deepEqual(got.items.map((r) => r.id), brute(viewable(), q, 7, 'cosine'));
+        // the index thread checks the candidates the lists saw differ, and rebuilds
+        await until('the copy distrusted', async () =>
+            /msg="vector index differs from its table: rebuilt" table=ex field=emb/.test(srv.stderr()));
+        // rebuilt from the table (and the new records' changes applied), the copy answers again
+        await until('the rebuilt copy', async () => built('cosine') >= 2);
+        await until('an answer from the copy', async () => {
+            const c0 = fromCopy();
+            const again = await exact(q, { k: 7 });
+            assert.deepEqual(again.items.map((r) => r.id), brute(viewable(), q, 7, 'cosine'));
+            return fromCopy() - c0 === 1;
+        });
     });
 });
 

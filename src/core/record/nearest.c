@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "base/jsonw.h"
+#include "base/log.h"
 #include "base/vecmath.h"
 #include "core/record/record_expand.h"
 #include "core/record/record_int.h"
@@ -288,26 +289,159 @@ static size_t candidates_for(size_t n)
     return c > 4000 ? 4000 : c;
 }
 
+/* Candidates an exact pass over the copy may hand over at most (ids bound
+ * to one statement); past them the table is scanned. */
+#define EXACT_MAX_CANDIDATES 8192
+
+static int by_id_at(const void *a, const void *b)
+{
+    return id_cmp(*(const struct str *)a, *(const struct str *)b);
+}
+
+/* Whether the table holds each of the count rows ids names with a vector
+ * at exactly the distance dists gives it (the copy's): *same. Read without
+ * the rule or the filter (nothing of it is shown): a row they exclude
+ * must still be in the table as the copy has it. */
+static enum rc copy_matches(struct core_request *r, const struct query *qy, const struct str *ids,
+                            const float *dists, size_t count, bool *same)
+{
+    *same = false;
+    struct str *sorted = arena_alloc(r->arena, count * sizeof(*sorted));
+    float *by_pos = arena_alloc(r->arena, count * sizeof(*by_pos));
+    memcpy(sorted, ids, count * sizeof(*sorted));
+    qsort(sorted, count, sizeof(*sorted), by_id_at);
+    struct buf sql;
+    buf_init(&sql, 1 << 20);
+    struct store_sql q;
+    store_sql_begin(&q, &sql);
+    store_sql_add(&q, "SELECT \"r\".\"id\", ");
+    store_sql_ident2(&q, STR_LIT("r"), str_from_cstr(qy->f->name));
+    store_sql_add(&q, " FROM ");
+    store_sql_ident(&q, str_from_cstr(qy->c->name));
+    store_sql_add(&q, " \"r\"");
+    and_id_in(&q, &sql, sql.len, 0, count);
+    struct store_stmt *st = NULL;
+    enum rc rc = store_sql_prepare(&q, r->cw->db, &st);
+    buf_cleanup(&sql);
+    if (rc)
+        return rc == RC_INVALID ? RC_INTERNAL : rc;
+    for (size_t i = 0; !rc && i < count; i++)
+        rc = store_bind_text(st, (int)(1 + i), ids[i]);
+    /* by_pos[j]: the distance the copy gave sorted[j] */
+    for (size_t i = 0; i < count; i++) {
+        struct str *at = bsearch(&ids[i], sorted, count, sizeof(*sorted), by_id_at);
+        by_pos[at - sorted] = dists[i];
+    }
+    struct buf bytes;
+    buf_init(&bytes, 4 * qy->dims);
+    float *row = arena_alloc(r->arena, qy->dims * sizeof(float));
+    size_t matched = 0;
+    bool differs = false;
+    enum rc step = RC_OK;
+    while (!rc && !differs && (step = store_step(st)) == RC_OK) {
+        struct str id = store_column_text(st, 0);
+        struct str *at = bsearch(&id, sorted, count, sizeof(*sorted), by_id_at);
+        float d;
+        if (!at || !row_distance(qy, st, 1, &bytes, row, &d) ||
+            memcmp(&d, &by_pos[at - sorted], sizeof(d)) != 0)
+            differs = true;
+        else
+            matched++;
+        if (core_cost_check(r->cost))
+            rc = RC_OVER_BUDGET;
+    }
+    buf_cleanup(&bytes);
+    store_done(st);
+    if (!rc && !differs && step != RC_NOT_FOUND)
+        rc = step;
+    *same = !rc && !differs && matched == count;
+    return rc;
+}
+
+/* The n nearest rows the list may show, exactly, from the field's copy in
+ * memory (vector_index.h) when it can stand for the table: *done then.
+ *
+ * Why it is exact. The copy holds every row's current vector (how that is
+ * known: vector_index.h). It hands over the m (2n + 16) ids nearest the query by
+ * vecmath_distances, which gives each row the very float vecmath_distance
+ * (this file's scan) gives, a tie across the cut refused, so every row
+ * left out is strictly farther than every candidate. The candidates are
+ * then read back twice: without the rule and the filter, each must be in
+ * the table at the copy's distance (else the table is scanned and the copy
+ * distrusted until the index thread has checked them: a change that made
+ * no event, or a write this list's snapshot predates); with them, the best n that pass
+ * (scan_vectors over the ids). If n pass, no row left out could be nearer
+ * than they: that is the table's answer. If fewer pass and the copy held
+ * more rows than m, m grows (a rule or a filter excludes many of the
+ * nearest) up to EXACT_MAX_CANDIDATES, then the table is scanned. */
+static enum rc rank_from_copy(struct core_request *r, const struct query *qy, struct str filter,
+                              size_t n, struct hit **out, size_t *count, bool *done,
+                              struct core_problem *p)
+{
+    *done = false;
+    *out = NULL;
+    *count = 0;
+    /* Twice the rows wanted, and a few: every candidate is read back, so
+     * fewer cost less; a rule or filter that excludes more grows m. */
+    for (size_t m = 2 * n + 16;; m *= 8) {
+        if (m > EXACT_MAX_CANDIDATES)
+            m = EXACT_MAX_CANDIDATES;
+        struct str *ids = arena_alloc(r->arena, m * sizeof(*ids));
+        float *dists = arena_alloc(r->arena, m * sizeof(*dists));
+        size_t got = 0, rows = 0;
+        if (core_vectors_exact(r->cw->vectors, qy->c, qy->f, qy->metric, qy->qv, m, r->arena, ids,
+                               dists, &got, &rows))
+            return RC_OK;
+        bool same = false;
+        enum rc rc = got ? copy_matches(r, qy, ids, dists, got, &same) : RC_OK;
+        if (rc)
+            return rc;
+        if (got && !same) {
+            core_vectors_distrust(r->cw->vectors, qy->c, qy->f, qy->metric, ids, got);
+            return RC_OK;
+        }
+        rc = got ? scan_vectors(r, qy, filter, ids, got, n, out, count, p) : RC_OK;
+        if (rc)
+            return rc;
+        if (*count >= n || got == rows) {
+            log_debug("msg=\"exact nearest from the vector copy\" table=%s field=%s "
+                      "candidates=%zu rows=%zu",
+                      qy->c->name, qy->f->name, got, rows);
+            *done = true;
+            return RC_OK;
+        }
+        if (m == EXACT_MAX_CANDIDATES)
+            return RC_OK;
+    }
+}
+
 /* The n nearest rows the list may show: from the approximate index's
  * candidates when is_exact is false and the field's index is ready and
- * large enough (vector_index.h), each verified against the table; by a
- * scan of every row otherwise, or when fewer than n candidates pass the
- * rule and the filter (a narrow filter: the scan finds them all). */
+ * large enough (vector_index.h), each verified against the table; else
+ * exactly, from the field's copy in memory when it can stand for the table
+ * (rank_from_copy), or by a scan of every row of the table (also when
+ * fewer than n of the index's candidates pass the rule and the filter). */
 static enum rc rank_vectors(struct core_request *r, const struct query *qy, struct str filter,
                             size_t n, bool is_exact, struct hit **out, size_t *count,
                             struct core_problem *p)
 {
     /* A view's rows make no record events: an index of one would not follow it. */
-    if (!is_exact && qy->c->type != CORE_COLLECTION_VIEW) {
-        size_t want = candidates_for(n), got = 0;
-        struct str *ids = arena_alloc(r->arena, want * sizeof(*ids));
-        if (core_vectors_candidates(r->cw->vectors, qy->c, qy->f, qy->metric, qy->qv, want,
-                                    r->arena, ids, &got) == RC_OK &&
-            got) {
-            enum rc rc = scan_vectors(r, qy, filter, ids, got, n, out, count, p);
-            if (rc || *count >= n)
-                return rc;
+    if (qy->c->type != CORE_COLLECTION_VIEW) {
+        if (!is_exact) {
+            size_t want = candidates_for(n), got = 0;
+            struct str *ids = arena_alloc(r->arena, want * sizeof(*ids));
+            if (core_vectors_candidates(r->cw->vectors, qy->c, qy->f, qy->metric, qy->qv, want,
+                                        r->arena, ids, &got) == RC_OK &&
+                got) {
+                enum rc rc = scan_vectors(r, qy, filter, ids, got, n, out, count, p);
+                if (rc || *count >= n)
+                    return rc;
+            }
         }
+        bool done = false;
+        enum rc rc = rank_from_copy(r, qy, filter, n, out, count, &done, p);
+        if (rc || done)
+            return rc;
     }
     return scan_vectors(r, qy, filter, NULL, 0, n, out, count, p);
 }

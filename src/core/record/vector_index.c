@@ -2,11 +2,13 @@
 #include "core/record/vector_index.h"
 
 #include <jansson.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "base/alloc.h"
 #include "base/buf.h"
@@ -34,10 +36,16 @@ struct entry {
     json_t *slots;      /* record id -> slot */
     enum state state;   /* under the registry's mutex */
     bool is_rebuilding; /* a rebuild is queued */
+    /* Under the registry's mutex: changes queued for this entry and those
+     * applied (equal: every event posted so far is in the copy), and the
+     * doubts (core_vectors_distrust) against the last one a finished build
+     * cleared (equal: no doubt since that build began). */
+    uint64_t posted, applied;
+    uint64_t doubts, doubts_cleared;
     struct entry *next;
 };
 
-enum task_kind { TASK_BUILD, TASK_CHANGE };
+enum task_kind { TASK_BUILD, TASK_CHANGE, TASK_CHECK };
 
 struct task {
     enum task_kind kind;
@@ -45,16 +53,21 @@ struct task {
     char *table;  /* build: the collection's table now */
     char *column; /* build: the field's column now */
     char *id;     /* change: the record */
-    float *vec;   /* change: its vector now, NULL when it has none (or is deleted) */
+    float *vec;   /* change: its vector as read again (change()), NULL: none */
+    char **ids;   /* check: the records a list saw differ */
+    size_t id_count;
+    uint64_t doubt; /* check: the entry's doubts when it was queued */
     struct task *next;
 };
 
 struct core_vectors {
     pthread_mutex_t mu; /* entries, states, the queue */
     pthread_cond_t cv;
+    pthread_cond_t applied_cv; /* a change was applied */
     struct entry *entries;
     struct task *head, *tail;
     bool is_stopping;
+    bool has_remote; /* another instance's change was heard (--redis) */
     pthread_t thread;
     char *target;
     size_t min_rows;
@@ -69,6 +82,9 @@ static void task_free(struct task *t)
     xfree(t->column);
     xfree(t->id);
     xfree(t->vec);
+    for (size_t i = 0; i < t->id_count; i++)
+        xfree(t->ids[i]);
+    xfree(t->ids);
     xfree(t);
 }
 
@@ -114,6 +130,11 @@ static void drop_graph(struct hnsw *h, char **ids, size_t cap, json_t *slots)
 static void build(struct core_vectors *v, struct task *t)
 {
     struct entry *e = t->e;
+    /* The doubts raised before this read of the table begins: its snapshot
+     * is later than any of them, so it holds what they missed. */
+    pthread_mutex_lock(&v->mu);
+    uint64_t doubts = e->doubts;
+    pthread_mutex_unlock(&v->mu);
     enum rc rc = v->db ? RC_OK : store_open(v->target, STORE_OPEN_READ, &v->db);
     struct buf sql;
     buf_init(&sql, 4096);
@@ -187,15 +208,77 @@ static void build(struct core_vectors *v, struct task *t)
     e->slots = fresh.slots;
     pthread_rwlock_unlock(&e->lock);
     drop_graph(old, old_ids, old_cap, old_slots);
-    log_info("msg=\"vector index built\" table=%s field=%s metric=%s vectors=%zu", t->table,
-             t->column, vecmath_metric_name(e->metric), hnsw_live(e->h));
+    size_t live = hnsw_live(e->h); /* only this thread changes the graph */
     pthread_mutex_lock(&v->mu);
     e->state = READY;
     e->is_rebuilding = false;
+    e->doubts_cleared = doubts;
     pthread_mutex_unlock(&v->mu);
+    /* After the state: a list that follows this line finds the index ready. */
+    log_info("msg=\"vector index built\" table=%s field=%s metric=%s vectors=%zu", t->table,
+             t->column, vecmath_metric_name(e->metric), live);
 }
 
-/* One record's vector now (or none): the old node goes, a new one comes. */
+/* Queues a build of e from table and column (a rebuild: e stays usable
+ * meanwhile) unless one is queued; mu held. */
+static void queue_rebuild(struct core_vectors *v, struct entry *e, const char *table,
+                          const char *column)
+{
+    if (e->is_rebuilding || !table || !column)
+        return;
+    e->is_rebuilding = true;
+    struct task *b = xcalloc(1, sizeof(*b));
+    *b = (struct task){
+        .kind = TASK_BUILD, .e = e, .table = xstrdup(table), .column = xstrdup(column)};
+    post(v, b);
+}
+
+/* Reads record t->id's vector as the table holds it now into out (dims
+ * floats); *has false when the record is gone or has none. */
+static enum rc read_vector(struct core_vectors *v, const struct task *t, size_t dims, float *out,
+                           bool *has)
+{
+    *has = false;
+    enum rc rc = v->db ? RC_OK : store_open(v->target, STORE_OPEN_READ, &v->db);
+    if (rc)
+        return rc;
+    struct buf sql;
+    buf_init(&sql, 4096);
+    struct store_sql q;
+    store_sql_begin(&q, &sql);
+    store_sql_add(&q, "SELECT ");
+    store_sql_ident(&q, str_from_cstr(t->column));
+    store_sql_add(&q, " FROM ");
+    store_sql_ident(&q, str_from_cstr(t->table));
+    store_sql_add(&q, " WHERE \"id\" = ");
+    store_sql_param(&q);
+    struct store_stmt *st = NULL;
+    rc = store_sql_prepare(&q, v->db, &st);
+    buf_cleanup(&sql);
+    if (rc)
+        return rc;
+    rc = store_bind_text(st, 1, str_from_cstr(t->id));
+    if (!rc)
+        rc = store_step(st);
+    struct buf bytes;
+    buf_init(&bytes, 4 * dims);
+    if (!rc && store_column_type(st, 0) != STORE_TYPE_NULL)
+        rc = store_column_blob(st, 0, &bytes);
+    store_done(st);
+    if (!rc && bytes.len == 4 * dims) {
+        vecmath_decode((const unsigned char *)bytes.data, dims, out);
+        *has = true;
+    }
+    buf_cleanup(&bytes);
+    return rc == RC_NOT_FOUND || rc == RC_TOO_LARGE ? RC_OK : rc;
+}
+
+/* One record's vector now (or none): the old node goes, a new one comes.
+ * The vector is read again from the table rather than taken from the
+ * event: two workers' events for one record may reach this thread in the
+ * other order than their commits, and the later read holds the last
+ * commit either way (the exact scan relies on it, see
+ * core_vectors_exact). A read that fails leaves the copy in doubt: rebuilt. */
 static void change(struct core_vectors *v, struct task *t)
 {
     struct entry *e = t->e;
@@ -204,6 +287,25 @@ static void change(struct core_vectors *v, struct task *t)
     pthread_mutex_unlock(&v->mu);
     if (!is_ready)
         return; /* a failed build: the next one reads the table anyway */
+    xfree(t->vec);
+    t->vec = xmalloc(e->dims * sizeof(float));
+    bool has = false;
+    enum rc rc = read_vector(v, t, e->dims, t->vec, &has);
+    if (rc) {
+        log_warn("msg=\"vector index change not read\" table=%s id=%s rc=%s", t->table, t->id,
+                 rc_name(rc));
+        store_close(v->db);
+        v->db = NULL;
+        pthread_mutex_lock(&v->mu);
+        e->doubts++;
+        queue_rebuild(v, e, t->table, t->column);
+        pthread_mutex_unlock(&v->mu);
+        return;
+    }
+    if (!has) {
+        xfree(t->vec);
+        t->vec = NULL;
+    }
     pthread_rwlock_wrlock(&e->lock);
     json_t *old = json_object_get(e->slots, t->id);
     if (old) {
@@ -219,17 +321,49 @@ static void change(struct core_vectors *v, struct task *t)
     pthread_rwlock_unlock(&e->lock);
     if (count > 1000 && count - live > live) {
         pthread_mutex_lock(&v->mu);
-        if (!e->is_rebuilding && t->table) {
-            e->is_rebuilding = true;
-            struct task *b = xcalloc(1, sizeof(*b));
-            *b = (struct task){.kind = TASK_BUILD,
-                               .e = e,
-                               .table = xstrdup(t->table),
-                               .column = xstrdup(t->column)};
-            post(v, b);
-        }
+        queue_rebuild(v, e, t->table, t->column);
         pthread_mutex_unlock(&v->mu);
     }
+}
+
+/* A list saw these records differ from the copy (core_vectors_distrust).
+ * Every change queued before this check is applied now, so a record that
+ * still differs from a fresh read of the table changed without an event:
+ * the copy is rebuilt. If none does, the list had read an older snapshot
+ * than the copy's (a concurrent write), and the doubt is lifted. */
+static void check(struct core_vectors *v, struct task *t)
+{
+    struct entry *e = t->e;
+    float *row = xmalloc(e->dims * sizeof(float));
+    bool differs = false;
+    for (size_t i = 0; i < t->id_count && !differs; i++) {
+        bool has = false;
+        struct task one = {.table = t->table, .column = t->column, .id = t->ids[i]};
+        if (read_vector(v, &one, e->dims, row, &has)) {
+            store_close(v->db);
+            v->db = NULL;
+            differs = true;
+            break;
+        }
+        pthread_rwlock_rdlock(&e->lock);
+        json_t *slot = json_object_get(e->slots, t->ids[i]);
+        if (!slot != !has)
+            differs = true;
+        else if (slot)
+            differs = memcmp(hnsw_vector(e->h, (uint32_t)json_integer_value(slot)), row,
+                             e->dims * sizeof(float)) != 0;
+        pthread_rwlock_unlock(&e->lock);
+    }
+    xfree(row);
+    pthread_mutex_lock(&v->mu);
+    if (differs) {
+        log_warn("msg=\"vector index differs from its table: rebuilt\" table=%s field=%s", t->table,
+                 t->column);
+        queue_rebuild(v, e, t->table, t->column);
+    } else if (e->doubts == t->doubt && !e->is_rebuilding) {
+        e->doubts_cleared = t->doubt;
+    }
+    pthread_mutex_unlock(&v->mu);
 }
 
 static void *run(void *arg)
@@ -248,8 +382,16 @@ static void *run(void *arg)
         pthread_mutex_unlock(&v->mu);
         if (t->kind == TASK_BUILD)
             build(v, t);
+        else if (t->kind == TASK_CHECK)
+            check(v, t);
         else
             change(v, t);
+        pthread_mutex_lock(&v->mu);
+        if (t->kind == TASK_CHANGE) {
+            t->e->applied++;
+            pthread_cond_broadcast(&v->applied_cv);
+        }
+        pthread_mutex_unlock(&v->mu);
         task_free(t);
         pthread_mutex_lock(&v->mu);
     }
@@ -264,6 +406,7 @@ struct core_vectors *core_vectors_new(const char *target, size_t min_rows)
     struct core_vectors *v = xcalloc(1, sizeof(*v));
     pthread_mutex_init(&v->mu, NULL);
     pthread_cond_init(&v->cv, NULL);
+    pthread_cond_init(&v->applied_cv, NULL);
     v->target = xstrdup(target);
     v->min_rows = min_rows;
     if (pthread_create(&v->thread, NULL, run, v) != 0) {
@@ -276,6 +419,13 @@ struct core_vectors *core_vectors_new(const char *target, size_t min_rows)
 void core_vectors_set_min_rows(struct core_vectors *v, size_t min_rows)
 {
     v->min_rows = min_rows;
+}
+
+void core_vectors_set_shared(struct core_vectors *v)
+{
+    pthread_mutex_lock(&v->mu);
+    v->has_remote = true;
+    pthread_mutex_unlock(&v->mu);
 }
 
 void core_vectors_free(struct core_vectors *v)
@@ -302,6 +452,7 @@ void core_vectors_free(struct core_vectors *v)
     store_close(v->db);
     xfree(v->target);
     pthread_cond_destroy(&v->cv);
+    pthread_cond_destroy(&v->applied_cv);
     pthread_mutex_destroy(&v->mu);
     xfree(v);
 }
@@ -329,16 +480,15 @@ static void start_build(struct core_vectors *v, struct entry *e, const struct co
     post(v, t);
 }
 
-enum rc core_vectors_candidates(struct core_vectors *v, const struct core_collection *c,
-                                const struct core_field *f, enum vecmath_metric metric,
-                                const float *q, size_t n, struct arena *a, struct str *ids,
-                                size_t *count)
+/* The entry of (c, f, metric), made and its build started when there is
+ * none (or the last build failed); NULL when ids are too long to key one.
+ * mu held. */
+static struct entry *entry_for(struct core_vectors *v, const struct core_collection *c,
+                               const struct core_field *f, enum vecmath_metric metric)
 {
-    *count = 0;
-    if (!v || strlen(c->id) >= sizeof(((struct entry *)0)->cid) ||
+    if (strlen(c->id) >= sizeof(((struct entry *)0)->cid) ||
         strlen(f->id) >= sizeof(((struct entry *)0)->fid))
-        return RC_NOT_FOUND;
-    pthread_mutex_lock(&v->mu);
+        return NULL;
     struct entry *e = find(v, c, f, metric);
     if (!e) {
         e = xcalloc(1, sizeof(*e));
@@ -354,7 +504,20 @@ enum rc core_vectors_candidates(struct core_vectors *v, const struct core_collec
     } else if (e->state == FAILED) {
         start_build(v, e, c, f);
     }
-    bool is_ready = e->state == READY;
+    return e;
+}
+
+enum rc core_vectors_candidates(struct core_vectors *v, const struct core_collection *c,
+                                const struct core_field *f, enum vecmath_metric metric,
+                                const float *q, size_t n, struct arena *a, struct str *ids,
+                                size_t *count)
+{
+    *count = 0;
+    if (!v)
+        return RC_NOT_FOUND;
+    pthread_mutex_lock(&v->mu);
+    struct entry *e = entry_for(v, c, f, metric);
+    bool is_ready = e && e->state == READY;
     pthread_mutex_unlock(&v->mu);
     if (!is_ready)
         return RC_NOT_FOUND;
@@ -373,28 +536,105 @@ enum rc core_vectors_candidates(struct core_vectors *v, const struct core_collec
     return RC_OK;
 }
 
-/* ---- The listener ------------------------------------------------------- */
+/* Whether e's copy may stand for the table (see core_vectors_exact),
+ * waiting up to EXACT_WAIT_MS for the thread to apply the changes already
+ * queued; mu held. */
+#define EXACT_WAIT_MS 25
 
-static bool wants(void *ctx, const struct core_collection *c)
+static bool is_current(struct core_vectors *v, struct entry *e)
 {
-    struct core_vectors *v = ctx;
-    pthread_mutex_lock(&v->mu);
-    bool found = false;
-    for (struct entry *e = v->entries; e && !found; e = e->next)
-        found = !strcmp(e->cid, c->id);
-    pthread_mutex_unlock(&v->mu);
-    return found;
+    /* The changes posted before this read began: later ones are writes
+     * concurrent with it, which it need not see. */
+    uint64_t target = e->posted;
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_nsec += EXACT_WAIT_MS * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    while (e->state == READY && e->applied < target && !v->is_stopping) {
+        if (pthread_cond_timedwait(&v->applied_cv, &v->mu, &until) != 0)
+            break;
+    }
+    return e->state == READY && e->applied >= target && e->doubts == e->doubts_cleared &&
+           !v->has_remote;
 }
 
-/* The vector of field f in values, as dims floats (a new array), or NULL. */
-static float *vector_of(json_t *values, const struct core_field *f, size_t dims)
+enum rc core_vectors_exact(struct core_vectors *v, const struct core_collection *c,
+                           const struct core_field *f, enum vecmath_metric metric, const float *q,
+                           size_t n, struct arena *a, struct str *ids, float *dists, size_t *count,
+                           size_t *rows)
 {
-    float *out = xmalloc(dims * sizeof(float));
-    if (!vecmath_from_json(json_object_get(values, f->name), dims, out)) {
-        xfree(out);
-        return NULL;
+    *count = 0;
+    *rows = 0;
+    if (!v || !n)
+        return RC_NOT_FOUND;
+    pthread_mutex_lock(&v->mu);
+    struct entry *e = entry_for(v, c, f, metric);
+    bool is_usable = e && is_current(v, e);
+    pthread_mutex_unlock(&v->mu);
+    if (!is_usable)
+        return RC_NOT_FOUND;
+    uint32_t *slots = arena_alloc(a, n * sizeof(*slots));
+    float next = 0;
+    pthread_rwlock_rdlock(&e->lock);
+    size_t got = hnsw_exact(e->h, q, n, slots, dists, &next);
+    *rows = hnsw_live(e->h);
+    /* A distance that is no number orders nothing; a tie across the cut
+     * would be settled by slot, not by id as the list's order is. */
+    enum rc rc = isnan(next) || (got && next == dists[got - 1]) ? RC_NOT_FOUND : RC_OK;
+    for (size_t i = 0; !rc && i < got; i++) {
+        if (!e->ids[slots[i]])
+            rc = RC_NOT_FOUND;
+        else
+            ids[i] = arena_strdup(a, str_from_cstr(e->ids[slots[i]]));
     }
-    return out;
+    pthread_rwlock_unlock(&e->lock);
+    if (!rc)
+        *count = got;
+    return rc;
+}
+
+void core_vectors_distrust(struct core_vectors *v, const struct core_collection *c,
+                           const struct core_field *f, enum vecmath_metric metric,
+                           const struct str *ids, size_t count)
+{
+    if (!v)
+        return;
+    pthread_mutex_lock(&v->mu);
+    struct entry *e = find(v, c, f, metric);
+    if (e && e->state == READY) {
+        e->doubts++;
+        struct task *t = xcalloc(1, sizeof(*t));
+        *t = (struct task){.kind = TASK_CHECK,
+                           .e = e,
+                           .table = xstrdup(c->name),
+                           .column = xstrdup(f->name),
+                           .ids = xcalloc(count ? count : 1, sizeof(char *)),
+                           .id_count = count,
+                           .doubt = e->doubts};
+        for (size_t i = 0; i < count; i++)
+            t->ids[i] = xstrndup(ids[i].ptr, ids[i].len);
+        post(v, t);
+    }
+    pthread_mutex_unlock(&v->mu);
+}
+
+/* ---- The listener ------------------------------------------------------- */
+
+/* Every write to a collection with a vector field makes events, whether
+ * an index of it exists yet or not: a write submitted before its index was
+ * made may commit after the build's read of the table, and its event is
+ * then what brings it in. */
+static bool wants(void *ctx, const struct core_collection *c)
+{
+    (void)ctx;
+    for (size_t i = 0; i < c->field_count; i++) {
+        if (c->fields[i].type == CORE_FIELD_VECTOR)
+            return true;
+    }
+    return false;
 }
 
 static void on_event(void *ctx, struct core_event *ev)
@@ -417,15 +657,26 @@ static void on_event(void *ctx, struct core_event *ev)
                            .id = xstrdup(ev->id),
                            .table = xstrdup(ev->c->name),
                            .column = xstrdup(f->name)};
-        if (ev->action != CORE_EVENT_DELETE)
-            t->vec = vector_of(ev->values, f, e->dims);
+        e->posted++;
         post(v, t);
     }
     pthread_mutex_unlock(&v->mu);
 }
 
+/* Another instance's change: applied like ours, but it reaches this
+ * instance after its client was answered, so from now on no copy here can
+ * be known current (core_vectors_exact). */
+static void on_remote(void *ctx, struct core_event *ev)
+{
+    struct core_vectors *v = ctx;
+    pthread_mutex_lock(&v->mu);
+    v->has_remote = true;
+    pthread_mutex_unlock(&v->mu);
+    on_event(ctx, ev);
+}
+
 struct core_event_listener core_vectors_listener(struct core_vectors *v)
 {
     return (struct core_event_listener){
-        .wants = wants, .on_commit = on_event, .on_remote = on_event, .ctx = v};
+        .wants = wants, .on_commit = on_event, .on_remote = on_remote, .ctx = v};
 }

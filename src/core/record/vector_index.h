@@ -17,7 +17,33 @@
  *
  * Searches take a read lock of the index (several at once); the thread's
  * changes a write lock for one insert (about a millisecond at 100,000
- * vectors of 384 dimensions); builds happen outside the lock. */
+ * vectors of 384 dimensions); builds happen outside the lock.
+ *
+ * The graph's vectors lie one after another in memory, so an exact list
+ * scans them rather than the table (core_vectors_exact): a brute-force
+ * pass at memory speed instead of reading every row through SQL. That is
+ * exact only while the copy is current, which is known this way:
+ * - every write to a collection with a vector field makes events (wants),
+ *   so a write submitted before its index existed still reaches it;
+ * - a write's events are posted to this thread before its client is
+ *   answered (record_write.c emits, then answers), and each entry counts
+ *   the changes posted and applied: once the applied count reaches the
+ *   posted count a read saw at its start, every write acknowledged before
+ *   the read is in the copy (a read waits up to 25 ms for the thread to
+ *   catch up, else scans the table);
+ * - a change reads the record's vector again from the table instead of
+ *   trusting its event, so events of one record from two workers applied
+ *   in either order still leave the last commit;
+ * - what makes no event (a truncate, another program) is caught when it
+ *   touches a candidate: the list reads every candidate back from the
+ *   table and, when one is missing or its distance differs from the
+ *   copy's, calls core_vectors_distrust (the table is scanned, the thread
+ *   checks those records and rebuilds the copy if they changed without an
+ *   event). A row another program moves nearer without an event is not
+ *   seen until the next build: the one gap;
+ * - with --redis (core_vectors_set_shared), or once another instance's
+ *   change is heard, no copy is trusted: its events arrive after its
+ *   client was answered. */
 #ifndef TARMAC_CORE_RECORD_VECTOR_INDEX_H
 #define TARMAC_CORE_RECORD_VECTOR_INDEX_H
 
@@ -41,6 +67,11 @@ struct core_vectors *core_vectors_new(const char *target, size_t min_rows);
 /* Sets the threshold (vectors an index must hold to be used); before the
  * workers start. */
 void core_vectors_set_min_rows(struct core_vectors *v, size_t min_rows);
+/* Other instances write the same database (--redis): their changes arrive
+ * after their clients were answered, so no copy can be known current and
+ * exact lists always scan the table. Start-up, before the workers (the
+ * first change heard from another instance does the same). */
+void core_vectors_set_shared(struct core_vectors *v);
 /* Stops the thread and frees every index; accepts NULL. */
 void core_vectors_free(struct core_vectors *v);
 /* The listener that feeds the indexes (app.c registers it). */
@@ -55,5 +86,30 @@ enum rc core_vectors_candidates(struct core_vectors *v, const struct core_collec
                                 const struct core_field *f, enum vecmath_metric metric,
                                 const float *q, size_t n, struct arena *a, struct str *ids,
                                 size_t *count);
+
+/* The exact top n of the copy of f's vectors (see the top): the ids of
+ * the n live vectors nearest q under metric, nearest first, into ids
+ * (copied into a) and their distances (vecmath_distance's very floats)
+ * into dists; *count how many (n, or every vector when fewer), *rows how
+ * many vectors the copy holds. RC_NOT_FOUND when the copy cannot stand for
+ * the table now (not built yet: its build is started; changes still
+ * queued after a short wait; a doubt not yet cleared by a rebuild;
+ * another instance's change seen; a distance that is no number; a tie
+ * across the cut): scan the table. Any worker thread. */
+enum rc core_vectors_exact(struct core_vectors *v, const struct core_collection *c,
+                           const struct core_field *f, enum vecmath_metric metric, const float *q,
+                           size_t n, struct arena *a, struct str *ids, float *dists, size_t *count,
+                           size_t *rows);
+/* A list read the count records ids names from the table and found them
+ * missing or at another distance than the copy of (c, f, metric) gave:
+ * the copy is not used until the index thread, once the changes queued
+ * before now are applied, has read those records again: if they still
+ * differ (a change that made no event) the copy is rebuilt, and used again
+ * once a build begun after that has read the table; if not (the list's
+ * snapshot was older than the copy: a concurrent write) at once. Any
+ * worker thread. */
+void core_vectors_distrust(struct core_vectors *v, const struct core_collection *c,
+                           const struct core_field *f, enum vecmath_metric metric,
+                           const struct str *ids, size_t count);
 
 #endif

@@ -8,6 +8,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -131,6 +132,98 @@ static void test_removed_slots_are_never_returned(void **state)
     hnsw_free(h);
 }
 
+/* (distance, slot) order, as hnsw_exact ranks. */
+static int by_d_then_slot(const void *a, const void *b)
+{
+    const struct pair *x = a, *y = b;
+    if (x->d != y->d)
+        return x->d < y->d ? -1 : 1;
+    return (x->i > y->i) - (x->i < y->i);
+}
+
+/* The brute-force top k over the graph's copy is the true top k: the same
+ * slots, in order, with vecmath_distance's very floats, every metric and
+ * several k (1, 10, past the live count), removed slots left out, and the
+ * first distance past the cut reported. */
+static void test_exact_top_k_is_brute_force(void **state)
+{
+    (void)state;
+    make_data();
+    static unsigned char removed[N];
+    static struct pair all[N];
+    enum vecmath_metric metrics[] = {VECMATH_COSINE, VECMATH_L2, VECMATH_DOT};
+    for (size_t mi = 0; mi < 3; mi++) {
+        struct hnsw *h = hnsw_new(DIMS, metrics[mi], 8, 16, 7);
+        for (uint32_t i = 0; i < N; i++)
+            hnsw_add(h, data[i]);
+        memset(removed, 0, sizeof(removed));
+        for (uint32_t i = 5; i < N; i += 7) {
+            hnsw_remove(h, i);
+            removed[i] = 1;
+        }
+        size_t live = hnsw_live(h);
+        const size_t ks[] = {1, 10, 257, N};
+        for (int qi = 0; qi < 20; qi++) {
+            const float *q = queries[qi];
+            float qn = vecmath_norm(q, DIMS);
+            size_t n = 0;
+            for (uint32_t i = 0; i < N; i++) {
+                if (!removed[i])
+                    all[n++] =
+                        (struct pair){vecmath_distance(metrics[mi], q, qn, data[i], DIMS), i};
+            }
+            qsort(all, n, sizeof(all[0]), by_d_then_slot);
+            for (size_t ki = 0; ki < sizeof(ks) / sizeof(ks[0]); ki++) {
+                static uint32_t slots[N];
+                static float dists[N];
+                float next = 0;
+                size_t got = hnsw_exact(h, q, ks[ki], slots, dists, &next);
+                assert_int_equal(got, ks[ki] < live ? ks[ki] : live);
+                for (size_t i = 0; i < got; i++) {
+                    assert_int_equal(slots[i], all[i].i);
+                    assert_memory_equal(&dists[i], &all[i].d, sizeof(float));
+                }
+                if (got < live)
+                    assert_memory_equal(&next, &all[got].d, sizeof(float));
+                else
+                    assert_true(isinf(next));
+            }
+        }
+        hnsw_free(h);
+    }
+}
+
+/* Equal distances go to the smaller slot, and a tie across the cut shows
+ * in *next; a distance that is not a number makes *next NAN. */
+static void test_exact_ties_and_nan(void **state)
+{
+    (void)state;
+    struct hnsw *h = hnsw_new(2, VECMATH_L2, 8, 16, 1);
+    const float v[][2] = {{3, 0}, {1, 0}, {0, 1}, {2, 0}, {1, 0}};
+    for (size_t i = 0; i < 5; i++)
+        hnsw_add(h, v[i]);
+    float q[2] = {0, 0}, d[5], next;
+    uint32_t s[5];
+    assert_int_equal(hnsw_exact(h, q, 2, s, d, &next), 2);
+    assert_int_equal(s[0], 1); /* {1,0}, {0,1}, {1,0} all at 1: slots 1, 2, 4 */
+    assert_int_equal(s[1], 2);
+    assert_true(next == 1); /* slot 4 ties across the cut */
+    assert_int_equal(hnsw_exact(h, q, 3, s, d, &next), 3);
+    assert_int_equal(s[2], 4);
+    assert_true(next == 2);
+    assert_int_equal(hnsw_exact(h, q, 0, s, d, &next), 0);
+    hnsw_free(h);
+
+    struct hnsw *g = hnsw_new(2, VECMATH_DOT, 8, 16, 1);
+    const float big[][2] = {{3e38f, -3e38f}, {1, 1}};
+    hnsw_add(g, big[0]);
+    hnsw_add(g, big[1]);
+    float qq[2] = {3e38f, 3e38f}; /* +inf + -inf in the first row's sum */
+    assert_int_equal(hnsw_exact(g, qq, 2, s, d, &next), 1);
+    assert_true(isnan(next));
+    hnsw_free(g);
+}
+
 static void test_an_empty_index_finds_nothing(void **state)
 {
     (void)state;
@@ -151,6 +244,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_recall_at_10_against_brute_force),
         cmocka_unit_test(test_removed_slots_are_never_returned),
+        cmocka_unit_test(test_exact_top_k_is_brute_force),
+        cmocka_unit_test(test_exact_ties_and_nan),
         cmocka_unit_test(test_an_empty_index_finds_nothing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

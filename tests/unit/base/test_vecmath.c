@@ -43,6 +43,54 @@ static void test_distances_match_their_definitions(void **state)
     assert_true(vecmath_distance(VECMATH_COSINE, one, 1, one, 3) == 0);
 }
 
+/* The exact scan's loop gives, row by row, the very float vecmath_distance
+ * gives (what lets a scan of a copy stand for a scan of the table): every
+ * metric, lengths with and without a tail, counts through whole blocks of
+ * four rows and the rows left over, a zero row and a zero query (cosine's
+ * 1), values far apart in magnitude (where a different order of the sums
+ * would round differently). */
+static void test_distances_of_many_rows_are_bit_identical(void **state)
+{
+    (void)state;
+    enum { MAXN = 390, ROWS = 11 };
+    static float rows[ROWS * MAXN], q[MAXN], norms[ROWS], out[ROWS];
+    uint64_t x = 7;
+    const size_t lens[] = {1, 3, 7, 8, 9, 15, 16, 17, 37, 383, 384, 390};
+    const enum vecmath_metric all[] = {VECMATH_COSINE, VECMATH_DOT, VECMATH_L2};
+    for (size_t li = 0; li < sizeof(lens) / sizeof(lens[0]); li++) {
+        size_t n = lens[li];
+        for (size_t i = 0; i < ROWS * n; i++) {
+            x = x * 6364136223846793005ull + 1442695040888963407ull;
+            float u = (float)(x >> 40) / (float)(1 << 24) - 0.5f;
+            rows[i] = (i % 5 == 0) ? u * 1000 : u / 1000;
+        }
+        for (size_t i = 0; i < n; i++)
+            q[i] = rows[i] * 0.5f + rows[n + i];
+        for (size_t i = 0; i < n; i++)
+            rows[3 * n + i] = 0; /* a zero row */
+        for (size_t r = 0; r < ROWS; r++)
+            norms[r] = vecmath_norm(rows + r * n, n);
+        for (size_t mi = 0; mi < 3; mi++) {
+            float qn = vecmath_norm(q, n);
+            for (size_t count = 0; count <= ROWS; count++) {
+                memset(out, 0xff, sizeof(out));
+                vecmath_distances(all[mi], q, qn, rows, all[mi] == VECMATH_COSINE ? norms : NULL,
+                                  count, n, out);
+                for (size_t r = 0; r < count; r++) {
+                    float want = vecmath_distance(all[mi], q, qn, rows + r * n, n);
+                    assert_memory_equal(&out[r], &want, sizeof(float));
+                }
+                if (count < ROWS) /* nothing written past count */
+                    assert_true(isnan(out[count]));
+            }
+        }
+        float zero[MAXN] = {0};
+        vecmath_distances(VECMATH_COSINE, zero, 0, rows, norms, ROWS, n, out);
+        for (size_t r = 0; r < ROWS; r++)
+            assert_true(out[r] == 1);
+    }
+}
+
 static void test_metric_names_round_trip(void **state)
 {
     (void)state;
@@ -139,6 +187,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_distances_match_their_definitions),
+        cmocka_unit_test(test_distances_of_many_rows_are_bit_identical),
         cmocka_unit_test(test_metric_names_round_trip),
         cmocka_unit_test(test_bytes_are_little_endian_float32),
         cmocka_unit_test(test_jsonw_float_writes_the_shortest_text),
