@@ -39,6 +39,7 @@
 #include "core/cluster_logs.h"
 #include "core/hooks/hooks.h"
 #include "core/record/record.h"
+#include "core/record/vector_index.h"
 #include "core/schema_change.h"
 #include "core/settings_change.h"
 #include "core/task.h"
@@ -747,6 +748,8 @@ void core_cluster_app_start(struct core_app *app, const struct store_redis_targe
     atomic_init(&g->next_number, 0);
     /* Caches could not see the other instances' commits in time. */
     store_data_version_off();
+    /* Nor could the vectors' copies in memory: exact lists scan the table. */
+    core_vectors_set_shared(app->vectors);
     app->cluster = g->c = core_cluster_new(target, workers);
     core_cluster_set_user(g->c, g, glue_free);
     core_cluster_handle(g->c, "ev", on_event, g);
