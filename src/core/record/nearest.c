@@ -195,6 +195,16 @@ static void and_id_in(struct store_sql *q, const struct buf *sql, size_t where_a
  * steps through the table without holding rows: one statement. */
 #define SCAN_BATCH 2048
 
+/* "SELECT r.id, r.<field> FROM <collection> r": the rows' ids and vectors. */
+static void select_id_vector(struct store_sql *q, const struct query *qy)
+{
+    store_sql_add(q, "SELECT \"r\".\"id\", ");
+    store_sql_ident2(q, STR_LIT("r"), str_from_cstr(qy->f->name));
+    store_sql_add(q, " FROM ");
+    store_sql_ident(q, str_from_cstr(qy->c->name));
+    store_sql_add(q, " \"r\"");
+}
+
 /* The n nearest rows the list may show (rule and filter) into *out,
  * nearest first: of every row, or of the cand_count rows cands names
  * (an index's candidates) when cands is not NULL. */
@@ -209,11 +219,7 @@ static enum rc scan_vectors(struct core_request *r, const struct query *qy, stru
     buf_init(&sql, 1 << 24);
     struct store_sql q;
     store_sql_begin(&q, &sql);
-    store_sql_add(&q, "SELECT \"r\".\"id\", ");
-    store_sql_ident2(&q, STR_LIT("r"), str_from_cstr(qy->f->name));
-    store_sql_add(&q, " FROM ");
-    store_sql_ident(&q, str_from_cstr(qy->c->name));
-    store_sql_add(&q, " \"r\"");
+    select_id_vector(&q, qy);
     size_t where_at = sql.len;
     enum rc rc = core_list_where(r, qy->c, filter, 0, NULL, &rule_frag, &filter_frag, &q, p);
     unsigned base = (unsigned)(rule_frag.param_count + filter_frag.param_count);
@@ -314,11 +320,7 @@ static enum rc copy_matches(struct core_request *r, const struct query *qy, cons
     buf_init(&sql, 1 << 20);
     struct store_sql q;
     store_sql_begin(&q, &sql);
-    store_sql_add(&q, "SELECT \"r\".\"id\", ");
-    store_sql_ident2(&q, STR_LIT("r"), str_from_cstr(qy->f->name));
-    store_sql_add(&q, " FROM ");
-    store_sql_ident(&q, str_from_cstr(qy->c->name));
-    store_sql_add(&q, " \"r\"");
+    select_id_vector(&q, qy);
     and_id_in(&q, &sql, sql.len, 0, count);
     struct store_stmt *st = NULL;
     enum rc rc = store_sql_prepare(&q, r->cw->db, &st);
