@@ -20,6 +20,7 @@ bench_backends() {
         --appendonly no --daemonize yes --dir "$bench_pg_dir" --pidfile "$bench_pg_dir/redis.pid" \
         --logfile "$bench_pg_dir/redis.log" >/dev/null
     bench_db_n=0
+    trap bench_backends_stop EXIT # until start_tarmac's own trap, which stops them too
 }
 bench_backends_stop() {
     [[ -n ${bench_pg_dir:-} ]] || return 0
