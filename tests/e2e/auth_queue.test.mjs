@@ -16,7 +16,9 @@ const N = 16;
 describe('sign-ins queued behind the password hashes', () => {
     let srv, su;
     before(async () => {
+        // One instance even in the nginx run: the queue is one instance's.
         srv = await startServer({
+            cluster: false,
             flags: ['--query-budget=100ms', '--argon2-memory=32MiB', '--argon2-time=3', '--workers=1',
                 '--rate-limits=auth-ip=0/1s,auth-identity=0/1s'],
         });
