@@ -177,7 +177,11 @@ def bench_fts5(rows, qs):
 
 
 def bench_pg(rows, qs):
-    import psycopg2
+    try:
+        import psycopg2
+    except ImportError:
+        raise SystemExit("--pg needs psycopg2: apt-get install python3-psycopg2, and run this "
+                         "script with /usr/bin/python3 (its first line)")
     pgdir = tempfile.mkdtemp(prefix="tarmac-pgsearch-")
     url = subprocess.run([os.path.join(ROOT, "tests", "lib", "pgcluster.sh"), "start", pgdir],
                          capture_output=True, text=True, check=True).stdout.strip()
