@@ -479,6 +479,18 @@ enum rc store_logs_step_rc(sqlite3_stmt *st, int rc)
     return (rc & 0xff) == SQLITE_BUSY ? RC_BUSY : RC_IO;
 }
 
+enum rc store_logs_rows(sqlite3_stmt *st, struct buf *out, int64_t *rows)
+{
+    int s;
+    while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+        if (*rows)
+            (void)buf_append(out, ",", 1);
+        (void)buf_append(out, sqlite3_column_text(st, 0), (size_t)sqlite3_column_bytes(st, 0));
+        (*rows)++;
+    }
+    return store_logs_step_rc(st, s);
+}
+
 /* " WHERE <q->where>" when the query has one. */
 static void append_where(struct buf *sql, const struct store_logs_query *q)
 {
@@ -514,14 +526,7 @@ enum rc store_logs_list(struct store_logs *l, const struct store_logs_query *q, 
         bind_params(st, q);
         sqlite3_bind_int64(st, (int)q->param_count + 1, q->limit);
         sqlite3_bind_int64(st, (int)q->param_count + 2, q->offset);
-        int s;
-        while ((s = sqlite3_step(st)) == SQLITE_ROW) {
-            if (*rows)
-                (void)buf_append(out, ",", 1);
-            (void)buf_append(out, sqlite3_column_text(st, 0), (size_t)sqlite3_column_bytes(st, 0));
-            (*rows)++;
-        }
-        rc = store_logs_step_rc(st, s);
+        rc = store_logs_rows(st, out, rows);
         sqlite3_finalize(st);
         st = NULL;
     }

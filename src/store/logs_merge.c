@@ -51,14 +51,7 @@ enum rc store_logs_merge(struct str items, const char *order_by, int64_t limit, 
     if (!rc) {
         sqlite3_bind_int64(st, 1, limit);
         sqlite3_bind_int64(st, 2, offset);
-        int s;
-        while ((s = sqlite3_step(st)) == SQLITE_ROW) {
-            if (*rows)
-                (void)buf_append(out, ",", 1);
-            (void)buf_append(out, sqlite3_column_text(st, 0), (size_t)sqlite3_column_bytes(st, 0));
-            (*rows)++;
-        }
-        rc = store_logs_step_rc(st, s);
+        rc = store_logs_rows(st, out, rows);
     }
     if (rc)
         snprintf(err, err_cap, "%s", sqlite3_errmsg(db));
