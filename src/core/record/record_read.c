@@ -346,9 +346,13 @@ enum rc core_record_list(struct core_request *r, const struct core_collection *c
         *rest = NULL;
     struct buf key;
     buf_init(&key, 1 << 20);
-    /* One read of the data version keys both caches: the page's and its count's. */
-    int64_t version = r->cw->pages || r->cw->counts ? store_data_version(r->cw->db) : -1;
-    bool cacheable = version >= 0 && r->cw->pages && page_key(r, c, lo, o, &key);
+    /* One read of the data version keys both caches: the page's and its
+     * count's; read only when one of them can serve (with several
+     * instances it is a round trip to PostgreSQL). */
+    bool is_keyed = r->cw->pages && page_key(r, c, lo, o, &key);
+    int64_t version =
+        is_keyed || (r->cw->counts && !lo->skip_total) ? store_data_version(r->cw->db) : -1;
+    bool cacheable = version >= 0 && is_keyed;
     struct str cached;
     if (cacheable && core_page_cache_get(r->cw->pages, buf_str(&key), version, &cached)) {
         buf_cleanup(&key);
