@@ -157,7 +157,7 @@ static enum rc start_change(struct api_call *c, enum core_schema_op op, bool nee
     pc->job.target_id = col ? xstrdup(col->id) : NULL;
     pc->job.done = change_done;
     arena_defer(c->req->arena, change_release, pc);
-    http_req_defer(c->req);
+    api_call_defer(c); /* its budget pauses: the wait is not its cost */
     core_schema_submit(c->aw->core.app, &c->aw->core, &pc->job);
     return RC_OK;
 }

@@ -430,7 +430,7 @@ enum rc api_files_download(struct http_req *req, void *ctx)
         parse_range(range, &d->r);
     d->r.if_modified = parse_http_date(http_req_header(req, "if-modified-since"));
     buf_reset(http_resp_body(req));
-    http_req_defer(req);
+    api_call_defer(c); /* its budget pauses: the wait is not its cost */
     rc = net_offload_submit(app->offload, c->aw->core.mailbox, read_work, read_done, d);
     if (rc) {
         api_error_write(req, api_error_status(rc), NULL);
@@ -467,7 +467,7 @@ void api_files_send_storage(struct api_call *c, const struct core_storage *st, c
     if (range.ptr)
         parse_range(range, &d->r);
     buf_reset(http_resp_body(req));
-    http_req_defer(req);
+    api_call_defer(c); /* its budget pauses: the wait is not its cost */
     enum rc rc =
         net_offload_submit(c->aw->core.app->offload, c->aw->core.mailbox, read_work, read_done, d);
     if (rc) {

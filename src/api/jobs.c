@@ -171,7 +171,7 @@ enum rc api_jobs_submit(struct api_call *c, json_t *body, const char *fail_messa
         core_problem_message(&c->problem, fail_message);
         return api_call_fail(c, RC_INVALID);
     }
-    http_req_defer(c->req);
+    api_call_defer(c); /* its budget pauses: the wait is not its cost */
     core_jobs_action_submit(&c->aw->core, &pd->a);
     return RC_OK;
 }
@@ -198,7 +198,7 @@ static enum rc start_action(struct http_req *req, enum core_jobs_op op)
     struct pending *pd = new_pending(c);
     pd->a.op = op;
     memcpy(pd->a.id, id.ptr, id.len);
-    http_req_defer(req);
+    api_call_defer(c); /* its budget pauses: the wait is not its cost */
     core_jobs_action_submit(&c->aw->core, &pd->a);
     return RC_OK;
 }
@@ -228,7 +228,7 @@ enum rc api_crons_run(struct http_req *req, void *ctx)
         return api_call_fail(c, RC_NOT_FOUND);
     pd->a.op = CORE_JOBS_RUN_SCHEDULE;
     memcpy(pd->a.schedule, name.ptr, name.len);
-    http_req_defer(req);
+    api_call_defer(c); /* its budget pauses: the wait is not its cost */
     core_jobs_action_submit(&c->aw->core, &pd->a);
     return RC_OK;
 }
