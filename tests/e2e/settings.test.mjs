@@ -53,6 +53,27 @@ describe('settings API', () => {
         assert.ok(!('secret' in s.s3) && !('secret' in s.backups.s3), 'S3 secrets are never returned');
     });
 
+    test('secretsSet names the write-only secrets that hold a value, never the values; sent back, it changes nothing', async () => {
+        const before = await su.settings.getAll();
+        assert.ok(Array.isArray(before.secretsSet), JSON.stringify(before.secretsSet));
+        assert.ok(!before.secretsSet.includes('smtp.password'), 'no SMTP password yet');
+        const after = await su.settings.update({ smtp: { password: 'hunter2-secret' } });
+        assert.ok(after.secretsSet.includes('smtp.password'), `the PATCH's answer: ${after.secretsSet}`);
+        const read = await su.settings.getAll();
+        assert.ok(read.secretsSet.includes('smtp.password'), `GET: ${read.secretsSet}`);
+        assert.ok(!JSON.stringify(read).includes('hunter2-secret'), 'the value is never returned');
+        // sent back with a section: secretsSet (as locked) is not a setting
+        const echoed = await su.settings.update({ logs: read.logs, secretsSet: ['s3.secret', 'bogus.path', 7] }).catch((e) => { throw new Error(JSON.stringify(e.response)); });
+        assert.deepEqual(echoed.secretsSet.sort(), read.secretsSet.sort(), 'secretsSet is the server\'s, not the body\'s');
+        assert.ok(!echoed.secretsSet.includes('s3.secret'));
+        // an omitted password keeps the stored one; an empty one clears it (PocketBase decodes the
+        // body over the stored settings)
+        const kept = await su.settings.update({ smtp: { host: 'smtp.example.com' } });
+        assert.ok(kept.secretsSet.includes('smtp.password'), 'an omitted secret is kept');
+        const cleared = await su.settings.update({ smtp: { password: '' } });
+        assert.ok(!cleared.secretsSet.includes('smtp.password'), 'an empty secret is no secret');
+    });
+
     test('non-superusers are refused', async () => {
         await expectError(client(srv.url).settings.getAll(), 401, 'guest GET');
         const u = await makeUser(su, srv.url);

@@ -1496,10 +1496,13 @@ def cli_bad_values(suite):
                  ["serve", "--header-timeout=-1s"], ["serve", "--workers=-1"],
                  ["serve", "--http=127.0.0.1:99999"], ["serve", "--max-conns=many"],
                  ["serve", "--max-conns-per-ip=-1"], ["serve", "--body-deadline=soon"],
-                 ["serve", "--db-max-conns=257"], ["serve", "--db-max-conns=some"]):
+                 ["serve", "--db-max-conns=257"], ["serve", "--db-max-conns=some"],
+                 ["serve", "--db-pooler=bouncer"], ["serve", "--db-pooler="]):
         rc, out, err = run_cli(suite.binary, args)
         eq(rc, 2, "exit code for %s" % " ".join(args))
         check(err.strip(), "no message on stderr for %s" % " ".join(args))
+        if args[1].startswith("--db-pooler"):
+            check("--db-pooler" in err, "stderr does not name the flag: %r" % err)
 
 
 @test()
