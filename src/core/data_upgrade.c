@@ -15,6 +15,7 @@
 #include "base/log.h"
 #include "base/secure.h"
 #include "core/auth/otp.h"
+#include "core/schema/search_options.h"
 #include "store/sql.h"
 
 #define VERSION_KEY "tarmac.dataVersion"
@@ -205,6 +206,31 @@ static enum rc hash_plain_passwords(struct store_conn *db, const struct core_sch
     return rc;
 }
 
+/* Version 2: SQLite's search indexes made again. Their English words now
+ * each carry their unstemmed form (a prefix is looked up among those
+ * alone), and every index has prefix indexes (store/sqlite_fts.c,
+ * store/search.c): an index made before finds a typed prefix only among
+ * the words porter changed. PostgreSQL's are unchanged. */
+static enum rc remake_search_indexes(struct store_conn *db, const struct core_schema *s)
+{
+    if (store_conn_dialect(db) != STORE_DIALECT_SQLITE)
+        return RC_OK;
+    enum rc rc = RC_OK;
+    for (size_t i = 0; i < s->count && !rc; i++) {
+        const struct core_collection *c = s->items[i];
+        struct store_search_column cols[CORE_SEARCH_MAX_FIELDS];
+        struct store_search_index ix;
+        if (c->type == CORE_COLLECTION_VIEW || !core_search_index(c, cols, &ix))
+            continue;
+        rc = store_search_drop(db, ix.key);
+        if (!rc)
+            rc = store_search_create(db, &ix);
+        if (!rc)
+            log_info("msg=\"search index made again\" collection=%s", c->name);
+    }
+    return rc;
+}
+
 enum rc core_data_upgrade(struct store_conn *db, const struct core_schema *s,
                           struct core_password_params params, bool is_fresh)
 {
@@ -214,6 +240,8 @@ enum rc core_data_upgrade(struct store_conn *db, const struct core_schema *s,
         return rc;
     if (!is_fresh && version < 1)
         rc = hash_plain_passwords(db, s, params);
+    if (!rc && !is_fresh && version < 2)
+        rc = remake_search_indexes(db, s);
     return rc ? rc : write_version(db, CORE_DATA_VERSION);
 }
 

@@ -19,12 +19,13 @@
 #include "core/credential/password.h"
 #include "store/store.h"
 
-#define CORE_DATA_VERSION 1
+#define CORE_DATA_VERSION 2
 
 /* Brings db's records of schema s up to CORE_DATA_VERSION and records it.
  * is_fresh: the database was just made (nothing to upgrade). Version 1
  * hashes, with params, each password field value that is not "" and does not
- * parse as an argon2id PHC string, and logs how many per field. SLOW (one
+ * parse as an argon2id PHC string, and logs how many per field; version 2
+ * makes SQLite's search indexes again (new words, prefix indexes). SLOW (one
  * argon2id per value): call it where no event loop waits, inside a write
  * transaction. RC_NOMEM, RC_IO and the like on failure (nothing recorded). */
 enum rc core_data_upgrade(struct store_conn *db, const struct core_schema *s,

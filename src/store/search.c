@@ -101,8 +101,12 @@ static enum rc sqlite_create(struct store_conn *db, const struct store_search_in
     store_search_add_name(q, ix->key, "");
     store_sql_add(q, " USING fts5(");
     sqlite_columns(q, ix->count);
-    store_sql_add(q, ix->language == STORE_SEARCH_ENGLISH ? ", tokenize = 'tarmac english');"
-                                                          : ", tokenize = 'tarmac');");
+    /* prefix indexes of 2, 3 and 4 characters: a word being typed ("li",
+     * "\x01lib" in English, sqlite_fts.c) is one index entry, not a merge
+     * of every word it begins */
+    store_sql_add(q, ix->language == STORE_SEARCH_ENGLISH
+                         ? ", tokenize = 'tarmac english', prefix = '2 3 4');"
+                         : ", tokenize = 'tarmac', prefix = '2 3 4');");
     store_sql_add(q, "CREATE VIRTUAL TABLE ");
     store_search_add_name(q, ix->key, ":t");
     store_sql_add(q, " USING fts5(");
@@ -492,9 +496,15 @@ void store_sql_search_rank(struct store_sql *q, const struct store_search_query 
         store_sql_add(q, ", 1) DESC");
         return;
     }
-    /* bm25 is lower for a better match. */
-    store_sql_add(q, "bm25(");
+    /* BM25 (sqlite_rank.c), lower for a better match; the table's name
+     * is "_s:" and \w characters (store_search_name): no quote to double */
+    char name[STORE_SEARCH_NAME_MAX];
+    store_search_name(ix->key, "", name);
+    store_sql_add(q, "tarmac_bm25(");
     store_search_add_name(q, ix->key, "");
+    store_sql_add(q, ", '");
+    store_sql_add(q, name);
+    store_sql_add(q, "'");
     for (size_t i = 0; i < ix->count; i++) {
         store_sql_add(q, ", ");
         add_double(q, ix->columns[i].weight);

@@ -27,6 +27,7 @@
  * either engine. */
 #include "store/search.h"
 #include "store/sqlite.h"
+#include "store/sqlite_rank.h"
 
 #include <pthread.h>
 #include <string.h>
@@ -234,15 +235,12 @@ struct prefix_ctx {
 static int on_prefix(void *arg, int tflags, const char *word, int n, int start, int end)
 {
     struct prefix_ctx *c = arg;
-    int rc = c->emit(c->ctx, tflags, word, n, start, end);
-    if (rc != SQLITE_OK)
-        return rc;
-    rc = grow((void **)&c->t->raw, &c->t->raw_cap, (size_t)n + 1, 1);
+    int rc = grow((void **)&c->t->raw, &c->t->raw_cap, (size_t)n + 1, 1);
     if (rc)
         return rc;
     c->t->raw[0] = '\x01';
     memcpy(c->t->raw + 1, word, (size_t)n);
-    return c->emit(c->ctx, FTS5_TOKEN_COLOCATED, c->t->raw, n + 1, start, end);
+    return c->emit(c->ctx, tflags, c->t->raw, n + 1, start, end);
 }
 
 /* "tarmac english", a document: first unicode61's words are kept, then
@@ -284,8 +282,6 @@ static int on_stem(void *arg, int tflags, const char *stem, int n, int start, in
     if (t->list_next == t->list_len || t->list[t->list_next].start != start)
         return SQLITE_OK;
     const struct raw_word *w = &t->list[t->list_next++];
-    if (w->len - 1 == (size_t)n && memcmp(t->raw + w->at + 1, stem, (size_t)n) == 0)
-        return SQLITE_OK;
     return c->emit(c->ctx, FTS5_TOKEN_COLOCATED, t->raw + w->at, (int)w->len, start, end);
 }
 
@@ -334,7 +330,10 @@ enum rc store_sqlite_fts_register(sqlite3 *db)
     fts5_api *api = fts5_of(db);
     if (!api || api->iVersion < 2)
         return RC_INTERNAL;
-    return fts_rc(api->xCreateTokenizer(api, "tarmac", api, &tok_methods, NULL));
+    int rc = api->xCreateTokenizer(api, "tarmac", api, &tok_methods, NULL);
+    if (rc == SQLITE_OK)
+        rc = store_sqlite_rank_register(db, api);
+    return fts_rc(rc);
 }
 
 /* ---- A query's words ------------------------------------------------------ */

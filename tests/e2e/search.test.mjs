@@ -11,6 +11,7 @@
 
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -516,6 +517,63 @@ describe('search through a backup and its restore', () => {
         assert.equal(await count('centaury '), 1, 'typos read the restored vocabulary');
         await su.collection('docs').create({ title: 'delta cephei' });
         assert.equal(await count('cephei '), 1);
+    });
+});
+
+// A data directory whose search indexes an older tarmac made (no prefix
+// indexes; English words kept unstemmed only where porter changed them):
+// the first start makes them again (data version 2), and only once.
+describe('search indexes an older tarmac made', { skip: IS_PG }, () => {
+    test('are made again when the directory is opened, then left alone', async () => {
+        const dir = mkdtempSync(join(tmpdir(), 'tarmac-search-upgrade-'));
+        let srv = await startServer({ dir, superuser: true });
+        try {
+            let su = await superuserClient(srv.url);
+            const coll = await su.collections.create({
+                name: 'books', listRule: '', fields: [{ name: 'title', type: 'text' }],
+                search: { fields: [{ name: 'title' }], language: 'english' },
+            });
+            for (const title of ['library of running dogs', 'lighthouse keeper', 'the happy cat']) {
+                await su.collection('books').create({ title });
+            }
+            await srv.stop();
+            const table = `_s:${coll.id}`;
+            const schemaOf = () => dbQuery(dir, 'SELECT sql FROM sqlite_master WHERE name = ?', [table])[0][0];
+            assert.match(schemaOf(), /prefix = '2 3 4'/);
+            // What an older tarmac wrote: the table without prefix indexes, no
+            // record of the upgrade.
+            const r = spawnSync('/usr/bin/python3', ['-c', [
+                'import sqlite3, sys',
+                'con = sqlite3.connect(sys.argv[1])',
+                'con.execute("PRAGMA writable_schema = ON")',
+                'con.execute("UPDATE sqlite_master SET sql = replace(sql, ?, \'\') WHERE name = ?", ' +
+                    '(", prefix = \'2 3 4\'", sys.argv[2]))',
+                'con.execute("DELETE FROM _params WHERE id = \'tarmac.dataVersion\'")',
+                'con.commit()',
+            ].join('\n'), join(dir, 'data.db'), table], { encoding: 'utf8' });
+            assert.equal(r.status, 0, r.stderr);
+            assert.doesNotMatch(schemaOf(), /prefix/);
+
+            srv = await startServer({ dir });
+            assert.equal(srv.stderr().includes('search index made again'), true, 'the upgrade is logged');
+            assert.match(schemaOf(), /prefix = '2 3 4'/);
+            su = await superuserClient(srv.url);
+            const found = async (q) => titles(await su.collection('books').getList(1, 10, { search: q })).sort();
+            assert.deepEqual(await found('li'), ['library of running dogs', 'lighthouse keeper']);
+            assert.deepEqual(await found('runn'), ['library of running dogs']);
+            assert.deepEqual(await found('hap'), ['the happy cat']);
+            assert.deepEqual(await found('dog '), ['library of running dogs'], 'whole words stem');
+            // The index still follows the records.
+            await su.collection('books').create({ title: 'lime tree' });
+            assert.deepEqual(await found('li'), ['library of running dogs', 'lighthouse keeper', 'lime tree']);
+            await srv.stop();
+
+            srv = await startServer({ dir });
+            assert.equal(srv.stderr().includes('search index made again'), false, 'made again twice');
+        } finally {
+            await srv.stop().catch(() => {});
+            rmSync(dir, { recursive: true, force: true });
+        }
     });
 });
 
