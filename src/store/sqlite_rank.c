@@ -75,8 +75,8 @@ struct rank_query {
 
 static void lengths_clear(struct lengths *l)
 {
-    free(l->ids);
-    free(l->len);
+    sqlite3_free(l->ids);
+    sqlite3_free(l->len);
     memset(l, 0, sizeof(*l));
 }
 
@@ -85,7 +85,7 @@ static void rank_conn_free(void *p)
     struct rank_conn *rc = p;
     for (int i = 0; i < RANK_TABLES; i++)
         lengths_clear(&rc->t[i]);
-    free(rc);
+    sqlite3_free(rc);
 }
 
 static int count_row(const Fts5ExtensionApi *api, Fts5Context *fts, void *arg)
@@ -134,8 +134,8 @@ static bool lengths_load(sqlite3 *db, const char *name, unsigned version, sqlite
         return false;
     }
     size_t cap = (size_t)rows + 16;
-    l->ids = malloc(cap * sizeof(*l->ids));
-    l->len = malloc(cap * sizeof(*l->len));
+    l->ids = sqlite3_malloc64(cap * sizeof(*l->ids));
+    l->len = sqlite3_malloc64(cap * sizeof(*l->len));
     bool ok = l->ids && l->len;
     int src;
     while (ok && (src = sqlite3_step(st)) == SQLITE_ROW) {
@@ -226,7 +226,7 @@ static int64_t length_of(struct rank_query *q, int64_t id)
 
 static void query_free(void *p)
 {
-    free(p);
+    sqlite3_free(p);
 }
 
 /* A query's constants. A query of one phrase (a word, a prefix) ranks
@@ -240,11 +240,13 @@ static struct rank_query *query_start(const Fts5ExtensionApi *api, Fts5Context *
 {
     int phrases = api->xPhraseCount(fts);
     size_t slots = (size_t)(phrases > 0 ? phrases : 1);
-    struct rank_query *q = calloc(1, sizeof(*q) + 2 * slots * sizeof(double));
+    size_t size = sizeof(struct rank_query) + 2 * slots * sizeof(double);
+    struct rank_query *q = sqlite3_malloc64(size);
     if (!q) {
         *err = SQLITE_NOMEM;
         return NULL;
     }
+    memset(q, 0, size);
     q->phrases = phrases;
     q->idf = (double *)(q + 1);
     q->freq = q->idf + slots;
@@ -275,7 +277,7 @@ static struct rank_query *query_start(const Fts5ExtensionApi *api, Fts5Context *
     if (r == SQLITE_OK)
         r = api->xSetAuxdata(fts, q, query_free);
     else
-        free(q);
+        sqlite3_free(q);
     *err = r;
     return r == SQLITE_OK ? q : NULL;
 }
@@ -325,9 +327,10 @@ static void rank_fn(const Fts5ExtensionApi *api, Fts5Context *fts, sqlite3_conte
 
 int store_sqlite_rank_register(sqlite3 *db, fts5_api *api)
 {
-    struct rank_conn *rc = calloc(1, sizeof(*rc));
+    struct rank_conn *rc = sqlite3_malloc64(sizeof(*rc));
     if (!rc)
         return SQLITE_NOMEM;
+    memset(rc, 0, sizeof(*rc));
     rc->db = db;
     /* FTS5 frees rc when the connection closes; a failed registration
      * does not take it */
