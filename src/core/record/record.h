@@ -108,6 +108,10 @@ enum rc core_record_render_values(struct core_request *r, const struct core_coll
 /* Prunes the JSON in out to the `fields` picker (spec §2.7); a no-op for an
  * empty picker. is_list applies it to each element of "items". */
 enum rc core_fields_apply(struct buf *out, struct str fields, bool is_list);
+/* Whether the `fields` picker keeps the top-level key of a record (or of
+ * each item): named, or under "*", or no valid item at all (nothing is
+ * pruned). A key it does not keep need not be written. */
+bool core_fields_wants(struct str fields, struct str key);
 
 /* Compiles an API rule (is_rule: hidden fields allowed, errors only logged)
  * or a client filter (errors into p) for c, whose table is aliased "r", with

@@ -246,6 +246,39 @@ static json_t *apply(const struct pick *n, json_t *v)
     return o;
 }
 
+bool core_fields_wants(struct str fields, struct str key)
+{
+    /* The items and their first segments as core_fields_apply reads them
+     * (add_pick): an item with an empty first segment adds nothing. */
+    bool has_any = false;
+    int depth = 0;
+    size_t start = 0;
+    for (size_t i = 0; i <= fields.len; i++) {
+        if (i < fields.len) {
+            if (fields.ptr[i] == '(')
+                depth++;
+            else if (fields.ptr[i] == ')' && depth)
+                depth--;
+            if (fields.ptr[i] != ',' || depth)
+                continue;
+        }
+        struct str item = {fields.ptr + start, i - start};
+        start = i + 1;
+        const char *colon = memchr(item.ptr, ':', item.len);
+        if (colon)
+            item.len = (size_t)(colon - item.ptr);
+        const char *dot = memchr(item.ptr, '.', item.len);
+        struct str seg =
+            str_trim_ows((struct str){item.ptr, dot ? (size_t)(dot - item.ptr) : item.len});
+        if (!seg.len)
+            continue;
+        if ((seg.len == 1 && seg.ptr[0] == '*') || str_eq(seg, key))
+            return true;
+        has_any = true;
+    }
+    return !has_any;
+}
+
 enum rc core_fields_apply(struct buf *out, struct str fields, bool is_list)
 {
     struct pick_pool *pool = xmalloc(sizeof(*pool));

@@ -6,6 +6,7 @@
 #include "base/alloc.h"
 #include "base/vecmath.h"
 #include "core/schema/field_type.h"
+#include "core/record/record.h"
 
 void core_record_columns(struct store_sql *q, const struct core_collection *c, const char *alias)
 {
@@ -132,8 +133,8 @@ static void write_value(struct jsonw *w, const struct core_field *f, struct stor
     jsonw_string(w, store_column_text(st, col));
 }
 
-void core_record_write_open(struct jsonw *w, const struct core_collection *c, struct store_stmt *st,
-                            int col0, const struct core_auth *auth)
+static void write_open(struct jsonw *w, const struct core_collection *c, struct store_stmt *st,
+                       int col0, const struct core_auth *auth, const struct str *fields)
 {
     bool show_email = c->type == CORE_COLLECTION_AUTH && email_visible(c, st, col0, auth);
     jsonw_object_begin(w);
@@ -143,11 +144,25 @@ void core_record_write_open(struct jsonw *w, const struct core_collection *c, st
     jsonw_string_cstr(w, c->name);
     for (size_t i = 0; i < c->field_count; i++) {
         const struct core_field *f = &c->fields[i];
-        if (is_left_out(c, f, auth, show_email))
+        if (is_left_out(c, f, auth, show_email) ||
+            (fields && !core_fields_wants(*fields, str_from_cstr(f->name))))
             continue;
         jsonw_key_cstr(w, f->name);
         write_value(w, f, st, col0 + (int)i);
     }
+}
+
+void core_record_write_open(struct jsonw *w, const struct core_collection *c, struct store_stmt *st,
+                            int col0, const struct core_auth *auth)
+{
+    write_open(w, c, st, col0, auth, NULL);
+}
+
+void core_record_write_picked(struct jsonw *w, const struct core_collection *c,
+                              struct store_stmt *st, int col0, const struct core_auth *auth,
+                              struct str fields)
+{
+    write_open(w, c, st, col0, auth, &fields);
 }
 
 json_t *core_record_column_json(const struct core_field *f, struct store_stmt *st, int col)

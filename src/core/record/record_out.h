@@ -28,6 +28,11 @@ enum rc core_record_step_id(struct store_conn *db, struct store_sql *q, struct s
  * record object, leaving it open so the caller can add "expand". */
 void core_record_write_open(struct jsonw *w, const struct core_collection *c, struct store_stmt *st,
                             int col0, const struct core_auth *auth);
+/* The same, but only the fields a `fields` picker keeps at the top level
+ * (core_fields_wants): what it would prune is never formatted. */
+void core_record_write_picked(struct jsonw *w, const struct core_collection *c,
+                              struct store_stmt *st, int col0, const struct core_auth *auth,
+                              struct str fields);
 /* The same row as a new JSON object (for expanded records). */
 json_t *core_record_to_json(const struct core_collection *c, struct store_stmt *st, int col0,
                             const struct core_auth *auth);

@@ -689,8 +689,8 @@ enum rc core_record_write_scored(struct core_request *r, const struct core_colle
     buf_init(&item, (size_t)1 << 34);
     struct jsonw iw;
     jsonw_init(&iw, &item);
-    core_record_write_open(&iw, c, st, 0, r->auth);
-    if (ex)
+    core_record_write_picked(&iw, c, st, 0, r->auth, fields);
+    if (ex && core_fields_wants(fields, STR_LIT("expand")))
         core_expand_write(r, c, ex, st, 0, &iw);
     write_extras(&iw, snippet, score);
     jsonw_object_end(&iw);
