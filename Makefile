@@ -79,7 +79,7 @@ FUZZ_LIB  = $(sort $(wildcard src/base/*.c) src/http/parse.c src/http/chunked.c 
                        src/core/schema/field_type.c \
                        src/core/schema/field_value.c src/core/schema/fields/*.c \
                        src/core/filter/filter_*.c src/core/filter/sqlgen.c) \
-            src/store/sql.c src/store/dialect.c src/store/search_query.c src/store/sqlite_fts.c src/store/sqlite_rank.c)
+            src/store/sql.c src/store/dialect.c src/store/search_query.c src/store/sqlite_fts.c src/store/sqlite_rank.c src/store/sqlite_func.c)
 FUZZ_LIBS = $(shell pkg-config --libs sqlite3 jansson libsodium libcrypt lua5.4 libcrypto 2>/dev/null) -lm
 
 build/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB) | deps

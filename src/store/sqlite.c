@@ -1,5 +1,6 @@
 /* sqlite.c -- see sqlite.h: the SQLite engine's table (engine.h). */
 #include "store/sqlite.h"
+#include "store/sqlite_func.h"
 
 #include <limits.h>
 #include <string.h>
@@ -149,6 +150,11 @@ static enum rc s_open(const char *path, enum store_open_mode mode, void **out)
     if (s_exec(c, pragmas) != RC_OK) {
         s_close(c);
         return RC_IO;
+    }
+    /* Compiled filters name these (geoDistance). */
+    if (store_sqlite_func_register(h) != SQLITE_OK) {
+        s_close(c);
+        return RC_NOMEM;
     }
     /* Search indexes name it (their reads and writes need it); without
      * FTS5 only they fail. */

@@ -15,6 +15,7 @@
 
 #include "base/alloc.h"
 #include "core/filter/sqlgen.h"
+#include "store/sqlite_func.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -91,7 +92,7 @@ static void init(void)
     add("pbc_profiles", "profiles", CORE_COLLECTION_BASE, NULL, profiles, 1,
         "CREATE UNIQUE INDEX idx ON profiles (`user`)");
 
-    if (sqlite3_open(":memory:", &db) != SQLITE_OK)
+    if (sqlite3_open(":memory:", &db) != SQLITE_OK || store_sqlite_func_register(db) != SQLITE_OK)
         abort();
     const char *ddl =
         "CREATE TABLE users (id TEXT, email TEXT, emailVisibility BOOLEAN, password TEXT, name "

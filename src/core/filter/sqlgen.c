@@ -256,16 +256,20 @@ static enum rc resolve_func(struct core_fc *g, const struct core_foperand *o,
     }
     if (geo) {
         struct str lon1 = args[0].sql, lat1 = args[1].sql, lon2 = args[2].sql, lat2 = args[3].sql;
+        out->no_coalesce = true;
+        if (!core_fc_is_pg()) {
+            /* the formula below in one call (store/sqlite_func.c) */
+            out->sql = core_fc_fmt(g, "tarmac_geo_km(%.*s, %.*s, %.*s, %.*s)", FC_S(lat1),
+                                   FC_S(lon1), FC_S(lat2), FC_S(lon2));
+            return RC_OK;
+        }
         /* Great-circle distance in km (spherical law of cosines, R = 6371),
-         * as PB's geoDistance; min() (PostgreSQL: least()) keeps acos() in
-         * its domain. */
+         * as PB's geoDistance; least() keeps acos() in its domain. */
         out->sql = core_fc_fmt(
             g,
-            "(6371 * acos(%s(1.0, cos(radians(%.*s)) * cos(radians(%.*s)) * "
+            "(6371 * acos(least(1.0, cos(radians(%.*s)) * cos(radians(%.*s)) * "
             "cos(radians(%.*s) - radians(%.*s)) + sin(radians(%.*s)) * sin(radians(%.*s)))))",
-            core_fc_is_pg() ? "least" : "min", FC_S(lat1), FC_S(lat2), FC_S(lon2), FC_S(lon1),
-            FC_S(lat1), FC_S(lat2));
-        out->no_coalesce = true;
+            FC_S(lat1), FC_S(lat2), FC_S(lon2), FC_S(lon1), FC_S(lat1), FC_S(lat2));
         return RC_OK;
     }
     /* strftime(format, time, modifiers...): NULL -> '' (spec §3.8). A

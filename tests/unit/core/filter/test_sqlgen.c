@@ -17,6 +17,7 @@
 
 #include "base/alloc.h"
 #include "core/filter/sqlgen.h"
+#include "store/sqlite_func.h"
 
 /* ---- the schema -------------------------------------------------------- */
 
@@ -169,7 +170,7 @@ static int setup(void **state)
     p->indexes[0] = xstrdup("CREATE UNIQUE INDEX `idx_profiles_user` ON `profiles` (`user`)");
     p->index_count = 1;
 
-    if (sqlite3_open(":memory:", &db) != SQLITE_OK)
+    if (sqlite3_open(":memory:", &db) != SQLITE_OK || store_sqlite_func_register(db) != SQLITE_OK)
         return -1;
     exec(data_sql);
     (void)state;
