@@ -46,6 +46,22 @@ static bool number_of(const struct core_foperand *o, double *out)
     return *end == '\0' && isfinite(*out);
 }
 
+/* Whether the geoDistance call fn is spelt as the sort term near names. */
+static bool is_near_point(struct core_fc *g, const struct core_foperand *fn,
+                          const struct core_geo_near *near)
+{
+    struct core_foperand t;
+    char err[64];
+    if (core_filter_parse_operand(near->sort_term, g->a, &t, err, sizeof(err)) ||
+        t.kind != CORE_FOPD_FUNC || !str_eq(t.text, fn->text) || t.arg_count != fn->arg_count)
+        return false;
+    for (size_t i = 0; i < t.arg_count; i++) {
+        if (t.args[i].kind != fn->args[i].kind || !str_eq(t.args[i].text, fn->args[i].text))
+            return false;
+    }
+    return true;
+}
+
 struct str core_fc_geo_box(struct core_fc *g, const struct core_fnode *n)
 {
     const struct core_collection *c = g->o->collection;
@@ -70,6 +86,12 @@ struct str core_fc_geo_box(struct core_fc *g, const struct core_fnode *n)
     if (!f || point_axis(g, &a[at + 1], ".lat", &nth2) != f || !number_of(&a[2 - at], &lon) ||
         !number_of(&a[3 - at], &lat))
         return STR_LIT("");
+    struct core_geo_near *near = g->o->near;
+    if (near && near->fraction > 0 && near->fraction < 1 && is_near_point(g, fn, near)) {
+        r *= near->fraction;
+        if (near->km == 0 || r < near->km)
+            near->km = r;
+    }
     /* The box (the sphere of geoDistance, R = 6371 km): latitude +- r;
      * longitude +- asin(sin(r) / cos(lat)), the widest a circle of radius
      * r gets there (Matuschek); all longitudes when it reaches a pole or

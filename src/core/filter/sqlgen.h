@@ -94,6 +94,17 @@ struct core_filter_request {
  * (X-Token -> x_token). A new object. */
 json_t *core_request_strings(json_t *o, bool header_keys);
 
+/* A nearest-first list's narrowing (core/record/record_read.c): the box
+ * of a distance filter on the same point, spelt the same, as sort_term is
+ * cut to fraction of its radius. A row outside the cut box is farther from
+ * that point than the cut radius, so when a page's last row is nearer
+ * than km the page is the same. */
+struct core_geo_near {
+    struct str sort_term; /* "geoDistance(loc.lon, loc.lat, 74.1, 18.9)" */
+    double fraction;      /* (0, 1) */
+    double km;            /* out: the smallest radius cut to; 0: no box cut */
+};
+
 struct core_filter_options {
     const struct core_schema *schema;
     const struct core_collection *collection;  /* the collection being filtered */
@@ -107,6 +118,7 @@ struct core_filter_options {
      * record given by its values): a distance filter may use the points'
      * index (store_geo_box_as), which reads the table's rows. */
     bool is_table;
+    struct core_geo_near *near; /* NULL: every box has its filter's radius */
 };
 
 /* Compiles filter (a user filter or an API rule) into *out, allocating in a.

@@ -18,11 +18,13 @@
 
 /* Compiles an API rule (or a client filter) for c, aliased "r"; is_table:
  * "r" is c's own table (core_filter_options). */
-static enum rc compile_filter(struct core_request *r, const struct core_collection *c,
-                              struct str text, bool is_rule, size_t param_base, bool is_table,
-                              struct core_sql_fragment *out, struct core_problem *p)
+static enum rc compile_near(struct core_request *r, const struct core_collection *c,
+                            struct str text, bool is_rule, size_t param_base, bool is_table,
+                            struct core_geo_near *near, struct core_sql_fragment *out,
+                            struct core_problem *p)
 {
     struct core_filter_options fo = {
+        .near = near,
         .schema = r->schema,
         .collection = c,
         .alias = "r",
@@ -40,6 +42,13 @@ static enum rc compile_filter(struct core_request *r, const struct core_collecti
             core_problem_message(p, err);
     }
     return rc;
+}
+
+static enum rc compile_filter(struct core_request *r, const struct core_collection *c,
+                              struct str text, bool is_rule, size_t param_base, bool is_table,
+                              struct core_sql_fragment *out, struct core_problem *p)
+{
+    return compile_near(r, c, text, is_rule, param_base, is_table, NULL, out, p);
 }
 
 enum rc core_compile_filter(struct core_request *r, const struct core_collection *c,
@@ -150,10 +159,26 @@ enum rc core_record_view(struct core_request *r, const struct core_collection *c
 /* Builds WHERE <search match> AND (rule) AND (filter) into q, compiling
  * both; params go to rule_frag and filter_frag with consecutive numbers
  * after base (the search's, when sq is not NULL, are 1..base). */
+/* core_list_where, the filter's distance boxes cut as near says. */
+static enum rc list_where_near(struct core_request *r, const struct core_collection *c,
+                               struct str filter, size_t base, const struct store_search_query *sq,
+                               struct core_geo_near *near, struct core_sql_fragment *rule_frag,
+                               struct core_sql_fragment *filter_frag, struct store_sql *q,
+                               struct core_problem *p);
+
 enum rc core_list_where(struct core_request *r, const struct core_collection *c, struct str filter,
                         size_t base, const struct store_search_query *sq,
                         struct core_sql_fragment *rule_frag, struct core_sql_fragment *filter_frag,
                         struct store_sql *q, struct core_problem *p)
+{
+    return list_where_near(r, c, filter, base, sq, NULL, rule_frag, filter_frag, q, p);
+}
+
+static enum rc list_where_near(struct core_request *r, const struct core_collection *c,
+                               struct str filter, size_t base, const struct store_search_query *sq,
+                               struct core_geo_near *near, struct core_sql_fragment *rule_frag,
+                               struct core_sql_fragment *filter_frag, struct store_sql *q,
+                               struct core_problem *p)
 {
     const char *rule = c->rules[CORE_RULE_LIST];
     memset(rule_frag, 0, sizeof(*rule_frag));
@@ -166,8 +191,8 @@ enum rc core_list_where(struct core_request *r, const struct core_collection *c,
         }
     }
     if (filter.len) {
-        enum rc rc = compile_filter(r, c, filter, false, base + rule_frag->param_count, true,
-                                    filter_frag, p);
+        enum rc rc = compile_near(r, c, filter, false, base + rule_frag->param_count, true, near,
+                                  filter_frag, p);
         if (rc)
             return RC_INVALID;
     }
@@ -469,6 +494,127 @@ enum rc core_list_widen_search(struct core_request *r, const struct core_collect
     return RC_OK;
 }
 
+/* ---- Nearest first --------------------------------------------------------
+
+ * A page sorted by one geoDistance, nearest first, under a filter that
+ * bounds that distance ("couriers within 3 km, the 10 nearest") reads every
+ * row of the filter's box: 900 rows of 1,000,000 points for 3 km, where the
+ * page needs 10. So the box is cut first (to an eighth of its radius, then
+ * a third): when the page's last row is still within the cut radius, every
+ * row the cut left out is farther than it, and the page is the same;
+ * otherwise the whole box. Only without totals (skipTotal): a count reads
+ * the whole box anyway. Ties in distance go by rowid, so that pages with
+ * and without a cut agree. */
+
+#define NEAR_MAX_ROWS 10000 /* page x perPage past this: no cut */
+
+/* The sort's term when it is one geoDistance, nearest first (its ties then
+ * go by rowid), else an empty str. */
+static struct str near_sort(const struct core_list_opts *lo, const struct store_search_query *sq)
+{
+    struct str t = str_trim_ows(lo->sort), none = {"", 0};
+    if (sq)
+        return none;
+    if (t.len && t.ptr[0] == '+')
+        t = str_trim_ows((struct str){t.ptr + 1, t.len - 1});
+    static const char head[] = "geoDistance(";
+    if (t.len < sizeof(head) || memcmp(t.ptr, head, sizeof(head) - 1) != 0 ||
+        t.ptr[t.len - 1] != ')')
+        return none;
+    int depth = 0;
+    for (size_t i = sizeof(head) - 2; i < t.len; i++) {
+        depth += t.ptr[i] == '(' ? 1 : t.ptr[i] == ')' ? -1 : 0;
+        if (depth == 0 && i + 1 < t.len)
+            return none; /* another term after it */
+    }
+    return t;
+}
+
+/* The sort's term when the page may be read from a cut box, else "". */
+static struct str near_term(const struct core_list_opts *lo, const struct store_search_query *sq)
+{
+    struct str none = {"", 0};
+    if (!lo->skip_total || !lo->filter.len || lo->page < 1 ||
+        lo->page > NEAR_MAX_ROWS / (lo->per_page > 0 ? lo->per_page : 1))
+        return none;
+    return near_sort(lo, sq);
+}
+
+/* Whether the cut of near leaves the page as it is: the row at the page's
+ * end is there and within the cut radius. The statement is the page's
+ * (from, where, order_by; the filter's parameters those of the cut). */
+static bool near_holds(struct core_request *r, const struct core_list_opts *lo, struct str from,
+                       struct str where, struct str order_by, size_t sp,
+                       const struct core_sql_fragment *rule_frag,
+                       const struct core_sql_fragment *filter_frag,
+                       const struct core_sql_fragment *sort_params, double km)
+{
+    static const char asc[] = " ASC";
+    if (order_by.len < sizeof(asc) ||
+        memcmp(order_by.ptr + order_by.len - (sizeof(asc) - 1), asc, sizeof(asc) - 1) != 0)
+        return false;
+    struct buf sql;
+    buf_init(&sql, 1 << 20);
+    struct store_sql q;
+    store_sql_begin(&q, &sql);
+    store_sql_add(&q, "SELECT ");
+    store_sql_addn(&q, (struct str){order_by.ptr, order_by.len - (sizeof(asc) - 1)});
+    store_sql_addn(&q, from);
+    store_sql_addn(&q, where);
+    store_sql_add(&q, " ORDER BY ");
+    store_sql_addn(&q, order_by);
+    store_sql_add(&q, ", \"r\".rowid LIMIT 1 OFFSET ");
+    store_sql_int(&q, (lo->page * lo->per_page) - 1);
+    struct store_stmt *st = NULL;
+    enum rc rc = store_sql_end(&q);
+    if (!rc)
+        rc = store_prepare(r->cw->db, buf_str(&sql), &st);
+    buf_cleanup(&sql);
+    if (!rc)
+        rc = core_sql_fragment_bind(st, rule_frag, sp);
+    if (!rc)
+        rc = core_sql_fragment_bind(st, filter_frag, sp + rule_frag->param_count);
+    if (!rc)
+        rc = core_sql_fragment_bind(st, sort_params,
+                                    sp + rule_frag->param_count + filter_frag->param_count);
+    bool holds = !rc && store_step(st) == RC_OK && store_column_type(st, 0) != STORE_TYPE_NULL &&
+                 store_column_double(st, 0) <= km;
+    if (st)
+        store_done(st);
+    return holds;
+}
+
+/* Cuts the filter's box when the page stays the same (above): *filter_frag
+ * is then the cut filter's (the same SQL, other box corners). */
+static void near_cut(struct core_request *r, const struct core_collection *c,
+                     const struct core_list_opts *lo, struct str term, struct str from,
+                     struct str where, struct str order_by,
+                     const struct core_sql_fragment *rule_frag,
+                     struct core_sql_fragment *filter_frag,
+                     const struct core_sql_fragment *sort_params)
+{
+    static const double fractions[] = {1.0 / 8, 1.0 / 3};
+    for (size_t i = 0; i < sizeof(fractions) / sizeof(fractions[0]); i++) {
+        struct core_geo_near near = {term, fractions[i], 0};
+        struct core_sql_fragment rf, ff;
+        struct buf w;
+        buf_init(&w, 1 << 20);
+        struct store_sql wq;
+        store_sql_begin(&wq, &w);
+        struct core_problem p = {0};
+        enum rc rc = list_where_near(r, c, lo->filter, 0, NULL, &near, &rf, &ff, &wq, &p);
+        bool is_same = !rc && near.km > 0 && str_eq(buf_str(&w), where) &&
+                       ff.param_count == filter_frag->param_count;
+        buf_cleanup(&w);
+        if (!is_same)
+            return; /* no box of the sort's point: nothing to cut */
+        if (near_holds(r, lo, from, where, order_by, 0, rule_frag, &ff, sort_params, near.km)) {
+            *filter_frag = ff;
+            return;
+        }
+    }
+}
+
 /* The page: SELECT <record columns>[, <snippets>] FROM <table> "r"
  * [JOIN <search index>] WHERE [<match> AND] (rule) AND (filter)
  * [ORDER BY <sort>[, <relevance>]] LIMIT OFFSET; the search's parameters
@@ -531,6 +677,10 @@ static enum rc list_rows(struct core_request *r, const struct core_collection *c
         store_sql_search_join(&fq, sq);
     if (!rc)
         rc = store_sql_end(&fq);
+    struct str near = rc ? (struct str){"", 0} : near_term(lo, sq);
+    if (near.len && order_by.len)
+        near_cut(r, c, lo, near, buf_str(&from), buf_str(&where), order_by, &rule_frag,
+                 &filter_frag, &sort_params);
     int64_t total = -1;
     if (!rc && !lo->skip_total)
         rc = count_rows(r, buf_str(&from), buf_str(&where), sq, &rule_frag, &filter_frag, version,
@@ -562,6 +712,8 @@ static enum rc list_rows(struct core_request *r, const struct core_collection *c
             store_sql_add(&q, ", ");
         store_sql_search_rank(&q, sq, 1);
         store_sql_add(&q, ", \"r\".\"rowid\"");
+    } else if (order_by.len && near_sort(lo, sq).len) {
+        store_sql_add(&q, ", \"r\".rowid");
     }
     store_sql_add(&q, " LIMIT ");
     store_sql_param_at(&q, p_limit);
