@@ -441,6 +441,17 @@ void store_sql_search_join(struct store_sql *q, const struct store_search_query 
     store_sql_add(q, ".rowid = \"r\".rowid");
 }
 
+void store_search_add_table(struct store_sql *q, const struct store_search_query *sq)
+{
+    store_search_add_name(q, sq->ix->key, "");
+}
+
+void store_search_add_rowid(struct store_sql *q, const struct store_search_query *sq)
+{
+    store_search_add_name(q, sq->ix->key, "");
+    store_sql_add(q, ".rowid");
+}
+
 /* PostgreSQL: the tsquery of the query's parameters. */
 static void pg_tsquery(struct store_sql *q, const struct store_search_query *sq, unsigned first)
 {

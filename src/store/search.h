@@ -168,6 +168,9 @@ enum rc store_search_query_bind_snippets(struct store_stmt *st, const struct sto
  * numbers in every piece of a statement). */
 /* " JOIN <index> ON <the index's row is r's>", after FROM "<table>" "r". */
 void store_sql_search_join(struct store_sql *q, const struct store_search_query *sq);
+/* SQLite: the index's table (as the join names it), and its rowid. */
+void store_search_add_table(struct store_sql *q, const struct store_search_query *sq);
+void store_search_add_rowid(struct store_sql *q, const struct store_search_query *sq);
 /* The condition that a row matches. */
 void store_sql_search_match(struct store_sql *q, const struct store_search_query *sq,
                             unsigned first);

@@ -699,6 +699,39 @@ static enum rc list_rows(struct core_request *r, const struct core_collection *c
         store_sql_add(&q, ", ");
         store_sql_search_snippet(&q, sq, 1, p_snippets, i);
     }
+    if (!rc && sq && !order_by.len && !has_snippets && q.dialect == STORE_DIALECT_SQLITE) {
+        /* By relevance alone: the ranking picks the page's rowids from the
+         * index alone (joined to the table only for a rule or a filter),
+         * and only the page's rows are read -- not every match's row read
+         * and carried through the sort (a prefix such as "li" matches half
+         * a collection). The same order: relevance, then rowid. */
+        bool is_bare = !rule_frag.sql.len && !filter_frag.sql.len;
+        store_sql_add(&q, " FROM ");
+        store_sql_ident(&q, str_from_cstr(c->name));
+        store_sql_add(&q, " \"r\" JOIN (SELECT ");
+        if (is_bare) {
+            store_search_add_rowid(&q, sq);
+        } else {
+            store_sql_add(&q, "\"r\".rowid");
+        }
+        store_sql_add(&q, " AS \"_rid\", ");
+        store_sql_search_rank(&q, sq, 1);
+        store_sql_add(&q, " AS \"_rank\" ");
+        if (is_bare) {
+            store_sql_add(&q, "FROM ");
+            store_search_add_table(&q, sq);
+        } else {
+            store_sql_addn(&q, buf_str(&from));
+        }
+        store_sql_addn(&q, buf_str(&where));
+        store_sql_add(&q, " ORDER BY \"_rank\", \"_rid\" LIMIT ");
+        store_sql_param_at(&q, p_limit);
+        store_sql_add(&q, " OFFSET ");
+        store_sql_param_at(&q, p_offset);
+        store_sql_add(&q, ") \"_top\" ON \"r\".rowid = \"_top\".\"_rid\" ORDER BY "
+                          "\"_top\".\"_rank\", \"_top\".\"_rid\"");
+        goto prepare;
+    }
     store_sql_addn(&q, buf_str(&from));
     store_sql_addn(&q, buf_str(&where));
     if (order_by.len || sq)
@@ -719,6 +752,7 @@ static enum rc list_rows(struct core_request *r, const struct core_collection *c
     store_sql_param_at(&q, p_limit);
     store_sql_add(&q, " OFFSET ");
     store_sql_param_at(&q, p_offset);
+prepare:;
     struct store_stmt *st = NULL;
     if (!rc)
         rc = store_sql_end(&q);
