@@ -52,7 +52,15 @@ struct lengths {
     int64_t *ids;  /* ascending */
     uint32_t *len;
     size_t n;
+    /* rowids with few holes (most tables): each length at rowid - base,
+     * NO_LENGTH in a hole */
+    uint32_t *dense;
+    int64_t base;
+    size_t span;
 };
+
+#define NO_LENGTH UINT32_MAX
+#define RANK_MAX_COLUMNS 64
 
 /* One per connection: the function's user data. */
 struct rank_conn {
@@ -71,12 +79,15 @@ struct rank_query {
     sqlite3_int64 rows, scored;
     bool is_decided; /* whether to sweep: decided (lengths or not) */
     double *idf, *freq;
+    int columns; /* weights given */
+    double weight[RANK_MAX_COLUMNS];
 };
 
 static void lengths_clear(struct lengths *l)
 {
     sqlite3_free(l->ids);
     sqlite3_free(l->len);
+    sqlite3_free(l->dense);
     memset(l, 0, sizeof(*l));
 }
 
@@ -153,6 +164,16 @@ static bool lengths_load(sqlite3 *db, const char *name, unsigned version, sqlite
         lengths_clear(l);
         return false;
     }
+    if (l->n && l->ids[l->n - 1] - l->ids[0] < (int64_t)(2 * l->n + 64)) {
+        l->base = l->ids[0];
+        l->span = (size_t)(l->ids[l->n - 1] - l->base) + 1;
+        l->dense = sqlite3_malloc64(l->span * sizeof(*l->dense));
+        if (l->dense) {
+            memset(l->dense, 0xff, l->span * sizeof(*l->dense)); /* NO_LENGTH */
+            for (size_t i = 0; i < l->n; i++)
+                l->dense[l->ids[i] - l->base] = l->len[i] == NO_LENGTH ? NO_LENGTH - 1 : l->len[i];
+        }
+    }
     snprintf(l->name, sizeof(l->name), "%s", name);
     l->version = version;
     return true;
@@ -205,6 +226,10 @@ static const struct lengths *lengths_for(struct rank_conn *rc, const char *name,
 static int64_t length_of(struct rank_query *q, int64_t id)
 {
     const struct lengths *l = q->lengths;
+    if (l->dense) {
+        uint64_t at = (uint64_t)(id - l->base);
+        return at < l->span && l->dense[at] != NO_LENGTH ? (int64_t)l->dense[at] : -1;
+    }
     size_t lo = 0, hi = l->n;
     if (q->at < l->n && l->ids[q->at] <= id)
         lo = q->at;
@@ -293,6 +318,9 @@ static void rank_fn(const Fts5ExtensionApi *api, Fts5Context *fts, sqlite3_conte
             sqlite3_result_error_code(ctx, err);
             return;
         }
+        q->columns = argc - 1 < RANK_MAX_COLUMNS ? argc - 1 : RANK_MAX_COLUMNS;
+        for (int i = 0; i < q->columns; i++)
+            q->weight[i] = sqlite3_value_double(argv[i + 1]);
     }
     memset(q->freq, 0, sizeof(double) * (size_t)q->phrases);
     int insts = 0;
@@ -301,7 +329,7 @@ static void rank_fn(const Fts5ExtensionApi *api, Fts5Context *fts, sqlite3_conte
         int phrase, column, offset;
         err = api->xInst(fts, i, &phrase, &column, &offset);
         if (err == SQLITE_OK && phrase >= 0 && phrase < q->phrases)
-            q->freq[phrase] += column + 1 < argc ? sqlite3_value_double(argv[column + 1]) : 1.0;
+            q->freq[phrase] += column >= 0 && column < q->columns ? q->weight[column] : 1.0;
     }
     if (!q->is_decided && ++q->scored >= RANK_MIN_ROWS && q->scored * 16 >= q->rows) {
         q->is_decided = true; /* a sixteenth of the table so far: sweep */
