@@ -63,6 +63,14 @@ describe('typed models', () => {
         await su.collections.create({
             name: 'members', type: 'auth', fields: [{ name: 'nick', type: 'text' }],
         });
+        // Search and a vector field: the members a list adds (@snippet,
+        // @distance, @score); a field named like one moves it aside.
+        await su.collections.create({
+            name: 'articles', listRule: '', viewRule: '',
+            fields: [{ name: 'title', type: 'text' }, { name: 'score', type: 'number' },
+                { name: 'emb', type: 'vector', dimensions: 3 }],
+            search: { fields: [{ name: 'title' }] },
+        });
         // A view: read-only models (no Create type, no toJson).
         await su.collections.create({
             name: 'type_stats', type: 'view', listRule: '', viewRule: '',
@@ -170,6 +178,14 @@ export async function use(): Promise<void> {
             assert.ok(dart.includes(want), want);
         }
         assert.ok(!/\bpin\b/.test(dart), 'a password is never in a model');
+        const articles = dart.slice(dart.indexOf('class ArticlesRecord'));
+        for (const want of ['final SearchSnippet? searchSnippet;', 'final double? distance;', 'final double? $score;',
+            'final num score;', "searchSnippet: SearchSnippet.fromJson(r.data['@snippet']),",
+            "distance: (r.data['@distance'] as num?)?.toDouble(),", "$score: (r.data['@score'] as num?)?.toDouble(),"]) {
+            assert.ok(articles.includes(want), want);
+        }
+        assert.ok(!dart.slice(dart.indexOf('class EveryTypeRecord'), dart.indexOf('class ArticlesRecord'))
+            .includes('@distance'), 'no vector field, no distance');
         const view = dart.slice(dart.indexOf('class TypeStatsRecord'));
         assert.ok(view.includes('final num n;') && view.includes('final List<TypeStatsTags> tags;'), view.slice(0, 400));
         assert.ok(!view.slice(0, view.indexOf('\n}\n')).includes('toJson'), 'a view record is not sent');

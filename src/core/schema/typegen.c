@@ -419,6 +419,21 @@ static void dart_write(struct out *o, const struct core_field *f, const char *m)
         emit(o, "%s", m);
 }
 
+/* want as a Dart member of c's record class, or with a '$' in front when
+ * one of c's fields has that member name (camel). */
+static void extra_member(const struct core_collection *c, const char *want, char *out, size_t cap)
+{
+    char m[200];
+    for (size_t i = 0; i < c->field_count; i++) {
+        camel(c->fields[i].name, m, sizeof(m));
+        if (strcmp(m, want) == 0) {
+            snprintf(out, cap, "$%s", want);
+            return;
+        }
+    }
+    snprintf(out, cap, "%s", want);
+}
+
 static void dart_collection(struct out *o, const struct core_collection *c, bool su)
 {
     char cn[200], fnm[200], m[200];
@@ -466,6 +481,29 @@ static void dart_collection(struct out *o, const struct core_collection *c, bool
         dart_type(o, c, f);
         emit(o, " %s;\n", m);
     }
+    /* What a list adds to its items (record_read.c write_extras), under
+     * names no field of the collection has as a member. */
+    char snippet[64], distance[64], score[64];
+    extra_member(c, "searchSnippet", snippet, sizeof(snippet));
+    extra_member(c, "distance", distance, sizeof(distance));
+    extra_member(c, "score", score, sizeof(score));
+    bool has_search = c->search.field_count > 0, has_vector = false;
+    for (size_t i = 0; i < c->field_count; i++)
+        has_vector = has_vector || c->fields[i].type == CORE_FIELD_VECTOR;
+    if (has_search)
+        emit(o,
+             "  /// With getList(..., query: {'search': ..., 'searchSnippet': true}): the field\n"
+             "  /// that matches best and its text around the matches (\"@snippet\").\n"
+             "  final SearchSnippet? %s;\n",
+             snippet);
+    if (has_vector)
+        emit(o,
+             "  /// With getList(..., query: {'nearest': ..., 'to': ...}): the distance to `to`\n"
+             "  /// (\"@distance\"; null for a hybrid list's text match without a vector).\n"
+             "  final double? %s;\n"
+             "  /// With nearest and search together: the fused rank's score (\"@score\").\n"
+             "  final double? %s;\n",
+             distance, score);
     emit(o, "  final Map<String, dynamic> expand;\n\n  const %sRecord({\n", cn);
     for (size_t i = 0; i < c->field_count; i++) {
         const struct core_field *f = &c->fields[i];
@@ -475,6 +513,10 @@ static void dart_collection(struct out *o, const struct core_collection *c, bool
         bool nullable = core_field_kind(f)->is_enum && !core_field_is_multi(f);
         emit(o, "    %sthis.%s,\n", nullable ? "" : "required ", m);
     }
+    if (has_search)
+        emit(o, "    this.%s,\n", snippet);
+    if (has_vector)
+        emit(o, "    this.%s,\n    this.%s,\n", distance, score);
     emit(o, "    this.expand = const {},\n  });\n\n");
     emit(o, "  factory %sRecord.fromRecord(RecordModel r) => %sRecord(\n", cn, cn);
     for (size_t i = 0; i < c->field_count; i++) {
@@ -489,6 +531,13 @@ static void dart_collection(struct out *o, const struct core_collection *c, bool
             dart_read(o, c, f);
         emit(o, ",\n");
     }
+    if (has_search)
+        emit(o, "        %s: SearchSnippet.fromJson(r.data['@snippet']),\n", snippet);
+    if (has_vector)
+        emit(o,
+             "        %s: (r.data['@distance'] as num?)?.toDouble(),\n"
+             "        %s: (r.data['@score'] as num?)?.toDouble(),\n",
+             distance, score);
     emit(o, "        expand: r.expand,\n      );\n");
     if (is_view) {
         /* No body to send and no files of its own: only what it answers. */
@@ -522,7 +571,14 @@ static void typegen_dart(struct out *o, const struct core_schema *s, bool su)
             "  factory GeoPoint.fromJson(Object? v) {\n"
             "    final m = v is Map ? v : const {};\n"
             "    return GeoPoint(lon: (m['lon'] as num?) ?? 0, lat: (m['lat'] as num?) ?? 0);\n"
-            "  }\n\n  Map<String, dynamic> toJson() => {'lon': lon, 'lat': lat};\n}\n\n");
+            "  }\n\n  Map<String, dynamic> toJson() => {'lon': lon, 'lat': lat};\n}\n\n"
+            "/// A search's snippet: the field that matches best and its text around the\n"
+            "/// matches, each between \\u0002 and \\u0003.\n"
+            "class SearchSnippet {\n  final String field;\n  final String text;\n\n"
+            "  const SearchSnippet({required this.field, required this.text});\n\n"
+            "  static SearchSnippet? fromJson(Object? v) => v is Map\n"
+            "      ? SearchSnippet(field: '${v['field'] ?? ''}', text: '${v['text'] ?? ''}')\n"
+            "      : null;\n}\n\n");
     for (size_t i = 0; i < s->count; i++) {
         if (visible(s->items[i], su))
             dart_collection(o, s->items[i], su);

@@ -17,6 +17,19 @@ class GeoPoint {
   Map<String, dynamic> toJson() => {'lon': lon, 'lat': lat};
 }
 
+/// A search's snippet: the field that matches best and its text around the
+/// matches, each between \u0002 and \u0003.
+class SearchSnippet {
+  final String field;
+  final String text;
+
+  const SearchSnippet({required this.field, required this.text});
+
+  static SearchSnippet? fromJson(Object? v) => v is Map
+      ? SearchSnippet(field: '${v['field'] ?? ''}', text: '${v['text'] ?? ''}')
+      : null;
+}
+
 /// A record of "_superusers" as the API answers it.
 class SuperusersRecord {
   static const collectionName = '_superusers';
@@ -1463,6 +1476,59 @@ class MembersRecord {
         'emailVisibility': emailVisibility,
         'verified': verified,
         'nick': nick,
+      };
+
+  /// The path of one of this record's files (prefix the server's URL).
+  String fileUrl(String filename) =>
+      '/api/files/$collectionId/$id/${Uri.encodeComponent(filename)}';
+}
+
+/// A record of "articles" as the API answers it.
+class ArticlesRecord {
+  static const collectionName = 'articles';
+  static const collectionId = 'pbc_4287850865';
+
+  final String id;
+  final String title;
+  final num score;
+  final List<double>? emb;
+  /// With getList(..., query: {'search': ..., 'searchSnippet': true}): the field
+  /// that matches best and its text around the matches ("@snippet").
+  final SearchSnippet? searchSnippet;
+  /// With getList(..., query: {'nearest': ..., 'to': ...}): the distance to `to`
+  /// ("@distance"; null for a hybrid list's text match without a vector).
+  final double? distance;
+  /// With nearest and search together: the fused rank's score ("@score").
+  final double? $score;
+  final Map<String, dynamic> expand;
+
+  const ArticlesRecord({
+    required this.id,
+    required this.title,
+    required this.score,
+    required this.emb,
+    this.searchSnippet,
+    this.distance,
+    this.$score,
+    this.expand = const {},
+  });
+
+  factory ArticlesRecord.fromRecord(RecordModel r) => ArticlesRecord(
+        id: r.id,
+        title: r.getStringValue('title'),
+        score: r.getDoubleValue('score'),
+        emb: (r.data['emb'] as List?)?.map((e) => (e as num).toDouble()).toList(),
+        searchSnippet: SearchSnippet.fromJson(r.data['@snippet']),
+        distance: (r.data['@distance'] as num?)?.toDouble(),
+        $score: (r.data['@score'] as num?)?.toDouble(),
+        expand: r.expand,
+      );
+
+  Map<String, dynamic> toJson() => {
+        'id': id,
+        'title': title,
+        'score': score,
+        'emb': emb,
       };
 
   /// The path of one of this record's files (prefix the server's URL).

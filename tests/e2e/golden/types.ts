@@ -31,6 +31,7 @@ export enum Collections {
     RiskScores = "_riskScores",
     EveryType = "every_type",
     Members = "members",
+    Articles = "articles",
     TypeStats = "type_stats",
 }
 
@@ -610,6 +611,27 @@ export type MembersCreate = {
     "passwordConfirm"?: string;
 };
 
+/** What the API answers for a record of "articles". */
+export type ArticlesRecord<TExpand = unknown> = BaseSystemFields<TExpand> & {
+    "title": string;
+    "score": number;
+    "emb": number[] | null;
+    /** With getList(..., { search, searchSnippet: true }): the field that matches best, its text around the matches (each between \u0002 and \u0003). */
+    "@snippet"?: { field: string; text: string };
+    /** With getList(..., { nearest, to }): the distance to `to` (null: a hybrid list's text match without a vector). */
+    "@distance"?: number | null;
+    /** With getList(..., { nearest, to, search }): the fused rank's score. */
+    "@score"?: number;
+};
+
+/** What a create takes for "articles" (an update takes a Partial of it). */
+export type ArticlesCreate = {
+    "id"?: string;
+    "title"?: string;
+    "score"?: number;
+    "emb"?: number[] | null;
+};
+
 export enum TypeStatsTagsOptions {
     "a" = "a",
     "b-c" = "b-c",
@@ -649,6 +671,7 @@ export type TypedPocketBase = PocketBase & {
     collection(idOrName: "_riskScores"): RecordService<RiskScoresRecord>;
     collection(idOrName: "every_type"): RecordService<EveryTypeRecord>;
     collection(idOrName: "members"): RecordService<MembersRecord>;
+    collection(idOrName: "articles"): RecordService<ArticlesRecord>;
     collection(idOrName: "type_stats"): RecordService<TypeStatsRecord>;
     collection(idOrName: string): RecordService;
 };
