@@ -576,8 +576,8 @@ struct hnsw *hnsw_decode(const unsigned char *p, size_t n, size_t *used)
     uint64_t rng = get_u64(p + 28), count = get_u64(p + 36), live = get_u64(p + 44);
     int32_t max_level = (int32_t)get_u32(p + 52);
     uint32_t entry = get_u32(p + 56);
-    if (dims < 1 || dims > HNSW_MAX_DIMS || metric > VECMATH_L2 || m < 2 || m > 64 ||
-        m0 != 2 * m || efc < m || efc > 1u << 16 || live > count)
+    if (dims < 1 || dims > HNSW_MAX_DIMS || metric > VECMATH_L2 || m < 2 || m > 64 || m0 != 2 * m ||
+        efc < m || efc > 1u << 16 || live > count)
         return NULL;
     /* Every node takes at least its flag, level, vector and layer 0's count. */
     size_t least = 2 + 4 * (size_t)dims + 4;

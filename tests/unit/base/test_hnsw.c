@@ -242,7 +242,6 @@ static void test_an_empty_index_finds_nothing(void **state)
     hnsw_free(h);
 }
 
-
 static struct buf encoded(const struct hnsw *h)
 {
     struct buf b;
