@@ -244,7 +244,7 @@ static double ms_since(const struct timespec *t0)
 static void save(struct core_vectors *v, struct entry *e)
 {
     char path[4096], tmp[4096 + 8];
-    if (!file_path(v, e, path, sizeof(path)))
+    if (e->is_gone || !file_path(v, e, path, sizeof(path)))
         return;
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
