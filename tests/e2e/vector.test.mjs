@@ -700,6 +700,55 @@ describe('the index saved and loaded across a restart', () => {
         }
     });
 
+    test('saved again after 1,000 changes: a crash then loses none of them', async () => {
+        const dir = mkdtempSync(join(tmpdir(), 'tarmac-vector-resave-'));
+        const flags = ['--vector-index-min-rows', '10'];
+        let srv;
+        try {
+            srv = await startServer({ dir, superuser: true, cluster: false, flags });
+            const su = await superuserClient(srv.url);
+            await su.collections.create({
+                name: 'often', listRule: '', fields: [{ name: 'e', type: 'vector', dimensions: 4 }],
+            });
+            const rand = rng(31);
+            const vec = () => Array.from({ length: 4 }, () => f32(rand() * 2 - 1));
+            const ids = [];
+            // 1,100 records: 1,000 changes leave fewer tombstones than live nodes (no rebuild)
+            for (let i = 0; i < 1100; i += 50) {
+                const b = su.createBatch();
+                for (let j = 0; j < 50; j++) b.collection('often').create({ e: vec() });
+                (await b.send()).forEach((r) => ids.push(r.body.id));
+            }
+            const near = (to) => client(srv.url).collection('often').getList(1, 5, {
+                nearest: 'e', to: JSON.stringify(to), skipTotal: true,
+            });
+            await near(vec());
+            const saves = () => (srv.stderr().match(/msg="vector index saved"/g) || []).length;
+            await until('built and saved', async () => saves() === 1);
+            // saved again once 1,000 changes are applied (and the thread is idle)
+            let last;
+            for (let n = 0; n < 1000; n += 50) {
+                const b = su.createBatch();
+                for (let j = n; j < n + 50; j++) {
+                    last = { id: ids[j], v: vec() };
+                    b.collection('often').update(last.id, { e: last.v });
+                }
+                await b.send();
+            }
+            await until('saved after 1,000 changes', async () => saves() === 2);
+            await srv.kill9(); // no save at the stop
+            srv = await startServer({ dir, cluster: false, flags });
+            assert.equal((await near(last.v)).items.length, 5);
+            await until('the index loaded', async () => /msg="vector index loaded" table=often /.test(srv.stderr()));
+            assert.match(srv.stderr(),
+                /msg="vector index loaded" table=often field=e metric=cosine vectors=1100 kept=1100 added=0 changed=0 removed=0 /);
+            await until('the last change found', async () => (await near(last.v)).items[0]?.id === last.id);
+        } finally {
+            await srv?.stop();
+            rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
     test('a file that does not decode is ignored: built from the table', async () => {
         const dir = mkdtempSync(join(tmpdir(), 'tarmac-vector-badfile-'));
         const flags = ['--vector-index-min-rows', '10'];
