@@ -44,7 +44,7 @@
  *   copy's, calls core_vectors_distrust (the table is scanned, the thread
  *   checks those records and rebuilds the copy if they changed without an
  *   event). A row another program moves nearer without an event is not
- *   seen until the next build: the one gap;
+ *   seen until the next build or load: the one gap;
  * - with --redis (core_vectors_set_shared), or once another instance's
  *   change is heard, no copy is trusted: its events arrive after its
  *   client was answered. */
