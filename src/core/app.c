@@ -137,7 +137,7 @@ void core_app_swap_settings(struct core_app *app, struct core_settings *s)
 void core_app_swap_schema(struct core_app *app, struct core_schema *s)
 {
     s->version = ++app->next_schema_version;
-    core_vectors_schema(app->vectors, s); /* the files of deleted vector fields go */
+    core_vectors_set_schema(app->vectors, s); /* the files of deleted vector fields go */
     struct core_schema *old = atomic_exchange_explicit(&app->schema, s, memory_order_acq_rel);
     if (old) {
         app->old_schemas =

@@ -788,7 +788,7 @@ void core_vectors_free(struct core_vectors *v)
     xfree(v);
 }
 
-void core_vectors_schema(struct core_vectors *v, const struct core_schema *s)
+void core_vectors_set_schema(struct core_vectors *v, const struct core_schema *s)
 {
     if (!v || !v->dir)
         return;

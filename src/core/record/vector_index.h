@@ -80,7 +80,7 @@ void core_vectors_set_shared(struct core_vectors *v);
 /* The schema is now s: the files of vector fields it no longer has (a
  * collection or field deleted, dimensions changed) are deleted by the
  * index thread. Any thread, after each schema change. */
-void core_vectors_schema(struct core_vectors *v, const struct core_schema *s);
+void core_vectors_set_schema(struct core_vectors *v, const struct core_schema *s);
 /* Stops the thread (saving each index changed since its file was
  * written) and frees every index; accepts NULL. */
 void core_vectors_free(struct core_vectors *v);
