@@ -68,7 +68,7 @@ FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
 # the inbound webhook signature check, the S3 answers' XML, the hooks' Lua runtime.
 FUZZ_LIB  = $(sort $(wildcard src/base/*.c) src/http/parse.c src/http/chunked.c src/http/query.c \
             src/http/multipart.c src/http/req.c src/http/ws_handshake.c \
-            src/core/record/record_input.c src/core/record/nearest_to.c src/core/schema/field_pattern.c src/core/credential/password.c src/core/problem.c \
+            src/core/record/record_input.c src/core/record/nearest_to.c src/core/record/vector_file.c src/core/schema/field_pattern.c src/core/credential/password.c src/core/problem.c \
             src/core/files/file_input.c src/core/files/file_name.c src/core/files/sniff.c src/core/realtime/realtime_sub.c \
             src/core/jobs/inbound_verify.c src/core/notify/template.c src/core/notify/prefs_check.c \
             src/net/s3_xml.c src/store/redis_url.c $(addprefix src/core/hooks/,vm.c call.c sandbox.c lib.c json.c json_decode.c) \

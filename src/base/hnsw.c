@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "base/alloc.h"
+#include "base/buf.h"
 
 struct hnsw {
     size_t dims;
@@ -18,6 +19,7 @@ struct hnsw {
     float *vecs;      /* cap * dims */
     float *norms;     /* cap: |v| (cosine) */
     uint8_t *removed; /* cap */
+    uint8_t *levels;  /* cap: each node's top layer */
     uint32_t **links; /* cap: per node, layer 0 [n, m0 ids], then per layer [n, m ids] */
     int max_level;
     uint32_t entry;
@@ -135,7 +137,7 @@ static int draw_level(struct hnsw *h)
 {
     double u = ((double)(next_random(h) >> 11) + 1) / 9007199254740993.0; /* (0, 1] */
     int l = (int)floor(-log(u) * h->ml);
-    return l > 30 ? 30 : l;
+    return l > HNSW_MAX_LEVEL ? HNSW_MAX_LEVEL : l;
 }
 
 struct hnsw *hnsw_new(size_t dims, enum vecmath_metric metric, unsigned m, unsigned ef_construction,
@@ -164,12 +166,28 @@ void hnsw_free(struct hnsw *h)
     xfree(h->vecs);
     xfree(h->norms);
     xfree(h->removed);
+    xfree(h->levels);
     xfree(h);
 }
 
 const float *hnsw_vector(const struct hnsw *h, uint32_t slot)
 {
     return vec_of(h, slot);
+}
+
+size_t hnsw_dims(const struct hnsw *h)
+{
+    return h->dims;
+}
+
+enum vecmath_metric hnsw_metric(const struct hnsw *h)
+{
+    return h->metric;
+}
+
+bool hnsw_is_removed(const struct hnsw *h, uint32_t slot)
+{
+    return h->removed[slot] != 0;
 }
 
 size_t hnsw_count(const struct hnsw *h)
@@ -368,6 +386,7 @@ static void grow(struct hnsw *h)
     h->vecs = xrealloc(h->vecs, cap * h->dims * sizeof(float));
     h->norms = xrealloc(h->norms, cap * sizeof(float));
     h->removed = xrealloc(h->removed, cap);
+    h->levels = xrealloc(h->levels, cap);
     h->links = xrealloc(h->links, cap * sizeof(uint32_t *));
     h->cap = cap;
 }
@@ -402,6 +421,7 @@ uint32_t hnsw_add(struct hnsw *h, const float *v)
     h->removed[id] = 0;
     h->live++;
     int level = draw_level(h);
+    h->levels[id] = (uint8_t)level;
     h->links[id] = xcalloc((1 + h->m0) + (size_t)level * (1 + h->m), sizeof(uint32_t));
     if (h->max_level < 0) {
         h->entry = id;
@@ -464,4 +484,173 @@ size_t hnsw_search(const struct hnsw *h, const float *q, size_t k, size_t ef, ui
     xfree(w.c);
     xfree(visited);
     return n;
+}
+
+/* ---- The codec ------------------------------------------------------------ */
+
+#define HEADER_BYTES (4 + 4 * 6 + 8 * 3 + 4 + 4)
+
+static unsigned char *put_u32(unsigned char *p, uint32_t v)
+{
+    p[0] = (unsigned char)v;
+    p[1] = (unsigned char)(v >> 8);
+    p[2] = (unsigned char)(v >> 16);
+    p[3] = (unsigned char)(v >> 24);
+    return p + 4;
+}
+
+static unsigned char *put_u64(unsigned char *p, uint64_t v)
+{
+    p = put_u32(p, (uint32_t)v);
+    return put_u32(p, (uint32_t)(v >> 32));
+}
+
+static uint32_t get_u32(const unsigned char *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static uint64_t get_u64(const unsigned char *p)
+{
+    return (uint64_t)get_u32(p) | (uint64_t)get_u32(p + 4) << 32;
+}
+
+/* The bytes node id takes. */
+static size_t node_bytes(const struct hnsw *h, uint32_t id)
+{
+    size_t n = 2 + 4 * h->dims;
+    for (int layer = 0; layer <= h->levels[id]; layer++)
+        n += 4 + 4 * (size_t)links_at(h, id, layer)[0];
+    return n;
+}
+
+enum rc hnsw_encode(const struct hnsw *h, struct buf *out)
+{
+    size_t total = HEADER_BYTES;
+    for (size_t i = 0; i < h->count; i++)
+        total += node_bytes(h, (uint32_t)i);
+    enum rc rc = buf_reserve(out, total);
+    if (rc)
+        return rc;
+    unsigned char *p = (unsigned char *)out->data + out->len;
+    memcpy(p, "HNSW", 4);
+    p = put_u32(p + 4, HNSW_FORMAT_VERSION);
+    p = put_u32(p, (uint32_t)h->dims);
+    p = put_u32(p, (uint32_t)h->metric);
+    p = put_u32(p, h->m);
+    p = put_u32(p, h->m0);
+    p = put_u32(p, h->ef_construction);
+    p = put_u64(p, h->rng);
+    p = put_u64(p, h->count);
+    p = put_u64(p, h->live);
+    p = put_u32(p, (uint32_t)(int32_t)h->max_level);
+    p = put_u32(p, h->entry);
+    for (size_t i = 0; i < h->count; i++) {
+        *p++ = h->removed[i];
+        *p++ = h->levels[i];
+        vecmath_encode(vec_of(h, (uint32_t)i), h->dims, p);
+        p += 4 * h->dims;
+        for (int layer = 0; layer <= h->levels[i]; layer++) {
+            const uint32_t *l = links_at(h, (uint32_t)i, layer);
+            for (uint32_t k = 0; k <= l[0]; k++)
+                p = put_u32(p, l[k]);
+        }
+    }
+    out->len += total;
+    return RC_OK;
+}
+
+/* Frees a graph hnsw_decode refuses (its count says which links exist). */
+static struct hnsw *refuse(struct hnsw *h)
+{
+    hnsw_free(h);
+    return NULL;
+}
+
+struct hnsw *hnsw_decode(const unsigned char *p, size_t n, size_t *used)
+{
+    if (n < HEADER_BYTES || memcmp(p, "HNSW", 4) != 0 || get_u32(p + 4) != HNSW_FORMAT_VERSION)
+        return NULL;
+    uint32_t dims = get_u32(p + 8), metric = get_u32(p + 12), m = get_u32(p + 16),
+             m0 = get_u32(p + 20), efc = get_u32(p + 24);
+    uint64_t rng = get_u64(p + 28), count = get_u64(p + 36), live = get_u64(p + 44);
+    int32_t max_level = (int32_t)get_u32(p + 52);
+    uint32_t entry = get_u32(p + 56);
+    if (dims < 1 || dims > HNSW_MAX_DIMS || metric > VECMATH_L2 || m < 2 || m > 64 || m0 != 2 * m ||
+        efc < m || efc > 1u << 16 || live > count)
+        return NULL;
+    /* Every node takes at least its flag, level, vector and layer 0's count. */
+    size_t least = 2 + 4 * (size_t)dims + 4;
+    if (count > (n - HEADER_BYTES) / least || count > UINT32_MAX)
+        return NULL;
+    if (count == 0 ? max_level != -1 || entry != 0
+                   : max_level < 0 || max_level > HNSW_MAX_LEVEL || entry >= count)
+        return NULL;
+    struct hnsw *h = hnsw_new(dims, (enum vecmath_metric)metric, m, efc, rng);
+    if (h->m != m || h->ef_construction != efc)
+        return refuse(h);
+    size_t cap = count ? count : 1;
+    h->vecs = xcalloc(cap, (size_t)dims * sizeof(float));
+    h->norms = xcalloc(cap, sizeof(float));
+    h->removed = xcalloc(cap, 1);
+    h->levels = xcalloc(cap, 1);
+    h->links = xcalloc(cap, sizeof(uint32_t *));
+    h->cap = cap;
+    size_t at = HEADER_BYTES, removed = 0;
+    int top = -1;
+    for (uint32_t id = 0; id < count; id++) {
+        if (n - at < least)
+            return refuse(h);
+        uint8_t is_removed = p[at], level = p[at + 1];
+        if (is_removed > 1 || level > max_level)
+            return refuse(h);
+        at += 2;
+        h->removed[id] = is_removed;
+        h->levels[id] = level;
+        removed += is_removed;
+        top = level > top ? level : top;
+        float *v = h->vecs + (size_t)id * dims;
+        vecmath_decode(p + at, dims, v);
+        h->norms[id] = vecmath_norm(v, dims);
+        at += 4 * (size_t)dims;
+        /* counted from here on: hnsw_free frees links[0..count) */
+        h->links[id] = xcalloc((1 + h->m0) + (size_t)level * (1 + h->m), sizeof(uint32_t));
+        h->count = id + 1;
+        for (int layer = 0; layer <= level; layer++) {
+            if (n - at < 4)
+                return refuse(h);
+            uint32_t k = get_u32(p + at);
+            at += 4;
+            if (k > cap_at(h, layer) || (n - at) / 4 < k)
+                return refuse(h);
+            uint32_t *l = links_at(h, id, layer);
+            l[0] = k;
+            for (uint32_t i = 0; i < k; i++) {
+                l[1 + i] = get_u32(p + at + 4 * (size_t)i);
+                if (l[1 + i] >= count)
+                    return refuse(h);
+            }
+            at += 4 * (size_t)k;
+        }
+    }
+    if (count - removed != live || top != max_level || (count && h->levels[entry] != max_level))
+        return refuse(h);
+    if (!used && at != n)
+        return refuse(h);
+    /* A link at a layer leads to a node that is in that layer. */
+    for (uint32_t id = 0; id < count; id++) {
+        for (int layer = 1; layer <= h->levels[id]; layer++) {
+            const uint32_t *l = links_at(h, id, layer);
+            for (uint32_t i = 0; i < l[0]; i++) {
+                if (h->levels[l[1 + i]] < layer)
+                    return refuse(h);
+            }
+        }
+    }
+    h->live = live;
+    h->max_level = max_level;
+    h->entry = entry;
+    if (used)
+        *used = at;
+    return h;
 }

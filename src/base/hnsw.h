@@ -21,14 +21,23 @@
 #ifndef TARMAC_BASE_HNSW_H
 #define TARMAC_BASE_HNSW_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/buf.h"
+#include "base/rc.h"
 #include "base/vecmath.h"
 
 /* Links per node in the upper layers (layer 0 has twice as many). */
 #define HNSW_DEFAULT_M 16
 #define HNSW_DEFAULT_EF_CONSTRUCTION 128
+/* A node's layers are 0..level, level at most this. */
+#define HNSW_MAX_LEVEL 30
+/* The largest vectors hnsw_decode accepts (a vector field's maximum is 4,096). */
+#define HNSW_MAX_DIMS 65536
+/* hnsw_encode's format: bump on any change (hnsw_decode refuses others). */
+#define HNSW_FORMAT_VERSION 1
 
 struct hnsw;
 
@@ -46,6 +55,11 @@ uint32_t hnsw_add(struct hnsw *h, const float *v);
 void hnsw_remove(struct hnsw *h, uint32_t slot);
 /* The vector of slot (dims floats, as added; removed ones too). */
 const float *hnsw_vector(const struct hnsw *h, uint32_t slot);
+/* The dimensions and metric h was made with. */
+size_t hnsw_dims(const struct hnsw *h);
+enum vecmath_metric hnsw_metric(const struct hnsw *h);
+/* Whether slot was removed (slot < hnsw_count). */
+bool hnsw_is_removed(const struct hnsw *h, uint32_t slot);
 /* Slots ever added, and those not removed. */
 size_t hnsw_count(const struct hnsw *h);
 size_t hnsw_live(const struct hnsw *h);
@@ -64,5 +78,19 @@ size_t hnsw_search(const struct hnsw *h, const float *q, size_t k, size_t ef, ui
  * when some distance was not a number (an order is then meaningless). */
 size_t hnsw_exact(const struct hnsw *h, const float *q, size_t k, uint32_t *slots, float *dists,
                   float *next);
+
+/* Appends the whole graph to out in a versioned little-endian form (the
+ * same graph on any machine): "HNSW", the version, dims, metric, m, m0,
+ * ef_construction, the random state, count, live, the top layer and the
+ * entry point, then per slot its removed flag, level, vector and links
+ * per layer. RC_TOO_LARGE past out's maximum, RC_NOMEM (out then holds
+ * what it held). */
+enum rc hnsw_encode(const struct hnsw *h, struct buf *out);
+/* The graph encoded at the front of the n bytes at p (untrusted: every
+ * count, id, level and size is checked, none read past p + n), which
+ * searches, adds and removes exactly as the one encoded did; *used (when
+ * not NULL) the bytes it took, else bytes left over are refused. NULL
+ * when the bytes are no such graph. */
+struct hnsw *hnsw_decode(const unsigned char *p, size_t n, size_t *used);
 
 #endif

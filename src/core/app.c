@@ -137,6 +137,7 @@ void core_app_swap_settings(struct core_app *app, struct core_settings *s)
 void core_app_swap_schema(struct core_app *app, struct core_schema *s)
 {
     s->version = ++app->next_schema_version;
+    core_vectors_set_schema(app->vectors, s); /* the files of deleted vector fields go */
     struct core_schema *old = atomic_exchange_explicit(&app->schema, s, memory_order_acq_rel);
     if (old) {
         app->old_schemas =
@@ -522,7 +523,7 @@ enum rc core_app_open(const char *dir, const char *db, struct core_app **out)
         app->db_path = xmalloc(n);
         snprintf(app->db_path, n, "%s/data.db", dir);
     }
-    app->vectors = core_vectors_new(app->db_path, CORE_VECTORS_DEFAULT_MIN_ROWS);
+    app->vectors = core_vectors_new(app->db_path, app->dir, CORE_VECTORS_DEFAULT_MIN_ROWS);
     char why[512];
     enum rc rc = core_restore_recover(dir, app->db_path, why, sizeof(why));
     if (rc) {

@@ -6,14 +6,17 @@
 // list rule, filter, expand, fields and paging (a record the caller may not
 // list is never returned nor counted), `to=@record:ID`, every bad option a
 // 400 naming it; hybrid `search` + `nearest` fused by reciprocal rank;
-// exact lists from the field's copy in memory (current after each write).
+// exact lists from the field's copy in memory (current after each write);
+// the index saved under the data directory and loaded at a restart,
+// reconciled with rows changed while the server was down.
 
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServer, CAN_COPY_TO_PG, dbCopyToPostgres } from './lib/server.mjs';
+import { dbQuery, IS_PG } from './lib/db.mjs';
 import {
     client, superuserClient, expectError, assertFieldCode, assertNoLeaks, makeUser, until,
 } from './lib/util.mjs';
@@ -575,6 +578,210 @@ describe('exact nearest from the copy in memory', () => {
             assert.deepEqual(again.items.map((r) => r.id), brute(viewable(), q, 7, 'cosine'));
             return fromCopy() - c0 === 1;
         });
+    });
+});
+
+// The index is saved to <dir>/vectors/<collection id>.<field id>.<dims>.<metric>.hnsw
+// after its build and at the stop; a restart loads it instead of building,
+// reconciled with the table: a record whose vector changed while the server
+// was down, one deleted and one inserted behind its back (plain SQL, no
+// events) are what the index then holds, so approximate lists equal the
+// brute force. Deleting a collection deletes its file.
+describe('the index saved and loaded across a restart', () => {
+    test('loaded, reconciled with the rows changed meanwhile, nearest lists exact', async () => {
+        const dir = mkdtempSync(join(tmpdir(), 'tarmac-vector-persist-'));
+        const flags = ['--vector-index-min-rows', '100', '--log-level', 'debug'];
+        const DIMS = 8;
+        const N = 300;
+        const rand = rng(777);
+        const centres = Array.from({ length: 6 }, () => Array.from({ length: DIMS }, () => rand() * 2 - 1));
+        const point = () => centres[Math.floor(rand() * 6)].map((x) => f32(x + (rand() - 0.5) * 0.5));
+        let srv;
+        try {
+            srv = await startServer({ dir, superuser: true, cluster: false, flags });
+            let su = await superuserClient(srv.url);
+            const col = await su.collections.create({
+                name: 'kept', listRule: '', viewRule: '',
+                fields: [{ name: 'emb', type: 'vector', dimensions: DIMS }, { name: 'n', type: 'number' }],
+            });
+            const gone = await su.collections.create({
+                name: 'gone', listRule: '', fields: [{ name: 'g', type: 'vector', dimensions: 3 }],
+            });
+            let docs = [];
+            for (let i = 0; i < N; i += 50) {
+                const b = su.createBatch();
+                const made = [];
+                for (let j = i; j < i + 50; j++) {
+                    made.push({ v: point(), n: j });
+                    b.collection('kept').create({ emb: made[made.length - 1].v, n: j });
+                }
+                const res = await b.send();
+                res.forEach((r, k) => { made[k].id = r.body.id; });
+                docs.push(...made);
+            }
+            await su.collection('gone').create({ g: [1, 2, 3] });
+            const near = (url, to, opts = {}) => client(url).collection('kept').getList(1, 50, {
+                nearest: 'emb', to: JSON.stringify(to), skipTotal: true, ...opts,
+            });
+            const brute = (to, k) => docs.map((d) => ({ id: d.id, d: DIST.cosine(to, d.v) }))
+                .sort((a, b) => a.d - b.d || (a.id < b.id ? -1 : 1)).slice(0, k).map((x) => x.id);
+            const fid = col.fields.find((f) => f.name === 'emb').id;
+            const file = join(dir, 'vectors', `${col.id}.${fid}.${DIMS}.cosine.hnsw`);
+            const goneFid = gone.fields.find((f) => f.name === 'g').id;
+            const goneFile = join(dir, 'vectors', `${gone.id}.${goneFid}.3.cosine.hnsw`);
+
+            // the first lists build both indexes from their tables, then save them
+            await near(srv.url, point(), { k: 5 });
+            await client(srv.url).collection('gone').getList(1, 5, { nearest: 'g', to: '[1,1,1]' });
+            await until('both indexes built and saved', async () =>
+                /msg="vector index built" table=kept field=emb metric=cosine vectors=300 from=table/.test(srv.stderr()) &&
+                existsSync(file) && existsSync(goneFile));
+            // deleting a collection deletes its file
+            await su.collections.delete('gone');
+            await until('the deleted collection\'s file gone', async () => !existsSync(goneFile));
+            assert.ok(existsSync(file));
+            // a change the running server applies, saved at the stop
+            const moved = docs[10];
+            moved.v = point();
+            await su.collection('kept').update(moved.id, { emb: moved.v });
+            await until('the change applied', async () =>
+                (await near(srv.url, moved.v, { k: 1 })).items[0]?.id === moved.id);
+            await srv.stop();
+            assert.match(srv.stderr(), /msg="vector index saved" file=\S+\.hnsw bytes=\d+/);
+            srv = null;
+            assert.deepEqual(readdirSync(join(dir, 'vectors')).filter((f) => !f.endsWith('.log')), [
+                `${col.id}.${fid}.${DIMS}.cosine.hnsw`]);
+
+            // behind the server's back: one vector changed, one row deleted, one inserted
+            const blob = (v) => Buffer.from(new Float32Array(v).buffer).toString('hex');
+            const changed = docs[20];
+            changed.v = point();
+            const removed = docs[30];
+            const added = { id: 'insertedbysql01', v: point(), n: 999 };
+            const set = IS_PG ? 'decode(?, \'hex\')' : `X'${blob(changed.v)}'`;
+            dbQuery(dir, `UPDATE kept SET emb = ${set} WHERE id = ?`,
+                IS_PG ? [blob(changed.v), changed.id] : [changed.id], true);
+            dbQuery(dir, 'DELETE FROM kept WHERE id = ?', [removed.id], true);
+            const ins = IS_PG ? 'decode(?, \'hex\')' : `X'${blob(added.v)}'`;
+            dbQuery(dir, `INSERT INTO kept (id, emb, n) VALUES (?, ${ins}, 999)`,
+                IS_PG ? [added.id, blob(added.v)] : [added.id], true);
+            docs = docs.filter((d) => d.id !== removed.id);
+            docs.push(added);
+
+            srv = await startServer({ dir, cluster: false, flags });
+            su = await superuserClient(srv.url);
+            // the first list loads the saved index, reconciled with the table
+            await near(srv.url, point(), { k: 5 });
+            await until('the index loaded', async () =>
+                /msg="vector index built" table=kept field=emb metric=cosine vectors=300 from=file/.test(srv.stderr()));
+            assert.match(srv.stderr(),
+                /msg="vector index loaded" table=kept field=emb metric=cosine vectors=300 kept=298 added=1 changed=1 removed=1 /);
+            assert.doesNotMatch(srv.stderr(), /from=table/, 'built from the table');
+            // the rows changed behind its back are what it holds
+            for (const d of [changed, added, moved]) {
+                const got = await near(srv.url, d.v, { k: 1 });
+                assert.equal(got.items[0].id, d.id);
+            }
+            const all = await near(srv.url, removed.v, { k: 50 });
+            assert.ok(!all.items.some((r) => r.id === removed.id), 'a deleted row listed');
+            // approximate lists (the index's candidates) equal the brute force and the exact lists
+            for (let t = 0; t < 8; t++) {
+                const q = point();
+                const approx = await near(srv.url, q, { k: 10 });
+                const exact = await near(srv.url, q, { k: 10, exact: true });
+                assert.deepEqual(approx.items.map((r) => r.id), brute(q, 10), `query ${t}`);
+                assert.deepEqual(exact.items.map((r) => r.id), brute(q, 10), `query ${t} exact`);
+            }
+            // the copy is current: exact lists are answered from it
+            assert.match(srv.stderr(), /msg="exact nearest from the vector copy" table=kept /);
+        } finally {
+            await srv?.stop();
+            rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
+    test('saved again after 1,000 changes: a crash then loses none of them', async () => {
+        const dir = mkdtempSync(join(tmpdir(), 'tarmac-vector-resave-'));
+        const flags = ['--vector-index-min-rows', '10'];
+        let srv;
+        try {
+            srv = await startServer({ dir, superuser: true, cluster: false, flags });
+            const su = await superuserClient(srv.url);
+            await su.collections.create({
+                name: 'often', listRule: '', fields: [{ name: 'e', type: 'vector', dimensions: 4 }],
+            });
+            const rand = rng(31);
+            const vec = () => Array.from({ length: 4 }, () => f32(rand() * 2 - 1));
+            const ids = [];
+            // 1,100 records: 1,000 changes leave fewer tombstones than live nodes (no rebuild)
+            for (let i = 0; i < 1100; i += 50) {
+                const b = su.createBatch();
+                for (let j = 0; j < 50; j++) b.collection('often').create({ e: vec() });
+                (await b.send()).forEach((r) => ids.push(r.body.id));
+            }
+            const near = (to) => client(srv.url).collection('often').getList(1, 5, {
+                nearest: 'e', to: JSON.stringify(to), skipTotal: true,
+            });
+            await near(vec());
+            const saves = () => (srv.stderr().match(/msg="vector index saved"/g) || []).length;
+            await until('built and saved', async () => saves() === 1);
+            // saved again once 1,000 changes are applied (and the thread is idle)
+            let last;
+            for (let n = 0; n < 1000; n += 50) {
+                const b = su.createBatch();
+                for (let j = n; j < n + 50; j++) {
+                    last = { id: ids[j], v: vec() };
+                    b.collection('often').update(last.id, { e: last.v });
+                }
+                await b.send();
+            }
+            await until('saved after 1,000 changes', async () => saves() === 2);
+            await srv.kill9(); // no save at the stop
+            srv = await startServer({ dir, cluster: false, flags });
+            assert.equal((await near(last.v)).items.length, 5);
+            await until('the index loaded', async () => /msg="vector index loaded" table=often /.test(srv.stderr()));
+            assert.match(srv.stderr(),
+                /msg="vector index loaded" table=often field=e metric=cosine vectors=1100 kept=1100 added=0 changed=0 removed=0 /);
+            await until('the last change found', async () => (await near(last.v)).items[0]?.id === last.id);
+        } finally {
+            await srv?.stop();
+            rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
+    test('a file that does not decode is ignored: built from the table', async () => {
+        const dir = mkdtempSync(join(tmpdir(), 'tarmac-vector-badfile-'));
+        const flags = ['--vector-index-min-rows', '10'];
+        let srv;
+        try {
+            srv = await startServer({ dir, superuser: true, cluster: false, flags });
+            const su = await superuserClient(srv.url);
+            const col = await su.collections.create({
+                name: 'bad', listRule: '', fields: [{ name: 'e', type: 'vector', dimensions: 2 }],
+            });
+            const b = su.createBatch();
+            for (let i = 0; i < 20; i++) b.collection('bad').create({ e: [i, 1] });
+            await b.send();
+            const near = () => client(srv.url).collection('bad').getList(1, 5, { nearest: 'e', to: '[1,0]' });
+            await near();
+            const fid = col.fields.find((f) => f.name === 'e').id;
+            const file = join(dir, 'vectors', `${col.id}.${fid}.2.cosine.hnsw`);
+            await until('the index saved', async () => existsSync(file));
+            await srv.stop();
+            srv = null;
+            const { writeFileSync, readFileSync } = await import('node:fs');
+            const bytes = readFileSync(file);
+            writeFileSync(file, bytes.subarray(0, bytes.length - 3)); // truncated
+            srv = await startServer({ dir, cluster: false, flags });
+            const got = await near();
+            assert.equal(got.items.length, 5);
+            await until('built from the table', async () =>
+                /msg="vector index built" table=bad field=e metric=cosine vectors=20 from=table/.test(srv.stderr()));
+            assert.match(srv.stderr(), /msg="vector index file ignored: built from the table" table=bad .*why="does not decode"/);
+        } finally {
+            await srv?.stop();
+            rmSync(dir, { recursive: true, force: true });
+        }
     });
 });
 

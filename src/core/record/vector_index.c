@@ -1,19 +1,25 @@
 /* vector_index.c -- see vector_index.h. */
 #include "core/record/vector_index.h"
 
+#include <errno.h>
 #include <jansson.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "base/alloc.h"
 #include "base/buf.h"
 #include "base/hnsw.h"
 #include "base/log.h"
+#include "core/record/vector_file.h"
 #include "core/schema/field_type.h"
 #include "store/sql.h"
 #include "store/store.h"
@@ -42,10 +48,14 @@ struct entry {
      * cleared (equal: no doubt since that build began). */
     uint64_t posted, applied;
     uint64_t doubts, doubts_cleared;
+    /* The index thread's: changes since the file was written; the field is
+     * gone from the schema (its file deleted, never written again). */
+    uint64_t unsaved;
+    bool is_gone;
     struct entry *next;
 };
 
-enum task_kind { TASK_BUILD, TASK_CHANGE, TASK_CHECK };
+enum task_kind { TASK_BUILD, TASK_CHANGE, TASK_CHECK, TASK_SWEEP };
 
 struct task {
     enum task_kind kind;
@@ -54,9 +64,10 @@ struct task {
     char *column; /* build: the field's column now */
     char *id;     /* change: the record */
     float *vec;   /* change: its vector as read again (change()), NULL: none */
-    char **ids;   /* check: the records a list saw differ */
+    char **ids;   /* check: the records a list saw differ; sweep: "<cid>.<fid>.<dims>" */
     size_t id_count;
-    uint64_t doubt; /* check: the entry's doubts when it was queued */
+    uint64_t doubt; /* check: the entry's doubts when it was queued; sweep: its number */
+    bool may_load;  /* build: from the entry's file when it has one */
     struct task *next;
 };
 
@@ -70,6 +81,8 @@ struct core_vectors {
     bool has_remote; /* another instance's change was heard (--redis) */
     pthread_t thread;
     char *target;
+    char *dir;       /* <data dir>/vectors; NULL: nothing saved */
+    uint64_t sweeps; /* under mu: schema sweeps posted */
     size_t min_rows;
     struct store_conn *db; /* the thread's */
 };
@@ -126,15 +139,14 @@ static void drop_graph(struct hnsw *h, char **ids, size_t cap, json_t *slots)
  * holds a statement's whole result). */
 #define BUILD_BATCH 2048
 
-/* Reads the table into a new graph and swaps it in. */
-static void build(struct core_vectors *v, struct task *t)
+/* One row of the table with a vector of the entry's dimensions. */
+typedef void row_fn(void *ctx, const char *id, const float *row);
+
+/* Reads every (id, vector) row of t's table in id order, calling fn for
+ * each one whose vector has dims floats (rows without are left out). */
+static enum rc scan_table(struct core_vectors *v, const struct task *t, size_t dims, row_fn *fn,
+                          void *ctx)
 {
-    struct entry *e = t->e;
-    /* The doubts raised before this read of the table begins: its snapshot
-     * is later than any of them, so it holds what they missed. */
-    pthread_mutex_lock(&v->mu);
-    uint64_t doubts = e->doubts;
-    pthread_mutex_unlock(&v->mu);
     enum rc rc = v->db ? RC_OK : store_open(v->target, STORE_OPEN_READ, &v->db);
     struct buf sql;
     buf_init(&sql, 4096);
@@ -152,12 +164,9 @@ static void build(struct core_vectors *v, struct task *t)
     if (!rc)
         rc = store_sql_prepare(&q, v->db, &st);
     buf_cleanup(&sql);
-    /* Built apart, then swapped in: searches go on meanwhile. */
-    struct entry fresh = {.slots = json_object()};
-    fresh.h = hnsw_new(e->dims, e->metric, HNSW_DEFAULT_M, HNSW_DEFAULT_EF_CONSTRUCTION, 18);
     struct buf bytes;
-    buf_init(&bytes, 4 * e->dims);
-    float *row = xmalloc(e->dims * sizeof(float));
+    buf_init(&bytes, 4 * dims);
+    float *row = xmalloc(dims * sizeof(float));
     enum rc step = RC_OK;
     char *last = xstrdup("");
     for (bool more = true; more && !rc;) {
@@ -169,10 +178,10 @@ static void build(struct core_vectors *v, struct task *t)
             xfree(last);
             last = xstrndup(id.ptr, id.len);
             buf_reset(&bytes);
-            if (store_column_blob(st, 1, &bytes) || bytes.len != 4 * e->dims)
+            if (store_column_blob(st, 1, &bytes) || bytes.len != 4 * dims)
                 continue;
-            vecmath_decode((const unsigned char *)bytes.data, e->dims, row);
-            set_slot(&fresh, hnsw_add(fresh.h, row), last);
+            vecmath_decode((const unsigned char *)bytes.data, dims, row);
+            fn(ctx, last, row);
         }
         more = !rc && step == RC_NOT_FOUND && rows == BUILD_BATCH;
         if (more)
@@ -185,6 +194,228 @@ static void build(struct core_vectors *v, struct task *t)
     buf_cleanup(&bytes);
     if (!rc && step != RC_NOT_FOUND)
         rc = step;
+    return rc;
+}
+
+static void add_row(void *ctx, const char *id, const float *row)
+{
+    struct entry *g = ctx;
+    set_slot(g, hnsw_add(g->h, row), id);
+}
+
+/* ---- Files ------------------------------------------------------------------ */
+
+/* A collection or field id that can name a file as it is (no separator,
+ * no dot: the name's fields are split at dots). */
+static bool is_file_safe(const char *s)
+{
+    if (!*s)
+        return false;
+    for (; *s; s++) {
+        char c = *s;
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '-'))
+            return false;
+    }
+    return true;
+}
+
+/* The file of e: <dir>/vectors/<collection id>.<field id>.<dims>.<metric>.hnsw;
+ * false when there is none (no directory, ids that cannot name a file). */
+static bool file_path(const struct core_vectors *v, const struct entry *e, char *out, size_t cap)
+{
+    if (!v->dir || !is_file_safe(e->cid) || !is_file_safe(e->fid))
+        return false;
+    int n = snprintf(out, cap, "%s/%s.%s.%zu.%s.hnsw", v->dir, e->cid, e->fid, e->dims,
+                     vecmath_metric_name(e->metric));
+    return n > 0 && (size_t)n < cap;
+}
+
+static double ms_since(const struct timespec *t0)
+{
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    return (double)(t1.tv_sec - t0->tv_sec) * 1e3 + (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+/* Writes e's graph and ids to its file: a temporary file beside it,
+ * synced, then renamed over it (a reader sees the old file or the new
+ * one). The index thread (the only one that changes the graph). */
+static void save(struct core_vectors *v, struct entry *e)
+{
+    char path[4096], tmp[4096 + 8];
+    if (e->is_gone || !file_path(v, e, path, sizeof(path)))
+        return;
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+    struct buf b;
+    buf_init(&b, SIZE_MAX);
+    enum rc rc = core_vector_file_encode(e->h, e->ids, &b);
+    if (!rc && mkdir(v->dir, 0755) != 0 && errno != EEXIST)
+        rc = RC_IO;
+    FILE *f = rc ? NULL : fopen(tmp, "wb");
+    if (!rc && !f)
+        rc = RC_IO;
+    if (f) {
+        bool ok = fwrite(b.data, 1, b.len, f) == b.len && fflush(f) == 0 && fsync(fileno(f)) == 0;
+        if (fclose(f) != 0 || !ok || rename(tmp, path) != 0) {
+            rc = RC_IO;
+            unlink(tmp);
+        }
+    }
+    if (rc) {
+        log_warn("msg=\"vector index not saved\" file=%s rc=%s error=\"%s\"", path, rc_name(rc),
+                 strerror(errno));
+    } else {
+        e->unsaved = 0;
+        log_info("msg=\"vector index saved\" file=%s bytes=%zu ms=%.0f", path, b.len,
+                 ms_since(&t0));
+    }
+    buf_cleanup(&b);
+}
+
+/* e's graph and ids as its file holds them, into g (a fresh entry);
+ * false when there is no file or it is not one of e (logged). */
+static bool load(struct core_vectors *v, struct entry *e, const char *table, struct entry *g)
+{
+    char path[4096];
+    if (!file_path(v, e, path, sizeof(path)))
+        return false;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return false;
+    struct stat sb;
+    unsigned char *bytes = NULL;
+    bool ok = fstat(fileno(f), &sb) == 0 && sb.st_size > 0;
+    size_t n = ok ? (size_t)sb.st_size : 0;
+    if (ok) {
+        bytes = xmalloc(n);
+        ok = fread(bytes, 1, n, f) == n;
+    }
+    fclose(f);
+    char **ids = NULL;
+    struct hnsw *h = ok ? core_vector_file_decode(bytes, n, &ids) : NULL;
+    xfree(bytes);
+    const char *why = !ok ? "unreadable" : !h ? "does not decode" : NULL;
+    size_t count = h ? hnsw_count(h) : 0;
+    /* The file's graph must be of e's vectors, every live slot one id. */
+    if (h && (hnsw_dims(h) != e->dims || hnsw_metric(h) != e->metric))
+        why = "of other vectors";
+    g->h = h;
+    g->ids = ids;
+    g->ids_cap = count;
+    g->slots = json_object();
+    for (size_t i = 0; !why && i < count; i++) {
+        if (!ids[i])
+            continue;
+        if (json_object_get(g->slots, ids[i]))
+            why = "holds an id twice";
+        else
+            json_object_set_new(g->slots, ids[i], json_integer((json_int_t)i));
+    }
+    if (why) {
+        log_warn("msg=\"vector index file ignored: built from the table\" table=%s file=%s "
+                 "why=\"%s\"",
+                 table, path, why);
+        drop_graph(g->h, g->ids, g->ids_cap, g->slots);
+        *g = (struct entry){0};
+        return false;
+    }
+    return true;
+}
+
+/* Makes a loaded graph (g) agree with the table: every row read as a
+ * build reads them; a row whose id is in the graph with the very same
+ * vector stays, a changed one is removed and added again, a new one is
+ * added; a node whose row is gone (or has no vector now) is removed. */
+struct reconcile {
+    struct entry *g;
+    uint8_t *seen; /* loaded slots whose row was read unchanged */
+    size_t loaded;
+    size_t kept, added, changed, removed;
+};
+
+static void reconcile_row(void *ctx, const char *id, const float *row)
+{
+    struct reconcile *r = ctx;
+    struct entry *g = r->g;
+    json_t *s = json_object_get(g->slots, id);
+    if (s) {
+        uint32_t slot = (uint32_t)json_integer_value(s);
+        if (!memcmp(hnsw_vector(g->h, slot), row, hnsw_dims(g->h) * sizeof(float))) {
+            if (slot < r->loaded)
+                r->seen[slot] = 1;
+            r->kept++;
+            return;
+        }
+        hnsw_remove(g->h, slot);
+        xfree(g->ids[slot]);
+        g->ids[slot] = NULL;
+        json_object_del(g->slots, id);
+        r->changed++;
+    } else {
+        r->added++;
+    }
+    set_slot(g, hnsw_add(g->h, row), id);
+}
+
+/* Whether a graph has more tombstones than live nodes: built again. */
+static bool is_worn(const struct hnsw *h)
+{
+    size_t count = hnsw_count(h), live = hnsw_live(h);
+    return count > 1000 && count - live > live;
+}
+
+/* Reads the table into a new graph (or the saved one, reconciled with
+ * the table, when t may load it) and swaps it in. */
+static void build(struct core_vectors *v, struct task *t)
+{
+    struct entry *e = t->e;
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    /* The doubts raised before this read of the table begins: its snapshot
+     * is later than any of them, so it holds what they missed. */
+    pthread_mutex_lock(&v->mu);
+    uint64_t doubts = e->doubts;
+    pthread_mutex_unlock(&v->mu);
+    /* Built apart, then swapped in: searches go on meanwhile. */
+    struct entry fresh = {0};
+    struct reconcile r = {0};
+    bool is_loaded = t->may_load && load(v, e, t->table, &fresh);
+    enum rc rc = RC_OK;
+    if (is_loaded) {
+        r.g = &fresh;
+        r.loaded = hnsw_count(fresh.h);
+        r.seen = xcalloc(r.loaded ? r.loaded : 1, 1);
+        rc = scan_table(v, t, e->dims, reconcile_row, &r);
+        for (size_t i = 0; !rc && i < r.loaded; i++) {
+            if (fresh.ids[i] && !r.seen[i]) {
+                hnsw_remove(fresh.h, (uint32_t)i);
+                json_object_del(fresh.slots, fresh.ids[i]);
+                xfree(fresh.ids[i]);
+                fresh.ids[i] = NULL;
+                r.removed++;
+            }
+        }
+        xfree(r.seen);
+        if (!rc && is_worn(fresh.h)) {
+            log_info("msg=\"vector index file mostly removed nodes: built from the table\" "
+                     "table=%s field=%s",
+                     t->table, t->column);
+            is_loaded = false;
+        }
+        if (rc || !is_loaded) {
+            drop_graph(fresh.h, fresh.ids, fresh.ids_cap, fresh.slots);
+            fresh = (struct entry){0};
+            is_loaded = false;
+        }
+    }
+    if (!rc && !is_loaded) {
+        fresh.slots = json_object();
+        fresh.h = hnsw_new(e->dims, e->metric, HNSW_DEFAULT_M, HNSW_DEFAULT_EF_CONSTRUCTION, 18);
+        rc = scan_table(v, t, e->dims, add_row, &fresh);
+    }
     if (rc) {
         log_warn("msg=\"vector index not built\" table=%s field=%s rc=%s", t->table, t->column,
                  rc_name(rc));
@@ -209,14 +440,28 @@ static void build(struct core_vectors *v, struct task *t)
     pthread_rwlock_unlock(&e->lock);
     drop_graph(old, old_ids, old_cap, old_slots);
     size_t live = hnsw_live(e->h); /* only this thread changes the graph */
+    double ms = ms_since(&t0);
     pthread_mutex_lock(&v->mu);
     e->state = READY;
     e->is_rebuilding = false;
     e->doubts_cleared = doubts;
     pthread_mutex_unlock(&v->mu);
     /* After the state: a list that follows this line finds the index ready. */
-    log_info("msg=\"vector index built\" table=%s field=%s metric=%s vectors=%zu", t->table,
-             t->column, vecmath_metric_name(e->metric), live);
+    if (is_loaded) {
+        log_info("msg=\"vector index loaded\" table=%s field=%s metric=%s vectors=%zu kept=%zu "
+                 "added=%zu changed=%zu removed=%zu ms=%.0f",
+                 t->table, t->column, vecmath_metric_name(e->metric), live, r.kept, r.added,
+                 r.changed, r.removed, ms);
+    }
+    log_info("msg=\"vector index built\" table=%s field=%s metric=%s vectors=%zu from=%s ms=%.0f",
+             t->table, t->column, vecmath_metric_name(e->metric), live,
+             is_loaded ? "file" : "table", ms);
+    /* A loaded graph the table did not change is its file already; a save
+     * that fails is tried again at the stop. */
+    if (!is_loaded || r.added || r.changed || r.removed) {
+        e->unsaved++;
+        save(v, e);
+    }
 }
 
 /* Queues a build of e from table and column (a rebuild: e stays usable
@@ -317,9 +562,11 @@ static void change(struct core_vectors *v, struct task *t)
     }
     if (t->vec)
         set_slot(e, hnsw_add(e->h, t->vec), t->id);
-    size_t count = hnsw_count(e->h), live = hnsw_live(e->h);
+    bool is_worn_now = is_worn(e->h);
     pthread_rwlock_unlock(&e->lock);
-    if (count > 1000 && count - live > live) {
+    if (old || t->vec)
+        e->unsaved++;
+    if (is_worn_now) {
         pthread_mutex_lock(&v->mu);
         queue_rebuild(v, e, t->table, t->column);
         pthread_mutex_unlock(&v->mu);
@@ -366,6 +613,74 @@ static void check(struct core_vectors *v, struct task *t)
     pthread_mutex_unlock(&v->mu);
 }
 
+/* The schema now holds only the vector fields t->ids names: the files
+ * of any other are deleted (a collection or field deleted, dimensions
+ * changed) and their entries never written again. Only the latest sweep
+ * posted runs (an earlier one's schema is older). */
+static void sweep(struct core_vectors *v, struct task *t)
+{
+    pthread_mutex_lock(&v->mu);
+    bool is_latest = t->doubt == v->sweeps;
+    struct entry *head = v->entries; /* the list only grows at its head */
+    pthread_mutex_unlock(&v->mu);
+    if (!is_latest)
+        return;
+    for (struct entry *e = head; e; e = e->next) {
+        char key[300];
+        snprintf(key, sizeof(key), "%s.%s.%zu", e->cid, e->fid, e->dims);
+        e->is_gone = true;
+        for (size_t i = 0; i < t->id_count && e->is_gone; i++)
+            e->is_gone = strcmp(t->ids[i], key) != 0;
+    }
+    DIR *d = v->dir ? opendir(v->dir) : NULL;
+    if (!d)
+        return;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        const char *name = de->d_name;
+        size_t len = strlen(name);
+        bool is_tmp = len > 9 && !strcmp(name + len - 9, ".hnsw.tmp");
+        if (!is_tmp && !(len > 5 && !strcmp(name + len - 5, ".hnsw")))
+            continue;
+        /* <cid>.<fid>.<dims>.<metric>.hnsw: the key is up to the third dot */
+        const char *dot = name;
+        for (int k = 0; k < 3 && dot; k++)
+            dot = strchr(dot + (k ? 1 : 0), '.');
+        bool is_kept = false;
+        for (size_t i = 0; !is_tmp && dot && i < t->id_count && !is_kept; i++) {
+            size_t n = strlen(t->ids[i]);
+            is_kept = n == (size_t)(dot - name) && !memcmp(t->ids[i], name, n);
+        }
+        char path[4096];
+        if (!is_kept && snprintf(path, sizeof(path), "%s/%s", v->dir, name) < (int)sizeof(path)) {
+            if (unlink(path) == 0 && !is_tmp)
+                log_info("msg=\"vector index file deleted: its field is gone\" file=%s", path);
+        }
+    }
+    closedir(d);
+}
+
+/* Changes after which an index is saved again when the thread is idle:
+ * a tenth of its nodes, at least this many. */
+#define SAVE_MIN_CHANGES 1000
+
+/* Saves the ready entries from head on with unsaved changes: those past
+ * the threshold, or all of them (at the stop). */
+static void save_some(struct core_vectors *v, struct entry *head, bool is_all)
+{
+    for (struct entry *e = head; e; e = e->next) {
+        pthread_mutex_lock(&v->mu);
+        bool is_ready = e->state == READY;
+        pthread_mutex_unlock(&v->mu);
+        if (!is_ready || e->is_gone || !e->unsaved)
+            continue;
+        size_t count = hnsw_count(e->h);
+        uint64_t due = count / 10 > SAVE_MIN_CHANGES ? count / 10 : SAVE_MIN_CHANGES;
+        if (is_all || e->unsaved >= due)
+            save(v, e);
+    }
+}
+
 static void *run(void *arg)
 {
     struct core_vectors *v = arg;
@@ -384,6 +699,8 @@ static void *run(void *arg)
             build(v, t);
         else if (t->kind == TASK_CHECK)
             check(v, t);
+        else if (t->kind == TASK_SWEEP)
+            sweep(v, t);
         else
             change(v, t);
         pthread_mutex_lock(&v->mu);
@@ -391,23 +708,36 @@ static void *run(void *arg)
             t->e->applied++;
             pthread_cond_broadcast(&v->applied_cv);
         }
+        bool is_idle = !v->head;
+        struct entry *head = v->entries;
         pthread_mutex_unlock(&v->mu);
         task_free(t);
+        if (is_idle)
+            save_some(v, head, false);
         pthread_mutex_lock(&v->mu);
     }
+    struct entry *head = v->entries;
     pthread_mutex_unlock(&v->mu);
+    /* At the stop, what changed since the last save (changes still queued
+     * are dropped: the next load reads them from the table). */
+    save_some(v, head, true);
     return NULL;
 }
 
 /* ---- The registry ---------------------------------------------------------- */
 
-struct core_vectors *core_vectors_new(const char *target, size_t min_rows)
+struct core_vectors *core_vectors_new(const char *target, const char *dir, size_t min_rows)
 {
     struct core_vectors *v = xcalloc(1, sizeof(*v));
     pthread_mutex_init(&v->mu, NULL);
     pthread_cond_init(&v->cv, NULL);
     pthread_cond_init(&v->applied_cv, NULL);
     v->target = xstrdup(target);
+    if (dir) {
+        size_t n = strlen(dir) + sizeof("/vectors");
+        v->dir = xmalloc(n);
+        snprintf(v->dir, n, "%s/vectors", dir);
+    }
     v->min_rows = min_rows;
     if (pthread_create(&v->thread, NULL, run, v) != 0) {
         log_error("msg=\"cannot start the vector index thread\"");
@@ -451,10 +781,39 @@ void core_vectors_free(struct core_vectors *v)
     }
     store_close(v->db);
     xfree(v->target);
+    xfree(v->dir);
     pthread_cond_destroy(&v->cv);
     pthread_cond_destroy(&v->applied_cv);
     pthread_mutex_destroy(&v->mu);
     xfree(v);
+}
+
+void core_vectors_set_schema(struct core_vectors *v, const struct core_schema *s)
+{
+    if (!v || !v->dir)
+        return;
+    struct task *t = xcalloc(1, sizeof(*t));
+    t->kind = TASK_SWEEP;
+    size_t cap = 0;
+    for (size_t i = 0; i < s->count; i++) {
+        const struct core_collection *c = s->items[i];
+        for (size_t j = 0; j < c->field_count; j++) {
+            const struct core_field *f = &c->fields[j];
+            if (f->type != CORE_FIELD_VECTOR)
+                continue;
+            if (t->id_count == cap) {
+                cap = cap ? 2 * cap : 8;
+                t->ids = xrealloc(t->ids, cap * sizeof(*t->ids));
+            }
+            size_t n = strlen(c->id) + strlen(f->id) + 24;
+            t->ids[t->id_count] = xmalloc(n);
+            snprintf(t->ids[t->id_count++], n, "%s.%s.%d", c->id, f->id, f->dimensions);
+        }
+    }
+    pthread_mutex_lock(&v->mu);
+    t->doubt = ++v->sweeps;
+    post(v, t);
+    pthread_mutex_unlock(&v->mu);
 }
 
 /* The entry of (c, f, metric); mu held. */
@@ -475,8 +834,11 @@ static void start_build(struct core_vectors *v, struct entry *e, const struct co
 {
     e->state = BUILDING;
     struct task *t = xcalloc(1, sizeof(*t));
-    *t = (struct task){
-        .kind = TASK_BUILD, .e = e, .table = xstrdup(c->name), .column = xstrdup(f->name)};
+    *t = (struct task){.kind = TASK_BUILD,
+                       .e = e,
+                       .table = xstrdup(c->name),
+                       .column = xstrdup(f->name),
+                       .may_load = true};
     post(v, t);
 }
 

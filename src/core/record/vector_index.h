@@ -8,9 +8,13 @@
  * The record events of the app's bus (create, update, delete, also other
  * instances' with --redis) go to that thread too, which applies them in
  * order, so the index follows the table within moments; a graph with more
- * tombstones than live nodes is built again from the table. Not persisted:
- * a restart builds each index again at its first use (a scan of the
- * table), exact answers meanwhile. Writes that make no event (another
+ * tombstones than live nodes is built again from the table. Each index
+ * is saved to <dir>/vectors (vector_file.h's bytes, a temporary file
+ * renamed) after a build, after many changes when the thread is idle, and
+ * at the stop; after a restart the build its first use queues loads that
+ * file instead and reconciles it with the table (every row read as a build
+ * reads them: changed vectors added again, missing ids added, ids gone
+ * removed) before it is used. Writes that make no event (another
  * program writing the database) are not seen; the list verifies every
  * candidate against the table (rule, filter and the stored vector), so a
  * stale index costs recall, never correctness.
@@ -40,7 +44,7 @@
  *   copy's, calls core_vectors_distrust (the table is scanned, the thread
  *   checks those records and rebuilds the copy if they changed without an
  *   event). A row another program moves nearer without an event is not
- *   seen until the next build: the one gap;
+ *   seen until the next build or load: the one gap;
  * - with --redis (core_vectors_set_shared), or once another instance's
  *   change is heard, no copy is trusted: its events arrive after its
  *   client was answered. */
@@ -62,8 +66,9 @@
 struct core_vectors;
 
 /* The app's indexes over the database at target (store_open's), with the
- * thread that builds and updates them (started now). */
-struct core_vectors *core_vectors_new(const char *target, size_t min_rows);
+ * thread that builds and updates them (started now); their files go to
+ * <dir>/vectors (made when first written; dir NULL: none). */
+struct core_vectors *core_vectors_new(const char *target, const char *dir, size_t min_rows);
 /* Sets the threshold (vectors an index must hold to be used); before the
  * workers start. */
 void core_vectors_set_min_rows(struct core_vectors *v, size_t min_rows);
@@ -72,7 +77,12 @@ void core_vectors_set_min_rows(struct core_vectors *v, size_t min_rows);
  * exact lists always scan the table. Start-up, before the workers (the
  * first change heard from another instance does the same). */
 void core_vectors_set_shared(struct core_vectors *v);
-/* Stops the thread and frees every index; accepts NULL. */
+/* The schema is now s: the files of vector fields it no longer has (a
+ * collection or field deleted, dimensions changed) are deleted by the
+ * index thread. Any thread, after each schema change. */
+void core_vectors_set_schema(struct core_vectors *v, const struct core_schema *s);
+/* Stops the thread (saving each index changed since its file was
+ * written) and frees every index; accepts NULL. */
 void core_vectors_free(struct core_vectors *v);
 /* The listener that feeds the indexes (app.c registers it). */
 struct core_event_listener core_vectors_listener(struct core_vectors *v);
