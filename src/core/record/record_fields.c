@@ -246,24 +246,34 @@ static json_t *apply(const struct pick *n, json_t *v)
     return o;
 }
 
+/* The picker's next item from *at (a comma inside parentheses is the
+ * item's, as in :excerpt(200, true)), trimmed; false past the last. */
+static bool next_item(struct str fields, size_t *at, struct str *item)
+{
+    if (*at > fields.len)
+        return false;
+    int depth = 0;
+    size_t i = *at;
+    for (; i < fields.len; i++) {
+        if (fields.ptr[i] == '(')
+            depth++;
+        else if (fields.ptr[i] == ')' && depth)
+            depth--;
+        else if (fields.ptr[i] == ',' && !depth)
+            break;
+    }
+    *item = str_trim_ows((struct str){fields.ptr + *at, i - *at});
+    *at = i + 1;
+    return true;
+}
+
 bool core_fields_wants(struct str fields, struct str key)
 {
     /* The items and their first segments as core_fields_apply reads them
      * (add_pick): an item with an empty first segment adds nothing. */
     bool has_any = false;
-    int depth = 0;
-    size_t start = 0;
-    for (size_t i = 0; i <= fields.len; i++) {
-        if (i < fields.len) {
-            if (fields.ptr[i] == '(')
-                depth++;
-            else if (fields.ptr[i] == ')' && depth)
-                depth--;
-            if (fields.ptr[i] != ',' || depth)
-                continue;
-        }
-        struct str item = {fields.ptr + start, i - start};
-        start = i + 1;
+    struct str item;
+    for (size_t at = 0; next_item(fields, &at, &item);) {
         const char *colon = memchr(item.ptr, ':', item.len);
         if (colon)
             item.len = (size_t)(colon - item.ptr);
@@ -284,19 +294,8 @@ enum rc core_fields_apply(struct buf *out, struct str fields, bool is_list)
     struct pick_pool *pool = xmalloc(sizeof(*pool));
     pool->used = 0;
     struct pick *root = new_node(pool);
-    int depth = 0;
-    size_t start = 0;
-    for (size_t i = 0; i <= fields.len; i++) {
-        if (i < fields.len) {
-            if (fields.ptr[i] == '(')
-                depth++;
-            else if (fields.ptr[i] == ')' && depth)
-                depth--;
-            if (fields.ptr[i] != ',' || depth)
-                continue;
-        }
-        struct str item = str_trim_ows((struct str){fields.ptr + start, i - start});
-        start = i + 1;
+    struct str item;
+    for (size_t at = 0; next_item(fields, &at, &item);) {
         if (item.len)
             add_pick(pool, root, item);
     }
