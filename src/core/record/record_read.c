@@ -876,7 +876,9 @@ enum rc core_record_write_scored(struct core_request *r, const struct core_colle
     struct jsonw iw;
     jsonw_init(&iw, &item);
     core_record_write_picked(&iw, c, st, 0, r->auth, fields);
-    if (ex && core_fields_wants(fields, STR_LIT("expand")))
+    /* expand even when the picker drops it: its caps count what a request
+     * asks to expand, whatever it keeps */
+    if (ex)
         core_expand_write(r, c, ex, st, 0, &iw);
     write_extras(&iw, snippet, score);
     jsonw_object_end(&iw);
