@@ -12,11 +12,12 @@
  *   tags and character references are blanked before the words are
  *   split, byte for byte, so offsets (snippets) still point into the
  *   value as stored.
- * - "tarmac english" stems with FTS5's porter, and keeps each word whose
- *   stem differs from it too, behind 0x01, at the same position: a prefix
- *   in a query ("runn" *) is matched against those whole words, since
- *   porter would stem the prefix itself into something no word begins
- *   with. A query's whole words are stemmed.
+ * - "tarmac english" stems with FTS5's porter, and keeps every word as
+ *   written too, behind 0x01, at the same position: a prefix in a query
+ *   ("runn" *) is looked up among those words alone (one phrase, whose
+ *   index has prefix entries: store/search.c), since porter would stem
+ *   the prefix itself into something no word begins with. A query's
+ *   whole words are stemmed.
  * - "tarmac terms" (the vocabulary tables of typo lookups) gives each
  *   word twice: as it is, and reversed behind '~' (never a word's first
  *   character), so "the words that end with X" is a range of the
@@ -225,7 +226,7 @@ static int on_term(void *arg, int tflags, const char *word, int n, int start, in
     return c->emit(c->ctx, 0, r, n + 1, start, end);
 }
 
-/* "tarmac english", a query's prefix: the word, and the unstemmed one. */
+/* "tarmac english", a query's prefix: the word as written, behind 0x01. */
 struct prefix_ctx {
     void *ctx;
     token_fn *emit;
@@ -244,8 +245,8 @@ static int on_prefix(void *arg, int tflags, const char *word, int n, int start, 
 }
 
 /* "tarmac english", a document: first unicode61's words are kept, then
- * porter's stems come in the same order, each followed by its word when
- * the two differ. */
+ * porter's stems come in the same order, each followed by its word (the
+ * same as the stem or not: a prefix is looked up among the words alone). */
 static int on_raw(void *arg, int tflags, const char *word, int n, int start, int end)
 {
     (void)tflags;

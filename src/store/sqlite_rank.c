@@ -44,19 +44,21 @@
 #define RANK_MIN_ROWS 512               /* a query scores fewer: lookups are cheaper */
 #define RANK_NAME_MAX 128
 
-/* The lengths of one table's rows, as of one data version. */
+/* The lengths of one table's rows, as of one data version. One of two
+ * shapes: rowids with few holes (most tables)
+ * keep each length at rowid - base (NO_LENGTH in a hole); others keep
+ * the rowids in order beside their lengths. */
 struct lengths {
+    int refs; /* the connection's slot and each query using it */
     char name[RANK_NAME_MAX];
     unsigned version;
-    uint64_t used; /* for eviction: the query count when last used */
-    int64_t *ids;  /* ascending */
-    uint32_t *len;
-    size_t n;
-    /* rowids with few holes (most tables): each length at rowid - base,
-     * NO_LENGTH in a hole */
-    uint32_t *dense;
+    uint64_t used;   /* for eviction: the query count when last used */
+    uint32_t *dense; /* span lengths, or NULL */
     int64_t base;
     size_t span;
+    int64_t *ids; /* n rowids, ascending (when not dense) */
+    uint32_t *len;
+    size_t n;
 };
 
 #define NO_LENGTH UINT32_MAX
@@ -66,16 +68,16 @@ struct lengths {
 struct rank_conn {
     sqlite3 *db;
     uint64_t queries;
-    struct lengths t[RANK_TABLES];
+    struct lengths *t[RANK_TABLES]; /* NULL: an empty slot */
 };
 
 /* One per query (FTS5's aux data). */
 struct rank_query {
     int phrases;
     double avgdl;
-    const struct lengths *lengths; /* NULL: read each row's from _docsize */
-    size_t at;                     /* where the last row was found */
-    char name[RANK_NAME_MAX];      /* the table's (the SQL argument) */
+    struct lengths *lengths;  /* a reference; NULL: each row's from _docsize */
+    size_t at;                /* where the last row was found */
+    char name[RANK_NAME_MAX]; /* the table's (the SQL argument) */
     sqlite3_int64 rows, scored;
     bool is_decided; /* whether to sweep: decided (lengths or not) */
     double *idf, *freq;
@@ -83,19 +85,23 @@ struct rank_query {
     double weight[RANK_MAX_COLUMNS];
 };
 
-static void lengths_clear(struct lengths *l)
+/* Drops a reference to l (a query that used it may outlive its slot: a
+ * streamed page's statement stays open while other queries sweep). */
+static void lengths_unref(struct lengths *l)
 {
+    if (!l || --l->refs > 0)
+        return;
+    sqlite3_free(l->dense);
     sqlite3_free(l->ids);
     sqlite3_free(l->len);
-    sqlite3_free(l->dense);
-    memset(l, 0, sizeof(*l));
+    sqlite3_free(l);
 }
 
 static void rank_conn_free(void *p)
 {
     struct rank_conn *rc = p;
     for (int i = 0; i < RANK_TABLES; i++)
-        lengths_clear(&rc->t[i]);
+        lengths_unref(rc->t[i]);
     sqlite3_free(rc);
 }
 
@@ -130,19 +136,24 @@ static uint32_t record_total(const unsigned char *p, int n)
     return total > UINT32_MAX ? UINT32_MAX : (uint32_t)total;
 }
 
-/* Reads every row's length of the table into l; false when it cannot
- * (l is then empty). */
-static bool lengths_load(sqlite3 *db, const char *name, unsigned version, sqlite3_int64 rows,
-                         struct lengths *l)
+/* Every row's length of the table, read now (one reference, the
+ * caller's); NULL when it cannot be read. */
+static struct lengths *lengths_load(sqlite3 *db, const char *name, unsigned version,
+                                    sqlite3_int64 rows)
 {
-    lengths_clear(l);
+    struct lengths *l = sqlite3_malloc64(sizeof(*l));
+    if (!l)
+        return NULL;
+    memset(l, 0, sizeof(*l));
+    l->refs = 1;
     char sql[RANK_NAME_MAX + 64];
     /* the name is "_s:" and \w characters (store_search_name): no quote */
     snprintf(sql, sizeof(sql), "SELECT id, sz FROM main.\"%s_docsize\" ORDER BY id", name);
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
         sqlite3_finalize(st);
-        return false;
+        lengths_unref(l);
+        return NULL;
     }
     size_t cap = (size_t)rows + 16;
     l->ids = sqlite3_malloc64(cap * sizeof(*l->ids));
@@ -161,8 +172,8 @@ static bool lengths_load(sqlite3 *db, const char *name, unsigned version, sqlite
     ok = ok && src == SQLITE_DONE;
     sqlite3_finalize(st);
     if (!ok) {
-        lengths_clear(l);
-        return false;
+        lengths_unref(l);
+        return NULL;
     }
     if (l->n && l->ids[l->n - 1] - l->ids[0] < (int64_t)(2 * l->n + 64)) {
         l->base = l->ids[0];
@@ -172,17 +183,23 @@ static bool lengths_load(sqlite3 *db, const char *name, unsigned version, sqlite
             memset(l->dense, 0xff, l->span * sizeof(*l->dense)); /* NO_LENGTH */
             for (size_t i = 0; i < l->n; i++)
                 l->dense[l->ids[i] - l->base] = l->len[i] == NO_LENGTH ? NO_LENGTH - 1 : l->len[i];
+            sqlite3_free(l->ids);
+            sqlite3_free(l->len);
+            l->ids = NULL;
+            l->len = NULL;
+            l->n = 0;
         }
     }
     snprintf(l->name, sizeof(l->name), "%s", name);
     l->version = version;
-    return true;
+    return l;
 }
 
-/* The lengths of the table as of this transaction: kept ones still
- * current, else a new sweep when may_sweep; NULL otherwise. */
-static const struct lengths *lengths_for(struct rank_conn *rc, const char *name, sqlite3_int64 rows,
-                                         bool may_sweep)
+/* The lengths of the table as of this transaction, a reference the
+ * caller drops: kept ones still current, else a new sweep when may_sweep;
+ * NULL otherwise. */
+static struct lengths *lengths_for(struct rank_conn *rc, const char *name, sqlite3_int64 rows,
+                                   bool may_sweep)
 {
     if (sqlite3_txn_state(rc->db, "main") != SQLITE_TXN_READ)
         return NULL;
@@ -190,35 +207,41 @@ static const struct lengths *lengths_for(struct rank_conn *rc, const char *name,
     if (sqlite3_file_control(rc->db, "main", SQLITE_FCNTL_DATA_VERSION, &version) != SQLITE_OK)
         return NULL;
     rc->queries++;
-    struct lengths *slot = NULL;
-    for (int i = 0; i < RANK_TABLES && !slot; i++) {
-        struct lengths *l = &rc->t[i];
-        if (l->ids && strcmp(l->name, name) == 0) {
+    int slot = -1;
+    for (int i = 0; i < RANK_TABLES; i++) {
+        struct lengths *l = rc->t[i];
+        if (l && strcmp(l->name, name) == 0) {
             if (l->version == version) {
                 l->used = rc->queries;
+                l->refs++;
                 return l;
             }
-            lengths_clear(l); /* out of date */
-            slot = l;
+            lengths_unref(l); /* out of date */
+            rc->t[i] = NULL;
+            slot = i;
         }
     }
     if (!may_sweep || rows > RANK_MAX_ROWS)
         return NULL;
-    for (int i = 0; i < RANK_TABLES && !slot; i++) {
-        if (!rc->t[i].ids)
-            slot = &rc->t[i];
+    for (int i = 0; i < RANK_TABLES && slot < 0; i++) {
+        if (!rc->t[i])
+            slot = i;
     }
-    if (!slot) { /* the least recently used */
-        slot = &rc->t[0];
+    if (slot < 0) { /* the least recently used */
+        slot = 0;
         for (int i = 1; i < RANK_TABLES; i++) {
-            if (rc->t[i].used < slot->used)
-                slot = &rc->t[i];
+            if (rc->t[i]->used < rc->t[slot]->used)
+                slot = i;
         }
     }
-    if (!lengths_load(rc->db, name, version, rows, slot))
+    struct lengths *l = lengths_load(rc->db, name, version, rows);
+    if (!l)
         return NULL;
-    slot->used = rc->queries;
-    return slot;
+    lengths_unref(rc->t[slot]);
+    rc->t[slot] = l;
+    l->used = rc->queries;
+    l->refs++;
+    return l;
 }
 
 /* The length of row id, from the copy (rows arrive in order: the search
@@ -251,7 +274,9 @@ static int64_t length_of(struct rank_query *q, int64_t id)
 
 static void query_free(void *p)
 {
-    sqlite3_free(p);
+    struct rank_query *q = p;
+    lengths_unref(q->lengths);
+    sqlite3_free(q);
 }
 
 /* A query's constants. A query of one phrase (a word, a prefix) ranks
@@ -300,9 +325,9 @@ static struct rank_query *query_start(const Fts5ExtensionApi *api, Fts5Context *
         q->is_decided = q->lengths || phrases != 1;
     }
     if (r == SQLITE_OK)
-        r = api->xSetAuxdata(fts, q, query_free);
+        r = api->xSetAuxdata(fts, q, query_free); /* which frees q when it fails */
     else
-        sqlite3_free(q);
+        query_free(q);
     *err = r;
     return r == SQLITE_OK ? q : NULL;
 }

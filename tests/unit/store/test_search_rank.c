@@ -149,12 +149,73 @@ static void test_ranks_as_bm25(void **state)
     db_file_remove();
 }
 
+/* Steps st (rowid, tarmac_bm25, bm25 of a one-phrase query) up to n rows,
+ * checking the ratio of the two stays the first row's; the rows seen. */
+static int step_ratio(sqlite3_stmt *st, int n, double *ratio)
+{
+    int seen = 0;
+    while (seen < n && sqlite3_step(st) == SQLITE_ROW) {
+        double r = sqlite3_column_double(st, 2) / sqlite3_column_double(st, 1);
+        if (*ratio == 0)
+            *ratio = r;
+        else if (fabs(r - *ratio) > 1e-9 * *ratio)
+            fail_msg("row %lld: ratio %.17g, the first row's %.17g",
+                     (long long)sqlite3_column_int64(st, 0), r, *ratio);
+        seen++;
+    }
+    return seen;
+}
+
+/* A query whose kept lengths are evicted from the connection while its
+ * statement is still open (a streamed page stays open while other
+ * requests search other collections on the same connection) goes on
+ * with them: they are freed with the last query using them. */
+static void test_lengths_outlive_their_slot(void **state)
+{
+    (void)state;
+    db_file_init("searchrank-evict");
+    sqlite3 *db = open_db();
+    exec(db, "BEGIN");
+    for (int t = 0; t < 6; t++) {
+        char sql[512];
+        snprintf(sql, sizeof(sql),
+                 "CREATE VIRTUAL TABLE \"_s:e%d\" USING fts5(a, tokenize = 'tarmac'); "
+                 "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1000) "
+                 "INSERT INTO \"_s:e%d\" (rowid, a) SELECT i, 'common ' || "
+                 "substr('x y z w v u t s r q p o', 1, 2 * ((i + %d) %% 12)) FROM n",
+                 t, t, 5 * t);
+        exec(db, sql);
+    }
+    exec(db, "COMMIT");
+    sqlite3_stmt *open[6];
+    for (int t = 0; t < 6; t++) {
+        char sql[512];
+        snprintf(sql, sizeof(sql),
+                 "SELECT rowid, tarmac_bm25(\"_s:e%d\", '_s:e%d'), bm25(\"_s:e%d\") FROM "
+                 "\"_s:e%d\" WHERE \"_s:e%d\" MATCH 'common' ORDER BY rowid",
+                 t, t, t, t, t);
+        assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &open[t], NULL), SQLITE_OK);
+    }
+    /* each statement past its sweep (a sixteenth of 1,000 rows, at least
+     * 512), all open at once: six tables for four slots */
+    double ratio[6] = {0};
+    for (int t = 0; t < 6; t++)
+        assert_int_equal(step_ratio(open[t], 600, &ratio[t]), 600);
+    for (int t = 0; t < 6; t++) {
+        assert_int_equal(step_ratio(open[t], 1000, &ratio[t]), 400);
+        assert_int_equal(sqlite3_finalize(open[t]), SQLITE_OK);
+    }
+    sqlite3_close(db);
+    db_file_remove();
+}
+
 int main(void)
 {
     static int dense = 1, sparse = 10;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_prestate(test_ranks_as_bm25, &dense),
         cmocka_unit_test_prestate(test_ranks_as_bm25, &sparse),
+        cmocka_unit_test(test_lengths_outlive_their_slot),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
