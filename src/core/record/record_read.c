@@ -17,11 +17,12 @@
 #include "store/sql.h"
 
 /* Compiles an API rule (or a client filter) for c, aliased "r"; is_table:
- * "r" is c's own table (core_filter_options). */
-static enum rc compile_near(struct core_request *r, const struct core_collection *c,
-                            struct str text, bool is_rule, size_t param_base, bool is_table,
-                            struct core_geo_near *near, struct core_sql_fragment *out,
-                            struct core_problem *p)
+ * "r" is c's own table, near: a cut of its distance boxes, or NULL
+ * (core_filter_options). */
+static enum rc compile_filter(struct core_request *r, const struct core_collection *c,
+                              struct str text, bool is_rule, size_t param_base, bool is_table,
+                              struct core_geo_near *near, struct core_sql_fragment *out,
+                              struct core_problem *p)
 {
     struct core_filter_options fo = {
         .near = near,
@@ -44,18 +45,11 @@ static enum rc compile_near(struct core_request *r, const struct core_collection
     return rc;
 }
 
-static enum rc compile_filter(struct core_request *r, const struct core_collection *c,
-                              struct str text, bool is_rule, size_t param_base, bool is_table,
-                              struct core_sql_fragment *out, struct core_problem *p)
-{
-    return compile_near(r, c, text, is_rule, param_base, is_table, NULL, out, p);
-}
-
 enum rc core_compile_filter(struct core_request *r, const struct core_collection *c,
                             struct str text, bool is_rule, size_t param_base,
                             struct core_sql_fragment *out, struct core_problem *p)
 {
-    return compile_filter(r, c, text, is_rule, param_base, false, out, p);
+    return compile_filter(r, c, text, is_rule, param_base, false, NULL, out, p);
 }
 
 void core_record_select_head(struct store_sql *q, const struct core_collection *c)
@@ -159,40 +153,24 @@ enum rc core_record_view(struct core_request *r, const struct core_collection *c
 /* Builds WHERE <search match> AND (rule) AND (filter) into q, compiling
  * both; params go to rule_frag and filter_frag with consecutive numbers
  * after base (the search's, when sq is not NULL, are 1..base). */
-/* core_list_where, the filter's distance boxes cut as near says. */
-static enum rc list_where_near(struct core_request *r, const struct core_collection *c,
-                               struct str filter, size_t base, const struct store_search_query *sq,
-                               struct core_geo_near *near, struct core_sql_fragment *rule_frag,
-                               struct core_sql_fragment *filter_frag, struct store_sql *q,
-                               struct core_problem *p);
-
 enum rc core_list_where(struct core_request *r, const struct core_collection *c, struct str filter,
                         size_t base, const struct store_search_query *sq,
                         struct core_sql_fragment *rule_frag, struct core_sql_fragment *filter_frag,
                         struct store_sql *q, struct core_problem *p)
-{
-    return list_where_near(r, c, filter, base, sq, NULL, rule_frag, filter_frag, q, p);
-}
-
-static enum rc list_where_near(struct core_request *r, const struct core_collection *c,
-                               struct str filter, size_t base, const struct store_search_query *sq,
-                               struct core_geo_near *near, struct core_sql_fragment *rule_frag,
-                               struct core_sql_fragment *filter_frag, struct store_sql *q,
-                               struct core_problem *p)
 {
     const char *rule = c->rules[CORE_RULE_LIST];
     memset(rule_frag, 0, sizeof(*rule_frag));
     memset(filter_frag, 0, sizeof(*filter_frag));
     /* The list reads c's own table: distance filters may use its points' index. */
     if (rule && rule[0] && !core_request_is_superuser(r)) {
-        if (compile_filter(r, c, str_from_cstr(rule), true, base, true, rule_frag, p)) {
+        if (compile_filter(r, c, str_from_cstr(rule), true, base, true, NULL, rule_frag, p)) {
             core_problem_message(p, "");
             return RC_NOT_FOUND; /* a rule that does not compile shows nothing */
         }
     }
     if (filter.len) {
-        enum rc rc = compile_near(r, c, filter, false, base + rule_frag->param_count, true, near,
-                                  filter_frag, p);
+        enum rc rc = compile_filter(r, c, filter, false, base + rule_frag->param_count, true, NULL,
+                                    filter_frag, p);
         if (rc)
             return RC_INVALID;
     }
@@ -540,11 +518,11 @@ static struct str near_term(const struct core_list_opts *lo, const struct store_
     return near_sort(lo, sq);
 }
 
-/* Whether the cut of near leaves the page as it is: the row at the page's
- * end is there and within the cut radius. The statement is the page's
- * (from, where, order_by; the filter's parameters those of the cut). */
+/* Whether a cut to km leaves the page as it is: the row at the page's end
+ * is there and within km. The statement is the page's (from, where,
+ * order_by: "<distance> ASC"; the filter's parameters those of the cut). */
 static bool near_holds(struct core_request *r, const struct core_list_opts *lo, struct str from,
-                       struct str where, struct str order_by, size_t sp,
+                       struct str where, struct str order_by,
                        const struct core_sql_fragment *rule_frag,
                        const struct core_sql_fragment *filter_frag,
                        const struct core_sql_fragment *sort_params, double km)
@@ -571,12 +549,12 @@ static bool near_holds(struct core_request *r, const struct core_list_opts *lo, 
         rc = store_prepare(r->cw->db, buf_str(&sql), &st);
     buf_cleanup(&sql);
     if (!rc)
-        rc = core_sql_fragment_bind(st, rule_frag, sp);
+        rc = core_sql_fragment_bind(st, rule_frag, 0);
     if (!rc)
-        rc = core_sql_fragment_bind(st, filter_frag, sp + rule_frag->param_count);
+        rc = core_sql_fragment_bind(st, filter_frag, rule_frag->param_count);
     if (!rc)
         rc = core_sql_fragment_bind(st, sort_params,
-                                    sp + rule_frag->param_count + filter_frag->param_count);
+                                    rule_frag->param_count + filter_frag->param_count);
     bool holds = !rc && store_step(st) == RC_OK && store_column_type(st, 0) != STORE_TYPE_NULL &&
                  store_column_double(st, 0) <= km;
     if (st)
@@ -585,7 +563,8 @@ static bool near_holds(struct core_request *r, const struct core_list_opts *lo, 
 }
 
 /* Cuts the filter's box when the page stays the same (above): *filter_frag
- * is then the cut filter's (the same SQL, other box corners). */
+ * is then the cut filter's (the same SQL, other box corners). The rule is
+ * compiled once, by the page. */
 static void near_cut(struct core_request *r, const struct core_collection *c,
                      const struct core_list_opts *lo, struct str term, struct str from,
                      struct str where, struct str order_by,
@@ -596,19 +575,12 @@ static void near_cut(struct core_request *r, const struct core_collection *c,
     static const double fractions[] = {1.0 / 8, 1.0 / 3};
     for (size_t i = 0; i < sizeof(fractions) / sizeof(fractions[0]); i++) {
         struct core_geo_near near = {term, fractions[i], 0};
-        struct core_sql_fragment rf, ff;
-        struct buf w;
-        buf_init(&w, 1 << 20);
-        struct store_sql wq;
-        store_sql_begin(&wq, &w);
-        struct core_problem p = {0};
-        enum rc rc = list_where_near(r, c, lo->filter, 0, NULL, &near, &rf, &ff, &wq, &p);
-        bool is_same = !rc && near.km > 0 && str_eq(buf_str(&w), where) &&
-                       ff.param_count == filter_frag->param_count;
-        buf_cleanup(&w);
-        if (!is_same)
+        struct core_sql_fragment ff;
+        if (compile_filter(r, c, lo->filter, false, rule_frag->param_count, true, &near, &ff,
+                           NULL) ||
+            near.km <= 0 || !str_eq(ff.sql, filter_frag->sql))
             return; /* no box of the sort's point: nothing to cut */
-        if (near_holds(r, lo, from, where, order_by, 0, rule_frag, &ff, sort_params, near.km)) {
+        if (near_holds(r, lo, from, where, order_by, rule_frag, &ff, sort_params, near.km)) {
             *filter_frag = ff;
             return;
         }
@@ -730,29 +702,28 @@ static enum rc list_rows(struct core_request *r, const struct core_collection *c
         store_sql_param_at(&q, p_offset);
         store_sql_add(&q, ") \"_top\" ON \"r\".rowid = \"_top\".\"_rid\" ORDER BY "
                           "\"_top\".\"_rank\", \"_top\".\"_rid\"");
-        goto prepare;
-    }
-    store_sql_addn(&q, buf_str(&from));
-    store_sql_addn(&q, buf_str(&where));
-    if (order_by.len || sq)
-        store_sql_add(&q, " ORDER BY ");
-    if (order_by.len)
-        store_sql_addn(&q, order_by);
-    if (sq) {
-        /* Relevance, or what breaks the sort's ties; then insertion order,
-         * so pages never overlap. */
+    } else {
+        store_sql_addn(&q, buf_str(&from));
+        store_sql_addn(&q, buf_str(&where));
+        if (order_by.len || sq)
+            store_sql_add(&q, " ORDER BY ");
         if (order_by.len)
-            store_sql_add(&q, ", ");
-        store_sql_search_rank(&q, sq, 1);
-        store_sql_add(&q, ", \"r\".\"rowid\"");
-    } else if (order_by.len && near_sort(lo, sq).len) {
-        store_sql_add(&q, ", \"r\".rowid");
+            store_sql_addn(&q, order_by);
+        if (sq) {
+            /* Relevance, or what breaks the sort's ties; then insertion order,
+             * so pages never overlap. */
+            if (order_by.len)
+                store_sql_add(&q, ", ");
+            store_sql_search_rank(&q, sq, 1);
+            store_sql_add(&q, ", \"r\".\"rowid\"");
+        } else if (order_by.len && near_sort(lo, sq).len) {
+            store_sql_add(&q, ", \"r\".rowid");
+        }
+        store_sql_add(&q, " LIMIT ");
+        store_sql_param_at(&q, p_limit);
+        store_sql_add(&q, " OFFSET ");
+        store_sql_param_at(&q, p_offset);
     }
-    store_sql_add(&q, " LIMIT ");
-    store_sql_param_at(&q, p_limit);
-    store_sql_add(&q, " OFFSET ");
-    store_sql_param_at(&q, p_offset);
-prepare:;
     struct store_stmt *st = NULL;
     if (!rc)
         rc = store_sql_end(&q);
