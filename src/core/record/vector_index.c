@@ -66,7 +66,8 @@ struct task {
     float *vec;   /* change: its vector as read again (change()), NULL: none */
     char **ids;   /* check: the records a list saw differ; sweep: "<cid>.<fid>.<dims>" */
     size_t id_count;
-    uint64_t doubt; /* check: the entry's doubts when it was queued; sweep: its number */
+    uint64_t doubt; /* check: the entry's doubts when it was queued */
+    uint64_t sweep; /* sweep: its number */
     bool may_load;  /* build: from the entry's file when it has one */
     struct task *next;
 };
@@ -124,6 +125,15 @@ static void set_slot(struct entry *e, uint32_t slot, const char *id)
     }
     e->ids[slot] = xstrdup(id);
     json_object_set_new(e->slots, id, json_integer(slot));
+}
+
+/* Removes slot's node from e's graph (a tombstone) and its id. */
+static void clear_slot(struct entry *e, uint32_t slot)
+{
+    hnsw_remove(e->h, slot);
+    json_object_del(e->slots, e->ids[slot]);
+    xfree(e->ids[slot]);
+    e->ids[slot] = NULL;
 }
 
 static void drop_graph(struct hnsw *h, char **ids, size_t cap, json_t *slots)
@@ -220,14 +230,23 @@ static bool is_file_safe(const char *s)
     return true;
 }
 
-/* The file of e: <dir>/vectors/<collection id>.<field id>.<dims>.<metric>.hnsw;
- * false when there is none (no directory, ids that cannot name a file). */
+/* "<collection id>.<field id>.<dims>": what names a vector field's files
+ * (its metrics' files share it), and what a schema keeps (sweep). */
+#define FILE_KEY_MAX 300 /* an entry's ids are under 128 bytes each */
+static void file_key(const char *cid, const char *fid, size_t dims, char out[FILE_KEY_MAX])
+{
+    snprintf(out, FILE_KEY_MAX, "%s.%s.%zu", cid, fid, dims);
+}
+
+/* The file of e: <dir>/vectors/<key>.<metric>.hnsw; false when there is
+ * none (no directory, ids that cannot name a file). */
 static bool file_path(const struct core_vectors *v, const struct entry *e, char *out, size_t cap)
 {
     if (!v->dir || !is_file_safe(e->cid) || !is_file_safe(e->fid))
         return false;
-    int n = snprintf(out, cap, "%s/%s.%s.%zu.%s.hnsw", v->dir, e->cid, e->fid, e->dims,
-                     vecmath_metric_name(e->metric));
+    char key[FILE_KEY_MAX];
+    file_key(e->cid, e->fid, e->dims, key);
+    int n = snprintf(out, cap, "%s/%s.%s.hnsw", v->dir, key, vecmath_metric_name(e->metric));
     return n > 0 && (size_t)n < cap;
 }
 
@@ -349,10 +368,7 @@ static void reconcile_row(void *ctx, const char *id, const float *row)
             r->kept++;
             return;
         }
-        hnsw_remove(g->h, slot);
-        xfree(g->ids[slot]);
-        g->ids[slot] = NULL;
-        json_object_del(g->slots, id);
+        clear_slot(g, slot);
         r->changed++;
     } else {
         r->added++;
@@ -391,10 +407,7 @@ static void build(struct core_vectors *v, struct task *t)
         rc = scan_table(v, t, e->dims, reconcile_row, &r);
         for (size_t i = 0; !rc && i < r.loaded; i++) {
             if (fresh.ids[i] && !r.seen[i]) {
-                hnsw_remove(fresh.h, (uint32_t)i);
-                json_object_del(fresh.slots, fresh.ids[i]);
-                xfree(fresh.ids[i]);
-                fresh.ids[i] = NULL;
+                clear_slot(&fresh, (uint32_t)i);
                 r.removed++;
             }
         }
@@ -553,18 +566,14 @@ static void change(struct core_vectors *v, struct task *t)
     }
     pthread_rwlock_wrlock(&e->lock);
     json_t *old = json_object_get(e->slots, t->id);
-    if (old) {
-        uint32_t slot = (uint32_t)json_integer_value(old);
-        hnsw_remove(e->h, slot);
-        xfree(e->ids[slot]);
-        e->ids[slot] = NULL;
-        json_object_del(e->slots, t->id);
-    }
+    bool had = old != NULL;
+    if (old)
+        clear_slot(e, (uint32_t)json_integer_value(old)); /* old is gone with it */
     if (t->vec)
         set_slot(e, hnsw_add(e->h, t->vec), t->id);
     bool is_worn_now = is_worn(e->h);
     pthread_rwlock_unlock(&e->lock);
-    if (old || t->vec)
+    if (had || t->vec)
         e->unsaved++;
     if (is_worn_now) {
         pthread_mutex_lock(&v->mu);
@@ -620,14 +629,14 @@ static void check(struct core_vectors *v, struct task *t)
 static void sweep(struct core_vectors *v, struct task *t)
 {
     pthread_mutex_lock(&v->mu);
-    bool is_latest = t->doubt == v->sweeps;
+    bool is_latest = t->sweep == v->sweeps;
     struct entry *head = v->entries; /* the list only grows at its head */
     pthread_mutex_unlock(&v->mu);
     if (!is_latest)
         return;
     for (struct entry *e = head; e; e = e->next) {
-        char key[300];
-        snprintf(key, sizeof(key), "%s.%s.%zu", e->cid, e->fid, e->dims);
+        char key[FILE_KEY_MAX];
+        file_key(e->cid, e->fid, e->dims, key);
         e->is_gone = true;
         for (size_t i = 0; i < t->id_count && e->is_gone; i++)
             e->is_gone = strcmp(t->ids[i], key) != 0;
@@ -805,13 +814,13 @@ void core_vectors_set_schema(struct core_vectors *v, const struct core_schema *s
                 cap = cap ? 2 * cap : 8;
                 t->ids = xrealloc(t->ids, cap * sizeof(*t->ids));
             }
-            size_t n = strlen(c->id) + strlen(f->id) + 24;
-            t->ids[t->id_count] = xmalloc(n);
-            snprintf(t->ids[t->id_count++], n, "%s.%s.%d", c->id, f->id, f->dimensions);
+            char key[FILE_KEY_MAX];
+            file_key(c->id, f->id, (size_t)(f->dimensions > 0 ? f->dimensions : 0), key);
+            t->ids[t->id_count++] = xstrdup(key);
         }
     }
     pthread_mutex_lock(&v->mu);
-    t->doubt = ++v->sweeps;
+    t->sweep = ++v->sweeps;
     post(v, t);
     pthread_mutex_unlock(&v->mu);
 }
