@@ -13,7 +13,8 @@ enum rc core_vector_file_encode(const struct hnsw *h, char *const *ids, struct b
 {
     size_t start = out->len;
     enum rc rc = hnsw_encode(h, out);
-    unsigned char head[8] = {'V', 'I', 'D', 'S', IDS_VERSION, 0, 0, 0};
+    unsigned char head[8] = {0, 0, 0, 0, IDS_VERSION, 0, 0, 0};
+    memcpy(head, IDS_MAGIC, 4);
     if (!rc)
         rc = buf_append(out, head, sizeof(head));
     size_t count = hnsw_count(h);
