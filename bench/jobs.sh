@@ -18,7 +18,7 @@
 # appendonly yes and appendfsync everysec (up to a second of jobs can be
 # lost), and the peers enqueue without writing any record at all.
 #
-#   bench/jobs.sh                 (env: N=20000 RATE=1000 DURATION=10 ONLY="tarmac celery bullmq")
+#   bench/jobs.sh                 (env: N=20000 RATE=1000 DURATION=10 ONLY="tarmac celery bullmq" PERF=file)
 # Needs: node, redis-server, python3-celery, python3-requests (apt), and npm
 # install of bench/jobs (done here when node_modules is missing).
 set -euo pipefail
@@ -30,6 +30,16 @@ SECONDS_AT_RATE=${DURATION:-10}
 ONLY=${ONLY:-"tarmac celery bullmq"}
 bin=${TARMAC_BIN:-$root/build/release/tarmac}
 py=/usr/bin/python3
+# Fail at once on a missing prerequisite (a worker that cannot start would
+# otherwise leave the drain waiting for arrivals that never come).
+for sys in $ONLY; do
+    case $sys in
+    celery) $py -c 'import celery, requests, redis' 2>/dev/null ||
+        { echo "celery: needs apt install python3-celery python3-requests python3-redis" >&2; exit 1; } ;;
+    esac
+    [[ $sys == tarmac ]] || command -v redis-server >/dev/null ||
+        { echo "$sys: needs apt install redis-server" >&2; exit 1; }
+done
 [[ -d $here/node_modules/bullmq ]] || (cd "$here" && npm install --no-audit --no-fund >/dev/null 2>&1)
 work=$(mktemp -d /tmp/tarmac-jobsbench.XXXXXX)
 pids=()
@@ -53,10 +63,15 @@ start_server_side() {
     setsid taskset -c 0 "$@" >>"$work/server.log" 2>&1 &
     echo $!
 }
-wait_count() { # port n timeout_s
+wait_count() { # port n timeout_s [pid that must stay alive]
     local deadline=$((SECONDS + $3))
     while (( SECONDS < deadline )); do
         [[ $(curl -s "http://127.0.0.1:$1/count") -ge $2 ]] && return 0
+        if [[ -n ${4:-} ]] && ! kill -0 "$4" 2>/dev/null; then
+            echo "the worker (pid $4) exited: see $work/server.log" >&2
+            tail -5 "$work/server.log" >&2
+            return 1
+        fi
         sleep 0.05
     done
     echo "timed out: $(curl -s "http://127.0.0.1:$1/count") of $2 arrived" >&2
@@ -116,8 +131,15 @@ bench_tarmac() { # mode n rate
         -d "{\"collection\":\"posts\",\"events\":[\"create\"],\"url\":\"http://127.0.0.1:$rport/hook\",\"secret\":\"bench-secret\",\"active\":true}" >/dev/null
     local c0 c1
     c0=$(cpu_of_group "$pg")
+    # PERF=FILE: a CPU profile of tarmac during the drain (perf report -i FILE)
+    local perf_pid=
+    if [[ -n ${PERF:-} && $mode == drain ]]; then
+        perf record -p "$pg" --call-graph dwarf,16384 -F 1000 -o "$PERF" -- sleep 2 >/dev/null 2>&1 &
+        perf_pid=$!
+    fi
     taskset -c 1 node "$here/produce_tarmac.mjs" "$url" "$n" "$rate" 64 "$work/sent-tarmac-$mode" >/dev/null
-    wait_count "$rport" "$n" 120
+    [[ -n $perf_pid ]] && wait "$perf_pid"
+    wait_count "$rport" "$n" 120 "$pg"
     c1=$(cpu_of_group "$pg")
     stop_receiver
     kill -TERM "$pg"; wait "$pg" 2>/dev/null || true
@@ -155,7 +177,7 @@ bench_peer() { # name mode n rate
     else
         (cd "$here" && taskset -c 1 node bullmq_peer.mjs produce "$n" "$rate" "$work/sent-$name-$mode" >/dev/null)
     fi
-    wait_count "$rport" "$n" 600
+    wait_count "$rport" "$n" 600 "$wpg"
     c1=$(echo "$(cpu_of_group "$redis_pg") + $(cpu_of_group "$wpg")" | bc)
     stop_receiver
     kill -TERM -- "-$wpg" 2>/dev/null || true

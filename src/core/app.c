@@ -642,6 +642,8 @@ enum rc core_worker_init(struct core_worker *cw, struct core_app *app, struct ne
     cw->mailbox = mailbox;
     cw->counts = xcalloc(1, sizeof(*cw->counts));
     cw->pages = xcalloc(1, sizeof(*cw->pages));
+    cw->records = xcalloc(1, sizeof(*cw->records));
+    cw->records->slot_count = CORE_RECORD_CACHE_SLOTS;
     cw->tokens = core_token_cache_new();
     core_realtime_attach(cw);
     if (app->hooks)
@@ -785,6 +787,10 @@ void core_worker_cleanup(struct core_worker *cw)
         core_page_cache_cleanup(cw->pages);
     xfree(cw->pages);
     cw->pages = NULL;
+    if (cw->records)
+        core_page_cache_cleanup(cw->records);
+    xfree(cw->records);
+    cw->records = NULL;
     core_token_cache_free(cw->tokens);
     cw->tokens = NULL;
 }

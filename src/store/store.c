@@ -471,6 +471,12 @@ enum rc store_row_key_follow(struct store_conn *db, struct str table)
     return rc;
 }
 
+int64_t store_data_version_local(struct store_conn *db)
+{
+    int64_t v = db->engine->data_version(db->h);
+    return v == STORE_DATA_VERSION_ASK ? -1 : v;
+}
+
 int64_t store_data_version(struct store_conn *db)
 {
     int64_t v = db->engine->data_version(db->h);

@@ -237,6 +237,9 @@ enum rc store_has_object(struct store_conn *db, struct str name, bool *out);
  * store_data_version_off); -1 when unknown (caches keyed by it then never
  * hit). */
 int64_t store_data_version(struct store_conn *db);
+/* store_data_version when it costs no round trip, else -1: for a cache
+ * whose hit would save less than that round trip (one record by id). */
+int64_t store_data_version_local(struct store_conn *db);
 /* Other processes write this database too (several instances, --redis):
  * this process's own commit count no longer tells. Nothing could tell it of
  * another's commit before a read that must see it (a client reading its own

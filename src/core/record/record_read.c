@@ -71,6 +71,25 @@ static void and_fragment(struct store_sql *q, const struct core_sql_fragment *f)
     store_sql_add(q, ")");
 }
 
+/* Whether a rule, filter or sort gives the same answer for the same
+ * requester while the data is unchanged: its only macros are
+ * @request.auth.* (the requester's record: its identity is in the key and
+ * its fields are data) and @collection.* (data). Anything else that starts
+ * with '@' (other @request data, @random, and the time: @now, @todayStart,
+ * @yesterday...) is not; so is an '@' inside a string literal, a miss at
+ * worst. */
+static bool is_stable_expr(struct str e)
+{
+    for (const char *at = memchr(e.ptr, '@', e.len); at;
+         at = memchr(at + 1, '@', e.len - (size_t)(at + 1 - e.ptr))) {
+        struct str rest = {at, e.len - (size_t)(at - e.ptr)};
+        if (!str_has_prefix(rest, STR_LIT("@request.auth.")) &&
+            !str_has_prefix(rest, STR_LIT("@collection.")))
+            return false;
+    }
+    return true;
+}
+
 enum rc core_record_view_rule(struct core_request *r, const struct core_collection *c,
                               const char *rule, size_t param_base, struct core_sql_fragment *frag,
                               struct core_problem *p)
@@ -85,8 +104,60 @@ enum rc core_record_view_rule(struct core_request *r, const struct core_collecti
     return RC_OK;
 }
 
+/* The key of a record view in the worker's record cache, as page_key for a
+ * list: false when the answer is not cached (an expansion, a rule that is
+ * not is_stable_expr, the record a write just made). */
+static bool view_key(struct core_request *r, const struct core_collection *c, struct str id,
+                     const struct core_output_opts *o, struct buf *key)
+{
+    const char *rule = c->rules[CORE_RULE_VIEW];
+    if (!r->cw->records || o->ignore_view_rule || o->expand.len ||
+        (rule && !is_stable_expr(str_from_cstr(rule))))
+        return false;
+    char head[256];
+    int n = snprintf(
+        head, sizeof(head), "%llu|%s|%s|%s|%d|%zu:", (unsigned long long)r->schema->version, c->id,
+        r->auth && r->auth->collection ? r->auth->collection->id : "",
+        r->auth && r->auth->id ? r->auth->id : "", r->auth && r->auth->is_superuser, o->fields.len);
+    enum rc rc = buf_append(key, head, (size_t)n);
+    if (!rc)
+        rc = buf_append_str(key, o->fields);
+    if (!rc)
+        rc = buf_append_str(key, id);
+    return rc == RC_OK;
+}
+
+static enum rc view_record(struct core_request *r, const struct core_collection *c, struct str id,
+                           const struct core_output_opts *o, struct buf *out,
+                           struct core_problem *p);
+
+/* A record by id, from the worker's record cache while the data is
+ * unchanged (keyed and checked as a list page, page_cache.h), and only where
+ * the version costs no round trip: on PostgreSQL with several instances the
+ * version is itself a query, no cheaper than the record's. */
 enum rc core_record_view(struct core_request *r, const struct core_collection *c, struct str id,
                          const struct core_output_opts *o, struct buf *out, struct core_problem *p)
+{
+    struct buf key;
+    buf_init(&key, 1 << 16);
+    int64_t version = view_key(r, c, id, o, &key) ? store_data_version_local(r->cw->db) : -1;
+    struct str cached;
+    if (version >= 0 && core_page_cache_get(r->cw->records, buf_str(&key), version, &cached)) {
+        buf_cleanup(&key);
+        return buf_append_str(out, cached);
+    }
+    size_t start = out->len;
+    enum rc rc = view_record(r, c, id, o, out, p);
+    if (!rc && version >= 0)
+        core_page_cache_put(r->cw->records, buf_str(&key), version,
+                            (struct str){out->data + start, out->len - start});
+    buf_cleanup(&key);
+    return rc;
+}
+
+static enum rc view_record(struct core_request *r, const struct core_collection *c, struct str id,
+                           const struct core_output_opts *o, struct buf *out,
+                           struct core_problem *p)
 {
     const char *rule = o->ignore_view_rule ? "" : c->rules[CORE_RULE_VIEW];
     struct core_sql_fragment frag;
@@ -300,27 +371,22 @@ static enum rc list_page(struct core_request *r, const struct core_collection *c
 
 /* A list response depends on the request only through these (the rule's
  * @request.auth data through the requester's identity, its fields through
- * data_version); a rule reading other @request data, or a random order, is
- * not cached. */
+ * data_version); a rule, filter or sort that is not is_stable_expr is not
+ * cached. */
 static bool page_key(struct core_request *r, const struct core_collection *c,
                      const struct core_list_opts *lo, const struct core_output_opts *o,
                      struct buf *key)
 {
     const char *rule = c->rules[CORE_RULE_LIST];
-    if (rule) {
-        for (const char *at = strstr(rule, "@request."); at; at = strstr(at + 1, "@request.")) {
-            if (strncmp(at, "@request.auth.", 14) != 0)
-                return false;
-        }
-    }
+    if (rule && !is_stable_expr(str_from_cstr(rule)))
+        return false;
     /* A nearest list may come from an index that follows the table a moment
      * behind (record/vector_index.h): an answer cached for this data
      * version would keep that moment's view until the next write. */
     if (core_nearest_wanted(lo))
         return false;
     /* Expanded collections have rules of their own; keep it simple and exact. */
-    if (o->expand.len || memmem(lo->sort.ptr, lo->sort.len, "@random", 7) ||
-        memmem(lo->filter.ptr, lo->filter.len, "@request", 8))
+    if (o->expand.len || !is_stable_expr(lo->sort) || !is_stable_expr(lo->filter))
         return false;
     char head[256];
     int n =

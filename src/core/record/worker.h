@@ -59,6 +59,7 @@ struct core_worker {
     struct net_mailbox *mailbox;          /* the worker loop's, for writer replies */
     struct core_count_cache *counts;      /* list totals, see count_cache.h */
     struct core_page_cache *pages;        /* whole list responses, same rule */
+    struct core_page_cache *records;      /* whole record views, same rule (record_read.c) */
     struct core_token_cache *tokens;      /* auth tokens verified lately (token_cache.h) */
     bool in_read_tx;                      /* a read transaction spans this loop iteration */
     const struct core_event_bus *events;  /* the app's listeners of record changes */
