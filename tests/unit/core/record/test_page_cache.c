@@ -48,7 +48,6 @@ static void test_half_the_slots_of_keys_mostly_fit(void **state)
     struct str body;
     for (int i = 0; i < 128; i++)
         found += core_page_cache_get(&pc, key_of(k, sizeof(k), i), 7, &body);
-    /* One slot per key keeps about 256 * (1 - e^-0.5) = 101 of them. */
     /* One slot per key would keep about 256 * (1 - e^-0.5) = 101 of them
      * (fewer still with an unmixed hash: 94); two keep 119. */
     assert_true(found >= 112);
