@@ -14,6 +14,7 @@
 #include "base/alloc.h"
 #include "base/chrono.h"
 #include "base/log.h"
+#include "core/auth/auth.h"
 #include "core/auth/mfa.h"
 #include "core/auth/oauth2.h"
 #include "core/auth/oidc.h"
@@ -645,6 +646,7 @@ enum rc core_worker_init(struct core_worker *cw, struct core_app *app, struct ne
     cw->records = xcalloc(1, sizeof(*cw->records));
     cw->records->slot_count = CORE_RECORD_CACHE_SLOTS;
     cw->tokens = core_token_cache_new();
+    cw->auth_records = core_auth_records_new();
     core_realtime_attach(cw);
     if (app->hooks)
         core_hooks_attach(app->hooks, cw);
@@ -793,6 +795,8 @@ void core_worker_cleanup(struct core_worker *cw)
     cw->records = NULL;
     core_token_cache_free(cw->tokens);
     cw->tokens = NULL;
+    core_auth_records_free(cw->auth_records);
+    cw->auth_records = NULL;
 }
 
 int64_t core_app_superuser_count(struct core_app *app)

@@ -68,6 +68,8 @@ struct store_engine {
     /* A change counter, -1 when unknown, or STORE_DATA_VERSION_ASK: the
      * database's own snapshot says (store_data_version asks it). */
     int64_t (*data_version)(void *conn);
+    /* store_table_version; NULL: the engine keeps none (-1). */
+    int64_t (*table_version)(void *conn, const char *table);
     bool (*in_transaction)(void *conn);
     /* Reads on conn stop with RC_OVER_BUDGET once b is over (NULL: none);
      * an engine that cannot look mid-statement ignores it. */

@@ -40,6 +40,7 @@
  * Column types follow the result's type OIDs the way
  * SQLite reports its storage classes: integers and booleans (1/0) are INT,
  * floats FLOAT, an integral NUMERIC INT, bytea BLOB, the rest TEXT. */
+#include <ctype.h>
 #include <errno.h>
 #include <libpq-fe.h>
 #include <poll.h>
@@ -86,6 +87,16 @@ enum {
 /* Commits of this process's connections (store_data_version): the list and
  * count caches are keyed by it, as by SQLite's data_version. */
 static _Atomic int64_t commits;
+
+/* Writes per table, for store_table_version: a table's writes count in one
+ * of TABLE_BUCKETS counters (by its name's hash; two tables sharing one only
+ * invalidate each other more often), bumped when the transaction that wrote
+ * ends, as commits is. A write whose table a statement does not say plainly
+ * (raw SQL, DDL, a CTE) counts in any_table_writes, which every table's
+ * version includes. */
+#define TABLE_BUCKETS 256
+static _Atomic int64_t table_writes[TABLE_BUCKETS];
+static _Atomic int64_t any_table_writes;
 
 /* store_set_sessions: enum store_sessions, settled by the first open when
  * AUTO. */
@@ -155,8 +166,10 @@ struct pconn {
     bool in_tx;            /* a transaction is open on the server */
     bool is_tx_lost;       /* broke inside one: everything fails until ROLLBACK */
     bool is_dirty;         /* wrote since the last commit */
-    bool is_pooled;        /* sessions are shared: nothing kept on one (pooled mode) */
-    char **dealloc;        /* statements to DEALLOCATE before the next round trip */
+    bool is_dirty_any;     /* ... to a table not known (any_table_writes) */
+    uint64_t dirty_tables[TABLE_BUCKETS / 64]; /* ... to these buckets */
+    bool is_pooled; /* sessions are shared: nothing kept on one (pooled mode) */
+    char **dealloc; /* statements to DEALLOCATE before the next round trip */
     size_t dealloc_count, dealloc_cap;
     char *later[STORE_LATER_MAX]; /* store_exec_later: sent with the next statement */
     size_t later_count;
@@ -181,8 +194,54 @@ struct pstmt {
     PGresult *res; /* of the last run */
     int row, nrows;
     unsigned generation; /* the connection's when prepared */
+    int table_bucket;    /* the table it writes (table_bucket_of), -1: not known */
     bool has_run;
 };
+
+/* The bucket of a table named name (as stored: a quoted identifier's text,
+ * an unquoted one folded to lower case by the caller). */
+static int bucket_of(const char *name, size_t len)
+{
+    uint64_t h = str_hash((struct str){name, len});
+    h ^= h >> 29;
+    return (int)(h % TABLE_BUCKETS);
+}
+
+/* The bucket of the one table sql writes when it says so plainly (INSERT
+ * INTO t, UPDATE t, DELETE FROM t, t quoted or not), else -1. */
+static int table_bucket_of(const char *sql)
+{
+    static const char *const heads[] = {"INSERT INTO ", "UPDATE ", "DELETE FROM "};
+    const char *p = NULL;
+    for (size_t i = 0; !p && i < sizeof(heads) / sizeof(heads[0]); i++) {
+        if (strncmp(sql, heads[i], strlen(heads[i])) == 0)
+            p = sql + strlen(heads[i]);
+    }
+    if (!p)
+        return -1;
+    char name[128];
+    size_t n = 0;
+    if (*p == '"') {
+        for (p++; *p && n < sizeof(name); p++) {
+            if (*p == '"') {
+                if (p[1] != '"')
+                    break;
+                p++; /* "" inside: one quote */
+            }
+            name[n++] = *p;
+        }
+        if (*p != '"')
+            return -1;
+        p++;
+    } else {
+        for (; (isalnum((unsigned char)*p) || *p == '_') && n < sizeof(name); p++)
+            name[n++] = (char)tolower((unsigned char)*p);
+    }
+    /* "schema"."table", or anything but the end of the name: not plain */
+    if (n == 0 || n == sizeof(name) || *p == '.')
+        return -1;
+    return bucket_of(name, n);
+}
 
 /* text on one line for a log value: newlines become spaces, double quotes
  * single ones, trailing space dropped. */
@@ -323,6 +382,8 @@ static void later_clear(struct pconn *c)
 
 /* The session is gone (or cannot go on): remembered so the next use resets
  * it; a transaction it held is lost. */
+static void count_writes(struct pconn *c);
+
 static enum rc broke(struct pconn *c, const char *why)
 {
     char msg[256];
@@ -336,7 +397,9 @@ static enum rc broke(struct pconn *c, const char *why)
     if (c->in_tx)
         c->is_tx_lost = true;
     c->in_tx = false;
-    c->is_dirty = false;
+    /* Counted, not dropped: a COMMIT whose answer was lost may have
+     * committed (a count too many only misses a cache). */
+    count_writes(c);
     later_clear(c); /* they belonged to the lost transaction */
     return RC_UNAVAILABLE;
 }
@@ -349,23 +412,52 @@ static enum rc lost(struct pconn *c, enum rc w, const char *doing)
     return w == RC_OVER_BUDGET ? w : rc;
 }
 
-/* After a result: whether a transaction is open, and the commit count when
- * the connection wrote and is back outside one. */
-static void after_result(struct pconn *c, const PGresult *r)
+/* Each result of a round trip: whether it wrote, and where (bucket: the
+ * table of the statement it answers, -1 when not known). */
+static void note_write(struct pconn *c, const PGresult *r, int bucket)
 {
     const char *tag = PQcmdStatus((PGresult *)r);
     static const char *const writes[] = {"INSERT", "UPDATE",   "DELETE", "CREATE", "ALTER",
                                          "DROP",   "TRUNCATE", "MERGE",  "COPY"};
     for (size_t i = 0; tag && i < sizeof(writes) / sizeof(writes[0]); i++) {
-        if (strncmp(tag, writes[i], strlen(writes[i])) == 0)
-            c->is_dirty = true;
+        if (strncmp(tag, writes[i], strlen(writes[i])) != 0)
+            continue;
+        c->is_dirty = true;
+        /* only the three plain writes stay within the table they name */
+        if (bucket >= 0 && i < 3)
+            c->dirty_tables[bucket / 64] |= 1ull << (bucket % 64);
+        else
+            c->is_dirty_any = true;
+        return;
     }
+}
+
+/* The commit and table counts of what the connection wrote, once it is
+ * outside a transaction again (after a ROLLBACK too: a count too many only
+ * misses a cache). */
+static void count_writes(struct pconn *c)
+{
+    if (!c->is_dirty)
+        return;
+    if (c->is_dirty_any)
+        atomic_fetch_add(&any_table_writes, 1);
+    for (size_t w = 0; w < TABLE_BUCKETS / 64; w++) {
+        for (uint64_t bits = c->dirty_tables[w]; bits; bits &= bits - 1)
+            atomic_fetch_add(&table_writes[w * 64 + (size_t)__builtin_ctzll(bits)], 1);
+        c->dirty_tables[w] = 0;
+    }
+    atomic_fetch_add(&commits, 1);
+    c->is_dirty = c->is_dirty_any = false;
+}
+
+/* After a round trip: whether a transaction is open; the writes counted
+ * when it is not. */
+static void after_result(struct pconn *c)
+{
     PGTransactionStatusType t = PQtransactionStatus(c->pg);
     c->in_tx = t == PQTRANS_INTRANS || t == PQTRANS_INERROR || t == PQTRANS_ACTIVE;
-    if (!c->in_tx && c->is_dirty) {
-        atomic_fetch_add(&commits, 1);
-        c->is_dirty = false;
-    }
+    if (!c->in_tx)
+        count_writes(c);
 }
 
 /* Sends what libpq holds of the request, waiting while the socket is full. */
@@ -407,7 +499,8 @@ static bool is_ok(const PGresult *r)
  * never seen, and waiting on would hang). Returns the first failed result,
  * else the last one of query number `want` (from 0; SIZE_MAX: of any), the
  * caller clears it; NULL with *rc when the connection failed. */
-static PGresult *read_results(struct pconn *c, size_t pipelined, size_t want, enum rc *rc)
+static PGresult *read_results(struct pconn *c, size_t pipelined, size_t want, int bucket,
+                              enum rc *rc)
 {
     PGresult *keep = NULL;
     size_t ends = 0;
@@ -430,6 +523,7 @@ static PGresult *read_results(struct pconn *c, size_t pipelined, size_t want, en
             PQclear(r);
             break;
         }
+        note_write(c, r, want == SIZE_MAX || ends == want ? bucket : -1);
         if (want == SIZE_MAX || ends == want || !is_ok(r))
             keep_result(&keep, r);
         else
@@ -443,15 +537,16 @@ static PGresult *read_results(struct pconn *c, size_t pipelined, size_t want, en
         *rc = broke(c, pipelined ? "pipeline" : "no result");
         return NULL;
     }
-    after_result(c, keep);
+    after_result(c);
     if (PQstatus(c->pg) != CONNECTION_OK)
         c->must_reset = true;
     return keep;
 }
 
 /* After a PQsend* (sent: what it returned): flushes it and reads every
- * result, as read_results. */
-static PGresult *reply(struct pconn *c, int sent, enum rc *rc)
+ * result, as read_results (bucket: the table the query writes, -1: not
+ * known). */
+static PGresult *reply_to(struct pconn *c, int sent, int bucket, enum rc *rc)
 {
     *rc = RC_OK;
     if (!sent) {
@@ -460,7 +555,12 @@ static PGresult *reply(struct pconn *c, int sent, enum rc *rc)
     }
     if ((*rc = flush_out(c)) != RC_OK)
         return NULL;
-    return read_results(c, 0, SIZE_MAX, rc);
+    return read_results(c, 0, SIZE_MAX, bucket, rc);
+}
+
+static PGresult *reply(struct pconn *c, int sent, enum rc *rc)
+{
+    return reply_to(c, sent, -1, rc);
 }
 
 /* Runs sql (one or more statements, no parameters) and drops the result. */
@@ -528,7 +628,8 @@ static enum rc reconnect(struct pconn *c)
     }
     c->must_reset = false;
     c->generation++;
-    c->in_tx = c->is_dirty = false;
+    c->in_tx = false;
+    count_writes(c);
     for (size_t i = 0; i < c->dealloc_count; i++)
         xfree(c->dealloc[i]); /* went with the old session */
     c->dealloc_count = 0;
@@ -933,7 +1034,7 @@ static enum rc describe_unnamed(struct pstmt *st)
         return broke(c, "send");
     if ((rc = flush_out(c)) != RC_OK)
         return rc;
-    PGresult *d = read_results(c, guard ? 3 : 2, guard ? 2 : 1, &rc);
+    PGresult *d = read_results(c, guard ? 3 : 2, guard ? 2 : 1, -1, &rc);
     if (!d)
         return rc;
     rc = is_ok(d) ? RC_OK : fail_rc(c, d, "prepare");
@@ -985,6 +1086,7 @@ static enum rc p_prepare(void *conn, struct str sql, void **out)
     st->c = c;
     snprintf(st->name, sizeof(st->name), "t%u", c->next_name++);
     st->sql = dollar_params(sql, &nparams);
+    st->table_bucket = table_bucket_of(st->sql);
     st->nparams = nparams;
     size_t n = nparams ? (size_t)nparams : 1;
     st->server_types = xcalloc(n, sizeof(Oid));
@@ -1214,7 +1316,7 @@ static PGresult *run_pipelined(struct pstmt *st, const char *guard, enum rc *rc)
     }
     if ((*rc = flush_out(c)) != RC_OK)
         return NULL;
-    return read_results(c, queries, want, rc);
+    return read_results(c, queries, want, st->table_bucket, rc);
 }
 
 static enum rc p_step(void *stmt)
@@ -1238,7 +1340,7 @@ static enum rc p_step(void *stmt)
             if (!rc && (st->c->later_count || guard))
                 st->res = run_pipelined(st, guard, &rc);
             else if (!rc)
-                st->res = reply(st->c, send_run(st), &rc);
+                st->res = reply_to(st->c, send_run(st), st->table_bucket, &rc);
             if (!rc)
                 break;
             if (rc != RC_UNAVAILABLE || !may_retry || attempt == 1)
@@ -1424,6 +1526,15 @@ void store_data_version_off(void)
     atomic_store(&is_version_off, true);
 }
 
+static int64_t p_table_version(void *conn, const char *table)
+{
+    (void)conn;
+    if (atomic_load_explicit(&is_version_off, memory_order_relaxed))
+        return -1;
+    return atomic_load(&any_table_writes) +
+           atomic_load(&table_writes[bucket_of(table, strlen(table))]);
+}
+
 static int64_t p_data_version(void *conn)
 {
     (void)conn;
@@ -1497,6 +1608,7 @@ const struct store_engine store_pg_engine = {
                       "WHERE n.nspname = current_schema() AND lower(c.relname) = lower($1) "
                       "LIMIT 1",
     .data_version = p_data_version,
+    .table_version = p_table_version,
     .in_transaction = p_in_transaction,
     .set_budget = p_set_budget,
     .set_io_wait = p_set_io_wait,

@@ -477,6 +477,11 @@ int64_t store_data_version_local(struct store_conn *db)
     return v == STORE_DATA_VERSION_ASK ? -1 : v;
 }
 
+int64_t store_table_version(struct store_conn *db, const char *table)
+{
+    return db->engine->table_version ? db->engine->table_version(db->h, table) : -1;
+}
+
 int64_t store_data_version(struct store_conn *db)
 {
     int64_t v = db->engine->data_version(db->h);

@@ -240,6 +240,13 @@ int64_t store_data_version(struct store_conn *db);
 /* store_data_version when it costs no round trip, else -1: for a cache
  * whose hit would save less than that round trip (one record by id). */
 int64_t store_data_version_local(struct store_conn *db);
+/* A value that changes whenever a write to the table named table (as
+ * stored) ends, read in about a microsecond; -1 when the engine keeps none
+ * (SQLite: a read there is cheaper than a cache's bookkeeping) or other
+ * processes write too (store_data_version_off). For a cache of rows of one
+ * table that must not be emptied by writes to every other one (the
+ * requester's auth record). */
+int64_t store_table_version(struct store_conn *db, const char *table);
 /* Other processes write this database too (several instances, --redis):
  * this process's own commit count no longer tells. Nothing could tell it of
  * another's commit before a read that must see it (a client reading its own

@@ -88,6 +88,44 @@ describe('response caches', () => {
         assert.equal((await alice.pb.collection('mine').getList(1, 10)).totalItems, 0);
     });
 
+    test("a change to the requester's own record is seen by its next request", async () => {
+        // the rule reads the auth record: the worker's memo of it must not outlive a write
+        const users = await su.collections.getOne('users');
+        await su.collections.update('users', {
+            fields: [...users.fields, { name: 'role', type: 'text' }],
+        });
+        await su.collections.create({
+            name: 'drafts',
+            listRule: '@request.auth.role = "editor"',
+            viewRule: '@request.auth.role = "editor"',
+            fields: [{ name: 'text', type: 'text' }],
+        });
+        const d = await su.collection('drafts').create({ text: 'draft' });
+        const carol = await makeUser(su, srv.url, { name: 'Carol', role: 'viewer' });
+        for (let i = 0; i < 3; i++) {
+            assert.equal((await carol.pb.collection('drafts').getList(1, 10)).totalItems, 0);
+            await expectError(carol.pb.collection('drafts').getOne(d.id), 404);
+        }
+        await su.collection('users').update(carol.record.id, { role: 'editor' });
+        assert.equal((await carol.pb.collection('drafts').getList(1, 10)).totalItems, 1);
+        assert.equal((await carol.pb.collection('drafts').getOne(d.id)).text, 'draft');
+        await su.collection('users').update(carol.record.id, { role: 'viewer' });
+        await expectError(carol.pb.collection('drafts').getOne(d.id), 404);
+
+        // a password change ends the old token at once, however often it was used before
+        const token = carol.pb.authStore.token;
+        const old = client(srv.url);
+        old.authStore.save(token, carol.record);
+        for (let i = 0; i < 3; i++) await old.collection('users').authRefresh();
+        await su.collection('users').update(carol.record.id, {
+            password: 'another-pass-1', passwordConfirm: 'another-pass-1',
+        });
+        await expectError(old.collection('users').authRefresh(), 401);
+        const fresh = client(srv.url);
+        await fresh.collection('users').authWithPassword(carol.email, 'another-pass-1');
+        await fresh.collection('users').authRefresh();
+    });
+
     test('a rule or filter that reads the clock follows the clock, not the cache', async () => {
         const soon = await su.collection('offers').create({ text: 'soon over', until: inMs(1500) });
         const later = await su.collection('offers').create({ text: 'open', until: inMs(3600e3) });

@@ -39,6 +39,11 @@ void core_auth_load_file(struct core_worker *cw, const struct core_schema *s, st
  * collection c, valid for c's fileToken duration from now. */
 enum rc core_auth_issue_file(const struct core_collection *c, json_t *record, int64_t now,
                              struct buf *out);
+/* A worker's memo of the auth records its tokens named (core_auth_load):
+ * one per worker thread, not thread-safe. */
+struct core_auth_records;
+struct core_auth_records *core_auth_records_new(void);
+void core_auth_records_free(struct core_auth_records *ar); /* accepts NULL */
 /* Releases what core_auth_load() filled; leaves a guest. */
 void core_auth_cleanup(struct core_auth *a);
 /* Appends a new auth token for record (all its fields, incl. tokenKey) of the

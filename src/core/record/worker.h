@@ -41,6 +41,7 @@ struct core_view_stmt {
 };
 
 struct core_token_cache;
+struct core_auth_records;
 struct core_tasks;
 
 struct core_worker {
@@ -55,18 +56,19 @@ struct core_worker {
     const char *dir;             /* the app's data directory */
     core_storage_fn *storage;    /* the file storage in use now, with storage_ctx */
     void *storage_ctx;
-    struct core_password_params password; /* the app's cost for new hashes */
-    struct net_mailbox *mailbox;          /* the worker loop's, for writer replies */
-    struct core_count_cache *counts;      /* list totals, see count_cache.h */
-    struct core_page_cache *pages;        /* whole list responses, same rule */
-    struct core_page_cache *records;      /* whole record views, same rule (record_read.c) */
-    struct core_token_cache *tokens;      /* auth tokens verified lately (token_cache.h) */
-    bool in_read_tx;                      /* a read transaction spans this loop iteration */
-    const struct core_event_bus *events;  /* the app's listeners of record changes */
-    struct core_realtime *realtime;       /* the app's registry of realtime clients */
-    struct core_rt_local *rt;             /* this worker's realtime clients (realtime.c) */
-    struct core_tasks *tasks;             /* on a remote engine: requests as tasks (core/task.h) */
-    struct core_vectors *vectors;         /* the app's vector indexes (record/vector_index.h) */
+    struct core_password_params password;   /* the app's cost for new hashes */
+    struct net_mailbox *mailbox;            /* the worker loop's, for writer replies */
+    struct core_count_cache *counts;        /* list totals, see count_cache.h */
+    struct core_page_cache *pages;          /* whole list responses, same rule */
+    struct core_page_cache *records;        /* whole record views, same rule (record_read.c) */
+    struct core_token_cache *tokens;        /* auth tokens verified lately (token_cache.h) */
+    struct core_auth_records *auth_records; /* their records, while unchanged (auth/auth.h) */
+    bool in_read_tx;                        /* a read transaction spans this loop iteration */
+    const struct core_event_bus *events;    /* the app's listeners of record changes */
+    struct core_realtime *realtime;         /* the app's registry of realtime clients */
+    struct core_rt_local *rt;               /* this worker's realtime clients (realtime.c) */
+    struct core_tasks *tasks;     /* on a remote engine: requests as tasks (core/task.h) */
+    struct core_vectors *vectors; /* the app's vector indexes (record/vector_index.h) */
 };
 
 /* Starts (once per loop iteration) a read transaction on the worker's
