@@ -380,10 +380,10 @@ static void later_clear(struct pconn *c)
     c->later_count = 0;
 }
 
-/* The session is gone (or cannot go on): remembered so the next use resets
- * it; a transaction it held is lost. */
 static void count_writes(struct pconn *c);
 
+/* The session is gone (or cannot go on): remembered so the next use resets
+ * it; a transaction it held is lost. */
 static enum rc broke(struct pconn *c, const char *why)
 {
     char msg[256];

@@ -6,7 +6,7 @@
 
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer } from './lib/server.mjs';
+import { startServer, upsertSuperuser } from './lib/server.mjs';
 import { client, superuserClient, expectError, makeUser } from './lib/util.mjs';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -124,6 +124,33 @@ describe('response caches', () => {
         const fresh = client(srv.url);
         await fresh.collection('users').authWithPassword(carol.email, 'another-pass-1');
         await fresh.collection('users').authRefresh();
+    });
+
+    test('a password reset by another process ends the old token within a second or so', async () => {
+        // `tarmac superuser upsert` writes the database from its own process: no
+        // count of this server's says so, and the memo of the record must age out
+        const email = 'second-admin@example.com';
+        await su.collection('_superusers').create({
+            email, password: 'first-pass-123', passwordConfirm: 'first-pass-123',
+        });
+        const old = client(srv.url);
+        await old.collection('_superusers').authWithPassword(email, 'first-pass-123');
+        for (let i = 0; i < 3; i++) await old.collection('_superusers').authRefresh();
+        upsertSuperuser(srv.dir, email, 'second-pass-456');
+        const deadline = Date.now() + 4000;
+        let status = 200;
+        while (Date.now() < deadline) {
+            try {
+                await old.collection('_superusers').authRefresh();
+            } catch (e) {
+                status = e.status;
+                break;
+            }
+            await sleep(100);
+        }
+        assert.equal(status, 401, 'the old token still works 4 s after the reset');
+        const fresh = client(srv.url);
+        await fresh.collection('_superusers').authWithPassword(email, 'second-pass-456');
     });
 
     test('a rule or filter that reads the clock follows the clock, not the cache', async () => {

@@ -6,6 +6,7 @@
 
 #include "base/alloc.h"
 #include "base/buf.h"
+#include "base/chrono.h"
 #include "core/record/exec_job.h"
 #include "core/record/record_write.h"
 #include "core/record/record.h"
@@ -62,14 +63,20 @@ static bool is_record(json_t *record, struct str id)
  * unwritten a token's record comes from memory, not a round trip (on
  * PostgreSQL, a third of an authenticated create's database time). Any
  * write to the table (a password change, a new tokenKey, a verified flag)
- * changes the version, so the next request reads the record again. Where the
- * engine keeps no such version (SQLite, several instances) nothing is kept. */
+ * changes the version, so the next request reads the record again. A write
+ * this process cannot count (another process on the same database: the
+ * `superuser` command resetting a password, SQL typed by an operator) is
+ * seen once the memo is AUTH_RECORD_MAX_AGE_NS old: a token revoked that way
+ * stops working within a second. Where the engine keeps no table version
+ * (SQLite, several instances) nothing is kept. */
 #define AUTH_RECORD_SLOTS 256
+#define AUTH_RECORD_MAX_AGE_NS 1000000000ull
 
 struct auth_memo {
     json_t *record; /* NULL: empty */
     int64_t version;
     uint64_t schema_version;
+    uint64_t read_ns; /* chrono_mono_coarse_ns when it was read */
     char collection_id[CORE_TOKEN_CACHE_MAX_ID + 1];
     char id[CORE_TOKEN_CACHE_MAX_ID + 1];
 };
@@ -111,10 +118,12 @@ static enum rc load_record(struct core_worker *cw, const struct core_schema *s,
         ar && id.len <= CORE_TOKEN_CACHE_MAX_ID && strlen(c->id) <= CORE_TOKEN_CACHE_MAX_ID
             ? store_table_version(cw->db, c->name)
             : -1;
+    uint64_t now_ns = chrono_mono_coarse_ns();
     if (version >= 0) {
         const struct auth_memo *m = memo_slot(ar, c, id);
         if (m->record && m->version == version && m->schema_version == s->version &&
-            strcmp(m->collection_id, c->id) == 0 && str_eq(id, str_from_cstr(m->id))) {
+            now_ns - m->read_ns < AUTH_RECORD_MAX_AGE_NS && strcmp(m->collection_id, c->id) == 0 &&
+            str_eq(id, str_from_cstr(m->id))) {
             *out = json_deep_copy(m->record);
             return *out ? RC_OK : RC_NOMEM;
         }
@@ -132,6 +141,7 @@ static enum rc load_record(struct core_worker *cw, const struct core_schema *s,
     m->record = copy;
     m->version = version;
     m->schema_version = s->version;
+    m->read_ns = now_ns;
     snprintf(m->collection_id, sizeof(m->collection_id), "%s", c->id);
     snprintf(m->id, sizeof(m->id), "%.*s", (int)id.len, id.ptr);
     return RC_OK;
