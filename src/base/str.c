@@ -115,5 +115,15 @@ uint64_t str_hash(struct str s)
         h ^= (unsigned char)s.ptr[i];
         h *= 1099511628211ull;
     }
-    return h;
+    return hash_mix64(h);
+}
+
+uint64_t hash_mix64(uint64_t x)
+{
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdull;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ull;
+    x ^= x >> 33;
+    return x;
 }

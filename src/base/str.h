@@ -21,10 +21,15 @@ struct str {
 struct str str_from_cstr(const char *s);
 /* True when a and b hold the same bytes. */
 bool str_eq(struct str a, struct str b);
-/* FNV-1a over the bytes: a fast hash for tables keyed by trusted text
- * (statement caches, cache keys); not for keys a client can choose freely
- * against a table it can fill (a keyed hash there: secure_hash64). */
+/* FNV-1a over the bytes, finished by hash_mix64 so every bit of the result
+ * depends on every byte (FNV's low bits alone kept similar ids in the same
+ * slots of a table indexed by them): a fast hash for tables keyed by trusted
+ * text (statement caches, cache keys); not for keys a client can choose
+ * freely against a table it can fill (a keyed hash there: secure_hash64). */
 uint64_t str_hash(struct str s);
+/* A 64-bit finalizer (MurmurHash3's fmix64): a bijection that spreads each
+ * input bit over the whole result. */
+uint64_t hash_mix64(uint64_t x);
 /* True when a and b are equal ignoring ASCII case. */
 bool str_eq_nocase(struct str a, struct str b);
 /* True when a equals the C string b ignoring ASCII case. */

@@ -15,6 +15,7 @@
 #include <uv.h>
 
 #include "base/alloc.h"
+#include "base/str.h"
 
 #define SHARD_BITS 6
 #define SHARDS (1u << SHARD_BITS)
@@ -138,23 +139,13 @@ bool net_ip_key_of(const struct sockaddr *sa, socklen_t len, struct net_ip_key *
     return false;
 }
 
-static uint64_t mix64(uint64_t x)
-{
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdull;
-    x ^= x >> 33;
-    x *= 0xc4ceb9fe1a85ec53ull;
-    x ^= x >> 33;
-    return x;
-}
-
 static uint64_t hash_key(const struct net_conn_limit *l, const struct net_ip_key *key)
 {
     uint64_t lo;
     uint64_t hi;
     memcpy(&lo, key->bytes, 8);
     memcpy(&hi, key->bytes + 8, 8);
-    return mix64(mix64(lo ^ l->seed[0]) ^ hi ^ l->seed[1]);
+    return hash_mix64(hash_mix64(lo ^ l->seed[0]) ^ hi ^ l->seed[1]);
 }
 
 static struct shard *shard_of(struct net_conn_limit *l, uint64_t h)

@@ -202,9 +202,7 @@ struct pstmt {
  * an unquoted one folded to lower case by the caller). */
 static int bucket_of(const char *name, size_t len)
 {
-    uint64_t h = str_hash((struct str){name, len});
-    h ^= h >> 29;
-    return (int)(h % TABLE_BUCKETS);
+    return (int)(str_hash((struct str){name, len}) % TABLE_BUCKETS);
 }
 
 /* The bucket of the one table sql writes when it says so plainly (INSERT

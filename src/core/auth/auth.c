@@ -102,9 +102,7 @@ void core_auth_records_free(struct core_auth_records *ar)
 static struct auth_memo *memo_slot(struct core_auth_records *ar, const struct core_collection *c,
                                    struct str id)
 {
-    uint64_t h = str_hash(id) ^ str_hash(str_from_cstr(c->id));
-    h ^= h >> 31;
-    return &ar->slots[h % AUTH_RECORD_SLOTS];
+    return &ar->slots[(str_hash(id) ^ str_hash(str_from_cstr(c->id))) % AUTH_RECORD_SLOTS];
 }
 
 /* The record id of auth collection c (a copy the caller owns), from the

@@ -16,13 +16,6 @@ static size_t slot_count(const struct core_page_cache *pc)
 static void slots_of(const struct core_page_cache *pc, uint64_t h, struct core_page_entry **a,
                      struct core_page_entry **b)
 {
-    /* str_hash (FNV-1a) leaves its low bits poorly mixed for keys that
-     * differ in a few characters (record ids): a 64-bit finalizer first. */
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdull;
-    h ^= h >> 33;
-    h *= 0xc4ceb9fe1a85ec53ull;
-    h ^= h >> 33;
     size_t n = slot_count(pc);
     *a = &pc->slots[(h & 0xffffffffu) % n];
     *b = &pc->slots[(h >> 32) % n];
