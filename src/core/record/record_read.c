@@ -90,6 +90,29 @@ static bool is_stable_expr(struct str e)
     return true;
 }
 
+/* A response cache's key (page_cache.h): what every answer depends on (the
+ * schema's version, the collection, the requester), then head (what the
+ * caller's numbers are), then each of parts with its length before it. */
+static bool cache_key(struct core_request *r, const struct core_collection *c, const char *head,
+                      const struct str *parts, size_t n, struct buf *key)
+{
+    char who[256];
+    int k = snprintf(who, sizeof(who), "%llu|%s|%s|%s|%d|", (unsigned long long)r->schema->version,
+                     c->id, r->auth && r->auth->collection ? r->auth->collection->id : "",
+                     r->auth && r->auth->id ? r->auth->id : "", r->auth && r->auth->is_superuser);
+    enum rc rc = buf_append(key, who, (size_t)k);
+    if (!rc)
+        rc = buf_append_cstr(key, head);
+    for (size_t i = 0; i < n && !rc; i++) {
+        char len[24];
+        k = snprintf(len, sizeof(len), "%zu:", parts[i].len);
+        rc = buf_append(key, len, (size_t)k);
+        if (!rc)
+            rc = buf_append_str(key, parts[i]);
+    }
+    return rc == RC_OK;
+}
+
 enum rc core_record_view_rule(struct core_request *r, const struct core_collection *c,
                               const char *rule, size_t param_base, struct core_sql_fragment *frag,
                               struct core_problem *p)
@@ -114,17 +137,8 @@ static bool view_key(struct core_request *r, const struct core_collection *c, st
     if (!r->cw->records || o->ignore_view_rule || o->expand.len ||
         (rule && !is_stable_expr(str_from_cstr(rule))))
         return false;
-    char head[256];
-    int n = snprintf(
-        head, sizeof(head), "%llu|%s|%s|%s|%d|%zu:", (unsigned long long)r->schema->version, c->id,
-        r->auth && r->auth->collection ? r->auth->collection->id : "",
-        r->auth && r->auth->id ? r->auth->id : "", r->auth && r->auth->is_superuser, o->fields.len);
-    enum rc rc = buf_append(key, head, (size_t)n);
-    if (!rc)
-        rc = buf_append_str(key, o->fields);
-    if (!rc)
-        rc = buf_append_str(key, id);
-    return rc == RC_OK;
+    const struct str parts[2] = {o->fields, id};
+    return cache_key(r, c, "view|", parts, 2, key);
 }
 
 static enum rc view_record(struct core_request *r, const struct core_collection *c, struct str id,
@@ -388,23 +402,11 @@ static bool page_key(struct core_request *r, const struct core_collection *c,
     /* Expanded collections have rules of their own; keep it simple and exact. */
     if (o->expand.len || !is_stable_expr(lo->sort) || !is_stable_expr(lo->filter))
         return false;
-    char head[256];
-    int n =
-        snprintf(head, sizeof(head), "%llu|%s|%s|%s|%d|%lld|%lld|%d|%d|",
-                 (unsigned long long)r->schema->version, c->id,
-                 r->auth && r->auth->collection ? r->auth->collection->id : "",
-                 r->auth && r->auth->id ? r->auth->id : "", r->auth && r->auth->is_superuser,
-                 (long long)lo->page, (long long)lo->per_page, lo->skip_total, lo->search_snippet);
+    char head[96];
+    snprintf(head, sizeof(head), "%lld|%lld|%d|%d|", (long long)lo->page, (long long)lo->per_page,
+             lo->skip_total, lo->search_snippet);
     const struct str parts[5] = {lo->filter, lo->sort, o->expand, o->fields, lo->search};
-    enum rc rc = buf_append(key, head, (size_t)n);
-    for (int i = 0; i < 5 && !rc; i++) {
-        char len[24];
-        int k = snprintf(len, sizeof(len), "%zu:", parts[i].len);
-        rc = buf_append(key, len, (size_t)k);
-        if (!rc)
-            rc = buf_append_str(key, parts[i]);
-    }
-    return rc == RC_OK;
+    return cache_key(r, c, head, parts, 5, key);
 }
 
 enum rc core_record_list(struct core_request *r, const struct core_collection *c,
