@@ -194,20 +194,16 @@ struct pstmt {
     PGresult *res; /* of the last run */
     int row, nrows;
     unsigned generation; /* the connection's when prepared */
-    int table_bucket;    /* the table it writes (table_bucket_of), -1: not known */
+    int table_bucket;    /* the table it writes (store_pg_table_bucket), -1: not known */
     bool has_run;
 };
 
-/* The bucket of a table named name (as stored: a quoted identifier's text,
- * an unquoted one folded to lower case by the caller). */
-static int bucket_of(const char *name, size_t len)
+int store_pg_name_bucket(const char *name, size_t len)
 {
     return (int)(str_hash((struct str){name, len}) % TABLE_BUCKETS);
 }
 
-/* The bucket of the one table sql writes when it says so plainly (INSERT
- * INTO t, UPDATE t, DELETE FROM t, t quoted or not), else -1. */
-static int table_bucket_of(const char *sql)
+int store_pg_table_bucket(const char *sql)
 {
     static const char *const heads[] = {"INSERT INTO ", "UPDATE ", "DELETE FROM "};
     const char *p = NULL;
@@ -238,7 +234,7 @@ static int table_bucket_of(const char *sql)
     /* "schema"."table", or anything but the end of the name: not plain */
     if (n == 0 || n == sizeof(name) || *p == '.')
         return -1;
-    return bucket_of(name, n);
+    return store_pg_name_bucket(name, n);
 }
 
 /* text on one line for a log value: newlines become spaces, double quotes
@@ -1084,7 +1080,7 @@ static enum rc p_prepare(void *conn, struct str sql, void **out)
     st->c = c;
     snprintf(st->name, sizeof(st->name), "t%u", c->next_name++);
     st->sql = dollar_params(sql, &nparams);
-    st->table_bucket = table_bucket_of(st->sql);
+    st->table_bucket = store_pg_table_bucket(st->sql);
     st->nparams = nparams;
     size_t n = nparams ? (size_t)nparams : 1;
     st->server_types = xcalloc(n, sizeof(Oid));
@@ -1530,7 +1526,7 @@ static int64_t p_table_version(void *conn, const char *table)
     if (atomic_load_explicit(&is_version_off, memory_order_relaxed))
         return -1;
     return atomic_load(&any_table_writes) +
-           atomic_load(&table_writes[bucket_of(table, strlen(table))]);
+           atomic_load(&table_writes[store_pg_name_bucket(table, strlen(table))]);
 }
 
 static int64_t p_data_version(void *conn)

@@ -28,4 +28,11 @@ enum rc store_pg_query_check(void *conn, struct str sql, store_may_read_fn *may_
 enum rc store_pg_view_create(void *conn, struct str name, const struct store_query_info *q,
                              const enum store_view_cast *casts, char *why, size_t cap);
 
+/* The bucket (0..255) of the one table sql writes when its text says so
+ * plainly (INSERT INTO t, UPDATE t, DELETE FROM t; t quoted, or unquoted and
+ * folded to lower case), else -1: what store_table_version counts a
+ * statement's writes under. name, len: a table's name as stored. */
+int store_pg_table_bucket(const char *sql);
+int store_pg_name_bucket(const char *name, size_t len);
+
 #endif
