@@ -83,7 +83,8 @@ void api_openapi_add_logs(json_t *paths, json_t *schemas, json_t *tags)
         list, "parameters",
         json_pack("[o,o,o,o,o]", query("filter", FILTER_DOC),
                   query("sort", "fields (id, created, level, message, data.<path>, @rowid), - "
-                                "for descending; default the order written"),
+                                "for descending; ties by id, the last term's way; default the "
+                                "order written"),
                   query("page", "from 1"), query("perPage", "1..1000, default 30"),
                   query("skipTotal", "true: totalItems and totalPages are -1")));
     api_openapi_set_op(paths, "/api/logs", "get", list);

@@ -381,6 +381,7 @@ static bool compile_filter(struct compiler *g, struct str filter)
 static bool compile_sort(struct compiler *g, struct str sort)
 {
     size_t i = 0, terms = 0;
+    bool last_desc = false;
     while (i <= sort.len) {
         size_t j = i;
         while (j < sort.len && sort.ptr[j] != ',')
@@ -402,8 +403,13 @@ static bool compile_sort(struct compiler *g, struct str sort)
         if (!put_field(g, t, true))
             return false;
         (void)buf_append_cstr(g->sql, is_desc ? " DESC" : " ASC");
+        last_desc = is_desc;
         i = j + 1;
     }
+    /* Ties (entries of one millisecond) in the id's order, the last term's
+     * way: pages neither repeat nor skip an entry, and a sort reversed lists
+     * the entries exactly reversed. */
+    (void)buf_append_cstr(g->sql, last_desc ? ", id DESC" : ", id ASC");
     return true;
 }
 

@@ -72,6 +72,20 @@ describe('request log', () => {
         assert.deepEqual(up.items.map((i) => i.id), all.items.map((i) => i.id).reverse());
     });
 
+    test('ties of a sort go by id: reversed, the list is exactly reversed; pages neither repeat nor skip', async () => {
+        // every entry of the mark is a GET: all of them tie on data.method
+        const filter = `data.url ~ "${mark}" && data.url !~ "/api/logs"`;
+        const ids = async (sort, page = 1, perPage = 50) =>
+            (await su.logs.getList(page, perPage, { filter, sort })).items.map((i) => i.id);
+        const up = await ids('data.method');
+        assert.equal(up.length, 3);
+        assert.deepEqual(up, [...up].sort(), 'ties in the order of their ids');
+        assert.deepEqual(await ids('-data.method'), [...up].reverse());
+        const paged = [];
+        for (let page = 1; page <= up.length; page++) paged.push(...await ids('data.method', page, 1));
+        assert.deepEqual(paged, up);
+    });
+
     test('getOne returns the entry; an unknown id is a 404', async () => {
         const { items } = await su.logs.getList(1, 1, { filter: `data.status >= 400 && data.url ~ "${mark}"` });
         const one = await su.logs.getOne(items[0].id);
