@@ -266,8 +266,12 @@ test('create a view collection: its query checked by the server, its fields infe
     assert.deepEqual((await api('GET', '/api/collections/post_titles')).fields.map((f) => [f.name, f.type]), [['id', 'text'], ['title', 'text'], ['views', 'number']]);
     assert.equal((await api('GET', '/api/collections/post_titles')).viewQuery, 'SELECT id, title, views FROM posts');
     // its records: listed, never written
+    // (the exact name: the editor's "Edit post_titles" would match at once)
+    const subscribed = page.waitForResponse((r) => r.url().endsWith('/api/realtime') && r.request().method() === 'POST');
     await page.goto(srv.url + '/_/#/records/post_titles');
-    await page.getByRole('heading', { name: 'post_titles' }).waitFor();
+    await page.getByRole('heading', { name: 'post_titles', exact: true }).waitFor();
+    await page.locator('table.records').waitFor();
+    assert.equal((await subscribed).status(), 204);
     assert.equal(await page.getByRole('button', { name: 'New record' }).count(), 0);
     // Leave the screen (its realtime subscription goes with it) before the view goes.
     await page.goto(srv.url + '/_/#/collections');
@@ -903,6 +907,52 @@ test('OTP on _superusers: a one-time password by mail signs in', async () => {
         await api('PATCH', '/api/collections/_superusers', { otp: { enabled: false } });
         await ctx.close();
     }
+});
+
+// The page leaves for the collections list the moment it sends a request to
+// path with method (window.leaveOn = [path, method], cleared when done).
+async function leaveOnRequest() {
+    await page.evaluate(() => {
+        const fetch0 = window.fetch;
+        window.fetch = function (input, init) {
+            const sent = fetch0.call(this, input, init);
+            const url = new URL(typeof input === 'string' ? input : input.url, location.href);
+            const [path, method] = window.leaveOn || [];
+            if (url.pathname === path && (init?.method || 'GET') === method) {
+                window.leaveOn = null;
+                location.hash = '#/collections';
+            }
+            return sent;
+        };
+    });
+}
+
+test('a records screen left the moment it subscribes: its subscriptions still answered 204', async () => {
+    // Closed at once, the live-update connection would be gone before its
+    // subscription POST is read: the server then answers 404 (a console error).
+    await leaveOnRequest();
+    for (let i = 0; i < 10; i++) {
+        await page.evaluate(() => { location.hash = '#/collections'; });
+        await page.getByRole('heading', { name: 'Collections', exact: true }).waitFor();
+        const answered = page.waitForResponse((r) => r.url().endsWith('/api/realtime') && r.request().method() === 'POST');
+        await page.evaluate(() => { window.leaveOn = ['/api/realtime', 'POST']; location.hash = '#/records/posts'; });
+        assert.equal((await answered).status(), 204, `round ${i}`);
+        await page.waitForFunction(() => !window.leaveOn);
+    }
+});
+
+test('the jobs screen left during an auto-refresh refreshes no more', async () => {
+    await page.evaluate(() => { location.hash = '#/jobs'; });
+    await page.getByRole('heading', { name: 'Jobs', exact: true }).waitFor();
+    await page.evaluate(() => { window.leaveOn = ['/api/jobs', 'GET']; }); // the next refresh (2 s)
+    await page.waitForFunction(() => !window.leaveOn);
+    await page.getByRole('heading', { name: 'Collections', exact: true }).waitFor();
+    const polls = [];
+    const count = (r) => { if (new URL(r.url()).pathname === '/api/jobs') polls.push(r.url()); };
+    page.on('request', count);
+    await new Promise((r) => setTimeout(r, 5000)); // two and a half refresh periods
+    page.off('request', count);
+    assert.deepEqual(polls, []);
 });
 
 test('no console errors, no CSP violations', async () => {

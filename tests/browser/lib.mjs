@@ -81,7 +81,9 @@ export function pageWatcher() {
                 allowed400.push(`${label}: ${text}`);
                 return;
             }
-            problems.push(`${label} console ${m.type()}: ${text}`);
+            // a failed load's message names no URL; its location does
+            const at = /Failed to load resource/.test(text) && m.location()?.url;
+            problems.push(`${label} console ${m.type()}: ${text}${at ? ` (${at})` : ''}`);
         });
         p.on('pageerror', (e) => problems.push(`${label} page error: ${e.message}`));
     };

@@ -107,7 +107,7 @@ export function fileUrl(record, name, thumb) {
 // One EventSource for the page; topics -> callbacks. subscribe() returns an
 // unsubscribe function. A reconnect gets a new client id and resends the list.
 class Realtime {
-    constructor() { this.subs = new Map(); this.es = null; this.clientId = ''; }
+    constructor() { this.subs = new Map(); this.es = null; this.clientId = ''; this.inFlight = null; }
     subscribe(topic, cb) {
         if (!this.subs.has(topic)) this.subs.set(topic, new Set());
         this.subs.get(topic).add(cb);
@@ -124,9 +124,11 @@ class Realtime {
         };
     }
     listen(topic) {
-        if (!this.es || this.es._topics.has(topic)) return;
-        this.es._topics.add(topic);
-        this.es.addEventListener(topic, (e) => {
+        const es = this.es;
+        if (!es || es._topics.has(topic)) return;
+        es._topics.add(topic);
+        es.addEventListener(topic, (e) => {
+            if (this.es !== es) return; // a connection being closed
             let msg;
             try { msg = JSON.parse(e.data); } catch { return; }
             for (const cb of this.subs.get(topic) || []) cb(msg);
@@ -138,6 +140,7 @@ class Realtime {
         es._topics = new Set();
         this.es = es;
         es.addEventListener('PB_CONNECT', (e) => {
+            if (this.es !== es) return;
             this.clientId = e.lastEventId || JSON.parse(e.data).clientId;
             this.post();
         });
@@ -145,17 +148,24 @@ class Realtime {
         for (const t of this.subs.keys()) this.listen(t);
     }
     async post() {
-        if (!this.clientId) return;
+        const id = this.clientId;
+        if (!id) return;
+        const sent = api('POST', '/api/realtime', { body: { clientId: id, subscriptions: [...this.subs.keys()] } });
+        this.inFlight = Promise.allSettled([this.inFlight, sent]);
         try {
-            await api('POST', '/api/realtime', { body: { clientId: this.clientId, subscriptions: [...this.subs.keys()] } });
+            await sent;
         } catch (e) {
-            if (e.status === 404) this.clientId = ''; // stale id: wait for the next PB_CONNECT
+            // stale id: wait for the next PB_CONNECT (unless a newer one came meanwhile)
+            if (e.status === 404 && this.clientId === id) this.clientId = '';
         }
     }
+    // The connection closes once the subscriptions posted on it are answered:
+    // closed first, the server would forget the client and answer them 404.
     close() {
-        if (this.es) this.es.close();
+        const es = this.es;
         this.es = null;
         this.clientId = '';
+        if (es) Promise.resolve(this.inFlight).finally(() => es.close());
     }
 }
 export const realtime = new Realtime();

@@ -51,8 +51,11 @@ async function render() {
     for (const d of document.querySelectorAll('dialog[open]')) d.close();
     if (cleanup) { try { cleanup(); } catch { /* the old screen is gone anyway */ } cleanup = null; }
     const [first, second, third] = route();
+    // Overtaken by a later navigation: this render builds and shows nothing
+    // more (a screen loads data and subscribes to live updates as it is built).
+    const stale = () => seq !== renderSeq;
     const show = (nodes, done) => {
-        if (seq !== renderSeq) { if (done) done(); return; }
+        if (stale()) { if (done) done(); return; }
         root.replaceChildren(...nodes);
         window.scrollTo(0, 0); // a new screen starts at its top
         cleanup = done || null;
@@ -72,6 +75,7 @@ async function render() {
     if (first === 'login' || !first) { location.hash = '#/collections'; return; }
     const main = h('main', { id: 'main', tabIndex: -1 });
     const [side, meta] = await Promise.all([sidebar(first === 'records' ? second : first), uiMeta()]);
+    if (stale()) return;
     applyAccent(meta.accentColor); // meta.hideControls is read by the screens
     let done = null;
     try {
@@ -82,6 +86,7 @@ async function render() {
             else main.append(await m.collectionList());
         } else if ((first === 'records' && second) || first === 'superusers') {
             const m = await import('./records.js');
+            if (stale()) return;
             const r = await m.recordsScreen(first === 'superusers' ? '_superusers' : second);
             main.append(r.el);
             done = r.cleanup;

@@ -111,9 +111,10 @@ export async function jobsScreen() {
     }
 
     let timer = 0;
+    let isGone = false; // the screen was left: a refresh under way schedules no next one
     function schedule() {
         clearTimeout(timer);
-        if (auto.checked) timer = setTimeout(async () => { await load(); schedule(); }, REFRESH_MS);
+        if (auto.checked && !isGone) timer = setTimeout(async () => { await load(); schedule(); }, REFRESH_MS);
     }
 
     async function openJob(id) {
@@ -139,7 +140,7 @@ export async function jobsScreen() {
         h('div', { class: 'table-wrap' }, table), h('div', { class: 'bar' }, pager));
     await load();
     schedule();
-    return { el, cleanup: () => { clearTimeout(timer); loadSeq++; } };
+    return { el, cleanup: () => { isGone = true; clearTimeout(timer); loadSeq++; } };
 }
 
 // A job's view for modal(): its fields, last error, payload, and the actions
