@@ -16,7 +16,7 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { startServer, SLOW, ENGINE } from './lib/server.mjs';
-import { client, superuserClient, makeUser, expectError } from './lib/util.mjs';
+import { client, superuserClient, makeUser, expectError, until } from './lib/util.mjs';
 import { dbQuery } from './lib/db.mjs';
 
 // A zip with one stored entry (name, bytes), written by hand: the tests need
@@ -170,7 +170,11 @@ describe('backups API', () => {
         const big = randomBytes(24 * 1024 * 1024);
         await su.collection('notes').create({ title: 'big', doc: new File([big], 'big.bin') });
         const first = su.backups.create('slow.zip');
-        await sleep(20);
+        // running once the health check says no backup can start
+        await until('the first create running', async () => {
+            const h = await su.health.check();
+            return h.data?.canBackup === false;
+        });
         const second = await expectError(su.backups.create('other.zip'), 400, 'second create');
         assert.match(second.message, /another backup\/restore/);
         await expectError(su.backups.restore('first.zip'), 400, 'restore while one runs');

@@ -284,6 +284,68 @@ describe('push notifications', () => {
         assert.equal((await fetch(`${srv.url}/api/health`)).status, 200);
     });
 
+    test('a push payload not written by a fan-out (the jobs API, a token with a quote) is read in full', async () => {
+        // A fan-out's batch (a token needing escapes) and single pushes from the
+        // jobs API must send the same message.
+        const a = await makeUser(su, srv.url);
+        const quoted = await a.pb.collection('_devices').create({ user: a.record.id, provider: 'fcm', token: 'tok"q\\1' });
+        await su.send('/api/notify', { method: 'POST', body: { users: [a.record.id], title: 'Quoted', data: { k: [1] } } });
+        const q = await until('the quoted token\'s message', () => fcm.find((x) => x.token === 'tok"q\\1'));
+        assert.deepEqual([q.notification, q.data], [{ title: 'Quoted' }, { k: '[1]' }]);
+        const byHand = { device: quoted.id, provider: 'fcm', token: 'tok-api-1', message: { title: 'By hand', body: 'B', data: { n: 3 } } };
+        await su.send('/api/jobs', { method: 'POST', body: { kind: 'push', payload: byHand } });
+        // a member the kind does not know is ignored
+        await su.send('/api/jobs', { method: 'POST', body: { kind: 'push', payload: { ...byHand, token: 'tok-api-2', extra: 1 } } });
+        await su.send('/api/jobs', { method: 'POST', body: { kind: 'push', payload: {
+            device: quoted.id, provider: 'apns', token: 'abcdef0123', message: { title: 'By hand', data: { aps: 1, z: 'y' } } } } });
+        for (const t of ['tok-api-1', 'tok-api-2']) {
+            const m = await until(`the message to ${t}`, () => fcm.find((x) => x.token === t));
+            assert.deepEqual([m.notification, m.data], [{ title: 'By hand', body: 'B' }, { n: '3' }]);
+        }
+        const i = await until('the APNs push by hand', () => apns.find((x) => x.token === 'abcdef0123'));
+        assert.deepEqual(i.body, { aps: { alert: { title: 'By hand' }, sound: 'default' }, z: 'y' });
+    });
+
+    test("a fan-out's pushes go in batches of 64 per message; a device a batch did not reach goes on alone", async () => {
+        const a = await makeUser(su, srv.url);
+        // 70 English devices, 3 Hindi ones, and one more English that answers 503 once:
+        // three batches (64 + 7 English, 3 Hindi), the busy one split off and sent on its own.
+        const devices = [];
+        for (let i = 0; i < 70; i++) devices.push({ token: `batch-en-${i}`, locale: 'en' });
+        for (let i = 0; i < 3; i++) devices.push({ token: `batch-hi-${i}`, locale: 'hi' });
+        devices.push({ token: 'busy-batch', locale: 'en' });
+        for (let at = 0; at < devices.length; at += 40) { // the batch API's 50 at most
+            await su.send('/api/batch', { method: 'POST', body: { requests: devices.slice(at, at + 40).map((d) => ({
+                method: 'POST', url: '/api/collections/_devices/records',
+                body: { user: a.record.id, provider: 'fcm', ...d } })) } });
+        }
+        const job = await su.send('/api/notify', { method: 'POST', body: { users: [a.record.id],
+            locales: { en: { title: 'Sale' }, hi: { title: 'Sel' } } } });
+        await until('every device', () => devices.every((d) => fcm.some((m) => m.token === d.token)));
+        const batches = await until('the batches done', async () => {
+            const b = await su.send('/api/jobs', { query: { kind: 'push_batch', filter: `dedupeKey ~ "notify:${job.id}:"`, perPage: 10 } });
+            return b.items.length === 3 && b.items.every((j) => j.status === 'done') && b;
+        });
+        const sizes = batches.items.map((j) => [j.payload.message.title, j.payload.devices.length]).sort();
+        assert.deepEqual(sizes, [['Sale', 64], ['Sale', 7], ['Sel', 3]]);
+        for (const d of devices) {
+            const sent = fcm.filter((m) => m.token === d.token);
+            assert.equal(sent.length, 1, `${d.token} sent once`);
+            assert.equal(sent[0].notification.title, d.locale === 'hi' ? 'Sel' : 'Sale');
+        }
+        // The busy device: a push of its own, its first attempt (in the batch) counted.
+        const alone = await until('the split-off push done', async () => {
+            const d = await su.send('/api/jobs', { query: { kind: 'push', filter: 'payload.token = "busy-batch"' } });
+            return d.items.length === 1 && d.items[0].status === 'done' && d.items[0];
+        });
+        assert.equal(alone.attempts, 2);
+        assert.deepEqual([alone.payload.provider, alone.payload.message.title], ['fcm', 'Sale']);
+        // A batch from the jobs API is checked like any payload.
+        const bad = await expectError(su.send('/api/jobs', { method: 'POST', body: { kind: 'push_batch',
+            payload: { message: { title: 'x' }, devices: [{ device: 'd1', provider: 'sms', token: 't' }] } } }), 400);
+        assert.match(JSON.stringify(bad.data), /devices/);
+    });
+
     test('a 503 with Retry-After is tried again', async () => {
         const a = await makeUser(su, srv.url);
         await a.pb.collection('_devices').create({ user: a.record.id, provider: 'fcm', token: 'busy-1' });
@@ -313,7 +375,11 @@ describe('push notifications', () => {
         const mine = await a.pb.collection('_notifications').getFullList();
         assert.equal(mine.length, 1);
         assert.deepEqual([mine[0].title, mine[0].body, mine[0].data, mine[0].readAt], ['Hello inbox', 'Welcome', { x: 1 }, '']);
-        const theirs = await b.pb.collection('_notifications').getFullList();
+        // Each user's row is its own commit: b's may come a moment after a's event.
+        const theirs = await until("b's row", async () => {
+            const l = await b.pb.collection('_notifications').getFullList();
+            return l.length > 0 && l;
+        });
         assert.equal(theirs.length, 1);
         await expectError(b.pb.collection('_notifications').getOne(mine[0].id), 404);
         // Mark read: readAt only.
@@ -431,14 +497,16 @@ describe('push fan-out survives kill -9', () => {
     void saPublic;
 
     before(async () => {
-        // A slow FCM: each send waits 100 ms, so the kill lands mid-fan-out.
+        // A slow FCM: each send waits 300 ms, so the kill lands mid-fan-out
+        // (a batch of 64 is sent at once: the kill must come before the
+        // third batch is sent, 600 ms in, while the test looks every 50 ms).
         fake = http.createServer(async (req, res) => {
             const body = await readBody(req);
             if (req.url === '/token') {
                 res.writeHead(200, { 'Content-Type': 'application/json' });
                 return res.end(JSON.stringify({ access_token: 'ya29.slow', expires_in: 3600 }));
             }
-            await new Promise((r) => setTimeout(r, 100));
+            await new Promise((r) => setTimeout(r, 300));
             received++;
             seen.add(JSON.parse(body).message.token);
             res.writeHead(200, { 'Content-Type': 'application/json' });

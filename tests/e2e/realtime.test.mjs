@@ -383,13 +383,17 @@ describe('realtime', () => {
         const st = await rawStream(srv.url);
         const count = () => st.events.filter((e) => e.event === 'members/*').length;
         try {
-            let r = await post(srv.url, { clientId: st.clientId, subscriptions: ['members/*'] }, carol.pb.authStore.token);
+            let r = await post(srv.url, { clientId: st.clientId, subscriptions: ['members/*', 'feed/*'] }, carol.pb.authStore.token);
             assert.equal(r.status, 204);
             await su.collection('members').create({ t: 'one' });
             await waitFor(st.events, () => count() === 1, 'the first event');
             // A password change rotates the tokenKey: the stored auth is dropped...
             await su.collection('users').update(carol.record.id, { password: 'newpass1234', passwordConfirm: 'newpass1234' });
             await su.collection('members').create({ t: 'unseen' });
+            // (a public marker after it: the 'unseen' event has been weighed
+            // and dropped before carol logs in again)
+            await su.collection('feed').create({ title: 'after-unseen' });
+            await waitFor(st.events, () => st.events.some((e) => e.event === 'feed/*'), 'the marker after unseen');
             // ...until the same user logs in again and resubscribes.
             await carol.pb.collection('users').authWithPassword(carol.email, 'newpass1234');
             r = await post(srv.url, { clientId: st.clientId, subscriptions: ['members/*'] }, carol.pb.authStore.token);

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServer } from './lib/server.mjs';
 import { startSmtpSink, waitForMail } from './lib/smtp.mjs';
-import { client, superuserClient, makeUser, expectError, rawFetch } from './lib/util.mjs';
+import { client, superuserClient, makeUser, expectError, rawFetch, clearOfWindowEdge } from './lib/util.mjs';
 
 const batchOf = (n) => ({
     requests: Array.from({ length: n }, () => ({ method: 'GET', url: '/api/health' })),
@@ -106,6 +106,7 @@ describe('settings API', () => {
     });
 
     test('a new rate-limit rule answers 429 at once', async () => {
+        await clearOfWindowEdge();
         const s = await su.settings.update({
             rateLimits: { enabled: true, rules: [{ label: '/api/health', maxRequests: 2, duration: 60 }] },
         });
@@ -193,6 +194,7 @@ describe('settings API', () => {
             assert.equal((await fetch(srv.url + '/api/collections/users/records',
                 { headers: { Authorization: user.authStore.token } })).status, 200);
             // excludedIPs: a rule of one request a minute counts only the others.
+            await clearOfWindowEdge();
             r = await as('10.1.2.3', '/api/settings', {
                 method: 'PATCH', headers: { 'Content-Type': 'application/json' },
                 body: JSON.stringify({ rateLimits: { enabled: true, excludedIPs: ['10.9.9.9'],

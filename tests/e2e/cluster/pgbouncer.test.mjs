@@ -287,11 +287,15 @@ describe('tarmac behind PgBouncer', { skip: why || false }, () => {
                 holder.stdin.end();
                 await new Promise((res) => (holder.exitCode !== null ? res() : holder.on('exit', res)));
             }
+            // the backup lock's holders, as pg_locks counts them
+            const backupLocks = () => spawnSync('psql', ['-X', '-At', BASE, '-c',
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = 1651209584"],
+            { encoding: 'utf8' }).stdout.trim();
+            // psql's exit does not wait for its backend to end and let the lock go
+            await waitUntil(() => backupLocks() === '0', 'the held lock to be let go');
             assert.equal(await su.backups.create('one.zip'), true);
             assert.equal(await su.backups.create('two.zip'), true, 'the lock was let go');
-            const locks = spawnSync('psql', ['-X', '-At', BASE, '-c',
-                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = 1651209584"], { encoding: 'utf8' });
-            assert.equal(locks.stdout.trim(), '0', 'no backup lock left on a pooled session');
+            assert.equal(backupLocks(), '0', 'no backup lock left on a pooled session');
             // Still serving after the backups (pg_dump went through the pooler too).
             const after = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 4
                 ? pb.collection('notes').getList(1, 50) : pb.collection('notes').create({ title: `after${i}` }))));

@@ -180,3 +180,13 @@ export async function until(what, fn, ms = 15000 * SLOW) {
         await new Promise((r) => setTimeout(r, 50));
     }
 }
+
+/** The rate limits count in fixed windows that start on the wall clock's
+ * minutes (60 s windows in the tests), where every count starts over: a
+ * block's counts must not straddle one (2 requests counted before a minute's
+ * end and 1 after it never reach a limit of 3). Waits for the next minute
+ * when less than `needMs` of this one are left. */
+export async function clearOfWindowEdge(needMs = 5000) {
+    const left = 60000 - (Date.now() % 60000);
+    if (left < needMs) await new Promise((resolve) => setTimeout(resolve, left + 200));
+}
