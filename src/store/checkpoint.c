@@ -19,6 +19,7 @@ struct store_checkpointer {
     pthread_cond_t cond;
     bool is_wanted;   /* a commit passed STORE_CHECKPOINT_PAGES (under mu) */
     bool is_stopping; /* under mu */
+    int asked_at;     /* the WAL's pages at the last ask (writer thread only) */
     atomic_uint failures_logged;
 };
 
@@ -29,7 +30,9 @@ static int on_wal(void *ctx, sqlite3 *db, const char *name, int pages)
     if (pages >= STORE_CHECKPOINT_PAGES_MAX) {
         /* the thread is behind: bound the WAL as SQLite would have */
         (void)sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
-    } else if (pages >= STORE_CHECKPOINT_PAGES) {
+    } else if (pages >= STORE_CHECKPOINT_PAGES &&
+               (pages < cp->asked_at || pages - cp->asked_at >= STORE_CHECKPOINT_STEP)) {
+        cp->asked_at = pages; /* smaller later: the WAL started over */
         pthread_mutex_lock(&cp->mu);
         cp->is_wanted = true;
         pthread_cond_signal(&cp->cond);

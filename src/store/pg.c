@@ -1178,17 +1178,12 @@ static enum rc p_bind_text(void *stmt, int index, struct str v, bool copy)
  * parameter of a bytea column is read so). */
 static enum rc p_bind_blob(void *stmt, int index, const void *data, size_t len)
 {
-    static const char hex[] = "0123456789abcdef";
     if (len > ((size_t)1 << 30))
         return RC_TOO_LARGE;
     char *v = xmalloc(2 * len + 3);
     v[0] = '\\';
     v[1] = 'x';
-    const unsigned char *b = data;
-    for (size_t i = 0; i < len; i++) {
-        v[2 + 2 * i] = hex[b[i] >> 4];
-        v[3 + 2 * i] = hex[b[i] & 15];
-    }
+    str_hex_encode(data, len, v + 2);
     v[2 + 2 * len] = '\0';
     return set_param(stmt, index, v, 0);
 }

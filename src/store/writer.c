@@ -15,6 +15,14 @@
 /* A group larger than this is split: a huge transaction delays every
  * acknowledgement in it. */
 #define WRITER_MAX_GROUP 512
+/* Under load (the group before was more than one job) the writer waits
+ * while writes keep arriving, up to WRITER_GATHER_MAX_US, until none came
+ * for WRITER_GATHER_STEP_US. The job benchmark (bench/jobs.sh, a create and
+ * a delivery's claim and outcome per job): 12-20 % less CPU per job with
+ * 2 ms / 0.5 ms than without, the drain's jobs/s the same, p99 at 1,000
+ * jobs/s 5-11 ms; 4 ms / 1 ms saved no more and lowered the drain's rate. */
+#define WRITER_GATHER_MAX_US 2000
+#define WRITER_GATHER_STEP_US 500
 /* Runs of a job that met a serialization failure or deadlock, past its first. */
 #define WRITER_BUSY_RETRIES 3
 
@@ -38,6 +46,10 @@ struct store_writer {
     struct job *head;
     struct job *tail;
     bool is_stopping;
+    bool is_gathering;           /* in gather(): an arrival need not wake the thread */
+    size_t last_group;           /* the size of the group before (writer thread) */
+    uint64_t gather_max_us;      /* gather()'s bound; 0: groups are taken at once */
+    uint64_t gather_step_us;     /* how long gather() waits for one more arrival */
     size_t queued;               /* jobs waiting, under lock */
     uint64_t commits;            /* transactions committed (writer thread; base/metrics.h) */
     uint64_t jobs_done;          /* jobs answered */
@@ -185,6 +197,35 @@ static void run_group(struct store_writer *w, struct job *first)
     }
 }
 
+/* Under lock: when the last group was more than one job (writes arrive
+ * faster than they commit), waits while more keep arriving, a step at a
+ * time, up to a bound, before taking the next group: fewer, larger commits
+ * (PostgreSQL's commit_delay, adaptive). A write that comes alone is not
+ * held. */
+static void gather(struct store_writer *w)
+{
+    uint64_t gather_max_ns = w->gather_max_us * 1000, gather_step_ns = w->gather_step_us * 1000;
+    if (!gather_max_ns || w->last_group < 2)
+        return;
+    uint64_t start = chrono_mono_ns(), step_end = start + gather_step_ns;
+    size_t seen = w->queued;
+    w->is_gathering = true;
+    while (!w->is_stopping && w->queued < WRITER_MAX_GROUP) {
+        uint64_t now = chrono_mono_ns();
+        if (now >= start + gather_max_ns)
+            break;
+        if (now >= step_end) {
+            if (w->queued == seen)
+                break;
+            seen = w->queued;
+            step_end = now + gather_step_ns;
+        }
+        uint64_t until = step_end < start + gather_max_ns ? step_end : start + gather_max_ns;
+        (void)uv_cond_timedwait(&w->cond, &w->lock, until - now);
+    }
+    w->is_gathering = false;
+}
+
 static void run(void *arg)
 {
     struct store_writer *w = arg;
@@ -195,6 +236,7 @@ static void run(void *arg)
             uv_cond_wait(&w->cond, &w->lock);
         if (!w->head)
             break; /* stopping, queue empty */
+        gather(w);
         struct job *first = w->head;
         struct job *last = first;
         size_t n = 1;
@@ -207,6 +249,7 @@ static void run(void *arg)
         if (!w->head)
             w->tail = NULL;
         last->next = NULL;
+        w->last_group = n;
         uv_mutex_unlock(&w->lock);
         run_group(w, first);
         uv_mutex_lock(&w->lock);
@@ -222,6 +265,8 @@ enum rc store_writer_start(const char *path, struct store_writer **out)
         return rc;
     struct store_writer *w = xcalloc(1, sizeof(*w));
     w->db = db;
+    w->gather_max_us = WRITER_GATHER_MAX_US;
+    w->gather_step_us = WRITER_GATHER_STEP_US;
     w->checkpointer = store_checkpointer_start(path, db);
     uv_mutex_init(&w->lock);
     uv_cond_init(&w->cond);
@@ -260,7 +305,8 @@ void store_writer_submit_after(struct store_writer *w, struct net_mailbox *reply
         w->head = j;
     w->tail = j;
     w->queued++;
-    uv_cond_signal(&w->cond);
+    if (!w->is_gathering || w->queued >= WRITER_MAX_GROUP)
+        uv_cond_signal(&w->cond);
     uv_mutex_unlock(&w->lock);
 }
 
@@ -303,6 +349,14 @@ enum rc store_writer_run(struct store_writer *w, store_write_apply_fn *apply, vo
     uv_cond_destroy(&wt.cond);
     uv_mutex_destroy(&wt.lock);
     return wt.rc;
+}
+
+void store_writer_set_gather(struct store_writer *w, uint64_t max_us, uint64_t step_us)
+{
+    uv_mutex_lock(&w->lock);
+    w->gather_max_us = max_us;
+    w->gather_step_us = step_us ? step_us : 1;
+    uv_mutex_unlock(&w->lock);
 }
 
 void store_writer_stop(struct store_writer *w)

@@ -6,7 +6,9 @@
  * queued, runs each job inside one transaction (each in its own savepoint, so
  * one failing job does not undo the others), commits once (one fsync for the
  * whole group), and only then posts each job's result back to the loop that
- * asked. An acknowledged write is therefore durable.
+ * asked. An acknowledged write is therefore durable. Under load the thread
+ * waits a moment for more writes before it takes a group (at most 2 ms):
+ * fewer, larger commits.
  *
  * After an I/O error SQLite may roll the whole transaction back by itself.
  * The writer checks every savepoint statement and the autocommit state after
@@ -55,6 +57,10 @@ void store_writer_submit_after(struct store_writer *w, struct net_mailbox *reply
  * (start-up, the CLI). Returns what apply returned, or RC_IO (RC_UNAVAILABLE)
  * if the commit failed. */
 enum rc store_writer_run(struct store_writer *w, store_write_apply_fn *apply, void *ctx);
+/* How long the writer gathers writes under load before it takes the next
+ * group (writer.c: at most max_us, until none came for step_us; 0 max_us:
+ * never). The defaults suit a server; tests set them. */
+void store_writer_set_gather(struct store_writer *w, uint64_t max_us, uint64_t step_us);
 /* Runs what is queued, stops the thread, closes the connection; accepts NULL. */
 void store_writer_stop(struct store_writer *w);
 

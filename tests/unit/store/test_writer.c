@@ -242,6 +242,86 @@ static void gate_passed(enum rc rc, void *ctx)
     (void)ctx;
 }
 
+static uint64_t commits_of(struct store_writer *w)
+{
+    struct store_writer_stats st;
+    store_writer_stats(w, &st);
+    return st.commits;
+}
+
+/* Submits a row's insert, sleeps ms, submits another's, waits for both. */
+static void two_inserts(struct store_writer *w, int id, int ms)
+{
+    uv_mutex_t lock;
+    uv_mutex_init(&lock);
+    int done = 0;
+    struct insert a = {.id = id, .value = "a", .lock = &lock, .done_count = &done};
+    struct insert b = {.id = id + 1, .value = "b", .lock = &lock, .done_count = &done};
+    store_writer_submit(w, NULL, insert_row, insert_done, &a);
+    usleep((useconds_t)ms * 1000);
+    store_writer_submit(w, NULL, insert_row, insert_done, &b);
+    for (;;) {
+        uv_mutex_lock(&lock);
+        int n = done;
+        uv_mutex_unlock(&lock);
+        if (n == 2)
+            break;
+        usleep(1000);
+    }
+    assert_int_equal(a.result, RC_OK);
+    assert_int_equal(b.result, RC_OK);
+    uv_mutex_destroy(&lock);
+}
+
+/* Under load (the group before was two jobs) a write that arrives within
+ * the gather step of another commits with it; after a group of one, the
+ * next write is not held (the steps here are long so that a loaded machine
+ * does not change the outcome). */
+static void test_writer_gathers_under_load_only(void **state)
+{
+    (void)state;
+    struct store_writer *w;
+    assert_int_equal(store_writer_start(db_path, &w), RC_OK);
+    store_writer_set_gather(w, 3000 * 1000, 400 * 1000);
+    assert_int_equal(store_writer_run(w, create_table, NULL), RC_OK);
+    /* A group of two: queued while a gate holds the writer. */
+    struct gate g;
+    uv_sem_init(&g.entered, 0);
+    uv_sem_init(&g.released, 0);
+    store_writer_submit(w, NULL, wait_at_gate, gate_passed, &g);
+    uv_sem_wait(&g.entered);
+    uint64_t before = commits_of(w);
+    uv_mutex_t lock;
+    uv_mutex_init(&lock);
+    int done = 0;
+    struct insert x1 = {.id = 1, .value = "x", .lock = &lock, .done_count = &done};
+    struct insert x2 = {.id = 2, .value = "x", .lock = &lock, .done_count = &done};
+    store_writer_submit(w, NULL, insert_row, insert_done, &x1);
+    store_writer_submit(w, NULL, insert_row, insert_done, &x2);
+    uv_sem_post(&g.released);
+    while (commits_of(w) < before + 2)
+        usleep(1000);
+    /* Gathered: the second arrives 50 ms after the first, one commit. */
+    before = commits_of(w);
+    two_inserts(w, 10, 50);
+    assert_int_equal(commits_of(w) - before, 1);
+    /* Alone: gathered too (the group before was two), a group of one. */
+    assert_int_equal(
+        store_writer_run(
+            w, insert_row,
+            &(struct insert){.id = 20, .value = "y", .lock = &lock, .done_count = &done}),
+        RC_OK);
+    /* After a group of one nothing is held: two commits. */
+    before = commits_of(w);
+    two_inserts(w, 30, 50);
+    assert_int_equal(commits_of(w) - before, 2);
+    store_writer_stop(w);
+    assert_int_equal(count_rows(""), 7);
+    uv_mutex_destroy(&lock);
+    uv_sem_destroy(&g.entered);
+    uv_sem_destroy(&g.released);
+}
+
 struct faulty_insert {
     struct insert in;
     char value[600];
@@ -515,6 +595,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_writer_commits_every_queued_job, setup, teardown),
         cmocka_unit_test_setup_teardown(test_writer_runs_a_busy_job_again, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_writer_gathers_under_load_only, setup, teardown),
         cmocka_unit_test_setup_teardown(test_writer_failing_job_rolls_back_only_itself, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_sqlite_cache_is_bounded_and_keeps_statements_in_use,
