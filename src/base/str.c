@@ -85,6 +85,16 @@ int str_hex_value(char c)
     return -1;
 }
 
+void str_hex_encode(const void *in, size_t n, char *out)
+{
+    static const char digits[] = "0123456789abcdef";
+    const unsigned char *b = in;
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = digits[b[i] >> 4];
+        out[2 * i + 1] = digits[b[i] & 15];
+    }
+}
+
 long str_percent_decode(struct str in, char *out, bool plus_is_space)
 {
     size_t o = 0;

@@ -55,6 +55,9 @@ static inline char ascii_lower(char c)
 /* The value of a hex digit (0-9, a-f, A-F), or -1. */
 int str_hex_value(char c);
 
+/* Writes the n bytes of in as 2 * n lowercase hex digits to out (no NUL). */
+void str_hex_encode(const void *in, size_t n, char *out);
+
 /* Decodes %XX escapes of in into out (room for in.len bytes); with
  * plus_is_space, '+' becomes ' ' (form encoding, query strings only). Returns
  * the decoded length, or -1 for a malformed escape ('%' not followed by two hex

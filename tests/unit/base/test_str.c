@@ -1,5 +1,6 @@
 /* test_str.c -- unit tests of base/str.h's list splitting (str_next_item):
- * empty input, one item, empty items, a trailing separator. */
+ * empty input, one item, empty items, a trailing separator; and hex
+ * encoding (str_hex_encode) against str_hex_value. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -48,10 +49,30 @@ static void next_item_splits(void **state)
     assert_int_equal(rest.len, 0);
 }
 
+static void hex_encodes_every_byte(void **state)
+{
+    (void)state;
+    unsigned char in[256];
+    for (int i = 0; i < 256; i++)
+        in[i] = (unsigned char)i;
+    char out[513];
+    memset(out, '#', sizeof(out));
+    str_hex_encode(in, sizeof(in), out);
+    assert_int_equal(out[512], '#'); /* writes 2n digits, nothing after */
+    for (int i = 0; i < 256; i++) {
+        assert_true(out[2 * i] < 'A' || out[2 * i] > 'F'); /* lowercase */
+        assert_int_equal(str_hex_value(out[2 * i]) * 16 + str_hex_value(out[2 * i + 1]), i);
+    }
+    assert_memory_equal(out + 2 * 0xab, "ab", 2);
+    str_hex_encode(in, 0, out); /* nothing */
+    assert_int_equal(out[0], '0');
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(next_item_splits),
+        cmocka_unit_test(hex_encodes_every_byte),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
