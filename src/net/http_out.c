@@ -10,43 +10,85 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "base/alloc.h"
 #include "base/cidr.h"
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
-/* Each thread's handles, one set per allow_private_network value: a multi
- * handle whose connection cache keeps connections open between calls (a
- * runner delivering to one receiver reuses its connections instead of a
- * TCP handshake and teardown per job) and the easy handles of its last
- * batch. A connection opened with private addresses allowed is never
- * reused by a call that refuses them: the two sets share nothing. Freed
+/* Each thread's handles: one set per allow_private_network value and HTTP
+ * version wanted, each a multi handle whose connection cache keeps
+ * connections open between calls (a runner delivering to one receiver
+ * reuses its connections instead of a TCP handshake and teardown per job)
+ * and the easy handles of its last batch. A connection opened with private
+ * addresses allowed is never reused by a call that refuses them: those sets
+ * share nothing. The HTTP/2 sets keep one connection per host, all of a
+ * batch's streams on it: when a server ends a connection (GOAWAY), the
+ * streams waiting go to one new connection, not one each (a TLS handshake
+ * each, and as many connections kept). One epoll set per thread watches the
+ * sockets of all of them, so a batch's HTTP/1.1 and HTTP/2 calls go out
+ * together and only the transfers whose sockets are ready are run. Freed
  * when the thread ends. */
 static pthread_key_t handles_key;
 
-#define KEEP_CONNECTIONS 64 /* the connection cache of one multi handle */
+#define KEEP_CONNECTIONS 256 /* the connection cache of one multi handle */
+
+/* A socket curl asked to watch: the epoll entry's data (freed after the
+ * events it may appear in are handled: see on_socket). */
+struct watched {
+    curl_socket_t fd; /* CURL_SOCKET_BAD once curl is done with it */
+    struct handle_set *set;
+    struct watched *next; /* the set's list of them */
+};
 
 struct handle_set {
     CURLM *multi;
     CURL **easy;
     size_t easy_count;
+    int epfd;              /* the thread's */
+    int64_t deadline_ms;   /* curl's timer (monotonic), -1: none */
+    int running;           /* transfers curl is running */
+    size_t added;          /* calls of this batch in it */
+    struct watched *socks; /* every socket it watches, and the ones done with */
 };
 
+#define SET_COUNT 4 /* [allow_private * 2 + is_http2] */
+
 struct thread_handles {
-    struct handle_set set[2]; /* [allow_private] */
+    struct handle_set set[SET_COUNT];
+    int epfd;
 };
+
+static void free_watched(struct handle_set *s, bool all)
+{
+    struct watched **p = &s->socks;
+    while (*p) {
+        struct watched *w = *p;
+        if (all || w->fd == CURL_SOCKET_BAD) {
+            *p = w->next;
+            xfree(w);
+        } else {
+            p = &w->next;
+        }
+    }
+}
 
 static void free_handles(void *p)
 {
     struct thread_handles *t = p;
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < SET_COUNT; i++) {
         for (size_t k = 0; k < t->set[i].easy_count; k++)
             curl_easy_cleanup(t->set[i].easy[k]);
         xfree(t->set[i].easy);
         if (t->set[i].multi)
             curl_multi_cleanup(t->set[i].multi);
+        free_watched(&t->set[i], true);
     }
+    if (t->epfd >= 0)
+        close(t->epfd);
     xfree(t);
 }
 
@@ -56,24 +98,85 @@ static void do_init(void)
     (void)pthread_key_create(&handles_key, free_handles);
 }
 
-/* The calling thread's handle set for allow_private with at least n easy
- * handles (no options set), or NULL when they cannot be made. */
-static struct handle_set *thread_handles(bool allow_private, size_t n)
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* curl's socket callback: what to watch on s (CURLMOPT_SOCKETFUNCTION). A
+ * socket curl is done with stays listed until the batch's events are all
+ * handled, since one of them may still point at it. */
+static int on_socket(CURL *e, curl_socket_t fd, int what, void *userp, void *socketp)
+{
+    (void)e;
+    struct handle_set *s = userp;
+    struct watched *w = socketp;
+    if (what == CURL_POLL_REMOVE) {
+        if (w) {
+            (void)epoll_ctl(s->epfd, EPOLL_CTL_DEL, fd, NULL);
+            w->fd = CURL_SOCKET_BAD;
+            curl_multi_assign(s->multi, fd, NULL);
+        }
+        return 0;
+    }
+    struct epoll_event ev = {.events = (what & CURL_POLL_IN ? EPOLLIN : 0) |
+                                       (what & CURL_POLL_OUT ? EPOLLOUT : 0)};
+    int op = EPOLL_CTL_MOD;
+    if (!w) {
+        w = xcalloc(1, sizeof(*w));
+        w->fd = fd;
+        w->set = s;
+        w->next = s->socks;
+        s->socks = w;
+        curl_multi_assign(s->multi, fd, w);
+        op = EPOLL_CTL_ADD;
+    }
+    ev.data.ptr = w;
+    if (epoll_ctl(s->epfd, op, fd, &ev) != 0 && op == EPOLL_CTL_MOD)
+        (void)epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev); /* the fd was closed and reopened */
+    return 0;
+}
+
+/* curl's timer callback (CURLMOPT_TIMERFUNCTION): -1 deletes the timer. */
+static int on_timer(CURLM *m, long timeout_ms, void *userp)
+{
+    (void)m;
+    struct handle_set *s = userp;
+    s->deadline_ms = timeout_ms < 0 ? -1 : mono_ms() + timeout_ms;
+    return 0;
+}
+
+/* The calling thread's handle set i with at least n easy handles (no
+ * options set), or NULL when they cannot be made. */
+static struct handle_set *thread_handles(int i, size_t n)
 {
     struct thread_handles *t = pthread_getspecific(handles_key);
     if (!t) {
         t = xcalloc(1, sizeof(*t));
-        if (pthread_setspecific(handles_key, t) != 0) {
+        t->epfd = epoll_create1(EPOLL_CLOEXEC);
+        if (t->epfd < 0 || pthread_setspecific(handles_key, t) != 0) {
+            if (t->epfd >= 0)
+                close(t->epfd);
             xfree(t);
             return NULL;
         }
     }
-    struct handle_set *s = &t->set[allow_private ? 1 : 0];
+    struct handle_set *s = &t->set[i];
     if (!s->multi) {
         s->multi = curl_multi_init();
         if (!s->multi)
             return NULL;
+        s->epfd = t->epfd;
+        s->deadline_ms = -1;
         curl_multi_setopt(s->multi, CURLMOPT_MAXCONNECTS, (long)KEEP_CONNECTIONS);
+        curl_multi_setopt(s->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
+        curl_multi_setopt(s->multi, CURLMOPT_SOCKETDATA, s);
+        curl_multi_setopt(s->multi, CURLMOPT_TIMERFUNCTION, on_timer);
+        curl_multi_setopt(s->multi, CURLMOPT_TIMERDATA, s);
+        if (i & 1)
+            curl_multi_setopt(s->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 1L);
     }
     if (s->easy_count < n) {
         s->easy = xrealloc(s->easy, n * sizeof(*s->easy));
@@ -115,9 +218,11 @@ struct call {
     struct net_http_out_resp *resp;
     struct curl_slist *headers;
     size_t received;
-    bool is_too_large; /* req->response refused an append */
-    bool is_added;     /* to the multi handle */
-    bool is_done;      /* its transfer ended */
+    bool is_too_large;      /* req->response refused an append */
+    bool is_added;          /* to the multi handle */
+    bool is_done;           /* its transfer ended */
+    struct handle_set *set; /* its handles */
+    CURL *easy;             /* its easy handle, one of set's */
 };
 
 static curl_socket_t open_socket(void *clientp, curlsocktype purpose, struct curl_sockaddr *addr)
@@ -209,11 +314,17 @@ static bool setup(CURL *h, struct call *c)
     curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(h, CURLOPT_HEADERDATA, c);
     curl_easy_setopt(h, CURLOPT_PRIVATE, c);
-    if (req->is_http2)
+    if (req->is_http2) {
         curl_easy_setopt(h, CURLOPT_HTTP_VERSION,
                          strncasecmp(req->url, "https://", 8) == 0
                              ? (long)CURL_HTTP_VERSION_2TLS
                              : (long)CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE);
+        /* A batch's requests to one host wait for the first one's
+         * connection and share it as streams: without this each opened a
+         * connection of its own (a TLS handshake each) before any knew the
+         * server speaks HTTP/2. */
+        curl_easy_setopt(h, CURLOPT_PIPEWAIT, 1L);
+    }
     if (req->ca_pem.len) {
         struct curl_blob ca = {
             .data = (void *)req->ca_pem.ptr, .len = req->ca_pem.len, .flags = CURL_BLOB_COPY};
@@ -242,40 +353,9 @@ static void finish(CURL *h, struct call *c, CURLcode rc)
     }
 }
 
-/* Sends the n calls whose requests share allow_private, at once. */
-static void send_set(struct call *calls, size_t n, bool allow_private)
+/* Reads the ended transfers of s's multi into their calls. */
+static void collect(struct handle_set *s)
 {
-    struct handle_set *s = thread_handles(allow_private, n);
-    if (!s) {
-        for (size_t i = 0; i < n; i++) {
-            memset(calls[i].resp, 0, sizeof(*calls[i].resp));
-            calls[i].resp->fail = NET_HTTP_OUT_NETWORK;
-            snprintf(calls[i].resp->error, sizeof(calls[i].resp->error), "curl init failed");
-        }
-        return;
-    }
-    size_t added = 0;
-    for (size_t i = 0; i < n; i++) {
-        CURL *h = s->easy[i];
-        if (!setup(h, &calls[i]))
-            continue;
-        if (curl_multi_add_handle(s->multi, h) != CURLM_OK) {
-            calls[i].resp->fail = NET_HTTP_OUT_NETWORK;
-            snprintf(calls[i].resp->error, sizeof(calls[i].resp->error), "curl_multi_add_handle");
-            continue;
-        }
-        calls[i].is_added = true;
-        added++;
-    }
-    /* Each transfer has its own timeout: the loop ends when the last one is
-     * done or timed out. */
-    int running = (int)added;
-    while (running > 0) {
-        if (curl_multi_perform(s->multi, &running) != CURLM_OK)
-            break;
-        if (running > 0 && curl_multi_poll(s->multi, NULL, 0, 1000, NULL) != CURLM_OK)
-            break;
-    }
     CURLMsg *m;
     int left;
     while ((m = curl_multi_info_read(s->multi, &left))) {
@@ -288,19 +368,61 @@ static void send_set(struct call *calls, size_t n, bool allow_private)
             c->is_done = true;
         }
     }
-    for (size_t i = 0; i < n; i++) {
-        if (calls[i].is_added) {
-            if (!calls[i].is_done) { /* the multi loop failed under it */
-                calls[i].resp->fail = NET_HTTP_OUT_NETWORK;
-                snprintf(calls[i].resp->error, sizeof(calls[i].resp->error),
-                         "transfer did not complete");
-            }
-            curl_multi_remove_handle(s->multi, s->easy[i]);
-        }
-        curl_slist_free_all(calls[i].headers);
-        /* the options point at this call's memory: none may outlive it */
-        curl_easy_reset(s->easy[i]);
+}
+
+/* Runs the transfers of the sets used until every one ended (each has its
+ * own timeout): the sockets ready, then the timers due. */
+static void run_sets(struct handle_set **sets, size_t nsets)
+{
+    for (size_t i = 0; i < nsets; i++) {
+        sets[i]->running = 0;
+        (void)curl_multi_socket_action(sets[i]->multi, CURL_SOCKET_TIMEOUT, 0, &sets[i]->running);
     }
+    for (;;) {
+        int64_t now = mono_ms(), wait = -1;
+        bool is_running = false;
+        for (size_t i = 0; i < nsets; i++) {
+            collect(sets[i]);
+            free_watched(sets[i], false);
+            if (sets[i]->running <= 0)
+                continue;
+            is_running = true;
+            int64_t d = sets[i]->deadline_ms;
+            if (d >= 0 && (wait < 0 || d - now < wait))
+                wait = d > now ? d - now : 0;
+        }
+        if (!is_running)
+            return;
+        /* curl keeps a timer while a transfer runs; the cap only guards
+         * against one that was never set */
+        if (wait < 0 || wait > 1000)
+            wait = 1000;
+        struct epoll_event evs[64];
+        int n = epoll_wait(sets[0]->epfd, evs, 64, (int)wait);
+        for (int k = 0; k < n; k++) {
+            struct watched *w = evs[k].data.ptr;
+            if (w->fd == CURL_SOCKET_BAD)
+                continue; /* curl let go of it earlier in this loop */
+            int mask = (evs[k].events & EPOLLIN ? CURL_CSELECT_IN : 0) |
+                       (evs[k].events & EPOLLOUT ? CURL_CSELECT_OUT : 0) |
+                       (evs[k].events & (EPOLLERR | EPOLLHUP) ? CURL_CSELECT_ERR : 0);
+            (void)curl_multi_socket_action(w->set->multi, w->fd, mask, &w->set->running);
+        }
+        now = mono_ms();
+        for (size_t i = 0; i < nsets; i++) {
+            if (sets[i]->deadline_ms >= 0 && sets[i]->deadline_ms <= now) {
+                sets[i]->deadline_ms = -1;
+                (void)curl_multi_socket_action(sets[i]->multi, CURL_SOCKET_TIMEOUT, 0,
+                                               &sets[i]->running);
+            }
+        }
+    }
+}
+
+/* The set a request goes out on: [allow_private * 2 + is_http2]. */
+static int set_of(const struct net_http_out_req *req)
+{
+    return (req->allow_private_network ? 2 : 0) + (req->is_http2 ? 1 : 0);
 }
 
 void net_http_out_send_many(const struct net_http_out_req *const *reqs,
@@ -310,15 +432,53 @@ void net_http_out_send_many(const struct net_http_out_req *const *reqs,
         return;
     net_http_out_global_init();
     struct call one, *calls = n == 1 ? &one : xcalloc(n, sizeof(*calls));
-    /* Grouped by allow_private_network: each group on its own handles. */
-    for (int allow = 0; allow < 2; allow++) {
-        size_t k = 0;
-        for (size_t i = 0; i < n; i++) {
-            if (reqs[i]->allow_private_network == (allow == 1))
-                calls[k++] = (struct call){.req = reqs[i], .resp = resps[i]};
+    size_t per_set[SET_COUNT] = {0};
+    for (size_t i = 0; i < n; i++)
+        per_set[set_of(reqs[i])]++;
+    struct handle_set *sets[SET_COUNT];
+    size_t nsets = 0, used[SET_COUNT] = {0};
+    for (size_t i = 0; i < n; i++) {
+        struct call *c = &calls[i];
+        *c = (struct call){.req = reqs[i], .resp = resps[i]};
+        int si = set_of(reqs[i]);
+        c->set = thread_handles(si, per_set[si]);
+        if (!c->set) {
+            memset(c->resp, 0, sizeof(*c->resp));
+            c->resp->fail = NET_HTTP_OUT_NETWORK;
+            snprintf(c->resp->error, sizeof(c->resp->error), "curl init failed");
+            continue;
         }
-        if (k)
-            send_set(calls, k, allow == 1);
+        c->easy = c->set->easy[used[si]++];
+        if (!setup(c->easy, c))
+            continue;
+        if (curl_multi_add_handle(c->set->multi, c->easy) != CURLM_OK) {
+            c->resp->fail = NET_HTTP_OUT_NETWORK;
+            snprintf(c->resp->error, sizeof(c->resp->error), "curl_multi_add_handle");
+            continue;
+        }
+        c->is_added = true;
+        if (c->set->added++ == 0)
+            sets[nsets++] = c->set;
+    }
+    if (nsets)
+        run_sets(sets, nsets);
+    for (size_t i = 0; i < n; i++) {
+        struct call *c = &calls[i];
+        if (c->is_added) {
+            if (!c->is_done) { /* the loop ended under it */
+                c->resp->fail = NET_HTTP_OUT_NETWORK;
+                snprintf(c->resp->error, sizeof(c->resp->error), "transfer did not complete");
+            }
+            curl_multi_remove_handle(c->set->multi, c->easy);
+        }
+        curl_slist_free_all(c->headers);
+        /* the options point at this call's memory: none may outlive it */
+        if (c->easy)
+            curl_easy_reset(c->easy);
+    }
+    for (size_t i = 0; i < nsets; i++) {
+        sets[i]->added = 0;
+        free_watched(sets[i], false);
     }
     if (calls != &one)
         xfree(calls);

@@ -39,6 +39,7 @@
 #include "base/log.h"
 #include "base/secure.h"
 #include "base/utf8.h"
+#include "base/str.h"
 #include "net/http_out.h"
 
 #define MAX_SUBJECT 998 /* RFC 5322 §2.1.1 line limit, before encoding */
@@ -190,13 +191,9 @@ static void put_cstr(struct out *o, const char *s)
 /* Writes 2 * bytes random lowercase hex digits to dst (no NUL); bytes <= 16. */
 static void random_hex(char *dst, size_t bytes)
 {
-    static const char hex[] = "0123456789abcdef";
     unsigned char r[16];
     secure_random_bytes(r, bytes);
-    for (size_t i = 0; i < bytes; i++) {
-        dst[2 * i] = hex[r[i] >> 4];
-        dst[2 * i + 1] = hex[r[i] & 15];
-    }
+    str_hex_encode(r, bytes, dst);
 }
 
 /* ---- message ------------------------------------------------------------ */

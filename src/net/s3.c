@@ -28,6 +28,7 @@
 #include "base/log.h"
 #include "base/metrics.h"
 #include "base/secure.h"
+#include "base/str.h"
 #include "net/http_out.h"
 #include "net/s3_xml.h"
 #include "net/worker.h"
@@ -379,8 +380,8 @@ static enum rc perform_once(CURL *h, struct net_s3_request *r, struct net_s3_err
     } else if (r->body.len) {
         unsigned char d[32];
         secure_sha256(r->body.ptr, r->body.len, d);
-        for (int i = 0; i < 32; i++)
-            snprintf(hex + 2 * i, 3, "%02x", d[i]);
+        str_hex_encode(d, sizeof(d), hex);
+        hex[64] = '\0';
         hash = hex;
     }
     snprintf(payload, sizeof(payload), "x-amz-content-sha256: %s", hash);
