@@ -41,6 +41,9 @@ for sys in $ONLY; do
         { echo "$sys: needs apt install redis-server" >&2; exit 1; }
 done
 [[ -d $here/node_modules/bullmq ]] || (cd "$here" && npm install --no-audit --no-fund >/dev/null 2>&1)
+# A quiet start: what ran before (a previous run's Redis log) written out
+# first, so tarmac's fsyncs do not wait behind it (see bench/notify.sh).
+sync
 work=$(mktemp -d /tmp/tarmac-jobsbench.XXXXXX)
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill -TERM -- "-$p" 2>/dev/null || kill "$p" 2>/dev/null || true; done; sleep 0.3; rm -rf "$work"; }
@@ -78,7 +81,7 @@ wait_count() { # port n timeout_s [pid that must stay alive]
     return 1
 }
 summarize() { # name mode produced arrivals cpu_before cpu_after
-    $py - "$@" <<'PY'
+    $py - "$@" "$work/results" <<'PY'
 import statistics, sys
 name, mode, produced, arrived, c0, c1 = sys.argv[1:7]
 sent = dict(l.split() for l in open(produced) if l.strip())
@@ -98,6 +101,8 @@ q = lambda p: lat[min(len(lat) - 1, int(p * len(lat)))]
 print("%-7s %-8s %7d jobs %9.0f jobs/s  p50 %8.1f ms  p99 %8.1f ms  server CPU %7.1f us/job  missing %d  duplicates %d" % (
     name, mode, jobs, jobs / ((t1 - t0) / 1e6), q(0.5), q(0.99), cpu * 1e6 / max(jobs, 1),
     len(sent) - len(keys), dups))
+with open(sys.argv[7], "a") as f:
+    f.write("%s %s %.0f %.1f\n" % (name, mode, jobs / ((t1 - t0) / 1e6), cpu * 1e6 / max(jobs, 1)))
 PY
 }
 
@@ -111,7 +116,8 @@ stop_receiver() { kill -TERM "$rpid"; wait "$rpid" 2>/dev/null || true; }
 
 # ---- tarmac -------------------------------------------------------------
 bench_tarmac() { # mode n rate
-    local mode=$1 n=$2 rate=$3 dir="$work/tarmac-$1" port
+    local mode=$1 n=$2 rate=$3 dir port
+    dir=$(mktemp -d "$work/tarmac-$1.XXXX")
     port=$(free_port)
     run_receiver tarmac "$mode"
     "$bin" superuser upsert bench@example.com bench-pass-123 --dir="$dir" >/dev/null
@@ -134,7 +140,7 @@ bench_tarmac() { # mode n rate
     # PERF=FILE: a CPU profile of tarmac during the drain (perf report -i FILE)
     local perf_pid=
     if [[ -n ${PERF:-} && $mode == drain ]]; then
-        perf record -p "$pg" --call-graph dwarf,16384 -F 1000 -o "$PERF" -- sleep 2 >/dev/null 2>&1 &
+        perf record -p "$pg" --call-graph dwarf,16384 -F "${PERF_FREQ:-1000}" -o "$PERF" -- sleep "${PERF_SECS:-2}" >/dev/null 2>&1 &
         perf_pid=$!
     fi
     taskset -c 1 node "$here/produce_tarmac.mjs" "$url" "$n" "$rate" 64 "$work/sent-tarmac-$mode" >/dev/null
@@ -196,3 +202,26 @@ for sys in $ONLY; do
         bench_peer "$sys" latency "$n_rate" "$RATE"
     fi
 done
+# With peers: tarmac's drain once more at the end (A-B-A: this VM's speed
+# drifts by tens of per cent over minutes), and each peer's drain against
+# the mean of tarmac's two, by jobs/s and by CPU per job (jobs per second
+# of one server core: the goal's "per server core", whatever the load
+# generator's core allowed).
+if [[ " $ONLY " == *" tarmac "* && $(wc -w <<<"$ONLY") -gt 1 ]]; then
+    sync
+    bench_tarmac drain "$N" 0
+    $py - "$work/results" <<'PY'
+import sys
+rows = [l.split() for l in open(sys.argv[1]) if l.strip()]
+drains = [(n, float(r), float(c)) for n, m, r, c in rows if m == "drain"]
+t = [(r, c) for n, r, c in drains if n == "tarmac"]
+rate = sum(r for r, c in t) / len(t)
+cpu = sum(c for r, c in t) / len(t)
+print("tarmac drains: %s jobs/s, %s us/job; mean %.0f jobs/s, %.1f us/job" % (
+    " and ".join("%.0f" % r for r, c in t), " and ".join("%.1f" % c for r, c in t), rate, cpu))
+for n, r, c in drains:
+    if n != "tarmac":
+        print("ratio to %s: %.2fx its jobs/s, %.2fx its jobs per core-second (CPU per job %.1f us to %.1f)" % (
+            n, rate / r, c / cpu, c, cpu))
+PY
+fi

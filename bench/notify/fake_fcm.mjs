@@ -4,7 +4,8 @@
 // certificate directory, APNs over HTTP/2 with TLS (200 with an apns-id, as
 // Apple answers; the provider token's signature is not checked here, the
 // e2e suite does that). GET /count on PORT answers how many sends arrived
-// (both), /first and /last when, /apns how many were APNs'.
+// (both), /first and /last when, /apns how many were APNs', /conns the
+// connections opened: FCM's (plain HTTP) and APNs' (TLS handshakes).
 //   node fake_fcm.mjs PORT [APNS_PORT CERT_DIR]
 import http from 'node:http';
 import http2 from 'node:http2';
@@ -13,7 +14,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const [port, apnsPort, certDir] = process.argv.slice(2);
-let count = 0, first = 0, last = 0, apns = 0;
+let count = 0, first = 0, last = 0, apns = 0, conns = 0, tlsConns = 0;
 const sent = () => {
     const now = Date.now();
     if (!count) first = now;
@@ -22,7 +23,8 @@ const sent = () => {
 };
 http.createServer((req, res) => {
     if (req.method === 'GET') {
-        const v = req.url === '/count' ? count : req.url === '/first' ? first : req.url === '/apns' ? apns : last;
+        const v = req.url === '/count' ? count : req.url === '/first' ? first : req.url === '/apns' ? apns
+            : req.url === '/conns' ? `${conns} ${tlsConns}` : last;
         res.writeHead(200, { 'Content-Type': 'text/plain' }).end(String(v));
         return;
     }
@@ -38,7 +40,7 @@ http.createServer((req, res) => {
         res.writeHead(200, { 'Content-Type': 'application/json' });
         res.end(`{"name":"projects/bench/messages/${count}"}`);
     });
-}).listen(Number(port), '127.0.0.1');
+}).on('connection', () => conns++).listen(Number(port), '127.0.0.1');
 
 if (apnsPort) {
     // maxSessionMemory: node's default (10 MB) refuses streams
@@ -57,9 +59,15 @@ if (apnsPort) {
                 sent();
                 apns++;
             }
-            stream.respond({ ':status': ok ? 200 : 400, 'apns-id': randomUUID() });
-            stream.end(ok ? undefined : '{"reason":"BadRequest"}');
+            // A 200 is headers only, ending the stream, as Apple answers
+            if (ok) {
+                stream.respond({ ':status': 200, 'apns-id': randomUUID() }, { endStream: true });
+                return;
+            }
+            stream.respond({ ':status': 400, 'apns-id': randomUUID() });
+            stream.end('{"reason":"BadRequest"}');
         });
     });
+    server.on('secureConnection', () => tlsConns++);
     server.listen(Number(apnsPort), '127.0.0.1');
 }

@@ -12,9 +12,11 @@ void api_openapi_add_notify(json_t *paths, json_t *schemas, json_t *tags)
                         "(_notifications), SMS to users' phone field"));
     json_t *send = api_openapi_op(
         "notify_send", "notify", "Send a notification to users' devices (superusers)",
-        "Enqueues a notify job; it enqueues one push job per device of the users (deduped per "
-        "device, so a fan-out run again sends nothing twice while it waits). A dead token (FCM "
-        "UNREGISTERED, Web Push 404/410) removes its device. Follow the jobs with GET /api/jobs"
+        "Enqueues a notify job; it enqueues push_batch jobs of up to 64 devices of the users "
+        "(deduped per batch, so a fan-out run again sends nothing twice while it waits); a "
+        "device a batch did not reach goes on as a push job of its own (retried, or dead with "
+        "its reason). A dead token (FCM UNREGISTERED, APNs Unregistered, Web Push 404/410) "
+        "removes its device. Follow the jobs with GET /api/jobs?kind=push_batch and "
         "?kind=push.",
         json_pack(
             "{s:o,s:o}", "201", api_openapi_ok_json("the notify job", api_openapi_ref("Job")),

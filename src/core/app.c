@@ -473,6 +473,7 @@ enum rc core_app_open(const char *dir, const char *db, struct core_app **out)
     }
     /* The kinds of core/notify (after jobs/ in core's folder order). */
     core_job_kinds_add(&core_push_kind);
+    core_job_kinds_add(&core_push_batch_kind);
     core_job_kinds_add(&core_notify_kind);
     core_job_kinds_add(&core_sms_kind);
     core_job_kinds_add(&core_reco_kind);

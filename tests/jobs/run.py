@@ -58,10 +58,13 @@ def check(cond, msg):
 class Receiver:
     """Accepts POSTs; answers the first `fail` of them with `fail_status`
     (and Retry-After when set), hangs `hang` seconds on the first one when
-    asked, then answers 200. Keeps every request seen."""
+    asked, then answers 200. With drop, the first `fail` ones get no answer:
+    the connection is closed under them. Keeps every request seen."""
 
-    def __init__(self, fail=0, fail_status=503, retry_after=None, hang=0.0, status=200):
+    def __init__(self, fail=0, fail_status=503, retry_after=None, hang=0.0, status=200,
+                 drop=False):
         self.fail = fail
+        self.drop = drop
         self.fail_status = fail_status
         self.retry_after = retry_after
         self.hang = hang
@@ -85,6 +88,10 @@ class Receiver:
                 if hang:
                     time.sleep(hang)
                     return  # the client is gone by then
+                if rec.drop and k < rec.fail:
+                    self.close_connection = True
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                    return
                 self.send_response(status)
                 if status != 200 and rec.retry_after:
                     self.send_header("Retry-After", str(rec.retry_after))
@@ -312,6 +319,90 @@ def webhook_retried_until_accepted_once():
         check("time" in body, "time in body")
         job = api.jobs("&kind=webhook")["items"][0]
         check(job["attempts"] == 3, "attempts recorded: %r" % job)
+        # the stored payload (written as text) reads back as the object it is
+        p = job["payload"]
+        check(sorted(p) == ["body", "eventId", "hook"] and p["body"] == body and
+              p["eventId"] == seen[0][1]["x-tarmac-event-id"], "payload as shown: %r" % p)
+        # the body sent is the one stored, byte for byte: keys sorted, compact
+        check(seen[-1][2] == json.dumps(body, sort_keys=True, separators=(",", ":"),
+                                        ensure_ascii=False).encode(), "body bytes: %r" % seen[-1][2])
+    finally:
+        rec.close()
+
+
+@test
+def webhook_job_enqueued_through_the_api():
+    # A delivery enqueued by hand (jobs API, a script) is parsed, not taken
+    # apart by position: its body is sent with its keys sorted, whatever
+    # order or extra members the payload has.
+    rec = Receiver()
+    try:
+        _, api = start(flags=FAST)
+        hook = setup_posts(api, rec.url)
+        api.ok("POST", "/api/jobs", {"kind": "webhook", "payload": {
+            "hook": hook["id"], "eventId": "evt_byhand1",
+            "body": {"z": 1, "a": {"y": "\u00e9\"}", "b": [3, 1]}}}}, want=(201,))
+        api.ok("POST", "/api/jobs", {"kind": "webhook", "payload": {
+            "hook": hook["id"], "eventId": "evt_byhand2", "body": {"k": 1}, "extra": {"x": 2}}},
+            want=(201,))
+        st, j = api.call("POST", "/api/jobs", {"kind": "webhook", "payload": {
+            "hook": "../x", "eventId": "evt_bad", "body": {}}})
+        api.wait_jobs(lambda j: j["totalItems"] == 3 and
+                      sorted(x["status"] for x in j["items"]) == ["dead", "done", "done"],
+                      "&kind=webhook", what="the deliveries to finish")
+        got = {s[1]["x-tarmac-event-id"]: s for s in rec.accepted()}
+        check(sorted(got) == ["evt_byhand1", "evt_byhand2"], "delivered: %r" % sorted(got))
+        check(got["evt_byhand1"][2] == '{"a":{"b":[3,1],"y":"\u00e9\\"}"},"z":1}'.encode(),
+              "body 1: %r" % got["evt_byhand1"][2])
+        check(got["evt_byhand2"][2] == b'{"k":1}', "body 2: %r" % got["evt_byhand2"][2])
+        for s in got.values():
+            check(verify_signature(s[1], s[2]), "signature verifies: %r" % s[1])
+        dead = [x for x in api.jobs("&kind=webhook")["items"] if x["status"] == "dead"]
+        check(dead and dead[0]["payload"]["eventId"] == "evt_bad" and
+              "gone" in dead[0]["lastError"], "a hook id that is no id: dead: %r" % dead)
+    finally:
+        rec.close()
+
+
+@test
+def connection_lost_is_tried_again_at_once_then_backs_off():
+    # A connection closed under the request (a kept-alive one the server had
+    # just closed, an HTTP/2 GOAWAY) goes again at once on the first attempt;
+    # the next failure waits out the backoff (webhook: 1 s base, so 1-2 s).
+    rec = Receiver(fail=2, drop=True)
+    try:
+        _, api = start(flags=FAST)
+        setup_posts(api, rec.url)
+        api.ok("POST", "/api/collections/posts/records", {"title": "hello"})
+        api.wait_jobs(lambda j: j["totalItems"] == 1 and j["items"][0]["status"] == "done",
+                      "&kind=webhook", timeout=SOON + 5, what="the delivery to finish")
+        seen = list(rec.seen)
+        check(len(seen) == 3 and len(rec.accepted()) == 1, "attempts: %d" % len(seen))
+        gap1, gap2 = seen[1][0] - seen[0][0], seen[2][0] - seen[1][0]
+        check(gap1 < 0.45 and gap2 > 0.9, "at once, then backoff: %.3f s, %.3f s" % (gap1, gap2))
+        job = api.jobs("&kind=webhook")["items"][0]
+        check(job["attempts"] == 3, "every attempt counted: %r" % job)
+    finally:
+        rec.close()
+
+
+@test
+def a_receiver_that_does_not_answer_times_out():
+    # --job-http-timeout ends an attempt the receiver never answers; the job
+    # is tried again after the backoff, while the first one still hangs.
+    rec = Receiver(hang=6.0)
+    try:
+        _, api = start(flags=FAST + ["--job-http-timeout=1s", "--job-lease=1m"])
+        setup_posts(api, rec.url)
+        api.ok("POST", "/api/collections/posts/records", {"title": "hello"})
+        api.wait_jobs(lambda j: j["totalItems"] == 1 and j["items"][0]["status"] == "done",
+                      "&kind=webhook", what="the delivery to finish")
+        seen = list(rec.seen)
+        check(len(seen) == 2, "attempts: %d" % len(seen))  # the first one hung, unanswered
+        gap = seen[1][0] - seen[0][0]
+        check(0.9 < gap < 4.5, "timed out after 1 s, then backoff: %.3f s" % gap)
+        job = api.jobs("&kind=webhook")["items"][0]
+        check(job["attempts"] == 2, "attempts recorded: %r" % job)
     finally:
         rec.close()
 
@@ -320,7 +411,7 @@ def webhook_retried_until_accepted_once():
 def webhook_filter_and_events():
     rec = Receiver()
     try:
-        _, api = start(flags=FAST)
+        _, api = start(flags=FAST + ["--job-runners=1"])  # one runner: its memo is tested below
         setup_posts(api, rec.url, events=("create", "delete"), flt='title != "skip"')
         a = api.ok("POST", "/api/collections/posts/records", {"title": "one"})
         api.ok("POST", "/api/collections/posts/records", {"title": "skip"})
@@ -330,6 +421,22 @@ def webhook_filter_and_events():
                       all(x["status"] == "done" for x in j["items"]), "&kind=webhook")
         events = sorted(json.loads(s[2])["event"] for s in rec.accepted())
         check(events == ["create", "delete"], "events delivered: %r" % events)
+        # a hook changed between deliveries: the next one reads it afresh
+        # (a runner keeps a hook for one batch only)
+        rec2 = Receiver()
+        try:
+            hooks = api.ok("GET", "/api/collections/_webhooks/records")["items"]
+            api.ok("PATCH", "/api/collections/_webhooks/records/" + hooks[0]["id"],
+                   {"url": rec2.url, "secret": "changed-secret"})
+            api.ok("POST", "/api/collections/posts/records", {"title": "three"})
+            api.wait_jobs(lambda j: j["totalItems"] == 3 and
+                          all(x["status"] == "done" for x in j["items"]), "&kind=webhook")
+            got = rec2.accepted()
+            check(len(got) == 1 and len(rec.accepted()) == 2 and
+                  verify_signature(got[0][1], got[0][2], "changed-secret"),
+                  "the changed hook's URL and secret: %d %d" % (len(got), len(rec.accepted())))
+        finally:
+            rec2.close()
     finally:
         rec.close()
 

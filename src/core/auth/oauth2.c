@@ -14,6 +14,7 @@
 #include "base/jws.h"
 #include "base/log.h"
 #include "base/secure.h"
+#include "base/str.h"
 #include "net/http_out.h"
 #include "store/sql.h"
 #include "store/store.h"
@@ -302,10 +303,7 @@ static bool nonce_matches(json_t *claims, const char *given)
     unsigned char digest[32];
     secure_sha256(given, strlen(given), digest);
     char hex[65];
-    for (size_t i = 0; i < sizeof(digest); i++) {
-        hex[2 * i] = "0123456789abcdef"[digest[i] >> 4];
-        hex[2 * i + 1] = "0123456789abcdef"[digest[i] & 15];
-    }
+    str_hex_encode(digest, sizeof(digest), hex);
     hex[64] = '\0';
     return secure_str_equal(str_from_cstr(v), (struct str){hex, 64});
 }

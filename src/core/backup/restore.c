@@ -13,6 +13,7 @@
 
 #include "base/log.h"
 #include "base/secure.h"
+#include "base/str.h"
 #include "core/backup/archive.h"
 #include "core/backup/backup_int.h"
 #include "store/backup.h"
@@ -137,8 +138,8 @@ static enum rc write_id(const char *staged)
     unsigned char raw[16];
     secure_random_bytes(raw, sizeof(raw));
     char id[33];
-    for (size_t i = 0; i < sizeof(raw); i++)
-        snprintf(id + 2 * i, 3, "%02x", raw[i]);
+    str_hex_encode(raw, sizeof(raw), id);
+    id[32] = '\0';
     char path[BACKUP_PATH_BYTES];
     if (!backup_path(path, "%s/.id", staged))
         return RC_IO;

@@ -15,6 +15,7 @@
 #include "base/log.h"
 #include "base/secure.h"
 #include "base/utf8.h"
+#include "base/str.h"
 #include "core/hooks/json.h"
 
 static const char refusal_mt_key = 'r'; /* its address is the registry key */
@@ -72,13 +73,9 @@ void core_hooks_where(lua_State *L, int level, char *out, size_t outlen)
 
 static void push_hex(lua_State *L, const unsigned char *p, size_t len)
 {
-    static const char hex[] = "0123456789abcdef";
     luaL_Buffer b;
     char *d = luaL_buffinitsize(L, &b, len * 2);
-    for (size_t i = 0; i < len; i++) {
-        d[2 * i] = hex[p[i] >> 4];
-        d[2 * i + 1] = hex[p[i] & 15];
-    }
+    str_hex_encode(p, len, d);
     luaL_pushresultsize(&b, len * 2);
 }
 

@@ -10,6 +10,7 @@
 bool core_job_http_outcome(const struct net_http_out_resp *resp, struct core_job_result *res)
 {
     res->retry_after_ms = 0;
+    res->is_connection_lost = resp->fail == NET_HTTP_OUT_NETWORK;
     switch (resp->fail) {
     case NET_HTTP_OUT_OK: break;
     case NET_HTTP_OUT_TIMEOUT:

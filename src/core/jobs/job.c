@@ -91,8 +91,15 @@ enum rc core_job_enqueue(struct store_conn *db, const struct core_job_spec *spec
         if (found != RC_NOT_FOUND)
             return found;
     }
-    char *text = spec->payload ? json_dumps(spec->payload, JSON_COMPACT) : NULL;
-    struct str payload = text ? str_from_cstr(text) : STR_LIT("{}");
+    /* A raw-payload kind's object is stored with its keys sorted: its own
+     * texts (written as text) are then told from any other by their order
+     * (webhook.c). */
+    char *text = spec->payload ? json_dumps(spec->payload,
+                                            JSON_COMPACT | (k->raw_payload ? JSON_SORT_KEYS : 0))
+                               : NULL;
+    struct str payload = text                     ? str_from_cstr(text)
+                         : spec->payload_text.len ? spec->payload_text
+                                                  : STR_LIT("{}");
     if (payload.len > CORE_JOB_MAX_PAYLOAD) {
         xfree(text);
         return RC_INVALID;
@@ -103,7 +110,8 @@ enum rc core_job_enqueue(struct store_conn *db, const struct core_job_spec *spec
     enum rc rc = store_prepare(
         db,
         STR_LIT("INSERT INTO _jobs (id, kind, payload, priority, runAt, maxAttempts, dedupeKey, "
-                "created, updated) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)"),
+                "created, updated, attempts, status, lastError, finishedAt) "
+                "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?10, ?11, ?12)"),
         &st);
     if (!rc) {
         store_bind_text(st, 1, (struct str){id_out, CORE_JOB_ID_LEN});
@@ -117,6 +125,14 @@ enum rc core_job_enqueue(struct store_conn *db, const struct core_job_spec *spec
         else
             store_bind_null(st, 7);
         store_bind_int64(st, 8, now);
+        struct str err = spec->last_error;
+        store_bind_int64(st, 9, spec->attempts);
+        store_bind_text(st, 10,
+                        spec->is_dead    ? STR_LIT("dead")
+                        : spec->attempts ? STR_LIT("failed")
+                                         : STR_LIT("queued"));
+        store_bind_text(st, 11, err.len > 1000 ? (struct str){err.ptr, 1000} : err);
+        store_bind_int64(st, 12, spec->is_dead ? now : 0);
         rc = store_step(st);
         if (rc == RC_NOT_FOUND)
             rc = RC_OK;
@@ -199,9 +215,12 @@ enum rc core_job_claim(struct store_conn *db, int64_t now_ms, int64_t lease_ms,
             snprintf(j->id, sizeof(j->id), "%.*s", (int)id.len, id.ptr);
             snprintf(j->kind, sizeof(j->kind), "%.*s", (int)kind.len, kind.ptr);
             memcpy(j->token, token, sizeof(token));
-            j->payload = json_loadb(payload.ptr, payload.len, 0, NULL);
-            if (!j->payload)
-                j->payload = json_object();
+            /* the text only: the runner parses it (off the writer), for
+             * the kinds that want it parsed */
+            j->payload_text = xmalloc(payload.len + 1);
+            memcpy(j->payload_text, payload.ptr, payload.len);
+            j->payload_text[payload.len] = '\0';
+            j->payload_len = payload.len;
             j->attempts = (int)store_column_int64(st, 3);
             j->max_attempts = (int)store_column_int64(st, 4);
             j->claimed_ms = now_ms;
@@ -239,6 +258,8 @@ void core_job_cleanup(struct core_job *job)
 {
     json_decref(job->payload);
     job->payload = NULL;
+    xfree(job->payload_text);
+    job->payload_text = NULL;
 }
 
 enum rc core_job_finish(struct store_conn *db, const struct core_job *job,
@@ -280,6 +301,22 @@ enum rc core_job_finish(struct store_conn *db, const struct core_job *job,
     if (!rc && store_changes(db) == 0)
         *is_stale = true;
     return rc;
+}
+
+int64_t core_job_retry_at(const struct core_job_kind *k, int attempts,
+                          const struct core_job_result *res)
+{
+    /* A kept-alive connection the server had just closed, or an HTTP/2
+     * GOAWAY: Debian 12's libcurl resets each stream it ends, and a server
+     * that limits resets (CVE-2023-44487's mitigation in nghttp2 and Node)
+     * sends GOAWAY after about a thousand, failing the streams in flight
+     * unprocessed. The backoff for them delayed the end of a fan-out by
+     * seconds; the next attempts back off as before. */
+    if (res->is_connection_lost && attempts == 1)
+        return chrono_real_ms();
+    double r = (double)secure_random_uniform(1u << 30) / (double)(1u << 30);
+    return chrono_real_ms() + core_job_backoff_ms(attempts, k->backoff_base_ms, k->backoff_cap_ms,
+                                                  res->retry_after_ms, r);
 }
 
 int64_t core_job_backoff_ms(int attempts, int64_t base_ms, int64_t cap_ms, int64_t retry_after_ms,

@@ -44,12 +44,19 @@ enum rc core_job_ddl(struct store_conn *db);
 
 /* What an enqueue asks for. */
 struct core_job_spec {
-    struct str kind;       /* a registered kind (registry.h) */
-    json_t *payload;       /* borrowed; NULL = {} */
-    int priority;          /* higher first */
-    int64_t run_at_ms;     /* 0 = now */
-    struct str dedupe_key; /* len 0 = none */
-    int max_attempts;      /* 0 = the kind's */
+    struct str kind;         /* a registered kind (registry.h) */
+    json_t *payload;         /* borrowed; NULL = {} (or payload_text) */
+    struct str payload_text; /* instead of payload: a JSON object's text, as is */
+    int priority;            /* higher first */
+    int64_t run_at_ms;       /* 0 = now */
+    struct str dedupe_key;   /* len 0 = none */
+    int max_attempts;        /* 0 = the kind's */
+    /* A job split off another's attempt (one device of a push batch):
+     * the attempts it already had, and its end when that attempt was its
+     * last (is_dead, with last_error, written finished). 0 / false: new. */
+    int attempts;
+    bool is_dead;
+    struct str last_error;
 };
 
 /* Inserts a job on db (the writer's connection, inside the caller's
@@ -72,8 +79,10 @@ struct core_job {
     char id[CORE_JOB_ID_LEN + 1];
     char kind[CORE_JOB_KIND_MAX + 1];
     char token[CORE_JOB_TOKEN_LEN + 1]; /* this claim's lease token */
-    json_t *payload;                    /* owned */
-    int attempts;                       /* including this one */
+    json_t *payload;                    /* owned; NULL for a raw_payload kind */
+    char *payload_text;                 /* owned: the stored text, NUL-ended */
+    size_t payload_len;
+    int attempts; /* including this one */
     int max_attempts;
     int64_t claimed_ms;
 };
@@ -114,6 +123,14 @@ enum rc core_job_finish(struct store_conn *db, const struct core_job *job,
  * Retry-After; 0 = none) nor above max(cap_ms, retry_after_ms). Pure. */
 int64_t core_job_backoff_ms(int attempts, int64_t base_ms, int64_t cap_ms, int64_t retry_after_ms,
                             double r);
+/* When an attempt (the job's attempts-th) that ended in RETRY goes again:
+ * at once after a first attempt whose connection was lost, else after the
+ * kind's backoff with jitter (Retry-After honoured). The types are
+ * registry.h's. */
+struct core_job_kind;
+struct core_job_result;
+int64_t core_job_retry_at(const struct core_job_kind *k, int attempts,
+                          const struct core_job_result *res);
 
 /* Deletes done, dead and canceled jobs finished before before_ms; the
  * count goes to *n. Writer thread. */

@@ -52,7 +52,11 @@ struct core_job_env {
 struct core_job_result {
     enum core_job_outcome outcome;
     int64_t retry_after_ms; /* RETRY: the server's Retry-After, 0 = none */
-    char error[512];        /* RETRY/DEAD: why, kept as lastError */
+    /* RETRY: the connection broke under the request (reset, closed, an
+     * HTTP/2 GOAWAY): a first attempt that failed so goes again at once, on
+     * a new connection, instead of after the backoff. */
+    bool is_connection_lost;
+    char error[512]; /* RETRY/DEAD: why, kept as lastError */
 };
 
 /* Runs one attempt of job on a runner thread (may block: HTTP with a timeout). */
@@ -99,6 +103,12 @@ struct core_job_kind {
     core_job_prepare_fn *prepare;
     core_job_complete_fn *complete;
     core_job_check_fn *check; /* NULL: any object */
+    /* The kind reads job->payload_text itself (job->payload stays NULL):
+     * the runner does not parse it first. */
+    bool raw_payload;
+    /* After each batch a runner ran, on its thread: forgets what the kind
+     * kept for the batch (webhook: the hooks it read). NULL: nothing kept. */
+    void (*batch_end)(void);
 };
 
 /* The kind named name, or NULL: the table's, then the fallback's. Any thread. */

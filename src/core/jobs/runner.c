@@ -191,8 +191,7 @@ static enum rc prune_apply(struct store_conn *db, void *ctx)
 }
 
 /* The kind of job, or NULL with res filled (dead) when it cannot run. */
-static const struct core_job_kind *kind_to_run(const struct core_job *job,
-                                               struct core_job_result *res)
+static const struct core_job_kind *kind_to_run(struct core_job *job, struct core_job_result *res)
 {
     memset(res, 0, sizeof(*res));
     const struct core_job_kind *k = core_job_kind_find(str_from_cstr(job->kind));
@@ -207,6 +206,14 @@ static const struct core_job_kind *kind_to_run(const struct core_job *job,
         snprintf(res->error, sizeof(res->error), "lease expired on the last attempt");
         return NULL;
     }
+    if (!k->raw_payload && !job->payload) {
+        job->payload = json_loadb(job->payload_text ? job->payload_text : "{}",
+                                  job->payload_text ? job->payload_len : 2, 0, NULL);
+        if (!json_is_object(job->payload)) {
+            json_decref(job->payload);
+            job->payload = json_object();
+        }
+    }
     return k;
 }
 
@@ -214,13 +221,7 @@ static const struct core_job_kind *kind_to_run(const struct core_job *job,
 static void attempt_done(const struct core_job_kind *k, const struct core_job *job,
                          struct core_job_result *res, int64_t *next_run)
 {
-    *next_run = 0;
-    if (res->outcome == CORE_JOB_RETRY && k) {
-        double r = (double)secure_random_uniform(1u << 30) / (double)(1u << 30);
-        *next_run =
-            chrono_real_ms() + core_job_backoff_ms(job->attempts, k->backoff_base_ms,
-                                                   k->backoff_cap_ms, res->retry_after_ms, r);
-    }
+    *next_run = res->outcome == CORE_JOB_RETRY && k ? core_job_retry_at(k, job->attempts, res) : 0;
     if (res->outcome != CORE_JOB_DONE)
         log_info("msg=\"job attempt failed\" job=%s kind=%s attempt=%d/%d error=\"%s\"", job->id,
                  job->kind, job->attempts, job->max_attempts, res->error);
@@ -273,6 +274,13 @@ static void run_batch(const struct core_job_env *env, int64_t lease_ms, struct c
             attempt_done(kinds[i], &jobs[i], &results[i], &next_run[i]);
         else
             next_run[i] = 0;
+    }
+    for (size_t i = 0; i < n; i++) {
+        bool is_first_of_kind = kinds[i] && kinds[i]->batch_end;
+        for (size_t k = 0; k < i && is_first_of_kind; k++)
+            is_first_of_kind = kinds[k] != kinds[i];
+        if (is_first_of_kind)
+            kinds[i]->batch_end();
     }
 }
 

@@ -8,9 +8,12 @@
 
 #include "base/alloc.h"
 #include "base/arena.h"
+#include "base/buf.h"
+#include "base/json_parts.h"
 #include "base/chrono.h"
 #include "base/log.h"
 #include "base/secure.h"
+#include "base/str.h"
 #include "core/filter/sqlgen.h"
 #include "core/jobs/http_kind.h"
 #include "core/jobs/job.h"
@@ -238,6 +241,30 @@ static json_t *record_json(const struct core_event *ev)
     return r;
 }
 
+static bool is_id_char(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '-';
+}
+
+static bool is_id(struct str s)
+{
+    for (size_t i = 0; i < s.len; i++) {
+        if (!is_id_char(s.ptr[i]))
+            return false;
+    }
+    return s.len > 0;
+}
+
+/* A delivery's payload is {"hook":ID,"eventId":ID,"body":BODY}, written in
+ * that layout (base/json_parts.h) with BODY the exact bytes that are sent
+ * and signed (compact, keys sorted): a delivery then takes the three apart
+ * without parsing or encoding the record again. Any other payload of the
+ * kind (the jobs API's, a script's) is stored with its keys sorted (job.c),
+ * so it is never in this order and is parsed (payload_parts). */
+static const char *const payload_keys[] = {"hook", "eventId", "body"};
+#define PAYLOAD_PARTS (sizeof(payload_keys) / sizeof(payload_keys[0]))
+
 static enum rc enqueue_delivery(struct store_conn *db, const struct core_event *ev,
                                 struct str hook_id)
 {
@@ -246,21 +273,72 @@ static enum rc enqueue_delivery(struct store_conn *db, const struct core_event *
     char event_id[32] = "evt_";
     (void)secure_random_id(event_id + 4, 20);
     event_id[24] = '\0';
+    if (!is_id(hook_id))
+        return RC_INVALID; /* record ids are [a-z0-9]: a hook's never fails this */
     json_t *body = json_object();
     json_object_set_new(body, "event", json_string(core_event_action_name(ev->action)));
     json_object_set_new(body, "collection", json_string(ev->c->name));
     json_object_set_new(body, "record", record_json(ev));
     json_object_set_new(body, "time", json_string(now));
-    json_t *payload = json_object();
-    json_object_set_new(payload, "hook", json_stringn(hook_id.ptr, hook_id.len));
-    json_object_set_new(payload, "eventId", json_string(event_id));
-    json_object_set_new(payload, "body", body);
-    struct core_job_spec spec = {.kind = STR_LIT("webhook"), .payload = payload};
-    char id[CORE_JOB_ID_LEN + 1];
-    bool is_folded;
-    enum rc rc = core_job_enqueue(db, &spec, id, &is_folded);
-    json_decref(payload);
+    char *body_text = json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(body);
+    if (!body_text)
+        return RC_NOMEM;
+    struct buf text;
+    buf_init(&text, CORE_JOB_MAX_PAYLOAD);
+    const struct str parts[PAYLOAD_PARTS] = {hook_id, str_from_cstr(event_id),
+                                             str_from_cstr(body_text)};
+    enum rc rc = json_parts_write(&text, payload_keys, parts, PAYLOAD_PARTS);
+    xfree(body_text);
+    if (!rc) {
+        struct core_job_spec spec = {.kind = STR_LIT("webhook"), .payload_text = buf_str(&text)};
+        char id[CORE_JOB_ID_LEN + 1];
+        bool is_folded;
+        rc = core_job_enqueue(db, &spec, id, &is_folded);
+    }
+    buf_cleanup(&text);
     return rc;
+}
+
+/* The hook id, event id and body of a delivery's payload t[0..n): by
+ * position when it is one enqueue_delivery wrote, else parsed (the body
+ * then encoded as a delivery's is). *owned: what the body points into, to
+ * free. False when a part is missing. */
+static bool payload_parts(const char *t, size_t n, struct str *hook, struct str *event,
+                          struct str *body, char **owned)
+{
+    *owned = NULL;
+    struct str parts[PAYLOAD_PARTS];
+    if (json_parts_take((struct str){t, n}, payload_keys, PAYLOAD_PARTS, parts) &&
+        is_id(parts[0]) && is_id(parts[1])) {
+        *hook = parts[0];
+        *event = parts[1];
+        *body = parts[2];
+        return true;
+    }
+    json_t *p = json_loadb(t, n, 0, NULL);
+    const char *h = json_string_value(json_object_get(p, "hook"));
+    const char *e = json_string_value(json_object_get(p, "eventId"));
+    json_t *b = json_object_get(p, "body");
+    bool ok = h && e && b && is_id(str_from_cstr(h)) && is_id(str_from_cstr(e));
+    if (ok) {
+        /* one buffer: the body's text, then the two ids after its NUL */
+        char *bt = json_dumps(b, JSON_COMPACT | JSON_SORT_KEYS);
+        size_t bl = bt ? strlen(bt) : 0, hl = strlen(h), el = strlen(e);
+        ok = bt != NULL;
+        if (ok) {
+            *owned = xmalloc(bl + hl + el + 3);
+            memcpy(*owned, bt, bl + 1);
+            memcpy(*owned + bl + 1, h, hl + 1);
+            memcpy(*owned + bl + hl + 2, e, el + 1);
+            *body = (struct str){*owned, bl};
+            *hook = (struct str){*owned + bl + 1, hl};
+            *event = (struct str){*owned + bl + hl + 2, el};
+        }
+        xfree(bt);
+    }
+    json_decref(p);
+    return ok;
 }
 
 struct core_webhooks {
@@ -371,20 +449,22 @@ struct core_event_listener core_webhook_listener(struct core_webhooks *w)
  * ------------------------------------------------------------------------- */
 
 struct hook {
+    char id[64];
     char *url;
     char *secret;
     json_t *headers;
     bool is_active;
+    char *owned; /* the payload's parts, when it was parsed */
 };
 
-static enum rc load_hook(struct store_conn *db, const char *id, struct hook *h)
+static enum rc load_hook(struct store_conn *db, struct str id, struct hook *h)
 {
     struct store_stmt *st;
     enum rc rc = store_prepare(
         db, STR_LIT("SELECT url, secret, headers, active FROM \"_webhooks\" WHERE id = ?1"), &st);
     if (rc)
         return rc;
-    store_bind_text(st, 1, str_from_cstr(id));
+    store_bind_text(st, 1, id);
     rc = store_step(st);
     if (!rc) {
         struct str url = store_column_text(st, 0), secret = store_column_text(st, 1);
@@ -396,6 +476,62 @@ static enum rc load_hook(struct store_conn *db, const char *id, struct hook *h)
     }
     store_done(st);
     return rc;
+}
+
+/* The hooks this runner thread read for its current batch: the batch's
+ * deliveries go out together, so a batch reads each hook once (it was one
+ * indexed read per delivery). The runner forgets them after the batch
+ * (core_webhook_batch_end), so a change to a hook reaches the next batch. */
+#define HOOK_MEMO 8
+static _Thread_local struct hook_memo {
+    char id[64];
+    struct hook h;
+} hook_memo[HOOK_MEMO];
+static _Thread_local size_t hook_memo_count;
+
+static void hook_copy(const struct hook *from, struct hook *to)
+{
+    to->url = xstrdup(from->url);
+    to->secret = xstrdup(from->secret);
+    to->headers = from->headers ? json_incref(from->headers) : NULL;
+    to->is_active = from->is_active;
+}
+
+static void hook_clear(struct hook *h)
+{
+    xfree(h->url);
+    if (h->secret)
+        secure_zero(h->secret, strlen(h->secret));
+    xfree(h->secret);
+    json_decref(h->headers);
+    h->url = h->secret = NULL;
+    h->headers = NULL;
+}
+
+/* load_hook through the batch's memo (id shorter than 64 bytes). */
+static enum rc load_hook_memo(struct store_conn *db, struct str id, struct hook *h)
+{
+    for (size_t i = 0; i < hook_memo_count; i++) {
+        if (strlen(hook_memo[i].id) == id.len && memcmp(hook_memo[i].id, id.ptr, id.len) == 0) {
+            hook_copy(&hook_memo[i].h, h);
+            return RC_OK;
+        }
+    }
+    enum rc rc = load_hook(db, id, h);
+    if (!rc && hook_memo_count < HOOK_MEMO) {
+        struct hook_memo *m = &hook_memo[hook_memo_count++];
+        memcpy(m->id, id.ptr, id.len);
+        m->id[id.len] = '\0';
+        hook_copy(h, &m->h);
+    }
+    return rc;
+}
+
+void core_webhook_batch_end(void)
+{
+    for (size_t i = 0; i < hook_memo_count; i++)
+        hook_clear(&hook_memo[i].h);
+    hook_memo_count = 0;
 }
 
 static enum rc disable_hook(struct store_conn *db, void *ctx)
@@ -413,56 +549,51 @@ static enum rc disable_hook(struct store_conn *db, void *ctx)
 
 static void hook_free(struct hook *h)
 {
-    xfree(h->url);
-    if (h->secret)
-        secure_zero(h->secret, strlen(h->secret));
-    xfree(h->secret);
-    json_decref(h->headers);
+    hook_clear(h);
+    xfree(h->owned);
     xfree(h);
 }
 
 bool core_webhook_prepare(const struct core_job_env *env, const struct core_job *job,
                           struct core_job_call *call, struct core_job_result *res)
 {
-    const char *hook_id = json_string_value(json_object_get(job->payload, "hook"));
-    const char *event_id = json_string_value(json_object_get(job->payload, "eventId"));
-    json_t *body = json_object_get(job->payload, "body");
     struct hook *h = xcalloc(1, sizeof(*h));
-    if (!hook_id || !event_id || !body || load_hook(env->db, hook_id, h) != RC_OK ||
-        !h->is_active) {
+    struct str hook_id = {0}, event_id = {0}, body = {0};
+    bool has_parts = job->payload_text && payload_parts(job->payload_text, job->payload_len,
+                                                        &hook_id, &event_id, &body, &h->owned);
+    if (!has_parts || hook_id.len >= sizeof(h->id) || event_id.len > 64 ||
+        load_hook_memo(env->db, hook_id, h) != RC_OK || !h->is_active) {
         res->outcome = CORE_JOB_DEAD;
         snprintf(res->error, sizeof(res->error), "the webhook is gone or inactive");
         hook_free(h);
         return false;
     }
-    call->body = json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS);
-    if (!call->body) {
-        res->outcome = CORE_JOB_DEAD;
-        snprintf(res->error, sizeof(res->error), "payload body does not encode");
-        hook_free(h);
-        return false;
-    }
+    memcpy(h->id, hook_id.ptr, hook_id.len);
+    call->body = xstrndup(body.ptr, body.len);
     long long t = (long long)(chrono_real_ms() / 1000);
     char prefix[32];
     int plen = snprintf(prefix, sizeof(prefix), "%lld.", t);
     struct secure_hmac mac;
     secure_hmac_init(&mac, str_from_cstr(h->secret));
     secure_hmac_update(&mac, prefix, (size_t)plen);
-    secure_hmac_update(&mac, call->body, strlen(call->body));
+    secure_hmac_update(&mac, call->body, body.len);
     unsigned char sum[SECURE_HMAC_SHA256_BYTES];
     secure_hmac_final(&mac, sum);
     secure_zero(&mac, sizeof(mac));
     char *sig = call->lines[0];
     size_t cap = sizeof(call->lines[0]);
     int n = snprintf(sig, cap, "X-Tarmac-Signature: t=%lld,v1=", t);
-    for (size_t i = 0; i < sizeof(sum); i++)
-        n += snprintf(sig + n, cap - (size_t)n, "%02x", sum[i]);
-    snprintf(call->lines[1], sizeof(call->lines[1]), "X-Tarmac-Event-Id: %s", event_id);
+    _Static_assert(sizeof(call->lines[0]) > 64 + 2 * SECURE_HMAC_SHA256_BYTES, "room for the hex");
+    str_hex_encode(sum, sizeof(sum), sig + n);
+    sig[n + 2 * sizeof(sum)] = '\0';
+    (void)cap;
+    snprintf(call->lines[1], sizeof(call->lines[1]), "X-Tarmac-Event-Id: %.*s", (int)event_id.len,
+             event_id.ptr);
     snprintf(call->lines[2], sizeof(call->lines[2]), "X-Tarmac-Attempt: %d", job->attempts);
     struct net_http_out_req *req = &call->req;
     *req = (struct net_http_out_req){.method = "POST",
                                      .url = h->url,
-                                     .body = str_from_cstr(call->body),
+                                     .body = {call->body, body.len},
                                      .timeout_ms = env->http_timeout_ms,
                                      .allow_private_network = env->allow_private_network};
     req->headers[req->header_count++] = "Content-Type: application/json";
@@ -477,10 +608,11 @@ bool core_webhook_prepare(const struct core_job_env *env, const struct core_job 
 void core_webhook_complete(const struct core_job_env *env, const struct core_job *job,
                            struct core_job_call *call, struct core_job_result *res)
 {
+    (void)job; /* the hook's id came with the call (prepare) */
     core_job_http_outcome(&call->resp, res);
+    struct hook *h = call->state;
     if (call->resp.fail == NET_HTTP_OUT_OK && call->resp.status == 410) {
-        const char *hook_id = json_string_value(json_object_get(job->payload, "hook"));
-        (void)store_writer_run(env->writer, disable_hook, (void *)hook_id);
+        (void)store_writer_run(env->writer, disable_hook, h->id);
         snprintf(res->error, sizeof(res->error), "HTTP 410: the webhook was disabled");
         res->outcome = CORE_JOB_DEAD;
     }

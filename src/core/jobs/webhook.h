@@ -90,6 +90,8 @@ struct core_event_listener core_webhook_listener(struct core_webhooks *w);
  * outcome (a 410 disables the hook). */
 bool core_webhook_prepare(const struct core_job_env *env, const struct core_job *job,
                           struct core_job_call *call, struct core_job_result *res);
+/* Forgets the hooks read for the runner thread's batch (registry.h). */
+void core_webhook_batch_end(void);
 void core_webhook_complete(const struct core_job_env *env, const struct core_job *job,
                            struct core_job_call *call, struct core_job_result *res);
 

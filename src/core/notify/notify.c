@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "base/alloc.h"
+#include "base/buf.h"
 #include "base/chrono.h"
 #include "core/jobs/email_kind.h"
 #include "core/jobs/job.h"
@@ -142,7 +143,8 @@ const char *core_notify_check(json_t *payload)
     return NULL;
 }
 
-/* Jobs of one kind enqueued by a fan-out: items is [{payload, dedupe}]. */
+/* Jobs of one kind enqueued by a fan-out: items is [{payload or payloadText,
+ * dedupe}]. */
 struct fanout {
     struct str kind;
     json_t *items;
@@ -157,9 +159,11 @@ static enum rc enqueue_items(struct store_conn *db, void *ctx)
     {
         char id[CORE_JOB_ID_LEN + 1];
         json_t *dedupe = json_object_get(item, "dedupe");
+        json_t *text = json_object_get(item, "payloadText");
         struct core_job_spec spec = {
             .kind = f->kind,
             .payload = json_object_get(item, "payload"),
+            .payload_text = {json_string_value(text), json_string_length(text)},
             .run_at_ms = json_integer_value(json_object_get(item, "runAt")),
             .dedupe_key = {json_string_value(dedupe), json_string_length(dedupe)}};
         bool is_folded = false;
@@ -186,12 +190,15 @@ static enum rc enqueue_all(const struct core_job_env *env, struct str kind, json
     return rc;
 }
 
-/* {payload, dedupe: "notify:<notify id>:<what>"[, runAt]}: run_at_ms 0 is now. */
+/* {payload, dedupe: "notify:<notify id>:<what>"[, runAt]}: run_at_ms 0 is now;
+ * payload NULL: the caller adds payloadText. */
 static json_t *item_of(json_t *payload, const char *notify_id, const char *what, int64_t run_at_ms)
 {
     char dedupe[CORE_JOB_DEDUPE_MAX + 1];
     snprintf(dedupe, sizeof(dedupe), "notify:%s:%s", notify_id, what);
-    json_t *item = json_pack("{s:o, s:s}", "payload", payload, "dedupe", dedupe);
+    json_t *item = json_pack("{s:s}", "dedupe", dedupe);
+    if (payload)
+        json_object_set_new(item, "payload", payload);
     if (run_at_ms)
         json_object_set_new(item, "runAt", json_integer(run_at_ms));
     return item;
@@ -207,12 +214,75 @@ struct reach {
     const struct core_collection *users;
     struct store_stmt *device_locale; /* a user's most recently seen device's locale */
     json_t *items;                    /* the chunk of jobs being filled */
+    size_t item_devices;              /* the devices of its push batches */
+    struct batch *batches;            /* OPEN_BATCHES being filled (push) */
+    size_t next_closed;               /* the slot closed when all are open */
 };
 
-/* Queues a push job per device of user, FANOUT_CHUNK a writer transaction
- * (r->items holds the chunk being filled), so a fan-out to many devices
- * holds one chunk in memory, not all of them. Each device gets the message
- * of its own locale. */
+/* A fan-out's pushes go out in `push_batch` jobs of up to PUSH_BATCH
+ * devices that share a message and a send time: one job (one row, one
+ * claim, one outcome) per batch instead of per device. */
+#define PUSH_BATCH 64
+/* Batches open at once (one per message and send time met lately); one
+ * more closes the oldest. */
+#define OPEN_BATCHES 8
+
+struct batch {
+    const json_t *message; /* NULL: free slot */
+    int64_t run_at;
+    json_t *devices; /* [{device, provider, token, keys?}] */
+};
+
+/* Closes b: its job into r->items with the dedupe key
+ * "notify:<notify id>:<first device>-<last device>". */
+static void close_batch(struct reach *r, struct batch *b)
+{
+    size_t n = json_array_size(b->devices);
+    if (n) {
+        char what[CORE_JOB_DEDUPE_MAX];
+        snprintf(what, sizeof(what), "%.100s-%.100s",
+                 json_string_value(json_object_get(json_array_get(b->devices, 0), "device")),
+                 json_string_value(json_object_get(json_array_get(b->devices, n - 1), "device")));
+        json_t *p = json_pack("{s:O, s:O}", "message", (json_t *)b->message, "devices", b->devices);
+        json_array_append_new(r->items, item_of(p, r->job->id, what, b->run_at));
+        r->item_devices += n;
+    }
+    json_decref(b->devices);
+    memset(b, 0, sizeof(*b));
+}
+
+/* The open batch for message and run_at, opened when there is none. */
+static struct batch *batch_for(struct reach *r, const json_t *message, int64_t run_at)
+{
+    struct batch *slot = NULL;
+    for (size_t i = 0; i < OPEN_BATCHES; i++) {
+        struct batch *b = &r->batches[i];
+        if (b->message == message && b->run_at == run_at)
+            return b;
+        if (!slot && !b->message)
+            slot = b;
+    }
+    if (!slot) {
+        slot = &r->batches[r->next_closed++ % OPEN_BATCHES];
+        close_batch(r, slot);
+    }
+    *slot = (struct batch){.message = message, .run_at = run_at, .devices = json_array()};
+    return slot;
+}
+
+/* Enqueues what r->items holds (then empty again). */
+static enum rc flush_items(struct reach *r)
+{
+    enum rc rc = enqueue_all(r->env, STR_LIT("push_batch"), r->items);
+    r->items = json_array();
+    r->item_devices = 0;
+    return rc;
+}
+
+/* Adds every device of user to the open batches, enqueueing the closed
+ * ones FANOUT_CHUNK devices a writer transaction (r->items holds them), so a
+ * fan-out to many devices holds one chunk in memory, not all of them. Each
+ * device gets the message of its own locale. */
 static enum rc devices_of(struct reach *r, struct store_stmt *st, const char *user)
 {
     store_reset(st);
@@ -223,28 +293,27 @@ static enum rc devices_of(struct reach *r, struct store_stmt *st, const char *us
         struct str id = store_column_text(st, 0), provider = store_column_text(st, 1);
         struct str token = store_column_text(st, 2), keys = store_column_text(st, 3);
         struct str locale = store_column_text(st, 4);
-        json_t *p = json_object();
-        json_object_set_new(p, "device", json_stringn(id.ptr, id.len));
-        json_object_set_new(p, "provider", json_stringn(provider.ptr, provider.len));
-        json_object_set_new(p, "token", json_stringn(token.ptr, token.len));
-        json_t *k = keys.len ? json_loadb(keys.ptr, keys.len, 0, NULL) : NULL;
-        if (json_is_object(k))
-            json_object_set(p, "keys", k);
-        json_decref(k);
         char tag[40] = "";
         if (json_object_size(r->messages) > 1 && locale.len < sizeof(tag)) {
             memcpy(tag, locale.ptr, locale.len);
             tag[locale.len] = '\0';
         }
-        json_object_set(p, "message", core_template_pick(r->messages, tag));
-        json_array_append_new(
-            r->items,
-            item_of(p, r->job->id, json_string_value(json_object_get(p, "device")), run_at));
-        if (json_array_size(r->items) >= FANOUT_CHUNK) {
+        const json_t *message = core_template_pick(r->messages, tag);
+        json_t *d = json_object();
+        json_object_set_new(d, "device", json_stringn(id.ptr, id.len));
+        json_object_set_new(d, "provider", json_stringn(provider.ptr, provider.len));
+        json_object_set_new(d, "token", json_stringn(token.ptr, token.len));
+        json_t *k = keys.len ? json_loadb(keys.ptr, keys.len, 0, NULL) : NULL;
+        if (json_is_object(k))
+            json_object_set(d, "keys", k);
+        json_decref(k);
+        struct batch *b = batch_for(r, message, run_at);
+        json_array_append_new(b->devices, d);
+        if (json_array_size(b->devices) >= PUSH_BATCH)
+            close_batch(r, b);
+        if (r->item_devices >= FANOUT_CHUNK) {
             /* The writer commits on its own connection; this cursor reads on. */
-            rc = enqueue_all(r->env, STR_LIT("push"), r->items);
-            r->items = json_array();
-            if (rc)
+            if ((rc = flush_items(r)) != RC_OK)
                 return rc;
         }
     }
@@ -343,10 +412,14 @@ static bool has_channel(json_t *payload, const char *name)
     return false;
 }
 
-/* Enqueues a push job per device of the users, FANOUT_CHUNK a transaction. */
+/* Enqueues the push batches of the users' devices, FANOUT_CHUNK devices a
+ * transaction. */
 static enum rc fan_out(struct reach *r, json_t *users)
 {
     r->items = json_array();
+    r->item_devices = 0;
+    struct batch batches[OPEN_BATCHES] = {0};
+    r->batches = batches;
     struct store_stmt *st = NULL;
     enum rc rc = store_prepare(r->env->db,
                                STR_LIT("SELECT id, provider, token, keys, locale FROM \"_devices\" "
@@ -361,13 +434,16 @@ static enum rc fan_out(struct reach *r, json_t *users)
     }
     if (st)
         store_done(st);
+    for (size_t k = 0; k < OPEN_BATCHES; k++)
+        close_batch(r, &batches[k]);
+    r->batches = NULL;
     json_t *items = r->items;
     r->items = NULL;
     if (rc) {
         json_decref(items);
         return rc;
     }
-    return enqueue_all(r->env, STR_LIT("push"), items);
+    return enqueue_all(r->env, STR_LIT("push_batch"), items);
 }
 
 /* The user's locale (into tag): their record's `locale` field, else their

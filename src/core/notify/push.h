@@ -14,15 +14,25 @@
  * only their own devices.
  *
  * `notify` (payload {users: [ids] or filter (over users), title, body?,
- * data?, channels?, category?}) reads the devices
- * of those users and enqueues, in chunks of a writer transaction each, one
- * `push` job per device with the dedupe key "notify:<notify job id>:<device
- * id>", so a fan-out cut short (a crash, a lease lost) and run again folds
- * into the pushes still pending instead of sending twice what waits.
+ * data?, channels?, category?}) reads the devices of those users and
+ * enqueues, 500 devices a writer transaction, `push_batch` jobs of up to 64
+ * devices that share a message (their locale's) and a send time (quiet
+ * hours), each with the dedupe key "notify:<notify job id>:<first
+ * device>-<last device>", so a fan-out cut short (a crash, a lease lost) and
+ * run again folds into the batches still pending instead of sending twice
+ * what waits.
+ *
+ * `push_batch` (payload {message, devices: [{device, provider, token,
+ * keys?}]}) sends to its devices at once (one job row, claim and outcome
+ * for all of them); a device it did not reach goes on as a `push` job of
+ * its own, written with that first attempt counted: to be tried again
+ * after the backoff, or dead with its reason (a dead token, a provider not
+ * configured). A batch whose process died mid-send is sent again whole
+ * when its lease expires (at least once).
  *
  * `push` (payload {device, provider, token, keys?, message: {title, body,
- * data}}) is one HTTP request (prepare/complete, so a runner sends a batch
- * at once), by the provider's row of a table:
+ * data}}) is one HTTP request (prepare/complete, so a runner sends a claim
+ * of them at once), by the provider's row of a table (push_batch's too):
  *   - fcm: FCM HTTP v1 messages:send with an OAuth2 access token from the
  *     service account (an RS256 assertion exchanged at its token URL,
  *     cached per process until a minute before it expires);
@@ -57,6 +67,11 @@ extern const char core_devices_collection_json[];
 
 /* The job kinds, added to the registry at start (core_job_kinds_add). */
 extern const struct core_job_kind core_push_kind;
+/* `push_batch` (payload {message, devices: [{device, provider, token,
+ * keys?}], at most CORE_PUSH_BATCH_MAX}): one message to many devices, what
+ * a fan-out enqueues. */
+#define CORE_PUSH_BATCH_MAX 256
+extern const struct core_job_kind core_push_batch_kind;
 extern const struct core_job_kind core_notify_kind;
 
 /* Why a notify payload cannot be sent (a sentence naming the field), NULL
