@@ -712,12 +712,18 @@ void core_cluster_app_restored(struct core_app *app)
     core_cluster_publish(app->cluster, NULL, "settings", json_object());
 }
 
-/* Worker 0's subscriber is back after Redis was unreachable: what other
- * instances changed meanwhile was not heard, so it is read again. */
-static void resync(void *ctx)
+/* Worker 0's subscriber is up, the first time or back after Redis was
+ * unreachable: what other instances changed before (since this one read its
+ * schema at start, or during the outage) was not heard, so it is read again.
+ * The first time's line is also what says this instance now hears the
+ * others (tests/e2e/lib/cluster.mjs waits for it). */
+static void resync(void *ctx, bool is_first)
 {
     struct glue *g = ctx;
-    log_info("msg=\"reading schema and settings again after the redis outage\"");
+    if (is_first)
+        log_info("msg=\"hearing the other instances: schema and settings read again\"");
+    else
+        log_info("msg=\"reading schema and settings again after the redis outage\"");
     core_schema_reload(g->app, NULL, NULL);
     core_settings_reload(g->app, NULL, NULL);
 }

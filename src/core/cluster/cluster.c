@@ -39,7 +39,7 @@ struct core_cluster {
     uv_mutex_t lock; /* is_attached, cmd and sub pointers as other threads read them */
     struct kind kinds[CORE_CLUSTER_MAX_KINDS];
     size_t kind_count;
-    void (*resync)(void *ctx);
+    void (*resync)(void *ctx, bool is_first);
     void *resync_ctx;
     void *user;
     void (*user_free)(void *user);
@@ -131,7 +131,7 @@ void core_cluster_handle(struct core_cluster *c, const char *kind, core_cluster_
     k->ctx = ctx;
 }
 
-void core_cluster_on_resync(struct core_cluster *c, void (*fn)(void *ctx), void *ctx)
+void core_cluster_on_resync(struct core_cluster *c, void (*fn)(void *ctx, bool is_first), void *ctx)
 {
     c->resync = fn;
     c->resync_ctx = ctx;
@@ -202,8 +202,10 @@ static void on_sub_state(void *ctx, bool is_up, const char *why)
         c->has_sub_been_down = true;
         return;
     }
-    if (c->has_sub_been_down && c->resync)
-        c->resync(c->resync_ctx);
+    /* The first time too: a change another instance made after this one
+     * read the schema at start, and before this SUBSCRIBE, was never heard. */
+    if (c->resync)
+        c->resync(c->resync_ctx, !c->has_sub_been_down);
 }
 
 /* -------------------------------------------------------------------------

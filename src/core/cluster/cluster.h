@@ -14,8 +14,8 @@
  * the instance that sent it, and the kind's own members. An instance hears
  * its own broadcasts too and drops them: the sender acts locally itself.
  * Messages are fire-and-forget: one sent while Redis is down is dropped and
- * counted; instances that were cut off resynchronise when their subscriber
- * comes back (core_cluster_on_resync).
+ * counted; an instance resynchronises when its subscriber comes up, the
+ * first time and after being cut off (core_cluster_on_resync).
  *
  * Redis trouble never stops the service: nothing here blocks, a command
  * waits at most CORE_CLUSTER_TIMEOUT_MS, and callers fall back (local
@@ -63,9 +63,12 @@ void *core_cluster_user(const struct core_cluster *c);
 /* Routes messages of kind to fn(ctx, msg). Before the workers start. */
 void core_cluster_handle(struct core_cluster *c, const char *kind, core_cluster_handler_fn *fn,
                          void *ctx);
-/* fn(ctx) runs on worker 0's loop each time its subscriber comes up again
- * after Redis was unreachable (messages may have been missed meanwhile). */
-void core_cluster_on_resync(struct core_cluster *c, void (*fn)(void *ctx), void *ctx);
+/* fn(ctx, is_first) runs on worker 0's loop each time its subscriber comes
+ * up: the first time (is_first; what another instance changed between this
+ * one's start and its subscription was not heard) and again after Redis was
+ * unreachable (messages may have been missed meanwhile). */
+void core_cluster_on_resync(struct core_cluster *c, void (*fn)(void *ctx, bool is_first),
+                            void *ctx);
 
 /* The calling worker (id worker_id < workers, its loop and mailbox) opens
  * its connections; worker 0 also the subscriber. Worker's thread. */

@@ -4,6 +4,9 @@
 // SDK:
 //   - a collection created on A is served by B and C within one second, and
 //     a settings change on A is read on B;
+//   - an instance whose Redis connections are held (slow, not refused)
+//     while A creates a collection serves it once it subscribes (the
+//     subscriber's first "up" reads the schema again);
 //   - a record event committed on A reaches SDK subscribers on A, B and C
 //     exactly once each (and the rules are checked on the subscriber's
 //     instance);
@@ -156,6 +159,43 @@ async function startBalancer(pick) {
     };
 }
 
+/** A TCP relay to port that holds every connection it accepts, without a
+ * byte either way, until open(): a Redis reached slowly, not refused. */
+async function startGate(port) {
+    const socks = new Set();
+    const held = [];
+    let isOpen = false;
+    const relay = (c) => {
+        const up = connect(port, '127.0.0.1');
+        socks.add(up);
+        up.on('error', () => c.destroy());
+        up.on('close', () => { socks.delete(up); c.destroy(); });
+        c.on('close', () => up.destroy());
+        c.pipe(up);
+        up.pipe(c);
+    };
+    const server = createServer((c) => {
+        socks.add(c);
+        c.on('close', () => socks.delete(c));
+        c.on('error', () => c.destroy());
+        if (isOpen) relay(c);
+        else held.push(c);
+    });
+    await new Promise((res) => server.listen(0, '127.0.0.1', res));
+    return {
+        port: server.address().port,
+        heldCount: () => held.length,
+        open() {
+            isOpen = true;
+            for (const c of held.splice(0)) relay(c);
+        },
+        async close() {
+            for (const x of socks) x.destroy();
+            await new Promise((res) => server.close(res));
+        },
+    };
+}
+
 const opened = [];
 
 /** Subscribes pb to coll/topic; events collect into the returned list. */
@@ -275,6 +315,34 @@ describe('several instances on one database (--redis)', { skip: SKIP }, () => {
         await suA.settings.update({ meta: { appName: 'cluster-test' } });
         await waitUntil(async () => (await suB.settings.getAll()).meta.appName === 'cluster-test',
             'B to read the new settings', 1000 * SLOW);
+    });
+
+    test('an instance whose subscription comes up late still learns a change made before it', async () => {
+        // D reads the schema at start, then reaches Redis through a gate
+        // that holds its connections (slow, not refused: no outage is seen).
+        // A collection made on A meanwhile is published to A, B and C only;
+        // D learns it from the resync its subscriber's first "up" runs.
+        const gate = await startGate(redisPort);
+        const dir = mkdtempSync(join(tmpdir(), 'tarmac-cluster-'));
+        dirs.push(dir);
+        const flags = clusterFlags.map((f) => (f.startsWith('--redis=')
+            ? `--redis=redis://:${REDIS_PASSWORD}@127.0.0.1:${gate.port}/3` : f));
+        let D;
+        try {
+            D = await startServer({ dir, flags });
+            await waitUntil(() => gate.heldCount() > 0, 'D to connect to the gate');
+            await suA.collections.create({ name: 'late', listRule: '', fields: [{ name: 'title', type: 'text' }] });
+            assert.equal((await rawFetch(`${D.url}/api/collections/late/records`)).status, 404,
+                'D has not heard of it yet');
+            // Opened well within the 2 s a setup may take: no failure, no outage.
+            gate.open();
+            await waitUntil(async () => (await rawFetch(`${D.url}/api/collections/late/records`)).status === 200,
+                'D to serve the collection made before it subscribed');
+        } finally {
+            if (D) await D.stop();
+            await gate.close();
+            await suA.collections.delete('late');
+        }
     });
 
     test("a list or count read on B right after a write acknowledged by A sees it (B's caches are keyed by the database's snapshot)", async () => {

@@ -115,6 +115,14 @@ export async function startCluster(opts = {}) {
                 flags: [...(opts.flags || []), `--redis=unix://${sock}`, `--storage-dir=${join(dir, 'storage')}`],
             }));
         }
+        // An instance hears the others once its subscriber is up: a change
+        // made before that (the test's first collection, through another
+        // instance) would reach it only by its first resync, so the test
+        // starts after every instance says it hears the rest.
+        for (const srv of instances) {
+            await until(() => srv.stderr().includes('msg="hearing the other instances'),
+                'an instance to subscribe to the others', 10000 * SLOW);
+        }
     } catch (e) {
         await stopAll();
         throw e;
