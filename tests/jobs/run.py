@@ -732,6 +732,17 @@ def jobs_api_error_paths():
                   "page=abc", "page=-1", "perPage=1e3", "perPage=99999999999"):
         st, j = api.call("GET", "/api/jobs?" + query)
         check(st == 400, "list ?%s: %d %r" % (query, st, j))
+    # each kind's retry policy gives a job its attempts when the enqueue
+    # does not (no runner here: the jobs stay queued)
+    for kind, payload, attempts in (
+            ("http", {"url": "http://127.0.0.1:9/"}, 5),
+            ("sms", {"to": "+15551234567", "text": "hi"}, 25),
+            ("push", {"device": "d1", "provider": "fcm", "token": "t",
+                      "message": {"title": "hi"}}, 25)):
+        job = api.ok("POST", "/api/jobs", {"kind": kind, "payload": payload})
+        check(job["maxAttempts"] == attempts,
+              "a %s job's default attempts: %r" % (kind, job.get("maxAttempts")))
+        api.ok("POST", "/api/jobs/%s/cancel" % job["id"])
     # unknown or malformed ids
     for method, path in (("GET", "/api/jobs/short"), ("GET", "/api/jobs/aaaaaaaaaaaaaaa"),
                          ("POST", "/api/jobs/aaaaaaaaaaaaaaa/retry"),

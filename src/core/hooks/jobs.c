@@ -78,11 +78,8 @@ void hooks_jobs_publish(struct core_hooks *h, const char *const *kinds, size_t n
     struct kind_set *set = xcalloc(1, sizeof(*set));
     for (size_t i = 0; i < n && i < HOOKS_MAX_JOB_KINDS; i++) {
         snprintf(set->names[i], sizeof(set->names[i]), "%s", kinds[i]);
-        set->kinds[i] = (struct core_job_kind){.name = set->names[i],
-                                               .max_attempts = 5,
-                                               .backoff_base_ms = 1000,
-                                               .backoff_cap_ms = 60 * 60 * 1000,
-                                               .run = job_run};
+        set->kinds[i] = (struct core_job_kind){
+            .name = set->names[i], .retry = {5, 1000, 60 * 60 * 1000}, .run = job_run};
         set->count++;
     }
     set->older = atomic_exchange(&published, set);

@@ -119,7 +119,8 @@ enum rc core_job_enqueue(struct store_conn *db, const struct core_job_spec *spec
         store_bind_text(st, 3, payload);
         store_bind_int64(st, 4, spec->priority);
         store_bind_int64(st, 5, spec->run_at_ms ? spec->run_at_ms : now);
-        store_bind_int64(st, 6, spec->max_attempts > 0 ? spec->max_attempts : k->max_attempts);
+        store_bind_int64(st, 6,
+                         spec->max_attempts > 0 ? spec->max_attempts : k->retry.max_attempts);
         if (spec->dedupe_key.len)
             store_bind_text(st, 7, spec->dedupe_key);
         else
@@ -315,8 +316,8 @@ int64_t core_job_retry_at(const struct core_job_kind *k, int attempts,
     if (res->is_connection_lost && attempts == 1)
         return chrono_real_ms();
     double r = (double)secure_random_uniform(1u << 30) / (double)(1u << 30);
-    return chrono_real_ms() + core_job_backoff_ms(attempts, k->backoff_base_ms, k->backoff_cap_ms,
-                                                  res->retry_after_ms, r);
+    return chrono_real_ms() + core_job_backoff_ms(attempts, k->retry.backoff_base_ms,
+                                                  k->retry.backoff_cap_ms, res->retry_after_ms, r);
 }
 
 int64_t core_job_backoff_ms(int attempts, int64_t base_ms, int64_t cap_ms, int64_t retry_after_ms,

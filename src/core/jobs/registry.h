@@ -93,11 +93,25 @@ void core_job_call_add_line(struct core_job_call *call, const char *fmt, ...)
  * jobs API and scripts refuse it at enqueue instead of a dead job later. */
 typedef const char *core_job_check_fn(json_t *payload);
 
-struct core_job_kind {
-    const char *name;
-    int max_attempts; /* default per job */
+/* How a kind's failed attempts go again: up to max_attempts (a job's
+ * default), after a backoff doubling from base to cap, with jitter
+ * (core_job_backoff_ms). Written {attempts, base, cap}. */
+struct core_job_retry {
+    int max_attempts;
     int64_t backoff_base_ms;
     int64_t backoff_cap_ms;
+};
+
+/* An outside provider's outage (push, SMS) is waited out for about a day:
+ * 25 attempts, 2 s doubling to 1 h. */
+#define CORE_JOB_RETRY_PROVIDER                                                                    \
+    {                                                                                              \
+        25, 2000, 60 * 60 * 1000                                                                   \
+    }
+
+struct core_job_kind {
+    const char *name;
+    struct core_job_retry retry;
     /* Either run, or prepare and complete (an attempt that is one HTTP request). */
     core_job_run_fn *run;
     core_job_prepare_fn *prepare;

@@ -723,8 +723,6 @@ static void notify_run(const struct core_job_env *env, const struct core_job *jo
 /* A fan-out that failed (the database) is run again soon: the jobs it
  * enqueued fold by their dedupe keys. */
 const struct core_job_kind core_notify_kind = {.name = "notify",
-                                               .max_attempts = 10,
-                                               .backoff_base_ms = 1000,
-                                               .backoff_cap_ms = 5 * 60 * 1000,
+                                               .retry = {10, 1000, 5 * 60 * 1000},
                                                .run = notify_run,
                                                .check = core_notify_check};

@@ -733,11 +733,9 @@ static void push_complete(const struct core_job_env *env, const struct core_job 
     call->state = NULL;
 }
 
-/* A provider's 429 or 5xx is retried for about a day: 2 s doubling to 1 h. */
+/* A provider's 429 or 5xx is retried as an outage (CORE_JOB_RETRY_PROVIDER). */
 const struct core_job_kind core_push_kind = {.name = "push",
-                                             .max_attempts = 25,
-                                             .backoff_base_ms = 2000,
-                                             .backoff_cap_ms = 60 * 60 * 1000,
+                                             .retry = CORE_JOB_RETRY_PROVIDER,
                                              .prepare = push_prepare,
                                              .complete = push_complete,
                                              .check = push_check,
@@ -915,9 +913,7 @@ static void push_batch_run(const struct core_job_env *env, const struct core_job
  * it did not reach goes on as a `push` of its own (split), so the batch
  * itself is done once every device was tried and the rest recorded. */
 const struct core_job_kind core_push_batch_kind = {.name = "push_batch",
-                                                   .max_attempts = 25,
-                                                   .backoff_base_ms = 2000,
-                                                   .backoff_cap_ms = 60 * 60 * 1000,
+                                                   .retry = CORE_JOB_RETRY_PROVIDER,
                                                    .run = push_batch_run,
                                                    .check = push_batch_check,
                                                    .batch_end = push_batch_end};

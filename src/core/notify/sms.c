@@ -274,9 +274,7 @@ static void sms_complete(const struct core_job_env *env, const struct core_job *
 
 /* An outage of the provider is waited out for about a day. */
 const struct core_job_kind core_sms_kind = {.name = "sms",
-                                            .max_attempts = 25,
-                                            .backoff_base_ms = 2000,
-                                            .backoff_cap_ms = 60 * 60 * 1000,
+                                            .retry = CORE_JOB_RETRY_PROVIDER,
                                             .prepare = sms_prepare,
                                             .complete = sms_complete,
                                             .check = sms_check};

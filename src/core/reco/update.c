@@ -233,9 +233,5 @@ static void reco_run(const struct core_job_env *env, const struct core_job *job,
     res->error[0] = '\0';
 }
 
-const struct core_job_kind core_reco_kind = {.name = "reco",
-                                             .max_attempts = 10,
-                                             .backoff_base_ms = 500,
-                                             .backoff_cap_ms = 60 * 1000,
-                                             .run = reco_run,
-                                             .check = reco_check};
+const struct core_job_kind core_reco_kind = {
+    .name = "reco", .retry = {10, 500, 60 * 1000}, .run = reco_run, .check = reco_check};
