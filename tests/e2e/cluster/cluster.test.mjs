@@ -119,39 +119,53 @@ async function bytesOf(url) {
     return Buffer.from(await r.arrayBuffer());
 }
 
-/** A TCP balancer for SDK clients: each connection goes to pick()'s URL,
- * the next one when that refuses (as nginx's proxy_next_upstream error). */
-async function startBalancer(pick) {
+/** A TCP relay on loopback. route() names the port each accepted
+ * connection goes to, asked again when that port refuses (at most 5 times,
+ * as nginx's proxy_next_upstream error), or null: the connection is held,
+ * without a byte either way, until release(). */
+async function startRelay(route) {
     const socks = new Set();
+    const held = [];
+    const track = (s) => {
+        socks.add(s);
+        s.on('close', () => socks.delete(s));
+        return s;
+    };
+    const forward = (c, n = 0) => {
+        const port = route();
+        if (port == null) {
+            held.push(c);
+            return;
+        }
+        const up = track(connect(Number(port), '127.0.0.1'));
+        let isUp = false;
+        up.once('connect', () => {
+            isUp = true;
+            c.pipe(up);
+            up.pipe(c);
+        });
+        up.on('error', () => {
+            if (!isUp && n < 5) forward(c, n + 1);
+            else c.destroy();
+        });
+        up.on('close', () => {
+            if (isUp) c.destroy();
+        });
+        c.on('close', () => up.destroy());
+    };
     const server = createServer((c) => {
-        socks.add(c);
-        c.on('close', () => socks.delete(c));
-        c.on('error', () => c.destroy());
-        const attempt = (n) => {
-            const url = new URL(pick());
-            const up = connect(Number(url.port), url.hostname);
-            socks.add(up);
-            let isUp = false;
-            up.once('connect', () => {
-                isUp = true;
-                c.pipe(up);
-                up.pipe(c);
-            });
-            up.on('error', () => {
-                if (!isUp && n < 5) attempt(n + 1);
-                else c.destroy();
-            });
-            up.on('close', () => {
-                socks.delete(up);
-                if (isUp) c.destroy();
-            });
-            c.on('close', () => up.destroy());
-        };
-        attempt(0);
+        track(c).on('error', () => c.destroy());
+        forward(c);
     });
     await new Promise((res) => server.listen(0, '127.0.0.1', res));
+    const { port } = server.address();
     return {
-        url: `http://127.0.0.1:${server.address().port}`,
+        port,
+        url: `http://127.0.0.1:${port}`,
+        heldCount: () => held.length,
+        release() {
+            for (const c of held.splice(0)) if (!c.destroyed) forward(c);
+        },
         async close() {
             for (const x of socks) x.destroy();
             await new Promise((res) => server.close(res));
@@ -159,39 +173,20 @@ async function startBalancer(pick) {
     };
 }
 
-/** A TCP relay to port that holds every connection it accepts, without a
- * byte either way, until open(): a Redis reached slowly, not refused. */
+/** A TCP balancer for SDK clients: each connection goes to pick()'s URL,
+ * the next one when that refuses. */
+const startBalancer = (pick) => startRelay(() => new URL(pick()).port);
+
+/** A relay to port that holds every connection until open(): a Redis
+ * reached slowly, not refused. */
 async function startGate(port) {
-    const socks = new Set();
-    const held = [];
     let isOpen = false;
-    const relay = (c) => {
-        const up = connect(port, '127.0.0.1');
-        socks.add(up);
-        up.on('error', () => c.destroy());
-        up.on('close', () => { socks.delete(up); c.destroy(); });
-        c.on('close', () => up.destroy());
-        c.pipe(up);
-        up.pipe(c);
-    };
-    const server = createServer((c) => {
-        socks.add(c);
-        c.on('close', () => socks.delete(c));
-        c.on('error', () => c.destroy());
-        if (isOpen) relay(c);
-        else held.push(c);
-    });
-    await new Promise((res) => server.listen(0, '127.0.0.1', res));
+    const relay = await startRelay(() => (isOpen ? port : null));
     return {
-        port: server.address().port,
-        heldCount: () => held.length,
+        ...relay,
         open() {
             isOpen = true;
-            for (const c of held.splice(0)) relay(c);
-        },
-        async close() {
-            for (const x of socks) x.destroy();
-            await new Promise((res) => server.close(res));
+            relay.release();
         },
     };
 }
