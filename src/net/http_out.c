@@ -12,10 +12,10 @@
 #include <strings.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "base/alloc.h"
+#include "base/chrono.h"
 #include "base/cidr.h"
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
@@ -34,7 +34,8 @@ static pthread_once_t init_once = PTHREAD_ONCE_INIT;
  * when the thread ends. */
 static pthread_key_t handles_key;
 
-#define KEEP_CONNECTIONS 256 /* the connection cache of one multi handle */
+#define KEEP_CONNECTIONS 256    /* the connection cache of one multi handle */
+#define RETRY_AFTER_MAX_S 86400 /* a server asking for more is waited a day */
 
 /* A socket curl asked to watch: the epoll entry's data (freed after the
  * events it may appear in are handled: see on_socket). */
@@ -100,9 +101,7 @@ static void do_init(void)
 
 static int64_t mono_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return (int64_t)(chrono_mono_ns() / 1000000);
 }
 
 /* curl's socket callback: what to watch on s (CURLMOPT_SOCKETFUNCTION). A
@@ -253,22 +252,46 @@ static size_t on_body(char *ptr, size_t size, size_t n, void *ud)
     return c->received > NET_HTTP_OUT_MAX_RESPONSE ? 0 : len;
 }
 
+/* Retry-After's value v (RFC 9110 10.2.3): delay-seconds, or an HTTP-date
+ * (the time from now). In ms, at most a day; 0 when absent, past or not
+ * either form. */
+static int64_t retry_after_ms(const char *v)
+{
+    while (*v == ' ' || *v == '\t')
+        v++;
+    int64_t s;
+    if (*v >= '0' && *v <= '9') {
+        char *end;
+        long long n = strtoll(v, &end, 10);
+        while (*end == ' ' || *end == '\t' || *end == '\r' || *end == '\n')
+            end++;
+        if (*end)
+            return 0;
+        s = n;
+    } else {
+        time_t at = curl_getdate(v, NULL);
+        if (at < 0)
+            return 0;
+        s = (int64_t)at - chrono_real_ms() / 1000;
+    }
+    if (s <= 0)
+        return 0;
+    return (s < RETRY_AFTER_MAX_S ? s : RETRY_AFTER_MAX_S) * 1000;
+}
+
 static size_t on_header(char *ptr, size_t size, size_t n, void *ud)
 {
     struct call *c = ud;
     size_t len = size * n;
     static const char name[] = "retry-after:";
     if (len > sizeof(name) && strncasecmp(ptr, name, sizeof(name) - 1) == 0) {
-        char v[32];
+        char v[64];
         size_t vl = len - (sizeof(name) - 1);
-        if (vl >= sizeof(v))
-            vl = sizeof(v) - 1;
-        memcpy(v, ptr + sizeof(name) - 1, vl);
-        v[vl] = '\0';
-        char *end;
-        long s = strtol(v, &end, 10);
-        if (end != v && s > 0 && s < 86400)
-            c->resp->retry_after_ms = (int64_t)s * 1000;
+        if (vl < sizeof(v)) {
+            memcpy(v, ptr + sizeof(name) - 1, vl);
+            v[vl] = '\0';
+            c->resp->retry_after_ms = retry_after_ms(v);
+        }
     }
     return len;
 }

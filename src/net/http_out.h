@@ -59,7 +59,7 @@ enum net_http_out_fail {
 struct net_http_out_resp {
     enum net_http_out_fail fail;
     long status;
-    int64_t retry_after_ms; /* from Retry-After in seconds; 0 = none */
+    int64_t retry_after_ms; /* Retry-After (seconds or an HTTP-date), at most a day; 0 = none */
     char error[256];
 };
 

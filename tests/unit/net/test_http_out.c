@@ -3,7 +3,10 @@
  * unspecified, multicast, ULA, in IPv4, IPv6 and IPv4-mapped forms) and
  * which it lets by; a refused target is reported without a connection; with
  * private networks allowed, a one-shot server on loopback answers a GET into
- * the caller's buffer, capped by its maximum. */
+ * the caller's buffer, capped by its maximum; Retry-After in both its forms
+ * and refused ones; a connection kept between calls; a server that never
+ * answers times out and one that cuts its answer short is a network
+ * failure. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -20,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/chrono.h"
 #include "base/cidr.h"
 #include "net/http_out.h"
 
@@ -307,6 +311,164 @@ static void send_many_is_concurrent(void **state)
     pthread_mutex_destroy(&g.mu);
 }
 
+/* The Retry-After a one-shot server's answer with the header line gives. */
+static int64_t retry_after_of(const char *line)
+{
+    static char answer[256];
+    snprintf(answer, sizeof(answer),
+             "HTTP/1.1 503 Busy\r\n%sContent-Length: 0\r\nConnection: close\r\n\r\n", line);
+    struct server s;
+    server_start(&s, answer);
+    char url[64];
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/", s.port);
+    struct net_http_out_req req = {.url = url, .timeout_ms = 5000, .allow_private_network = true};
+    struct net_http_out_resp resp;
+    net_http_out_send(&req, &resp);
+    server_stop(&s);
+    assert_int_equal(resp.fail, NET_HTTP_OUT_OK);
+    assert_int_equal(resp.status, 503);
+    return resp.retry_after_ms;
+}
+
+static void retry_after_forms(void **state)
+{
+    (void)state;
+    assert_int_equal(retry_after_of("Retry-After: 120\r\n"), 120000);
+    assert_int_equal(retry_after_of("retry-after:5 \r\n"), 5000);
+    assert_int_equal(retry_after_of(""), 0);
+    assert_int_equal(retry_after_of("Retry-After: 0\r\n"), 0);
+    assert_int_equal(retry_after_of("Retry-After: -5\r\n"), 0);
+    assert_int_equal(retry_after_of("Retry-After: 12abc\r\n"), 0);
+    assert_int_equal(retry_after_of("Retry-After: soon\r\n"), 0);
+    /* more than a day is a day */
+    assert_int_equal(retry_after_of("Retry-After: 999999999999\r\n"), 86400000);
+    /* an HTTP-date: the time from now; a past one is none */
+    char date[30], line[64];
+    chrono_format_http_date(chrono_real_ms() / 1000 + 120, date);
+    snprintf(line, sizeof(line), "Retry-After: %s\r\n", date);
+    int64_t d = retry_after_of(line);
+    if (d < 115000 || d > 120000)
+        fail_msg("%s gave %lld ms", date, (long long)d);
+    chrono_format_http_date(chrono_real_ms() / 1000 - 60, date);
+    snprintf(line, sizeof(line), "Retry-After: %s\r\n", date);
+    assert_int_equal(retry_after_of(line), 0);
+}
+
+/* A server that answers `calls` requests on the first connection it
+ * accepts, keeping it open, and no other connection. */
+struct keep_server {
+    int fd, port, calls, answered;
+    pthread_t thread;
+};
+
+static void *serve_kept(void *ctx)
+{
+    struct keep_server *s = ctx;
+    int c = accept(s->fd, NULL, NULL);
+    if (c < 0)
+        return NULL;
+    char in[4096];
+    size_t n = 0;
+    while (s->answered < s->calls) {
+        ssize_t r = read(c, in + n, sizeof(in) - 1 - n);
+        if (r <= 0)
+            break;
+        n += (size_t)r;
+        in[n] = '\0';
+        if (!is_whole(in, n))
+            continue;
+        static const char ok[] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+        (void)!write(c, ok, sizeof(ok) - 1);
+        s->answered++;
+        n = 0;
+    }
+    close(c);
+    return NULL;
+}
+
+/* Calls to one server reuse the connection of the one before: a server
+ * that never accepts a second connection answers all three. */
+static void connections_kept_between_calls(void **state)
+{
+    (void)state;
+    struct keep_server s = {.calls = 3};
+    s.fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(s.fd >= 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    assert_int_equal(bind(s.fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    assert_int_equal(listen(s.fd, 4), 0);
+    socklen_t len = sizeof(a);
+    assert_int_equal(getsockname(s.fd, (struct sockaddr *)&a, &len), 0);
+    s.port = ntohs(a.sin_port);
+    assert_int_equal(pthread_create(&s.thread, NULL, serve_kept, &s), 0);
+    char url[64];
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/k", s.port);
+    for (int i = 0; i < 3; i++) {
+        struct net_http_out_req req = {
+            .url = url, .body = STR_LIT("x"), .timeout_ms = 2000, .allow_private_network = true};
+        struct net_http_out_resp resp;
+        net_http_out_send(&req, &resp);
+        if (resp.fail != NET_HTTP_OUT_OK || resp.status != 200)
+            fail_msg("call %d: fail %d status %ld (%s)", i, resp.fail, resp.status, resp.error);
+    }
+    pthread_join(s.thread, NULL);
+    assert_int_equal(s.answered, 3);
+    close(s.fd);
+}
+
+/* Reads the request, then waits for the client to give up (EOF). */
+static void *serve_silently(void *ctx)
+{
+    struct server *s = ctx;
+    int c = accept(s->fd, NULL, NULL);
+    if (c < 0)
+        return NULL;
+    char b[4096];
+    while (read(c, b, sizeof(b)) > 0)
+        ;
+    close(c);
+    return NULL;
+}
+
+static void a_silent_server_times_out(void **state)
+{
+    (void)state;
+    struct server s = {0};
+    s.fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(s.fd >= 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    assert_int_equal(bind(s.fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    assert_int_equal(listen(s.fd, 1), 0);
+    socklen_t len = sizeof(a);
+    assert_int_equal(getsockname(s.fd, (struct sockaddr *)&a, &len), 0);
+    assert_int_equal(pthread_create(&s.thread, NULL, serve_silently, &s), 0);
+    char url[64];
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/", ntohs(a.sin_port));
+    struct net_http_out_req req = {
+        .url = url, .body = STR_LIT("x"), .timeout_ms = 300, .allow_private_network = true};
+    struct net_http_out_resp resp;
+    net_http_out_send(&req, &resp);
+    server_stop(&s);
+    assert_int_equal(resp.fail, NET_HTTP_OUT_TIMEOUT);
+    assert_true(resp.error[0] != '\0');
+}
+
+static void a_cut_answer_is_a_network_failure(void **state)
+{
+    (void)state;
+    struct server s;
+    server_start(&s, "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nshort");
+    char url[64];
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/", s.port);
+    struct net_http_out_req req = {
+        .url = url, .body = STR_LIT("x"), .timeout_ms = 5000, .allow_private_network = true};
+    struct net_http_out_resp resp;
+    net_http_out_send(&req, &resp);
+    server_stop(&s);
+    assert_int_equal(resp.fail, NET_HTTP_OUT_NETWORK);
+    assert_true(resp.error[0] != '\0');
+}
+
 int main(void)
 {
     net_http_out_global_init();
@@ -317,6 +479,10 @@ int main(void)
         cmocka_unit_test(body_past_the_buffer_is_too_large),
         cmocka_unit_test(post_sends_the_body),
         cmocka_unit_test(send_many_is_concurrent),
+        cmocka_unit_test(retry_after_forms),
+        cmocka_unit_test(connections_kept_between_calls),
+        cmocka_unit_test(a_silent_server_times_out),
+        cmocka_unit_test(a_cut_answer_is_a_network_failure),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
