@@ -75,6 +75,7 @@ describe('push notifications', () => {
     const apnsKey = crypto.generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
     const certDir = mkdtempSync(join(tmpdir(), 'tarmac-apns-'));
     let apnsServer, apnsCert;
+    let apnsTopic = 'com.example.app'; // what the fake APNs takes
     const busy = new Map();
     const browser = crypto.createECDH('prime256v1');
     browser.generateKeys();
@@ -158,7 +159,7 @@ describe('push notifications', () => {
                     return reply(403, { reason: 'InvalidProviderToken' });
                 }
                 const token = headers[':path'].replace('/3/device/', '');
-                if (headers[':method'] !== 'POST' || headers['apns-topic'] !== 'com.example.app' ||
+                if (headers[':method'] !== 'POST' || headers['apns-topic'] !== apnsTopic ||
                     headers['apns-push-type'] !== 'alert') return reply(400, { reason: 'BadTopic' });
                 if (token.startsWith('dead')) return reply(410, { reason: 'Unregistered', timestamp: Date.now() });
                 if (token.startsWith('bad0')) return reply(400, { reason: 'BadDeviceToken' });
@@ -304,6 +305,24 @@ describe('push notifications', () => {
         }
         const i = await until('the APNs push by hand', () => apns.find((x) => x.token === 'abcdef0123'));
         assert.deepEqual(i.body, { aps: { alert: { title: 'By hand' }, sound: 'default' }, z: 'y' });
+    });
+
+    test('a topic as long as the settings take (200 bytes) reaches APNs whole', async () => {
+        const a = await makeUser(su, srv.url);
+        const dev = await a.pb.collection('_devices').create({ user: a.record.id, provider: 'apns', token: 'feed01' });
+        const long = 'com.example.' + 'x'.repeat(188);
+        assert.equal(long.length, 200);
+        await su.settings.update({ push: { apns: { topic: long } } });
+        apnsTopic = long;
+        try {
+            await su.send('/api/jobs', { method: 'POST', body: { kind: 'push', payload: {
+                device: dev.id, provider: 'apns', token: 'feed01', message: { title: 'Long topic' } } } });
+            const i = await until('the push under the long topic', () => apns.find((x) => x.token === 'feed01'));
+            assert.deepEqual(i.body.aps.alert, { title: 'Long topic' });
+        } finally {
+            await su.settings.update({ push: { apns: { topic: 'com.example.app' } } });
+            apnsTopic = 'com.example.app';
+        }
     });
 
     test("a fan-out's pushes go in batches of 64 per message; a device a batch did not reach goes on alone", async () => {

@@ -2,6 +2,7 @@
  * one device, by the provider's row of the table at the end). */
 #include "core/notify/push.h"
 
+#include <assert.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -403,7 +404,7 @@ static bool apns_jwt(const struct core_settings *s, char *out, size_t cap)
                  strcmp(apns_cache.team, s->push.apns_team_id) == 0 &&
                  strcmp(apns_cache.kid, s->push.apns_key_id) == 0;
     if (!is_ok) {
-        char claims[160];
+        char claims[256]; /* a team id passes settings at up to 200 bytes */
         int n = snprintf(claims, sizeof(claims), "{\"iss\":\"%s\",\"iat\":%lld}",
                          s->push.apns_team_id, (long long)(now / 1000));
         struct buf jwt;
@@ -497,11 +498,11 @@ static bool apns_prepare(const struct core_job_env *env, const struct core_setti
                                      .response = &st->resp,
                                      .is_http2 = true,
                                      .ca_pem = str_from_cstr(s->push.apns_ca_pem)};
-    snprintf(call->lines[0], sizeof(call->lines[0]), "apns-topic: %s", s->push.apns_topic);
-    req->headers[req->header_count++] = call->lines[0];
     req->headers[req->header_count++] = "apns-push-type: alert";
     req->headers[req->header_count++] = "apns-priority: 10";
     req->headers[req->header_count++] = "content-type: application/json";
+    /* a topic may be longer than a call's fixed lines: allocated */
+    core_job_call_add_line(call, "apns-topic: %s", s->push.apns_topic);
     core_job_call_add_line(call, "authorization: bearer %s", jwt);
     return true;
 }
@@ -747,6 +748,8 @@ const struct core_job_kind core_push_kind = {.name = "push",
 /* A batch's devices go out this many at once (a runner's claim of single
  * pushes sends as many). */
 #define BATCH_AT_ONCE 64
+
+static_assert(CORE_PUSH_BATCH_MAX == 256, "push_batch_check's message names the maximum");
 
 static const char *push_batch_check(json_t *payload)
 {
