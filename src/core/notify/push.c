@@ -136,6 +136,22 @@ static void device_gone(const struct core_job_env *env, const struct push_state 
     snprintf(res->error, sizeof(res->error), "%s: the device was removed", why);
 }
 
+/* call's request: st's URL, call's body, st's buffer for the answer (the
+ * provider's error codes). The provider's hosts are the superuser's
+ * settings: private addresses allowed, as for OAuth2 provider endpoints. */
+static struct net_http_out_req *provider_req(const struct core_job_env *env, struct push_state *st,
+                                             struct core_job_call *call, size_t resp_max)
+{
+    buf_init(&st->resp, resp_max);
+    call->req = (struct net_http_out_req){.method = "POST",
+                                          .url = st->url,
+                                          .body = str_from_cstr(call->body),
+                                          .timeout_ms = env->http_timeout_ms,
+                                          .allow_private_network = true,
+                                          .response = &st->resp};
+    return &call->req;
+}
+
 /* ---- FCM HTTP v1 ----------------------------------------------------------- */
 
 /* The access token of one service account at one token URL, shared by the
@@ -319,14 +335,7 @@ static bool fcm_prepare(const struct core_job_env *env, const struct core_settin
     st->url = xmalloc(url_len);
     snprintf(st->url, url_len, "%s/v1/projects/%s/messages:send", s->push.fcm_api_url,
              s->push.fcm_project);
-    buf_init(&st->resp, 16384);
-    struct net_http_out_req *req = &call->req;
-    *req = (struct net_http_out_req){.method = "POST",
-                                     .url = st->url,
-                                     .body = str_from_cstr(call->body),
-                                     .timeout_ms = env->http_timeout_ms,
-                                     .allow_private_network = true,
-                                     .response = &st->resp};
+    struct net_http_out_req *req = provider_req(env, st, call, 16384);
     req->headers[req->header_count++] = "Content-Type: application/json; charset=utf-8";
     core_job_call_add_line(call, "Authorization: Bearer %s", token);
     secure_zero(token, sizeof(token));
@@ -488,16 +497,9 @@ static bool apns_prepare(const struct core_job_env *env, const struct core_setti
     size_t url_len = strlen(s->push.apns_api_url) + strlen(token) + 16;
     st->url = xmalloc(url_len);
     snprintf(st->url, url_len, "%s/3/device/%s", s->push.apns_api_url, token);
-    buf_init(&st->resp, 4096);
-    struct net_http_out_req *req = &call->req;
-    *req = (struct net_http_out_req){.method = "POST",
-                                     .url = st->url,
-                                     .body = str_from_cstr(call->body),
-                                     .timeout_ms = env->http_timeout_ms,
-                                     .allow_private_network = true,
-                                     .response = &st->resp,
-                                     .is_http2 = true,
-                                     .ca_pem = str_from_cstr(s->push.apns_ca_pem)};
+    struct net_http_out_req *req = provider_req(env, st, call, 4096);
+    req->is_http2 = true;
+    req->ca_pem = str_from_cstr(s->push.apns_ca_pem);
     req->headers[req->header_count++] = "apns-push-type: alert";
     req->headers[req->header_count++] = "apns-priority: 10";
     req->headers[req->header_count++] = "content-type: application/json";

@@ -155,6 +155,20 @@ static void *serve_once(void *ctx)
 
 static void server_start_gated(struct server *s, const char *answer, struct gate *gate);
 
+/* A listening socket on loopback, on a port of the kernel's choosing. */
+static int listen_loopback(int *port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    assert_int_equal(listen(fd, 4), 0);
+    socklen_t len = sizeof(a);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+    *port = ntohs(a.sin_port);
+    return fd;
+}
+
 static void server_start(struct server *s, const char *answer)
 {
     memset(s, 0, sizeof(*s));
@@ -166,14 +180,7 @@ static void server_start_gated(struct server *s, const char *answer, struct gate
     memset(s, 0, sizeof(*s));
     s->gate = gate;
     s->answer = answer;
-    s->fd = socket(AF_INET, SOCK_STREAM, 0);
-    assert_true(s->fd >= 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    assert_int_equal(bind(s->fd, (struct sockaddr *)&a, sizeof(a)), 0);
-    assert_int_equal(listen(s->fd, 1), 0);
-    socklen_t len = sizeof(a);
-    assert_int_equal(getsockname(s->fd, (struct sockaddr *)&a, &len), 0);
-    s->port = ntohs(a.sin_port);
+    s->fd = listen_loopback(&s->port);
     assert_int_equal(pthread_create(&s->thread, NULL, serve_once, s), 0);
 }
 
@@ -392,14 +399,7 @@ static void connections_kept_between_calls(void **state)
 {
     (void)state;
     struct keep_server s = {.calls = 3};
-    s.fd = socket(AF_INET, SOCK_STREAM, 0);
-    assert_true(s.fd >= 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    assert_int_equal(bind(s.fd, (struct sockaddr *)&a, sizeof(a)), 0);
-    assert_int_equal(listen(s.fd, 4), 0);
-    socklen_t len = sizeof(a);
-    assert_int_equal(getsockname(s.fd, (struct sockaddr *)&a, &len), 0);
-    s.port = ntohs(a.sin_port);
+    s.fd = listen_loopback(&s.port);
     assert_int_equal(pthread_create(&s.thread, NULL, serve_kept, &s), 0);
     char url[64];
     snprintf(url, sizeof(url), "http://127.0.0.1:%d/k", s.port);
@@ -434,16 +434,10 @@ static void a_silent_server_times_out(void **state)
 {
     (void)state;
     struct server s = {0};
-    s.fd = socket(AF_INET, SOCK_STREAM, 0);
-    assert_true(s.fd >= 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    assert_int_equal(bind(s.fd, (struct sockaddr *)&a, sizeof(a)), 0);
-    assert_int_equal(listen(s.fd, 1), 0);
-    socklen_t len = sizeof(a);
-    assert_int_equal(getsockname(s.fd, (struct sockaddr *)&a, &len), 0);
+    s.fd = listen_loopback(&s.port);
     assert_int_equal(pthread_create(&s.thread, NULL, serve_silently, &s), 0);
     char url[64];
-    snprintf(url, sizeof(url), "http://127.0.0.1:%d/", ntohs(a.sin_port));
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/", s.port);
     struct net_http_out_req req = {
         .url = url, .body = STR_LIT("x"), .timeout_ms = 300, .allow_private_network = true};
     struct net_http_out_resp resp;
