@@ -76,6 +76,20 @@ void core_job_call_cleanup(struct core_job_call *call)
     memset(call->owned, 0, sizeof(call->owned));
 }
 
+struct net_http_out_req *core_job_call_to_provider(struct core_job_call *call,
+                                                   const struct core_job_env *env,
+                                                   const char *method, const char *url,
+                                                   struct buf *resp)
+{
+    call->req = (struct net_http_out_req){.method = method ? method : "POST",
+                                          .url = url,
+                                          .body = str_from_cstr(call->body),
+                                          .timeout_ms = env->http_timeout_ms,
+                                          .allow_private_network = true,
+                                          .response = resp};
+    return &call->req;
+}
+
 void core_job_call_add_line(struct core_job_call *call, const char *fmt, ...)
 {
     va_list ap;

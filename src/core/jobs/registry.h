@@ -89,6 +89,15 @@ void core_job_call_cleanup(struct core_job_call *call);
 void core_job_call_add_line(struct core_job_call *call, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* Sets call's request to an outside provider (push, SMS): method (NULL:
+ * POST) with call->body to url, the answer into resp, env's timeout. The
+ * provider's address is the superuser's setting: private addresses are
+ * allowed, as for OAuth2 endpoints. Returns the request, for its headers. */
+struct net_http_out_req *core_job_call_to_provider(struct core_job_call *call,
+                                                   const struct core_job_env *env,
+                                                   const char *method, const char *url,
+                                                   struct buf *resp);
+
 /* Why a payload cannot be this kind's (a sentence), NULL when it can: the
  * jobs API and scripts refuse it at enqueue instead of a dead job later. */
 typedef const char *core_job_check_fn(json_t *payload);

@@ -136,20 +136,13 @@ static void device_gone(const struct core_job_env *env, const struct push_state 
     snprintf(res->error, sizeof(res->error), "%s: the device was removed", why);
 }
 
-/* call's request: st's URL, call's body, st's buffer for the answer (the
- * provider's error codes). The provider's hosts are the superuser's
- * settings: private addresses allowed, as for OAuth2 provider endpoints. */
+/* call's request to the provider: st's URL, call's body, the answer (the
+ * provider's error codes) into st's buffer of resp_max bytes. */
 static struct net_http_out_req *provider_req(const struct core_job_env *env, struct push_state *st,
                                              struct core_job_call *call, size_t resp_max)
 {
     buf_init(&st->resp, resp_max);
-    call->req = (struct net_http_out_req){.method = "POST",
-                                          .url = st->url,
-                                          .body = str_from_cstr(call->body),
-                                          .timeout_ms = env->http_timeout_ms,
-                                          .allow_private_network = true,
-                                          .response = &st->resp};
-    return &call->req;
+    return core_job_call_to_provider(call, env, NULL, st->url, &st->resp);
 }
 
 /* ---- FCM HTTP v1 ----------------------------------------------------------- */

@@ -114,12 +114,7 @@ static bool twilio_prepare(const struct core_job_env *env, const struct core_set
     buf_append_cstr(&auth, "Authorization: Basic ");
     b64_encode_buf(B64_STD_PAD, b.data, b.len, &auth);
     buf_cleanup(&b);
-    call->req = (struct net_http_out_req){.method = "POST",
-                                          .url = st->url,
-                                          .body = str_from_cstr(call->body),
-                                          .timeout_ms = env->http_timeout_ms,
-                                          .allow_private_network = true,
-                                          .response = &st->resp};
+    (void)core_job_call_to_provider(call, env, NULL, st->url, &st->resp);
     call->req.headers[call->req.header_count++] = "Content-Type: application/x-www-form-urlencoded";
     core_job_call_add_line(call, "%.*s", (int)auth.len, auth.data);
     buf_cleanup(&auth);
@@ -146,12 +141,7 @@ static bool msg91_prepare(const struct core_job_env *env, const struct core_sett
         json_object_set_new(body, "sender", json_string(opt(s, "msg91", "sender")));
     call->body = json_dumps(body, JSON_COMPACT);
     json_decref(body);
-    call->req = (struct net_http_out_req){.method = "POST",
-                                          .url = st->url,
-                                          .body = str_from_cstr(call->body),
-                                          .timeout_ms = env->http_timeout_ms,
-                                          .allow_private_network = true,
-                                          .response = &st->resp};
+    (void)core_job_call_to_provider(call, env, NULL, st->url, &st->resp);
     call->req.headers[call->req.header_count++] = "Content-Type: application/json";
     core_job_call_add_line(call, "authkey: %s", opt(s, "msg91", "authKey"));
     return true;
@@ -181,12 +171,7 @@ static bool gateway_prepare(const struct core_job_env *env, const struct core_se
     call->body = dup_buf(&b);
     buf_cleanup(&b);
     const char *method = opt(s, "http", "method");
-    call->req = (struct net_http_out_req){.method = method[0] ? method : "POST",
-                                          .url = st->url,
-                                          .body = str_from_cstr(call->body),
-                                          .timeout_ms = env->http_timeout_ms,
-                                          .allow_private_network = true,
-                                          .response = &st->resp};
+    (void)core_job_call_to_provider(call, env, method[0] ? method : "POST", st->url, &st->resp);
     bool has_type = false;
     size_t i;
     json_t *h;
