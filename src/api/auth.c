@@ -306,10 +306,16 @@ void api_auth_random_password(json_t *body)
     secure_zero(password, sizeof(password));
 }
 
-json_t *api_auth_find_identity(struct api_call *c, const struct core_collection *col,
-                               const char *field, const char *identity)
+enum rc api_auth_find_identity(struct api_call *c, const struct core_collection *col,
+                               const char *field, const char *identity, json_t **out)
 {
-    return core_auth_find_identity(&c->aw->core, col, field, identity);
+    enum rc rc =
+        api_call_cost_rc(c, core_auth_find_identity(&c->aw->core, col, field, identity, out));
+    if (rc) { /* over budget after a read that came back */
+        json_decref(*out);
+        *out = NULL;
+    }
+    return rc;
 }
 
 enum rc api_auth_with_password(struct http_req *req, void *ctx)
@@ -374,7 +380,9 @@ enum rc api_auth_with_password(struct http_req *req, void *ctx)
         if (strcmp(field, "email") == 0 &&
             !email_is_valid((struct str){id_text, json_string_length(identity)}))
             continue; /* not an address: no account has it as its email */
-        l->record = api_auth_find_identity(c, col, field, id_text);
+        enum rc rc = api_auth_find_identity(c, col, field, id_text, &l->record);
+        if (rc) /* not "Failed to authenticate": the password was never checked */
+            return api_call_fail(c, rc);
     }
     if (l->record) {
         const char *phc = json_string_value(json_object_get(l->record, "password"));

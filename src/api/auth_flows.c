@@ -234,7 +234,10 @@ static enum rc request_token_mail(struct http_req *req, const struct token_mail 
     const char *email = api_auth_email_or_fail(c, "email");
     if (!email)
         return RC_OK;
-    json_t *record = api_auth_find_identity(c, col, "email", email);
+    json_t *record;
+    enum rc rc = api_auth_find_identity(c, col, "email", email, &record);
+    if (rc)
+        return api_call_fail(c, rc);
     if (record && !(m->only_unverified && json_is_true(json_object_get(record, "verified")))) {
         struct buf token;
         buf_init(&token, 8192);
@@ -388,7 +391,10 @@ enum rc api_auth_request_email_change(struct http_req *req, void *ctx)
     const char *new_email = api_auth_email_or_fail(c, "newEmail");
     if (!new_email)
         return RC_OK;
-    json_t *taken = api_auth_find_identity(c, col, "email", new_email);
+    json_t *taken;
+    enum rc rc = api_auth_find_identity(c, col, "email", new_email, &taken);
+    if (rc)
+        return api_call_fail(c, rc);
     if (taken) {
         json_decref(taken);
         core_problem_field(&c->problem, "newEmail", "validation_invalid_new_email",

@@ -14,9 +14,10 @@ enum rc api_auth_collection_or_fail(struct api_call *c, const struct core_collec
  * without auth, 403 naming the holder's collection otherwise (Appendix B). */
 enum rc api_auth_same_collection_or_fail(struct api_call *c, const struct core_collection **out);
 /* The record of col whose identity field equals identity (email: without
- * case), every field, or NULL. */
-json_t *api_auth_find_identity(struct api_call *c, const struct core_collection *col,
-                               const char *field, const char *identity);
+ * case), every field, into *out, or NULL; the read's error is returned
+ * (core_auth_find_identity). */
+enum rc api_auth_find_identity(struct api_call *c, const struct core_collection *col,
+                               const char *field, const char *identity, json_t **out);
 /* Sets body's password and passwordConfirm to one random 30-character
  * password: an account made by OTP or OAuth2 whose owner never chose one. */
 void api_auth_random_password(json_t *body);

@@ -536,13 +536,19 @@ static void exchanged(enum rc rc, void *ctx)
         return;
     }
     struct core_worker *cw = &c->aw->core;
-    s->record = core_oauth2_find_linked(cw, s->col, s->x.cfg->name, s->x.user.id);
-    if (!s->record && c->auth.collection == s->col && c->auth.record)
+    enum rc found = core_oauth2_find_linked(cw, s->col, s->x.cfg->name, s->x.user.id, &s->record);
+    if (!found && !s->record && c->auth.collection == s->col && c->auth.record)
         s->record = json_incref(c->auth.record); /* the signed-in requester links it */
     bool is_found_by_email = false;
-    if (!s->record && s->x.user.email[0]) {
-        s->record = api_auth_find_identity(c, s->col, "email", s->x.user.email);
+    if (!found && !s->record && s->x.user.email[0]) {
+        found = api_auth_find_identity(c, s->col, "email", s->x.user.email, &s->record);
         is_found_by_email = s->record != NULL;
+    }
+    if (found) {
+        json_decref(s->record);
+        s->record = NULL;
+        fail_resumed(c, found);
+        return;
     }
     if (!s->record)
         create_or_fetch_avatar(s);

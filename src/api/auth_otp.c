@@ -175,8 +175,11 @@ enum rc api_auth_request_otp(struct http_req *req, void *ctx)
     o->is_phone = phone != NULL;
     arena_defer(req->arena, otp_release, o);
     secure_random_id(o->otp_id, 15);
-    json_t *record = phone ? api_auth_find_identity(c, col, "phone", phone)
-                           : api_auth_find_identity(c, col, "email", email);
+    json_t *record;
+    enum rc rc = phone ? api_auth_find_identity(c, col, "phone", phone, &record)
+                       : api_auth_find_identity(c, col, "email", email, &record);
+    if (rc)
+        return api_call_fail(c, rc);
     /* A new number: a sign-up code when the collection lets one sign up;
      * the answer is the same either way, so it tells no one which numbers
      * have accounts. */

@@ -111,9 +111,9 @@ static void sign_in(struct signup *s, bool is_new)
 static void sign_in_existing(struct signup *s)
 {
     struct api_call *c = s->call;
-    s->record = api_auth_find_identity(c, s->col, "phone", s->phone);
-    if (!s->record) {
-        fail_resumed(c, RC_INTERNAL);
+    enum rc rc = api_auth_find_identity(c, s->col, "phone", s->phone, &s->record);
+    if (rc || !s->record) {
+        fail_resumed(c, rc ? rc : RC_INTERNAL);
         return;
     }
     sign_in(s, false); /* resumes */
@@ -237,7 +237,11 @@ void api_auth_otp_signup(struct api_call *c, const struct core_collection *col, 
     snprintf(s->phone, sizeof(s->phone), "%s", phone);
     core_otp_spend_job(otp_id, &s->spend); /* copies otp_id, which lives in c->body */
     s->spend.done = spent;
-    s->record = api_auth_find_identity(c, col, "phone", s->phone);
+    enum rc rc = api_auth_find_identity(c, col, "phone", s->phone, &s->record);
+    if (rc) {
+        api_call_fail(c, rc);
+        return;
+    }
     if (!s->record && !prepare_create(s))
         return;
     api_call_defer(c);

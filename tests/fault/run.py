@@ -32,7 +32,9 @@ SQLite reparses the schema on each connection, over 5,000 allocations) is
 walked with an even stride, and a walk still firing past twice the count has
 hits that grow with n: a failure. The operations: a record create,
 a create and an update with uploads (multipart), a collection update adding
-a field, a collection create, and a batch (two creates and an update);
+a field, a collection create, a batch (two creates and an update), and a
+password sign-in (a fault reading the account is a 5xx, never "Failed to
+authenticate"; the server runs without sign-in rate limits for it);
 record writes run as a signed-in user through rules and a relation check.
 A signed-in realtime subscribe over the WebSocket walks the points too
 (204 or a 5xx; a connection may drop only where an answer could not be
@@ -720,8 +722,32 @@ class EmbedCreate:
             w.c.json("DELETE", "/api/collections/vecs/records/" + r.json()["id"], status=204)
 
 
+class SignIn:
+    """A password sign-in: a fault in reading the account is the server's
+    (5xx), never "Failed to authenticate" (a 400 that tells the user the
+    password was wrong when it was never checked). Writes nothing."""
+    name = "signin"
+
+    def snapshot(self, w, n):
+        return None
+
+    def run(self, w, n):
+        return w.c.call("POST", "/api/collections/users/auth-with-password",
+                        {"identity": "walker@example.com", "password": "walker-password"},
+                        auth=False)
+
+    def check(self, w, n, ok, r, before):
+        if ok:
+            b = r.json()
+            want(b.get("token") and b["record"]["email"] == "walker@example.com",
+                 "a sign-in answered without its token and record: %r" % r.body[:200])
+
+    def restore(self, w, n, ok, r):
+        pass
+
+
 OPS = (Create(), CreateFiles(), UpdateFiles(), CollectionUpdate(), CollectionCreate(), ViewCreate(),
-       Batch(), SearchCreate(), SearchUpdate(), EmbedCreate())
+       Batch(), SearchCreate(), SearchUpdate(), EmbedCreate(), SignIn())
 
 
 # --------------------------------------------------------------------------
@@ -918,7 +944,7 @@ def main():
         return 1
 
     env = {"TARMAC_FAULT_TRACE": "1"} if args.verbose else None
-    server = Server(binary, flags=["--workers=2"], env=env, name="fault")
+    server = Server(binary, flags=["--workers=2", "--rate-limits=auth-ip=0/1s,auth-identity=0/1s"], env=env, name="fault")
     try:
         os.makedirs(server.tmpdir, exist_ok=True)
         rc, out, err = run_cli(binary, ["superuser", "upsert", SU_EMAIL, SU_PASS,

@@ -343,11 +343,12 @@ enum rc core_rule_eval(struct core_request *r, const struct core_collection *col
     return rc == RC_NOT_FOUND ? RC_OK : rc;
 }
 
-json_t *core_auth_find_identity(struct core_worker *cw, const struct core_collection *col,
-                                const char *field, const char *identity)
+enum rc core_auth_find_identity(struct core_worker *cw, const struct core_collection *col,
+                                const char *field, const char *identity, json_t **out)
 {
+    *out = NULL;
     if (!core_collection_field(col, str_from_cstr(field)))
-        return NULL;
+        return RC_OK;
     struct buf sql;
     buf_init(&sql, 4096);
     struct store_sql q;
@@ -366,19 +367,22 @@ json_t *core_auth_find_identity(struct core_worker *cw, const struct core_collec
     enum rc rc = store_sql_prepare(&q, cw->db, &st);
     buf_cleanup(&sql);
     if (rc)
-        return NULL;
-    if (store_bind_text(st, (int)p_identity, str_from_cstr(identity))) {
+        return rc;
+    rc = store_bind_text(st, (int)p_identity, str_from_cstr(identity));
+    if (rc) {
         store_done(st);
-        return NULL;
+        return rc;
     }
-    return core_auth_load_id_row(cw, col, st);
+    return core_auth_load_id_row(cw, col, st, out);
 }
 
-json_t *core_auth_load_id_row(struct core_worker *cw, const struct core_collection *col,
-                              struct store_stmt *st)
+enum rc core_auth_load_id_row(struct core_worker *cw, const struct core_collection *col,
+                              struct store_stmt *st, json_t **out)
 {
+    *out = NULL;
     char id[256] = "";
-    if (store_step(st) == RC_OK) {
+    enum rc rc = store_step(st);
+    if (rc == RC_OK) {
         struct str v = store_column_text(st, 0);
         if (v.len < sizeof(id)) {
             memcpy(id, v.ptr, v.len);
@@ -386,10 +390,18 @@ json_t *core_auth_load_id_row(struct core_worker *cw, const struct core_collecti
         }
     }
     store_done(st);
-    json_t *record = NULL;
-    if (id[0])
-        (void)core_record_load(cw->db, col, str_from_cstr(id), &record);
-    return record;
+    if (rc != RC_OK && rc != RC_NOT_FOUND)
+        return rc;
+    if (!id[0])
+        return RC_OK;
+    rc = core_record_load(cw->db, col, str_from_cstr(id), out);
+    if (rc == RC_NOT_FOUND)
+        rc = RC_OK; /* deleted between the two reads */
+    if (rc) {
+        json_decref(*out);
+        *out = NULL;
+    }
+    return rc;
 }
 
 void core_auth_load_file(struct core_worker *cw, const struct core_schema *s, struct str token,

@@ -55,10 +55,13 @@ struct core_token_claims;
 struct core_request;
 
 /* The record of the auth collection col whose identity field equals
- * identity (email: without case, as its unique index), every field; NULL
- * when there is none. Runs on cw's read connection. */
-json_t *core_auth_find_identity(struct core_worker *cw, const struct core_collection *col,
-                                const char *field, const char *identity);
+ * identity (email: without case, as its unique index), every field, into
+ * *out (owned); *out NULL when there is none. An error of the read (over
+ * the request's budget, the database unavailable) is returned, never taken
+ * for "none": a sign-in must not answer "wrong password" for it. Runs on
+ * cw's read connection. */
+enum rc core_auth_find_identity(struct core_worker *cw, const struct core_collection *col,
+                                const char *field, const char *identity, json_t **out);
 /* Whether record id of col passes the collection's authRule (spec §4/§6):
  * null = superusers only, "" = anyone, else a filter over the record with
  * r's @request data (a guest during a login). */

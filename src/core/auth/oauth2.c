@@ -462,26 +462,28 @@ void core_oauth2_exchange_cleanup(struct core_oauth2_exchange *x)
  * Links
  * ------------------------------------------------------------------------- */
 
-json_t *core_oauth2_find_linked(struct core_worker *cw, const struct core_collection *col,
-                                const char *provider, const char *provider_id)
+enum rc core_oauth2_find_linked(struct core_worker *cw, const struct core_collection *col,
+                                const char *provider, const char *provider_id, json_t **out)
 {
+    *out = NULL;
     struct store_stmt *st = NULL;
-    if (store_prepare(
-            cw->db,
-            STR_LIT("SELECT \"recordRef\" FROM \"_externalAuths\" WHERE \"collectionRef\" = ?1 AND "
-                    "provider = ?2 AND \"providerId\" = ?3 LIMIT 1"),
-            &st))
-        return NULL;
-    enum rc rc = store_bind_text(st, 1, str_from_cstr(col->id));
+    enum rc rc = store_prepare(
+        cw->db,
+        STR_LIT("SELECT \"recordRef\" FROM \"_externalAuths\" WHERE \"collectionRef\" = ?1 AND "
+                "provider = ?2 AND \"providerId\" = ?3 LIMIT 1"),
+        &st);
+    if (rc)
+        return rc;
+    rc = store_bind_text(st, 1, str_from_cstr(col->id));
     if (!rc)
         rc = store_bind_text(st, 2, str_from_cstr(provider));
     if (!rc)
         rc = store_bind_text(st, 3, str_from_cstr(provider_id));
     if (rc) {
         store_done(st);
-        return NULL;
+        return rc;
     }
-    return core_auth_load_id_row(cw, col, st);
+    return core_auth_load_id_row(cw, col, st, out);
 }
 
 void core_oauth2_link_job(const struct core_collection *col, const char *record_id,

@@ -85,10 +85,11 @@ enum rc core_oauth2_apple_secret(const char *team_id, const char *key_id, const 
                                  struct str pem, int64_t duration_s, int64_t now_s,
                                  struct buf *out);
 
-/* The record of col linked to (provider, provider_id), every field; NULL
- * when there is none. Runs on cw's read connection. */
-json_t *core_oauth2_find_linked(struct core_worker *cw, const struct core_collection *col,
-                                const char *provider, const char *provider_id);
+/* The record of col linked to (provider, provider_id), every field, into
+ * *out (owned); NULL when there is none. Returns the read's error, if any.
+ * Runs on cw's read connection. */
+enum rc core_oauth2_find_linked(struct core_worker *cw, const struct core_collection *col,
+                                const char *provider, const char *provider_id, json_t **out);
 /* Fills job to insert the link of record_id of col to (provider,
  * provider_id); a link that exists already is left as it is. */
 void core_oauth2_link_job(const struct core_collection *col, const char *record_id,
