@@ -159,8 +159,20 @@ bool api_auth_rule_or_fail(struct api_call *c, const struct core_collection *col
 {
     if (col->auth_rule && col->auth_rule[0])
         api_call_request_data(c, context);
-    if (core_auth_rule_passes(&c->core, col, id))
-        return true;
+    if (col->auth_rule) {
+        /* A read that failed is the server's error, not the account's
+         * refusal; a rule that does not compile still refuses (RC_INVALID). */
+        bool ok = false;
+        enum rc rc = api_call_cost_rc(c, core_rule_eval(&c->core, col, col->auth_rule, id, &ok));
+        if (rc && rc != RC_INVALID) {
+            api_call_fail(c, rc);
+            return false;
+        }
+        if (!rc && ok)
+            return true;
+    } else if (core_auth_rule_passes(&c->core, col, id)) {
+        return true; /* null: superusers only */
+    }
     api_error_write(c->req, 403,
                     "The request doesn't satisfy the collection requirements to authenticate.");
     return false;

@@ -33,8 +33,9 @@ walked with an even stride, and a walk still firing past twice the count has
 hits that grow with n: a failure. The operations: a record create,
 a create and an update with uploads (multipart), a collection update adding
 a field, a collection create, a batch (two creates and an update), and a
-password sign-in (a fault reading the account is a 5xx, never "Failed to
-authenticate"; the server runs without sign-in rate limits for it);
+password sign-in through an authRule that reads the account (a fault in
+either read is a 5xx, never "Failed to authenticate" or the rule's 403; the
+server runs without sign-in rate limits for it);
 record writes run as a signed-in user through rules and a relation check.
 A signed-in realtime subscribe over the WebSocket walks the points too
 (204 or a 5xx; a connection may drop only where an answer could not be
@@ -310,6 +311,8 @@ class World:
         c.user_token = c.json("POST", "/api/collections/users/auth-with-password",
                               {"identity": "walker@example.com", "password": "walker-password"},
                               auth=False)["token"]
+        # an authRule that reads the account: the sign-in walk faults its read too
+        c.json("PATCH", "/api/collections/users", {"authRule": "id != ''"})
         tags = c.json("POST", "/api/collections", {
             "name": "tags", "listRule": "", "viewRule": "",
             "fields": [{"name": "label", "type": "text"}],
